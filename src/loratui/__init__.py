@@ -1,0 +1,3 @@
+"""loratui: LoRA training for Stable Diffusion, end to end, in the terminal."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,82 @@
+"""The `loratui` command line: one click group whose subcommands are imported lazily.
+
+Each command group lives in its own module under ``loratui.commands`` so that `loratui steps`
+never pays for importing torch, and the TUI (a bare `loratui`) starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from loratui import __version__
+from loratui.core.errors import LoratuiError
+
+# name -> (module, attribute, one-line help shown in `loratui --help` without importing it)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "dataset": ("loratui.commands.dataset_cmd", "dataset", "Scan, lay out and balance kohya-style datasets."),
+    "tags": ("loratui.commands.tags_cmd", "tags", "Bulk caption-tag operations: freq, add, remove, replace, ..."),
+    "config": ("loratui.commands.config_cmd", "config", "Create, check, import (kohya_ss JSON) and export configs."),
+    "presets": ("loratui.commands.presets_cmd", "presets", "List VRAM presets and apply one to a config."),
+    "steps": ("loratui.commands.steps_cmd", "steps", "Steps/epochs breakdown for a config (sd-scripts arithmetic)."),
+    "vram": ("loratui.commands.vram_cmd", "vram", "Estimate peak training VRAM for a config, with a breakdown."),
+    "caption": ("loratui.commands.caption_cmd", "caption", "Caption images with WD14 or BLIP/BLIP2/GIT, headless."),
+    "train": ("loratui.commands.train_cmd", "train", "Train a LoRA from a config (headless, resumable)."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        spec = COMMANDS.get(name)
+        if spec is None:
+            return None
+        module_name, attr, _ = spec
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None  # command not built yet
+            raise
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="loratui")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """loratui: LoRA training for Stable Diffusion in the terminal.
+
+    Run a command below, or `loratui` alone to open the TUI.
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        click.echo("\nThe TUI is not built yet: every step works headless through the commands above.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="loratui", standalone_mode=False)
+    except LoratuiError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)

@@ -1,0 +1,1 @@
+"""Command modules: one per `loratui` subcommand group, imported lazily by cli.py."""

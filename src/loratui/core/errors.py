@@ -1,0 +1,9 @@
+"""The one error type the CLI turns into a clean one-line message (no traceback)."""
+
+
+class LoratuiError(Exception):
+    """A user-facing problem: the message names the file/field and what to do."""
+
+
+class ConflictError(LoratuiError):
+    """A file changed on disk since we read it; we refuse to overwrite it silently."""

@@ -1,0 +1,1 @@
+"""Training engine: torch/diffusers/peft. Never imports textual."""
