@@ -1,0 +1,223 @@
+"""The training config: typed sections whose fields carry their own help text.
+
+Key names are sd-scripts' argument names wherever one exists, so kohya users recognise every field.
+The TOML file has one table per section: [model] [dataset] [network] [optimizer] [training] [saving]
+[sampling]. Optional fields (``None``) are simply absent from the file.
+
+Each field's metadata holds:
+  help     one or two sentences, shown by the settings form and `loratui config explain`
+  choices  allowed values (strings compare case-insensitively on load, stored in canonical case)
+  min/max  numeric bounds (inclusive)
+
+Loading, validation and the kohya_ss / sd-scripts converters live in config_io.py and friends;
+this module only declares the schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+MODEL_FAMILIES = ("auto", "sd1", "sd2", "sdxl")
+OPTIMIZERS = ("AdamW", "AdamW8bit", "Lion", "Lion8bit", "Adafactor", "Prodigy", "SGD")
+SCHEDULERS = (
+    "constant",
+    "constant_with_warmup",
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+    "polynomial",
+)
+MIXED_PRECISION = ("no", "fp16", "bf16")
+SAVE_PRECISION = ("float", "fp16", "bf16")
+SAMPLERS = ("ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpm_2", "dpm_2_a", "dpmsolver", "dpmsolver++", "ddpm")
+
+
+def opt(default: Any, help: str, *, choices: tuple | None = None, min: float | None = None,
+        max: float | None = None, factory: Any = None) -> Any:
+    """Declare a config field with its help text and constraints."""
+    metadata = {"help": help, "choices": choices, "min": min, "max": max}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass
+class ModelSection:
+    pretrained_model_name_or_path: str = opt(
+        "", "Base model: a diffusers folder, a single .safetensors checkpoint (or .ckpt, loaded with "
+        "weights_only), or a Hugging Face repo id (downloaded only when allowed).")
+    model_family: str = opt(
+        "auto", "Model family: auto-detected from the weights, or forced to sd1, sd2 or sdxl.",
+        choices=MODEL_FAMILIES)
+    v_parameterization: bool = opt(
+        False, "Train with v-prediction (SD 2.x 768-v models). Epsilon prediction when off.")
+    vae: str = opt("", "Optional separate VAE (.safetensors file or diffusers folder) to use instead of "
+                       "the checkpoint's own.")
+
+
+@dataclass
+class DatasetSection:
+    train_data_dir: str = opt(
+        "", "Training images: a folder of N_concept subfolders (N = repeats, the rest = class tokens).")
+    reg_data_dir: str = opt("", "Regularisation images, same N_concept layout. Empty for none.")
+    resolution: tuple[int, int] = opt(
+        (512, 512), "Training resolution as width,height (one number means square), e.g. 512 or 1024.",
+        min=64, max=8192)
+    caption_extension: str = opt(".txt", "Extension of the caption file next to each image.")
+    caption_separator: str = opt(",", "Separator between tags in captions (for shuffle and dropout).")
+    enable_bucket: bool = opt(True, "Aspect-ratio bucketing: train each image at the bucket closest to "
+                                    "its aspect ratio instead of cropping to a square.")
+    min_bucket_reso: int = opt(256, "Smallest bucket side in pixels.", min=64, max=8192)
+    max_bucket_reso: int = opt(1024, "Largest bucket side in pixels.", min=64, max=8192)
+    bucket_reso_steps: int = opt(64, "Bucket sides are multiples of this (64 recommended, 8 minimum).",
+                                 min=8, max=1024)
+    bucket_no_upscale: bool = opt(False, "Never upscale small images to fit a bucket: they get their own "
+                                         "smaller bucket.")
+    shuffle_caption: bool = opt(False, "Shuffle the tags of each caption every time it is used.")
+    keep_tokens: int = opt(0, "Number of leading tags kept in place when shuffling (e.g. 1 for a "
+                              "trigger word).", min=0, max=255)
+    caption_dropout_rate: float = opt(0.0, "Probability of training an image with an empty caption.",
+                                      min=0.0, max=1.0)
+    caption_dropout_every_n_epochs: int = opt(0, "Drop all captions every N epochs (0 = never).", min=0)
+    caption_tag_dropout_rate: float = opt(0.0, "Probability of dropping each tag (except kept tokens).",
+                                          min=0.0, max=1.0)
+    flip_aug: bool = opt(False, "Randomly mirror images horizontally (not with cache_latents unless the "
+                                "cache stores both).")
+    random_crop: bool = opt(False, "Random instead of centre crop inside the bucket.")
+    cache_latents: bool = opt(True, "Encode every image with the VAE once before training and keep the "
+                                    "latents (saves VRAM and time; disables per-step image augmentation).")
+    cache_latents_to_disk: bool = opt(False, "Store cached latents in .npz files next to the images so "
+                                             "later runs reuse them.")
+    prior_loss_weight: float = opt(1.0, "Loss weight of regularisation images.", min=0.0, max=100.0)
+    max_data_loader_n_workers: int = opt(2, "Worker processes loading images (0 = in the main process).",
+                                         min=0, max=64)
+
+
+@dataclass
+class NetworkSection:
+    network_dim: int = opt(16, "LoRA rank: the size of each low-rank update. 8 to 32 is typical.",
+                           min=1, max=1024)
+    network_alpha: float = opt(8.0, "LoRA alpha: updates are scaled by alpha / dim. Often dim or dim/2.",
+                               min=0.0, max=1024.0)
+    conv_dim: int = opt(0, "Rank for the UNet's 3x3 conv layers (LoCon-style). 0 = do not train them.",
+                        min=0, max=1024)
+    conv_alpha: float = opt(1.0, "Alpha for the conv layers.", min=0.0, max=1024.0)
+    network_dropout: float = opt(0.0, "Dropout on the LoRA down-projection output.", min=0.0, max=1.0)
+    network_train_unet_only: bool = opt(False, "Train only the UNet, not the text encoder(s).")
+    network_train_text_encoder_only: bool = opt(False, "Train only the text encoder(s), not the UNet.")
+    network_weights: str = opt("", "Continue from an existing LoRA .safetensors (kohya format).")
+
+
+@dataclass
+class OptimizerSection:
+    optimizer_type: str = opt("AdamW8bit", "Optimizer. AdamW8bit and Lion8bit (bitsandbytes) save VRAM; "
+                                          "Prodigy sets its own step size (use learning_rate 1).",
+                              choices=OPTIMIZERS)
+    optimizer_args: list[str] = opt(None, "Extra optimizer arguments as key=value strings, e.g. "
+                                          "[\"weight_decay=0.01\", \"betas=0.9,0.99\"].", factory=list)
+    learning_rate: float = opt(1e-4, "Learning rate for everything that has no own rate.", min=0.0, max=10.0)
+    unet_lr: float | None = opt(None, "Learning rate for the UNet LoRA (default: learning_rate).",
+                                min=0.0, max=10.0)
+    text_encoder_lr: float | None = opt(None, "Learning rate for the text encoder LoRA (default: "
+                                              "learning_rate).", min=0.0, max=10.0)
+    lr_scheduler: str = opt("cosine", "Learning-rate schedule.", choices=SCHEDULERS)
+    lr_warmup_steps: float = opt(0, "Warmup: a number of steps, or a fraction of the total below 1 "
+                                    "(0.05 = 5%).", min=0)
+    lr_scheduler_num_cycles: int = opt(1, "Restarts for cosine_with_restarts.", min=1, max=1000)
+    lr_scheduler_power: float = opt(1.0, "Power of the polynomial schedule.", min=0.0, max=100.0)
+    max_grad_norm: float = opt(1.0, "Clip gradients to this norm (0 = no clipping).", min=0.0)
+
+
+@dataclass
+class TrainingSection:
+    train_batch_size: int = opt(1, "Images per batch.", min=1, max=1024)
+    gradient_accumulation_steps: int = opt(1, "Batches accumulated before each optimizer step.",
+                                           min=1, max=1024)
+    max_train_epochs: int | None = opt(None, "Train this many epochs (takes precedence over "
+                                             "max_train_steps).", min=1, max=100000)
+    max_train_steps: int | None = opt(None, "Train this many optimizer steps (used when "
+                                            "max_train_epochs is not set).", min=1, max=10_000_000)
+    mixed_precision: str = opt("bf16", "Autocast precision: bf16 (Ampere and newer), fp16 (older "
+                                       "cards) or no (fp32).", choices=MIXED_PRECISION)
+    full_bf16: bool = opt(False, "Keep the LoRA weights and gradients in bf16 too (less VRAM, "
+                                 "slightly less precise).")
+    full_fp16: bool = opt(False, "Keep the LoRA weights and gradients in fp16 (least VRAM, risky).")
+    gradient_checkpointing: bool = opt(False, "Recompute activations in the backward pass: much less "
+                                              "VRAM, about 20-30% slower.")
+    sdpa: bool = opt(True, "Use PyTorch's scaled-dot-product attention (flash / memory-efficient kernels).")
+    xformers: bool = opt(False, "Use xformers attention if installed (sdpa is usually as fast).")
+    noise_offset: float = opt(0.0, "Noise offset (0.05-0.1 helps very dark/bright images). 0 = off.",
+                              min=0.0, max=1.0)
+    min_snr_gamma: float | None = opt(None, "Min-SNR loss weighting gamma (5 is common). Off when unset.",
+                                      min=0.0, max=100.0)
+    clip_skip: int = opt(1, "Use the output of the n-th last text-encoder layer (2 for most anime "
+                            "models).", min=1, max=12)
+    max_token_length: int = opt(75, "Caption token limit: 75, 150 or 225 (longer captions are "
+                                    "split into 75-token chunks).", choices=(75, 150, 225))
+    cache_text_encoder_outputs: bool = opt(False, "Encode captions once (only when the text encoder "
+                                                  "is not trained and captions are not shuffled/dropped).")
+    seed: int = opt(42, "Random seed: the same seed and settings give the same run.", min=0,
+                    max=2**32 - 1)
+
+
+@dataclass
+class SavingSection:
+    output_dir: str = opt("output", "Folder for the LoRA files, samples, state and the run's events.")
+    output_name: str = opt("lora", "File name (without extension) of the trained LoRA.")
+    save_model_as: str = opt("safetensors", "File format of the LoRA.", choices=("safetensors",))
+    save_precision: str = opt("fp16", "Precision of the saved LoRA weights.", choices=SAVE_PRECISION)
+    save_every_n_epochs: int | None = opt(None, "Also save NAME-00000N.safetensors every N epochs.", min=1)
+    save_every_n_steps: int | None = opt(None, "Also save NAME-step0000000N.safetensors every N steps.",
+                                         min=1)
+    save_last_n_epochs: int | None = opt(None, "Keep only the last N epoch saves (older ones are "
+                                               "deleted).", min=1)
+    save_last_n_steps: int | None = opt(None, "Keep only the step saves of the last N steps.", min=1)
+    save_state: bool = opt(False, "Save the full training state (for --resume) with every "
+                                  "intermediate save.")
+    save_state_on_train_end: bool = opt(False, "Save the full training state at the end of the run.")
+    resume: str = opt("", "Resume from this saved state folder.")
+    metadata_title: str = opt("", "Title written into the LoRA's metadata (modelspec.title).")
+    metadata_author: str = opt("", "Author written into the LoRA's metadata.")
+    metadata_description: str = opt("", "Description written into the LoRA's metadata.")
+    metadata_license: str = opt("", "License written into the LoRA's metadata.")
+    metadata_tags: str = opt("", "Comma-separated tags written into the LoRA's metadata.")
+
+
+@dataclass
+class SamplingSection:
+    sample_prompts: str = opt("", "Prompts file for sample images, one prompt per line with sd-scripts' "
+                                  "options (--w --h --d --s --l --n).")
+    sample_every_n_epochs: int | None = opt(None, "Render samples every N epochs.", min=1)
+    sample_every_n_steps: int | None = opt(None, "Render samples every N steps.", min=1)
+    sample_sampler: str = opt("euler_a", "Sampler for sample images.", choices=SAMPLERS)
+    sample_at_first: bool = opt(False, "Also render samples before the first step.")
+
+
+@dataclass
+class TrainingConfig:
+    model: ModelSection = field(default_factory=ModelSection)
+    dataset: DatasetSection = field(default_factory=DatasetSection)
+    network: NetworkSection = field(default_factory=NetworkSection)
+    optimizer: OptimizerSection = field(default_factory=OptimizerSection)
+    training: TrainingSection = field(default_factory=TrainingSection)
+    saving: SavingSection = field(default_factory=SavingSection)
+    sampling: SamplingSection = field(default_factory=SamplingSection)
+
+
+SECTIONS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainingConfig))
+
+
+def section_fields(section: str) -> tuple[dataclasses.Field, ...]:
+    """The declared fields of one section, in file order."""
+    cls = {f.name: f.type for f in dataclasses.fields(TrainingConfig)}[section]
+    cls = globals()[cls] if isinstance(cls, str) else cls
+    return dataclasses.fields(cls)
+
+
+def field_help(section: str, key: str) -> str:
+    for f in section_fields(section):
+        if f.name == key:
+            return f.metadata["help"]
+    raise KeyError(f"{section}.{key}")
