@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 MODEL_FAMILIES = ("auto", "sd1", "sd2", "sdxl")
 OPTIMIZERS = ("AdamW", "AdamW8bit", "Lion", "Lion8bit", "Adafactor", "Prodigy", "SGD")
@@ -123,7 +124,7 @@ class OptimizerSection:
     text_encoder_lr: float | None = opt(None, "Learning rate for the text encoder LoRA (default: "
                                               "learning_rate).", min=0.0, max=10.0)
     lr_scheduler: str = opt("cosine", "Learning-rate schedule.", choices=SCHEDULERS)
-    lr_warmup_steps: float = opt(0, "Warmup: a number of steps, or a fraction of the total below 1 "
+    lr_warmup_steps: int | float = opt(0, "Warmup: a number of steps, or a fraction of the total below 1 "
                                     "(0.05 = 5%).", min=0)
     lr_scheduler_num_cycles: int = opt(1, "Restarts for cosine_with_restarts.", min=1, max=1000)
     lr_scheduler_power: float = opt(1.0, "Power of the polynomial schedule.", min=0.0, max=100.0)
@@ -204,6 +205,10 @@ class TrainingConfig:
     training: TrainingSection = field(default_factory=TrainingSection)
     saving: SavingSection = field(default_factory=SavingSection)
     sampling: SamplingSection = field(default_factory=SamplingSection)
+
+    # Folder of the file this config was loaded from: relative paths in the config are relative to it
+    # (see config_io.resolve_path). Not a field: it is never saved and does not take part in ==.
+    config_dir: ClassVar[Path | None] = None
 
 
 SECTIONS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainingConfig))

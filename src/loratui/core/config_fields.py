@@ -1,0 +1,260 @@
+"""Field specs and value checking for the training config (used by config_io and the importers).
+
+Each schema field gets a FieldSpec (kind, bounds, choices, help) derived once from config.py, and
+coerce_value() turns one raw value into its canonical form or raises ValueError with a problem text
+that a user can act on ("must be an integer from 1 to 1024, got 'sixteen'").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import re
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from loratui.core import config as schema
+from loratui.core.config import SECTIONS, TrainingConfig, section_fields
+from loratui.core.errors import LoratuiError
+
+
+class ConfigError(LoratuiError):
+    """A config problem. ``problems`` holds every one found; str() is the first (one line)."""
+
+    def __init__(self, problems: list[str] | str):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        first = self.problems[0]
+        if len(self.problems) > 1:
+            first += f" (and {len(self.problems) - 1} more: run `loratui config check` to see all)"
+        super().__init__(first)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    section: str
+    name: str
+    kind: str  # bool | int | float | str | str_list | resolution | warmup
+    optional: bool
+    default: Any
+    help: str
+    choices: tuple | None
+    min: float | None
+    max: float | None
+
+
+def _kind(tp: Any) -> tuple[str, bool]:
+    optional = False
+    args = typing.get_args(tp)
+    if type(None) in args:
+        optional = True
+        rest = [a for a in args if a is not type(None)]
+        tp = rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]
+    if tp is bool:
+        return "bool", optional
+    if tp is int:
+        return "int", optional
+    if tp is float:
+        return "float", optional
+    if tp is str:
+        return "str", optional
+    if set(typing.get_args(tp)) == {int, float}:
+        return "warmup", optional
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        return "resolution", optional
+    if origin is list:
+        return "str_list", optional
+    raise TypeError(f"config field type {tp!r} has no reader")
+
+
+def _build_specs() -> dict[tuple[str, str], FieldSpec]:
+    specs: dict[tuple[str, str], FieldSpec] = {}
+    for section in SECTIONS:
+        cls = typing.get_type_hints(TrainingConfig)[section]
+        hints = typing.get_type_hints(cls)
+        for f in section_fields(section):
+            kind, optional = _kind(hints[f.name])
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            md = f.metadata
+            specs[(section, f.name)] = FieldSpec(section, f.name, kind, optional, default, md["help"],
+                                                 md.get("choices"), md.get("min"), md.get("max"))
+    return specs
+
+
+FIELDS: dict[tuple[str, str], FieldSpec] = _build_specs()
+KEY_SECTIONS: dict[str, str] = {name: section for (section, name) in FIELDS}
+PATH_KEYS: frozenset[tuple[str, str]] = frozenset({
+    ("model", "pretrained_model_name_or_path"), ("model", "vae"), ("dataset", "train_data_dir"),
+    ("dataset", "reg_data_dir"), ("network", "network_weights"), ("saving", "output_dir"),
+    ("saving", "resume"), ("sampling", "sample_prompts"),
+})
+
+# sd-scripts spellings that mean exactly one of our optimizers (case-insensitive keys).
+# SGDNesterov is NOT an alias: it also sets momentum and nesterov, so it is refused with a hint.
+_OPTIMIZER_ALIASES = {
+    "torch.optim.adamw": "AdamW",
+    "bitsandbytes.optim.adamw8bit": "AdamW8bit", "bnb.optim.adamw8bit": "AdamW8bit",
+    "lion_pytorch.lion": "Lion", "bitsandbytes.optim.lion8bit": "Lion8bit",
+    "bnb.optim.lion8bit": "Lion8bit", "transformers.optimization.adafactor": "Adafactor",
+    "prodigyopt.prodigy": "Prodigy", "torch.optim.sgd": "SGD",
+}
+_OPTIMIZER_HINTS = {
+    "sgdnesterov": 'use optimizer_type = "SGD" with optimizer_args = ["momentum=0.9", "nesterov=True"]',
+    "sgdnesterov8bit": 'use optimizer_type = "SGD" with optimizer_args = ["momentum=0.9", "nesterov=True"]',
+    "pagedadamw8bit": 'use "AdamW8bit" (paged optimizers are not supported)',
+    "pagedlion8bit": 'use "Lion8bit" (paged optimizers are not supported)',
+    "dadaptation": 'use "Prodigy" (the D-Adaptation successor, also with learning_rate 1)',
+    "dadaptadam": 'use "Prodigy" (the D-Adaptation successor, also with learning_rate 1)',
+}
+
+
+def field_spec(key: str, section: str | None = None) -> FieldSpec:
+    """The spec of ``key`` (optionally "section.key"); KeyError if there is none."""
+    if section is None and "." in key:
+        section, key = key.split(".", 1)
+    return FIELDS[(section or KEY_SECTIONS[key], key)]
+
+
+def optimizer_name(value: str) -> str | None:
+    """Canonical optimizer for an sd-scripts spelling, or None when we have no equivalent."""
+    low = value.strip().lower()
+    for name in schema.OPTIMIZERS:
+        if name.lower() == low:
+            return name
+    return _OPTIMIZER_ALIASES.get(low)
+
+
+# ---------------------------------------------------------------- value checking
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    return repr(value) if not isinstance(value, (list, tuple)) else "[" + ", ".join(_show(v) for v in value) + "]"
+
+
+def _fmt_num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def _range_text(spec: FieldSpec) -> str:
+    if spec.min is not None and spec.max is not None:
+        return f" from {_fmt_num(spec.min)} to {_fmt_num(spec.max)}"
+    if spec.min is not None:
+        return f" >= {_fmt_num(spec.min)}"
+    if spec.max is not None:
+        return f" <= {_fmt_num(spec.max)}"
+    return ""
+
+
+def _quoted_hint(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return ""
+        return " (a string: write the number without quotes)"
+    return ""
+
+
+def _in_range(spec: FieldSpec, x: float) -> bool:
+    return (spec.min is None or x >= spec.min) and (spec.max is None or x <= spec.max)
+
+
+def coerce_value(spec: FieldSpec, value: Any) -> Any:
+    """Check one value against its field and return it in canonical form; ValueError(problem)."""
+    kind = spec.kind
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"must be true or false (TOML booleans, no quotes), got {_show(value)}")
+        return value
+    if kind == "int":
+        what = f"an integer{_range_text(spec)}"
+        if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"must be {what}, got {_show(value)}{_quoted_hint(value)}")
+        if spec.choices and value not in spec.choices:
+            raise ValueError(f"must be one of {', '.join(map(str, spec.choices))}, got {value}")
+        if not _in_range(spec, value):
+            raise ValueError(f"must be {what}, got {value}")
+        return value
+    if kind == "float":
+        what = f"a number{_range_text(spec)}"
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or \
+                (isinstance(value, float) and not math.isfinite(value)):
+            raise ValueError(f"must be {what}, got {_show(value)}{_quoted_hint(value)}")
+        if not _in_range(spec, value):
+            raise ValueError(f"must be {what}, got {_fmt_num(value)}")
+        return float(value)
+    if kind == "warmup":
+        what = "a step count (integer >= 0) or a fraction of the total steps below 1 (e.g. 0.05)"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                (isinstance(value, float) and not math.isfinite(value)) or value < 0:
+            raise ValueError(f"must be {what}, got {_show(value)}{_quoted_hint(value)}")
+        if isinstance(value, float) and value >= 1:
+            if not value.is_integer():
+                raise ValueError(f"must be {what}, got {value}")
+            return int(value)
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string (in quotes), got {_show(value)}")
+        if spec.choices:
+            for choice in spec.choices:
+                if choice.lower() == value.strip().lower():
+                    return choice
+            if spec.name == "optimizer_type":
+                canonical = optimizer_name(value)
+                if canonical:
+                    return canonical
+                hint = _OPTIMIZER_HINTS.get(value.strip().lower())
+                if hint:
+                    raise ValueError(f"{value!r} is not supported: {hint}")
+            close = difflib.get_close_matches(value.lower(), [c.lower() for c in spec.choices], n=1)
+            mean = ""
+            if close:
+                mean = " (did you mean " + repr(next(c for c in spec.choices if c.lower() == close[0])) + "?)"
+            raise ValueError(f"must be one of {', '.join(spec.choices)}, got {value!r}{mean}")
+        return value
+    if kind == "str_list":
+        if isinstance(value, str):  # kohya style: "weight_decay=0.01 betas=0.9,0.99"
+            return value.split()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"must be a list of strings like [\"weight_decay=0.01\"], got {_show(value)}")
+        return list(value)
+    if kind == "resolution":
+        return _coerce_resolution(spec, value)
+    raise AssertionError(kind)
+
+
+def _coerce_resolution(spec: FieldSpec, value: Any) -> tuple[int, int]:
+    what = f"a size in pixels{_range_text(spec)}: 512, \"512,768\" or [512, 768] (width, height)"
+    parts: list[Any]
+    if isinstance(value, bool):
+        parts = []
+    elif isinstance(value, int):
+        parts = [value, value]
+    elif isinstance(value, str):
+        pieces = [p.strip() for p in re.split(r"[,x]", value.strip().lower())]
+        parts = [int(p) if p.isdigit() else None for p in pieces]
+        if len(parts) == 1:
+            parts = parts * 2
+    elif isinstance(value, (list, tuple)):
+        parts = list(value) if len(value) in (1, 2) else []
+        if len(parts) == 1:
+            parts = parts * 2
+    else:
+        parts = []
+    if len(parts) != 2 or not all(isinstance(p, int) and not isinstance(p, bool) for p in parts):
+        raise ValueError(f"must be {what}, got {_show(value)}")
+    w, h = parts
+    if not (_in_range(spec, w) and _in_range(spec, h)):
+        raise ValueError(f"must be {what}, got {_show(value)}")
+    return (w, h)

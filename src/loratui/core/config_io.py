@@ -1,0 +1,371 @@
+"""Read, check and write the training config (TOML), with errors a user can act on.
+
+Why our own reader rules: the file is edited by hand, so every problem must name the file, the line,
+the key and what is wrong, and an unknown key must say what was probably meant. Why our own writer:
+each key gets its help text as a comment above it, which tomli-w cannot write.
+
+Conventions (documented for users in the saved file's header):
+- bool fields take TOML ``true``/``false`` only; int fields refuse 1.5; float fields accept ints.
+- ``resolution`` accepts 512, "512", "512,768" or [512, 768]; it is saved as 512 when square.
+- choices compare case-insensitively and are stored in canonical case ("adamw8bit" -> "AdamW8bit").
+- ``lr_warmup_steps`` is a step count (int) or a fraction of the total steps below 1 (float).
+- Relative paths are relative to the config file's folder; they are kept as written on save and
+  resolved with :func:`resolve_path` (the folder is ``cfg.config_dir``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import textwrap
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from loratui.core.config import SECTIONS, TrainingConfig, section_fields
+from loratui.core.config_fields import (FIELDS, KEY_SECTIONS, PATH_KEYS, ConfigError, FieldSpec,
+                                        _range_text, _show, coerce_value, field_spec, optimizer_name)
+from loratui.core.fsutil import atomic_write_text
+
+__all__ = [
+    "ConfigError", "FieldSpec", "FIELDS", "KEY_SECTIONS", "PATH_KEYS", "load_config", "loads_config",
+    "config_from_dict", "config_to_dict", "dumps_config", "save_config", "validate", "resolve_path",
+    "with_resolved_paths", "coerce_value", "field_spec", "optimizer_name",
+]
+
+
+# ---------------------------------------------------------------- dict <-> config
+
+
+def _unknown_key_problem(section: str, key: str) -> str:
+    if key in KEY_SECTIONS:
+        return f"{key}: belongs in [{KEY_SECTIONS[key]}], not [{section}]"
+    here = [name for (s, name) in FIELDS if s == section]
+    close = difflib.get_close_matches(key, here, n=1, cutoff=0.6)
+    if close:
+        return f"{key}: unknown key in [{section}] (did you mean {close[0]!r}?)"
+    close = difflib.get_close_matches(key, list(KEY_SECTIONS), n=1, cutoff=0.6)
+    if close:
+        return f"{key}: unknown key in [{section}] (did you mean {close[0]!r} in [{KEY_SECTIONS[close[0]]}]?)"
+    return f"{key}: unknown key in [{section}] (`loratui config explain` lists every key)"
+
+
+def _collect(data: dict, locate) -> tuple[TrainingConfig, list[str]]:
+    problems: list[str] = []
+    sections: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
+    for top, body in data.items():
+        if top not in SECTIONS:
+            if top in KEY_SECTIONS:
+                problems.append(locate(None, top, f"{top}: must be inside the [{KEY_SECTIONS[top]}] section"))
+                continue
+            close = difflib.get_close_matches(top, SECTIONS, n=1)
+            mean = f" (did you mean [{close[0]}]?)" if close else f" (sections: {', '.join(SECTIONS)})"
+            problems.append(locate(top, None, f"[{top}]: unknown section{mean}"))
+            continue
+        if not isinstance(body, dict):
+            problems.append(locate(None, top, f"{top}: must be a [{top}] section, got {_show(body)}"))
+            continue
+        for key, value in body.items():
+            spec = FIELDS.get((top, key))
+            if spec is None:
+                problems.append(locate(top, key, _unknown_key_problem(top, key)))
+                continue
+            try:
+                sections[top][key] = coerce_value(spec, value)
+            except ValueError as exc:
+                problems.append(locate(top, key, f"{key}: {exc}"))
+    cfg = TrainingConfig()
+    for section, values in sections.items():
+        setattr(cfg, section, dataclasses.replace(getattr(cfg, section), **values))
+    return cfg, problems
+
+
+def config_from_dict(data: dict, source: str = "<dict>") -> TrainingConfig:
+    """Build a config from nested {section: {key: value}} data; ConfigError lists every problem."""
+    def locate(section, key, problem):
+        return f"{source}: {problem}"
+    cfg, problems = _collect(data, locate)
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+def config_to_dict(cfg: TrainingConfig) -> dict[str, dict[str, Any]]:
+    """Nested plain data ({section: {key: value}}), None fields omitted, resolution as 512 or [w, h]."""
+    out: dict[str, dict[str, Any]] = {}
+    for section in SECTIONS:
+        sec = getattr(cfg, section)
+        values: dict[str, Any] = {}
+        for f in section_fields(section):
+            value = getattr(sec, f.name)
+            if value is None:
+                continue
+            if FIELDS[(section, f.name)].kind == "resolution":
+                w, h = value
+                value = w if w == h else [w, h]
+            elif isinstance(value, list):
+                value = list(value)
+            values[f.name] = value
+        out[section] = values
+    return out
+
+
+# ---------------------------------------------------------------- files
+
+
+def _line_finder(text: str):
+    """Map (section, key) to a 1-based line number by scanning headers and `key =` lines."""
+    where: dict[tuple[str | None, str | None], int] = {}
+    section: str | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        header = re.match(r"\s*\[\s*([A-Za-z0-9_\-]+)\s*\]\s*(#.*)?$", line)
+        if header:
+            section = header.group(1)
+            where.setdefault((section, None), number)
+            continue
+        key = re.match(r"\s*[\"']?([A-Za-z0-9_\-]+)[\"']?\s*=", line)
+        if key:
+            where.setdefault((section, key.group(1)), number)
+    return where
+
+
+def _toml_syntax_problem(source: str, message: str) -> str:
+    where = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", message)
+    if where:
+        what = message[: where.start()]
+        return f"{source}, line {where.group(1)}: not valid TOML: {what} (column {where.group(2)})"
+    where = re.search(r"\s*\(at end of document\)\s*$", message)
+    if where:
+        return f"{source}, at the end: not valid TOML: {message[: where.start()]}"
+    return f"{source}: not valid TOML: {message}"
+
+
+def loads_config(text: str, source: str = "<string>", config_dir: Path | None = None) -> TrainingConfig:
+    """Parse TOML text; errors read `SOURCE, line N: key: problem`."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_toml_syntax_problem(source, str(exc))) from None
+    lines = _line_finder(text)
+
+    def locate(section, key, problem):
+        number = lines.get((section, key))
+        return f"{source}, line {number}: {problem}" if number else f"{source}: {problem}"
+
+    cfg, problems = _collect(data, locate)
+    if problems:
+        raise ConfigError(problems)
+    if config_dir is not None:
+        cfg.config_dir = config_dir
+    return cfg
+
+
+def load_config(path: str | os.PathLike) -> TrainingConfig:
+    """Load a config file; raises ConfigError (a LoratuiError) naming file, line, key and problem."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (create one with `loratui config new {path}`)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}, line {line}: not UTF-8 text") from None
+    return loads_config(text, str(path), path.resolve().parent)
+
+
+def save_config(cfg: TrainingConfig, path: str | os.PathLike) -> bool:
+    """Write ``cfg`` atomically as commented TOML. Returns False (and leaves the file alone) when the
+    file already holds these exact settings, even if formatted differently by hand."""
+    path = Path(path)
+    text = dumps_config(cfg)
+    try:
+        old = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError, IsADirectoryError):
+        old = None
+    except OSError:
+        old = None
+    if old is not None:
+        if old == text:
+            return False
+        try:
+            if loads_config(old) == cfg:
+                return False
+        except ConfigError:
+            pass
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    return True
+
+
+
+# ---------------------------------------------------------------- writer
+
+_HEADER = """\
+# loratui training config. Every key has its help text above it; `loratui config explain KEY`
+# prints it too. Relative paths are relative to this file's folder. Booleans are true/false (no
+# quotes). A key shown as a comment ("# key = ...") is unset: remove the "# " and set a value.
+"""
+
+
+def _toml_str(value: str) -> str:
+    out = ['"']
+    for ch in value:
+        code = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        return text if any(c in text for c in ".en") else text + ".0"
+    if isinstance(value, str):
+        return _toml_str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def _comment(spec: FieldSpec) -> list[str]:
+    text = spec.help
+    if spec.choices:
+        text += " One of: " + ", ".join(map(str, spec.choices)) + "."
+    elif spec.kind in ("int", "float") and (spec.min is not None or spec.max is not None):
+        text += " Range:" + _range_text(spec) + "."
+    return ["# " + line for line in textwrap.wrap(text, 98)]
+
+
+_EXAMPLES = {
+    "unet_lr": "0.0001", "text_encoder_lr": "5e-05", "max_train_epochs": "10", "max_train_steps": "1600",
+    "min_snr_gamma": "5.0", "save_every_n_epochs": "1", "save_every_n_steps": "500",
+    "save_last_n_epochs": "3", "save_last_n_steps": "1000", "sample_every_n_epochs": "1",
+    "sample_every_n_steps": "200",
+}
+
+
+def _example(spec: FieldSpec) -> str:
+    if spec.name in _EXAMPLES:
+        return _EXAMPLES[spec.name]
+    if spec.kind == "int":
+        return str(int(spec.min or 1))
+    return _toml_value(spec.min if spec.min is not None else 1.0) if spec.kind == "float" else '""'
+
+
+def dumps_config(cfg: TrainingConfig) -> str:
+    """The config as commented TOML: every key, help above it; unset optional keys commented out."""
+    data = config_to_dict(cfg)
+    lines = [_HEADER]
+    for section in SECTIONS:
+        lines.append(f"[{section}]")
+        for f in section_fields(section):
+            spec = FIELDS[(section, f.name)]
+            lines.extend(_comment(spec))
+            if f.name in data[section]:
+                lines.append(f"{f.name} = {_toml_value(data[section][f.name])}")
+            else:
+                lines.append(f"# {f.name} = {_example(spec)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- cross-field checks and paths
+
+
+def validate(cfg: TrainingConfig) -> list[str]:
+    """Problems between fields (each alone is valid). Empty list = fine.
+
+    A missing max_train_epochs/max_train_steps is not a problem here: the steps calculator reports it.
+    """
+    problems = []
+    d, n, t, o = cfg.dataset, cfg.network, cfg.training, cfg.optimizer
+    if n.network_train_unet_only and n.network_train_text_encoder_only:
+        problems.append("network_train_unet_only and network_train_text_encoder_only are both true: "
+                        "nothing would be trained; set one of them to false")
+    if d.min_bucket_reso > d.max_bucket_reso:
+        problems.append(f"min_bucket_reso ({d.min_bucket_reso}) is larger than max_bucket_reso "
+                        f"({d.max_bucket_reso})")
+    if d.enable_bucket:
+        w, h = d.resolution
+        if min(w, h) < d.min_bucket_reso or max(w, h) > d.max_bucket_reso:
+            problems.append(f"resolution {w}x{h} must lie between min_bucket_reso ({d.min_bucket_reso}) "
+                            f"and max_bucket_reso ({d.max_bucket_reso}) when enable_bucket is true")
+    if t.full_bf16 and t.full_fp16:
+        problems.append("full_bf16 and full_fp16 are both true: choose one")
+    if t.full_bf16 and t.mixed_precision != "bf16":
+        problems.append("full_bf16 needs mixed_precision = \"bf16\"")
+    if t.full_fp16 and t.mixed_precision != "fp16":
+        problems.append("full_fp16 needs mixed_precision = \"fp16\"")
+    if t.sdpa and t.xformers:
+        problems.append("sdpa and xformers are both true: choose one attention implementation")
+    if d.cache_latents and d.random_crop:
+        problems.append("random_crop does nothing with cache_latents (the crop is cached once): turn one off")
+    if t.cache_text_encoder_outputs:
+        if not n.network_train_unet_only:
+            problems.append("cache_text_encoder_outputs needs network_train_unet_only = true "
+                            "(a trained text encoder changes its outputs)")
+        if d.shuffle_caption or d.caption_dropout_rate or d.caption_tag_dropout_rate or \
+                d.caption_dropout_every_n_epochs:
+            problems.append("cache_text_encoder_outputs cannot be combined with shuffle_caption or "
+                            "caption dropout (captions would change every epoch)")
+    if n.network_train_text_encoder_only and o.text_encoder_lr == 0:
+        problems.append("text_encoder_lr is 0 with network_train_text_encoder_only: nothing would learn")
+    if o.optimizer_type == "Prodigy" and o.learning_rate < 0.1:
+        problems.append(f"Prodigy expects learning_rate around 1 (it finds its own step size), "
+                        f"got {o.learning_rate}")
+    return problems
+
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+
+
+def resolve_path(cfg: TrainingConfig, value: str, *, key: str | None = None) -> str:
+    """A path from the config made absolute against the config's folder ("" stays "").
+
+    For ``pretrained_model_name_or_path`` a value that looks like a Hugging Face repo id
+    ("org/name") and is not an existing path is returned unchanged.
+    """
+    if not value:
+        return value
+    base = cfg.config_dir or Path.cwd()
+    path = Path(os.path.expanduser(value))
+    joined = path if path.is_absolute() else base / path
+    if key == "pretrained_model_name_or_path" and not path.is_absolute() and not joined.exists() \
+            and _REPO_ID.match(value):
+        return value
+    return str(joined)
+
+
+def with_resolved_paths(cfg: TrainingConfig) -> TrainingConfig:
+    """A copy of ``cfg`` whose path fields are absolute (what the engine should use)."""
+    out = TrainingConfig(**{s: dataclasses.replace(getattr(cfg, s)) for s in SECTIONS})
+    for section, key in PATH_KEYS:
+        sec = getattr(out, section)
+        setattr(sec, key, resolve_path(cfg, getattr(sec, key), key=key))
+    out.config_dir = cfg.config_dir
+    return out

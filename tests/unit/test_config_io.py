@@ -1,0 +1,255 @@
+"""config_io: TOML round trip, every load error message, saving rules, validate, paths."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loratui.core.config import SECTIONS, TrainingConfig
+from loratui.core.config_io import (FIELDS, ConfigError, config_from_dict, config_to_dict, dumps_config,
+                                    load_config, loads_config, resolve_path, save_config, validate,
+                                    with_resolved_paths)
+from loratui.core.errors import LoratuiError
+
+SAFE_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
+
+
+def _value_strategy(spec):
+    if spec.kind == "bool":
+        base = st.booleans()
+    elif spec.choices:
+        base = st.sampled_from(spec.choices)
+    elif spec.kind == "int":
+        lo = int(spec.min if spec.min is not None else -10**6)
+        base = st.integers(lo, int(spec.max if spec.max is not None else lo + 10**6))
+    elif spec.kind == "float":
+        lo = spec.min if spec.min is not None else -1e6
+        base = st.floats(lo, spec.max if spec.max is not None else 1e6, allow_nan=False)
+    elif spec.kind == "str":
+        base = SAFE_TEXT
+    elif spec.kind == "str_list":
+        base = st.lists(SAFE_TEXT, max_size=3)
+    elif spec.kind == "resolution":
+        side = st.integers(int(spec.min), int(spec.max))
+        base = st.tuples(side, side)
+    elif spec.kind == "warmup":
+        base = st.one_of(st.integers(0, 10**6), st.floats(0, 1, exclude_max=True))
+    else:
+        raise AssertionError(spec.kind)
+    return st.one_of(st.none(), base) if spec.optional else base
+
+
+@st.composite
+def configs(draw):
+    cfg = TrainingConfig()
+    for (section, key), spec in FIELDS.items():
+        setattr(getattr(cfg, section), key, draw(_value_strategy(spec)))
+    return cfg
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cfg=configs())
+def test_round_trip_random_configs(cfg, tmp_path):
+    path = tmp_path / "c.toml"
+    save_config(cfg, path)
+    assert load_config(path) == cfg
+    assert save_config(cfg, path) is False
+    assert loads_config(dumps_config(cfg)) == cfg
+    assert config_from_dict(config_to_dict(cfg)) == cfg
+
+
+def test_every_field_has_help_and_a_comment_in_the_file():
+    text = dumps_config(TrainingConfig())
+    for (section, key), spec in FIELDS.items():
+        assert spec.help.strip(), key
+        assert f"[{section}]" in text
+        lines = text.splitlines()
+        idx = next(i for i, line in enumerate(lines) if line.lstrip("# ").startswith(f"{key} ="))
+        assert lines[idx - 1].startswith("# "), key
+    assert set(tomllib.loads(text)) == set(SECTIONS)
+
+
+def _err(text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        loads_config(text, "cfg.toml")
+    assert isinstance(info.value, LoratuiError)
+    assert "\n" not in str(info.value)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('[network]\nnetwork_dim = "sixteen"\n',
+     "cfg.toml, line 2: network_dim: must be an integer from 1 to 1024, got 'sixteen'"),
+    ('[network]\nnetwork_dim = 1.5\n', "line 2: network_dim: must be an integer from 1 to 1024, got 1.5"),
+    ('[network]\nnetwork_dim = "16"\n', "got '16' (a string: write the number without quotes)"),
+    ('[network]\n\nnetwork_dim = 0\n', "line 3: network_dim: must be an integer from 1 to 1024, got 0"),
+    ('[network]\nnetwork_dim = 2000\n', "must be an integer from 1 to 1024, got 2000"),
+    ('[network]\nnetwrk_alpha = 4\n', "line 2: netwrk_alpha: unknown key in [network] (did you mean 'network_alpha'?)"),
+    ('[training]\nlearning_rate = 1e-4\n', "line 2: learning_rate: belongs in [optimizer], not [training]"),
+    ('[training]\nlearnin_rate = 1e-4\n', "did you mean 'learning_rate' in [optimizer]?"),
+    ('[training]\nzzzz = 1\n', "zzzz: unknown key in [training] (`loratui config explain` lists every key)"),
+    ('[trainig]\nseed = 1\n', "line 1: [trainig]: unknown section (did you mean [training]?)"),
+    ('seed = 1\n', "line 1: seed: must be inside the [training] section"),
+    ('[dataset]\nenable_bucket = "yes"\n', "enable_bucket: must be true or false (TOML booleans, no quotes), got 'yes'"),
+    ('[dataset]\nenable_bucket = 1\n', "enable_bucket: must be true or false"),
+    ('[optimizer]\nlearning_rate = "1e-4"\n', "learning_rate: must be a number from 0 to 10, got '1e-4' (a string"),
+    ('[optimizer]\nlearning_rate = 11\n', "learning_rate: must be a number from 0 to 10, got 11"),
+    ('[optimizer]\noptimizer_type = "adamx"\n', "optimizer_type: must be one of AdamW, AdamW8bit"),
+    ('[optimizer]\noptimizer_type = "Lio"\n', "(did you mean 'Lion'?)"),
+    ('[optimizer]\noptimizer_type = "SGDNesterov"\n', 'optimizer_type: \'SGDNesterov\' is not supported: use optimizer_type = "SGD"'),
+    ('[optimizer]\noptimizer_type = "PagedAdamW8bit"\n', 'use "AdamW8bit"'),
+    ('[optimizer]\nlr_warmup_steps = 1.5\n', "lr_warmup_steps: must be a step count (integer >= 0) or a fraction"),
+    ('[optimizer]\nlr_warmup_steps = -1\n', "lr_warmup_steps: must be a step count"),
+    ('[optimizer]\noptimizer_args = [1]\n', "optimizer_args: must be a list of strings"),
+    ('[dataset]\nresolution = "big"\n', "resolution: must be a size in pixels from 64 to 8192"),
+    ('[dataset]\nresolution = [512, 768, 1]\n', "resolution: must be a size in pixels"),
+    ('[dataset]\nresolution = 32\n', "got 32"),
+    ('[dataset]\ntrain_data_dir = 5\n', "train_data_dir: must be a string (in quotes), got 5"),
+    ('[training]\nmax_token_length = 100\n', "max_token_length: must be one of 75, 150, 225, got 100"),
+    ('[model]\nmodel_family = "sd3"\n', "model_family: must be one of auto, sd1, sd2, sdxl, got 'sd3'"),
+    ('network = 3\n', "network: must be a [network] section, got 3"),
+])
+def test_error_messages(text, expected):
+    assert expected in _err(text)
+
+
+def test_toml_syntax_error_names_file_and_line():
+    msg = _err('[model]\nvae = "x"\n[dataset\n')
+    assert msg.startswith("cfg.toml, line 3: not valid TOML: ")
+    assert "(column" in msg
+
+
+def test_several_problems_all_listed():
+    with pytest.raises(ConfigError) as info:
+        loads_config('[network]\nnetwork_dim = 0\nconv_dim = -1\n', "c.toml")
+    assert len(info.value.problems) == 2
+    assert "(and 1 more" in str(info.value)
+
+
+def test_load_config_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "missing.toml")
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b'[model]\nvae = "\xff"\n')
+    with pytest.raises(ConfigError, match=r"bad.toml, line 2: not UTF-8"):
+        load_config(bad)
+    bad.write_text("[saving]\noutput_name = 3\n")
+    with pytest.raises(ConfigError, match=rf"{bad}, line 2: output_name"):
+        load_config(bad)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (512, (512, 512)), ("512", (512, 512)), ("512,768", (512, 768)), ("512x768", (512, 768)),
+    ([512, 768], (512, 768)), ([640], (640, 640)),
+])
+def test_resolution_forms(raw, expected):
+    cfg = config_from_dict({"dataset": {"resolution": raw}})
+    assert cfg.dataset.resolution == expected
+    saved = config_to_dict(cfg)["dataset"]["resolution"]
+    assert saved == (expected[0] if expected[0] == expected[1] else list(expected))
+
+
+def test_choices_canonical_and_aliases():
+    cfg = config_from_dict({"optimizer": {"optimizer_type": "adamw8BIT", "lr_scheduler": "COSINE"},
+                            "training": {"mixed_precision": "BF16"}})
+    assert (cfg.optimizer.optimizer_type, cfg.optimizer.lr_scheduler) == ("AdamW8bit", "cosine")
+    assert cfg.training.mixed_precision == "bf16"
+    for alias, name in [("bitsandbytes.optim.AdamW8bit", "AdamW8bit"), ("AdaFactor", "Adafactor"),
+                        ("prodigyopt.Prodigy", "Prodigy"), ("torch.optim.AdamW", "AdamW")]:
+        assert config_from_dict({"optimizer": {"optimizer_type": alias}}).optimizer.optimizer_type == name
+
+
+def test_numbers_ints_floats_and_warmup():
+    cfg = config_from_dict({"network": {"network_alpha": 8, "network_dim": 16.0},
+                            "optimizer": {"lr_warmup_steps": 100, "optimizer_args": "a=1 b=2"}})
+    assert cfg.network.network_alpha == 8.0 and isinstance(cfg.network.network_alpha, float)
+    assert cfg.network.network_dim == 16 and isinstance(cfg.network.network_dim, int)
+    assert cfg.optimizer.lr_warmup_steps == 100 and cfg.optimizer.optimizer_args == ["a=1", "b=2"]
+    assert config_from_dict({"optimizer": {"lr_warmup_steps": 0.05}}).optimizer.lr_warmup_steps == 0.05
+    assert config_from_dict({"optimizer": {"lr_warmup_steps": 200.0}}).optimizer.lr_warmup_steps == 200
+
+
+def test_config_to_dict_omits_none():
+    d = config_to_dict(TrainingConfig())
+    assert "max_train_epochs" not in d["training"] and "unet_lr" not in d["optimizer"]
+    assert d["training"]["seed"] == 42
+
+
+def test_save_not_rewritten_when_unchanged_even_if_hand_formatted(tmp_path):
+    path = tmp_path / "c.toml"
+    cfg = TrainingConfig()
+    assert save_config(cfg, path) is True
+    path.write_text("# my notes\n[network]\nnetwork_dim = 16\n")
+    assert save_config(cfg, path) is False
+    assert path.read_text().startswith("# my notes")
+    cfg.network.network_dim = 32
+    assert save_config(cfg, path) is True
+    assert load_config(path).network.network_dim == 32
+    assert [p.name for p in tmp_path.iterdir()] == ["c.toml"]  # no temp files left
+
+
+def test_validate_cross_field():
+    cfg = TrainingConfig()
+    assert validate(cfg) == []
+    cfg.network.network_train_unet_only = cfg.network.network_train_text_encoder_only = True
+    cfg.dataset.min_bucket_reso, cfg.dataset.max_bucket_reso = 1024, 256
+    cfg.training.full_bf16 = cfg.training.full_fp16 = True
+    cfg.training.xformers = True
+    cfg.dataset.random_crop = True
+    cfg.training.cache_text_encoder_outputs = True
+    cfg.dataset.shuffle_caption = True
+    cfg.optimizer.optimizer_type = "Prodigy"
+    text = "\n".join(validate(cfg))
+    for needle in ["both true: nothing would be trained", "min_bucket_reso (1024) is larger",
+                   "full_bf16 and full_fp16", "full_fp16 needs", "sdpa and xformers", "random_crop",
+                   "cache_text_encoder_outputs cannot", "Prodigy expects"]:
+        assert needle in text
+    assert "network_train_unet_only = true" not in text  # unet_only is set
+
+
+def test_validate_resolution_outside_buckets():
+    cfg = config_from_dict({"dataset": {"resolution": 2048}})
+    assert any("resolution 2048x2048" in p for p in validate(cfg))
+    cfg.dataset.enable_bucket = False
+    assert validate(cfg) == []
+
+
+def test_relative_paths_resolve_against_config_folder(tmp_path):
+    sub = tmp_path / "proj"
+    sub.mkdir()
+    (sub / "models").mkdir()
+    path = sub / "c.toml"
+    path.write_text('[dataset]\ntrain_data_dir = "img"\n[model]\npretrained_model_name_or_path = '
+                    '"runwayml/sd-v1-5"\n[saving]\noutput_dir = "/abs/out"\n')
+    cfg = load_config(path)
+    assert cfg.config_dir == sub.resolve()
+    assert cfg.dataset.train_data_dir == "img"  # kept as written
+    assert resolve_path(cfg, "img") == str(sub.resolve() / "img")
+    assert resolve_path(cfg, "") == ""
+    resolved = with_resolved_paths(cfg)
+    assert resolved.dataset.train_data_dir == str(sub.resolve() / "img")
+    assert resolved.model.pretrained_model_name_or_path == "runwayml/sd-v1-5"  # repo id
+    assert resolved.saving.output_dir == "/abs/out"
+    assert cfg.dataset.train_data_dir == "img"  # original untouched
+    save_config(cfg, path)
+    assert 'train_data_dir = "img"' in path.read_text()
+    # an existing local folder wins over the repo-id reading
+    (sub / "org").mkdir()
+    (sub / "org" / "name").mkdir()
+    assert resolve_path(cfg, "org/name", key="pretrained_model_name_or_path") == str(sub.resolve() / "org/name")
+
+
+def test_config_dir_is_not_a_field():
+    assert [f.name for f in dataclasses.fields(TrainingConfig)] == list(SECTIONS)
+    a, b = TrainingConfig(), TrainingConfig()
+    a.config_dir = Path("/x")
+    assert a == b and b.config_dir is None
+    assert os.fspath(a.config_dir) == "/x"
