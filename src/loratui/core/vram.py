@@ -1,0 +1,354 @@
+"""Peak training VRAM estimate for a LoRA config, with a per-part breakdown.
+
+The model is additive: persistent memory (frozen weights, LoRA parameters, gradients, optimizer
+state, CUDA context) plus the largest transient (UNet activations stored for the backward pass,
+or the VAE's scratch memory when latents are encoded on the fly). Weights and LoRA sizes come from
+the shape tables in vram_models.py and are exact; activations are modelled per UNet level from
+the number of latent tokens, with two fitted multipliers (with and without gradient checkpointing).
+
+All tunable numbers are in the CONSTANTS table right below, so a measured peak can be used to
+recalibrate without touching the formulas. docs/vram.md explains every formula and the fit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+from loratui.core.config import TrainingConfig
+from loratui.core.vram_models import FAMILIES, FamilyArch, text_encoder_lora_params, unet_layout, \
+    unet_lora_params
+
+GIB = 1024 ** 3
+
+# ---- calibration constants (see docs/vram.md; refit with the four calibration points) --------
+CONSTANTS: dict[str, float] = {
+    # fixed costs
+    "cuda_context_gib": 0.40,        # CUDA context + cuBLAS/cuDNN workspaces (not in torch's stats)
+    "allocator_overhead": 0.05,      # caching-allocator fragmentation, as a fraction of the rest
+    # stored activation elements per latent token, per channel of the block
+    "tf_block_elems": 30.0,          # one BasicTransformerBlock: norms, q/k/v, attn out, GEGLU ff
+    "tf_wrapper_elems": 5.0,         # Transformer2DModel: group norm, proj_in, proj_out
+    "resnet_in_elems": 4.0,          # ResnetBlock2D, per input channel: input, norm1 (fp32), silu
+    "resnet_out_elems": 5.0,         # ResnetBlock2D, per output channel: conv1, norm2 (fp32), silu, conv2
+    "attn_matrix_copies": 1.5,       # stored softmax probabilities + score scratch, kernel "none"
+    # fitted multipliers (least squares on the log ratio over the calibration points)
+    "act_scale_full": 0.98,          # without gradient checkpointing
+    "act_scale_ckpt": 1.26,          # with gradient checkpointing
+    # VAE encode (latents not cached): scratch elements per image pixel at the widest stage
+    "vae_encode_elems_per_pixel": 512.0,
+    # text-encoder activations per token per hidden channel (only when the encoder is trained)
+    "te_layer_elems": 30.0,
+}
+
+# optimizer state bytes per trainable parameter (fp32 states unless 8-bit)
+OPTIMIZER_STATE_BYTES: dict[str, float] = {
+    "AdamW": 8.0, "AdamW8bit": 2.0, "Lion": 4.0, "Lion8bit": 1.0,
+    "Prodigy": 16.0, "SGD": 0.0, "Adafactor": -1.0,  # Adafactor: factored, see _optimizer_bytes
+}
+CARD_TIERS_GB: tuple[int, ...] = (6, 8, 12, 16, 24, 48)
+USABLE_FRACTION = 0.95   # share of a card's memory a training run can count on (driver, display)
+
+
+@dataclass
+class VramPart:
+    name: str
+    bytes: int
+    note: str = ""
+
+
+@dataclass
+class VramEstimate:
+    total_bytes: int
+    parts: list[VramPart]
+    assumptions: list[str] = field(default_factory=list)
+    family: str = "sd1"
+
+    @property
+    def total_gib(self) -> float:
+        return self.total_bytes / GIB
+
+    @property
+    def allocated_bytes(self) -> int:
+        """Everything torch's allocator holds (total minus the CUDA context)."""
+        return sum(p.bytes for p in self.parts if p.name != "CUDA context")
+
+    def fits(self, card_gb: float) -> bool:
+        return self.total_bytes <= card_gb * GIB * USABLE_FRACTION
+
+    def fitting_tiers(self) -> list[int]:
+        return [gb for gb in CARD_TIERS_GB if self.fits(gb)]
+
+    def to_dict(self) -> dict:
+        return {
+            "family": self.family,
+            "total_bytes": self.total_bytes,
+            "total_gib": round(self.total_gib, 3),
+            "parts": [{"name": p.name, "bytes": p.bytes, "gib": round(p.bytes / GIB, 3), "note": p.note}
+                      for p in self.parts],
+            "assumptions": list(self.assumptions),
+            "fits_tiers_gb": self.fitting_tiers(),
+        }
+
+
+def guess_family(model_path: str) -> str:
+    """Family from the model's name: "xl" anywhere in the file/folder name means SDXL."""
+    name = os.path.basename(os.path.normpath(model_path or "")).lower()
+    return "sdxl" if "xl" in name else "sd1"
+
+
+def resolve_family(cfg: TrainingConfig, family: str | None, assumptions: list[str]) -> str:
+    fam = (family or cfg.model.model_family or "auto").lower()
+    if fam in ("sd15", "sd1.5"):
+        fam = "sd1"
+    if fam == "auto":
+        fam = guess_family(cfg.model.pretrained_model_name_or_path)
+        shown = cfg.model.pretrained_model_name_or_path or "(no model set)"
+        assumptions.append(f"model family guessed from the model name {shown!r}: {fam} "
+                           "(set model.model_family to be sure)")
+    if fam == "sd2":
+        assumptions.append("SD 2.x is estimated with SD1.5's UNet shapes (close: same channels, "
+                           "1024-wide OpenCLIP-H text encoder not modelled separately)")
+        fam = "sd1"
+    if fam not in FAMILIES:
+        from loratui.core.errors import LoratuiError
+        raise LoratuiError(f"unknown model family {fam!r}: use sd1, sd2, sdxl or auto")
+    return fam
+
+
+def _resolution(cfg: TrainingConfig) -> tuple[int, int]:
+    res = cfg.dataset.resolution
+    if isinstance(res, int):
+        return res, res
+    if len(res) == 1:
+        return int(res[0]), int(res[0])
+    return int(res[0]), int(res[1])
+
+
+def _optimizer_bytes(name: str, params: int, rank: int) -> tuple[int, str]:
+    per = OPTIMIZER_STATE_BYTES.get(name, 8.0)
+    if per < 0:  # Adafactor keeps row + column statistics: about 4 bytes * (rows + cols) per matrix
+        per = 4.0 * 2.0 / max(rank, 1)
+        return int(params * per), "factored second moments (row + column statistics)"
+    if name.endswith("8bit"):
+        return int(params * per), "8-bit states (bitsandbytes)"
+    if name == "Prodigy":
+        return int(params * per), "four fp32 states per parameter"
+    if name == "SGD":
+        return 0, "no state (no momentum)"
+    return int(params * per), f"{int(per // 4)} fp32 state(s) per parameter"
+
+
+def activation_elements(arch: FamilyArch, tokens: int, context_tokens: int, attention: str,
+                        checkpointing: bool) -> tuple[float, float]:
+    """Stored activation elements per sample of the UNet: (linear-in-tokens part, attention part).
+
+    Without checkpointing everything the backward pass needs is kept. With it only each unit's
+    input is kept, plus one unit (a resnet or a transformer block) rebuilt during backward.
+    """
+    c = CONSTANTS
+    layout = unet_layout(arch.unet)
+
+    def level_tokens(level: int) -> float:
+        return tokens / (4 ** level)
+
+    def attn_elems(t, n: float) -> float:
+        if attention == "none":  # softmax matrices materialised: self (n x n) and cross (n x ctx)
+            return c["attn_matrix_copies"] * t.heads * (n * n + n * context_tokens)
+        return 2.0 * t.heads * n  # flash / memory-efficient kernels keep only log-sum-exp rows
+
+    units: list[tuple[float, float, float]] = []  # (stored elems, attention elems, input elems)
+    for r in layout.resnets:
+        n = level_tokens(r.level)
+        units.append(((c["resnet_in_elems"] * r.cin + c["resnet_out_elems"] * r.cout) * n, 0.0, r.cin * n))
+    for t in layout.transformers:
+        n = level_tokens(t.level)
+        units.append((c["tf_wrapper_elems"] * t.channels * n, 0.0, t.channels * n))
+        per_block = c["tf_block_elems"] * t.channels * n + 2 * t.channels * context_tokens
+        for _ in range(t.depth):
+            units.append((per_block, attn_elems(t, n), t.channels * n))
+    for s in layout.resamplers:
+        n = level_tokens(s.level)
+        units.append((s.channels * n, 0.0, s.channels * n))
+
+    if not checkpointing:
+        return sum(u[0] for u in units), sum(u[1] for u in units)
+    boundaries = sum(u[2] for u in units)
+    biggest = max(units, key=lambda u: u[0] + u[1])
+    return boundaries + biggest[0], biggest[1]
+
+
+def estimate_vram(cfg: TrainingConfig, *, family: str | None = None) -> VramEstimate:
+    """Estimate the peak VRAM of training ``cfg`` on one GPU."""
+    assumptions: list[str] = []
+    fam = resolve_family(cfg, family, assumptions)
+    arch = FAMILIES[fam]
+    tr, net, ds = cfg.training, cfg.network, cfg.dataset
+    batch = tr.train_batch_size
+    width, height = _resolution(cfg)
+    tokens = (width // 8) * (height // 8)
+    chunks = max(1, tr.max_token_length // 75)
+    context_tokens = 77 * chunks
+
+    weight_bytes = 4 if tr.mixed_precision == "no" else 2
+    act_bytes = weight_bytes
+    dtype_name = {"no": "fp32", "fp16": "fp16", "bf16": "bf16"}[tr.mixed_precision]
+    lora_bytes = 2 if (tr.full_bf16 or tr.full_fp16) else 4
+    lora_dtype = "bf16" if tr.full_bf16 else "fp16" if tr.full_fp16 else "fp32"
+    attention = "sdpa" if (tr.sdpa or tr.xformers) else "none"
+
+    train_unet = not net.network_train_text_encoder_only
+    train_te = not net.network_train_unet_only
+    te_cached = tr.cache_text_encoder_outputs and not train_te
+    if tr.cache_text_encoder_outputs and train_te:
+        assumptions.append("cache_text_encoder_outputs is ignored while the text encoder is trained")
+    parts: list[VramPart] = []
+
+    # frozen weights
+    parts.append(VramPart("UNet weights", arch.unet.params * weight_bytes,
+                          f"{arch.unet.params / 1e6:.1f}M params, {dtype_name}, frozen"))
+    te_params = sum(te.params for te in arch.text_encoders)
+    te_names = " + ".join(te.name for te in arch.text_encoders)
+    if te_cached:
+        assumptions.append("text-encoder outputs cached: the text encoder(s) are moved off the GPU")
+    else:
+        parts.append(VramPart("text encoder weights", te_params * weight_bytes,
+                              f"{te_names}, {te_params / 1e6:.1f}M params, {dtype_name}"))
+    if ds.cache_latents:
+        assumptions.append("latents cached before training: the VAE is moved off the GPU")
+    else:
+        parts.append(VramPart("VAE weights", arch.vae_params * weight_bytes,
+                              f"{arch.vae_params / 1e6:.1f}M params, {dtype_name} (latents not cached)"))
+
+    # trainable LoRA
+    unet_lora = unet_lora_params(arch.unet, net.network_dim, net.conv_dim) if train_unet else 0
+    te_lora = sum(text_encoder_lora_params(te, net.network_dim) for te in arch.text_encoders) if train_te else 0
+    lora = unet_lora + te_lora
+    what = f"UNet {unet_lora / 1e6:.2f}M + text encoder {te_lora / 1e6:.2f}M params, rank {net.network_dim}"
+    if net.conv_dim:
+        what += f", conv rank {net.conv_dim}"
+    parts.append(VramPart("LoRA weights", lora * lora_bytes, f"{what}, {lora_dtype}"))
+    parts.append(VramPart("LoRA gradients", lora * lora_bytes, lora_dtype))
+    opt_bytes, opt_note = _optimizer_bytes(cfg.optimizer.optimizer_type, lora, net.network_dim)
+    parts.append(VramPart("optimizer state", opt_bytes, f"{cfg.optimizer.optimizer_type}: {opt_note}"))
+
+    # activations (the transient peak)
+    linear, attn = activation_elements(arch, tokens, context_tokens, attention, tr.gradient_checkpointing)
+    scale = CONSTANTS["act_scale_ckpt"] if tr.gradient_checkpointing else CONSTANTS["act_scale_full"]
+    unet_act = int(scale * batch * (linear + attn) * act_bytes) if train_unet else 0
+    te_act = 0
+    if train_te:
+        te_act = int(batch * context_tokens * act_bytes * CONSTANTS["te_layer_elems"]
+                     * sum(te.hidden * te.layers for te in arch.text_encoders))
+    act_note = (f"batch {batch} x {width}x{height} ({tokens} latent tokens), attention "
+                f"{'sdpa/flash' if attention == 'sdpa' else 'none (full matrices)'}, "
+                f"checkpointing {'on' if tr.gradient_checkpointing else 'off'}")
+    if attn and attention == "none":
+        act_note += f"; attention matrices {scale * batch * attn * act_bytes / GIB:.2f} GiB"
+    activations = unet_act + te_act
+    if not ds.cache_latents:
+        vae_scratch = int(batch * width * height * CONSTANTS["vae_encode_elems_per_pixel"] * act_bytes)
+        if vae_scratch > activations:
+            act_note += "; VAE encoding dominates"
+            activations = vae_scratch
+        else:
+            act_note += f"; VAE encoding scratch ({vae_scratch / GIB:.2f} GiB) is smaller and freed before"
+    parts.append(VramPart("activations", activations, act_note))
+
+    subtotal = sum(p.bytes for p in parts)
+    parts.append(VramPart("allocator overhead", int(subtotal * CONSTANTS["allocator_overhead"]),
+                          "fragmentation of PyTorch's caching allocator"))
+    parts.append(VramPart("CUDA context", int(CONSTANTS["cuda_context_gib"] * GIB),
+                          "driver context and kernel workspaces (outside torch's counters)"))
+
+    assumptions.append(f"peak at the largest bucket area ({width}x{height}); sample generation not counted")
+    if attention == "none":
+        assumptions.append("no sdpa/xformers: attention matrices grow with the square of the latent tokens")
+    total = sum(p.bytes for p in parts)
+    return VramEstimate(total_bytes=total, parts=parts, assumptions=assumptions, family=fam)
+
+
+@dataclass
+class CalibrationPoint:
+    """A measured or published peak for one config. basis "allocated" = torch's allocator peak
+    (torch.cuda.max_memory_allocated/reserved, no CUDA context); "device" = nvidia-smi's figure."""
+
+    label: str
+    cfg: TrainingConfig
+    family: str
+    gib: float
+    basis: str = "allocated"
+    source: str = ""
+
+    def estimated_gib(self) -> float:
+        est = estimate_vram(self.cfg, family=self.family)
+        return (est.allocated_bytes if self.basis == "allocated" else est.total_bytes) / GIB
+
+
+def calibration_points() -> list[CalibrationPoint]:
+    """The published figures the constants are fitted to (SimpleTuner's SD1.5/SDXL LoRA numbers).
+
+    Their basis is taken to be torch's allocator peak: the SD1.5 figure with checkpointing (1.98 GiB)
+    leaves only 0.28 GiB above the frozen UNet and the LoRA state, less than any CUDA context.
+    """
+    points = []
+    for fam, res, ckpt, gib in (("sd1", 512, False, 2.87), ("sd1", 512, True, 1.98),
+                                ("sdxl", 1024, False, 13.0), ("sdxl", 1024, True, 6.5)):
+        cfg = TrainingConfig()
+        cfg.model.model_family = fam
+        cfg.dataset.resolution = (res, res)
+        cfg.dataset.cache_latents = True
+        cfg.network.network_dim = 16
+        cfg.network.network_train_unet_only = True
+        cfg.training.train_batch_size = 1
+        cfg.training.mixed_precision = "bf16"
+        cfg.training.cache_text_encoder_outputs = True
+        cfg.training.gradient_checkpointing = ckpt
+        cfg.optimizer.optimizer_type = "AdamW"
+        label = f"{'SD1.5' if fam == 'sd1' else 'SDXL'} {res}px r16 bs1 bf16 cached{', ckpt' if ckpt else ''}"
+        points.append(CalibrationPoint(label, cfg, fam, gib, "allocated", "SimpleTuner (published)"))
+    return points
+
+
+def calibration_report(points: list[CalibrationPoint] | None = None) -> list[tuple[str, float, float, float]]:
+    """(label, reference GiB, estimated GiB, relative error) for each calibration point."""
+    rows = []
+    for pt in points if points is not None else calibration_points():
+        est = pt.estimated_gib()
+        rows.append((pt.label, pt.gib, est, (est - pt.gib) / pt.gib))
+    return rows
+
+
+def fit_activation_scales(points: list[CalibrationPoint] | None = None) -> dict[str, float]:
+    """Refit act_scale_full / act_scale_ckpt to ``points`` (least squares on log(estimate/reference)).
+
+    Returns the new values without changing CONSTANTS; paste them into the table above.
+    """
+    points = points if points is not None else calibration_points()
+    saved = dict(CONSTANTS)
+    result: dict[str, float] = {}
+    try:
+        for ckpt, key in ((False, "act_scale_full"), (True, "act_scale_ckpt")):
+            group = [p for p in points if p.cfg.training.gradient_checkpointing == ckpt]
+            if not group:
+                continue
+
+            def loss(scale: float) -> float:
+                CONSTANTS[key] = scale
+                return sum(math.log(p.estimated_gib() / p.gib) ** 2 for p in group)
+
+            lo, hi = 0.05, 10.0  # golden-section search: the loss is unimodal in the scale
+            ratio = (math.sqrt(5) - 1) / 2
+            for _ in range(60):
+                a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+                if loss(a) < loss(b):
+                    hi = b
+                else:
+                    lo = a
+            result[key] = round((lo + hi) / 2, 3)
+            CONSTANTS[key] = saved[key]
+    finally:
+        CONSTANTS.clear()
+        CONSTANTS.update(saved)
+    return result
