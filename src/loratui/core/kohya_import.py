@@ -1,0 +1,432 @@
+"""Import a kohya_ss GUI JSON config (its flat ~150-key format) into a TrainingConfig.
+
+Why a report: the GUI has many settings loratui does not have, and some of ours mean slightly
+different things. Every key of the file ends up in exactly one list: ``mapped`` (with the loratui key
+and a note when the value was converted) or ``ignored`` (with the reason). Values of ignored keys are
+never echoed (the file may hold API keys).
+
+Decisions (kohya_ss semantics checked against its lora_gui.py):
+- ``epoch`` -> max_train_epochs (a non-zero ``max_train_epochs`` wins); ``max_train_steps`` is kept
+  when set, but epochs take precedence as in sd-scripts.
+- ``lr_warmup`` is a percent of the total steps -> lr_warmup_steps as a ratio (10 -> 0.1); a non-zero
+  ``lr_warmup_steps`` (newer GUIs) is a step count and wins.
+- ``text_encoder_lr`` 0 with ``unet_lr`` set means UNet only (and the reverse); both 0 means both use
+  ``learning_rate``. A 0 rate is stored as unset.
+- ``LoRA_type`` Standard and Kohya LoCon import exactly; LyCORIS/LoCon imports as a LoCon-style LoRA
+  (same update, kohya file format). Other types (LoHa, LoKr, iA3, OFT, GLoRA, DyLoRA, LoRA-FA, full
+  fine-tuning) are refused unless ``as_lora=True``, which imports them as a plain LoRA.
+- Empty strings mean "unset"; 0 means unset for the every-N / optional counters.
+- ``caption_extension`` "" means sd-scripts' own default, ".caption".
+- ``sample_prompts`` holds prompt text in the GUI, not a file: it is returned as
+  ``report.prompts_text`` for the caller to write (the CLI writes NAME.prompts.txt).
+- DAdaptation optimizers become Prodigy (same learning_rate-1 convention); paged 8-bit optimizers
+  their unpaged versions; SGDNesterov is SGD with momentum=0.9 and nesterov=True.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from loratui.core.config import TrainingConfig
+from loratui.core.config_io import FIELDS, KEY_SECTIONS, coerce_value, optimizer_name
+from loratui.core.errors import LoratuiError
+
+# kohya key -> loratui key, for keys whose value means the same thing (after type conversion)
+DIRECT = [
+    "pretrained_model_name_or_path", "v_parameterization", "vae", "train_data_dir", "reg_data_dir",
+    "enable_bucket", "min_bucket_reso", "max_bucket_reso", "bucket_reso_steps", "bucket_no_upscale",
+    "shuffle_caption", "keep_tokens", "caption_dropout_rate", "caption_dropout_every_n_epochs",
+    "caption_tag_dropout_rate", "flip_aug", "random_crop", "cache_latents", "cache_latents_to_disk",
+    "prior_loss_weight", "max_data_loader_n_workers", "network_dim", "network_alpha", "network_dropout",
+    "learning_rate", "lr_scheduler_num_cycles", "lr_scheduler_power", "max_grad_norm",
+    "train_batch_size", "gradient_accumulation_steps", "mixed_precision", "full_bf16", "full_fp16",
+    "gradient_checkpointing", "clip_skip", "max_token_length", "seed", "output_dir", "output_name",
+    "save_precision", "save_state", "save_state_on_train_end", "resume", "metadata_title",
+    "metadata_author", "metadata_description", "metadata_license", "metadata_tags",
+    "sample_every_n_epochs", "sample_every_n_steps", "save_every_n_epochs", "save_every_n_steps",
+    "save_last_n_epochs", "save_last_n_steps", "max_train_steps", "network_weights",
+]
+# counters where kohya writes 0 for "off" and loratui uses unset
+ZERO_IS_UNSET = {"sample_every_n_epochs", "sample_every_n_steps", "save_every_n_epochs",
+                 "save_every_n_steps", "save_last_n_epochs", "save_last_n_steps", "max_train_steps",
+                 "max_train_epochs", "min_snr_gamma"}
+
+_LAUNCH = "launcher setting: loratui trains in one process on one GPU"
+_LOG = "loratui logs to its own events file in output_dir (no tensorboard/wandb)"
+_LYCO = "LyCORIS option: loratui trains kohya-style LoRA only"
+_BLOCK = "block-wise dims / learning rates are not supported"
+_NOT = "not supported by loratui"
+REASONS: dict[str, str] = {
+    **dict.fromkeys(["gpu_ids", "multi_gpu", "num_processes", "num_machines", "num_cpu_threads_per_process",
+                     "main_process_port", "extra_accelerate_launch_args", "dynamo_backend", "dynamo_mode",
+                     "dynamo_use_dynamic", "dynamo_use_fullgraph"], _LAUNCH),
+    **dict.fromkeys(["logging_dir", "log_with", "log_tracker_name", "log_tracker_config", "log_config",
+                     "use_wandb", "wandb_api_key", "wandb_run_name", "log_prefix"], _LOG),
+    **dict.fromkeys(["LyCORIS_preset", "factor", "use_cp", "use_tucker", "use_scalar", "rank_dropout_scale",
+                     "constrain", "rescaled", "train_norm", "decompose_both", "train_on_input", "unit",
+                     "bypass_mode", "dora_wd"], _LYCO),
+    **dict.fromkeys(["block_dims", "block_alphas", "conv_block_dims", "conv_block_alphas", "down_lr_weight",
+                     "mid_lr_weight", "up_lr_weight", "block_lr_zero_threshold"], _BLOCK),
+    **dict.fromkeys(["huggingface_repo_id", "huggingface_token", "huggingface_repo_type",
+                     "huggingface_repo_visibility", "huggingface_path_in_repo", "save_state_to_huggingface",
+                     "resume_from_huggingface", "async_upload"], "uploading to Hugging Face is not supported"),
+    **dict.fromkeys(["rank_dropout", "module_dropout"], "rank/module dropout are not supported (network_dropout is)"),
+    **dict.fromkeys(["multires_noise_iterations", "multires_noise_discount", "adaptive_noise_scale",
+                     "noise_offset_random_strength", "ip_noise_gamma", "ip_noise_gamma_random_strength"],
+                    "only plain noise_offset is supported"),
+    **dict.fromkeys(["min_timestep", "max_timestep", "v_pred_like_loss", "scale_v_pred_loss_like_noise_pred",
+                     "debiased_estimation_loss", "loss_type", "huber_c", "huber_schedule", "huber_scale",
+                     "masked_loss", "weighted_captions", "fp8_base", "scale_weight_norms", "dim_from_weights",
+                     "vae_batch_size", "color_aug", "no_token_padding", "lr_scheduler_args",
+                     "lr_scheduler_type", "save_last_n_steps_state", "save_last_n_epochs_state",
+                     "mem_eff_save", "fused_backward_pass", "fused_optimizer_groups", "skip_cache_check",
+                     "disable_mmap_load_safetensors", "save_as_bool", "caption_prefix", "caption_suffix",
+                     "blocks_to_swap", "cpu_offload_checkpointing", "blockwise_fused_optimizers",
+                     "training_comment"], _NOT),
+    "model_list": "GUI model dropdown only (pretrained_model_name_or_path is used)",
+    "persistent_data_loader_workers": "loratui manages data-loader worker lifetime itself",
+    "lowvram": "GUI option only", "save_model_as": "loratui always saves .safetensors",
+    "stop_text_encoder_training": "the kohya_ss GUI itself ignores it",
+    "stop_text_encoder_training_pct": "the kohya_ss GUI itself ignores it",
+    "sdxl_no_half_vae": "the engine chooses the VAE precision",
+    "dataset_config": "loratui reads the N_concept folders of train_data_dir instead of a dataset TOML",
+    "additional_parameters": "extra sd-scripts arguments are not applied: set their loratui keys by hand",
+    "noise_offset_type": "only the Original noise offset is supported",
+    "learning_rate_te": _NOT, "learning_rate_te1": _NOT, "learning_rate_te2": _NOT,
+    "mem_eff_attn": "loratui uses sdpa or xformers attention",
+}
+for _prefix in ("flux1_", "sd3_", "t5xxl", "clip_l", "clip_g", "ae", "guidance_scale", "discrete_flow_shift",
+                "timestep_sampling", "model_prediction_type", "apply_t5_attn_mask", "split_mode", "train_blocks",
+                "double_blocks_to_swap", "single_blocks_to_swap", "weighting_scheme", "logit_", "mode_scale",
+                "save_clip", "save_t5xxl"):
+    REASONS.setdefault(_prefix, "FLUX/SD3 setting: only SD 1.x, 2.x and SDXL are supported")
+
+EXACT_TYPES = {"Standard": 0, "Kohya LoCon": 1, "LyCORIS/LoCon": 1, "LoCon": 1}
+SAMPLER_ALIASES = {"k_lms": "lms", "k_euler": "euler", "k_euler_a": "euler_a", "k_dpm_2": "dpm_2",
+                   "k_dpm_2_a": "dpm_2_a"}
+
+
+@dataclass
+class ImportReport:
+    mapped: list[tuple[str, str, str]] = field(default_factory=list)  # (kohya key, section.key, note)
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (kohya key, reason)
+    prompts_text: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"mapped {len(self.mapped)} keys:"]
+        out += [f"  {k} -> {ours}" + (f"  ({note})" if note else "") for k, ours, note in self.mapped]
+        out.append(f"ignored {len(self.ignored)} keys:")
+        out += [f"  {k}: {why}" for k, why in self.ignored]
+        out += [f"warning: {w}" for w in self.warnings]
+        return out
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _number(value: Any) -> Any:
+    """kohya writes many numbers as strings ("0", "1234", "0.05")."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                return float(text)
+            except ValueError:
+                return value
+    return value
+
+
+class _Importer:
+    def __init__(self, data: dict, as_lora: bool):
+        self.data = data
+        self.as_lora = as_lora
+        self.values: dict[str, Any] = {}
+        self.report = ImportReport()
+        self.done: set[str] = set()
+
+    def set(self, kohya_key: str, key: str, value: Any, note: str = "") -> None:
+        spec = FIELDS[(KEY_SECTIONS[key], key)]
+        if spec.kind in ("int", "float", "warmup") or spec.name == "max_token_length":
+            value = _number(value)
+        try:
+            value = coerce_value(spec, value)
+        except ValueError as exc:
+            self.report.ignored.append((kohya_key, f"{exc}; loratui's default kept"))
+            self.done.add(kohya_key)
+            return
+        self.values[key] = value
+        self.report.mapped.append((kohya_key, f"{spec.section}.{key}", note))
+        self.done.add(kohya_key)
+
+    def ignore(self, kohya_key: str, reason: str) -> None:
+        if kohya_key in self.data and kohya_key not in self.done:
+            self.report.ignored.append((kohya_key, reason))
+            self.done.add(kohya_key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.data.get(key, default)
+        return default if _empty(value) else value
+
+    def run(self) -> tuple[TrainingConfig, ImportReport]:
+        d = self.data
+        self._family()
+        self._network()
+        self._learning_rates()
+        self._optimizer()
+        self._schedule()
+        self._attention()
+        self._misc()
+        for key in DIRECT:
+            if key in d and key not in self.done:
+                value = d[key]
+                if _empty(value):
+                    self.ignore(key, "empty in the file: loratui's default kept")
+                elif key in ZERO_IS_UNSET and _number(value) == 0:
+                    self.ignore(key, "0 (off) in the file: left unset")
+                else:
+                    self.set(key, key, value)
+        for key in d:
+            if key not in self.done:
+                reason = REASONS.get(key) or next(
+                    (r for p, r in REASONS.items() if key.startswith(p)), "not used by loratui")
+                self.ignore(key, reason)
+        return self._build(), self.report
+
+    def _build(self) -> TrainingConfig:
+        cfg = TrainingConfig()
+        for key, value in self.values.items():
+            section = getattr(cfg, KEY_SECTIONS[key])
+            setattr(cfg, KEY_SECTIONS[key], dataclasses.replace(section, **{key: value}))
+        return cfg
+
+    def _family(self) -> None:
+        d = self.data
+        for flag in ("flux1_checkbox", "sd3_checkbox"):
+            if d.get(flag) is True:
+                raise LoratuiError(f"kohya_ss config trains {flag.split('_')[0].upper()}: loratui supports "
+                                   "SD 1.x, 2.x and SDXL only")
+        if "sdxl" not in d and "v2" not in d:
+            return  # model_family stays auto
+        family = "sdxl" if d.get("sdxl") is True else "sd2" if d.get("v2") is True else "sd1"
+        source = "sdxl" if "sdxl" in d else "v2"
+        self.set(source, "model_family", family, "" if family != "sd1" else "neither sdxl nor v2 was checked")
+        for flag in ("sdxl", "v2"):
+            self.ignore(flag, f"folded into model_family = {family!r}")
+        if family == "sdxl" and d.get("sdxl_cache_text_encoder_outputs") is True:
+            self.set("sdxl_cache_text_encoder_outputs", "cache_text_encoder_outputs", True)
+        self.ignore("sdxl_cache_text_encoder_outputs", "only used with sdxl (off here)")
+
+    def _network(self) -> None:
+        d = self.data
+        if "LoRA_type" not in d and "network_dim" not in d:
+            raise LoratuiError("this kohya_ss config has no LoRA_type or network_dim: it is not a LoRA "
+                               "config (Dreambooth/fine-tune configs cannot be imported)")
+        lora_type = str(d.get("LoRA_type") or "Standard")
+        kind = EXACT_TYPES.get(lora_type)
+        if kind is None and not self.as_lora:
+            raise LoratuiError(f"LoRA_type {lora_type!r} cannot be trained equivalently by loratui (it trains "
+                               "Standard and LoCon LoRA); use --as-lora to import it as a plain LoRA anyway")
+        note = {None: f"{lora_type} imported as a plain LoRA (--as-lora)", 0: "",
+                1: "LoCon: conv_dim/conv_alpha train the 3x3 convs"}[kind]
+        if lora_type == "LyCORIS/LoCon":
+            note = "LyCORIS LoCon imported as kohya LoCon (same update, kohya file format)"
+        self.report.mapped.append(("LoRA_type", "network (kind)", note))
+        self.done.add("LoRA_type")
+        if kind == 1:
+            for key in ("conv_dim", "conv_alpha"):
+                if not _empty(d.get(key)):
+                    self.set(key, key, d[key])
+        for key in ("conv_dim", "conv_alpha"):
+            self.ignore(key, f"LoRA_type {lora_type!r} does not train conv layers in kohya_ss")
+        weights = self.get("lora_network_weights") or self.get("network_weights")
+        if weights:
+            self.set("lora_network_weights" if "lora_network_weights" in d else "network_weights",
+                     "network_weights", weights)
+        for key in ("lora_network_weights", "network_weights"):
+            self.ignore(key, "empty: training starts from scratch")
+
+    def _learning_rates(self) -> None:
+        te = _number(self.get("text_encoder_lr", 0))
+        unet = _number(self.get("unet_lr", 0))
+        if not isinstance(te, (int, float)) or not isinstance(unet, (int, float)):
+            return  # left to DIRECT's error reporting
+        if te == 0 and unet != 0:
+            self.set("unet_lr", "unet_lr", unet)
+            self.set("text_encoder_lr", "network_train_unet_only", True,
+                     "text_encoder_lr 0 with unet_lr set means UNet only in kohya_ss")
+        elif unet == 0 and te != 0:
+            self.set("text_encoder_lr", "text_encoder_lr", te)
+            self.set("unet_lr", "network_train_text_encoder_only", True,
+                     "unet_lr 0 with text_encoder_lr set means text encoder only in kohya_ss")
+        elif te != 0:
+            self.set("unet_lr", "unet_lr", unet)
+            self.set("text_encoder_lr", "text_encoder_lr", te)
+        for key in ("unet_lr", "text_encoder_lr"):
+            self.ignore(key, "0 or empty: learning_rate is used")
+
+    def _optimizer(self) -> None:
+        name = str(self.get("optimizer", "AdamW8bit"))
+        args = self.get("optimizer_args", "")
+        try:
+            arg_list = shlex.split(str(args)) if args else []
+        except ValueError:
+            arg_list = str(args).split()
+        low = name.lower()
+        canonical, note = optimizer_name(name), ""
+        if canonical is None:
+            if low.startswith("dadapt"):
+                canonical, note = "Prodigy", f"{name} is not available; Prodigy (its successor, also " \
+                                             "learning_rate 1) used instead"
+            elif low in ("pagedadamw8bit", "pagedadamw", "pagedadamw32bit"):
+                canonical = "AdamW8bit" if low.endswith("8bit") else "AdamW"
+                note = f"{name}: paged optimizers are not supported; {canonical} has the same update"
+            elif low == "pagedlion8bit":
+                canonical, note = "Lion8bit", "paged optimizers are not supported; Lion8bit has the same update"
+            elif low in ("sgdnesterov", "sgdnesterov8bit"):
+                canonical, note = "SGD", f"{name} = SGD with momentum 0.9 and nesterov"
+                keys = {a.split("=", 1)[0] for a in arg_list}
+                arg_list += [a for a in ("momentum=0.9", "nesterov=True") if a.split("=")[0] not in keys]
+            else:
+                canonical, note = "AdamW8bit", f"optimizer {name!r} is not supported: AdamW8bit used; check " \
+                                               "learning_rate and optimizer_args"
+                self.report.warnings.append(note)
+        self.set("optimizer", "optimizer_type", canonical, note)
+        if args or canonical == "SGD":
+            self.set("optimizer_args", "optimizer_args", arg_list)
+        self.ignore("optimizer_args", "empty")
+
+    def _schedule(self) -> None:
+        d = self.data
+        sched = str(self.get("lr_scheduler", "cosine"))
+        if sched.lower() == "adafactor":
+            self.set("lr_scheduler", "lr_scheduler", "constant",
+                     "the adafactor scheduler is Adafactor's own constant rate")
+        elif sched.lower() in ("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts",
+                               "polynomial"):
+            self.set("lr_scheduler", "lr_scheduler", sched)
+        elif "lr_scheduler" in d:
+            self.report.warnings.append(f"lr_scheduler {sched!r} is not supported: cosine used")
+            self.set("lr_scheduler", "lr_scheduler", "cosine", f"{sched!r} is not supported")
+        steps = _number(self.get("lr_warmup_steps", 0))
+        pct = _number(self.get("lr_warmup", 0))
+        if isinstance(steps, (int, float)) and steps > 0:
+            self.set("lr_warmup_steps", "lr_warmup_steps", int(steps) if steps >= 1 else steps)
+            self.ignore("lr_warmup", "lr_warmup_steps is set and wins")
+        elif isinstance(pct, (int, float)) and pct > 0:
+            ratio = min(pct / 100.0, 0.99)
+            self.set("lr_warmup", "lr_warmup_steps", ratio, f"{pct}% of the steps -> ratio {ratio:g}")
+        self.ignore("lr_warmup", "0: no warmup")
+        self.ignore("lr_warmup_steps", "0: no warmup")
+        epochs = _number(self.get("max_train_epochs", 0))
+        epoch = _number(self.get("epoch", 0))
+        if isinstance(epochs, int) and epochs > 0:
+            self.set("max_train_epochs", "max_train_epochs", epochs)
+            self.ignore("epoch", "max_train_epochs is set and wins")
+        elif isinstance(epoch, (int, float)) and epoch > 0:
+            self.set("epoch", "max_train_epochs", epoch)
+        steps = _number(self.get("max_train_steps", 0))
+        if "max_train_epochs" in self.values and isinstance(steps, int) and steps > 0:
+            self.report.warnings.append(
+                "both epochs and max_train_steps are set: epochs win (as in kohya_ss and sd-scripts); "
+                "remove max_train_epochs from the config to train by steps")
+        self.ignore("max_train_epochs", "empty or 0: epoch is used")
+        self.ignore("epoch", "empty or 0")
+        if not _empty(d.get("max_resolution")):
+            self.set("max_resolution", "resolution", str(d["max_resolution"]))
+        gamma = _number(self.get("min_snr_gamma", 0))
+        if gamma:
+            self.set("min_snr_gamma", "min_snr_gamma", gamma)
+        self.ignore("min_snr_gamma", "0: Min-SNR weighting off")
+
+    def _attention(self) -> None:
+        d = self.data
+        raw = d.get("xformers", None)
+        if raw is None:
+            return
+        mode = ("xformers" if raw else "none") if isinstance(raw, bool) else str(raw).strip().lower()
+        if mode not in ("xformers", "sdpa", "none", ""):
+            self.ignore("xformers", f"unknown attention {raw!r}: sdpa kept")
+            return
+        if mode in ("none", "") and d.get("mem_eff_attn") is True:
+            mode, note = "sdpa", "mem_eff_attn -> sdpa (memory-efficient kernels)"
+            self.done.add("mem_eff_attn")
+        else:
+            note = f"{raw!r}"
+        self.set("xformers", "xformers", mode == "xformers", note)
+        self.values["sdpa"] = mode == "sdpa"
+        self.report.mapped.append(("xformers", "training.sdpa", note))
+
+    def _misc(self) -> None:
+        d = self.data
+        ext = d.get("caption_extension")
+        if ext is not None:
+            if _empty(ext):
+                self.set("caption_extension", "caption_extension", ".caption",
+                         "empty means sd-scripts' default .caption")
+            else:
+                self.set("caption_extension", "caption_extension", ext if ext.startswith(".") else "." + ext)
+        if str(d.get("noise_offset_type", "Original")) == "Original":
+            off = _number(self.get("noise_offset", 0))
+            if off:
+                self.set("noise_offset", "noise_offset", off)
+            self.ignore("noise_offset", "0: off")
+            self.ignore("noise_offset_type", "Original: plain noise offset")
+        else:
+            self.ignore("noise_offset", "noise_offset_type is not Original: multires noise is not supported")
+        prompts = self.get("sample_prompts")
+        if prompts:
+            self.report.prompts_text = str(prompts).strip() + "\n"
+            self.report.mapped.append(("sample_prompts", "sampling.sample_prompts",
+                                       "prompt text: written to a prompts file"))
+            self.done.add("sample_prompts")
+        self.ignore("sample_prompts", "empty: no sample prompts")
+        sampler = self.get("sample_sampler")
+        if sampler:
+            low = str(sampler).lower()
+            self.set("sample_sampler", "sample_sampler", SAMPLER_ALIASES.get(low, low))
+        seed = d.get("seed")
+        if _empty(seed):
+            self.ignore("seed", "empty (random in kohya_ss): loratui's fixed default 42 kept")
+        if d.get("save_model_as") not in (None, "safetensors"):
+            self.report.warnings.append(f"save_model_as {d['save_model_as']!r}: loratui saves .safetensors")
+        if not _empty(d.get("additional_parameters")):
+            self.report.warnings.append(f"additional_parameters not applied: {d['additional_parameters']}")
+        for key in ("train_data_dir", "reg_data_dir", "output_dir", "pretrained_model_name_or_path"):
+            value = d.get(key)
+            if isinstance(value, str) and value.startswith("."):
+                self.report.warnings.append(f"{key} {value!r} was relative to the kohya_ss folder; in loratui "
+                                            "it is relative to the config file: check it")
+
+
+def import_kohya(data: dict, *, as_lora: bool = False) -> tuple[TrainingConfig, ImportReport]:
+    """Convert parsed kohya_ss GUI JSON to a config plus a report of mapped and ignored keys."""
+    if not isinstance(data, dict):
+        raise LoratuiError("a kohya_ss config is a JSON object of settings")
+    return _Importer(data, as_lora).run()
+
+
+def import_kohya_file(path, *, as_lora: bool = False) -> tuple[TrainingConfig, ImportReport]:
+    """Read and import a kohya_ss GUI JSON file; LoratuiError on unreadable or invalid JSON."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LoratuiError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LoratuiError(f"{path}, line {exc.lineno}: not valid JSON: {exc.msg}") from None
+    try:
+        return import_kohya(data, as_lora=as_lora)
+    except LoratuiError as exc:
+        raise LoratuiError(f"{path}: {exc}") from None

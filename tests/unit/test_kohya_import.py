@@ -1,0 +1,197 @@
+"""kohya_ss GUI JSON import: each fixture's mapped and ignored keys, semantics and refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from loratui.core.config_io import config_to_dict, dumps_config, loads_config, validate
+from loratui.core.errors import LoratuiError
+from loratui.core.kohya_import import import_kohya, import_kohya_file
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+SD15 = DATA / "kohya_ss_sd15_standard.json"
+SDXL = DATA / "kohya_ss_sdxl_locon_prodigy.json"
+LOHA = DATA / "kohya_ss_sd2_loha_dadapt.json"
+
+
+def _load(path):
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("path", [SD15, SDXL, LOHA])
+def test_every_key_is_reported_exactly_once_and_result_is_valid(path):
+    cfg, report = import_kohya_file(path, as_lora=True)
+    keys = set(_load(path))
+    mapped = {k for k, _, _ in report.mapped}
+    ignored = [k for k, _ in report.ignored]
+    assert len(ignored) == len(set(ignored))
+    assert not mapped & set(ignored)
+    assert mapped | set(ignored) == keys
+    assert all(reason for _, reason in report.ignored)
+    assert loads_config(dumps_config(cfg)) == cfg  # saves and loads back
+    assert validate(cfg) == []
+
+
+def test_sd15_standard_values():
+    cfg, report = import_kohya_file(SD15)
+    d = config_to_dict(cfg)
+    assert d["model"] == {"pretrained_model_name_or_path": "/data/models/anything-v5.safetensors",
+                          "model_family": "sd1", "v_parameterization": False, "vae": ""}
+    assert d["dataset"]["resolution"] == 512 and d["dataset"]["keep_tokens"] == 1
+    assert d["dataset"]["caption_extension"] == ".txt" and d["dataset"]["shuffle_caption"] is True
+    assert d["dataset"]["max_data_loader_n_workers"] == 0
+    assert d["network"]["network_dim"] == 16 and d["network"]["network_alpha"] == 8.0
+    assert d["network"]["conv_dim"] == 0  # Standard: kohya does not pass conv_dim
+    assert d["network"]["network_train_unet_only"] is True  # text_encoder_lr 0, unet_lr set
+    o = d["optimizer"]
+    assert o["optimizer_type"] == "AdamW8bit" and o["optimizer_args"] == ["weight_decay=0.01", "betas=0.9,0.99"]
+    assert o["unet_lr"] == 1e-4 and "text_encoder_lr" not in o
+    assert o["lr_scheduler"] == "cosine_with_restarts" and o["lr_scheduler_num_cycles"] == 3
+    assert o["lr_warmup_steps"] == 0.1  # 10 percent
+    t = d["training"]
+    assert t["max_train_epochs"] == 10 and "max_train_steps" not in t
+    assert (t["xformers"], t["sdpa"]) == (True, False)
+    assert t["noise_offset"] == 0.05 and t["min_snr_gamma"] == 5.0
+    assert t["clip_skip"] == 2 and t["max_token_length"] == 150 and t["seed"] == 1234
+    assert t["mixed_precision"] == "fp16"
+    s = d["saving"]
+    assert s["save_every_n_epochs"] == 2 and "save_every_n_steps" not in s
+    assert d["sampling"]["sample_every_n_epochs"] == 2 and d["sampling"]["sample_sampler"] == "euler_a"
+    assert report.prompts_text.startswith("mychar, 1girl, smile --w 512")
+    ignored = dict(report.ignored)
+    assert ignored["conv_dim"] == "LoRA_type 'Standard' does not train conv layers in kohya_ss"
+    assert "one process" in ignored["num_processes"]
+    assert "events file" in ignored["wandb_api_key"]
+    assert ignored["stop_text_encoder_training"] == "the kohya_ss GUI itself ignores it"
+    assert "0 (off)" in ignored["sample_every_n_steps"]
+    assert "wandb-secret-key" not in "\n".join(report.lines())  # values of ignored keys never echoed
+
+
+def test_sdxl_locon_prodigy_values():
+    cfg, report = import_kohya_file(SDXL)
+    assert cfg.model.model_family == "sdxl"
+    assert cfg.model.vae == "/data/models/sdxl_vae.safetensors"
+    assert (cfg.network.conv_dim, cfg.network.conv_alpha) == (8, 4.0)
+    assert cfg.network.network_dropout == 0.1
+    assert cfg.optimizer.optimizer_type == "Prodigy" and cfg.optimizer.learning_rate == 1.0
+    assert "d_coef=2" in cfg.optimizer.optimizer_args
+    assert cfg.optimizer.lr_warmup_steps == 100  # lr_warmup_steps wins over lr_warmup percent
+    assert cfg.optimizer.max_grad_norm == 0.0
+    assert (cfg.training.sdpa, cfg.training.xformers) == (True, False)
+    assert cfg.training.cache_text_encoder_outputs is True and cfg.network.network_train_unet_only
+    assert cfg.training.max_train_epochs == 1 and cfg.training.max_train_steps == 1600
+    assert cfg.training.full_bf16 and cfg.training.gradient_accumulation_steps == 2
+    assert cfg.dataset.caption_extension == ".caption"  # empty -> sd-scripts default
+    assert cfg.dataset.reg_data_dir == "/data/reg" and cfg.dataset.bucket_reso_steps == 32
+    assert cfg.saving.save_every_n_steps == 400 and cfg.saving.save_state_on_train_end
+    assert cfg.saving.metadata_title == "XL style" and cfg.sampling.sample_every_n_steps == 200
+    assert report.prompts_text is None
+    warnings = "\n".join(report.warnings)
+    assert "epochs win" in warnings and "--log_prefix=xl" in warnings and "'./outputs/xl'" in warnings
+    ignored = dict(report.ignored)
+    assert ignored["flux1_checkbox"].startswith("FLUX/SD3 setting")
+    assert ignored["lr_warmup"] == "lr_warmup_steps is set and wins"
+
+
+def test_lycoris_type_refused_unless_as_lora():
+    with pytest.raises(LoratuiError, match=r"LoRA_type 'LyCORIS/LoHa' cannot be trained equivalently.*--as-lora"):
+        import_kohya_file(LOHA)
+    cfg, report = import_kohya_file(LOHA, as_lora=True)
+    assert cfg.model.model_family == "sd2" and cfg.model.v_parameterization
+    assert cfg.optimizer.optimizer_type == "Prodigy"
+    assert cfg.optimizer.optimizer_args == ["decouple=True", "weight_decay=0.02"]  # quoted args
+    assert cfg.optimizer.text_encoder_lr == 0.5 and cfg.optimizer.unet_lr == 1.0
+    assert (cfg.training.xformers, cfg.training.sdpa) == (True, False)  # old boolean xformers
+    assert cfg.training.noise_offset == 0.0  # Multires type: noise_offset not applied
+    assert cfg.dataset.caption_extension == ".caption" and cfg.dataset.resolution == (768, 768)
+    assert cfg.training.seed == 42 and cfg.optimizer.lr_warmup_steps == 0.05
+    ignored = dict(report.ignored)
+    assert "dpmsingle" in ignored["sample_sampler"]
+    assert ignored["bucket_reso_steps_typo_key"] == "not used by loratui"
+    assert "multires" in ignored["noise_offset"]
+    notes = {k: n for k, _, n in report.mapped}
+    assert "Prodigy" in notes["optimizer"] and "plain LoRA" in notes["LoRA_type"]
+
+
+def test_lycoris_locon_imports_as_kohya_locon():
+    cfg, report = import_kohya({"LoRA_type": "LyCORIS/LoCon", "conv_dim": 4, "conv_alpha": 2, "network_dim": 8})
+    assert (cfg.network.conv_dim, cfg.network.conv_alpha) == (4, 2.0)
+    assert "kohya LoCon" in dict((k, n) for k, _, n in report.mapped)["LoRA_type"]
+
+
+@pytest.mark.parametrize("te, unet, lr, expect", [
+    (0, 1e-4, 1e-4, {"network_train_unet_only": True, "unet_lr": 1e-4, "text_encoder_lr": None}),
+    (5e-5, 0, 1e-4, {"network_train_text_encoder_only": True, "text_encoder_lr": 5e-5, "unet_lr": None}),
+    (0, 0, 2e-4, {"unet_lr": None, "text_encoder_lr": None, "network_train_unet_only": False}),
+    ("", "", 2e-4, {"unet_lr": None, "text_encoder_lr": None}),
+    (5e-5, 1e-4, 1e-4, {"unet_lr": 1e-4, "text_encoder_lr": 5e-5, "network_train_unet_only": False}),
+])
+def test_learning_rate_semantics(te, unet, lr, expect):
+    cfg, _ = import_kohya({"network_dim": 8, "text_encoder_lr": te, "unet_lr": unet, "learning_rate": lr})
+    for key, value in expect.items():
+        section = cfg.network if key.startswith("network") else cfg.optimizer
+        assert getattr(section, key) == value, key
+    assert cfg.optimizer.learning_rate == lr
+
+
+@pytest.mark.parametrize("name, expected, args", [
+    ("AdamW", "AdamW", []), ("adafactor", "Adafactor", []), ("Lion", "Lion", []),
+    ("PagedAdamW8bit", "AdamW8bit", []), ("PagedLion8bit", "Lion8bit", []),
+    ("SGDNesterov", "SGD", ["momentum=0.9", "nesterov=True"]), ("DAdaptLion", "Prodigy", []),
+    ("CAME", "AdamW8bit", []),
+])
+def test_optimizer_mapping(name, expected, args):
+    cfg, report = import_kohya({"network_dim": 8, "optimizer": name})
+    assert cfg.optimizer.optimizer_type == expected
+    assert cfg.optimizer.optimizer_args == args
+    if name == "CAME":
+        assert "not supported" in report.warnings[0]
+
+
+@pytest.mark.parametrize("raw, sdpa, xformers", [
+    ("xformers", False, True), ("sdpa", True, False), ("none", False, False), (True, False, True),
+    (False, False, False),
+])
+def test_attention_mapping(raw, sdpa, xformers):
+    cfg, _ = import_kohya({"network_dim": 8, "xformers": raw})
+    assert (cfg.training.sdpa, cfg.training.xformers) == (sdpa, xformers)
+
+
+def test_mem_eff_attn_without_xformers_becomes_sdpa():
+    cfg, _ = import_kohya({"network_dim": 8, "xformers": "none", "mem_eff_attn": True})
+    assert cfg.training.sdpa is True
+
+
+def test_schedulers_and_warmup_edge_cases():
+    cfg, report = import_kohya({"network_dim": 8, "lr_scheduler": "adafactor", "lr_warmup": 100})
+    assert cfg.optimizer.lr_scheduler == "constant" and cfg.optimizer.lr_warmup_steps == 0.99
+    cfg, report = import_kohya({"network_dim": 8, "lr_scheduler": "inverse_sqrt"})
+    assert cfg.optimizer.lr_scheduler == "cosine" and "inverse_sqrt" in report.warnings[0]
+
+
+def test_invalid_values_are_reported_not_fatal():
+    cfg, report = import_kohya({"network_dim": "lots", "bucket_reso_steps": 1, "max_resolution": "huge"})
+    ignored = dict(report.ignored)
+    assert "network_dim: " not in ignored["network_dim"]
+    assert "must be an integer from 1 to 1024, got 'lots'" in ignored["network_dim"]
+    assert "must be an integer from 8 to 1024, got 1" in ignored["bucket_reso_steps"]
+    assert "resolution" not in {o for _, o, _ in report.mapped}
+    assert cfg.network.network_dim == 16 and cfg.dataset.resolution == (512, 512)
+
+
+def test_refusals(tmp_path):
+    with pytest.raises(LoratuiError, match="not a LoRA config"):
+        import_kohya({"learning_rate": 1e-5, "train_data_dir": "x"})
+    with pytest.raises(LoratuiError, match="FLUX1: loratui supports SD 1.x, 2.x and SDXL only"):
+        import_kohya({"network_dim": 8, "flux1_checkbox": True})
+    with pytest.raises(LoratuiError, match="JSON object"):
+        import_kohya([1, 2])
+    bad = tmp_path / "bad.json"
+    bad.write_text('{\n  "network_dim": 8,\n}\n')
+    with pytest.raises(LoratuiError, match=r"bad.json, line 3: not valid JSON"):
+        import_kohya_file(bad)
+    with pytest.raises(LoratuiError, match="cannot read"):
+        import_kohya_file(tmp_path / "missing.json")
