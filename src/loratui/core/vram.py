@@ -225,7 +225,9 @@ def estimate_vram(cfg: TrainingConfig, *, family: str | None = None) -> VramEsti
     unet_lora = unet_lora_params(arch.unet, net.network_dim, net.conv_dim) if train_unet else 0
     te_lora = sum(text_encoder_lora_params(te, net.network_dim) for te in arch.text_encoders) if train_te else 0
     lora = unet_lora + te_lora
-    what = f"UNet {unet_lora / 1e6:.2f}M + text encoder {te_lora / 1e6:.2f}M params, rank {net.network_dim}"
+    trained = [f"UNet {unet_lora / 1e6:.2f}M"] if train_unet else []
+    trained += [f"text encoder {te_lora / 1e6:.2f}M"] if train_te else []
+    what = f"{' + '.join(trained)} params, rank {net.network_dim}"
     if net.conv_dim:
         what += f", conv rank {net.conv_dim}"
     parts.append(VramPart("LoRA weights", lora * lora_bytes, f"{what}, {lora_dtype}"))

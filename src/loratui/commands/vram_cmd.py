@@ -1,0 +1,76 @@
+"""`loratui vram CONFIG`: the peak-VRAM estimate of a config, part by part."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from loratui.core.errors import LoratuiError
+
+
+def _fitting_presets(estimate) -> list:
+    from loratui.core.presets import load_presets
+
+    catalog = load_presets()
+    family = "sdxl" if estimate.family == "sdxl" else "sd15"
+    return [p for p in catalog.list(family) if estimate.fits(p.vram_gb)]
+
+
+def _print_calibration(as_json: bool) -> None:
+    from loratui.core.vram import CONSTANTS, calibration_report
+
+    rows = calibration_report()
+    if as_json:
+        click.echo(json.dumps({"constants": CONSTANTS, "points": [
+            {"label": label, "reference_gib": ref, "estimate_gib": round(est, 3), "error": round(err, 4)}
+            for label, ref, est, err in rows]}, indent=2))
+        return
+    width = max(len(r[0]) for r in rows)
+    click.echo(f"{'calibration point':<{width}}  {'reference':>9}  {'estimate':>8}  error")
+    for label, ref, est, err in rows:
+        click.echo(f"{label:<{width}}  {ref:>8.2f}G  {est:>7.2f}G  {err:+.1%}")
+    click.echo("(compared without the CUDA context: the published figures are allocator peaks)")
+
+
+@click.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.option("--family", type=click.Choice(["auto", "sd1", "sd15", "sd2", "sdxl"], case_sensitive=False),
+              help="Override the config's model family.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--calibration", is_flag=True, help="Show how the estimator matches its calibration figures.")
+def vram(config: str | None, family: str | None, as_json: bool, calibration: bool) -> None:
+    """Estimate the peak training VRAM of CONFIG, with a breakdown by part."""
+    if calibration:
+        _print_calibration(as_json)
+        return
+    if config is None:
+        raise LoratuiError("give a config file: loratui vram CONFIG (or --calibration)")
+    from loratui.core.config_io import load_config
+    from loratui.core.vram import GIB, estimate_vram
+
+    cfg = load_config(config)
+    fam = None if family in (None, "auto") else ("sd1" if family.lower() == "sd15" else family.lower())
+    estimate = estimate_vram(cfg, family=fam)
+    fitting = _fitting_presets(estimate)
+    if as_json:
+        data = estimate.to_dict()
+        data["config"] = config
+        data["fits_presets"] = [p.id for p in fitting]
+        click.echo(json.dumps(data, indent=2))
+        return
+
+    width = max(len(p.name) for p in estimate.parts)
+    click.echo(f"Estimated peak VRAM for {config} ({estimate.family}):")
+    for part in estimate.parts:
+        click.echo(f"  {part.name:<{width}}  {part.bytes / GIB:7.2f} GiB  {part.note}")
+    click.echo(f"  {'total':<{width}}  {estimate.total_gib:7.2f} GiB")
+    click.echo("Assumptions:")
+    for assumption in estimate.assumptions:
+        click.echo(f"  - {assumption}")
+    if fitting:
+        tiers = sorted({p.vram_gb for p in fitting})
+        click.echo(f"Fits on {', '.join(f'{gb} GB' for gb in tiers)} cards "
+                   f"(presets: {', '.join(p.id for p in fitting)}).")
+    else:
+        click.echo("Fits on none of the presets' cards: see `loratui presets list`.")
