@@ -1,0 +1,49 @@
+"""`loratui vram` end to end (in-process)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from loratui.cli import cli, main
+from loratui.core.config import TrainingConfig
+from loratui.core.config_io import save_config
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_presets(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    return tmp_path / "xdg" / "loratui" / "presets"
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    cfg = TrainingConfig()
+    cfg.model.pretrained_model_name_or_path = "models/sd_xl_base_1.0.safetensors"
+    path = tmp_path / "run.toml"
+    save_config(cfg, path)
+    return path
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def test_vram_table_json_and_calibration(config_file):
+    out = run("vram", str(config_file)).output
+    assert "UNet weights" in out and "total" in out and "Assumptions:" in out and "guessed" in out
+    assert "Fits on" in out and "sdxl-" in out
+    data = json.loads(run("vram", str(config_file), "--json", "--family", "sd15").output)
+    assert data["family"] == "sd1" and data["total_bytes"] == sum(p["bytes"] for p in data["parts"])
+    assert "sd15-6gb" in data["fits_presets"]
+    out = run("vram", "--calibration").output
+    assert "SDXL 1024px" in out and "%" in out
+    assert len(json.loads(run("vram", "--calibration", "--json").output)["points"]) == 4
+
+
+def test_vram_needs_a_config(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["vram"])
+    assert exc.value.code == 2 and "give a config file" in capsys.readouterr().err
