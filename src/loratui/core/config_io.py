@@ -348,7 +348,7 @@ def resolve_path(cfg: TrainingConfig, value: str, *, key: str | None = None) -> 
     """A path from the config made absolute against the config's folder ("" stays "").
 
     For ``pretrained_model_name_or_path`` a value that looks like a Hugging Face repo id
-    ("org/name") and is not an existing path is returned unchanged.
+    ("org/name", not a .safetensors/.ckpt file name) and is not an existing path is returned unchanged.
     """
     if not value:
         return value
@@ -356,7 +356,7 @@ def resolve_path(cfg: TrainingConfig, value: str, *, key: str | None = None) -> 
     path = Path(os.path.expanduser(value))
     joined = path if path.is_absolute() else base / path
     if key == "pretrained_model_name_or_path" and not path.is_absolute() and not joined.exists() \
-            and _REPO_ID.match(value):
+            and _REPO_ID.match(value) and not value.lower().endswith((".safetensors", ".ckpt", ".pt", ".bin")):
         return value
     return str(joined)
 

@@ -1,0 +1,263 @@
+"""Export a loratui config as sd-scripts' two TOML files, to train the same LoRA with kohya's scripts.
+
+``config.toml`` holds flat arguments of train_network.py / sdxl_train_network.py (sd-scripts reads
+``--config_file`` TOML tables flattened, so flat keys are the simplest form). ``dataset.toml`` is a
+``--dataset_config`` with one [[datasets]] entry and one [[datasets.subsets]] per ``N_name`` folder of
+train_data_dir (and reg_data_dir, with is_reg = true). Dataset options live only in dataset.toml:
+sd-scripts ignores the command-line dataset options when a dataset config is given.
+
+Paths are written absolute (sd-scripts runs from its own folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from loratui.core.config import TrainingConfig
+from loratui.core.config_io import with_resolved_paths
+from loratui.core.errors import LoratuiError
+from loratui.core.fsutil import atomic_write_text
+from loratui.core.images import is_image
+
+SUBSET_RE = re.compile(r"^(\d+)_(.*)$")
+
+
+@dataclass
+class Subset:
+    image_dir: str
+    num_repeats: int
+    class_tokens: str
+    is_reg: bool
+    image_count: int
+
+
+@dataclass
+class SdScriptsExport:
+    family: str
+    script: str
+    train_args: dict[str, Any]
+    dataset: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    def command(self, config_path: str | os.PathLike, dataset_path: str | os.PathLike) -> str:
+        return (f"accelerate launch --num_cpu_threads_per_process 1 {self.script} "
+                f"--config_file {shlex.quote(str(config_path))} --dataset_config {shlex.quote(str(dataset_path))}")
+
+
+def find_subsets(folder: str, is_reg: bool) -> tuple[list[Subset], list[str]]:
+    """The N_name subfolders of a kohya-layout folder (sorted), plus notes about skipped entries."""
+    notes: list[str] = []
+    root = Path(folder)
+    if not root.is_dir():
+        kind = "reg_data_dir" if is_reg else "train_data_dir"
+        raise LoratuiError(f"{kind} {folder!r} is not a folder")
+    subsets = []
+    for entry in sorted(root.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        match = SUBSET_RE.match(entry.name)
+        if not match:
+            notes.append(f"skipped {entry}: not an N_name folder (N = repeats)")
+            continue
+        count = sum(1 for p in entry.iterdir() if p.is_file() and is_image(p.name))
+        if count == 0:
+            notes.append(f"skipped {entry}: no images")
+            continue
+        if int(match.group(1)) == 0:
+            notes.append(f"skipped {entry}: 0 repeats")
+            continue
+        subsets.append(Subset(str(entry), int(match.group(1)), match.group(2), is_reg, count))
+    return subsets, notes
+
+
+def guess_model_family(path: str) -> str | None:
+    """sd1/sd2/sdxl from a diffusers folder or a .safetensors header (no weights read); None if unsure."""
+    p = Path(path)
+    if p.is_dir():
+        if (p / "text_encoder_2").is_dir():
+            return "sdxl"
+        try:
+            te = json.loads((p / "text_encoder" / "config.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return "sd2" if te.get("hidden_size") == 1024 else "sd1" if te.get("hidden_size") == 768 else None
+    if p.suffix.lower() != ".safetensors" or not p.is_file():
+        return None
+    try:
+        with open(p, "rb") as handle:
+            (size,) = struct.unpack("<Q", handle.read(8))
+            if size > 100_000_000:
+                return None
+            keys = json.loads(handle.read(size)).keys()
+    except (OSError, ValueError, struct.error):
+        return None
+    if any(k.startswith("conditioner.embedders.1.") for k in keys):
+        return "sdxl"
+    if any(k.startswith("cond_stage_model.model.") for k in keys):
+        return "sd2"
+    if any(k.startswith("cond_stage_model.transformer.") for k in keys):
+        return "sd1"
+    return None
+
+
+def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScriptsExport:
+    """The two TOML documents as dicts (nothing written). ``family`` overrides model_family."""
+    r = with_resolved_paths(cfg)
+    m, d, n, o, t, s, smp = r.model, r.dataset, r.network, r.optimizer, r.training, r.saving, r.sampling
+    notes: list[str] = []
+    family = family or (m.model_family if m.model_family != "auto" else guess_model_family(
+        m.pretrained_model_name_or_path))
+    if family is None:
+        raise LoratuiError("model_family is auto and the base model's family could not be read: set "
+                           "model_family (sd1, sd2 or sdxl) in [model] or pass --family")
+    if not m.pretrained_model_name_or_path:
+        raise LoratuiError("pretrained_model_name_or_path is empty: set the base model in [model]")
+    if not d.train_data_dir:
+        raise LoratuiError("train_data_dir is empty: set the training images folder in [dataset]")
+
+    a: dict[str, Any] = {"pretrained_model_name_or_path": m.pretrained_model_name_or_path}
+    if family == "sd2":
+        a["v2"] = True
+    if m.v_parameterization:
+        a["v_parameterization"] = True
+    if m.vae:
+        a["vae"] = m.vae
+    a.update(network_module="networks.lora", network_dim=n.network_dim, network_alpha=n.network_alpha)
+    if n.conv_dim:
+        a["network_args"] = [f"conv_dim={n.conv_dim}", f"conv_alpha={_num(n.conv_alpha)}"]
+    if n.network_dropout:
+        a["network_dropout"] = n.network_dropout
+    for flag in ("network_train_unet_only", "network_train_text_encoder_only"):
+        if getattr(n, flag):
+            a[flag] = True
+    if n.network_weights:
+        a["network_weights"] = n.network_weights
+
+    a.update(optimizer_type=o.optimizer_type, learning_rate=o.learning_rate)
+    if o.optimizer_args:
+        a["optimizer_args"] = list(o.optimizer_args)
+    for key in ("unet_lr", "text_encoder_lr"):
+        if getattr(o, key) is not None:
+            a[key] = getattr(o, key)
+    a.update(lr_scheduler=o.lr_scheduler, lr_warmup_steps=o.lr_warmup_steps)
+    if o.lr_scheduler == "cosine_with_restarts":
+        a["lr_scheduler_num_cycles"] = o.lr_scheduler_num_cycles
+    if o.lr_scheduler == "polynomial":
+        a["lr_scheduler_power"] = o.lr_scheduler_power
+    a["max_grad_norm"] = o.max_grad_norm
+
+    if t.max_train_epochs is not None:
+        a["max_train_epochs"] = t.max_train_epochs
+    if t.max_train_steps is not None:
+        a["max_train_steps"] = t.max_train_steps
+    a.update(gradient_accumulation_steps=t.gradient_accumulation_steps, mixed_precision=t.mixed_precision)
+    for flag in ("full_bf16", "full_fp16", "gradient_checkpointing", "sdpa", "xformers",
+                 "cache_text_encoder_outputs"):
+        if getattr(t, flag):
+            a[flag] = True
+    if t.noise_offset:
+        a["noise_offset"] = t.noise_offset
+    if t.min_snr_gamma is not None:
+        a["min_snr_gamma"] = t.min_snr_gamma
+    if t.clip_skip != 1:
+        if family == "sdxl":
+            notes.append("clip_skip is not used by sdxl_train_network.py: left out")
+        else:
+            a["clip_skip"] = t.clip_skip
+    if t.max_token_length != 75:  # sd-scripts accepts only 150 or 225; unset means 75
+        a["max_token_length"] = t.max_token_length
+    a["seed"] = t.seed
+    if d.cache_latents:
+        a["cache_latents"] = True
+    if d.cache_latents_to_disk:
+        a["cache_latents_to_disk"] = True
+    a.update(max_data_loader_n_workers=d.max_data_loader_n_workers, prior_loss_weight=d.prior_loss_weight)
+
+    a.update(output_dir=s.output_dir, output_name=s.output_name, save_model_as=s.save_model_as,
+             save_precision=s.save_precision)
+    for key in ("save_every_n_epochs", "save_every_n_steps", "save_last_n_epochs", "save_last_n_steps"):
+        if getattr(s, key) is not None:
+            a[key] = getattr(s, key)
+    for flag in ("save_state", "save_state_on_train_end"):
+        if getattr(s, flag):
+            a[flag] = True
+    for key in ("resume", "metadata_title", "metadata_author", "metadata_description", "metadata_license",
+                "metadata_tags"):
+        if getattr(s, key):
+            a[key] = getattr(s, key)
+
+    if smp.sample_prompts:
+        a.update(sample_prompts=smp.sample_prompts, sample_sampler=smp.sample_sampler)
+        for key in ("sample_every_n_epochs", "sample_every_n_steps"):
+            if getattr(smp, key) is not None:
+                a[key] = getattr(smp, key)
+        if smp.sample_at_first:
+            a["sample_at_first"] = True
+
+    subsets, found_notes = find_subsets(d.train_data_dir, False)
+    notes += found_notes
+    if not subsets:
+        raise LoratuiError(f"train_data_dir {d.train_data_dir!r} has no N_name folders with images "
+                           "(e.g. 10_mychar/ holding the images)")
+    if d.reg_data_dir:
+        reg, reg_notes = find_subsets(d.reg_data_dir, True)
+        subsets += reg
+        notes += reg_notes
+    general: dict[str, Any] = {"caption_separator": d.caption_separator}
+    for key in ("flip_aug", "random_crop"):
+        if getattr(d, key):
+            general[key] = True
+    for key in ("caption_dropout_rate", "caption_dropout_every_n_epochs", "caption_tag_dropout_rate"):
+        if getattr(d, key):
+            general[key] = getattr(d, key)
+    w, h = d.resolution
+    dataset: dict[str, Any] = {
+        "resolution": w if w == h else [w, h],
+        "batch_size": t.train_batch_size,
+        "enable_bucket": d.enable_bucket,
+    }
+    if d.enable_bucket:
+        dataset.update(min_bucket_reso=d.min_bucket_reso, max_bucket_reso=d.max_bucket_reso,
+                       bucket_reso_steps=d.bucket_reso_steps, bucket_no_upscale=d.bucket_no_upscale)
+    dataset["subsets"] = [_subset_table(sub, d) for sub in subsets]
+    script = "sdxl_train_network.py" if family == "sdxl" else "train_network.py"
+    return SdScriptsExport(family, script, a, {"general": general, "datasets": [dataset]}, notes)
+
+
+def _subset_table(sub: Subset, d) -> dict[str, Any]:
+    table: dict[str, Any] = {"image_dir": sub.image_dir, "num_repeats": sub.num_repeats}
+    if sub.class_tokens:
+        table["class_tokens"] = sub.class_tokens
+    table.update(is_reg=sub.is_reg, caption_extension=d.caption_extension, keep_tokens=d.keep_tokens,
+                 shuffle_caption=d.shuffle_caption)
+    return table
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+def export_sdscripts(cfg: TrainingConfig, out_dir: str | os.PathLike, family: str | None = None
+                     ) -> tuple[SdScriptsExport, Path, Path]:
+    """Write OUT_DIR/config.toml and OUT_DIR/dataset.toml (atomically); returns (export, paths...)."""
+    export = build_sdscripts(cfg, family)
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        config_path, dataset_path = out / "config.toml", out / "dataset.toml"
+        header = "# Written by `loratui config export-sdscripts`: sd-scripts {}.\n"
+        atomic_write_text(config_path, header.format(f"--config_file for {export.script}")
+                          + tomli_w.dumps(export.train_args))
+        atomic_write_text(dataset_path, header.format("--dataset_config") + tomli_w.dumps(export.dataset))
+    except OSError as exc:
+        raise LoratuiError(f"{out}: cannot write the sd-scripts files: {exc.strerror or exc}") from None
+    return export, config_path.resolve(), dataset_path.resolve()

@@ -1,0 +1,161 @@
+"""sd-scripts export: both TOML files parsed back with tomllib and checked field by field."""
+
+from __future__ import annotations
+
+import json
+import struct
+import tomllib
+
+import pytest
+
+from loratui.core.config_io import config_from_dict, save_config, load_config
+from loratui.core.errors import LoratuiError
+from loratui.core.sdscripts_export import build_sdscripts, export_sdscripts, find_subsets, guess_model_family
+
+
+@pytest.fixture
+def project(tmp_path):
+    img = tmp_path / "img"
+    for name, count in [("10_mychar", 3), ("2_mychar outfit", 2), ("notrepeats", 1), ("5_empty", 0)]:
+        (img / name).mkdir(parents=True)
+        for i in range(count):
+            (img / name / f"{i}.png").write_bytes(b"")
+            (img / name / f"{i}.txt").write_text("tag")
+    (img / ".cache").mkdir()
+    reg = tmp_path / "reg"
+    (reg / "1_woman").mkdir(parents=True)
+    (reg / "1_woman" / "a.jpg").write_bytes(b"")
+    return tmp_path
+
+
+def _cfg(project, **sections):
+    data = {
+        "model": {"pretrained_model_name_or_path": "models/base.safetensors", "model_family": "sd1"},
+        "dataset": {"train_data_dir": "img", "reg_data_dir": "reg", "resolution": [512, 768],
+                    "shuffle_caption": True, "keep_tokens": 1, "flip_aug": True,
+                    "caption_tag_dropout_rate": 0.1},
+        "network": {"network_dim": 32, "network_alpha": 16, "conv_dim": 8, "conv_alpha": 4},
+        "optimizer": {"optimizer_type": "adamw8bit", "optimizer_args": ["weight_decay=0.01"],
+                      "unet_lr": 2e-4, "lr_scheduler": "cosine_with_restarts", "lr_scheduler_num_cycles": 3,
+                      "lr_warmup_steps": 0.05},
+        "training": {"max_train_epochs": 10, "train_batch_size": 2, "min_snr_gamma": 5, "clip_skip": 2,
+                     "max_token_length": 225, "gradient_checkpointing": True, "noise_offset": 0.05},
+        "saving": {"output_dir": "out", "output_name": "mychar", "save_every_n_epochs": 2,
+                   "metadata_title": "My char"},
+        "sampling": {"sample_prompts": "prompts.txt", "sample_every_n_epochs": 1},
+    }
+    for section, values in sections.items():
+        data[section].update(values)
+    path = project / "cfg.toml"
+    save_config(config_from_dict(data), path)
+    return load_config(path)
+
+
+def test_export_files_parse_back_field_by_field(project):
+    cfg = _cfg(project)
+    export, config_path, dataset_path = export_sdscripts(cfg, project / "sd")
+    a = tomllib.loads(config_path.read_text())
+    root = project.resolve()
+    assert a == {
+        "pretrained_model_name_or_path": str(root / "models/base.safetensors"),
+        "network_module": "networks.lora", "network_dim": 32, "network_alpha": 16.0,
+        "network_args": ["conv_dim=8", "conv_alpha=4"],
+        "optimizer_type": "AdamW8bit", "learning_rate": 1e-4, "optimizer_args": ["weight_decay=0.01"],
+        "unet_lr": 2e-4, "lr_scheduler": "cosine_with_restarts", "lr_warmup_steps": 0.05,
+        "lr_scheduler_num_cycles": 3, "max_grad_norm": 1.0,
+        "max_train_epochs": 10, "gradient_accumulation_steps": 1, "mixed_precision": "bf16",
+        "gradient_checkpointing": True, "sdpa": True, "noise_offset": 0.05, "min_snr_gamma": 5.0,
+        "clip_skip": 2, "max_token_length": 225, "seed": 42, "cache_latents": True,
+        "max_data_loader_n_workers": 2, "prior_loss_weight": 1.0,
+        "output_dir": str(root / "out"), "output_name": "mychar", "save_model_as": "safetensors",
+        "save_precision": "fp16", "save_every_n_epochs": 2, "metadata_title": "My char",
+        "sample_prompts": str(root / "prompts.txt"), "sample_sampler": "euler_a", "sample_every_n_epochs": 1,
+    }
+    ds = tomllib.loads(dataset_path.read_text())
+    assert ds["general"] == {"caption_separator": ",", "flip_aug": True, "caption_tag_dropout_rate": 0.1}
+    [dataset] = ds["datasets"]
+    subsets = dataset.pop("subsets")
+    assert dataset == {"resolution": [512, 768], "batch_size": 2, "enable_bucket": True, "min_bucket_reso": 256,
+                       "max_bucket_reso": 1024, "bucket_reso_steps": 64, "bucket_no_upscale": False}
+    common = {"caption_extension": ".txt", "keep_tokens": 1, "shuffle_caption": True}
+    assert subsets == [
+        {"image_dir": str(root / "img/10_mychar"), "num_repeats": 10, "class_tokens": "mychar",
+         "is_reg": False, **common},
+        {"image_dir": str(root / "img/2_mychar outfit"), "num_repeats": 2, "class_tokens": "mychar outfit",
+         "is_reg": False, **common},
+        {"image_dir": str(root / "reg/1_woman"), "num_repeats": 1, "class_tokens": "woman", "is_reg": True,
+         **common},
+    ]
+    assert export.script == "train_network.py"
+    notes = "\n".join(export.notes)
+    assert "notrepeats: not an N_name folder" in notes and "5_empty: no images" in notes
+    command = export.command(config_path, dataset_path)
+    assert command.startswith("accelerate launch") and "train_network.py --config_file" in command
+    assert str(dataset_path) in command
+
+
+def test_sdxl_sd2_and_optional_fields(project):
+    cfg = _cfg(project, model={"model_family": "sdxl"}, training={"max_token_length": 75},
+               dataset={"enable_bucket": False, "resolution": 1024}, sampling={"sample_prompts": ""})
+    export = build_sdscripts(cfg)
+    a = export.train_args
+    assert export.script == "sdxl_train_network.py" and "v2" not in a
+    assert "clip_skip" not in a and any("clip_skip" in note for note in export.notes)
+    assert "max_token_length" not in a and "sample_prompts" not in a and "sample_every_n_epochs" not in a
+    assert export.dataset["datasets"][0]["resolution"] == 1024
+    assert "min_bucket_reso" not in export.dataset["datasets"][0]
+    cfg = _cfg(project, model={"model_family": "sd2", "v_parameterization": True},
+               network={"conv_dim": 0, "network_train_unet_only": True},
+               optimizer={"lr_scheduler": "polynomial", "unet_lr": 1e-4})
+    a = build_sdscripts(cfg).train_args
+    assert a["v2"] is True and a["v_parameterization"] is True and a["network_train_unet_only"] is True
+    assert "network_args" not in a and a["lr_scheduler_power"] == 1.0 and "lr_scheduler_num_cycles" not in a
+    assert build_sdscripts(cfg, family="sdxl").script == "sdxl_train_network.py"
+
+
+def test_auto_family_guess_from_safetensors_header_and_diffusers_folder(project, tmp_path):
+    def write_st(path, keys):
+        header = json.dumps({k: {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]} for k in keys}).encode()
+        path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0\0")
+    (project / "models").mkdir()
+    st = project / "models" / "base.safetensors"
+    write_st(st, ["conditioner.embedders.1.model.ln_final.weight"])
+    assert guess_model_family(str(st)) == "sdxl"
+    write_st(st, ["cond_stage_model.model.ln_final.weight"])
+    assert guess_model_family(str(st)) == "sd2"
+    write_st(st, ["cond_stage_model.transformer.text_model.final_layer_norm.weight"])
+    assert guess_model_family(str(st)) == "sd1"
+    assert build_sdscripts(_cfg(project, model={"model_family": "auto"})).family == "sd1"
+    diff = tmp_path / "diffusers"
+    (diff / "text_encoder").mkdir(parents=True)
+    (diff / "text_encoder" / "config.json").write_text('{"hidden_size": 1024}')
+    assert guess_model_family(str(diff)) == "sd2"
+    (diff / "text_encoder_2").mkdir()
+    assert guess_model_family(str(diff)) == "sdxl"
+    assert guess_model_family(str(tmp_path / "nothing")) is None
+    write_st(st, ["model.diffusion_model.x"])
+    with pytest.raises(LoratuiError, match="model_family is auto"):
+        build_sdscripts(_cfg(project, model={"model_family": "auto"}))
+
+
+def test_export_refusals(project):
+    with pytest.raises(LoratuiError, match="train_data_dir is empty"):
+        build_sdscripts(_cfg(project, dataset={"train_data_dir": ""}))
+    with pytest.raises(LoratuiError, match="pretrained_model_name_or_path is empty"):
+        build_sdscripts(_cfg(project, model={"pretrained_model_name_or_path": ""}))
+    with pytest.raises(LoratuiError, match="is not a folder"):
+        build_sdscripts(_cfg(project, dataset={"train_data_dir": "missing"}))
+    (project / "flat").mkdir()
+    (project / "flat" / "a.png").write_bytes(b"")
+    with pytest.raises(LoratuiError, match="no N_name folders"):
+        build_sdscripts(_cfg(project, dataset={"train_data_dir": "flat"}))
+
+
+def test_find_subsets_zero_repeats(tmp_path):
+    (tmp_path / "0_x").mkdir()
+    (tmp_path / "0_x" / "a.png").write_bytes(b"")
+    (tmp_path / "3_").mkdir()
+    (tmp_path / "3_" / "a.webp").write_bytes(b"")
+    subsets, notes = find_subsets(str(tmp_path), False)
+    assert [(s.num_repeats, s.class_tokens, s.image_count) for s in subsets] == [(3, "", 1)]
+    assert "0 repeats" in notes[0]
