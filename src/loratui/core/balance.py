@@ -1,0 +1,146 @@
+"""Balance concept folders: pick repeats so each concept gives about the same samples per epoch.
+
+Planning is pure (scan in, list of renames out) so the CLI and the TUI can show the plan before
+anything moves; applying is separate and refuses to clobber anything.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from loratui.core.dataset_scan import DatasetScan, Subset
+from loratui.core.errors import LoratuiError
+
+
+@dataclass(frozen=True)
+class Rename:
+    """One concept folder rename, e.g. `10_a -> 4_a`."""
+
+    source: Path
+    dest: Path
+    old_repeats: int
+    new_repeats: int
+    images: int
+
+    @property
+    def old_samples(self) -> int:
+        return self.old_repeats * self.images
+
+    @property
+    def new_samples(self) -> int:
+        return self.new_repeats * self.images
+
+    def __str__(self) -> str:
+        return f"{self.source.name} -> {self.dest.name}"
+
+    def to_dict(self) -> dict:
+        return {
+            "source": str(self.source),
+            "dest": str(self.dest),
+            "old_repeats": self.old_repeats,
+            "new_repeats": self.new_repeats,
+            "images": self.images,
+            "old_samples": self.old_samples,
+            "new_samples": self.new_samples,
+        }
+
+
+def balance_target(scan: DatasetScan) -> int:
+    """Default target: the largest current samples-per-epoch among train concepts with images."""
+    return max((s.samples for s in scan.train_subsets if s.images), default=0)
+
+
+def renamed(subset: Subset, repeats: int) -> str:
+    """The folder name with its repeat prefix replaced, everything after it kept byte for byte."""
+    prefix, sep, rest = subset.name.partition("_")
+    return f"{repeats}{sep}{rest}"
+
+
+def balance_plan(scan: DatasetScan, target: int | None = None) -> list[Rename]:
+    """Renames that bring every train concept's repeats x images close to target (only the changes).
+
+    Repeats are rounded to the nearest integer and never go below 1. Reg folders are left alone:
+    sd-scripts repeats reg images to match the train image count by itself.
+    """
+    if target is None:
+        target = balance_target(scan)
+    if target < 1:
+        raise LoratuiError(f"balance target must be at least 1 sample per epoch (got {target})")
+    plan = []
+    for subset in scan.train_subsets:
+        if not subset.images:
+            continue
+        repeats = max(1, round(target / subset.num_images))
+        if repeats == subset.repeats:
+            continue
+        dest = subset.path.with_name(renamed(subset, repeats))
+        plan.append(Rename(subset.path, dest, subset.repeats, repeats, subset.num_images))
+    return plan
+
+
+def plan_conflicts(plan: list[Rename]) -> list[str]:
+    """Why the plan cannot be applied as-is (empty list = safe): clashing or existing destinations."""
+    problems = []
+    sources = {r.source for r in plan}
+    seen: dict[Path, Rename] = {}
+    for rename in plan:
+        other = seen.get(rename.dest)
+        if other is not None:
+            problems.append(
+                f"{other} and {rename} would both be named {rename.dest.name}; merge those folders or set repeats by hand"
+            )
+        seen[rename.dest] = rename
+        if rename.dest not in sources and os.path.lexists(rename.dest):
+            problems.append(f"cannot rename {rename}: {rename.dest} already exists")
+        if not rename.source.is_dir():
+            problems.append(f"cannot rename {rename}: {rename.source} is gone (rescan the dataset)")
+    return problems
+
+
+def apply_renames(plan: list[Rename]) -> None:
+    """Rename folders; all or nothing. Raises LoratuiError before touching anything if it would clobber.
+
+    Goes through temporary names first so chains and swaps (`2_a -> 4_a`, `4_a -> 2_a`) work.
+    """
+    conflicts = plan_conflicts(plan)
+    if conflicts:
+        raise LoratuiError(conflicts[0])
+    # Each entry records where a folder sits now, so a failure can move it back to its source.
+    moved: list[tuple[Path, Path]] = []  # (source, current location)
+    try:
+        staged = []
+        for index, rename in enumerate(plan):
+            temp = rename.source.with_name(f".loratui-balance-{os.getpid()}-{index}")
+            if os.path.lexists(temp):
+                raise LoratuiError(f"temporary name {temp} is in use; remove it and retry")
+            os.rename(rename.source, temp)
+            moved.append((rename.source, temp))
+            staged.append((len(moved) - 1, temp, rename))
+        for slot, temp, rename in staged:
+            if os.path.lexists(rename.dest):
+                raise LoratuiError(f"{rename.dest} appeared while renaming; nothing was overwritten")
+            os.rename(temp, rename.dest)
+            moved[slot] = (rename.source, rename.dest)
+    except BaseException:
+        _roll_back(moved)
+        raise
+
+
+def _roll_back(moved: list[tuple[Path, Path]]) -> None:
+    """Move folders back to their sources; repeat while progress is made (swaps free each other)."""
+    pending = [(source, current) for source, current in moved if current != source]
+    while pending:
+        left = []
+        for source, current in reversed(pending):
+            if os.path.lexists(source):
+                left.append((source, current))
+                continue
+            try:
+                os.rename(current, source)
+            except OSError:
+                pass
+        if len(left) == len(pending):
+            return
+        pending = list(reversed(left))

@@ -1,0 +1,466 @@
+"""Scan a kohya-style dataset (train dir of `N_concept` folders, optional reg dir) the way sd-scripts sees it.
+
+Facts mirrored from sd-scripts (library/config_util.py, library/train_util.py), checked against its
+source:
+- Only *direct* subfolders of train_data_dir / reg_data_dir are subsets. The folder name is split on
+  "_"; the first piece must parse as ``int`` (repeats), the rest joined with "_" are the class tokens.
+  So `10_` and even `10` are valid (empty class tokens). A name whose first piece is not an integer is
+  skipped with a warning; repeats < 1 (`0_x`) are skipped silently.
+- Images are found with a non-recursive glob per extension, in lower- AND upper-case spellings only
+  (`.png`/`.PNG`, ...): nested folders are ignored, files directly in train_data_dir are ignored, and on a
+  case-sensitive file system `a.Png` is not found. Hidden files (".x.png") never match ``*``.
+- The caption is `<image path without extension><caption_extension>`, and for stems with 5+ "_" pieces
+  the stem minus its last 4 pieces is tried next (face-crop naming). Only the first line is used; an
+  empty caption file aborts training; a non-UTF-8 one raises. No caption -> the class tokens are used.
+- Images are loaded with Pillow without EXIF rotation (see imagesize.py), so sizes are stored sizes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from loratui.core.errors import LoratuiError
+from loratui.core.imagesize import ImageSizeError, looks_truncated, read_image_size
+from loratui.core.images import IMAGE_EXTENSIONS
+
+Severity = Literal["error", "warning", "info"]
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class ImageEntry:
+    path: Path
+    width: int
+    height: int
+    caption_path: Path | None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    path: Path
+    message: str
+    severity: Severity
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "path": str(self.path), "message": self.message, "severity": self.severity}
+
+
+@dataclass(frozen=True)
+class Subset:
+    """One `N_concept` folder: what sd-scripts calls a DreamBooth subset."""
+
+    path: Path
+    name: str
+    repeats: int
+    class_tokens: str
+    is_reg: bool
+    images: list[ImageEntry] = field(default_factory=list)
+
+    @property
+    def num_images(self) -> int:
+        return len(self.images)
+
+    @property
+    def num_captioned(self) -> int:
+        return sum(1 for image in self.images if image.caption_path is not None)
+
+    @property
+    def samples(self) -> int:
+        """Samples this folder contributes per epoch (repeats x images)."""
+        return self.repeats * len(self.images)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": str(self.path),
+            "name": self.name,
+            "repeats": self.repeats,
+            "class_tokens": self.class_tokens,
+            "is_reg": self.is_reg,
+            "images": self.num_images,
+            "captioned": self.num_captioned,
+            "samples": self.samples,
+        }
+
+
+@dataclass(frozen=True)
+class DatasetScan:
+    train_data_dir: Path
+    reg_data_dir: Path | None
+    caption_extension: str
+    subsets: list[Subset] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def train_subsets(self) -> list[Subset]:
+        return [s for s in self.subsets if not s.is_reg]
+
+    @property
+    def reg_subsets(self) -> list[Subset]:
+        return [s for s in self.subsets if s.is_reg]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.severity == "error" for p in self.problems)
+
+    @property
+    def num_train_images(self) -> int:
+        return sum(s.num_images for s in self.train_subsets)
+
+    @property
+    def train_samples_per_epoch(self) -> int:
+        return sum(s.samples for s in self.train_subsets)
+
+    def problems_by_kind(self) -> dict[str, list[Problem]]:
+        """Problems grouped by kind, most severe kinds first (stable within a kind)."""
+        groups: dict[str, list[Problem]] = {}
+        for problem in sorted(self.problems, key=lambda p: SEVERITY_ORDER[p.severity]):
+            groups.setdefault(problem.kind, []).append(problem)
+        return groups
+
+    def to_dict(self) -> dict:
+        return {
+            "train_data_dir": str(self.train_data_dir),
+            "reg_data_dir": str(self.reg_data_dir) if self.reg_data_dir else None,
+            "caption_extension": self.caption_extension,
+            "subsets": [s.to_dict() for s in self.subsets],
+            "train_images": self.num_train_images,
+            "train_samples_per_epoch": self.train_samples_per_epoch,
+            "problems": [p.to_dict() for p in self.problems],
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+        }
+
+
+def parse_subset_name(name: str) -> tuple[int, str] | None:
+    """(repeats, class_tokens) the way sd-scripts reads a folder name, or None if it has no integer prefix.
+
+    Repeats may come back < 1: sd-scripts then skips the folder (the caller reports it).
+    """
+    first, _, rest = name.partition("_")
+    try:
+        repeats = int(first)
+    except ValueError:
+        return None
+    return repeats, rest
+
+
+def scan_dataset(
+    train_data_dir: str | os.PathLike,
+    reg_data_dir: str | os.PathLike | None = None,
+    caption_extension: str = ".txt",
+    *,
+    workers: int | None = None,
+) -> DatasetScan:
+    """Scan the train (and reg) folders; dataset problems are collected, never raised.
+
+    Raises LoratuiError only for unusable arguments: a missing folder or a caption extension
+    without its leading dot.
+    """
+    if not caption_extension.startswith(".") or len(caption_extension) < 2:
+        raise LoratuiError(
+            f"caption extension {caption_extension!r} must start with a dot, e.g. '.txt' or '.caption'"
+        )
+    train_root = _check_dir(train_data_dir, "train data folder")
+    reg_root = _check_dir(reg_data_dir, "reg data folder") if reg_data_dir is not None else None
+
+    problems: list[Problem] = []
+    folders: list[_Folder] = []
+    for root, is_reg in ((train_root, False), (reg_root, True)):
+        if root is not None:
+            folders.extend(_find_subset_folders(root, is_reg, caption_extension, problems))
+
+    all_images = [img for folder in folders for img in folder.image_paths]
+    sizes = _read_sizes(all_images, workers)
+
+    subsets = []
+    for folder in folders:
+        subsets.append(_build_subset(folder, sizes, caption_extension, problems))
+
+    if not any(not s.is_reg for s in subsets):
+        problems.append(
+            Problem("no_subsets", train_root, f"{train_root} has no `N_name` concept folders: nothing to train on", "error")
+        )
+    elif not any(s.images for s in subsets if not s.is_reg):
+        problems.append(Problem("no_images", train_root, f"no usable training images under {train_root}", "error"))
+    return DatasetScan(train_root, reg_root, caption_extension, subsets, problems)
+
+
+def _check_dir(value: str | os.PathLike, what: str) -> Path:
+    path = Path(value)
+    if not path.exists():
+        raise LoratuiError(f"{what} {path} does not exist")
+    if not path.is_dir():
+        raise LoratuiError(f"{what} {path} is not a folder")
+    return path
+
+
+@dataclass
+class _Folder:
+    path: Path
+    repeats: int
+    class_tokens: str
+    is_reg: bool
+    image_paths: list[Path]
+    caption_names: set[str]  # names of files with the caption extension (any case)
+
+
+def _listdir(path: Path) -> list[os.DirEntry]:
+    with os.scandir(path) as it:
+        return sorted(it, key=lambda e: e.name)
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _find_subset_folders(root: Path, is_reg: bool, caption_ext: str, problems: list[Problem]) -> list[_Folder]:
+    label = "reg" if is_reg else "train"
+    folders = []
+    loose_images = []
+    for entry in _listdir(root):
+        if entry.name.startswith("."):
+            continue
+        if not _is_dir(entry):
+            if os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS:
+                loose_images.append(Path(entry.path))
+            continue
+        path = Path(entry.path)
+        parsed = parse_subset_name(entry.name)
+        if parsed is None:
+            problems.append(
+                Problem(
+                    "no_repeat_prefix",
+                    path,
+                    f"{label} folder '{entry.name}' has no `N_` repeat prefix: sd-scripts skips it "
+                    f"(rename it to e.g. '10_{entry.name}')",
+                    "warning",
+                )
+            )
+            continue
+        repeats, tokens = parsed
+        if repeats < 1:
+            problems.append(
+                Problem(
+                    "zero_repeats",
+                    path,
+                    f"{label} folder '{entry.name}' has {repeats} repeats: sd-scripts silently skips it",
+                    "warning",
+                )
+            )
+            continue
+        folders.append(_list_folder(path, repeats, tokens, is_reg, caption_ext, problems))
+    if loose_images:
+        problems.append(
+            Problem(
+                "loose_images",
+                root,
+                f"{len(loose_images)} image(s) directly in {label} folder {root} are ignored by sd-scripts: "
+                f"move them into an `N_name` folder",
+                "warning",
+            )
+        )
+    return folders
+
+
+def _list_folder(
+    path: Path, repeats: int, tokens: str, is_reg: bool, caption_ext: str, problems: list[Problem]
+) -> _Folder:
+    images: list[Path] = []
+    caption_names: set[str] = set()
+    cap_lower = caption_ext.lower()
+    for entry in _listdir(path):
+        name = entry.name
+        if name.startswith("."):
+            continue
+        if _is_dir(entry):
+            _report_nested(Path(entry.path), path, problems)
+            continue
+        ext = os.path.splitext(name)[1]
+        lower = ext.lower()
+        if lower in IMAGE_EXTENSIONS:
+            images.append(Path(entry.path))
+            if ext not in (lower, ext.upper()):
+                problems.append(
+                    Problem(
+                        "extension_case",
+                        Path(entry.path),
+                        f"{name}: sd-scripts only matches '{lower}' or '{lower.upper()}' on case-sensitive "
+                        f"file systems (Linux); rename the extension",
+                        "warning",
+                    )
+                )
+        elif name.lower().endswith(cap_lower):
+            caption_names.add(name)
+    return _Folder(path, repeats, tokens, is_reg, images, caption_names)
+
+
+def _report_nested(nested: Path, parent: Path, problems: list[Problem]) -> None:
+    count = 0
+    for _dirpath, _dirs, files in os.walk(nested):
+        count += sum(1 for f in files if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS)
+    if count:
+        problems.append(
+            Problem(
+                "nested_folder",
+                nested,
+                f"{count} image(s) in nested folder {nested.name}/ inside {parent.name} are not used: "
+                f"sd-scripts does not look into subfolders",
+                "warning",
+            )
+        )
+
+
+def _size_or_error(path: Path) -> tuple[int, int] | str:
+    try:
+        size = read_image_size(path)
+    except ImageSizeError as exc:
+        return str(exc)
+    if looks_truncated(path):
+        return "truncated: the file ends before the image's end marker"
+    return size
+
+
+def _read_sizes(paths: list[Path], workers: int | None) -> dict[Path, tuple[int, int] | str]:
+    # Threads help when the files are on a slow or network disk (the work is I/O bound); with a warm
+    # page cache on a small machine a single thread is as fast, so small scans stay serial.
+    if workers is None:
+        workers = 1 if len(paths) < 2000 else min(8, (os.cpu_count() or 1) * 2)
+    if workers <= 1:
+        return {p: _size_or_error(p) for p in paths}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(zip(paths, pool.map(_size_or_error, paths, chunksize=64)))
+
+
+def _caption_candidates(image: Path, caption_ext: str) -> Iterable[str]:
+    stem = os.path.splitext(image.name)[0]
+    yield stem + caption_ext
+    pieces = stem.split("_")
+    if len(pieces) >= 5:  # face-crop names: <stem>_<4 numbers>
+        yield "_".join(pieces[:-4]) + caption_ext
+
+
+def _build_subset(
+    folder: _Folder, sizes: dict[Path, tuple[int, int] | str], caption_ext: str, problems: list[Problem]
+) -> Subset:
+    used_captions: set[str] = set()
+    entries: list[ImageEntry] = []
+    by_stem: dict[str, list[Path]] = {}
+    for image in folder.image_paths:
+        by_stem.setdefault(os.path.splitext(image.name)[0], []).append(image)
+        size = sizes[image]
+        if isinstance(size, str):
+            problems.append(
+                Problem("unreadable_image", image, f"{image.name}: {size}; it is left out of training", "error")
+            )
+            continue
+        caption_path = None
+        for candidate in _caption_candidates(image, caption_ext):
+            if candidate in folder.caption_names:
+                caption_path = folder.path / candidate
+                used_captions.add(candidate)
+                break
+        if caption_path is None:
+            problems.append(_missing_caption(image, folder))
+        entries.append(ImageEntry(image, size[0], size[1], caption_path))
+
+    for stem, paths in by_stem.items():
+        if len(paths) > 1:
+            names = ", ".join(p.name for p in paths)
+            problems.append(
+                Problem(
+                    "duplicate_stem",
+                    paths[0],
+                    f"{names} share the stem '{stem}': they share one caption and one latent cache file "
+                    f"({stem}.npz); rename one",
+                    "warning",
+                )
+            )
+
+    for name in sorted(folder.caption_names - used_captions):
+        path = folder.path / name
+        if name.endswith(caption_ext):
+            message = f"{name} has no image with the same name; it is not used"
+        else:
+            message = f"{name} is not read: sd-scripts looks for '{caption_ext}' exactly (extension case differs)"
+        problems.append(Problem("orphan_caption", path, message, "warning"))
+
+    for caption in sorted(used_captions):
+        _check_caption(folder.path / caption, problems)
+
+    if not folder.image_paths:
+        problems.append(
+            Problem(
+                "empty_folder",
+                folder.path,
+                f"concept folder {folder.path.name} has no images: sd-scripts skips it",
+                "warning",
+            )
+        )
+    return Subset(folder.path, folder.path.name, folder.repeats, folder.class_tokens, folder.is_reg, entries)
+
+
+def _missing_caption(image: Path, folder: _Folder) -> Problem:
+    if folder.class_tokens:
+        message = f"{image.name} has no caption: sd-scripts trains it with the class tokens '{folder.class_tokens}'"
+        # Reg images usually have no captions on purpose.
+        severity: Severity = "info" if folder.is_reg else "warning"
+    else:
+        message = f"{image.name} has no caption and its folder has no class tokens: it trains with an empty prompt"
+        severity = "warning"
+    return Problem("missing_caption", image, message, severity)
+
+
+def _check_caption(path: Path, problems: list[Problem]) -> None:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem("unreadable_caption", path, f"{path.name}: cannot read ({exc.strerror})", "error"))
+        return
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        problems.append(
+            Problem("caption_not_utf8", path, f"{path.name} is not UTF-8: sd-scripts stops with an error", "error")
+        )
+        return
+    if not text:
+        problems.append(
+            Problem("empty_caption", path, f"{path.name} is empty (0 bytes): sd-scripts stops with an error", "error")
+        )
+        return
+    # Python text files split on \n, \r and \r\n only (not str.splitlines' extra separators).
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if not lines or not lines[0].strip():
+        problems.append(
+            Problem("empty_caption", path, f"{path.name}: the first line is blank, so the caption is empty", "warning")
+        )
+    if sum(1 for line in lines if line.strip()) > 1:
+        problems.append(
+            Problem(
+                "multiline_caption",
+                path,
+                f"{path.name} has several lines: sd-scripts uses only the first (unless wildcards are on)",
+                "warning",
+            )
+        )
