@@ -23,11 +23,12 @@ from loratui.core.errors import LoratuiError
 class ConfigError(LoratuiError):
     """A config problem. ``problems`` holds every one found; str() is the first (one line)."""
 
-    def __init__(self, problems: list[str] | str):
+    def __init__(self, problems: list[str] | str, source: str | None = None):
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         first = self.problems[0]
         if len(self.problems) > 1:
-            first += f" (and {len(self.problems) - 1} more: run `loratui config check` to see all)"
+            where = f" {source}" if source and not source.startswith("<") else ""
+            first += f" (and {len(self.problems) - 1} more: run `loratui config check{where}` to see all)"
         super().__init__(first)
 
 

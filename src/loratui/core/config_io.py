@@ -156,7 +156,7 @@ def loads_config(text: str, source: str = "<string>", config_dir: Path | None = 
 
     cfg, problems = _collect(data, locate)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems, source)
     if config_dir is not None:
         cfg.config_dir = config_dir
     return cfg
@@ -277,21 +277,50 @@ def _example(spec: FieldSpec) -> str:
     return _toml_value(spec.min if spec.min is not None else 1.0) if spec.kind == "float" else '""'
 
 
-def dumps_config(cfg: TrainingConfig) -> str:
-    """The config as commented TOML: every key, help above it; unset optional keys commented out."""
+def dumps_config(cfg: TrainingConfig, *, comments: bool = True) -> str:
+    """The config as TOML: every key, its help above it (unless ``comments=False``); unset optional
+    keys are written commented out."""
     data = config_to_dict(cfg)
-    lines = [_HEADER]
+    lines = [_HEADER] if comments else []
     for section in SECTIONS:
         lines.append(f"[{section}]")
         for f in section_fields(section):
             spec = FIELDS[(section, f.name)]
-            lines.extend(_comment(spec))
+            if comments:
+                lines.extend(_comment(spec))
             if f.name in data[section]:
                 lines.append(f"{f.name} = {_toml_value(data[section][f.name])}")
             else:
-                lines.append(f"# {f.name} = {_example(spec)}")
+                lines.append(f"# {f.name} = {_example(spec) if comments else '(unset)'}")
         lines.append("")
     return "\n".join(lines)
+
+
+def check_paths(cfg: TrainingConfig) -> list[str]:
+    """Problems with the files the config points at (empty required paths, missing files)."""
+    problems = []
+    m, d = cfg.model, cfg.dataset
+    if not m.pretrained_model_name_or_path:
+        problems.append("pretrained_model_name_or_path is empty: set the base model in [model]")
+    else:
+        resolved = resolve_path(cfg, m.pretrained_model_name_or_path, key="pretrained_model_name_or_path")
+        if resolved != m.pretrained_model_name_or_path or os.path.isabs(resolved):
+            if not os.path.exists(resolved):
+                problems.append(f"pretrained_model_name_or_path: {resolved} does not exist")
+    if not d.train_data_dir:
+        problems.append("train_data_dir is empty: set the training images folder in [dataset]")
+    checks = [("train_data_dir", d.train_data_dir, True), ("reg_data_dir", d.reg_data_dir, True),
+              ("vae", m.vae, False), ("network_weights", cfg.network.network_weights, False),
+              ("sample_prompts", cfg.sampling.sample_prompts, False), ("resume", cfg.saving.resume, True)]
+    for key, value, folder in checks:
+        if not value:
+            continue
+        path = resolve_path(cfg, value)
+        if folder and not os.path.isdir(path):
+            problems.append(f"{key}: folder {path} does not exist")
+        elif not folder and not os.path.exists(path):
+            problems.append(f"{key}: {path} does not exist")
+    return problems
 
 
 # ---------------------------------------------------------------- cross-field checks and paths

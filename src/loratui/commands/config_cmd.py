@@ -1,0 +1,202 @@
+"""`loratui config new|check|explain|show|import-kohya|export-sdscripts`: the training config file."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+
+from loratui.core.errors import LoratuiError
+
+
+@click.group()
+def config() -> None:
+    """Create, check, explain, import (kohya_ss JSON) and export (sd-scripts TOML) configs.
+
+    A config is one TOML file with the sections [model] [dataset] [network] [optimizer] [training]
+    [saving] [sampling]; key names are sd-scripts' argument names. Relative paths in it are relative
+    to the config file's folder.
+    """
+
+
+def _relative_to(path_text: str, config_dir: Path) -> str:
+    """A path the user typed (relative to the cwd) rewritten relative to the config's folder."""
+    path = Path(os.path.expanduser(path_text))
+    if path.is_absolute():
+        return str(path)
+    rel = os.path.relpath(Path.cwd() / path, config_dir.resolve())
+    return Path(rel).as_posix()
+
+
+@config.command("new")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--train-data-dir", "train_data_dir", help="Folder of N_concept image folders.")
+@click.option("--model", help="Base model: diffusers folder, .safetensors file or Hugging Face repo id.")
+@click.option("--family", type=click.Choice(["sd1", "sd2", "sdxl"], case_sensitive=False),
+              help="Model family (default: auto-detect from the weights).")
+@click.option("--output-dir", "output_dir", help="Where the LoRA files, samples and run events go.")
+def new_config(path: str, train_data_dir: str | None, model: str | None, family: str | None,
+               output_dir: str | None) -> None:
+    """Write a fully commented starter config to PATH (never overwrites a file)."""
+    from loratui.core.config import TrainingConfig
+    from loratui.core.config_io import save_config
+
+    target = Path(path)
+    if target.exists():
+        raise LoratuiError(f"{target} already exists: choose another name (loratui never overwrites a config)")
+    if not target.parent.is_dir():
+        raise LoratuiError(f"{target.parent} is not a folder: create it first")
+    cfg = TrainingConfig()
+    cfg.training.max_train_epochs = 10
+    cfg.saving.save_every_n_epochs = 1
+    cfg.saving.output_name = target.stem
+    if train_data_dir:
+        cfg.dataset.train_data_dir = _relative_to(train_data_dir, target.parent)
+    if model:
+        local = Path(os.path.expanduser(model)).exists()
+        cfg.model.pretrained_model_name_or_path = _relative_to(model, target.parent) if local else model
+    if output_dir:
+        cfg.saving.output_dir = _relative_to(output_dir, target.parent)
+    if family:
+        cfg.model.model_family = family.lower()
+    if cfg.model.model_family == "sdxl":
+        cfg.dataset.resolution = (1024, 1024)
+        cfg.dataset.max_bucket_reso = 2048
+        cfg.training.gradient_checkpointing = True
+    save_config(cfg, target)
+    click.echo(f"wrote {target}: edit it, then `loratui config check {target}`")
+
+
+@config.command("check")
+@click.argument("path", type=click.Path(dir_okay=False))
+def check_config(path: str) -> None:
+    """Load PATH, check every value, the fields together and the paths; print "ok" or the problems."""
+    from loratui.core.config_io import ConfigError, check_paths, load_config, validate
+
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(problem)
+        sys.exit(1)
+    problems = [f"{path}: {p}" for p in validate(cfg) + check_paths(cfg)]
+    if problems:
+        for problem in problems:
+            click.echo(problem)
+        sys.exit(1)
+    click.echo("ok")
+    if cfg.training.max_train_epochs is None and cfg.training.max_train_steps is None:
+        click.echo("note: neither max_train_epochs nor max_train_steps is set "
+                   "(`loratui steps` shows what that means)", err=True)
+
+
+def _describe(spec) -> str:
+    kind = {"bool": "true/false", "int": "integer", "float": "number", "str": "string",
+            "str_list": "list of strings", "resolution": "size", "warmup": "steps or ratio"}[spec.kind]
+    default = spec.default
+    if spec.kind == "resolution":
+        default = default[0] if default[0] == default[1] else list(default)
+    shown = "unset" if default is None else repr(default) if isinstance(default, str) else \
+        str(default).lower() if isinstance(default, bool) else str(default)
+    extra = ""
+    if spec.choices:
+        extra = "; one of " + ", ".join(map(str, spec.choices))
+    elif spec.min is not None or spec.max is not None:
+        from loratui.core.config_fields import _range_text
+        extra = ";" + _range_text(spec)
+    head = f"[{spec.section}] {spec.name}  ({kind}, default {shown}{extra})"
+    return head + "\n" + textwrap.fill(spec.help, 96, initial_indent="    ", subsequent_indent="    ")
+
+
+@config.command("explain")
+@click.argument("key", required=False)
+def explain(key: str | None) -> None:
+    """Print the help of one KEY (or section.key, or a whole section), or of every field."""
+    from loratui.core.config import SECTIONS
+    from loratui.core.config_io import FIELDS, KEY_SECTIONS
+
+    if key is None:
+        specs = list(FIELDS.values())
+    elif key in SECTIONS:
+        specs = [s for s in FIELDS.values() if s.section == key]
+    else:
+        name = key.split(".", 1)[1] if "." in key and key.split(".", 1)[0] in SECTIONS else key
+        if name not in KEY_SECTIONS:
+            close = difflib.get_close_matches(name, list(KEY_SECTIONS) + list(SECTIONS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else " (`loratui config explain` lists every key)"
+            raise LoratuiError(f"{key}: no such config key{hint}")
+        specs = [FIELDS[(KEY_SECTIONS[name], name)]]
+    click.echo("\n\n".join(_describe(s) for s in specs))
+
+
+@config.command("show")
+@click.argument("path", type=click.Path(dir_okay=False))
+def show(path: str) -> None:
+    """Print the effective config of PATH: every key with defaults filled in."""
+    from loratui.core.config_io import dumps_config, load_config
+
+    click.echo(dumps_config(load_config(path), comments=False).rstrip())
+
+
+@config.command("import-kohya")
+@click.argument("json_path", metavar="JSON", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
+              help="Write the imported config here (never overwrites; sample prompts go to NAME.prompts.txt).")
+@click.option("--as-lora", is_flag=True, help="Import LyCORIS/DyLoRA/LoRA-FA types as a plain LoRA.")
+def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
+    """Import a kohya_ss GUI JSON config and print what was mapped and what was ignored (and why)."""
+    from loratui.core.config_io import save_config, validate
+    from loratui.core.fsutil import atomic_write_text
+    from loratui.core.kohya_import import import_kohya_file
+
+    cfg, report = import_kohya_file(json_path, as_lora=as_lora)
+    target = Path(output) if output else None
+    prompts = None
+    if target is not None:
+        if target.exists():
+            raise LoratuiError(f"{target} already exists: choose another name (loratui never overwrites a config)")
+        if not target.parent.is_dir():
+            raise LoratuiError(f"{target.parent} is not a folder: create it first")
+        if report.prompts_text:
+            prompts = target.with_name(target.stem + ".prompts.txt")
+            if prompts.exists():
+                raise LoratuiError(f"{prompts} already exists: move it away or choose another -o name")
+            cfg.sampling.sample_prompts = prompts.name
+    for line in report.lines():
+        click.echo(line)
+    for problem in validate(cfg):
+        click.echo(f"warning: {problem}")
+    if target is None:
+        click.echo("(nothing written: pass -o OUT.toml to save the config)")
+        return
+    if prompts is not None:
+        atomic_write_text(prompts, report.prompts_text)
+        click.echo(f"wrote {prompts}")
+    save_config(cfg, target)
+    click.echo(f"wrote {target}")
+
+
+@config.command("export-sdscripts")
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
+@click.option("-o", "--output-dir", "output_dir", type=click.Path(file_okay=False),
+              help="Folder for config.toml and dataset.toml (default: CONFIG's name + _sdscripts).")
+@click.option("--family", type=click.Choice(["sd1", "sd2", "sdxl"], case_sensitive=False),
+              help="Override model_family (needed when it is auto and cannot be read from the weights).")
+def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str | None) -> None:
+    """Write sd-scripts' config.toml + dataset.toml for CONFIG and print the command that runs them."""
+    from loratui.core.config_io import load_config
+    from loratui.core.sdscripts_export import export_sdscripts
+
+    cfg = load_config(config_path)
+    out = Path(output_dir) if output_dir else Path(config_path).with_name(Path(config_path).stem + "_sdscripts")
+    export, cfg_file, ds_file = export_sdscripts(cfg, out, family.lower() if family else None)
+    for note in export.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"wrote {cfg_file}")
+    click.echo(f"wrote {ds_file}")
+    click.echo("run from your sd-scripts folder:")
+    click.echo("  " + export.command(cfg_file, ds_file))

@@ -1,0 +1,143 @@
+"""`loratui config ...` through click's CliRunner on loratui.cli.cli (plus one real process for exit codes)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from loratui.cli import cli
+from loratui.core.config_io import ConfigError, load_config
+from loratui.core.errors import LoratuiError
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "img" / "10_mychar").mkdir(parents=True)
+    (tmp_path / "img" / "10_mychar" / "a.png").write_bytes(b"")
+    return CliRunner()
+
+
+def run(runner, *args):
+    return runner.invoke(cli, ["config", *args], catch_exceptions=True)
+
+
+def test_new_writes_commented_config_and_refuses_overwrite(runner, tmp_path):
+    (tmp_path / "proj").mkdir()
+    result = run(runner, "new", "proj/cfg.toml", "--train-data-dir", "img", "--model", "org/model",
+                 "--family", "sdxl", "--output-dir", "out")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "proj" / "cfg.toml").read_text()
+    assert "# LoRA rank" in text
+    cfg = load_config(tmp_path / "proj" / "cfg.toml")
+    assert cfg.dataset.train_data_dir == "../img"  # relative to the config's folder
+    assert cfg.saving.output_dir == "../out" and cfg.model.pretrained_model_name_or_path == "org/model"
+    assert cfg.model.model_family == "sdxl" and cfg.dataset.resolution == (1024, 1024)
+    assert cfg.saving.output_name == "cfg" and cfg.training.max_train_epochs == 10
+    result = run(runner, "new", "proj/cfg.toml")
+    assert isinstance(result.exception, LoratuiError) and "already exists" in str(result.exception)
+    assert (tmp_path / "proj" / "cfg.toml").read_text() == text
+    result = run(runner, "new", "nowhere/cfg.toml")
+    assert "is not a folder" in str(result.exception)
+
+
+def test_check_ok_and_problems(runner, tmp_path):
+    assert run(runner, "new", "c.toml", "--train-data-dir", "img", "--model", "org/model").exit_code == 0
+    result = run(runner, "check", "c.toml")
+    assert result.exit_code == 0 and result.output.splitlines()[0] == "ok"
+    Path("bad.toml").write_text('[network]\nnetwork_dim = "sixteen"\n[training]\nlearning_rate = 1\n')
+    result = run(runner, "check", "bad.toml")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "bad.toml, line 2: network_dim: must be an integer from 1 to 1024, got 'sixteen'",
+        "bad.toml, line 4: learning_rate: belongs in [optimizer], not [training]",
+    ]
+    Path("x.toml").write_text('[network]\nnetwork_train_unet_only = true\nnetwork_train_text_encoder_only = true\n'
+                              '[dataset]\ntrain_data_dir = "missing"\n')
+    result = run(runner, "check", "x.toml")
+    assert result.exit_code == 1
+    assert "x.toml: network_train_unet_only and network_train_text_encoder_only are both true" in result.output
+    assert "train_data_dir: folder" in result.output and "pretrained_model_name_or_path is empty" in result.output
+    Path("syntax.toml").write_text('[model]\nvae = "unclosed\n')
+    result = run(runner, "check", "syntax.toml")
+    assert result.exit_code == 1 and result.output.startswith("syntax.toml, line 2: not valid TOML")
+
+
+def test_explain(runner):
+    result = run(runner, "explain", "network_dim")
+    assert result.exit_code == 0
+    assert result.output.startswith("[network] network_dim  (integer, default 16; from 1 to 1024)")
+    assert "LoRA rank" in result.output
+    assert "one of AdamW" in run(runner, "explain", "optimizer.optimizer_type").output
+    assert "default unset" in run(runner, "explain", "max_train_epochs").output
+    section = run(runner, "explain", "sampling").output
+    assert "sample_prompts" in section and "network_dim" not in section
+    everything = run(runner, "explain").output
+    from loratui.core.config_io import FIELDS
+    assert everything.count("\n\n[") == len(FIELDS) - 1
+    result = run(runner, "explain", "netwrk_dim")
+    assert str(result.exception) == "netwrk_dim: no such config key (did you mean 'network_dim'?)"
+
+
+def test_show_prints_effective_config(runner):
+    Path("c.toml").write_text('[network]\nnetwork_dim = 8\n')
+    result = run(runner, "show", "c.toml")
+    assert result.exit_code == 0
+    data = tomllib.loads(result.output)
+    assert data["network"]["network_dim"] == 8 and data["optimizer"]["optimizer_type"] == "AdamW8bit"
+    assert "# max_train_epochs = (unset)" in result.output and "LoRA rank" not in result.output
+    assert "no such config file" in str(run(runner, "show", "missing.toml").exception)
+
+
+def test_import_kohya_report_and_output(runner, tmp_path):
+    src = DATA / "kohya_ss_sd15_standard.json"
+    result = run(runner, "import-kohya", str(src))
+    assert result.exit_code == 0
+    assert "epoch -> training.max_train_epochs" in result.output
+    assert "conv_dim: LoRA_type 'Standard' does not train conv layers" in result.output
+    assert "nothing written" in result.output and not list(Path().glob("*.toml"))
+    result = run(runner, "import-kohya", str(src), "-o", "mine.toml")
+    assert result.exit_code == 0, result.output
+    cfg = load_config("mine.toml")
+    assert cfg.sampling.sample_prompts == "mine.prompts.txt"
+    assert Path("mine.prompts.txt").read_text().startswith("mychar, 1girl")
+    assert cfg.network.network_train_unet_only is True
+    result = run(runner, "import-kohya", str(src), "-o", "mine.toml")
+    assert "already exists" in str(result.exception)
+    result = run(runner, "import-kohya", str(DATA / "kohya_ss_sd2_loha_dadapt.json"))
+    assert "--as-lora" in str(result.exception)
+    result = run(runner, "import-kohya", str(DATA / "kohya_ss_sd2_loha_dadapt.json"), "--as-lora")
+    assert result.exit_code == 0 and "imported as a plain LoRA" in result.output
+
+
+def test_export_sdscripts(runner, tmp_path):
+    assert run(runner, "new", "c.toml", "--train-data-dir", "img", "--model", "m.safetensors",
+               "--family", "sd1").exit_code == 0
+    result = run(runner, "export-sdscripts", "c.toml")
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "c_sdscripts"
+    args = tomllib.loads((out / "config.toml").read_text())
+    dataset = tomllib.loads((out / "dataset.toml").read_text())
+    assert args["network_module"] == "networks.lora" and args["output_name"] == "c"
+    assert dataset["datasets"][0]["subsets"][0]["num_repeats"] == 10
+    assert "train_network.py --config_file" in result.output
+    result = run(runner, "export-sdscripts", "c.toml", "-o", "elsewhere", "--family", "sdxl")
+    assert result.exit_code == 0 and "sdxl_train_network.py" in result.output
+    assert (tmp_path / "elsewhere" / "dataset.toml").is_file()
+
+
+def test_bad_config_gives_one_line_error_and_exit_2_without_traceback(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[network]\nnetwork_dim = 0\n")
+    proc = subprocess.run([sys.executable, "-m", "loratui", "config", "show", str(bad)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr == f"error: {bad}, line 2: network_dim: must be an integer from 1 to 1024, got 0\n"
+    assert isinstance(ConfigError("x"), LoratuiError)
