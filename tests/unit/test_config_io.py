@@ -141,6 +141,8 @@ def test_load_config_file_errors(tmp_path):
     bad.write_bytes(b'[model]\nvae = "\xff"\n')
     with pytest.raises(ConfigError, match=r"bad.toml, line 2: not UTF-8"):
         load_config(bad)
+    bad.write_bytes(b'\xef\xbb\xbf[saving]\noutput_name = "bom ok"\n')
+    assert load_config(bad).saving.output_name == "bom ok"
     bad.write_text("[saving]\noutput_name = 3\n")
     with pytest.raises(ConfigError, match=rf"{bad}, line 2: output_name"):
         load_config(bad)

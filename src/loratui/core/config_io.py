@@ -8,6 +8,9 @@ Conventions (documented for users in the saved file's header):
 - bool fields take TOML ``true``/``false`` only; int fields refuse 1.5; float fields accept ints.
 - ``resolution`` accepts 512, "512", "512,768" or [512, 768]; it is saved as 512 when square.
 - choices compare case-insensitively and are stored in canonical case ("adamw8bit" -> "AdamW8bit").
+  optimizer_type also takes sd-scripts' module-path spellings of the same optimizer
+  ("bitsandbytes.optim.AdamW8bit", "prodigyopt.Prodigy", ...). SGDNesterov, paged and D-Adaptation
+  optimizers are refused with the closest equivalent named (SGDNesterov also changes momentum).
 - ``lr_warmup_steps`` is a step count (int) or a fraction of the total steps below 1 (float).
 - Relative paths are relative to the config file's folder; they are kept as written on save and
   resolved with :func:`resolve_path` (the folder is ``cfg.config_dir``).
@@ -174,7 +177,7 @@ def load_config(path: str | os.PathLike) -> TrainingConfig:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8").removeprefix("\ufeff")  # a BOM from Windows editors
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(f"{path}, line {line}: not UTF-8 text") from None

@@ -149,6 +149,9 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
         if getattr(o, key) is not None:
             a[key] = getattr(o, key)
     a.update(lr_scheduler=o.lr_scheduler, lr_warmup_steps=o.lr_warmup_steps)
+    if isinstance(o.lr_warmup_steps, float) and 0 < o.lr_warmup_steps < 1:
+        notes.append("lr_warmup_steps is a ratio of the total steps: this needs a recent sd-scripts "
+                     "(older ones take a step count only)")
     if o.lr_scheduler == "cosine_with_restarts":
         a["lr_scheduler_num_cycles"] = o.lr_scheduler_num_cycles
     if o.lr_scheduler == "polynomial":
