@@ -156,6 +156,8 @@ def test_find_subsets_zero_repeats(tmp_path):
     (tmp_path / "0_x" / "a.png").write_bytes(b"")
     (tmp_path / "3_").mkdir()
     (tmp_path / "3_" / "a.webp").write_bytes(b"")
+    (tmp_path / "7").mkdir()  # sd-scripts reads a bare number as repeats with no class tokens
+    (tmp_path / "7" / "b.png").write_bytes(b"")
     subsets, notes = find_subsets(str(tmp_path), False)
-    assert [(s.num_repeats, s.class_tokens, s.image_count) for s in subsets] == [(3, "", 1)]
+    assert [(s.num_repeats, s.class_tokens, s.image_count) for s in subsets] == [(3, "", 1), (7, "", 1)]
     assert "0 repeats" in notes[0]

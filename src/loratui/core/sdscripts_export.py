@@ -3,7 +3,8 @@
 ``config.toml`` holds flat arguments of train_network.py / sdxl_train_network.py (sd-scripts reads
 ``--config_file`` TOML tables flattened, so flat keys are the simplest form). ``dataset.toml`` is a
 ``--dataset_config`` with one [[datasets]] entry and one [[datasets.subsets]] per ``N_name`` folder of
-train_data_dir (and reg_data_dir, with is_reg = true). Dataset options live only in dataset.toml:
+train_data_dir (and reg_data_dir, with is_reg = true), named the way sd-scripts reads them
+(core.dataset.parse_subset_name); only the folder names and image counts are read, no image headers. Dataset options live only in dataset.toml:
 sd-scripts ignores the command-line dataset options when a dataset config is given.
 
 Paths are written absolute (sd-scripts runs from its own folder).
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import struct
 from dataclasses import dataclass, field
@@ -24,12 +24,10 @@ import tomli_w
 
 from loratui.core.config import TrainingConfig
 from loratui.core.config_io import with_resolved_paths
+from loratui.core.dataset import parse_subset_name
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_text
 from loratui.core.images import is_image
-
-SUBSET_RE = re.compile(r"^(\d+)_(.*)$")
-
 
 @dataclass
 class Subset:
@@ -64,18 +62,19 @@ def find_subsets(folder: str, is_reg: bool) -> tuple[list[Subset], list[str]]:
     for entry in sorted(root.iterdir(), key=lambda p: p.name):
         if entry.name.startswith(".") or not entry.is_dir():
             continue
-        match = SUBSET_RE.match(entry.name)
-        if not match:
+        parsed = parse_subset_name(entry.name)
+        if parsed is None:
             notes.append(f"skipped {entry}: not an N_name folder (N = repeats)")
             continue
+        repeats, class_tokens = parsed
         count = sum(1 for p in entry.iterdir() if p.is_file() and is_image(p.name))
         if count == 0:
             notes.append(f"skipped {entry}: no images")
             continue
-        if int(match.group(1)) == 0:
-            notes.append(f"skipped {entry}: 0 repeats")
+        if repeats < 1:
+            notes.append(f"skipped {entry}: {repeats} repeats")
             continue
-        subsets.append(Subset(str(entry), int(match.group(1)), match.group(2), is_reg, count))
+        subsets.append(Subset(str(entry), repeats, class_tokens, is_reg, count))
     return subsets, notes
 
 
