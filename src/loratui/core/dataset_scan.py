@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from loratui.core.errors import LoratuiError
-from loratui.core.imagesize import ImageSizeError, looks_truncated, read_image_size
+from loratui.core.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
 from loratui.core.images import IMAGE_EXTENSIONS
 
 Severity = Literal["error", "warning", "info"]
@@ -337,7 +337,11 @@ def _size_or_error(path: Path) -> tuple[int, int] | str:
     except ImageSizeError as exc:
         return str(exc)
     if looks_truncated(path):
-        return "truncated: the file ends before the image's end marker"
+        # The tail lacks the end marker: usually a copy cut short, but some writers append data
+        # after it, so let a real decode (what the trainer does) decide.
+        reason = decode_error(path)
+        if reason is not None:
+            return f"truncated or corrupt ({reason})"
     return size
 
 

@@ -161,3 +161,18 @@ def looks_truncated(path: str | os.PathLike) -> bool:
     except OSError:
         return False
     return False
+
+
+def decode_error(path: str | os.PathLike) -> str | None:
+    """Fully decode with Pillow, as the trainer will; the reason it fails, or None if it loads.
+
+    Slow (a full decode), so the scan calls it only for files whose tail looks wrong.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, struct.error...
+        return str(exc) or type(exc).__name__
+    return None

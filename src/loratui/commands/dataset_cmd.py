@@ -1,0 +1,211 @@
+"""`loratui dataset scan|init|balance`: kohya-style dataset folders from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+SHOWN_PER_KIND = 5
+
+
+def _resolve_dirs(directory: Path, reg: Path | None) -> tuple[Path, Path | None]:
+    """Accept a project folder too: DIR/img (and DIR/reg) when DIR itself has no `N_` folders."""
+    from loratui.core.dataset import parse_subset_name
+
+    img = directory / "img"
+    if img.is_dir() and directory.is_dir():
+        has_subsets = any(
+            p.is_dir() and (parse_subset_name(p.name) or (0,))[0] >= 1 for p in directory.iterdir()
+        )
+        if not has_subsets:
+            if reg is None:
+                reg_dir = directory / "reg"
+                if reg_dir.is_dir() and any(p.is_dir() for p in reg_dir.iterdir()):
+                    reg = reg_dir
+            return img, reg
+    return directory, reg
+
+
+def _caption_extension(value: str) -> str:
+    return value if value.startswith(".") else "." + value
+
+
+@click.group()
+def dataset() -> None:
+    """Scan, lay out and balance kohya-style datasets.
+
+    A train folder holds concept folders named `N_tokens`: N is how many times each image is
+    repeated per epoch, the rest are the class tokens used when an image has no caption.
+    DIR may also be a project folder made by `loratui dataset init` (its img/ and reg/ are used).
+    """
+
+
+@dataset.command("scan")
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--reg", "reg", type=click.Path(path_type=Path), help="Regularization folder (same N_name layout).")
+@click.option("--caption-extension", default=".txt", show_default=True, help="Extension of caption files.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every problem listed).")
+@click.option("--all", "show_all", is_flag=True, help=f"List every problem, not only {SHOWN_PER_KIND} per kind.")
+def scan(directory: Path, reg: Path | None, caption_extension: str, as_json: bool, show_all: bool) -> None:
+    """Summarise each concept folder and list dataset problems, the way sd-scripts will see them.
+
+    Exit status: 0 when there are no errors (warnings are fine), 1 when at least one error was found
+    (unreadable images, empty or non-UTF-8 captions, no concept folders), 2 for bad arguments.
+    """
+    from loratui.core.dataset import scan_dataset
+
+    train_dir, reg_dir = _resolve_dirs(directory, reg)
+    result = scan_dataset(train_dir, reg_dir, _caption_extension(caption_extension))
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        _print_summary(result, show_all)
+    if result.has_errors:
+        raise SystemExit(1)
+
+
+def _print_summary(result, show_all: bool) -> None:
+    click.echo(f"train: {result.train_data_dir}")
+    if result.reg_data_dir:
+        click.echo(f"reg:   {result.reg_data_dir}")
+    rows = [
+        ("reg" if s.is_reg else "train", s.name, str(s.repeats), str(s.num_images), str(s.num_captioned), str(s.samples))
+        for s in result.subsets
+    ]
+    header = ("KIND", "FOLDER", "REPEATS", "IMAGES", "CAPTIONED", "SAMPLES")
+    if rows:
+        widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+        click.echo()
+        for row in (header, *rows):
+            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])] + [c.rjust(w) for c, w in zip(row[2:], widths[2:])]
+            click.echo("  ".join(cells).rstrip())
+    click.echo()
+    click.echo(
+        f"{result.num_train_images} training image(s), {result.train_samples_per_epoch} samples per epoch "
+        f"(before batching)"
+    )
+    groups = result.problems_by_kind()
+    if not groups:
+        click.echo("no problems found")
+        return
+    click.echo(f"{len(result.errors)} error(s), {len(result.warnings)} warning(s)")
+    for kind, problems in groups.items():
+        click.echo()
+        click.echo(f"{problems[0].severity} {kind} ({len(problems)}):")
+        shown = problems if show_all else problems[:SHOWN_PER_KIND]
+        for problem in shown:
+            click.echo(f"  {problem.message}")
+        if len(shown) < len(problems):
+            click.echo(f"  ... and {len(problems) - len(shown)} more (--all to list them)")
+
+
+@dataset.command("init")
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--concept", required=True, help="Concept name (trigger word), e.g. 'sks'.")
+@click.option("--repeats", required=True, type=int, help="Repeats per epoch for this concept (>= 1).")
+@click.option("--class-tokens", default=None, help="Class words appended to the folder name, e.g. 'dog' -> 10_sks dog.")
+@click.option("--images", "images_src", type=click.Path(path_type=Path),
+              help="Folder whose images (and their caption files) are brought into the concept folder.")
+@click.option("--link", "link", is_flag=True, help="Symlink the images instead of copying them.")
+@click.option("--hardlink", is_flag=True, help="Hard-link the images instead of copying them (same file system).")
+@click.option("--caption-extension", default=".txt", show_default=True, help="Extension of caption files to bring along.")
+def init(
+    directory: Path,
+    concept: str,
+    repeats: int,
+    class_tokens: str | None,
+    images_src: Path | None,
+    link: bool,
+    hardlink: bool,
+    caption_extension: str,
+) -> None:
+    """Lay out a new project: DIR/img/N_CONCEPT, DIR/reg, DIR/model, DIR/log.
+
+    Existing folders are kept; an existing file is never overwritten (the command stops before
+    copying anything). No config file is written: use `loratui config` for that.
+    """
+    from loratui.core.dataset import init_project
+    from loratui.core.errors import LoratuiError
+
+    if link and hardlink:
+        raise LoratuiError("choose one of --link and --hardlink")
+    if (link or hardlink) and images_src is None:
+        raise LoratuiError("--link/--hardlink need --images SRC")
+    mode = "symlink" if link else "hardlink" if hardlink else "copy"
+    result = init_project(
+        directory,
+        concept,
+        repeats,
+        images_src,
+        class_tokens=class_tokens,
+        mode=mode,
+        caption_extension=_caption_extension(caption_extension),
+    )
+    for folder in result.created_dirs:
+        click.echo(f"created {folder}/")
+    for folder in result.existing_dirs:
+        click.echo(f"exists  {folder}/")
+    if images_src is not None:
+        verb = {"copy": "copied", "symlink": "linked", "hardlink": "hard-linked"}[mode]
+        click.echo(
+            f"{verb} {len(result.images)} image(s) and {len(result.captions)} caption(s) into {result.concept_dir}/"
+        )
+    click.echo(f"next: loratui dataset scan {result.project_dir}")
+
+
+@dataset.command("balance")
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--target", type=int, default=None,
+              help="Samples per epoch wanted for each concept (default: the largest concept's current samples).")
+@click.option("--caption-extension", default=".txt", show_default=True, help="Extension of caption files.")
+@click.option("--dry-run", is_flag=True, help="Only show the plan.")
+@click.option("--yes", "-y", is_flag=True, help="Rename without asking.")
+def balance(directory: Path, target: int | None, caption_extension: str, dry_run: bool, yes: bool) -> None:
+    """Propose repeats so each concept gives about the same samples per epoch (repeats x images).
+
+    Shows the plan as folder renames (`10_a -> 4_a`), asks, then renames. Nothing is overwritten:
+    if a new name is taken, nothing is renamed. Reg folders are not touched.
+    """
+    from loratui.core.dataset import apply_renames, balance_plan, balance_target, plan_conflicts, scan_dataset
+    from loratui.core.errors import LoratuiError
+
+    train_dir, _ = _resolve_dirs(directory, None)
+    result = scan_dataset(train_dir, None, _caption_extension(caption_extension))
+    concepts = [s for s in result.train_subsets if s.images]
+    if not concepts:
+        raise LoratuiError(f"{train_dir} has no concept folders with images to balance")
+    goal = target if target is not None else balance_target(result)
+    plan = balance_plan(result, goal)
+    changes = {r.source: r for r in plan}
+
+    click.echo(f"target: about {goal} samples per epoch per concept")
+    width = max(len(s.name) for s in concepts)
+    for subset in concepts:
+        rename = changes.get(subset.path)
+        if rename is None:
+            click.echo(f"  {subset.name:<{width}}  (unchanged: {subset.repeats} x {subset.num_images} = {subset.samples})")
+        else:
+            click.echo(
+                f"  {rename.source.name:<{width}} -> {rename.dest.name}   "
+                f"{rename.old_repeats} x {rename.images} = {rename.old_samples}  ->  "
+                f"{rename.new_repeats} x {rename.images} = {rename.new_samples}"
+            )
+    before = sum(s.samples for s in concepts)
+    after = before + sum(r.new_samples - r.old_samples for r in plan)
+    click.echo(f"samples per epoch: {before} -> {after}")
+    if not plan:
+        click.echo("already balanced: nothing to rename")
+        return
+    conflicts = plan_conflicts(plan)
+    if conflicts:
+        raise LoratuiError(conflicts[0])
+    if dry_run:
+        click.echo("dry run: nothing renamed")
+        return
+    if not yes and not click.confirm(f"Rename {len(plan)} folder(s)?", default=False):
+        click.echo("nothing renamed")
+        return
+    apply_renames(plan)
+    click.echo(f"renamed {len(plan)} folder(s)")

@@ -1,0 +1,132 @@
+"""balance_plan is pure arithmetic on a scan; apply_renames never clobbers and rolls back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from loratui.core.dataset import apply_renames, balance_plan, balance_target, plan_conflicts, scan_dataset
+from loratui.core.errors import LoratuiError
+
+
+def concept(root: Path, name: str, count: int) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    for i in range(count):
+        Image.new("RGB", (8, 8)).save(folder / f"{i}.png")
+    return folder
+
+
+def test_default_target_is_largest_concept(tmp_path):
+    concept(tmp_path, "10_a", 4)  # 40 samples
+    concept(tmp_path, "2_b", 10)  # 20
+    concept(tmp_path, "1_c", 80)  # 80
+    scan = scan_dataset(tmp_path)
+    assert balance_target(scan) == 80
+    plan = balance_plan(scan)
+    assert [str(r) for r in plan] == ["10_a -> 20_a", "2_b -> 8_b"]
+    assert [r.new_samples for r in plan] == [80, 80]
+
+
+def test_explicit_target_rounds_and_keeps_at_least_one(tmp_path):
+    concept(tmp_path, "10_a", 3)
+    concept(tmp_path, "5_b", 200)
+    plan = balance_plan(scan_dataset(tmp_path), target=100)
+    assert [(r.source.name, r.dest.name, r.new_samples) for r in plan] == [
+        ("10_a", "33_a", 99),
+        ("5_b", "1_b", 200),
+    ]
+
+
+def test_unchanged_empty_and_reg_folders_are_left_alone(tmp_path):
+    concept(tmp_path / "img", "4_a", 5)
+    concept(tmp_path / "img", "2_b", 10)
+    (tmp_path / "img" / "9_empty").mkdir()
+    concept(tmp_path / "reg", "1_dog", 3)
+    scan = scan_dataset(tmp_path / "img", tmp_path / "reg")
+    assert balance_plan(scan) == []
+
+
+def test_name_after_prefix_is_kept(tmp_path):
+    concept(tmp_path, "3_sks dog_v2", 2)
+    concept(tmp_path, "007", 1)  # no class tokens, no underscore
+    plan = balance_plan(scan_dataset(tmp_path), target=12)
+    assert sorted(str(r) for r in plan) == ["007 -> 12", "3_sks dog_v2 -> 6_sks dog_v2"]
+
+
+def test_bad_target(tmp_path):
+    concept(tmp_path, "1_a", 1)
+    with pytest.raises(LoratuiError, match="at least 1"):
+        balance_plan(scan_dataset(tmp_path), target=0)
+
+
+def test_apply_renames(tmp_path):
+    concept(tmp_path, "10_a", 4)
+    concept(tmp_path, "1_b", 20)
+    plan = balance_plan(scan_dataset(tmp_path))
+    assert [str(r) for r in plan] == ["1_b -> 2_b"]  # 10 x 4 = 40 is the target
+    apply_renames(plan)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["10_a", "2_b"]
+    assert len(list((tmp_path / "2_b").iterdir())) == 20
+    assert balance_plan(scan_dataset(tmp_path)) == []
+
+
+def test_swap_works_through_temporary_names(tmp_path):
+    concept(tmp_path, "2_a", 4)
+    concept(tmp_path, "4_a", 2)
+    scan = scan_dataset(tmp_path)
+    plan = balance_plan(scan, target=16)  # 2_a (4 imgs) -> 4_a, 4_a (2 imgs) -> 8_a
+    assert sorted(str(r) for r in plan) == ["2_a -> 4_a", "4_a -> 8_a"]
+    assert plan_conflicts(plan) == []
+    apply_renames(plan)
+    assert len(list((tmp_path / "4_a").iterdir())) == 4
+    assert len(list((tmp_path / "8_a").iterdir())) == 2
+
+
+def test_existing_destination_blocks_everything(tmp_path):
+    concept(tmp_path, "10_a", 4)
+    concept(tmp_path, "1_b", 20)
+    scan = scan_dataset(tmp_path)
+    plan = balance_plan(scan)
+    (tmp_path / "2_b").mkdir()  # appears after the scan
+    assert plan_conflicts(plan)
+    with pytest.raises(LoratuiError, match="already exists"):
+        apply_renames(plan)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["10_a", "1_b", "2_b"]
+
+
+def test_two_folders_landing_on_one_name_is_a_conflict(tmp_path):
+    concept(tmp_path, "2_a", 3)
+    concept(tmp_path, "4_a", 3)
+    plan = balance_plan(scan_dataset(tmp_path), target=9)
+    assert {r.dest.name for r in plan} == {"3_a"}
+    assert any("both" in c for c in plan_conflicts(plan))
+    with pytest.raises(LoratuiError):
+        apply_renames(plan)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2_a", "4_a"]
+
+
+def test_failure_midway_rolls_back(tmp_path, monkeypatch):
+    import os
+
+    concept(tmp_path, "2_a", 4)
+    concept(tmp_path, "4_a", 2)
+    concept(tmp_path, "1_c", 1)
+    plan = balance_plan(scan_dataset(tmp_path), target=16)
+    real_rename = os.rename
+    calls = []
+
+    def flaky(src, dst):
+        calls.append(dst)
+        if len(calls) == len(plan) + 2:  # fail in the second phase
+            raise OSError(5, "disk on fire")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", flaky)
+    with pytest.raises(OSError):
+        apply_renames(plan)
+    monkeypatch.setattr(os, "rename", real_rename)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1_c", "2_a", "4_a"]
+    assert len(list((tmp_path / "2_a").iterdir())) == 4

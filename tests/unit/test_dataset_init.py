@@ -1,0 +1,91 @@
+"""init_project lays out img/N_name, reg, model, log and brings images + captions in without overwriting."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from loratui.core.dataset import concept_folder_name, init_project, scan_dataset
+from loratui.core.errors import LoratuiError
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    folder = tmp_path / "src"
+    folder.mkdir()
+    Image.new("RGB", (20, 10)).save(folder / "a.png")
+    Image.new("RGB", (10, 20)).save(folder / "b.JPG", "JPEG")
+    (folder / "a.txt").write_text("sks, smiling")
+    (folder / "notes.md").write_text("not copied")
+    (folder / "sub").mkdir()
+    Image.new("RGB", (5, 5)).save(folder / "sub" / "c.png")
+    return folder
+
+
+def test_layout_only(tmp_path):
+    result = init_project(tmp_path / "proj", "sks", 10)
+    for name in ("img", "reg", "model", "log", "img/10_sks"):
+        assert (tmp_path / "proj" / name).is_dir()
+    assert result.concept_dir == tmp_path / "proj" / "img" / "10_sks"
+    assert len(result.created_dirs) == 6 and result.images == []
+
+
+def test_copy_images_and_captions(tmp_path, src):
+    result = init_project(tmp_path / "proj", "sks", 5, src, class_tokens="woman")
+    concept_dir = tmp_path / "proj" / "img" / "5_sks woman"
+    assert sorted(p.name for p in concept_dir.iterdir()) == ["a.png", "a.txt", "b.JPG"]
+    assert [p.name for p in result.images] == ["a.png", "b.JPG"]
+    assert [p.name for p in result.captions] == ["a.txt"]
+    assert not (concept_dir / "a.png").is_symlink()
+    scan = scan_dataset(tmp_path / "proj" / "img")
+    assert scan.subsets[0].class_tokens == "sks woman" and scan.subsets[0].num_images == 2
+
+
+def test_symlink_and_hardlink(tmp_path, src):
+    init_project(tmp_path / "p1", "x", 1, src, mode="symlink")
+    link = tmp_path / "p1" / "img" / "1_x" / "a.png"
+    assert link.is_symlink() and link.resolve() == (src / "a.png").resolve()
+    init_project(tmp_path / "p2", "x", 1, src, mode="hardlink")
+    assert os.stat(tmp_path / "p2" / "img" / "1_x" / "a.png").st_ino == os.stat(src / "a.png").st_ino
+
+
+def test_rerun_into_existing_project_keeps_folders(tmp_path, src):
+    init_project(tmp_path / "proj", "sks", 10)
+    result = init_project(tmp_path / "proj", "other", 3)
+    assert (tmp_path / "proj" / "img" / "3_other").is_dir()
+    assert result.created_dirs == [tmp_path / "proj" / "img" / "3_other"]
+
+
+def test_never_overwrites(tmp_path, src):
+    dest = tmp_path / "proj" / "img" / "1_x"
+    dest.mkdir(parents=True)
+    (dest / "a.txt").write_text("mine")
+    with pytest.raises(LoratuiError, match="already exists"):
+        init_project(tmp_path / "proj", "x", 1, src)
+    assert (dest / "a.txt").read_text() == "mine"
+    assert sorted(p.name for p in dest.iterdir()) == ["a.txt"]  # nothing copied at all
+
+
+@pytest.mark.parametrize(
+    "concept, repeats, tokens, match",
+    [("", 1, None, "empty"), ("a/b", 1, None, "plain name"), (".x", 1, None, "plain name"),
+     ("x", 0, None, "at least 1"), ("x", 1, "a/b", "plain name")],
+)
+def test_bad_names(concept, repeats, tokens, match):
+    with pytest.raises(LoratuiError, match=match):
+        concept_folder_name(repeats, concept, tokens)
+
+
+def test_bad_sources(tmp_path):
+    with pytest.raises(LoratuiError, match="not a folder"):
+        init_project(tmp_path / "p", "x", 1, tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(LoratuiError, match="no images"):
+        init_project(tmp_path / "p", "x", 1, tmp_path / "empty")
+    assert not (tmp_path / "p").exists()  # checked before creating anything
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(LoratuiError, match="not a folder"):
+        init_project(tmp_path / "file", "x", 1)
