@@ -181,16 +181,17 @@ def balance(directory: Path, target: int | None, caption_extension: str, dry_run
     changes = {r.source: r for r in plan}
 
     click.echo(f"target: about {goal} samples per epoch per concept")
-    width = max(len(s.name) for s in concepts)
+    labels = {s.path: (str(changes[s.path]) if s.path in changes else s.name) for s in concepts}
+    width = max(len(label) for label in labels.values())
     for subset in concepts:
         rename = changes.get(subset.path)
+        label = labels[subset.path].ljust(width)
         if rename is None:
-            click.echo(f"  {subset.name:<{width}}  (unchanged: {subset.repeats} x {subset.num_images} = {subset.samples})")
+            click.echo(f"  {label}   unchanged: {subset.repeats} x {subset.num_images} = {subset.samples}")
         else:
             click.echo(
-                f"  {rename.source.name:<{width}} -> {rename.dest.name}   "
-                f"{rename.old_repeats} x {rename.images} = {rename.old_samples}  ->  "
-                f"{rename.new_repeats} x {rename.images} = {rename.new_samples}"
+                f"  {label}   {rename.old_repeats} x {rename.images} = {rename.old_samples}"
+                f"  ->  {rename.new_repeats} x {rename.images} = {rename.new_samples}"
             )
     before = sum(s.samples for s in concepts)
     after = before + sum(r.new_samples - r.old_samples for r in plan)

@@ -222,6 +222,11 @@ class _Folder:
     caption_names: set[str]  # names of files with the caption extension (any case)
 
 
+def _rel(path: Path) -> str:
+    """`folder/file`: enough to find a file in a problem list without the full path."""
+    return f"{path.parent.name}/{path.name}"
+
+
 def _listdir(path: Path) -> list[os.DirEntry]:
     with os.scandir(path) as it:
         return sorted(it, key=lambda e: e.name)
@@ -305,7 +310,7 @@ def _list_folder(
                     Problem(
                         "extension_case",
                         Path(entry.path),
-                        f"{name}: sd-scripts only matches '{lower}' or '{lower.upper()}' on case-sensitive "
+                        f"{path.name}/{name}: sd-scripts only matches '{lower}' or '{lower.upper()}' on case-sensitive "
                         f"file systems (Linux); rename the extension",
                         "warning",
                     )
@@ -375,7 +380,7 @@ def _build_subset(
         size = sizes[image]
         if isinstance(size, str):
             problems.append(
-                Problem("unreadable_image", image, f"{image.name}: {size}; it is left out of training", "error")
+                Problem("unreadable_image", image, f"{_rel(image)}: {size}; it is left out of training", "error")
             )
             continue
         caption_path = None
@@ -395,7 +400,7 @@ def _build_subset(
                 Problem(
                     "duplicate_stem",
                     paths[0],
-                    f"{names} share the stem '{stem}': they share one caption and one latent cache file "
+                    f"{folder.path.name}/: {names} share the stem '{stem}': they share one caption and one latent cache file "
                     f"({stem}.npz); rename one",
                     "warning",
                 )
@@ -404,9 +409,9 @@ def _build_subset(
     for name in sorted(folder.caption_names - used_captions):
         path = folder.path / name
         if name.endswith(caption_ext):
-            message = f"{name} has no image with the same name; it is not used"
+            message = f"{folder.path.name}/{name} has no image with the same name; it is not used"
         else:
-            message = f"{name} is not read: sd-scripts looks for '{caption_ext}' exactly (extension case differs)"
+            message = f"{folder.path.name}/{name} is not read: sd-scripts looks for '{caption_ext}' exactly (extension case differs)"
         problems.append(Problem("orphan_caption", path, message, "warning"))
 
     for caption in sorted(used_captions):
@@ -426,11 +431,11 @@ def _build_subset(
 
 def _missing_caption(image: Path, folder: _Folder) -> Problem:
     if folder.class_tokens:
-        message = f"{image.name} has no caption: sd-scripts trains it with the class tokens '{folder.class_tokens}'"
+        message = f"{_rel(image)} has no caption: sd-scripts trains it with the class tokens '{folder.class_tokens}'"
         # Reg images usually have no captions on purpose.
         severity: Severity = "info" if folder.is_reg else "warning"
     else:
-        message = f"{image.name} has no caption and its folder has no class tokens: it trains with an empty prompt"
+        message = f"{_rel(image)} has no caption and its folder has no class tokens: it trains with an empty prompt"
         severity = "warning"
     return Problem("missing_caption", image, message, severity)
 
@@ -439,32 +444,32 @@ def _check_caption(path: Path, problems: list[Problem]) -> None:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        problems.append(Problem("unreadable_caption", path, f"{path.name}: cannot read ({exc.strerror})", "error"))
+        problems.append(Problem("unreadable_caption", path, f"{_rel(path)}: cannot read ({exc.strerror})", "error"))
         return
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         problems.append(
-            Problem("caption_not_utf8", path, f"{path.name} is not UTF-8: sd-scripts stops with an error", "error")
+            Problem("caption_not_utf8", path, f"{_rel(path)} is not UTF-8: sd-scripts stops with an error", "error")
         )
         return
     if not text:
         problems.append(
-            Problem("empty_caption", path, f"{path.name} is empty (0 bytes): sd-scripts stops with an error", "error")
+            Problem("empty_caption", path, f"{_rel(path)} is empty (0 bytes): sd-scripts stops with an error", "error")
         )
         return
     # Python text files split on \n, \r and \r\n only (not str.splitlines' extra separators).
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if not lines or not lines[0].strip():
         problems.append(
-            Problem("empty_caption", path, f"{path.name}: the first line is blank, so the caption is empty", "warning")
+            Problem("empty_caption", path, f"{_rel(path)}: the first line is blank, so the caption is empty", "warning")
         )
     if sum(1 for line in lines if line.strip()) > 1:
         problems.append(
             Problem(
                 "multiline_caption",
                 path,
-                f"{path.name} has several lines: sd-scripts uses only the first (unless wildcards are on)",
+                f"{_rel(path)} has several lines: sd-scripts uses only the first (unless wildcards are on)",
                 "warning",
             )
         )
