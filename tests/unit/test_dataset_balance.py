@@ -130,3 +130,38 @@ def test_failure_midway_rolls_back(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "rename", real_rename)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1_c", "2_a", "4_a"]
     assert len(list((tmp_path / "2_a").iterdir())) == 4
+
+
+def _fake_scan(counts: list[int], repeats: list[int]):
+    from loratui.core.dataset import DatasetScan, ImageEntry, Subset
+
+    subsets = [
+        Subset(Path(f"/d/{r}_c{i}"), f"{r}_c{i}", r, f"c{i}", False,
+               [ImageEntry(Path(f"/d/{r}_c{i}/{j}.png"), 8, 8, None) for j in range(n)])
+        for i, (n, r) in enumerate(zip(counts, repeats))
+    ]
+    return DatasetScan(Path("/d"), None, ".txt", subsets, [])
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 300), st.integers(1, 50)), min_size=1, max_size=6),
+    st.one_of(st.none(), st.integers(1, 5000)),
+)
+def test_plan_brings_every_concept_close_to_target(folders, target):
+    scan = _fake_scan([n for n, _ in folders], [r for _, r in folders])
+    plan = {r.source: r for r in balance_plan(scan, target)}
+    goal = target if target is not None else max(n * r for n, r in folders)
+    for subset in scan.train_subsets:
+        rename = plan.get(subset.path)
+        repeats = rename.new_repeats if rename else subset.repeats
+        assert repeats >= 1
+        if rename:
+            assert rename.new_repeats != rename.old_repeats
+            assert rename.dest.name.split("_", 1)[1] == subset.class_tokens
+        # nearest integer repeats: within half an image-set of the goal, unless clamped at 1
+        assert abs(repeats * subset.num_images - goal) <= subset.num_images / 2 or repeats == 1

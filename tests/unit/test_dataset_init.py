@@ -89,3 +89,10 @@ def test_bad_sources(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(LoratuiError, match="not a folder"):
         init_project(tmp_path / "file", "x", 1)
+
+
+def test_same_concept_with_other_repeats_is_refused(tmp_path):
+    init_project(tmp_path / "proj", "sks", 10)
+    with pytest.raises(LoratuiError, match="already holds concept 'sks'"):
+        init_project(tmp_path / "proj", "sks", 5)
+    assert not (tmp_path / "proj" / "img" / "5_sks").exists()

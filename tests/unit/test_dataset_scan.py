@@ -244,3 +244,9 @@ def test_truncated_body_is_an_error_but_trailing_bytes_are_not(tmp_path: Path):
     scan = scan_dataset(tmp_path)
     assert sorted(kinds(scan)["unreadable_image"]) == ["cut.jpg", "cut.png"]
     assert sorted(i.path.name for i in scan.subsets[0].images) == ["padded.jpg", "padded.png"]
+
+
+def test_project_folder_hint(tmp_path: Path):
+    (tmp_path / "img" / "1_a").mkdir(parents=True)
+    problem = next(p for p in scan_dataset(tmp_path).problems if p.kind == "no_subsets")
+    assert "did you mean" in problem.message

@@ -64,6 +64,7 @@ def init_project(
     concept_dir = root / "img" / concept_folder_name(repeats, concept, class_tokens)
     pairs = _source_files(Path(images_src), caption_extension, concept_dir) if images_src is not None else []
 
+    _refuse_same_concept(concept_dir)
     clashes = [dest for _src, dest in pairs if os.path.lexists(dest)]
     if clashes:
         more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
@@ -84,6 +85,23 @@ def init_project(
         _place(src, dest, mode)
         (images if src.suffix.lower() in IMAGE_EXTENSIONS else captions).append(dest)
     return InitResult(root, concept_dir, created, existing, images, captions, mode)
+
+
+def _refuse_same_concept(concept_dir: Path) -> None:
+    """A second folder for the same tokens with other repeats is almost always a typo."""
+    img = concept_dir.parent
+    if not img.is_dir():
+        return
+    tokens = concept_dir.name.partition("_")[2]
+    for other in sorted(img.iterdir()):
+        if other == concept_dir or not other.is_dir():
+            continue
+        first, sep, rest = other.name.partition("_")
+        if sep and rest == tokens and first.strip().lstrip("+-").isdigit():
+            raise LoratuiError(
+                f"{other} already holds concept '{tokens}' with {first} repeats; rename it to "
+                f"{concept_dir.name} or use `loratui dataset balance` instead of a second folder"
+            )
 
 
 def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> list[tuple[Path, Path]]:

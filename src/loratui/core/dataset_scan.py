@@ -198,8 +198,14 @@ def scan_dataset(
         start = end
 
     if not any(not s.is_reg for s in subsets):
+        hint = f" (did you mean {train_root / 'img'}?)" if (train_root / "img").is_dir() else ""
         problems.append(
-            Problem("no_subsets", train_root, f"{train_root} has no `N_name` concept folders: nothing to train on", "error")
+            Problem(
+                "no_subsets",
+                train_root,
+                f"{train_root} has no `N_name` concept folders: nothing to train on{hint}",
+                "error",
+            )
         )
     elif not any(s.images for s in subsets if not s.is_reg):
         problems.append(Problem("no_images", train_root, f"no usable training images under {train_root}", "error"))
