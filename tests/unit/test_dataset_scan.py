@@ -151,17 +151,19 @@ def test_reg_folder(tmp_path: Path):
 
 def test_caption_content_problems(tmp_path: Path):
     d = tmp_path / "4_x"
-    for stem in ("empty", "blank", "latin1", "crlf"):
+    for stem in ("empty", "blank", "latin1", "crlf", "bom"):
         make_image(d / f"{stem}.png", (8, 8))
     write(d / "empty.txt", "")
     write(d / "blank.txt", "  \n")
     write(d / "latin1.txt", "caf\xe9".encode("latin-1"))
     write(d / "crlf.txt", "one line\r\n")
+    write(d / "bom.txt", "\ufefftag1, tag2".encode("utf-8"))
     problems = {(p.kind, p.path.name): p.severity for p in scan_dataset(tmp_path).problems}
     assert problems[("empty_caption", "empty.txt")] == "error"
     assert problems[("empty_caption", "blank.txt")] == "warning"
     assert problems[("caption_not_utf8", "latin1.txt")] == "error"
     assert not any(name == "crlf.txt" for _kind, name in problems)
+    assert problems[("caption_bom", "bom.txt")] == "warning"
 
 
 def test_face_crop_caption_fallback(tmp_path: Path):

@@ -1,0 +1,127 @@
+"""The scan result types: what the steps calculator, the engine and the TUI read from a dataset scan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class ImageEntry:
+    path: Path
+    width: int
+    height: int
+    caption_path: Path | None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    path: Path
+    message: str
+    severity: Severity
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "path": str(self.path), "message": self.message, "severity": self.severity}
+
+
+@dataclass(frozen=True)
+class Subset:
+    """One `N_concept` folder: what sd-scripts calls a DreamBooth subset."""
+
+    path: Path
+    name: str
+    repeats: int
+    class_tokens: str
+    is_reg: bool
+    images: list[ImageEntry] = field(default_factory=list)
+
+    @property
+    def num_images(self) -> int:
+        return len(self.images)
+
+    @property
+    def num_captioned(self) -> int:
+        return sum(1 for image in self.images if image.caption_path is not None)
+
+    @property
+    def samples(self) -> int:
+        """Samples this folder contributes per epoch (repeats x images)."""
+        return self.repeats * len(self.images)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": str(self.path),
+            "name": self.name,
+            "repeats": self.repeats,
+            "class_tokens": self.class_tokens,
+            "is_reg": self.is_reg,
+            "images": self.num_images,
+            "captioned": self.num_captioned,
+            "samples": self.samples,
+        }
+
+
+@dataclass(frozen=True)
+class DatasetScan:
+    train_data_dir: Path
+    reg_data_dir: Path | None
+    caption_extension: str
+    subsets: list[Subset] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def train_subsets(self) -> list[Subset]:
+        return [s for s in self.subsets if not s.is_reg]
+
+    @property
+    def reg_subsets(self) -> list[Subset]:
+        return [s for s in self.subsets if s.is_reg]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.severity == "error" for p in self.problems)
+
+    @property
+    def num_train_images(self) -> int:
+        return sum(s.num_images for s in self.train_subsets)
+
+    @property
+    def train_samples_per_epoch(self) -> int:
+        return sum(s.samples for s in self.train_subsets)
+
+    def problems_by_kind(self) -> dict[str, list[Problem]]:
+        """Problems grouped by kind, most severe kinds first (stable within a kind)."""
+        groups: dict[str, list[Problem]] = {}
+        for problem in sorted(self.problems, key=lambda p: SEVERITY_ORDER[p.severity]):
+            groups.setdefault(problem.kind, []).append(problem)
+        return groups
+
+    def to_dict(self) -> dict:
+        return {
+            "train_data_dir": str(self.train_data_dir),
+            "reg_data_dir": str(self.reg_data_dir) if self.reg_data_dir else None,
+            "caption_extension": self.caption_extension,
+            "subsets": [s.to_dict() for s in self.subsets],
+            "train_images": self.num_train_images,
+            "train_samples_per_epoch": self.train_samples_per_epoch,
+            "problems": [p.to_dict() for p in self.problems],
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+        }
