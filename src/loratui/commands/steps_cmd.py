@@ -1,0 +1,91 @@
+"""`loratui steps CONFIG`: how many steps a config trains, worked out the way sd-scripts does it.
+
+The numbers come from loratui.core.schedule (the engine builds its epochs from the same functions).
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def _human(schedule, config: str, target=None) -> list[str]:
+    s = schedule
+    lines = [f"Steps for {config}:", "", "Folders (repeats x images = samples per epoch):"]
+    width = max((len(f.name) for f in s.folders), default=4)
+    for f in s.folders:
+        line = f"  {'reg' if f.is_reg else 'train':<5} {f.name:<{width}}  {f.repeats:>4} x {f.images:>5} = {f.samples:>7}"
+        if f.is_reg and (f.used_images != f.images or f.used_samples != f.samples):
+            line += f"   used: {f.used_images} image(s), {f.used_samples} sample(s)"
+        lines.append(line)
+    lines.append(f"  train samples per epoch: {s.samples_per_epoch}")
+    if s.reg is not None:
+        r = s.reg
+        how = [f"available {r.available_samples}", f"needed {r.train_samples}"]
+        if r.extra_repeats:
+            how.append(f"padded with {r.extra_repeats} extra repeat(s)")
+        if r.unused_images:
+            how.append(f"unused images {r.unused_images}")
+        lines.append(f"  reg samples per epoch:   {s.reg_samples_per_epoch} ({', '.join(how)})")
+    lines += ["", "Buckets:", f"  {'resolution':>11}  {'images':>6}  {'samples':>7}  {'batches':>7}"]
+    for key, count in s.buckets.items():
+        lines.append(f"  {key:>11}  {s.bucket_images[key]:>6}  {count:>7}  {s.bucket_batches[key]:>7}")
+    lines.append(f"  {'total':>11}  {sum(s.bucket_images.values()):>6}  {s.total_samples_per_epoch:>7}  "
+                 f"{s.batches_per_epoch:>7}")
+    lines += ["", "Formula:",
+              f"  batches per epoch = sum over buckets of ceil(samples / batch {s.train_batch_size}) "
+              f"= {s.batches_per_epoch}",
+              f"  steps per epoch   = ceil({s.batches_per_epoch} batches / {s.num_processes} process(es) / "
+              f"{s.gradient_accumulation_steps} accumulation) = {s.steps_per_epoch}"]
+    if s.num_processes > 1:
+        lines.append(f"  (each process sees ceil({s.batches_per_epoch} / {s.num_processes}) = "
+                     f"{s.batches_per_process} batches per epoch)")
+    if target is not None:
+        lines.append(f"  target {target.target_steps} steps -> {target.epochs} epoch(s) x {s.steps_per_epoch} "
+                     f"= {target.total_steps} steps ({target.difference:+d})")
+    elif s.mode == "epochs":
+        lines.append(f"  total steps       = {s.epochs} epochs x {s.steps_per_epoch} = {s.total_steps}")
+    else:
+        lines.append(f"  total steps       = max_train_steps = {s.total_steps} "
+                     f"(ceil({s.total_steps} / {s.steps_per_epoch}) = {s.epochs} epochs; the last runs "
+                     f"{s.last_epoch_steps} steps)")
+    lines += ["", f"Total: {s.total_steps} steps in {s.epochs} epoch(s)."]
+    if s.notes:
+        lines += ["", "Notes:"] + [f"  - {note}" for note in s.notes]
+    return lines
+
+
+@click.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the breakdown.")
+@click.option("--num-processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Number of training processes (GPUs); each steps on its share of the batches.")
+@click.option("--target-steps", type=click.IntRange(min=1), default=None,
+              help="Find the epoch count whose exact step total comes closest to N.")
+def steps(config: str, as_json: bool, num_processes: int, target_steps: int | None) -> None:
+    """Samples, buckets, batches and steps that CONFIG trains, with sd-scripts' arithmetic."""
+    from loratui.core.config_io import load_config
+    from loratui.core.schedule import compute_schedule, epochs_for_target_steps, plan_epoch, scan_for_config
+
+    cfg = load_config(config)
+    scan = scan_for_config(cfg)
+    target = None
+    if target_steps is not None:
+        plan = plan_epoch(cfg, scan, num_processes)
+        target = epochs_for_target_steps(target_steps, plan.steps_per_epoch)
+        schedule = plan.with_epochs(target.epochs)
+    else:
+        schedule = compute_schedule(cfg, scan, num_processes)
+    problems = [p for p in scan.problems if p.severity == "error"]
+    if problems:
+        schedule.notes.append(f"the dataset scan found {len(problems)} error(s) (first: {problems[0].message}); "
+                              f"those images are not counted")
+    if as_json:
+        data = schedule.to_dict()
+        data["config"] = config
+        if target is not None:
+            data["target"] = target.to_dict()
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo("\n".join(_human(schedule, config, target)))

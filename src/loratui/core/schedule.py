@@ -1,0 +1,387 @@
+"""Steps/epochs calculator with sd-scripts' exact arithmetic (our own code; rules read from
+kohya-ss/sd-scripts `library/train_util.py` and `train_network.py`).
+
+The training engine builds every epoch from :func:`epoch_samples`, and `loratui steps` counts with
+:func:`compute_schedule` on top of the same function, so the two agree by construction.
+
+Rules mirrored:
+
+* Samples (DreamBoothDataset): each `N_name` folder contributes N x (its images) samples per epoch.
+  Folders with N < 1 or no images are skipped (the dataset scan already leaves them out or empty).
+* Regularisation padding (DreamBoothDataset's reg loop): let T = train samples. A first pass walks the
+  reg images in order and registers each with its folder's repeats until the running count reaches
+  T (so with more reg samples than T the remaining reg images are never used, and the last one
+  registered may overshoot T by up to repeats - 1). If a whole pass stays below T, further passes add
+  one repeat to one image at a time, in order, until the count equals T. No train samples (T = 0)
+  means no reg images at all. sd-scripts' log line "num reg images" is the *unpadded* count
+  (repeats x reg images over all reg folders); the samples used are the padded count.
+* Buckets and batches (BaseDataset.make_buckets): train and reg images share buckets; every
+  registered image goes to one bucket (see buckets.py) with its repeats; each bucket is split into
+  ceil(count / train_batch_size) batches, so a partial batch per bucket is the rule.
+* Steps (train_network.py): steps_per_epoch = ceil(batches / num_processes / gradient_accumulation).
+  With several processes accelerate shards the batch list: each process sees ceil(batches / processes)
+  batches (what sd-scripts prints as "num batches per epoch") and steps once per accumulation window
+  or at the end of its shard; ceil(ceil(b / p) / g) equals ceil(b / (p * g)), so both views agree.
+* Totals: max_train_epochs takes precedence: total = epochs x steps_per_epoch. With only
+  max_train_steps: epochs = ceil(steps / steps_per_epoch) and training stops at that step, inside the
+  last epoch. With neither, sd-scripts silently uses 1600 steps; we refuse and name both keys.
+* The kohya_ss GUI shows ceil(train_samples / batch / accumulation x epochs x reg_factor), with
+  reg_factor 2 whenever a reg folder is set, and passes that number next to max_train_epochs (which
+  sd-scripts then obeys). It ignores per-bucket partial batches, per-epoch rounding, reg padding
+  overshoot, empty reg folders and processes; :attr:`Schedule.kohya_gui_steps` reports its number.
+
+Order: sd-scripts lists folders in file-system order (Path.iterdir) and images sorted; the scan uses
+sorted folder names. Order only decides *which* reg images are used or padded, never the counts,
+except that bucket counts can differ when a reg folder is only partly used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from loratui.core.buckets import BucketManager, Size, bucket_key, buckets_for_dataset, reso_steps_notes
+from loratui.core.errors import LoratuiError
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One use of one image in an epoch (an image with 10 repeats gives 10 Samples)."""
+
+    image: Any  # dataset_scan.ImageEntry
+    is_reg: bool
+    subset: Any  # dataset_scan.Subset
+
+
+@dataclass(frozen=True)
+class Registered:
+    """An image sd-scripts registers for training, with the repeats it ends up with."""
+
+    subset: Any
+    image: Any
+    repeats: int
+
+    @property
+    def is_reg(self) -> bool:
+        return bool(self.subset.is_reg)
+
+
+@dataclass(frozen=True)
+class FolderLine:
+    """One folder's contribution per epoch, for the breakdown."""
+
+    name: str
+    path: str
+    is_reg: bool
+    repeats: int
+    images: int
+    samples: int  # repeats x images
+    used_images: int  # reg: images registered by the padding loop (train: all)
+    used_samples: int  # reg: samples after padding (train: = samples)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class RegPadding:
+    train_samples: int
+    available_samples: int  # sd-scripts' "num reg images": repeats x images over all reg folders
+    used_samples: int
+    used_images: int
+    unused_images: int
+    extra_repeats: int  # repeats added by the padding passes
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def register_images(scan) -> list[Registered]:
+    """Every image sd-scripts would register, train images first, with effective repeats."""
+    train = [Registered(s, img, s.repeats) for s in scan.subsets if not s.is_reg and s.repeats >= 1
+             for img in s.images]
+    reg = [Registered(s, img, s.repeats) for s in scan.subsets if s.is_reg and s.repeats >= 1
+           for img in s.images]
+    return train + _pad_reg(reg, sum(r.repeats for r in train))
+
+
+def _pad_reg(reg: list[Registered], target: int) -> list[Registered]:
+    """sd-scripts' reg loop, in closed form (a test checks it against the literal loop)."""
+    if not reg or target <= 0:
+        return []
+    used, count = [], 0
+    for entry in reg:  # first pass: whole folders' repeats, stop as soon as the target is reached
+        used.append(entry)
+        count += entry.repeats
+        if count >= target:
+            return used
+    extra = target - count  # later passes: +1 per image in order until the count equals the target
+    rounds, rest = divmod(extra, len(used))
+    return [Registered(e.subset, e.image, e.repeats + rounds + (1 if i < rest else 0))
+            for i, e in enumerate(used)]
+
+
+def epoch_samples(scan, dataset_cfg, manager: BucketManager | None = None) -> dict[Size, list[Sample]]:
+    """The exact multiset of samples in ONE epoch, grouped by bucket (buckets sorted by (w, h)).
+
+    Within a bucket, samples follow sd-scripts' registration order, each image's repeats together;
+    sd-scripts shuffles buckets and batches every epoch, the engine does its own shuffling.
+    """
+    manager = manager or buckets_for_dataset(dataset_cfg)
+    buckets: dict[Size, list[Sample]] = {}
+    for entry in register_images(scan):
+        bucket = manager.assign(entry.image.width, entry.image.height).bucket
+        sample = Sample(entry.image, entry.is_reg, entry.subset)
+        buckets.setdefault(bucket, []).extend([sample] * entry.repeats)
+    return dict(sorted(buckets.items()))
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+@dataclass
+class Schedule:
+    """Everything `loratui steps` shows; built by :func:`compute_schedule` or :func:`plan_epoch`."""
+
+    samples_per_epoch: int  # train samples (repeats x images), without reg
+    reg_samples_per_epoch: int  # reg samples used after padding
+    batches_per_epoch: int  # over all processes
+    batches_per_process: int
+    steps_per_epoch: int
+    train_batch_size: int
+    gradient_accumulation_steps: int
+    num_processes: int
+    buckets: dict[str, int]  # "WxH" -> samples (with repeats)
+    bucket_images: dict[str, int]  # "WxH" -> distinct images
+    bucket_batches: dict[str, int]
+    folders: list[FolderLine]
+    reg: RegPadding | None
+    notes: list[str] = field(default_factory=list)
+    epochs: int | None = None
+    total_steps: int | None = None
+    mode: str | None = None  # "epochs" (max_train_epochs set) or "steps" (only max_train_steps)
+    last_epoch_steps: int | None = None  # steps-only: steps run in the (partial) last epoch
+    kohya_gui_steps: int | None = None
+    kohya_gui_formula: str | None = None
+
+    @property
+    def total_samples_per_epoch(self) -> int:
+        return self.samples_per_epoch + self.reg_samples_per_epoch
+
+    def with_epochs(self, epochs: int) -> Schedule:
+        """This schedule trained for `epochs` epochs (max_train_epochs semantics)."""
+        return dataclasses.replace(self, notes=list(self.notes), epochs=epochs, mode="epochs",
+                                   total_steps=epochs * self.steps_per_epoch,
+                                   last_epoch_steps=self.steps_per_epoch)
+
+    def to_dict(self) -> dict:
+        return {
+            "samples_per_epoch": self.samples_per_epoch,
+            "reg_samples_per_epoch": self.reg_samples_per_epoch,
+            "total_samples_per_epoch": self.total_samples_per_epoch,
+            "batches_per_epoch": self.batches_per_epoch,
+            "batches_per_process": self.batches_per_process,
+            "steps_per_epoch": self.steps_per_epoch,
+            "total_steps": self.total_steps,
+            "epochs": self.epochs,
+            "mode": self.mode,
+            "last_epoch_steps": self.last_epoch_steps,
+            "train_batch_size": self.train_batch_size,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+            "num_processes": self.num_processes,
+            "buckets": dict(self.buckets),
+            "bucket_images": dict(self.bucket_images),
+            "bucket_batches": dict(self.bucket_batches),
+            "folders": [f.to_dict() for f in self.folders],
+            "reg": self.reg.to_dict() if self.reg else None,
+            "kohya_gui_steps": self.kohya_gui_steps,
+            "kohya_gui_formula": self.kohya_gui_formula,
+            "notes": list(self.notes),
+        }
+
+
+def _folder_lines(scan, registered: list[Registered]) -> list[FolderLine]:
+    used: dict[int, list[Registered]] = {}
+    for entry in registered:
+        used.setdefault(id(entry.subset), []).append(entry)
+    lines = []
+    for s in scan.subsets:
+        if s.repeats < 1:
+            continue
+        mine = used.get(id(s), [])
+        lines.append(FolderLine(s.name, str(s.path), bool(s.is_reg), s.repeats, len(s.images),
+                                s.repeats * len(s.images), len(mine), sum(e.repeats for e in mine)))
+    return lines
+
+
+def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
+    """The per-epoch part of the schedule (no epochs/total yet: that needs the training keys)."""
+    t, d = cfg.training, cfg.dataset
+    if num_processes < 1:
+        raise LoratuiError(f"--num-processes must be at least 1, not {num_processes}")
+    batch, accum = t.train_batch_size, t.gradient_accumulation_steps
+    if batch < 1 or accum < 1:
+        raise LoratuiError("train_batch_size and gradient_accumulation_steps in [training] must be at least 1")
+    manager = buckets_for_dataset(d)
+    notes = list(manager.notes)
+    if d.enable_bucket:
+        notes.extend(reso_steps_notes(d.bucket_reso_steps, cfg.model.model_family))
+
+    registered = register_images(scan)
+    counts: dict[Size, int] = {}
+    images: dict[Size, int] = {}
+    upscaled = wrong_size = 0
+    for entry in registered:
+        a = manager.assign(entry.image.width, entry.image.height)
+        counts[a.bucket] = counts.get(a.bucket, 0) + entry.repeats
+        images[a.bucket] = images.get(a.bucket, 0) + 1
+        upscaled += a.upscaled
+        wrong_size += a.image_size != tuple(d.resolution)
+    order = sorted(counts)
+    bucket_batches = {b: _ceil_div(counts[b], batch) for b in order}
+    batches = sum(bucket_batches.values())
+    train_samples = sum(e.repeats for e in registered if not e.is_reg)
+    reg_samples = sum(e.repeats for e in registered if e.is_reg)
+    if train_samples == 0:
+        raise LoratuiError(f"no training images found under {scan.train_data_dir}: it needs `N_name` "
+                           f"folders with images (N = repeats); see `loratui dataset`")
+
+    folders = _folder_lines(scan, registered)
+    reg = None
+    reg_lines = [f for f in folders if f.is_reg]
+    if reg_lines:
+        available = sum(f.samples for f in reg_lines)
+        used_images = sum(f.used_images for f in reg_lines)
+        reg = RegPadding(train_samples, available, reg_samples, used_images,
+                         sum(f.images for f in reg_lines) - used_images,
+                         reg_samples - sum(f.repeats * f.used_images for f in reg_lines))
+        if available == 0:
+            notes.append("the reg folders hold no images: training runs without regularisation")
+        elif reg.unused_images:
+            notes.append(f"{reg.unused_images} reg image(s) are never used: {available} reg samples "
+                         f"available, {train_samples} needed (sd-scripts' rule)")
+        elif reg.extra_repeats:
+            notes.append(f"reg images are repeated {reg.extra_repeats} extra time(s) to match the "
+                         f"{train_samples} train samples (sd-scripts' rule)")
+    if upscaled and d.enable_bucket and not d.bucket_no_upscale:
+        notes.append(f"{upscaled} image(s) are upscaled to fill their bucket (bucket_no_upscale avoids it)")
+    if not d.enable_bucket and wrong_size:
+        w, h = d.resolution
+        notes.append(f"{wrong_size} image(s) are not {w}x{h}: with enable_bucket off they are resized and "
+                     f"centre-cropped to it (sd-scripts does so only with cache_latents)")
+
+    return Schedule(
+        samples_per_epoch=train_samples, reg_samples_per_epoch=reg_samples, batches_per_epoch=batches,
+        batches_per_process=_ceil_div(batches, num_processes),
+        steps_per_epoch=_ceil_div(batches, num_processes * accum),
+        train_batch_size=batch, gradient_accumulation_steps=accum, num_processes=num_processes,
+        buckets={bucket_key(b): counts[b] for b in order},
+        bucket_images={bucket_key(b): images[b] for b in order},
+        bucket_batches={bucket_key(b): bucket_batches[b] for b in order},
+        folders=folders, reg=reg, notes=notes)
+
+
+def kohya_gui_steps(plan: Schedule, epochs: int, reg_folder_set: bool) -> tuple[int, str]:
+    """The number kohya_ss's GUI shows for max_train_epochs = epochs, and its formula."""
+    factor = 2 if reg_folder_set else 1
+    value = math.ceil(float(plan.samples_per_epoch) / plan.train_batch_size / plan.gradient_accumulation_steps
+                      * epochs * factor)
+    formula = (f"{plan.samples_per_epoch} / {plan.train_batch_size} / {plan.gradient_accumulation_steps}"
+               f" x {epochs} x {factor}")
+    return int(value), formula
+
+
+def _gui_difference_reasons(plan: Schedule, reg_folder_set: bool) -> list[str]:
+    reasons = []
+    if any(n % plan.train_batch_size for n in plan.buckets.values()):
+        reasons.append("each bucket's last batch is partial")
+    per_epoch = plan.batches_per_epoch / plan.num_processes / plan.gradient_accumulation_steps
+    if per_epoch != int(per_epoch):
+        reasons.append("steps are rounded up every epoch")
+    if reg_folder_set and plan.reg_samples_per_epoch != plan.samples_per_epoch:
+        reasons.append("the GUI doubles the steps for reg images instead of counting the "
+                       f"{plan.reg_samples_per_epoch} reg samples actually used")
+    if plan.num_processes > 1:
+        reasons.append(f"the GUI ignores the {plan.num_processes} processes")
+    return reasons
+
+
+def compute_schedule(cfg, scan, num_processes: int = 1) -> Schedule:
+    """The full schedule for a config and its scanned dataset (raises LoratuiError when unset)."""
+    plan = plan_epoch(cfg, scan, num_processes)
+    t = cfg.training
+    if t.max_train_epochs is None and t.max_train_steps is None:
+        raise LoratuiError("neither max_train_epochs nor max_train_steps is set in [training]: set one "
+                           "(sd-scripts would silently train 1600 steps); `loratui steps CONFIG "
+                           "--target-steps N` suggests an epoch count")
+    if t.max_train_epochs is not None:
+        if t.max_train_epochs < 1:
+            raise LoratuiError(f"max_train_epochs must be at least 1, not {t.max_train_epochs}")
+        out = plan.with_epochs(t.max_train_epochs)
+        if t.max_train_steps is not None and t.max_train_steps != out.total_steps:
+            out.notes.append(f"max_train_steps ({t.max_train_steps}) is ignored: max_train_epochs takes "
+                             f"precedence")
+    else:
+        if t.max_train_steps < 1:
+            raise LoratuiError(f"max_train_steps must be at least 1, not {t.max_train_steps}")
+        out = plan.with_epochs(_ceil_div(t.max_train_steps, plan.steps_per_epoch))
+        out.mode = "steps"
+        out.total_steps = t.max_train_steps
+        out.last_epoch_steps = t.max_train_steps - (out.epochs - 1) * plan.steps_per_epoch
+        if out.last_epoch_steps != plan.steps_per_epoch:
+            out.notes.append(f"max_train_steps {t.max_train_steps} ends inside epoch {out.epochs} "
+                             f"(after {out.last_epoch_steps} of its {plan.steps_per_epoch} steps)")
+    if out.mode == "epochs":
+        reg_set = bool(cfg.dataset.reg_data_dir)
+        out.kohya_gui_steps, out.kohya_gui_formula = kohya_gui_steps(plan, out.epochs, reg_set)
+        if out.kohya_gui_steps != out.total_steps:
+            why = "; ".join(_gui_difference_reasons(plan, reg_set)) or "its formula differs"
+            out.notes.append(f"the kohya_ss GUI would show {out.kohya_gui_steps} steps "
+                             f"({out.kohya_gui_formula}) but sd-scripts trains {out.total_steps}: {why}")
+    return out
+
+
+@dataclass(frozen=True)
+class TargetEpochs:
+    """The epoch count whose exact step total comes closest to a wanted number of steps."""
+
+    target_steps: int
+    steps_per_epoch: int
+    epochs: int
+    total_steps: int
+
+    @property
+    def difference(self) -> int:
+        return self.total_steps - self.target_steps
+
+    def to_dict(self) -> dict:
+        return {"target_steps": self.target_steps, "steps_per_epoch": self.steps_per_epoch,
+                "epochs": self.epochs, "total_steps": self.total_steps, "difference": self.difference}
+
+
+def epochs_for_target_steps(target_steps: int, steps_per_epoch: int) -> TargetEpochs:
+    """Closest epochs (at least 1) to `target_steps`; on a tie the larger count (reaches the target)."""
+    if target_steps < 1:
+        raise LoratuiError(f"--target-steps must be at least 1, not {target_steps}")
+    if steps_per_epoch < 1:
+        raise LoratuiError("an epoch has no steps: the dataset has no training images")
+    low = max(1, target_steps // steps_per_epoch)
+    high = _ceil_div(target_steps, steps_per_epoch)
+    best = min((high, low), key=lambda e: abs(e * steps_per_epoch - target_steps))
+    return TargetEpochs(target_steps, steps_per_epoch, best, best * steps_per_epoch)
+
+
+def scan_for_config(cfg):
+    """Scan the config's train/reg folders (paths relative to the config's folder)."""
+    from loratui.core.config_io import resolve_path
+    from loratui.core.dataset import scan_dataset
+
+    d = cfg.dataset
+    if not d.train_data_dir:
+        raise LoratuiError("train_data_dir is empty: set the training images folder in [dataset]")
+    train = resolve_path(cfg, d.train_data_dir, key="train_data_dir")
+    reg = resolve_path(cfg, d.reg_data_dir, key="reg_data_dir") if d.reg_data_dir else None
+    return scan_dataset(train, reg, d.caption_extension)
