@@ -1,0 +1,207 @@
+"""sd-scripts-compatible LoRA metadata: the ``ss_*`` training keys, ``modelspec.*`` and the sshs hashes.
+
+Values are strings formatted the way sd-scripts formats them (``str()`` of the Python value, JSON for
+the nested dataset info), so tools that read kohya metadata (A1111 / Forge, additional-networks, civitai)
+show loratui LoRAs the same way.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import time
+from io import BytesIO
+
+BASE_MODEL_VERSION = {"sdxl": "sdxl_base_v1-0"}
+OPTIMIZER_CLASSES = {
+    "adamw": "torch.optim.adamw.AdamW",
+    "adamw8bit": "bitsandbytes.optim.adamw.AdamW8bit",
+    "lion": "lion_pytorch.lion_pytorch.Lion",
+    "lion8bit": "bitsandbytes.optim.lion.Lion8bit",
+    "adafactor": "transformers.optimization.Adafactor",
+    "prodigy": "prodigyopt.prodigy.Prodigy",
+    "sgd": "torch.optim.sgd.SGD",
+}
+IMPL_DIFFUSERS = "diffusers"
+IMPL_STABILITY_AI = "https://github.com/Stability-AI/generative-models"
+
+
+def base_model_version(family: str, v_prediction: bool) -> str:
+    """ss_base_model_version: sd_v1 / sd_v2 (+ "_v" for v-prediction) / sdxl_base_v1-0."""
+    if family == "sdxl":
+        return BASE_MODEL_VERSION["sdxl"]
+    return ("sd_v2" if family == "sd2" else "sd_v1") + ("_v" if v_prediction else "")
+
+
+def modelspec_architecture(family: str, v_prediction: bool) -> str:
+    if family == "sdxl":
+        arch = "stable-diffusion-xl-v1-base"
+    elif family == "sd2":
+        arch = "stable-diffusion-v2-768-v" if v_prediction else "stable-diffusion-v2-512"
+    else:
+        arch = "stable-diffusion-v1"
+    return arch + "/lora"
+
+
+def model_hash_legacy(path: str) -> str:
+    """A1111's old 8-hex model hash: sha256 of 64 KiB at offset 1 MiB."""
+    with open(path, "rb") as fh:
+        fh.seek(0x100000)
+        return hashlib.sha256(fh.read(0x10000)).hexdigest()[:8]
+
+
+def sha256_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def safetensors_hashes(tensors: dict, metadata: dict[str, str]) -> tuple[str, str]:
+    """(sshs_model_hash, sshs_legacy_hash) as sd-scripts precomputes them for additional-networks.
+
+    The file is serialised with only the ``ss_*`` metadata (user-editable keys must not change the
+    hash); the model hash is sha256 of everything after the header, the legacy hash sha256 of 64 KiB
+    at offset 1 MiB, first 8 hex digits.
+    """
+    from safetensors.torch import save
+
+    data = save(tensors, {k: v for k, v in metadata.items() if k.startswith("ss_")})
+    buf = BytesIO(data)
+    header_len = int.from_bytes(buf.read(8), "little")
+    model_hash = hashlib.sha256(data[8 + header_len:]).hexdigest()
+    legacy = hashlib.sha256(data[0x100000:0x100000 + 0x10000]).hexdigest()[:8]
+    return model_hash, legacy
+
+
+def _optimizer_name(opt) -> str:
+    name = OPTIMIZER_CLASSES.get(str(opt.optimizer_type).lower(), str(opt.optimizer_type))
+    args = ",".join(opt.optimizer_args or [])
+    return name + (f"({args})" if args else "")
+
+
+def _loratui_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("loratui")
+    except Exception:
+        return "unknown"
+
+
+def build_metadata(cfg, family: str, *, session_id: int, training_started_at: float, steps: int, epochs: int,
+                   num_train_images: int, num_reg_images: int, tag_frequency: dict, dataset_dirs: dict,
+                   bucket_info: dict | None = None, reg_dataset_dirs: dict | None = None,
+                   num_batches_per_epoch: int | None = None, num_epochs: int | None = None,
+                   max_train_steps: int | None = None, total_batch_size: int | None = None,
+                   training_finished_at: float | None = None, v_prediction: bool | None = None,
+                   hash_base_model: bool = True) -> dict[str, str]:
+    """All metadata of a saved LoRA (cfg is the TrainingConfig), every value a string.
+
+    ``steps``/``epochs`` are the progress at save time (ss_steps, ss_epoch); ``num_epochs`` and
+    ``max_train_steps`` the planned totals. ``dataset_dirs`` maps a folder's base name to
+    ``{"n_repeats": N, "img_count": M}``; ``tag_frequency`` maps it to ``{tag: count}``.
+    """
+    m, d, n, o, t, s = cfg.model, cfg.dataset, cfg.network, cfg.optimizer, cfg.training, cfg.saving
+    v_pred = bool(m.v_parameterization) if v_prediction is None else bool(v_prediction)
+    batch = t.train_batch_size
+    resolution = tuple(d.resolution) if isinstance(d.resolution, (list, tuple)) else (d.resolution, d.resolution)
+    te_lr = o.text_encoder_lr if o.text_encoder_lr is not None else o.learning_rate
+    meta: dict[str, object] = {
+        "ss_session_id": session_id,
+        "ss_training_started_at": training_started_at,
+        "ss_output_name": s.output_name,
+        "ss_learning_rate": o.learning_rate,
+        "ss_text_encoder_lr": te_lr,
+        "ss_unet_lr": o.unet_lr if o.unet_lr is not None else o.learning_rate,
+        "ss_num_train_images": num_train_images,
+        "ss_num_reg_images": num_reg_images,
+        "ss_num_batches_per_epoch": num_batches_per_epoch,
+        "ss_num_epochs": num_epochs if num_epochs is not None else t.max_train_epochs,
+        "ss_gradient_checkpointing": bool(t.gradient_checkpointing),
+        "ss_gradient_accumulation_steps": t.gradient_accumulation_steps,
+        "ss_max_train_steps": max_train_steps if max_train_steps is not None else t.max_train_steps,
+        "ss_lr_warmup_steps": o.lr_warmup_steps,
+        "ss_lr_scheduler": o.lr_scheduler,
+        "ss_network_module": "networks.lora",
+        "ss_network_dim": n.network_dim,
+        "ss_network_alpha": n.network_alpha,
+        "ss_network_dropout": n.network_dropout,
+        "ss_mixed_precision": t.mixed_precision,
+        "ss_full_fp16": False,
+        "ss_v2": family == "sd2",
+        "ss_base_model_version": base_model_version(family, v_pred),
+        "ss_clip_skip": t.clip_skip,
+        "ss_max_token_length": t.max_token_length,
+        "ss_cache_latents": bool(d.cache_latents),
+        "ss_seed": t.seed,
+        "ss_lowram": False,
+        "ss_noise_offset": t.noise_offset or None,
+        "ss_training_comment": None,
+        "ss_sd_scripts_commit_hash": f"loratui {_loratui_version()}",
+        "ss_optimizer": _optimizer_name(o),
+        "ss_max_grad_norm": o.max_grad_norm,
+        "ss_caption_dropout_rate": d.caption_dropout_rate,
+        "ss_caption_dropout_every_n_epochs": d.caption_dropout_every_n_epochs,
+        "ss_caption_tag_dropout_rate": d.caption_tag_dropout_rate,
+        "ss_face_crop_aug_range": None,
+        "ss_prior_loss_weight": d.prior_loss_weight,
+        "ss_min_snr_gamma": t.min_snr_gamma,
+        "ss_batch_size_per_device": batch,
+        "ss_total_batch_size": total_batch_size if total_batch_size is not None
+        else batch * t.gradient_accumulation_steps,
+        "ss_resolution": resolution,
+        "ss_color_aug": False,
+        "ss_flip_aug": bool(d.flip_aug),
+        "ss_random_crop": bool(d.random_crop),
+        "ss_shuffle_caption": bool(d.shuffle_caption),
+        "ss_enable_bucket": bool(d.enable_bucket),
+        "ss_bucket_no_upscale": bool(d.bucket_no_upscale),
+        "ss_min_bucket_reso": d.min_bucket_reso,
+        "ss_max_bucket_reso": d.max_bucket_reso,
+        "ss_keep_tokens": d.keep_tokens,
+        "ss_dataset_dirs": json.dumps(dataset_dirs),
+        "ss_reg_dataset_dirs": json.dumps(reg_dataset_dirs or {}),
+        "ss_tag_frequency": json.dumps(tag_frequency),
+        "ss_bucket_info": json.dumps(bucket_info),
+        "ss_training_finished_at": training_finished_at if training_finished_at is not None else time.time(),
+        "ss_steps": steps,
+        "ss_epoch": epochs,
+    }
+    if n.conv_dim:
+        meta["ss_network_args"] = json.dumps({"conv_dim": str(n.conv_dim), "conv_alpha": str(n.conv_alpha)})
+    for key, value in (("sd_model", m.pretrained_model_name_or_path), ("vae", m.vae)):
+        if not value:
+            continue
+        if os.path.isfile(value) and hash_base_model:
+            meta[f"ss_{key}_hash"] = model_hash_legacy(value)
+            meta[f"ss_new_{key}_hash"] = sha256_file(value)
+        meta[f"ss_{key}_name"] = os.path.basename(os.path.normpath(value)) if os.path.exists(value) else value
+    out = {k: str(v) for k, v in meta.items()}
+    out.update(modelspec(cfg, family, v_pred, training_started_at, resolution))
+    return out
+
+
+def modelspec(cfg, family: str, v_prediction: bool, timestamp: float, resolution: tuple[int, int]) -> dict[str, str]:
+    """The Stability AI ModelSpec keys sd-scripts writes into LoRAs."""
+    s = cfg.saving
+    spec = {
+        "modelspec.sai_model_spec": "1.0.1",
+        "modelspec.architecture": modelspec_architecture(family, v_prediction),
+        "modelspec.implementation": IMPL_STABILITY_AI if family == "sdxl" else IMPL_DIFFUSERS,
+        "modelspec.title": s.metadata_title or s.output_name,
+        "modelspec.resolution": f"{resolution[0]}x{resolution[1]}",
+        "modelspec.date": datetime.datetime.fromtimestamp(int(timestamp)).isoformat(),
+        "modelspec.prediction_type": "v" if v_prediction else "epsilon",
+        "modelspec.implementation_version": f"loratui/{_loratui_version()}",
+    }
+    if cfg.training.clip_skip and cfg.training.clip_skip > 1:
+        spec["modelspec.encoder_layer"] = str(cfg.training.clip_skip)
+    for field in ("author", "description", "license", "tags"):
+        value = getattr(s, f"metadata_{field}", "")
+        if value:
+            spec[f"modelspec.{field}"] = value
+    return spec

@@ -1,0 +1,272 @@
+"""LoRA modules injected into the UNet and text encoder(s), with kohya-format export and import.
+
+Each LoraModule wraps one nn.Linear / nn.Conv2d by replacing its ``forward`` (the base module keeps
+its name and weights): ``y = base(x) + up(dropout(down(x))) * multiplier * alpha / dim``. Down is
+kaiming-uniform, up is zero, so a fresh network changes nothing.
+
+Targets and names follow sd-scripts' networks/lora.py: every Linear and 1x1 Conv2d inside the UNet's
+Transformer2DModel blocks (plus, with conv_dim, the 3x3 convs and the other Linear/1x1 layers of
+ResnetBlock2D / Downsample2D / Upsample2D), and the Linear layers of the text encoders' attention
+and MLP blocks. Key = prefix + module path with "." -> "_": ``lora_unet_`` (diffusers names for SD1/2,
+original names for SDXL), ``lora_te_`` (SD1/2) or ``lora_te1_`` / ``lora_te2_`` (SDXL), always with
+``text_model`` in text-encoder names.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from loratui.core.errors import LoratuiError
+
+UNET_TARGETS = {"Transformer2DModel"}
+UNET_CONV_TARGETS = {"ResnetBlock2D", "Downsample2D", "Upsample2D"}
+TE_TARGETS = {"CLIPAttention", "CLIPSdpaAttention", "CLIPFlashAttention2", "CLIPMLP"}
+SAVE_DTYPES = {"float": torch.float32, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+class LoraModule(nn.Module):
+    """A low-rank update attached to one Linear or Conv2d."""
+
+    def __init__(self, lora_name: str, org: nn.Module, dim: int, alpha: float, dropout: float = 0.0):
+        super().__init__()
+        self.lora_name = lora_name
+        self.dim = dim
+        device, dtype = org.weight.device, torch.float32
+        if isinstance(org, nn.Conv2d):
+            self.lora_down = nn.Conv2d(org.in_channels, dim, org.kernel_size, org.stride, org.padding,
+                                       bias=False, device=device, dtype=dtype)
+            self.lora_up = nn.Conv2d(dim, org.out_channels, 1, 1, bias=False, device=device, dtype=dtype)
+        else:
+            self.lora_down = nn.Linear(org.in_features, dim, bias=False, device=device, dtype=dtype)
+            self.lora_up = nn.Linear(dim, org.out_features, bias=False, device=device, dtype=dtype)
+        if device.type != "meta":
+            nn.init.kaiming_uniform_(self.lora_down.weight, a=math.sqrt(5))
+            nn.init.zeros_(self.lora_up.weight)
+        self.set_alpha(alpha)
+        self.dropout = dropout
+        self.multiplier = 1.0
+        self._org = [org]  # a list, so the base layer is not registered as our submodule
+        self._org_forward = None
+
+    def set_alpha(self, alpha: float | None) -> None:
+        self.alpha = float(alpha) if alpha else float(self.dim)  # 0 / None means alpha = dim, like kohya
+        self.scale = self.alpha / self.dim
+
+    def apply_to(self) -> None:
+        org = self._org[0]
+        self._org_forward = org.forward
+        org.forward = self.forward
+
+    def restore(self) -> None:
+        org = self._org[0]
+        if self._org_forward is not None:
+            del org.forward  # drop the instance attribute: the class method shows through again
+            self._org_forward = None
+
+    def forward(self, x, *args, **kwargs):
+        out = self._org_forward(x, *args, **kwargs)
+        if self.multiplier == 0:
+            return out
+        weight = self.lora_down.weight
+        if x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
+            x = x.to(weight.dtype)
+        lx = self.lora_down(x)
+        if self.dropout and self.training:
+            lx = nn.functional.dropout(lx, p=self.dropout)
+        return out + (self.lora_up(lx) * (self.multiplier * self.scale)).to(out.dtype)
+
+
+def _unet_name_fn(base):
+    if base.family != "sdxl":
+        return lambda path: path
+    from loratui.engine.unet_names import to_original_name, unet_prefix_map
+
+    prefix_map = unet_prefix_map(base.unet.config)
+    return lambda path: to_original_name(path, prefix_map)
+
+
+def _te_path(path: str) -> str:
+    return path if path.startswith("text_model.") else "text_model." + path
+
+
+def _is_1x1(module: nn.Module) -> bool:
+    return isinstance(module, nn.Conv2d) and tuple(module.kernel_size) == (1, 1)
+
+
+def _collect(root: nn.Module, targets: set[str]):
+    """(full path, layer) for every Linear/Conv2d inside a module whose class is in ``targets``."""
+    seen = set()
+    for name, module in root.named_modules():
+        if type(module).__name__ not in targets:
+            continue
+        for child_name, child in module.named_modules():
+            if isinstance(child, (nn.Linear, nn.Conv2d)) and id(child) not in seen:
+                seen.add(id(child))
+                yield f"{name}.{child_name}", child
+
+
+class LoraNetwork(nn.Module):
+    """All LoRA modules of one model, with kohya-format export/import."""
+
+    def __init__(self, base, network_cfg):
+        super().__init__()
+        self.family = base.family
+        self.dim = int(network_cfg.network_dim)
+        self.alpha = float(network_cfg.network_alpha) or float(self.dim)
+        self.conv_dim = int(network_cfg.conv_dim or 0)
+        self.conv_alpha = float(network_cfg.conv_alpha or 0) or float(self.conv_dim or 1)
+        self.dropout = float(network_cfg.network_dropout or 0.0)
+        if network_cfg.network_train_unet_only and network_cfg.network_train_text_encoder_only:
+            raise LoratuiError("network.network_train_unet_only and network_train_text_encoder_only are both "
+                               "set: nothing would be trained; keep at most one")
+        self.train_unet = not network_cfg.network_train_text_encoder_only
+        self.train_te = not network_cfg.network_train_unet_only
+        self.unet_modules = nn.ModuleList(self._unet_loras(base) if self.train_unet else [])
+        self.te_modules = nn.ModuleList(self._te_loras(base) if self.train_te else [])
+        self._by_name = {m.lora_name: m for m in self.all_modules()}
+
+    def _unet_loras(self, base) -> list[LoraModule]:
+        name_of = _unet_name_fn(base)
+        targets = UNET_TARGETS | (UNET_CONV_TARGETS if self.conv_dim else set())
+        loras = []
+        for path, layer in _collect(base.unet, targets):
+            if isinstance(layer, nn.Linear) or _is_1x1(layer):
+                dim, alpha = self.dim, self.alpha
+            elif self.conv_dim:
+                dim, alpha = self.conv_dim, self.conv_alpha
+            else:
+                continue
+            name = "lora_unet_" + name_of(path).replace(".", "_")
+            loras.append(LoraModule(name, layer, dim, alpha, self.dropout))
+        return loras
+
+    def _te_loras(self, base) -> list[LoraModule]:
+        loras = []
+        for i, encoder in enumerate(base.text_encoders):
+            prefix = f"lora_te{i + 1}_" if base.family == "sdxl" else "lora_te_"
+            for path, layer in _collect(encoder, TE_TARGETS):
+                if isinstance(layer, nn.Linear):
+                    name = prefix + _te_path(path).replace(".", "_")
+                    loras.append(LoraModule(name, layer, self.dim, self.alpha, self.dropout))
+        return loras
+
+    def all_modules(self) -> list[LoraModule]:
+        return [*self.unet_modules, *self.te_modules]
+
+    def apply_to(self) -> None:
+        for module in self.all_modules():
+            module.apply_to()
+
+    def restore(self) -> None:
+        """Detach from the base model (its layers behave as before injection)."""
+        for module in self.all_modules():
+            module.restore()
+
+    def set_multiplier(self, multiplier: float) -> None:
+        for module in self.all_modules():
+            module.multiplier = float(multiplier)
+
+    def param_groups(self, unet_lr: float | None, text_encoder_lr: float | None, default_lr: float) -> list[dict]:
+        """Optimizer parameter groups; a group whose learning rate is 0 is left out (frozen)."""
+        groups = []
+        for name, modules, lr in (("unet", self.unet_modules, unet_lr), ("text_encoder", self.te_modules,
+                                                                         text_encoder_lr)):
+            params = [p for m in modules for p in m.parameters()]
+            lr = default_lr if lr is None else lr
+            if not params:
+                continue
+            if lr == 0:
+                for p in params:
+                    p.requires_grad_(False)
+                continue
+            groups.append({"params": params, "lr": lr, "name": name})
+        return groups
+
+    def kohya_state_dict(self, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+        """The weights as sd-scripts writes them (alpha as a scalar in the same dtype)."""
+        sd = {}
+        for m in self.all_modules():
+            sd[f"{m.lora_name}.lora_down.weight"] = m.lora_down.weight.detach().to("cpu", dtype).contiguous()
+            sd[f"{m.lora_name}.lora_up.weight"] = m.lora_up.weight.detach().to("cpu", dtype).contiguous()
+            sd[f"{m.lora_name}.alpha"] = torch.tensor(m.alpha, dtype=dtype)
+        return sd
+
+    def load_kohya_state_dict(self, sd: dict[str, torch.Tensor], *, source: str = "network_weights") -> list[str]:
+        """Load kohya-format weights; returns the names of our modules the file had no weights for.
+
+        Keys for modules this model does not have, rank or alpha mismatches are LoratuiErrors.
+        """
+        names = {k.rsplit(".", 2)[0] if k.endswith(".weight") else k.rsplit(".", 1)[0] for k in sd}
+        unknown = sorted(n for n in names if n not in self._by_name)
+        if unknown:
+            which = "text-encoder" if any(n.startswith("lora_te") for n in unknown) else "UNet"
+            hint = (" (the file has text-encoder weights but network_train_unet_only is set)"
+                    if not self.train_te and which == "text-encoder" else "")
+            raise LoratuiError(f"{source}: {len(unknown)} LoRA modules do not exist in this {self.family} model, "
+                               f"e.g. {unknown[0]}{hint}; the file was trained for another model family or layout")
+        missing = []
+        with torch.no_grad():
+            for name, m in self._by_name.items():
+                down, up = sd.get(f"{name}.lora_down.weight"), sd.get(f"{name}.lora_up.weight")
+                if down is None or up is None:
+                    missing.append(name)
+                    continue
+                if down.shape != m.lora_down.weight.shape or up.shape != m.lora_up.weight.shape:
+                    raise LoratuiError(
+                        f"{source}: {name} has rank {down.shape[0]} but this network has rank {m.dim}; "
+                        f"set network_dim (or conv_dim) = {down.shape[0]}")
+                alpha = sd.get(f"{name}.alpha")
+                if alpha is not None and not math.isclose(float(alpha), m.alpha, rel_tol=1e-3):
+                    field = "conv_alpha" if m.dim == self.conv_dim and m.alpha == self.conv_alpha != self.alpha else "network_alpha"
+                    raise LoratuiError(f"{source}: {name} was trained with alpha {float(alpha):g} but {field} is "
+                                       f"{m.alpha:g}; set {field} = {float(alpha):g}")
+                m.lora_down.weight.copy_(down.to(m.lora_down.weight.dtype))
+                m.lora_up.weight.copy_(up.to(m.lora_up.weight.dtype))
+        if len(missing) == len(self._by_name):
+            raise LoratuiError(f"{source}: no weights in the file match this network")
+        return missing
+
+
+def inject_lora(base, network_cfg) -> LoraNetwork:
+    """Create the LoRA network for ``base`` and hook it in; loads network_weights when configured."""
+    network = LoraNetwork(base, network_cfg)
+    network.apply_to()
+    weights = (network_cfg.network_weights or "").strip()
+    if weights:
+        network.load_kohya_state_dict(read_lora_file(weights), source=f"network.network_weights ({weights})")
+    return network
+
+
+def read_lora_file(path: str | Path) -> dict[str, torch.Tensor]:
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise LoratuiError(f"network.network_weights: {path} does not exist")
+    if path.suffix != ".safetensors":
+        raise LoratuiError(f"network.network_weights: {path} must be a .safetensors file")
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception as exc:
+        raise LoratuiError(f"network.network_weights: cannot read {path} ({exc})") from None
+
+
+def save_lora(path, network: LoraNetwork, metadata: dict[str, str], save_precision: str = "fp16") -> None:
+    """Write the network as a kohya .safetensors (atomically), adding sd-scripts' sshs_* hashes."""
+    from safetensors.torch import save
+
+    from loratui.core.fsutil import atomic_write_bytes
+    from loratui.engine.metadata import safetensors_hashes
+
+    if save_precision not in SAVE_DTYPES:
+        raise LoratuiError(f"saving.save_precision must be one of float, fp16, bf16, not {save_precision!r}")
+    tensors = network.kohya_state_dict(SAVE_DTYPES[save_precision])
+    meta = {str(k): str(v) for k, v in (metadata or {}).items()}
+    model_hash, legacy_hash = safetensors_hashes(tensors, meta)
+    meta["sshs_model_hash"] = model_hash
+    meta["sshs_legacy_hash"] = legacy_hash
+    atomic_write_bytes(Path(path), save(tensors, metadata=meta))
