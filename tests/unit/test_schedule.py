@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,12 @@ from loratui.core.schedule import (
     Registered,
     _pad_reg,
     compute_schedule,
+    epoch_batches,
     epoch_samples,
     epochs_for_target_steps,
     plan_epoch,
     register_images,
+    shard_batches,
 )
 
 
@@ -48,6 +51,7 @@ def config(batch=1, accum=1, epochs=None, steps=None, reg=False, **dataset) -> T
 
 
 SQUARE = (512, 512)
+SIZES = [SQUARE, (1024, 768), (600, 900), (1920, 1080)]
 
 
 def issue_case(**kw):
@@ -238,3 +242,43 @@ def test_reg_padding_closed_form_matches_the_loop(reg_repeats, target):
     sub = folder("1_r", [], is_reg=True)
     reg = [Registered(sub, ImageEntry(Path(f"/r/{i}.png"), 8, 8, None), r) for i, r in enumerate(reg_repeats)]
     assert [r.repeats for r in _pad_reg(reg, target)] == _literal_reg_loop(reg, target)
+
+
+def test_epoch_batches_and_shards():
+    data = scan(folder("3_a", [SQUARE] * 3), folder("2_b", [(1024, 768)] * 2))  # 9 + 4 samples
+    groups = epoch_samples(data, config().dataset)
+    batches = epoch_batches(groups, 4)
+    # 512x512: 9 -> 4, 4, 1; 576x448: 4 -> 4
+    assert [(b, len(s)) for b, s in batches] == [((512, 512), 4), ((512, 512), 4), ((512, 512), 1),
+                                                 ((576, 448), 4)]
+    assert batches[0][1][0].assignment.resized_size == (512, 512)
+    shuffled = epoch_batches(groups, 4, random.Random(7))
+    assert sorted(len(s) for _, s in shuffled) == [1, 4, 4, 4]
+    assert all({x.assignment.bucket for x in s} == {b} for b, s in shuffled)
+    assert epoch_batches(groups, 4, random.Random(7)) == shuffled  # seeded: reproducible
+    # accelerate's even_batches: 4 batches over 3 processes -> 2 each, the last round wraps around
+    assert shard_batches(list("abcd"), 3, 0) == ["a", "d"]
+    assert shard_batches(list("abcd"), 3, 1) == ["b", "a"]
+    assert shard_batches(list("abcd"), 3, 2) == ["c", "b"]
+    assert shard_batches(list("ab"), 3, 2) == ["a"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 5), st.lists(st.sampled_from(SIZES), min_size=1, max_size=6)),
+             min_size=1, max_size=3),
+    st.lists(st.tuples(st.integers(1, 3), st.integers(0, 8)), max_size=2),
+    st.integers(1, 5), st.integers(1, 4), st.integers(1, 3), st.booleans(),
+)
+def test_engine_batches_equal_the_calculator(train, reg, batch, accum, procs, no_upscale):
+    subsets = [folder(f"{r}_t{i}", sizes) for i, (r, sizes) in enumerate(train)]
+    subsets += [folder(f"{r}_r{i}", [SQUARE] * n, is_reg=True) for i, (r, n) in enumerate(reg)]
+    cfg = config(batch=batch, accum=accum, epochs=2, bucket_no_upscale=no_upscale)
+    data = scan(*subsets)
+    s = compute_schedule(cfg, data, num_processes=procs)
+    batches = epoch_batches(epoch_samples(data, cfg.dataset), batch, random.Random(0))
+    assert len(batches) == s.batches_per_epoch
+    assert sum(len(b) for _, b in batches) == s.total_samples_per_epoch
+    per_rank = [shard_batches(batches, procs, r) for r in range(procs)]
+    assert all(len(p) == s.batches_per_process for p in per_rank)
+    assert -(-len(per_rank[0]) // accum) == s.steps_per_epoch  # one step per window or shard end

@@ -15,14 +15,15 @@ def _human(schedule, config: str, target=None) -> list[str]:
     lines = [f"Steps for {config}:", "", "Folders (repeats x images = samples per epoch):"]
     width = max((len(f.name) for f in s.folders), default=4)
     for f in s.folders:
-        line = f"  {'reg' if f.is_reg else 'train':<5} {f.name:<{width}}  {f.repeats:>4} x {f.images:>5} = {f.samples:>7}"
+        kind = "reg" if f.is_reg else "train"
+        line = f"  {kind:<5} {f.name:<{width}}  {f.repeats:>4} x {f.images:>5} = {f.samples:>7}"
         if f.is_reg and (f.used_images != f.images or f.used_samples != f.samples):
             line += f"   used: {f.used_images} image(s), {f.used_samples} sample(s)"
         lines.append(line)
     lines.append(f"  train samples per epoch: {s.samples_per_epoch}")
     if s.reg is not None:
         r = s.reg
-        how = [f"available {r.available_samples}", f"needed {r.train_samples}"]
+        how = [f"available {r.available_samples}, sd-scripts' \"num reg images\"", f"needed {r.train_samples}"]
         if r.extra_repeats:
             how.append(f"padded with {r.extra_repeats} extra repeat(s)")
         if r.unused_images:
@@ -40,7 +41,7 @@ def _human(schedule, config: str, target=None) -> list[str]:
               f"{s.gradient_accumulation_steps} accumulation) = {s.steps_per_epoch}"]
     if s.num_processes > 1:
         lines.append(f"  (each process sees ceil({s.batches_per_epoch} / {s.num_processes}) = "
-                     f"{s.batches_per_process} batches per epoch)")
+                     f"{s.batches_per_process} batches per epoch: sd-scripts' \"num batches per epoch\")")
     if target is not None:
         lines.append(f"  target {target.target_steps} steps -> {target.epochs} epoch(s) x {s.steps_per_epoch} "
                      f"= {target.total_steps} steps ({target.difference:+d})")

@@ -110,7 +110,9 @@ def reso_steps_notes(reso_steps: int, model_family: str = "auto") -> list[str]:
             notes.append(f"bucket_reso_steps {reso_steps} is not divisible by 32: sd-scripts' SDXL trainer "
                          f"refuses it")
     elif reso_steps % 64:
-        which = "SD1/SD2 trainer" if family in ("sd1", "sd2") else "SD1/SD2 trainer (and, unless divisible by 32, its SDXL trainer)"
+        which = "SD1/SD2 trainer"
+        if family not in ("sd1", "sd2") and reso_steps % 32:
+            which += " and its SDXL trainer"
         notes.append(f"bucket_reso_steps {reso_steps} is not divisible by 64: sd-scripts' {which} "
                      f"refuses it")
     return notes
@@ -172,14 +174,21 @@ class BucketManager:
         self.max_area = self.resolution[0] * self.resolution[1]
         self._predefined_set = set(self.predefined)
         self._ratios = [w / h for w, h in self.predefined]
+        self._cache: dict[Size, BucketAssignment] = {}  # datasets repeat sizes (same camera, same crop)
 
     def assign(self, width: int, height: int) -> BucketAssignment:
         """The bucket, resized size and aspect error for an image of this stored size."""
+        cached = self._cache.get((width, height))
+        if cached is not None:
+            return cached
         if width < 1 or height < 1:
             raise LoratuiError(f"image size {width}x{height} is not usable")
         if self.no_upscale and self.enable_bucket:
-            return self._assign_no_upscale(width, height)
-        return self._assign_predefined(width, height)
+            result = self._assign_no_upscale(width, height)
+        else:
+            result = self._assign_predefined(width, height)
+        self._cache[(width, height)] = result
+        return result
 
     def _assign_predefined(self, width: int, height: int) -> BucketAssignment:
         ratio = width / height

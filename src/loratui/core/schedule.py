@@ -1,8 +1,9 @@
 """Steps/epochs calculator with sd-scripts' exact arithmetic (our own code; rules read from
 kohya-ss/sd-scripts `library/train_util.py` and `train_network.py`).
 
-The training engine builds every epoch from :func:`epoch_samples`, and `loratui steps` counts with
-:func:`compute_schedule` on top of the same function, so the two agree by construction.
+The training engine builds every epoch from :func:`epoch_samples` / :func:`epoch_batches` /
+:func:`shard_batches`, and `loratui steps` counts with :func:`compute_schedule` from the same
+registration and bucket rules, so the two agree by construction (a test checks it).
 
 Rules mirrored:
 
@@ -39,10 +40,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from loratui.core.buckets import BucketManager, Size, bucket_key, buckets_for_dataset, reso_steps_notes
+from loratui.core.buckets import (
+    BucketAssignment,
+    BucketManager,
+    Size,
+    bucket_key,
+    buckets_for_dataset,
+    reso_steps_notes,
+)
 from loratui.core.errors import LoratuiError
 
 
@@ -53,6 +62,7 @@ class Sample:
     image: Any  # dataset_scan.ImageEntry
     is_reg: bool
     subset: Any  # dataset_scan.Subset
+    assignment: BucketAssignment | None = None  # bucket, resized size and crop for this image
 
 
 @dataclass(frozen=True)
@@ -127,15 +137,47 @@ def epoch_samples(scan, dataset_cfg, manager: BucketManager | None = None) -> di
     """The exact multiset of samples in ONE epoch, grouped by bucket (buckets sorted by (w, h)).
 
     Within a bucket, samples follow sd-scripts' registration order, each image's repeats together;
-    sd-scripts shuffles buckets and batches every epoch, the engine does its own shuffling.
+    :func:`epoch_batches` cuts them into batches (and shuffles) the way sd-scripts does.
     """
     manager = manager or buckets_for_dataset(dataset_cfg)
     buckets: dict[Size, list[Sample]] = {}
     for entry in register_images(scan):
-        bucket = manager.assign(entry.image.width, entry.image.height).bucket
-        sample = Sample(entry.image, entry.is_reg, entry.subset)
-        buckets.setdefault(bucket, []).extend([sample] * entry.repeats)
+        assignment = manager.assign(entry.image.width, entry.image.height)
+        sample = Sample(entry.image, entry.is_reg, entry.subset, assignment)
+        buckets.setdefault(assignment.bucket, []).extend([sample] * entry.repeats)
     return dict(sorted(buckets.items()))
+
+
+def epoch_batches(groups: dict[Size, list[Sample]], batch_size: int,
+                  rng: random.Random | None = None) -> list[tuple[Size, list[Sample]]]:
+    """One epoch's batches: each bucket cut into runs of `batch_size` (its last batch partial).
+
+    With `rng`, like sd-scripts' shuffle_buckets (seeded with seed + epoch there): the list of
+    (bucket, batch index) pairs is shuffled first, then each bucket's samples, and batch i of a bucket
+    takes its samples [i * batch_size, (i + 1) * batch_size). Without `rng` the order is as built.
+    """
+    if batch_size < 1:
+        raise LoratuiError(f"train_batch_size must be at least 1, not {batch_size}")
+    contents = {bucket: list(samples) for bucket, samples in groups.items() if samples}
+    index = [(bucket, i) for bucket, samples in contents.items()
+             for i in range(_ceil_div(len(samples), batch_size))]
+    if rng is not None:
+        rng.shuffle(index)
+        for samples in contents.values():
+            rng.shuffle(samples)
+    return [(bucket, contents[bucket][i * batch_size:(i + 1) * batch_size]) for bucket, i in index]
+
+
+def shard_batches(batches: list, num_processes: int, rank: int) -> list:
+    """The batches process `rank` trains on, as accelerate's even_batches sharding hands them out:
+    round-robin (batch rank, rank + n, ...), every process getting ceil(len / n) batches, the short
+    last round filled from the start of the list."""
+    if not 0 <= rank < num_processes:
+        raise LoratuiError(f"rank {rank} is outside 0..{num_processes - 1}")
+    if not batches:
+        return []
+    per_process = _ceil_div(len(batches), num_processes)
+    return [batches[(rank + k * num_processes) % len(batches)] for k in range(per_process)]
 
 
 def _ceil_div(a: int, b: int) -> int:
