@@ -60,9 +60,9 @@ def _human(schedule, config: str, target=None) -> list[str]:
 @click.command()
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the breakdown.")
-@click.option("--num-processes", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--num-processes", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Number of training processes (GPUs); each steps on its share of the batches.")
-@click.option("--target-steps", type=click.IntRange(min=1), default=None,
+@click.option("--target-steps", type=click.IntRange(min=1), default=None, metavar="N",
               help="Find the epoch count whose exact step total comes closest to N.")
 def steps(config: str, as_json: bool, num_processes: int, target_steps: int | None) -> None:
     """Samples, buckets, batches and steps that CONFIG trains, with sd-scripts' arithmetic."""
