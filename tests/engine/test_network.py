@@ -267,3 +267,10 @@ def test_lora_trains_and_dropout_only_in_training(tiny_sd1_dir):
         a = base.unet(latents, t, context).sample
         b = base.unet(latents, t, context).sample
     assert torch.equal(a, b)
+
+
+def test_conv_alpha_mismatch_names_conv_alpha(tiny_sd1_dir, tmp_path):
+    path = tmp_path / "locon.safetensors"
+    save_lora(path, inject_lora(_base(tiny_sd1_dir), _net(dim=4, alpha=4.0, conv_dim=2, conv_alpha=1.0)), {}, "float")
+    with pytest.raises(LoratuiError, match="set conv_alpha = 1"):
+        inject_lora(_base(tiny_sd1_dir), _net(dim=4, alpha=4.0, conv_dim=2, conv_alpha=2.0, network_weights=str(path)))

@@ -70,7 +70,12 @@ def _read_keys(path: Path) -> tuple[list[str], dict | None]:
         except Exception as exc:  # corrupt / truncated file
             raise LoratuiError(f"cannot read {path}: not a valid .safetensors file ({exc})") from None
     try:
-        data = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+        try:
+            data = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:
+            if "mmap" not in str(exc):
+                raise
+            data = torch.load(str(path), map_location="cpu", weights_only=True)  # legacy (non-zip) format
     except Exception as exc:
         raise LoratuiError(f"cannot read {path} with torch.load(weights_only=True): {str(exc).splitlines()[0]}; "
                            "convert it to .safetensors") from None

@@ -48,6 +48,7 @@ class LoraModule(nn.Module):
             nn.init.zeros_(self.lora_up.weight)
         self.set_alpha(alpha)
         self.dropout = dropout
+        self.conv_rank = False  # True for 3x3 convs (conv_dim / conv_alpha)
         self.multiplier = 1.0
         self._org = [org]  # a list, so the base layer is not registered as our submodule
         self._org_forward = None
@@ -141,7 +142,9 @@ class LoraNetwork(nn.Module):
             else:
                 continue
             name = "lora_unet_" + name_of(path).replace(".", "_")
-            loras.append(LoraModule(name, layer, dim, alpha, self.dropout))
+            module = LoraModule(name, layer, dim, alpha, self.dropout)
+            module.conv_rank = not (isinstance(layer, nn.Linear) or _is_1x1(layer))
+            loras.append(module)
         return loras
 
     def _te_loras(self, base) -> list[LoraModule]:
@@ -221,7 +224,7 @@ class LoraNetwork(nn.Module):
                         f"set network_dim (or conv_dim) = {down.shape[0]}")
                 alpha = sd.get(f"{name}.alpha")
                 if alpha is not None and not math.isclose(float(alpha), m.alpha, rel_tol=1e-3):
-                    field = "conv_alpha" if m.dim == self.conv_dim and m.alpha == self.conv_alpha != self.alpha else "network_alpha"
+                    field = "conv_alpha" if m.conv_rank else "network_alpha"
                     raise LoratuiError(f"{source}: {name} was trained with alpha {float(alpha):g} but {field} is "
                                        f"{m.alpha:g}; set {field} = {float(alpha):g}")
                 m.lora_down.weight.copy_(down.to(m.lora_down.weight.dtype))
