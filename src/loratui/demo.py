@@ -1,0 +1,196 @@
+"""`./dev.sh demo` (or `python -m loratui.demo`): a whole loratui session on a built-in demo project.
+
+It lays out a small kohya-style project (synthetic images, captions, a tiny random SD1-shaped model
+and a config) in a folder, then runs the same commands a user types, printing each one first:
+dataset scan, tag cleanup (plan, apply, undo), the steps calculator, the VRAM estimate and a short
+training run that writes a kohya-format LoRA. Everything runs offline on a CPU in about a minute.
+
+The TUI will open on this project once it exists; until then the demo is the headless walkthrough.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from loratui.core.errors import LoratuiError
+
+SHAPES = ("circle", "square", "triangle")
+COLOURS = {"red": (220, 50, 47), "blue": (38, 139, 210), "green": (133, 153, 0), "orange": (203, 75, 22)}
+BACKGROUNDS = {"white background": (250, 250, 245), "black background": (12, 12, 16)}
+# (width, height): a mix of aspect ratios so the bucket breakdown has more than one line.
+SIZES = ((512, 512), (640, 448), (448, 640), (512, 512), (704, 384), (512, 512), (384, 704), (576, 448))
+TRIGGER = "shp_demo"
+
+
+def _draw(shape: str, colour: tuple[int, int, int], background: tuple[int, int, int], size, rng):
+    from PIL import Image, ImageDraw
+
+    width, height = size
+    image = Image.new("RGB", size, background)
+    draw = ImageDraw.Draw(image)
+    side = int(min(width, height) * rng.uniform(0.45, 0.7))
+    left = rng.randint(0, width - side)
+    top = rng.randint(0, height - side)
+    box = (left, top, left + side, top + side)
+    if shape == "circle":
+        draw.ellipse(box, fill=colour)
+    elif shape == "square":
+        draw.rectangle(box, fill=colour)
+    else:
+        draw.polygon([(left + side // 2, top), (left, top + side), (left + side, top + side)], fill=colour)
+    return image
+
+
+def make_images(concept_dir: Path, seed: int = 0) -> int:
+    """Write the demo images and their tag captions; some captions carry things to clean up."""
+    rng = random.Random(seed)
+    concept_dir.mkdir(parents=True, exist_ok=True)
+    for index, size in enumerate(SIZES):
+        shape = SHAPES[index % len(SHAPES)]
+        colour = list(COLOURS)[index % len(COLOURS)]
+        background = list(BACKGROUNDS)[index % 2]
+        image = _draw(shape, COLOURS[colour], BACKGROUNDS[background], size, rng)
+        stem = f"{index:03d}_{colour}_{shape}"
+        image.save(concept_dir / f"{stem}.png" if index % 2 else concept_dir / f"{stem}.jpg")
+        tags = [f"{colour} {shape}", "simple_background", background, "no humans", "general"]
+        if index % 3 == 0:
+            tags.append("no humans")  # a duplicate for `tags dedupe`
+        (concept_dir / f"{stem}.txt").write_text(", ".join(tags) + "\n", encoding="utf-8")
+    return len(SIZES)
+
+
+def write_prompts(path: Path) -> None:
+    path.write_text(
+        "# sd-scripts prompt options: --n negative, --w/--h size, --d seed, --s steps, --l CFG scale\n"
+        f"{TRIGGER}, red circle, white background --n blurry --w 64 --h 64 --d 1 --s 8 --l 7\n",
+        encoding="utf-8",
+    )
+
+
+def build_project(root: Path) -> Path:
+    """Lay the demo project out under ``root`` and return its config path."""
+    from loratui.core.config import TrainingConfig
+    from loratui.core.config_io import save_config
+    from loratui.engine.tiny_models import make_tiny_sd1
+
+    (root / "img").mkdir(parents=True, exist_ok=True)
+    for name in ("reg", "model", "log"):
+        (root / name).mkdir(exist_ok=True)
+    make_images(root / "img" / f"5_{TRIGGER} shapes")
+    model_dir = make_tiny_sd1(root / "base-model" / "tiny-sd1")
+    write_prompts(root / "prompts.txt")
+
+    cfg = TrainingConfig()
+    cfg.model.pretrained_model_name_or_path = os.path.relpath(model_dir, root)
+    cfg.model.model_family = "sd1"
+    cfg.dataset.train_data_dir = "img"
+    cfg.dataset.resolution = (128, 128)
+    cfg.dataset.min_bucket_reso = 64
+    cfg.dataset.max_bucket_reso = 256
+    cfg.dataset.bucket_reso_steps = 64
+    cfg.dataset.shuffle_caption = True
+    cfg.dataset.keep_tokens = 1
+    cfg.dataset.max_data_loader_n_workers = 0
+    cfg.network.network_dim = 8
+    cfg.network.network_alpha = 4.0
+    cfg.optimizer.optimizer_type = "AdamW"
+    cfg.optimizer.learning_rate = 1e-3
+    cfg.optimizer.lr_scheduler = "cosine"
+    cfg.optimizer.lr_warmup_steps = 0.1
+    cfg.training.train_batch_size = 2
+    cfg.training.max_train_epochs = 2
+    cfg.training.mixed_precision = "no"
+    cfg.saving.output_dir = "model"
+    cfg.saving.output_name = "shapes_demo"
+    cfg.saving.save_every_n_epochs = 1
+    cfg.saving.save_precision = "fp16"
+    cfg.sampling.sample_prompts = "prompts.txt"
+    cfg.sampling.sample_every_n_epochs = 2
+    config_path = root / "config.toml"
+    save_config(cfg, config_path)
+    return config_path
+
+
+def _run(args: list[str], cwd: Path) -> int:
+    """Print a command the way a user would type it, then run it with this interpreter."""
+    print(f"\n$ loratui {shlex.join(args)}", flush=True)
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, "-m", "loratui", *args], cwd=cwd, env=env).returncode
+
+
+def walkthrough(root: Path, *, train: bool) -> int:
+    steps: list[list[str]] = [
+        ["dataset", "scan", "img"],
+        ["tags", "freq", "img"],
+        ["tags", "dedupe", "img", "--dry-run"],
+        ["tags", "dedupe", "img", "--yes"],
+        ["tags", "replace", "img", "general", "minimalism", "--yes"],
+        ["tags", "add", "img", TRIGGER, "--front", "--yes"],
+        ["tags", "undo", "img", "--yes"],
+        ["tags", "add", "img", TRIGGER, "--front", "--yes"],
+        ["config", "check", "config.toml"],
+        ["steps", "config.toml"],
+        ["vram", "config.toml"],
+    ]
+    if train:
+        steps.append(["train", "config.toml"])
+    failures = 0
+    for args in steps:
+        code = _run(args, root)
+        if code != 0:
+            failures += 1
+            print(f"(exit code {code})")
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="loratui-demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", default="loratui-demo", help="where to create the demo project (default: ./loratui-demo)")
+    parser.add_argument("--fresh", action="store_true", help="delete an existing demo project first")
+    parser.add_argument("--no-train", action="store_true", help="skip the training run")
+    args = parser.parse_args(argv)
+
+    root = Path(args.dir).resolve()
+    if root.exists() and args.fresh:
+        if not (root / ".loratui-demo").exists():
+            print(f"error: {root} was not made by the demo: refusing to delete it", file=sys.stderr)
+            return 2
+        shutil.rmtree(root)
+    started = time.perf_counter()
+    if not (root / "config.toml").exists():
+        if root.exists() and any(root.iterdir()):
+            print(f"error: {root} exists and is not a demo project: pass --dir to choose another folder",
+                  file=sys.stderr)
+            return 2
+        print(f"Building the demo project in {root} (synthetic images, tiny random SD1 model) ...", flush=True)
+        try:
+            build_project(root)
+        except LoratuiError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        (root / ".loratui-demo").write_text("made by loratui.demo\n", encoding="utf-8")
+    else:
+        print(f"Reusing the demo project in {root} (--fresh starts over)", flush=True)
+
+    failures = walkthrough(root, train=not args.no_train)
+    elapsed = time.perf_counter() - started
+    print(f"\nDemo finished in {elapsed:.0f} s. Project: {root}")
+    print("  config:   config.toml   (edit it by hand; `loratui config explain KEY` documents every key)")
+    print("  captions: img/*/        (one .txt beside each image)")
+    print("  output:   model/        (shapes_demo.safetensors, intermediate saves, samples, events.jsonl)")
+    if failures:
+        print(f"{failures} demo step(s) failed: see above", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
