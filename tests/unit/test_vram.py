@@ -67,10 +67,11 @@ def test_sd15_rank32_lora_file_size_is_the_familiar_37_mb():
 
 # ---- calibration ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("index", range(len(calibration_points())))
 def test_calibration_points_within_ten_percent(index):
+    """Published (SimpleTuner) and measured (H100, bench/vram_peaks.py) peaks."""
     label, ref, est, err = calibration_report()[index]
-    assert abs(err) < 0.10, f"{label}: estimate {est:.2f} GiB vs published {ref:.2f} GiB"
+    assert abs(err) < 0.10, f"{label}: estimate {est:.2f} GiB vs reference {ref:.2f} GiB"
 
 
 def test_refit_reproduces_the_table_and_leaves_it_alone():
@@ -187,7 +188,7 @@ def test_unknown_family_is_a_clear_error():
 
 
 def test_fitting_tiers():
-    est = estimate_vram(make("sdxl", 1024))  # no checkpointing: about 13.5 GiB
-    assert est.fitting_tiers() == [16, 24, 48]
-    assert est.fits(16) and not est.fits(12)
-    assert est.total_bytes > 12 * GIB
+    est = estimate_vram(make("sdxl", 1024))  # text encoders trained, no checkpointing: about 16.4 GiB
+    assert est.fitting_tiers() == [24, 48]
+    assert est.fits(24) and not est.fits(16)
+    assert est.total_bytes > 16 * GIB

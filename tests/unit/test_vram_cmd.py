@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from loratui.cli import cli, main
 from loratui.core.config import TrainingConfig
 from loratui.core.config_io import save_config
+from loratui.core.vram import calibration_points
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +41,7 @@ def test_vram_table_json_and_calibration(config_file):
     assert "sd15-6gb" in data["fits_presets"]
     out = run("vram", "--calibration").output
     assert "SDXL 1024px" in out and "%" in out
-    assert len(json.loads(run("vram", "--calibration", "--json").output)["points"]) == 4
+    assert len(json.loads(run("vram", "--calibration", "--json").output)["points"]) == len(calibration_points())
 
 
 def test_vram_needs_a_config(capsys):

@@ -22,20 +22,23 @@ from loratui.core.vram_models import FAMILIES, FamilyArch, text_encoder_lora_par
 
 GIB = 1024 ** 3
 
-# ---- calibration constants (see docs/vram.md; refit with the four calibration points) --------
+# ---- calibration constants (see docs/vram.md; refit with fit_activation_scales()) -------------
 CONSTANTS: dict[str, float] = {
     # fixed costs
-    "cuda_context_gib": 0.40,        # CUDA context + cuBLAS/cuDNN workspaces (not in torch's stats)
+    "cuda_context_gib": 0.75,        # CUDA context + cuBLAS/cuDNN workspaces (not in torch's stats;
+                                     # 0.75 GiB measured on an H100 with CUDA 13, every case)
     "allocator_overhead": 0.05,      # caching-allocator fragmentation, as a fraction of the rest
     # stored activation elements per latent token, per channel of the block
     "tf_block_elems": 30.0,          # one BasicTransformerBlock: norms, q/k/v, attn out, GEGLU ff
     "tf_wrapper_elems": 5.0,         # Transformer2DModel: group norm, proj_in, proj_out
     "resnet_in_elems": 4.0,          # ResnetBlock2D, per input channel: input, norm1 (fp32), silu
     "resnet_out_elems": 5.0,         # ResnetBlock2D, per output channel: conv1, norm2 (fp32), silu, conv2
-    "attn_matrix_copies": 1.5,       # stored softmax probabilities + score scratch, kernel "none"
-    # fitted multipliers (least squares on the log ratio over the calibration points)
-    "act_scale_full": 0.98,          # without gradient checkpointing
-    "act_scale_ckpt": 1.26,          # with gradient checkpointing
+    "attn_matrix_copies": 3.5,       # scores, fp32 softmax and its saved output, kernel "none"
+                                     # (fitted to the measured SD1.5 512px case)
+    # fitted multipliers (least squares on the log ratio over the sdpa calibration points:
+    # 4 published + 8 measured on an H100)
+    "act_scale_full": 1.094,         # without gradient checkpointing
+    "act_scale_ckpt": 1.811,         # with gradient checkpointing
     # VAE encode (latents not cached): scratch elements per image pixel at the widest stage
     "vae_encode_elems_per_pixel": 512.0,
     # text-encoder activations per token per hidden channel (only when the encoder is trained)
@@ -310,6 +313,46 @@ def calibration_points() -> list[CalibrationPoint]:
         cfg.optimizer.optimizer_type = "AdamW"
         label = f"{'SD1.5' if fam == 'sd1' else 'SDXL'} {res}px r16 bs1 bf16 cached{', ckpt' if ckpt else ''}"
         points.append(CalibrationPoint(label, cfg, fam, gib, "allocated", "SimpleTuner (published)"))
+    return points + measured_points()
+
+
+# Peaks measured by bench/vram_peaks.py on an H100 80GB (torch 2.11 + CUDA 13, bf16 frozen UNet, fp32
+# LoRA, AdamW, cached latents and text-encoder outputs, random weights at the real shapes), as
+# torch.cuda.max_memory_reserved(): what the caching allocator held, fragmentation included. The
+# device-level figure was 0.75 GiB higher in every case (the CUDA context). docs/benchmarks.md has
+# the full table. Columns: family, resolution, batch, rank, checkpointing, attention, reserved GiB.
+MEASURED_H100 = (
+    ("sd1", 512, 1, 16, False, "sdpa", 2.984),
+    ("sd1", 512, 1, 16, True, "sdpa", 2.092),
+    ("sdxl", 1024, 1, 16, False, "sdpa", 13.949),
+    ("sdxl", 1024, 1, 16, True, "sdpa", 6.926),
+    ("sd1", 512, 1, 16, False, "none", 8.412),
+    ("sd1", 768, 4, 32, False, "sdpa", 13.102),
+    ("sd1", 768, 4, 32, True, "sdpa", 4.762),
+    ("sdxl", 1024, 2, 32, True, "sdpa", 8.361),
+    ("sdxl", 768, 1, 16, False, "sdpa", 10.469),
+)
+
+
+def measured_points() -> list[CalibrationPoint]:
+    """The H100 measurements above as calibration points (basis: allocator reserved peak)."""
+    points = []
+    for fam, res, batch, rank, ckpt, attention, gib in MEASURED_H100:
+        cfg = TrainingConfig()
+        cfg.model.model_family = fam
+        cfg.dataset.resolution = (res, res)
+        cfg.dataset.cache_latents = True
+        cfg.network.network_dim = rank
+        cfg.network.network_train_unet_only = True
+        cfg.training.train_batch_size = batch
+        cfg.training.mixed_precision = "bf16"
+        cfg.training.cache_text_encoder_outputs = True
+        cfg.training.gradient_checkpointing = ckpt
+        cfg.training.sdpa = attention == "sdpa"
+        cfg.optimizer.optimizer_type = "AdamW"
+        label = (f"{'SD1.5' if fam == 'sd1' else 'SDXL'} {res}px r{rank} bs{batch} {attention}"
+                 f"{', ckpt' if ckpt else ''} (H100)")
+        points.append(CalibrationPoint(label, cfg, fam, gib, "allocated", "measured, bench/vram_peaks.py"))
     return points
 
 
@@ -327,7 +370,8 @@ def fit_activation_scales(points: list[CalibrationPoint] | None = None) -> dict[
 
     Returns the new values without changing CONSTANTS; paste them into the table above.
     """
-    points = points if points is not None else calibration_points()
+    if points is None:  # the attention-kernel "none" case is fitted separately (attn_matrix_copies)
+        points = [p for p in calibration_points() if p.cfg.training.sdpa or p.cfg.training.xformers]
     saved = dict(CONSTANTS)
     result: dict[str, float] = {}
     try:
