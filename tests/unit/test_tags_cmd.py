@@ -1,0 +1,130 @@
+"""`loratui tags ...` end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from loratui.cli import cli, main
+
+
+def dataset(tmp_path: Path) -> Path:
+    folder = tmp_path / "img" / "10_alice"
+    folder.mkdir(parents=True)
+    rows = ["alice, solo, general, white_background", "alice, 2girls, solo, solo, sensitive",
+            "simple_background, alice, general"]
+    for i, row in enumerate(rows):
+        (folder / f"{i}.png").write_bytes(b"x")
+        (folder / f"{i}.txt").write_text(row + "\n")
+    return tmp_path / "img"
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, list(map(str, args)), input=input, catch_exceptions=False)
+
+
+def text(root, i):
+    return (root / "10_alice" / f"{i}.txt").read_text()
+
+
+def test_freq(tmp_path):
+    root = dataset(tmp_path)
+    out = run("tags", "freq", root).output
+    assert "3 caption(s)" in out and "alice" in out
+    data = json.loads(run("tags", "freq", root, "--json", "--where", "tag:solo").output)
+    assert data == {"captions": 2, "tags": {"alice": 2, "solo": 2, "general": 1, "white_background": 1,
+                                            "2girls": 1, "sensitive": 1}}
+
+
+def test_add_front_dry_run_then_yes_then_undo(tmp_path):
+    root = dataset(tmp_path)
+    out = run("tags", "add", root, "trig", "--front", "--dry-run").output
+    assert "3 of 3 caption(s) change" in out and "Dry run" in out and text(root, 0).startswith("alice")
+    out = run("tags", "add", root, "trig", "--front", "--yes").output
+    assert "Wrote 3" in out and text(root, 0) == "trig, alice, solo, general, white_background\n"
+    out = run("tags", "undo", root, "--yes").output
+    assert "Restored 3" in out and text(root, 0) == "alice, solo, general, white_background\n"
+
+
+def run_main(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out + captured.err
+
+
+def test_confirmation_prompt(tmp_path, monkeypatch):
+    root = dataset(tmp_path)
+    import loratui.commands.tags_cmd as cmd
+    monkeypatch.setattr(cmd, "_interactive", lambda: True)
+    result = CliRunner().invoke(cli, ["tags", "dedupe", str(root)], input="n\n")
+    assert "Write 1 caption file(s)? [y/N]" in result.output and "Nothing written" in result.output
+    assert text(root, 1).count("solo") == 2
+    result = CliRunner().invoke(cli, ["tags", "dedupe", str(root)], input="y\n")
+    assert "Wrote 1" in result.output and text(root, 1).count("solo") == 1
+
+
+def test_remove_replace_dedupe_sort_where(tmp_path):
+    root = dataset(tmp_path)
+    run("tags", "remove", root, "*background", "--yes")
+    assert "background" not in text(root, 0) + text(root, 2)
+    run("tags", "replace", root, "2girls", "duo", "--yes")
+    run("tags", "dedupe", root, "--yes")
+    assert text(root, 1) == "alice, duo, solo, sensitive\n"
+    run("tags", "sort", root, "--keep", "1", "--yes", "--where", "tag:duo")
+    assert text(root, 1) == "alice, duo, sensitive, solo\n" and text(root, 0) == "alice, solo, general\n"
+    run("tags", "remove-category", root, "rating", "--yes")
+    assert "general" not in text(root, 0) and "sensitive" not in text(root, 1)
+    out = run("tags", "undo", root, "--list").output
+    assert out.count("\n") == 5 and "remove rating tags" in out.splitlines()[0]
+
+
+def test_json_plan(tmp_path):
+    root = dataset(tmp_path)
+    data = json.loads(run("tags", "strip-underscores", root, "--dry-run", "--json").output)
+    assert data["changed"] == 2 and data["written"] == 0
+    assert {"added": ["white background"], "removed": ["white_background"]}.items() <= data["files"][0].items()
+
+
+def test_recipe_save_and_apply(tmp_path):
+    root = dataset(tmp_path)
+    recipe = tmp_path / "cleanup.toml"
+    run("tags", "remove-category", root, "rating", "--dry-run", "--save-recipe", recipe)
+    recipe.write_text(recipe.read_text() + '\n[[op]]\nop = "add"\ntags = ["trig"]\nposition = 0\n')
+    out = run("tags", "apply", root, recipe, "--yes").output
+    assert "Wrote 3" in out
+    assert text(root, 0) == "trig, alice, solo, white_background\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["tags", "remove", "{root}", "/((/", "--yes"], "bad regular expression"),
+    (["tags", "freq", "{root}", "--where", "colour:red"], "--where"),
+    (["tags", "apply", "{root}", "{tmp}/missing.toml"], "recipe not found"),
+    (["tags", "undo", "{root}", "--yes"], "nothing to undo"),
+    (["tags", "freq", "{tmp}/empty"], "no images found"),
+    (["tags", "remove-category", "{root}", "character", "--yes"], "need --tags-csv"),
+])
+def test_errors_are_one_line(tmp_path, capsys, args, message):
+    root = dataset(tmp_path)
+    (tmp_path / "empty").mkdir()
+    code, out = run_main([a.format(root=root, tmp=tmp_path) for a in args], capsys)
+    assert code == 2, out
+    error_lines = [line for line in out.splitlines() if line.startswith("error: ")]
+    assert len(error_lines) == 1 and message in error_lines[0] and "Traceback" not in out
+
+
+def test_real_process(tmp_path):
+    root = dataset(tmp_path)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.run([sys.executable, "-m", "loratui", "tags", "add", str(root), "trig", "--front"],
+                          capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2 and "pass --yes" in proc.stderr and text(root, 0).startswith("alice")
+    proc = subprocess.run([sys.executable, "-m", "loratui", "tags", "add", str(root), "trig", "--front", "-y"],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0 and text(root, 0).startswith("trig, ")
