@@ -1,0 +1,157 @@
+"""Run events: the JSON-lines file a training run writes and the TUI (or `tail -f`) follows.
+
+A run writes ``OUTPUT_DIR/<output_name>.events.jsonl``, one JSON object per line, each with
+``event`` (its type), ``time`` (Unix seconds) and the fields below. The file is append-only and
+flushed after every line; a reader must tolerate a partly written last line (``read_events``
+and ``EventFollower`` do). Beside it, ``<output_name>.lock`` holds the pid of the live run.
+
+    run_started     config (path), output_dir, output_name, model (family, v_prediction, source),
+                    dataset (samples_per_epoch, reg_samples_per_epoch, images, buckets),
+                    schedule (steps_per_epoch, total_steps, epochs, batch, accumulation, processes),
+                    vram_estimate_gib, device, dtype, resumed_from (or null), pid
+    step            step, total_steps, epoch, loss, avg_loss (moving average of the last 50),
+                    lr (of the first param group), images_per_s, eta_s, peak_vram_gib (or null)
+    epoch_end       epoch, step, avg_loss (over the epoch)
+    checkpoint_saved  path, kind ("epoch" | "step" | "final" | "state"), step, epoch
+    sample_saved    paths, step, epoch
+    warning         message
+    error           message, hint (what to try), kind ("oom" | "nan" | "config" | "crash")
+    finished        reason ("completed" | "stopped" | "error"), step, epoch, output (final LoRA or null),
+                    elapsed_s
+
+The engine imports this module (no torch here), and so will the TUI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+EVENT_TYPES = ("run_started", "step", "epoch_end", "checkpoint_saved", "sample_saved", "warning", "error",
+               "finished")
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "run_started": ("output_dir", "output_name", "model", "dataset", "schedule"),
+    "step": ("step", "total_steps", "epoch", "loss", "avg_loss", "lr", "images_per_s", "eta_s"),
+    "epoch_end": ("epoch", "step", "avg_loss"),
+    "checkpoint_saved": ("path", "kind", "step", "epoch"),
+    "sample_saved": ("paths", "step", "epoch"),
+    "warning": ("message",),
+    "error": ("message", "hint", "kind"),
+    "finished": ("reason", "step", "epoch"),
+}
+FINISH_REASONS = ("completed", "stopped", "error")
+
+
+def events_path(output_dir: str | os.PathLike, output_name: str) -> Path:
+    return Path(output_dir) / f"{output_name}.events.jsonl"
+
+
+def lock_path(output_dir: str | os.PathLike, output_name: str) -> Path:
+    return Path(output_dir) / f"{output_name}.lock"
+
+
+def make_event(kind: str, /, **fields: Any) -> dict:
+    """An event dict, checked against the schema (a missing field is a bug in the writer)."""
+    if kind not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {kind!r}")
+    missing = [f for f in REQUIRED_FIELDS[kind] if f not in fields]
+    if missing:
+        raise ValueError(f"{kind} event without {', '.join(missing)}")
+    return {"event": kind, "time": round(time.time(), 3), **fields}
+
+
+class EventWriter:
+    """Appends events to the run's file (and optionally echoes them to a stream as JSON lines)."""
+
+    def __init__(self, path: str | os.PathLike | None, echo: IO[str] | None = None):
+        self.path = Path(path) if path else None
+        self.echo = echo
+        self._handle = None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.path, "a", encoding="utf-8")
+
+    def emit(self, kind: str, /, **fields: Any) -> dict:
+        event = make_event(kind, **fields)
+        line = json.dumps(event, ensure_ascii=False, default=str)
+        if self._handle is not None:
+            self._handle.write(line + "\n")
+            self._handle.flush()
+        if self.echo is not None:
+            self.echo.write(line + "\n")
+            self.echo.flush()
+        return event
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def parse_line(line: str) -> dict | None:
+    """One event from one line; None for a blank, partial or foreign line."""
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and event.get("event") in EVENT_TYPES else None
+
+
+def read_events(path: str | os.PathLike) -> list[dict]:
+    """Every complete event in the file (a partial last line is skipped)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    return [e for e in map(parse_line, text.splitlines()) if e is not None]
+
+
+@dataclass
+class EventFollower:
+    """Reads new events as a run appends them: call ``poll()`` whenever you like (tail -f style).
+
+    Only complete lines are returned; a partial last line waits for its newline.
+    """
+
+    path: Path
+    offset: int = 0
+    _pending: bytes = b""
+
+    def poll(self) -> list[dict]:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        data = self._pending + data
+        *lines, self._pending = data.split(b"\n")
+        return [e for e in (parse_line(line.decode("utf-8", "replace")) for line in lines) if e is not None]
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter(self.poll())
+
+
+def run_is_alive(output_dir: str | os.PathLike, output_name: str) -> int | None:
+    """The pid of a live run on this output, or None (no lock, or a stale one)."""
+    path = lock_path(output_dir, output_name)
+    try:
+        pid = int(path.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid

@@ -1,0 +1,516 @@
+"""`loratui train CONFIG`: config -> checks -> model + LoRA + data -> train_loop -> files and events.
+
+Everything a run writes lives in the config's output_dir:
+  NAME.safetensors                 the final LoRA (kohya format, ss_* metadata)
+  NAME-000004.safetensors          every save_every_n_epochs; NAME-step00000500.safetensors every N steps
+  NAME-state/                      full training state (on stop, at the end if asked); --resume it
+  NAME.events.jsonl, NAME.lock     the event stream (core/events.py) and the live run's pid
+  sample/                          sample images
+Several processes (torchrun / accelerate launch): every rank trains its shard, only rank 0
+writes files and events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from loratui.core.errors import LoratuiError
+from loratui.core.events import EventWriter, events_path, lock_path
+
+OOM_HINT = ("try a smaller preset (`loratui presets list`), gradient_checkpointing = true, a smaller "
+            "train_batch_size or resolution, or cache_latents = true")
+
+
+def _nan_hint(cfg) -> str:
+    if cfg.training.mixed_precision == "fp16":
+        return ("fp16 overflowed: use mixed_precision = \"bf16\" (RTX 30xx and newer) or \"no\", "
+                f"or lower learning_rate (now {cfg.optimizer.learning_rate})")
+    return (f"lower the learning rate (now {cfg.optimizer.learning_rate}), set max_grad_norm = 1.0, "
+            "or check the base model (a broken VAE gives NaN latents)")
+
+
+class Lock:
+    """OUTPUT_DIR/NAME.lock: one live run per output. A lock whose pid is gone is taken over."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.held = False
+
+    def acquire(self) -> str | None:
+        """Take the lock; returns a warning when a stale lock was replaced."""
+        warning = None
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    pid = int(self.path.read_text().split()[0])
+                except (ValueError, IndexError, FileNotFoundError):
+                    pid = None
+                if pid is not None and _alive(pid):
+                    raise LoratuiError(f"another run (pid {pid}) is writing {self.path.parent}: stop it, or change "
+                                       f"saving.output_name / output_dir") from None
+                self.path.unlink(missing_ok=True)
+                warning = f"removed a stale lock from a run that is gone (pid {pid})"
+                continue
+            with os.fdopen(fd, "w") as handle:
+                handle.write(f"{os.getpid()}\n")
+            self.held = True
+            return warning
+        raise LoratuiError(f"cannot take the lock {self.path}")
+
+    def release(self) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def config_digest(cfg) -> str:
+    from loratui.core.config_io import config_to_dict
+
+    data = config_to_dict(cfg)
+    for volatile in ("saving", "sampling"):
+        data.pop(volatile, None)
+    data.get("training", {}).pop("max_train_epochs", None)
+    data.get("training", {}).pop("max_train_steps", None)
+    return hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def check_config(cfg) -> None:
+    """Everything that can be wrong before a model is loaded; raises LoratuiError."""
+    from loratui.core.config_io import check_paths, validate
+    from loratui.engine.optim import check_optimizer
+
+    problems = validate(cfg) + check_paths(cfg)
+    if problems:
+        raise LoratuiError(problems[0] + (f" (and {len(problems) - 1} more: `loratui config check`)"
+                                          if len(problems) > 1 else ""))
+    check_optimizer(cfg)
+    if cfg.training.xformers:
+        import importlib.util
+
+        if importlib.util.find_spec("xformers") is None:
+            raise LoratuiError("training.xformers is true but xformers is not installed: pip install xformers, "
+                               "or use sdpa = true")
+
+
+def _dtypes(cfg, device: torch.device):
+    mp = cfg.training.mixed_precision
+    weight = {"no": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[mp]
+    autocast = None if mp == "no" else weight
+    lora = torch.bfloat16 if cfg.training.full_bf16 else torch.float16 if cfg.training.full_fp16 else torch.float32
+    return weight, autocast, lora
+
+
+class Reporter:
+    """Events (rank 0), a progress line, checkpoints and samples: the hooks train_loop calls."""
+
+    def __init__(self, run: "Run"):
+        self.run = run
+
+    def on_step(self, tr, *, loss, avg_loss, images_per_s, eta_s):
+        run = self.run
+        lr = tr.optimizer.param_groups[0]["lr"]
+        vram = torch.cuda.max_memory_allocated() / 1024 ** 3 if tr.device.type == "cuda" else None
+        run.emit("step", step=tr.step, total_steps=tr.data.total_steps, epoch=tr.epoch, loss=round(loss, 6),
+                 avg_loss=round(avg_loss, 6), lr=lr, images_per_s=round(images_per_s, 3),
+                 eta_s=None if eta_s is None else round(eta_s, 1),
+                 peak_vram_gib=None if vram is None else round(vram, 3))
+        run.progress(tr, avg_loss, images_per_s, eta_s)
+        s = run.cfg.saving
+        if s.save_every_n_steps and tr.step % s.save_every_n_steps == 0 and tr.step < tr.data.total_steps:
+            run.save_lora(tr, "step")
+        sp = run.cfg.sampling
+        if sp.sample_every_n_steps and tr.step % sp.sample_every_n_steps == 0:
+            run.sample(tr)
+
+    def on_epoch_end(self, tr, *, avg_loss):
+        run = self.run
+        run.emit("epoch_end", epoch=tr.epoch, step=tr.step, avg_loss=round(avg_loss, 6))
+        s = run.cfg.saving
+        last = tr.epoch >= tr.data.epochs or tr.step >= tr.data.total_steps
+        if s.save_every_n_epochs and tr.epoch % s.save_every_n_epochs == 0 and not last:
+            run.save_lora(tr, "epoch")
+        sp = run.cfg.sampling
+        if sp.sample_every_n_epochs and tr.epoch % sp.sample_every_n_epochs == 0:
+            run.sample(tr)
+
+
+class Run:
+    """One training run (see the module docstring)."""
+
+    def __init__(self, config_path: str, *, resume: str | None = None, save_state: bool = False,
+                 events_override: str | None = None, echo_json: bool = False, max_steps: int | None = None,
+                 show_progress: bool | None = None):
+        from loratui.core.config_io import load_config, resolve_path, with_resolved_paths
+
+        self.config_path = config_path
+        self.cfg = with_resolved_paths(load_config(config_path))
+        if max_steps is not None:
+            self.cfg.training.max_train_steps = max_steps
+            self.cfg.training.max_train_epochs = None
+        self.resume = resume or (resolve_path(self.cfg, self.cfg.saving.resume) if self.cfg.saving.resume else None)
+        self.save_state_flag = save_state or self.cfg.saving.save_state
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.is_main = self.rank == 0
+        self.output_dir = Path(resolve_path(self.cfg, self.cfg.saving.output_dir))
+        self.name = self.cfg.saving.output_name
+        self.events_file = Path(events_override) if events_override else events_path(self.output_dir, self.name)
+        self.echo_json = echo_json
+        self.show_progress = sys.stderr.isatty() if show_progress is None else show_progress
+        self.writer: EventWriter | None = None
+        self.lock = Lock(lock_path(self.output_dir, self.name))
+        self.trainer = None
+        self.prompts = None
+        self.started_at = time.time()
+        self.session_id = int.from_bytes(os.urandom(4), "little")
+        self.last_line = 0.0
+        self.model_hashes: dict | None = None  # base-model hashes for the metadata, computed once
+        self.signals_seen = 0
+
+    # ---- output helpers -------------------------------------------------------------------------
+
+    def emit(self, kind: str, /, **fields) -> None:
+        if self.writer is not None:
+            self.writer.emit(kind, **fields)
+
+    def say(self, text: str) -> None:
+        if self.is_main and not self.echo_json:
+            print(text, file=sys.stderr, flush=True)
+
+    def warn(self, message: str) -> None:
+        self.emit("warning", message=message)
+        self.say(f"warning: {message}")
+
+    def progress(self, tr, avg_loss, images_per_s, eta_s) -> None:
+        if not self.is_main or self.echo_json:
+            return
+        now = time.monotonic()
+        total = tr.data.total_steps
+        if not self.show_progress and now - self.last_line < 10 and tr.step not in (1, total):
+            return
+        self.last_line = now
+        eta = "?" if eta_s is None else time.strftime("%H:%M:%S", time.gmtime(eta_s))
+        width = 24
+        filled = int(width * tr.step / max(total, 1))
+        line = (f"[{'#' * filled}{'.' * (width - filled)}] step {tr.step}/{total} epoch {tr.epoch}/{tr.data.epochs} "
+                f"loss {avg_loss:.4f} {images_per_s:.2f} img/s ETA {eta}")
+        if self.show_progress:
+            print("\r" + line, end="\n" if tr.step == total else "", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    # ---- saving ---------------------------------------------------------------------------------
+
+    def metadata(self, tr, *, final: bool) -> dict:
+        from loratui.engine.metadata import build_metadata
+
+        scan, sched = tr.data.scan, tr.data.schedule
+        dirs = {s.name: {"n_repeats": s.repeats, "img_count": len(s.images)} for s in scan.subsets if not s.is_reg}
+        reg_dirs = {s.name: {"n_repeats": s.repeats, "img_count": len(s.images)} for s in scan.subsets if s.is_reg}
+        meta = build_metadata(
+            self.cfg, self.base.family, session_id=self.session_id, training_started_at=self.started_at,
+            steps=tr.step, epochs=min(tr.epoch, tr.data.epochs), num_train_images=sched.samples_per_epoch,
+            num_reg_images=sched.reg_samples_per_epoch, tag_frequency=tr.data.tag_frequency(), dataset_dirs=dirs,
+            reg_dataset_dirs=reg_dirs, bucket_info={"buckets": sched.buckets},
+            num_batches_per_epoch=sched.batches_per_epoch, num_epochs=tr.data.epochs,
+            max_train_steps=tr.data.total_steps,
+            total_batch_size=self.cfg.training.train_batch_size * self.world * self.cfg.training.gradient_accumulation_steps,
+            training_finished_at=time.time() if final else None, v_prediction=self.base.v_prediction,
+            hash_base_model=self.model_hashes is None)
+        # hashing a multi-GB base model takes seconds: once per run, not once per save
+        if self.model_hashes is None:
+            self.model_hashes = {k: v for k, v in meta.items() if k.endswith("_hash")}
+        meta.update(self.model_hashes)
+        return meta
+
+    def save_lora(self, tr, kind: str) -> Path | None:
+        if not self.is_main:
+            return None
+        from loratui.engine.network import save_lora
+
+        if kind == "epoch":
+            path = self.output_dir / f"{self.name}-{tr.epoch:06d}.safetensors"
+        elif kind == "step":
+            path = self.output_dir / f"{self.name}-step{tr.step:08d}.safetensors"
+        else:
+            path = self.output_dir / f"{self.name}.safetensors"
+        save_lora(path, self.network, self.metadata(tr, final=kind == "final"), self.cfg.saving.save_precision)
+        self.emit("checkpoint_saved", path=str(path), kind=kind, step=tr.step, epoch=min(tr.epoch, tr.data.epochs))
+        self.say(f"saved {path}")
+        if self.save_state_flag and kind in ("epoch", "step"):
+            self.save_state(tr, path.with_name(path.stem + "-state"))
+        self.prune(kind, tr)
+        return path
+
+    def prune(self, kind: str, tr) -> None:
+        """save_last_n_epochs / save_last_n_steps: delete older intermediate saves (and their states)."""
+        import shutil
+
+        s = self.cfg.saving
+        doomed = []
+        if kind == "epoch" and s.save_last_n_epochs:
+            saves = sorted(self.output_dir.glob(f"{self.name}-[0-9][0-9][0-9][0-9][0-9][0-9].safetensors"))
+            doomed = saves[:-s.save_last_n_epochs]
+        if kind == "step" and s.save_last_n_steps:
+            for old in self.output_dir.glob(f"{self.name}-step[0-9]*.safetensors"):
+                step = int(old.stem.rsplit("step", 1)[1])
+                if step <= tr.step - s.save_last_n_steps:
+                    doomed.append(old)
+        for old in doomed:
+            old.unlink(missing_ok=True)
+            state = old.with_name(old.stem + "-state")
+            if state.is_dir():
+                shutil.rmtree(state, ignore_errors=True)
+
+    def save_state(self, tr, folder: Path) -> None:
+        if not self.is_main:
+            return
+        from loratui.engine.state import save_state
+
+        save_state(folder, network=self.network, optimizer=tr.optimizer, scheduler=tr.scheduler, scaler=tr.scaler,
+                   generator=tr.generator, step=tr.step, epoch=tr.epoch, batches_done=tr.batches_done,
+                   losses=tr.losses, config_digest=config_digest(self.cfg))
+        self.emit("checkpoint_saved", path=str(folder), kind="state", step=tr.step, epoch=min(tr.epoch, tr.data.epochs))
+        self.say(f"saved training state {folder} (resume with --resume {folder})")
+
+    def sample(self, tr) -> None:
+        if not self.is_main or not self.prompts:
+            return
+        from loratui.engine.sampling import generate_samples
+
+        paths = generate_samples(self.base, self.prompts, self.output_dir / "sample", output_name=self.name,
+                                 step=tr.step, epoch=tr.epoch, device=tr.device,
+                                 dtype=tr.autocast_dtype or torch.float32, seed=self.cfg.training.seed,
+                                 sampler=self.cfg.sampling.sample_sampler)
+        self.emit("sample_saved", paths=[str(p) for p in paths], step=tr.step, epoch=tr.epoch)
+
+    # ---- the run --------------------------------------------------------------------------------
+
+    def execute(self) -> int:
+        """Run to the end; returns the process exit code (0 finished or stopped, 1 training error).
+
+        Bad input raises LoratuiError before anything is written (the CLI exits 2).
+        """
+        from loratui.core.schedule import compute_schedule, scan_for_config
+
+        check_config(self.cfg)
+        schedule = compute_schedule(self.cfg, scan_for_config(self.cfg), self.world)
+        self.resume_info = None
+        if self.resume:
+            from loratui.engine.state import read_state_info
+
+            self.resume_info = read_state_info(self.resume)
+        if self.is_main:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            stale = self.lock.acquire()
+            self.writer = EventWriter(self.events_file, sys.stdout if self.echo_json else None)
+            if stale:
+                self.warn(stale)
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        started = time.perf_counter()
+        try:
+            for sig in previous:
+                signal.signal(sig, self._on_signal)
+            return self._train(schedule)
+        except KeyboardInterrupt:
+            # a signal while loading (nothing trained yet), or a second Ctrl-C: stop without saving
+            tr = self.trainer
+            self.emit("finished", reason="stopped", step=tr.step if tr else 0, epoch=tr.epoch if tr else 0,
+                      output=None, elapsed_s=round(time.perf_counter() - started, 1))
+            self.say("stopped (nothing saved)")
+            return 0 if tr is None else 130
+        except Exception as exc:
+            if isinstance(exc, LoratuiError):
+                self.emit("error", message=str(exc), hint="fix the config and start again", kind="config")
+                self.emit("finished", reason="error", step=0, epoch=0, output=None,
+                          elapsed_s=round(time.perf_counter() - started, 1))
+                raise
+            import traceback
+
+            self.emit("error", message=f"{type(exc).__name__}: {exc}", kind="crash",
+                      hint="this is a bug in loratui or a broken input file; the traceback is on stderr")
+            self.emit("finished", reason="error", step=self.trainer.step if self.trainer else 0,
+                      epoch=self.trainer.epoch if self.trainer else 0, output=None,
+                      elapsed_s=round(time.perf_counter() - started, 1))
+            traceback.print_exc()
+            return 1
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            if self.writer is not None:
+                self.writer.close()
+            self.lock.release()
+
+    def _on_signal(self, signum, frame) -> None:
+        self.signals_seen += 1
+        if self.trainer is None or self.signals_seen > 1:
+            raise KeyboardInterrupt  # still loading (nothing to save), or asked twice: stop now
+        self.trainer.stop_requested = True
+        self.say(f"\n{signal.Signals(signum).name}: finishing the current step, then saving the LoRA and the "
+                 f"state (again to stop at once, without saving)")
+
+    def _setup_distributed(self) -> torch.device:
+        """One process: cuda:0 or the CPU. Several (torchrun / accelerate launch): accelerate's process group."""
+        if self.world > 1:
+            from accelerate import Accelerator
+
+            accelerator = Accelerator(cpu=not torch.cuda.is_available())
+            self.rank, self.world = accelerator.process_index, accelerator.num_processes
+            self.is_main = accelerator.is_main_process
+            return accelerator.device
+        return torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
+
+    def _train(self, schedule) -> int:
+        from loratui.core.vram import estimate_vram
+        from loratui.engine.data import TrainingData
+        from loratui.engine.models import load_base_model
+        from loratui.engine.network import inject_lora
+        from loratui.engine.optim import build_lr_scheduler, build_optimizer
+        from loratui.engine.train import NonFiniteLoss, Trainer, train_loop
+
+        cfg = self.cfg
+        device = self._setup_distributed()
+        weight_dtype, autocast_dtype, lora_dtype = _dtypes(cfg, device)
+        self.say(f"loading {cfg.model.pretrained_model_name_or_path} ...")
+        base = load_base_model(cfg.model, dtype=weight_dtype, device=device)
+        base.vae.to(dtype=torch.float32)  # encode in fp32: the SD/SDXL VAEs overflow in fp16
+        self.base = base
+        self.say(f"model: {base.source_description}")
+        if cfg.sampling.sample_prompts and self.is_main:
+            from loratui.engine.sampling import parse_prompts
+
+            self.prompts = parse_prompts(cfg.sampling.sample_prompts, tuple(cfg.dataset.resolution))
+        if not cfg.training.sdpa and not cfg.training.xformers:
+            from diffusers.models.attention_processor import AttnProcessor
+
+            base.unet.set_attn_processor(AttnProcessor())
+        elif cfg.training.xformers:
+            base.unet.enable_xformers_memory_efficient_attention()
+        torch.manual_seed(cfg.training.seed)  # the LoRA's initial weights: the same on every process
+        network = inject_lora(base, cfg.network)
+        network.to(device=device, dtype=lora_dtype)
+        self.network = network
+        if self.world > 1:
+            import torch.distributed as dist
+
+            for p in network.parameters():
+                dist.broadcast(p.data, src=0)
+        if cfg.training.gradient_checkpointing:
+            base.unet.enable_gradient_checkpointing()
+            if network.train_te:
+                for te in base.text_encoders:
+                    te.gradient_checkpointing_enable()
+        base.unet.train()
+        if network.train_te:
+            for te in base.text_encoders:
+                te.train()
+        data = TrainingData(cfg, base, device=device, weight_dtype=weight_dtype, process_index=self.rank,
+                            num_processes=self.world)
+        o = cfg.optimizer
+        groups = network.param_groups(o.unet_lr, o.text_encoder_lr, o.learning_rate)
+        if not groups:
+            raise LoratuiError("nothing to train: unet_lr and text_encoder_lr are 0 (or the network is empty)")
+        optimizer = build_optimizer(cfg, groups)
+        scheduler = build_lr_scheduler(cfg, optimizer, data.total_steps)
+        scaler = _grad_scaler(device, full_fp16=cfg.training.full_fp16) if autocast_dtype == torch.float16 else None
+        generator = torch.Generator(device=device).manual_seed(cfg.training.seed + 1000 * self.rank)
+        tr = Trainer(cfg, base, network, data, optimizer, scheduler, device, autocast_dtype, scaler, generator,
+                     world_size=self.world)
+        est = estimate_vram(cfg, family=base.family)
+        self.emit("run_started", config=str(self.config_path), output_dir=str(self.output_dir),
+                  output_name=self.name,
+                  model={"family": base.family, "v_prediction": base.v_prediction, "source": base.source_description},
+                  dataset={"samples_per_epoch": schedule.samples_per_epoch,
+                           "reg_samples_per_epoch": schedule.reg_samples_per_epoch,
+                           "images": len(data.captions), "buckets": schedule.buckets,
+                           "folders": [f.to_dict() for f in schedule.folders]},
+                  schedule={"steps_per_epoch": data.steps_per_epoch, "total_steps": data.total_steps,
+                            "epochs": data.epochs, "batch": cfg.training.train_batch_size,
+                            "accumulation": cfg.training.gradient_accumulation_steps, "processes": self.world,
+                            "batches_per_epoch": schedule.batches_per_epoch},
+                  vram_estimate_gib=round(est.total_gib, 2), device=str(device),
+                  dtype=cfg.training.mixed_precision, resumed_from=str(self.resume) if self.resume else None,
+                  pid=os.getpid())
+        if cfg.dataset.cache_latents or data.cache_text:
+            self.say("caching latents / text-encoder outputs ...")
+            data.prepare()
+            if cfg.dataset.cache_latents and device.type == "cuda":
+                base.vae.to("cpu")
+                torch.cuda.empty_cache()
+        if self.resume:
+            # after the caches: encoding draws random numbers, the restored RNG must not be consumed by it
+            from loratui.engine.state import load_state
+
+            info = load_state(self.resume, network=network, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
+                              generator=generator, rank=self.rank)
+            tr.step, tr.epoch, tr.batches_done, tr.losses = (info["step"], info["epoch"], info["batches_done"],
+                                                             info["losses"])
+            if info.get("config_digest") != config_digest(cfg):
+                self.warn("the config changed since this state was saved: the resumed run will not match an "
+                          "uninterrupted one")
+            self.say(f"resumed from {self.resume} at step {tr.step}, epoch {tr.epoch}")
+        self.trainer = tr
+        self.say(f"training {data.total_steps} steps ({data.epochs} epoch(s) x {data.steps_per_epoch}) on {device}")
+        if cfg.sampling.sample_at_first and not self.resume:
+            self.sample(tr)
+        started = time.perf_counter()
+        try:
+            reason = train_loop(tr, Reporter(self))
+        except NonFiniteLoss as exc:
+            return self._fail(tr, "nan", f"training stopped: {exc}", _nan_hint(cfg), started)
+        except torch.cuda.OutOfMemoryError:
+            return self._fail(tr, "oom", f"out of GPU memory at step {tr.step + 1} (estimated peak "
+                                         f"{est.total_gib:.1f} GiB)", OOM_HINT, started)
+        if reason == "completed":
+            output = self.save_lora(tr, "final")
+            if cfg.saving.save_state_on_train_end or self.save_state_flag:
+                self.save_state(tr, self.output_dir / f"{self.name}-state")
+        else:
+            output = self.save_lora(tr, "step")
+            self.save_state(tr, self.output_dir / f"{self.name}-state")
+        self.emit("finished", reason=reason, step=tr.step, epoch=min(tr.epoch, data.epochs),
+                  output=str(output) if output else None, elapsed_s=round(time.perf_counter() - started, 1))
+        self.say(f"{reason}: {tr.step} step(s); LoRA: {output}")
+        return 0
+
+    def _fail(self, tr, kind: str, message: str, hint: str, started: float) -> int:
+        self.emit("error", message=message, hint=hint, kind=kind)
+        self.emit("finished", reason="error", step=tr.step, epoch=tr.epoch, output=None,
+                  elapsed_s=round(time.perf_counter() - started, 1))
+        if self.is_main:
+            print(f"error: {message}\nhint: {hint}", file=sys.stderr, flush=True)
+        return 1
+
+
+def _grad_scaler(device: torch.device, *, full_fp16: bool):
+    """fp16 loss scaling; with full_fp16 the LoRA's own gradients are fp16, which torch refuses to unscale
+    unless told (sd-scripts patches accelerate for the same reason)."""
+    scaler = torch.amp.GradScaler(device.type)
+    if full_fp16:
+        unscale = scaler._unscale_grads_
+        scaler._unscale_grads_ = lambda opt, inv, found, allow_fp16: unscale(opt, inv, found, True)
+    return scaler
+
+
+def run_training(config_path: str, **options) -> int:
+    return Run(config_path, **options).execute()

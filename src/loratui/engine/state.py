@@ -1,0 +1,100 @@
+"""Full training state for `loratui train --resume STATE_DIR`.
+
+A state folder holds the LoRA weights in fp32 (``lora.safetensors``), the optimizer, scheduler
+and grad-scaler states (``optimizer.pt``), every RNG (``rng.pt``: python, numpy, torch CPU and
+CUDA, and the noise generator) and ``state.json`` (step, epoch, batches done in that epoch, loss
+history, the config's training-relevant keys). Resuming restores all of it and skips the batches
+already done, so the rest of the run is identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from loratui.core.errors import LoratuiError
+
+FORMAT = 1
+
+
+def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, generator: torch.Generator, step: int,
+               epoch: int, batches_done: int, losses: list[float], config_digest: str) -> Path:
+    """Write the state folder atomically (a temp folder renamed over the old one)."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in network.kohya_state_dict(torch.float32).items()},
+              str(tmp / "lora.safetensors"))
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict() if scaler is not None else None}, tmp / "optimizer.pt")
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    numpy_state = [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)]
+    torch.save({"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                "generator": generator.get_state()}, tmp / "rng.pt")
+    (tmp / "state.json").write_text(json.dumps({
+        "format": FORMAT, "step": step, "epoch": epoch, "batches_done": batches_done, "losses": losses[-1000:],
+        "config_digest": config_digest}, indent=1), encoding="utf-8")
+    old = folder.with_name(folder.name + ".old")
+    if folder.exists():
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(folder, old)
+    os.replace(tmp, folder)
+    if old.exists():
+        shutil.rmtree(old)
+    return folder
+
+
+def read_state_info(folder: str | Path) -> dict:
+    folder = Path(folder)
+    info_path = folder / "state.json"
+    if not info_path.is_file():
+        raise LoratuiError(f"--resume: {folder} is not a loratui state folder (no state.json); "
+                           "pass a NAME-state folder from the output_dir")
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    if info.get("format") != FORMAT:
+        raise LoratuiError(f"--resume: {folder} was written by another loratui version (format {info.get('format')})")
+    return info
+
+
+def load_state(folder: str | Path, *, network, optimizer, scheduler, scaler, generator: torch.Generator,
+               rank: int = 0) -> dict:
+    """Restore everything saved by ``save_state``; returns state.json's content.
+
+    Only the first process writes the state, so with several processes the others re-seed their
+    noise generator from (its seed, the step): a valid continuation, but not bit-identical.
+    """
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    info = read_state_info(folder)
+    network.load_kohya_state_dict(load_file(str(folder / "lora.safetensors")), source=f"--resume {folder}")
+    # weights_only: a state folder is data, never code, even when it came from somewhere else
+    opt = torch.load(folder / "optimizer.pt", map_location="cpu", weights_only=True)
+    optimizer.load_state_dict(opt["optimizer"])
+    scheduler.load_state_dict(opt["scheduler"])
+    if scaler is not None and opt.get("scaler"):
+        scaler.load_state_dict(opt["scaler"])
+    rng = torch.load(folder / "rng.pt", map_location="cpu", weights_only=True)
+    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in rng["python"]))
+    kind, keys, pos, has_gauss, cached = rng["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(rng["torch"])
+    if rng.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    if rank == 0:
+        generator.set_state(rng["generator"])
+    else:
+        generator.manual_seed(int(generator.initial_seed()) + 7919 * int(info["step"]))
+    return info

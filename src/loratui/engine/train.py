@@ -1,0 +1,194 @@
+"""The training loop: one function, read it top to bottom.
+
+``run.py`` builds a ``Trainer`` (model with the LoRA hooked in, data, optimizer, lr schedule) and
+calls ``train_loop``; everything that is not the maths (events, saving, samples, signals) is
+reached through the small ``hooks`` object (``on_step``, ``on_epoch_end``).
+
+Several processes (torchrun / accelerate launch): each trains its shard of the batches and the
+LoRA gradients are averaged before every optimizer step, as DDP does. The LoRA lives inside the
+UNet/text encoders (forward hooks), so one flat all-reduce replaces a DDP wrapper; it also carries
+the step's loss and the stop flag, so every process stops at the same step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from loratui.engine.data import encode_pixels
+from loratui.engine.text import encode_text, tokenize
+
+
+class NonFiniteLoss(RuntimeError):
+    """The loss became NaN or infinite (run.py turns it into an error event with a hint)."""
+
+
+@dataclass
+class Trainer:
+    cfg: object
+    base: object
+    network: object
+    data: object                         # TrainingData (or anything with epochs, total_steps, epoch())
+    optimizer: torch.optim.Optimizer
+    scheduler: object                    # the learning-rate schedule
+    device: torch.device
+    autocast_dtype: torch.dtype | None   # None = fp32
+    scaler: object | None                # GradScaler for fp16
+    generator: torch.Generator           # noise and timesteps (per process)
+    world_size: int = 1
+    step: int = 0                        # optimizer steps done
+    epoch: int = 1                       # current epoch (1-based)
+    batches_done: int = 0                # batches done in the current epoch (resume skips them)
+    losses: list = field(default_factory=list)
+    stop_requested: bool = False         # set by the signal handler: stop after the current step
+
+    @property
+    def params(self) -> list[torch.Tensor]:
+        return [p for g in self.optimizer.param_groups for p in g["params"]]
+
+
+def min_snr_weights(noise_scheduler, timesteps: torch.Tensor, gamma: float, v_prediction: bool) -> torch.Tensor:
+    """Min-SNR-gamma loss weights (Hang et al. 2023) as sd-scripts applies them."""
+    alphas = noise_scheduler.alphas_cumprod.to(timesteps.device)[timesteps]
+    snr = alphas / (1.0 - alphas)
+    clipped = torch.clamp(snr, max=gamma)
+    return (clipped / (snr + 1.0) if v_prediction else clipped / snr).float()
+
+
+def _with_last(iterator):
+    """(item, is_last) pairs: an epoch's last batch closes a partial accumulation window."""
+    previous = next(iterator, None)
+    while previous is not None:
+        current = next(iterator, None)
+        yield previous, current is None
+        previous = current
+
+
+def _sync_processes(tr: Trainer, loss: torch.Tensor) -> tuple[float, bool]:
+    """Average gradients and the loss over processes; returns (loss, stop) agreed by all of them."""
+    if tr.world_size == 1:
+        return loss.item(), tr.stop_requested
+    import torch.distributed as dist
+
+    params = tr.params
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flags = torch.stack([loss.float(), torch.tensor(float(tr.stop_requested), device=loss.device)])
+    flat = torch.cat([g.reshape(-1).float() for g in grads] + [flags.to(grads[0].device)])
+    dist.all_reduce(flat)
+    offset = 0
+    for p, g in zip(params, grads):
+        p.grad = (flat[offset:offset + g.numel()] / tr.world_size).view_as(g).to(g.dtype)
+        offset += g.numel()
+    return flat[-2].item() / tr.world_size, flat[-1].item() > 0
+
+
+def train_loop(tr: Trainer, hooks) -> str:
+    """Train until the planned step count, or a stop request. Returns "completed" or "stopped"."""
+    cfg, base, data, t = tr.cfg, tr.base, tr.data, tr.cfg.training
+    noise_scheduler = base.noise_scheduler
+    num_timesteps = noise_scheduler.config.num_train_timesteps
+    unet_dtype = next(base.unet.parameters()).dtype
+    train_te = bool(getattr(tr.network, "train_te", False))
+    accumulation = t.gradient_accumulation_steps
+    total = data.total_steps
+    autocast = dict(device_type=tr.device.type, dtype=tr.autocast_dtype or torch.float32,
+                    enabled=tr.autocast_dtype is not None)
+    gen = tr.generator
+    recent = deque(tr.losses[-50:], maxlen=50)
+    started, images_seen, steps_at_start = time.perf_counter(), 0, tr.step
+    stopping = False
+
+    while tr.epoch <= data.epochs and tr.step < total and not stopping:
+        epoch_losses: list[float] = []
+        window, window_loss = 0, None
+        epoch_done = True  # stays True when a resumed epoch has no batches left
+        for batch, is_last in _with_last(iter(data.epoch(tr.epoch, skip_batches=tr.batches_done))):
+            # 1. Latents: cached, or encoded now (the VAE is frozen).
+            latents = batch.latents if batch.latents is not None else encode_pixels(base, batch.pixels)
+            bsz = latents.shape[0]
+
+            # 2. Noise (+ noise offset) and a random timestep per image; forward diffusion.
+            noise = torch.randn(latents.shape, generator=gen, device=gen.device).to(latents.device)
+            if t.noise_offset:
+                offset = torch.randn((bsz, latents.shape[1], 1, 1), generator=gen, device=gen.device)
+                noise = noise + t.noise_offset * offset.to(latents.device)
+            timesteps = torch.randint(0, num_timesteps, (bsz,), generator=gen, device=gen.device)
+            timesteps = timesteps.to(latents.device)
+            noisy_latents = noise_scheduler.add_noise(latents, noise, timesteps)
+
+            # 3. Predict the noise (or v) from the noisy latents and the caption, in mixed precision.
+            with torch.autocast(**autocast):
+                if batch.text is not None:
+                    cond = batch.text
+                else:
+                    with torch.set_grad_enabled(train_te):
+                        ids = tokenize(base, batch.captions, t.max_token_length)
+                        cond = encode_text(base, ids, t.clip_skip)
+                added = {}
+                if base.family == "sdxl":
+                    added["added_cond_kwargs"] = {"text_embeds": cond.pooled.to(unet_dtype),
+                                                  "time_ids": batch.time_ids.to(unet_dtype)}
+                pred = base.unet(noisy_latents.to(unet_dtype), timesteps, cond.hidden_states.to(unet_dtype),
+                                 **added).sample
+
+            # 4. Loss: MSE to the target, per image; reg images weighted; optional min-SNR weighting.
+            target = noise_scheduler.get_velocity(latents, noise, timesteps) if base.v_prediction else noise
+            loss = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
+            loss = loss * batch.loss_weights
+            if t.min_snr_gamma:
+                loss = loss * min_snr_weights(noise_scheduler, timesteps, t.min_snr_gamma, base.v_prediction)
+            loss = loss.mean()
+
+            # 5. Backward; gradients accumulate over `accumulation` batches (fewer at an epoch's end).
+            scaled = loss / accumulation
+            (tr.scaler.scale(scaled) if tr.scaler is not None else scaled).backward()
+            window += 1
+            window_loss = loss.detach() if window_loss is None else window_loss + loss.detach()
+            tr.batches_done += 1
+            images_seen += bsz * tr.world_size
+            epoch_done = is_last
+            if window < accumulation and not is_last:
+                continue
+
+            # 6. Optimizer step: average over processes, stop on NaN, unscale, clip, step, schedule.
+            step_loss, stopping = _sync_processes(tr, window_loss / window)
+            if not math.isfinite(step_loss):
+                raise NonFiniteLoss(f"the loss is {step_loss} at step {tr.step + 1} (epoch {tr.epoch})")
+            if tr.scaler is not None:
+                tr.scaler.unscale_(tr.optimizer)
+            if cfg.optimizer.max_grad_norm:
+                torch.nn.utils.clip_grad_norm_(tr.params, cfg.optimizer.max_grad_norm)
+            if tr.scaler is not None:
+                tr.scaler.step(tr.optimizer)
+                tr.scaler.update()
+            else:
+                tr.optimizer.step()
+            tr.scheduler.step()
+            tr.optimizer.zero_grad(set_to_none=True)
+            tr.step += 1
+            window, window_loss = 0, None
+
+            # 7. Report (events, progress, intermediate saves and samples live in the hooks).
+            tr.losses.append(step_loss)
+            recent.append(step_loss)
+            epoch_losses.append(step_loss)
+            elapsed = time.perf_counter() - started
+            steps_per_s = (tr.step - steps_at_start) / elapsed if elapsed > 0 else 0.0
+            hooks.on_step(tr, loss=step_loss, avg_loss=sum(recent) / len(recent),
+                          images_per_s=images_seen / elapsed if elapsed > 0 else 0.0,
+                          eta_s=(total - tr.step) / steps_per_s if steps_per_s > 0 else None)
+            if tr.step >= total or stopping:
+                break
+
+        tr.stop_requested = stopping
+        if epoch_done or tr.step >= total:
+            if epoch_losses:
+                hooks.on_epoch_end(tr, avg_loss=sum(epoch_losses) / len(epoch_losses))
+            tr.epoch += 1
+            tr.batches_done = 0
+    return "stopped" if stopping and tr.step < total else "completed"
