@@ -1,0 +1,62 @@
+"""run.py / `loratui train`: the lock, config-time errors, --json events on stdout, fp16 on CPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from loratui.commands.train_cmd import train
+from loratui.core.errors import LoratuiError
+from loratui.core.events import lock_path
+from test_train import make_project, of, run
+
+
+def test_a_live_lock_refuses_a_second_run(tiny_sd1_dir, tmp_path):
+    config = make_project(tmp_path, tiny_sd1_dir)
+    (tmp_path / "out").mkdir()
+    lock_path(tmp_path / "out", "tiny").write_text(f"{os.getpid()}\n")
+    with pytest.raises(LoratuiError, match=f"another run \\(pid {os.getpid()}\\)"):
+        run(config)
+    assert not (tmp_path / "out" / "tiny.events.jsonl").exists()
+    assert lock_path(tmp_path / "out", "tiny").read_text() == f"{os.getpid()}\n"  # not ours to remove
+
+
+def test_cli_json_fp16_max_steps_and_a_stale_lock(tiny_sd1_dir, tmp_path):
+    config = make_project(tmp_path, tiny_sd1_dir, **{"training.mixed_precision": "fp16",
+                                                      "network.network_train_unet_only": True})
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / "out").mkdir()
+    lock_path(tmp_path / "out", "tiny").write_text(dead.stdout)
+    result = CliRunner().invoke(train, [str(config), "--json", "--max-steps", "2", "--save-state"])
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [e["event"] for e in events][:2] == ["warning", "run_started"]
+    assert "stale lock" in events[0]["message"]
+    assert [e["step"] for e in of(events, "step")] == [1, 2]
+    assert of(events, "finished")[0]["reason"] == "completed"
+    assert (tmp_path / "out" / "tiny-state" / "state.json").is_file()  # --save-state
+    assert not lock_path(tmp_path / "out", "tiny").exists()
+    with open(tmp_path / "out" / "tiny.events.jsonl", encoding="utf-8") as fh:
+        assert [json.loads(x) for x in fh] == events
+
+
+def test_config_time_errors(tiny_sd1_dir, tmp_path):
+    config = make_project(tmp_path, tiny_sd1_dir, **{"training.sdpa": False, "training.xformers": True})
+    result = CliRunner().invoke(train, [str(config)])
+    assert isinstance(result.exception, LoratuiError) and "xformers is not installed" in str(result.exception)
+    result = CliRunner().invoke(train, [str(config), "--resume", str(tmp_path / "img")])
+    assert isinstance(result.exception, LoratuiError)
+    assert not (tmp_path / "out").exists()  # nothing written before the checks pass
+
+
+def test_bad_input_exits_2_for_real(tmp_path):
+    (tmp_path / "config.toml").write_text("[training]\nno_such_key = 1\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "loratui", "train", str(tmp_path / "config.toml")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and "no_such_key" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,62 @@
+"""core/events: schema checks, the JSONL writer, a reader and a follower that skip a half-written line."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import pytest
+
+from loratui.core import events as ev
+
+
+def test_writer_appends_one_checked_object_per_line(tmp_path):
+    path = ev.events_path(tmp_path / "out", "lora")
+    echo = io.StringIO()
+    writer = ev.EventWriter(path, echo=echo)
+    writer.emit("warning", message="hello")
+    writer.emit("error", message="out of memory", hint="try preset 8 GB", kind="oom")
+    writer.close()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(x)["event"] for x in lines] == ["warning", "error"]
+    assert echo.getvalue().splitlines() == lines
+    assert json.loads(lines[1])["kind"] == "oom" and isinstance(json.loads(lines[0])["time"], float)
+    with pytest.raises(ValueError, match="without hint"):
+        ev.make_event("error", message="x", kind="crash")
+    with pytest.raises(ValueError, match="unknown event"):
+        ev.make_event("exploded")
+
+
+def test_reader_skips_partial_and_foreign_lines(tmp_path):
+    path = tmp_path / "run.events.jsonl"
+    good = json.dumps(ev.make_event("finished", reason="completed", step=3, epoch=1))
+    path.write_text("not json\n" + good + "\n" + '{"event": "step", "step": 4, "lo', encoding="utf-8")
+    assert [e["event"] for e in ev.read_events(path)] == ["finished"]
+    assert ev.read_events(tmp_path / "missing.jsonl") == []
+
+
+def test_follower_waits_for_the_newline(tmp_path):
+    path = tmp_path / "run.events.jsonl"
+    follower = ev.EventFollower(path)
+    assert follower.poll() == []  # no file yet
+    line = json.dumps(ev.make_event("epoch_end", epoch=1, step=4, avg_loss=0.5))
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(line[:10])
+        fh.flush()
+        assert follower.poll() == []
+        fh.write(line[10:] + "\n" + line)
+        fh.flush()
+        assert [e["epoch"] for e in follower.poll()] == [1]
+        fh.write("\n")
+        fh.flush()
+        assert len(follower.poll()) == 1
+    assert follower.poll() == []
+
+
+def test_run_is_alive_reads_the_lock(tmp_path):
+    assert ev.run_is_alive(tmp_path, "lora") is None
+    ev.lock_path(tmp_path, "lora").write_text(f"{os.getpid()}\n")
+    assert ev.run_is_alive(tmp_path, "lora") == os.getpid()
+    ev.lock_path(tmp_path, "lora").write_text("999999999\n")
+    assert ev.run_is_alive(tmp_path, "lora") is None
