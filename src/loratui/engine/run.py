@@ -481,6 +481,7 @@ class Run:
         except torch.cuda.OutOfMemoryError:
             return self._fail(tr, "oom", f"out of GPU memory at step {tr.step + 1} (estimated peak "
                                          f"{est.total_gib:.1f} GiB)", OOM_HINT, started)
+        self._check_processes_agree(network)
         if reason == "completed":
             output = self.save_lora(tr, "final")
             if cfg.saving.save_state_on_train_end or self.save_state_flag:
@@ -492,6 +493,20 @@ class Run:
                   output=str(output) if output else None, elapsed_s=round(time.perf_counter() - started, 1))
         self.say(f"{reason}: {tr.step} step(s); LoRA: {output}")
         return 0
+
+    def _check_processes_agree(self, network) -> None:
+        """Several processes must end with the same LoRA (averaged gradients, same steps): check it."""
+        if self.world == 1:
+            return
+        import torch.distributed as dist
+
+        total = torch.stack([p.detach().double().sum() for p in network.parameters()]).sum().reshape(1)
+        low, high = total.clone(), total.clone()
+        dist.all_reduce(low, op=dist.ReduceOp.MIN)
+        dist.all_reduce(high, op=dist.ReduceOp.MAX)
+        if not torch.equal(low, high):
+            self.warn(f"the {self.world} processes ended with different LoRA weights "
+                      f"(checksums {low.item():.6g} .. {high.item():.6g}): please report this")
 
     def _fail(self, tr, kind: str, message: str, hint: str, started: float) -> int:
         self.emit("error", message=message, hint=hint, kind=kind)
