@@ -153,20 +153,10 @@ def run_case(name: str) -> dict:
 
 def estimate(name: str) -> dict:
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
-    from loratui.core.config import TrainingConfig
-    from loratui.core.vram import GIB, estimate_vram
+    from loratui.core.vram import GIB, calibration_config, estimate_vram
 
     family, res, batch, rank, ckpt, attention = CASES[name]
-    cfg = TrainingConfig()
-    cfg.model.model_family = family
-    cfg.dataset.resolution = (res, res)
-    cfg.training.train_batch_size = batch
-    cfg.network.network_dim = rank
-    cfg.network.network_train_unet_only = True
-    cfg.training.cache_text_encoder_outputs = True
-    cfg.training.gradient_checkpointing = ckpt
-    cfg.training.sdpa = attention == "sdpa"
-    cfg.optimizer.optimizer_type = "AdamW"
+    cfg = calibration_config(family, res, batch, rank, ckpt, attention)
     est = estimate_vram(cfg)
     return {"estimate_allocated_gib": round(est.allocated_bytes / GIB, 3),
             "estimate_total_gib": round(est.total_gib, 3)}

@@ -107,7 +107,7 @@ def test_user_preset_overrides_shipped_and_adds(tmp_path):
     ("id = 'x'\nfamily = 'flux'\nvram_gb = 8\ndescription = 'd'\n[training]\nseed = 1\n", "family must be"),
     ("id = 'x'\nfamily = 'sd15'\nvram_gb = 8.5\ndescription = 'd'\n[training]\nseed = 1\n", "vram_gb"),
     ("id = 'x'\nfamily = 'sd15'\nvram_gb = 8\ndescription = 'd'\n", "sets no config keys"),
-    ("id = 'x'\nfamily = [", "invalid TOML"),
+    ("id = 'x'\nfamily = [", "not valid TOML"),
 ])
 def test_broken_user_preset_is_reported_not_fatal(tmp_path, text, problem):
     user = tmp_path / "user"

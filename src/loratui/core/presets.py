@@ -13,7 +13,6 @@ import copy
 import difflib
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from loratui.core.config import SECTIONS, TrainingConfig
 from loratui.core.config_fields import FIELDS, KEY_SECTIONS, coerce_value, field_spec
 from loratui.core.errors import LoratuiError
+from loratui.core.tomlfile import read_toml
 from loratui.core.resources import data_dir
 
 PRESET_FAMILIES = ("sd15", "sdxl")
@@ -151,16 +151,7 @@ def parse_preset(data: dict, path: Path, source: str = "shipped") -> Preset:
 
 def load_preset_file(path: str | os.PathLike, source: str = "shipped") -> Preset:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise PresetError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise PresetError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PresetError(f"{path}: invalid TOML: {exc}") from None
+    data = read_toml(path, "preset", PresetError)
     return parse_preset(data, path, source)
 
 

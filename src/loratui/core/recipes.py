@@ -22,7 +22,6 @@ to the captions a --where expression selects.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import tomli_w
 from loratui.core.edits import Op, op_from_dict
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_text
+from loratui.core.tomlfile import read_toml
 
 
 @dataclass
@@ -67,17 +67,7 @@ def recipe_to_dict(recipe: Recipe) -> dict:
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise LoratuiError(f"{path}: recipe not found") from None
-    except OSError as exc:
-        raise LoratuiError(f"{path}: cannot read recipe ({exc.strerror})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LoratuiError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path, "recipe")
     return recipe_from_dict(data, str(path))
 
 

@@ -291,6 +291,24 @@ class CalibrationPoint:
         return (est.allocated_bytes if self.basis == "allocated" else est.total_bytes) / GIB
 
 
+def calibration_config(family: str, resolution: int, batch: int, rank: int, checkpointing: bool,
+                       attention: str) -> TrainingConfig:
+    """The setup every calibration point shares: UNet-only LoRA, bf16, AdamW, everything cached."""
+    cfg = TrainingConfig()
+    cfg.model.model_family = family
+    cfg.dataset.resolution = (resolution, resolution)
+    cfg.dataset.cache_latents = True
+    cfg.network.network_dim = rank
+    cfg.network.network_train_unet_only = True
+    cfg.training.train_batch_size = batch
+    cfg.training.mixed_precision = "bf16"
+    cfg.training.cache_text_encoder_outputs = True
+    cfg.training.gradient_checkpointing = checkpointing
+    cfg.training.sdpa = attention == "sdpa"
+    cfg.optimizer.optimizer_type = "AdamW"
+    return cfg
+
+
 def calibration_points() -> list[CalibrationPoint]:
     """The published figures the constants are fitted to (SimpleTuner's SD1.5/SDXL LoRA numbers).
 
@@ -300,17 +318,7 @@ def calibration_points() -> list[CalibrationPoint]:
     points = []
     for fam, res, ckpt, gib in (("sd1", 512, False, 2.87), ("sd1", 512, True, 1.98),
                                 ("sdxl", 1024, False, 13.0), ("sdxl", 1024, True, 6.5)):
-        cfg = TrainingConfig()
-        cfg.model.model_family = fam
-        cfg.dataset.resolution = (res, res)
-        cfg.dataset.cache_latents = True
-        cfg.network.network_dim = 16
-        cfg.network.network_train_unet_only = True
-        cfg.training.train_batch_size = 1
-        cfg.training.mixed_precision = "bf16"
-        cfg.training.cache_text_encoder_outputs = True
-        cfg.training.gradient_checkpointing = ckpt
-        cfg.optimizer.optimizer_type = "AdamW"
+        cfg = calibration_config(fam, res, 1, 16, ckpt, "sdpa")
         label = f"{'SD1.5' if fam == 'sd1' else 'SDXL'} {res}px r16 bs1 bf16 cached{', ckpt' if ckpt else ''}"
         points.append(CalibrationPoint(label, cfg, fam, gib, "allocated", "SimpleTuner (published)"))
     return points + measured_points()
@@ -338,18 +346,7 @@ def measured_points() -> list[CalibrationPoint]:
     """The H100 measurements above as calibration points (basis: allocator reserved peak)."""
     points = []
     for fam, res, batch, rank, ckpt, attention, gib in MEASURED_H100:
-        cfg = TrainingConfig()
-        cfg.model.model_family = fam
-        cfg.dataset.resolution = (res, res)
-        cfg.dataset.cache_latents = True
-        cfg.network.network_dim = rank
-        cfg.network.network_train_unet_only = True
-        cfg.training.train_batch_size = batch
-        cfg.training.mixed_precision = "bf16"
-        cfg.training.cache_text_encoder_outputs = True
-        cfg.training.gradient_checkpointing = ckpt
-        cfg.training.sdpa = attention == "sdpa"
-        cfg.optimizer.optimizer_type = "AdamW"
+        cfg = calibration_config(fam, res, batch, rank, ckpt, attention)
         label = (f"{'SD1.5' if fam == 'sd1' else 'SDXL'} {res}px r{rank} bs{batch} {attention}"
                  f"{', ckpt' if ckpt else ''} (H100)")
         points.append(CalibrationPoint(label, cfg, fam, gib, "allocated", "measured, bench/vram_peaks.py"))
