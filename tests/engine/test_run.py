@@ -60,3 +60,21 @@ def test_bad_input_exits_2_for_real(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and "no_such_key" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_out_of_memory_is_an_error_event_with_a_hint(tiny_sd1_dir, tmp_path, monkeypatch):
+    import torch
+
+    from loratui.engine import train as train_module
+
+    def oom(tr, hooks):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(train_module, "train_loop", oom)
+    config = make_project(tmp_path, tiny_sd1_dir)
+    code, events = run(config)
+    assert code == 1
+    error = of(events, "error")[0]
+    assert error["kind"] == "oom" and "sd15-8gb" in error["hint"] and "gradient_checkpointing" in error["hint"]
+    assert of(events, "finished")[0]["reason"] == "error"
+    assert not lock_path(tmp_path / "out", "tiny").exists()

@@ -25,8 +25,12 @@ import torch
 from loratui.core.errors import LoratuiError
 from loratui.core.events import EventWriter, events_path, lock_path
 
-OOM_HINT = ("try a smaller preset (`loratui presets list`), gradient_checkpointing = true, a smaller "
-            "train_batch_size or resolution, or cache_latents = true")
+
+
+def _oom_hint(cfg, family: str | None, config_path: str) -> str:
+    preset = f"{'sdxl' if family == 'sdxl' else 'sd15'}-8gb"
+    return (f"try the 8 GB preset (`loratui presets apply {preset} {config_path}`) or gradient_checkpointing = "
+            f"true; a smaller train_batch_size or resolution and cache_latents = true also help")
 
 
 def _nan_hint(cfg) -> str:
@@ -339,6 +343,16 @@ class Run:
                       output=None, elapsed_s=round(time.perf_counter() - started, 1))
             self.say("stopped (nothing saved)")
             return 0 if tr is None else 130
+        except torch.cuda.OutOfMemoryError:
+            step = self.trainer.step if self.trainer else 0
+            message = f"out of GPU memory {'while loading / caching' if not self.trainer else f'at step {step + 1}'}"
+            hint = _oom_hint(self.cfg, getattr(getattr(self, "base", None), "family", None), self.config_path)
+            self.emit("error", message=message, hint=hint, kind="oom")
+            self.emit("finished", reason="error", step=step, epoch=self.trainer.epoch if self.trainer else 0,
+                      output=None, elapsed_s=round(time.perf_counter() - started, 1))
+            if self.is_main:
+                print(f"error: {message}\nhint: {hint}", file=sys.stderr, flush=True)
+            return 1
         except Exception as exc:
             if isinstance(exc, LoratuiError):
                 self.emit("error", message=str(exc), hint="fix the config and start again", kind="config")
@@ -480,7 +494,8 @@ class Run:
             return self._fail(tr, "nan", f"training stopped: {exc}", _nan_hint(cfg), started)
         except torch.cuda.OutOfMemoryError:
             return self._fail(tr, "oom", f"out of GPU memory at step {tr.step + 1} (estimated peak "
-                                         f"{est.total_gib:.1f} GiB)", OOM_HINT, started)
+                                         f"{est.total_gib:.1f} GiB)", _oom_hint(cfg, base.family, self.config_path),
+                              started)
         self._check_processes_agree(network)
         if reason == "completed":
             output = self.save_lora(tr, "final")
