@@ -32,7 +32,9 @@ def test_cli_json_fp16_max_steps_and_a_stale_lock(tiny_sd1_dir, tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     (tmp_path / "out").mkdir()
     lock_path(tmp_path / "out", "tiny").write_text(dead.stdout)
-    result = CliRunner().invoke(train, [str(config), "--json", "--max-steps", "2", "--save-state"])
+    events_file = tmp_path / "elsewhere" / "run.jsonl"
+    result = CliRunner().invoke(train, [str(config), "--json", "--max-steps", "2", "--save-state",
+                                        "--events", str(events_file)])
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [e["event"] for e in events][:2] == ["warning", "run_started"]
@@ -41,7 +43,8 @@ def test_cli_json_fp16_max_steps_and_a_stale_lock(tiny_sd1_dir, tmp_path):
     assert of(events, "finished")[0]["reason"] == "completed"
     assert (tmp_path / "out" / "tiny-state" / "state.json").is_file()  # --save-state
     assert not lock_path(tmp_path / "out", "tiny").exists()
-    with open(tmp_path / "out" / "tiny.events.jsonl", encoding="utf-8") as fh:
+    assert not (tmp_path / "out" / "tiny.events.jsonl").exists()
+    with open(events_file, encoding="utf-8") as fh:
         assert [json.loads(x) for x in fh] == events
 
 

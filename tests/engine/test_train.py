@@ -196,7 +196,7 @@ def test_trained_file_loads_in_diffusers(sd1_run, tiny_sd1_dir):
 
 
 def test_sdxl_many_options(tiny_sdxl_dir, tmp_path):
-    """v-prediction, min-SNR, noise offset, bf16 + full_bf16, gradient checkpointing, accumulation, classic
+    """v-prediction, min-SNR, noise offset, bf16 + full_bf16, gradient checkpointing, accumulation, LoCon, classic
     attention, UNet only with cached text-encoder outputs, uncached latents with flip and random crop,
     step saves with pruning, max_train_steps ending inside an epoch."""
     from safetensors.torch import load_file
@@ -206,6 +206,7 @@ def test_sdxl_many_options(tiny_sdxl_dir, tmp_path):
         "training.mixed_precision": "bf16", "training.full_bf16": True, "training.gradient_checkpointing": True,
         "training.gradient_accumulation_steps": 2, "training.sdpa": False,
         "network.network_train_unet_only": True, "training.cache_text_encoder_outputs": True,
+        "network.conv_dim": 2, "network.conv_alpha": 1.0,
         "dataset.cache_latents": False, "dataset.flip_aug": True, "dataset.random_crop": True,
         "training.max_train_epochs": None, "training.max_train_steps": 3,
         "saving.save_every_n_steps": 1, "saving.save_last_n_steps": 1, "saving.save_precision": "bf16",
@@ -222,6 +223,7 @@ def test_sdxl_many_options(tiny_sdxl_dir, tmp_path):
     assert not any(k.startswith("lora_te") for k in sd)
     assert "lora_unet_input_blocks_3_1_transformer_blocks_0_attn1_to_q.alpha" in sd  # sd-scripts' SDXL names
     assert {v.dtype for v in sd.values()} == {torch.bfloat16}
+    assert sd["lora_unet_input_blocks_1_0_in_layers_2.alpha"].item() == 1.0  # conv_alpha on a 3x3 conv
     assert any(v.abs().sum() > 0 for k, v in sd.items() if "lora_up" in k)
 
 

@@ -188,6 +188,7 @@ class Run:
         self.started_at = time.time()
         self.session_id = int.from_bytes(os.urandom(4), "little")
         self.last_line = 0.0
+        self.bar_open = False  # a progress line without its newline is on the terminal
         self.model_hashes: dict | None = None  # base-model hashes for the metadata, computed once
         self.signals_seen = 0
 
@@ -199,7 +200,10 @@ class Run:
 
     def say(self, text: str) -> None:
         if self.is_main and not self.echo_json:
-            print(text, file=sys.stderr, flush=True)
+            if self.bar_open:  # end the progress bar's line first
+                print(file=sys.stderr)
+                self.bar_open = False
+            print(text.lstrip("\n"), file=sys.stderr, flush=True)
 
     def warn(self, message: str) -> None:
         self.emit("warning", message=message)
@@ -220,6 +224,7 @@ class Run:
                 f"loss {avg_loss:.4f} {images_per_s:.2f} img/s ETA {eta}")
         if self.show_progress:
             print("\r" + line, end="\n" if tr.step == total else "", file=sys.stderr, flush=True)
+            self.bar_open = tr.step != total
         else:
             print(line, file=sys.stderr, flush=True)
 
