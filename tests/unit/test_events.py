@@ -60,3 +60,23 @@ def test_run_is_alive_reads_the_lock(tmp_path):
     assert ev.run_is_alive(tmp_path, "lora") == os.getpid()
     ev.lock_path(tmp_path, "lora").write_text("999999999\n")
     assert ev.run_is_alive(tmp_path, "lora") is None
+
+
+def test_run_lock_live_stale_and_reused_pid(tmp_path):
+    from loratui.core.errors import LoratuiError
+
+    path = ev.lock_path(tmp_path, "lora")
+    lock = ev.RunLock(path)
+    assert lock.acquire() is None
+    assert path.read_text().split()[0] == str(os.getpid())
+    assert ev.run_is_alive(tmp_path, "lora") == os.getpid()
+    with pytest.raises(LoratuiError, match=f"another run \\(pid {os.getpid()}\\)"):
+        ev.RunLock(path).acquire()
+    lock.release()
+    assert not path.exists()
+    if os.path.exists(f"/proc/{os.getpid()}/stat"):  # our pid, but another process's start time: reused pid
+        path.write_text(f"{os.getpid()} 1\n")
+        assert ev.run_is_alive(tmp_path, "lora") is None
+        other = ev.RunLock(path)
+        assert "stale lock" in other.acquire()
+        other.release()

@@ -3,20 +3,24 @@
 A run writes ``OUTPUT_DIR/<output_name>.events.jsonl``, one JSON object per line, each with
 ``event`` (its type), ``time`` (Unix seconds) and the fields below. The file is append-only and
 flushed after every line; a reader must tolerate a partly written last line (``read_events``
-and ``EventFollower`` do). Beside it, ``<output_name>.lock`` holds the pid of the live run.
+and ``EventFollower`` do). Beside it, ``<output_name>.lock`` holds the pid of the live run (``RunLock``, ``run_is_alive``).
+A stopped run (Ctrl-C / SIGTERM) leaves ``NAME-state/`` for ``loratui train CONFIG --resume``;
+``--events PATH`` moves the event file, ``--json`` also prints every event on stdout.
 
     run_started     config (path), output_dir, output_name, model (family, v_prediction, source),
-                    dataset (samples_per_epoch, reg_samples_per_epoch, images, buckets),
-                    schedule (steps_per_epoch, total_steps, epochs, batch, accumulation, processes),
+                    dataset (samples_per_epoch, reg_samples_per_epoch, images, buckets, folders),
+                    schedule (steps_per_epoch, total_steps, epochs, batch, accumulation, processes,
+                    batches_per_epoch),
                     vram_estimate_gib, device, dtype, resumed_from (or null), pid
     step            step, total_steps, epoch, loss, avg_loss (moving average of the last 50),
                     lr (of the first param group), images_per_s, eta_s, peak_vram_gib (or null)
     epoch_end       epoch, step, avg_loss (over the epoch)
     checkpoint_saved  path, kind ("epoch" | "step" | "final" | "state"), step, epoch
     sample_saved    paths, step, epoch
-    warning         message
+    warning         message (e.g. a stale lock replaced, a config changed since the resumed state)
     error           message, hint (what to try), kind ("oom" | "nan" | "config" | "crash")
-    finished        reason ("completed" | "stopped" | "error"), step, epoch, output (final LoRA or null),
+    finished        reason ("completed" | "stopped" | "error"), step, epoch, output (the LoRA written at
+                    the end: NAME.safetensors, or NAME-stepN.safetensors when stopped; null on error),
                     elapsed_s
 
 The engine imports this module (no torch here), and so will the TUI.
@@ -141,17 +145,83 @@ class EventFollower:
         return iter(self.poll())
 
 
-def run_is_alive(output_dir: str | os.PathLike, output_name: str) -> int | None:
-    """The pid of a live run on this output, or None (no lock, or a stale one)."""
-    path = lock_path(output_dir, output_name)
+def _process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), to tell a reused pid from the run's."""
     try:
-        pid = int(path.read_text().split()[0])
-    except (FileNotFoundError, ValueError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return None
+        return False
     except PermissionError:
-        return pid
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _lock_owner(path: Path) -> int | None:
+    """The pid in a lock file if that process still runs (and is the same process), else None."""
+    try:
+        fields = path.read_text(encoding="utf-8").split()
+        pid = int(fields[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if not _pid_alive(pid):
+        return None
+    started = fields[1] if len(fields) > 1 else None
+    if started and started != "-" and _process_start(pid) not in (None, started):
+        return None  # the pid was reused by another process
     return pid
+
+
+def run_is_alive(output_dir: str | os.PathLike, output_name: str) -> int | None:
+    """The pid of a live run on this output, or None (no lock, or a stale one)."""
+    return _lock_owner(lock_path(output_dir, output_name))
+
+
+class RunLock:
+    """``OUTPUT_DIR/NAME.lock``: one live run per output. It holds "PID START" (START: the process's
+    start time, so a pid reused after a crash or reboot does not look alive); a stale lock is taken over."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.held = False
+
+    def acquire(self) -> str | None:
+        """Take the lock; returns a warning when a stale lock was replaced. Raises LoratuiError when held."""
+        from loratui.core.errors import LoratuiError
+
+        warning = None
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                owner = _lock_owner(self.path)
+                if owner is not None:
+                    raise LoratuiError(f"another run (pid {owner}) is writing to {self.path.parent} "
+                                       f"({self.path.name}): stop it first, or change saving.output_name / "
+                                       f"output_dir") from None
+                try:
+                    old = self.path.read_text(encoding="utf-8").split()[0]
+                except (OSError, IndexError):
+                    old = "?"
+                self.path.unlink(missing_ok=True)
+                warning = f"removed the stale lock of a run that is gone (pid {old})"
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(f"{os.getpid()} {_process_start(os.getpid()) or '-'}\n")
+            self.held = True
+            return warning
+        raise LoratuiError(f"cannot take the lock {self.path}: remove it if no run is using this output")
+
+    def release(self) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from loratui.core.errors import LoratuiError
-from loratui.core.events import EventWriter, events_path, lock_path
+from loratui.core.events import EventWriter, RunLock, events_path, lock_path
 
 
 
@@ -39,52 +39,6 @@ def _nan_hint(cfg) -> str:
                 f"or lower learning_rate (now {cfg.optimizer.learning_rate})")
     return (f"lower the learning rate (now {cfg.optimizer.learning_rate}), set max_grad_norm = 1.0, "
             "or check the base model (a broken VAE gives NaN latents)")
-
-
-class Lock:
-    """OUTPUT_DIR/NAME.lock: one live run per output. A lock whose pid is gone is taken over."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.held = False
-
-    def acquire(self) -> str | None:
-        """Take the lock; returns a warning when a stale lock was replaced."""
-        warning = None
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                try:
-                    pid = int(self.path.read_text().split()[0])
-                except (ValueError, IndexError, FileNotFoundError):
-                    pid = None
-                if pid is not None and _alive(pid):
-                    raise LoratuiError(f"another run (pid {pid}) is writing {self.path.parent}: stop it, or change "
-                                       f"saving.output_name / output_dir") from None
-                self.path.unlink(missing_ok=True)
-                warning = f"removed a stale lock from a run that is gone (pid {pid})"
-                continue
-            with os.fdopen(fd, "w") as handle:
-                handle.write(f"{os.getpid()}\n")
-            self.held = True
-            return warning
-        raise LoratuiError(f"cannot take the lock {self.path}")
-
-    def release(self) -> None:
-        if self.held:
-            self.path.unlink(missing_ok=True)
-            self.held = False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def config_digest(cfg) -> str:
@@ -182,7 +136,7 @@ class Run:
         self.echo_json = echo_json
         self.show_progress = sys.stderr.isatty() if show_progress is None else show_progress
         self.writer: EventWriter | None = None
-        self.lock = Lock(lock_path(self.output_dir, self.name))
+        self.lock = RunLock(lock_path(self.output_dir, self.name))
         self.trainer = None
         self.prompts = None
         self.started_at = time.time()
@@ -298,7 +252,8 @@ class Run:
 
         save_state(folder, network=self.network, optimizer=tr.optimizer, scheduler=tr.scheduler, scaler=tr.scaler,
                    generator=tr.generator, step=tr.step, epoch=tr.epoch, batches_done=tr.batches_done,
-                   losses=tr.losses, config_digest=config_digest(self.cfg))
+                   losses=tr.losses, config_digest=config_digest(self.cfg),
+                   data_state=tr.data.state_dict() if hasattr(tr.data, "state_dict") else None)
         self.emit("checkpoint_saved", path=str(folder), kind="state", step=tr.step, epoch=min(tr.epoch, tr.data.epochs))
         self.say(f"saved training state {folder} (resume with --resume {folder})")
 
@@ -484,6 +439,8 @@ class Run:
                               generator=generator, rank=self.rank)
             tr.step, tr.epoch, tr.batches_done, tr.losses = (info["step"], info["epoch"], info["batches_done"],
                                                              info["losses"])
+            if info.get("data_state") is not None and hasattr(data, "load_state_dict"):
+                data.load_state_dict(info["data_state"])
             if info.get("config_digest") != config_digest(cfg):
                 self.warn("the config changed since this state was saved: the resumed run will not match an "
                           "uninterrupted one")

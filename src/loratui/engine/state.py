@@ -24,8 +24,13 @@ FORMAT = 1
 
 
 def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, generator: torch.Generator, step: int,
-               epoch: int, batches_done: int, losses: list[float], config_digest: str) -> Path:
-    """Write the state folder atomically (a temp folder renamed over the old one)."""
+               epoch: int, batches_done: int, losses: list[float], config_digest: str,
+               data_state: dict | None = None) -> Path:
+    """Write the state folder atomically (a temp folder renamed over the old one).
+
+    ``data_state`` is the data pipeline's own state (TrainingData.state_dict(), when it has one): its
+    epoch order is otherwise re-derived from (seed, epoch) and ``batches_done``.
+    """
     from safetensors.torch import save_file
 
     folder = Path(folder)
@@ -36,7 +41,8 @@ def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
     save_file({k: v.contiguous() for k, v in network.kohya_state_dict(torch.float32).items()},
               str(tmp / "lora.safetensors"))
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "scaler": scaler.state_dict() if scaler is not None else None}, tmp / "optimizer.pt")
+                "scaler": scaler.state_dict() if scaler is not None else None, "data": data_state},
+               tmp / "optimizer.pt")
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     numpy_state = [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)]
     torch.save({"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state(),
@@ -86,6 +92,7 @@ def load_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
     scheduler.load_state_dict(opt["scheduler"])
     if scaler is not None and opt.get("scaler"):
         scaler.load_state_dict(opt["scaler"])
+    info["data_state"] = opt.get("data")
     rng = torch.load(folder / "rng.pt", map_location="cpu", weights_only=True)
     random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in rng["python"]))
     kind, keys, pos, has_gauss, cached = rng["numpy"]
