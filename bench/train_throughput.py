@@ -242,6 +242,7 @@ def reset_peak(device) -> None:
 
 
 def bench_arch(args) -> list[dict]:
+    """Each loop of each round gets a freshly built model, so peaks and layers are never shared."""
     from loratui.engine.models import build_random_base_model
     from loratui.engine.network import inject_lora
     from loratui.engine.optim import build_lr_scheduler, build_optimizer
@@ -250,20 +251,26 @@ def bench_arch(args) -> list[dict]:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dtype = {"no": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.precision]
     autocast = None if args.precision == "no" else dtype
-    base = build_random_base_model(args.arch, device=device, dtype=dtype)
-    base.vae.to("cpu")
-    for te in base.text_encoders:
-        te.to("cpu")  # cached text outputs: the text encoders are not on the GPU during training
     cfg = bench_cfg(args)
-    if args.gradient_checkpointing:
-        base.unet.enable_gradient_checkpointing()
-    base.unet.train()
-    data = SyntheticData(base, args, device, dtype)
+
+    def fresh_base():
+        reset_peak(device)
+        torch.manual_seed(0)
+        base = build_random_base_model(args.arch, device=device, dtype=dtype)
+        base.vae.to("cpu")
+        for te in base.text_encoders:
+            te.to("cpu")  # cached text outputs: the text encoders are not on the GPU during training
+        if args.gradient_checkpointing:
+            base.unet.enable_gradient_checkpointing()
+        base.unet.train()
+        reset_peak(device)
+        return base
+
     rows = []
     for round_ in range(args.rounds):
         # ours: the engine's train_loop with its LoRA
-        reset_peak(device)
-        torch.manual_seed(0)
+        base = fresh_base()
+        data = SyntheticData(base, args, device, dtype)
         network = inject_lora(base, cfg.network)
         network.to(device=device)
         optimizer = build_optimizer(cfg, network.param_groups(None, None, cfg.optimizer.learning_rate))
@@ -277,10 +284,9 @@ def bench_arch(args) -> list[dict]:
         gaps = [b - a for a, b in zip(hooks.stamps[args.warmup - 1:], hooks.stamps[args.warmup:])]
         rows.append({"loop": "loratui", "round": round_, "s_per_step": statistics.median(gaps),
                      "peak_gib": peak_memory(device)})
-        network.restore()
-        del network, optimizer, tr
-        # minimal: peft on the same (now plain again) UNet
-        reset_peak(device)
+        del network, optimizer, tr, hooks, base
+        # minimal: peft on a fresh UNet of the same architecture, same cached-tensor batch
+        base = fresh_base()
         text = data.batch.text
 
         def batches(i):
@@ -290,8 +296,7 @@ def bench_arch(args) -> list[dict]:
                               lr=1e-4, steps=args.steps, warmup=args.warmup, autocast_dtype=autocast, device=device,
                               sdxl=base.family == "sdxl")
         rows.append({"loop": "diffusers+peft", "round": round_, **timing, "peak_gib": peak_memory(device)})
-        base.unet.delete_adapters(base.unet.active_adapters())
-        base.unet.requires_grad_(False)
+        del base, data, text
     return rows
 
 
