@@ -1,0 +1,141 @@
+"""Optimizers and learning-rate schedules by their sd-scripts names.
+
+``check_optimizer`` runs at config time, so a missing optional package (bitsandbytes for the 8-bit
+optimizers, prodigyopt for Prodigy) is one clear error before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import math
+
+import torch
+
+from loratui.core.errors import LoratuiError
+
+NEEDS = {"AdamW8bit": "bitsandbytes", "Lion8bit": "bitsandbytes", "Prodigy": "prodigyopt",
+         "Adafactor": "transformers"}
+
+
+def parse_optimizer_args(args: list[str] | None) -> dict:
+    """["weight_decay=0.01", "betas=(0.9,0.99)"] -> {"weight_decay": 0.01, "betas": (0.9, 0.99)}."""
+    result = {}
+    for item in args or []:
+        key, sep, value = str(item).partition("=")
+        if not sep or not key.strip():
+            raise LoratuiError(f"optimizer.optimizer_args: {item!r} is not key=value (e.g. \"weight_decay=0.01\")")
+        try:
+            result[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            result[key.strip()] = value.strip()
+    return result
+
+
+def check_optimizer(cfg) -> None:
+    name = cfg.optimizer.optimizer_type
+    package = NEEDS.get(name)
+    if package and importlib.util.find_spec(package) is None:
+        raise LoratuiError(f"optimizer_type {name} needs the {package} package: pip install {package}")
+    parse_optimizer_args(cfg.optimizer.optimizer_args)
+
+
+class Lion(torch.optim.Optimizer):
+    """Lion (Chen et al. 2023): sign of an interpolated momentum; decoupled weight decay."""
+
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["exp_avg"] = torch.zeros_like(p)
+                exp_avg = state["exp_avg"]
+                if group["weight_decay"]:
+                    p.mul_(1 - group["lr"] * group["weight_decay"])
+                update = exp_avg.mul(beta1).add(p.grad, alpha=1 - beta1).sign_()
+                p.add_(update, alpha=-group["lr"])
+                exp_avg.mul_(beta2).add_(p.grad, alpha=1 - beta2)
+        return loss
+
+
+def build_optimizer(cfg, param_groups: list[dict]) -> torch.optim.Optimizer:
+    name = cfg.optimizer.optimizer_type
+    kwargs = parse_optimizer_args(cfg.optimizer.optimizer_args)
+    lr = cfg.optimizer.learning_rate
+    try:
+        if name == "AdamW":
+            return torch.optim.AdamW(param_groups, lr=lr, **kwargs)
+        if name == "SGD":
+            return torch.optim.SGD(param_groups, lr=lr, **kwargs)
+        if name == "Lion":
+            return Lion(param_groups, lr=lr, **kwargs)
+        if name in ("AdamW8bit", "Lion8bit"):
+            import bitsandbytes as bnb
+
+            kwargs.setdefault("min_8bit_size", 4096)
+            cls = bnb.optim.AdamW8bit if name == "AdamW8bit" else bnb.optim.Lion8bit
+            return cls(param_groups, lr=lr, **kwargs)
+        if name == "Prodigy":
+            from prodigyopt import Prodigy
+
+            return Prodigy(param_groups, lr=lr, **kwargs)
+        if name == "Adafactor":
+            from transformers.optimization import Adafactor
+
+            kwargs.setdefault("scale_parameter", False)
+            kwargs.setdefault("relative_step", False)
+            kwargs.setdefault("warmup_init", False)
+            return Adafactor(param_groups, lr=lr, **kwargs)
+    except TypeError as exc:
+        raise LoratuiError(f"optimizer.optimizer_args do not fit {name}: {exc}") from None
+    raise LoratuiError(f"unknown optimizer_type {name!r}")
+
+
+def warmup_steps(cfg, total_steps: int) -> int:
+    """lr_warmup_steps as steps: a value below 1 is a fraction of the total (sd-scripts' ratio)."""
+    value = cfg.optimizer.lr_warmup_steps or 0
+    if isinstance(value, float) and value < 1:
+        return int(math.ceil(value * total_steps))
+    return int(value)
+
+
+def lr_lambda(name: str, warmup: int, total: int, cycles: int = 1, power: float = 1.0):
+    """The multiplier of the base learning rate at a step (diffusers' get_scheduler semantics)."""
+    def f(step: int) -> float:
+        if name == "constant":
+            return 1.0
+        if step < warmup:
+            return float(step) / float(max(1, warmup))
+        if name == "constant_with_warmup":
+            return 1.0
+        progress = float(step - warmup) / float(max(1, total - warmup))
+        if name == "linear":
+            return max(0.0, 1.0 - progress)
+        if name == "cosine":
+            return max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
+        if name == "cosine_with_restarts":
+            if progress >= 1.0:
+                return 0.0
+            return max(0.0, 0.5 * (1.0 + math.cos(math.pi * ((float(cycles) * progress) % 1.0))))
+        if name == "polynomial":
+            if step > total:
+                return 0.0
+            return max(0.0, (1.0 - progress) ** power)
+        raise LoratuiError(f"unknown lr_scheduler {name!r}")
+    return f
+
+
+def build_lr_scheduler(cfg, optimizer, total_steps: int):
+    o = cfg.optimizer
+    fn = lr_lambda(o.lr_scheduler, warmup_steps(cfg, total_steps), total_steps,
+                   int(o.lr_scheduler_num_cycles or 1), float(o.lr_scheduler_power or 1.0))
+    fn(0)  # unknown names fail here, before training
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, fn)

@@ -1,0 +1,136 @@
+"""Sample images during training, from an sd-scripts prompt file.
+
+One prompt per line; blank lines and lines starting with ``#`` are skipped. Options after the
+prompt, as in sd-scripts: ``--n`` negative prompt, ``--w``/``--h`` size, ``--d`` seed, ``--s``
+steps, ``--l`` CFG scale, ``--ss`` sampler. Images go to ``OUTPUT_DIR/sample/`` named
+``{output_name}_{step:06d}_{index:02d}_{seed}.png`` (sd-scripts' pattern, with the seed).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from loratui.core.errors import LoratuiError
+
+_OPTION = re.compile(r"\s--(n|w|h|d|s|l|ss)\s+")
+
+
+@dataclass
+class SamplePrompt:
+    prompt: str
+    negative: str = ""
+    width: int = 512
+    height: int = 512
+    seed: int | None = None
+    steps: int = 30
+    scale: float = 7.5
+    sampler: str | None = None
+
+
+def parse_prompt_line(line: str, default_size: tuple[int, int] = (512, 512), where: str = "prompt") -> SamplePrompt:
+    parts = _OPTION.split(" " + line.strip())
+    prompt = SamplePrompt(parts[0].strip(), width=default_size[0], height=default_size[1])
+    for key, value in zip(parts[1::2], parts[2::2]):
+        value = value.strip()
+        try:
+            if key == "n":
+                prompt.negative = value
+            elif key == "w":
+                prompt.width = int(value)
+            elif key == "h":
+                prompt.height = int(value)
+            elif key == "d":
+                prompt.seed = int(value)
+            elif key == "s":
+                prompt.steps = int(value)
+            elif key == "l":
+                prompt.scale = float(value)
+            elif key == "ss":
+                prompt.sampler = value
+        except ValueError:
+            raise LoratuiError(f"{where}: --{key} needs a number, got {value!r}") from None
+    for name in ("width", "height"):
+        size = getattr(prompt, name)
+        if size < 64 or size % 8:
+            raise LoratuiError(f"{where}: {name} {size} must be a multiple of 8, at least 64")
+    return prompt
+
+
+def parse_prompts(path: str | Path, default_size: tuple[int, int] = (512, 512)) -> list[SamplePrompt]:
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except FileNotFoundError:
+        raise LoratuiError(f"sampling.sample_prompts: {path} does not exist") from None
+    prompts = [parse_prompt_line(line, default_size, f"{path}:{n}") for n, line in enumerate(lines, 1)
+               if line.strip() and not line.lstrip().startswith("#")]
+    if not prompts:
+        raise LoratuiError(f"sampling.sample_prompts: {path} has no prompts (one per line)")
+    return prompts
+
+
+SCHEDULER_CLASSES = {
+    "ddim": "DDIMScheduler", "pndm": "PNDMScheduler", "lms": "LMSDiscreteScheduler",
+    "euler": "EulerDiscreteScheduler", "euler_a": "EulerAncestralDiscreteScheduler", "heun": "HeunDiscreteScheduler",
+    "dpm_2": "KDPM2DiscreteScheduler", "dpm_2_a": "KDPM2AncestralDiscreteScheduler",
+    "dpmsolver": "DPMSolverMultistepScheduler", "dpmsolver++": "DPMSolverMultistepScheduler", "ddpm": "DDPMScheduler",
+}
+
+
+def _scheduler(base, sampler: str):
+    import diffusers
+
+    name = SCHEDULER_CLASSES.get(sampler)
+    if name is None:
+        raise LoratuiError(f"unknown sampler {sampler!r}: use one of {', '.join(SCHEDULER_CLASSES)}")
+    config = dict(base.noise_scheduler.config)
+    extra = {"algorithm_type": "dpmsolver++"} if sampler == "dpmsolver++" else {}
+    return getattr(diffusers, name).from_config(config, **extra)
+
+
+def make_pipeline(base, sampler: str):
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+
+    scheduler = _scheduler(base, sampler)
+    if base.family == "sdxl":
+        return StableDiffusionXLPipeline(vae=base.vae, text_encoder=base.text_encoders[0],
+                                         text_encoder_2=base.text_encoders[1], tokenizer=base.tokenizers[0],
+                                         tokenizer_2=base.tokenizers[1], unet=base.unet, scheduler=scheduler)
+    return StableDiffusionPipeline(vae=base.vae, text_encoder=base.text_encoders[0], tokenizer=base.tokenizers[0],
+                                   unet=base.unet, scheduler=scheduler, safety_checker=None,
+                                   feature_extractor=None, requires_safety_checker=False)
+
+
+@torch.no_grad()
+def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, output_name: str, step: int,
+                     epoch: int, device, dtype, seed: int, sampler: str = "euler_a") -> list[Path]:
+    """Render every prompt with the LoRA as currently trained; RNG states are left untouched."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cpu_state = torch.get_rng_state()
+    cuda_state = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    unet_training = base.unet.training
+    base.unet.eval()
+    paths = []
+    try:
+        for index, p in enumerate(prompts):
+            pipe = make_pipeline(base, p.sampler or sampler)
+            pipe.set_progress_bar_config(disable=True)
+            prompt_seed = p.seed if p.seed is not None else seed + index
+            generator = torch.Generator(device="cpu").manual_seed(prompt_seed)
+            with torch.autocast(device_type=torch.device(device).type, dtype=dtype, enabled=dtype != torch.float32):
+                image = pipe(p.prompt, negative_prompt=p.negative or None, width=p.width, height=p.height,
+                             num_inference_steps=p.steps, guidance_scale=p.scale, generator=generator).images[0]
+            path = out / f"{output_name}_{step:06d}_{index:02d}_{prompt_seed}.png"
+            image.save(path)
+            paths.append(path)
+    finally:
+        base.unet.train(unet_training)
+        torch.set_rng_state(cpu_state)
+        if cuda_state is not None:
+            torch.cuda.set_rng_state_all(cuda_state)
+    return paths
