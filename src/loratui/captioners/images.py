@@ -1,0 +1,76 @@
+"""Loading one image for captioning: always an 8-bit RGB or RGBA PIL image, or BadImage(reason).
+
+Problems a real dataset has are converted where a faithful conversion exists (16-bit -> 8-bit,
+CMYK -> RGB, palette with transparency -> RGBA, animated -> first frame with a warning) and turned
+into one BadImage line otherwise (zero bytes, corrupt, truncated, decompression bomb).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+from PIL import Image
+
+MAX_PIXELS = 178_956_970  # Pillow's own bomb limit (2x its warning threshold)
+
+
+class BadImage(Exception):
+    """An image that cannot be captioned; str() is the one-line reason."""
+
+
+def load_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    try:
+        if os.path.getsize(path) == 0:
+            raise BadImage("zero-byte file")
+    except OSError as exc:
+        raise BadImage(f"cannot read: {exc.strerror or exc}") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                if im.width * im.height > max_pixels:
+                    raise BadImage(f"decompression bomb: {im.width}x{im.height} pixels exceeds {max_pixels}")
+                animated = getattr(im, "is_animated", False)
+                if animated:
+                    im.seek(0)
+                im.load()
+                out = _to_8bit(im)
+    except BadImage:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise BadImage(f"decompression bomb: {exc}") from None
+    except OSError as exc:
+        msg = str(exc)
+        if "truncated" in msg.lower():
+            raise BadImage(f"truncated image: {msg}") from None
+        raise BadImage(f"corrupt or unsupported image: {msg}") from None
+    except (ValueError, SyntaxError, Image.UnidentifiedImageError) as exc:  # pragma: no cover - Pillow variety
+        raise BadImage(f"corrupt image: {exc}") from None
+    if animated:
+        out.info["loratui_warning"] = "animated image: captioned its first frame"
+    return out
+
+
+def _to_8bit(im: Image.Image) -> Image.Image:
+    mode = im.mode
+    if mode in ("RGB", "RGBA"):
+        return im.copy()
+    if mode == "P" or mode == "PA":
+        return im.convert("RGBA") if ("transparency" in im.info or mode == "PA") else im.convert("RGB")
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16-bit grey: scale to 0..255 (Pillow's convert("L") clips instead of scaling)
+        arr = np.asarray(im, dtype=np.float64)
+        peak = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
+        grey = np.clip(np.round(arr * (255.0 / peak)), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    if mode == "F":
+        arr = np.asarray(im, dtype=np.float64)
+        grey = np.clip(np.round(arr * 255.0 if arr.max() <= 1.0 else arr), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    if mode in ("LA", "La", "RGBa", "LA;16"):
+        return im.convert("RGBA")
+    if "transparency" in im.info:
+        return im.convert("RGBA")
+    return im.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV

@@ -1,0 +1,92 @@
+"""Where captions go and how they are written: overwrite, append (merge), skip existing.
+
+Every write is atomic (core.captions -> core.fsutil), so Ctrl-C or a kill at any moment leaves
+the old caption or the new one, never half a file. ``skip`` decides at planning time, which is
+what makes an interrupted run over 10,000 images resume where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from loratui.core.captions import caption_path, join_tags, read_caption, write_caption
+from loratui.core.dataset_scan import parse_subset_name
+from loratui.core.errors import LoratuiError
+from loratui.core.fsutil import atomic_write_text
+from loratui.core.images import is_image, iter_images
+
+WRITE_MODES = ("overwrite", "append", "skip")
+
+
+@dataclass(frozen=True)
+class Job:
+    image: Path
+    caption: Path
+
+
+def find_images(dataset: str | os.PathLike, recursive: bool = False) -> list[Path]:
+    """Images of a flat folder, or of a kohya train folder's ``N_concept`` subfolders.
+
+    Without --recursive, other subfolders are left alone (as sd-scripts' tagger does)."""
+    root = Path(dataset).expanduser()
+    if not root.is_dir():
+        raise LoratuiError(f"{dataset}: not a folder: pass the dataset folder (images or N_concept folders)")
+    if recursive:
+        return list(iter_images(root, recursive=True))
+    images = list(iter_images(root, recursive=False))
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if parse_subset_name(sub.name) is not None:
+            images.extend(iter_images(sub, recursive=False))
+    return images
+
+
+def plan(images: list[Path], extension: str = ".txt", mode: str = "overwrite") -> tuple[list[Job], list[Job]]:
+    """(jobs to caption, jobs skipped because a caption exists and mode is 'skip')."""
+    if mode not in WRITE_MODES:
+        raise LoratuiError(f"write mode {mode!r}: use one of {', '.join(WRITE_MODES)}")
+    todo, skipped = [], []
+    for image in images:
+        if not is_image(image):
+            continue
+        job = Job(image, caption_path(image, extension))
+        if mode == "skip" and job.caption.is_file() and job.caption.stat().st_size > 0:
+            skipped.append(job)
+        else:
+            todo.append(job)
+    return todo, skipped
+
+
+def merge(existing: list[str], new: list[str]) -> list[str]:
+    """Existing tags first (the user's words win), then new ones not already there."""
+    seen = {t.strip().lower() for t in existing}
+    out = list(existing)
+    for tag in new:
+        if tag.strip().lower() not in seen:
+            seen.add(tag.strip().lower())
+            out.append(tag)
+    return out
+
+
+def caption_tags(result: list[str] | str) -> list[str]:
+    """A captioner result as the list stored on the caption's first line (free text: one item)."""
+    if isinstance(result, str):
+        return [result.strip()] if result.strip() else []
+    return [t for t in result if t]
+
+
+def write_result(job: Job, result: list[str] | str, mode: str, separator: str = ",", dry_run: bool = False) -> str:
+    """Write one caption; returns its first line as written (or as it would be with dry_run)."""
+    tags = caption_tags(result)
+    if mode == "append":
+        caption = read_caption(job.caption, separator)
+        if caption.exists:
+            tags = merge(caption.tags, tags)
+            if not dry_run:
+                write_caption(caption, tags)  # keeps encoding, newline style and further lines
+            return join_tags(tags, separator)
+    line = join_tags(tags, separator)
+    if not dry_run:
+        atomic_write_text(job.caption, line + "\n")  # overwrite: the whole file, as sd-scripts does
+    return line

@@ -1,0 +1,60 @@
+"""The model store: where ``--download REPO_ID`` puts tagger files (XDG cache dir).
+
+Layout: ``$XDG_CACHE_HOME/loratui/models/wd14/<owner>__<name>/{model.onnx,selected_tags.csv}``
+(``~/.cache`` when XDG_CACHE_HOME is unset; LORATUI_MODEL_STORE overrides the whole root).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from loratui.core.errors import LoratuiError
+
+WD14_FILES = ("model.onnx", "selected_tags.csv")
+
+
+def store_root() -> Path:
+    override = os.environ.get("LORATUI_MODEL_STORE")
+    if override:
+        return Path(override).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "loratui" / "models"
+
+
+def store_path(repo_id: str, kind: str = "wd14") -> Path:
+    return store_root() / kind / repo_id.strip("/").replace("/", "__")
+
+
+def download_wd14(repo_id: str, revision: str | None = None) -> Path:
+    """Fetch model.onnx + selected_tags.csv (huggingface_hub shows its own progress bars).
+
+    Offline or unreachable: one line naming which files to place where."""
+    if repo_id.count("/") != 1:
+        raise LoratuiError(f"--download {repo_id}: expected a Hugging Face repo id such as SmilingWolf/wd-swinv2-tagger-v3")
+    target = store_path(repo_id)
+    if all((target / f).is_file() for f in WD14_FILES):
+        return target
+    manual = (f"download {' and '.join(WD14_FILES)} from https://huggingface.co/{repo_id} and place them in {target} "
+              f"(or pass --model FOLDER)")
+    try:
+        import huggingface_hub
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        raise LoratuiError(f"huggingface_hub is not installed: {manual}") from None
+    errors = huggingface_hub.errors if hasattr(huggingface_hub, "errors") else huggingface_hub.utils
+    target.mkdir(parents=True, exist_ok=True)
+    for name in WD14_FILES:
+        if (target / name).is_file():
+            continue
+        try:
+            # local_dir writes the final file only after the whole download (resumable .incomplete)
+            hf_hub_download(repo_id, name, revision=revision, local_dir=str(target))
+        except getattr(errors, "RepositoryNotFoundError", ()) as exc:  # type: ignore[misc]
+            raise LoratuiError(f"--download {repo_id}: no such repository on the Hugging Face hub ({type(exc).__name__})") from None
+        except getattr(errors, "EntryNotFoundError", ()) as exc:  # type: ignore[misc]
+            raise LoratuiError(f"--download {repo_id}: the repository has no {name} ({type(exc).__name__}); is it an ONNX WD14 tagger?") from None
+        except Exception as exc:  # noqa: BLE001 - offline, DNS, proxy, HF_HUB_OFFLINE: all the same advice
+            reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            raise LoratuiError(f"cannot download {repo_id} ({reason}): {manual}") from None
+    return target

@@ -1,0 +1,282 @@
+"""WD14 tagger (SmilingWolf ONNX models) with sd-scripts' preprocessing and tag selection.
+
+Preprocessing (as sd-scripts' tag_images_by_wd14_tagger.py): transparency composited on white,
+RGB -> BGR, padded to a centred white square (odd padding: the extra pixel goes right/bottom),
+resized to the model's input size, float32 0..255. sd-scripts resizes with cv2: INTER_AREA when
+shrinking, INTER_LANCZOS4 when enlarging. We have no cv2: shrinking uses Pillow's BOX filter, which
+is the same area average (fractional pixel coverage, round half up) - identical to INTER_AREA for
+integer factors and within 1 level otherwise; enlarging uses Pillow's LANCZOS (a=3 kernel, cv2's
+has a=4), so upscaled (smaller than 448 px) images differ by a few levels at sharp edges.
+
+Selection (as sd-scripts): the CSV's category-9 rows come first and are the ratings (argmax), then
+general tags (category 0) and character tags (category 4) each over their own threshold (>=).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from loratui.core.errors import LoratuiError
+
+MODEL_FILE = "model.onnx"
+TAGS_FILE = "selected_tags.csv"
+RATING, GENERAL, CHARACTER = 9, 0, 4
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    name: str  # as in the CSV (underscores kept)
+    category: int
+    count: int
+
+
+def read_tag_csv(path: str | os.PathLike) -> list[TagInfo]:
+    """selected_tags.csv rows (tag_id,name,category,count) in file order."""
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as exc:
+        raise LoratuiError(f"{path}: cannot read tag list ({exc.strerror or exc})") from None
+    if not rows or [c.strip().lower() for c in rows[0][:4]] != ["tag_id", "name", "category", "count"]:
+        raise LoratuiError(f"{path}: not a WD14 selected_tags.csv (header must be tag_id,name,category,count)")
+    tags = []
+    for lineno, row in enumerate(rows[1:], start=2):
+        try:
+            tags.append(TagInfo(row[1], int(row[2]), int(row[3])))
+        except (IndexError, ValueError):
+            raise LoratuiError(f"{path}:{lineno}: bad row {row!r} (expected tag_id,name,category,count)") from None
+    return tags
+
+
+def tag_list(model: str | os.PathLike) -> list[TagInfo]:
+    """The tagger's vocabulary with categories and counts, for the caption editor's autocomplete."""
+    return read_tag_csv(find_model_dir(model) / TAGS_FILE)
+
+
+def find_model_dir(model: str | os.PathLike) -> Path:
+    """A folder with model.onnx + selected_tags.csv: the folder itself, or one found below it
+    (kohya layouts: models/wd14_tagger/<name>/, wd14_tagger_model/SmilingWolf_wd-.../)."""
+    root = Path(model).expanduser()
+    if not root.exists():
+        from loratui.captioners.store import store_path  # a repo id already downloaded
+
+        stored = store_path(str(model))
+        if (stored / MODEL_FILE).is_file():
+            return stored
+        raise LoratuiError(f"{model}: no such model folder (pass a folder with {MODEL_FILE} and {TAGS_FILE}, or --download REPO_ID)")
+    if root.is_file():
+        root = root.parent
+    if (root / MODEL_FILE).is_file():
+        if not (root / TAGS_FILE).is_file():
+            raise LoratuiError(f"{root}: has {MODEL_FILE} but no {TAGS_FILE}; put the model's {TAGS_FILE} beside it")
+        return root
+    found = sorted({p.parent for depth in ("*/", "*/*/", "*/*/*/") for p in root.glob(depth + MODEL_FILE)
+                    if (p.parent / TAGS_FILE).is_file()})
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise LoratuiError(f"{root}: no {MODEL_FILE} + {TAGS_FILE} in this folder or below it (e.g. models/wd14_tagger/<name>/)")
+    names = ", ".join(str(p.relative_to(root)) for p in found[:6])
+    raise LoratuiError(f"{root}: several WD14 models found ({names}); pass one of them with --model")
+
+
+@dataclass
+class TagOptions:
+    general_threshold: float = 0.35
+    character_threshold: float = 0.85
+    undesired_tags: list[str] = field(default_factory=list)
+    remove_underscore: bool = False
+    character_tags_first: bool = False
+    always_first_tags: list[str] = field(default_factory=list)
+    rating: str = "off"  # "off" | "first" | "last"
+    tag_replacement: list[tuple[str, str]] = field(default_factory=list)
+    character_tag_expand: bool = False
+
+
+def parse_replacements(text: str) -> list[tuple[str, str]]:
+    """sd-scripts syntax ``src1,dst1;src2,dst2`` with ``\\,`` and ``\\;`` for literal commas and
+    semicolons. Unlike sd-scripts at HEAD, every pair is applied (to the final tag names)."""
+    pairs = []
+    for item in re.split(r"(?<!\\);", text):
+        if not item.strip():
+            continue
+        parts = re.split(r"(?<!\\),", item)
+        if len(parts) != 2:
+            raise LoratuiError(f"--tag-replacement: {item!r} must be 'source,target' (escape commas as \\,)")
+        src, dst = (p.replace("\\,", ",").replace("\\;", ";").strip() for p in parts)
+        pairs.append((src, dst))
+    return pairs
+
+
+class TagSelector:
+    """Turns one probability row into the ordered tag list, honouring every option."""
+
+    def __init__(self, tags: list[TagInfo], options: TagOptions):
+        self.options = options
+        n_rating = 0
+        while n_rating < len(tags) and tags[n_rating].category == RATING:
+            n_rating += 1
+        self.n_rating = n_rating
+        self.names = [self._display(t.name) for t in tags]
+        cats = np.array([t.category for t in tags])
+        self.general_idx = np.nonzero(cats == GENERAL)[0]
+        self.character_idx = np.nonzero(cats == CHARACTER)[0]
+        self.undesired = {self._display(t.strip()) for t in options.undesired_tags if t.strip()} | {
+            t.strip() for t in options.undesired_tags if t.strip()}
+        self.replace = dict(options.tag_replacement)
+
+    def _display(self, name: str) -> str:
+        if self.options.remove_underscore and len(name) > 3:  # keep kaomoji such as ^_^ intact
+            return name.replace("_", " ")
+        return name
+
+    def _expand(self, name: str) -> list[str]:
+        # "name_(series)" -> "name", "series" (sd-scripts' --character_tag_expand)
+        if self.options.character_tag_expand and name.endswith(")") and "(" in name:
+            head, _, series = name[:-1].rpartition("(")
+            head = head.rstrip(" _")
+            if head and series:
+                return [head, series]
+        return [name]
+
+    def select(self, probs: np.ndarray) -> list[str]:
+        o = self.options
+        probs = np.asarray(probs, dtype=np.float32).reshape(-1)
+        general = [self.names[i] for i in self.general_idx if probs[i] >= o.general_threshold]
+        character: list[str] = []
+        for i in self.character_idx:
+            if probs[i] >= o.character_threshold:
+                character.extend(self._expand(self.names[i]))
+        tags = character + general if o.character_tags_first else general + character
+        if o.rating != "off" and self.n_rating:
+            rating = self.names[int(np.argmax(probs[: self.n_rating]))]
+            tags = [rating] + tags if o.rating == "first" else tags + [rating]
+        out: list[str] = []
+        for tag in tags:
+            if tag in self.undesired:
+                continue
+            tag = self.replace.get(tag, tag)
+            if tag and tag not in out:
+                out.append(tag)
+        if o.always_first_tags:  # trigger words: first, in the given order, added when not detected
+            first = [t.strip() for t in o.always_first_tags if t.strip()]
+            out = first + [t for t in out if t not in first]
+        return out
+
+
+class WD14Captioner:
+    """Captioner protocol implementation over an onnxruntime session."""
+
+    name = "wd14"
+
+    def __init__(self, model_dir: str | os.PathLike, options: TagOptions | None = None, *,
+                 providers: list[str] | None = None, batch_size: int = 8, intra_threads: int | None = None,
+                 warn=None):
+        import onnxruntime as ort
+
+        self.model_dir = find_model_dir(model_dir)
+        self.tags = read_tag_csv(self.model_dir / TAGS_FILE)
+        self.selector = TagSelector(self.tags, options or TagOptions())
+        requested = providers or _default_providers(ort)
+        if any(p in ("CUDAExecutionProvider", "TensorrtExecutionProvider") for p in requested):
+            preload = getattr(ort, "preload_dlls", None)  # CUDA/cuDNN from torch's nvidia wheels
+            if preload is not None:
+                try:
+                    preload()
+                except Exception:  # noqa: BLE001 - a missing library only means CPU fallback, reported below
+                    pass
+        if not gpu_present():
+            ort.set_default_logger_severity(3)  # an explicit CUDA request without a GPU: no log spam, the fallback is reported
+        so = ort.SessionOptions()
+        if intra_threads:
+            so.intra_op_num_threads = intra_threads
+        so.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(self.model_dir / MODEL_FILE), sess_options=so, providers=requested)
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+            raise LoratuiError(f"{self.model_dir / MODEL_FILE}: cannot load ONNX model ({str(exc).splitlines()[0]})") from None
+        self.provider = self.session.get_providers()[0]
+        self.gpu_warning = None
+        if self.provider == "CPUExecutionProvider" and gpu_present():
+            self.gpu_warning = ("a GPU is present but WD14 runs on the CPU (onnxruntime CUDA provider unavailable: "
+                                "install onnxruntime-gpu matching your CUDA, or torch's CUDA wheels for its libraries)")
+            if warn:
+                warn(self.gpu_warning)
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        self.output_name = self.session.get_outputs()[0].name
+        shape = list(inp.shape)
+        if len(shape) != 4:
+            raise LoratuiError(f"{self.model_dir / MODEL_FILE}: input {inp.name} has shape {shape}, expected 4-D image input")
+        self.nchw = shape[1] == 3 and shape[3] != 3
+        hw = shape[2:4] if self.nchw else shape[1:3]
+        self.size = hw[0] if isinstance(hw[0], int) else 448
+        self.dtype = np.float16 if "float16" in inp.type else np.float32
+        fixed = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
+        self.fixed_batch = fixed
+        self.batch_size = fixed or max(1, batch_size)
+        n_out = self.session.get_outputs()[0].shape[-1]
+        if isinstance(n_out, int) and n_out != len(self.tags):
+            raise LoratuiError(f"{self.model_dir / TAGS_FILE}: {len(self.tags)} tags but the model outputs {n_out}; use the CSV that came with the model")
+
+    def prepare(self, image: Image.Image) -> np.ndarray:
+        arr = preprocess(image, self.size)
+        if self.nchw:
+            arr = arr.transpose(2, 0, 1)
+        return arr.astype(self.dtype, copy=False)
+
+    def run_probs(self, batch: list[np.ndarray]) -> np.ndarray:
+        if self.fixed_batch and self.fixed_batch != len(batch):
+            return np.concatenate([self.run_probs(batch[i:i + self.fixed_batch]) for i in range(0, len(batch), self.fixed_batch)]) \
+                if len(batch) > self.fixed_batch else self._run_padded(batch)
+        return self.session.run([self.output_name], {self.input_name: np.stack(batch)})[0]
+
+    def _run_padded(self, batch):
+        pad = batch + [batch[-1]] * (self.fixed_batch - len(batch))
+        return self.session.run([self.output_name], {self.input_name: np.stack(pad)})[0][: len(batch)]
+
+    def run(self, batch: list[Any]) -> list[list[str]]:
+        return [self.selector.select(row) for row in self.run_probs(batch)]
+
+
+def preprocess(image: Image.Image, size: int) -> np.ndarray:
+    """HWC float32 BGR 0..255, size x size (see the module docstring for the rules)."""
+    if image.mode == "RGBA":
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.getchannel("A"))
+        image = background
+    elif image.mode != "RGB":
+        image = image.convert("RGB")
+    w, h = image.size
+    side = max(w, h)
+    if (w, h) != (side, side):
+        square = Image.new("RGB", (side, side), (255, 255, 255))
+        square.paste(image, ((side - w) // 2, (side - h) // 2))
+        image = square
+    if side > size:
+        image = image.resize((size, size), Image.Resampling.BOX)
+    elif side < size:
+        image = image.resize((size, size), Image.Resampling.LANCZOS)
+    return np.asarray(image, dtype=np.uint8)[:, :, ::-1].astype(np.float32)
+
+
+def _default_providers(ort) -> list[str]:
+    # onnxruntime-gpu lists CUDA as available even on a machine without a GPU; asking for it there
+    # only prints library errors, so CUDA is requested when a GPU is actually present.
+    available = ort.get_available_providers()
+    wanted = ("CUDAExecutionProvider", "CPUExecutionProvider") if gpu_present() else ("CPUExecutionProvider",)
+    return [p for p in wanted if p in available] or available
+
+
+def gpu_present() -> bool:
+    """An NVIDIA GPU on this machine, without importing torch."""
+    return os.path.exists("/dev/nvidia0") or os.path.exists("/proc/driver/nvidia/gpus")
