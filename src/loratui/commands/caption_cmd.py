@@ -1,0 +1,235 @@
+"""`loratui caption wd14|blip DATASET_DIR --model MODEL`: a caption file beside each image, headless.
+
+Output: a progress bar with images/s and ETA on a terminal (stderr), plain progress lines when not a
+TTY, a summary at the end (captioned, skipped, failed with reasons, top-20 tags). Exit 0 when the
+run completes (bad images are reported, not fatal), 2 for bad input, 130 when interrupted.
+
+``--json-events``: stdout carries one JSON object per line and nothing else. Every object has
+``"event"``; the TUI follows this schema (fields may be added, never renamed):
+
+- ``started``:   captioner, model, provider, total (images found), to_caption, skipped,
+                 batch_size, workers, mode, dry_run
+- ``warning``:   message, image (optional; e.g. an animated image captioned from its first frame,
+                 or a GPU present while inference runs on the CPU)
+- ``skipped``:   image, caption_file, reason (mode "skip": a caption already exists)
+- ``progress``:  done, total, captioned, failed, images_per_s, eta_s (null until known), elapsed_s
+- ``captioned``: image, caption_file, caption (the first line written, or that would be), dry_run
+- ``image_failed``: image, reason (one line: corrupt, truncated, zero-byte, decompression bomb...)
+- ``finished``:  captioned, skipped, failed ([{image, reason}]), top_tags ([[tag, count]] x 20),
+                 elapsed_s, images_per_s, interrupted
+- ``error``:     message (a bad option or model; the process then exits 2)
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from typing import Any
+
+import click
+
+from loratui.core.errors import LoratuiError
+
+
+def _common(func):
+    options = [
+        click.argument("dataset_dir", type=click.Path(file_okay=False)),
+        click.option("--mode", type=click.Choice(["overwrite", "append", "skip"]), default="overwrite", show_default=True,
+                     help="overwrite captions, append (merge without duplicates), or skip images that have one (resume)."),
+        click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension."),
+        click.option("--separator", default=",", show_default=True, help="Tag separator (written as 'sep ')."),
+        click.option("--recursive", is_flag=True, help="Caption images in every subfolder (default: the folder and its N_concept folders)."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Images per inference call."),
+        click.option("--workers", type=click.IntRange(min=1), default=None, help="Decode threads (default: CPU cores, max 8)."),
+        click.option("--dry-run", is_flag=True, help="Run the model and show what would be written; write nothing."),
+        click.option("--json-events", is_flag=True, help="One JSON event per line on stdout (schema in the module docs)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group()
+def caption() -> None:
+    """Caption images with WD14 (tags) or BLIP/BLIP2/GIT (sentences), headless."""
+
+
+@caption.command()
+@_common
+@click.option("--model", "model", default=None, help="Folder with model.onnx + selected_tags.csv (or a kohya models/wd14_tagger folder).")
+@click.option("--download", "repo_id", default=None, metavar="REPO_ID", help="Fetch the model from the Hugging Face hub into the model store, e.g. SmilingWolf/wd-swinv2-tagger-v3.")
+@click.option("--general-threshold", type=click.FloatRange(0, 1), default=0.35, show_default=True)
+@click.option("--character-threshold", type=click.FloatRange(0, 1), default=0.85, show_default=True)
+@click.option("--undesired-tags", default="", help="Comma-separated tags never written.")
+@click.option("--remove-underscore", is_flag=True, help="Underscores to spaces (tags of 3 characters or fewer, like ^_^, are kept).")
+@click.option("--character-tags-first", is_flag=True, help="Character tags before general tags.")
+@click.option("--always-first-tags", default="", help="Comma-separated tags (trigger words) always written first.")
+@click.option("--rating", type=click.Choice(["off", "first", "last"]), default="off", show_default=True, help="Write the rating tag first, last, or not at all.")
+@click.option("--tag-replacement", default="", help="'src1,dst1;src2,dst2' (escape , and ; with a backslash).")
+@click.option("--character-tag-expand", is_flag=True, help="'name_(series)' becomes 'name, series'.")
+@click.option("--providers", default=None, help="onnxruntime providers, comma-separated (default: CUDA when a GPU is present, else CPU).")
+def wd14(dataset_dir, mode, caption_extension, separator, recursive, batch_size, workers, dry_run, json_events,
+         model, repo_id, general_threshold, character_threshold, undesired_tags, remove_underscore,
+         character_tags_first, always_first_tags, rating, tag_replacement, character_tag_expand, providers) -> None:
+    """Tag the images of DATASET_DIR with a WD14 tagger (SmilingWolf ONNX models)."""
+    from loratui.captioners.wd14 import TagOptions, WD14Captioner, parse_replacements
+
+    out = _Output(json_events)
+    options = TagOptions(general_threshold=general_threshold, character_threshold=character_threshold,
+                         undesired_tags=_csv(undesired_tags), remove_underscore=remove_underscore,
+                         character_tags_first=character_tags_first, always_first_tags=_csv(always_first_tags),
+                         rating=rating, tag_replacement=parse_replacements(tag_replacement),
+                         character_tag_expand=character_tag_expand)
+    jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode)
+    if repo_id:
+        from loratui.captioners.store import download_wd14
+
+        model = str(download_wd14(repo_id))
+    if not model:
+        raise LoratuiError("caption wd14: pass --model FOLDER (with model.onnx + selected_tags.csv) or --download REPO_ID")
+    provider_list = [p.strip() for p in providers.split(",")] if providers else None
+    captioner = WD14Captioner(model, options, providers=provider_list, batch_size=batch_size, warn=out.warning)
+    _run(out, captioner, str(captioner.model_dir), jobs, skipped, mode, separator, dry_run, workers)
+
+
+@caption.command()
+@_common
+@click.option("--model", "model", required=True, help="Local Hugging Face folder (BLIP, BLIP2, GIT) or a hub id when online.")
+@click.option("--num-beams", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--top-p", type=click.FloatRange(0, 1), default=None, help="Nucleus sampling instead of beam search.")
+@click.option("--min-length", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option("--max-length", type=click.IntRange(min=1), default=75, show_default=True)
+@click.option("--repetition-penalty", type=float, default=1.0, show_default=True)
+@click.option("--prefix", default="", help="Text put before every caption (e.g. a trigger word).")
+@click.option("--postfix", default="", help="Text put after every caption.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
+def blip(dataset_dir, mode, caption_extension, separator, recursive, batch_size, workers, dry_run, json_events,
+         model, num_beams, top_p, min_length, max_length, repetition_penalty, prefix, postfix, precision, device) -> None:
+    """Caption the images of DATASET_DIR with sentences from a BLIP/BLIP2/GIT model."""
+    out = _Output(json_events)
+    jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode)
+    try:
+        from loratui.captioners.blip import load_blip_captioner
+    except ImportError as exc:
+        raise LoratuiError(f"caption blip: the BLIP captioner is not available ({exc})") from None
+    captioner = load_blip_captioner(model, device=device, dtype=precision, batch_size=batch_size, num_beams=num_beams,
+                                    top_p=top_p, min_length=min_length, max_length=max_length,
+                                    repetition_penalty=repetition_penalty, prefix=prefix, postfix=postfix)
+    _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers)
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _plan(dataset_dir, recursive, extension, mode):
+    from loratui.captioners.output import find_images, plan
+
+    return plan(find_images(dataset_dir, recursive), extension, mode)
+
+
+def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers) -> None:
+    from loratui.captioners.runner import default_workers, run_captioning, summary_event
+
+    workers = workers or default_workers()
+    out.emit({"event": "started", "captioner": captioner.name, "model": model, "provider": captioner.provider,
+              "total": len(jobs) + len(skipped), "to_caption": len(jobs), "skipped": len(skipped),
+              "batch_size": captioner.batch_size, "workers": workers, "mode": mode, "dry_run": dry_run})
+    for job in skipped:
+        out.emit({"event": "skipped", "image": str(job.image), "caption_file": str(job.caption),
+                  "reason": "caption exists"})
+    previous = signal.getsignal(signal.SIGTERM)
+    try:  # a kill (SIGTERM) stops like Ctrl-C: finish the current write, report, exit 130
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+    except ValueError:  # not the main thread (tests in a worker thread)
+        previous = None
+    try:
+        result = run_captioning(captioner, jobs, mode=mode, separator=separator, dry_run=dry_run,
+                                workers=workers, emit=out.emit)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    out.emit(summary_event(result, len(skipped)))
+    if result.interrupted:
+        sys.exit(130)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+class _Output:
+    """Turns runner events into JSON lines, a TTY progress bar, or plain lines."""
+
+    def __init__(self, json_events: bool):
+        self.json = json_events
+        self.tty = sys.stderr.isatty()
+        self.last_plain = 0.0
+        self.bar_open = False
+
+    def warning(self, message: str) -> None:
+        self.emit({"event": "warning", "message": message})
+
+    def emit(self, event: dict[str, Any]) -> None:
+        if self.json:
+            click.echo(json.dumps(event, ensure_ascii=False))
+            return
+        kind = event["event"]
+        if kind == "progress":
+            self._progress(event)
+            return
+        self._end_bar()
+        if kind == "started":
+            click.echo(f"{event['captioner']}: {event['model']} on {event['provider']} (batch {event['batch_size']}, "
+                       f"{event['workers']} decode workers); {event['to_caption']} image(s) to caption, "
+                       f"{event['skipped']} skipped{' (dry run)' if event['dry_run'] else ''}")
+        elif kind == "warning":
+            where = f"{event['image']}: " if event.get("image") else ""
+            click.echo(f"warning: {where}{event['message']}", err=True)
+        elif kind == "image_failed":
+            click.echo(f"failed: {event['image']}: {event['reason']}", err=True)
+        elif kind == "captioned" and event["dry_run"]:
+            click.echo(f"would write {event['caption_file']}: {event['caption']}")
+        elif kind == "finished":
+            self._summary(event)
+
+    def _progress(self, e: dict[str, Any]) -> None:
+        done, total = e["done"], e["total"]
+        eta = "--" if e["eta_s"] is None else _duration(e["eta_s"])
+        text = f"{done}/{total} images  {e['images_per_s']:.1f} img/s  ETA {eta}"
+        if self.tty:
+            width = 30
+            filled = int(width * done / total) if total else width
+            click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}  ", nl=False, err=True)
+            self.bar_open = True
+        elif time.monotonic() - self.last_plain >= 5 or done == total:
+            self.last_plain = time.monotonic()
+            click.echo(f"progress: {text}", err=True)
+
+    def _end_bar(self) -> None:
+        if self.bar_open:
+            click.echo("", err=True)
+            self.bar_open = False
+
+    def _summary(self, e: dict[str, Any]) -> None:
+        state = "interrupted" if e["interrupted"] else "done"
+        click.echo(f"{state}: {e['captioned']} captioned, {e['skipped']} skipped, {len(e['failed'])} failed "
+                   f"in {_duration(e['elapsed_s'])} ({e['images_per_s']:.1f} img/s)")
+        for item in e["failed"]:
+            click.echo(f"  failed {item['image']}: {item['reason']}")
+        if e["top_tags"]:
+            click.echo("top tags: " + ", ".join(f"{t} ({n})" for t, n in e["top_tags"]))
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    m, s = divmod(seconds, 60)
+    if m < 60:
+        return f"{m}m{s:02d}s"
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m"
