@@ -11,6 +11,7 @@ The TUI will open on this project once it exists; until then the demo is the hea
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shlex
@@ -84,7 +85,7 @@ def build_project(root: Path) -> Path:
     (root / "img").mkdir(parents=True, exist_ok=True)
     for name in ("reg", "model", "log"):
         (root / name).mkdir(exist_ok=True)
-    make_images(root / "img" / f"5_{TRIGGER} shapes")
+    make_images(root / "img" / f"3_{TRIGGER} shapes")
     model_dir = make_tiny_sd1(root / "base-model" / "tiny-sd1")
     write_prompts(root / "prompts.txt")
 
@@ -151,7 +152,25 @@ def walkthrough(root: Path, *, train: bool) -> int:
         if code != 0:
             failures += 1
             print(f"(exit code {code})")
+    if train:
+        _show_run(root / "model")
     return failures
+
+
+def _show_run(output: Path) -> None:
+    """What the training run left behind, and its event stream (what the TUI will chart)."""
+    from loratui.core.events import read_events
+
+    print(f"\n$ ls {output.name}/")
+    for path in sorted(output.iterdir()):
+        print(f"  {path.name}{'/' if path.is_dir() else ''}")
+    events = read_events(output / "shapes_demo.events.jsonl")
+    steps = [e for e in events if e["event"] == "step"]
+    if steps:
+        print(f"\n{len(events)} events in model/shapes_demo.events.jsonl; loss (average of the last 50 steps) "
+              f"{steps[0]['avg_loss']:.4f} at step {steps[0]['step']} -> {steps[-1]['avg_loss']:.4f} "
+              f"at step {steps[-1]['step']}")
+        print("last event: " + json.dumps(events[-1]))
 
 
 def main(argv: list[str] | None = None) -> int:
