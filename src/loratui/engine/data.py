@@ -1,22 +1,24 @@
 """Training data: the config's dataset as batches of latents + captions, in sd-scripts' order.
 
 The batches come from core.schedule (epoch_samples -> epoch_batches -> shard_batches), so an
-epoch here has exactly the steps `loratui steps` counts. Every image is resized to its bucket's
-resized size and centre-cropped (random crop with ``random_crop``) to the bucket, like sd-scripts.
+epoch here has exactly the steps `loratui steps` counts. Images are handled like sd-scripts'
+``trim_and_resize_if_required``: resized to the bucket assignment's resized size (area filter when
+shrinking, Lanczos when enlarging), then trimmed to the bucket (centred, or at a random offset with
+``random_crop``). SDXL's size conditioning follows sd-scripts too: original size (h, w), crop top-left
+from its ``get_crop_ltrb`` (mirrored when flipped) and the bucket as target size.
 
-Latents are cached (``cache_latents``) in memory, and with ``cache_latents_to_disk`` in one
-``<image stem>.loratui-latents.safetensors`` beside each image: reused across runs and recomputed
-when the image file (size, mtime), the bucket, the flip or the VAE changes. Captions are
-augmented per use (shuffle with keep_tokens, tag dropout, caption dropout) from an RNG seeded with
-(seed, epoch), so an epoch is the same every time it is replayed (resume).
+Latents are cached (``cache_latents``) in memory, and with ``cache_latents_to_disk`` beside each
+image (see data_cache). With ``flip_aug`` both the image and its mirror are cached, as sd-scripts
+does; ``random_crop`` cannot be cached (sd-scripts refuses it too). Captions are augmented per use
+(caption dropout, shuffle after keep_tokens, tag dropout) from an RNG seeded with (seed, epoch), so
+an epoch is the same every time it is replayed, e.g. after a resume with ``skip_batches``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +27,11 @@ import torch
 
 from loratui.core.errors import LoratuiError
 from loratui.core.schedule import compute_schedule, epoch_batches, epoch_samples, scan_for_config, shard_batches
+from loratui.engine import data_cache
+from loratui.engine.data_cache import CACHE_SUFFIX  # noqa: F401  (re-exported)
 
 Progress = Callable[[int, int, str], None]
-CACHE_SUFFIX = ".loratui-latents.safetensors"
+STATE_VERSION = 1
 
 
 @dataclass
@@ -41,6 +45,24 @@ class Batch:
     paths: list[str]
 
 
+def check_data_config(cfg) -> None:
+    """Dataset settings that cannot work together, refused before any model is loaded."""
+    d = cfg.dataset
+    if d.cache_latents and d.random_crop:
+        raise LoratuiError("dataset.random_crop cannot be used with dataset.cache_latents (a cached latent has one "
+                           "fixed crop; sd-scripts refuses it too): turn one of them off")
+    if d.cache_latents_to_disk and not d.cache_latents:
+        raise LoratuiError("dataset.cache_latents_to_disk needs dataset.cache_latents = true")
+
+
+def text_cache_usable(cfg) -> bool:
+    """The text-encoder outputs can be cached: the text encoders are frozen and captions never change."""
+    d = cfg.dataset
+    return bool(cfg.training.cache_text_encoder_outputs and cfg.network.network_train_unet_only
+                and not (d.shuffle_caption or d.caption_dropout_rate or d.caption_tag_dropout_rate
+                         or d.caption_dropout_every_n_epochs))
+
+
 def read_caption_text(image, subset, caption_extension: str) -> str:
     """The first line of the image's caption file; the folder's class tokens when there is none."""
     path = image.caption_path or Path(image.path).with_suffix(caption_extension)
@@ -50,13 +72,22 @@ def read_caption_text(image, subset, caption_extension: str) -> str:
     except (FileNotFoundError, TypeError):
         line = ""
     except UnicodeDecodeError:
-        line = Path(path).read_bytes().decode("latin-1").splitlines()[0].strip()
+        lines = Path(path).read_bytes().decode("latin-1").splitlines()
+        line = lines[0].strip() if lines else ""
     return line or subset.class_tokens
 
 
+def crop_top_left(assignment, flip: bool) -> tuple[int, int]:
+    """SDXL's crop conditioning (top, left) as sd-scripts computes it (get_crop_ltrb, mirrored on flip)."""
+    left, top, right, _bottom = assignment.crop_ltrb()
+    if flip:
+        left = assignment.bucket[0] - right
+    return int(top), int(left)
+
+
 def load_image_for_bucket(path: str, assignment, *, random_crop: bool, rng: random.Random | None,
-                          flip: bool) -> tuple[np.ndarray, tuple[int, int]]:
-    """(HWC uint8 RGB array of the bucket's size, (crop_top, crop_left)) like sd-scripts."""
+                          flip: bool) -> np.ndarray:
+    """HWC uint8 RGB array of exactly the bucket's size: resize, trim (centre or random), mirror."""
     from PIL import Image
 
     try:
@@ -67,14 +98,17 @@ def load_image_for_bucket(path: str, assignment, *, random_crop: bool, rng: rand
                 shrinking = w * h < img.width * img.height
                 img = img.resize((w, h), Image.Resampling.BOX if shrinking else Image.Resampling.LANCZOS)
             bw, bh = assignment.bucket
-            if random_crop and rng is not None:
-                left, top = rng.randint(0, w - bw), rng.randint(0, h - bh)
-            else:
-                left, top = (w - bw) // 2, (h - bh) // 2
-            img = img.crop((left, top, left + bw, top + bh))
+            left = top = 0
+            if w > bw:
+                left = rng.randint(0, w - bw) if random_crop and rng else (w - bw) // 2
+            if h > bh:
+                top = rng.randint(0, h - bh) if random_crop and rng else (h - bh) // 2
+            if (w, h) != (bw, bh):
+                # a resized size below the bucket (never produced by the bucket rules) pads with black
+                img = img.crop((left, top, left + bw, top + bh))
             if flip:
                 img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-            return np.asarray(img, dtype=np.uint8), (top, left)
+            return np.asarray(img, dtype=np.uint8)
     except OSError as exc:
         raise LoratuiError(f"{path}: cannot read the image ({exc}); fix or remove it (see `loratui dataset scan`)") \
             from None
@@ -87,46 +121,54 @@ def to_pixels(arrays: list[np.ndarray]) -> torch.Tensor:
 
 @torch.no_grad()
 def encode_pixels(base, pixels: torch.Tensor) -> torch.Tensor:
-    """Scaled VAE latents (float32) of (B,3,H,W) pixels in [-1, 1]."""
+    """Scaled VAE latents (float32) of (B,3,H,W) pixels in [-1, 1] (a sample of the latent distribution,
+    like sd-scripts)."""
     vae = base.vae
     dist = vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist
     return (dist.sample() * vae.config.scaling_factor).float()
 
 
 def augment_caption(caption: str, d, epoch: int, rng: random.Random) -> str:
-    """sd-scripts' caption processing: dropout, then shuffle / tag dropout after keep_tokens."""
+    """sd-scripts' process_caption: dropout (rate, or every n-th epoch, epochs counted from 1) empties
+    the caption; otherwise the tags after keep_tokens are shuffled, then each is dropped with
+    caption_tag_dropout_rate, and the tags are joined with ", "."""
+    dropped = bool(d.caption_dropout_rate) and rng.random() < d.caption_dropout_rate
     if d.caption_dropout_every_n_epochs and epoch % d.caption_dropout_every_n_epochs == 0:
-        return ""
-    if d.caption_dropout_rate and rng.random() < d.caption_dropout_rate:
+        dropped = True
+    if dropped:
         return ""
     if not (d.shuffle_caption or d.caption_tag_dropout_rate):
         return caption
-    sep = d.caption_separator or ","
-    tokens = [t.strip() for t in caption.split(sep) if t.strip()]
+    tokens = [t.strip() for t in caption.strip().split(d.caption_separator or ",")]
     keep = max(0, d.keep_tokens)
-    fixed, rest = tokens[:keep], tokens[keep:]
-    if d.caption_tag_dropout_rate:
-        rest = [t for t in rest if rng.random() >= d.caption_tag_dropout_rate]
+    fixed, flex = tokens[:keep], tokens[keep:]
     if d.shuffle_caption:
-        rng.shuffle(rest)
-    return (sep + " ").join(fixed + rest)
+        rng.shuffle(flex)
+    if d.caption_tag_dropout_rate:
+        flex = [t for t in flex if rng.random() >= d.caption_tag_dropout_rate]
+    return ", ".join(fixed + flex)
 
 
-def _vae_id(base) -> str:
-    cfg = dict(base.vae.config)
-    digest = hashlib.sha1(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    first = next(base.vae.parameters())
-    return f"{digest}:{float(first.detach().float().flatten()[:8].sum()):.6e}"
+@dataclass
+class _Plan:
+    """One batch decided up front (order, flips, captions, crop seeds), loaded later."""
+
+    samples: list
+    flips: list[bool]
+    captions: list[str]
+    crop_seeds: list[int] | None
 
 
 class TrainingData:
     """The batches of a run, per epoch and per process (see the module docstring)."""
 
     def __init__(self, cfg, base, *, device="cpu", weight_dtype=torch.float32, process_index: int = 0,
-                 num_processes: int = 1):
+                 num_processes: int = 1, progress: Progress | None = None):
+        check_data_config(cfg)
         self.cfg, self.base, self.device = cfg, base, torch.device(device)
         self.weight_dtype = weight_dtype
         self.rank, self.world = process_index, num_processes
+        self.progress = progress
         self.scan = scan_for_config(cfg)
         self.schedule = compute_schedule(cfg, self.scan, num_processes)
         self.groups = epoch_samples(self.scan, cfg.dataset)
@@ -136,16 +178,14 @@ class TrainingData:
         self.epochs = self.schedule.epochs
         d = cfg.dataset
         self.captions: dict[str, str] = {}
-        for samples in self.groups.values():
-            for s in samples:
-                key = str(s.image.path)
-                if key not in self.captions:
-                    self.captions[key] = read_caption_text(s.image, s.subset, d.caption_extension)
+        for sample in self._unique_images():
+            self.captions[str(sample.image.path)] = read_caption_text(sample.image, sample.subset, d.caption_extension)
         self.latent_cache: dict[tuple[str, bool], torch.Tensor] = {}
-        self.text_cache: dict[str, object] = {}
-        self.cache_text = bool(cfg.training.cache_text_encoder_outputs and cfg.network.network_train_unet_only
-                               and not (d.shuffle_caption or d.caption_dropout_rate or d.caption_tag_dropout_rate
-                                        or d.caption_dropout_every_n_epochs))
+        self.text_cache: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
+        self.cache_text = text_cache_usable(cfg)
+        self._vae_id: str | None = None
+        self.cache_stats = {"encoded": 0, "from_disk": 0}
+        self.workers = max(0, int(d.max_data_loader_n_workers or 0))
 
     # ---- caches ---------------------------------------------------------------------------------
 
@@ -158,72 +198,55 @@ class TrainingData:
 
     def prepare(self, progress: Progress | None = None) -> None:
         """Encode and cache latents (and text-encoder outputs) as the config asks."""
+        progress = progress or self.progress
         d = self.cfg.dataset
         if d.cache_latents:
             flips = (False, True) if d.flip_aug else (False,)
             samples = self._unique_images()
-            vae_id = _vae_id(self.base) if d.cache_latents_to_disk else ""
             for index, sample in enumerate(samples, 1):
                 for flip in flips:
-                    self.latent_cache[(str(sample.image.path), flip)] = self._cached_latent(sample, flip, vae_id)
+                    self._latent(sample, flip)
                 if progress:
                     progress(index, len(samples), "caching latents")
         if self.cache_text:
-            from loratui.engine.text import encode_text, tokenize
+            self._cache_text(progress)
 
-            texts = sorted(set(self.captions.values()))
-            for start in range(0, len(texts), 16):
-                chunk = texts[start:start + 16]
-                with torch.no_grad():
-                    cond = encode_text(self.base, tokenize(self.base, chunk, self.cfg.training.max_token_length),
-                                       self.cfg.training.clip_skip)
-                for i, text in enumerate(chunk):
-                    pooled = cond.pooled[i:i + 1].cpu() if cond.pooled is not None else None
-                    self.text_cache[text] = (cond.hidden_states[i:i + 1].cpu(), pooled)
-                if progress:
-                    progress(min(start + 16, len(texts)), len(texts), "caching text-encoder outputs")
-
-    def _cached_latent(self, sample, flip: bool, vae_id: str) -> torch.Tensor:
-        d = self.cfg.dataset
-        path = Path(sample.image.path)
-        stat = path.stat()
-        key = f"{sample.assignment.bucket[0]}x{sample.assignment.bucket[1]}|{int(flip)}"
-        meta = {"size": str(stat.st_size), "mtime_ns": str(stat.st_mtime_ns), "vae": vae_id,
-                "resized": f"{sample.assignment.resized_size[0]}x{sample.assignment.resized_size[1]}"}
-        disk = path.with_name(path.stem + CACHE_SUFFIX)
-        if d.cache_latents_to_disk and disk.exists():
-            from safetensors import safe_open
-
-            try:
-                with safe_open(str(disk), "pt") as handle:
-                    stored = handle.metadata() or {}
-                    if all(stored.get(k) == v for k, v in meta.items()) and key in handle.keys():
-                        return handle.get_tensor(key)
-            except Exception:  # unreadable cache: recompute it
-                pass
-        array, _ = load_image_for_bucket(str(path), sample.assignment, random_crop=False, rng=None, flip=flip)
-        latent = encode_pixels(self.base, to_pixels([array]))[0].cpu()
-        if d.cache_latents_to_disk:
-            self._write_disk_cache(disk, key, latent, meta)
+    def _latent(self, sample, flip: bool) -> torch.Tensor:
+        key = (str(sample.image.path), flip)
+        latent = self.latent_cache.get(key)
+        if latent is not None:
+            return latent
+        a, path = sample.assignment, Path(sample.image.path)
+        to_disk = self.cfg.dataset.cache_latents_to_disk
+        if to_disk:
+            if self._vae_id is None:
+                self._vae_id = data_cache.vae_fingerprint(self.base.vae)
+            latent = data_cache.load_cached(path, a.bucket, flip, a.resized_size, self._vae_id)
+            if latent is not None:
+                self.cache_stats["from_disk"] += 1
+        if latent is None:
+            array = load_image_for_bucket(str(path), a, random_crop=False, rng=None, flip=flip)
+            latent = encode_pixels(self.base, to_pixels([array]))[0].cpu()
+            self.cache_stats["encoded"] += 1
+            if to_disk:
+                data_cache.store_cached(path, a.bucket, flip, a.resized_size, self._vae_id, latent)
+        self.latent_cache[key] = latent
         return latent
 
-    @staticmethod
-    def _write_disk_cache(disk: Path, key: str, latent: torch.Tensor, meta: dict) -> None:
-        from safetensors import safe_open
-        from safetensors.torch import save_file
+    def _cache_text(self, progress: Progress | None) -> None:
+        from loratui.engine.text import encode_text, tokenize
 
-        tensors = {}
-        if disk.exists():
-            try:
-                with safe_open(str(disk), "pt") as handle:
-                    if all((handle.metadata() or {}).get(k) == v for k, v in meta.items()):
-                        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
-            except Exception:
-                tensors = {}
-        tensors[key] = latent.contiguous()
-        tmp = disk.with_name(disk.name + ".tmp")
-        save_file(tensors, str(tmp), metadata=meta)
-        tmp.replace(disk)
+        texts = sorted(set(self.captions.values()) - set(self.text_cache))
+        for start in range(0, len(texts), 16):
+            chunk = texts[start:start + 16]
+            with torch.no_grad():
+                cond = encode_text(self.base, tokenize(self.base, chunk, self.cfg.training.max_token_length),
+                                   self.cfg.training.clip_skip)
+            for i, text in enumerate(chunk):
+                pooled = cond.pooled[i:i + 1].cpu() if cond.pooled is not None else None
+                self.text_cache[text] = (cond.hidden_states[i:i + 1].cpu(), pooled)
+            if progress:
+                progress(min(start + 16, len(texts)), len(texts), "caching text-encoder outputs")
 
     # ---- epochs ---------------------------------------------------------------------------------
 
@@ -233,42 +256,58 @@ class TrainingData:
         batches = epoch_batches(self.groups, self.cfg.training.train_batch_size, rng)
         return shard_batches(batches, self.world, self.rank)
 
-    def epoch(self, epoch: int, *, skip_batches: int = 0) -> Iterator[Batch]:
+    def _plans(self, epoch: int) -> list[_Plan]:
+        """Every batch of the epoch with its random choices, drawn in order from one (seed, epoch) RNG:
+        skipping batches (resume) therefore never changes the ones that follow."""
         d = self.cfg.dataset
         aug_rng = random.Random(f"{self.cfg.training.seed}:{epoch}:augment")
-        for index, (_bucket, samples) in enumerate(self.batch_plan(epoch)):
-            flips = [bool(d.flip_aug and aug_rng.random() < 0.5) for _ in samples]
+        plans = []
+        for _bucket, samples in self.batch_plan(epoch):
+            flips = [bool(d.flip_aug) and aug_rng.random() < 0.5 for _ in samples]
             captions = [augment_caption(self.captions[str(s.image.path)], d, epoch, aug_rng) for s in samples]
-            crops = [(aug_rng.random(), aug_rng.random()) for _ in samples] if d.random_crop else None
-            if index < skip_batches:
-                continue
-            yield self._make_batch(samples, flips, captions, crops)
+            seeds = [aug_rng.getrandbits(32) for _ in samples] if d.random_crop else None
+            plans.append(_Plan(list(samples), flips, captions, seeds))
+        return plans
 
-    def _make_batch(self, samples, flips, captions, crops) -> Batch:
+    def epoch(self, epoch: int, *, skip_batches: int = 0) -> Iterator[Batch]:
+        plans = self._plans(epoch)[skip_batches:]
+        if self.cfg.dataset.cache_latents or self.workers == 0 or len(plans) < 2:
+            for plan in plans:
+                yield self._make_batch(plan, None)
+            return
+        # Images decode and resize in threads (Pillow releases the GIL) one batch ahead of the step.
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="loratui-data") as pool:
+            pending = pool.submit(self._load_arrays, plans[0])
+            for i, plan in enumerate(plans):
+                arrays = pending.result()
+                if i + 1 < len(plans):
+                    pending = pool.submit(self._load_arrays, plans[i + 1])
+                yield self._make_batch(plan, arrays)
+
+    def _load_arrays(self, plan: _Plan) -> list[np.ndarray]:
+        arrays = []
+        for i, (s, flip) in enumerate(zip(plan.samples, plan.flips)):
+            rng = random.Random(plan.crop_seeds[i]) if plan.crop_seeds else None
+            arrays.append(load_image_for_bucket(str(s.image.path), s.assignment, random_crop=rng is not None,
+                                                rng=rng, flip=flip))
+        return arrays
+
+    def _make_batch(self, plan: _Plan, arrays: list[np.ndarray] | None) -> Batch:
         d = self.cfg.dataset
-        reg_weight = float(d.prior_loss_weight)
-        weights = torch.tensor([reg_weight if s.is_reg else 1.0 for s in samples], dtype=torch.float32)
+        samples, flips, captions = plan.samples, plan.flips, plan.captions
+        weights = torch.tensor([float(d.prior_loss_weight) if s.is_reg else 1.0 for s in samples],
+                               dtype=torch.float32)
         latents = pixels = None
-        tops_lefts = []
         if d.cache_latents:
-            latents = torch.stack([self.latent_cache[(str(s.image.path), f)] for s, f in zip(samples, flips)])
-            for s in samples:
-                (w, h), (bw, bh) = s.assignment.resized_size, s.assignment.bucket
-                tops_lefts.append(((h - bh) // 2, (w - bw) // 2))
-            latents = latents.to(self.device)
+            latents = torch.stack([self._latent(s, f) for s, f in zip(samples, flips)]).to(self.device)
         else:
-            arrays = []
-            for i, (s, f) in enumerate(zip(samples, flips)):
-                rng = random.Random(int(crops[i][0] * 2**31)) if crops else None
-                array, crop = load_image_for_bucket(str(s.image.path), s.assignment, random_crop=bool(crops),
-                                                    rng=rng, flip=f)
-                arrays.append(array)
-                tops_lefts.append(crop)
-            pixels = to_pixels(arrays).to(self.device)
+            pixels = to_pixels(arrays if arrays is not None else self._load_arrays(plan)).to(self.device)
         text = None
         if self.cache_text:
             from loratui.engine.text import TextConditioning
 
+            if any(c not in self.text_cache for c in captions):
+                self._cache_text(None)
             hidden = torch.cat([self.text_cache[c][0] for c in captions]).to(self.device)
             pooled = None
             if self.text_cache[captions[0]][1] is not None:
@@ -277,12 +316,34 @@ class TrainingData:
         time_ids = None
         if self.base.family == "sdxl":
             rows = []
-            for s, (top, left) in zip(samples, tops_lefts):
+            for s, flip in zip(samples, flips):
                 bw, bh = s.assignment.bucket
+                top, left = crop_top_left(s.assignment, flip)
                 rows.append([s.image.height, s.image.width, top, left, bh, bw])
             time_ids = torch.tensor(rows, dtype=torch.float32, device=self.device)
-        return Batch(latents, pixels, captions, weights.to(self.device), text, time_ids,
+        return Batch(latents, pixels, list(captions), weights.to(self.device), text, time_ids,
                      [str(s.image.path) for s in samples])
+
+    # ---- resume ---------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """Every random choice is derived from (seed, epoch), so the seed and the data are all a resume
+        needs to check; the step/epoch/batches_done position is the loop's."""
+        return {"version": STATE_VERSION, "seed": int(self.cfg.training.seed),
+                "batches_per_epoch": self.batches_per_epoch, "num_processes": self.world}
+
+    def load_state_dict(self, state: dict) -> None:
+        if not state:
+            return
+        if state.get("version") != STATE_VERSION:
+            raise LoratuiError(f"the saved data state has version {state.get('version')}, this loratui reads "
+                               f"{STATE_VERSION}: resume with the loratui that saved it")
+        # a changed seed is the config digest's warning (run.py); a changed batch count or process count
+        # would make the saved position point at other batches, so it is refused
+        if (state.get("batches_per_epoch"), state.get("num_processes")) != (self.batches_per_epoch, self.world):
+            raise LoratuiError(f"the saved state had {state.get('batches_per_epoch')} batches per epoch on "
+                               f"{state.get('num_processes')} process(es), this run has {self.batches_per_epoch} "
+                               f"on {self.world}: resume with the same images, config and number of processes")
 
     def tag_frequency(self) -> dict:
         """Per folder {tag: count}, for the LoRA's ss_tag_frequency."""

@@ -32,12 +32,27 @@ def parse_optimizer_args(args: list[str] | None) -> dict:
     return result
 
 
+OPTIMIZERS = ("AdamW", "AdamW8bit", "Lion", "Lion8bit", "Adafactor", "Prodigy", "SGD")
+SCHEDULERS = ("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial")
+
+
 def check_optimizer(cfg) -> None:
+    """Everything build_optimizer / build_lr_scheduler would refuse, before any model is loaded."""
     name = cfg.optimizer.optimizer_type
+    if name not in OPTIMIZERS:
+        raise LoratuiError(f"optimizer.optimizer_type {name!r} is unknown: use one of {', '.join(OPTIMIZERS)}")
+    if cfg.optimizer.lr_scheduler not in SCHEDULERS:
+        raise LoratuiError(f"optimizer.lr_scheduler {cfg.optimizer.lr_scheduler!r} is unknown: use one of "
+                           f"{', '.join(SCHEDULERS)}")
     package = NEEDS.get(name)
     if package and importlib.util.find_spec(package) is None:
-        raise LoratuiError(f"optimizer_type {name} needs the {package} package: pip install {package}")
-    parse_optimizer_args(cfg.optimizer.optimizer_args)
+        raise LoratuiError(f"optimizer.optimizer_type {name} needs the {package} package: pip install {package}")
+    kwargs = parse_optimizer_args(cfg.optimizer.optimizer_args)
+    if name == "Adafactor" and kwargs.get("relative_step"):
+        raise LoratuiError("optimizer.optimizer_args: Adafactor with relative_step=True picks its own learning "
+                           "rate and needs sd-scripts' 'adafactor' schedule, which loratui does not have: "
+                           "use relative_step=False (the default here)")
+    warmup_steps(cfg, 1)
 
 
 class Lion(torch.optim.Optimizer):
@@ -80,7 +95,8 @@ def build_optimizer(cfg, param_groups: list[dict]) -> torch.optim.Optimizer:
         if name in ("AdamW8bit", "Lion8bit"):
             import bitsandbytes as bnb
 
-            kwargs.setdefault("min_8bit_size", 4096)
+            # bitsandbytes keeps 32-bit state for tensors under min_8bit_size (4096) elements, as in
+            # sd-scripts; optimizer_args can lower it
             cls = bnb.optim.AdamW8bit if name == "AdamW8bit" else bnb.optim.Lion8bit
             return cls(param_groups, lr=lr, **kwargs)
         if name == "Prodigy":
@@ -96,19 +112,23 @@ def build_optimizer(cfg, param_groups: list[dict]) -> torch.optim.Optimizer:
             return Adafactor(param_groups, lr=lr, **kwargs)
     except TypeError as exc:
         raise LoratuiError(f"optimizer.optimizer_args do not fit {name}: {exc}") from None
-    raise LoratuiError(f"unknown optimizer_type {name!r}")
+    raise LoratuiError(f"optimizer.optimizer_type {name!r} is unknown: use one of {', '.join(OPTIMIZERS)}")
 
 
 def warmup_steps(cfg, total_steps: int) -> int:
-    """lr_warmup_steps as steps: a value below 1 is a fraction of the total (sd-scripts' ratio)."""
+    """lr_warmup_steps as steps: a float below 1 is a fraction of the total, rounded down like
+    sd-scripts' ``int(ratio * max_train_steps)``."""
     value = cfg.optimizer.lr_warmup_steps or 0
+    if value < 0:
+        raise LoratuiError(f"optimizer.lr_warmup_steps must be 0 or more, not {value}")
     if isinstance(value, float) and value < 1:
-        return int(math.ceil(value * total_steps))
+        return int(value * total_steps)
     return int(value)
 
 
-def lr_lambda(name: str, warmup: int, total: int, cycles: int = 1, power: float = 1.0):
-    """The multiplier of the base learning rate at a step (diffusers' get_scheduler semantics)."""
+def lr_lambda(name: str, warmup: int, total: int, cycles: int = 1, power: float = 1.0, lr_end_ratio: float = 0.0):
+    """The multiplier of the base learning rate at a step (diffusers' get_scheduler semantics;
+    ``lr_end_ratio`` is polynomial's lr_end (1e-7) over the initial learning rate)."""
     def f(step: int) -> float:
         if name == "constant":
             return 1.0
@@ -127,15 +147,21 @@ def lr_lambda(name: str, warmup: int, total: int, cycles: int = 1, power: float 
             return max(0.0, 0.5 * (1.0 + math.cos(math.pi * ((float(cycles) * progress) % 1.0))))
         if name == "polynomial":
             if step > total:
-                return 0.0
-            return max(0.0, (1.0 - progress) ** power)
+                return lr_end_ratio
+            return (1.0 - lr_end_ratio) * (1.0 - progress) ** power + lr_end_ratio
         raise LoratuiError(f"unknown lr_scheduler {name!r}")
     return f
 
 
 def build_lr_scheduler(cfg, optimizer, total_steps: int):
+    """A LambdaLR stepped once per optimizer step over ``total_steps`` (what sd-scripts' accelerate-wrapped
+    schedule amounts to: with N processes it makes N scheduler steps per optimizer step over N x the
+    total; warmup given as a ratio lands on the same step, warmup given in steps is counted here in
+    optimizer steps)."""
     o = cfg.optimizer
+    lr_init = optimizer.defaults.get("lr") or o.learning_rate
+    end_ratio = 1e-7 / lr_init if lr_init else 0.0
     fn = lr_lambda(o.lr_scheduler, warmup_steps(cfg, total_steps), total_steps,
-                   int(o.lr_scheduler_num_cycles or 1), float(o.lr_scheduler_power or 1.0))
+                   int(o.lr_scheduler_num_cycles or 1), float(o.lr_scheduler_power or 1.0), end_ratio)
     fn(0)  # unknown names fail here, before training
     return torch.optim.lr_scheduler.LambdaLR(optimizer, fn)

@@ -16,7 +16,12 @@ import torch
 
 from loratui.core.errors import LoratuiError
 
-_OPTION = re.compile(r"\s--(n|w|h|d|s|l|ss)\s+")
+_OPTIONS = {  # sd-scripts' option regexes: "--w 512" etc., case-insensitive, value up to the next " --"
+    "w": re.compile(r"^w\s+(\d+)$", re.I), "h": re.compile(r"^h\s+(\d+)$", re.I),
+    "d": re.compile(r"^d\s+(\d+)$", re.I), "s": re.compile(r"^s\s+(\d+)$", re.I),
+    "l": re.compile(r"^l\s+([\d.]+)$", re.I), "n": re.compile(r"^n\s+(.*)$", re.I | re.S),
+    "ss": re.compile(r"^ss\s+(\S+)$", re.I),
+}
 
 
 @dataclass
@@ -32,31 +37,46 @@ class SamplePrompt:
 
 
 def parse_prompt_line(line: str, default_size: tuple[int, int] = (512, 512), where: str = "prompt") -> SamplePrompt:
-    parts = _OPTION.split(" " + line.strip())
+    """One prompt line the way sd-scripts reads it: split at " --", the first part is the prompt, each
+    other part one option; unknown options are ignored (as sd-scripts does) and sizes are rounded
+    down to a multiple of 8 (at least 64)."""
+    parts = line.strip().split(" --")
     prompt = SamplePrompt(parts[0].strip(), width=default_size[0], height=default_size[1])
-    for key, value in zip(parts[1::2], parts[2::2]):
-        value = value.strip()
-        try:
-            if key == "n":
-                prompt.negative = value
-            elif key == "w":
-                prompt.width = int(value)
-            elif key == "h":
-                prompt.height = int(value)
-            elif key == "d":
-                prompt.seed = int(value)
-            elif key == "s":
-                prompt.steps = int(value)
-            elif key == "l":
-                prompt.scale = float(value)
-            elif key == "ss":
-                prompt.sampler = value
-        except ValueError:
-            raise LoratuiError(f"{where}: --{key} needs a number, got {value!r}") from None
-    for name in ("width", "height"):
-        size = getattr(prompt, name)
-        if size < 64 or size % 8:
-            raise LoratuiError(f"{where}: {name} {size} must be a multiple of 8, at least 64")
+    for part in parts[1:]:
+        part = part.strip()
+        for key, pattern in _OPTIONS.items():
+            m = pattern.match(part)
+            if not m:
+                continue
+            value = m.group(1).strip()
+            try:
+                if key == "n":
+                    prompt.negative = value
+                elif key == "w":
+                    prompt.width = int(value)
+                elif key == "h":
+                    prompt.height = int(value)
+                elif key == "d":
+                    prompt.seed = int(value)
+                elif key == "s":
+                    prompt.steps = max(1, min(1000, int(value)))
+                elif key == "l":
+                    prompt.scale = float(value)
+                elif key == "ss":
+                    prompt.sampler = SAMPLER_ALIASES.get(value.lower(), value.lower())
+            except ValueError:
+                raise LoratuiError(f"{where}: --{key} needs a number, got {value!r}") from None
+            break
+        else:
+            word = part.split(maxsplit=1)[0].lower() if part else ""
+            if word in _OPTIONS:
+                raise LoratuiError(f"{where}: --{word} needs a value like sd-scripts' (e.g. --w 512, --l 7.5), "
+                                   f"got {part!r}")
+    if prompt.sampler is not None and prompt.sampler not in SCHEDULER_CLASSES:
+        raise LoratuiError(f"{where}: unknown sampler --ss {prompt.sampler}: use one of "
+                           f"{', '.join(SCHEDULER_CLASSES)}")
+    prompt.width = max(64, prompt.width - prompt.width % 8)
+    prompt.height = max(64, prompt.height - prompt.height % 8)
     return prompt
 
 
@@ -79,6 +99,10 @@ SCHEDULER_CLASSES = {
     "dpm_2": "KDPM2DiscreteScheduler", "dpm_2_a": "KDPM2AncestralDiscreteScheduler",
     "dpmsolver": "DPMSolverMultistepScheduler", "dpmsolver++": "DPMSolverMultistepScheduler", "ddpm": "DDPMScheduler",
 }
+
+
+SAMPLER_ALIASES = {"k_lms": "lms", "k_euler": "euler", "k_euler_a": "euler_a", "k_dpm_2": "dpm_2",
+                   "k_dpm_2_a": "dpm_2_a"}
 
 
 def _scheduler(base, sampler: str):
@@ -113,8 +137,9 @@ def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, 
     out.mkdir(parents=True, exist_ok=True)
     cpu_state = torch.get_rng_state()
     cuda_state = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
-    unet_training = base.unet.training
-    base.unet.eval()
+    modes = [(m, m.training) for m in [base.unet, *base.text_encoders]]
+    for module, _ in modes:
+        module.eval()  # LoRA dropout off while sampling
     paths = []
     try:
         for index, p in enumerate(prompts):
@@ -129,7 +154,8 @@ def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, 
             image.save(path)
             paths.append(path)
     finally:
-        base.unet.train(unet_training)
+        for module, mode in modes:
+            module.train(mode)
         torch.set_rng_state(cpu_state)
         if cuda_state is not None:
             torch.cuda.set_rng_state_all(cuda_state)
