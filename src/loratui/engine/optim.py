@@ -53,6 +53,16 @@ def check_optimizer(cfg) -> None:
                            "rate and needs sd-scripts' 'adafactor' schedule, which loratui does not have: "
                            "use relative_step=False (the default here)")
     warmup_steps(cfg, 1)
+    if name == "Prodigy":
+        o, network = cfg.optimizer, getattr(cfg, "network", None)
+        unet_lr = o.unet_lr if o.unet_lr is not None else o.learning_rate
+        te_lr = o.text_encoder_lr if o.text_encoder_lr is not None else o.learning_rate
+        both = network is None or not (network.network_train_unet_only or network.network_train_text_encoder_only)
+        if both and unet_lr and te_lr and unet_lr != te_lr:
+            # prodigyopt raises on the first step otherwise
+            raise LoratuiError(f"optimizer: Prodigy needs one learning rate for the UNet and the text encoder "
+                               f"(unet_lr {unet_lr} vs text_encoder_lr {te_lr}): set them equal (usually 1.0), "
+                               f"0 to freeze one, or network_train_unet_only = true")
 
 
 class Lion(torch.optim.Optimizer):

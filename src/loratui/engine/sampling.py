@@ -112,7 +112,11 @@ def _scheduler(base, sampler: str):
     if name is None:
         raise LoratuiError(f"unknown sampler {sampler!r}: use one of {', '.join(SCHEDULER_CLASSES)}")
     config = dict(base.noise_scheduler.config)
-    extra = {"algorithm_type": "dpmsolver++"} if sampler == "dpmsolver++" else {}
+    # the released SD inference schedulers' settings (the training scheduler keeps diffusers' defaults);
+    # from_config only honours overrides given as keyword arguments
+    extra = {"steps_offset": 1, "set_alpha_to_one": False}
+    if sampler == "dpmsolver++":
+        extra["algorithm_type"] = "dpmsolver++"
     return getattr(diffusers, name).from_config(config, **extra)
 
 

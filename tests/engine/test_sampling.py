@@ -1,0 +1,83 @@
+"""engine.sampling: sd-scripts prompt files and sample images from the tiny SD1 / SDXL models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from PIL import Image
+
+from loratui.core.config import NetworkSection
+from loratui.core.errors import LoratuiError
+from loratui.engine.sampling import SamplePrompt, generate_samples, parse_prompt_line, parse_prompts
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: avoids OpenMP spin-waiting on a busy 2-core box
+    yield
+    torch.set_num_threads(before)
+
+
+def test_prompt_file_options(tmp_path):
+    path = tmp_path / "prompts.txt"
+    path.write_text("\ufeff# a comment\n\n"
+                    "masterpiece, 1girl --n lowres, bad hands --w 768 --h 516 --d 7 --s 20 --l 6.5 --ss ddim\n"
+                    "a cat --am 1 --W 640\n"
+                    "  plain prompt  \n", encoding="utf-8")
+    a, b, c = parse_prompts(path, default_size=(1024, 1024))
+    assert a == SamplePrompt("masterpiece, 1girl", "lowres, bad hands", 768, 512, 7, 20, 6.5, "ddim")
+    assert (b.prompt, b.width, b.height) == ("a cat", 640, 1024)  # unknown --am ignored like sd-scripts
+    assert c == SamplePrompt("plain prompt", width=1024, height=1024)
+    assert parse_prompt_line("x --ss k_euler_a").sampler == "euler_a"
+    assert parse_prompt_line("x --w 30").width == 64
+
+
+def test_prompt_file_errors(tmp_path):
+    with pytest.raises(LoratuiError, match="does not exist"):
+        parse_prompts(tmp_path / "missing.txt")
+    (tmp_path / "empty.txt").write_text("# only comments\n\n")
+    with pytest.raises(LoratuiError, match="has no prompts"):
+        parse_prompts(tmp_path / "empty.txt")
+    (tmp_path / "bad.txt").write_text("ok\ncat --w wide\n")
+    with pytest.raises(LoratuiError, match=r"bad.txt:2: --w needs a value"):
+        parse_prompts(tmp_path / "bad.txt")
+    with pytest.raises(LoratuiError, match="unknown sampler"):
+        parse_prompt_line("x --ss magic")
+
+
+def _base(folder):
+    from loratui.engine.models import load_base_model
+    from loratui.engine.network import inject_lora
+
+    cfg = SimpleNamespace(pretrained_model_name_or_path=str(folder), model_family="auto", v_parameterization=False,
+                          vae="")
+    base = load_base_model(cfg)
+    net = NetworkSection()
+    net.network_dim, net.network_alpha, net.network_dropout = 4, 2.0, 0.1
+    inject_lora(base, net)
+    base.unet.train()
+    return base
+
+
+@pytest.mark.parametrize("family", ["sd1", "sdxl"])
+def test_generate_samples_writes_pngs(tmp_path, family, tiny_sd1_dir, tiny_sdxl_dir):
+    base = _base(tiny_sd1_dir if family == "sd1" else tiny_sdxl_dir)
+    prompts = [SamplePrompt("a red circle", width=64, height=64, steps=2, seed=5),
+               SamplePrompt("a square", negative="blurry", width=64, height=48, steps=2, scale=1.0,
+                            sampler="ddim")]
+    torch.manual_seed(123)
+    rng_before = torch.get_rng_state()
+    paths = generate_samples(base, prompts, tmp_path / "sample", output_name="tiny", step=12, epoch=1,
+                             device="cpu", dtype=torch.float32, seed=42)
+    assert [p.name for p in paths] == ["tiny_000012_00_5.png", "tiny_000012_01_43.png"]
+    sizes = [Image.open(p).size for p in paths]
+    assert sizes == [(64, 64), (64, 48)]
+    assert torch.equal(torch.get_rng_state(), rng_before)  # training's random stream is untouched
+    assert base.unet.training and not base.text_encoders[0].training
+    again = generate_samples(base, prompts[:1], tmp_path / "again", output_name="tiny", step=12, epoch=1,
+                             device="cpu", dtype=torch.float32, seed=42)
+    assert Image.open(again[0]).tobytes() == Image.open(paths[0]).tobytes()  # same seed, same image
