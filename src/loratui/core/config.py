@@ -84,13 +84,13 @@ class DatasetSection:
     caption_dropout_every_n_epochs: int = opt(0, "Drop all captions every N epochs (0 = never).", min=0)
     caption_tag_dropout_rate: float = opt(0.0, "Probability of dropping each tag (except kept tokens).",
                                           min=0.0, max=1.0)
-    flip_aug: bool = opt(False, "Randomly mirror images horizontally (not with cache_latents unless the "
-                                "cache stores both).")
+    flip_aug: bool = opt(False, "Randomly mirror images horizontally (with cache_latents both the image and "
+                                "its mirror are cached).")
     random_crop: bool = opt(False, "Random instead of centre crop inside the bucket.")
     cache_latents: bool = opt(True, "Encode every image with the VAE once before training and keep the "
                                     "latents (saves VRAM and time; disables per-step image augmentation).")
-    cache_latents_to_disk: bool = opt(False, "Store cached latents in .npz files next to the images so "
-                                             "later runs reuse them.")
+    cache_latents_to_disk: bool = opt(False, "Store cached latents next to each image "
+                                             "(<image>.loratui-latents.safetensors) so later runs reuse them.")
     prior_loss_weight: float = opt(1.0, "Loss weight of regularisation images.", min=0.0, max=100.0)
     max_data_loader_n_workers: int = opt(2, "Worker processes loading images (0 = in the main process).",
                                          min=0, max=64)

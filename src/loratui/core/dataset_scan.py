@@ -287,8 +287,8 @@ def _build_subset(
                 Problem(
                     "duplicate_stem",
                     paths[0],
-                    f"{folder.path.name}/: {names} share the stem '{stem}': they share one caption and "
-                    f"one latent cache file ({stem}.npz); rename one",
+                    f"{folder.path.name}/: {names} share the stem '{stem}': they share one caption "
+                    f"({stem}.txt) and sd-scripts' latent cache ({stem}.npz); rename one",
                     "warning",
                 )
             )

@@ -55,6 +55,7 @@ def config_digest(cfg) -> str:
 def check_config(cfg) -> None:
     """Everything that can be wrong before a model is loaded; raises LoratuiError."""
     from loratui.core.config_io import check_paths, validate
+    from loratui.engine.data import check_data_config
     from loratui.engine.optim import check_optimizer
 
     problems = validate(cfg) + check_paths(cfg)
@@ -62,6 +63,7 @@ def check_config(cfg) -> None:
         raise LoratuiError(problems[0] + (f" (and {len(problems) - 1} more: `loratui config check`)"
                                           if len(problems) > 1 else ""))
     check_optimizer(cfg)
+    check_data_config(cfg)
     if cfg.training.xformers:
         import importlib.util
 
