@@ -83,11 +83,12 @@ def generation_kwargs(*, num_beams: int = 1, top_p: float | None = None, min_len
         raise LoratuiError(f"num_beams {num_beams}: must be 1 (greedy) or more (beam search)")
     if int(max_length) < 1:
         raise LoratuiError(f"max_length {max_length}: must be at least 1 token")
-    if not 0 <= int(min_length) <= int(max_length):
-        raise LoratuiError(f"min_length {min_length}: must be between 0 and max_length ({max_length})")
+    if int(min_length) < 0:
+        raise LoratuiError(f"min_length {min_length}: must be 0 or more tokens")
     if not float(repetition_penalty) > 0:
         raise LoratuiError(f"repetition_penalty {repetition_penalty}: must be above 0 (1.0 = no penalty)")
-    kwargs: dict[str, Any] = {"min_new_tokens": int(min_length), "max_new_tokens": int(max_length),
+    # min above max (say --max-length 4 with the default min 5) means "short": max wins
+    kwargs: dict[str, Any] = {"min_new_tokens": min(int(min_length), int(max_length)), "max_new_tokens": int(max_length),
                               "repetition_penalty": float(repetition_penalty)}
     if top_p is not None:
         if not 0 < float(top_p) <= 1:
