@@ -170,12 +170,19 @@ def load_parts(folder: Path, kind: str, dtype_name: str) -> tuple[Any, Any, Any]
     import torch
     import transformers
 
+    from transformers.utils import logging as hf_logging
+
     cls = getattr(transformers, KINDS[kind][1])
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a local load takes a second; its bar is noise beside the run's own
     try:
         model, info = cls.from_pretrained(folder, dtype=getattr(torch, dtype_name), local_files_only=True,
                                           output_loading_info=True)
     except Exception as exc:  # noqa: BLE001 - corrupt or mismatched weights: one line, not a traceback
         raise LoratuiError(f"model folder {folder}: cannot load the {kind} weights ({_first_line(exc)})") from None
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     missing = info.get("missing_keys") or []
     total = sum(1 for _ in model.state_dict())
     if missing and len(missing) * 2 > total:  # mostly random weights: the wrong checkpoint for this class
