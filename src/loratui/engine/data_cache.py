@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from loratui.core.fsutil import file_digest
+
 CACHE_SUFFIX = ".loratui-latents.safetensors"
 FORMAT = "1"
 
@@ -29,11 +31,7 @@ def entry_key(bucket, flip: bool) -> str:
 
 
 def file_sha1(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_digest(path, "sha1")
 
 
 def vae_fingerprint(vae) -> str:

@@ -14,6 +14,8 @@ import os
 import time
 from io import BytesIO
 
+from loratui.core.fsutil import file_digest
+
 BASE_MODEL_VERSION = {"sdxl": "sdxl_base_v1-0"}
 OPTIMIZER_CLASSES = {
     "adamw": "torch.optim.adamw.AdamW",
@@ -53,11 +55,7 @@ def model_hash_legacy(path: str) -> str:
 
 
 def sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_digest(path, "sha256")
 
 
 def safetensors_hashes(tensors: dict, metadata: dict[str, str]) -> tuple[str, str]:
