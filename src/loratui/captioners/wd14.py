@@ -3,10 +3,10 @@
 Preprocessing (as sd-scripts' tag_images_by_wd14_tagger.py): transparency composited on white,
 RGB -> BGR, padded to a centred white square (odd padding: the extra pixel goes right/bottom),
 resized to the model's input size, float32 0..255. sd-scripts resizes with cv2: INTER_AREA when
-shrinking, INTER_LANCZOS4 when enlarging. We have no cv2: shrinking uses Pillow's BOX filter, which
-is the same area average (fractional pixel coverage, round half up) - identical to INTER_AREA for
-integer factors and within 1 level otherwise; enlarging uses Pillow's LANCZOS (a=3 kernel, cv2's
-has a=4), so upscaled (smaller than 448 px) images differ by a few levels at sharp edges.
+shrinking, INTER_LANCZOS4 when enlarging. We have no cv2: shrinking uses area_resize (numpy, the
+exact area mean, identical to INTER_AREA for integer factors, at most a rounding tie apart
+otherwise); enlarging uses Pillow's LANCZOS (a=3 kernel, cv2's has a=4), so images smaller than
+the input size differ by a few levels at sharp edges.
 
 Selection (as sd-scripts): the CSV's category-9 rows come first and are the ratings (argmax), then
 general tags (category 0) and character tags (category 4) each over their own threshold (>=).
@@ -132,7 +132,9 @@ class TagSelector:
         self.character_idx = np.nonzero(cats == CHARACTER)[0]
         self.undesired = {self._display(t.strip()) for t in options.undesired_tags if t.strip()} | {
             t.strip() for t in options.undesired_tags if t.strip()}
-        self.replace = dict(options.tag_replacement)
+        # sources match the CSV name or its underscore-free form, whichever the user typed
+        self.replace = {**{src: dst for src, dst in options.tag_replacement},
+                        **{self._display(src): dst for src, dst in options.tag_replacement}}
 
     def _display(self, name: str) -> str:
         if self.options.remove_underscore and len(name) > 3:  # keep kaomoji such as ^_^ intact
@@ -263,10 +265,32 @@ def preprocess(image: Image.Image, size: int) -> np.ndarray:
         square.paste(image, ((side - w) // 2, (side - h) // 2))
         image = square
     if side > size:
-        image = image.resize((size, size), Image.Resampling.BOX)
-    elif side < size:
+        return area_resize(np.asarray(image, dtype=np.uint8), size)[:, :, ::-1].astype(np.float32)
+    if side < size:
         image = image.resize((size, size), Image.Resampling.LANCZOS)
     return np.asarray(image, dtype=np.uint8)[:, :, ::-1].astype(np.float32)
+
+
+def area_resize(arr: np.ndarray, size: int) -> np.ndarray:
+    """cv2.INTER_AREA for shrinking, without cv2: each output pixel is the mean of the input area it
+    covers, partial pixels weighted by their covered fraction, rounded once at the end (half up, as
+    cv2's integer-factor path does). Pillow's BOX filter is not this: it weighs edge pixels 0 or 1
+    and rounds between its two passes, which differs by tens of levels on noisy images."""
+    out = arr.astype(np.float64)
+    for axis in (0, 1):
+        out = _area_axis(out, size, axis)
+    return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
+
+
+def _area_axis(a: np.ndarray, size: int, axis: int) -> np.ndarray:
+    n = a.shape[axis]
+    a = np.moveaxis(a, axis, 0)
+    cum = np.concatenate([np.zeros((1,) + a.shape[1:]), np.cumsum(a, axis=0)])
+    edges = np.arange(size + 1) * (n / size)  # the covered span of output pixel i is [edges[i], edges[i+1])
+    idx = np.minimum(np.floor(edges).astype(np.int64), n - 1)
+    frac = (edges - idx)[:, None, None]
+    at = cum[idx] + frac * (cum[idx + 1] - cum[idx])  # the cumulative sum is linear inside a pixel
+    return np.moveaxis((at[1:] - at[:-1]) * (size / n), 0, axis)
 
 
 def _default_providers(ort) -> list[str]:
