@@ -41,12 +41,14 @@ def load_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise BadImage(f"decompression bomb: {exc}") from None
+    except Image.UnidentifiedImageError:
+        raise BadImage("corrupt or not an image: Pillow cannot identify it") from None
     except OSError as exc:
         msg = str(exc)
         if "truncated" in msg.lower():
             raise BadImage(f"truncated image: {msg}") from None
         raise BadImage(f"corrupt or unsupported image: {msg}") from None
-    except (ValueError, SyntaxError, Image.UnidentifiedImageError) as exc:  # pragma: no cover - Pillow variety
+    except (ValueError, SyntaxError) as exc:  # pragma: no cover - Pillow variety
         raise BadImage(f"corrupt image: {exc}") from None
     if animated:
         out.info["loratui_warning"] = "animated image: captioned its first frame"
