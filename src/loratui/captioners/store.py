@@ -50,6 +50,9 @@ def download_wd14(repo_id: str, revision: str | None = None) -> Path:
         try:
             # local_dir writes the final file only after the whole download (resumable .incomplete)
             hf_hub_download(repo_id, name, revision=revision, local_dir=str(target))
+        except getattr(errors, "LocalEntryNotFoundError", ()) as exc:  # type: ignore[misc]
+            # offline (HF_HUB_OFFLINE or no network): a subclass of EntryNotFoundError, so checked first
+            raise LoratuiError(f"cannot download {repo_id} (offline: {type(exc).__name__}): {manual}") from None
         except getattr(errors, "RepositoryNotFoundError", ()) as exc:  # type: ignore[misc]
             raise LoratuiError(f"--download {repo_id}: no such repository on the Hugging Face hub ({type(exc).__name__})") from None
         except getattr(errors, "EntryNotFoundError", ()) as exc:  # type: ignore[misc]
