@@ -82,3 +82,18 @@ def test_errors_are_one_line(config_file, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["presets", "apply", str(config_file.parent / "missing.toml"), "sdxl-12gb", "--yes"])
     assert exc.value.code == 2
+
+
+def test_apply_keeps_the_users_comments_and_layout(tmp_path):
+    path = tmp_path / "mine.toml"
+    text = ("# my run\n[network]\nnetwork_dim = 8   # small on purpose?\n\n"
+            "[training]\n# batch tuned by hand\ntrain_batch_size = 1\n")
+    path.write_text(text)
+    run("presets", "apply", str(path), "sdxl-12gb", "--yes")
+    out = path.read_text()
+    assert out.startswith("# my run\n[network]\nnetwork_dim = 32   # small on purpose?\n")
+    assert "# batch tuned by hand\ntrain_batch_size = 2\n" in out
+    assert load_config(path).network.network_train_unet_only is True
+    before = path.stat().st_mtime_ns
+    assert "nothing to change" in run("presets", "apply", str(path), "sdxl-12gb", "--yes").output
+    assert path.stat().st_mtime_ns == before

@@ -25,12 +25,11 @@ import re
 import textwrap
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from loratui.core.config import SECTIONS, TrainingConfig, section_fields
 from loratui.core.config_fields import (FIELDS, KEY_SECTIONS, PATH_KEYS, ConfigError, FieldSpec,
                                         _range_text, _show, coerce_value, field_spec, optimizer_name)
-from loratui.core.fsutil import atomic_write_text
 
 __all__ = [
     "ConfigError", "FieldSpec", "FIELDS", "KEY_SECTIONS", "PATH_KEYS", "load_config", "loads_config",
@@ -166,9 +165,16 @@ def loads_config(text: str, source: str = "<string>", config_dir: Path | None = 
 
 
 def load_config(path: str | os.PathLike) -> TrainingConfig:
-    """Load a config file; raises ConfigError (a LoratuiError) naming file, line, key and problem."""
+    """Load a config file; raises ConfigError (a LoratuiError) naming file, line, key and problem.
+
+    The returned config remembers the file's bytes and mtime, so that save_config over the same
+    file can refuse to overwrite a change made by someone else in between (ConflictError).
+    """
+    from loratui.core.config_write import FileSnapshot, remember_snapshot
+
     path = Path(path)
     try:
+        st = path.stat()
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file (create one with `loratui config new {path}`)") from None
@@ -181,34 +187,26 @@ def load_config(path: str | os.PathLike) -> TrainingConfig:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(f"{path}, line {line}: not UTF-8 text") from None
-    return loads_config(text, str(path), path.resolve().parent)
+    cfg = loads_config(text, str(path), path.resolve().parent)
+    remember_snapshot(cfg, FileSnapshot.take(path, raw, st))
+    return cfg
 
 
-def save_config(cfg: TrainingConfig, path: str | os.PathLike) -> bool:
-    """Write ``cfg`` atomically as commented TOML. Returns False (and leaves the file alone) when the
-    file already holds these exact settings, even if formatted differently by hand."""
-    path = Path(path)
-    text = dumps_config(cfg)
-    try:
-        old = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError, IsADirectoryError):
-        old = None
-    except OSError:
-        old = None
-    if old is not None:
-        if old == text:
-            return False
-        try:
-            if loads_config(old) == cfg:
-                return False
-        except ConfigError:
-            pass
-    try:
-        atomic_write_text(path, text)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    return True
+def save_config(cfg: TrainingConfig, path: str | os.PathLike, *, unset: Iterable[str] = (),
+                force: bool = False) -> bool:
+    """Write ``cfg`` to ``path`` atomically; returns False (no write, mtime kept) when the file
+    already holds these settings, even if formatted differently by hand.
 
+    A new file gets the fully commented layout of dumps_config. An existing file is edited in place
+    (config_write): only changed values are rewritten, new keys are added with their help, the
+    user's comments, order, blank lines, quoting, \\r\\n newlines and BOM are kept. A key is
+    removed only when its optional field is None or it is named in ``unset`` ("section.key" or
+    "key"; the field must then hold its default). Raises ConflictError when ``cfg`` came from
+    load_config(path) and the file changed since (``force=True`` overwrites anyway).
+    """
+    from loratui.core.config_write import write_config
+
+    return write_config(cfg, path, unset=unset, force=force)
 
 
 # ---------------------------------------------------------------- writer
