@@ -80,7 +80,7 @@ def test_downscale_fractional_factor_is_area_mean():
     padded = np.full((1000, 1000, 3), 255, np.uint8)
     padded[150:850] = a
     ref = area_reference(padded, 448)
-    assert np.abs(out - ref).max() <= 0.5 + 1e-6  # rounding the exact area mean, nothing else
+    assert np.abs(out - ref).max() <= 0.5 + 1e-3  # rounding the exact area mean (float32 sums), nothing else
 
 
 def test_upscale_keeps_flat_areas_and_white_border():

@@ -18,6 +18,7 @@ import csv
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +202,9 @@ class WD14Captioner:
         so = ort.SessionOptions()
         if intra_threads:
             so.intra_op_num_threads = intra_threads
+        if requested[:1] == ["CPUExecutionProvider"]:
+            # idle onnxruntime threads otherwise spin and steal the cores the decode workers need
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(str(self.model_dir / MODEL_FILE), sess_options=so, providers=requested)
@@ -275,22 +279,39 @@ def area_resize(arr: np.ndarray, size: int) -> np.ndarray:
     """cv2.INTER_AREA for shrinking, without cv2: each output pixel is the mean of the input area it
     covers, partial pixels weighted by their covered fraction, rounded once at the end (half up, as
     cv2's integer-factor path does). Pillow's BOX filter is not this: it weighs edge pixels 0 or 1
-    and rounds between its two passes, which differs by tens of levels on noisy images."""
-    out = arr.astype(np.float64)
+    and rounds between its two passes, which differs by tens of levels on noisy images.
+    Separable; each output pixel reads at most ceil(scale) + 1 inputs, gathered as whole rows."""
+    out = arr
     for axis in (0, 1):
         out = _area_axis(out, size, axis)
     return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
 
 
 def _area_axis(a: np.ndarray, size: int, axis: int) -> np.ndarray:
-    n = a.shape[axis]
-    a = np.moveaxis(a, axis, 0)
-    cum = np.concatenate([np.zeros((1,) + a.shape[1:]), np.cumsum(a, axis=0)])
-    edges = np.arange(size + 1) * (n / size)  # the covered span of output pixel i is [edges[i], edges[i+1])
-    idx = np.minimum(np.floor(edges).astype(np.int64), n - 1)
-    frac = (edges - idx)[:, None, None]
-    at = cum[idx] + frac * (cum[idx + 1] - cum[idx])  # the cumulative sum is linear inside a pixel
-    return np.moveaxis((at[1:] - at[:-1]) * (size / n), 0, axis)
+    first, weights = _area_weights(a.shape[axis], size)
+    out = None
+    for k in range(weights.shape[1]):
+        idx = np.minimum(first + k, a.shape[axis] - 1)
+        w = weights[:, k].reshape((-1, 1, 1) if axis == 0 else (1, -1, 1))
+        term = np.take(a, idx, axis=axis) * w
+        out = term if out is None else out + term
+    return out
+
+
+@lru_cache(maxsize=32)
+def _area_weights(n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(first input index, [size, taps] float32 weights): output i averages [i*n/size, (i+1)*n/size)."""
+    scale = n / size
+    taps = int(np.ceil(scale)) + 1
+    first = np.floor(np.arange(size) * scale).astype(np.int64)
+    weights = np.zeros((size, taps), np.float64)
+    for i in range(size):
+        lo, hi = i * scale, (i + 1) * scale
+        for k in range(taps):
+            j = first[i] + k
+            weights[i, k] = max(0.0, min(hi, j + 1) - max(lo, j)) if j < n else 0.0
+    weights /= weights.sum(axis=1, keepdims=True)
+    return first, weights.astype(np.float32)
 
 
 def _default_providers(ort) -> list[str]:
