@@ -114,10 +114,10 @@ def build_convnext(g):
 
 
 def build_swinv2(g):
-    """SwinV2-Base shape (window attention 8x8, depths 2,2,18,2, widths 128..1024) at 448 px."""
+    """SwinV2-Base shape (window attention 7x7, depths 2,2,18,2, widths 128..1024) at 448 px."""
     x = g.op("Transpose", ["input_1:0"], perm=[0, 3, 1, 2])
     x = g.conv(x, 3, 128, 4, 112, stride=4)
-    res, widths, depths, win = 112, [128, 256, 512, 1024], [2, 2, 18, 2], 8
+    res, widths, depths, win = 112, [128, 256, 512, 1024], [2, 2, 18, 2], 7
     for stage, (c, d) in enumerate(zip(widths, depths)):
         if stage:
             res //= 2
