@@ -2,62 +2,127 @@
 
 A caption file holds one caption on its first line (sd-scripts reads nothing else; further lines are
 kept untouched and reported). The first line is split into tags at the separator, but never inside
-parentheses or brackets, so prompt weights such as ``(red hair, blue eyes:1.2)`` and escaped
-parentheses ``\\(cat\\)`` stay one tag. Free text (a BLIP sentence) is simply a caption with one tag.
+a matched pair of parentheses or brackets, so prompt weights such as ``(red hair, blue eyes:1.2)``
+stay one tag, while an emoticon such as ``:(`` opens nothing. ``\\(`` escapes a bracket (and ``\\,``
+a separator). Free text (a BLIP sentence) is a caption whose tags are mostly sentences.
 
-Round trip: ``Caption.format(caption.tags)`` gives back the file's exact bytes (BOM, ``\\r\\n``,
+Round trip: ``caption.format(caption.tags)`` gives back the file's exact bytes (BOM, ``\\r\\n``,
 trailing newline, odd spacing) while the tags are unchanged; only changed captions are re-joined
 with the separator. Writes are atomic, keep the file's encoding and newline style, skip unchanged
 files and refuse to overwrite a file that changed on disk since it was read (ConflictError).
+
+The separator is written as given (default ``", "``, as sd-scripts' tagger writes) and split at
+its non-blank part (``","``), so ``a,b`` and ``a , b`` read as the same two tags. A separator
+without a trailing space (``","``) is written with one, as ``", "``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loratui.core.dataset_scan import parse_subset_name
 from loratui.core.errors import ConflictError, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes
 from loratui.core.images import iter_images
 
 BOM = "\ufeff"
-DEFAULT_SEPARATOR = ","
-_OPEN = "([{"
-_CLOSE = ")]}"
+DEFAULT_SEPARATOR = ", "
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+_SPECIAL = re.compile(r"[\\()\[\]{}]")
+
+
+def _split_token(separator: str) -> str:
+    return separator.strip() or separator
 
 
 def split_tags(line: str, separator: str = DEFAULT_SEPARATOR) -> list[str]:
-    """Tags of one caption line: split at ``separator`` outside brackets, stripped, empties dropped."""
+    """Tags of one caption line: split at the separator outside bracket pairs, stripped, empties dropped."""
+    token = _split_token(separator)
+    if not _SPECIAL.search(line):  # the common case (tagger output): a plain split, fast
+        return [t for t in (p.strip() for p in line.split(token)) if t]
+    protected = _bracketed_spans(line, token)
     tags: list[str] = []
-    depth = 0
     start = 0
+    pos = line.find(token)
+    while pos != -1:
+        inside = any(a < pos < b for a, b in protected) or _escaped(line, pos)
+        if not inside:
+            tags.append(line[start:pos])
+            start = pos + len(token)
+        pos = line.find(token, pos + len(token))
+    tags.append(line[start:])
+    return [t for t in (p.strip() for p in tags) if t]
+
+
+def _escaped(line: str, pos: int) -> bool:
+    """True when an odd number of backslashes precede ``pos``."""
+    count = 0
+    while pos > 0 and line[pos - 1] == "\\":
+        count += 1
+        pos -= 1
+    return count % 2 == 1
+
+
+def _bracketed_spans(line: str, token: str) -> list[tuple[int, int]]:
+    """(open, close) index pairs of the outermost matched brackets that can group tags.
+
+    A bracket groups only where a tag starts (after the separator, the line start or another
+    opener), as in ``(a, b:1.2)``; one inside a tag (the emoticon ``:(``) is plain text, and so is
+    an opener that never closes.
+    """
+    stack: list[tuple[str, int]] = []
+    pairs: list[tuple[int, int]] = []
     i = 0
-    sep_len = len(separator)
     while i < len(line):
         ch = line[i]
-        if ch == "\\":  # an escaped character never opens, closes or separates
+        if ch == "\\":
             i += 2
             continue
-        if ch in _OPEN:
-            depth += 1
-        elif ch in _CLOSE and depth:
-            depth -= 1
-        elif depth == 0 and line.startswith(separator, i):
-            tags.append(line[start:i])
-            i += sep_len
-            start = i
-            continue
+        if ch in "([{":
+            if _starts_tag(line, i, token):
+                stack.append((ch, i))
+        elif ch in _PAIRS:
+            for depth in range(len(stack) - 1, -1, -1):
+                if stack[depth][0] == _PAIRS[ch]:
+                    pairs.append((stack[depth][1], i))
+                    del stack[depth:]
+                    break
         i += 1
-    tags.append(line[start:])
-    return [t.strip() for t in tags if t.strip()]
+    pairs.sort()
+    outer: list[tuple[int, int]] = []
+    for a, b in pairs:
+        if outer and a < outer[-1][1]:
+            continue  # nested in the previous span
+        outer.append((a, b))
+    return outer
+
+
+def _starts_tag(line: str, i: int, token: str) -> bool:
+    head = line[:i].rstrip()
+    return not head or head[-1] in "([{" or head.endswith(token)
 
 
 def join_tags(tags: list[str], separator: str = DEFAULT_SEPARATOR) -> str:
-    """The canonical form of a changed caption: ``a, b, c`` (separator followed by one space)."""
-    glue = separator + " " if separator.strip() else separator
-    return glue.join(tags)
+    """The canonical form of a changed caption: ``a, b, c``.
+
+    A separator that is all punctuation (``","``) gets a space after it; one that already carries
+    spacing (``", "``, ``" | "``) is used as it is.
+    """
+    if separator.strip() == separator and separator:
+        separator += " "
+    return separator.join(tags)
+
+
+def is_free_text(tags: list[str]) -> bool:
+    """A sentence rather than tags (BLIP style): most parts are five words or longer."""
+    if not tags:
+        return False
+    long_parts = sum(1 for t in tags if t.count(" ") >= 4)
+    return long_parts * 2 >= len(tags)
 
 
 @dataclass(frozen=True)
@@ -70,7 +135,7 @@ class Fingerprint:
     sha1: str = ""
 
     @classmethod
-    def of(cls, data: bytes | None, path: Path) -> Fingerprint:
+    def of(cls, data: bytes | None, path: Path | None = None) -> Fingerprint:
         if data is None:
             return cls(False)
         return cls(True, len(data), 0, hashlib.sha1(data).hexdigest())
@@ -80,7 +145,7 @@ class Fingerprint:
             data = path.read_bytes()
         except FileNotFoundError:
             return not self.exists
-        return self.exists and hashlib.sha1(data).hexdigest() == self.sha1
+        return self.exists and len(data) == self.size and hashlib.sha1(data).hexdigest() == self.sha1
 
 
 @dataclass
@@ -110,8 +175,31 @@ class Caption:
 
     @property
     def is_free_text(self) -> bool:
-        """A sentence rather than tags: a single long tag with spaces (BLIP style)."""
-        return len(self.tags) == 1 and self.tags[0].count(" ") >= 3
+        return is_free_text(self.tags)
+
+    @property
+    def kind(self) -> str:
+        """"tags" (a tag list) or "text" (a sentence caption: sorting leaves it alone)."""
+        return "text" if self.is_free_text else "tags"
+
+    def issues(self) -> list[str]:
+        """What sd-scripts will make of this file, when it is not what the user probably wants."""
+        out = []
+        if self.multiline:
+            out.append("more than one line: sd-scripts reads only the first")
+        if self.bom:
+            out.append("starts with a byte-order mark: sd-scripts keeps it as part of the first tag")
+        if self.encoding != "utf-8":
+            out.append(f"encoded as {self.encoding}, not UTF-8: sd-scripts stops with an error")
+        if self.exists and not self.tags:
+            out.append("empty first line: the image trains with an empty prompt")
+        return out
+
+    def text(self, tags: list[str] | None = None) -> str:
+        """The first line as it is (``tags`` None or unchanged) or as it would be with ``tags``."""
+        if tags is None or tags == self.tags:
+            return self.first_line if self.exists else ""
+        return join_tags(tags, self.separator)
 
     def format(self, tags: list[str]) -> bytes:
         """The file's bytes with ``tags`` on the first line; the exact original bytes if unchanged."""
@@ -124,14 +212,18 @@ class Caption:
             text = line + self.newline + self.rest
         else:
             text = line + (self.newline if self.trailing_newline else "")
-        data = text.encode(self.encoding)
+        try:
+            data = text.encode(self.encoding)
+        except UnicodeEncodeError:
+            # A legacy (cp1252) file gaining a tag it cannot hold: UTF-8 is what sd-scripts reads anyway.
+            return text.encode("utf-8")
         return (BOM.encode(self.encoding) if self.bom else b"") + data
 
 
-def _decode(data: bytes, path: Path) -> tuple[str, str, bool]:
+def _decode(data: bytes) -> tuple[str, str, bool]:
     """(text, encoding, had_bom). UTF-8 first; UTF-16 with a BOM; else Windows-1252 (never fails)."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8", True
+        return data[3:].decode("utf-8"), "utf-8", True
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         enc = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
         return data[2:].decode(enc), enc, True
@@ -144,36 +236,42 @@ def _decode(data: bytes, path: Path) -> tuple[str, str, bool]:
             return data.decode("latin-1"), "latin-1", False
 
 
-def parse_caption(data: bytes | None, path: Path, separator: str = DEFAULT_SEPARATOR) -> Caption:
+def parse_caption(data: bytes | None, path: str | os.PathLike, separator: str = DEFAULT_SEPARATOR) -> Caption:
     """Build a Caption from a file's bytes (None: no caption file yet)."""
+    path = Path(path)
     if data is None:
-        return Caption(path=Path(path), tags=[], separator=separator, raw=None, trailing_newline=True)
+        return Caption(path=path, tags=[], separator=separator, raw=None, trailing_newline=True)
     try:
-        text, encoding, bom = _decode(data, path)
+        text, encoding, bom = _decode(data)
     except UnicodeDecodeError as exc:
         raise LoratuiError(f"{path}: caption is not valid text ({exc.reason}): re-save it as UTF-8") from None
-    newline = "\r\n" if "\r\n" in text else ("\r" if "\r" in text and "\n" not in text else "\n")
+    if "\r\n" in text:
+        newline = "\r\n"
+    elif "\r" in text and "\n" not in text:
+        newline = "\r"
+    else:
+        newline = "\n"
     first, sep, rest = text.partition(newline)
     trailing = sep != "" and rest == ""
     return Caption(
-        path=Path(path), tags=split_tags(first, separator), first_line=first, rest=rest,
+        path=path, tags=split_tags(first, separator), first_line=first, rest=rest,
         newline=newline, trailing_newline=trailing, encoding=encoding, bom=bom, separator=separator,
-        fingerprint=Fingerprint.of(data, Path(path)), raw=data,
+        fingerprint=Fingerprint.of(data), raw=data,
     )
 
 
 def read_caption(path: str | os.PathLike, separator: str = DEFAULT_SEPARATOR) -> Caption:
+    """Read one caption file; a missing file gives an empty Caption that does not exist yet."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         data = None
+    except IsADirectoryError:
+        raise LoratuiError(f"{path}: is a folder, not a caption file") from None
     except OSError as exc:
         raise LoratuiError(f"{path}: cannot read caption ({exc.strerror})") from None
-    caption = parse_caption(data, path, separator)
-    if data is None:
-        caption.fingerprint = Fingerprint(False)
-    return caption
+    return parse_caption(data, path, separator)
 
 
 def write_caption(caption: Caption, tags: list[str]) -> bool:
@@ -195,20 +293,44 @@ def write_caption(caption: Caption, tags: list[str]) -> bool:
 def caption_path(image: Path, extension: str = ".txt") -> Path:
     if not extension.startswith("."):
         extension = "." + extension
-    return image.with_suffix(extension)
+    return Path(image).with_suffix(extension)
 
 
-def load_captions(root: str | os.PathLike, extension: str = ".txt", separator: str = DEFAULT_SEPARATOR,
-                  recursive: bool = True) -> list[Caption]:
-    """The caption of every image under ``root`` (kohya ``N_concept`` folders or a flat folder).
+def find_caption_images(root: str | os.PathLike, recursive: bool = False) -> list[Path]:
+    """The images whose captions a tag operation edits, in a stable order.
 
-    An image without a caption file gets an empty, not-yet-existing Caption, so that "add the
-    trigger word" also reaches it.
+    A flat folder's images plus those of its ``N_concept`` subfolders (a kohya train folder), as
+    sd-scripts reads them. ``recursive`` walks every subfolder instead (hidden ones excepted).
     """
     root = Path(root)
     if not root.is_dir():
         raise LoratuiError(f"{root}: not a folder: pass the dataset folder (the one with the images or N_concept folders)")
-    return [read_caption(caption_path(image, extension), separator) for image in iter_images(root, recursive)]
+    if recursive:
+        return list(iter_images(root, recursive=True))
+    images = list(iter_images(root, recursive=False))
+    for sub in sorted(os.scandir(root), key=lambda e: e.name):
+        if sub.name.startswith(".") or not sub.is_dir() or parse_subset_name(sub.name) is None:
+            continue
+        images.extend(iter_images(sub.path, recursive=False))
+    return images
+
+
+def load_captions(root: str | os.PathLike, extension: str = ".txt", separator: str = DEFAULT_SEPARATOR,
+                  recursive: bool = False) -> list[Caption]:
+    """The caption of every image under ``root`` (kohya ``N_concept`` folders or a flat folder).
+
+    An image without a caption file gets an empty, not-yet-existing Caption, so that "add the
+    trigger word" also reaches it. Images sharing a stem (a.png + a.jpg) share one caption, listed once.
+    """
+    seen: set[Path] = set()
+    captions = []
+    for image in find_caption_images(root, recursive):
+        path = caption_path(image, extension)
+        if path in seen:
+            continue
+        seen.add(path)
+        captions.append(read_caption(path, separator))
+    return captions
 
 
 def multiline_captions(captions: list[Caption]) -> list[Path]:
