@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from loratui.core.captions import DEFAULT_SEPARATOR, is_free_text, join_tags, parse_caption, split_tags
@@ -116,7 +116,8 @@ plain = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "
 weighted = st.builds(lambda t, w: f"({t}:{w})", plain, st.sampled_from(["1.1", "0.8", "1.25"]))
 grouped = st.builds(lambda a, b: f"({a}, {b}:1.2)", plain, plain)
 escaped = plain.map(lambda t: rf"\({t}\)")
-emoticon = st.sampled_from([":(", ":)", ";(", "^_^", ">_<", ":3", "=)", "(9)"])
+EMOTICONS = [":(", ":)", ";(", "^_^", ">_<", ":3", "=)", "(9)"]
+emoticon = st.sampled_from(EMOTICONS)
 tag = st.one_of(plain, plain, weighted, grouped, escaped)
 
 
@@ -137,7 +138,12 @@ def test_property_parse_format_round_trip(tags, newline, bom, spacing, rest):
 @settings(max_examples=200, deadline=None)
 @given(tags=st.lists(st.one_of(tag, emoticon), max_size=8), separator=st.sampled_from([", ", ",", "|", " | ", ";"]))
 def test_property_split_join_inverse(tags, separator):
-    """Whatever tags a caption holds (weights, escapes, emoticons), joining then splitting gives them back."""
+    """Whatever tags a caption holds (weights, escapes, emoticons), joining then splitting gives them back.
+
+    An emoticon that contains the separator itself (``;(`` with ``;``) is not a tag of that
+    separator: no writer could tell it apart, so it is left out.
+    """
+    assume(not any(separator.strip() in t for t in tags if t in EMOTICONS))
     assert split_tags(join_tags(tags, separator), separator) == tags
 
 
