@@ -12,6 +12,8 @@ import click
 from loratui.core.errors import LoratuiError
 
 PLAN_LINES = 20
+WHERE_HELP = ('Only captions matching EXPR: tag:X, -tag:X, folder:X, file:X, text:X, tags>N, empty, missing, '
+              'multiline, joined by and/or/not (e.g. "tag:solo and not folder:*reg*").')
 
 
 def _interactive() -> bool:
@@ -23,21 +25,23 @@ def _interactive() -> bool:
 def tags() -> None:
     """Bulk caption-tag operations: freq, add, remove, replace, dedupe, sort, apply, undo, ...
 
-    Every operation acts on the caption of each image under DIR (a kohya train folder with
-    N_concept subfolders, or a flat folder), or on those a --where filter selects
-    (e.g. --where "tag:solo and not folder:*reg*"). It prints the plan, asks before writing
-    (--yes skips the question, --dry-run only shows the plan), writes each file atomically and
-    records an undo journal in DIR/.loratui/undo (`loratui tags undo DIR`).
+    Every operation acts on the caption of each image in DIR (a kohya train folder with
+    N_concept subfolders, a flat folder of images, or a project folder with img/), or on those a
+    --where filter selects (e.g. --where "tag:solo and not folder:*reg*"). It prints the plan,
+    asks before writing (--yes skips the question, --dry-run only shows the plan), writes each
+    file atomically and records an undo journal in DIR/.loratui/undo (`loratui tags undo DIR`).
     """
 
 
 def _common(func):
     @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
-    @click.option("--where", "where", metavar="EXPR", help='Only captions matching EXPR, e.g. "tag:solo and not tag:1girl".')
+    @click.option("--where", "where", metavar="EXPR", help=WHERE_HELP)
     @click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension.")
-    @click.option("--separator", default=",", show_default=True, help="Tag separator in captions.")
-    @click.option("--tags-csv", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                  help="A WD14 selected_tags.csv giving tag categories (for sort --by category, remove-category).")
+    @click.option("--separator", default=", ", show_default=True,
+                  help="Tag separator: split at its non-blank part, written as given.")
+    @click.option("--tags-csv", type=click.Path(dir_okay=False, path_type=Path),
+                  help="A WD14 selected_tags.csv giving tag categories (sort --by category, remove-category).")
+    @click.option("--recursive", is_flag=True, help="Every image under DIR, not only DIR and its N_concept folders.")
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         return func(*args, **kwargs)
@@ -47,27 +51,44 @@ def _common(func):
 def _writing(func):
     @click.option("--yes", "-y", is_flag=True, help="Write without asking.")
     @click.option("--dry-run", is_flag=True, help="Only show the plan.")
-    @click.option("--json", "as_json", is_flag=True, help="Print the plan (and result) as JSON.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the plan (and result) as one JSON object.")
     @click.option("--all", "show_all", is_flag=True, help=f"List every changed file (default: first {PLAN_LINES}).")
     @click.option("--save-recipe", type=click.Path(dir_okay=False, path_type=Path),
-                  help="Also save this operation as a TOML recipe for `tags apply`.")
+                  help="Also add this operation to a TOML recipe (created if missing) for `tags apply`.")
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         return func(*args, **kwargs)
     return wrapper
 
 
-def _context(directory: Path, caption_extension: str, separator: str, tags_csv: Path | None):
+def _train_dir(directory: Path) -> Path:
+    """DIR itself, or DIR/img for a project folder (made by `loratui dataset init`)."""
+    from loratui.core.dataset import parse_subset_name
+    from loratui.core.images import is_image
+
+    if not directory.is_dir():
+        raise LoratuiError(f"{directory}: not a folder: pass the dataset folder (images or N_concept folders)")
+    img = directory / "img"
+    if img.is_dir():
+        own = [p for p in directory.iterdir() if is_image(p) or (p.is_dir() and parse_subset_name(p.name))]
+        if not own:
+            return img
+    return directory
+
+
+def _context(directory: Path, caption_extension: str, separator: str, tags_csv: Path | None, recursive: bool):
     from loratui.core.captions import load_captions
     from loratui.core.edits import EditContext, tag_frequency
-    from loratui.core.tagvocab import load_selected_tags
+    from loratui.core.tagvocab import load_selected_tags, tag_categories
 
-    captions = load_captions(directory, caption_extension, separator)
+    if not separator.strip() and separator != " ":
+        raise LoratuiError("--separator: give a separator such as ', ' or '|'")
+    ext = caption_extension if caption_extension.startswith(".") else "." + caption_extension
+    categories = tag_categories(load_selected_tags(tags_csv)) if tags_csv else {}
+    captions = load_captions(directory, ext, separator, recursive=recursive)
     if not captions:
-        raise LoratuiError(f"{directory}: no images found (looked for .png .jpg .jpeg .webp .bmp in it and its subfolders)")
-    categories = {}
-    if tags_csv:
-        categories = {info.name: info.category for info in load_selected_tags(tags_csv)}
+        raise LoratuiError(f"{directory}: no images found (looked for .png .jpg .jpeg .webp .bmp in it and in its "
+                           "N_concept folders; --recursive looks in every subfolder)")
     return captions, EditContext(tag_frequency(captions), categories)
 
 
@@ -79,15 +100,15 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def _print_plan(plan, root: Path, show_all: bool) -> None:
-    what = "; ".join(op.describe() for op in plan.ops)
-    click.echo(f"Plan: {what}")
-    click.echo(f"{plan.changed} of {plan.considered} caption(s) change.")
+    click.echo(f"Plan: {plan.describe()}")
+    new = f" ({plan.new_files} new caption file(s))" if plan.new_files else ""
+    click.echo(f"{plan.changed} of {plan.considered} caption(s) change{new}.")
     shown = plan.edits if show_all else plan.edits[:PLAN_LINES]
     for edit in shown:
         parts = [f"+{t}" for t in edit.added] + [f"-{t}" for t in edit.removed]
         if edit.reordered_only:
             parts = ["(order) " + ", ".join(edit.new[:6]) + (" ..." if len(edit.new) > 6 else "")]
-        new_file = "" if edit.caption.exists else " (new file)"
+        new_file = " (new file)" if edit.new_file else ""
         click.echo(f"  {_rel(edit.path, root)}{new_file}: {'  '.join(parts)}")
     if len(plan.edits) > len(shown):
         click.echo(f"  ... and {len(plan.edits) - len(shown)} more (--all lists them)")
@@ -95,30 +116,32 @@ def _print_plan(plan, root: Path, show_all: bool) -> None:
     if added or removed:
         summary = [f"+{t} ({n})" for t, n in added.most_common(8)] + [f"-{t} ({n})" for t, n in removed.most_common(8)]
         click.echo("Tags (files): " + ", ".join(summary))
+    if plan.skipped_text:
+        click.echo(f"Note: {plan.skipped_text} free-text caption(s) (sentences) were not reordered.")
 
 
-def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags_csv, yes, dry_run, as_json,
-              show_all, save_recipe=None, description="") -> None:
+def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags_csv, recursive, yes, dry_run,
+              as_json, show_all, save_recipe=None, description="") -> None:
     from loratui.core.edit_filter import parse_where
     from loratui.core.edit_journal import apply_plan
     from loratui.core.edits import plan_edits
-    from loratui.core.recipes import Recipe, save_recipe as write_recipe
+    from loratui.core.recipes import append_to_recipe
 
+    root = _train_dir(directory)
     predicate = parse_where(where)
-    captions, ctx = _context(directory, caption_extension, separator, tags_csv)
-    plan = plan_edits(captions, ops, where=predicate, ctx=ctx)
+    captions, ctx = _context(root, caption_extension, separator, tags_csv, recursive)
+    plan = plan_edits(captions, ops, where=predicate, ctx=ctx, description=description)
     if save_recipe:
-        write_recipe(Recipe(list(ops), where), save_recipe)
+        recipe = append_to_recipe(save_recipe, list(ops), where)
         if not as_json:
-            click.echo(f"Saved the recipe to {save_recipe}")
-    if as_json:
-        data = plan.to_dict()
-    else:
-        _print_plan(plan, directory, show_all)
+            click.echo(f"Recipe {save_recipe}: {len(recipe.ops)} operation(s) (replay with `loratui tags apply`)")
+    data = plan.to_dict(root) if as_json else None
+    if not as_json:
+        _print_plan(plan, root, show_all)
         multiline = [c for c in captions if c.multiline]
         if multiline:
             click.echo(f"Note: {len(multiline)} caption(s) have more than one line; sd-scripts reads only the first "
-                       f"(e.g. {_rel(multiline[0].path, directory)}). Only the first line is edited.")
+                       f"(e.g. {_rel(multiline[0].path, root)}). Only the first line is edited.")
     if dry_run or not plan.edits:
         if as_json:
             data["written"] = 0
@@ -130,11 +153,12 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
         return
     if not yes:
         if not _interactive():
-            raise LoratuiError("not a terminal, so nothing was written: pass --yes to write or --dry-run to only show the plan")
+            raise LoratuiError("not a terminal, so nothing was written: pass --yes to write or --dry-run to only show "
+                               "the plan")
         if not click.confirm(f"Write {plan.changed} caption file(s)?", default=False):
             click.echo("Nothing written.")
             return
-    result = apply_plan(plan, directory, description=description)
+    result = apply_plan(plan, root)
     if as_json:
         data["written"] = len(result.written)
         data["conflicts"] = result.conflicts
@@ -147,24 +171,50 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
         sys.exit(1)
 
 
+def _mode(mode: str, exact: bool, glob: bool, regex: bool) -> str:
+    flags = [name for name, on in (("exact", exact), ("glob", glob), ("regex", regex)) if on]
+    if len(flags) > 1:
+        raise LoratuiError(f"--{flags[0]} and --{flags[1]}: pick one way to match")
+    return flags[0] if flags else mode
+
+
+def _match_options(default: str):
+    def decorate(func):
+        @click.option("--mode", type=click.Choice(["auto", "exact", "glob", "regex"]), default=default,
+                      show_default=True, help="auto: * ? [ make a glob, /.../ a regex, anything else is exact.")
+        @click.option("--exact", is_flag=True, help="Same as --mode exact.")
+        @click.option("--glob", is_flag=True, help="Same as --mode glob ('*background').")
+        @click.option("--regex", is_flag=True, help="Same as --mode regex (Python syntax, whole tag).")
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            return func(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
 # ---- commands ---------------------------------------------------------------------------------
 
 @tags.command("freq")
 @_common
 @click.option("--top", type=int, default=50, show_default=True, help="Show the N most used tags (0 = all).")
-@click.option("--json", "as_json", is_flag=True, help="Print {tag: count} as JSON.")
-def freq(directory, where, caption_extension, separator, tags_csv, top, as_json):
-    """Tag frequency table over DIR (or the captions --where selects)."""
+@click.option("--json", "as_json", is_flag=True, help="Print {captions, tags: {tag: count}} as JSON.")
+def freq(directory, where, caption_extension, separator, tags_csv, recursive, top, as_json):
+    """Tag frequency table over DIR (or the captions --where selects): captions using each tag."""
     from loratui.core.edit_filter import parse_where
     from loratui.core.edits import tag_frequency
+    from loratui.core.tagvocab import CATEGORY_LABELS
 
-    captions, ctx = _context(directory, caption_extension, separator, tags_csv)
+    root = _train_dir(directory)
     predicate = parse_where(where)
+    captions, ctx = _context(root, caption_extension, separator, tags_csv, recursive)
     selected = [c for c in captions if predicate is None or predicate(c)]
     counts = tag_frequency(selected)
     rows = counts.most_common(top or None)
     if as_json:
-        click.echo(json.dumps({"captions": len(selected), "tags": dict(rows)}, ensure_ascii=False))
+        data = {"captions": len(selected), "tags": dict(rows)}
+        if tags_csv:
+            data["categories"] = {t: CATEGORY_LABELS.get(ctx.category(t), "") for t, _ in rows}
+        click.echo(json.dumps(data, ensure_ascii=False))
         return
     empty = sum(1 for c in selected if not c.tags)
     click.echo(f"{len(selected)} caption(s), {len(counts)} distinct tag(s)"
@@ -172,7 +222,8 @@ def freq(directory, where, caption_extension, separator, tags_csv, top, as_json)
     width = max((len(t) for t, _ in rows), default=3)
     for tag, count in rows:
         share = 100.0 * count / max(len(selected), 1)
-        click.echo(f"  {tag:<{width}}  {count:>6}  {share:5.1f}%")
+        category = f"  {CATEGORY_LABELS.get(ctx.category(tag), '?')}" if tags_csv else ""
+        click.echo(f"  {tag:<{width}}  {count:>6}  {share:5.1f}%{category}")
     if top and len(counts) > top:
         click.echo(f"  ... {len(counts) - top} more (--top 0 shows all)")
 
@@ -181,27 +232,33 @@ def freq(directory, where, caption_extension, separator, tags_csv, top, as_json)
 @_common
 @_writing
 @click.argument("new_tags", metavar="TAG...", nargs=-1, required=True)
-@click.option("--front", is_flag=True, help="Put the tags first (a trigger word).")
-@click.option("--position", type=int, help="Insert at this index (0 = front, -1 = end).")
-def add(directory, new_tags, front, position, **kw):
+@click.option("--front", is_flag=True, help="Put the tags first (a trigger word); moves them where already present.")
+@click.option("--position", type=int, help="Insert at this index (0 = front, -1 = end, -2 = before the last).")
+@click.option("--move-existing/--keep-existing", default=None,
+              help="Move a tag a caption already has to the position (default: only with --front).")
+def add(directory, new_tags, front, position, move_existing, **kw):
     """Add TAG(s) to every caption (images without a caption get a new caption file)."""
     from loratui.core.edits import AddTags
 
+    if front and position not in (None, 0):
+        raise LoratuiError("--front and --position: give one of them")
     pos = 0 if front else (-1 if position is None else position)
-    _run_plan(directory, [AddTags(list(new_tags), pos)], **kw)
+    move = front if move_existing is None else move_existing
+    _run_plan(directory, [AddTags(list(new_tags), pos, move)], **kw)
 
 
 @tags.command("remove")
 @_common
 @_writing
 @click.argument("patterns", metavar="PATTERN...", nargs=-1, required=True)
-@click.option("--mode", type=click.Choice(["auto", "exact", "glob", "regex"]), default="auto", show_default=True,
-              help="auto: * ? [ make a glob, /.../ a regex, anything else is exact.")
-def remove(directory, patterns, mode, **kw):
-    """Remove tags matching PATTERN(s) (exact, glob like '*background', or /regex/)."""
+@_match_options("auto")
+def remove(directory, patterns, mode, exact, glob, regex, **kw):
+    """Remove tags matching PATTERN(s): exact, a glob like '*background', or /regex/."""
     from loratui.core.edits import RemoveTags
 
-    _run_plan(directory, [RemoveTags(list(patterns), mode)], **kw)
+    op = RemoveTags(list(patterns), _mode(mode, exact, glob, regex))
+    op.compile(None)  # a bad regex fails before the dataset is read
+    _run_plan(directory, [op], **kw)
 
 
 @tags.command("replace")
@@ -209,13 +266,14 @@ def remove(directory, patterns, mode, **kw):
 @_writing
 @click.argument("old")
 @click.argument("new")
-@click.option("--mode", type=click.Choice(["exact", "glob", "regex"]), default="exact", show_default=True,
-              help="How OLD matches; with regex, NEW may use \\1 groups.")
-def replace(directory, old, new, mode, **kw):
-    """Rename tag OLD to NEW everywhere (duplicates this creates are merged)."""
+@_match_options("exact")
+def replace(directory, old, new, mode, exact, glob, regex, **kw):
+    """Rename tag OLD to NEW everywhere (duplicates this creates are merged; NEW '' removes)."""
     from loratui.core.edits import ReplaceTag
 
-    _run_plan(directory, [ReplaceTag(old, new, mode)], **kw)
+    op = ReplaceTag(old, new, _mode(mode, exact, glob, regex))
+    op.compile(None)
+    _run_plan(directory, [op], **kw)
 
 
 @tags.command("dedupe")
@@ -231,10 +289,12 @@ def dedupe(directory, **kw):
 @tags.command("sort")
 @_common
 @_writing
-@click.option("--by", type=click.Choice(["alpha", "frequency", "category"]), default="alpha", show_default=True)
+@click.option("--by", type=click.Choice(["alpha", "frequency", "category"]), default="alpha", show_default=True,
+              help="alpha; frequency: most used in the dataset first; category: rating, character, copyright, "
+                   "artist, general, meta (needs --tags-csv beyond rating tags).")
 @click.option("--keep", type=int, default=0, show_default=True, help="Leave the first N tags in place (trigger word).")
 def sort(directory, by, keep, **kw):
-    """Sort each caption's tags alphabetically, by dataset frequency, or by tagger category."""
+    """Sort each caption's tags (free-text captions are left alone)."""
     from loratui.core.edits import SortTags
 
     _run_plan(directory, [SortTags(by, keep)], **kw)
@@ -244,18 +304,21 @@ def sort(directory, by, keep, **kw):
 @_common
 @_writing
 @click.argument("patterns", metavar="PATTERN...", nargs=-1, required=True)
-def move_front(directory, patterns, **kw):
+@_match_options("auto")
+def move_front(directory, patterns, mode, exact, glob, regex, **kw):
     """Move tags matching PATTERN(s) to the front of each caption."""
     from loratui.core.edits import MoveToFront
 
-    _run_plan(directory, [MoveToFront(list(patterns))], **kw)
+    op = MoveToFront(list(patterns), _mode(mode, exact, glob, regex))
+    op.compile(None)
+    _run_plan(directory, [op], **kw)
 
 
 @tags.command("strip-underscores")
 @_common
 @_writing
 def strip_underscores(directory, **kw):
-    """long_hair -> long hair (tags of 3 characters or fewer, like ^_^, are kept)."""
+    """long_hair -> long hair (tags of 3 characters or fewer, like ^_^, are kept, as sd-scripts does)."""
     from loratui.core.edits import StripUnderscores
 
     _run_plan(directory, [StripUnderscores()], **kw)
@@ -274,9 +337,9 @@ def remove_category(directory, categories, **kw):
     from loratui.core.edits import RemoveCategory
 
     op = RemoveCategory(list(categories))
-    op._numbers()  # validate names before scanning
-    if not kw.get("tags_csv") and set(categories) - {"rating", "9"}:
-        raise LoratuiError("remove-category: categories other than rating need --tags-csv PATH (the tagger's selected_tags.csv)")
+    if not kw.get("tags_csv") and op.numbers() - {9}:
+        raise LoratuiError("remove-category: categories other than rating need --tags-csv PATH "
+                           "(the tagger's selected_tags.csv)")
     _run_plan(directory, [op], **kw)
 
 
@@ -288,57 +351,98 @@ def apply(directory, recipe, where, **kw):
     """Replay a TOML cleanup RECIPE ([[op]] tables) on DIR.
 
     \b
-    Example recipe:
+    Example recipe (drop ratings and backgrounds, trigger word first):
       [[op]]
       op = "remove_category"
       categories = ["rating"]
       [[op]]
+      op = "remove"
+      patterns = ["*background"]
+      [[op]]
       op = "add"
       tags = ["my_trigger"]
       position = 0
-    Ops: add (tags, position), remove (patterns, mode), replace (old, new, mode), dedupe,
-    sort (by, keep), move_front (patterns), strip_underscores, remove_category (categories).
+      move_existing = true
+    \b
+    Ops: add (tags, position, move_existing), remove (patterns, mode),
+    replace (old, new, mode), dedupe, sort (by, keep), move_front (patterns, mode),
+    strip_underscores, remove_category (categories). Any op may have its own where = "...";
+    a top-level where = "..." limits the whole recipe (and is combined with --where).
+    Build one with --save-recipe on any other tags command.
     """
+    from loratui.core.edit_filter import combine_where
     from loratui.core.recipes import load_recipe
 
     loaded = load_recipe(recipe)
-    if where and loaded.where:
-        if " or " in f" {loaded.where.lower()} " or " or " in f" {where.lower()} ":
-            raise LoratuiError("--where and the recipe's where both given, and one uses 'or': combine them by hand")
-        where = f"{loaded.where} and {where}"
-    _run_plan(directory, loaded.ops, where=where or loaded.where,
-              description=f"recipe {recipe.name}: " + "; ".join(op.describe() for op in loaded.ops), **kw)
+    _run_plan(directory, loaded.ops, where=combine_where(loaded.where, where),
+              description=f"recipe {recipe.name}: {loaded.describe()}", **kw)
+
+
+@tags.command("check")
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension.")
+@click.option("--recursive", is_flag=True, help="Every image under DIR, not only DIR and its N_concept folders.")
+@click.option("--json", "as_json", is_flag=True, help="Print {file: [issues]} as JSON.")
+def check(directory, caption_extension, recursive, as_json):
+    """List captions sd-scripts will not read as written: several lines, a BOM, not UTF-8, empty, missing."""
+    root = _train_dir(directory)
+    captions, _ = _context(root, caption_extension, ", ", None, recursive)
+    issues = {}
+    for caption in captions:
+        found = caption.issues() if caption.exists else ["no caption file"]
+        if found:
+            issues[_rel(caption.path, root)] = found
+    if as_json:
+        click.echo(json.dumps({"captions": len(captions), "issues": issues}, ensure_ascii=False))
+        return
+    click.echo(f"{len(captions)} caption(s), {len(issues)} with issues.")
+    for path, found in issues.items():
+        click.echo(f"  {path}: {'; '.join(found)}")
 
 
 @tags.command("undo")
 @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--yes", "-y", is_flag=True, help="Undo without asking.")
-@click.option("--force", is_flag=True, help="Also restore files edited since the change.")
+@click.option("--force", is_flag=True, help="Also restore captions edited after the change (their edits are lost).")
+@click.option("--skip-changed", is_flag=True, help="Restore the others, leave captions edited after the change.")
 @click.option("--list", "list_only", is_flag=True, help="Only list the undo history, newest first.")
-def undo(directory, yes, force, list_only):
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def undo(directory, yes, force, skip_changed, list_only, as_json):
     """Undo the last applied tag operation in DIR (repeat to walk further back)."""
-    from loratui.core.edit_journal import history, undo_last
+    from loratui.core.edit_journal import history, plan_undo, undo_last
 
-    rows = history(directory)
+    root = _train_dir(directory)
+    rows = history(root)
     if list_only:
+        if as_json:
+            click.echo(json.dumps([{"description": d, "files": n, "journal": str(p)} for p, d, n in rows],
+                                  ensure_ascii=False))
+            return
         if not rows:
             click.echo("No undo history.")
         for index, (_, description, files) in enumerate(rows, 1):
             click.echo(f"{index:>3}. {description} ({files} file(s))")
         return
-    if not rows:
-        raise LoratuiError(f"{directory}: nothing to undo (no tag operation was applied here)")
-    _, description, files = rows[0]
-    click.echo(f"Last change: {description} ({files} file(s))")
+    preview = plan_undo(root)
+    if not as_json:
+        click.echo(f"Last change: {preview.description} ({len(preview.restore) + len(preview.conflicts)} file(s) "
+                   "to restore)")
+        for conflict in preview.conflicts[:PLAN_LINES]:
+            click.echo(f"  {conflict}")
     if not yes:
         if not _interactive():
             raise LoratuiError("not a terminal, so nothing was undone: pass --yes")
         if not click.confirm("Undo it?", default=False):
             click.echo("Nothing undone.")
             return
-    result = undo_last(directory, force=force)
-    click.echo(f"Restored {len(result.restored)} caption file(s); {result.remaining} older change(s) can still be undone.")
-    for conflict in result.conflicts:
-        click.echo(f"skipped: {conflict}", err=True)
+    result = undo_last(root, force=force, skip_changed=skip_changed)
+    if as_json:
+        click.echo(json.dumps({"description": result.description, "restored": [_rel(p, root) for p in result.restored],
+                               "conflicts": result.conflicts, "remaining": result.remaining}, ensure_ascii=False))
+    else:
+        click.echo(f"Restored {len(result.restored)} caption file(s); {result.remaining} older change(s) can still "
+                   "be undone.")
+        for conflict in result.conflicts:
+            click.echo(f"skipped: {conflict}", err=True)
     if result.conflicts:
         sys.exit(1)

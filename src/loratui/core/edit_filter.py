@@ -1,48 +1,68 @@
 """The `--where` filter: which captions a bulk operation (or the frequency table) looks at.
 
-Syntax: terms joined by `and` (or plain spaces) inside a group, groups joined by `or`; `not` or a
-leading `-` negates a term. Quote values with spaces.
+Syntax: terms joined by `and` (or plain spaces) form a group; groups joined by `or` are
+alternatives (`and` binds tighter than `or`; there are no parentheses). `not` or a leading `-`
+negates the next term. Quote a value that has spaces: `tag:"long hair"`. Keywords are
+case-insensitive; values are case-sensitive.
 
     tag:VALUE      the caption has a tag matching VALUE (exact, glob with * ? [, or /regex/)
-    folder:VALUE   the caption's folder name matches VALUE (e.g. folder:10_alice, folder:*alice*)
+    folder:VALUE   the caption's folder name matches VALUE (glob, e.g. folder:10_alice, folder:*alice*)
+    file:VALUE     the caption file name matches VALUE (glob, e.g. file:img_00*)
     text:VALUE     the first line contains VALUE (plain substring)
-    file:VALUE     the caption file name matches VALUE (glob)
+    tags<N tags>N tags=N   the caption has fewer/more/exactly N tags
     empty          the caption has no tags (or no caption file)
     missing        there is no caption file yet
-    multiline      the file has text after its first line
+    multiline      the file has text after its first line (sd-scripts reads only the first)
 
-Examples: `tag:solo and not tag:1girl`, `folder:*alice* or tag:"alice (character)"`, `-tag:rating*`
+Examples: `tag:solo and not tag:1girl`, `folder:*alice* or tag:"alice (character)"`, `-tag:rating*`,
+`tags>40`, `missing or empty`.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import re
 import shlex
 from collections.abc import Callable
 
 from loratui.core.captions import Caption
-from loratui.core.edits import tag_matcher
+from loratui.core.edit_ops import pattern_kind, tag_matcher
 from loratui.core.errors import LoratuiError
 
 Predicate = Callable[[Caption], bool]
-KEYS = ("tag", "folder", "text", "file")
+KEYS = ("tag", "folder", "file", "text")
 FLAGS = ("empty", "missing", "multiline")
+_COUNT = re.compile(r"tags([<>=])(\d+)$")
+SYNTAX_HELP = ("tag:X, -tag:X, folder:X, file:X, text:X, tags>N, tags<N, tags=N, empty, missing, multiline, "
+               "joined by and / or / not")
 
 
 def _term(token: str) -> Predicate:
-    if token in FLAGS:
-        if token == "empty":
+    low = token.lower()
+    if low in FLAGS:
+        if low == "empty":
             return lambda c: not c.tags
-        if token == "missing":
+        if low == "missing":
             return lambda c: not c.exists
         return lambda c: c.multiline
+    count = _COUNT.match(low)
+    if count:
+        op, n = count.group(1), int(count.group(2))
+        if op == "<":
+            return lambda c: len(c.tags) < n
+        if op == ">":
+            return lambda c: len(c.tags) > n
+        return lambda c: len(c.tags) == n
     key, sep, value = token.partition(":")
+    key = key.lower()
     if not sep or key not in KEYS or not value:
-        raise LoratuiError(f"--where: cannot read {token!r}: use tag:X, folder:X, text:X, file:X, "
-                           f"{', '.join(FLAGS)} (joined by and/or/not)")
+        raise LoratuiError(f"--where: cannot read {token!r}: use {SYNTAX_HELP}")
     if key == "tag":
+        kind, body = pattern_kind(value)
+        if kind == "exact":
+            return lambda c: body in c.tags
         match = tag_matcher([value])
-        return lambda c: any(match(t) for t in c.tags)
+        return lambda c: any(map(match, c.tags))
     if key == "folder":
         return lambda c: fnmatch.fnmatchcase(c.path.parent.name, value)
     if key == "file":
@@ -50,24 +70,42 @@ def _term(token: str) -> Predicate:
     return lambda c: value in c.first_line
 
 
+def _tokens(expression: str) -> list[str]:
+    """Shell-like words: quotes group, but a backslash is kept (regexes such as /\\d+girls/ need it)."""
+    lexer = shlex.shlex(expression, posix=True)
+    lexer.whitespace_split = True
+    lexer.escape = ""
+    lexer.commenters = ""
+    return list(lexer)
+
+
+def _negate(pred: Predicate) -> Predicate:
+    return lambda c: not pred(c)
+
+
 def parse_where(expression: str | None) -> Predicate | None:
     """Compile a --where expression; None (or blank) selects every caption."""
     if expression is None or not expression.strip():
         return None
     try:
-        tokens = shlex.split(expression)
+        tokens = _tokens(expression)
     except ValueError as exc:
         raise LoratuiError(f"--where: {exc} in {expression!r}") from None
     groups: list[list[Predicate]] = [[]]
     negate = False
+    pending = False  # an and/or still waiting for its right-hand term
     for token in tokens:
         low = token.lower()
         if low == "or":
-            if not groups[-1] or negate:
+            if not groups[-1] or negate or pending:
                 raise LoratuiError(f"--where: 'or' needs a term on each side in {expression!r}")
             groups.append([])
+            pending = True
             continue
         if low == "and":
+            if not groups[-1] or negate or pending:
+                raise LoratuiError(f"--where: 'and' needs a term on each side in {expression!r}")
+            pending = True
             continue
         if low == "not":
             negate = not negate
@@ -76,14 +114,35 @@ def parse_where(expression: str | None) -> Predicate | None:
             token = token[1:]
             negate = not negate
         pred = _term(token)
-        if negate:
-            pred = (lambda p: lambda c: not p(c))(pred)
-            negate = False
-        groups[-1].append(pred)
-    if not groups[-1] or negate:
+        groups[-1].append(_negate(pred) if negate else pred)
+        negate = pending = False
+    if not groups[-1] or negate or pending:
         raise LoratuiError(f"--where: expression ends too early: {expression!r}")
+    if len(groups) == 1 and len(groups[0]) == 1:
+        return groups[0][0]
 
     def selected(caption: Caption) -> bool:
         return any(all(p(caption) for p in group) for group in groups)
 
     return selected
+
+
+def combine_where(first: str | None, second: str | None) -> str | None:
+    """``first and second`` as one expression, distributing over `or` (there are no parentheses)."""
+    if not first or not first.strip():
+        return second or None
+    if not second or not second.strip():
+        return first
+    parse_where(first)
+    parse_where(second)
+
+    def groups(expression: str) -> list[list[str]]:
+        out: list[list[str]] = [[]]
+        for token in _tokens(expression):
+            if token.lower() == "or":
+                out.append([])
+            else:
+                out[-1].append(token)
+        return out
+
+    return " or ".join(shlex.join(a + ["and"] + b) for a in groups(first) for b in groups(second))

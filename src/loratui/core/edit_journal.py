@@ -4,8 +4,12 @@ Before any caption is touched, the journal entry (every file's old bytes and the
 hash) is written atomically to ``DATASET/.loratui/undo/NNNNNN.json``; then each file is replaced
 atomically. A kill at any moment therefore leaves every caption either as it was or as planned,
 and the journal already knows how to put back whatever was written. ``undo_last`` restores the
-newest entry's files (refusing, per file, to clobber one changed since) and removes the entry, so
-an undo survives a restart and several undos walk back through the history.
+newest entry's files and removes the entry, so an undo survives a restart and several undos walk
+back through the history.
+
+Conflicts are never resolved silently: ``apply_plan`` checks every file against what was read
+before writing any (ConflictError, nothing written, unless ``skip_conflicts``), and ``undo_last``
+refuses to overwrite a caption edited after the change (unless ``force`` / ``skip_changed``).
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loratui.core.captions import Fingerprint
-from loratui.core.edits import EditPlan
+from loratui.core.edits import EditPlan, FileEdit
 from loratui.core.errors import ConflictError, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text
 
 JOURNAL_DIR = Path(".loratui") / "undo"
 KEEP_ENTRIES = 50
+VERSION = 2
 
 
 def _sha(data: bytes) -> str:
@@ -35,11 +39,40 @@ def journal_dir(dataset: str | os.PathLike) -> Path:
     return Path(dataset) / JOURNAL_DIR
 
 
-def _entries(dataset) -> list[Path]:
+def _entries(dataset, *, reserved: bool = False) -> list[Path]:
+    """Journal entries, oldest first. An empty file is a name reserved by an apply that was killed
+    before its journal was written (so it changed nothing): skipped unless ``reserved``."""
     folder = journal_dir(dataset)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.glob("*.json") if p.stem.isdigit())
+    entries = sorted(p for p in folder.glob("*.json") if p.stem.isdigit())
+    return entries if reserved else [p for p in entries if _size(p) > 0]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _reserve_entry(dataset) -> Path:
+    """A new, unused journal file name (O_EXCL: two applies at once never share one)."""
+    folder = journal_dir(dataset)
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = _entries(dataset, reserved=True)
+    number = int(existing[-1].stem) + 1 if existing else 1
+    while True:
+        path = folder / f"{number:06d}.json"
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            return path
+        except FileExistsError:
+            number += 1
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 @dataclass
@@ -49,50 +82,92 @@ class ApplyResult:
     journal: Path | None = None
 
 
-def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str = "") -> ApplyResult:
-    """Write every planned caption (journal first). Conflicting files are skipped and reported."""
+def find_conflicts(plan: EditPlan) -> list[FileEdit]:
+    """The planned edits whose files changed on disk since they were read."""
+    return [e for e in plan.edits if not e.caption.fingerprint.matches(e.path)]
+
+
+def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str = "",
+               skip_conflicts: bool = False) -> ApplyResult:
+    """Write every planned caption, journal first.
+
+    A file changed on disk since it was read is a conflict: by default nothing is written and
+    ConflictError names it; with ``skip_conflicts`` the others are written and it is reported.
+    """
     result = ApplyResult()
     if not plan.edits:
         return result
-    entries = []
-    for edit in plan.edits:
-        new_bytes = edit.caption.format(edit.new)
-        entries.append((edit, new_bytes))
-    record = {
-        "version": 1,
-        "created": time.time(),
-        "description": description or "; ".join(op.describe() for op in plan.ops),
-        "files": [
-            {"path": os.path.relpath(edit.path, dataset),
-             "old": None if edit.caption.raw is None else base64.b64encode(edit.caption.raw).decode("ascii"),
-             "new_sha1": _sha(new_bytes)}
-            for edit, new_bytes in entries
-        ],
-    }
-    folder = journal_dir(dataset)
-    folder.mkdir(parents=True, exist_ok=True)
-    existing = _entries(dataset)
-    number = int(existing[-1].stem) + 1 if existing else 1
-    path = folder / f"{number:06d}.json"
-    atomic_write_text(path, json.dumps(record))
+    conflicts = find_conflicts(plan)
+    if conflicts and not skip_conflicts:
+        more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+        raise ConflictError(f"{conflicts[0].path}{more}: changed on disk since it was read; nothing was written: "
+                            "run the operation again to re-read the captions")
+    conflicted = {id(e) for e in conflicts}
+    todo = [(edit, edit.caption.format(edit.new)) for edit in plan.edits if id(edit) not in conflicted]
+    result.conflicts = [f"{e.path}: changed on disk since it was read, left as it is" for e in conflicts]
+    if not todo:
+        return result
+
+    def record(items) -> dict:
+        return {
+            "version": VERSION,
+            "created": time.time(),
+            "description": description or plan.describe(),
+            "ops": [op.to_dict() for op in plan.ops],
+            "files": [
+                {"path": os.path.relpath(edit.path, dataset),
+                 "old": None if edit.caption.raw is None else base64.b64encode(edit.caption.raw).decode("ascii"),
+                 "old_sha1": None if edit.caption.raw is None else _sha(edit.caption.raw),
+                 "new_sha1": _sha(new_bytes)}
+                for edit, new_bytes in items
+            ],
+        }
+
+    existing = _entries(dataset, reserved=True)
+    path = _reserve_entry(dataset)
+    atomic_write_text(path, json.dumps(record(todo)))  # the journal exists before any caption changes
     result.journal = path
-    for edit, new_bytes in entries:
-        if not edit.caption.fingerprint.matches(edit.path):
+    written = []
+    for edit, new_bytes in todo:
+        if not edit.caption.fingerprint.matches(edit.path):  # changed in the last instant
             result.conflicts.append(f"{edit.path}: changed on disk since it was read, left as it is")
             continue
-        atomic_write_bytes(edit.path, new_bytes)
+        try:
+            atomic_write_bytes(edit.path, new_bytes)
+        except OSError as exc:
+            _trim_journal(path, record(written))
+            raise LoratuiError(f"{edit.path}: cannot write ({exc.strerror or exc}); {len(written)} file(s) were "
+                               "written before it (`loratui tags undo` puts them back)") from None
+        written.append((edit, new_bytes))
         result.written.append(edit.path)
-    if result.conflicts:  # the journal keeps only what was written, so undo touches nothing else
-        written = {os.path.relpath(p, dataset) for p in result.written}
-        record["files"] = [f for f in record["files"] if f["path"] in written]
-        if record["files"]:
-            atomic_write_text(path, json.dumps(record))
-        else:
-            path.unlink()
-            result.journal = None
-    for old in existing[:-KEEP_ENTRIES + 1] if len(existing) >= KEEP_ENTRIES else []:
+    if len(written) != len(todo):  # the journal keeps only what was written, so undo touches nothing else
+        result.journal = path if _trim_journal(path, record(written)) else None
+    for old in existing[: max(0, len(existing) + 1 - KEEP_ENTRIES)]:
         old.unlink(missing_ok=True)
     return result
+
+
+def _trim_journal(path: Path, record: dict) -> bool:
+    if record["files"]:
+        atomic_write_text(path, json.dumps(record))
+        return True
+    path.unlink(missing_ok=True)
+    return False
+
+
+# ---- undo -------------------------------------------------------------------------------------
+
+@dataclass
+class UndoPlan:
+    """What undoing the newest change would do (read-only; ``undo_last`` carries it out)."""
+
+    entry: Path
+    description: str
+    created: float
+    restore: list[tuple[Path, bytes | None]] = field(default_factory=list)  # (file, old bytes or None: delete)
+    already: list[Path] = field(default_factory=list)   # already as they were before the change
+    conflicts: list[str] = field(default_factory=list)  # edited (or deleted) after the change
+    conflict_restore: list[tuple[Path, bytes | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -101,49 +176,72 @@ class UndoResult:
     restored: list[Path] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     remaining: int = 0
+    already: list[Path] = field(default_factory=list)
+
+
+def _load(entry: Path) -> dict:
+    try:
+        record = json.loads(entry.read_text(encoding="utf-8"))
+        if not isinstance(record.get("files"), list):
+            raise ValueError("no file list")
+        return record
+    except (OSError, ValueError, AttributeError) as exc:
+        raise LoratuiError(f"{entry}: unreadable undo journal ({exc}): delete it to undo older edits") from None
 
 
 def last_entry(dataset) -> dict | None:
     entries = _entries(dataset)
-    if not entries:
-        return None
-    try:
-        return json.loads(entries[-1].read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise LoratuiError(f"{entries[-1]}: unreadable undo journal ({exc}): delete it to undo older edits") from None
+    return _load(entries[-1]) if entries else None
 
 
-def undo_last(dataset: str | os.PathLike, *, force: bool = False) -> UndoResult:
-    """Restore the files of the newest journal entry and drop it.
-
-    A file whose content is no longer what the edit wrote (edited since) is left alone and reported,
-    unless ``force``. Raises LoratuiError when there is nothing to undo.
-    """
+def plan_undo(dataset: str | os.PathLike) -> UndoPlan:
+    """Look at the newest journal entry and the files as they are now. Raises when there is none."""
     entries = _entries(dataset)
     if not entries:
         raise LoratuiError(f"{dataset}: nothing to undo (no edit journal in {journal_dir(dataset)})")
-    record = last_entry(dataset)
-    result = UndoResult(record.get("description", ""))
+    record = _load(entries[-1])
+    plan = UndoPlan(entries[-1], record.get("description", ""), record.get("created", 0.0))
     for item in record["files"]:
         path = Path(dataset) / item["path"]
+        old = None if item.get("old") is None else base64.b64decode(item["old"])
         try:
             current = path.read_bytes()
         except FileNotFoundError:
             current = None
-        if current is not None and _sha(current) != item["new_sha1"] and not force:
-            result.conflicts.append(f"{path}: edited after the change, left as it is (--force restores it)")
-            continue
-        if current is None and item["old"] is not None and not force:
-            result.conflicts.append(f"{path}: deleted after the change, left deleted (--force restores it)")
-            continue
-        if item["old"] is None:
-            if current is not None:
-                path.unlink()
+        if current == old:
+            plan.already.append(path)  # never written (a kill before it) or put back by hand
+        elif current is not None and _sha(current) == item["new_sha1"]:
+            plan.restore.append((path, old))
         else:
-            atomic_write_bytes(path, base64.b64decode(item["old"]))
+            what = "deleted" if current is None else "edited"
+            plan.conflicts.append(f"{path}: {what} after the change")
+            plan.conflict_restore.append((path, old))
+    return plan
+
+
+def undo_last(dataset: str | os.PathLike, *, force: bool = False, skip_changed: bool = False) -> UndoResult:
+    """Restore the files of the newest journal entry and drop the entry.
+
+    A caption edited after the change is never overwritten silently: by default nothing is undone
+    and ConflictError says which; ``skip_changed`` restores the others (leaving those as they are),
+    ``force`` restores them too. Raises LoratuiError when there is nothing to undo.
+    """
+    plan = plan_undo(dataset)
+    if plan.conflicts and not (force or skip_changed):
+        more = f" (and {len(plan.conflicts) - 1} more)" if len(plan.conflicts) > 1 else ""
+        raise ConflictError(f"{plan.conflicts[0]}{more}: nothing undone; --skip-changed restores the other "
+                            f"{_plural(len(plan.restore), 'file')}, --force overwrites the edited ones too")
+    result = UndoResult(plan.description, already=list(plan.already), remaining=len(_entries(dataset)) - 1)
+    todo = plan.restore + (plan.conflict_restore if force else [])
+    if not force:
+        result.conflicts = [f"{c}, left as it is" for c in plan.conflicts]
+    for path, old in todo:
+        if old is None:
+            path.unlink(missing_ok=True)
+        else:
+            atomic_write_bytes(path, old)
         result.restored.append(path)
-    entries[-1].unlink()
-    result.remaining = len(entries) - 1
+    plan.entry.unlink()
     return result
 
 
@@ -152,13 +250,13 @@ def history(dataset) -> list[tuple[Path, str, int]]:
     rows = []
     for entry in reversed(_entries(dataset)):
         try:
-            record = json.loads(entry.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            record = _load(entry)
+        except LoratuiError:
             rows.append((entry, "(unreadable)", 0))
             continue
         rows.append((entry, record.get("description", ""), len(record.get("files", []))))
     return rows
 
 
-__all__ = ["ApplyResult", "UndoResult", "apply_plan", "undo_last", "history", "journal_dir", "ConflictError",
-           "Fingerprint"]
+__all__ = ["ApplyResult", "UndoPlan", "UndoResult", "apply_plan", "find_conflicts", "history", "journal_dir",
+           "plan_undo", "undo_last"]

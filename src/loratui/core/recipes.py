@@ -14,9 +14,20 @@
     tags = ["alice_lora"]
     position = 0
 
-Each [[op]] has an `op` name (add, remove, replace, dedupe, sort, move_front, strip_underscores,
-remove_category) and that operation's keys; `where = "..."` at the top level limits the recipe
-to the captions a --where expression selects.
+Each [[op]] has an `op` name and that operation's keys:
+
+    add               tags = [...], position = 0 (front) | -1 (end, default) | N, move_existing = true|false
+    remove            patterns = [...], mode = "auto" | "exact" | "glob" | "regex"
+    replace           old = "...", new = "...", mode = "exact" | "glob" | "regex" (new may use \\1)
+    dedupe
+    sort              by = "alpha" | "frequency" | "category", keep = N (leave the first N in place)
+    move_front        patterns = [...], mode = ...
+    strip_underscores
+    remove_category   categories = ["rating", "general", "character", "copyright", "artist", "meta" or a number]
+
+`where = "..."` at the top level limits the whole recipe to the captions a --where expression
+selects (core/edit_filter.py); `where` inside one [[op]] limits that operation. Categories other
+than rating need the tagger's selected_tags.csv when the recipe is applied.
 """
 
 from __future__ import annotations
@@ -27,7 +38,8 @@ from pathlib import Path
 
 import tomli_w
 
-from loratui.core.edits import Op, op_from_dict
+from loratui.core.edit_filter import combine_where, parse_where
+from loratui.core.edit_ops import Op, op_from_dict
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_text
 from loratui.core.tomlfile import read_toml
@@ -38,6 +50,9 @@ class Recipe:
     ops: list[Op]
     where: str | None = None
     description: str = ""
+
+    def describe(self) -> str:
+        return self.description or "; ".join(op.describe_where() for op in self.ops)
 
 
 def recipe_from_dict(data: dict, source: str = "recipe") -> Recipe:
@@ -53,7 +68,18 @@ def recipe_from_dict(data: dict, source: str = "recipe") -> Recipe:
         if not isinstance(item, dict):
             raise LoratuiError(f"{source}: op {index} is not a table: write it as [[op]]")
         ops.append(op_from_dict(item, f"{source}: op {index}"))
-    return Recipe(ops, data.get("where"), data.get("description", ""))
+    where = data.get("where")
+    if where is not None:
+        if not isinstance(where, str):
+            raise LoratuiError(f"{source}: where must be a string such as \"tag:solo\", got {where!r}")
+        try:
+            parse_where(where)
+        except LoratuiError as exc:
+            raise LoratuiError(f"{source}: {exc}") from None
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise LoratuiError(f"{source}: description must be a string")
+    return Recipe(ops, where or None, description)
 
 
 def recipe_to_dict(recipe: Recipe) -> dict:
@@ -77,3 +103,19 @@ def dumps_recipe(recipe: Recipe) -> str:
 
 def save_recipe(recipe: Recipe, path: str | os.PathLike) -> None:
     atomic_write_text(path, dumps_recipe(recipe))
+
+
+def append_to_recipe(path: str | os.PathLike, ops: list[Op], where: str | None = None) -> Recipe:
+    """Add ``ops`` to the recipe at ``path`` (created if missing): build a recipe step by step.
+
+    A ``where`` given with the step is stored on each of its operations, so it keeps applying
+    to them alone.
+    """
+    path = Path(path)
+    recipe = load_recipe(path) if path.exists() else Recipe([])
+    for op in ops:
+        if where:
+            op = op_from_dict({**op.to_dict(), "where": combine_where(op.where, where)})
+        recipe.ops.append(op)
+    save_recipe(recipe, path)
+    return recipe

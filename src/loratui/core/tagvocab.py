@@ -2,18 +2,27 @@
 
 A WD14 ``selected_tags.csv`` (``tag_id,name,category,count``; category 9 rating, 0 general,
 4 character) adds every tag the tagger knows, with its category and Danbooru count, so the editor
-can complete tags the dataset does not use yet. Matching ignores case and treats ``_`` as a space.
+can complete tags the dataset does not use yet. Matching ignores case and treats ``_`` as a space;
+a tagger tag is offered in the dataset's own spelling style (``long hair`` or ``long_hair``,
+whichever its captions use more; tags of 3 characters or fewer such as ``^_^`` are never changed).
+
+    vocab = TagVocab.from_captions(captions, "selected_tags.csv")
+    vocab.complete("long h")  # -> [Completion("long hair", in_dataset=412, category=0, count=...), ...]
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import os
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from loratui.core.errors import LoratuiError
+
+CATEGORY_LABELS = {0: "general", 1: "artist", 3: "copyright", 4: "character", 5: "meta", 9: "rating"}
 
 
 @dataclass(frozen=True)
@@ -38,12 +47,19 @@ def load_selected_tags(path: str | os.PathLike) -> list[TagInfo]:
                 try:
                     rows.append(TagInfo(row["name"], int(row["category"]), int(row.get("count") or 0)))
                 except (TypeError, ValueError):
-                    raise LoratuiError(f"{path}:{line}: category/count must be numbers") from None
+                    raise LoratuiError(f"{path}:{line}: category and count must be numbers") from None
             return rows
     except FileNotFoundError:
         raise LoratuiError(f"{path}: tag list not found") from None
+    except UnicodeDecodeError:
+        raise LoratuiError(f"{path}: not UTF-8 text: is this the tagger's selected_tags.csv?") from None
     except OSError as exc:
         raise LoratuiError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def tag_categories(tags: Iterable[TagInfo]) -> dict[str, int]:
+    """tag name -> category, the mapping EditContext wants (sort by category, remove a category)."""
+    return {info.name: info.category for info in tags}
 
 
 def _key(tag: str) -> str:
@@ -57,28 +73,57 @@ class Completion:
     category: int | None
     count: int          # the tagger's (Danbooru) count, 0 if unknown
 
+    @property
+    def category_name(self) -> str:
+        return CATEGORY_LABELS.get(self.category, "") if self.category is not None else ""
+
 
 class TagVocab:
     """Prefix completion over dataset tags (first, by use) and tagger tags (then, by count)."""
 
     def __init__(self, frequency: Counter | None = None, tagger: list[TagInfo] | None = None):
         self.frequency = Counter(frequency or {})
-        self._tagger = {}
+        self._tagger: dict[str, TagInfo] = {}
         for info in tagger or []:
             self._tagger.setdefault(_key(info.name), info)
         self._rebuild()
 
+    @classmethod
+    def from_captions(cls, captions, tags_csv: str | os.PathLike | None = None) -> TagVocab:
+        counts: Counter = Counter()
+        for caption in captions:
+            counts.update(set(caption.tags))
+        return cls(counts, load_selected_tags(tags_csv) if tags_csv else None)
+
+    def _underscores(self) -> bool:
+        """Does the dataset write multi-word tags with underscores (tagger output kept as is)?"""
+        under = sum(1 for t in self.frequency if len(t) > 3 and "_" in t)
+        spaced = sum(1 for t in self.frequency if " " in t)
+        return under > spaced
+
     def _rebuild(self) -> None:
         entries: dict[str, Completion] = {}
         for tag, used in self.frequency.items():
-            info = self._tagger.get(_key(tag))
-            entries[_key(tag)] = Completion(tag, used, info.category if info else None, info.count if info else 0)
+            key = _key(tag)
+            info = self._tagger.get(key)
+            known = entries.get(key)
+            if known is not None and known.in_dataset >= used:
+                continue  # "long_hair" and "long hair" both used: offer the commoner spelling
+            entries[key] = Completion(tag, used, info.category if info else None, info.count if info else 0)
+        underscores = self._underscores()
         for key, info in self._tagger.items():
             if key not in entries:
-                entries[key] = Completion(info.name.replace("_", " ") if len(info.name) > 3 else info.name,
-                                          0, info.category, info.count)
+                name = info.name if underscores or len(info.name) <= 3 else info.name.replace("_", " ")
+                entries[key] = Completion(name, 0, info.category, info.count)
         self._sorted = sorted(entries.items(), key=lambda kv: kv[0])
         self._keys = [k for k, _ in self._sorted]
+
+    def __len__(self) -> int:
+        return len(self._sorted)
+
+    def __contains__(self, tag: str) -> bool:
+        index = bisect.bisect_left(self._keys, _key(tag))
+        return index < len(self._keys) and self._keys[index] == _key(tag)
 
     def update(self, frequency: Counter) -> None:
         """Replace the dataset counts (after edits) and rebuild the index."""
@@ -88,21 +133,34 @@ class TagVocab:
     def categories(self) -> dict[str, int]:
         return {info.name: info.category for info in self._tagger.values()}
 
-    def complete(self, prefix: str, limit: int = 10) -> list[Completion]:
-        """Tags starting with ``prefix`` (or with a word starting with it), best first."""
-        import bisect
+    def lookup(self, tag: str) -> Completion | None:
+        """The entry for exactly this tag (any case, ``_`` or space), or None."""
+        index = bisect.bisect_left(self._keys, _key(tag))
+        if index < len(self._keys) and self._keys[index] == _key(tag):
+            return self._sorted[index][1]
+        return None
 
+    def complete(self, prefix: str, limit: int = 10, exclude: Iterable[str] = ()) -> list[Completion]:
+        """Tags starting with ``prefix`` (or with a word starting with it), best first.
+
+        Best: used in the dataset (more captions first), then the tagger's count. ``exclude``
+        leaves out tags the caption already has.
+        """
         key = _key(prefix.strip())
-        if not key:
+        if not key or limit <= 0:
             return []
+        skip = {_key(t) for t in exclude}
         start = bisect.bisect_left(self._keys, key)
         hits = []
         for k, completion in self._sorted[start:]:
             if not k.startswith(key):
                 break
-            hits.append(completion)
-        if len(hits) < limit:  # also words inside a tag: "hair" -> "long hair"
-            seen = {h.tag for h in hits}
-            hits += [c for k, c in self._sorted if c.tag not in seen and f" {key}" in f" {k}"]
+            if k not in skip:
+                hits.append(completion)
         hits.sort(key=lambda c: (-c.in_dataset, -c.count, c.tag))
+        if len(hits) < limit:  # then words inside a tag: "hair" -> "long hair"
+            seen = {_key(h.tag) for h in hits} | skip
+            inner = [c for k, c in self._sorted if k not in seen and f" {key}" in f" {k}" and not k.startswith(key)]
+            inner.sort(key=lambda c: (-c.in_dataset, -c.count, c.tag))
+            hits += inner
         return hits[:limit]

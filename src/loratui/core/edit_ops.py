@@ -1,0 +1,481 @@
+"""Tag operations: each maps one caption's tag list to a new one, without side effects.
+
+``op.compile(ctx)`` returns a function ``tags -> new tags`` prepared once for a whole dataset
+(patterns compiled, per-tag answers memoised: a dataset has a few thousand distinct tags but
+hundreds of thousands of tag uses), which is what keeps planning over 10,000 captions fast.
+``op.run(tags, ctx)`` is the one-off form. A compiled function never mutates its input and
+returns the input list itself when nothing changes.
+
+Every operation serialises to a plain dict (``to_dict`` / ``op_from_dict``), the form a TOML
+recipe holds (core/recipes.py). An optional ``where`` (a --where expression, core/edit_filter.py)
+limits one operation to the captions it selects.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import MISSING, dataclass, field, fields
+
+from loratui.core.errors import LoratuiError
+
+# WD14's rating tags (category 9 in selected_tags.csv): known even without a tagger CSV.
+RATING_TAGS = frozenset({"general", "sensitive", "questionable", "explicit"})
+CATEGORY_NAMES = {"general": 0, "artist": 1, "copyright": 3, "character": 4, "meta": 5, "rating": 9}
+CATEGORY_ORDER = (9, 4, 3, 1, 0, 5)  # sort by category: rating, character, copyright, artist, general, meta
+MATCH_MODES = ("exact", "glob", "regex", "auto")
+SORT_KEYS = ("alpha", "frequency", "category")
+
+TagFn = Callable[[list[str]], list[str]]
+
+
+@dataclass
+class EditContext:
+    """What operations may look at besides the caption itself."""
+
+    frequency: Counter = field(default_factory=Counter)       # tag -> number of captions with it
+    categories: dict[str, int] = field(default_factory=dict)  # tag -> tagger category number
+
+    def category(self, tag: str) -> int | None:
+        """The tagger category of ``tag``; ``long hair`` finds the CSV's ``long_hair``."""
+        found = self.categories.get(tag)
+        if found is None:
+            found = self.categories.get(tag.replace(" ", "_"))
+        if found is None and tag in RATING_TAGS:
+            found = 9
+        return found
+
+
+# ---- matching ---------------------------------------------------------------------------------
+
+def pattern_kind(pattern: str, mode: str = "auto") -> tuple[str, str]:
+    """(kind, body): auto makes ``/.../`` a regex, anything with ``* ? [`` a glob, the rest exact."""
+    if mode != "auto":
+        return mode, pattern
+    if len(pattern) > 2 and pattern.startswith("/") and pattern.endswith("/"):
+        return "regex", pattern[1:-1]
+    if any(ch in pattern for ch in "*?["):
+        return "glob", pattern
+    return "exact", pattern
+
+
+def tag_matcher(patterns: Iterable[str], mode: str = "auto") -> Callable[[str], bool]:
+    """A predicate for tags (exact, glob or regex; full-string matches). Answers are memoised."""
+    exact: set[str] = set()
+    regexes: list[str] = []
+    for pattern in patterns:
+        kind, body = pattern_kind(pattern, mode)
+        if kind == "exact":
+            exact.add(body)
+        elif kind == "glob":
+            regexes.append(fnmatch.translate(body))
+        elif kind == "regex":
+            try:
+                re.compile(body)
+            except re.error as exc:
+                raise LoratuiError(f"bad regular expression {body!r}: {exc}") from None
+            regexes.append(body)
+        else:
+            raise LoratuiError(f"unknown match mode {mode!r}: use one of {', '.join(MATCH_MODES)}")
+    if not regexes:
+        return exact.__contains__
+    full = re.compile("|".join(f"(?:{r})" for r in regexes)).fullmatch
+    memo: dict[str, bool] = {}
+
+    def matches(tag: str) -> bool:
+        hit = memo.get(tag)
+        if hit is None:
+            hit = memo[tag] = tag in exact or full(tag) is not None
+        return hit
+
+    return matches
+
+
+def _merge(tags: list[str], produced: set[str]) -> list[str]:
+    """Drop repeats of the tags an operation produced (a rename merging into an existing tag),
+    leaving any other duplicates alone (that is what Dedupe is for)."""
+    seen: set[str] = set()
+    out = []
+    for tag in tags:
+        if tag in produced:
+            if tag in seen:
+                continue
+            seen.add(tag)
+        out.append(tag)
+    return out
+
+
+class _PerTag:
+    """``f(tag)`` worked out once per distinct tag; ``hits`` keeps the tags where it is not None.
+
+    ``scan(tags)`` answers "does any tag of this caption hit?" with set operations (C speed):
+    a dataset has a few thousand distinct tags but hundreds of thousands of tag uses.
+    """
+
+    def __init__(self, f: Callable[[str], object]):
+        self.f = f
+        self.seen: set[str] = set()
+        self.hits: dict[str, object] = {}
+
+    def scan(self, tags: list[str]) -> bool:
+        present = set(tags)
+        new = present - self.seen
+        if new:
+            for tag in new:
+                value = self.f(tag)
+                if value is not None:
+                    self.hits[tag] = value
+            self.seen |= new
+        return not self.hits.keys().isdisjoint(present)
+
+
+def _dropper(f: Callable[[str], bool]) -> TagFn:
+    """A TagFn removing the tags for which ``f`` is true."""
+    per_tag = _PerTag(lambda t: True if f(t) else None)
+    hits = per_tag.hits
+
+    def run(tags: list[str]) -> list[str]:
+        if not per_tag.scan(tags):
+            return tags
+        return [t for t in tags if t not in hits]
+
+    return run
+
+
+def _rename(mapping: Callable[[str], str | None]) -> TagFn:
+    """A TagFn renaming tags by ``mapping`` (None: unchanged, "": dropped), merging what collides."""
+    per_tag = _PerTag(lambda t: None if (new := mapping(t)) is None or new == t else new)
+    hits = per_tag.hits
+
+    def run(tags: list[str]) -> list[str]:
+        if not per_tag.scan(tags):
+            return tags
+        out = [new for new in (hits.get(t, t) for t in tags) if new]
+        if len(set(out)) == len(out):
+            return out  # no collisions: nothing to merge (the common case)
+        return _merge(out, {hits[t] for t in tags if t in hits})
+
+    return run
+
+
+# ---- operations -------------------------------------------------------------------------------
+
+@dataclass
+class Op:
+    """Base class: ``compile(ctx)`` gives the tag function; ``to_dict`` is the recipe form."""
+
+    op = ""              # the recipe name (a class attribute, not a field)
+    reorders = False     # True: only reorders, so it leaves free-text (sentence) captions alone
+    where: str | None = field(default=None, kw_only=True)
+
+    def compile(self, ctx: EditContext) -> TagFn:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def run(self, tags: list[str], ctx: EditContext | None = None) -> list[str]:
+        return self.compile(ctx or EditContext())(list(tags))
+
+    def to_dict(self) -> dict:
+        """Recipe form: ``op`` plus every field that differs from its default."""
+        data: dict = {"op": self.op}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            default = f.default if f.default is not MISSING else MISSING
+            if value is None or (default is not MISSING and value == default):
+                continue
+            data[f.name] = list(value) if isinstance(value, (list, tuple)) else value
+        return data
+
+    def describe(self) -> str:
+        return self.op
+
+    def describe_where(self) -> str:
+        text = self.describe()
+        return f"{text} (where {self.where})" if self.where else text
+
+
+@dataclass
+class AddTags(Op):
+    """Add tags at a position: 0 = front, -1 = end, N = before the Nth tag (-2 = before the last).
+
+    A tag the caption already has is not added twice; with ``move_existing`` it is moved to the
+    position (a trigger word must come first, since keep_tokens counts from the front).
+    """
+
+    tags: list[str]
+    position: int = -1
+    move_existing: bool = False
+    op = "add"
+
+    def compile(self, ctx):
+        wanted = [t.strip() for t in self.tags if t.strip()]
+        wanted = list(dict.fromkeys(wanted))
+        position, move = self.position, self.move_existing
+
+        def run(tags):
+            if move:
+                base = [t for t in tags if t not in wanted]
+                new = wanted
+            else:
+                base = tags
+                new = [t for t in wanted if t not in tags]
+                if not new:
+                    return tags
+            if position < 0:
+                index = max(0, len(base) + 1 + position)
+            else:
+                index = min(position, len(base))
+            out = base[:index] + new + base[index:]
+            return tags if out == tags else out
+
+        return run
+
+    def describe(self):
+        where = {0: "at the front", -1: "at the end"}.get(self.position, f"at position {self.position}")
+        return f"add {', '.join(self.tags)} {where}" + (" (moving existing ones)" if self.move_existing else "")
+
+
+@dataclass
+class RemoveTags(Op):
+    """Remove tags matching any pattern (exact, glob, /regex/; see ``mode``)."""
+
+    patterns: list[str]
+    mode: str = "auto"
+    op = "remove"
+
+    def compile(self, ctx):
+        return _dropper(tag_matcher(self.patterns, self.mode))
+
+    def describe(self):
+        return f"remove {', '.join(self.patterns)}"
+
+
+@dataclass
+class ReplaceTag(Op):
+    """Rename a tag (or every tag matching a pattern); duplicates that creates are merged.
+
+    With mode "regex", ``new`` may use the groups of the match (``\\1``). An empty ``new`` removes.
+    """
+
+    old: str
+    new: str
+    mode: str = "exact"
+    op = "replace"
+
+    def compile(self, ctx):
+        new = self.new.strip()
+        if self.mode == "regex":
+            try:
+                pattern = re.compile(self.old)
+            except re.error as exc:
+                raise LoratuiError(f"bad regular expression {self.old!r}: {exc}") from None
+            try:
+                pattern.sub(self.new, "")  # a bad group reference fails here, once
+            except (re.error, IndexError) as exc:
+                raise LoratuiError(f"bad replacement {self.new!r} for {self.old!r}: {exc}") from None
+            return _rename(lambda t: pattern.sub(self.new, t).strip() if pattern.fullmatch(t) else None)
+        match = tag_matcher([self.old], self.mode)
+        return _rename(lambda t: new if match(t) else None)
+
+    def describe(self):
+        return f"replace {self.old} -> {self.new}" if self.new else f"replace {self.old} -> (nothing)"
+
+
+@dataclass
+class Dedupe(Op):
+    """Remove repeated tags; the first occurrence stays where it is."""
+
+    op = "dedupe"
+
+    def compile(self, ctx):
+        def run(tags):
+            out = list(dict.fromkeys(tags))
+            return tags if len(out) == len(tags) else out
+
+        return run
+
+    def describe(self):
+        return "remove duplicate tags"
+
+
+@dataclass
+class SortTags(Op):
+    """Sort tags, keeping the first ``keep`` in place (the trigger word, like keep_tokens).
+
+    alpha: case-insensitive; frequency: most used in the dataset first (then alpha); category:
+    rating, character, copyright, artist, general, meta, unknown (the order inside one is kept).
+    """
+
+    by: str = "alpha"
+    keep: int = 0
+    op = "sort"
+    reorders = True
+
+    def compile(self, ctx):
+        keep = max(0, self.keep)
+        if self.by in ("alpha", "frequency"):
+            freq = ctx.frequency
+            if self.by == "alpha":
+                slow = lambda t: (t.casefold(), t)  # noqa: E731  (a total order: same result either way)
+            else:
+                slow = lambda t: (-freq.get(t, 0), t.casefold(), t)  # noqa: E731
+            # Rank every dataset tag once; sorting by an int is several times faster than by a tuple.
+            rank = {t: i for i, t in enumerate(sorted(freq, key=slow))}
+
+            def run(tags):
+                tail = tags[keep:]
+                try:
+                    tail = sorted(tail, key=rank.__getitem__)
+                except KeyError:  # a tag an earlier operation added: sort this caption the slow way
+                    tail = sorted(tail, key=slow)
+                out = tags[:keep] + tail
+                return tags if out == tags else out
+
+            return run
+        if self.by == "category":
+            ranks: dict[str, int] = {}
+
+            def key(t):
+                rank = ranks.get(t)
+                if rank is None:
+                    cat = ctx.category(t)
+                    rank = ranks[t] = CATEGORY_ORDER.index(cat) if cat in CATEGORY_ORDER else len(CATEGORY_ORDER)
+                return rank
+        else:
+            raise LoratuiError(f"unknown sort {self.by!r}: use one of {', '.join(SORT_KEYS)}")
+
+        def run(tags):
+            out = tags[:keep] + sorted(tags[keep:], key=key)
+            return tags if out == tags else out
+
+        return run
+
+    def describe(self):
+        return f"sort by {self.by}" + (f" (first {self.keep} kept)" if self.keep else "")
+
+
+@dataclass
+class MoveToFront(Op):
+    """Move tags matching the patterns to the front, in their current order."""
+
+    patterns: list[str]
+    mode: str = "auto"
+    op = "move_front"
+    reorders = True
+
+    def compile(self, ctx):
+        match = tag_matcher(self.patterns, self.mode)
+        per_tag = _PerTag(lambda t: True if match(t) else None)
+        hits = per_tag.hits
+
+        def run(tags):
+            if not per_tag.scan(tags):
+                return tags
+            out = [t for t in tags if t in hits] + [t for t in tags if t not in hits]
+            return tags if out == tags else out
+
+        return run
+
+    def describe(self):
+        return f"move {', '.join(self.patterns)} to the front"
+
+
+@dataclass
+class StripUnderscores(Op):
+    """``long_hair`` -> ``long hair``; tags of 3 characters or fewer (``^_^``) are left alone,
+    as sd-scripts' tagger does with --remove_underscore."""
+
+    op = "strip_underscores"
+
+    def compile(self, ctx):
+        return _rename(lambda t: t.replace("_", " ") if len(t) > 3 and "_" in t else None)
+
+    def describe(self):
+        return "strip underscores"
+
+
+@dataclass
+class RemoveCategory(Op):
+    """Remove every tag of the given tagger categories (names or numbers, e.g. rating or 9)."""
+
+    categories: list[str]
+    op = "remove_category"
+
+    def numbers(self) -> set[int]:
+        numbers = set()
+        for name in self.categories:
+            text = str(name)
+            if text.isdigit():
+                numbers.add(int(text))
+            elif text in CATEGORY_NAMES:
+                numbers.add(CATEGORY_NAMES[text])
+            else:
+                raise LoratuiError(f"unknown tag category {name!r}: use {', '.join(CATEGORY_NAMES)} or a number")
+        return numbers
+
+    _numbers = numbers  # the name the CLI used first
+
+    def compile(self, ctx):
+        numbers = self.numbers()
+        return _dropper(lambda t: ctx.category(t) in numbers)
+
+    def describe(self):
+        return f"remove {', '.join(map(str, self.categories))} tags"
+
+
+OPS: dict[str, type[Op]] = {cls.op: cls for cls in
+                            (AddTags, RemoveTags, ReplaceTag, Dedupe, SortTags, MoveToFront, StripUnderscores,
+                             RemoveCategory)}
+_LIST_KEYS = ("tags", "patterns", "categories")
+
+
+def op_from_dict(data: dict, where: str = "recipe") -> Op:
+    """Rebuild an operation from its recipe form; errors name ``where`` and the bad key."""
+    data = dict(data)
+    name = data.pop("op", None)
+    if name not in OPS:
+        raise LoratuiError(f"{where}: unknown op {name!r}: use one of {', '.join(OPS)}")
+    cls = OPS[name]
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise LoratuiError(f"{where}: op {name!r} has no key {sorted(unknown)[0]!r} "
+                           f"(keys: {', '.join(sorted(names))})")
+    for key in _LIST_KEYS:
+        if key in data and isinstance(data[key], str):
+            data[key] = [data[key]]
+        if key in data and not (isinstance(data[key], list) and all(isinstance(v, (str, int)) for v in data[key])):
+            raise LoratuiError(f"{where}: op {name!r}: {key} must be a list of strings")
+        if key in data:
+            data[key] = [str(v) for v in data[key]]
+    for key, kind in (("position", int), ("keep", int), ("move_existing", bool)):
+        if key in data and (type(data[key]) is not kind):
+            raise LoratuiError(f"{where}: op {name!r}: {key} must be {'an integer' if kind is int else 'true or false'}, "
+                               f"got {data[key]!r}")
+    for key in ("old", "new", "mode", "by", "where"):
+        if key in data and not isinstance(data[key], str):
+            raise LoratuiError(f"{where}: op {name!r}: {key} must be a string, got {data[key]!r}")
+    try:
+        op = cls(**data)
+    except TypeError as exc:
+        missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in data]
+        detail = f"missing key {missing[0]!r}" if missing else str(exc)
+        raise LoratuiError(f"{where}: op {name!r}: {detail}") from None
+    if getattr(op, "mode", "auto") not in MATCH_MODES:
+        raise LoratuiError(f"{where}: op {name!r}: mode must be one of {', '.join(MATCH_MODES)}")
+    if isinstance(op, SortTags) and op.by not in SORT_KEYS:
+        raise LoratuiError(f"{where}: op 'sort': by must be one of {', '.join(SORT_KEYS)}")
+    if isinstance(op, RemoveCategory):
+        try:
+            op.numbers()
+        except LoratuiError as exc:
+            raise LoratuiError(f"{where}: {exc}") from None
+    if op.where:
+        from loratui.core.edit_filter import parse_where
+
+        try:
+            parse_where(op.where)
+        except LoratuiError as exc:
+            raise LoratuiError(f"{where}: {exc}") from None
+    return op
