@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from loratui.core.captions import caption_path, join_tags, read_caption, write_caption
+from loratui.core.captions import caption_path, join_tags, read_caption, split_tags, write_caption
 from loratui.core.dataset_scan import parse_subset_name
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_text
@@ -82,7 +82,10 @@ def write_result(job: Job, result: list[str] | str, mode: str, separator: str = 
     if mode == "append":
         caption = read_caption(job.caption, separator)
         if caption.exists:
-            tags = merge(caption.tags, tags)
+            # Free text is split the way the file will be read back, so a prefix such as
+            # "ohwx, " (or a sentence already there) is not appended again on every run.
+            new = split_tags(result, separator) if isinstance(result, str) else tags
+            tags = merge(caption.tags, new)
             if not dry_run:
                 write_caption(caption, tags)  # keeps encoding, newline style and further lines
             return join_tags(tags, separator)

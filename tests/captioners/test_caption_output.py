@@ -1,0 +1,41 @@
+"""Write modes at the level of one caption file (captioners/output.py)."""
+
+from __future__ import annotations
+
+from loratui.captioners.output import Job, write_result
+
+
+def _job(tmp_path):
+    return Job(tmp_path / "a.png", tmp_path / "a.txt")
+
+
+def test_append_free_text_with_prefix_is_added_once(tmp_path):
+    job = _job(tmp_path)
+    job.caption.write_text("1girl, solo\n", encoding="utf-8")
+    sentence = "ohwx, a cat sitting on a chair"  # a BLIP caption with --prefix "ohwx, "
+    for _ in range(3):
+        write_result(job, sentence, "append", ", ")
+    assert job.caption.read_text(encoding="utf-8") == "1girl, solo, ohwx, a cat sitting on a chair\n"
+
+
+def test_append_keeps_what_is_there_and_its_newlines(tmp_path):
+    job = _job(tmp_path)
+    job.caption.write_bytes(b"ohwx, Solo\r\nsecond line\r\n")
+    line = write_result(job, ["solo", "smile", "ohwx"], "append", ", ")
+    assert line == "ohwx, Solo, smile"
+    assert job.caption.read_bytes() == b"ohwx, Solo, smile\r\nsecond line\r\n"
+
+
+def test_append_dry_run_and_overwrite(tmp_path):
+    job = _job(tmp_path)
+    job.caption.write_text("old\n", encoding="utf-8")
+    assert write_result(job, ["new"], "append", ", ", dry_run=True) == "old, new"
+    assert job.caption.read_text(encoding="utf-8") == "old\n"
+    assert write_result(job, "a sentence, with a comma", "overwrite", ", ") == "a sentence, with a comma"
+    assert job.caption.read_text(encoding="utf-8") == "a sentence, with a comma\n"
+
+
+def test_append_creates_a_missing_caption(tmp_path):
+    job = _job(tmp_path)
+    write_result(job, ["a", "b"], "append", ", ")
+    assert job.caption.read_text(encoding="utf-8") == "a, b\n"
