@@ -40,14 +40,16 @@ def test_16bit_scaled_not_clipped(tmp_path):
     im = load_image(path)
     assert im.mode == "RGB"
     assert [p[0] for p in np.asarray(im)[0]] == [0, 255, 128, 1]
+    assert im.info["loratui_warning"] == "16-bit image: scaled to 8 bits"
 
 
 def test_cmyk_palette_alpha_animated(tmp_path):
-    assert load_image(save(tmp_path, "c.jpg", Image.new("CMYK", (8, 8), (0, 0, 0, 0)))).mode == "RGB"
+    cmyk = load_image(save(tmp_path, "c.jpg", Image.new("CMYK", (8, 8), (0, 0, 0, 0))))
+    assert cmyk.mode == "RGB" and "CMYK image" in cmyk.info["loratui_warning"]
     pal = Image.new("P", (8, 8), 1)
     pal.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
     im = load_image(save(tmp_path, "p.png", pal, transparency=1))
-    assert im.mode == "RGBA" and im.getpixel((0, 0))[3] == 0
+    assert im.mode == "RGBA" and im.getpixel((0, 0))[3] == 0 and "loratui_warning" not in im.info
     frames = [Image.new("RGB", (8, 8), c) for c in [(255, 0, 0), (0, 0, 255)]]
     path = tmp_path / "anim.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:])

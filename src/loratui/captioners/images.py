@@ -36,6 +36,7 @@ def load_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
                 if animated:
                     im.seek(0)
                 im.load()
+                source_mode = im.mode
                 out = _to_8bit(im)
     except BadImage:
         raise
@@ -50,9 +51,25 @@ def load_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
         raise BadImage(f"corrupt or unsupported image: {msg}") from None
     except (ValueError, SyntaxError) as exc:  # pragma: no cover - Pillow variety
         raise BadImage(f"corrupt image: {exc}") from None
+    notes = [_CONVERSION_NOTES[source_mode]] if source_mode in _CONVERSION_NOTES else []
     if animated:
-        out.info["loratui_warning"] = "animated image: captioned its first frame"
+        notes.insert(0, "animated image: captioned its first frame")
+    if notes:
+        out.info["loratui_warning"] = "; ".join(notes)
     return out
+
+
+# Images that caption fine after a conversion the user may want to know about (a trainer has to
+# convert them too); reported as warnings, never as failures.
+_CONVERSION_NOTES = {
+    "CMYK": "CMYK image: converted to RGB (colours may shift; save it as RGB to be sure)",
+    "I;16": "16-bit image: scaled to 8 bits",
+    "I;16B": "16-bit image: scaled to 8 bits",
+    "I;16L": "16-bit image: scaled to 8 bits",
+    "I;16N": "16-bit image: scaled to 8 bits",
+    "I": "32-bit integer image: scaled to 8 bits",
+    "F": "floating-point image: scaled to 8 bits",
+}
 
 
 def _to_8bit(im: Image.Image) -> Image.Image:
