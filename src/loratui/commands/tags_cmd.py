@@ -29,7 +29,8 @@ def tags() -> None:
     N_concept subfolders, a flat folder of images, or a project folder with img/), or on those a
     --where filter selects (e.g. --where "tag:solo and not folder:*reg*"). It prints the plan,
     asks before writing (--yes skips the question, --dry-run only shows the plan), writes each
-    file atomically and records an undo journal in DIR/.loratui/undo (`loratui tags undo DIR`).
+    file atomically and records an undo journal in the dataset folder's .loratui/undo
+    (DIR/img/.loratui/undo for a project folder; `loratui tags undo DIR` finds it).
     """
 
 
@@ -38,7 +39,8 @@ def _common(func):
     @click.option("--where", "where", metavar="EXPR", help=WHERE_HELP)
     @click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension.")
     @click.option("--separator", default=", ", show_default=True,
-                  help="Tag separator: split at its non-blank part, written as given.")
+                  help="Tag separator: captions are split at its non-blank part; changed captions are written "
+                       "with it ('|' is written as '| '); '\\t' for a tab.")
     @click.option("--tags-csv", type=click.Path(dir_okay=False, path_type=Path),
                   help="A WD14 selected_tags.csv giving tag categories (sort --by category, remove-category).")
     @click.option("--recursive", is_flag=True, help="Every image under DIR, not only DIR and its N_concept folders.")
@@ -81,15 +83,36 @@ def _context(directory: Path, caption_extension: str, separator: str, tags_csv: 
     from loratui.core.edits import EditContext, tag_frequency
     from loratui.core.tagvocab import load_selected_tags, tag_categories
 
-    if not separator.strip() and separator != " ":
-        raise LoratuiError("--separator: give a separator such as ', ' or '|'")
+    separator = _separator(separator)
+    if not separator.strip() and separator not in (" ", "\t"):
+        raise LoratuiError("--separator: give a separator such as ', ' or '|' (or '\\t' for a tab)")
     ext = caption_extension if caption_extension.startswith(".") else "." + caption_extension
+    if len(ext) < 2 or any(ch in ext for ch in "/\\") or ext.strip() != ext:
+        raise LoratuiError(f"--caption-extension {caption_extension!r}: give a file extension such as .txt or .caption")
     categories = tag_categories(load_selected_tags(tags_csv)) if tags_csv else {}
     captions = load_captions(directory, ext, separator, recursive=recursive)
     if not captions:
         raise LoratuiError(f"{directory}: no images found (looked for .png .jpg .jpeg .webp .bmp in it and in its "
                            "N_concept folders; --recursive looks in every subfolder)")
     return captions, EditContext(tag_frequency(captions), categories)
+
+
+def _separator(separator: str) -> str:
+    return "\t" if separator in ("\\t", "tab") else separator
+
+
+def _need_tags_csv(ops, tags_csv: Path | None) -> None:
+    """Categories other than rating come from the tagger's CSV: without it such an op would do nothing."""
+    from loratui.core.edits import RemoveCategory, SortTags
+
+    if tags_csv:
+        return
+    for op in ops:
+        if isinstance(op, RemoveCategory) and op.numbers() - {9}:
+            raise LoratuiError(f"{op.describe()}: categories other than rating need --tags-csv PATH "
+                               "(the tagger's selected_tags.csv)")
+        if isinstance(op, SortTags) and op.by == "category":
+            raise LoratuiError("sort by category needs --tags-csv PATH (the tagger's selected_tags.csv)")
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -124,17 +147,23 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
               as_json, show_all, save_recipe=None, description="") -> None:
     from loratui.core.edit_filter import parse_where
     from loratui.core.edit_journal import apply_plan
-    from loratui.core.edits import plan_edits
+    from loratui.core.edits import check_ops, plan_edits
     from loratui.core.recipes import append_to_recipe
 
+    separator = _separator(separator)
+    check_ops(ops, separator)
+    _need_tags_csv(ops, tags_csv)
     root = _train_dir(directory)
     predicate = parse_where(where)
     captions, ctx = _context(root, caption_extension, separator, tags_csv, recursive)
     plan = plan_edits(captions, ops, where=predicate, ctx=ctx, description=description)
-    if save_recipe:
-        recipe = append_to_recipe(save_recipe, list(ops), where)
-        if not as_json:
-            click.echo(f"Recipe {save_recipe}: {len(recipe.ops)} operation(s) (replay with `loratui tags apply`)")
+
+    def record_recipe() -> None:  # only once the user went ahead (or asked for a dry run)
+        if save_recipe:
+            recipe = append_to_recipe(save_recipe, list(ops), where)
+            if not as_json:
+                click.echo(f"Recipe {save_recipe}: {len(recipe.ops)} operation(s) (replay with `loratui tags apply`)")
+
     data = plan.to_dict(root) if as_json else None
     if not as_json:
         _print_plan(plan, root, show_all)
@@ -143,6 +172,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
             click.echo(f"Note: {len(multiline)} caption(s) have more than one line; sd-scripts reads only the first "
                        f"(e.g. {_rel(multiline[0].path, root)}). Only the first line is edited.")
     if dry_run or not plan.edits:
+        record_recipe()
         if as_json:
             data["written"] = 0
             click.echo(json.dumps(data, ensure_ascii=False))
@@ -158,6 +188,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
         if not click.confirm(f"Write {plan.changed} caption file(s)?", default=False):
             click.echo("Nothing written.")
             return
+    record_recipe()
     result = apply_plan(plan, root)
     if as_json:
         data["written"] = len(result.written)
@@ -196,7 +227,8 @@ def _match_options(default: str):
 
 @tags.command("freq")
 @_common
-@click.option("--top", type=int, default=50, show_default=True, help="Show the N most used tags (0 = all).")
+@click.option("--top", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Show the N most used tags (0 = all).")
 @click.option("--json", "as_json", is_flag=True, help="Print {captions, tags: {tag: count}} as JSON.")
 def freq(directory, where, caption_extension, separator, tags_csv, recursive, top, as_json):
     """Tag frequency table over DIR (or the captions --where selects): captions using each tag."""
@@ -336,11 +368,7 @@ def remove_category(directory, categories, **kw):
     """
     from loratui.core.edits import RemoveCategory
 
-    op = RemoveCategory(list(categories))
-    if not kw.get("tags_csv") and op.numbers() - {9}:
-        raise LoratuiError("remove-category: categories other than rating need --tags-csv PATH "
-                           "(the tagger's selected_tags.csv)")
-    _run_plan(directory, [op], **kw)
+    _run_plan(directory, [RemoveCategory(list(categories))], **kw)
 
 
 @tags.command("apply")

@@ -59,16 +59,20 @@ def _size(path: Path) -> int:
 def _reserve_entry(dataset) -> Path:
     """A new, unused journal file name (O_EXCL: two applies at once never share one)."""
     folder = journal_dir(dataset)
-    folder.mkdir(parents=True, exist_ok=True)
-    existing = _entries(dataset, reserved=True)
-    number = int(existing[-1].stem) + 1 if existing else 1
-    while True:
-        path = folder / f"{number:06d}.json"
-        try:
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-            return path
-        except FileExistsError:
-            number += 1
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        existing = _entries(dataset, reserved=True)
+        number = int(existing[-1].stem) + 1 if existing else 1
+        while True:
+            path = folder / f"{number:06d}.json"
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+                return path
+            except FileExistsError:
+                number += 1
+    except OSError as exc:
+        raise LoratuiError(f"{folder}: cannot create the undo journal ({exc.strerror or exc}); nothing was written: "
+                           "make it a writable folder") from None
 
 
 def _plural(n: int, word: str) -> str:
@@ -125,7 +129,11 @@ def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str =
 
     existing = _entries(dataset, reserved=True)
     path = _reserve_entry(dataset)
-    atomic_write_text(path, json.dumps(record(todo)))  # the journal exists before any caption changes
+    try:
+        atomic_write_text(path, json.dumps(record(todo)))  # the journal exists before any caption changes
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise LoratuiError(f"{path}: cannot write the undo journal ({exc.strerror or exc}); nothing was written") from None
     result.journal = path
     written = []
     for edit, new_bytes in todo:
@@ -199,24 +207,45 @@ def plan_undo(dataset: str | os.PathLike) -> UndoPlan:
     entries = _entries(dataset)
     if not entries:
         raise LoratuiError(f"{dataset}: nothing to undo (no edit journal in {journal_dir(dataset)})")
-    record = _load(entries[-1])
-    plan = UndoPlan(entries[-1], record.get("description", ""), record.get("created", 0.0))
-    for item in record["files"]:
-        path = Path(dataset) / item["path"]
-        old = None if item.get("old") is None else base64.b64decode(item["old"])
+    entry = entries[-1]
+    record = _load(entry)
+    plan = UndoPlan(entry, str(record.get("description", "")), record.get("created", 0.0))
+    for number, item in enumerate(record["files"], 1):
+        path, old, new_sha1 = _journal_item(entry, number, item, Path(dataset))
         try:
             current = path.read_bytes()
         except FileNotFoundError:
             current = None
+        except OSError as exc:
+            raise LoratuiError(f"{path}: cannot read it to undo ({exc.strerror or exc}); nothing undone") from None
         if current == old:
             plan.already.append(path)  # never written (a kill before it) or put back by hand
-        elif current is not None and _sha(current) == item["new_sha1"]:
+        elif current is not None and _sha(current) == new_sha1:
             plan.restore.append((path, old))
         else:
             what = "deleted" if current is None else "edited"
             plan.conflicts.append(f"{path}: {what} after the change")
             plan.conflict_restore.append((path, old))
     return plan
+
+
+def _journal_item(entry: Path, number: int, item, dataset: Path) -> tuple[Path, bytes | None, str]:
+    """(caption path, old bytes or None, sha1 of what was written) of one journal record, checked."""
+    bad = f"{entry}: unreadable undo journal (file record {number} is damaged): delete it to undo older edits"
+    if not isinstance(item, dict) or not isinstance(item.get("path"), str) or not isinstance(item.get("new_sha1"), str):
+        raise LoratuiError(bad)
+    raw = item.get("old")
+    try:
+        old = None if raw is None else base64.b64decode(raw, validate=True)
+    except (ValueError, TypeError):
+        raise LoratuiError(bad) from None
+    if old is not None and isinstance(item.get("old_sha1"), str) and _sha(old) != item["old_sha1"]:
+        raise LoratuiError(bad)
+    path = dataset / item["path"]
+    if ".." in Path(item["path"]).parts or Path(item["path"]).is_absolute():
+        raise LoratuiError(f"{entry}: file record {number} points outside the dataset ({item['path']}); "
+                           "delete the entry to undo older edits")
+    return path, old, item["new_sha1"]
 
 
 def undo_last(dataset: str | os.PathLike, *, force: bool = False, skip_changed: bool = False) -> UndoResult:
@@ -236,10 +265,14 @@ def undo_last(dataset: str | os.PathLike, *, force: bool = False, skip_changed: 
     if not force:
         result.conflicts = [f"{c}, left as it is" for c in plan.conflicts]
     for path, old in todo:
-        if old is None:
-            path.unlink(missing_ok=True)
-        else:
-            atomic_write_bytes(path, old)
+        try:
+            if old is None:
+                path.unlink(missing_ok=True)
+            else:
+                atomic_write_bytes(path, old)
+        except OSError as exc:  # the entry stays: undo again once the file is writable (done ones are skipped)
+            raise LoratuiError(f"{path}: cannot restore it ({exc.strerror or exc}); {len(result.restored)} file(s) "
+                               "were restored before it: fix the problem and run the undo again") from None
         result.restored.append(path)
     plan.entry.unlink()
     return result

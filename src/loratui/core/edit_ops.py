@@ -61,33 +61,35 @@ def pattern_kind(pattern: str, mode: str = "auto") -> tuple[str, str]:
     return "exact", pattern
 
 
+def compile_regex(body: str) -> re.Pattern:
+    try:
+        return re.compile(body)
+    except re.error as exc:
+        raise LoratuiError(f"bad regular expression {body!r}: {exc}") from None
+
+
 def tag_matcher(patterns: Iterable[str], mode: str = "auto") -> Callable[[str], bool]:
     """A predicate for tags (exact, glob or regex; full-string matches). Answers are memoised."""
     exact: set[str] = set()
-    regexes: list[str] = []
+    regexes: list[re.Pattern] = []  # each compiled on its own: flags and group names stay its own
     for pattern in patterns:
         kind, body = pattern_kind(pattern, mode)
         if kind == "exact":
             exact.add(body)
         elif kind == "glob":
-            regexes.append(fnmatch.translate(body))
+            regexes.append(re.compile(fnmatch.translate(body)))
         elif kind == "regex":
-            try:
-                re.compile(body)
-            except re.error as exc:
-                raise LoratuiError(f"bad regular expression {body!r}: {exc}") from None
-            regexes.append(body)
+            regexes.append(compile_regex(body))
         else:
             raise LoratuiError(f"unknown match mode {mode!r}: use one of {', '.join(MATCH_MODES)}")
     if not regexes:
         return exact.__contains__
-    full = re.compile("|".join(f"(?:{r})" for r in regexes)).fullmatch
     memo: dict[str, bool] = {}
 
     def matches(tag: str) -> bool:
         hit = memo.get(tag)
         if hit is None:
-            hit = memo[tag] = tag in exact or full(tag) is not None
+            hit = memo[tag] = tag in exact or any(r.fullmatch(tag) is not None for r in regexes)
         return hit
 
     return matches
@@ -190,6 +192,10 @@ class Op:
     def describe(self) -> str:
         return self.op
 
+    def new_tags(self) -> list[str]:
+        """Literal tags this operation writes into captions (checked by ``check_ops``)."""
+        return []
+
     def describe_where(self) -> str:
         text = self.describe()
         return f"{text} (where {self.where})" if self.where else text
@@ -230,6 +236,9 @@ class AddTags(Op):
             return tags if out == tags else out
 
         return run
+
+    def new_tags(self):
+        return list(self.tags)
 
     def describe(self):
         where = {0: "at the front", -1: "at the end"}.get(self.position, f"at position {self.position}")
@@ -274,9 +283,18 @@ class ReplaceTag(Op):
                 pattern.sub(self.new, "")  # a bad group reference fails here, once
             except (re.error, IndexError) as exc:
                 raise LoratuiError(f"bad replacement {self.new!r} for {self.old!r}: {exc}") from None
-            return _rename(lambda t: pattern.sub(self.new, t).strip() if pattern.fullmatch(t) else None)
+            template = self.new
+
+            def renamed(tag: str) -> str | None:
+                found = pattern.fullmatch(tag)  # the whole tag, once (sub would also hit an empty tail)
+                return found.expand(template).strip() if found else None
+
+            return _rename(renamed)
         match = tag_matcher([self.old], self.mode)
         return _rename(lambda t: new if match(t) else None)
+
+    def new_tags(self):
+        return [self.new] if self.new.strip() and self.mode != "regex" else []
 
     def describe(self):
         return f"replace {self.old} -> {self.new}" if self.new else f"replace {self.old} -> (nothing)"
@@ -434,7 +452,7 @@ def op_from_dict(data: dict, where: str = "recipe") -> Op:
     """Rebuild an operation from its recipe form; errors name ``where`` and the bad key."""
     data = dict(data)
     name = data.pop("op", None)
-    if name not in OPS:
+    if not isinstance(name, str) or name not in OPS:
         raise LoratuiError(f"{where}: unknown op {name!r}: use one of {', '.join(OPS)}")
     cls = OPS[name]
     names = {f.name for f in fields(cls)}
@@ -449,6 +467,8 @@ def op_from_dict(data: dict, where: str = "recipe") -> Op:
             raise LoratuiError(f"{where}: op {name!r}: {key} must be a list of strings")
         if key in data:
             data[key] = [str(v) for v in data[key]]
+            if not any(v.strip() for v in data[key]):
+                raise LoratuiError(f"{where}: op {name!r}: {key} is empty: list at least one")
     for key, kind in (("position", int), ("keep", int), ("move_existing", bool)):
         if key in data and (type(data[key]) is not kind):
             raise LoratuiError(f"{where}: op {name!r}: {key} must be {'an integer' if kind is int else 'true or false'}, "
@@ -471,6 +491,10 @@ def op_from_dict(data: dict, where: str = "recipe") -> Op:
             op.numbers()
         except LoratuiError as exc:
             raise LoratuiError(f"{where}: {exc}") from None
+    try:
+        check_ops([op])
+    except LoratuiError as exc:
+        raise LoratuiError(f"{where}: op {name!r}: {exc}") from None
     if op.where:
         from loratui.core.edit_filter import parse_where
 
@@ -479,3 +503,23 @@ def op_from_dict(data: dict, where: str = "recipe") -> Op:
         except LoratuiError as exc:
             raise LoratuiError(f"{where}: {exc}") from None
     return op
+
+
+def check_ops(ops: Iterable[Op], separator: str | None = None) -> None:
+    """Raise a one-line LoratuiError for an operation that cannot run or would write a bad caption.
+
+    Patterns must compile; a written tag may not hold a line break (sd-scripts reads only the
+    first line) nor, when ``separator`` is given, the separator outside brackets (it would read
+    back as several tags). ``(a, b:1.2)`` is one tag and passes.
+    """
+    from loratui.core.captions import split_tags
+
+    for op in ops:
+        for tag in op.new_tags():
+            if "\n" in tag or "\r" in tag:
+                raise LoratuiError(f"tag {tag!r} holds a line break: a caption is one line (sd-scripts reads only "
+                                   "the first)")
+            if separator is not None and len(split_tags(tag, separator)) > 1:
+                raise LoratuiError(f"tag {tag!r} contains the separator {separator!r}, so it would read back as "
+                                   f"{len(split_tags(tag, separator))} tags: give each tag as its own argument")
+        op.compile(EditContext())  # bad regexes, replacements and categories fail here, once

@@ -25,8 +25,8 @@ from pathlib import Path
 from loratui.core.captions import Caption
 from loratui.core.edit_ops import (
     CATEGORY_NAMES, CATEGORY_ORDER, MATCH_MODES, OPS, RATING_TAGS, SORT_KEYS, AddTags, Dedupe, EditContext,
-    MoveToFront, Op, RemoveCategory, RemoveTags, ReplaceTag, SortTags, StripUnderscores, op_from_dict, pattern_kind,
-    tag_matcher,
+    MoveToFront, Op, RemoveCategory, RemoveTags, ReplaceTag, SortTags, StripUnderscores, check_ops, op_from_dict,
+    pattern_kind, tag_matcher,
 )
 
 Where = Callable[[Caption], bool]
@@ -224,6 +224,7 @@ def plan_set_tags(changes: Iterable[tuple[Caption, list[str]]], description: str
 
 __all__ = [
     "CATEGORY_NAMES", "CATEGORY_ORDER", "MATCH_MODES", "OPS", "RATING_TAGS", "SORT_KEYS", "AddTags", "Dedupe",
+    "check_ops",
     "EditContext", "EditPlan", "FileEdit", "MoveToFront", "Op", "RemoveCategory", "RemoveTags", "ReplaceTag",
     "SortTags", "StripUnderscores", "op_from_dict", "pattern_kind", "plan_edits", "plan_set_tags", "run_ops",
     "tag_frequency", "tag_matcher",

@@ -1,0 +1,167 @@
+"""Edge cases and bad input of the bulk tag edits (found in review): right results, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+
+from loratui.core.edit_journal import apply_plan, journal_dir, undo_last
+from loratui.core.edits import AddTags, RemoveTags, ReplaceTag, check_ops, op_from_dict, plan_edits, tag_matcher
+from loratui.core.errors import LoratuiError
+from loratui.core.captions import load_captions
+from tests.unit.test_tags_cmd import dataset, run, run_main, text
+
+
+# ---- matching and renaming --------------------------------------------------------------------
+
+def test_each_regex_keeps_its_own_flags_groups_and_backreferences():
+    assert tag_matcher(["/(?i)SOLO/"])("solo")
+    match = tag_matcher(["/(?P<x>a)b/", "/(?P<x>c)d/"])
+    assert match("ab") and match("cd") and not match("ad")
+    assert RemoveTags(["/(x)y/", r"/(a)\1/"]).run(["aa", "xy", "ab"]) == ["ab"]
+    assert tag_matcher(["*hair", "/(?i)EYES/", "solo"])("long hair") and tag_matcher(["/(?i)EYES/"])("eyes")
+
+
+def test_regex_replace_rewrites_the_whole_tag_once():
+    assert ReplaceTag("(.*)", r"p_\1", "regex").run(["solo"]) == ["p_solo"]
+    assert ReplaceTag("solo|", "alone", "regex").run(["solo", "x"]) == ["alone", "x"]
+    assert ReplaceTag("a*", "X", "regex").run(["aaa", "b"]) == ["X", "b"]
+    assert ReplaceTag(r"(\w+)_hair", r"\1 hair", "regex").run(["long_hair", "red_hair"]) == ["long hair", "red hair"]
+
+
+def test_written_tags_may_not_hold_line_breaks_or_the_separator():
+    with pytest.raises(LoratuiError, match="line break"):
+        check_ops([AddTags(["x\ny"])])
+    with pytest.raises(LoratuiError, match="contains the separator"):
+        check_ops([AddTags(["p, q"])], ", ")
+    with pytest.raises(LoratuiError, match="contains the separator"):
+        check_ops([ReplaceTag("a", "b|c")], "|")
+    check_ops([AddTags(["(a, b:1.2)", "p, q"])], "|")  # a bracket group, and another separator: fine
+    check_ops([AddTags(["(a, b:1.2)"])], ", ")
+
+
+# ---- recipes ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("data, message", [
+    ({"op": ["add"]}, "unknown op"),
+    ({"op": {"a": 1}}, "unknown op"),
+    ({"op": "add", "tags": []}, "tags is empty"),
+    ({"op": "remove", "patterns": [" "]}, "patterns is empty"),
+    ({"op": "remove", "patterns": ["/((/"]}, "bad regular expression"),
+    ({"op": "replace", "old": "(a)", "new": r"\2", "mode": "regex"}, "bad replacement"),
+    ({"op": "add", "tags": ["x\ny"]}, "line break"),
+])
+def test_bad_recipe_ops_name_the_recipe_and_op(data, message):
+    with pytest.raises(LoratuiError, match=message) as info:
+        op_from_dict(data, "r.toml: op 2")
+    assert str(info.value).startswith("r.toml: op 2") and "\n" not in str(info.value)
+
+
+def test_apply_recipe_needing_categories_without_csv_is_an_error(tmp_path, capsys):
+    root = dataset(tmp_path)
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[[op]]\nop = "remove_category"\ncategories = ["character"]\n')
+    code, out = run_main(["tags", "apply", root, recipe, "--yes"], capsys)
+    assert code == 2 and "need --tags-csv" in out
+    recipe.write_text('[[op]]\nop = "sort"\nby = "category"\n')
+    code, out = run_main(["tags", "apply", root, recipe, "--yes"], capsys)
+    assert code == 2 and "needs --tags-csv" in out
+
+
+def test_recipe_is_saved_only_when_the_user_goes_ahead(tmp_path, monkeypatch):
+    root = dataset(tmp_path)
+    recipe = tmp_path / "r.toml"
+    monkeypatch.setattr("loratui.commands.tags_cmd._interactive", lambda: True)
+    result = run("tags", "add", root, "trig", "--front", "--save-recipe", recipe, input="n\n")
+    assert "Nothing written" in result.output and not recipe.exists()
+    run("tags", "add", root, "trig", "--front", "--save-recipe", recipe, "--dry-run")
+    assert recipe.exists()
+
+
+# ---- CLI input --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    (["tags", "add", "{root}", "x\ny", "--yes"], "line break"),
+    (["tags", "add", "{root}", "p, q", "--yes"], "contains the separator"),
+    (["tags", "replace", "{root}", "solo", "a, b", "--yes"], "contains the separator"),
+    (["tags", "freq", "{root}", "--caption-extension", ""], "--caption-extension"),
+    (["tags", "freq", "{root}", "--caption-extension", "a/b"], "--caption-extension"),
+    (["tags", "freq", "{root}", "--top", "-1"], "--top"),
+])
+def test_cli_inputs(tmp_path, capsys, args, message):
+    root = dataset(tmp_path)
+    code, out = run_main([a.format(root=root) for a in args], capsys)
+    assert code == 2 and message in out and "Traceback" not in out, out
+
+
+def test_cli_regexes_with_flags_and_same_group_names(tmp_path):
+    root = dataset(tmp_path)
+    result = run("tags", "remove", root, "/(?i)SOLO/", "/(?P<x>a)/", "/(?P<x>b)/", "--dry-run")
+    assert result.exit_code == 0 and "10_alice/1.txt: -solo  -solo" in result.output
+
+
+def test_tab_separator(tmp_path):
+    root = dataset(tmp_path)
+    (root / "10_alice" / "0.txt").write_text("a\tb\n")
+    run("tags", "add", root, "c", "--separator", "\\t", "--yes", "--where", "file:0.txt")
+    assert text(root, 0) == "a\tb\tc\n"
+
+
+# ---- journal ----------------------------------------------------------------------------------
+
+def _apply_one(root):
+    plan = plan_edits(load_captions(root), [AddTags(["trig"], 0)])
+    return apply_plan(plan, root)
+
+
+def test_journal_folder_that_cannot_be_made_is_one_line_and_writes_nothing(tmp_path):
+    root = dataset(tmp_path)
+    (root / ".loratui").write_text("not a folder")
+    before = text(root, 0)
+    with pytest.raises(LoratuiError, match="cannot create the undo journal"):
+        _apply_one(root)
+    assert text(root, 0) == before
+
+
+def test_journal_entries_are_not_executable(tmp_path):
+    root = dataset(tmp_path)
+    result = _apply_one(root)
+    assert not result.journal.stat().st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+@pytest.mark.parametrize("files", [[{}], [{"path": "10_alice/0.txt"}], ["x"],
+                                   [{"path": "10_alice/0.txt", "new_sha1": "0", "old": "***"}],
+                                   [{"path": "../outside.txt", "new_sha1": "0", "old": None}]])
+def test_damaged_journal_entry_is_one_line(tmp_path, files):
+    root = dataset(tmp_path)
+    folder = journal_dir(root)
+    folder.mkdir(parents=True)
+    (folder / "000001.json").write_text(json.dumps({"files": files}))
+    with pytest.raises(LoratuiError, match="000001.json") as info:
+        undo_last(root, force=True)
+    assert "\n" not in str(info.value)
+
+
+def test_restore_error_keeps_the_entry_so_undo_can_be_retried(tmp_path, monkeypatch):
+    root = dataset(tmp_path)
+    before = [text(root, i) for i in range(3)]
+    _apply_one(root)
+    import loratui.core.edit_journal as journal
+
+    real = journal.atomic_write_bytes
+    calls = []
+
+    def flaky(path, data):
+        calls.append(path)
+        if len(calls) == 2:
+            raise PermissionError(13, "Permission denied")
+        return real(path, data)
+
+    monkeypatch.setattr(journal, "atomic_write_bytes", flaky)
+    with pytest.raises(LoratuiError, match="cannot restore it .*1 file"):
+        undo_last(root)
+    monkeypatch.setattr(journal, "atomic_write_bytes", real)
+    undo_last(root)
+    assert [text(root, i) for i in range(3)] == before
