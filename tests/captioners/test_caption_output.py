@@ -39,3 +39,20 @@ def test_append_creates_a_missing_caption(tmp_path):
     job = _job(tmp_path)
     write_result(job, ["a", "b"], "append", ", ")
     assert job.caption.read_text(encoding="utf-8") == "a, b\n"
+
+
+def test_append_to_an_empty_caption_file_ends_with_a_newline(tmp_path):
+    job = _job(tmp_path)
+    job.caption.write_bytes(b"")
+    write_result(job, ["a", "b"], "append", ", ")
+    assert job.caption.read_bytes() == b"a, b\n"
+
+
+def test_images_sharing_a_caption_file_caption_it_once(tmp_path):
+    from loratui.captioners.output import plan
+
+    for name in ("a.jpg", "a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"x")
+    todo, skipped = plan([tmp_path / "a.jpg", tmp_path / "a.png", tmp_path / "b.png"], ".txt", "overwrite")
+    assert [j.image.name for j in todo] == ["a.jpg", "b.png"]
+    assert [j.image.name for j in skipped] == ["a.png"] and "shares a.txt with a.jpg" in skipped[0].note

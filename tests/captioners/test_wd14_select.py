@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fixtures.wd14_tiny import TAGS
-from loratui.captioners.wd14 import TagInfo, TagOptions, TagSelector, parse_replacements, tag_list
+from loratui.captioners.wd14 import TagInfo, TagOptions, TagSelector, parse_replacements, read_tag_csv, tag_list
 from loratui.core.errors import LoratuiError
 
 INFOS = [TagInfo(t[0], t[1], t[2]) for t in TAGS]
@@ -62,6 +62,29 @@ def test_undesired_always_first_and_replacement():
     assert pairs[1] == ("red_theme", "red, theme")
     out = sel(p, tag_replacement=pairs, remove_underscore=True)
     assert out == ["one girl", "1girl", "red, theme"]  # every pair applies once, no chaining
+
+
+def test_always_first_in_either_underscore_form_is_not_repeated():
+    p = probs(**BASE, red_theme=0.9)
+    assert sel(p, always_first_tags=["red_theme"], remove_underscore=True) == ["red_theme", "1girl", "solo"]
+    assert sel(p, always_first_tags=["sks_dog"], remove_underscore=True)[0] == "sks_dog"  # as typed
+
+
+def test_undesired_matches_the_name_before_or_after_replacement():
+    p = probs(**BASE)
+    pairs = parse_replacements("1girl,1woman")
+    assert sel(p, tag_replacement=pairs, undesired_tags=["1woman"]) == ["solo"]
+    assert sel(p, tag_replacement=pairs, undesired_tags=["1girl"]) == ["solo"]
+
+
+def test_tag_csv_that_is_not_utf8_is_one_line(tmp_path):
+    bad = tmp_path / "selected_tags.csv"
+    bad.write_bytes(b"\xff\xfe garbage\x00\x81")
+    with pytest.raises(LoratuiError, match="not a readable WD14 selected_tags.csv"):
+        read_tag_csv(bad)
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbftag_id,name,category,count\n1,general,9,0\n")
+    assert read_tag_csv(bom)[0].name == "general"
 
 
 def test_bad_replacement_is_one_line():

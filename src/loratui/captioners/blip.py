@@ -187,7 +187,7 @@ class BlipCaptioner:
 def load_blip_captioner(model: str | os.PathLike, *, kind: str = "auto", device: str = "auto", dtype: str = "auto",
                         batch_size: int = 8, num_beams: int = 1, top_p: float | None = None, min_length: int = 5,
                         max_length: int = 75, repetition_penalty: float = 1.0, prefix: str = "",
-                        postfix: str = "") -> BlipCaptioner:
+                        postfix: str = "", warn=None) -> BlipCaptioner:
     """Load a BLIP / BLIP-2 / GIT captioner; every loading problem is one LoratuiError line."""
     gen_kwargs = generation_kwargs(num_beams=num_beams, top_p=top_p, min_length=min_length, max_length=max_length,
                                    repetition_penalty=repetition_penalty)
@@ -201,7 +201,7 @@ def load_blip_captioner(model: str | os.PathLike, *, kind: str = "auto", device:
 
     from loratui.captioners.blip_load import load_parts
 
-    net, image_processor, tokenizer = load_parts(folder, kind, dtype_name)
+    net, image_processor, tokenizer = load_parts(folder, kind, dtype_name, warn=warn)
     net.to(device)
     net.eval()
     return BlipCaptioner(name=kind, model=net, image_processor=image_processor, tokenizer=tokenizer, device=device,

@@ -165,8 +165,12 @@ def _processor_has_images(folder: Path) -> bool:
         return False
 
 
-def load_parts(folder: Path, kind: str, dtype_name: str) -> tuple[Any, Any, Any]:
-    """(model on the CPU in ``dtype_name``, image processor, tokenizer), all from local files only."""
+def load_parts(folder: Path, kind: str, dtype_name: str, warn=None) -> tuple[Any, Any, Any]:
+    """(model on the CPU in ``dtype_name``, image processor, tokenizer), all from local files only.
+
+    transformers' own load report is silenced; tensors missing from the checkpoint are one error
+    line when most are (the wrong checkpoint) and one ``warn`` line otherwise.
+    """
     import torch
     import transformers
 
@@ -174,20 +178,26 @@ def load_parts(folder: Path, kind: str, dtype_name: str) -> tuple[Any, Any, Any]
 
     cls = getattr(transformers, KINDS[kind][1])
     bars = hf_logging.is_progress_bar_enabled()
+    verbosity = hf_logging.get_verbosity()
     hf_logging.disable_progress_bar()  # a local load takes a second; its bar is noise beside the run's own
+    hf_logging.set_verbosity_error()  # its multi-line load report: what matters is said below, in one line
     try:
         model, info = cls.from_pretrained(folder, dtype=getattr(torch, dtype_name), local_files_only=True,
                                           output_loading_info=True)
     except Exception as exc:  # noqa: BLE001 - corrupt or mismatched weights: one line, not a traceback
         raise LoratuiError(f"model folder {folder}: cannot load the {kind} weights ({_first_line(exc)})") from None
     finally:
+        hf_logging.set_verbosity(verbosity)
         if bars:
             hf_logging.enable_progress_bar()
-    missing = info.get("missing_keys") or []
+    missing = sorted(info.get("missing_keys") or [])
     total = sum(1 for _ in model.state_dict())
     if missing and len(missing) * 2 > total:  # mostly random weights: the wrong checkpoint for this class
         raise LoratuiError(f"model folder {folder}: the weights do not fit {KINDS[kind][1]} ({len(missing)} of "
-                           f"{total} tensors missing, e.g. {sorted(missing)[0]})")
+                           f"{total} tensors missing, e.g. {missing[0]})")
+    if missing and warn is not None:
+        warn(f"model folder {folder}: {len(missing)} of {total} tensors are missing from the checkpoint (e.g. "
+             f"{missing[0]}); they start random, so captions may be poor: check that the download is complete")
     try:
         image_processor = transformers.AutoImageProcessor.from_pretrained(folder, local_files_only=True)
     except Exception as exc:  # noqa: BLE001

@@ -15,6 +15,11 @@ from PIL import Image
 
 MAX_PIXELS = 178_956_970  # Pillow's own bomb limit (2x its warning threshold)
 
+# The limit is checked above, explicitly; Pillow's warning at half of it (a 10000x10000 photo) is
+# noise. A process-wide filter, set once: warnings.catch_warnings is not thread-safe, and images
+# are decoded in worker threads.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
 
 class BadImage(Exception):
     """An image that cannot be captioned; str() is the one-line reason."""
@@ -27,20 +32,18 @@ def load_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
     except OSError as exc:
         raise BadImage(f"cannot read: {exc.strerror or exc}") from None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                if im.width * im.height > max_pixels:
-                    raise BadImage(f"decompression bomb: {im.width}x{im.height} pixels exceeds {max_pixels}")
-                animated = getattr(im, "is_animated", False)
-                if animated:
-                    im.seek(0)
-                im.load()
-                source_mode = im.mode
-                out = _to_8bit(im)
+        with Image.open(path) as im:
+            if im.width * im.height > max_pixels:
+                raise BadImage(f"decompression bomb: {im.width}x{im.height} pixels exceeds {max_pixels}")
+            animated = getattr(im, "is_animated", False)
+            if animated:
+                im.seek(0)
+            im.load()
+            source_mode = im.mode
+            out = _to_8bit(im)
     except BadImage:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise BadImage(f"decompression bomb: {exc}") from None
     except Image.UnidentifiedImageError:
         raise BadImage("corrupt or not an image: Pillow cannot identify it") from None

@@ -24,6 +24,7 @@ WRITE_MODES = ("overwrite", "append", "skip")
 class Job:
     image: Path
     caption: Path
+    note: str = ""  # why a skipped job is skipped, when it is not "caption exists"
 
 
 def find_images(dataset: str | os.PathLike, recursive: bool = False) -> list[Path]:
@@ -47,11 +48,16 @@ def plan(images: list[Path], extension: str = ".txt", mode: str = "overwrite") -
     if mode not in WRITE_MODES:
         raise LoratuiError(f"write mode {mode!r}: use one of {', '.join(WRITE_MODES)}")
     todo, skipped = [], []
+    owner: dict[Path, Path] = {}
     for image in images:
         if not is_image(image):
             continue
         job = Job(image, caption_path(image, extension))
-        if mode == "skip" and job.caption.is_file() and job.caption.stat().st_size > 0:
+        first = owner.setdefault(job.caption, image)
+        if first != image:  # a.png + a.jpg: one a.txt, which sd-scripts uses for both
+            skipped.append(Job(image, job.caption, f"shares {job.caption.name} with {first.name}, which is captioned; "
+                                                   "rename one of them to give each its own caption"))
+        elif mode == "skip" and job.caption.is_file() and job.caption.stat().st_size > 0:
             skipped.append(job)
         else:
             todo.append(job)
@@ -81,7 +87,7 @@ def write_result(job: Job, result: list[str] | str, mode: str, separator: str = 
     tags = caption_tags(result)
     if mode == "append":
         caption = read_caption(job.caption, separator)
-        if caption.exists:
+        if caption.exists and caption.raw and caption.raw.strip():  # an empty file is written afresh
             # Free text is split the way the file will be read back, so a prefix such as
             # "ohwx, " (or a sentence already there) is not appended again on every run.
             new = split_tags(result, separator) if isinstance(result, str) else tags

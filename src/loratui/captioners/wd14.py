@@ -10,6 +10,11 @@ the input size differ by a few levels at sharp edges.
 
 Selection (as sd-scripts): the CSV's category-9 rows come first and are the ratings (argmax), then
 general tags (category 0) and character tags (category 4) each over their own threshold (>=).
+Where we differ on purpose: --tag-replacement applies every pair (sd-scripts' is broken at HEAD);
+an undesired tag is dropped whether it is named before or after replacement (sd-scripts: after);
+--character-tags-first keeps the character tags in score order (sd-scripts reverses them);
+--always-first-tags puts the tags first in the order given and adds those the model did not
+detect (a trigger word never is), where sd-scripts only moves detected ones, last given first.
 """
 
 from __future__ import annotations
@@ -43,10 +48,13 @@ def read_tag_csv(path: str | os.PathLike) -> list[TagInfo]:
     """selected_tags.csv rows (tag_id,name,category,count) in file order."""
     path = Path(path)
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
     except OSError as exc:
         raise LoratuiError(f"{path}: cannot read tag list ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise LoratuiError(f"{path}: not a readable WD14 selected_tags.csv ({exc}); download it again with the "
+                           "model") from None
     if not rows or [c.strip().lower() for c in rows[0][:4]] != ["tag_id", "name", "category", "count"]:
         raise LoratuiError(f"{path}: not a WD14 selected_tags.csv (header must be tag_id,name,category,count)")
     tags = []
@@ -80,7 +88,8 @@ def find_model_dir(model: str | os.PathLike) -> Path:
         if not (root / TAGS_FILE).is_file():
             raise LoratuiError(f"{root}: has {MODEL_FILE} but no {TAGS_FILE}; put the model's {TAGS_FILE} beside it")
         return root
-    found = sorted({p.parent for depth in ("*/", "*/*/", "*/*/*/") for p in root.glob(depth + MODEL_FILE)
+    found = sorted({p.parent for depth in ("*/", "*/*/", "*/*/*/", "*/*/*/*/", "*/*/*/*/*/")
+                    for p in root.glob(depth + MODEL_FILE)
                     if (p.parent / TAGS_FILE).is_file()})
     if len(found) == 1:
         return found[0]
@@ -133,6 +142,10 @@ class TagSelector:
         self.character_idx = np.nonzero(cats == CHARACTER)[0]
         self.undesired = {self._display(t.strip()) for t in options.undesired_tags if t.strip()} | {
             t.strip() for t in options.undesired_tags if t.strip()}
+        # written as typed (a trigger word keeps its underscores); a detected tag is their duplicate in
+        # either form (always-first blue_theme + --remove-underscore: no second "blue theme")
+        self.first = list(dict.fromkeys(t.strip() for t in options.always_first_tags if t.strip()))
+        self.first_forms = set(self.first) | {self._display(t) for t in self.first}
         # sources match the CSV name or its underscore-free form, whichever the user typed
         self.replace = {**{src: dst for src, dst in options.tag_replacement},
                         **{self._display(src): dst for src, dst in options.tag_replacement}}
@@ -168,11 +181,10 @@ class TagSelector:
             if tag in self.undesired:
                 continue
             tag = self.replace.get(tag, tag)
-            if tag and tag not in out:
+            if tag and tag not in out and tag not in self.undesired:
                 out.append(tag)
-        if o.always_first_tags:  # trigger words: first, in the given order, added when not detected
-            first = [t.strip() for t in o.always_first_tags if t.strip()]
-            out = first + [t for t in out if t not in first]
+        if self.first:  # trigger words: first, in the given order, added when not detected
+            out = self.first + [t for t in out if t not in self.first_forms]
         return out
 
 
@@ -190,15 +202,21 @@ class WD14Captioner:
         self.tags = read_tag_csv(self.model_dir / TAGS_FILE)
         self.selector = TagSelector(self.tags, options or TagOptions())
         requested = providers or _default_providers(ort)
-        if any(p in ("CUDAExecutionProvider", "TensorrtExecutionProvider") for p in requested):
+        known = set(ort.get_all_providers())
+        unknown = [p for p in requested if p not in known]
+        if unknown:
+            raise LoratuiError(f"--providers {unknown[0]}: not an onnxruntime execution provider (this onnxruntime "
+                               f"has {', '.join(ort.get_available_providers())})")
+        wants_gpu = any(p in ("CUDAExecutionProvider", "TensorrtExecutionProvider") for p in requested)
+        if not gpu_present():
+            ort.set_default_logger_severity(4)  # an explicit CUDA request without a GPU: no log spam, the fallback is reported
+        elif wants_gpu:
             preload = getattr(ort, "preload_dlls", None)  # CUDA/cuDNN from torch's nvidia wheels
             if preload is not None:
                 try:
                     preload()
                 except Exception:  # noqa: BLE001 - a missing library only means CPU fallback, reported below
                     pass
-        if not gpu_present():
-            ort.set_default_logger_severity(3)  # an explicit CUDA request without a GPU: no log spam, the fallback is reported
         so = ort.SessionOptions()
         if intra_threads:
             so.intra_op_num_threads = intra_threads
@@ -212,7 +230,9 @@ class WD14Captioner:
             raise LoratuiError(f"{self.model_dir / MODEL_FILE}: cannot load ONNX model ({str(exc).splitlines()[0]})") from None
         self.provider = self.session.get_providers()[0]
         self.gpu_warning = None
-        if self.provider == "CPUExecutionProvider" and gpu_present():
+        if self.provider == "CPUExecutionProvider" and wants_gpu and not gpu_present() and warn:
+            warn(f"{requested[0]} was asked for but this machine has no NVIDIA GPU: WD14 runs on the CPU")
+        if self.provider == "CPUExecutionProvider" and gpu_present() and (providers is None or wants_gpu):
             self.gpu_warning = ("a GPU is present but WD14 runs on the CPU (onnxruntime CUDA provider unavailable: "
                                 "install onnxruntime-gpu matching your CUDA, or torch's CUDA wheels for its libraries)")
             if warn:

@@ -12,7 +12,8 @@ run completes (bad images are reported, not fatal), 2 for bad input, 130 when in
 - ``warning``:   message, image (optional; e.g. an animated image captioned from its first frame,
                  or a GPU present while inference runs on the CPU)
 - ``skipped``:   image, caption_file, reason (mode "skip": a caption already exists)
-- ``progress``:  done, total, captioned, failed, images_per_s, eta_s (null until known), elapsed_s
+- ``progress``:  done, total (of this run's images to caption: started's to_caption), captioned, failed,
+                 images_per_s, eta_s (null until known), elapsed_s
 - ``captioned``: image, caption_file, caption (the first line written, or that would be), dry_run
 - ``image_failed``: image, reason (one line: corrupt, truncated, zero-byte, decompression bomb...)
 - ``finished``:  captioned, skipped, failed ([{image, reason}]), top_tags ([[tag, count]] x 20),
@@ -22,6 +23,7 @@ run completes (bad images are reported, not fatal), 2 for bad input, 130 when in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -77,21 +79,22 @@ def wd14(dataset_dir, mode, caption_extension, separator, recursive, batch_size,
     from loratui.captioners.wd14 import TagOptions, WD14Captioner, parse_replacements
 
     out = _Output(json_events)
-    options = TagOptions(general_threshold=general_threshold, character_threshold=character_threshold,
-                         undesired_tags=_csv(undesired_tags), remove_underscore=remove_underscore,
-                         character_tags_first=character_tags_first, always_first_tags=_csv(always_first_tags),
-                         rating=rating, tag_replacement=parse_replacements(tag_replacement),
-                         character_tag_expand=character_tag_expand)
-    jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode)
-    if repo_id:
-        from loratui.captioners.store import download_wd14
+    with out.reporting_errors():  # --json-events: a bad option or model is an `error` event too
+        options = TagOptions(general_threshold=general_threshold, character_threshold=character_threshold,
+                             undesired_tags=_csv(undesired_tags), remove_underscore=remove_underscore,
+                             character_tags_first=character_tags_first, always_first_tags=_csv(always_first_tags),
+                             rating=rating, tag_replacement=parse_replacements(tag_replacement),
+                             character_tag_expand=character_tag_expand)
+        jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode)
+        if repo_id:
+            from loratui.captioners.store import download_wd14
 
-        model = str(download_wd14(repo_id))
-    if not model:
-        raise LoratuiError("caption wd14: pass --model FOLDER (with model.onnx + selected_tags.csv) or --download REPO_ID")
-    provider_list = [p.strip() for p in providers.split(",")] if providers else None
-    captioner = WD14Captioner(model, options, providers=provider_list, batch_size=batch_size, warn=out.warning)
-    _run(out, captioner, str(captioner.model_dir), jobs, skipped, mode, separator, dry_run, workers)
+            model = str(download_wd14(repo_id))
+        if not model:
+            raise LoratuiError("caption wd14: pass --model FOLDER (with model.onnx + selected_tags.csv) or --download REPO_ID")
+        provider_list = [p.strip() for p in providers.split(",")] if providers else None
+        captioner = WD14Captioner(model, options, providers=provider_list, batch_size=batch_size, warn=out.warning)
+        _run(out, captioner, str(captioner.model_dir), jobs, skipped, mode, separator, dry_run, workers)
 
 
 @caption.command()
@@ -110,15 +113,17 @@ def blip(dataset_dir, mode, caption_extension, separator, recursive, batch_size,
          model, num_beams, top_p, min_length, max_length, repetition_penalty, prefix, postfix, precision, device) -> None:
     """Caption the images of DATASET_DIR with sentences from a BLIP/BLIP2/GIT model."""
     out = _Output(json_events)
-    jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode)
-    try:
-        from loratui.captioners.blip import load_blip_captioner
-    except ImportError as exc:
-        raise LoratuiError(f"caption blip: the BLIP captioner is not available ({exc})") from None
-    captioner = load_blip_captioner(model, device=device, dtype=precision, batch_size=batch_size, num_beams=num_beams,
-                                    top_p=top_p, min_length=min_length, max_length=max_length,
-                                    repetition_penalty=repetition_penalty, prefix=prefix, postfix=postfix)
-    _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers)
+    with out.reporting_errors():  # --json-events: a bad option or model is an `error` event too
+        jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode)
+        try:
+            from loratui.captioners.blip import load_blip_captioner
+        except ImportError as exc:
+            raise LoratuiError(f"caption blip: the BLIP captioner is not available ({exc})") from None
+        captioner = load_blip_captioner(model, device=device, dtype=precision, batch_size=batch_size, num_beams=num_beams,
+                                        top_p=top_p, min_length=min_length, max_length=max_length,
+                                        repetition_penalty=repetition_penalty, prefix=prefix, postfix=postfix,
+                                        warn=out.warning)
+        _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers)
 
 
 def _csv(text: str) -> list[str]:
@@ -140,7 +145,9 @@ def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers
               "batch_size": captioner.batch_size, "workers": workers, "mode": mode, "dry_run": dry_run})
     for job in skipped:
         out.emit({"event": "skipped", "image": str(job.image), "caption_file": str(job.caption),
-                  "reason": "caption exists"})
+                  "reason": job.note or "caption exists"})
+        if job.note:
+            out.emit({"event": "warning", "image": str(job.image), "message": job.note})
     previous = signal.getsignal(signal.SIGTERM)
     try:  # a kill (SIGTERM) stops like Ctrl-C: finish the current write, report, exit 130
         signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -164,6 +171,16 @@ def _raise_interrupt(signum, frame):
 class _Output:
     """Turns runner events into JSON lines, a TTY progress bar, or plain lines."""
 
+    @contextlib.contextmanager
+    def reporting_errors(self):
+        """A one-line LoratuiError also goes out as an ``error`` event (then exits 2 as usual)."""
+        try:
+            yield
+        except LoratuiError as exc:
+            if self.json:
+                self.emit({"event": "error", "message": str(exc)})
+            raise
+
     def __init__(self, json_events: bool):
         self.json = json_events
         self.tty = sys.stderr.isatty()
@@ -181,6 +198,8 @@ class _Output:
         if kind == "progress":
             self._progress(event)
             return
+        if kind in ("skipped", "captioned") and not event.get("dry_run"):
+            return  # nothing printed: the bar stays on its line
         self._end_bar()
         if kind == "started":
             click.echo(f"{event['captioner']}: {event['model']} on {event['provider']} (batch {event['batch_size']}, "
