@@ -77,6 +77,11 @@ def test_config_time_errors(monkeypatch):
         check_optimizer(_cfg(optimizer_type="AdamW", lr_scheduler="cosine_annealing"))
     with pytest.raises(LoratuiError, match="relative_step"):
         check_optimizer(_cfg(optimizer_type="Adafactor", optimizer_args=["relative_step=True"]))
+    with pytest.raises(LoratuiError, match="do not fit AdamW"):  # before any model is loaded
+        check_optimizer(_cfg(optimizer_type="AdamW", optimizer_args=["foo=1"]))
+    with pytest.raises(LoratuiError, match="do not fit AdamW"):
+        check_optimizer(_cfg(optimizer_type="AdamW", optimizer_args=["betas=2.0,0.9"]))
+    check_optimizer(_cfg(optimizer_type="AdamW", optimizer_args=["weight_decay=0.1"]))
     with pytest.raises(LoratuiError, match="Prodigy needs one learning rate"):
         check_optimizer(_cfg(optimizer_type="Prodigy", learning_rate=1.0, text_encoder_lr=0.5))
     real = optim.importlib.util.find_spec

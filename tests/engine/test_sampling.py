@@ -58,7 +58,8 @@ def _base(folder):
     base = load_base_model(cfg)
     net = NetworkSection()
     net.network_dim, net.network_alpha, net.network_dropout = 4, 2.0, 0.1
-    inject_lora(base, net)
+    base.network = inject_lora(base, net)
+    base.network.train()
     base.unet.train()
     return base
 
@@ -81,3 +82,17 @@ def test_generate_samples_writes_pngs(tmp_path, family, tiny_sd1_dir, tiny_sdxl_
     again = generate_samples(base, prompts[:1], tmp_path / "again", output_name="tiny", step=12, epoch=1,
                              device="cpu", dtype=torch.float32, seed=42)
     assert Image.open(again[0]).tobytes() == Image.open(paths[0]).tobytes()  # same seed, same image
+
+
+def test_lora_dropout_is_off_while_sampling(tmp_path, tiny_sd1_dir, monkeypatch):
+    import loratui.engine.sampling as sampling
+
+    base = _base(tiny_sd1_dir)
+    seen = []
+    real = sampling.make_pipeline
+    monkeypatch.setattr(sampling, "make_pipeline", lambda b, s: seen.append(
+        [m.training for m in base.network.modules()]) or real(b, s))
+    generate_samples(base, [SamplePrompt("x", width=64, height=64, steps=1, seed=1)], tmp_path, output_name="t",
+                     step=1, epoch=1, device="cpu", dtype=torch.float32, seed=1, network=base.network)
+    assert seen and not any(seen[0])  # every LoRA module in eval mode (dropout off) while rendering
+    assert all(m.training for m in base.network.modules())  # and back in training mode afterwards

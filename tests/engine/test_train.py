@@ -180,6 +180,11 @@ def test_kohya_keys_alpha_and_metadata(sd1_run):
     assert json.loads(meta["ss_dataset_dirs"]) == {"2_shp": {"n_repeats": 2, "img_count": 4}}
     assert json.loads(meta["ss_tag_frequency"])["2_shp"]["shp"] == 4
     assert meta["modelspec.architecture"] == "stable-diffusion-v1/lora"
+    info = json.loads(meta["ss_bucket_info"])  # sd-scripts' shape: index -> resolution + count (with repeats)
+    assert set(info) == {"buckets", "mean_img_ar_error"} and list(info["buckets"]) == [str(i) for i in range(len(
+        info["buckets"]))]
+    assert sum(b["count"] for b in info["buckets"].values()) == 16  # 2 x 4 train + reg padded to 8
+    assert all(len(b["resolution"]) == 2 for b in info["buckets"].values())
 
 
 def test_trained_file_loads_in_diffusers(sd1_run, tiny_sd1_dir):
@@ -218,6 +223,7 @@ def test_sdxl_many_options(tiny_sdxl_dir, tmp_path):
     assert of(events, "run_started")[0]["model"] == {**of(events, "run_started")[0]["model"], "family": "sdxl",
                                                      "v_prediction": True}
     out = tmp_path / "out"
+    # save_last_n_steps 1, as sd-scripts: at the end (step 3) the saves of steps >= 2 are kept
     assert sorted(p.name for p in out.glob("*.safetensors")) == ["tiny-step00000002.safetensors", "tiny.safetensors"]
     sd = load_file(str(out / "tiny.safetensors"))
     assert not any(k.startswith("lora_te") for k in sd)

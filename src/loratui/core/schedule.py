@@ -208,6 +208,7 @@ class Schedule:
     last_epoch_steps: int | None = None  # steps-only: steps run in the (partial) last epoch
     kohya_gui_steps: int | None = None
     kohya_gui_formula: str | None = None
+    mean_img_ar_error: float = 0.0  # mean |bucket ratio - image ratio| per image (sd-scripts' bucket_info)
 
     @property
     def total_samples_per_epoch(self) -> int:
@@ -276,8 +277,10 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
     counts: dict[Size, int] = {}
     images: dict[Size, int] = {}
     upscaled = wrong_size = 0
+    ar_errors: list[float] = []
     for entry in registered:
         a = manager.assign(entry.image.width, entry.image.height)
+        ar_errors.append(abs(a.ar_error))
         counts[a.bucket] = counts.get(a.bucket, 0) + entry.repeats
         images[a.bucket] = images.get(a.bucket, 0) + 1
         upscaled += a.upscaled
@@ -321,6 +324,7 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
         steps_per_epoch=_ceil_div(batches, num_processes * accum),
         train_batch_size=batch, gradient_accumulation_steps=accum, num_processes=num_processes,
         buckets={bucket_key(b): counts[b] for b in order},
+        mean_img_ar_error=sum(ar_errors) / len(ar_errors) if ar_errors else 0.0,
         bucket_images={bucket_key(b): images[b] for b in order},
         bucket_batches={bucket_key(b): bucket_batches[b] for b in order},
         folders=folders, reg=reg, notes=notes)

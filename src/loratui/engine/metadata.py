@@ -129,7 +129,7 @@ def build_metadata(cfg, family: str, *, session_id: int, training_started_at: fl
         "ss_network_alpha": n.network_alpha,
         "ss_network_dropout": n.network_dropout,
         "ss_mixed_precision": t.mixed_precision,
-        "ss_full_fp16": False,
+        "ss_full_fp16": bool(t.full_fp16),
         "ss_v2": family == "sd2",
         "ss_base_model_version": base_model_version(family, v_pred),
         "ss_clip_skip": t.clip_skip,

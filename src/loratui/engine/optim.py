@@ -53,6 +53,8 @@ def check_optimizer(cfg) -> None:
                            "rate and needs sd-scripts' 'adafactor' schedule, which loratui does not have: "
                            "use relative_step=False (the default here)")
     warmup_steps(cfg, 1)
+    if kwargs:  # unknown or bad optimizer_args: now, not after the model has loaded
+        build_optimizer(cfg, [{"params": [torch.nn.Parameter(torch.zeros(1))]}])
     if name == "Prodigy":
         o, network = cfg.optimizer, getattr(cfg, "network", None)
         unet_lr = o.unet_lr if o.unet_lr is not None else o.learning_rate
@@ -120,7 +122,7 @@ def build_optimizer(cfg, param_groups: list[dict]) -> torch.optim.Optimizer:
             kwargs.setdefault("relative_step", False)
             kwargs.setdefault("warmup_init", False)
             return Adafactor(param_groups, lr=lr, **kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise LoratuiError(f"optimizer.optimizer_args do not fit {name}: {exc}") from None
     raise LoratuiError(f"optimizer.optimizer_type {name!r} is unknown: use one of {', '.join(OPTIMIZERS)}")
 

@@ -196,7 +196,7 @@ class Run:
             self.cfg, self.base.family, session_id=self.session_id, training_started_at=self.started_at,
             steps=tr.step, epochs=min(tr.epoch, tr.data.epochs), num_train_images=sched.samples_per_epoch,
             num_reg_images=sched.reg_samples_per_epoch, tag_frequency=tr.data.tag_frequency(), dataset_dirs=dirs,
-            reg_dataset_dirs=reg_dirs, bucket_info={"buckets": sched.buckets},
+            reg_dataset_dirs=reg_dirs, bucket_info=sd_scripts_bucket_info(sched),
             num_batches_per_epoch=sched.batches_per_epoch, num_epochs=tr.data.epochs,
             max_train_steps=tr.data.total_steps,
             total_batch_size=self.cfg.training.train_batch_size * self.world * self.cfg.training.gradient_accumulation_steps,
@@ -236,10 +236,10 @@ class Run:
         if kind == "epoch" and s.save_last_n_epochs:
             saves = sorted(self.output_dir.glob(f"{self.name}-[0-9][0-9][0-9][0-9][0-9][0-9].safetensors"))
             doomed = saves[:-s.save_last_n_epochs]
-        if kind == "step" and s.save_last_n_steps:
+        if kind in ("step", "final") and s.save_last_n_steps:
             for old in self.output_dir.glob(f"{self.name}-step[0-9]*.safetensors"):
                 step = int(old.stem.rsplit("step", 1)[1])
-                if step <= tr.step - s.save_last_n_steps:
+                if step < tr.step - s.save_last_n_steps:  # as sd-scripts: keeps saves of the last N steps, inclusive
                     doomed.append(old)
         for old in doomed:
             old.unlink(missing_ok=True)
@@ -267,7 +267,7 @@ class Run:
         paths = generate_samples(self.base, self.prompts, self.output_dir / "sample", output_name=self.name,
                                  step=tr.step, epoch=tr.epoch, device=tr.device,
                                  dtype=tr.autocast_dtype or torch.float32, seed=self.cfg.training.seed,
-                                 sampler=self.cfg.sampling.sample_sampler)
+                                 sampler=self.cfg.sampling.sample_sampler, network=self.network)
         self.emit("sample_saved", paths=[str(p) for p in paths], step=tr.step, epoch=tr.epoch)
 
     # ---- the run --------------------------------------------------------------------------------
@@ -494,6 +494,16 @@ class Run:
         if self.is_main:
             print(f"error: {message}\nhint: {hint}", file=sys.stderr, flush=True)
         return 1
+
+
+def sd_scripts_bucket_info(sched) -> dict:
+    """ss_bucket_info as sd-scripts writes it: {"buckets": {i: {"resolution": [w, h], "count": n}},
+    "mean_img_ar_error": x}, counts with repeats, buckets in (w, h) order."""
+    buckets = {}
+    for index, (key, count) in enumerate(sched.buckets.items()):
+        width, height = (int(v) for v in key.split("x"))
+        buckets[str(index)] = {"resolution": [width, height], "count": count}
+    return {"buckets": buckets, "mean_img_ar_error": sched.mean_img_ar_error}
 
 
 def _grad_scaler(device: torch.device, *, full_fp16: bool):

@@ -135,13 +135,16 @@ def make_pipeline(base, sampler: str):
 
 @torch.no_grad()
 def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, output_name: str, step: int,
-                     epoch: int, device, dtype, seed: int, sampler: str = "euler_a") -> list[Path]:
-    """Render every prompt with the LoRA as currently trained; RNG states are left untouched."""
+                     epoch: int, device, dtype, seed: int, sampler: str = "euler_a", network=None) -> list[Path]:
+    """Render every prompt with the LoRA as currently trained; RNG states are left untouched.
+
+    ``network`` (the LoRA, hooked into the models but not their submodule) is put in eval mode
+    too, so its dropout is off while sampling."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cpu_state = torch.get_rng_state()
     cuda_state = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
-    modes = [(m, m.training) for m in [base.unet, *base.text_encoders]]
+    modes = [(m, m.training) for m in [base.unet, *base.text_encoders, *([network] if network is not None else [])]]
     for module, _ in modes:
         module.eval()  # LoRA dropout off while sampling
     paths = []
