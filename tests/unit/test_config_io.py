@@ -209,10 +209,11 @@ def test_validate_cross_field():
     cfg.training.cache_text_encoder_outputs = True
     cfg.dataset.shuffle_caption = True
     cfg.optimizer.optimizer_type = "Prodigy"
+    cfg.optimizer.lr_scheduler, cfg.optimizer.lr_warmup_steps = "constant", 0.1
     text = "\n".join(validate(cfg))
     for needle in ["both true: nothing would be trained", "min_bucket_reso (1024) is larger",
                    "full_bf16 and full_fp16", "full_fp16 needs", "sdpa and xformers", "random_crop",
-                   "cache_text_encoder_outputs cannot", "Prodigy expects"]:
+                   "cache_text_encoder_outputs cannot", "Prodigy expects", "use \"constant_with_warmup\""]:
         assert needle in text
     assert "network_train_unet_only = true" not in text  # unet_only is set
 

@@ -73,6 +73,22 @@ def test_apply_renames(tmp_path):
     assert balance_plan(scan_dataset(tmp_path)) == []
 
 
+def test_undo_of_earlier_tag_edits_follows_renamed_folders(tmp_path):
+    from loratui.core.captions import load_captions
+    from loratui.core.edit_journal import apply_plan, undo_last
+    from loratui.core.edits import AddTags, plan_edits
+
+    for name, count in (("10_a", 4), ("1_b", 20)):
+        folder = concept(tmp_path, name, count)
+        for image in folder.iterdir():
+            image.with_suffix(".txt").write_text("solo\n")
+    apply_plan(plan_edits(load_captions(tmp_path), [AddTags(["trig"], 0)]), tmp_path)
+    apply_renames(balance_plan(scan_dataset(tmp_path)))  # 1_b -> 2_b
+    result = undo_last(tmp_path)
+    assert len(result.restored) == 24 and not result.conflicts
+    assert {p.read_text() for p in tmp_path.glob("*/*.txt")} == {"solo\n"}
+
+
 def test_swap_works_through_temporary_names(tmp_path):
     concept(tmp_path, "2_a", 4)
     concept(tmp_path, "4_a", 2)

@@ -78,7 +78,7 @@ def test_sdxl_locon_prodigy_values():
     assert cfg.network.network_dropout == 0.1
     assert cfg.optimizer.optimizer_type == "Prodigy" and cfg.optimizer.learning_rate == 1.0
     assert "d_coef=2" in cfg.optimizer.optimizer_args
-    assert cfg.optimizer.lr_warmup_steps == 100  # lr_warmup_steps wins over lr_warmup percent
+    assert cfg.optimizer.lr_warmup_steps == 0  # constant scheduler: its 100 warmup steps are dropped
     assert cfg.optimizer.max_grad_norm == 0.0
     assert (cfg.training.sdpa, cfg.training.xformers) == (True, False)
     assert cfg.training.cache_text_encoder_outputs is True and cfg.network.network_train_unet_only
@@ -93,7 +93,7 @@ def test_sdxl_locon_prodigy_values():
     assert "epochs win" in warnings and "--log_prefix=xl" in warnings and "'./outputs/xl'" in warnings
     ignored = dict(report.ignored)
     assert ignored["flux1_checkbox"].startswith("FLUX/SD3 setting")
-    assert ignored["lr_warmup"] == "lr_warmup_steps is set and wins"
+    assert "constant scheduler has no warmup" in ignored["lr_warmup_steps"]
 
 
 def test_lycoris_type_refused_unless_as_lora():
@@ -167,7 +167,10 @@ def test_mem_eff_attn_without_xformers_becomes_sdpa():
 
 def test_schedulers_and_warmup_edge_cases():
     cfg, report = import_kohya({"network_dim": 8, "lr_scheduler": "adafactor", "lr_warmup": 100})
-    assert cfg.optimizer.lr_scheduler == "constant" and cfg.optimizer.lr_warmup_steps == 0.99
+    assert cfg.optimizer.lr_scheduler == "constant_with_warmup" and cfg.optimizer.lr_warmup_steps == 0.99
+    cfg, report = import_kohya({"network_dim": 8, "lr_scheduler": "constant", "lr_warmup": 10})
+    assert cfg.optimizer.lr_scheduler == "constant" and cfg.optimizer.lr_warmup_steps == 0
+    assert "no warmup" in dict(report.ignored)["lr_warmup"] and "constant_with_warmup" in report.warnings[0]
     cfg, report = import_kohya({"network_dim": 8, "lr_scheduler": "inverse_sqrt"})
     assert cfg.optimizer.lr_scheduler == "cosine" and "inverse_sqrt" in report.warnings[0]
 
@@ -195,3 +198,12 @@ def test_refusals(tmp_path):
         import_kohya_file(bad)
     with pytest.raises(LoratuiError, match="cannot read"):
         import_kohya_file(tmp_path / "missing.json")
+
+
+def test_bad_numbers_are_reported_with_their_reason():
+    cfg, report = import_kohya({"network_dim": 8, "unet_lr": "abc", "text_encoder_lr": "", "epoch": "ten",
+                                "seed": 0})
+    ignored = dict(report.ignored)
+    assert ignored["unet_lr"] == "must be a number, got 'abc'; learning_rate is used"
+    assert ignored["epoch"] == "must be a whole number of epochs, got 'ten'"
+    assert "random seed in kohya_ss" in ignored["seed"] and cfg.training.seed == 42

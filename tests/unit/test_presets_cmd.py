@@ -97,3 +97,13 @@ def test_apply_keeps_the_users_comments_and_layout(tmp_path):
     before = path.stat().st_mtime_ns
     assert "nothing to change" in run("presets", "apply", str(path), "sdxl-12gb", "--yes").output
     assert path.stat().st_mtime_ns == before
+
+
+def test_apply_to_a_config_without_a_model_estimates_for_the_preset_family(tmp_path):
+    path = tmp_path / "bare.toml"
+    save_config(TrainingConfig(), path)
+    out = run("presets", "apply", str(path), "sdxl-8gb", "--dry-run").output
+    shown = run("presets", "show", "sdxl-8gb").output
+    assert "estimating for sdxl" in out
+    gib = out.split("estimated peak VRAM after applying: ")[1].split(" GiB")[0]
+    assert f"{gib} GiB" in shown

@@ -130,3 +130,11 @@ def test_bad_inputs_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["steps", str(tmp_path / "c.toml"), "--num-processes", "0"])
     assert exc.value.code == 2
+
+
+def test_mixed_case_extensions_are_noted(project):
+    path, _ = project
+    src = path.parent / "img" / "10_a" / "000.png"
+    (path.parent / "img" / "10_a" / "extra.PnG").write_bytes(src.read_bytes())
+    out = run("steps", str(path)).output
+    assert "1 image(s) have a mixed-case extension (e.g. extra.PnG)" in out

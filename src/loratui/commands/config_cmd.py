@@ -74,7 +74,10 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
 @config.command("check")
 @click.argument("path", type=click.Path(dir_okay=False))
 def check_config(path: str) -> None:
-    """Load PATH, check every value, the fields together and the paths; print "ok" or the problems."""
+    """Load PATH, check every value, the fields together and the paths; print "ok" or the problems.
+
+    Every problem is one line; the exit code is 1 when there is any, 0 when the config is fine.
+    """
     from loratui.core.config_io import ConfigError, check_paths, load_config, validate
 
     try:

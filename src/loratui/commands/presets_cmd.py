@@ -120,15 +120,22 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool) -> None:
         click.echo(f"  {change.key:<{width}}  {_show_value(change.old)} -> {_show_value(change.new)}")
 
     family_notes: list[str] = []
-    cfg_family = resolve_family(cfg, None, family_notes)
-    if cfg_family != preset.estimator_family:
-        guessed = " (guessed from the model name)" if family_notes else ""
-        click.echo(f"warning: {preset.id} is for {preset.family} but this config's model is "
-                   f"{cfg_family}{guessed}", err=True)
+    unknown_model = (cfg.model.model_family or "auto") == "auto" and not cfg.model.pretrained_model_name_or_path
+    estimate_family = None
+    if unknown_model:  # nothing to guess from: the preset says what it is for
+        estimate_family = preset.estimator_family
+        click.echo(f"note: no model set yet: estimating for {preset.family}, the preset's family "
+                   "(set model.pretrained_model_name_or_path or model.model_family)")
+    else:
+        cfg_family = resolve_family(cfg, None, family_notes)
+        if cfg_family != preset.estimator_family:
+            guessed = " (guessed from the model name)" if family_notes else ""
+            click.echo(f"warning: {preset.id} is for {preset.family} but this config's model is "
+                       f"{cfg_family}{guessed}", err=True)
     apply_preset(cfg, preset)
     for problem in validate(cfg):
         click.echo(f"warning: after applying: {problem}", err=True)
-    estimate = estimate_vram(cfg)
+    estimate = estimate_vram(cfg, family=estimate_family)
     click.echo(f"estimated peak VRAM after applying: {estimate.total_gib:.2f} GiB")
     if dry_run:
         click.echo("dry run: nothing written")

@@ -63,7 +63,8 @@ def _human(schedule, config: str, target=None) -> list[str]:
 @click.option("--num-processes", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Number of training processes (GPUs); each steps on its share of the batches.")
 @click.option("--target-steps", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Find the epoch count whose exact step total comes closest to N.")
+              help="Find the epoch count whose exact step total comes closest to N; the breakdown (and "
+                   "--json) then shows that many epochs, the answer is under \"target\".")
 def steps(config: str, as_json: bool, num_processes: int, target_steps: int | None) -> None:
     """Samples, buckets, batches and steps that CONFIG trains, with sd-scripts' arithmetic."""
     from loratui.core.config_io import load_config

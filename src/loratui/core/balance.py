@@ -126,6 +126,18 @@ def apply_renames(plan: list[Rename]) -> None:
     except BaseException:
         _roll_back(moved)
         raise
+    _follow_in_undo_journals(plan)
+
+
+def _follow_in_undo_journals(plan: list[Rename]) -> None:
+    """`loratui tags` journals caption paths relative to the train folder: rename them there too."""
+    from loratui.core.edit_journal import remap_folders
+
+    by_parent: dict[Path, dict[str, str]] = {}
+    for rename in plan:
+        by_parent.setdefault(rename.source.parent, {})[rename.source.name] = rename.dest.name
+    for parent, mapping in by_parent.items():
+        remap_folders(parent, mapping)
 
 
 def _roll_back(moved: list[tuple[Path, Path]]) -> None:

@@ -365,6 +365,9 @@ def validate(cfg: TrainingConfig) -> list[str]:
                             "caption dropout (captions would change every epoch)")
     if n.network_train_text_encoder_only and o.text_encoder_lr == 0:
         problems.append("text_encoder_lr is 0 with network_train_text_encoder_only: nothing would learn")
+    if o.lr_scheduler == "constant" and o.lr_warmup_steps:
+        problems.append(f"lr_warmup_steps = {o.lr_warmup_steps} does nothing with lr_scheduler \"constant\" "
+                        "(sd-scripts refuses it): use \"constant_with_warmup\" or set lr_warmup_steps = 0")
     if o.optimizer_type == "Prodigy" and o.learning_rate < 0.1:
         problems.append(f"Prodigy expects learning_rate around 1 (it finds its own step size), "
                         f"got {o.learning_rate}")

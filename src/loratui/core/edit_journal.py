@@ -278,6 +278,35 @@ def undo_last(dataset: str | os.PathLike, *, force: bool = False, skip_changed: 
     return result
 
 
+def remap_folders(dataset: str | os.PathLike, mapping: dict[str, str]) -> int:
+    """Follow renamed folders of ``dataset`` (``{"5_b": "20_b"}``, e.g. from `dataset balance`) in
+    every journal entry, so undo still finds the captions. Returns the entries rewritten; an
+    unreadable entry is left as it is (undo reports it)."""
+    changed = 0
+    for entry in _entries(dataset):
+        try:
+            record = json.loads(entry.read_text(encoding="utf-8"))
+            files = record["files"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        touched = False
+        for item in files if isinstance(files, list) else []:
+            if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+                continue
+            head, sep, rest = item["path"].replace(os.sep, "/").partition("/")
+            if sep and head in mapping:
+                item["path"] = f"{mapping[head]}/{rest}"
+                touched = True
+        if touched:
+            try:
+                atomic_write_text(entry, json.dumps(record))
+            except OSError as exc:
+                raise LoratuiError(f"{entry}: cannot update the undo journal after renaming folders "
+                                   f"({exc.strerror or exc}); undo of earlier tag edits may not find their files") from None
+            changed += 1
+    return changed
+
+
 def history(dataset) -> list[tuple[Path, str, int]]:
     """(journal file, description, files) newest first: what `tags undo` would undo, in order."""
     rows = []
@@ -292,4 +321,4 @@ def history(dataset) -> list[tuple[Path, str, int]]:
 
 
 __all__ = ["ApplyResult", "UndoPlan", "UndoResult", "apply_plan", "find_conflicts", "history", "journal_dir",
-           "plan_undo", "undo_last"]
+           "plan_undo", "remap_folders", "undo_last"]

@@ -256,7 +256,10 @@ class _Importer:
         te = _number(self.get("text_encoder_lr", 0))
         unet = _number(self.get("unet_lr", 0))
         if not isinstance(te, (int, float)) or not isinstance(unet, (int, float)):
-            return  # left to DIRECT's error reporting
+            for key, value in (("unet_lr", unet), ("text_encoder_lr", te)):
+                if not isinstance(value, (int, float)):
+                    self.ignore(key, f"must be a number, got {value!r}; learning_rate is used")
+            return
         if te == 0 and unet != 0:
             self.set("unet_lr", "unet_lr", unet)
             self.set("text_encoder_lr", "network_train_unet_only", True,
@@ -305,8 +308,11 @@ class _Importer:
     def _schedule(self) -> None:
         d = self.data
         sched = str(self.get("lr_scheduler", "cosine"))
+        steps = _number(self.get("lr_warmup_steps", 0))
+        pct = _number(self.get("lr_warmup", 0))
+        wants_warmup = (isinstance(steps, (int, float)) and steps > 0) or (isinstance(pct, (int, float)) and pct > 0)
         if sched.lower() == "adafactor":
-            self.set("lr_scheduler", "lr_scheduler", "constant",
+            self.set("lr_scheduler", "lr_scheduler", "constant_with_warmup" if wants_warmup else "constant",
                      "the adafactor scheduler is Adafactor's own constant rate")
         elif sched.lower() in ("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts",
                                "polynomial"):
@@ -314,8 +320,13 @@ class _Importer:
         elif "lr_scheduler" in d:
             self.report.warnings.append(f"lr_scheduler {sched!r} is not supported: cosine used")
             self.set("lr_scheduler", "lr_scheduler", "cosine", f"{sched!r} is not supported")
-        steps = _number(self.get("lr_warmup_steps", 0))
-        pct = _number(self.get("lr_warmup", 0))
+        if wants_warmup and self.values.get("lr_scheduler") == "constant":
+            reason = "the constant scheduler has no warmup (sd-scripts refuses one): use constant_with_warmup for it"
+            self.ignore("lr_warmup_steps", reason)
+            self.ignore("lr_warmup", reason)
+            self.report.warnings.append("lr_warmup is ignored: the constant scheduler has no warmup; set lr_scheduler "
+                                        "= \"constant_with_warmup\" to warm up")
+            steps = pct = 0
         if isinstance(steps, (int, float)) and steps > 0:
             self.set("lr_warmup_steps", "lr_warmup_steps", int(steps) if steps >= 1 else steps)
             self.ignore("lr_warmup", "lr_warmup_steps is set and wins")
@@ -330,12 +341,17 @@ class _Importer:
             self.set("max_train_epochs", "max_train_epochs", epochs)
             self.ignore("epoch", "max_train_epochs is set and wins")
         elif isinstance(epoch, (int, float)) and epoch > 0:
-            self.set("epoch", "max_train_epochs", epoch)
+            self.set("epoch", "max_train_epochs", epoch,
+                     "kohya_ss turns epochs into max_train_steps by its own formula, which ignores partial "
+                     "bucket batches; loratui trains whole epochs, so a few more steps (`loratui steps`)")
         steps = _number(self.get("max_train_steps", 0))
         if "max_train_epochs" in self.values and isinstance(steps, int) and steps > 0:
             self.report.warnings.append(
                 "both epochs and max_train_steps are set: epochs win (as in kohya_ss and sd-scripts); "
                 "remove max_train_epochs from the config to train by steps")
+        for key, value in (("max_train_epochs", epochs), ("epoch", epoch)):
+            if not isinstance(value, (int, float)):
+                self.ignore(key, f"must be a whole number of epochs, got {value!r}")
         self.ignore("max_train_epochs", "empty or 0: epoch is used")
         self.ignore("epoch", "empty or 0")
         if not _empty(d.get("max_resolution")):
@@ -392,8 +408,8 @@ class _Importer:
             low = str(sampler).lower()
             self.set("sample_sampler", "sample_sampler", SAMPLER_ALIASES.get(low, low))
         seed = d.get("seed")
-        if _empty(seed):
-            self.ignore("seed", "empty (random in kohya_ss): loratui's fixed default 42 kept")
+        if _empty(seed) or _number(seed) == 0:
+            self.ignore("seed", "empty or 0 (a random seed in kohya_ss): loratui's fixed default 42 kept")
         if d.get("save_model_as") not in (None, "safetensors"):
             self.report.warnings.append(f"save_model_as {d['save_model_as']!r}: loratui saves .safetensors")
         if not _empty(d.get("additional_parameters")):

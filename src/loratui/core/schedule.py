@@ -27,9 +27,11 @@ Rules mirrored:
   max_train_steps: epochs = ceil(steps / steps_per_epoch) and training stops at that step, inside the
   last epoch. With neither, sd-scripts silently uses 1600 steps; we refuse and name both keys.
 * The kohya_ss GUI shows ceil(train_samples / batch / accumulation x epochs x reg_factor), with
-  reg_factor 2 whenever a reg folder is set, and passes that number next to max_train_epochs (which
-  sd-scripts then obeys). It ignores per-bucket partial batches, per-epoch rounding, reg padding
-  overshoot, empty reg folders and processes; :attr:`Schedule.kohya_gui_steps` reports its number.
+  reg_factor 2 whenever a reg folder is set, and passes it as max_train_steps; whether sd-scripts
+  then trains that number or whole epochs depends on whether the GUI version also passes
+  max_train_epochs (newer ones do, and epochs win; with only its `epoch` field, the GUI's number
+  governs). It ignores per-bucket partial batches, per-epoch rounding, reg padding overshoot, empty
+  reg folders and processes; :attr:`Schedule.kohya_gui_steps` reports its number.
 
 Order: sd-scripts lists folders in file-system order (Path.iterdir) and images sorted; the scan uses
 sorted folder names. Order only decides *which* reg images are used or padded, never the counts,
@@ -311,6 +313,10 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
         elif reg.extra_repeats:
             notes.append(f"reg images are repeated {reg.extra_repeats} extra time(s) to match the "
                          f"{train_samples} train samples (sd-scripts' rule)")
+    odd_case = [p for p in getattr(scan, "problems", []) if p.kind == "extension_case"]
+    if odd_case:
+        notes.append(f"{len(odd_case)} image(s) have a mixed-case extension (e.g. {odd_case[0].path.name}): counted "
+                     "here, as loratui trains them, but sd-scripts on Linux skips them (`loratui dataset scan`)")
     if upscaled and d.enable_bucket and not d.bucket_no_upscale:
         notes.append(f"{upscaled} image(s) are upscaled to fill their bucket (bucket_no_upscale avoids it)")
     if not d.enable_bucket and wrong_size:

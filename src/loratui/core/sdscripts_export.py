@@ -147,7 +147,12 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
     for key in ("unet_lr", "text_encoder_lr"):
         if getattr(o, key) is not None:
             a[key] = getattr(o, key)
-    a.update(lr_scheduler=o.lr_scheduler, lr_warmup_steps=o.lr_warmup_steps)
+    a["lr_scheduler"] = o.lr_scheduler
+    if o.lr_warmup_steps and o.lr_scheduler == "constant":
+        notes.append("lr_warmup_steps left out: sd-scripts refuses a warmup with the constant scheduler "
+                     "(use constant_with_warmup)")
+    else:
+        a["lr_warmup_steps"] = o.lr_warmup_steps
     if isinstance(o.lr_warmup_steps, float) and 0 < o.lr_warmup_steps < 1:
         notes.append("lr_warmup_steps is a ratio of the total steps: this needs a recent sd-scripts "
                      "(older ones take a step count only)")
