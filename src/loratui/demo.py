@@ -80,8 +80,10 @@ def build_project(root: Path) -> Path:
     """Lay the demo project out under ``root`` and return its config path."""
     from loratui.core.config import TrainingConfig
     from loratui.core.config_io import save_config
+    from loratui.engine.quiet import quiet_libraries
     from loratui.engine.tiny_models import make_tiny_sd1
 
+    quiet_libraries()
     (root / "img").mkdir(parents=True, exist_ok=True)
     for name in ("reg", "model", "log"):
         (root / name).mkdir(exist_ok=True)

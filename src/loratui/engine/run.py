@@ -517,4 +517,7 @@ def _grad_scaler(device: torch.device, *, full_fp16: bool):
 
 
 def run_training(config_path: str, **options) -> int:
+    from loratui.engine.quiet import quiet_libraries
+
+    quiet_libraries()
     return Run(config_path, **options).execute()
