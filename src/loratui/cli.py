@@ -7,6 +7,7 @@ never pays for importing torch, and the TUI (a bare `loratui`) starts fast.
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 
 import click
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
+        if "--json-events" in (sys.argv[1:] if argv is None else argv):  # a follower reads stdout only
+            click.echo(json.dumps({"event": "error", "message": exc.format_message()}, ensure_ascii=False))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -56,3 +56,10 @@ def test_images_sharing_a_caption_file_caption_it_once(tmp_path):
     todo, skipped = plan([tmp_path / "a.jpg", tmp_path / "a.png", tmp_path / "b.png"], ".txt", "overwrite")
     assert [j.image.name for j in todo] == ["a.jpg", "b.png"]
     assert [j.image.name for j in skipped] == ["a.png"] and "shares a.txt with a.jpg" in skipped[0].note
+
+
+def test_append_with_a_blank_separator_keeps_the_sentence_whole(tmp_path):
+    job = _job(tmp_path)
+    job.caption.write_text("a photo\n", encoding="utf-8")
+    write_result(job, "a photo of a cat on a mat", "append", " ")
+    assert job.caption.read_text(encoding="utf-8") == "a photo a photo of a cat on a mat\n"

@@ -211,3 +211,15 @@ def test_config_folder_is_cached_and_complete(tmp_path, monkeypatch):
         assert (folder / "model_index.json").is_file() and (folder / "unet" / "config.json").is_file()
         assert config_folder(variant) == folder
     shutil.rmtree(tmp_path)
+
+
+def test_text_encoder_with_missing_tensors_is_refused(tiny_sd1_dir, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_sd1_dir, folder)
+    weights = next((folder / "text_encoder").glob("*.safetensors"))
+    tensors = load_file(str(weights))
+    save_file({k: v for k, v in tensors.items() if "layers.1." not in k}, str(weights), metadata={"format": "pt"})
+    with pytest.raises(LoratuiError, match=r"text_encoder: \d+ tensor\(s\) missing from the weights"):
+        load_base_model(_cfg(folder))

@@ -89,6 +89,21 @@ def test_undo_of_earlier_tag_edits_follows_renamed_folders(tmp_path):
     assert {p.read_text() for p in tmp_path.glob("*/*.txt")} == {"solo\n"}
 
 
+def test_a_journal_further_up_follows_too(tmp_path):
+    from loratui.core.captions import load_captions
+    from loratui.core.edit_journal import apply_plan, undo_last
+    from loratui.core.edits import AddTags, plan_edits
+
+    img = tmp_path / "img"
+    for name, count in (("10_a", 4), ("1_b", 20)):
+        for image in concept(img, name, count).iterdir():
+            image.with_suffix(".txt").write_text("solo\n")
+    apply_plan(plan_edits(load_captions(tmp_path, recursive=True), [AddTags(["trig"], 0)]), tmp_path)
+    apply_renames(balance_plan(scan_dataset(img)))  # img/1_b -> img/2_b, journal in tmp_path
+    assert len(undo_last(tmp_path).restored) == 24
+    assert {p.read_text() for p in img.glob("*/*.txt")} == {"solo\n"}
+
+
 def test_swap_works_through_temporary_names(tmp_path):
     concept(tmp_path, "2_a", 4)
     concept(tmp_path, "4_a", 2)

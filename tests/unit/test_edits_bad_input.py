@@ -165,3 +165,20 @@ def test_restore_error_keeps_the_entry_so_undo_can_be_retried(tmp_path, monkeypa
     monkeypatch.setattr(journal, "atomic_write_bytes", real)
     undo_last(root)
     assert [text(root, i) for i in range(3)] == before
+
+
+@pytest.mark.parametrize("template, message", [("\\1\\n\\2", "line break"), ("\\1, \\2", "contains the separator")])
+def test_regex_replacement_results_are_checked_before_writing(tmp_path, capsys, template, message):
+    root = dataset(tmp_path)
+    before = text(root, 0)
+    code, out = run_main(["tags", "replace", root, "(white)_(background)", template, "--regex", "--yes"], capsys)
+    assert code == 2 and message in out and text(root, 0) == before
+
+
+def test_click_usage_errors_are_json_events_too(capsys):
+    from loratui.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["caption", "wd14", ".", "--json-events", "--batch-size", "0"])
+    out = capsys.readouterr().out
+    assert info.value.code == 2 and json.loads(out)["event"] == "error" and "--batch-size" in out

@@ -93,7 +93,7 @@ def test_sdxl_locon_prodigy_values():
     assert "epochs win" in warnings and "--log_prefix=xl" in warnings and "'./outputs/xl'" in warnings
     ignored = dict(report.ignored)
     assert ignored["flux1_checkbox"].startswith("FLUX/SD3 setting")
-    assert "constant scheduler has no warmup" in ignored["lr_warmup_steps"]
+    assert "scheduler has no warmup" in ignored["lr_warmup_steps"]
 
 
 def test_lycoris_type_refused_unless_as_lora():
@@ -167,7 +167,8 @@ def test_mem_eff_attn_without_xformers_becomes_sdpa():
 
 def test_schedulers_and_warmup_edge_cases():
     cfg, report = import_kohya({"network_dim": 8, "lr_scheduler": "adafactor", "lr_warmup": 100})
-    assert cfg.optimizer.lr_scheduler == "constant_with_warmup" and cfg.optimizer.lr_warmup_steps == 0.99
+    assert cfg.optimizer.lr_scheduler == "constant" and cfg.optimizer.lr_warmup_steps == 0
+    assert "adafactor scheduler has no warmup" in dict(report.ignored)["lr_warmup"]
     cfg, report = import_kohya({"network_dim": 8, "lr_scheduler": "constant", "lr_warmup": 10})
     assert cfg.optimizer.lr_scheduler == "constant" and cfg.optimizer.lr_warmup_steps == 0
     assert "no warmup" in dict(report.ignored)["lr_warmup"] and "constant_with_warmup" in report.warnings[0]

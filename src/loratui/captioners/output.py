@@ -90,7 +90,8 @@ def write_result(job: Job, result: list[str] | str, mode: str, separator: str = 
         if caption.exists and caption.raw and caption.raw.strip():  # an empty file is written afresh
             # Free text is split the way the file will be read back, so a prefix such as
             # "ohwx, " (or a sentence already there) is not appended again on every run.
-            new = split_tags(result, separator) if isinstance(result, str) else tags
+            splittable = isinstance(result, str) and bool(separator.strip())  # ' ' would split words
+            new = split_tags(result, separator) if splittable else tags
             tags = merge(caption.tags, new)
             if not dry_run:
                 write_caption(caption, tags)  # keeps encoding, newline style and further lines

@@ -147,7 +147,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
               as_json, show_all, save_recipe=None, description="") -> None:
     from loratui.core.edit_filter import parse_where
     from loratui.core.edit_journal import apply_plan
-    from loratui.core.edits import check_ops, plan_edits
+    from loratui.core.edits import check_ops, check_written_tags, plan_edits
     from loratui.core.recipes import append_to_recipe
 
     separator = _separator(separator)
@@ -157,6 +157,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
     predicate = parse_where(where)
     captions, ctx = _context(root, caption_extension, separator, tags_csv, recursive)
     plan = plan_edits(captions, ops, where=predicate, ctx=ctx, description=description)
+    check_written_tags(plan, separator)
 
     def record_recipe() -> None:  # only once the user went ahead (or asked for a dry run)
         if save_recipe:
@@ -188,8 +189,8 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
         if not click.confirm(f"Write {plan.changed} caption file(s)?", default=False):
             click.echo("Nothing written.")
             return
-    record_recipe()
     result = apply_plan(plan, root)
+    record_recipe()  # after the write: a refused apply records nothing
     if as_json:
         data["written"] = len(result.written)
         data["conflicts"] = result.conflicts

@@ -279,9 +279,10 @@ def undo_last(dataset: str | os.PathLike, *, force: bool = False, skip_changed: 
 
 
 def remap_folders(dataset: str | os.PathLike, mapping: dict[str, str]) -> int:
-    """Follow renamed folders of ``dataset`` (``{"5_b": "20_b"}``, e.g. from `dataset balance`) in
-    every journal entry, so undo still finds the captions. Returns the entries rewritten; an
-    unreadable entry is left as it is (undo reports it)."""
+    """Follow renamed folders of ``dataset`` in every journal entry, so undo still finds the
+    captions. ``mapping`` holds paths relative to ``dataset`` (``{"5_b": "20_b"}``, or
+    ``{"img/5_b": "img/20_b"}`` for a journal further up), e.g. from `dataset balance`. Returns the
+    entries rewritten; an unreadable entry is left as it is (undo reports it)."""
     changed = 0
     for entry in _entries(dataset):
         try:
@@ -293,10 +294,12 @@ def remap_folders(dataset: str | os.PathLike, mapping: dict[str, str]) -> int:
         for item in files if isinstance(files, list) else []:
             if not isinstance(item, dict) or not isinstance(item.get("path"), str):
                 continue
-            head, sep, rest = item["path"].replace(os.sep, "/").partition("/")
-            if sep and head in mapping:
-                item["path"] = f"{mapping[head]}/{rest}"
-                touched = True
+            path = item["path"].replace(os.sep, "/")
+            for old, new in mapping.items():
+                if path.startswith(old + "/"):
+                    item["path"] = new + path[len(old):]
+                    touched = True
+                    break
         if touched:
             try:
                 atomic_write_text(entry, json.dumps(record))

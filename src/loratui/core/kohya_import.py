@@ -312,7 +312,7 @@ class _Importer:
         pct = _number(self.get("lr_warmup", 0))
         wants_warmup = (isinstance(steps, (int, float)) and steps > 0) or (isinstance(pct, (int, float)) and pct > 0)
         if sched.lower() == "adafactor":
-            self.set("lr_scheduler", "lr_scheduler", "constant_with_warmup" if wants_warmup else "constant",
+            self.set("lr_scheduler", "lr_scheduler", "constant",
                      "the adafactor scheduler is Adafactor's own constant rate")
         elif sched.lower() in ("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts",
                                "polynomial"):
@@ -321,7 +321,8 @@ class _Importer:
             self.report.warnings.append(f"lr_scheduler {sched!r} is not supported: cosine used")
             self.set("lr_scheduler", "lr_scheduler", "cosine", f"{sched!r} is not supported")
         if wants_warmup and self.values.get("lr_scheduler") == "constant":
-            reason = "the constant scheduler has no warmup (sd-scripts refuses one): use constant_with_warmup for it"
+            reason = (f"the {sched} scheduler has no warmup (sd-scripts refuses one): use constant_with_warmup "
+                      "for it")
             self.ignore("lr_warmup_steps", reason)
             self.ignore("lr_warmup", reason)
             self.report.warnings.append("lr_warmup is ignored: the constant scheduler has no warmup; set lr_scheduler "

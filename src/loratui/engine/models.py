@@ -166,16 +166,27 @@ def _load_folder(folder: Path, model_cfg, dtype) -> BaseModel:
     try:
         unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet", torch_dtype=dtype, local_files_only=True)
         vae = AutoencoderKL.from_pretrained(folder, subfolder="vae", torch_dtype=dtype, local_files_only=True)
-        tes = [CLIPTextModel.from_pretrained(folder, subfolder="text_encoder", dtype=dtype, local_files_only=True)]
+        tes = [_text_encoder(CLIPTextModel, folder, "text_encoder", dtype)]
         toks = [CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer", local_files_only=True)]
         if family == "sdxl":
-            tes.append(CLIPTextModelWithProjection.from_pretrained(
-                folder, subfolder="text_encoder_2", dtype=dtype, local_files_only=True))
+            tes.append(_text_encoder(CLIPTextModelWithProjection, folder, "text_encoder_2", dtype))
             toks.append(CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer_2", local_files_only=True))
     except (OSError, ValueError) as exc:
         raise LoratuiError(f"cannot load the diffusers folder {folder}: {str(exc).splitlines()[0]}") from None
     desc = f"{FAMILY_NAMES[family]}{' v-prediction' if v_pred else ''} (diffusers folder {folder})"
     return BaseModel(family, v_pred, unet, vae, tes, toks, make_noise_scheduler(v_pred), desc)
+
+
+def _text_encoder(cls, folder: Path, subfolder: str, dtype):
+    """Load one text encoder; tensors missing from its weights are an error (transformers would
+    start them random with only a log line, which loratui keeps quiet)."""
+    model, info = cls.from_pretrained(folder, subfolder=subfolder, dtype=dtype, local_files_only=True,
+                                      output_loading_info=True)
+    missing = sorted(info.get("missing_keys") or [])
+    if missing:
+        raise LoratuiError(f"{folder / subfolder}: {len(missing)} tensor(s) missing from the weights (e.g. "
+                           f"{missing[0]}): the model folder is incomplete or damaged; download it again")
+    return model
 
 
 def _variant(family: str, v_pred: bool) -> str:

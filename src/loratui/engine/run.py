@@ -236,7 +236,10 @@ class Run:
         if kind == "epoch" and s.save_last_n_epochs:
             saves = sorted(self.output_dir.glob(f"{self.name}-[0-9][0-9][0-9][0-9][0-9][0-9].safetensors"))
             doomed = saves[:-s.save_last_n_epochs]
-        if kind in ("step", "final") and s.save_last_n_steps:
+        # sd-scripts prunes at each step save; the final save stands in for the step save it would
+        # make when the last step falls on save_every_n_steps, and prunes only then
+        final_on_step = kind == "final" and s.save_every_n_steps and tr.step % s.save_every_n_steps == 0
+        if (kind == "step" or final_on_step) and s.save_last_n_steps:
             for old in self.output_dir.glob(f"{self.name}-step[0-9]*.safetensors"):
                 step = int(old.stem.rsplit("step", 1)[1])
                 if step < tr.step - s.save_last_n_steps:  # as sd-scripts: keeps saves of the last N steps, inclusive
