@@ -194,7 +194,6 @@ def main(argv=None) -> None:
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
     elif providers and "CPUExecutionProvider" not in providers:
         providers.append("CPUExecutionProvider")
-    gpu = bool(providers and providers[0] != "CPUExecutionProvider")
     tmp = Path(tempfile.mkdtemp(prefix="tag_bench_"))
     try:
         model_dir, data = tmp / "model", tmp / "data"
@@ -229,6 +228,7 @@ def main(argv=None) -> None:
         e2e = res.captioned / res.elapsed_s
         assert res.captioned == len(paths) and not res.failed, res.failed[:3]
 
+        gpu = cap.provider != "CPUExecutionProvider"  # what runs, not what was asked for (a fallback is CPU)
         limit = min(model, decode) if gpu else 1.0 / (1.0 / model + 1.0 / decode)
         how = "min(model, decode)" if gpu else "1/(1/model + 1/decode)"
         print(f"decode+preprocess alone: {decode:8.1f} images/s ({cores} threads)")

@@ -223,3 +223,13 @@ def test_text_encoder_with_missing_tensors_is_refused(tiny_sd1_dir, tmp_path):
     save_file({k: v for k, v in tensors.items() if "layers.1." not in k}, str(weights), metadata={"format": "pt"})
     with pytest.raises(LoratuiError, match=r"text_encoder: \d+ tensor\(s\) missing from the weights"):
         load_base_model(_cfg(folder))
+
+
+def test_single_file_with_missing_tensors_is_refused(tiny_sd1_single_file, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(tiny_sd1_single_file))
+    broken = tmp_path / tiny_sd1_single_file.name
+    save_file({k: v for k, v in tensors.items() if "encoder.layers.1." not in k}, str(broken))
+    with pytest.raises(LoratuiError, match=r"tensor\(s\) of the text encoder 1 are missing from the checkpoint"):
+        load_base_model(_cfg(broken), config_dir=tiny_sd1_single_file.with_suffix(".config"))

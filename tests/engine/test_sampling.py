@@ -95,3 +95,34 @@ def test_lora_dropout_is_off_while_sampling(tmp_path, tiny_sd1_dir, monkeypatch)
                      step=1, epoch=1, device="cpu", dtype=torch.float32, seed=1, network=base.network)
     assert seen and not any(seen[0])  # every LoRA module in eval mode (dropout off) while rendering
     assert all(m.training for m in base.network.modules())  # and back in training mode afterwards
+
+
+def test_clip_skip_reaches_the_pipeline_for_sd1(tmp_path, tiny_sd1_dir, monkeypatch):
+    import loratui.engine.sampling as sampling
+
+    base = _base(tiny_sd1_dir)
+    calls = []
+    real = sampling.make_pipeline
+
+    class Spy:
+        def __init__(self, pipe):
+            self.pipe = pipe
+
+        def set_progress_bar_config(self, **kw):
+            self.pipe.set_progress_bar_config(**kw)
+
+        def __call__(self, *args, **kwargs):
+            calls.append(kwargs)
+            return self.pipe(*args, **kwargs)
+
+    monkeypatch.setattr(sampling, "make_pipeline", lambda b, s: Spy(real(b, s)))
+    prompt = [SamplePrompt("x", width=64, height=64, steps=1, seed=1)]
+    for clip_skip in (None, 1, 2):
+        generate_samples(base, prompt, tmp_path, output_name="t", step=1, epoch=1, device="cpu",
+                         dtype=torch.float32, seed=1, clip_skip=clip_skip)
+    assert [c.get("prompt") for c in calls] == ["x", "x", None]
+    from loratui.engine.text import encode_text, tokenize
+
+    penultimate = encode_text(base, tokenize(base, ["x"]), 2).hidden_states
+    assert torch.equal(calls[2]["prompt_embeds"], penultimate)  # encoded as in training
+    assert calls[2]["negative_prompt_embeds"].shape == penultimate.shape

@@ -215,11 +215,13 @@ def test_sdxl_many_options(tiny_sdxl_dir, tmp_path):
         "dataset.cache_latents": False, "dataset.flip_aug": True, "dataset.random_crop": True,
         "training.max_train_epochs": None, "training.max_train_steps": 3,
         "saving.save_every_n_steps": 1, "saving.save_last_n_steps": 1, "saving.save_precision": "bf16",
+        "training.clip_skip": 2,
         "optimizer.lr_scheduler": "cosine_with_restarts", "optimizer.lr_warmup_steps": 0.5})
     code, events = run(config)
     assert code == 0, events
     assert [e["step"] for e in of(events, "step")] == [1, 2, 3]
     assert all(math.isfinite(e["loss"]) for e in of(events, "step"))
+    assert any("clip_skip = 2 is ignored for SDXL" in e["message"] for e in of(events, "warning"))
     assert of(events, "run_started")[0]["model"] == {**of(events, "run_started")[0]["model"], "family": "sdxl",
                                                      "v_prediction": True}
     out = tmp_path / "out"

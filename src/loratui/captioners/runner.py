@@ -10,9 +10,12 @@ images are decoded ahead, so memory is bounded whatever the dataset size. A bad 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import time
 from collections import Counter, deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -50,9 +53,58 @@ def _decode(job: Job, prepare: Callable[[Any], Any]) -> tuple[Any, str | None, s
         return None, f"{type(exc).__name__}: {exc}", None
 
 
+class _DecodePool:
+    """Decode threads that never hold the process open.
+
+    ThreadPoolExecutor's threads are joined when the interpreter exits, so after Ctrl-C the
+    process would wait for a 100-megapixel decode to finish; these are daemon threads, and a
+    cancelled job is skipped without running.
+    """
+
+    def __init__(self, workers: int):
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"caption-decode-{i}", daemon=True)
+                         for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    def _work(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            future, fn, args = task
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+                future.set_exception(exc)
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        self._tasks.put((future, fn, args))
+        return future
+
+    def shutdown(self, wait: bool) -> None:
+        for _ in self._threads:
+            self._tasks.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+
+# A model that fails every batch is broken, not unlucky: stop with one line instead of reporting
+# the same error for 10,000 images.
+FAIL_FIRST_BATCHES = 2
+FAIL_BATCHES_IN_A_ROW = 10
+
+
 def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwrite", separator: str = ",",
                    dry_run: bool = False, workers: int | None = None, max_inflight: int | None = None,
-                   emit: Emit | None = None, progress_every_s: float = 0.5, keep_captions: bool = False) -> RunResult:
+                   emit: Emit | None = None, progress_every_s: float = 0.5, keep_captions: bool = False,
+                   stop: threading.Event | None = None) -> RunResult:
+    """Caption ``jobs``; ``stop`` (set by a signal handler) ends the run after the current write."""
     emit = emit or (lambda event: None)
     workers = workers or default_workers()
     batch_size = max(1, int(captioner.batch_size))
@@ -76,16 +128,44 @@ def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwr
               "failed": len(result.failed), "images_per_s": round(rate, 3),
               "eta_s": None if eta is None else round(eta, 1), "elapsed_s": round(elapsed, 2)})
 
-    def flush(batch: list[tuple[Job, Any]]) -> None:
-        nonlocal done
-        if not batch:
-            return
+    failed_batches = 0  # in a row
+
+    def infer(items: list[Any]) -> list[Any]:
+        """Outputs for ``items``; a failing batch is retried one image at a time (one bad image, or a
+        batch too big for the GPU, must not fail its neighbours); failures come back as exceptions."""
         try:
-            outputs = captioner.run([item for _, item in batch])
+            outputs = list(captioner.run(items))
         except LoratuiError:
             raise
-        except Exception as exc:  # noqa: BLE001 - e.g. GPU OOM on one batch: report those images, go on
-            outputs = [exc] * len(batch)
+        except Exception as exc:  # noqa: BLE001 - e.g. GPU OOM on one batch
+            if len(items) == 1:
+                return [exc]
+            outputs = []
+            for item in items:
+                try:
+                    outputs.extend(list(captioner.run([item]))[:1] or [RuntimeError("no result")])
+                except LoratuiError:
+                    raise
+                except Exception as single:  # noqa: BLE001
+                    outputs.append(single)
+        if len(outputs) != len(items):  # a captioner bug: never drop images silently
+            outputs = (outputs + [RuntimeError(f"the captioner returned {len(outputs)} result(s) for "
+                                               f"{len(items)} image(s)")] * len(items))[:len(items)]
+        return outputs
+
+    def flush(batch: list[tuple[Job, Any]]) -> None:
+        nonlocal done, failed_batches
+        if not batch:
+            return
+        outputs = infer([item for _, item in batch])
+        errors = [out for out in outputs if isinstance(out, Exception)]
+        failed_batches = failed_batches + 1 if len(errors) == len(outputs) else 0
+        if failed_batches and (failed_batches >= FAIL_BATCHES_IN_A_ROW or
+                               (result.captioned == 0 and failed_batches >= FAIL_FIRST_BATCHES)):
+            first = errors[0]
+            raise LoratuiError(f"{captioner.name}: inference failed on {failed_batches} batch(es) in a row "
+                               f"({type(first).__name__}: {str(first).splitlines()[0] if str(first) else ''}); "
+                               "stopped: check the model, --batch-size and the device")
         for (job, _), out in zip(batch, outputs):
             done += 1
             if isinstance(out, Exception):
@@ -112,7 +192,7 @@ def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwr
         result.failed.append((str(job.image), reason))
         emit({"event": "image_failed", "image": str(job.image), "reason": reason})
 
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="caption-decode")
+    pool = _DecodePool(workers)
     pending: deque[tuple[Job, Future]] = deque()
     it = iter(jobs)
     batch: list[tuple[Job, Any]] = []
@@ -126,10 +206,14 @@ def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwr
                     exhausted = True
                     break
                 pending.append((job, pool.submit(_decode, job, captioner.prepare)))
-            if not pending:
+            if not pending or (stop is not None and stop.is_set()):
                 break
-            job, future = pending.popleft()
-            prepared, reason, warning = future.result()
+            job, future = pending[0]
+            try:
+                prepared, reason, warning = future.result(timeout=0.2)
+            except FutureTimeout:
+                continue  # look at the stop flag again
+            pending.popleft()
             if warning:
                 emit({"event": "warning", "image": str(job.image), "message": warning})
             if reason is not None:
@@ -141,14 +225,17 @@ def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwr
             if len(batch) >= batch_size:
                 flush(batch)
                 batch = []
-        flush(batch)
+        if stop is not None and stop.is_set():
+            result.interrupted = True  # the prepared images of the last partial batch are not captioned
+        else:
+            flush(batch)
         batch = []
     except KeyboardInterrupt:
         result.interrupted = True
     finally:
         for _, future in pending:
             future.cancel()
-        pool.shutdown(wait=not result.interrupted, cancel_futures=True)
+        pool.shutdown(wait=not result.interrupted)
         result.elapsed_s = time.perf_counter() - start
     progress(force=True)
     return result

@@ -27,6 +27,7 @@ import contextlib
 import json
 import signal
 import sys
+import threading
 import time
 from typing import Any
 
@@ -148,24 +149,30 @@ def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers
                   "reason": job.note or "caption exists"})
         if job.note:
             out.emit({"event": "warning", "image": str(job.image), "message": job.note})
-    previous = signal.getsignal(signal.SIGTERM)
-    try:  # a kill (SIGTERM) stops like Ctrl-C: finish the current write, report, exit 130
-        signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Ctrl-C or a kill (SIGTERM) only asks the run to stop: the caption being written is finished
+    # and counted, then the summary, exit 130. A second signal stops at once (writes stay atomic).
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
     except ValueError:  # not the main thread (tests in a worker thread)
-        previous = None
+        pass
     try:
         result = run_captioning(captioner, jobs, mode=mode, separator=separator, dry_run=dry_run,
-                                workers=workers, emit=out.emit)
+                                workers=workers, emit=out.emit, stop=stop)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     out.emit(summary_event(result, len(skipped)))
     if result.interrupted:
         sys.exit(130)
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 class _Output:

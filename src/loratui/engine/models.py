@@ -215,6 +215,12 @@ def _load_single_file(path: Path, model_cfg, dtype, config_dir) -> BaseModel:
         raise LoratuiError(f"cannot load {path} as an {FAMILY_NAMES[family]} checkpoint: {msg}") from None
     tes = [pipe.text_encoder] + ([pipe.text_encoder_2] if family == "sdxl" else [])
     toks = [pipe.tokenizer] + ([pipe.tokenizer_2] if family == "sdxl" else [])
+    for part_name, part in (("unet", pipe.unet), ("vae", pipe.vae), *((f"text encoder {i + 1}", te)
+                                                                      for i, te in enumerate(tes))):
+        missing = [n for n, t in [*part.named_parameters(), *part.named_buffers()] if t.is_meta]
+        if missing:  # a tensor the file lacks stays on the meta device (no data): fail now, in one line
+            raise LoratuiError(f"{path}: {len(missing)} tensor(s) of the {part_name} are missing from the checkpoint "
+                               f"(e.g. {missing[0]}): the file is incomplete or damaged; download it again")
     desc = f"{FAMILY_NAMES[family]}{' v-prediction' if v_pred else ''} (single file {path.name}, detected from its keys)"
     return BaseModel(family, v_pred, pipe.unet, pipe.vae, tes, toks, make_noise_scheduler(v_pred), desc)
 

@@ -267,10 +267,20 @@ class Run:
             return
         from loratui.engine.sampling import generate_samples
 
-        paths = generate_samples(self.base, self.prompts, self.output_dir / "sample", output_name=self.name,
-                                 step=tr.step, epoch=tr.epoch, device=tr.device,
-                                 dtype=tr.autocast_dtype or torch.float32, seed=self.cfg.training.seed,
-                                 sampler=self.cfg.sampling.sample_sampler, network=self.network)
+        # with cached latents the VAE waits on the CPU: the pipeline decodes on the training device
+        vae_device = next(self.base.vae.parameters()).device
+        self.base.vae.to(tr.device)
+        try:
+            paths = generate_samples(self.base, self.prompts, self.output_dir / "sample", output_name=self.name,
+                                     step=tr.step, epoch=tr.epoch, device=tr.device,
+                                     dtype=tr.autocast_dtype or torch.float32, seed=self.cfg.training.seed,
+                                     sampler=self.cfg.sampling.sample_sampler, network=self.network,
+                                     clip_skip=self.cfg.training.clip_skip)
+        finally:
+            if vae_device != tr.device:
+                self.base.vae.to(vae_device)
+                if tr.device.type == "cuda":
+                    torch.cuda.empty_cache()
         self.emit("sample_saved", paths=[str(p) for p in paths], step=tr.step, epoch=tr.epoch)
 
     # ---- the run --------------------------------------------------------------------------------
@@ -375,6 +385,9 @@ class Run:
         base.vae.to(dtype=torch.float32)  # encode in fp32: the SD/SDXL VAEs overflow in fp16
         self.base = base
         self.say(f"model: {base.source_description}")
+        if base.family == "sdxl" and cfg.training.clip_skip and cfg.training.clip_skip > 1:
+            self.warn(f"training.clip_skip = {cfg.training.clip_skip} is ignored for SDXL, which always uses the "
+                      "penultimate layer (sd-scripts ignores it too)")
         if cfg.sampling.sample_prompts and self.is_main:
             from loratui.engine.sampling import parse_prompts
 

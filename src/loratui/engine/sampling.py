@@ -135,7 +135,8 @@ def make_pipeline(base, sampler: str):
 
 @torch.no_grad()
 def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, output_name: str, step: int,
-                     epoch: int, device, dtype, seed: int, sampler: str = "euler_a", network=None) -> list[Path]:
+                     epoch: int, device, dtype, seed: int, sampler: str = "euler_a", network=None,
+                     clip_skip: int | None = None) -> list[Path]:
     """Render every prompt with the LoRA as currently trained; RNG states are left untouched.
 
     ``network`` (the LoRA, hooked into the models but not their submodule) is put in eval mode
@@ -155,8 +156,15 @@ def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, 
             prompt_seed = p.seed if p.seed is not None else seed + index
             generator = torch.Generator(device="cpu").manual_seed(prompt_seed)
             with torch.autocast(device_type=torch.device(device).type, dtype=dtype, enabled=dtype != torch.float32):
-                image = pipe(p.prompt, negative_prompt=p.negative or None, width=p.width, height=p.height,
-                             num_inference_steps=p.steps, guidance_scale=p.scale, generator=generator).images[0]
+                if clip_skip and clip_skip > 1 and base.family != "sdxl":
+                    # the prompt encoded as in training (diffusers' own clip_skip reaches for a
+                    # text_model attribute that transformers 5's CLIPTextModel no longer has)
+                    texts = {"prompt_embeds": _embed(base, p.prompt, clip_skip),
+                             "negative_prompt_embeds": _embed(base, p.negative or "", clip_skip)}
+                else:
+                    texts = {"prompt": p.prompt, "negative_prompt": p.negative or None}
+                image = pipe(**texts, width=p.width, height=p.height, num_inference_steps=p.steps,
+                             guidance_scale=p.scale, generator=generator).images[0]
             path = out / f"{output_name}_{step:06d}_{index:02d}_{prompt_seed}.png"
             image.save(path)
             paths.append(path)
@@ -167,3 +175,9 @@ def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, 
         if cuda_state is not None:
             torch.cuda.set_rng_state_all(cuda_state)
     return paths
+
+
+def _embed(base, text: str, clip_skip: int) -> torch.Tensor:
+    from loratui.engine.text import encode_text, tokenize
+
+    return encode_text(base, tokenize(base, [text]), clip_skip).hidden_states
