@@ -209,8 +209,8 @@ class Run:
         return meta
 
     def save_lora(self, tr, kind: str) -> Path | None:
-        if not self.is_main:
-            return None
+        """Called by every process at the same points; only the first writes (the others take part in
+        gathering their random streams for the state)."""
         from loratui.engine.network import save_lora
 
         if kind == "epoch":
@@ -219,11 +219,15 @@ class Run:
             path = self.output_dir / f"{self.name}-step{tr.step:08d}.safetensors"
         else:
             path = self.output_dir / f"{self.name}.safetensors"
-        save_lora(path, self.network, self.metadata(tr, final=kind == "final"), self.cfg.saving.save_precision)
-        self.emit("checkpoint_saved", path=str(path), kind=kind, step=tr.step, epoch=min(tr.epoch, tr.data.epochs))
-        self.say(f"saved {path}")
+        if self.is_main:
+            save_lora(path, self.network, self.metadata(tr, final=kind == "final"), self.cfg.saving.save_precision)
+            self.emit("checkpoint_saved", path=str(path), kind=kind, step=tr.step,
+                      epoch=min(tr.epoch, tr.data.epochs))
+            self.say(f"saved {path}")
         if self.save_state_flag and kind in ("epoch", "step"):
             self.save_state(tr, path.with_name(path.stem + "-state"))
+        if not self.is_main:
+            return None
         self.prune(kind, tr)
         return path
 
@@ -251,14 +255,22 @@ class Run:
                 shutil.rmtree(state, ignore_errors=True)
 
     def save_state(self, tr, folder: Path) -> None:
+        """Every process calls this at the same point: their random streams are gathered, the first writes."""
+        from loratui.engine.state import rng_state, save_state
+
+        rank_rngs = None
+        if self.world > 1:
+            import torch.distributed as dist
+
+            rank_rngs = [None] * self.world
+            dist.all_gather_object(rank_rngs, rng_state(tr.generator))
         if not self.is_main:
             return
-        from loratui.engine.state import save_state
 
         save_state(folder, network=self.network, optimizer=tr.optimizer, scheduler=tr.scheduler, scaler=tr.scaler,
                    generator=tr.generator, step=tr.step, epoch=tr.epoch, batches_done=tr.batches_done,
                    losses=tr.losses, config_digest=config_digest(self.cfg),
-                   data_state=tr.data.state_dict() if hasattr(tr.data, "state_dict") else None)
+                   data_state=tr.data.state_dict() if hasattr(tr.data, "state_dict") else None, rank_rngs=rank_rngs)
         self.emit("checkpoint_saved", path=str(folder), kind="state", step=tr.step, epoch=min(tr.epoch, tr.data.epochs))
         self.say(f"saved training state {folder} (resume with --resume {folder})")
 
@@ -454,11 +466,14 @@ class Run:
             from loratui.engine.state import load_state
 
             info = load_state(self.resume, network=network, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
-                              generator=generator, rank=self.rank)
+                              generator=generator, rank=self.rank, world_size=self.world)
             tr.step, tr.epoch, tr.batches_done, tr.losses = (info["step"], info["epoch"], info["batches_done"],
                                                              info["losses"])
             if info.get("data_state") is not None and hasattr(data, "load_state_dict"):
                 data.load_state_dict(info["data_state"])
+            if not info.get("rng_restored", True):
+                self.warn("this state was saved by another number of processes: training continues from it, "
+                          "but not bit-identically to an uninterrupted run")
             if info.get("config_digest") != config_digest(cfg):
                 self.warn("the config changed since this state was saved: the resumed run will not match an "
                           "uninterrupted one")

@@ -23,13 +23,34 @@ from loratui.core.errors import LoratuiError
 FORMAT = 1
 
 
+def rng_state(generator: torch.Generator) -> dict:
+    """Every random stream of this process: python, numpy, torch CPU and CUDA, the noise generator."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    numpy_state = [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)]
+    return {"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "generator": generator.get_state()}
+
+
+def _set_rng_state(rng: dict, generator: torch.Generator) -> None:
+    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in rng["python"]))
+    kind, keys, pos, has_gauss, cached = rng["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(rng["torch"])
+    if rng.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    generator.set_state(rng["generator"])
+
+
 def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, generator: torch.Generator, step: int,
                epoch: int, batches_done: int, losses: list[float], config_digest: str,
-               data_state: dict | None = None) -> Path:
+               data_state: dict | None = None, rank_rngs: list[dict] | None = None) -> Path:
     """Write the state folder atomically (a temp folder renamed over the old one).
 
     ``data_state`` is the data pipeline's own state (TrainingData.state_dict(), when it has one): its
-    epoch order is otherwise re-derived from (seed, epoch) and ``batches_done``.
+    epoch order is otherwise re-derived from (seed, epoch) and ``batches_done``. ``rank_rngs``: every
+    process's ``rng_state`` (gathered by the first, which alone writes), so that a multi-process
+    resume continues each process's random streams exactly.
     """
     from safetensors.torch import save_file
 
@@ -43,11 +64,7 @@ def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "scaler": scaler.state_dict() if scaler is not None else None, "data": data_state},
                tmp / "optimizer.pt")
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    numpy_state = [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)]
-    torch.save({"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                "generator": generator.get_state()}, tmp / "rng.pt")
+    torch.save({**rng_state(generator), "ranks": rank_rngs}, tmp / "rng.pt")
     (tmp / "state.json").write_text(json.dumps({
         "format": FORMAT, "step": step, "epoch": epoch, "batches_done": batches_done, "losses": losses[-1000:],
         "config_digest": config_digest}, indent=1), encoding="utf-8")
@@ -75,11 +92,13 @@ def read_state_info(folder: str | Path) -> dict:
 
 
 def load_state(folder: str | Path, *, network, optimizer, scheduler, scaler, generator: torch.Generator,
-               rank: int = 0) -> dict:
+               rank: int = 0, world_size: int = 1) -> dict:
     """Restore everything saved by ``save_state``; returns state.json's content.
 
-    Only the first process writes the state, so with several processes the others re-seed their
-    noise generator from (its seed, the step): a valid continuation, but not bit-identical.
+    Each process takes its own random streams when the state holds them (saved by as many
+    processes); otherwise (an older state, or another process count) the others re-seed their
+    noise generator from (its seed, the step): a valid continuation, but not bit-identical, and
+    ``info["rng_restored"]`` is False.
     """
     from safetensors.torch import load_file
 
@@ -94,14 +113,14 @@ def load_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
         scaler.load_state_dict(opt["scaler"])
     info["data_state"] = opt.get("data")
     rng = torch.load(folder / "rng.pt", map_location="cpu", weights_only=True)
-    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in rng["python"]))
-    kind, keys, pos, has_gauss, cached = rng["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(rng["torch"])
-    if rng.get("cuda") is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(rng["cuda"])
-    if rank == 0:
-        generator.set_state(rng["generator"])
+    ranks = rng.get("ranks")
+    if ranks and len(ranks) == world_size:
+        _set_rng_state(ranks[rank], generator)
+        info["rng_restored"] = True
     else:
-        generator.manual_seed(int(generator.initial_seed()) + 7919 * int(info["step"]))
+        seed = int(generator.initial_seed())
+        _set_rng_state(rng, generator)
+        info["rng_restored"] = world_size == 1 and not ranks
+        if rank != 0:
+            generator.manual_seed(seed + 7919 * int(info["step"]))
     return info
