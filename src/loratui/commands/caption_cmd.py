@@ -192,6 +192,7 @@ class _Output:
         self.json = json_events
         self.tty = sys.stderr.isatty()
         self.last_plain = 0.0
+        self.last_done = -1  # plain mode: the same count is not printed twice
         self.bar_open = False
 
     def warning(self, message: str) -> None:
@@ -231,8 +232,8 @@ class _Output:
             filled = int(width * done / total) if total else width
             click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}  ", nl=False, err=True)
             self.bar_open = True
-        elif time.monotonic() - self.last_plain >= 5 or done == total:
-            self.last_plain = time.monotonic()
+        elif (time.monotonic() - self.last_plain >= 5 or done == total) and done != self.last_done:
+            self.last_plain, self.last_done = time.monotonic(), done
             click.echo(f"progress: {text}", err=True)
 
     def _end_bar(self) -> None:
