@@ -57,7 +57,7 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context) -> None:
     """loratui: LoRA training for Stable Diffusion in the terminal.
 
-    Run a command below, or `loratui` alone to open the TUI.
+    Run a command below. (`loratui` alone will open the TUI, the next milestone.)
     """
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())

@@ -141,3 +141,12 @@ def test_bad_config_gives_one_line_error_and_exit_2_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr == f"error: {bad}, line 2: network_dim: must be an integer from 1 to 1024, got 0\n"
     assert isinstance(ConfigError("x"), LoratuiError)
+
+
+def test_config_new_in_a_project_folder_uses_its_folders(tmp_path):
+    for name in ("img", "reg", "model", "log"):
+        (tmp_path / name).mkdir()
+    result = CliRunner().invoke(cli, ["config", "new", str(tmp_path / "alice.toml")], catch_exceptions=False)
+    assert "output_dir = model" in result.output
+    cfg = load_config(tmp_path / "alice.toml")
+    assert (cfg.dataset.train_data_dir, cfg.dataset.reg_data_dir, cfg.saving.output_dir) == ("img", "", "model")

@@ -87,6 +87,7 @@ def test_dedupe_sort_move_strip():
     assert run(MoveToFront(["alice*"]), ["solo", "alice_x"]) == ["alice_x", "solo"]
     assert run(MoveToFront(["b", "c"]), ["a", "c", "b"]) == ["c", "b", "a"]  # their order is kept
     assert run(StripUnderscores(), ["long_hair", "^_^", "long hair", "o_o"]) == ["long hair", "^_^", "o_o"]
+    assert run(StripUnderscores(keep_tags=["alice_lora"]), ["alice_lora", "long_hair"]) == ["alice_lora", "long hair"]
     with pytest.raises(LoratuiError, match="unknown sort"):
         run(SortTags("colour"), ["a"])
 
@@ -110,6 +111,7 @@ def test_ops_return_the_input_when_nothing_changes():
 
 ALL_OPS = [AddTags(["t"], 0), AddTags(["t", "u"], 2, True), RemoveTags(["*bg"]), ReplaceTag("a", "b", "glob"),
            Dedupe(), SortTags("frequency", 1), MoveToFront(["x"]), StripUnderscores(), RemoveCategory(["rating"]),
+           StripUnderscores(keep_tags=["a_b"]),
            RemoveTags(["x"], where="tag:y")]
 
 

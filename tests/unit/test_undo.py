@@ -48,7 +48,7 @@ def test_apply_undo_restores_bytes_and_new_files(tmp_path):
     assert len(undo.restored) == 7 and undo.remaining == 0 and undo.description == "add trig at the front"
     assert snapshot(root) == before
     assert not (root / "10_alice" / "nocap.txt").exists()
-    with pytest.raises(LoratuiError, match="nothing to undo"):
+    with pytest.raises(LoratuiError, match="nothing left to undo: every recorded change has been undone"):
         undo_last(root)
 
 

@@ -193,6 +193,7 @@ class _Output:
         self.tty = sys.stderr.isatty()
         self.last_plain = 0.0
         self.last_done = -1  # plain mode: the same count is not printed twice
+        self.dry_run = False
         self.bar_open = False
 
     def warning(self, message: str) -> None:
@@ -210,6 +211,7 @@ class _Output:
             return  # nothing printed: the bar stays on its line
         self._end_bar()
         if kind == "started":
+            self.dry_run = bool(event.get("dry_run"))
             click.echo(f"{event['captioner']}: {event['model']} on {event['provider']} (batch {event['batch_size']}, "
                        f"{event['workers']} decode workers); {event['to_caption']} image(s) to caption, "
                        f"{event['skipped']} skipped{' (dry run)' if event['dry_run'] else ''}")
@@ -243,7 +245,8 @@ class _Output:
 
     def _summary(self, e: dict[str, Any]) -> None:
         state = "interrupted" if e["interrupted"] else "done"
-        click.echo(f"{state}: {e['captioned']} captioned, {e['skipped']} skipped, {len(e['failed'])} failed "
+        verb = "would be captioned (dry run, nothing written)" if self.dry_run else "captioned"
+        click.echo(f"{state}: {e['captioned']} {verb}, {e['skipped']} skipped, {len(e['failed'])} failed "
                    f"in {_duration(e['elapsed_s'])} ({e['images_per_s']:.1f} img/s)")
         for item in e["failed"]:
             click.echo(f"  failed {item['image']}: {item['reason']}")

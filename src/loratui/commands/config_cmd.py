@@ -59,8 +59,16 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
     if model:
         local = Path(os.path.expanduser(model)).exists()
         cfg.model.pretrained_model_name_or_path = _relative_to(model, target.parent) if local else model
+    # a project from `loratui dataset init` (img/ reg/ model/ log/): use its folders
+    project = target.parent
+    if not train_data_dir and (project / "img").is_dir():
+        cfg.dataset.train_data_dir = "img"
+    if (project / "reg").is_dir() and any((project / "reg").iterdir()):
+        cfg.dataset.reg_data_dir = "reg"
     if output_dir:
         cfg.saving.output_dir = _relative_to(output_dir, target.parent)
+    elif (project / "model").is_dir():
+        cfg.saving.output_dir = "model"
     if family:
         cfg.model.model_family = family.lower()
     if cfg.model.model_family == "sdxl":
@@ -68,7 +76,8 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
         cfg.dataset.max_bucket_reso = 2048
         cfg.training.gradient_checkpointing = True
     save_config(cfg, target)
-    click.echo(f"wrote {target}: edit it, then `loratui config check {target}`")
+    click.echo(f"wrote {target} (train_data_dir = {cfg.dataset.train_data_dir or '(unset)'}, output_dir = "
+               f"{cfg.saving.output_dir}): edit it, then `loratui config check {target}`")
 
 
 @config.command("check")

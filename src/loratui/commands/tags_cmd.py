@@ -168,7 +168,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
     data = plan.to_dict(root) if as_json else None
     if not as_json:
         _print_plan(plan, root, show_all)
-        multiline = [c for c in captions if c.multiline]
+        multiline = [c for c in captions if c.multiline and (predicate is None or predicate(c))]
         if multiline:
             click.echo(f"Note: {len(multiline)} caption(s) have more than one line; sd-scripts reads only the first "
                        f"(e.g. {_rel(multiline[0].path, root)}). Only the first line is edited.")
@@ -350,11 +350,13 @@ def move_front(directory, patterns, mode, exact, glob, regex, **kw):
 @tags.command("strip-underscores")
 @_common
 @_writing
-def strip_underscores(directory, **kw):
+@click.option("--keep", "keep", multiple=True, metavar="TAG",
+              help="Leave this tag as it is (repeatable): a trigger word such as alice_lora.")
+def strip_underscores(directory, keep, **kw):
     """long_hair -> long hair (tags of 3 characters or fewer, like ^_^, are kept, as sd-scripts does)."""
     from loratui.core.edits import StripUnderscores
 
-    _run_plan(directory, [StripUnderscores()], **kw)
+    _run_plan(directory, [StripUnderscores(keep_tags=[k.strip() for k in keep if k.strip()])], **kw)
 
 
 @tags.command("remove-category")

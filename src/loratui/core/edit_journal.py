@@ -206,6 +206,8 @@ def plan_undo(dataset: str | os.PathLike) -> UndoPlan:
     """Look at the newest journal entry and the files as they are now. Raises when there is none."""
     entries = _entries(dataset)
     if not entries:
+        if journal_dir(dataset).is_dir():
+            raise LoratuiError(f"{dataset}: nothing left to undo: every recorded change has been undone")
         raise LoratuiError(f"{dataset}: nothing to undo (no edit journal in {journal_dir(dataset)})")
     entry = entries[-1]
     record = _load(entry)

@@ -183,7 +183,8 @@ class Op:
         data: dict = {"op": self.op}
         for f in fields(self):
             value = getattr(self, f.name)
-            default = f.default if f.default is not MISSING else MISSING
+            default = f.default if f.default is not MISSING else (
+                f.default_factory() if f.default_factory is not MISSING else MISSING)
             if value is None or (default is not MISSING and value == default):
                 continue
             data[f.name] = list(value) if isinstance(value, (list, tuple)) else value
@@ -404,13 +405,15 @@ class StripUnderscores(Op):
     """``long_hair`` -> ``long hair``; tags of 3 characters or fewer (``^_^``) are left alone,
     as sd-scripts' tagger does with --remove_underscore."""
 
+    keep_tags: list[str] = field(default_factory=list)  # left as they are: trigger words such as alice_lora
     op = "strip_underscores"
 
     def compile(self, ctx):
-        return _rename(lambda t: t.replace("_", " ") if len(t) > 3 and "_" in t else None)
+        kept = set(self.keep_tags)
+        return _rename(lambda t: t.replace("_", " ") if len(t) > 3 and "_" in t and t not in kept else None)
 
     def describe(self):
-        return "strip underscores"
+        return "strip underscores" + (f" (keeping {', '.join(self.keep_tags)})" if self.keep_tags else "")
 
 
 @dataclass
@@ -445,7 +448,7 @@ class RemoveCategory(Op):
 OPS: dict[str, type[Op]] = {cls.op: cls for cls in
                             (AddTags, RemoveTags, ReplaceTag, Dedupe, SortTags, MoveToFront, StripUnderscores,
                              RemoveCategory)}
-_LIST_KEYS = ("tags", "patterns", "categories")
+_LIST_KEYS = ("tags", "patterns", "categories", "keep_tags")
 
 
 def op_from_dict(data: dict, where: str = "recipe") -> Op:

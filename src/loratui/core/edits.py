@@ -126,8 +126,8 @@ class EditPlan:
         """(tag -> files gaining it, tag -> files losing it)."""
         added, removed = Counter(), Counter()
         for edit in self.edits:
-            added.update(set(edit.added))
-            removed.update(set(edit.removed))
+            added.update(dict.fromkeys(edit.added, 1))  # dict: a stable order for ties, run after run
+            removed.update(dict.fromkeys(edit.removed, 1))
         return added, removed
 
     def get(self, path: Path) -> FileEdit | None:
@@ -163,7 +163,7 @@ def tag_frequency(captions: Iterable[Caption], where: Where | None = None) -> Co
     counts: Counter = Counter()
     for caption in captions:
         if where is None or where(caption):
-            counts.update(set(caption.tags))
+            counts.update(dict.fromkeys(caption.tags, 1))  # once per caption, in a stable order (ties)
     return counts
 
 

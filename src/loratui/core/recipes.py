@@ -22,7 +22,7 @@ Each [[op]] has an `op` name and that operation's keys:
     dedupe
     sort              by = "alpha" | "frequency" | "category", keep = N (leave the first N in place)
     move_front        patterns = [...], mode = ...
-    strip_underscores
+    strip_underscores keep_tags = [...] (left as they are, e.g. a trigger word)
     remove_category   categories = ["rating", "general", "character", "copyright", "artist", "meta" or a number]
 
 `where = "..."` at the top level limits the whole recipe to the captions a --where expression

@@ -92,7 +92,7 @@ class TagVocab:
     def from_captions(cls, captions, tags_csv: str | os.PathLike | None = None) -> TagVocab:
         counts: Counter = Counter()
         for caption in captions:
-            counts.update(set(caption.tags))
+            counts.update(dict.fromkeys(caption.tags, 1))  # once per caption, in a stable order (ties)
         return cls(counts, load_selected_tags(tags_csv) if tags_csv else None)
 
     def _underscores(self) -> bool:

@@ -101,6 +101,9 @@ def guess_family(model_path: str) -> str:
     return "sdxl" if "xl" in name else "sd1"
 
 
+FAMILY_LABELS = {"sd1": "SD 1.5", "sdxl": "SDXL"}
+
+
 def resolve_family(cfg: TrainingConfig, family: str | None, assumptions: list[str]) -> str:
     fam = (family or cfg.model.model_family or "auto").lower()
     if fam in ("sd15", "sd1.5"):
@@ -268,6 +271,8 @@ def estimate_vram(cfg: TrainingConfig, *, family: str | None = None) -> VramEsti
                           "driver context and kernel workspaces (outside torch's counters)"))
 
     assumptions.append(f"peak at the largest bucket area ({width}x{height}); sample generation not counted")
+    assumptions.append(f"sizes of the released {FAMILY_LABELS.get(fam, fam)} model; the weights file itself is not "
+                       "read (a pruned or tiny test model needs less)")
     if attention == "none":
         assumptions.append("no sdpa/xformers: attention matrices grow with the square of the latent tokens")
     total = sum(p.bytes for p in parts)
