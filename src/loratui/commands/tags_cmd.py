@@ -12,8 +12,8 @@ import click
 from loratui.core.errors import LoratuiError
 
 PLAN_LINES = 20
-WHERE_HELP = ('Only captions matching EXPR: tag:X, -tag:X, folder:X, file:X, text:X, tags>N, empty, missing, '
-              'multiline, joined by and/or/not (e.g. "tag:solo and not folder:*reg*").')
+WHERE_HELP = ('Only captions matching EXPR: tag:X, -tag:X, folder:X, file:X, text:X, tags>N, tags<N, tags=N, empty, '
+              'missing, multiline, joined by and/or/not (e.g. "tag:solo and not folder:*reg*").')
 
 
 def _interactive() -> bool:
