@@ -502,6 +502,13 @@ class Run:
         self.emit("finished", reason=reason, step=tr.step, epoch=min(tr.epoch, data.epochs),
                   output=str(output) if output else None, elapsed_s=round(time.perf_counter() - started, 1))
         self.say(f"{reason}: {tr.step} step(s); LoRA: {output}")
+        if self.world > 1:
+            # leave together, once the first process has written everything: a process that exits
+            # while a peer still talks to it aborts inside gloo/NCCL ("terminate called ...")
+            import torch.distributed as dist
+
+            dist.barrier()
+            dist.destroy_process_group()
         return 0
 
     def _check_processes_agree(self, network) -> None:
