@@ -34,6 +34,7 @@ from typing import Any
 import click
 
 from loratui.core.errors import LoratuiError
+from loratui.core.termline import fit
 
 
 def _common(func):
@@ -232,7 +233,7 @@ class _Output:
         if self.tty:
             width = 30
             filled = int(width * done / total) if total else width
-            click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}  ", nl=False, err=True)
+            click.echo("\r" + fit(f"[{'#' * filled}{'.' * (width - filled)}] {text}  "), nl=False, err=True)
             self.bar_open = True
         elif (time.monotonic() - self.last_plain >= 5 or done == total) and done != self.last_done:
             self.last_plain, self.last_done = time.monotonic(), done

@@ -168,18 +168,21 @@ class Run:
     def progress(self, tr, avg_loss, images_per_s, eta_s) -> None:
         if not self.is_main or self.echo_json:
             return
+        from loratui.core.termline import fit
+
         now = time.monotonic()
         total = tr.data.total_steps
         if not self.show_progress and now - self.last_line < 10 and tr.step not in (1, total):
             return
         self.last_line = now
         eta = "?" if eta_s is None else time.strftime("%H:%M:%S", time.gmtime(eta_s))
-        width = 24
+        width = 20
         filled = int(width * tr.step / max(total, 1))
+        # most useful first: on a narrow terminal fit() cuts from the right
         line = (f"[{'#' * filled}{'.' * (width - filled)}] step {tr.step}/{total} epoch {tr.epoch}/{tr.data.epochs} "
-                f"loss {avg_loss:.4f} {images_per_s:.2f} img/s ETA {eta}")
+                f"ETA {eta} loss {avg_loss:.4f} {images_per_s:.2f} img/s")
         if self.show_progress:
-            print("\r" + line, end="\n" if tr.step == total else "", file=sys.stderr, flush=True)
+            print("\r" + fit(line), end="\n" if tr.step == total else "", file=sys.stderr, flush=True)
             self.bar_open = tr.step != total
         else:
             print(line, file=sys.stderr, flush=True)
