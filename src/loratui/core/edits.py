@@ -32,6 +32,17 @@ from loratui.core.edit_ops import (
 Where = Callable[[Caption], bool]
 
 
+def _multiset_minus(tags: list[str], other: list[str]) -> list[str]:
+    """The tags of ``tags`` left after taking away ``other`` (counting repeats), in ``tags``' order."""
+    extra = Counter(tags) - Counter(other)
+    out = []
+    for tag in tags:
+        if extra[tag]:
+            extra[tag] -= 1
+            out.append(tag)
+    return out
+
+
 @dataclass
 class FileEdit:
     """One caption file's change: its tags before (``old``) and after (``new``)."""
@@ -47,24 +58,12 @@ class FileEdit:
     @cached_property
     def added(self) -> list[str]:
         """Tags gained (a multiset difference, so a removed duplicate shows as removed), in new order."""
-        extra = Counter(self.new) - Counter(self.old)
-        out = []
-        for tag in self.new:
-            if extra[tag]:
-                extra[tag] -= 1
-                out.append(tag)
-        return out
+        return _multiset_minus(self.new, self.old)
 
     @cached_property
     def removed(self) -> list[str]:
         """Tags lost, in their old order."""
-        gone = Counter(self.old) - Counter(self.new)
-        out = []
-        for tag in self.old:
-            if gone[tag]:
-                gone[tag] -= 1
-                out.append(tag)
-        return out
+        return _multiset_minus(self.old, self.new)
 
     @property
     def reordered_only(self) -> bool:
