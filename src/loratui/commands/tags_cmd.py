@@ -34,11 +34,16 @@ def tags() -> None:
     """
 
 
+def _separator(ctx, param, separator: str) -> str:
+    """--separator as given; '\\t' (or 'tab') is a tab. Converted once, where click reads it."""
+    return "\t" if separator in ("\\t", "tab") else separator
+
+
 def _common(func):
     @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
     @click.option("--where", "where", metavar="EXPR", help=WHERE_HELP)
     @click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension.")
-    @click.option("--separator", default=", ", show_default=True,
+    @click.option("--separator", default=", ", show_default=True, callback=_separator,
                   help="Tag separator: captions are split at its non-blank part; changed captions are written "
                        "with it ('|' is written as '| '); '\\t' for a tab.")
     @click.option("--tags-csv", type=click.Path(dir_okay=False, path_type=Path),
@@ -83,7 +88,6 @@ def _context(directory: Path, caption_extension: str, separator: str, tags_csv: 
     from loratui.core.edits import EditContext, tag_frequency
     from loratui.core.tagvocab import load_selected_tags, tag_categories
 
-    separator = _separator(separator)
     if not separator.strip() and separator not in (" ", "\t"):
         raise LoratuiError("--separator: give a separator such as ', ' or '|' (or '\\t' for a tab)")
     ext = caption_extension if caption_extension.startswith(".") else "." + caption_extension
@@ -95,10 +99,6 @@ def _context(directory: Path, caption_extension: str, separator: str, tags_csv: 
         raise LoratuiError(f"{directory}: no images found (looked for .png .jpg .jpeg .webp .bmp in it and in its "
                            "N_concept folders; --recursive looks in every subfolder)")
     return captions, EditContext(tag_frequency(captions), categories)
-
-
-def _separator(separator: str) -> str:
-    return "\t" if separator in ("\\t", "tab") else separator
 
 
 def _need_tags_csv(ops, tags_csv: Path | None) -> None:
@@ -150,7 +150,6 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
     from loratui.core.edits import check_ops, check_written_tags, plan_edits
     from loratui.core.recipes import append_to_recipe
 
-    separator = _separator(separator)
     check_ops(ops, separator)
     _need_tags_csv(ops, tags_csv)
     root = _train_dir(directory)

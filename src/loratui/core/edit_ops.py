@@ -508,21 +508,27 @@ def op_from_dict(data: dict, where: str = "recipe") -> Op:
     return op
 
 
+def unwritable_tag(tag: str, separator: str | None = None) -> str | None:
+    """Why ``tag`` cannot be written into a caption as one tag, or None: a line break (sd-scripts
+    reads only the first line) or, when ``separator`` is given, the separator outside brackets
+    (it would read back as several tags; ``(a, b:1.2)`` is one tag)."""
+    if "\n" in tag or "\r" in tag:
+        return "holds a line break: a caption is one line (sd-scripts reads only the first)"
+    if separator is not None:
+        from loratui.core.captions import split_tags
+
+        parts = len(split_tags(tag, separator))
+        if parts > 1:
+            return f"contains the separator {separator!r}, so it would read back as {parts} tags"
+    return None
+
+
 def check_ops(ops: Iterable[Op], separator: str | None = None) -> None:
-    """Raise a one-line LoratuiError for an operation that cannot run or would write a bad caption.
-
-    Patterns must compile; a written tag may not hold a line break (sd-scripts reads only the
-    first line) nor, when ``separator`` is given, the separator outside brackets (it would read
-    back as several tags). ``(a, b:1.2)`` is one tag and passes.
-    """
-    from loratui.core.captions import split_tags
-
+    """Raise a one-line LoratuiError for an operation that cannot run or would write a bad caption:
+    patterns must compile and every literal tag it writes must pass ``unwritable_tag``."""
     for op in ops:
         for tag in op.new_tags():
-            if "\n" in tag or "\r" in tag:
-                raise LoratuiError(f"tag {tag!r} holds a line break: a caption is one line (sd-scripts reads only "
-                                   "the first)")
-            if separator is not None and len(split_tags(tag, separator)) > 1:
-                raise LoratuiError(f"tag {tag!r} contains the separator {separator!r}, so it would read back as "
-                                   f"{len(split_tags(tag, separator))} tags: give each tag as its own argument")
+            problem = unwritable_tag(tag, separator)
+            if problem:
+                raise LoratuiError(f"tag {tag!r} {problem}: give each tag as its own argument, on one line")
         op.compile(EditContext())  # bad regexes, replacements and categories fail here, once

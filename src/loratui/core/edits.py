@@ -26,7 +26,7 @@ from loratui.core.captions import Caption
 from loratui.core.edit_ops import (
     CATEGORY_NAMES, CATEGORY_ORDER, MATCH_MODES, OPS, RATING_TAGS, SORT_KEYS, AddTags, Dedupe, EditContext,
     MoveToFront, Op, RemoveCategory, RemoveTags, ReplaceTag, SortTags, StripUnderscores, check_ops, op_from_dict,
-    pattern_kind, tag_matcher,
+    pattern_kind, tag_matcher, unwritable_tag,
 )
 
 Where = Callable[[Caption], bool]
@@ -212,17 +212,14 @@ def plan_edits(captions: list[Caption], ops: list[Op], *, where: Where | None = 
 def check_written_tags(plan: EditPlan, separator: str) -> None:
     """Refuse a plan that would write a tag holding a line break or the separator (e.g. a regex
     replacement ``\\1, \\2``): it would not read back as that tag. One LoratuiError, nothing written."""
-    from loratui.core.captions import split_tags
     from loratui.core.errors import LoratuiError
 
     for edit in plan.edits:
         for tag in edit.added:
-            if "\n" in tag or "\r" in tag:
-                raise LoratuiError(f"{edit.path}: the plan would write the tag {tag!r}, which holds a line break "
-                                   "(sd-scripts reads only the first line); nothing written")
-            if len(split_tags(tag, separator)) > 1:
-                raise LoratuiError(f"{edit.path}: the plan would write the tag {tag!r}, which contains the separator "
-                                   f"{separator!r} and would read back as several tags; nothing written")
+            problem = unwritable_tag(tag, separator)
+            if problem:
+                raise LoratuiError(f"{edit.path}: the plan would write the tag {tag!r}, which {problem}; "
+                                   "nothing written")
 
 
 def plan_set_tags(changes: Iterable[tuple[Caption, list[str]]], description: str = "edit tags") -> EditPlan:
