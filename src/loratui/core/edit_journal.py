@@ -197,11 +197,6 @@ def _load(entry: Path) -> dict:
         raise LoratuiError(f"{entry}: unreadable undo journal ({exc}): delete it to undo older edits") from None
 
 
-def last_entry(dataset) -> dict | None:
-    entries = _entries(dataset)
-    return _load(entries[-1]) if entries else None
-
-
 def plan_undo(dataset: str | os.PathLike) -> UndoPlan:
     """Look at the newest journal entry and the files as they are now. Raises when there is none."""
     entries = _entries(dataset)
