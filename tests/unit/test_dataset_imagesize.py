@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from loratui.core.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
+from loratui.core.dataset import ImageSizeError, decode_error, looks_truncated, read_image_size
 
 
 def save(path: Path, size=(37, 23), fmt="PNG", mode="RGB", **kw) -> Path:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loratui.core.captions import caption_path, join_tags, read_caption, split_tags, write_caption
-from loratui.core.dataset_scan import parse_subset_name
+from loratui.core.dataset import parse_subset_name
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_text
-from loratui.core.images import is_image, iter_images
+from loratui.core.dataset import is_image, iter_images
 
 WRITE_MODES = ("overwrite", "append", "skip")
 

@@ -71,7 +71,7 @@ def _writing(func):
 def _train_dir(directory: Path) -> Path:
     """DIR itself, or DIR/img for a project folder (made by `loratui dataset init`)."""
     from loratui.core.dataset import parse_subset_name
-    from loratui.core.images import is_image
+    from loratui.core.dataset import is_image
 
     if not directory.is_dir():
         raise LoratuiError(f"{directory}: not a folder: pass the dataset folder (images or N_concept folders)")

@@ -24,10 +24,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loratui.core.dataset_scan import parse_subset_name
+from loratui.core.dataset import parse_subset_name
 from loratui.core.errors import ConflictError, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes
-from loratui.core.images import iter_images
+from loratui.core.dataset import iter_images
 
 BOM = "\ufeff"
 DEFAULT_SEPARATOR = ", "

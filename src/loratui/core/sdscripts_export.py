@@ -27,7 +27,7 @@ from loratui.core.config_io import with_resolved_paths
 from loratui.core.dataset import parse_subset_name
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_text
-from loratui.core.images import is_image
+from loratui.core.dataset import is_image
 
 @dataclass
 class Subset:

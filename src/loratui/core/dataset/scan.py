@@ -23,10 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from loratui.core.dataset_types import DatasetScan, ImageEntry, Problem, Severity, Subset
+from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset
 from loratui.core.errors import LoratuiError
-from loratui.core.imagesize import ImageSizeError, decode_error, probe_image
-from loratui.core.images import IMAGE_EXTENSIONS
+from loratui.core.dataset.imagesize import ImageSizeError, decode_error, probe_image
+from loratui.core.dataset.images import IMAGE_EXTENSIONS
 
 def parse_subset_name(name: str) -> tuple[int, str] | None:
     """(repeats, class_tokens) the way sd-scripts reads a folder name, or None if it has no integer prefix.

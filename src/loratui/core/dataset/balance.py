@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from loratui.core.dataset_scan import DatasetScan, Subset
+from loratui.core.dataset.scan import DatasetScan, Subset
 from loratui.core.errors import LoratuiError
 
 

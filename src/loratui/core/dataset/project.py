@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from loratui.core.errors import LoratuiError
-from loratui.core.images import IMAGE_EXTENSIONS
+from loratui.core.dataset.images import IMAGE_EXTENSIONS
 
 LinkMode = Literal["copy", "symlink", "hardlink"]
 PROJECT_FOLDERS = ("img", "reg", "model", "log")

@@ -1,0 +1,42 @@
+"""Kohya-style datasets: the folders, the images in them, and what is wrong with them.
+
+Here live the `N_concept` folder scan with its problems (scan.py, types.py), header-only image sizes
+(imagesize.py), image file recognition (images.py), the project layout of `loratui dataset init`
+(project.py) and repeats balancing by safe folder renames (balance.py). This package is the bottom of
+core: it knows nothing of captions' tag operations, configs or training plans, and imports no other
+core subpackage. Import from here, not from the modules.
+"""
+
+from __future__ import annotations
+
+from loratui.core.dataset.balance import Rename, apply_renames, balance_plan, balance_target, plan_conflicts
+from loratui.core.dataset.images import IMAGE_EXTENSIONS, is_image, iter_images
+from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
+from loratui.core.dataset.project import InitResult, concept_folder_name, init_project
+from loratui.core.dataset.scan import parse_subset_name, scan_dataset
+from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "DatasetScan",
+    "ImageEntry",
+    "ImageSizeError",
+    "InitResult",
+    "Problem",
+    "Rename",
+    "Severity",
+    "Subset",
+    "apply_renames",
+    "balance_plan",
+    "balance_target",
+    "concept_folder_name",
+    "decode_error",
+    "init_project",
+    "is_image",
+    "iter_images",
+    "looks_truncated",
+    "parse_subset_name",
+    "plan_conflicts",
+    "read_image_size",
+    "scan_dataset",
+]
