@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from loratui.core.captions import load_captions  # noqa: E402
-from loratui.core.edit_filter import parse_where  # noqa: E402
-from loratui.core.edits import (  # noqa: E402
+from loratui.core.captions import parse_where  # noqa: E402
+from loratui.core.captions import (  # noqa: E402
     AddTags, Dedupe, EditContext, MoveToFront, RemoveCategory, RemoveTags, ReplaceTag, SortTags, StripUnderscores,
     plan_edits, tag_frequency,
 )

@@ -1,4 +1,4 @@
-"""core/captions.py: splitting and joining tags, byte-exact parse/format round trips (examples and properties)."""
+"""core/captions/files.py: splitting and joining tags, byte-exact parse/format round trips (examples and properties)."""
 
 from __future__ import annotations
 

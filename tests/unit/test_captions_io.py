@@ -1,4 +1,4 @@
-"""core/captions.py on disk: reading, atomic writes that keep the file's style, conflicts, finding captions."""
+"""core/captions/files.py on disk: reading, atomic writes that keep the file's style, conflicts, finding captions."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from loratui.core.captions import follow_folder_renames
 from loratui.core.dataset import apply_renames, balance_plan, balance_target, plan_conflicts, scan_dataset
 from loratui.core.errors import LoratuiError
 
@@ -74,32 +75,32 @@ def test_apply_renames(tmp_path):
 
 
 def test_undo_of_earlier_tag_edits_follows_renamed_folders(tmp_path):
-    from loratui.core.captions import load_captions
-    from loratui.core.edit_journal import apply_plan, undo_last
-    from loratui.core.edits import AddTags, plan_edits
+    from loratui.core.captions import AddTags, apply_plan, load_captions, plan_edits, undo_last
 
     for name, count in (("10_a", 4), ("1_b", 20)):
         folder = concept(tmp_path, name, count)
         for image in folder.iterdir():
             image.with_suffix(".txt").write_text("solo\n")
     apply_plan(plan_edits(load_captions(tmp_path), [AddTags(["trig"], 0)]), tmp_path)
-    apply_renames(balance_plan(scan_dataset(tmp_path)))  # 1_b -> 2_b
+    renames = balance_plan(scan_dataset(tmp_path))  # 1_b -> 2_b
+    apply_renames(renames)
+    follow_folder_renames((r.source, r.dest) for r in renames)
     result = undo_last(tmp_path)
     assert len(result.restored) == 24 and not result.conflicts
     assert {p.read_text() for p in tmp_path.glob("*/*.txt")} == {"solo\n"}
 
 
 def test_a_journal_further_up_follows_too(tmp_path):
-    from loratui.core.captions import load_captions
-    from loratui.core.edit_journal import apply_plan, undo_last
-    from loratui.core.edits import AddTags, plan_edits
+    from loratui.core.captions import AddTags, apply_plan, load_captions, plan_edits, undo_last
 
     img = tmp_path / "img"
     for name, count in (("10_a", 4), ("1_b", 20)):
         for image in concept(img, name, count).iterdir():
             image.with_suffix(".txt").write_text("solo\n")
     apply_plan(plan_edits(load_captions(tmp_path, recursive=True), [AddTags(["trig"], 0)]), tmp_path)
-    apply_renames(balance_plan(scan_dataset(img)))  # img/1_b -> img/2_b, journal in tmp_path
+    renames = balance_plan(scan_dataset(img))  # img/1_b -> img/2_b, journal in tmp_path
+    apply_renames(renames)
+    follow_folder_renames((r.source, r.dest) for r in renames)
     assert len(undo_last(tmp_path).restored) == 24
     assert {p.read_text() for p in img.glob("*/*.txt")} == {"solo\n"}
 

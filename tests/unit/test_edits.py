@@ -1,4 +1,4 @@
-"""core/edit_ops.py (via core/edits.py): each tag operation on one caption, and its recipe form."""
+"""core/captions/ops.py (via core/captions/plan.py): each tag operation on one caption, and its recipe form."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loratui.core.edits import (
+from loratui.core.captions import (
     AddTags, Dedupe, EditContext, MoveToFront, RemoveCategory, RemoveTags, ReplaceTag, SortTags, StripUnderscores,
     op_from_dict, run_ops, tag_matcher,
 )

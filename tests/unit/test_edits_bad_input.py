@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from loratui.core.edit_journal import apply_plan, journal_dir, undo_last
-from loratui.core.edits import AddTags, RemoveTags, ReplaceTag, check_ops, op_from_dict, plan_edits, tag_matcher
+from loratui.core.captions import apply_plan, journal_dir, undo_last
+from loratui.core.captions import AddTags, RemoveTags, ReplaceTag, check_ops, op_from_dict, plan_edits, tag_matcher
 from loratui.core.errors import LoratuiError
 from loratui.core.captions import load_captions
 from tests.unit.test_tags_cmd import dataset, run, run_main, text
@@ -148,7 +148,7 @@ def test_restore_error_keeps_the_entry_so_undo_can_be_retried(tmp_path, monkeypa
     root = dataset(tmp_path)
     before = [text(root, i) for i in range(3)]
     _apply_one(root)
-    import loratui.core.edit_journal as journal
+    import loratui.core.captions.journal as journal
 
     real = journal.atomic_write_bytes
     calls = []

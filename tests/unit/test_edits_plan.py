@@ -1,4 +1,4 @@
-"""core/edits.py plans and core/edit_filter.py: what a bulk operation would change, over which captions."""
+"""core/captions/plan.py plans and core/captions/filter.py: what a bulk operation would change, over which captions."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loratui.core.captions import load_captions, parse_caption
-from loratui.core.edit_filter import combine_where, parse_where
-from loratui.core.edits import (
+from loratui.core.captions import combine_where, parse_where
+from loratui.core.captions import (
     AddTags, Dedupe, EditContext, RemoveCategory, RemoveTags, ReplaceTag, SortTags, StripUnderscores, plan_edits,
     plan_set_tags, run_ops, tag_frequency,
 )

@@ -1,4 +1,4 @@
-"""core/recipes.py: tag operations saved as TOML and replayed on another dataset."""
+"""core/captions/recipes.py: tag operations saved as TOML and replayed on another dataset."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from loratui.core.captions import load_captions
-from loratui.core.edit_filter import parse_where
-from loratui.core.edits import (
+from loratui.core.captions import parse_where
+from loratui.core.captions import (
     AddTags, Dedupe, EditContext, MoveToFront, RemoveCategory, RemoveTags, ReplaceTag, SortTags, StripUnderscores,
     plan_edits, tag_frequency,
 )
 from loratui.core.errors import LoratuiError
-from loratui.core.recipes import Recipe, append_to_recipe, dumps_recipe, load_recipe, recipe_from_dict, save_recipe
+from loratui.core.captions import Recipe, append_to_recipe, dumps_recipe, load_recipe, recipe_from_dict, save_recipe
 
 EVERY_OP = [RemoveCategory(["rating"]), RemoveTags(["*background"]), ReplaceTag("(.*)_hair", r"\1 hair", "regex"),
             Dedupe(), SortTags("category", 1), MoveToFront(["solo"]), StripUnderscores(),

@@ -1,4 +1,4 @@
-"""core/tagvocab.py: tag vocabulary and prefix completion for the tag editor."""
+"""core/captions/tagvocab.py: tag vocabulary and prefix completion for the tag editor."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from loratui.core.captions import parse_caption
 from loratui.core.errors import LoratuiError
-from loratui.core.tagvocab import TagVocab, load_selected_tags, tag_categories
+from loratui.core.captions import TagVocab, load_selected_tags, tag_categories
 
 CSV = ("tag_id,name,category,count\n1,general,9,100\n2,long_hair,0,900\n3,long_sleeves,0,500\n"
        "4,alice_(wonderland),4,50\n5,^_^,0,10\n6,hair_ornament,0,300\n7,very_long_hair,0,400\n")

@@ -1,4 +1,4 @@
-"""core/edit_journal.py: applying plans (journal first, atomic, conflict-checked) and undoing them."""
+"""core/captions/journal.py: applying plans (journal first, atomic, conflict-checked) and undoing them."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loratui.core import edit_journal
+from loratui.core.captions import journal as edit_journal  # patched below
 from loratui.core.captions import load_captions, read_caption
-from loratui.core.edit_journal import apply_plan, history, journal_dir, plan_undo, undo_last
-from loratui.core.edits import AddTags, Dedupe, RemoveTags, SortTags, StripUnderscores, plan_edits, plan_set_tags
+from loratui.core.captions import apply_plan, history, journal_dir, plan_undo, undo_last
+from loratui.core.captions import AddTags, Dedupe, RemoveTags, SortTags, StripUnderscores, plan_edits, plan_set_tags
 from loratui.core.errors import ConflictError, LoratuiError
 
 
@@ -194,7 +194,7 @@ def test_undo_survives_a_new_process(tmp_path):
     root = make_dataset(tmp_path)
     before = (root / "10_alice" / "0.txt").read_bytes()
     apply_plan(plan_edits(load_captions(root), [StripUnderscores()]), root)
-    code = f"from loratui.core.edit_journal import undo_last; undo_last({str(root)!r})"
+    code = f"from loratui.core.captions import undo_last; undo_last({str(root)!r})"
     subprocess.run([sys.executable, "-c", code], check=True)
     assert (root / "10_alice" / "0.txt").read_bytes() == before
 
@@ -209,8 +209,8 @@ def test_kill_during_apply_leaves_each_file_old_or_new(tmp_path):
         (folder / f"{i}.txt").write_text(old)
     code = textwrap.dedent(f"""
         from loratui.core.captions import load_captions
-        from loratui.core.edits import AddTags, plan_edits
-        from loratui.core.edit_journal import apply_plan
+        from loratui.core.captions import AddTags, plan_edits
+        from loratui.core.captions import apply_plan
         plan = plan_edits(load_captions({str(tmp_path / 'img')!r}), [AddTags(["trigger"], 0)])
         print("go", flush=True)
         apply_plan(plan, {str(tmp_path / 'img')!r})

@@ -168,6 +168,7 @@ def balance(directory: Path, target: int | None, caption_extension: str, dry_run
     Shows the plan as folder renames (`10_a -> 4_a`), asks, then renames. Nothing is overwritten:
     if a new name is taken, nothing is renamed. Reg folders are not touched.
     """
+    from loratui.core.captions import follow_folder_renames
     from loratui.core.dataset import apply_renames, balance_plan, balance_target, plan_conflicts, scan_dataset
     from loratui.core.errors import LoratuiError
 
@@ -209,4 +210,5 @@ def balance(directory: Path, target: int | None, caption_extension: str, dry_run
         click.echo("nothing renamed")
         return
     apply_renames(plan)
+    follow_folder_renames((rename.source, rename.dest) for rename in plan)  # undo still finds the captions
     click.echo(f"renamed {len(plan)} folder(s)")

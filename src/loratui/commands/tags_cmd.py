@@ -85,8 +85,8 @@ def _train_dir(directory: Path) -> Path:
 
 def _context(directory: Path, caption_extension: str, separator: str, tags_csv: Path | None, recursive: bool):
     from loratui.core.captions import load_captions
-    from loratui.core.edits import EditContext, tag_frequency
-    from loratui.core.tagvocab import load_selected_tags, tag_categories
+    from loratui.core.captions import EditContext, tag_frequency
+    from loratui.core.captions import load_selected_tags, tag_categories
 
     if not separator.strip() and separator not in (" ", "\t"):
         raise LoratuiError("--separator: give a separator such as ', ' or '|' (or '\\t' for a tab)")
@@ -103,7 +103,7 @@ def _context(directory: Path, caption_extension: str, separator: str, tags_csv: 
 
 def _need_tags_csv(ops, tags_csv: Path | None) -> None:
     """Categories other than rating come from the tagger's CSV: without it such an op would do nothing."""
-    from loratui.core.edits import RemoveCategory, SortTags
+    from loratui.core.captions import RemoveCategory, SortTags
 
     if tags_csv:
         return
@@ -145,10 +145,10 @@ def _print_plan(plan, root: Path, show_all: bool) -> None:
 
 def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags_csv, recursive, yes, dry_run,
               as_json, show_all, save_recipe=None, description="") -> None:
-    from loratui.core.edit_filter import parse_where
-    from loratui.core.edit_journal import apply_plan
-    from loratui.core.edits import check_ops, check_written_tags, plan_edits
-    from loratui.core.recipes import append_to_recipe
+    from loratui.core.captions import parse_where
+    from loratui.core.captions import apply_plan
+    from loratui.core.captions import check_ops, check_written_tags, plan_edits
+    from loratui.core.captions import append_to_recipe
 
     check_ops(ops, separator)
     _need_tags_csv(ops, tags_csv)
@@ -232,9 +232,9 @@ def _match_options(default: str):
 @click.option("--json", "as_json", is_flag=True, help="Print {captions, tags: {tag: count}} as JSON.")
 def freq(directory, where, caption_extension, separator, tags_csv, recursive, top, as_json):
     """Tag frequency table over DIR (or the captions --where selects): captions using each tag."""
-    from loratui.core.edit_filter import parse_where
-    from loratui.core.edits import tag_frequency
-    from loratui.core.tagvocab import CATEGORY_LABELS
+    from loratui.core.captions import parse_where
+    from loratui.core.captions import tag_frequency
+    from loratui.core.captions import CATEGORY_LABELS
 
     root = _train_dir(directory)
     predicate = parse_where(where)
@@ -270,7 +270,7 @@ def freq(directory, where, caption_extension, separator, tags_csv, recursive, to
               help="Move a tag a caption already has to the position (default: only with --front).")
 def add(directory, new_tags, front, position, move_existing, **kw):
     """Add TAG(s) to every caption (images without a caption get a new caption file)."""
-    from loratui.core.edits import AddTags
+    from loratui.core.captions import AddTags
 
     if front and position not in (None, 0):
         raise LoratuiError("--front and --position: give one of them")
@@ -286,7 +286,7 @@ def add(directory, new_tags, front, position, move_existing, **kw):
 @_match_options("auto")
 def remove(directory, patterns, mode, exact, glob, regex, **kw):
     """Remove tags matching PATTERN(s): exact, a glob like '*background', or /regex/."""
-    from loratui.core.edits import RemoveTags
+    from loratui.core.captions import RemoveTags
 
     op = RemoveTags(list(patterns), _mode(mode, exact, glob, regex))
     op.compile(None)  # a bad regex fails before the dataset is read
@@ -301,7 +301,7 @@ def remove(directory, patterns, mode, exact, glob, regex, **kw):
 @_match_options("exact")
 def replace(directory, old, new, mode, exact, glob, regex, **kw):
     """Rename tag OLD to NEW everywhere (duplicates this creates are merged; NEW '' removes)."""
-    from loratui.core.edits import ReplaceTag
+    from loratui.core.captions import ReplaceTag
 
     op = ReplaceTag(old, new, _mode(mode, exact, glob, regex))
     op.compile(None)
@@ -313,7 +313,7 @@ def replace(directory, old, new, mode, exact, glob, regex, **kw):
 @_writing
 def dedupe(directory, **kw):
     """Remove repeated tags inside each caption (the first occurrence stays)."""
-    from loratui.core.edits import Dedupe
+    from loratui.core.captions import Dedupe
 
     _run_plan(directory, [Dedupe()], **kw)
 
@@ -327,7 +327,7 @@ def dedupe(directory, **kw):
 @click.option("--keep", type=int, default=0, show_default=True, help="Leave the first N tags in place (trigger word).")
 def sort(directory, by, keep, **kw):
     """Sort each caption's tags (free-text captions are left alone)."""
-    from loratui.core.edits import SortTags
+    from loratui.core.captions import SortTags
 
     _run_plan(directory, [SortTags(by, keep)], **kw)
 
@@ -339,7 +339,7 @@ def sort(directory, by, keep, **kw):
 @_match_options("auto")
 def move_front(directory, patterns, mode, exact, glob, regex, **kw):
     """Move tags matching PATTERN(s) to the front of each caption."""
-    from loratui.core.edits import MoveToFront
+    from loratui.core.captions import MoveToFront
 
     op = MoveToFront(list(patterns), _mode(mode, exact, glob, regex))
     op.compile(None)
@@ -353,7 +353,7 @@ def move_front(directory, patterns, mode, exact, glob, regex, **kw):
               help="Leave this tag as it is (repeatable): a trigger word such as alice_lora.")
 def strip_underscores(directory, keep, **kw):
     """long_hair -> long hair (tags of 3 characters or fewer, like ^_^, are kept, as sd-scripts does)."""
-    from loratui.core.edits import StripUnderscores
+    from loratui.core.captions import StripUnderscores
 
     _run_plan(directory, [StripUnderscores(keep_tags=[k.strip() for k in keep if k.strip()])], **kw)
 
@@ -368,7 +368,7 @@ def remove_category(directory, categories, **kw):
     Rating tags (general, sensitive, questionable, explicit) are known without --tags-csv; the other
     categories need the tagger's selected_tags.csv.
     """
-    from loratui.core.edits import RemoveCategory
+    from loratui.core.captions import RemoveCategory
 
     _run_plan(directory, [RemoveCategory(list(categories))], **kw)
 
@@ -400,8 +400,8 @@ def apply(directory, recipe, where, **kw):
     a top-level where = "..." limits the whole recipe (and is combined with --where).
     Build one with --save-recipe on any other tags command.
     """
-    from loratui.core.edit_filter import combine_where
-    from loratui.core.recipes import load_recipe
+    from loratui.core.captions import combine_where
+    from loratui.core.captions import load_recipe
 
     loaded = load_recipe(recipe)
     _run_plan(directory, loaded.ops, where=combine_where(loaded.where, where),
@@ -439,7 +439,7 @@ def check(directory, caption_extension, recursive, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def undo(directory, yes, force, skip_changed, list_only, as_json):
     """Undo the last applied tag operation in DIR (repeat to walk further back)."""
-    from loratui.core.edit_journal import history, plan_undo, undo_last
+    from loratui.core.captions import history, plan_undo, undo_last
 
     root = _train_dir(directory)
     rows = history(root)

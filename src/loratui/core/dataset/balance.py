@@ -126,24 +126,6 @@ def apply_renames(plan: list[Rename]) -> None:
     except BaseException:
         _roll_back(moved)
         raise
-    _follow_in_undo_journals(plan)
-
-
-def _follow_in_undo_journals(plan: list[Rename]) -> None:
-    """`loratui tags` journals caption paths relative to the train folder: rename them there too."""
-    from loratui.core.edit_journal import journal_dir, remap_folders
-
-    by_parent: dict[Path, dict[str, str]] = {}
-    for rename in plan:
-        by_parent.setdefault(rename.source.parent, {})[rename.source.name] = rename.dest.name
-    for parent, names in by_parent.items():
-        # the train folder's own journal, and any further up (`tags --recursive` on a project folder)
-        for holder in [parent, *parent.resolve().parents]:
-            if not journal_dir(holder).is_dir():
-                continue
-            prefix = os.path.relpath(parent.resolve(), holder.resolve()).replace(os.sep, "/")
-            head = "" if prefix == "." else prefix + "/"
-            remap_folders(holder, {head + old: head + new for old, new in names.items()})
 
 
 def _roll_back(moved: list[tuple[Path, Path]]) -> None:

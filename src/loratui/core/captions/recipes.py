@@ -26,7 +26,7 @@ Each [[op]] has an `op` name and that operation's keys:
     remove_category   categories = ["rating", "general", "character", "copyright", "artist", "meta" or a number]
 
 `where = "..."` at the top level limits the whole recipe to the captions a --where expression
-selects (core/edit_filter.py); `where` inside one [[op]] limits that operation. Categories other
+selects (core/captions/filter.py); `where` inside one [[op]] limits that operation. Categories other
 than rating need the tagger's selected_tags.csv when the recipe is applied.
 """
 
@@ -38,8 +38,8 @@ from pathlib import Path
 
 import tomli_w
 
-from loratui.core.edit_filter import combine_where, parse_where
-from loratui.core.edit_ops import Op, op_from_dict
+from loratui.core.captions.filter import combine_where, parse_where
+from loratui.core.captions.ops import Op, op_from_dict
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_text
 from loratui.core.tomlfile import read_toml

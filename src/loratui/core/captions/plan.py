@@ -1,6 +1,6 @@
 """Bulk tag edits: operations -> an edit plan (a diff, nothing written) -> apply (with undo).
 
-``plan_edits(captions, ops, where=..., ctx=...)`` runs a list of operations (core/edit_ops.py)
+``plan_edits(captions, ops, where=..., ctx=...)`` runs a list of operations (core/captions/ops.py)
 over many captions and returns an EditPlan that lists only the files that change, with the tags
 each gains and loses, ready to render as a preview; nothing is written until
 ``edit_journal.apply_plan(plan, dataset)``, which journals the old bytes so the change can be
@@ -22,12 +22,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from loratui.core.captions import Caption
-from loratui.core.edit_ops import (
-    CATEGORY_NAMES, CATEGORY_ORDER, MATCH_MODES, OPS, RATING_TAGS, SORT_KEYS, AddTags, Dedupe, EditContext,
-    MoveToFront, Op, RemoveCategory, RemoveTags, ReplaceTag, SortTags, StripUnderscores, check_ops, op_from_dict,
-    pattern_kind, tag_matcher, unwritable_tag,
-)
+from loratui.core.captions.files import Caption
+from loratui.core.captions.filter import parse_where
+from loratui.core.captions.ops import EditContext, Op, unwritable_tag
 
 Where = Callable[[Caption], bool]
 
@@ -181,8 +178,6 @@ def plan_edits(captions: list[Caption], ops: list[Op], *, where: Where | None = 
     Each operation's own ``where`` (from a recipe) further limits it. Reordering operations
     (sort, move to front) leave free-text captions alone: their parts are clauses of a sentence.
     """
-    from loratui.core.edit_filter import parse_where
-
     if ctx is None:
         ctx = EditContext()
     if not ctx.frequency:
@@ -233,11 +228,3 @@ def plan_set_tags(changes: Iterable[tuple[Caption, list[str]]], description: str
             edits.append(FileEdit(caption, list(caption.tags), tags))
     return EditPlan([], edits, considered, description)
 
-
-__all__ = [
-    "CATEGORY_NAMES", "CATEGORY_ORDER", "MATCH_MODES", "OPS", "RATING_TAGS", "SORT_KEYS", "AddTags", "Dedupe",
-    "check_ops", "check_written_tags",
-    "EditContext", "EditPlan", "FileEdit", "MoveToFront", "Op", "RemoveCategory", "RemoveTags", "ReplaceTag",
-    "SortTags", "StripUnderscores", "op_from_dict", "pattern_kind", "plan_edits", "plan_set_tags", "run_ops",
-    "tag_frequency", "tag_matcher",
-]

@@ -25,8 +25,8 @@ import re
 import shlex
 from collections.abc import Callable
 
-from loratui.core.captions import Caption
-from loratui.core.edit_ops import pattern_kind, tag_matcher
+from loratui.core.captions.files import Caption
+from loratui.core.captions.patterns import pattern_kind, tag_matcher
 from loratui.core.errors import LoratuiError
 
 Predicate = Callable[[Caption], bool]

@@ -19,10 +19,11 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loratui.core.edits import EditPlan, FileEdit
+from loratui.core.captions.plan import EditPlan, FileEdit
 from loratui.core.errors import ConflictError, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text
 
@@ -322,3 +323,19 @@ def history(dataset) -> list[tuple[Path, str, int]]:
 
 __all__ = ["ApplyResult", "UndoPlan", "UndoResult", "apply_plan", "find_conflicts", "history", "journal_dir",
            "plan_undo", "remap_folders", "undo_last"]
+
+
+def follow_folder_renames(renames: Iterable[tuple[Path, Path]]) -> None:
+    """Concept folders were renamed (source, dest), e.g. by `loratui dataset balance`: journals hold
+    caption paths relative to the folder they sit in, so rename them in the train folder's journal
+    and in any journal further up (`tags --recursive` on a project folder)."""
+    by_parent: dict[Path, dict[str, str]] = {}
+    for source, dest in renames:
+        by_parent.setdefault(source.parent, {})[source.name] = dest.name
+    for parent, names in by_parent.items():
+        for holder in [parent, *parent.resolve().parents]:
+            if not journal_dir(holder).is_dir():
+                continue
+            prefix = os.path.relpath(parent.resolve(), holder.resolve()).replace(os.sep, "/")
+            head = "" if prefix == "." else prefix + "/"
+            remap_folders(holder, {head + old: head + new for old, new in names.items()})

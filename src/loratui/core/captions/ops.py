@@ -7,25 +7,26 @@ hundreds of thousands of tag uses), which is what keeps planning over 10,000 cap
 returns the input list itself when nothing changes.
 
 Every operation serialises to a plain dict (``to_dict`` / ``op_from_dict``), the form a TOML
-recipe holds (core/recipes.py). An optional ``where`` (a --where expression, core/edit_filter.py)
+recipe holds (core/captions/recipes.py). An optional ``where`` (a --where expression, core/captions/filter.py)
 limits one operation to the captions it selects.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import MISSING, dataclass, field, fields
 
 from loratui.core.errors import LoratuiError
+from loratui.core.captions.files import split_tags
+from loratui.core.captions.filter import parse_where
+from loratui.core.captions.patterns import MATCH_MODES, tag_matcher
 
 # WD14's rating tags (category 9 in selected_tags.csv): known even without a tagger CSV.
 RATING_TAGS = frozenset({"general", "sensitive", "questionable", "explicit"})
 CATEGORY_NAMES = {"general": 0, "artist": 1, "copyright": 3, "character": 4, "meta": 5, "rating": 9}
 CATEGORY_ORDER = (9, 4, 3, 1, 0, 5)  # sort by category: rating, character, copyright, artist, general, meta
-MATCH_MODES = ("exact", "glob", "regex", "auto")
 SORT_KEYS = ("alpha", "frequency", "category")
 
 TagFn = Callable[[list[str]], list[str]]
@@ -46,53 +47,6 @@ class EditContext:
         if found is None and tag in RATING_TAGS:
             found = 9
         return found
-
-
-# ---- matching ---------------------------------------------------------------------------------
-
-def pattern_kind(pattern: str, mode: str = "auto") -> tuple[str, str]:
-    """(kind, body): auto makes ``/.../`` a regex, anything with ``* ? [`` a glob, the rest exact."""
-    if mode != "auto":
-        return mode, pattern
-    if len(pattern) > 2 and pattern.startswith("/") and pattern.endswith("/"):
-        return "regex", pattern[1:-1]
-    if any(ch in pattern for ch in "*?["):
-        return "glob", pattern
-    return "exact", pattern
-
-
-def compile_regex(body: str) -> re.Pattern:
-    try:
-        return re.compile(body)
-    except re.error as exc:
-        raise LoratuiError(f"bad regular expression {body!r}: {exc}") from None
-
-
-def tag_matcher(patterns: Iterable[str], mode: str = "auto") -> Callable[[str], bool]:
-    """A predicate for tags (exact, glob or regex; full-string matches). Answers are memoised."""
-    exact: set[str] = set()
-    regexes: list[re.Pattern] = []  # each compiled on its own: flags and group names stay its own
-    for pattern in patterns:
-        kind, body = pattern_kind(pattern, mode)
-        if kind == "exact":
-            exact.add(body)
-        elif kind == "glob":
-            regexes.append(re.compile(fnmatch.translate(body)))
-        elif kind == "regex":
-            regexes.append(compile_regex(body))
-        else:
-            raise LoratuiError(f"unknown match mode {mode!r}: use one of {', '.join(MATCH_MODES)}")
-    if not regexes:
-        return exact.__contains__
-    memo: dict[str, bool] = {}
-
-    def matches(tag: str) -> bool:
-        hit = memo.get(tag)
-        if hit is None:
-            hit = memo[tag] = tag in exact or any(r.fullmatch(tag) is not None for r in regexes)
-        return hit
-
-    return matches
 
 
 def _merge(tags: list[str], produced: set[str]) -> list[str]:
@@ -499,8 +453,6 @@ def op_from_dict(data: dict, where: str = "recipe") -> Op:
     except LoratuiError as exc:
         raise LoratuiError(f"{where}: op {name!r}: {exc}") from None
     if op.where:
-        from loratui.core.edit_filter import parse_where
-
         try:
             parse_where(op.where)
         except LoratuiError as exc:
@@ -515,8 +467,6 @@ def unwritable_tag(tag: str, separator: str | None = None) -> str | None:
     if "\n" in tag or "\r" in tag:
         return "holds a line break: a caption is one line (sd-scripts reads only the first)"
     if separator is not None:
-        from loratui.core.captions import split_tags
-
         parts = len(split_tags(tag, separator))
         if parts > 1:
             return f"contains the separator {separator!r}, so it would read back as {parts} tags"

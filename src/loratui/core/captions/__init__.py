@@ -1,0 +1,50 @@
+"""Captions: the caption files beside the images, and every change made to them.
+
+Here live reading and writing caption files byte-exactly and atomically (files.py), tag patterns
+(patterns.py), the `--where` filter language (filter.py), tag operations (ops.py), edit plans, the
+diff that is shown before anything is written (plan.py), applying plans with the undo journal
+(journal.py), TOML recipes of operations (recipes.py) and the tag vocabulary that completes tags
+(tagvocab.py). It may use core.dataset (which folders and files are images); it knows nothing of
+training configs, step plans or models. Import from here, not from the modules.
+"""
+
+from __future__ import annotations
+
+from loratui.core.captions.files import (
+    DEFAULT_SEPARATOR, Caption, Fingerprint, caption_path, find_caption_images, is_free_text, join_tags,
+    load_captions, multiline_captions, parse_caption, read_caption, split_tags, write_caption,
+)
+from loratui.core.captions.filter import SYNTAX_HELP, combine_where, parse_where
+from loratui.core.captions.journal import (
+    ApplyResult, UndoPlan, UndoResult, apply_plan, find_conflicts, follow_folder_renames, history, journal_dir,
+    plan_undo, remap_folders, undo_last,
+)
+from loratui.core.captions.ops import (
+    CATEGORY_NAMES, CATEGORY_ORDER, OPS, RATING_TAGS, SORT_KEYS, AddTags, Dedupe, EditContext, MoveToFront, Op,
+    RemoveCategory, RemoveTags, ReplaceTag, SortTags, StripUnderscores, check_ops, op_from_dict, unwritable_tag,
+)
+from loratui.core.captions.patterns import MATCH_MODES, pattern_kind, tag_matcher
+from loratui.core.captions.plan import (
+    EditPlan, FileEdit, check_written_tags, plan_edits, plan_set_tags, run_ops, tag_frequency,
+)
+from loratui.core.captions.recipes import (
+    Recipe, append_to_recipe, dumps_recipe, load_recipe, recipe_from_dict, recipe_to_dict, save_recipe,
+)
+from loratui.core.captions.tagvocab import (
+    CATEGORY_LABELS, Completion, TagInfo, TagVocab, load_selected_tags, tag_categories,
+)
+
+__all__ = [
+    "CATEGORY_LABELS", "CATEGORY_NAMES", "CATEGORY_ORDER", "DEFAULT_SEPARATOR", "MATCH_MODES", "OPS",
+    "RATING_TAGS", "SORT_KEYS", "SYNTAX_HELP",
+    "AddTags", "ApplyResult", "Caption", "Completion", "Dedupe", "EditContext", "EditPlan", "FileEdit",
+    "Fingerprint", "MoveToFront", "Op", "Recipe", "RemoveCategory", "RemoveTags", "ReplaceTag", "SortTags",
+    "StripUnderscores", "TagInfo", "TagVocab", "UndoPlan", "UndoResult",
+    "append_to_recipe", "apply_plan", "caption_path", "check_ops", "check_written_tags", "combine_where",
+    "dumps_recipe", "find_caption_images", "find_conflicts", "follow_folder_renames", "history",
+    "is_free_text", "join_tags", "journal_dir", "load_captions", "load_recipe", "load_selected_tags",
+    "multiline_captions", "op_from_dict", "parse_caption", "parse_where", "pattern_kind", "plan_edits",
+    "plan_set_tags", "plan_undo", "recipe_from_dict", "recipe_to_dict", "remap_folders", "read_caption",
+    "run_ops", "save_recipe", "split_tags", "tag_categories", "tag_frequency", "tag_matcher", "undo_last",
+    "unwritable_tag", "write_caption",
+]

@@ -1,0 +1,62 @@
+"""Tag patterns: exact names, globs (`*bg*`) and `/regex/`, as every tag operation and `--where` read them.
+
+The lowest module of captions: the operations (ops.py) and the filter language (filter.py) both
+build on it, so neither has to import the other to match a tag.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable
+
+from loratui.core.errors import LoratuiError
+
+MATCH_MODES = ("exact", "glob", "regex", "auto")
+
+
+def pattern_kind(pattern: str, mode: str = "auto") -> tuple[str, str]:
+    """(kind, body): auto makes ``/.../`` a regex, anything with ``* ? [`` a glob, the rest exact."""
+    if mode != "auto":
+        return mode, pattern
+    if len(pattern) > 2 and pattern.startswith("/") and pattern.endswith("/"):
+        return "regex", pattern[1:-1]
+    if any(ch in pattern for ch in "*?["):
+        return "glob", pattern
+    return "exact", pattern
+
+
+def compile_regex(body: str) -> re.Pattern:
+    try:
+        return re.compile(body)
+    except re.error as exc:
+        raise LoratuiError(f"bad regular expression {body!r}: {exc}") from None
+
+
+def tag_matcher(patterns: Iterable[str], mode: str = "auto") -> Callable[[str], bool]:
+    """A predicate for tags (exact, glob or regex; full-string matches). Answers are memoised."""
+    exact: set[str] = set()
+    regexes: list[re.Pattern] = []  # each compiled on its own: flags and group names stay its own
+    for pattern in patterns:
+        kind, body = pattern_kind(pattern, mode)
+        if kind == "exact":
+            exact.add(body)
+        elif kind == "glob":
+            regexes.append(re.compile(fnmatch.translate(body)))
+        elif kind == "regex":
+            regexes.append(compile_regex(body))
+        else:
+            raise LoratuiError(f"unknown match mode {mode!r}: use one of {', '.join(MATCH_MODES)}")
+    if not regexes:
+        return exact.__contains__
+    memo: dict[str, bool] = {}
+
+    def matches(tag: str) -> bool:
+        hit = memo.get(tag)
+        if hit is None:
+            hit = memo[tag] = tag in exact or any(r.fullmatch(tag) is not None for r in regexes)
+        return hit
+
+    return matches
+
+
