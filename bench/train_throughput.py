@@ -93,7 +93,7 @@ def tiny_project(root: Path, args) -> Path:
     from PIL import Image
 
     from loratui.core.config import TrainingConfig
-    from loratui.core.config_io import config_from_dict, config_to_dict, save_config
+    from loratui.core.config import config_from_dict, config_to_dict, save_config
     from loratui.engine.tiny_models import make_tiny_sd1
 
     model = make_tiny_sd1(root / "model")

@@ -79,7 +79,7 @@ def write_prompts(path: Path) -> None:
 def build_project(root: Path) -> Path:
     """Lay the demo project out under ``root`` and return its config path."""
     from loratui.core.config import TrainingConfig
-    from loratui.core.config_io import save_config
+    from loratui.core.config import save_config
     from loratui.engine.quiet import quiet_libraries
     from loratui.engine.tiny_models import make_tiny_sd1
 

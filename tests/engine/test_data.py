@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from loratui.core.config_io import load_config
+from loratui.core.config import load_config
 from loratui.core.errors import LoratuiError
 from loratui.core.schedule import compute_schedule, epoch_samples
 from loratui.engine.data import TrainingData, augment_caption, crop_top_left

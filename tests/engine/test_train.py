@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from loratui.core.config import TrainingConfig
-from loratui.core.config_io import config_from_dict, config_to_dict, save_config
+from loratui.core.config import config_from_dict, config_to_dict, save_config
 from loratui.core.events import read_events
 
 COLOURS = [(220, 40, 40), (40, 60, 220), (30, 160, 60), (240, 200, 30)]
@@ -66,7 +66,7 @@ def make_project(root: Path, model_dir: Path, *, reg: bool = False, **overrides)
 
 
 def run(config: Path, **options) -> tuple[int, list[dict]]:
-    from loratui.core.config_io import load_config
+    from loratui.core.config import load_config
     from loratui.engine.run import Run
 
     r = Run(str(config), show_progress=False, **options)

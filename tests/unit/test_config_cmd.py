@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from loratui.cli import cli
-from loratui.core.config_io import ConfigError, load_config
+from loratui.core.config import ConfigError, load_config
 from loratui.core.errors import LoratuiError
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -80,7 +80,7 @@ def test_explain(runner):
     section = run(runner, "explain", "sampling").output
     assert "sample_prompts" in section and "network_dim" not in section
     everything = run(runner, "explain").output
-    from loratui.core.config_io import FIELDS
+    from loratui.core.config import FIELDS
     assert everything.count("\n\n[") == len(FIELDS) - 1
     result = run(runner, "explain", "netwrk_dim")
     assert str(result.exception) == "netwrk_dim: no such config key (did you mean 'network_dim'?)"

@@ -1,4 +1,4 @@
-"""config_io: TOML round trip, every load error message, saving rules, validate, paths."""
+"""core/config (load, render, write): TOML round trip, every load error message, saving rules, validate, paths."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loratui.core.config import SECTIONS, TrainingConfig
-from loratui.core.config_io import (FIELDS, ConfigError, config_from_dict, config_to_dict, dumps_config,
+from loratui.core.config import (FIELDS, ConfigError, config_from_dict, config_to_dict, dumps_config,
                                     load_config, loads_config, resolve_path, save_config, validate,
                                     with_resolved_paths)
 from loratui.core.errors import LoratuiError

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loratui.core.config import SECTIONS, TrainingConfig
-from loratui.core.config_fields import FIELDS
-from loratui.core.config_io import (ConfigError, config_from_dict, config_to_dict, dumps_config, load_config,
+from loratui.core.config import FIELDS
+from loratui.core.config import (ConfigError, config_from_dict, config_to_dict, dumps_config, load_config,
                                     loads_config, save_config)
-from loratui.core.config_write import update_config_text
+from loratui.core.config import update_config_text
 from loratui.core.errors import ConflictError
 
 HAND_WRITTEN = """\
@@ -295,7 +295,7 @@ def test_same_bytes_rewritten_is_not_a_conflict(tmp_path):
 
 
 def test_change_during_the_merge_is_a_conflict(tmp_path, monkeypatch):
-    from loratui.core import config_write
+    from loratui.core.config import write as config_write  # patched below
 
     path = tmp_path / "c.toml"
     path.write_text(HAND_WRITTEN)

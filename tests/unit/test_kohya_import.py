@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from loratui.core.config_io import config_to_dict, dumps_config, loads_config, validate
+from loratui.core.config import config_to_dict, dumps_config, loads_config, validate
 from loratui.core.errors import LoratuiError
-from loratui.core.kohya_import import import_kohya, import_kohya_file
+from loratui.core.config import import_kohya, import_kohya_file
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SD15 = DATA / "kohya_ss_sd15_standard.json"

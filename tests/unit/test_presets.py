@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from loratui.core.config import TrainingConfig
-from loratui.core.config_io import validate
-from loratui.core.presets import (PresetError, apply_preset, load_preset_file, load_presets,
+from loratui.core.config import validate
+from loratui.core.config import (PresetError, apply_preset, load_preset_file, load_presets,
                                   preset_changes, user_presets_dir)
 from loratui.core.vram import GIB, estimate_vram
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from loratui.cli import cli, main
 from loratui.core.config import TrainingConfig
-from loratui.core.config_io import load_config, save_config
+from loratui.core.config import load_config, save_config
 
 
 @pytest.fixture(autouse=True)

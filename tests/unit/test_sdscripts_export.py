@@ -8,9 +8,9 @@ import tomllib
 
 import pytest
 
-from loratui.core.config_io import config_from_dict, save_config, load_config
+from loratui.core.config import config_from_dict, save_config, load_config
 from loratui.core.errors import LoratuiError
-from loratui.core.sdscripts_export import build_sdscripts, export_sdscripts, find_subsets, guess_model_family
+from loratui.core.config import build_sdscripts, export_sdscripts, find_subsets, guess_model_family
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from PIL import Image
 
 from loratui.cli import cli, main
 from loratui.core.config import TrainingConfig
-from loratui.core.config_io import save_config
+from loratui.core.config import save_config
 
 
 def images(folder, sizes):

@@ -43,7 +43,7 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
                output_dir: str | None) -> None:
     """Write a fully commented starter config to PATH (never overwrites a file)."""
     from loratui.core.config import TrainingConfig
-    from loratui.core.config_io import save_config
+    from loratui.core.config import save_config
 
     target = Path(path)
     if target.exists():
@@ -87,7 +87,7 @@ def check_config(path: str) -> None:
 
     Every problem is one line; the exit code is 1 when there is any, 0 when the config is fine.
     """
-    from loratui.core.config_io import ConfigError, check_paths, load_config, validate
+    from loratui.core.config import ConfigError, check_paths, load_config, validate
 
     try:
         cfg = load_config(path)
@@ -118,8 +118,8 @@ def _describe(spec) -> str:
     if spec.choices:
         extra = "; one of " + ", ".join(map(str, spec.choices))
     elif spec.min is not None or spec.max is not None:
-        from loratui.core.config_fields import _range_text
-        extra = ";" + _range_text(spec)
+        from loratui.core.config import range_text
+        extra = ";" + range_text(spec)
     head = f"[{spec.section}] {spec.name}  ({kind}, default {shown}{extra})"
     return head + "\n" + textwrap.fill(spec.help, 96, initial_indent="    ", subsequent_indent="    ")
 
@@ -129,7 +129,7 @@ def _describe(spec) -> str:
 def explain(key: str | None) -> None:
     """Print the help of one KEY (or section.key, or a whole section), or of every field."""
     from loratui.core.config import SECTIONS
-    from loratui.core.config_io import FIELDS, KEY_SECTIONS
+    from loratui.core.config import FIELDS, KEY_SECTIONS
 
     if key is None:
         specs = list(FIELDS.values())
@@ -149,7 +149,7 @@ def explain(key: str | None) -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 def show(path: str) -> None:
     """Print the effective config of PATH: every key with defaults filled in."""
-    from loratui.core.config_io import dumps_config, load_config
+    from loratui.core.config import dumps_config, load_config
 
     click.echo(dumps_config(load_config(path), comments=False).rstrip())
 
@@ -161,9 +161,9 @@ def show(path: str) -> None:
 @click.option("--as-lora", is_flag=True, help="Import LyCORIS/DyLoRA/LoRA-FA types as a plain LoRA.")
 def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
     """Import a kohya_ss GUI JSON config and print what was mapped and what was ignored (and why)."""
-    from loratui.core.config_io import save_config, validate
+    from loratui.core.config import save_config, validate
     from loratui.core.fsutil import atomic_write_text
-    from loratui.core.kohya_import import import_kohya_file
+    from loratui.core.config import import_kohya_file
 
     cfg, report = import_kohya_file(json_path, as_lora=as_lora)
     target = Path(output) if output else None
@@ -200,8 +200,8 @@ def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
               help="Override model_family (needed when it is auto and cannot be read from the weights).")
 def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str | None) -> None:
     """Write sd-scripts' config.toml + dataset.toml for CONFIG and print the command that runs them."""
-    from loratui.core.config_io import load_config
-    from loratui.core.sdscripts_export import export_sdscripts
+    from loratui.core.config import load_config
+    from loratui.core.config import export_sdscripts
 
     cfg = load_config(config_path)
     out = Path(output_dir) if output_dir else Path(config_path).with_name(Path(config_path).stem + "_sdscripts")

@@ -10,7 +10,7 @@ from loratui.core.errors import LoratuiError
 
 
 def _catalog():
-    from loratui.core.presets import load_presets
+    from loratui.core.config import load_presets
 
     catalog = load_presets()
     for problem in catalog.problems:
@@ -73,7 +73,7 @@ def list_presets(family: str | None, as_json: bool) -> None:
 def show_preset(preset_id: str, as_json: bool) -> None:
     """Show one preset's settings and its estimated peak VRAM on a default config."""
     from loratui.core.config import TrainingConfig
-    from loratui.core.presets import apply_preset
+    from loratui.core.config import apply_preset
     from loratui.core.vram import estimate_vram
 
     preset = _catalog().get(preset_id)
@@ -102,8 +102,8 @@ def show_preset(preset_id: str, as_json: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Only show what would change.")
 def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool) -> None:
     """Apply preset ID to CONFIG: show the changed fields, then write the file."""
-    from loratui.core.config_io import load_config, save_config, validate
-    from loratui.core.presets import apply_preset, preset_changes
+    from loratui.core.config import load_config, save_config, validate
+    from loratui.core.config import apply_preset, preset_changes
     from loratui.core.vram import estimate_vram, resolve_family
 
     if yes and dry_run:

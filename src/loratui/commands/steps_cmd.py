@@ -67,7 +67,7 @@ def _human(schedule, config: str, target=None) -> list[str]:
                    "--json) then shows that many epochs, the answer is under \"target\".")
 def steps(config: str, as_json: bool, num_processes: int, target_steps: int | None) -> None:
     """Samples, buckets, batches and steps that CONFIG trains, with sd-scripts' arithmetic."""
-    from loratui.core.config_io import load_config
+    from loratui.core.config import load_config
     from loratui.core.schedule import compute_schedule, epochs_for_target_steps, plan_epoch, scan_for_config
 
     cfg = load_config(config)

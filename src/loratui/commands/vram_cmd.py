@@ -10,7 +10,7 @@ from loratui.core.errors import LoratuiError
 
 
 def _fitting_presets(estimate) -> list:
-    from loratui.core.presets import load_presets
+    from loratui.core.config import load_presets
 
     catalog = load_presets()
     family = "sdxl" if estimate.family == "sdxl" else "sd15"
@@ -46,7 +46,7 @@ def vram(config: str | None, family: str | None, as_json: bool, calibration: boo
         return
     if config is None:
         raise LoratuiError("give a config file: loratui vram CONFIG (or --calibration)")
-    from loratui.core.config_io import load_config
+    from loratui.core.config import load_config
     from loratui.core.vram import GIB, estimate_vram
 
     cfg = load_config(config)

@@ -428,7 +428,7 @@ def epochs_for_target_steps(target_steps: int, steps_per_epoch: int) -> TargetEp
 
 def scan_for_config(cfg):
     """Scan the config's train/reg folders (paths relative to the config's folder)."""
-    from loratui.core.config_io import resolve_path
+    from loratui.core.config import resolve_path
     from loratui.core.dataset import scan_dataset
 
     d = cfg.dataset

@@ -42,7 +42,7 @@ def _nan_hint(cfg) -> str:
 
 
 def config_digest(cfg) -> str:
-    from loratui.core.config_io import config_to_dict
+    from loratui.core.config import config_to_dict
 
     data = config_to_dict(cfg)
     for volatile in ("saving", "sampling"):
@@ -54,7 +54,7 @@ def config_digest(cfg) -> str:
 
 def check_config(cfg) -> None:
     """Everything that can be wrong before a model is loaded; raises LoratuiError."""
-    from loratui.core.config_io import check_paths, validate
+    from loratui.core.config import check_paths, validate
     from loratui.engine.data import check_data_config
     from loratui.engine.optim import check_optimizer
 
@@ -120,7 +120,7 @@ class Run:
     def __init__(self, config_path: str, *, resume: str | None = None, save_state: bool = False,
                  events_override: str | None = None, echo_json: bool = False, max_steps: int | None = None,
                  show_progress: bool | None = None):
-        from loratui.core.config_io import load_config, resolve_path, with_resolved_paths
+        from loratui.core.config import load_config, resolve_path, with_resolved_paths
 
         self.config_path = config_path
         self.cfg = with_resolved_paths(load_config(config_path))

@@ -3,7 +3,7 @@
 ``plan_edits(captions, ops, where=..., ctx=...)`` runs a list of operations (core/captions/ops.py)
 over many captions and returns an EditPlan that lists only the files that change, with the tags
 each gains and loses, ready to render as a preview; nothing is written until
-``edit_journal.apply_plan(plan, dataset)``, which journals the old bytes so the change can be
+``journal.apply_plan(plan, dataset)``, which journals the old bytes so the change can be
 undone, even after a restart.
 
 For the TUI: ``plan_set_tags`` makes the same kind of plan from a hand edit of one or more

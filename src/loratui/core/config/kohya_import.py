@@ -30,8 +30,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from loratui.core.config import TrainingConfig
-from loratui.core.config_io import FIELDS, KEY_SECTIONS, coerce_value, optimizer_name
+from loratui.core.config.schema import TrainingConfig
+from loratui.core.config.fields import FIELDS, KEY_SECTIONS, coerce_value, optimizer_name
 from loratui.core.errors import LoratuiError
 
 # kohya key -> loratui key, for keys whose value means the same thing (after type conversion)

@@ -22,8 +22,8 @@ from typing import Any
 
 import tomli_w
 
-from loratui.core.config import TrainingConfig
-from loratui.core.config_io import with_resolved_paths
+from loratui.core.config.schema import TrainingConfig
+from loratui.core.config.load import with_resolved_paths
 from loratui.core.dataset import parse_subset_name
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_text

@@ -22,42 +22,18 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from loratui.core.config import SECTIONS, TrainingConfig, section_fields
-from loratui.core.config_fields import FIELDS, ConfigError
-from loratui.core.config_io import _comment, _toml_value, config_to_dict, dumps_config, loads_config
+from loratui.core.config.schema import SECTIONS, TrainingConfig, section_fields
+from loratui.core.config.fields import FIELDS, ConfigError
+from loratui.core.config.load import config_to_dict, loads_config
+from loratui.core.config.render import dumps_config, help_comment, toml_value
+from loratui.core.config.snapshot import FileSnapshot, loaded_snapshot, remember_snapshot
 from loratui.core.errors import ConflictError
 from loratui.core.fsutil import atomic_write_bytes
 
 BOM = "\ufeff"
-_SNAPSHOT_ATTR = "_loaded_snapshot"
-
-
-@dataclass(frozen=True)
-class FileSnapshot:
-    """What a config file held when it was loaded: compared before a save overwrites it."""
-
-    path: Path  # resolved
-    data: bytes
-    mtime_ns: int
-    size: int
-
-    @classmethod
-    def take(cls, path: Path, data: bytes, st: os.stat_result) -> "FileSnapshot":
-        return cls(path.resolve(), data, st.st_mtime_ns, st.st_size)
-
-
-def remember_snapshot(cfg: TrainingConfig, snapshot: FileSnapshot | None) -> None:
-    # An instance attribute, not a field: it is never saved and takes no part in ==.
-    setattr(cfg, _SNAPSHOT_ATTR, snapshot)
-
-
-def loaded_snapshot(cfg: TrainingConfig) -> FileSnapshot | None:
-    """The file state captured when ``cfg`` was loaded (None for a config built in code)."""
-    return getattr(cfg, _SNAPSHOT_ATTR, None)
 
 
 # ---------------------------------------------------------------- text -> text
@@ -65,7 +41,7 @@ def loaded_snapshot(cfg: TrainingConfig) -> FileSnapshot | None:
 
 def _parse_unset(unset: Iterable[str]) -> set[tuple[str, str]]:
     """"section.key" or a bare key name -> (section, key); unknown names are a programming error."""
-    from loratui.core.config_fields import KEY_SECTIONS
+    from loratui.core.config.fields import KEY_SECTIONS
 
     out = set()
     for name in unset:
@@ -90,7 +66,7 @@ def _new_item(old_item: Any, value: Any):
     if (isinstance(value, str) and isinstance(old_item, String) and old_item.type == StringType.SLL
             and "'" not in value and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)):
         return tomlkit.value(f"'{value}'")  # keep the user's literal-string style
-    return tomlkit.value(_toml_value(value))
+    return tomlkit.value(toml_value(value))
 
 
 def _old_item(table: Any, key: str) -> Any:
@@ -163,7 +139,7 @@ def _add_to_table(table: Any, section: str, key: str, value: Any) -> None:
                 index -= 1
             if index and not isinstance(body[index - 1][1], Comment):
                 index = 0
-        help_lines = "".join(f"{indent}{line}\n" for line in _comment(FIELDS[(section, key)]))
+        help_lines = "".join(f"{indent}{line}\n" for line in help_comment(FIELDS[(section, key)]))
         item.trivia.indent = help_lines + indent
     if index < len(body):
         container._insert_at(index, key, item)
@@ -175,8 +151,8 @@ def _section_text(cfg: TrainingConfig, section: str, keys: list[str]) -> str:
     values = config_to_dict(cfg)[section]
     lines = [f"[{section}]"]
     for key in keys:
-        lines.extend(_comment(FIELDS[(section, key)]))
-        lines.append(f"{key} = {_toml_value(values[key])}")
+        lines.extend(help_comment(FIELDS[(section, key)]))
+        lines.append(f"{key} = {toml_value(values[key])}")
     return "\n".join(lines) + "\n"
 
 
@@ -312,3 +288,18 @@ def write_config(cfg: TrainingConfig, path: str | os.PathLike, *, unset: Iterabl
         except OSError:
             pass
     return True
+
+
+def save_config(cfg: TrainingConfig, path: str | os.PathLike, *, unset: Iterable[str] = (),
+                force: bool = False) -> bool:
+    """Write ``cfg`` to ``path`` atomically; returns False (no write, mtime kept) when the file
+    already holds these settings, even if formatted differently by hand.
+
+    A new file gets the fully commented layout of dumps_config. An existing file is edited in place
+    (update_config_text above): only changed values are rewritten, new keys are added with their help, the
+    user's comments, order, blank lines, quoting, \\r\\n newlines and BOM are kept. A key is
+    removed only when its optional field is None or it is named in ``unset`` ("section.key" or
+    "key"; the field must then hold its default). Raises ConflictError when ``cfg`` came from
+    load_config(path) and the file changed since (``force=True`` overwrites anyway).
+    """
+    return write_config(cfg, path, unset=unset, force=force)

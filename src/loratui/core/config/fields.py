@@ -1,4 +1,4 @@
-"""Field specs and value checking for the training config (used by config_io and the importers).
+"""Field specs and value checking for the training config (used by load.py and the importers).
 
 Each schema field gets a FieldSpec (kind, bounds, choices, help) derived once from config.py, and
 coerce_value() turns one raw value into its canonical form or raises ValueError with a problem text
@@ -15,8 +15,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from loratui.core import config as schema
-from loratui.core.config import SECTIONS, TrainingConfig, section_fields
+from loratui.core.config import schema
+from loratui.core.config.schema import SECTIONS, TrainingConfig, section_fields
 from loratui.core.errors import LoratuiError
 
 
@@ -130,21 +130,21 @@ def optimizer_name(value: str) -> str | None:
 # ---------------------------------------------------------------- value checking
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
         return "a table"
-    return repr(value) if not isinstance(value, (list, tuple)) else "[" + ", ".join(_show(v) for v in value) + "]"
+    return repr(value) if not isinstance(value, (list, tuple)) else "[" + ", ".join(show_value(v) for v in value) + "]"
 
 
 def _fmt_num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(x)
 
 
-def _range_text(spec: FieldSpec) -> str:
+def range_text(spec: FieldSpec) -> str:
     if spec.min is not None and spec.max is not None:
         return f" from {_fmt_num(spec.min)} to {_fmt_num(spec.max)}"
     if spec.min is not None:
@@ -173,24 +173,24 @@ def coerce_value(spec: FieldSpec, value: Any) -> Any:
     kind = spec.kind
     if kind == "bool":
         if not isinstance(value, bool):
-            raise ValueError(f"must be true or false (TOML booleans, no quotes), got {_show(value)}")
+            raise ValueError(f"must be true or false (TOML booleans, no quotes), got {show_value(value)}")
         return value
     if kind == "int":
-        what = f"an integer{_range_text(spec)}"
+        what = f"an integer{range_text(spec)}"
         if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
-            raise ValueError(f"must be {what}, got {_show(value)}{_quoted_hint(value)}")
+            raise ValueError(f"must be {what}, got {show_value(value)}{_quoted_hint(value)}")
         if spec.choices and value not in spec.choices:
             raise ValueError(f"must be one of {', '.join(map(str, spec.choices))}, got {value}")
         if not _in_range(spec, value):
             raise ValueError(f"must be {what}, got {value}")
         return value
     if kind == "float":
-        what = f"a number{_range_text(spec)}"
+        what = f"a number{range_text(spec)}"
         if not isinstance(value, (int, float)) or isinstance(value, bool) or \
                 (isinstance(value, float) and not math.isfinite(value)):
-            raise ValueError(f"must be {what}, got {_show(value)}{_quoted_hint(value)}")
+            raise ValueError(f"must be {what}, got {show_value(value)}{_quoted_hint(value)}")
         if not _in_range(spec, value):
             raise ValueError(f"must be {what}, got {_fmt_num(value)}")
         return float(value)
@@ -198,7 +198,7 @@ def coerce_value(spec: FieldSpec, value: Any) -> Any:
         what = "a step count (integer >= 0) or a fraction of the total steps below 1 (e.g. 0.05)"
         if isinstance(value, bool) or not isinstance(value, (int, float)) or \
                 (isinstance(value, float) and not math.isfinite(value)) or value < 0:
-            raise ValueError(f"must be {what}, got {_show(value)}{_quoted_hint(value)}")
+            raise ValueError(f"must be {what}, got {show_value(value)}{_quoted_hint(value)}")
         if isinstance(value, float) and value >= 1:
             if not value.is_integer():
                 raise ValueError(f"must be {what}, got {value}")
@@ -206,7 +206,7 @@ def coerce_value(spec: FieldSpec, value: Any) -> Any:
         return value
     if kind == "str":
         if not isinstance(value, str):
-            raise ValueError(f"must be a string (in quotes), got {_show(value)}")
+            raise ValueError(f"must be a string (in quotes), got {show_value(value)}")
         if spec.choices:
             for choice in spec.choices:
                 if choice.lower() == value.strip().lower():
@@ -228,7 +228,7 @@ def coerce_value(spec: FieldSpec, value: Any) -> Any:
         if isinstance(value, str):  # kohya style: "weight_decay=0.01 betas=0.9,0.99"
             return value.split()
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError(f"must be a list of strings like [\"weight_decay=0.01\"], got {_show(value)}")
+            raise ValueError(f"must be a list of strings like [\"weight_decay=0.01\"], got {show_value(value)}")
         return list(value)
     if kind == "resolution":
         return _coerce_resolution(spec, value)
@@ -236,7 +236,7 @@ def coerce_value(spec: FieldSpec, value: Any) -> Any:
 
 
 def _coerce_resolution(spec: FieldSpec, value: Any) -> tuple[int, int]:
-    what = f"a size in pixels{_range_text(spec)}: 512, \"512,768\" or [512, 768] (width, height)"
+    what = f"a size in pixels{range_text(spec)}: 512, \"512,768\" or [512, 768] (width, height)"
     parts: list[Any]
     if isinstance(value, bool):
         parts = []
@@ -254,8 +254,8 @@ def _coerce_resolution(spec: FieldSpec, value: Any) -> tuple[int, int]:
     else:
         parts = []
     if len(parts) != 2 or not all(isinstance(p, int) and not isinstance(p, bool) for p in parts):
-        raise ValueError(f"must be {what}, got {_show(value)}")
+        raise ValueError(f"must be {what}, got {show_value(value)}")
     w, h = parts
     if not (_in_range(spec, w) and _in_range(spec, h)):
-        raise ValueError(f"must be {what}, got {_show(value)}")
+        raise ValueError(f"must be {what}, got {show_value(value)}")
     return (w, h)

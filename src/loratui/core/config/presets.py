@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loratui.core.config import SECTIONS, TrainingConfig
-from loratui.core.config_fields import FIELDS, KEY_SECTIONS, coerce_value, field_spec
+from loratui.core.config.schema import SECTIONS, TrainingConfig
+from loratui.core.config.fields import FIELDS, KEY_SECTIONS, coerce_value, field_spec
 from loratui.core.errors import LoratuiError
 from loratui.core.tomlfile import read_toml
 from loratui.core.resources import data_dir

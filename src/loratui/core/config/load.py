@@ -1,8 +1,8 @@
 """Read, check and write the training config (TOML), with errors a user can act on.
 
 Why our own reader rules: the file is edited by hand, so every problem must name the file, the line,
-the key and what is wrong, and an unknown key must say what was probably meant. Why our own writer:
-each key gets its help text as a comment above it, which tomli-w cannot write.
+the key and what is wrong, and an unknown key must say what was probably meant. Writing lives in render.py
+(a fresh file) and write.py (in place).
 
 Conventions (documented for users in the saved file's header):
 - bool fields take TOML ``true``/``false`` only; int fields refuse 1.5; float fields accept ints.
@@ -22,20 +22,14 @@ import dataclasses
 import difflib
 import os
 import re
-import textwrap
 import tomllib
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from loratui.core.config import SECTIONS, TrainingConfig, section_fields
-from loratui.core.config_fields import (FIELDS, KEY_SECTIONS, PATH_KEYS, ConfigError, FieldSpec,
-                                        _range_text, _show, coerce_value, field_spec, optimizer_name)
+from loratui.core.config.schema import SECTIONS, TrainingConfig, section_fields
+from loratui.core.config.fields import FIELDS, KEY_SECTIONS, PATH_KEYS, ConfigError, coerce_value, show_value
+from loratui.core.config.snapshot import FileSnapshot, remember_snapshot
 
-__all__ = [
-    "ConfigError", "FieldSpec", "FIELDS", "KEY_SECTIONS", "PATH_KEYS", "load_config", "loads_config",
-    "config_from_dict", "config_to_dict", "dumps_config", "save_config", "validate", "resolve_path",
-    "with_resolved_paths", "coerce_value", "field_spec", "optimizer_name",
-]
 
 
 # ---------------------------------------------------------------- dict <-> config
@@ -67,7 +61,7 @@ def _collect(data: dict, locate) -> tuple[TrainingConfig, list[str]]:
             problems.append(locate(top, None, f"[{top}]: unknown section{mean}"))
             continue
         if not isinstance(body, dict):
-            problems.append(locate(None, top, f"{top}: must be a [{top}] section, got {_show(body)}"))
+            problems.append(locate(None, top, f"{top}: must be a [{top}] section, got {show_value(body)}"))
             continue
         for key, value in body.items():
             spec = FIELDS.get((top, key))
@@ -170,8 +164,6 @@ def load_config(path: str | os.PathLike) -> TrainingConfig:
     The returned config remembers the file's bytes and mtime, so that save_config over the same
     file can refuse to overwrite a change made by someone else in between (ConflictError).
     """
-    from loratui.core.config_write import FileSnapshot, remember_snapshot
-
     path = Path(path)
     try:
         st = path.stat()
@@ -190,111 +182,6 @@ def load_config(path: str | os.PathLike) -> TrainingConfig:
     cfg = loads_config(text, str(path), path.resolve().parent)
     remember_snapshot(cfg, FileSnapshot.take(path, raw, st))
     return cfg
-
-
-def save_config(cfg: TrainingConfig, path: str | os.PathLike, *, unset: Iterable[str] = (),
-                force: bool = False) -> bool:
-    """Write ``cfg`` to ``path`` atomically; returns False (no write, mtime kept) when the file
-    already holds these settings, even if formatted differently by hand.
-
-    A new file gets the fully commented layout of dumps_config. An existing file is edited in place
-    (config_write): only changed values are rewritten, new keys are added with their help, the
-    user's comments, order, blank lines, quoting, \\r\\n newlines and BOM are kept. A key is
-    removed only when its optional field is None or it is named in ``unset`` ("section.key" or
-    "key"; the field must then hold its default). Raises ConflictError when ``cfg`` came from
-    load_config(path) and the file changed since (``force=True`` overwrites anyway).
-    """
-    from loratui.core.config_write import write_config
-
-    return write_config(cfg, path, unset=unset, force=force)
-
-
-# ---------------------------------------------------------------- writer
-
-_HEADER = """\
-# loratui training config. Every key has its help text above it; `loratui config explain KEY`
-# prints it too. Relative paths are relative to this file's folder. Booleans are true/false (no
-# quotes). A key shown as a comment ("# key = ...") is unset: remove the "# " and set a value.
-"""
-
-
-def _toml_str(value: str) -> str:
-    out = ['"']
-    for ch in value:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        text = repr(value)
-        return text if any(c in text for c in ".en") else text + ".0"
-    if isinstance(value, str):
-        return _toml_str(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
-def _comment(spec: FieldSpec) -> list[str]:
-    text = spec.help
-    if spec.choices:
-        text += " One of: " + ", ".join(map(str, spec.choices)) + "."
-    elif spec.kind in ("int", "float") and (spec.min is not None or spec.max is not None):
-        text += " Range:" + _range_text(spec) + "."
-    return ["# " + line for line in textwrap.wrap(text, 98)]
-
-
-_EXAMPLES = {
-    "unet_lr": "0.0001", "text_encoder_lr": "5e-05", "max_train_epochs": "10", "max_train_steps": "1600",
-    "min_snr_gamma": "5.0", "save_every_n_epochs": "1", "save_every_n_steps": "500",
-    "save_last_n_epochs": "3", "save_last_n_steps": "1000", "sample_every_n_epochs": "1",
-    "sample_every_n_steps": "200",
-}
-
-
-def _example(spec: FieldSpec) -> str:
-    if spec.name in _EXAMPLES:
-        return _EXAMPLES[spec.name]
-    if spec.kind == "int":
-        return str(int(spec.min or 1))
-    return _toml_value(spec.min if spec.min is not None else 1.0) if spec.kind == "float" else '""'
-
-
-def dumps_config(cfg: TrainingConfig, *, comments: bool = True) -> str:
-    """The config as TOML: every key, its help above it (unless ``comments=False``); unset optional
-    keys are written commented out."""
-    data = config_to_dict(cfg)
-    lines = [_HEADER] if comments else []
-    for section in SECTIONS:
-        lines.append(f"[{section}]")
-        for f in section_fields(section):
-            spec = FIELDS[(section, f.name)]
-            if comments:
-                lines.extend(_comment(spec))
-            if f.name in data[section]:
-                lines.append(f"{f.name} = {_toml_value(data[section][f.name])}")
-            else:
-                lines.append(f"# {f.name} = {_example(spec) if comments else '(unset)'}")
-        lines.append("")
-    return "\n".join(lines)
 
 
 def check_paths(cfg: TrainingConfig) -> list[str]:

@@ -9,7 +9,7 @@ Each field's metadata holds:
   choices  allowed values (strings compare case-insensitively on load, stored in canonical case)
   min/max  numeric bounds (inclusive)
 
-Loading, validation and the kohya_ss / sd-scripts converters live in config_io.py and friends;
+Loading, validation and the kohya_ss / sd-scripts converters live in load.py and the other modules of this package;
 this module only declares the schema.
 """
 
@@ -207,7 +207,7 @@ class TrainingConfig:
     sampling: SamplingSection = field(default_factory=SamplingSection)
 
     # Folder of the file this config was loaded from: relative paths in the config are relative to it
-    # (see config_io.resolve_path). Not a field: it is never saved and does not take part in ==.
+    # (see load.resolve_path). Not a field: it is never saved and does not take part in ==.
     config_dir: ClassVar[Path | None] = None
 
 

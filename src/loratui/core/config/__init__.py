@@ -1,0 +1,49 @@
+"""The training config: one TOML file a person edits by hand, and everything read from or written to it.
+
+Here live the typed sections and their help (schema.py), the field table that checks and coerces
+values (fields.py), loading and validation with errors that name file, line and key (load.py),
+rendering a fresh commented file (render.py), saving in place without touching the user's comments
+and order (write.py, snapshot.py), kohya_ss GUI JSON import (kohya_import.py), sd-scripts TOML export
+(sdscripts_export.py) and VRAM presets (presets.py). It may use core.dataset (export lists the
+concept folders); it knows nothing of captions' tag edits, nor of step plans and VRAM estimates
+(core.plan builds on this package, not the other way round). Import from here, not from the modules.
+"""
+
+from __future__ import annotations
+
+from loratui.core.config.fields import (
+    FIELDS, KEY_SECTIONS, PATH_KEYS, ConfigError, FieldSpec, coerce_value, field_spec, optimizer_name, range_text,
+)
+from loratui.core.config.kohya_import import ImportReport, import_kohya, import_kohya_file
+from loratui.core.config.load import (
+    check_paths, config_from_dict, config_to_dict, load_config, loads_config, resolve_path, validate,
+    with_resolved_paths,
+)
+from loratui.core.config.presets import (
+    PRESET_FAMILIES, FieldChange, Preset, PresetCatalog, PresetError, apply_preset, load_preset_file, load_presets,
+    normalize_family, preset_changes, user_presets_dir,
+)
+from loratui.core.config.render import dumps_config
+from loratui.core.config.schema import (
+    MIXED_PRECISION, MODEL_FAMILIES, OPTIMIZERS, SAMPLERS, SAVE_PRECISION, SCHEDULERS, SECTIONS, DatasetSection,
+    ModelSection, NetworkSection, OptimizerSection, SamplingSection, SavingSection, TrainingConfig,
+    TrainingSection, field_help, section_fields,
+)
+from loratui.core.config.sdscripts_export import (
+    SdScriptsExport, build_sdscripts, export_sdscripts, find_subsets, guess_model_family,
+)
+from loratui.core.config.write import save_config, update_config_text, write_config
+
+__all__ = [
+    "FIELDS", "KEY_SECTIONS", "MIXED_PRECISION", "MODEL_FAMILIES", "OPTIMIZERS", "PATH_KEYS", "PRESET_FAMILIES",
+    "SAMPLERS", "SAVE_PRECISION", "SCHEDULERS", "SECTIONS",
+    "ConfigError", "DatasetSection", "FieldChange", "FieldSpec", "ImportReport", "ModelSection",
+    "NetworkSection", "OptimizerSection", "Preset", "PresetCatalog", "PresetError", "SamplingSection",
+    "SavingSection", "SdScriptsExport", "TrainingConfig", "TrainingSection",
+    "apply_preset", "build_sdscripts", "check_paths", "coerce_value", "config_from_dict", "config_to_dict",
+    "dumps_config", "export_sdscripts", "field_help", "field_spec", "find_subsets", "guess_model_family",
+    "import_kohya", "import_kohya_file", "load_config", "load_preset_file", "load_presets", "loads_config",
+    "normalize_family", "optimizer_name", "preset_changes", "range_text", "resolve_path", "save_config",
+    "section_fields", "update_config_text", "user_presets_dir", "validate", "with_resolved_paths",
+    "write_config",
+]
