@@ -1,0 +1,213 @@
+"""The key help screen: every key active on the screen it was opened from, built from the bindings.
+
+``show_help(app)`` reads ``app.screen.active_bindings`` (the focused widget's chain, the screen and
+the app, with the user's keymap already applied) and pushes a ``HelpScreen`` listing, per owner
+(focused widget first, then its containers, the screen, then the app): the key(s), the description
+and the binding's tooltip. Bindings hidden from the footer are listed too, except those without a
+description (internal keys such as ctrl+c "help_quit"); bindings whose ``check_action`` currently
+returns None are listed dimmed, those returning False are not active and not listed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Label, Static
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.dom import DOMNode
+
+APP_GROUP_TITLE = "Everywhere"
+
+
+@dataclass(frozen=True)
+class HelpEntry:
+    keys: str
+    """Display form of every key bound to this action, e.g. "? / f1"."""
+    description: str
+    tooltip: str = ""
+    enabled: bool = True
+    binding_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HelpGroup:
+    title: str
+    entries: tuple[HelpEntry, ...]
+
+
+def _humanize(class_name: str) -> str:
+    """"TagListView" -> "Tag list view"."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", class_name.lstrip("_")) or [class_name]
+    text = " ".join(word if word.isupper() and len(word) > 1 else word.lower() for word in words)
+    return text[:1].upper() + text[1:]
+
+
+def _group_title(node: DOMNode, screen: Screen, focused: DOMNode | None) -> str:
+    if node is screen.app:
+        return node.BINDING_GROUP_TITLE or APP_GROUP_TITLE
+    if node.BINDING_GROUP_TITLE:
+        title = node.BINDING_GROUP_TITLE
+    elif node is screen:
+        title = screen.title or _humanize(type(screen).__name__)
+        if "screen" not in title.lower():
+            title += " screen"
+    else:
+        title = _humanize(type(node).__name__)
+        if node.id:
+            title += f" #{node.id}"
+    if node is focused:
+        title += " (focused)"
+    return title
+
+
+def _chain_order(screen: Screen) -> list[DOMNode]:
+    """The nodes whose bindings apply, nearest first, as Textual walks them."""
+    focused = screen.focused
+    if focused is not None and not focused.loading:
+        return list(focused.ancestors_with_self)
+    return [screen, screen.app]
+
+
+def collect_help(screen: Screen) -> list[HelpGroup]:
+    """Group the active bindings of ``screen`` by owner; several keys for one action share an entry."""
+    app = screen.app
+    focused = screen.focused
+    # node -> (action, description) -> [key displays, tooltip, enabled, id]
+    by_node: dict[DOMNode, dict[tuple[str, str], list]] = {}
+    for active in screen.active_bindings.values():
+        binding: Binding = active.binding
+        if not binding.description.strip():
+            continue
+        entries = by_node.setdefault(active.node, {})
+        slot = entries.setdefault(
+            (binding.action, binding.description),
+            [[], active.tooltip or binding.tooltip, active.enabled, binding.id],
+        )
+        display = app.get_key_display(binding)
+        if display not in slot[0]:
+            slot[0].append(display)
+        slot[2] = slot[2] or active.enabled
+
+    order = _chain_order(screen)
+    rank = {id(node): index for index, node in enumerate(order)}
+    nodes = sorted(by_node, key=lambda node: rank.get(id(node), len(order)))
+    groups = []
+    for node in nodes:
+        entries = tuple(
+            HelpEntry(" / ".join(keys), description, tooltip, enabled, binding_id)
+            for (_action, description), (keys, tooltip, enabled, binding_id) in by_node[node].items()
+        )
+        groups.append(HelpGroup(_group_title(node, screen, focused), entries))
+    return groups
+
+
+def _group_table(group: HelpGroup, key_width: int) -> Table:
+    table = Table.grid(padding=(0, 2), expand=True)
+    table.add_column("keys", style="bold", width=key_width)
+    table.add_column("description", ratio=1)
+    for entry in group.entries:
+        text = Text(entry.description)
+        if entry.tooltip:
+            text.append(f" - {entry.tooltip}", style="dim")
+        if not entry.enabled:
+            text.append(" (not available now)", style="italic")
+            text.stylize("dim")
+        table.add_row(Text(entry.keys, style="" if entry.enabled else "dim"), text)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """A scrollable list of the keys of the screen below; escape, q, ? or F1 closes it."""
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen > #help-dialog {
+        width: 100%;
+        max-width: 100;
+        height: 100%;
+        max-height: 40;
+        border: round $primary;
+        border-title-style: bold;
+        background: $surface;
+        padding: 0 1;
+    }
+    HelpScreen #help-body {
+        height: 1fr;
+        background: $surface;
+    }
+    HelpScreen .help-group-title {
+        text-style: bold underline;
+        color: $text-accent;
+        margin-top: 1;
+        &:first-child {
+            margin-top: 0;
+        }
+    }
+    HelpScreen .help-group {
+        width: 100%;
+    }
+    HelpScreen #help-hint {
+        height: 1;
+        color: $text-muted;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape,q,question_mark,f1", "close", "Close help", id="help.close"),
+    ]
+
+    def __init__(self, groups: list[HelpGroup], title: str = "Keys") -> None:
+        super().__init__()
+        self.groups = list(groups)
+        self.help_title = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-dialog") as dialog:
+            dialog.border_title = self.help_title
+            with VerticalScroll(id="help-body"):
+                if not self.groups:
+                    yield Static("No keys are active here.")
+                # One key-column width for every group, so the descriptions line up.
+                longest = max((len(e.keys) for g in self.groups for e in g.entries), default=6)
+                key_width = min(max(longest, 6), 24)
+                for group in self.groups:
+                    yield Label(Text(group.title), classes="help-group-title")
+                    yield Static(_group_table(group, key_width), classes="help-group")
+            yield Static("escape, q, ? or f1: close   up/down, page up/down: scroll", id="help-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body", VerticalScroll).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def _screen_title(app: App, screen: Screen) -> str:
+    if screen.title:
+        return screen.title
+    if type(screen) is Screen:  # the app's default screen
+        return app.title or "this screen"
+    return _humanize(type(screen).__name__)
+
+
+def show_help(app: App) -> HelpScreen | None:
+    """Open the help for the current screen (or close it when it is already showing)."""
+    screen = app.screen
+    if isinstance(screen, HelpScreen):
+        screen.dismiss(None)
+        return None
+    help_screen = HelpScreen(collect_help(screen), title=f"Keys: {_screen_title(app, screen)}")
+    app.push_screen(help_screen)
+    return help_screen

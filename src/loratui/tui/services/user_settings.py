@@ -1,0 +1,152 @@
+"""The TUI's own preferences: ``$XDG_CONFIG_HOME/loratui/tui.toml`` (else ``~/.config/loratui``).
+
+A small flat TOML file the user may edit by hand::
+
+    theme = "loratui-dark"
+    image_preview = "auto"   # auto | halfblock | off
+
+Loading never fails: a missing file gives the defaults, a broken one gives the defaults plus one
+problem line naming the file (the app shows it as a notification). A bad value resets only that
+setting. Saving is atomic and rewrites the whole file (comments are not preserved).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SETTINGS_FILE_NAME = "tui.toml"
+
+IMAGE_PREVIEW_CHOICES = ("auto", "halfblock", "off")
+
+# Settings whose value must be one of a few words; the others are checked by their default's type.
+_CHOICES: dict[str, tuple[str, ...]] = {"image_preview": IMAGE_PREVIEW_CHOICES}
+
+_HEADER = (
+    "# loratui TUI preferences. The app rewrites this file when you change a setting in it;\n"
+    "# comments you add here are not kept. Delete the file to go back to the defaults.\n"
+)
+
+
+@dataclass(frozen=True)
+class UserSettings:
+    """Preferences that survive a restart of the TUI."""
+
+    theme: str = "loratui-dark"
+    """Name of the colour theme (a shipped one or one from the user themes folder)."""
+
+    image_preview: str = "auto"
+    """How images are previewed: "auto" (best the terminal supports), "halfblock" (coloured
+    half-cells, works everywhere) or "off"."""
+
+
+def user_config_dir() -> Path:
+    """``$XDG_CONFIG_HOME/loratui`` (``~/.config/loratui`` when the variable is unset)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "loratui"
+
+
+def settings_path() -> Path:
+    return user_config_dir() / SETTINGS_FILE_NAME
+
+
+def load_settings(path: str | os.PathLike | None = None) -> tuple[UserSettings, list[str]]:
+    """Read the settings file; returns (settings, problems) and never raises for a bad file."""
+    path = Path(path) if path is not None else settings_path()
+    defaults = UserSettings()
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return defaults, []
+    except tomllib.TOMLDecodeError as exc:
+        return defaults, [f"{path}: not valid TOML ({exc}): fix it, or delete it to use the default settings"]
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return defaults, [f"{path}: cannot be read ({reason}): check its permissions; using the default settings"]
+
+    values, issues = _check_values(data)
+    settings = dataclasses.replace(defaults, **values)
+    if issues:
+        return settings, [f"{path}: " + "; ".join(issues)]
+    return settings, []
+
+
+def _check_values(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    known = {f.name: f for f in dataclasses.fields(UserSettings)}
+    values: dict[str, Any] = {}
+    issues: list[str] = []
+    for key, value in data.items():
+        spec = known.get(key)
+        if spec is None:
+            close = difflib.get_close_matches(key, list(known), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            issues.append(f"unknown setting '{key}'{hint}: remove it")
+            continue
+        problem = _check_value(key, value, spec.default)
+        if problem:
+            issues.append(f"{problem}: using the default {spec.default!r}")
+        else:
+            values[key] = value
+    return values, issues
+
+
+def _check_value(key: str, value: Any, default: Any) -> str | None:
+    choices = _CHOICES.get(key)
+    if choices is not None:
+        if value not in choices:
+            return f"'{key}' is {value!r}, expected one of {', '.join(choices)}"
+        return None
+    expected = type(default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return None
+    if type(value) is not expected:
+        return f"'{key}' should be a {_type_word(expected)}, not {value!r}"
+    if expected is str and not value.strip():
+        return f"'{key}' is empty"
+    return None
+
+
+def _type_word(kind: type) -> str:
+    return {str: "string", bool: "true/false", int: "whole number", float: "number"}.get(kind, kind.__name__)
+
+
+def settings_to_toml(settings: UserSettings) -> str:
+    import tomli_w  # small, but only needed when saving
+
+    return _HEADER + tomli_w.dumps(dataclasses.asdict(settings))
+
+
+def save_settings(settings: UserSettings, path: str | os.PathLike | None = None) -> Path:
+    """Write the settings atomically (creating the folder); an unchanged file is left untouched.
+
+    Raises OSError when the folder or file cannot be written (the caller notifies the user).
+    """
+    from loratui.core.fsutil import atomic_write_text
+
+    path = Path(path) if path is not None else settings_path()
+    text = settings_to_toml(settings)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return path
+    except (OSError, UnicodeDecodeError):
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text)
+    return path
+
+
+def update_settings(path: str | os.PathLike | None = None, **changes: Any) -> UserSettings:
+    """Re-read the file, change some settings, save, and return the result.
+
+    Reading first keeps changes made by another part of the app (or by hand) since start-up.
+    """
+    current, _problems = load_settings(path)
+    updated = dataclasses.replace(current, **changes)
+    save_settings(updated, path)
+    return updated
