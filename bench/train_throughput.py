@@ -354,7 +354,7 @@ def main(argv=None) -> None:
         print(f"process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2:.2f} GiB "
               "(both loops; per-loop VRAM peaks need a GPU)")
     if args.arch:
-        from loratui.core.vram import estimate_vram
+        from loratui.core.plan import estimate_vram
 
         est = estimate_vram(bench_cfg(args), family=family)
         print(f"core.vram estimate {est.total_gib:.2f} GiB (measured loratui peak: "

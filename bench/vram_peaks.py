@@ -1,4 +1,4 @@
-"""Measure real peak VRAM of LoRA training steps, to calibrate loratui.core.vram (run on a GPU).
+"""Measure real peak VRAM of LoRA training steps, to calibrate loratui.core.plan.vram (run on a GPU).
 
 Random-initialised UNets with the real SD1.5 / SDXL shapes use exactly the memory of the real
 weights, so no download is needed. The LoRA mirrors kohya's UNet targets (every Linear and 1x1
@@ -153,7 +153,7 @@ def run_case(name: str) -> dict:
 
 def estimate(name: str) -> dict:
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
-    from loratui.core.vram import GIB, calibration_config, estimate_vram
+    from loratui.core.plan import GIB, calibration_config, estimate_vram
 
     family, res, batch, rank, ckpt, attention = CASES[name]
     cfg = calibration_config(family, res, batch, rank, ckpt, attention)

@@ -1,10 +1,10 @@
-"""Bucket lists and assignments, worked out by hand from sd-scripts' rules (see core/buckets.py)."""
+"""Bucket lists and assignments, worked out by hand from sd-scripts' rules (see core/plan/buckets.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from loratui.core.buckets import (
+from loratui.core.plan import (
     BucketManager,
     adjust_bucket_bounds,
     bucket_key,

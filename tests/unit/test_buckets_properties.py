@@ -7,7 +7,7 @@ import math
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from loratui.core.buckets import make_bucket_resolutions, make_buckets
+from loratui.core.plan import make_bucket_resolutions, make_buckets
 from loratui.core.errors import LoratuiError
 
 STEPS = st.sampled_from([8, 16, 32, 64, 128])

@@ -10,7 +10,7 @@ from loratui.core.config import TrainingConfig
 from loratui.core.config import validate
 from loratui.core.config import (PresetError, apply_preset, load_preset_file, load_presets,
                                   preset_changes, user_presets_dir)
-from loratui.core.vram import GIB, estimate_vram
+from loratui.core.plan import GIB, estimate_vram
 
 REQUIRED = ("dataset.resolution", "dataset.cache_latents", "network.network_dim", "optimizer.optimizer_type",
             "training.train_batch_size", "training.gradient_accumulation_steps", "training.mixed_precision",

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from loratui.core.config import TrainingConfig
 from loratui.core.dataset import DatasetScan, ImageEntry, Subset
 from loratui.core.errors import LoratuiError
-from loratui.core.schedule import (
+from loratui.core.plan.schedule import (
     Registered,
     _pad_reg,
     compute_schedule,

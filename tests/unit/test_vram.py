@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from loratui.core import vram
+from loratui.core.plan import CONSTANTS
 from loratui.core.config import TrainingConfig
 from loratui.core.errors import LoratuiError
-from loratui.core.vram import GIB, calibration_points, calibration_report, estimate_vram, fit_activation_scales
-from loratui.core.vram_models import (CLIP_L, FAMILIES, OPENCLIP_BIGG, SD1_UNET, SDXL_UNET,
+from loratui.core.plan import GIB, calibration_points, calibration_report, estimate_vram, fit_activation_scales
+from loratui.core.plan import (CLIP_L, FAMILIES, OPENCLIP_BIGG, SD1_UNET, SDXL_UNET,
                                       text_encoder_lora_params, unet_layout, unet_lora_params)
 
 
@@ -75,9 +75,9 @@ def test_calibration_points_within_ten_percent(index):
 
 
 def test_refit_reproduces_the_table_and_leaves_it_alone():
-    before = dict(vram.CONSTANTS)
+    before = dict(CONSTANTS)
     fitted = fit_activation_scales()
-    assert vram.CONSTANTS == before
+    assert CONSTANTS == before
     assert fitted["act_scale_full"] == pytest.approx(before["act_scale_full"], abs=0.02)
     assert fitted["act_scale_ckpt"] == pytest.approx(before["act_scale_ckpt"], abs=0.02)
 
@@ -86,7 +86,7 @@ def test_refit_follows_a_measured_point():
     point = calibration_points()[3]
     point.gib = 8.0  # pretend the GPU measured more
     fitted = fit_activation_scales([point])
-    assert fitted["act_scale_ckpt"] > vram.CONSTANTS["act_scale_ckpt"] * 1.5
+    assert fitted["act_scale_ckpt"] > CONSTANTS["act_scale_ckpt"] * 1.5
     assert "act_scale_full" not in fitted
 
 

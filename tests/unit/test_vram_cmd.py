@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from loratui.cli import cli, main
 from loratui.core.config import TrainingConfig
 from loratui.core.config import save_config
-from loratui.core.vram import calibration_points
+from loratui.core.plan import calibration_points
 
 
 @pytest.fixture(autouse=True)

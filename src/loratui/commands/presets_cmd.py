@@ -74,7 +74,7 @@ def show_preset(preset_id: str, as_json: bool) -> None:
     """Show one preset's settings and its estimated peak VRAM on a default config."""
     from loratui.core.config import TrainingConfig
     from loratui.core.config import apply_preset
-    from loratui.core.vram import estimate_vram
+    from loratui.core.plan import estimate_vram
 
     preset = _catalog().get(preset_id)
     cfg = TrainingConfig()
@@ -104,7 +104,7 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool) -> None:
     """Apply preset ID to CONFIG: show the changed fields, then write the file."""
     from loratui.core.config import load_config, save_config, validate
     from loratui.core.config import apply_preset, preset_changes
-    from loratui.core.vram import estimate_vram, resolve_family
+    from loratui.core.plan import estimate_vram, resolve_family
 
     if yes and dry_run:
         raise LoratuiError("--yes and --dry-run contradict each other: choose one")

@@ -1,6 +1,6 @@
 """`loratui steps CONFIG`: how many steps a config trains, worked out the way sd-scripts does it.
 
-The numbers come from loratui.core.schedule (the engine builds its epochs from the same functions).
+The numbers come from loratui.core.plan (the engine builds its epochs from the same functions).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def _human(schedule, config: str, target=None) -> list[str]:
 def steps(config: str, as_json: bool, num_processes: int, target_steps: int | None) -> None:
     """Samples, buckets, batches and steps that CONFIG trains, with sd-scripts' arithmetic."""
     from loratui.core.config import load_config
-    from loratui.core.schedule import compute_schedule, epochs_for_target_steps, plan_epoch, scan_for_config
+    from loratui.core.plan import compute_schedule, epochs_for_target_steps, plan_epoch, scan_for_config
 
     cfg = load_config(config)
     scan = scan_for_config(cfg)

@@ -18,7 +18,7 @@ def _fitting_presets(estimate) -> list:
 
 
 def _print_calibration(as_json: bool) -> None:
-    from loratui.core.vram import CONSTANTS, calibration_report
+    from loratui.core.plan import CONSTANTS, calibration_report
 
     rows = calibration_report()
     if as_json:
@@ -47,7 +47,7 @@ def vram(config: str | None, family: str | None, as_json: bool, calibration: boo
     if config is None:
         raise LoratuiError("give a config file: loratui vram CONFIG (or --calibration)")
     from loratui.core.config import load_config
-    from loratui.core.vram import GIB, estimate_vram
+    from loratui.core.plan import GIB, estimate_vram
 
     cfg = load_config(config)
     fam = None if family in (None, "auto") else ("sd1" if family.lower() == "sd15" else family.lower())

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from loratui.core.errors import LoratuiError
-from loratui.core.schedule import compute_schedule, epoch_batches, epoch_samples, scan_for_config, shard_batches
+from loratui.core.plan import compute_schedule, epoch_batches, epoch_samples, scan_for_config, shard_batches
 from loratui.engine import data_cache
 from loratui.engine.data_cache import CACHE_SUFFIX  # noqa: F401  (re-exported)
 

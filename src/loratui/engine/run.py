@@ -305,7 +305,7 @@ class Run:
 
         Bad input raises LoratuiError before anything is written (the CLI exits 2).
         """
-        from loratui.core.schedule import compute_schedule, scan_for_config
+        from loratui.core.plan import compute_schedule, scan_for_config
 
         check_config(self.cfg)
         schedule = compute_schedule(self.cfg, scan_for_config(self.cfg), self.world)
@@ -385,7 +385,7 @@ class Run:
         return torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
 
     def _train(self, schedule) -> int:
-        from loratui.core.vram import estimate_vram
+        from loratui.core.plan import estimate_vram
         from loratui.engine.data import TrainingData
         from loratui.engine.models import load_base_model
         from loratui.engine.network import inject_lora

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 
 from loratui.core.config import TrainingConfig
-from loratui.core.vram_models import FAMILIES, FamilyArch, text_encoder_lora_params, unet_layout, \
+from loratui.core.plan.vram_models import FAMILIES, FamilyArch, text_encoder_lora_params, unet_layout, \
     unet_lora_params
 
 GIB = 1024 ** 3

@@ -46,7 +46,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from loratui.core.buckets import (
+from loratui.core.plan.buckets import (
     BucketAssignment,
     BucketManager,
     Size,

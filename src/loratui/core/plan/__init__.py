@@ -1,0 +1,39 @@
+"""Planning a run before it starts: buckets, steps and epochs, and how much VRAM it will take.
+
+Here live sd-scripts' aspect-ratio buckets (buckets.py), the steps/epochs calculator with
+sd-scripts' exact arithmetic and the kohya_ss GUI's own formula (schedule.py), and the peak-VRAM
+estimator with its per-part breakdown (vram.py) over the models' shape tables (vram_models.py).
+It reads configs (core.config) and scans (core.dataset); it writes no file and knows nothing of
+caption edits, torch or the engine. Import from here, not from the modules.
+"""
+
+from __future__ import annotations
+
+from loratui.core.plan.buckets import (
+    BucketAssignment, BucketManager, adjust_bucket_bounds, bucket_key, buckets_for_dataset, make_bucket_resolutions,
+    make_buckets, reso_steps_notes,
+)
+from loratui.core.plan.schedule import (
+    RegPadding, Registered, Sample, Schedule, TargetEpochs, compute_schedule, epoch_batches, epoch_samples,
+    epochs_for_target_steps, kohya_gui_steps, plan_epoch, register_images, scan_for_config, shard_batches,
+)
+from loratui.core.plan.vram import (
+    CARD_TIERS_GB, CONSTANTS, FAMILY_LABELS, GIB, CalibrationPoint, VramEstimate, VramPart, calibration_config,
+    calibration_points, calibration_report, estimate_vram, fit_activation_scales, guess_family, resolve_family,
+)
+from loratui.core.plan.vram_models import (
+    CLIP_L, FAMILIES, OPENCLIP_BIGG, SD1_UNET, SDXL_UNET, FamilyArch, text_encoder_lora_params, unet_layout,
+    unet_lora_params,
+)
+
+__all__ = [
+    "CARD_TIERS_GB", "CLIP_L", "CONSTANTS", "FAMILIES", "FAMILY_LABELS", "GIB", "OPENCLIP_BIGG", "SD1_UNET",
+    "SDXL_UNET",
+    "BucketAssignment", "BucketManager", "CalibrationPoint", "FamilyArch", "RegPadding", "Registered", "Sample",
+    "Schedule", "TargetEpochs", "VramEstimate", "VramPart",
+    "adjust_bucket_bounds", "bucket_key", "buckets_for_dataset", "calibration_config", "calibration_points",
+    "calibration_report", "compute_schedule", "epoch_batches", "epoch_samples", "epochs_for_target_steps",
+    "estimate_vram", "fit_activation_scales", "guess_family", "kohya_gui_steps", "make_bucket_resolutions",
+    "make_buckets", "plan_epoch", "register_images", "reso_steps_notes", "resolve_family", "scan_for_config",
+    "shard_batches", "text_encoder_lora_params", "unet_layout", "unet_lora_params",
+]

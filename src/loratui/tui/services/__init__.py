@@ -1,0 +1,1 @@
+"""App-level services: long-lived state and workers that outlive a screen."""

@@ -1,0 +1,1 @@
+"""Reusable widgets: no dataset logic (that is core), no screen flow."""
