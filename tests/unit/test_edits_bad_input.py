@@ -148,9 +148,9 @@ def test_restore_error_keeps_the_entry_so_undo_can_be_retried(tmp_path, monkeypa
     root = dataset(tmp_path)
     before = [text(root, i) for i in range(3)]
     _apply_one(root)
-    import loratui.core.captions.journal as journal
+    import loratui.core.captions.undo as undo  # undo writes captions through its own name
 
-    real = journal.atomic_write_bytes
+    real = undo.atomic_write_bytes
     calls = []
 
     def flaky(path, data):
@@ -159,10 +159,10 @@ def test_restore_error_keeps_the_entry_so_undo_can_be_retried(tmp_path, monkeypa
             raise PermissionError(13, "Permission denied")
         return real(path, data)
 
-    monkeypatch.setattr(journal, "atomic_write_bytes", flaky)
+    monkeypatch.setattr(undo, "atomic_write_bytes", flaky)
     with pytest.raises(LoratuiError, match="cannot restore it .*1 file"):
         undo_last(root)
-    monkeypatch.setattr(journal, "atomic_write_bytes", real)
+    monkeypatch.setattr(undo, "atomic_write_bytes", real)
     undo_last(root)
     assert [text(root, i) for i in range(3)] == before
 

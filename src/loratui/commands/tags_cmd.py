@@ -23,14 +23,15 @@ def _interactive() -> bool:
 
 @click.group()
 def tags() -> None:
-    """Bulk caption-tag operations: freq, add, remove, replace, dedupe, sort, apply, undo, ...
+    """Bulk caption-tag operations: freq, add, remove, replace, dedupe, sort, apply, undo, redo, ...
 
     Every operation acts on the caption of each image in DIR (a kohya train folder with
     N_concept subfolders, a flat folder of images, or a project folder with img/), or on those a
     --where filter selects (e.g. --where "tag:solo and not folder:*reg*"). It prints the plan,
     asks before writing (--yes skips the question, --dry-run only shows the plan), writes each
     file atomically and records an undo journal in the dataset folder's .loratui/undo
-    (DIR/img/.loratui/undo for a project folder; `loratui tags undo DIR` finds it).
+    (DIR/img/.loratui/undo for a project folder; `loratui tags undo DIR` finds it, and
+    `loratui tags redo DIR` re-applies what an undo took back).
     """
 
 
@@ -430,49 +431,7 @@ def check(directory, caption_extension, recursive, as_json):
         click.echo(f"  {path}: {'; '.join(found)}")
 
 
-@tags.command("undo")
-@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--yes", "-y", is_flag=True, help="Undo without asking.")
-@click.option("--force", is_flag=True, help="Also restore captions edited after the change (their edits are lost).")
-@click.option("--skip-changed", is_flag=True, help="Restore the others, leave captions edited after the change.")
-@click.option("--list", "list_only", is_flag=True, help="Only list the undo history, newest first.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def undo(directory, yes, force, skip_changed, list_only, as_json):
-    """Undo the last applied tag operation in DIR (repeat to walk further back)."""
-    from loratui.core.captions import history, plan_undo, undo_last
+from loratui.commands.tags_undo_cmd import redo, undo  # noqa: E402  (they use the helpers above)
 
-    root = _train_dir(directory)
-    rows = history(root)
-    if list_only:
-        if as_json:
-            click.echo(json.dumps([{"description": d, "files": n, "journal": str(p)} for p, d, n in rows],
-                                  ensure_ascii=False))
-            return
-        if not rows:
-            click.echo("No undo history.")
-        for index, (_, description, files) in enumerate(rows, 1):
-            click.echo(f"{index:>3}. {description} ({files} file(s))")
-        return
-    preview = plan_undo(root)
-    if not as_json:
-        click.echo(f"Last change: {preview.description} ({len(preview.restore) + len(preview.conflicts)} file(s) "
-                   "to restore)")
-        for conflict in preview.conflicts[:PLAN_LINES]:
-            click.echo(f"  {conflict}")
-    if not yes:
-        if not _interactive():
-            raise LoratuiError("not a terminal, so nothing was undone: pass --yes")
-        if not click.confirm("Undo it?", default=False):
-            click.echo("Nothing undone.")
-            return
-    result = undo_last(root, force=force, skip_changed=skip_changed)
-    if as_json:
-        click.echo(json.dumps({"description": result.description, "restored": [_rel(p, root) for p in result.restored],
-                               "conflicts": result.conflicts, "remaining": result.remaining}, ensure_ascii=False))
-    else:
-        click.echo(f"Restored {len(result.restored)} caption file(s); {result.remaining} older change(s) can still "
-                   "be undone.")
-        for conflict in result.conflicts:
-            click.echo(f"skipped: {conflict}", err=True)
-    if result.conflicts:
-        sys.exit(1)
+tags.add_command(undo)
+tags.add_command(redo)

@@ -3,7 +3,7 @@
 Here live reading and writing caption files byte-exactly and atomically (files.py), tag patterns
 (patterns.py), the `--where` filter language (filter.py), tag operations (ops.py), edit plans, the
 diff that is shown before anything is written (plan.py), applying plans with the undo journal
-(journal.py), TOML recipes of operations (recipes.py) and the tag vocabulary that completes tags
+(journal.py), walking that journal back and forth (undo.py: undo, redo), TOML recipes of operations (recipes.py) and the tag vocabulary that completes tags
 (tagvocab.py). It may use core.dataset (which folders and files are images); it knows nothing of
 training configs, step plans or models. Import from here, not from the modules.
 """
@@ -16,8 +16,7 @@ from loratui.core.captions.files import (
 )
 from loratui.core.captions.filter import SYNTAX_HELP, combine_where, parse_where
 from loratui.core.captions.journal import (
-    ApplyResult, UndoPlan, UndoResult, apply_plan, find_conflicts, follow_folder_renames, history, journal_dir,
-    plan_undo, remap_folders, undo_last,
+    ApplyResult, apply_plan, find_conflicts, follow_folder_renames, journal_dir, redo_dir, remap_folders,
 )
 from loratui.core.captions.ops import (
     CATEGORY_NAMES, CATEGORY_ORDER, OPS, RATING_TAGS, SORT_KEYS, AddTags, Dedupe, EditContext, MoveToFront, Op,
@@ -33,6 +32,9 @@ from loratui.core.captions.recipes import (
 from loratui.core.captions.tagvocab import (
     CATEGORY_LABELS, Completion, TagInfo, TagVocab, load_selected_tags, tag_categories,
 )
+from loratui.core.captions.undo import (
+    UndoPlan, UndoResult, can_redo, can_undo, history, plan_redo, plan_undo, redo_history, redo_last, undo_last,
+)
 
 __all__ = [
     "CATEGORY_LABELS", "CATEGORY_NAMES", "CATEGORY_ORDER", "DEFAULT_SEPARATOR", "MATCH_MODES", "OPS",
@@ -40,11 +42,13 @@ __all__ = [
     "AddTags", "ApplyResult", "Caption", "Completion", "Dedupe", "EditContext", "EditPlan", "FileEdit",
     "Fingerprint", "MoveToFront", "Op", "Recipe", "RemoveCategory", "RemoveTags", "ReplaceTag", "SortTags",
     "StripUnderscores", "TagInfo", "TagVocab", "UndoPlan", "UndoResult",
-    "append_to_recipe", "apply_plan", "caption_path", "check_ops", "check_written_tags", "combine_where",
+    "append_to_recipe", "apply_plan", "can_redo", "can_undo", "caption_path", "check_ops", "check_written_tags",
+    "combine_where",
     "dumps_recipe", "find_caption_images", "find_conflicts", "follow_folder_renames", "history",
     "is_free_text", "join_tags", "journal_dir", "load_captions", "load_recipe", "load_selected_tags",
     "multiline_captions", "op_from_dict", "parse_caption", "parse_where", "pattern_kind", "plan_edits",
-    "plan_set_tags", "plan_undo", "recipe_from_dict", "recipe_to_dict", "remap_folders", "read_caption",
+    "plan_redo", "plan_set_tags", "plan_undo", "recipe_from_dict", "recipe_to_dict", "redo_dir", "redo_history",
+    "redo_last", "remap_folders", "read_caption",
     "run_ops", "save_recipe", "split_tags", "tag_categories", "tag_frequency", "tag_matcher", "undo_last",
     "unwritable_tag", "write_caption",
 ]

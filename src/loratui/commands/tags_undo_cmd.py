@@ -1,0 +1,103 @@
+"""`loratui tags undo` and `loratui tags redo`: walk the caption edit journal back and forth."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from loratui.core.errors import LoratuiError
+
+EXIT_CODES = """
+    \b
+    Exit codes:
+      0  done (or nothing asked)
+      1  done, but captions edited since were left as they are (--skip-changed)
+      2  nothing was {past}: nothing to {verb}, a caption edited since (see --skip-changed,
+         --force), not a terminal without --yes, or a file that cannot be read or written
+"""
+
+
+def _walk_options(verb: str, since: str):
+    def decorate(func):
+        func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+        func = click.option("--list", "list_only", is_flag=True,
+                            help=f"Only list what can be {verb}ne, next first.")(func)
+        func = click.option("--skip-changed", is_flag=True,
+                            help=f"{verb.capitalize()} the others, leave captions edited after the {since}.")(func)
+        func = click.option("--force", is_flag=True,
+                            help=f"Also rewrite captions edited after the {since} (their edits are lost).")(func)
+        func = click.option("--yes", "-y", is_flag=True, help=f"{verb.capitalize()} without asking.")(func)
+        return click.argument("directory", metavar="DIR",
+                              type=click.Path(file_okay=False, exists=True, path_type=Path))(func)
+    return decorate
+
+
+@click.command("undo", help="""Undo the last applied tag operation (or caption run) in DIR; repeat to walk
+    further back. `loratui tags redo DIR` re-applies it, until the next change.
+""" + EXIT_CODES.format(past="undone", verb="undo"))
+@_walk_options("undo", "change")
+def undo(directory, yes, force, skip_changed, list_only, as_json):
+    _walk(directory, "undo", yes, force, skip_changed, list_only, as_json)
+
+
+@click.command("redo", help="""Re-apply the last change `loratui tags undo` took back in DIR, byte for byte;
+    repeat to walk forward again. A new change (tags, caption run) empties the redo list, as in any editor.
+""" + EXIT_CODES.format(past="redone", verb="redo"))
+@_walk_options("redo", "undo")
+def redo(directory, yes, force, skip_changed, list_only, as_json):
+    _walk(directory, "redo", yes, force, skip_changed, list_only, as_json)
+
+
+def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool, list_only: bool,
+          as_json: bool) -> None:
+    from loratui.commands import tags_cmd
+    from loratui.core.captions import (
+        can_redo, history, plan_redo, plan_undo, redo_history, redo_last, undo_last,
+    )
+
+    undoing = verb == "undo"
+    root = tags_cmd._train_dir(directory)
+    if list_only:
+        rows = history(root) if undoing else redo_history(root)
+        if as_json:
+            click.echo(json.dumps([{"description": d, "files": n, "journal": str(p)} for p, d, n in rows],
+                                  ensure_ascii=False))
+            return
+        if not rows:
+            click.echo("No undo history." if undoing else "Nothing to redo.")
+        for index, (_, description, files) in enumerate(rows, 1):
+            click.echo(f"{index:>3}. {description} ({files} file(s))")
+        return
+    preview = plan_undo(root) if undoing else plan_redo(root)
+    if not as_json:
+        what = "Last change" if undoing else "Last undone change"
+        click.echo(f"{what}: {preview.description} ({len(preview.restore) + len(preview.conflicts)} file(s) "
+                   f"to {'restore' if undoing else 'rewrite'})")
+        for conflict in preview.conflicts[:tags_cmd.PLAN_LINES]:
+            click.echo(f"  {conflict}")
+    if not yes:
+        if not tags_cmd._interactive():
+            raise LoratuiError(f"not a terminal, so nothing was {verb}ne: pass --yes")
+        if not click.confirm(f"{verb.capitalize()} it?", default=False):
+            click.echo(f"Nothing {verb}ne.")
+            return
+    result = (undo_last if undoing else redo_last)(root, force=force, skip_changed=skip_changed)
+    if as_json:
+        click.echo(json.dumps({"description": result.description,
+                               "restored" if undoing else "redone": [tags_cmd._rel(p, root) for p in result.restored],
+                               "conflicts": result.conflicts, "remaining": result.remaining,
+                               "can_redo": can_redo(root)}, ensure_ascii=False))
+    elif undoing:
+        click.echo(f"Restored {len(result.restored)} caption file(s); {result.remaining} older change(s) can still "
+                   f"be undone (`loratui tags redo {directory}` re-applies this one).")
+    else:
+        click.echo(f"Re-applied {len(result.restored)} caption file(s); {result.remaining} more undone change(s) can "
+                   f"be redone (`loratui tags undo {directory}` takes this one back).")
+    if not as_json:
+        for conflict in result.conflicts:
+            click.echo(f"skipped: {conflict}", err=True)
+    if result.conflicts:
+        sys.exit(1)

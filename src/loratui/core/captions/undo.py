@@ -1,0 +1,201 @@
+"""Undo and redo: walking the journal entries that ``apply_plan`` writes, in both directions.
+
+The undo stack is ``DATASET/.loratui/undo/NNNNNN.json`` (newest = highest number); the redo stack is
+``DATASET/.loratui/undo/redo/NNNNNN.json`` (next to redo = lowest number). Undoing an entry first
+writes its inverse (what each file holds now, to be put back by a redo) under the same name in the
+redo folder, then restores the files, then removes the entry; redoing does the same the other way.
+Both stacks live on disk, so they survive a restart; a new apply empties the redo folder.
+
+A kill in the middle leaves both names on disk; walking either again is safe: files already where
+the walk takes them are skipped, and the inverse entry keeps the records of the files the first,
+interrupted walk wrote (merged by path).
+
+Neither direction overwrites a caption edited since: by default nothing is written and
+ConflictError says which file; ``skip_changed`` writes the others, ``force`` writes them all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loratui.core.captions.journal import (
+    VERSION, entries, entry_item, file_record, journal_dir, load_entry, redo_dir, sha1,
+)
+from loratui.core.errors import ConflictError, LoratuiError
+from loratui.core.fsutil import atomic_write_bytes, atomic_write_text
+
+
+@dataclass
+class UndoPlan:
+    """What undoing (or redoing) the next entry would do (read-only; ``undo_last`` / ``redo_last``
+    carry it out)."""
+
+    entry: Path
+    description: str
+    created: float
+    restore: list[tuple[Path, bytes | None]] = field(default_factory=list)  # (file, old bytes or None: delete)
+    already: list[Path] = field(default_factory=list)   # already as the walk would leave them
+    conflicts: list[str] = field(default_factory=list)  # edited (or deleted) since
+    conflict_restore: list[tuple[Path, bytes | None]] = field(default_factory=list)
+    current: dict[Path, bytes | None] = field(default_factory=dict)  # what each file to write holds now
+    record: dict = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class UndoResult:
+    description: str
+    restored: list[Path] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    remaining: int = 0  # entries left to undo (or to redo, for a redo)
+    already: list[Path] = field(default_factory=list)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _plan(dataset, entry: Path, since: str, verb: str) -> UndoPlan:
+    record = load_entry(entry)
+    plan = UndoPlan(entry, str(record.get("description", "")), record.get("created", 0.0), record=record)
+    for number, item in enumerate(record["files"], 1):
+        path, old, expected = entry_item(entry, number, item, Path(dataset))
+        try:
+            current = path.read_bytes()
+        except FileNotFoundError:
+            current = None
+        except OSError as exc:
+            raise LoratuiError(f"{path}: cannot read it to {verb} ({exc.strerror or exc}); nothing {verb}ne") from None
+        if current == old:
+            plan.already.append(path)  # never written (a kill before it) or put back by hand
+            continue
+        plan.current[path] = current
+        if (current is None and expected is None) or (current is not None and sha1(current) == expected):
+            plan.restore.append((path, old))
+        else:
+            what = "deleted" if current is None else "edited"
+            plan.conflicts.append(f"{path}: {what} after the {since}")
+            plan.conflict_restore.append((path, old))
+    return plan
+
+
+def plan_undo(dataset: str | os.PathLike) -> UndoPlan:
+    """Look at the newest journal entry and the files as they are now. Raises when there is none."""
+    found = entries(journal_dir(dataset))
+    if not found:
+        if journal_dir(dataset).is_dir():
+            redo = " (`tags redo` re-applies the last undone one)" if can_redo(dataset) else ""
+            raise LoratuiError(f"{dataset}: nothing left to undo: every recorded change has been undone{redo}")
+        raise LoratuiError(f"{dataset}: nothing to undo (no edit journal in {journal_dir(dataset)})")
+    return _plan(dataset, found[-1], "change", "undo")
+
+
+def plan_redo(dataset: str | os.PathLike) -> UndoPlan:
+    """Look at the last undone entry and the files as they are now. Raises when there is none."""
+    found = entries(redo_dir(dataset))
+    if not found:
+        raise LoratuiError(f"{dataset}: nothing to redo (redo re-applies what `tags undo` undid, until the next "
+                           "change)")
+    return _plan(dataset, found[0], "undo", "redo")
+
+
+def can_undo(dataset: str | os.PathLike) -> bool:
+    return bool(entries(journal_dir(dataset)))
+
+
+def can_redo(dataset: str | os.PathLike) -> bool:
+    return bool(entries(redo_dir(dataset)))
+
+
+def undo_last(dataset: str | os.PathLike, *, force: bool = False, skip_changed: bool = False) -> UndoResult:
+    """Restore the files of the newest journal entry and move the entry to the redo stack.
+
+    A caption edited after the change is never overwritten silently: by default nothing is undone
+    and ConflictError says which; ``skip_changed`` restores the others (leaving those as they are),
+    ``force`` restores them too. Raises LoratuiError when there is nothing to undo.
+    """
+    plan = plan_undo(dataset)
+    return _walk(dataset, plan, redo_dir(dataset), "undo", force=force, skip_changed=skip_changed)
+
+
+def redo_last(dataset: str | os.PathLike, *, force: bool = False, skip_changed: bool = False) -> UndoResult:
+    """Re-apply the last undone entry (byte for byte what the undo replaced) and move it back to
+    the undo stack. Conflicts as in ``undo_last``: a caption edited after the undo is kept unless
+    ``force``. Raises LoratuiError when there is nothing to redo."""
+    plan = plan_redo(dataset)
+    return _walk(dataset, plan, journal_dir(dataset), "redo", force=force, skip_changed=skip_changed)
+
+
+def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bool, skip_changed: bool) -> UndoResult:
+    if plan.conflicts and not (force or skip_changed):
+        more = f" (and {len(plan.conflicts) - 1} more)" if len(plan.conflicts) > 1 else ""
+        does = "restores" if verb == "undo" else "re-applies"
+        raise ConflictError(f"{plan.conflicts[0]}{more}: nothing {verb}ne; --skip-changed {does} the other "
+                            f"{_plural(len(plan.restore), 'file')}, --force overwrites the edited ones too")
+    todo = plan.restore + (plan.conflict_restore if force else [])
+    result = UndoResult(plan.description, already=list(plan.already),
+                        remaining=len(entries(plan.entry.parent)) - 1)
+    if not force:
+        result.conflicts = [f"{c}, left as it is" for c in plan.conflicts]
+    _write_inverse(dataset, inverse_folder / plan.entry.name, plan, todo)  # before any caption changes
+    for path, old in todo:
+        try:
+            if old is None:
+                path.unlink(missing_ok=True)
+            else:
+                atomic_write_bytes(path, old)
+        except OSError as exc:  # the entry stays: walk it again once the file is writable (done ones are skipped)
+            raise LoratuiError(f"{path}: cannot {'restore' if verb == 'undo' else 'rewrite'} it "
+                               f"({exc.strerror or exc}); {len(result.restored)} file(s) were {verb}ne before it: "
+                               f"fix the problem and run the {verb} again") from None
+        result.restored.append(path)
+    plan.entry.unlink()
+    return result
+
+
+def _write_inverse(dataset, target: Path, plan: UndoPlan, todo: list[tuple[Path, bytes | None]]) -> None:
+    """The entry that walks back what this walk writes: each file's present bytes, to be put back
+    where it holds what we write. Records an earlier, interrupted walk left there are kept for the
+    files this walk does not write (it already wrote them)."""
+    files = [file_record(dataset, path, plan.current[path], new) for path, new in todo]
+    ours = {item["path"] for item in files}
+    try:
+        earlier = load_entry(target)["files"] if target.exists() else []
+    except LoratuiError:
+        earlier = []
+    files += [item for item in earlier if isinstance(item, dict) and item.get("path") not in ours]
+    if not files:
+        target.unlink(missing_ok=True)
+        return
+    record = {key: value for key, value in plan.record.items() if key != "files"}
+    record.update(version=VERSION, files=files)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(target, json.dumps(record))
+    except OSError as exc:
+        raise LoratuiError(f"{target}: cannot write the journal ({exc.strerror or exc}); nothing changed: "
+                           "make the folder writable") from None
+
+
+def _rows(found: list[Path]) -> list[tuple[Path, str, int]]:
+    rows = []
+    for entry in found:
+        try:
+            record = load_entry(entry)
+        except LoratuiError:
+            rows.append((entry, "(unreadable)", 0))
+            continue
+        rows.append((entry, record.get("description", ""), len(record.get("files", []))))
+    return rows
+
+
+def history(dataset) -> list[tuple[Path, str, int]]:
+    """(journal file, description, files) newest first: what `tags undo` would undo, in order."""
+    return _rows(list(reversed(entries(journal_dir(dataset)))))
+
+
+def redo_history(dataset) -> list[tuple[Path, str, int]]:
+    """(journal file, description, files) in the order `tags redo` would re-apply them."""
+    return _rows(entries(redo_dir(dataset)))
