@@ -1,0 +1,216 @@
+"""BalanceDialog: pick repeats so every concept gives about the same samples per epoch.
+
+The plan comes from core (`balance_plan`, `plan_conflicts`) and is shown before anything moves: each
+folder rename (`10_alice -> 4_alice`) with its samples before and after, the total, and any conflict.
+Typing another target re-plans at once. Enter renames the folders with core's `apply_renames` (all
+or nothing) and lets the undo journals follow (`follow_folder_renames`), then dismisses with True;
+Escape dismisses with False. Errors stay in the dialog as one line.
+
+The renames run on the UI thread: a handful of `os.rename` calls in one folder.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from loratui.core.captions import follow_folder_renames
+from loratui.core.dataset import DatasetScan, Rename, apply_renames, balance_plan, balance_target, plan_conflicts
+from loratui.core.errors import LoratuiError
+from loratui.tui.widgets.dataset_summary import default_marks
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line of text for the dialog (never a traceback)."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f": {error.filename}" if error.filename else ""
+        text = f"{error.strerror}{where}"
+    else:
+        text = str(error) or type(error).__name__
+    return " ".join(text.split())
+
+
+class BalanceDialog(ModalScreen[bool]):
+    """Shows the balance plan for `scan`; Enter renames the folders (True), Escape cancels (False)."""
+
+    BINDING_GROUP_TITLE = "Balance repeats"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "apply", "Rename folders", id="balance.apply",
+                tooltip="Rename the concept folders as planned (nothing is overwritten)"),
+        Binding("escape", "cancel", "Cancel", id="balance.cancel", tooltip="Close without renaming anything"),
+    ]
+
+    DEFAULT_CSS = """
+    BalanceDialog {
+        align: center middle;
+        & > #balance-box {
+            width: 76; max-width: 100%; height: auto; max-height: 100%;
+            border: round $accent; border-title-style: bold; padding: 0 1; background: $surface;
+        }
+        #balance-help { color: $text-muted; }
+        #balance-target-row { height: 3; }
+        #balance-target-row > Label { padding: 1 1 0 0; }
+        #balance-target { width: 14; }
+        #balance-plan { height: auto; max-height: 10; }
+        #balance-total { margin-top: 1; }
+        #balance-conflicts, #balance-error { color: $text-error; height: auto; }
+        #balance-keys { color: $text-muted; margin-top: 1; }
+    }
+    """
+
+    def __init__(self, scan: DatasetScan, target: int | None = None, *, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.scan = scan
+        self.default_target = balance_target(scan)
+        self.target: int | None = target if target is not None else self.default_target
+        self.plan: list[Rename] = []
+        self.conflicts: list[str] = []
+        self._problem = ""  # why Enter cannot apply (bad target), shown as one line
+        self._done = False
+        self._marks = default_marks()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="balance-box") as box:
+            box.border_title = "Balance repeats"
+            yield Static("Each concept gets about the same samples per epoch (repeats × images). "
+                         "Reg folders are left alone.", id="balance-help")
+            with Horizontal(id="balance-target-row"):
+                yield Label("Target samples per concept:")
+                yield Input(str(self.target) if self.target else "", placeholder=str(self.default_target),
+                            type="integer", id="balance-target", select_on_focus=False)
+            with VerticalScroll(id="balance-plan"):
+                yield Static(id="balance-rows")
+            yield Static(id="balance-total")
+            yield Static(id="balance-conflicts")
+            yield Static(id="balance-error")
+            yield Static(id="balance-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#balance-target", Input).focus()
+        self._replan()
+
+    # ---- events and actions -----------------------------------------------------------------
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            self.target = self.default_target
+        else:
+            try:
+                self.target = int(text)
+            except ValueError:
+                self.target = None
+        self._replan()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_apply()
+
+    def action_apply(self) -> None:
+        if self._done:  # a second Enter queued before the dialog closed
+            return
+        if self._problem:
+            self._show_error(self._problem)
+            return
+        if not self.plan:  # already balanced: nothing was renamed
+            self._done = True
+            self.dismiss(False)
+            return
+        plan = list(self.plan)
+        if plan_conflicts(plan):  # checked again: the folders may have changed since the last key
+            self._replan()
+            count = len(self.conflicts)
+            self._show_error(f"nothing renamed: {count} conflict{'s' if count > 1 else ''} above; "
+                             "pick another target or fix the folders")
+            return
+        try:
+            apply_renames(plan)  # all or nothing: raises before touching anything on a conflict
+        except (LoratuiError, OSError) as exc:
+            self._show_error(f"nothing renamed: {one_line(exc)}")
+            return
+        self._done = True
+        try:
+            follow_folder_renames((rename.source, rename.dest) for rename in plan)
+        except (LoratuiError, OSError) as exc:  # the folders did move: report, and still say so
+            self.app.notify(f"Folders renamed, but the undo journal could not follow: {one_line(exc)}",
+                            severity="warning", timeout=10)
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        if not self._done:
+            self._done = True
+            self.dismiss(False)
+
+    # ---- internals --------------------------------------------------------------------------
+
+    def _replan(self) -> None:
+        self.plan, self.conflicts, self._problem = [], [], ""
+        concepts = [s for s in self.scan.train_subsets if s.images]
+        if not concepts:
+            self._problem = f"{self.scan.train_data_dir} has no concept folders with images to balance"
+        elif self.target is None or self.target < 1:
+            self._problem = "type a target of at least 1 sample per epoch"
+        else:
+            try:
+                self.plan = balance_plan(self.scan, self.target)
+                self.conflicts = plan_conflicts(self.plan)
+            except (LoratuiError, OSError) as exc:
+                self._problem = one_line(exc)
+        self._render_plan(concepts)
+
+    def _render_plan(self, concepts) -> None:
+        changes = {rename.source: rename for rename in self.plan}
+        labels = {s.path: str(changes[s.path]) if s.path in changes else s.name for s in concepts}
+        width = max((len(label) for label in labels.values()), default=0)
+        lines: list[Content] = []
+        for subset in concepts:
+            rename = changes.get(subset.path)
+            label = labels[subset.path].ljust(width)
+            if rename is None:
+                numbers = f" {subset.repeats} × {subset.num_images} = {subset.samples}"
+                lines.append(Content.assemble(f"{label}  ", ("unchanged:", "$text-muted"), numbers))
+            else:
+                lines.append(Content.assemble(
+                    (label, "bold"), f"  {rename.old_repeats} × {rename.images} = {rename.old_samples}"
+                    f" -> {rename.new_repeats} × {rename.images} = {rename.new_samples}"))
+        self.query_one("#balance-rows", Static).update(Content("\n").join(lines))
+
+        before = sum(s.samples for s in concepts)
+        if self._problem:
+            total = Content("")
+        else:
+            after = before + sum(r.new_samples - r.old_samples for r in self.plan)
+            total = Content(f"samples per epoch: {before} -> {after}")
+            if not self.plan:
+                total = Content.assemble(total, "  ", ("already balanced: nothing to rename", "bold"))
+        self.query_one("#balance-total", Static).update(total)
+        self._show_conflicts()
+        self._show_error(self._problem)
+        if self.conflicts:
+            keys = "Esc cancel (fix the conflicts or pick another target)"
+        elif self.plan:
+            count = len(self.plan)
+            keys = f"Enter rename {count} folder{'s' if count > 1 else ''} · Esc cancel"
+        else:
+            keys = "Esc cancel" if self._problem else "Enter close · Esc cancel"
+        self.query_one("#balance-keys", Static).update(keys)
+
+    def _show_conflicts(self) -> None:
+        mark = self._marks["error"]
+        conflicts = self.query_one("#balance-conflicts", Static)
+        conflicts.update("\n".join(f"{mark} {' '.join(conflict.split())}" for conflict in self.conflicts))
+        conflicts.display = bool(self.conflicts)
+
+    def _show_error(self, text: str) -> None:
+        error = self.query_one("#balance-error", Static)
+        error.update(f"{self._marks['error']} {text}" if text else "")
+        error.display = bool(text)

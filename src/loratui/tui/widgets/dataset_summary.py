@@ -1,0 +1,340 @@
+"""DatasetSummary: what a dataset scan found, in words that fit a 35-column pane or a full panel.
+
+Per concept folder `repeats × images = samples` with its caption counts (reg folders marked "(reg)"),
+the train samples per epoch, captions missing, the problems counted by severity (a mark and a word
+each, never colour alone) and the first few problems by name. Everything comes from
+`loratui.core.dataset.DatasetScan` (and, optionally, `CaptionStats` built by core's tag_frequency);
+nothing here looks at the files.
+
+Keys: Enter posts `JumpToProblem` for the next problem image, `b` posts `BalanceRequested`. The
+owner screen binds `p` itself and calls `next_problem_path` to move its images table.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+
+from loratui.core.captions import Caption, tag_frequency
+from loratui.core.dataset import DatasetScan, Problem, Subset, is_image
+
+SEVERITIES = ("error", "warning", "info")
+_SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+UNICODE_MARKS = {"error": "✗", "warning": "!", "info": "·"}
+ASCII_MARKS = {"error": "x", "warning": "!", "info": "-"}  # the Linux console font lacks ✗ and ·
+SEVERITY_STYLES = {"error": "$text-error bold", "warning": "$text-warning", "info": "$text-muted"}
+DEFAULT_MAX_PROBLEMS = 5
+
+
+def default_marks() -> dict[str, str]:
+    return ASCII_MARKS if os.environ.get("TERM") == "linux" else UNICODE_MARKS
+
+
+def plural(count: int, word: str) -> str:
+    if word == "info":
+        return f"{count:,} info"
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
+@dataclass(frozen=True)
+class CaptionStats:
+    """Caption facts the scan does not hold: tags in use and sentence captions."""
+
+    captions: int = 0        # caption files that exist
+    distinct_tags: int = 0
+    tag_uses: int = 0        # sum over tags of the captions holding them
+    free_text: int = 0       # sentence (BLIP-style) captions
+
+    @classmethod
+    def from_captions(cls, captions: Iterable[Caption]) -> CaptionStats:
+        existing = [caption for caption in captions if caption.exists]
+        counts = tag_frequency(existing)
+        return cls(len(existing), len(counts), sum(counts.values()),
+                   sum(1 for caption in existing if caption.is_free_text))
+
+
+# ---- rendering (pure: scan in, Content out) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ConceptCells:
+    name: str
+    numbers: str          # `repeats × images = samples`, padded to line up with the other folders
+    plain_numbers: str    # the same, unpadded (narrow layout: one folder per block)
+    captions: str
+    missing: int
+
+
+def _concept_cells(subsets: list[Subset]) -> list[_ConceptCells]:
+    repeats_w = max(len(f"{s.repeats:,}") for s in subsets)
+    images_w = max(len(f"{s.num_images:,}") for s in subsets)
+    cells = []
+    for subset in subsets:
+        name = subset.name + (" (reg)" if subset.is_reg else "")
+        numbers = f"{subset.repeats:>{repeats_w},} × {subset.num_images:>{images_w},} = {subset.samples:,}"
+        plain = f"{subset.repeats:,} × {subset.num_images:,} = {subset.samples:,}"
+        missing = subset.num_images - subset.num_captioned
+        if not subset.images:
+            captions = "no images"
+        elif not missing:
+            captions = "all captioned"
+        elif not subset.num_captioned:
+            captions = "no captions"
+        else:
+            captions = f"{subset.num_captioned:,} captioned, {missing:,} missing"
+        cells.append(_ConceptCells(name, numbers, plain, captions, missing))
+    return cells
+
+
+def _concept_lines(subsets: list[Subset], width: int) -> list[Content]:
+    cells = _concept_cells(subsets)
+    name_w = max(len(c.name) for c in cells)
+    numbers_w = max(len(c.numbers) for c in cells)
+    captions_w = max(len(c.captions) for c in cells)
+    lines: list[Content] = []
+    if 1 + name_w + 2 + numbers_w + 2 + captions_w <= width:  # one aligned line per folder
+        for c in cells:
+            style = "$text-warning" if c.missing else ""
+            lines.append(Content.assemble(f" {c.name:<{name_w}}  {c.numbers:<{numbers_w}}  ", (c.captions, style)))
+        return lines
+    for c in cells:  # narrow: the name, then the numbers (and the captions beside them when they fit)
+        style = "$text-warning" if c.missing else ""
+        lines.append(Content(" " + c.name))
+        if 3 + len(c.plain_numbers) + 2 + len(c.captions) <= width:
+            lines.append(Content.assemble(f"   {c.plain_numbers}  ", (c.captions, style)))
+        else:
+            lines.append(Content(f"   {c.plain_numbers}"))
+            lines.append(Content.assemble("   ", (c.captions, style)))
+    return lines
+
+
+def _sorted_problems(scan: DatasetScan) -> list[Problem]:
+    return sorted(scan.problems, key=lambda p: _SEVERITY_RANK.get(p.severity, len(SEVERITIES)))
+
+
+def summary_content(scan: DatasetScan | None, stats: CaptionStats | None = None, *, width: int = 35,
+                    max_problems: int = DEFAULT_MAX_PROBLEMS, marks: dict[str, str] | None = None) -> Content:
+    """The whole summary as one Content, laid out for `width` cells."""
+    if scan is None:
+        return Content.styled("No dataset scanned yet.", "$text-muted")
+    marks = marks or default_marks()
+    lines: list[Content] = []
+    heading = "bold"
+
+    legend = "(repeats × images = samples)"
+    if len("Concepts ") + len(legend) <= width:
+        lines.append(Content.assemble(("Concepts ", heading), (legend, "$text-muted")))
+    else:
+        lines += [Content.styled("Concepts", heading), Content.styled(" " + legend, "$text-muted")]
+    if scan.subsets:
+        lines.extend(_concept_lines(scan.subsets, width))
+    else:
+        lines.append(Content.styled(" no `N_name` concept folders", "$text-error"))
+
+    train = scan.train_subsets
+    missing = sum(s.num_images - s.num_captioned for s in train)
+    lines.append(Content(""))
+    lines.append(Content.assemble(("Train samples per epoch: ", heading), f"{scan.train_samples_per_epoch:,}"))
+    lines.append(Content(f" from {scan.num_train_images:,} images in {len(train):,} folders"))
+    lines.append(Content.assemble(("Captions missing: ", heading),
+                                  (f"{missing:,}", "$text-warning bold" if missing else "")))
+    if stats is not None:
+        line = f"Tags: {stats.distinct_tags:,} distinct, {stats.tag_uses:,} uses"
+        lines.append(Content(line))
+        if stats.free_text:
+            lines.append(Content(f" {plural(stats.free_text, 'sentence caption')}"))
+
+    lines.append(Content(""))
+    if not scan.problems:
+        lines.append(Content.assemble(("Problems: ", heading), "none"))
+        return Content("\n").join(lines)
+    counts = {severity: 0 for severity in SEVERITIES}
+    for problem in scan.problems:
+        counts[problem.severity] = counts.get(problem.severity, 0) + 1
+    parts = [(f"{marks[severity]} {plural(counts[severity], severity)}",
+              SEVERITY_STYLES[severity] if counts[severity] else "$text-muted") for severity in SEVERITIES]
+    if len("Problems:") + sum(2 + len(text) for text, _ in parts) <= width:
+        lines.append(Content.assemble(("Problems:", heading), *(piece for part in parts for piece in ("  ", part))))
+    else:  # narrow: one severity a line
+        lines.append(Content.styled("Problems", heading))
+        lines.extend(Content.assemble(" ", part) for part in parts)
+    ordered = _sorted_problems(scan)
+    for problem in ordered[:max_problems]:
+        mark = marks.get(problem.severity, "?")
+        lines.append(Content.assemble((mark, SEVERITY_STYLES.get(problem.severity, "")), " ", problem.message))
+    if len(ordered) > max_problems:
+        lines.append(Content.styled(f"… {len(ordered) - max_problems:,} more", "$text-muted"))
+    return Content("\n").join(lines)
+
+
+def problem_image_paths(scan: DatasetScan) -> list[Path]:
+    """Images with a problem, each once, in dataset order (folder order of the scan, then file name).
+
+    A problem about a caption file counts for the images that use that caption; problems about
+    folders and orphan captions have no image to show and are left out.
+    """
+    by_caption: dict[Path, list[Path]] = {}
+    for subset in scan.subsets:
+        for image in subset.images:
+            if image.caption_path is not None:
+                by_caption.setdefault(image.caption_path, []).append(image.path)
+    found: set[Path] = set()
+    for problem in scan.problems:
+        if problem.path in by_caption:
+            found.update(by_caption[problem.path])
+        elif is_image(problem.path):
+            found.add(problem.path)
+    folder_rank = {subset.path: rank for rank, subset in enumerate(scan.subsets)}
+    return sorted(found, key=lambda p: (folder_rank.get(p.parent, len(folder_rank)), str(p.parent), p.name))
+
+
+# ---- the widget -------------------------------------------------------------------------------
+
+
+class DatasetSummary(VerticalScroll):
+    """The scan summary; `set_scan(scan, caption_stats)` replaces what it shows."""
+
+    BINDING_GROUP_TITLE = "Dataset summary"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "jump", "Next problem", id="summary.jump",
+                tooltip="Show the next image with a problem in the images table"),
+        Binding("b", "balance", "Balance repeats", id="summary.balance",
+                tooltip="Plan folder renames so every concept gives about the same samples per epoch"),
+    ]
+
+    DEFAULT_CSS = """
+    DatasetSummary {
+        height: 1fr;
+        scrollbar-gutter: stable;
+        & > #summary-body { width: 1fr; height: auto; padding: 0 0 0 1; }
+    }
+    """
+
+    class JumpToProblem(Message):
+        """Show `path`, the next image with a problem."""
+
+        def __init__(self, summary: DatasetSummary, path: Path) -> None:
+            super().__init__()
+            self.summary = summary
+            self.path = path
+
+        @property
+        def control(self) -> DatasetSummary:
+            return self.summary
+
+    class BalanceRequested(Message):
+        """`b`: the owner opens the balance dialog for the current scan."""
+
+        def __init__(self, summary: DatasetSummary) -> None:
+            super().__init__()
+            self.summary = summary
+
+        @property
+        def control(self) -> DatasetSummary:
+            return self.summary
+
+    def __init__(self, scan: DatasetScan | None = None, caption_stats: CaptionStats | None = None, *,
+                 max_problems: int = DEFAULT_MAX_PROBLEMS, name: str | None = None, id: str | None = None,
+                 classes: str | None = None, disabled: bool = False) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.max_problems = max_problems
+        self._scan = scan
+        self._stats = caption_stats
+        self._problem_paths: list[Path] | None = None  # computed on first use
+        self._last_jump: Path | None = None
+        self._body = Static(id="summary-body")
+        self._width = 0
+
+    def compose(self):
+        yield self._body
+
+    # ---- public API -------------------------------------------------------------------------
+
+    @property
+    def scan(self) -> DatasetScan | None:
+        return self._scan
+
+    @property
+    def caption_stats(self) -> CaptionStats | None:
+        return self._stats
+
+    def set_scan(self, scan: DatasetScan | None, caption_stats: CaptionStats | None = None) -> None:
+        """Show another scan (e.g. after a rescan); `caption_stats` None drops the tag line."""
+        self._scan = scan
+        self._stats = caption_stats
+        self._problem_paths = None
+        self._redraw()
+
+    def set_caption_stats(self, caption_stats: CaptionStats | None) -> None:
+        self._stats = caption_stats
+        self._redraw()
+
+    @property
+    def problem_paths(self) -> list[Path]:
+        """Images with a problem, in the order `next_problem_path` visits them."""
+        if self._problem_paths is None:
+            self._problem_paths = problem_image_paths(self._scan) if self._scan is not None else []
+        return list(self._problem_paths)
+
+    def next_problem_path(self, after: Path | None = None) -> Path | None:
+        """The problem image after `after` (the first when None, wrapping at the end); None if none.
+
+        An `after` that is not a problem image finds the first problem image after it in dataset order.
+        """
+        paths = self.problem_paths
+        if not paths:
+            return None
+        if after is None:
+            return paths[0]
+        after = Path(after)
+        try:
+            return paths[(paths.index(after) + 1) % len(paths)]
+        except ValueError:
+            pass
+        folder_rank = {s.path: rank for rank, s in enumerate(self._scan.subsets)} if self._scan else {}
+
+        def key(path: Path) -> tuple[int, str, str]:
+            return folder_rank.get(path.parent, len(folder_rank)), str(path.parent), path.name
+
+        wanted = key(after)
+        return next((path for path in paths if key(path) > wanted), paths[0])
+
+    # ---- actions ----------------------------------------------------------------------------
+
+    def action_jump(self) -> None:
+        path = self.next_problem_path(self._last_jump)
+        if path is None:
+            self.notify("No image has a problem.", timeout=3)
+            return
+        self._last_jump = path
+        self.post_message(self.JumpToProblem(self, path))
+
+    def action_balance(self) -> None:
+        self.post_message(self.BalanceRequested(self))
+
+    # ---- internals --------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._redraw()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.scrollable_content_region.width != self._width:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        if not self.is_mounted:
+            return
+        self._width = self.scrollable_content_region.width
+        width = max(self._width - 1, 20)  # the body's left padding
+        self._body.update(summary_content(self._scan, self._stats, width=width, max_problems=self.max_problems))

@@ -1,0 +1,249 @@
+"""TagFrequencyPane: every tag of the dataset with its count and category, sortable and filterable.
+
+The counts come from core (`loratui.core.captions.tag_frequency`); this pane only shows them and
+turns keys into requests. Rename and remove are not done here: the owner builds the core operation,
+shows its preview and applies it, so the pane posts `RenameRequested` / `RemoveRequested` and
+`TagChosen` (Enter: the owner filters its images by that tag).
+
+Rows go into an `ImageTable` (the virtual Line-API table), so 20,000 distinct tags cost one list of
+small row objects and a sort, and only the rows on screen are ever formatted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from loratui.core.captions import CATEGORY_LABELS, CATEGORY_ORDER, EditContext
+from loratui.tui.widgets.image_table import Column, ImageTable
+
+# Counts past this would crowd the 6-cell column, so they are shown in thousands ("1234k").
+_COUNT_WIDTH = 6
+_UNKNOWN_RANK = len(CATEGORY_ORDER)
+
+
+def fold(text: str) -> str:
+    """The form the filter compares: case-folded, `_` read as a space (`long_hair` == `long hair`)."""
+    return text.casefold().replace("_", " ")
+
+
+def format_count(count: int) -> str:
+    return str(count) if count < 100_000 else f"{count // 1000}k"
+
+
+@dataclass(frozen=True, slots=True)
+class TagRow:
+    """One table row: a tag, the number of captions holding it, and its tagger category."""
+
+    tag: str
+    count: int
+    category: int | None  # tagger category number; None when unknown
+    label: str            # CATEGORY_LABELS name of the category, "" when unknown
+    folded: str           # fold(tag), precomputed for the filter and the name sort
+    order: int            # position in A-Z order: breaks ties the same way in every sort
+
+
+def _category_key(row: TagRow) -> tuple[int, int, int, int]:
+    # Same order as `tags sort --by category`: rating, character, copyright, artist, general, meta,
+    # then other numbers, then unknown tags; within a category the most used first.
+    if row.category is None:
+        rank, number = _UNKNOWN_RANK + 1, 0
+    elif row.category in CATEGORY_ORDER:
+        rank, number = CATEGORY_ORDER.index(row.category), 0
+    else:
+        rank, number = _UNKNOWN_RANK, row.category
+    return (rank, number, -row.count, row.order)
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("tag", "Tag", None, lambda r: r.tag, sort_key=lambda r: r.order),
+    # -order: most used first (the table sorts reversed) and ties still A-Z
+    Column("count", "Uses", _COUNT_WIDTH, lambda r: format_count(r.count), sort_key=lambda r: (r.count, -r.order),
+           align="right"),
+    Column("category", "Category", 9, lambda r: r.label, sort_key=_category_key,
+           style_getter=lambda r: None if r.label else "image-table--muted"),
+)
+
+
+class TagTable(ImageTable):
+    """The pane's table: sorting by count starts with the most used tags (ImageTable starts ascending)."""
+
+    DESCENDING_FIRST: ClassVar[frozenset[str]] = frozenset({"count"})
+
+    def action_cycle_sort(self) -> None:
+        keys = [c.key for c in self.columns]
+        column, _ = self.sort
+        following = keys[0] if column is None else keys[(keys.index(column) + 1) % len(keys)]
+        self.sort_by(following, reverse=following in self.DESCENDING_FIRST)
+
+
+class TagFrequencyPane(Vertical):
+    """Tag counts of the dataset: `set_frequencies(counter, categories)`, then keys post requests."""
+
+    BINDING_GROUP_TITLE = "Tag counts"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose", "Show images", id="freq.choose",
+                tooltip="Show only the images whose caption holds the tag under the cursor"),
+        Binding("r", "rename", "Rename tag", id="freq.rename",
+                tooltip="Rename the tag under the cursor in every caption (preview first)"),
+        Binding("d,delete", "remove", "Remove tag", id="freq.remove",
+                tooltip="Remove the tag under the cursor from every caption (preview first)"),
+        Binding("slash", "focus_filter", "Filter tags", id="freq.filter",
+                tooltip="Type part of a tag to show only matching tags (_ matches a space)"),
+    ]
+
+    DEFAULT_CSS = """
+    TagFrequencyPane {
+        height: 1fr;
+        & > #freq-summary { height: auto; padding: 0 1; color: $text-muted; }
+        & > #freq-filter { height: 1; }
+        & > TagTable { height: 1fr; }
+    }
+    """
+
+    class _PaneMessage(Message):
+        def __init__(self, pane: TagFrequencyPane, tag: str) -> None:
+            super().__init__()
+            self.pane = pane
+            self.tag = tag
+
+        @property
+        def control(self) -> TagFrequencyPane:
+            return self.pane
+
+    class TagChosen(_PaneMessage):
+        """Enter on a tag: the owner shows the images whose caption holds `tag`."""
+
+    class RenameRequested(_PaneMessage):
+        """`r` on a tag: the owner asks for the new name, previews and applies the rename."""
+
+    class RemoveRequested(_PaneMessage):
+        """`d`/Delete on a tag: the owner previews and applies removing `tag` everywhere."""
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
+                 disabled: bool = False) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self._all_rows: list[TagRow] = []
+        self._filter = ""
+        self._uses = 0
+        # Built here, not in compose, so set_frequencies works before the pane is mounted.
+        self._summary = Static(self._summary_text(None), id="freq-summary")
+        self._input = Input(placeholder="/ filter tags", id="freq-filter", compact=True)
+        self._table = TagTable(COLUMNS, row_key=lambda r: r.tag, id="freq-table")
+        self._table.sort_by("count", reverse=True)
+
+    def compose(self) -> ComposeResult:
+        yield self._summary
+        yield self._input
+        yield self._table
+
+    # ---- public API -------------------------------------------------------------------------
+
+    @property
+    def table(self) -> ImageTable:
+        return self._table
+
+    @property
+    def filter_text(self) -> str:
+        return self._filter
+
+    @property
+    def cursor_tag(self) -> str | None:
+        """The tag under the cursor, None when no tag is shown."""
+        row = self.table.cursor_row
+        return row.tag if row is not None else None
+
+    @property
+    def shown_tags(self) -> list[str]:
+        """The tags shown (after the filter), in display order."""
+        return [row.tag for row in self.table.rows]
+
+    def set_frequencies(self, counter: Mapping[str, int], categories: Mapping[str, int] | None = None) -> None:
+        """Show `counter` (tag -> captions holding it); `categories` maps tags to tagger categories.
+
+        The cursor stays on the same tag while it is still shown; the sort and the filter are kept.
+        """
+        context = EditContext(categories=dict(categories or {}))
+        labels = CATEGORY_LABELS
+        # Counter arithmetic can leave zero or negative entries behind: those tags are gone.
+        named = sorted(((fold(tag), tag, count) for tag, count in counter.items() if count > 0))
+        rows = []
+        for order, (folded, tag, count) in enumerate(named):
+            category = context.category(tag)
+            label = labels.get(category, "") if category is not None else ""
+            rows.append(TagRow(tag, count, category, label, folded, order))
+        self._all_rows = rows
+        self._uses = sum(row.count for row in rows)
+        self._show()
+
+    def set_filter(self, text: str) -> None:
+        """Show only tags containing `text` (case-insensitive, `_` == space); also fills the input."""
+        if self._input.value != text:
+            self._input.value = text  # posts Input.Changed, which lands in _apply_filter too
+        self._apply_filter(text)
+
+    def sort_by(self, column: str, reverse: bool | None = None) -> None:
+        """Sort by "tag", "count" or "category" (count: most used first unless `reverse=False`)."""
+        if reverse is None:
+            reverse = column in TagTable.DESCENDING_FIRST
+        self.table.sort_by(column, reverse=reverse)
+
+    # ---- actions ----------------------------------------------------------------------------
+
+    def action_choose(self) -> None:
+        self._post(self.TagChosen)
+
+    def action_rename(self) -> None:
+        self._post(self.RenameRequested)
+
+    def action_remove(self) -> None:
+        self._post(self.RemoveRequested)
+
+    def action_focus_filter(self) -> None:
+        self._input.focus()
+
+    # ---- events -----------------------------------------------------------------------------
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "freq-filter":
+            event.stop()
+            self._apply_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "freq-filter":  # Enter in the filter: go pick a tag
+            event.stop()
+            self.table.focus()
+
+    # ---- internals --------------------------------------------------------------------------
+
+    def _post(self, message_type: type[_PaneMessage]) -> None:
+        tag = self.cursor_tag
+        if tag is not None:
+            self.post_message(message_type(self, tag))
+
+    def _apply_filter(self, text: str) -> None:
+        needle = fold(text.strip())
+        if needle == self._filter:
+            return
+        self._filter = needle
+        self._show()
+
+    def _show(self) -> None:
+        needle = self._filter
+        rows = [row for row in self._all_rows if needle in row.folded] if needle else self._all_rows
+        self._table.set_rows(rows)
+        self._summary.update(self._summary_text(len(rows) if needle else None))
+
+    def _summary_text(self, shown: int | None) -> str:
+        text = f"{len(self._all_rows):,} tags, {self._uses:,} uses"
+        if shown is not None:
+            text += f" ({shown:,} shown)"
+        return text

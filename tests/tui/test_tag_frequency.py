@@ -1,0 +1,183 @@
+"""TagFrequencyPane: sorting, filtering, requests by keys, a 35-column pane at 80x24, 20,000 tags.
+
+pytest-asyncio is not installed: each test is a plain function running its Pilot session in asyncio.run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Input, Static
+
+from loratui.tui.widgets.image_table import ImageTable
+from loratui.tui.widgets.tag_frequency import TagFrequencyPane
+
+COUNTS = Counter({"1girl": 40, "long_hair": 25, "smile": 25, "solo": 38, "general": 40, "blue eyes": 12,
+                  "alice": 30, "hair ornament": 3})
+CATEGORIES = {"1girl": 0, "long_hair": 0, "smile": 0, "solo": 0, "blue_eyes": 0, "alice": 4, "hair_ornament": 0}
+
+
+class PaneApp(App):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[tuple[str, str]] = []
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield TagFrequencyPane(id="freq")
+            yield Static("images", id="rest")
+
+    def on_mount(self) -> None:
+        self.query_one("#freq").styles.width = 35
+
+    def on_tag_frequency_pane_tag_chosen(self, message: TagFrequencyPane.TagChosen) -> None:
+        self.messages.append(("chosen", message.tag))
+
+    def on_tag_frequency_pane_rename_requested(self, message: TagFrequencyPane.RenameRequested) -> None:
+        self.messages.append(("rename", message.tag))
+
+    def on_tag_frequency_pane_remove_requested(self, message: TagFrequencyPane.RemoveRequested) -> None:
+        self.messages.append(("remove", message.tag))
+
+
+def run(test, counts=COUNTS, categories=CATEGORIES) -> None:
+    async def main() -> None:
+        app = PaneApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = app.query_one(TagFrequencyPane)
+            pane.set_frequencies(counts, categories)
+            pane.table.focus()
+            await pilot.pause()
+            await test(app, pilot, pane)
+
+    asyncio.run(main())
+
+
+def table_lines(table: ImageTable) -> list[str]:
+    return [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
+
+
+def test_counts_sorted_most_used_first_with_categories() -> None:
+    async def check(app, pilot, pane: TagFrequencyPane) -> None:
+        assert pane.shown_tags == ["1girl", "general", "solo", "alice", "long_hair", "smile", "blue eyes",
+                                   "hair ornament", "mystery"]
+        summary = str(app.query_one("#freq-summary", Static).render())
+        assert "9 tags, 214 uses" in summary
+        lines = table_lines(pane.table)
+        assert all(len(line) <= 35 for line in lines)
+        assert lines[0].split() == ["Tag", "Uses", "▼", "Category"]
+        assert lines[1].startswith("▶")
+        assert lines[1].split() == ["▶", "1girl", "40", "general"]
+        assert lines[2].split() == ["general", "40", "rating"]  # rating tags known without a CSV
+        row = {r.tag: r for r in pane.table.rows}
+        assert row["alice"].label == "character"
+        assert row["blue eyes"].label == "general"  # "blue eyes" finds the CSV's blue_eyes
+        assert row["hair ornament"].category == 0
+        assert pane.query_one(Input).region.width == 35
+
+    run(check, counts=COUNTS + Counter({"mystery": 1}))
+
+
+def test_sort_by_keys_name_category_and_back() -> None:
+    async def check(app, pilot, pane: TagFrequencyPane) -> None:
+        assert pane.table.sort == ("count", True)
+        await pilot.press("s")  # category: rating, character, ..., general (ties keep the count order)
+        assert pane.shown_tags == ["general", "alice", "1girl", "solo", "long_hair", "smile", "blue eyes",
+                                   "hair ornament"]
+        assert pane.table.sort == ("category", False)
+        assert table_lines(pane.table)[0].rstrip().endswith("▲")
+        await pilot.press("s")  # tag name, A-Z (`_` read as a space)
+        assert pane.shown_tags == ["1girl", "alice", "blue eyes", "general", "hair ornament", "long_hair",
+                                   "smile", "solo"]
+        assert "Tag ▲" in table_lines(pane.table)[0]
+        await pilot.press("S")
+        assert pane.shown_tags[0] == "solo"
+        await pilot.press("s")  # back to the count: most used first, ties by name
+        assert pane.table.sort == ("count", True)
+        assert pane.shown_tags[:3] == ["1girl", "general", "solo"]
+        assert pane.shown_tags[4:6] == ["long_hair", "smile"]
+
+    run(check)
+
+
+def test_filter_substring_underscore_is_space_and_enter_chooses() -> None:
+    async def check(app, pilot, pane: TagFrequencyPane) -> None:
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"hair")
+        assert pane.shown_tags == ["long_hair", "hair ornament"]
+        assert "(2 shown)" in str(app.query_one("#freq-summary", Static).render())
+        await pilot.press("backspace", "backspace", "backspace", "backspace", *"long hair")
+        assert pane.shown_tags == ["long_hair"]
+        await pilot.press(*["backspace"] * len("long hair"), *"hair_orn")
+        assert pane.shown_tags == ["hair ornament"]
+        await pilot.press("enter")  # leaves the filter for the table
+        assert app.focused is pane.table
+        assert app.messages == []
+        await pilot.press("enter")
+        assert app.messages == [("chosen", "hair ornament")]
+        await pilot.press("r", "d", "delete")
+        assert app.messages[1:] == [("rename", "hair ornament"), ("remove", "hair ornament"),
+                                    ("remove", "hair ornament")]
+
+    run(check)
+
+
+def test_typing_in_filter_does_not_trigger_tag_keys() -> None:
+    async def check(app, pilot, pane: TagFrequencyPane) -> None:
+        await pilot.press("slash", *"red")
+        assert pane.filter_text == "red"
+        assert app.messages == []
+        assert pane.shown_tags == []
+        await pilot.press("enter", "enter", "r")  # nothing shown: no request
+        assert app.messages == []
+
+    run(check)
+
+
+def test_set_frequencies_keeps_the_cursor_tag_and_filter() -> None:
+    async def check(app, pilot, pane: TagFrequencyPane) -> None:
+        await pilot.press("down", "down")
+        assert pane.cursor_tag == "solo"
+        pane.set_frequencies(COUNTS + Counter({"solo": 100, "new tag": 5}), CATEGORIES)
+        await pilot.pause()
+        assert pane.cursor_tag == "solo"
+        assert pane.shown_tags[0] == "solo"
+        pane.set_filter("o")
+        await pilot.pause()
+        assert "new tag" not in pane.shown_tags and "solo" in pane.shown_tags
+        pane.set_frequencies(Counter({"solo": 0, "blonde": 2}), {})
+        await pilot.pause()
+        assert pane.shown_tags == ["blonde"]
+        assert "1 tags, 2 uses (1 shown)" in str(app.query_one("#freq-summary", Static).render())
+
+    run(check)
+
+
+def test_twenty_thousand_tags() -> None:
+    counts = Counter({f"tag_{i:05d} {'x' * (i % 7)}": (i * 7919) % 1000 + 1 for i in range(20_000)})
+    categories = {tag.replace(" ", "_"): i % 6 for i, tag in enumerate(counts)}
+
+    async def check(app, pilot, pane: TagFrequencyPane) -> None:
+        start = time.perf_counter()
+        pane.set_frequencies(counts, categories)
+        elapsed = time.perf_counter() - start
+        await pilot.pause()
+        painted = time.perf_counter() - start
+        print(f"\nset_frequencies with 20,000 tags: {elapsed * 1000:.1f} ms ({painted * 1000:.1f} ms to paint)")
+        assert elapsed < 1.0
+        assert len(pane.table.rows) == 20_000
+        assert pane.table.rows[0].count == 1000
+        start = time.perf_counter()
+        pane.set_filter("tag_123")
+        elapsed = time.perf_counter() - start
+        print(f"filter over 20,000 tags: {elapsed * 1000:.1f} ms")
+        assert len(pane.shown_tags) == 100
+        await pilot.press("end")
+        assert pane.cursor_tag is not None
+
+    run(check, counts=Counter(), categories={})
