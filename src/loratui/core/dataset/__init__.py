@@ -1,7 +1,7 @@
 """Kohya-style datasets: the folders, the images in them, and what is wrong with them.
 
 Here live the `N_concept` folder scan with its problems (scan.py, types.py), header-only image sizes
-(imagesize.py), image file recognition (images.py), the project layout of `loratui dataset init`
+(imagesize.py), image file recognition (images.py), which dataset a path names (locate.py), the project layout of `loratui dataset init`
 (project.py) and repeats balancing by safe folder renames (balance.py). This package is the bottom of
 core: it knows nothing of captions' tag operations, configs or training plans, and imports no other
 core subpackage. Import from here, not from the modules.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from loratui.core.dataset.balance import Rename, apply_renames, balance_plan, balance_target, plan_conflicts
 from loratui.core.dataset.images import IMAGE_EXTENSIONS, is_image, iter_images
+from loratui.core.dataset.locate import DatasetLocation, locate_dataset
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
 from loratui.core.dataset.project import InitResult, concept_folder_name, init_project
 from loratui.core.dataset.scan import parse_subset_name, scan_dataset
@@ -18,6 +19,7 @@ from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severit
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "DatasetLocation",
     "DatasetScan",
     "ImageEntry",
     "ImageSizeError",
@@ -34,6 +36,7 @@ __all__ = [
     "init_project",
     "is_image",
     "iter_images",
+    "locate_dataset",
     "looks_truncated",
     "parse_subset_name",
     "plan_conflicts",
