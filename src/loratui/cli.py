@@ -57,16 +57,36 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context) -> None:
     """loratui: LoRA training for Stable Diffusion in the terminal.
 
-    Run a command below. (`loratui` alone will open the TUI, the next milestone.)
+    `loratui` alone opens the app on the current folder; `loratui PATH` opens it on a project,
+    dataset or concept folder, or a config .toml (a command name always wins: `loratui ./train`
+    for a folder named train). The commands below do the same work headless.
+
+    Exit codes: 0 done, 1 problems found (check commands) or a run failed, 2 bad input,
+    130 interrupted.
     """
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
-        click.echo("\nThe TUI is not built yet: every step works headless through the commands above.")
+        from loratui.tui.launch import run_app
+
+        run_app(".")
+
+
+def _app_target(args: list[str]) -> str | None:
+    """The PATH of `loratui PATH` (not a command, not an option), or None."""
+    if len(args) == 1 and args[0] not in COMMANDS and not args[0].startswith("-"):
+        return args[0]
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        cli.main(args=argv, prog_name="loratui", standalone_mode=False)
+        target = _app_target(args)
+        if target is not None:
+            from loratui.tui.launch import run_app
+
+            run_app(target)
+            return
+        cli.main(args=args, prog_name="loratui", standalone_mode=False)
     except LoratuiError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

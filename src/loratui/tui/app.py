@@ -1,0 +1,150 @@
+"""The loratui app: four screens (Textual modes), the command palette, help, themes and keymaps.
+
+Thin on purpose: the dataset lives in services.dataset_store (over core), each screen in its own
+module, slow work in thread workers (services.work). Nothing here imports torch or an ML library.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from loratui.core.dataset import DatasetLocation
+from loratui.tui.palette import LoratuiCommands, PaletteCommand
+from loratui.tui.screens.placeholders import CaptionScreen, SettingsScreen, TrainScreen
+from loratui.tui.services.dataset_store import DatasetStore
+
+SCREEN_TITLES = {"dataset": "Dataset", "caption": "Caption", "settings": "Settings", "train": "Train"}
+
+
+def _dataset_screen():
+    from loratui.tui.screens.dataset import DatasetScreen
+
+    return DatasetScreen()
+
+
+class LoratuiApp(App):
+    """`loratui [PATH]`: clean captions, caption, configure and train, from the keyboard."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "loratui"
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {LoratuiCommands}
+    MODES = {"dataset": _dataset_screen, "caption": CaptionScreen, "settings": SettingsScreen, "train": TrainScreen}
+    BINDINGS = [
+        Binding("1", "show_screen('dataset')", "Dataset", id="app.dataset"),
+        Binding("2", "show_screen('caption')", "Caption", id="app.caption"),
+        Binding("3", "show_screen('settings')", "Settings", id="app.settings"),
+        Binding("4", "show_screen('train')", "Train", id="app.train"),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+    ]
+
+    def __init__(self, location: DatasetLocation, *, config_path: Path | None = None,
+                 settings_file: Path | None = None, keymap_file: Path | None = None,
+                 themes_dir: Path | None = None, watch: bool = True) -> None:
+        super().__init__()
+        from loratui.tui.services.user_settings import load_settings
+
+        self.location = location
+        self.config_path = config_path
+        self.store = DatasetStore(location)
+        self.settings_file = settings_file
+        self.settings, self._startup_problems = load_settings(settings_file)
+        self._keymap_file = keymap_file
+        self._themes_dir = themes_dir
+        self.watch_dataset = watch
+        self.sub_title = str(location.project_dir or location.train_dir)
+
+    # ---- start-up -------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from loratui.tui.services.keymap import apply_keymap, load_keymap
+        from loratui.tui.services.themes import apply_theme, load_themes, register_themes, remember_theme_changes
+
+        catalog = load_themes(self._themes_dir)
+        register_themes(self, catalog)
+        problems = [*self._startup_problems, *catalog.problems]
+        problem = apply_theme(self, self.settings.theme)
+        if problem:
+            problems.append(problem)
+        remember_theme_changes(self, self.settings_file)
+        keymap, keymap_problems = load_keymap(self._keymap_file)
+        apply_keymap(self, keymap)
+        for line in [*problems, *keymap_problems]:
+            self.notify(line, severity="warning", timeout=8)
+        self.switch_mode("dataset")
+
+    def start_watching(self) -> None:
+        """Follow outside changes to caption files (once per app; the worker outlives screens)."""
+        if getattr(self, "_watch_stop", None) is not None:
+            return
+        import threading
+
+        from loratui.tui.services.watcher import watch_captions
+        from loratui.tui.services.work import run_in_thread
+
+        self._watch_stop = threading.Event()
+
+        def deliver(paths: list[Path]) -> None:
+            try:
+                self.call_from_thread(self._captions_changed, paths)
+            except RuntimeError:
+                pass
+
+        run_in_thread(self, watch_captions, self.store.root, self.store.caption_extension, self._watch_stop, deliver,
+                      what="watching the dataset for changes", group="watch")
+
+    def _captions_changed(self, paths: list[Path]) -> None:
+        try:
+            stack = self.get_screen_stack("dataset")
+        except (KeyError, LookupError):
+            return  # the dataset screen was never built: nothing shows these captions
+        for screen in stack:
+            hook = getattr(screen, "outside_changes", None)
+            if hook:
+                hook(paths)
+
+    def on_unmount(self) -> None:
+        stop = getattr(self, "_watch_stop", None)
+        if stop is not None:
+            stop.set()
+
+    # ---- actions ----------------------------------------------------------------------------------
+
+    def action_show_screen(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        from loratui.tui.screens.help import show_help
+
+        show_help(self)
+
+    def set_preview_mode(self, mode: str) -> None:
+        from loratui.tui.services.user_settings import update_settings
+
+        try:
+            self.settings = update_settings(self.settings_file, image_preview=mode)
+        except OSError as exc:
+            self.notify(f"could not save the preview setting: {exc}", severity="warning")
+        for screen in self.screen_stack:
+            hook = getattr(screen, "preview_mode_changed", None)
+            if hook:
+                hook(mode)
+        self.notify(f"image preview: {mode}")
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        cmds = [PaletteCommand(f"app: show {title} screen", f"key {n}", lambda m=mode: self.action_show_screen(m))
+                for n, (mode, title) in enumerate(SCREEN_TITLES.items(), 1)]
+        cmds += [
+            PaletteCommand("app: help (keys of this screen)", "? or F1", self.action_help),
+            PaletteCommand("app: quit", "ctrl+q", self.exit),
+        ]
+        cmds += [PaletteCommand(f"preview: {mode}", "image preview mode, remembered",
+                                lambda m=mode: self.set_preview_mode(m)) for mode in ("auto", "halfblock", "off")]
+        cmds += [PaletteCommand(f"theme: {name}", "switch theme, remembered", lambda n=name: setattr(self, "theme", n))
+                 for name in sorted(self.available_themes) if name.startswith("loratui")]
+        return cmds

@@ -1,0 +1,46 @@
+"""`loratui [PATH]`: decide what PATH names and start the app. Bad input is one line, exit 2."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from loratui.core.errors import LoratuiError
+
+
+def resolve_target(target: str | os.PathLike) -> tuple[object, Path | None]:
+    """(DatasetLocation, config path or None) for a project, dataset or concept folder, or a config."""
+    from loratui.core.dataset import locate_dataset
+
+    path = Path(target)
+    if not path.exists():
+        raise LoratuiError(f"{path}: no such file or folder (give a project, dataset or concept folder, or a config .toml)")
+    if path.is_file():
+        if path.suffix.lower() != ".toml":
+            raise LoratuiError(f"{path}: not a folder or a config .toml: open a project, dataset or concept folder")
+        from loratui.core.config import load_config, resolve_path
+
+        cfg = load_config(path)
+        if not cfg.dataset.train_data_dir:
+            raise LoratuiError(f"{path}: dataset.train_data_dir is not set: set it to the folder with the N_concept folders")
+        train = Path(resolve_path(cfg, cfg.dataset.train_data_dir, key="train_data_dir"))
+        location = locate_dataset(train)
+        return location, path
+    location = locate_dataset(path)
+    config = None
+    base = location.project_dir or (location.train_dir if location.kind != "concept" else None)
+    if base is not None:
+        tomls = sorted(base.glob("*.toml"))
+        config = tomls[0] if len(tomls) == 1 else None
+    return location, config
+
+
+def run_app(target: str | os.PathLike = ".") -> None:
+    location, config = resolve_target(target)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise LoratuiError("the app needs a terminal (stdin and stdout): run it in a terminal, or use the "
+                           "commands (`loratui --help`) from scripts")
+    from loratui.tui.app import LoratuiApp
+
+    LoratuiApp(location, config_path=config).run()

@@ -1,0 +1,358 @@
+"""The Dataset screen: the image table with its filter, and beside it the preview and tag editor
+(or the tag list, or the dataset summary). Edits and bulk operations are in screens/dataset_edits.py.
+
+Start-up order keeps the first frame fast: the directory listing (file names only) fills the table,
+then captions, then the scan (image sizes and problems) arrive from thread workers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Header, Input, Static
+
+from loratui.tui.palette import PaletteCommand
+from loratui.tui.screens.dataset_edits import DatasetEdits
+from loratui.tui.services.dataset_store import DatasetStore, ImageRow
+from loratui.tui.services.work import run_in_thread
+from loratui.tui.widgets.image_table import Column, ImageTable
+
+PANES = ("editor-pane", "tags-pane", "summary-pane")
+
+
+def _size_text(n: int) -> str:
+    for unit in ("B", "K", "M", "G"):
+        if n < 1024 or unit == "G":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}" if n < 10 else f"{n:.0f}{unit}"
+        n /= 1024
+    return str(n)
+
+
+def _mark(row: ImageRow) -> str:
+    """The problem/state column: words and marks, never colour alone."""
+    if row.state == "conflict":
+        return "✗ conflict"
+    if row.state.startswith("error"):
+        return "✗ error"
+    if row.severity == "error":
+        return "✗ " + (row.problem or "error")
+    if row.state == "saved":
+        return "✓ saved"
+    if row.severity == "warning":
+        return "! " + (row.problem or "warning")
+    if row.caption is not None and not row.caption.exists:
+        return "· no caption"
+    return ""
+
+
+def _mark_style(row: ImageRow) -> str | None:
+    if row.state in ("conflict",) or row.state.startswith("error") or row.severity == "error":
+        return "image-table--problem"
+    if row.state == "saved" or not _mark(row):
+        return "image-table--muted"
+    return None
+
+
+COLUMNS = [
+    Column("folder", "Concept", 12, lambda r: r.folder or ".", sort_key=lambda r: r.folder),
+    Column("file", "File", 18, lambda r: r.name, sort_key=lambda r: r.name),
+    Column("size", "Size", 5, lambda r: _size_text(r.size), sort_key=lambda r: r.size, align="right"),
+    Column("tags", "Tags", 4, lambda r: "" if r.tag_count is None else str(r.tag_count),
+           sort_key=lambda r: -1 if r.tag_count is None else r.tag_count, align="right"),
+    Column("mark", "State", 11, _mark, sort_key=lambda r: (r.severity or "z", r.state), style_getter=_mark_style),
+    Column("caption", "Caption", None, lambda r: r.caption_text, sort_key=lambda r: r.caption_text),
+]
+
+
+class DatasetScreen(DatasetEdits, Screen):
+    """Browse images, filter, select, and edit captions inline."""
+
+    CSS_PATH = "dataset.tcss"
+    BINDINGS = [
+        Binding("slash", "focus_filter", "Filter", id="dataset.filter"),
+        Binding("e", "edit", "Edit tags", id="dataset.edit"),
+        Binding("t", "pane('tags-pane')", "Tag list", id="dataset.tags_pane"),
+        Binding("i", "pane('summary-pane')", "Summary", id="dataset.summary_pane"),
+        Binding("p", "next_problem", "Next problem", id="dataset.next_problem", show=False),
+        Binding("n", "next_uncaptioned", "Next uncaptioned", id="dataset.next_uncaptioned", show=False),
+        Binding("f5", "rescan", "Rescan", id="dataset.rescan", show=False),
+        Binding("escape", "leave", "Back", id="dataset.back", show=False),
+        *DatasetEdits.EDIT_BINDINGS,
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown: list[ImageRow] = []
+        self.filter_text = ""
+        self.current: ImageRow | None = None
+
+    @property
+    def store(self) -> DatasetStore:
+        return self.app.store
+
+    # ---- layout ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        from loratui.tui.widgets.dataset_summary import DatasetSummary
+        from loratui.tui.widgets.image_preview import ImagePreview
+        from loratui.tui.widgets.tag_editor import TagEditor
+        from loratui.tui.widgets.tag_frequency import TagFrequencyPane
+
+        yield Header()
+        with Horizontal(id="dataset-body"):
+            with Vertical(id="table-side"):
+                yield Input(placeholder="/ filter: tag:solo and not folder:*reg*, or words", id="filter")
+                yield Static("", id="filter-error", markup=False)
+                yield ImageTable(COLUMNS, row_key=id, id="images")
+                yield Static("listing images…", id="status", markup=False)
+            with ContentSwitcher(initial="editor-pane", id="side"):
+                with Vertical(id="editor-pane"):
+                    yield ImagePreview(mode=self.app.settings.image_preview, id="preview")
+                    yield TagEditor(id="editor")
+                yield TagFrequencyPane(id="tags-pane")
+                yield DatasetSummary(id="summary-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter-error").display = False
+        self.query_one(ImageTable).focus()
+        run_in_thread(self, self.store.list_rows, done=self._rows_listed, what="listing images")
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.width >= 110, "wide")
+
+    # ---- loading --------------------------------------------------------------------------------
+
+    def _rows_listed(self, rows: list[ImageRow]) -> None:
+        self.store.adopt_rows(rows)
+        self.refilter()
+        if not rows:
+            self.set_status(f"no images in {self.store.root}: put images in N_concept folders "
+                            "(loratui dataset init makes the layout)")
+        run_in_thread(self, self.store.read_captions, done=self._captions_read, what="reading captions")
+        if self.app.watch_dataset:
+            self.app.start_watching()
+
+    def _captions_read(self, load) -> None:
+        if load.error:
+            self.app.notify(load.error, severity="error")
+        self.store.adopt_captions(load.captions)
+        self.refilter()
+        self.show_current(force=True)
+        self.frequencies_changed()
+        run_in_thread(self, self.store.read_scan, done=self._scan_read, what="scanning the dataset")
+
+    def _scan_read(self, scan) -> None:
+        self.store.adopt_scan(scan)
+        self.table.refresh_rows()
+        self.summary_changed()
+        self.update_status()
+
+    def action_rescan(self) -> None:
+        self.set_status("rescanning…")
+        run_in_thread(self, self.store.list_rows, done=self._rows_listed, what="listing images")
+
+    # ---- filter and status ----------------------------------------------------------------------
+
+    @property
+    def table(self) -> ImageTable:
+        return self.query_one("#images", ImageTable)
+
+    def refilter(self) -> None:
+        result = self.store.filter(self.filter_text, None)
+        error = self.query_one("#filter-error", Static)
+        error.update(result.error or "")
+        error.display = bool(result.error)
+        self.shown = result.rows
+        self.table.set_rows(result.rows)
+        self.update_status()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.filter_text = event.value
+            self.refilter()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self.table.focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def set_status(self, text: str) -> None:
+        self.query_one("#status", Static).update(text)
+
+    def update_status(self) -> None:
+        total = len(self.store.rows)
+        shown = len(self.shown)
+        selected = self.table.selected_count
+        parts = [f"{selected} selected" if selected else "none selected",
+                 f"{shown:,} of {total:,} shown" if shown != total else f"{total:,} images"]
+        if not self.store.captions_loaded and self.store.rows and not self.store.frequency:
+            parts.append("reading captions…")
+        elif self.store.scan is None:
+            parts.append("scanning…")
+        else:
+            problems = sum(1 for r in self.store.rows if r.severity in ("error", "warning"))
+            if problems:
+                parts.append(f"{problems} with problems (p: next)")
+        self.set_status(" · ".join(parts))
+
+    def on_image_table_selection_changed(self, event: ImageTable.SelectionChanged) -> None:
+        self.update_status()
+
+    # ---- the current image ----------------------------------------------------------------------
+
+    def on_image_table_cursor_moved(self, event: ImageTable.CursorMoved) -> None:
+        if event.table.id == "images":
+            self.show_current()
+
+    def show_current(self, force: bool = False) -> None:
+        row = self.table.cursor_row
+        if row is self.current and not force:
+            return
+        self.current = row
+        from loratui.tui.widgets.image_preview import ImagePreview
+        from loratui.tui.widgets.tag_editor import TagEditor
+
+        self.query_one(ImagePreview).show(row.image if row else None)
+        editor = self.query_one(TagEditor)
+        if row is None:
+            editor.load([], title="no image", free_text=False, saved_state="")
+            return
+        title = f"{row.folder}/{row.name}" if row.folder else row.name
+        if row.caption is None:
+            editor.load([], title=title, free_text=False, saved_state="loading…")
+            return
+        state = {"saved": "saved ✓", "conflict": self.conflict_text()}.get(row.state, "")
+        if not row.caption.exists:
+            state = state or "no caption file yet"
+        editor.load(list(row.caption.tags), title=title, free_text=row.caption.is_free_text, saved_state=state)
+
+    def preview_mode_changed(self, mode: str) -> None:
+        from loratui.tui.widgets.image_preview import ImagePreview
+
+        self.query_one(ImagePreview).mode = mode
+
+    def action_edit(self) -> None:
+        from loratui.tui.widgets.tag_editor import TagEditor
+
+        self.action_pane("editor-pane")
+        self.query_one(TagEditor).focus()
+
+    def action_leave(self) -> None:
+        self.table.focus()
+
+    def action_pane(self, pane: str) -> None:
+        switcher = self.query_one("#side", ContentSwitcher)
+        if switcher.current == pane and pane != "editor-pane":
+            pane = "editor-pane"
+        switcher.current = pane
+        if pane == "tags-pane":
+            self.frequencies_changed()
+        elif pane == "summary-pane":
+            self.summary_changed()
+
+    def move_to(self, row: ImageRow | None, what: str) -> None:
+        if row is None:
+            self.app.notify(f"no {what} among the images shown")
+            return
+        if not self.table.move_cursor_to_key(id(row)):
+            self.app.notify(f"the next {what} is hidden by the filter")
+
+    def _next_after_cursor(self, test) -> ImageRow | None:
+        rows = self.shown
+        if not rows:
+            return None
+        start = self.table.cursor_index
+        for step in range(1, len(rows) + 1):
+            row = rows[(start + step) % len(rows)]
+            if test(row):
+                return row
+        return None
+
+    def action_next_problem(self) -> None:
+        if self.query_one("#side", ContentSwitcher).current == "summary-pane":
+            from loratui.tui.widgets.dataset_summary import DatasetSummary
+
+            after = self.table.cursor_row.image if self.table.cursor_row else None
+            path = self.query_one(DatasetSummary).next_problem_path(after)
+            if path is not None:
+                self.open_path(path)
+                return
+        self.move_to(self._next_after_cursor(lambda r: r.severity in ("error", "warning")), "image with a problem")
+
+    def action_next_uncaptioned(self) -> None:
+        self.move_to(self._next_after_cursor(lambda r: r.uncaptioned), "image without a caption")
+
+    # ---- commands -------------------------------------------------------------------------------
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        cmds = [
+            PaletteCommand("dataset: filter", "/ (the --where language of `loratui tags`, plus words)",
+                           self.action_focus_filter),
+            PaletteCommand("dataset: rescan", "F5: list images, read captions, scan again", self.action_rescan),
+            PaletteCommand("dataset: next problem image", "p", self.action_next_problem),
+            PaletteCommand("dataset: next image without a caption", "n", self.action_next_uncaptioned),
+            PaletteCommand("dataset: show tag list", "t", lambda: self.action_pane("tags-pane")),
+            PaletteCommand("dataset: show summary", "i", lambda: self.action_pane("summary-pane")),
+            PaletteCommand("dataset: select all shown", "ctrl+a", self.table.action_select_all),
+            PaletteCommand("dataset: deselect all", "ctrl+d", self.table.action_clear_selection),
+            PaletteCommand("tags: edit the current image", "e", self.action_edit),
+        ]
+        return cmds + self.edit_palette_commands()
+
+    # ---- the tag list and summary panes ----------------------------------------------------------
+
+    def frequencies_changed(self) -> None:
+        """New tag counts: the editor's completions always, the tag list when it shows."""
+        from loratui.tui.widgets.tag_editor import TagEditor
+        from loratui.tui.widgets.tag_frequency import TagFrequencyPane
+
+        self.query_one(TagEditor).vocab = self.tag_vocab()
+        if self.query_one("#side", ContentSwitcher).current == "tags-pane":
+            self.query_one(TagFrequencyPane).set_frequencies(self.store.frequency)
+
+    def summary_changed(self) -> None:
+        from loratui.tui.widgets.dataset_summary import CaptionStats, DatasetSummary
+
+        if self.store.scan is None or self.query_one("#side", ContentSwitcher).current != "summary-pane":
+            return
+        captions = [r.caption for r in self.store.rows if r.caption is not None]
+        self.query_one(DatasetSummary).set_scan(self.store.scan, CaptionStats.from_captions(captions))
+
+    def on_tag_frequency_pane_tag_chosen(self, event) -> None:
+        value = event.tag.replace('"', '\\"')
+        query = f'tag:"{value}"' if " " in value or ":" in value else f"tag:{value}"
+        self.query_one("#filter", Input).value = query  # Input.Changed refilters
+        self.table.focus()
+
+    def on_tag_frequency_pane_remove_requested(self, event) -> None:
+        from loratui.core.captions import RemoveTags
+
+        self.run_bulk_op(RemoveTags([event.tag], mode="exact"), f"remove {event.tag!r} everywhere",
+                         (list(self.store.rows), f"all {len(self.store.rows):,} images"))
+
+    def on_tag_frequency_pane_rename_requested(self, event) -> None:
+        self.action_bulk("replace", initial=event.tag, everywhere=True)
+
+    def on_dataset_summary_jump_to_problem(self, event) -> None:
+        self.open_path(event.path)
+
+    def on_dataset_summary_balance_requested(self, event) -> None:
+        from loratui.tui.screens.balance_dialog import BalanceDialog
+
+        if self.store.scan is None:
+            self.app.notify("the dataset is still being scanned", severity="warning")
+            return
+        self.app.push_screen(BalanceDialog(self.store.scan), lambda done: done and self.action_rescan())
+
+    def open_path(self, path: Path) -> None:
+        for row in self.store.rows:
+            if row.image == path:
+                self.move_to(row, "image")
+                return

@@ -1,0 +1,273 @@
+"""What the Dataset screen writes: inline tag edits, conflicts, undo/redo, bulk operations, paste.
+
+Every write goes through core's plan + journal (services.dataset_store), so each change is one
+undoable step, also for `loratui tags undo` in a shell. A mixin of DatasetScreen, kept apart so
+each file stays readable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.binding import Binding
+
+from loratui.core.errors import ConflictError, LoratuiError
+from loratui.tui.palette import PaletteCommand
+from loratui.tui.services.dataset_store import ImageRow
+from loratui.tui.services.work import run_in_thread
+
+BULK_TITLES = {
+    "add": "add a tag", "remove": "remove tags", "replace": "replace / rename a tag", "dedupe": "remove duplicates",
+    "sort": "sort tags", "move_front": "move tags to the front", "strip_underscores": "strip underscores",
+    "remove_category": "remove a category",
+}
+
+
+class DatasetEdits:
+    """Mixin: needs ``store``, ``table``, ``shown``, ``current``, ``show_current`` from the screen."""
+
+    EDIT_BINDINGS = [
+        Binding("ctrl+z", "undo", "Undo", id="dataset.undo"),
+        Binding("ctrl+y", "redo", "Redo", id="dataset.redo"),
+        Binding("k", "keep_mine", "Keep mine", id="dataset.keep_mine", show=False),
+        Binding("T", "take_theirs", "Take theirs", id="dataset.take_theirs", show=False),
+        Binding("plus", "bulk('add')", "Bulk add", id="tags.bulk_add"),
+        Binding("minus", "bulk('remove')", "Bulk remove", id="tags.bulk_remove"),
+        Binding("R", "bulk('replace')", "Replace", id="tags.bulk_replace", show=False),
+        Binding("D", "bulk('dedupe')", "Dedupe", id="tags.bulk_dedupe", show=False),
+        Binding("O", "bulk('sort')", "Sort tags", id="tags.bulk_sort", show=False),
+        Binding("F", "bulk('move_front')", "Move to front", id="tags.bulk_move_front", show=False),
+        Binding("U", "bulk('strip_underscores')", "Strip underscores", id="tags.bulk_strip", show=False),
+        Binding("X", "bulk('remove_category')", "Remove category", id="tags.bulk_category", show=False),
+    ]
+
+    pending: dict[Path, list[str]]
+    clipboard: list[str] | None = None
+    applied_ops: list
+
+    # ---- inline edits ---------------------------------------------------------------------------
+
+    def write_tags(self, row: ImageRow, tags: list[str], action: str) -> None:
+        from loratui.tui.widgets.tag_editor import TagEditor
+
+        editor = self.query_one(TagEditor)
+        try:
+            self.store.set_tags(row, tags, action)
+        except ConflictError:
+            self.pending_edits()[row.caption_file] = tags
+            row.state = "conflict"
+            self.table.refresh_rows()
+            if row is self.current:
+                editor.set_state(self.conflict_text())
+            self.app.notify(f"{row.name}: its caption changed on disk: k keep mine, T take theirs", severity="warning")
+            return
+        except (LoratuiError, OSError) as exc:
+            row.state = f"error: {exc}"
+            self.table.refresh_rows()
+            editor.set_state("✗ not saved")
+            self.app.notify(f"not saved: {exc}", severity="error")
+            return
+        self.pending_edits().pop(row.caption_file, None)
+        self.reread([row.caption_file], mark="saved")
+        if row is self.current:
+            editor.set_state("saved ✓")
+
+    def pending_edits(self) -> dict[Path, list[str]]:
+        if not hasattr(self, "pending"):
+            self.pending = {}
+        return self.pending
+
+    def conflict_text(self) -> str:
+        return "✗ changed on disk: k keep mine · T take theirs"
+
+    def on_tag_editor_tags_changed(self, event) -> None:
+        row = self.current
+        if row is None:
+            return
+        self.write_tags(row, list(event.tags), event.action)
+
+    def action_keep_mine(self) -> None:
+        row = self.current
+        mine = self.pending_edits().get(row.caption_file) if row else None
+        if mine is None:
+            return
+        fresh = self.store.reread([row.caption_file])
+        if row.caption_file in fresh:
+            row.caption = fresh[row.caption_file]
+        self.write_tags(row, mine, "keep my edit over the change on disk")
+
+    def action_take_theirs(self) -> None:
+        row = self.current
+        if row is None or row.caption_file not in self.pending_edits():
+            return
+        self.pending_edits().pop(row.caption_file, None)
+        self.reread([row.caption_file], mark="")
+        self.app.notify(f"{row.name}: took the version on disk")
+
+    def reread(self, paths: list[Path], mark: str | None = None) -> None:
+        """Read these caption files again (they were written, undone or changed outside)."""
+        fresh = self.store.reread(paths)
+        changed = self.store.adopt_captions(fresh)
+        if mark is not None:
+            for path in paths:
+                row = self.store.by_caption.get(path)
+                if row is not None:
+                    row.state = mark
+        self.table.refresh_rows()
+        if self.current is not None and (self.current in changed or self.current.caption_file in paths):
+            self.show_current(force=True)
+        self.frequencies_changed()
+        self.update_status()
+
+    def outside_changes(self, paths: list[Path]) -> None:
+        """Caption files changed on disk (watchfiles): reload them, unless an edit is pending there."""
+        ours = []
+        for path in paths:
+            row = self.store.by_caption.get(path)
+            if row is None:
+                continue
+            if path in self.pending_edits():
+                row.state = "conflict"
+                continue
+            fresh = self.store.reread([path]).get(path)
+            if row.caption is not None and fresh is not None and fresh.raw == row.caption.raw:
+                continue  # our own write coming back
+            from loratui.tui.widgets.tag_editor import TagEditor
+
+            if row is self.current and self.query_one(TagEditor).has_pending_edit():
+                self.pending_edits()[path] = self.query_one(TagEditor).current_tags()
+                row.state = "conflict"
+                self.query_one(TagEditor).set_state(self.conflict_text())
+                continue
+            ours.append(path)
+        if ours:
+            self.reread(ours, mark="")
+        else:
+            self.table.refresh_rows()
+
+    # ---- copy / paste / navigation from the editor ------------------------------------------------
+
+    def on_tag_editor_copy_requested(self, event) -> None:
+        self.clipboard = list(event.tags)
+        self.app.notify(f"copied {len(self.clipboard)} tag(s): v pastes them onto the selected images")
+
+    def on_tag_editor_paste_requested(self, event) -> None:
+        from loratui.core.captions import AddTags
+
+        if not self.clipboard:
+            self.app.notify("nothing copied yet: c in the editor copies an image's tags", severity="warning")
+            return
+        self.run_bulk_op(AddTags(list(self.clipboard), -1), "paste copied tags", self.scope_rows(prefer_selection=True))
+
+    def on_tag_editor_navigate_requested(self, event) -> None:
+        if event.where == "uncaptioned":
+            self.action_next_uncaptioned()
+        elif event.where == 1:
+            self.table.action_cursor_down()
+        elif event.where == -1:
+            self.table.action_cursor_up()
+
+    def on_tag_editor_leave_requested(self, event) -> None:
+        self.table.focus()
+
+    # ---- undo / redo ------------------------------------------------------------------------------
+
+    def action_undo(self) -> None:
+        from loratui.core.captions import undo_last
+
+        run_in_thread(self, undo_last, self.store.root, done=lambda r: self._undone(r, "undid"), what="undo")
+
+    def action_redo(self) -> None:
+        from loratui.core.captions import redo_last
+
+        run_in_thread(self, redo_last, self.store.root, done=lambda r: self._undone(r, "redid"), what="redo")
+
+    def _undone(self, result, verb: str) -> None:
+        restored = [Path(p) for p in getattr(result, "restored", [])]
+        if not restored and not getattr(result, "description", ""):
+            self.app.notify(f"nothing to {'undo' if verb == 'undid' else 'redo'}")
+            return
+        self.reread(restored, mark="")
+        what = getattr(result, "description", "") or "the last change"
+        self.app.notify(f"{verb} {what}: {len(restored)} caption(s)")
+
+    # ---- bulk operations --------------------------------------------------------------------------
+
+    def scope_rows(self, prefer_selection: bool = True) -> tuple[list[ImageRow], str]:
+        """The images a bulk operation applies to: the selection, else the filtered rows, else all."""
+        selected = self.table.selected_rows if prefer_selection else []
+        if selected:
+            return list(selected), f"selected: {len(selected):,} image(s)"
+        if len(self.shown) != len(self.store.rows):
+            return list(self.shown), f"filtered: {len(self.shown):,} of {len(self.store.rows):,}"
+        if self.current is not None and not self.store.rows:
+            return [self.current], "the current image"
+        return list(self.store.rows), f"all {len(self.store.rows):,} images"
+
+    def action_bulk(self, kind: str, initial: str | None = None, everywhere: bool = False) -> None:
+        from loratui.tui.screens.bulk_op import BulkOpScreen
+
+        rows, label = (list(self.store.rows), f"all {len(self.store.rows):,} images") if everywhere else self.scope_rows()
+        if not rows:
+            self.app.notify("no images to change", severity="warning")
+            return
+        screen = BulkOpScreen(kind, label, known_tags=self.complete_tag, categories_available=self.has_categories())
+        self.app.push_screen(screen, lambda op: op is not None and self.run_bulk_op(op, BULK_TITLES[kind], (rows, label)))
+
+    def complete_tag(self, text: str) -> list[str]:
+        vocab = self.tag_vocab()
+        return [c.tag for c in vocab.complete(text, limit=10)] if vocab else []
+
+    def tag_vocab(self):
+        from loratui.core.captions import TagVocab
+
+        vocab = getattr(self, "_vocab", None)
+        if vocab is None or getattr(self, "_vocab_frequency", None) is not self.store.frequency:
+            vocab = TagVocab(self.store.frequency)
+            self._vocab, self._vocab_frequency = vocab, self.store.frequency
+        return vocab
+
+    def has_categories(self) -> bool:
+        return False
+
+    def run_bulk_op(self, op, title: str, scope: tuple[list[ImageRow], str]) -> None:
+        from loratui.core.captions import EditContext, check_ops, plan_edits
+        from loratui.tui.screens.plan_preview import PlanPreviewScreen
+
+        rows, label = scope
+        captions = [r.caption for r in rows if r.caption is not None]
+        if len(captions) < len(rows):
+            self.app.notify("captions are still loading: try again in a moment", severity="warning")
+            return
+        try:
+            check_ops([op])
+            plan = plan_edits(captions, [op], ctx=EditContext(frequency=self.store.frequency),
+                              description=f"{title} ({label})")
+        except LoratuiError as exc:
+            self.app.notify(str(exc), severity="error")
+            return
+
+        def decided(apply: bool | None) -> None:
+            if apply:
+                run_in_thread(self, self.store.apply, plan, plan.description,
+                              done=lambda written: self._bulk_done(op, written), what=title)
+
+        self.app.push_screen(PlanPreviewScreen(plan, self.store.root, f"{title} · {label}"), decided)
+
+    def _bulk_done(self, op, written: list[Path]) -> None:
+        if not hasattr(self, "applied_ops"):
+            self.applied_ops = []
+        self.applied_ops.append(op)
+        self.reread(list(written), mark="saved")
+        self.app.notify(f"wrote {len(written)} caption(s): ctrl+z undoes it")
+
+    def edit_palette_commands(self) -> list[PaletteCommand]:
+        cmds = [PaletteCommand(f"tags: {title} (selected / filtered / all)", key, lambda k=kind: self.action_bulk(k))
+                for (kind, title), key in zip(BULK_TITLES.items(), ["+", "-", "R", "D", "O", "F", "U", "X"])]
+        cmds += [
+            PaletteCommand("tags: undo the last change", "ctrl+z", self.action_undo),
+            PaletteCommand("tags: redo", "ctrl+y", self.action_redo),
+            PaletteCommand("tags: keep my edit (conflict)", "k", self.action_keep_mine),
+            PaletteCommand("tags: take the version on disk (conflict)", "T", self.action_take_theirs),
+        ]
+        return cmds

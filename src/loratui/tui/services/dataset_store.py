@@ -1,0 +1,248 @@
+"""The dataset the app has open: its image rows, their captions, and every write to them.
+
+A thin layer over core: rows come from a directory listing (fast: the first frame needs only file
+names), captions from core.captions.load_captions, problems from core.dataset.scan_dataset, edits go
+through core's plan + journal path (``plan_set_tags`` / ``plan_edits`` -> ``apply_plan``, undo and
+redo from the journal). Nothing here touches a widget: the blocking methods run in thread workers,
+and the results are handed to ``adopt_*`` on the UI thread, which only swaps references.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loratui.core.captions import (
+    DEFAULT_SEPARATOR, Caption, EditPlan, apply_plan, caption_path, load_captions, parse_where, plan_set_tags,
+    read_caption, tag_frequency,
+)
+from loratui.core.dataset import DatasetLocation, DatasetScan, is_image, parse_subset_name, scan_dataset
+from loratui.core.errors import LoratuiError
+
+PREVIEW_CHARS = 200
+
+
+@dataclass(eq=False)
+class ImageRow:
+    """One image in the browser. ``caption`` is None until the caption worker has read it."""
+
+    image: Path
+    folder: str                 # the concept folder's name, "" for images directly in the train folder
+    size: int                   # bytes on disk
+    caption_file: Path
+    caption: Caption | None = None
+    problem: str | None = None  # the scan's most severe problem for this image (or its caption)
+    severity: str | None = None
+    state: str = ""             # "saved", "conflict", "error: ..." after a write from the app
+
+    @property
+    def name(self) -> str:
+        return self.image.name
+
+    @property
+    def tag_count(self) -> int | None:
+        return None if self.caption is None else len(self.caption.tags)
+
+    @property
+    def caption_text(self) -> str:
+        if self.caption is None:
+            return ""
+        return self.caption.first_line[:PREVIEW_CHARS]
+
+    @property
+    def uncaptioned(self) -> bool:
+        return self.caption is not None and (not self.caption.exists or not self.caption.tags)
+
+
+@dataclass
+class FilterResult:
+    rows: list[ImageRow]
+    error: str | None = None     # the --where problem, shown under the filter box
+    free_text: str = ""          # the words matched as plain text
+
+
+@dataclass
+class CaptionLoad:
+    captions: dict[Path, Caption] = field(default_factory=dict)
+    error: str | None = None
+
+
+WHERE_WORDS = ("and", "or", "not")
+WHERE_FLAGS = ("empty", "missing", "multiline")
+
+
+def _is_where_token(token: str) -> bool:
+    low = token.lower().lstrip("-")
+    return (":" in low or low in WHERE_WORDS or low in WHERE_FLAGS
+            or (low.startswith("tags") and len(low) > 5 and low[4] in "<>="))
+
+
+def split_filter(text: str) -> tuple[str, list[str]]:
+    """The filter box's text as (a --where expression, free-text words). Quoted values stay whole."""
+    tokens: list[str] = []
+    buf, quote = "", ""
+    for ch in text:
+        if quote:
+            buf += ch
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            buf += ch
+            quote = ch
+        elif ch.isspace():
+            if buf:
+                tokens.append(buf)
+            buf = ""
+        else:
+            buf += ch
+    if buf:
+        tokens.append(buf)
+    where = [t for t in tokens if _is_where_token(t)]
+    words = [t.strip("\"'").lower() for t in tokens if not _is_where_token(t)]
+    return " ".join(where), words
+
+
+class DatasetStore:
+    """The open dataset. Row objects are stable: filtering and sorting reorder references."""
+
+    def __init__(self, location: DatasetLocation, caption_extension: str = ".txt",
+                 separator: str = DEFAULT_SEPARATOR):
+        self.location = location
+        self.caption_extension = caption_extension
+        self.separator = separator
+        self.rows: list[ImageRow] = []
+        self.by_caption: dict[Path, ImageRow] = {}
+        self.scan: DatasetScan | None = None
+        self.captions_loaded = False
+        self.frequency: Counter = Counter()
+
+    @property
+    def root(self) -> Path:
+        return self.location.train_dir
+
+    # ---- blocking work (thread workers) -------------------------------------------------------
+
+    def list_rows(self) -> list[ImageRow]:
+        """The images of the train folder and its concept folders, from the directory entries only."""
+        rows = []
+        folders: list[tuple[str, Path]] = [("", self.root)]
+        for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
+            if entry.is_dir() and not entry.name.startswith(".") and parse_subset_name(entry.name):
+                folders.append((entry.name, Path(entry.path)))
+        seen: set[Path] = set()
+        for folder, path in folders:
+            try:
+                entries = sorted(os.scandir(path), key=lambda e: e.name)
+            except OSError as exc:
+                raise LoratuiError(f"{path}: cannot read the folder ({exc.strerror or exc})") from None
+            for entry in entries:
+                image = Path(entry.path)
+                if not entry.is_file() or not is_image(image):
+                    continue
+                cap = caption_path(image, self.caption_extension)
+                if cap in seen:  # a.png and a.jpg share one caption: one row, as `tags` counts it
+                    continue
+                seen.add(cap)
+                try:
+                    size = entry.stat().st_size
+                except OSError:
+                    size = 0
+                rows.append(ImageRow(image, folder, size, cap))
+        return rows
+
+    def read_captions(self) -> CaptionLoad:
+        try:
+            captions = load_captions(self.root, self.caption_extension, self.separator)
+        except LoratuiError as exc:
+            return CaptionLoad(error=str(exc))
+        return CaptionLoad({c.path: c for c in captions})
+
+    def read_scan(self) -> DatasetScan:
+        return scan_dataset(self.root, self.location.reg_dir, self.caption_extension)
+
+    def reread(self, paths: list[Path]) -> dict[Path, Caption]:
+        """Fresh captions for these caption files (after a write, an undo or an outside change)."""
+        out = {}
+        for path in paths:
+            try:
+                out[path] = read_caption(path, self.separator)
+            except LoratuiError:
+                continue
+        return out
+
+    # ---- adopting results (UI thread) ---------------------------------------------------------
+
+    def adopt_rows(self, rows: list[ImageRow]) -> None:
+        self.rows = rows
+        self.by_caption = {row.caption_file: row for row in rows}
+
+    def adopt_captions(self, captions: dict[Path, Caption]) -> list[ImageRow]:
+        """Attach captions to rows; returns the rows whose caption changed."""
+        changed = []
+        for path, caption in captions.items():
+            row = self.by_caption.get(path)
+            if row is not None and row.caption is not caption:
+                row.caption = caption
+                changed.append(row)
+        self.frequency = tag_frequency(row.caption for row in self.rows if row.caption is not None)
+        return changed
+
+    def adopt_scan(self, scan: DatasetScan) -> None:
+        self.scan = scan
+        rank = {"error": 0, "warning": 1, "info": 2}
+        worst: dict[Path, tuple[int, str, str]] = {}
+        for problem in scan.problems:
+            key = problem.path
+            if key.suffix == self.caption_extension:
+                row = self.by_caption.get(key)
+                key = row.image if row else key
+            level = rank.get(problem.severity, 3)
+            if key not in worst or level < worst[key][0]:
+                worst[key] = (level, problem.severity, problem.message)
+        for row in self.rows:
+            found = worst.get(row.image)
+            row.severity, row.problem = (found[1], found[2]) if found else (None, None)
+
+    # ---- queries ------------------------------------------------------------------------------
+
+    def filter(self, text: str, concept: str | None = None) -> FilterResult:
+        """Rows matching the filter box: --where terms (core's language) and free-text words."""
+        where_text, words = split_filter(text)
+        error = None
+        predicate = None
+        if where_text:
+            try:
+                predicate = parse_where(where_text)
+            except LoratuiError as exc:
+                error = str(exc)
+        rows = self.rows
+        if concept:
+            rows = [r for r in rows if r.folder == concept]
+        if predicate is not None:
+            rows = [r for r in rows if r.caption is not None and predicate(r.caption)]
+        if words:
+            def hit(row: ImageRow) -> bool:
+                hay = (row.folder + "/" + row.name + " " + row.caption_text).lower()
+                return all(w in hay for w in words)
+            rows = [r for r in rows if hit(r)]
+        return FilterResult(rows, error, " ".join(words))
+
+    # ---- writes -------------------------------------------------------------------------------
+
+    def set_tags(self, row: ImageRow, tags: list[str], description: str) -> EditPlan:
+        """Write one image's tags through core's plan + journal (undoable). ConflictError when the
+        file changed on disk since it was read; LoratuiError for anything else."""
+        if row.caption is None:
+            raise LoratuiError(f"{row.caption_file}: the caption is still loading; try again in a moment")
+        plan = plan_set_tags([(row.caption, tags)], description)
+        self.apply(plan, description)
+        return plan
+
+    def apply(self, plan: EditPlan, description: str = "") -> list[Path]:
+        """Apply a plan (journal first, atomic writes); returns the caption files written."""
+        if not plan.edits:
+            return []
+        result = apply_plan(plan, self.root, description=description)
+        return list(result.written)

@@ -1,0 +1,23 @@
+"""Watch the dataset folder (watchfiles) and tell the UI which caption files changed on disk.
+
+Runs as a thread worker owned by the App (it outlives screens). The UI decides what a change means:
+reload the caption, or show a conflict when an edit is pending there.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+
+def watch_captions(root: Path, extension: str, stop: threading.Event,
+                   deliver: Callable[[list[Path]], None]) -> None:
+    """Block until ``stop`` is set, calling ``deliver(paths)`` for each batch of changed captions."""
+    from watchfiles import watch
+
+    for changes in watch(root, stop_event=stop, recursive=True, debounce=200, step=50,
+                         raise_interrupt=False, ignore_permission_denied=True):
+        paths = sorted({Path(p) for _, p in changes if p.endswith(extension) and "/.loratui/" not in p})
+        if paths:
+            deliver(paths)
