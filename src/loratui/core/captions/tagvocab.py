@@ -8,6 +8,8 @@ whichever its captions use more; tags of 3 characters or fewer such as ``^_^`` a
 
     vocab = TagVocab.from_captions(captions, "selected_tags.csv")
     vocab.complete("long h")  # -> [Completion("long hair", in_dataset=412, category=0, count=...), ...]
+    vocab.complete("hair")    # substring (the default): "hair", "hair ornament", "long hair", ..., "chair"
+    vocab.complete("hair", mode="prefix")  # no "chair": starts of the tag or of a word only
 """
 
 from __future__ import annotations
@@ -62,8 +64,19 @@ def tag_categories(tags: Iterable[TagInfo]) -> dict[str, int]:
     return {info.name: info.category for info in tags}
 
 
+_AFTER_EVERYTHING = "\U0010ffff"  # sorts after any character a key can hold (prefix range end)
+
+
 def _key(tag: str) -> str:
     return tag.casefold().replace("_", " ")
+
+
+def _word_start(key: str, text: str) -> bool:
+    """Does ``text`` occur in ``key`` at the start of a word (after a space, bracket, dash ...)?"""
+    at = key.find(text)
+    while at > 0 and key[at - 1].isalnum():
+        at = key.find(text, at + 1)
+    return at >= 0
 
 
 @dataclass(frozen=True)
@@ -79,7 +92,10 @@ class Completion:
 
 
 class TagVocab:
-    """Prefix completion over dataset tags (first, by use) and tagger tags (then, by count)."""
+    """Completion over dataset tags (first, by use) and tagger tags (then, by count).
+
+    Tags are the same tag when their keys match (``TagVocab.key``: case folded, ``_`` as a space).
+    """
 
     def __init__(self, frequency: Counter | None = None, tagger: list[TagInfo] | None = None):
         self.frequency = Counter(frequency or {})
@@ -117,6 +133,20 @@ class TagVocab:
                 entries[key] = Completion(name, 0, info.category, info.count)
         self._sorted = sorted(entries.items(), key=lambda kv: kv[0])
         self._keys = [k for k, _ in self._sorted]
+        # Best-first order for substring matching: dataset use, then tagger count, then the name.
+        order = sorted(range(len(self._sorted)),
+                       key=lambda i: (-self._sorted[i][1].in_dataset, -self._sorted[i][1].count,
+                                      self._sorted[i][1].tag))
+        self._rank = [0] * len(order)
+        for position, index in enumerate(order):
+            self._rank[index] = position
+        self._ranked_keys = [self._keys[i] for i in order]
+        self._ranked = [self._sorted[i][1] for i in order]
+
+    @staticmethod
+    def key(tag: str) -> str:
+        """The form tags are compared in: ``Long_Hair`` and ``long hair`` are one tag."""
+        return _key(tag.strip())
 
     def __len__(self) -> int:
         return len(self._sorted)
@@ -140,23 +170,34 @@ class TagVocab:
             return self._sorted[index][1]
         return None
 
-    def complete(self, prefix: str, limit: int = 10, exclude: Iterable[str] = ()) -> list[Completion]:
-        """Tags starting with ``prefix`` (or with a word starting with it), best first.
+    def complete(self, text: str, limit: int = 10, exclude: Iterable[str] = (),
+                 mode: str = "substring") -> list[Completion]:
+        """Tags matching ``text``, best first; ``exclude`` leaves out tags the caption already has.
 
-        Best: used in the dataset (more captions first), then the tagger's count. ``exclude``
-        leaves out tags the caption already has.
+        ``mode="substring"`` (the editor's): the exact tag, then tags starting with ``text``, then
+        tags with a word starting with it (``hair`` finds ``long hair`` before ``chair``), then any
+        other tag containing it. ``mode="prefix"``: tags starting with ``text``, then tags with a
+        word starting with it. Within each group: used in the dataset (more captions first), then
+        the tagger's count.
         """
-        key = _key(prefix.strip())
+        if mode not in ("substring", "prefix"):
+            raise ValueError(f"unknown completion mode {mode!r}: use 'substring' or 'prefix'")
+        key = _key(text.strip())
         if not key or limit <= 0:
             return []
         skip = {_key(t) for t in exclude}
+        if mode == "prefix":
+            return self._complete_prefix(key, limit, skip)
+        return self._complete_substring(key, limit, skip)
+
+    def _prefix_range(self, key: str) -> range:
+        """Indexes into the key-sorted entries of every key starting with ``key`` (by bisection)."""
         start = bisect.bisect_left(self._keys, key)
-        hits = []
-        for k, completion in self._sorted[start:]:
-            if not k.startswith(key):
-                break
-            if k not in skip:
-                hits.append(completion)
+        end = bisect.bisect_left(self._keys, key + _AFTER_EVERYTHING, start)
+        return range(start, end)
+
+    def _complete_prefix(self, key: str, limit: int, skip: set[str]) -> list[Completion]:
+        hits = [self._sorted[i][1] for i in self._prefix_range(key) if self._keys[i] not in skip]
         hits.sort(key=lambda c: (-c.in_dataset, -c.count, c.tag))
         if len(hits) < limit:  # then words inside a tag: "hair" -> "long hair"
             seen = {_key(h.tag) for h in hits} | skip
@@ -164,3 +205,32 @@ class TagVocab:
             inner.sort(key=lambda c: (-c.in_dataset, -c.count, c.tag))
             hits += inner
         return hits[:limit]
+
+    def _complete_substring(self, key: str, limit: int, skip: set[str]) -> list[Completion]:
+        # Exact and prefix matches come from the key-sorted list by bisection, ordered by rank
+        # (the position in best-first order); the rest is one scan of the keys in rank order that
+        # stops as soon as enough word-start matches are found (they outrank other substrings).
+        span = self._prefix_range(key)
+        exact = span.start if span and self._keys[span.start] == key and key not in skip else None
+        prefix = [i for i in span if i != exact and self._keys[i] not in skip]
+        prefix.sort(key=self._rank.__getitem__)
+        if exact is not None:  # the tag itself first, even when a longer one is used more
+            prefix.insert(0, exact)
+        hits = [self._sorted[i][1] for i in prefix[:limit]]
+        if len(hits) >= limit:
+            return hits[:limit]
+        wanted = limit - len(hits)
+        words: list[Completion] = []
+        others: list[Completion] = []
+        ranked_keys = self._ranked_keys
+        for position in [p for p, k in enumerate(ranked_keys) if key in k]:
+            k = ranked_keys[position]
+            if k.startswith(key) or k in skip:
+                continue
+            if _word_start(k, key):
+                words.append(self._ranked[position])
+                if len(words) >= wanted:
+                    break
+            elif len(others) < wanted:
+                others.append(self._ranked[position])
+        return (hits + words + others)[:limit]

@@ -1,0 +1,557 @@
+"""TagEditor: the dataset screen's inline editor for one image's caption.
+
+It edits a plain ``list[str]`` and never writes files: every change posts
+``TagEditor.TagsChanged(tags, action)`` and the owner (the dataset screen) turns it into a core
+plan, writes it and reports back with ``set_state("saved ✓")``. Copy, paste, moving to another
+image and leaving are requests the owner carries out (it keeps the clipboard, it knows the images).
+
+Layout, top to bottom: a status line (image name and save state, in words), the tags as a numbered
+list (``12. long hair  general``), and a TagInput for adding. A free-text caption (BLIP style)
+gets a TextArea instead, committed with Ctrl+S or on leaving.
+
+Tags are compared the way core compares them (``TagVocab.key``: case folded, ``_`` as a space), so
+``long_hair`` cannot be added beside ``long hair``; renaming onto a tag that is there merges the two
+(the earlier position stays, as core's replace does). A tag that core could not write as one tag
+(a line break, the caption's separator) is refused with the reason core gives.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from rich.segment import Segment
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.strip import Strip
+from textual.widgets import OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+
+from loratui.core.captions import DEFAULT_SEPARATOR, TagVocab, unwritable_tag
+from loratui.tui.widgets.tag_input import TagInput
+
+NavigateTarget = int | Literal["uncaptioned"]
+
+
+def cursor_glyph() -> str:
+    """The Linux console font lacks ▶ (the image table makes the same choice)."""
+    return ">" if os.environ.get("TERM") == "linux" else "▶"
+
+
+class TagList(OptionList, inherit_bindings=False):
+    """The tags, one row each (no wrapping: a row's screen line is its index minus the scroll).
+
+    The highlighted row has a ``▶`` in a two-cell gutter as well as its colour (no colour-only cues).
+    """
+
+    GUTTER = 2
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Up", show=False, id="tags.cursor_up"),
+        Binding("down", "cursor_down", "Down", show=False, id="tags.cursor_down"),
+        Binding("home", "first", "First tag", show=False, id="tags.cursor_first"),
+        Binding("end", "last", "Last tag", show=False, id="tags.cursor_last"),
+    ]
+
+    DEFAULT_CSS = """
+    TagList {
+        height: 1fr;
+        max-height: 100%;
+        border: none;
+        padding: 0;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        &:focus { border: none; }
+    }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._glyph = cursor_glyph()
+
+    def _get_left_gutter_width(self) -> int:
+        return self.GUTTER
+
+    def render_line(self, y: int) -> Strip:
+        line = super().render_line(y)
+        index = int(self.scroll_offset.y) + y
+        mark = self._glyph if index == self.highlighted and index < self.option_count else " "
+        style = self.get_visual_style("option-list--option").rich_style
+        return Strip.join([Strip([Segment(mark.ljust(self.GUTTER), style)], self.GUTTER), line])
+
+
+@dataclass
+class EditorMessage(Message):
+    """Base of TagEditor's messages: ``editor`` (also ``control``) is the editor that posted it."""
+
+    editor: TagEditor | None = field(default=None, kw_only=True, repr=False)
+
+    @property
+    def control(self) -> TagEditor | None:
+        return self.editor
+
+
+class TagEditor(Vertical):
+    """Edit one caption: a tag list (add, delete, rename, move, re-insert) or a free-text box."""
+
+    BINDING_GROUP_TITLE = "Tag editor"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a,insert", "add", "Add", id="tags.add",
+                tooltip="Type a tag (with completions); Enter adds it after the highlighted tag"),
+        Binding("d,delete", "delete", "Delete", id="tags.delete",
+                tooltip="Remove the highlighted tag (u puts it back)"),
+        Binding("r,f2", "rename", "Rename", id="tags.rename",
+                tooltip="Rename the highlighted tag in place; onto a tag already there merges the two"),
+        Binding("ctrl+up,K", "move(-1)", "Move up", show=False, id="tags.move_up",
+                tooltip="Move the highlighted tag one place up"),
+        Binding("ctrl+down,J", "move(1)", "Move down", show=False, id="tags.move_down",
+                tooltip="Move the highlighted tag one place down"),
+        Binding("u", "reinsert", "Re-insert", id="tags.reinsert",
+                tooltip="Put the last removed tag back where it was"),
+        Binding("c", "copy", "Copy", id="tags.copy", tooltip="Copy this image's tags"),
+        Binding("v", "paste", "Paste", id="tags.paste", tooltip="Paste the copied tags onto the selection"),
+        Binding("pageup", "navigate(-1)", "Previous image", show=False, id="tags.previous_image",
+                tooltip="Edit the previous image's caption"),
+        Binding("pagedown", "navigate(1)", "Next image", show=False, id="tags.next_image",
+                tooltip="Edit the next image's caption"),
+        Binding("n", "next_uncaptioned", "Next uncaptioned", show=False, id="tags.next_uncaptioned",
+                tooltip="Edit the next image that has no caption"),
+        Binding("ctrl+s", "save_text", "Save caption", id="tags.save_text",
+                tooltip="Commit the edited free-text caption"),
+        Binding("escape", "leave", "Back", id="tags.leave",
+                tooltip="Cancel a rename or an add; else back to the image table"),
+    ]
+
+    DEFAULT_CSS = """
+    TagEditor {
+        height: 1fr;
+        & > #tag-editor-status {
+            height: auto;
+            max-height: 3;
+            padding: 0 1;
+            background: $boost;
+        }
+        & > #tag-editor-add {
+            margin-top: 0;
+        }
+        & > #tag-editor-text {
+            display: none;
+            height: 1fr;
+        }
+        &.-free-text {
+            & > TagList, & > #tag-editor-add { display: none; }
+            & > #tag-editor-text { display: block; }
+        }
+        & > #tag-editor-rename {
+            overlay: screen;
+            position: absolute;
+            height: 1;
+        }
+    }
+    """
+
+    # ---- messages ------------------------------------------------------------------------------
+
+    @dataclass
+    class TagsChanged(EditorMessage):
+        """The tags were edited: ``tags`` is the whole new list (``[text]`` for a free-text caption),
+        ``action`` says what happened in words ("add long hair", "delete solo", ...)."""
+
+        tags: list[str]
+        action: str
+
+    @dataclass
+    class CopyRequested(EditorMessage):
+        """``c``: the owner keeps ``tags`` as its tag clipboard."""
+
+        tags: list[str]
+
+    @dataclass
+    class PasteRequested(EditorMessage):
+        """``v``: the owner pastes its clipboard onto the selection (through core)."""
+
+    @dataclass
+    class NavigateRequested(EditorMessage):
+        """Edit another image: ``target`` is -1 / +1 (previous / next) or "uncaptioned"."""
+
+        target: NavigateTarget
+
+    @dataclass
+    class LeaveRequested(EditorMessage):
+        """Escape: the owner puts the focus back on its image table."""
+
+    # ---- construction ----------------------------------------------------------------------------
+
+    def __init__(self, vocab: TagVocab | None = None, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._vocab = vocab
+        self._tags: list[str] = []
+        self._title = ""
+        self._state = ""
+        self._free_text = False
+        self._separator = DEFAULT_SEPARATOR
+        self._loaded_text = ""
+        self._removed: list[tuple[int, str]] = []  # (position, tag), newest last: what u puts back
+        self._renaming: int | None = None
+        self._rename_input: TagInput | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="tag-editor-status", markup=False)
+        yield TagList(id="tag-editor-list")
+        yield TagInput(vocab=self._vocab, placeholder="add a tag (a)", compact=True, id="tag-editor-add")
+        yield TextArea(id="tag-editor-text", soft_wrap=True)
+
+    def on_mount(self) -> None:
+        self._show_loaded(same_image=False)  # what load() got before the editor was mounted
+
+    @property
+    def _list(self) -> TagList:
+        return self.query_one(TagList)
+
+    @property
+    def _add_input(self) -> TagInput:
+        return self.query_one("#tag-editor-add", TagInput)
+
+    @property
+    def _text(self) -> TextArea:
+        return self.query_one("#tag-editor-text", TextArea)
+
+    # ---- public --------------------------------------------------------------------------------
+
+    @property
+    def vocab(self) -> TagVocab | None:
+        return self._vocab
+
+    @vocab.setter
+    def vocab(self, vocab: TagVocab | None) -> None:
+        """Completions and category hints come from here (the owner updates it after edits)."""
+        self._vocab = vocab
+        if self.is_mounted:
+            self._add_input.vocab = vocab
+            if self._rename_input is not None:
+                self._rename_input.vocab = vocab
+            self._refresh_list()
+
+    @property
+    def tags(self) -> list[str]:
+        """The tags as edited (a copy); ``[text]`` for a free-text caption once committed."""
+        return list(self._tags)
+
+    @property
+    def title(self) -> str:
+        return self._title
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def free_text(self) -> bool:
+        return self._free_text
+
+    @property
+    def cursor_index(self) -> int | None:
+        """The highlighted tag's position, or None."""
+        return self._list.highlighted if self.is_mounted else None
+
+    @property
+    def renaming(self) -> bool:
+        return self._renaming is not None
+
+    def load(self, tags: Sequence[str], *, title: str, free_text: bool = False, saved_state: str = "",
+             separator: str = DEFAULT_SEPARATOR) -> None:
+        """Show one image's caption. Loading is not an edit: nothing is posted.
+
+        The same ``title`` again (the owner reloading after a save) keeps the cursor and what ``u``
+        can put back; another title starts fresh. ``separator``: the caption's, to refuse tags
+        that would read back as several, and to show a free-text caption whole.
+        """
+        same_image = title == self._title
+        self._cancel_rename()
+        self._tags = list(tags)
+        self._title = title
+        self._state = saved_state
+        self._separator = separator
+        self._free_text = free_text
+        if not same_image:
+            self._removed.clear()
+        if self.is_mounted:
+            self._show_loaded(same_image)
+
+    def _show_loaded(self, same_image: bool) -> None:
+        self.set_class(self._free_text, "-free-text")
+        self._show_status()
+        if not same_image:
+            self._add_input.value = ""
+        if self._free_text:
+            self._loaded_text = self._separator.join(self._tags)
+            text_area = self._text
+            with text_area.prevent(TextArea.Changed):  # load_text posts Changed: not an edit
+                text_area.load_text(self._loaded_text)
+            if self._focus_within() and not text_area.has_focus:
+                text_area.focus()
+        else:
+            keep = self._list.highlighted if same_image else None
+            self._refresh_list(highlight=keep if keep is not None else 0)
+            if self._focus_within() and self._text.has_focus:
+                self._list.focus()
+        self.refresh_bindings()
+
+    def set_state(self, state: str) -> None:
+        """The save state in words: "saved ✓", "saving…", "conflict ✗: k keep mine / t take theirs"."""
+        self._state = state
+        if self.is_mounted:
+            self._show_status()
+
+    def focus(self, scroll_visible: bool = True) -> TagEditor:
+        """Focus the tag list (or the text box of a free-text caption)."""
+        if self.is_mounted:
+            (self._text if self._free_text else self._list).focus(scroll_visible)
+        return self
+
+    # ---- drawing -------------------------------------------------------------------------------
+
+    def _show_status(self) -> None:
+        line = Text(self._title or "no image", style="bold", no_wrap=False)
+        if self._state:
+            line.append("  " + self._state)
+        self.query_one("#tag-editor-status", Static).update(line)
+
+    def _row(self, number: int, tag: str, width: int) -> Text:
+        row = Text(f"{number:>{width}}. ", style="dim", no_wrap=True, overflow="ellipsis")
+        row.append(tag)
+        known = self._vocab.lookup(tag) if self._vocab is not None else None
+        if known is not None and known.category_name:
+            row.append(f"  {known.category_name}", style="dim italic")
+        return row
+
+    def _refresh_list(self, highlight: int | None = None) -> None:
+        tag_list = self._list
+        if highlight is None:
+            highlight = tag_list.highlighted
+        width = len(str(len(self._tags)))
+        tag_list.set_options(Option(self._row(n, tag, width)) for n, tag in enumerate(self._tags, 1))
+        if self._tags:
+            tag_list.highlighted = max(0, min(highlight or 0, len(self._tags) - 1))
+        self._add_input.exclude = list(self._tags)
+        self.refresh_bindings()
+
+    def _focus_within(self) -> bool:
+        focused = self.screen.focused if self.is_mounted else None
+        return focused is not None and self in focused.ancestors
+
+    # ---- changes -------------------------------------------------------------------------------
+
+    def _changed(self, action: str, highlight: int | None = None) -> None:
+        self._refresh_list(highlight)
+        self.post_message(self.TagsChanged(list(self._tags), action, editor=self))
+
+    def _index_of(self, tag: str, skip: int | None = None) -> int | None:
+        """Where a tag that core counts as the same as ``tag`` is, or None."""
+        key = TagVocab.key(tag)
+        for index, existing in enumerate(self._tags):
+            if index != skip and TagVocab.key(existing) == key:
+                return index
+        return None
+
+    def _refuse(self, message: str) -> None:
+        self.app.bell()
+        self.notify(message, severity="warning", timeout=4)
+
+    def _writable(self, tag: str) -> bool:
+        problem = unwritable_tag(tag, self._separator)
+        if problem:
+            self._refuse(f"'{tag}' {problem}")
+            return False
+        return True
+
+    def _add(self, tag: str) -> None:
+        add_input = self._add_input
+        if not tag:
+            self._list.focus()  # Enter on an empty box: done adding
+            return
+        if not self._writable(tag):
+            return
+        there = self._index_of(tag)
+        if there is not None:
+            self._refuse(f"'{self._tags[there]}' is already there (tag {there + 1})")
+            return
+        cursor = self._list.highlighted
+        position = cursor + 1 if cursor is not None and self._tags else len(self._tags)
+        self._tags.insert(position, tag)
+        add_input.value = ""
+        self._changed(f"add {tag}", highlight=position)
+
+    def _finish_rename(self, new: str) -> None:
+        index = self._renaming
+        self._cancel_rename()
+        if index is None or index >= len(self._tags):
+            return
+        old = self._tags[index]
+        if not new or new == old or not self._writable(new):
+            return
+        other = self._index_of(new, skip=index)
+        if other is None:
+            self._tags[index] = new
+            self._changed(f"rename {old} to {new}", highlight=index)
+            return
+        keep, drop = min(index, other), max(index, other)  # the earlier position stays, as in core
+        self._tags[keep] = new
+        del self._tags[drop]
+        self._changed(f"rename {old} to {new} (merged)", highlight=keep)
+
+    def _cancel_rename(self, refocus: bool = True) -> None:
+        rename_input = self._rename_input
+        self._renaming = None
+        self._rename_input = None
+        if rename_input is not None:
+            if refocus and rename_input.has_focus:
+                self._list.focus()
+            rename_input.remove()
+        if self.is_mounted:
+            self.refresh_bindings()
+
+    # ---- messages from the children --------------------------------------------------------------
+
+    def on_tag_input_submitted(self, message: TagInput.Submitted) -> None:
+        message.stop()
+        if message.input is self._rename_input:
+            self._finish_rename(message.value)
+        elif message.input.id == "tag-editor-add":
+            self._add(message.value)
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        widget = event.widget
+        if widget is self._rename_input and self._renaming is not None:
+            self.call_later(self._cancel_rename, False)  # focus went elsewhere: the rename is off
+        elif self._free_text and widget.id == "tag-editor-text":
+            self._commit_text()  # leaving the text box commits it
+
+    def on_option_list_option_selected(self, message: OptionList.OptionSelected) -> None:
+        if message.option_list is self._list:
+            message.stop()  # Enter / a click on a tag only highlights it
+
+    # ---- free text -------------------------------------------------------------------------------
+
+    def _commit_text(self) -> None:
+        text = self._text.text.strip()
+        if text == self._loaded_text.strip():
+            return
+        self._loaded_text = text
+        self._tags = [text] if text else []
+        self.post_message(self.TagsChanged(list(self._tags), "edit caption", editor=self))
+
+    # ---- keys --------------------------------------------------------------------------------------
+
+    _LIST_ACTIONS = frozenset({"add", "delete", "rename", "move", "reinsert", "copy", "paste",
+                               "next_uncaptioned"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.is_mounted:
+            return True
+        if action == "save_text":
+            return self._free_text
+        if action in self._LIST_ACTIONS:
+            if self._free_text or self._renaming is not None or not self._list.has_focus:
+                return False  # keys typed into a box are text, not commands
+            cursor = self._list.highlighted
+            if action in ("delete", "rename"):
+                return True if cursor is not None and self._tags else None
+            if action == "move":
+                step = int(parameters[0]) if parameters else 0
+                return True if cursor is not None and 0 <= cursor + step < len(self._tags) else None
+            if action == "reinsert":
+                return True if self._removed else None
+        return True
+
+    def action_add(self) -> None:
+        self._add_input.focus()
+
+    def action_delete(self) -> None:
+        index = self._list.highlighted
+        if index is None or not self._tags:
+            return
+        tag = self._tags.pop(index)
+        self._removed.append((index, tag))
+        self._changed(f"delete {tag}", highlight=index)
+
+    def action_rename(self) -> None:
+        index = self._list.highlighted
+        if index is None or not self._tags:
+            return
+        # Over the row, after its number (one line per row: the list never wraps).
+        tag_list = self._list
+        area = tag_list.content_region
+        row_y = area.y + index - int(tag_list.scroll_offset.y)
+        number = TagList.GUTTER + len(str(len(self._tags))) + 2
+        origin = self.content_region
+        rename_input = TagInput(self._tags[index], vocab=self._vocab, exclude=[self._tags[index]],
+                                compact=True, select_on_focus=False, id="tag-editor-rename")
+        rename_input.styles.offset = (area.x + number - origin.x, row_y - origin.y)
+        rename_input.styles.width = max(8, area.width - number)
+        self._renaming = index
+        self._rename_input = rename_input
+        self.mount(rename_input)
+        rename_input.focus()
+        self.refresh_bindings()
+
+    def action_move(self, step: int) -> None:
+        index = self._list.highlighted
+        if index is None or not 0 <= index + step < len(self._tags):
+            return
+        target = index + step
+        tags = self._tags
+        tags[index], tags[target] = tags[target], tags[index]
+        self._changed(f"move {tags[target]} {'up' if step < 0 else 'down'}", highlight=target)
+
+    def action_reinsert(self) -> None:
+        if not self._removed:
+            return
+        position, tag = self._removed.pop()
+        there = self._index_of(tag)
+        if there is not None:
+            self._refuse(f"'{self._tags[there]}' is already there (tag {there + 1})")
+            return
+        position = min(position, len(self._tags))
+        self._tags.insert(position, tag)
+        self._changed(f"re-insert {tag}", highlight=position)
+
+    def action_copy(self) -> None:
+        self.post_message(self.CopyRequested(list(self._tags), editor=self))
+
+    def action_paste(self) -> None:
+        self.post_message(self.PasteRequested(editor=self))
+
+    def action_navigate(self, step: int) -> None:
+        self._cancel_rename()
+        if self._free_text:
+            self._commit_text()
+        self.post_message(self.NavigateRequested(step, editor=self))
+
+    def action_next_uncaptioned(self) -> None:
+        self.post_message(self.NavigateRequested("uncaptioned", editor=self))
+
+    def action_save_text(self) -> None:
+        if self._free_text:
+            self._commit_text()
+
+    def action_leave(self) -> None:
+        if self._renaming is not None:
+            self._cancel_rename()
+            return
+        add_input = self._add_input
+        if add_input.has_focus:
+            add_input.value = ""
+            self._list.focus()
+            return
+        if self._free_text:
+            self._commit_text()
+        self.post_message(self.LeaveRequested(editor=self))

@@ -1,0 +1,259 @@
+"""TagInput: an Input for one tag, with a dropdown of completions from a core ``TagVocab``.
+
+The matching is core's (``TagVocab.complete``, substring mode: exact, prefix, word start, then
+inside; a few milliseconds with 20,000 tags), so it runs synchronously on every keystroke, with no
+debounce. The dropdown is a non-focusable OptionList mounted on the screen as an overlay and
+placed by hand below the input, or above it when there is more room there (the add box sits at the
+bottom of the tag editor). Focus never leaves the input: Up/Down move in the list, Tab (or Right
+at the end of the text) takes the highlighted tag, Enter submits, Escape closes the list (a second
+Escape goes on to the container: cancel a rename, leave the editor).
+
+The typed text is only stripped; underscores and spaces stay as typed unless a completion is taken.
+
+    tag_input = TagInput(placeholder="add a tag")
+    tag_input.vocab = vocab                 # a loratui.core.captions.TagVocab
+    tag_input.exclude = caption_tags        # not offered: the image has them already
+    def on_tag_input_submitted(self, message: TagInput.Submitted) -> None: ... message.value
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.widgets import Input, OptionList
+from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from loratui.core.captions import Completion, TagVocab
+
+DROPDOWN_ROWS = 8
+MAX_DROPDOWN_WIDTH = 60
+
+
+def completion_label(completion: Completion) -> Text:
+    """``long hair · general · 412 imgs``: the tag, its category if known, how many captions use it
+    in the dataset ("unused": only the tagger knows it)."""
+    text = Text(completion.tag, no_wrap=True, overflow="ellipsis")
+    details = [completion.category_name] if completion.category_name else []
+    details.append(f"{completion.in_dataset} imgs" if completion.in_dataset else "unused")
+    text.append(" · " + " · ".join(details), style="dim")
+    return text
+
+
+class TagDropdown(OptionList, can_focus=False):
+    """The completion list of one TagInput. It never takes focus; the input drives it."""
+
+    DEFAULT_CSS = """
+    TagDropdown {
+        overlay: screen;
+        position: absolute;
+        display: none;
+        width: 30;
+        height: auto;
+        max-height: 8;
+        border: none;
+        padding: 0;
+        background: $panel;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        & > .option-list--option {
+            padding: 0 1;
+        }
+        & > .option-list--option-highlighted {
+            color: $block-cursor-foreground;
+            background: $block-cursor-background;
+            text-style: $block-cursor-text-style;
+        }
+        /* Before the user moves into the list, Tab takes the first row but Enter the typed text. */
+        &.-untouched > .option-list--option-highlighted {
+            color: $foreground;
+            background: $block-cursor-blurred-background;
+            text-style: none;
+        }
+    }
+    """
+
+    def __init__(self, owner: TagInput) -> None:
+        super().__init__(classes="-untouched")
+        self.owner = owner
+
+    def on_option_list_option_selected(self, message: OptionList.OptionSelected) -> None:
+        """A mouse click on a row: take it (the keyboard path goes through the input)."""
+        message.stop()
+        self.owner.take_completion(message.option_index)
+
+
+class TagInput(Input):
+    """One tag, typed with completions; posts ``TagInput.Submitted`` on Enter."""
+
+    BINDINGS: list[BindingType] = [
+        Binding("down", "completion_move(1)", "Next completion", show=False, id="tag_input.next"),
+        Binding("up", "completion_move(-1)", "Previous completion", show=False, id="tag_input.previous"),
+        Binding("tab", "accept_completion", "Complete", id="tag_input.accept",
+                tooltip="Put the highlighted completion into the box (Right at the end does too)"),
+        Binding("escape", "close_completions", "Close list", show=False, id="tag_input.close"),
+    ]
+
+    class Submitted(Input.Submitted):
+        """Enter in a TagInput. ``value``: the highlighted completion when the user moved into the
+        list, else the typed text; stripped either way (may be empty). ``input``/``control``: the
+        TagInput. Handle with ``on_tag_input_submitted``."""
+
+    def __init__(self, value: str | None = None, *, vocab: TagVocab | None = None,
+                 exclude: Collection[str] = (), rows: int = DROPDOWN_ROWS, **kwargs) -> None:
+        """``kwargs`` go to Input (placeholder, id, classes, compact, ...)."""
+        # Set before Input.__init__, which assigns the value (and so runs watch_value).
+        self.vocab: TagVocab | None = vocab
+        """Where completions come from; None: no completions."""
+        self.exclude: Collection[str] = exclude
+        """Tags not to offer (those the image has already)."""
+        self.rows = rows
+        self._completions: list[Completion] = []
+        self._dropdown: TagDropdown | None = None
+        self._moved = False            # the user moved into the list: Enter takes the highlighted row
+        self._quiet_value: str | None = None  # don't reopen the list for this value (taken / dismissed)
+        super().__init__(value, **kwargs)
+
+    # ---- public ------------------------------------------------------------------------------
+
+    @property
+    def completions(self) -> list[Completion]:
+        """What the dropdown shows now ([] when it is closed)."""
+        return list(self._completions) if self.completions_open else []
+
+    @property
+    def completions_open(self) -> bool:
+        return self._dropdown is not None and self._dropdown.display and bool(self._completions)
+
+    @property
+    def highlighted_completion(self) -> Completion | None:
+        if not self.completions_open or self._dropdown.highlighted is None:
+            return None
+        return self._completions[self._dropdown.highlighted]
+
+    def refresh_completions(self) -> None:
+        """Match the current text again (after ``vocab`` or ``exclude`` changed)."""
+        self._quiet_value = None
+        self._update_completions()
+
+    def close_completions(self) -> None:
+        self._completions = []
+        if self._dropdown is not None and self._dropdown.display:
+            self._dropdown.display = False
+        self._moved = False
+        if self.is_mounted:
+            self.refresh_bindings()
+
+    def take_completion(self, index: int | None = None) -> None:
+        """Put completion ``index`` (default: the highlighted one) into the box and close the list."""
+        if not self.completions_open:
+            return
+        if index is None:
+            index = self._dropdown.highlighted or 0
+        tag = self._completions[index].tag
+        self._quiet_value = tag
+        self.value = tag
+        self.cursor_position = len(tag)
+        self.close_completions()
+
+    # ---- matching and the dropdown -----------------------------------------------------------
+
+    def watch_value(self, value: str) -> None:
+        self._update_completions()
+
+    def _update_completions(self) -> None:
+        text = self.value
+        if (not self.is_mounted or not self.has_focus or self.vocab is None or not text.strip()
+                or text == self._quiet_value):
+            self.close_completions()
+            return
+        self._quiet_value = None
+        found = self.vocab.complete(text, limit=self.rows, exclude=self.exclude)
+        if not found or (len(found) == 1 and found[0].tag == text.strip()):
+            self.close_completions()  # nothing to offer beyond what is typed
+            return
+        self._completions = found
+        self._show()
+
+    def _show(self) -> None:
+        dropdown = self._dropdown
+        if dropdown is None:
+            dropdown = self._dropdown = TagDropdown(self)
+            self.screen.mount(dropdown)
+        labels = [completion_label(c) for c in self._completions]
+        dropdown.set_options(Option(label) for label in labels)
+        dropdown.highlighted = 0
+        self._moved = False
+        dropdown.add_class("-untouched")
+        self._place(dropdown, max(cell_len(label.plain) for label in labels) + 2)
+        dropdown.display = True
+        self.refresh_bindings()
+
+    def _place(self, dropdown: TagDropdown, wanted_width: int) -> None:
+        """Below the input, or above it when there is more room above; never off the screen."""
+        region = self.region
+        screen = self.screen.size
+        width = min(max(region.width, min(wanted_width, MAX_DROPDOWN_WIDTH)), screen.width)
+        x = max(0, min(region.x, screen.width - width))
+        rows = len(self._completions)
+        below, above = screen.height - region.bottom, region.y
+        if rows <= below or below >= above:
+            rows = max(1, min(rows, below))
+            y = region.bottom
+        else:
+            rows = min(rows, above)
+            y = region.y - rows
+        origin = self.screen.content_region  # absolute offsets start inside the screen's padding
+        dropdown.styles.width = width
+        dropdown.styles.height = rows
+        dropdown.styles.offset = (x - origin.x, y - origin.y)
+
+    def on_blur(self, event: events.Blur) -> None:
+        self.close_completions()
+
+    def on_unmount(self) -> None:
+        if self._dropdown is not None and self._dropdown.is_attached:
+            self._dropdown.remove()
+        self._dropdown = None
+
+    # ---- keys ----------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("completion_move", "accept_completion", "close_completions"):
+            return self.completions_open  # else the key goes on (Tab: next field, Escape: the owner)
+        return super().check_action(action, parameters)
+
+    def action_completion_move(self, step: int) -> None:
+        dropdown = self._dropdown
+        current = dropdown.highlighted or 0
+        if step < 0 and current == 0:
+            self._moved = False  # Up from the first row: back to the typed text
+        else:
+            self._moved = True
+            dropdown.highlighted = max(0, min(len(self._completions) - 1, current + step))
+        dropdown.set_class(not self._moved, "-untouched")
+
+    def action_accept_completion(self) -> None:
+        self.take_completion()
+
+    def action_close_completions(self) -> None:
+        self._quiet_value = self.value  # stays closed until the text changes
+        self.close_completions()
+
+    def action_cursor_right(self, select: bool = False) -> None:
+        if not select and self.completions_open and self.cursor_at_end and self.selection.is_empty:
+            self.take_completion()
+            return
+        super().action_cursor_right(select)
+
+    async def action_submit(self) -> None:
+        if self.completions_open and self._moved:
+            self.take_completion()
+        self.close_completions()
+        validation = self.validate(self.value) if "submitted" in self.validate_on else None
+        self.post_message(self.Submitted(self, self.value.strip(), validation))
