@@ -1,0 +1,531 @@
+"""Modal forms that build one tag operation for the bulk caption editor.
+
+``BulkOpScreen(kind, scope_label, ...)`` shows a compact form for one of ``KINDS`` and dismisses
+with the core ``Op`` it builds (the same op ``loratui tags <kind>`` builds from its options), or
+None on escape. Every change rebuilds the op and runs core's ``check_ops``, so the message line
+shows core's own one-line error as you type, and Enter does nothing while there is one. Nothing
+here knows how an operation works: building, checking and describing it is core's job.
+
+The form controls are one line high so every form fits 80x24; ``BulkChoice`` and ``BulkToggle`` leave
+Enter alone (it applies the form) and mark their state with ``(x)`` / ``[x]``, not only colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.suggester import Suggester
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Label, Static
+
+from loratui.core.captions import (
+    CATEGORY_NAMES, CATEGORY_ORDER, DEFAULT_SEPARATOR, AddTags, Dedupe, MoveToFront, Op, RemoveCategory,
+    RemoveTags, ReplaceTag, SortTags, StripUnderscores, check_ops, split_tags,
+)
+from loratui.core.errors import LoratuiError
+
+KINDS = ("add", "remove", "replace", "dedupe", "sort", "move_front", "strip_underscores", "remove_category")
+TITLES = {
+    "add": "Add tags",
+    "remove": "Remove tags",
+    "replace": "Replace a tag",
+    "dedupe": "Remove duplicate tags",
+    "sort": "Sort tags",
+    "move_front": "Move tags to the front",
+    "strip_underscores": "Strip underscores",
+    "remove_category": "Remove tag categories",
+}
+# Match modes in the order offered (core's MATCH_MODES holds the same four).
+MODE_CHOICES = (("auto", "auto"), ("exact", "exact"), ("glob", "glob"), ("regex", "regex"))
+SORT_CHOICES = (("alpha", "alpha"), ("frequency", "frequency"), ("category", "category"))
+POSITION_CHOICES = (("front", "front"), ("end", "end"), ("index", "at index"))
+NEEDS_CSV = "needs the tagger's selected_tags.csv (tag categories); none is loaded for this dataset"
+PATTERN_HELP = "Comma list: exact tag, glob *bg*, or /regex/ (whole tag)."
+
+
+class Incomplete(LoratuiError):
+    """The form is not filled in yet: shown as a hint, not as an error."""
+
+
+def split_items(text: str) -> list[str]:
+    """Comma-separated items, stripped, empties dropped; a comma inside brackets or a /regex/ stays.
+
+    ``a, /x{1,3}/, (b, c:1.2)`` gives three items. An unbalanced bracket (an emoticon such as
+    ``:(``) makes the whole text split at every comma instead.
+    """
+    closers = {"(": ")", "[": "]", "{": "}"}
+    items: list[str] = []
+    stack: list[str] = []
+    in_regex = False
+    start = 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_regex:
+            if ch == "/" and (text[i + 1:].lstrip()[:1] in ("", ",")):
+                in_regex = False
+        elif ch == "/" and not stack and not text[start:i].strip():
+            in_regex = True
+        elif ch in closers:
+            stack.append(closers[ch])
+        elif stack and ch == stack[-1]:
+            stack.pop()
+        elif ch == "," and not stack:
+            items.append(text[start:i])
+            start = i + 1
+        i += 1
+    items.append(text[start:])
+    if stack or in_regex:
+        items = text.split(",")
+    return [item.strip() for item in items if item.strip()]
+
+
+def split_tag_list(text: str) -> list[str]:
+    """Tags typed as a comma list, split as a caption line is (``(a, b:1.2)`` stays one tag)."""
+    return split_tags(text, ",")
+
+
+def _whole_number(text: str, what: str, *, minimum: int | None = 0) -> int:
+    text = text.strip()
+    try:
+        value = int(text)
+    except ValueError:
+        raise LoratuiError(f"{what}: give a whole number" + (f" ({minimum} or more)" if minimum is not None else ""))
+    if minimum is not None and value < minimum:
+        raise LoratuiError(f"{what}: give a whole number ({minimum} or more), not {value}")
+    return value
+
+
+class LastItemSuggester(Suggester):
+    """Completes the last item of a comma list from ``known_tags(prefix)`` (the dataset's tags)."""
+
+    def __init__(self, known_tags: Callable[[str], list[str]]) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.known_tags = known_tags
+
+    async def get_suggestion(self, value: str) -> str | None:
+        stem = value.rpartition(",")[2].lstrip()
+        if not stem:
+            return None
+        try:
+            candidates = self.known_tags(stem)
+        except Exception:  # noqa: BLE001 - a completion source must never break typing
+            return None
+        for tag in candidates[:50]:
+            if tag != stem and tag.startswith(stem):
+                return value[: len(value) - len(stem)] + tag
+        return None
+
+
+class BulkChoice(Widget, can_focus=True):
+    """One line of options, ``(x) one  ( ) two``: left/right (or space) change it; Enter is left alone."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "step(-1)", "Previous option", show=False, id="bulk.choice_previous"),
+        Binding("right,space", "step(1)", "Next option", show=False, id="bulk.choice_next"),
+    ]
+    DEFAULT_CSS = """
+    BulkChoice {
+        height: 1;
+        width: 1fr;
+        padding: 0 1;
+        background: $boost;
+    }
+    BulkChoice:focus {
+        background: $primary 30%;
+    }
+    """
+
+    value: reactive[str] = reactive("", init=False)
+
+    class Changed(Message):
+        def __init__(self, choice: BulkChoice, value: str) -> None:
+            super().__init__()
+            self.choice = choice
+            self.value = value
+
+        @property
+        def control(self) -> BulkChoice:
+            return self.choice
+
+    def __init__(self, options: Sequence[tuple[str, str]], value: str | None = None, *, id: str | None = None,
+                 disabled: bool = False) -> None:
+        super().__init__(id=id, disabled=disabled)
+        self.options = list(options)
+        self.set_reactive(BulkChoice.value, value if value is not None else self.options[0][0])
+
+    def render(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for index, (value, label) in enumerate(self.options):
+            if index:
+                text.append("  ")
+            chosen = value == self.value
+            style = ("bold reverse" if self.has_focus else "bold") if chosen else ""
+            text.append(f"({'x' if chosen else ' '}) {label}", style=style)
+        return text
+
+    def action_step(self, delta: int) -> None:
+        values = [value for value, _ in self.options]
+        index = values.index(self.value) if self.value in values else 0
+        self.value = values[(index + delta) % len(values)]
+
+    def watch_value(self, value: str) -> None:
+        self.post_message(self.Changed(self, value))
+
+
+class BulkToggle(Widget, can_focus=True):
+    """``[x] label``: space toggles; Enter is left alone (it applies the form)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle", "Toggle", show=False, id="bulk.toggle"),
+    ]
+    DEFAULT_CSS = """
+    BulkToggle {
+        height: 1;
+        width: auto;
+        min-width: 12;
+        padding: 0 1;
+        background: $boost;
+    }
+    BulkToggle:focus {
+        background: $primary 30%;
+    }
+    """
+
+    value: reactive[bool] = reactive(False, init=False)
+
+    class Changed(Message):
+        def __init__(self, toggle: BulkToggle, value: bool) -> None:
+            super().__init__()
+            self.toggle = toggle
+            self.value = value
+
+        @property
+        def control(self) -> BulkToggle:
+            return self.toggle
+
+    def __init__(self, label: str, value: bool = False, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.label = label
+        self.touched = False  # the user changed it (a default that follows another field stops following)
+        self.set_reactive(BulkToggle.value, value)
+
+    def render(self) -> Text:
+        style = " ".join(part for part, on in (("bold", self.value), ("reverse", self.has_focus)) if on)
+        return Text(f"[{'x' if self.value else ' '}] {self.label}", style=style, no_wrap=True)
+
+    def action_toggle(self) -> None:
+        self.touched = True
+        self.value = not self.value
+
+    def watch_value(self, value: bool) -> None:
+        self.post_message(self.Changed(self, value))
+
+
+class BulkOpScreen(ModalScreen[Op | None]):
+    """A form for one tag operation; dismisses with the core Op (Enter) or None (escape)."""
+
+    DEFAULT_CSS = """
+    BulkOpScreen {
+        align: center middle;
+    }
+    BulkOpScreen > #bulk-dialog {
+        width: 100%;
+        max-width: 76;
+        height: auto;
+        max-height: 100%;
+        border: round $primary;
+        border-title-style: bold;
+        background: $surface;
+        padding: 0 1;
+    }
+    BulkOpScreen #bulk-scope {
+        color: $text-muted;
+        margin-bottom: 1;
+    }
+    BulkOpScreen .bulk-row {
+        height: 1;
+        margin-bottom: 1;
+    }
+    BulkOpScreen .bulk-row > .bulk-label {
+        width: 12;
+    }
+    BulkOpScreen .bulk-row > Input {
+        width: 1fr;
+        height: 1;
+        border: none;
+        padding: 0 1;
+        background: $boost;
+    }
+    BulkOpScreen .bulk-row > Input:focus {
+        background: $primary 30%;
+    }
+    BulkOpScreen .bulk-row > Input.-short {
+        width: 10;
+        margin-left: 1;
+    }
+    BulkOpScreen .bulk-row > Input:disabled {
+        background: $surface;
+        color: $text-disabled;
+    }
+    BulkOpScreen .bulk-help {
+        color: $text-muted;
+        margin-bottom: 1;
+    }
+    BulkOpScreen #bulk-categories {
+        height: auto;
+        layout: grid;
+        grid-size: 3;
+        grid-gutter: 0 1;
+        margin-bottom: 1;
+    }
+    BulkOpScreen #bulk-categories > BulkToggle {
+        width: 1fr;
+    }
+    BulkOpScreen #bulk-message {
+        height: auto;
+        min-height: 1;
+        color: $text-muted;
+    }
+    BulkOpScreen #bulk-message.-error {
+        color: $text-error;
+        text-style: bold;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # priority: an Input's own (hidden) enter would otherwise hide this one from the footer
+        Binding("enter", "apply", "Apply", id="bulk.apply", priority=True,
+                tooltip="Build the operation and preview what it changes"),
+        Binding("escape", "cancel", "Cancel", id="bulk.cancel", tooltip="Close the form; nothing changes"),
+    ]
+
+    def __init__(self, kind: str, scope_label: str, *, known_tags: Callable[[str], list[str]] | None = None,
+                 categories_available: bool = False, separator: str = DEFAULT_SEPARATOR) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown bulk operation {kind!r}: use one of {', '.join(KINDS)}")
+        super().__init__()
+        self.kind = kind
+        self.scope_label = scope_label
+        self.known_tags = known_tags
+        self.categories_available = categories_available
+        self.separator = separator
+        self.problem: str | None = None  # the current message (None: the op is ready)
+        self._op: Op | None = None
+
+    # ---- layout ---------------------------------------------------------------------------
+
+    def _input(self, id: str, placeholder: str = "", value: str = "", *, tags: bool = True,
+               classes: str = "", integer: bool = False, disabled: bool = False) -> Input:
+        suggester = LastItemSuggester(self.known_tags) if tags and self.known_tags else None
+        return Input(value, placeholder=placeholder, id=id, suggester=suggester, classes=classes,
+                     type="integer" if integer else "text", select_on_focus=False, disabled=disabled)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="bulk-dialog") as dialog:
+            dialog.border_title = TITLES[self.kind]
+            yield Static(Text(f"Applies to {self.scope_label}"), id="bulk-scope")
+            yield from getattr(self, f"_compose_{self.kind}")()
+            yield Static("", id="bulk-message")
+        yield Footer()
+
+    def _row(self, label: str, *widgets: Widget) -> Horizontal:
+        return Horizontal(Label(label, classes="bulk-label"), *widgets, classes="bulk-row")
+
+    def _compose_add(self) -> ComposeResult:
+        yield self._row("Tags", self._input("bulk-tags", "trigger_word, another tag"))
+        yield self._row("Position", BulkChoice(POSITION_CHOICES, "end", id="bulk-position"),
+                        self._input("bulk-index", "index", tags=False, classes="-short", integer=True,
+                                    disabled=True))
+        yield self._row("After first", self._input("bulk-keep", "0", "0", tags=False, classes="-short",
+                                                   integer=True, disabled=True),
+                        Label(" tags (front only: keeps a trigger word first)"))
+        yield self._row("", BulkToggle("move tags a caption already has", False, id="bulk-move"))
+        yield Static("Index: 0 = front, -1 = end, -2 = before the last. Tags already there are not "
+                     "added twice.", classes="bulk-help")
+
+    def _compose_remove(self) -> ComposeResult:
+        yield self._row("Patterns", self._input("bulk-patterns", "*background, /.*_bg/, watermark"))
+        yield self._row("Match", BulkChoice(MODE_CHOICES, "auto", id="bulk-mode"))
+        yield Static(PATTERN_HELP + " auto: * ? [ make a glob, /.../ a regex.", classes="bulk-help")
+
+    def _compose_replace(self) -> ComposeResult:
+        yield self._row("Old", self._input("bulk-old", "tag (or pattern) to rename"))
+        yield self._row("New", self._input("bulk-new", "new name (empty: remove it)"))
+        yield self._row("Match", BulkChoice(MODE_CHOICES, "exact", id="bulk-mode"))
+        yield Static("Duplicates this creates are merged. In regex mode New may use \\1.", classes="bulk-help")
+
+    def _compose_dedupe(self) -> ComposeResult:
+        yield Static("Remove repeated tags inside each caption; the first occurrence stays where it is.",
+                     classes="bulk-help")
+
+    def _compose_sort(self) -> ComposeResult:
+        yield self._row("Sort by", BulkChoice(SORT_CHOICES, "alpha", id="bulk-by"))
+        yield self._row("Keep first", self._input("bulk-keep", "0", "0", tags=False, classes="-short",
+                                                  integer=True), Label(" tags in place (trigger word)"))
+        yield Static("frequency: most used in the dataset first. category: rating, character, copyright, "
+                     "artist, general, meta. Sentence captions are left alone.", classes="bulk-help")
+
+    def _compose_move_front(self) -> ComposeResult:
+        yield self._row("Patterns", self._input("bulk-patterns", "trigger_word, 1girl"))
+        yield self._row("Match", BulkChoice(MODE_CHOICES, "auto", id="bulk-mode"))
+        yield Static(PATTERN_HELP + " Matching tags keep their order.", classes="bulk-help")
+
+    def _compose_strip_underscores(self) -> ComposeResult:
+        yield self._row("Keep as is", self._input("bulk-keep-tags", "alice_lora (trigger words)"))
+        yield Static("long_hair -> long hair. Tags of 3 characters or fewer (^_^) are left alone.",
+                     classes="bulk-help")
+
+    def _compose_remove_category(self) -> ComposeResult:
+        names = {number: name for name, number in CATEGORY_NAMES.items()}
+        with Horizontal(id="bulk-categories"):
+            for number in CATEGORY_ORDER:
+                yield BulkToggle(names[number], False, id=f"bulk-cat-{names[number]}")
+        note = ("Categories come from the tagger's selected_tags.csv." if self.categories_available else
+                "No selected_tags.csv is loaded: only rating tags (general, sensitive, questionable, explicit) "
+                "are known.")
+        yield Static(note, classes="bulk-help")
+
+    def on_mount(self) -> None:
+        self._validate()
+        fields = self.query_one("#bulk-dialog").query("Input, BulkChoice, BulkToggle")
+        first = next((field for field in fields if field.focusable), None)
+        if first is not None:
+            first.focus()
+
+    # ---- building the op ------------------------------------------------------------------
+
+    def _value(self, id: str) -> str:
+        return self.query_one(f"#{id}", Input).value
+
+    def _choice(self, id: str) -> str:
+        return self.query_one(f"#{id}", BulkChoice).value
+
+    def build_op(self) -> Op:
+        """The Op the form describes, checked by core; raises LoratuiError (Incomplete: not filled in)."""
+        op = getattr(self, f"_build_{self.kind}")()
+        check_ops([op], self.separator)
+        self._check_categories(op)
+        return op
+
+    def _check_categories(self, op: Op) -> None:
+        """Categories other than rating need the tagger's CSV (as the CLI's --tags-csv check)."""
+        if self.categories_available:
+            return
+        if isinstance(op, RemoveCategory) and op.numbers() - {CATEGORY_NAMES["rating"]}:
+            raise LoratuiError(f"{op.describe()}: categories other than rating {NEEDS_CSV}")
+        if isinstance(op, SortTags) and op.by == "category":
+            raise LoratuiError(f"sort by category {NEEDS_CSV}")
+
+    def _build_add(self) -> AddTags:
+        tags = split_tag_list(self._value("bulk-tags"))
+        if not tags:
+            raise Incomplete("Type the tag(s) to add, separated by commas.")
+        where = self._choice("bulk-position")
+        if where == "front":
+            position = _whole_number(self._value("bulk-keep") or "0", "after first")
+        elif where == "end":
+            position = -1
+        else:
+            if not self._value("bulk-index").strip():
+                raise Incomplete("Type the index to insert at (0 = front, -1 = end).")
+            position = _whole_number(self._value("bulk-index"), "index", minimum=None)
+        return AddTags(tags, position, self.query_one("#bulk-move", BulkToggle).value)
+
+    def _patterns(self) -> list[str]:
+        patterns = split_items(self._value("bulk-patterns"))
+        if not patterns:
+            raise Incomplete("Type the tag(s) or pattern(s), separated by commas.")
+        return patterns
+
+    def _build_remove(self) -> RemoveTags:
+        return RemoveTags(self._patterns(), self._choice("bulk-mode"))
+
+    def _build_replace(self) -> ReplaceTag:
+        old = self._value("bulk-old").strip()
+        if not old:
+            raise Incomplete("Type the tag to rename (New empty removes it).")
+        return ReplaceTag(old, self._value("bulk-new").strip(), self._choice("bulk-mode"))
+
+    def _build_dedupe(self) -> Dedupe:
+        return Dedupe()
+
+    def _build_sort(self) -> SortTags:
+        return SortTags(self._choice("bulk-by"), _whole_number(self._value("bulk-keep") or "0", "keep first"))
+
+    def _build_move_front(self) -> MoveToFront:
+        return MoveToFront(self._patterns(), self._choice("bulk-mode"))
+
+    def _build_strip_underscores(self) -> StripUnderscores:
+        return StripUnderscores(keep_tags=split_tag_list(self._value("bulk-keep-tags")))
+
+    def _build_remove_category(self) -> RemoveCategory:
+        chosen = [toggle.id.removeprefix("bulk-cat-") for toggle in self.query(BulkToggle) if toggle.value]
+        if not chosen:
+            raise Incomplete("Tick at least one category (space).")
+        return RemoveCategory(chosen)
+
+    # ---- validation as you type -----------------------------------------------------------
+
+    def _validate(self) -> None:
+        message = self.query_one("#bulk-message", Static)
+        try:
+            self._op = self.build_op()
+        except Incomplete as exc:
+            self._op, self.problem = None, str(exc)
+            message.update(Text(self.problem))
+            message.remove_class("-error")
+            return
+        except LoratuiError as exc:
+            self._op, self.problem = None, str(exc)
+            message.update(Text(f"error: {self.problem}"))
+            message.add_class("-error")
+            return
+        self.problem = None
+        message.update(Text(f"ready: {self._op.describe()}"))
+        message.remove_class("-error")
+
+    def _sync_add_fields(self) -> None:
+        where = self._choice("bulk-position")
+        self.query_one("#bulk-index", Input).disabled = where != "index"
+        self.query_one("#bulk-keep", Input).disabled = where != "front"
+        move = self.query_one("#bulk-move", BulkToggle)
+        if not move.touched:  # as the CLI: --front moves existing tags, --position does not
+            move.set_reactive(BulkToggle.value, where == "front")
+            move.refresh()
+
+    @on(Input.Changed)
+    @on(BulkChoice.Changed)
+    @on(BulkToggle.Changed)
+    def _changed(self, event: Message) -> None:
+        if self.kind == "add" and isinstance(event, BulkChoice.Changed):
+            self._sync_add_fields()
+        if self.is_mounted:
+            self._validate()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_apply()
+
+    def action_apply(self) -> None:
+        self._validate()
+        if self._op is None:
+            self.app.bell()
+            return
+        self.dismiss(self._op)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,445 @@
+"""Recipe dialogs: save operations as a TOML recipe, and pick a recipe to replay.
+
+``SaveRecipeScreen(folder, ops=..., where=...)`` asks a name (a bare name goes into ``folder``;
+``~/x`` or an absolute path is used as typed; ``.toml`` is added) and dismisses with the recipe's
+Path, or None on escape. Given ``ops`` it saves them itself through ``save_ops_to_recipe`` (core's
+append_to_recipe: an existing recipe gains the operations, as ``tags ... --save-recipe`` does) and
+shows a failure inline; without ``ops`` the caller saves.
+
+``PickRecipeScreen(folders)`` lists the ``*.toml`` recipes of the folders, or takes a typed path,
+shows the recipe (description, where, operations) as core's load_recipe reads it, and dismisses
+with the chosen Path (None on escape). A broken recipe shows core's one-line error and cannot be
+chosen.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from loratui.core.captions import Op, Recipe, append_to_recipe, load_recipe, save_recipe
+from loratui.core.errors import LoratuiError
+
+RECIPE_SUFFIX = ".toml"
+_BAD_NAME_CHARS = '<>:"|?*'  # not allowed in a Windows file name: keep recipes portable
+MAX_NAME = 120
+
+
+def _short(path: Path) -> str:
+    """A folder as shown: ~/... under the home folder."""
+    home = Path.home()
+    try:
+        return "~/" + str(path.relative_to(home))
+    except ValueError:
+        return str(path)
+
+
+def recipe_path(text: str, folder: Path) -> Path:
+    """The recipe file a typed name or path means; raises LoratuiError naming what is wrong.
+
+    ``cleanup`` -> ``folder/cleanup.toml``; ``sub/cleanup.toml`` is under ``folder``; ``~/r/x`` and
+    absolute paths are used as typed. The file name must be portable (no ``<>:"|?*``, no control
+    characters, not ending in a dot or space).
+    """
+    text = text.strip()
+    if not text:
+        raise LoratuiError("give the recipe a name (or a path)")
+    path = Path(text).expanduser()
+    name = path.name
+    if not name or name in (".", ".."):
+        raise LoratuiError(f"{text!r}: give a file name, not only a folder")
+    bad = next((ch for ch in name if ch in _BAD_NAME_CHARS or not ch.isprintable()), None)
+    if bad is not None:
+        raise LoratuiError(f"recipe name {name!r} has {bad!r}: use letters, digits, spaces, - and _")
+    if name.endswith((".", " ")):
+        raise LoratuiError(f"recipe name {name!r} ends with a dot or a space: drop it")
+    if len(name) > MAX_NAME:
+        raise LoratuiError(f"recipe name is {len(name)} characters long: keep it under {MAX_NAME}")
+    if path.suffix.lower() != RECIPE_SUFFIX:
+        path = path.with_name(name + RECIPE_SUFFIX)
+    if not path.is_absolute():
+        path = folder / path
+    if path.is_dir():
+        raise LoratuiError(f"{path}: is a folder: give a file name")
+    return path
+
+
+def save_ops_to_recipe(path: Path, ops: Sequence[Op], where: str | None = None, description: str = "") -> Recipe:
+    """Add ``ops`` to the recipe at ``path`` (created, with its folders, when missing) through core's
+    append_to_recipe; a non-empty ``description`` becomes the recipe's description."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LoratuiError(f"{path.parent}: cannot create the folder ({exc.strerror or exc})") from None
+    try:
+        recipe = append_to_recipe(path, list(ops), where)
+        if description.strip() and description.strip() != recipe.description:
+            recipe.description = description.strip()
+            save_recipe(recipe, path)
+    except OSError as exc:
+        raise LoratuiError(f"{path}: cannot write the recipe ({exc.strerror or exc})") from None
+    return recipe
+
+
+def read_recipe(path: Path) -> tuple[Recipe | None, str | None]:
+    """(recipe, None) or (None, one-line error): never raises, never a traceback."""
+    try:
+        return load_recipe(path), None
+    except LoratuiError as exc:
+        return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except (OSError, ValueError) as exc:  # e.g. a path that is a folder or not a file name at all
+        return None, f"{path}: cannot read the recipe ({exc})".splitlines()[0]
+
+
+def describe_recipe(recipe: Recipe) -> Text:
+    """The description, the top-level where and one numbered line per operation."""
+    text = Text()
+    if recipe.description:
+        text.append(recipe.description + "\n", style="bold")
+    if recipe.where:
+        text.append(f"only where {recipe.where}\n", style="italic")
+    for index, op in enumerate(recipe.ops, 1):
+        text.append(f"{index}. {op.describe_where()}\n")
+    text.rstrip()
+    return text
+
+
+def _dialog_css(cls: str) -> str:
+    return f"""
+    {cls} {{
+        align: center middle;
+    }}
+    {cls} > Vertical {{
+        width: 100%;
+        max-width: 100;
+        height: auto;
+        max-height: 100%;
+        border: round $primary;
+        border-title-style: bold;
+        background: $surface;
+        padding: 0 1;
+    }}
+    {cls} .recipe-row {{
+        height: 1;
+        margin-bottom: 1;
+    }}
+    {cls} .recipe-row > .recipe-label {{
+        width: 13;
+    }}
+    {cls} .recipe-row > Input {{
+        width: 1fr;
+        height: 1;
+        border: none;
+        padding: 0 1;
+        background: $boost;
+    }}
+    {cls} .recipe-row > Input:focus {{
+        background: $primary 30%;
+    }}
+    {cls} .recipe-muted {{
+        color: $text-muted;
+    }}
+    {cls} .recipe-message {{
+        height: auto;
+        min-height: 1;
+        color: $text-muted;
+    }}
+    {cls} .recipe-message.-error {{
+        color: $text-error;
+        text-style: bold;
+    }}
+    """
+
+
+class SaveRecipeScreen(ModalScreen[Path | None]):
+    """Ask a recipe name; dismiss with its Path (saved first when ``ops`` were given) or None."""
+
+    DEFAULT_CSS = _dialog_css("SaveRecipeScreen") + """
+    SaveRecipeScreen #recipe-ops {
+        height: auto;
+        max-height: 6;
+        margin-bottom: 1;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "save", "Save", id="recipe.save", priority=True, tooltip="Save the recipe under this name"),
+        Binding("escape", "cancel", "Cancel", id="recipe.cancel", tooltip="Close; nothing is saved"),
+    ]
+
+    def __init__(self, folder: Path, *, ops: Sequence[Op] | None = None, where: str | None = None,
+                 default_name: str = "", title: str = "Save as recipe") -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        self.ops = list(ops) if ops is not None else None
+        self.where = where
+        self.default_name = default_name
+        self.dialog_title = title
+        self.path: Path | None = None    # what the name resolves to (None: not valid)
+        self.problem: str | None = None
+        self.saved: Recipe | None = None  # the recipe as written (when this screen saved it)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="recipe-dialog") as dialog:
+            dialog.border_title = self.dialog_title
+            yield Static(Text(f"Folder: {_short(self.folder)}", no_wrap=True, overflow="ellipsis"),
+                         classes="recipe-muted")
+            if self.ops:
+                lines = [f"{i}. {op.describe_where()}" for i, op in enumerate(self.ops, 1)]
+                if self.where:
+                    lines.append(f"(only where {self.where})")
+                yield VerticalScroll(Static(Text("\n".join(lines))), id="recipe-ops")
+            with Horizontal(classes="recipe-row"):
+                yield Label("Name", classes="recipe-label")
+                yield Input(self.default_name, placeholder="cleanup (or a path, ~/recipes/x.toml)",
+                            id="recipe-name", select_on_focus=False)
+            with Horizontal(classes="recipe-row"):
+                yield Label("Description", classes="recipe-label")
+                yield Input(placeholder="optional: what the recipe is for", id="recipe-description")
+            yield Static("", id="recipe-message", classes="recipe-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._validate()
+        self.query_one("#recipe-name", Input).focus()
+
+    def _validate(self) -> None:
+        message = self.query_one("#recipe-message", Static)
+        name = self.query_one("#recipe-name", Input).value
+        if not name.strip():
+            self.path, self.problem = None, "give the recipe a name (or a path)"
+            message.update(Text("Type a name for the recipe (or a path)."))
+            message.remove_class("-error")
+            return
+        try:
+            path = recipe_path(name, self.folder)
+            note = "new recipe"
+            if path.exists():
+                existing, error = read_recipe(path)
+                if error:
+                    raise LoratuiError(f"{error} (pick another name)")
+                note = f"exists with {len(existing.ops)} operation(s)" + (
+                    ": these are added to it" if self.ops else "")
+        except LoratuiError as exc:
+            self.path, self.problem = None, str(exc)
+            message.update(Text(f"error: {self.problem}"))
+            message.add_class("-error")
+            return
+        self.path, self.problem = path, None
+        message.update(Text(f"-> {path} ({note})"))
+        message.remove_class("-error")
+
+    @on(Input.Changed, "#recipe-name")
+    def _name_changed(self) -> None:
+        if self.is_mounted:
+            self._validate()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_save()
+
+    def action_save(self) -> None:
+        self._validate()
+        if self.path is None:
+            self.app.bell()
+            return
+        if self.ops:
+            description = self.query_one("#recipe-description", Input).value
+            try:
+                self.saved = save_ops_to_recipe(self.path, self.ops, self.where, description)
+            except LoratuiError as exc:
+                self.problem = str(exc)
+                message = self.query_one("#recipe-message", Static)
+                message.update(Text(f"error: {self.problem}"))
+                message.add_class("-error")
+                self.app.bell()
+                return
+        self.dismiss(self.path)
+
+    @property
+    def description(self) -> str:
+        """What the user typed as the description (for a caller that saves the recipe itself)."""
+        return self.query_one("#recipe-description", Input).value.strip()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def find_recipes(folders: Sequence[Path]) -> list[Path]:
+    """``*.toml`` files of each folder (not recursive), by name, each file once."""
+    found: list[Path] = []
+    seen: set[str] = set()
+    for folder in folders:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name.casefold())
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.lower().endswith(RECIPE_SUFFIX) and not entry.name.startswith("."):
+                key = os.path.realpath(entry.path)
+                if key not in seen and entry.is_file():
+                    seen.add(key)
+                    found.append(Path(entry.path))
+    return found
+
+
+class _Preview(VerticalScroll):
+    """The recipe text; takes focus (to scroll) only when it does not fit."""
+
+    def allow_focus(self) -> bool:
+        return self.max_scroll_y > 0
+
+
+class PickRecipeScreen(ModalScreen[Path | None]):
+    """Choose a recipe to replay: the list of recipes in ``folders`` or a typed path; shows it first."""
+
+    DEFAULT_CSS = _dialog_css("PickRecipeScreen") + """
+    PickRecipeScreen > Vertical {
+        height: 1fr;
+        max-height: 30;
+    }
+    PickRecipeScreen #recipe-panes {
+        height: 1fr;
+        margin-bottom: 1;
+    }
+    PickRecipeScreen #recipe-list {
+        width: 30;
+        height: 1fr;
+        border: none;
+        background: $boost;
+    }
+    PickRecipeScreen #recipe-preview {
+        width: 1fr;
+        height: 1fr;
+        padding: 0 1;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "pick", "Replay", id="recipe.pick", priority=True,
+                tooltip="Choose the recipe shown (the highlighted one or the typed path)"),
+        Binding("escape", "cancel", "Cancel", id="recipe.cancel", tooltip="Close; nothing is replayed"),
+    ]
+
+    def __init__(self, folders: Sequence[Path], *, title: str = "Replay a recipe") -> None:
+        super().__init__()
+        self.folders = [Path(f) for f in folders]
+        self.dialog_title = title
+        self.recipes = find_recipes(self.folders)
+        self.current: Path | None = None          # the recipe shown
+        self.current_recipe: Recipe | None = None  # it, loaded (None: broken or none)
+        self.problem: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="recipe-dialog") as dialog:
+            dialog.border_title = self.dialog_title
+            where = ", ".join(_short(f) for f in self.folders) or "no folder"
+            yield Static(Text(f"Recipes in {where}", no_wrap=True, overflow="ellipsis"), classes="recipe-muted")
+            with Horizontal(id="recipe-panes"):
+                yield OptionList(*[Option(Text(p.name), id=str(i)) for i, p in enumerate(self.recipes)],
+                                 id="recipe-list")
+                with _Preview(id="recipe-preview"):
+                    yield Static("", id="recipe-text")
+            with Horizontal(classes="recipe-row"):
+                yield Label("Or a path", classes="recipe-label")
+                yield Input(placeholder="recipe.toml, ~/recipes/x.toml", id="recipe-path")
+            yield Static("", id="recipe-message", classes="recipe-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        listing = self.query_one("#recipe-list", OptionList)
+        if self.recipes:
+            listing.highlighted = 0
+            listing.focus()
+            self._show(self.recipes[0])
+        else:
+            listing.display = False
+            self.query_one("#recipe-text", Static).update(
+                Text("No recipes here yet: save one from a bulk operation, or type a path below."))
+            self.query_one("#recipe-path", Input).focus()
+
+    def _show(self, path: Path | None) -> None:
+        self.current = path
+        body = self.query_one("#recipe-text", Static)
+        message = self.query_one("#recipe-message", Static)
+        if path is None:
+            self.current_recipe, self.problem = None, None
+            body.update("")
+            message.update("")
+            return
+        recipe, error = read_recipe(path)
+        self.current_recipe, self.problem = recipe, error
+        if error:
+            body.update(Text(f"{path.name}: cannot be replayed", style="bold"))
+            message.update(Text(f"error: {error}"))
+            message.add_class("-error")
+        else:
+            body.update(describe_recipe(recipe))
+            message.update(Text(f"{path} ({len(recipe.ops)} operation(s))"))
+            message.remove_class("-error")
+
+    def _typed_path(self) -> Path | None:
+        text = self.query_one("#recipe-path", Input).value.strip()
+        if not text:
+            return None
+        path = Path(text).expanduser()
+        if not path.is_absolute():
+            path = (self.folders[0] if self.folders else Path.cwd()) / path
+        if path.suffix.lower() != RECIPE_SUFFIX and not path.exists():
+            path = path.with_name(path.name + RECIPE_SUFFIX)
+        return path
+
+    def on_descendant_focus(self, event) -> None:
+        """The preview follows the focused source: the list's highlighted recipe or the typed path."""
+        if event.widget.id == "recipe-list":
+            index = event.widget.highlighted
+            self._show(self.recipes[index] if self.recipes and index is not None else None)
+        elif event.widget.id == "recipe-path" and self._typed_path() is not None:
+            self._show(self._typed_path())
+
+    @on(OptionList.OptionHighlighted, "#recipe-list")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._show(self.recipes[int(event.option.id)])
+
+    @on(OptionList.OptionSelected, "#recipe-list")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._show(self.recipes[int(event.option.id)])
+        self.action_pick()
+
+    @on(Input.Changed, "#recipe-path")
+    def _path_changed(self) -> None:
+        path = self._typed_path()
+        if path is None:
+            listing = self.query_one("#recipe-list", OptionList)
+            index = listing.highlighted
+            self._show(self.recipes[index] if self.recipes and index is not None else None)
+        else:
+            self._show(path)
+
+    @on(Input.Submitted, "#recipe-path")
+    def _path_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_pick()
+
+    def action_pick(self) -> None:
+        if self.current is None or self.current_recipe is None:
+            self.app.bell()
+            return
+        self.dismiss(self.current)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
