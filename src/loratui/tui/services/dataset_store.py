@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from loratui.core.captions import (
     DEFAULT_SEPARATOR, Caption, EditPlan, apply_plan, caption_path, load_captions, parse_where, plan_set_tags,
     read_caption, tag_frequency,
 )
-from loratui.core.dataset import DatasetLocation, DatasetScan, is_image, parse_subset_name, scan_dataset
+from loratui.core.dataset import IMAGE_EXTENSIONS, DatasetLocation, DatasetScan, parse_subset_name, scan_dataset
 from loratui.core.errors import LoratuiError
 
 PREVIEW_CHARS = 200
@@ -26,20 +27,32 @@ PREVIEW_CHARS = 200
 
 @dataclass(eq=False)
 class ImageRow:
-    """One image in the browser. ``caption`` is None until the caption worker has read it."""
+    """One image in the browser. ``caption`` is None until the caption worker has read it.
 
-    image: Path
+    Paths are kept as strings and made Path objects on first use: building 20,000 Paths costs more
+    than the whole directory listing, and the first frame waits for the listing.
+    """
+
+    image_str: str
     folder: str                 # the concept folder's name, "" for images directly in the train folder
     size: int                   # bytes on disk
-    caption_file: Path
+    caption_str: str
     caption: Caption | None = None
     problem: str | None = None  # the scan's most severe problem for this image (or its caption)
     severity: str | None = None
     state: str = ""             # "saved", "conflict", "error: ..." after a write from the app
 
+    @cached_property
+    def image(self) -> Path:
+        return Path(self.image_str)
+
+    @cached_property
+    def caption_file(self) -> Path:
+        return Path(self.caption_str)
+
     @property
     def name(self) -> str:
-        return self.image.name
+        return os.path.basename(self.image_str)
 
     @property
     def tag_count(self) -> int | None:
@@ -104,6 +117,19 @@ def split_filter(text: str) -> tuple[str, list[str]]:
     return " ".join(where), words
 
 
+class PathIndex(dict):
+    """Rows by caption file, looked up by Path or str alike."""
+
+    def get(self, key, default=None):
+        return super().get(os.fspath(key), default)
+
+    def __getitem__(self, key):
+        return super().__getitem__(os.fspath(key))
+
+    def __contains__(self, key) -> bool:
+        return super().__contains__(os.fspath(key))
+
+
 class DatasetStore:
     """The open dataset. Row objects are stable: filtering and sorting reorder references."""
 
@@ -113,7 +139,7 @@ class DatasetStore:
         self.caption_extension = caption_extension
         self.separator = separator
         self.rows: list[ImageRow] = []
-        self.by_caption: dict[Path, ImageRow] = {}
+        self.by_caption: PathIndex = PathIndex()
         self.scan: DatasetScan | None = None
         self.captions_loaded = False
         self.frequency: Counter = Counter()
@@ -127,21 +153,22 @@ class DatasetStore:
     def list_rows(self) -> list[ImageRow]:
         """The images of the train folder and its concept folders, from the directory entries only."""
         rows = []
-        folders: list[tuple[str, Path]] = [("", self.root)]
+        ext = self.caption_extension
+        folders: list[tuple[str, str]] = [("", str(self.root))]
         for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
             if entry.is_dir() and not entry.name.startswith(".") and parse_subset_name(entry.name):
-                folders.append((entry.name, Path(entry.path)))
-        seen: set[Path] = set()
+                folders.append((entry.name, entry.path))
+        seen: set[str] = set()
         for folder, path in folders:
             try:
                 entries = sorted(os.scandir(path), key=lambda e: e.name)
             except OSError as exc:
                 raise LoratuiError(f"{path}: cannot read the folder ({exc.strerror or exc})") from None
             for entry in entries:
-                image = Path(entry.path)
-                if not entry.is_file() or not is_image(image):
+                stem, suffix = os.path.splitext(entry.path)
+                if suffix.lower() not in IMAGE_EXTENSIONS or entry.name.startswith(".") or not entry.is_file():
                     continue
-                cap = caption_path(image, self.caption_extension)
+                cap = stem + ext
                 if cap in seen:  # a.png and a.jpg share one caption: one row, as `tags` counts it
                     continue
                 seen.add(cap)
@@ -149,7 +176,7 @@ class DatasetStore:
                     size = entry.stat().st_size
                 except OSError:
                     size = 0
-                rows.append(ImageRow(image, folder, size, cap))
+                rows.append(ImageRow(entry.path, folder, size, cap))
         return rows
 
     def read_captions(self) -> CaptionLoad:
@@ -176,10 +203,11 @@ class DatasetStore:
 
     def adopt_rows(self, rows: list[ImageRow]) -> None:
         self.rows = rows
-        self.by_caption = {row.caption_file: row for row in rows}
+        self.by_caption = PathIndex((row.caption_str, row) for row in rows)
 
     def adopt_captions(self, captions: dict[Path, Caption]) -> list[ImageRow]:
         """Attach captions to rows; returns the rows whose caption changed."""
+        self.captions_loaded = True
         changed = []
         for path, caption in captions.items():
             row = self.by_caption.get(path)
@@ -192,17 +220,17 @@ class DatasetStore:
     def adopt_scan(self, scan: DatasetScan) -> None:
         self.scan = scan
         rank = {"error": 0, "warning": 1, "info": 2}
-        worst: dict[Path, tuple[int, str, str]] = {}
+        worst: dict[str, tuple[int, str, str]] = {}
         for problem in scan.problems:
-            key = problem.path
-            if key.suffix == self.caption_extension:
+            key = str(problem.path)
+            if key.endswith(self.caption_extension):
                 row = self.by_caption.get(key)
-                key = row.image if row else key
+                key = row.image_str if row else key
             level = rank.get(problem.severity, 3)
             if key not in worst or level < worst[key][0]:
                 worst[key] = (level, problem.severity, problem.message)
         for row in self.rows:
-            found = worst.get(row.image)
+            found = worst.get(row.image_str)
             row.severity, row.problem = (found[1], found[2]) if found else (None, None)
 
     # ---- queries ------------------------------------------------------------------------------

@@ -441,6 +441,19 @@ class TagEditor(Vertical):
 
     # ---- free text -------------------------------------------------------------------------------
 
+    def has_pending_edit(self) -> bool:
+        """True while something typed is not committed yet (a rename box, changed free text)."""
+        if self.renaming:
+            return True
+        return self._free_text and self.is_mounted and self._text.text.strip() != self._loaded_text.strip()
+
+    def current_tags(self) -> list[str]:
+        """What the editor holds now, uncommitted free text included (kept on a conflict)."""
+        if self._free_text and self.is_mounted:
+            text = self._text.text.strip()
+            return [text] if text else []
+        return list(self._tags)
+
     def _commit_text(self) -> None:
         text = self._text.text.strip()
         if text == self._loaded_text.strip():
