@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from loratui.captioners.output import Job, write_result
+from loratui.core.errors import LoratuiError
 
 
 def _job(tmp_path):
@@ -58,8 +61,22 @@ def test_images_sharing_a_caption_file_caption_it_once(tmp_path):
     assert [j.image.name for j in skipped] == ["a.png"] and "shares a.txt with a.jpg" in skipped[0].note
 
 
-def test_append_with_a_blank_separator_keeps_the_sentence_whole(tmp_path):
+@pytest.mark.parametrize("separator", ["", " ", "\t", "  "])
+def test_a_blank_separator_is_refused_and_nothing_written(tmp_path, separator):
     job = _job(tmp_path)
     job.caption.write_text("a photo\n", encoding="utf-8")
-    write_result(job, "a photo of a cat on a mat", "append", " ")
-    assert job.caption.read_text(encoding="utf-8") == "a photo a photo of a cat on a mat\n"
+    for mode in ("append", "overwrite"):
+        with pytest.raises(LoratuiError, match="a tag separator needs a visible character"):
+            write_result(job, ["a", "b"], mode, separator)
+    assert job.caption.read_text(encoding="utf-8") == "a photo\n"
+
+
+def test_read_only_caption_is_refused_unless_forced(tmp_path):
+    job = _job(tmp_path)
+    job.caption.write_text("mine\n", encoding="utf-8")
+    job.caption.chmod(0o444)
+    with pytest.raises(LoratuiError, match="a.txt: read-only caption file.*chmod u\\+w.*--force"):
+        write_result(job, ["a"], "overwrite", ", ")
+    assert job.caption.read_text() == "mine\n"
+    write_result(job, ["a"], "overwrite", ", ", force=True)
+    assert job.caption.read_text() == "a\n" and job.caption.stat().st_mode & 0o777 == 0o444

@@ -9,6 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from loratui.core.captions import DEFAULT_SEPARATOR, is_free_text, join_tags, parse_caption, split_tags
+from loratui.core.errors import LoratuiError
 
 P = Path("x.txt")
 
@@ -40,7 +41,11 @@ def test_separators():
     assert split_tags("a | b|c", "|") == ["a", "b", "c"]
     assert split_tags("a | b|c", " | ") == ["a", "b", "c"]  # split at the non-blank part
     assert split_tags("a,b , c", ",") == split_tags("a,b , c", ", ") == ["a", "b", "c"]
-    assert split_tags("a b  c", " ") == ["a", "b", "c"]
+    for blank in ("", " ", "\t", "  ", ",\n"):  # no visible part (or a line break): refused, one message
+        with pytest.raises(LoratuiError, match="a tag separator needs a visible character"):
+            split_tags("a b  c", blank)
+        with pytest.raises(LoratuiError, match="a tag separator needs a visible character"):
+            join_tags(["a", "b"], blank)
     assert join_tags(["a", "b"]) == "a, b"
     assert join_tags(["a", "b"], ",") == "a, b"
     assert join_tags(["a", "b"], "|") == "a| b"

@@ -102,11 +102,19 @@ def test_cli_regexes_with_flags_and_same_group_names(tmp_path):
     assert result.exit_code == 0 and "10_alice/1.txt: -solo  -solo" in result.output
 
 
-def test_tab_separator(tmp_path):
+@pytest.mark.parametrize("command", [["add", "c"], ["replace", "solo", "duo"], ["remove", "solo"], ["dedupe"],
+                                     ["sort"], ["freq"], ["move-front", "solo"], ["strip-underscores"]])
+@pytest.mark.parametrize("separator", ["", " ", "\\t", "\t", "   "])
+def test_blank_separators_are_refused_by_every_tags_command(tmp_path, capsys, command, separator):
+    """A separator with no visible part glued a new tag onto the last one (`add --separator ' '`)."""
     root = dataset(tmp_path)
-    (root / "10_alice" / "0.txt").write_text("a\tb\n")
-    run("tags", "add", root, "c", "--separator", "\\t", "--yes", "--where", "file:0.txt")
-    assert text(root, 0) == "a\tb\tc\n"
+    before = [text(root, i) for i in range(3)]
+    args = ["tags", command[0], root, *command[1:], "--separator", separator]
+    code, out = run_main(args + (["--yes"] if command[0] != "freq" else []), capsys)
+    assert code == 2 and "Traceback" not in out, out
+    errors = [line for line in out.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "a tag separator needs a visible character" in errors[0]
+    assert [text(root, i) for i in range(3)] == before
 
 
 # ---- journal ----------------------------------------------------------------------------------
@@ -182,3 +190,37 @@ def test_click_usage_errors_are_json_events_too(capsys):
         main(["caption", "wd14", ".", "--json-events", "--batch-size", "0"])
     out = capsys.readouterr().out
     assert info.value.code == 2 and json.loads(out)["event"] == "error" and "--batch-size" in out
+
+
+# ---- read-only caption files ------------------------------------------------------------------
+
+def test_read_only_caption_stops_apply_and_undo_unless_forced(tmp_path, capsys):
+    root = dataset(tmp_path)
+    locked = root / "10_alice" / "1.txt"
+    before = [text(root, i) for i in range(3)]
+    locked.chmod(0o444)
+    code, out = run_main(["tags", "add", root, "trig", "--front", "--yes"], capsys)
+    assert code == 2 and "Traceback" not in out
+    error = [line for line in out.splitlines() if line.startswith("error: ")]
+    assert len(error) == 1 and f"{locked}: read-only caption file" in error[0]
+    assert "chmod u+w" in error[0] and "--force" in error[0]
+    assert [text(root, i) for i in range(3)] == before and not journal_dir(root).exists()  # nothing written
+    run("tags", "add", root, "trig", "--front", "--yes", "--force")
+    assert text(root, 1).startswith("trig, ") and locked.stat().st_mode & 0o777 == 0o444  # stays read-only
+    with pytest.raises(LoratuiError, match="1.txt: read-only caption file"):
+        undo_last(root)
+    assert text(root, 1).startswith("trig, ")
+    undo_last(root, force=True)
+    assert [text(root, i) for i in range(3)] == before
+
+
+def test_write_caption_respects_read_only(tmp_path):
+    from loratui.core.captions import read_caption, write_caption
+
+    path = tmp_path / "a.txt"
+    path.write_text("a, b\n")
+    path.chmod(0o444)
+    caption = read_caption(path)
+    with pytest.raises(LoratuiError, match="read-only caption file"):
+        write_caption(caption, ["c"])
+    assert write_caption(caption, ["c"], force=True) and path.read_text() == "c\n"

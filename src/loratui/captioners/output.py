@@ -1,7 +1,8 @@
 """Where captions go and how they are written: overwrite, append (merge), skip existing.
 
 Every write is atomic (core.captions -> core.fsutil), so Ctrl-C or a kill at any moment leaves
-the old caption or the new one, never half a file. ``skip`` decides at planning time, which is
+the old caption or the new one, never half a file; a run writes through core's ChangeWriter, which
+journals what it replaces, so a whole run is one `loratui tags undo DIR` away. ``skip`` decides at planning time, which is
 what makes an interrupted run over 10,000 images resume where it stopped.
 """
 
@@ -11,11 +12,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from loratui.core.captions import caption_path, join_tags, read_caption, split_tags, write_caption
-from loratui.core.dataset import parse_subset_name
+from loratui.core.captions import (
+    OVERWRITE, ChangeWriter, caption_path, join_tags, read_caption, split_tags, write_checked,
+)
+from loratui.core.dataset import is_image, iter_images, parse_subset_name
 from loratui.core.errors import LoratuiError
-from loratui.core.fsutil import atomic_write_text
-from loratui.core.dataset import is_image, iter_images
+from loratui.core.fsutil import atomic_write_bytes
 
 WRITE_MODES = ("overwrite", "append", "skip")
 
@@ -82,21 +84,32 @@ def caption_tags(result: list[str] | str) -> list[str]:
     return [t for t in result if t]
 
 
-def write_result(job: Job, result: list[str] | str, mode: str, separator: str = ",", dry_run: bool = False) -> str:
-    """Write one caption; returns its first line as written (or as it would be with dry_run)."""
+def render_result(job: Job, result: list[str] | str, mode: str, separator: str = ",") -> tuple[str, bytes, object]:
+    """(first line, the caption file's new bytes, what the file must still hold for the write to go
+    ahead: its bytes as read for append, OVERWRITE for overwrite). Reads, never writes."""
     tags = caption_tags(result)
     if mode == "append":
         caption = read_caption(job.caption, separator)
         if caption.exists and caption.raw and caption.raw.strip():  # an empty file is written afresh
             # Free text is split the way the file will be read back, so a prefix such as
             # "ohwx, " (or a sentence already there) is not appended again on every run.
-            splittable = isinstance(result, str) and bool(separator.strip())  # ' ' would split words
-            new = split_tags(result, separator) if splittable else tags
+            new = split_tags(result, separator) if isinstance(result, str) else tags
             tags = merge(caption.tags, new)
-            if not dry_run:
-                write_caption(caption, tags)  # keeps encoding, newline style and further lines
-            return join_tags(tags, separator)
+            return join_tags(tags, separator), caption.format(tags), caption.raw  # keeps encoding, newlines, lines
     line = join_tags(tags, separator)
-    if not dry_run:
-        atomic_write_text(job.caption, line + "\n")  # overwrite: the whole file, as sd-scripts does
+    return line, (line + "\n").encode("utf-8"), OVERWRITE  # overwrite: the whole file, as sd-scripts does
+
+
+def write_result(job: Job, result: list[str] | str, mode: str, separator: str = ",", dry_run: bool = False,
+                 writer: ChangeWriter | None = None, force: bool = False) -> str:
+    """Write one caption (through ``writer``, which journals it for undo, when given); returns its
+    first line as written (or as it would be with dry_run). A read-only caption is refused unless
+    ``force``; an append whose caption changed meanwhile is a ConflictError."""
+    line, data, expected = render_result(job, result, mode, separator)
+    if dry_run:
+        return line
+    if writer is not None:
+        writer.write(job.caption, data, expected)
+    elif write_checked(job.caption, data, expected, force=force) is not False:
+        atomic_write_bytes(job.caption, data)
     return line

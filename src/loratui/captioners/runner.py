@@ -17,12 +17,15 @@ from collections import Counter, deque
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from loratui.captioners.base import Captioner
 from loratui.captioners.images import BadImage, load_image
-from loratui.captioners.output import Job, write_result
+from loratui.captioners.output import Job, render_result
+from loratui.core.captions import ChangeWriter, check_separator, write_checked
 from loratui.core.errors import LoratuiError
+from loratui.core.fsutil import atomic_write_bytes
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -35,6 +38,7 @@ class RunResult:
     elapsed_s: float = 0.0
     interrupted: bool = False
     captions: dict[str, str] = field(default_factory=dict)  # image -> first line (dry runs and tests)
+    journal: Path | None = None  # the undo journal entry holding what the run replaced
 
 
 def default_workers() -> int:
@@ -103,9 +107,18 @@ FAIL_BATCHES_IN_A_ROW = 10
 def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwrite", separator: str = ",",
                    dry_run: bool = False, workers: int | None = None, max_inflight: int | None = None,
                    emit: Emit | None = None, progress_every_s: float = 0.5, keep_captions: bool = False,
-                   stop: threading.Event | None = None) -> RunResult:
-    """Caption ``jobs``; ``stop`` (set by a signal handler) ends the run after the current write."""
+                   stop: threading.Event | None = None, journal_root: str | os.PathLike | None = None,
+                   force: bool = False) -> RunResult:
+    """Caption ``jobs``; ``stop`` (set by a signal handler) ends the run after the current write.
+
+    With ``journal_root`` (the dataset folder) every caption replaced is journalled there as one
+    change, undone by `loratui tags undo DIR` (core.captions.undo_last). A read-only caption file
+    is a failed image unless ``force``.
+    """
+    check_separator(separator)
     emit = emit or (lambda event: None)
+    writer = None if dry_run or journal_root is None else ChangeWriter(
+        journal_root, f"caption run: {captioner.name} ({mode})", force=force)
     workers = workers or default_workers()
     batch_size = max(1, int(captioner.batch_size))
     max_inflight = max_inflight or (2 * batch_size + 2 * workers)
@@ -166,19 +179,26 @@ def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwr
             raise LoratuiError(f"{captioner.name}: inference failed on {failed_batches} batch(es) in a row "
                                f"({type(first).__name__}: {str(first).splitlines()[0] if str(first) else ''}); "
                                "stopped: check the model, --batch-size and the device")
+        rendered: list[Any] = []  # per job: (line, bytes, expected) or the reason it failed
         for (job, _), out in zip(batch, outputs):
-            done += 1
             if isinstance(out, Exception):
-                fail(job, f"inference failed: {type(out).__name__}: {str(out).splitlines()[0] if str(out) else ''}")
+                rendered.append(f"inference failed: {type(out).__name__}: "
+                                f"{str(out).splitlines()[0] if str(out) else ''}")
                 continue
             try:
-                line = write_result(job, out, mode, separator, dry_run)
+                rendered.append(render_result(job, out, mode, separator))
             except LoratuiError as exc:
-                fail(job, str(exc))
+                rendered.append(str(exc))
+        written = _write(batch, rendered)
+        for (job, _), out, made, outcome in zip(batch, outputs, rendered, written):
+            done += 1
+            if isinstance(made, str):
+                fail(job, made)
                 continue
-            except OSError as exc:
-                fail(job, f"cannot write {job.caption}: {exc.strerror or exc}")
+            if isinstance(outcome, str):
+                fail(job, outcome)
                 continue
+            line = made[0]
             result.captioned += 1
             if isinstance(out, list):
                 result.tag_counts.update(out)
@@ -187,6 +207,28 @@ def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwr
             emit({"event": "captioned", "image": str(job.image), "caption_file": str(job.caption),
                   "caption": line, "dry_run": dry_run})
         progress()
+
+    def _write(batch: list[tuple[Job, Any]], rendered: list[Any]) -> list[Any]:
+        """Write the batch's captions (journalled as one change with the rest of the run); per job
+        None (written, unchanged, or nothing to write) or the reason it was not written."""
+        items = [(index, job.caption, made[1], made[2]) for index, ((job, _), made) in enumerate(zip(batch, rendered))
+                 if not isinstance(made, str)]
+        outcomes: list[Any] = [None] * len(batch)
+        if dry_run or not items:
+            return outcomes
+        if writer is not None:  # a journal that cannot be written stops the run (LoratuiError)
+            for (index, *_), got in zip(items, writer.write_many([item[1:] for item in items])):
+                outcomes[index] = str(got) if isinstance(got, Exception) else None
+            return outcomes
+        for index, path, data, expected in items:
+            try:
+                if write_checked(path, data, expected, force=force) is not False:
+                    atomic_write_bytes(path, data)
+            except LoratuiError as exc:
+                outcomes[index] = str(exc)
+            except OSError as exc:
+                outcomes[index] = f"cannot write {path}: {exc.strerror or exc}"
+        return outcomes
 
     def fail(job: Job, reason: str) -> None:
         result.failed.append((str(job.image), reason))
@@ -237,6 +279,8 @@ def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwr
             future.cancel()
         pool.shutdown(wait=not result.interrupted)
         result.elapsed_s = time.perf_counter() - start
+        if writer is not None:
+            result.journal = writer.close()
     progress(force=True)
     return result
 
@@ -247,4 +291,5 @@ def summary_event(result: RunResult, skipped: int, top: int = 20) -> dict[str, A
             "failed": [{"image": i, "reason": r} for i, r in result.failed],
             "top_tags": [[t, n] for t, n in result.tag_counts.most_common(top)],
             "elapsed_s": round(result.elapsed_s, 2), "images_per_s": round(rate, 3),
+            "journal": None if result.journal is None else str(result.journal),
             "interrupted": result.interrupted}

@@ -17,7 +17,8 @@ run completes (bad images are reported, not fatal), 2 for bad input, 130 when in
 - ``captioned``: image, caption_file, caption (the first line written, or that would be), dry_run
 - ``image_failed``: image, reason (one line: corrupt, truncated, zero-byte, decompression bomb...)
 - ``finished``:  captioned, skipped, failed ([{image, reason}]), top_tags ([[tag, count]] x 20),
-                 elapsed_s, images_per_s, interrupted
+                 elapsed_s, images_per_s, interrupted, journal (the undo journal entry holding what
+                 the run replaced, or null: `loratui tags undo DATASET_DIR` puts it all back)
 - ``error``:     message (a bad option or model; the process then exits 2)
 """
 
@@ -29,10 +30,12 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import click
 
+from loratui.core.captions import check_separator
 from loratui.core.errors import LoratuiError
 from loratui.core.termline import fit
 
@@ -43,7 +46,9 @@ def _common(func):
         click.option("--mode", type=click.Choice(["overwrite", "append", "skip"]), default="overwrite", show_default=True,
                      help="overwrite captions, append (merge without duplicates), or skip images that have one (resume)."),
         click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension."),
-        click.option("--separator", default=",", show_default=True, help="Tag separator (written as 'sep ')."),
+        click.option("--separator", default=",", show_default=True,
+                     help="Tag separator (written as 'sep '); a blank one (' ', '') is refused."),
+        click.option("--force", is_flag=True, help="Also rewrite read-only caption files (mode 0444)."),
         click.option("--recursive", is_flag=True, help="Caption images in every subfolder (default: the folder and its N_concept folders)."),
         click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Images per inference call."),
         click.option("--workers", type=click.IntRange(min=1), default=None, help="Decode threads (default: CPU cores, max 8)."),
@@ -74,7 +79,7 @@ def caption() -> None:
 @click.option("--tag-replacement", default="", help="'src1,dst1;src2,dst2' (escape , and ; with a backslash).")
 @click.option("--character-tag-expand", is_flag=True, help="'name_(series)' becomes 'name, series'.")
 @click.option("--providers", default=None, help="onnxruntime providers, comma-separated (default: CUDA when a GPU is present, else CPU).")
-def wd14(dataset_dir, mode, caption_extension, separator, recursive, batch_size, workers, dry_run, json_events,
+def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batch_size, workers, dry_run, json_events,
          model, repo_id, general_threshold, character_threshold, undesired_tags, remove_underscore,
          character_tags_first, always_first_tags, rating, tag_replacement, character_tag_expand, providers) -> None:
     """Tag the images of DATASET_DIR with a WD14 tagger (SmilingWolf ONNX models)."""
@@ -82,6 +87,7 @@ def wd14(dataset_dir, mode, caption_extension, separator, recursive, batch_size,
 
     out = _Output(json_events)
     with out.reporting_errors():  # --json-events: a bad option or model is an `error` event too
+        check_separator(separator)
         options = TagOptions(general_threshold=general_threshold, character_threshold=character_threshold,
                              undesired_tags=_csv(undesired_tags), remove_underscore=remove_underscore,
                              character_tags_first=character_tags_first, always_first_tags=_csv(always_first_tags),
@@ -96,7 +102,8 @@ def wd14(dataset_dir, mode, caption_extension, separator, recursive, batch_size,
             raise LoratuiError("caption wd14: pass --model FOLDER (with model.onnx + selected_tags.csv) or --download REPO_ID")
         provider_list = [p.strip() for p in providers.split(",")] if providers else None
         captioner = WD14Captioner(model, options, providers=provider_list, batch_size=batch_size, warn=out.warning)
-        _run(out, captioner, str(captioner.model_dir), jobs, skipped, mode, separator, dry_run, workers)
+        _run(out, captioner, str(captioner.model_dir), jobs, skipped, mode, separator, dry_run, workers,
+             dataset_dir, force)
 
 
 @caption.command()
@@ -111,11 +118,12 @@ def wd14(dataset_dir, mode, caption_extension, separator, recursive, batch_size,
 @click.option("--postfix", default="", help="Text put after every caption.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto", show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
-def blip(dataset_dir, mode, caption_extension, separator, recursive, batch_size, workers, dry_run, json_events,
+def blip(dataset_dir, mode, caption_extension, separator, force, recursive, batch_size, workers, dry_run, json_events,
          model, num_beams, top_p, min_length, max_length, repetition_penalty, prefix, postfix, precision, device) -> None:
     """Caption the images of DATASET_DIR with sentences from a BLIP/BLIP2/GIT model."""
     out = _Output(json_events)
     with out.reporting_errors():  # --json-events: a bad option or model is an `error` event too
+        check_separator(separator)
         jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode)
         try:
             from loratui.captioners.blip import load_blip_captioner
@@ -125,7 +133,7 @@ def blip(dataset_dir, mode, caption_extension, separator, recursive, batch_size,
                                         top_p=top_p, min_length=min_length, max_length=max_length,
                                         repetition_penalty=repetition_penalty, prefix=prefix, postfix=postfix,
                                         warn=out.warning)
-        _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers)
+        _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force)
 
 
 def _csv(text: str) -> list[str]:
@@ -138,7 +146,19 @@ def _plan(dataset_dir, recursive, extension, mode):
     return plan(find_images(dataset_dir, recursive), extension, mode)
 
 
-def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers) -> None:
+def _journal_root(dataset_dir: str, jobs) -> Path:
+    """Where the run's undo journal goes: where `loratui tags undo DATASET_DIR` looks (DIR/img for
+    a project folder) when every caption lies under it, else DATASET_DIR itself."""
+    from loratui.commands.tags_cmd import _train_dir
+
+    given = Path(dataset_dir)
+    root = _train_dir(given)
+    if root != given and any(not job.caption.resolve().is_relative_to(root.resolve()) for job in jobs):
+        return given
+    return root
+
+
+def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force) -> None:
     from loratui.captioners.runner import default_workers, run_captioning, summary_event
 
     workers = workers or default_workers()
@@ -167,11 +187,14 @@ def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers
         pass
     try:
         result = run_captioning(captioner, jobs, mode=mode, separator=separator, dry_run=dry_run,
-                                workers=workers, emit=out.emit, stop=stop)
+                                workers=workers, emit=out.emit, stop=stop, force=force,
+                                journal_root=None if dry_run else _journal_root(dataset_dir, jobs))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     out.emit(summary_event(result, len(skipped)))
+    if result.journal is not None and not out.json:
+        click.echo(f"Undo with: loratui tags undo {dataset_dir}")
     if result.interrupted:
         sys.exit(130)
 

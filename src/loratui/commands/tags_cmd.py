@@ -36,7 +36,8 @@ def tags() -> None:
 
 
 def _separator(ctx, param, separator: str) -> str:
-    """--separator as given; '\\t' (or 'tab') is a tab. Converted once, where click reads it."""
+    """--separator as given ('\\t' or 'tab' read as the tab they mean, which core then refuses with
+    every other blank separator). Converted once, where click reads it."""
     return "\t" if separator in ("\\t", "tab") else separator
 
 
@@ -46,7 +47,7 @@ def _common(func):
     @click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension.")
     @click.option("--separator", default=", ", show_default=True, callback=_separator,
                   help="Tag separator: captions are split at its non-blank part; changed captions are written "
-                       "with it ('|' is written as '| '); '\\t' for a tab.")
+                       "with it ('|' is written as '| '). A blank one (' ', a tab) is refused.")
     @click.option("--tags-csv", type=click.Path(dir_okay=False, path_type=Path),
                   help="A WD14 selected_tags.csv giving tag categories (sort --by category, remove-category).")
     @click.option("--recursive", is_flag=True, help="Every image under DIR, not only DIR and its N_concept folders.")
@@ -59,6 +60,7 @@ def _common(func):
 def _writing(func):
     @click.option("--yes", "-y", is_flag=True, help="Write without asking.")
     @click.option("--dry-run", is_flag=True, help="Only show the plan.")
+    @click.option("--force", is_flag=True, help="Also rewrite read-only caption files (mode 0444).")
     @click.option("--json", "as_json", is_flag=True, help="Print the plan (and result) as one JSON object.")
     @click.option("--all", "show_all", is_flag=True, help=f"List every changed file (default: first {PLAN_LINES}).")
     @click.option("--save-recipe", type=click.Path(dir_okay=False, path_type=Path),
@@ -87,10 +89,9 @@ def _train_dir(directory: Path) -> Path:
 def _context(directory: Path, caption_extension: str, separator: str, tags_csv: Path | None, recursive: bool):
     from loratui.core.captions import load_captions
     from loratui.core.captions import EditContext, tag_frequency
-    from loratui.core.captions import load_selected_tags, tag_categories
+    from loratui.core.captions import check_separator, load_selected_tags, tag_categories
 
-    if not separator.strip() and separator not in (" ", "\t"):
-        raise LoratuiError("--separator: give a separator such as ', ' or '|' (or '\\t' for a tab)")
+    check_separator(separator)
     ext = caption_extension if caption_extension.startswith(".") else "." + caption_extension
     if len(ext) < 2 or any(ch in ext for ch in "/\\") or ext.strip() != ext:
         raise LoratuiError(f"--caption-extension {caption_extension!r}: give a file extension such as .txt or .caption")
@@ -145,7 +146,7 @@ def _print_plan(plan, root: Path, show_all: bool) -> None:
 
 
 def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags_csv, recursive, yes, dry_run,
-              as_json, show_all, save_recipe=None, description="") -> None:
+              as_json, show_all, force=False, save_recipe=None, description="") -> None:
     from loratui.core.captions import parse_where
     from loratui.core.captions import apply_plan
     from loratui.core.captions import check_ops, check_written_tags, plan_edits
@@ -189,7 +190,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
         if not click.confirm(f"Write {plan.changed} caption file(s)?", default=False):
             click.echo("Nothing written.")
             return
-    result = apply_plan(plan, root)
+    result = apply_plan(plan, root, force=force)
     record_recipe()  # after the write: a refused apply records nothing
     if as_json:
         data["written"] = len(result.written)

@@ -28,7 +28,8 @@ def _walk_options(verb: str, since: str):
         func = click.option("--skip-changed", is_flag=True,
                             help=f"{verb.capitalize()} the others, leave captions edited after the {since}.")(func)
         func = click.option("--force", is_flag=True,
-                            help=f"Also rewrite captions edited after the {since} (their edits are lost).")(func)
+                            help=f"Also rewrite captions edited after the {since} (their edits are lost), "
+                                 "and read-only ones.")(func)
         func = click.option("--yes", "-y", is_flag=True, help=f"{verb.capitalize()} without asking.")(func)
         return click.argument("directory", metavar="DIR",
                               type=click.Path(file_okay=False, exists=True, path_type=Path))(func)
@@ -55,11 +56,14 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
           as_json: bool) -> None:
     from loratui.commands import tags_cmd
     from loratui.core.captions import (
-        can_redo, history, plan_redo, plan_undo, redo_history, redo_last, undo_last,
+        can_redo, can_undo, history, plan_redo, plan_undo, redo_history, redo_last, undo_last,
     )
 
     undoing = verb == "undo"
     root = tags_cmd._train_dir(directory)
+    available = can_undo if undoing else can_redo
+    if root != directory and not available(root) and available(directory):
+        root = directory  # a project folder's own journal (a caption run over it with --recursive)
     if list_only:
         rows = history(root) if undoing else redo_history(root)
         if as_json:

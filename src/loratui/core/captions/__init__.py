@@ -3,16 +3,18 @@
 Here live reading and writing caption files byte-exactly and atomically (files.py), tag patterns
 (patterns.py), the `--where` filter language (filter.py), tag operations (ops.py), edit plans, the
 diff that is shown before anything is written (plan.py), applying plans with the undo journal
-(journal.py), walking that journal back and forth (undo.py: undo, redo), TOML recipes of operations (recipes.py) and the tag vocabulary that completes tags
-(tagvocab.py). It may use core.dataset (which folders and files are images); it knows nothing of
+(journal.py), writing captions a batch at a time as one undoable change (writer.py: caption runs),
+walking that journal back and forth (undo.py: undo, redo), TOML recipes of operations (recipes.py)
+and the tag vocabulary that completes tags (tagvocab.py). It may use core.dataset (which folders and files are images); it knows nothing of
 training configs, step plans or models. Import from here, not from the modules.
 """
 
 from __future__ import annotations
 
 from loratui.core.captions.files import (
-    DEFAULT_SEPARATOR, Caption, Fingerprint, caption_path, find_caption_images, is_free_text, join_tags,
-    load_captions, multiline_captions, parse_caption, read_caption, split_tags, write_caption,
+    DEFAULT_SEPARATOR, Caption, Fingerprint, caption_path, check_rewritable, check_separator, find_caption_images,
+    is_free_text, join_tags, load_captions, multiline_captions, parse_caption, read_caption, read_only, split_tags,
+    write_caption,
 )
 from loratui.core.captions.filter import SYNTAX_HELP, combine_where, parse_where
 from loratui.core.captions.journal import (
@@ -35,20 +37,20 @@ from loratui.core.captions.tagvocab import (
 from loratui.core.captions.undo import (
     UndoPlan, UndoResult, can_redo, can_undo, history, plan_redo, plan_undo, redo_history, redo_last, undo_last,
 )
+from loratui.core.captions.writer import OVERWRITE, ChangeWriter, write_checked
 
 __all__ = [
     "CATEGORY_LABELS", "CATEGORY_NAMES", "CATEGORY_ORDER", "DEFAULT_SEPARATOR", "MATCH_MODES", "OPS",
-    "RATING_TAGS", "SORT_KEYS", "SYNTAX_HELP",
-    "AddTags", "ApplyResult", "Caption", "Completion", "Dedupe", "EditContext", "EditPlan", "FileEdit",
-    "Fingerprint", "MoveToFront", "Op", "Recipe", "RemoveCategory", "RemoveTags", "ReplaceTag", "SortTags",
-    "StripUnderscores", "TagInfo", "TagVocab", "UndoPlan", "UndoResult",
-    "append_to_recipe", "apply_plan", "can_redo", "can_undo", "caption_path", "check_ops", "check_written_tags",
-    "combine_where",
-    "dumps_recipe", "find_caption_images", "find_conflicts", "follow_folder_renames", "history",
-    "is_free_text", "join_tags", "journal_dir", "load_captions", "load_recipe", "load_selected_tags",
-    "multiline_captions", "op_from_dict", "parse_caption", "parse_where", "pattern_kind", "plan_edits",
-    "plan_redo", "plan_set_tags", "plan_undo", "recipe_from_dict", "recipe_to_dict", "redo_dir", "redo_history",
-    "redo_last", "remap_folders", "read_caption",
+    "OVERWRITE", "RATING_TAGS", "SORT_KEYS", "SYNTAX_HELP",
+    "AddTags", "ApplyResult", "Caption", "ChangeWriter", "Completion", "Dedupe", "EditContext", "EditPlan",
+    "FileEdit", "Fingerprint", "MoveToFront", "Op", "Recipe", "RemoveCategory", "RemoveTags", "ReplaceTag",
+    "SortTags", "StripUnderscores", "TagInfo", "TagVocab", "UndoPlan", "UndoResult",
+    "append_to_recipe", "apply_plan", "can_redo", "can_undo", "caption_path", "check_ops", "check_rewritable",
+    "check_separator", "check_written_tags", "combine_where", "dumps_recipe", "find_caption_images",
+    "find_conflicts", "follow_folder_renames", "history", "is_free_text", "join_tags", "journal_dir",
+    "load_captions", "load_recipe", "load_selected_tags", "multiline_captions", "op_from_dict", "parse_caption",
+    "parse_where", "pattern_kind", "plan_edits", "plan_redo", "plan_set_tags", "plan_undo", "read_caption",
+    "read_only", "recipe_from_dict", "recipe_to_dict", "redo_dir", "redo_history", "redo_last", "remap_folders",
     "run_ops", "save_recipe", "split_tags", "tag_categories", "tag_frequency", "tag_matcher", "undo_last",
-    "unwritable_tag", "write_caption",
+    "unwritable_tag", "write_caption", "write_checked",
 ]

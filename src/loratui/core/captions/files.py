@@ -13,7 +13,12 @@ files and refuse to overwrite a file that changed on disk since it was read (Con
 
 The separator is written as given (default ``", "``, as sd-scripts' tagger writes) and split at
 its non-blank part (``","``), so ``a,b`` and ``a , b`` read as the same two tags. A separator
-without a trailing space (``","``) is written with one, as ``", "``.
+without a trailing space (``","``) is written with one, as ``", "``. A separator with no non-blank
+part (``""``, ``" "``, a tab) is refused everywhere (``check_separator``): it would glue tags
+together, or split tags such as ``long hair`` at their spaces.
+
+A caption file without write permission (mode 0444) is the user saying "leave it": no write path
+rewrites it (``check_rewritable``) unless forced.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,8 +41,18 @@ _PAIRS = {")": "(", "]": "[", "}": "{"}
 _SPECIAL = re.compile(r"[\\()\[\]{}]")
 
 
+def check_separator(separator: str) -> str:
+    """``separator`` as given, or the one LoratuiError every command gives for a separator with no
+    non-blank part (``""``, ``" "``, a tab) or with a line break."""
+    if not isinstance(separator, str) or not separator.strip() or "\n" in separator or "\r" in separator:
+        raise LoratuiError(f"separator {separator!r}: a tag separator needs a visible character on one line, "
+                           "such as ', ' (the default) or '|'; a blank one would glue tags together or split "
+                           "tags like 'long hair' at their spaces")
+    return separator
+
+
 def _split_token(separator: str) -> str:
-    return separator.strip() or separator
+    return check_separator(separator).strip()
 
 
 def split_tags(line: str, separator: str = DEFAULT_SEPARATOR) -> list[str]:
@@ -112,7 +128,7 @@ def join_tags(tags: list[str], separator: str = DEFAULT_SEPARATOR) -> str:
     A separator that is all punctuation (``","``) gets a space after it; one that already carries
     spacing (``", "``, ``" | "``) is used as it is.
     """
-    if separator.strip() == separator and separator:
+    if check_separator(separator).strip() == separator:
         separator += " "
     return separator.join(tags)
 
@@ -263,6 +279,7 @@ def parse_caption(data: bytes | None, path: str | os.PathLike, separator: str = 
 def read_caption(path: str | os.PathLike, separator: str = DEFAULT_SEPARATOR) -> Caption:
     """Read one caption file; a missing file gives an empty Caption that does not exist yet."""
     path = Path(path)
+    check_separator(separator)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -274,10 +291,11 @@ def read_caption(path: str | os.PathLike, separator: str = DEFAULT_SEPARATOR) ->
     return parse_caption(data, path, separator)
 
 
-def write_caption(caption: Caption, tags: list[str]) -> bool:
+def write_caption(caption: Caption, tags: list[str], *, force: bool = False) -> bool:
     """Write ``tags`` into the caption's file atomically. Returns False when nothing had to change.
 
-    Raises ConflictError when the file changed on disk since ``caption`` was read.
+    Raises ConflictError when the file changed on disk since ``caption`` was read, and LoratuiError
+    for a read-only caption file (unless ``force``).
     """
     data = caption.format(tags)
     if caption.raw is not None and data == caption.raw:
@@ -286,8 +304,28 @@ def write_caption(caption: Caption, tags: list[str]) -> bool:
         return False
     if not caption.fingerprint.matches(caption.path):
         raise ConflictError(f"{caption.path} changed on disk since it was read: reload it, nothing was written")
+    if not force:
+        check_rewritable(caption.path)
     atomic_write_bytes(caption.path, data)
     return True
+
+
+def read_only(path: str | os.PathLike) -> bool:
+    """True for an existing file without write permission for us (mode 0444; root included, who
+    could write it anyway: the missing bit is what the user asked for)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) and (not mode & stat.S_IWUSR or not os.access(path, os.W_OK))
+
+
+def check_rewritable(path: str | os.PathLike, more: int = 0) -> None:
+    """LoratuiError naming a read-only caption file (and how many more there are) and what to do."""
+    if read_only(path):
+        others = f" (and {more} more)" if more else ""
+        raise LoratuiError(f"{path}{others}: read-only caption file, not rewritten: make it writable "
+                           f"(chmod u+w '{path}') or pass --force to rewrite it anyway")
 
 
 def caption_path(image: Path, extension: str = ".txt") -> Path:
@@ -322,6 +360,7 @@ def load_captions(root: str | os.PathLike, extension: str = ".txt", separator: s
     An image without a caption file gets an empty, not-yet-existing Caption, so that "add the
     trigger word" also reaches it. Images sharing a stem (a.png + a.jpg) share one caption, listed once.
     """
+    check_separator(separator)
     seen: set[Path] = set()
     captions = []
     for image in find_caption_images(root, recursive):

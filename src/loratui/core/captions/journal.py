@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loratui.core.captions.files import check_rewritable, read_only
 from loratui.core.captions.plan import EditPlan, FileEdit
 from loratui.core.errors import ConflictError, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text
@@ -93,9 +94,29 @@ def clear_redo(dataset) -> None:
             pass
 
 
+def parse_entry(text: str) -> dict:
+    """An entry's record: one JSON object, or (written by a ChangeWriter) a JSON header line followed
+    by one file record per line. A torn last line is a record whose caption was never written."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if not exc.msg.startswith("Extra data"):
+            raise
+    lines = [line for line in text.split("\n") if line.strip()]
+    record = json.loads(lines[0])
+    files = record.setdefault("files", [])
+    for number, line in enumerate(lines[1:], 2):
+        try:
+            files.append(json.loads(line))
+        except ValueError:
+            if number != len(lines) or text.endswith("\n"):
+                raise
+    return record
+
+
 def load_entry(entry: Path) -> dict:
     try:
-        record = json.loads(entry.read_text(encoding="utf-8"))
+        record = parse_entry(entry.read_text(encoding="utf-8"))
         if not isinstance(record.get("files"), list):
             raise ValueError("no file list")
         return record
@@ -151,15 +172,19 @@ def find_conflicts(plan: EditPlan) -> list[FileEdit]:
 
 
 def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str = "",
-               skip_conflicts: bool = False) -> ApplyResult:
+               skip_conflicts: bool = False, force: bool = False) -> ApplyResult:
     """Write every planned caption, journal first.
 
     A file changed on disk since it was read is a conflict: by default nothing is written and
     ConflictError names it; with ``skip_conflicts`` the others are written and it is reported.
+    A read-only caption file stops the apply before anything is written, unless ``force``.
     """
     result = ApplyResult()
     if not plan.edits:
         return result
+    locked = [] if force else [e.path for e in plan.edits if read_only(e.path)]
+    if locked:
+        check_rewritable(locked[0], more=len(locked) - 1)
     conflicts = find_conflicts(plan)
     if conflicts and not skip_conflicts:
         more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
@@ -204,9 +229,13 @@ def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str =
         result.written.append(edit.path)
     if len(written) != len(todo):  # the journal keeps only what was written, so undo touches nothing else
         result.journal = path if _trim_journal(path, record(written)) else None
-    for old in existing[: max(0, len(existing) + 1 - KEEP_ENTRIES)]:
-        old.unlink(missing_ok=True)
+    _prune(existing, 1)
     return result
+
+
+def _prune(existing: list[Path], adding: int) -> None:
+    for old in existing[: max(0, len(existing) + adding - KEEP_ENTRIES)]:
+        old.unlink(missing_ok=True)
 
 
 def _trim_journal(path: Path, record: dict) -> bool:
@@ -225,9 +254,9 @@ def remap_folders(dataset: str | os.PathLike, mapping: dict[str, str]) -> int:
     changed = 0
     for entry in _entries(dataset) + entries(redo_dir(dataset)):
         try:
-            record = json.loads(entry.read_text(encoding="utf-8"))
+            record = parse_entry(entry.read_text(encoding="utf-8"))
             files = record["files"]
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
             continue
         touched = False
         for item in files if isinstance(files, list) else []:

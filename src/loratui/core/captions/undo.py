@@ -12,6 +12,7 @@ interrupted walk wrote (merged by path).
 
 Neither direction overwrites a caption edited since: by default nothing is written and
 ConflictError says which file; ``skip_changed`` writes the others, ``force`` writes them all.
+A read-only caption file stops the walk before anything is written, unless ``force``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loratui.core.captions.files import check_rewritable, read_only
 from loratui.core.captions.journal import (
     VERSION, entries, entry_item, file_record, journal_dir, load_entry, redo_dir, sha1,
 )
@@ -135,6 +137,9 @@ def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bo
         raise ConflictError(f"{plan.conflicts[0]}{more}: nothing {verb}ne; --skip-changed {does} the other "
                             f"{_plural(len(plan.restore), 'file')}, --force overwrites the edited ones too")
     todo = plan.restore + (plan.conflict_restore if force else [])
+    locked = [] if force else [path for path, _ in todo if read_only(path)]
+    if locked:
+        check_rewritable(locked[0], more=len(locked) - 1)
     result = UndoResult(plan.description, already=list(plan.already),
                         remaining=len(entries(plan.entry.parent)) - 1)
     if not force:

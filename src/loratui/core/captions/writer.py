@@ -1,0 +1,142 @@
+"""Captions written a batch at a time as one undoable change: a caption run (WD14, BLIP).
+
+A caption run cannot plan all its writes first as `tags` does (the model finds the captions as it
+goes), so its journal entry grows: ``ChangeWriter.write_many`` appends one record per file to the
+entry (each file's old bytes, as ``apply_plan`` records them), fsyncs it, and only then replaces the
+files. The entry is a JSON header line followed by one record per line (``journal.parse_entry``),
+so the cost per batch is one small append, whatever the run's length, and a kill at any moment
+leaves every caption undoable. The whole run is one `loratui tags undo DIR` away.
+
+Every file is checked as `tags` checks it: a caption that changed since the caller read it
+(``expected``) is a ConflictError for that file, a read-only one a LoratuiError (unless ``force``),
+an unchanged one is not rewritten. Errors are per file: the caller reports that image and goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from loratui.core.captions.files import check_rewritable
+from loratui.core.captions.journal import (
+    KEEP_ENTRIES, VERSION, _entries, _reserve_entry, clear_redo, file_record,
+)
+from loratui.core.errors import ConflictError, LoratuiError
+from loratui.core.fsutil import atomic_write_bytes
+
+OVERWRITE = object()  # ``expected`` for an overwrite: whatever the file holds is replaced (and journalled)
+
+
+def _current(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def write_checked(path: Path, data: bytes, expected=OVERWRITE, *, force: bool = False) -> bytes | None | bool:
+    """Check one caption write (conflict, read-only, unchanged) and return the file's present bytes
+    (None: no file), or False when ``data`` is what it holds already. Writes nothing."""
+    try:
+        current = _current(path)
+    except OSError as exc:
+        raise LoratuiError(f"{path}: cannot read it ({exc.strerror or exc}); not written") from None
+    if expected is not OVERWRITE and current != expected:
+        raise ConflictError(f"{path}: changed on disk since it was read, left as it is")
+    if current == data:
+        return False
+    if not force:
+        check_rewritable(path)
+    return current
+
+
+class ChangeWriter:
+    """Write caption files into ``dataset`` as one journal entry (created at the first write)."""
+
+    def __init__(self, dataset: str | os.PathLike, description: str, *, force: bool = False):
+        self.dataset = Path(dataset)
+        self.description = description
+        self.force = force
+        self.entry: Path | None = None
+        self.written = 0
+        self._existing: list[Path] = []
+
+    def write(self, path: Path, data: bytes, expected=OVERWRITE) -> bool:
+        """One file; True when written, False when unchanged. Raises for this file's problem."""
+        outcome = self.write_many([(path, data, expected)])[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def write_many(self, items: list[tuple[Path, bytes, object]]) -> list[bool | LoratuiError]:
+        """Journal, then write, each (path, new bytes, expected old bytes or OVERWRITE). One outcome per
+        item: True written, False unchanged, or the LoratuiError (ConflictError) that kept it."""
+        outcomes: list[bool | LoratuiError] = [False] * len(items)
+        todo = []
+        for index, (path, data, expected) in enumerate(items):
+            try:
+                current = write_checked(Path(path), data, expected, force=self.force)
+            except LoratuiError as exc:
+                outcomes[index] = exc
+                continue
+            if current is not False:
+                todo.append((index, Path(path), data, current))
+        if not todo:
+            return outcomes
+        self._journal([(path, current, data) for _, path, data, current in todo])
+        for index, path, data, _ in todo:
+            try:
+                atomic_write_bytes(path, data)
+            except OSError as exc:  # its record stays: undo finds the file as it was and skips it
+                outcomes[index] = LoratuiError(f"{path}: cannot write ({exc.strerror or exc})")
+                continue
+            outcomes[index] = True
+            self.written += 1
+        return outcomes
+
+    def _journal(self, files: list[tuple[Path, bytes | None, bytes]]) -> None:
+        lines = [json.dumps(file_record(self.dataset, path, old, new)) for path, old, new in files]
+        first = self.entry is None
+        if first:
+            self._existing = _entries(self.dataset, reserved=True)
+            self.entry = _reserve_entry(self.dataset)
+            header = {"version": VERSION, "created": time.time(), "description": self.description, "ops": []}
+            lines.insert(0, json.dumps(header))
+        try:
+            fd = os.open(self.entry, os.O_WRONLY | os.O_APPEND)
+            try:
+                data = ("\n".join(lines) + "\n").encode("utf-8")
+                while data:
+                    data = data[os.write(fd, data):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise LoratuiError(f"{self.entry}: cannot write the undo journal ({exc.strerror or exc}); "
+                               f"stopped before writing more captions ({self.written} written, "
+                               "`loratui tags undo` puts them back)") from None
+        if first:
+            clear_redo(self.dataset)  # a new change: what was undone before can no longer be redone
+
+    def close(self) -> Path | None:
+        """Finish the entry: drop it when nothing was written, prune old entries. Returns it."""
+        if self.entry is None:
+            return None
+        if self.written == 0:
+            self.entry.unlink(missing_ok=True)
+            self.entry = None
+            return None
+        for old in self._existing[: max(0, len(self._existing) + 1 - KEEP_ENTRIES)]:
+            old.unlink(missing_ok=True)
+        return self.entry
+
+    def __enter__(self) -> ChangeWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+__all__ = ["OVERWRITE", "ChangeWriter", "write_checked"]
