@@ -96,3 +96,83 @@ def test_same_concept_with_other_repeats_is_refused(tmp_path):
     with pytest.raises(LoratuiError, match="already holds concept 'sks'"):
         init_project(tmp_path / "proj", "sks", 5)
     assert not (tmp_path / "proj" / "img" / "5_sks").exists()
+
+
+# ---- whole or nothing (issue 11) ----------------------------------------------------------------
+
+def _full_disk_after(monkeypatch, n: int) -> list:
+    """shutil.copyfile raises ENOSPC on the (n+1)-th call, as on a disk that just filled up."""
+    import errno
+    import shutil
+
+    real = shutil.copyfile
+    calls = []
+
+    def copyfile(src, dst, *, follow_symlinks=True):
+        calls.append(dst)
+        if len(calls) > n:
+            Path(dst).write_bytes(b"")  # the 0-byte file a real full disk leaves
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        return real(src, dst, follow_symlinks=follow_symlinks)
+
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+    return calls
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+
+
+def test_full_disk_during_init_leaves_nothing_and_a_rerun_works(tmp_path, src, monkeypatch):
+    calls = _full_disk_after(monkeypatch, 2)
+    with pytest.raises(LoratuiError) as info:
+        init_project(tmp_path / "proj", "sks", 5, src)
+    message = str(info.value)
+    assert "no space left on the device" in message and "nothing was added" in message and "\n" not in message
+    assert len(calls) == 3
+    assert not (tmp_path / "proj").exists()  # every folder this call made is gone, no temp file left
+    monkeypatch.undo()
+    result = init_project(tmp_path / "proj", "sks", 5, src)
+    assert len(result.images) == 2 and _tree(tmp_path / "proj" / "img") == [
+        "5_sks", "5_sks/a.png", "5_sks/a.txt", "5_sks/b.JPG"]
+
+
+def test_full_disk_adding_to_an_existing_concept_folder(tmp_path, src, monkeypatch):
+    init_project(tmp_path / "proj", "sks", 5)
+    concept = tmp_path / "proj" / "img" / "5_sks"
+    (concept / "mine.png").write_bytes(b"kept")
+    before = _tree(tmp_path / "proj")
+    _full_disk_after(monkeypatch, 1)
+    with pytest.raises(LoratuiError, match="no space left"):
+        init_project(tmp_path / "proj", "sks", 5, src)
+    assert _tree(tmp_path / "proj") == before and (concept / "mine.png").read_bytes() == b"kept"
+    monkeypatch.undo()
+    init_project(tmp_path / "proj", "sks", 5, src)
+    assert sorted(p.name for p in concept.iterdir()) == ["a.png", "a.txt", "b.JPG", "mine.png"]
+
+
+def test_stale_staging_folder_of_a_killed_init_is_removed(tmp_path, src):
+    img = tmp_path / "proj" / "img"
+    img.mkdir(parents=True)
+    stale = img / ".5_sks.abc123.loratui-tmp"
+    stale.mkdir()
+    (stale / "a.png").write_bytes(b"half")
+    init_project(tmp_path / "proj", "sks", 5, src)
+    assert not stale.exists() and (img / "5_sks" / "a.png").stat().st_size > 4
+
+
+def test_concept_folder_gets_normal_permissions(tmp_path, src):
+    init_project(tmp_path / "proj", "sks", 5, src)
+    mode = (tmp_path / "proj" / "img" / "5_sks").stat().st_mode & 0o777
+    assert mode == (tmp_path / "proj" / "img").stat().st_mode & 0o777
+
+
+def test_full_disk_cli_is_one_line(tmp_path, src, monkeypatch, capsys):
+    from loratui.cli import main
+
+    _full_disk_after(monkeypatch, 1)
+    with pytest.raises(SystemExit) as info:
+        main(["dataset", "init", str(tmp_path / "proj"), "--concept", "sks", "--repeats", "5", "--images", str(src)])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"error: {src}") and "no space left" in err

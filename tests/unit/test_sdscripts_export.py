@@ -161,3 +161,97 @@ def test_find_subsets_zero_repeats(tmp_path):
     subsets, notes = find_subsets(str(tmp_path), False)
     assert [(s.num_repeats, s.class_tokens, s.image_count) for s in subsets] == [(3, "", 1), (7, "", 1)]
     assert "0 repeats" in notes[0]
+
+
+# ---- whole or nothing, earlier exports, odd names (issue 11) -------------------------------------
+
+def _listing(folder):
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else None
+
+
+def test_full_disk_writes_neither_file(project, monkeypatch):
+    import errno
+    import os
+
+    cfg = _cfg(project)
+    real = os.write
+    calls = []
+
+    def full(fd, data):
+        calls.append(fd)
+        if len(calls) > 1:  # the config TOML goes through, the dataset TOML does not
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(LoratuiError, match="sd: cannot write the sd-scripts files \\(no space left on the device"):
+        export_sdscripts(cfg, project / "sd")
+    monkeypatch.undo()
+    assert not (project / "sd").exists() and not [p for p in project.iterdir() if "loratui-tmp" in p.name]
+    export_sdscripts(cfg, project / "sd")
+    assert _listing(project / "sd") == ["config.toml", "dataset.toml"]
+
+
+def test_full_disk_keeps_the_earlier_export_whole(project, monkeypatch):
+    import errno
+    import os
+
+    cfg = _cfg(project)
+    export_sdscripts(cfg, project / "sd")
+    before = {p.name: p.read_bytes() for p in (project / "sd").iterdir()}
+    cfg.training.max_train_epochs = 3
+    monkeypatch.setattr(os, "write", lambda fd, data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    with pytest.raises(LoratuiError, match="no space left"):
+        export_sdscripts(cfg, project / "sd", overwrite=True)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in (project / "sd").iterdir()} == before
+
+
+def test_earlier_export_is_overwritten_only_when_asked(project):
+    cfg = _cfg(project)
+    export_sdscripts(cfg, project / "sd")
+    (project / "sd" / "notes.md").write_text("mine")
+    cfg.training.max_train_epochs = 3
+    with pytest.raises(LoratuiError, match="config.toml: an earlier export is there; nothing was written: pass --yes"):
+        export_sdscripts(cfg, project / "sd")
+    export_sdscripts(cfg, project / "sd", overwrite=True)
+    assert tomllib.loads((project / "sd" / "config.toml").read_text())["max_train_epochs"] == 3
+    assert (project / "sd" / "notes.md").read_text() == "mine"  # the rest of the folder is left alone
+
+
+def test_non_utf8_folder_name_is_one_line_and_writes_nothing(project):
+    import os
+
+    os.mkdir(os.path.join(os.fsencode(project / "img"), b"3_caf\xe9"))
+    (project / "img" / os.fsdecode(b"3_caf\xe9") / "a.png").write_bytes(b"")
+    with pytest.raises(LoratuiError) as info:
+        export_sdscripts(_cfg(project), project / "sd")
+    message = str(info.value)
+    assert "3_caf\\xe9: this name is not valid UTF-8" in message and "rename it; nothing was written" in message
+    message.encode("utf-8")  # printable
+    assert not (project / "sd").exists()
+
+
+def test_output_dir_that_is_a_file(project):
+    (project / "sd").write_text("x")
+    with pytest.raises(LoratuiError, match="sd: exists and is not a folder"):
+        export_sdscripts(_cfg(project), project / "sd")
+
+
+def test_cli_asks_before_overwriting(project, monkeypatch, capsys):
+    from click.testing import CliRunner
+
+    from loratui.cli import cli, main
+
+    _cfg(project)  # writes project/cfg.toml
+    config = str(project / "cfg.toml")
+    assert CliRunner().invoke(cli, ["config", "export-sdscripts", config]).exit_code == 0
+    with pytest.raises(SystemExit) as info:  # no terminal: stop, exit 2, one line
+        main(["config", "export-sdscripts", config])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "an earlier export is there" in err and "--yes" in err
+    monkeypatch.setattr("loratui.commands.config_cmd._interactive", lambda: True)
+    result = CliRunner().invoke(cli, ["config", "export-sdscripts", config], input="n\n")
+    assert "Overwrite the earlier export" in result.output and "Nothing written." in result.output
+    for flag in ("--yes", "--force", "-y"):
+        assert CliRunner().invoke(cli, ["config", "export-sdscripts", config, flag]).exit_code == 0

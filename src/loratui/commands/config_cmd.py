@@ -13,6 +13,11 @@ import click
 from loratui.core.errors import LoratuiError
 
 
+def _interactive() -> bool:
+    """Can we ask a question? (A pipe or a script must pass --yes.)"""
+    return sys.stdin.isatty()
+
+
 @click.group()
 def config() -> None:
     """Create, check, explain, import (kohya_ss JSON) and export (sd-scripts TOML) configs.
@@ -198,14 +203,26 @@ def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
               help="Folder for config.toml and dataset.toml (default: CONFIG's name + _sdscripts).")
 @click.option("--family", type=click.Choice(["sd1", "sd2", "sdxl"], case_sensitive=False),
               help="Override model_family (needed when it is auto and cannot be read from the weights).")
-def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str | None) -> None:
-    """Write sd-scripts' config.toml + dataset.toml for CONFIG and print the command that runs them."""
-    from loratui.core.config import load_config
-    from loratui.core.config import export_sdscripts
+@click.option("--yes", "-y", "--force", "yes", is_flag=True, help="Overwrite an earlier export without asking.")
+def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str | None, yes: bool) -> None:
+    """Write sd-scripts' config.toml + dataset.toml for CONFIG and print the command that runs them.
+
+    Both files are written or neither. An earlier export in the folder is overwritten only after
+    a yes (or with --yes; without a terminal the command stops, exit 2).
+    """
+    from loratui.core.config import earlier_export, export_sdscripts, load_config
 
     cfg = load_config(config_path)
     out = Path(output_dir) if output_dir else Path(config_path).with_name(Path(config_path).stem + "_sdscripts")
-    export, cfg_file, ds_file = export_sdscripts(cfg, out, family.lower() if family else None)
+    earlier = earlier_export(out)
+    if earlier and not yes:
+        if not _interactive():
+            raise LoratuiError(f"{earlier[0]}: an earlier export is there; nothing was written: pass --yes to "
+                               "overwrite it, or another --output-dir")
+        if not click.confirm(f"Overwrite the earlier export in {out}?", default=False):
+            click.echo("Nothing written.")
+            return
+    export, cfg_file, ds_file = export_sdscripts(cfg, out, family.lower() if family else None, overwrite=True)
     for note in export.notes:
         click.echo(f"note: {note}")
     click.echo(f"wrote {cfg_file}")

@@ -1,13 +1,18 @@
 """Atomic writes for files the user owns (captions, configs, recipes).
 
 A write goes to a temp file in the same folder, is fsynced, then renamed over the target, so a
-kill at any moment leaves either the old file or the new one, never a truncated one.
+kill at any moment leaves either the old file or the new one, never a truncated one. Outputs of
+several files are built in a staging folder beside their target (``staging_folder``) and renamed
+into place once complete, so a full disk leaves nothing half-written.
 """
 
 from __future__ import annotations
 
+import errno
+import glob
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -63,3 +68,47 @@ def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+STAGING_SUFFIX = ".loratui-tmp"
+
+
+def write_new_file(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> None:
+    """Create ``path`` (it must not exist) holding ``data``, fsynced: for files built in a staging
+    folder that is renamed into place afterwards (written with os.write, so a test can make the
+    disk full by patching it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def staging_folder(target: str | os.PathLike) -> Path:
+    """A new hidden folder beside ``target`` (same file system, so a rename moves it into place),
+    named ``.NAME.XXXX.loratui-tmp``; stale ones a killed run left for the same target are removed."""
+    target = Path(target)
+    remove_stale_staging(target)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=STAGING_SUFFIX, dir=target.parent))
+
+
+def remove_stale_staging(target: str | os.PathLike) -> None:
+    target = Path(target)
+    try:
+        stale = list(target.parent.glob(f".{glob.escape(target.name)}.*{STAGING_SUFFIX}"))
+    except OSError:
+        return
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``exc``'s reason in words, with what to do for the common ones (a full disk)."""
+    if exc.errno == errno.ENOSPC:
+        return "no space left on the device: free some space and run it again"
+    if exc.errno == errno.EDQUOT:
+        return "disk quota exceeded: free some space and run it again"
+    return exc.strerror or str(exc)

@@ -30,7 +30,7 @@ from loratui.core.config.schema import (
     TrainingSection, field_help, section_fields,
 )
 from loratui.core.config.sdscripts_export import (
-    SdScriptsExport, build_sdscripts, export_sdscripts, find_subsets, guess_model_family,
+    SdScriptsExport, build_sdscripts, earlier_export, export_sdscripts, find_subsets, guess_model_family,
 )
 from loratui.core.config.write import save_config, update_config_text, write_config
 
@@ -41,7 +41,8 @@ __all__ = [
     "NetworkSection", "OptimizerSection", "Preset", "PresetCatalog", "PresetError", "SamplingSection",
     "SavingSection", "SdScriptsExport", "TrainingConfig", "TrainingSection",
     "apply_preset", "build_sdscripts", "check_paths", "coerce_value", "config_from_dict", "config_to_dict",
-    "dumps_config", "export_sdscripts", "field_help", "field_spec", "find_subsets", "guess_model_family",
+    "dumps_config", "earlier_export", "export_sdscripts", "field_help", "field_spec", "find_subsets",
+    "guess_model_family",
     "import_kohya", "import_kohya_file", "load_config", "load_preset_file", "load_presets", "loads_config",
     "normalize_family", "optimizer_name", "preset_changes", "range_text", "resolve_path", "save_config",
     "section_fields", "update_config_text", "user_presets_dir", "validate", "with_resolved_paths",

@@ -7,7 +7,8 @@ train_data_dir (and reg_data_dir, with is_reg = true), named the way sd-scripts 
 (core.dataset.parse_subset_name); only the folder names and image counts are read, no image headers. Dataset options live only in dataset.toml:
 sd-scripts ignores the command-line dataset options when a dataset config is given.
 
-Paths are written absolute (sd-scripts runs from its own folder).
+Paths are written absolute (sd-scripts runs from its own folder). Both files are written or
+neither (a staging folder renamed into place); an earlier export is replaced only when asked.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,7 @@ from loratui.core.config.schema import TrainingConfig
 from loratui.core.config.load import with_resolved_paths
 from loratui.core.dataset import parse_subset_name
 from loratui.core.errors import LoratuiError
-from loratui.core.fsutil import atomic_write_text
+from loratui.core.fsutil import describe_os_error, staging_folder, write_new_file
 from loratui.core.dataset import is_image
 
 @dataclass
@@ -253,18 +255,73 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(x)
 
 
-def export_sdscripts(cfg: TrainingConfig, out_dir: str | os.PathLike, family: str | None = None
-                     ) -> tuple[SdScriptsExport, Path, Path]:
-    """Write OUT_DIR/config.toml and OUT_DIR/dataset.toml (atomically); returns (export, paths...)."""
+EXPORT_FILES = ("config.toml", "dataset.toml")
+
+
+def earlier_export(out_dir: str | os.PathLike) -> list[Path]:
+    """The files of an earlier export in ``out_dir`` (which an export would overwrite)."""
+    return [Path(out_dir) / name for name in EXPORT_FILES if os.path.lexists(Path(out_dir) / name)]
+
+
+def _utf8(value: Any) -> None:
+    """LoratuiError naming the first string (a path) that cannot be written into a UTF-8 TOML file:
+    a file name in another encoding reaches Python as lone surrogates."""
+    if isinstance(value, dict):
+        for item in value.values():
+            _utf8(item)
+    elif isinstance(value, list):
+        for item in value:
+            _utf8(item)
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise LoratuiError(f"{shown}: this name is not valid UTF-8 (it was made on a system with another "
+                               "encoding) and sd-scripts' TOML files hold UTF-8 text: rename it; nothing was "
+                               "written") from None
+
+
+def export_sdscripts(cfg: TrainingConfig, out_dir: str | os.PathLike, family: str | None = None, *,
+                     overwrite: bool = False) -> tuple[SdScriptsExport, Path, Path]:
+    """Write OUT_DIR/config.toml and OUT_DIR/dataset.toml, both or neither; returns (export, paths...).
+
+    They are built in a staging folder beside OUT_DIR, then moved into place (OUT_DIR itself is
+    renamed into place when new), so a full disk or a bad name leaves nothing half-written. The
+    files of an earlier export are replaced only with ``overwrite`` (LoratuiError otherwise).
+    """
     export = build_sdscripts(cfg, family)
     out = Path(out_dir)
+    _utf8(export.train_args)
+    _utf8(export.dataset)
+    header = "# Written by `loratui config export-sdscripts`: sd-scripts {}.\n"
+    texts = {"config.toml": header.format(f"--config_file for {export.script}") + tomli_w.dumps(export.train_args),
+             "dataset.toml": header.format("--dataset_config") + tomli_w.dumps(export.dataset)}
+    if os.path.lexists(out) and not out.is_dir():
+        raise LoratuiError(f"{out}: exists and is not a folder: pass another --output-dir")
+    earlier = earlier_export(out)
+    if earlier and not overwrite:
+        raise LoratuiError(f"{earlier[0]}: an earlier export is there; nothing was written: pass --yes to "
+                           "overwrite it, or another --output-dir")
+    stage = None
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        config_path, dataset_path = out / "config.toml", out / "dataset.toml"
-        header = "# Written by `loratui config export-sdscripts`: sd-scripts {}.\n"
-        atomic_write_text(config_path, header.format(f"--config_file for {export.script}")
-                          + tomli_w.dumps(export.train_args))
-        atomic_write_text(dataset_path, header.format("--dataset_config") + tomli_w.dumps(export.dataset))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = staging_folder(out)
+        for name, text in texts.items():
+            write_new_file(stage / name, text.encode("utf-8"))
+        if not out.exists():
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(stage, 0o777 & ~umask)
+            os.rename(stage, out)
+            stage = None
+        else:
+            for name in EXPORT_FILES:  # two renames: the pair is complete before either moves
+                os.replace(stage / name, out / name)
     except OSError as exc:
-        raise LoratuiError(f"{out}: cannot write the sd-scripts files: {exc.strerror or exc}") from None
-    return export, config_path.resolve(), dataset_path.resolve()
+        raise LoratuiError(f"{out}: cannot write the sd-scripts files ({describe_os_error(exc)}); "
+                           "nothing was written") from None
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+    return export, (out / "config.toml").resolve(), (out / "dataset.toml").resolve()

@@ -1,6 +1,9 @@
 """Lay out a new kohya-style project: `img/N_name`, `reg/`, `model/`, `log/`, optionally filled from a folder.
 
 Nothing that exists is ever overwritten: every destination file is checked before the first copy.
+The files are brought in whole or not at all: built in a staging folder beside the concept
+folder, then renamed into place, so a full disk or a kill leaves the project as it was (and the
+folders this call made are removed again), and a rerun starts clean.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from loratui.core.errors import LoratuiError
+from loratui.core.fsutil import describe_os_error, staging_folder
 from loratui.core.dataset.images import IMAGE_EXTENSIONS
 
 LinkMode = Literal["copy", "symlink", "hardlink"]
@@ -71,20 +75,89 @@ def init_project(
         raise LoratuiError(f"{clashes[0]} already exists{more}; nothing was copied or overwritten")
 
     created, existing = [], []
-    for folder in (root, *(root / name for name in PROJECT_FOLDERS), concept_dir):
-        if folder.is_dir():
-            existing.append(folder)
-        else:
-            if os.path.lexists(folder):
-                raise LoratuiError(f"{folder} exists and is not a folder")
-            folder.mkdir(parents=True)
-            created.append(folder)
+    try:
+        for folder in (root, *(root / name for name in PROJECT_FOLDERS), *([] if pairs else [concept_dir])):
+            if folder.is_dir():
+                existing.append(folder)
+            else:
+                if os.path.lexists(folder):
+                    raise LoratuiError(f"{folder} exists and is not a folder")
+                folder.mkdir(parents=True)
+                created.append(folder)
+        if pairs:
+            if concept_dir.is_dir():
+                existing.append(concept_dir)
+            elif os.path.lexists(concept_dir):
+                raise LoratuiError(f"{concept_dir} exists and is not a folder")
+            _bring_in(pairs, concept_dir, mode)
+            if concept_dir not in existing:
+                created.append(concept_dir)
+    except OSError as exc:
+        _remove_empty(created)
+        raise LoratuiError(f"{getattr(exc, 'filename', None) or root}: cannot create it "
+                           f"({describe_os_error(exc)})") from None
+    except LoratuiError:
+        _remove_empty(created)  # nothing half-made is left behind: a rerun starts clean
+        raise
 
-    images, captions = [], []
-    for src, dest in pairs:
-        _place(src, dest, mode)
-        (images if src.suffix.lower() in IMAGE_EXTENSIONS else captions).append(dest)
+    images = [dest for src, dest in pairs if src.suffix.lower() in IMAGE_EXTENSIONS]
+    captions = [dest for src, dest in pairs if src.suffix.lower() not in IMAGE_EXTENSIONS]
     return InitResult(root, concept_dir, created, existing, images, captions, mode)
+
+
+def _bring_in(pairs: list[tuple[Path, Path]], concept_dir: Path, mode: LinkMode) -> None:
+    """Every file or none: they are placed in a staging folder beside the concept folder, which
+    then becomes the concept folder (or, when it exists, whose files are linked into it)."""
+    stage = staging_folder(concept_dir)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(stage, 0o777 & ~umask)  # mkdtemp makes it private; the concept folder is not
+        for src, dest in pairs:
+            try:
+                _place(src, stage / dest.name, mode)
+            except OSError as exc:
+                verb = {"copy": "copy", "symlink": "link", "hardlink": "hard-link"}[mode]
+                raise LoratuiError(f"{src}: cannot {verb} it into {concept_dir} ({describe_os_error(exc)}); "
+                                   "nothing was added") from None
+        if not concept_dir.exists():
+            os.rename(stage, concept_dir)
+            return
+        _link_all(stage, [dest for _, dest in pairs])
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _link_all(stage: Path, dests: list[Path]) -> None:
+    """Staged files into an existing concept folder: hard links (never replacing a file), undone
+    all together if one fails."""
+    done: list[Path] = []
+    try:
+        for dest in dests:
+            staged = stage / dest.name
+            if os.path.lexists(dest):
+                raise LoratuiError(f"{dest} appeared while copying; it was not overwritten, nothing was added")
+            try:
+                os.link(staged, dest, follow_symlinks=False)
+            except OSError:
+                os.rename(staged, dest)  # a file system without hard links
+            done.append(dest)
+    except OSError as exc:
+        for dest in done:
+            os.unlink(dest)
+        raise LoratuiError(f"{dest}: cannot place it ({describe_os_error(exc)}); nothing was added") from None
+    except LoratuiError:
+        for dest in done:
+            os.unlink(dest)
+        raise
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def _refuse_same_concept(concept_dir: Path) -> None:
@@ -127,25 +200,14 @@ def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> list[tuple[Pat
 
 
 def _place(src: Path, dest: Path, mode: LinkMode) -> None:
+    """One file into the staging folder (``dest`` does not exist)."""
     if mode == "symlink":
         os.symlink(src.resolve(), dest)
     elif mode == "hardlink":
         try:
             os.link(src, dest)
         except OSError as exc:
-            raise LoratuiError(f"cannot hard-link {src} to {dest}: {exc.strerror} (use --link or copy)") from exc
+            raise LoratuiError(f"cannot hard-link {src} to {dest}: {exc.strerror} (use --link or copy); "
+                               "nothing was added") from None
     else:
-        # Copy to a temp name in the same folder, then link it into place: a crash never leaves a
-        # half-written image under the real name, and os.link refuses to replace anything.
-        temp = dest.with_name(f".{dest.name}.loratui-tmp")
-        shutil.copy2(src, temp)
-        try:
-            os.link(temp, dest)
-        except OSError:
-            if os.path.lexists(dest):
-                raise LoratuiError(f"{dest} appeared while copying; it was not overwritten") from None
-            os.rename(temp, dest)  # file system without hard links
-            return
-        finally:
-            if os.path.lexists(temp):
-                os.unlink(temp)
+        shutil.copy2(src, dest)
