@@ -15,6 +15,7 @@ from loratui.core.config import SECTIONS, TrainingConfig
 from loratui.core.config import (FIELDS, ConfigError, config_from_dict, config_to_dict, dumps_config,
                                     load_config, loads_config, resolve_path, save_config, validate,
                                     with_resolved_paths)
+from loratui.core.config import file_name_problem
 from loratui.core.errors import LoratuiError
 
 SAFE_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
@@ -31,6 +32,8 @@ def _value_strategy(spec):
     elif spec.kind == "float":
         lo = spec.min if spec.min is not None else -1e6
         base = st.floats(lo, spec.max if spec.max is not None else 1e6, allow_nan=False)
+    elif (spec.section, spec.name) == ("saving", "output_name"):  # a plain file name, or load refuses it
+        base = SAFE_TEXT.filter(lambda text: file_name_problem(text) is None)
     elif spec.kind == "str":
         base = SAFE_TEXT
     elif spec.kind == "str_list":

@@ -17,7 +17,7 @@ from loratui.core.config import SECTIONS, TrainingConfig
 from loratui.core.config import FIELDS
 from loratui.core.config import (ConfigError, config_from_dict, config_to_dict, dumps_config, load_config,
                                     loads_config, save_config)
-from loratui.core.config import update_config_text
+from loratui.core.config import file_name_problem, update_config_text
 from loratui.core.errors import ConflictError
 
 HAND_WRITTEN = """\
@@ -66,6 +66,8 @@ def _value(spec):
     if spec.kind == "warmup":
         return st.one_of(st.integers(0, 500), st.sampled_from([0.05, 0.1, 0.5]))
     if spec.kind == "str":
+        if (spec.section, spec.name) == ("saving", "output_name"):  # a plain file name, or load refuses it
+            return st.sampled_from([t for t in _TEXTS if file_name_problem(t) is None])
         return st.sampled_from(_TEXTS)
     if spec.kind == "str_list":
         return st.lists(st.sampled_from(["weight_decay=0.01", "betas=0.9,0.99", "eps=1e-8"]), max_size=3)

@@ -168,6 +168,26 @@ def _in_range(spec: FieldSpec, x: float) -> bool:
     return (spec.min is None or x >= spec.min) and (spec.max is None or x <= spec.max)
 
 
+def file_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a plain file name (one that stays in its folder), or None."""
+    if not name.strip():
+        return "is empty"
+    if "/" in name or "\\" in name:
+        return f"{name!r} holds a path separator"
+    if name in (".", ".."):
+        return f"{name!r} is a folder reference"
+    if any(ord(ch) < 32 for ch in name):
+        return f"{name!r} holds a control character"
+    return None
+
+
+def clean_file_name(name: str) -> str:
+    """The plain file name in ``name``: its last path part without folder references ("" if none)."""
+    parts = [p for p in re.split(r"[/\\]", name) if p.strip() and p not in (".", "..")]
+    last = "".join(ch for ch in parts[-1] if ord(ch) >= 32).strip() if parts else ""
+    return last if not file_name_problem(last or " ") else ""
+
+
 def coerce_value(spec: FieldSpec, value: Any) -> Any:
     """Check one value against its field and return it in canonical form; ValueError(problem)."""
     kind = spec.kind
@@ -223,6 +243,11 @@ def coerce_value(spec: FieldSpec, value: Any) -> Any:
             if close:
                 mean = " (did you mean " + repr(next(c for c in spec.choices if c.lower() == close[0])) + "?)"
             raise ValueError(f"must be one of {', '.join(spec.choices)}, got {value!r}{mean}")
+        if (spec.section, spec.name) == ("saving", "output_name"):
+            problem = file_name_problem(value)
+            if problem:
+                raise ValueError(f"{problem}: the LoRA, its states and samples are saved in output_dir under this "
+                                 "name, so it must be a plain file name such as \"my_lora\"")
         return value
     if kind == "str_list":
         if isinstance(value, str):  # kohya style: "weight_decay=0.01 betas=0.9,0.99"

@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loratui.core.config.schema import TrainingConfig
-from loratui.core.config.fields import FIELDS, KEY_SECTIONS, coerce_value, optimizer_name
+from loratui.core.config.fields import (
+    FIELDS, KEY_SECTIONS, clean_file_name, coerce_value, file_name_problem, optimizer_name,
+)
 from loratui.core.errors import LoratuiError
 
 # kohya key -> loratui key, for keys whose value means the same thing (after type conversion)
@@ -415,6 +417,15 @@ class _Importer:
             self.report.warnings.append(f"save_model_as {d['save_model_as']!r}: loratui saves .safetensors")
         if not _empty(d.get("additional_parameters")):
             self.report.warnings.append(f"additional_parameters not applied: {d['additional_parameters']}")
+        name = d.get("output_name")
+        if isinstance(name, str) and not _empty(name) and file_name_problem(name):
+            clean = clean_file_name(name)
+            if clean:
+                self.set("output_name", "output_name", clean, f"cleaned from {name!r}")
+                self.report.warnings.append(f"output_name {name!r} is not a plain file name (the LoRA would be "
+                                            f"saved outside output_dir): imported as {clean!r}")
+            else:
+                self.ignore("output_name", f"{name!r} is not a plain file name: loratui's default kept")
         for key in ("train_data_dir", "reg_data_dir", "output_dir", "pretrained_model_name_or_path"):
             value = d.get(key)
             if isinstance(value, str) and value.startswith("."):

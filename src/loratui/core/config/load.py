@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from loratui.core.config.schema import SECTIONS, TrainingConfig, section_fields
-from loratui.core.config.fields import FIELDS, KEY_SECTIONS, PATH_KEYS, ConfigError, coerce_value, show_value
+from loratui.core.config.fields import (
+    FIELDS, KEY_SECTIONS, PATH_KEYS, ConfigError, coerce_value, file_name_problem, show_value,
+)
 from loratui.core.config.snapshot import FileSnapshot, remember_snapshot
 
 
@@ -221,6 +223,10 @@ def validate(cfg: TrainingConfig) -> list[str]:
     """
     problems = []
     d, n, t, o = cfg.dataset, cfg.network, cfg.training, cfg.optimizer
+    name_problem = file_name_problem(cfg.saving.output_name)
+    if name_problem:  # set in code rather than loaded (loading checks it already)
+        problems.append(f"output_name: {name_problem}: it must be a plain file name such as \"my_lora\" "
+                        "(the LoRA is saved in output_dir under this name)")
     if n.network_train_unet_only and n.network_train_text_encoder_only:
         problems.append("network_train_unet_only and network_train_text_encoder_only are both true: "
                         "nothing would be trained; set one of them to false")
