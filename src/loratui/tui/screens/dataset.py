@@ -192,7 +192,7 @@ class DatasetScreen(DatasetEdits, Screen):
             self.table.focus()
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        self.set_focus(self.query_one("#filter", Input))  # at once: the filter typed next lands in it
 
     def set_status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)

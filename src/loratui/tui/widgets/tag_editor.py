@@ -314,7 +314,9 @@ class TagEditor(Vertical):
     def focus(self, scroll_visible: bool = True) -> TagEditor:
         """Focus the tag list (or the text box of a free-text caption)."""
         if self.is_mounted:
-            (self._text if self._free_text else self._list).focus(scroll_visible)
+            # at once, not deferred like Widget.focus: a key typed right after (`e` then `a`)
+            # must already find the list focused
+            self.screen.set_focus(self._text if self._free_text else self._list, scroll_visible)
         return self
 
     # ---- drawing -------------------------------------------------------------------------------
@@ -486,7 +488,7 @@ class TagEditor(Vertical):
         return True
 
     def action_add(self) -> None:
-        self._add_input.focus()
+        self.screen.set_focus(self._add_input)  # at once: the tag typed next must land in the box
 
     def action_delete(self) -> None:
         index = self._list.highlighted
@@ -496,7 +498,7 @@ class TagEditor(Vertical):
         self._removed.append((index, tag))
         self._changed(f"delete {tag}", highlight=index)
 
-    def action_rename(self) -> None:
+    async def action_rename(self) -> None:
         index = self._list.highlighted
         if index is None or not self._tags:
             return
@@ -512,8 +514,8 @@ class TagEditor(Vertical):
         rename_input.styles.width = max(8, area.width - number)
         self._renaming = index
         self._rename_input = rename_input
-        self.mount(rename_input)
-        rename_input.focus()
+        await self.mount(rename_input)
+        self.screen.set_focus(rename_input)  # at once: the new name typed next must land in the box
         self.refresh_bindings()
 
     def action_move(self, step: int) -> None:

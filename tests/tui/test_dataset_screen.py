@@ -1,0 +1,220 @@
+"""The Dataset screen driven by keys only, over a real dataset on disk (Pilot, 80x24)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from fixtures.tui_dataset import make_dataset
+
+from loratui.core.dataset import locate_dataset
+from loratui.tui.app import LoratuiApp
+
+
+def _app(tmp_path: Path) -> tuple[LoratuiApp, Path]:
+    root = make_dataset(tmp_path / "proj")
+    app = LoratuiApp(locate_dataset(root), settings_file=tmp_path / "cfg" / "tui.toml",
+                     keymap_file=tmp_path / "cfg" / "keymap.toml", themes_dir=tmp_path / "themes", watch=False)
+    return app, root / "img"
+
+
+async def _loaded(app, pilot, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not (app.store.captions_loaded and app.store.scan is not None):
+        assert time.monotonic() < deadline, "captions and scan never arrived"
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+def run(tmp_path: Path, scenario, size=(80, 24)):
+    app, img = _app(tmp_path)
+
+    async def main():
+        async with app.run_test(size=size) as pilot:
+            await _loaded(app, pilot)
+            await scenario(app, pilot, img)
+
+    asyncio.run(main())
+    return app, img
+
+
+def screen(app):
+    return app.screen
+
+
+def caption(img: Path, rel: str) -> str:
+    """The caption file of image ``rel``."""
+    return (img / rel).with_suffix(".txt").read_text(encoding="utf-8")
+
+
+async def until(pilot, test, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not test():
+        assert time.monotonic() < deadline, "condition never became true"
+        await pilot.pause(0.05)
+
+
+def test_rows_filter_and_range_selection(tmp_path):
+    async def scenario(app, pilot, img):
+        scr = screen(app)
+        assert len(scr.shown) == 6
+        await pilot.press("slash", *"tag:solo", "enter")
+        assert [r.name for r in scr.shown] == ["a01.png", "a02.png", "b01.png"]
+        await pilot.press("shift+down", "shift+down")
+        assert scr.table.selected_count == 3
+        status = str(scr.query_one("#status").render())
+        assert "3 selected" in status and "3 of 6 shown" in status
+        await pilot.press("ctrl+d")
+        assert scr.table.selected_count == 0
+        # free text and --where together; a bad term is shown, not raised
+        await pilot.press("slash", "ctrl+u", *"glasses folder:5_*", "enter")
+        assert [r.name for r in scr.shown] == ["b01.png", "b02.png"]
+        await pilot.press("slash", "ctrl+u", *"tags>x", "enter")
+        assert "tags>x" in str(scr.query_one("#filter-error").render()) or scr.shown
+
+    run(tmp_path, scenario)
+
+
+def test_add_rename_delete_with_autocomplete_write_through_core(tmp_path):
+    async def scenario(app, pilot, img):
+        await pilot.press("down")  # a02
+        await pilot.press("e", "a", *"smi", "tab", "enter")
+        await until(pilot, lambda: "smile" in caption(img, "10_alice/a02.png"))
+        assert caption(img, "10_alice/a02.png").startswith("alice, smile, 1girl")
+        assert screen(app).current.state == "saved"
+        # rename the highlighted tag (smile) in place
+        await pilot.press("escape")  # leave the add box
+        await pilot.press("r", "ctrl+u", *"grin", "enter")
+        await until(pilot, lambda: "grin" in caption(img, "10_alice/a02.png"))
+        await pilot.press("d")
+        await until(pilot, lambda: "grin" not in caption(img, "10_alice/a02.png"))
+        assert caption(img, "10_alice/a02.png") == "alice, 1girl, solo, short hair, simple background, white background\n"
+        # every edit is in core's undo journal
+        await pilot.press("ctrl+z")
+        await until(pilot, lambda: "grin" in caption(img, "10_alice/a02.png"))
+        await pilot.press("ctrl+y")
+        await until(pilot, lambda: "grin" not in caption(img, "10_alice/a02.png"))
+
+    run(tmp_path, scenario)
+
+
+def test_bulk_remove_with_preview_then_undo(tmp_path):
+    async def scenario(app, pilot, img):
+        before = caption(img, "10_alice/a02.png")
+        await pilot.press("minus", *"*background")
+        await pilot.pause()
+        await pilot.press("enter")  # build the op -> plan preview
+        await until(pilot, lambda: type(app.screen).__name__ == "PlanPreviewScreen")
+        await pilot.press("enter")  # apply
+        await until(pilot, lambda: "background" not in caption(img, "10_alice/a02.png"))
+        assert "background" not in caption(img, "5_bob/b01.png")
+        await pilot.press("ctrl+z")
+        await until(pilot, lambda: caption(img, "10_alice/a02.png") == before)
+        assert "simple background" in caption(img, "5_bob/b01.png")
+
+    run(tmp_path, scenario)
+
+
+def test_bulk_cancel_in_preview_writes_nothing(tmp_path):
+    async def scenario(app, pilot, img):
+        before = caption(img, "10_alice/a02.png")
+        await pilot.press("minus", *"*background", "enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "PlanPreviewScreen")
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert caption(img, "10_alice/a02.png") == before
+
+    run(tmp_path, scenario)
+
+
+def test_change_on_disk_while_editing_is_a_conflict_with_a_choice(tmp_path):
+    async def scenario(app, pilot, img):
+        path = img / "10_alice" / "a01.txt"
+        await pilot.press("e")
+        path.write_text("alice, edited elsewhere\n", encoding="utf-8")  # another program
+        await pilot.press("a", *"blue eyes", "enter")
+        await until(pilot, lambda: screen(app).current.state == "conflict")
+        assert path.read_text() == "alice, edited elsewhere\n"  # nothing overwritten
+        await pilot.press("escape", "escape")
+        await pilot.press("k")  # keep mine
+        await until(pilot, lambda: "blue eyes" in path.read_text())
+        assert "edited elsewhere" not in path.read_text()
+
+    run(tmp_path, scenario)
+
+
+def test_conflict_take_theirs_keeps_the_file(tmp_path):
+    async def scenario(app, pilot, img):
+        path = img / "10_alice" / "a01.txt"
+        await pilot.press("e")
+        path.write_text("alice, edited elsewhere\n", encoding="utf-8")
+        await pilot.press("a", *"blue eyes", "enter")
+        await until(pilot, lambda: screen(app).current.state == "conflict")
+        await pilot.press("escape", "escape", "T")
+        await until(pilot, lambda: screen(app).current.caption.tags == ["alice", "edited elsewhere"])
+        assert path.read_text() == "alice, edited elsewhere\n"
+
+    run(tmp_path, scenario)
+
+
+def test_outside_change_without_pending_edit_reloads(tmp_path):
+    async def scenario(app, pilot, img):
+        path = img / "10_alice" / "a01.txt"
+        path.write_text("alice, new from tagger\n", encoding="utf-8")
+        app._captions_changed([path])  # what the watchfiles worker delivers
+        await until(pilot, lambda: screen(app).current.caption.tags == ["alice", "new from tagger"])
+
+    run(tmp_path, scenario)
+
+
+def test_next_uncaptioned_and_next_problem(tmp_path):
+    async def scenario(app, pilot, img):
+        await pilot.press("n")
+        assert screen(app).current.name == "a04.png"
+        await pilot.press("home", "p")
+        assert screen(app).current.severity in ("error", "warning")
+
+    run(tmp_path, scenario)
+
+
+def test_tag_list_filters_the_table(tmp_path):
+    async def scenario(app, pilot, img):
+        await pilot.press("t")
+        await pilot.pause()
+        pane = app.screen.query_one("#tags-pane")
+        pane.table.focus()
+        await pilot.press("slash", *"1boy", "enter", "enter")
+        await until(pilot, lambda: [r.name for r in screen(app).shown] == ["b01.png"])
+
+    run(tmp_path, scenario)
+
+
+def test_theme_switch_is_remembered(tmp_path):
+    async def scenario(app, pilot, img):
+        app.theme = "loratui-light"
+        await pilot.pause(0.2)
+
+    app, _ = run(tmp_path, scenario)
+    assert 'theme = "loratui-light"' in (tmp_path / "cfg" / "tui.toml").read_text()
+
+
+def test_help_lists_the_screen_keys(tmp_path):
+    async def scenario(app, pilot, img):
+        await pilot.press("question_mark")
+        await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        described = {entry.description for group in app.screen.groups for entry in group.entries}
+        assert {"Filter", "Undo", "Redo", "Bulk remove", "Next problem", "Select", "Help"} <= described
+        await pilot.press("escape")
+        await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
+
+    run(tmp_path, scenario)
+
+
+def test_screens_switch_by_keys(tmp_path):
+    async def scenario(app, pilot, img):
+        for key, mode in (("2", "caption"), ("3", "settings"), ("4", "train"), ("1", "dataset")):
+            await pilot.press(key)
+            await until(pilot, lambda m=mode: app.current_mode == m)
+
+    run(tmp_path, scenario)
