@@ -218,3 +218,49 @@ def test_screens_switch_by_keys(tmp_path):
             await until(pilot, lambda m=mode: app.current_mode == m)
 
     run(tmp_path, scenario)
+
+
+def test_palette_saves_a_recipe_and_replays_it(tmp_path):
+    async def scenario(app, pilot, img):
+        await pilot.press("minus", *"*background", "enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "PlanPreviewScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: "background" not in caption(img, "5_bob/b01.png"))
+        await pilot.press("ctrl+p", *"recipes: save")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "SaveRecipeScreen")
+        await pilot.press(*"nobg", "enter")
+        recipe = img.parent / "recipes" / "nobg.toml"
+        await until(pilot, recipe.exists)
+        assert 'op = "remove"' in recipe.read_text()
+        await pilot.press("ctrl+z")
+        await until(pilot, lambda: "simple background" in caption(img, "5_bob/b01.png"))
+        # replay it with preview
+        await pilot.press("ctrl+p", *"recipes: replay")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "PickRecipeScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "PlanPreviewScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: "background" not in caption(img, "5_bob/b01.png"))
+
+    run(tmp_path, scenario)
+
+
+def test_tagger_vocabulary_completes_and_gives_categories(tmp_path):
+    async def scenario(app, pilot, img):
+        await until(pilot, lambda: app.store.tagger_csv is not None)
+        await pilot.press("e", "a", *"twintai")
+        await pilot.pause(0.2)
+        editor_input = app.focused
+        assert [c.tag for c in editor_input.completions][:1] == ["twintails"]
+        await pilot.press("escape", "escape", "escape")
+        await pilot.press("X")  # remove a category: needs the tagger's categories
+        await until(pilot, lambda: type(app.screen).__name__ == "BulkOpScreen")
+
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "selected_tags.csv").write_text(
+        "tag_id,name,category,count\n1,general,9,100\n2,twintails,0,50\n3,alice_(wonderland),4,10\n")
+    run(tmp_path, scenario)

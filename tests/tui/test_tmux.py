@@ -6,7 +6,6 @@ TERM=screen-256color and TERM=linux both start the app.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys

@@ -80,6 +80,8 @@ class DatasetScreen(DatasetEdits, Screen):
         Binding("p", "next_problem", "Next problem", id="dataset.next_problem", show=False),
         Binding("n", "next_uncaptioned", "Next uncaptioned", id="dataset.next_uncaptioned", show=False),
         Binding("f5", "rescan", "Rescan", id="dataset.rescan", show=False),
+        Binding("asterisk", "select_all", "Select all shown", id="dataset.select_all", show=False,
+                tooltip="Same as ctrl+a, which tmux and screen often keep for themselves"),
         Binding("escape", "leave", "Back", id="dataset.back", show=False),
         *DatasetEdits.EDIT_BINDINGS,
     ]
@@ -156,6 +158,13 @@ class DatasetScreen(DatasetEdits, Screen):
         self.show_current(force=True)
         self.frequencies_changed()
         run_in_thread(self, self.store.read_scan, done=self._scan_read, what="scanning the dataset")
+        run_in_thread(self, self.store.read_tagger, done=self._tagger_read, what="reading the tagger's tag list")
+
+    def _tagger_read(self, found) -> None:
+        self.store.adopt_tagger(found)
+        if self.store.tagger_csv is not None:
+            self._vocab = None  # rebuilt with the tagger's tags on next use
+            self.frequencies_changed()
 
     def _scan_read(self, scan) -> None:
         self.store.adopt_scan(scan)
@@ -255,6 +264,9 @@ class DatasetScreen(DatasetEdits, Screen):
         self.action_pane("editor-pane")
         self.query_one(TagEditor).focus()
 
+    def action_select_all(self) -> None:
+        self.table.action_select_all()
+
     def action_leave(self) -> None:
         self.table.focus()
 
@@ -326,7 +338,7 @@ class DatasetScreen(DatasetEdits, Screen):
 
         self.query_one(TagEditor).vocab = self.tag_vocab()
         if self.query_one("#side", ContentSwitcher).current == "tags-pane":
-            self.query_one(TagFrequencyPane).set_frequencies(self.store.frequency)
+            self.query_one(TagFrequencyPane).set_frequencies(self.store.frequency, self.store.categories)
 
     def summary_changed(self) -> None:
         from loratui.tui.widgets.dataset_summary import CaptionStats, DatasetSummary

@@ -213,22 +213,28 @@ class DatasetEdits:
             return
         screen = BulkOpScreen(kind, label, known_tags=self.complete_tag, categories_available=self.has_categories())
         self.app.push_screen(screen, lambda op: op is not None and self.run_bulk_op(op, BULK_TITLES[kind], (rows, label)))
+        if initial is not None and kind == "replace":
+            def prefill() -> None:
+                for field_id in ("#bulk-old", "#bulk-new"):
+                    screen.query_one(field_id).value = initial
+            screen.call_after_refresh(prefill)
 
     def complete_tag(self, text: str) -> list[str]:
         vocab = self.tag_vocab()
         return [c.tag for c in vocab.complete(text, limit=10)] if vocab else []
 
     def tag_vocab(self):
+        """The dataset's tags by frequency, merged with the tagger's vocabulary when there is one."""
         from loratui.core.captions import TagVocab
 
         vocab = getattr(self, "_vocab", None)
         if vocab is None or getattr(self, "_vocab_frequency", None) is not self.store.frequency:
-            vocab = TagVocab(self.store.frequency)
+            vocab = TagVocab(self.store.frequency, self.store.tagger_tags or None)
             self._vocab, self._vocab_frequency = vocab, self.store.frequency
         return vocab
 
     def has_categories(self) -> bool:
-        return False
+        return bool(self.store.categories)
 
     def run_bulk_op(self, op, title: str, scope: tuple[list[ImageRow], str]) -> None:
         from loratui.core.captions import EditContext, check_ops, plan_edits
@@ -241,7 +247,8 @@ class DatasetEdits:
             return
         try:
             check_ops([op])
-            plan = plan_edits(captions, [op], ctx=EditContext(frequency=self.store.frequency),
+            plan = plan_edits(captions, [op], ctx=EditContext(frequency=self.store.frequency,
+                                                              categories=self.store.categories),
                               description=f"{title} ({label})")
         except LoratuiError as exc:
             self.app.notify(str(exc), severity="error")
@@ -255,11 +262,65 @@ class DatasetEdits:
         self.app.push_screen(PlanPreviewScreen(plan, self.store.root, f"{title} · {label}"), decided)
 
     def _bulk_done(self, op, written: list[Path]) -> None:
-        if not hasattr(self, "applied_ops"):
-            self.applied_ops = []
-        self.applied_ops.append(op)
+        self.applied_ops = [*getattr(self, "applied_ops", []), op]
         self.reread(list(written), mark="saved")
         self.app.notify(f"wrote {len(written)} caption(s): ctrl+z undoes it")
+
+    # ---- recipes ------------------------------------------------------------------------------------
+
+    def recipe_folders(self) -> list[Path]:
+        from loratui.core.captions import journal_dir
+
+        folders = [journal_dir(self.store.root).parent / "recipes"]
+        if self.store.location.project_dir is not None:
+            folders.insert(0, self.store.location.project_dir / "recipes")
+        return folders
+
+    def action_save_recipe(self) -> None:
+        from loratui.tui.screens.recipe_dialogs import SaveRecipeScreen
+
+        ops = getattr(self, "applied_ops", [])
+        if not ops:
+            self.app.notify("no operation applied yet in this session: apply one, then save it as a recipe",
+                            severity="warning")
+            return
+        screen = SaveRecipeScreen(self.recipe_folders()[0], ops=list(ops))
+        self.app.push_screen(screen, lambda path: path and self.app.notify(
+            f"saved {len(ops)} operation(s) to {path}: `loratui tags apply DIR {path}` replays them"))
+
+    def action_replay_recipe(self) -> None:
+        from loratui.tui.screens.recipe_dialogs import PickRecipeScreen
+
+        self.app.push_screen(PickRecipeScreen(self.recipe_folders()), self._replay)
+
+    def _replay(self, path: Path | None) -> None:
+        from loratui.core.captions import EditContext, load_recipe, parse_where, plan_edits
+        from loratui.tui.screens.plan_preview import PlanPreviewScreen
+
+        if path is None:
+            return
+        try:
+            recipe = load_recipe(path)
+            rows, label = self.scope_rows()
+            captions = [r.caption for r in rows if r.caption is not None]
+            plan = plan_edits(captions, recipe.ops, where=parse_where(recipe.where),
+                              ctx=EditContext(frequency=self.store.frequency, categories=self.store.categories),
+                              description=f"recipe {path.name}: {recipe.describe()}")
+        except LoratuiError as exc:
+            self.app.notify(str(exc), severity="error")
+            return
+
+        def decided(apply: bool | None) -> None:
+            if apply:
+                run_in_thread(self, self.store.apply, plan, plan.description,
+                              done=lambda written: self._replayed(recipe.ops, written), what=f"recipe {path.name}")
+
+        self.app.push_screen(PlanPreviewScreen(plan, self.store.root, f"recipe {path.name} · {label}"), decided)
+
+    def _replayed(self, ops, written: list[Path]) -> None:
+        self.applied_ops = [*getattr(self, "applied_ops", []), *ops]
+        self.reread(list(written), mark="saved")
+        self.app.notify(f"wrote {len(written)} caption(s): ctrl+z undoes the whole recipe")
 
     def edit_palette_commands(self) -> list[PaletteCommand]:
         cmds = [PaletteCommand(f"tags: {title} (selected / filtered / all)", key, lambda k=kind: self.action_bulk(k))
@@ -269,5 +330,9 @@ class DatasetEdits:
             PaletteCommand("tags: redo", "ctrl+y", self.action_redo),
             PaletteCommand("tags: keep my edit (conflict)", "k", self.action_keep_mine),
             PaletteCommand("tags: take the version on disk (conflict)", "T", self.action_take_theirs),
+            PaletteCommand("recipes: save the operations applied so far", "saved as TOML for `loratui tags apply`",
+                           self.action_save_recipe),
+            PaletteCommand("recipes: replay a recipe on this dataset (with preview)", "selected / filtered / all",
+                           self.action_replay_recipe),
         ]
         return cmds

@@ -16,8 +16,8 @@ from functools import cached_property
 from pathlib import Path
 
 from loratui.core.captions import (
-    DEFAULT_SEPARATOR, Caption, EditPlan, apply_plan, caption_path, load_captions, parse_where, plan_set_tags,
-    read_caption, tag_frequency,
+    DEFAULT_SEPARATOR, Caption, EditPlan, TagInfo, apply_plan, load_captions, load_selected_tags, parse_where,
+    plan_set_tags, read_caption, tag_categories, tag_frequency,
 )
 from loratui.core.dataset import IMAGE_EXTENSIONS, DatasetLocation, DatasetScan, parse_subset_name, scan_dataset
 from loratui.core.errors import LoratuiError
@@ -143,6 +143,9 @@ class DatasetStore:
         self.scan: DatasetScan | None = None
         self.captions_loaded = False
         self.frequency: Counter = Counter()
+        self.tagger_csv: Path | None = None     # the WD14 tag list completions and categories come from
+        self.tagger_tags: list[TagInfo] = []
+        self.categories: dict[str, int] = {}
 
     @property
     def root(self) -> Path:
@@ -188,6 +191,25 @@ class DatasetStore:
 
     def read_scan(self) -> DatasetScan:
         return scan_dataset(self.root, self.location.reg_dir, self.caption_extension)
+
+    def find_tagger_csv(self) -> Path | None:
+        """The tagger vocabulary in use: a ``selected_tags.csv`` in the project or train folder, else
+        the most recently used WD14 model of loratui's model store (``caption wd14 --download``)."""
+        from loratui.captioners.store import store_root  # stdlib only: no ML import
+
+        for folder in (self.location.project_dir, self.root):
+            if folder is not None and (folder / "selected_tags.csv").is_file():
+                return folder / "selected_tags.csv"
+        found = [p for p in (store_root() / "wd14").glob("*/selected_tags.csv") if p.is_file()]
+        return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+    def read_tagger(self) -> tuple[Path | None, list[TagInfo]]:
+        path = self.find_tagger_csv()
+        return path, (load_selected_tags(path) if path else [])
+
+    def adopt_tagger(self, found: tuple[Path | None, list[TagInfo]]) -> None:
+        self.tagger_csv, self.tagger_tags = found
+        self.categories = tag_categories(self.tagger_tags)
 
     def reread(self, paths: list[Path]) -> dict[Path, Caption]:
         """Fresh captions for these caption files (after a write, an undo or an outside change)."""
