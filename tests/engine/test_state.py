@@ -60,3 +60,102 @@ def test_resume_from_a_folder_that_is_not_a_state(tiny_sd1_dir, tmp_path):
     config = make_project(tmp_path, tiny_sd1_dir)
     with pytest.raises(LoratuiError, match="not a loratui state folder"):
         run(config, resume=str(tmp_path))
+
+
+# ---- a kill during a save (issue 11) ------------------------------------------------------------
+
+def _stopped_run(tiny_sd1_dir, root, monkeypatch, at=1):
+    from loratui.engine import run as run_module
+
+    config = make_project(root, tiny_sd1_dir, **{"training.max_train_epochs": 2})
+    on_step = run_module.Reporter.on_step
+
+    def stop(self, tr, **kw):
+        on_step(self, tr, **kw)
+        if tr.step == at:
+            tr.stop_requested = True
+
+    monkeypatch.setattr(run_module.Reporter, "on_step", stop)
+    code, _ = run(config)
+    monkeypatch.setattr(run_module.Reporter, "on_step", on_step)
+    assert code == 0
+    return config, root / "out" / "tiny-state"
+
+
+def test_resume_after_a_kill_between_the_two_renames_of_a_state_save(tiny_sd1_dir, tmp_path, monkeypatch):
+    import shutil
+
+    config, state = _stopped_run(tiny_sd1_dir, tmp_path, monkeypatch)
+    # what a SIGKILL between os.replace(folder, old) and os.replace(tmp, folder) leaves behind
+    shutil.copytree(state, state.with_name("tiny-state.tmp"))
+    state.rename(state.with_name("tiny-state.old"))
+    code, events = run(config, resume=str(state))
+    assert code == 0 and of(events, "finished")[-1]["reason"] == "completed"
+    warnings = [e["message"] for e in of(events, "warning")]
+    assert any(f"{state} is missing" in w and "resuming from tiny-state.tmp" in w for w in warnings), warnings
+    assert of(events, "run_started")[-1]["resumed_from"] == str(state.with_name("tiny-state.tmp"))
+
+
+def test_resume_falls_back_to_the_previous_state(tmp_path):
+    from loratui.engine.state import find_resume_state
+
+    old = tmp_path / "x-state.old"
+    old.mkdir()
+    for name in ("lora.safetensors", "optimizer.pt", "rng.pt"):
+        (old / name).write_bytes(b"x")
+    (old / "state.json").write_text('{"format": 1, "step": 3}')
+    (tmp_path / "x-state.tmp").mkdir()  # a save killed while writing: no state.json yet
+    path, note = find_resume_state(tmp_path / "x-state")
+    assert path == old and "x-state.old, the previous state" in note
+    assert find_resume_state(old) == (old, None)
+    assert find_resume_state(tmp_path / "nothing") == (tmp_path / "nothing", None)  # read_state_info says why
+
+
+def test_leftovers_of_our_own_naming_only(tmp_path):
+    import os
+    import time
+
+    from loratui.engine.state import leftovers
+
+    out = tmp_path / "out"
+    out.mkdir()
+    ours = [".tiny.safetensors.a1b2c3d4.tmp", ".tiny-000002.safetensors.x_y.tmp",
+            ".tiny-step00000500.safetensors.q.tmp"]
+    theirs = [".tinyother.safetensors.a1.tmp", ".other.safetensors.a1.tmp", "tiny.safetensors", "notes.tmp"]
+    for name in ours + theirs:
+        (out / name).write_bytes(b"x" * 10)
+    for name, complete in (("tiny-state", True), ("tiny-000002-state", False)):
+        (out / name).mkdir()
+        if complete:
+            for f in ("lora.safetensors", "optimizer.pt", "rng.pt"):
+                (out / name / f).write_bytes(b"x")
+            (out / name / "state.json").write_text('{"format": 1}')
+    (out / "tiny-state.old").mkdir()          # stale: tiny-state is complete
+    (out / "tiny-000002-state.tmp").mkdir()   # incomplete itself: garbage
+    keep = out / "tiny-000002-state.old"      # the only complete copy of tiny-000002-state: kept
+    keep.mkdir()
+    for f in ("lora.safetensors", "optimizer.pt", "rng.pt"):
+        (keep / f).write_bytes(b"x")
+    (keep / "state.json").write_text('{"format": 1}')
+    concept = tmp_path / "img" / "2_x"
+    concept.mkdir(parents=True)
+    stale_caption = concept / ".a.txt.k2j3l4.tmp"
+    fresh_caption = concept / ".b.txt.zzzz.tmp"
+    for path in (stale_caption, fresh_caption, concept / ".c.png.k2.tmp"):
+        path.write_text("x")
+    past = time.time() - 3600
+    os.utime(stale_caption, (past, past))
+    os.utime(concept / ".c.png.k2.tmp", (past, past))
+    found = {p.name for p in leftovers(out, "tiny", [tmp_path / "img"], ".txt")}
+    assert found == {*ours, "tiny-state.old", "tiny-000002-state.tmp", ".a.txt.k2j3l4.tmp"}
+
+
+def test_a_run_removes_leftover_temp_files_at_start(tiny_sd1_dir, tmp_path, monkeypatch, capsys):
+    config = make_project(tmp_path, tiny_sd1_dir, **{"training.max_train_epochs": 1})
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / ".tiny.safetensors.abcd1234.tmp"
+    stale.write_bytes(b"\0" * 4096)  # a SIGKILL during a LoRA save leaves a full-size hidden temp file
+    code, _ = run(config)
+    assert code == 0 and not stale.exists()
+    assert "removed 1 leftover temp file(s) of interrupted saves" in capsys.readouterr().err

@@ -12,9 +12,16 @@ import errno
 import glob
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
+
+
+def atomic_temp_pattern(target: str) -> re.Pattern:
+    """The names of the temp files ``atomic_write_bytes`` makes for targets whose names match the
+    regex ``target`` (``.NAME.XXXXXXXX.tmp``), to find the ones a killed process left behind."""
+    return re.compile(rf"^\.(?:{target})\.[A-Za-z0-9_]+\.tmp$")
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -154,6 +154,16 @@ class Run:
         if self.writer is not None:
             self.writer.emit(kind, **fields)
 
+    def _remove_leftovers(self) -> None:
+        """Temp files of our own naming that killed saves left (the run lock is held: none is live)."""
+        from loratui.engine.state import leftovers, remove_leftovers
+
+        d = self.cfg.dataset
+        folders = [Path(p) for p in (d.train_data_dir, d.reg_data_dir) if p]
+        count, size = remove_leftovers(leftovers(self.output_dir, self.name, folders, d.caption_extension))
+        if count:
+            self.say(f"removed {count} leftover temp file(s) of interrupted saves ({size / 2**20:.1f} MiB)")
+
     def say(self, text: str) -> None:
         if self.is_main and not self.echo_json:
             if self.bar_open:  # end the progress bar's line first
@@ -309,17 +319,20 @@ class Run:
 
         check_config(self.cfg)
         schedule = compute_schedule(self.cfg, scan_for_config(self.cfg), self.world)
-        self.resume_info = None
+        self.resume_info = resume_note = None
         if self.resume:
-            from loratui.engine.state import read_state_info
+            from loratui.engine.state import find_resume_state, read_state_info
 
+            self.resume, resume_note = find_resume_state(self.resume)  # a kill mid-save: the complete one
             self.resume_info = read_state_info(self.resume)
         if self.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             stale = self.lock.acquire()
             self.writer = EventWriter(self.events_file, sys.stdout if self.echo_json else None)
-            if stale:
-                self.warn(stale)
+            for note in (stale, resume_note):
+                if note:
+                    self.warn(note)
+            self._remove_leftovers()
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         started = time.perf_counter()
         try:

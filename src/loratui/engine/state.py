@@ -5,6 +5,9 @@ and grad-scaler states (``optimizer.pt``), every RNG (``rng.pt``: python, numpy,
 CUDA, and the noise generator) and ``state.json`` (step, epoch, batches done in that epoch, loss
 history, the config's training-relevant keys). Resuming restores all of it and skips the batches
 already done, so the rest of the run is identical to an uninterrupted one.
+
+A save is a temp folder renamed into place; ``find_resume_state`` recovers from a kill between its
+two renames, and ``leftovers`` finds what killed saves left (removed when a run starts).
 """
 
 from __future__ import annotations
@@ -77,6 +80,94 @@ def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
     if old.exists():
         shutil.rmtree(old)
     return folder
+
+
+def _complete(folder: Path) -> bool:
+    """A state folder every file of which was written (state.json, written last, parses)."""
+    try:
+        info = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and info.get("format") == FORMAT and all(
+        (folder / name).is_file() for name in ("lora.safetensors", "optimizer.pt", "rng.pt"))
+
+
+def find_resume_state(folder: str | Path) -> tuple[Path, str | None]:
+    """The state folder to resume from for ``--resume FOLDER``, and a note when it is not FOLDER.
+
+    ``save_state`` writes FOLDER.tmp, renames FOLDER to FOLDER.old, FOLDER.tmp to FOLDER, then
+    removes FOLDER.old: a kill between the two renames leaves no FOLDER, a complete FOLDER.tmp (the
+    newer state) and FOLDER.old. Then the complete one is used (the newer first), and said so."""
+    folder = Path(folder)
+    if _complete(folder):
+        return folder, None
+    what = "was left half-saved" if folder.exists() else "is missing"
+    for suffix, which in ((".tmp", "the newer state, complete"), (".old", "the previous state")):
+        candidate = folder.with_name(folder.name + suffix)
+        if _complete(candidate):
+            return candidate, (f"{folder} {what} (a kill during a state save): resuming from {candidate.name}, "
+                               f"{which}")
+    return folder, None
+
+
+def leftovers(output_dir: str | Path, name: str, dataset_dirs: list[Path] = (), caption_extension: str = ".txt",
+              *, min_age_s: float = 60.0) -> list[Path]:
+    """Files of our own naming that a killed process left behind: temp files of LoRA saves of run
+    NAME, temp and swap folders of its state saves (only where the state itself is complete: else
+    they hold the only copy, see ``find_resume_state``), and caption temp files in the dataset's
+    concept folders (at least ``min_age_s`` old: a caption being written right now is younger)."""
+    import re
+    import time
+
+    from loratui.core.fsutil import atomic_temp_pattern
+
+    out = Path(output_dir)
+    stem = rf"{re.escape(name)}(?:-\d{{6}}|-step\d{{8}})?"
+    lora_temp = atomic_temp_pattern(rf"{stem}\.safetensors")
+    state_swap = re.compile(rf"^({stem}-state)\.(?:tmp|old)$")
+    found: list[Path] = []
+    for entry in _listdir(out):
+        if entry.is_file() and lora_temp.match(entry.name):
+            found.append(entry)
+        elif entry.is_dir() and (match := state_swap.match(entry.name)):
+            if _complete(out / match.group(1)) or not _complete(entry):
+                found.append(entry)
+    caption_temp = atomic_temp_pattern(rf".+{re.escape(caption_extension)}")
+    now = time.time()
+    for root in dataset_dirs:
+        for folder in [Path(root), *(p for p in _listdir(Path(root)) if p.is_dir() and not p.name.startswith("."))]:
+            for entry in _listdir(folder):
+                try:
+                    old_enough = now - entry.stat().st_mtime >= min_age_s
+                except OSError:
+                    continue
+                if old_enough and entry.is_file() and caption_temp.match(entry.name):
+                    found.append(entry)
+    return found
+
+
+def _listdir(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError:
+        return []
+
+
+def remove_leftovers(paths: list[Path]) -> tuple[int, int]:
+    """Remove them; returns (how many were removed, their bytes)."""
+    count = size = 0
+    for path in paths:
+        try:
+            if path.is_dir():
+                size += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+                shutil.rmtree(path)
+            else:
+                size += path.stat().st_size
+                path.unlink()
+            count += 1
+        except OSError:
+            continue
+    return count, size
 
 
 def read_state_info(folder: str | Path) -> dict:
