@@ -264,3 +264,30 @@ def test_tagger_vocabulary_completes_and_gives_categories(tmp_path):
     (tmp_path / "proj" / "selected_tags.csv").write_text(
         "tag_id,name,category,count\n1,general,9,100\n2,twintails,0,50\n3,alice_(wonderland),4,10\n")
     run(tmp_path, scenario)
+
+
+def test_page_keys_in_the_editor_change_image_without_leaving_it(tmp_path):
+    async def scenario(app, pilot, img):
+        await pilot.press("e", "pagedown", "pagedown")
+        assert screen(app).current.name == "a03.png"
+        await pilot.press("pageup")
+        assert screen(app).current.name == "a02.png"
+        assert "tag-editor" in (app.focused.id or "")  # still in the editor
+        await pilot.press("n")  # next without a caption, from the editor
+        assert screen(app).current.name == "a04.png"
+
+    run(tmp_path, scenario)
+
+
+def test_every_screen_key_has_a_palette_command(tmp_path):
+    async def scenario(app, pilot, img):
+        from loratui.tui.palette import commands_for
+
+        titles = " | ".join(c.title for c in commands_for(app.screen, app))
+        for word in ("filter", "rescan", "next problem", "without a caption", "tag list", "summary", "select all",
+                     "deselect", "sort", "undo", "redo", "keep my edit", "take the version", "add a tag",
+                     "remove tags", "replace", "duplicates", "move tags to the front", "underscores", "category",
+                     "balance", "recipes: save", "recipes: replay", "theme:", "preview:", "help", "quit"):
+            assert word in titles, word
+
+    run(tmp_path, scenario)

@@ -325,6 +325,10 @@ class DatasetScreen(DatasetEdits, Screen):
             PaletteCommand("dataset: show summary", "i", lambda: self.action_pane("summary-pane")),
             PaletteCommand("dataset: select all shown", "ctrl+a", self.table.action_select_all),
             PaletteCommand("dataset: deselect all", "ctrl+d", self.table.action_clear_selection),
+            PaletteCommand("dataset: sort by the next column", "s", self.table.action_cycle_sort),
+            PaletteCommand("dataset: reverse the sort", "S", self.table.action_reverse_sort),
+            PaletteCommand("dataset: balance repeats per concept (plan first)", "b in the summary",
+                           lambda: self.on_dataset_summary_balance_requested(None)),
             PaletteCommand("tags: edit the current image", "e", self.action_edit),
         ]
         return cmds + self.edit_palette_commands()

@@ -160,12 +160,12 @@ class DatasetEdits:
         self.run_bulk_op(AddTags(list(self.clipboard), -1), "paste copied tags", self.scope_rows(prefer_selection=True))
 
     def on_tag_editor_navigate_requested(self, event) -> None:
-        if event.where == "uncaptioned":
+        if event.target == "uncaptioned":
             self.action_next_uncaptioned()
-        elif event.where == 1:
-            self.table.action_cursor_down()
-        elif event.where == -1:
-            self.table.action_cursor_up()
+        elif event.target == 1:
+            self.table.action_move(1)
+        elif event.target == -1:
+            self.table.action_move(-1)
 
     def on_tag_editor_leave_requested(self, event) -> None:
         self.table.focus()
