@@ -78,6 +78,14 @@ def _app_target(args: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The entry point: every failure ends as one line on stderr and an exit code, never a traceback.
+
+    A LoratuiError (the user's problem) is ``error: ...``, exit 2, and so is an OSError naming a
+    file; anything else is a bug: ``internal error: TYPE: MESSAGE (details in LOG)``, exit 1, with
+    the traceback in the user cache folder (core/crashlog.py). ``LORATUI_DEBUG=1`` shows it instead.
+    """
+    from loratui.core.crashlog import debug_enabled, one_line
+
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         target = _app_target(args)
@@ -103,3 +111,29 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+    except OSError as exc:
+        if debug_enabled():
+            raise
+        if not exc.filename:
+            _internal(exc, args)
+        click.echo(f"error: {one_line(str(exc.filename))}: {one_line(exc.strerror or str(exc))}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - the last resort: a bug, reported in one line
+        if debug_enabled():
+            raise
+        _internal(exc, args)
+
+
+def _internal(exc: BaseException, args: list[str]) -> None:
+    """A bug: the traceback to a log file, one line to the user (and to a --json-events follower),
+    exit 1."""
+    from loratui.core.crashlog import internal_error_line, write_crash_log
+
+    line = internal_error_line(exc, write_crash_log(exc, argv=args))
+    try:
+        click.echo(line, err=True)
+        if "--json-events" in args:
+            click.echo(json.dumps({"event": "error", "message": line, "kind": "internal"}, ensure_ascii=False))
+    except Exception:  # noqa: BLE001 - stderr itself is gone
+        pass
+    sys.exit(1)

@@ -15,7 +15,7 @@ from pathlib import Path
 from loratui.core.captions import (
     OVERWRITE, ChangeWriter, caption_path, join_tags, read_caption, split_tags, write_checked,
 )
-from loratui.core.dataset import is_image, iter_images, parse_subset_name
+from loratui.core.dataset import is_image, iter_images, list_folder, parse_subset_name
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_bytes
 
@@ -39,9 +39,9 @@ def find_images(dataset: str | os.PathLike, recursive: bool = False) -> list[Pat
     if recursive:
         return list(iter_images(root, recursive=True))
     images = list(iter_images(root, recursive=False))
-    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if parse_subset_name(sub.name) is not None:
-            images.extend(iter_images(sub, recursive=False))
+    for sub in list_folder(root):
+        if not sub.name.startswith(".") and sub.is_dir() and parse_subset_name(sub.name) is not None:
+            images.extend(iter_images(sub.path, recursive=False))
     return images
 
 

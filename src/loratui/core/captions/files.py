@@ -33,7 +33,7 @@ from pathlib import Path
 from loratui.core.dataset import parse_subset_name
 from loratui.core.errors import ConflictError, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes
-from loratui.core.dataset import iter_images
+from loratui.core.dataset import iter_images, list_folder
 
 BOM = "\ufeff"
 DEFAULT_SEPARATOR = ", "
@@ -346,7 +346,7 @@ def find_caption_images(root: str | os.PathLike, recursive: bool = False) -> lis
     if recursive:
         return list(iter_images(root, recursive=True))
     images = list(iter_images(root, recursive=False))
-    for sub in sorted(os.scandir(root), key=lambda e: e.name):
+    for sub in list_folder(root):
         if sub.name.startswith(".") or not sub.is_dir() or parse_subset_name(sub.name) is None:
             continue
         images.extend(iter_images(sub.path, recursive=False))

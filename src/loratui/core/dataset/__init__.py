@@ -10,7 +10,7 @@ core subpackage. Import from here, not from the modules.
 from __future__ import annotations
 
 from loratui.core.dataset.balance import Rename, apply_renames, balance_plan, balance_target, plan_conflicts
-from loratui.core.dataset.images import IMAGE_EXTENSIONS, is_image, iter_images
+from loratui.core.dataset.images import IMAGE_EXTENSIONS, is_image, iter_images, list_folder
 from loratui.core.dataset.locate import DatasetLocation, locate_dataset
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
 from loratui.core.dataset.project import InitResult, concept_folder_name, init_project
@@ -36,6 +36,7 @@ __all__ = [
     "init_project",
     "is_image",
     "iter_images",
+    "list_folder",
     "locate_dataset",
     "looks_truncated",
     "parse_subset_name",

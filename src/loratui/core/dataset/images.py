@@ -6,6 +6,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from loratui.core.errors import LoratuiError
+
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
 
 
@@ -13,10 +15,27 @@ def is_image(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
+def list_folder(folder: str | os.PathLike) -> list[os.DirEntry]:
+    """The entries of ``folder`` sorted by name; a folder that cannot be read (permissions, gone, a
+    file) is a one-line LoratuiError naming it and what to do."""
+    try:
+        with os.scandir(folder) as it:
+            return sorted(it, key=lambda e: e.name)
+    except PermissionError:
+        raise LoratuiError(f"{folder}: cannot read this folder (permission denied): make it readable "
+                           f"(chmod u+rx '{folder}') or move it out of the dataset") from None
+    except NotADirectoryError:
+        raise LoratuiError(f"{folder}: not a folder") from None
+    except FileNotFoundError:
+        raise LoratuiError(f"{folder}: no such folder") from None
+    except OSError as exc:
+        raise LoratuiError(f"{folder}: cannot read this folder ({exc.strerror or exc})") from None
+
+
 def iter_images(root: str | os.PathLike, recursive: bool = True) -> Iterator[Path]:
     """Image files under root in a stable (sorted) order; hidden files and folders are skipped."""
     root = Path(root)
-    entries = sorted(os.scandir(root), key=lambda e: e.name)
+    entries = list_folder(root)
     subdirs = []
     for entry in entries:
         if entry.name.startswith("."):

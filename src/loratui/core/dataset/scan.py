@@ -26,7 +26,7 @@ from pathlib import Path
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset
 from loratui.core.errors import LoratuiError
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, probe_image
-from loratui.core.dataset.images import IMAGE_EXTENSIONS
+from loratui.core.dataset.images import IMAGE_EXTENSIONS, list_folder
 
 def parse_subset_name(name: str) -> tuple[int, str] | None:
     """(repeats, class_tokens) the way sd-scripts reads a folder name, or None if it has no integer prefix.
@@ -116,8 +116,7 @@ def _rel(path: Path) -> str:
 
 
 def _listdir(path: Path) -> list[os.DirEntry]:
-    with os.scandir(path) as it:
-        return sorted(it, key=lambda e: e.name)
+    return list_folder(path)  # an unreadable folder is one line naming it
 
 
 def _is_dir(entry: os.DirEntry) -> bool:
