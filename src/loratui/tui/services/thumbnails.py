@@ -6,7 +6,9 @@ imported on first use, never at module import, so the TUI's first frame does not
 
 The thumbnail fits `cols` x `2*rows` pixels: one terminal cell shows two pixels stacked (a `▀` with
 the top pixel as foreground and the bottom one as background), and a cell is about twice as tall as
-wide, so those pixels are roughly square and the aspect ratio holds.
+wide, so those pixels are roughly square and the aspect ratio holds. For a graphics protocol (Kitty,
+Sixel) pass `cell=(width, height)`, the pixel size of one cell: the thumbnail then fits
+`cols*width` x `rows*height` pixels, the terminal's own resolution for that many cells.
 
 EXIF orientation is not applied, on purpose: the trainer (like sd-scripts) reads the stored pixels,
 so the preview shows what training sees (see core/dataset/imagesize.py).
@@ -43,11 +45,28 @@ class Thumbnail:
     file_size: int
     format: str | None = None
     frames: int = 1
+    cell_width: int = 1  # pixels per cell the thumbnail was made for: 1x2 for half-blocks
+    cell_height: int = 2
 
     @property
     def cell_rows(self) -> int:
-        """Terminal lines the image needs (two pixels a line)."""
-        return (self.height + 1) // 2
+        """Terminal lines the image needs (two pixels a line for half-blocks)."""
+        return -(-self.height // self.cell_height)
+
+    @property
+    def cell_cols(self) -> int:
+        """Terminal columns the image needs."""
+        return -(-self.width // self.cell_width)
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.pixels)
+
+    def to_pil(self) -> Any:
+        """The pixels as a Pillow RGB image (imports Pillow: call it from a worker)."""
+        from PIL import Image
+
+        return Image.frombytes("RGB", (self.width, self.height), self.pixels)
 
     @property
     def info(self) -> str:
@@ -83,16 +102,19 @@ def format_size(n: int) -> str:
 
 
 class ThumbnailCache:
-    """Thread-safe LRU of thumbnails keyed by (path, mtime_ns, size, cols, rows).
+    """Thread-safe LRU of thumbnails keyed by (path, mtime_ns, size, cols, rows, cell).
 
     A changed file (new mtime or size) misses and is decoded again. Errors are cached too: a broken
-    file stays broken until it changes.
+    file stays broken until it changes. At most `max_entries` entries and `max_bytes` of pixels
+    (graphics thumbnails are much bigger than half-block ones); the newest entry is always kept.
     """
 
-    def __init__(self, max_entries: int = 64) -> None:
+    def __init__(self, max_entries: int = 64, max_bytes: int = 64 * 1024 * 1024) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self._entries: OrderedDict[tuple[Any, ...], Thumbnail | ThumbnailError] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
@@ -101,13 +123,23 @@ class ThumbnailCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def nbytes(self) -> int:
+        """Pixel bytes held."""
+        return self._bytes
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
-    def get(self, path: str | os.PathLike[str], cols: int, rows: int) -> Thumbnail | ThumbnailError:
+    def get(
+        self, path: str | os.PathLike[str], cols: int, rows: int, *, cell: tuple[int, int] = (1, 2)
+    ) -> Thumbnail | ThumbnailError:
+        """A thumbnail fitting `cols` x `rows` cells of `cell` pixels each (1x2: half-blocks)."""
         path = Path(path)
         cols, rows = max(int(cols), 1), max(int(rows), 1)
+        cell = (max(int(cell[0]), 1), max(int(cell[1]), 1))
         try:
             st = path.stat()
         except FileNotFoundError:
@@ -118,7 +150,7 @@ class ThumbnailCache:
             return ThumbnailError(path, f"cannot read: {exc.strerror or exc}")
         if not stat.S_ISREG(st.st_mode):
             return ThumbnailError(path, "not a file")
-        key = (str(path), st.st_mtime_ns, st.st_size, cols, rows)
+        key = (str(path), st.st_mtime_ns, st.st_size, cols, rows, cell)
         with self._lock:
             cached = self._entries.get(key)
             if cached is not None:
@@ -126,12 +158,18 @@ class ThumbnailCache:
                 self.hits += 1
                 return cached
             self.misses += 1
-        result = decode_thumbnail(path, cols, rows, st.st_size)
+        result = decode_thumbnail(path, cols, rows, st.st_size, cell=cell)
         with self._lock:
+            old = self._entries.pop(key, None)
+            if isinstance(old, Thumbnail):
+                self._bytes -= old.nbytes
             self._entries[key] = result
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            if isinstance(result, Thumbnail):
+                self._bytes += result.nbytes
+            while len(self._entries) > 1 and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
+                _, evicted = self._entries.popitem(last=False)
+                if isinstance(evicted, Thumbnail):
+                    self._bytes -= evicted.nbytes
         return result
 
 
@@ -158,8 +196,10 @@ def _ignore_bomb_warnings(image_module: Any) -> None:
             _BOMB_FILTER_SET = True
 
 
-def decode_thumbnail(path: Path, cols: int, rows: int, file_size: int | None = None) -> Thumbnail | ThumbnailError:
-    """Decode `path` into a thumbnail fitting `cols` x `2*rows` pixels; never raises."""
+def decode_thumbnail(
+    path: Path, cols: int, rows: int, file_size: int | None = None, *, cell: tuple[int, int] = (1, 2)
+) -> Thumbnail | ThumbnailError:
+    """Decode `path` into a thumbnail fitting `cols*cell[0]` x `rows*cell[1]` pixels; never raises."""
     from PIL import Image, UnidentifiedImageError
 
     _ignore_bomb_warnings(Image)
@@ -170,7 +210,7 @@ def decode_thumbnail(path: Path, cols: int, rows: int, file_size: int | None = N
             return ThumbnailError(path, f"cannot read: {exc.strerror or exc}")
     if file_size == 0:
         return ThumbnailError(path, "file is empty")
-    box = (cols, rows * 2)
+    box = (cols * cell[0], rows * cell[1])
     try:
         with Image.open(path) as im:
             source_w, source_h = im.size
@@ -216,6 +256,8 @@ def decode_thumbnail(path: Path, cols: int, rows: int, file_size: int | None = N
         file_size=file_size,
         format=fmt,
         frames=frames,
+        cell_width=cell[0],
+        cell_height=cell[1],
     )
 
 

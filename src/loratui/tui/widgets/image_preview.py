@@ -1,11 +1,21 @@
-"""ImagePreview: the current image drawn with coloured half-blocks, decoded in a thread worker.
+"""ImagePreview: the current image as Kitty or Sixel graphics, or coloured half-blocks; decoded in a thread worker.
 
-Each cell is a `▀` whose foreground is the upper pixel and background the lower one: it works in any
-truecolour/256-colour terminal, in tmux and over plain SSH, with no graphics protocol. Decoding goes
-through `services.thumbnails.ThumbnailCache` in an exclusive thread worker, so moving the cursor
-quickly through a table only ever finishes the newest request; results come back as a message.
+Modes: "auto" (what `services.terminal_graphics.detect()` finds from the environment: Kitty graphics,
+Sixel, else half-blocks; always half-blocks when the app is headless), "kitty", "sixel", "halfblock"
+and "off".
 
-Kitty/Sixel graphics (the `textual-image` package) are not used yet: "auto" means half-blocks.
+Half-blocks: each cell is a `▀` whose foreground is the upper pixel and background the lower one: it
+works in any truecolour/256-colour terminal, in tmux and over plain SSH, with no graphics protocol.
+
+Kitty/Sixel: textual-image's widget for that protocol (imported lazily, in the worker, by
+`terminal_graphics.load_widget_class`) is mounted as a child, sized in cells, and given a Pillow
+image of the thumbnail's size (the preview area at the terminal's cell resolution), never the full
+file. If textual-image is missing or drawing fails, the preview falls back to half-blocks for good
+(until the mode is set again) and shows a one-line note saying why.
+
+Decoding goes through `services.thumbnails.ThumbnailCache` in an exclusive thread worker, so moving
+the cursor quickly through a table only ever finishes the newest request; results come back as a
+message. A file that cannot be shown shows its reason, in every mode.
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ from __future__ import annotations
 import os
 import textwrap
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from rich.color import Color
 from rich.segment import Segment
@@ -25,12 +35,15 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
+from loratui.tui.services import terminal_graphics
 from loratui.tui.services.thumbnails import Thumbnail, ThumbnailCache, ThumbnailError, default_cache
 
-PreviewMode = Literal["auto", "halfblock", "off"]
-MODES: tuple[str, ...] = ("auto", "halfblock", "off")
+PreviewMode = Literal["auto", "kitty", "sixel", "halfblock", "off"]
+MODES: tuple[str, ...] = ("auto", "kitty", "sixel", "halfblock", "off")
+GRAPHICS = ("kitty", "sixel")
 LOADING_DELAY = 0.15  # keep the old image this long before saying "loading…": no flicker on cache hits
 UPPER_HALF = "▀"
+_LABEL = {"kitty": "Kitty", "sixel": "Sixel"}
 
 
 def halfblock_strips(thumb: Thumbnail) -> list[Strip]:
@@ -64,6 +77,7 @@ class ImagePreview(Widget):
     ImagePreview {
         height: 1fr;
         width: 1fr;
+        overflow: hidden hidden;
         & > .image-preview--info { color: $text-muted; }
         & > .image-preview--error { color: $error; text-style: bold; }
     }
@@ -87,13 +101,32 @@ class ImagePreview(Widget):
         """Internal: a worker's result, handed back to the UI thread."""
 
         def __init__(
-            self, generation: int, path: Path, result: Thumbnail | ThumbnailError, strips: list[Strip] | None
+            self,
+            generation: int,
+            path: Path,
+            result: Thumbnail | ThumbnailError,
+            strips: list[Strip] | None,
+            *,
+            key: tuple[Any, ...] | None = None,
+            image: Any = None,
+            graphic_class: type | None = None,
         ) -> None:
             super().__init__()
             self.generation = generation
             self.path = path
             self.result = result
             self.strips = strips
+            self.key = key
+            self.image = image  # a Pillow image of the thumbnail (graphics protocols only)
+            self.graphic_class = graphic_class
+
+    class GraphicsUnavailable(Message, bubble=False):
+        """Internal: the worker could not load textual-image for `protocol`."""
+
+        def __init__(self, protocol: str, reason: str) -> None:
+            super().__init__()
+            self.protocol = protocol
+            self.reason = reason
 
     def __init__(
         self,
@@ -116,15 +149,22 @@ class ImagePreview(Widget):
         self.placeholder = placeholder
         self._path: Path | None = Path(path) if path is not None else None
         self._generation = 0
-        self._requested: tuple[Path, int, int] | None = None
+        self._requested: tuple[Any, ...] | None = None
         self._loading = False
         self._loading_visible = False
         self._loading_timer: Timer | None = None
         # what is on screen (kept while the next image loads, for LOADING_DELAY)
         self._strips: list[Strip] | None = None
+        self._picture_cells: tuple[int, int] | None = None  # (cols, rows) of the graphics image shown
+        self._shown_key: tuple[Any, ...] | None = None
         self._info = ""
         self._error: str | None = None
         self._glyph_error = "x" if os.environ.get("TERM") == "linux" else "✗"
+        # graphics protocols: the child widget, and protocols that failed (sticky until the mode is set)
+        self._graphic: Widget | None = None
+        self._graphic_protocol: str | None = None
+        self._failed: dict[str, str] = {}
+        self._note: str | None = None
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -143,11 +183,26 @@ class ImagePreview(Widget):
         if value == self._mode:
             return
         self._mode = value
+        self._failed.clear()  # choosing a mode again tries its protocol again
+        self._note = None
         self._requested = None
         self._clear_shown()
+        if self._resolve_protocol() not in GRAPHICS:
+            self._drop_graphic()
         if value != "off" and self._path is not None and self.is_mounted:
             self._request()
+        self._sync_graphic()
         self.refresh()
+
+    @property
+    def protocol(self) -> str:
+        """What the preview draws with now: "kitty", "sixel", "halfblock" or "off"."""
+        return self._resolve_protocol()
+
+    @property
+    def note(self) -> str | None:
+        """Why graphics fell back to half-blocks, or None."""
+        return self._note
 
     @property
     def info(self) -> str:
@@ -163,6 +218,15 @@ class ImagePreview(Widget):
     def is_loading(self) -> bool:
         return self._loading
 
+    @property
+    def is_settled(self) -> bool:
+        """Nothing in flight and what is shown was made for the current path, size and protocol."""
+        if self._loading:
+            return False
+        if self._path is None or self._resolve_protocol() == "off" or not self.size.area:
+            return True
+        return self._shown_key == self._wanted_key()
+
     def show(self, path: str | os.PathLike[str] | None) -> None:
         """Preview `path` (None: nothing). The same path again is a no-op; see `reload`."""
         new = Path(path) if path is not None else None
@@ -174,6 +238,7 @@ class ImagePreview(Widget):
             self._generation += 1  # a result still in flight is dropped
             self._set_loading(False)
             self._clear_shown()
+            self._sync_graphic()
             self.refresh()
             return
         if self.is_mounted:
@@ -185,18 +250,66 @@ class ImagePreview(Widget):
         if self._path is not None and self.is_mounted:
             self._request()
 
+    # ---- protocol ---------------------------------------------------------------------------
+
+    def _resolve_protocol(self) -> str:
+        mode = self._mode
+        if mode in ("off", "halfblock"):
+            return mode
+        if mode == "auto":
+            try:
+                headless = self.app.is_headless
+            except Exception:  # not attached to an app yet
+                headless = False
+            wanted = "halfblock" if headless else terminal_graphics.detect_protocol()
+        else:
+            wanted = mode
+        return "halfblock" if wanted in self._failed else wanted
+
+    def _fail_graphics(self, protocol: str, reason: str, *, loading: bool) -> None:
+        """Give up `protocol` for this widget: half-blocks from now on, with a one-line note."""
+        if protocol in self._failed:
+            return
+        self._failed[protocol] = reason
+        verb = "unavailable" if loading else "failed"
+        self._note = f"half-blocks: {_LABEL.get(protocol, protocol)} graphics {verb} ({reason})"
+        self._drop_graphic()
+        self._requested = None
+        self._picture_cells = None
+        self._shown_key = None
+        if self._path is not None and self.is_mounted:
+            self._request()
+        self._sync_graphic()
+        self.refresh()
+
+    def _on_graphic_failure(self, exc: BaseException) -> None:
+        protocol = self._graphic_protocol or self._resolve_protocol()
+        self._fail_graphics(protocol, terminal_graphics.failure_reason(exc), loading=False)
+
+    def on_image_preview_graphics_unavailable(self, message: GraphicsUnavailable) -> None:
+        message.stop()
+        self._fail_graphics(message.protocol, message.reason, loading=True)
+
     # ---- worker -----------------------------------------------------------------------------
 
     def _thumbnail_box(self) -> tuple[int, int]:
         width, height = self.size
-        rows = height - 1 if self.show_info and height > 2 else height
+        rows = height
+        if self.show_info and rows > 2:
+            rows -= 1
+        if self._note and rows > 2:
+            rows -= 1
         return max(width, 1), max(rows, 1)
 
+    def _wanted_key(self) -> tuple[Any, ...]:
+        return (self._path, *self._thumbnail_box(), self._resolve_protocol())
+
     def _request(self) -> None:
-        if self._mode == "off" or self._path is None or not self.size.area:
+        protocol = self._resolve_protocol()
+        if protocol == "off" or self._path is None or not self.size.area:
             return
         cols, rows = self._thumbnail_box()
-        wanted = (self._path, cols, rows)
+        wanted = self._wanted_key()
         if wanted == self._requested:
             return
         self._requested = wanted
@@ -206,10 +319,25 @@ class ImagePreview(Widget):
         generation, path = self._generation, self._path
 
         def load() -> None:
-            result = cache.get(path, cols, rows)
-            strips = halfblock_strips(result) if isinstance(result, Thumbnail) else None
-            if not get_current_worker().is_cancelled:
-                self.post_message(self.ThumbnailReady(generation, path, result, strips))
+            worker = get_current_worker()
+            graphic_class = None
+            if protocol in GRAPHICS:
+                try:
+                    graphic_class = terminal_graphics.load_widget_class(protocol)
+                except terminal_graphics.GraphicsUnavailable as exc:
+                    if not worker.is_cancelled:
+                        self.post_message(self.GraphicsUnavailable(protocol, str(exc)))
+                    return
+                result = cache.get(path, cols, rows, cell=_graphics_cell(cols, rows))
+                image = result.to_pil() if isinstance(result, Thumbnail) else None
+                strips = None
+            else:
+                result = cache.get(path, cols, rows)
+                strips = halfblock_strips(result) if isinstance(result, Thumbnail) else None
+                image = None
+            if not worker.is_cancelled:
+                self.post_message(self.ThumbnailReady(generation, path, result, strips, key=wanted, image=image,
+                                                      graphic_class=graphic_class))
 
         self.run_worker(
             load, name="image-preview", group="image-preview", thread=True, exclusive=True, exit_on_error=False
@@ -218,15 +346,74 @@ class ImagePreview(Widget):
     def on_image_preview_thumbnail_ready(self, message: ThumbnailReady) -> None:
         message.stop()
         if message.generation != self._generation:
-            return  # a newer request (or show(None)) superseded this one
+            return  # a newer request (or show(None), or a fallback) superseded this one
         self._set_loading(False)
         result = message.result
+        self._shown_key = message.key
+        self._strips, self._picture_cells = None, None
         if isinstance(result, Thumbnail):
-            self._strips, self._info, self._error = message.strips, result.info, None
+            self._info, self._error = result.info, None
+            if message.image is not None and message.graphic_class is not None:
+                protocol = message.key[-1] if message.key else self._resolve_protocol()
+                self._show_graphic(protocol, message.graphic_class, message.image, result)
+            else:
+                self._strips = message.strips
         else:
-            self._strips, self._info, self._error = None, "", result.reason
+            self._info, self._error = "", result.reason
+        self._sync_graphic()
         self.refresh()
         self.post_message(self.Updated(self, message.path, self._info, self._error))
+
+    # ---- the graphics child -----------------------------------------------------------------
+
+    def _show_graphic(self, protocol: str, cls: type, image: Any, thumb: Thumbnail) -> None:
+        cols, rows = thumb.cell_cols, thumb.cell_rows
+        try:
+            graphic = self._graphic
+            if graphic is None or type(graphic) is not cls:
+                self._drop_graphic()
+                graphic = cls(image, on_failure=self._on_graphic_failure)
+                self._graphic, self._graphic_protocol = graphic, protocol
+                self._place_graphic(graphic, cols, rows)
+                self.mount(graphic)
+            else:
+                self._place_graphic(graphic, cols, rows)
+                graphic.image = image  # type: ignore[attr-defined]
+        except Exception as exc:  # textual-image refused the image or the widget: half-blocks
+            self._fail_graphics(protocol, terminal_graphics.failure_reason(exc), loading=False)
+            return
+        self._picture_cells = (cols, rows)
+
+    def _place_graphic(self, graphic: Widget, cols: int, rows: int) -> None:
+        styles = graphic.styles
+        styles.width = cols
+        styles.height = rows
+        styles.offset = (max((self.size.width - cols) // 2, 0), 0)
+
+    def _sync_graphic(self) -> None:
+        """Show the graphics child only while it is what the preview shows."""
+        graphic = self._graphic
+        if graphic is None:
+            return
+        visible = self._picture_cells is not None and not self._text_lines()
+        if graphic.display != visible:
+            graphic.display = visible
+
+    def _drop_graphic(self) -> None:
+        graphic, self._graphic, self._graphic_protocol = self._graphic, None, None
+        if graphic is None:
+            return
+        try:
+            graphic.release()  # type: ignore[attr-defined]
+        except Exception:
+            pass
+        if graphic.is_attached:
+            graphic.remove()
+
+    def on_unmount(self) -> None:
+        self._drop_graphic()
+
+    # ---- loading state ----------------------------------------------------------------------
 
     def _set_loading(self, loading: bool) -> None:
         self._loading = loading
@@ -235,8 +422,9 @@ class ImagePreview(Widget):
             self._loading_timer = None
         self._loading_visible = False
         if loading:
-            if self._strips is None and self._error is None:
+            if self._strips is None and self._picture_cells is None and self._error is None:
                 self._loading_visible = True  # nothing to keep on screen meanwhile
+                self._sync_graphic()
                 self.refresh()
             else:
                 self._loading_timer = self.set_timer(LOADING_DELAY, self._show_loading)
@@ -245,10 +433,11 @@ class ImagePreview(Widget):
         self._loading_timer = None
         if self._loading:
             self._loading_visible = True
+            self._sync_graphic()
             self.refresh()
 
     def _clear_shown(self) -> None:
-        self._strips, self._info, self._error = None, "", None
+        self._strips, self._picture_cells, self._shown_key, self._info, self._error = None, None, None, "", None
 
     def on_mount(self) -> None:
         if self._path is not None:
@@ -261,7 +450,7 @@ class ImagePreview(Widget):
     # ---- rendering --------------------------------------------------------------------------
 
     def _text_lines(self) -> list[tuple[str, str | None]]:
-        """Lines of text to show instead of (or under) the image, with their component class."""
+        """Lines of text to show instead of the image, with their component class."""
         width = max(self.size.width, 1)
         if self._mode == "off":
             return [("preview off (setting)", "image-preview--info")]
@@ -270,30 +459,63 @@ class ImagePreview(Widget):
         if self._error is not None:
             message = f"{self._glyph_error} broken image: {self._error}"
             return [(line, "image-preview--error") for line in textwrap.wrap(message, width) or [message]]
-        if self._strips is None:
+        if self._strips is None and self._picture_cells is None:
             return [(self.placeholder, "image-preview--info")] if self.placeholder else []
         return []
+
+    def _footer(self) -> list[str]:
+        """Lines under the image (or the text): the info line, then the fallback note."""
+        lines = []
+        if self.show_info and self._info and not self._text_lines():
+            lines.append(self._info)
+        if self._note and self._mode != "off":
+            lines.append(self._note)
+        return lines
+
+    def _line(self, text: str, component: str | None, width: int, *, center: bool = False) -> Strip:
+        style = self.get_component_rich_style(component) if component else self.rich_style
+        if len(text) > width:
+            text = text[: max(width - 1, 0)] + "…"
+        if center:
+            text = text.center(width)
+        return Strip([Segment(text, style)]).adjust_cell_length(width, style)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
         lines = self._text_lines()
-        if lines or self._strips is None or self._mode == "off":
+        if lines or self._mode == "off" or (self._strips is None and self._picture_cells is None):
             if y < len(lines):
                 text, component = lines[y]
                 style = self.get_component_rich_style(component) if component else base
                 return Strip([Segment(text, style)]).adjust_cell_length(width, style)
+            footer = self._footer()
+            if 0 <= y - len(lines) < len(footer):
+                return self._line(footer[y - len(lines)], "image-preview--info", width)
             return Strip.blank(width, base)
-        strips = self._strips
-        if y < len(strips):
-            strip = strips[y]
-            left = max((width - strip.cell_length) // 2, 0)
-            strip = strip.crop(0, width) if strip.cell_length > width else strip
-            right = max(width - left - strip.cell_length, 0)
-            padded = Strip.join([Strip.blank(left, base), strip, Strip.blank(right, base)])
-            return padded.apply_style(base)
-        if y == len(strips) and self.show_info and self._info:
-            style = self.get_component_rich_style("image-preview--info")
-            text = self._info if len(self._info) <= width else self._info[: max(width - 1, 0)] + "…"
-            return Strip([Segment(text.center(width), style)]).adjust_cell_length(width, style)
+        if self._picture_cells is not None:
+            image_rows = self._picture_cells[1]
+            if y < image_rows:
+                return Strip.blank(width, base)  # the graphics child is drawn over these lines
+        else:
+            strips = self._strips or []
+            image_rows = len(strips)
+            if y < image_rows:
+                strip = strips[y]
+                left = max((width - strip.cell_length) // 2, 0)
+                strip = strip.crop(0, width) if strip.cell_length > width else strip
+                right = max(width - left - strip.cell_length, 0)
+                padded = Strip.join([Strip.blank(left, base), strip, Strip.blank(right, base)])
+                return padded.apply_style(base)
+        footer = self._footer()
+        if 0 <= y - image_rows < len(footer):
+            return self._line(footer[y - image_rows], "image-preview--info", width, center=True)
         return Strip.blank(width, base)
+
+
+def _graphics_cell(cols: int, rows: int) -> tuple[int, int]:
+    """Pixels per cell for a graphics thumbnail: the terminal's, scaled down so no side passes the cap."""
+    width, height = terminal_graphics.graphics_cell_size()
+    scale = min(1.0, terminal_graphics.MAX_GRAPHICS_SIDE / (cols * width),
+                terminal_graphics.MAX_GRAPHICS_SIDE / (rows * height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
