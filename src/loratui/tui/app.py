@@ -144,7 +144,8 @@ class LoratuiApp(App):
             PaletteCommand("app: quit", "ctrl+q", self.exit),
         ]
         cmds += [PaletteCommand(f"preview: {mode}", "image preview mode, remembered",
-                                lambda m=mode: self.set_preview_mode(m)) for mode in ("auto", "halfblock", "off")]
+                                lambda m=mode: self.set_preview_mode(m))
+                 for mode in ("auto", "kitty", "sixel", "halfblock", "off")]
         cmds += [PaletteCommand(f"theme: {name}", "switch theme, remembered", lambda n=name: setattr(self, "theme", n))
                  for name in sorted(self.available_themes) if name.startswith("loratui")]
         return cmds

@@ -3,7 +3,7 @@
 A small flat TOML file the user may edit by hand::
 
     theme = "loratui-dark"
-    image_preview = "auto"   # auto | halfblock | off
+    image_preview = "auto"   # auto | kitty | sixel | halfblock | off
 
 Loading never fails: a missing file gives the defaults, a broken one gives the defaults plus one
 problem line naming the file (the app shows it as a notification). A bad value resets only that
@@ -22,7 +22,7 @@ from typing import Any
 
 SETTINGS_FILE_NAME = "tui.toml"
 
-IMAGE_PREVIEW_CHOICES = ("auto", "halfblock", "off")
+IMAGE_PREVIEW_CHOICES = ("auto", "kitty", "sixel", "halfblock", "off")
 
 # Settings whose value must be one of a few words; the others are checked by their default's type.
 _CHOICES: dict[str, tuple[str, ...]] = {"image_preview": IMAGE_PREVIEW_CHOICES}
@@ -41,7 +41,8 @@ class UserSettings:
     """Name of the colour theme (a shipped one or one from the user themes folder)."""
 
     image_preview: str = "auto"
-    """How images are previewed: "auto" (best the terminal supports), "halfblock" (coloured
+    """How images are previewed: "auto" (best the terminal supports), "kitty" / "sixel" (graphics,
+    forced), "halfblock" (coloured
     half-cells, works everywhere) or "off"."""
 
 
