@@ -71,7 +71,7 @@ def test_broken_settings_file_gives_defaults_and_one_problem(tmp_path):
 
 def test_bad_setting_values_reset_only_themselves(tmp_path):
     path = tmp_path / "tui.toml"
-    path.write_text('theme = "loratui-light"\nimage_preview = "sixel"\nthem = "x"\n')
+    path.write_text('theme = "loratui-light"\nimage_preview = "hologram"\nthem = "x"\n')
     settings, problems = load_settings(path)
     assert settings == UserSettings(theme="loratui-light", image_preview="auto")
     (line,) = problems
