@@ -291,3 +291,18 @@ def test_every_screen_key_has_a_palette_command(tmp_path):
             assert word in titles, word
 
     run(tmp_path, scenario)
+
+
+def test_free_text_caption_edits_in_a_text_area(tmp_path):
+    async def scenario(app, pilot, img):
+        await pilot.press("end")  # b02: "a photo of a man with glasses standing in a park"
+        assert screen(app).current.name == "b02.png"
+        await pilot.press("e")
+        assert type(app.focused).__name__ == "TextArea"
+        await pilot.press("end", *" at noon", "ctrl+s")
+        await until(pilot, lambda: "at noon" in caption(img, "5_bob/b02.png"))
+        assert caption(img, "5_bob/b02.png").startswith("a photo of a man with glasses")
+        await pilot.press("ctrl+z")
+        await until(pilot, lambda: caption(img, "5_bob/b02.png") == "a photo of a man with glasses standing in a park\n")
+
+    run(tmp_path, scenario)
