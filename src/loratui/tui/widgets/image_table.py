@@ -6,6 +6,9 @@ one visible row. Columns are laid out from the widget width (one flexible column
 
 No colour-only signals (the app must work on TERM=linux): the cursor row has a `▶` in the gutter,
 selected rows a `●`, and the sort column a `▲`/`▼` after its label, as well as their styles.
+
+Columns, glyphs and fitting text to a cell are in widgets.table_text; the cursor, selection and
+sort bookkeeping in widgets.table_cursor.
 """
 
 from __future__ import annotations
@@ -13,10 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -26,57 +27,17 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from loratui.tui.widgets.table_cursor import TableCursor
+from loratui.tui.widgets.table_text import ASCII_GLYPHS, UNICODE_GLYPHS, Column, Glyphs, fit_text
+
 MIN_FLEX_WIDTH = 8  # a flexible column never gets narrower than this; columns past the edge are cut
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column. `getter(row)` gives the cell text; `width=None` makes the column flexible."""
-
-    key: str
-    label: str
-    width: int | None
-    getter: Callable[[Any], str]
-    sort_key: Callable[[Any], Any] | None = None  # None: sort by the getter's text
-    align: Literal["left", "right"] = "left"
-    # A component class name (e.g. "image-table--problem") to style this cell, or None.
-    style_getter: Callable[[Any], str | None] | None = None
-
-
-@dataclass(frozen=True)
-class Glyphs:
-    cursor: str = "▶"
-    selected: str = "●"
-    ascending: str = "▲"
-    descending: str = "▼"
-    ellipsis: str = "…"
-
-
-UNICODE_GLYPHS = Glyphs()
-# The Linux console font lacks ▶ and ●; these read the same on any terminal.
-ASCII_GLYPHS = Glyphs(cursor=">", selected="*", ascending="^", descending="v", ellipsis="~")
 
 
 def default_glyphs() -> Glyphs:
     return ASCII_GLYPHS if os.environ.get("TERM") == "linux" else UNICODE_GLYPHS
 
 
-def fit_text(text: str, width: int, align: str = "left", ellipsis: str = "…") -> str:
-    """`text` padded or cut to exactly `width` cells; a cut ends with the ellipsis."""
-    if width <= 0:
-        return ""
-    if not text.isprintable():  # a newline or tab in a file name would break the line
-        text = "".join(ch if ch.isprintable() else "?" for ch in text)
-    length = cell_len(text)
-    if length > width:
-        return set_cell_size(text, width - 1) + ellipsis
-    if length == width:
-        return text
-    pad = " " * (width - length)
-    return pad + text if align == "right" else text + pad
-
-
-class ImageTable(ScrollView, can_focus=True):
+class ImageTable(TableCursor, ScrollView, can_focus=True):
     """A keyboard-driven table over any row objects, for 10,000+ rows."""
 
     GUTTER = 3  # cursor mark, selection mark, space
@@ -419,77 +380,3 @@ class ImageTable(ScrollView, can_focus=True):
     def _on_resize(self, event: events.Resize) -> None:
         self._columns_layout = None
         self._scroll_cursor_into_view()
-
-    def _sort_in_place(self) -> None:
-        column = next(c for c in self.columns if c.key == self._sort_column)
-        key = column.sort_key or column.getter
-        # list.sort is stable in both directions, so ties keep their previous order
-        self._rows.sort(key=key, reverse=self._sort_reverse)
-
-    def _index_of(self, wanted: Hashable) -> int | None:
-        key = self.row_key
-        return next((i for i, row in enumerate(self._rows) if key(row) == wanted), None)
-
-    def _restore_cursor(self, old_key: Hashable | None) -> None:
-        index = self._index_of(old_key) if old_key is not None else None
-        self._cursor = index if index is not None else max(0, min(self._cursor, len(self._rows) - 1))
-
-    def _set_cursor(self, index: int) -> None:
-        index = max(0, min(index, len(self._rows) - 1))
-        if index == self._cursor:
-            return
-        old = self._cursor
-        self._cursor = index
-        self._refresh_index(old)
-        self._refresh_index(index)
-        self._scroll_cursor_into_view()
-        self._post_cursor()
-
-    def action_extend(self, step: int) -> None:
-        """shift+arrows: select from the anchor (where the range started) to the cursor."""
-        if not self._rows:
-            return
-        if self._anchor is None:
-            self._anchor = self._cursor
-            self._anchor_base = frozenset(self._selected)
-        anchor = self._anchor
-        self._set_cursor(self._cursor + step)
-        low, high = sorted((anchor, self._cursor))
-        key = self.row_key
-        self._set_selection(set(self._anchor_base).union(key(r) for r in self._rows[low : high + 1]))
-        self._anchor = anchor  # _set_cursor leaves it; keep it for the next shift+arrow
-
-    def _set_selection(self, new: set[Hashable]) -> None:
-        if new == self._selected:
-            return
-        self._selected = new
-        self.refresh()
-        self.post_message(self.SelectionChanged(self, len(self._selected)))
-
-    def _post_cursor(self) -> None:
-        row = self.cursor_row
-        if row is self._last_cursor_row:
-            return
-        self._last_cursor_row = row
-        self.post_message(self.CursorMoved(self, row))
-
-    def _visible_range(self) -> tuple[int, int]:
-        """(first row index shown, number of row lines)."""
-        return int(self.scroll_offset.y), max(self.scrollable_content_region.height - 1, 0)
-
-    def _refresh_index(self, index: int) -> None:
-        top, height = self._visible_range()
-        if top <= index < top + height:
-            self.refresh_line(index + 1)  # virtual line: header is line 0 of the viewport
-
-    def _scroll_cursor_into_view(self, center: bool = False) -> None:
-        """Scroll as little as possible; `center`: a jump (new rows, new order) centres the cursor."""
-        top, height = self._visible_range()
-        if height <= 0:
-            return
-        if center and not top <= self._cursor < top + height:
-            self.scroll_to(y=self._cursor - height // 2, animate=False)
-        elif self._cursor < top:
-            self.scroll_to(y=self._cursor, animate=False)
-        elif self._cursor >= top + height:
-            self.scroll_to(y=self._cursor - height + 1, animate=False)
