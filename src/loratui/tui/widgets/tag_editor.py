@@ -13,77 +13,31 @@ Tags are compared the way core compares them (``TagVocab.key``: case folded, ``_
 ``long_hair`` cannot be added beside ``long hair``; renaming onto a tag that is there merges the two
 (the earlier position stays, as core's replace does). A tag that core could not write as one tag
 (a line break, the caption's separator) is refused with the reason core gives.
+
+The tag list widget is widgets.tag_list; the edits and what each key does, widgets.tag_editor_actions.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from rich.segment import Segment
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.strip import Strip
 from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from loratui.core.captions import DEFAULT_SEPARATOR, TagVocab, unwritable_tag
+from loratui.core.captions import DEFAULT_SEPARATOR, TagVocab
+from loratui.tui.widgets.tag_editor_actions import TagEditorActions
 from loratui.tui.widgets.tag_input import TagInput
+from loratui.tui.widgets.tag_list import TagList
 
 NavigateTarget = int | Literal["uncaptioned"]
-
-
-def cursor_glyph() -> str:
-    """The Linux console font lacks ▶ (the image table makes the same choice)."""
-    return ">" if os.environ.get("TERM") == "linux" else "▶"
-
-
-class TagList(OptionList, inherit_bindings=False):
-    """The tags, one row each (no wrapping: a row's screen line is its index minus the scroll).
-
-    The highlighted row has a ``▶`` in a two-cell gutter as well as its colour (no colour-only cues).
-    """
-
-    GUTTER = 2
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", show=False, id="tags.cursor_up"),
-        Binding("down", "cursor_down", "Down", show=False, id="tags.cursor_down"),
-        Binding("home", "first", "First tag", show=False, id="tags.cursor_first"),
-        Binding("end", "last", "Last tag", show=False, id="tags.cursor_last"),
-    ]
-
-    DEFAULT_CSS = """
-    TagList {
-        height: 1fr;
-        max-height: 100%;
-        border: none;
-        padding: 0;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-        &:focus { border: none; }
-    }
-    """
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._glyph = cursor_glyph()
-
-    def _get_left_gutter_width(self) -> int:
-        return self.GUTTER
-
-    def render_line(self, y: int) -> Strip:
-        line = super().render_line(y)
-        index = int(self.scroll_offset.y) + y
-        mark = self._glyph if index == self.highlighted and index < self.option_count else " "
-        style = self.get_visual_style("option-list--option").rich_style
-        return Strip.join([Strip([Segment(mark.ljust(self.GUTTER), style)], self.GUTTER), line])
 
 
 @dataclass
@@ -97,7 +51,7 @@ class EditorMessage(Message):
         return self.editor
 
 
-class TagEditor(Vertical):
+class TagEditor(TagEditorActions, Vertical):
     """Edit one caption: a tag list (add, delete, rename, move, re-insert) or a free-text box."""
 
     BINDING_GROUP_TITLE = "Tag editor"
@@ -350,77 +304,6 @@ class TagEditor(Vertical):
         focused = self.screen.focused if self.is_mounted else None
         return focused is not None and self in focused.ancestors
 
-    # ---- changes -------------------------------------------------------------------------------
-
-    def _changed(self, action: str, highlight: int | None = None) -> None:
-        self._refresh_list(highlight)
-        self.post_message(self.TagsChanged(list(self._tags), action, editor=self))
-
-    def _index_of(self, tag: str, skip: int | None = None) -> int | None:
-        """Where a tag that core counts as the same as ``tag`` is, or None."""
-        key = TagVocab.key(tag)
-        for index, existing in enumerate(self._tags):
-            if index != skip and TagVocab.key(existing) == key:
-                return index
-        return None
-
-    def _refuse(self, message: str) -> None:
-        self.app.bell()
-        self.notify(message, severity="warning", timeout=4)
-
-    def _writable(self, tag: str) -> bool:
-        problem = unwritable_tag(tag, self._separator)
-        if problem:
-            self._refuse(f"'{tag}' {problem}")
-            return False
-        return True
-
-    def _add(self, tag: str) -> None:
-        add_input = self._add_input
-        if not tag:
-            self._list.focus()  # Enter on an empty box: done adding
-            return
-        if not self._writable(tag):
-            return
-        there = self._index_of(tag)
-        if there is not None:
-            self._refuse(f"'{self._tags[there]}' is already there (tag {there + 1})")
-            return
-        cursor = self._list.highlighted
-        position = cursor + 1 if cursor is not None and self._tags else len(self._tags)
-        self._tags.insert(position, tag)
-        add_input.value = ""
-        self._changed(f"add {tag}", highlight=position)
-
-    def _finish_rename(self, new: str) -> None:
-        index = self._renaming
-        self._cancel_rename()
-        if index is None or index >= len(self._tags):
-            return
-        old = self._tags[index]
-        if not new or new == old or not self._writable(new):
-            return
-        other = self._index_of(new, skip=index)
-        if other is None:
-            self._tags[index] = new
-            self._changed(f"rename {old} to {new}", highlight=index)
-            return
-        keep, drop = min(index, other), max(index, other)  # the earlier position stays, as in core
-        self._tags[keep] = new
-        del self._tags[drop]
-        self._changed(f"rename {old} to {new} (merged)", highlight=keep)
-
-    def _cancel_rename(self, refocus: bool = True) -> None:
-        rename_input = self._rename_input
-        self._renaming = None
-        self._rename_input = None
-        if rename_input is not None:
-            if refocus and rename_input.has_focus:
-                self._list.focus()
-            rename_input.remove()
-        if self.is_mounted:
-            self.refresh_bindings()
-
     # ---- messages from the children --------------------------------------------------------------
 
     def on_tag_input_submitted(self, message: TagInput.Submitted) -> None:
@@ -463,110 +346,3 @@ class TagEditor(Vertical):
         self._loaded_text = text
         self._tags = [text] if text else []
         self.post_message(self.TagsChanged(list(self._tags), "edit caption", editor=self))
-
-    # ---- keys --------------------------------------------------------------------------------------
-
-    _LIST_ACTIONS = frozenset({"add", "delete", "rename", "move", "reinsert", "copy", "paste",
-                               "next_uncaptioned"})
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if not self.is_mounted:
-            return True
-        if action == "save_text":
-            return self._free_text
-        if action in self._LIST_ACTIONS:
-            if self._free_text or self._renaming is not None or not self._list.has_focus:
-                return False  # keys typed into a box are text, not commands
-            cursor = self._list.highlighted
-            if action in ("delete", "rename"):
-                return True if cursor is not None and self._tags else None
-            if action == "move":
-                step = int(parameters[0]) if parameters else 0
-                return True if cursor is not None and 0 <= cursor + step < len(self._tags) else None
-            if action == "reinsert":
-                return True if self._removed else None
-        return True
-
-    def action_add(self) -> None:
-        self.screen.set_focus(self._add_input)  # at once: the tag typed next must land in the box
-
-    def action_delete(self) -> None:
-        index = self._list.highlighted
-        if index is None or not self._tags:
-            return
-        tag = self._tags.pop(index)
-        self._removed.append((index, tag))
-        self._changed(f"delete {tag}", highlight=index)
-
-    async def action_rename(self) -> None:
-        index = self._list.highlighted
-        if index is None or not self._tags:
-            return
-        # Over the row, after its number (one line per row: the list never wraps).
-        tag_list = self._list
-        area = tag_list.content_region
-        row_y = area.y + index - int(tag_list.scroll_offset.y)
-        number = TagList.GUTTER + len(str(len(self._tags))) + 2
-        origin = self.content_region
-        rename_input = TagInput(self._tags[index], vocab=self._vocab, exclude=[self._tags[index]],
-                                compact=True, select_on_focus=False, id="tag-editor-rename")
-        rename_input.styles.offset = (area.x + number - origin.x, row_y - origin.y)
-        rename_input.styles.width = max(8, area.width - number)
-        self._renaming = index
-        self._rename_input = rename_input
-        await self.mount(rename_input)
-        self.screen.set_focus(rename_input)  # at once: the new name typed next must land in the box
-        self.refresh_bindings()
-
-    def action_move(self, step: int) -> None:
-        index = self._list.highlighted
-        if index is None or not 0 <= index + step < len(self._tags):
-            return
-        target = index + step
-        tags = self._tags
-        tags[index], tags[target] = tags[target], tags[index]
-        self._changed(f"move {tags[target]} {'up' if step < 0 else 'down'}", highlight=target)
-
-    def action_reinsert(self) -> None:
-        if not self._removed:
-            return
-        position, tag = self._removed.pop()
-        there = self._index_of(tag)
-        if there is not None:
-            self._refuse(f"'{self._tags[there]}' is already there (tag {there + 1})")
-            return
-        position = min(position, len(self._tags))
-        self._tags.insert(position, tag)
-        self._changed(f"re-insert {tag}", highlight=position)
-
-    def action_copy(self) -> None:
-        self.post_message(self.CopyRequested(list(self._tags), editor=self))
-
-    def action_paste(self) -> None:
-        self.post_message(self.PasteRequested(editor=self))
-
-    def action_navigate(self, step: int) -> None:
-        self._cancel_rename()
-        if self._free_text:
-            self._commit_text()
-        self.post_message(self.NavigateRequested(step, editor=self))
-
-    def action_next_uncaptioned(self) -> None:
-        self.post_message(self.NavigateRequested("uncaptioned", editor=self))
-
-    def action_save_text(self) -> None:
-        if self._free_text:
-            self._commit_text()
-
-    def action_leave(self) -> None:
-        if self._renaming is not None:
-            self._cancel_rename()
-            return
-        add_input = self._add_input
-        if add_input.has_focus:
-            add_input.value = ""
-            self._list.focus()
-            return
-        if self._free_text:
-            self._commit_text()
-        self.post_message(self.LeaveRequested(editor=self))
