@@ -6,13 +6,14 @@ None on escape. Every change rebuilds the op and runs core's ``check_ops``, so t
 shows core's own one-line error as you type, and Enter does nothing while there is one. Nothing
 here knows how an operation works: building, checking and describing it is core's job.
 
-The form controls are one line high so every form fits 80x24; ``BulkChoice`` and ``BulkToggle`` leave
-Enter alone (it applies the form) and mark their state with ``(x)`` / ``[x]``, not only colour.
+The form controls (widgets.form_controls) are one line high so every form fits 80x24; ``BulkChoice``
+and ``BulkToggle`` leave Enter alone (it applies the form) and mark their state with ``(x)`` / ``[x]``,
+not only colour.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -21,17 +22,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.reactive import reactive
 from textual.screen import ModalScreen
-from textual.suggester import Suggester
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, Static
 
 from loratui.core.captions import (
     CATEGORY_NAMES, CATEGORY_ORDER, DEFAULT_SEPARATOR, AddTags, Dedupe, MoveToFront, Op, RemoveCategory,
-    RemoveTags, ReplaceTag, SortTags, StripUnderscores, check_ops, split_tags,
+    RemoveTags, ReplaceTag, SortTags, StripUnderscores, check_ops,
 )
 from loratui.core.errors import LoratuiError
+from loratui.tui.widgets.form_controls import (
+    BulkChoice, BulkToggle, LastItemSuggester, split_items, split_tag_list,
+)
 
 KINDS = ("add", "remove", "replace", "dedupe", "sort", "move_front", "strip_underscores", "remove_category")
 TITLES = {
@@ -56,47 +58,6 @@ class Incomplete(LoratuiError):
     """The form is not filled in yet: shown as a hint, not as an error."""
 
 
-def split_items(text: str) -> list[str]:
-    """Comma-separated items, stripped, empties dropped; a comma inside brackets or a /regex/ stays.
-
-    ``a, /x{1,3}/, (b, c:1.2)`` gives three items. An unbalanced bracket (an emoticon such as
-    ``:(``) makes the whole text split at every comma instead.
-    """
-    closers = {"(": ")", "[": "]", "{": "}"}
-    items: list[str] = []
-    stack: list[str] = []
-    in_regex = False
-    start = 0
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_regex:
-            if ch == "/" and (text[i + 1:].lstrip()[:1] in ("", ",")):
-                in_regex = False
-        elif ch == "/" and not stack and not text[start:i].strip():
-            in_regex = True
-        elif ch in closers:
-            stack.append(closers[ch])
-        elif stack and ch == stack[-1]:
-            stack.pop()
-        elif ch == "," and not stack:
-            items.append(text[start:i])
-            start = i + 1
-        i += 1
-    items.append(text[start:])
-    if stack or in_regex:
-        items = text.split(",")
-    return [item.strip() for item in items if item.strip()]
-
-
-def split_tag_list(text: str) -> list[str]:
-    """Tags typed as a comma list, split as a caption line is (``(a, b:1.2)`` stays one tag)."""
-    return split_tags(text, ",")
-
-
 def _whole_number(text: str, what: str, *, minimum: int | None = 0) -> int:
     text = text.strip()
     try:
@@ -106,132 +67,6 @@ def _whole_number(text: str, what: str, *, minimum: int | None = 0) -> int:
     if minimum is not None and value < minimum:
         raise LoratuiError(f"{what}: give a whole number ({minimum} or more), not {value}")
     return value
-
-
-class LastItemSuggester(Suggester):
-    """Completes the last item of a comma list from ``known_tags(prefix)`` (the dataset's tags)."""
-
-    def __init__(self, known_tags: Callable[[str], list[str]]) -> None:
-        super().__init__(use_cache=False, case_sensitive=True)
-        self.known_tags = known_tags
-
-    async def get_suggestion(self, value: str) -> str | None:
-        stem = value.rpartition(",")[2].lstrip()
-        if not stem:
-            return None
-        try:
-            candidates = self.known_tags(stem)
-        except Exception:  # noqa: BLE001 - a completion source must never break typing
-            return None
-        for tag in candidates[:50]:
-            if tag != stem and tag.startswith(stem):
-                return value[: len(value) - len(stem)] + tag
-        return None
-
-
-class BulkChoice(Widget, can_focus=True):
-    """One line of options, ``(x) one  ( ) two``: left/right (or space) change it; Enter is left alone."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left", "step(-1)", "Previous option", show=False, id="bulk.choice_previous"),
-        Binding("right,space", "step(1)", "Next option", show=False, id="bulk.choice_next"),
-    ]
-    DEFAULT_CSS = """
-    BulkChoice {
-        height: 1;
-        width: 1fr;
-        padding: 0 1;
-        background: $boost;
-    }
-    BulkChoice:focus {
-        background: $primary 30%;
-    }
-    """
-
-    value: reactive[str] = reactive("", init=False)
-
-    class Changed(Message):
-        def __init__(self, choice: BulkChoice, value: str) -> None:
-            super().__init__()
-            self.choice = choice
-            self.value = value
-
-        @property
-        def control(self) -> BulkChoice:
-            return self.choice
-
-    def __init__(self, options: Sequence[tuple[str, str]], value: str | None = None, *, id: str | None = None,
-                 disabled: bool = False) -> None:
-        super().__init__(id=id, disabled=disabled)
-        self.options = list(options)
-        self.set_reactive(BulkChoice.value, value if value is not None else self.options[0][0])
-
-    def render(self) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for index, (value, label) in enumerate(self.options):
-            if index:
-                text.append("  ")
-            chosen = value == self.value
-            style = ("bold reverse" if self.has_focus else "bold") if chosen else ""
-            text.append(f"({'x' if chosen else ' '}) {label}", style=style)
-        return text
-
-    def action_step(self, delta: int) -> None:
-        values = [value for value, _ in self.options]
-        index = values.index(self.value) if self.value in values else 0
-        self.value = values[(index + delta) % len(values)]
-
-    def watch_value(self, value: str) -> None:
-        self.post_message(self.Changed(self, value))
-
-
-class BulkToggle(Widget, can_focus=True):
-    """``[x] label``: space toggles; Enter is left alone (it applies the form)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle", "Toggle", show=False, id="bulk.toggle"),
-    ]
-    DEFAULT_CSS = """
-    BulkToggle {
-        height: 1;
-        width: auto;
-        min-width: 12;
-        padding: 0 1;
-        background: $boost;
-    }
-    BulkToggle:focus {
-        background: $primary 30%;
-    }
-    """
-
-    value: reactive[bool] = reactive(False, init=False)
-
-    class Changed(Message):
-        def __init__(self, toggle: BulkToggle, value: bool) -> None:
-            super().__init__()
-            self.toggle = toggle
-            self.value = value
-
-        @property
-        def control(self) -> BulkToggle:
-            return self.toggle
-
-    def __init__(self, label: str, value: bool = False, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.label = label
-        self.touched = False  # the user changed it (a default that follows another field stops following)
-        self.set_reactive(BulkToggle.value, value)
-
-    def render(self) -> Text:
-        style = " ".join(part for part, on in (("bold", self.value), ("reverse", self.has_focus)) if on)
-        return Text(f"[{'x' if self.value else ' '}] {self.label}", style=style, no_wrap=True)
-
-    def action_toggle(self) -> None:
-        self.touched = True
-        self.value = not self.value
-
-    def watch_value(self, value: bool) -> None:
-        self.post_message(self.Changed(self, value))
 
 
 class BulkOpScreen(ModalScreen[Op | None]):
