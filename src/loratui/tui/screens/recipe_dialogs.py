@@ -10,11 +10,12 @@ shows a failure inline; without ``ops`` the caller saves.
 shows the recipe (description, where, operations) as core's load_recipe reads it, and dismisses
 with the chosen Path (None on escape). A broken recipe shows core's one-line error and cannot be
 chosen.
+
+Reading, writing and finding recipe files is services.recipe_files; these screens only ask and show.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -28,12 +29,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from loratui.core.captions import Op, Recipe, append_to_recipe, load_recipe, save_recipe
+from loratui.core.captions import Op, Recipe
 from loratui.core.errors import LoratuiError
-
-RECIPE_SUFFIX = ".toml"
-_BAD_NAME_CHARS = '<>:"|?*'  # not allowed in a Windows file name: keep recipes portable
-MAX_NAME = 120
+from loratui.tui.services.recipe_files import (
+    RECIPE_SUFFIX, describe_recipe, find_recipes, read_recipe, recipe_path, save_ops_to_recipe,
+)
 
 
 def _short(path: Path) -> str:
@@ -43,77 +43,6 @@ def _short(path: Path) -> str:
         return "~/" + str(path.relative_to(home))
     except ValueError:
         return str(path)
-
-
-def recipe_path(text: str, folder: Path) -> Path:
-    """The recipe file a typed name or path means; raises LoratuiError naming what is wrong.
-
-    ``cleanup`` -> ``folder/cleanup.toml``; ``sub/cleanup.toml`` is under ``folder``; ``~/r/x`` and
-    absolute paths are used as typed. The file name must be portable (no ``<>:"|?*``, no control
-    characters, not ending in a dot or space).
-    """
-    text = text.strip()
-    if not text:
-        raise LoratuiError("give the recipe a name (or a path)")
-    path = Path(text).expanduser()
-    name = path.name
-    if not name or name in (".", ".."):
-        raise LoratuiError(f"{text!r}: give a file name, not only a folder")
-    bad = next((ch for ch in name if ch in _BAD_NAME_CHARS or not ch.isprintable()), None)
-    if bad is not None:
-        raise LoratuiError(f"recipe name {name!r} has {bad!r}: use letters, digits, spaces, - and _")
-    if name.endswith((".", " ")):
-        raise LoratuiError(f"recipe name {name!r} ends with a dot or a space: drop it")
-    if len(name) > MAX_NAME:
-        raise LoratuiError(f"recipe name is {len(name)} characters long: keep it under {MAX_NAME}")
-    if path.suffix.lower() != RECIPE_SUFFIX:
-        path = path.with_name(name + RECIPE_SUFFIX)
-    if not path.is_absolute():
-        path = folder / path
-    if path.is_dir():
-        raise LoratuiError(f"{path}: is a folder: give a file name")
-    return path
-
-
-def save_ops_to_recipe(path: Path, ops: Sequence[Op], where: str | None = None, description: str = "") -> Recipe:
-    """Add ``ops`` to the recipe at ``path`` (created, with its folders, when missing) through core's
-    append_to_recipe; a non-empty ``description`` becomes the recipe's description."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise LoratuiError(f"{path.parent}: cannot create the folder ({exc.strerror or exc})") from None
-    try:
-        recipe = append_to_recipe(path, list(ops), where)
-        if description.strip() and description.strip() != recipe.description:
-            recipe.description = description.strip()
-            save_recipe(recipe, path)
-    except OSError as exc:
-        raise LoratuiError(f"{path}: cannot write the recipe ({exc.strerror or exc})") from None
-    return recipe
-
-
-def read_recipe(path: Path) -> tuple[Recipe | None, str | None]:
-    """(recipe, None) or (None, one-line error): never raises, never a traceback."""
-    try:
-        return load_recipe(path), None
-    except LoratuiError as exc:
-        return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    except (OSError, ValueError) as exc:  # e.g. a path that is a folder or not a file name at all
-        return None, f"{path}: cannot read the recipe ({exc})".splitlines()[0]
-
-
-def describe_recipe(recipe: Recipe) -> Text:
-    """The description, the top-level where and one numbered line per operation."""
-    text = Text()
-    if recipe.description:
-        text.append(recipe.description + "\n", style="bold")
-    if recipe.where:
-        text.append(f"only where {recipe.where}\n", style="italic")
-    for index, op in enumerate(recipe.ops, 1):
-        text.append(f"{index}. {op.describe_where()}\n")
-    text.rstrip()
-    return text
 
 
 def _dialog_css(cls: str) -> str:
@@ -276,24 +205,6 @@ class SaveRecipeScreen(ModalScreen[Path | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-def find_recipes(folders: Sequence[Path]) -> list[Path]:
-    """``*.toml`` files of each folder (not recursive), by name, each file once."""
-    found: list[Path] = []
-    seen: set[str] = set()
-    for folder in folders:
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name.casefold())
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.lower().endswith(RECIPE_SUFFIX) and not entry.name.startswith("."):
-                key = os.path.realpath(entry.path)
-                if key not in seen and entry.is_file():
-                    seen.add(key)
-                    found.append(Path(entry.path))
-    return found
 
 
 class _Preview(VerticalScroll):
