@@ -1,0 +1,173 @@
+"""Regenerate the README screenshots (docs/screenshots/*.svg) from the app running headless.
+
+    python tools/screenshots.py [--out DIR]
+
+It lays out the demo project's dataset (``loratui.demo.make_images``: the synthetic shapes with
+their tag captions, the same files ``python -m loratui.demo`` starts from; no model is built and
+nothing is trained) in a temporary folder named ``loratui-demo``, opens it the way
+``loratui loratui-demo`` would, drives the app with keys at 120x40 through Textual's ``run_test``
+and writes:
+
+    dataset.svg          the Dataset screen: image table, preview, tag editor
+    dataset-tags.svg     the tag list pane (t)
+    dataset-summary.svg  the summary pane (i)
+    bulk-preview.svg     remove tags `*background` (-), then its plan preview (enter)
+    help.svg             the help screen (?)
+
+The output is deterministic for a given Textual and Pillow: the project is opened by its relative
+name (so the header reads "loratui — loratui-demo"), any temporary path left in an SVG is replaced
+by "loratui-demo", cursors do not blink, notifications are not shown, and each screen is exported
+only once every worker has finished and the preview is drawn. The demo's captions are never changed
+(the plan preview is cancelled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "docs" / "screenshots"
+SIZE = (120, 40)
+PROJECT = "loratui-demo"
+LOAD_TIMEOUT = 30.0
+KEY_NAMES = {" ": "space", ",": "comma", "/": "slash", ":": "colon", "*": "asterisk", "-": "minus",
+             "?": "question_mark", ".": "full_stop", "_": "underscore"}
+
+# (file, title, keys pressed before the export, from the state the previous shot left)
+SHOTS: list[tuple[str, str, list[str]]] = [
+    ("dataset.svg", "loratui: Dataset screen", []),
+    ("dataset-tags.svg", "loratui: Dataset screen, tag list (t)", ["t"]),
+    ("dataset-summary.svg", "loratui: Dataset screen, summary (i)", ["i"]),
+    ("help.svg", "loratui: help (?)", ["i", "question_mark"]),
+    ("bulk-preview.svg", "loratui: remove tags, plan preview", ["escape", "minus", *"*background", "enter"]),
+]
+
+
+def build_demo_dataset(root: Path) -> Path:
+    """The demo project's folders and captioned images under ``root`` (no model, no config)."""
+    from loratui import demo
+
+    (root / "img").mkdir(parents=True, exist_ok=True)
+    for name in ("reg", "model", "log"):
+        (root / name).mkdir(exist_ok=True)
+    demo.make_images(root / "img" / f"3_{demo.TRIGGER} shapes")
+    demo.write_prompts(root / "prompts.txt")
+    return root
+
+
+def _state(app) -> str:
+    """What the app was doing, for a timeout message: workers, notifications, the status line."""
+    workers = [f"{w.name} ({w.state.name})" for w in app.workers]
+    notes = [n.message for n in app._notifications]
+    try:
+        status = str(app.screen.query_one("#status").render())
+    except Exception:  # noqa: BLE001 - best effort
+        status = "?"
+    return f"; workers: {workers}; notifications: {notes}; status line: {status!r}"
+
+
+async def _settle(app, pilot) -> None:
+    """Wait until no worker runs and no image preview is loading, then let frames go by."""
+    from textual.widgets import Input, TextArea
+
+    from loratui.tui.widgets.image_preview import ImagePreview
+
+    deadline = time.monotonic() + LOAD_TIMEOUT
+    while True:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        busy = any(not worker.is_finished for worker in app.workers) or any(
+            preview.is_loading for screen in app.screen_stack for preview in screen.query(ImagePreview))
+        if not busy:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the app did not settle within {LOAD_TIMEOUT:.0f} s{_state(app)}")
+        await pilot.pause(0.02)
+    for screen in app.screen_stack:
+        for widget in screen.query("Input, TextArea"):
+            if isinstance(widget, (Input, TextArea)):
+                widget.cursor_blink = False  # a steady cursor: the export does not depend on the clock
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def _capture(workdir: Path, out: Path) -> list[Path]:
+    from loratui.core.dataset import locate_dataset
+    from loratui.tui.app import LoratuiApp
+
+    app = LoratuiApp(locate_dataset(Path(PROJECT)), settings_file=workdir / "tui.toml",
+                     keymap_file=workdir / "keymap.toml", themes_dir=workdir / "themes", watch=False)
+    app.animation_level = "none"
+    written: list[Path] = []
+    temp_paths = {str(workdir.resolve() / PROJECT), str(workdir / PROJECT), str(workdir.resolve()), str(workdir)}
+    async with app.run_test(size=SIZE) as pilot:
+        deadline = time.monotonic() + LOAD_TIMEOUT
+        while not (app.store.captions_loaded and app.store.scan is not None):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"captions and scan not loaded within {LOAD_TIMEOUT:.0f} s{_state(app)}")
+            await pilot.pause(0.05)
+        await _settle(app, pilot)
+        for name, title, keys in SHOTS:
+            for key in keys:
+                await pilot.press(KEY_NAMES.get(key, key))
+            await _settle(app, pilot)
+            svg = app.export_screenshot(title=title)
+            for path in sorted(temp_paths, key=len, reverse=True):
+                svg = svg.replace(path, PROJECT)
+            target = out / name
+            target.write_text(svg, encoding="utf-8")
+            written.append(target)
+        await pilot.press("escape")  # cancel the plan preview: nothing is written to the demo captions
+        await pilot.pause()
+    return written
+
+
+def generate(out: Path) -> list[Path]:
+    """Write the screenshots into ``out``; returns the files written."""
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    saved_cwd = os.getcwd()
+    saved_env = {key: os.environ.get(key) for key in ("TERM", "NO_COLOR", "LORATUI_GRAPHICS", "TEXTUAL_THEME",
+                                                      "TEXTUAL_ANIMATIONS", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}
+    with tempfile.TemporaryDirectory(prefix="loratui-shots-") as tmp:
+        workdir = Path(tmp)
+        build_demo_dataset(workdir / PROJECT)
+        os.environ["TERM"] = "xterm-256color"
+        for key in ("NO_COLOR", "LORATUI_GRAPHICS", "TEXTUAL_THEME", "TEXTUAL_ANIMATIONS"):
+            os.environ.pop(key, None)
+        os.environ["XDG_CONFIG_HOME"] = str(workdir / "config")  # no user theme, keymap or settings
+        os.environ["XDG_CACHE_HOME"] = str(workdir / "cache")
+        os.chdir(workdir)
+        try:
+            return asyncio.run(_capture(workdir, out))
+        finally:
+            os.chdir(saved_cwd)
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"folder for the SVG files (default: {DEFAULT_OUT.relative_to(ROOT)})")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    written = generate(args.out)
+    for path in written:
+        print(path)
+    print(f"{len(written)} screenshots in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
