@@ -152,6 +152,13 @@ def test_property_split_join_inverse(tags, separator):
     assert split_tags(join_tags(tags, separator), separator) == tags
 
 
+@pytest.mark.parametrize("data", [b"\xff\xfe\x00", b"\xfe\xff\x00", b"\xff\xfea\x00b"])
+def test_a_utf16_bom_that_is_not_utf16_reads_as_bytes(data):
+    """Found by the property below: a BOM then an odd number of bytes failed to parse."""
+    cap = parse_caption(data, P)
+    assert cap.format(cap.tags) == data
+
+
 @settings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=60))
 def test_property_any_bytes_round_trip(data):

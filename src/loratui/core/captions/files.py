@@ -242,7 +242,10 @@ def _decode(data: bytes) -> tuple[str, str, bool]:
         return data[3:].decode("utf-8"), "utf-8", True
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         enc = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
-        return data[2:].decode(enc), enc, True
+        try:
+            return data[2:].decode(enc), enc, True
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all (an odd length): read as the single-byte text below
     try:
         return data.decode("utf-8"), "utf-8", False
     except UnicodeDecodeError:
