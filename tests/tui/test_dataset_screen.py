@@ -64,7 +64,7 @@ def test_rows_filter_and_range_selection(tmp_path):
         await pilot.press("shift+down", "shift+down")
         assert scr.table.selected_count == 3
         status = str(scr.query_one("#status").render())
-        assert "3 selected" in status and "3 of 6 shown" in status
+        assert "3 selected" in status and "3/6 shown" in status
         await pilot.press("ctrl+d")
         assert scr.table.selected_count == 0
         # free text and --where together; a bad term is shown, not raised
@@ -204,7 +204,7 @@ def test_help_lists_the_screen_keys(tmp_path):
         await pilot.press("question_mark")
         await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
         described = {entry.description for group in app.screen.groups for entry in group.entries}
-        assert {"Filter", "Undo", "Redo", "Bulk remove", "Next problem", "Select", "Help"} <= described
+        assert {"Filter", "Undo", "Redo", "Remove", "Add", "Next problem", "Select", "Help"} <= described
         await pilot.press("escape")
         await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
 

@@ -285,9 +285,9 @@ def test_bindings_have_ids_and_descriptions() -> None:
     ids = [b.id for b in bindings]
     assert all(ids) and len(set(ids)) == len(ids)
     assert all(b.description for b in bindings)
-    shown = {b.id for b in bindings if b.show}
-    assert {"table.toggle_select", "table.select_all", "table.clear_selection",
-            "table.sort_next", "table.sort_reverse"} <= shown
+    # the footer at 80 columns belongs to the host screen's keys: the table's own are listed by the
+    # help screen (which includes hidden bindings) and the command palette
+    assert not any(b.show for b in bindings)
 
 
 def test_ascii_glyphs_for_the_linux_console() -> None:

@@ -87,7 +87,7 @@ def test_typed_edit_reaches_the_caption_file(tmp_path, session):
     tmux.start(f"{LORATUI} {root}", _env(tmp_path))
     tmux.wait_for("a01.png")
     tmux.wait_for("1. alice")          # captions arrived, the editor shows the first image
-    tmux.wait_for("with problems")     # the scan too: the app is idle, as when a person starts typing
+    tmux.wait_for("1 problem (p)")     # the scan too: the app is idle, as when a person starts typing
     time.sleep(0.5)
     tmux.keys("e", "a")
     tmux.type("blue eyes")

@@ -16,6 +16,7 @@ from loratui.tui.palette import LoratuiCommands, PaletteCommand
 from loratui.tui.screens.placeholders import CaptionScreen, SettingsScreen, TrainScreen
 from loratui.tui.services.dataset_store import DatasetStore
 
+SCREENS = Binding.Group("Screens", compact=True)
 SCREEN_TITLES = {"dataset": "Dataset", "caption": "Caption", "settings": "Settings", "train": "Train"}
 
 
@@ -33,13 +34,13 @@ class LoratuiApp(App):
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {LoratuiCommands}
     MODES = {"dataset": _dataset_screen, "caption": CaptionScreen, "settings": SettingsScreen, "train": TrainScreen}
-    BINDINGS = [
-        Binding("1", "show_screen('dataset')", "Dataset", id="app.dataset"),
-        Binding("2", "show_screen('caption')", "Caption", id="app.caption"),
-        Binding("3", "show_screen('settings')", "Settings", id="app.settings"),
-        Binding("4", "show_screen('train')", "Train", id="app.train"),
+    BINDINGS = [  # 1-4 show in the footer as one group: "1234 Screens"
+        Binding("1", "show_screen('dataset')", "Dataset", id="app.dataset", group=SCREENS),
+        Binding("2", "show_screen('caption')", "Caption", id="app.caption", group=SCREENS),
+        Binding("3", "show_screen('settings')", "Settings", id="app.settings", group=SCREENS),
+        Binding("4", "show_screen('train')", "Train", id="app.train", group=SCREENS),
         Binding("question_mark,f1", "help", "Help", id="app.help"),
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
     ]
 
     def __init__(self, location: DatasetLocation, *, config_path: Path | None = None,

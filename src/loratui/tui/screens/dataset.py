@@ -7,6 +7,7 @@ then captions, then the scan (image sizes and problems) arrive from thread worke
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -32,6 +33,20 @@ def _size_text(n: int) -> str:
     return str(n)
 
 
+# the scan's problem kinds (core.dataset.scan) as a word or two for the narrow State column;
+# the whole message shows in the status line when the image is the current one
+PROBLEM_WORDS = {
+    "missing_caption": "no caption", "empty_caption": "empty", "unreadable_image": "broken",
+    "unreadable_caption": "bad caption", "multiline_caption": "2+ lines", "caption_bom": "BOM",
+    "duplicate_stem": "same name", "extension_case": "EXT case",
+}
+
+
+def _problem_word(row: ImageRow) -> str:
+    kind = row.problem_kind or row.severity or ""
+    return PROBLEM_WORDS.get(kind, kind.replace("_", " "))
+
+
 def _mark(row: ImageRow) -> str:
     """The problem/state column: words and marks, never colour alone."""
     if row.state == "conflict":
@@ -39,11 +54,11 @@ def _mark(row: ImageRow) -> str:
     if row.state.startswith("error"):
         return "✗ error"
     if row.severity == "error":
-        return "✗ " + (row.problem or "error")
+        return "✗ " + _problem_word(row)
     if row.state == "saved":
         return "✓ saved"
     if row.severity == "warning":
-        return "! " + (row.problem or "warning")
+        return "! " + _problem_word(row)
     if row.caption is not None and not row.caption.exists:
         return "· no caption"
     return ""
@@ -57,13 +72,13 @@ def _mark_style(row: ImageRow) -> str | None:
     return None
 
 
-COLUMNS = [
-    Column("folder", "Concept", 12, lambda r: r.folder or ".", sort_key=lambda r: r.folder),
-    Column("file", "File", 18, lambda r: r.name, sort_key=lambda r: r.name),
-    Column("size", "Size", 5, lambda r: _size_text(r.size), sort_key=lambda r: r.size, align="right"),
+COLUMNS = [  # sized so that all six show in the 48 columns the table has at 80x24
+    Column("folder", "Concept", 8, lambda r: r.folder or ".", sort_key=lambda r: r.folder),
+    Column("file", "File", 11, lambda r: r.name, sort_key=lambda r: r.name),
+    Column("size", "Size", 4, lambda r: _size_text(r.size), sort_key=lambda r: r.size, align="right"),
     Column("tags", "Tags", 4, lambda r: "" if r.tag_count is None else str(r.tag_count),
            sort_key=lambda r: -1 if r.tag_count is None else r.tag_count, align="right"),
-    Column("mark", "State", 11, _mark, sort_key=lambda r: (r.severity or "z", r.state), style_getter=_mark_style),
+    Column("mark", "State", 10, _mark, sort_key=lambda r: (r.severity or "z", r.state), style_getter=_mark_style),
     Column("caption", "Caption", None, lambda r: r.caption_text, sort_key=lambda r: r.caption_text),
 ]
 
@@ -74,9 +89,11 @@ class DatasetScreen(DatasetEdits, Screen):
     CSS_PATH = "dataset.tcss"
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter", id="dataset.filter"),
-        Binding("e", "edit", "Edit tags", id="dataset.edit"),
-        Binding("t", "pane('tags-pane')", "Tag list", id="dataset.tags_pane"),
-        Binding("i", "pane('summary-pane')", "Summary", id="dataset.summary_pane"),
+        Binding("e", "edit", "Edit", id="dataset.edit", tooltip="Edit the current image's tags"),
+        Binding("t", "pane('tags-pane')", "Tags", id="dataset.tags_pane", show=False,
+                tooltip="Every tag with its count"),
+        Binding("i", "pane('summary-pane')", "Info", id="dataset.summary_pane", show=False,
+                tooltip="Concepts, repeats, captions missing, problems"),
         Binding("p", "next_problem", "Next problem", id="dataset.next_problem", show=False),
         Binding("n", "next_uncaptioned", "Next uncaptioned", id="dataset.next_uncaptioned", show=False),
         Binding("f5", "rescan", "Rescan", id="dataset.rescan", show=False),
@@ -210,8 +227,7 @@ class DatasetScreen(DatasetEdits, Screen):
         total = len(self.store.rows)
         shown = len(self.shown)
         selected = self.table.selected_count
-        parts = [f"{selected} selected" if selected else "none selected",
-                 f"{shown:,} of {total:,} shown" if shown != total else f"{total:,} images"]
+        parts = [f"{selected} selected", f"{shown:,}/{total:,} shown" if shown != total else f"{total:,} images"]
         if not self.store.captions_loaded and self.store.rows:
             parts.append("reading captions…")
         elif self.store.scan is None:
@@ -219,8 +235,17 @@ class DatasetScreen(DatasetEdits, Screen):
         else:
             problems = sum(1 for r in self.store.rows if r.severity in ("error", "warning"))
             if problems:
-                parts.append(f"{problems} with problems (p: next)")
+                parts.append(f"{problems} problem{'s' if problems != 1 else ''} (p)")
+        current = self.table.cursor_row if self.is_mounted else None
+        if current is not None and current.problem:
+            parts = [self._problem_line(current)]
         self.set_status(" · ".join(parts))
+
+    def _problem_line(self, row: ImageRow) -> str:
+        """The current image's problem, its path made relative (the row already names the file)."""
+        message = re.sub(r"^\S*" + re.escape(row.name) + r":?\s*", "", row.problem or "")
+        mark = "✗" if row.severity == "error" else "!"
+        return f"{mark} {row.name} {message}".strip()
 
     def on_image_table_selection_changed(self, event: ImageTable.SelectionChanged) -> None:
         self.update_status()
@@ -236,6 +261,7 @@ class DatasetScreen(DatasetEdits, Screen):
         if row is self.current and not force:
             return
         self.current = row
+        self.update_status()
         from loratui.tui.widgets.image_preview import ImagePreview
         from loratui.tui.widgets.tag_editor import TagEditor
 

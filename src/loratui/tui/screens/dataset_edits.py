@@ -28,11 +28,13 @@ class DatasetEdits:
 
     EDIT_BINDINGS = [
         Binding("ctrl+z", "undo", "Undo", id="dataset.undo"),
-        Binding("ctrl+y", "redo", "Redo", id="dataset.redo"),
+        Binding("ctrl+y", "redo", "Redo", id="dataset.redo", show=False),
         Binding("k", "keep_mine", "Keep mine", id="dataset.keep_mine", show=False),
         Binding("T", "take_theirs", "Take theirs", id="dataset.take_theirs", show=False),
-        Binding("plus", "bulk('add')", "Bulk add", id="tags.bulk_add"),
-        Binding("minus", "bulk('remove')", "Bulk remove", id="tags.bulk_remove"),
+        Binding("plus", "bulk('add')", "Add", id="tags.bulk_add",
+                tooltip="Add tags to the selected (else filtered, else all) images, with a preview"),
+        Binding("minus", "bulk('remove')", "Remove", id="tags.bulk_remove",
+                tooltip="Remove tags from the selected (else filtered, else all) images, with a preview"),
         Binding("R", "bulk('replace')", "Replace", id="tags.bulk_replace", show=False),
         Binding("D", "bulk('dedupe')", "Dedupe", id="tags.bulk_dedupe", show=False),
         Binding("O", "bulk('sort')", "Sort tags", id="tags.bulk_sort", show=False),

@@ -40,6 +40,7 @@ class ImageRow:
     caption: Caption | None = None
     problem: str | None = None  # the scan's most severe problem for this image (or its caption)
     severity: str | None = None
+    problem_kind: str | None = None
     state: str = ""             # "saved", "conflict", "error: ..." after a write from the app
 
     @cached_property
@@ -242,7 +243,7 @@ class DatasetStore:
     def adopt_scan(self, scan: DatasetScan) -> None:
         self.scan = scan
         rank = {"error": 0, "warning": 1, "info": 2}
-        worst: dict[str, tuple[int, str, str]] = {}
+        worst: dict[str, tuple[int, str, str, str]] = {}
         for problem in scan.problems:
             key = str(problem.path)
             if key.endswith(self.caption_extension):
@@ -250,10 +251,10 @@ class DatasetStore:
                 key = row.image_str if row else key
             level = rank.get(problem.severity, 3)
             if key not in worst or level < worst[key][0]:
-                worst[key] = (level, problem.severity, problem.message)
+                worst[key] = (level, problem.severity, problem.message, problem.kind)
         for row in self.rows:
             found = worst.get(row.image_str)
-            row.severity, row.problem = (found[1], found[2]) if found else (None, None)
+            row.severity, row.problem, row.problem_kind = found[1:] if found else (None, None, None)
 
     # ---- queries ------------------------------------------------------------------------------
 

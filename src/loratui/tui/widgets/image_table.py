@@ -49,15 +49,15 @@ class ImageTable(TableCursor, ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False, id="table.page_down"),
         Binding("home", "move_to(0)", "First row", show=False, id="table.cursor_first"),
         Binding("end", "move_to(-1)", "Last row", show=False, id="table.cursor_last"),
-        Binding("space", "toggle_select", "Select", id="table.toggle_select",
+        Binding("space", "toggle_select", "Select", show=False, id="table.toggle_select",
                 tooltip="Select or deselect the row under the cursor"),
         Binding("shift+up", "extend(-1)", "Extend selection up", show=False, id="table.extend_up"),
         Binding("shift+down", "extend(1)", "Extend selection down", show=False, id="table.extend_down"),
-        Binding("ctrl+a", "select_all", "Select all", id="table.select_all",
+        Binding("ctrl+a", "select_all", "Select all", show=False, id="table.select_all",
                 tooltip="Select every row shown (after filtering)"),
-        Binding("ctrl+d", "clear_selection", "Deselect all", id="table.clear_selection"),
-        Binding("s", "cycle_sort", "Sort", id="table.sort_next", tooltip="Sort by the next column"),
-        Binding("S", "reverse_sort", "Reverse", id="table.sort_reverse", tooltip="Reverse the sort order"),
+        Binding("ctrl+d", "clear_selection", "Deselect all", show=False, id="table.clear_selection"),
+        Binding("s", "cycle_sort", "Sort", show=False, id="table.sort_next", tooltip="Sort by the next column"),
+        Binding("S", "reverse_sort", "Reverse", show=False, id="table.sort_reverse", tooltip="Reverse the sort order"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
