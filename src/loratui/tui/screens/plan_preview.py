@@ -103,6 +103,8 @@ class TagChangesView(ScrollView, can_focus=True):
             return [Segment(_fit(f"{sign} {_printable(tag)}", width - len(number)) + number, style)]
         if index == len(rows) and more:
             return [Segment(_fit(f"  … {more:,} more", width), self.get_component_rich_style("tag-changes--muted"))]
+        if index == 0 and not rows:
+            return [Segment(_fit("  (none)", width), self.get_component_rich_style("tag-changes--muted"))]
         return [Segment(" " * width)]
 
     def render_line(self, y: int) -> Strip:

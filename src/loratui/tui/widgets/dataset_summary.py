@@ -145,7 +145,9 @@ def summary_content(scan: DatasetScan | None, stats: CaptionStats | None = None,
     missing = sum(s.num_images - s.num_captioned for s in train)
     lines.append(Content(""))
     lines.append(Content.assemble(("Train samples per epoch: ", heading), f"{scan.train_samples_per_epoch:,}"))
-    lines.append(Content(f" from {scan.num_train_images:,} images in {len(train):,} folders"))
+    images, folders = scan.num_train_images, len(train)
+    lines.append(Content(f" from {images:,} image{'' if images == 1 else 's'} in {folders:,} "
+                         f"folder{'' if folders == 1 else 's'}"))
     lines.append(Content.assemble(("Captions missing: ", heading),
                                   (f"{missing:,}", "$text-warning bold" if missing else "")))
     if stats is not None:
