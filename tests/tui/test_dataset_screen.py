@@ -301,7 +301,7 @@ def test_free_text_caption_edits_in_a_text_area(tmp_path):
         assert type(app.focused).__name__ == "TextArea"
         await pilot.press("end", *" at noon", "ctrl+s")
         await until(pilot, lambda: "at noon" in caption(img, "5_bob/b02.png"))
-        assert caption(img, "5_bob/b02.png").startswith("a photo of a man with glasses")
+        assert caption(img, "5_bob/b02.png").startswith("a photo of a man")  # "end" is the wrapped line's end
         await pilot.press("escape", "ctrl+z")  # in the text box ctrl+z is the box's own undo
         await until(pilot, lambda: caption(img, "5_bob/b02.png") == "a photo of a man with glasses standing in a park\n")
 

@@ -106,9 +106,11 @@ class DatasetEdits:
         self.reread([row.caption_file], mark="")
         self.app.notify(f"{row.name}: took the version on disk")
 
-    def reread(self, paths: list[Path], mark: str | None = None) -> None:
-        """Read these caption files again (they were written, undone or changed outside)."""
-        fresh = self.store.reread(paths)
+    def reread(self, paths: list[Path], mark: str | None = None, fresh: dict | None = None) -> None:
+        """Read these caption files again (they were written, undone or changed outside); ``fresh``:
+        already read by a worker (a bulk change of thousands of files is not re-read on the UI thread)."""
+        if fresh is None:
+            fresh = self.store.reread(paths)
         changed = self.store.adopt_captions(fresh)
         if mark is not None:
             for path in paths:
@@ -177,19 +179,35 @@ class DatasetEdits:
     def action_undo(self) -> None:
         from loratui.core.captions import undo_last
 
-        run_in_thread(self, undo_last, self.store.root, done=lambda r: self._undone(r, "undid"), what="undo")
+        self._undo_redo(undo_last, "undid", "undoing the last change…")
 
     def action_redo(self) -> None:
         from loratui.core.captions import redo_last
 
-        run_in_thread(self, redo_last, self.store.root, done=lambda r: self._undone(r, "redid"), what="redo")
+        self._undo_redo(redo_last, "redid", "redoing…")
 
-    def _undone(self, result, verb: str) -> None:
-        restored = [Path(p) for p in getattr(result, "restored", [])]
+    def _undo_redo(self, step, verb: str, busy: str) -> None:
+        def work():
+            result = step(self.store.root)
+            restored = [Path(p) for p in getattr(result, "restored", [])]
+            return result, restored, self.store.reread(restored)
+
+        self.set_status(busy)
+        run_in_thread(self, work, done=lambda out: self._undone(*out, verb), what=verb.replace("id", "o"),
+                      failed=lambda exc: self._write_failed(verb.replace("id", "o"), exc))
+
+    def _write_failed(self, what: str, exc: BaseException) -> None:
+        from loratui.tui.services.work import report_failure
+
+        self.update_status()
+        report_failure(self.app, what, exc)
+
+    def _undone(self, result, restored: list[Path], fresh: dict, verb: str) -> None:
         if not restored and not getattr(result, "description", ""):
+            self.update_status()
             self.app.notify(f"nothing to {'undo' if verb == 'undid' else 'redo'}")
             return
-        self.reread(restored, mark="")
+        self.reread(restored, mark="", fresh=fresh)
         what = getattr(result, "description", "") or "the last change"
         self.app.notify(f"{verb} {what}: {len(restored)} caption(s)")
 
@@ -258,14 +276,24 @@ class DatasetEdits:
 
         def decided(apply: bool | None) -> None:
             if apply:
-                run_in_thread(self, self.store.apply, plan, plan.description,
-                              done=lambda written: self._bulk_done(op, written), what=title)
+                self.write_plan(plan, title, lambda written, fresh: self._bulk_done(op, written, fresh))
 
         self.app.push_screen(PlanPreviewScreen(plan, self.store.root, f"{title} · {label}"), decided)
 
-    def _bulk_done(self, op, written: list[Path]) -> None:
+    def write_plan(self, plan, what: str, done) -> None:
+        """Apply a plan in a worker (journal, atomic writes, fsync: seconds for thousands of files)
+        and read the written captions back there too; the status line says it is writing."""
+        def work():
+            written = self.store.apply(plan, plan.description)
+            return written, self.store.reread(written)
+
+        self.set_status(f"writing {len(plan.edits):,} caption(s)…")
+        run_in_thread(self, work, done=lambda out: done(*out), what=what,
+                      failed=lambda exc: self._write_failed(what, exc))
+
+    def _bulk_done(self, op, written: list[Path], fresh: dict) -> None:
         self.applied_ops = [*getattr(self, "applied_ops", []), op]
-        self.reread(list(written), mark="saved")
+        self.reread(list(written), mark="saved", fresh=fresh)
         self.app.notify(f"wrote {len(written)} caption(s): ctrl+z undoes it")
 
     # ---- recipes ------------------------------------------------------------------------------------
@@ -314,14 +342,14 @@ class DatasetEdits:
 
         def decided(apply: bool | None) -> None:
             if apply:
-                run_in_thread(self, self.store.apply, plan, plan.description,
-                              done=lambda written: self._replayed(recipe.ops, written), what=f"recipe {path.name}")
+                self.write_plan(plan, f"recipe {path.name}",
+                                lambda written, fresh: self._replayed(recipe.ops, written, fresh))
 
         self.app.push_screen(PlanPreviewScreen(plan, self.store.root, f"recipe {path.name} · {label}"), decided)
 
-    def _replayed(self, ops, written: list[Path]) -> None:
+    def _replayed(self, ops, written: list[Path], fresh: dict) -> None:
         self.applied_ops = [*getattr(self, "applied_ops", []), *ops]
-        self.reread(list(written), mark="saved")
+        self.reread(list(written), mark="saved", fresh=fresh)
         self.app.notify(f"wrote {len(written)} caption(s): ctrl+z undoes the whole recipe")
 
     def edit_palette_commands(self) -> list[PaletteCommand]:
