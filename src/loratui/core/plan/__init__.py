@@ -9,6 +9,8 @@ caption edits, torch or the engine. Import from here, not from the modules.
 
 from __future__ import annotations
 
+from loratui.core.plan.advice import RULE_SOURCES, Advice, VramFix, plan_advice, vram_fixes
+from loratui.core.plan.vram import USABLE_FRACTION
 from loratui.core.plan.buckets import (
     BucketAssignment, BucketManager, adjust_bucket_bounds, bucket_key, buckets_for_dataset, make_bucket_resolutions,
     make_buckets, reso_steps_notes,
@@ -27,6 +29,8 @@ from loratui.core.plan.vram_models import (
 )
 
 __all__ = [
+    "RULE_SOURCES", "Advice", "VramFix", "plan_advice", "vram_fixes",
+    "USABLE_FRACTION",
     "CARD_TIERS_GB", "CLIP_L", "CONSTANTS", "FAMILIES", "FAMILY_LABELS", "GIB", "OPENCLIP_BIGG", "SD1_UNET",
     "SDXL_UNET",
     "BucketAssignment", "BucketManager", "CalibrationPoint", "FamilyArch", "RegPadding", "Registered", "Sample",

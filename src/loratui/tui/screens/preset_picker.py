@@ -1,0 +1,192 @@
+"""PresetPicker: choose a VRAM preset, see what it changes and its new estimate, then apply it.
+
+Lists the presets of ``core.config.load_presets`` (shipped 6 / 8 / 12 / 16 / 24 / 48 GB presets for
+SD 1.5 and SDXL, plus the user's own folder) filtered to the config's model family (both families
+when no model is set). For the highlighted preset it shows, as `loratui presets apply` does, every
+field it changes (``preset_changes``: old -> new), the estimated peak VRAM before and after, and any
+setting that becomes inconsistent. Enter dismisses with ``(preset id, {(section, key): new value})``
+for the host to apply; Escape dismisses with None. Nothing is written here.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from loratui.core.config import Preset, PresetCatalog, TrainingConfig, apply_preset, load_presets, preset_changes, validate
+from loratui.core.errors import LoratuiError
+from loratui.core.plan import estimate_vram, resolve_family
+from loratui.tui.services.work import failure_line
+
+PresetChoice = tuple[str, dict[tuple[str, str], object]]
+
+
+def show_value(value: object) -> str:
+    """A config value as the TOML file spells it (resolution 768 for (768, 768))."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple) and len(value) == 2:
+        return str(value[0]) if value[0] == value[1] else f"{value[0]},{value[1]}"
+    if value is None:
+        return "(unset)"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return str(value)
+
+
+def config_family(cfg: TrainingConfig) -> str | None:
+    """"sd15" or "sdxl" for the preset filter; None when nothing says which (no model, family auto)."""
+    if (cfg.model.model_family or "auto") == "auto" and not cfg.model.pretrained_model_name_or_path:
+        return None
+    try:
+        return "sdxl" if resolve_family(cfg, None, []) == "sdxl" else "sd15"
+    except LoratuiError:
+        return None
+
+
+class PresetPicker(ModalScreen[PresetChoice | None]):
+    """Pick a preset for ``cfg``; dismisses with (id, changes) or None."""
+
+    BINDING_GROUP_TITLE = "VRAM presets"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "apply", "Apply", id="presets.apply",
+                tooltip="Apply the highlighted preset's settings to the form (nothing is saved yet)"),
+        Binding("escape", "cancel", "Cancel", id="presets.cancel", tooltip="Close without changing anything"),
+    ]
+
+    DEFAULT_CSS = """
+    PresetPicker {
+        align: center middle;
+        & > #picker-box {
+            width: 90; max-width: 100%; height: auto; max-height: 100%;
+            border: round $accent; padding: 0 1; background: $surface;
+        }
+        #picker-help, #picker-keys { color: $text-muted; }
+        #picker-list { height: auto; max-height: 9; }
+        #picker-detail { height: auto; max-height: 10; margin-top: 1; }
+        #picker-problems { color: $text-warning; height: auto; }
+    }
+    """
+
+    def __init__(self, cfg: TrainingConfig, *, card_gib: float | None = None,
+                 catalog: PresetCatalog | None = None) -> None:
+        super().__init__()
+        self.cfg = copy.deepcopy(cfg)
+        self.card_gib = card_gib
+        self.family = config_family(cfg)
+        self.catalog = catalog
+        self.presets: list[Preset] = []
+        self.problems: list[str] = []
+        self._done = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker-box") as box:
+            box.border_title = "VRAM presets"
+            yield Static(id="picker-help")
+            yield OptionList(id="picker-list")
+            with VerticalScroll(id="picker-detail"):
+                yield Static(id="picker-diff")
+            yield Static(id="picker-problems")
+            yield Static("Enter apply to the form - Esc cancel", id="picker-keys")
+
+    def on_mount(self) -> None:
+        if self.catalog is None:
+            try:
+                self.catalog = load_presets()
+            except (LoratuiError, OSError) as exc:  # a broken shipped preset is a bug: say it in one line
+                self.catalog = PresetCatalog(problems=[failure_line("presets", exc)[0]])
+        self.presets = self.catalog.list(self.family)
+        self.problems = list(self.catalog.problems)
+        which = {"sd15": "SD 1.5", "sdxl": "SDXL"}.get(self.family or "", "both families (no model set yet)")
+        self.query_one("#picker-help", Static).update(Content(
+            f"Presets for {which}; each sets the memory-relevant fields for one card size."))
+        options = self.query_one("#picker-list", OptionList)
+        for preset in self.presets:
+            mark = " (user)" if preset.source == "user" else ""
+            label = f"{preset.vram_gb:>3} GB  {preset.family:<5} {preset.id}{mark}"
+            options.add_option(Option(label, id=preset.id))
+        problems = [f"skipped: {p}" for p in self.problems]
+        self.query_one("#picker-problems", Static).update(Content("\n".join(problems)))
+        self.query_one("#picker-problems", Static).display = bool(problems)
+        if self.presets:
+            options.highlighted = self._initial_index()
+            self._show(self.presets[options.highlighted])
+        else:
+            self.query_one("#picker-diff", Static).update("no presets for this model family")
+        options.focus()
+
+    def _initial_index(self) -> int:
+        """The biggest preset that fits the card (the smallest one without a card)."""
+        if self.card_gib is None:
+            return 0
+        fitting = [i for i, p in enumerate(self.presets) if p.vram_gb <= self.card_gib + 0.5]
+        return max(fitting, key=lambda i: self.presets[i].vram_gb) if fitting else 0
+
+    # ---- showing a preset -----------------------------------------------------------------------
+
+    def changes_for(self, preset: Preset) -> dict[tuple[str, str], object]:
+        return {tuple(c.key.split(".", 1)): c.new for c in preset_changes(self.cfg, preset)}
+
+    def _estimate_family(self, preset: Preset) -> str | None:
+        # like `loratui presets apply`: with no model to guess from, estimate for the preset's family
+        unknown = (self.cfg.model.model_family or "auto") == "auto" and not self.cfg.model.pretrained_model_name_or_path
+        return preset.estimator_family if unknown else None
+
+    def _show(self, preset: Preset) -> None:
+        changes = preset_changes(self.cfg, preset)
+        lines = [Content.styled(preset.description, "bold")]
+        if not changes:
+            lines.append(Content("the config already has every setting of this preset: nothing to change"))
+        else:
+            width = max(len(c.key) for c in changes)
+            lines.append(Content(f"changes {len(changes)} field(s):"))
+            lines += [Content(f"  {c.key:<{width}}  {show_value(c.old)} -> {show_value(c.new)}") for c in changes]
+        after = copy.deepcopy(self.cfg)
+        apply_preset(after, preset)
+        family = self._estimate_family(preset)
+        try:
+            old, new = estimate_vram(self.cfg, family=family), estimate_vram(after, family=family)
+            fits = ""
+            if self.card_gib is not None:
+                fits = "; fits the card" if new.fits(self.card_gib) else "; still does NOT fit the card"
+            lines.append(Content(f"estimated peak VRAM: {old.total_gib:.2f} GiB -> {new.total_gib:.2f} GiB{fits}"))
+        except LoratuiError as exc:
+            lines.append(Content(f"no estimate: {exc}"))
+        new_problems = [p for p in validate(after) if p not in validate(self.cfg)]
+        lines += [Content.styled(f"after applying: {p}", "$text-warning") for p in new_problems]
+        self.query_one("#picker-diff", Static).update(Content("\n").join(lines))
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        if event.option_index is not None and 0 <= event.option_index < len(self.presets):
+            self._show(self.presets[event.option_index])
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._choose(event.option_index)
+
+    # ---- actions --------------------------------------------------------------------------------
+
+    def action_apply(self) -> None:
+        self._choose(self.query_one("#picker-list", OptionList).highlighted)
+
+    def action_cancel(self) -> None:
+        if not self._done:
+            self._done = True
+            self.dismiss(None)
+
+    def _choose(self, index: int | None) -> None:
+        if self._done or index is None or not 0 <= index < len(self.presets):
+            return
+        self._done = True
+        preset = self.presets[index]
+        self.dismiss((preset.id, self.changes_for(preset)))
