@@ -15,7 +15,11 @@ import click
 @click.option("--events", "events", metavar="PATH", help="Write the event stream here instead of OUTPUT_DIR/NAME.events.jsonl.")
 @click.option("--json", "echo_json", is_flag=True, help="Print every event as a JSON line on stdout (no progress bar).")
 @click.option("--max-steps", type=int, help="Stop after N steps (overrides max_train_epochs/max_train_steps; for a quick try).")
-def train(config, resume, save_state, events, echo_json, max_steps):
+@click.option("--max-train-epochs", "max_epochs", type=int, metavar="N",
+              help="Train N epochs in all (overrides max_train_epochs/max_train_steps of the config).")
+@click.option("--extend-epochs", "extend_epochs", type=int, metavar="N",
+              help="With --resume: train N epochs more than the state's run (a finished run continues).")
+def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, extend_epochs):
     """Train the LoRA that CONFIG describes.
 
     Writes OUTPUT_DIR/NAME.safetensors (kohya format with ss_* metadata), intermediate saves
@@ -23,13 +27,22 @@ def train(config, resume, save_state, events, echo_json, max_steps):
     JSON event per line in OUTPUT_DIR/NAME.events.jsonl. Ctrl-C (or SIGTERM) finishes the current
     step, saves the LoRA and the state (OUTPUT_DIR/NAME-state) and exits 0; `--resume` continues.
     Under `torchrun --nproc_per_node N` or `accelerate launch --num_processes N` every process trains
-    its share and only the first writes files. Exit codes: 0 finished or stopped, 1 training error
+    its share and only the first writes files. `--resume STATE --extend-epochs N` continues a finished
+    (or stopped) run for N more epochs; the LoRA it had is kept as NAME-00000E.safetensors. Save now,
+    sample now and stop: append a request to OUTPUT_DIR/NAME.control.jsonl (see core/events.py). Exit codes: 0 finished or stopped, 1 training error
     (NaN loss, out of memory), 2 bad input.
     """
     from loratui.engine.run import run_training
 
-    if max_steps is not None and max_steps < 1:
-        raise click.BadParameter("must be at least 1", param_hint="--max-steps")
+    for value, hint in ((max_steps, "--max-steps"), (max_epochs, "--max-train-epochs"),
+                        (extend_epochs, "--extend-epochs")):
+        if value is not None and value < 1:
+            raise click.BadParameter("must be at least 1", param_hint=hint)
+    if sum(v is not None for v in (max_steps, max_epochs, extend_epochs)) > 1:
+        raise click.UsageError("give one of --max-steps, --max-train-epochs and --extend-epochs")
+    if extend_epochs is not None and not resume:
+        raise click.UsageError("--extend-epochs needs --resume STATE_DIR (the state of the run to continue)")
     code = run_training(config, resume=resume, save_state=save_state, events_override=events,
-                        echo_json=echo_json, max_steps=max_steps)
+                        echo_json=echo_json, max_steps=max_steps, max_epochs=max_epochs,
+                        extend_epochs=extend_epochs)
     sys.exit(code)

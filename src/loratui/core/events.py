@@ -22,6 +22,21 @@ A stopped run (Ctrl-C / SIGTERM) leaves ``NAME-state/`` for ``loratui train CONF
     finished        reason ("completed" | "stopped" | "error"), step, epoch, output (the LoRA written at
                     the end: NAME.safetensors, or NAME-stepN.safetensors when stopped; null on error),
                     elapsed_s
+    control         request ("save" | "sample" | "stop"), id, status ("done" | "refused"), message:
+                    the answer to a control request (below)
+
+Control requests (save now, sample now, stop) go the other way, through
+``OUTPUT_DIR/<output_name>.control.jsonl`` (beside the events file even when ``--events`` moves that):
+append-only, one JSON object per line, ``{"request": "save" | "sample" | "stop", "id": ..., "time": ...}``,
+written by ``request_control`` (one ``O_APPEND`` write per line, so two writers never interleave).
+The run reads the lines appended after it started (``ControlReader``: requests left from an earlier
+run are ignored), on the first process, between optimizer steps; with several processes the
+request is agreed by all of them at the next step. It answers each one with a ``control`` event:
+"save" writes ``NAME-stepN.safetensors`` now (and its state with --save-state), "sample" renders the
+sample prompts now (refused without sample prompts), "stop" is the graceful stop of SIGINT (finish
+the step, save the LoRA and NAME-state, exit 0). A file rather than signals: it reaches every process of a
+torchrun launch the same way, and any reader of the output folder can use it.
+``<output_name>.log`` is where the TUI sends a run's stdout and stderr when it starts one.
 
 The engine imports this module (no torch here), and so will the TUI.
 """
@@ -37,7 +52,7 @@ from pathlib import Path
 from typing import IO, Any
 
 EVENT_TYPES = ("run_started", "step", "epoch_end", "checkpoint_saved", "sample_saved", "warning", "error",
-               "finished")
+               "finished", "control")
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "run_started": ("output_dir", "output_name", "model", "dataset", "schedule"),
     "step": ("step", "total_steps", "epoch", "loss", "avg_loss", "lr", "images_per_s", "eta_s"),
@@ -47,7 +62,9 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "warning": ("message",),
     "error": ("message", "hint", "kind"),
     "finished": ("reason", "step", "epoch"),
+    "control": ("request", "id", "status", "message"),
 }
+CONTROL_REQUESTS = ("save", "sample", "stop")
 FINISH_REASONS = ("completed", "stopped", "error")
 
 
@@ -57,6 +74,14 @@ def events_path(output_dir: str | os.PathLike, output_name: str) -> Path:
 
 def lock_path(output_dir: str | os.PathLike, output_name: str) -> Path:
     return Path(output_dir) / f"{output_name}.lock"
+
+
+def control_path(output_dir: str | os.PathLike, output_name: str) -> Path:
+    return Path(output_dir) / f"{output_name}.control.jsonl"
+
+
+def log_path(output_dir: str | os.PathLike, output_name: str) -> Path:
+    return Path(output_dir) / f"{output_name}.log"
 
 
 def make_event(kind: str, /, **fields: Any) -> dict:
@@ -118,31 +143,104 @@ def read_events(path: str | os.PathLike) -> list[dict]:
     return [e for e in map(parse_line, text.splitlines()) if e is not None]
 
 
+def parse_lines(lines: list[bytes]) -> list[dict]:
+    """The events among complete lines: parsed as one JSON array (one C call, ~5x faster than a call
+    per line for a long catch-up), line by line only when some line is not JSON."""
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        return []
+    try:
+        parsed = json.loads(b"[" + b",".join(lines) + b"]")
+    except ValueError:
+        return [e for e in (parse_line(line.decode("utf-8", "replace")) for line in lines) if e is not None]
+    return [e for e in parsed if isinstance(e, dict) and e.get("event") in EVENT_TYPES]
+
+
 @dataclass
 class EventFollower:
     """Reads new events as a run appends them: call ``poll()`` whenever you like (tail -f style).
 
-    Only complete lines are returned; a partial last line waits for its newline.
+    Only complete lines are returned; a partial last line waits for its newline. ``poll(max_bytes=N)``
+    reads at most about N bytes (a long file in bounded memory); ``at_end`` says whether the last
+    poll reached the end of the file.
     """
 
     path: Path
     offset: int = 0
+    at_end: bool = False
     _pending: bytes = b""
 
-    def poll(self) -> list[dict]:
+    def poll(self, max_bytes: int | None = None) -> list[dict]:
         try:
             with open(self.path, "rb") as handle:
+                if os.fstat(handle.fileno()).st_size < self.offset:  # truncated or replaced: start over
+                    self.offset, self._pending = 0, b""
                 handle.seek(self.offset)
-                data = handle.read()
+                data = handle.read() if max_bytes is None else handle.read(max_bytes)
+                self.at_end = max_bytes is None or len(data) < max_bytes
         except FileNotFoundError:
+            self.at_end = True
+            return []
+        if not data:
             return []
         self.offset += len(data)
         data = self._pending + data
         *lines, self._pending = data.split(b"\n")
-        return [e for e in (parse_line(line.decode("utf-8", "replace")) for line in lines) if e is not None]
+        return parse_lines(lines)
 
     def __iter__(self) -> Iterator[dict]:
         return iter(self.poll())
+
+
+def request_control(output_dir: str | os.PathLike, output_name: str, request: str) -> str:
+    """Ask the live run on this output to "save", "sample" or "stop" (see the module docstring);
+    returns the request's id, which the run's ``control`` event repeats."""
+    if request not in CONTROL_REQUESTS:
+        raise ValueError(f"unknown control request {request!r}")
+    request_id = f"{os.getpid()}-{time.time_ns()}"
+    line = json.dumps({"request": request, "id": request_id, "time": round(time.time(), 3)}) + "\n"
+    fd = os.open(control_path(output_dir, output_name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+    finally:
+        os.close(fd)
+    return request_id
+
+
+class ControlReader:
+    """The run's side of the control file: the requests appended since the reader was made."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        try:
+            self.offset = self.path.stat().st_size
+        except OSError:
+            self.offset = 0
+        self._pending = b""
+
+    def poll(self) -> list[dict]:
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            return []
+        if size < self.offset:  # the file was removed and written anew
+            self.offset, self._pending = 0, b""
+        if size == self.offset:
+            return []
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            data = handle.read(size - self.offset)
+        self.offset += len(data)
+        *lines, self._pending = (self._pending + data).split(b"\n")
+        requests = []
+        for line in lines:
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(item, dict) and item.get("request") in CONTROL_REQUESTS:
+                requests.append(item)
+        return requests
 
 
 def _process_start(pid: int) -> str | None:

@@ -5,6 +5,7 @@ Everything a run writes lives in the config's output_dir:
   NAME-000004.safetensors          every save_every_n_epochs; NAME-step00000500.safetensors every N steps
   NAME-state/                      full training state (on stop, at the end if asked); --resume it
   NAME.events.jsonl, NAME.lock     the event stream (core/events.py) and the live run's pid
+  NAME.control.jsonl               save / sample / stop requests to the live run (core/events.py)
   sample/                          sample images
 Several processes (torchrun / accelerate launch): every rank trains its shard, only rank 0
 writes files and events.
@@ -23,7 +24,7 @@ from pathlib import Path
 import torch
 
 from loratui.core.errors import LoratuiError
-from loratui.core.events import EventWriter, RunLock, events_path, lock_path
+from loratui.core.events import ControlReader, EventWriter, RunLock, control_path, events_path, lock_path
 
 
 
@@ -101,6 +102,12 @@ class Reporter:
         sp = run.cfg.sampling
         if sp.sample_every_n_steps and tr.step % sp.sample_every_n_steps == 0:
             run.sample(tr)
+        # control requests: one process acts at once; several agree on them at the next step first
+        if run.world == 1:
+            run.poll_controls(tr)
+        run.handle_requests(tr)
+        if run.world > 1:
+            run.poll_controls(tr)
 
     def on_epoch_end(self, tr, *, avg_loss):
         run = self.run
@@ -119,7 +126,8 @@ class Run:
 
     def __init__(self, config_path: str, *, resume: str | None = None, save_state: bool = False,
                  events_override: str | None = None, echo_json: bool = False, max_steps: int | None = None,
-                 show_progress: bool | None = None):
+                 show_progress: bool | None = None, max_epochs: int | None = None,
+                 extend_epochs: int | None = None):
         from loratui.core.config import load_config, resolve_path, with_resolved_paths
 
         self.config_path = config_path
@@ -127,6 +135,10 @@ class Run:
         if max_steps is not None:
             self.cfg.training.max_train_steps = max_steps
             self.cfg.training.max_train_epochs = None
+        if max_epochs is not None:
+            self.cfg.training.max_train_epochs = max_epochs
+            self.cfg.training.max_train_steps = None
+        self.extend_epochs = extend_epochs
         self.resume = resume or (resolve_path(self.cfg, self.cfg.saving.resume) if self.cfg.saving.resume else None)
         self.save_state_flag = save_state or self.cfg.saving.save_state
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -147,6 +159,9 @@ class Run:
         self.bar_open = False  # a progress line without its newline is on the terminal
         self.model_hashes: dict | None = None  # base-model hashes for the metadata, computed once
         self.signals_seen = 0
+        self.controls: ControlReader | None = None  # the first process reads NAME.control.jsonl
+        self.waiting: dict[str, list[dict]] = {}  # requests read, answered once done
+        self.last_save: tuple[int, Path] | None = None  # (step, LoRA) of the latest save
 
     # ---- output helpers -------------------------------------------------------------------------
 
@@ -232,6 +247,7 @@ class Run:
             path = self.output_dir / f"{self.name}-step{tr.step:08d}.safetensors"
         else:
             path = self.output_dir / f"{self.name}.safetensors"
+        self.last_save = (tr.step, path)
         if self.is_main:
             save_lora(path, self.network, self.metadata(tr, final=kind == "final"), self.cfg.saving.save_precision)
             self.emit("checkpoint_saved", path=str(path), kind=kind, step=tr.step,
@@ -318,16 +334,20 @@ class Run:
         from loratui.core.plan import compute_schedule, scan_for_config
 
         check_config(self.cfg)
-        schedule = compute_schedule(self.cfg, scan_for_config(self.cfg), self.world)
+        scan = scan_for_config(self.cfg)
         self.resume_info = resume_note = None
         if self.resume:
             from loratui.engine.state import find_resume_state, read_state_info
 
             self.resume, resume_note = find_resume_state(self.resume)  # a kill mid-save: the complete one
             self.resume_info = read_state_info(self.resume)
+        if self.extend_epochs is not None:
+            self._extend(compute_schedule(self.cfg, scan, self.world).epochs)
+        schedule = compute_schedule(self.cfg, scan, self.world)
         if self.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             stale = self.lock.acquire()
+            self.controls = ControlReader(control_path(self.output_dir, self.name))
             self.writer = EventWriter(self.events_file, sys.stdout if self.echo_json else None)
             for note in (stale, resume_note):
                 if note:
@@ -377,6 +397,78 @@ class Run:
             if self.writer is not None:
                 self.writer.close()
             self.lock.release()
+
+    def _extend(self, planned_epochs: int) -> None:
+        """--extend-epochs N: train N epochs past the state's last complete epoch (or past the planned
+        epochs when the state stopped before them). The steps per epoch, and so the new total, follow
+        sd-scripts' arithmetic from the config; the lr schedule is rebuilt for the new total and
+        continues from the state's step, as sd-scripts does when it resumes with more epochs."""
+        if not self.resume:
+            raise LoratuiError("--extend-epochs needs --resume STATE_DIR: the state of the run to continue")
+        if self.extend_epochs < 1:
+            raise LoratuiError(f"--extend-epochs must be at least 1, not {self.extend_epochs}")
+        done = int(self.resume_info.get("epoch", 1)) - 1  # the epoch a state holds is the one in progress
+        self.cfg.training.max_train_epochs = max(planned_epochs, done) + self.extend_epochs
+        self.cfg.training.max_train_steps = None
+
+    def _keep_previous_final(self, info: dict) -> None:
+        """Extending a finished run writes NAME.safetensors anew: keep the one it had under the name of
+        its epoch (a copy; only when its metadata says it is the state's step), so no epoch is lost."""
+        import shutil
+
+        from safetensors import safe_open
+
+        final = self.output_dir / f"{self.name}.safetensors"
+        if info.get("batches_done") or not final.is_file():
+            return
+        with safe_open(str(final), "pt") as handle:
+            steps = (handle.metadata() or {}).get("ss_steps")
+        epoch = int(info["epoch"]) - 1
+        keep = self.output_dir / f"{self.name}-{epoch:06d}.safetensors"
+        if steps != str(info["step"]) or keep.exists():
+            return
+        tmp = keep.with_name(keep.name + ".tmp")
+        shutil.copyfile(final, tmp)
+        os.replace(tmp, keep)
+        self.emit("checkpoint_saved", path=str(keep), kind="epoch", step=int(info["step"]), epoch=epoch)
+        self.say(f"kept the LoRA of epoch {epoch} as {keep.name} (a copy of {final.name})")
+
+    # ---- control requests (core/events.py) ------------------------------------------------------
+
+    def answer(self, request: dict, status: str, message: str) -> None:
+        self.emit("control", request=request["request"], id=request.get("id"), status=status, message=message)
+        self.say(f"{request['request']} request: {message}")
+
+    def poll_controls(self, tr) -> None:
+        """The first process reads new requests: stop at once (the stop flag), save/sample at this step
+        (one process) or the next (several: agreed with the others first)."""
+        if self.controls is None:
+            return
+        for request in self.controls.poll():
+            kind = request["request"]
+            if kind == "stop":
+                tr.stop_requested = True
+                self.answer(request, "done", "stopping after this step: the LoRA and the state will be saved")
+            else:
+                tr.requests.add(kind)
+                self.waiting.setdefault(kind, []).append(request)
+
+    def handle_requests(self, tr) -> None:
+        requests, tr.requests = tr.requests, set()
+        if "save" in requests:
+            saved = self.last_save[1] if self.last_save and self.last_save[0] == tr.step else None
+            saved = saved or self.save_lora(tr, "step")
+            for request in self.waiting.pop("save", []):
+                self.answer(request, "done", f"saved {saved} at step {tr.step}")
+        if "sample" in requests:
+            waiting = self.waiting.pop("sample", [])
+            if not self.prompts:
+                for request in waiting:
+                    self.answer(request, "refused", "no sample prompts: set sampling.sample_prompts in the config")
+            else:
+                self.sample(tr)
+                for request in waiting:
+                    self.answer(request, "done", f"sampled at step {tr.step}")
 
     def _on_signal(self, signum, frame) -> None:
         self.signals_seen += 1
@@ -457,7 +549,7 @@ class Run:
         tr = Trainer(cfg, base, network, data, optimizer, scheduler, device, autocast_dtype, scaler, generator,
                      world_size=self.world)
         est = estimate_vram(cfg, family=base.family)
-        self.emit("run_started", config=str(self.config_path), output_dir=str(self.output_dir),
+        self.emit("run_started", config=str(Path(self.config_path).resolve()), output_dir=str(self.output_dir),
                   output_name=self.name,
                   model={"family": base.family, "v_prediction": base.v_prediction, "source": base.source_description},
                   dataset={"samples_per_epoch": schedule.samples_per_epoch,
@@ -494,6 +586,10 @@ class Run:
                 self.warn("the config changed since this state was saved: the resumed run will not match an "
                           "uninterrupted one")
             self.say(f"resumed from {self.resume} at step {tr.step}, epoch {tr.epoch}")
+            if self.extend_epochs is not None and self.is_main:
+                self._keep_previous_final(info)
+                self.say(f"extending by {self.extend_epochs} epoch(s): {data.epochs} epochs, "
+                         f"{data.total_steps} steps in all")
         self.trainer = tr
         self.say(f"training {data.total_steps} steps ({data.epochs} epoch(s) x {data.steps_per_epoch}) on {device}")
         if cfg.sampling.sample_at_first and not self.resume:

@@ -46,6 +46,7 @@ class Trainer:
     batches_done: int = 0                # batches done in the current epoch (resume skips them)
     losses: list = field(default_factory=list)
     stop_requested: bool = False         # set by the signal handler: stop after the current step
+    requests: set = field(default_factory=set)  # "save" / "sample" asked for now (control file, run.py)
 
     @property
     def params(self) -> list[torch.Tensor]:
@@ -69,22 +70,29 @@ def _with_last(iterator):
         previous = current
 
 
+REQUESTS = ("save", "sample")
+
+
 def _sync_processes(tr: Trainer, loss: torch.Tensor) -> tuple[float, bool]:
-    """Average gradients and the loss over processes; returns (loss, stop) agreed by all of them."""
+    """Average gradients and the loss over processes; returns (loss, stop) agreed by all of them, and
+    leaves in ``tr.requests`` the save/sample requests any of them had (only the first reads them)."""
     if tr.world_size == 1:
         return loss.item(), tr.stop_requested
     import torch.distributed as dist
 
     params = tr.params
     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-    flags = torch.stack([loss.float(), torch.tensor(float(tr.stop_requested), device=loss.device)])
+    wanted = [float(tr.stop_requested)] + [float(r in tr.requests) for r in REQUESTS]
+    flags = torch.cat([loss.float().reshape(1), torch.tensor(wanted, device=loss.device)])
     flat = torch.cat([g.reshape(-1).float() for g in grads] + [flags.to(grads[0].device)])
     dist.all_reduce(flat)
     offset = 0
     for p, g in zip(params, grads):
         p.grad = (flat[offset:offset + g.numel()] / tr.world_size).view_as(g).to(g.dtype)
         offset += g.numel()
-    return flat[-2].item() / tr.world_size, flat[-1].item() > 0
+    agreed = flat[offset:].tolist()
+    tr.requests = {r for r, f in zip(REQUESTS, agreed[2:]) if f > 0}
+    return agreed[0] / tr.world_size, agreed[1] > 0
 
 
 def train_loop(tr: Trainer, hooks) -> str:
@@ -185,7 +193,7 @@ def train_loop(tr: Trainer, hooks) -> str:
             if tr.step >= total or stopping:
                 break
 
-        tr.stop_requested = stopping
+        tr.stop_requested = tr.stop_requested or stopping  # a stop asked at an epoch's last step stays asked
         if epoch_done or tr.step >= total:
             if epoch_losses:
                 hooks.on_epoch_end(tr, avg_loss=sum(epoch_losses) / len(epoch_losses))
