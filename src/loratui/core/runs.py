@@ -1,0 +1,367 @@
+"""The runs of an output folder, read from what they leave there (core/events.py): which are live,
+crashed or finished, their checkpoints and samples, the tail of their log, and their loss history
+in flat memory. The TUI's run service and `loratui attach` sit on this; no torch, no textual.
+
+Status comes from the lock and the events: ``live`` while the lock's owner runs (the lock is
+taken before the first event), ``finished`` once a ``finished`` event ends the file (its
+``reason``: completed, stopped or error), ``crashed`` when the owner is gone without one (SIGKILL,
+power loss, an OOM kill by the kernel). A resumed run appends to the same file: a new session
+starts at a ``run_started``; the loss series rewinds when a step number comes round again.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from array import array
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loratui.core.events import events_path, log_path, parse_lines, run_is_alive
+
+EVENTS_SUFFIX = ".events.jsonl"
+TAIL_BYTES = 256 * 1024
+
+
+@dataclass
+class Checkpoint:
+    """A LoRA saved during a run, with what belongs to it."""
+
+    path: Path
+    kind: str                      # "epoch" | "step" | "final"
+    step: int
+    epoch: int
+    avg_loss: float | None         # the run's moving average (last 50 steps) when it was saved
+    samples: list[Path] = field(default_factory=list)
+    state: Path | None = None      # NAME-...-state saved with it (for resume / extend)
+
+
+class RunRecord:
+    """What the events of one run say, fed one event at a time (a follower) or from a file."""
+
+    def __init__(self, output_dir: Path, name: str):
+        self.output_dir, self.name = Path(output_dir), name
+        self.started: dict | None = None    # the latest run_started
+        self.last_step: dict | None = None
+        self.finished: dict | None = None   # set while the latest session ended with `finished`
+        self.error: dict | None = None      # the latest error event
+        self.checkpoints: list[Checkpoint] = []
+        self.samples: list[dict] = []        # sample_saved events without a checkpoint at their step
+        self.notes: deque[str] = deque(maxlen=50)  # warnings, errors, saves, control answers: the run's story
+        self.events = 0
+
+    def feed(self, event: dict) -> None:
+        kind = event.get("event")
+        self.events += 1
+        if kind == "step":
+            self.last_step = event
+            self.finished = None
+            return
+        if kind == "run_started":
+            self.started, self.finished, self.error = event, None, None
+            resumed = event.get("resumed_from")
+            self.notes.append(f"started{f' from {resumed}' if resumed else ''} (pid {event.get('pid')})")
+        elif kind == "checkpoint_saved":
+            self._checkpoint(event)
+        elif kind == "sample_saved":
+            owner = self._checkpoint_at(event.get("step"))
+            if owner is not None:
+                owner.samples.extend(Path(p) for p in event.get("paths", ()))
+            else:
+                self.samples.append(event)
+            self.notes.append(f"step {event.get('step')}: {len(event.get('paths', ()))} sample(s)")
+        elif kind == "finished":
+            self.finished = event
+            self.notes.append(f"{event.get('reason')} at step {event.get('step')}"
+                              + (f": {event['output']}" if event.get("output") else ""))
+        elif kind == "error":
+            self.error = event
+            self.notes.append(f"error: {event.get('message')} ({event.get('hint')})")
+        elif kind == "warning":
+            self.notes.append(f"warning: {event.get('message')}")
+        elif kind == "control":
+            self.notes.append(f"{event.get('request')} request {event.get('status')}: {event.get('message')}")
+
+    def _checkpoint_at(self, step) -> Checkpoint | None:
+        for checkpoint in reversed(self.checkpoints[-8:]):
+            if checkpoint.step == step:
+                return checkpoint
+        return None
+
+    def _checkpoint(self, event: dict) -> None:
+        path, step = Path(str(event.get("path"))), int(event.get("step") or 0)
+        if event.get("kind") == "state":
+            owner = self._checkpoint_at(step)
+            if owner is not None:
+                owner.state = path
+            self.notes.append(f"step {step}: state {path.name}")
+            return
+        known = self._checkpoint_at(step)
+        if known is not None and known.path == path:
+            return  # written twice at one step (a save request on a save step)
+        avg = self.last_step.get("avg_loss") if self.last_step and self.last_step.get("step") == step else None
+        self.checkpoints.append(Checkpoint(path, str(event.get("kind")), step, int(event.get("epoch") or 0), avg))
+        self.notes.append(f"step {step}: saved {path.name}")
+
+    @property
+    def step(self) -> int:
+        if self.last_step:
+            return int(self.last_step["step"])
+        return int(self.finished["step"]) if self.finished else 0
+
+    @property
+    def total_steps(self) -> int | None:
+        if self.last_step:
+            return int(self.last_step["total_steps"])
+        return self.started["schedule"].get("total_steps") if self.started else None
+
+    @property
+    def config(self) -> Path | None:
+        return Path(self.started["config"]) if self.started and self.started.get("config") else None
+
+
+def status_of(record: RunRecord, alive: bool) -> str:
+    """live | finished | crashed (see the module docstring); read the events after the lock."""
+    if alive:
+        return "live"
+    return "finished" if record.finished is not None else "crashed"
+
+
+@dataclass
+class RunSummary:
+    """One run of an output folder, for a list (`loratui attach`, the Train screen)."""
+
+    output_dir: Path
+    name: str
+    status: str                   # "live" | "crashed" | "finished"
+    reason: str | None            # the finished event's reason
+    pid: int | None
+    step: int
+    total_steps: int | None
+    epoch: int | None
+    updated: float                # the events file's mtime
+    record: RunRecord
+
+    @property
+    def events_file(self) -> Path:
+        return events_path(self.output_dir, self.name)
+
+    @property
+    def state(self) -> Path | None:
+        state = self.output_dir / f"{self.name}-state"
+        return state if (state / "state.json").is_file() else None
+
+    def describe(self) -> str:
+        what = {"live": f"live (pid {self.pid})", "finished": self.reason or "finished"}.get(self.status, "crashed")
+        total = f"/{self.total_steps}" if self.total_steps else ""
+        return f"{self.name}: {what}, step {self.step}{total}, epoch {self.epoch or '-'}"
+
+
+def _tail_bytes(path: Path, limit: int) -> tuple[bytes, bool]:
+    """The last ``limit`` bytes of a file and whether that is all of it."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        handle.seek(max(0, size - limit))
+        data = handle.read()
+    return data, size <= limit
+
+
+def read_summary(output_dir: str | os.PathLike, name: str) -> RunSummary:
+    """A run's status from the lock and the end of its events file (a 100 MB file costs one read
+    of its last 256 KB, plus its first 256 KB when the latest run_started is not in them)."""
+    output_dir = Path(output_dir)
+    path = events_path(output_dir, name)
+    pid = run_is_alive(output_dir, name)  # before reading: a run that ends now has written `finished`
+    record = RunRecord(output_dir, name)
+    try:
+        data, whole = _tail_bytes(path, TAIL_BYTES)
+        updated = path.stat().st_mtime
+    except FileNotFoundError:
+        data, whole, updated = b"", True, 0.0
+    lines = data.split(b"\n")
+    if not whole:
+        lines = lines[1:]  # the first line is cut
+        with open(path, "rb") as handle:
+            head = handle.read(TAIL_BYTES).split(b"\n")[:-1]
+        for event in parse_lines(head):
+            if event["event"] == "run_started":
+                record.feed(event)
+    for event in parse_lines(lines[:-1]):
+        record.feed(event)
+    epoch = record.last_step.get("epoch") if record.last_step else record.finished.get("epoch") if record.finished else None
+    return RunSummary(output_dir, name, status_of(record, pid is not None), (record.finished or {}).get("reason"),
+                      pid, record.step, record.total_steps, epoch, updated, record)
+
+
+def list_runs(output_dir: str | os.PathLike) -> list[RunSummary]:
+    """Every run of an output folder (one per NAME.events.jsonl, or a live NAME.lock without events
+    yet): live ones first, then the most recently updated."""
+    output_dir = Path(output_dir)
+    try:
+        entries = os.listdir(output_dir)
+    except FileNotFoundError:
+        return []
+    names = {e[:-len(EVENTS_SUFFIX)] for e in entries if e.endswith(EVENTS_SUFFIX)}
+    names |= {e[:-5] for e in entries if e.endswith(".lock") and run_is_alive(output_dir, e[:-5])}
+    runs = [read_summary(output_dir, name) for name in sorted(names)]
+    return sorted(runs, key=lambda r: (r.status != "live", -r.updated))
+
+
+def tail_lines(path: str | os.PathLike, count: int = 20) -> list[str]:
+    """The last ``count`` lines of a text file (a run's log), progress-bar carriage returns resolved."""
+    try:
+        data, whole = _tail_bytes(Path(path), 64 * 1024)
+    except OSError:
+        return []
+    lines = data.decode("utf-8", "replace").split("\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    if not whole:
+        lines = lines[1:]
+    return [line.rstrip("\r").rsplit("\r", 1)[-1].rstrip() for line in lines[-count:]]
+
+
+def last_log_lines(output_dir: str | os.PathLike, name: str, count: int = 20) -> list[str]:
+    """The run's log (NAME.log, written when the TUI started it), or its story from the events."""
+    lines = tail_lines(log_path(output_dir, name), count)
+    return lines or list(read_summary(output_dir, name).record.notes)[-count:]
+
+
+def promote_checkpoint(source: str | os.PathLike, name: str, output_dir: str | os.PathLike | None = None) -> Path:
+    """Copy a checkpoint to OUTPUT_DIR/NAME.safetensors, or NAME-promoted.safetensors,
+    NAME-promoted-2.safetensors, ... when that is taken. Never moves the source, never overwrites:
+    the copy is written beside its target and linked into place (which fails if the name exists)."""
+    source = Path(source)
+    folder = Path(output_dir) if output_dir is not None else source.parent
+    tmp = folder / f".{name}.promote-{os.getpid()}.tmp"
+    shutil.copyfile(source, tmp)
+    try:
+        for index in range(1, 1000):
+            target = folder / (f"{name}.safetensors" if index == 1 else
+                               f"{name}-promoted{'' if index == 2 else f'-{index - 1}'}.safetensors")
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                continue
+            return target
+    finally:
+        tmp.unlink(missing_ok=True)
+    raise FileExistsError(f"{folder}: too many promoted copies of {name}")
+
+
+class LossSeries:
+    """Loss and learning rate per step in flat memory: at most ``capacity`` points, each the mean of
+    ``width`` consecutive steps (the width doubles when the points fill up, so 100,000 steps cost
+    the same as 5,000), plus the last ``tail`` steps as they came, for a zoom on the recent steps.
+    ``ema`` is the exponential moving average of the raw losses (bias-corrected at the start)."""
+
+    FIELDS = ("step", "loss", "low", "high", "ema", "lr")
+
+    def __init__(self, capacity: int = 4096, tail: int = 2048, smoothing: float = 0.98):
+        self.capacity, self.smoothing = capacity, smoothing
+        self.width = 1
+        self.bins = {f: array("d") for f in self.FIELDS}
+        self.counts = array("l")
+        self.recent: deque[tuple[float, float, float, float]] = deque(maxlen=tail)  # step, loss, ema, lr
+        self.epochs: list[tuple[int, int]] = []  # (step, epoch) at each epoch end
+        self._acc: list | None = None  # [count, sum, low, high, step, ema, lr] of the bin being filled
+        self._ema, self._ema_weight = 0.0, 0.0
+        self.last_step = 0
+
+    def __len__(self) -> int:
+        return len(self.counts) + (1 if self._acc else 0)
+
+    def add(self, step: int, loss: float, lr: float | None = None) -> None:
+        if step <= self.last_step:
+            self.rewind(step)
+        if not isinstance(loss, (int, float)) or not math.isfinite(loss):
+            return
+        self.last_step = step
+        self._ema = self.smoothing * self._ema + (1 - self.smoothing) * loss
+        self._ema_weight = self.smoothing * self._ema_weight + (1 - self.smoothing)
+        ema = self._ema / self._ema_weight
+        lr = float("nan") if lr is None else lr
+        self.recent.append((step, loss, ema, lr))
+        acc = self._acc
+        if acc is None:
+            self._acc = [1, loss, loss, loss, step, ema, lr]
+        else:
+            acc[0] += 1
+            acc[1] += loss
+            acc[2], acc[3], acc[4], acc[5], acc[6] = min(acc[2], loss), max(acc[3], loss), step, ema, lr
+        if self._acc[0] >= self.width:
+            self._close_bin()
+
+    def add_event(self, event: dict) -> None:
+        kind = event.get("event")
+        if kind == "step":
+            self.add(int(event["step"]), event.get("loss"), event.get("lr"))
+        elif kind == "epoch_end":
+            self.epochs.append((int(event["step"]), int(event["epoch"])))
+
+    def _close_bin(self) -> None:
+        count, total, low, high, step, ema, lr = self._acc
+        self._acc = None
+        for name, value in zip(self.FIELDS, (step, total / count, low, high, ema, lr)):
+            self.bins[name].append(value)
+        self.counts.append(count)
+        if len(self.counts) >= self.capacity:
+            self._halve()
+
+    def _halve(self) -> None:
+        """Merge neighbouring points: the width doubles, memory stays where it was."""
+        b, c = self.bins, self.counts
+        n = len(c) // 2 * 2
+        merged = {f: array("d") for f in self.FIELDS}
+        counts = array("l")
+        for i in range(0, n, 2):
+            j = i + 1
+            total = c[i] + c[j]
+            for name, value in (("step", b["step"][j]), ("loss", (b["loss"][i] * c[i] + b["loss"][j] * c[j]) / total),
+                                ("low", min(b["low"][i], b["low"][j])), ("high", max(b["high"][i], b["high"][j])),
+                                ("ema", b["ema"][j]), ("lr", b["lr"][j])):
+                merged[name].append(value)
+            counts.append(total)
+        for i in range(n, len(c)):  # an odd last point stays as it is
+            for name in self.FIELDS:
+                merged[name].append(b[name][i])
+            counts.append(c[i])
+        self.bins, self.counts, self.width = merged, counts, self.width * 2
+
+    def rewind(self, step: int) -> None:
+        """Forget the points from ``step`` on (a run resumed from an earlier state, or restarted)."""
+        keep = sum(1 for s in self.bins["step"] if s < step)
+        for name in self.FIELDS:
+            del self.bins[name][keep:]
+        del self.counts[keep:]
+        self._acc = None
+        while self.recent and self.recent[-1][0] >= step:
+            self.recent.pop()
+        self.epochs = [(s, e) for s, e in self.epochs if s < step]
+        self.last_step = step - 1
+        if self.recent:
+            self._ema, self._ema_weight = self.recent[-1][2], 1.0
+        elif keep:
+            self._ema, self._ema_weight = self.bins["ema"][-1], 1.0
+        else:
+            self._ema, self._ema_weight = 0.0, 0.0
+
+    def view(self, last_steps: int | None = None) -> dict[str, list[float]]:
+        """The points to draw: {"step", "loss", "low", "high", "ema", "lr"} lists, the whole run or its
+        last ``last_steps`` steps (raw steps when the recent buffer covers them)."""
+        first = self.last_step - last_steps + 1 if last_steps else None
+        if first is not None and self.recent and self.recent[0][0] <= first:
+            rows = [r for r in self.recent if r[0] >= first]
+            steps, losses, emas, lrs = (list(col) for col in zip(*rows)) if rows else ([], [], [], [])
+            return {"step": steps, "loss": losses, "low": losses, "high": losses, "ema": emas, "lr": lrs}
+        out = {name: list(values) for name, values in self.bins.items()}
+        if self._acc:
+            count, total, low, high, step, ema, lr = self._acc
+            for name, value in zip(self.FIELDS, (step, total / count, low, high, ema, lr)):
+                out[name].append(value)
+        if first is not None:
+            keep = sum(1 for s in out["step"] if s < first)
+            out = {name: values[keep:] for name, values in out.items()}
+        return out

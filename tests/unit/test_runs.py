@@ -1,0 +1,170 @@
+"""core/runs: runs of an output folder (live / crashed / finished) from synthetic events and locks,
+checkpoints, log tails, promote (a copy under a free name) and the flat-memory loss series."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tracemalloc
+
+import pytest
+
+from loratui.core import runs
+from loratui.core.events import _process_start, events_path, lock_path, log_path, make_event
+
+
+def _write(out, name, events, *, lock_pid=None):
+    out.mkdir(parents=True, exist_ok=True)
+    with open(events_path(out, name), "w", encoding="utf-8") as handle:
+        for kind, fields in events:
+            handle.write(json.dumps(make_event(kind, **fields)) + "\n")
+    if lock_pid is not None:
+        lock_path(out, name).write_text(f"{lock_pid} {_process_start(lock_pid) or '-'}\n")
+
+
+def _started(total=8, config="/p/config.toml"):
+    return ("run_started", dict(config=config, output_dir="/out", output_name="x", model={}, dataset={},
+                                schedule={"total_steps": total, "epochs": 2}, resumed_from=None, pid=1))
+
+
+def _step(step, loss=0.5, total=8, epoch=1):
+    return ("step", dict(step=step, total_steps=total, epoch=epoch, loss=loss, avg_loss=loss, lr=1e-3,
+                         images_per_s=2.0, eta_s=1.0))
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
+
+
+def test_live_crashed_and_finished_runs(tmp_path):
+    out = tmp_path / "out"
+    _write(out, "live", [_started(), _step(1), _step(2)], lock_pid=os.getpid())
+    _write(out, "killed", [_started(), _step(1), _step(2), _step(3)], lock_pid=_dead_pid())
+    _write(out, "nolock", [_started(), _step(1)])
+    _write(out, "done", [_started(), *[_step(i) for i in range(1, 9)],
+                         ("finished", dict(reason="completed", step=8, epoch=2, output="/out/done.safetensors"))])
+    _write(out, "stopped", [_started(), _step(1),
+                            ("finished", dict(reason="stopped", step=1, epoch=1, output=None))])
+    (out / "done.safetensors").write_bytes(b"x")  # not a run
+    listed = runs.list_runs(out)
+    assert listed[0].name == "live" and listed[0].status == "live" and listed[0].pid == os.getpid()
+    by_name = {r.name: r for r in listed}
+    assert set(by_name) == {"live", "killed", "nolock", "done", "stopped"}
+    assert by_name["killed"].status == "crashed" and by_name["killed"].pid is None  # never "running"
+    assert by_name["killed"].step == 3 and by_name["killed"].total_steps == 8
+    assert by_name["nolock"].status == "crashed"
+    assert (by_name["done"].status, by_name["done"].reason, by_name["done"].step) == ("finished", "completed", 8)
+    assert by_name["stopped"].reason == "stopped"
+    assert by_name["killed"].describe() == "killed: crashed, step 3/8, epoch 1"
+    assert runs.list_runs(tmp_path / "missing") == []
+
+
+def test_a_resumed_run_is_live_again_and_a_lock_without_events_is_listed(tmp_path):
+    out = tmp_path / "out"
+    _write(out, "again", [_started(), _step(1), ("finished", dict(reason="stopped", step=1, epoch=1, output=None)),
+                          _started(), _step(2)], lock_pid=os.getpid())
+    out.joinpath("fresh.lock").write_text(f"{os.getpid()}\n")
+    by_name = {r.name: r for r in runs.list_runs(out)}
+    assert by_name["again"].status == "live" and by_name["again"].record.finished is None
+    assert by_name["fresh"].status == "live" and by_name["fresh"].step == 0
+
+
+def test_a_big_events_file_is_summarised_from_its_ends(tmp_path):
+    out = tmp_path / "out"
+    steps = [_step(i, total=40_000) for i in range(1, 4001)]
+    _write(out, "big", [_started(total=40_000, config="/proj/c.toml"), *steps])
+    assert events_path(out, "big").stat().st_size > 2 * runs.TAIL_BYTES
+    summary = runs.read_summary(out, "big")
+    assert summary.step == 4000 and summary.record.config.as_posix() == "/proj/c.toml"
+    assert summary.status == "crashed"
+
+
+def test_checkpoints_with_their_samples_state_and_loss(tmp_path):
+    record = runs.RunRecord(tmp_path, "x")
+    for kind, fields in [_started(), _step(4, loss=0.3),
+                         ("checkpoint_saved", dict(path="/o/x-000001.safetensors", kind="epoch", step=4, epoch=1)),
+                         ("checkpoint_saved", dict(path="/o/x-000001-state", kind="state", step=4, epoch=1)),
+                         ("sample_saved", dict(paths=["/o/sample/a.png"], step=4, epoch=1)),
+                         _step(5, loss=0.2),
+                         ("checkpoint_saved", dict(path="/o/x-step00000005.safetensors", kind="step", step=5, epoch=2)),
+                         ("checkpoint_saved", dict(path="/o/x-step00000005.safetensors", kind="step", step=5, epoch=2)),
+                         ("sample_saved", dict(paths=["/o/sample/b.png"], step=7, epoch=2)),
+                         ("warning", dict(message="careful")),
+                         ("error", dict(message="out of GPU memory", hint="8 GB preset", kind="oom"))]:
+        record.feed(make_event(kind, **fields))
+    first, second = record.checkpoints
+    assert (first.step, first.epoch, first.kind, first.avg_loss) == (4, 1, "epoch", 0.3)
+    assert first.state.name == "x-000001-state" and [p.name for p in first.samples] == ["a.png"]
+    assert second.avg_loss == 0.2 and second.state is None
+    assert record.samples[0]["step"] == 7
+    assert record.error["kind"] == "oom" and list(record.notes)[-2:] == [
+        "warning: careful", "error: out of GPU memory (8 GB preset)"]
+
+
+def test_log_tail_and_the_story_when_there_is_no_log(tmp_path):
+    out = tmp_path / "out"
+    _write(out, "x", [_started(), ("warning", dict(message="stale lock replaced"))])
+    assert runs.last_log_lines(out, "x")[-1] == "warning: stale lock replaced"
+    log_path(out, "x").write_text("loading\n[##..] step 1\r[###.] step 2\ndone\n", encoding="utf-8")
+    assert runs.last_log_lines(out, "x") == ["loading", "[###.] step 2", "done"]
+    log_path(out, "x").write_text("".join(f"line {i}\n" for i in range(20_000)), encoding="utf-8")
+    assert runs.tail_lines(log_path(out, "x"), 3) == ["line 19997", "line 19998", "line 19999"]
+
+
+def test_promote_copies_under_a_free_name_and_never_overwrites(tmp_path):
+    source = tmp_path / "x-000002.safetensors"
+    source.write_bytes(b"epoch two")
+    final = runs.promote_checkpoint(source, "x")
+    assert final == tmp_path / "x.safetensors" and final.read_bytes() == b"epoch two"
+    source.write_bytes(b"epoch two, again")
+    second = runs.promote_checkpoint(source, "x")
+    third = runs.promote_checkpoint(source, "x")
+    assert (second.name, third.name) == ("x-promoted.safetensors", "x-promoted-2.safetensors")
+    assert final.read_bytes() == b"epoch two"  # not overwritten
+    assert source.read_bytes() == b"epoch two, again"  # copied, not moved
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "x-000002.safetensors", "x-promoted-2.safetensors", "x-promoted.safetensors", "x.safetensors"]
+    (tmp_path / "sub").mkdir()
+    assert runs.promote_checkpoint(source, "y", tmp_path / "sub") == tmp_path / "sub" / "y.safetensors"
+    with pytest.raises(FileNotFoundError):
+        runs.promote_checkpoint(tmp_path / "gone.safetensors", "x")
+
+
+def test_loss_series_keeps_memory_flat_for_100k_steps():
+    series = runs.LossSeries(capacity=1024, tail=512)
+    for step in range(1, 5_001):
+        series.add(step, 1.0)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for step in range(5_001, 100_001):
+        series.add(step, 1.0 / step ** 0.5, lr=1e-4)
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert len(series) <= 1024 and grown < 64 * 1024, grown
+    view = series.view()
+    assert view["step"][-1] == 100_000 and len(view["step"]) <= 1024
+    assert view["step"] == sorted(view["step"])
+    zoom = series.view(last_steps=100)
+    assert zoom["step"] == list(range(99_901, 100_001)) and zoom["lr"][-1] == 1e-4
+    wide = series.view(last_steps=50_000)
+    assert wide["step"][0] > 50_000 - 2 * series.width and wide["step"][-1] == 100_000
+
+
+def test_loss_series_means_and_rewind():
+    series = runs.LossSeries(capacity=4, tail=4, smoothing=0.5)
+    for step, loss in enumerate([1, 3, 5, 7, 9, 11, 13, 15], start=1):
+        series.add(step, float(loss))
+    view = series.view()
+    # 8 points, 4 slots: neighbours merged whenever the slots fill up, means kept exactly
+    assert series.width == 4 and view["loss"] == [4, 12] and view["step"] == [4, 8]
+    assert view["low"] == [1, 9] and view["high"] == [7, 15]
+    assert series.view(last_steps=2)["loss"] == [13.0, 15.0]
+    series.add(5, 100.0)  # resumed from an earlier state: history from step 5 on is replaced
+    view = series.view()
+    assert view["step"] == [4, 5] and view["loss"] == [4, 100.0]
+    series.add_event(make_event("epoch_end", epoch=1, step=5, avg_loss=1.0))
+    series.add(6, float("nan"))  # ignored
+    assert series.epochs == [(5, 1)] and series.last_step == 5
