@@ -1,0 +1,265 @@
+"""The settings screen's dialogs: a question with lettered answers, a path to write to, the kohya
+import report, and a filtered list to pick from (a field to go to, a choice). (The file picker is config_picker.py.)
+
+Each is a ModalScreen that dismisses with the answer (None on escape) and checks nothing itself
+beyond what its caller hands it: ``PathDialog`` shows the one-line problem its ``check`` callback
+returns for the typed path (core's words) and will not accept the path while there is one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.events import Key
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from loratui.core.config import FIELDS
+
+
+def dialog_css(cls: str) -> str:
+    return f"""
+    {cls} {{ align: center middle; }}
+    {cls} > Vertical {{
+        width: 100%; max-width: 100; height: auto; max-height: 100%;
+        border: round $primary; border-title-style: bold; background: $surface; padding: 0 1;
+    }}
+    {cls} Input {{ margin: 1 0 0 0; }}
+    {cls} .dialog-muted {{ color: $text-muted; }}
+    {cls} .dialog-message {{ height: auto; min-height: 1; color: $text-muted; }}
+    {cls} .dialog-message.-error {{ color: $text-error; text-style: bold; }}
+    """
+
+
+def expand_path(text: str, base: Path) -> Path:
+    """A typed path: ~ expanded, relative to ``base``, not resolved (symlinks kept)."""
+    path = Path(os.path.expanduser(text.strip()))
+    return path if path.is_absolute() else base / path
+
+
+class ChoiceDialog(ModalScreen[str | None]):
+    """A question answered by one key: ``choices`` is [(key, what it does)]; escape answers None."""
+
+    DEFAULT_CSS = dialog_css("ChoiceDialog") + """
+    ChoiceDialog .choice-body { height: auto; max-height: 12; margin-bottom: 1; }
+    ChoiceDialog .choice-keys { height: auto; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="settings.dialog_cancel", tooltip="Close; nothing is done"),
+    ]
+
+    def __init__(self, title: str, body: str, choices: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self.dialog_title = title
+        self.body = body
+        self.choices = list(choices)
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.dialog_title
+            yield VerticalScroll(Static(Text(self.body)), classes="choice-body", can_focus=False)
+            keys = "   ".join(f"{key}  {label}" for key, label in self.choices) + "   esc  cancel"
+            yield Static(Text(keys, style="bold"), classes="choice-keys")
+        yield Footer()
+
+    def on_key(self, event: Key) -> None:
+        for key, _ in self.choices:
+            if event.key == key or event.character == key:
+                event.stop()
+                self.dismiss(key)
+                return
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PathDialog(ModalScreen[Path | None]):
+    """Ask for a path (relative to ``base``); ``check(path)`` returns a problem or None."""
+
+    DEFAULT_CSS = dialog_css("PathDialog")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="settings.dialog_cancel", tooltip="Close; nothing is written"),
+    ]
+
+    def __init__(self, title: str, prompt: str, initial: str, base: Path,
+                 check: Callable[[Path], str | None] | None = None) -> None:
+        super().__init__()
+        self.dialog_title = title
+        self.prompt = prompt
+        self.initial = initial
+        self.base = base
+        self.check = check
+        self.path: Path | None = None
+        self.problem: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.dialog_title
+            yield Static(Text(self.prompt), classes="dialog-muted")
+            yield Input(self.initial, id="path-input", select_on_focus=False, compact=True)
+            yield Static("", id="path-message", classes="dialog-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._check()
+        self.query_one(Input).focus()
+
+    def _check(self) -> None:
+        text = self.query_one(Input).value
+        message = self.query_one("#path-message", Static)
+        if not text.strip():
+            self.path, self.problem = None, "type a path"
+        else:
+            self.path = expand_path(text, self.base)
+            self.problem = self.check(self.path) if self.check else None
+        if self.problem:
+            message.update(Text(f"error: {self.problem}"))
+        else:
+            message.update(Text(f"-> {self.path}   (enter: ok, esc: cancel)"))
+        message.set_class(bool(self.problem), "-error")
+
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        self._check()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._check()
+        if self.problem or self.path is None:
+            self.app.bell()
+            return
+        self.dismiss(self.path)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ImportReportDialog(ModalScreen[bool]):
+    """What a kohya_ss import mapped and dropped (and why) before it replaces the form's values."""
+
+    DEFAULT_CSS = dialog_css("ImportReportDialog") + """
+    ImportReportDialog > Vertical { height: 1fr; max-height: 40; }
+    ImportReportDialog #import-lines { height: 1fr; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter,a", "apply", "Apply to the form", id="settings.import_apply",
+                tooltip="Put the imported values in the form (nothing is saved until you save)"),
+        Binding("escape", "cancel", "Cancel", id="settings.dialog_cancel", tooltip="Close; the form is unchanged"),
+    ]
+
+    def __init__(self, source: Path, lines: Sequence[str], summary: str) -> None:
+        super().__init__()
+        self.source = source
+        self.lines = list(lines)
+        self.summary = summary
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"Import {self.source.name}"
+            yield Static(Text(self.summary, style="bold"), id="import-summary")
+            yield VerticalScroll(Static(Text("\n".join(self.lines)), id="import-report"), id="import-lines")
+            yield Static(Text("enter  apply to the form (then ctrl+s saves)   esc  cancel"), classes="dialog-muted")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#import-lines").focus()
+
+    def action_apply(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class PickFromList(ModalScreen[str | None]):
+    """Type part of an entry, pick it with enter: dismisses with its id (a key, a choice).
+
+    ``items`` is [(id, label)]; labels holding the typed text are listed, those starting with it first.
+    """
+
+    DEFAULT_CSS = dialog_css("PickFromList") + """
+    PickFromList > Vertical { max-width: 60; }
+    PickFromList OptionList { height: auto; max-height: 14; border: none; margin-top: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "move(1)", "Next", show=False, id="settings.list_next"),
+        Binding("up", "move(-1)", "Previous", show=False, id="settings.list_previous"),
+        Binding("escape", "cancel", "Cancel", id="settings.dialog_cancel"),
+    ]
+
+    def __init__(self, title: str, items: Sequence[tuple[str, str]], *, placeholder: str = "type to filter",
+                 current: str | None = None) -> None:
+        super().__init__()
+        self.dialog_title = title
+        self.items = list(items)
+        self.placeholder = placeholder
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.dialog_title
+            yield Input(placeholder=self.placeholder, id="list-filter", compact=True)
+            yield OptionList(id="list-options")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._fill("")
+        ids = [item_id for item_id, _ in self.matches("")]
+        if self.current in ids:
+            self.query_one(OptionList).highlighted = ids.index(self.current)
+        self.query_one(Input).focus()
+
+    def matches(self, text: str) -> list[tuple[str, str]]:
+        low = text.strip().lower()
+        if not low:
+            return list(self.items)
+        hits = [item for item in self.items if low in item[1].lower()]
+        return sorted(hits, key=lambda item: (item[1].lower() != low, not item[1].lower().startswith(low)))
+
+    def _fill(self, text: str) -> None:
+        options = self.query_one(OptionList)
+        options.clear_options()
+        options.add_options([Option(label, id=item_id) for item_id, label in self.matches(text)])
+        if options.option_count:
+            options.highlighted = 0
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count:
+            options.highlighted = ((options.highlighted or 0) + step) % options.option_count
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        options = self.query_one(OptionList)
+        if options.highlighted is None:
+            self.app.bell()
+            return
+        self.dismiss(options.get_option_at_index(options.highlighted).id)
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def goto_field_dialog() -> PickFromList:
+    """Pick a config key by part of its name; dismisses with "section.key"."""
+    return PickFromList("Go to field", [(f"{section}.{key}", key) for (section, key) in FIELDS],
+                        placeholder="part of a key: dim, lr, epoch")

@@ -1,0 +1,162 @@
+"""Pick a file or folder for a path field of the settings form: one folder at a time, filtered as you type.
+
+``FilePicker(start, want=..., suffixes=...)`` lists ``start``: "(use this folder)" when a folder
+may be chosen, "../", the subfolders, then the files whose suffix is wanted (model files for the
+base model, .txt for prompts, ...). Typing filters the list (part of the name); enter opens a folder
+or picks a file; ctrl+up goes to the parent folder. A diffusers model folder (model_index.json)
+is marked as such. Dismisses with the chosen absolute Path, or None on escape.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from loratui.tui.screens.config_dialogs import dialog_css
+
+MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".bin")
+MAX_ENTRIES = 2000
+USE_FOLDER = "\0use"
+PARENT = "\0parent"
+
+
+def list_folder(folder: Path, want: str, suffixes: tuple[str, ...] | None) -> tuple[list[tuple[str, str]], str]:
+    """([(option id, label)], note) for ``folder``: subfolders first, then the wanted files."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name.lower())
+    except OSError as exc:
+        return [], f"{folder}: cannot list ({exc.strerror or exc})"
+    dirs, files = [], []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            continue
+        if is_dir:
+            hint = "  (diffusers model)" if os.path.isfile(os.path.join(entry.path, "model_index.json")) else ""
+            dirs.append((entry.path, f"{entry.name}/{hint}"))
+        elif want != "folder" and (suffixes is None or entry.name.lower().endswith(suffixes)):
+            files.append((entry.path, entry.name))
+    shown = dirs + files
+    note = ""
+    if len(shown) > MAX_ENTRIES:
+        note = f"{len(shown)} entries: the first {MAX_ENTRIES} are listed, type to filter"
+        shown = shown[:MAX_ENTRIES]
+    return shown, note
+
+
+class FilePicker(ModalScreen[Path | None]):
+    """See the module doc. ``want`` is "file", "folder" or "any" (a model: a file or a diffusers folder)."""
+
+    DEFAULT_CSS = dialog_css("FilePicker") + """
+    FilePicker > Vertical { height: 1fr; max-height: 30; }
+    FilePicker #picker-folder { height: 1; text-overflow: ellipsis; text-wrap: nowrap; }
+    FilePicker OptionList { height: 1fr; border: none; margin-top: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "move(1)", "Next", show=False, id="settings.picker_next"),
+        Binding("up", "move(-1)", "Previous", show=False, id="settings.picker_previous"),
+        Binding("ctrl+up", "parent", "Parent folder", id="settings.picker_parent"),
+        Binding("escape", "cancel", "Cancel", id="settings.dialog_cancel", tooltip="Close; the field is unchanged"),
+    ]
+
+    def __init__(self, start: Path, *, want: str = "file", suffixes: tuple[str, ...] | None = None,
+                 title: str = "Pick a file") -> None:
+        super().__init__()
+        self.folder = Path(start).absolute()
+        self.want = want
+        self.suffixes = tuple(s.lower() for s in suffixes) if suffixes else None
+        self.dialog_title = title
+        self.entries: list[tuple[str, str]] = []
+        self.note = ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.dialog_title
+            yield Static("", id="picker-folder", classes="dialog-muted")
+            yield Input(placeholder="type to filter; enter opens a folder or picks", id="picker-filter", compact=True)
+            yield OptionList(id="picker-list")
+            yield Static("", id="picker-note", classes="dialog-muted")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.open_folder(self.folder)
+        self.query_one(Input).focus()
+
+    def open_folder(self, folder: Path) -> None:
+        self.folder = folder
+        self.entries, self.note = list_folder(folder, self.want, self.suffixes)
+        self.query_one("#picker-folder", Static).update(Text(str(folder)))
+        filter_input = self.query_one(Input)
+        if filter_input.value:
+            filter_input.value = ""  # its Changed message refills the list
+        self._fill("")
+
+    def _fill(self, text: str) -> None:
+        low = text.strip().lower()
+        options = []
+        if self.want != "file" and not low:
+            options.append(Option(Text("(use this folder)", style="bold"), id=USE_FOLDER))
+        if self.folder.parent != self.folder and (not low or low in ".."):
+            options.append(Option("../", id=PARENT))
+        options += [Option(label, id=path) for path, label in self.entries if low in label.lower()]
+        option_list = self.query_one(OptionList)
+        option_list.clear_options()
+        option_list.add_options(options)
+        if options:
+            option_list.highlighted = 0
+        count = sum(1 for o in options if o.id not in (USE_FOLDER, PARENT))
+        what = {"folder": "folders", "file": "entries", "any": "entries"}[self.want]
+        note = self.note or (f"{count} {what}" + (f" matching {text.strip()!r}" if low else ""))
+        self.query_one("#picker-note", Static).update(Text(note))
+
+    @on(Input.Changed)
+    def _filter(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count:
+            options.highlighted = ((options.highlighted or 0) + step) % options.option_count
+
+    def action_parent(self) -> None:
+        if self.folder.parent != self.folder:
+            self.open_folder(self.folder.parent)
+
+    def choose(self, option_id: str) -> None:
+        if option_id == USE_FOLDER:
+            self.dismiss(self.folder)
+        elif option_id == PARENT:
+            self.action_parent()
+        elif os.path.isdir(option_id):
+            self.open_folder(Path(option_id))
+        else:
+            self.dismiss(Path(option_id))
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        options = self.query_one(OptionList)
+        if options.highlighted is None:
+            self.app.bell()
+            return
+        self.choose(options.get_option_at_index(options.highlighted).id)
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.choose(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

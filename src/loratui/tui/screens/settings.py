@@ -1,0 +1,367 @@
+"""The Settings screen: the whole training config as a form, with room for the calculator and VRAM panels.
+
+Layout (fits 80x24): a line naming the sections (the focused field's one bracketed), the form
+(widgets.config_form) beside the ``#settings-panels`` column, the focused field's help (the text of
+`loratui config explain KEY`), a status line (file, changed fields, problems, model family).
+
+The screen shows ``app.config_path``; with none it shows the config `loratui config new` would
+write for the open dataset, and ctrl+s creates it. Every edit that leaves all fields valid hands the
+current (maybe unsaved) TrainingConfig on at once, in the same handler: ``SettingsScreen.ConfigChanged``
+is posted and every panel's ``update_config(cfg, scan)`` is called. Panels talk back with
+``StepCalculator.EpochsChosen(epochs)`` and ``VramPanel.FieldsChanged(changes, origin)`` (a preset
+or a VRAM fix), whose values go through core's checks into the fields. File actions (save, import,
+export, train) are in config_actions.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Header, Static
+
+from loratui.core.config import SECTIONS, ConfigError, TrainingConfig, load_config
+from loratui.tui.palette import PaletteCommand
+from loratui.tui.screens.config_actions import (
+    ConfigFileActions, family_line, file_state, starter_config, suggested_path,
+)
+from loratui.tui.widgets.config_field import ConfigField, describe_field
+from loratui.tui.widgets.config_form import SECTION_TITLES, ConfigForm
+
+PANELS = (("loratui.tui.widgets.step_calculator", "StepCalculator"), ("loratui.tui.widgets.vram_panel", "VramPanel"))
+PATH_PICKS = {  # key -> (what may be picked, file suffixes, picker title)
+    "pretrained_model_name_or_path": ("any", (".safetensors", ".ckpt"), "Base model (a file or diffusers folder)"),
+    "vae": ("any", (".safetensors", ".ckpt", ".pt", ".bin"), "VAE (a file or diffusers folder)"),
+    "network_weights": ("file", (".safetensors",), "LoRA to continue from"),
+    "train_data_dir": ("folder", None, "Training images folder (N_concept subfolders)"),
+    "reg_data_dir": ("folder", None, "Regularisation images folder"),
+    "output_dir": ("folder", None, "Output folder"),
+    "resume": ("folder", None, "Saved state folder to resume from"),
+    "sample_prompts": ("file", (".txt",), "Sample prompts file"),
+}
+MODEL_KEYS = {"pretrained_model_name_or_path", "vae", "network_weights"}
+
+
+def load_panels() -> list[Widget]:
+    """The calculator and VRAM panels, for those of their modules that exist yet."""
+    panels = []
+    for module_name, class_name in PANELS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        panels.append(getattr(module, class_name)())
+    return panels
+
+
+class SettingsScreen(ConfigFileActions, Screen):
+    """Edit the training config with help and checks on every field; save, import, export, train."""
+
+    CSS_PATH = "settings.tcss"
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="settings.save", tooltip="Save in place (comments and order kept)"),
+        Binding("ctrl+t", "train", "Train", id="settings.train", tooltip="Save (asks first), then the Train screen"),
+        Binding("ctrl+g", "goto", "Go to field", id="settings.goto", tooltip="Type part of a key name"),
+        Binding("ctrl+down,ctrl+n", "next_section", "Next section", id="settings.next_section"),
+        Binding("ctrl+up", "previous_section", "Previous section", id="settings.previous_section", show=False),
+        Binding("ctrl+f", "pick_file", "Pick file", id="settings.pick_file", show=False,
+                tooltip="For a path field: choose a file or folder"),
+        Binding("ctrl+r", "revert_field", "Revert field", id="settings.revert_field", show=False,
+                tooltip="Put back the file's value of the focused field"),
+        Binding("f2", "save_as", "Save as", id="settings.save_as", show=False),
+        Binding("f3", "import_kohya", "Import kohya_ss", id="settings.import_kohya", show=False),
+        Binding("f4", "export", "Export sd-scripts", id="settings.export", show=False),
+        Binding("f5", "reload", "Reload", id="settings.reload", show=False, tooltip="Read the file again"),
+        Binding("ctrl+o", "open", "Open config", id="settings.open", show=False),
+    ]
+
+    class ConfigChanged(Message):
+        """The form holds a new valid config (maybe unsaved): what the panels compute from."""
+
+        def __init__(self, cfg: TrainingConfig) -> None:
+            super().__init__()
+            self.cfg = cfg
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.path: Path | None = None
+        self.broken: str | None = None          # why the file could not be loaded
+        self.loaded_stat: tuple = ()
+        self.suggested = Path("lora.toml")
+        self.family = ""
+        self.family_of: tuple | None = None      # (model, model_family, folder) the family was read for
+        self.panels: list[Widget] = []
+        self.last_edit_ms = 0.0                 # the work of the last edit, for the benchmark and tests
+
+    # ---- layout ---------------------------------------------------------------------------------
+
+    def _initial_config(self) -> tuple[TrainingConfig, bool]:
+        self.suggested = suggested_path(self.app.store.location)
+        self.path = Path(self.app.config_path) if self.app.config_path else None
+        if self.path is not None:
+            try:
+                cfg = load_config(self.path)
+                self.loaded_stat = file_state(self.path)
+                return cfg, True
+            except ConfigError as exc:
+                self.broken = str(exc)
+        return starter_config(self.suggested, self.app.store.location), False
+
+    def compose(self) -> ComposeResult:
+        started = time.perf_counter()
+        base, has_file = self._initial_config()
+        self.panels = load_panels()
+        yield Header()
+        yield Static("", id="settings-sections")
+        with Horizontal(id="settings-body"):
+            self.form = ConfigForm(base, has_file=has_file, id="settings-form")
+            yield self.form
+            with VerticalScroll(id="settings-panels", can_focus=False):
+                yield from self.panels
+        yield Static("", id="settings-help")
+        yield Static("", id="settings-status")
+        yield Footer()
+        self.compose_ms = (time.perf_counter() - started) * 1000
+
+    def on_mount(self) -> None:
+        self.query_one("#settings-panels").display = bool(self.panels)
+        self.show_sections(SECTIONS[0])
+        self.show_help(None)
+        self.config_edited()
+        if self.broken:
+            self.notify(f"{self.broken}: fix it in an editor and press f5, or save the form as a new file",
+                        severity="error", timeout=10)
+        self.form.first_field(SECTIONS[0]).focus_editor()
+        self.call_after_refresh(self.form.scroll_home, animate=False)  # the [model] heading shows too
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.width >= 110, "wide")
+
+    def on_screen_resume(self) -> None:
+        """Back on this screen: follow a config the app switched to, or a change made on disk."""
+        if self.file_work_running():
+            return  # our own save or load is landing: its result updates the form
+        wanted = Path(self.app.config_path) if self.app.config_path else None
+        if wanted is not None and wanted != self.path:
+            self.unless_unsaved(f"opening {wanted.name}", lambda: self.load_file(wanted))
+        elif self.path is not None and self.loaded_stat and file_state(self.path) != self.loaded_stat:
+            if self.form.unsaved:
+                self.notify(f"{self.path} changed on disk: f5 reloads it (the form's changes are lost); "
+                            "ctrl+s asks reload or overwrite", severity="warning", timeout=8)
+            else:
+                self.load_file(self.path)
+        else:
+            self.update_panels(self.form.current_config())
+
+    def file_work_running(self) -> bool:
+        from textual.worker import WorkerState
+
+        return any(w.node is self and w.group == "config-file" and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+                   for w in self.app.workers)
+
+    # ---- edits ----------------------------------------------------------------------------------
+
+    def on_config_field_edited(self, event: ConfigField.Edited) -> None:
+        self.config_edited()
+
+    def config_edited(self) -> TrainingConfig | None:
+        """Check the fields together, hand a valid config to the panels, redraw the status line."""
+        started = time.perf_counter()
+        cfg = self.form.current_config()
+        self.form.refresh_problems(cfg)
+        if cfg is not None:
+            self.post_message(self.ConfigChanged(cfg))
+            self.update_panels(cfg)
+            model = (cfg.model.pretrained_model_name_or_path, cfg.model.model_family, cfg.config_dir)
+            if model != self.family_of:
+                self.family_of = model
+                self.detect_family(cfg)
+        self.show_status()
+        self.last_edit_ms = (time.perf_counter() - started) * 1000
+        return cfg
+
+    def update_panels(self, cfg: TrainingConfig | None) -> None:
+        if cfg is None:
+            return
+        scan = self.app.store.scan
+        for panel in self.panels:
+            panel.update_config(cfg, scan)
+
+    def detect_family(self, cfg: TrainingConfig) -> None:
+        from loratui.tui.services.work import run_in_thread
+
+        def done(result: tuple[str, str]) -> None:
+            self.family, line = result
+            self.form.fields[("model", "pretrained_model_name_or_path")].set_info(line)
+            self.show_status()
+
+        run_in_thread(self, family_line, cfg, done=done, what="reading the model's family", group="family",
+                      exclusive=True)
+
+    def apply_changes(self, changes: dict[Any, Any], what: str, *, quiet: bool = False) -> None:
+        """Values from a panel or the picker ({(section, key) or "section.key": value}) into the form."""
+        pairs = [((tuple(k.split(".", 1)) if isinstance(k, str) else tuple(k)), v) for k, v in changes.items()]
+        problems = self.form.set_values(pairs)
+        self.config_edited()
+        if problems:
+            self.notify(f"{what}: not set: {problems[0]}", severity="warning")
+        elif not quiet:
+            self.notify(f"{what}: {len(pairs)} field(s) set; ctrl+s saves")
+
+    def on_step_calculator_epochs_chosen(self, message) -> None:
+        message.stop()
+        self.apply_changes({("training", "max_train_epochs"): message.epochs}, "epochs from the calculator")
+
+    def on_vram_panel_fields_changed(self, message) -> None:
+        message.stop()
+        origin = getattr(message, "origin", "")
+        self.apply_changes(message.changes, "VRAM fix" if origin == "fix" else f"preset {origin}" if origin else
+                           "preset")
+
+    # ---- focus, help, sections ------------------------------------------------------------------
+
+    def focused_field(self) -> ConfigField | None:
+        node = self.focused
+        while node is not None and not isinstance(node, ConfigField):
+            node = node.parent
+        return node
+
+    def on_descendant_focus(self, event) -> None:
+        field = self.focused_field()
+        if field is not None:
+            self.show_sections(field.spec.section)
+        self.show_help(field)
+
+    def show_sections(self, current: str) -> None:
+        text = Text()
+        for section in SECTIONS:
+            title = SECTION_TITLES.get(section, section)
+            text.append(f"[{title}]" if section == current else f" {title} ",
+                        style="bold reverse" if section == current else "")
+            text.append(" ")
+        self.query_one("#settings-sections", Static).update(text)
+
+    def show_help(self, field: ConfigField | None) -> None:
+        text = Text()
+        if field is None:
+            text.append("tab moves between fields, ctrl+down to the next section, ctrl+g goes to a field by name")
+        else:
+            head, body = describe_field(field.spec)
+            text.append(head + "\n", style="bold")
+            text.append(body)
+            if field.spec.name in PATH_PICKS:
+                text.append("  (ctrl+f picks)", style="italic")
+        self.query_one("#settings-help", Static).update(text)
+
+    def show_status(self) -> None:
+        parts = []
+        if self.path is None:
+            parts.append(f"no config yet: ctrl+s creates {self.suggested.name} (as `loratui config new`)")
+        else:
+            parts.append(self.path.name + (" (cannot be read: f5 after fixing it)" if self.broken else ""))
+        changed, invalid = len(self.form.changed_fields()), len(self.form.invalid_fields())
+        if changed:
+            parts.append(f"* {changed} changed")
+        if invalid:
+            parts.append(f"{invalid} invalid")
+        if self.form.problems:
+            parts.append(f"{len(self.form.problems)} problem(s)")
+        if self.family:
+            parts.append(f"family {self.family}")
+        self.query_one("#settings-status", Static).update(Text(" · ".join(parts)))
+
+    def action_next_section(self, step: int = 1) -> None:
+        current = self.form.section_of(self.focused_field())
+        self.form.show_section(SECTIONS[(SECTIONS.index(current) + step) % len(SECTIONS)])
+
+    def action_previous_section(self) -> None:
+        self.action_next_section(-1)
+
+    def action_goto(self) -> None:
+        from loratui.tui.screens.config_dialogs import goto_field_dialog
+
+        self.app.push_screen(goto_field_dialog(), lambda key: self.form.field(key).focus_editor() if key else None)
+
+    def on_config_field_choices_requested(self, event: ConfigField.ChoicesRequested) -> None:
+        from loratui.tui.screens.config_dialogs import PickFromList
+
+        field = event.field
+        choices = {str(c): c for c in field.spec.choices}
+
+        def chosen(picked: str | None) -> None:
+            if picked is not None and choices[picked] != field.value:
+                field.user_sets(choices[picked])
+            field.focus()
+
+        self.app.push_screen(PickFromList(field.spec.name, [(k, k) for k in choices], current=str(field.value)),
+                             chosen)
+
+    def action_revert_field(self) -> None:
+        field = self.focused_field()
+        if field is not None and field.changed:
+            self.form.revert(field)
+            self.config_edited()
+
+    def action_pick_file(self) -> None:
+        from loratui.core.config import resolve_path
+        from loratui.tui.screens.config_picker import FilePicker
+
+        field = self.focused_field()
+        if field is None or field.spec.name not in PATH_PICKS:
+            self.notify("ctrl+f picks a file for a path field (model, folders, prompts): focus one first",
+                        severity="warning")
+            return
+        want, suffixes, title = PATH_PICKS[field.spec.name]
+        cfg = self.form.current_config() or self.form.base
+        current = Path(resolve_path(cfg, field.text.strip(), key=field.spec.name)) if field.text.strip() else None
+        start = current if current is not None and current.is_dir() and want == "folder" else \
+            current.parent if current is not None and current.parent.is_dir() else None
+        if start is None:
+            project = self.folder
+            start = project / "model" if field.spec.name in MODEL_KEYS and (project / "model").is_dir() else project
+
+        def chosen(path: Path | None) -> None:
+            if path is None:
+                return
+            folder = (cfg.config_dir or self.folder).resolve()
+            try:
+                text = path.resolve().relative_to(folder).as_posix()
+            except ValueError:
+                text = str(path)
+            self.apply_changes({field.key: text}, field.spec.name, quiet=True)
+            field.focus_editor()
+
+        self.app.push_screen(FilePicker(start, want=want, suffixes=suffixes, title=title), chosen)
+
+    # ---- commands -------------------------------------------------------------------------------
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        cmds = [
+            PaletteCommand("config: save", "ctrl+s: in place, keeping comments and order", self.action_save),
+            PaletteCommand("config: save as a new file", "f2", self.action_save_as),
+            PaletteCommand("config: reload from disk", "f5", self.action_reload),
+            PaletteCommand("config: open another config", "ctrl+o", self.action_open),
+            PaletteCommand("config: import kohya_ss JSON", "f3: shows what was dropped and why",
+                           self.action_import_kohya),
+            PaletteCommand("config: export sd-scripts TOML", "f4: config.toml + dataset.toml", self.action_export),
+            PaletteCommand("config: start training", "ctrl+t: save, then the Train screen", self.action_train),
+            PaletteCommand("config: go to field", "ctrl+g", self.action_goto),
+            PaletteCommand("config: next section", "ctrl+down", self.action_next_section),
+            PaletteCommand("config: previous section", "ctrl+up", self.action_previous_section),
+            PaletteCommand("config: pick a file for this field", "ctrl+f", self.action_pick_file),
+            PaletteCommand("config: revert this field to the file", "ctrl+r", self.action_revert_field),
+        ]
+        cmds += [PaletteCommand(f"config: show section {SECTION_TITLES.get(s, s)}", f"[{s}]",
+                                lambda s=s: self.form.show_section(s)) for s in SECTIONS]
+        return cmds

@@ -1,0 +1,354 @@
+"""One field of the settings form: its value, editing by keys, its mark when it differs from the file, its messages.
+
+Everything a field knows comes from core's field table (``loratui.core.config.FIELDS``): the kind
+decides how it is edited (bool: space flips ``[x] true``; choices: left/right step through them,
+enter lists them, a letter jumps; anything else is typed), the text typed is checked by core's
+``coerce_value`` and its message is shown under the field as core words it
+(``network_dim: must be an integer from 1 to 1024, got 'sixteen'``). A field whose value differs
+from the file shows ``*`` before its name and ``changed: the file has ...`` under it (a word, not
+colour only). ``describe_field`` is the text `loratui config explain KEY` prints.
+
+Why one widget per field that draws itself and edits its own line (not Input / Select / Switch):
+the form holds 80 fields, and 80 Inputs plus their rows cost Textual 0.7-1.6 s to mount here; this
+widget costs about 1 ms. It posts ``ConfigField.Edited`` when the user changes it; values set from
+code (``show_value``) post nothing, so a load or a preset is one update, not eighty.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widget import Widget
+
+from loratui.core.config import PATH_KEYS, FieldSpec, coerce_value, range_text
+
+INVALID = object()   # the value of a field whose text core refuses
+NO_FILE = object()   # the file value of a field when there is no file (nothing to differ from)
+
+KIND_WORDS = {"bool": "true/false", "int": "integer", "float": "number", "str": "string",
+              "str_list": "list of strings", "resolution": "size", "warmup": "steps or ratio"}
+
+
+def describe_field(spec: FieldSpec) -> tuple[str, str]:
+    """(head line, help) exactly as `loratui config explain KEY` prints them (before wrapping)."""
+    default = spec.default
+    if spec.kind == "resolution":
+        default = default[0] if default[0] == default[1] else list(default)
+    shown = "unset" if default is None else repr(default) if isinstance(default, str) else \
+        str(default).lower() if isinstance(default, bool) else str(default)
+    extra = ""
+    if spec.choices:
+        extra = "; one of " + ", ".join(map(str, spec.choices))
+    elif spec.min is not None or spec.max is not None:
+        extra = ";" + range_text(spec)
+    return f"[{spec.section}] {spec.name}  ({KIND_WORDS[spec.kind]}, default {shown}{extra})", spec.help
+
+
+def value_text(spec: FieldSpec, value: Any) -> str:
+    """How a value is typed in the field (and shown in the "changed" note)."""
+    if value is None:
+        return ""
+    if spec.kind == "resolution":
+        w, h = value
+        return str(w) if w == h else f"{w},{h}"
+    if spec.kind == "str_list":
+        return " ".join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def parse_text(spec: FieldSpec, text: str) -> Any:
+    """What was typed, as the raw value core's coerce_value checks (None: an optional field unset)."""
+    stripped = text.strip()
+    if spec.optional and not stripped:
+        return None
+    if spec.kind in ("int", "float", "warmup"):
+        for number in (int, float):
+            try:
+                return number(stripped)
+            except ValueError:
+                pass
+        return stripped  # core says what it must be: "must be an integer ..., got 'sixteen'"
+    if spec.kind in ("resolution", "str_list"):
+        return stripped
+    return text
+
+
+def check_text(spec: FieldSpec, text: str) -> tuple[Any, str | None]:
+    """(value, None) or (INVALID, "key: core's problem") for text typed in a field."""
+    raw = parse_text(spec, text)
+    if raw is None:
+        return None, None
+    try:
+        return coerce_value(spec, raw), None
+    except ValueError as exc:
+        return INVALID, f"{spec.name}: {exc}"
+
+
+class ConfigField(Widget, can_focus=True):
+    """A form row ``* key   value`` and, below it, its problems and whether it differs from the file."""
+
+    DEFAULT_CSS = """
+    ConfigField { height: auto; padding: 0 1 0 0; }
+    ConfigField.-invalid, ConfigField.-crossed { color: $text-error; }
+    ConfigField:focus { text-style: bold; }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"config-field--value", "config-field--cursor", "config-field--note"}
+    DEFAULT_CSS += """
+    ConfigField > .config-field--value { background: $boost; color: $text; text-style: not bold; }
+    ConfigField:focus > .config-field--value { background: $primary 30%; }
+    ConfigField > .config-field--cursor { background: $foreground; color: $background; }
+    ConfigField > .config-field--note { color: $text-muted; text-style: not bold; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "activate", "Flip / list", show=False, id="settings.field_activate",
+                tooltip="true/false fields flip; fields with choices list them"),
+        Binding("enter", "submit", "Next field", show=False, id="settings.field_next",
+                tooltip="Lists the choices of a choice field, flips a true/false field, else moves on"),
+    ]
+    LABEL_MAX = 33
+
+    class Edited(Message):
+        """The user changed this field (its value is valid or not: see ``field.value``)."""
+
+        def __init__(self, field: ConfigField) -> None:
+            super().__init__()
+            self.field = field
+
+    class ChoicesRequested(Message):
+        """Enter on a choice field: the screen shows the list (a widget cannot push screens nicely)."""
+
+        def __init__(self, field: ConfigField) -> None:
+            super().__init__()
+            self.field = field
+
+    def __init__(self, spec: FieldSpec, value: Any, file_value: Any = NO_FILE) -> None:
+        super().__init__(id=f"cf-{spec.section}-{spec.name}", classes="config-field")
+        self.spec = spec
+        self.value: Any = value
+        self.file_value: Any = file_value
+        self.text = value_text(spec, value)
+        self.cursor = len(self.text)
+        self.problem: str | None = None
+        self.cross: list[str] = []
+        self.info = ""
+        self._styles: dict[str, Any] = {}
+
+    def style_of(self, component: str):
+        """A component class's Rich style, looked up once per style change (lookups walk the DOM)."""
+        style = self._styles.get(component)
+        if style is None:
+            style = self._styles[component] = self.get_component_rich_style(component)
+        return style
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()
+        super().notify_style_update()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.spec.section, self.spec.name
+
+    @property
+    def changed(self) -> bool:
+        return self.file_value is not NO_FILE and self.value is not INVALID and self.value != self.file_value
+
+    @property
+    def typed(self) -> bool:
+        """Whether the value is typed (not a true/false or a choice)."""
+        return self.spec.kind != "bool" and not self.spec.choices
+
+    # ---- keys -------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "activate":
+            return not self.typed
+        return True
+
+    def action_activate(self) -> None:
+        if self.spec.kind == "bool":
+            self.user_sets(not self.value)
+        elif self.spec.choices:
+            self.post_message(self.ChoicesRequested(self))
+
+    def action_submit(self) -> None:
+        if self.typed:
+            self.screen.focus_next()
+        else:
+            self.action_activate()
+
+    def on_key(self, event: events.Key) -> None:
+        handled = self._choice_key(event) if self.spec.choices else self._edit_key(event) if self.typed else False
+        if handled:
+            event.stop()
+            event.prevent_default()
+
+    def _choice_key(self, event: events.Key) -> bool:
+        choices = list(self.spec.choices)
+        index = choices.index(self.value) if self.value in choices else 0
+        if event.key in ("left", "right"):
+            self.user_sets(choices[(index + (1 if event.key == "right" else -1)) % len(choices)])
+            return True
+        if event.is_printable and event.character and event.character != " ":
+            letter = event.character.lower()
+            order = choices[index + 1:] + choices[: index + 1]
+            hit = next((c for c in order if str(c).lower().startswith(letter)), None)
+            if hit is not None and hit != self.value:
+                self.user_sets(hit)
+            return True
+        return False
+
+    def _edit_key(self, event: events.Key) -> bool:
+        text, at, key = self.text, self.cursor, event.key
+        if event.is_printable and event.character:
+            text, at = text[:at] + event.character + text[at:], at + 1
+        elif key == "backspace" and at:
+            text, at = text[: at - 1] + text[at:], at - 1
+        elif key in ("delete", "ctrl+d"):
+            text = text[:at] + text[at + 1:]
+        elif key == "left":
+            at = max(0, at - 1)
+        elif key == "right":
+            at = min(len(text), at + 1)
+        elif key in ("home", "ctrl+a"):
+            at = 0
+        elif key in ("end", "ctrl+e"):
+            at = len(text)
+        elif key == "ctrl+u":
+            text, at = text[at:], 0
+        elif key == "ctrl+k":
+            text = text[:at]
+        elif key == "ctrl+w":
+            start = len(text[:at].rstrip().rsplit(" ", 1)[0]) if " " in text[:at].rstrip() else 0
+            text, at = text[:start] + text[at:], start
+        elif key != "backspace":
+            return False
+        self.cursor = at
+        if text != self.text:
+            self.user_types(text)
+        else:
+            self.refresh()
+        return True
+
+    def on_paste(self, event: events.Paste) -> None:
+        if self.typed and event.text:
+            line = event.text.splitlines()[0] if event.text.splitlines() else ""
+            event.stop()
+            self.cursor += len(line)
+            self.user_types(self.text[: self.cursor - len(line)] + line + self.text[self.cursor - len(line):])
+
+    def on_click(self) -> None:
+        self.focus()
+
+    # ---- changes --------------------------------------------------------------------------------
+
+    def user_types(self, text: str) -> None:
+        self.text = text
+        self.cursor = min(self.cursor, len(text))
+        self.value, self.problem = check_text(self.spec, text)
+        self._edited()
+
+    def user_sets(self, value: Any) -> None:
+        self.value, self.problem = value, None
+        self.text = value_text(self.spec, value)
+        self.cursor = len(self.text)
+        self._edited()
+
+    def _edited(self) -> None:
+        self._refresh_marks()
+        self.post_message(self.Edited(self))
+
+    def show_value(self, value: Any) -> None:
+        """Show ``value`` (already valid) without posting Edited."""
+        self.value, self.problem = value, None
+        self.text = value_text(self.spec, value)
+        self.cursor = len(self.text)
+        self._refresh_marks()
+
+    def set_file_value(self, file_value: Any) -> None:
+        self.file_value = file_value
+        self._refresh_marks()
+
+    def set_cross(self, problems: list[str]) -> None:
+        if problems != self.cross:
+            self.cross = problems
+            self._refresh_marks()
+
+    def set_info(self, info: str) -> None:
+        if info != self.info:
+            self.info = info
+            self._refresh_marks()
+
+    def focus_editor(self) -> None:
+        self.focus()
+
+    # ---- drawing ----------------------------------------------------------------------------------
+
+    def note_lines(self) -> list[str]:
+        lines = []
+        if self.problem:
+            lines.append(self.problem)
+        lines.extend(self.cross)
+        if self.changed:
+            lines.append(f"changed: the file has {value_text(self.spec, self.file_value) or '(unset)'}")
+        if self.info:
+            lines.append(self.info)
+        return lines
+
+    def _refresh_marks(self) -> None:
+        self.set_class(self.problem is not None, "-invalid")
+        self.set_class(bool(self.cross), "-crossed")
+        self.set_class(self.changed, "-changed")
+        self.refresh(layout=True)
+
+    def label_width(self, width: int) -> int:
+        return max(14, min(self.LABEL_MAX, width - 20))
+
+    def render(self) -> Text:
+        width = max(self.size.width, 20)
+        label_w = self.label_width(width)
+        name = self.spec.name
+        if len(name) > label_w - 3:
+            name = name[: label_w - 4] + "…"
+        line = Text(("* " if self.changed else "  ") + name.ljust(label_w - 2), no_wrap=True)
+        line.append(self._value_text(width - label_w))
+        out = Text(no_wrap=False)
+        out.append_text(line)
+        note_style = self.style_of("config-field--note")
+        for note in self.note_lines():
+            out.append("\n")
+            out.append("  " + note, style=None if (self.problem or self.cross) else note_style)
+        return out
+
+    def _value_text(self, room: int) -> Text:
+        room = max(room, 4)
+        box = self.style_of("config-field--value")
+        if self.spec.kind == "bool":
+            return Text(" [x] true " if self.value else " [ ] false", style=box)
+        if self.spec.choices:
+            shown = f" {self.text} " + ("◂▸" if self.has_focus else "")
+            return Text(shown.ljust(min(room, len(shown) + 1))[:room], style=box)
+        text = self.text
+        if not self.has_focus:
+            if len(text) <= room - 2:
+                shown = text
+            elif (self.spec.section, self.spec.name) in PATH_KEYS:  # a path: its end names the file
+                shown = "…" + text[-(room - 3):]
+            else:
+                shown = text[: room - 3] + "…"
+            if not text and self.spec.optional:
+                return Text(" unset".ljust(room), style=box + self.style_of("config-field--note"))
+            return Text(f" {shown}".ljust(room), style=box)
+        start = max(0, self.cursor - (room - 3))  # keep the cursor in view
+        window = text[start: start + room - 2]
+        at = self.cursor - start
+        out = Text(" ", style=box)
+        out.append(window[:at], style=box)
+        out.append(window[at: at + 1] or " ", style=self.style_of("config-field--cursor"))
+        out.append(window[at + 1:].ljust(room - 3 - at)[: max(0, room - 3 - at)], style=box)
+        return out

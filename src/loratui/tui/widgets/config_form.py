@@ -1,0 +1,176 @@
+"""The settings form: every field of the training config, grouped like the TOML file's sections.
+
+One ``ConfigField`` per entry of core's field table, under a heading per section ([model],
+[dataset], ... in file order). The form holds two configs: ``base`` (the file as loaded, or a
+starter config not saved yet) and what the fields hold now; ``current_config()`` builds the latter
+from ``base`` (a shallow copy, so the file snapshot that save_config's conflict check reads and
+the folder relative paths are resolved against come along).
+
+Cross-field problems (core's ``validate``) are shown under every field they name. The form does
+not check or convert anything itself: the fields ask core's ``coerce_value``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from loratui.core.config import FIELDS, SECTIONS, TrainingConfig, validate
+from loratui.tui.widgets.config_field import INVALID, NO_FILE, ConfigField
+
+SECTION_TITLES = {"model": "Model", "dataset": "Dataset", "network": "Network", "optimizer": "Optimizer",
+                  "training": "Training", "saving": "Saving", "sampling": "Sampling"}
+# every key name, longest first, as a whole word: which fields a cross-field problem names
+_KEY_PATTERN = re.compile(r"\b(" + "|".join(sorted({k for _, k in FIELDS}, key=len, reverse=True)) + r")\b")
+
+
+def keys_named(problem: str) -> list[str]:
+    """The config keys a problem text mentions, in order, each once."""
+    seen: list[str] = []
+    for match in _KEY_PATTERN.finditer(problem):
+        if match.group(1) not in seen:
+            seen.append(match.group(1))
+    return seen
+
+
+def config_values(cfg: TrainingConfig) -> dict[tuple[str, str], Any]:
+    return {(section, key): getattr(getattr(cfg, section), key) for (section, key) in FIELDS}
+
+
+def build_config(base: TrainingConfig, values: dict[tuple[str, str], Any]) -> TrainingConfig:
+    """``base`` with these values: a shallow copy (keeps its file snapshot and folder), new sections."""
+    cfg = copy.copy(base)
+    for section in SECTIONS:
+        own = {key: value for (sec, key), value in values.items() if sec == section}
+        setattr(cfg, section, dataclasses.replace(getattr(base, section), **own))
+    return cfg
+
+
+class ConfigForm(VerticalScroll, can_focus=False):
+    """All config fields in sections; see the module doc."""
+
+    DEFAULT_CSS = """
+    ConfigForm { height: 1fr; scrollbar-size-vertical: 1; }
+    ConfigForm > .config-section { height: 1; margin-top: 1; text-style: bold; color: $accent; }
+    ConfigForm > .config-section.-first { margin-top: 0; }
+    """
+
+    def __init__(self, base: TrainingConfig, *, has_file: bool, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.base = base
+        self.has_file = has_file
+        self.fields: dict[tuple[str, str], ConfigField] = {}
+        self.problems: list[str] = []    # cross-field problems of the current config (core's validate)
+
+    def compose(self) -> ComposeResult:
+        values = config_values(self.base)
+        for index, section in enumerate(SECTIONS):
+            yield Static(f"[{section}]  {SECTION_TITLES.get(section, section)}", id=f"section-{section}",
+                         classes="config-section" + (" -first" if index == 0 else ""), markup=False)
+            for (sec, key), spec in FIELDS.items():
+                if sec != section:
+                    continue
+                field = ConfigField(spec, values[(sec, key)], values[(sec, key)] if self.has_file else NO_FILE)
+                self.fields[(sec, key)] = field
+                yield field
+
+    # ---- what the form holds ----------------------------------------------------------------------
+
+    def field(self, key: str) -> ConfigField:
+        """The field of "section.key" or a bare key name."""
+        if "." in key:
+            section, name = key.split(".", 1)
+            return self.fields[(section, name)]
+        return next(f for (_, name), f in self.fields.items() if name == key)
+
+    def invalid_fields(self) -> list[ConfigField]:
+        return [f for f in self.fields.values() if f.value is INVALID]
+
+    def changed_fields(self) -> list[ConfigField]:
+        return [f for f in self.fields.values() if f.changed]
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether saving would write something: a field differs from the file, or there is no file."""
+        return not self.has_file or bool(self.changed_fields())
+
+    def current_config(self) -> TrainingConfig | None:
+        """The config the fields hold now, or None while a field's text is not valid."""
+        values = {key: f.value for key, f in self.fields.items()}
+        if any(v is INVALID for v in values.values()):
+            return None
+        return build_config(self.base, values)
+
+    def refresh_problems(self, cfg: TrainingConfig | None) -> list[str]:
+        """Run core's cross-field checks on ``cfg`` and show each problem under the fields it names."""
+        self.problems = validate(cfg) if cfg is not None else []
+        named: dict[str, list[str]] = {}
+        for problem in self.problems:
+            for key in keys_named(problem):
+                named.setdefault(key, []).append(problem)
+        for (_, key), field in self.fields.items():
+            field.set_cross(named.get(key, []))
+        return self.problems
+
+    # ---- set from code ---------------------------------------------------------------------------
+
+    def load(self, base: TrainingConfig, *, has_file: bool) -> None:
+        """Show ``base`` in every field; it is also what the fields are compared with (when a file)."""
+        self.base, self.has_file = base, has_file
+        for key, value in config_values(base).items():
+            field = self.fields[key]
+            field.file_value = value if has_file else NO_FILE
+            field.show_value(value)
+
+    def adopt_file(self, saved: TrainingConfig) -> None:
+        """The file now holds ``saved`` (after a save): compare with it, keep what the fields show."""
+        self.base, self.has_file = saved, True
+        for key, value in config_values(saved).items():
+            self.fields[key].set_file_value(value)
+
+    def set_values(self, changes: dict[tuple[str, str], Any] | Iterable[tuple[tuple[str, str], Any]]) -> list[str]:
+        """Put already-checked values into fields (a preset, the calculator's epochs); returns problems.
+
+        Each value still goes through core's coerce_value; a refused one is not set and its
+        problem ("key: ...") is returned.
+        """
+        from loratui.core.config import coerce_value
+
+        problems = []
+        items = changes.items() if isinstance(changes, dict) else changes
+        for (section, key), value in items:
+            field = self.fields.get((section, key))
+            if field is None:
+                problems.append(f"{section}.{key}: no such config key")
+                continue
+            try:
+                checked = None if value is None and field.spec.optional else coerce_value(field.spec, value)
+            except ValueError as exc:
+                problems.append(f"{key}: {exc}")
+                continue
+            field.show_value(checked)
+        return problems
+
+    def revert(self, field: ConfigField) -> None:
+        if field.file_value is not NO_FILE:
+            field.show_value(field.file_value)
+
+    # ---- sections and focus ----------------------------------------------------------------------
+
+    def section_of(self, field: ConfigField | None) -> str:
+        return field.spec.section if field is not None else SECTIONS[0]
+
+    def first_field(self, section: str) -> ConfigField:
+        return next(f for (sec, _), f in self.fields.items() if sec == section)
+
+    def show_section(self, section: str) -> None:
+        """Focus the section's first field, with its heading at the top of the form."""
+        self.first_field(section).focus_editor()
+        self.scroll_to_widget(self.query_one(f"#section-{section}"), top=True, animate=False)
