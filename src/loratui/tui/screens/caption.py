@@ -1,0 +1,347 @@
+"""The Caption screen: caption the open dataset with WD14 or BLIP / BLIP-2 / GIT, from the keyboard.
+
+A form (model, the captioner's options, how to write) over the options of `loratui caption`, and the
+run panel. Runs are child processes of the CLI, owned by the app's CaptionRunner
+(services.caption_runs): leaving this screen does not stop one, and coming back shows it. The model is
+checked (captioners.model_search) before anything starts; found models are listed from the model
+store, the project and the Hugging Face cache.
+"""
+
+from __future__ import annotations
+
+import time
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Label, Select, Static
+
+from loratui.tui.palette import PaletteCommand
+from loratui.tui.services.caption_runs import CaptionRun, CaptionRunner, caption_runner
+from loratui.tui.services.work import run_in_thread
+from loratui.tui.widgets.caption_form import OptionsForm, option_fields
+from loratui.tui.widgets.caption_progress import CaptionRunPanel
+
+CAPTIONERS = [("WD14 tagger (tags, onnxruntime)", "wd14"), ("BLIP / BLIP-2 / GIT (sentences)", "blip")]
+# option names per part of the form; the rest of each subcommand's options are set by the screen
+COMMON = ["mode", "batch_size", "caption_extension", "separator", "workers", "recursive", "force"]
+SPECIFIC = {
+    "wd14": ["general_threshold", "character_threshold", "undesired_tags", "character_tags_first",
+             "always_first_tags", "rating", "tag_replacement", "remove_underscore", "character_tag_expand",
+             "providers"],
+    "blip": ["num_beams", "top_p", "min_length", "max_length", "repetition_penalty", "prefix", "postfix",
+             "precision", "device"],
+}
+MODEL_HELP = {
+    "captioner": "WD14: booru tags from an ONNX tagger (onnxruntime). BLIP / BLIP-2 / GIT: sentences "
+                 "(transformers and torch). ctrl+b switches.",
+    "found-models": "Models found in loratui's model store, the project's models/ folder and the Hugging Face "
+                    "cache; choosing one fills the folder. ctrl+l looks again.",
+    "model-folder": "WD14: a folder with model.onnx + selected_tags.csv. BLIP / BLIP-2 / GIT: a Hugging Face "
+                    "model folder (config.json, weights, tokenizer). ctrl+o comes here.",
+    "model-download": "A Hugging Face repo id, downloaded when it is not on disk yet (needs the network); "
+                      "used instead of the folder only when filled.",
+    "dry-sample": "How many images a dry run (ctrl+t) captions to show next to their current caption; "
+                  "0 for all. A dry run writes nothing.",
+}
+
+
+class CaptionScreen(Screen):
+    """Caption the dataset with a WD14 tagger or a BLIP-family model."""
+
+    CSS_PATH = "caption.tcss"
+    BINDINGS = [
+        Binding("ctrl+r", "start", "Start", id="caption.start",
+                tooltip="Caption the dataset with these settings (a child process of the CLI)"),
+        Binding("ctrl+t", "dry_run", "Dry run", id="caption.dry_run",
+                tooltip="Caption a sample of images and show them next to the current captions; writes nothing"),
+        Binding("ctrl+g", "cancel", "Cancel run", id="caption.cancel",
+                tooltip="Stop after the caption being written; start again with 'skip existing' to resume"),
+        Binding("ctrl+b", "switch_captioner", "WD14/BLIP", id="caption.switch_captioner"),
+        Binding("ctrl+o", "focus_model", "Model", id="caption.model", tooltip="Type or paste the model folder"),
+        Binding("ctrl+l", "find_models", "Find models", id="caption.find_models", show=False,
+                tooltip="Look for models again (model store, project, Hugging Face cache)"),
+        Binding("ctrl+n", "focus_results", "Results", id="caption.results", show=False,
+                tooltip="Scroll the failed images or the dry-run sample"),
+        Binding("escape", "leave_field", "Leave field", id="caption.leave_field", show=False,
+                tooltip="Leave the text field, so that 1-4 and ? work again"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.captioner = "wd14"
+        self.found: dict[str, list] = {}
+        self._check_timer = None
+        self.model_ok: str | None = None      # the last check's line when it passed
+        self.model_problem: str | None = None
+
+    @property
+    def runner(self) -> CaptionRunner:
+        return caption_runner(self.app)
+
+    # ---- layout ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        from loratui.commands.caption_cmd import caption
+
+        yield Header()
+        with Horizontal(id="caption-body"):
+            with VerticalScroll(id="caption-form"):
+                yield Static("Model", classes="section")
+                yield self._row("Captioner", Select(CAPTIONERS, value="wd14", allow_blank=False, id="captioner",
+                                                    compact=True))
+                yield self._row("Found models", Select([], prompt="looking for models…", id="found-models",
+                                                       compact=True))
+                yield self._row("Model folder", Input(placeholder="folder with model.onnx + selected_tags.csv",
+                                                      id="model-folder", compact=True))
+                yield self._row("Download", Input(placeholder="repo id, only when asked: needs the network",
+                                                  id="model-download", compact=True))
+                yield Static("", id="model-check", markup=False)
+                yield self._row("Dry-run sample", Input("8", id="dry-sample", compact=True, restrict=r"\d*"))
+                for name, title in (("wd14", "WD14 tagger options"), ("blip", "BLIP / BLIP-2 / GIT options")):
+                    yield Static(title, classes="section", id=f"{name}-title")
+                    yield OptionsForm(option_fields(caption.commands[name], SPECIFIC[name]), id=f"{name}-form")
+                yield Static("Writing", classes="section")
+                yield OptionsForm(option_fields(caption.commands["wd14"], COMMON), id="common-form")
+            yield CaptionRunPanel(self.app.store.root, id="run-panel")
+        yield Static("", id="caption-help", markup=False)
+        yield Footer()
+
+    @staticmethod
+    def _row(label: str, control) -> Horizontal:
+        return Horizontal(Label(label, classes="field-label"), control, classes="field-row")
+
+    def on_mount(self) -> None:
+        self._show_captioner()
+        self.runner.subscribe(self.run_changed)
+        self.query_one(CaptionRunPanel).show(self.runner.run)
+        self.query_one("#captioner").focus()
+        self.action_find_models()
+
+    def on_unmount(self) -> None:
+        self.runner.unsubscribe(self.run_changed)
+
+    def on_screen_resume(self) -> None:
+        self.query_one(CaptionRunPanel).show(self.runner.run)
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.width >= 110, "wide")
+
+    # ---- the run (the runner calls back on the UI thread) --------------------------------------
+
+    def run_changed(self, run: CaptionRun) -> None:
+        self.query_one(CaptionRunPanel).show(run)
+
+    # ---- model ----------------------------------------------------------------------------------
+
+    def _show_captioner(self) -> None:
+        for name in SPECIFIC:
+            shown = name == self.captioner
+            self.query_one(f"#{name}-form").display = shown
+            self.query_one(f"#{name}-title").display = shown
+        placeholder = ("folder with model.onnx + selected_tags.csv" if self.captioner == "wd14"
+                       else "Hugging Face folder of a BLIP / BLIP-2 / GIT model")
+        self.query_one("#model-folder", Input).placeholder = placeholder
+        self._fill_found()
+        self._schedule_check()
+
+    @on(Select.Changed, "#captioner")
+    def _captioner_changed(self, event: Select.Changed) -> None:
+        if event.value != self.captioner and event.value in SPECIFIC:
+            self.captioner = str(event.value)
+            self.query_one("#model-folder", Input).value = ""
+            self._show_captioner()
+
+    def action_switch_captioner(self) -> None:
+        self.query_one("#captioner", Select).value = "blip" if self.captioner == "wd14" else "wd14"
+
+    def action_find_models(self) -> None:
+        from loratui.captioners.model_search import find_models
+
+        project = self.app.store.location.project_dir
+
+        def search() -> dict[str, list]:
+            return {name: find_models(name, project) for name in SPECIFIC}
+
+        run_in_thread(self, search, done=self._models_found, what="looking for caption models",
+                      group="find-models", exclusive=True)
+
+    def _models_found(self, found: dict[str, list]) -> None:
+        self.found = found
+        self._fill_found()
+
+    def _fill_found(self) -> None:
+        from loratui.captioners.store import store_root
+
+        select = self.query_one("#found-models", Select)
+        models = self.found.get(self.captioner)
+        if models is None:
+            return
+        select.set_options([(m.label, str(m.path)) for m in models])
+        where = store_root() / ("wd14/NAME" if self.captioner == "wd14" else "NAME")
+        select.prompt = (f"{len(models)} found: choose one" if models
+                         else f"none found: put one in {where} or type its folder")
+        folder = self.query_one("#model-folder", Input)
+        complete = [m for m in models if m.problem is None]
+        if not folder.value and complete:
+            folder.value = str(complete[0].path)
+
+    @on(Select.Changed, "#found-models")
+    def _found_chosen(self, event: Select.Changed) -> None:
+        if event.value is not Select.BLANK:
+            self.query_one("#model-folder", Input).value = str(event.value)
+
+    @on(Input.Changed, "#model-folder, #model-download")
+    def _model_typed(self, event: Input.Changed) -> None:
+        self._schedule_check(debounce=event.input.has_focus)
+
+    def _schedule_check(self, debounce: bool = False) -> None:
+        """Check the model again: at once, or once typing pauses (a stat per key is wasted work)."""
+        if self._check_timer is not None:
+            self._check_timer.stop()
+            self._check_timer = None
+        self.model_ok = self.model_problem = None
+        if debounce:
+            self._check_timer = self.set_timer(0.3, lambda: self.check_model())
+        else:
+            self.check_model()
+
+    def _model_inputs(self) -> tuple[str, str]:
+        return self.query_one("#model-folder", Input).value, self.query_one("#model-download", Input).value
+
+    def check_model(self, then=None) -> None:
+        """Check the model in a thread; ``then()`` (a start waiting for the check) runs when it passed."""
+        from loratui.captioners.model_search import check_model
+
+        captioner, (folder, download) = self.captioner, self._model_inputs()
+
+        def passed(line: str) -> None:
+            if (captioner, (folder, download)) != (self.captioner, self._model_inputs()):
+                return  # changed meanwhile: a newer check follows
+            self.model_ok, self.model_problem = line, None
+            self._show_check()
+            if then is not None:
+                then()
+
+        def failed(exc: BaseException) -> None:
+            from loratui.tui.services.work import failure_line
+
+            if (captioner, (folder, download)) != (self.captioner, self._model_inputs()):
+                return
+            self.model_ok, self.model_problem = None, failure_line("", exc)[0]
+            self._show_check()
+            if then is not None:
+                self.app.notify(self.model_problem, severity="error", timeout=8)
+
+        run_in_thread(self, check_model, captioner, folder, download, done=passed, failed=failed,
+                      what="checking the model", group="model-start" if then else "model-check", exclusive=True)
+
+    def _show_check(self) -> None:
+        check = self.query_one("#model-check", Static)
+        check.update(f"✓ {self.model_ok}" if self.model_ok else f"✗ {self.model_problem}" if self.model_problem else "")
+        check.set_class(self.model_problem is not None, "bad")
+
+    # ---- actions --------------------------------------------------------------------------------
+
+    def _forms(self) -> list[OptionsForm]:
+        return [self.query_one(f"#{self.captioner}-form", OptionsForm), self.query_one("#common-form", OptionsForm)]
+
+    def action_start(self) -> None:
+        self._start(dry_run=False)
+
+    def action_dry_run(self) -> None:
+        self._start(dry_run=True)
+
+    def action_resume(self) -> None:
+        self.query_one("#common-form", OptionsForm).set_value("mode", "skip")
+        self._start(dry_run=False)
+
+    def _start(self, dry_run: bool) -> None:
+        requested_at = time.monotonic()
+        if self.runner.busy:
+            self.app.notify("a caption run is already running: ctrl+g cancels it", severity="warning")
+            return
+        for form in self._forms():
+            problems = form.problems()
+            if problems:
+                widget_id, line = problems[0]
+                self.app.notify(line, severity="error", timeout=8)
+                self.query_one(f"#{widget_id}").focus()
+                return
+        if self._check_timer is not None:  # the check below replaces the pending one
+            self._check_timer.stop()
+            self._check_timer = None
+        sample_text = self.query_one("#dry-sample", Input).value.strip() or "0"
+        self.check_model(then=lambda: self._launch(dry_run, int(sample_text), requested_at))
+
+    def _launch(self, dry_run: bool, sample: int, requested_at: float) -> None:
+        from loratui.core.errors import LoratuiError
+
+        folder, download = (v.strip() for v in self._model_inputs())
+        if self.captioner == "wd14":
+            model_args = ["--download", download] if download else ["--model", folder]
+        else:
+            model_args = ["--model", download or folder]
+        args = model_args + [arg for form in self._forms() for arg in form.args()]
+        try:
+            self.runner.start(self.captioner, self.app.store.root, args, dry_run=dry_run, sample=sample,
+                              requested_at=requested_at)
+        except LoratuiError as exc:
+            self.app.notify(str(exc), severity="error", timeout=8)
+
+    def action_cancel(self) -> None:
+        if self.runner.cancel():
+            self.app.notify("stopping after the caption being written… (ctrl+g again stops at once)")
+        else:
+            self.app.notify("no caption run is running", severity="warning")
+
+    def action_focus_model(self) -> None:
+        self.query_one("#model-folder", Input).focus()
+
+    def action_focus_results(self) -> None:
+        self.query_one("#run-results").focus()
+
+    def action_leave_field(self) -> None:
+        if isinstance(self.focused, Input):
+            self.query_one("#run-results").focus()
+
+    # ---- help line ------------------------------------------------------------------------------
+
+    def on_descendant_focus(self, event) -> None:
+        widget = event.widget
+        while widget is not None and widget is not self and not widget.id:
+            widget = widget.parent
+        wid = getattr(widget, "id", None) or ""
+        text = MODEL_HELP.get(wid, "")
+        for form in self.query(OptionsForm):
+            field = form.by_widget_id.get(wid)
+            if field is not None:
+                text = form.check(field) or field.help
+        self.query_one("#caption-help", Static).update(text)
+
+    @on(Input.Changed)
+    def _refresh_help(self, event: Input.Changed) -> None:
+        for form in self.query(OptionsForm):
+            field = form.by_widget_id.get(event.input.id or "")
+            if field is not None and event.input.has_focus:
+                self.query_one("#caption-help", Static).update(form.check(field) or field.help)
+
+    # ---- commands -------------------------------------------------------------------------------
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        return [
+            PaletteCommand("caption: start", "ctrl+r: caption the dataset with these settings", self.action_start),
+            PaletteCommand("caption: dry run", "ctrl+t: a sample of captions next to the current ones, nothing "
+                           "written", self.action_dry_run),
+            PaletteCommand("caption: cancel", "ctrl+g: stop after the caption being written", self.action_cancel),
+            PaletteCommand("caption: resume (skip existing)", "write mode 'skip existing', then start",
+                           self.action_resume),
+            PaletteCommand("caption: switch WD14 / BLIP", "ctrl+b", self.action_switch_captioner),
+            PaletteCommand("caption: choose the model folder", "ctrl+o", self.action_focus_model),
+            PaletteCommand("caption: find models again", "ctrl+l: model store, project, Hugging Face cache",
+                           self.action_find_models),
+            PaletteCommand("caption: show results", "ctrl+n: failed images or the dry-run sample",
+                           self.action_focus_results),
+        ]

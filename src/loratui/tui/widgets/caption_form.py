@@ -1,0 +1,174 @@
+"""A keyboard form over the options of a `loratui caption` subcommand, generated from its click
+parameters: the CLI is the one source of names, types, ranges, choices, defaults and help.
+
+``OptionsForm(command, names)`` shows one compact row per option (an Input, a Select for a choice,
+a Checkbox for a flag). ``args()`` turns the values into the command's arguments (defaults left
+out) and ``problems()`` checks each typed value with the option's own click type, so a bad value is
+one line naming the option before anything starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import click
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Checkbox, Input, Label, Select
+
+# Labels and help where the option's own name or help says too little for a form.
+LABELS = {"mode": "Write mode", "providers": "Provider", "workers": "Decode workers", "top_p": "Top-p",
+          "force": "Rewrite read-only", "recursive": "All subfolders", "character_tags_first": "Character first",
+          "always_first_tags": "Always first", "remove_underscore": "Underscore→space",
+          "character_tag_expand": "Expand character", "tag_replacement": "Replace tags",
+          "repetition_penalty": "Repetition penalty", "caption_extension": "Caption ext."}
+EXTRA_HELP = {
+    "general_threshold": "General tags scored at least this are written (0-1; lower writes more tags).",
+    "character_threshold": "Character tags scored at least this are written (0-1).",
+    "num_beams": "Beam search width (1: greedy; 3-5 gives fuller sentences, slower).",
+    "min_length": "Fewest tokens in a caption.",
+    "max_length": "Most tokens in a caption.",
+    "repetition_penalty": "Above 1.0 discourages repeated words.",
+    "precision": "Weights precision: auto is fp16 on a GPU, fp32 on the CPU.",
+}
+CHOICE_LABELS = {
+    "mode": {"overwrite": "overwrite", "append": "append (merge, no duplicates)", "skip": "skip existing (resume)"},
+}
+# --providers is free text in the CLI; the form offers the usual onnxruntime lists.
+PROVIDER_CHOICES = [
+    ("auto (CUDA when a GPU is present, else CPU)", ""),
+    ("CPU", "CPUExecutionProvider"),
+    ("CUDA, else CPU", "CUDAExecutionProvider,CPUExecutionProvider"),
+    ("TensorRT, CUDA, CPU", "TensorrtExecutionProvider,CUDAExecutionProvider,CPUExecutionProvider"),
+    ("ROCm, CPU", "ROCMExecutionProvider,CPUExecutionProvider"),
+    ("DirectML, CPU", "DmlExecutionProvider,CPUExecutionProvider"),
+    ("CoreML, CPU", "CoreMLExecutionProvider,CPUExecutionProvider"),
+]
+
+
+@dataclass(frozen=True)
+class OptionField:
+    name: str                 # the click parameter name ("general_threshold")
+    opt: str                  # "--general-threshold"
+    label: str
+    kind: str                 # "flag", "choice" or "text"
+    default: Any
+    help: str
+    choices: tuple[tuple[str, Any], ...] = ()
+    param: click.Parameter | None = None
+
+    @property
+    def widget_id(self) -> str:
+        return f"opt-{self.name}"
+
+
+def option_fields(command: click.Command, names: list[str]) -> list[OptionField]:
+    """The fields for ``names`` (in that order) from ``command``'s click options."""
+    ctx = click.Context(command)
+    params = {p.name: p for p in command.params if isinstance(p, click.Option)}
+    fields = []
+    for name in names:
+        param = params[name]
+        default = param.get_default(ctx)
+        label = LABELS.get(name) or param.opts[0].lstrip("-").replace("-", " ").capitalize()
+        text = " ".join(part for part in (param.help or "", EXTRA_HELP.get(name, "")) if part)
+        shown_default = "" if default in (None, "", False) else f" (default: {default})"
+        help_line = f"{param.opts[0]}: {text or label}{shown_default}"
+        if param.is_flag:
+            fields.append(OptionField(name, param.opts[0], label, "flag", bool(default), help_line, param=param))
+        elif name == "providers":
+            fields.append(OptionField(name, param.opts[0], label, "choice", "", help_line,
+                                      tuple(PROVIDER_CHOICES), param))
+        elif isinstance(param.type, click.Choice):
+            labels = CHOICE_LABELS.get(name, {})
+            choices = tuple((labels.get(c, c), c) for c in param.type.choices)
+            fields.append(OptionField(name, param.opts[0], label, "choice", default, help_line, choices, param))
+        else:
+            fields.append(OptionField(name, param.opts[0], label, "text", default, help_line, param=param))
+    return fields
+
+
+class OptionsForm(Vertical):
+    """Rows of label + control for some options of one subcommand."""
+
+    DEFAULT_CSS = """
+    OptionsForm { height: auto; }
+    OptionsForm .field-row { height: 1; margin-bottom: 0; }
+    OptionsForm .field-label { width: 20; color: $text-muted; }
+    OptionsForm .field-row Input, OptionsForm .field-row Select, OptionsForm .field-row Checkbox { width: 1fr; }
+    OptionsForm .field-row Input.bad { color: $error; text-style: underline; }
+    """
+
+    def __init__(self, fields: list[OptionField], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.fields = fields
+        self.by_widget_id = {f.widget_id: f for f in fields}
+
+    def compose(self) -> ComposeResult:
+        for field in self.fields:
+            with Horizontal(classes="field-row"):
+                yield Label(field.label, classes="field-label", markup=False)
+                if field.kind == "flag":
+                    yield Checkbox("", field.default, id=field.widget_id, compact=True, tooltip=field.help)
+                elif field.kind == "choice":
+                    yield Select(field.choices, value=field.default, allow_blank=False, id=field.widget_id,
+                                 compact=True, tooltip=field.help)
+                else:
+                    placeholder = "" if field.default in (None, "") else f"{field.default}"
+                    yield Input("" if field.default is None else str(field.default), placeholder=placeholder,
+                                id=field.widget_id, compact=True, tooltip=field.help, select_on_focus=False)
+
+    # ---- values -------------------------------------------------------------------------------
+
+    def value(self, name: str) -> Any:
+        widget = self.query_one(f"#opt-{name}")
+        if isinstance(widget, Select):
+            return widget.value if widget.value is not Select.BLANK else None
+        return widget.value
+
+    def set_value(self, name: str, value: Any) -> None:
+        self.query_one(f"#opt-{name}").value = value
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(widget id, one line naming the option and what to do) for every value click refuses."""
+        found = []
+        for field in self.fields:
+            problem = self.check(field)
+            if problem:
+                found.append((field.widget_id, problem))
+        return found
+
+    def check(self, field: OptionField) -> str | None:
+        if field.kind != "text" or field.param is None or field.param.type is click.STRING:
+            return None
+        text = str(self.value(field.name)).strip()
+        if not text:
+            return None
+        try:
+            field.param.type.convert(text, field.param, None)
+        except click.BadParameter as exc:
+            return f"{field.label} ({field.opt}): {exc.message}; type a valid value or clear it for the default"
+        return None
+
+    def args(self) -> list[str]:
+        """The command-line arguments for the values that differ from the defaults."""
+        out: list[str] = []
+        for field in self.fields:
+            value = self.value(field.name)
+            if field.kind == "flag":
+                if value:
+                    out.append(field.opt)
+                continue
+            text = "" if value is None else str(value)
+            if field.kind == "text" and field.param is not None and field.param.type is not click.STRING:
+                text = text.strip()
+            if text == "" or text == ("" if field.default is None else str(field.default)):
+                continue
+            out += [field.opt, text]
+        return out
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        field = self.by_widget_id.get(event.input.id or "")
+        if field is not None:
+            event.input.set_class(self.check(field) is not None, "bad")

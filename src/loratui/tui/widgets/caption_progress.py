@@ -1,0 +1,142 @@
+"""The Caption screen's run panel: status, progress bar, images/s, ETA, the execution provider that
+really runs (with the CPU-fallback warning), failed images with their reasons, and a dry run's sample
+captions next to the current ones. It only draws a ``CaptionRun`` (services.caption_runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import ProgressBar, Static
+
+from loratui.tui.services.caption_runs import CaptionRun
+
+IDLE_HINT = ("ctrl+r starts captioning, ctrl+t shows what a dry run would write for a sample, ctrl+g cancels a "
+             "run (after the caption being written); Tab moves between fields.")
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "--"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _relative(path: str, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(Path(path).relative_to(root))
+        except ValueError:
+            pass
+    return path
+
+
+def rate_line(run: CaptionRun) -> str:
+    if run.phase == "starting" and run.stderr_tail:
+        return run.stderr_tail[-1]  # e.g. a download's progress
+    parts = []
+    if run.phase != "starting":
+        parts.append(f"{run.done}/{run.to_caption} images")
+        parts.append(f"{run.images_per_s:.1f} img/s")
+        if run.active:
+            parts.append(f"ETA {duration(run.eta_s)}")
+        else:
+            parts.append(f"took {duration(run.elapsed_s)}")
+    if run.provider:
+        parts.append(f"on {run.provider}")
+    return "  ·  ".join(parts)
+
+
+def results_text(run: CaptionRun | None, root: Path | None) -> Text:
+    """The list under the bar: dry-run samples, failed images, the stderr of a failed start."""
+    text = Text()
+    if run is None:
+        text.append(IDLE_HINT, style="dim")
+        return text
+    if run.phase == "failed" and run.stderr_tail:
+        text.append("last output of the caption command:\n", style="bold")
+        for line in list(run.stderr_tail)[-6:]:
+            text.append(f"  {line}\n", style="dim")
+    if run.dry_run:
+        for sample in run.samples:
+            text.append(_relative(sample.image, root) + "\n", style="bold")
+            now = sample.current if sample.current is not None else "(no caption file)"
+            text.append("  now:   ", style="dim")
+            text.append(now.replace("\n", " ⏎ ") + "\n")
+            text.append("  would: ", style="dim")
+            text.append(sample.new + "\n", style="bold" if sample.new != sample.current else "")
+    elif run.last_caption is not None and run.active:
+        image, caption = run.last_caption
+        text.append(f"wrote {_relative(image, root)}: {caption}\n", style="dim")
+    if run.failed_count:
+        text.append(f"{run.failed_count} image(s) failed:\n", style="bold")
+        for image, reason in run.failures:
+            text.append(f"  ✗ {_relative(image, root)}: {reason}\n")
+        if run.failed_count > len(run.failures):
+            text.append(f"  … and {run.failed_count - len(run.failures)} more (the CLI's summary lists all)\n")
+    if run.image_warnings:
+        text.append(f"{len(run.image_warnings)} warning(s):\n", style="bold")
+        for image, message in run.image_warnings:
+            text.append(f"  ! {_relative(image, root)}: {message}\n")
+    if run.finished and run.finished.get("journal"):
+        text.append(f"undo this run with: loratui tags undo {root or ''}\n", style="dim")
+    text.append("the same from a shell: " + run.command_line, style="dim")
+    return text
+
+
+class CaptionRunPanel(Vertical):
+    """Draws the state of the current (or last) caption run."""
+
+    DEFAULT_CSS = """
+    CaptionRunPanel { height: auto; }
+    CaptionRunPanel #run-status { height: auto; max-height: 2; text-style: bold; }
+    CaptionRunPanel #run-status.failed { color: $error; }
+    CaptionRunPanel #run-bar { height: 1; }
+    CaptionRunPanel #run-rate { height: auto; max-height: 2; color: $text-muted; }
+    CaptionRunPanel #run-warning { height: auto; max-height: 2; color: $warning; }
+    CaptionRunPanel #run-results { height: 1fr; }
+    """
+
+    def __init__(self, root: Path | None = None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.root = root
+
+    def compose(self) -> ComposeResult:
+        yield Static("no caption run yet", id="run-status", markup=False)
+        yield ProgressBar(total=None, show_eta=False, id="run-bar")
+        yield Static("", id="run-rate", markup=False)
+        yield Static("", id="run-warning", markup=False)
+        with VerticalScroll(id="run-results"):
+            yield Static(results_text(None, self.root), id="run-list", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#run-warning").display = False
+
+    def show(self, run: CaptionRun | None) -> None:
+        status = self.query_one("#run-status", Static)
+        bar = self.query_one("#run-bar", ProgressBar)
+        warning = self.query_one("#run-warning", Static)
+        bar.display = run is not None
+        if run is None:
+            status.update("no caption run yet")
+        else:
+            status.update(run.summary())
+            status.set_class(run.phase == "failed", "failed")
+            if run.phase == "starting":
+                bar.update(total=None, progress=0)
+            else:
+                bar.update(total=max(run.to_caption, 1) if run.to_caption or not run.active else None,
+                           progress=run.done if run.to_caption else (1 if not run.active else 0))
+            self.query_one("#run-rate", Static).update(rate_line(run))
+            cpu = run.general_warning
+            warning.update(f"! {cpu}" if cpu else "")
+            warning.display = bool(cpu)
+        self.query_one("#run-list", Static).update(results_text(run, self.root))

@@ -1,0 +1,349 @@
+"""The Caption screen by keys (Pilot, 80x24): real caption runs of the tiny WD14 tagger as child
+processes of the CLI, cancel and resume, dry run, model-folder messages; model discovery."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+from fixtures.tui_dataset import make_dataset
+from fixtures.wd14_tiny import make_wd14_model
+from PIL import Image
+
+from loratui.captioners.model_search import check_model, find_models
+from loratui.core.dataset import locate_dataset
+from loratui.core.errors import LoratuiError
+from loratui.tui.app import LoratuiApp
+from loratui.tui.screens.caption import CaptionScreen
+from loratui.tui.services.caption_runs import caption_runner
+
+BIG = 36  # large images (1600x1600): slow enough to cancel a run half-way
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A project, a tiny tagger in a private model store, an empty Hugging Face cache."""
+    monkeypatch.setenv("LORATUI_MODEL_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    model = make_wd14_model(tmp_path / "store" / "wd14" / "Tiny__wd-tiny")
+    root = make_dataset(tmp_path / "proj")
+    return tmp_path, root / "img", model
+
+
+def add_big_images(img: Path, count: int = BIG) -> list[Path]:
+    folder = img / "3_big"
+    folder.mkdir()
+    Image.new("RGB", (1600, 1600), (20, 40, 230)).save(folder / "big_000.png")
+    data = (folder / "big_000.png").read_bytes()
+    for i in range(1, count):
+        (folder / f"big_{i:03d}.png").write_bytes(data)
+    return sorted(folder.glob("*.png"))
+
+
+def run(tmp_path: Path, scenario) -> LoratuiApp:
+    app = LoratuiApp(locate_dataset(tmp_path / "proj"), settings_file=tmp_path / "tui.toml",
+                     keymap_file=tmp_path / "k.toml", watch=False)
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.add_mode("caption2", CaptionScreen)  # MODES maps "caption" to the placeholder until app.py changes
+            await app.switch_mode("caption2")
+            await until(pilot, lambda: app.screen.model_ok or app.screen.model_problem, "model check")
+            await scenario(app, pilot, app.screen)
+            await until(pilot, lambda: not caption_runner(app).busy, "the run to end", 30)
+
+    asyncio.run(main())
+    return app
+
+
+async def until(pilot, test, what: str = "condition", timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not test():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+def text_of(screen, selector: str) -> str:
+    return str(screen.query_one(selector).render())
+
+
+def notes(app) -> str:
+    return " | ".join(str(n.message) for n in app._notifications)
+
+
+async def type_into(pilot, *keys: str) -> None:
+    await pilot.press("ctrl+u", *keys)
+
+
+async def paste_into(pilot, text: str) -> None:
+    """Clear the focused field and paste ``text`` (a terminal's bracketed paste: one event)."""
+    from textual import events
+
+    await pilot.press("ctrl+u")
+    pilot.app.focused.post_message(events.Paste(text))
+    await pilot.pause()
+
+
+def test_run_progress_cancel_resume_with_skip_existing_and_dataset_refresh(env):
+    tmp_path, img, model = env
+    big = add_big_images(img)
+    seen = {}
+
+    async def scenario(app, pilot, screen):
+        runner = caption_runner(app)
+        assert "Tiny__wd-tiny" in text_of(screen, "#model-check") and "13 tags" in text_of(screen, "#model-check")
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: runner.run is not None and runner.run.phase == "running", "started")
+        run = runner.run
+        assert run.provider == "CPUExecutionProvider" and run.to_caption == BIG + 6
+        await until(pilot, lambda: run.last_caption is not None, "first caption")
+        seen["first_progress_s"] = run.first_progress_s
+        assert "on CPUExecutionProvider" in text_of(screen, "#run-rate")
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: not run.active, "cancel")
+        assert run.phase == "cancelled", run.summary()
+        assert 0 < run.captioned < run.to_caption
+        status = text_of(screen, "#run-status")
+        assert f"cancelled: {run.captioned} of {BIG + 6} captioned" in status and "skip existing" in status
+        images = sorted(img.glob("*/*.png"))
+        written = [p for p in images if p.with_suffix(".txt").is_file()
+                   and p.with_suffix(".txt").read_text().startswith("1girl, solo")]
+        assert len(written) == run.captioned  # whole captions only, nothing half-written
+        had_caption = sum(1 for p in images if p.with_suffix(".txt").is_file())
+        # resume from the palette, then leave the screen: the run belongs to the app and goes on
+        await pilot.press("ctrl+p", *"resume", "enter")
+        await until(pilot, lambda: runner.run is not run and runner.run.phase == "running", "resumed")
+        resumed = runner.run
+        assert "--mode skip" in resumed.command_line
+        await pilot.press("escape", "1")
+        assert app.current_mode == "dataset"
+        await until(pilot, lambda: not resumed.active, "resumed run", 30)
+        assert resumed.phase == "done", resumed.summary()
+        assert resumed.skipped == had_caption and resumed.captioned == BIG + 6 - had_caption
+        assert all("1girl" in p.with_suffix(".txt").read_text() for p in big)
+        assert "done:" in notes(app)
+        # the Dataset screen re-listed and re-read: new images, new captions, new tag counts
+        dataset = app.screen
+
+        def refreshed() -> bool:
+            rows = {r.name: r for r in dataset.store.rows}
+            return len(rows) == BIG + 6 and all(r.caption is not None and "1girl" in r.caption_text
+                                                for name, r in rows.items() if name.startswith("big_"))
+
+        await until(pilot, refreshed, "dataset refresh")
+        assert dataset.store.frequency["^_^"] >= BIG and "1girl" in next(
+            r for r in dataset.store.rows if r.name == "a04.png").caption_text
+        assert any("big_000.png" in row.name for row in dataset.shown)  # the table shows them
+        await pilot.press("escape")
+
+    run(tmp_path, scenario)
+    print(f"start key -> first progress event: {seen['first_progress_s']:.3f} s")
+
+
+def test_dry_run_shows_a_sample_next_to_the_current_captions(env):
+    tmp_path, img, model = env
+    (img / "10_alice" / "a00_bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    before = {p: p.read_text() for p in img.glob("*/*.txt")}
+
+    async def scenario(app, pilot, screen):
+        await pilot.press("ctrl+o", "tab", "tab")  # model folder -> download -> dry-run sample
+        assert screen.focused.id == "dry-sample"
+        await type_into(pilot, "2")
+        # ask for CUDA on a machine without an NVIDIA GPU: the provider that really runs, and the warning
+        screen.query_one("#opt-providers").focus()
+        await pilot.press("enter", "down", "down", "enter")
+        assert screen.query_one("#opt-providers").value == "CUDAExecutionProvider,CPUExecutionProvider"
+        await pilot.press("ctrl+t")
+        runner = caption_runner(app)
+        await until(pilot, lambda: runner.run is not None and not runner.run.active, "dry run")
+        run = runner.run
+        assert run.phase == "done" and run.dry_run and len(run.samples) == 2, run.summary()
+        first = run.samples[0]
+        assert first.image.endswith("a01.png") and first.current == "alice, 1girl, solo, long hair, smile, outdoors"
+        assert first.new.startswith("1girl, solo")
+        listing = text_of(screen, "#run-list")
+        assert "10_alice/a01.png" in listing and "now:   alice, 1girl" in listing and "would: 1girl, solo" in listing
+        assert "1 image(s) failed" in listing and "✗ 10_alice/a00_bad.png: " in listing
+        assert "dry run: 2 sample caption(s)" in text_of(screen, "#run-status")
+        assert "--dry-run" in run.command_line and "--providers" in run.command_line
+        assert "on CPUExecutionProvider" in text_of(screen, "#run-rate")
+        if not Path("/dev/nvidia0").exists():
+            assert "no NVIDIA GPU: WD14 runs on the CPU" in text_of(screen, "#run-warning")
+
+    run(tmp_path, scenario)
+    assert {p: p.read_text() for p in img.glob("*/*.txt")} == before
+
+
+def test_model_folder_without_selected_tags_csv_says_what_to_put_where(env):
+    tmp_path, img, model = env
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.onnx").write_bytes((model / "model.onnx").read_bytes())
+
+    async def scenario(app, pilot, screen):
+        await pilot.press("ctrl+o")
+        await paste_into(pilot, str(broken))
+        await until(pilot, lambda: screen.model_problem, "check")
+        check = text_of(screen, "#model-check")
+        assert "no selected_tags.csv" in check and "put the model's selected_tags.csv beside it" in check
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: "selected_tags.csv beside it" in notes(app), "notification")
+        assert caption_runner(app).run is None  # checked before starting: nothing ran
+        await paste_into(pilot, str(tmp_path / "nowhere"))
+        await until(pilot, lambda: screen.model_problem and "no such model folder" in screen.model_problem, "missing")
+        await type_into(pilot)
+        await until(pilot, lambda: screen.model_problem and "no model chosen" in screen.model_problem, "empty")
+        # a download only when asked; offline (the suite is) it says which files to put where
+        await pilot.press("tab", *"Someone/wd-tagger")
+        await until(pilot, lambda: screen.model_ok and "will download Someone/wd-tagger" in screen.model_ok, "dl")
+        await pilot.press("ctrl+r")
+        runner = caption_runner(app)
+        await until(pilot, lambda: runner.run is not None and not runner.run.active, "download run")
+        assert "--download Someone/wd-tagger" in runner.run.command_line
+        assert runner.run.phase == "failed" and "model.onnx and selected_tags.csv" in runner.run.error
+        assert "place them in" in runner.run.error and "\n" not in runner.run.summary()
+
+    run(tmp_path, scenario)
+
+
+def test_bad_values_are_one_line_before_start_and_cli_errors_after(env):
+    tmp_path, img, model = env
+
+    async def scenario(app, pilot, screen):
+        screen.query_one("#opt-general_threshold").focus()
+        await type_into(pilot, *"1.5")
+        assert "--general-threshold" in text_of(screen, "#caption-help")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert "General threshold (--general-threshold): 1.5 is not in the range 0<=x<=1" in notes(app)
+        assert caption_runner(app).run is None
+        await type_into(pilot, *"0.5")
+        screen.query_one("#opt-separator").focus()
+        await type_into(pilot, "space")  # a blank separator: the CLI refuses it with its own line
+        await pilot.press("ctrl+r")
+        runner = caption_runner(app)
+        await until(pilot, lambda: runner.run is not None and not runner.run.active, "failed run")
+        assert runner.run.phase == "failed" and "separator" in runner.run.error
+        assert "\n" not in runner.run.summary() and "caption run failed" in text_of(screen, "#run-status")
+
+    run(tmp_path, scenario)
+
+
+def test_blip_form_options_and_model_check(env):
+    tmp_path, img, model = env
+    folder = tmp_path / "blip-half"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "blip", "architectures": [
+        "BlipForConditionalGeneration"]}))
+
+    async def scenario(app, pilot, screen):
+        await pilot.press("ctrl+b")
+        assert screen.captioner == "blip"
+        assert screen.query_one("#blip-form").display and not screen.query_one("#wd14-form").display
+        form = screen.query_one("#blip-form")
+        screen.query_one("#opt-num_beams").focus()
+        await type_into(pilot, "3")
+        screen.query_one("#opt-prefix").focus()
+        await type_into(pilot, *"sks")
+        assert form.args() == ["--num-beams", "3", "--prefix", "sks"]
+        await pilot.press("ctrl+o")
+        await paste_into(pilot, str(folder))
+        await until(pilot, lambda: screen.model_problem, "check")
+        assert "no weights" in screen.model_problem
+        await pilot.press("ctrl+b")
+        assert screen.captioner == "wd14" and screen.query_one("#wd14-form").display
+
+    run(tmp_path, scenario)
+
+
+def test_keys_have_ids_and_palette_commands(env):
+    tmp_path, img, model = env
+
+    async def scenario(app, pilot, screen):
+        from loratui.tui.palette import commands_for
+
+        ids = {b.id for b in CaptionScreen.BINDINGS}
+        assert {"caption.start", "caption.cancel", "caption.dry_run", "caption.model"} <= ids
+        assert all(b.description for b in CaptionScreen.BINDINGS)
+        titles = [c.title for c in commands_for(screen, app)]
+        for title in ("caption: start", "caption: cancel", "caption: dry run", "caption: resume (skip existing)",
+                      "caption: find models again"):
+            assert title in titles
+        await pilot.press("ctrl+g")
+        assert "no caption run is running" in notes(app)
+        from loratui.tui.screens.help import collect_help
+
+        entries = {e.binding_id: e for g in collect_help(screen) for e in g.entries}
+        assert entries["caption.start"].keys and "after the caption being written" in entries["caption.cancel"].tooltip
+        await pilot.press("question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        # a text field keeps digits; escape leaves it so that 1-4 switch screens again
+        await pilot.press("ctrl+o", "escape", "1")
+        assert app.current_mode == "dataset"
+
+    run(tmp_path, scenario)
+
+
+def test_find_models_in_store_project_and_hub_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("LORATUI_MODEL_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    make_wd14_model(tmp_path / "store" / "wd14" / "SmilingWolf__wd-tiny")
+    half = tmp_path / "store" / "wd14" / "Half__tagger"
+    half.mkdir(parents=True)
+    (half / "model.onnx").write_bytes(b"x")
+    make_wd14_model(tmp_path / "proj" / "models" / "wd14_tagger" / "mine")
+    repo = tmp_path / "hf" / "models--SmilingWolf--wd-hub"
+    make_wd14_model(repo / "snapshots" / "abc123")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc123")
+    blip = tmp_path / "hf" / "models--Salesforce--blip-tiny" / "snapshots" / "r1"
+    blip.mkdir(parents=True)
+    (blip / "config.json").write_text(json.dumps({"model_type": "blip"}))
+    (blip / "model.safetensors").write_bytes(b"x")
+    (blip / "vocab.txt").write_text("a\n")
+
+    wd14 = find_models("wd14", tmp_path / "proj")
+    names = [(m.name, m.source, m.problem is None) for m in wd14]
+    assert names == [("models/wd14_tagger/mine", "project", True), ("SmilingWolf/wd-hub", "Hugging Face cache", True),
+                     ("SmilingWolf/wd-tiny", "model store", True), ("Half/tagger", "model store", False)]
+    assert "no selected_tags.csv; put the model's selected_tags.csv beside it" in wd14[-1].problem
+    assert "incomplete" in wd14[-1].label
+    blips = find_models("blip", tmp_path / "proj")
+    assert [(m.name, m.detail, m.problem) for m in blips] == [("Salesforce/blip-tiny", "BLIP", None)]
+    assert "13 tags" in check_model("wd14", str(tmp_path / "store" / "wd14" / "SmilingWolf__wd-tiny"))
+    assert "will download" in check_model("wd14", "", "SmilingWolf/wd-x")
+    with pytest.raises(LoratuiError, match="has model.onnx but no selected_tags.csv"):
+        check_model("wd14", str(half))
+    with pytest.raises(LoratuiError, match="no such model folder"):
+        check_model("wd14", str(tmp_path / "nope"))
+    with pytest.raises(LoratuiError, match="does not exist"):
+        check_model("blip", str(tmp_path / "nope"))
+
+
+@pytest.mark.slow
+def test_blip_dry_run_with_a_model_found_in_the_hugging_face_cache(env):
+    from fixtures.blip_tiny import make_blip
+
+    tmp_path, img, model = env
+    snapshot = tmp_path / "hf" / "models--Tiny--blip" / "snapshots" / "r1"
+    make_blip(snapshot)
+
+    async def scenario(app, pilot, screen):
+        await pilot.press("ctrl+b")
+        await until(pilot, lambda: screen.model_ok and "BLIP model" in screen.model_ok, "found and checked")
+        assert screen.query_one("#model-folder").value == str(snapshot)
+        await pilot.press("ctrl+o", "tab", "tab")
+        await type_into(pilot, "1")
+        await pilot.press("ctrl+t")
+        runner = caption_runner(app)
+        await until(pilot, lambda: runner.run is not None and not runner.run.active, "BLIP dry run", 90)
+        run = runner.run
+        assert run.phase == "done" and run.captioner == "blip" and len(run.samples) == 1, run.summary()
+        assert run.provider.startswith("cpu") and run.samples[0].new
+        assert "would: " in text_of(screen, "#run-list")
+
+    run(tmp_path, scenario)
