@@ -1,0 +1,375 @@
+"""The App's run service: training runs are processes of their own, the app only follows them.
+
+``start`` launches ``loratui train CONFIG`` (or ``torchrun --nproc_per_node N -m loratui train ...``)
+in a session of its own, stdin from /dev/null and stdout/stderr into ``OUTPUT_DIR/NAME.log``, so
+closing the app, Ctrl-C in it or losing the SSH link does not stop it. Every followed run (started
+here, or by `loratui train` in a shell, or by another window) is read from its events file by one
+thread worker of the App (``EventFollower``, 4 MiB at a time), which keeps its ``RunRecord`` and
+``LossSeries`` (core/runs.py) and posts ``RunUpdated`` snapshots at most every half second, plus a
+``RunNotice`` per notable event once it has caught up with the file. Controls: stop (SIGINT to the
+process group leader: the engine finishes the step and saves; a torchrun launch gets a "stop"
+request through the control file instead, which every process agrees on), save now and sample
+now (control file, answered by ``control`` events), resume from NAME-state, extend by N epochs.
+Messages go to the App and to every subscribed node (``subscribe``). Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.message import Message
+
+from loratui.core.errors import LoratuiError
+from loratui.core.events import EventFollower, events_path, log_path, request_control, run_is_alive
+from loratui.core.runs import Checkpoint, LossSeries, RunRecord, list_runs, promote_checkpoint, tail_lines
+
+CHUNK_BYTES = 4 * 1024 * 1024
+NOTABLE = {"error": "error", "warning": "warning", "finished": "information", "control": "information",
+           "checkpoint_saved": "information", "sample_saved": "information"}
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    """What ``start`` runs; ``display`` is the line to show the user before it starts."""
+
+    argv: tuple[str, ...]
+    display: str
+    processes: int
+    output_dir: Path
+    name: str
+    cwd: Path
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """A run as last read (immutable: safe to keep in a widget)."""
+
+    key: Path                       # the events file: one run per file
+    output_dir: Path
+    name: str
+    status: str                     # "starting" | "live" | "finished" | "crashed"
+    reason: str | None              # of the finished event: "completed" | "stopped" | "error"
+    pid: int | None
+    step: int
+    total_steps: int | None
+    epoch: int | None
+    epochs: int | None
+    loss: float | None
+    avg_loss: float | None
+    lr: float | None
+    images_per_s: float | None
+    eta_s: float | None
+    peak_vram_gib: float | None
+    vram_estimate_gib: float | None
+    elapsed_s: float | None
+    config: Path | None
+    state: Path | None              # NAME-state, when there is one to resume or extend from
+    checkpoints: tuple[Checkpoint, ...]
+    error: dict | None              # the latest error event (message, hint, kind)
+    notes: tuple[str, ...]          # the run's story from its events
+    log_tail: tuple[str, ...]       # the last lines of NAME.log (runs started by the app)
+    events: int
+    caught_up: bool                 # the whole file has been read
+
+
+class RunUpdated(Message):
+    """A followed run changed (at most ~2 per second per run; a newer one replaces a queued one)."""
+
+    def __init__(self, snapshot: RunSnapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunUpdated) and message.snapshot.key == self.snapshot.key
+
+
+class RunNotice(Message):
+    """A notable event of a followed run, once caught up (error, warning, finished, save, sample,
+    control answer), or its crash; ``severity`` is a Textual notification severity."""
+
+    def __init__(self, key: Path, line: str, severity: str, event: dict | None) -> None:
+        super().__init__()
+        self.key, self.line, self.severity, self.event = key, line, severity, event
+
+
+class FollowedRun:
+    """One run the service follows. ``record`` and ``series`` change in the worker thread: read them
+    through ``view()`` / ``snapshot()`` or under ``lock``."""
+
+    def __init__(self, output_dir: Path, name: str):
+        self.output_dir, self.name = Path(output_dir), name
+        self.key = events_path(self.output_dir, name)
+        self.log_file = log_path(self.output_dir, name)
+        self.lock = threading.Lock()
+        self.record = RunRecord(self.output_dir, name)
+        self.series = LossSeries()
+        self.process: subprocess.Popen | None = None  # when this app started it
+        self.command: RunCommand | None = None
+        self.exit_code: int | None = None
+        self.status = "starting"
+        self.caught_up = False
+        self.stopping = threading.Event()
+        self.worker = None
+
+    def view(self, last_steps: int | None = None) -> dict[str, list[float]]:
+        with self.lock:
+            return self.series.view(last_steps)
+
+    def epoch_marks(self) -> list[tuple[int, int]]:
+        with self.lock:
+            return list(self.series.epochs)
+
+    def alive(self) -> int | None:
+        """The pid of the live run (its lock's owner, or the process this app started and that has
+        not taken the lock yet); also reaps that process once it ended (no zombie looks alive)."""
+        if self.process is not None and self.exit_code is None:
+            self.exit_code = self.process.poll()
+        pid = run_is_alive(self.output_dir, self.name)
+        if pid is None and self.process is not None and self.exit_code is None:
+            return self.process.pid
+        return pid
+
+    def snapshot(self, pid: int | None = None) -> RunSnapshot:
+        state = self.output_dir / f"{self.name}-state"
+        state = state if (state / "state.json").is_file() else None
+        log_tail = tuple(tail_lines(self.log_file, 20))
+        with self.lock:
+            r = self.record
+            step = r.last_step or {}
+            started = r.started or {}
+            finished = r.finished or {}
+            if finished.get("elapsed_s") is not None:
+                elapsed = finished["elapsed_s"]
+            else:
+                elapsed = round(time.time() - started["time"], 1) if started.get("time") else None
+            return RunSnapshot(
+                key=self.key, output_dir=self.output_dir, name=self.name, status=self.status,
+                reason=finished.get("reason"), pid=pid, step=r.step, total_steps=r.total_steps,
+                epoch=step.get("epoch", finished.get("epoch")), epochs=started.get("schedule", {}).get("epochs"),
+                loss=step.get("loss"), avg_loss=step.get("avg_loss"), lr=step.get("lr"),
+                images_per_s=step.get("images_per_s"), eta_s=step.get("eta_s"),
+                peak_vram_gib=step.get("peak_vram_gib"), vram_estimate_gib=started.get("vram_estimate_gib"),
+                elapsed_s=elapsed, config=r.config, state=state,
+                checkpoints=tuple(r.checkpoints), error=r.error, notes=tuple(r.notes),
+                log_tail=log_tail, events=r.events, caught_up=self.caught_up)
+
+
+class RunService:
+    """Owned by the App (its workers outlive screens). See the module docstring."""
+
+    POST_INTERVAL = 0.5
+    POLL_INTERVAL = 0.25
+
+    def __init__(self, app, *, python: str | None = None):
+        self.app = app
+        self.python = python or sys.executable
+        self.followed: dict[Path, FollowedRun] = {}
+        self._subscribers: weakref.WeakSet = weakref.WeakSet()
+
+    # ---- listing and following --------------------------------------------------------------------
+
+    def list_runs(self, output_dir: str | os.PathLike):
+        """Live and past runs of an output folder (core.runs.RunSummary, live first)."""
+        return list_runs(output_dir)
+
+    def subscribe(self, node) -> None:
+        """Also post RunUpdated / RunNotice to ``node`` (a screen or widget), besides the App."""
+        self._subscribers.add(node)
+
+    def unsubscribe(self, node) -> None:
+        self._subscribers.discard(node)
+
+    def follow(self, output_dir: str | os.PathLike, name: str) -> FollowedRun:
+        """Follow a run from the start of its events file (again the same object when followed)."""
+        run = FollowedRun(Path(output_dir).resolve(), name)
+        known = self.followed.get(run.key)
+        if known is not None:
+            return known
+        self.followed[run.key] = run
+        run.worker = self.app.run_worker(lambda: self._follow(run), name=f"follow run {name}", group="runs",
+                                         thread=True, exit_on_error=False)
+        return run
+
+    def unfollow(self, run: FollowedRun) -> None:
+        """Stop reading a run (the run itself goes on)."""
+        run.stopping.set()
+        self.followed.pop(run.key, None)
+
+    def shutdown(self) -> None:
+        for run in list(self.followed.values()):
+            self.unfollow(run)
+
+    def _post(self, message_factory) -> None:
+        for target in [self.app, *list(self._subscribers)]:
+            try:
+                target.post_message(message_factory())
+            except Exception:  # noqa: BLE001 - a closing node or app: nobody to tell
+                pass
+
+    def _follow(self, run: FollowedRun) -> None:
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()  # cancelled when the app closes: the thread must end then
+        follower = EventFollower(run.key)
+        last_post = last_check = 0.0
+        pid, dirty = None, True
+        while not run.stopping.is_set() and not worker.is_cancelled:
+            now = time.monotonic()
+            if now - last_check >= 1.0 or run.status in ("starting", "live") and now - last_check >= 0.5:
+                pid, last_check = run.alive(), now  # before reading: a run that ends has written `finished`
+            events = follower.poll(CHUNK_BYTES)
+            if events:
+                with run.lock:
+                    for event in events:
+                        run.record.feed(event)
+                        run.series.add_event(event)
+                dirty = True
+                if run.caught_up:
+                    self._notices(run, events)
+            if follower.at_end and not run.caught_up:
+                run.caught_up, dirty = True, True
+            status = self._status(run, pid)
+            changed = status != run.status
+            if changed:
+                run.status, dirty = status, True
+                if status == "crashed" and run.caught_up:
+                    code = f" (exit code {run.exit_code})" if run.exit_code is not None else ""
+                    self._post(lambda: RunNotice(run.key, f"{run.name}: the run is gone without finishing{code}; "
+                                                          "see its log", "error", None))
+            if dirty and (changed or now - last_post >= self.POST_INTERVAL):
+                snapshot = run.snapshot(pid)
+                self._post(lambda: RunUpdated(snapshot))
+                dirty, last_post = False, now
+            if follower.at_end:
+                run.stopping.wait(self.POLL_INTERVAL if status in ("starting", "live") else 1.0)
+
+    @staticmethod
+    def _status(run: FollowedRun, pid: int | None) -> str:
+        record = run.record
+        if pid is not None:
+            return "starting" if record.started is None or record.finished is not None else "live"
+        return "finished" if record.finished is not None else "crashed"
+
+    def _notices(self, run: FollowedRun, events: list[dict]) -> None:
+        for event in events:
+            severity = NOTABLE.get(event["event"])
+            if severity is None or (event["event"] == "checkpoint_saved" and event.get("kind") == "state"):
+                continue
+            if event["event"] == "finished" and event.get("reason") == "error" or \
+                    event["event"] == "control" and event.get("status") == "refused":
+                severity = "warning" if event["event"] == "control" else "error"
+            line = f"{run.name}: {run.record.notes[-1]}" if run.record.notes else run.name
+            self._post(lambda line=line, event=event, severity=severity: RunNotice(run.key, line, severity, event))
+
+    # ---- starting ---------------------------------------------------------------------------------
+
+    def command(self, config: str | os.PathLike, *, processes: int = 1, resume: str | os.PathLike | None = None,
+                extend_epochs: int | None = None, save_state: bool = False,
+                max_steps: int | None = None) -> RunCommand:
+        """The command that trains ``config`` (show ``display`` before ``start``). Bad config: LoratuiError."""
+        from loratui.core.config import load_config, resolve_path
+
+        config = Path(config).resolve()
+        cfg = load_config(config)
+        output_dir = Path(resolve_path(cfg, cfg.saving.output_dir or ".")).resolve()
+        args = ["train", str(config)]
+        if resume is not None:
+            args += ["--resume", str(resume)]
+        if extend_epochs is not None:
+            args += ["--extend-epochs", str(extend_epochs)]
+        if max_steps is not None:
+            args += ["--max-steps", str(max_steps)]
+        if save_state:
+            args.append("--save-state")
+        if processes < 1:
+            raise LoratuiError(f"processes must be at least 1, not {processes}")
+        if processes > 1:
+            launcher = ["--standalone", "--nproc_per_node", str(processes), "-m", "loratui"]
+            argv = [self.python, "-m", "torch.distributed.run", *launcher, *args]
+            display = shlex.join(["torchrun", *launcher, *args])
+        else:
+            argv, display = [self.python, "-m", "loratui", *args], shlex.join(["loratui", *args])
+        return RunCommand(tuple(argv), display, processes, output_dir, cfg.saving.output_name, config.parent)
+
+    def start(self, command: RunCommand) -> FollowedRun:
+        """Launch ``command`` detached and follow it; LoratuiError when a run is live on its output."""
+        owner = run_is_alive(command.output_dir, command.name)
+        if owner is not None:
+            raise LoratuiError(f"a run (pid {owner}) is already writing {command.name} in {command.output_dir}: "
+                               "attach to it, or stop it first")
+        command.output_dir.mkdir(parents=True, exist_ok=True)
+        log = log_path(command.output_dir, command.name)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with open(log, "ab") as handle:
+            handle.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {command.display}\n".encode())
+            handle.flush()
+            process = subprocess.Popen(command.argv, cwd=command.cwd, stdin=subprocess.DEVNULL, stdout=handle,
+                                       stderr=subprocess.STDOUT, env=env, start_new_session=True, close_fds=True)
+        run = self.follow(command.output_dir, command.name)
+        run.process, run.command, run.exit_code = process, command, None
+        return run
+
+    def resume(self, run: FollowedRun | RunSnapshot, *, processes: int = 1, extend_epochs: int | None = None,
+               save_state: bool = False) -> FollowedRun:
+        """Continue a stopped (or crashed) run from OUTPUT_DIR/NAME-state, or extend a finished one."""
+        snapshot = run if isinstance(run, RunSnapshot) else run.snapshot()
+        if snapshot.status in ("starting", "live"):
+            raise LoratuiError(f"{snapshot.name} is still running")
+        if snapshot.state is None:
+            raise LoratuiError(f"{snapshot.name} has no saved state ({snapshot.name}-state) to continue from: "
+                               "stopped runs save one; for finished runs set saving.save_state_on_train_end")
+        if snapshot.config is None or not snapshot.config.is_file():
+            raise LoratuiError(f"{snapshot.name}: its config ({snapshot.config or 'unknown'}) is not there any more")
+        return self.start(self.command(snapshot.config, processes=processes, resume=snapshot.state,
+                                       extend_epochs=extend_epochs, save_state=save_state))
+
+    def extend(self, run: FollowedRun | RunSnapshot, epochs: int, *, processes: int = 1) -> FollowedRun:
+        """Train ``epochs`` more epochs from the run's state (a finished run continues)."""
+        if epochs < 1:
+            raise LoratuiError(f"extend by at least 1 epoch, not {epochs}")
+        return self.resume(run, processes=processes, extend_epochs=epochs)
+
+    # ---- controls ---------------------------------------------------------------------------------
+
+    def stop(self, run: FollowedRun) -> str:
+        """Graceful stop: the run finishes its step, saves the LoRA and NAME-state, and exits."""
+        pid = run.alive()
+        if pid is None:
+            raise LoratuiError(f"{run.name} is not running")
+        started = run.record.started or {}
+        processes = run.command.processes if run.command else started.get("schedule", {}).get("processes", 1)
+        if processes > 1:  # SIGINT to torchrun would reach the workers twice: stop at once, unsaved
+            request_control(run.output_dir, run.name, "stop")
+            return f"{run.name}: stop requested (all processes stop after the current step and save)"
+        try:
+            os.kill(pid, signal.SIGINT)  # the run leads its session (started here) or is the lock's owner
+        except ProcessLookupError:
+            raise LoratuiError(f"{run.name} is not running") from None
+        return f"{run.name}: stopping after the current step (the LoRA and the state will be saved)"
+
+    def save_now(self, run: FollowedRun) -> str:
+        return self._request(run, "save")
+
+    def sample_now(self, run: FollowedRun) -> str:
+        return self._request(run, "sample")
+
+    def _request(self, run: FollowedRun, kind: str) -> str:
+        if run.alive() is None:
+            raise LoratuiError(f"{run.name} is not running")
+        return request_control(run.output_dir, run.name, kind)
+
+    def promote(self, run: FollowedRun, checkpoint: Checkpoint | str | os.PathLike) -> tuple[Path, str]:
+        """Copy a checkpoint to OUTPUT_DIR/NAME.safetensors (or a free NAME-promoted name); returns
+        (the file written, a line saying so). Call it from a worker: a LoRA can be hundreds of MB."""
+        source = Path(checkpoint.path if isinstance(checkpoint, Checkpoint) else checkpoint)
+        target = promote_checkpoint(source, run.name, run.output_dir)
+        return target, f"copied {source.name} to {target} ({target.stat().st_size / 2**20:.1f} MiB); {source.name} is kept"

@@ -1,0 +1,183 @@
+"""The run service over real `loratui train` processes on the tiny model (CPU): a detached start that
+outlives the app, steps arriving as messages, a graceful stop that leaves the LoRA, a SIGKILLed run
+shown as crashed, and reattaching to a run started from a shell, seen from its start."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from textual.app import App
+
+from loratui.core.events import events_path, lock_path, log_path, read_events
+from loratui.core.runs import list_runs
+from loratui.tui.services.runs import RunNotice, RunService, RunUpdated
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+
+from fixtures.tiny_models import make_tiny_sd1  # noqa: E402
+from test_train import make_project  # noqa: E402
+
+pytestmark = pytest.mark.slow
+TIMEOUT = 240.0  # a run's first step needs torch + diffusers imported: slow on a busy 2-core box
+
+
+class Host(App):
+    """The smallest app that owns a run service and records what it posts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.service = RunService(self)
+        self.updates: list = []
+        self.notices: list = []
+
+    def on_run_updated(self, message: RunUpdated) -> None:
+        self.updates.append(message.snapshot)
+
+    def on_run_notice(self, message: RunNotice) -> None:
+        self.notices.append(message)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return make_tiny_sd1(tmp_path_factory.mktemp("tiny") / "model")
+
+
+def _project(tmp_path: Path, model: Path, epochs: int = 100) -> Path:
+    return make_project(tmp_path / "project", model, **{"training.max_train_epochs": epochs})
+
+
+async def until(pilot, test, what: str, timeout: float = TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = test()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s"
+        await pilot.pause(0.1)
+
+
+def _latest(app, run):
+    return next((s for s in reversed(app.updates) if s.key == run.key), None)
+
+
+def _wait_gone(pid: int, timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"pid {pid} still runs")
+
+
+def test_detached_start_outlives_the_app_then_reattach_and_stop(tiny_model, tmp_path):
+    config = _project(tmp_path, tiny_model)
+    first, second = Host(), Host()
+    seen = {}
+
+    async def start():
+        async with first.run_test() as pilot:
+            command = first.service.command(config)
+            assert command.display == f"loratui train {config.resolve()}"
+            run = first.service.start(command)
+            seen["process"] = run.process
+            snap = await until(pilot, lambda: (s := _latest(first, run)) and s.step >= 2 and s, "two steps")
+            assert snap.status == "live" and snap.total_steps == 400 and snap.pid == run.process.pid
+            assert run.view()["step"][:2] == [1, 2]
+            assert os.getsid(run.process.pid) == run.process.pid  # its own session: no SIGINT/SIGHUP from ours
+            # at most ~2 updates a second, however many steps arrive
+            updates = [s for s in first.updates if s.key == run.key]
+            assert len(updates) <= 2 * (time.monotonic() - seen.setdefault("t0", time.monotonic())) + 4
+
+    seen["t0"] = time.monotonic()
+    asyncio.run(start())
+    process = seen["process"]
+    assert process.poll() is None, "the run ended with the app"
+    out = tmp_path / "project" / "out"
+    assert [r.status for r in list_runs(out)] == ["live"]
+
+    async def reattach():
+        async with second.run_test() as pilot:
+            (summary,) = second.service.list_runs(out)
+            run = second.service.follow(summary.output_dir, summary.name)
+            await until(pilot, lambda: (s := _latest(second, run)) and s.caught_up and s.status == "live", "caught up")
+            assert run.view()["step"][0] == 1  # from the start of the run
+            message = second.service.stop(run)
+            assert "stopping after the current step" in message
+            snap = await until(pilot, lambda: (s := _latest(second, run)) and s.status == "finished" and s, "stopped")
+            assert snap.reason == "stopped" and snap.state is not None
+            assert any(n.event and n.event["event"] == "finished" for n in second.notices)
+
+    asyncio.run(reattach())
+    assert process.wait(timeout=60) == 0
+    finished = read_events(events_path(out, "tiny"))[-1]
+    assert finished["event"] == "finished" and Path(finished["output"]).is_file()
+    assert log_path(out, "tiny").read_text(encoding="utf-8").startswith("--- ")
+    assert not lock_path(out, "tiny").exists()
+
+
+def test_a_run_killed_with_sigkill_shows_as_crashed(tiny_model, tmp_path):
+    config = _project(tmp_path, tiny_model)
+    app = Host()
+
+    async def scenario():
+        async with app.run_test() as pilot:
+            run = app.service.start(app.service.command(config))
+            await until(pilot, lambda: (s := _latest(app, run)) and s.step >= 1, "a step")
+            os.kill(run.process.pid, signal.SIGKILL)
+            snap = await until(pilot, lambda: (s := _latest(app, run)) and s.status == "crashed" and s, "crashed")
+            assert snap.pid is None and run.exit_code == -signal.SIGKILL
+            assert any("gone without finishing" in n.line and n.severity == "error" for n in app.notices)
+            with pytest.raises(Exception, match="not running"):
+                app.service.stop(run)
+
+    asyncio.run(scenario())
+    out = tmp_path / "project" / "out"
+    assert lock_path(out, "tiny").exists()  # the lock stays behind, its owner is gone
+    assert [r.status for r in list_runs(out)] == ["crashed"]
+
+
+def test_reattach_to_a_run_started_from_the_shell(tiny_model, tmp_path):
+    config = _project(tmp_path, tiny_model)
+    out = tmp_path / "project" / "out"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    shell = subprocess.Popen([sys.executable, "-m", "loratui", "train", str(config)], cwd=tmp_path / "project",
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    app = Host()
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while len([e for e in read_events(events_path(out, "tiny")) if e["event"] == "step"]) < 3:
+            assert shell.poll() is None and time.monotonic() < deadline, "the shell run made no steps"
+            time.sleep(0.2)
+
+        async def scenario():
+            async with app.run_test() as pilot:
+                run = app.service.follow(out, "tiny")
+                snap = await until(pilot, lambda: (s := _latest(app, run)) and s.caught_up and s, "caught up")
+                assert snap.status == "live" and snap.pid == shell.pid and snap.step >= 3
+                assert run.view()["step"][:3] == [1, 2, 3]
+                request = app.service.save_now(run)
+                answer = await until(pilot, lambda: next((n for n in app.notices if n.event and
+                                                          n.event.get("id") == request), None), "save answered")
+                assert answer.event["status"] == "done" and "saved" in answer.line
+                snap = await until(pilot, lambda: (s := _latest(app, run)) and s.checkpoints and s, "checkpoint")
+                assert Path(snap.checkpoints[-1].path).is_file()
+                target, line = app.service.promote(run, snap.checkpoints[-1])
+                assert target == out / "tiny.safetensors" and "is kept" in line
+                os.kill(shell.pid, signal.SIGKILL)
+                shell.wait(30)  # the shell reaps its own child
+                await until(pilot, lambda: (s := _latest(app, run)) and s.status == "crashed", "crashed")
+
+        asyncio.run(scenario())
+    finally:
+        if shell.poll() is None:
+            shell.kill()
+            shell.wait()
