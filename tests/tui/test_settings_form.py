@@ -241,8 +241,11 @@ def test_sections_by_key_and_palette_has_every_action(tmp_path):
         titles = " | ".join(c.title for c in commands_for(app.screen, app))
         for word in ("config: save", "save as", "reload", "open another", "import kohya_ss JSON",
                      "export sd-scripts TOML", "start training", "go to field", "next section",
-                     "pick a file", "revert", "show section Sampling"):
+                     "pick a file", "revert", "leave the field", "show section Sampling"):
             assert word in titles, word
+        await pilot.press("escape", "1")  # out of the field, the app's screen keys work again
+        await pilot.pause()
+        assert app.current_mode == "dataset"
         ids = {b.id for b in SettingsScreen.BINDINGS}
         assert {"settings.save", "settings.save_as", "settings.reload", "settings.import_kohya", "settings.export",
                 "settings.train", "settings.next_section"} <= ids

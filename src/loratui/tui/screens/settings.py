@@ -84,6 +84,8 @@ class SettingsScreen(ConfigFileActions, Screen):
         Binding("f4", "export", "Export sd-scripts", id="settings.export", show=False),
         Binding("f5", "reload", "Reload", id="settings.reload", show=False, tooltip="Read the file again"),
         Binding("ctrl+o", "open", "Open config", id="settings.open", show=False),
+        Binding("escape", "leave_field", "Leave field", id="settings.leave_field", show=False,
+                tooltip="No field has the focus: 1-4 switch screens again; tab comes back"),
     ]
 
     class ConfigChanged(Message):
@@ -255,7 +257,8 @@ class SettingsScreen(ConfigFileActions, Screen):
     def show_help(self, field: ConfigField | None) -> None:
         text = Text()
         if field is None:
-            text.append("tab moves between fields, ctrl+down to the next section, ctrl+g goes to a field by name")
+            text.append("tab moves between fields, ctrl+down to the next section, ctrl+g goes to a field by name; "
+                        "with no field focused (esc), 1-4 switch screens")
         else:
             head, body = describe_field(field.spec)
             text.append(head + "\n", style="bold")
@@ -284,6 +287,10 @@ class SettingsScreen(ConfigFileActions, Screen):
     def action_next_section(self, step: int = 1) -> None:
         current = self.form.section_of(self.focused_field())
         self.form.show_section(SECTIONS[(SECTIONS.index(current) + step) % len(SECTIONS)])
+
+    def action_leave_field(self) -> None:
+        self.set_focus(None)
+        self.show_help(None)
 
     def action_previous_section(self) -> None:
         self.action_next_section(-1)
@@ -361,6 +368,7 @@ class SettingsScreen(ConfigFileActions, Screen):
             PaletteCommand("config: previous section", "ctrl+up", self.action_previous_section),
             PaletteCommand("config: pick a file for this field", "ctrl+f", self.action_pick_file),
             PaletteCommand("config: revert this field to the file", "ctrl+r", self.action_revert_field),
+            PaletteCommand("config: leave the field (keys 1-4 switch screens)", "esc", self.action_leave_field),
         ]
         cmds += [PaletteCommand(f"config: show section {SECTION_TITLES.get(s, s)}", f"[{s}]",
                                 lambda s=s: self.form.show_section(s)) for s in SECTIONS]
