@@ -13,7 +13,7 @@ from textual.binding import Binding
 
 from loratui.core.dataset import DatasetLocation
 from loratui.tui.palette import LoratuiCommands, PaletteCommand
-from loratui.tui.screens.placeholders import CaptionScreen, SettingsScreen, TrainScreen
+from loratui.tui.screens.placeholders import TrainScreen
 from loratui.tui.services.dataset_store import DatasetStore
 
 SCREENS = Binding.Group("Screens", compact=True)
@@ -26,6 +26,18 @@ def _dataset_screen():
     return DatasetScreen()
 
 
+def _caption_screen():
+    from loratui.tui.screens.caption import CaptionScreen
+
+    return CaptionScreen()
+
+
+def _settings_screen():
+    from loratui.tui.screens.settings import SettingsScreen
+
+    return SettingsScreen()
+
+
 class LoratuiApp(App):
     """`loratui [PATH]`: clean captions, caption, configure and train, from the keyboard."""
 
@@ -33,7 +45,8 @@ class LoratuiApp(App):
     TITLE = "loratui"
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {LoratuiCommands}
-    MODES = {"dataset": _dataset_screen, "caption": CaptionScreen, "settings": SettingsScreen, "train": TrainScreen}
+    MODES = {"dataset": _dataset_screen, "caption": _caption_screen, "settings": _settings_screen,
+             "train": TrainScreen}
     BINDINGS = [  # 1-4 show in the footer as one group: "1234 Screens"
         Binding("1", "show_screen('dataset')", "Dataset", id="app.dataset", group=SCREENS),
         Binding("2", "show_screen('caption')", "Caption", id="app.caption", group=SCREENS),
@@ -112,6 +125,9 @@ class LoratuiApp(App):
         stop = getattr(self, "_watch_stop", None)
         if stop is not None:
             stop.set()
+        runner = getattr(self, "_caption_runner", None)
+        if runner is not None:
+            runner.stop_for_exit()  # a caption run stops with the app (after the caption being written)
 
     # ---- actions ----------------------------------------------------------------------------------
 

@@ -144,7 +144,8 @@ class SettingsScreen(ConfigFileActions, Screen):
         if self.broken:
             self.notify(f"{self.broken}: fix it in an editor and press f5, or save the form as a new file",
                         severity="error", timeout=10)
-        self.form.first_field(SECTIONS[0]).focus_editor()
+        # no field focused on arrival: a digit typed next still switches screens instead of editing
+        # the model path; tab (or a click) goes into the form
         self.call_after_refresh(self.form.scroll_home, animate=False)  # the [model] heading shows too
 
     def on_resize(self, event) -> None:
