@@ -168,3 +168,43 @@ def test_loss_series_means_and_rewind():
     series.add_event(make_event("epoch_end", epoch=1, step=5, avg_loss=1.0))
     series.add(6, float("nan"))  # ignored
     assert series.epochs == [(5, 1)] and series.last_step == 5
+
+
+def test_fast_step_lines_give_what_json_gives(tmp_path):
+    """feed_lines (regex + add_many for stretches of step lines) against one json event at a time."""
+    from loratui.core.events import EventWriter
+
+    writer = EventWriter(tmp_path / "x.events.jsonl")
+    emit = lambda pair: writer.emit(pair[0], **pair[1])  # noqa: E731
+    emit(_started(total=3000))
+    for step in range(1, 3001):
+        loss = 1 / step if step != 1500 else 7.0
+        writer.emit("step", step=step, total_steps=3000, epoch=step // 700 + 1, loss=loss, avg_loss=loss,
+                    lr=1e-5 * step, images_per_s=1.5, eta_s=None, peak_vram_gib=None)
+        if step % 700 == 0:
+            writer.emit("epoch_end", epoch=step // 700, step=step, avg_loss=0.5)
+            writer.emit("checkpoint_saved", path=f"/o/x-{step}.safetensors", kind="epoch", step=step, epoch=step // 700)
+        if step == 2000:  # a resume from an earlier state: steps come round again
+            emit(_started(total=3000))
+            for again in range(1900, 1950):
+                emit(_step(again, loss=0.25, total=3000))
+    writer.close()
+    lines = (tmp_path / "x.events.jsonl").read_bytes().split(b"\n")[:-1]
+    lines.insert(10, b'{"event": "step", "oddly": "shaped", "step": 10}')  # a line only json reads
+    lines.insert(20, b"not json at all")
+    fast_record, fast = runs.RunRecord(tmp_path, "x"), runs.LossSeries(capacity=256, tail=100)
+    for start in range(0, len(lines), 997):  # as a follower hands them over
+        others = runs.feed_lines(fast_record, fast, lines[start:start + 997])
+        assert all(e["event"] != "step" for e in others)
+    slow_record, slow = runs.RunRecord(tmp_path, "x"), runs.LossSeries(capacity=256, tail=100)
+    from loratui.core.events import parse_line
+
+    for line in lines:
+        event = parse_line(line.decode())
+        if event is not None:
+            slow_record.feed(event)
+            slow.add_event(event)
+    assert fast.view() == slow.view() and fast.view(last_steps=50) == slow.view(last_steps=50)
+    assert fast.epochs == slow.epochs and fast.width == slow.width
+    assert fast_record.last_step == slow_record.last_step and fast_record.events == slow_record.events
+    assert [c.avg_loss for c in fast_record.checkpoints] == [c.avg_loss for c in slow_record.checkpoints]

@@ -11,18 +11,24 @@ starts at a ``run_started``; the loss series rewinds when a step number comes ro
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 import shutil
 from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loratui.core.events import events_path, log_path, parse_lines, run_is_alive
+from loratui.core.events import events_path, log_path, parse_line, parse_lines, run_is_alive
 
 EVENTS_SUFFIX = ".events.jsonl"
 TAIL_BYTES = 256 * 1024
+# A step line as EventWriter writes it; a line it does not match takes the json path (same result).
+STEP_PREFIX = b'{"event": "step", '
+_STEP_FIELDS = re.compile(rb'"step": (\d+), "total_steps": \d+, "epoch": \d+, "loss": ([^,\n]+), '
+                          rb'"avg_loss": [^,\n]+, "lr": ([^,}\n]+)[,}]')
 
 
 @dataclass
@@ -120,6 +126,52 @@ class RunRecord:
     @property
     def config(self) -> Path | None:
         return Path(self.started["config"]) if self.started and self.started.get("config") else None
+
+
+def feed_lines(record: RunRecord, series: LossSeries, lines: list[bytes]) -> list[dict]:
+    """Feed complete event lines (EventFollower.poll_lines) to a record and a series; returns the
+    events other than steps. Step lines, nearly all of a long run's file, skip json: each stretch of
+    them goes through one regex scan into ``LossSeries.add_many``, and only its last line is parsed
+    for the record; catching up with a 100 MB file takes about half the time of json per line."""
+    others: list[dict] = []
+    stretch: list[bytes] = []
+    for line in lines:
+        if line.startswith(STEP_PREFIX):
+            stretch.append(line)
+            continue
+        event = parse_line(line.decode("utf-8", "replace"))
+        if event is None:
+            continue
+        if stretch:
+            _feed_steps(record, series, stretch)
+            stretch = []
+        record.feed(event)
+        series.add_event(event)
+        if event["event"] != "step":
+            others.append(event)
+    if stretch:
+        _feed_steps(record, series, stretch)
+    return others
+
+
+def _feed_steps(record: RunRecord, series: LossSeries, lines: list[bytes]) -> None:
+    import numpy as np  # here, not at import: the TUI loads numpy after its first frame
+
+    found = _STEP_FIELDS.findall(b"\n".join(lines))
+    try:
+        if len(found) != len(lines):
+            raise ValueError("a step line in another shape")
+        table = np.array(found)
+        columns = (table[:, 0].astype(np.int64).tolist(), table[:, 1].astype(np.float64).tolist(),
+                   table[:, 2].astype(np.float64).tolist())
+    except ValueError:  # the json path, one line at a time (same result, slower)
+        for event in parse_lines(lines):
+            record.feed(event)
+            series.add_event(event)
+        return
+    series.add_many(*columns)
+    record.feed(json.loads(lines[-1]))
+    record.events += len(lines) - 1
 
 
 def status_of(record: RunRecord, alive: bool) -> str:
@@ -284,15 +336,55 @@ class LossSeries:
         ema = self._ema / self._ema_weight
         lr = float("nan") if lr is None else lr
         self.recent.append((step, loss, ema, lr))
+        self._into_bin(step, loss, ema, lr)
+
+    def _into_bin(self, step: int, loss: float, ema: float, lr: float) -> None:
         acc = self._acc
         if acc is None:
-            self._acc = [1, loss, loss, loss, step, ema, lr]
+            self._acc = acc = [1, loss, loss, loss, step, ema, lr]
         else:
             acc[0] += 1
             acc[1] += loss
             acc[2], acc[3], acc[4], acc[5], acc[6] = min(acc[2], loss), max(acc[3], loss), step, ema, lr
-        if self._acc[0] >= self.width:
+        if acc[0] >= self.width:
             self._close_bin()
+
+    def add_many(self, steps: list[int], losses: list[float], lrs: list[float]) -> None:
+        """``add`` for a stretch of steps, binned with slices (several times faster for a catch-up)."""
+        n = len(steps)
+        if not n:
+            return
+        if steps[-1] - steps[0] != n - 1 or steps[0] <= self.last_step or not math.isfinite(sum(losses)):
+            for step, loss, lr in zip(steps, losses, lrs):  # restarts or odd values inside: the careful way
+                self.add(step, loss, lr)
+            return
+        smoothing, rest = self.smoothing, 1 - self.smoothing
+        ema, weight, emas = self._ema, self._ema_weight, []
+        for loss in losses:
+            ema = smoothing * ema + rest * loss
+            weight = smoothing * weight + rest
+            emas.append(ema / weight)
+        self._ema, self._ema_weight, self.last_step = ema, weight, steps[-1]
+        tail = self.recent.maxlen or n
+        self.recent.extend(zip(steps[-tail:], losses[-tail:], emas[-tail:], lrs[-tail:]))
+        i = 0
+        while i < n:
+            acc = self._acc
+            if acc is not None or n - i < self.width:  # fill the open bin one step at a time
+                take = min(n - i, self.width - (acc[0] if acc else 0))
+                for j in range(i, i + take):
+                    self._into_bin(steps[j], losses[j], emas[j], lrs[j])
+                i += take
+                continue
+            j = i + self.width
+            part = losses[i:j]
+            for name, value in zip(self.FIELDS, (steps[j - 1], sum(part) / len(part), min(part), max(part),
+                                                 emas[j - 1], lrs[j - 1])):
+                self.bins[name].append(value)
+            self.counts.append(len(part))
+            if len(self.counts) >= self.capacity:
+                self._halve()
+            i = j
 
     def add_event(self, event: dict) -> None:
         kind = event.get("event")

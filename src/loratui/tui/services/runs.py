@@ -30,7 +30,8 @@ from textual.message import Message
 
 from loratui.core.errors import LoratuiError
 from loratui.core.events import EventFollower, events_path, log_path, request_control, run_is_alive
-from loratui.core.runs import Checkpoint, LossSeries, RunRecord, list_runs, promote_checkpoint, tail_lines
+from loratui.core.runs import (Checkpoint, LossSeries, RunRecord, feed_lines, list_runs, promote_checkpoint,
+                               tail_lines)
 
 CHUNK_BYTES = 4 * 1024 * 1024
 NOTABLE = {"error": "error", "warning": "warning", "finished": "information", "control": "information",
@@ -119,6 +120,11 @@ class FollowedRun:
         self.caught_up = False
         self.stopping = threading.Event()
         self.worker = None
+
+    def feed(self, lines: list[bytes]) -> list[dict]:
+        """Take new lines of the events file; returns the events other than steps."""
+        with self.lock:
+            return feed_lines(self.record, self.series, lines)
 
     def view(self, last_steps: int | None = None) -> dict[str, list[float]]:
         with self.lock:
@@ -226,14 +232,11 @@ class RunService:
             now = time.monotonic()
             if now - last_check >= 1.0 or run.status in ("starting", "live") and now - last_check >= 0.5:
                 pid, last_check = run.alive(), now  # before reading: a run that ends has written `finished`
-            events = follower.poll(CHUNK_BYTES)
-            if events:
-                with run.lock:
-                    for event in events:
-                        run.record.feed(event)
-                        run.series.add_event(event)
+            lines = follower.poll_lines(CHUNK_BYTES)
+            if lines:
+                events = run.feed(lines)
                 dirty = True
-                if run.caught_up:
+                if run.caught_up and events:
                     self._notices(run, events)
             if follower.at_end and not run.caught_up:
                 run.caught_up, dirty = True, True
