@@ -208,3 +208,42 @@ def test_fast_step_lines_give_what_json_gives(tmp_path):
     assert fast.epochs == slow.epochs and fast.width == slow.width
     assert fast_record.last_step == slow_record.last_step and fast_record.events == slow_record.events
     assert [c.avg_loss for c in fast_record.checkpoints] == [c.avg_loss for c in slow_record.checkpoints]
+
+
+# ---- `loratui attach OUTPUT_DIR` ---------------------------------------------------------------------
+
+def test_attach_lists_runs_and_opens_the_chosen_one(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from loratui.commands.attach_cmd import attach
+    from loratui.core.errors import LoratuiError
+    from loratui.tui import launch
+
+    out = tmp_path / "out"
+    config = tmp_path / "config.toml"
+    config.write_text("", encoding="utf-8")
+    _write(out, "live", [_started(config=str(config)), _step(1)], lock_pid=os.getpid())
+    _write(out, "dead", [_started(config=str(config)), _step(1), _step(2)], lock_pid=_dead_pid())
+    log_path(out, "dead").write_text("loading\nstep 2\nKilled\n", encoding="utf-8")
+    result = CliRunner().invoke(attach, [str(out), "--list"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("  1  live: live (pid ") and "step 1/8" in lines[0]
+    assert lines[1].startswith("  2  dead: crashed, step 2/8") and lines[2:] == [
+        "       | loading", "       | step 2", "       | Killed"]
+    result = CliRunner().invoke(attach, [str(out), "--list", "--json"])
+    assert [json.loads(x)["status"] for x in result.output.splitlines()] == ["live", "crashed"]
+
+    opened = []
+    monkeypatch.setattr(launch, "run_app", lambda target, **kw: opened.append((target, kw)))
+    result = CliRunner().invoke(attach, [str(out), "--run", "dead"])
+    assert result.exit_code == 0, result.output
+    assert opened == [(config, {"attach": out, "attach_run": "dead"})]
+    result = CliRunner().invoke(attach, [str(out)])  # two runs, no terminal to ask on
+    assert isinstance(result.exception, LoratuiError) and "pass --run NAME" in str(result.exception)
+    result = CliRunner().invoke(attach, [str(out), "--run", "nope"])
+    assert "no run named 'nope' here (runs: live, dead)" in str(result.exception)
+    result = CliRunner().invoke(attach, [str(tmp_path)])
+    assert "no runs here" in str(result.exception)
+    result = CliRunner().invoke(attach, [str(tmp_path / "missing")])
+    assert "no such folder" in str(result.exception)

@@ -36,11 +36,18 @@ def resolve_target(target: str | os.PathLike) -> tuple[object, Path | None]:
     return location, config
 
 
-def run_app(target: str | os.PathLike = ".") -> None:
+def run_app(target: str | os.PathLike = ".", *, attach: str | os.PathLike | None = None,
+            attach_run: str | None = None) -> None:
+    """Open the app on ``target``. ``attach``: an output folder whose run the Train screen follows
+    (``attach_run``: which one, by output_name; `loratui attach` sets both): ``app.attach_dir``,
+    ``app.attach_run``."""
     location, config = resolve_target(target)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise LoratuiError("the app needs a terminal (stdin and stdout): run it in a terminal, or use the "
                            "commands (`loratui --help`) from scripts")
     from loratui.tui.app import LoratuiApp
 
-    LoratuiApp(location, config_path=config).run()
+    app = LoratuiApp(location, config_path=config)
+    app.attach_dir = Path(attach).resolve() if attach is not None else None
+    app.attach_run = attach_run
+    app.run()

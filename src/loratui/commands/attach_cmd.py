@@ -1,0 +1,74 @@
+"""`loratui attach OUTPUT_DIR`: the live and past runs of an output folder, and the app on one."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from loratui.core.errors import LoratuiError
+
+
+def _row(index: int, summary) -> str:
+    updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(summary.updated)) if summary.updated else "-"
+    return f"{index:>3}  {summary.describe()}  (updated {updated})"
+
+
+@click.command()
+@click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--run", "name", metavar="NAME", help="Open this run (its output_name) without asking.")
+@click.option("--list", "list_only", is_flag=True, help="Only list the runs (works without a terminal).")
+@click.option("--json", "as_json", is_flag=True, help="With --list: one JSON object per run.")
+def attach(output_dir: Path, name: str | None, list_only: bool, as_json: bool) -> None:
+    """List the runs of OUTPUT_DIR (live first) and open the app following one.
+
+    A run is live while the process holding OUTPUT_DIR/NAME.lock runs (started by the app or by
+    `loratui train` in a shell), finished once its events end with `finished`, and crashed when
+    its process is gone without one; crashed runs show the last lines of their log. The app follows
+    the chosen run from its start; the run itself is never touched by following it. Exit codes: 0,
+    2 no such folder / no runs / no such run.
+    """
+    from loratui.core.runs import last_log_lines, list_runs
+
+    if not output_dir.is_dir():
+        raise LoratuiError(f"{output_dir}: no such folder (give the output_dir of a config)")
+    runs = list_runs(output_dir)
+    if not runs:
+        raise LoratuiError(f"{output_dir}: no runs here (no NAME.events.jsonl): start one with `loratui train CONFIG`")
+    if as_json:
+        for summary in runs:
+            click.echo(json.dumps({"name": summary.name, "status": summary.status, "reason": summary.reason,
+                                   "pid": summary.pid, "step": summary.step, "total_steps": summary.total_steps,
+                                   "epoch": summary.epoch, "events": str(summary.events_file),
+                                   "config": str(summary.record.config) if summary.record.config else None}))
+        return
+    for index, summary in enumerate(runs, 1):
+        click.echo(_row(index, summary))
+        if summary.status == "crashed":
+            for line in last_log_lines(output_dir, summary.name, 3):
+                click.echo(f"       | {line}")
+    if list_only:
+        return
+    chosen = _choose(runs, name)
+    config = chosen.record.config
+    target = config if config is not None and config.is_file() else output_dir.resolve().parent
+    from loratui.tui.launch import run_app
+
+    run_app(target, attach=output_dir, attach_run=chosen.name)
+
+
+def _choose(runs: list, name: str | None):
+    if name is not None:
+        for summary in runs:
+            if summary.name == name:
+                return summary
+        raise LoratuiError(f"no run named {name!r} here (runs: {', '.join(r.name for r in runs)})")
+    if len(runs) == 1:
+        return runs[0]
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise LoratuiError("several runs here: pass --run NAME (or --list to only list them)")
+    index = click.prompt("open which run", type=click.IntRange(1, len(runs)), default=1)
+    return runs[index - 1]

@@ -1,0 +1,79 @@
+"""`loratui demo`: the demo project (synthetic images with a few caption problems, a tiny random SD1
+model, a config) opened in the app; `--headless` runs the scripted walkthrough and trains instead."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from loratui.core.errors import LoratuiError
+
+MARKER = ".loratui-demo"
+
+
+def prepare_project(root: Path, *, fresh: bool = False) -> tuple[Path, bool]:
+    """Build the demo project in ``root`` (or reuse the one there); returns (root, built)."""
+    from loratui.demo import build_project
+
+    if root.exists() and fresh:
+        if not (root / MARKER).exists():
+            raise LoratuiError(f"{root} was not made by the demo: refusing to delete it")
+        shutil.rmtree(root)
+    if (root / "config.toml").exists():
+        return root, False
+    if root.exists() and any(root.iterdir()):
+        raise LoratuiError(f"{root} exists and is not a demo project: pass --dir to choose another folder")
+    build_project(root)
+    (root / MARKER).write_text("made by loratui.demo\n", encoding="utf-8")
+    return root, True
+
+
+def demo_lora(root: Path) -> Path | None:
+    """The LoRA the demo's last training run wrote (from its events), if it is there."""
+    from loratui.core.events import read_events
+
+    for event in reversed(read_events(root / "model" / "shapes_demo.events.jsonl")):
+        if event["event"] == "finished":
+            output = event.get("output")
+            return Path(output) if output and Path(output).is_file() else None
+    return None
+
+
+@click.command()
+@click.option("--dir", "folder", default="loratui-demo", show_default=True, type=click.Path(path_type=Path),
+              help="Where to create (or find) the demo project.")
+@click.option("--fresh", is_flag=True, help="Delete the demo project there first and build it anew.")
+@click.option("--headless", is_flag=True,
+              help="No app: run the commands a user would type (scan, tag cleanup, steps, VRAM, a short "
+                   "training run) and print the path of the LoRA it wrote.")
+@click.option("--no-train", is_flag=True, help="With --headless: skip the training run.")
+def demo(folder: Path, fresh: bool, headless: bool, no_train: bool) -> None:
+    """Try loratui on a built-in demo project, offline, on a CPU.
+
+    Builds ./loratui-demo (eight synthetic shape images whose captions have a few problems to clean
+    up, a tiny random SD1-shaped model and a config.toml) and opens the app on it: clean the captions,
+    look at the steps calculator, start training on the Train screen and watch the loss fall within
+    a couple of minutes. `--headless` does the same work as commands and prints the LoRA's path.
+    """
+    root = folder.resolve()
+    if headless:
+        from loratui.demo import main
+
+        code = main(["--dir", str(root), *(["--fresh"] if fresh else []), *(["--no-train"] if no_train else [])])
+        if code == 0 and not no_train:
+            lora = demo_lora(root)
+            if lora is None:
+                raise LoratuiError(f"the demo's training run wrote no LoRA: see {root / 'model'}")
+            click.echo(f"LoRA: {lora}")
+        sys.exit(code)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise LoratuiError("the app needs a terminal (stdin and stdout): `loratui demo --headless` runs the demo "
+                           "without one")
+    root, built = prepare_project(root, fresh=fresh)
+    click.echo(f"{'Built' if built else 'Reusing'} the demo project in {root} (--fresh starts over)", err=True)
+    from loratui.tui.launch import run_app
+
+    run_app(root)
