@@ -183,8 +183,8 @@ SCENARIOS = {
     "help": _help,
     "bulk_remove_form": _bulk_form,
     "bulk_remove_preview": _bulk_preview,
-    "caption_placeholder": _caption,
-    "settings_placeholder": _settings,
+    "caption": _caption,
+    "settings": _settings,
     "train_placeholder": _train,
 }
 
@@ -198,8 +198,8 @@ EXPECTED_SCREEN = {
     "help": "HelpScreen",
     "bulk_remove_form": "BulkOpScreen",
     "bulk_remove_preview": "PlanPreviewScreen",
-    "caption_placeholder": "CaptionScreen",
-    "settings_placeholder": "SettingsScreen",
+    "caption": "CaptionScreen",
+    "settings": "SettingsScreen",
     "train_placeholder": "TrainScreen",
 }
 
@@ -211,6 +211,8 @@ def fix_env(monkeypatch, folder: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(folder / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(folder / "cache"))
+    for name in ("HF_HOME", "HF_HUB_CACHE", "LORATUI_MODEL_STORE"):  # the Caption screen lists found models
+        monkeypatch.setenv(name, str(folder / "cache" / name.lower()))
     monkeypatch.chdir(folder)
 
 
