@@ -46,18 +46,17 @@ SHOTS: list[tuple[str, str, list[str]]] = [
     ("dataset-summary.svg", "loratui: Dataset screen, summary (i)", ["i"]),
     ("help.svg", "loratui: help (?)", ["i", "question_mark"]),
     ("bulk-preview.svg", "loratui: remove tags, plan preview", ["escape", "minus", *"*background", "enter"]),
+    ("caption.svg", "loratui: Caption screen (2)", ["escape", "2"]),
+    ("settings.svg", "loratui: Settings screen (3)", ["3"]),
 ]
 
 
 def build_demo_dataset(root: Path) -> Path:
-    """The demo project's folders and captioned images under ``root`` (no model, no config)."""
+    """The demo project under ``root``, as `loratui demo` builds it (images, captions, the tiny random
+    model, config.toml); nothing is trained."""
     from loratui import demo
 
-    (root / "img").mkdir(parents=True, exist_ok=True)
-    for name in ("reg", "model", "log"):
-        (root / name).mkdir(exist_ok=True)
-    demo.make_images(root / "img" / f"3_{demo.TRIGGER} shapes")
-    demo.write_prompts(root / "prompts.txt")
+    demo.build_project(root)
     return root
 
 
@@ -102,7 +101,8 @@ async def _capture(workdir: Path, out: Path) -> list[Path]:
     from loratui.core.dataset import locate_dataset
     from loratui.tui.app import LoratuiApp
 
-    app = LoratuiApp(locate_dataset(Path(PROJECT)), settings_file=workdir / "tui.toml",
+    app = LoratuiApp(locate_dataset(Path(PROJECT)), config_path=Path(PROJECT) / "config.toml",
+                     settings_file=workdir / "tui.toml",
                      keymap_file=workdir / "keymap.toml", themes_dir=workdir / "themes", watch=False)
     app.animation_level = "none"
     written: list[Path] = []
@@ -135,7 +135,8 @@ def generate(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     saved_cwd = os.getcwd()
     saved_env = {key: os.environ.get(key) for key in ("TERM", "NO_COLOR", "LORATUI_GRAPHICS", "TEXTUAL_THEME",
-                                                      "TEXTUAL_ANIMATIONS", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}
+                                                      "TEXTUAL_ANIMATIONS", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
+                                                      "HF_HOME", "HF_HUB_CACHE", "LORATUI_MODEL_STORE")}
     with tempfile.TemporaryDirectory(prefix="loratui-shots-") as tmp:
         workdir = Path(tmp)
         build_demo_dataset(workdir / PROJECT)
@@ -144,6 +145,8 @@ def generate(out: Path) -> list[Path]:
             os.environ.pop(key, None)
         os.environ["XDG_CONFIG_HOME"] = str(workdir / "config")  # no user theme, keymap or settings
         os.environ["XDG_CACHE_HOME"] = str(workdir / "cache")
+        for key in ("HF_HOME", "HF_HUB_CACHE", "LORATUI_MODEL_STORE"):  # found models: none, same every run
+            os.environ[key] = str(workdir / "cache" / key.lower())
         os.chdir(workdir)
         try:
             return asyncio.run(_capture(workdir, out))

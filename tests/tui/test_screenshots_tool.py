@@ -18,6 +18,8 @@ EXPECTED = {
     "dataset-summary.svg": "loratui: Dataset screen, summary (i)",
     "bulk-preview.svg": "loratui: remove tags, plan preview",
     "help.svg": "loratui: help (?)",
+    "caption.svg": "loratui: Caption screen (2)",
+    "settings.svg": "loratui: Settings screen (3)",
 }
 
 
