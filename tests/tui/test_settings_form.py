@@ -21,7 +21,8 @@ from loratui.core.dataset import locate_dataset
 from loratui.tui.app import LoratuiApp
 from loratui.tui.screens import settings as settings_module
 from loratui.tui.screens.settings import SettingsScreen
-from loratui.tui.widgets.config_field import INVALID, describe_field
+from loratui.core.config import describe_field
+from loratui.tui.widgets.config_field import INVALID
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 COMMENTED = """\

@@ -112,21 +112,10 @@ def check_config(path: str) -> None:
 
 
 def _describe(spec) -> str:
-    kind = {"bool": "true/false", "int": "integer", "float": "number", "str": "string",
-            "str_list": "list of strings", "resolution": "size", "warmup": "steps or ratio"}[spec.kind]
-    default = spec.default
-    if spec.kind == "resolution":
-        default = default[0] if default[0] == default[1] else list(default)
-    shown = "unset" if default is None else repr(default) if isinstance(default, str) else \
-        str(default).lower() if isinstance(default, bool) else str(default)
-    extra = ""
-    if spec.choices:
-        extra = "; one of " + ", ".join(map(str, spec.choices))
-    elif spec.min is not None or spec.max is not None:
-        from loratui.core.config import range_text
-        extra = ";" + range_text(spec)
-    head = f"[{spec.section}] {spec.name}  ({kind}, default {shown}{extra})"
-    return head + "\n" + textwrap.fill(spec.help, 96, initial_indent="    ", subsequent_indent="    ")
+    from loratui.core.config import describe_field
+
+    head, text = describe_field(spec)
+    return head + "\n" + textwrap.fill(text, 96, initial_indent="    ", subsequent_indent="    ")
 
 
 @config.command("explain")

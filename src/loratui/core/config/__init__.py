@@ -12,7 +12,8 @@ concept folders); it knows nothing of captions' tag edits, nor of step plans and
 from __future__ import annotations
 
 from loratui.core.config.fields import (
-    FIELDS, KEY_SECTIONS, PATH_KEYS, ConfigError, FieldSpec, coerce_value, field_spec, file_name_problem,
+    FIELDS, KEY_SECTIONS, PATH_KEYS, ConfigError, FieldSpec, coerce_value, describe_field, field_spec,
+    file_name_problem,
     optimizer_name, range_text,
 )
 from loratui.core.config.kohya_import import ImportReport, import_kohya, import_kohya_file
@@ -42,8 +43,8 @@ __all__ = [
     "NetworkSection", "OptimizerSection", "Preset", "PresetCatalog", "PresetError", "SamplingSection",
     "SavingSection", "SdScriptsExport", "TrainingConfig", "TrainingSection",
     "apply_preset", "build_sdscripts", "check_paths", "coerce_value", "config_from_dict", "config_to_dict",
-    "dumps_config", "earlier_export", "export_sdscripts", "field_help", "field_spec", "file_name_problem", "find_subsets",
-    "guess_model_family",
+    "describe_field", "dumps_config", "earlier_export", "export_sdscripts", "field_help", "field_spec",
+    "file_name_problem", "find_subsets", "guess_model_family",
     "import_kohya", "import_kohya_file", "load_config", "load_preset_file", "load_presets", "loads_config",
     "normalize_family", "optimizer_name", "preset_changes", "range_text", "resolve_path", "save_config",
     "section_fields", "update_config_text", "user_presets_dir", "validate", "with_resolved_paths",

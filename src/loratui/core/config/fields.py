@@ -284,3 +284,23 @@ def _coerce_resolution(spec: FieldSpec, value: Any) -> tuple[int, int]:
     if not (_in_range(spec, w) and _in_range(spec, h)):
         raise ValueError(f"must be {what}, got {show_value(value)}")
     return (w, h)
+
+
+KIND_WORDS = {"bool": "true/false", "int": "integer", "float": "number", "str": "string",
+              "str_list": "list of strings", "resolution": "size", "warmup": "steps or ratio"}
+
+
+def describe_field(spec: FieldSpec) -> tuple[str, str]:
+    """(head line, help) of a field, as `loratui config explain KEY` and the settings form show them:
+    ``[section] key  (kind, default D; one of ... | range)`` and the help text (not wrapped)."""
+    default = spec.default
+    if spec.kind == "resolution":
+        default = default[0] if default[0] == default[1] else list(default)
+    shown = "unset" if default is None else repr(default) if isinstance(default, str) else \
+        str(default).lower() if isinstance(default, bool) else str(default)
+    extra = ""
+    if spec.choices:
+        extra = "; one of " + ", ".join(map(str, spec.choices))
+    elif spec.min is not None or spec.max is not None:
+        extra = ";" + range_text(spec)
+    return f"[{spec.section}] {spec.name}  ({KIND_WORDS[spec.kind]}, default {shown}{extra})", spec.help

@@ -34,7 +34,8 @@ from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.config_actions import (
     ConfigFileActions, family_line, file_state, starter_config, suggested_path,
 )
-from loratui.tui.widgets.config_field import ConfigField, describe_field
+from loratui.core.config import describe_field
+from loratui.tui.widgets.config_field import ConfigField
 from loratui.tui.widgets.config_form import SECTION_TITLES, ConfigForm
 
 PANELS = (("loratui.tui.widgets.step_calculator", "StepCalculator"), ("loratui.tui.widgets.vram_panel", "VramPanel"))

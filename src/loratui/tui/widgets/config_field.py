@@ -6,7 +6,7 @@ enter lists them, a letter jumps; anything else is typed), the text typed is che
 ``coerce_value`` and its message is shown under the field as core words it
 (``network_dim: must be an integer from 1 to 1024, got 'sixteen'``). A field whose value differs
 from the file shows ``*`` before its name and ``changed: the file has ...`` under it (a word, not
-colour only). ``describe_field`` is the text `loratui config explain KEY` prints.
+colour only). Help comes from core.config.describe_field, the text `loratui config explain KEY` prints.
 
 Why one widget per field that draws itself and edits its own line (not Input / Select / Switch):
 the form holds 80 fields, and 80 Inputs plus their rows cost Textual 0.7-1.6 s to mount here; this
@@ -24,29 +24,10 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
 
-from loratui.core.config import PATH_KEYS, FieldSpec, coerce_value, range_text
+from loratui.core.config import PATH_KEYS, FieldSpec, coerce_value
 
 INVALID = object()   # the value of a field whose text core refuses
 NO_FILE = object()   # the file value of a field when there is no file (nothing to differ from)
-
-KIND_WORDS = {"bool": "true/false", "int": "integer", "float": "number", "str": "string",
-              "str_list": "list of strings", "resolution": "size", "warmup": "steps or ratio"}
-
-
-def describe_field(spec: FieldSpec) -> tuple[str, str]:
-    """(head line, help) exactly as `loratui config explain KEY` prints them (before wrapping)."""
-    default = spec.default
-    if spec.kind == "resolution":
-        default = default[0] if default[0] == default[1] else list(default)
-    shown = "unset" if default is None else repr(default) if isinstance(default, str) else \
-        str(default).lower() if isinstance(default, bool) else str(default)
-    extra = ""
-    if spec.choices:
-        extra = "; one of " + ", ".join(map(str, spec.choices))
-    elif spec.min is not None or spec.max is not None:
-        extra = ";" + range_text(spec)
-    return f"[{spec.section}] {spec.name}  ({KIND_WORDS[spec.kind]}, default {shown}{extra})", spec.help
-
 
 def value_text(spec: FieldSpec, value: Any) -> str:
     """How a value is typed in the field (and shown in the "changed" note)."""
