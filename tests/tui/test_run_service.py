@@ -181,3 +181,63 @@ def test_reattach_to_a_run_started_from_the_shell(tiny_model, tmp_path):
         if shell.poll() is None:
             shell.kill()
             shell.wait()
+
+
+def test_two_processes_under_torchrun_agree_on_save_now_and_stop(tiny_model, tmp_path):
+    """torchrun launch: the first process reads the requests, both act at the same step (the state
+    save gathers every process's random streams: a disagreement would hang here)."""
+    config = _project(tmp_path, tiny_model)
+    app = Host()
+    seen = {}
+
+    async def scenario():
+        async with app.run_test() as pilot:
+            command = app.service.command(config, processes=2, save_state=True)
+            assert command.display == (f"torchrun --standalone --nproc_per_node 2 -m loratui train {config.resolve()} "
+                                       "--save-state")
+            run = app.service.start(command)
+            seen["process"] = run.process
+            await until(pilot, lambda: (s := _latest(app, run)) and s.step >= 1, "a step")
+            request = app.service.save_now(run)
+            answer = await until(pilot, lambda: next((n for n in app.notices if n.event and
+                                                      n.event.get("id") == request), None), "save answered")
+            assert answer.event["status"] == "done"
+            assert "all processes stop" in app.service.stop(run)
+            snap = await until(pilot, lambda: (s := _latest(app, run)) and s.status == "finished" and s, "stopped")
+            seen["snap"] = snap
+
+    asyncio.run(scenario())
+    assert seen["process"].wait(timeout=120) == 0
+    snap = seen["snap"]
+    assert snap.reason == "stopped" and snap.state is not None
+    saved_now = snap.checkpoints[0]
+    assert saved_now.kind == "step" and saved_now.step < snap.step and Path(saved_now.path).is_file()
+    assert saved_now.state is not None and (saved_now.state / "state.json").is_file()
+    events = read_events(events_path(tmp_path / "project" / "out", "tiny"))
+    assert [e["schedule"]["processes"] for e in events if e["event"] == "run_started"] == [2]
+    assert [e["request"] for e in events if e["event"] == "control"] == ["save", "stop"]
+
+
+def test_extend_a_finished_run_then_resume_is_refused_while_it_runs(tiny_model, tmp_path):
+    config = make_project(tmp_path / "project", tiny_model, **{"training.max_train_epochs": 1,
+                                                                "saving.save_state_on_train_end": True})
+    app = Host()
+
+    async def scenario():
+        async with app.run_test() as pilot:
+            run = app.service.start(app.service.command(config))
+            first = await until(pilot, lambda: (s := _latest(app, run)) and s.status == "finished" and s, "finished")
+            assert (first.reason, first.step, first.total_steps) == ("completed", 4, 4) and first.state is not None
+            again = app.service.extend(first, 1)
+            assert again is run and "--extend-epochs 1" in run.command.display
+            with pytest.raises(Exception, match="still running"):
+                app.service.resume(run)
+            snap = await until(pilot, lambda: (s := _latest(app, run)) and s.status == "finished" and s.step == 8
+                               and s, "extended")
+            assert snap.reason == "completed" and snap.epochs == 2 and snap.total_steps == 8
+            assert run.view()["step"] == list(range(1, 9))  # one chart across both sessions
+            # the first final LoRA was kept as epoch 1's; tiny.safetensors now holds epoch 2
+            assert [(c.path.name, c.epoch) for c in snap.checkpoints] == [("tiny-000001.safetensors", 1),
+                                                                          ("tiny.safetensors", 2)]
+
+    asyncio.run(scenario())

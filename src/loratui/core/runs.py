@@ -106,6 +106,8 @@ class RunRecord:
         known = self._checkpoint_at(step)
         if known is not None and known.path == path:
             return  # written twice at one step (a save request on a save step)
+        # a file written again later (the final LoRA of an extended run) holds only the newer weights
+        self.checkpoints = [c for c in self.checkpoints if c.path != path]
         avg = self.last_step.get("avg_loss") if self.last_step and self.last_step.get("step") == step else None
         self.checkpoints.append(Checkpoint(path, str(event.get("kind")), step, int(event.get("epoch") or 0), avg))
         self.notes.append(f"step {step}: saved {path.name}")

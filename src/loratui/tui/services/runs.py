@@ -305,8 +305,9 @@ class RunService:
 
     def start(self, command: RunCommand) -> FollowedRun:
         """Launch ``command`` detached and follow it; LoratuiError when a run is live on its output."""
-        owner = run_is_alive(command.output_dir, command.name)
-        if owner is not None:
+        known = self.followed.get(events_path(command.output_dir, command.name))
+        owner = known.alive() if known is not None else run_is_alive(command.output_dir, command.name)
+        if owner is not None:  # (one this app started may not hold the lock yet)
             raise LoratuiError(f"a run (pid {owner}) is already writing {command.name} in {command.output_dir}: "
                                "attach to it, or stop it first")
         command.output_dir.mkdir(parents=True, exist_ok=True)
@@ -325,7 +326,8 @@ class RunService:
                save_state: bool = False) -> FollowedRun:
         """Continue a stopped (or crashed) run from OUTPUT_DIR/NAME-state, or extend a finished one."""
         snapshot = run if isinstance(run, RunSnapshot) else run.snapshot()
-        if snapshot.status in ("starting", "live"):
+        known = self.followed.get(snapshot.key)
+        if (known.alive() if known is not None else run_is_alive(snapshot.output_dir, snapshot.name)) is not None:
             raise LoratuiError(f"{snapshot.name} is still running")
         if snapshot.state is None:
             raise LoratuiError(f"{snapshot.name} has no saved state ({snapshot.name}-state) to continue from: "
