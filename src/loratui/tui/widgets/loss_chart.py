@@ -1,0 +1,342 @@
+"""LossChart: the loss of a run on axes with ticks, drawn in braille dots on the Line API.
+
+One widget, top to bottom: a legend line, the plot (raw loss faint, its EMA bold, epoch boundaries
+as ``┊`` columns, y tick labels on the left), the x axis with step ticks and labels, and the
+learning rate as a one-line strip of block characters aligned with the plot's columns.
+
+The data is ``LossSeries.view()`` (core/runs.py): at most a few thousand points whatever the run's
+length, so a redraw costs the same at 100,000 steps as at 5,000. ``draw_chart`` is a pure function
+(rows of (text, role) segments: testable without an app); the widget turns roles into styles and
+redraws at most every ``MIN_INTERVAL`` seconds, however often ``set_series`` is called.
+Faint and bold are text attributes, not colours, and the legend names them: no colour-only signal.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import ClassVar
+
+from rich.segment import Segment
+from textual import events
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.timer import Timer
+from textual.widget import Widget
+
+# braille dot bits by [row 0-3][column 0-1] of a cell
+DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+BLOCKS = "▁▂▃▄▅▆▇█"
+EPOCH_MARK = "┊"  # an epoch boundary in the plot (when there are few), "┼" on the axis (always)
+Row = list[tuple[str, str]]  # (text, role) segments; roles: title, axis, raw, ema, epoch, lr, blank
+
+
+def nice_step(span: float, count: int) -> float:
+    """A 1-2-5 step that cuts ``span`` into about ``count`` parts."""
+    if span <= 0 or not math.isfinite(span):
+        return 1.0
+    raw = span / max(1, count)
+    power = 10 ** math.floor(math.log10(raw))
+    return min((factor * power for factor in (1, 2, 2.5, 5, 10)), key=lambda step: abs(math.log(step / raw)))
+
+
+def linear_ticks(low: float, high: float, count: int) -> list[float]:
+    step = nice_step(high - low, count)
+    first = math.ceil(low / step - 1e-9) * step
+    ticks, value = [], first
+    while value <= high + step * 1e-9 and len(ticks) < 50:
+        ticks.append(round(value, 12))
+        value += step
+    return ticks
+
+
+def log_ticks(low: float, high: float, count: int) -> list[float]:
+    """Powers of ten (and 2x, 5x when the range is short); linear ticks inside one decade."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    for factors in ((1,), (1, 2, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9)):
+        ticks = [f * 10 ** p for p in range(first, last + 1) for f in factors if low <= f * 10 ** p <= high]
+        if len(ticks) >= 2:
+            return ticks if len(ticks) <= count + 1 else ticks[:: math.ceil(len(ticks) / (count + 1))]
+    return linear_ticks(low, high, count)
+
+
+def value_text(value: float, step: float | None = None) -> str:
+    """A tick label: as few digits as the tick step needs, at most 6 characters."""
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 1e5 or magnitude < 1e-3:
+        return f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e")
+    if step is not None and step > 0:
+        decimals = max(0, min(4, -math.floor(math.log10(step) + 1e-9)))
+        return f"{value:.{decimals}f}"
+    return f"{value:.3g}"
+
+
+def step_text(step: float) -> str:
+    step = int(round(step))
+    if abs(step) >= 1_000_000:
+        return f"{step / 1e6:.3g}M"
+    if abs(step) >= 10_000:
+        return f"{step / 1e3:.3g}k"
+    return str(step)
+
+
+def _span(column: list, lo: int, hi: int) -> None:
+    if column[0] is None:
+        column[0], column[1] = lo, hi
+    else:
+        column[0], column[1] = min(column[0], lo), max(column[1], hi)
+
+
+def _dot(dots: bytearray, cols: int, x: int, y: int) -> None:
+    dots[(y // 4) * cols + x // 2] |= DOTS[y % 4][x % 2]
+
+
+def _trace(columns: list[list], dots: bytearray, cols: int) -> None:
+    """Set the dots of each dot column's [lo, hi] span, and a line from the middle of each span to
+    the next one's (so a few points on a wide plot, or a steep step, still read as one line)."""
+    prev_x, prev_mid = None, 0.0
+    for x, column in enumerate(columns):
+        if column[0] is None:
+            continue
+        lo, hi = column
+        for y in range(lo, hi + 1):
+            _dot(dots, cols, x, y)
+        mid = (lo + hi) / 2
+        if prev_x is not None:
+            run = x - prev_x
+            for gx in range(prev_x, x):
+                ya = prev_mid + (mid - prev_mid) * (gx - prev_x) / run
+                yb = prev_mid + (mid - prev_mid) * (gx + 1 - prev_x) / run
+                top, bottom = sorted((round(ya), round((ya + yb) / 2)))
+                for y in range(top, bottom + 1):
+                    _dot(dots, cols, gx, y)
+                top, bottom = sorted((round((ya + yb) / 2), round(yb)))
+                for y in range(top, bottom + 1):
+                    _dot(dots, cols, gx + 1, y)
+        prev_x, prev_mid = x, mid
+
+
+def _legend(width: int, log: bool, scope: str, top_lr: float | None) -> str:
+    """The legend, its parts dropped from the least needed while it is too wide."""
+    parts = ["⣿EMA bold", "⣿raw faint", f"{EPOCH_MARK}┼epoch",
+             f"▆lr≤{value_text(top_lr)}" if top_lr else "", "log" if log else "", scope]
+    for drop in (None, 3, 2, 0):
+        if drop is not None:
+            parts[drop] = ""
+        text = " ".join(p for p in parts[:3] if p) + "".join(f" · {p}" for p in parts[3:] if p)
+        if len(text) <= width:
+            break
+    return text[:width].ljust(width)
+
+
+def draw_chart(view: dict[str, list[float]], epochs: list[tuple[int, int]], width: int, height: int, *,
+               log: bool = False, scope: str = "") -> list[Row]:
+    """The chart as ``height`` rows of (text, role) segments, each row ``width`` cells wide."""
+    steps, losses, emas, lrs = view.get("step", []), view.get("loss", []), view.get("ema", []), view.get("lr", [])
+    lows, highs = view.get("low", losses), view.get("high", losses)
+    points = [(s, v, e, r, lo, hi) for s, v, e, r, lo, hi in zip(steps, losses, emas, lrs, lows, highs)
+              if math.isfinite(v) and (not log or v > 0)]
+    known_lrs = [p[3] for p in points if math.isfinite(p[3])]
+    rows: list[Row] = [[(_legend(width, log, scope, max(known_lrs) if known_lrs else None), "title")]]
+    if height < 2:
+        return rows[:height]
+    if not points:
+        text = "no steps yet" if not steps else "no positive loss to draw on a log scale"
+        return rows + [[(text[:width].center(width) if i == (height - 1) // 2 else " " * width, "axis")]
+                       for i in range(1, height)]
+    plot_rows = max(1, height - 4)
+    values = [v for p in points for v in (p[4], p[5]) if math.isfinite(v) and (not log or v > 0)]
+    values += [p[2] for p in points if math.isfinite(p[2]) and (not log or p[2] > 0)]
+    low, high = min(values), max(values)
+    if high - low < 1e-12:
+        pad = abs(high) * 0.05 or 1.0
+        low, high = (low / 1.1, high * 1.1) if log else (low - pad, high + pad)
+    tick_count = max(2, plot_rows // 2)
+    if log:
+        ticks = log_ticks(low, high, tick_count)
+        tick_step = None
+        scale = lambda v: math.log10(v)  # noqa: E731
+    else:
+        ticks = linear_ticks(low, high, tick_count)
+        tick_step = ticks[1] - ticks[0] if len(ticks) > 1 else None
+        scale = lambda v: v  # noqa: E731
+    labels = [value_text(t, tick_step) for t in ticks]
+    label_width = max([len(t) for t in labels] + [2]) + 1
+    cols = max(1, width - label_width - 1)
+    x_dots, y_dots = cols * 2, plot_rows * 4
+    top, bottom = scale(high), scale(low)
+    y_span = top - bottom or 1.0
+    first, last = points[0][0], points[-1][0]
+    x_span = last - first
+
+    def x_of(step: float) -> int:
+        return 0 if x_span <= 0 else min(x_dots - 1, max(0, round((step - first) / x_span * (x_dots - 1))))
+
+    def y_of(value: float) -> int:
+        return min(y_dots - 1, max(0, round((top - scale(value)) / y_span * (y_dots - 1))))
+
+    raw_cols: list[list] = [[None, None] for _ in range(x_dots)]
+    ema_cols: list[list] = [[None, None] for _ in range(x_dots)]
+    lr_sum, lr_n = [0.0] * cols, [0] * cols
+    for step, value, ema, lr, low_value, high_value in points:
+        x = x_of(step)  # raw: the band of the losses binned into this point (one loss when not binned)
+        if not log or low_value > 0:
+            _span(raw_cols[x], y_of(high_value), y_of(low_value))
+        else:
+            _span(raw_cols[x], y_of(high_value), y_of(value))
+        if math.isfinite(ema) and (not log or ema > 0):
+            y = y_of(ema)
+            ema_cols[x][0:2] = [y, y]  # the latest EMA of the dot column
+        if math.isfinite(lr):
+            lr_sum[x // 2] += lr
+            lr_n[x // 2] += 1
+    raw_dots, ema_dots = bytearray(cols * plot_rows), bytearray(cols * plot_rows)
+    _trace(raw_cols, raw_dots, cols)
+    _trace(ema_cols, ema_dots, cols)
+    epoch_cols = {x_of(s) // 2 for s, _ in epochs if first < s < last}
+    marks = epoch_cols if len(epoch_cols) <= cols // 6 else set()  # many epochs: on the axis only
+    tick_rows = {}
+    for tick, label in zip(ticks, labels):
+        row = y_of(tick) // 4
+        tick_rows.setdefault(row, label)
+    for r in range(plot_rows):
+        label = tick_rows.get(r)
+        row: Row = [((label or "").rjust(label_width - 1) + " " + ("┤" if label else "│"), "axis")]
+        base = r * cols
+        for c in range(cols):
+            raw, ema = raw_dots[base + c], ema_dots[base + c]
+            if ema:
+                cell = (chr(0x2800 | raw | ema), "ema")
+            elif raw:
+                cell = (chr(0x2800 | raw), "raw")
+            elif c in marks:
+                cell = (EPOCH_MARK, "epoch")
+            else:
+                cell = (" ", "blank")
+            if row[-1][1] == cell[1]:
+                row[-1] = (row[-1][0] + cell[0], cell[1])
+            else:
+                row.append(cell)
+        rows.append(row)
+    rows.extend(_x_axis(first, last, cols, label_width, x_of, epoch_cols))
+    rows.append(_lr_strip(lr_sum, lr_n, label_width))
+    while len(rows) < height:
+        rows.append([(" " * width, "blank")])
+    return rows[:height]
+
+
+def _x_axis(first: int, last: int, cols: int, label_width: int, x_of, epoch_cols: set[int]) -> list[Row]:
+    """The axis line with a ``┬`` per step tick and ``┼`` per epoch boundary, and the step labels."""
+    offset = label_width + 1  # where the plot's first column is
+    axis = ["┼" if c in epoch_cols else "─" for c in range(cols)]
+    labels = [" "] * (offset + cols)
+    ticks = [int(t) for t in linear_ticks(first, last, max(1, cols // 10)) if float(t).is_integer()]
+    ends = [first, last] if last > first else [first]
+    ticks = ends + [t for t in ticks if t not in ends]  # the ends first: they are always labelled
+    placed: list[tuple[int, int]] = []  # (start, end) of the labels written
+    for tick in ticks:
+        c = x_of(tick) // 2
+        axis[c] = "┼" if c in epoch_cols else "┬"
+        text = step_text(tick)
+        start = min(max(offset + c - len(text) // 2, 0), offset + cols - len(text))
+        end = start + len(text)
+        if any(start <= e and s <= end for s, e in placed):
+            continue  # too close to a label already there: the tick stays unlabelled
+        labels[start:end] = text
+        placed.append((start, end))
+    return [[(" " * (offset - 1) + "└" + "".join(axis), "axis")], [("".join(labels), "axis")]]
+
+
+def _lr_strip(lr_sum: list[float], lr_n: list[int], label_width: int) -> Row:
+    means = [s / n if n else None for s, n in zip(lr_sum, lr_n)]
+    known = [m for m in means if m is not None]
+    top = max(known) if known else 0.0
+    if top <= 0:
+        blocks = "".join(" " for _ in means)
+    else:
+        blocks = "".join(" " if m is None else BLOCKS[min(len(BLOCKS) - 1, max(0, round(m / top * (len(BLOCKS) - 1))))]
+                         for m in means)
+    label = "lr"[:label_width - 1].rjust(label_width - 1)
+    return [(label + " ▕", "axis"), (blocks, "lr")]
+
+
+class LossChart(Widget):
+    """The loss chart; ``set_series(view, epochs)`` with a ``LossSeries.view()`` dict."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "loss-chart--title", "loss-chart--axis", "loss-chart--raw", "loss-chart--ema", "loss-chart--epoch",
+        "loss-chart--lr",
+    }
+    DEFAULT_CSS = """
+    LossChart {
+        height: 1fr;
+        min-height: 8;
+        & > .loss-chart--title { color: $text-muted; }
+        & > .loss-chart--axis { color: $text-muted; }
+        & > .loss-chart--raw { color: $text-muted; text-style: dim; }
+        & > .loss-chart--ema { color: $accent; text-style: bold; }
+        & > .loss-chart--epoch { color: $text-muted; text-style: dim; }
+        & > .loss-chart--lr { color: $secondary; }
+    }
+    """
+    MIN_INTERVAL = 0.5  # seconds between two redraws: at most 2 Hz
+    log_scale: reactive[bool] = reactive(False)
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.view: dict[str, list[float]] = {}
+        self.epochs: list[tuple[int, int]] = []
+        self.scope = ""
+        self.rows: list[Row] = []
+        self.draws = 0
+        self.last_draw_ms = 0.0
+        self._strips: list[Strip] = []
+        self._last_draw = 0.0
+        self._timer: Timer | None = None
+
+    def set_series(self, view: dict[str, list[float]], epochs: list[tuple[int, int]], *, scope: str = "") -> None:
+        """New data; drawn now, or when ``MIN_INTERVAL`` has passed since the last draw."""
+        self.view, self.epochs, self.scope = view, epochs, scope
+        if self._timer is not None:
+            return
+        wait = self._last_draw + self.MIN_INTERVAL - time.monotonic()
+        if wait <= 0 or not self.is_mounted:
+            self.redraw()
+        else:
+            self._timer = self.set_timer(wait, self.redraw)
+
+    def watch_log_scale(self) -> None:
+        self.redraw()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw now (a new size, log scale, or the throttled data)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        width, height = self.size
+        if not width or not height:
+            return
+        started = time.perf_counter()
+        self.rows = draw_chart(self.view, self.epochs, width, height, log=self.log_scale, scope=self.scope)
+        styles = {role: self.get_component_rich_style(f"loss-chart--{role}") for role in
+                  ("title", "axis", "raw", "ema", "epoch", "lr")}
+        self._strips = [Strip([Segment(text, styles.get(role)) for text, role in row]).adjust_cell_length(width)
+                        for row in self.rows]
+        self._last_draw = time.monotonic()
+        self.last_draw_ms = (time.perf_counter() - started) * 1000
+        self.draws += 1
+        self.refresh()
+
+    def text(self) -> str:
+        """What the chart shows, as plain text (tests, screen readers of the log)."""
+        return "\n".join("".join(text for text, _ in row) for row in self.rows)
+
+    def render_line(self, y: int) -> Strip:
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.size.width)
