@@ -161,11 +161,11 @@ def test_restore_error_keeps_the_entry_so_undo_can_be_retried(tmp_path, monkeypa
     real = undo.atomic_write_bytes
     calls = []
 
-    def flaky(path, data):
+    def flaky(path, data, **kw):
         calls.append(path)
         if len(calls) == 2:
             raise PermissionError(13, "Permission denied")
-        return real(path, data)
+        return real(path, data, **kw)
 
     monkeypatch.setattr(undo, "atomic_write_bytes", flaky)
     with pytest.raises(LoratuiError, match="cannot restore it .*1 file"):

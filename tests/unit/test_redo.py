@@ -160,11 +160,11 @@ def test_interrupted_undo_then_redo_restores_everything(tmp_path, monkeypatch):
     real = undo_module.atomic_write_bytes
     calls = []
 
-    def failing(path, data):
+    def failing(path, data, **kw):
         calls.append(path)
         if len(calls) == 3:
             raise OSError(28, "No space left on device")
-        return real(path, data)
+        return real(path, data, **kw)
 
     monkeypatch.setattr(undo_module, "atomic_write_bytes", failing)
     with pytest.raises(LoratuiError, match="cannot restore it"):

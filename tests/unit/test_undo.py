@@ -131,11 +131,11 @@ def test_undo_of_an_apply_killed_half_way(tmp_path, monkeypatch):
     real_write = edit_journal.atomic_write_bytes
     calls = []
 
-    def dying_write(path, data):
+    def dying_write(path, data, **kw):
         if len(calls) == 3:
             raise KeyboardInterrupt  # the process dies here
         calls.append(path)
-        real_write(path, data)
+        real_write(path, data, **kw)
 
     monkeypatch.setattr(edit_journal, "atomic_write_bytes", dying_write)
     with pytest.raises(KeyboardInterrupt):
@@ -154,11 +154,11 @@ def test_write_error_is_one_line_and_undoable(tmp_path, monkeypatch):
     real_write = edit_journal.atomic_write_bytes
     calls = []
 
-    def full_disk(path, data):
+    def full_disk(path, data, **kw):
         if len(calls) == 2:
             raise OSError(28, "No space left on device")
         calls.append(path)
-        real_write(path, data)
+        real_write(path, data, **kw)
 
     monkeypatch.setattr(edit_journal, "atomic_write_bytes", full_disk)
     with pytest.raises(LoratuiError, match="cannot write \\(No space left on device\\); 2 file\\(s\\) were written"):
@@ -252,3 +252,47 @@ def test_property_apply_then_undo_restores_every_byte(tmp_path_factory, captions
     if plan.edits:
         undo_last(root)
     assert snapshot(root) == before
+
+
+def test_a_big_plan_is_written_in_parallel_and_undone_whole(tmp_path):
+    from loratui.core.fsutil import PARALLEL_FROM
+
+    root = tmp_path / "img" / "1_x"
+    root.mkdir(parents=True)
+    count = PARALLEL_FROM * 3
+    for i in range(count):
+        (root / f"{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+        (root / f"{i}.txt").write_text(f"solo, n{i}\n")
+    before = {p.name: p.read_bytes() for p in root.glob("*.txt")}
+    result = apply_plan(plan_edits(load_captions(root.parent), [AddTags(["trig"], 0)]), root.parent)
+    assert len(result.written) == count and not result.conflicts
+    assert all(p.read_text().startswith("trig, solo") for p in root.glob("*.txt"))
+    assert not list(root.glob(".*.tmp"))
+    assert len(undo_last(root.parent).restored) == count
+    assert {p.name: p.read_bytes() for p in root.glob("*.txt")} == before
+
+
+def test_a_failure_in_a_big_parallel_plan_keeps_what_was_written_undoable(tmp_path, monkeypatch):
+    from loratui.core.fsutil import PARALLEL_FROM
+
+    root = tmp_path / "img" / "1_x"
+    root.mkdir(parents=True)
+    count = PARALLEL_FROM * 2
+    for i in range(count):
+        (root / f"{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+        (root / f"{i}.txt").write_text(f"solo, n{i}\n")
+    before = {p.name: p.read_bytes() for p in root.glob("*.txt")}
+    real = edit_journal.atomic_write_bytes
+
+    def full_disk(path, data, **kw):
+        if path.name == "7.txt":
+            raise OSError(28, "No space left on device")
+        real(path, data, **kw)
+
+    monkeypatch.setattr(edit_journal, "atomic_write_bytes", full_disk)
+    with pytest.raises(LoratuiError, match="7.txt: cannot write \\(No space left on device\\)"):
+        apply_plan(plan_edits(load_captions(root.parent), [AddTags(["trig"], 0)]), root.parent)
+    monkeypatch.setattr(edit_journal, "atomic_write_bytes", real)
+    assert (root / "7.txt").read_bytes() == before["7.txt"]
+    undo_last(root.parent)
+    assert {p.name: p.read_bytes() for p in root.glob("*.txt")} == before

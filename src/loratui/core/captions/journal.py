@@ -25,7 +25,7 @@ from pathlib import Path
 from loratui.core.captions.files import check_rewritable, read_only
 from loratui.core.captions.plan import EditPlan, FileEdit
 from loratui.core.errors import ConflictError, LoratuiError
-from loratui.core.fsutil import atomic_write_bytes, atomic_write_text
+from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
 
 JOURNAL_DIR = Path(".loratui") / "undo"
 REDO_DIR = "redo"
@@ -214,19 +214,25 @@ def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str =
         raise LoratuiError(f"{path}: cannot write the undo journal ({exc.strerror or exc}); nothing was written") from None
     result.journal = path
     clear_redo(dataset)
-    written = []
-    for edit, new_bytes in todo:
+    def write(item):
+        edit, new_bytes = item
         if not edit.caption.fingerprint.matches(edit.path):  # changed in the last instant
-            result.conflicts.append(f"{edit.path}: changed on disk since it was read, left as it is")
-            continue
-        try:
-            atomic_write_bytes(edit.path, new_bytes)
-        except OSError as exc:
-            _trim_journal(path, record(written))
-            raise LoratuiError(f"{edit.path}: cannot write ({exc.strerror or exc}); {len(written)} file(s) were "
-                               "written before it (`loratui tags undo` puts them back)") from None
-        written.append((edit, new_bytes))
-        result.written.append(edit.path)
+            return None
+        atomic_write_bytes(edit.path, new_bytes, sync_dir=False)
+        return edit.path.parent
+
+    done, failure = write_many(todo, write)
+    written = [item for item, folder in done if folder is not None]
+    result.conflicts += [f"{item[0].path}: changed on disk since it was read, left as it is"
+                         for item, folder in done if folder is None]
+    result.written += [edit.path for edit, _ in written]
+    if failure is not None:
+        (edit, _), exc = failure
+        if not isinstance(exc, OSError):
+            raise exc
+        _trim_journal(path, record(written))
+        raise LoratuiError(f"{edit.path}: cannot write ({exc.strerror or exc}); {len(written)} file(s) were "
+                           "written (`loratui tags undo` puts them back)") from None
     if len(written) != len(todo):  # the journal keeps only what was written, so undo touches nothing else
         result.journal = path if _trim_journal(path, record(written)) else None
     _prune(existing, 1)

@@ -27,7 +27,7 @@ from loratui.core.captions.journal import (
     VERSION, entries, entry_item, file_record, journal_dir, load_entry, redo_dir, sha1,
 )
 from loratui.core.errors import ConflictError, LoratuiError
-from loratui.core.fsutil import atomic_write_bytes, atomic_write_text
+from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
 
 
 @dataclass
@@ -145,17 +145,23 @@ def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bo
     if not force:
         result.conflicts = [f"{c}, left as it is" for c in plan.conflicts]
     _write_inverse(dataset, inverse_folder / plan.entry.name, plan, todo)  # before any caption changes
-    for path, old in todo:
-        try:
-            if old is None:
-                path.unlink(missing_ok=True)
-            else:
-                atomic_write_bytes(path, old)
-        except OSError as exc:  # the entry stays: walk it again once the file is writable (done ones are skipped)
-            raise LoratuiError(f"{path}: cannot {'restore' if verb == 'undo' else 'rewrite'} it "
-                               f"({exc.strerror or exc}); {len(result.restored)} file(s) were {verb}ne before it: "
-                               f"fix the problem and run the {verb} again") from None
-        result.restored.append(path)
+    def write(item):
+        path, old = item
+        if old is None:
+            path.unlink(missing_ok=True)
+        else:
+            atomic_write_bytes(path, old, sync_dir=False)
+        return path.parent
+
+    done, failure = write_many(todo, write)
+    result.restored += [path for (path, _), _ in done]
+    if failure is not None:  # the entry stays: walk it again once the file is writable (done ones are skipped)
+        (path, _), exc = failure
+        if not isinstance(exc, OSError):
+            raise exc
+        raise LoratuiError(f"{path}: cannot {'restore' if verb == 'undo' else 'rewrite'} it "
+                           f"({exc.strerror or exc}); {len(result.restored)} file(s) were {verb}ne before it: "
+                           f"fix the problem and run the {verb} again") from None
     plan.entry.unlink()
     return result
 
