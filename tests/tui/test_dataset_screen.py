@@ -306,3 +306,18 @@ def test_free_text_caption_edits_in_a_text_area(tmp_path):
         await until(pilot, lambda: caption(img, "5_bob/b02.png") == "a photo of a man with glasses standing in a park\n")
 
     run(tmp_path, scenario)
+
+
+def test_copy_tags_of_one_image_and_paste_onto_the_selection(tmp_path):
+    async def scenario(app, pilot, img):
+        await pilot.press("e", "c", "escape")          # copy a01's tags, back to the table
+        await pilot.press("end", "space", "up", "space")  # select b02 and b01
+        assert screen(app).table.selected_count == 2
+        await pilot.press("e", "v")
+        await until(pilot, lambda: type(app.screen).__name__ == "PlanPreviewScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: "smile" in caption(img, "5_bob/b01.png"))
+        assert caption(img, "5_bob/b01.png").startswith("bob, 1boy, solo, glasses, simple background, alice")
+        assert caption(img, "10_alice/a02.png").count("smile") == 0  # not selected: untouched
+
+    run(tmp_path, scenario)
