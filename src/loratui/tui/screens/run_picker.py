@@ -1,0 +1,240 @@
+"""The Train screen's dialogs: the runs to follow (or a new one to start), the exact command before a
+start, and a number of epochs to extend by.
+
+``RunPicker`` lists the runs of the output folders (live first: lock owner alive; then finished and
+crashed ones by their events files) and dismisses with ("new", None), ("follow", RunSummary) or None.
+A crashed run shows as CRASHED with the last lines of its log, never as running.
+``StartDialog`` shows the command a start runs (``loratui train ...``, or ``torchrun ...`` for
+several processes), rebuilt by its caller's ``build(processes)`` as the number changes; it
+dismisses with the RunCommand or None. ``NumberDialog`` asks for a whole number (at least 1).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from loratui.core.errors import LoratuiError
+from loratui.tui.screens.config_dialogs import dialog_css
+
+MARKS = {"live": "● LIVE", "finished": "✓", "crashed": "✗ CRASHED"}
+REASONS = {"completed": "✓ COMPLETED", "stopped": "■ STOPPED", "error": "✗ ERROR"}
+
+
+@dataclass
+class RunEntry:
+    """A run for the picker: its summary (core.runs.RunSummary) and, when it crashed, its log's end."""
+
+    summary: object
+    log: list[str] = field(default_factory=list)
+
+
+def age_text(mtime: float, now: float | None = None) -> str:
+    seconds = max(0, (now or time.time()) - mtime)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"
+
+
+def run_label(summary, *, with_folder: bool = False) -> str:
+    mark = REASONS.get(summary.reason or "", MARKS["finished"]) if summary.status == "finished" else \
+        MARKS.get(summary.status, summary.status.upper())
+    total = f"/{summary.total_steps:,}" if summary.total_steps else ""
+    folder = f" ({summary.output_dir.name})" if with_folder else ""
+    when = age_text(summary.updated) if summary.updated else "no events yet"
+    return f"{mark} {summary.name}{folder} · step {summary.step:,}{total} · epoch {summary.epoch or '-'} · {when}"
+
+
+class RunPicker(ModalScreen[tuple[str, object] | None]):
+    """Choose a run to follow from its start, or a new run to start."""
+
+    DEFAULT_CSS = dialog_css("RunPicker") + """
+    RunPicker OptionList { height: auto; max-height: 10; border: none; padding: 0; }
+    RunPicker #run-detail { height: auto; max-height: 8; color: $text-muted; margin-top: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="train.dialog_cancel", tooltip="Close; nothing changes"),
+    ]
+
+    def __init__(self, entries: Sequence[RunEntry], folders: Sequence[Path], config_name: str | None) -> None:
+        super().__init__()
+        self.entries = list(entries)
+        self.folders = list(folders)
+        self.config_name = config_name
+
+    def compose(self) -> ComposeResult:
+        options = []
+        if self.config_name:
+            options.append(Option(Text(f"+ start a new run from {self.config_name}"), id="new"))
+        several = len({e.summary.output_dir for e in self.entries}) > 1
+        options += [Option(Text(run_label(e.summary, with_folder=several)), id=str(i))
+                    for i, e in enumerate(self.entries)]
+        with Vertical() as box:
+            box.border_title = "Runs: enter follows one from its start"
+            where = ", ".join(str(f) for f in self.folders) or "no output folder (open a config on Settings)"
+            yield Static(Text(f"in {where}"), classes="dialog-muted")
+            if not options:
+                yield Static(Text("no runs and no config to start one from"), classes="dialog-message")
+            yield OptionList(*options, id="run-options")
+            yield Static("", id="run-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count:
+            options.highlighted = 0
+        options.focus()
+
+    def entry(self, option_id: str | None) -> RunEntry | None:
+        if option_id is None or not option_id.isdigit():
+            return None
+        return self.entries[int(option_id)]
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        entry = self.entry(event.option.id)
+        detail = self.query_one("#run-detail", Static)
+        if entry is None:
+            detail.update(Text("shows the exact command first; the run goes on when the app closes"))
+            return
+        summary = entry.summary
+        lines = [f"{summary.events_file}"]
+        if summary.status == "crashed":
+            lines.append("gone without finishing (killed, or the machine went down); last lines of its log:")
+            lines += [f"  {line}" for line in entry.log[-5:]] or ["  (no log)"]
+        elif summary.status == "live":
+            lines.append(f"running as pid {summary.pid}")
+        elif summary.state is not None:
+            lines.append(f"state saved in {summary.state.name}: resume (r) or extend (e) after following it")
+        detail.update(Text("\n".join(lines)))
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id == "new":
+            self.dismiss(("new", None))
+        else:
+            self.dismiss(("follow", self.entry(event.option.id).summary))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class _AskDialog(ModalScreen):
+    """A prompt, an input and a line under it that says what enter will do (or what is wrong)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="train.dialog_cancel", tooltip="Close; nothing starts"),
+    ]
+
+    def __init__(self, title: str, prompt: str, initial: str) -> None:
+        super().__init__()
+        self.dialog_title, self.prompt, self.initial = title, prompt, initial
+        self.problem: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.dialog_title
+            yield Static(Text(self.prompt), classes="dialog-muted")
+            yield Input(self.initial, type="integer", id="ask-input", compact=True)
+            yield Static("", id="ask-message", classes="dialog-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.check()
+        self.query_one(Input).focus()
+
+    def number(self) -> int | None:
+        try:
+            value = int(self.query_one(Input).value)
+        except ValueError:
+            return None
+        return value if value >= 1 else None
+
+    def check(self) -> None:
+        raise NotImplementedError
+
+    def say(self, text: str, problem: str | None) -> None:
+        self.problem = problem
+        message = self.query_one("#ask-message", Static)
+        message.update(Text(f"error: {problem}" if problem else text))
+        message.set_class(bool(problem), "-error")
+
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        self.check()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.check()
+        if self.problem:
+            self.app.bell()
+            return
+        self.dismiss(self.result())
+
+    def result(self):
+        return self.number()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class StartDialog(_AskDialog):
+    """Shows the exact command; the number of processes (GPUs) rebuilds it; enter starts."""
+
+    DEFAULT_CSS = dialog_css("StartDialog") + "StartDialog #ask-message { text-style: bold; }"
+
+    def __init__(self, title: str, build: Callable[[int], object], processes: int = 1) -> None:
+        super().__init__(title, "Processes (GPUs; more than 1 launches torchrun). The run goes on in its own "
+                                "session when the app closes or SSH drops; its output goes to OUTPUT_DIR/NAME.log.",
+                         str(processes))
+        self.build = build
+        self.command = None
+
+    def check(self) -> None:
+        processes = self.number()
+        if processes is None:
+            self.command = None
+            self.say("", "processes must be a whole number, at least 1")
+            return
+        try:
+            self.command = self.build(processes)
+        except (LoratuiError, OSError) as exc:
+            self.command = None
+            self.say("", str(exc))
+            return
+        self.say(f"$ {self.command.display}\nenter: start · esc: cancel", None)
+
+    def result(self):
+        return self.command
+
+
+class NumberDialog(_AskDialog):
+    """A whole number of at least 1 (``what`` says what it is for)."""
+
+    DEFAULT_CSS = dialog_css("NumberDialog")
+
+    def __init__(self, title: str, prompt: str, what: Callable[[int], str], initial: int = 1) -> None:
+        super().__init__(title, prompt, str(initial))
+        self.what = what
+
+    def check(self) -> None:
+        value = self.number()
+        if value is None:
+            self.say("", "type a whole number, at least 1")
+        else:
+            self.say(f"enter: {self.what(value)} · esc: cancel", None)

@@ -1,0 +1,436 @@
+"""The Train screen: follow a training run (a process of its own) through its events file.
+
+On arrival it offers the runs of the config's output folder (and of ``app.attach_dir``, set by
+`loratui attach`; ``app.attach_run`` names one to follow at once): live ones, finished ones, crashed ones (with their log's end), or a new run
+from ``app.config_path`` after showing its exact command. The App's RunService (services/runs.py)
+starts, follows and controls runs; this screen shows what its ``RunUpdated`` snapshots say (at most
+~2 a second) and asks it to act. Layout at 80x24, top to bottom: the run's state and numbers
+(widgets/run_status), an engine error as one line, the loss chart (widgets/loss_chart) beside the
+checkpoints with a preview of their samples, the last lines of the run's log.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+
+from loratui.core.errors import LoratuiError
+from loratui.tui.palette import PaletteCommand
+from loratui.tui.screens.run_picker import NumberDialog, RunEntry, RunPicker, StartDialog
+from loratui.tui.services.runs import FollowedRun, RunNotice, RunService, RunSnapshot, RunUpdated
+from loratui.tui.services.work import run_in_thread
+from loratui.tui.widgets.checkpoint_list import CheckpointList, checkpoint_detail
+from loratui.tui.widgets.loss_chart import LossChart
+from loratui.tui.widgets.run_status import RunStatus, run_error_line
+
+ZOOMS = (10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)  # "last N steps" views
+
+
+def run_service(app) -> RunService:
+    """The App's run service (made on first use when the App has none: its workers are the App's)."""
+    service = getattr(app, "run_service", None)
+    if service is None:
+        service = app.run_service = RunService(app)
+    return service
+
+
+def list_for_picker(service: RunService, config: Path | None, attach: Path | None):
+    """(folders, RunEntry list, problem line or None): the runs of the config's output folder and of
+    the attached folder; a crashed run comes with the last lines of its log. Runs in a thread."""
+    from loratui.core.runs import last_log_lines
+
+    folders, problem = [], None
+    if config is not None:
+        try:
+            folders.append(service.command(config).output_dir)
+        except (LoratuiError, OSError) as exc:
+            problem = f"{config}: {exc}"
+    if attach is not None and Path(attach).resolve() not in folders:
+        folders.append(Path(attach).resolve())
+    entries = []
+    for folder in folders:
+        for summary in service.list_runs(folder):
+            log = last_log_lines(folder, summary.name, 8) if summary.status == "crashed" else []
+            entries.append(RunEntry(summary, log))
+    return folders, entries, problem
+
+
+def setting_named(error: dict) -> str | None:
+    """The config key an engine error's hint (or message) names first, for the key that opens it."""
+    from loratui.tui.widgets.config_form import keys_named
+
+    keys = keys_named(f"{error.get('hint') or ''} {error.get('message') or ''}")
+    return keys[0] if keys else None
+
+
+class TrainScreen(Screen):
+    """Start, follow, stop, resume and extend training runs; promote a checkpoint."""
+
+    CSS_PATH = "train.tcss"
+    BINDINGS = [
+        Binding("a", "pick_run", "Runs", id="train.pick_run", tooltip="Live and past runs; follow one"),
+        Binding("s", "start", "Start", id="train.start", tooltip="A new run from the config (command shown first)"),
+        Binding("x", "stop", "Stop", id="train.stop", tooltip="Graceful: finish the step, save LoRA and state"),
+        Binding("l", "log_scale", "Log scale", id="train.log_scale", show=False, tooltip="Log scale for the loss"),
+        Binding("plus,equals_sign", "zoom(1)", "Zoom", id="train.zoom_in", key_display="+",
+                tooltip="The last N steps"),
+        Binding("minus", "zoom(-1)", "Zoom out", id="train.zoom_out", key_display="-", show=False),
+        Binding("p", "promote", "Promote", id="train.promote",
+                tooltip="Copy the highlighted checkpoint to the final name (never overwrites)"),
+        Binding("w", "save_now", "Save now", id="train.save_now", show=False),
+        Binding("k", "sample_now", "Sample now", id="train.sample_now", show=False),
+        Binding("r", "resume", "Resume", id="train.resume", show=False, tooltip="Continue a stopped run"),
+        Binding("e", "extend", "Extend", id="train.extend", show=False, tooltip="Train a finished run N more epochs"),
+        Binding("c", "continue_from", "Continue from", id="train.continue_from", show=False,
+                tooltip="More epochs from the highlighted checkpoint's state"),
+        Binding("v", "next_sample", "Next sample", id="train.next_sample", show=False),
+        Binding("o", "open_setting", "Open setting", id="train.open_setting", show=False,
+                tooltip="The setting the engine's error points at"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.run: FollowedRun | None = None
+        self.snapshot: RunSnapshot | None = None
+        self.zoom: int | None = None   # the chart shows the last `zoom` steps; None: the whole run
+        self.offered = False           # the run list was offered on arrival
+        self.error_setting: str | None = None
+        self.sample_index = 0
+
+    @property
+    def service(self) -> RunService:
+        return run_service(self.app)
+
+    # ---- layout -----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        from loratui.tui.widgets.image_preview import ImagePreview
+
+        yield Header()
+        yield RunStatus(id="run-status")
+        yield Static("", id="run-error", markup=False)
+        with Horizontal(id="train-body"):
+            yield LossChart(id="loss-chart")
+            with Vertical(id="train-side"):
+                yield Static("Checkpoints (p promote)", id="checkpoints-title", markup=False)
+                yield CheckpointList(id="checkpoints")
+                yield ImagePreview(mode=self.app.settings.image_preview, id="sample-preview",
+                                   placeholder="no sample images")
+                yield Static("", id="checkpoint-detail", markup=False)
+        yield Static("", id="run-log", markup=False)
+        yield Footer()
+
+    @property
+    def chart(self) -> LossChart:
+        return self.query_one(LossChart)
+
+    @property
+    def checkpoints(self) -> CheckpointList:
+        return self.query_one(CheckpointList)
+
+    def on_mount(self) -> None:
+        self.service.subscribe(self)
+        self.query_one("#run-error").display = False
+        self.show_empty()
+        self.checkpoints.focus()
+
+    def on_unmount(self) -> None:
+        self.service.unsubscribe(self)
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.width >= 110, "wide")
+        self.set_class(event.size.height >= 34, "tall")
+
+    def on_screen_resume(self) -> None:
+        if self.run is None and not self.offered:
+            self.offered = True
+            attach, name = getattr(self.app, "attach_dir", None), getattr(self.app, "attach_run", None)
+            if attach is not None and name:  # `loratui attach DIR --run NAME`: that run, no question
+                self.follow(Path(attach), name)
+            else:
+                self.action_pick_run(auto=True)
+
+    def show_empty(self, text: str | None = None) -> None:
+        config = self.app.config_path
+        start = f"s: start a new run from {Path(config).name}" if config else \
+            "no config: open or save one on the Settings screen (3)"
+        self.query_one(RunStatus).show(None, empty=text or f"no run followed · a: the runs · {start}")
+        self.query_one("#run-log", Static).update("")
+
+    # ---- choosing a run ----------------------------------------------------------------------------
+
+    def action_pick_run(self, auto: bool = False) -> None:
+        config = Path(self.app.config_path) if self.app.config_path else None
+        attach = getattr(self.app, "attach_dir", None)
+        run_in_thread(self, list_for_picker, self.service, config, attach, what="listing runs",
+                      done=lambda found: self._listed(found, auto, config))
+
+    def _listed(self, found, auto: bool, config: Path | None) -> None:
+        folders, entries, problem = found
+        if problem:
+            self.notify(problem, severity="error")
+        if auto and not entries:
+            if folders:
+                self.show_empty(f"no runs yet in {folders[0]} · s: start one from {config.name}" if config else None)
+            return
+        self.app.push_screen(RunPicker(entries, folders, config.name if config else None), self._picked)
+
+    def _picked(self, choice) -> None:
+        if choice is None:
+            return
+        what, summary = choice
+        if what == "new":
+            self.action_start()
+        else:
+            self.follow(summary.output_dir, summary.name)
+
+    def follow(self, output_dir: Path, name: str) -> FollowedRun:
+        """Follow a run from the start of its events file and show it."""
+        return self.show_run(self.service.follow(output_dir, name))
+
+    def show_run(self, run: FollowedRun) -> FollowedRun:
+        previous = self.run
+        if previous is not None and previous is not run and previous.process is None:
+            self.service.unfollow(previous)  # the run goes on; only this app stops reading it
+        self.run, self.snapshot, self.zoom = run, None, None
+        self.checkpoints.set_checkpoints([])
+        self.chart.set_series({}, [], scope="")
+        if run.caught_up:  # followed already: its next update may be a while away
+            self.show_snapshot(run.snapshot(run.alive()))
+        else:
+            self.show_empty(f"reading {run.key.name}…")
+        return run
+
+    # ---- what the service says ------------------------------------------------------------------
+
+    def on_run_updated(self, message: RunUpdated) -> None:
+        message.stop()
+        if self.run is not None and message.snapshot.key == self.run.key:
+            self.show_snapshot(message.snapshot)
+
+    def on_run_notice(self, message: RunNotice) -> None:
+        message.stop()
+        self.notify(message.line, severity=message.severity, timeout=8 if message.severity == "error" else 4)
+
+    def show_snapshot(self, snapshot: RunSnapshot) -> None:
+        self.snapshot = snapshot
+        self.query_one(RunStatus).show(snapshot)
+        error = self.query_one("#run-error", Static)
+        self.error_setting = setting_named(snapshot.error) if snapshot.error else None
+        error.display = snapshot.error is not None
+        if snapshot.error is not None:
+            error.update(run_error_line(snapshot.error, self.error_setting))
+        self.checkpoints.set_checkpoints(snapshot.checkpoints)
+        log = self.query_one("#run-log", Static)
+        lines = list(snapshot.log_tail or snapshot.notes)
+        log.update(Text("\n".join(lines[-max(1, log.size.height or 3):])))
+        self.redraw_chart()
+
+    def redraw_chart(self) -> None:
+        if self.run is None:
+            return
+        last = self.zoom
+        step = self.snapshot.step if self.snapshot else 0
+        scope = f"last {last:,} steps" if last else f"{step:,} steps"
+        self.chart.set_series(self.run.view(last), self.run.epoch_marks(), scope=scope)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_list is self.checkpoints:
+            self.sample_index = 0
+            self.show_checkpoint()
+
+    def show_checkpoint(self) -> None:
+        from loratui.tui.widgets.image_preview import ImagePreview
+
+        checkpoint = self.checkpoints.current
+        samples = checkpoint.samples if checkpoint else []
+        self.query_one(ImagePreview).show(samples[self.sample_index % len(samples)] if samples else None)
+        detail = checkpoint_detail(checkpoint) if checkpoint else ""
+        if len(samples) > 1:
+            detail += f" · {self.sample_index % len(samples) + 1}/{len(samples)} (v: next)"
+        self.query_one("#checkpoint-detail", Static).update(detail)
+
+    def preview_mode_changed(self, mode: str) -> None:
+        from loratui.tui.widgets.image_preview import ImagePreview
+
+        self.query_one(ImagePreview).mode = mode
+
+    # ---- controls -------------------------------------------------------------------------------
+
+    def _followed(self) -> FollowedRun | None:
+        if self.run is None:
+            self.notify("no run followed: a lists the runs", severity="warning")
+        return self.run
+
+    def _try(self, what: str, action) -> object | None:
+        """Run a service call; a LoratuiError (or OSError) becomes one line."""
+        try:
+            return action()
+        except (LoratuiError, OSError) as exc:
+            self.notify(f"{what}: {exc}", severity="error")
+            return None
+
+    def action_start(self) -> None:
+        config = self.app.config_path
+        if not config:
+            self.notify("no config to train: open or save one on the Settings screen (3)", severity="error")
+            return
+        self.app.push_screen(StartDialog(f"start a new run from {Path(config).name}",
+                                         lambda n: self.service.command(config, processes=n)), self._start)
+
+    def _start(self, command) -> None:
+        if command is None:
+            return
+        run = self._try("cannot start", lambda: self.service.start(command))
+        if run is not None:
+            self.show_run(run)
+            self.notify(f"started (pid {run.process.pid}): {command.display}")
+
+    def action_stop(self) -> None:
+        from loratui.tui.screens.config_dialogs import ChoiceDialog
+
+        run = self._followed()
+        if run is None:
+            return
+        if run.alive() is None:
+            self.notify(f"{run.name} is not running", severity="warning")
+            return
+        self.app.push_screen(ChoiceDialog("stop the run", f"Stop {run.name} after the current step? It saves the "
+                                          "LoRA and its state (r resumes it later).", [("y", "stop")]),
+                             lambda choice: choice == "y" and self._said(run, self.service.stop, "stop"))
+
+    def _said(self, run: FollowedRun, call, what: str) -> None:
+        line = self._try(what, lambda: call(run))
+        if line is not None:
+            self.notify(line if what == "stop" else f"{run.name}: {what} requested; the run does it at its next step")
+
+    def action_save_now(self) -> None:
+        if self._followed():
+            self._said(self.run, self.service.save_now, "save")
+
+    def action_sample_now(self) -> None:
+        if self._followed():
+            self._said(self.run, self.service.sample_now, "sample")
+
+    def action_resume(self) -> None:
+        if self._followed() and self.snapshot is not None:
+            run = self._try("cannot resume", lambda: self.service.resume(self.snapshot))
+            if run is not None:
+                self.show_run(run)
+                self.notify(f"resumed: {run.command.display}")
+
+    def action_extend(self) -> None:
+        snapshot = self.snapshot if self._followed() else None
+        if snapshot is None:
+            return
+        self.app.push_screen(NumberDialog(f"extend {snapshot.name}", "Train this many more epochs from the run's "
+                                          "saved state (its LoRA so far is kept under its epoch's name).",
+                                          lambda n: f"train {n} more epoch(s)"),
+                             lambda n: n and self._extend(snapshot, n))
+
+    def _extend(self, snapshot: RunSnapshot, epochs: int) -> None:
+        run = self._try("cannot extend", lambda: self.service.extend(snapshot, epochs))
+        if run is not None:
+            self.show_run(run)
+            self.notify(f"extending by {epochs} epoch(s): {run.command.display}")
+
+    def action_continue_from(self) -> None:
+        checkpoint = self.checkpoints.current if self._followed() else None
+        if self.run is None:
+            return
+        if checkpoint is None or checkpoint.state is None:
+            what = Path(checkpoint.path).name if checkpoint else "no checkpoint highlighted"
+            self.notify(f"{what}: no saved state to continue from (saving.save_state keeps one with each save)",
+                        severity="error")
+            return
+        config = self.snapshot.config if self.snapshot else None
+
+        def ask_command(epochs: int | None) -> None:
+            if epochs:
+                self.app.push_screen(StartDialog(
+                    f"continue from {Path(checkpoint.path).name}",
+                    lambda n: self.service.command(config, processes=n, resume=checkpoint.state,
+                                                   extend_epochs=epochs)), self._start)
+
+        self.app.push_screen(NumberDialog(f"continue from {Path(checkpoint.path).name}",
+                                          "Epochs to train past the checkpoint's epoch:",
+                                          lambda n: f"show the command for {n} more epoch(s)"), ask_command)
+
+    def action_promote(self) -> None:
+        checkpoint = self.checkpoints.current if self._followed() else None
+        if self.run is None:
+            return
+        if checkpoint is None:
+            self.notify("no checkpoint to promote yet", severity="warning")
+            return
+        run = self.run
+        run_in_thread(self, self.service.promote, run, checkpoint, what=f"promoting {Path(checkpoint.path).name}",
+                      done=lambda result: self.notify(result[1], timeout=10))
+
+    def action_next_sample(self) -> None:
+        self.sample_index += 1
+        self.show_checkpoint()
+
+    async def action_open_setting(self) -> None:
+        key = self.error_setting
+        if key is None:
+            self.notify("no engine error names a setting", severity="warning")
+            return
+        await self.app.switch_mode("settings")
+
+        def focus() -> None:
+            form = getattr(self.app.screen, "form", None)
+            try:
+                field = form.field(key)
+            except (AttributeError, KeyError, StopIteration):
+                self.notify(f"the settings screen has no field {key}", severity="warning")
+                return
+            field.focus_editor()
+            field.scroll_visible(animate=False)
+
+        self.app.call_after_refresh(focus)
+
+    def action_log_scale(self) -> None:
+        self.chart.log_scale = not self.chart.log_scale
+
+    def action_zoom(self, direction: int) -> None:
+        """In: the next shorter "last N steps" view; out: the next longer one, then the whole run."""
+        steps = self.snapshot.step if self.snapshot else 0
+        shown = self.zoom or steps
+        if direction > 0:
+            shorter = [z for z in ZOOMS if z < shown]
+            if not shorter:
+                self.notify(f"the chart shows {shown} steps: the closest view", severity="warning")
+                return
+            self.zoom = shorter[-1]
+        elif self.zoom is not None:
+            longer = [z for z in ZOOMS if z > self.zoom and z < steps]
+            self.zoom = longer[0] if longer else None
+        self.redraw_chart()
+
+    # ---- commands -------------------------------------------------------------------------------
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        return [
+            PaletteCommand("train: runs (follow a live or past run)", "a", self.action_pick_run),
+            PaletteCommand("train: start a new run from the config", "s (shows the command first)", self.action_start),
+            PaletteCommand("train: stop the run gracefully", "x (saves LoRA and state)", self.action_stop),
+            PaletteCommand("train: save a LoRA now", "w", self.action_save_now),
+            PaletteCommand("train: render samples now", "k", self.action_sample_now),
+            PaletteCommand("train: resume the stopped run", "r (from NAME-state)", self.action_resume),
+            PaletteCommand("train: extend the finished run by N epochs", "e", self.action_extend),
+            PaletteCommand("train: continue from the highlighted checkpoint", "c", self.action_continue_from),
+            PaletteCommand("train: promote the highlighted checkpoint", "p (a copy; never overwrites)",
+                           self.action_promote),
+            PaletteCommand("train: next sample image of the checkpoint", "v", self.action_next_sample),
+            PaletteCommand("train: open the setting the error points at", "o", self.action_open_setting),
+            PaletteCommand("chart: log scale on/off", "l", self.action_log_scale),
+            PaletteCommand("chart: zoom to fewer recent steps", "+", lambda: self.action_zoom(1)),
+            PaletteCommand("chart: zoom out", "-", lambda: self.action_zoom(-1)),
+        ]

@@ -1,0 +1,65 @@
+"""CheckpointList: the LoRA files a run saved (every intermediate save, then the final one), one line
+each: epoch, step, the average loss around it (the run's moving average when it was saved) and how
+many sample images belong to it. The screen previews the highlighted one's samples and promotes or
+continues from it; this widget only lists and keeps the highlight on the same file across updates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+KIND_WORDS = {"epoch": "epoch", "step": "step", "final": "final"}
+
+
+def checkpoint_label(checkpoint) -> str:
+    loss = "  -   " if checkpoint.avg_loss is None else f"{checkpoint.avg_loss:.4f}"
+    samples = f" {len(checkpoint.samples)}img" if checkpoint.samples else ""
+    final = " final" if checkpoint.kind == "final" else ""
+    state = " +state" if checkpoint.state else ""
+    return f"e{checkpoint.epoch} s{checkpoint.step:,} {loss}{samples}{final}{state}"
+
+
+def checkpoint_detail(checkpoint) -> str:
+    """The line under the preview: the file, and what there is to see or continue from."""
+    samples = f"{len(checkpoint.samples)} sample(s)" if checkpoint.samples else "no samples"
+    state = f"state {Path(checkpoint.state).name}" if checkpoint.state else "no state"
+    return f"{Path(checkpoint.path).name} · {samples} · {state}"
+
+
+class CheckpointList(OptionList):
+    """``set_checkpoints(checkpoints)`` with core.runs.Checkpoint items (newest last)."""
+
+    DEFAULT_CSS = """
+    CheckpointList { height: auto; max-height: 8; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.checkpoints: list = []
+        self._shown: tuple = ()
+
+    def set_checkpoints(self, checkpoints) -> None:
+        shown = tuple((str(c.path), c.step, len(c.samples), c.state is not None, c.avg_loss) for c in checkpoints)
+        if shown == self._shown:
+            return
+        current = self.current
+        follow_newest = current is None or self.highlighted == len(self.checkpoints) - 1
+        self._shown, self.checkpoints = shown, list(checkpoints)
+        self.set_options([Option(Text(checkpoint_label(c)), id=str(i)) for i, c in enumerate(self.checkpoints)])
+        if not self.checkpoints:
+            return
+        index = len(self.checkpoints) - 1
+        if not follow_newest:  # the user looks at an older one: keep it
+            index = next((i for i, c in enumerate(self.checkpoints) if c.path == current.path), index)
+        self.highlighted = index
+
+    @property
+    def current(self):
+        """The highlighted checkpoint, or None."""
+        if self.highlighted is None or not 0 <= self.highlighted < len(self.checkpoints):
+            return None
+        return self.checkpoints[self.highlighted]

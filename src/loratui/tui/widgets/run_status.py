@@ -1,0 +1,133 @@
+"""RunStatus: what a followed run is doing, in three lines of words and numbers.
+
+    ● LIVE tiny · step 120/400 30% ███░░░░░░░ · epoch 3/10
+    loss 0.1234 avg 0.1302 · lr 1.0e-04 · 4.10 img/s · ETA 1m23s · elapsed 45s
+    VRAM peak 3.2 GiB (estimate 3.5 GiB)
+
+The state is a word (LIVE, STARTING, COMPLETED, STOPPED, ERROR, CRASHED) with a mark, never a
+colour alone. ``run_error_line`` is the one line an engine error becomes (message, the engine's
+hint, the key that opens the setting it names). Formatting only: the numbers are the snapshot's.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+STATE_WORDS = {  # status (or finished reason) -> (mark, word, style class of the word)
+    "starting": ("…", "STARTING", "run-status--live"),
+    "live": ("●", "LIVE", "run-status--live"),
+    "completed": ("✓", "COMPLETED", "run-status--done"),
+    "stopped": ("■", "STOPPED", "run-status--done"),
+    "error": ("✗", "ERROR", "run-status--bad"),
+    "crashed": ("✗", "CRASHED", "run-status--bad"),
+}
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def bar_text(done: int, total: int | None, width: int = 10) -> str:
+    if not total:
+        return ""
+    filled = min(width, round(width * done / total))
+    return "█" * filled + "░" * (width - filled)
+
+
+def state_of(snapshot) -> str:
+    if snapshot.status == "finished":
+        return snapshot.reason or "completed"
+    return snapshot.status
+
+
+def _number(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def status_lines(snapshot) -> list[tuple[str, str | None]]:
+    """(text, style class) parts of the three lines; "\\n" parts end a line."""
+    mark, word, style = STATE_WORDS.get(state_of(snapshot), ("?", state_of(snapshot).upper(), None))
+    total = f"/{snapshot.total_steps:,}" if snapshot.total_steps else ""
+    percent = f" {100 * snapshot.step // snapshot.total_steps}%" if snapshot.total_steps else ""
+    epochs = f"/{snapshot.epochs}" if snapshot.epochs else ""
+    parts: list[tuple[str, str | None]] = [
+        (f"{mark} {word}", style), (f" {snapshot.name}", "run-status--name"),
+        (f" · step {snapshot.step:,}{total}{percent} ", None), (bar_text(snapshot.step, snapshot.total_steps), None),
+        (f" · epoch {snapshot.epoch or '-'}{epochs}", None), ("\n", None),
+    ]
+    if snapshot.status == "starting" and not snapshot.step:
+        parts.append(("loading the model and the dataset…", "run-status--muted"))
+    else:
+        lr = "-" if snapshot.lr is None else f"{snapshot.lr:.1e}"
+        parts.append((f"loss {_number(snapshot.loss, '.4f')} avg {_number(snapshot.avg_loss, '.4f')} · lr {lr} · "
+                      f"{_number(snapshot.images_per_s, '.2f')} img/s", None))
+        if snapshot.status in ("live", "starting"):
+            parts.append((f" · ETA {duration_text(snapshot.eta_s)}", None))
+    parts.append((f" · elapsed {duration_text(snapshot.elapsed_s)}", None))
+    parts.append(("\n", None))
+    peak = "-" if snapshot.peak_vram_gib is None else f"{snapshot.peak_vram_gib:.1f} GiB"
+    estimate = "" if snapshot.vram_estimate_gib is None else f" (estimate {snapshot.vram_estimate_gib:.1f} GiB)"
+    parts.append((f"VRAM peak {peak}{estimate}", None))
+    if snapshot.pid:
+        parts.append((f" · pid {snapshot.pid}", "run-status--muted"))
+    if snapshot.status == "crashed":
+        parts.append((" · gone without finishing: see the log below", "run-status--bad"))
+    return parts
+
+
+def run_error_line(error: dict, setting: str | None, key: str = "o") -> str:
+    """An engine error event as one line: what happened, the engine's hint, the key to the setting."""
+    kind = {"oom": "out of memory", "nan": "loss became NaN", "config": "config problem",
+            "crash": "crashed"}.get(str(error.get("kind")), str(error.get("kind") or "error"))
+    line = f"✗ {kind}: {error.get('message', '')}"
+    if error.get("hint"):
+        line += f" · hint: {error['hint']}"
+    if setting:
+        line += f" · {key}: open {setting}"
+    return " ".join(line.split())
+
+
+class RunStatus(Static):
+    """The state, progress and numbers of the followed run (``show(snapshot)``; None: no run)."""
+
+    COMPONENT_CLASSES = {"run-status--live", "run-status--done", "run-status--bad", "run-status--name",
+                         "run-status--muted"}
+    DEFAULT_CSS = """
+    RunStatus {
+        height: 3;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        & > .run-status--live { text-style: bold; color: $success; }
+        & > .run-status--done { text-style: bold; }
+        & > .run-status--bad { text-style: bold; color: $error; }
+        & > .run-status--name { text-style: bold; }
+        & > .run-status--muted { color: $text-muted; }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__("", id=id, classes=classes, markup=False)
+        self.snapshot = None
+
+    def show(self, snapshot, *, empty: str = "no run followed") -> None:
+        self.snapshot = snapshot
+        if snapshot is None:
+            self.update(Text(empty))
+            return
+        text = Text()
+        for part, component in status_lines(snapshot):
+            style = self.get_component_rich_style(component) if component and self.is_mounted else ""
+            text.append(part, style)
+        self.update(text)
+
+    @property
+    def plain(self) -> str:
+        return "" if self.snapshot is None else "".join(p for p, _ in status_lines(self.snapshot))

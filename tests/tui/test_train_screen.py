@@ -1,0 +1,388 @@
+"""The Train screen by keys (Pilot, 80x24).
+
+Deterministic ones follow a recorded run (tests/data/run_recorded.events.jsonl: a real 12-epoch run
+of the tiny model, its paths turned into {OUT}/{PROJECT}/{MODEL}), a crashed one and an OOM error.
+The slow ones start real detached `loratui train` processes of the tiny model (CPU): start from the
+screen, steps and chart, save now, promote, extend by one epoch; a run started from the shell,
+reattached, stopped gracefully, resumed, then killed with SIGKILL (shown as crashed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from loratui.core.config import TrainingConfig, config_from_dict, config_to_dict, save_config
+from loratui.core.dataset import locate_dataset
+from loratui.core.events import events_path, lock_path, read_events
+from loratui.tui.app import LoratuiApp
+from loratui.tui.screens.run_picker import NumberDialog, RunPicker, StartDialog
+from loratui.tui.screens.train import TrainScreen
+from loratui.tui.widgets.checkpoint_list import CheckpointList
+from loratui.tui.widgets.image_preview import ImagePreview
+from loratui.tui.widgets.loss_chart import LossChart
+from loratui.tui.widgets.run_status import RunStatus
+
+RECORDED = Path(__file__).resolve().parents[1] / "data" / "run_recorded.events.jsonl"
+TIMEOUT = 240.0  # a real run's first step needs torch + diffusers imported: slow on a busy 2-core box
+
+
+def make_project(root: Path, model: Path | str = "model", **overrides) -> Path:
+    """A 4-image kohya project (2 repeats, batch 2: 4 steps an epoch) and its config.toml."""
+    folder = root / "img" / "2_shp"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(4):
+        Image.new("RGB", (64, 64), ((60 * i) % 256, 90, 200 - 40 * i)).save(folder / f"img{i}.png")
+        (folder / f"img{i}.txt").write_text(f"shp, shape {i}", encoding="utf-8")
+    data = config_to_dict(TrainingConfig())
+    values = {
+        "model.pretrained_model_name_or_path": str(model), "dataset.train_data_dir": "img",
+        "dataset.resolution": [64, 64], "dataset.min_bucket_reso": 64, "dataset.max_bucket_reso": 128,
+        "dataset.max_data_loader_n_workers": 0, "network.network_dim": 4, "network.network_alpha": 2.0,
+        "optimizer.optimizer_type": "AdamW", "optimizer.learning_rate": 1e-3, "optimizer.lr_scheduler": "constant",
+        "training.train_batch_size": 2, "training.max_train_epochs": 2, "training.mixed_precision": "no",
+        "training.seed": 1, "saving.output_dir": "out", "saving.output_name": "tiny", "saving.save_precision": "fp16",
+    }
+    values.update(overrides)
+    for key, value in values.items():
+        section, name = key.split(".")
+        data[section][name] = value
+    save_config(config_from_dict(data), root / "config.toml")
+    return root / "config.toml"
+
+
+def write_recorded(root: Path, lines: int | None = None, extra: list[dict] = ()) -> Path:
+    """The recorded run in root/out (its first ``lines`` lines, then ``extra``), with dummy LoRA
+    files, real sample images and the state folder it names. Returns the output folder."""
+    out = root / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    text = RECORDED.read_text(encoding="utf-8").replace("{OUT}", str(out)).replace("{PROJECT}", str(root))
+    text = text.replace("{MODEL}", str(root / "model"))
+    events = [json.loads(line) for line in text.splitlines()][:lines]
+    events += list(extra)
+    events_path(out, "tiny").write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    for event in events:
+        if event["event"] == "checkpoint_saved" and event["kind"] != "state":
+            Path(event["path"]).write_bytes(f"lora of step {event['step']}".encode())
+        elif event["event"] == "checkpoint_saved":
+            Path(event["path"]).mkdir(exist_ok=True)
+            (Path(event["path"]) / "state.json").write_text(json.dumps({"step": event["step"]}))
+        elif event["event"] == "sample_saved":
+            for path in event["paths"]:
+                Path(path).parent.mkdir(exist_ok=True)
+                Image.new("RGB", (64, 64), (200, 30, event["step"])).save(path)
+    return out
+
+
+def make_app(root: Path, config: Path | None) -> LoratuiApp:
+    return LoratuiApp(locate_dataset(root), config_path=config, settings_file=root / "tui.toml",
+                      keymap_file=root / "k.toml", watch=False)
+
+
+async def until(pilot, test, what: str, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = test()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s"
+        await pilot.pause(0.1)
+
+
+async def open_train(app, pilot) -> TrainScreen:
+    app.add_mode("train2", TrainScreen)  # MODES maps "train" to the placeholder until app.py changes
+    await app.switch_mode("train2")
+    await pilot.pause()
+    return app.get_screen_stack("train2")[0]
+
+
+def run_app(app, scenario, size=(80, 24)) -> None:
+    async def main():
+        async with app.run_test(size=size) as pilot:
+            await scenario(pilot, await open_train(app, pilot))
+
+    asyncio.run(main())
+
+
+def notices(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def pick(pilot, app, label_part: str) -> None:
+    """Choose the run whose picker line contains ``label_part``."""
+    picker = await until(pilot, lambda: isinstance(app.screen, RunPicker) and app.screen, "the run picker")
+    options = picker.query_one("#run-options")
+    index = next(i for i in range(options.option_count) if label_part in str(options.get_option_at_index(i).prompt))
+    options.highlighted = index
+    await pilot.press("enter")
+
+
+# ---- deterministic: a recorded run ------------------------------------------------------------------
+
+
+def test_recorded_run_shows_progress_chart_checkpoints_and_samples(tmp_path):
+    config = make_project(tmp_path)
+    out = write_recorded(tmp_path)
+
+    async def scenario(pilot, screen: TrainScreen):
+        picker = await until(pilot, lambda: isinstance(screen.app.screen, RunPicker) and screen.app.screen, "picker")
+        options = picker.query_one("#run-options")
+        assert "start a new run from config.toml" in str(options.get_option_at_index(0).prompt)
+        assert "✓ COMPLETED tiny · step 48/48 · epoch 12" in str(options.get_option_at_index(1).prompt)
+        await pick(pilot, screen.app, "COMPLETED")
+        snap = await until(pilot, lambda: screen.snapshot and screen.snapshot.caught_up and screen.snapshot, "caught up")
+        status = screen.query_one(RunStatus).plain
+        for part in ("✓ COMPLETED tiny", "step 48/48 100%", "epoch 12/12", "estimate 4.9 GiB", "elapsed 4m29s"):
+            assert part in status
+        await until(pilot, lambda: "48 steps" in screen.chart.text(), "chart drawn")
+        chart = screen.chart.text()
+        assert "┤" in chart and "└" in chart and "┬" in chart and "┊" in chart  # y ticks, x axis, epochs
+        assert chart.splitlines()[-2].rstrip().endswith("48") and "lr" in chart.splitlines()[-1]
+        listed = screen.query_one(CheckpointList)
+        assert [(c.kind, c.step, c.epoch) for c in listed.checkpoints] == [("epoch", 16, 4), ("epoch", 32, 8),
+                                                                          ("final", 48, 12)]
+        assert listed.highlighted == 2 and listed.checkpoints[2].state == out / "tiny-state"
+        await pilot.press("up")  # epoch 8: its sample previews
+        preview = screen.query_one(ImagePreview)
+        assert preview.path == out / "sample" / "tiny_000032_00_1.png"
+        await until(pilot, lambda: preview.is_settled, "preview")
+        assert "tiny-000008.safetensors · 1 sample(s)" in str(screen.query_one("#checkpoint-detail").render())
+        assert "error: " not in " ".join(notices(screen.app))
+        # the run's story stands in for a log it does not have (not started by the app)
+        assert "completed at step 48" in str(screen.query_one("#run-log").render())
+
+        # promote: a copy beside the final LoRA, never over it, and said
+        await pilot.press("p")
+        promoted = out / "tiny-promoted.safetensors"
+        await until(pilot, lambda: promoted.exists(), "promoted")
+        assert promoted.read_bytes() == (out / "tiny-000008.safetensors").read_bytes()
+        assert (out / "tiny.safetensors").read_bytes() == b"lora of step 48"
+        await until(pilot, lambda: any(str(promoted) in n and "is kept" in n for n in notices(screen.app)), "said")
+
+        # continue from a checkpoint without a state: one line saying why not
+        await pilot.press("c")
+        assert any("tiny-000008.safetensors: no saved state" in n for n in notices(screen.app))
+
+        # log scale and zoom
+        await pilot.press("l")
+        await until(pilot, lambda: "log" in screen.chart.text().splitlines()[0], "log scale")
+        await pilot.press("plus")
+        await until(pilot, lambda: "last 20 steps" in screen.chart.text(), "zoom in")
+        assert screen.chart.text().splitlines()[-2].split()[0] == "29"  # the first step shown
+        await pilot.press("plus", "minus", "minus")
+        await until(pilot, lambda: "48 steps" in screen.chart.text().splitlines()[0], "zoom out")
+
+    run_app(make_app(tmp_path, config), scenario)
+
+
+def test_an_engine_error_is_one_line_and_its_key_opens_the_setting(tmp_path):
+    config = make_project(tmp_path)
+    oom = {"event": "error", "time": 1.0, "message": "CUDA out of memory at step 9 (estimate 4.9 GiB)",
+           "hint": "try the 8 GB preset (`loratui presets apply sd15-8gb x.toml`) or gradient_checkpointing = true; "
+                   "a smaller train_batch_size also helps", "kind": "oom"}
+    done = {"event": "finished", "time": 2.0, "reason": "error", "step": 9, "epoch": 3, "output": None,
+            "elapsed_s": 30.0}
+    write_recorded(tmp_path, lines=12, extra=[oom, done])
+
+    async def scenario(pilot, screen: TrainScreen):
+        await pick(pilot, screen.app, "ERROR")
+        await until(pilot, lambda: screen.snapshot and screen.snapshot.caught_up, "caught up")
+        line = str(screen.query_one("#run-error").render())
+        assert line.startswith("✗ out of memory: CUDA out of memory at step 9")
+        assert "hint: try the 8 GB preset" in line and line.endswith("o: open gradient_checkpointing")
+        assert "✗ ERROR tiny" in screen.query_one(RunStatus).plain
+        await pilot.press("o")
+        await until(pilot, lambda: screen.app.current_mode == "settings", "settings")
+        await until(pilot, lambda: getattr(screen.app.focused, "key", None) == ("training", "gradient_checkpointing"),
+                    "the field focused")
+
+    run_app(make_app(tmp_path, config), scenario)
+
+
+def test_a_run_whose_process_is_gone_shows_as_crashed_with_its_log(tmp_path):
+    config = make_project(tmp_path)
+    out = write_recorded(tmp_path, lines=20)  # steps, no `finished`
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock_path(out, "tiny").write_text(f"{dead.pid} -\n")
+    (out / "tiny.log").write_text("loading the model\nstep 15/48\nKilled\n")
+
+    async def scenario(pilot, screen: TrainScreen):
+        picker = await until(pilot, lambda: isinstance(screen.app.screen, RunPicker) and screen.app.screen, "picker")
+        options = picker.query_one("#run-options")
+        options.highlighted = 1
+        await pilot.pause()
+        assert "✗ CRASHED tiny" in str(options.get_option_at_index(1).prompt)
+        detail = str(picker.query_one("#run-detail").render())
+        assert "gone without finishing" in detail and "Killed" in detail
+        await pilot.press("enter")
+        snap = await until(pilot, lambda: screen.snapshot and screen.snapshot.caught_up and screen.snapshot, "followed")
+        assert snap.status == "crashed"
+        status = screen.query_one(RunStatus).plain
+        assert "✗ CRASHED tiny" in status and "LIVE" not in status and "gone without finishing" in status
+        assert "Killed" in str(screen.query_one("#run-log").render())
+        await pilot.press("x")  # nothing to stop: one line
+        assert any("tiny is not running" in n for n in notices(screen.app))
+
+    run_app(make_app(tmp_path, config), scenario)
+
+
+def test_no_runs_yet_says_how_to_start_and_shows_the_command(tmp_path):
+    config = make_project(tmp_path)
+
+    async def scenario(pilot, screen: TrainScreen):
+        status = screen.query_one(RunStatus)
+        await until(pilot, lambda: "no runs yet" in str(status.render()), "empty state")
+        assert "s: start one from config.toml" in str(status.render())
+        assert not isinstance(screen.app.screen, RunPicker)
+        await pilot.press("s")
+        dialog = await until(pilot, lambda: isinstance(screen.app.screen, StartDialog) and screen.app.screen, "dialog")
+        message = lambda: str(dialog.query_one("#ask-message").render())  # noqa: E731
+        assert f"$ loratui train {config.resolve()}" in message()
+        dialog.query_one("#ask-input").value = "2"
+        await until(pilot, lambda: "$ torchrun --standalone --nproc_per_node 2 -m loratui train" in message(), "torchrun")
+        dialog.query_one("#ask-input").value = "0"
+        await until(pilot, lambda: "error: processes must be" in message(), "checked")
+        await pilot.press("escape")
+        assert not out_has_files(tmp_path)
+
+    run_app(make_app(tmp_path, config), scenario)
+
+
+def out_has_files(root: Path) -> bool:
+    return (root / "out").exists() and any((root / "out").iterdir())
+
+
+def test_every_key_is_in_the_palette_and_the_required_ids_exist(tmp_path):
+    ids = {b.id for b in TrainScreen.BINDINGS}
+    for wanted in ("train.start", "train.stop", "train.save_now", "train.sample_now", "train.resume",
+                   "train.extend", "train.promote", "train.pick_run"):
+        assert wanted in ids
+    screen = TrainScreen()
+    helps = " ".join(c.help for c in screen.palette_commands())
+    for binding in TrainScreen.BINDINGS:
+        first = binding.key.split(",")[0]
+        assert (binding.key_display or first) in helps or first in helps, binding.id
+
+
+# ---- slow: real detached runs of the tiny model ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from fixtures.tiny_models import make_tiny_sd1  # torch: only for the slow tests
+
+    return make_tiny_sd1(tmp_path_factory.mktemp("tiny") / "model")
+
+
+def _end_processes(app) -> None:
+    for run in list(getattr(app, "run_service", None).followed.values()) if getattr(app, "run_service", None) else []:
+        if run.process is not None and run.process.poll() is None:
+            run.process.kill()
+            run.process.wait(30)
+
+
+@pytest.mark.slow
+def test_start_from_the_screen_save_now_promote_then_extend_by_one_epoch(tiny_model, tmp_path):
+    config = make_project(tmp_path, tiny_model, **{"training.max_train_epochs": 2,
+                                                   "saving.save_state_on_train_end": True})
+    out = tmp_path / "out"
+    app = make_app(tmp_path, config)
+
+    async def scenario(pilot, screen: TrainScreen):
+        await until(pilot, lambda: "no runs yet" in str(screen.query_one(RunStatus).render()), "empty state")
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, StartDialog), "the command")
+        await pilot.press("enter")
+        run = await until(pilot, lambda: screen.run, "started")
+        first_pid = run.process.pid
+        assert os.getsid(first_pid) == first_pid  # detached: a session of its own
+        draws = screen.chart.draws
+        await until(pilot, lambda: screen.snapshot and screen.snapshot.step >= 1, "a step", TIMEOUT)
+        assert "● LIVE tiny" in screen.query_one(RunStatus).plain or screen.snapshot.status != "live"
+        await pilot.press("w")  # save now: answered by a step checkpoint
+        await until(pilot, lambda: screen.chart.draws > draws and "no steps yet" not in screen.chart.text(), "chart")
+        saved = await until(pilot, lambda: next((c for c in screen.checkpoints.checkpoints if c.kind == "step"), None),
+                            "the saved checkpoint", TIMEOUT)
+        await until(pilot, lambda: screen.snapshot.status == "finished" and screen.snapshot.step == 8, "done", TIMEOUT)
+        assert screen.snapshot.reason == "completed" and (out / "tiny.safetensors").is_file()
+        listed = screen.checkpoints
+        listed.highlighted = listed.checkpoints.index(saved)
+        await pilot.press("p")
+        promoted = out / "tiny-promoted.safetensors"  # tiny.safetensors is the run's own: never overwritten
+        await until(pilot, lambda: promoted.exists(), "promoted")
+        assert promoted.read_bytes() == Path(saved.path).read_bytes()
+
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, NumberDialog), "how many epochs")
+        await pilot.press("enter")  # 1
+        await until(pilot, lambda: screen.run.process is not None and screen.run.process.pid != first_pid, "extended")
+        assert any("extending by 1 epoch(s): loratui train" in n and "--extend-epochs 1" in n for n in notices(app))
+        await until(pilot, lambda: screen.snapshot.status == "finished" and screen.snapshot.step == 12,
+                    "the extra epoch", TIMEOUT)
+        assert screen.snapshot.reason == "completed" and screen.snapshot.epoch == 3
+        assert (out / "tiny-000002.safetensors").is_file()  # the LoRA of the first 2 epochs is kept
+
+    try:
+        run_app(app, scenario)
+    finally:
+        _end_processes(app)
+
+
+@pytest.mark.slow
+def test_reattach_to_a_shell_run_stop_it_resume_it_then_sigkill_shows_crashed(tiny_model, tmp_path):
+    config = make_project(tmp_path, tiny_model, **{"training.max_train_epochs": 100})
+    out = tmp_path / "out"
+    shell = subprocess.Popen([sys.executable, "-m", "loratui", "train", str(config)], cwd=tmp_path,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    app = make_app(tmp_path, config)
+
+    async def scenario(pilot, screen: TrainScreen):
+        await pick(pilot, app, "LIVE")
+        snap = await until(pilot, lambda: screen.snapshot and screen.snapshot.caught_up and screen.snapshot.step >= 1
+                           and screen.snapshot, "following", TIMEOUT)
+        assert snap.status == "live" and snap.pid == shell.pid and screen.run.view()["step"][0] == 1  # from its start
+        status = screen.query_one(RunStatus).plain
+        assert "● LIVE tiny" in status and "ETA" in status and "/100" in status
+        await pilot.press("x")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ChoiceDialog", "asked")
+        await pilot.press("y")
+        snap = await until(pilot, lambda: screen.snapshot.status == "finished" and screen.snapshot, "stopped", TIMEOUT)
+        assert snap.reason == "stopped" and snap.state is not None
+        finished = read_events(events_path(out, "tiny"))[-1]
+        assert finished["event"] == "finished" and Path(finished["output"]).is_file()  # the LoRA
+        assert "■ STOPPED tiny" in screen.query_one(RunStatus).plain
+        stopped_at = snap.step
+
+        await pilot.press("r")
+        await until(pilot, lambda: screen.run.process is not None, "resumed")
+        await until(pilot, lambda: screen.snapshot.status == "live" and screen.snapshot.step > stopped_at,
+                    "a step after the stop", TIMEOUT)
+        os.kill(screen.run.process.pid, signal.SIGKILL)
+        await until(pilot, lambda: screen.snapshot.status == "crashed", "crashed")
+        status = screen.query_one(RunStatus).plain
+        assert "✗ CRASHED tiny" in status and "LIVE" not in status
+        assert any("gone without finishing" in n for n in notices(app))
+
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not any(e["event"] == "step" for e in read_events(events_path(out, "tiny"))):
+            assert shell.poll() is None and time.monotonic() < deadline, "the shell run made no step"
+            time.sleep(0.2)
+        run_app(app, scenario)
+        assert shell.wait(60) == 0  # stopped gracefully: exit code 0
+    finally:
+        if shell.poll() is None:
+            shell.kill()
+            shell.wait()
+        _end_processes(app)
