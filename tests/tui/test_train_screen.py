@@ -197,8 +197,8 @@ def test_an_engine_error_is_one_line_and_its_key_opens_the_setting(tmp_path):
         await pick(pilot, screen.app, "ERROR")
         await until(pilot, lambda: screen.snapshot and screen.snapshot.caught_up, "caught up")
         line = str(screen.query_one("#run-error").render())
-        assert line.startswith("✗ out of memory: CUDA out of memory at step 9")
-        assert "hint: try the 8 GB preset" in line and line.endswith("o: open gradient_checkpointing")
+        assert line.startswith("✗ out of memory (o: open gradient_checkpointing): CUDA out of memory at step 9")
+        assert "hint: try the 8 GB preset" in line
         assert "✗ ERROR tiny" in screen.query_one(RunStatus).plain
         await pilot.press("o")
         await until(pilot, lambda: screen.app.current_mode == "settings", "settings")

@@ -4,6 +4,7 @@ start, and a number of epochs to extend by.
 ``RunPicker`` lists the runs of the output folders (live first: lock owner alive; then finished and
 crashed ones by their events files) and dismisses with ("new", None), ("follow", RunSummary) or None.
 A crashed run shows as CRASHED with the last lines of its log, never as running.
+``list_for_picker`` gathers them (in a thread); ``run_service(app)`` is the App's RunService.
 ``StartDialog`` shows the command a start runs (``loratui train ...``, or ``torchrun ...`` for
 several processes), rebuilt by its caller's ``build(processes)`` as the number changes; it
 dismisses with the RunCommand or None. ``NumberDialog`` asks for a whole number (at least 1).
@@ -28,6 +29,7 @@ from textual.widgets.option_list import Option
 
 from loratui.core.errors import LoratuiError
 from loratui.tui.screens.config_dialogs import dialog_css
+from loratui.tui.services.runs import RunService
 
 MARKS = {"live": "● LIVE", "finished": "✓", "crashed": "✗ CRASHED"}
 REASONS = {"completed": "✓ COMPLETED", "stopped": "■ STOPPED", "error": "✗ ERROR"}
@@ -56,6 +58,43 @@ def run_label(summary, *, with_folder: bool = False) -> str:
     folder = f" ({summary.output_dir.name})" if with_folder else ""
     when = age_text(summary.updated) if summary.updated else "no events yet"
     return f"{mark} {summary.name}{folder} · step {summary.step:,}{total} · epoch {summary.epoch or '-'} · {when}"
+
+
+def run_service(app) -> RunService:
+    """The App's run service (made on first use when the App has none: its workers are the App's)."""
+    service = getattr(app, "run_service", None)
+    if service is None:
+        service = app.run_service = RunService(app)
+    return service
+
+
+def list_for_picker(service: RunService, config: Path | None, attach: Path | None):
+    """(folders, RunEntry list, problem line or None): the runs of the config's output folder and of
+    the attached folder; a crashed run comes with the last lines of its log. Runs in a thread."""
+    from loratui.core.runs import last_log_lines
+
+    folders, problem = [], None
+    if config is not None:
+        try:
+            folders.append(service.command(config).output_dir)
+        except (LoratuiError, OSError) as exc:
+            problem = f"{config}: {exc}"
+    if attach is not None and Path(attach).resolve() not in folders:
+        folders.append(Path(attach).resolve())
+    entries = []
+    for folder in folders:
+        for summary in service.list_runs(folder):
+            log = last_log_lines(folder, summary.name, 8) if summary.status == "crashed" else []
+            entries.append(RunEntry(summary, log))
+    return folders, entries, problem
+
+
+def setting_named(error: dict) -> str | None:
+    """The config key an engine error's hint (or message) names first, for the key that opens it."""
+    from loratui.tui.widgets.config_form import keys_named
+
+    keys = keys_named(f"{error.get('hint') or ''} {error.get('message') or ''}")
+    return keys[0] if keys else None
 
 
 class RunPicker(ModalScreen[tuple[str, object] | None]):

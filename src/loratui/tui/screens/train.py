@@ -22,7 +22,9 @@ from textual.widgets import Footer, Header, OptionList, Static
 
 from loratui.core.errors import LoratuiError
 from loratui.tui.palette import PaletteCommand
-from loratui.tui.screens.run_picker import NumberDialog, RunEntry, RunPicker, StartDialog
+from loratui.tui.screens.run_picker import (
+    NumberDialog, RunPicker, StartDialog, list_for_picker, run_service, setting_named,
+)
 from loratui.tui.services.runs import FollowedRun, RunNotice, RunService, RunSnapshot, RunUpdated
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.widgets.checkpoint_list import CheckpointList, checkpoint_detail
@@ -30,43 +32,6 @@ from loratui.tui.widgets.loss_chart import LossChart
 from loratui.tui.widgets.run_status import RunStatus, run_error_line
 
 ZOOMS = (10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)  # "last N steps" views
-
-
-def run_service(app) -> RunService:
-    """The App's run service (made on first use when the App has none: its workers are the App's)."""
-    service = getattr(app, "run_service", None)
-    if service is None:
-        service = app.run_service = RunService(app)
-    return service
-
-
-def list_for_picker(service: RunService, config: Path | None, attach: Path | None):
-    """(folders, RunEntry list, problem line or None): the runs of the config's output folder and of
-    the attached folder; a crashed run comes with the last lines of its log. Runs in a thread."""
-    from loratui.core.runs import last_log_lines
-
-    folders, problem = [], None
-    if config is not None:
-        try:
-            folders.append(service.command(config).output_dir)
-        except (LoratuiError, OSError) as exc:
-            problem = f"{config}: {exc}"
-    if attach is not None and Path(attach).resolve() not in folders:
-        folders.append(Path(attach).resolve())
-    entries = []
-    for folder in folders:
-        for summary in service.list_runs(folder):
-            log = last_log_lines(folder, summary.name, 8) if summary.status == "crashed" else []
-            entries.append(RunEntry(summary, log))
-    return folders, entries, problem
-
-
-def setting_named(error: dict) -> str | None:
-    """The config key an engine error's hint (or message) names first, for the key that opens it."""
-    from loratui.tui.widgets.config_form import keys_named
-
-    keys = keys_named(f"{error.get('hint') or ''} {error.get('message') or ''}")
-    return keys[0] if keys else None
 
 
 class TrainScreen(Screen):

@@ -68,8 +68,8 @@ def value_text(value: float, step: float | None = None) -> str:
     if magnitude >= 1e5 or magnitude < 1e-3:
         return f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e")
     if step is not None and step > 0:
-        decimals = max(0, min(4, -math.floor(math.log10(step) + 1e-9)))
-        return f"{value:.{decimals}f}"
+        decimals = next((d for d in range(7) if abs(round(step, d) - step) < step * 1e-6), 6)
+        return f"{value:.{decimals}f}"  # as many decimals as the step has: 1.175 with a 0.025 step
     return f"{value:.3g}"
 
 
@@ -153,7 +153,7 @@ def draw_chart(view: dict[str, list[float]], epochs: list[tuple[int, int]], widt
     if high - low < 1e-12:
         pad = abs(high) * 0.05 or 1.0
         low, high = (low / 1.1, high * 1.1) if log else (low - pad, high + pad)
-    tick_count = max(2, plot_rows // 2)
+    tick_count = max(2, min(8, plot_rows // 3))
     if log:
         ticks = log_ticks(low, high, tick_count)
         tick_step = None
@@ -252,6 +252,11 @@ def _x_axis(first: int, last: int, cols: int, label_width: int, x_of, epoch_cols
 def _lr_strip(lr_sum: list[float], lr_n: list[int], label_width: int) -> Row:
     means = [s / n if n else None for s, n in zip(lr_sum, lr_n)]
     known = [m for m in means if m is not None]
+    if known:  # a column between two points (a short run on a wide chart) holds the lr until the next
+        last_index = max(i for i, m in enumerate(means) if m is not None)
+        held = None
+        for i in range(last_index):
+            held = means[i] = means[i] if means[i] is not None else held
     top = max(known) if known else 0.0
     if top <= 0:
         blocks = "".join(" " for _ in means)

@@ -87,12 +87,10 @@ def run_error_line(error: dict, setting: str | None, key: str = "o") -> str:
     """An engine error event as one line: what happened, the engine's hint, the key to the setting."""
     kind = {"oom": "out of memory", "nan": "loss became NaN", "config": "config problem",
             "crash": "crashed"}.get(str(error.get("kind")), str(error.get("kind") or "error"))
-    line = f"✗ {kind}: {error.get('message', '')}"
+    line = f"✗ {kind}" + (f" ({key}: open {setting})" if setting else "") + f": {error.get('message', '')}"
     if error.get("hint"):
         line += f" · hint: {error['hint']}"
-    if setting:
-        line += f" · {key}: open {setting}"
-    return " ".join(line.split())
+    return " ".join(line.split())  # the key first: at 80 columns the end of a long hint is cut
 
 
 class RunStatus(Static):
