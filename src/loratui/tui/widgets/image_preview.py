@@ -11,7 +11,7 @@ Kitty/Sixel: textual-image's widget for that protocol (imported lazily, in the w
 `terminal_graphics.load_widget_class`) is mounted as a child, sized in cells, and given a Pillow
 image of the thumbnail's size (the preview area at the terminal's cell resolution), never the full
 file. If textual-image is missing or drawing fails, the preview falls back to half-blocks for good
-(until the mode is set again) and shows a one-line note saying why.
+(until the mode is set again) and shows a one-line note saying why (widgets/preview_graphics.py).
 
 Decoding goes through `services.thumbnails.ThumbnailCache` in an exclusive thread worker, so moving
 the cursor quickly through a table only ever finishes the newest request; results come back as a
@@ -25,9 +25,7 @@ import textwrap
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from rich.color import Color
 from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.message import Message
 from textual.strip import Strip
@@ -37,38 +35,16 @@ from textual.worker import get_current_worker
 
 from loratui.tui.services import terminal_graphics
 from loratui.tui.services.thumbnails import Thumbnail, ThumbnailCache, ThumbnailError, default_cache
+from loratui.tui.widgets.halfblocks import halfblock_strips
+from loratui.tui.widgets.preview_graphics import PreviewGraphics, _graphics_cell
 
 PreviewMode = Literal["auto", "kitty", "sixel", "halfblock", "off"]
 MODES: tuple[str, ...] = ("auto", "kitty", "sixel", "halfblock", "off")
 GRAPHICS = ("kitty", "sixel")
 LOADING_DELAY = 0.15  # keep the old image this long before saying "loading…": no flicker on cache hits
-UPPER_HALF = "▀"
-_LABEL = {"kitty": "Kitty", "sixel": "Sixel"}
 
 
-def halfblock_strips(thumb: Thumbnail) -> list[Strip]:
-    """One Strip per two pixel rows; a missing last pixel row leaves the background showing."""
-    width, height, pixels = thumb.width, thumb.height, thumb.pixels
-    styles: dict[tuple[int, ...], Style] = {}
-    strips: list[Strip] = []
-    stride = width * 3
-    for top in range(0, height, 2):
-        upper = pixels[top * stride : (top + 1) * stride]
-        lower = pixels[(top + 1) * stride : (top + 2) * stride] if top + 1 < height else None
-        segments = []
-        for x in range(0, stride, 3):
-            key = tuple(upper[x : x + 3]) + (tuple(lower[x : x + 3]) if lower is not None else ())
-            style = styles.get(key)
-            if style is None:
-                fg = Color.from_rgb(*key[:3])
-                bg = Color.from_rgb(*key[3:]) if lower is not None else None
-                style = styles[key] = Style.from_color(fg, bg)
-            segments.append(Segment(UPPER_HALF, style))
-        strips.append(Strip(Segment.simplify(segments), width))
-    return strips
-
-
-class ImagePreview(Widget):
+class ImagePreview(PreviewGraphics, Widget):
     """Shows one image file; `show(path)` is cheap to call on every cursor move."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"image-preview--info", "image-preview--error"}
@@ -250,46 +226,6 @@ class ImagePreview(Widget):
         if self._path is not None and self.is_mounted:
             self._request()
 
-    # ---- protocol ---------------------------------------------------------------------------
-
-    def _resolve_protocol(self) -> str:
-        mode = self._mode
-        if mode in ("off", "halfblock"):
-            return mode
-        if mode == "auto":
-            try:
-                headless = self.app.is_headless
-            except Exception:  # not attached to an app yet
-                headless = False
-            wanted = "halfblock" if headless else terminal_graphics.detect_protocol()
-        else:
-            wanted = mode
-        return "halfblock" if wanted in self._failed else wanted
-
-    def _fail_graphics(self, protocol: str, reason: str, *, loading: bool) -> None:
-        """Give up `protocol` for this widget: half-blocks from now on, with a one-line note."""
-        if protocol in self._failed:
-            return
-        self._failed[protocol] = reason
-        verb = "unavailable" if loading else "failed"
-        self._note = f"half-blocks: {_LABEL.get(protocol, protocol)} graphics {verb} ({reason})"
-        self._drop_graphic()
-        self._requested = None
-        self._picture_cells = None
-        self._shown_key = None
-        if self._path is not None and self.is_mounted:
-            self._request()
-        self._sync_graphic()
-        self.refresh()
-
-    def _on_graphic_failure(self, exc: BaseException) -> None:
-        protocol = self._graphic_protocol or self._resolve_protocol()
-        self._fail_graphics(protocol, terminal_graphics.failure_reason(exc), loading=False)
-
-    def on_image_preview_graphics_unavailable(self, message: GraphicsUnavailable) -> None:
-        message.stop()
-        self._fail_graphics(message.protocol, message.reason, loading=True)
-
     # ---- worker -----------------------------------------------------------------------------
 
     def _thumbnail_box(self) -> tuple[int, int]:
@@ -363,55 +299,6 @@ class ImagePreview(Widget):
         self._sync_graphic()
         self.refresh()
         self.post_message(self.Updated(self, message.path, self._info, self._error))
-
-    # ---- the graphics child -----------------------------------------------------------------
-
-    def _show_graphic(self, protocol: str, cls: type, image: Any, thumb: Thumbnail) -> None:
-        cols, rows = thumb.cell_cols, thumb.cell_rows
-        try:
-            graphic = self._graphic
-            if graphic is None or type(graphic) is not cls:
-                self._drop_graphic()
-                graphic = cls(image, on_failure=self._on_graphic_failure)
-                self._graphic, self._graphic_protocol = graphic, protocol
-                self._place_graphic(graphic, cols, rows)
-                self.mount(graphic)
-            else:
-                self._place_graphic(graphic, cols, rows)
-                graphic.image = image  # type: ignore[attr-defined]
-        except Exception as exc:  # textual-image refused the image or the widget: half-blocks
-            self._fail_graphics(protocol, terminal_graphics.failure_reason(exc), loading=False)
-            return
-        self._picture_cells = (cols, rows)
-
-    def _place_graphic(self, graphic: Widget, cols: int, rows: int) -> None:
-        styles = graphic.styles
-        styles.width = cols
-        styles.height = rows
-        styles.offset = (max((self.size.width - cols) // 2, 0), 0)
-
-    def _sync_graphic(self) -> None:
-        """Show the graphics child only while it is what the preview shows."""
-        graphic = self._graphic
-        if graphic is None:
-            return
-        visible = self._picture_cells is not None and not self._text_lines()
-        if graphic.display != visible:
-            graphic.display = visible
-
-    def _drop_graphic(self) -> None:
-        graphic, self._graphic, self._graphic_protocol = self._graphic, None, None
-        if graphic is None:
-            return
-        try:
-            graphic.release()  # type: ignore[attr-defined]
-        except Exception:
-            pass
-        if graphic.is_attached:
-            graphic.remove()
-
-    def on_unmount(self) -> None:
-        self._drop_graphic()
 
     # ---- loading state ----------------------------------------------------------------------
 
@@ -511,11 +398,3 @@ class ImagePreview(Widget):
         if 0 <= y - image_rows < len(footer):
             return self._line(footer[y - image_rows], "image-preview--info", width, center=True)
         return Strip.blank(width, base)
-
-
-def _graphics_cell(cols: int, rows: int) -> tuple[int, int]:
-    """Pixels per cell for a graphics thumbnail: the terminal's, scaled down so no side passes the cap."""
-    width, height = terminal_graphics.graphics_cell_size()
-    scale = min(1.0, terminal_graphics.MAX_GRAPHICS_SIDE / (cols * width),
-                terminal_graphics.MAX_GRAPHICS_SIDE / (rows * height))
-    return max(1, round(width * scale)), max(1, round(height * scale))
