@@ -43,6 +43,28 @@ class Checkpoint:
     state: Path | None = None      # NAME-...-state saved with it (for resume / extend)
 
 
+def describe_event(event: dict) -> str | None:
+    """One line for the run's story (None for steps and epoch ends)."""
+    kind, get = event.get("event"), event.get
+    if kind == "run_started":
+        resumed = get("resumed_from")
+        return f"started{f' from {resumed}' if resumed else ''} (pid {get('pid')})"
+    if kind == "checkpoint_saved":
+        what = "state" if get("kind") == "state" else "saved"
+        return f"step {get('step')}: {what} {Path(str(get('path'))).name}"
+    if kind == "sample_saved":
+        return f"step {get('step')}: {len(get('paths') or ())} sample(s)"
+    if kind == "finished":
+        return f"{get('reason')} at step {get('step')}" + (f": {get('output')}" if get("output") else "")
+    if kind == "error":
+        return f"error: {get('message')} ({get('hint')})"
+    if kind == "warning":
+        return f"warning: {get('message')}"
+    if kind == "control":
+        return f"{get('request')} request {get('status')}: {get('message')}"
+    return None
+
+
 class RunRecord:
     """What the events of one run say, fed one event at a time (a follower) or from a file."""
 
@@ -64,10 +86,11 @@ class RunRecord:
             self.last_step = event
             self.finished = None
             return
+        note = describe_event(event)
+        if note is not None:
+            self.notes.append(note)
         if kind == "run_started":
             self.started, self.finished, self.error = event, None, None
-            resumed = event.get("resumed_from")
-            self.notes.append(f"started{f' from {resumed}' if resumed else ''} (pid {event.get('pid')})")
         elif kind == "checkpoint_saved":
             self._checkpoint(event)
         elif kind == "sample_saved":
@@ -76,18 +99,10 @@ class RunRecord:
                 owner.samples.extend(Path(p) for p in event.get("paths", ()))
             else:
                 self.samples.append(event)
-            self.notes.append(f"step {event.get('step')}: {len(event.get('paths', ()))} sample(s)")
         elif kind == "finished":
             self.finished = event
-            self.notes.append(f"{event.get('reason')} at step {event.get('step')}"
-                              + (f": {event['output']}" if event.get("output") else ""))
         elif kind == "error":
             self.error = event
-            self.notes.append(f"error: {event.get('message')} ({event.get('hint')})")
-        elif kind == "warning":
-            self.notes.append(f"warning: {event.get('message')}")
-        elif kind == "control":
-            self.notes.append(f"{event.get('request')} request {event.get('status')}: {event.get('message')}")
 
     def _checkpoint_at(self, step) -> Checkpoint | None:
         for checkpoint in reversed(self.checkpoints[-8:]):
@@ -101,7 +116,6 @@ class RunRecord:
             owner = self._checkpoint_at(step)
             if owner is not None:
                 owner.state = path
-            self.notes.append(f"step {step}: state {path.name}")
             return
         known = self._checkpoint_at(step)
         if known is not None and known.path == path:
@@ -110,7 +124,6 @@ class RunRecord:
         self.checkpoints = [c for c in self.checkpoints if c.path != path]
         avg = self.last_step.get("avg_loss") if self.last_step and self.last_step.get("step") == step else None
         self.checkpoints.append(Checkpoint(path, str(event.get("kind")), step, int(event.get("epoch") or 0), avg))
-        self.notes.append(f"step {step}: saved {path.name}")
 
     @property
     def step(self) -> int:

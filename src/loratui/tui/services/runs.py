@@ -30,8 +30,8 @@ from textual.message import Message
 
 from loratui.core.errors import LoratuiError
 from loratui.core.events import EventFollower, events_path, log_path, request_control, run_is_alive
-from loratui.core.runs import (Checkpoint, LossSeries, RunRecord, feed_lines, list_runs, promote_checkpoint,
-                               tail_lines)
+from loratui.core.runs import (Checkpoint, LossSeries, RunRecord, describe_event, feed_lines, list_runs,
+                               promote_checkpoint, tail_lines)
 
 CHUNK_BYTES = 4 * 1024 * 1024
 NOTABLE = {"error": "error", "warning": "warning", "finished": "information", "control": "information",
@@ -201,8 +201,8 @@ class RunService:
         if known is not None:
             return known
         self.followed[run.key] = run
-        run.worker = self.app.run_worker(lambda: self._follow(run), name=f"follow run {name}", group="runs",
-                                         thread=True, exit_on_error=False)
+        run.worker = self.app.run_worker(lambda: self._follow_safely(run), name=f"follow run {name}",
+                                         group="runs", thread=True, exit_on_error=False)
         return run
 
     def unfollow(self, run: FollowedRun) -> None:
@@ -220,6 +220,15 @@ class RunService:
                 target.post_message(message_factory())
             except Exception:  # noqa: BLE001 - a closing node or app: nobody to tell
                 pass
+
+    def _follow_safely(self, run: FollowedRun) -> None:
+        try:
+            self._follow(run)
+        except Exception as exc:  # noqa: BLE001 - told as one line (a bug: with a crash log); the run goes on
+            from loratui.tui.services.work import failure_line
+
+            line, _ = failure_line(f"following {run.name}", exc)
+            self._post(lambda: RunNotice(run.key, line, "error", None))
 
     def _follow(self, run: FollowedRun) -> None:
         from textual.worker import get_current_worker
@@ -270,7 +279,7 @@ class RunService:
             if event["event"] == "finished" and event.get("reason") == "error" or \
                     event["event"] == "control" and event.get("status") == "refused":
                 severity = "warning" if event["event"] == "control" else "error"
-            line = f"{run.name}: {run.record.notes[-1]}" if run.record.notes else run.name
+            line = f"{run.name}: {describe_event(event)}"
             self._post(lambda line=line, event=event, severity=severity: RunNotice(run.key, line, severity, event))
 
     # ---- starting ---------------------------------------------------------------------------------
