@@ -27,6 +27,7 @@ from loratui.core.events import events_path, lock_path, read_events
 from loratui.tui.app import LoratuiApp
 from loratui.tui.screens.run_picker import NumberDialog, RunPicker, StartDialog
 from loratui.tui.screens.train import TrainScreen
+from loratui.tui.services.runs import RunNotice
 from loratui.tui.widgets.checkpoint_list import CheckpointList
 from loratui.tui.widgets.image_preview import ImagePreview
 from loratui.tui.widgets.loss_chart import LossChart
@@ -117,6 +118,11 @@ def notices(app) -> list[str]:
     return [n.message for n in app._notifications]
 
 
+async def said(pilot, app, test, what: str) -> None:
+    """Wait for a notification (App.notify posts a message: it lands a moment later)."""
+    await until(pilot, lambda: any(test(n) for n in notices(app)), what)
+
+
 async def pick(pilot, app, label_part: str) -> None:
     """Choose the run whose picker line contains ``label_part``."""
     picker = await until(pilot, lambda: isinstance(app.screen, RunPicker) and app.screen, "the run picker")
@@ -166,11 +172,11 @@ def test_recorded_run_shows_progress_chart_checkpoints_and_samples(tmp_path):
         await until(pilot, lambda: promoted.exists(), "promoted")
         assert promoted.read_bytes() == (out / "tiny-000008.safetensors").read_bytes()
         assert (out / "tiny.safetensors").read_bytes() == b"lora of step 48"
-        await until(pilot, lambda: any(str(promoted) in n and "is kept" in n for n in notices(screen.app)), "said")
+        await said(pilot, screen.app, lambda n: str(promoted) in n and "is kept" in n, "promotion said")
 
         # continue from a checkpoint without a state: one line saying why not
         await pilot.press("c")
-        assert any("tiny-000008.safetensors: no saved state" in n for n in notices(screen.app))
+        await said(pilot, screen.app, lambda n: "tiny-000008.safetensors: no saved state" in n, "no state")
 
         # log scale and zoom
         await pilot.press("l")
@@ -214,7 +220,7 @@ def test_a_run_whose_process_is_gone_shows_as_crashed_with_its_log(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     lock_path(out, "tiny").write_text(f"{dead.pid} -\n")
-    (out / "tiny.log").write_text("loading the model\nstep 15/48\nKilled\n")
+    (out / "tiny.log").write_text("[transformers] loading the model\nstep 15/48\nKilled\n")
 
     async def scenario(pilot, screen: TrainScreen):
         picker = await until(pilot, lambda: isinstance(screen.app.screen, RunPicker) and screen.app.screen, "picker")
@@ -231,7 +237,9 @@ def test_a_run_whose_process_is_gone_shows_as_crashed_with_its_log(tmp_path):
         assert "✗ CRASHED tiny" in status and "LIVE" not in status and "gone without finishing" in status
         assert "Killed" in str(screen.query_one("#run-log").render())
         await pilot.press("x")  # nothing to stop: one line
-        assert any("tiny is not running" in n for n in notices(screen.app))
+        await said(pilot, screen.app, lambda n: "tiny is not running" in n, "not running")
+        screen.post_message(RunNotice(snap.key, "tiny: warning: [transformers] odd [/b] text", "warning", None))
+        await said(pilot, screen.app, lambda n: n == "tiny: warning: [transformers] odd [/b] text", "not markup")
 
     run_app(make_app(tmp_path, config), scenario)
 
@@ -285,7 +293,9 @@ def tiny_model(tmp_path_factory):
 
 
 def _end_processes(app) -> None:
-    for run in list(getattr(app, "run_service", None).followed.values()) if getattr(app, "run_service", None) else []:
+    """Kill what a failed test left running (the runs are detached: they outlive the app)."""
+    service = getattr(app, "run_service", None)
+    for run in list(service.followed.values()) if service else []:
         if run.process is not None and run.process.poll() is None:
             run.process.kill()
             run.process.wait(30)
@@ -326,7 +336,8 @@ def test_start_from_the_screen_save_now_promote_then_extend_by_one_epoch(tiny_mo
         await until(pilot, lambda: isinstance(app.screen, NumberDialog), "how many epochs")
         await pilot.press("enter")  # 1
         await until(pilot, lambda: screen.run.process is not None and screen.run.process.pid != first_pid, "extended")
-        assert any("extending by 1 epoch(s): loratui train" in n and "--extend-epochs 1" in n for n in notices(app))
+        await said(pilot, app, lambda n: "extending by 1 epoch(s): loratui train" in n and "--extend-epochs 1" in n,
+                   "the command said")
         await until(pilot, lambda: screen.snapshot.status == "finished" and screen.snapshot.step == 12,
                     "the extra epoch", TIMEOUT)
         assert screen.snapshot.reason == "completed" and screen.snapshot.epoch == 3
@@ -372,7 +383,7 @@ def test_reattach_to_a_shell_run_stop_it_resume_it_then_sigkill_shows_crashed(ti
         await until(pilot, lambda: screen.snapshot.status == "crashed", "crashed")
         status = screen.query_one(RunStatus).plain
         assert "✗ CRASHED tiny" in status and "LIVE" not in status
-        assert any("gone without finishing" in n for n in notices(app))
+        await said(pilot, app, lambda n: "gone without finishing" in n, "the crash said")
 
     try:
         deadline = time.monotonic() + TIMEOUT

@@ -11,6 +11,7 @@ checkpoints with a preview of their samples, the last lines of the run's log.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from rich.text import Text
@@ -31,6 +32,22 @@ from loratui.tui.widgets.checkpoint_list import CheckpointList, checkpoint_detai
 from loratui.tui.widgets.loss_chart import LossChart
 from loratui.tui.widgets.run_status import RunStatus, run_error_line
 
+PALETTE = (  # (title, help, action, its arguments): every key of the screen
+    ("train: runs (follow a live or past run)", "a", "pick_run"),
+    ("train: start a new run from the config", "s (shows the command first)", "start"),
+    ("train: stop the run gracefully", "x (saves LoRA and state)", "stop"),
+    ("train: save a LoRA now", "w", "save_now"),
+    ("train: render samples now", "k", "sample_now"),
+    ("train: resume the stopped run", "r (from NAME-state)", "resume"),
+    ("train: extend the finished run by N epochs", "e", "extend"),
+    ("train: continue from the highlighted checkpoint", "c", "continue_from"),
+    ("train: promote the highlighted checkpoint", "p (a copy; never overwrites)", "promote"),
+    ("train: next sample image of the checkpoint", "v", "next_sample"),
+    ("train: open the setting the error points at", "o", "open_setting"),
+    ("chart: log scale on/off", "l", "log_scale"),
+    ("chart: zoom to fewer recent steps", "+", "zoom", 1),
+    ("chart: zoom out", "-", "zoom", -1),
+)
 ZOOMS = (10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)  # "last N steps" views
 
 
@@ -67,6 +84,11 @@ class TrainScreen(Screen):
         self.offered = False           # the run list was offered on arrival
         self.error_setting: str | None = None
         self.sample_index = 0
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Notifications here carry paths, log lines and engine text: never read as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     @property
     def service(self) -> RunService:
@@ -233,6 +255,12 @@ class TrainScreen(Screen):
             self.notify("no run followed: a lists the runs", severity="warning")
         return self.run
 
+    def _shown(self) -> RunSnapshot | None:
+        """The followed run as last read, or None (said in one line)."""
+        if self._followed() is not None and self.snapshot is None:
+            self.notify(f"still reading {self.run.key.name}", severity="warning")
+        return self.snapshot if self.run is not None else None
+
     def _try(self, what: str, action) -> object | None:
         """Run a service call; a LoratuiError (or OSError) becomes one line."""
         try:
@@ -284,14 +312,15 @@ class TrainScreen(Screen):
             self._said(self.run, self.service.sample_now, "sample")
 
     def action_resume(self) -> None:
-        if self._followed() and self.snapshot is not None:
-            run = self._try("cannot resume", lambda: self.service.resume(self.snapshot))
+        snapshot = self._shown()
+        if snapshot is not None:
+            run = self._try("cannot resume", lambda: self.service.resume(snapshot))
             if run is not None:
                 self.show_run(run)
                 self.notify(f"resumed: {run.command.display}")
 
     def action_extend(self) -> None:
-        snapshot = self.snapshot if self._followed() else None
+        snapshot = self._shown()
         if snapshot is None:
             return
         self.app.push_screen(NumberDialog(f"extend {snapshot.name}", "Train this many more epochs from the run's "
@@ -306,15 +335,19 @@ class TrainScreen(Screen):
             self.notify(f"extending by {epochs} epoch(s): {run.command.display}")
 
     def action_continue_from(self) -> None:
-        checkpoint = self.checkpoints.current if self._followed() else None
-        if self.run is None:
+        snapshot = self._shown()
+        if snapshot is None:
             return
+        checkpoint = self.checkpoints.current
         if checkpoint is None or checkpoint.state is None:
             what = Path(checkpoint.path).name if checkpoint else "no checkpoint highlighted"
             self.notify(f"{what}: no saved state to continue from (saving.save_state keeps one with each save)",
                         severity="error")
             return
-        config = self.snapshot.config if self.snapshot else None
+        config = snapshot.config
+        if config is None:
+            self.notify(f"{snapshot.name}: its run_started event names no config to continue with", severity="error")
+            return
 
         def ask_command(epochs: int | None) -> None:
             if epochs:
@@ -328,11 +361,16 @@ class TrainScreen(Screen):
                                           lambda n: f"show the command for {n} more epoch(s)"), ask_command)
 
     def action_promote(self) -> None:
-        checkpoint = self.checkpoints.current if self._followed() else None
-        if self.run is None:
+        snapshot = self._shown()
+        if snapshot is None:
             return
+        checkpoint = self.checkpoints.current
         if checkpoint is None:
             self.notify("no checkpoint to promote yet", severity="warning")
+            return
+        if snapshot.status in ("starting", "live"):  # its end writes NAME.safetensors: a promoted copy would go
+            self.notify(f"{snapshot.name} is still running and writes {snapshot.name}.safetensors when it ends: "
+                        "promote once it has stopped", severity="warning")
             return
         run = self.run
         run_in_thread(self, self.service.promote, run, checkpoint, what=f"promoting {Path(checkpoint.path).name}",
@@ -382,20 +420,5 @@ class TrainScreen(Screen):
     # ---- commands -------------------------------------------------------------------------------
 
     def palette_commands(self) -> list[PaletteCommand]:
-        return [
-            PaletteCommand("train: runs (follow a live or past run)", "a", self.action_pick_run),
-            PaletteCommand("train: start a new run from the config", "s (shows the command first)", self.action_start),
-            PaletteCommand("train: stop the run gracefully", "x (saves LoRA and state)", self.action_stop),
-            PaletteCommand("train: save a LoRA now", "w", self.action_save_now),
-            PaletteCommand("train: render samples now", "k", self.action_sample_now),
-            PaletteCommand("train: resume the stopped run", "r (from NAME-state)", self.action_resume),
-            PaletteCommand("train: extend the finished run by N epochs", "e", self.action_extend),
-            PaletteCommand("train: continue from the highlighted checkpoint", "c", self.action_continue_from),
-            PaletteCommand("train: promote the highlighted checkpoint", "p (a copy; never overwrites)",
-                           self.action_promote),
-            PaletteCommand("train: next sample image of the checkpoint", "v", self.action_next_sample),
-            PaletteCommand("train: open the setting the error points at", "o", self.action_open_setting),
-            PaletteCommand("chart: log scale on/off", "l", self.action_log_scale),
-            PaletteCommand("chart: zoom to fewer recent steps", "+", lambda: self.action_zoom(1)),
-            PaletteCommand("chart: zoom out", "-", lambda: self.action_zoom(-1)),
-        ]
+        return [PaletteCommand(title, help_text, partial(getattr(self, f"action_{action}"), *args))
+                for title, help_text, action, *args in PALETTE]
