@@ -357,7 +357,8 @@ class TrainScreen(Screen):
                                                    extend_epochs=epochs)), self._start)
 
         self.app.push_screen(NumberDialog(f"continue from {Path(checkpoint.path).name}",
-                                          "Epochs to train past the checkpoint's epoch:",
+                                          "More epochs (--extend-epochs N): the run goes on from this "
+                                          "checkpoint's state through its planned epochs, plus N.",
                                           lambda n: f"show the command for {n} more epoch(s)"), ask_command)
 
     def action_promote(self) -> None:
