@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from textual.app import App
+from textual.app import App, ComposeResult
+from textual.widgets import Static
 
 from loratui.core.events import events_path, lock_path, log_path, read_events
 from loratui.core.runs import list_runs
@@ -28,8 +29,20 @@ pytestmark = pytest.mark.slow
 TIMEOUT = 240.0  # a run's first step needs torch + diffusers imported: slow on a busy 2-core box
 
 
+class Sink(Static):
+    """A widget that subscribed to the service (as the Train screen's widgets will)."""
+
+    seen: list
+
+    def on_run_updated(self, message: RunUpdated) -> None:
+        self.seen.append(message.snapshot.status)
+
+
 class Host(App):
     """The smallest app that owns a run service and records what it posts."""
+
+    def compose(self) -> ComposeResult:
+        yield Sink(id="sink")
 
     def __init__(self) -> None:
         super().__init__()
@@ -130,11 +143,16 @@ def test_a_run_killed_with_sigkill_shows_as_crashed(tiny_model, tmp_path):
 
     async def scenario():
         async with app.run_test() as pilot:
+            sink = app.query_one(Sink)
+            sink.seen = []
+            app.service.subscribe(sink)
             run = app.service.start(app.service.command(config))
             await until(pilot, lambda: (s := _latest(app, run)) and s.step >= 1, "a step")
+            assert sink.seen and sink.seen[-1] == "live"
             os.kill(run.process.pid, signal.SIGKILL)
             snap = await until(pilot, lambda: (s := _latest(app, run)) and s.status == "crashed" and s, "crashed")
             assert snap.pid is None and run.exit_code == -signal.SIGKILL
+            await until(pilot, lambda: sink.seen[-1] == "crashed", "the subscriber told")
             assert any("gone without finishing" in n.line and n.severity == "error" for n in app.notices)
             with pytest.raises(Exception, match="not running"):
                 app.service.stop(run)

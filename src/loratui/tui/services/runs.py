@@ -57,7 +57,7 @@ class RunSnapshot:
     key: Path                       # the events file: one run per file
     output_dir: Path
     name: str
-    status: str                     # "starting" | "live" | "finished" | "crashed"
+    status: str                     # "reading" (catching up) | "starting" | "live" | "finished" | "crashed"
     reason: str | None              # of the finished event: "completed" | "stopped" | "error"
     pid: int | None
     step: int
@@ -116,7 +116,7 @@ class FollowedRun:
         self.process: subprocess.Popen | None = None  # when this app started it
         self.command: RunCommand | None = None
         self.exit_code: int | None = None
-        self.status = "starting"
+        self.status = "reading"
         self.caught_up = False
         self.stopping = threading.Event()
         self.worker = None
@@ -180,6 +180,7 @@ class RunService:
         self.python = python or sys.executable
         self.followed: dict[Path, FollowedRun] = {}
         self._subscribers: weakref.WeakSet = weakref.WeakSet()
+        self._subscribers_lock = threading.Lock()  # changed on the UI thread, read by the followers
 
     # ---- listing and following --------------------------------------------------------------------
 
@@ -189,10 +190,12 @@ class RunService:
 
     def subscribe(self, node) -> None:
         """Also post RunUpdated / RunNotice to ``node`` (a screen or widget), besides the App."""
-        self._subscribers.add(node)
+        with self._subscribers_lock:
+            self._subscribers.add(node)
 
     def unsubscribe(self, node) -> None:
-        self._subscribers.discard(node)
+        with self._subscribers_lock:
+            self._subscribers.discard(node)
 
     def follow(self, output_dir: str | os.PathLike, name: str) -> FollowedRun:
         """Follow a run from the start of its events file (again the same object when followed)."""
@@ -215,7 +218,9 @@ class RunService:
             self.unfollow(run)
 
     def _post(self, message_factory) -> None:
-        for target in [self.app, *list(self._subscribers)]:
+        with self._subscribers_lock:
+            targets = [self.app, *self._subscribers]
+        for target in targets:
             try:
                 target.post_message(message_factory())
             except Exception:  # noqa: BLE001 - a closing node or app: nobody to tell
@@ -249,7 +254,8 @@ class RunService:
                     self._notices(run, events)
             if follower.at_end and not run.caught_up:
                 run.caught_up, dirty = True, True
-            status = self._status(run, pid)
+            # a dead run's status waits for the whole file (its `finished` may be further on)
+            status = self._status(run, pid) if run.caught_up or pid is not None else run.status
             changed = status != run.status
             if changed:
                 run.status, dirty = status, True
