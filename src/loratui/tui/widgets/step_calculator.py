@@ -10,21 +10,18 @@ does, rules-of-thumb advice (core.plan.plan_advice: never blocking), and the est
 when a past run on this GPU with close settings measured a speed (services.run_speed).
 
 With ``scan=None`` the dataset is scanned in a thread worker and cached by the folders' mtimes
-(``SCAN_CACHE``), so a config change over a cached scan is computed on the UI thread at once;
-``last_update_ms`` is the time from ``update_config`` to the refresh that shows it. Every two
-seconds the folders' mtimes are checked again (in a thread) so images or repeats changed on disk
-show up. A target step count typed in the box gives epochs and the nearest exact step count; Enter
-posts ``EpochsChosen``.
+(``SCAN_CACHE``, services/scan_cache.py), so a config change over a cached scan is computed on the
+UI thread at once; ``last_update_ms`` is the time from ``update_config`` to the refresh that shows
+it. Every two seconds the folders' mtimes are checked again (in a thread) so images or repeats
+changed on disk show up. A target step count typed in the box gives epochs and the nearest exact
+step count; Enter posts ``EpochsChosen``.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
-import threading
 import time
-from collections import OrderedDict
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -33,91 +30,20 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
-from loratui.core.config import TrainingConfig, resolve_path
+from loratui.core.config import TrainingConfig
 from loratui.core.dataset import DatasetScan
 from loratui.core.errors import LoratuiError
 from loratui.core.plan import (
-    Schedule, TargetEpochs, compute_schedule, epochs_for_target_steps, plan_advice, plan_epoch, scan_for_config,
+    Schedule, TargetEpochs, compute_schedule, epochs_for_target_steps, plan_advice, plan_epoch,
 )
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.services.gpu import GPU_STATE
 from loratui.tui.services.run_speed import DurationEstimate, estimate_duration, speed_key
+from loratui.tui.services.scan_cache import SCAN_CACHE, folder_key, scan_is_of, scan_or_error
 from loratui.tui.services.work import failure_line, run_in_thread
 
 MAX_BUCKET_ROWS = 8
 POLL_SECONDS = 2.0
-
-
-# ---- scan cache (keyed by the folders' mtimes) -----------------------------------------------------
-
-
-def _dir_state(path: str) -> tuple:
-    """(path, mtime, [(subfolder, mtime)...]) of a root folder: what a scan's result depends on."""
-    try:
-        root = os.stat(path).st_mtime_ns
-        subs = []
-        with os.scandir(path) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=True):
-                    subs.append((entry.name, entry.stat(follow_symlinks=True).st_mtime_ns))
-        return path, root, tuple(sorted(subs))
-    except OSError as exc:
-        return path, "missing", exc.strerror or ""
-
-
-def folder_key(cfg: TrainingConfig) -> tuple:
-    """What a scan of ``cfg``'s folders depends on. Adding, removing or renaming images or concept
-    folders changes a folder mtime; an image rewritten in place does not (re-open the config)."""
-    d = cfg.dataset
-    train = resolve_path(cfg, d.train_data_dir, key="train_data_dir") if d.train_data_dir else ""
-    reg = resolve_path(cfg, d.reg_data_dir, key="reg_data_dir") if d.reg_data_dir else ""
-    return (d.caption_extension, _dir_state(train) if train else None, _dir_state(reg) if reg else None)
-
-
-class ScanCache:
-    """A few recent scans (or the error a scan raised), by folder key; shared by every calculator."""
-
-    def __init__(self, size: int = 8) -> None:
-        self._items: OrderedDict[tuple, DatasetScan | LoratuiError] = OrderedDict()
-        self._size, self._lock = size, threading.Lock()
-
-    def get(self, key: tuple) -> DatasetScan | LoratuiError | None:
-        with self._lock:
-            return self._items.get(key)
-
-    def put(self, key: tuple, value: DatasetScan | LoratuiError) -> None:
-        with self._lock:
-            self._items.pop(key, None)
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-SCAN_CACHE = ScanCache()
-
-
-def _scan_is_of(scan: DatasetScan, cfg: TrainingConfig) -> bool:
-    """Whether ``scan`` is of ``cfg``'s folders (a host may hold the scan of another dataset)."""
-    d = cfg.dataset
-
-    def same(path, value: str, key: str) -> bool:
-        if not value:
-            return path is None
-        return path is not None and os.path.abspath(path) == os.path.abspath(resolve_path(cfg, value, key=key))
-
-    return (scan.caption_extension == d.caption_extension and same(scan.train_data_dir, d.train_data_dir,
-            "train_data_dir") and same(scan.reg_data_dir, d.reg_data_dir, "reg_data_dir"))
-
-
-def _scan_or_error(cfg: TrainingConfig) -> DatasetScan | LoratuiError:
-    try:
-        return scan_for_config(cfg)
-    except LoratuiError as exc:  # a missing folder is an answer to show, and to cache
-        return exc
 
 
 # ---- the numbers, as `loratui steps --json` prints them -------------------------------------------
@@ -258,7 +184,7 @@ class StepCalculator(Widget):
             return
         self._started, self._pending = time.perf_counter(), None
         self._cfg = copy.deepcopy(cfg)  # the host keeps editing its own
-        if scan is not None and _scan_is_of(scan, self._cfg):
+        if scan is not None and scan_is_of(scan, self._cfg):
             self._own_scan, self._key = False, None
             self._show_scan(scan)
             return
@@ -270,7 +196,7 @@ class StepCalculator(Widget):
             return
         self._set_status("scanning the dataset ...")
         key, snapshot = self._key, self._cfg
-        run_in_thread(self, _scan_or_error, snapshot, done=lambda result: self._scanned(key, result),
+        run_in_thread(self, scan_or_error, snapshot, done=lambda result: self._scanned(key, result),
                       failed=self._failed, what="dataset scan", group="calc-scan", exclusive=True)
 
     def numbers(self) -> dict:
