@@ -185,7 +185,7 @@ SCENARIOS = {
     "bulk_remove_preview": _bulk_preview,
     "caption": _caption,
     "settings": _settings,
-    "train_placeholder": _train,
+    "train": _train,
 }
 
 # what must be on screen (a cheap check that the scenario reached the screen it names)
@@ -200,7 +200,7 @@ EXPECTED_SCREEN = {
     "bulk_remove_preview": "PlanPreviewScreen",
     "caption": "CaptionScreen",
     "settings": "SettingsScreen",
-    "train_placeholder": "TrainScreen",
+    "train": "TrainScreen",
 }
 
 

@@ -13,7 +13,6 @@ from textual.binding import Binding
 
 from loratui.core.dataset import DatasetLocation
 from loratui.tui.palette import LoratuiCommands, PaletteCommand
-from loratui.tui.screens.placeholders import TrainScreen
 from loratui.tui.services.dataset_store import DatasetStore
 
 SCREENS = Binding.Group("Screens", compact=True)
@@ -38,6 +37,12 @@ def _settings_screen():
     return SettingsScreen()
 
 
+def _train_screen():
+    from loratui.tui.screens.train import TrainScreen
+
+    return TrainScreen()
+
+
 class LoratuiApp(App):
     """`loratui [PATH]`: clean captions, caption, configure and train, from the keyboard."""
 
@@ -46,7 +51,7 @@ class LoratuiApp(App):
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {LoratuiCommands}
     MODES = {"dataset": _dataset_screen, "caption": _caption_screen, "settings": _settings_screen,
-             "train": TrainScreen}
+             "train": _train_screen}
     BINDINGS = [  # 1-4 show in the footer as one group: "1234 Screens"
         Binding("1", "show_screen('dataset')", "Dataset", id="app.dataset", group=SCREENS),
         Binding("2", "show_screen('caption')", "Caption", id="app.caption", group=SCREENS),
@@ -70,6 +75,8 @@ class LoratuiApp(App):
         self._keymap_file = keymap_file
         self._themes_dir = themes_dir
         self.watch_dataset = watch
+        self.attach_dir: Path | None = None   # `loratui attach OUTPUT_DIR` (set by launch.run_app)
+        self.attach_run: str | None = None
         self.sub_title = str(location.project_dir or location.train_dir)
 
     # ---- start-up -------------------------------------------------------------------------------
@@ -128,6 +135,9 @@ class LoratuiApp(App):
         runner = getattr(self, "_caption_runner", None)
         if runner is not None:
             runner.stop_for_exit()  # a caption run stops with the app (after the caption being written)
+        runs = getattr(self, "run_service", None)
+        if runs is not None:
+            runs.shutdown()  # stops following; training runs are their own sessions and go on
 
     # ---- actions ----------------------------------------------------------------------------------
 

@@ -69,6 +69,8 @@ def load_panels() -> list[Widget]:
 class SettingsScreen(ConfigFileActions, Screen):
     """Edit the training config with help and checks on every field; save, import, export, train."""
 
+    AUTO_FOCUS = ""  # arrive with no field focused (None would mean the app's "*"): 1-4 switch screens until tab
+
     CSS_PATH = "settings.tcss"
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="settings.save", tooltip="Save in place (comments and order kept)"),
