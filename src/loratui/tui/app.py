@@ -96,7 +96,26 @@ class LoratuiApp(App):
         apply_keymap(self, keymap)
         for line in [*problems, *keymap_problems]:
             self.notify(line, severity="warning", timeout=8)
-        self.switch_mode("dataset")
+        # `loratui attach DIR` opens on its run; otherwise the dataset, with a word about a live run
+        self.switch_mode("train" if self.attach_dir is not None else "dataset")
+        if self.attach_dir is None and self.config_path is not None:
+            from loratui.tui.services.work import run_in_thread
+
+            run_in_thread(self, self._live_runs, what="looking for live runs", done=self._tell_live_runs,
+                          failed=lambda exc: None)  # only a hint: a broken config shows on Settings
+
+    def _live_runs(self) -> list:
+        from loratui.core.config import load_config, resolve_path
+        from loratui.core.runs import list_runs
+
+        cfg = load_config(self.config_path)
+        output = resolve_path(cfg, cfg.saving.output_dir, key="output_dir")
+        return [run for run in list_runs(output) if run.status == "live"]
+
+    def _tell_live_runs(self, live: list) -> None:
+        for run in live:
+            total = f"/{run.total_steps}" if run.total_steps else ""
+            self.notify(f"{run.name} is training (step {run.step}{total}): 4 follows it", timeout=10)
 
     def start_watching(self) -> None:
         """Follow outside changes to caption files (once per app; the worker outlives screens)."""
