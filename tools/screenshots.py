@@ -48,7 +48,9 @@ SHOTS: list[tuple[str, str, list[str]]] = [
     ("bulk-preview.svg", "loratui: remove tags, plan preview", ["escape", "minus", *"*background", "enter"]),
     ("caption.svg", "loratui: Caption screen (2)", ["escape", "2"]),
     ("settings.svg", "loratui: Settings screen (3)", ["3"]),
+    ("train.svg", "loratui: Train screen (4), a recorded run", ["4", "down", "enter"]),
 ]
+RECORDED = Path(__file__).resolve().parent.parent / "tests" / "data" / "run_recorded.events.jsonl"
 
 
 def build_demo_dataset(root: Path) -> Path:
@@ -57,7 +59,31 @@ def build_demo_dataset(root: Path) -> Path:
     from loratui import demo
 
     demo.build_project(root)
+    _recorded_run(root)
     return root
+
+
+def _recorded_run(root: Path) -> None:
+    """A finished run in the demo's model/ folder for the Train screen: the recorded events of a tiny
+    real run (tests/data), its checkpoints as small files and its samples as images."""
+    import json
+
+    from PIL import Image
+
+    out = root / "model"
+    text = RECORDED.read_text(encoding="utf-8").replace("{OUT}", str(out)).replace("{PROJECT}", str(root))
+    text = text.replace("{MODEL}", str(root / "base-model"))
+    events = [json.loads(line) for line in text.splitlines()]
+    (out / "tiny.events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    for event in events:
+        if event["event"] == "checkpoint_saved" and event["kind"] != "state":
+            Path(event["path"]).write_bytes(b"recorded")
+        elif event["event"] == "checkpoint_saved":
+            Path(event["path"]).mkdir(exist_ok=True)
+        elif event["event"] == "sample_saved":
+            for path in event["paths"]:
+                Path(path).parent.mkdir(exist_ok=True)
+                Image.new("RGB", (64, 64), (200, 30, event["step"] % 256)).save(path)
 
 
 def _state(app) -> str:
@@ -79,15 +105,17 @@ async def _settle(app, pilot) -> None:
 
     deadline = time.monotonic() + LOAD_TIMEOUT
     while True:
-        await app.workers.wait_for_complete()
         await pilot.pause()
-        busy = any(not worker.is_finished for worker in app.workers) or any(
-            preview.is_loading for screen in app.screen_stack for preview in screen.query(ImagePreview))
+        # run followers (group "runs") live as long as the app: the recorded run is read once caught up
+        busy = any(not worker.is_finished for worker in app.workers if worker.group != "runs") or any(
+            preview.is_loading for screen in app.screen_stack for preview in screen.query(ImagePreview)) or any(
+            not run.caught_up for run in getattr(getattr(app, "run_service", None), "followed", {}).values())
         if not busy:
             break
         if time.monotonic() > deadline:
             raise RuntimeError(f"the app did not settle within {LOAD_TIMEOUT:.0f} s{_state(app)}")
-        await pilot.pause(0.02)
+        await pilot.pause(0.05)
+    await pilot.pause(0.6)  # the loss chart draws at most twice a second
     for screen in app.screen_stack:
         for widget in screen.query("Input, TextArea"):
             if isinstance(widget, (Input, TextArea)):

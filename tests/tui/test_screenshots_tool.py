@@ -20,6 +20,7 @@ EXPECTED = {
     "help.svg": "loratui: help (?)",
     "caption.svg": "loratui: Caption screen (2)",
     "settings.svg": "loratui: Settings screen (3)",
+    "train.svg": "loratui: Train screen (4), a recorded run",
 }
 
 
@@ -41,4 +42,4 @@ def test_screenshots_tool_writes_the_svgs(tmp_path):
         assert str(tmp_path) not in svg, name  # no temporary path is left
     assert "shp_demo" in (out / "dataset.svg").read_text(encoding="utf-8")  # the demo's concept folder
     assert "background" in (out / "bulk-preview.svg").read_text(encoding="utf-8")
-    assert "5 screenshots" in result.stderr
+    assert f"{len(EXPECTED)} screenshots" in result.stderr
