@@ -15,7 +15,7 @@ from PIL import Image
 
 from loratui.core.config import load_config
 from loratui.core.errors import LoratuiError
-from loratui.core.schedule import compute_schedule, epoch_samples
+from loratui.core.plan import compute_schedule, epoch_samples
 from loratui.engine.data import TrainingData, augment_caption, crop_top_left
 from loratui.engine.data_cache import cache_path
 from test_train import make_project, write_images
