@@ -50,7 +50,8 @@ SHOTS: list[tuple[str, str, list[str]]] = [
     ("settings.svg", "loratui: Settings screen (3)", ["3"]),
     ("train.svg", "loratui: Train screen (4), a recorded run", ["4", "down", "enter"]),
 ]
-RECORDED = Path(__file__).resolve().parent.parent / "tests" / "data" / "run_recorded.events.jsonl"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from fixtures.recorded_run import write_recorded_run  # noqa: E402 - the same run the snapshots use
 
 
 def build_demo_dataset(root: Path) -> Path:
@@ -59,31 +60,8 @@ def build_demo_dataset(root: Path) -> Path:
     from loratui import demo
 
     demo.build_project(root)
-    _recorded_run(root)
+    write_recorded_run(root, relative_to=root.parent)  # a finished run for the Train screen (cwd: root.parent)
     return root
-
-
-def _recorded_run(root: Path) -> None:
-    """A finished run in the demo's model/ folder for the Train screen: the recorded events of a tiny
-    real run (tests/data), its checkpoints as small files and its samples as images."""
-    import json
-
-    from PIL import Image
-
-    out = root / "model"
-    text = RECORDED.read_text(encoding="utf-8").replace("{OUT}", str(out)).replace("{PROJECT}", str(root))
-    text = text.replace("{MODEL}", str(root / "base-model"))
-    events = [json.loads(line) for line in text.splitlines()]
-    (out / "tiny.events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
-    for event in events:
-        if event["event"] == "checkpoint_saved" and event["kind"] != "state":
-            Path(event["path"]).write_bytes(b"recorded")
-        elif event["event"] == "checkpoint_saved":
-            Path(event["path"]).mkdir(exist_ok=True)
-        elif event["event"] == "sample_saved":
-            for path in event["paths"]:
-                Path(path).parent.mkdir(exist_ok=True)
-                Image.new("RGB", (64, 64), (200, 30, event["step"] % 256)).save(path)
 
 
 def _state(app) -> str:

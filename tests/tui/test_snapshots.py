@@ -43,6 +43,7 @@ import pytest
 from textual.app import App
 from textual.widgets import Input, TextArea
 
+from fixtures.recorded_run import write_recorded_run
 from fixtures.tui_dataset import make_dataset
 from loratui.core.dataset import locate_dataset
 from loratui.tui.app import LoratuiApp
@@ -62,10 +63,14 @@ async def type_text(pilot, text: str) -> None:
 
 
 def nothing_pending(app: App) -> bool:
-    """True when no worker runs and no image preview is still loading."""
+    """True when no worker runs (run followers live as long as the app: their run must be read
+    through) and no image preview is still loading."""
     from loratui.tui.widgets.image_preview import ImagePreview
 
-    if any(not worker.is_finished for worker in app.workers):
+    if any(not worker.is_finished for worker in app.workers if worker.group != "runs"):
+        return False
+    service = getattr(app, "run_service", None)
+    if service is not None and any(not run.caught_up for run in service.followed.values()):
         return False
     for screen in app.screen_stack:
         if any(preview.is_loading for preview in screen.query(ImagePreview)):
@@ -88,13 +93,14 @@ async def settle(app: App, pilot) -> None:
     """Wait until workers are done and the preview is drawn, then let a few frames go by."""
     deadline = time.monotonic() + LOAD_TIMEOUT
     while True:
-        await app.workers.wait_for_complete()
         await pilot.pause()
         if nothing_pending(app):
             break
         if time.monotonic() > deadline:
             raise AssertionError(f"the app did not settle within {LOAD_TIMEOUT:.0f} s{app_state(app)}")
         await pilot.pause(0.02)
+    if getattr(app, "run_service", None) is not None:
+        await pilot.pause(0.6)  # the loss chart draws at most twice a second
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()
     await pilot.pause()
@@ -174,6 +180,12 @@ async def _train(pilot) -> None:
     await pilot.press("4")
 
 
+async def _train_recorded(pilot) -> None:
+    await pilot.press("4")  # the runs of the config's output folder: "+ start" then the recorded one
+    await pilot.pause(0.3)
+    await pilot.press("down", "enter")
+
+
 SCENARIOS = {
     "dataset": _nothing,
     "dataset_tags": _tags_pane,
@@ -186,6 +198,7 @@ SCENARIOS = {
     "caption": _caption,
     "settings": _settings,
     "train": _train,
+    "train_recorded": _train_recorded,
 }
 
 # what must be on screen (a cheap check that the scenario reached the screen it names)
@@ -201,6 +214,7 @@ EXPECTED_SCREEN = {
     "caption": "CaptionScreen",
     "settings": "SettingsScreen",
     "train": "TrainScreen",
+    "train_recorded": "TrainScreen",
 }
 
 
@@ -222,10 +236,19 @@ def quiet_env(tmp_path, monkeypatch):
     return tmp_path
 
 
-def make_app(tmp_path: Path) -> LoratuiApp:
+def make_app(tmp_path: Path, scenario: str = "") -> LoratuiApp:
     if not (tmp_path / "demo").exists():
         make_dataset(tmp_path / "demo")
-    app = LoratuiApp(locate_dataset(Path("demo")), settings_file=tmp_path / "tui.toml",
+    config = None
+    if scenario == "train_recorded":  # a config whose output folder holds a finished run
+        from loratui.core.config import TrainingConfig, save_config
+
+        write_recorded_run(tmp_path / "demo", relative_to=tmp_path)
+        cfg = TrainingConfig()
+        cfg.dataset.train_data_dir, cfg.saving.output_dir, cfg.saving.output_name = "img", "model", "tiny"
+        config = Path("demo") / "demo.toml"
+        save_config(cfg, config)
+    app = LoratuiApp(locate_dataset(Path("demo")), config_path=config, settings_file=tmp_path / "tui.toml",
                      keymap_file=tmp_path / "keymap.toml", themes_dir=tmp_path / "themes", watch=False)
     app.animation_level = "none"
     return app
@@ -246,7 +269,7 @@ async def _export(app: App, pilot, tmp_path: Path) -> str:
 async def capture(tmp_path: Path, scenario: str, size: tuple[int, int], *, recheck_after: float = 0.0
                   ) -> tuple[str, str, str]:
     """(svg, screen text, svg exported again ``recheck_after`` seconds later) for one scenario."""
-    app = make_app(tmp_path)
+    app = make_app(tmp_path, scenario)
     async with app.run_test(size=size) as pilot:
         await wait_loaded(app, pilot)
         await SCENARIOS[scenario](pilot)
