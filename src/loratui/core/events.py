@@ -11,7 +11,8 @@ A stopped run (Ctrl-C / SIGTERM) leaves ``NAME-state/`` for ``loratui train CONF
                     dataset (samples_per_epoch, reg_samples_per_epoch, images, buckets, folders),
                     schedule (steps_per_epoch, total_steps, epochs, batch, accumulation, processes,
                     batches_per_epoch),
-                    vram_estimate_gib, device, dtype, resumed_from (or null), pid
+                    vram_estimate_gib, device, gpu_name (CUDA device name, null on a CPU), dtype,
+                    resumed_from (or null), pid
     step            step, total_steps, epoch, loss, avg_loss (moving average of the last 50),
                     lr (of the first param group), images_per_s, eta_s, peak_vram_gib (or null)
     epoch_end       epoch, step, avg_loss (over the epoch)

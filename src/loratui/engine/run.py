@@ -561,6 +561,7 @@ class Run:
                             "accumulation": cfg.training.gradient_accumulation_steps, "processes": self.world,
                             "batches_per_epoch": schedule.batches_per_epoch},
                   vram_estimate_gib=round(est.total_gib, 2), device=str(device),
+                  gpu_name=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
                   dtype=cfg.training.mixed_precision, resumed_from=str(self.resume) if self.resume else None,
                   pid=os.getpid())
         if cfg.dataset.cache_latents or data.cache_text:
