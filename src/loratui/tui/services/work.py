@@ -9,35 +9,15 @@ thread and no worker can take the app down.
 
 from __future__ import annotations
 
-import os
-import time
-import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from textual.app import App
 from textual.dom import DOMNode
 from textual.worker import Worker
 
+from loratui.core.crashlog import write_crash_log
 from loratui.core.errors import LoratuiError
-
-
-def crash_log_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "loratui"
-
-
-def write_crash_log(exc: BaseException) -> Path | None:
-    """Write the traceback to the user cache folder; returns the file (None when that failed)."""
-    try:
-        folder = crash_log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / time.strftime("tui-crash-%Y%m%d-%H%M%S.log")
-        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
-        return path
-    except OSError:
-        return None
 
 
 def failure_line(what: str, exc: BaseException) -> tuple[str, bool]:
@@ -48,7 +28,7 @@ def failure_line(what: str, exc: BaseException) -> tuple[str, bool]:
     if isinstance(exc, OSError):
         name = f"{exc.filename}: " if exc.filename else ""
         return f"{prefix}{name}{exc.strerror or exc}", False
-    log = write_crash_log(exc)
+    log = write_crash_log(exc, kind="tui-crash")
     where = f" (details in {log})" if log else ""
     return f"{prefix}internal error: {type(exc).__name__}: {exc}{where}", True
 
