@@ -25,6 +25,9 @@ def resolve_target(target: str | os.PathLike) -> tuple[object, Path | None]:
         if not cfg.dataset.train_data_dir:
             raise LoratuiError(f"{path}: dataset.train_data_dir is not set: set it to the folder with the N_concept folders")
         train = Path(resolve_path(cfg, cfg.dataset.train_data_dir, key="train_data_dir"))
+        if not train.is_dir():
+            raise LoratuiError(f"{path}: dataset.train_data_dir = {cfg.dataset.train_data_dir!r}: {train} is not a "
+                               "folder; set it to the folder with the N_concept folders")
         location = locate_dataset(train)
         return location, path
     location = locate_dataset(path)
