@@ -229,6 +229,8 @@ def test_sections_by_key_and_palette_has_every_action(tmp_path):
     async def scenario(app, pilot, root):
         from loratui.tui.palette import commands_for
 
+        assert app.focused is None  # arriving focuses no field: 1-4 still switch screens
+        await pilot.press("tab")
         assert app.focused is field(app, "pretrained_model_name_or_path")
         await pilot.press("ctrl+down")
         await pilot.pause()
