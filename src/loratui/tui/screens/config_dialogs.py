@@ -181,7 +181,32 @@ class ImportReportDialog(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class PickFromList(ModalScreen[str | None]):
+class ListPickKeys:
+    """The keys of a filter-box-over-a-list dialog: up/down move in the list, Enter or a click
+    chooses the highlighted entry (``choose(option_id)``), escape cancels. Shared by PickFromList and
+    config_picker.FilePicker (a mixin: handlers are found by name, not by ``@on``)."""
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count:
+            options.highlighted = ((options.highlighted or 0) + step) % options.option_count
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        options = self.query_one(OptionList)
+        if options.highlighted is None:
+            self.app.bell()
+            return
+        self.choose(options.get_option_at_index(options.highlighted).id)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.choose(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PickFromList(ListPickKeys, ModalScreen[str | None]):
     """Type part of an entry, pick it with enter: dismisses with its id (a key, a choice).
 
     ``items`` is [(id, label)]; labels holding the typed text are listed, those starting with it first.
@@ -237,26 +262,8 @@ class PickFromList(ModalScreen[str | None]):
     def _changed(self, event: Input.Changed) -> None:
         self._fill(event.value)
 
-    def action_move(self, step: int) -> None:
-        options = self.query_one(OptionList)
-        if options.option_count:
-            options.highlighted = ((options.highlighted or 0) + step) % options.option_count
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        options = self.query_one(OptionList)
-        if options.highlighted is None:
-            self.app.bell()
-            return
-        self.dismiss(options.get_option_at_index(options.highlighted).id)
-
-    @on(OptionList.OptionSelected)
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def choose(self, option_id: str) -> None:
+        self.dismiss(option_id)
 
 
 def goto_field_dialog() -> PickFromList:

@@ -22,7 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from loratui.tui.screens.config_dialogs import dialog_css
+from loratui.tui.screens.config_dialogs import ListPickKeys, dialog_css
 
 MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".bin")
 MAX_ENTRIES = 2000
@@ -57,7 +57,7 @@ def list_folder(folder: Path, want: str, suffixes: tuple[str, ...] | None) -> tu
     return shown, note
 
 
-class FilePicker(ModalScreen[Path | None]):
+class FilePicker(ListPickKeys, ModalScreen[Path | None]):
     """See the module doc. ``want`` is "file", "folder" or "any" (a model: a file or a diffusers folder)."""
 
     DEFAULT_CSS = dialog_css("FilePicker") + """
@@ -126,11 +126,6 @@ class FilePicker(ModalScreen[Path | None]):
     def _filter(self, event: Input.Changed) -> None:
         self._fill(event.value)
 
-    def action_move(self, step: int) -> None:
-        options = self.query_one(OptionList)
-        if options.option_count:
-            options.highlighted = ((options.highlighted or 0) + step) % options.option_count
-
     def action_parent(self) -> None:
         if self.folder.parent != self.folder:
             self.open_folder(self.folder.parent)
@@ -144,19 +139,3 @@ class FilePicker(ModalScreen[Path | None]):
             self.open_folder(Path(option_id))
         else:
             self.dismiss(Path(option_id))
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        options = self.query_one(OptionList)
-        if options.highlighted is None:
-            self.app.bell()
-            return
-        self.choose(options.get_option_at_index(options.highlighted).id)
-
-    @on(OptionList.OptionSelected)
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        self.choose(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
