@@ -150,3 +150,29 @@ def test_config_new_in_a_project_folder_uses_its_folders(tmp_path):
     assert "output_dir = model" in result.output
     cfg = load_config(tmp_path / "alice.toml")
     assert (cfg.dataset.train_data_dir, cfg.dataset.reg_data_dir, cfg.saving.output_dir) == ("img", "", "model")
+
+
+def test_check_reports_a_missing_package_as_train_would(runner, tmp_path, monkeypatch):
+    assert run(runner, "new", "c.toml", "--train-data-dir", "img", "--model", "org/model").exit_code == 0
+    text = Path("c.toml").read_text()
+    Path("x.toml").write_text(text.replace("xformers = false", "xformers = true").replace("sdpa = true",
+                                                                                         "sdpa = false"))
+    assert load_config("x.toml").training.xformers is True
+    monkeypatch.setattr("loratui.core.config.packages.installed", lambda name: name != "xformers")
+    result = run(runner, "check", "x.toml")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "x.toml: training.xformers is true but xformers is not installed: pip install xformers, or use sdpa = true"]
+    monkeypatch.setattr("loratui.core.config.packages.installed", lambda name: name not in ("bitsandbytes",))
+    cfg = load_config("c.toml")
+    result = run(runner, "check", "c.toml")
+    assert result.exit_code == 1 and cfg.optimizer.optimizer_type in result.output
+    assert "needs the bitsandbytes package: pip install bitsandbytes" in result.output
+
+
+def test_core_package_table_matches_the_engine():
+    pytest.importorskip("torch")
+    from loratui.core.config.packages import OPTIMIZER_PACKAGES
+    from loratui.engine.optim import NEEDS
+
+    assert OPTIMIZER_PACKAGES == NEEDS

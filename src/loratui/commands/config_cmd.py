@@ -92,7 +92,7 @@ def check_config(path: str) -> None:
 
     Every problem is one line; the exit code is 1 when there is any, 0 when the config is fine.
     """
-    from loratui.core.config import ConfigError, check_paths, load_config, validate
+    from loratui.core.config import ConfigError, check_paths, load_config, missing_packages, validate
 
     try:
         cfg = load_config(path)
@@ -100,7 +100,7 @@ def check_config(path: str) -> None:
         for problem in exc.problems:
             click.echo(problem)
         sys.exit(1)
-    problems = [f"{path}: {p}" for p in validate(cfg) + check_paths(cfg)]
+    problems = [f"{path}: {p}" for p in validate(cfg) + check_paths(cfg) + missing_packages(cfg)]
     if problems:
         for problem in problems:
             click.echo(problem)

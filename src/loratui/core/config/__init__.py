@@ -3,8 +3,10 @@
 Here live the typed sections and their help (schema.py), the field table that checks and coerces
 values (fields.py), loading and validation with errors that name file, line and key (load.py),
 rendering a fresh commented file (render.py), saving in place without touching the user's comments
-and order (write.py, snapshot.py), kohya_ss GUI JSON import (kohya_import.py), sd-scripts TOML export
-(sdscripts_export.py) and VRAM presets (presets.py). It may use core.dataset (export lists the
+and order (write.py, snapshot.py), kohya_ss GUI JSON import (kohya_import.py, with the dataset TOML it
+may name: kohya_dataset.py), sd-scripts TOML export (sdscripts_export.py), what a diffusers model folder is
+(base_model.py, shared with the engine), the optional packages a config needs (packages.py) and VRAM
+presets (presets.py). It may use core.dataset (export lists the
 concept folders); it knows nothing of captions' tag edits, nor of step plans and VRAM estimates
 (core.plan builds on this package, not the other way round). Import from here, not from the modules.
 """
@@ -16,7 +18,9 @@ from loratui.core.config.fields import (
     file_name_problem,
     optimizer_name, range_text,
 )
+from loratui.core.config.base_model import model_folder_family, model_folder_v_prediction
 from loratui.core.config.kohya_import import ImportReport, import_kohya, import_kohya_file
+from loratui.core.config.packages import missing_packages
 from loratui.core.config.load import (
     check_paths, config_from_dict, config_to_dict, load_config, loads_config, resolve_path, validate,
     with_resolved_paths,
@@ -46,6 +50,7 @@ __all__ = [
     "describe_field", "dumps_config", "earlier_export", "export_sdscripts", "field_help", "field_spec",
     "file_name_problem", "find_subsets", "guess_model_family",
     "import_kohya", "import_kohya_file", "load_config", "load_preset_file", "load_presets", "loads_config",
+    "missing_packages", "model_folder_family", "model_folder_v_prediction",
     "normalize_family", "optimizer_name", "preset_changes", "range_text", "resolve_path", "save_config",
     "section_fields", "update_config_text", "user_presets_dir", "validate", "with_resolved_paths",
     "write_config",
