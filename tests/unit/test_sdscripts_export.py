@@ -129,6 +129,9 @@ def test_auto_family_guess_from_safetensors_header_and_diffusers_folder(project,
     diff = tmp_path / "diffusers"
     (diff / "text_encoder").mkdir(parents=True)
     (diff / "text_encoder" / "config.json").write_text('{"hidden_size": 1024}')
+    assert guess_model_family(str(diff)) is None  # no unet/config.json: `train` refuses the folder too
+    (diff / "unet").mkdir()
+    (diff / "unet" / "config.json").write_text('{"cross_attention_dim": 1024}')
     assert guess_model_family(str(diff)) == "sd2"
     (diff / "text_encoder_2").mkdir()
     assert guess_model_family(str(diff)) == "sdxl"
@@ -255,3 +258,64 @@ def test_cli_asks_before_overwriting(project, monkeypatch, capsys):
     assert "Overwrite the earlier export" in result.output and "Nothing written." in result.output
     for flag in ("--yes", "--force", "-y"):
         assert CliRunner().invoke(cli, ["config", "export-sdscripts", config, flag]).exit_code == 0
+
+
+# ---- issue 12: export what `train` would use for a diffusers folder ---------------------------------
+
+def _diffusers_folder(root, *, prediction="v_prediction", cross=1024, hidden=1024, act="gelu", index=True):
+    (root / "unet").mkdir(parents=True)
+    (root / "text_encoder").mkdir()
+    (root / "scheduler").mkdir()
+    if index:
+        (root / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}')
+    (root / "unet" / "config.json").write_text(json.dumps({"cross_attention_dim": cross,
+                                                           "use_linear_projection": cross == 1024}))
+    (root / "text_encoder" / "config.json").write_text(json.dumps({"hidden_size": hidden, "hidden_act": act}))
+    (root / "scheduler" / "scheduler_config.json").write_text(json.dumps({"prediction_type": prediction}))
+    return root
+
+
+@pytest.mark.parametrize("family", ["auto", "sd2"])
+def test_sd2_768_v_diffusers_folder_exports_v_parameterization(project, family):
+    _diffusers_folder(project / "models" / "sd21")
+    cfg = _cfg(project, model={"pretrained_model_name_or_path": "models/sd21", "model_family": family})
+    assert cfg.model.v_parameterization is False
+    export = build_sdscripts(cfg)
+    assert export.family == "sd2" and export.train_args["v2"] is True
+    assert export.train_args["v_parameterization"] is True
+    assert any("v_prediction" in note and "scheduler_config.json" in note for note in export.notes)
+
+
+def test_epsilon_folder_exports_no_v_parameterization(project):
+    _diffusers_folder(project / "models" / "sd21base", prediction="epsilon")
+    cfg = _cfg(project, model={"pretrained_model_name_or_path": "models/sd21base", "model_family": "auto"})
+    export = build_sdscripts(cfg)
+    assert export.train_args["v2"] is True and "v_parameterization" not in export.train_args
+
+
+@pytest.mark.parametrize("cross, hidden, act, index, expected", [
+    (1024, 1024, "gelu", True, "sd2"),
+    (1024, 768, "quick_gelu", False, "sd2"),   # the UNet's cross-attention width alone
+    (768, 1024, "gelu", True, "sd2"),          # the text encoder's width alone
+    (768, 768, "quick_gelu", True, "sd1"),
+])
+def test_family_from_a_diffusers_folder(tmp_path, cross, hidden, act, index, expected):
+    folder = _diffusers_folder(tmp_path / "m", cross=cross, hidden=hidden, act=act, index=index,
+                               prediction="epsilon")
+    assert guess_model_family(str(folder)) == expected
+
+
+def test_sdxl_folder_and_non_folders(tmp_path):
+    folder = _diffusers_folder(tmp_path / "xl", cross=2048, hidden=768, act="quick_gelu", index=False)
+    (folder / "text_encoder_2").mkdir()
+    assert guess_model_family(str(folder)) == "sdxl"
+    (folder / "model_index.json").write_text('{"_class_name": "StableDiffusionXLPipeline", '
+                                             '"text_encoder": ["transformers", "CLIPTextModel"]}')
+    assert guess_model_family(str(folder)) == "sdxl"
+    (folder / "model_index.json").write_text('{"_class_name": "StableDiffusionXLImg2ImgPipeline"}')
+    assert guess_model_family(str(folder)) is None  # the refiner: `train` refuses it
+    (tmp_path / "empty").mkdir()
+    assert guess_model_family(str(tmp_path / "empty")) is None
+    bad = _diffusers_folder(tmp_path / "bad")
+    (bad / "unet" / "config.json").write_text("{not json")
+    assert guess_model_family(str(bad)) is None

@@ -6,7 +6,6 @@ guesses a hub repo; ``.ckpt`` pickles are only read through ``torch.load(weights
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,27 +128,9 @@ def _place(part, device, dtype) -> None:
 
 
 def _family_from_folder(folder: Path) -> str:
-    index = folder / "model_index.json"
-    if index.is_file():
-        data = json.loads(index.read_text(encoding="utf-8"))
-        if "XL" in str(data.get("_class_name", "")) or "text_encoder_2" in data:
-            if not data.get("text_encoder"):
-                raise LoratuiError(f"{folder} looks like the SDXL refiner, which loratui cannot train")
-            return "sdxl"
-    elif (folder / "text_encoder_2").is_dir():
-        return "sdxl"
-    unet_cfg = folder / "unet" / "config.json"
-    if not unet_cfg.is_file():
-        raise LoratuiError(f"{folder} is not a diffusers model folder (no unet/config.json)")
-    ucfg = json.loads(unet_cfg.read_text(encoding="utf-8"))
-    if ucfg.get("addition_embed_type") == "text_time":
-        return "sdxl"
-    te_cfg = folder / "text_encoder" / "config.json"
-    act = json.loads(te_cfg.read_text(encoding="utf-8")).get("hidden_act") if te_cfg.is_file() else None
-    # SD2's OpenCLIP text encoder uses gelu and a linear-projection UNet; SD1 uses CLIP's quick_gelu.
-    if ucfg.get("cross_attention_dim") == 1024 or (ucfg.get("use_linear_projection") and act == "gelu"):
-        return "sd2"
-    return "sd1"
+    from loratui.core.config import model_folder_family
+
+    return model_folder_family(folder)  # shared with `config export-sdscripts`
 
 
 def _load_folder(folder: Path, model_cfg, dtype) -> BaseModel:
@@ -158,11 +139,9 @@ def _load_folder(folder: Path, model_cfg, dtype) -> BaseModel:
 
     family = _family_from_folder(folder)
     _check_family(model_cfg.model_family, family, str(folder))
-    sched_cfg = folder / "scheduler" / "scheduler_config.json"
-    folder_v = False
-    if sched_cfg.is_file():
-        folder_v = json.loads(sched_cfg.read_text(encoding="utf-8")).get("prediction_type") == "v_prediction"
-    v_pred = bool(model_cfg.v_parameterization) or folder_v
+    from loratui.core.config import model_folder_v_prediction
+
+    v_pred = bool(model_cfg.v_parameterization) or model_folder_v_prediction(folder)  # as export-sdscripts
     try:
         unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet", torch_dtype=dtype, local_files_only=True)
         vae = AutoencoderKL.from_pretrained(folder, subfolder="vae", torch_dtype=dtype, local_files_only=True)

@@ -24,6 +24,7 @@ from typing import Any
 
 import tomli_w
 
+from loratui.core.config.base_model import model_folder_family, model_folder_v_prediction
 from loratui.core.config.schema import TrainingConfig
 from loratui.core.config.load import with_resolved_paths
 from loratui.core.dataset import parse_subset_name
@@ -84,13 +85,10 @@ def guess_model_family(path: str) -> str | None:
     """sd1/sd2/sdxl from a diffusers folder or a .safetensors header (no weights read); None if unsure."""
     p = Path(path)
     if p.is_dir():
-        if (p / "text_encoder_2").is_dir():
-            return "sdxl"
         try:
-            te = json.loads((p / "text_encoder" / "config.json").read_text())
-        except (OSError, ValueError):
+            return model_folder_family(p)  # the detection `train` uses
+        except LoratuiError:
             return None
-        return "sd2" if te.get("hidden_size") == 1024 else "sd1" if te.get("hidden_size") == 768 else None
     if p.suffix.lower() != ".safetensors" or not p.is_file():
         return None
     try:
@@ -108,6 +106,20 @@ def guess_model_family(path: str) -> str | None:
     if any(k.startswith("cond_stage_model.transformer.") for k in keys):
         return "sd1"
     return None
+
+
+def _folder_predicts_v(model: str, notes: list[str]) -> bool:
+    """`train` trains v-prediction when the diffusers folder's scheduler says so, whatever the config says."""
+    folder = Path(model)
+    try:
+        if not folder.is_dir() or not model_folder_v_prediction(folder):
+            return False
+    except LoratuiError as exc:
+        notes.append(f"{exc}: v_parameterization taken from the config only")
+        return False
+    notes.append(f"v_parameterization = true: {folder / 'scheduler' / 'scheduler_config.json'} says "
+                 "prediction_type = v_prediction, which `loratui train` follows (sd-scripts does not read it)")
+    return True
 
 
 def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScriptsExport:
@@ -128,7 +140,7 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
     a: dict[str, Any] = {"pretrained_model_name_or_path": m.pretrained_model_name_or_path}
     if family == "sd2":
         a["v2"] = True
-    if m.v_parameterization:
+    if m.v_parameterization or _folder_predicts_v(m.pretrained_model_name_or_path, notes):
         a["v_parameterization"] = True
     if m.vae:
         a["vae"] = m.vae
