@@ -21,6 +21,12 @@ def _load(path):
     return json.loads(path.read_text())
 
 
+@pytest.fixture(autouse=True)
+def no_xformers(monkeypatch):
+    """The import keeps xformers only when the package is installed: tests decide which."""
+    monkeypatch.setattr("loratui.core.config.packages.installed", lambda name: name != "xformers")
+
+
 @pytest.mark.parametrize("path", [SD15, SDXL, LOHA])
 def test_every_key_is_reported_exactly_once_and_result_is_valid(path):
     cfg, report = import_kohya_file(path, as_lora=True)
@@ -53,7 +59,7 @@ def test_sd15_standard_values():
     assert o["lr_warmup_steps"] == 0.1  # 10 percent
     t = d["training"]
     assert t["max_train_epochs"] == 10 and "max_train_steps" not in t
-    assert (t["xformers"], t["sdpa"]) == (True, False)
+    assert (t["xformers"], t["sdpa"]) == (False, True)  # "xformers", not installed: sdpa
     assert t["noise_offset"] == 0.05 and t["min_snr_gamma"] == 5.0
     assert t["clip_skip"] == 2 and t["max_token_length"] == 150 and t["seed"] == 1234
     assert t["mixed_precision"] == "fp16"
@@ -82,7 +88,7 @@ def test_sdxl_locon_prodigy_values():
     assert cfg.optimizer.max_grad_norm == 0.0
     assert (cfg.training.sdpa, cfg.training.xformers) == (True, False)
     assert cfg.training.cache_text_encoder_outputs is True and cfg.network.network_train_unet_only
-    assert cfg.training.max_train_epochs == 1 and cfg.training.max_train_steps == 1600
+    assert cfg.training.max_train_epochs is None and cfg.training.max_train_steps == 1600  # steps win over epoch
     assert cfg.training.full_bf16 and cfg.training.gradient_accumulation_steps == 2
     assert cfg.dataset.caption_extension == ".caption"  # empty -> sd-scripts default
     assert cfg.dataset.reg_data_dir == "/data/reg" and cfg.dataset.bucket_reso_steps == 32
@@ -90,7 +96,7 @@ def test_sdxl_locon_prodigy_values():
     assert cfg.saving.metadata_title == "XL style" and cfg.sampling.sample_every_n_steps == 200
     assert report.prompts_text is None
     warnings = "\n".join(report.warnings)
-    assert "epochs win" in warnings and "--log_prefix=xl" in warnings and "'./outputs/xl'" in warnings
+    assert "--log_prefix=xl" in warnings and "'./outputs/xl'" in warnings
     ignored = dict(report.ignored)
     assert ignored["flux1_checkbox"].startswith("FLUX/SD3 setting")
     assert "scheduler has no warmup" in ignored["lr_warmup_steps"]
@@ -104,7 +110,7 @@ def test_lycoris_type_refused_unless_as_lora():
     assert cfg.optimizer.optimizer_type == "Prodigy"
     assert cfg.optimizer.optimizer_args == ["decouple=True", "weight_decay=0.02"]  # quoted args
     assert cfg.optimizer.text_encoder_lr == 0.5 and cfg.optimizer.unet_lr == 1.0
-    assert (cfg.training.xformers, cfg.training.sdpa) == (True, False)  # old boolean xformers
+    assert (cfg.training.xformers, cfg.training.sdpa) == (False, True)  # old boolean xformers, not installed
     assert cfg.training.noise_offset == 0.0  # Multires type: noise_offset not applied
     assert cfg.dataset.caption_extension == ".caption" and cfg.dataset.resolution == (768, 768)
     assert cfg.training.seed == 42 and cfg.optimizer.lr_warmup_steps == 0.05
@@ -152,12 +158,26 @@ def test_optimizer_mapping(name, expected, args):
 
 
 @pytest.mark.parametrize("raw, sdpa, xformers", [
-    ("xformers", False, True), ("sdpa", True, False), ("none", False, False), (True, False, True),
-    (False, False, False),
+    ("xformers", True, False), ("sdpa", True, False), ("none", False, False), (True, True, False),
+    (False, False, False), ("True", True, False), ("SDPA", True, False),
 ])
-def test_attention_mapping(raw, sdpa, xformers):
-    cfg, _ = import_kohya({"network_dim": 8, "xformers": raw})
+def test_attention_mapping_without_the_xformers_package(raw, sdpa, xformers):
+    cfg, report = import_kohya({"network_dim": 8, "xformers": raw})
     assert (cfg.training.sdpa, cfg.training.xformers) == (sdpa, xformers)
+    assert validate(cfg) == []
+    notes = [(ours, note) for k, ours, note in report.mapped if k == "xformers"]
+    assert len(notes) == 1  # one line in the report, naming what training will use
+    if raw in ("xformers", True, "True"):
+        assert notes[0][0] == "training.sdpa"
+        assert "xformers replaced by sdpa" in notes[0][1] and "not installed" in notes[0][1]
+
+
+@pytest.mark.parametrize("raw", ["xformers", True])
+def test_attention_keeps_xformers_when_installed(raw, monkeypatch):
+    monkeypatch.setattr("loratui.core.config.packages.installed", lambda name: True)
+    cfg, report = import_kohya({"network_dim": 8, "xformers": raw})
+    assert (cfg.training.sdpa, cfg.training.xformers) == (False, True)
+    assert [ours for k, ours, _ in report.mapped if k == "xformers"] == ["training.xformers"]
 
 
 def test_mem_eff_attn_without_xformers_becomes_sdpa():
@@ -208,3 +228,108 @@ def test_bad_numbers_are_reported_with_their_reason():
     assert ignored["unet_lr"] == "must be a number, got 'abc'; learning_rate is used"
     assert ignored["epoch"] == "must be a whole number of epochs, got 'ten'"
     assert "random seed in kohya_ss" in ignored["seed"] and cfg.training.seed == 42
+
+
+# ---- issue 12: epoch vs max_train_steps, string booleans, dataset_config, LyCORIS extras ----------
+
+@pytest.mark.parametrize("keys, epochs, steps, epoch_reason", [
+    ({"epoch": 10, "max_train_steps": ""}, 10, None, None),
+    ({"epoch": 10, "max_train_steps": 0}, 10, None, None),
+    ({"epoch": 10, "max_train_steps": "0"}, 10, None, None),
+    ({"epoch": 10, "max_train_steps": 500}, None, 500, "max_train_steps is set"),
+    ({"epoch": "4", "max_train_steps": "500"}, None, 500, "max_train_steps is set"),
+    ({"epoch": 10, "max_train_epochs": 3, "max_train_steps": 0}, 3, None, "max_train_epochs is set"),
+])
+def test_epoch_only_counts_when_max_train_steps_is_unset(keys, epochs, steps, epoch_reason):
+    cfg, report = import_kohya({"network_dim": 8, **keys})
+    assert (cfg.training.max_train_epochs, cfg.training.max_train_steps) == (epochs, steps)
+    ignored = dict(report.ignored)
+    if epoch_reason:
+        assert epoch_reason in ignored["epoch"]
+    else:
+        assert ("epoch", "training.max_train_epochs") in {(k, o) for k, o, _ in report.mapped}
+
+
+def test_max_train_epochs_and_steps_both_set_keep_sd_scripts_precedence():
+    cfg, report = import_kohya({"network_dim": 8, "epoch": 1, "max_train_epochs": 3, "max_train_steps": 500})
+    assert (cfg.training.max_train_epochs, cfg.training.max_train_steps) == (3, 500)
+    assert "epochs win" in "\n".join(report.warnings)
+
+
+def test_sdxl_fixture_trains_the_same_1600_steps(tmp_path):
+    from PIL import Image
+
+    from loratui.core.config import save_config, load_config
+    from loratui.core.plan import compute_schedule, scan_for_config
+
+    cfg, _ = import_kohya_file(SDXL)
+    for i in range(3):
+        folder = tmp_path / "img" / f"{i + 1}_style{i}"
+        folder.mkdir(parents=True)
+        Image.new("RGB", (64, 64)).save(folder / "a.png")
+    cfg.dataset.train_data_dir, cfg.dataset.reg_data_dir = "img", ""
+    save_config(cfg, tmp_path / "xl.toml")
+    loaded = load_config(tmp_path / "xl.toml")
+    assert compute_schedule(loaded, scan_for_config(loaded)).total_steps == 1600
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("True", True), ("true", True), ("1", True), ("yes", True), ("on", True), (1, True),
+    ("False", False), ("false", False), ("0", False), ("no", False), (0, False),
+])
+def test_string_booleans_are_read_with_a_note(raw, expected):
+    cfg, report = import_kohya({"network_dim": 8, "sdxl": raw, "shuffle_caption": raw, "flip_aug": raw,
+                                "gradient_checkpointing": raw})
+    assert cfg.model.model_family == ("sdxl" if expected else "sd1")
+    assert cfg.dataset.shuffle_caption is expected and cfg.dataset.flip_aug is expected
+    assert cfg.training.gradient_checkpointing is expected
+    notes = {k: n for k, _, n in report.mapped}
+    assert f"{raw!r} read as {str(expected).lower()}" in notes["shuffle_caption"]
+    assert f"{raw!r} read as {str(expected).lower()}" in notes["sdxl"]
+
+
+def test_string_v2_and_v_parameterization():
+    cfg, report = import_kohya({"network_dim": 8, "sdxl": "False", "v2": "True", "v_parameterization": "true"})
+    assert cfg.model.model_family == "sd2" and cfg.model.v_parameterization is True
+
+
+def test_string_flux_checkbox_is_refused():
+    with pytest.raises(LoratuiError, match="FLUX1"):
+        import_kohya({"network_dim": 8, "flux1_checkbox": "True"})
+
+
+@pytest.mark.parametrize("key", ["sdxl", "shuffle_caption", "cache_latents", "flux1_checkbox", "xformers",
+                                 "sdxl_cache_text_encoder_outputs", "mem_eff_attn"])
+def test_a_boolean_that_is_not_one_is_a_one_line_error_naming_the_key(key, tmp_path):
+    with pytest.raises(LoratuiError) as info:
+        import_kohya({"network_dim": 8, "sdxl": True, key: "maybe"})
+    message = str(info.value)
+    assert "\n" not in message and repr(key) in message and "'maybe'" in message and "true or false" in message
+    path = tmp_path / "k.json"
+    path.write_text(json.dumps({"network_dim": 8, key: "maybe"}))
+    with pytest.raises(LoratuiError, match=rf"k.json: kohya_ss key {key!r}"):
+        import_kohya_file(path)
+
+
+def test_numbers_given_as_strings():
+    cfg, report = import_kohya({"network_dim": "8", "network_alpha": "4.5", "learning_rate": "1e-4",
+                                "unet_lr": "2e-4", "text_encoder_lr": "5e-5", "epoch": "10", "keep_tokens": "1",
+                                "max_bucket_reso": "2048", "noise_offset": "0.05", "min_snr_gamma": "5",
+                                "lr_warmup": "10"})
+    assert (cfg.network.network_dim, cfg.network.network_alpha) == (8, 4.5)
+    assert cfg.optimizer.learning_rate == 1e-4 and cfg.optimizer.unet_lr == 2e-4
+    assert cfg.optimizer.text_encoder_lr == 5e-5 and cfg.training.max_train_epochs == 10
+    assert cfg.dataset.keep_tokens == 1 and cfg.dataset.max_bucket_reso == 2048
+    assert cfg.training.noise_offset == 0.05 and cfg.training.min_snr_gamma == 5.0
+    assert cfg.optimizer.lr_warmup_steps == 0.1
+
+
+def test_lycoris_extras_are_listed_as_ignored_and_the_lora_is_plain_locon():
+    cfg, report = import_kohya({"LoRA_type": "LyCORIS/LoCon", "network_dim": 8, "conv_dim": 4, "conv_alpha": 2,
+                                "LyCORIS_preset": "full", "use_tucker": True, "dora_wd": "true"})
+    assert (cfg.network.conv_dim, cfg.network.conv_alpha) == (4, 2.0)
+    ignored = dict(report.ignored)
+    for key in ("LyCORIS_preset", "use_tucker", "dora_wd"):
+        assert ignored[key].startswith("LyCORIS option")
+    warnings = "\n".join(report.warnings)
+    assert "use_tucker" in warnings and "dora_wd" in warnings and "plain LoCon" in warnings

@@ -6,8 +6,16 @@ and a note when the value was converted) or ``ignored`` (with the reason). Value
 never echoed (the file may hold API keys).
 
 Decisions (kohya_ss semantics checked against its lora_gui.py):
-- ``epoch`` -> max_train_epochs (a non-zero ``max_train_epochs`` wins); ``max_train_steps`` is kept
-  when set, but epochs take precedence as in sd-scripts.
+- ``epoch`` is the GUI's own: it only computes max_train_steps when that is 0 (sd-scripts never sees
+  it). So a non-zero ``max_train_epochs`` wins (as in sd-scripts), then a non-zero
+  ``max_train_steps``; only when both are 0 does ``epoch`` become max_train_epochs. With a
+  ``dataset_config`` the GUI skips that step count: max_train_steps 0 then means sd-scripts' 1600.
+- ``dataset_config``: the sd-scripts dataset TOML is read (kohya_dataset.py) and its values win over
+  the JSON's dataset keys, as in sd-scripts; what loratui cannot express is refused in one line.
+- Booleans: kohya_ss JSON sometimes holds "True"/"false"/"1"/"0"/"yes"/"no" strings: they are read as
+  booleans with a note; any other value for a boolean key is an error naming the key.
+- ``xformers`` ("xformers", "sdpa", "none" or a boolean): "xformers" stays xformers only when the
+  xformers package is installed (train refuses it otherwise); else sdpa, with a note.
 - ``lr_warmup`` is a percent of the total steps -> lr_warmup_steps as a ratio (10 -> 0.1); a non-zero
   ``lr_warmup_steps`` (newer GUIs) is a step count and wins.
 - ``text_encoder_lr`` 0 with ``unet_lr`` set means UNet only (and the reverse); both 0 means both use
@@ -30,6 +38,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from loratui.core.config import packages
 from loratui.core.config.schema import TrainingConfig
 from loratui.core.config.fields import (
     FIELDS, KEY_SECTIONS, clean_file_name, coerce_value, file_name_problem, optimizer_name,
@@ -94,12 +103,23 @@ REASONS: dict[str, str] = {
     "stop_text_encoder_training": "the kohya_ss GUI itself ignores it",
     "stop_text_encoder_training_pct": "the kohya_ss GUI itself ignores it",
     "sdxl_no_half_vae": "the engine chooses the VAE precision",
-    "dataset_config": "loratui reads the N_concept folders of train_data_dir instead of a dataset TOML",
+    "dataset_config": "empty: the N_concept folders of train_data_dir are used",
     "additional_parameters": "extra sd-scripts arguments are not applied: set their loratui keys by hand",
     "noise_offset_type": "only the Original noise offset is supported",
     "learning_rate_te": _NOT, "learning_rate_te1": _NOT, "learning_rate_te2": _NOT,
     "mem_eff_attn": "loratui uses sdpa or xformers attention",
 }
+# kohya keys holding a boolean that the import reads (strings such as "True" are converted, with a note)
+BOOL_KEYS = {k for k in DIRECT if FIELDS[(KEY_SECTIONS[k], k)].kind == "bool"} | {
+    "sdxl", "v2", "flux1_checkbox", "sd3_checkbox", "sdxl_cache_text_encoder_outputs", "mem_eff_attn"}
+TRUE_WORDS, FALSE_WORDS = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+SD_SCRIPTS_DEFAULT_STEPS = 1600  # train_util: max_train_steps when neither it nor max_train_epochs is given
+# sd-scripts' command-line defaults of the dataset options (the fallback after a dataset TOML and the JSON)
+SD_SCRIPTS_DATASET_DEFAULTS = {
+    "shuffle_caption": False, "keep_tokens": 0, "caption_extension": ".caption", "caption_separator": ",",
+    "flip_aug": False, "random_crop": False, "caption_dropout_rate": 0.0, "caption_dropout_every_n_epochs": 0,
+    "caption_tag_dropout_rate": 0.0, "resolution": None, "batch_size": 1, "enable_bucket": False,
+    "min_bucket_reso": 256, "max_bucket_reso": 1024, "bucket_reso_steps": 64, "bucket_no_upscale": False}
 for _prefix in ("flux1_", "sd3_", "t5xxl", "clip_l", "clip_g", "ae", "guidance_scale", "discrete_flow_shift",
                 "timestep_sampling", "model_prediction_type", "apply_t5_attn_mask", "split_mode", "train_blocks",
                 "double_blocks_to_swap", "single_blocks_to_swap", "weighting_scheme", "logit_", "mode_scale",
@@ -117,10 +137,16 @@ class ImportReport:
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (kohya key, reason)
     prompts_text: str | None = None
     warnings: list[str] = field(default_factory=list)
+    dataset_config: str | None = None  # the dataset TOML that was read, if any
+    from_dataset_config: list[tuple[str, str, str]] = field(default_factory=list)  # (TOML key, section.key, note)
 
     def lines(self) -> list[str]:
         out = [f"mapped {len(self.mapped)} keys:"]
         out += [f"  {k} -> {ours}" + (f"  ({note})" if note else "") for k, ours, note in self.mapped]
+        if self.dataset_config:
+            out.append(f"from the dataset_config {self.dataset_config}:")
+            out += [f"  {k} -> {ours}" + (f"  ({note})" if note else "")
+                    for k, ours, note in self.from_dataset_config]
         out.append(f"ignored {len(self.ignored)} keys:")
         out += [f"  {k}: {why}" for k, why in self.ignored]
         out += [f"warning: {w}" for w in self.warnings]
@@ -145,15 +171,41 @@ def _number(value: Any) -> Any:
     return value
 
 
+def _bool_word(value: Any) -> bool | None:
+    """True/False for a boolean written as a string or 0/1; None when it is not one."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        return True if word in TRUE_WORDS else False if word in FALSE_WORDS else None
+    return None
+
+
 class _Importer:
-    def __init__(self, data: dict, as_lora: bool):
-        self.data = data
+    def __init__(self, data: dict, as_lora: bool, source_dir=None):
+        self.data = dict(data)
         self.as_lora = as_lora
+        self.source_dir = source_dir
         self.values: dict[str, Any] = {}
         self.report = ImportReport()
         self.done: set[str] = set()
+        self.notes: dict[str, str] = {}  # kohya key -> how its value was read
+        self.locked: dict[str, str] = {}  # loratui key -> why the JSON's key does not set it
+        for key in sorted(BOOL_KEYS & set(self.data)):
+            value = self.data[key]
+            if isinstance(value, bool) or _empty(value):
+                continue
+            flag = _bool_word(value)
+            if flag is None:
+                raise LoratuiError(f"kohya_ss key {key!r} must be true or false, got {value!r}: fix it in the JSON")
+            self.data[key] = flag
+            self.notes[key] = f"{value!r} read as {str(flag).lower()}"
 
     def set(self, kohya_key: str, key: str, value: Any, note: str = "") -> None:
+        if key in self.locked:
+            self.ignore(kohya_key, self.locked[key])
+            return
+        note = "; ".join(n for n in (self.notes.get(kohya_key, ""), note) if n)
         spec = FIELDS[(KEY_SECTIONS[key], key)]
         if spec.kind in ("int", "float", "warmup") or spec.name == "max_token_length":
             value = _number(value)
@@ -178,6 +230,7 @@ class _Importer:
 
     def run(self) -> tuple[TrainingConfig, ImportReport]:
         d = self.data
+        self._dataset_config()
         self._family()
         self._network()
         self._learning_rates()
@@ -200,6 +253,50 @@ class _Importer:
                     (r for p, r in REASONS.items() if key.startswith(p)), "not used by loratui")
                 self.ignore(key, reason)
         return self._build(), self.report
+
+    def _dataset_config(self) -> None:
+        from pathlib import Path
+
+        from loratui.core.config.kohya_dataset import read_dataset_config
+
+        raw = self.data.get("dataset_config")
+        if _empty(raw):
+            return
+        path = Path(str(raw)).expanduser()
+        if not path.is_absolute() and self.source_dir is not None and not path.exists():
+            path = Path(self.source_dir) / path  # kohya_ss ran from its own folder; next to the JSON is a guess
+        found = read_dataset_config(path, self._dataset_fallback)
+        for key, value in found.values.items():
+            self.values[key] = value
+            self.locked[key] = f"dataset_config {path.name} sets {KEY_SECTIONS[key]}.{key} (sd-scripts uses it " \
+                               "instead of this key)"
+        self.report.dataset_config = str(path)
+        self.report.from_dataset_config = found.entries
+        self.report.warnings += found.warnings
+        self.report.mapped.append(("dataset_config", "dataset.train_data_dir",
+                                   f"read {path}: {len(found.entries)} settings below"))
+        self.done.add("dataset_config")
+        for key, value in (("train_data_dir", self.values["train_data_dir"]),
+                           ("reg_data_dir", self.values["reg_data_dir"])):
+            if isinstance(value, str) and value and not Path(value).is_absolute():
+                self.report.warnings.append(f"{path.name}: {key} {value!r} was relative to the kohya_ss folder; "
+                                            "in loratui it is relative to the config file: check it")
+
+    def _dataset_fallback(self, key: str) -> Any:
+        """The value sd-scripts takes from its command line (the JSON) for a dataset option."""
+        json_key = {"batch_size": "train_batch_size", "resolution": "max_resolution"}.get(key, key)
+        name = {"batch_size": "train_batch_size"}.get(key, key)
+        raw = self.data.get(json_key)
+        if _empty(raw):
+            return SD_SCRIPTS_DATASET_DEFAULTS.get(key)
+        if key == "caption_extension" and isinstance(raw, str):
+            raw = raw if raw.startswith(".") else "." + raw
+        spec = FIELDS[(KEY_SECTIONS[name], name)]
+        value = _number(raw) if spec.kind in ("int", "float") else str(raw) if key == "resolution" else raw
+        try:
+            return coerce_value(spec, value)
+        except ValueError:
+            return raw
 
     def _build(self) -> TrainingConfig:
         cfg = TrainingConfig()
@@ -241,6 +338,10 @@ class _Importer:
             note = "LyCORIS LoCon imported as kohya LoCon (same update, kohya file format)"
         self.report.mapped.append(("LoRA_type", "network (kind)", note))
         self.done.add("LoRA_type")
+        extras = [k for k in ("use_tucker", "dora_wd") if _bool_word(d.get(k)) or d.get(k) is True]
+        if extras:
+            self.report.warnings.append(f"{' and '.join(extras)} set: loratui does not train them (LyCORIS); the "
+                                        f"LoRA is plain {'LoCon' if kind == 1 else 'LoRA'}")
         if kind == 1:
             for key in ("conv_dim", "conv_alpha"):
                 if not _empty(d.get(key)):
@@ -340,15 +441,29 @@ class _Importer:
         self.ignore("lr_warmup_steps", "0: no warmup")
         epochs = _number(self.get("max_train_epochs", 0))
         epoch = _number(self.get("epoch", 0))
+        steps = _number(self.get("max_train_steps", 0))
+        has_steps = isinstance(steps, (int, float)) and steps > 0
         if isinstance(epochs, int) and epochs > 0:
             self.set("max_train_epochs", "max_train_epochs", epochs)
             self.ignore("epoch", "max_train_epochs is set and wins")
+        elif has_steps:
+            self.ignore("epoch", "max_train_steps is set and wins: kohya_ss uses epoch only to compute "
+                                 "max_train_steps when that is 0")
+        elif "dataset_config" in self.done:
+            note = (f"0 with a dataset_config: kohya_ss does not compute steps from epoch then, so sd-scripts "
+                    f"trains its default {SD_SCRIPTS_DEFAULT_STEPS} steps")
+            if "max_train_steps" in d:
+                self.set("max_train_steps", "max_train_steps", SD_SCRIPTS_DEFAULT_STEPS, note)
+            else:
+                self.values["max_train_steps"] = SD_SCRIPTS_DEFAULT_STEPS
+                self.report.warnings.append(f"max_train_steps is not set: {note}")
+            self.ignore("epoch", f"not used with a dataset_config: sd-scripts trains {SD_SCRIPTS_DEFAULT_STEPS} steps "
+                                 "(set max_train_epochs in the imported config to train by epochs)")
         elif isinstance(epoch, (int, float)) and epoch > 0:
             self.set("epoch", "max_train_epochs", epoch,
                      "kohya_ss turns epochs into max_train_steps by its own formula, which ignores partial "
                      "bucket batches; loratui trains whole epochs, so a few more steps (`loratui steps`)")
-        steps = _number(self.get("max_train_steps", 0))
-        if "max_train_epochs" in self.values and isinstance(steps, int) and steps > 0:
+        if "max_train_epochs" in self.values and has_steps:
             self.report.warnings.append(
                 "both epochs and max_train_steps are set: epochs win (as in kohya_ss and sd-scripts); "
                 "remove max_train_epochs from the config to train by steps")
@@ -369,18 +484,28 @@ class _Importer:
         raw = d.get("xformers", None)
         if raw is None:
             return
-        mode = ("xformers" if raw else "none") if isinstance(raw, bool) else str(raw).strip().lower()
-        if mode not in ("xformers", "sdpa", "none", ""):
-            self.ignore("xformers", f"unknown attention {raw!r}: sdpa kept")
-            return
-        if mode in ("none", "") and d.get("mem_eff_attn") is True:
+        text = raw if isinstance(raw, bool) else str(raw).strip().lower()
+        flag = raw if isinstance(raw, bool) else None if text in ("xformers", "sdpa", "none", "") else _bool_word(raw)
+        if flag is not None:
+            mode = "xformers" if flag else "none"
+        elif text in ("xformers", "sdpa", "none", ""):
+            mode = text or "none"
+        else:
+            raise LoratuiError(f"kohya_ss key 'xformers' must be \"xformers\", \"sdpa\", \"none\" or true or false, "
+                               f"got {raw!r}: fix it in the JSON")
+        note = f"{raw!r}"
+        if mode == "none" and d.get("mem_eff_attn") is True:
             mode, note = "sdpa", "mem_eff_attn -> sdpa (memory-efficient kernels)"
             self.done.add("mem_eff_attn")
-        else:
-            note = f"{raw!r}"
-        self.set("xformers", "xformers", mode == "xformers", note)
+        if mode == "xformers" and not packages.installed("xformers"):
+            mode = "sdpa"
+            note = (f"{raw!r}: xformers replaced by sdpa (as fast): the xformers package is not installed; "
+                    "install it and set xformers = true, sdpa = false to use it")
+        self.values["xformers"] = mode == "xformers"
         self.values["sdpa"] = mode == "sdpa"
-        self.report.mapped.append(("xformers", "training.sdpa", note))
+        self.report.mapped.append(("xformers", "training.xformers" if mode == "xformers" else "training.sdpa",
+                                   note if mode != "none" else f"{note}: neither sdpa nor xformers"))
+        self.done.add("xformers")
 
     def _misc(self) -> None:
         d = self.data
@@ -433,11 +558,14 @@ class _Importer:
                                             "it is relative to the config file: check it")
 
 
-def import_kohya(data: dict, *, as_lora: bool = False) -> tuple[TrainingConfig, ImportReport]:
-    """Convert parsed kohya_ss GUI JSON to a config plus a report of mapped and ignored keys."""
+def import_kohya(data: dict, *, as_lora: bool = False, source_dir=None) -> tuple[TrainingConfig, ImportReport]:
+    """Convert parsed kohya_ss GUI JSON to a config plus a report of mapped and ignored keys.
+
+    ``source_dir`` (the JSON's folder) is where a relative ``dataset_config`` is also looked for.
+    """
     if not isinstance(data, dict):
         raise LoratuiError("a kohya_ss config is a JSON object of settings")
-    return _Importer(data, as_lora).run()
+    return _Importer(data, as_lora, source_dir).run()
 
 
 def import_kohya_file(path, *, as_lora: bool = False) -> tuple[TrainingConfig, ImportReport]:
@@ -455,6 +583,6 @@ def import_kohya_file(path, *, as_lora: bool = False) -> tuple[TrainingConfig, I
     except json.JSONDecodeError as exc:
         raise LoratuiError(f"{path}, line {exc.lineno}: not valid JSON: {exc.msg}") from None
     try:
-        return import_kohya(data, as_lora=as_lora)
+        return import_kohya(data, as_lora=as_lora, source_dir=path.parent)
     except LoratuiError as exc:
         raise LoratuiError(f"{path}: {exc}") from None
