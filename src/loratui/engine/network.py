@@ -50,6 +50,7 @@ class LoraModule(nn.Module):
         self.dropout = dropout
         self.conv_rank = False  # True for 3x3 convs (conv_dim / conv_alpha)
         self.multiplier = 1.0
+        self.compute_in_input_dtype = False  # speed lever: bf16/fp16 input -> LoRA computes in that dtype
         self._org = [org]  # a list, so the base layer is not registered as our submodule
         self._org_forward = None
 
@@ -73,12 +74,25 @@ class LoraModule(nn.Module):
         if self.multiplier == 0:
             return out
         weight = self.lora_down.weight
+        if self.compute_in_input_dtype and x.dtype != weight.dtype:
+            # fp32 master weights, computed in the input's dtype (the cast is part of the graph)
+            lx = _layer_in(self.lora_down, x, x.dtype)
+            if self.dropout and self.training:
+                lx = nn.functional.dropout(lx, p=self.dropout)
+            return out + (_layer_in(self.lora_up, lx, x.dtype) * (self.multiplier * self.scale)).to(out.dtype)
         if x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
             x = x.to(weight.dtype)
         lx = self.lora_down(x)
         if self.dropout and self.training:
             lx = nn.functional.dropout(lx, p=self.dropout)
         return out + (self.lora_up(lx) * (self.multiplier * self.scale)).to(out.dtype)
+
+
+def _layer_in(layer: nn.Module, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A bias-free Linear / Conv2d applied with its weight cast to ``dtype``."""
+    if isinstance(layer, nn.Linear):
+        return nn.functional.linear(x, layer.weight.to(dtype))
+    return layer._conv_forward(x, layer.weight.to(dtype), None)
 
 
 def _unet_name_fn(base):

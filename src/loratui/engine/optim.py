@@ -93,12 +93,18 @@ class Lion(torch.optim.Optimizer):
         return loss
 
 
-def build_optimizer(cfg, param_groups: list[dict]) -> torch.optim.Optimizer:
+def build_optimizer(cfg, param_groups: list[dict], *, fused: bool = False) -> torch.optim.Optimizer:
+    """``fused``: AdamW's fused CUDA kernel when every parameter is a CUDA float tensor (engine/speed.py),
+    unless optimizer_args choose foreach / fused themselves."""
     name = cfg.optimizer.optimizer_type
     kwargs = parse_optimizer_args(cfg.optimizer.optimizer_args)
     lr = cfg.optimizer.learning_rate
     try:
         if name == "AdamW":
+            params = [p for g in param_groups for p in g["params"]]
+            if (fused and params and "fused" not in kwargs and "foreach" not in kwargs
+                    and all(p.is_cuda and p.is_floating_point() for p in params)):
+                kwargs["fused"] = True
             return torch.optim.AdamW(param_groups, lr=lr, **kwargs)
         if name == "SGD":
             return torch.optim.SGD(param_groups, lr=lr, **kwargs)

@@ -89,6 +89,10 @@ class Reporter:
 
     def on_step(self, tr, *, loss, avg_loss, images_per_s, eta_s):
         run = self.run
+        if getattr(run, "first_step_at", None) is not None:
+            if tr.speed.compile_unet:
+                run.say(f"torch.compile: first step done in {time.perf_counter() - run.first_step_at:.0f} s")
+            run.first_step_at = None
         lr = tr.optimizer.param_groups[0]["lr"]
         vram = torch.cuda.max_memory_allocated() / 1024 ** 3 if tr.device.type == "cuda" else None
         run.emit("step", step=tr.step, total_steps=tr.data.total_steps, epoch=tr.epoch, loss=round(loss, 6),
@@ -495,6 +499,7 @@ class Run:
         from loratui.engine.models import load_base_model
         from loratui.engine.network import inject_lora
         from loratui.engine.optim import build_lr_scheduler, build_optimizer
+        from loratui.engine.speed import apply_speed, compile_cache_dir, plan_speed
         from loratui.engine.train import NonFiniteLoss, Trainer, train_loop
 
         cfg = self.cfg
@@ -532,6 +537,8 @@ class Run:
             if network.train_te:
                 for te in base.text_encoders:
                     te.gradient_checkpointing_enable()
+        speed = plan_speed(cfg, device)
+        apply_speed(speed, base, network)
         base.unet.train()
         if network.train_te:
             for te in base.text_encoders:
@@ -542,12 +549,12 @@ class Run:
         groups = network.param_groups(o.unet_lr, o.text_encoder_lr, o.learning_rate)
         if not groups:
             raise LoratuiError("nothing to train: unet_lr and text_encoder_lr are 0 (or the network is empty)")
-        optimizer = build_optimizer(cfg, groups)
+        optimizer = build_optimizer(cfg, groups, fused=speed.fused_optimizer)
         scheduler = build_lr_scheduler(cfg, optimizer, data.total_steps)
         scaler = _grad_scaler(device, full_fp16=cfg.training.full_fp16) if autocast_dtype == torch.float16 else None
         generator = torch.Generator(device=device).manual_seed(cfg.training.seed + 1000 * self.rank)
         tr = Trainer(cfg, base, network, data, optimizer, scheduler, device, autocast_dtype, scaler, generator,
-                     world_size=self.world)
+                     world_size=self.world, speed=speed)
         est = estimate_vram(cfg, family=base.family)
         self.emit("run_started", config=str(Path(self.config_path).resolve()), output_dir=str(self.output_dir),
                   output_name=self.name,
@@ -562,7 +569,8 @@ class Run:
                             "batches_per_epoch": schedule.batches_per_epoch},
                   vram_estimate_gib=round(est.total_gib, 2), device=str(device),
                   gpu_name=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-                  dtype=cfg.training.mixed_precision, resumed_from=str(self.resume) if self.resume else None,
+                  dtype=cfg.training.mixed_precision, speed=speed.describe(),
+                  resumed_from=str(self.resume) if self.resume else None,
                   pid=os.getpid())
         if cfg.dataset.cache_latents or data.cache_text:
             self.say("caching latents / text-encoder outputs ...")
@@ -595,7 +603,11 @@ class Run:
         self.say(f"training {data.total_steps} steps ({data.epochs} epoch(s) x {data.steps_per_epoch}) on {device}")
         if cfg.sampling.sample_at_first and not self.resume:
             self.sample(tr)
+        if speed.compile_unet:
+            self.say(f"torch.compile: the first step compiles the UNet (a minute or more; kept in "
+                     f"{compile_cache_dir()} for later runs)")
         started = time.perf_counter()
+        self.first_step_at = started
         try:
             reason = train_loop(tr, Reporter(self))
         except NonFiniteLoss as exc:

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from loratui.engine.data import encode_pixels
+from loratui.engine.speed import SpeedPlan, unet_input
 from loratui.engine.text import encode_text, tokenize
 
 
@@ -47,6 +48,7 @@ class Trainer:
     losses: list = field(default_factory=list)
     stop_requested: bool = False         # set by the signal handler: stop after the current step
     requests: set = field(default_factory=set)  # "save" / "sample" asked for now (control file, run.py)
+    speed: SpeedPlan = field(default_factory=SpeedPlan)  # the step's speed levers (engine/speed.py)
 
     @property
     def params(self) -> list[torch.Tensor]:
@@ -129,7 +131,8 @@ def train_loop(tr: Trainer, hooks) -> str:
             timesteps = timesteps.to(latents.device)
             noisy_latents = noise_scheduler.add_noise(latents, noise, timesteps)
 
-            # 3. Predict the noise (or v) from the noisy latents and the caption, in mixed precision.
+            # 3. Predict the noise (or v) from the noisy latents and the caption, in mixed precision
+            #    (the UNet runs without autocast in its own dtype when the speed plan says so).
             with torch.autocast(**autocast):
                 if batch.text is not None:
                     cond = batch.text
@@ -141,8 +144,9 @@ def train_loop(tr: Trainer, hooks) -> str:
                 if base.family == "sdxl":
                     added["added_cond_kwargs"] = {"text_embeds": cond.pooled.to(unet_dtype),
                                                   "time_ids": batch.time_ids.to(unet_dtype)}
-                pred = base.unet(noisy_latents.to(unet_dtype), timesteps, cond.hidden_states.to(unet_dtype),
-                                 **added).sample
+                with torch.autocast(**{**autocast, "enabled": autocast["enabled"] and tr.speed.unet_autocast}):
+                    pred = base.unet(unet_input(noisy_latents, tr.speed, unet_dtype), timesteps,
+                                     cond.hidden_states.to(unet_dtype), **added).sample
 
             # 4. Loss: MSE to the target, per image; reg images weighted; optional min-SNR weighting.
             target = noise_scheduler.get_velocity(latents, noise, timesteps) if base.v_prediction else noise
@@ -190,6 +194,9 @@ def train_loop(tr: Trainer, hooks) -> str:
             hooks.on_step(tr, loss=step_loss, avg_loss=sum(recent) / len(recent),
                           images_per_s=images_seen / elapsed if elapsed > 0 else 0.0,
                           eta_s=(total - tr.step) / steps_per_s if steps_per_s > 0 else None)
+            if tr.speed.compile_unet and tr.step == steps_at_start + 1:
+                # the first step carried the compile: speed and ETA count from here
+                started, images_seen, steps_at_start = time.perf_counter(), 0, tr.step
             if tr.step >= total or stopping:
                 break
 

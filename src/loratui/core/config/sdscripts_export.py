@@ -182,7 +182,7 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
         a["max_train_steps"] = t.max_train_steps
     a.update(gradient_accumulation_steps=t.gradient_accumulation_steps, mixed_precision=t.mixed_precision)
     for flag in ("full_bf16", "full_fp16", "gradient_checkpointing", "sdpa", "xformers",
-                 "cache_text_encoder_outputs"):
+                 "cache_text_encoder_outputs", "torch_compile"):
         if getattr(t, flag):
             a[flag] = True
     if t.noise_offset:

@@ -1,0 +1,83 @@
+"""How a training step is made fast: the levers, chosen once per run from the config and the device.
+
+Each lever is measured on its own by ``bench/train_levers.py`` (docs/benchmarks.md has the table);
+only the ones that pay and leave the loss curve unchanged (within bf16 rounding) are on by default.
+
+- ``fused_optimizer``: AdamW's fused CUDA kernel (one launch for all LoRA tensors instead of a dozen
+  per tensor); same update, rounding aside. Default on CUDA.
+- ``channels_last``: UNet and LoRA convolutions in NHWC, the layout cuDNN's bf16/fp16 kernels prefer.
+- ``unet_autocast``: False runs the UNet in its own (bf16/fp16) weights without autocast; the LoRA
+  then computes in that dtype from its fp32 master weights (what autocast does too), but group and
+  layer norms stay in bf16 instead of going through fp32 copies of the activations.
+- ``compile_unet``: ``torch.compile`` of the UNet with the LoRA hooks inside (``training.torch_compile``);
+  the first step pays the compile, which is cached on disk for later runs of the same shapes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs")
+
+
+@dataclass(frozen=True)
+class SpeedPlan:
+    fused_optimizer: bool = False
+    channels_last: bool = False
+    unet_autocast: bool = True
+    compile_unet: bool = False
+    compile_mode: str = "default"
+
+    def describe(self) -> str:
+        on = [name for name, value in (("fused AdamW", self.fused_optimizer), ("channels-last", self.channels_last),
+                                       ("UNet without autocast", not self.unet_autocast),
+                                       (f"torch.compile ({self.compile_mode})", self.compile_unet)) if value]
+        return ", ".join(on) or "none"
+
+    def with_(self, **changes) -> "SpeedPlan":
+        return replace(self, **changes)
+
+
+def plan_speed(cfg, device: torch.device) -> SpeedPlan:
+    """The levers for this run: the safe ones on CUDA by default, compile when the config asks."""
+    cuda = device.type == "cuda"
+    return SpeedPlan(fused_optimizer=cuda, channels_last=False, unet_autocast=True,
+                     compile_unet=bool(cfg.training.torch_compile))
+
+
+def compile_cache_dir() -> Path:
+    """Where inductor keeps compiled kernels between runs (TORCHINDUCTOR_CACHE_DIR wins)."""
+    if os.environ.get("TORCHINDUCTOR_CACHE_DIR"):
+        return Path(os.environ["TORCHINDUCTOR_CACHE_DIR"])
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "loratui" / "torch-compile"
+
+
+def apply_speed(plan: SpeedPlan, base, network) -> None:
+    """Put the model-side levers in place (after the LoRA is injected and on its device)."""
+    if plan.channels_last:
+        base.unet.to(memory_format=torch.channels_last)
+        for module in network.unet_modules:
+            module.to(memory_format=torch.channels_last)
+    if not plan.unet_autocast:
+        for module in network.unet_modules:
+            module.compute_in_input_dtype = True
+    if plan.compile_unet:
+        folder = compile_cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(folder))
+        import torch._dynamo as dynamo
+
+        # buckets give a few distinct latent shapes; past the second one dynamo compiles a dynamic graph
+        dynamo.config.cache_size_limit = max(dynamo.config.cache_size_limit, 32)
+        base.unet.compile(mode=None if plan.compile_mode == "default" else plan.compile_mode)
+
+
+def unet_input(x: torch.Tensor, plan: SpeedPlan, dtype: torch.dtype) -> torch.Tensor:
+    if plan.channels_last:
+        return x.to(dtype=dtype, memory_format=torch.channels_last)
+    return x.to(dtype)
