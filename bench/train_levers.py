@@ -11,7 +11,7 @@ from the first row's (the "identical results" check: bf16 rounding only).
     python bench/train_levers.py --arch sdxl --resolution 1024 --batch 2 --text te --latents pixels
 
 Levers (cumulative, in the order given): baseline (the engine before issue 14: foreach AdamW,
-autocast, NCHW, eager), fused, channels_last, no_autocast, compile, cudagraphs (compile with
+autocast, NCHW, eager), fused, cudnn_benchmark, channels_last, no_autocast, compile, cudagraphs (compile with
 mode="reduce-overhead"), default (the engine's own plan for this device). ``--text``: cached
 (text-encoder outputs cached, UNet LoRA only) or te (captions through the text encoders every step,
 their LoRA trained too). ``--latents``: cached or pixels (the VAE encodes every step).
@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 TFLOP_PER_IMAGE = {"sd1": (1.72, 512), "sdxl": (14.2, 1024)}
-LEVERS = ("baseline", "fused", "channels_last", "no_autocast", "compile", "cudagraphs", "default")
+LEVERS = ("baseline", "fused", "cudnn_benchmark", "channels_last", "no_autocast", "compile", "cudagraphs", "default")
 
 
 def plan_for(lever: str, previous, device):
@@ -39,7 +39,8 @@ def plan_for(lever: str, previous, device):
         return SpeedPlan()
     if lever == "default":
         return plan_speed(bench_cfg_defaults(), device)
-    changes = {"fused": dict(fused_optimizer=True), "channels_last": dict(channels_last=True),
+    changes = {"fused": dict(fused_optimizer=True), "cudnn_benchmark": dict(cudnn_benchmark=True),
+               "channels_last": dict(channels_last=True),
                "no_autocast": dict(unet_autocast=False), "compile": dict(compile_unet=True),
                "cudagraphs": dict(compile_unet=True, compile_mode="reduce-overhead")}[lever]
     return previous.with_(**changes)

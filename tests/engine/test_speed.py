@@ -89,7 +89,7 @@ def test_gpu_suite_runs_at_toy_size_on_the_cpu(tmp_path):
     rows = [__import__("json").loads(line) for line in (tmp_path / "suite.jsonl").read_text().splitlines()]
     rows = [r for r in rows if "lever" in r]  # loratui's lever rows (sd-scripts' rows have their own shape)
     levers = [r["lever"] for r in rows if r["text"] == "cached"]
-    assert levers[:5] == ["baseline", "fused", "channels_last", "no_autocast", "default"]
+    assert levers[:6] == ["baseline", "fused", "cudnn_benchmark", "channels_last", "no_autocast", "default"]
     assert all("error" not in r for r in rows), [r.get("error") for r in rows]
     assert all(r["loss_max_rel_diff"] < 1e-3 for r in rows if "loss_max_rel_diff" in r)
     assert any(r["text"] == "te" and r["latents"] == "pixels" for r in rows)

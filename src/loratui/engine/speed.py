@@ -5,6 +5,8 @@ only the ones that pay and leave the loss curve unchanged (within bf16 rounding)
 
 - ``fused_optimizer``: AdamW's fused CUDA kernel (one launch for all LoRA tensors instead of a dozen
   per tensor); same update, rounding aside. Default on CUDA.
+- ``cudnn_benchmark``: cuDNN times its convolution algorithms once per input shape and keeps the
+  fastest (a bucketed dataset has a handful of shapes).
 - ``channels_last``: UNet and LoRA convolutions in NHWC, the layout cuDNN's bf16/fp16 kernels prefer.
 - ``unet_autocast``: False runs the UNet in its own (bf16/fp16) weights without autocast; the LoRA
   then computes in that dtype from its fp32 master weights (what autocast does too), but group and
@@ -27,13 +29,15 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs")
 @dataclass(frozen=True)
 class SpeedPlan:
     fused_optimizer: bool = False
+    cudnn_benchmark: bool = False
     channels_last: bool = False
     unet_autocast: bool = True
     compile_unet: bool = False
     compile_mode: str = "default"
 
     def describe(self) -> str:
-        on = [name for name, value in (("fused AdamW", self.fused_optimizer), ("channels-last", self.channels_last),
+        on = [name for name, value in (("fused AdamW", self.fused_optimizer),
+                                       ("cuDNN benchmark", self.cudnn_benchmark), ("channels-last", self.channels_last),
                                        ("UNet without autocast", not self.unet_autocast),
                                        (f"torch.compile ({self.compile_mode})", self.compile_unet)) if value]
         return ", ".join(on) or "none"
@@ -59,6 +63,7 @@ def compile_cache_dir() -> Path:
 
 def apply_speed(plan: SpeedPlan, base, network) -> None:
     """Put the model-side levers in place (after the LoRA is injected and on its device)."""
+    torch.backends.cudnn.benchmark = plan.cudnn_benchmark
     if plan.channels_last:
         base.unet.to(memory_format=torch.channels_last)
         for module in network.unet_modules:
