@@ -222,6 +222,12 @@ def main(argv=None) -> int:
           f"text {args.text}, latents {args.latents}, checkpointing {args.gradient_checkpointing}, "
           f"{args.warmup}+{args.steps} steps per row", flush=True)
     flops = TFLOP_PER_IMAGE[family][0] * (args.resolution / TFLOP_PER_IMAGE[family][1]) ** 2
+    if not args.tiny:
+        from loratui.core.plan import estimate_vram
+
+        est = estimate_vram(bench_cfg(args), family=family)
+        print(f"  core.plan VRAM estimate for these settings: {est.total_gib:.2f} GiB (CUDA context included)",
+              flush=True)
     rows, plan = [], None
     for lever in levers:
         plan = plan_for(lever, plan, device)
