@@ -81,3 +81,41 @@ def test_out_of_memory_is_an_error_event_with_a_hint(tiny_sd1_dir, tmp_path, mon
     assert error["kind"] == "oom" and "sd15-8gb" in error["hint"] and "gradient_checkpointing" in error["hint"]
     assert of(events, "finished")[0]["reason"] == "error"
     assert not lock_path(tmp_path / "out", "tiny").exists()
+
+
+PREFLIGHT_PROBE = """
+import sys
+from click.testing import CliRunner
+from loratui.commands.train_cmd import train
+from loratui.core.errors import LoratuiError
+result = CliRunner().invoke(train, [sys.argv[1]])
+assert isinstance(result.exception, LoratuiError), repr(result.exception)
+heavy = sorted(m for m in ("torch", "diffusers", "transformers") if m in sys.modules)
+print(type(result.exception).__name__, "|", result.exception, "|", ",".join(heavy) or "none")
+"""
+
+
+@pytest.mark.parametrize("case", ["missing", "bad_toml", "no_dataset", "live_lock"])
+def test_train_refuses_before_importing_the_ml_stack(tiny_sd1_dir, tmp_path, case):
+    """A missing config, a config error, a dataset error or a held lock: one line in a fraction of a second,
+    before torch / diffusers / transformers are imported (issue 12)."""
+    config = make_project(tmp_path, tiny_sd1_dir)
+    expected = {"missing": "no such config file", "bad_toml": "not valid TOML", "no_dataset": "img",
+                "live_lock": f"another run (pid {os.getpid()})"}[case]
+    if case == "missing":
+        config = tmp_path / "nope.toml"
+    elif case == "bad_toml":
+        config.write_text(config.read_text() + "\nx = [\n")
+    elif case == "no_dataset":
+        import shutil
+
+        shutil.rmtree(tmp_path / "img")
+    else:
+        (tmp_path / "out").mkdir()
+        lock_path(tmp_path / "out", "tiny").write_text(f"{os.getpid()}\n")
+    probe = subprocess.run([sys.executable, "-c", PREFLIGHT_PROBE, str(config)], capture_output=True, text=True,
+                           timeout=120)
+    name, message, heavy = (part.strip() for part in probe.stdout.strip().rsplit("\n", 1)[-1].split("|"))
+    assert probe.returncode == 0 and name.endswith("Error"), probe.stdout + probe.stderr
+    assert expected in message
+    assert heavy == "none"

@@ -32,8 +32,6 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     sample now and stop: append a request to OUTPUT_DIR/NAME.control.jsonl (see core/events.py). Exit codes: 0 finished or stopped, 1 training error
     (NaN loss, out of memory), 2 bad input.
     """
-    from loratui.engine.run import run_training
-
     for value, hint in ((max_steps, "--max-steps"), (max_epochs, "--max-train-epochs"),
                         (extend_epochs, "--extend-epochs")):
         if value is not None and value < 1:
@@ -42,7 +40,31 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
         raise click.UsageError("give one of --max-steps, --max-train-epochs and --extend-epochs")
     if extend_epochs is not None and not resume:
         raise click.UsageError("--extend-epochs needs --resume STATE_DIR (the state of the run to continue)")
+    _preflight(config)
+    from loratui.engine.run import run_training  # torch, diffusers, transformers: only for a config that can run
+
     code = run_training(config, resume=resume, save_state=save_state, events_override=events,
                         echo_json=echo_json, max_steps=max_steps, max_epochs=max_epochs,
                         extend_epochs=extend_epochs)
     sys.exit(code)
+
+
+def _preflight(config: str) -> None:
+    """What can be wrong before the ML stack is imported (seconds on a busy machine): the config, its
+    paths and packages, the dataset and a live run on the same output. The run checks all of it again."""
+    from loratui.core.config import check_paths, load_config, missing_packages, resolve_path, validate
+    from loratui.core.config import with_resolved_paths
+    from loratui.core.errors import LoratuiError
+    from loratui.core.events import RunLock, lock_path
+    from loratui.core.plan import scan_for_config
+
+    cfg = with_resolved_paths(load_config(config))
+    problems = validate(cfg) + check_paths(cfg) + missing_packages(cfg)
+    if problems:
+        more = f" (and {len(problems) - 1} more: `loratui config check {config}`)" if len(problems) > 1 else ""
+        raise LoratuiError(problems[0] + more)
+    scan_for_config(cfg)
+    owner = RunLock(lock_path(resolve_path(cfg, cfg.saving.output_dir), cfg.saving.output_name)).owner()
+    if owner is not None:
+        raise LoratuiError(f"another run (pid {owner}) is writing to {cfg.saving.output_dir} "
+                           f"({cfg.saving.output_name}.lock): stop it first, or change saving.output_name / output_dir")

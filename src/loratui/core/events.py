@@ -324,6 +324,10 @@ class RunLock:
             return warning
         raise LoratuiError(f"cannot take the lock {self.path}: remove it if no run is using this output")
 
+    def owner(self) -> int | None:
+        """The pid of the live run holding the lock, or None (no lock, or a stale one)."""
+        return _lock_owner(self.path) if self.path.exists() else None
+
     def release(self) -> None:
         if self.held:
             self.path.unlink(missing_ok=True)
