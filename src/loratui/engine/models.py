@@ -42,20 +42,11 @@ def make_noise_scheduler(v_prediction: bool):
 
 
 def detect_family(state_dict_keys) -> str:
-    """Family of an original-layout (or diffusers-layout) checkpoint, from its key names."""
-    keys = list(state_dict_keys)
-    has = lambda prefix: any(k.startswith(prefix) for k in keys)  # noqa: E731
-    if has("conditioner.embedders.1.") or has("model.diffusion_model.label_emb.") or has("add_embedding."):
-        if has("conditioner.embedders.0.model.") and not has("conditioner.embedders.1."):
-            raise LoratuiError("this looks like the SDXL refiner, which loratui cannot train; use an SDXL base model")
-        return "sdxl"
-    if has("cond_stage_model.model."):
-        return "sd2"
-    if has("cond_stage_model.transformer."):
-        return "sd1"
-    if has("model.diffusion_model."):
-        raise LoratuiError("the checkpoint has a UNet but no text encoder; loratui needs a full SD checkpoint")
-    raise LoratuiError("the file is not a Stable Diffusion checkpoint (no UNet / text encoder weights found)")
+    """Family of an original-layout (or diffusers-layout) checkpoint, from its key names: the rules
+    `loratui config check` applies to the file's header (core/config/model_check.py)."""
+    from loratui.core.config import family_from_keys
+
+    return family_from_keys(state_dict_keys)
 
 
 def _read_keys(path: Path) -> tuple[list[str], dict | None]:

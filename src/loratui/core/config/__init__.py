@@ -5,7 +5,9 @@ values (fields.py), loading and validation with errors that name file, line and 
 rendering a fresh commented file (render.py), saving in place without touching the user's comments
 and order (write.py, snapshot.py), kohya_ss GUI JSON import (kohya_import.py, with the dataset TOML it
 may name: kohya_dataset.py), sd-scripts TOML export (sdscripts_export.py), what a diffusers model folder is
-(base_model.py, shared with the engine), the optional packages a config needs (packages.py) and VRAM
+(base_model.py, shared with the engine), what `train` would refuse about the files a config names,
+checked from headers before any model loads (preflight.py, model_check.py, prompts.py: the sample
+prompt file), the optional packages a config needs (packages.py) and VRAM
 presets (presets.py). It may use core.dataset (export lists the
 concept folders); it knows nothing of captions' tag edits, nor of step plans and VRAM estimates
 (core.plan builds on this package, not the other way round). Import from here, not from the modules.
@@ -21,6 +23,9 @@ from loratui.core.config.fields import (
 from loratui.core.config.base_model import model_folder_family, model_folder_v_prediction
 from loratui.core.config.kohya_import import ImportReport, import_kohya, import_kohya_file
 from loratui.core.config.packages import missing_packages
+from loratui.core.config.model_check import detect_model_family, family_from_keys
+from loratui.core.config.preflight import output_dir_problem, resume_state_problem
+from loratui.core.config.prompts import SCHEDULER_CLASSES, SamplePrompt, parse_prompt_line, parse_prompts
 from loratui.core.config.load import (
     check_paths, config_from_dict, config_to_dict, load_config, loads_config, resolve_path, validate,
     with_resolved_paths,
@@ -41,6 +46,8 @@ from loratui.core.config.sdscripts_export import (
 from loratui.core.config.write import save_config, update_config_text, write_config
 
 __all__ = [
+    "SCHEDULER_CLASSES", "SamplePrompt", "detect_model_family", "family_from_keys", "output_dir_problem",
+    "parse_prompt_line", "parse_prompts", "resume_state_problem",
     "FIELDS", "KEY_SECTIONS", "MIXED_PRECISION", "MODEL_FAMILIES", "OPTIMIZERS", "PATH_KEYS", "PRESET_FAMILIES",
     "SAMPLERS", "SAVE_PRECISION", "SCHEDULERS", "SECTIONS",
     "ConfigError", "DatasetSection", "FieldChange", "FieldSpec", "ImportReport", "ModelSection",

@@ -187,7 +187,11 @@ def load_config(path: str | os.PathLike) -> TrainingConfig:
 
 
 def check_paths(cfg: TrainingConfig) -> list[str]:
-    """Problems with the files the config points at (empty required paths, missing files)."""
+    """Problems with the files the config points at: empty required paths, missing files, and what
+    `train` would refuse about them (preflight.py: the model's header, output_dir, the concept
+    folders, the sample prompts, a state to resume), all without loading anything heavy."""
+    from loratui.core.config.preflight import file_problems
+
     problems = []
     m, d = cfg.model, cfg.dataset
     if not m.pretrained_model_name_or_path:
@@ -201,7 +205,7 @@ def check_paths(cfg: TrainingConfig) -> list[str]:
         problems.append("train_data_dir is empty: set the training images folder in [dataset]")
     checks = [("train_data_dir", d.train_data_dir, True), ("reg_data_dir", d.reg_data_dir, True),
               ("vae", m.vae, False), ("network_weights", cfg.network.network_weights, False),
-              ("sample_prompts", cfg.sampling.sample_prompts, False), ("resume", cfg.saving.resume, True)]
+              ("sample_prompts", cfg.sampling.sample_prompts, False)]
     for key, value, folder in checks:
         if not value:
             continue
@@ -210,7 +214,7 @@ def check_paths(cfg: TrainingConfig) -> list[str]:
             problems.append(f"{key}: folder {path} does not exist")
         elif not folder and not os.path.exists(path):
             problems.append(f"{key}: {path} does not exist")
-    return problems
+    return problems + file_problems(cfg)
 
 
 # ---------------------------------------------------------------- cross-field checks and paths

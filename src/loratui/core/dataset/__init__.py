@@ -14,11 +14,12 @@ from loratui.core.dataset.images import IMAGE_EXTENSIONS, is_image, iter_images,
 from loratui.core.dataset.locate import DatasetLocation, locate_dataset
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
 from loratui.core.dataset.project import InitResult, concept_folder_name, init_project
-from loratui.core.dataset.scan import parse_subset_name, scan_dataset
+from loratui.core.dataset.scan import MAX_REPEATS, parse_subset_name, scan_dataset
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "MAX_REPEATS",
     "DatasetLocation",
     "DatasetScan",
     "ImageEntry",

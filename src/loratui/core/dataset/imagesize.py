@@ -43,6 +43,14 @@ def probe_image(path: str | os.PathLike) -> tuple[int, int, bool]:
     Raises ImageSizeError with a one-line reason. Uses raw file descriptors: for thousands of small
     reads this is several times cheaper than Python file objects.
     """
+    width, height, tail_ok, _animated = probe_image_info(path)
+    return width, height, tail_ok
+
+
+def probe_image_info(path: str | os.PathLike) -> tuple[int, int, bool, bool]:
+    """probe_image's (width, height, tail_ok) and whether the image is animated (APNG, animated
+    WebP or GIF: the trainer sees only its first frame), from the same header bytes."""
+    animated = False
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except OSError as exc:
@@ -55,11 +63,14 @@ def probe_image(path: str | os.PathLike) -> tuple[int, int, bool]:
         if head.startswith(PNG_SIGNATURE):
             size = _png_size(head)
             tail_ok = _tail(fd, head, 12)[4:8] == b"IEND"
+            idat = head.find(b"IDAT")
+            animated = b"acTL" in (head if idat < 0 else head[:idat])  # APNG: acTL precedes the image data
         elif head.startswith(b"\xff\xd8"):
             size = _jpeg_size(fd, head)
             tail_ok = b"\xff\xd9" in _tail(fd, head, 64)  # some writers pad after EOI
         elif head.startswith(b"RIFF") and head[8:12] == b"WEBP":
             size = _webp_size(head)
+            animated = head[12:16] == b"VP8X" and bool(head[20] & 0x02)
         elif head.startswith(b"BM"):
             size = _bmp_size(head)
         else:
@@ -69,11 +80,11 @@ def probe_image(path: str | os.PathLike) -> tuple[int, int, bool]:
     finally:
         os.close(fd)
     if size is None:
-        size = _pillow_size(path)
+        size, animated = _pillow_size(path, with_animation=True)
     width, height = size
     if width <= 0 or height <= 0:
         raise ImageSizeError(f"invalid dimensions {width}x{height}")
-    return width, height, tail_ok
+    return width, height, tail_ok, animated
 
 
 def read_image_size(path: str | os.PathLike) -> tuple[int, int]:
@@ -189,16 +200,25 @@ def _bmp_size(head: bytes) -> tuple[int, int]:
     return width, abs(height)  # negative height = top-down rows, same size
 
 
-def _pillow_size(path: str | os.PathLike) -> tuple[int, int]:
+def _pillow_size(path: str | os.PathLike, *, with_animation: bool = False):
+    """(width, height) from Pillow's lazy open; with ``with_animation`` ((w, h), animated)."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            return image.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the scan reports the size
+            with Image.open(path) as image:
+                size = image.size
+                animated = bool(with_animation and getattr(image, "is_animated", False))
+    except Image.DecompressionBombError as exc:
+        raise ImageSizeError(f"too large to open: {exc}") from exc
     except UnidentifiedImageError as exc:
         raise ImageSizeError("not a recognised image format") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageSizeError(f"cannot read image header: {exc}") from exc
+    return (size, animated) if with_animation else size
 
 
 def decode_error(path: str | os.PathLike) -> str | None:
@@ -206,11 +226,15 @@ def decode_error(path: str | os.PathLike) -> str | None:
 
     Slow (a full decode), so the scan calls it only for files whose tail looks wrong.
     """
+    import warnings
+
     from PIL import Image
 
     try:
-        with Image.open(path) as image:
-            image.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
     except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, struct.error...
         return str(exc) or type(exc).__name__
     return None

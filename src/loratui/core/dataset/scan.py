@@ -25,8 +25,19 @@ from pathlib import Path
 
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset
 from loratui.core.errors import LoratuiError
-from loratui.core.dataset.imagesize import ImageSizeError, decode_error, probe_image
+from loratui.core.dataset.imagesize import ImageSizeError, decode_error, probe_image_info
 from loratui.core.dataset.images import IMAGE_EXTENSIONS, list_folder
+
+# More repeats than this is a typo or a pasted number, not a plan (sd-scripts would train for ever, or
+# overflow: `99999999999999999999_x`); such a folder is an error and left out.
+MAX_REPEATS = 10_000
+# Pillow refuses to open an image over twice this many pixels (DecompressionBombError) and warns over
+# it: the scan leaves such an image out (Image.MAX_IMAGE_PIXELS, without importing Pillow here).
+MAX_IMAGE_PIXELS = 1024 * 1024 * 1024 // 4 // 3
+# Below this a side is under 8 latent pixels: an image this small only trains as a blur.
+MIN_IMAGE_SIDE = 64
+# Images sd-scripts does not glob (its IMAGE_EXTENSIONS are ours): named, never silently ignored.
+OTHER_IMAGE_EXTENSIONS = frozenset({".gif", ".tif", ".tiff", ".avif", ".heic", ".heif", ".jxl", ".ico", ".psd"})
 
 def parse_subset_name(name: str) -> tuple[int, str] | None:
     """(repeats, class_tokens) the way sd-scripts reads a folder name, or None if it has no integer prefix.
@@ -136,6 +147,12 @@ def _find_subset_folders(root: Path, is_reg: bool, caption_ext: str, problems: l
         if not _is_dir(entry):
             if os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS:
                 loose_images.append(Path(entry.path))
+            elif parse_subset_name(entry.name) is not None:
+                problems.append(Problem(
+                    "not_a_folder", Path(entry.path),
+                    f"{label} folder: '{entry.name}' is a file where a concept folder is expected: sd-scripts "
+                    f"ignores it (a concept is a folder named like '10_{entry.name.partition('_')[2] or 'name'}' "
+                    "holding images)", "warning"))
             continue
         path = Path(entry.path)
         parsed = parse_subset_name(entry.name)
@@ -151,6 +168,19 @@ def _find_subset_folders(root: Path, is_reg: bool, caption_ext: str, problems: l
             )
             continue
         repeats, tokens = parsed
+        if repeats > MAX_REPEATS:
+            problems.append(Problem(
+                "too_many_repeats", path,
+                f"{label} folder '{entry.name}' asks for {repeats} repeats, far more than makes sense (at most "
+                f"{MAX_REPEATS:,}): it is left out; rename it with its real repeat count, e.g. '10_{tokens}'",
+                "error"))
+            continue
+        if not tokens.strip():
+            problems.append(Problem(
+                "empty_class_token", path,
+                f"{label} folder '{entry.name}' has an empty class token (nothing after '{repeats}_'): images "
+                f"without a caption train with an empty prompt; name it like '{repeats}_cat' if that is not meant",
+                "info"))
         if repeats < 1:
             problems.append(
                 Problem(
@@ -185,11 +215,25 @@ def _list_folder(
         name = entry.name
         if name.startswith("."):
             continue
-        if _is_dir(entry):
-            _report_nested(Path(entry.path), path, problems)
-            continue
         ext = os.path.splitext(name)[1]
         lower = ext.lower()
+        if _is_dir(entry):
+            if lower in IMAGE_EXTENSIONS or lower in OTHER_IMAGE_EXTENSIONS or name.lower().endswith(caption_ext.lower()):
+                what = "an image" if lower in IMAGE_EXTENSIONS | OTHER_IMAGE_EXTENSIONS else "a caption file"
+                problems.append(Problem(
+                    "folder_named_like_file", Path(entry.path),
+                    f"{path.name}/{name} is a folder, not {what}: sd-scripts does not read it (and a folder "
+                    f"named like an image stops it); rename or move it", "warning"))
+            _report_nested(Path(entry.path), path, problems)
+            continue
+        if lower in OTHER_IMAGE_EXTENSIONS:
+            problems.append(Problem(
+                "unsupported_image", Path(entry.path),
+                f"{path.name}/{name}: {lower[1:].upper()} images are not trained (sd-scripts reads "
+                f"{', '.join(sorted(IMAGE_EXTENSIONS))}): it is left out; convert it to PNG"
+                + (" (an animated GIF: pick one frame)" if lower == ".gif" and _gif_animated(Path(entry.path)) else ""),
+                "warning"))
+            continue
         if lower in IMAGE_EXTENSIONS:
             images.append(Path(entry.path))
             if ext not in (lower, ext.upper()):
@@ -223,21 +267,35 @@ def _report_nested(nested: Path, parent: Path, problems: list[Problem]) -> None:
         )
 
 
-def _size_or_error(path: Path) -> tuple[int, int] | str:
+def _gif_animated(path: Path) -> bool:
+    from PIL import Image
+
     try:
-        width, height, tail_ok = probe_image(path)
+        with Image.open(path) as image:
+            return bool(getattr(image, "is_animated", False))
+    except Exception:  # noqa: BLE001 - unreadable: only the format is named
+        return False
+
+
+def _size_or_error(path: Path) -> tuple[int, int, bool] | str:
+    """(width, height, animated), or why the image cannot be trained."""
+    try:
+        width, height, tail_ok, animated = probe_image_info(path)
     except ImageSizeError as exc:
         return str(exc)
+    if width * height > MAX_IMAGE_PIXELS:
+        return (f"{width}x{height} is {width * height / 1e6:.0f} megapixels, over Pillow's decompression-bomb "
+                f"limit ({MAX_IMAGE_PIXELS / 1e6:.0f} MP): training cannot open it; downscale it")
     if not tail_ok:
         # The tail lacks the end marker: usually a copy cut short, but some writers append data
         # after it, so let a real decode (what the trainer does) decide.
         reason = decode_error(path)
         if reason is not None:
             return f"truncated or corrupt ({reason})"
-    return width, height
+    return width, height, animated
 
 
-def _read_sizes(paths: list[Path], workers: int | None) -> list[tuple[int, int] | str]:
+def _read_sizes(paths: list[Path], workers: int | None) -> list[tuple[int, int, bool] | str]:
     # Measured on 10,000 small files with a warm page cache (2 shared cores): one thread 0.64 s,
     # a pool of 4 threads 1.57 s (GIL contention). So the default is serial; a pool only pays off
     # when opens are slow (network or cold spinning disks): pass workers= for that.
@@ -256,7 +314,7 @@ def _caption_candidates(image: Path, caption_ext: str) -> Iterable[str]:
 
 
 def _build_subset(
-    folder: _Folder, sizes: list[tuple[int, int] | str], caption_ext: str, problems: list[Problem]
+    folder: _Folder, sizes: list[tuple[int, int, bool] | str], caption_ext: str, problems: list[Problem]
 ) -> Subset:
     used_captions: dict[str, Path] = {}
     entries: list[ImageEntry] = []
@@ -268,6 +326,13 @@ def _build_subset(
                 Problem("unreadable_image", image, f"{_rel(image)}: {size}; it is left out of training", "error")
             )
             continue
+        if size[2]:
+            problems.append(Problem("animated_image", image, f"{_rel(image)} is animated: only its first frame "
+                                    "trains (save that frame as a still image to be sure which)", "warning"))
+        if min(size[0], size[1]) < MIN_IMAGE_SIDE:
+            problems.append(Problem("tiny_image", image, f"{_rel(image)} is only {size[0]}x{size[1]} pixels: it is "
+                                    "upscaled into a bucket and trains as a blur; remove it or use a larger image",
+                                    "warning"))
         caption_path = None
         for candidate in _caption_candidates(image, caption_ext):
             if candidate in folder.caption_names:
