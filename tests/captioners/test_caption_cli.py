@@ -51,9 +51,10 @@ def test_text_summary_skip_mode_and_dry_run(tmp_path, wd14_v2):
 
 
 def test_errors_are_one_line(tmp_path):
-    res = CliRunner().invoke(caption, ["wd14", str(tmp_path), "--model", str(tmp_path / "nope")])
+    root = dataset(tmp_path)
+    res = CliRunner().invoke(caption, ["wd14", str(root), "--model", str(tmp_path / "nope")])
     assert res.exit_code != 0 and "no such model folder" in str(res.exception)
-    res = CliRunner().invoke(caption, ["wd14", str(tmp_path)])
+    res = CliRunner().invoke(caption, ["wd14", str(root)])
     assert "--download REPO_ID" in str(res.exception)
 
 

@@ -62,7 +62,12 @@ def _common(func):
 
 @click.group()
 def caption() -> None:
-    """Caption images with WD14 (tags) or BLIP/BLIP2/GIT (sentences), headless."""
+    """Caption images with WD14 (tags) or BLIP/BLIP2/GIT (sentences), headless.
+
+    DATASET_DIR is read as every command reads a dataset: a project folder made by `loratui dataset
+    init` (its img/), a train folder (its N_concept folders), one concept folder, or a flat folder
+    of images. The undo journal goes to the train folder (`loratui tags undo DATASET_DIR`).
+    """
 
 
 @caption.command()
@@ -141,21 +146,27 @@ def _csv(text: str) -> list[str]:
 
 
 def _plan(dataset_dir, recursive, extension, mode):
+    """(jobs, skipped) for the dataset DATASET_DIR names, read as every command reads it
+    (core.dataset.locate_dataset): a project folder's img/, a train or flat folder, a concept folder.
+    Finding no image at all is an error (exit 2), not a run that captions nothing."""
     from loratui.captioners.output import find_images, plan
+    from loratui.core.dataset import locate_dataset
 
-    return plan(find_images(dataset_dir, recursive), extension, mode)
+    location = locate_dataset(dataset_dir)
+    images = find_images(location.images_dir, recursive)
+    if not images:
+        hint = "" if recursive else "; --recursive looks in every subfolder"
+        raise LoratuiError(f"{dataset_dir}: no images found (looked in {location.images_dir} and its N_concept "
+                           f"folders{hint})")
+    return plan(images, extension, mode)
 
 
-def _journal_root(dataset_dir: str, jobs) -> Path:
-    """Where the run's undo journal goes: where `loratui tags undo DATASET_DIR` looks (DIR/img for
-    a project folder) when every caption lies under it, else DATASET_DIR itself."""
-    from loratui.commands.tags_cmd import _train_dir
+def _journal_root(dataset_dir: str) -> Path:
+    """Where the run's undo journal goes: the train folder, where `loratui tags undo DATASET_DIR`
+    (and the app) look for it, whichever form of the dataset path was given."""
+    from loratui.core.dataset import locate_dataset
 
-    given = Path(dataset_dir)
-    root = _train_dir(given)
-    if root != given and any(not job.caption.resolve().is_relative_to(root.resolve()) for job in jobs):
-        return given
-    return root
+    return locate_dataset(dataset_dir).train_dir
 
 
 def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force) -> None:
@@ -188,7 +199,7 @@ def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers
     try:
         result = run_captioning(captioner, jobs, mode=mode, separator=separator, dry_run=dry_run,
                                 workers=workers, emit=out.emit, stop=stop, force=force,
-                                journal_root=None if dry_run else _journal_root(dataset_dir, jobs))
+                                journal_root=None if dry_run else _journal_root(dataset_dir))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -10,22 +10,22 @@ import click
 SHOWN_PER_KIND = 5
 
 
-def _resolve_dirs(directory: Path, reg: Path | None) -> tuple[Path, Path | None]:
-    """Accept a project folder too: DIR/img (and DIR/reg) when DIR itself has no `N_` folders."""
-    from loratui.core.dataset import parse_subset_name
+def _locate(directory: Path):
+    """The dataset DIR names, read as every command reads it (core.dataset.locate_dataset)."""
+    from loratui.core.dataset import locate_dataset
 
-    img = directory / "img"
-    if img.is_dir() and directory.is_dir():
-        has_subsets = any(
-            p.is_dir() and (parse_subset_name(p.name) or (0,))[0] >= 1 for p in directory.iterdir()
-        )
-        if not has_subsets:
-            if reg is None:
-                reg_dir = directory / "reg"
-                if reg_dir.is_dir() and any(p.is_dir() for p in reg_dir.iterdir()):
-                    reg = reg_dir
-            return img, reg
-    return directory, reg
+    return locate_dataset(directory)
+
+
+def _only_concept(result, concept_dir: Path):
+    """The scan narrowed to one concept folder (its row and its problems): `dataset scan DIR/10_x`."""
+    from dataclasses import replace
+
+    def inside(path: Path) -> bool:
+        return path == concept_dir or path.is_relative_to(concept_dir)
+
+    return replace(result, subsets=[s for s in result.subsets if s.path == concept_dir],
+                   problems=[p for p in result.problems if inside(p.path)])
 
 
 def _caption_extension(value: str) -> str:
@@ -38,7 +38,9 @@ def dataset() -> None:
 
     A train folder holds concept folders named `N_tokens`: N is how many times each image is
     repeated per epoch, the rest are the class tokens used when an image has no caption.
-    DIR may also be a project folder made by `loratui dataset init` (its img/ and reg/ are used).
+    DIR may also be a project folder made by `loratui dataset init` (its img/ and reg/ are used)
+    or one concept folder (scan shows that concept; balance works on its train folder), as for
+    every command that takes a dataset.
     """
 
 
@@ -56,18 +58,23 @@ def scan(directory: Path, reg: Path | None, caption_extension: str, as_json: boo
     """
     from loratui.core.dataset import scan_dataset
 
-    train_dir, reg_dir = _resolve_dirs(directory, reg)
-    result = scan_dataset(train_dir, reg_dir, _caption_extension(caption_extension))
+    location = _locate(directory)
+    result = scan_dataset(location.train_dir, reg if reg is not None else location.reg_dir,
+                          _caption_extension(caption_extension))
+    if location.concept:
+        result = _only_concept(result, location.images_dir)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        _print_summary(result, show_all)
+        _print_summary(result, show_all, f"concept: {location.concept} only" if location.concept else "")
     if result.has_errors:
         raise SystemExit(1)
 
 
-def _print_summary(result, show_all: bool) -> None:
+def _print_summary(result, show_all: bool, note: str = "") -> None:
     click.echo(f"train: {result.train_data_dir}")
+    if note:
+        click.echo(note)
     if result.reg_data_dir:
         click.echo(f"reg:   {result.reg_data_dir}")
     rows = [
@@ -172,7 +179,7 @@ def balance(directory: Path, target: int | None, caption_extension: str, dry_run
     from loratui.core.dataset import apply_renames, balance_plan, balance_target, plan_conflicts, scan_dataset
     from loratui.core.errors import LoratuiError
 
-    train_dir, _ = _resolve_dirs(directory, None)
+    train_dir = _locate(directory).train_dir
     result = scan_dataset(train_dir, None, _caption_extension(caption_extension))
     concepts = [s for s in result.train_subsets if s.images]
     if not concepts:

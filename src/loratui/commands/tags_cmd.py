@@ -26,12 +26,12 @@ def tags() -> None:
     """Bulk caption-tag operations: freq, add, remove, replace, dedupe, sort, apply, undo, redo, ...
 
     Every operation acts on the caption of each image in DIR (a kohya train folder with
-    N_concept subfolders, a flat folder of images, or a project folder with img/), or on those a
-    --where filter selects (e.g. --where "tag:solo and not folder:*reg*"). It prints the plan,
-    asks before writing (--yes skips the question, --dry-run only shows the plan), writes each
-    file atomically and records an undo journal in the dataset folder's .loratui/undo
-    (DIR/img/.loratui/undo for a project folder; `loratui tags undo DIR` finds it, and
-    `loratui tags redo DIR` re-applies what an undo took back).
+    N_concept subfolders, a flat folder of images, a project folder with img/, or one concept
+    folder), or on those a --where filter selects (e.g. --where "tag:solo and not folder:*reg*").
+    It prints the plan, asks before writing (--yes skips the question, --dry-run only shows the
+    plan), writes each file atomically and records an undo journal in the train folder's
+    .loratui/undo (DIR/img/.loratui/undo for a project folder, the parent's for a concept folder;
+    `loratui tags undo DIR` finds it, and `loratui tags redo DIR` re-applies what an undo took back).
     """
 
 
@@ -71,22 +71,17 @@ def _writing(func):
     return wrapper
 
 
-def _train_dir(directory: Path) -> Path:
-    """DIR itself, or DIR/img for a project folder (made by `loratui dataset init`)."""
-    from loratui.core.dataset import parse_subset_name
-    from loratui.core.dataset import is_image
+def _locate(directory: Path):
+    """The dataset DIR names (core.dataset.locate_dataset, as every command reads it): a project
+    folder's img/, a train or flat folder, or one concept folder of a train folder. Its
+    ``train_dir`` holds the undo journal; its ``images_dir`` is where the captions are read."""
+    from loratui.core.dataset import locate_dataset
 
-    if not directory.is_dir():
-        raise LoratuiError(f"{directory}: not a folder: pass the dataset folder (images or N_concept folders)")
-    img = directory / "img"
-    if img.is_dir():
-        own = [p for p in directory.iterdir() if is_image(p) or (p.is_dir() and parse_subset_name(p.name))]
-        if not own:
-            return img
-    return directory
+    return locate_dataset(directory)
 
 
 def _context(directory: Path, caption_extension: str, separator: str, tags_csv: Path | None, recursive: bool):
+    """The captions of the images in ``directory`` (a location's images_dir) and their edit context."""
     from loratui.core.captions import load_captions
     from loratui.core.captions import EditContext, tag_frequency
     from loratui.core.captions import check_separator, load_selected_tags, tag_categories
@@ -154,9 +149,10 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
 
     check_ops(ops, separator)
     _need_tags_csv(ops, tags_csv)
-    root = _train_dir(directory)
+    location = _locate(directory)
+    root = location.train_dir
     predicate = parse_where(where)
-    captions, ctx = _context(root, caption_extension, separator, tags_csv, recursive)
+    captions, ctx = _context(location.images_dir, caption_extension, separator, tags_csv, recursive)
     plan = plan_edits(captions, ops, where=predicate, ctx=ctx, description=description)
     check_written_tags(plan, separator)
 
@@ -238,9 +234,9 @@ def freq(directory, where, caption_extension, separator, tags_csv, recursive, to
     from loratui.core.captions import tag_frequency
     from loratui.core.captions import CATEGORY_LABELS
 
-    root = _train_dir(directory)
+    location = _locate(directory)
     predicate = parse_where(where)
-    captions, ctx = _context(root, caption_extension, separator, tags_csv, recursive)
+    captions, ctx = _context(location.images_dir, caption_extension, separator, tags_csv, recursive)
     selected = [c for c in captions if predicate is None or predicate(c)]
     counts = tag_frequency(selected)
     rows = counts.most_common(top or None)
@@ -417,8 +413,9 @@ def apply(directory, recipe, where, **kw):
 @click.option("--json", "as_json", is_flag=True, help="Print {file: [issues]} as JSON.")
 def check(directory, caption_extension, recursive, as_json):
     """List captions sd-scripts will not read as written: several lines, a BOM, not UTF-8, empty, missing."""
-    root = _train_dir(directory)
-    captions, _ = _context(root, caption_extension, ", ", None, recursive)
+    location = _locate(directory)
+    root = location.train_dir
+    captions, _ = _context(location.images_dir, caption_extension, ", ", None, recursive)
     issues = {}
     for caption in captions:
         found = caption.issues() if caption.exists else ["no caption file"]

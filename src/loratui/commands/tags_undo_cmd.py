@@ -60,10 +60,10 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
     )
 
     undoing = verb == "undo"
-    root = tags_cmd._train_dir(directory)
+    root = tags_cmd._locate(directory).train_dir  # where every command keeps the journal
     available = can_undo if undoing else can_redo
     if root != directory and not available(root) and available(directory):
-        root = directory  # a project folder's own journal (a caption run over it with --recursive)
+        root = directory  # a journal an older version kept in a project or concept folder itself
     if list_only:
         rows = history(root) if undoing else redo_history(root)
         if as_json:

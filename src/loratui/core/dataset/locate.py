@@ -28,6 +28,12 @@ class DatasetLocation:
     concept: str | None = None        # set when the path named one concept folder
     kind: str = "dataset"             # "project", "dataset", "concept" or "flat"
 
+    @property
+    def images_dir(self) -> Path:
+        """The folder whose images (and captions) a command works on: the concept folder when the
+        path named one, else the train folder. Undo journals live in ``train_dir`` either way."""
+        return self.train_dir / self.concept if self.concept else self.train_dir
+
 
 def _entries(folder: Path) -> list[os.DirEntry]:
     try:
