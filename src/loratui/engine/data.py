@@ -55,6 +55,13 @@ def check_data_config(cfg) -> None:
         raise LoratuiError("dataset.cache_latents_to_disk needs dataset.cache_latents = true")
 
 
+def left_out_line(problem) -> str:
+    """``/full/path/a.png: empty file (0 bytes); it is left out of training`` for a scan problem."""
+    rel = f"{problem.path.parent.name}/{problem.path.name}"
+    message = problem.message
+    return str(problem.path) + message[len(rel):] if message.startswith(rel) else f"{problem.path}: {message}"
+
+
 def text_cache_usable(cfg) -> bool:
     """The text-encoder outputs can be cached: the text encoders are frozen and captions never change."""
     d = cfg.dataset
@@ -64,13 +71,17 @@ def text_cache_usable(cfg) -> bool:
 
 
 def read_caption_text(image, subset, caption_extension: str) -> str:
-    """The first line of the image's caption file; the folder's class tokens when there is none."""
+    """The first line of the image's caption file; the folder's class tokens when there is none (a
+    folder of that name, or a caption that vanished since the scan, counts as none: the scan names it)."""
     path = image.caption_path or Path(image.path).with_suffix(caption_extension)
     try:
         text = Path(path).read_text(encoding="utf-8-sig").splitlines()
         line = text[0].strip() if text else ""
-    except (FileNotFoundError, TypeError):
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, TypeError):
         line = ""
+    except OSError as exc:
+        raise LoratuiError(f"{path}: cannot read the caption ({exc.strerror or exc}): fix its permissions or "
+                           "remove it") from None
     except UnicodeDecodeError:
         lines = Path(path).read_bytes().decode("latin-1").splitlines()
         line = lines[0].strip() if lines else ""
@@ -92,6 +103,10 @@ def load_image_for_bucket(path: str, assignment, *, random_crop: bool, rng: rand
 
     try:
         with Image.open(path) as img:
+            if img.width * img.height > (Image.MAX_IMAGE_PIXELS or float("inf")):
+                # the scan leaves these out; one replaced since then is refused, not decoded
+                raise LoratuiError(f"{path}: {img.width}x{img.height} is over Pillow's decompression-bomb limit; "
+                                   "downscale it (see `loratui dataset scan`)")
             img = img.convert("RGB")
             w, h = assignment.resized_size
             if (img.width, img.height) != (w, h):
@@ -109,9 +124,10 @@ def load_image_for_bucket(path: str, assignment, *, random_crop: bool, rng: rand
             if flip:
                 img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
             return np.asarray(img, dtype=np.uint8)
-    except OSError as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise LoratuiError(f"{path}: cannot read the image ({exc}); fix or remove it (see `loratui dataset scan`)") \
             from None
+
 
 
 def to_pixels(arrays: list[np.ndarray]) -> torch.Tensor:
@@ -170,6 +186,9 @@ class TrainingData:
         self.rank, self.world = process_index, num_processes
         self.progress = progress
         self.scan = scan_for_config(cfg)
+        # image files the scan left out, one line each naming the file and why: the run warns about
+        # each (a `warning` event and a stderr line) and counts them in its summary
+        self.skipped: list[str] = [left_out_line(p) for p in self.scan.left_out]
         self.schedule = compute_schedule(cfg, self.scan, num_processes)
         self.groups = epoch_samples(self.scan, cfg.dataset)
         self.steps_per_epoch = self.schedule.steps_per_epoch

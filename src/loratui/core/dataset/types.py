@@ -8,6 +8,7 @@ from typing import Literal
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+LEFT_OUT_KINDS = frozenset({"unreadable_image", "unsupported_image"})  # an image file that does not train
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,12 @@ class DatasetScan:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def left_out(self) -> list[Problem]:
+        """Image files in concept folders that training leaves out (unreadable, zero-byte, truncated,
+        too large to open, a format sd-scripts does not read), each with why."""
+        return [p for p in self.problems if p.kind in LEFT_OUT_KINDS]
 
     @property
     def has_errors(self) -> bool:

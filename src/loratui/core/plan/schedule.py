@@ -293,6 +293,11 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
     train_samples = sum(e.repeats for e in registered if not e.is_reg)
     reg_samples = sum(e.repeats for e in registered if e.is_reg)
     if train_samples == 0:
+        left_out = [p for p in scan.left_out if not any(s.is_reg and p.path.parent == s.path for s in scan.subsets)]
+        if left_out:
+            raise LoratuiError(f"no usable training images under {scan.train_data_dir}: all {len(left_out)} are left "
+                               f"out (first: {left_out[0].message}); `loratui dataset scan "
+                               f"{scan.train_data_dir}` lists them")
         raise LoratuiError(f"no training images found under {scan.train_data_dir}: it needs `N_name` "
                            f"folders with images (N = repeats); see `loratui dataset`")
 
