@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         if debug_enabled():
             raise
+        _disk_full(exc, args)
         if not exc.filename:
             _internal(exc, args)
         click.echo(f"error: {one_line(str(exc.filename))}: {one_line(exc.strerror or str(exc))}", err=True)
@@ -123,7 +124,24 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - the last resort: a bug, reported in one line
         if debug_enabled():
             raise
+        _disk_full(exc, args)
         _internal(exc, args)
+
+
+def _disk_full(exc: BaseException, args: list[str]) -> None:
+    """A full disk (ENOSPC, torch.save's 'unexpected pos', ...) is the user's problem: one line, exit 2."""
+    from loratui.core.diskspace import disk_full_message
+
+    try:
+        message = disk_full_message(exc, None)
+    except Exception:  # noqa: BLE001 - never let the explanation hide the error
+        return
+    if message is None:
+        return
+    click.echo(f"error: {message}", err=True)
+    if "--json-events" in args:
+        click.echo(json.dumps({"event": "error", "message": message, "kind": "disk_full"}, ensure_ascii=False))
+    sys.exit(2)
 
 
 def _internal(exc: BaseException, args: list[str]) -> None:

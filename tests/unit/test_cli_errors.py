@@ -162,3 +162,36 @@ def test_unreadable_concept_folder_for_real(tmp_path, capsys):
     finally:
         locked.chmod(0o755)
     assert code == 2 and f"{locked}: cannot read this folder" in err
+
+
+# ---- a full disk (issue 11): one line naming the device, never a traceback ------------------------
+
+
+@pytest.mark.parametrize("error", [
+    OSError(errno.ENOSPC, "No space left on device"),
+    RuntimeError("[enforce fail at inline_container.cc:595] . unexpected pos 123 vs 456"),
+    RuntimeError("PytorchStreamWriter failed writing file data/3: file write failed"),
+])
+def test_a_full_disk_is_one_line_naming_the_device(cache, capsys, monkeypatch, error):
+    import loratui.core.config as config
+
+    def full(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(config, "load_config", full)
+    code, _, err = run_main(["steps", "c.toml"], capsys)
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: no space left on ") and " free" in err
+    assert not cache.exists()
+
+
+def test_disk_full_message_says_what_was_needed(tmp_path):
+    from loratui.core.diskspace import checkpoint_bytes, disk_full_message, is_disk_full
+
+    exc = OSError(errno.ENOSPC, "No space left on device")
+    message = disk_full_message(exc, tmp_path / "out", checkpoint_bytes(10_000_000, with_state=True))
+    assert f"writing {tmp_path / 'out'}" in message and "the save needs about 0.1 GB" in message
+    assert disk_full_message(ValueError("x"), tmp_path) is None
+    wrapped = RuntimeError("save failed")
+    wrapped.__cause__ = OSError(errno.ENOSPC, "No space left on device")
+    assert is_disk_full(wrapped)

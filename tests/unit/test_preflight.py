@@ -189,3 +189,13 @@ def test_config_check_finds_unreadable_folders_and_absurd_repeats(tmp_path):
         finally:
             os.chmod(tmp_path / "img" / "10_cat", 0o755)
         assert any("cannot read this folder (permission denied)" in p for p in problems)
+
+
+def test_deeply_nested_files_are_one_line(tmp_path):
+    from loratui.core.config import ConfigError, import_kohya_file, loads_config
+
+    (tmp_path / "deep.json").write_text('{"a":' * 100000 + "1" + "}" * 100000)
+    with pytest.raises(LoratuiError, match="deep.json: nested too deeply"):
+        import_kohya_file(tmp_path / "deep.json")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        loads_config("[model]\nvae = " + "[" * 5000 + "]" * 5000, "deep.toml")

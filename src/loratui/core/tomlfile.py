@@ -24,3 +24,5 @@ def read_toml(path: str | os.PathLike, what: str, error: type[LoratuiError] = Lo
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise error(f"{path}: nested too deeply to be a {what}") from None

@@ -18,7 +18,7 @@ def _json(path: Path) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise LoratuiError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise LoratuiError(f"{path}: not valid JSON ({exc}): the model folder is damaged; download it again") from None
     if not isinstance(data, dict):
         raise LoratuiError(f"{path}: not a model config (a JSON object)")

@@ -75,6 +75,8 @@ def read_dataset_config(path: Path, fallback: Callable[[str], Any]) -> DatasetIm
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LoratuiError(_toml_syntax_problem(str(path), str(exc))) from None
+    except RecursionError:
+        raise LoratuiError(f"{path}: nested too deeply to be a dataset_config TOML") from None
     out = DatasetImport()
     general = _table(path, doc.get("general", {}), "[general]")
     datasets = doc.get("datasets", [])

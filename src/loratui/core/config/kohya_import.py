@@ -501,6 +501,9 @@ def import_kohya_file(path, *, as_lora: bool = False) -> tuple[TrainingConfig, I
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise LoratuiError(f"{path}, line {exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise LoratuiError(f"{path}: nested too deeply to be a kohya_ss config (a settings object holds plain "
+                           "values): is it the right file?") from None
     try:
         return import_kohya(data, as_lora=as_lora, source_dir=path.parent)
     except LoratuiError as exc:

@@ -147,6 +147,9 @@ def loads_config(text: str, source: str = "<string>", config_dir: Path | None = 
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_toml_syntax_problem(source, str(exc))) from None
     lines = _line_finder(text)
+    except RecursionError:
+        raise ConfigError(f"{source}: arrays or tables nested too deeply to be a config (values are plain numbers, "
+                          "strings or short lists)") from None
 
     def locate(section, key, problem):
         number = lines.get((section, key))

@@ -97,7 +97,7 @@ def guess_model_family(path: str) -> str | None:
             if size > 100_000_000:
                 return None
             keys = json.loads(handle.read(size)).keys()
-    except (OSError, ValueError, struct.error):
+    except (OSError, ValueError, RecursionError, struct.error):
         return None
     if any(k.startswith("conditioner.embedders.1.") for k in keys):
         return "sdxl"

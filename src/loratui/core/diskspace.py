@@ -1,0 +1,92 @@
+"""A full disk, said as one line: which device, how much is free, how much the write needed.
+
+A checkpoint written to a full disk fails in several costumes: ``OSError`` ENOSPC (or EDQUOT, a
+quota), torch.save's ``RuntimeError: [enforce fail at inline_container.cc] . unexpected pos`` /
+``PytorchStreamWriter failed writing file``, safetensors' ``No space left on device (os error 28)``.
+``disk_full_message`` recognises all of them and says what to do; the CLI's last resort uses it, and
+so can the training run's error handler (engine/run.py).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from pathlib import Path
+
+_TORCH_WRITE_FAILURES = ("unexpected pos", "PytorchStreamWriter failed", "file write failed")
+_NO_SPACE_TEXT = ("No space left on device", "os error 28", "Disk quota exceeded", "os error 122")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for the ways a write to a full disk surfaces (see the module docstring)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(exc)
+        if any(t in text for t in _NO_SPACE_TEXT):
+            return True
+        if isinstance(exc, RuntimeError) and any(t in text for t in _TORCH_WRITE_FAILURES):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def mount_of(path: str | os.PathLike) -> tuple[str, str]:
+    """(device, mount point) holding ``path`` (its nearest existing folder), from /proc/mounts when
+    there is one; (mount point, mount point) elsewhere."""
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    real = os.path.realpath(path)
+    best = ("", "/")
+    try:
+        with open("/proc/mounts", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                parts = line.split()
+                if len(parts) < 2:
+                    continue
+                device, mount = parts[0], parts[1].replace("\\040", " ")
+                if (real == mount or real.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best[1]):
+                    best = (device, mount)
+    except OSError:
+        mount = real
+        while not os.path.ismount(mount) and os.path.dirname(mount) != mount:
+            mount = os.path.dirname(mount)
+        return mount, mount
+    return best[0] or best[1], best[1]
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+
+
+def disk_full_message(exc: BaseException, folder: str | os.PathLike | None, needed_bytes: int | None = None,
+                      what: str = "the save") -> str | None:
+    """``no space left on DEVICE (mounted at M) for FOLDER: F free, about N needed: ...`` when ``exc``
+    is a full disk, else None. ``needed_bytes``: what the failed write needed, when the caller knows."""
+    if not is_disk_full(exc):
+        return None
+    if folder is None:
+        name = getattr(exc, "filename", None)
+        folder = os.path.dirname(os.path.abspath(name)) if name else os.getcwd()
+    device, mount = mount_of(folder)
+    try:
+        free = _gb(shutil.disk_usage(mount).free) + " free"
+    except OSError:
+        free = "free space unknown"
+    need = f", {what} needs about {_gb(needed_bytes)}" if needed_bytes else ""
+    where = device if device == mount else f"{device} (mounted at {mount})"
+    return (f"no space left on {where} writing {folder}: {free}{need}; free some space (or choose a folder on "
+            "another disk) and run it again")
+
+
+def checkpoint_bytes(trainable_params: int, *, save_bytes_per_param: int = 2, with_state: bool = False) -> int:
+    """About what a LoRA save needs on disk: its weights in the save precision; with the training
+    state also the fp32 LoRA copy and AdamW's two fp32 moments (sd-scripts' layout is the same)."""
+    size = trainable_params * save_bytes_per_param
+    if with_state:
+        size += trainable_params * 4 * 3
+    return size + 1_000_000  # headers, metadata, json
