@@ -48,3 +48,18 @@ def test_vram_needs_a_config(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["vram"])
     assert exc.value.code == 2 and "give a config file" in capsys.readouterr().err
+
+
+def test_family_auto_reads_the_weights_or_says_it_cannot(tmp_path):
+    """issue 11: an unreadable model is not silently estimated as SD1."""
+    from fixtures.bad_inputs import SDXL_KEYS, write_safetensors
+
+    cfg = TrainingConfig()
+    cfg.model.pretrained_model_name_or_path = "m.safetensors"
+    path = tmp_path / "c.toml"
+    save_config(cfg, path)
+    (tmp_path / "m.safetensors").write_bytes(b"\x00" * 100)
+    result = CliRunner().invoke(cli, ["vram", str(path)])
+    assert result.exit_code != 0 and "cannot tell the model family" in str(result.exception)
+    write_safetensors(tmp_path / "m.safetensors", SDXL_KEYS)
+    assert "(sdxl)" in run("vram", str(path)).output

@@ -47,10 +47,12 @@ def vram(config: str | None, family: str | None, as_json: bool, calibration: boo
     if config is None:
         raise LoratuiError("give a config file: loratui vram CONFIG (or --calibration)")
     from loratui.core.config import load_config
-    from loratui.core.plan import GIB, estimate_vram
+    from loratui.core.plan import GIB, estimate_vram, family_from_weights
 
     cfg = load_config(config)
     fam = None if family in (None, "auto") else ("sd1" if family.lower() == "sd15" else family.lower())
+    if fam is None and cfg.model.model_family == "auto":
+        fam = family_from_weights(cfg, config)  # an unreadable model is an error, not a silent SD1 guess
     estimate = estimate_vram(cfg, family=fam)
     fitting = _fitting_presets(estimate)
     if as_json:

@@ -21,7 +21,7 @@ from loratui.core.plan.schedule import (
 )
 from loratui.core.plan.vram import (
     CARD_TIERS_GB, CONSTANTS, FAMILY_LABELS, GIB, CalibrationPoint, VramEstimate, VramPart, calibration_config,
-    calibration_points, calibration_report, estimate_vram, fit_activation_scales, guess_family, resolve_family,
+    calibration_points, calibration_report, estimate_vram, family_from_weights, fit_activation_scales, guess_family, resolve_family,
 )
 from loratui.core.plan.vram_models import (
     CLIP_L, FAMILIES, OPENCLIP_BIGG, SD1_UNET, SDXL_UNET, FamilyArch, text_encoder_lora_params, unet_layout,
@@ -38,6 +38,6 @@ __all__ = [
     "adjust_bucket_bounds", "bucket_key", "buckets_for_dataset", "calibration_config", "calibration_points",
     "calibration_report", "compute_schedule", "epoch_batches", "epoch_samples", "epochs_for_target_steps",
     "estimate_vram", "fit_activation_scales", "guess_family", "kohya_gui_steps", "make_bucket_resolutions",
-    "make_buckets", "plan_epoch", "register_images", "reso_steps_notes", "resolve_family", "scan_for_config",
+    "family_from_weights", "make_buckets", "plan_epoch", "register_images", "reso_steps_notes", "resolve_family", "scan_for_config",
     "shard_batches", "text_encoder_lora_params", "unet_layout", "unet_lora_params",
 ]

@@ -104,6 +104,28 @@ def guess_family(model_path: str) -> str:
 FAMILY_LABELS = {"sd1": "SD 1.5", "sdxl": "SDXL"}
 
 
+def family_from_weights(cfg: TrainingConfig, source: str = "the config") -> str | None:
+    """For model_family auto: the family read from the local model's header (no weights loaded).
+
+    A model that is there but cannot be read is a LoratuiError saying the family cannot be told (not
+    a silent SD1 estimate). None when the model is not there (not downloaded yet, a Hugging Face
+    repo id, unset): the estimate then guesses from the name and says so in its assumptions."""
+    from loratui.core.config import detect_model_family, resolve_path
+    from loratui.core.errors import LoratuiError
+
+    value = cfg.model.pretrained_model_name_or_path
+    path = resolve_path(cfg, value, key="pretrained_model_name_or_path") if value else ""
+    if not path:
+        return None
+    if not os.path.exists(path):
+        return None  # planning before the download: the name guess, said in the assumptions
+    try:
+        return detect_model_family(path)
+    except LoratuiError as exc:
+        raise LoratuiError(f"{source}: cannot tell the model family (model_family = \"auto\"): {exc}; set "
+                           "model.model_family or pass --family sd1|sd2|sdxl") from None
+
+
 def resolve_family(cfg: TrainingConfig, family: str | None, assumptions: list[str]) -> str:
     fam = (family or cfg.model.model_family or "auto").lower()
     if fam in ("sd15", "sd1.5"):
