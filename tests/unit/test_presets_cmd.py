@@ -55,11 +55,16 @@ def test_show():
     assert data["settings"]["dataset"]["resolution"] == [768, 768]
 
 
-def test_apply_dry_run_then_yes(config_file):
+def test_apply_dry_run_then_yes(config_file, monkeypatch):
+    from loratui.commands import presets_cmd
+
     before = config_file.read_bytes()
     out = run("presets", "apply", str(config_file), "sdxl-12gb", "--dry-run").output
     assert "dataset.resolution" in out and "512 -> 1024" in out and "nothing written" in out
     assert config_file.read_bytes() == before
+    with pytest.raises(Exception, match="not a terminal"):  # a script must say --yes
+        run("presets", "apply", str(config_file), "sdxl-12gb")
+    monkeypatch.setattr(presets_cmd, "_interactive", lambda: True)
     out = run("presets", "apply", str(config_file), "sdxl-12gb", input="n\n").output
     assert "not written" in out and config_file.read_bytes() == before
     out = run("presets", "apply", str(config_file), "sdxl-12gb", "--yes").output
@@ -69,9 +74,51 @@ def test_apply_dry_run_then_yes(config_file):
     assert "nothing to change" in run("presets", "apply", str(config_file), "sdxl-12gb", "--yes").output
 
 
-def test_apply_warns_on_family_mismatch(config_file):
-    result = CliRunner().invoke(cli, ["presets", "apply", str(config_file), "sd15-8gb", "--dry-run"])
-    assert "is for sd15" in result.output
+def test_apply_refuses_another_family_unless_forced(tmp_path, capsys):
+    cfg = TrainingConfig()
+    cfg.model.model_family = "sd1"
+    path = tmp_path / "sd1.toml"
+    save_config(cfg, path)
+    before = path.read_bytes()
+    with pytest.raises(SystemExit) as exc:
+        main(["presets", "apply", str(path), "sdxl-12gb", "--yes"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1
+    assert "sdxl-12gb is for sdxl" in err and "model is sd1" in err and "--force" in err
+    assert path.read_bytes() == before
+    result = CliRunner().invoke(cli, ["presets", "apply", str(path), "sdxl-12gb", "--yes", "--force"])
+    assert result.exit_code == 0 and "applied anyway" in result.output
+    assert load_config(path).dataset.resolution == (1024, 1024)
+
+
+def test_apply_refuses_a_family_guessed_from_the_model_name(tmp_path):
+    cfg = TrainingConfig()
+    cfg.model.pretrained_model_name_or_path = "stabilityai/stable-diffusion-xl-base-1.0"  # a hub id
+    save_config(cfg, tmp_path / "xl.toml")
+    result = CliRunner().invoke(cli, ["presets", "apply", str(tmp_path / "xl.toml"), "sd15-8gb", "--dry-run"])
+    assert result.exit_code != 0 and "guessed from the model name" in str(result.exception)
+
+
+@pytest.mark.parametrize("spelling", ["sd1", "sd15", "SD1.5"])
+def test_both_family_spellings_everywhere(tmp_path, spelling):
+    out = run("presets", "list", "--family", spelling).output
+    assert "sd15-8gb" in out and "sdxl" not in out
+    assert "sd15-8gb:" in run("presets", "show", "sd1-8gb").output
+    path = tmp_path / f"{spelling}.toml"
+    run("config", "new", str(path), "--family", spelling)
+    assert load_config(path).model.model_family == "sd1"
+    assert "(sd1)" in run("vram", str(path), "--family", spelling).output
+    text = path.read_text().replace('model_family = "sd1"', f'model_family = "{spelling}"')
+    path.write_text(text)
+    assert load_config(path).model.model_family == "sd1"  # the file may say sd15 too
+    assert "no SD 2.x presets" not in run("presets", "list", "--family", "sdxl").output
+
+
+def test_unknown_family_is_refused_naming_the_spellings():
+    result = CliRunner().invoke(cli, ["presets", "list", "--family", "sd2"])
+    assert result.exit_code == 2 and "not offered here: use sd1 (or sd15), sdxl" in result.output
+    result = CliRunner().invoke(cli, ["config", "new", "x.toml", "--family", "sd3"])
+    assert result.exit_code == 2 and "not a model family" in result.output
 
 
 def test_errors_are_one_line(config_file, capsys):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from loratui.commands.options import FamilyType
 from loratui.core.errors import LoratuiError
 
 
@@ -41,8 +42,8 @@ def _relative_to(path_text: str, config_dir: Path) -> str:
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--train-data-dir", "train_data_dir", help="Folder of N_concept image folders.")
 @click.option("--model", help="Base model: diffusers folder, .safetensors file or Hugging Face repo id.")
-@click.option("--family", type=click.Choice(["sd1", "sd2", "sdxl"], case_sensitive=False),
-              help="Model family (default: auto-detect from the weights).")
+@click.option("--family", type=FamilyType(),
+              help="Model family: sd1 (also spelled sd15), sd2 or sdxl (default: auto-detect from the weights).")
 @click.option("--output-dir", "output_dir", help="Where the LoRA files, samples and run events go.")
 def new_config(path: str, train_data_dir: str | None, model: str | None, family: str | None,
                output_dir: str | None) -> None:
@@ -75,7 +76,7 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
     elif (project / "model").is_dir():
         cfg.saving.output_dir = "model"
     if family:
-        cfg.model.model_family = family.lower()
+        cfg.model.model_family = family
     if cfg.model.model_family == "sdxl":
         cfg.dataset.resolution = (1024, 1024)
         cfg.dataset.max_bucket_reso = 2048
@@ -190,8 +191,9 @@ def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 @click.option("-o", "--output-dir", "output_dir", type=click.Path(file_okay=False),
               help="Folder for config.toml and dataset.toml (default: CONFIG's name + _sdscripts).")
-@click.option("--family", type=click.Choice(["sd1", "sd2", "sdxl"], case_sensitive=False),
-              help="Override model_family (needed when it is auto and cannot be read from the weights).")
+@click.option("--family", type=FamilyType(),
+              help="Override model_family: sd1 (also spelled sd15), sd2 or sdxl (needed when it is auto and "
+                   "cannot be read from the weights).")
 @click.option("--yes", "-y", "--force", "yes", is_flag=True, help="Overwrite an earlier export without asking.")
 def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str | None, yes: bool) -> None:
     """Write sd-scripts' config.toml + dataset.toml for CONFIG and print the command that runs them.
@@ -211,7 +213,7 @@ def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str |
         if not click.confirm(f"Overwrite the earlier export in {out}?", default=False):
             click.echo("Nothing written.")
             return
-    export, cfg_file, ds_file = export_sdscripts(cfg, out, family.lower() if family else None, overwrite=True)
+    export, cfg_file, ds_file = export_sdscripts(cfg, out, family, overwrite=True)
     for note in export.notes:
         click.echo(f"note: {note}")
     click.echo(f"wrote {cfg_file}")

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
+from loratui.commands.options import FamilyType
 from loratui.core.errors import LoratuiError
+
+
+def _interactive() -> bool:
+    """Can we ask a question? (A pipe or a script must pass --yes.)"""
+    return sys.stdin.isatty()
 
 
 def _catalog():
@@ -46,12 +53,12 @@ def presets() -> None:
 
 
 @presets.command("list")
-@click.option("--family", type=click.Choice(["sd15", "sdxl"], case_sensitive=False),
-              help="Only presets for this model family.")
+@click.option("--family", type=FamilyType(families=("sd1", "sdxl")),
+              help="Only presets for this model family: sd1 (also spelled sd15) or sdxl.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_presets(family: str | None, as_json: bool) -> None:
     """Show every preset: id, VRAM tier, family and description."""
-    found = _catalog().list(family)
+    found = _catalog().list(family)  # sd1 finds the sd15-* presets
     if as_json:
         click.echo(json.dumps([{"id": p.id, "family": p.family, "vram_gb": p.vram_gb,
                                 "description": p.description, "source": p.source, "path": str(p.path)}
@@ -100,8 +107,14 @@ def show_preset(preset_id: str, as_json: bool) -> None:
 @click.argument("preset_id", metavar="ID")
 @click.option("--yes", "-y", is_flag=True, help="Write without asking.")
 @click.option("--dry-run", is_flag=True, help="Only show what would change.")
-def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool) -> None:
-    """Apply preset ID to CONFIG: show the changed fields, then write the file."""
+@click.option("--force", is_flag=True, help="Apply a preset made for another model family (SDXL onto SD1, ...).")
+def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool) -> None:
+    """Apply preset ID to CONFIG: show the changed fields, then write the file.
+
+    A preset for another model family than the config's (an SDXL preset's 1024 px on an SD1 model)
+    is refused unless --force. Exit codes: 0 written (or nothing to change, or not confirmed),
+    2 bad input (an unknown preset, a family mismatch without --force, not a terminal without --yes).
+    """
     from loratui.core.config import load_config, save_config, validate
     from loratui.core.config import apply_preset, preset_changes
     from loratui.core.plan import estimate_vram, resolve_family
@@ -110,6 +123,18 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool) -> None:
         raise LoratuiError("--yes and --dry-run contradict each other: choose one")
     preset = _catalog().get(preset_id)
     cfg = load_config(config)
+    family_notes: list[str] = []
+    unknown_model = (cfg.model.model_family or "auto") == "auto" and not cfg.model.pretrained_model_name_or_path
+    estimate_family = None
+    mismatch = ""
+    if not unknown_model:
+        cfg_family = resolve_family(cfg, None, family_notes)
+        if cfg_family != preset.estimator_family:
+            guessed = " (guessed from the model name: set model.model_family if that is wrong)" if family_notes else ""
+            mismatch = f"{preset.id} is for {preset.family} but {config}'s model is {cfg_family}{guessed}"
+            if not force:  # an SDXL preset's 1024 px and rank on an SD1 model is not a tuning, it is a mistake
+                raise LoratuiError(f"{mismatch}: nothing written; pick a {cfg_family} preset (`loratui presets list "
+                                   f"--family {cfg_family}`) or pass --force")
     changes = preset_changes(cfg, preset)
     if not changes:
         click.echo(f"{config} already has every setting of {preset.id}: nothing to change")
@@ -118,20 +143,12 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool) -> None:
     click.echo(f"{preset.id} changes {len(changes)} field(s) in {config}:")
     for change in changes:
         click.echo(f"  {change.key:<{width}}  {_show_value(change.old)} -> {_show_value(change.new)}")
-
-    family_notes: list[str] = []
-    unknown_model = (cfg.model.model_family or "auto") == "auto" and not cfg.model.pretrained_model_name_or_path
-    estimate_family = None
+    if mismatch:
+        click.echo(f"warning: {mismatch} (applied anyway: --force)", err=True)
     if unknown_model:  # nothing to guess from: the preset says what it is for
         estimate_family = preset.estimator_family
         click.echo(f"note: no model set yet: estimating for {preset.family}, the preset's family "
                    "(set model.pretrained_model_name_or_path or model.model_family)")
-    else:
-        cfg_family = resolve_family(cfg, None, family_notes)
-        if cfg_family != preset.estimator_family:
-            guessed = " (guessed from the model name)" if family_notes else ""
-            click.echo(f"warning: {preset.id} is for {preset.family} but this config's model is "
-                       f"{cfg_family}{guessed}", err=True)
     apply_preset(cfg, preset)
     for problem in validate(cfg):
         click.echo(f"warning: after applying: {problem}", err=True)
@@ -140,6 +157,8 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool) -> None:
     if dry_run:
         click.echo("dry run: nothing written")
         return
+    if not yes and not _interactive():
+        raise LoratuiError(f"not a terminal, so {config} was not written: pass --yes to write it or --dry-run")
     if not yes and not click.confirm(f"Write {config}?", default=False):
         click.echo("not written")
         return

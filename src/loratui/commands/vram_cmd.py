@@ -6,6 +6,7 @@ import json
 
 import click
 
+from loratui.commands.options import FamilyType
 from loratui.core.errors import LoratuiError
 
 
@@ -35,8 +36,8 @@ def _print_calibration(as_json: bool) -> None:
 
 @click.command()
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
-@click.option("--family", type=click.Choice(["auto", "sd1", "sd15", "sd2", "sdxl"], case_sensitive=False),
-              help="Override the config's model family.")
+@click.option("--family", type=FamilyType(auto=True),
+              help="Override the config's model family: sd1 (also spelled sd15), sd2, sdxl or auto.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--calibration", is_flag=True, help="Show how the estimator matches its calibration figures.")
 def vram(config: str | None, family: str | None, as_json: bool, calibration: bool) -> None:
@@ -50,7 +51,7 @@ def vram(config: str | None, family: str | None, as_json: bool, calibration: boo
     from loratui.core.plan import GIB, estimate_vram, family_from_weights
 
     cfg = load_config(config)
-    fam = None if family in (None, "auto") else ("sd1" if family.lower() == "sd15" else family.lower())
+    fam = None if family in (None, "auto") else family
     if fam is None and cfg.model.model_family == "auto":
         fam = family_from_weights(cfg, config)  # an unreadable model is an error, not a silent SD1 guess
     estimate = estimate_vram(cfg, family=fam)

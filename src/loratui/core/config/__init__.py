@@ -20,6 +20,7 @@ from loratui.core.config.fields import (
     file_name_problem,
     optimizer_name, range_text,
 )
+from loratui.core.config.families import CANONICAL_FAMILIES, FAMILY_SPELLINGS, canonical_family
 from loratui.core.config.base_model import model_folder_family, model_folder_v_prediction
 from loratui.core.config.kohya_import import ImportReport, import_kohya, import_kohya_file
 from loratui.core.config.packages import missing_packages
@@ -46,6 +47,7 @@ from loratui.core.config.sdscripts_export import (
 from loratui.core.config.write import save_config, update_config_text, write_config
 
 __all__ = [
+    "CANONICAL_FAMILIES", "FAMILY_SPELLINGS", "canonical_family",
     "SCHEDULER_CLASSES", "SamplePrompt", "detect_model_family", "family_from_keys", "output_dir_problem",
     "parse_prompt_line", "parse_prompts", "resume_state_problem",
     "FIELDS", "KEY_SECTIONS", "MIXED_PRECISION", "MODEL_FAMILIES", "OPTIMIZERS", "PATH_KEYS", "PRESET_FAMILIES",

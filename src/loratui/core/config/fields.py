@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loratui.core.config import schema
+from loratui.core.config.families import canonical_family
 from loratui.core.config.schema import SECTIONS, TrainingConfig, section_fields
 from loratui.core.errors import LoratuiError
 
@@ -231,6 +232,10 @@ def coerce_value(spec: FieldSpec, value: Any) -> Any:
             for choice in spec.choices:
                 if choice.lower() == value.strip().lower():
                     return choice
+            if spec.name == "model_family":  # sd15, sd1.5, sd21 ... are read as sd1, sd2
+                family = canonical_family(value, allow_auto=True)
+                if family in spec.choices:
+                    return family
             if spec.name == "optimizer_type":
                 canonical = optimizer_name(value)
                 if canonical:

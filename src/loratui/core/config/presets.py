@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loratui.core.config.families import canonical_family
 from loratui.core.config.schema import SECTIONS, TrainingConfig
 from loratui.core.config.fields import FIELDS, KEY_SECTIONS, coerce_value, field_spec
 from loratui.core.errors import LoratuiError
@@ -71,16 +72,21 @@ class PresetCatalog:
     def get(self, preset_id: str) -> Preset:
         if preset_id in self.presets:
             return self.presets[preset_id]
+        family, dash, rest = preset_id.partition("-")
+        if dash and canonical_family(family) == "sd1" and f"sd15-{rest}" in self.presets:
+            return self.presets[f"sd15-{rest}"]  # sd1-8gb: the family spelled as configs spell it
         close = difflib.get_close_matches(preset_id, list(self.presets), n=1, cutoff=0.5)
         hint = f" (did you mean {close[0]!r}?)" if close else " (`loratui presets list` shows them)"
         raise PresetError(f"no preset with id {preset_id!r}{hint}")
 
 
 def normalize_family(family: str) -> str:
-    value = family.strip().lower()
-    value = {"sd1": "sd15", "sd1.5": "sd15", "sd": "sd15"}.get(value, value)
-    if value not in PRESET_FAMILIES:
-        raise PresetError(f"unknown family {family!r}: use sd15 or sdxl")
+    """A preset family (sd15 or sdxl) from any spelling of a model family: sd1, sd15, sd1.5, sdxl."""
+    canonical = canonical_family(family)
+    value = {"sd1": "sd15", "sdxl": "sdxl"}.get(canonical or "")
+    if value is None:
+        which = "there are no SD 2.x presets" if canonical == "sd2" else "unknown family"
+        raise PresetError(f"{family!r}: {which}: use sd1 (also spelled sd15) or sdxl")
     return value
 
 
@@ -105,8 +111,12 @@ def parse_preset(data: dict, path: Path, source: str = "shipped") -> Preset:
     if not isinstance(preset_id, str) or not _ID.match(preset_id):
         raise fail(f"id must be lower-case letters, digits, '-', '_' or '.', got {preset_id!r}")
     family = data["family"]
-    if not isinstance(family, str) or family.strip().lower() not in PRESET_FAMILIES:
-        raise fail(f"family must be one of {', '.join(PRESET_FAMILIES)}, got {family!r}")
+    try:
+        family = normalize_family(family) if isinstance(family, str) else None
+    except PresetError:
+        family = None
+    if family is None:
+        raise fail(f"family must be one of {', '.join(PRESET_FAMILIES)} (sd1 is read as sd15), got {data['family']!r}")
     vram_gb = data["vram_gb"]
     if isinstance(vram_gb, bool) or not isinstance(vram_gb, int) or not 1 <= vram_gb <= 1024:
         raise fail(f"vram_gb must be a whole number of GB between 1 and 1024, got {vram_gb!r}")
@@ -146,7 +156,7 @@ def parse_preset(data: dict, path: Path, source: str = "shipped") -> Preset:
             settings[top] = values
     if not settings:
         raise fail("sets no config keys (add tables such as [training] with the keys to set)")
-    return Preset(preset_id, family.strip().lower(), vram_gb, description.strip(), settings, path, source)
+    return Preset(preset_id, family, vram_gb, description.strip(), settings, path, source)
 
 
 def load_preset_file(path: str | os.PathLike, source: str = "shipped") -> Preset:

@@ -1,0 +1,33 @@
+"""Option types shared by several commands, so that each reads a value the same way."""
+
+from __future__ import annotations
+
+import click
+
+
+class FamilyType(click.ParamType):
+    """--family: any spelling of a model family (sd1 or sd15, sd2, sdxl; any case), given to the
+    command in the canonical form a config stores (sd1, sd2, sdxl; ``auto`` where allowed)."""
+
+    name = "family"
+
+    def __init__(self, *, auto: bool = False, families: tuple[str, ...] = ("sd1", "sd2", "sdxl")):
+        self.auto = auto
+        self.families = families
+
+    def get_metavar(self, param, ctx=None) -> str:  # click 8.1 and 8.2 call it differently
+        shown = [f for f in ("auto", "sd1", "sd15", "sd2", "sdxl")
+                 if (f == "auto" and self.auto) or (f == "sd15" and "sd1" in self.families) or f in self.families]
+        return "[" + "|".join(shown) + "]"
+
+    def convert(self, value, param, ctx):
+        from loratui.core.config import canonical_family
+
+        if value is None:
+            return None
+        family = canonical_family(str(value), allow_auto=self.auto)
+        if family is None or (family != "auto" and family not in self.families):
+            names = ", ".join(("auto",) * self.auto + tuple("sd1 (or sd15)" if f == "sd1" else f for f in self.families))
+            what = "not a model family" if family is None else "not offered here"
+            self.fail(f"{value!r}: {what}: use {names}", param, ctx)
+        return family
