@@ -131,12 +131,26 @@ def explain(key: str | None) -> None:
     elif key in SECTIONS:
         specs = [s for s in FIELDS.values() if s.section == key]
     else:
+        from loratui.core.config import LYCORIS_ARGS as ARGS, explain_arg
+
         name = key.split(".", 1)[1] if "." in key and key.split(".", 1)[0] in SECTIONS else key
+        if name.startswith("network_args."):
+            name = name.split(".", 1)[1]
+        lycoris = explain_arg(name)
+        if name == "network_args":  # the field, then every LyCORIS argument it takes
+            click.echo("\n\n".join([_describe(FIELDS[("network", name)])] + [explain_arg(a) for a in ARGS]))
+            return
+        if lycoris and name not in KEY_SECTIONS:
+            click.echo(lycoris)
+            return
         if name not in KEY_SECTIONS:
             close = difflib.get_close_matches(name, list(KEY_SECTIONS) + list(SECTIONS), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else " (`loratui config explain` lists every key)"
             raise LoratuiError(f"{key}: no such config key{hint}")
         specs = [FIELDS[(KEY_SECTIONS[name], name)]]
+        if lycoris:  # conv_dim, conv_alpha: a [network] key and a LyCORIS argument
+            click.echo("\n\n".join([_describe(specs[0]), lycoris]))
+            return
     click.echo("\n\n".join(_describe(s) for s in specs))
 
 

@@ -35,6 +35,10 @@ from loratui.core.config.presets import (
     PRESET_FAMILIES, FieldChange, Preset, PresetCatalog, PresetError, apply_preset, load_preset_file, load_presets,
     normalize_family, preset_changes, user_presets_dir,
 )
+from loratui.core.config.network_args import (
+    ARGS as LYCORIS_ARGS, LYCORIS, NETWORK_MODULES, algo_of, explain_arg, network_kind, network_problems,
+    sdscripts_network_kwargs, split_network_args,
+)
 from loratui.core.config.render import dumps_config
 from loratui.core.config.schema import (
     MIXED_PRECISION, MODEL_FAMILIES, OPTIMIZERS, SAMPLERS, SAVE_PRECISION, SCHEDULERS, SECTIONS, DatasetSection,
@@ -63,4 +67,6 @@ __all__ = [
     "normalize_family", "optimizer_name", "preset_changes", "range_text", "resolve_path", "save_config",
     "section_fields", "update_config_text", "user_presets_dir", "validate", "with_resolved_paths",
     "write_config",
+    "LYCORIS", "LYCORIS_ARGS", "NETWORK_MODULES", "algo_of", "explain_arg", "network_kind", "network_problems",
+    "sdscripts_network_kwargs", "split_network_args",
 ]

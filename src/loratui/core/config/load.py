@@ -26,6 +26,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from loratui.core.config.network_args import network_problems
 from loratui.core.config.schema import SECTIONS, TrainingConfig, section_fields
 from loratui.core.config.fields import (
     FIELDS, KEY_SECTIONS, PATH_KEYS, ConfigError, coerce_value, file_name_problem, show_value,
@@ -237,6 +238,7 @@ def validate(cfg: TrainingConfig) -> list[str]:
     if n.network_train_unet_only and n.network_train_text_encoder_only:
         problems.append("network_train_unet_only and network_train_text_encoder_only are both true: "
                         "nothing would be trained; set one of them to false")
+    problems += network_problems(n)
     if d.min_bucket_reso > d.max_bucket_reso:
         problems.append(f"min_bucket_reso ({d.min_bucket_reso}) is larger than max_bucket_reso "
                         f"({d.max_bucket_reso})")

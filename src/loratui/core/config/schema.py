@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from loratui.core.config.network_args import NETWORK_MODULES
+
 MODEL_FAMILIES = ("auto", "sd1", "sd2", "sdxl")
 OPTIMIZERS = ("AdamW", "AdamW8bit", "Lion", "Lion8bit", "Adafactor", "Prodigy", "SGD")
 SCHEDULERS = (
@@ -109,6 +111,15 @@ class NetworkSection:
     network_train_unet_only: bool = opt(False, "Train only the UNet, not the text encoder(s).")
     network_train_text_encoder_only: bool = opt(False, "Train only the text encoder(s), not the UNet.")
     network_weights: str = opt("", "Continue from an existing LoRA .safetensors (kohya format).")
+    network_module: str = opt(
+        "networks.lora", "networks.lora: kohya LoRA (LoCon with conv_dim). lycoris.kohya: a LyCORIS network "
+        "(LoCon, LoHa, LoKr, DoRA, full) chosen by network_args, trained by the lycoris-lora package as "
+        "kohya_ss does.", choices=NETWORK_MODULES)
+    network_args: list[str] = opt(
+        None, "sd-scripts' --network_args for lycoris.kohya as key=value strings, e.g. [\"algo=loha\", "
+        "\"preset=full\", \"conv_dim=8\", \"conv_alpha=4\"]. `loratui config explain KEY` explains each "
+        "(algo, preset, conv_dim, conv_alpha, dropout, rank_dropout, module_dropout, use_tucker, use_scalar, "
+        "dora_wd, factor, decompose_both, train_norm, ...).", factory=list)
 
 
 @dataclass

@@ -1,0 +1,232 @@
+"""``network_module`` and ``network_args``: LyCORIS network types the way sd-scripts passes them.
+
+With ``network_module = "lycoris.kohya"`` the ``[network] network_args`` list holds sd-scripts'
+``--network_args`` strings (``"algo=loha"``, ``"preset=full"``, ...). The engine hands them to the
+lycoris-lora package exactly as sd-scripts does: as strings, with ``dropout`` added from
+network_dropout when absent (sd-scripts' "workaround for LyCORIS"). So loratui trains what kohya_ss
+trains, quirks included; this module only checks the list first, one line per problem, because
+LyCORIS itself reads any value but "false" as true and silently ignores unknown keys.
+
+Pure Python: no torch, no lycoris import (core must not import them).
+"""
+
+from __future__ import annotations
+
+import difflib
+import textwrap
+from dataclasses import dataclass
+
+NETWORK_MODULES = ("networks.lora", "lycoris.kohya")
+LYCORIS = "lycoris.kohya"
+ALGOS = ("locon", "loha", "lokr", "full")
+ALGO_ALIASES = {"lora": "locon"}  # LyCORIS builds the same LoConModule for both names
+ALGO_NAMES = {"locon": "LoCon (LyCORIS)", "loha": "LoHa", "lokr": "LoKr", "full": "full (native fine-tuning)"}
+# LyCORIS's built-in presets that apply to SD1/SD2/SDXL UNets ("ia3" is for algo=ia3, not trained here).
+PRESETS = ("full", "full-lin", "attn-mlp", "attn-only", "unet-only", "unet-transformer-only",
+           "unet-convblock-only")
+TRUE_WORDS, FALSE_WORDS = ("true",), ("false",)
+
+
+@dataclass(frozen=True)
+class LycorisArg:
+    name: str
+    kind: str  # int | float | bool | algo | preset
+    default: str
+    help: str
+    algos: tuple[str, ...] = ALGOS  # the algos that read it
+    min: float | None = None
+    max: float | None = None
+
+
+_RANK_ALGOS = ("locon", "loha", "lokr")
+ARGS: dict[str, LycorisArg] = {a.name: a for a in (
+    LycorisArg("algo", "algo", "lora (= locon)",
+               "LyCORIS algorithm: locon (low-rank like LoRA, also on the 3x3 convs), loha (Hadamard product of "
+               "two low-rank pairs: more expressive at the same rank), lokr (Kronecker product: small files), "
+               "full (trains the full weight difference: large files).", ),
+    LycorisArg("preset", "preset", "full",
+               "Which layers are trained: full (attention, MLP, resnets, up/down samplers; on SD1/SD2 also "
+               "conv_in, conv_out and the time embedding), full-lin (full without 3x3 convs), attn-mlp "
+               "(transformer blocks), attn-only (attention only), unet-only (full, no text encoder), "
+               "unet-transformer-only, unet-convblock-only. One of " + ", ".join(PRESETS) + "."),
+    LycorisArg("conv_dim", "int", "network_dim",
+               "Rank for the 3x3 convs (LoCon/LoHa/LoKr). Absent means network_dim; 0 turns the convs off.",
+               _RANK_ALGOS, 0, 100000),
+    LycorisArg("conv_alpha", "float", "network_alpha", "Alpha for the 3x3 convs. Absent means network_alpha.",
+               _RANK_ALGOS, 0, 100000),
+    LycorisArg("dropout", "float", "network_dropout",
+               "Dropout on the LoCon down-projection output (LoHa/LoKr do not implement it). Absent means "
+               "network_dropout, as sd-scripts passes it.", ("locon",), 0, 1),
+    LycorisArg("rank_dropout", "float", "0", "Probability of dropping each rank (row of the update) per step.",
+               ALGOS, 0, 1),
+    LycorisArg("module_dropout", "float", "0", "Probability of skipping a whole module's update per step.",
+               ALGOS, 0, 1),
+    LycorisArg("rank_dropout_scale", "bool", "false",
+               "Rescale after rank dropout. lycoris.kohya does not pass it on (kohya_ss writes it anyway): "
+               "it changes nothing.", ALGOS),
+    LycorisArg("use_tucker", "bool", "false",
+               "Tucker decomposition of the 3x3 conv updates (an extra small core tensor: hada_t1/hada_t2, "
+               "lokr_t2, lora_mid).", _RANK_ALGOS),
+    LycorisArg("use_scalar", "bool", "false",
+               "Train an extra scalar per module (the update starts from a non-zero direction scaled by 0).",
+               _RANK_ALGOS),
+    LycorisArg("dora_wd", "bool", "false",
+               "DoRA: weight decomposition. Each module also learns the magnitude of the weight's rows "
+               "(dora_scale); works with locon (DoRA), loha and lokr.", _RANK_ALGOS),
+    LycorisArg("wd_on_output", "bool", "true",
+               "With dora_wd: normalise over the output dimension (true, LyCORIS's default) or the input.",
+               _RANK_ALGOS),
+    LycorisArg("factor", "int", "-1",
+               "LoKr: the Kronecker factor of each dimension (-1 = the most balanced split). Larger factors "
+               "give smaller w1 and larger w2.", ("lokr",), -1, 100000),
+    LycorisArg("decompose_both", "bool", "(off)",
+               "LoKr: also factor w1 into lokr_w1_a x lokr_w1_b. lycoris.kohya tests the string, so any "
+               "value, even false, turns it on: leave the key out to keep it off.", ("lokr",)),
+    LycorisArg("full_matrix", "bool", "false", "LoKr: keep w2 a full matrix (no lokr_w2_a/lokr_w2_b).",
+               ("lokr",)),
+    LycorisArg("unbalanced_factorization", "bool", "false",
+               "LoKr: swap the output factors (larger w1, smaller w2).", ("lokr",)),
+    LycorisArg("train_norm", "bool", "false",
+               "Also train the GroupNorm/LayerNorm layers inside the targeted blocks (w_norm, b_norm).", ALGOS),
+    LycorisArg("bypass_mode", "bool", "false",
+               "Add the update to the layer's output instead of rebuilding the weight (for quantised models; "
+               "same result, different speed/memory).", ALGOS),
+    LycorisArg("rs_lora", "bool", "false", "rsLoRA: scale by alpha / sqrt(rank) instead of alpha / rank.",
+               _RANK_ALGOS),
+)}
+# sd-scripts / kohya_ss spellings LyCORIS reads as use_tucker.
+ALIASES = {"use_cp": "use_tucker", "use_conv_cp": "use_tucker"}
+
+
+def split_network_args(items: list[str]) -> tuple[dict[str, str], list[str]]:
+    """``key=value`` strings -> {key: value} the way sd-scripts splits them (first '='; last one wins)."""
+    out: dict[str, str] = {}
+    problems = []
+    for item in items or []:
+        text = str(item).strip()
+        if "=" not in text:
+            problems.append(f"network_args: {text!r} must be key=value, e.g. \"algo=loha\"")
+            continue
+        key, value = text.split("=", 1)
+        key, value = key.strip(), value.strip()
+        if key in out and out[key] != value:
+            problems.append(f"network_args: {key} is given twice ({out[key]!r} and {value!r}); keep one")
+        out[key] = value
+    return out, problems
+
+
+def algo_of(args: dict[str, str]) -> str:
+    algo = (args.get("algo") or "lora").strip().strip('"').lower()
+    return ALGO_ALIASES.get(algo, algo)
+
+
+def _value_problem(arg: LycorisArg, raw: str) -> str | None:
+    value = raw.strip().strip('"')
+    if arg.kind == "bool":
+        if value.lower() not in TRUE_WORDS + FALSE_WORDS:
+            return f"{arg.name}={raw} must be true or false (LyCORIS reads every value but \"false\" as true)"
+        return None
+    if arg.kind in ("int", "float"):
+        try:
+            number = int(value) if arg.kind == "int" else float(value)
+        except ValueError:
+            return f"{arg.name}={raw} must be {'an integer' if arg.kind == 'int' else 'a number'}"
+        if (arg.min is not None and number < arg.min) or (arg.max is not None and number > arg.max):
+            return f"{arg.name}={raw} must be from {arg.min:g} to {arg.max:g}"
+        if arg.name == "factor" and number == 0:
+            return "factor=0 is not a factor: use -1 (balanced) or a positive integer"
+        return None
+    if arg.kind == "algo":
+        algo = ALGO_ALIASES.get(value.lower(), value.lower())
+        if algo not in ALGOS:
+            return (f"algo={raw} is not one loratui trains (one of {', '.join(ALGOS)}; "
+                    "ia3, dylora, glora, diag-oft and boft are not supported)")
+        return None
+    if value not in PRESETS:
+        close = difflib.get_close_matches(value, PRESETS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "preset files are not supported"
+        return f"preset={raw} is not a LyCORIS built-in preset ({hint}; one of {', '.join(PRESETS)})"
+    return None
+
+
+def network_problems(network) -> list[str]:
+    """Problems of [network] network_module / network_args (a NetworkSection); empty when fine."""
+    module = network.network_module
+    args, problems = split_network_args(network.network_args)
+    if module != LYCORIS:
+        if network.network_args:
+            problems = [f"network_args is only read with network_module = \"{LYCORIS}\" (LoRA's conv_dim and "
+                        f"conv_alpha are keys of [network] of their own)"]
+        return problems
+    algo = algo_of(args)
+    if network.conv_dim:
+        problems.append(f"conv_dim = {network.conv_dim}: with network_module = \"{LYCORIS}\" give it in "
+                        f"network_args (\"conv_dim={network.conv_dim}\"), as sd-scripts reads it")
+    for key, raw in args.items():
+        name = ALIASES.get(key, key)
+        arg = ARGS.get(name)
+        if arg is None:
+            close = difflib.get_close_matches(key, list(ARGS) + list(ALIASES), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else " (`loratui config explain network_args`)"
+            problems.append(f"network_args: unknown LyCORIS argument {key!r}{hint}")
+            continue
+        problem = _value_problem(arg, raw)
+        if problem:
+            problems.append("network_args: " + problem)
+            continue
+        if name == "decompose_both" and _is_false(raw) and algo == "lokr":
+            problems.append("network_args: decompose_both=false turns it ON (lycoris.kohya tests the string, "
+                            "as kohya_ss passes it): leave the key out to keep w1 whole, or write true")
+            continue
+        harmless = _is_false(raw) or (arg.kind in ("int", "float") and float(raw.strip().strip('"')) == 0)
+        if algo in ALGOS and algo not in arg.algos and not harmless:
+            problems.append(f"network_args: {key} does nothing with algo={algo} (it is read by "
+                            f"{', '.join(arg.algos)})")
+    if algo in ALGOS and algo != "locon" and "dropout" not in args and network.network_dropout:
+        problems.append(f"network_dropout = {network.network_dropout:g}: LyCORIS's {algo} does not implement "
+                        "dropout; use rank_dropout or module_dropout in network_args")
+    if "wd_on_output" in args and not _is_true(args.get("dora_wd", "false")):
+        problems.append("network_args: wd_on_output only matters with dora_wd=true")
+    return problems
+
+
+def _is_false(raw: str) -> bool:
+    return raw.strip().strip('"').lower() == "false"
+
+
+def _is_true(raw: str) -> bool:
+    return raw.strip().strip('"').lower() == "true"
+
+
+def sdscripts_network_kwargs(network) -> dict[str, object]:
+    """What sd-scripts' train_network passes to create_network as keyword arguments (and writes as
+    ss_network_args): the network_args strings, plus ``dropout`` = network_dropout when absent."""
+    args, _ = split_network_args(network.network_args)
+    if network.network_module == LYCORIS and "dropout" not in args:
+        args["dropout"] = float(network.network_dropout)
+    return args
+
+
+def network_kind(network) -> str:
+    """A short name for reports: LoRA, LoCon, LoHa, LoKr, DoRA (LoCon/LoHa/LoKr), full."""
+    if network.network_module != LYCORIS:
+        return "LoCon" if network.conv_dim else "LoRA"
+    args, _ = split_network_args(network.network_args)
+    algo = algo_of(args)
+    name = {"locon": "LoCon", "loha": "LoHa", "lokr": "LoKr", "full": "full"}.get(algo, algo)
+    if _is_true(args.get("dora_wd", "false")) and algo != "full":
+        return "DoRA" if algo == "locon" else f"{name}+DoRA"
+    return f"LyCORIS {name}"
+
+
+def explain_arg(name: str) -> str | None:
+    """`loratui config explain KEY` text of one LyCORIS argument (None when there is no such one)."""
+    arg = ARGS.get(ALIASES.get(name, name))
+    if arg is None:
+        return None
+    algos = "all algos" if arg.algos == ALGOS else "algo " + "/".join(arg.algos)
+    alias = f"; also spelled {', '.join(k for k, v in ALIASES.items() if v == arg.name)}" \
+        if arg.name in ALIASES.values() else ""
+    return (f"[network] network_args \"{arg.name}=...\"  ({arg.kind}, default {arg.default}; {algos}; "
+            f"network_module = \"{LYCORIS}\"{alias})\n"
+            + textwrap.fill(arg.help, 96, initial_indent="    ", subsequent_indent="    "))
