@@ -101,7 +101,8 @@ def test_new_caption_format():
 
 
 def test_issues():
-    assert parse_caption(b"a\nb\n", P).issues() == ["more than one line: sd-scripts reads only the first"]
+    assert parse_caption(b"a\nb\n", P).issues() == ["x.txt has several lines: sd-scripts uses only the first "
+                                                     "(unless wildcards are on)"]
     assert "byte-order mark" in parse_caption(b"\xef\xbb\xbfa\n", P).issues()[0]
     assert "not UTF-8" in parse_caption(b"caf\xe9\n", P).issues()[0]
     assert "empty" in parse_caption(b"\n", P).issues()[0]

@@ -83,7 +83,7 @@ def test_scan_caption_extension_without_dot(tmp_path):
 
 
 def test_scan_missing_dir_is_a_clean_error(tmp_path):
-    with pytest.raises(LoratuiError, match="does not exist"):
+    with pytest.raises(LoratuiError, match="no such file or folder"):
         run("scan", str(tmp_path / "nope"))
 
 

@@ -93,19 +93,26 @@ def _print_summary(result, show_all: bool, note: str = "") -> None:
         f"{result.num_train_images} training image(s), {result.train_samples_per_epoch} samples per epoch "
         f"(before batching)"
     )
-    groups = result.problems_by_kind()
-    if not groups:
+    print_problems(result.problems, show_all)
+
+
+def print_problems(problems, show_all: bool) -> None:
+    """The count line, then the problems grouped by level and kind (each group adds up to its count).
+    `dataset scan` and `tags check` print their problems with this."""
+    from loratui.core.dataset import count_line, group_by_level
+
+    if not problems:
         click.echo("no problems found")
         return
-    click.echo(f"{len(result.errors)} error(s), {len(result.warnings)} warning(s)")
-    for kind, problems in groups.items():
+    click.echo(count_line(problems))
+    for (severity, kind), group in group_by_level(problems).items():
         click.echo()
-        click.echo(f"{problems[0].severity} {kind} ({len(problems)}):")
-        shown = problems if show_all else problems[:SHOWN_PER_KIND]
+        click.echo(f"{severity} {kind} ({len(group)}):")
+        shown = group if show_all else group[:SHOWN_PER_KIND]
         for problem in shown:
             click.echo(f"  {problem.message}")
-        if len(shown) < len(problems):
-            click.echo(f"  ... and {len(problems) - len(shown)} more (--all to list them)")
+        if len(shown) < len(group):
+            click.echo(f"  ... and {len(group) - len(shown)} more (--all to list them)")
 
 
 @dataset.command("init")

@@ -80,6 +80,13 @@ def _locate(directory: Path):
     return locate_dataset(directory)
 
 
+def _extension(caption_extension: str) -> str:
+    ext = caption_extension if caption_extension.startswith(".") else "." + caption_extension
+    if len(ext) < 2 or any(ch in ext for ch in "/\\") or ext.strip() != ext:
+        raise LoratuiError(f"--caption-extension {caption_extension!r}: give a file extension such as .txt or .caption")
+    return ext
+
+
 def _context(directory: Path, caption_extension: str, separator: str, tags_csv: Path | None, recursive: bool):
     """The captions of the images in ``directory`` (a location's images_dir) and their edit context."""
     from loratui.core.captions import load_captions
@@ -87,9 +94,7 @@ def _context(directory: Path, caption_extension: str, separator: str, tags_csv: 
     from loratui.core.captions import check_separator, load_selected_tags, tag_categories
 
     check_separator(separator)
-    ext = caption_extension if caption_extension.startswith(".") else "." + caption_extension
-    if len(ext) < 2 or any(ch in ext for ch in "/\\") or ext.strip() != ext:
-        raise LoratuiError(f"--caption-extension {caption_extension!r}: give a file extension such as .txt or .caption")
+    ext = _extension(caption_extension)
     categories = tag_categories(load_selected_tags(tags_csv)) if tags_csv else {}
     captions = load_captions(directory, ext, separator, recursive=recursive)
     if not captions:
@@ -410,23 +415,53 @@ def apply(directory, recipe, where, **kw):
 @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension.")
 @click.option("--recursive", is_flag=True, help="Every image under DIR, not only DIR and its N_concept folders.")
-@click.option("--json", "as_json", is_flag=True, help="Print {file: [issues]} as JSON.")
-def check(directory, caption_extension, recursive, as_json):
-    """List captions sd-scripts will not read as written: several lines, a BOM, not UTF-8, empty, missing."""
+@click.option("--json", "as_json", is_flag=True, help="Print {captions, issues: {file: [messages]}, problems, "
+                                                       "errors, warnings, infos} as JSON.")
+@click.option("--all", "show_all", is_flag=True, help="List every problem, not only 5 per kind.")
+def check(directory, caption_extension, recursive, as_json, show_all):
+    """List the caption problems sd-scripts will meet: the same problems, levels and words as
+    `loratui dataset scan` (a 0-byte or non-UTF-8 caption stops sd-scripts: an error; several lines,
+    a BOM, a blank first line, a missing caption: warnings).
+
+    \b
+    Exit codes: 0 no errors (warnings are fine), 1 at least one error, 2 bad input.
+    """
+    from loratui.commands.dataset_cmd import print_problems
+    from loratui.core.captions import caption_path, find_caption_images
+    from loratui.core.dataset import caption_problems, missing_caption_problem, parse_subset_name
+
     location = _locate(directory)
     root = location.train_dir
-    captions, _ = _context(location.images_dir, caption_extension, ", ", None, recursive)
-    issues = {}
-    for caption in captions:
-        found = caption.issues() if caption.exists else ["no caption file"]
-        if found:
-            issues[_rel(caption.path, root)] = found
+    ext = _extension(caption_extension)
+    seen: set[Path] = set()
+    problems = []
+    for image in find_caption_images(location.images_dir, recursive):
+        path = caption_path(image, ext)
+        if path in seen:  # a.png + a.jpg share a.txt
+            continue
+        seen.add(path)
+        if path.is_file():
+            problems += caption_problems(path)
+        else:
+            parsed = parse_subset_name(image.parent.name)
+            problems.append(missing_caption_problem(image, parsed[1] if parsed and parsed[0] >= 1 else ""))
+    if not seen:
+        raise LoratuiError(f"{directory}: no images found (looked in {location.images_dir} and its N_concept folders; "
+                           "--recursive looks in every subfolder)")
+    errors = sum(1 for p in problems if p.severity == "error")
     if as_json:
-        click.echo(json.dumps({"captions": len(captions), "issues": issues}, ensure_ascii=False))
-        return
-    click.echo(f"{len(captions)} caption(s), {len(issues)} with issues.")
-    for path, found in issues.items():
-        click.echo(f"  {path}: {'; '.join(found)}")
+        issues: dict[str, list[str]] = {}
+        for problem in problems:
+            issues.setdefault(_rel(problem.path, root), []).append(problem.message)
+        click.echo(json.dumps({"captions": len(seen), "issues": issues, "problems": [p.to_dict() for p in problems],
+                               "errors": errors,
+                               "warnings": sum(1 for p in problems if p.severity == "warning"),
+                               "infos": sum(1 for p in problems if p.severity == "info")}, ensure_ascii=False))
+    else:
+        click.echo(f"{len(seen)} caption(s) checked in {location.images_dir}")
+        print_problems(problems, show_all)
+    if errors:
+        sys.exit(1)
 
 
 from loratui.commands.tags_undo_cmd import redo, undo  # noqa: E402  (they use the helpers above)

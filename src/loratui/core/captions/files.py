@@ -199,17 +199,13 @@ class Caption:
         return "text" if self.is_free_text else "tags"
 
     def issues(self) -> list[str]:
-        """What sd-scripts will make of this file, when it is not what the user probably wants."""
-        out = []
-        if self.multiline:
-            out.append("more than one line: sd-scripts reads only the first")
-        if self.bom:
-            out.append("starts with a byte-order mark: sd-scripts keeps it as part of the first tag")
-        if self.encoding != "utf-8":
-            out.append(f"encoded as {self.encoding}, not UTF-8: sd-scripts stops with an error")
-        if self.exists and not self.tags:
-            out.append("empty first line: the image trains with an empty prompt")
-        return out
+        """What sd-scripts will make of this file, when it is not what the user probably wants: the
+        messages of core.dataset's caption problems (`loratui dataset scan` reports the same)."""
+        from loratui.core.dataset import caption_problems
+
+        if not self.exists:
+            return []
+        return [p.message for p in caption_problems(self.path, self.raw)]
 
     def text(self, tags: list[str] | None = None) -> str:
         """The first line as it is (``tags`` None or unchanged) or as it would be with ``tags``."""

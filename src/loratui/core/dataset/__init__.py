@@ -15,7 +15,8 @@ from loratui.core.dataset.locate import DatasetLocation, locate_dataset
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
 from loratui.core.dataset.project import InitResult, concept_folder_name, init_project
 from loratui.core.dataset.scan import MAX_REPEATS, parse_subset_name, scan_dataset
-from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset
+from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset, count_line, group_by_level
+from loratui.core.dataset.caption_check import caption_problems, missing_caption_problem
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -32,6 +33,10 @@ __all__ = [
     "apply_renames",
     "balance_plan",
     "balance_target",
+    "caption_problems",
+    "count_line",
+    "group_by_level",
+    "missing_caption_problem",
     "concept_folder_name",
     "decode_error",
     "init_project",

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from loratui.core.dataset.caption_check import caption_problems, missing_caption_problem
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset
 from loratui.core.errors import LoratuiError
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, probe_image_info
@@ -384,69 +385,8 @@ def _build_subset(
 
 
 def _missing_caption(image: Path, folder: _Folder) -> Problem:
-    if folder.class_tokens:
-        message = f"{_rel(image)} has no caption: sd-scripts trains it with the class tokens '{folder.class_tokens}'"
-        # Reg images usually have no captions on purpose.
-        severity: Severity = "info" if folder.is_reg else "warning"
-    else:
-        message = f"{_rel(image)} has no caption and its folder has no class tokens: it trains with an empty prompt"
-        severity = "warning"
-    return Problem("missing_caption", image, message, severity)
-
-
-def _read_small_file(path: Path) -> bytes:
-    # os.open/os.read skip the buffered file object: noticeably cheaper over thousands of captions.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+    return missing_caption_problem(image, folder.class_tokens, folder.is_reg)
 
 
 def _check_caption(path: Path, problems: list[Problem]) -> None:
-    try:
-        data = _read_small_file(path)
-    except OSError as exc:
-        problems.append(Problem("unreadable_caption", path, f"{_rel(path)}: cannot read ({exc.strerror})", "error"))
-        return
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        problems.append(
-            Problem("caption_not_utf8", path, f"{_rel(path)} is not UTF-8: sd-scripts stops with an error", "error")
-        )
-        return
-    if text.startswith("\ufeff"):
-        problems.append(
-            Problem(
-                "caption_bom",
-                path,
-                f"{_rel(path)} starts with a UTF-8 byte-order mark: sd-scripts keeps it in the first tag; "
-                f"save the file without BOM",
-                "warning",
-            )
-        )
-        text = text[1:]
-    if not text:
-        problems.append(
-            Problem("empty_caption", path, f"{_rel(path)} is empty (0 bytes): sd-scripts stops with an error", "error")
-        )
-        return
-    # Python text files split on \n, \r and \r\n only (not str.splitlines' extra separators).
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if not lines or not lines[0].strip():
-        problems.append(
-            Problem("empty_caption", path, f"{_rel(path)}: the first line is blank, so the caption is empty", "warning")
-        )
-    if sum(1 for line in lines if line.strip()) > 1:
-        problems.append(
-            Problem(
-                "multiline_caption",
-                path,
-                f"{_rel(path)} has several lines: sd-scripts uses only the first (unless wildcards are on)",
-                "warning",
-            )
-        )
+    problems.extend(caption_problems(path))

@@ -113,6 +113,16 @@ class DatasetScan:
     def train_samples_per_epoch(self) -> int:
         return sum(s.samples for s in self.train_subsets)
 
+    @property
+    def infos(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "info"]
+
+    def problems_by_level(self) -> dict[tuple[str, str], list[Problem]]:
+        """Problems grouped by (severity, kind), errors first: what `dataset scan` and `tags check`
+        list under their counts, so a kind with two levels (missing captions: a warning in a train
+        folder, info in a reg folder) is two groups and every group adds up to its count."""
+        return group_by_level(self.problems)
+
     def problems_by_kind(self) -> dict[str, list[Problem]]:
         """Problems grouped by kind, most severe kinds first (stable within a kind)."""
         groups: dict[str, list[Problem]] = {}
@@ -131,4 +141,24 @@ class DatasetScan:
             "problems": [p.to_dict() for p in self.problems],
             "errors": len(self.errors),
             "warnings": len(self.warnings),
+            "infos": len(self.infos),
         }
+
+
+def group_by_level(problems: list[Problem]) -> dict[tuple[str, str], list[Problem]]:
+    """``problems`` grouped by (severity, kind), most severe first (stable within a group)."""
+    groups: dict[tuple[str, str], list[Problem]] = {}
+    for problem in sorted(problems, key=lambda p: SEVERITY_ORDER[p.severity]):
+        groups.setdefault((problem.severity, problem.kind), []).append(problem)
+    return groups
+
+
+def count_line(problems: list[Problem]) -> str:
+    """'1 error(s), 4 warning(s), 6 info': the header over a grouped list (zeros left out but errors)."""
+    counts = {level: sum(1 for p in problems if p.severity == level) for level in SEVERITY_ORDER}
+    parts = [f"{counts['error']} error(s)"]
+    if counts["warning"]:
+        parts.append(f"{counts['warning']} warning(s)")
+    if counts["info"]:
+        parts.append(f"{counts['info']} info")
+    return ", ".join(parts)
