@@ -64,7 +64,7 @@ def cli(ctx: click.Context) -> None:
     for a folder named train). The commands below do the same work headless.
 
     Exit codes: 0 done, 1 problems found (check commands) or a run failed, 2 bad input,
-    130 interrupted.
+    3 a caption run completed but some images failed, 130 interrupted.
     """
     if ctx.invoked_subcommand is None:
         from loratui.tui.launch import run_app

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fixtures.blip_tiny import make_blip, make_blip2, make_git  # noqa: E402
 
+from loratui.commands.caption_cmd import EXIT_SOME_FAILED  # a broken image in the fixture: exit 3
 from loratui.captioners.blip import load_blip_captioner  # noqa: E402
 from loratui.cli import cli, main  # noqa: E402
 
@@ -67,7 +68,7 @@ def test_overwrite_writes_a_caption_per_image(models, dataset, kind):
     concept = dataset / "10_cat"
     (concept / "00.txt").write_text("old caption\n", encoding="utf-8")
     result = _invoke(str(dataset), "--model", str(models[kind]), "--json-events", *FAST)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == EXIT_SOME_FAILED, result.output
     events = _events(result.stdout)  # stdout is JSON lines only
     started = events[0]
     assert started["event"] == "started" and started["captioner"] == kind and started["provider"] == "cpu fp32"
@@ -86,7 +87,7 @@ def test_overwrite_writes_a_caption_per_image(models, dataset, kind):
 def test_prefix_postfix_extension_and_options(models, dataset):
     result = _invoke(str(dataset), "--model", str(models["git"]), "--prefix", "ohwx, ", "--postfix", ", best",
                      "--caption-extension", ".caption", "--num-beams", "2", "--repetition-penalty", "1.3", *FAST)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == EXIT_SOME_FAILED, result.output
     expected = _expected(models["git"], dataset, num_beams=2, repetition_penalty=1.3, prefix="ohwx, ",
                          postfix=", best")
     for name, text in expected.items():
@@ -100,7 +101,7 @@ def test_skip_mode_resumes(models, dataset):
     concept = dataset / "10_cat"
     (concept / "01.txt").write_text("my own words\n", encoding="utf-8")
     result = _invoke(str(dataset), "--model", str(models["blip"]), "--mode", "skip", "--json-events", *FAST)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == EXIT_SOME_FAILED, result.output
     events = _events(result.stdout)
     assert events[0]["skipped"] == 1 and events[-1]["skipped"] == 1 and events[-1]["captioned"] == 5
     assert (concept / "01.txt").read_text(encoding="utf-8") == "my own words\n"
@@ -112,16 +113,16 @@ def test_append_mode_merges_once(models, dataset):
     concept = dataset / "10_cat"
     (concept / "00.txt").write_text("1girl, solo\n", encoding="utf-8")
     args = [str(dataset), "--model", str(models["blip"]), "--mode", "append", *FAST]
-    assert _invoke(*args).exit_code == 0
+    assert _invoke(*args).exit_code == EXIT_SOME_FAILED
     text = _expected(models["blip"], dataset)["00.png"]
     assert (concept / "00.txt").read_text(encoding="utf-8") == f"1girl, solo, {text}\n"
-    assert _invoke(*args).exit_code == 0  # a second append adds nothing new
+    assert _invoke(*args).exit_code == EXIT_SOME_FAILED  # a second append adds nothing new
     assert (concept / "00.txt").read_text(encoding="utf-8") == f"1girl, solo, {text}\n"
 
 
 def test_dry_run_writes_nothing(models, dataset):
     result = _invoke(str(dataset), "--model", str(models["git"]), "--dry-run", *FAST)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == EXIT_SOME_FAILED, result.output
     assert not list((dataset / "10_cat").glob("*.txt"))
     expected = _expected(models["git"], dataset)
     assert f"would write {dataset / '10_cat' / '00.txt'}: {expected['00.png']}" in result.output
@@ -146,7 +147,7 @@ def test_real_subprocess(models, dataset):
     command = [sys.executable, "-m", "loratui", "caption", "blip", str(dataset), "--model", str(models["blip2"]),
                "--json-events", *FAST]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == EXIT_SOME_FAILED, done.stderr
     events = _events(done.stdout)
     assert events[0]["captioner"] == "blip2" and events[-1]["event"] == "finished"
     assert events[-1]["captioned"] == 6 and len(events[-1]["failed"]) == 1

@@ -11,6 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from PIL import Image
 
+from loratui.commands.caption_cmd import EXIT_SOME_FAILED  # a broken image in the fixture: exit 3
 from loratui.commands.caption_cmd import caption
 
 
@@ -26,7 +27,7 @@ def dataset(tmp_path):
 def test_json_events_schema(tmp_path, wd14_v3):
     root = dataset(tmp_path)
     res = CliRunner().invoke(caption, ["wd14", str(root), "--model", str(wd14_v3), "--json-events", "--rating", "last"])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == EXIT_SOME_FAILED, res.output
     events = [json.loads(line) for line in res.output.splitlines()]
     kinds = [e["event"] for e in events]
     assert kinds[0] == "started" and kinds[-1] == "finished" and "progress" in kinds
@@ -43,7 +44,7 @@ def test_text_summary_skip_mode_and_dry_run(tmp_path, wd14_v2):
     (root / "5_girl" / "a.txt").write_text("hand written\n")
     res = CliRunner().invoke(caption, ["wd14", str(root), "--model", str(wd14_v2.parent), "--mode", "skip", "--dry-run",
                                        "--always-first-tags", "sks"])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == EXIT_SOME_FAILED, res.output
     assert "1 skipped" in res.output and "would write" in res.output and "sks, 1girl" in res.output
     assert "top tags:" in res.output and "bad.webp" in res.output
     assert not (root / "5_girl" / "b.txt").exists()
@@ -78,7 +79,7 @@ def test_download_into_store_with_fake_hub(tmp_path, monkeypatch, wd14_v3):
     assert calls == [("SmilingWolf/wd-tiny", "model.onnx"), ("SmilingWolf/wd-tiny", "selected_tags.csv")]
     root = dataset(tmp_path)
     res = CliRunner().invoke(caption, ["wd14", str(root), "--download", "SmilingWolf/wd-tiny"])
-    assert res.exit_code == 0 and len(calls) == 2  # already in the store: no second download
+    assert res.exit_code == EXIT_SOME_FAILED and len(calls) == 2  # already in the store: no second download
 
 
 def test_offline_download_says_which_files_go_where(tmp_path, monkeypatch):
@@ -100,7 +101,7 @@ def test_real_subprocess(tmp_path, wd14_v3):
     proc = subprocess.run([sys.executable, "-m", "loratui", "caption", "wd14", str(root), "--model", str(wd14_v3),
                            "--remove-underscore", "--character-tags-first"],
                           capture_output=True, text=True, env=env, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == EXIT_SOME_FAILED, proc.stderr
     assert "2 captioned, 0 skipped, 1 failed" in proc.stdout
     assert "progress:" in proc.stderr  # not a TTY: plain lines
     assert (root / "5_girl" / "a.txt").read_text() == "hatsune miku (vocaloid), 1girl, solo, blue theme, ^_^\n"

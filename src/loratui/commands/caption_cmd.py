@@ -1,8 +1,10 @@
 """`loratui caption wd14|blip DATASET_DIR --model MODEL`: a caption file beside each image, headless.
 
 Output: a progress bar with images/s and ETA on a terminal (stderr), plain progress lines when not a
-TTY, a summary at the end (captioned, skipped, failed with reasons, top-20 tags). Exit 0 when the
-run completes (bad images are reported, not fatal), 2 for bad input, 130 when interrupted.
+TTY, a summary at the end (captioned, skipped, failed with reasons, top-20 tags). Exit 0 when every
+image was captioned (or skipped), 3 when the run completed but some images failed (unreadable,
+a caption that could not be written: each is reported, the count on stderr), 2 for bad input, 130
+when interrupted.
 
 ``--json-events``: stdout carries one JSON object per line and nothing else. Every object has
 ``"event"``; the TUI follows this schema (fields may be added, never renamed):
@@ -208,6 +210,15 @@ def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers
         click.echo(f"Undo with: loratui tags undo {dataset_dir}")
     if result.interrupted:
         sys.exit(130)
+    if result.failed:
+        # every other image is done; the exit code tells a script that some were not (distinct from 1/2)
+        if not out.json:  # a --json-events follower reads the count from the finished event
+            click.echo(f"error: {len(result.failed)} of {len(jobs)} image(s) failed (listed above): their captions "
+                       f"were not written; fix them and run again (mode skip captions only what is missing)", err=True)
+        sys.exit(EXIT_SOME_FAILED)
+
+
+EXIT_SOME_FAILED = 3  # the run completed, some images failed (README: exit codes)
 
 
 class _Output:

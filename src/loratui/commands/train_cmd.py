@@ -41,6 +41,13 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     if extend_epochs is not None and not resume:
         raise click.UsageError("--extend-epochs needs --resume STATE_DIR (the state of the run to continue)")
     _preflight(config)
+    if resume:
+        from loratui.core.config import resume_state_problem
+        from loratui.core.errors import LoratuiError
+
+        problem = resume_state_problem(resume)  # a truncated optimizer.pt fails now, not after the model loads
+        if problem:
+            raise LoratuiError(problem)
     from loratui.engine.run import run_training  # torch, diffusers, transformers: only for a config that can run
 
     code = run_training(config, resume=resume, save_state=save_state, events_override=events,
@@ -56,14 +63,16 @@ def _preflight(config: str) -> None:
     from loratui.core.config import with_resolved_paths
     from loratui.core.errors import LoratuiError
     from loratui.core.events import RunLock, lock_path
-    from loratui.core.plan import scan_for_config
+    from loratui.core.plan import all_left_out, scan_for_config
 
     cfg = with_resolved_paths(load_config(config))
     problems = validate(cfg) + check_paths(cfg) + missing_packages(cfg)
     if problems:
         more = f" (and {len(problems) - 1} more: `loratui config check {config}`)" if len(problems) > 1 else ""
         raise LoratuiError(problems[0] + more)
-    scan_for_config(cfg)
+    scan = scan_for_config(cfg)
+    if all_left_out(scan):
+        raise LoratuiError(all_left_out(scan))
     owner = RunLock(lock_path(resolve_path(cfg, cfg.saving.output_dir), cfg.saving.output_name)).owner()
     if owner is not None:
         raise LoratuiError(f"another run (pid {owner}) is writing to {cfg.saving.output_dir} "

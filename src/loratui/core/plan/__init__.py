@@ -16,7 +16,7 @@ from loratui.core.plan.buckets import (
     make_buckets, reso_steps_notes,
 )
 from loratui.core.plan.schedule import (
-    RegPadding, Registered, Sample, Schedule, TargetEpochs, compute_schedule, epoch_batches, epoch_samples,
+    RegPadding, Registered, Sample, Schedule, TargetEpochs, all_left_out, compute_schedule, epoch_batches, epoch_samples,
     epochs_for_target_steps, kohya_gui_steps, plan_epoch, register_images, scan_for_config, shard_batches,
 )
 from loratui.core.plan.vram import (
@@ -38,6 +38,6 @@ __all__ = [
     "adjust_bucket_bounds", "bucket_key", "buckets_for_dataset", "calibration_config", "calibration_points",
     "calibration_report", "compute_schedule", "epoch_batches", "epoch_samples", "epochs_for_target_steps",
     "estimate_vram", "fit_activation_scales", "guess_family", "kohya_gui_steps", "make_bucket_resolutions",
-    "family_from_weights", "make_buckets", "plan_epoch", "register_images", "reso_steps_notes", "resolve_family", "scan_for_config",
+    "all_left_out", "family_from_weights", "make_buckets", "plan_epoch", "register_images", "reso_steps_notes", "resolve_family", "scan_for_config",
     "shard_batches", "text_encoder_lora_params", "unet_layout", "unet_lora_params",
 ]

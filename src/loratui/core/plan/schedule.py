@@ -293,11 +293,8 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
     train_samples = sum(e.repeats for e in registered if not e.is_reg)
     reg_samples = sum(e.repeats for e in registered if e.is_reg)
     if train_samples == 0:
-        left_out = [p for p in scan.left_out if not any(s.is_reg and p.path.parent == s.path for s in scan.subsets)]
-        if left_out:
-            raise LoratuiError(f"no usable training images under {scan.train_data_dir}: all {len(left_out)} are left "
-                               f"out (first: {left_out[0].message}); `loratui dataset scan "
-                               f"{scan.train_data_dir}` lists them")
+        if all_left_out(scan):
+            raise LoratuiError(all_left_out(scan))
         raise LoratuiError(f"no training images found under {scan.train_data_dir}: it needs `N_name` "
                            f"folders with images (N = repeats); see `loratui dataset`")
 
@@ -429,6 +426,17 @@ def epochs_for_target_steps(target_steps: int, steps_per_epoch: int) -> TargetEp
     high = _ceil_div(target_steps, steps_per_epoch)
     best = min((high, low), key=lambda e: abs(e * steps_per_epoch - target_steps))
     return TargetEpochs(target_steps, steps_per_epoch, best, best * steps_per_epoch)
+
+
+def all_left_out(scan) -> str | None:
+    """When the training images are all left out (unreadable, truncated, ...): the error naming the first."""
+    if scan.num_train_images:
+        return None
+    left_out = [p for p in scan.left_out if not any(s.is_reg and p.path.parent == s.path for s in scan.subsets)]
+    if not left_out:
+        return None
+    return (f"no usable training images under {scan.train_data_dir}: all {len(left_out)} are left out (first: "
+            f"{left_out[0].message}); `loratui dataset scan {scan.train_data_dir}` lists them")
 
 
 def scan_for_config(cfg):
