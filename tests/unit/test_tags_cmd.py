@@ -128,3 +128,47 @@ def test_real_process(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "loratui", "tags", "add", str(root), "trig", "--front", "-y"],
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 0 and text(root, 0).startswith("trig, ")
+
+
+def keep_dataset(tmp_path):
+    folder = tmp_path / "10_a"
+    folder.mkdir()
+    (folder / "0.png").write_bytes(b"x")
+    (folder / "0.txt").write_text("trig, red, solo, smile\n")
+    (folder / "1.png").write_bytes(b"x")
+    (folder / "1.txt").write_text("trig, solo\n")
+    return tmp_path
+
+
+def test_move_front_and_add_keep_the_trigger_first(tmp_path):
+    root = keep_dataset(tmp_path)
+    run("tags", "move-front", root, "smile", "--keep", "1", "--yes")
+    assert (root / "10_a" / "0.txt").read_text() == "trig, smile, red, solo\n"
+    run("tags", "add", root, "new", "--front", "--keep", "1", "--yes")
+    assert (root / "10_a" / "0.txt").read_text() == "trig, new, smile, red, solo\n"
+    assert (root / "10_a" / "1.txt").read_text() == "trig, new, solo\n"
+    run("tags", "add", root, "mid", "--position", "0", "--keep", "2", "--yes")
+    assert (root / "10_a" / "1.txt").read_text() == "trig, new, mid, solo\n"
+    # a tag inside the kept ones stays where it is; --front moves it no further forward
+    out = run("tags", "add", root, "trig", "--front", "--keep", "1", "--dry-run").output
+    assert "0 of 2 caption(s) change" in out
+
+
+def test_keep_in_recipes(tmp_path):
+    root = keep_dataset(tmp_path)
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[[op]]\nop = "move_front"\npatterns = ["solo"]\nkeep = 1\n'
+                      '[[op]]\nop = "add"\ntags = ["x"]\nposition = 0\nkeep = 1\n')
+    run("tags", "apply", root, recipe, "--yes")
+    assert (root / "10_a" / "0.txt").read_text() == "trig, x, solo, red, smile\n"
+    saved = tmp_path / "saved.toml"
+    run("tags", "move-front", root, "red", "--keep", "1", "--dry-run", "--save-recipe", saved)
+    assert "keep = 1" in saved.read_text()
+
+
+@pytest.mark.parametrize("args", [("add", ""), ("add", " ", ""), ("remove", ""), ("move-front", " "),
+                                  ("replace", "", "x")])
+def test_blank_tags_are_refused_not_an_empty_plan(tmp_path, capsys, args):
+    root = keep_dataset(tmp_path)
+    code, out = run_main(["tags", args[0], root, *args[1:], "--yes"], capsys)
+    assert code == 2 and "blank" in out and out.count("\n") == 1

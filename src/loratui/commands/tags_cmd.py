@@ -271,7 +271,9 @@ def freq(directory, where, caption_extension, separator, tags_csv, recursive, to
 @click.option("--position", type=int, help="Insert at this index (0 = front, -1 = end, -2 = before the last).")
 @click.option("--move-existing/--keep-existing", default=None,
               help="Move a tag a caption already has to the position (default: only with --front).")
-def add(directory, new_tags, front, position, move_existing, **kw):
+@click.option("--keep", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Leave the first N tags in place: nothing is put before them (the trigger word, keep_tokens).")
+def add(directory, new_tags, front, position, move_existing, keep, **kw):
     """Add TAG(s) to every caption (images without a caption get a new caption file)."""
     from loratui.core.captions import AddTags
 
@@ -279,7 +281,7 @@ def add(directory, new_tags, front, position, move_existing, **kw):
         raise LoratuiError("--front and --position: give one of them")
     pos = 0 if front else (-1 if position is None else position)
     move = front if move_existing is None else move_existing
-    _run_plan(directory, [AddTags(list(new_tags), pos, move)], **kw)
+    _run_plan(directory, [AddTags(list(new_tags), pos, move, keep)], **kw)
 
 
 @tags.command("remove")
@@ -327,7 +329,8 @@ def dedupe(directory, **kw):
 @click.option("--by", type=click.Choice(["alpha", "frequency", "category"]), default="alpha", show_default=True,
               help="alpha; frequency: most used in the dataset first; category: rating, character, copyright, "
                    "artist, general, meta (needs --tags-csv beyond rating tags).")
-@click.option("--keep", type=int, default=0, show_default=True, help="Leave the first N tags in place (trigger word).")
+@click.option("--keep", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Leave the first N tags in place (the trigger word, keep_tokens).")
 def sort(directory, by, keep, **kw):
     """Sort each caption's tags (free-text captions are left alone)."""
     from loratui.core.captions import SortTags
@@ -340,11 +343,13 @@ def sort(directory, by, keep, **kw):
 @_writing
 @click.argument("patterns", metavar="PATTERN...", nargs=-1, required=True)
 @_match_options("auto")
-def move_front(directory, patterns, mode, exact, glob, regex, **kw):
-    """Move tags matching PATTERN(s) to the front of each caption."""
+@click.option("--keep", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Leave the first N tags in place and move the matches to just after them (the trigger word).")
+def move_front(directory, patterns, mode, exact, glob, regex, keep, **kw):
+    """Move tags matching PATTERN(s) to the front of each caption (after the first N with --keep N)."""
     from loratui.core.captions import MoveToFront
 
-    op = MoveToFront(list(patterns), _mode(mode, exact, glob, regex))
+    op = MoveToFront(list(patterns), _mode(mode, exact, glob, regex), keep)
     op.compile(None)
     _run_plan(directory, [op], **kw)
 
@@ -397,8 +402,8 @@ def apply(directory, recipe, where, **kw):
       position = 0
       move_existing = true
     \b
-    Ops: add (tags, position, move_existing), remove (patterns, mode),
-    replace (old, new, mode), dedupe, sort (by, keep), move_front (patterns, mode),
+    Ops: add (tags, position, move_existing, keep), remove (patterns, mode),
+    replace (old, new, mode), dedupe, sort (by, keep), move_front (patterns, mode, keep),
     strip_underscores, remove_category (categories). Any op may have its own where = "...";
     a top-level where = "..." limits the whole recipe (and is combined with --where).
     Build one with --save-recipe on any other tags command.

@@ -116,6 +116,10 @@ def _rename(mapping: Callable[[str], str | None]) -> TagFn:
     return run
 
 
+def _kept(keep: int) -> str:
+    return f" (first {keep} kept)" if keep else ""
+
+
 # ---- operations -------------------------------------------------------------------------------
 
 @dataclass
@@ -162,31 +166,36 @@ class AddTags(Op):
 
     A tag the caption already has is not added twice; with ``move_existing`` it is moved to the
     position (a trigger word must come first, since keep_tokens counts from the front).
+    ``keep``: the first N tags stay where they are and nothing lands before them (the trigger
+    word and keep_tokens); a tag among them is left there, not moved.
     """
 
     tags: list[str]
     position: int = -1
     move_existing: bool = False
+    keep: int = 0
     op = "add"
 
     def compile(self, ctx):
         wanted = [t.strip() for t in self.tags if t.strip()]
         wanted = list(dict.fromkeys(wanted))
-        position, move = self.position, self.move_existing
+        position, move, keep = self.position, self.move_existing, max(0, self.keep)
 
         def run(tags):
+            head = tags[:keep]
             if move:
-                base = [t for t in tags if t not in wanted]
-                new = wanted
+                base = head + [t for t in tags[keep:] if t not in wanted]
+                new = [t for t in wanted if t not in head]
             else:
                 base = tags
                 new = [t for t in wanted if t not in tags]
-                if not new:
-                    return tags
+            if not new:
+                return tags if not move or base == tags else base
             if position < 0:
                 index = max(0, len(base) + 1 + position)
             else:
                 index = min(position, len(base))
+            index = max(index, len(head))
             out = base[:index] + new + base[index:]
             return tags if out == tags else out
 
@@ -197,7 +206,8 @@ class AddTags(Op):
 
     def describe(self):
         where = {0: "at the front", -1: "at the end"}.get(self.position, f"at position {self.position}")
-        return f"add {', '.join(self.tags)} {where}" + (" (moving existing ones)" if self.move_existing else "")
+        return (f"add {', '.join(self.tags)} {where}" + (" (moving existing ones)" if self.move_existing else "")
+                + _kept(self.keep))
 
 
 @dataclass
@@ -325,15 +335,17 @@ class SortTags(Op):
         return run
 
     def describe(self):
-        return f"sort by {self.by}" + (f" (first {self.keep} kept)" if self.keep else "")
+        return f"sort by {self.by}" + _kept(self.keep)
 
 
 @dataclass
 class MoveToFront(Op):
-    """Move tags matching the patterns to the front, in their current order."""
+    """Move tags matching the patterns to the front, in their current order; with ``keep`` N, to
+    just after the first N tags, which stay in place (the trigger word and keep_tokens)."""
 
     patterns: list[str]
     mode: str = "auto"
+    keep: int = 0
     op = "move_front"
     reorders = True
 
@@ -341,17 +353,19 @@ class MoveToFront(Op):
         match = tag_matcher(self.patterns, self.mode)
         per_tag = _PerTag(lambda t: True if match(t) else None)
         hits = per_tag.hits
+        keep = max(0, self.keep)
 
         def run(tags):
             if not per_tag.scan(tags):
                 return tags
-            out = [t for t in tags if t in hits] + [t for t in tags if t not in hits]
+            head, tail = tags[:keep], tags[keep:]
+            out = head + [t for t in tail if t in hits] + [t for t in tail if t not in hits]
             return tags if out == tags else out
 
         return run
 
     def describe(self):
-        return f"move {', '.join(self.patterns)} to the front"
+        return f"move {', '.join(self.patterns)} to the front" + _kept(self.keep)
 
 
 @dataclass
@@ -475,8 +489,15 @@ def unwritable_tag(tag: str, separator: str | None = None) -> str | None:
 
 def check_ops(ops: Iterable[Op], separator: str | None = None) -> None:
     """Raise a one-line LoratuiError for an operation that cannot run or would write a bad caption:
-    patterns must compile and every literal tag it writes must pass ``unwritable_tag``."""
+    patterns must compile, every literal tag it writes must pass ``unwritable_tag``, and it must have
+    something to act on (`tags add img ""` is refused, not an empty plan)."""
     for op in ops:
+        for key, what in (("tags", "tag"), ("patterns", "pattern")):
+            values = getattr(op, key, None)
+            if values is not None and not any(str(v).strip() for v in values):
+                raise LoratuiError(f"{op.op}: no {what} given (only blank ones): give at least one {what}")
+        if isinstance(op, ReplaceTag) and not op.old.strip():
+            raise LoratuiError("replace: the tag to replace is blank: give the tag (or pattern) to rename")
         for tag in op.new_tags():
             problem = unwritable_tag(tag, separator)
             if problem:

@@ -16,12 +16,13 @@
 
 Each [[op]] has an `op` name and that operation's keys:
 
-    add               tags = [...], position = 0 (front) | -1 (end, default) | N, move_existing = true|false
+    add               tags = [...], position = 0 (front) | -1 (end, default) | N, move_existing = true|false,
+                      keep = N (nothing lands before the first N tags: the trigger word)
     remove            patterns = [...], mode = "auto" | "exact" | "glob" | "regex"
     replace           old = "...", new = "...", mode = "exact" | "glob" | "regex" (new may use \\1)
     dedupe
     sort              by = "alpha" | "frequency" | "category", keep = N (leave the first N in place)
-    move_front        patterns = [...], mode = ...
+    move_front        patterns = [...], mode = ..., keep = N (to just after the first N tags)
     strip_underscores keep_tags = [...] (left as they are, e.g. a trigger word)
     remove_category   categories = ["rating", "general", "character", "copyright", "artist", "meta" or a number]
 

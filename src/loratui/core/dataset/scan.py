@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loratui.core.dataset.caption_check import caption_problems, missing_caption_problem
-from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset
+from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Subset
 from loratui.core.errors import LoratuiError
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, probe_image_info
 from loratui.core.dataset.images import IMAGE_EXTENSIONS, list_folder
