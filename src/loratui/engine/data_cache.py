@@ -89,7 +89,7 @@ def load_cached(image: Path, bucket, flip: bool, resized, vae_id: str) -> torch.
 
 def store_cached(image: Path, bucket, flip: bool, resized, vae_id: str, latent: torch.Tensor) -> None:
     """Add one entry, keeping the file's other entries when they were made from the same image."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     disk = cache_path(image)
     meta = image_meta(image, resized, vae_id)
@@ -101,5 +101,6 @@ def store_cached(image: Path, bucket, flip: bool, resized, vae_id: str, latent: 
         meta["sha1"] = stored.get("sha1", "")
     tensors[entry_key(bucket, flip)] = latent.detach().to("cpu", torch.float32).contiguous()
     tmp = disk.with_name(disk.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
+    # save() + write_bytes, not save_file: save_file creates its file 0600, everything else is 0644 (umask)
+    tmp.write_bytes(save(tensors, metadata=meta))
     tmp.replace(disk)

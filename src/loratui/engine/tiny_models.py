@@ -148,7 +148,7 @@ def make_tiny_sd1_single_file(path: Path, *, config_dir: Path | None = None) -> 
     The matching diffusers folder (needed as the loader's ``config``) is written to ``config_dir``
     (default: ``<path>.config``), with the same weights.
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     path = Path(path)
     config_dir = Path(config_dir) if config_dir else path.with_suffix(".config")
@@ -168,5 +168,5 @@ def make_tiny_sd1_single_file(path: Path, *, config_dir: Path | None = None) -> 
     if path.suffix == ".ckpt":
         torch.save({"state_dict": sd}, path)
     else:
-        save_file(sd, str(path))
+        path.write_bytes(save(sd))  # not save_file, which makes the file 0600
     return path
