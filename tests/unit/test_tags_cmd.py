@@ -172,3 +172,48 @@ def test_blank_tags_are_refused_not_an_empty_plan(tmp_path, capsys, args):
     root = keep_dataset(tmp_path)
     code, out = run_main(["tags", args[0], root, *args[1:], "--yes"], capsys)
     assert code == 2 and "blank" in out and out.count("\n") == 1
+
+
+def test_json_without_yes_off_a_terminal_still_prints_the_plan(tmp_path, capsys):
+    root = dataset(tmp_path)
+    code, _ = run_main(["tags", "add", root, "trig", "--front", "--json"], capsys)
+    assert code == 2
+    with pytest.raises(SystemExit):
+        main(["tags", "add", str(root), "trig", "--front", "--json"])
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["written"] == 0 and len(data["files"]) == 3 and "pass --yes" in captured.err
+    assert text(root, 0).startswith("alice")
+
+
+def test_undo_json_without_yes_off_a_terminal(tmp_path, capsys):
+    root = dataset(tmp_path)
+    run("tags", "add", root, "trig", "--front", "--yes")
+    with pytest.raises(SystemExit) as exc:
+        main(["tags", "undo", str(root), "--json"])
+    captured = capsys.readouterr()
+    assert exc.value.code == 2 and json.loads(captured.out)["done"] is False
+    assert len(json.loads(captured.out)["would_restore"]) == 3
+
+
+def test_undo_skip_changed_exits_0(tmp_path):
+    root = dataset(tmp_path)
+    run("tags", "add", root, "trig", "--front", "--yes")
+    (root / "10_alice" / "0.txt").write_text("hand edited\n")
+    result = CliRunner().invoke(cli, ["tags", "undo", str(root), "--yes", "--skip-changed"])
+    assert result.exit_code == 0 and "Restored 2" in result.output and "skipped:" in result.output
+    assert text(root, 0) == "hand edited\n"
+
+
+def test_sort_by_category_without_csv_sorts_the_rating_tags(tmp_path):
+    root = dataset(tmp_path)
+    result = CliRunner().invoke(cli, ["tags", "sort", str(root), "--by", "category", "--yes"])
+    assert result.exit_code == 0 and "only the rating tags" in result.output
+    assert text(root, 0) == "general, alice, solo, white_background\n"
+
+
+def test_separator_default_is_the_same_in_tags_and_caption():
+    tags_help = run("tags", "add", "--help").output
+    caption_help = run("caption", "wd14", "--help").output
+    assert "[default: , ]" in " ".join(tags_help.split()) and "[default: , ]" in " ".join(caption_help.split())
+    assert "--general-threshold" in caption_help and "confidence" in caption_help.split("--general-threshold")[1][:200]

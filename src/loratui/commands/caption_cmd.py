@@ -37,6 +37,7 @@ from typing import Any
 
 import click
 
+from loratui.commands.options import DEFAULT_SEPARATOR, SEPARATOR_HELP, separator_value
 from loratui.core.captions import check_separator
 from loratui.core.errors import LoratuiError
 from loratui.core.termline import fit
@@ -48,8 +49,8 @@ def _common(func):
         click.option("--mode", type=click.Choice(["overwrite", "append", "skip"]), default="overwrite", show_default=True,
                      help="overwrite captions, append (merge without duplicates), or skip images that have one (resume)."),
         click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension."),
-        click.option("--separator", default=",", show_default=True,
-                     help="Tag separator (written as 'sep '); a blank one (' ', '') is refused."),
+        click.option("--separator", default=DEFAULT_SEPARATOR, show_default=True, callback=separator_value,
+                     help=SEPARATOR_HELP),
         click.option("--force", is_flag=True, help="Also rewrite read-only caption files (mode 0444)."),
         click.option("--recursive", is_flag=True, help="Caption images in every subfolder (default: the folder and its N_concept folders)."),
         click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Images per inference call."),
@@ -76,8 +77,10 @@ def caption() -> None:
 @_common
 @click.option("--model", "model", default=None, help="Folder with model.onnx + selected_tags.csv (or a kohya models/wd14_tagger folder).")
 @click.option("--download", "repo_id", default=None, metavar="REPO_ID", help="Fetch the model from the Hugging Face hub into the model store, e.g. SmilingWolf/wd-swinv2-tagger-v3.")
-@click.option("--general-threshold", type=click.FloatRange(0, 1), default=0.35, show_default=True)
-@click.option("--character-threshold", type=click.FloatRange(0, 1), default=0.85, show_default=True)
+@click.option("--general-threshold", type=click.FloatRange(0, 1), default=0.35, show_default=True,
+              help="Write a general tag when the model's confidence is at least this (lower: more tags).")
+@click.option("--character-threshold", type=click.FloatRange(0, 1), default=0.85, show_default=True,
+              help="Write a character tag when the model's confidence is at least this.")
 @click.option("--undesired-tags", default="", help="Comma-separated tags never written.")
 @click.option("--remove-underscore", is_flag=True, help="Underscores to spaces (tags of 3 characters or fewer, like ^_^, are kept).")
 @click.option("--character-tags-first", is_flag=True, help="Character tags before general tags.")

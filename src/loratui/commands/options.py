@@ -31,3 +31,15 @@ class FamilyType(click.ParamType):
             what = "not a model family" if family is None else "not offered here"
             self.fail(f"{value!r}: {what}: use {names}", param, ctx)
         return family
+
+
+from loratui.core.captions import DEFAULT_SEPARATOR  # noqa: E402,F401  (', ': shown by `tags` and `caption` alike)
+
+SEPARATOR_HELP = ("Tag separator: captions are split at its non-blank part; changed captions are written with it "
+                  "('|' is written as '| '). A blank one (' ', a tab) is refused.")
+
+
+def separator_value(ctx, param, separator: str) -> str:
+    """--separator as given ('\\t' or 'tab' read as the tab they mean, which core then refuses with
+    every other blank separator). Converted once, where click reads it."""
+    return "\t" if separator in ("\\t", "tab") else separator

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from loratui.commands.options import DEFAULT_SEPARATOR, SEPARATOR_HELP, separator_value
 from loratui.core.errors import LoratuiError
 
 PLAN_LINES = 20
@@ -35,19 +36,12 @@ def tags() -> None:
     """
 
 
-def _separator(ctx, param, separator: str) -> str:
-    """--separator as given ('\\t' or 'tab' read as the tab they mean, which core then refuses with
-    every other blank separator). Converted once, where click reads it."""
-    return "\t" if separator in ("\\t", "tab") else separator
-
-
 def _common(func):
     @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
     @click.option("--where", "where", metavar="EXPR", help=WHERE_HELP)
     @click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension.")
-    @click.option("--separator", default=", ", show_default=True, callback=_separator,
-                  help="Tag separator: captions are split at its non-blank part; changed captions are written "
-                       "with it ('|' is written as '| '). A blank one (' ', a tab) is refused.")
+    @click.option("--separator", default=DEFAULT_SEPARATOR, show_default=True, callback=separator_value,
+                  help=SEPARATOR_HELP)
     @click.option("--tags-csv", type=click.Path(dir_okay=False, path_type=Path),
                   help="A WD14 selected_tags.csv giving tag categories (sort --by category, remove-category).")
     @click.option("--recursive", is_flag=True, help="Every image under DIR, not only DIR and its N_concept folders.")
@@ -61,7 +55,8 @@ def _writing(func):
     @click.option("--yes", "-y", is_flag=True, help="Write without asking.")
     @click.option("--dry-run", is_flag=True, help="Only show the plan.")
     @click.option("--force", is_flag=True, help="Also rewrite read-only caption files (mode 0444).")
-    @click.option("--json", "as_json", is_flag=True, help="Print the plan (and result) as one JSON object.")
+    @click.option("--json", "as_json", is_flag=True,
+                  help="Print the plan (and result) as one JSON object (with \"written\": 0 when nothing was).")
     @click.option("--all", "show_all", is_flag=True, help=f"List every changed file (default: first {PLAN_LINES}).")
     @click.option("--save-recipe", type=click.Path(dir_okay=False, path_type=Path),
                   help="Also add this operation to a TOML recipe (created if missing) for `tags apply`.")
@@ -103,18 +98,23 @@ def _context(directory: Path, caption_extension: str, separator: str, tags_csv: 
     return captions, EditContext(tag_frequency(captions), categories)
 
 
-def _need_tags_csv(ops, tags_csv: Path | None) -> None:
-    """Categories other than rating come from the tagger's CSV: without it such an op would do nothing."""
+def _need_tags_csv(ops, tags_csv: Path | None) -> list[str]:
+    """Categories other than rating come from the tagger's CSV: without it removing one would do
+    nothing (refused). Sorting by category works on the rating tags alone (they are known without
+    it): returned as a note to print."""
     from loratui.core.captions import RemoveCategory, SortTags
 
     if tags_csv:
-        return
+        return []
+    notes = []
     for op in ops:
         if isinstance(op, RemoveCategory) and op.numbers() - {9}:
             raise LoratuiError(f"{op.describe()}: categories other than rating need --tags-csv PATH "
                                "(the tagger's selected_tags.csv)")
         if isinstance(op, SortTags) and op.by == "category":
-            raise LoratuiError("sort by category needs --tags-csv PATH (the tagger's selected_tags.csv)")
+            notes.append("without --tags-csv only the rating tags have a known category: they go first, the other "
+                         "tags keep their order (pass the tagger's selected_tags.csv to sort them all)")
+    return notes
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -153,7 +153,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
     from loratui.core.captions import append_to_recipe
 
     check_ops(ops, separator)
-    _need_tags_csv(ops, tags_csv)
+    notes = _need_tags_csv(ops, tags_csv)
     location = _locate(directory)
     root = location.train_dir
     predicate = parse_where(where)
@@ -168,7 +168,11 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
                 click.echo(f"Recipe {save_recipe}: {len(recipe.ops)} operation(s) (replay with `loratui tags apply`)")
 
     data = plan.to_dict(root) if as_json else None
+    if as_json and notes:
+        data["notes"] = notes
     if not as_json:
+        for note in notes:
+            click.echo(f"Note: {note}")
         _print_plan(plan, root, show_all)
         multiline = [c for c in captions if c.multiline and (predicate is None or predicate(c))]
         if multiline:
@@ -186,6 +190,9 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
         return
     if not yes:
         if not _interactive():
+            if as_json:  # the script still gets the plan it asked for, then the error (exit 2)
+                data["written"] = 0
+                click.echo(json.dumps(data, ensure_ascii=False))
             raise LoratuiError("not a terminal, so nothing was written: pass --yes to write or --dry-run to only show "
                                "the plan")
         if not click.confirm(f"Write {plan.changed} caption file(s)?", default=False):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -13,8 +12,8 @@ from loratui.core.errors import LoratuiError
 EXIT_CODES = """
     \b
     Exit codes:
-      0  done (or nothing asked)
-      1  done, but captions edited since were left as they are (--skip-changed)
+      0  done (or nothing asked); with --skip-changed, captions edited since are left as they
+         are and listed, as asked
       2  nothing was {past}: nothing to {verb}, a caption edited since (see --skip-changed,
          --force), not a terminal without --yes, or a file that cannot be read or written
 """
@@ -84,6 +83,11 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
             click.echo(f"  {conflict}")
     if not yes:
         if not tags_cmd._interactive():
+            if as_json:  # the script still gets what would be done, then the error (exit 2)
+                click.echo(json.dumps({"description": preview.description,
+                                       "would_" + ("restore" if undoing else "redo"):
+                                           [tags_cmd._rel(p, root) for p, _ in preview.restore],
+                                       "conflicts": preview.conflicts, "done": False}, ensure_ascii=False))
             raise LoratuiError(f"not a terminal, so nothing was {verb}ne: pass --yes")
         if not click.confirm(f"{verb.capitalize()} it?", default=False):
             click.echo(f"Nothing {verb}ne.")
@@ -101,7 +105,5 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
         click.echo(f"Re-applied {len(result.restored)} caption file(s); {result.remaining} more undone change(s) can "
                    f"be redone (`loratui tags undo {directory}` takes this one back).")
     if not as_json:
-        for conflict in result.conflicts:
+        for conflict in result.conflicts:  # only with --skip-changed: left alone as asked, so still exit 0
             click.echo(f"skipped: {conflict}", err=True)
-    if result.conflicts:
-        sys.exit(1)
