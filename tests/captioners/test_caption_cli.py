@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from PIL import Image
 
@@ -74,6 +75,9 @@ def test_download_into_store_with_fake_hub(tmp_path, monkeypatch, wd14_v3):
         return str(target)
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", lambda self, repo_id, **kw: type(
+        "Info", (), {"siblings": [type("S", (), {"rfilename": n}) for n in ("model.onnx", "selected_tags.csv")]}))
     path = store.download_wd14("SmilingWolf/wd-tiny")
     assert path == tmp_path / "store" / "wd14" / "SmilingWolf__wd-tiny"
     assert calls == [("SmilingWolf/wd-tiny", "model.onnx"), ("SmilingWolf/wd-tiny", "selected_tags.csv")]
@@ -105,3 +109,28 @@ def test_real_subprocess(tmp_path, wd14_v3):
     assert "2 captioned, 0 skipped, 1 failed" in proc.stdout
     assert "progress:" in proc.stderr  # not a TTY: plain lines
     assert (root / "5_girl" / "a.txt").read_text() == "hatsune miku (vocaloid), 1girl, solo, blue theme, ^_^\n"
+
+
+def test_download_fails_fast_without_network(tmp_path, monkeypatch):
+    """No network: one metadata request fails at once; hf_hub_download (which retries for ~25 s) is never called."""
+    import huggingface_hub
+
+    from loratui.captioners import store
+    from loratui.core.errors import LoratuiError
+
+    monkeypatch.setenv("LORATUI_MODEL_STORE", str(tmp_path / "store"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+
+    def unreachable(self, repo_id, **kw):
+        raise OSError("[Errno -2] Name or service not known")
+
+    def never(*args, **kwargs):
+        raise AssertionError("hf_hub_download was called")
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", unreachable)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", never)
+    with pytest.raises(LoratuiError, match="offline or the hub cannot be reached.*model.onnx and selected_tags.csv"):
+        store.download_wd14("SmilingWolf/wd-swinv2-tagger-v3")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(LoratuiError, match="HF_HUB_OFFLINE is set"):
+        store.download_wd14("SmilingWolf/wd-swinv2-tagger-v3")

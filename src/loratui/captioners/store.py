@@ -43,6 +43,7 @@ def download_wd14(repo_id: str, revision: str | None = None) -> Path:
     except ImportError:
         raise LoratuiError(f"huggingface_hub is not installed: {manual}") from None
     errors = huggingface_hub.errors if hasattr(huggingface_hub, "errors") else huggingface_hub.utils
+    _check_hub(repo_id, manual, errors)
     target.mkdir(parents=True, exist_ok=True)
     for name in WD14_FILES:
         if (target / name).is_file():
@@ -61,3 +62,32 @@ def download_wd14(repo_id: str, revision: str | None = None) -> Path:
             reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             raise LoratuiError(f"cannot download {repo_id} ({reason}): {manual}") from None
     return target
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _check_hub(repo_id: str, manual: str, errors) -> None:
+    """Fail fast when the files cannot come: HF_HUB_OFFLINE, no network, no such repository, or a
+    repository without the tagger's files. One metadata request without retries (as `caption blip`
+    makes): hf_hub_download alone retries an unreachable hub with backoff for about 25 s."""
+    if _offline():
+        raise LoratuiError(f"cannot download {repo_id} (HF_HUB_OFFLINE is set): {manual}")
+    from huggingface_hub import HfApi
+
+    try:
+        info = HfApi().model_info(repo_id)
+    except getattr(errors, "RepositoryNotFoundError", ()) as exc:  # type: ignore[misc]
+        raise LoratuiError(f"--download {repo_id}: no such repository on the Hugging Face hub ({type(exc).__name__})") from None
+    except getattr(errors, "GatedRepoError", ()) as exc:  # type: ignore[misc]
+        raise LoratuiError(f"--download {repo_id}: the repository is gated ({type(exc).__name__}): accept its terms on "
+                           f"huggingface.co and log in (`hf auth login`), or {manual}") from None
+    except Exception as exc:  # noqa: BLE001 - no network, DNS, proxy: all the same advice
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise LoratuiError(f"cannot download {repo_id} (offline or the hub cannot be reached: {reason}): "
+                           f"{manual}") from None
+    names = {sibling.rfilename for sibling in (info.siblings or [])}
+    missing = [name for name in WD14_FILES if names and name not in names]
+    if missing:
+        raise LoratuiError(f"--download {repo_id}: the repository has no {missing[0]}; is it an ONNX WD14 tagger?")
