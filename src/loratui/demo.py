@@ -85,7 +85,7 @@ def build_project(root: Path) -> Path:
 
     quiet_libraries()
     (root / "img").mkdir(parents=True, exist_ok=True)
-    for name in ("reg", "model", "log"):
+    for name in ("reg", "model"):
         (root / name).mkdir(exist_ok=True)
     make_images(root / "img" / f"3_{TRIGGER} shapes")
     model_dir = make_tiny_sd1(root / "base-model" / "tiny-sd1")

@@ -144,12 +144,27 @@ def test_bad_config_gives_one_line_error_and_exit_2_without_traceback(tmp_path):
 
 
 def test_config_new_in_a_project_folder_uses_its_folders(tmp_path):
-    for name in ("img", "reg", "model", "log"):
+    for name in ("img", "reg", "model"):
         (tmp_path / name).mkdir()
     result = CliRunner().invoke(cli, ["config", "new", str(tmp_path / "alice.toml")], catch_exceptions=False)
-    assert "output_dir = model" in result.output
+    assert "output_dir = model" in result.output and "reg_data_dir" not in result.output
     cfg = load_config(tmp_path / "alice.toml")
     assert (cfg.dataset.train_data_dir, cfg.dataset.reg_data_dir, cfg.saving.output_dir) == ("img", "", "model")
+
+
+def test_config_new_says_when_it_uses_the_reg_folder(tmp_path):
+    (tmp_path / "img" / "10_alice").mkdir(parents=True)
+    (tmp_path / "reg" / "1_woman").mkdir(parents=True)
+    for i in range(3):
+        (tmp_path / "reg" / "1_woman" / f"{i}.png").write_bytes(b"x")
+    result = CliRunner().invoke(cli, ["config", "new", str(tmp_path / "alice.toml")], catch_exceptions=False)
+    assert "reg_data_dir = reg: its 3 regularization image(s) are used, which doubles the steps" in result.output
+    assert load_config(tmp_path / "alice.toml").dataset.reg_data_dir == "reg"
+    (tmp_path / "reg" / "notes").mkdir()  # a reg/ with only a stray folder is not used
+    other = tmp_path / "other"
+    (other / "reg" / "notes").mkdir(parents=True)
+    CliRunner().invoke(cli, ["config", "new", str(other / "b.toml")], catch_exceptions=False)
+    assert load_config(other / "b.toml").dataset.reg_data_dir == ""
 
 
 def test_check_reports_a_missing_package_as_train_would(runner, tmp_path, monkeypatch):

@@ -102,7 +102,7 @@ def test_init_prints_what_it_created(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"created {tmp_path / 'p' / 'img' / '10_sks dog'}/" in result.output
     assert "copied 2 image(s) and 2 caption(s)" in result.output
-    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["img", "log", "model", "reg"]
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["img", "model", "reg"]  # no log/: nothing uses one
 
 
 def test_init_link_and_refusals(tmp_path):

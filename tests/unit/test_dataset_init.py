@@ -1,4 +1,4 @@
-"""init_project lays out img/N_name, reg, model, log and brings images + captions in without overwriting."""
+"""init_project lays out img/N_name, reg, model and brings images + captions in without overwriting."""
 
 from __future__ import annotations
 
@@ -27,10 +27,10 @@ def src(tmp_path: Path) -> Path:
 
 def test_layout_only(tmp_path):
     result = init_project(tmp_path / "proj", "sks", 10)
-    for name in ("img", "reg", "model", "log", "img/10_sks"):
+    for name in ("img", "reg", "model", "img/10_sks"):
         assert (tmp_path / "proj" / name).is_dir()
     assert result.concept_dir == tmp_path / "proj" / "img" / "10_sks"
-    assert len(result.created_dirs) == 6 and result.images == []
+    assert len(result.created_dirs) == 5 and result.images == [] and not (tmp_path / "proj" / "log").exists()
 
 
 def test_copy_images_and_captions(tmp_path, src):

@@ -282,3 +282,12 @@ def test_engine_batches_equal_the_calculator(train, reg, batch, accum, procs, no
     per_rank = [shard_batches(batches, procs, r) for r in range(procs)]
     assert all(len(p) == s.batches_per_process for p in per_rank)
     assert -(-len(per_rank[0]) // accum) == s.steps_per_epoch  # one step per window or shard end
+
+
+def test_epochs_for_target_steps_never_above_the_config_limit():
+    t = epochs_for_target_steps(10_000_000, 1)
+    assert (t.epochs, t.capped, t.max_epochs) == (100_000, True, 100_000)  # max_train_epochs' own maximum
+    assert t.to_dict()["capped_at_max_epochs"] == 100_000
+    t = epochs_for_target_steps(50, 10, max_epochs=3)
+    assert (t.epochs, t.total_steps, t.capped) == (3, 30, True)
+    assert not epochs_for_target_steps(600, 63).capped

@@ -83,6 +83,8 @@ def test_target_steps_json_and_human(project, tmp_path):
     assert (data["epochs"], data["total_steps"]) == (10, 630)
     out = run("steps", str(path), "--target-steps", "590").output
     assert "target 590 steps -> 9 epoch(s) x 63 = 567 steps (-23)" in out
+    out = run("steps", str(path), "--target-steps", "9000000").output  # 142,858 epochs: above the limit
+    assert "target 9000000 steps -> 100000 epoch(s)" in out and "set max_train_steps = 9000000 instead" in out
 
 
 def test_steps_only_config(project):

@@ -65,11 +65,12 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
     if model:
         local = Path(os.path.expanduser(model)).exists()
         cfg.model.pretrained_model_name_or_path = _relative_to(model, target.parent) if local else model
-    # a project from `loratui dataset init` (img/ reg/ model/ log/): use its folders
+    # a project from `loratui dataset init` (img/ reg/ model/): use its folders
     project = target.parent
     if not train_data_dir and (project / "img").is_dir():
         cfg.dataset.train_data_dir = "img"
-    if (project / "reg").is_dir() and any((project / "reg").iterdir()):
+    reg_images = _reg_images(project / "reg")
+    if reg_images:
         cfg.dataset.reg_data_dir = "reg"
     if output_dir:
         cfg.saving.output_dir = _relative_to(output_dir, target.parent)
@@ -82,8 +83,20 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
         cfg.dataset.max_bucket_reso = 2048
         cfg.training.gradient_checkpointing = True
     save_config(cfg, target)
-    click.echo(f"wrote {target} (train_data_dir = {cfg.dataset.train_data_dir or '(unset)'}, output_dir = "
+    reg = (f", reg_data_dir = reg: its {reg_images} regularization image(s) are used, which doubles the steps per "
+           "epoch; set it to \"\" to train without them" if reg_images else "")
+    click.echo(f"wrote {target} (train_data_dir = {cfg.dataset.train_data_dir or '(unset)'}{reg}, output_dir = "
                f"{cfg.saving.output_dir}): edit it, then `loratui config check {target}`")
+
+
+def _reg_images(reg: Path) -> int:
+    """Images in the N_class folders of a project's reg/ (sd-scripts uses those and nothing else)."""
+    from loratui.core.dataset import iter_images, parse_subset_name
+
+    if not reg.is_dir():
+        return 0
+    return sum(len(list(iter_images(sub, recursive=False))) for sub in reg.iterdir()
+               if sub.is_dir() and (parse_subset_name(sub.name) or (0,))[0] >= 1)
 
 
 @config.command("check")

@@ -135,7 +135,7 @@ def init(
     hardlink: bool,
     caption_extension: str,
 ) -> None:
-    """Lay out a new project: DIR/img/N_CONCEPT, DIR/reg, DIR/model, DIR/log.
+    """Lay out a new project: DIR/img/N_CONCEPT, DIR/reg (regularization images) and DIR/model (output).
 
     Existing folders are kept; an existing file is never overwritten (the command stops before
     copying anything). No config file is written: use `loratui config` for that.

@@ -45,6 +45,9 @@ def _human(schedule, config: str, target=None) -> list[str]:
     if target is not None:
         lines.append(f"  target {target.target_steps} steps -> {target.epochs} epoch(s) x {s.steps_per_epoch} "
                      f"= {target.total_steps} steps ({target.difference:+d})")
+        if target.capped:
+            lines.append(f"  (max_train_epochs can be at most {target.max_epochs}: for {target.target_steps} steps "
+                         f"set max_train_steps = {target.target_steps} instead)")
     elif s.mode == "epochs":
         lines.append(f"  total steps       = {s.epochs} epochs x {s.steps_per_epoch} = {s.total_steps}")
     else:
@@ -75,7 +78,7 @@ def steps(config: str, as_json: bool, num_processes: int, target_steps: int | No
     target = None
     if target_steps is not None:
         plan = plan_epoch(cfg, scan, num_processes)
-        target = epochs_for_target_steps(target_steps, plan.steps_per_epoch)
+        target = epochs_for_target_steps(target_steps, plan.steps_per_epoch)  # never above the field's limit
         schedule = plan.with_epochs(target.epochs)
     else:
         schedule = compute_schedule(cfg, scan, num_processes)

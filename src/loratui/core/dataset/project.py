@@ -1,4 +1,4 @@
-"""Lay out a new kohya-style project: `img/N_name`, `reg/`, `model/`, `log/`, optionally filled from a folder.
+"""Lay out a new kohya-style project: `img/N_name`, `reg/`, `model/`, optionally filled from a folder.
 
 Nothing that exists is ever overwritten: every destination file is checked before the first copy.
 The files are brought in whole or not at all: built in a staging folder beside the concept
@@ -19,7 +19,7 @@ from loratui.core.fsutil import describe_os_error, staging_folder
 from loratui.core.dataset.images import IMAGE_EXTENSIONS
 
 LinkMode = Literal["copy", "symlink", "hardlink"]
-PROJECT_FOLDERS = ("img", "reg", "model", "log")
+PROJECT_FOLDERS = ("img", "reg", "model")  # no log/: a run logs beside its output (model/NAME.log)
 
 
 @dataclass(frozen=True)

@@ -406,18 +406,39 @@ class TargetEpochs:
     steps_per_epoch: int
     epochs: int
     total_steps: int
+    max_epochs: int | None = None   # the config's own limit on max_train_epochs, when the answer hit it
 
     @property
     def difference(self) -> int:
         return self.total_steps - self.target_steps
 
+    @property
+    def capped(self) -> bool:
+        """True when the closest epoch count was above the limit, so ``epochs`` is the limit."""
+        return self.max_epochs is not None
+
     def to_dict(self) -> dict:
-        return {"target_steps": self.target_steps, "steps_per_epoch": self.steps_per_epoch,
+        data = {"target_steps": self.target_steps, "steps_per_epoch": self.steps_per_epoch,
                 "epochs": self.epochs, "total_steps": self.total_steps, "difference": self.difference}
+        if self.capped:
+            data["capped_at_max_epochs"] = self.max_epochs
+        return data
 
 
-def epochs_for_target_steps(target_steps: int, steps_per_epoch: int) -> TargetEpochs:
-    """Closest epochs (at least 1) to `target_steps`; on a tie the larger count (reaches the target)."""
+def max_epochs_limit() -> int:
+    """The most max_train_epochs may be: the config field's own limit (config check refuses more)."""
+    from loratui.core.config import field_spec
+
+    return int(field_spec("max_train_epochs", "training").max)
+
+
+def epochs_for_target_steps(target_steps: int, steps_per_epoch: int, max_epochs: int | None = None) -> TargetEpochs:
+    """Closest epochs (at least 1) to `target_steps`; on a tie the larger count (reaches the target).
+
+    Never above ``max_epochs`` (default: the config field's own limit, which `loratui steps`, the
+    app's calculator and config check share): a closer count above it gives the limit, ``capped``."""
+    if max_epochs is None:
+        max_epochs = max_epochs_limit()
     if target_steps < 1:
         raise LoratuiError(f"--target-steps must be at least 1, not {target_steps}")
     if steps_per_epoch < 1:
@@ -425,6 +446,8 @@ def epochs_for_target_steps(target_steps: int, steps_per_epoch: int) -> TargetEp
     low = max(1, target_steps // steps_per_epoch)
     high = _ceil_div(target_steps, steps_per_epoch)
     best = min((high, low), key=lambda e: abs(e * steps_per_epoch - target_steps))
+    if best > max_epochs:
+        return TargetEpochs(target_steps, steps_per_epoch, max_epochs, max_epochs * steps_per_epoch, max_epochs)
     return TargetEpochs(target_steps, steps_per_epoch, best, best * steps_per_epoch)
 
 
