@@ -50,22 +50,44 @@ def _draw(shape: str, colour: tuple[int, int, int], background: tuple[int, int, 
     return image
 
 
-def make_images(concept_dir: Path, seed: int = 0) -> int:
-    """Write the demo images and their tag captions; some captions carry things to clean up."""
-    rng = random.Random(seed)
-    concept_dir.mkdir(parents=True, exist_ok=True)
+def _image_specs():
+    """(stem, shape, colour, background, size) of every demo image, always the same."""
     for index, size in enumerate(SIZES):
         shape = SHAPES[index % len(SHAPES)]
         colour = list(COLOURS)[index % len(COLOURS)]
         background = list(BACKGROUNDS)[index % 2]
-        image = _draw(shape, COLOURS[colour], BACKGROUNDS[background], size, rng)
-        stem = f"{index:03d}_{colour}_{shape}"
-        image.save(concept_dir / f"{stem}.png" if index % 2 else concept_dir / f"{stem}.jpg")
+        yield index, f"{index:03d}_{colour}_{shape}", shape, colour, background, size
+
+
+def write_captions(concept_dir: Path) -> None:
+    """The demo's own tag captions, some with things to clean up (the walkthrough starts from these)."""
+    for index, stem, shape, colour, background, _ in _image_specs():
         tags = [f"{colour} {shape}", "simple_background", background, "no humans", "general"]
         if index % 3 == 0:
             tags.append("no humans")  # a duplicate for `tags dedupe`
         (concept_dir / f"{stem}.txt").write_text(", ".join(tags) + "\n", encoding="utf-8")
+
+
+def make_images(concept_dir: Path, seed: int = 0) -> int:
+    """Write the demo images and their tag captions; some captions carry things to clean up."""
+    rng = random.Random(seed)
+    concept_dir.mkdir(parents=True, exist_ok=True)
+    for index, stem, shape, colour, background, size in _image_specs():
+        image = _draw(shape, COLOURS[colour], BACKGROUNDS[background], size, rng)
+        image.save(concept_dir / f"{stem}.png" if index % 2 else concept_dir / f"{stem}.jpg")
+    write_captions(concept_dir)
     return len(SIZES)
+
+
+def concept_dir(root: Path) -> Path:
+    return root / "img" / f"3_{TRIGGER} shapes"
+
+
+def reset_captions(root: Path) -> None:
+    """Put the demo's captions and undo history back as built, so that a rerun of the walkthrough
+    does and prints what the first run did (its tag cleanup would otherwise run on cleaned captions)."""
+    write_captions(concept_dir(root))
+    shutil.rmtree(root / "img" / ".loratui", ignore_errors=True)
 
 
 def write_prompts(path: Path) -> None:
@@ -87,7 +109,7 @@ def build_project(root: Path) -> Path:
     (root / "img").mkdir(parents=True, exist_ok=True)
     for name in ("reg", "model"):
         (root / name).mkdir(exist_ok=True)
-    make_images(root / "img" / f"3_{TRIGGER} shapes")
+    make_images(concept_dir(root))
     model_dir = make_tiny_sd1(root / "base-model" / "tiny-sd1")
     write_prompts(root / "prompts.txt")
 
@@ -136,7 +158,7 @@ def walkthrough(root: Path, *, train: bool) -> int:
         ["tags", "dedupe", "img", "--dry-run"],
         ["tags", "dedupe", "img", "--yes"],
         ["tags", "remove-category", "img", "rating", "--yes"],
-        ["tags", "strip-underscores", "img", "--yes"],
+        ["tags", "strip-underscores", "img", "--keep", TRIGGER, "--yes"],  # a trigger with _ stays as it is
         ["tags", "add", "img", "shapes", "--front", "--yes"],
         ["tags", "undo", "img", "--yes"],
         ["tags", "add", "img", TRIGGER, "--front", "--yes"],
@@ -167,9 +189,12 @@ def _show_run(output: Path) -> None:
     for path in sorted(output.iterdir()):
         print(f"  {path.name}{'/' if path.is_dir() else ''}")
     events = read_events(output / "shapes_demo.events.jsonl")
+    starts = [i for i, e in enumerate(events) if e["event"] == "run_started"]
+    events = events[starts[-1]:] if starts else events  # this run's events only (an earlier run may precede it)
     steps = [e for e in events if e["event"] == "step"]
     if steps:
-        print(f"\n{len(events)} events in model/shapes_demo.events.jsonl; loss (average of the last 50 steps) "
+        print(f"\n{len(events)} events of this run in model/shapes_demo.events.jsonl; loss (average of the last "
+              f"50 steps) "
               f"{steps[0]['avg_loss']:.4f} at step {steps[0]['step']} -> {steps[-1]['avg_loss']:.4f} "
               f"at step {steps[-1]['step']}")
         print("last event: " + json.dumps(events[-1]))
@@ -202,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         (root / ".loratui-demo").write_text("made by loratui.demo\n", encoding="utf-8")
     else:
-        print(f"Reusing the demo project in {root} (--fresh starts over)", flush=True)
+        reset_captions(root)
+        print(f"Reusing the demo project in {root}, its captions reset to the demo's own (--fresh starts over)",
+              flush=True)
 
     failures = walkthrough(root, train=not args.no_train)
     elapsed = time.perf_counter() - started
