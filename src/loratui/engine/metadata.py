@@ -124,7 +124,7 @@ def build_metadata(cfg, family: str, *, session_id: int, training_started_at: fl
         "ss_max_train_steps": max_train_steps if max_train_steps is not None else t.max_train_steps,
         "ss_lr_warmup_steps": o.lr_warmup_steps,
         "ss_lr_scheduler": o.lr_scheduler,
-        "ss_network_module": "networks.lora",
+        "ss_network_module": getattr(n, "network_module", "networks.lora"),
         "ss_network_dim": n.network_dim,
         "ss_network_alpha": n.network_alpha,
         "ss_network_dropout": n.network_dropout,
@@ -169,7 +169,12 @@ def build_metadata(cfg, family: str, *, session_id: int, training_started_at: fl
         "ss_steps": steps,
         "ss_epoch": epochs,
     }
-    if n.conv_dim:
+    if getattr(n, "network_module", "networks.lora") == "lycoris.kohya":
+        from loratui.core.config import sdscripts_network_kwargs
+
+        # sd-scripts writes json.dumps(net_kwargs): the network_args strings plus its float "dropout"
+        meta["ss_network_args"] = json.dumps(sdscripts_network_kwargs(n))
+    elif n.conv_dim:
         meta["ss_network_args"] = json.dumps({"conv_dim": str(n.conv_dim), "conv_alpha": str(n.conv_alpha)})
     for key, value in (("sd_model", m.pretrained_model_name_or_path), ("vae", m.vae)):
         if not value:

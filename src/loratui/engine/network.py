@@ -249,8 +249,14 @@ class LoraNetwork(nn.Module):
 
 
 def inject_lora(base, network_cfg) -> LoraNetwork:
-    """Create the LoRA network for ``base`` and hook it in; loads network_weights when configured."""
-    network = LoraNetwork(base, network_cfg)
+    """Create the network for ``base`` (kohya LoRA, or LyCORIS with network_module = "lycoris.kohya") and
+    hook it in; loads network_weights when configured."""
+    if getattr(network_cfg, "network_module", "networks.lora") == "lycoris.kohya":
+        from loratui.engine.lycoris_network import LycorisNetwork
+
+        network = LycorisNetwork(base, network_cfg)
+    else:
+        network = LoraNetwork(base, network_cfg)
     network.apply_to()
     weights = (network_cfg.network_weights or "").strip()
     if weights:

@@ -1,0 +1,208 @@
+"""LyCORIS networks (LoCon, LoHa, LoKr, DoRA, full) built by the lycoris-lora package, kohya-named.
+
+kohya_ss trains these with ``network_module = lycoris.kohya``: sd-scripts passes ``network_args`` as
+strings to ``lycoris.kohya.create_network``, which walks the UNet and text encoders by class name
+(the preset's target blocks) and wraps every Linear / Conv2d (and, with train_norm, norm) inside
+them in a LyCORIS module. loratui calls the same function with the same strings, so the modules,
+their maths, initialisation and state-dict keys (``hada_w1_a``..., ``lokr_w1``..., ``dora_scale``,
+``diff``, ``alpha``) are the library's own. Three things differ between sd-scripts' UNets and the
+diffusers ones loratui trains, and are mapped here:
+
+- Names. sd-scripts' SDXL UNet uses the original layout (``input_blocks.4.1...``) and transformers 4
+  CLIP models have a ``text_model`` level; so each module is renamed from the diffusers layer it
+  wraps (found by identity), exactly as the kohya LoRA path names its keys (network.py).
+- Preset classes. sd-scripts' attention class is ``CrossAttention`` (diffusers: ``Attention``), and
+  its SDXL UNet has no ``TimestepEmbedding`` class nor modules named ``conv_in``, ``conv_out``,
+  ``time_embedding.*`` (they are ``input_blocks.0.0``, ``out.2``, ``time_embed.*`` there): the preset
+  is translated so that the module set equals what kohya_ss trains on each family.
+- lycoris-lora 4.1 lists ``TimestepEmbedding`` among its "full" targets and also names
+  ``time_embedding.linear_1/2``: on an SD1/SD2 UNet it would build those two twice and stop on its own
+  duplicate check. The class target is dropped (the names still select the two layers, as in the
+  lycoris-lora 3.2 that kohya_ss pins).
+
+``compute_in_input_dtype`` (the speed lever for a UNet run without autocast) is accepted and ignored:
+LyCORIS modules rebuild the weight update in fp32 from their masters and cast it to the base layer's
+weight dtype before the base op, which is what the lever asks of LoRA modules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+
+import torch
+from torch import nn
+
+from loratui.core.errors import LoratuiError
+
+SD_SCRIPTS_UNET_CLASSES = {"Transformer2DModel", "ResnetBlock2D", "Downsample2D", "Upsample2D"}
+ATTENTION_CLASSES = {"CrossAttention": "Attention", "SelfAttention": None}
+
+
+def _quiet_lycoris() -> None:
+    import lycoris.logging  # noqa: F401  (it sets its logger to INFO when first imported)
+
+    logging.getLogger("LyCORIS").setLevel(logging.ERROR)
+
+
+def _translated_preset(preset: dict, family: str) -> dict:
+    """The preset's targets as they select on loratui's diffusers models what they select on sd-scripts'."""
+    out = dict(preset)
+    unet = []
+    for name in preset.get("unet_target_module", []):
+        if name in SD_SCRIPTS_UNET_CLASSES:
+            unet.append(name)
+        elif ATTENTION_CLASSES.get(name):
+            unet.append(ATTENTION_CLASSES[name])
+        # TimestepEmbedding: see the module docstring; others are not SD UNet classes
+    out["unet_target_module"] = unet
+    if family == "sdxl":  # sd-scripts' SDXL UNet has no modules by these names
+        out["unet_target_name"] = []
+    return out
+
+
+@contextlib.contextmanager
+def _lycoris_preset(family: str):
+    """lycoris.kohya with presets translated for ``family``; its class-level preset restored after."""
+    import lycoris.kohya as lk
+
+    cls = lk.LycorisNetworkKohya
+    saved_attrs = {k: getattr(cls, k) for k in ("ENABLE_CONV", "UNET_TARGET_REPLACE_MODULE", "UNET_TARGET_REPLACE_NAME",
+                                                "TEXT_ENCODER_TARGET_REPLACE_MODULE", "TEXT_ENCODER_TARGET_REPLACE_NAME",
+                                                "MODULE_ALGO_MAP", "NAME_ALGO_MAP", "USE_FNMATCH", "TARGET_EXCLUDE_NAME")}
+    saved_presets = lk.PRESET
+    lk.PRESET = {name: _translated_preset(p, family) for name, p in saved_presets.items()}
+    try:
+        yield lk
+    finally:
+        lk.PRESET = saved_presets
+        for k, v in saved_attrs.items():
+            setattr(cls, k, v)
+
+
+def _layer_names(base) -> dict[int, str]:
+    """id(layer) -> kohya module name, for every module of the UNet and text encoders."""
+    from loratui.engine.network import _te_path, _unet_name_fn
+
+    names: dict[int, str] = {}
+    name_of = _unet_name_fn(base)
+    for path, module in base.unet.named_modules():
+        if path:
+            try:
+                names[id(module)] = "lora_unet_" + name_of(path).replace(".", "_")
+            except KeyError:  # a diffusers-only module with no original name: never a target
+                pass
+    for i, encoder in enumerate(base.text_encoders):
+        prefix = f"lora_te{i + 1}_" if base.family == "sdxl" else "lora_te_"
+        for path, module in encoder.named_modules():
+            if path:
+                names[id(module)] = prefix + _te_path(path).replace(".", "_")
+    return names
+
+
+class LycorisNetwork(nn.Module):
+    """A LyCORIS network over one base model with LoraNetwork's interface (engine/network.py)."""
+
+    def __init__(self, base, network_cfg):
+        super().__init__()
+        from loratui.core.config import algo_of, sdscripts_network_kwargs, split_network_args
+
+        _quiet_lycoris()
+        self.family = base.family
+        self.dim = int(network_cfg.network_dim)
+        self.alpha = float(network_cfg.network_alpha)
+        if network_cfg.network_train_unet_only and network_cfg.network_train_text_encoder_only:
+            raise LoratuiError("network.network_train_unet_only and network_train_text_encoder_only are both "
+                               "set: nothing would be trained; keep at most one")
+        self.train_unet = not network_cfg.network_train_text_encoder_only
+        self.train_te = not network_cfg.network_train_unet_only
+        self.kwargs = sdscripts_network_kwargs(network_cfg)
+        self.algo = algo_of(split_network_args(network_cfg.network_args)[0])
+        text_encoders = list(base.text_encoders) if self.train_te else []
+        te_arg = (text_encoders if base.family == "sdxl" else text_encoders[0]) if text_encoders else None
+        with _lycoris_preset(base.family) as lk:
+            # sd-scripts: create_network(1.0, network_dim, network_alpha, vae, text_encoder, unet,
+            # neuron_dropout=network_dropout, **net_kwargs)
+            net = lk.create_network(1.0, self.dim, self.alpha, None, te_arg, base.unet, warn_on_unmatched=False,
+                                    neuron_dropout=float(network_cfg.network_dropout), **self.kwargs)
+        names = _layer_names(base)
+        unet = list(net.unet_loras) if self.train_unet else []
+        te = list(net.text_encoder_loras)
+        for module in unet + te:
+            module.lora_name = names[id(module.org_module[0])]
+            module.compute_in_input_dtype = False  # accepted, ignored: see the module docstring
+        self.unet_modules = nn.ModuleList(unet)
+        self.te_modules = nn.ModuleList(te)
+        self._by_name = {m.lora_name: m for m in self.all_modules()}
+        if len(self._by_name) != len(unet) + len(te):
+            raise LoratuiError("LyCORIS built two modules with one name: this is a bug in loratui")
+
+    def all_modules(self) -> list[nn.Module]:
+        return [*self.unet_modules, *self.te_modules]
+
+    def apply_to(self) -> None:
+        for module in self.all_modules():
+            module.apply_to()
+
+    def restore(self) -> None:
+        for module in reversed(self.all_modules()):
+            module.restore()
+
+    def set_multiplier(self, multiplier: float) -> None:
+        for module in self.all_modules():
+            module.multiplier = float(multiplier)
+
+    def param_groups(self, unet_lr, text_encoder_lr, default_lr) -> list[dict]:
+        from loratui.engine.network import LoraNetwork
+
+        return LoraNetwork.param_groups(self, unet_lr, text_encoder_lr, default_lr)
+
+    def kohya_state_dict(self, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+        """The weights as kohya_ss + lycoris.kohya write them (LyCORIS's own per-module state dicts)."""
+        sd = {}
+        for m in self.all_modules():
+            for key, value in m.state_dict().items():
+                sd[f"{m.lora_name}.{key}"] = value.detach().to("cpu", dtype).contiguous()
+        return sd
+
+    def load_kohya_state_dict(self, sd: dict[str, torch.Tensor], *, source: str = "network_weights") -> list[str]:
+        """Load a LyCORIS file into this network; returns our module names the file had nothing for."""
+        names = {k.split(".", 1)[0] for k in sd}
+        unknown = sorted(n for n in names if n not in self._by_name)
+        if unknown:
+            raise LoratuiError(f"{source}: {len(unknown)} modules of the file are not in this {self.algo} network "
+                               f"of a {self.family} model, e.g. {unknown[0]}; the file was trained with another "
+                               "algo, preset or model")
+        missing = []
+        with torch.no_grad():
+            for name, m in self._by_name.items():
+                own = m.state_dict()
+                theirs = {k.split(".", 1)[1]: v for k, v in sd.items() if k.split(".", 1)[0] == name}
+                if not theirs:
+                    missing.append(name)
+                    continue
+                if set(theirs) != set(own):
+                    raise LoratuiError(f"{source}: {name} has {', '.join(sorted(theirs))} but this network's "
+                                       f"{self.algo} module has {', '.join(sorted(own))}; the file was trained "
+                                       "with other network_args (algo, use_tucker, dora_wd, factor, ...)")
+                for key, value in theirs.items():
+                    if value.shape != own[key].shape:
+                        raise LoratuiError(f"{source}: {name}.{key} has shape {tuple(value.shape)} but this network "
+                                           f"has {tuple(own[key].shape)}; set network_dim / conv_dim / factor as "
+                                           "the file was trained")
+                alpha = theirs.get("alpha")
+                if alpha is not None and not math.isclose(float(alpha), float(own["alpha"]), rel_tol=1e-3):
+                    raise LoratuiError(f"{source}: {name} was trained with alpha {float(alpha):g} but this network "
+                                       f"has {float(own['alpha']):g}; set network_alpha / conv_alpha to match")
+                _copy_into(m, theirs)
+        if len(missing) == len(self._by_name):
+            raise LoratuiError(f"{source}: no weights in the file match this network")
+        return missing
+
+
+def _copy_into(module: nn.Module, weights: dict[str, torch.Tensor]) -> None:
+    """Load one module's saved tensors through its own load_state_dict: LyCORIS's hooks turn a full
+    module's ``diff`` into its weight and reset a ``use_scalar`` scalar (the saved factors include it)."""
+    own = module.state_dict()
+    module.load_state_dict({k: v.to(own[k].dtype) for k, v in weights.items()}, strict=True)
