@@ -102,10 +102,11 @@ def test_sdxl_locon_prodigy_values():
     assert "scheduler has no warmup" in ignored["lr_warmup_steps"]
 
 
-def test_lycoris_type_refused_unless_as_lora():
-    with pytest.raises(LoratuiError, match=r"LoRA_type 'LyCORIS/LoHa' cannot be trained equivalently.*--as-lora"):
-        import_kohya_file(LOHA)
+def test_unsupported_type_refused_and_lycoris_as_lora_is_plain():
+    with pytest.raises(LoratuiError, match=r"LoRA_type 'LyCORIS/iA3' cannot be trained equivalently.*--as-lora"):
+        import_kohya({"LoRA_type": "LyCORIS/iA3", "network_dim": 8})
     cfg, report = import_kohya_file(LOHA, as_lora=True)
+    assert cfg.network.network_module == "networks.lora" and cfg.network.network_args == []
     assert cfg.model.model_family == "sd2" and cfg.model.v_parameterization
     assert cfg.optimizer.optimizer_type == "Prodigy"
     assert cfg.optimizer.optimizer_args == ["decouple=True", "weight_decay=0.02"]  # quoted args
@@ -122,10 +123,11 @@ def test_lycoris_type_refused_unless_as_lora():
     assert "Prodigy" in notes["optimizer"] and "plain LoRA" in notes["LoRA_type"]
 
 
-def test_lycoris_locon_imports_as_kohya_locon():
+def test_lycoris_locon_imports_as_lycoris():
     cfg, report = import_kohya({"LoRA_type": "LyCORIS/LoCon", "conv_dim": 4, "conv_alpha": 2, "network_dim": 8})
-    assert (cfg.network.conv_dim, cfg.network.conv_alpha) == (4, 2.0)
-    assert "kohya LoCon" in dict((k, n) for k, _, n in report.mapped)["LoRA_type"]
+    assert cfg.network.network_module == "lycoris.kohya" and cfg.network.conv_dim == 0
+    assert "conv_dim=4" in cfg.network.network_args and "algo=locon" in cfg.network.network_args
+    assert "lycoris.kohya with algo=locon" in dict((k, n) for k, _, n in report.mapped)["LoRA_type"]
 
 
 @pytest.mark.parametrize("te, unet, lr, expect", [
@@ -324,12 +326,55 @@ def test_numbers_given_as_strings():
     assert cfg.optimizer.lr_warmup_steps == 0.1
 
 
-def test_lycoris_extras_are_listed_as_ignored_and_the_lora_is_plain_locon():
+def test_lycoris_extras_become_network_args():
     cfg, report = import_kohya({"LoRA_type": "LyCORIS/LoCon", "network_dim": 8, "conv_dim": 4, "conv_alpha": 2,
                                 "LyCORIS_preset": "full", "use_tucker": True, "dora_wd": "true"})
-    assert (cfg.network.conv_dim, cfg.network.conv_alpha) == (4, 2.0)
-    ignored = dict(report.ignored)
-    for key in ("LyCORIS_preset", "use_tucker", "dora_wd"):
-        assert ignored[key].startswith("LyCORIS option")
-    warnings = "\n".join(report.warnings)
-    assert "use_tucker" in warnings and "dora_wd" in warnings and "plain LoCon" in warnings
+    args = cfg.network.network_args
+    assert {"preset=full", "use_tucker=True", "dora_wd=True", "conv_alpha=2"} <= set(args)
+    mapped = {k: ours for k, ours, _ in report.mapped}
+    assert mapped["use_tucker"] == mapped["dora_wd"] == mapped["LyCORIS_preset"] == "network.network_args"
+    assert "with DoRA" in dict((k, n) for k, _, n in report.mapped)["LoRA_type"]
+    assert not report.warnings
+
+# ---- issue 13: LyCORIS types import as lycoris.kohya with kohya_ss' own network_args ------------------------
+
+
+@pytest.mark.parametrize("name, algo, expected", [
+    ("kohya_ss_sd2_loha_dadapt.json", "loha", ["preset=attn-mlp", "conv_dim=8", "conv_alpha=4", "algo=loha"]),
+    ("kohya_ss_sd15_lokr.json", "lokr", ["factor=8", "use_cp=False", "decompose_both=True", "algo=lokr"]),
+    ("kohya_ss_sdxl_loha_dora.json", "loha", ["dora_wd=True", "preset=attn-mlp", "algo=loha"]),
+    ("kohya_ss_sd15_lycoris_locon_dora.json", "locon", ["dora_wd=True", "use_tucker=True", "rank_dropout=0.1"]),
+    ("kohya_ss_sd15_full.json", "full", ["preset=attn-only", "algo=full"]),
+])
+def test_lycoris_fixtures_import_without_as_lora(name, algo, expected):
+    from loratui.core.config import algo_of, split_network_args, validate
+
+    cfg, report = import_kohya_file(DATA / name)
+    assert cfg.network.network_module == "lycoris.kohya"
+    assert set(expected) <= set(cfg.network.network_args)
+    assert algo_of(split_network_args(cfg.network.network_args)[0]) == algo
+    assert not [p for p in validate(cfg) if "network" in p]
+    listed = {k for k, _, _ in report.mapped} | {k for k, _ in report.ignored}
+    assert set(json.loads((DATA / name).read_text())) <= listed  # every key accounted for
+
+
+def test_lokr_decompose_both_false_is_what_kohya_ss_trains():
+    cfg, report = import_kohya_file(DATA / "kohya_ss_sd15_lokr.json")
+    note = dict((k, n) for k, _, n in report.mapped)["decompose_both"]
+    assert "reads as on" in note and "decompose_both=True" in cfg.network.network_args
+
+
+def test_lycoris_export_writes_the_same_network_args(tmp_path):
+    from PIL import Image
+
+    from loratui.core.config import build_sdscripts
+
+    cfg, _ = import_kohya_file(DATA / "kohya_ss_sd15_lokr.json")
+    cfg.model.pretrained_model_name_or_path = str(tmp_path / "m.safetensors")
+    (tmp_path / "img" / "2_x").mkdir(parents=True)
+    Image.new("RGB", (64, 64)).save(tmp_path / "img" / "2_x" / "a.png")
+    cfg.dataset.train_data_dir = str(tmp_path / "img")
+    export = build_sdscripts(cfg, family="sd1")
+    args = export.train_args
+    assert args["network_module"] == "lycoris.kohya"
+    assert args["network_args"] == cfg.network.network_args

@@ -20,9 +20,10 @@ Decisions (kohya_ss semantics checked against its lora_gui.py):
   ``lr_warmup_steps`` (newer GUIs) is a step count and wins.
 - ``text_encoder_lr`` 0 with ``unet_lr`` set means UNet only (and the reverse); both 0 means both use
   ``learning_rate``. A 0 rate is stored as unset.
-- ``LoRA_type`` Standard and Kohya LoCon import exactly; LyCORIS/LoCon imports as a LoCon-style LoRA
-  (same update, kohya file format). Other types (LoHa, LoKr, iA3, OFT, GLoRA, DyLoRA, LoRA-FA, full
-  fine-tuning) are refused unless ``as_lora=True``, which imports them as a plain LoRA.
+- ``LoRA_type`` Standard and Kohya LoCon import exactly; LoCon, LyCORIS/LoCon, LyCORIS/LoHa, LyCORIS/LoKr
+  and LyCORIS/Native Fine-Tuning (DoRA being dora_wd on the first four) import as network_module
+  "lycoris.kohya" with the network_args kohya_ss builds. Other types (iA3, OFT, GLoRA, DyLoRA, LoRA-FA)
+  are refused unless ``as_lora=True``, which imports them (and the LyCORIS ones) as a plain LoRA.
 - Empty strings mean "unset"; 0 means unset for the every-N / optional counters.
 - ``caption_extension`` "" means sd-scripts' own default, ".caption".
 - ``sample_prompts`` holds prompt text in the GUI, not a file: it is returned as
@@ -44,7 +45,7 @@ from loratui.core.config.fields import (
     FIELDS, KEY_SECTIONS, clean_file_name, coerce_value, file_name_problem, optimizer_name,
 )
 from loratui.core.config.kohya_keys import (
-    BOOL_KEYS, DIRECT, EXACT_TYPES, FALSE_WORDS, REASONS, SAMPLER_ALIASES, SD_SCRIPTS_DATASET_DEFAULTS,
+    BOOL_KEYS, DIRECT, EXACT_TYPES, LYCORIS_ARG_ORDER, LYCORIS_GUI_DEFAULTS, LYCORIS_TYPES, FALSE_WORDS, REASONS, SAMPLER_ALIASES, SD_SCRIPTS_DATASET_DEFAULTS,
     SD_SCRIPTS_DEFAULT_STEPS, TRUE_WORDS, ZERO_IS_UNSET,
 )
 from loratui.core.errors import LoratuiError
@@ -247,6 +248,9 @@ class _Importer:
             raise LoratuiError("this kohya_ss config has no LoRA_type or network_dim: it is not a LoRA "
                                "config (Dreambooth/fine-tune configs cannot be imported)")
         lora_type = str(d.get("LoRA_type") or "Standard")
+        if lora_type in LYCORIS_TYPES and not self.as_lora:
+            self._lycoris(lora_type)
+            return
         kind = EXACT_TYPES.get(lora_type)
         if kind is None and not self.as_lora:
             raise LoratuiError(f"LoRA_type {lora_type!r} cannot be trained equivalently by loratui (it trains "
@@ -267,6 +271,58 @@ class _Importer:
                     self.set(key, key, d[key])
         for key in ("conv_dim", "conv_alpha"):
             self.ignore(key, f"LoRA_type {lora_type!r} does not train conv layers in kohya_ss")
+        weights = self.get("lora_network_weights") or self.get("network_weights")
+        if weights:
+            self.set("lora_network_weights" if "lora_network_weights" in d else "network_weights",
+                     "network_weights", weights)
+        for key in ("lora_network_weights", "network_weights"):
+            self.ignore(key, "empty: training starts from scratch")
+
+    def _lycoris(self, lora_type: str) -> None:
+        """A LyCORIS type: network_args built as kohya_ss' lora_gui.py builds them for lycoris.kohya (same keys,
+        same order, the GUI's defaults for absent keys), so sd-scripts and loratui get the same strings."""
+        d = self.data
+        algo = LYCORIS_TYPES[lora_type]
+
+        def word(key: str) -> str:
+            value = d.get(key, LYCORIS_GUI_DEFAULTS[key])
+            flag = value if isinstance(value, bool) else _bool_word(value)
+            if flag is not None and key not in ("conv_dim", "conv_alpha", "rank_dropout", "module_dropout",
+                                                "factor"):
+                return str(bool(flag))
+            return str(_number(value))
+
+        args, notes = [], {}
+        for key in LYCORIS_ARG_ORDER[algo]:
+            kohya_key = {"preset": "LyCORIS_preset", "use_cp": "use_cp"}.get(key, key)
+            value = word(kohya_key)
+            if key == "decompose_both" and value == "False":
+                value = "True"
+                notes[kohya_key] = ("kohya_ss passes the string 'False', which LyCORIS reads as on: imported as "
+                                    "decompose_both=True, what kohya_ss trains")
+            args.append(f"{key}={value}")
+            if kohya_key in d:
+                self.report.mapped.append((kohya_key, "network.network_args", notes.get(kohya_key, "")))
+                self.done.add(kohya_key)
+        args.append(f"algo={algo}")
+        if algo != "full":
+            args.append(f"train_norm={word('train_norm')}")
+            if "train_norm" in d:
+                self.report.mapped.append(("train_norm", "network.network_args", ""))
+                self.done.add("train_norm")
+        dropout = _number(d.get("network_dropout", 0))
+        if algo != "locon" and isinstance(dropout, (int, float)) and dropout:
+            self.ignore("network_dropout", f"LyCORIS's {algo} does not implement dropout: it had no effect in kohya_ss")
+        self.values["network_module"] = "lycoris.kohya"
+        self.values["network_args"] = args
+        dora = " with DoRA (dora_wd)" if algo != "full" and word("dora_wd") == "True" else ""
+        self.report.mapped.append(("LoRA_type", "network.network_module",
+                                   f"{lora_type}{dora}: lycoris.kohya with algo={algo}, as kohya_ss runs it"))
+        self.done.add("LoRA_type")
+        for key in ("conv_dim", "conv_alpha"):
+            self.ignore(key, "algo=full trains whole weights (no rank)")
+        for key in ("constrain", "rescaled", "unit", "train_on_input"):
+            self.ignore(key, f"not used by LoRA_type {lora_type!r} in kohya_ss")
         weights = self.get("lora_network_weights") or self.get("network_weights")
         if weights:
             self.set("lora_network_weights" if "lora_network_weights" in d else "network_weights",

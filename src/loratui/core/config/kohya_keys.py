@@ -87,5 +87,21 @@ for _prefix in ("flux1_", "sd3_", "t5xxl", "clip_l", "clip_g", "ae", "guidance_s
     REASONS.setdefault(_prefix, "FLUX/SD3 setting: only SD 1.x, 2.x and SDXL are supported")
 
 EXACT_TYPES = {"Standard": 0, "Kohya LoCon": 1, "LyCORIS/LoCon": 1, "LoCon": 1}
+# kohya_ss LoRA types that run lycoris.kohya, and the network_args its lora_gui.py writes for each (in its
+# order; algo and train_norm follow); GUI defaults for keys a JSON lacks.
+LYCORIS_TYPES = {"LoCon": "locon", "LyCORIS/LoCon": "locon", "LyCORIS/LoHa": "loha", "LyCORIS/LoKr": "lokr",
+                 "LyCORIS/Native Fine-Tuning": "full"}
+_RANKED = ["preset", "conv_dim", "conv_alpha", "use_tucker", "rank_dropout", "bypass_mode", "dora_wd",
+           "module_dropout"]
+LYCORIS_ARG_ORDER = {
+    "locon": _RANKED + ["use_tucker", "use_scalar", "rank_dropout_scale"],
+    "loha": _RANKED + ["use_tucker", "use_scalar", "rank_dropout_scale"],
+    "lokr": _RANKED + ["factor", "use_cp", "use_scalar", "decompose_both", "rank_dropout_scale"],
+    "full": ["preset", "rank_dropout", "module_dropout", "rank_dropout_scale"],
+}
+LYCORIS_GUI_DEFAULTS = {"LyCORIS_preset": "full", "conv_dim": 1, "conv_alpha": 1, "use_tucker": False,
+                        "rank_dropout": 0, "bypass_mode": False, "dora_wd": False, "module_dropout": 0,
+                        "use_scalar": False, "rank_dropout_scale": False, "factor": -1, "use_cp": False,
+                        "decompose_both": False, "train_norm": False}
 SAMPLER_ALIASES = {"k_lms": "lms", "k_euler": "euler", "k_euler_a": "euler_a", "k_dpm_2": "dpm_2",
                    "k_dpm_2_a": "dpm_2_a"}

@@ -144,7 +144,9 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
         a["v_parameterization"] = True
     if m.vae:
         a["vae"] = m.vae
-    a.update(network_module="networks.lora", network_dim=n.network_dim, network_alpha=n.network_alpha)
+    a.update(network_module=n.network_module, network_dim=n.network_dim, network_alpha=n.network_alpha)
+    if n.network_module == "lycoris.kohya" and n.network_args:
+        a["network_args"] = list(n.network_args)  # the same strings train passes to lycoris.kohya
     if n.conv_dim:
         a["network_args"] = [f"conv_dim={n.conv_dim}", f"conv_alpha={_num(n.conv_alpha)}"]
     if n.network_dropout:
