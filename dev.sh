@@ -10,19 +10,40 @@ cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 
+EXTRAS=test,bench   # the suite's and the README benches' packages
+STAMP=.venv/.loratui-setup
+
+# What the stamp holds after an install: pyproject.toml's hash and the extras installed with it.
+stamp_text() {
+  .venv/bin/python -c 'import hashlib, sys; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest(), sys.argv[1])' "$EXTRAS"
+}
+
+# True when the editable install is current: the stamp matches pyproject.toml's content (not its
+# mtime: a copy, a checkout or a carry can leave an older mtime on new content) and loratui imports
+# from this checkout's src/ (a venv copied from another checkout would not follow this one).
+install_current() {
+  [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_text)" ] || return 1
+  .venv/bin/python -c 'import importlib.util, pathlib, sys
+spec = importlib.util.find_spec("loratui")
+here = pathlib.Path("src/loratui/__init__.py").resolve()
+sys.exit(0 if spec is not None and pathlib.Path(spec.origin).resolve() == here else 1)' 2>/dev/null
+}
+
 setup() {
   if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
     .venv/bin/python -m pip install -q --upgrade pip
   fi
-  if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  # find_spec, not `import torch` (2 s): only whether it is installed matters here
+  if ! .venv/bin/python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("torch") is None)'; then
     # torch first, pinned: anything that asks for an unpinned torch would pull a multi-GB build.
     .venv/bin/python -m pip install -q "$TORCH_SPEC"
   fi
-  # reinstalled only when pyproject.toml changed (an editable install follows the sources by itself)
-  if [ ! -f .venv/.loratui-setup ] || [ pyproject.toml -nt .venv/.loratui-setup ]; then
-    .venv/bin/python -m pip install -q -e '.[test]'
-    touch .venv/.loratui-setup
+  # `pip install -e` (~25 s) only when pyproject.toml changed: an editable install follows the sources by itself
+  if ! install_current; then
+    rm -f "$STAMP"
+    .venv/bin/python -m pip install -q -e ".[$EXTRAS]"
+    stamp_text > "$STAMP"
   fi
 }
 
