@@ -58,7 +58,7 @@ def _params():
         yield pytest.param(bench, marks=() if takes_options else pytest.mark.slow)
 
 
-@pytest.mark.parametrize("bench", _params())
+@pytest.mark.parametrize("bench", list(_params()))
 def test_bench_starts(bench):
     path = REPO / "bench" / bench
     assert path.is_file(), f"README lists bench/{bench}, which is not there"
