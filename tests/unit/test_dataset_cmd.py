@@ -118,7 +118,10 @@ def test_init_link_and_refusals(tmp_path):
         run("init", str(tmp_path / "q"), "--concept", "x", "--repeats", "1", "--link")
 
 
-def test_balance_dry_run_confirm_and_yes(tmp_path):
+def test_balance_dry_run_confirm_and_yes(tmp_path, monkeypatch):
+    from loratui.commands import dataset_cmd
+
+    monkeypatch.setattr(dataset_cmd, "_interactive", lambda: True)  # answers come from input=
     concept(tmp_path, "10_a", 2, captions=False)  # 20
     concept(tmp_path, "1_b", 5, captions=False)  # 5
     result = run("balance", str(tmp_path), "--dry-run")
@@ -155,4 +158,4 @@ def test_balance_nothing_to_balance(tmp_path):
 
 def test_help_mentions_exit_codes():
     result = CliRunner().invoke(cli, ["dataset", "scan", "--help"])
-    assert "Exit status" in result.output and "--json" in result.output
+    assert "Exit codes" in result.output and "--json" in result.output

@@ -70,6 +70,10 @@ def caption() -> None:
     DATASET_DIR is read as every command reads a dataset: a project folder made by `loratui dataset
     init` (its img/), a train folder (its N_concept folders), one concept folder, or a flat folder
     of images. The undo journal goes to the train folder (`loratui tags undo DATASET_DIR`).
+
+    \b
+    Exit codes: 0 every image captioned (or skipped), 2 bad input (no images, a bad option or
+    model), 3 the run completed but some images failed (each reported), 130 interrupted.
     """
 
 

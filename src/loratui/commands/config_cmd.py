@@ -26,6 +26,10 @@ def config() -> None:
     A config is one TOML file with the sections [model] [dataset] [network] [optimizer] [training]
     [saving] [sampling]; key names are sd-scripts' argument names. Relative paths in it are relative
     to the config file's folder.
+
+    \b
+    Exit codes: 0 done, 1 `config check` found problems (one per line), 2 bad input (an error
+    naming the file, line and key; export over an earlier one off a terminal without --yes).
     """
 
 

@@ -28,6 +28,13 @@ def _only_concept(result, concept_dir: Path):
                    problems=[p for p in result.problems if inside(p.path)])
 
 
+def _interactive() -> bool:
+    """Can we ask a question? (A pipe or a script must pass --yes.)"""
+    import sys
+
+    return sys.stdin.isatty()
+
+
 def _caption_extension(value: str) -> str:
     return value if value.startswith(".") else "." + value
 
@@ -41,6 +48,10 @@ def dataset() -> None:
     DIR may also be a project folder made by `loratui dataset init` (its img/ and reg/ are used)
     or one concept folder (scan shows that concept; balance works on its train folder), as for
     every command that takes a dataset.
+
+    \b
+    Exit codes: 0 done (scan: no errors; warnings are fine), 1 scan found errors, 2 bad input
+    (nothing changed; balance off a terminal without --yes), 130 interrupted.
     """
 
 
@@ -53,7 +64,7 @@ def dataset() -> None:
 def scan(directory: Path, reg: Path | None, caption_extension: str, as_json: bool, show_all: bool) -> None:
     """Summarise each concept folder and list dataset problems, the way sd-scripts will see them.
 
-    Exit status: 0 when there are no errors (warnings are fine), 1 when at least one error was found
+    Exit codes: 0 when there are no errors (warnings are fine), 1 when at least one error was found
     (unreadable images, empty or non-UTF-8 captions, no concept folders), 2 for bad arguments.
     """
     from loratui.core.dataset import scan_dataset
@@ -220,6 +231,8 @@ def balance(directory: Path, target: int | None, caption_extension: str, dry_run
     if dry_run:
         click.echo("dry run: nothing renamed")
         return
+    if not yes and not _interactive():
+        raise LoratuiError("not a terminal, so nothing was renamed: pass --yes to rename or --dry-run")
     if not yes and not click.confirm(f"Rename {len(plan)} folder(s)?", default=False):
         click.echo("nothing renamed")
         return

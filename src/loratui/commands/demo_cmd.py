@@ -57,6 +57,10 @@ def demo(folder: Path, fresh: bool, headless: bool, no_train: bool) -> None:
     up, a tiny random SD1-shaped model and a config.toml) and opens the app on it: clean the captions,
     look at the steps calculator, start training on the Train screen and watch the loss fall within
     a couple of minutes. `--headless` does the same work as commands and prints the LoRA's path.
+
+    \b
+    Exit codes: 0 done, 1 a step of the headless walkthrough failed (shown above it), 2 bad input
+    (a folder that is not a demo project, no terminal for the app), 130 interrupted.
     """
     root = folder.resolve()
     if headless:

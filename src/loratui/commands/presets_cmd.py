@@ -49,6 +49,10 @@ def presets() -> None:
 
     Shipped presets are merged with your own folder ($XDG_CONFIG_HOME/loratui/presets or
     ~/.config/loratui/presets); a preset there with the same id replaces the shipped one.
+
+    \b
+    Exit codes: 0 done, 2 bad input (an unknown preset or family, apply of another family's preset
+    without --force, apply off a terminal without --yes).
     """
 
 

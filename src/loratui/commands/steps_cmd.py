@@ -69,7 +69,10 @@ def _human(schedule, config: str, target=None) -> list[str]:
               help="Find the epoch count whose exact step total comes closest to N; the breakdown (and "
                    "--json) then shows that many epochs, the answer is under \"target\".")
 def steps(config: str, as_json: bool, num_processes: int, target_steps: int | None) -> None:
-    """Samples, buckets, batches and steps that CONFIG trains, with sd-scripts' arithmetic."""
+    """Samples, buckets, batches and steps that CONFIG trains, with sd-scripts' arithmetic.
+
+    Exit codes: 0 done, 2 bad input (the config, or a dataset with no training images).
+    """
     from loratui.core.config import load_config
     from loratui.core.plan import compute_schedule, epochs_for_target_steps, plan_epoch, scan_for_config
 

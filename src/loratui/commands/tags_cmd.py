@@ -33,6 +33,11 @@ def tags() -> None:
     plan), writes each file atomically and records an undo journal in the train folder's
     .loratui/undo (DIR/img/.loratui/undo for a project folder, the parent's for a concept folder;
     `loratui tags undo DIR` finds it, and `loratui tags redo DIR` re-applies what an undo took back).
+
+    \b
+    Exit codes: 0 done (written, a dry run, or nothing to change), 1 `tags check` found errors,
+    2 bad input, a caption changed on disk since it was read, or not a terminal without --yes or
+    --dry-run (nothing written in each case), 130 interrupted.
     """
 
 

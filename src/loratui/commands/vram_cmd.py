@@ -41,7 +41,10 @@ def _print_calibration(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--calibration", is_flag=True, help="Show how the estimator matches its calibration figures.")
 def vram(config: str | None, family: str | None, as_json: bool, calibration: bool) -> None:
-    """Estimate the peak training VRAM of CONFIG, with a breakdown by part."""
+    """Estimate the peak training VRAM of CONFIG, with a breakdown by part.
+
+    Exit codes: 0 done, 2 bad input (the config, or a model whose family cannot be told).
+    """
     if calibration:
         _print_calibration(as_json)
         return
