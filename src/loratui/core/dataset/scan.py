@@ -35,8 +35,9 @@ MAX_REPEATS = 10_000
 # Pillow refuses to open an image over twice this many pixels (DecompressionBombError) and warns over
 # it: the scan leaves such an image out (Image.MAX_IMAGE_PIXELS, without importing Pillow here).
 MAX_IMAGE_PIXELS = 1024 * 1024 * 1024 // 4 // 3
-# Below this a side is under 8 latent pixels: an image this small only trains as a blur.
-MIN_IMAGE_SIDE = 64
+# A side of one pixel (a 1x1 spacer, a 1-pixel line) is no picture at all: named. (Anything under 8
+# px is under one latent pixel too, but tiny test fixtures of 2x2 images stay quiet.)
+MIN_IMAGE_SIDE = 2
 # Images sd-scripts does not glob (its IMAGE_EXTENSIONS are ours): named, never silently ignored.
 OTHER_IMAGE_EXTENSIONS = frozenset({".gif", ".tif", ".tiff", ".avif", ".heic", ".heif", ".jxl", ".ico", ".psd"})
 
@@ -331,8 +332,9 @@ def _build_subset(
             problems.append(Problem("animated_image", image, f"{_rel(image)} is animated: only its first frame "
                                     "trains (save that frame as a still image to be sure which)", "warning"))
         if min(size[0], size[1]) < MIN_IMAGE_SIDE:
-            problems.append(Problem("tiny_image", image, f"{_rel(image)} is only {size[0]}x{size[1]} pixels: it is "
-                                    "upscaled into a bucket and trains as a blur; remove it or use a larger image",
+            problems.append(Problem("tiny_image", image, f"{_rel(image)} is only {size[0]}x{size[1]} pixels, smaller "
+                                    "than one latent pixel (8x8): it trains as a flat colour; remove it or use a "
+                                    "larger image",
                                     "warning"))
         caption_path = None
         for candidate in _caption_candidates(image, caption_ext):
