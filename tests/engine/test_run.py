@@ -37,8 +37,9 @@ def test_cli_json_fp16_max_steps_and_a_stale_lock(tiny_sd1_dir, tmp_path):
                                         "--events", str(events_file)])
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert [e["event"] for e in events][:2] == ["warning", "run_started"]
+    assert [e["event"] for e in events][:3] == ["warning", "warning", "run_started"]
     assert "stale lock" in events[0]["message"]
+    assert "training on the CPU with mixed_precision = \"fp16\"" in events[1]["message"]  # slow there: said
     assert [e["step"] for e in of(events, "step")] == [1, 2]
     assert of(events, "finished")[0]["reason"] == "completed"
     assert (tmp_path / "out" / "tiny-state" / "state.json").is_file()  # --save-state
@@ -119,3 +120,38 @@ def test_train_refuses_before_importing_the_ml_stack(tiny_sd1_dir, tmp_path, cas
     assert probe.returncode == 0 and name.endswith("Error"), probe.stdout + probe.stderr
     assert expected in message
     assert heavy == "none"
+
+
+def test_left_out_images_are_warnings_and_counted(tiny_sd1_dir, tmp_path, capsys):
+    """Every image the data leaves out is a warning event and a stderr line; the summary counts them."""
+    from test_train import of, run
+
+    config = make_project(tmp_path, tiny_sd1_dir, **{"training.max_train_steps": 1})
+    (tmp_path / "img" / "2_shp" / "broken.png").write_bytes(b"")
+    code, events = run(config)
+    assert code == 0
+    warnings = [e["message"] for e in of(events, "warning") if "broken.png" in e["message"]]
+    assert len(warnings) == 1 and "empty file" in warnings[0]
+    assert of(events, "run_started")[-1]["dataset"]["skipped_images"] == 1
+    err = capsys.readouterr().err
+    assert "broken.png: empty file" in err and "1 image(s) left out" in err
+
+
+def test_a_full_disk_during_a_save_is_one_line(tiny_sd1_dir, tmp_path, monkeypatch, capsys):
+    import errno
+
+    from loratui.core import fsutil
+    from test_train import of, run
+
+    config = make_project(tmp_path, tiny_sd1_dir, **{"training.max_train_steps": 1})
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fsutil, "atomic_write_bytes", full)
+    code, events = run(config)
+    assert code == 1
+    error = of(events, "error")[-1]
+    assert error["kind"] == "disk_full" and "no space left on" in error["message"]
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "error: no space left on" in err

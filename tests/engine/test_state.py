@@ -159,3 +159,92 @@ def test_a_run_removes_leftover_temp_files_at_start(tiny_sd1_dir, tmp_path, monk
     code, _ = run(config)
     assert code == 0 and not stale.exists()
     assert "removed 1 leftover temp file(s) of interrupted saves" in capsys.readouterr().err
+
+
+def _set(config, **changes):
+    """Rewrite "section.key" values of a project's config.toml."""
+    from loratui.core.config import config_from_dict, config_to_dict, load_config, save_config
+
+    data = config_to_dict(load_config(config))
+    for dotted, value in changes.items():
+        section, key = dotted.split(".")
+        data[section][key] = value
+    save_config(config_from_dict(data), config)
+
+
+def test_resume_refuses_a_changed_field_the_state_cannot_follow_before_loading(tiny_sd1_dir, tmp_path, monkeypatch):
+    """optimizer / network / model changes fail at start-up in one line naming field, saved and current
+    values and the ways out; epochs, saving and sampling may change (a note) (issue 12)."""
+    from loratui.engine import models
+
+    config = make_project(tmp_path, tiny_sd1_dir, **{"training.max_train_steps": 2})
+    code, _ = run(config, save_state=True)
+    state = tmp_path / "out" / "tiny-state"
+    assert code == 0 and (state / "state.json").is_file()
+
+    loads = []
+    real_load = models.load_base_model
+    monkeypatch.setattr(models, "load_base_model", lambda *a, **k: loads.append(1) or real_load(*a, **k))
+    for field, value in (("optimizer.optimizer_type", "SGD"), ("network.network_dim", 8),
+                         ("network.network_train_unet_only", True)):
+        _set(config, **{field: value})
+        with pytest.raises(LoratuiError) as err:
+            run(config, resume=str(state))
+        message = str(err.value)
+        assert field in message and "set it back to" in message and "without --resume" in message
+        assert "network_weights" in message and "\n" not in message
+        _set(config, **{field: {"optimizer.optimizer_type": "AdamW", "network.network_dim": 4,
+                                "network.network_train_unet_only": False}[field]})
+    assert loads == []  # refused before any model was loaded
+
+    _set(config, **{"training.max_train_steps": 4, "saving.save_every_n_steps": 3})
+    monkeypatch.setattr(models, "load_base_model", real_load)
+    r = __import__("loratui.engine.run", fromlist=["Run"]).Run(str(config), show_progress=False, resume=str(state))
+    assert r.execute() == 0
+    assert any("training.max_train_steps" in n and "saving.save_every_n_steps" in n for n in r.resume_notes)
+
+
+def test_a_state_from_another_optimizer_is_one_line_not_a_keyerror(tiny_sd1_dir, tmp_path):
+    """A state saved before configs were kept in it: the optimizer-state check still names the problem."""
+    import json
+
+    config = make_project(tmp_path, tiny_sd1_dir, **{"training.max_train_steps": 2, "optimizer.optimizer_type": "Lion"})
+    code, _ = run(config, save_state=True)
+    state = tmp_path / "out" / "tiny-state"
+    info = json.loads((state / "state.json").read_text())
+    info.pop("config")
+    (state / "state.json").write_text(json.dumps(info))
+    _set(config, **{"optimizer.optimizer_type": "AdamW", "training.max_train_steps": 3})
+    with pytest.raises(LoratuiError, match="the saved optimizer state does not fit this run's optimizer AdamW"):
+        run(config, resume=str(state))
+
+
+def test_resume_with_max_steps_saves_the_state_where_it_stopped(tiny_sd1_dir, tmp_path):
+    """`--resume S --max-steps N` leaves a state at step N, so the run can be continued again."""
+    import json
+
+    config = make_project(tmp_path, tiny_sd1_dir, **{"training.max_train_steps": 6})
+    code, _ = run(config, max_steps=2)
+    state = tmp_path / "out" / "tiny-state"
+    assert code == 0 and json.loads((state / "state.json").read_text())["step"] == 2
+    code, _ = run(config, resume=str(state), max_steps=4)
+    assert code == 0 and json.loads((state / "state.json").read_text())["step"] == 4
+    code, events = run(config, resume=str(state))
+    assert code == 0 and [e["step"] for e in of(events, "step")][-4:] == [5, 6, 7, 8]  # the config's 2 epochs
+    # 2 + 2 + 4 steps end where 8 uninterrupted steps end: the step limit inside an epoch kept its place
+    whole = make_project(tmp_path / "whole", tiny_sd1_dir, **{"training.max_train_steps": 6})
+    assert run(whole)[0] == 0
+    a, b = load_file(str(tmp_path / "out" / "tiny.safetensors")), load_file(str(tmp_path / "whole" / "out" / "tiny.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("damage", ["state.json", "optimizer.pt", "rng.pt"])
+def test_a_damaged_state_file_is_one_line(tiny_sd1_dir, tmp_path, damage):
+    config = make_project(tmp_path, tiny_sd1_dir, **{"training.max_train_steps": 1})
+    code, _ = run(config, save_state=True)
+    state = tmp_path / "out" / "tiny-state"
+    target = state / damage
+    data = target.read_bytes()
+    target.write_bytes(data[: len(data) // 2] if damage == "state.json" else b"PK\x03\x04" + bytes(64))
+    with pytest.raises(LoratuiError, match=r"--resume: .* (is damaged|is not a loratui state)"):
+        run(config, resume=str(state))

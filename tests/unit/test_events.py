@@ -80,3 +80,19 @@ def test_run_lock_live_stale_and_reused_pid(tmp_path):
         other = ev.RunLock(path)
         assert "stale lock" in other.acquire()
         other.release()
+
+
+def test_rotate_events_keeps_one_training_per_file(tmp_path):
+    from loratui.core.events import rotate_events
+
+    path = tmp_path / "x.events.jsonl"
+    assert rotate_events(path) is None  # nothing to move
+    path.write_text("")
+    assert rotate_events(path) is None and path.exists()  # an empty file stays
+    for n in range(7):
+        path.write_text(f'{{"event": "run_started", "n": {n}}}\n')
+        assert rotate_events(path, keep=3) == tmp_path / "x.events.1.jsonl"
+        assert not path.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.events.1.jsonl", "x.events.2.jsonl", "x.events.3.jsonl"]
+    assert '"n": 6' in (tmp_path / "x.events.1.jsonl").read_text()
+    assert '"n": 4' in (tmp_path / "x.events.3.jsonl").read_text()

@@ -13,6 +13,8 @@ A stopped run (Ctrl-C / SIGTERM) leaves ``NAME-state/`` for ``loratui train CONF
                     batches_per_epoch),
                     vram_estimate_gib, device, gpu_name (CUDA device name, null on a CPU), dtype,
                     resumed_from (or null), pid
+    cache_progress  what ("caching latents" | "caching text-encoder outputs"), done, total, eta_s (or
+                    null): before the first step, at most twice a second and at each phase's end
     step            step, total_steps, epoch, loss, avg_loss (moving average of the last 50),
                     lr (of the first param group), images_per_s, eta_s, peak_vram_gib (or null)
     epoch_end       epoch, step, avg_loss (over the epoch)
@@ -39,6 +41,11 @@ the step, save the LoRA and NAME-state, exit 0). A file rather than signals: it 
 torchrun launch the same way, and any reader of the output folder can use it.
 ``<output_name>.log`` is where the TUI sends a run's stdout and stderr when it starts one.
 
+One training per events file: a fresh run (not ``--resume``) first moves an existing
+``NAME.events.jsonl`` to ``NAME.events.1.jsonl`` (an older ``.1`` to ``.2``, up to ``.5``;
+``rotate_events``), so a reader's "first step" is this training's. A resumed run appends to the
+file of the run it continues: its ``run_started`` has ``resumed_from``, and the loss curve stays whole.
+
 The engine imports this module (no torch here), and so will the TUI.
 """
 
@@ -52,10 +59,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-EVENT_TYPES = ("run_started", "step", "epoch_end", "checkpoint_saved", "sample_saved", "warning", "error",
+EVENT_TYPES = ("run_started", "cache_progress", "step", "epoch_end", "checkpoint_saved", "sample_saved", "warning", "error",
                "finished", "control")
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "run_started": ("output_dir", "output_name", "model", "dataset", "schedule"),
+    "cache_progress": ("what", "done", "total"),
     "step": ("step", "total_steps", "epoch", "loss", "avg_loss", "lr", "images_per_s", "eta_s"),
     "epoch_end": ("epoch", "step", "avg_loss"),
     "checkpoint_saved": ("path", "kind", "step", "epoch"),
@@ -133,6 +141,31 @@ def parse_line(line: str) -> dict | None:
     except ValueError:
         return None
     return event if isinstance(event, dict) and event.get("event") in EVENT_TYPES else None
+
+
+ROTATE_KEEP = 5
+
+
+def rotate_events(path: str | os.PathLike, keep: int = ROTATE_KEEP) -> Path | None:
+    """Move a non-empty events file aside before a fresh run writes it: NAME.events.jsonl ->
+    NAME.events.1.jsonl, .1 -> .2, ... (the oldest beyond ``keep`` is removed). Returns the new name."""
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            return None
+    except OSError:
+        return None
+    stem = path.name[:-len(".jsonl")] if path.name.endswith(".jsonl") else path.name
+
+    def numbered(n: int) -> Path:
+        return path.with_name(f"{stem}.{n}.jsonl")
+
+    numbered(keep).unlink(missing_ok=True)
+    for n in range(keep - 1, 0, -1):
+        if numbered(n).exists():
+            os.replace(numbered(n), numbered(n + 1))
+    os.replace(path, numbered(1))
+    return numbered(1)
 
 
 def read_events(path: str | os.PathLike) -> list[dict]:

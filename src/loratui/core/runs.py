@@ -77,6 +77,7 @@ class RunRecord:
         self.checkpoints: list[Checkpoint] = []
         self.samples: list[dict] = []        # sample_saved events without a checkpoint at their step
         self.notes: deque[str] = deque(maxlen=50)  # warnings, errors, saves, control answers: the run's story
+        self.caching: dict | None = None     # the latest cache_progress event, until the first step
         self.events = 0
 
     def feed(self, event: dict) -> None:
@@ -84,13 +85,16 @@ class RunRecord:
         self.events += 1
         if kind == "step":
             self.last_step = event
-            self.finished = None
+            self.finished = self.caching = None
+            return
+        if kind == "cache_progress":
+            self.caching = event
             return
         note = describe_event(event)
         if note is not None:
             self.notes.append(note)
         if kind == "run_started":
-            self.started, self.finished, self.error = event, None, None
+            self.started, self.finished, self.error, self.caching = event, None, None, None
         elif kind == "checkpoint_saved":
             self._checkpoint(event)
         elif kind == "sample_saved":
@@ -100,7 +104,7 @@ class RunRecord:
             else:
                 self.samples.append(event)
         elif kind == "finished":
-            self.finished = event
+            self.finished, self.caching = event, None
         elif kind == "error":
             self.error = event
 

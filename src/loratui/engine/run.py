@@ -24,7 +24,8 @@ from pathlib import Path
 import torch
 
 from loratui.core.errors import LoratuiError
-from loratui.core.events import ControlReader, EventWriter, RunLock, control_path, events_path, lock_path
+from loratui.core.events import (ControlReader, EventWriter, RunLock, control_path, events_path, lock_path,
+                                 rotate_events)
 
 
 
@@ -71,6 +72,16 @@ def check_config(cfg) -> None:
         if importlib.util.find_spec("xformers") is None:
             raise LoratuiError("training.xformers is true but xformers is not installed: pip install xformers, "
                                "or use sdpa = true")
+
+
+def cpu_slow_settings(cfg) -> list[str]:
+    """Settings that are right on a GPU and slow on a CPU (8-bit optimizers, bf16/fp16 autocast)."""
+    slow = []
+    if cfg.optimizer.optimizer_type in ("AdamW8bit", "Lion8bit"):
+        slow.append(f"optimizer_type = \"{cfg.optimizer.optimizer_type}\"")
+    if cfg.training.mixed_precision in ("bf16", "fp16"):
+        slow.append(f"mixed_precision = \"{cfg.training.mixed_precision}\"")
+    return slow
 
 
 def _dtypes(cfg, device: torch.device):
@@ -125,6 +136,43 @@ class Reporter:
             run.sample(tr)
 
 
+class CacheProgress:
+    """The data code's progress hook while latents / text-encoder outputs are cached: cache_progress
+    events (at most twice a second, and each phase's last), a bar on a terminal, a line every 10 s
+    otherwise; the ETA counts from the phase's start."""
+
+    EVENT_EVERY = 0.5
+    LINE_EVERY = 10.0
+
+    def __init__(self, run: "Run"):
+        self.run, self.phase, self.started, self.last_event, self.last_line = run, None, 0.0, 0.0, 0.0
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        run, now = self.run, time.monotonic()
+        if what != self.phase:
+            self.phase, self.started, self.last_event, self.last_line = what, now, 0.0, now
+        elapsed = now - self.started
+        eta = (total - done) * elapsed / done if done and elapsed > 0 else None
+        last = done >= total
+        if last or now - self.last_event >= self.EVENT_EVERY:
+            self.last_event = now
+            run.emit("cache_progress", what=what, done=done, total=total,
+                     eta_s=None if eta is None else round(eta, 1))
+        if not run.is_main or run.echo_json:
+            return
+        from loratui.core.termline import fit
+
+        eta_text = "?" if eta is None else time.strftime("%H:%M:%S", time.gmtime(eta))
+        filled = int(20 * done / max(total, 1))
+        line = f"[{'#' * filled}{'.' * (20 - filled)}] {what} {done}/{total} ETA {eta_text}"
+        if run.show_progress:
+            print("\r" + fit(line), end="\n" if last else "", file=sys.stderr, flush=True)
+            run.bar_open = not last
+        elif last or now - self.last_line >= self.LINE_EVERY or done == 1:
+            self.last_line = now
+            print(line, file=sys.stderr, flush=True)
+
+
 class Run:
     """One training run (see the module docstring)."""
 
@@ -143,6 +191,8 @@ class Run:
             self.cfg.training.max_train_epochs = max_epochs
             self.cfg.training.max_train_steps = None
         self.extend_epochs = extend_epochs
+        self.max_steps_override = max_steps
+        self.skipped_images = 0
         self.resume = resume or (resolve_path(self.cfg, self.cfg.saving.resume) if self.cfg.saving.resume else None)
         self.save_state_flag = save_state or self.cfg.saving.save_state
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -289,6 +339,7 @@ class Run:
 
     def save_state(self, tr, folder: Path) -> None:
         """Every process calls this at the same point: their random streams are gathered, the first writes."""
+        from loratui.core.config import config_to_dict
         from loratui.engine.state import rng_state, save_state
 
         rank_rngs = None
@@ -303,7 +354,8 @@ class Run:
         save_state(folder, network=self.network, optimizer=tr.optimizer, scheduler=tr.scheduler, scaler=tr.scaler,
                    generator=tr.generator, step=tr.step, epoch=tr.epoch, batches_done=tr.batches_done,
                    losses=tr.losses, config_digest=config_digest(self.cfg),
-                   data_state=tr.data.state_dict() if hasattr(tr.data, "state_dict") else None, rank_rngs=rank_rngs)
+                   data_state=tr.data.state_dict() if hasattr(tr.data, "state_dict") else None, rank_rngs=rank_rngs,
+                   config=config_to_dict(self.cfg))
         self.emit("checkpoint_saved", path=str(folder), kind="state", step=tr.step, epoch=min(tr.epoch, tr.data.epochs))
         self.say(f"saved training state {folder} (resume with --resume {folder})")
 
@@ -340,11 +392,20 @@ class Run:
         check_config(self.cfg)
         scan = scan_for_config(self.cfg)
         self.resume_info = resume_note = None
+        self.resume_notes: list[str] = []
         if self.resume:
             from loratui.engine.state import find_resume_state, read_state_info
 
+            from loratui.core.config import config_to_dict
+            from loratui.engine.state import resume_conflicts
+
             self.resume, resume_note = find_resume_state(self.resume)  # a kill mid-save: the complete one
             self.resume_info = read_state_info(self.resume)
+            errors, self.resume_notes = resume_conflicts(
+                self.resume_info.get("config"), config_to_dict(self.cfg), state=str(self.resume),
+                lora=str(self.output_dir / f"{self.name}.safetensors"))
+            if errors:
+                raise LoratuiError(errors[0])
         if self.extend_epochs is not None:
             self._extend(compute_schedule(self.cfg, scan, self.world).epochs)
         schedule = compute_schedule(self.cfg, scan, self.world)
@@ -352,10 +413,15 @@ class Run:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             stale = self.lock.acquire()
             self.controls = ControlReader(control_path(self.output_dir, self.name))
+            rotated = None if self.resume else rotate_events(self.events_file)  # one training per file
             self.writer = EventWriter(self.events_file, sys.stdout if self.echo_json else None)
+            if rotated is not None:
+                self.say(f"the previous run's events are now in {rotated.name}")
             for note in (stale, resume_note):
                 if note:
                     self.warn(note)
+            for note in self.resume_notes:
+                self.say(note)
             self._remove_leftovers()
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         started = time.perf_counter()
@@ -381,6 +447,15 @@ class Run:
                 print(f"error: {message}\nhint: {hint}", file=sys.stderr, flush=True)
             return 1
         except Exception as exc:
+            full = self._disk_full(exc)
+            if full:
+                step, epoch = (self.trainer.step, self.trainer.epoch) if self.trainer else (0, 0)
+                self.emit("error", message=full, kind="disk_full", hint="free some space or use another output_dir")
+                self.emit("finished", reason="error", step=step, epoch=epoch, output=None,
+                          elapsed_s=round(time.perf_counter() - started, 1))
+                if self.is_main:
+                    print(f"error: {full}", file=sys.stderr, flush=True)
+                return 1
             if isinstance(exc, LoratuiError):
                 self.emit("error", message=str(exc), hint="fix the config and start again", kind="config")
                 self.emit("finished", reason="error", step=0, epoch=0, output=None,
@@ -401,6 +476,15 @@ class Run:
             if self.writer is not None:
                 self.writer.close()
             self.lock.release()
+
+    def _disk_full(self, exc: BaseException) -> str | None:
+        """One line for a full disk during a save (torch / safetensors / OSError forms), else None."""
+        from loratui.core.diskspace import checkpoint_bytes, disk_full_message
+
+        network = getattr(self, "network", None)
+        params = sum(p.numel() for p in network.parameters()) if network is not None else 0
+        needed = checkpoint_bytes(params, with_state=self.save_state_flag) if params else None
+        return disk_full_message(exc, self.output_dir, needed)
 
     def _extend(self, planned_epochs: int) -> None:
         """--extend-epochs N: train N epochs past the state's last complete epoch (or past the planned
@@ -505,6 +589,10 @@ class Run:
         cfg = self.cfg
         device = self._setup_distributed()
         weight_dtype, autocast_dtype, lora_dtype = _dtypes(cfg, device)
+        slow = cpu_slow_settings(cfg) if device.type == "cpu" else []
+        if slow:
+            self.warn(f"training on the CPU with {' and '.join(slow)}, which run about 10x slower there than "
+                      f"optimizer_type = \"AdamW\" with mixed_precision = \"no\": set those two for CPU runs")
         self.say(f"loading {cfg.model.pretrained_model_name_or_path} ...")
         base = load_base_model(cfg.model, dtype=weight_dtype, device=device)
         base.vae.to(dtype=torch.float32)  # encode in fp32: the SD/SDXL VAEs overflow in fp16
@@ -536,7 +624,9 @@ class Run:
             base.unet.enable_gradient_checkpointing()
             if network.train_te:
                 for te in base.text_encoders:
-                    te.gradient_checkpointing_enable()
+                    # transformers 5.2x renamed it (the old name warns on every run); older 5.x have only the old one
+                    enable = getattr(te, "activation_checkpointing_enable", None) or te.gradient_checkpointing_enable
+                    enable()
         speed = plan_speed(cfg, device)
         apply_speed(speed, base, network)
         base.unet.train()
@@ -545,6 +635,9 @@ class Run:
                 te.train()
         data = TrainingData(cfg, base, device=device, weight_dtype=weight_dtype, process_index=self.rank,
                             num_processes=self.world)
+        self.skipped_images = len(data.skipped)
+        for line in data.skipped:  # every image left out: a warning event and a line naming the file and why
+            self.warn(line)
         o = cfg.optimizer
         groups = network.param_groups(o.unet_lr, o.text_encoder_lr, o.learning_rate)
         if not groups:
@@ -561,7 +654,8 @@ class Run:
                   model={"family": base.family, "v_prediction": base.v_prediction, "source": base.source_description},
                   dataset={"samples_per_epoch": schedule.samples_per_epoch,
                            "reg_samples_per_epoch": schedule.reg_samples_per_epoch,
-                           "images": len(data.captions), "buckets": schedule.buckets,
+                           "images": len(data.captions), "skipped_images": len(data.skipped),
+                           "buckets": schedule.buckets,
                            "folders": [f.to_dict() for f in schedule.folders]},
                   schedule={"steps_per_epoch": data.steps_per_epoch, "total_steps": data.total_steps,
                             "epochs": data.epochs, "batch": cfg.training.train_batch_size,
@@ -573,8 +667,7 @@ class Run:
                   resumed_from=str(self.resume) if self.resume else None,
                   pid=os.getpid())
         if cfg.dataset.cache_latents or data.cache_text:
-            self.say("caching latents / text-encoder outputs ...")
-            data.prepare()
+            data.prepare(progress=CacheProgress(self))
             if cfg.dataset.cache_latents and device.type == "cuda":
                 base.vae.to("cpu")
                 torch.cuda.empty_cache()
@@ -619,14 +712,17 @@ class Run:
         self._check_processes_agree(network)
         if reason == "completed":
             output = self.save_lora(tr, "final")
-            if cfg.saving.save_state_on_train_end or self.save_state_flag:
+            # a run cut short by --max-steps, or one continued from a state, keeps its state current, so
+            # it can be continued again from where it stopped
+            if cfg.saving.save_state_on_train_end or self.save_state_flag or self.resume or self.max_steps_override:
                 self.save_state(tr, self.output_dir / f"{self.name}-state")
         else:
             output = self.save_lora(tr, "step")
             self.save_state(tr, self.output_dir / f"{self.name}-state")
         self.emit("finished", reason=reason, step=tr.step, epoch=min(tr.epoch, data.epochs),
                   output=str(output) if output else None, elapsed_s=round(time.perf_counter() - started, 1))
-        self.say(f"{reason}: {tr.step} step(s); LoRA: {output}")
+        left_out = f"; {self.skipped_images} image(s) left out (see the warnings)" if self.skipped_images else ""
+        self.say(f"{reason}: {tr.step} step(s); LoRA: {output}{left_out}")
         if self.world > 1:
             # leave together, once the first process has written everything: a process that exits
             # while a peer still talks to it aborts inside gloo/NCCL ("terminate called ...")

@@ -47,13 +47,15 @@ def _set_rng_state(rng: dict, generator: torch.Generator) -> None:
 
 def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, generator: torch.Generator, step: int,
                epoch: int, batches_done: int, losses: list[float], config_digest: str,
-               data_state: dict | None = None, rank_rngs: list[dict] | None = None) -> Path:
+               data_state: dict | None = None, rank_rngs: list[dict] | None = None,
+               config: dict | None = None) -> Path:
     """Write the state folder atomically (a temp folder renamed over the old one).
 
     ``data_state`` is the data pipeline's own state (TrainingData.state_dict(), when it has one): its
     epoch order is otherwise re-derived from (seed, epoch) and ``batches_done``. ``rank_rngs``: every
     process's ``rng_state`` (gathered by the first, which alone writes), so that a multi-process
-    resume continues each process's random streams exactly.
+    resume continues each process's random streams exactly. ``config``: the run's config as a dict,
+    kept so that a resume can name the fields changed since (``resume_conflicts``).
     """
     from safetensors.torch import save_file
 
@@ -70,7 +72,7 @@ def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
     torch.save({**rng_state(generator), "ranks": rank_rngs}, tmp / "rng.pt")
     (tmp / "state.json").write_text(json.dumps({
         "format": FORMAT, "step": step, "epoch": epoch, "batches_done": batches_done, "losses": losses[-1000:],
-        "config_digest": config_digest}, indent=1), encoding="utf-8")
+        "config_digest": config_digest, "config": config}, indent=1, default=str), encoding="utf-8")
     old = folder.with_name(folder.name + ".old")
     if folder.exists():
         if old.exists():
@@ -176,10 +178,56 @@ def read_state_info(folder: str | Path) -> dict:
     if not info_path.is_file():
         raise LoratuiError(f"--resume: {folder} is not a loratui state folder (no state.json); "
                            "pass a NAME-state folder from the output_dir")
-    info = json.loads(info_path.read_text(encoding="utf-8"))
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise LoratuiError(f"--resume: {info_path} is damaged ({type(exc).__name__}: {exc}); resume from an "
+                           "earlier state, or start again with network_weights set to the last saved LoRA") from None
+    if not isinstance(info, dict):
+        raise LoratuiError(f"--resume: {info_path} is not a loratui state file")
     if info.get("format") != FORMAT:
         raise LoratuiError(f"--resume: {folder} was written by another loratui version (format {info.get('format')})")
     return info
+
+
+# What a state holds that a changed config cannot follow: the LoRA's shape and kind, the optimizer's
+# state layout, the model it was trained on. Changing any of these and resuming fails at start-up.
+FIXED_ON_RESUME = (
+    "model.pretrained_model_name_or_path", "model.model_family", "model.v_parameterization",
+    "network.network_module", "network.network_args", "network.network_dim", "network.network_alpha",
+    "network.conv_dim", "network.conv_alpha", "network.network_train_unet_only",
+    "network.network_train_text_encoder_only", "optimizer.optimizer_type", "optimizer.optimizer_args",
+)
+# What may change between a stop and a resume without a word beyond a note.
+FREE_ON_RESUME = ("training.max_train_epochs", "training.max_train_steps", "saving.", "sampling.")
+
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in (data or {}).items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def resume_conflicts(saved: dict | None, current: dict, *, state: str, lora: str) -> tuple[list[str], list[str]]:
+    """(errors, notes) for resuming a state saved with config ``saved`` under config ``current`` (both
+    as config_to_dict gives them). An error names the field, its saved and current values and the two
+    ways out; a note names the fields that may change (epochs, steps, saving, sampling). A state saved
+    before configs were kept in it (``saved`` None) gives neither: load_state then reports a mismatch."""
+    if saved is None:
+        return [], []
+    old, new = _flatten(saved), _flatten(current)
+    changed = sorted(k for k in set(old) | set(new) if json.dumps(old.get(k), default=str) != json.dumps(new.get(k), default=str))
+    errors = [f"--resume {state}: {key} was {old.get(key)!r} when the state was saved and is {new.get(key)!r} now, "
+              f"which the saved state cannot follow: set it back to {old.get(key)!r}, or start a new run without "
+              f"--resume (network_weights = \"{lora}\" starts it from the trained LoRA)"
+              for key in changed if key in FIXED_ON_RESUME]
+    free = [k for k in changed if k.startswith(FREE_ON_RESUME) or k in FREE_ON_RESUME]
+    notes = [f"resuming with changed {', '.join(free)} (allowed: they take effect from here)"] if free else []
+    return errors, notes
 
 
 def load_state(folder: str | Path, *, network, optimizer, scheduler, scaler, generator: torch.Generator,
@@ -197,13 +245,20 @@ def load_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
     info = read_state_info(folder)
     network.load_kohya_state_dict(load_file(str(folder / "lora.safetensors")), source=f"--resume {folder}")
     # weights_only: a state folder is data, never code, even when it came from somewhere else
-    opt = torch.load(folder / "optimizer.pt", map_location="cpu", weights_only=True)
-    optimizer.load_state_dict(opt["optimizer"])
+    opt = _load_pt(folder / "optimizer.pt")
+    try:
+        optimizer.load_state_dict(opt["optimizer"])
+        _check_optimizer_state(optimizer)
+    except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+        raise LoratuiError(f"--resume {folder}: the saved optimizer state does not fit this run's optimizer "
+                           f"{type(optimizer).__name__} ({type(exc).__name__}: {exc}); optimizer.optimizer_type or "
+                           "the network changed since the save: set them back, or start a new run without --resume "
+                           "with network.network_weights pointing at the trained LoRA") from None
     scheduler.load_state_dict(opt["scheduler"])
     if scaler is not None and opt.get("scaler"):
         scaler.load_state_dict(opt["scaler"])
     info["data_state"] = opt.get("data")
-    rng = torch.load(folder / "rng.pt", map_location="cpu", weights_only=True)
+    rng = _load_pt(folder / "rng.pt")
     ranks = rng.get("ranks")
     if ranks and len(ranks) == world_size:
         _set_rng_state(ranks[rank], generator)
@@ -215,3 +270,29 @@ def load_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
         if rank != 0:
             generator.manual_seed(seed + 7919 * int(info["step"]))
     return info
+
+
+def _check_optimizer_state(optimizer) -> None:
+    """torch loads another optimizer's state without a word and fails at the first step (AdamW8bit ->
+    AdamW: KeyError 'exp_avg' minutes later): check the per-parameter keys now. Each optimizer's first
+    step makes the same keys for every parameter, so one whose keys are all known passes."""
+    known = {"AdamW": {"step", "exp_avg", "exp_avg_sq"}, "SGD": {"momentum_buffer"}, "Lion": {"exp_avg"}}
+    expected = known.get(type(optimizer).__name__)
+    if expected is None:
+        return
+    for state in optimizer.state.values():
+        extra, missing = set(state) - expected - {"max_exp_avg_sq"}, expected - set(state) - {"momentum_buffer"}
+        if extra or (missing and type(optimizer).__name__ == "AdamW"):
+            raise KeyError(f"its state has {sorted(state)}, this optimizer keeps {sorted(expected)}")
+
+
+def _load_pt(path: Path):
+    """torch.load of a state file (weights_only: a state is data, never code), a damaged one in one line."""
+    import pickle
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LoratuiError(f"--resume: {path} is damaged ({first[:200]}); resume from an earlier state, or start "
+                           "again with network_weights set to the last saved LoRA") from None

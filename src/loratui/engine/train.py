@@ -204,6 +204,9 @@ def train_loop(tr: Trainer, hooks) -> str:
         if epoch_done or tr.step >= total:
             if epoch_losses:
                 hooks.on_epoch_end(tr, avg_loss=sum(epoch_losses) / len(epoch_losses))
-            tr.epoch += 1
-            tr.batches_done = 0
+            if epoch_done:
+                tr.epoch += 1
+                tr.batches_done = 0
+            # else: the step limit fell inside the epoch: a state saved now continues this epoch where it
+            # stopped (`--max-steps N` then `--resume`), it does not skip the epoch's remaining batches
     return "stopped" if stopping and tr.step < total else "completed"

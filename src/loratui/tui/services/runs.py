@@ -80,6 +80,7 @@ class RunSnapshot:
     log_tail: tuple[str, ...]       # the last lines of NAME.log (runs started by the app)
     events: int
     caught_up: bool                 # the whole file has been read
+    caching: str | None = None      # "caching latents 12/36 · ETA 40s" before the first step
 
 
 class RunUpdated(Message):
@@ -166,7 +167,18 @@ class FollowedRun:
                 peak_vram_gib=step.get("peak_vram_gib"), vram_estimate_gib=started.get("vram_estimate_gib"),
                 elapsed_s=elapsed, config=r.config, state=state,
                 checkpoints=tuple(r.checkpoints), error=r.error, notes=tuple(r.notes),
-                log_tail=log_tail, events=r.events, caught_up=self.caught_up)
+                log_tail=log_tail, events=r.events, caught_up=self.caught_up, caching=caching_text(r.caching))
+
+
+def caching_text(event: dict | None) -> str | None:
+    """One line for a cache_progress event: "caching latents 12/36 (33%) · ETA 40s"."""
+    if not event:
+        return None
+    done, total = int(event.get("done") or 0), int(event.get("total") or 0)
+    percent = f" ({100 * done // total}%)" if total else ""
+    eta = event.get("eta_s")
+    eta_text = f" · ETA {int(eta) // 60}:{int(eta) % 60:02d}" if eta is not None else ""
+    return f"{event.get('what', 'caching')} {done:,}/{total:,}{percent}{eta_text}"
 
 
 class RunService:

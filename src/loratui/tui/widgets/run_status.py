@@ -63,7 +63,10 @@ def status_lines(snapshot) -> list[tuple[str, str | None]]:
         (f" · step {snapshot.step:,}{total}{percent} ", None), (bar_text(snapshot.step, snapshot.total_steps), None),
         (f" · epoch {snapshot.epoch or '-'}{epochs}", None), ("\n", None),
     ]
-    if snapshot.status == "starting" and not snapshot.step:
+    caching = getattr(snapshot, "caching", None)
+    if caching and not snapshot.step and snapshot.status in ("starting", "live"):
+        parts.append((caching, "run-status--muted"))
+    elif snapshot.status == "starting" and not snapshot.step:
         parts.append(("loading the model and the dataset…", "run-status--muted"))
     else:
         lr = "-" if snapshot.lr is None else f"{snapshot.lr:.1e}"
