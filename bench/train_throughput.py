@@ -53,8 +53,12 @@ def minimal_loop(unet, noise_scheduler, batches, *, rank, alpha, lr, steps, warm
                                 target_modules=unet_lora_targets(unet)))
     params = [p for p in unet.parameters() if p.requires_grad]
     if text_encoder is not None:
-        text_encoder.add_adapter(LoraConfig(r=rank, lora_alpha=alpha, init_lora_weights="gaussian",
-                                            target_modules=["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"]))
+        # peft's own injection: transformers 5.2x's add_adapter asks for a peft newer than any released
+        from peft import inject_adapter_in_model
+
+        inject_adapter_in_model(LoraConfig(r=rank, lora_alpha=alpha, init_lora_weights="gaussian",
+                                           target_modules=["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"]),
+                                text_encoder)
         params += [p for p in text_encoder.parameters() if p.requires_grad]
     for p in params:
         p.data = p.data.float()
