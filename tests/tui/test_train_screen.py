@@ -214,6 +214,26 @@ def test_an_engine_error_is_one_line_and_its_key_opens_the_setting(tmp_path):
     run_app(make_app(tmp_path, config), scenario)
 
 
+def test_a_live_run_caching_latents_shows_its_progress(tmp_path):
+    """Before the first step, cache_progress events stand where the loss line will be (issue 12)."""
+    config = make_project(tmp_path)
+    caching = {"event": "cache_progress", "time": 2.0, "what": "caching latents", "done": 12, "total": 36,
+               "eta_s": 40.0}
+    out = write_recorded(tmp_path, lines=1, extra=[caching])
+    lock_path(out, "tiny").write_text(f"{os.getpid()}\n")
+
+    async def scenario(pilot, screen: TrainScreen):
+        await pick(pilot, screen.app, "LIVE")
+        await until(pilot, lambda: screen.snapshot and screen.snapshot.caught_up, "caught up")
+        await until(pilot, lambda: "caching latents 12/36 (33%) · ETA 0:40" in screen.query_one(RunStatus).plain,
+                    "caching shown")
+
+    try:
+        run_app(make_app(tmp_path, config), scenario)
+    finally:
+        lock_path(out, "tiny").unlink(missing_ok=True)
+
+
 def test_a_run_whose_process_is_gone_shows_as_crashed_with_its_log(tmp_path):
     config = make_project(tmp_path)
     out = write_recorded(tmp_path, lines=20)  # steps, no `finished`
