@@ -131,7 +131,7 @@ def test_not_a_checkpoint(tmp_path):
 
     path = tmp_path / "lora.safetensors"
     save_file({"lora_unet_x.lora_down.weight": torch.zeros(2, 2)}, str(path))
-    with pytest.raises(LoratuiError, match="not a Stable Diffusion checkpoint"):
+    with pytest.raises(LoratuiError, match=r"this is a LoRA .*not a base model"):
         load_base_model(_cfg(path))
     corrupt = tmp_path / "corrupt.safetensors"
     corrupt.write_bytes(b"\x00" * 20)
