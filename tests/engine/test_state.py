@@ -248,3 +248,18 @@ def test_a_damaged_state_file_is_one_line(tiny_sd1_dir, tmp_path, damage):
     target.write_bytes(data[: len(data) // 2] if damage == "state.json" else b"PK\x03\x04" + bytes(64))
     with pytest.raises(LoratuiError, match=r"--resume: .* (is damaged|is not a loratui state)"):
         run(config, resume=str(state))
+
+
+def test_state_files_have_the_umask_mode(tiny_sd1_dir, tmp_path):
+    """The state's lora.safetensors is 0644 like everything else a run writes (save_file made it 0600)."""
+    import os
+
+    config = make_project(tmp_path, tiny_sd1_dir, **{"training.max_train_steps": 1})
+    old = os.umask(0o022)
+    try:
+        assert run(config, save_state=True)[0] == 0
+    finally:
+        os.umask(old)
+    state = tmp_path / "out" / "tiny-state"
+    assert {f.name: oct(f.stat().st_mode & 0o777) for f in state.iterdir()}["lora.safetensors"] == "0o644"
+    assert oct((tmp_path / "out" / "tiny.safetensors").stat().st_mode & 0o777) == "0o644"

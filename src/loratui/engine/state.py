@@ -57,15 +57,16 @@ def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
     resume continues each process's random streams exactly. ``config``: the run's config as a dict,
     kept so that a resume can name the fields changed since (``resume_conflicts``).
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    save_file({k: v.contiguous() for k, v in network.kohya_state_dict(torch.float32).items()},
-              str(tmp / "lora.safetensors"))
+    # save() + write_bytes: the umask's mode (0644), not the 0600 save_file gives its file
+    (tmp / "lora.safetensors").write_bytes(save({k: v.contiguous()
+                                                 for k, v in network.kohya_state_dict(torch.float32).items()}))
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "scaler": scaler.state_dict() if scaler is not None else None, "data": data_state},
                tmp / "optimizer.pt")
