@@ -10,7 +10,32 @@ import json
 import click
 
 
-def _human(schedule, config: str, target=None) -> list[str]:
+def _network_line(n: dict) -> str:
+    if "error" in n:
+        return f"Network: {n['error']}"
+    where = f"UNet {n['unet_params'] / 1e6:.2f}M + text encoder {n['text_encoder_params'] / 1e6:.2f}M"
+    preset = f", preset {n['preset']}, {n['modules']} modules" if n["preset"] else ""
+    label = {"sd1": "SD 1.5", "sdxl": "SDXL"}.get(n["family"], n["family"])
+    return (f"Network: {n['kind']}{preset}: {n['params'] / 1e6:.2f}M trainable parameters ({where}) on the "
+            f"{label} model, a file of about {n['file_mb']:g} MB")
+
+
+def _network(cfg) -> dict:
+    """The network's trainable parameters (core.plan.network_size): never fails the steps count."""
+    from loratui.core.errors import LoratuiError
+    from loratui.core.plan import family_from_weights, network_size
+
+    try:
+        family = family_from_weights(cfg) if cfg.model.model_family == "auto" else None
+    except LoratuiError:
+        family = None  # the name guess, said in the assumptions
+    try:
+        return network_size(cfg, family=family)
+    except LoratuiError as exc:
+        return {"error": str(exc)}
+
+
+def _human(schedule, config: str, target=None, network=None) -> list[str]:
     s = schedule
     lines = [f"Steps for {config}:", "", "Folders (repeats x images = samples per epoch):"]
     width = max((len(f.name) for f in s.folders), default=4)
@@ -55,6 +80,8 @@ def _human(schedule, config: str, target=None) -> list[str]:
                      f"(ceil({s.total_steps} / {s.steps_per_epoch}) = {s.epochs} epochs; the last runs "
                      f"{s.last_epoch_steps} steps)")
     lines += ["", f"Total: {s.total_steps} steps in {s.epochs} epoch(s)."]
+    if network is not None:
+        lines += ["", _network_line(network)]
     if s.notes:
         lines += ["", "Notes:"] + [f"  - {note}" for note in s.notes]
     return lines
@@ -89,11 +116,13 @@ def steps(config: str, as_json: bool, num_processes: int, target_steps: int | No
     if problems:
         schedule.notes.append(f"the dataset scan found {len(problems)} error(s) (first: {problems[0].message}); "
                               f"those images are not counted")
+    network = _network(cfg)
     if as_json:
         data = schedule.to_dict()
         data["config"] = config
         if target is not None:
             data["target"] = target.to_dict()
+        data["network"] = network
         click.echo(json.dumps(data, indent=2))
         return
-    click.echo("\n".join(_human(schedule, config, target)))
+    click.echo("\n".join(_human(schedule, config, target, network)))

@@ -21,12 +21,13 @@ from loratui.core.plan.schedule import (
 )
 from loratui.core.plan.vram import (
     CARD_TIERS_GB, CONSTANTS, FAMILY_LABELS, GIB, CalibrationPoint, VramEstimate, VramPart, calibration_config,
-    calibration_points, calibration_report, estimate_vram, family_from_weights, fit_activation_scales, guess_family, resolve_family,
+    calibration_points, calibration_report, estimate_vram, family_from_weights, fit_activation_scales, network_size, guess_family, resolve_family,
 )
 from loratui.core.plan.vram_models import (
-    CLIP_L, FAMILIES, OPENCLIP_BIGG, SD1_UNET, SDXL_UNET, FamilyArch, text_encoder_lora_params, unet_layout,
-    unet_lora_params,
+    CLIP_L, FAMILIES, OPENCLIP_BIGG, SD1_UNET, SDXL_UNET, FamilyArch, TextEncoderArch, UNetArch,
+    text_encoder_arch_from_config, text_encoder_lora_params, unet_arch_from_config, unet_layout, unet_lora_params,
 )
+from loratui.core.plan.network_params import LycorisOptions, NetworkCount, count_lycoris
 
 __all__ = [
     "RULE_SOURCES", "Advice", "VramFix", "plan_advice", "vram_fixes",
@@ -37,7 +38,9 @@ __all__ = [
     "Schedule", "TargetEpochs", "VramEstimate", "VramPart",
     "adjust_bucket_bounds", "bucket_key", "buckets_for_dataset", "calibration_config", "calibration_points",
     "calibration_report", "compute_schedule", "epoch_batches", "epoch_samples", "epochs_for_target_steps",
-    "estimate_vram", "fit_activation_scales", "guess_family", "kohya_gui_steps", "make_bucket_resolutions",
+    "estimate_vram", "fit_activation_scales", "network_size", "guess_family", "kohya_gui_steps", "make_bucket_resolutions",
     "all_left_out", "family_from_weights", "make_buckets", "plan_epoch", "register_images", "reso_steps_notes", "resolve_family", "scan_for_config",
     "shard_batches", "text_encoder_lora_params", "unet_layout", "unet_lora_params",
+    "LycorisOptions", "NetworkCount", "TextEncoderArch", "UNetArch", "count_lycoris", "text_encoder_arch_from_config",
+    "unet_arch_from_config",
 ]

@@ -17,6 +17,8 @@ import os
 from dataclasses import dataclass, field
 
 from loratui.core.config import TrainingConfig
+from loratui.core.config import LYCORIS, network_kind, network_problems
+from loratui.core.plan.network_params import PRESET_TARGETS, LycorisOptions, NetworkCount, count_lycoris
 from loratui.core.plan.vram_models import FAMILIES, FamilyArch, text_encoder_lora_params, unet_layout, \
     unet_lora_params
 
@@ -168,6 +170,77 @@ def _optimizer_bytes(name: str, params: int, rank: int) -> tuple[int, str]:
     return int(params * per), f"{int(per // 4)} fp32 state(s) per parameter"
 
 
+def _lycoris_count(net, arch: FamilyArch, train_unet: bool, train_te: bool):
+    """(NetworkCount, LycorisOptions) for network_module = "lycoris.kohya", else None."""
+    if net.network_module != LYCORIS:
+        return None
+    from loratui.core.errors import LoratuiError
+
+    problems = network_problems(net)
+    if problems:
+        raise LoratuiError(f"cannot estimate this network: {problems[0]}")
+    opts = LycorisOptions.from_network(net)
+    return count_lycoris(opts, arch, train_unet=train_unet, train_te=train_te), opts
+
+
+def _lycoris_rebuilt_bytes(count: NetworkCount, opts: LycorisOptions, weight_bytes: int, master_bytes: int,
+                           train_te: bool, checkpointing: bool) -> tuple[int, str]:
+    """Memory LyCORIS modules hold for the backward pass beyond kohya LoRA's (by formula, not measured).
+
+    Outside bypass mode each LoCon/LoHa/LoKr module rebuilds its layer's whole weight difference every
+    forward and runs the layer's op on it, so autograd keeps that full-size tensor (weight dtype) until the
+    backward; DoRA also keeps the merged weight in fp32 for its norm. algo=full keeps the compute-dtype
+    copy of its trained weight when that differs from the master's dtype. With gradient checkpointing
+    only one checkpointed unit (the largest) is rebuilt with autograd at a time.
+    """
+    if opts.algo == "full":
+        per_elem = weight_bytes if weight_bytes != master_bytes else 0
+        what = f"compute-dtype copies of the trained weights ({weight_bytes} bytes each)"
+    elif opts.algo == "locon" and opts.bypass:
+        return 0, ""
+    else:
+        per_elem = weight_bytes + (4 if opts.dora else 0)
+        what = (f"each module's rebuilt weight difference ({weight_bytes} bytes"
+                + (" + the fp32 merged weight for DoRA's norm" if opts.dora else "") + " per element)")
+    if not per_elem:
+        return 0, ""
+    te = count.wrapped_te_weights if train_te else 0
+    if checkpointing:
+        elems = count.largest_unit_weights + te
+        scope = "the largest checkpointed UNet unit" + (" + the text encoder modules" if te else "")
+    else:
+        elems = count.wrapped_unet_weights + te
+        scope = f"all {count.modules} modules"
+    return int(elems * per_elem), f"{what}, {scope}: {elems / 1e6:.1f}M elements; by formula, not measured"
+
+
+def network_size(cfg: TrainingConfig, *, family: str | None = None) -> dict:
+    """Trainable parameters of cfg's network on the family's released model (what `loratui steps` shows).
+
+    kohya LoRA/LoCon and every LyCORIS type, from the same shape tables as the VRAM estimate; ``file_mb``
+    is the saved file at save_precision (plus one alpha per module, and headers not counted)."""
+    assumptions: list[str] = []
+    fam = resolve_family(cfg, family, assumptions)
+    arch = FAMILIES[fam]
+    net = cfg.network
+    train_unet = not net.network_train_text_encoder_only
+    train_te = not net.network_train_unet_only
+    lyco = _lycoris_count(net, arch, train_unet, train_te)
+    if lyco is not None:
+        count = lyco[0]
+        unet, te, modules = count.unet_params, count.te_params, count.modules
+        preset = lyco[1].preset
+    else:
+        unet = unet_lora_params(arch.unet, net.network_dim, net.conv_dim) if train_unet else 0
+        te = sum(text_encoder_lora_params(t, net.network_dim) for t in arch.text_encoders) if train_te else 0
+        modules, preset = None, None
+    save_bytes = 4 if cfg.saving.save_precision in ("float", "fp32") else 2
+    return {"kind": network_kind(net), "network_module": net.network_module, "preset": preset,
+            "family": fam, "unet_params": unet, "text_encoder_params": te, "params": unet + te,
+            "modules": modules, "file_mb": round((unet + te + (modules or 0)) * save_bytes / 1e6, 1),
+            "assumptions": assumptions}
+
+
 def activation_elements(arch: FamilyArch, tokens: int, context_tokens: int, attention: str,
                         checkpointing: bool) -> tuple[float, float]:
     """Stored activation elements per sample of the UNet: (linear-in-tokens part, attention part).
@@ -233,34 +306,56 @@ def estimate_vram(cfg: TrainingConfig, *, family: str | None = None) -> VramEsti
         assumptions.append("cache_text_encoder_outputs is ignored while the text encoder is trained")
     parts: list[VramPart] = []
 
+    # trainable network: kohya LoRA/LoCon, or a LyCORIS network counted layer by layer
+    lyco = _lycoris_count(net, arch, train_unet, train_te)
+    if lyco is not None:
+        count, opts = lyco
+        unet_lora, te_lora = count.unet_params, count.te_params
+    else:
+        unet_lora = unet_lora_params(arch.unet, net.network_dim, net.conv_dim) if train_unet else 0
+        te_lora = sum(text_encoder_lora_params(te, net.network_dim) for te in arch.text_encoders) if train_te else 0
+    lora = unet_lora + te_lora
+    # algo=full swaps each wrapped layer's frozen weight and bias for the trained copy (counted below)
+    replaced_unet = unet_lora if lyco is not None and lyco[1].algo == "full" else 0
+    replaced_te = te_lora if lyco is not None and lyco[1].algo == "full" else 0
+
     # frozen weights
-    parts.append(VramPart("UNet weights", arch.unet.params * weight_bytes,
-                          f"{arch.unet.params / 1e6:.1f}M params, {dtype_name}, frozen"))
-    te_params = sum(te.params for te in arch.text_encoders)
+    unet_frozen = arch.unet.params - replaced_unet
+    unet_note = f"{unet_frozen / 1e6:.1f}M params, {dtype_name}, frozen"
+    if replaced_unet:
+        unet_note += f" ({replaced_unet / 1e6:.1f}M more are trained by algo=full: counted as network weights)"
+    parts.append(VramPart("UNet weights", unet_frozen * weight_bytes, unet_note))
+    te_params = sum(te.params for te in arch.text_encoders) - replaced_te
     te_names = " + ".join(te.name for te in arch.text_encoders)
     if te_cached:
         assumptions.append("text-encoder outputs cached: the text encoder(s) are moved off the GPU")
     else:
         parts.append(VramPart("text encoder weights", te_params * weight_bytes,
-                              f"{te_names}, {te_params / 1e6:.1f}M params, {dtype_name}"))
+                              f"{te_names}, {te_params / 1e6:.1f}M params, {dtype_name}"
+                              + (" (frozen part)" if replaced_te else "")))
     if ds.cache_latents:
         assumptions.append("latents cached before training: the VAE is moved off the GPU")
     else:
         parts.append(VramPart("VAE weights", arch.vae_params * weight_bytes,
                               f"{arch.vae_params / 1e6:.1f}M params, {dtype_name} (latents not cached)"))
 
-    # trainable LoRA
-    unet_lora = unet_lora_params(arch.unet, net.network_dim, net.conv_dim) if train_unet else 0
-    te_lora = sum(text_encoder_lora_params(te, net.network_dim) for te in arch.text_encoders) if train_te else 0
-    lora = unet_lora + te_lora
     trained = [f"UNet {unet_lora / 1e6:.2f}M"] if train_unet else []
     trained += [f"text encoder {te_lora / 1e6:.2f}M"] if train_te else []
-    what = f"{' + '.join(trained)} params, rank {net.network_dim}"
-    if net.conv_dim:
-        what += f", conv rank {net.conv_dim}"
+    if lyco is not None:
+        count, opts = lyco
+        what = f"{network_kind(net)}, preset {opts.preset}, {count.modules} modules: {' + '.join(trained)} params"
+        if opts.algo != "full":
+            what += f", rank {opts.dim}"
+            if opts.conv_dim != opts.dim and PRESET_TARGETS[opts.preset].enable_conv:
+                what += f", conv rank {opts.conv_dim}" if opts.conv_dim else ", 3x3 convs off"
+    else:
+        what = f"{' + '.join(trained)} params, rank {net.network_dim}"
+        if net.conv_dim:
+            what += f", conv rank {net.conv_dim}"
     parts.append(VramPart("LoRA weights", lora * lora_bytes, f"{what}, {lora_dtype}"))
     parts.append(VramPart("LoRA gradients", lora * lora_bytes, lora_dtype))
-    opt_bytes, opt_note = _optimizer_bytes(cfg.optimizer.optimizer_type, lora, net.network_dim)
+    rank_for_opt = lyco[1].dim if lyco is not None and lyco[1].algo != "full" else net.network_dim
+    opt_bytes, opt_note = _optimizer_bytes(cfg.optimizer.optimizer_type, lora, rank_for_opt)
     parts.append(VramPart("optimizer state", opt_bytes, f"{cfg.optimizer.optimizer_type}: {opt_note}"))
 
     # activations (the transient peak)
@@ -285,6 +380,13 @@ def estimate_vram(cfg: TrainingConfig, *, family: str | None = None) -> VramEsti
         else:
             act_note += f"; VAE encoding scratch ({vae_scratch / GIB:.2f} GiB) is smaller and freed before"
     parts.append(VramPart("activations", activations, act_note))
+    if lyco is not None:
+        rebuilt, note = _lycoris_rebuilt_bytes(lyco[0], lyco[1], weight_bytes, lora_bytes, train_te,
+                                               tr.gradient_checkpointing)
+        if rebuilt:
+            parts.append(VramPart("LyCORIS weight rebuilds", rebuilt, note))
+            assumptions.append("LyCORIS: parameters counted exactly from the layer shapes; the memory of its "
+                               "rebuilt weights is by formula, not measured on a GPU (docs/vram.md)")
 
     subtotal = sum(p.bytes for p in parts)
     parts.append(VramPart("allocator overhead", int(subtotal * CONSTANTS["allocator_overhead"]),

@@ -34,7 +34,9 @@ class UNetArch:
     layers_per_block: int
     cross_attention_dim: int
     time_embed_dim: int
-    params: int                          # total UNet parameters (published / counted)
+    params: int                          # total UNet parameters (published / counted); 0 when unknown
+    in_channels: int = 4                 # latent channels into conv_in / out of conv_out
+    out_channels: int = 4
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,45 @@ FAMILIES: dict[str, FamilyArch] = {
     "sd1": FamilyArch("sd1", SD1_UNET, (CLIP_L,), VAE_PARAMS, VAE_ENCODER_PARAMS),
     "sdxl": FamilyArch("sdxl", SDXL_UNET, (CLIP_L, OPENCLIP_BIGG), VAE_PARAMS, VAE_ENCODER_PARAMS),
 }
+
+
+def unet_arch_from_config(config: dict) -> UNetArch:
+    """A UNetArch from a diffusers UNet2DConditionModel config (its unet/config.json as a dict).
+
+    Lets the same shape formulas count a model other than the released SD1/SDXL (the tiny test models,
+    a custom-width UNet). Only the SD-style layout is read: CrossAttn*/plain down blocks, a cross-attention
+    mid block, symmetric up blocks. ``params`` is 0 (not counted here)."""
+    channels = tuple(int(c) for c in config["block_out_channels"])
+    n = len(channels)
+    attention = tuple("CrossAttn" in kind for kind in config["down_block_types"])
+
+    def per_level(value, default):
+        value = default if value is None else value
+        return tuple(int(v) for v in value) if isinstance(value, (list, tuple)) else (int(value),) * n
+
+    depth = per_level(config.get("transformer_layers_per_block"), 1)
+    heads = per_level(config.get("num_attention_heads") or config.get("attention_head_dim"), 8)
+    cross = config.get("cross_attention_dim", 768)
+    cross = int(cross[0] if isinstance(cross, (list, tuple)) else cross)
+    return UNetArch(
+        block_out_channels=channels,
+        attention=attention,
+        transformer_depth=tuple(d if a else 0 for d, a in zip(depth, attention)),
+        heads=heads,
+        mid_depth=depth[-1],  # diffusers' cross-attention mid block takes the last level's depth
+        layers_per_block=int(config.get("layers_per_block", 2)),
+        cross_attention_dim=cross,
+        time_embed_dim=int(config.get("time_embedding_dim") or 4 * channels[0]),
+        params=0,
+        in_channels=int(config.get("in_channels", 4)),
+        out_channels=int(config.get("out_channels", 4)),
+    )
+
+
+def text_encoder_arch_from_config(config: dict, name: str = "CLIP") -> TextEncoderArch:
+    """A TextEncoderArch from a transformers CLIPTextConfig (text_encoder/config.json as a dict)."""
+    return TextEncoderArch(name, hidden=int(config["hidden_size"]), layers=int(config["num_hidden_layers"]),
+                           mlp=int(config["intermediate_size"]), params=0)
 
 
 # --- the block layout -------------------------------------------------------------------------
