@@ -66,8 +66,8 @@ def test_apply_recipe_needing_categories_without_csv(tmp_path, capsys):
     code, out = run_main(["tags", "apply", root, recipe, "--yes"], capsys)
     assert code == 2 and "need --tags-csv" in out
     recipe.write_text('[[op]]\nop = "sort"\nby = "category"\n')  # rating tags are known without it (a note)
-    code, out = run_main(["tags", "apply", root, recipe, "--yes"], capsys)
-    assert code == 0 and "only the rating tags have a known category" in out
+    result = run("tags", "apply", root, recipe, "--yes")
+    assert result.exit_code == 0 and "only the rating tags have a known category" in result.output
 
 
 def test_recipe_is_saved_only_when_the_user_goes_ahead(tmp_path, monkeypatch):
