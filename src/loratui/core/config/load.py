@@ -147,10 +147,10 @@ def loads_config(text: str, source: str = "<string>", config_dir: Path | None = 
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_toml_syntax_problem(source, str(exc))) from None
-    lines = _line_finder(text)
     except RecursionError:
         raise ConfigError(f"{source}: arrays or tables nested too deeply to be a config (values are plain numbers, "
                           "strings or short lists)") from None
+    lines = _line_finder(text)
 
     def locate(section, key, problem):
         number = lines.get((section, key))
