@@ -12,6 +12,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# new configs get the GPU defaults whatever machine runs the tests (config new would pick AdamW / fp32
+# on one without a GPU); the tests of that choice set LORATUI_GPU themselves
+os.environ.setdefault("LORATUI_GPU", "1")
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -191,3 +191,21 @@ def test_core_package_table_matches_the_engine():
     from loratui.engine.optim import NEEDS
 
     assert OPTIMIZER_PACKAGES == NEEDS
+
+
+def test_config_new_picks_cpu_friendly_defaults_without_a_gpu(tmp_path, monkeypatch):
+    """No NVIDIA GPU: AdamW and fp32 (about 10x faster on a CPU), said in a note; LORATUI_GPU=1 keeps the GPU ones."""
+    from click.testing import CliRunner
+
+    from loratui.core.config import load_config
+
+    monkeypatch.setenv("LORATUI_GPU", "0")
+    result = CliRunner().invoke(cli, ["config", "new", str(tmp_path / "cpu.toml")])
+    assert result.exit_code == 0 and "note: no NVIDIA GPU here" in result.output
+    cfg = load_config(tmp_path / "cpu.toml")
+    assert (cfg.optimizer.optimizer_type, cfg.training.mixed_precision) == ("AdamW", "no")
+    monkeypatch.setenv("LORATUI_GPU", "1")
+    result = CliRunner().invoke(cli, ["config", "new", str(tmp_path / "gpu.toml")])
+    assert result.exit_code == 0 and "NVIDIA" not in result.output
+    cfg = load_config(tmp_path / "gpu.toml")
+    assert (cfg.optimizer.optimizer_type, cfg.training.mixed_precision) == ("AdamW8bit", "bf16")

@@ -52,7 +52,7 @@ def _relative_to(path_text: str, config_dir: Path) -> str:
 def new_config(path: str, train_data_dir: str | None, model: str | None, family: str | None,
                output_dir: str | None) -> None:
     """Write a fully commented starter config to PATH (never overwrites a file)."""
-    from loratui.core.config import TrainingConfig
+    from loratui.core.config import TrainingConfig, apply_cpu_defaults
     from loratui.core.config import save_config
 
     target = Path(path)
@@ -86,11 +86,14 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
         cfg.dataset.resolution = (1024, 1024)
         cfg.dataset.max_bucket_reso = 2048
         cfg.training.gradient_checkpointing = True
+    cpu_note = apply_cpu_defaults(cfg)
     save_config(cfg, target)
     reg = (f", reg_data_dir = reg: its {reg_images} regularization image(s) are used, which doubles the steps per "
            "epoch; set it to \"\" to train without them" if reg_images else "")
     click.echo(f"wrote {target} (train_data_dir = {cfg.dataset.train_data_dir or '(unset)'}{reg}, output_dir = "
                f"{cfg.saving.output_dir}): edit it, then `loratui config check {target}`")
+    if cpu_note:
+        click.echo(f"note: {cpu_note}")
 
 
 def _reg_images(reg: Path) -> int:

@@ -22,6 +22,7 @@ from loratui.core.config.fields import (
 )
 from loratui.core.config.families import CANONICAL_FAMILIES, FAMILY_SPELLINGS, canonical_family
 from loratui.core.config.base_model import model_folder_family, model_folder_v_prediction
+from loratui.core.config.device_defaults import apply_cpu_defaults, has_nvidia_gpu
 from loratui.core.config.kohya_import import ImportReport, import_kohya, import_kohya_file
 from loratui.core.config.packages import missing_packages
 from loratui.core.config.model_check import detect_model_family, family_from_keys
@@ -63,7 +64,7 @@ __all__ = [
     "describe_field", "dumps_config", "earlier_export", "export_sdscripts", "field_help", "field_spec",
     "file_name_problem", "find_subsets", "guess_model_family",
     "import_kohya", "import_kohya_file", "load_config", "load_preset_file", "load_presets", "loads_config",
-    "missing_packages", "model_folder_family", "model_folder_v_prediction",
+    "apply_cpu_defaults", "has_nvidia_gpu", "missing_packages", "model_folder_family", "model_folder_v_prediction",
     "normalize_family", "optimizer_name", "preset_changes", "range_text", "resolve_path", "save_config",
     "section_fields", "update_config_text", "user_presets_dir", "validate", "with_resolved_paths",
     "write_config",

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from loratui.core.config import (
-    PATH_KEYS, TrainingConfig, check_paths, earlier_export, export_sdscripts, file_name_problem,
+    PATH_KEYS, TrainingConfig, apply_cpu_defaults, check_paths, earlier_export, export_sdscripts, file_name_problem,
     guess_model_family, import_kohya_file, load_config, resolve_path, save_config, validate,
 )
 from loratui.core.dataset import DatasetLocation
@@ -45,6 +45,7 @@ def starter_config(target: Path, location: DatasetLocation) -> TrainingConfig:
         cfg.dataset.reg_data_dir = "reg"
     if (folder / "model").is_dir():
         cfg.saving.output_dir = "model"
+    apply_cpu_defaults(cfg)  # no GPU here: AdamW and fp32, as config new does
     cfg.config_dir = folder.resolve()
     return cfg
 
