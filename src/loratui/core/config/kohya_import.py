@@ -271,6 +271,11 @@ class _Importer:
                     self.set(key, key, d[key])
         for key in ("conv_dim", "conv_alpha"):
             self.ignore(key, f"LoRA_type {lora_type!r} does not train conv layers in kohya_ss")
+        self._network_weights()
+
+    def _network_weights(self) -> None:
+        """lora_network_weights / network_weights: the LoRA to start from (empty: from scratch)."""
+        d = self.data
         weights = self.get("lora_network_weights") or self.get("network_weights")
         if weights:
             self.set("lora_network_weights" if "lora_network_weights" in d else "network_weights",
@@ -323,12 +328,7 @@ class _Importer:
             self.ignore(key, "algo=full trains whole weights (no rank)")
         for key in ("constrain", "rescaled", "unit", "train_on_input"):
             self.ignore(key, f"not used by LoRA_type {lora_type!r} in kohya_ss")
-        weights = self.get("lora_network_weights") or self.get("network_weights")
-        if weights:
-            self.set("lora_network_weights" if "lora_network_weights" in d else "network_weights",
-                     "network_weights", weights)
-        for key in ("lora_network_weights", "network_weights"):
-            self.ignore(key, "empty: training starts from scratch")
+        self._network_weights()
 
     def _learning_rates(self) -> None:
         te = _number(self.get("text_encoder_lr", 0))
