@@ -403,7 +403,7 @@ class Run:
             self.resume_info = read_state_info(self.resume)
             errors, self.resume_notes = resume_conflicts(
                 self.resume_info.get("config"), config_to_dict(self.cfg), state=str(self.resume),
-                lora=str(self.output_dir / f"{self.name}.safetensors"))
+                lora=str(Path(self.resume) / "lora.safetensors"))  # the state's own LoRA, always there
             if errors:
                 raise LoratuiError(errors[0])
         if self.extend_epochs is not None:

@@ -222,9 +222,14 @@ def resume_conflicts(saved: dict | None, current: dict, *, state: str, lora: str
         return [], []
     old, new = _flatten(saved), _flatten(current)
     changed = sorted(k for k in set(old) | set(new) if json.dumps(old.get(k), default=str) != json.dumps(new.get(k), default=str))
+    def way_out(key: str) -> str:
+        if key.startswith("network.") and key not in ("network.network_train_unet_only",
+                                                      "network.network_train_text_encoder_only"):
+            return "start a new run without --resume (the trained LoRA has the old shape, so from scratch)"
+        return f"start a new run without --resume (network_weights = \"{lora}\" starts it from the trained LoRA)"
+
     errors = [f"--resume {state}: {key} was {old.get(key)!r} when the state was saved and is {new.get(key)!r} now, "
-              f"which the saved state cannot follow: set it back to {old.get(key)!r}, or start a new run without "
-              f"--resume (network_weights = \"{lora}\" starts it from the trained LoRA)"
+              f"which the saved state cannot follow: set it back to {old.get(key)!r}, or {way_out(key)}"
               for key in changed if key in FIXED_ON_RESUME]
     free = [k for k in changed if k.startswith(FREE_ON_RESUME) or k in FREE_ON_RESUME]
     notes = [f"resuming with changed {', '.join(free)} (allowed: they take effect from here)"] if free else []
