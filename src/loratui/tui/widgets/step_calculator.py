@@ -200,7 +200,7 @@ class StepCalculator(Widget):
                       failed=self._failed, what="dataset scan", group="calc-scan", exclusive=True)
 
     def numbers(self) -> dict:
-        """The dict `loratui steps CONFIG --json` prints, less "config" ({} while there is none)."""
+        """The dict `loratui steps CONFIG --json` prints, less "config" and "network" ({} while there is none)."""
         return _json(self._numbers) if self._numbers else {}
 
     def target_numbers(self, target_steps: int | None = None) -> dict:
