@@ -263,3 +263,16 @@ def test_state_files_have_the_umask_mode(tiny_sd1_dir, tmp_path):
     state = tmp_path / "out" / "tiny-state"
     assert {f.name: oct(f.stat().st_mode & 0o777) for f in state.iterdir()}["lora.safetensors"] == "0o644"
     assert oct((tmp_path / "out" / "tiny.safetensors").stat().st_mode & 0o777) == "0o644"
+
+
+def test_resume_conflicts_of_a_moved_project_and_of_another_model():
+    from loratui.engine.state import resume_conflicts
+
+    saved = {"model": {"pretrained_model_name_or_path": "/data/p/m.safetensors"}, "training": {"max_train_epochs": 2}}
+    moved = {"model": {"pretrained_model_name_or_path": "/mnt/p/m.safetensors"}, "training": {"max_train_epochs": 3}}
+    errors, notes = resume_conflicts(saved, moved, state="s", lora="l")
+    assert errors == [] and "training.max_train_epochs" in notes[0]
+    other = {"model": {"pretrained_model_name_or_path": "/mnt/p/x.safetensors"}, "training": {"max_train_epochs": 2}}
+    errors, _ = resume_conflicts(saved, other, state="s", lora="l")
+    assert len(errors) == 1 and "model.pretrained_model_name_or_path" in errors[0]
+    assert resume_conflicts(None, other, state="s", lora="l") == ([], [])

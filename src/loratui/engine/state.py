@@ -221,7 +221,14 @@ def resume_conflicts(saved: dict | None, current: dict, *, state: str, lora: str
     if saved is None:
         return [], []
     old, new = _flatten(saved), _flatten(current)
-    changed = sorted(k for k in set(old) | set(new) if json.dumps(old.get(k), default=str) != json.dumps(new.get(k), default=str))
+
+    def same(key: str) -> bool:
+        a, b = old.get(key), new.get(key)
+        if key == "model.pretrained_model_name_or_path" and a and b:
+            return Path(str(a)).name == Path(str(b)).name  # a moved project keeps its model's name
+        return json.dumps(a, default=str) == json.dumps(b, default=str)
+
+    changed = sorted(k for k in set(old) | set(new) if not same(k))
     def way_out(key: str) -> str:
         if key.startswith("network.") and key not in ("network.network_train_unet_only",
                                                       "network.network_train_text_encoder_only"):
