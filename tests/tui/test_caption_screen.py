@@ -94,7 +94,9 @@ def test_run_progress_cancel_resume_with_skip_existing_and_dataset_refresh(env):
 
     async def scenario(app, pilot, screen):
         runner = caption_runner(app)
-        assert "Tiny__wd-tiny" in text_of(screen, "#model-check") and "13 tags" in text_of(screen, "#model-check")
+        # the found models are listed by a worker: on a busy machine the check fills in a moment later
+        await until(pilot, lambda: "Tiny__wd-tiny" in text_of(screen, "#model-check"), "model found")
+        assert "13 tags" in text_of(screen, "#model-check")
         await pilot.press("ctrl+r")
         await until(pilot, lambda: runner.run is not None and runner.run.phase == "running", "started")
         run = runner.run
