@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 
 import pytest
+from fixtures.pilot_wait import until
 from fixtures.tui_dataset import make_dataset
 from fixtures.wd14_tiny import make_wd14_model
 from PIL import Image
@@ -57,13 +57,6 @@ def run(tmp_path: Path, scenario) -> LoratuiApp:
 
     asyncio.run(main())
     return app
-
-
-async def until(pilot, test, what: str = "condition", timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not test():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
 
 
 def text_of(screen, selector: str) -> str:

@@ -22,6 +22,7 @@ from loratui.tui.services.runs import RunNotice, RunService, RunUpdated
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 
+from fixtures.pilot_wait import until as wait_until  # noqa: E402
 from fixtures.tiny_models import make_tiny_sd1  # noqa: E402
 from test_train import make_project  # noqa: E402
 
@@ -67,13 +68,7 @@ def _project(tmp_path: Path, model: Path, epochs: int = 100) -> Path:
 
 
 async def until(pilot, test, what: str, timeout: float = TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = test()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s"
-        await pilot.pause(0.1)
+    return await wait_until(pilot, test, what, timeout)
 
 
 def _latest(app, run):

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from fixtures.pilot_wait import until
 from loratui.core.config import TrainingConfig, config_from_dict, config_to_dict, save_config
 from loratui.core.dataset import locate_dataset
 from loratui.core.events import events_path, lock_path, read_events
@@ -87,16 +88,6 @@ def write_recorded(root: Path, lines: int | None = None, extra: list[dict] = ())
 def make_app(root: Path, config: Path | None) -> LoratuiApp:
     return LoratuiApp(locate_dataset(root), config_path=config, settings_file=root / "tui.toml",
                       keymap_file=root / "k.toml", watch=False)
-
-
-async def until(pilot, test, what: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = test()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s"
-        await pilot.pause(0.1)
 
 
 async def open_train(app, pilot) -> TrainScreen:
