@@ -77,7 +77,12 @@ REQUESTS = ("save", "sample")
 
 def _sync_processes(tr: Trainer, loss: torch.Tensor) -> tuple[float, bool]:
     """Average gradients and the loss over processes; returns (loss, stop) agreed by all of them, and
-    leaves in ``tr.requests`` the save/sample requests any of them had (only the first reads them)."""
+    leaves in ``tr.requests`` the save/sample requests any of them had (only the first reads them).
+
+    A parameter no process used this step (a module LyCORIS's module_dropout skipped everywhere) keeps
+    no gradient, as in one process and as DDP leaves globally unused parameters: the optimizer then
+    leaves it alone, instead of a momentum and weight-decay step on a zero gradient. One used by some
+    processes only gets the average, the others counting zero (DDP's rule too)."""
     if tr.world_size == 1:
         return loss.item(), tr.stop_requested
     import torch.distributed as dist
@@ -85,7 +90,8 @@ def _sync_processes(tr: Trainer, loss: torch.Tensor) -> tuple[float, bool]:
     params = tr.params
     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
     wanted = [float(tr.stop_requested)] + [float(r in tr.requests) for r in REQUESTS]
-    flags = torch.cat([loss.float().reshape(1), torch.tensor(wanted, device=loss.device)])
+    used = [float(p.grad is not None) for p in params]
+    flags = torch.cat([loss.float().reshape(1), torch.tensor(wanted + used, device=loss.device)])
     flat = torch.cat([g.reshape(-1).float() for g in grads] + [flags.to(grads[0].device)])
     dist.all_reduce(flat)
     offset = 0
@@ -93,7 +99,10 @@ def _sync_processes(tr: Trainer, loss: torch.Tensor) -> tuple[float, bool]:
         p.grad = (flat[offset:offset + g.numel()] / tr.world_size).view_as(g).to(g.dtype)
         offset += g.numel()
     agreed = flat[offset:].tolist()
-    tr.requests = {r for r, f in zip(REQUESTS, agreed[2:]) if f > 0}
+    for p, users in zip(params, agreed[1 + len(wanted):]):
+        if users == 0:
+            p.grad = None
+    tr.requests = {r for r, f in zip(REQUESTS, agreed[2:2 + len(REQUESTS)]) if f > 0}
     return agreed[0] / tr.world_size, agreed[1] > 0
 
 
