@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "vram": ("loratui.commands.vram_cmd", "vram", "Estimate peak training VRAM for a config, with a breakdown."),
     "caption": ("loratui.commands.caption_cmd", "caption", "Caption images with WD14 or BLIP/BLIP2/GIT, headless."),
     "train": ("loratui.commands.train_cmd", "train", "Train a LoRA from a config (headless, resumable)."),
+    "lora": ("loratui.commands.lora_cmd", "lora", "Look inside LoRA/LyCORIS files; convert LyCORIS to plain LoRA for diffusers."),
     "attach": ("loratui.commands.attach_cmd", "attach", "List the live and past runs of an output folder; follow one in the app."),
     "demo": ("loratui.commands.demo_cmd", "demo", "Try loratui on a built-in demo project (the app, or --headless)."),
 }

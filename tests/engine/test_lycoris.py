@@ -248,8 +248,11 @@ def test_train_saves_resumes_and_writes_lycoris_metadata(family, args, tiny_sd1_
 
 def test_diffusers_load_lora_weights(tiny_sd1_dir, tmp_path):
     """diffusers 0.42 reads LyCORIS LoCon files exactly (conv_in/conv_out/time embedding included) and refuses
-    LoHa / LoKr / full ("keys have not been correctly renamed"); its DoRA reading does not reproduce LyCORIS's
-    output (README says so): those files load in ComfyUI, A1111/Forge and LyCORIS, not in diffusers."""
+    LoHa / LoKr / full ("keys have not been correctly renamed"). A DoRA file loads but diffusers drops its
+    dora_scale keys on purpose ("a DoRA checkpoint that is not compatible in Diffusers at the moment ... we are
+    going to filter out the keys associated to 'dora_scale'"), so its output is the plain LoRA's. Those files
+    load in ComfyUI, A1111/Forge and LyCORIS as they are; for diffusers, `loratui lora convert` rewrites them
+    as plain LoRA (test_lora_convert.py)."""
     from diffusers import StableDiffusionPipeline
 
     for kind in ("locon", "loha", "lokr", "full"):

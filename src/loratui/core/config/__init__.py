@@ -25,6 +25,7 @@ from loratui.core.config.base_model import model_folder_family, model_folder_v_p
 from loratui.core.config.device_defaults import apply_cpu_defaults, has_nvidia_gpu
 from loratui.core.config.kohya_import import ImportReport, import_kohya, import_kohya_file
 from loratui.core.config.packages import missing_packages
+from loratui.core.config.lora_file import LoraFileInfo, describe_lora, layer_kinds, read_lora_info
 from loratui.core.config.model_check import detect_model_family, family_from_keys
 from loratui.core.config.preflight import output_dir_problem, resume_state_problem
 from loratui.core.config.prompts import SCHEDULER_CLASSES, SamplePrompt, parse_prompt_line, parse_prompts
@@ -70,4 +71,5 @@ __all__ = [
     "write_config",
     "LYCORIS", "LYCORIS_ARGS", "NETWORK_MODULES", "algo_of", "explain_arg", "network_kind", "network_problems",
     "sdscripts_network_kwargs", "split_network_args",
+    "LoraFileInfo", "describe_lora", "layer_kinds", "read_lora_info",
 ]

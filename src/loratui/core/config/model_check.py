@@ -59,6 +59,12 @@ def family_from_keys(keys) -> str:
 def safetensors_keys(path: str | os.PathLike) -> list[str]:
     """Tensor names of a .safetensors file, after checking its header and that no tensor lies past the
     end of the file; LoratuiError naming the file and what is wrong."""
+    return [k for k in safetensors_header(path) if k != "__metadata__"]
+
+
+def safetensors_header(path: str | os.PathLike) -> dict:
+    """The JSON header of a .safetensors file (tensor name -> dtype/shape/data_offsets, and
+    ``__metadata__``), checked as safetensors_keys says."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -92,7 +98,7 @@ def safetensors_keys(path: str | os.PathLike) -> list[str]:
         need, have = 8 + length + end, size
         raise LoratuiError(f"{path}: truncated: its header describes {need:,} bytes, the file has {have:,} "
                            f"({have / need:.0%}): the download or copy was cut short; get the file again")
-    return [k for k in header if k != "__metadata__"]
+    return header
 
 
 def _pickle_strings(stream, limit: int = 2_000_000) -> list[str]:

@@ -1,0 +1,169 @@
+"""`loratui lora info FILE` and `loratui lora convert SRC OUT --model BASE`: look inside a LoRA /
+LyCORIS file, and rewrite a LyCORIS one (LoHa, LoKr, DoRA, full) as a plain LoRA that diffusers loads."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from loratui.core.errors import LoratuiError
+
+
+@click.group()
+def lora() -> None:
+    """Look inside LoRA / LyCORIS files and convert LyCORIS ones to plain LoRA.
+
+    Exit codes: 0 done, 2 bad input (a file that is not a LoRA, a model it was not trained on, ...).
+    """
+
+
+@lora.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every ss_* metadata key).")
+def info(file: str, as_json: bool) -> None:
+    """The network type, layers, ranks and training metadata of FILE, and where it loads.
+
+    Reads the header only: instant even for a large file. Exit codes: 0 done, 2 not a LoRA file.
+    """
+    from loratui.core.config import describe_lora, read_lora_info
+
+    details = read_lora_info(file)
+    if as_json:
+        click.echo(json.dumps(details.to_dict(), indent=2))
+        return
+    for line in describe_lora(details):
+        click.echo(line)
+
+
+def _model_section(model: str):
+    """--model as a ModelSection: a model path, or a config .toml whose [model] is used."""
+    from loratui.core.config import ModelSection
+
+    path = Path(model).expanduser()
+    if path.suffix.lower() == ".toml":
+        from loratui.core.config import load_config, resolve_path
+
+        cfg = load_config(str(path))
+        section = cfg.model
+        if not section.pretrained_model_name_or_path:
+            raise LoratuiError(f"{path}: [model] pretrained_model_name_or_path is empty: set it, or give --model a "
+                               "model path")
+        section.pretrained_model_name_or_path = resolve_path(cfg, section.pretrained_model_name_or_path,
+                                                             key="pretrained_model_name_or_path")
+        return section
+    if not path.exists():
+        raise LoratuiError(f"--model: {path} does not exist: give the base model the file was trained on (a "
+                           "diffusers folder, a .safetensors checkpoint or a loratui config .toml)")
+    return ModelSection(pretrained_model_name_or_path=str(path))
+
+
+def _check_output(source: Path, output: Path, force: bool) -> None:
+    if output.suffix.lower() != ".safetensors":
+        raise LoratuiError(f"{output}: the output must be a .safetensors file")
+    if output.exists() and output.resolve() == source.resolve():
+        raise LoratuiError(f"{output} is the source file: write the converted file elsewhere (nothing is "
+                           "ever converted in place)")
+    if output.is_dir():
+        raise LoratuiError(f"{output} is a folder: give a file name ending in .safetensors")
+    if output.exists() and not force:
+        raise LoratuiError(f"{output} exists: pass --force to replace it, or give another name")
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise LoratuiError(f"{parent}: the output folder does not exist; create it first")
+    if not os.access(parent, os.W_OK):
+        raise LoratuiError(f"{parent}: cannot write in this folder; choose another output")
+
+
+@lora.command()
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("output", type=click.Path(dir_okay=False))
+@click.option("--model", required=True, metavar="PATH",
+              help="The base model SOURCE was trained on: a diffusers folder, a .safetensors/.ckpt checkpoint, "
+                   "or a loratui config .toml (its [model] is used). DoRA's update depends on its weights.")
+@click.option("--rank", type=click.IntRange(min=1), default=None,
+              help="Most rank any layer keeps (default: no cap, --tolerance alone decides). Smaller files, "
+                   "more error: the report says how much.")
+@click.option("--tolerance", type=click.FloatRange(min=0, max=1, max_open=True), default=0.001, show_default=True,
+              help="Largest relative error of a layer's update (|ΔW - up·down| / |ΔW|) for picking its rank.")
+@click.option("--precision", type=click.Choice(["fp16", "bf16", "float"]), default=None,
+              help="Tensor type of OUTPUT (default: the type SOURCE is stored in).")
+@click.option("--drop-unsupported", is_flag=True,
+              help="Convert without the bias / norm updates a LoRA cannot carry (algo=full, train_norm); "
+                   "refused without it.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def convert(source: str, output: str, model: str, rank: int | None, tolerance: float, precision: str | None,
+            drop_unsupported: bool, force: bool, as_json: bool) -> None:
+    """Rewrite the LyCORIS file SOURCE (LoHa, LoKr, DoRA, full, LoCon) as a plain kohya LoRA OUTPUT.
+
+    For diffusers, whose load_lora_weights reads lora_down / lora_up keys only (ComfyUI and A1111/Forge
+    read LyCORIS files as they are). Each layer's update is rebuilt by lycoris-lora and factored by SVD
+    at the smallest rank within --tolerance: a LoHa of rank r converts without loss at rank r² at most.
+    DoRA and full updates are full-rank: cap them with --rank and read the reported error. The ss_*
+    metadata is kept; loratui_converted_from records what was done. On a plain LoRA it resizes.
+
+    Exit codes: 0 done, 2 bad input (nothing is written).
+    """
+    from loratui.core.config import read_lora_info
+
+    src, out = Path(source).expanduser(), Path(output).expanduser()
+    details = read_lora_info(src)  # a bad source fails here, before torch loads
+    _check_output(src, out, force)
+    section = _model_section(model)
+    if not as_json:
+        click.echo(f"converting {src.name}: {len(details.layers)} layers "
+                   f"({', '.join(f'{n} {k}' for k, n in details.kinds.most_common())})", err=True)
+
+    import torch
+
+    from loratui.engine.lora_convert import convert_to_lora, save_converted
+    from loratui.engine.models import load_base_model
+    from loratui.engine.quiet import quiet_libraries
+
+    quiet_libraries()
+
+    dtypes = {"fp16": torch.float16, "bf16": torch.bfloat16, "float": torch.float32}
+    stored = details.dtypes.most_common(1)[0][0]
+    dtype = dtypes[precision] if precision else {"F16": torch.float16, "BF16": torch.bfloat16}.get(stored, torch.float32)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    base = load_base_model(section)
+    tensors, metadata, report = convert_to_lora(src, base, rank=rank, tolerance=tolerance,
+                                                drop_unsupported=drop_unsupported, dtype=dtype, device=device)
+    save_converted(out, tensors, metadata)
+    _print_report(out, report, rank, tolerance, dtype, as_json)
+
+
+def _print_report(out: Path, report, rank: int | None, tolerance: float, dtype, as_json: bool) -> None:
+    from loratui.core.config import read_lora_info
+
+    written = read_lora_info(out)
+    ranks = report.ranks
+    over = [layer for layer in report.layers if layer.error > tolerance]
+    worst = max(report.layers, key=lambda layer: layer.stored_error)
+    data = {"output": str(out), "layers": len(report.layers), "parts": written.parts(),
+            "source_types": report.source_kind, "ranks": {"min": min(ranks), "max": max(ranks),
+                                                          "mean": round(sum(ranks) / len(ranks), 2)},
+            "max_relative_error": report.max_stored_error, "max_truncation_error": report.max_error,
+            "worst_layer": worst.name,
+            "layers_over_tolerance": len(over), "tolerance": tolerance, "rank_cap": rank,
+            "zero_layers_skipped": report.skipped_zero, "dropped": report.dropped,
+            "bytes": out.stat().st_size, "dtype": str(dtype).removeprefix("torch."),
+            "loads_in": written.loads_in}
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    parts = ", ".join(f"{n} {part}" for part, n in written.parts().items())
+    click.echo(f"wrote {out}: {len(report.layers)} layers ({parts}), rank {min(ranks)}..{max(ranks)} "
+               f"(mean {sum(ranks) / len(ranks):.1f}), alpha 1, {data['dtype']}, {data['bytes'] / 1e6:.1f} MB")
+    click.echo(f"largest relative error of a layer: {report.max_stored_error:.2e} as stored in {data['dtype']} "
+               f"({worst.name}); {report.max_error:.2e} from the rank cut, tolerance {tolerance:g}")
+    if over:
+        click.echo(f"{len(over)} layers are above the tolerance at --rank {rank}: raise --rank for a closer copy")
+    if report.skipped_zero:
+        click.echo(f"{report.skipped_zero} layers have no update (all zero) and were left out")
+    if report.dropped:
+        click.echo(f"dropped {len(report.dropped)} bias/norm updates (--drop-unsupported), e.g. {report.dropped[0]}")
+    click.echo(f"loads in: {written.loads_in}")

@@ -1,0 +1,59 @@
+"""core/config/lora_file.py: what `loratui lora info` reads from a LoRA / LyCORIS header (no torch)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+
+from loratui.core.config import describe_lora, read_lora_info
+from loratui.core.errors import LoratuiError
+
+
+def _write(path, tensors, metadata=None):
+    save_file({k: np.zeros(shape, dtype=np.float16) for k, shape in tensors.items()}, str(path), metadata=metadata)
+    return path
+
+
+def test_types_ranks_parts_and_where_it_loads(tmp_path):
+    path = _write(tmp_path / "mix.safetensors", {
+        "lora_unet_a.hada_w1_a": (32, 4), "lora_unet_a.hada_w1_b": (4, 32), "lora_unet_a.hada_w2_a": (32, 4),
+        "lora_unet_a.hada_w2_b": (4, 32), "lora_unet_a.alpha": (),
+        "lora_unet_b.lora_down.weight": (8, 16, 3, 3), "lora_unet_b.lora_up.weight": (16, 8, 1, 1),
+        "lora_unet_c.lora_down.weight": (8, 16, 1, 1), "lora_unet_c.lora_up.weight": (16, 8, 1, 1),
+        "lora_te1_d.lora_down.weight": (2, 16), "lora_te1_d.lora_up.weight": (16, 2), "lora_te1_d.dora_scale": (16, 1),
+        "lora_te2_e.lokr_w1": (4, 4), "lora_te2_e.lokr_w2": (8, 8),
+        "lora_unet_f.diff": (16, 16), "lora_unet_f.diff_b": (16,),
+    }, {"ss_network_module": "lycoris.kohya", "ss_training_finished_at": "0", "ss_steps": "1200"})
+    info = read_lora_info(path)
+    assert info.layers == {"lora_unet_a": "LoHa", "lora_unet_b": "LoCon", "lora_unet_c": "LoRA",
+                           "lora_te1_d": "DoRA LoRA", "lora_te2_e": "LoKr", "lora_unet_f": "full"}
+    assert info.ranks == {"lora_unet_a": 4, "lora_unet_b": 8, "lora_unet_c": 8, "lora_te1_d": 2}
+    assert info.parts() == {"UNet": 4, "text encoder": 2}
+    assert not info.diffusers_ready and "loratui lora convert mix.safetensors" in info.loads_in
+    text = "\n".join(describe_lora(info))
+    assert "1970-01-01 00:00 UTC" in text and "1200" in text and "lycoris.kohya" in text
+    assert info.to_dict()["types"]["LoHa"] == 1
+
+
+def test_plain_lora_loads_everywhere_and_no_metadata_is_said(tmp_path):
+    path = _write(tmp_path / "plain.safetensors", {"lora_unet_x.lora_down.weight": (4, 8),
+                                                   "lora_unet_x.lora_up.weight": (8, 4), "lora_unet_x.alpha": ()})
+    info = read_lora_info(path)
+    assert info.diffusers_ready and "diffusers" in info.loads_in and "convert" not in info.loads_in
+    assert any("no metadata" in line for line in describe_lora(info))
+
+
+def test_bad_files_are_one_line(tmp_path):
+    with pytest.raises(LoratuiError, match="does not exist"):
+        read_lora_info(tmp_path / "missing.safetensors")
+    model = _write(tmp_path / "model.safetensors", {"conv_in.weight": (4, 4)})
+    with pytest.raises(LoratuiError, match="not a kohya-format LoRA.*conv_in.weight"):
+        read_lora_info(model)
+    (tmp_path / "junk.safetensors").write_bytes(b"\x01" * 64)
+    with pytest.raises(LoratuiError, match="junk.safetensors: not a .safetensors file"):
+        read_lora_info(tmp_path / "junk.safetensors")
+    whole = _write(tmp_path / "cut.safetensors", {"lora_unet_x.lora_down.weight": (64, 64)}).read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(LoratuiError, match="truncated"):
+        read_lora_info(tmp_path / "cut.safetensors")
