@@ -270,3 +270,30 @@ def test_diffusers_load_lora_weights(tiny_sd1_dir, tmp_path):
         pipe.load_lora_weights(str(path))
         for got, exp in zip(_outputs(base, pipe.unet, [pipe.text_encoder]), expected):
             torch.testing.assert_close(got, exp, rtol=0, atol=2e-5)
+
+
+@pytest.mark.parametrize("kind", ["lokr", "dora"])
+def test_sampling_renders_through_the_lycoris_network(kind, tiny_sd1_dir, tmp_path):
+    """Samples during training go through the LyCORIS modules (multiplier 0 renders another image) with
+    their dropouts off (module_dropout=0.5 in training mode would make two renders differ)."""
+    from PIL import Image
+
+    from loratui.engine.sampling import SamplePrompt, generate_samples
+
+    base = _base(tiny_sd1_dir)
+    cfg = NetworkSection(network_dim=4, network_alpha=2.0, network_module="lycoris.kohya",
+                         network_args=[*TYPES[kind], "module_dropout=0.5", "rank_dropout=0.3"])
+    network = inject_lora(base, cfg)
+    _randomize(network)
+    network.train()
+    prompt = [SamplePrompt("a red circle", width=64, height=64, steps=2, seed=5)]
+
+    def render(folder):
+        (path,) = generate_samples(base, prompt, tmp_path / folder, output_name="t", step=1, epoch=1, device="cpu",
+                                   dtype=torch.float32, seed=1, network=network)
+        return Image.open(path).tobytes()
+
+    first, second = render("a"), render("b")
+    assert first == second and all(m.training for m in network.all_modules())
+    network.set_multiplier(0.0)
+    assert render("c") != first
