@@ -206,6 +206,8 @@ def main(argv=None) -> int:
     p.add_argument("--work", default="/tmp/loratui-bench")
     p.add_argument("--json-out", help="append one JSON line per row here")
     args = p.parse_args(argv)
+    if args.warmup < 1 or args.steps < 1:
+        p.error("--warmup and --steps must be at least 1 (a step is timed from the one before it)")
     levers = [x.strip() for x in args.levers.split(",") if x.strip()]
     unknown = [x for x in levers if x not in LEVERS]
     if unknown:

@@ -318,6 +318,9 @@ def main(argv=None) -> None:
     p.add_argument("--gradient-checkpointing", action="store_true")
     p.add_argument("--peak-tflops", type=float, default=989.0, help="GPU peak (default H100 SXM bf16 dense)")
     args = p.parse_args(argv)
+    if args.warmup < 1 or args.steps < 1 or args.rounds < 1:
+        p.error("--warmup, --steps and --rounds must be at least 1 (a step is timed from the one before it, "
+                "so one warm-up step is the least)")
     if args.arch and not args.random_weights:
         p.error("--arch needs --random-weights (real weights are not downloaded by a benchmark)")
     cuda = torch.cuda.is_available()
