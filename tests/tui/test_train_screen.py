@@ -205,6 +205,29 @@ def test_an_engine_error_is_one_line_and_its_key_opens_the_setting(tmp_path):
     run_app(make_app(tmp_path, config), scenario)
 
 
+def test_a_live_run_past_caching_says_the_first_step_runs_and_its_clock_ticks(tmp_path):
+    """Caching done and no step yet (a slow first step): the line says so, and the snapshot is refreshed
+    every second with no new event, so "elapsed" goes on instead of standing still."""
+    config = make_project(tmp_path)
+    caching = {"event": "cache_progress", "time": 2.0, "what": "caching latents", "done": 36, "total": 36,
+               "eta_s": 0.0}
+    out = write_recorded(tmp_path, lines=1, extra=[caching])
+    lock_path(out, "tiny").write_text(f"{os.getpid()}\n")
+
+    async def scenario(pilot, screen: TrainScreen):
+        await pick(pilot, screen.app, "LIVE")
+        await until(pilot, lambda: screen.snapshot and screen.snapshot.caught_up, "caught up")
+        await until(pilot, lambda: "caching latents 36/36 done · first step running…"
+                    in screen.query_one(RunStatus).plain, "first step shown")
+        first = screen.snapshot.elapsed_s
+        await until(pilot, lambda: screen.snapshot.elapsed_s >= first + 1, "elapsed ticks", timeout=5)
+
+    try:
+        run_app(make_app(tmp_path, config), scenario)
+    finally:
+        lock_path(out, "tiny").unlink(missing_ok=True)
+
+
 def test_a_live_run_caching_latents_shows_its_progress(tmp_path):
     """Before the first step, cache_progress events stand where the loss line will be (issue 12)."""
     config = make_project(tmp_path)

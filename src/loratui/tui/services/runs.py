@@ -176,6 +176,8 @@ def caching_text(event: dict | None) -> str | None:
         return None
     done, total = int(event.get("done") or 0), int(event.get("total") or 0)
     percent = f" ({100 * done // total}%)" if total else ""
+    if total and done >= total:  # the first step is next, and on a slow device it takes a while
+        return f"{event.get('what', 'caching')} {done:,}/{total:,} done · first step running…"
     eta = event.get("eta_s")
     eta_text = f" · ETA {int(eta) // 60}:{int(eta) % 60:02d}" if eta is not None else ""
     return f"{event.get('what', 'caching')} {done:,}/{total:,}{percent}{eta_text}"
@@ -186,6 +188,7 @@ class RunService:
 
     POST_INTERVAL = 0.5
     POLL_INTERVAL = 0.25
+    LIVE_REFRESH = 1.0  # seconds between snapshots of a live run when nothing new was written
 
     def __init__(self, app, *, python: str | None = None):
         self.app = app
@@ -275,7 +278,9 @@ class RunService:
                     code = f" (exit code {run.exit_code})" if run.exit_code is not None else ""
                     self._post(lambda: RunNotice(run.key, f"{run.name}: the run is gone without finishing{code}; "
                                                           "see its log", "error", None))
-            if dirty and (changed or now - last_post >= self.POST_INTERVAL):
+            # a live run is shown once a second even with no new event: its elapsed time and log go on
+            stale = status in ("starting", "live") and now - last_post >= self.LIVE_REFRESH
+            if dirty and (changed or now - last_post >= self.POST_INTERVAL) or stale:
                 snapshot = run.snapshot(pid)
                 self._post(lambda: RunUpdated(snapshot))
                 dirty, last_post = False, now
