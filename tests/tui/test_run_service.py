@@ -254,3 +254,24 @@ def test_extend_a_finished_run_then_resume_is_refused_while_it_runs(tiny_model, 
                                                                           ("tiny.safetensors", 2)]
 
     asyncio.run(scenario())
+
+
+def test_a_start_that_train_refuses_shows_as_refused_with_its_reason(tiny_model, tmp_path):
+    """`loratui train` refusing the config (exit 2, before any event) is REFUSED with its error line, not
+    a crash: nothing ran."""
+    config = make_project(tmp_path / "project", tiny_model, **{"dataset.resolution": [64, 64],
+                                                               "dataset.min_bucket_reso": 256})
+    app = Host()
+
+    async def scenario():
+        async with app.run_test() as pilot:
+            run = app.service.start(app.service.command(config))
+            snap = await until(pilot, lambda: (s := _latest(app, run)) and s.status == "refused" and s, "refused",
+                               timeout=60)
+            assert run.exit_code == 2 and snap.pid is None
+            notice = await until(pilot, lambda: next((n for n in app.notices if "refused" in n.line), None),
+                                 "the notice", timeout=10)
+            assert "min_bucket_reso" in notice.line and notice.severity == "error"
+            assert not any("gone without finishing" in n.line for n in app.notices)
+
+    asyncio.run(scenario())

@@ -57,7 +57,7 @@ class RunSnapshot:
     key: Path                       # the events file: one run per file
     output_dir: Path
     name: str
-    status: str                     # "reading" (catching up) | "starting" | "live" | "finished" | "crashed"
+    status: str                     # "reading" (catching up) | "starting" | "live" | "finished" | "crashed" | "refused"
     reason: str | None              # of the finished event: "completed" | "stopped" | "error"
     pid: int | None
     step: int
@@ -170,6 +170,14 @@ class FollowedRun:
                 log_tail=log_tail, events=r.events, caught_up=self.caught_up, caching=caching_text(r.caching))
 
 
+def refusal_line(log_file: Path) -> str | None:
+    """The ``error: ...`` line a refused `loratui train` left at the end of its log, without the prefix."""
+    for line in reversed(tail_lines(log_file, 20)):
+        if line.startswith("error: "):
+            return line[len("error: "):]
+    return None
+
+
 def caching_text(event: dict | None) -> str | None:
     """One line for a cache_progress event: "caching latents 12/36 (33%) · ETA 40s"."""
     if not event:
@@ -278,6 +286,10 @@ class RunService:
                     code = f" (exit code {run.exit_code})" if run.exit_code is not None else ""
                     self._post(lambda: RunNotice(run.key, f"{run.name}: the run is gone without finishing{code}; "
                                                           "see its log", "error", None))
+                elif status == "refused":
+                    why = refusal_line(run.log_file) or "see its log"
+                    self._post(lambda: RunNotice(run.key, f"{run.name}: loratui train refused to start: {why}",
+                                                 "error", None))
             # a live run is shown once a second even with no new event: its elapsed time and log go on
             stale = status in ("starting", "live") and now - last_post >= self.LIVE_REFRESH
             if dirty and (changed or now - last_post >= self.POST_INTERVAL) or stale:
@@ -292,7 +304,10 @@ class RunService:
         record = run.record
         if pid is not None:
             return "starting" if record.started is None or record.finished is not None else "live"
-        return "finished" if record.finished is not None else "crashed"
+        if record.finished is not None:
+            return "finished"
+        # exit code 2 before any event: `loratui train` refused the config (its preflight), nothing ran
+        return "refused" if record.started is None and run.exit_code == 2 else "crashed"
 
     def _notices(self, run: FollowedRun, events: list[dict]) -> None:
         for event in events:

@@ -4,7 +4,7 @@
     loss 0.1234 avg 0.1302 · lr 1.0e-04 · 4.10 img/s · ETA 1m23s · elapsed 45s
     VRAM peak 3.2 GiB (estimate 3.5 GiB)
 
-The state is a word (LIVE, STARTING, COMPLETED, STOPPED, ERROR, CRASHED) with a mark, never a
+The state is a word (LIVE, STARTING, COMPLETED, STOPPED, ERROR, CRASHED, REFUSED) with a mark, never a
 colour alone. ``run_error_line`` is the one line an engine error becomes (message, the engine's
 hint, the key that opens the setting it names). Formatting only: the numbers are the snapshot's.
 """
@@ -21,6 +21,7 @@ STATE_WORDS = {  # status (or finished reason) -> (mark, word, style class of th
     "stopped": ("■", "STOPPED", "run-status--done"),
     "error": ("✗", "ERROR", "run-status--bad"),
     "crashed": ("✗", "CRASHED", "run-status--bad"),
+    "refused": ("✗", "REFUSED", "run-status--bad"),
 }
 
 
@@ -83,6 +84,8 @@ def status_lines(snapshot) -> list[tuple[str, str | None]]:
         parts.append((f" · pid {snapshot.pid}", "run-status--muted"))
     if snapshot.status == "crashed":
         parts.append((" · gone without finishing: see the log below", "run-status--bad"))
+    elif snapshot.status == "refused":
+        parts.append((" · loratui train refused the config (log below; 3: Settings)", "run-status--bad"))
     return parts
 
 
