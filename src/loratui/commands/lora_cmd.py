@@ -131,9 +131,39 @@ def convert(source: str, output: str, model: str, rank: int | None, tolerance: f
     device = "cuda" if torch.cuda.is_available() else "cpu"
     base = load_base_model(section)
     tensors, metadata, report = convert_to_lora(src, base, rank=rank, tolerance=tolerance,
-                                                drop_unsupported=drop_unsupported, dtype=dtype, device=device)
+                                                drop_unsupported=drop_unsupported, dtype=dtype, device=device,
+                                                progress=None if as_json else Progress())
     save_converted(out, tensors, metadata)
     _print_report(out, report, rank, tolerance, dtype, as_json)
+
+
+class Progress:
+    """Layers converted so far on stderr: a bar redrawn in place on a terminal, a line every 10 s
+    otherwise (an SDXL file on a CPU takes minutes)."""
+
+    def __init__(self) -> None:
+        import sys
+        import time
+
+        self.clock, self.started, self.last = time.monotonic, time.monotonic(), 0.0
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        from loratui.core.termline import fit
+
+        now = self.clock()
+        elapsed = now - self.started
+        last = done + 1 >= total
+        if not (self.tty or last or now - self.last >= 10.0):
+            return
+        self.last = now
+        eta = f"{int((total - done) * elapsed / done)}s" if done else "?"
+        filled = int(20 * (done + 1) / max(total, 1))
+        line = f"[{'#' * filled}{'.' * (20 - filled)}] layer {done + 1}/{total} ETA {eta} {name}"
+        if self.tty:
+            click.echo("\r" + fit(line), nl=last, err=True)
+        else:
+            click.echo(line, err=True)
 
 
 def _print_report(out: Path, report, rank: int | None, tolerance: float, dtype, as_json: bool) -> None:
