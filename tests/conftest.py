@@ -15,6 +15,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # new configs get the GPU defaults whatever machine runs the tests (config new would pick AdamW / fp32
 # on one without a GPU); the tests of that choice set LORATUI_GPU themselves
 os.environ.setdefault("LORATUI_GPU", "1")
+# One OpenMP thread for torch here and in every process a test starts (inherited: loratui train, torchrun,
+# the tmux app): the tests' models are tiny, and two threads spin-waiting on each other on a busy 2-core
+# box made the tiny training runs ~3x slower (test_train's sd1_run: 76 s -> 23 s). Set before torch is
+# imported; a developer's own OMP_NUM_THREADS wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
