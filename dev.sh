@@ -52,8 +52,12 @@ case "${1:-}" in
   test)
     setup
     shift
+    # Two worker processes (pytest-xdist), a test file per worker at a time (a file's module fixtures,
+    # such as a trained tiny run, are built once), in collection order: tests/conftest.py puts the files
+    # with slow tests first. The suite waits on subprocesses, tmux and the app's timers as much as it
+    # computes. `./dev.sh test -n 0` runs it in one process.
     # Exit code 5 (no tests collected) is a failure, like any other non-zero code.
-    HF_HUB_OFFLINE=1 .venv/bin/python -m pytest "$@"
+    HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder "$@"
     ;;
   demo)
     setup

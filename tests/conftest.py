@@ -66,3 +66,17 @@ def _is_loopback_literal(host) -> bool:
         return ipaddress.ip_address(host.decode() if isinstance(host, bytes) else host).is_loopback
     except ValueError:
         return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Test files with a test marked slow run first, each file's tests in their own order.
+
+    ./dev.sh test runs two pytest-xdist workers, a file at a time each, in this order
+    (--no-loadscope-reorder): the minute-long files (the demo's training run, torchrun, the tmux demo)
+    start early, and the many short files fill in beside them instead of waiting behind the last one.
+    """
+    def path(item):
+        return item.nodeid.split("::", 1)[0]
+
+    slow_files = {path(item) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: path(item) not in slow_files)  # stable: the rest keeps its order

@@ -7,11 +7,14 @@ import os
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from loratui.commands.steps_cmd import steps
 from loratui.core.events import read_events
 from test_train import make_project, of
+
+pytestmark = pytest.mark.slow  # each test launches torchrun (two processes) once or three times
 
 
 def _torchrun(config, cwd, *args):

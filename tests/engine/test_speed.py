@@ -78,6 +78,7 @@ def test_compile_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     assert compile_cache_dir() == tmp_path / "c" / "loratui" / "torch-compile"
 
 
+@pytest.mark.slow
 def test_gpu_suite_runs_at_toy_size_on_the_cpu(tmp_path):
     """bench/gpu_suite.sh --cpu --tiny: every stage of the GPU suite, small, with its loss-curve check."""
     proc = subprocess.run(["bash", str(ROOT / "bench" / "gpu_suite.sh"), "--cpu", "--tiny", "--out", str(tmp_path)],
