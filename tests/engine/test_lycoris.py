@@ -195,7 +195,10 @@ def test_speed_levers_leave_lycoris_modules_working(tiny_sd1_dir):
     expected = _outputs(base)[0]
     apply_speed(SpeedPlan(channels_last=True, unet_autocast=False), base, network)
     assert all(hasattr(m, "compute_in_input_dtype") for m in network.unet_modules)
-    torch.testing.assert_close(_outputs(base)[0], expected, rtol=1e-4, atol=1e-5)
+    # channels_last picks other conv kernels (another summation order): float32 noise of ~1e-5 of the
+    # outputs' size (3 of 512 values were 2.3e-5 off once), so the bound scales with them
+    scale = float(expected.abs().max())
+    torch.testing.assert_close(_outputs(base)[0], expected, rtol=1e-4, atol=2e-5 * scale)
     base.unet.to(torch.bfloat16)  # bf16 UNet, fp32 LyCORIS masters, no autocast: the update is cast to bf16
     latents, t, context, kwargs = _unet_inputs(base)
     out = base.unet(latents.bfloat16(), t, context.bfloat16()).sample
