@@ -205,47 +205,47 @@ def test_an_engine_error_is_one_line_and_its_key_opens_the_setting(tmp_path):
     run_app(make_app(tmp_path, config), scenario)
 
 
-def test_a_live_run_past_caching_says_the_first_step_runs_and_its_clock_ticks(tmp_path):
-    """Caching done and no step yet (a slow first step): the line says so, and the snapshot is refreshed
-    every second with no new event, so "elapsed" goes on instead of standing still."""
+def _live_caching_run(tmp_path, done: int, eta_s: float, then) -> None:
+    """A live run (our pid holds its lock) whose last event is a cache_progress at done/36; ``then``
+    continues the scenario once the screen follows it and has caught up."""
     config = make_project(tmp_path)
-    caching = {"event": "cache_progress", "time": 2.0, "what": "caching latents", "done": 36, "total": 36,
-               "eta_s": 0.0}
+    caching = {"event": "cache_progress", "time": 2.0, "what": "caching latents", "done": done, "total": 36,
+               "eta_s": eta_s}
     out = write_recorded(tmp_path, lines=1, extra=[caching])
     lock_path(out, "tiny").write_text(f"{os.getpid()}\n")
 
     async def scenario(pilot, screen: TrainScreen):
         await pick(pilot, screen.app, "LIVE")
         await until(pilot, lambda: screen.snapshot and screen.snapshot.caught_up, "caught up")
+        await then(pilot, screen)
+
+    try:
+        run_app(make_app(tmp_path, config), scenario)
+    finally:
+        lock_path(out, "tiny").unlink(missing_ok=True)
+
+
+def test_a_live_run_past_caching_says_the_first_step_runs_and_its_clock_ticks(tmp_path):
+    """Caching done and no step yet (a slow first step): the line says so, and the snapshot is refreshed
+    every second with no new event, so "elapsed" goes on instead of standing still."""
+
+    async def then(pilot, screen: TrainScreen):
         await until(pilot, lambda: "caching latents 36/36 done · first step running…"
                     in screen.query_one(RunStatus).plain, "first step shown")
         first = screen.snapshot.elapsed_s
         await until(pilot, lambda: screen.snapshot.elapsed_s >= first + 1, "elapsed ticks", timeout=5)
 
-    try:
-        run_app(make_app(tmp_path, config), scenario)
-    finally:
-        lock_path(out, "tiny").unlink(missing_ok=True)
+    _live_caching_run(tmp_path, 36, 0.0, then)
 
 
 def test_a_live_run_caching_latents_shows_its_progress(tmp_path):
     """Before the first step, cache_progress events stand where the loss line will be (issue 12)."""
-    config = make_project(tmp_path)
-    caching = {"event": "cache_progress", "time": 2.0, "what": "caching latents", "done": 12, "total": 36,
-               "eta_s": 40.0}
-    out = write_recorded(tmp_path, lines=1, extra=[caching])
-    lock_path(out, "tiny").write_text(f"{os.getpid()}\n")
 
-    async def scenario(pilot, screen: TrainScreen):
-        await pick(pilot, screen.app, "LIVE")
-        await until(pilot, lambda: screen.snapshot and screen.snapshot.caught_up, "caught up")
+    async def then(pilot, screen: TrainScreen):
         await until(pilot, lambda: "caching latents 12/36 (33%) · ETA 0:40" in screen.query_one(RunStatus).plain,
                     "caching shown")
 
-    try:
-        run_app(make_app(tmp_path, config), scenario)
-    finally:
-        lock_path(out, "tiny").unlink(missing_ok=True)
+    _live_caching_run(tmp_path, 12, 40.0, then)
 
 
 def test_a_run_whose_process_is_gone_shows_as_crashed_with_its_log(tmp_path):
