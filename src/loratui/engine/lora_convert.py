@@ -60,22 +60,19 @@ class ConvertReport:
 
 
 def read_lora(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and metadata of a kohya-format LoRA/LyCORIS file, after core's header checks
+    (read_lora_info: exists, whole, keys named lora_unet_ / lora_te...)."""
     from safetensors import safe_open
 
-    if not path.is_file():
-        raise LoratuiError(f"{path} does not exist: give the LyCORIS/LoRA .safetensors file to convert")
-    if path.suffix.lower() != ".safetensors":
-        raise LoratuiError(f"{path}: not a .safetensors file: give the LyCORIS/LoRA .safetensors file to convert")
+    from loratui.core.config import read_lora_info
+
+    read_lora_info(path)
     try:
         with safe_open(str(path), "pt") as fh:
             metadata = dict(fh.metadata() or {})
             tensors = {k: fh.get_tensor(k) for k in fh.keys()}
     except Exception as exc:  # noqa: BLE001 - safetensors raises several types for a damaged file
         raise LoratuiError(f"{path}: cannot read it as .safetensors ({exc}); the file is damaged or not a LoRA") from None
-    if not tensors or not all(k.startswith("lora_") and "." in k for k in tensors):
-        bad = next((k for k in tensors if not (k.startswith("lora_") and "." in k)), None)
-        raise LoratuiError(f"{path}: not a kohya-format LoRA/LyCORIS file (key {bad!r}); loratui converts files "
-                           "whose keys start with lora_unet_ / lora_te")
     return tensors, metadata
 
 
