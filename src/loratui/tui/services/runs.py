@@ -183,9 +183,9 @@ def caching_text(event: dict | None) -> str | None:
     if not event:
         return None
     done, total = int(event.get("done") or 0), int(event.get("total") or 0)
-    percent = f" ({100 * done // total}%)" if total else ""
     if total and done >= total:  # the first step is next, and on a slow device it takes a while
         return f"{event.get('what', 'caching')} {done:,}/{total:,} done · first step running…"
+    percent = f" ({100 * done // total}%)" if total else ""
     eta = event.get("eta_s")
     eta_text = f" · ETA {int(eta) // 60}:{int(eta) % 60:02d}" if eta is not None else ""
     return f"{event.get('what', 'caching')} {done:,}/{total:,}{percent}{eta_text}"
