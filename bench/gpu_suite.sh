@@ -69,13 +69,17 @@ L="$PY bench/train_levers.py --json-out $JSON"
 S="$PY bench/sdscripts_beside.py --json-out $JSON"  # its own pinned site: .bench-carry/wheels-sdscripts
 if [ "$TINY" = 1 ]; then
     stage 10 "levers, tiny SD1 64 px batch 2" $L --tiny --cpu --batch 2 --steps 3 --warmup 2 \
-        --levers baseline,fused,cudnn_benchmark,channels_last,no_autocast,default
+        --levers baseline,fused,cudnn_benchmark,channels_last,no_autocast,pinned,early_loss,default
     stage 10 "tiny SD1, text encoder trained, latents encoded every step" $L --tiny --cpu --batch 2 --steps 3 \
         --warmup 2 --text te --latents pixels --levers baseline,default
     stage 10 "sd-scripts beside loratui, tiny SD1" $S --arch tiny --cpu --resolution 64 --batch 2 --steps 3 --warmup 2
 else
-    stage 60 "SD1.5 512 px batch 4: the levers one by one" $L --arch sd15 --batch 4 \
-        --levers baseline,fused,cudnn_benchmark,channels_last,no_autocast,default
+    if $PY -c "import pytest" 2>/dev/null; then
+        stage 15 "the CUDA-only checks (pinned transfers, early loss read: the same bytes and floats)" \
+            $PY -m pytest -q -p no:cacheprovider tests/engine/test_speed.py -k "cuda or early_loss"
+    fi
+    stage 70 "SD1.5 512 px batch 4: the levers one by one" $L --arch sd15 --batch 4 \
+        --levers baseline,fused,cudnn_benchmark,channels_last,no_autocast,pinned,early_loss,default
     stage 90 "sd-scripts beside loratui: SD1.5 512 px batch 4" $S --arch sd15 --resolution 512 --batch 4 \
         --steps 20 --warmup 5
     stage 70 "SDXL 1024 px batch 2 (fits 24 GB): the levers" $L --arch sdxl --batch 2 --steps 8 \
@@ -83,7 +87,8 @@ else
     stage 120 "SD1.5 512 px batch 16 (fits 24 GB), eager and compiled" $L --arch sd15 --batch 16 --steps 8 \
         --levers baseline,fused,cudnn_benchmark,channels_last,no_autocast,compile,compile
     stage 50 "SD1.5 512 px batch 4, text encoder trained / latents encoded every step" \
-        $L --arch sd15 --batch 4 --steps 8 --text te --latents pixels --levers baseline,fused,cudnn_benchmark,channels_last,no_autocast
+        $L --arch sd15 --batch 4 --steps 8 --text te --latents pixels \
+        --levers baseline,fused,cudnn_benchmark,channels_last,no_autocast,pinned,early_loss
     stage 40 "SDXL 1024 px batch 8 (fits 80 GB)" $L --arch sdxl --batch 8 --steps 5 --warmup 2 \
         --levers fused,cudnn_benchmark,channels_last
     stage 120 "sd-scripts beside loratui: SDXL 1024 px batch 2" $S --arch sdxl --resolution 1024 --batch 2 \

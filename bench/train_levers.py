@@ -29,7 +29,8 @@ from pathlib import Path
 import torch
 
 TFLOP_PER_IMAGE = {"sd1": (1.72, 512), "sdxl": (14.2, 1024)}
-LEVERS = ("baseline", "fused", "cudnn_benchmark", "channels_last", "no_autocast", "compile", "cudagraphs", "default")
+LEVERS = ("baseline", "fused", "cudnn_benchmark", "channels_last", "no_autocast", "pinned", "early_loss", "compile",
+          "cudagraphs", "default")
 
 
 def plan_for(lever: str, previous, device):
@@ -41,7 +42,9 @@ def plan_for(lever: str, previous, device):
         return plan_speed(bench_cfg_defaults(), device)
     changes = {"fused": dict(fused_optimizer=True), "cudnn_benchmark": dict(cudnn_benchmark=True),
                "channels_last": dict(channels_last=True),
-               "no_autocast": dict(unet_autocast=False), "compile": dict(compile_unet=True),
+               "no_autocast": dict(unet_autocast=False), "pinned": dict(pinned_transfers=True),
+               "early_loss": dict(early_loss_read=True),
+               "compile": dict(compile_unet=True),
                "cudagraphs": dict(compile_unet=True, compile_mode="reduce-overhead")}[lever]
     return previous.with_(**changes)
 
@@ -70,32 +73,49 @@ def bench_cfg(args):
 
 
 class FixedBatches:
-    """One batch, repeated: cached latents or pixels, cached text or captions (TrainingData's interface)."""
+    """One batch's worth of data, repeated (TrainingData's interface). As in a real run the cached
+    tensors live in host memory, one per image, and every step moves them to the device through the
+    engine's own copy path (speed.to_device / data.pixels_to_device), so the host waits and copies a
+    real run pays are in the figures, and the `pinned` lever acts on them."""
 
-    def __init__(self, base, args, device, dtype, steps):
-        from loratui.engine.data import Batch
-        from loratui.engine.text import TextConditioning
-
+    def __init__(self, base, args, device, dtype, steps, plan):
         g = torch.Generator(device="cpu").manual_seed(0)
         b, r = args.batch, args.resolution
-        sdxl = base.family == "sdxl"
-        latents = pixels = text = None
+        self.sdxl = base.family == "sdxl"
+        self.device, self.dtype, self.pinned = device, dtype, plan.pinned_transfers
+        self.latents = self.pixels = self.hidden = self.pooled = None
         if args.latents == "cached":
-            latents = torch.randn(b, 4, r // 8, r // 8, generator=g).to(device)
+            self.latents = [torch.randn(4, r // 8, r // 8, generator=g) for _ in range(b)]
         else:
-            pixels = (torch.rand(b, 3, r, r, generator=g) * 2 - 1).to(device)
+            self.pixels = [torch.randint(0, 256, (r, r, 3), generator=g, dtype=torch.uint8).numpy()
+                           for _ in range(b)]
         if args.text == "cached":
-            width = 2048 if sdxl else base.unet.config.cross_attention_dim
-            text = TextConditioning(torch.randn(b, 77, width, generator=g).to(device, dtype),
-                                    torch.randn(b, 1280, generator=g).to(device, dtype) if sdxl else None)
-        time_ids = (torch.tensor([[r, r, 0, 0, r, r]] * b, dtype=torch.float32, device=device) if sdxl else None)
-        captions = [f"shp, a picture of a cat {i}, sitting, outdoors, blue sky" for i in range(b)]
-        self.batch = Batch(latents, pixels, captions, torch.ones(b, device=device), text, time_ids, [])
+            width = 2048 if self.sdxl else base.unet.config.cross_attention_dim
+            self.hidden = [torch.randn(1, 77, width, generator=g).to(dtype) for _ in range(b)]
+            self.pooled = [torch.randn(1, 1280, generator=g).to(dtype) for _ in range(b)] if self.sdxl else None
+        self.time_ids = torch.tensor([[r, r, 0, 0, r, r]] * b, dtype=torch.float32)
+        self.captions = [f"shp, a picture of a cat {i}, sitting, outdoors, blue sky" for i in range(b)]
         self.total_steps, self.epochs, self.steps_per_epoch = steps, 1, steps
+
+    def batch(self):
+        from loratui.engine.data import Batch, pixels_to_device
+        from loratui.engine.speed import to_device
+        from loratui.engine.text import TextConditioning
+
+        move = dict(pinned=self.pinned, stack=False)
+        latents = to_device(self.latents, self.device, pinned=self.pinned) if self.latents else None
+        pixels = pixels_to_device(self.pixels, self.device, pinned=self.pinned) if self.pixels else None
+        text = None
+        if self.hidden is not None:
+            text = TextConditioning(to_device(self.hidden, self.device, **move),
+                                    to_device(self.pooled, self.device, **move) if self.pooled else None)
+        weights = to_device([torch.ones(len(self.captions))], self.device, **move)
+        time_ids = to_device([self.time_ids], self.device, **move) if self.sdxl else None
+        return Batch(latents, pixels, self.captions, weights, text, time_ids, [])
 
     def epoch(self, epoch, *, skip_batches=0):
         for _ in range(self.total_steps - skip_batches):
-            yield self.batch
+            yield self.batch()
 
 
 class Stamps:
@@ -103,7 +123,9 @@ class Stamps:
         self.device, self.times, self.losses = device, [], []
 
     def on_step(self, tr, *, loss, avg_loss, images_per_s, eta_s):
-        self.times.append(time.perf_counter())  # loss.item() in the loop already synchronised
+        # the loop read the loss back (after the step, or after the forward with early_loss: then the
+        # host runs at most one step ahead of the GPU, and the median gap is still the step's time)
+        self.times.append(time.perf_counter())
         self.losses.append(loss)
 
     def on_epoch_end(self, tr, *, avg_loss):
@@ -154,7 +176,7 @@ def run_row(lever, plan, args, device, dtype) -> dict:
     apply_speed(plan, base, network)
     base.unet.train()
     steps = args.warmup + args.steps
-    data = FixedBatches(base, args, device, dtype, steps)
+    data = FixedBatches(base, args, device, dtype, steps, plan)
     groups = network.param_groups(None, None, cfg.optimizer.learning_rate)
     optimizer = build_optimizer(cfg, groups, fused=plan.fused_optimizer)
     tr = Trainer(cfg, base, network, data, optimizer, build_lr_scheduler(cfg, optimizer, steps), device,

@@ -14,7 +14,8 @@ from loratui.core.config import ModelSection, NetworkSection, TrainingConfig
 from loratui.engine.models import load_base_model
 from loratui.engine.network import LoraModule, inject_lora
 from loratui.engine.optim import build_optimizer
-from loratui.engine.speed import SpeedPlan, apply_speed, compile_cache_dir, plan_speed
+from loratui.engine.data import pixels_to_device, to_pixels
+from loratui.engine.speed import SpeedPlan, apply_speed, compile_cache_dir, plan_speed, to_device
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,6 +71,49 @@ def test_apply_speed_sets_layout_and_lora_mode(tiny_sd1_dir):
     assert not any(m.compute_in_input_dtype for m in network.te_modules)
 
 
+def test_to_device_stacks_or_concatenates_in_one_copy():
+    parts = [torch.randn(1, 5, 3) for _ in range(3)]
+    cpu = torch.device("cpu")
+    torch.testing.assert_close(to_device(parts, cpu), torch.stack(parts), rtol=0, atol=0)
+    joined = to_device(parts, cpu, stack=False, dtype=torch.bfloat16)
+    assert joined.shape == (3, 5, 3) and joined.dtype == torch.bfloat16
+    torch.testing.assert_close(joined, torch.cat(parts).to(torch.bfloat16), rtol=0, atol=0)
+    # on a CPU the pinned flag changes nothing (pinned memory needs a GPU driver)
+    torch.testing.assert_close(to_device(parts, cpu, pinned=True), torch.stack(parts), rtol=0, atol=0)
+    assert SpeedPlan(pinned_transfers=True).describe() == "pinned transfers"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="pinned memory needs CUDA")
+def test_pinned_transfers_carry_the_same_bytes_on_cuda():
+    import numpy as np
+
+    cuda = torch.device("cuda")
+    parts = [torch.randn(4, 8, 8) for _ in range(4)]
+    torch.testing.assert_close(to_device(parts, cuda, pinned=True).cpu(), torch.stack(parts), rtol=0, atol=0)
+    arrays = [np.random.default_rng(i).integers(0, 256, (16, 24, 3), dtype=np.uint8) for i in range(3)]
+    got = pixels_to_device(arrays, cuda, pinned=True)
+    torch.testing.assert_close(got.cpu(), to_pixels(arrays), rtol=0, atol=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="the early loss read is a CUDA event")
+def test_early_loss_read_gives_the_float_item_gives():
+    from loratui.engine.speed import LossReading
+
+    x = torch.randn(64, 64, device="cuda", requires_grad=True)
+    loss = (x @ x).square().mean()
+    reading = LossReading(loss)
+    loss.backward()  # queued behind the copy: value() waits for the forward only
+    assert reading.value() == loss.item()
+
+
+def test_pixels_to_device_is_to_pixels_on_a_cpu():
+    import numpy as np
+
+    arrays = [np.random.default_rng(i).integers(0, 256, (16, 24, 3), dtype=np.uint8) for i in range(2)]
+    torch.testing.assert_close(pixels_to_device(arrays, torch.device("cpu"), pinned=True), to_pixels(arrays),
+                               rtol=0, atol=0)
+
+
 def test_compile_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "ind"))
     assert compile_cache_dir() == tmp_path / "ind"
@@ -90,7 +134,8 @@ def test_gpu_suite_runs_at_toy_size_on_the_cpu(tmp_path):
     rows = [__import__("json").loads(line) for line in (tmp_path / "suite.jsonl").read_text().splitlines()]
     rows = [r for r in rows if "lever" in r]  # loratui's lever rows (sd-scripts' rows have their own shape)
     levers = [r["lever"] for r in rows if r["text"] == "cached"]
-    assert levers[:6] == ["baseline", "fused", "cudnn_benchmark", "channels_last", "no_autocast", "default"]
+    assert levers[:8] == ["baseline", "fused", "cudnn_benchmark", "channels_last", "no_autocast", "pinned",
+                          "early_loss", "default"]
     assert all("error" not in r for r in rows), [r.get("error") for r in rows]
     assert all(r["loss_max_rel_diff"] < 1e-3 for r in rows if "loss_max_rel_diff" in r)
     assert any(r["text"] == "te" and r["latents"] == "pixels" for r in rows)

@@ -635,6 +635,7 @@ class Run:
                 te.train()
         data = TrainingData(cfg, base, device=device, weight_dtype=weight_dtype, process_index=self.rank,
                             num_processes=self.world)
+        data.pinned = speed.pinned_transfers
         self.skipped_images = len(data.skipped)
         for line in data.skipped:  # every image left out: a warning event and a line naming the file and why
             self.warn(line)

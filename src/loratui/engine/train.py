@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from loratui.engine.data import encode_pixels
-from loratui.engine.speed import SpeedPlan, unet_input
+from loratui.engine.speed import LossReading, SpeedPlan, unet_input
 from loratui.engine.text import encode_text, tokenize
 
 
@@ -121,6 +121,8 @@ def train_loop(tr: Trainer, hooks) -> str:
     recent = deque(tr.losses[-50:], maxlen=50)
     started, images_seen, steps_at_start = time.perf_counter(), 0, tr.step
     stopping = False
+    # the loss read back as soon as the forward made it (speed.py): one process on a GPU
+    early_read = tr.speed.early_loss_read and tr.world_size == 1 and tr.device.type == "cuda"
 
     while tr.epoch <= data.epochs and tr.step < total and not stopping:
         epoch_losses: list[float] = []
@@ -166,18 +168,23 @@ def train_loop(tr: Trainer, hooks) -> str:
             loss = loss.mean()
 
             # 5. Backward; gradients accumulate over `accumulation` batches (fewer at an epoch's end).
-            scaled = loss / accumulation
-            (tr.scaler.scale(scaled) if tr.scaler is not None else scaled).backward()
             window += 1
             window_loss = loss.detach() if window_loss is None else window_loss + loss.detach()
+            closes = window >= accumulation or is_last
+            reading = LossReading(window_loss / window) if closes and early_read else None
+            scaled = loss / accumulation
+            (tr.scaler.scale(scaled) if tr.scaler is not None else scaled).backward()
             tr.batches_done += 1
             images_seen += bsz * tr.world_size
             epoch_done = is_last
-            if window < accumulation and not is_last:
+            if not closes:
                 continue
 
             # 6. Optimizer step: average over processes, stop on NaN, unscale, clip, step, schedule.
-            step_loss, stopping = _sync_processes(tr, window_loss / window)
+            if reading is not None:
+                step_loss, stopping = reading.value(), tr.stop_requested
+            else:
+                step_loss, stopping = _sync_processes(tr, window_loss / window)
             if not math.isfinite(step_loss):
                 raise NonFiniteLoss(f"the loss is {step_loss} at step {tr.step + 1} (epoch {tr.epoch})")
             if tr.scaler is not None:
