@@ -46,7 +46,7 @@ def plan_for(lever: str, previous, device):
                "early_loss": dict(early_loss_read=True),
                "compile": dict(compile_unet=True),
                "cudagraphs": dict(compile_unet=True, compile_mode="reduce-overhead")}[lever]
-    return previous.with_(**changes)
+    return (previous or SpeedPlan()).with_(**changes)  # the first row may be any lever
 
 
 def bench_cfg_defaults():
