@@ -14,6 +14,9 @@ from textual.binding import Binding
 from loratui.core.dataset import DatasetLocation
 from loratui.tui.palette import LoratuiCommands, PaletteCommand
 from loratui.tui.services.dataset_store import DatasetStore
+from loratui.tui.widgets import keys_in_order
+
+keys_in_order.install()  # a backspace typed fast stays where it was typed (Textual #6605)
 
 SCREENS = Binding.Group("Screens", compact=True)
 SCREEN_TITLES = {"dataset": "Dataset", "caption": "Caption", "settings": "Settings", "train": "Train"}
@@ -158,11 +161,52 @@ class LoratuiApp(App):
         if runs is not None:
             runs.shutdown()  # stops following; training runs are their own sessions and go on
 
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Notifications carry paths, tags, tool and engine output: never read as markup, so an
+        "[ONNXRuntimeError]" or a folder named "[wip]" shows as written (screens pass markup=True)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     # ---- actions ----------------------------------------------------------------------------------
 
     def action_show_screen(self, mode: str) -> None:
         if self.current_mode != mode:
             self.switch_mode(mode)
+
+    def settings_screen(self):
+        """The Settings screen, when it was opened (it holds the config form), else None."""
+        try:
+            stack = self.get_screen_stack("settings")
+        except (KeyError, LookupError):
+            return None
+        return next((screen for screen in stack if hasattr(screen, "form")), None)
+
+    def unsaved_settings(self) -> int:
+        """How many Settings fields hold changes config.toml does not (0 when Settings never opened)."""
+        screen = self.settings_screen()
+        form = getattr(screen, "form", None) if screen is not None else None
+        return form.unsaved_edits() if form is not None else 0
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        """ctrl+q: quit, after a question when Settings holds changes that were never saved."""
+        from loratui.tui.screens.config_dialogs import ChoiceDialog
+
+        count = self.unsaved_settings()
+        if not count:
+            self.exit()
+            return
+        if isinstance(self.screen, ChoiceDialog) and self.screen.dialog_title == "quit":
+            return  # asked already
+
+        def answered(choice: str | None) -> None:
+            if choice == "d":
+                self.exit()
+            elif choice == "s":
+                self.settings_screen().action_save(self.exit)
+
+        self.push_screen(ChoiceDialog("quit", f"Settings holds {count} unsaved change(s); quitting now discards "
+                                      "them. Training runs go on either way.",
+                                      [("s", "save, then quit"), ("d", "discard and quit")]), answered)
 
     def action_help(self) -> None:
         from loratui.tui.screens.help import show_help
@@ -187,7 +231,7 @@ class LoratuiApp(App):
                 for n, (mode, title) in enumerate(SCREEN_TITLES.items(), 1)]
         cmds += [
             PaletteCommand("app: help (keys of this screen)", "? or F1", self.action_help),
-            PaletteCommand("app: quit", "ctrl+q", self.exit),
+            PaletteCommand("app: quit", "ctrl+q", self.action_quit),
         ]
         cmds += [PaletteCommand(f"preview: {mode}", "image preview mode, remembered",
                                 lambda m=mode: self.set_preview_mode(m))
