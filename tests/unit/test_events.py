@@ -96,3 +96,47 @@ def test_rotate_events_keeps_one_training_per_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.events.1.jsonl", "x.events.2.jsonl", "x.events.3.jsonl"]
     assert '"n": 6' in (tmp_path / "x.events.1.jsonl").read_text()
     assert '"n": 4' in (tmp_path / "x.events.3.jsonl").read_text()
+
+
+def test_follower_reads_a_replacing_file_from_its_start_even_when_larger(tmp_path):
+    """A new run rotates NAME.events.jsonl aside and writes a new one: the follower starts that one
+    from byte 0 (by its inode, not only when it is shorter) and counts the restart."""
+    path = tmp_path / "run.events.jsonl"
+    old = json.dumps(ev.make_event("epoch_end", epoch=1, step=4, avg_loss=0.5)) + "\n"
+    path.write_text(old)
+    follower = ev.EventFollower(path)
+    assert [e["epoch"] for e in follower.poll()] == [1] and follower.restarts == 0
+    os.replace(path, tmp_path / "run.events.1.jsonl")
+    new = "".join(json.dumps(ev.make_event("epoch_end", epoch=n, step=4 * n, avg_loss=0.4)) + "\n" for n in (7, 8))
+    path.write_text(new)  # longer than the old file: only the inode tells
+    assert [e["epoch"] for e in follower.poll()] == [7, 8] and follower.restarts == 1
+
+
+def test_follower_skip_past_ignores_what_the_file_held(tmp_path):
+    path = tmp_path / "run.events.jsonl"
+    assert ev.EventFollower(path).identity() == (None, 0)
+    path.write_text(json.dumps(ev.make_event("epoch_end", epoch=1, step=4, avg_loss=0.5)) + "\n")
+    follower = ev.EventFollower(path)
+    follower.skip_past(follower.identity())
+    assert follower.poll() == []
+    os.replace(path, tmp_path / "run.events.1.jsonl")
+    path.write_text(json.dumps(ev.make_event("epoch_end", epoch=2, step=8, avg_loss=0.4)) + "\n")
+    assert [e["epoch"] for e in follower.poll()] == [2]
+
+
+def test_events_target_refuses_a_file_that_is_not_an_events_file(tmp_path):
+    """`train --events config.toml` renamed the config aside (and 5 runs later deleted it)."""
+    config = tmp_path / "config.toml"
+    config.write_text("[model]\n")
+    assert "ends in .jsonl" in ev.events_target_problem(config)
+    other = tmp_path / "notes.jsonl"
+    other.write_text('{"a": 1}\n')
+    assert "holds something else than loratui events" in ev.events_target_problem(other)
+    assert "folder" in ev.events_target_problem(tmp_path / "missing" / "x.jsonl")
+    assert "is a folder" in ev.events_target_problem(tmp_path)
+    assert ev.events_target_problem(tmp_path / "new.jsonl") is None
+    (tmp_path / "empty.jsonl").write_text("")
+    assert ev.events_target_problem(tmp_path / "empty.jsonl") is None
+    run = tmp_path / "run.events.jsonl"
+    run.write_text(json.dumps(ev.make_event("epoch_end", epoch=1, step=4, avg_loss=0.5)) + "\n")
+    assert ev.events_target_problem(run) is None

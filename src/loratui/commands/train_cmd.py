@@ -41,6 +41,13 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     if extend_epochs is not None and not resume:
         raise click.UsageError("--extend-epochs needs --resume STATE_DIR (the state of the run to continue)")
     _preflight(config)
+    if events:
+        from loratui.core.errors import LoratuiError
+        from loratui.core.events import events_target_problem
+
+        problem = events_target_problem(events)
+        if problem:
+            raise LoratuiError(problem)
     if resume:
         from loratui.core.config import resume_state_problem
         from loratui.core.errors import LoratuiError

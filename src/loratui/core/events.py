@@ -143,6 +143,29 @@ def parse_line(line: str) -> dict | None:
     return event if isinstance(event, dict) and event.get("event") in EVENT_TYPES else None
 
 
+def events_target_problem(path: str | os.PathLike) -> str | None:
+    """Why ``--events PATH`` cannot take the run's events, or None. A fresh run moves an earlier
+    events file aside (NAME.events.1.jsonl...), so PATH must be new, empty, or an events file
+    already: a config or any other file there would be renamed, and 5 runs later deleted."""
+    path = Path(path)
+    if path.name == "" or path.is_dir():
+        return f"--events {path}: is a folder: give a file name ending in .jsonl"
+    if not path.parent.is_dir():
+        return f"--events {path}: folder {path.parent} does not exist: create it first"
+    if path.suffix != ".jsonl":
+        return f"--events {path}: an events file name ends in .jsonl"
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(1 << 16)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"--events {path}: cannot read it ({exc.strerror or exc})"
+    if first.strip() and parse_line(first.decode("utf-8", "replace")) is None:
+        return f"--events {path}: holds something else than loratui events: give a new file name"
+    return None
+
+
 ROTATE_KEEP = 5
 
 
@@ -202,7 +225,23 @@ class EventFollower:
     path: Path
     offset: int = 0
     at_end: bool = False
+    restarts: int = 0      # times the file was replaced (a new run rotated it) or truncated: read anew
     _pending: bytes = b""
+    _inode: int | None = None
+
+    def identity(self) -> tuple[int | None, int]:
+        """(inode, size) of the file now; (None, 0) when there is none."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None, 0
+        return st.st_ino, st.st_size
+
+    def skip_past(self, identity: tuple[int | None, int]) -> None:
+        """Ignore what the file held when ``identity()`` was taken: only what was appended since, or a
+        file that replaced it (a new run's), is read."""
+        self._inode, self.offset = identity
+        self._pending = b""
 
     def poll(self, max_bytes: int | None = None) -> list[dict]:
         return parse_lines(self.poll_lines(max_bytes))
@@ -211,8 +250,11 @@ class EventFollower:
         """The new complete lines, unparsed (for a reader with a faster path for some of them)."""
         try:
             with open(self.path, "rb") as handle:
-                if os.fstat(handle.fileno()).st_size < self.offset:  # truncated or replaced: start over
-                    self.offset, self._pending = 0, b""
+                st = os.fstat(handle.fileno())
+                if st.st_size < self.offset or self._inode is not None and st.st_ino != self._inode:
+                    self.offset, self._pending = 0, b""  # truncated, or replaced by a new run: start over
+                    self.restarts += 1
+                self._inode = st.st_ino
                 handle.seek(self.offset)
                 data = handle.read() if max_bytes is None else handle.read(max_bytes)
                 self.at_end = max_bytes is None or len(data) < max_bytes

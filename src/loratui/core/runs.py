@@ -299,6 +299,17 @@ def last_log_lines(output_dir: str | os.PathLike, name: str, count: int = 20) ->
     return lines or list(read_summary(output_dir, name).record.notes)[-count:]
 
 
+def previous_outputs(output_dir: str | os.PathLike, name: str) -> list[Path]:
+    """What a new run named ``name`` writes over (or prunes) in ``output_dir``: the final LoRA
+    (NAME.safetensors), the epoch and step saves (NAME-000004, NAME-step00000500) and their -state
+    folders, and NAME-state; promoted copies are not among them. Sorted by name."""
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return []
+    saves = re.compile(rf"{re.escape(name)}(?:-\d{{6}}|-step\d+)?(?:\.safetensors|-state)")
+    return sorted(path for path in folder.iterdir() if saves.fullmatch(path.name))
+
+
 def promote_checkpoint(source: str | os.PathLike, name: str, output_dir: str | os.PathLike | None = None) -> Path:
     """Copy a checkpoint to OUTPUT_DIR/NAME.safetensors, or NAME-promoted.safetensors,
     NAME-promoted-2.safetensors, ... when that is taken. Never moves the source, never overwrites:

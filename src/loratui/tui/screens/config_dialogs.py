@@ -37,6 +37,7 @@ def dialog_css(cls: str) -> str:
     {cls} .dialog-muted {{ color: $text-muted; }}
     {cls} .dialog-message {{ height: auto; min-height: 1; color: $text-muted; }}
     {cls} .dialog-message.-error {{ color: $text-error; text-style: bold; }}
+    {cls} .dialog-warning {{ height: auto; margin-top: 1; color: $text-warning; }}
     """
 
 

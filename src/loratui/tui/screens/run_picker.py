@@ -190,6 +190,8 @@ class _AskDialog(ModalScreen):
             yield Static(Text(self.prompt), classes="dialog-muted")
             yield Input(self.initial, type="integer", id="ask-input", compact=True)
             yield Static("", id="ask-message", classes="dialog-message")
+            for line in getattr(self, "warnings", ()):
+                yield Static(Text(f"! {line}"), classes="dialog-warning")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -237,12 +239,14 @@ class StartDialog(_AskDialog):
 
     DEFAULT_CSS = dialog_css("StartDialog") + "StartDialog #ask-message { text-style: bold; }"
 
-    def __init__(self, title: str, build: Callable[[int], object], processes: int = 1) -> None:
+    def __init__(self, title: str, build: Callable[[int], object], processes: int = 1,
+                 warnings: Sequence[str] = ()) -> None:
         super().__init__(title, "Processes (GPUs; more than 1 launches torchrun). The run goes on in its own "
                                 "session when the app closes or SSH drops; its output goes to OUTPUT_DIR/NAME.log.",
                          str(processes))
         self.build = build
         self.command = None
+        self.warnings = list(warnings)
 
     def check(self) -> None:
         processes = self.number()

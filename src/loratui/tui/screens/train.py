@@ -64,7 +64,8 @@ class TrainScreen(Screen):
                 tooltip="The last N steps"),
         Binding("minus", "zoom(-1)", "Zoom out", id="train.zoom_out", key_display="-", show=False),
         Binding("p", "promote", "Promote", id="train.promote",
-                tooltip="Copy the highlighted checkpoint to the final name (never overwrites)"),
+                tooltip="Copy the highlighted checkpoint to NAME.safetensors, or NAME-promoted.safetensors when "
+                        "that exists (never overwrites)"),
         Binding("w", "save_now", "Save now", id="train.save_now", show=False),
         Binding("k", "sample_now", "Sample now", id="train.sample_now", show=False),
         Binding("r", "resume", "Resume", id="train.resume", show=False, tooltip="Continue a stopped run"),
@@ -275,7 +276,28 @@ class TrainScreen(Screen):
             self.notify("no config to train: open or save one on the Settings screen (3)", severity="error")
             return
         self.app.push_screen(StartDialog(f"start a new run from {Path(config).name}",
-                                         lambda n: self.service.command(config, processes=n)), self._start)
+                                         lambda n: self.service.command(config, processes=n),
+                                         warnings=self._start_warnings(config)), self._start)
+
+    def _start_warnings(self, config) -> list[str]:
+        """What a new run would cost: the last run's files it overwrites, Settings changes it ignores."""
+        from loratui.core.runs import previous_outputs
+
+        lines = []
+        unsaved = self.app.unsaved_settings() if hasattr(self.app, "unsaved_settings") else 0
+        if unsaved:
+            lines.append(f"Settings holds {unsaved} unsaved change(s): this run reads {Path(config).name} as "
+                         "saved (esc, then ctrl+s on Settings, to include them)")
+        try:
+            command = self.service.command(config)
+        except (LoratuiError, OSError):
+            return lines  # the dialog says what is wrong with the config
+        older = previous_outputs(command.output_dir, command.name)
+        if older:
+            shown = ", ".join(path.name for path in older[:2]) + (f" and {len(older) - 2} more" if len(older) > 2 else "")
+            lines.append(f"overwrites the last run's {shown} in {command.output_dir}: to keep them, change "
+                         "saving.output_name on Settings first")
+        return lines
 
     def _start(self, command) -> None:
         if command is None:
@@ -368,6 +390,14 @@ class TrainScreen(Screen):
         checkpoint = self.checkpoints.current
         if checkpoint is None:
             self.notify("no checkpoint to promote yet", severity="warning")
+            return
+        if not self.checkpoints.has_focus:  # p from the chart: which checkpoint was never shown
+            self.checkpoints.focus()
+            self.notify("highlight the checkpoint to promote with ↑↓, then p", timeout=6)
+            return
+        if Path(checkpoint.path).name == f"{snapshot.name}.safetensors":
+            self.notify(f"{snapshot.name}.safetensors is the final LoRA already: highlight an epoch or step "
+                        "checkpoint (↑↓) to promote", severity="warning")
             return
         if snapshot.status in ("starting", "live"):  # its end writes NAME.safetensors: a promoted copy would go
             self.notify(f"{snapshot.name} is still running and writes {snapshot.name}.safetensors when it ends: "

@@ -120,7 +120,14 @@ class FollowedRun:
         self.status = "reading"
         self.caught_up = False
         self.stopping = threading.Event()
+        self.skip: tuple | None = None  # a new run replaces this file: (inode, size) of the last run's
         self.worker = None
+
+    def reset(self) -> None:
+        """Forget what was read: a new run (its events file rotated) starts from nothing."""
+        with self.lock:
+            self.record = RunRecord(self.output_dir, self.name)
+            self.series = LossSeries()
 
     def feed(self, lines: list[bytes]) -> list[dict]:
         """Take new lines of the events file; returns the events other than steps."""
@@ -220,10 +227,17 @@ class RunService:
         with self._subscribers_lock:
             self._subscribers.discard(node)
 
-    def follow(self, output_dir: str | os.PathLike, name: str) -> FollowedRun:
-        """Follow a run from the start of its events file (again the same object when followed)."""
+    def follow(self, output_dir: str | os.PathLike, name: str, *, fresh: bool = False) -> FollowedRun:
+        """Follow a run from the start of its events file (again the same object when followed).
+        ``fresh``: a new run is about to replace that file: what it holds now is the last run's, and
+        is not shown (its checkpoints are the ones the new run overwrites)."""
         run = FollowedRun(Path(output_dir).resolve(), name)
         known = self.followed.get(run.key)
+        if known is not None:
+            run = known
+        if fresh:  # taken now, before the new run can rotate the file
+            run.reset()
+            run.skip = EventFollower(run.key).identity()
         if known is not None:
             return known
         self.followed[run.key] = run
@@ -264,12 +278,19 @@ class RunService:
         worker = get_current_worker()  # cancelled when the app closes: the thread must end then
         follower = EventFollower(run.key)
         last_post = last_check = 0.0
-        pid, dirty = None, True
+        pid, dirty, restarts = None, True, 0
         while not run.stopping.is_set() and not worker.is_cancelled:
             now = time.monotonic()
+            skip, run.skip = run.skip, None
+            if skip is not None:  # a new run was started on this file (follow(fresh=True) reset the run)
+                follower.skip_past(skip)
+                restarts, dirty = follower.restarts, True
             if now - last_check >= 1.0 or run.status in ("starting", "live") and now - last_check >= 0.5:
                 pid, last_check = run.alive(), now  # before reading: a run that ends has written `finished`
             lines = follower.poll_lines(CHUNK_BYTES)
+            if follower.restarts != restarts:  # the file was replaced: the run shown so far is the last one
+                restarts = follower.restarts
+                run.reset()
             if lines:
                 events = run.feed(lines)
                 dirty = True
@@ -365,7 +386,7 @@ class RunService:
             handle.flush()
             process = subprocess.Popen(command.argv, cwd=command.cwd, stdin=subprocess.DEVNULL, stdout=handle,
                                        stderr=subprocess.STDOUT, env=env, start_new_session=True, close_fds=True)
-        run = self.follow(command.output_dir, command.name)
+        run = self.follow(command.output_dir, command.name, fresh="--resume" not in command.argv)
         run.process, run.command, run.exit_code = process, command, None
         return run
 

@@ -96,6 +96,13 @@ class ConfigForm(VerticalScroll, can_focus=False):
     def changed_fields(self) -> list[ConfigField]:
         return [f for f in self.fields.values() if f.changed]
 
+    def unsaved_edits(self) -> int:
+        """Fields the user changed since the form was loaded or saved (text that is not valid counts):
+        what quitting would throw away. A form with no file counts its changes from what it showed."""
+        loaded = config_values(self.base)
+        return sum(1 for key, f in self.fields.items()
+                   if f.value is INVALID or f.value != (loaded[key] if f.file_value is NO_FILE else f.file_value))
+
     @property
     def unsaved(self) -> bool:
         """Whether saving would write something: a field differs from the file, or there is no file."""
