@@ -321,3 +321,46 @@ def test_copy_tags_of_one_image_and_paste_onto_the_selection(tmp_path):
         assert caption(img, "10_alice/a02.png").count("smile") == 0  # not selected: untouched
 
     run(tmp_path, scenario)
+
+
+def test_undo_over_a_caption_edited_since_offers_the_choices_in_the_app(tmp_path):
+    """ctrl+z after a bulk edit, with one caption changed outside the app since: nothing is written,
+    and the dialog's s restores the others and leaves the edited one (`--skip-changed` in a shell)."""
+    from loratui.tui.screens.config_dialogs import ChoiceDialog
+
+    async def scenario(app, pilot, img):
+        before_b = caption(img, "5_bob/b01.png")
+        await pilot.press("minus", *"*background")
+        await pilot.pause()
+        await pilot.press("enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "PlanPreviewScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: "background" not in caption(img, "10_alice/a02.png"))
+        (img / "10_alice/a02.txt").write_text("mine, edited by hand\n", encoding="utf-8")
+        await pilot.press("ctrl+z")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceDialog), timeout=10)
+        assert "a02.txt: edited after the change" in app.screen.body
+        assert caption(img, "5_bob/b01.png") != before_b  # nothing undone yet
+        await pilot.press("s")
+        await until(pilot, lambda: caption(img, "5_bob/b01.png") == before_b, timeout=10)
+        assert caption(img, "10_alice/a02.png") == "mine, edited by hand\n"
+
+    run(tmp_path, scenario)
+
+
+def test_tag_list_and_summary_take_the_keys_when_opened(tmp_path):
+    async def scenario(app, pilot, img):
+        await pilot.press("t")
+        await until(pilot, lambda: app.focused is not None and app.focused.id == "freq-table")
+        await pilot.press("r")  # rename the highlighted tag: Old is filled in, the new name goes in New
+        await until(pilot, lambda: type(app.screen).__name__ == "BulkOpScreen")
+        await until(pilot, lambda: app.focused is not None and app.focused.id == "bulk-new")
+        assert app.screen.query_one("#bulk-old").value == app.screen.query_one("#bulk-new").value != ""
+        await pilot.press("escape")
+        await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
+        await pilot.press("i")
+        await until(pilot, lambda: app.focused is not None and app.focused.id == "summary-pane")
+        await pilot.press("i")  # closed again: the image table has the keys back
+        await until(pilot, lambda: app.focused is not None and app.focused.id == "images")
+
+    run(tmp_path, scenario)

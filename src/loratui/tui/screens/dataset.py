@@ -74,7 +74,7 @@ def _mark_style(row: ImageRow) -> str | None:
 
 COLUMNS = [  # sized so that all six show in the 48 columns the table has at 80x24
     Column("folder", "Concept", 8, lambda r: r.folder or ".", sort_key=lambda r: r.folder),
-    Column("file", "File", 11, lambda r: r.name, sort_key=lambda r: r.name),
+    Column("file", "File", 11, lambda r: r.name, sort_key=lambda r: r.name, cut="name", grow=20),
     Column("size", "Size", 4, lambda r: _size_text(r.size), sort_key=lambda r: r.size, align="right"),
     Column("tags", "Tags", 4, lambda r: "" if r.tag_count is None else str(r.tag_count),
            sort_key=lambda r: -1 if r.tag_count is None else r.tag_count, align="right"),
@@ -300,11 +300,18 @@ class DatasetScreen(DatasetEdits, Screen):
         switcher = self.query_one("#side", ContentSwitcher)
         if switcher.current == pane and pane != "editor-pane":
             pane = "editor-pane"
+        leaving = switcher.current
         switcher.current = pane
+        # the pane just opened takes the keys (r / d / enter on a tag, b on the summary); closing one
+        # gives them back to the image table
         if pane == "tags-pane":
             self.frequencies_changed()
+            self.query_one("#freq-table").focus()
         elif pane == "summary-pane":
             self.summary_changed()
+            self.query_one("#summary-pane").focus()
+        elif leaving != "editor-pane":
+            self.table.focus()
 
     def move_to(self, row: ImageRow | None, what: str) -> None:
         if row is None:

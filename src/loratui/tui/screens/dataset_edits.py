@@ -186,15 +186,42 @@ class DatasetEdits:
 
         self._undo_redo(redo_last, "redid", "redoing…")
 
-    def _undo_redo(self, step, verb: str, busy: str) -> None:
+    def _undo_redo(self, step, verb: str, busy: str, **how) -> None:
         def work():
-            result = step(self.store.root)
+            result = step(self.store.root, **how)
             restored = [Path(p) for p in getattr(result, "restored", [])]
             return result, restored, self.store.reread(restored)
 
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, ConflictError) and not how:
+                self.update_status()
+                self._ask_past_conflict(step, verb, busy, str(exc))
+            else:
+                self._write_failed(verb.replace("id", "o"), exc)
+
         self.set_status(busy)
         run_in_thread(self, work, done=lambda out: self._undone(*out, verb), what=verb.replace("id", "o"),
-                      failed=lambda exc: self._write_failed(verb.replace("id", "o"), exc))
+                      failed=failed)
+
+    def _ask_past_conflict(self, step, verb: str, busy: str, message: str) -> None:
+        """Captions edited since the change: nothing was written; the user picks what to do here (the
+        choices `tags undo --skip-changed / --force` give in a shell)."""
+        from loratui.tui.screens.config_dialogs import ChoiceDialog
+
+        doing = "undo" if verb == "undid" else "redo"
+        edited = message.split(": nothing", 1)[0]
+        body = (f"{edited}: edited after the change, so nothing was {verb.replace('id', 'one')} yet.\n"
+                f"s: {doing} the other captions and leave the edited ones as they are now\n"
+                f"f: {doing} all of them, overwriting the edits made since")
+        choices = [("s", "skip the edited ones"), ("f", "overwrite them too")]
+
+        def chosen(choice: str | None) -> None:
+            if choice == "s":
+                self._undo_redo(step, verb, busy, skip_changed=True)
+            elif choice == "f":
+                self._undo_redo(step, verb, busy, force=True)
+
+        self.app.push_screen(ChoiceDialog(f"{doing}: captions edited since", body, choices), chosen)
 
     def _write_failed(self, what: str, exc: BaseException) -> None:
         from loratui.tui.services.work import report_failure
@@ -237,6 +264,7 @@ class DatasetEdits:
             def prefill() -> None:
                 for field_id in ("#bulk-old", "#bulk-new"):
                     screen.query_one(field_id).value = initial
+                screen.query_one("#bulk-new").focus()  # Old is filled in: the new name is what is typed next
             screen.call_after_refresh(prefill)
 
     def complete_tag(self, text: str) -> list[str]:

@@ -37,7 +37,7 @@ def default_glyphs() -> Glyphs:
     return ASCII_GLYPHS if os.environ.get("TERM") == "linux" else UNICODE_GLYPHS
 
 
-class ImageTable(TableCursor, ScrollView, can_focus=True):
+class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False):
     """A keyboard-driven table over any row objects, for 10,000+ rows."""
 
     GUTTER = 3  # cursor mark, selection mark, space
@@ -341,7 +341,7 @@ class ImageTable(TableCursor, ScrollView, can_focus=True):
             if component:  # e.g. the problem column; on the cursor row the cursor's colours win
                 cell_style = row_style + self.get_component_rich_style(component, partial=True)
                 cell_style = cell_style + cursor_style if cursor_style else cell_style
-            cells.append(Segment(fit_text(text, col_width, column.align, glyphs.ellipsis), cell_style))
+            cells.append(Segment(fit_text(text, col_width, column.align, glyphs.ellipsis, column.cut), cell_style))
         gutter = (glyphs.cursor if is_cursor else " ") + (glyphs.selected if is_selected else " ") + " "
         return self._join(gutter, cells, line_style, width)
 
@@ -359,6 +359,14 @@ class ImageTable(TableCursor, ScrollView, can_focus=True):
             return self._columns_layout[1]
         flexible = [c for c in self.columns if c.width is None]
         spare = width - self.GUTTER - sum(c.width or 0 for c in self.columns) - (len(self.columns) - 1)
+        # a column that may grow (the file name) takes up to half of the room the flexible ones do not need
+        budget = max(0, spare - MIN_FLEX_WIDTH * len(flexible)) // 2
+        grown: dict[str, int] = {}
+        for column in self.columns:
+            if column.width is not None and column.grow and budget > 0:
+                grown[column.key] = min(column.grow, budget)
+                budget -= grown[column.key]
+                spare -= grown[column.key]
         each, extra = divmod(max(spare, 0), max(len(flexible), 1))
         layout: list[tuple[Column, int]] = []
         x = self.GUTTER
@@ -366,7 +374,7 @@ class ImageTable(TableCursor, ScrollView, can_focus=True):
             if column.width is None:
                 col_width = max(MIN_FLEX_WIDTH, each + (1 if column is flexible[0] else 0) * extra)
             else:
-                col_width = column.width
+                col_width = column.width + grown.get(column.key, 0)
             col_width = min(col_width, width - x)  # the column that reaches the edge is cut
             if col_width < 2:
                 break

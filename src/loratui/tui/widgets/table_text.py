@@ -27,6 +27,11 @@ class Column:
     align: Literal["left", "right"] = "left"
     # A component class name (e.g. "image-table--problem") to style this cell, or None.
     style_getter: Callable[[Any], str | None] | None = None
+    # How a text too long is cut: "end" (keeps the start), or "name" for file names, whose end tells
+    # them apart (IMG_20230101_123456.jpg): the extension goes first, then the middle of the stem.
+    cut: Literal["end", "name"] = "end"
+    # A fixed-width column may take up to this many more cells when the table has room to spare.
+    grow: int = 0
 
 
 @dataclass(frozen=True)
@@ -43,16 +48,35 @@ UNICODE_GLYPHS = Glyphs()
 ASCII_GLYPHS = Glyphs(cursor=">", selected="*", ascending="^", descending="v", ellipsis="~")
 
 
-def fit_text(text: str, width: int, align: str = "left", ellipsis: str = "…") -> str:
-    """`text` padded or cut to exactly `width` cells; a cut ends with the ellipsis."""
+def fit_text(text: str, width: int, align: str = "left", ellipsis: str = "…", cut: str = "end") -> str:
+    """`text` padded or cut to exactly `width` cells; a cut ends with the ellipsis, or with
+    ``cut="name"`` loses a file extension and then the middle of the stem (see Column.cut)."""
     if width <= 0:
         return ""
     if not text.isprintable():  # a newline or tab in a file name would break the line
         text = "".join(ch if ch.isprintable() else "?" for ch in text)
     length = cell_len(text)
+    if length > width and cut == "name":
+        return _cut_name(text, width, ellipsis)
     if length > width:
         return set_cell_size(text, width - 1) + ellipsis
     if length == width:
         return text
     pad = " " * (width - length)
     return pad + text if align == "right" else text + pad
+
+
+def _cut_name(name: str, width: int, ellipsis: str) -> str:
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and len(extension) <= 5:
+        name = stem  # the Size column and the preview say what kind of image it is
+        if cell_len(name) <= width:
+            return set_cell_size(name, width)
+    if width < 5:
+        return set_cell_size(name, width - 1) + ellipsis
+    tail = (width - 1) // 2
+    head = width - 1 - tail
+    end = name[-tail:]
+    while cell_len(end) > tail:  # wide characters: fewer of them fill the tail
+        end = end[1:]
+    return set_cell_size(name, head) + ellipsis + set_cell_size(end, tail)
