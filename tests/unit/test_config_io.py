@@ -259,3 +259,17 @@ def test_config_dir_is_not_a_field():
     a.config_dir = Path("/x")
     assert a == b and b.config_dir is None
     assert os.fspath(a.config_dir) == "/x"
+
+
+def test_check_paths_names_a_repo_id_that_training_cannot_read(tmp_path):
+    """"base-model/tiny-sd1x" (a typo of a local folder) reads like a Hugging Face repo id; training only
+    reads local files, so `config check` says so instead of ok (train refused it only after rotating
+    the last run's events)."""
+    from loratui.core.config import check_paths
+
+    path = tmp_path / "c.toml"
+    path.write_text('[model]\npretrained_model_name_or_path = "base-model/tiny-sd1x"\n'
+                    '[dataset]\ntrain_data_dir = "."\n', encoding="utf-8")
+    problems = check_paths(load_config(path))
+    assert any(p.startswith("pretrained_model_name_or_path: base-model/tiny-sd1x is not a folder or file here")
+               and "hf download base-model/tiny-sd1x" in p for p in problems), problems

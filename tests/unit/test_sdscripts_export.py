@@ -222,6 +222,20 @@ def test_earlier_export_is_overwritten_only_when_asked(project):
     assert (project / "sd" / "notes.md").read_text() == "mine"  # the rest of the folder is left alone
 
 
+def test_a_config_toml_this_command_did_not_write_is_never_overwritten(project):
+    """`export-sdscripts config.toml -o .` with --yes replaced the user's own config: a file of the same
+    name that is not an earlier export is refused, asked or not."""
+    cfg = _cfg(project)
+    own = project / "config.toml"
+    own.write_text("# my loratui config\n[training]\nmax_train_epochs = 4\n")
+    before = own.read_bytes()
+    for overwrite in (False, True):
+        with pytest.raises(LoratuiError, match="config.toml: exists and was not written by `loratui config "
+                                               "export-sdscripts`.*nothing was written"):
+            export_sdscripts(cfg, project, overwrite=overwrite)
+    assert own.read_bytes() == before and not (project / "dataset.toml").exists()
+
+
 def test_non_utf8_folder_name_is_one_line_and_writes_nothing(project):
     import os
 

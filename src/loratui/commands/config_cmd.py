@@ -235,10 +235,11 @@ def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str |
     Both files are written or neither. An earlier export in the folder is overwritten only after
     a yes (or with --yes; without a terminal the command stops, exit 2).
     """
-    from loratui.core.config import earlier_export, export_sdscripts, load_config
+    from loratui.core.config import earlier_export, export_sdscripts, load_config, refuse_foreign_export_files
 
     cfg = load_config(config_path)
     out = Path(output_dir) if output_dir else Path(config_path).with_name(Path(config_path).stem + "_sdscripts")
+    refuse_foreign_export_files(out)  # the user's own config.toml there is never an "earlier export"
     earlier = earlier_export(out)
     if earlier and not yes:
         if not _interactive():

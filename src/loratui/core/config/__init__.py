@@ -49,6 +49,7 @@ from loratui.core.config.schema import (
 )
 from loratui.core.config.sdscripts_export import (
     SdScriptsExport, build_sdscripts, earlier_export, export_sdscripts, find_subsets, guess_model_family,
+    refuse_foreign_export_files,
 )
 from loratui.core.config.write import save_config, update_config_text, write_config
 
@@ -62,7 +63,7 @@ __all__ = [
     "NetworkSection", "OptimizerSection", "Preset", "PresetCatalog", "PresetError", "SamplingSection",
     "SavingSection", "SdScriptsExport", "TrainingConfig", "TrainingSection",
     "apply_preset", "build_sdscripts", "check_paths", "coerce_value", "config_from_dict", "config_to_dict",
-    "describe_field", "dumps_config", "earlier_export", "export_sdscripts", "field_help", "field_spec",
+    "describe_field", "dumps_config", "earlier_export", "export_sdscripts", "refuse_foreign_export_files", "field_help", "field_spec",
     "file_name_problem", "find_subsets", "guess_model_family",
     "import_kohya", "import_kohya_file", "load_config", "load_preset_file", "load_presets", "loads_config",
     "apply_cpu_defaults", "has_nvidia_gpu", "missing_packages", "model_folder_family", "model_folder_v_prediction",

@@ -272,9 +272,29 @@ def _num(x: float) -> str:
 EXPORT_FILES = ("config.toml", "dataset.toml")
 
 
+EXPORT_HEADER = b"# Written by `loratui config export-sdscripts`"
+
+
+def _written_by_export(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(EXPORT_HEADER)) == EXPORT_HEADER
+    except OSError:
+        return False
+
+
 def earlier_export(out_dir: str | os.PathLike) -> list[Path]:
-    """The files of an earlier export in ``out_dir`` (which an export would overwrite)."""
-    return [Path(out_dir) / name for name in EXPORT_FILES if os.path.lexists(Path(out_dir) / name)]
+    """The files of an earlier export in ``out_dir`` (which an export would overwrite): those this
+    command wrote, known by their first line. Another file of the same name is never overwritten."""
+    found = [Path(out_dir) / name for name in EXPORT_FILES]
+    return [path for path in found if os.path.lexists(path) and _written_by_export(path)]
+
+
+def refuse_foreign_export_files(out: Path) -> None:
+    for path in (out / name for name in EXPORT_FILES):
+        if os.path.lexists(path) and not _written_by_export(path):
+            raise LoratuiError(f"{path}: exists and was not written by `loratui config export-sdscripts` (your own "
+                               "config?): nothing was written; pass another --output-dir")
 
 
 def _utf8(value: Any) -> None:
@@ -313,6 +333,7 @@ def export_sdscripts(cfg: TrainingConfig, out_dir: str | os.PathLike, family: st
              "dataset.toml": header.format("--dataset_config") + tomli_w.dumps(export.dataset)}
     if os.path.lexists(out) and not out.is_dir():
         raise LoratuiError(f"{out}: exists and is not a folder: pass another --output-dir")
+    refuse_foreign_export_files(out)
     earlier = earlier_export(out)
     if earlier and not overwrite:
         raise LoratuiError(f"{earlier[0]}: an earlier export is there; nothing was written: pass --yes to "
