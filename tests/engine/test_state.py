@@ -250,6 +250,22 @@ def test_a_damaged_state_file_is_one_line(tiny_sd1_dir, tmp_path, damage):
         run(config, resume=str(state))
 
 
+def test_a_state_past_the_planned_steps_is_refused_before_anything_is_written(tiny_sd1_dir, tmp_path):
+    """"step": 999999 in state.json said "completed: 999999 step(s)" and overwrote the final LoRA."""
+    import json
+
+    config = make_project(tmp_path, tiny_sd1_dir, **{"training.max_train_steps": 1})
+    assert run(config, save_state=True)[0] == 0
+    state = tmp_path / "out" / "tiny-state"
+    info = json.loads((state / "state.json").read_text())
+    info["step"] = 999999
+    (state / "state.json").write_text(json.dumps(info))
+    final = (tmp_path / "out" / "tiny.safetensors").read_bytes()
+    with pytest.raises(LoratuiError, match=r"the state is at step 999,999, past the \d+ steps this config plans"):
+        run(config, resume=str(state))
+    assert (tmp_path / "out" / "tiny.safetensors").read_bytes() == final
+
+
 def test_state_files_have_the_umask_mode(tiny_sd1_dir, tmp_path):
     """The state's lora.safetensors is 0644 like everything else a run writes (save_file made it 0600)."""
     import os

@@ -137,6 +137,20 @@ def test_resume_states(tmp_path):
     assert "does not exist" in resume_state_problem(tmp_path / "e-state")
 
 
+@pytest.mark.parametrize("fields, message", [
+    ('"step": 3, "epoch": 1, "batches_done": 3, "losses": "x"', "losses is not a list of numbers"),
+    ('"step": -5, "epoch": 1, "batches_done": 3, "losses": []', "step is missing, not a number or negative (-5)"),
+    ('"step": 3, "epoch": 0, "batches_done": 3, "losses": []', "epoch is missing, not a number or negative (0)"),
+    ('"step": 3, "epoch": 1, "batches_done": true, "losses": []', "batches_done is missing"),
+    ('"step": 1, "epoch": 1, "batches_done": 1, "losses": [1.0, 0.9]', "2 losses for step 1"),
+])
+def test_a_state_json_with_impossible_values_is_one_line(tmp_path, fields, message):
+    """A damaged state.json printed a Python traceback (losses = "x") or trained from step -5."""
+    state = _state(tmp_path / "s-state")
+    (state / "state.json").write_text('{"format": 1, ' + fields + "}")
+    assert message in resume_state_problem(state)
+
+
 def _fake_png(path: Path, width: int, height: int) -> Path:
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))

@@ -409,6 +409,11 @@ class Run:
         if self.extend_epochs is not None:
             self._extend(compute_schedule(self.cfg, scan, self.world).epochs)
         schedule = compute_schedule(self.cfg, scan, self.world)
+        done = (self.resume_info or {}).get("step")
+        if isinstance(done, int) and done > schedule.total_steps:
+            raise LoratuiError(f"--resume {self.resume}: the state is at step {done:,}, past the {schedule.total_steps:,} "
+                               "steps this config plans: nothing to continue (--extend-epochs N trains N more "
+                               "epochs; a state from another dataset or config does not fit)")
         if self.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             stale = self.lock.acquire()

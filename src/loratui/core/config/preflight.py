@@ -126,9 +126,19 @@ def resume_state_problem(folder: str | os.PathLike, option: str = "--resume") ->
             return f"{option}: {folder} was written by another loratui version (format {info.get('format')})"
         missing = [n for n in ("lora.safetensors", "optimizer.pt", "rng.pt") if not (folder / n).is_file()]
         return f"{option}: {folder / missing[0]} is missing: this state is incomplete and cannot be resumed"
+    info = _state_json(chosen)
     for key in ("step", "epoch", "batches_done"):
-        if not isinstance(_state_json(chosen).get(key), int):
-            return f"{option}: {chosen / 'state.json'}: {key} is missing or not a number: the file is damaged"
+        value = info.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < (1 if key == "epoch" else 0):
+            return (f"{option}: {chosen / 'state.json'}: {key} is missing, not a number or negative ({value!r}): "
+                    "the file is damaged")
+    losses = info.get("losses", [])
+    if not isinstance(losses, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                                for x in losses):
+        return f"{option}: {chosen / 'state.json'}: losses is not a list of numbers: the file is damaged"
+    if len(losses) > info["step"]:
+        return (f"{option}: {chosen / 'state.json'}: {len(losses)} losses for step {info['step']} (one a step): "
+                "the file is damaged")
     try:
         safetensors_keys(chosen / "lora.safetensors")
     except LoratuiError as exc:
