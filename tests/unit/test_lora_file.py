@@ -57,3 +57,27 @@ def test_bad_files_are_one_line(tmp_path):
     (tmp_path / "cut.safetensors").write_bytes(whole[: len(whole) // 2])
     with pytest.raises(LoratuiError, match="truncated"):
         read_lora_info(tmp_path / "cut.safetensors")
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"__metadata__": [1, 2]}, "__metadata__ is not a table of texts"),
+    ({"__metadata__": {"ss_network_dim": 8}}, "__metadata__ is not a table of texts"),
+    ({"k.lora_down.weight": {"dtype": "F16", "shape": [-4, 8], "data_offsets": [0, 64]}}, "has the shape [-4, 8]"),
+    ({"k.lora_down.weight": {"dtype": "F16", "shape": "abc", "data_offsets": [0, 64]}}, "has the shape 'abc'"),
+    ({"k.lora_down.weight": {"dtype": "Q99", "shape": [4, 8], "data_offsets": [0, 64]}}, "unknown dtype 'Q99'"),
+    ({"k.lora_down.weight": {"dtype": "F16", "shape": [4, 10 ** 20], "data_offsets": [0, 64]}}, "has the shape"),
+    ({"k.lora_down.weight": {"dtype": "F16", "shape": [4, 4], "data_offsets": [0, 64]}}, "does not fit"),
+])
+def test_headers_safetensors_would_refuse_are_one_line(tmp_path, entry, message):
+    """lora info crashed on a list __metadata__ and reported "ranks -4 ... loads in ComfyUI" for shapes
+    safetensors itself refuses."""
+    import json
+    import struct
+
+    header = {"k.lora_up.weight": {"dtype": "F16", "shape": [8, 4], "data_offsets": [0, 64]}}
+    header.update(entry)
+    raw = json.dumps(header).encode()
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(64))
+    with pytest.raises(LoratuiError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        read_lora_info(path)

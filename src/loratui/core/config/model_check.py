@@ -89,16 +89,43 @@ def safetensors_header(path: str | os.PathLike) -> dict:
     end = 0
     for name, info in header.items():
         if name == "__metadata__":
+            if not isinstance(info, dict) or not all(isinstance(v, str) for v in info.values()):
+                raise LoratuiError(f"{path}: damaged .safetensors header (__metadata__ is not a table of texts)")
             continue
         offsets = info.get("data_offsets") if isinstance(info, dict) else None
         if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)):
             raise LoratuiError(f"{path}: damaged .safetensors header (tensor {name!r} has no data_offsets)")
+        _check_tensor(path, name, info, offsets)
         end = max(end, offsets[1])
     if 8 + length + end > size:
         need, have = 8 + length + end, size
         raise LoratuiError(f"{path}: truncated: its header describes {need:,} bytes, the file has {have:,} "
                            f"({have / need:.0%}): the download or copy was cut short; get the file again")
     return header
+
+
+# bytes per element of the dtypes safetensors writes (sub-byte float formats: size not checked)
+_DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1, "I16": 2, "U16": 2,
+                "F16": 2, "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8, "C64": 8,
+                "F4": None, "F6_E2M3": None, "F6_E3M2": None}
+
+
+def _check_tensor(path: Path, name: str, info: dict, offsets: list[int]) -> None:
+    """What safetensors itself refuses when it loads: an unknown dtype, a shape that is not a list of
+    sizes, data_offsets that do not hold exactly the tensor's bytes."""
+    dtype, shape = info.get("dtype"), info.get("shape")
+    if dtype not in _DTYPE_BYTES:
+        raise LoratuiError(f"{path}: damaged .safetensors header (tensor {name!r} has an unknown dtype {dtype!r})")
+    if not (isinstance(shape, list) and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 1 << 40
+                                            for n in shape)):
+        raise LoratuiError(f"{path}: damaged .safetensors header (tensor {name!r} has the shape {shape!r})")
+    count = 1
+    for n in shape:
+        count *= n
+    size = _DTYPE_BYTES[dtype]
+    if not 0 <= offsets[0] <= offsets[1] or size is not None and offsets[1] - offsets[0] != count * size:
+        raise LoratuiError(f"{path}: damaged .safetensors header (tensor {name!r}: {dtype} {shape} does not fit "
+                           f"its data_offsets {offsets})")
 
 
 def _pickle_strings(stream, limit: int = 2_000_000) -> list[str]:
