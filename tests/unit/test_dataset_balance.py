@@ -63,6 +63,22 @@ def test_bad_target(tmp_path):
         balance_plan(scan_dataset(tmp_path), target=0)
 
 
+def test_a_target_past_the_repeat_limit_is_refused_in_integers(tmp_path):
+    """--target 99999999999999999999999 renamed 2_dup to 99999999999999991611392_dup (a float), which the
+    scan then left out; dataset init took --repeats 99999999999."""
+    from loratui.core.dataset import init_project
+
+    concept(tmp_path / "img", "2_dup", 3)
+    concept(tmp_path / "img", "1_ok", 2)
+    scan = scan_dataset(tmp_path / "img")
+    with pytest.raises(LoratuiError, match=r"needs [0-9,]+ repeats for (2_dup|1_ok) .* 10,000: pick a smaller --target; nothing was renamed"):
+        balance_plan(scan, target=99999999999999999999999)
+    assert sorted(str(r) for r in balance_plan(scan, target=20000)) == ["1_ok -> 10000_ok", "2_dup -> 6667_dup"]
+    with pytest.raises(LoratuiError, match="--repeats 99,999,999,999 is more than the 10,000"):
+        init_project(tmp_path / "p", concept="x", repeats=99999999999)
+    assert not (tmp_path / "p").exists()
+
+
 def test_apply_renames(tmp_path):
     concept(tmp_path, "10_a", 4)
     concept(tmp_path, "1_b", 20)
@@ -186,8 +202,13 @@ from hypothesis import strategies as st  # noqa: E402
 )
 def test_plan_brings_every_concept_close_to_target(folders, target):
     scan = _fake_scan([n for n, _ in folders], [r for _, r in folders])
-    plan = {r.source: r for r in balance_plan(scan, target)}
     goal = target if target is not None else max(n * r for n, r in folders)
+    try:
+        plan = {r.source: r for r in balance_plan(scan, target)}
+    except LoratuiError as exc:  # a folder would need more repeats than a folder name may say
+        assert "the most a folder may say is 10,000" in str(exc)
+        assert any(round(goal / n) > 10_000 for n, _ in folders)
+        return
     for subset in scan.train_subsets:
         rename = plan.get(subset.path)
         repeats = rename.new_repeats if rename else subset.repeats

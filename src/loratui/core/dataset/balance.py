@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from loratui.core.dataset.scan import DatasetScan, Subset
+from loratui.core.dataset.scan import MAX_REPEATS, DatasetScan, Subset
 from loratui.core.errors import LoratuiError
 
 
@@ -72,7 +72,12 @@ def balance_plan(scan: DatasetScan, target: int | None = None) -> list[Rename]:
     for subset in scan.train_subsets:
         if not subset.images:
             continue
-        repeats = max(1, round(target / subset.num_images))
+        whole, rest = divmod(target, subset.num_images)  # round() of the exact ratio, in integers
+        repeats = max(1, whole + (2 * rest > subset.num_images or 2 * rest == subset.num_images and whole % 2))
+        if repeats > MAX_REPEATS:  # integer arithmetic: a float turned 10**23 into 99999999999999991611392
+            raise LoratuiError(f"balance target {target:,} needs {repeats:,} repeats for {subset.name} "
+                               f"({subset.num_images} image(s)); the most a folder may say is {MAX_REPEATS:,}: "
+                               "pick a smaller --target; nothing was renamed")
         if repeats == subset.repeats:
             continue
         dest = subset.path.with_name(renamed(subset, repeats))

@@ -17,6 +17,7 @@ from typing import Literal
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import describe_os_error, staging_folder
 from loratui.core.dataset.images import IMAGE_EXTENSIONS
+from loratui.core.dataset.scan import MAX_REPEATS
 
 LinkMode = Literal["copy", "symlink", "hardlink"]
 PROJECT_FOLDERS = ("img", "reg", "model")  # no log/: a run logs beside its output (model/NAME.log)
@@ -37,6 +38,9 @@ def concept_folder_name(repeats: int, concept: str, class_tokens: str | None = N
     """`10_sks` or, with class tokens, `10_sks dog` (the kohya_ss GUI's instance + class naming)."""
     if repeats < 1:
         raise LoratuiError(f"--repeats must be at least 1 (got {repeats}): sd-scripts skips folders with 0 repeats")
+    if repeats > MAX_REPEATS:
+        raise LoratuiError(f"--repeats {repeats:,} is more than the {MAX_REPEATS:,} a folder may say (the scan "
+                           "would leave it out): use the real repeat count, e.g. 10")
     concept = concept.strip()
     if not concept:
         raise LoratuiError("--concept must not be empty")
