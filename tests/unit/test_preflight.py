@@ -213,3 +213,17 @@ def test_deeply_nested_files_are_one_line(tmp_path):
         import_kohya_file(tmp_path / "deep.json")
     with pytest.raises(ConfigError, match="nested too deeply"):
         loads_config("[model]\nvae = " + "[" * 5000 + "]" * 5000, "deep.toml")
+
+
+def test_a_pipe_or_a_broken_link_named_like_an_image_is_left_out_not_waited_on(tmp_path):
+    """A FIFO named fifo.png made `dataset scan` wait forever on open()."""
+    import os
+
+    img = tmp_path / "img"
+    write_png(img / "2_good" / "a.png")
+    os.mkfifo(img / "2_good" / "fifo.png")
+    (img / "2_good" / "dead.png").symlink_to(tmp_path / "nowhere.png")
+    scan = scan_dataset(img)
+    left = sorted(p.path.name for p in scan.problems if p.kind == "not_a_file")
+    assert left == ["dead.png", "fifo.png"]
+    assert [i.path.name for i in scan.subsets[0].images] == ["a.png"]

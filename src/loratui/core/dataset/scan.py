@@ -228,6 +228,13 @@ def _list_folder(
                     f"named like an image stops it); rename or move it", "warning"))
             _report_nested(Path(entry.path), path, problems)
             continue
+        if (lower in IMAGE_EXTENSIONS or lower in OTHER_IMAGE_EXTENSIONS) and not _is_regular(entry):
+            # a FIFO named x.png blocked the scan forever on open(); a dangling link reads as nothing
+            problems.append(Problem(
+                "not_a_file", Path(entry.path),
+                f"{path.name}/{name} is not a regular file (a pipe, device or broken link): it is left out; "
+                "remove it or put the real image there", "warning"))
+            continue
         if lower in OTHER_IMAGE_EXTENSIONS:
             problems.append(Problem(
                 "unsupported_image", Path(entry.path),
@@ -251,6 +258,13 @@ def _list_folder(
         elif name.lower().endswith(cap_lower):
             caption_names.add(name)
     return _Folder(path, repeats, tokens, is_reg, images, caption_names)
+
+
+def _is_regular(entry) -> bool:
+    try:
+        return entry.is_file()  # follows a link: one to a real image is fine
+    except OSError:
+        return False
 
 
 def _report_nested(nested: Path, parent: Path, problems: list[Problem]) -> None:

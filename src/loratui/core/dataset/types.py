@@ -8,7 +8,7 @@ from typing import Literal
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-LEFT_OUT_KINDS = frozenset({"unreadable_image", "unsupported_image"})  # an image file that does not train
+LEFT_OUT_KINDS = frozenset({"unreadable_image", "unsupported_image", "not_a_file"})  # an image file that does not train
 
 
 @dataclass(frozen=True)
