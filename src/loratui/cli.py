@@ -101,16 +101,18 @@ def main(argv: list[str] | None = None) -> None:
     except LoratuiError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except click.exceptions.Abort as exc:
+        cause = exc.__cause__ or exc.__context__  # click turns Ctrl-C into Abort: keep what the work said
+        said = str(cause) if isinstance(cause, KeyboardInterrupt) and cause.args else "aborted"
+        click.echo(said, err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         if "--json-events" in (sys.argv[1:] if argv is None else argv):  # a follower reads stdout only
             click.echo(json.dumps({"event": "error", "message": exc.format_message()}, ensure_ascii=False))
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+    except KeyboardInterrupt as exc:
+        click.echo(str(exc) if exc.args else "interrupted", err=True)
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)

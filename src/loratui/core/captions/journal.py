@@ -221,7 +221,16 @@ def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str =
         atomic_write_bytes(edit.path, new_bytes, sync_dir=False)
         return edit.path.parent
 
-    done, failure = write_many(todo, write)
+    try:
+        done, failure = write_many(todo, write)
+    except KeyboardInterrupt:
+        # Ctrl-C: the writes already running finished; say how many landed, and keep the journal to those
+        landed = [item for item in todo if _holds(item[0].path, item[1])]
+        if _trim_journal(path, record(landed)):
+            _prune(existing, 1)
+        said = (f"{len(landed):,} of {len(todo):,} caption(s) were written before it stopped; `loratui tags undo "
+                f"{dataset}` puts them back" if landed else "no caption was written")
+        raise KeyboardInterrupt(f"interrupted: {said}") from None
     written = [item for item, folder in done if folder is not None]
     result.conflicts += [f"{item[0].path}: changed on disk since it was read, left as it is"
                          for item, folder in done if folder is None]
@@ -237,6 +246,13 @@ def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str =
         result.journal = path if _trim_journal(path, record(written)) else None
     _prune(existing, 1)
     return result
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _prune(existing: list[Path], adding: int) -> None:
