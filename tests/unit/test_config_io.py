@@ -273,3 +273,25 @@ def test_check_paths_names_a_repo_id_that_training_cannot_read(tmp_path):
     problems = check_paths(load_config(path))
     assert any(p.startswith("pretrained_model_name_or_path: base-model/tiny-sd1x is not a folder or file here")
                and "hf download base-model/tiny-sd1x" in p for p in problems), problems
+
+
+def test_a_symlinked_config_is_written_through_and_a_read_only_one_refused(tmp_path):
+    """presets apply / save replaced a config link with a copy, and rewrote a chmod 444 config."""
+    import os
+
+    from loratui.core.config import ConfigError
+
+    real = tmp_path / "real" / "shared.toml"
+    real.parent.mkdir()
+    real.write_text("# mine\n[training]\nmax_train_epochs = 4\n", encoding="utf-8")
+    link = tmp_path / "link.toml"
+    link.symlink_to(real)
+    cfg = load_config(link)
+    cfg.training.max_train_epochs = 6
+    assert save_config(cfg, link)
+    assert link.is_symlink() and "max_train_epochs = 6" in real.read_text() and "# mine" in real.read_text()
+    os.chmod(real, 0o444)
+    cfg.training.max_train_epochs = 8
+    with pytest.raises(ConfigError, match="read-only config file, not rewritten"):
+        save_config(cfg, link)
+    assert "max_train_epochs = 6" in real.read_text()

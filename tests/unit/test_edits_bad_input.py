@@ -250,3 +250,17 @@ def test_ctrl_c_during_a_bulk_write_says_how_many_landed_and_undo_puts_them_back
     assert sum(text(root, i).startswith("NEW, ") for i in range(3)) == 1
     undo_last(root)
     assert {i: text(root, i) for i in range(3)} == before
+
+
+def test_a_symlinked_caption_is_written_through_and_stays_a_link(tmp_path):
+    """`tags add` replaced a caption link with a plain copy and left the shared target as it was."""
+    root = dataset(tmp_path)
+    shared = tmp_path / "shared.txt"
+    shared.write_text("alice, shared\n")
+    link = root / "10_alice" / "0.txt"
+    link.unlink()
+    link.symlink_to(shared)
+    assert run("tags", "add", root, "NEW", "--front", "--yes").exit_code == 0
+    assert link.is_symlink() and shared.read_text() == "NEW, alice, shared\n"
+    undo_last(root)
+    assert link.is_symlink() and shared.read_text() == "alice, shared\n"

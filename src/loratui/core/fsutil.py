@@ -24,11 +24,14 @@ def atomic_temp_pattern(target: str) -> re.Pattern:
     return re.compile(rf"^\.(?:{target})\.[A-Za-z0-9_]+\.tmp$")
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, sync_dir: bool = True) -> None:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, sync_dir: bool = True) -> Path:
     """``sync_dir=False`` leaves the folder's fsync to the caller (``write_many`` does it once per
     folder for a whole batch: the folder fsync is what makes a rename durable, and costs more than
-    the file's own)."""
+    the file's own). A symbolic link is written through: its target gets the bytes and the link
+    stays a link (a rename onto the link replaced it with a plain copy). Returns the folder written."""
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     directory = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
@@ -52,6 +55,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, sync_dir: bool =
         raise
     if sync_dir:
         _fsync_dir(directory)
+    return directory
 
 
 WRITERS = 8  # concurrent fsyncs: 500 captions take 2.7 s one by one, 0.2 s this way, on this machine's disk
