@@ -49,7 +49,8 @@ def test_new_writes_commented_config_and_refuses_overwrite(runner, tmp_path):
 
 
 def test_check_ok_and_problems(runner, tmp_path):
-    assert run(runner, "new", "c.toml", "--train-data-dir", "img", "--model", "org/model").exit_code == 0
+    # a local model: a Hugging Face repo id ("org/model") is a problem for training (it reads local files)
+    assert run(runner, "new", "c.toml", "--train-data-dir", "img", "--model", _local_model()).exit_code == 0
     result = run(runner, "check", "c.toml")
     assert result.exit_code == 0 and result.output.splitlines()[0] == "ok"
     Path("bad.toml").write_text('[network]\nnetwork_dim = "sixteen"\n[training]\nlearning_rate = 1\n')
@@ -167,8 +168,16 @@ def test_config_new_says_when_it_uses_the_reg_folder(tmp_path):
     assert load_config(other / "b.toml").dataset.reg_data_dir == ""
 
 
+def _local_model() -> str:
+    """The tiny SD1 model in the current folder (check_paths reads its layout and headers)."""
+    from fixtures.tiny_models import make_tiny_sd1
+
+    make_tiny_sd1(Path("models") / "base")
+    return "models/base"
+
+
 def test_check_reports_a_missing_package_as_train_would(runner, tmp_path, monkeypatch):
-    assert run(runner, "new", "c.toml", "--train-data-dir", "img", "--model", "org/model").exit_code == 0
+    assert run(runner, "new", "c.toml", "--train-data-dir", "img", "--model", _local_model()).exit_code == 0
     text = Path("c.toml").read_text()
     Path("x.toml").write_text(text.replace("xformers = false", "xformers = true").replace("sdpa = true",
                                                                                          "sdpa = false"))

@@ -295,3 +295,17 @@ def test_a_symlinked_config_is_written_through_and_a_read_only_one_refused(tmp_p
     with pytest.raises(ConfigError, match="read-only config file, not rewritten"):
         save_config(cfg, link)
     assert "max_train_epochs = 6" in real.read_text()
+
+
+def test_config_check_names_what_steps_and_train_stop_on(tmp_path):
+    """caption_extension = "" and a train folder without images passed `config check` as ok."""
+    from loratui.core.config import check_paths, validate
+
+    (tmp_path / "img" / "10_empty").mkdir(parents=True)
+    path = tmp_path / "c.toml"
+    path.write_text('[dataset]\ntrain_data_dir = "img"\ncaption_extension = ""\n', encoding="utf-8")
+    cfg = load_config(path)
+    assert any(p.startswith("caption_extension '' must start with a dot") for p in validate(cfg))
+    assert any(p.startswith("train_data_dir: no training images under") for p in check_paths(cfg))
+    (tmp_path / "img" / "10_empty" / "a.gif").write_bytes(b"GIF89a")  # left out: the scan's message says why
+    assert not any("no training images" in p for p in check_paths(load_config(path)))

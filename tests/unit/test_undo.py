@@ -123,8 +123,11 @@ def test_undo_force_and_deleted_files(tmp_path):
     assert len(result.restored) == 6 and not result.conflicts and snapshot(root) == before
 
 
-def test_undo_of_an_apply_killed_half_way(tmp_path, monkeypatch):
-    """Files the apply never reached are already as they were: undo restores the rest, no conflict."""
+@pytest.mark.parametrize("death, already", [(SystemExit, 4), (KeyboardInterrupt, 0)], ids=["killed", "ctrl-c"])
+def test_undo_of_an_apply_killed_half_way(tmp_path, monkeypatch, death, already):
+    """Files the apply never reached are already as they were: undo restores the rest, no conflict. A
+    process killed outright keeps every record (the unreached ones are "already"); after Ctrl-C the
+    apply keeps the records of the files that landed only."""
     root = make_dataset(tmp_path)
     before = snapshot(root)
     plan = plan_edits(load_captions(root), [AddTags(["trig"], 0)])
@@ -133,16 +136,16 @@ def test_undo_of_an_apply_killed_half_way(tmp_path, monkeypatch):
 
     def dying_write(path, data, **kw):
         if len(calls) == 3:
-            raise KeyboardInterrupt  # the process dies here
+            raise death  # the process dies here
         calls.append(path)
         real_write(path, data, **kw)
 
     monkeypatch.setattr(edit_journal, "atomic_write_bytes", dying_write)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(death):
         apply_plan(plan, root)
     monkeypatch.setattr(edit_journal, "atomic_write_bytes", real_write)
     preview = plan_undo(root)
-    assert len(preview.restore) == 3 and len(preview.already) == 4 and not preview.conflicts
+    assert len(preview.restore) == 3 and len(preview.already) == already and not preview.conflicts
     undo_last(root)
     assert snapshot(root) == before
 

@@ -111,12 +111,14 @@ def show_preset(preset_id: str, as_json: bool) -> None:
 @click.argument("preset_id", metavar="ID")
 @click.option("--yes", "-y", is_flag=True, help="Write without asking.")
 @click.option("--dry-run", is_flag=True, help="Only show what would change.")
-@click.option("--force", is_flag=True, help="Apply a preset made for another model family (SDXL onto SD1, ...).")
+@click.option("--force", is_flag=True, help="Apply a preset made for another model family (SDXL onto SD1, ...), "
+                                           "or one that leaves the config invalid (a resolution past max_bucket_reso).")
 def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool) -> None:
     """Apply preset ID to CONFIG: show the changed fields, then write the file.
 
     A preset for another model family than the config's (an SDXL preset's 1024 px on an SD1 model)
-    is refused unless --force. Exit codes: 0 written (or nothing to change, or not confirmed),
+    is refused unless --force, and so is one that would make the config invalid (its 512 px past the
+    config's max_bucket_reso). Exit codes: 0 written (or nothing to change, or not confirmed),
     2 bad input (an unknown preset, a family mismatch without --force, not a terminal without --yes).
     """
     from loratui.core.config import load_config, save_config, validate
@@ -153,7 +155,9 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool
         estimate_family = preset.estimator_family
         click.echo(f"note: no model set yet: estimating for {preset.family}, the preset's family "
                    "(set model.pretrained_model_name_or_path or model.model_family)")
+    had = set(validate(cfg))
     apply_preset(cfg, preset)
+    made = [problem for problem in validate(cfg) if problem not in had]
     for problem in validate(cfg):
         click.echo(f"warning: after applying: {problem}", err=True)
     estimate = estimate_vram(cfg, family=estimate_family)
@@ -161,6 +165,10 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool
     if dry_run:
         click.echo("dry run: nothing written")
         return
+    if made and not force:  # a config `config check` and `train` then refuse is not written
+        more = f" (and {len(made) - 1} more)" if len(made) > 1 else ""
+        raise LoratuiError(f"{preset.id} would leave {config} invalid: {made[0]}{more}; nothing written: change "
+                           "that field first (`loratui config explain KEY`), or pass --force")
     if not yes and not _interactive():
         raise LoratuiError(f"not a terminal, so {config} was not written: pass --yes to write it or --dry-run")
     if not yes and not click.confirm(f"Write {config}?", default=False):

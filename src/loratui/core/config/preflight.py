@@ -50,7 +50,9 @@ def output_dir_problem(path: str | os.PathLike) -> str | None:
 def dataset_folder_problems(cfg) -> list[str]:
     """The train/reg folders and their `N_name` folders open, and their repeats make sense."""
     from loratui.core.config.load import resolve_path
-    from loratui.core.dataset import MAX_REPEATS, list_folder, parse_subset_name
+    from loratui.core.dataset import (
+        IMAGE_EXTENSIONS, MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, list_folder, parse_subset_name,
+    )
 
     problems = []
     d = cfg.dataset
@@ -63,6 +65,7 @@ def dataset_folder_problems(cfg) -> list[str]:
         except LoratuiError as exc:
             problems.append(f"{key}: {exc}")
             continue
+        images = unreadable = 0
         for entry in entries:
             if entry.name.startswith(".") or not _is_dir(entry):
                 continue
@@ -74,9 +77,15 @@ def dataset_folder_problems(cfg) -> list[str]:
                                 "rename the folder with its real repeat count, e.g. 10_" + parsed[1])
                 continue
             try:
-                list_folder(entry.path)
+                # left-out kinds (GIF, TIFF...) count too: the scan's own message names them better
+                images += sum(1 for e in list_folder(entry.path)
+                              if os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS | OTHER_IMAGE_EXTENSIONS)
             except LoratuiError as exc:
                 problems.append(f"{key}: {exc}")
+                unreadable += 1
+        if key == "train_data_dir" and not images and not unreadable:  # what `steps` and `train` stop on
+            problems.append(f"train_data_dir: no training images under {root}: it needs `N_name` folders (e.g. "
+                            "10_alice) holding the images")
     return problems
 
 

@@ -14,13 +14,14 @@ from loratui.core.dataset.images import IMAGE_EXTENSIONS, is_image, iter_images,
 from loratui.core.dataset.locate import DatasetLocation, locate_dataset
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
 from loratui.core.dataset.project import InitResult, concept_folder_name, init_project
-from loratui.core.dataset.scan import MAX_REPEATS, parse_subset_name, scan_dataset
+from loratui.core.dataset.scan import MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, parse_subset_name, scan_dataset
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset, count_line, group_by_level
 from loratui.core.dataset.caption_check import caption_problems, missing_caption_problem
 
 __all__ = [
     "IMAGE_EXTENSIONS",
     "MAX_REPEATS",
+    "OTHER_IMAGE_EXTENSIONS",
     "DatasetLocation",
     "DatasetScan",
     "ImageEntry",
