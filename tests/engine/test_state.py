@@ -292,3 +292,13 @@ def test_resume_conflicts_of_a_moved_project_and_of_another_model():
     errors, _ = resume_conflicts(saved, other, state="s", lora="l")
     assert len(errors) == 1 and "model.pretrained_model_name_or_path" in errors[0]
     assert resume_conflicts(None, other, state="s", lora="l") == ([], [])
+
+
+def test_a_new_run_over_the_last_ones_files_says_so(tiny_sd1_dir, tmp_path):
+    """A fresh run on the same output_name replaced the last run's final LoRA and state without a word."""
+    config = make_project(tmp_path, tiny_sd1_dir, **{"training.max_train_steps": 1})
+    code, events = run(config, save_state=True)
+    assert code == 0 and not [e for e in of(events, "warning") if "overwritten" in e["message"]]
+    code, events = run(config)
+    said = [e["message"] for e in of(events, "warning") if "overwritten or pruned" in e["message"]]
+    assert code == 0 and said and "tiny.safetensors" in said[0] and "tiny-state" in said[0]

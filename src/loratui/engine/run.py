@@ -422,6 +422,15 @@ class Run:
             self.writer = EventWriter(self.events_file, sys.stdout if self.echo_json else None)
             if rotated is not None:
                 self.say(f"the previous run's events are now in {rotated.name}")
+            if not self.resume:
+                from loratui.core.runs import previous_outputs
+
+                older = previous_outputs(self.output_dir, self.name)
+                if older:
+                    shown = ", ".join(p.name for p in older[:3]) + (f" and {len(older) - 3} more" if len(older) > 3
+                                                                    else "")
+                    self.warn(f"a new run named {self.name}: the last run's {shown} in {self.output_dir} are "
+                              "overwritten or pruned as this one saves (another saving.output_name keeps them)")
             for note in (stale, resume_note):
                 if note:
                     self.warn(note)
