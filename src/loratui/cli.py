@@ -106,6 +106,12 @@ def main(argv: list[str] | None = None) -> None:
         said = str(cause) if isinstance(cause, KeyboardInterrupt) and cause.args else "aborted"
         click.echo(said, err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # a bad option or argument: one line, like every other bad input
+        where = exc.ctx.command_path if exc.ctx is not None else "loratui"
+        click.echo(f"error: {exc.format_message()} (`{where} --help` lists what it takes)", err=True)
+        if "--json-events" in (sys.argv[1:] if argv is None else argv):  # a follower reads stdout only
+            click.echo(json.dumps({"event": "error", "message": exc.format_message()}, ensure_ascii=False))
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         if "--json-events" in (sys.argv[1:] if argv is None else argv):  # a follower reads stdout only
@@ -122,7 +128,9 @@ def main(argv: list[str] | None = None) -> None:
         _disk_full(exc, args)
         if not exc.filename:
             _internal(exc, args)
-        click.echo(f"error: {one_line(str(exc.filename))}: {one_line(exc.strerror or str(exc))}", err=True)
+        from loratui.core.fsutil import describe_os_error
+
+        click.echo(f"error: {one_line(str(exc.filename))}: {one_line(describe_os_error(exc))}", err=True)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the last resort: a bug, reported in one line
         if debug_enabled():

@@ -309,3 +309,12 @@ def test_config_check_names_what_steps_and_train_stop_on(tmp_path):
     assert any(p.startswith("train_data_dir: no training images under") for p in check_paths(cfg))
     (tmp_path / "img" / "10_empty" / "a.gif").write_bytes(b"GIF89a")  # left out: the scan's message says why
     assert not any("no training images" in p for p in check_paths(load_config(path)))
+
+
+def test_an_unquoted_date_is_named_as_toml_reads_it(tmp_path):
+    from loratui.core.config import ConfigError
+
+    path = tmp_path / "d.toml"
+    path.write_text("[network]\nnetwork_dim = 1979-05-27\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"got the date/time 1979-05-27 \(TOML reads an unquoted"):
+        load_config(path)

@@ -264,3 +264,12 @@ def test_a_symlinked_caption_is_written_through_and_stays_a_link(tmp_path):
     assert link.is_symlink() and shared.read_text() == "NEW, alice, shared\n"
     undo_last(root)
     assert link.is_symlink() and shared.read_text() == "alice, shared\n"
+
+
+def test_a_caption_link_loop_is_named_with_what_to_do(tmp_path):
+    root = dataset(tmp_path)
+    loop = root / "10_alice" / "1.txt"
+    loop.unlink()
+    loop.symlink_to("1.txt")
+    with pytest.raises(LoratuiError, match=r"1\.txt: cannot read caption \(a symbolic link that leads back to itself"):
+        run("tags", "freq", root)

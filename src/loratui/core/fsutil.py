@@ -173,4 +173,6 @@ def describe_os_error(exc: OSError) -> str:
         return "no space left on the device: free some space and run it again"
     if exc.errno == errno.EDQUOT:
         return "disk quota exceeded: free some space and run it again"
+    if exc.errno == errno.ELOOP:
+        return "a symbolic link that leads back to itself (a link loop): remove the link or point it at a real file"
     return exc.strerror or str(exc)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from loratui.core.dataset import parse_subset_name
 from loratui.core.errors import ConflictError, LoratuiError
-from loratui.core.fsutil import atomic_write_bytes
+from loratui.core.fsutil import atomic_write_bytes, describe_os_error
 from loratui.core.dataset import iter_images, list_folder
 
 BOM = "\ufeff"
@@ -286,7 +286,7 @@ def read_caption(path: str | os.PathLike, separator: str = DEFAULT_SEPARATOR) ->
     except IsADirectoryError:
         raise LoratuiError(f"{path}: is a folder, not a caption file") from None
     except OSError as exc:
-        raise LoratuiError(f"{path}: cannot read caption ({exc.strerror})") from None
+        raise LoratuiError(f"{path}: cannot read caption ({describe_os_error(exc)})") from None
     return parse_caption(data, path, separator)
 
 

@@ -138,6 +138,8 @@ def show_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dict):
         return "a table"
+    if hasattr(value, "isoformat"):  # TOML reads 1979-05-27 (unquoted) as a date
+        return f"the date/time {value.isoformat()} (TOML reads an unquoted 1979-05-27 as a date)"
     return repr(value) if not isinstance(value, (list, tuple)) else "[" + ", ".join(show_value(v) for v in value) + "]"
 
 

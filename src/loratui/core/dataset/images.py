@@ -40,7 +40,11 @@ def iter_images(root: str | os.PathLike, recursive: bool = True) -> Iterator[Pat
     for entry in entries:
         if entry.name.startswith("."):
             continue
-        if entry.is_dir(follow_symlinks=True):
+        try:
+            folder = entry.is_dir(follow_symlinks=True)
+        except OSError:  # a link loop (ELOOP): not a folder to walk; whoever reads it names it
+            folder = False
+        if folder:
             subdirs.append(entry)
         elif is_image(entry.name):
             yield Path(entry.path)
