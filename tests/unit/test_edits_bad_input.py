@@ -273,3 +273,8 @@ def test_a_caption_link_loop_is_named_with_what_to_do(tmp_path):
     loop.symlink_to("1.txt")
     with pytest.raises(LoratuiError, match=r"1\.txt: cannot read caption \(a symbolic link that leads back to itself"):
         run("tags", "freq", root)
+
+
+def test_a_recipe_keep_below_zero_is_refused_as_the_cli_option_is():
+    with pytest.raises(LoratuiError, match="op 'sort': keep must be 0 or more"):
+        op_from_dict({"op": "sort", "by": "alpha", "keep": -3}, "r.toml")

@@ -444,6 +444,8 @@ def op_from_dict(data: dict, where: str = "recipe") -> Op:
         if key in data and (type(data[key]) is not kind):
             raise LoratuiError(f"{where}: op {name!r}: {key} must be {'an integer' if kind is int else 'true or false'}, "
                                f"got {data[key]!r}")
+    if data.get("keep", 0) < 0:  # as the CLI's --keep: "the first -3 tags" means nothing
+        raise LoratuiError(f"{where}: op {name!r}: keep must be 0 or more (the first N tags stay), got {data['keep']}")
     for key in ("old", "new", "mode", "by", "where"):
         if key in data and not isinstance(data[key], str):
             raise LoratuiError(f"{where}: op {name!r}: {key} must be a string, got {data[key]!r}")

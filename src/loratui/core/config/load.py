@@ -218,7 +218,10 @@ def check_paths(cfg: TrainingConfig) -> list[str]:
         if not value:
             continue
         path = resolve_path(cfg, value)
-        if folder and not os.path.isdir(path):
+        if folder and os.path.exists(path) and not os.path.isdir(path):
+            problems.append(f"{key}: {path} is a file, not a folder: give the folder that holds the `N_name` "
+                            "concept folders")
+        elif folder and not os.path.isdir(path):
             problems.append(f"{key}: folder {path} does not exist")
         elif not folder and not os.path.exists(path):
             problems.append(f"{key}: {path} does not exist")
