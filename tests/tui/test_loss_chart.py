@@ -145,3 +145,12 @@ def test_widget_redraws_at_most_twice_a_second_and_toggles_log():
             assert chart.render_line(0).cell_length == 80
 
     asyncio.run(main())
+
+
+def test_log_scale_over_a_narrow_range_never_repeats_a_label():
+    """At 120x40 the log scale of a loss between 1.175 and 1.195 labelled its ticks 1.19, 1.19, 1.18, 1.18."""
+    s = LossSeries()
+    s.add_many(list(range(1, 201)), [1.175 + 0.02 * (i % 17) / 16 for i in range(1, 201)], [1e-4] * 200)
+    log = text(draw_chart(s.view(), [], 110, 30, log=True))
+    labels = [line.split("┤")[0].strip() for line in log if "┤" in line]
+    assert len(labels) >= 3 and len(set(labels)) == len(labels), labels

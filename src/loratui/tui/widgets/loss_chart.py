@@ -163,6 +163,9 @@ def draw_chart(view: dict[str, list[float]], epochs: list[tuple[int, int]], widt
         tick_step = ticks[1] - ticks[0] if len(ticks) > 1 else None
         scale = lambda v: v  # noqa: E731
     labels = [value_text(t, tick_step) for t in ticks]
+    if len(set(labels)) < len(labels) and len(ticks) > 1:  # log ticks inside a short range: 1.19, 1.19, 1.18
+        closest = min(b - a for a, b in zip(ticks, ticks[1:]))
+        labels = [value_text(t, closest) for t in ticks]
     label_width = max([len(t) for t in labels] + [2]) + 1
     cols = max(1, width - label_width - 1)
     x_dots, y_dots = cols * 2, plot_rows * 4
