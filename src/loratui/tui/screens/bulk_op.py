@@ -219,7 +219,7 @@ class BulkOpScreen(ModalScreen[Op | None]):
         yield Static(PATTERN_HELP + " Matching tags keep their order.", classes="bulk-help")
 
     def _compose_strip_underscores(self) -> ComposeResult:
-        yield self._row("Keep as is", self._input("bulk-keep-tags", "alice_lora (trigger words)"))
+        yield self._row("Keep as is", self._input("bulk-keep-tags", "e.g. alice_lora: trigger words to leave alone"))
         yield Static("long_hair -> long hair. Tags of 3 characters or fewer (^_^) are left alone.",
                      classes="bulk-help")
 

@@ -153,7 +153,8 @@ class DatasetEdits:
 
     def on_tag_editor_copy_requested(self, event) -> None:
         self.clipboard = list(event.tags)
-        self.app.notify(f"copied {len(self.clipboard)} tag(s): v pastes them onto the selected images")
+        self.app.notify(f"copied {len(self.clipboard)} tag(s): v pastes them onto the selected images (or onto "
+                        "every image shown, when none is selected)")
 
     def on_tag_editor_paste_requested(self, event) -> None:
         from loratui.core.captions import AddTags

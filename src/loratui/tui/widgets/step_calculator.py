@@ -67,7 +67,8 @@ def _json(data: dict) -> dict:
 
 def schedule_lines(s: Schedule) -> list[str]:
     """The breakdown `loratui steps` prints, in lines of about 40 columns for a side panel."""
-    lines = ["Folders (repeats x images = samples)"]
+    # the number that matters first: the panel is narrow at 80 columns and the rest scrolls
+    lines = [f"Total: {s.total_steps} steps in {s.epochs} epoch(s)", "", "Folders (repeats x images = samples)"]
     width = max((len(f.name) for f in s.folders), default=4)
     for f in s.folders:
         lines.append(f" {'reg' if f.is_reg else 'train':<5} {f.name:<{width}} {f.repeats} x {f.images} = {f.samples}")
@@ -85,9 +86,10 @@ def schedule_lines(s: Schedule) -> list[str]:
     keys = list(s.buckets)[:MAX_BUCKET_ROWS]
     rows = [(k, s.bucket_images[k], s.buckets[k], s.bucket_batches[k]) for k in keys]
     rows.append(("total", sum(s.bucket_images.values()), s.total_samples_per_epoch, s.batches_per_epoch))
-    w = [max(len(str(r[i])) for r in rows + [("bucket", "images", "samples", "batches")]) for i in range(4)]
-    lines += ["", f"Buckets: {len(s.buckets)}",
-              f" {'bucket':>{w[0]}} {'images':>{w[1]}} {'samples':>{w[2]}} {'batches':>{w[3]}}"]
+    # short headings: the table fits the 30 columns the panel has at 80x24
+    w = [max(len(str(r[i])) for r in rows + [("bucket", "imgs", "smpls", "batch")]) for i in range(4)]
+    lines += ["", f"Buckets: {len(s.buckets)} (images, samples, batches)",
+              f" {'bucket':>{w[0]}} {'imgs':>{w[1]}} {'smpls':>{w[2]}} {'batch':>{w[3]}}"]
     if len(s.buckets) > MAX_BUCKET_ROWS:
         rows.insert(-1, (f"+{len(s.buckets) - MAX_BUCKET_ROWS} more", "", "", ""))
     lines += [f" {a:>{w[0]}} {b:>{w[1]}} {c:>{w[2]}} {d:>{w[3]}}" for a, b, c, d in rows]
@@ -101,8 +103,7 @@ def schedule_lines(s: Schedule) -> list[str]:
     else:
         lines.append(f" total steps = max_train_steps = {s.total_steps} ({s.epochs} epochs; the last "
                      f"runs {s.last_epoch_steps} steps)")
-    lines += ["", f"Total: {s.total_steps} steps in {s.epochs} epoch(s)"]
-    lines += [f" - {note}" for note in s.notes]
+    lines += [""] + [f" - {note}" for note in s.notes] if s.notes else []
     return lines
 
 
