@@ -247,3 +247,16 @@ def test_attach_lists_runs_and_opens_the_chosen_one(tmp_path, monkeypatch):
     assert "no runs here" in str(result.exception)
     result = CliRunner().invoke(attach, [str(tmp_path / "missing")])
     assert "no such folder" in str(result.exception)
+
+
+def test_a_resumed_run_counts_the_time_of_its_earlier_sessions(tmp_path):
+    """elapsed went back from 1m16s to 51s after a resume: the sessions before it count too."""
+    record = runs.RunRecord(tmp_path, "lora")
+    record.feed({"event": "run_started", "time": 100.0, "resumed_from": None, "schedule": {"total_steps": 10}})
+    record.feed({"event": "step", "time": 150.0, "step": 4, "total_steps": 10})
+    record.feed({"event": "finished", "reason": "stopped", "step": 4, "elapsed_s": 76.0})
+    record.feed({"event": "run_started", "time": 500.0, "resumed_from": "lora-state", "schedule": {}})
+    assert record.earlier_s == 76.0
+    record.feed({"event": "step", "time": 530.0, "step": 6, "total_steps": 10})  # killed: no finished event
+    record.feed({"event": "run_started", "time": 900.0, "resumed_from": "lora-state", "schedule": {}})
+    assert record.earlier_s == 76.0 + 30.0

@@ -78,6 +78,7 @@ class RunRecord:
         self.samples: list[dict] = []        # sample_saved events without a checkpoint at their step
         self.notes: deque[str] = deque(maxlen=50)  # warnings, errors, saves, control answers: the run's story
         self.caching: dict | None = None     # the latest cache_progress event, until the first step
+        self.earlier_s = 0.0                 # seconds the sessions before a resume trained (elapsed adds it)
         self.events = 0
 
     def feed(self, event: dict) -> None:
@@ -94,6 +95,8 @@ class RunRecord:
         if note is not None:
             self.notes.append(note)
         if kind == "run_started":
+            if event.get("resumed_from") and self.started is not None:
+                self.earlier_s += self._session_seconds()
             self.started, self.finished, self.error, self.caching = event, None, None, None
         elif kind == "checkpoint_saved":
             self._checkpoint(event)
@@ -107,6 +110,15 @@ class RunRecord:
             self.finished, self.caching = event, None
         elif kind == "error":
             self.error = event
+
+    def _session_seconds(self) -> float:
+        """How long the latest session ran: its finished event says; a crashed one, its last step."""
+        if self.finished and isinstance(self.finished.get("elapsed_s"), (int, float)):
+            return float(self.finished["elapsed_s"])
+        begun = (self.started or {}).get("time")
+        ended = (self.last_step or {}).get("time")
+        return max(0.0, float(ended) - float(begun)) if isinstance(begun, (int, float)) and \
+            isinstance(ended, (int, float)) else 0.0
 
     def _checkpoint_at(self, step) -> Checkpoint | None:
         for checkpoint in reversed(self.checkpoints[-8:]):

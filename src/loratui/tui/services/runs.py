@@ -165,6 +165,8 @@ class FollowedRun:
                 elapsed = finished["elapsed_s"]
             else:
                 elapsed = round(time.time() - started["time"], 1) if started.get("time") else None
+            if elapsed is not None and r.earlier_s:  # a resumed run: the sessions before it count too
+                elapsed = round(elapsed + r.earlier_s, 1)
             return RunSnapshot(
                 key=self.key, output_dir=self.output_dir, name=self.name, status=self.status,
                 reason=finished.get("reason"), pid=pid, step=r.step, total_steps=r.total_steps,
