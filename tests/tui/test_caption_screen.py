@@ -200,6 +200,11 @@ def test_model_folder_without_selected_tags_csv_says_what_to_put_where(env):
         assert "--download Someone/wd-tagger" in runner.run.command_line
         assert runner.run.phase == "failed" and "model.onnx and selected_tags.csv" in runner.run.error
         assert "place them in" in runner.run.error and "\n" not in runner.run.summary()
+        from textual.widgets import ProgressBar
+
+        bar = screen.query_one("#run-bar", ProgressBar)
+        await until(pilot, lambda: bar.total is not None, "the bar settles")
+        assert bar.percentage == 0  # a run that failed before any image is not shown as 100% done
 
     run(tmp_path, scenario)
 

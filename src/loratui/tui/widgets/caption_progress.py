@@ -134,7 +134,8 @@ class CaptionRunPanel(Vertical):
                 bar.update(total=None, progress=0)
             else:
                 bar.update(total=max(run.to_caption, 1) if run.to_caption or not run.active else None,
-                           progress=run.done if run.to_caption else (1 if not run.active else 0))
+                           progress=run.done if run.to_caption else (1 if not run.active and run.phase != "failed"
+                                                                      else 0))  # a failed start shows 0%
             self.query_one("#run-rate", Static).update(rate_line(run))
             cpu = run.general_warning
             warning.update(f"! {cpu}" if cpu else "")
