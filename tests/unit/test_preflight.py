@@ -227,3 +227,12 @@ def test_a_pipe_or_a_broken_link_named_like_an_image_is_left_out_not_waited_on(t
     left = sorted(p.path.name for p in scan.problems if p.kind == "not_a_file")
     assert left == ["dead.png", "fifo.png"]
     assert [i.path.name for i in scan.subsets[0].images] == ["a.png"]
+
+
+def test_the_caption_of_an_unreadable_image_is_not_called_an_orphan(tmp_path):
+    img = tmp_path / "img"
+    write_png(img / "2_good" / "a.png")
+    (img / "2_good" / "b.png").write_bytes(b"")  # zero bytes: unreadable
+    (img / "2_good" / "b.txt").write_text("b, tags\n")
+    kinds = {(p.kind, p.path.name) for p in scan_dataset(img).problems}
+    assert ("unreadable_image", "b.png") in kinds and ("orphan_caption", "b.txt") not in kinds

@@ -333,6 +333,7 @@ def _build_subset(
     folder: _Folder, sizes: list[tuple[int, int, bool] | str], caption_ext: str, problems: list[Problem]
 ) -> Subset:
     used_captions: dict[str, Path] = {}
+    unreadable_captions: set[str] = set()
     entries: list[ImageEntry] = []
     by_stem: dict[str, list[Path]] = {}
     for image, size in zip(folder.image_paths, sizes):
@@ -341,6 +342,8 @@ def _build_subset(
             problems.append(
                 Problem("unreadable_image", image, f"{_rel(image)}: {size}; it is left out of training", "error")
             )
+            # its caption has an image, an unreadable one: not an orphan (the problem above names it)
+            unreadable_captions.update(_caption_candidates(image, caption_ext))
             continue
         if size[2]:
             problems.append(Problem("animated_image", image, f"{_rel(image)} is animated: only its first frame "
@@ -374,7 +377,7 @@ def _build_subset(
                 )
             )
 
-    for name in sorted(folder.caption_names.difference(used_captions)):
+    for name in sorted(folder.caption_names.difference(used_captions, unreadable_captions)):
         path = folder.path / name
         if name.endswith(caption_ext):
             message = f"{folder.path.name}/{name} has no image with the same name; it is not used"
