@@ -90,9 +90,10 @@ def test_pinned_transfers_carry_the_same_bytes_on_cuda():
     cuda = torch.device("cuda")
     parts = [torch.randn(4, 8, 8) for _ in range(4)]
     torch.testing.assert_close(to_device(parts, cuda, pinned=True).cpu(), torch.stack(parts), rtol=0, atol=0)
-    arrays = [np.random.default_rng(i).integers(0, 256, (16, 24, 3), dtype=np.uint8) for i in range(3)]
+    arrays = [np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, axis=2)] * 2  # every pixel value
     got = pixels_to_device(arrays, cuda, pinned=True)
     torch.testing.assert_close(got.cpu(), to_pixels(arrays), rtol=0, atol=0)
+    assert got.stride() == pixels_to_device(arrays, cuda).stride()  # the layout the unpinned path gives
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="the early loss read is a CUDA event")

@@ -13,7 +13,7 @@ import pytest
 from textual.app import App
 
 from fixtures.pilot_wait import until
-from loratui.core.events import events_path
+from loratui.core.events import EventFollower, events_path
 from loratui.tui.services.runs import RunService, RunUpdated
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "run_recorded.events.jsonl"
@@ -56,7 +56,8 @@ def test_a_fresh_start_forgets_the_last_run_and_reads_the_new_file(tmp_path, pau
             old = await until(pilot, lambda: (s := _latest(app, run)) and s.caught_up and s.status == "finished" and s,
                               "the finished run read", 30)
             assert old.checkpoints and old.step == 48
-            again = app.service.follow(out, "tiny", fresh=True)  # what start() does for a new run
+            # what start() does for a new run: the file's identity taken before the launch
+            again = app.service.follow(out, "tiny", fresh=EventFollower(events_path(out, "tiny")).identity())
             assert again is run
             now = run.snapshot()
             assert now.checkpoints == () and now.step == 0 and run.view() == {} or not any(run.view().values())
@@ -69,3 +70,18 @@ def test_a_fresh_start_forgets_the_last_run_and_reads_the_new_file(tmp_path, pau
             assert new.total_steps == 10 and new.checkpoints == ()
 
     asyncio.run(scenario())
+
+
+def test_lines_read_before_a_reset_are_not_fed_after_it(tmp_path):
+    """The follower read a chunk of the last run, then follow(fresh=...) reset the run: that chunk must
+    not land in the new run's record (it showed the last run's steps under a refused new one)."""
+    from loratui.tui.services.runs import FollowedRun
+
+    run = FollowedRun(tmp_path, "tiny")
+    skip, generation = run.take_skip()
+    lines = [line.encode() for line in RECORDED.read_text().splitlines()[:5]]
+    run.reset(skip=(1, 2))
+    assert run.feed(lines, generation) == [] and run.snapshot().step == 0
+    assert run.take_skip() == ((1, 2), run.generation)
+    run.feed(lines, run.generation)
+    assert run.snapshot().step == 4

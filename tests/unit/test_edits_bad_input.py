@@ -278,3 +278,26 @@ def test_a_caption_link_loop_is_named_with_what_to_do(tmp_path):
 def test_a_recipe_keep_below_zero_is_refused_as_the_cli_option_is():
     with pytest.raises(LoratuiError, match="op 'sort': keep must be 0 or more"):
         op_from_dict({"op": "sort", "by": "alpha", "keep": -3}, "r.toml")
+
+
+def test_ctrl_c_in_a_parallel_write_stops_the_queued_ones():
+    """The pool's exit waited for every queued write: Ctrl-C on 6,000 captions wrote all 6,000."""
+    import threading
+    import time
+
+    from loratui.core.fsutil import write_many
+
+    started = []
+    lock = threading.Lock()
+
+    def write(item):
+        with lock:
+            started.append(item)
+        if item == 5:
+            raise KeyboardInterrupt
+        time.sleep(0.01)
+        return None
+
+    with pytest.raises(KeyboardInterrupt):
+        write_many(list(range(200)), write, workers=2)
+    assert len(started) < 50, len(started)

@@ -29,11 +29,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, sync_dir: bool =
     folder for a whole batch: the folder fsync is what makes a rename durable, and costs more than
     the file's own). A symbolic link is written through: its target gets the bytes and the link
     stays a link (a rename onto the link replaced it with a plain copy). Returns the folder written."""
-    path = Path(path)
+    path = named = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
     directory = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:  # name the file asked for, not the temporary one (a link into a missing folder)
+        raise OSError(exc.errno, exc.strerror, str(named)) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -102,6 +105,10 @@ def _write_parallel(items: list, write, workers: int, done: list) -> tuple[objec
                     failure = (item, exc)
                     for _, later in futures:
                         later.cancel()
+            except BaseException:  # Ctrl-C: the queued writes never start, the running ones finish
+                for _, later in futures:
+                    later.cancel()
+                raise
     return failure
 
 

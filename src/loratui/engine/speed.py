@@ -16,8 +16,8 @@ only the ones that pay and leave the loss curve unchanged (within bf16 rounding)
 - ``pinned_transfers``: a batch's cached latents, text-encoder outputs, pixels and loss weights are
   gathered into page-locked host memory and copied with ``non_blocking``. A copy from ordinary
   (pageable) memory makes the host wait for the GPU's queue to drain first, four or five times a
-  step; from pinned memory the copy is queued like a kernel. The bytes are the same: identical results.
-  Off until measured (CUDA only: pinned memory needs a GPU driver).
+  step; from pinned memory the copy is queued like a kernel. The same bytes (pixels are scaled on
+  the host as before) in the same layout: identical results. Off until measured (CUDA only).
 - ``early_loss_read``: the step's loss is copied to the host right after the forward, and the loop
   waits for that copy (to check it is finite and report it) while the backward still runs, instead
   of reading it after the optimizer step, when the GPU's queue is empty: the GPU does not sit idle

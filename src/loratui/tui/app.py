@@ -167,6 +167,10 @@ class LoratuiApp(App):
         "[ONNXRuntimeError]" or a folder named "[wip]" shows as written (screens pass markup=True)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
+    def action_help_quit(self) -> None:
+        """ctrl+c outside a text box: Textual's hint, in plain words (notifications are not markup here)."""
+        self.notify("ctrl+q quits the app (ctrl+c copies in a text box)")
+
     # ---- actions ----------------------------------------------------------------------------------
 
     def action_show_screen(self, mode: str) -> None:
@@ -201,7 +205,9 @@ class LoratuiApp(App):
         def answered(choice: str | None) -> None:
             if choice == "d":
                 self.exit()
-            elif choice == "s":
+            elif choice == "s":  # on Settings: a field that cannot be saved shows its problem there
+                if self.current_mode != "settings":
+                    self.switch_mode("settings")
                 self.settings_screen().action_save(self.exit)
 
         self.push_screen(ChoiceDialog("quit", f"Settings holds {count} unsaved change(s); quitting now discards "

@@ -278,7 +278,7 @@ def write_config(cfg: TrainingConfig, path: str | os.PathLike, *, unset: Iterabl
             raise _conflict(path, "was deleted") from None
         if (now.st_mtime_ns, now.st_size, now.st_ino) != (st.st_mtime_ns, st.st_size, st.st_ino):
             raise _conflict(path, "changed on disk")
-    if st is not None and not force and not st.st_mode & stat.S_IWUSR:
+    if st is not None and not st.st_mode & stat.S_IWUSR:  # force is about conflicts, not this
         # as for captions: the missing write bit is what the user asked for (root could write anyway)
         raise ConfigError(f"{path}: read-only config file, not rewritten: make it writable (chmod u+w '{path}') "
                           "first")

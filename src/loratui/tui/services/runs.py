@@ -121,17 +121,32 @@ class FollowedRun:
         self.caught_up = False
         self.stopping = threading.Event()
         self.skip: tuple | None = None  # a new run replaces this file: (inode, size) of the last run's
+        self.generation = 0             # bumped by each reset: lines read before it are not fed after it
         self.worker = None
 
-    def reset(self) -> None:
-        """Forget what was read: a new run (its events file rotated) starts from nothing."""
+    def reset(self, skip: tuple | None = None) -> None:
+        """Forget what was read: a new run (its events file rotated) starts from nothing. ``skip``:
+        the (inode, size) of the last run's file, which the follower then passes over."""
         with self.lock:
             self.record = RunRecord(self.output_dir, self.name)
             self.series = LossSeries()
+            self.generation += 1
+            if skip is not None:
+                self.skip = skip
 
-    def feed(self, lines: list[bytes]) -> list[dict]:
-        """Take new lines of the events file; returns the events other than steps."""
+    def take_skip(self) -> tuple[tuple | None, int]:
+        """(the file identity to pass over, or None; the generation it belongs to), in one step: a
+        reset after this drops what is read now, and its own skip re-reads from its offset."""
         with self.lock:
+            skip, self.skip = self.skip, None
+            return skip, self.generation
+
+    def feed(self, lines: list[bytes], generation: int | None = None) -> list[dict]:
+        """Take new lines of the events file; returns the events other than steps. Lines read before a
+        reset (``generation`` is older) belong to the last run and are dropped."""
+        with self.lock:
+            if generation is not None and generation != self.generation:
+                return []
             return feed_lines(self.record, self.series, lines)
 
     def view(self, last_steps: int | None = None) -> dict[str, list[float]]:
@@ -229,17 +244,17 @@ class RunService:
         with self._subscribers_lock:
             self._subscribers.discard(node)
 
-    def follow(self, output_dir: str | os.PathLike, name: str, *, fresh: bool = False) -> FollowedRun:
+    def follow(self, output_dir: str | os.PathLike, name: str, *, fresh: tuple | None = None) -> FollowedRun:
         """Follow a run from the start of its events file (again the same object when followed).
-        ``fresh``: a new run is about to replace that file: what it holds now is the last run's, and
-        is not shown (its checkpoints are the ones the new run overwrites)."""
+        ``fresh``: a new run is replacing that file, whose (inode, size) this is, taken before the run
+        was launched: what the file held then is the last run's, and is not shown (its checkpoints
+        are the ones the new run overwrites)."""
         run = FollowedRun(Path(output_dir).resolve(), name)
         known = self.followed.get(run.key)
         if known is not None:
             run = known
-        if fresh:  # taken now, before the new run can rotate the file
-            run.reset()
-            run.skip = EventFollower(run.key).identity()
+        if fresh is not None:
+            run.reset(skip=fresh)
         if known is not None:
             return known
         self.followed[run.key] = run
@@ -283,8 +298,8 @@ class RunService:
         pid, dirty, restarts = None, True, 0
         while not run.stopping.is_set() and not worker.is_cancelled:
             now = time.monotonic()
-            skip, run.skip = run.skip, None
-            if skip is not None:  # a new run was started on this file (follow(fresh=True) reset the run)
+            skip, generation = run.take_skip()  # a reset after this drops the lines read now
+            if skip is not None:  # a new run was started on this file (follow(fresh=...) reset the run)
                 follower.skip_past(skip)
                 restarts, dirty = follower.restarts, True
             if now - last_check >= 1.0 or run.status in ("starting", "live") and now - last_check >= 0.5:
@@ -293,8 +308,9 @@ class RunService:
             if follower.restarts != restarts:  # the file was replaced: the run shown so far is the last one
                 restarts = follower.restarts
                 run.reset()
+                generation = run.generation
             if lines:
-                events = run.feed(lines)
+                events = run.feed(lines, generation)
                 dirty = True
                 if run.caught_up and events:
                     self._notices(run, events)
@@ -381,6 +397,9 @@ class RunService:
             raise LoratuiError(f"a run (pid {owner}) is already writing {command.name} in {command.output_dir}: "
                                "attach to it, or stop it first")
         command.output_dir.mkdir(parents=True, exist_ok=True)
+        # a new run rotates the events file: what it holds now, taken before launching, is the last run's
+        fresh = "--resume" not in command.argv
+        last_file = EventFollower(events_path(command.output_dir, command.name)).identity() if fresh else None
         log = log_path(command.output_dir, command.name)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(log, "ab") as handle:
@@ -388,7 +407,7 @@ class RunService:
             handle.flush()
             process = subprocess.Popen(command.argv, cwd=command.cwd, stdin=subprocess.DEVNULL, stdout=handle,
                                        stderr=subprocess.STDOUT, env=env, start_new_session=True, close_fds=True)
-        run = self.follow(command.output_dir, command.name, fresh="--resume" not in command.argv)
+        run = self.follow(command.output_dir, command.name, fresh=last_file)
         run.process, run.command, run.exit_code = process, command, None
         return run
 

@@ -37,10 +37,12 @@ def install() -> None:
         return
 
     async def _on_key(self: Input, event: events.Key) -> None:
-        if not event.is_printable and await _run_own_binding(self, event):
-            event.stop()
-            event.prevent_default()
-            return
+        if not event.is_printable:
+            self._restart_blink()  # as the original does first: the cursor shows after a burst of arrows
+            if await _run_own_binding(self, event):
+                event.stop()
+                event.prevent_default()
+                return
         await original(self, event)
 
     setattr(_on_key, _MARK, True)
