@@ -146,12 +146,13 @@ def parse_line(line: str) -> dict | None:
 def events_target_problem(path: str | os.PathLike) -> str | None:
     """Why ``--events PATH`` cannot take the run's events, or None. A fresh run moves an earlier
     events file aside (NAME.events.1.jsonl...), so PATH must be new, empty, or an events file
-    already: a config or any other file there would be renamed, and 5 runs later deleted."""
+    already: a config or any other file there would be renamed, and 5 runs later deleted. A missing
+    folder is created, as output_dir is."""
     path = Path(path)
     if path.name == "" or path.is_dir():
         return f"--events {path}: is a folder: give a file name ending in .jsonl"
-    if not path.parent.is_dir():
-        return f"--events {path}: folder {path.parent} does not exist: create it first"
+    if path.parent.exists() and not path.parent.is_dir():
+        return f"--events {path}: {path.parent} is a file, not a folder"
     if path.suffix != ".jsonl":
         return f"--events {path}: an events file name ends in .jsonl"
     try:
