@@ -355,7 +355,11 @@ def test_tag_list_and_summary_take_the_keys_when_opened(tmp_path):
         await pilot.press("r")  # rename the highlighted tag: Old is filled in, the new name goes in New
         await until(pilot, lambda: type(app.screen).__name__ == "BulkOpScreen")
         await until(pilot, lambda: app.focused is not None and app.focused.id == "bulk-new")
-        assert app.screen.query_one("#bulk-old").value == app.screen.query_one("#bulk-new").value != ""
+        old = app.screen.query_one("#bulk-old").value
+        assert old == app.screen.query_one("#bulk-new").value != ""
+        await pilot.pause(0.2)
+        await pilot.press(*"renamed")  # typed over the old name, not after it
+        assert app.screen.query_one("#bulk-new").value == "renamed" and app.screen.query_one("#bulk-old").value == old
         await pilot.press("escape")
         await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
         await pilot.press("i")

@@ -265,7 +265,9 @@ class DatasetEdits:
             def prefill() -> None:
                 for field_id in ("#bulk-old", "#bulk-new"):
                     screen.query_one(field_id).value = initial
-                screen.query_one("#bulk-new").focus()  # Old is filled in: the new name is what is typed next
+                new = screen.query_one("#bulk-new")
+                new.focus()  # Old is filled in: the new name is what is typed next, over the old one
+                new.call_after_refresh(new.select_all)
             screen.call_after_refresh(prefill)
 
     def complete_tag(self, text: str) -> list[str]:
