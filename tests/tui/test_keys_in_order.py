@@ -43,6 +43,10 @@ def test_a_plain_input_applies_a_burst_in_order() -> None:
             _burst(app, ["backspace"] * 4 + list("xyz") + ["left", "left", "delete", "home", "q"])
             await _settle(pilot)
             assert box.value == "qlong xz"
+            # the Caption screen's case: ctrl+u then a path typed at once left the box empty
+            _burst(app, ["end", "ctrl+u", *"/models/wd"])
+            await _settle(pilot)
+            assert box.value == "/models/wd"
 
     asyncio.run(main())
 
