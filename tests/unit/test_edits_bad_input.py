@@ -301,3 +301,19 @@ def test_ctrl_c_in_a_parallel_write_stops_the_queued_ones():
     with pytest.raises(KeyboardInterrupt):
         write_many(list(range(200)), write, workers=2)
     assert len(started) < 50, len(started)
+
+
+def test_tags_check_names_a_caption_folder_and_a_link_loop_instead_of_no_caption(tmp_path):
+    root = dataset(tmp_path)
+    (root / "10_alice" / "0.txt").unlink()
+    (root / "10_alice" / "0.txt").mkdir()
+    (root / "10_alice" / "1.txt").unlink()
+    (root / "10_alice" / "1.txt").symlink_to("1.txt")
+    from click.testing import CliRunner
+
+    from loratui.cli import cli
+
+    out = CliRunner().invoke(cli, ["tags", "check", str(root)]).output
+    assert "0.txt is a folder, not a caption file" in out
+    assert "1.txt: cannot read (a symbolic link that leads back to itself" in out
+    assert "has no caption" not in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -457,7 +458,7 @@ def check(directory, caption_extension, recursive, as_json, show_all):
         if path in seen:  # a.png + a.jpg share a.txt
             continue
         seen.add(path)
-        if path.is_file():
+        if path.is_file() or os.path.lexists(path):  # a folder, a broken or looping link: named as unreadable
             problems += caption_problems(path)
         else:
             parsed = parse_subset_name(image.parent.name)

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from loratui.core.dataset.types import Problem, Severity
+from loratui.core.fsutil import describe_os_error
 
 
 def rel(path: Path) -> str:
@@ -38,8 +39,12 @@ def caption_problems(path: Path, data: bytes | None = None) -> list[Problem]:
     if data is None:
         try:
             data = read_small_file(path)
+        except IsADirectoryError:
+            return [Problem("unreadable_caption", path, f"{rel(path)} is a folder, not a caption file: rename or "
+                            "move it", "error")]
         except OSError as exc:
-            return [Problem("unreadable_caption", path, f"{rel(path)}: cannot read ({exc.strerror})", "error")]
+            return [Problem("unreadable_caption", path, f"{rel(path)}: cannot read ({describe_os_error(exc)})",
+                            "error")]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
