@@ -106,14 +106,12 @@ def main(argv: list[str] | None = None) -> None:
         said = str(cause) if isinstance(cause, KeyboardInterrupt) and cause.args else "aborted"
         click.echo(said, err=True)
         sys.exit(130)
-    except click.UsageError as exc:  # a bad option or argument: one line, like every other bad input
-        where = exc.ctx.command_path if exc.ctx is not None else "loratui"
-        click.echo(f"error: {exc.format_message()} (`{where} --help` lists what it takes)", err=True)
-        if "--json-events" in (sys.argv[1:] if argv is None else argv):  # a follower reads stdout only
-            click.echo(json.dumps({"event": "error", "message": exc.format_message()}, ensure_ascii=False))
-        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        if isinstance(exc, click.UsageError):  # a bad option or argument: one line, like every other bad input
+            where = exc.ctx.command_path if exc.ctx is not None else "loratui"
+            click.echo(f"error: {exc.format_message()} (`{where} --help` lists what it takes)", err=True)
+        else:
+            exc.show()
         if "--json-events" in (sys.argv[1:] if argv is None else argv):  # a follower reads stdout only
             click.echo(json.dumps({"event": "error", "message": exc.format_message()}, ensure_ascii=False))
         sys.exit(exc.exit_code)

@@ -138,7 +138,7 @@ def test_undo_of_an_apply_killed_half_way(tmp_path, monkeypatch, death, already)
         if len(calls) == 3:
             raise death  # the process dies here
         calls.append(path)
-        real_write(path, data, **kw)
+        return real_write(path, data, **kw)
 
     monkeypatch.setattr(edit_journal, "atomic_write_bytes", dying_write)
     with pytest.raises(death):
@@ -161,7 +161,7 @@ def test_write_error_is_one_line_and_undoable(tmp_path, monkeypatch):
         if len(calls) == 2:
             raise OSError(28, "No space left on device")
         calls.append(path)
-        real_write(path, data, **kw)
+        return real_write(path, data, **kw)
 
     monkeypatch.setattr(edit_journal, "atomic_write_bytes", full_disk)
     with pytest.raises(LoratuiError, match="cannot write \\(No space left on device\\); 2 file\\(s\\) were written"):
@@ -290,7 +290,7 @@ def test_a_failure_in_a_big_parallel_plan_keeps_what_was_written_undoable(tmp_pa
     def full_disk(path, data, **kw):
         if path.name == "7.txt":
             raise OSError(28, "No space left on device")
-        real(path, data, **kw)
+        return real(path, data, **kw)
 
     monkeypatch.setattr(edit_journal, "atomic_write_bytes", full_disk)
     with pytest.raises(LoratuiError, match="7.txt: cannot write \\(No space left on device\\)"):

@@ -157,8 +157,9 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool
                    "(set model.pretrained_model_name_or_path or model.model_family)")
     had = set(validate(cfg))
     apply_preset(cfg, preset)
-    made = [problem for problem in validate(cfg) if problem not in had]
-    for problem in validate(cfg):
+    after = validate(cfg)
+    made = [problem for problem in after if problem not in had]
+    for problem in after:
         click.echo(f"warning: after applying: {problem}", err=True)
     estimate = estimate_vram(cfg, family=estimate_family)
     click.echo(f"estimated peak VRAM after applying: {estimate.total_gib:.2f} GiB")

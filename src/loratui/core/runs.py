@@ -322,6 +322,15 @@ def previous_outputs(output_dir: str | os.PathLike, name: str) -> list[Path]:
     return sorted(path for path in folder.iterdir() if saves.fullmatch(path.name))
 
 
+def previous_outputs_text(output_dir: str | os.PathLike, name: str, shown: int = 2) -> str | None:
+    """"the last run's A, B and N more in DIR" for the files ``previous_outputs`` finds, or None."""
+    older = previous_outputs(output_dir, name)
+    if not older:
+        return None
+    more = f" and {len(older) - shown} more" if len(older) > shown else ""
+    return f"the last run's {', '.join(path.name for path in older[:shown])}{more} in {output_dir}"
+
+
 def promote_checkpoint(source: str | os.PathLike, name: str, output_dir: str | os.PathLike | None = None) -> Path:
     """Copy a checkpoint to OUTPUT_DIR/NAME.safetensors, or NAME-promoted.safetensors,
     NAME-promoted-2.safetensors, ... when that is taken. Never moves the source, never overwrites:

@@ -423,14 +423,12 @@ class Run:
             if rotated is not None:
                 self.say(f"the previous run's events are now in {rotated.name}")
             if not self.resume:
-                from loratui.core.runs import previous_outputs
+                from loratui.core.runs import previous_outputs_text
 
-                older = previous_outputs(self.output_dir, self.name)
+                older = previous_outputs_text(self.output_dir, self.name, shown=3)
                 if older:
-                    shown = ", ".join(p.name for p in older[:3]) + (f" and {len(older) - 3} more" if len(older) > 3
-                                                                    else "")
-                    self.warn(f"a new run named {self.name}: the last run's {shown} in {self.output_dir} are "
-                              "overwritten or pruned as this one saves (another saving.output_name keeps them)")
+                    self.warn(f"a new run named {self.name}: {older} are overwritten or pruned as this one saves "
+                              "(another saving.output_name keeps them)")
             for note in (stale, resume_note):
                 if note:
                     self.warn(note)

@@ -218,8 +218,7 @@ def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str =
         edit, new_bytes = item
         if not edit.caption.fingerprint.matches(edit.path):  # changed in the last instant
             return None
-        atomic_write_bytes(edit.path, new_bytes, sync_dir=False)
-        return Path(os.path.realpath(edit.path)).parent  # the folder to fsync (a link's target's)
+        return atomic_write_bytes(edit.path, new_bytes, sync_dir=False)  # the folder to fsync (a link's target's)
 
     try:
         done, failure = write_many(todo, write)

@@ -281,10 +281,10 @@ class TrainScreen(Screen):
 
     def _start_warnings(self, config) -> list[str]:
         """What a new run would cost: the last run's files it overwrites, Settings changes it ignores."""
-        from loratui.core.runs import previous_outputs
+        from loratui.core.runs import previous_outputs_text
 
         lines = []
-        unsaved = self.app.unsaved_settings() if hasattr(self.app, "unsaved_settings") else 0
+        unsaved = self.app.unsaved_settings()
         if unsaved:
             lines.append(f"Settings holds {unsaved} unsaved change(s): this run reads {Path(config).name} as "
                          "saved (esc, then ctrl+s on Settings, to include them)")
@@ -292,11 +292,9 @@ class TrainScreen(Screen):
             command = self.service.command(config)
         except (LoratuiError, OSError):
             return lines  # the dialog says what is wrong with the config
-        older = previous_outputs(command.output_dir, command.name)
+        older = previous_outputs_text(command.output_dir, command.name)
         if older:
-            shown = ", ".join(path.name for path in older[:2]) + (f" and {len(older) - 2} more" if len(older) > 2 else "")
-            lines.append(f"overwrites the last run's {shown} in {command.output_dir}: to keep them, change "
-                         "saving.output_name on Settings first")
+            lines.append(f"overwrites {older}: to keep them, change saving.output_name on Settings first")
         return lines
 
     def _start(self, command) -> None:
