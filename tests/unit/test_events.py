@@ -90,12 +90,26 @@ def test_rotate_events_keeps_one_training_per_file(tmp_path):
     path.write_text("")
     assert rotate_events(path) is None and path.exists()  # an empty file stays
     for n in range(7):
-        path.write_text(f'{{"event": "run_started", "n": {n}}}\n')
+        path.write_text(f'{{"event": "run_started", "n": {n}}}\n{{"event": "step", "step": 1}}\n')
         assert rotate_events(path, keep=3) == tmp_path / "x.events.1.jsonl"
         assert not path.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.events.1.jsonl", "x.events.2.jsonl", "x.events.3.jsonl"]
     assert '"n": 6' in (tmp_path / "x.events.1.jsonl").read_text()
     assert '"n": 4' in (tmp_path / "x.events.3.jsonl").read_text()
+
+
+def test_starts_that_failed_before_a_step_do_not_push_real_runs_out(tmp_path):
+    from loratui.core.events import rotate_events
+
+    path = tmp_path / "x.events.jsonl"
+    path.write_text('{"event": "run_started", "n": "real"}\n{"event": "step", "step": 1}\n')
+    assert rotate_events(path, keep=3) == tmp_path / "x.events.1.jsonl"
+    for n in range(6):  # six starts refused at once (a typo'd model path)
+        path.write_text(f'{{"event": "run_started", "n": {n}}}\n{{"event": "error", "message": "no model"}}\n')
+        assert rotate_events(path, keep=3) == tmp_path / "x.events.1.jsonl"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.events.1.jsonl", "x.events.2.jsonl"]
+    assert '"n": 5' in (tmp_path / "x.events.1.jsonl").read_text()  # the newest failure is kept
+    assert '"real"' in (tmp_path / "x.events.2.jsonl").read_text()  # the run that trained stays
 
 
 def test_follower_reads_a_replacing_file_from_its_start_even_when_larger(tmp_path):

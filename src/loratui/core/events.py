@@ -172,7 +172,11 @@ ROTATE_KEEP = 5
 
 def rotate_events(path: str | os.PathLike, keep: int = ROTATE_KEEP) -> Path | None:
     """Move a non-empty events file aside before a fresh run writes it: NAME.events.jsonl ->
-    NAME.events.1.jsonl, .1 -> .2, ... (the oldest beyond ``keep`` is removed). Returns the new name."""
+    NAME.events.1.jsonl, .1 -> .2, ... (the oldest beyond ``keep`` is removed). Returns the new name.
+
+    A start that failed before its first step (a bad path, a model that would not load) does not push
+    a run that trained out of the history: when the file and the last one moved aside both hold no
+    step, the newer failure takes the older one's place instead of shifting the others."""
     path = Path(path)
     try:
         if path.stat().st_size == 0:
@@ -184,12 +188,30 @@ def rotate_events(path: str | os.PathLike, keep: int = ROTATE_KEEP) -> Path | No
     def numbered(n: int) -> Path:
         return path.with_name(f"{stem}.{n}.jsonl")
 
+    if numbered(1).exists() and not _has_step(path) and not _has_step(numbered(1)):
+        os.replace(path, numbered(1))
+        return numbered(1)
     numbered(keep).unlink(missing_ok=True)
     for n in range(keep - 1, 0, -1):
         if numbered(n).exists():
             os.replace(numbered(n), numbered(n + 1))
     os.replace(path, numbered(1))
     return numbered(1)
+
+
+def _has_step(path: Path) -> bool:
+    """Whether an events file records a training step (read until the first one: a run that trained
+    has one within its first few lines; one that failed to start is short)."""
+    try:
+        with open(path, "rb") as handle:
+            for line in handle:
+                if b'"step"' in line:
+                    event = parse_line(line.decode("utf-8", "replace"))
+                    if event is not None and event.get("event") == "step":
+                        return True
+    except OSError:
+        return True  # unreadable: keep it, as if it mattered
+    return False
 
 
 def read_events(path: str | os.PathLike) -> list[dict]:
