@@ -68,3 +68,77 @@ def test_renaming_a_tag_with_a_burst_while_completions_open() -> None:
             assert not editor.renaming
 
     asyncio.run(main())
+
+
+def _added_tags(app: EditorApp) -> list[str]:
+    return [m[1] for m in app.messages if m[0] == "changed"][-1]
+
+
+def test_a_key_that_moves_focus_sends_the_letters_after_it_to_the_new_box() -> None:
+    """"a" (add a tag) and "red" in one burst: the letters went to the tag list, where r renames
+    and d deletes. The App now routes a key once the one before it is done."""
+    keys_in_order.install()
+
+    async def main() -> None:
+        app = EditorApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            editor = app.query_one(TagEditor)
+            _burst(app, [*"ared", "enter", *"blue", "enter", *"gre"])
+            await _settle(pilot)
+            assert _added_tags(app) == ["1girl", "red", "blue", "solo", "long hair", "smile"]
+            assert not editor.renaming
+            assert app.focused.id == "tag-editor-add" and app.focused.value == "gre"  # still being typed
+
+    asyncio.run(main())
+
+
+def test_enter_on_an_empty_add_box_then_a_list_key_acts_on_the_list() -> None:
+    """The add box hands its Enter to the editor at once (TagInput.submit_to): the focus is back on
+    the list before the next key is routed, so "d" deletes the highlighted tag, not types a d."""
+    keys_in_order.install()
+
+    async def main() -> None:
+        app = EditorApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            _burst(app, ["a", *"red", "enter", "enter", "d"])
+            await _settle(pilot)
+            assert _added_tags(app) == ["1girl", "solo", "long hair", "smile"]
+            assert [m[2] for m in app.messages if m[0] == "changed"] == ["add red", "delete red"]
+
+    asyncio.run(main())
+
+
+def test_a_key_whose_handler_never_finishes_holds_the_next_one_for_at_most_hold_s() -> None:
+    keys_in_order.install()
+    from textual.widgets import Static
+
+    release = asyncio.Event()
+
+    class Hangs(Static, can_focus=True):
+        async def on_key(self, event: events.Key) -> None:
+            if event.key == "x":
+                self.app.query_one(Input).focus()
+                await release.wait()  # a handler that hangs (until the test ends)
+
+    class Stuck(App):
+        def compose(self) -> ComposeResult:
+            yield Hangs("hangs")
+            yield Input()
+
+    async def main() -> None:
+        app = Stuck()
+        async with app.run_test() as pilot:
+            app.query_one(Hangs).focus()
+            await pilot.pause()
+            try:
+                _burst(app, ["x", "y"])
+                await asyncio.sleep(0.2)  # not pilot.pause: it waits for the hanging widget
+                held = app.query_one(Input).value  # y waits behind x
+                await asyncio.sleep(keys_in_order.HOLD_S)
+                assert (held, app.query_one(Input).value) == ("", "y")
+            finally:
+                release.set()
+
+    asyncio.run(main())

@@ -6,17 +6,29 @@ there: in a burst of keys (fast typing over SSH, a paste of keystrokes, tmux sen
 moment of the app) the letters after a backspace land before it. "no humans", then 7 backspaces
 and "people", gave "no humanp" and wrote it to the caption (Textual issue #6605).
 
-``install()`` makes an Input run its own bindings inline, in ``_on_key``, so they keep their place
-among the letters; keys it has no binding for go on as before (to its parents' bindings and key
-handlers). Called once by the app; a Textual release with the fix makes it a no-op in effect.
+``install()`` does two things, once per process (the app calls it):
+
+- An Input runs its own bindings inline, in ``_on_key``, so they keep their place among the
+  letters; keys it has no binding for go on as before (to its parents' bindings and key handlers).
+- The App hands the widgets one key at a time. Textual routes each key to the widget focused when
+  the App reads it, before the widgets have acted on the keys before it: "a" (add a tag) then
+  "red" in one burst sent "r", "e", "d" to the tag list, where "r" renames and "d" deletes. Now a
+  key waits in the App until the one before it is done: stopped by a widget, or through the
+  bindings of the App at the end of its bubbling (at most ``HOLD_S``: a key whose handler never
+  finishes, or one dropped on the way, does not block the keyboard).
 """
 
 from __future__ import annotations
 
+from collections import deque
+
 from textual import events
+from textual.app import App
+from textual.message_pump import MessagePump
 from textual.widgets import Input
 
 _MARK = "_loratui_keys_in_order"
+HOLD_S = 0.5  # the longest a key waits for the one before it
 
 
 async def _run_own_binding(widget, event: events.Key) -> bool:
@@ -29,6 +41,49 @@ async def _run_own_binding(widget, event: events.Key) -> bool:
         if not binding.priority and await widget.app.run_action(binding.action, widget):
             return True
     return False
+
+
+class _KeyGate:
+    """The App's key in flight and the keys that came after it, in order."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.current: events.Key | None = None
+        self.backlog: deque[events.Key] = deque()
+        self.timer = None
+
+    def hold(self, event: events.Key) -> bool:
+        """True when ``event`` must wait (it is kept); False when the App routes it now."""
+        if self.current is event:
+            return False
+        if self.current is not None:
+            self.backlog.append(event)
+            return True
+        self._fly(event)
+        return False
+
+    def _fly(self, event: events.Key) -> None:
+        self.current = event
+        self.timer = self.app.set_timer(HOLD_S, lambda: self.done(event), name="key in order")
+
+    def done(self, event: events.Key) -> None:
+        if event is not self.current:
+            return
+        self.current = None
+        if self.timer is not None:
+            self.timer.stop()
+            self.timer = None
+        if self.backlog:
+            following = self.backlog.popleft()
+            self._fly(following)
+            self.app.post_message(following)  # routed when the App reads it: behind nothing it held
+
+
+def _gate(app: App) -> _KeyGate:
+    gate = app.__dict__.get("_loratui_key_gate")
+    if gate is None:
+        gate = app.__dict__["_loratui_key_gate"] = _KeyGate(app)
+    return gate
 
 
 def install() -> None:
@@ -47,3 +102,41 @@ def install() -> None:
 
     setattr(_on_key, _MARK, True)
     Input._on_key = _on_key
+
+    app_on_event = App.on_event
+
+    async def on_event(self: App, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and _gate(self).hold(event):
+            return
+        await app_on_event(self, event)
+
+    App.on_event = on_event
+
+    bubble_to = events.Key._bubble_to
+
+    def _bubble_to(self: events.Key, widget: MessagePump) -> None:
+        self.__dict__[_MARK] = True  # it goes on to a parent: not done yet
+        bubble_to(self, widget)
+
+    events.Key._bubble_to = _bubble_to
+
+    dispatch = MessagePump._dispatch_message
+
+    async def _dispatch_message(self: MessagePump, message) -> None:
+        if not isinstance(message, events.Key):
+            await dispatch(self, message)
+            return
+        forwarded = message.is_forwarded
+        message.__dict__[_MARK] = False
+        try:
+            await dispatch(self, message)
+        finally:
+            app = self.app if not isinstance(self, App) else self
+            if isinstance(self, App):
+                finished = forwarded or not message.is_forwarded  # back from the widgets, or a priority binding took it
+            else:
+                finished = not message.__dict__.get(_MARK)
+            if finished:
+                _gate(app).done(message)
+
+    MessagePump._dispatch_message = _dispatch_message

@@ -18,7 +18,7 @@ The typed text is only stripped; underscores and spaces stay as typed unless a c
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
@@ -117,6 +117,9 @@ class TagInput(Input):
         self._dropdown: TagDropdown | None = None
         self._moved = False            # the user moved into the list: Enter takes the highlighted row
         self._quiet_value: str | None = None  # don't reopen the list for this value (taken / dismissed)
+        self.submit_to: Callable[[TagInput.Submitted], None] | None = None
+        """Called with the Submitted message on Enter instead of posting it: the owner acts before
+        the next key reaches the box (a posted message is handled after keys already on the way)."""
         super().__init__(value, **kwargs)
 
     # ---- public ------------------------------------------------------------------------------
@@ -256,4 +259,8 @@ class TagInput(Input):
             self.take_completion()
         self.close_completions()
         validation = self.validate(self.value) if "submitted" in self.validate_on else None
-        self.post_message(self.Submitted(self, self.value.strip(), validation))
+        submitted = self.Submitted(self, self.value.strip(), validation)
+        if self.submit_to is not None:
+            self.submit_to(submitted)  # now, before the next key: it may clear the box or move focus
+        else:
+            self.post_message(submitted)
