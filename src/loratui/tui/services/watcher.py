@@ -13,11 +13,25 @@ from pathlib import Path
 
 def watch_captions(root: Path, extension: str, stop: threading.Event,
                    deliver: Callable[[list[Path]], None]) -> None:
-    """Block until ``stop`` is set, calling ``deliver(paths)`` for each batch of changed captions."""
+    """Block until ``stop`` is set, calling ``deliver(paths)`` for each batch of changed captions.
+
+    The paths are spelled from ``root`` as given (watchfiles reports absolute, resolved ones: the
+    store of `loratui .` holds "img/x.txt" under ".", and an absolute path never matched it)."""
     from watchfiles import watch
 
     for changes in watch(root, stop_event=stop, recursive=True, debounce=200, step=50,
                          raise_interrupt=False, ignore_permission_denied=True):
-        paths = sorted({Path(p) for _, p in changes if p.endswith(extension) and "/.loratui/" not in p})
+        paths = sorted({as_under(root, p) for _, p in changes if p.endswith(extension) and "/.loratui/" not in p})
         if paths:
             deliver(paths)
+
+
+def as_under(root: Path, reported: str) -> Path:
+    """``reported`` (absolute) as a path under ``root``, spelled the way ``root`` is."""
+    path = Path(reported)
+    for base in (root.absolute(), root.resolve()):
+        try:
+            return root / path.relative_to(base)
+        except ValueError:
+            continue
+    return path
