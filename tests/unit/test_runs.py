@@ -104,6 +104,19 @@ def test_checkpoints_with_their_samples_state_and_loss(tmp_path):
         "warning: careful", "error: out of GPU memory (8 GB preset)"]
 
 
+def test_a_sample_rendered_before_its_checkpoint_is_saved_belongs_to_it(tmp_path):
+    """The final step renders its samples, then saves the LoRA: the final file showed "no samples"."""
+    record = runs.RunRecord(tmp_path, "x")
+    for kind, fields in [_started(), _step(26, loss=0.3),
+                         ("sample_saved", dict(paths=["/o/sample/x_000026_00_1.png"], step=26, epoch=2)),
+                         ("sample_saved", dict(paths=["/o/sample/x_000020_00_1.png"], step=20, epoch=2)),
+                         ("checkpoint_saved", dict(path="/o/x.safetensors", kind="final", step=26, epoch=2))]:
+        record.feed(make_event(kind, **fields))
+    (final,) = record.checkpoints
+    assert [p.name for p in final.samples] == ["x_000026_00_1.png"]
+    assert [e["step"] for e in record.samples] == [20]  # no checkpoint at its step: still parked
+
+
 def test_log_tail_and_the_story_when_there_is_no_log(tmp_path):
     out = tmp_path / "out"
     _write(out, "x", [_started(), ("warning", dict(message="stale lock replaced"))])

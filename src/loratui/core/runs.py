@@ -75,7 +75,7 @@ class RunRecord:
         self.finished: dict | None = None   # set while the latest session ended with `finished`
         self.error: dict | None = None      # the latest error event
         self.checkpoints: list[Checkpoint] = []
-        self.samples: list[dict] = []        # sample_saved events without a checkpoint at their step
+        self.samples: list[dict] = []        # sample_saved events without a checkpoint at their step (yet)
         self.notes: deque[str] = deque(maxlen=50)  # warnings, errors, saves, control answers: the run's story
         self.caching: dict | None = None     # the latest cache_progress event, until the first step
         self.earlier_s = 0.0                 # seconds the sessions before a resume trained (elapsed adds it)
@@ -139,7 +139,14 @@ class RunRecord:
         # a file written again later (the final LoRA of an extended run) holds only the newer weights
         self.checkpoints = [c for c in self.checkpoints if c.path != path]
         avg = self.last_step.get("avg_loss") if self.last_step and self.last_step.get("step") == step else None
-        self.checkpoints.append(Checkpoint(path, str(event.get("kind")), step, int(event.get("epoch") or 0), avg))
+        checkpoint = Checkpoint(path, str(event.get("kind")), step, int(event.get("epoch") or 0), avg)
+        # samples rendered at this step before the file was saved (the final step: samples come first)
+        early = [e for e in self.samples if e.get("step") == step]
+        if early:
+            self.samples = [e for e in self.samples if e.get("step") != step]
+            for sample in early:
+                checkpoint.samples.extend(Path(p) for p in sample.get("paths", ()))
+        self.checkpoints.append(checkpoint)
 
     @property
     def step(self) -> int:
