@@ -51,6 +51,18 @@ def test_matching_modes():
         tag_matcher(["a"], "fuzzy")
 
 
+def test_auto_reads_bracketed_weights_as_tags_and_a_glob_matches_its_own_text():
+    """`[blue eyes]` is an A1111/NAI weighted tag: auto read it as a character class and removed
+    nothing (187 captions had it)."""
+    tags = ["[blue eyes]", "b", "{masterpiece}", "what?", "whats", "solo"]
+    assert run(RemoveTags(["[blue eyes]"]), tags) == ["b", "{masterpiece}", "what?", "whats", "solo"]
+    assert run(RemoveTags(["[blue eyes]"], mode="glob"), tags) == ["[blue eyes]", "{masterpiece}", "what?",
+                                                                   "whats", "solo"]
+    assert run(RemoveTags(["what?"]), tags) == ["[blue eyes]", "b", "{masterpiece}", "solo"]
+    assert run(ReplaceTag("[blue eyes]", "blue eyes"), tags)[0] == "blue eyes"
+    assert tag_matcher(["*[0-9]"])("x1") and not tag_matcher(["*[0-9]"])("xa")  # with * it is still a glob
+
+
 def test_remove_exact_glob_regex():
     tags = ["white background", "simple_background", "solo", "1girl", "long hair"]
     assert run(RemoveTags(["solo"]), tags) == ["white background", "simple_background", "1girl", "long hair"]

@@ -228,7 +228,8 @@ def _mode(mode: str, exact: bool, glob: bool, regex: bool) -> str:
 def _match_options(default: str):
     def decorate(func):
         @click.option("--mode", type=click.Choice(["auto", "exact", "glob", "regex"]), default=default,
-                      show_default=True, help="auto: * ? [ make a glob, /.../ a regex, anything else is exact.")
+                      show_default=True, help="auto: * or ? make a glob (that also matches its own text), "
+                      "/.../ a regex, anything else is exact ([blue eyes] too: --mode glob reads [abc] as a class).")
         @click.option("--exact", is_flag=True, help="Same as --mode exact.")
         @click.option("--glob", is_flag=True, help="Same as --mode glob ('*background').")
         @click.option("--regex", is_flag=True, help="Same as --mode regex (Python syntax, whole tag).")

@@ -16,12 +16,14 @@ MATCH_MODES = ("exact", "glob", "regex", "auto")
 
 
 def pattern_kind(pattern: str, mode: str = "auto") -> tuple[str, str]:
-    """(kind, body): auto makes ``/.../`` a regex, anything with ``* ? [`` a glob, the rest exact."""
+    """(kind, body): auto makes ``/.../`` a regex, anything with ``*`` or ``?`` a glob, the rest
+    exact. Brackets alone do not make a glob in auto: ``[blue eyes]`` and ``[[masterpiece]]`` are
+    A1111/NAI weighted tags far more often than a character class (mode glob reads them so)."""
     if mode != "auto":
         return mode, pattern
     if len(pattern) > 2 and pattern.startswith("/") and pattern.endswith("/"):
         return "regex", pattern[1:-1]
-    if any(ch in pattern for ch in "*?["):
+    if any(ch in pattern for ch in "*?"):
         return "glob", pattern
     return "exact", pattern
 
@@ -34,7 +36,8 @@ def compile_regex(body: str) -> re.Pattern:
 
 
 def tag_matcher(patterns: Iterable[str], mode: str = "auto") -> Callable[[str], bool]:
-    """A predicate for tags (exact, glob or regex; full-string matches). Answers are memoised."""
+    """A predicate for tags (exact, glob or regex; full-string matches). Answers are memoised.
+    In auto mode a glob also matches its own text: ``what?`` removes the tag "what?" too."""
     exact: set[str] = set()
     regexes: list[re.Pattern] = []  # each compiled on its own: flags and group names stay its own
     for pattern in patterns:
@@ -43,6 +46,8 @@ def tag_matcher(patterns: Iterable[str], mode: str = "auto") -> Callable[[str], 
             exact.add(body)
         elif kind == "glob":
             regexes.append(re.compile(fnmatch.translate(body)))
+            if mode == "auto":
+                exact.add(body)
         elif kind == "regex":
             regexes.append(compile_regex(body))
         else:

@@ -194,7 +194,7 @@ class BulkOpScreen(ModalScreen[Op | None]):
     def _compose_remove(self) -> ComposeResult:
         yield self._row("Patterns", self._input("bulk-patterns", "*background, /.*_bg/, watermark"))
         yield self._row("Match", BulkChoice(MODE_CHOICES, "auto", id="bulk-mode"))
-        yield Static(PATTERN_HELP + " auto: * ? [ make a glob, /.../ a regex.", classes="bulk-help")
+        yield Static(PATTERN_HELP + " auto: * ? make a glob, /.../ a regex.", classes="bulk-help")
 
     def _compose_replace(self) -> ComposeResult:
         yield self._row("Old", self._input("bulk-old", "tag (or pattern) to rename"))
