@@ -218,6 +218,23 @@ def test_copy_paste_navigate_and_leave_are_requests() -> None:
     run(check)
 
 
+def test_pgdn_enters_what_was_typed_first_and_a_refused_tag_stays() -> None:
+    """A rename or an added tag typed and not entered went nowhere on PgUp/PgDn."""
+    async def check(app, pilot, editor: TagEditor) -> None:
+        await pilot.press("down", "r", "ctrl+u", *"solo girl", "pagedown")
+        await pilot.pause()
+        assert app.messages[-2:] == [("changed", ["1girl", "solo girl", "long hair", "smile"],
+                                      "rename solo to solo girl"), ("navigate", 1)]
+        await pilot.press("a", *"blush", "pageup")
+        await pilot.pause()
+        assert app.messages[-2][2] == "add blush" and app.messages[-1] == ("navigate", -1)
+        await pilot.press(*"smile", "pagedown")  # still in the add box; already there: refused, the box keeps it
+        await pilot.pause()
+        assert app.messages[-1] == ("navigate", -1) and editor.typed_not_entered() == "'smile' typed in the add box"
+
+    run(check)
+
+
 def test_reload_same_image_keeps_cursor_and_undo_another_image_starts_fresh() -> None:
     async def check(app, pilot, editor: TagEditor) -> None:
         await pilot.press("down", "down", "d")

@@ -104,3 +104,33 @@ def test_promote_asks_for_a_highlighted_checkpoint_and_refuses_the_final_one(tmp
         assert not (out / "tiny-promoted.safetensors").exists()
 
     _run(app, scenario)
+
+
+def test_a_tag_typed_and_not_entered_is_added_by_pgdn_and_quitting_asks_first(tmp_path):
+    """Typed in the add box, then PgDn: the tag went nowhere; ctrl+q quit without a word."""
+    from loratui.tui.widgets.tag_editor import TagEditor
+
+    config = make_project(tmp_path)
+    app = make_app(tmp_path, config)
+
+    async def scenario(pilot):
+        await until(pilot, lambda: app.screen.query(TagEditor), "the dataset screen")
+        await pilot.press("e", "a", *"pending")
+        await pilot.pause()
+        editor = app.screen.query_one(TagEditor)
+        await pilot.press("ctrl+q")
+        dialog = await until(pilot, lambda: isinstance(app.screen, ChoiceDialog) and app.screen, "the question")
+        assert "'pending' typed in the add box" in dialog.body
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ChoiceDialog), "closed")
+        assert app.is_running and editor.typed_not_entered()
+        await pilot.press("pagedown")
+        await until(pilot, lambda: not editor.typed_not_entered(), "the tag entered")
+        await until(pilot, lambda: any("pending" in p.read_text() for p in (tmp_path / "img" / "2_shp").glob("*.txt")),
+                    "written to the caption")
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: not app.is_running, "quit at once: nothing pending")
+
+    _run(app, scenario)
+    written = [p.name for p in (tmp_path / "img" / "2_shp").glob("*.txt") if "pending" in p.read_text()]
+    assert written == ["img0.txt"]

@@ -191,16 +191,39 @@ class LoratuiApp(App):
         form = getattr(screen, "form", None) if screen is not None else None
         return form.unsaved_edits() if form is not None else 0
 
+    def typed_caption_edit(self) -> str | None:
+        """What the Dataset screen's tag editor holds typed but not entered (None: nothing)."""
+        try:
+            stack = self.get_screen_stack("dataset")
+        except (KeyError, LookupError):
+            return None
+        from loratui.tui.widgets.tag_editor import TagEditor
+
+        for screen in stack:
+            for editor in screen.query(TagEditor):
+                pending = editor.typed_not_entered()
+                if pending:
+                    return pending
+        return None
+
     def action_quit(self) -> None:  # type: ignore[override]
-        """ctrl+q: quit, after a question when Settings holds changes that were never saved."""
+        """ctrl+q: quit, after a question when Settings holds changes that were never saved or the
+        tag editor holds something typed and not entered."""
         from loratui.tui.screens.config_dialogs import ChoiceDialog
 
         count = self.unsaved_settings()
-        if not count:
+        typed = self.typed_caption_edit()
+        if not count and not typed:
             self.exit()
             return
         if isinstance(self.screen, ChoiceDialog) and self.screen.dialog_title == "quit":
             return  # asked already
+        if not count:
+            self.push_screen(ChoiceDialog("quit", f"The tag editor holds {typed}, not entered: quitting now drops "
+                                          "it (esc, then Enter in the editor, keeps it). Training runs go on "
+                                          "either way.", [("d", "drop it and quit")]),
+                             lambda choice: self.exit() if choice == "d" else None)
+            return
 
         def answered(choice: str | None) -> None:
             if choice == "d":
@@ -210,8 +233,9 @@ class LoratuiApp(App):
                     self.switch_mode("settings")
                 self.settings_screen().action_save(self.exit)
 
+        also = f" The tag editor's {typed}, not entered, is dropped too." if typed else ""
         self.push_screen(ChoiceDialog("quit", f"Settings holds {count} unsaved change(s); quitting now discards "
-                                      "them. Training runs go on either way.",
+                                      f"them.{also} Training runs go on either way.",
                                       [("s", "save, then quit"), ("d", "discard and quit")]), answered)
 
     def action_help(self) -> None:

@@ -164,6 +164,7 @@ class TagEditor(TagEditorActions, Vertical):
         yield TextArea(id="tag-editor-text", soft_wrap=True)
 
     def on_mount(self) -> None:
+        self._add_input.submit_to = self.on_tag_input_submitted
         self._show_loaded(same_image=False)  # what load() got before the editor was mounted
 
     @property
@@ -325,6 +326,20 @@ class TagEditor(TagEditorActions, Vertical):
             message.stop()  # Enter / a click on a tag only highlights it
 
     # ---- free text -------------------------------------------------------------------------------
+
+    def typed_not_entered(self) -> str | None:
+        """What quitting now would drop, in words (None: nothing): a rename, a tag in the add box,
+        changed free text."""
+        if not self.is_mounted:
+            return None
+        if self._renaming is not None and self._rename_input is not None:
+            return f"the rename of '{self._tags[self._renaming]}' to '{self._rename_input.value.strip()}'"
+        typed = self._add_input.value.strip()
+        if typed and not self._free_text:
+            return f"'{typed}' typed in the add box"
+        if self.has_pending_edit():
+            return "changes to the caption text"
+        return None
 
     def has_pending_edit(self) -> bool:
         """True while something typed is not committed yet (a rename box, changed free text)."""

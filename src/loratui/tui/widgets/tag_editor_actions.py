@@ -136,6 +136,7 @@ class TagEditorActions:
         origin = self.content_region
         rename_input = TagInput(self._tags[index], vocab=self._vocab, exclude=[self._tags[index]],
                                 compact=True, select_on_focus=False, id="tag-editor-rename")
+        rename_input.submit_to = self.on_tag_input_submitted
         rename_input.styles.offset = (area.x + number - origin.x, row_y - origin.y)
         rename_input.styles.width = max(8, area.width - number)
         self._renaming = index
@@ -172,7 +173,16 @@ class TagEditorActions:
         self.post_message(self.PasteRequested(editor=self))
 
     def action_navigate(self, step: int) -> None:
-        self._cancel_rename()
+        """PgUp/PgDn: what was typed and not entered goes in first, as Enter would (a rename, a tag
+        in the add box, the free text); a tag refused (already there, a separator in it) keeps the
+        box and the image, with the reason shown."""
+        if self._renaming is not None and self._rename_input is not None:
+            self._finish_rename(self._rename_input.value.strip())
+        typed = self._add_input.value.strip()
+        if typed and not self._free_text:
+            self._add(typed)
+            if self._add_input.value.strip():
+                return  # refused: the text stays where it was typed
         if self._free_text:
             self._commit_text()
         self.post_message(self.NavigateRequested(step, editor=self))
