@@ -431,3 +431,44 @@ def test_reattach_to_a_shell_run_stop_it_resume_it_then_sigkill_shows_crashed(ti
             shell.kill()
             shell.wait()
         _end_processes(app)
+
+
+def test_the_run_picker_starts_on_a_live_run(tmp_path):
+    """The app says "x is training: 4 follows it"; the picker opened on "+ start a new run"."""
+    import json as _json
+    import os as _os
+
+    from textual.app import App
+
+    from loratui.core import runs
+    from loratui.core.events import _process_start, events_path, lock_path, make_event
+    from loratui.tui.screens.run_picker import RunEntry
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for name, live in (("done", False), ("busy", True)):
+        events = [make_event("run_started", config="/p/c.toml", output_dir=str(out), output_name=name, model={},
+                             dataset={}, schedule={"total_steps": 8, "epochs": 2}, resumed_from=None, pid=1),
+                  make_event("step", step=1, total_steps=8, epoch=1, loss=0.5, avg_loss=0.5, lr=1e-3,
+                             images_per_s=2.0, eta_s=1.0)]
+        if not live:
+            events.append(make_event("finished", reason="finished", step=8, epoch=2, output=None))
+        events_path(out, name).write_text("".join(_json.dumps(e) + "\n" for e in events))
+        if live:
+            pid = _os.getpid()
+            lock_path(out, name).write_text(f"{pid} {_process_start(pid) or '-'}\n")
+    entries = [RunEntry(s) for s in runs.list_runs(out)]
+    assert [e.summary.status for e in entries].count("live") == 1
+
+    class Host(App):
+        async def on_mount(self) -> None:
+            await self.push_screen(RunPicker(entries, [out], "config.toml"))
+
+    async def main():
+        app = Host()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            options = app.screen.query_one("#run-options")
+            assert "busy" in str(options.get_option_at_index(options.highlighted).prompt)
+
+    asyncio.run(main())

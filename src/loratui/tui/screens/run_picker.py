@@ -132,9 +132,11 @@ class RunPicker(ModalScreen[tuple[str, object] | None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        """The cursor starts on a live run (the one "4 follows it" meant), else on the first row."""
         options = self.query_one(OptionList)
         if options.option_count:
-            options.highlighted = 0
+            live = next((i for i, e in enumerate(self.entries) if e.summary.status == "live"), None)
+            options.highlighted = 0 if live is None else live + (1 if self.config_name else 0)
         options.focus()
 
     def entry(self, option_id: str | None) -> RunEntry | None:
