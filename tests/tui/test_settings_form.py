@@ -226,6 +226,26 @@ def test_choices_step_with_arrows_and_list_with_enter(tmp_path):
     run(tmp_path, scenario)
 
 
+def test_up_and_down_go_from_field_to_field_and_letters_then_land_in_the_field_below(tmp_path):
+    """Down scrolled the form and left the focus on model_family: the file name typed next for the
+    field below picked choices by their first letter and saved model_family = "sd2"."""
+    async def scenario(app, pilot, root):
+        await goto(pilot, "model_family")
+        family = field(app, "model_family").value
+        await pilot.press("down")
+        await pilot.pause()
+        below = app.focused
+        assert below is not field(app, "model_family") and below.id.startswith("cf-")
+        await pilot.press("up")
+        await pilot.pause()
+        assert app.focused is field(app, "model_family")
+        await pilot.press("down", *"sdxl")
+        await pilot.pause()
+        assert field(app, "model_family").value == family and app.focused is below
+
+    run(tmp_path, scenario)
+
+
 def test_sections_by_key_and_palette_has_every_action(tmp_path):
     async def scenario(app, pilot, root):
         from loratui.tui.palette import commands_for

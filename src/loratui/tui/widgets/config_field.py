@@ -91,6 +91,10 @@ class ConfigField(Widget, can_focus=True):
                 tooltip="true/false fields flip; fields with choices list them"),
         Binding("enter", "submit", "Next field", show=False, id="settings.field_next",
                 tooltip="Lists the choices of a choice field, flips a true/false field, else moves on"),
+        Binding("down", "move(1)", "Next field", show=False, id="settings.field_down",
+                tooltip="The field below (the form scrolls to it)"),
+        Binding("up", "move(-1)", "Previous field", show=False, id="settings.field_up",
+                tooltip="The field above (the form scrolls to it)"),
     ]
     LABEL_MAX = 33
 
@@ -156,6 +160,14 @@ class ConfigField(Widget, can_focus=True):
             self.user_sets(not self.value)
         elif self.spec.choices:
             self.post_message(self.ChoicesRequested(self))
+
+    def action_move(self, step: int) -> None:
+        """Up/Down go from field to field, as rows do in the Dataset table (they scrolled the form
+        and left the focus on a choice field, where the letters typed next changed its value)."""
+        if step > 0:
+            self.screen.focus_next(ConfigField)
+        else:
+            self.screen.focus_previous(ConfigField)
 
     def action_submit(self) -> None:
         if self.typed:
