@@ -53,6 +53,17 @@ def test_separators():
     assert join_tags([]) == ""
 
 
+def test_a_file_whose_tags_sit_tight_keeps_its_style_when_edited():
+    """`a,b` became `a, b` on any edit: a noisy diff for datasets kept in git."""
+    tight = parse_caption(b"explicit,red hair,(a:1.2),solo\n", P)
+    assert tight.format(["explicit", "red hair", "solo"]) == b"explicit,red hair,solo\n"
+    assert tight.text(["solo", "new"]) == "solo,new"
+    spaced = parse_caption(b"explicit, red hair,solo\n", P)  # mixed: the separator as configured
+    assert spaced.format(["explicit", "solo"]) == b"explicit, solo\n"
+    one = parse_caption(b"solo\n", P)  # nothing to tell: as configured
+    assert one.format(["solo", "smile"]) == b"solo, smile\n"
+
+
 def test_free_text_detection():
     assert is_free_text(["a photo of a cat on a couch"])
     assert is_free_text(["alice", "a woman with long hair standing in a field"])
@@ -137,7 +148,9 @@ def test_property_parse_format_round_trip(tags, newline, bom, spacing, rest):
     assert cap.tags == tags
     assert cap.format(list(cap.tags)) == data  # unchanged: the exact bytes
     changed = cap.format(tags + ["zz"])  # changed: canonical join, BOM, newline and later lines kept
-    assert changed == (("\ufeff" if bom else "") + ", ".join(tags + ["zz"]) + tail).encode()
+    line = spacing.join(tags)
+    tight = len(tags) > 1 and ", " not in line  # a file written "a,b" keeps that style
+    assert changed == (("\ufeff" if bom else "") + ("," if tight else ", ").join(tags + ["zz"]) + tail).encode()
     assert parse_caption(changed, P).tags == tags + ["zz"]
 
 

@@ -95,7 +95,7 @@ def render_result(job: Job, result: list[str] | str, mode: str, separator: str =
             # "ohwx, " (or a sentence already there) is not appended again on every run.
             new = split_tags(result, separator) if isinstance(result, str) else tags
             tags = merge(caption.tags, new)
-            return join_tags(tags, separator), caption.format(tags), caption.raw  # keeps encoding, newlines, lines
+            return caption.text(tags), caption.format(tags), caption.raw  # keeps encoding, newlines, lines, style
     line = join_tags(tags, separator)
     return line, (line + "\n").encode("utf-8"), OVERWRITE  # overwrite: the whole file, as sd-scripts does
 

@@ -13,7 +13,8 @@ files and refuse to overwrite a file that changed on disk since it was read (Con
 
 The separator is written as given (default ``", "``, as sd-scripts' tagger writes) and split at
 its non-blank part (``","``), so ``a,b`` and ``a , b`` read as the same two tags. A separator
-without a trailing space (``","``) is written with one, as ``", "``. A separator with no non-blank
+without a trailing space (``","``) is written with one, as ``", "``, except into a file whose tags
+already sit tight (``a,b``), which keeps its style (``Caption.join``). A separator with no non-blank
 part (``""``, ``" "``, a tab) is refused everywhere (``check_separator``): it would glue tags
 together, or split tags such as ``long hair`` at their spaces.
 
@@ -211,13 +212,22 @@ class Caption:
         """The first line as it is (``tags`` None or unchanged) or as it would be with ``tags``."""
         if tags is None or tags == self.tags:
             return self.first_line if self.exists else ""
+        return self.join(tags)
+
+    def join(self, tags: list[str]) -> str:
+        """``tags`` as this file writes them: a file whose tags sit tight (``a,b,c``: the separator
+        never followed by a space) keeps that; any other is joined with the separator."""
+        token = self.separator.strip()
+        line = self.first_line
+        if len(self.tags) > 1 and token in line and f"{token} " not in line and self.separator != token:
+            return token.join(tags)
         return join_tags(tags, self.separator)
 
     def format(self, tags: list[str]) -> bytes:
         """The file's bytes with ``tags`` on the first line; the exact original bytes if unchanged."""
         if self.raw is not None and tags == self.tags:
             return self.raw
-        line = join_tags(tags, self.separator)
+        line = self.join(tags)
         if self.raw is None:  # a new caption file: one line, newline-terminated
             text = line + "\n" if line else ""
         elif self.rest:
