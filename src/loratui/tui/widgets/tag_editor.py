@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -279,7 +280,10 @@ class TagEditor(TagEditorActions, Vertical):
     def _show_status(self) -> None:
         line = Text(self._title or "no image", style="bold", no_wrap=False)
         if self._state:
-            line.append("  " + self._state)
+            # the state stays in one piece: on the title's line when it fits, else on the next
+            room = self.size.width - 2  # the status line's padding
+            fits = room <= 0 or cell_len(line.plain) % room + 2 + cell_len(self._state) <= room
+            line.append(("  " if fits else "\n") + self._state)
         self.query_one("#tag-editor-status", Static).update(line)
 
     def _row(self, number: int, tag: str, width: int) -> Text:
