@@ -81,6 +81,7 @@ class RunSnapshot:
     events: int
     caught_up: bool                 # the whole file has been read
     caching: str | None = None      # "caching latents 12/36 · ETA 40s" before the first step
+    device: str | None = None       # where it trains ("cuda:0", "cpu", "mps"), from run_started
 
 
 class RunUpdated(Message):
@@ -191,7 +192,8 @@ class FollowedRun:
                 peak_vram_gib=step.get("peak_vram_gib"), vram_estimate_gib=started.get("vram_estimate_gib"),
                 elapsed_s=elapsed, config=r.config, state=state,
                 checkpoints=tuple(r.checkpoints), error=r.error, notes=tuple(r.notes),
-                log_tail=log_tail, events=r.events, caught_up=self.caught_up, caching=caching_text(r.caching))
+                log_tail=log_tail, events=r.events, caught_up=self.caught_up, caching=caching_text(r.caching),
+                device=started.get("device"))
 
 
 def refusal_line(log_file: Path) -> str | None:

@@ -77,9 +77,13 @@ def status_lines(snapshot) -> list[tuple[str, str | None]]:
             parts.append((f" · ETA {duration_text(snapshot.eta_s)}", None))
     parts.append((f" · elapsed {duration_text(snapshot.elapsed_s)}", None))
     parts.append(("\n", None))
-    peak = "-" if snapshot.peak_vram_gib is None else f"{snapshot.peak_vram_gib:.1f} GiB"
-    estimate = "" if snapshot.vram_estimate_gib is None else f" (estimate {snapshot.vram_estimate_gib:.1f} GiB)"
-    parts.append((f"VRAM peak {peak}{estimate}", None))
+    device = getattr(snapshot, "device", None)
+    if device and not device.startswith("cuda"):  # no VRAM to measure or estimate
+        parts.append((f"device {device}", None))
+    else:
+        peak = "-" if snapshot.peak_vram_gib is None else f"{snapshot.peak_vram_gib:.1f} GiB"
+        estimate = "" if snapshot.vram_estimate_gib is None else f" (estimate {snapshot.vram_estimate_gib:.1f} GiB)"
+        parts.append((f"VRAM peak {peak}{estimate}", None))
     if snapshot.pid:
         parts.append((f" · pid {snapshot.pid}", "run-status--muted"))
     if snapshot.status == "crashed":
