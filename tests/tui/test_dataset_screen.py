@@ -76,6 +76,22 @@ def test_rows_filter_and_range_selection(tmp_path):
     run(tmp_path, scenario)
 
 
+def test_esc_on_the_table_clears_the_filter_and_up_in_the_box_brings_it_back(tmp_path):
+    async def scenario(app, pilot, img):
+        scr = screen(app)
+        await pilot.press("slash", *"tag:solo", "escape")  # esc in the box: back to the table, filter kept
+        await pilot.pause()
+        assert scr.focused is scr.table and len(scr.shown) == 3
+        await pilot.press("escape")  # on the table: cleared
+        await pilot.pause()
+        assert len(scr.shown) == 6 and scr.query_one("#filter").value == ""
+        await pilot.press("slash", "up", "enter")
+        await pilot.pause()
+        assert len(scr.shown) == 3 and scr.query_one("#filter").value == "tag:solo"
+
+    run(tmp_path, scenario)
+
+
 def test_add_rename_delete_with_autocomplete_write_through_core(tmp_path):
     async def scenario(app, pilot, img):
         await pilot.press("down")  # a02

@@ -99,7 +99,10 @@ class DatasetScreen(DatasetEdits, Screen):
         Binding("f5", "rescan", "Rescan", id="dataset.rescan", show=False),
         Binding("asterisk", "select_all", "Select all shown", id="dataset.select_all", show=False,
                 tooltip="Same as ctrl+a, which tmux and screen often keep for themselves"),
-        Binding("escape", "leave", "Back", id="dataset.back", show=False),
+        Binding("escape", "leave", "Back", id="dataset.back", show=False,
+                tooltip="Back to the table; on the table, clears the filter (up in the filter box brings it back)"),
+        Binding("up", "previous_filter", "Previous filter", id="dataset.previous_filter", show=False,
+                tooltip="In the empty filter box: the filter esc cleared"),
         *DatasetEdits.EDIT_BINDINGS,
     ]
 
@@ -107,6 +110,7 @@ class DatasetScreen(DatasetEdits, Screen):
         super().__init__()
         self.shown: list[ImageRow] = []
         self.filter_text = ""
+        self.cleared_filter = ""  # what esc on the table cleared: up in the empty filter box brings it back
         self.current: ImageRow | None = None
 
     @property
@@ -294,7 +298,25 @@ class DatasetScreen(DatasetEdits, Screen):
         self.table.action_select_all()
 
     def action_leave(self) -> None:
+        """esc: from a pane or the filter box back to the table; on the table, clear the filter."""
+        box = self.query_one("#filter", Input)
+        if self.focused is self.table and box.value:
+            self.cleared_filter = box.value
+            box.value = ""
+            self.app.notify("filter cleared: / then up brings it back")
+            return
         self.table.focus()
+
+    def action_previous_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if self.focused is box and not box.value and self.cleared_filter:
+            box.value = self.cleared_filter
+            box.cursor_position = len(box.value)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "previous_filter":
+            return self.focused is self.query_one("#filter", Input)
+        return super().check_action(action, parameters)
 
     def action_pane(self, pane: str) -> None:
         switcher = self.query_one("#side", ContentSwitcher)
