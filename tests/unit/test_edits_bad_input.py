@@ -88,6 +88,8 @@ def test_recipe_is_saved_only_when_the_user_goes_ahead(tmp_path, monkeypatch):
     (["tags", "replace", "{root}", "solo", "a, b", "--yes"], "contains the separator"),
     (["tags", "freq", "{root}", "--caption-extension", ""], "--caption-extension"),
     (["tags", "freq", "{root}", "--caption-extension", "a/b"], "--caption-extension"),
+    (["tags", "add", "{root}", "x", "--yes", "--caption-extension", ".png"], "is an image extension"),
+    (["tags", "add", "{root}", "x", "--yes", "--caption-extension", "JPG"], "is an image extension"),
     (["tags", "freq", "{root}", "--top", "-1"], "--top"),
 ])
 def test_cli_inputs(tmp_path, capsys, args, message):
@@ -317,3 +319,41 @@ def test_tags_check_names_a_caption_folder_and_a_link_loop_instead_of_no_caption
     assert "0.txt is a folder, not a caption file" in out
     assert "1.txt: cannot read (a symbolic link that leads back to itself" in out
     assert "has no caption" not in out
+
+
+def test_an_image_extension_as_caption_extension_is_refused_before_anything_is_written(tmp_path, capsys):
+    """--caption-extension .png wrote caption text over the images (caption and tags alike)."""
+    from PIL import Image
+
+    folder = tmp_path / "img" / "2_x"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (8, 8), "red").save(folder / "a.png")
+    before = (folder / "a.png").read_bytes()
+    for args in (["caption", "wd14", str(tmp_path / "img"), "--model", str(tmp_path), "--caption-extension", ".png"],
+                 ["caption", "blip", str(tmp_path / "img"), "--model", str(tmp_path), "--caption-extension", ".PNG"],
+                 ["caption", "wd14", str(tmp_path / "img"), "--model", str(tmp_path), "--caption-extension", ""],
+                 ["tags", "add", str(tmp_path / "img"), "t", "--yes", "--caption-extension", ".png"]):
+        code, out = run_main(args, capsys)
+        assert code == 2 and "--caption-extension" in out and "Traceback" not in out, (args, out)
+    assert (folder / "a.png").read_bytes() == before
+
+
+def test_config_validate_refuses_an_image_caption_extension():
+    from loratui.core.config import TrainingConfig, validate
+
+    cfg = TrainingConfig()
+    cfg.dataset.caption_extension = ".webp"
+    assert any("caption_extension '.webp': is an image extension" in p for p in validate(cfg))
+
+
+def test_a_bad_save_recipe_file_is_refused_before_any_caption_is_written(tmp_path, capsys):
+    """It wrote every caption, then exited 2 (documented as "nothing written")."""
+    root = dataset(tmp_path)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    before = {p: p.read_bytes() for p in root.rglob("*.txt")}
+    for target, message in ((notes, "not valid TOML"), (tmp_path / "nodir" / "r.toml", "does not exist")):
+        code, out = run_main(["tags", "add", str(root), "zz", "--yes", "--save-recipe", str(target)], capsys)
+        assert code == 2 and message in out, out
+    assert {p: p.read_bytes() for p in root.rglob("*.txt")} == before
+    assert notes.read_text() == "my notes\n"

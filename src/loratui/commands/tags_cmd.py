@@ -82,9 +82,12 @@ def _locate(directory: Path):
 
 
 def _extension(caption_extension: str) -> str:
+    from loratui.core.dataset import caption_extension_problem
+
     ext = caption_extension if caption_extension.startswith(".") else "." + caption_extension
-    if len(ext) < 2 or any(ch in ext for ch in "/\\") or ext.strip() != ext:
-        raise LoratuiError(f"--caption-extension {caption_extension!r}: give a file extension such as .txt or .caption")
+    problem = caption_extension_problem(ext)
+    if problem:
+        raise LoratuiError(f"--caption-extension {caption_extension!r}: {problem}")
     return ext
 
 
@@ -156,9 +159,11 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
     from loratui.core.captions import parse_where
     from loratui.core.captions import apply_plan
     from loratui.core.captions import check_ops, check_written_tags, plan_edits
-    from loratui.core.captions import append_to_recipe
+    from loratui.core.captions import append_to_recipe, check_recipe_target
 
     check_ops(ops, separator)
+    if save_recipe:
+        check_recipe_target(save_recipe)  # exit 2 means nothing was written: a bad recipe file is refused first
     notes = _need_tags_csv(ops, tags_csv)
     location = _locate(directory)
     root = location.train_dir

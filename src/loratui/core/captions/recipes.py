@@ -106,6 +106,22 @@ def save_recipe(recipe: Recipe, path: str | os.PathLike) -> None:
     atomic_write_text(path, dumps_recipe(recipe))
 
 
+def check_recipe_target(path: str | os.PathLike) -> None:
+    """Raise the LoratuiError ``append_to_recipe`` would, before anything else is written: an
+    existing file must be a recipe, a new one needs a folder it can be created in."""
+    path = Path(path)
+    if path.exists():
+        load_recipe(path)
+        if not os.access(path, os.W_OK):
+            raise LoratuiError(f"{path}: the recipe file is read-only: make it writable or give another --save-recipe")
+        return
+    folder = path.parent
+    if not folder.is_dir():
+        raise LoratuiError(f"{path}: the folder {folder} does not exist: create it or give another --save-recipe")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise LoratuiError(f"{path}: cannot create a file in {folder} (no permission): give another --save-recipe")
+
+
 def append_to_recipe(path: str | os.PathLike, ops: list[Op], where: str | None = None) -> Recipe:
     """Add ``ops`` to the recipe at ``path`` (created if missing): build a recipe step by step.
 

@@ -26,6 +26,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from loratui.core.dataset import caption_extension_problem
 from loratui.core.config.network_args import network_problems
 from loratui.core.config.schema import SECTIONS, TrainingConfig, section_fields
 from loratui.core.config.fields import (
@@ -246,9 +247,9 @@ def validate(cfg: TrainingConfig) -> list[str]:
         problems.append("network_train_unet_only and network_train_text_encoder_only are both true: "
                         "nothing would be trained; set one of them to false")
     problems += network_problems(n)
-    if not d.caption_extension.startswith(".") or len(d.caption_extension) < 2:
-        problems.append(f"caption_extension {d.caption_extension!r} must start with a dot and name the extension, "
-                        "e.g. \".txt\" or \".caption\"")
+    extension_problem = caption_extension_problem(d.caption_extension)
+    if extension_problem:
+        problems.append(f"caption_extension {d.caption_extension!r}: {extension_problem}")
     if d.min_bucket_reso > d.max_bucket_reso:
         problems.append(f"min_bucket_reso ({d.min_bucket_reso}) is larger than max_bucket_reso "
                         f"({d.max_bucket_reso})")

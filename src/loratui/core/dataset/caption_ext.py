@@ -1,0 +1,17 @@
+"""Which caption extensions can be used: one rule for the config, the commands and the app."""
+
+from __future__ import annotations
+
+from loratui.core.dataset.images import IMAGE_EXTENSIONS
+from loratui.core.dataset.scan import OTHER_IMAGE_EXTENSIONS
+
+
+def caption_extension_problem(extension: object) -> str | None:
+    """What is wrong with a caption extension, in words (None: fine). An image's own extension is
+    refused: the "caption" of img.png would be img.png itself, written over with text."""
+    if not isinstance(extension, str) or not extension.startswith(".") or len(extension) < 2 \
+            or any(ch in extension for ch in "/\\\n\r") or extension.strip() != extension or extension == "..":
+        return "give a file extension with its dot, such as .txt or .caption"
+    if extension.lower() in IMAGE_EXTENSIONS | OTHER_IMAGE_EXTENSIONS:
+        return "is an image extension: the captions would be written over the images; use .txt or .caption"
+    return None
