@@ -49,3 +49,29 @@ def test_an_image_grown_past_the_bomb_limit_since_the_scan_is_one_line(tmp_path,
 
     with pytest.raises(LoratuiError, match="decompression[- ]bomb"):
         load_image_for_bucket(str(path), Assignment(), random_crop=False, rng=None, flip=False)
+
+
+def test_captions_are_decoded_as_the_tag_tools_read_them_and_the_odd_ones_are_named(tmp_path):
+    """A UTF-16 caption trained as 'ÿþa\\x00l\\x00...' and an empty one as the class tokens, without a word."""
+    from types import SimpleNamespace
+
+    from loratui.engine.data import read_caption_text
+
+    subset = SimpleNamespace(class_tokens="alice")
+    cases = {"u16.txt": "\ufeffalice, utf16 tag\n".encode("utf-16-le"), "bom.txt": b"\xef\xbb\xbfred, blue\n",
+             "cp.txt": "caf\u00e9, na\u00efve\n".encode("cp1252"), "empty.txt": b"", "plain.txt": b"a, b\r\nmore\n"}
+    notes: list[str] = []
+    got = {}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        image = SimpleNamespace(caption_path=tmp_path / name, path=tmp_path / name.replace(".txt", ".png"))
+        got[name] = read_caption_text(image, subset, ".txt", notes)
+    assert got == {"u16.txt": "alice, utf16 tag", "bom.txt": "red, blue", "cp.txt": "caf\u00e9, na\u00efve",
+                   "empty.txt": "alice", "plain.txt": "a, b"}
+    assert len(notes) == 3
+    assert any("u16.txt: the caption is not UTF-8 (read as utf-16-le)" in n for n in notes)
+    assert any("cp.txt: the caption is not UTF-8 (read as cp1252)" in n for n in notes)
+    assert any("empty.txt: the caption is empty: this image trains with its folder's class tokens 'alice'" in n
+               for n in notes)
+    missing = SimpleNamespace(caption_path=None, path=tmp_path / "none.png")
+    assert read_caption_text(missing, subset, ".txt", notes) == "alice" and len(notes) == 3

@@ -71,21 +71,32 @@ def text_cache_usable(cfg) -> bool:
                          or d.caption_dropout_every_n_epochs))
 
 
-def read_caption_text(image, subset, caption_extension: str) -> str:
+def read_caption_text(image, subset, caption_extension: str, notes: list[str] | None = None) -> str:
     """The first line of the image's caption file; the folder's class tokens when there is none (a
-    folder of that name, or a caption that vanished since the scan, counts as none: the scan names it)."""
+    folder of that name, or a caption that vanished since the scan, counts as none: the scan names it).
+
+    A caption is decoded as the tag tools read it (UTF-8, UTF-16 with its BOM, else Windows-1252):
+    a UTF-16 file read as bytes trained as "ÿþa\x00l\x00..." before. sd-scripts stops at a caption
+    that is not UTF-8 and at an empty one; here each gets a line in ``notes`` (the run warns)."""
+    from loratui.core.captions import parse_caption
+
     path = image.caption_path or Path(image.path).with_suffix(caption_extension)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig").splitlines()
-        line = text[0].strip() if text else ""
+        data = Path(path).read_bytes()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, TypeError):
-        line = ""
+        return subset.class_tokens
     except OSError as exc:
         raise LoratuiError(f"{path}: cannot read the caption ({exc.strerror or exc}): fix its permissions or "
                            "remove it") from None
-    except UnicodeDecodeError:
-        lines = Path(path).read_bytes().decode("latin-1").splitlines()
-        line = lines[0].strip() if lines else ""
+    caption = parse_caption(data, path)
+    line = caption.first_line.strip()
+    if notes is not None:
+        if caption.encoding != "utf-8":
+            notes.append(f"{path}: the caption is not UTF-8 (read as {caption.encoding}); sd-scripts stops at it: "
+                         "save it as UTF-8")
+        if not line:
+            notes.append(f"{path}: the caption is empty: this image trains with its folder's class tokens "
+                         f"{subset.class_tokens!r} (sd-scripts stops at an empty caption)")
     return line or subset.class_tokens
 
 
@@ -210,8 +221,10 @@ class TrainingData:
         self.epochs = self.schedule.epochs
         d = cfg.dataset
         self.captions: dict[str, str] = {}
+        self.caption_notes: list[str] = []  # captions read with a caveat, one line each: the run warns
         for sample in self._unique_images():
-            self.captions[str(sample.image.path)] = read_caption_text(sample.image, sample.subset, d.caption_extension)
+            self.captions[str(sample.image.path)] = read_caption_text(sample.image, sample.subset, d.caption_extension,
+                                                                      self.caption_notes)
         self.latent_cache: dict[tuple[str, bool], torch.Tensor] = {}
         self.text_cache: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
         self.cache_text = text_cache_usable(cfg)

@@ -649,7 +649,7 @@ class Run:
                             num_processes=self.world)
         data.pinned = speed.pinned_transfers
         self.skipped_images = len(data.skipped)
-        for line in data.skipped:  # every image left out: a warning event and a line naming the file and why
+        for line in data.skipped + data.caption_notes:  # a warning event and a line naming the file and why
             self.warn(line)
         o = cfg.optimizer
         groups = network.param_groups(o.unet_lr, o.text_encoder_lr, o.learning_rate)
