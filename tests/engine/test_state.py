@@ -302,3 +302,25 @@ def test_a_new_run_over_the_last_ones_files_says_so(tiny_sd1_dir, tmp_path):
     code, events = run(config)
     said = [e["message"] for e in of(events, "warning") if "overwritten or pruned" in e["message"]]
     assert code == 0 and said and "tiny.safetensors" in said[0] and "tiny-state" in said[0]
+
+
+def test_resuming_an_older_state_keeps_the_newer_final_lora_and_state(tiny_sd1_dir, tmp_path):
+    """`--resume NAME-000001-state --max-steps 5` on a finished run replaced its final LoRA and state."""
+    import json
+
+    config = make_project(tmp_path, tiny_sd1_dir, **{"saving.save_every_n_epochs": 1})
+    code, events = run(config, save_state=True)
+    out = tmp_path / "out"
+    last = of(events, "step")[-1]["step"]
+    final = (out / "tiny.safetensors").read_bytes()
+    early = out / "tiny-000001-state"
+    first = json.loads((early / "state.json").read_text())["step"]
+    assert code == 0 and first < last
+    code, events = run(config, resume=str(early), max_steps=first + 1)
+    assert code == 0
+    kept = out / f"tiny-step{last:08d}.safetensors"
+    assert kept.read_bytes() == final
+    assert json.loads((out / f"tiny-step{last:08d}-state" / "state.json").read_text())["step"] == last
+    assert json.loads((out / "tiny-state" / "state.json").read_text())["step"] == first + 1
+    warnings = [e["message"] for e in of(events, "warning")]
+    assert any(f"kept as {kept.name}" in w for w in warnings), warnings

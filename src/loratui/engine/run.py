@@ -511,6 +511,44 @@ class Run:
         self.cfg.training.max_train_epochs = max(planned_epochs, done) + self.extend_epochs
         self.cfg.training.max_train_steps = None
 
+    def _keep_newer_outputs(self, step: int) -> None:
+        """Resuming an older state (NAME-000001-state of a run that went on and finished) writes
+        NAME.safetensors and NAME-state anew at the end: the newer ones are kept first, under the
+        name of their step (the LoRA copied, the state folder renamed), and the run says so."""
+        import shutil
+
+        from safetensors import safe_open
+
+        from loratui.engine.state import read_state_info
+
+        final = self.output_dir / f"{self.name}.safetensors"
+        try:
+            with safe_open(str(final), "pt") as handle:
+                meta = handle.metadata() or {}
+            final_step, final_epoch = int(meta.get("ss_steps") or 0), int(meta.get("ss_epoch") or 0)
+        except Exception:  # none, or not readable as a LoRA: nothing of ours to keep
+            final_step = final_epoch = 0
+        if final_step > step:
+            keep = self.output_dir / f"{self.name}-step{final_step:08d}.safetensors"
+            if not keep.exists():
+                tmp = keep.with_name(keep.name + ".tmp")
+                shutil.copyfile(final, tmp)
+                os.replace(tmp, keep)
+                self.emit("checkpoint_saved", path=str(keep), kind="step", step=final_step, epoch=final_epoch)
+            self.warn(f"{final.name} holds step {final_step:,}, past this state's step {step:,}: kept as {keep.name} "
+                      "before this run writes it anew")
+        state = self.output_dir / f"{self.name}-state"
+        if state.is_dir() and Path(self.resume).resolve() != state.resolve():
+            try:
+                state_step = int(read_state_info(state).get("step") or 0)
+            except (LoratuiError, ValueError, TypeError):
+                state_step = 0
+            keep = self.output_dir / f"{self.name}-step{state_step:08d}-state"
+            if state_step > step and not keep.exists():
+                os.replace(state, keep)
+                self.warn(f"{state.name} holds step {state_step:,}, past this state's step {step:,}: moved to "
+                          f"{keep.name} before this run writes it anew")
+
     def _keep_previous_final(self, info: dict) -> None:
         """Extending a finished run writes NAME.safetensors anew: keep the one it had under the name of
         its epoch (a copy; only when its metadata says it is the state's step), so no epoch is lost."""
@@ -701,6 +739,8 @@ class Run:
                 self.warn("the config changed since this state was saved: the resumed run will not match an "
                           "uninterrupted one")
             self.say(f"resumed from {self.resume} at step {tr.step}, epoch {tr.epoch}")
+            if self.is_main:
+                self._keep_newer_outputs(int(info["step"]))
             if self.extend_epochs is not None and self.is_main:
                 self._keep_previous_final(info)
                 self.say(f"extending by {self.extend_epochs} epoch(s): {data.epochs} epochs, "
