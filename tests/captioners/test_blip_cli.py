@@ -132,6 +132,10 @@ def test_dry_run_writes_nothing(models, dataset):
     (["--model", "{missing}"], "does not exist"),
     (["--model", "{git}", "--top-p", "0.9", "--num-beams", "3"], "not both"),
     (["--model", "{git}", "--device", "cpu", "--precision", "fp16"], "fp16 runs on a GPU only"),
+    (["--model", "{git}", "--prefix", "trig\n"], "--prefix 'trig\\n': holds a line break"),
+    (["--model", "{git}", "--postfix", "a\r\nb"], "--postfix"),
+    (["--model", "{git}", "--min-length", "50", "--max-length", "10"], "--min-length 50 is more than --max-length"),
+    (["--model", "{git}", "--caption-extension", ".jpg"], "is an image extension"),
 ])
 def test_bad_options_are_one_error_line(models, dataset, capsys, args, message):
     args = [a.format(missing=dataset / "no-model", git=models["git"]) for a in args]

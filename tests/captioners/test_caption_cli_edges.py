@@ -48,3 +48,12 @@ def test_images_sharing_a_caption_are_captioned_once_and_reported(tmp_path, wd14
     assert events[0]["to_caption"] == 1 and events[0]["skipped"] == 1
     warning = next(e for e in events if e["event"] == "warning")
     assert warning["image"].endswith("a.png") and "shares a.txt with a.jpg" in warning["message"]
+
+
+@pytest.mark.parametrize("option", ["--always-first-tags", "--undesired-tags"])
+def test_wd14_text_options_with_a_line_break_are_refused(tmp_path, option):
+    """--always-first-tags 'tr\\nig' wrote a two-line caption; sd-scripts trains on its first line only."""
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    res = CliRunner().invoke(caption, ["wd14", str(tmp_path), "--model", str(tmp_path), option, "tr\nig"])
+    assert isinstance(res.exception, LoratuiError) and "holds a line break" in str(res.exception)
+    assert not (tmp_path / "a.txt").exists()

@@ -102,6 +102,7 @@ def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batc
     out = _Output(json_events)
     with out.reporting_errors():  # --json-events: a bad option or model is an `error` event too
         check_separator(separator)
+        _one_line(always_first_tags=always_first_tags, undesired_tags=undesired_tags, tag_replacement=tag_replacement)
         options = TagOptions(general_threshold=general_threshold, character_threshold=character_threshold,
                              undesired_tags=_csv(undesired_tags), remove_underscore=remove_underscore,
                              character_tags_first=character_tags_first, always_first_tags=_csv(always_first_tags),
@@ -138,6 +139,10 @@ def blip(dataset_dir, mode, caption_extension, separator, force, recursive, batc
     out = _Output(json_events)
     with out.reporting_errors():  # --json-events: a bad option or model is an `error` event too
         check_separator(separator)
+        _one_line(prefix=prefix, postfix=postfix)
+        if min_length > max_length:
+            raise LoratuiError(f"--min-length {min_length} is more than --max-length {max_length}: lower it or raise "
+                               "--max-length")
         jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode)
         try:
             from loratui.captioners.blip import load_blip_captioner
@@ -148,6 +153,15 @@ def blip(dataset_dir, mode, caption_extension, separator, force, recursive, batc
                                         repetition_penalty=repetition_penalty, prefix=prefix, postfix=postfix,
                                         warn=out.warning)
         _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force)
+
+
+def _one_line(**options: str) -> None:
+    """A caption is one line (sd-scripts reads nothing else): text the user adds to every caption
+    must not break it."""
+    for name, value in options.items():
+        if value and ("\n" in value or "\r" in value):
+            raise LoratuiError(f"--{name.replace('_', '-')} {value!r}: holds a line break; a caption is one line "
+                               "(sd-scripts reads only the first): give it on one line")
 
 
 def _csv(text: str) -> list[str]:
