@@ -21,7 +21,9 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 def runner(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "img" / "10_mychar").mkdir(parents=True)
-    (tmp_path / "img" / "10_mychar" / "a.png").write_bytes(b"")
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), "red").save(tmp_path / "img" / "10_mychar" / "a.png")
     return CliRunner()
 
 
@@ -218,3 +220,20 @@ def test_config_new_picks_cpu_friendly_defaults_without_a_gpu(tmp_path, monkeypa
     assert result.exit_code == 0 and "NVIDIA" not in result.output
     cfg = load_config(tmp_path / "gpu.toml")
     assert (cfg.optimizer.optimizer_type, cfg.training.mixed_precision) == ("AdamW8bit", "bf16")
+
+
+def test_check_reports_what_train_refuses_in_the_dataset_naming_the_image(runner, tmp_path):
+    """A 64x512 image with bucket_no_upscale gets no bucket: check said ok, train refused it
+    without naming the file."""
+    from PIL import Image
+
+    assert run(runner, "new", "c.toml", "--train-data-dir", "img", "--model", _local_model()).exit_code == 0
+    for name in ("thin.png", "thin2.png"):
+        Image.new("RGB", (16, 512), "blue").save(tmp_path / "img" / "10_mychar" / name)
+    text = Path("c.toml").read_text().replace("bucket_no_upscale = false", "bucket_no_upscale = true")
+    Path("c.toml").write_text(text)
+    assert load_config("c.toml").dataset.bucket_no_upscale
+    result = run(runner, "check", "c.toml")
+    assert result.exit_code == 1, result.output
+    (line,) = result.output.splitlines()
+    assert "10_mychar/thin" in line and "(and 1 more image(s) like it)" in line and "16x512" in line

@@ -305,7 +305,7 @@ def test_config_check_names_what_steps_and_train_stop_on(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[dataset]\ntrain_data_dir = "img"\ncaption_extension = ""\n', encoding="utf-8")
     cfg = load_config(path)
-    assert any(p.startswith("caption_extension '' must start with a dot") for p in validate(cfg))
+    assert any(p.startswith("caption_extension '': give a file extension with its dot") for p in validate(cfg))
     assert any(p.startswith("train_data_dir: no training images under") for p in check_paths(cfg))
     (tmp_path / "img" / "10_empty" / "a.gif").write_bytes(b"GIF89a")  # left out: the scan's message says why
     assert not any("no training images" in p for p in check_paths(load_config(path)))

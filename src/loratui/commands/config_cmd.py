@@ -122,6 +122,8 @@ def check_config(path: str) -> None:
             click.echo(problem)
         sys.exit(1)
     problems = [f"{path}: {p}" for p in validate(cfg) + check_paths(cfg) + missing_packages(cfg)]
+    if not problems:
+        problems = [f"{path}: {p}" for p in _dataset_problems(cfg)]
     if problems:
         for problem in problems:
             click.echo(problem)
@@ -130,6 +132,19 @@ def check_config(path: str) -> None:
     if cfg.training.max_train_epochs is None and cfg.training.max_train_steps is None:
         click.echo("note: neither max_train_epochs nor max_train_steps is set "
                    "(`loratui steps` shows what that means)", err=True)
+
+
+def _dataset_problems(cfg) -> list[str]:
+    """What train would refuse in the dataset itself: the schedule it computes first (no images,
+    an image no bucket takes...). Read from the images' headers, as `loratui steps` does."""
+    from loratui.core.errors import LoratuiError
+    from loratui.core.plan import compute_schedule, scan_for_config
+
+    try:
+        compute_schedule(cfg, scan_for_config(cfg))
+    except LoratuiError as exc:
+        return [str(exc)]
+    return []
 
 
 def _describe(spec) -> str:

@@ -135,6 +135,22 @@ def _pad_reg(reg: list[Registered], target: int) -> list[Registered]:
             for i, e in enumerate(used)]
 
 
+def assign_all(manager: BucketManager, registered) -> list:
+    """Each registered image's bucket. Images that get none (too thin for bucket_no_upscale) are
+    named, all in one error: the first file, its size and how many more there are."""
+    out, refused = [], []
+    for entry in registered:
+        try:
+            out.append(manager.assign(entry.image.width, entry.image.height))
+        except LoratuiError as exc:
+            refused.append((entry, exc))
+    if refused:
+        entry, exc = refused[0]
+        more = f" (and {len(refused) - 1} more image(s) like it)" if len(refused) > 1 else ""
+        raise LoratuiError(f"{entry.image.path}{more}: {exc}")
+    return out
+
+
 def epoch_samples(scan, dataset_cfg, manager: BucketManager | None = None) -> dict[Size, list[Sample]]:
     """The exact multiset of samples in ONE epoch, grouped by bucket (buckets sorted by (w, h)).
 
@@ -143,8 +159,9 @@ def epoch_samples(scan, dataset_cfg, manager: BucketManager | None = None) -> di
     """
     manager = manager or buckets_for_dataset(dataset_cfg)
     buckets: dict[Size, list[Sample]] = {}
-    for entry in register_images(scan):
-        assignment = manager.assign(entry.image.width, entry.image.height)
+    registered = register_images(scan)
+    assignments = assign_all(manager, registered)
+    for entry, assignment in zip(registered, assignments):
         sample = Sample(entry.image, entry.is_reg, entry.subset, assignment)
         buckets.setdefault(assignment.bucket, []).extend([sample] * entry.repeats)
     return dict(sorted(buckets.items()))
@@ -280,8 +297,7 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
     images: dict[Size, int] = {}
     upscaled = wrong_size = 0
     ar_errors: list[float] = []
-    for entry in registered:
-        a = manager.assign(entry.image.width, entry.image.height)
+    for entry, a in zip(registered, assign_all(manager, registered)):
         ar_errors.append(abs(a.ar_error))
         counts[a.bucket] = counts.get(a.bucket, 0) + entry.repeats
         images[a.bucket] = images.get(a.bucket, 0) + 1
