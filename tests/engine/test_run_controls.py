@@ -140,3 +140,18 @@ def test_extend_needs_a_state(tiny_sd1_dir, tmp_path):
     assert result.exit_code == 2 and "--extend-epochs needs --resume" in result.output
     result = CliRunner().invoke(train, [str(config), "--max-train-epochs", "0"])
     assert result.exit_code == 2 and "must be at least 1" in result.output
+
+
+def test_an_interrupt_while_loading_exits_130(tiny_sd1_dir, tmp_path, monkeypatch):
+    """Ctrl-C while the model loaded said "stopped (nothing saved)" and exited 0: `train && upload` went on."""
+    from loratui.engine import models
+
+    config = make_project(tmp_path, tiny_sd1_dir)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(models, "load_base_model", interrupted)
+    code, events = run(config)
+    assert code == 130
+    assert of(events, "finished")[-1]["reason"] == "stopped"

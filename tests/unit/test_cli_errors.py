@@ -192,6 +192,9 @@ def test_disk_full_message_says_what_was_needed(tmp_path):
     message = disk_full_message(exc, tmp_path / "out", checkpoint_bytes(10_000_000, with_state=True))
     assert f"writing {tmp_path / 'out'}" in message and "the save needs about 0.1 GB" in message
     assert disk_full_message(ValueError("x"), tmp_path) is None
+    from loratui.core.diskspace import _gb
+
+    assert (_gb(116_000), _gb(5_400_000), _gb(2.5e9)) == ("116 KB", "5 MB", "2.5 GB")  # not "0 MB" free
     wrapped = RuntimeError("save failed")
     wrapped.__cause__ = OSError(errno.ENOSPC, "No space left on device")
     assert is_disk_full(wrapped)

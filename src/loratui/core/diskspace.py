@@ -60,7 +60,12 @@ def mount_of(path: str | os.PathLike) -> tuple[str, str]:
 
 
 def _gb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+    """116 KB free reads as such, not as "0 MB" (a disk that looks 100% full)."""
+    if n >= 1e8:
+        return f"{n / 1e9:.1f} GB"
+    if n >= 1e6:
+        return f"{n / 1e6:.0f} MB"
+    return f"{n / 1e3:.0f} KB"
 
 
 def disk_full_message(exc: BaseException, folder: str | os.PathLike | None, needed_bytes: int | None = None,

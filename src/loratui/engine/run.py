@@ -447,7 +447,7 @@ class Run:
             self.emit("finished", reason="stopped", step=tr.step if tr else 0, epoch=tr.epoch if tr else 0,
                       output=None, elapsed_s=round(time.perf_counter() - started, 1))
             self.say("stopped (nothing saved)")
-            return 0 if tr is None else 130
+            return 130  # interrupted: `train && upload` must not go on
         except torch.cuda.OutOfMemoryError:
             step = self.trainer.step if self.trainer else 0
             message = f"out of GPU memory {'while loading / caching' if not self.trainer else f'at step {step + 1}'}"
