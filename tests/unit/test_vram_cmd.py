@@ -63,3 +63,25 @@ def test_family_auto_reads_the_weights_or_says_it_cannot(tmp_path):
     assert result.exit_code != 0 and "cannot tell the model family" in str(result.exception)
     write_safetensors(tmp_path / "m.safetensors", SDXL_KEYS)
     assert "(sdxl)" in run("vram", str(path)).output
+
+
+def test_no_batch_is_larger_than_the_largest_bucket(tmp_path):
+    """Batch 64 on a 24-sample dataset was sized as 64 images of activations: about twice the peak."""
+    from PIL import Image
+
+    from loratui.core.plan import estimate_vram
+
+    folder = tmp_path / "img" / "3_x"
+    folder.mkdir(parents=True)
+    for i in range(7):
+        Image.new("RGB", (512, 512)).save(folder / f"{i}.png")
+    cfg = TrainingConfig()
+    cfg.model.pretrained_model_name_or_path = "models/v1-5-pruned.safetensors"
+    cfg.dataset.train_data_dir = "img"
+    cfg.training.train_batch_size = 64
+    path = tmp_path / "run.toml"
+    save_config(cfg, path)
+    data = json.loads(run("vram", str(path), "--json", "--family", "sd15").output)
+    assert any("batches of 21, not train_batch_size 64" in a for a in data["assumptions"]), data["assumptions"]
+    assert data["total_bytes"] == estimate_vram(cfg, family="sd1", largest_bucket=21).total_bytes
+    assert data["total_bytes"] < estimate_vram(cfg, family="sd1").total_bytes

@@ -57,7 +57,7 @@ def vram(config: str | None, family: str | None, as_json: bool, calibration: boo
     fam = None if family in (None, "auto") else family
     if fam is None and cfg.model.model_family == "auto":
         fam = family_from_weights(cfg, config)  # an unreadable model is an error, not a silent SD1 guess
-    estimate = estimate_vram(cfg, family=fam)
+    estimate = estimate_vram(cfg, family=fam, largest_bucket=_largest_bucket(cfg))
     fitting = _fitting_presets(estimate)
     if as_json:
         data = estimate.to_dict()
@@ -80,3 +80,14 @@ def vram(config: str | None, family: str | None, as_json: bool, calibration: boo
                    f"(presets: {', '.join(p.id for p in fitting)}).")
     else:
         click.echo("Fits on none of the presets' cards: see `loratui presets list`.")
+
+
+def _largest_bucket(cfg) -> int | None:
+    """The dataset's largest bucket, when its folders can be read (the estimate stands without it)."""
+    from loratui.core.errors import LoratuiError
+    from loratui.core.plan import largest_bucket_samples, scan_for_config
+
+    try:
+        return largest_bucket_samples(cfg, scan_for_config(cfg))
+    except (LoratuiError, OSError):
+        return None

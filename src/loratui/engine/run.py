@@ -699,7 +699,7 @@ class Run:
         generator = torch.Generator(device=device).manual_seed(cfg.training.seed + 1000 * self.rank)
         tr = Trainer(cfg, base, network, data, optimizer, scheduler, device, autocast_dtype, scaler, generator,
                      world_size=self.world, speed=speed)
-        est = estimate_vram(cfg, family=base.family)
+        est = estimate_vram(cfg, family=base.family, largest_bucket=max(data.schedule.buckets.values(), default=None))
         self.emit("run_started", config=str(Path(self.config_path).resolve()), output_dir=str(self.output_dir),
                   output_name=self.name,
                   model={"family": base.family, "v_prediction": base.v_prediction, "source": base.source_description},

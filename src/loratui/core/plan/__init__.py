@@ -21,7 +21,7 @@ from loratui.core.plan.schedule import (
 )
 from loratui.core.plan.vram import (
     CARD_TIERS_GB, CONSTANTS, FAMILY_LABELS, GIB, CalibrationPoint, VramEstimate, VramPart, calibration_config,
-    calibration_points, calibration_report, estimate_vram, family_from_weights, fit_activation_scales, network_size, guess_family, resolve_family,
+    calibration_points, calibration_report, estimate_vram, largest_bucket_samples, family_from_weights, fit_activation_scales, network_size, guess_family, resolve_family,
 )
 from loratui.core.plan.vram_models import (
     CLIP_L, FAMILIES, OPENCLIP_BIGG, SD1_UNET, SDXL_UNET, FamilyArch, TextEncoderArch, UNetArch,
@@ -38,7 +38,7 @@ __all__ = [
     "Schedule", "TargetEpochs", "VramEstimate", "VramPart",
     "adjust_bucket_bounds", "bucket_key", "buckets_for_dataset", "calibration_config", "calibration_points",
     "calibration_report", "compute_schedule", "epoch_batches", "epoch_samples", "epochs_for_target_steps",
-    "estimate_vram", "fit_activation_scales", "network_size", "guess_family", "kohya_gui_steps", "make_bucket_resolutions",
+    "estimate_vram", "largest_bucket_samples", "fit_activation_scales", "network_size", "guess_family", "kohya_gui_steps", "make_bucket_resolutions",
     "all_left_out", "family_from_weights", "make_buckets", "plan_epoch", "register_images", "reso_steps_notes", "resolve_family", "scan_for_config",
     "shard_batches", "text_encoder_lora_params", "unet_layout", "unet_lora_params",
     "LycorisOptions", "NetworkCount", "TextEncoderArch", "UNetArch", "count_lycoris", "text_encoder_arch_from_config",

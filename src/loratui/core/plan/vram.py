@@ -280,13 +280,20 @@ def activation_elements(arch: FamilyArch, tokens: int, context_tokens: int, atte
     return boundaries + biggest[0], biggest[1]
 
 
-def estimate_vram(cfg: TrainingConfig, *, family: str | None = None) -> VramEstimate:
-    """Estimate the peak VRAM of training ``cfg`` on one GPU."""
+def estimate_vram(cfg: TrainingConfig, *, family: str | None = None,
+                  largest_bucket: int | None = None) -> VramEstimate:
+    """Estimate the peak VRAM of training ``cfg`` on one GPU. ``largest_bucket``: the most samples
+    one bucket of the dataset holds (``largest_bucket_samples``), when the dataset can be read: a
+    batch never mixes buckets, so no batch is larger than that."""
     assumptions: list[str] = []
     fam = resolve_family(cfg, family, assumptions)
     arch = FAMILIES[fam]
     tr, net, ds = cfg.training, cfg.network, cfg.dataset
     batch = tr.train_batch_size
+    if largest_bucket is not None and 0 < largest_bucket < batch:
+        assumptions.append(f"batches of {largest_bucket}, not train_batch_size {batch}: the largest bucket holds "
+                           f"{largest_bucket} samples and a batch never mixes buckets")
+        batch = largest_bucket
     width, height = _resolution(cfg)
     tokens = (width // 8) * (height // 8)
     chunks = max(1, tr.max_token_length // 75)
@@ -418,6 +425,19 @@ class CalibrationPoint:
     def estimated_gib(self) -> float:
         est = estimate_vram(self.cfg, family=self.family)
         return (est.allocated_bytes if self.basis == "allocated" else est.total_bytes) / GIB
+
+
+def largest_bucket_samples(cfg: TrainingConfig, scan) -> int | None:
+    """The most samples (repeats counted) one bucket holds in an epoch; None when the dataset gives
+    no schedule (no images, a bad setting: the step calculator says why)."""
+    from loratui.core.errors import LoratuiError
+    from loratui.core.plan.schedule import plan_epoch
+
+    try:
+        buckets = plan_epoch(cfg, scan).buckets
+    except LoratuiError:
+        return None
+    return max(buckets.values()) if buckets else None
 
 
 def calibration_config(family: str, resolution: int, batch: int, rank: int, checkpointing: bool,

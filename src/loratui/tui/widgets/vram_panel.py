@@ -31,7 +31,8 @@ from textual.widgets import Select, Static
 from loratui.core.config import TrainingConfig
 from loratui.core.dataset import DatasetScan
 from loratui.core.errors import LoratuiError
-from loratui.core.plan import GIB, USABLE_FRACTION, VramEstimate, VramFix, estimate_vram, vram_fixes
+from loratui.core.plan import (GIB, USABLE_FRACTION, VramEstimate, VramFix, estimate_vram, largest_bucket_samples,
+                               vram_fixes)
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.services.gpu import CARD_CHOICES_GB, GPU_STATE
 from loratui.tui.services.work import run_in_thread
@@ -148,10 +149,11 @@ class VramPanel(Widget, can_focus=True):
     # ---- the contract -------------------------------------------------------------------------
 
     def update_config(self, cfg: TrainingConfig, scan: DatasetScan | None = None) -> None:
-        """Estimate ``cfg`` (``scan`` is not needed: the estimate depends on the config alone)."""
+        """Estimate ``cfg``; with the dataset's ``scan``, no batch is larger than its largest bucket."""
         self._cfg = copy.deepcopy(cfg)
         try:
-            self.estimate, self.error = estimate_vram(self._cfg), None
+            largest = largest_bucket_samples(self._cfg, scan) if scan is not None else None
+            self.estimate, self.error = estimate_vram(self._cfg, largest_bucket=largest), None
         except LoratuiError as exc:
             self.estimate, self.error = None, str(exc)
         self._refresh_all()
