@@ -33,6 +33,7 @@ def test_cli_json_fp16_max_steps_and_a_stale_lock(tiny_sd1_dir, tmp_path):
     (tmp_path / "out").mkdir()
     lock_path(tmp_path / "out", "tiny").write_text(dead.stdout)
     events_file = tmp_path / "elsewhere" / "run.jsonl"
+    events_file.parent.mkdir()
     result = CliRunner().invoke(train, [str(config), "--json", "--max-steps", "2", "--save-state",
                                         "--events", str(events_file)])
     assert result.exit_code == 0, result.output

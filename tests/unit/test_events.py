@@ -146,7 +146,7 @@ def test_events_target_refuses_a_file_that_is_not_an_events_file(tmp_path):
     other = tmp_path / "notes.jsonl"
     other.write_text('{"a": 1}\n')
     assert "holds something else than loratui events" in ev.events_target_problem(other)
-    assert ev.events_target_problem(tmp_path / "missing" / "x.jsonl") is None  # created, as output_dir is
+    assert "the folder" in ev.events_target_problem(tmp_path / "missing" / "x.jsonl")  # a typo makes no folder tree
     assert "is a file, not a folder" in ev.events_target_problem(config / "x.jsonl")
     assert "is a folder" in ev.events_target_problem(tmp_path)
     assert ev.events_target_problem(tmp_path / "new.jsonl") is None

@@ -30,7 +30,7 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     its share and only the first writes files. `--resume STATE --extend-epochs N` continues a finished
     (or stopped) run for N more epochs; the LoRA it had is kept as NAME-00000E.safetensors. Save now,
     sample now and stop: append a request to OUTPUT_DIR/NAME.control.jsonl (see core/events.py). Exit codes: 0 finished or stopped, 1 training error
-    (NaN loss, out of memory), 2 bad input.
+    (NaN loss, out of memory, a full disk), 2 bad input, 130 interrupted before anything was saved.
     """
     for value, hint in ((max_steps, "--max-steps"), (max_epochs, "--max-train-epochs"),
                         (extend_epochs, "--extend-epochs")):

@@ -146,13 +146,15 @@ def parse_line(line: str) -> dict | None:
 def events_target_problem(path: str | os.PathLike) -> str | None:
     """Why ``--events PATH`` cannot take the run's events, or None. A fresh run moves an earlier
     events file aside (NAME.events.1.jsonl...), so PATH must be new, empty, or an events file
-    already: a config or any other file there would be renamed, and 5 runs later deleted. A missing
-    folder is created, as output_dir is."""
+    already: a config or any other file there would be renamed, and 5 runs later deleted. Its folder
+    must exist: a typo made a folder tree anywhere, even at / (output_dir, from the config, is made)."""
     path = Path(path)
     if path.name == "" or path.is_dir():
         return f"--events {path}: is a folder: give a file name ending in .jsonl"
     if path.parent.exists() and not path.parent.is_dir():
         return f"--events {path}: {path.parent} is a file, not a folder"
+    if not path.parent.exists():
+        return f"--events {path}: the folder {path.parent} does not exist: create it first (or fix the path)"
     if path.suffix != ".jsonl":
         return f"--events {path}: an events file name ends in .jsonl"
     try:
