@@ -357,3 +357,36 @@ def test_a_bad_save_recipe_file_is_refused_before_any_caption_is_written(tmp_pat
         assert code == 2 and message in out, out
     assert {p: p.read_bytes() for p in root.rglob("*.txt")} == before
     assert notes.read_text() == "my notes\n"
+
+
+def test_a_write_that_fails_on_the_first_file_says_nothing_was_written(tmp_path, monkeypatch, capsys):
+    """It said "0 file(s) were written (`loratui tags undo` puts them back)", and undo had nothing."""
+    import errno
+
+    import loratui.core.captions.journal as journal
+
+    root = dataset(tmp_path)
+
+    def refuse(path, data, **kw):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(journal, "atomic_write_bytes", refuse)
+    code, out = run_main(["tags", "add", root, "trig", "--yes"], capsys)
+    assert code == 2 and "cannot write (Permission denied); nothing was written" in out and "undo" not in out, out
+
+
+def test_a_file_name_with_a_newline_stays_on_its_plan_line(tmp_path, capsys):
+    root = dataset(tmp_path)
+    odd = root / "10_alice" / "r\nnewline.png"
+    (root / "10_alice" / "0.png").rename(odd)
+    (root / "10_alice" / "0.txt").rename(odd.with_suffix(".txt"))
+    out = run("tags", "add", root, "trig", "--dry-run").output
+    assert "r\\nnewline.txt" in out and "\nnewline.txt" not in out, out
+
+
+def test_a_recipe_op_with_the_separator_in_a_tag_names_the_recipe_and_op(tmp_path, capsys):
+    root = dataset(tmp_path)
+    recipe = tmp_path / "r10.toml"
+    recipe.write_text('[[op]]\nop = "dedupe"\n[[op]]\nop = "add"\ntags = ["a, b"]\n')
+    code, out = run_main(["tags", "apply", root, recipe, "--yes"], capsys)
+    assert code == 2 and f"{recipe}: op 2: " in out and "contains the separator" in out, out

@@ -129,7 +129,11 @@ def convert(source: str, output: str, model: str, rank: int | None, tolerance: f
     stored = details.dtypes.most_common(1)[0][0]
     dtype = dtypes[precision] if precision else {"F16": torch.float16, "BF16": torch.bfloat16}.get(stored, torch.float32)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    base = load_base_model(section)
+    try:
+        base = load_base_model(section)
+    except LoratuiError as exc:
+        message = str(exc)
+        raise LoratuiError(message if model in message else f"--model {model}: {message}") from None
     tensors, metadata, report = convert_to_lora(src, base, rank=rank, tolerance=tolerance,
                                                 drop_unsupported=drop_unsupported, dtype=dtype, device=device,
                                                 progress=None if as_json else Progress())

@@ -127,10 +127,12 @@ def _need_tags_csv(ops, tags_csv: Path | None) -> list[str]:
 
 
 def _rel(path: Path, root: Path) -> str:
+    """``path`` under ``root``, on one line: a newline or tab in a file name shows escaped."""
     try:
-        return str(path.relative_to(root))
+        text = str(path.relative_to(root))
     except ValueError:
-        return str(path)
+        text = str(path)
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _print_plan(plan, root: Path, show_all: bool) -> None:
@@ -430,7 +432,14 @@ def apply(directory, recipe, where, **kw):
     from loratui.core.captions import combine_where
     from loratui.core.captions import load_recipe
 
+    from loratui.core.captions import check_ops
+
     loaded = load_recipe(recipe)
+    for number, op in enumerate(loaded.ops, 1):  # a bad op is named by its recipe and place, as load_recipe does
+        try:
+            check_ops([op], kw["separator"])
+        except LoratuiError as exc:
+            raise LoratuiError(f"{recipe}: op {number}: {exc}") from None
     _run_plan(directory, loaded.ops, where=combine_where(loaded.where, where),
               description=f"recipe {recipe.name}: {loaded.describe()}", **kw)
 

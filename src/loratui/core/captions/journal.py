@@ -239,8 +239,9 @@ def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str =
         if not isinstance(exc, OSError):
             raise exc
         _trim_journal(path, record(written))
-        raise LoratuiError(f"{edit.path}: cannot write ({exc.strerror or exc}); {len(written)} file(s) were "
-                           "written (`loratui tags undo` puts them back)") from None
+        said = (f"{len(written)} file(s) were written (`loratui tags undo` puts them back)" if written
+                else "nothing was written")
+        raise LoratuiError(f"{edit.path}: cannot write ({exc.strerror or exc}); {said}") from None
     if len(written) != len(todo):  # the journal keeps only what was written, so undo touches nothing else
         result.journal = path if _trim_journal(path, record(written)) else None
     _prune(existing, 1)
