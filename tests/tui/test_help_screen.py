@@ -96,6 +96,14 @@ def test_help_lists_focused_screen_and_app_bindings():
             app_entries = {entry.description: entry for entry in _group(groups, "Everywhere").entries}
             assert app_entries["Help"].keys == "f1 / ?"
             assert app_entries["Help"].tooltip == "Show every key"
+            # the id keymap.toml uses is shown beside each binding that has one (README promises it)
+            from loratui.tui.screens.help import _group_table
+
+            from rich.console import Console
+
+            console = Console(width=100, record=True)
+            console.print(_group_table(_group(groups, "Everywhere"), 12))
+            assert "[app.help]" in console.export_text()
             assert "Quit" in app_entries
 
             # fits at 80x24 and scrolls

@@ -122,6 +122,8 @@ def _group_table(group: HelpGroup, key_width: int) -> Table:
         if not entry.enabled:
             text.append(" (not available now)", style="italic")
             text.stylize("dim")
+        if entry.binding_id:  # what ~/.config/loratui/keymap.toml calls it
+            text.append(f"  [{entry.binding_id}]", style="dim italic")
         table.add_row(Text(entry.keys, style="" if entry.enabled else "dim"), text)
     return table
 
