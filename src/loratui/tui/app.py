@@ -97,7 +97,7 @@ class LoratuiApp(App):
         remember_theme_changes(self, self.settings_file)
         keymap, keymap_problems = load_keymap(self._keymap_file)
         apply_keymap(self, keymap)
-        for line in [*problems, *keymap_problems]:
+        for line in [*problems, *keymap_problems, *getattr(self, "startup_notes", ())]:
             self.notify(line, severity="warning", timeout=8)
         # `loratui attach DIR` opens on its run; otherwise the dataset, with a word about a live run
         self.switch_mode("train" if self.attach_dir is not None else "dataset")

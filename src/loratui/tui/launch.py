@@ -9,8 +9,9 @@ from pathlib import Path
 from loratui.core.errors import LoratuiError
 
 
-def resolve_target(target: str | os.PathLike) -> tuple[object, Path | None]:
-    """(DatasetLocation, config path or None) for a project, dataset or concept folder, or a config."""
+def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) -> tuple[object, Path | None]:
+    """(DatasetLocation, config path or None) for a project, dataset or concept folder, or a config.
+    ``notes`` gets what the app should say as it opens (a config opened despite its problems)."""
     from loratui.core.dataset import locate_dataset
 
     path = Path(target)
@@ -19,14 +20,25 @@ def resolve_target(target: str | os.PathLike) -> tuple[object, Path | None]:
     if path.is_file():
         if path.suffix.lower() != ".toml":
             raise LoratuiError(f"{path}: not a folder or a config .toml: open a project, dataset or concept folder")
-        from loratui.core.config import load_config, resolve_path
+        from loratui.core.config import ConfigError, load_config, resolve_path
 
-        cfg = load_config(path)
-        if not cfg.dataset.train_data_dir:
+        try:
+            cfg = load_config(path)
+            train_dir = cfg.dataset.train_data_dir
+            train = Path(resolve_path(cfg, train_dir, key="train_data_dir")) if train_dir else None
+        except ConfigError as exc:
+            # a config the app can fix (an unknown key, a bad value): open on its dataset all the same,
+            # and Settings shows the problems; only one whose dataset cannot be told is refused
+            train_dir = _raw_train_dir(path)
+            if not train_dir:
+                raise
+            train = (path.parent / Path(os.path.expanduser(train_dir))).resolve()
+            if notes is not None:
+                notes.append(f"{exc.problems[0] if exc.problems else exc}; Settings (3) says how to fix it")
+        if not train_dir:
             raise LoratuiError(f"{path}: dataset.train_data_dir is not set: set it to the folder with the N_concept folders")
-        train = Path(resolve_path(cfg, cfg.dataset.train_data_dir, key="train_data_dir"))
         if not train.is_dir():
-            raise LoratuiError(f"{path}: dataset.train_data_dir = {cfg.dataset.train_data_dir!r}: {train} is not a "
+            raise LoratuiError(f"{path}: dataset.train_data_dir = {train_dir!r}: {train} is not a "
                                "folder; set it to the folder with the N_concept folders")
         location = locate_dataset(train)
         return location, path
@@ -39,18 +51,32 @@ def resolve_target(target: str | os.PathLike) -> tuple[object, Path | None]:
     return location, config
 
 
+def _raw_train_dir(path: Path) -> str | None:
+    """dataset.train_data_dir as written, from a config that does not load (None: not there)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    value = data.get("dataset", {}).get("train_data_dir") if isinstance(data.get("dataset"), dict) else None
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def run_app(target: str | os.PathLike = ".", *, attach: str | os.PathLike | None = None,
             attach_run: str | None = None) -> None:
     """Open the app on ``target``. ``attach``: an output folder whose run the Train screen follows
     (``attach_run``: which one, by output_name; `loratui attach` sets both): ``app.attach_dir``,
     ``app.attach_run``."""
-    location, config = resolve_target(target)
+    notes: list[str] = []
+    location, config = resolve_target(target, notes)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise LoratuiError("the app needs a terminal (stdin and stdout): run it in a terminal, or use the "
                            "commands (`loratui --help`) from scripts")
     from loratui.tui.app import LoratuiApp
 
     app = LoratuiApp(location, config_path=config)
+    app.startup_notes = notes
     app.attach_dir = Path(attach).resolve() if attach is not None else None
     app.attach_run = attach_run
     app.run()

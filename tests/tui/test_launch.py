@@ -1,0 +1,26 @@
+"""`loratui CONFIG.toml`: a config the app can fix still opens the app on its dataset."""
+
+from __future__ import annotations
+
+import pytest
+
+from loratui.core.config import ConfigError
+from loratui.tui.launch import resolve_target
+
+
+def test_a_config_with_an_unknown_key_opens_on_its_dataset_and_says_why(tmp_path):
+    """It printed the error and exited 2: the one place to fix it (Settings) could not be opened."""
+    (tmp_path / "img" / "2_x").mkdir(parents=True)
+    config = tmp_path / "c.toml"
+    config.write_text('[dataset]\ntrain_data_dir = "img"\n[saving]\nextra = 1\n')
+    notes: list[str] = []
+    location, path = resolve_target(config, notes)
+    assert location.train_dir == (tmp_path / "img").resolve() and path == config
+    assert len(notes) == 1 and "extra: unknown key in [saving]" in notes[0] and "Settings (3) says how" in notes[0]
+
+
+def test_a_broken_config_whose_dataset_cannot_be_told_is_refused(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text("[dataset\n")
+    with pytest.raises(ConfigError):
+        resolve_target(config, [])
