@@ -36,7 +36,16 @@ def _interactive() -> bool:
 
 
 def _caption_extension(value: str) -> str:
-    return value if value.startswith(".") else "." + value
+    """``.txt`` for ``txt`` or ``.txt``; a value that is no caption extension ('', '.', '.png') is
+    the one-line error every command gives, quoting what was typed."""
+    from loratui.core.dataset import caption_extension_problem
+    from loratui.core.errors import LoratuiError
+
+    extension = value if value.startswith(".") else "." + value
+    problem = caption_extension_problem(extension)
+    if problem:
+        raise LoratuiError(f"--caption-extension {value!r}: {problem}")
+    return extension
 
 
 @click.group()
@@ -133,8 +142,11 @@ def print_problems(problems, show_all: bool) -> None:
 @click.option("--class-tokens", default=None, help="Class words appended to the folder name, e.g. 'dog' -> 10_sks dog.")
 @click.option("--images", "images_src", type=click.Path(path_type=Path),
               help="Folder whose images (and their caption files) are brought into the concept folder.")
-@click.option("--link", "link", is_flag=True, help="Symlink the images instead of copying them.")
-@click.option("--hardlink", is_flag=True, help="Hard-link the images instead of copying them (same file system).")
+@click.option("--link", "link", is_flag=True,
+              help="Symlink the images instead of copying them. Captions are always copied, so editing them "
+                   "in the project never changes SRC.")
+@click.option("--hardlink", is_flag=True,
+              help="Hard-link the images instead of copying them (same file system). Captions are always copied.")
 @click.option("--caption-extension", default=".txt", show_default=True, help="Extension of caption files to bring along.")
 def init(
     directory: Path,
@@ -149,7 +161,10 @@ def init(
     """Lay out a new project: DIR/img/N_CONCEPT, DIR/reg (regularization images) and DIR/model (output).
 
     Existing folders are kept; an existing file is never overwritten (the command stops before
-    copying anything). No config file is written: use `loratui config` for that.
+    copying anything). With --link or --hardlink only the images are linked: the caption files are
+    copied, since they are what you edit in the project. Images sd-scripts does not train (AVIF,
+    GIF, TIFF, JXL, ...) are left in SRC, with their captions, and named. No config file is written:
+    use `loratui config` for that.
     """
     from loratui.core.dataset import init_project
     from loratui.core.errors import LoratuiError
@@ -173,10 +188,17 @@ def init(
     for folder in result.existing_dirs:
         click.echo(f"exists  {folder}/")
     if images_src is not None:
-        verb = {"copy": "copied", "symlink": "linked", "hardlink": "hard-linked"}[mode]
-        click.echo(
-            f"{verb} {len(result.images)} image(s) and {len(result.captions)} caption(s) into {result.concept_dir}/"
-        )
+        if mode == "copy":
+            brought = f"copied {len(result.images)} image(s) and {len(result.captions)} caption(s)"
+        else:
+            verb = {"symlink": "linked", "hardlink": "hard-linked"}[mode]
+            brought = f"{verb} {len(result.images)} image(s), copied {len(result.captions)} caption(s)"
+        click.echo(f"{brought} into {result.concept_dir}/")
+        if result.skipped_images:
+            captions = f" and their {len(result.skipped_captions)} caption(s)" if result.skipped_captions else ""
+            click.echo(f"skipped {len(result.skipped_images)} image(s) sd-scripts does not train "
+                       f"({', '.join(result.skipped_formats)}){captions}: convert them to PNG, then copy them "
+                       f"from {images_src}/ into {result.concept_dir}/")
     click.echo(f"next: loratui dataset scan {result.project_dir}")
 
 

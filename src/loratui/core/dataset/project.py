@@ -1,6 +1,9 @@
 """Lay out a new kohya-style project: `img/N_name`, `reg/`, `model/`, optionally filled from a folder.
 
 Nothing that exists is ever overwritten: every destination file is checked before the first copy.
+With --link/--hardlink only the images are linked; the captions are always copied, because they are
+what the user edits in the project (a symlinked caption would carry every edit back into the source
+folder, a hard-linked one would split from it on the first atomic write: neither is what anyone meant).
 The files are brought in whole or not at all: built in a staging folder beside the concept
 folder, then renamed into place, so a full disk or a kill leaves the project as it was (and the
 folders this call made are removed again), and a rerun starts clean.
@@ -17,7 +20,7 @@ from typing import Literal
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import describe_os_error, staging_folder
 from loratui.core.dataset.images import IMAGE_EXTENSIONS
-from loratui.core.dataset.scan import MAX_REPEATS
+from loratui.core.dataset.scan import MAX_REPEATS, OTHER_IMAGE_EXTENSIONS
 
 LinkMode = Literal["copy", "symlink", "hardlink"]
 PROJECT_FOLDERS = ("img", "reg", "model")  # no log/: a run logs beside its output (model/NAME.log)
@@ -30,8 +33,16 @@ class InitResult:
     created_dirs: list[Path] = field(default_factory=list)
     existing_dirs: list[Path] = field(default_factory=list)
     images: list[Path] = field(default_factory=list)  # destination paths of images added
-    captions: list[Path] = field(default_factory=list)  # destination paths of captions added
-    mode: LinkMode = "copy"
+    captions: list[Path] = field(default_factory=list)  # destination paths of captions added (always copies)
+    mode: LinkMode = "copy"  # how the images were brought in
+    # source images sd-scripts does not train (AVIF, GIF, TIFF, ...) and their captions, left behind
+    skipped_images: list[Path] = field(default_factory=list)
+    skipped_captions: list[Path] = field(default_factory=list)
+
+    @property
+    def skipped_formats(self) -> list[str]:
+        """``["AVIF", "GIF"]``: the formats of the skipped images, in the order first met."""
+        return list(dict.fromkeys(p.suffix[1:].upper() for p in self.skipped_images))
 
 
 def concept_folder_name(repeats: int, concept: str, class_tokens: str | None = None) -> str:
@@ -70,7 +81,8 @@ def init_project(
     if root.exists() and not root.is_dir():
         raise LoratuiError(f"{root} exists and is not a folder")
     concept_dir = root / "img" / concept_folder_name(repeats, concept, class_tokens)
-    pairs = _source_files(Path(images_src), caption_extension, concept_dir) if images_src is not None else []
+    pairs, skipped_images, skipped_captions = (_source_files(Path(images_src), caption_extension, concept_dir)
+                                                if images_src is not None else ([], [], []))
 
     _refuse_same_concept(concept_dir)
     clashes = [dest for _src, dest in pairs if os.path.lexists(dest)]
@@ -106,7 +118,7 @@ def init_project(
 
     images = [dest for src, dest in pairs if src.suffix.lower() in IMAGE_EXTENSIONS]
     captions = [dest for src, dest in pairs if src.suffix.lower() not in IMAGE_EXTENSIONS]
-    return InitResult(root, concept_dir, created, existing, images, captions, mode)
+    return InitResult(root, concept_dir, created, existing, images, captions, mode, skipped_images, skipped_captions)
 
 
 def _bring_in(pairs: list[tuple[Path, Path]], concept_dir: Path, mode: LinkMode) -> None:
@@ -119,7 +131,7 @@ def _bring_in(pairs: list[tuple[Path, Path]], concept_dir: Path, mode: LinkMode)
         os.chmod(stage, 0o777 & ~umask)  # mkdtemp makes it private; the concept folder is not
         for src, dest in pairs:
             try:
-                _place(src, stage / dest.name, mode)
+                _place(src, stage / dest.name, mode if src.suffix.lower() in IMAGE_EXTENSIONS else "copy")
             except OSError as exc:
                 verb = {"copy": "copy", "symlink": "link", "hardlink": "hard-link"}[mode]
                 raise LoratuiError(f"{src}: cannot {verb} it into {concept_dir} ({describe_os_error(exc)}); "
@@ -181,30 +193,42 @@ def _refuse_same_concept(concept_dir: Path) -> None:
             )
 
 
-def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> list[tuple[Path, Path]]:
+def _source_files(src: Path, caption_ext: str,
+                  dest_dir: Path) -> tuple[list[tuple[Path, Path]], list[Path], list[Path]]:
+    """(source, destination) pairs of the images directly in ``src`` and their captions, then the
+    images sd-scripts does not train (AVIF, GIF, TIFF, ...) and their captions: those are left behind."""
     if not src.is_dir():
         raise LoratuiError(f"--images {src} is not a folder")
     with os.scandir(src) as it:
         names = sorted(e.name for e in it if not e.name.startswith(".") and e.is_file())
     name_set = set(names)
-    pairs = []
+    pairs, other_images, other_captions = [], [], []
     for name in names:
         stem, ext = os.path.splitext(name)
+        caption = stem + caption_ext
+        if ext.lower() in OTHER_IMAGE_EXTENSIONS:
+            other_images.append(src / name)
+            if caption in name_set:
+                other_captions.append(src / caption)
+            continue
         if ext.lower() not in IMAGE_EXTENSIONS:
             continue
         pairs.append((src / name, dest_dir / name))
-        caption = stem + caption_ext
         if caption in name_set:
             pairs.append((src / caption, dest_dir / caption))
-    if not any(s.suffix.lower() in IMAGE_EXTENSIONS for s, _ in pairs):
-        raise LoratuiError(f"--images {src} has no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
-    # Two images sharing a stem share one caption: list that caption once.
+    if not pairs:
+        formats = ", ".join(dict.fromkeys(p.suffix[1:].upper() for p in other_images))
+        also = (f": its {len(other_images)} {formats} image(s) are formats sd-scripts does not train; convert them "
+                "to PNG first") if other_images else ""
+        raise LoratuiError(f"--images {src} has no images ({', '.join(sorted(IMAGE_EXTENSIONS))}){also}")
+    # Two images sharing a stem share one caption: list that caption once, and it is not left behind.
     unique = list(dict.fromkeys(pairs))
-    return unique
+    taken = {s for s, _ in unique}
+    return unique, other_images, list(dict.fromkeys(c for c in other_captions if c not in taken))
 
 
 def _place(src: Path, dest: Path, mode: LinkMode) -> None:
-    """One file into the staging folder (``dest`` does not exist)."""
+    """One file into the staging folder (``dest`` does not exist). Captions always come as "copy"."""
     if mode == "symlink":
         os.symlink(src.resolve(), dest)
     elif mode == "hardlink":

@@ -17,10 +17,11 @@ source:
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from loratui.core.dataset.caption_check import caption_problems, missing_caption_problem
@@ -68,7 +69,7 @@ def scan_dataset(
     """
     if not caption_extension.startswith(".") or len(caption_extension) < 2:
         raise LoratuiError(
-            f"caption extension {caption_extension!r} must start with a dot, e.g. '.txt' or '.caption'"
+            f"caption extension {caption_extension!r}: give a file extension with its dot, such as .txt or .caption"
         )
     train_root = _check_dir(train_data_dir, "train data folder")
     reg_root = _check_dir(reg_data_dir, "reg data folder") if reg_data_dir is not None else None
@@ -121,6 +122,7 @@ class _Folder:
     is_reg: bool
     image_paths: list[Path]
     caption_names: set[str]  # names of files with the caption extension (any case)
+    other_images: dict[str, str] = field(default_factory=dict)  # stem -> name, images sd-scripts does not train
 
 
 def _rel(path: Path) -> str:
@@ -147,7 +149,13 @@ def _find_subset_folders(root: Path, is_reg: bool, caption_ext: str, problems: l
         if entry.name.startswith("."):
             continue
         if not _is_dir(entry):
-            if os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS:
+            broken = _broken_link(entry)
+            if broken is not None:
+                problems.append(Problem(
+                    "broken_link", Path(entry.path),
+                    f"{label} folder: '{entry.name}' is a broken link ({broken}): sd-scripts skips it; point it at "
+                    "the real concept folder or remove it", "warning"))
+            elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS:
                 loose_images.append(Path(entry.path))
             elif parse_subset_name(entry.name) is not None:
                 problems.append(Problem(
@@ -212,6 +220,7 @@ def _list_folder(
 ) -> _Folder:
     images: list[Path] = []
     caption_names: set[str] = set()
+    other_images: dict[str, str] = {}
     cap_lower = caption_ext.lower()
     for entry in _listdir(path):
         name = entry.name
@@ -230,12 +239,14 @@ def _list_folder(
             continue
         if (lower in IMAGE_EXTENSIONS or lower in OTHER_IMAGE_EXTENSIONS) and not _is_regular(entry):
             # a FIFO named x.png blocked the scan forever on open(); a dangling link reads as nothing
+            broken = _broken_link(entry)
+            what = f"a broken link ({broken})" if broken else "not a regular file (a pipe or device)"
             problems.append(Problem(
                 "not_a_file", Path(entry.path),
-                f"{path.name}/{name} is not a regular file (a pipe, device or broken link): it is left out; "
-                "remove it or put the real image there", "warning"))
+                f"{path.name}/{name} is {what}: it is left out; remove it or put the real image there", "warning"))
             continue
         if lower in OTHER_IMAGE_EXTENSIONS:
+            other_images.setdefault(os.path.splitext(name)[0], name)
             problems.append(Problem(
                 "unsupported_image", Path(entry.path),
                 f"{path.name}/{name}: {lower[1:].upper()} images are not trained (sd-scripts reads "
@@ -257,7 +268,23 @@ def _list_folder(
                 )
         elif name.lower().endswith(cap_lower):
             caption_names.add(name)
-    return _Folder(path, repeats, tokens, is_reg, images, caption_names)
+    return _Folder(path, repeats, tokens, is_reg, images, caption_names, other_images)
+
+
+def _broken_link(entry: os.DirEntry) -> str | None:
+    """``to 't3/nonexist', which does not exist`` for a link that leads nowhere (None: not a broken link)."""
+    try:
+        if not entry.is_symlink():
+            return None
+        target = os.readlink(entry.path)
+        os.stat(entry.path)  # follows the link
+        return None
+    except FileNotFoundError:
+        return f"to '{target}', which does not exist"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"to '{target}', a loop of links"
+        return None
 
 
 def _is_regular(entry) -> bool:
@@ -300,8 +327,15 @@ def _size_or_error(path: Path) -> tuple[int, int, bool] | str:
     except ImageSizeError as exc:
         return str(exc)
     if width * height > MAX_IMAGE_PIXELS:
-        return (f"{width}x{height} is {width * height / 1e6:.0f} megapixels, over Pillow's decompression-bomb "
-                f"limit ({MAX_IMAGE_PIXELS / 1e6:.0f} MP): training cannot open it; downscale it")
+        # loratui's trainer keeps to Pillow's warning threshold (engine.data refuses such an image);
+        # Pillow itself, and so sd-scripts, only refuses images over twice that.
+        size = f"{width}x{height} is {width * height / 1e6:.0f} megapixels"
+        limit = f"downscale it under {MAX_IMAGE_PIXELS / 1e6:.0f} MP to train it"
+        if width * height > 2 * MAX_IMAGE_PIXELS:
+            return (f"{size}, over Pillow's decompression-bomb limit ({2 * MAX_IMAGE_PIXELS / 1e6:.0f} MP): neither "
+                    f"loratui nor sd-scripts can open it; {limit}")
+        return (f"{size}, over Pillow's decompression-bomb warning limit ({MAX_IMAGE_PIXELS / 1e6:.0f} MP), which "
+                f"loratui's trainer keeps to (sd-scripts would load it); {limit}")
     if not tail_ok:
         # The tail lacks the end marker: usually a copy cut short, but some writers append data
         # after it, so let a real decode (what the trainer does) decide.
@@ -379,7 +413,11 @@ def _build_subset(
 
     for name in sorted(folder.caption_names.difference(used_captions, unreadable_captions)):
         path = folder.path / name
-        if name.endswith(caption_ext):
+        other = folder.other_images.get(name[:-len(caption_ext)]) if name.endswith(caption_ext) else None
+        if other is not None:
+            message = (f"{folder.path.name}/{name} is not used: its image {other} is in a format sd-scripts does "
+                       "not train (convert the image to PNG)")
+        elif name.endswith(caption_ext):
             message = f"{folder.path.name}/{name} has no image with the same name; it is not used"
         else:
             message = (
