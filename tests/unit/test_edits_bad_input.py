@@ -390,3 +390,11 @@ def test_a_recipe_op_with_the_separator_in_a_tag_names_the_recipe_and_op(tmp_pat
     recipe.write_text('[[op]]\nop = "dedupe"\n[[op]]\nop = "add"\ntags = ["a, b"]\n')
     code, out = run_main(["tags", "apply", root, recipe, "--yes"], capsys)
     assert code == 2 and f"{recipe}: op 2: " in out and "contains the separator" in out, out
+
+
+def test_a_folder_without_the_repeats_prefix_is_named_when_left_out(tmp_path):
+    root = dataset(tmp_path)
+    (root / "abc_x").mkdir()
+    (root / "abc_x" / "z.png").write_bytes((root / "10_alice" / "0.png").read_bytes())
+    out = run("tags", "add", root, "trig", "--dry-run").output
+    assert "abc_x: not concept folders (no N_ repeats prefix)" in out and "--recursive" in out, out

@@ -168,6 +168,13 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
         check_recipe_target(save_recipe)  # exit 2 means nothing was written: a bad recipe file is refused first
     notes = _need_tags_csv(ops, tags_csv)
     location = _locate(directory)
+    if not recursive:
+        from loratui.core.captions import non_concept_folders
+
+        skipped = non_concept_folders(location.images_dir)
+        if skipped:
+            notes.append(f"{', '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}: not concept folders (no N_ "
+                         "repeats prefix), left out as sd-scripts leaves them; --recursive includes them")
     root = location.train_dir
     predicate = parse_where(where)
     captions, ctx = _context(location.images_dir, caption_extension, separator, tags_csv, recursive)

@@ -12,9 +12,9 @@ training configs, step plans or models. Import from here, not from the modules.
 from __future__ import annotations
 
 from loratui.core.captions.files import (
-    DEFAULT_SEPARATOR, Caption, Fingerprint, caption_path, check_caption_extension, check_rewritable, check_separator, find_caption_images,
-    is_free_text, join_tags, load_captions, multiline_captions, parse_caption, read_caption, read_only, split_tags,
-    write_caption,
+    DEFAULT_SEPARATOR, Caption, Fingerprint, caption_path, check_caption_extension, check_rewritable, check_separator,
+    find_caption_images, non_concept_folders, is_free_text, join_tags, load_captions, multiline_captions, parse_caption,
+    read_caption, read_only, split_tags, write_caption,
 )
 from loratui.core.captions.filter import SYNTAX_HELP, combine_where, parse_where
 from loratui.core.captions.journal import (
@@ -45,8 +45,9 @@ __all__ = [
     "AddTags", "ApplyResult", "Caption", "ChangeWriter", "Completion", "Dedupe", "EditContext", "EditPlan",
     "FileEdit", "Fingerprint", "MoveToFront", "Op", "Recipe", "RemoveCategory", "RemoveTags", "ReplaceTag",
     "SortTags", "StripUnderscores", "TagInfo", "TagVocab", "UndoPlan", "UndoResult",
-    "append_to_recipe", "apply_plan", "check_recipe_target", "can_redo", "can_undo", "caption_path", "check_ops", "check_rewritable",
-    "check_caption_extension", "check_separator", "check_written_tags", "combine_where", "dumps_recipe", "find_caption_images",
+    "append_to_recipe", "apply_plan", "check_recipe_target", "can_redo", "can_undo", "caption_path", "check_ops",
+    "check_rewritable", "check_caption_extension", "check_separator", "check_written_tags", "combine_where",
+    "dumps_recipe", "find_caption_images", "non_concept_folders",
     "find_conflicts", "follow_folder_renames", "history", "is_free_text", "join_tags", "journal_dir",
     "load_captions", "load_recipe", "load_selected_tags", "multiline_captions", "op_from_dict", "parse_caption",
     "parse_where", "pattern_kind", "plan_edits", "plan_redo", "plan_set_tags", "plan_undo", "read_caption",

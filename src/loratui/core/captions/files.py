@@ -372,6 +372,18 @@ def find_caption_images(root: str | os.PathLike, recursive: bool = False) -> lis
     return images
 
 
+def non_concept_folders(root: str | os.PathLike) -> list[str]:
+    """Subfolders of ``root`` that hold images but have no ``N_`` repeats prefix: sd-scripts skips
+    them, and so does ``find_caption_images`` (without ``recursive``), which is worth a word."""
+    names = []
+    for sub in list_folder(Path(root)):
+        if sub.name.startswith(".") or not sub.is_dir() or parse_subset_name(sub.name) is not None:
+            continue
+        if next(iter(iter_images(sub.path, recursive=False)), None) is not None:
+            names.append(sub.name)
+    return sorted(names)
+
+
 def load_captions(root: str | os.PathLike, extension: str = ".txt", separator: str = DEFAULT_SEPARATOR,
                   recursive: bool = False) -> list[Caption]:
     """The caption of every image under ``root`` (kohya ``N_concept`` folders or a flat folder).
