@@ -108,7 +108,9 @@ def test_two_process_dora_with_dropouts_resumes_bit_identically(tiny_sd1_dir, tm
     events = read_events(out / "tiny.events.jsonl")
     resumed = [e for e in of(events, "run_started") if e.get("resumed_from")]
     assert len(resumed) == 1  # one writer on resume too
-    assert not [e for e in events[events.index(resumed[0]):] if e["event"] == "warning"]
+    warnings = [e["message"] for e in events[events.index(resumed[0]):] if e["event"] == "warning"]
+    # the straight run's final state is kept aside (an older state is resumed): the only word said
+    assert [w for w in warnings if "before this run writes it anew" not in w] == []
     assert of(events, "finished")[-1]["reason"] == "completed"
     a, b = load_file(str(out / "straight.safetensors")), load_file(str(out / "tiny.safetensors"))
     assert a.keys() == b.keys()
