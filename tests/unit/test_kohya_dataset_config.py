@@ -168,3 +168,18 @@ def test_unsupported_dataset_options_are_warnings(tmp_path):
     warnings = "\n".join(report.warnings)
     assert "color_aug" in warnings and "caption_prefix" in warnings and "bogus" in warnings
     assert "flip_aug" not in warnings and cfg.dataset.flip_aug is False
+
+
+@pytest.mark.parametrize("image_dir, train_data_dir, warning", [
+    ("img/10_mychar", "img", "dataset.toml: train_data_dir 'img' was relative to the kohya_ss folder; in loratui it "
+                             "is relative to the config file: check it"),
+    ("C:\\\\kohya\\\\img\\\\10_mychar", "C:\\kohya\\img",
+     "dataset.toml: train_data_dir: a Windows path (C:\\kohya\\img): set it for this machine (imported as is)"),
+])
+def test_dataset_config_paths_from_another_machine_get_one_note(tmp_path, image_dir, train_data_dir, warning):
+    path = _write(tmp_path, f'[[datasets]]\nresolution = 512\n  [[datasets.subsets]]\n  image_dir = "{image_dir}"\n'
+                            '  num_repeats = 10\n  class_tokens = "mychar"\n')
+    cfg, report = import_kohya_file(path)
+    assert cfg.dataset.train_data_dir == train_data_dir
+    notes = [w for w in report.warnings if "train_data_dir" in w]
+    assert notes == [warning]

@@ -69,7 +69,7 @@ def test_sd15_standard_values():
     assert report.prompts_text.startswith("mychar, 1girl, smile --w 512")
     ignored = dict(report.ignored)
     assert ignored["conv_dim"] == "LoRA_type 'Standard' does not train conv layers in kohya_ss"
-    assert "one process" in ignored["num_processes"]
+    assert "torchrun --nproc_per_node N -m loratui train CONFIG" in ignored["num_processes"]
     assert "events file" in ignored["wandb_api_key"]
     assert ignored["stop_text_encoder_training"] == "the kohya_ss GUI itself ignores it"
     assert "0 (off)" in ignored["sample_every_n_steps"]
@@ -99,7 +99,8 @@ def test_sdxl_locon_prodigy_values():
     assert "--log_prefix=xl" in warnings and "'./outputs/xl'" in warnings
     ignored = dict(report.ignored)
     assert ignored["flux1_checkbox"].startswith("FLUX/SD3 setting")
-    assert "scheduler has no warmup" in ignored["lr_warmup_steps"]
+    assert "see the warning" in ignored["lr_warmup_steps"] and ignored["lr_warmup"] == "0: no warmup"
+    assert "lr_warmup_steps not applied: the constant scheduler has no warmup" in warnings
 
 
 def test_unsupported_type_refused_and_lycoris_as_lora_is_plain():
@@ -190,10 +191,13 @@ def test_mem_eff_attn_without_xformers_becomes_sdpa():
 def test_schedulers_and_warmup_edge_cases():
     cfg, report = import_kohya({"network_dim": 8, "lr_scheduler": "adafactor", "lr_warmup": 100})
     assert cfg.optimizer.lr_scheduler == "constant" and cfg.optimizer.lr_warmup_steps == 0
-    assert "adafactor scheduler has no warmup" in dict(report.ignored)["lr_warmup"]
+    assert "see the warning" in dict(report.ignored)["lr_warmup"]
+    assert report.warnings == ["lr_warmup not applied: the adafactor scheduler (imported as constant) has no warmup; "
+                               "set lr_scheduler = \"constant_with_warmup\" to warm up"]
     cfg, report = import_kohya({"network_dim": 8, "lr_scheduler": "constant", "lr_warmup": 10})
     assert cfg.optimizer.lr_scheduler == "constant" and cfg.optimizer.lr_warmup_steps == 0
-    assert "no warmup" in dict(report.ignored)["lr_warmup"] and "constant_with_warmup" in report.warnings[0]
+    assert "see the warning" in dict(report.ignored)["lr_warmup"] and "constant_with_warmup" in report.warnings[0]
+    assert "the constant scheduler has no warmup" in report.warnings[0] and len(report.warnings) == 1
     cfg, report = import_kohya({"network_dim": 8, "lr_scheduler": "inverse_sqrt"})
     assert cfg.optimizer.lr_scheduler == "cosine" and "inverse_sqrt" in report.warnings[0]
 
@@ -378,3 +382,223 @@ def test_lycoris_export_writes_the_same_network_args(tmp_path):
     args = export.train_args
     assert args["network_module"] == "lycoris.kohya"
     assert args["network_args"] == cfg.network.network_args
+
+
+# ---- hunt 5, sections 8 and 15: explicit train-only keys, honest reasons, paths, encodings ----------------------
+
+UNET_ONLY, TE_ONLY = "network_train_unet_only", "network_train_text_encoder_only"
+
+
+def _std(**keys):
+    """The sd15 Standard fixture (text_encoder_lr 0, unet_lr 1e-4) with keys changed."""
+    return {**_load(SD15), **keys}
+
+
+def _lines_are_single(report):
+    assert all("\n" not in line for line in report.lines())
+
+
+@pytest.mark.parametrize("keys, unet_only, te_only, warning", [
+    # explicit true, rates that say nothing: the key is mapped (it was dropped as "not used by loratui")
+    ({UNET_ONLY: True, "text_encoder_lr": 5e-5}, True, False, None),
+    ({TE_ONLY: "True", "text_encoder_lr": 5e-5}, False, True, None),
+    # the key and the rates agree: one source, the rate is explained by the key
+    ({UNET_ONLY: True}, True, False, None),
+    # they disagree: the explicit key wins, and a warning says what kohya_ss would have trained
+    ({UNET_ONLY: False}, False, False, "network_train_unet_only is false in the file, but text_encoder_lr 0"),
+    ({TE_ONLY: True}, False, True, "network_train_text_encoder_only is true in the file, but text_encoder_lr 0"),
+    # no key: derived from text_encoder_lr 0 as before
+    ({}, True, False, None),
+])
+def test_explicit_train_only_keys_are_mapped_and_win(keys, unet_only, te_only, warning):
+    cfg, report = import_kohya(_std(**keys))
+    assert (cfg.network.network_train_unet_only, cfg.network.network_train_text_encoder_only) == (unet_only, te_only)
+    mapped = {k: ours for k, ours, _ in report.mapped}
+    ignored = dict(report.ignored)
+    for key in set(keys) & {UNET_ONLY, TE_ONLY}:
+        assert mapped[key] == f"network.{key}" and key not in ignored
+    found = [w for w in report.warnings if "network_train" in w]
+    if warning:
+        assert len(found) == 1 and found[0].startswith(warning) and "explicit key wins" in found[0]
+    else:
+        assert not found
+    if keys == {UNET_ONLY: True}:
+        assert ignored["text_encoder_lr"] == "0: UNet only, as network_train_unet_only says"
+    assert validate(cfg) == []
+    _lines_are_single(report)
+
+
+def test_explicit_unet_only_reaches_the_written_config(tmp_path):
+    path = tmp_path / "k.json"
+    path.write_text(json.dumps(_std(**{UNET_ONLY: True, "text_encoder_lr": "0.00005"})))
+    cfg, report = import_kohya_file(path)
+    assert "network_train_unet_only = true" in dumps_config(cfg)
+    assert "not used by loratui" not in "\n".join(report.lines())
+
+
+def test_launcher_keys_point_to_multi_gpu_training():
+    _, report = import_kohya(_std(num_processes=1))
+    ignored = dict(report.ignored)
+    for key in ("multi_gpu", "num_processes", "num_machines"):
+        assert "torchrun --nproc_per_node N -m loratui train CONFIG" in ignored[key], key
+    assert "CUDA_VISIBLE_DEVICES" in ignored["gpu_ids"]
+    assert "one process on one GPU" not in "\n".join(report.lines())
+    _, report = import_kohya(_std(num_processes="2", multi_gpu=True))
+    ignored = dict(report.ignored)
+    assert ignored["num_processes"].startswith("2 processes in kohya_ss: train with `torchrun --nproc_per_node 2 -m "
+                                               "loratui train CONFIG`")
+    _lines_are_single(report)
+
+
+def test_lycoris_options_of_a_standard_lora_name_its_lora_type():
+    cfg, report = import_kohya(_std(LyCORIS_preset="full", factor=-1, train_on_input=True, use_cp=False, unit=1,
+                                    use_tucker=True))
+    ignored = dict(report.ignored)
+    for key in ("LyCORIS_preset", "factor", "train_on_input", "use_cp", "use_tucker"):
+        assert ignored[key] == "LyCORIS option: not used by LoRA_type 'Standard' in kohya_ss", key
+    assert ignored["unit"] == "DyLoRA option: not used by LoRA_type 'Standard' in kohya_ss"
+    assert not report.warnings or not any("use_tucker" in w for w in report.warnings)  # kohya_ss ignores it too
+    assert "kohya-style LoRA only" not in "\n".join(report.lines())
+    _, report = import_kohya({"LoRA_type": "Kohya LoCon", "network_dim": 8, "factor": 4, "unit": 2})
+    assert dict(report.ignored)["factor"] == "LyCORIS option: not used by LoRA_type 'Kohya LoCon' in kohya_ss"
+    _, report = import_kohya({"LoRA_type": "LyCORIS/LoHa", "network_dim": 8, "factor": 4, "use_cp": True, "unit": 2})
+    ignored = dict(report.ignored)
+    assert ignored["factor"] == ignored["use_cp"] == "not used by LoRA_type 'LyCORIS/LoHa' in kohya_ss"
+    assert ignored["unit"] == "DyLoRA option: not used by LoRA_type 'LyCORIS/LoHa' in kohya_ss"
+
+
+def test_as_lora_says_which_options_it_drops():
+    _, report = import_kohya({"LoRA_type": "Kohya DyLoRA", "network_dim": 8, "unit": 4, "factor": 2,
+                              "conv_dim": 4}, as_lora=True)
+    ignored = dict(report.ignored)
+    assert ignored["unit"] == "DyLoRA option: --as-lora trains a plain LoRA"
+    assert ignored["factor"] == "LyCORIS option: not used by LoRA_type 'Kohya DyLoRA' in kohya_ss"
+    assert ignored["conv_dim"] == "--as-lora trains a plain LoRA (no conv layers)"
+    _, report = import_kohya({"LoRA_type": "LyCORIS/LoHa", "network_dim": 8, "use_tucker": True, "unit": 4},
+                             as_lora=True)
+    ignored = dict(report.ignored)
+    assert ignored["use_tucker"] == "LyCORIS option: --as-lora trains a plain LoRA"
+    assert ignored["unit"] == "DyLoRA option: not used by LoRA_type 'LyCORIS/LoHa' in kohya_ss"
+    assert any(w.startswith("use_tucker set: --as-lora trains a plain LoRA without them") for w in report.warnings)
+
+
+def test_empty_max_resolution_keeps_the_default_quietly():
+    cfg, report = import_kohya(_std(max_resolution=""))
+    assert dict(report.ignored)["max_resolution"] == "empty in the file: loratui's default 512x512 kept"
+    assert cfg.dataset.resolution == (512, 512)
+    assert not [w for w in report.warnings if "resolution" in w]
+
+
+@pytest.mark.parametrize("raw", ["512,512,512", "abc", "0"])
+def test_unreadable_max_resolution_is_a_warning(raw):
+    cfg, report = import_kohya(_std(max_resolution=raw))
+    assert cfg.dataset.resolution == (512, 512)
+    assert "loratui's default kept" in dict(report.ignored)["max_resolution"]
+    found = [w for w in report.warnings if w.startswith("max_resolution")]
+    assert found == [f"max_resolution {raw!r} cannot be used: training uses loratui's default 512x512; set [dataset] "
+                     "resolution in the imported config"]
+    assert f"warning: {found[0]}" in report.lines()
+
+
+@pytest.mark.parametrize("keys, family, cache_reason", [
+    ({"sdxl": True, "v2": True}, "sdxl", "off in the file: text-encoder outputs are not cached"),
+    ({"sdxl": True, "v2": False}, "sdxl", "off in the file: text-encoder outputs are not cached"),
+    ({"sdxl": False, "v2": True}, "sd2", "only used with sdxl (this file trains sd2)"),
+    ({"sdxl": False, "v2": False}, "sd1", "only used with sdxl (this file trains sd1)"),
+])
+def test_sdxl_cache_text_encoder_outputs_reason_follows_the_family(keys, family, cache_reason):
+    cfg, report = import_kohya(_std(sdxl_cache_text_encoder_outputs=False, **keys))
+    assert cfg.model.model_family == family
+    assert dict(report.ignored)["sdxl_cache_text_encoder_outputs"] == cache_reason
+    v2_warnings = [w for w in report.warnings if w.startswith("v2 and sdxl are both checked")]
+    assert len(v2_warnings) == (1 if keys == {"sdxl": True, "v2": True} else 0)
+    cfg, report = import_kohya(_std(sdxl_cache_text_encoder_outputs=True, **keys))
+    mapped = {k: ours for k, ours, _ in report.mapped}
+    if family == "sdxl":
+        assert mapped["sdxl_cache_text_encoder_outputs"] == "training.cache_text_encoder_outputs"
+        assert cfg.training.cache_text_encoder_outputs is True
+    else:
+        assert cfg.training.cache_text_encoder_outputs is False
+
+
+@pytest.mark.parametrize("keys", [{"lr_warmup": 10}, {"lr_warmup_steps": 100}, {"lr_warmup": 10, "lr_warmup_steps": 50}])
+def test_adafactor_scheduler_warmup_gives_one_warning(keys):
+    cfg, report = import_kohya(_std(lr_scheduler="adafactor", **{"lr_warmup": 0, "lr_warmup_steps": 0, **keys}))
+    assert cfg.optimizer.lr_scheduler == "constant" and cfg.optimizer.lr_warmup_steps == 0
+    about_warmup = [w for w in report.warnings if "warm" in w]
+    assert len(about_warmup) == 1 and "the adafactor scheduler (imported as constant) has no warmup" in about_warmup[0]
+    assert about_warmup[0].startswith(" and ".join(k for k in ("lr_warmup", "lr_warmup_steps") if keys.get(k)))
+    ignored = dict(report.ignored)
+    for key in ("lr_warmup", "lr_warmup_steps"):
+        assert ignored[key] == ("not applied (see the warning below)" if keys.get(key) else "0: no warmup")
+
+
+@pytest.mark.parametrize("name", ["kohya_ss_sd2_loha_dadapt.json", "kohya_ss_sd15_lycoris_locon_dora.json",
+                                  "kohya_ss_sdxl_loha_dora.json", "kohya_ss_sd15_lokr.json", "kohya_ss_sd15_full.json"])
+def test_lycoris_network_args_and_report_hold_each_key_once(name):
+    cfg, report = import_kohya_file(DATA / name)
+    arg_keys = [a.split("=", 1)[0] for a in cfg.network.network_args]
+    assert len(arg_keys) == len(set(arg_keys)), arg_keys
+    listed = [k for k, _, _ in report.mapped] + [k for k, _ in report.ignored]
+    assert len(listed) == len(set(listed))
+    assert set(listed) == set(_load(DATA / name))
+
+
+def test_lycoris_locon_use_tucker_is_written_once():
+    cfg, report = import_kohya({"LoRA_type": "LyCORIS/LoCon", "network_dim": 8, "use_tucker": True})
+    assert [a for a in cfg.network.network_args if a.startswith("use_tucker=")] == ["use_tucker=True"]
+    assert [k for k, _, _ in report.mapped].count("use_tucker") == 1
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-8-sig", "utf-32"])
+def test_utf16_and_bom_json_files_are_read(encoding, tmp_path):
+    data = _std(output_name="café")
+    path = tmp_path / "k.json"
+    path.write_bytes(json.dumps(data, indent=2, ensure_ascii=False).encode(encoding))
+    cfg, report = import_kohya_file(path)
+    reference, _ = import_kohya(data, source_dir=tmp_path)
+    assert cfg == reference and cfg.saving.output_name == "café"
+
+
+def test_a_json_in_another_encoding_says_save_it_as_utf8(tmp_path):
+    path = tmp_path / "k.json"
+    path.write_bytes(json.dumps(_std(output_name="café"), ensure_ascii=False).encode("cp1252"))
+    with pytest.raises(LoratuiError) as info:
+        import_kohya_file(path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{path}: cannot read: not UTF-8 text")
+    assert message.endswith("save it as UTF-8")
+
+
+def test_windows_and_relative_paths_get_one_note_per_key_and_are_kept():
+    data = _std(train_data_dir="C:\\Users\\me\\img", output_dir="C:/Users/me/model", reg_data_dir="\\\\nas\\reg",
+                vae="vae/sd.safetensors", pretrained_model_name_or_path="model.safetensors",
+                lora_network_weights="D:\\loras\\start.safetensors", resume="/data/state")
+    cfg, report = import_kohya(data)
+    assert (cfg.dataset.train_data_dir, cfg.saving.output_dir) == ("C:\\Users\\me\\img", "C:/Users/me/model")
+    assert cfg.dataset.reg_data_dir == "\\\\nas\\reg" and cfg.network.network_weights == "D:\\loras\\start.safetensors"
+    notes = [w for w in report.warnings if "path" in w or "relative" in w]
+    assert sorted(notes) == sorted([
+        "train_data_dir: a Windows path (C:\\Users\\me\\img): set it for this machine (imported as is)",
+        "output_dir: a Windows path (C:/Users/me/model): set it for this machine (imported as is)",
+        "reg_data_dir: a Windows path (\\\\nas\\reg): set it for this machine (imported as is)",
+        "lora_network_weights: a Windows path (D:\\loras\\start.safetensors): set it for this machine (imported as is)",
+        "vae 'vae/sd.safetensors' was relative to the kohya_ss folder; in loratui it is relative to the config file: "
+        "check it",
+        "pretrained_model_name_or_path 'model.safetensors' was relative to the kohya_ss folder; in loratui it is "
+        "relative to the config file: check it",
+    ])
+    _lines_are_single(report)
+
+
+@pytest.mark.parametrize("value", ["runwayml/stable-diffusion-v1-5", "/data/models/x.safetensors", "~/models/x"])
+def test_repo_ids_and_absolute_paths_get_no_path_note(value):
+    _, report = import_kohya(_std(pretrained_model_name_or_path=value))
+    assert not [w for w in report.warnings if "pretrained_model_name_or_path" in w]
+
+
+def test_any_value_replaced_by_a_default_is_a_warning():
+    cfg, report = import_kohya(_std(network_dim=-4))
+    assert cfg.network.network_dim == 16
+    assert "network_dim -4 cannot be used: training uses loratui's default 16; set [network] network_dim in the " \
+           "imported config" in report.warnings

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any, Callable
 
 from loratui.core.config.fields import FIELDS, KEY_SECTIONS, coerce_value
 from loratui.core.config.load import _toml_syntax_problem
 from loratui.core.dataset import is_image, parse_subset_name
+from loratui.core.config.kohya_paths import is_windows_path
 from loratui.core.errors import LoratuiError
 
 # options that live on subsets (and may be given on [[datasets]] and [general] as defaults)
@@ -131,7 +132,8 @@ def _folders(path: Path, general: dict, subsets, out: DatasetImport) -> None:
         is_reg = subset.get("is_reg", False) is True
         repeats = next((t["num_repeats"] for t in (subset, dataset, general) if "num_repeats" in t), 1)
         tokens = next((t["class_tokens"] for t in (subset, dataset, general) if "class_tokens" in t), None)
-        folder = Path(image_dir)
+        # a Windows image_dir (kohya_ss ran there) splits into its folders too; the import then flags the path
+        folder = PureWindowsPath(image_dir) if is_windows_path(image_dir) else Path(image_dir)
         if str(folder) in listed:
             raise LoratuiError(f"{path}: {where}: {image_dir!r} is listed twice: loratui trains each folder once; "
                                "raise its num_repeats instead")

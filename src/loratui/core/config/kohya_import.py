@@ -19,7 +19,9 @@ Decisions (kohya_ss semantics checked against its lora_gui.py):
 - ``lr_warmup`` is a percent of the total steps -> lr_warmup_steps as a ratio (10 -> 0.1); a non-zero
   ``lr_warmup_steps`` (newer GUIs) is a step count and wins.
 - ``text_encoder_lr`` 0 with ``unet_lr`` set means UNet only (and the reverse); both 0 means both use
-  ``learning_rate``. A 0 rate is stored as unset.
+  ``learning_rate``. A 0 rate is stored as unset. An explicit ``network_train_unet_only`` /
+  ``network_train_text_encoder_only`` (hand-edited or newer JSON) maps directly and wins, with a warning when
+  it disagrees with the rates (kohya_network.py).
 - ``LoRA_type`` Standard and Kohya LoCon import exactly; LoCon, LyCORIS/LoCon, LyCORIS/LoHa, LyCORIS/LoKr
   and LyCORIS/Native Fine-Tuning (DoRA being dora_wd on the first four) import as network_module
   "lycoris.kohya" with the network_args kohya_ss builds. Other types (iA3, OFT, GLoRA, DyLoRA, LoRA-FA)
@@ -28,6 +30,12 @@ Decisions (kohya_ss semantics checked against its lora_gui.py):
 - ``caption_extension`` "" means sd-scripts' own default, ".caption".
 - ``sample_prompts`` holds prompt text in the GUI, not a file: it is returned as
   ``report.prompts_text`` for the caller to write (the CLI writes NAME.prompts.txt).
+- A value that cannot be used (``max_resolution`` "abc") is listed as ignored and also gets a warning: training
+  would use loratui's default instead.
+- Paths are kept as they are; a Windows path or a relative one (kohya_ss resolved it against its own folder)
+  gets a one-line warning per key (kohya_paths.py). The file may be UTF-8 (with or without a BOM) or UTF-16/32,
+  as kohya_ss or an editor on Windows may save it.
+- Launcher keys: ``num_processes`` > 1 gets the torchrun command that trains on as many GPUs.
 - DAdaptation optimizers become Prodigy (same learning_rate-1 convention); paged 8-bit optimizers
   their unpaged versions; SGDNesterov is SGD with momentum=0.9 and nesterov=True.
 """
@@ -36,17 +44,23 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
 from loratui.core.config import packages
 from loratui.core.config.schema import TrainingConfig
 from loratui.core.config.fields import (
-    FIELDS, KEY_SECTIONS, clean_file_name, coerce_value, file_name_problem, optimizer_name,
+    FIELDS, KEY_SECTIONS, PATH_KEYS, clean_file_name, coerce_value, file_name_problem, optimizer_name,
 )
 from loratui.core.config.kohya_keys import (
-    BOOL_KEYS, DIRECT, EXACT_TYPES, LYCORIS_ARG_ORDER, LYCORIS_GUI_DEFAULTS, LYCORIS_TYPES, FALSE_WORDS, REASONS, SAMPLER_ALIASES, SD_SCRIPTS_DATASET_DEFAULTS,
-    SD_SCRIPTS_DEFAULT_STEPS, TRUE_WORDS, ZERO_IS_UNSET,
+    BOOL_KEYS, DIRECT, MULTI_GPU_HOW, REASONS, SAMPLER_ALIASES, SD_SCRIPTS_DATASET_DEFAULTS, SD_SCRIPTS_DEFAULT_STEPS,
+    ZERO_IS_UNSET,
+)
+from loratui.core.config.kohya_network import NetworkKeys
+from loratui.core.config.kohya_paths import path_note
+from loratui.core.config.kohya_values import (
+    bool_word as _bool_word, empty as _empty, number as _number, shown as _shown,
 )
 from loratui.core.errors import LoratuiError
 
@@ -73,35 +87,7 @@ class ImportReport:
         return out
 
 
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
-
-
-def _number(value: Any) -> Any:
-    """kohya writes many numbers as strings ("0", "1234", "0.05")."""
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return int(text)
-        except ValueError:
-            try:
-                return float(text)
-            except ValueError:
-                return value
-    return value
-
-
-def _bool_word(value: Any) -> bool | None:
-    """True/False for a boolean written as a string or 0/1; None when it is not one."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        return True if word in TRUE_WORDS else False if word in FALSE_WORDS else None
-    return None
-
-
-class _Importer:
+class _Importer(NetworkKeys):
     def __init__(self, data: dict, as_lora: bool, source_dir=None):
         self.data = dict(data)
         self.as_lora = as_lora
@@ -121,10 +107,11 @@ class _Importer:
             self.data[key] = flag
             self.notes[key] = f"{value!r} read as {str(flag).lower()}"
 
-    def set(self, kohya_key: str, key: str, value: Any, note: str = "") -> None:
+    def set(self, kohya_key: str, key: str, value: Any, note: str = "") -> bool:
+        """Map ``kohya_key``'s value to ``key``; False (reported as ignored, with a warning) when it cannot be used."""
         if key in self.locked:
             self.ignore(kohya_key, self.locked[key])
-            return
+            return False
         note = "; ".join(n for n in (self.notes.get(kohya_key, ""), note) if n)
         spec = FIELDS[(KEY_SECTIONS[key], key)]
         if spec.kind in ("int", "float", "warmup") or spec.name == "max_token_length":
@@ -134,10 +121,14 @@ class _Importer:
         except ValueError as exc:
             self.report.ignored.append((kohya_key, f"{exc}; loratui's default kept"))
             self.done.add(kohya_key)
-            return
+            # a real setting replaced by a default deserves more than a line among the ignored keys
+            self.report.warnings.append(f"{kohya_key} {value!r} cannot be used: training uses loratui's default "
+                                        f"{_shown(spec.default)}; set [{spec.section}] {key} in the imported config")
+            return False
         self.values[key] = value
         self.report.mapped.append((kohya_key, f"{spec.section}.{key}", note))
         self.done.add(kohya_key)
+        return True
 
     def ignore(self, kohya_key: str, reason: str) -> None:
         if kohya_key in self.data and kohya_key not in self.done:
@@ -158,6 +149,7 @@ class _Importer:
         self._schedule()
         self._attention()
         self._misc()
+        self._launcher()
         for key in DIRECT:
             if key in d and key not in self.done:
                 value = d[key]
@@ -172,11 +164,10 @@ class _Importer:
                 reason = REASONS.get(key) or next(
                     (r for p, r in REASONS.items() if key.startswith(p)), "not used by loratui")
                 self.ignore(key, reason)
+        self._path_notes()
         return self._build(), self.report
 
     def _dataset_config(self) -> None:
-        from pathlib import Path
-
         from loratui.core.config.kohya_dataset import read_dataset_config
 
         raw = self.data.get("dataset_config")
@@ -196,11 +187,6 @@ class _Importer:
         self.report.mapped.append(("dataset_config", "dataset.train_data_dir",
                                    f"read {path}: {len(found.entries)} settings below"))
         self.done.add("dataset_config")
-        for key, value in (("train_data_dir", self.values["train_data_dir"]),
-                           ("reg_data_dir", self.values["reg_data_dir"])):
-            if isinstance(value, str) and value and not Path(value).is_absolute():
-                self.report.warnings.append(f"{path.name}: {key} {value!r} was relative to the kohya_ss folder; "
-                                            "in loratui it is relative to the config file: check it")
 
     def _dataset_fallback(self, key: str) -> Any:
         """The value sd-scripts takes from its command line (the JSON) for a dataset option."""
@@ -231,126 +217,24 @@ class _Importer:
             if d.get(flag) is True:
                 raise LoratuiError(f"kohya_ss config trains {flag.split('_')[0].upper()}: loratui supports "
                                    "SD 1.x, 2.x and SDXL only")
+        cache = "sdxl_cache_text_encoder_outputs"
         if "sdxl" not in d and "v2" not in d:
+            self.ignore(cache, "only used with sdxl (the file has no sdxl key: model_family is detected)")
             return  # model_family stays auto
         family = "sdxl" if d.get("sdxl") is True else "sd2" if d.get("v2") is True else "sd1"
         source = "sdxl" if "sdxl" in d else "v2"
         self.set(source, "model_family", family, "" if family != "sd1" else "neither sdxl nor v2 was checked")
+        if family == "sdxl" and d.get("v2") is True:
+            self.ignore("v2", "sdxl is also checked: model_family = 'sdxl' (see the warning)")
+            self.report.warnings.append("v2 and sdxl are both checked (sd-scripts refuses v2 for SDXL): imported as "
+                                        "model_family = \"sdxl\"; set it to \"sd2\" if the base model is SD 2.x")
         for flag in ("sdxl", "v2"):
             self.ignore(flag, f"folded into model_family = {family!r}")
-        if family == "sdxl" and d.get("sdxl_cache_text_encoder_outputs") is True:
-            self.set("sdxl_cache_text_encoder_outputs", "cache_text_encoder_outputs", True)
-        self.ignore("sdxl_cache_text_encoder_outputs", "only used with sdxl (off here)")
-
-    def _network(self) -> None:
-        d = self.data
-        if "LoRA_type" not in d and "network_dim" not in d:
-            raise LoratuiError("this kohya_ss config has no LoRA_type or network_dim: it is not a LoRA "
-                               "config (Dreambooth/fine-tune configs cannot be imported)")
-        lora_type = str(d.get("LoRA_type") or "Standard")
-        if lora_type in LYCORIS_TYPES and not self.as_lora:
-            self._lycoris(lora_type)
-            return
-        kind = EXACT_TYPES.get(lora_type)
-        if kind is None and not self.as_lora:
-            raise LoratuiError(f"LoRA_type {lora_type!r} cannot be trained equivalently by loratui (it trains "
-                               "Standard and LoCon LoRA); use --as-lora to import it as a plain LoRA anyway")
-        note = {None: f"{lora_type} imported as a plain LoRA (--as-lora)", 0: "",
-                1: "LoCon: conv_dim/conv_alpha train the 3x3 convs"}[kind]
-        if lora_type == "LyCORIS/LoCon":
-            note = "LyCORIS LoCon imported as kohya LoCon (same update, kohya file format)"
-        self.report.mapped.append(("LoRA_type", "network (kind)", note))
-        self.done.add("LoRA_type")
-        extras = [k for k in ("use_tucker", "dora_wd") if _bool_word(d.get(k)) or d.get(k) is True]
-        if extras:
-            self.report.warnings.append(f"{' and '.join(extras)} set: loratui does not train them (LyCORIS); the "
-                                        f"LoRA is plain {'LoCon' if kind == 1 else 'LoRA'}")
-        if kind == 1:
-            for key in ("conv_dim", "conv_alpha"):
-                if not _empty(d.get(key)):
-                    self.set(key, key, d[key])
-        for key in ("conv_dim", "conv_alpha"):
-            self.ignore(key, f"LoRA_type {lora_type!r} does not train conv layers in kohya_ss")
-        self._network_weights()
-
-    def _network_weights(self) -> None:
-        """lora_network_weights / network_weights: the LoRA to start from (empty: from scratch)."""
-        d = self.data
-        weights = self.get("lora_network_weights") or self.get("network_weights")
-        if weights:
-            self.set("lora_network_weights" if "lora_network_weights" in d else "network_weights",
-                     "network_weights", weights)
-        for key in ("lora_network_weights", "network_weights"):
-            self.ignore(key, "empty: training starts from scratch")
-
-    def _lycoris(self, lora_type: str) -> None:
-        """A LyCORIS type: network_args built as kohya_ss' lora_gui.py builds them for lycoris.kohya (same keys,
-        same order, the GUI's defaults for absent keys), so sd-scripts and loratui get the same strings."""
-        d = self.data
-        algo = LYCORIS_TYPES[lora_type]
-
-        def word(key: str) -> str:
-            value = d.get(key, LYCORIS_GUI_DEFAULTS[key])
-            flag = value if isinstance(value, bool) else _bool_word(value)
-            if flag is not None and key not in ("conv_dim", "conv_alpha", "rank_dropout", "module_dropout",
-                                                "factor"):
-                return str(bool(flag))
-            return str(_number(value))
-
-        args, notes = [], {}
-        for key in LYCORIS_ARG_ORDER[algo]:
-            kohya_key = {"preset": "LyCORIS_preset", "use_cp": "use_cp"}.get(key, key)
-            value = word(kohya_key)
-            if key == "decompose_both" and value == "False":
-                value = "True"
-                notes[kohya_key] = ("kohya_ss passes the string 'False', which LyCORIS reads as on: imported as "
-                                    "decompose_both=True, what kohya_ss trains")
-            args.append(f"{key}={value}")
-            if kohya_key in d:
-                self.report.mapped.append((kohya_key, "network.network_args", notes.get(kohya_key, "")))
-                self.done.add(kohya_key)
-        args.append(f"algo={algo}")
-        if algo != "full":
-            args.append(f"train_norm={word('train_norm')}")
-            if "train_norm" in d:
-                self.report.mapped.append(("train_norm", "network.network_args", ""))
-                self.done.add("train_norm")
-        dropout = _number(d.get("network_dropout", 0))
-        if algo != "locon" and isinstance(dropout, (int, float)) and dropout:
-            self.ignore("network_dropout", f"LyCORIS's {algo} does not implement dropout: it had no effect in kohya_ss")
-        self.values["network_module"] = "lycoris.kohya"
-        self.values["network_args"] = args
-        dora = " with DoRA (dora_wd)" if algo != "full" and word("dora_wd") == "True" else ""
-        self.report.mapped.append(("LoRA_type", "network.network_module",
-                                   f"{lora_type}{dora}: lycoris.kohya with algo={algo}, as kohya_ss runs it"))
-        self.done.add("LoRA_type")
-        for key in ("conv_dim", "conv_alpha"):
-            self.ignore(key, "algo=full trains whole weights (no rank)")
-        for key in ("constrain", "rescaled", "unit", "train_on_input"):
-            self.ignore(key, f"not used by LoRA_type {lora_type!r} in kohya_ss")
-        self._network_weights()
-
-    def _learning_rates(self) -> None:
-        te = _number(self.get("text_encoder_lr", 0))
-        unet = _number(self.get("unet_lr", 0))
-        if not isinstance(te, (int, float)) or not isinstance(unet, (int, float)):
-            for key, value in (("unet_lr", unet), ("text_encoder_lr", te)):
-                if not isinstance(value, (int, float)):
-                    self.ignore(key, f"must be a number, got {value!r}; learning_rate is used")
-            return
-        if te == 0 and unet != 0:
-            self.set("unet_lr", "unet_lr", unet)
-            self.set("text_encoder_lr", "network_train_unet_only", True,
-                     "text_encoder_lr 0 with unet_lr set means UNet only in kohya_ss")
-        elif unet == 0 and te != 0:
-            self.set("text_encoder_lr", "text_encoder_lr", te)
-            self.set("unet_lr", "network_train_text_encoder_only", True,
-                     "unet_lr 0 with text_encoder_lr set means text encoder only in kohya_ss")
-        elif te != 0:
-            self.set("unet_lr", "unet_lr", unet)
-            self.set("text_encoder_lr", "text_encoder_lr", te)
-        for key in ("unet_lr", "text_encoder_lr"):
-            self.ignore(key, "0 or empty: learning_rate is used")
+        if family == "sdxl" and d.get(cache) is True:
+            self.set(cache, "cache_text_encoder_outputs", True)
+        elif family == "sdxl":
+            self.ignore(cache, "off in the file: text-encoder outputs are not cached")
+        self.ignore(cache, f"only used with sdxl (this file trains {family})")
 
     def _optimizer(self) -> None:
         name = str(self.get("optimizer", "AdamW8bit"))
@@ -399,11 +283,13 @@ class _Importer:
             self.report.warnings.append(f"lr_scheduler {sched!r} is not supported: cosine used")
             self.set("lr_scheduler", "lr_scheduler", "cosine", f"{sched!r} is not supported")
         if wants_warmup and self.values.get("lr_scheduler") == "constant":
-            reason = (f"the {sched} scheduler has no warmup (sd-scripts refuses one): use constant_with_warmup "
-                      "for it")
-            self.ignore("lr_warmup_steps", reason)
-            self.ignore("lr_warmup", reason)
-            self.report.warnings.append("lr_warmup is ignored: the constant scheduler has no warmup; set lr_scheduler "
+            # one warning for the warmup, whichever keys hold it (the ignored lines point to it)
+            given = [k for k, v in (("lr_warmup", pct), ("lr_warmup_steps", steps))
+                     if isinstance(v, (int, float)) and v > 0]
+            for key in given:
+                self.ignore(key, "not applied (see the warning below)")
+            named = f"the {sched} scheduler" + (" (imported as constant)" if sched.lower() != "constant" else "")
+            self.report.warnings.append(f"{' and '.join(given)} not applied: {named} has no warmup; set lr_scheduler "
                                         "= \"constant_with_warmup\" to warm up")
             steps = pct = 0
         if isinstance(steps, (int, float)) and steps > 0:
@@ -448,7 +334,10 @@ class _Importer:
         self.ignore("max_train_epochs", "empty or 0: unset")
         self.ignore("epoch", "empty or 0")
         if not _empty(d.get("max_resolution")):
-            self.set("max_resolution", "resolution", str(d["max_resolution"]))
+            self.set("max_resolution", "resolution", str(d["max_resolution"]))  # unreadable: a warning
+        else:
+            self.ignore("max_resolution", self.locked.get("resolution") or "empty in the file: loratui's default "
+                        f"{_shown(FIELDS[('dataset', 'resolution')].default)} kept")
         gamma = _number(self.get("min_snr_gamma", 0))
         if gamma:
             self.set("min_snr_gamma", "min_snr_gamma", gamma)
@@ -526,11 +415,32 @@ class _Importer:
                                             f"saved outside output_dir): imported as {clean!r}")
             else:
                 self.ignore("output_name", f"{name!r} is not a plain file name: loratui's default kept")
-        for key in ("train_data_dir", "reg_data_dir", "output_dir", "pretrained_model_name_or_path"):
-            value = d.get(key)
-            if isinstance(value, str) and value.startswith("."):
-                self.report.warnings.append(f"{key} {value!r} was relative to the kohya_ss folder; in loratui "
-                                            "it is relative to the config file: check it")
+
+    def _launcher(self) -> None:
+        """accelerate's launcher keys: loratui trains on one GPU unless started for several (README, several GPUs)."""
+        processes = _number(self.get("num_processes", 1))
+        machines = _number(self.get("num_machines", 1))
+        if isinstance(processes, int) and processes > 1:
+            self.ignore("num_processes", f"{processes} processes in kohya_ss: train with `torchrun --nproc_per_node "
+                                         f"{processes} -m loratui train CONFIG` (or processes {processes} on the Train "
+                                         "screen); `loratui train` alone uses one GPU")
+        if isinstance(machines, int) and machines > 1:
+            self.ignore("num_machines", f"{machines} machines in kohya_ss: loratui trains on the GPUs of one machine "
+                                        f"({MULTI_GPU_HOW})")
+
+    def _path_notes(self) -> None:
+        """One warning per imported path that needs setting for this machine (Windows or relative)."""
+        source = {ours.partition(".")[2]: k for k, ours, _ in self.report.mapped}
+        toml = Path(self.report.dataset_config).name if self.report.dataset_config else ""
+        for section, key in sorted(PATH_KEYS):
+            if key not in self.values or key == "sample_prompts":
+                continue
+            if key in self.locked:  # read from the dataset_config TOML
+                note = path_note(key, self.values[key], source=toml)
+            else:
+                note = path_note(source.get(key, key), self.values[key])
+            if note:
+                self.report.warnings.append(note)
 
 
 def import_kohya(data: dict, *, as_lora: bool = False, source_dir=None) -> tuple[TrainingConfig, ImportReport]:
@@ -546,13 +456,20 @@ def import_kohya(data: dict, *, as_lora: bool = False, source_dir=None) -> tuple
 def import_kohya_file(path, *, as_lora: bool = False) -> tuple[TrainingConfig, ImportReport]:
     """Read and import a kohya_ss GUI JSON file; LoratuiError on unreadable or invalid JSON."""
     import json
-    from pathlib import Path
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LoratuiError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LoratuiError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    # kohya_ss on Windows (or an editor there) may save UTF-16 or UTF-8 with a BOM: JSON's own detection
+    # (RFC 8259: the BOM, else the zero bytes of the first characters) reads UTF-8, -16 and -32
+    encoding = json.detect_encoding(raw)
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise LoratuiError(f"{path}: cannot read: not {encoding.upper().replace('-SIG', '')} text (byte {exc.start}): "
+                           "save it as UTF-8") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -25,20 +25,26 @@ ZERO_IS_UNSET = {"sample_every_n_epochs", "sample_every_n_steps", "save_every_n_
                  "save_every_n_steps", "save_last_n_epochs", "save_last_n_steps", "max_train_steps",
                  "max_train_epochs", "min_snr_gamma"}
 
-_LAUNCH = "launcher setting: loratui trains in one process on one GPU"
+_LAUNCH = "accelerate launcher setting: not used (loratui starts its own processes)"
+# several GPUs: README "On a GPU box over SSH, in tmux, on several GPUs"; num_processes > 1 gets the command with
+# its own count (kohya_import._launcher)
+MULTI_GPU_HOW = "`torchrun --nproc_per_node N -m loratui train CONFIG`, or processes > 1 on the Train screen"
+_GPUS = f"launcher setting: `loratui train` uses one GPU; for several: {MULTI_GPU_HOW}"
 _LOG = "loratui logs to its own events file in output_dir (no tensorboard/wandb)"
-_LYCO = "LyCORIS option: loratui trains kohya-style LoRA only"
+_LYCO = "LyCORIS option: not used by this LoRA_type"
 _BLOCK = "block-wise dims / learning rates are not supported"
 _NOT = "not supported by loratui"
 REASONS: dict[str, str] = {
-    **dict.fromkeys(["gpu_ids", "multi_gpu", "num_processes", "num_machines", "num_cpu_threads_per_process",
-                     "main_process_port", "extra_accelerate_launch_args", "dynamo_backend", "dynamo_mode",
-                     "dynamo_use_dynamic", "dynamo_use_fullgraph"], _LAUNCH),
+    **dict.fromkeys(["multi_gpu", "num_processes", "num_machines"], _GPUS),
+    "gpu_ids": "launcher setting: pick the GPUs with CUDA_VISIBLE_DEVICES when starting `loratui train` (or torchrun)",
+    **dict.fromkeys(["num_cpu_threads_per_process", "main_process_port", "extra_accelerate_launch_args",
+                     "dynamo_backend", "dynamo_mode", "dynamo_use_dynamic", "dynamo_use_fullgraph"], _LAUNCH),
     **dict.fromkeys(["logging_dir", "log_with", "log_tracker_name", "log_tracker_config", "log_config",
                      "use_wandb", "wandb_api_key", "wandb_run_name", "log_prefix"], _LOG),
     **dict.fromkeys(["LyCORIS_preset", "factor", "use_cp", "use_tucker", "use_scalar", "rank_dropout_scale",
-                     "constrain", "rescaled", "train_norm", "decompose_both", "train_on_input", "unit",
+                     "constrain", "rescaled", "train_norm", "decompose_both", "train_on_input",
                      "bypass_mode", "dora_wd"], _LYCO),
+    "unit": "DyLoRA option: not used by this LoRA_type",
     **dict.fromkeys(["block_dims", "block_alphas", "conv_block_dims", "conv_block_alphas", "down_lr_weight",
                      "mid_lr_weight", "up_lr_weight", "block_lr_zero_threshold"], _BLOCK),
     **dict.fromkeys(["huggingface_repo_id", "huggingface_token", "huggingface_repo_type",
@@ -71,7 +77,12 @@ REASONS: dict[str, str] = {
 }
 # kohya keys holding a boolean that the import reads (strings such as "True" are converted, with a note)
 BOOL_KEYS = {k for k in DIRECT if FIELDS[(KEY_SECTIONS[k], k)].kind == "bool"} | {
-    "sdxl", "v2", "flux1_checkbox", "sd3_checkbox", "sdxl_cache_text_encoder_outputs", "mem_eff_attn"}
+    "sdxl", "v2", "flux1_checkbox", "sd3_checkbox", "sdxl_cache_text_encoder_outputs", "mem_eff_attn",
+    "network_train_unet_only", "network_train_text_encoder_only"}
+# options of the LyCORIS types (and DyLoRA's unit): the reason names the LoRA_type when it does not use them
+LYCORIS_OPTION_KEYS = ("LyCORIS_preset", "factor", "use_cp", "use_tucker", "use_scalar", "rank_dropout_scale",
+                       "constrain", "rescaled", "train_norm", "decompose_both", "train_on_input", "bypass_mode",
+                       "dora_wd", "unit")
 TRUE_WORDS, FALSE_WORDS = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 SD_SCRIPTS_DEFAULT_STEPS = 1600  # train_util: max_train_steps when neither it nor max_train_epochs is given
 # sd-scripts' command-line defaults of the dataset options (the fallback after a dataset TOML and the JSON)
@@ -88,14 +99,15 @@ for _prefix in ("flux1_", "sd3_", "t5xxl", "clip_l", "clip_g", "ae", "guidance_s
 
 EXACT_TYPES = {"Standard": 0, "Kohya LoCon": 1, "LyCORIS/LoCon": 1, "LoCon": 1}
 # kohya_ss LoRA types that run lycoris.kohya, and the network_args its lora_gui.py writes for each (in its
-# order; algo and train_norm follow); GUI defaults for keys a JSON lacks.
+# order; algo and train_norm follow); GUI defaults for keys a JSON lacks. lora_gui.py writes use_tucker twice
+# for LoCon and LoHa (same value): it is written once here.
 LYCORIS_TYPES = {"LoCon": "locon", "LyCORIS/LoCon": "locon", "LyCORIS/LoHa": "loha", "LyCORIS/LoKr": "lokr",
                  "LyCORIS/Native Fine-Tuning": "full"}
 _RANKED = ["preset", "conv_dim", "conv_alpha", "use_tucker", "rank_dropout", "bypass_mode", "dora_wd",
            "module_dropout"]
 LYCORIS_ARG_ORDER = {
-    "locon": _RANKED + ["use_tucker", "use_scalar", "rank_dropout_scale"],
-    "loha": _RANKED + ["use_tucker", "use_scalar", "rank_dropout_scale"],
+    "locon": _RANKED + ["use_scalar", "rank_dropout_scale"],
+    "loha": _RANKED + ["use_scalar", "rank_dropout_scale"],
     "lokr": _RANKED + ["factor", "use_cp", "use_scalar", "decompose_both", "rank_dropout_scale"],
     "full": ["preset", "rank_dropout", "module_dropout", "rank_dropout_scale"],
 }
