@@ -17,6 +17,7 @@ an epoch is the same every time it is replayed, e.g. after a resume with ``skip_
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -89,7 +90,8 @@ def read_caption_text(image, subset, caption_extension: str, notes: list[str] | 
         raise LoratuiError(f"{path}: cannot read the caption ({exc.strerror or exc}): fix its permissions or "
                            "remove it") from None
     caption = parse_caption(data, path)
-    line = caption.first_line.strip()
+    # the first line as sd-scripts' readlines() cuts it (universal newlines: a lone \r ends it too)
+    line = re.split(r"\r|\n", caption.first_line, maxsplit=1)[0].strip()
     if notes is not None:
         if caption.encoding != "utf-8":
             notes.append(f"{path}: the caption is not UTF-8 (read as {caption.encoding}); sd-scripts stops at it: "
