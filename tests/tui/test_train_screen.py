@@ -472,3 +472,17 @@ def test_the_run_picker_starts_on_a_live_run(tmp_path):
             assert "busy" in str(options.get_option_at_index(options.highlighted).prompt)
 
     asyncio.run(main())
+
+
+def test_the_status_shows_vram_on_a_gpu_and_the_device_elsewhere():
+    from types import SimpleNamespace
+
+    from loratui.tui.widgets.run_status import status_lines
+
+    base = dict(status="live", reason=None, name="x", step=3, total_steps=8, epoch=1, epochs=2, loss=0.5,
+                avg_loss=0.5, lr=1e-3, images_per_s=2.0, eta_s=5, elapsed_s=9, peak_vram_gib=3.2,
+                vram_estimate_gib=3.5, pid=None, caching=None)
+    text = lambda **kw: "".join(part for part, _ in status_lines(SimpleNamespace(**base, **kw)))  # noqa: E731
+    assert "VRAM peak 3.2 GiB (estimate 3.5 GiB)" in text(device="cuda:0")
+    assert "VRAM peak 3.2 GiB" in text(device=None)  # an older events file says nothing: as before
+    assert "device mps" in text(device="mps") and "VRAM" not in text(device="cpu")
