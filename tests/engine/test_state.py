@@ -318,9 +318,16 @@ def test_resuming_an_older_state_keeps_the_newer_final_lora_and_state(tiny_sd1_d
     assert code == 0 and first < last
     code, events = run(config, resume=str(early), max_steps=first + 1)
     assert code == 0
-    kept = out / f"tiny-step{last:08d}.safetensors"
+    kept = out / f"tiny-kept-step{last:08d}.safetensors"  # a name no step save writes or prunes
     assert kept.read_bytes() == final
-    assert json.loads((out / f"tiny-step{last:08d}-state" / "state.json").read_text())["step"] == last
+    assert json.loads((out / f"tiny-kept-step{last:08d}-state" / "state.json").read_text())["step"] == last
     assert json.loads((out / "tiny-state" / "state.json").read_text())["step"] == first + 1
     warnings = [e["message"] for e in of(events, "warning")]
     assert any(f"kept as {kept.name}" in w for w in warnings), warnings
+    # the same again (the run retrained to the end first): the second keep gets its own name
+    assert run(config, resume=str(out / "tiny-state"))[0] == 0
+    final = (out / "tiny.safetensors").read_bytes()
+    assert run(config, resume=str(early), max_steps=first + 1)[0] == 0
+    assert (out / f"tiny-kept-step{last:08d}-2.safetensors").read_bytes() == final
+    assert (out / f"tiny-kept-step{last:08d}-2-state" / "state.json").is_file()
+    assert kept.is_file()

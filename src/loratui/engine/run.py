@@ -513,13 +513,21 @@ class Run:
 
     def _keep_newer_outputs(self, step: int) -> None:
         """Resuming an older state (NAME-000001-state of a run that went on and finished) writes
-        NAME.safetensors and NAME-state anew at the end: the newer ones are kept first, under the
-        name of their step (the LoRA copied, the state folder renamed), and the run says so."""
+        NAME.safetensors and NAME-state anew at the end: the newer ones are kept first, as
+        NAME-kept-stepN (the LoRA copied, the state folder renamed; -2, -3... when that name is
+        taken), names no save of this run writes or prunes, and the run says so."""
         import shutil
 
         from safetensors import safe_open
 
         from loratui.engine.state import read_state_info
+
+        def free(stem: str, suffix: str) -> Path:
+            n, path = 1, self.output_dir / f"{stem}{suffix}"
+            while os.path.lexists(path):
+                n += 1
+                path = self.output_dir / f"{stem}-{n}{suffix}"
+            return path
 
         final = self.output_dir / f"{self.name}.safetensors"
         try:
@@ -529,12 +537,11 @@ class Run:
         except Exception:  # none, or not readable as a LoRA: nothing of ours to keep
             final_step = final_epoch = 0
         if final_step > step:
-            keep = self.output_dir / f"{self.name}-step{final_step:08d}.safetensors"
-            if not keep.exists():
-                tmp = keep.with_name(keep.name + ".tmp")
-                shutil.copyfile(final, tmp)
-                os.replace(tmp, keep)
-                self.emit("checkpoint_saved", path=str(keep), kind="step", step=final_step, epoch=final_epoch)
+            keep = free(f"{self.name}-kept-step{final_step:08d}", ".safetensors")
+            tmp = keep.with_name(keep.name + ".tmp")
+            shutil.copyfile(final, tmp)
+            os.replace(tmp, keep)
+            self.emit("checkpoint_saved", path=str(keep), kind="step", step=final_step, epoch=final_epoch)
             self.warn(f"{final.name} holds step {final_step:,}, past this state's step {step:,}: kept as {keep.name} "
                       "before this run writes it anew")
         state = self.output_dir / f"{self.name}-state"
@@ -543,8 +550,8 @@ class Run:
                 state_step = int(read_state_info(state).get("step") or 0)
             except (LoratuiError, ValueError, TypeError):
                 state_step = 0
-            keep = self.output_dir / f"{self.name}-step{state_step:08d}-state"
-            if state_step > step and not keep.exists():
+            if state_step > step:
+                keep = free(f"{self.name}-kept-step{state_step:08d}", "-state")
                 os.replace(state, keep)
                 self.warn(f"{state.name} holds step {state_step:,}, past this state's step {step:,}: moved to "
                           f"{keep.name} before this run writes it anew")
