@@ -142,3 +142,60 @@ def test_a_key_whose_handler_never_finishes_holds_the_next_one_for_at_most_hold_
                 release.set()
 
     asyncio.run(main())
+
+
+def test_a_paste_waits_its_turn_among_the_keys() -> None:
+    keys_in_order.install()
+
+    async def main() -> None:
+        app = OneInput()
+        async with app.run_test() as pilot:
+            box = app.query_one(Input)
+            box.value = ""
+            box.focus()
+            await pilot.pause()
+            _burst(app, ["a", "b"])
+            paste = events.Paste("P")
+            paste.set_sender(app)
+            app._driver.send_message(paste)
+            _burst(app, ["c"])
+            await _settle(pilot)
+            assert box.value == "abPc"
+
+    asyncio.run(main())
+
+
+def test_a_busy_app_does_not_let_a_later_key_overtake_a_queued_one() -> None:
+    """The deadline ran from when a key was queued: an App busy for longer than HOLD_S let the next
+    key through first (the reviewer's a, c, b)."""
+    keys_in_order.install()
+    from textual.message import Message
+
+    class Busy(Message):
+        pass
+
+    class Slow(App):
+        def compose(self) -> ComposeResult:
+            yield Input()
+
+        async def on_slow_busy(self, message) -> None:
+            await asyncio.sleep(keys_in_order.HOLD_S + 0.2)
+
+    Slow.on_busy = Slow.on_slow_busy
+
+    async def main() -> None:
+        app = Slow()
+        async with app.run_test() as pilot:
+            box = app.query_one(Input)
+            box.focus()
+            await pilot.pause()
+            _burst(app, ["a", "b"])
+            busy = Busy()
+            busy.set_sender(app)
+            app._driver.send_message(busy)  # queued after a and b, as they are
+            _burst(app, ["c"])
+            for _ in range(40):
+                await asyncio.sleep(0.05)
+            assert box.value == "abc"
+
+    asyncio.run(main())

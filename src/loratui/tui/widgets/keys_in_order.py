@@ -10,7 +10,7 @@ and "people", gave "no humanp" and wrote it to the caption (Textual issue #6605)
 
 - An Input runs its own bindings inline, in ``_on_key``, so they keep their place among the
   letters; keys it has no binding for go on as before (to its parents' bindings and key handlers).
-- The App hands the widgets one key at a time. Textual routes each key to the widget focused when
+- The App hands the widgets one key at a time (a paste waits its turn among them). Textual routes each key to the widget focused when
   the App reads it, before the widgets have acted on the keys before it: "a" (add a tag) then
   "red" in one burst sent "r", "e", "d" to the tag list, where "r" renames and "d" deletes. Now a
   key waits in the App until the one before it is done: stopped by a widget, or through the
@@ -44,39 +44,53 @@ async def _run_own_binding(widget, event: events.Key) -> bool:
 
 
 class _KeyGate:
-    """The App's key in flight and the keys that came after it, in order."""
+    """The App's key in flight and the input that came after it (keys and pastes), in order."""
 
     def __init__(self, app: App) -> None:
         self.app = app
         self.current: events.Key | None = None
-        self.backlog: deque[events.Key] = deque()
+        self.routed = False  # whether ``current`` has reached the App's routing (its timer runs from then)
+        self.backlog: deque[events.Event] = deque()
+        self.released: set[int] = set()  # pastes sent on from the backlog: the App routes them as they come
         self.timer = None
 
-    def hold(self, event: events.Key) -> bool:
+    def hold(self, event: events.Event) -> bool:
         """True when ``event`` must wait (it is kept); False when the App routes it now."""
-        if self.current is event:
+        if event is self.current:
+            self._route(event)
             return False
-        if self.current is not None:
+        if id(event) in self.released:
+            self.released.discard(id(event))
+            return False
+        if self.current is not None or self.backlog:
             self.backlog.append(event)
             return True
-        self._fly(event)
-        return False
+        if isinstance(event, events.Key):
+            self.current = event
+            self._route(event)
+        return False  # a paste with nothing before it: routed now, nothing waits for it
 
-    def _fly(self, event: events.Key) -> None:
-        self.current = event
+    def _route(self, event: events.Key) -> None:
+        # from here the widgets have it: HOLD_S for them to finish. A key still in the App's queue has
+        # no deadline (it is read in order; a deadline there let the keys after it overtake it).
+        self.routed = True
         self.timer = self.app.set_timer(HOLD_S, lambda: self.done(event), name="key in order")
 
     def done(self, event: events.Key) -> None:
-        if event is not self.current:
+        if event is not self.current or not self.routed:
             return
-        self.current = None
+        self.current, self.routed = None, False
         if self.timer is not None:
             self.timer.stop()
             self.timer = None
-        if self.backlog:
+        while self.backlog:
             following = self.backlog.popleft()
-            self._fly(following)
-            self.app.post_message(following)  # routed when the App reads it: behind nothing it held
+            if isinstance(following, events.Key):
+                self.current = following  # routed when the App reads it: behind nothing it held
+                self.app.post_message(following)
+                return
+            self.released.add(id(following))
+            self.app.post_message(following)
 
 
 def _gate(app: App) -> _KeyGate:
@@ -106,7 +120,7 @@ def install() -> None:
     app_on_event = App.on_event
 
     async def on_event(self: App, event: events.Event) -> None:
-        if isinstance(event, events.Key) and not event.is_forwarded and _gate(self).hold(event):
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded and _gate(self).hold(event):
             return
         await app_on_event(self, event)
 
@@ -115,7 +129,7 @@ def install() -> None:
     bubble_to = events.Key._bubble_to
 
     def _bubble_to(self: events.Key, widget: MessagePump) -> None:
-        self.__dict__[_MARK] = True  # it goes on to a parent: not done yet
+        self.__dict__.setdefault(_MARK, set()).add(id(widget))  # it goes on to this parent: not done yet
         bubble_to(self, widget)
 
     events.Key._bubble_to = _bubble_to
@@ -127,15 +141,15 @@ def install() -> None:
             await dispatch(self, message)
             return
         forwarded = message.is_forwarded
-        message.__dict__[_MARK] = False
         try:
             await dispatch(self, message)
         finally:
             app = self.app if not isinstance(self, App) else self
             if isinstance(self, App):
                 finished = forwarded or not message.is_forwarded  # back from the widgets, or a priority binding took it
-            else:
-                finished = not message.__dict__.get(_MARK)
+            else:  # done here unless it went on to this pump's parent (each pump asks about its own)
+                parent = self._parent
+                finished = parent is None or id(parent) not in message.__dict__.get(_MARK, ())
             if finished:
                 _gate(app).done(message)
 
