@@ -85,3 +85,24 @@ def test_no_batch_is_larger_than_the_largest_bucket(tmp_path):
     assert any("batches of 21, not train_batch_size 64" in a for a in data["assumptions"]), data["assumptions"]
     assert data["total_bytes"] == estimate_vram(cfg, family="sd1", largest_bucket=21).total_bytes
     assert data["total_bytes"] < estimate_vram(cfg, family="sd1").total_bytes
+
+
+def test_the_fixes_size_batches_as_the_headline_does(tmp_path):
+    """The panel said a batch-64 config on 21 samples fits, while its fixes (uncapped) said it did not."""
+    from PIL import Image
+
+    from loratui.core.plan import estimate_vram, largest_bucket_samples, scan_for_config, vram_fixes
+
+    folder = tmp_path / "img" / "3_x"
+    folder.mkdir(parents=True)
+    for i in range(7):
+        Image.new("RGB", (512, 512)).save(folder / f"{i}.png")
+    cfg = TrainingConfig()
+    cfg.dataset.train_data_dir = str(tmp_path / "img")
+    cfg.training.train_batch_size = 64
+    scan = scan_for_config(cfg)
+    capped = estimate_vram(cfg, family="sd1", largest_bucket=largest_bucket_samples(cfg, scan))
+    card = next(gb for gb in range(4, 200) if capped.fits(gb))  # the smallest card it fits, as trained
+    assert not estimate_vram(cfg, family="sd1").fits(card)  # sized for batch 64 it would not
+    assert vram_fixes(cfg, card, family="sd1", scan=scan) == []
+    assert vram_fixes(cfg, card, family="sd1")  # without the dataset: fixes offered

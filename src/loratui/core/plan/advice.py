@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from loratui.core.config import TrainingConfig, validate
 from loratui.core.errors import LoratuiError
 from loratui.core.plan.schedule import Schedule
-from loratui.core.plan.vram import estimate_vram, resolve_family
+from loratui.core.plan.vram import estimate_vram, largest_bucket_samples, resolve_family
 
 KOHYA_COLAB = "hollowstrawberry/kohya-colab Lora_Trainer.ipynb"
 KOHYA_COLAB_XL = "hollowstrawberry/kohya-colab Lora_Trainer_XL.ipynb"
@@ -230,7 +230,7 @@ def _apply(cfg: TrainingConfig, changes: dict[tuple[str, str], object]) -> Train
 
 
 def vram_fixes(cfg: TrainingConfig, card_gb: float, *, family: str | None = None,
-               limit: int = 3) -> list[VramFix]:
+               limit: int = 3, scan=None) -> list[VramFix]:
     """The cheapest changes that make ``cfg`` fit a ``card_gb`` card, each checked with the estimator.
 
     Up to ``limit`` single changes that fit, cheapest first. When no single change is enough, one
@@ -240,7 +240,13 @@ def vram_fixes(cfg: TrainingConfig, card_gb: float, *, family: str | None = None
     (core.config.validate) is never proposed. Empty when ``cfg`` fits already; one fix with ``fits``
     False when even every change together does not fit.
     """
-    if estimate_vram(cfg, family=family).fits(card_gb):
+    def estimate(changed: TrainingConfig):
+        """With the dataset's ``scan``, as the panel's headline: no batch past the largest bucket
+        (of the changed config: a new resolution makes new buckets)."""
+        largest = largest_bucket_samples(changed, scan) if scan is not None else None
+        return estimate_vram(changed, family=family, largest_bucket=largest)
+
+    if estimate(cfg).fits(card_gb):
         return []
     before = set(validate(cfg))
 
@@ -254,7 +260,7 @@ def vram_fixes(cfg: TrainingConfig, card_gb: float, *, family: str | None = None
             changes.update(values)
             labels.pop(keys, None)
             labels[keys] = label
-        est = estimate_vram(_apply(cfg, changes), family=family)
+        est = estimate(_apply(cfg, changes))
         old = {k: getattr(getattr(cfg, k[0]), k[1]) for k in changes}
         return VramFix(changes, old, tuple(labels.values()), round(est.total_gib, 2), est.fits(card_gb))
 

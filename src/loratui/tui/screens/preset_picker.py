@@ -24,7 +24,7 @@ from textual.widgets.option_list import Option
 
 from loratui.core.config import Preset, PresetCatalog, TrainingConfig, apply_preset, load_presets, preset_changes, validate
 from loratui.core.errors import LoratuiError
-from loratui.core.plan import estimate_vram, resolve_family
+from loratui.core.plan import estimate_vram, largest_bucket_samples, resolve_family
 from loratui.tui.services.work import failure_line
 
 PresetChoice = tuple[str, dict[tuple[str, str], object]]
@@ -78,9 +78,10 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
     """
 
     def __init__(self, cfg: TrainingConfig, *, card_gib: float | None = None,
-                 catalog: PresetCatalog | None = None) -> None:
+                 catalog: PresetCatalog | None = None, scan=None) -> None:
         super().__init__()
         self.cfg = copy.deepcopy(cfg)
+        self.scan = scan  # the dataset's: no batch is sized past its largest bucket, as on the VRAM panel
         self.card_gib = card_gib
         self.family = config_family(cfg)
         self.catalog = catalog
@@ -154,7 +155,8 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
         apply_preset(after, preset)
         family = self._estimate_family(preset)
         try:
-            old, new = estimate_vram(self.cfg, family=family), estimate_vram(after, family=family)
+            old, new = (estimate_vram(c, family=family, largest_bucket=largest_bucket_samples(c, self.scan)
+                                      if self.scan is not None else None) for c in (self.cfg, after))
             fits = ""
             if self.card_gib is not None:
                 fits = "; fits the card" if new.fits(self.card_gib) else "; still does NOT fit the card"

@@ -151,6 +151,7 @@ class VramPanel(Widget, can_focus=True):
     def update_config(self, cfg: TrainingConfig, scan: DatasetScan | None = None) -> None:
         """Estimate ``cfg``; with the dataset's ``scan``, no batch is larger than its largest bucket."""
         self._cfg = copy.deepcopy(cfg)
+        self._scan = scan  # the fixes and the preset picker size batches the same way
         try:
             largest = largest_bucket_samples(self._cfg, scan) if scan is not None else None
             self.estimate, self.error = estimate_vram(self._cfg, largest_bucket=largest), None
@@ -198,7 +199,7 @@ class VramPanel(Widget, can_focus=True):
                 return
             self.post_message(self.FieldsChanged(changes, preset_id, self))
 
-        self.app.push_screen(PresetPicker(self._cfg, card_gib=self.card_gib), chosen)
+        self.app.push_screen(PresetPicker(self._cfg, card_gib=self.card_gib, scan=getattr(self, "_scan", None)), chosen)
 
     def action_apply_fix(self) -> None:
         fix = next((f for f in self.fixes if f.fits), None)
@@ -263,7 +264,7 @@ class VramPanel(Widget, can_focus=True):
         else:
             summary.update(Content(f"Peak VRAM (estimate, {est.family}): {fit_line(est, card, self._card_label())}"))
         self.set_class(card is not None and not est.fits(card), "-too-big")
-        self.fixes = vram_fixes(self._cfg, card) if card is not None else []
+        self.fixes = vram_fixes(self._cfg, card, scan=getattr(self, "_scan", None)) if card is not None else []
         self._show_bar()
         self.query_one("#vram-breakdown", Static).update(Content("\n".join(breakdown_lines(est))))
         self._show_warning(card)
