@@ -60,7 +60,7 @@ def test_captions_are_decoded_as_the_tag_tools_read_them_and_the_odd_ones_are_na
     subset = SimpleNamespace(class_tokens="alice")
     cases = {"u16.txt": "\ufeffalice, utf16 tag\n".encode("utf-16-le"), "bom.txt": b"\xef\xbb\xbfred, blue\n",
              "cp.txt": "caf\u00e9, na\u00efve\n".encode("cp1252"), "empty.txt": b"", "plain.txt": b"a, b\r\nmore\n", "mixed.txt": b"c, d\re\nf\n",
-             "sep.txt": "g\u2028h, i \n".encode()}
+             "sep.txt": "g\u2028h, i \n".encode(), "badbom.txt": b"\xef\xbb\xbfj\xff, k\n"}
     notes: list[str] = []
     got = {}
     for name, data in cases.items():
@@ -68,11 +68,12 @@ def test_captions_are_decoded_as_the_tag_tools_read_them_and_the_odd_ones_are_na
         image = SimpleNamespace(caption_path=tmp_path / name, path=tmp_path / name.replace(".txt", ".png"))
         got[name] = read_caption_text(image, subset, ".txt", notes)
     assert got == {"u16.txt": "alice, utf16 tag", "bom.txt": "red, blue", "cp.txt": "caf\u00e9, na\u00efve",
-                   "empty.txt": "alice", "plain.txt": "a, b", "mixed.txt": "c, d", "sep.txt": "g\u2028h, i"}
-    assert len(notes) == 3
+                   "empty.txt": "alice", "plain.txt": "a, b", "mixed.txt": "c, d", "sep.txt": "g\u2028h, i",
+                   "badbom.txt": "\u00ef\u00bb\u00bfj\u00ff, k"}
+    assert len(notes) == 4
     assert any("u16.txt: the caption is not UTF-8 (read as utf-16-le)" in n for n in notes)
     assert any("cp.txt: the caption is not UTF-8 (read as cp1252)" in n for n in notes)
     assert any("empty.txt: the caption is empty: this image trains with its folder's class tokens 'alice'" in n
                for n in notes)
     missing = SimpleNamespace(caption_path=None, path=tmp_path / "none.png")
-    assert read_caption_text(missing, subset, ".txt", notes) == "alice" and len(notes) == 3
+    assert read_caption_text(missing, subset, ".txt", notes) == "alice" and len(notes) == 4

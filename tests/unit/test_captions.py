@@ -60,6 +60,8 @@ def test_a_file_whose_tags_sit_tight_keeps_its_style_when_edited():
     assert tight.text(["solo", "new"]) == "solo,new"
     spaced = parse_caption(b"explicit, red hair,solo\n", P)  # mixed: the separator as configured
     assert spaced.format(["explicit", "solo"]) == b"explicit, solo\n"
+    bare = parse_caption(b"a,b\n", P, ",")  # --separator "," too: the file's style wins
+    assert bare.format(["a", "b", "z"]) == b"a,b,z\n"
     one = parse_caption(b"solo\n", P)  # nothing to tell: as configured
     assert one.format(["solo", "smile"]) == b"solo, smile\n"
 

@@ -89,12 +89,16 @@ def read_caption_text(image, subset, caption_extension: str, notes: list[str] | 
     except OSError as exc:
         raise LoratuiError(f"{path}: cannot read the caption ({exc.strerror or exc}): fix its permissions or "
                            "remove it") from None
-    caption = parse_caption(data, path)
+    try:
+        caption = parse_caption(data, path)
+        first, encoding = caption.first_line, caption.encoding
+    except LoratuiError:  # a UTF-8 BOM before bytes that are not UTF-8: read as bytes, and said
+        first, encoding = data.decode("latin-1"), "latin-1"
     # the first line as sd-scripts' readlines() cuts it (universal newlines: a lone \r ends it too)
-    line = re.split(r"\r|\n", caption.first_line, maxsplit=1)[0].strip()
+    line = re.split(r"\r|\n", first, maxsplit=1)[0].strip()
     if notes is not None:
-        if caption.encoding != "utf-8":
-            notes.append(f"{path}: the caption is not UTF-8 (read as {caption.encoding}); sd-scripts stops at it: "
+        if encoding != "utf-8":
+            notes.append(f"{path}: the caption is not UTF-8 (read as {encoding}); sd-scripts stops at it: "
                          "save it as UTF-8")
         if not line:
             notes.append(f"{path}: the caption is empty: this image trains with its folder's class tokens "

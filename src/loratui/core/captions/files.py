@@ -229,7 +229,7 @@ class Caption:
         never followed by a space) keeps that; any other is joined with the separator."""
         token = self.separator.strip()
         line = self.first_line
-        if len(self.tags) > 1 and token in line and f"{token} " not in line and self.separator != token:
+        if len(self.tags) > 1 and token in line and f"{token} " not in line:
             return token.join(tags)
         return join_tags(tags, self.separator)
 
