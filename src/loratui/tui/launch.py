@@ -34,7 +34,8 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
                 raise
             train = (path.parent / Path(os.path.expanduser(train_dir))).resolve()
             if notes is not None:
-                notes.append(f"{exc.problems[0] if exc.problems else exc}; Settings (3) says how to fix it")
+                more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+                notes.append(f"{exc.problems[0] if exc.problems else exc}{more}; Settings (3) says how to fix it")
         if not train_dir:
             raise LoratuiError(f"{path}: dataset.train_data_dir is not set: set it to the folder with the N_concept folders")
         if not train.is_dir():
