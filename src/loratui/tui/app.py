@@ -14,9 +14,10 @@ from textual.binding import Binding
 from loratui.core.dataset import DatasetLocation
 from loratui.tui.palette import LoratuiCommands, PaletteCommand
 from loratui.tui.services.dataset_store import DatasetStore
-from loratui.tui.widgets import keys_in_order
+from loratui.tui.widgets import footer_fixes, keys_in_order
 
 keys_in_order.install()  # a backspace typed fast stays where it was typed (Textual #6605)
+footer_fixes.install()  # the Footer forgets removed keys, and is rebuilt only when what it shows changes
 
 SCREENS = Binding.Group("Screens", compact=True)
 SCREEN_TITLES = {"dataset": "Dataset", "caption": "Caption", "settings": "Settings", "train": "Train"}
@@ -233,10 +234,11 @@ class LoratuiApp(App):
                     self.switch_mode("settings")
                 self.settings_screen().action_save(self.exit)
 
-        also = f" The tag editor's {typed}, not entered, is dropped too." if typed else ""
+        also = (f" The tag editor also holds {typed}, not entered: it is dropped either way (esc, then Enter in "
+                "the editor, keeps it)." if typed else "")
         self.push_screen(ChoiceDialog("quit", f"Settings holds {count} unsaved change(s); quitting now discards "
                                       f"them.{also} Training runs go on either way.",
-                                      [("s", "save, then quit"), ("d", "discard and quit")]), answered)
+                                      [("s", "save Settings, then quit"), ("d", "discard and quit")]), answered)
 
     def action_help(self) -> None:
         from loratui.tui.screens.help import show_help
