@@ -384,3 +384,26 @@ def test_tag_list_and_summary_take_the_keys_when_opened(tmp_path):
         await until(pilot, lambda: app.focused is not None and app.focused.id == "images")
 
     run(tmp_path, scenario)
+
+
+def test_a_burst_after_r_on_the_tag_list_lands_in_the_rename_form(tmp_path):
+    """`r zz` in one burst: the form opened a moment later, zz reached the image table (where p, n
+    and space moved and selected) and the prefill then wrote the old name back."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_keys_in_order import _burst
+
+    async def scenario(app, pilot, img):
+        await pilot.press("t")
+        await until(pilot, lambda: app.focused is not None and app.focused.id == "freq-table")
+        _burst(app, ["r", *"zz p"])
+        await until(pilot, lambda: type(app.screen).__name__ == "BulkOpScreen")
+        await until(pilot, lambda: app.screen.query_one("#bulk-new").value == "zz p")
+        old = app.screen.query_one("#bulk-old").value
+        assert old and old != "zz p"
+        await pilot.press("escape")
+        await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
+        assert screen(app).table.selected_count == 0
+
+    run(tmp_path, scenario)

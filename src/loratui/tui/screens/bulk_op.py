@@ -148,7 +148,10 @@ class BulkOpScreen(ModalScreen[Op | None]):
     ]
 
     def __init__(self, kind: str, scope_label: str, *, known_tags: Callable[[str], list[str]] | None = None,
-                 categories_available: bool = False, separator: str = DEFAULT_SEPARATOR) -> None:
+                 categories_available: bool = False, separator: str = DEFAULT_SEPARATOR,
+                 rename: str | None = None) -> None:
+        """``rename``: a replace form for this tag (Old and New filled in, New focused with its text
+        selected, so the new name typed next replaces it)."""
         if kind not in KINDS:
             raise ValueError(f"unknown bulk operation {kind!r}: use one of {', '.join(KINDS)}")
         super().__init__()
@@ -159,6 +162,7 @@ class BulkOpScreen(ModalScreen[Op | None]):
         self.separator = separator
         self.problem: str | None = None  # the current message (None: the op is ready)
         self._op: Op | None = None
+        self.rename = rename if kind == "replace" else None
 
     # ---- layout ---------------------------------------------------------------------------
 
@@ -197,8 +201,8 @@ class BulkOpScreen(ModalScreen[Op | None]):
         yield Static(PATTERN_HELP + " auto: * ? make a glob, /.../ a regex.", classes="bulk-help")
 
     def _compose_replace(self) -> ComposeResult:
-        yield self._row("Old", self._input("bulk-old", "tag (or pattern) to rename"))
-        yield self._row("New", self._input("bulk-new", "new name (empty: remove it)"))
+        yield self._row("Old", self._input("bulk-old", "tag (or pattern) to rename", self.rename or ""))
+        yield self._row("New", self._input("bulk-new", "new name (empty: remove it)", self.rename or ""))
         yield self._row("Match", BulkChoice(MODE_CHOICES, "exact", id="bulk-mode"))
         yield Static("Duplicates this creates are merged. In regex mode New may use \\1.", classes="bulk-help")
 
@@ -235,6 +239,11 @@ class BulkOpScreen(ModalScreen[Op | None]):
 
     def on_mount(self) -> None:
         self._validate()
+        if self.rename is not None:  # Old is filled in: the new name is what is typed next, over the old one
+            new = self.query_one("#bulk-new", Input)
+            new.focus()
+            new.select_all()
+            return
         fields = self.query_one("#bulk-dialog").query("Input, BulkChoice, BulkToggle")
         first = next((field for field in fields if field.focusable), None)
         if first is not None:

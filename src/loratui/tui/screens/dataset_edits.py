@@ -259,16 +259,9 @@ class DatasetEdits:
         if not rows:
             self.app.notify("no images to change", severity="warning")
             return
-        screen = BulkOpScreen(kind, label, known_tags=self.complete_tag, categories_available=self.has_categories())
+        screen = BulkOpScreen(kind, label, known_tags=self.complete_tag, categories_available=self.has_categories(),
+                              rename=initial)
         self.app.push_screen(screen, lambda op: op is not None and self.run_bulk_op(op, BULK_TITLES[kind], (rows, label)))
-        if initial is not None and kind == "replace":
-            def prefill() -> None:
-                for field_id in ("#bulk-old", "#bulk-new"):
-                    screen.query_one(field_id).value = initial
-                new = screen.query_one("#bulk-new")
-                new.focus()  # Old is filled in: the new name is what is typed next, over the old one
-                new.call_after_refresh(new.select_all)
-            screen.call_after_refresh(prefill)
 
     def complete_tag(self, text: str) -> list[str]:
         vocab = self.tag_vocab()

@@ -20,6 +20,7 @@ and "people", gave "no humanp" and wrote it to the caption (Textual issue #6605)
 
 from __future__ import annotations
 
+import time
 from collections import deque
 
 from textual import events
@@ -57,6 +58,8 @@ class _KeyGate:
     def hold(self, event: events.Event) -> bool:
         """True when ``event`` must wait (it is kept); False when the App routes it now."""
         if event is self.current:
+            if not self._screen_ready(event):
+                return True  # asked again shortly: the screen just pushed is not mounted yet
             self._route(event)
             return False
         if id(event) in self.released:
@@ -67,8 +70,26 @@ class _KeyGate:
             return True
         if isinstance(event, events.Key):
             self.current = event
+            if not self._screen_ready(event):
+                return True
             self._route(event)
         return False  # a paste with nothing before it: routed now, nothing waits for it
+
+    def _screen_ready(self, event: events.Key) -> bool:
+        """Whether the top screen can take keys: one pushed by the key before (a form opened by a
+        binding) is composed and focused a moment later, and a key routed before that reached no
+        widget. Until then the key is asked about again every 10 ms, for at most HOLD_S."""
+        try:
+            screen = self.app.screen
+        except Exception:  # no screen (the app is closing): Textual decides
+            return True
+        if screen.is_mounted:
+            return True
+        started = event.__dict__.setdefault("_loratui_waited_from", time.monotonic())
+        if time.monotonic() - started >= HOLD_S:
+            return True
+        self.app.set_timer(0.01, lambda: self.app.post_message(event), name="key waits for its screen")
+        return False
 
     def _route(self, event: events.Key) -> None:
         # from here the widgets have it: HOLD_S for them to finish. A key still in the App's queue has

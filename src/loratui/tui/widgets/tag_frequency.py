@@ -225,9 +225,18 @@ class TagFrequencyPane(Vertical):
     # ---- internals --------------------------------------------------------------------------
 
     def _post(self, message_type: type[_PaneMessage]) -> None:
+        """Tell the owner now: its handler runs before the next key is routed, so what it opens (the
+        rename form) gets the keys typed after r. Posted, those keys reached the Dataset table first."""
         tag = self.cursor_tag
-        if tag is not None:
-            self.post_message(message_type(self, tag))
+        if tag is None:
+            return
+        message = message_type(self, tag)
+        for node in self.ancestors:
+            handler = getattr(node, message.handler_name, None)
+            if callable(handler):
+                handler(message)
+                return
+        self.post_message(message)
 
     def _apply_filter(self, text: str) -> None:
         needle = fold(text.strip())
