@@ -24,3 +24,16 @@ def test_a_broken_config_whose_dataset_cannot_be_told_is_refused(tmp_path):
     config.write_text("[dataset\n")
     with pytest.raises(ConfigError):
         resolve_target(config, [])
+
+
+def test_several_configs_prefer_config_toml_and_say_so(tmp_path):
+    (tmp_path / "img" / "2_x").mkdir(parents=True)
+    for name in ("config.toml", "config2.toml", "long.toml"):
+        (tmp_path / name).write_text('[dataset]\ntrain_data_dir = "img"\n')
+    notes: list[str] = []
+    _location, config = resolve_target(tmp_path, notes)
+    assert config == tmp_path / "config.toml"
+    assert len(notes) == 1 and "3 .toml files" in notes[0] and "opened config.toml" in notes[0]
+    (tmp_path / "config.toml").unlink()
+    notes.clear()
+    assert resolve_target(tmp_path, notes)[1] is None and "no config opened" in notes[0]

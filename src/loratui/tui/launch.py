@@ -48,7 +48,13 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
     base = location.project_dir or (location.train_dir if location.kind != "concept" else None)
     if base is not None:
         tomls = sorted(base.glob("*.toml"))
-        config = tomls[0] if len(tomls) == 1 else None
+        named = base / "config.toml"
+        config = tomls[0] if len(tomls) == 1 else named if named in tomls else None
+        if len(tomls) > 1 and notes is not None:
+            shown = ", ".join(p.name for p in tomls[:4]) + (" ..." if len(tomls) > 4 else "")
+            notes.append(f"{len(tomls)} .toml files in {base} ({shown}): "
+                         + (f"opened {named.name}; " if config else "no config opened; ")
+                         + "`loratui NAME.toml` opens another (Settings: ctrl+o)")
     return location, config
 
 

@@ -161,7 +161,7 @@ class TagEditor(TagEditorActions, Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="tag-editor-status", markup=False)
         yield TagList(id="tag-editor-list")
-        yield TagInput(vocab=self._vocab, placeholder="add a tag (a)", compact=True, id="tag-editor-add")
+        yield TagInput(vocab=self._vocab, placeholder=self.ADD_PLACEHOLDER, compact=True, id="tag-editor-add")
         yield TextArea(id="tag-editor-text", soft_wrap=True)
 
     def on_mount(self) -> None:
@@ -318,8 +318,18 @@ class TagEditor(TagEditorActions, Vertical):
         elif message.input.id == "tag-editor-add":
             self._add(message.value)
 
+    ADD_PLACEHOLDER = "add a tag (a)"
+    TYPING_PLACEHOLDER = "tag, enter · esc: the list"
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # in the box, "(a)" read as "press a": the a typed for the next tag went into it
+        if event.widget.id == "tag-editor-add":
+            event.widget.placeholder = self.TYPING_PLACEHOLDER
+
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
         widget = event.widget
+        if widget.id == "tag-editor-add":
+            widget.placeholder = self.ADD_PLACEHOLDER
         if widget is self._rename_input and self._renaming is not None:
             self.call_later(self._cancel_rename, False)  # focus went elsewhere: the rename is off
         elif self._free_text and widget.id == "tag-editor-text":
