@@ -35,19 +35,6 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def _caption_extension(value: str) -> str:
-    """``.txt`` for ``txt`` or ``.txt``; a value that is no caption extension ('', '.', '.png') is
-    the one-line error every command gives, quoting what was typed."""
-    from loratui.core.dataset import caption_extension_problem
-    from loratui.core.errors import LoratuiError
-
-    extension = value if value.startswith(".") else "." + value
-    problem = caption_extension_problem(extension)
-    if problem:
-        raise LoratuiError(f"--caption-extension {value!r}: {problem}")
-    return extension
-
-
 @click.group()
 def dataset() -> None:
     """Scan, lay out and balance kohya-style datasets.
@@ -76,11 +63,11 @@ def scan(directory: Path, reg: Path | None, caption_extension: str, as_json: boo
     Exit codes: 0 when there are no errors (warnings are fine), 1 when at least one error was found
     (unreadable images, empty or non-UTF-8 captions, no concept folders), 2 for bad arguments.
     """
-    from loratui.core.dataset import scan_dataset
+    from loratui.core.dataset import caption_extension_option, scan_dataset
 
     location = _locate(directory)
     result = scan_dataset(location.train_dir, reg if reg is not None else location.reg_dir,
-                          _caption_extension(caption_extension))
+                          caption_extension_option(caption_extension))
     if location.concept:
         result = _only_concept(result, location.images_dir)
     if as_json:
@@ -166,7 +153,7 @@ def init(
     GIF, TIFF, JXL, ...) are left in SRC, with their captions, and named. No config file is written:
     use `loratui config` for that.
     """
-    from loratui.core.dataset import init_project
+    from loratui.core.dataset import caption_extension_option, init_project
     from loratui.core.errors import LoratuiError
 
     if link and hardlink:
@@ -181,7 +168,7 @@ def init(
         images_src,
         class_tokens=class_tokens,
         mode=mode,
-        caption_extension=_caption_extension(caption_extension),
+        caption_extension=caption_extension_option(caption_extension),
     )
     for folder in result.created_dirs:
         click.echo(f"created {folder}/")
@@ -217,10 +204,11 @@ def balance(directory: Path, target: int | None, caption_extension: str, dry_run
     """
     from loratui.core.captions import follow_folder_renames
     from loratui.core.dataset import apply_renames, balance_plan, balance_target, plan_conflicts, scan_dataset
+    from loratui.core.dataset import caption_extension_option
     from loratui.core.errors import LoratuiError
 
     train_dir = _locate(directory).train_dir
-    result = scan_dataset(train_dir, None, _caption_extension(caption_extension))
+    result = scan_dataset(train_dir, None, caption_extension_option(caption_extension))
     concepts = [s for s in result.train_subsets if s.images]
     if not concepts:
         raise LoratuiError(f"{train_dir} has no concept folders with images to balance")

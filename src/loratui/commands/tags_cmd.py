@@ -81,24 +81,15 @@ def _locate(directory: Path):
     return locate_dataset(directory)
 
 
-def _extension(caption_extension: str) -> str:
-    from loratui.core.dataset import caption_extension_problem
-
-    ext = caption_extension if caption_extension.startswith(".") else "." + caption_extension
-    problem = caption_extension_problem(ext)
-    if problem:
-        raise LoratuiError(f"--caption-extension {caption_extension!r}: {problem}")
-    return ext
-
-
 def _context(directory: Path, caption_extension: str, separator: str, tags_csv: Path | None, recursive: bool):
     """The captions of the images in ``directory`` (a location's images_dir) and their edit context."""
     from loratui.core.captions import load_captions
     from loratui.core.captions import EditContext, tag_frequency
     from loratui.core.captions import check_separator, load_selected_tags, tag_categories
+    from loratui.core.dataset import caption_extension_option
 
     check_separator(separator)
-    ext = _extension(caption_extension)
+    ext = caption_extension_option(caption_extension)
     categories = tag_categories(load_selected_tags(tags_csv)) if tags_csv else {}
     captions = load_captions(directory, ext, separator, recursive=recursive)
     if not captions:
@@ -468,11 +459,12 @@ def check(directory, caption_extension, recursive, as_json, show_all):
     """
     from loratui.commands.dataset_cmd import print_problems
     from loratui.core.captions import caption_path, find_caption_images
-    from loratui.core.dataset import caption_problems, missing_caption_problem, parse_subset_name
+    from loratui.core.dataset import caption_extension_option, caption_problems, missing_caption_problem
+    from loratui.core.dataset import parse_subset_name
 
     location = _locate(directory)
     root = location.train_dir
-    ext = _extension(caption_extension)
+    ext = caption_extension_option(caption_extension)
     seen: set[Path] = set()
     problems = []
     for image in find_caption_images(location.images_dir, recursive):

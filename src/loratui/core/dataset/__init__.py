@@ -17,7 +17,7 @@ from loratui.core.dataset.project import InitResult, concept_folder_name, init_p
 from loratui.core.dataset.scan import MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, parse_subset_name, scan_dataset
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset, count_line, group_by_level
 from loratui.core.dataset.caption_check import caption_problems, missing_caption_problem
-from loratui.core.dataset.caption_ext import caption_extension_problem
+from loratui.core.dataset.caption_ext import caption_extension_option, caption_extension_problem
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -35,6 +35,7 @@ __all__ = [
     "apply_renames",
     "balance_plan",
     "balance_target",
+    "caption_extension_option",
     "caption_extension_problem",
     "caption_problems",
     "count_line",

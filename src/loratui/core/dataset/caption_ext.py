@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from loratui.core.dataset.images import IMAGE_EXTENSIONS
+from loratui.core.errors import LoratuiError
 from loratui.core.dataset.scan import OTHER_IMAGE_EXTENSIONS
 
 
@@ -15,3 +16,13 @@ def caption_extension_problem(extension: object) -> str | None:
     if extension.lower() in IMAGE_EXTENSIONS | OTHER_IMAGE_EXTENSIONS:
         return "is an image extension: the captions would be written over the images; use .txt or .caption"
     return None
+
+
+def caption_extension_option(value: str) -> str:
+    """A ``--caption-extension`` as typed (``txt`` or ``.txt``) as the extension ``.txt``, or the
+    one-line LoratuiError every command gives, quoting what was typed."""
+    extension = value if value.startswith(".") else "." + value
+    problem = caption_extension_problem(extension)
+    if problem:
+        raise LoratuiError(f"--caption-extension {value!r}: {problem}")
+    return extension
