@@ -26,6 +26,16 @@ async def _settle(pilot) -> None:
         await pilot.pause(0.05)
 
 
+async def _focused_input(app: App, pilot, value: str | None = None) -> Input:
+    """The app's Input, focused (and holding ``value`` when given), once the app has settled."""
+    box = app.query_one(Input)
+    if value is not None:
+        box.value = value
+    box.focus()
+    await pilot.pause()
+    return box
+
+
 class OneInput(App):
     def compose(self) -> ComposeResult:
         yield Input("long hair", select_on_focus=False)
@@ -37,9 +47,7 @@ def test_a_plain_input_applies_a_burst_in_order() -> None:
     async def main() -> None:
         app = OneInput()
         async with app.run_test() as pilot:
-            box = app.query_one(Input)
-            box.focus()
-            await pilot.pause()
+            box = await _focused_input(app, pilot)
             _burst(app, ["backspace"] * 4 + list("xyz") + ["left", "left", "delete", "home", "q"])
             await _settle(pilot)
             assert box.value == "qlong xz"
@@ -150,10 +158,7 @@ def test_a_paste_waits_its_turn_among_the_keys() -> None:
     async def main() -> None:
         app = OneInput()
         async with app.run_test() as pilot:
-            box = app.query_one(Input)
-            box.value = ""
-            box.focus()
-            await pilot.pause()
+            box = await _focused_input(app, pilot, "")
             _burst(app, ["a", "b"])
             paste = events.Paste("P")
             paste.set_sender(app)
@@ -186,9 +191,7 @@ def test_a_busy_app_does_not_let_a_later_key_overtake_a_queued_one() -> None:
     async def main() -> None:
         app = Slow()
         async with app.run_test() as pilot:
-            box = app.query_one(Input)
-            box.focus()
-            await pilot.pause()
+            box = await _focused_input(app, pilot)
             _burst(app, ["a", "b"])
             busy = Busy()
             busy.set_sender(app)

@@ -65,20 +65,27 @@ def test_family_auto_reads_the_weights_or_says_it_cannot(tmp_path):
     assert "(sdxl)" in run("vram", str(path)).output
 
 
-def test_no_batch_is_larger_than_the_largest_bucket(tmp_path):
-    """Batch 64 on a 24-sample dataset was sized as 64 images of activations: about twice the peak."""
+def _batch_64_on_21_samples(tmp_path) -> TrainingConfig:
+    """A config of batch 64 over one bucket of 21 samples (7 images x 3 repeats) in tmp_path/img."""
     from PIL import Image
-
-    from loratui.core.plan import estimate_vram
 
     folder = tmp_path / "img" / "3_x"
     folder.mkdir(parents=True)
     for i in range(7):
         Image.new("RGB", (512, 512)).save(folder / f"{i}.png")
     cfg = TrainingConfig()
-    cfg.model.pretrained_model_name_or_path = "models/v1-5-pruned.safetensors"
-    cfg.dataset.train_data_dir = "img"
+    cfg.dataset.train_data_dir = str(tmp_path / "img")
     cfg.training.train_batch_size = 64
+    return cfg
+
+
+def test_no_batch_is_larger_than_the_largest_bucket(tmp_path):
+    """Batch 64 on a 24-sample dataset was sized as 64 images of activations: about twice the peak."""
+    from loratui.core.plan import estimate_vram
+
+    cfg = _batch_64_on_21_samples(tmp_path)
+    cfg.model.pretrained_model_name_or_path = "models/v1-5-pruned.safetensors"
+    cfg.dataset.train_data_dir = "img"  # relative to the config written next
     path = tmp_path / "run.toml"
     save_config(cfg, path)
     data = json.loads(run("vram", str(path), "--json", "--family", "sd15").output)
@@ -89,17 +96,9 @@ def test_no_batch_is_larger_than_the_largest_bucket(tmp_path):
 
 def test_the_fixes_size_batches_as_the_headline_does(tmp_path):
     """The panel said a batch-64 config on 21 samples fits, while its fixes (uncapped) said it did not."""
-    from PIL import Image
-
     from loratui.core.plan import estimate_vram, largest_bucket_samples, scan_for_config, vram_fixes
 
-    folder = tmp_path / "img" / "3_x"
-    folder.mkdir(parents=True)
-    for i in range(7):
-        Image.new("RGB", (512, 512)).save(folder / f"{i}.png")
-    cfg = TrainingConfig()
-    cfg.dataset.train_data_dir = str(tmp_path / "img")
-    cfg.training.train_batch_size = 64
+    cfg = _batch_64_on_21_samples(tmp_path)
     scan = scan_for_config(cfg)
     capped = estimate_vram(cfg, family="sd1", largest_bucket=largest_bucket_samples(cfg, scan))
     card = next(gb for gb in range(4, 200) if capped.fits(gb))  # the smallest card it fits, as trained
