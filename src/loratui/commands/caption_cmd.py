@@ -173,11 +173,9 @@ def _plan(dataset_dir, recursive, extension, mode):
     (core.dataset.locate_dataset): a project folder's img/, a train or flat folder, a concept folder.
     Finding no image at all is an error (exit 2), not a run that captions nothing."""
     from loratui.captioners.output import find_images, plan
-    from loratui.core.captions import check_caption_extension
-    from loratui.core.dataset import locate_dataset
+    from loratui.core.dataset import caption_extension_option, locate_dataset
 
-    check_caption_extension(extension)
-
+    caption_extension_option(extension, add_dot=False)
     location = locate_dataset(dataset_dir)
     images = find_images(location.images_dir, recursive)
     if not images:

@@ -12,7 +12,7 @@ training configs, step plans or models. Import from here, not from the modules.
 from __future__ import annotations
 
 from loratui.core.captions.files import (
-    DEFAULT_SEPARATOR, Caption, Fingerprint, caption_path, check_caption_extension, check_rewritable, check_separator,
+    DEFAULT_SEPARATOR, Caption, Fingerprint, caption_path, check_rewritable, check_separator,
     find_caption_images, non_concept_folders, is_free_text, join_tags, load_captions, multiline_captions, parse_caption,
     read_caption, read_only, split_tags, write_caption,
 )
@@ -46,7 +46,7 @@ __all__ = [
     "FileEdit", "Fingerprint", "MoveToFront", "Op", "Recipe", "RemoveCategory", "RemoveTags", "ReplaceTag",
     "SortTags", "StripUnderscores", "TagInfo", "TagVocab", "UndoPlan", "UndoResult",
     "append_to_recipe", "apply_plan", "check_recipe_target", "can_redo", "can_undo", "caption_path", "check_ops",
-    "check_rewritable", "check_caption_extension", "check_separator", "check_written_tags", "combine_where",
+    "check_rewritable", "check_separator", "check_written_tags", "combine_where",
     "dumps_recipe", "find_caption_images", "non_concept_folders",
     "find_conflicts", "follow_folder_renames", "history", "is_free_text", "join_tags", "journal_dir",
     "load_captions", "load_recipe", "load_selected_tags", "multiline_captions", "op_from_dict", "parse_caption",

@@ -42,16 +42,6 @@ _PAIRS = {")": "(", "]": "[", "}": "{"}
 _SPECIAL = re.compile(r"[\\()\[\]{}]")
 
 
-def check_caption_extension(extension: str, what: str = "--caption-extension") -> str:
-    """``extension`` as given, or the LoratuiError every command gives for it."""
-    from loratui.core.dataset import caption_extension_problem
-
-    problem = caption_extension_problem(extension)
-    if problem:
-        raise LoratuiError(f"{what} {extension!r}: {problem}")
-    return extension
-
-
 def check_separator(separator: str) -> str:
     """``separator`` as given, or the one LoratuiError every command gives for a separator with no
     non-blank part (``""``, ``" "``, a tab) or with a line break."""

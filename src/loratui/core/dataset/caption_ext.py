@@ -18,10 +18,10 @@ def caption_extension_problem(extension: object) -> str | None:
     return None
 
 
-def caption_extension_option(value: str) -> str:
-    """A ``--caption-extension`` as typed (``txt`` or ``.txt``) as the extension ``.txt``, or the
-    one-line LoratuiError every command gives, quoting what was typed."""
-    extension = value if value.startswith(".") else "." + value
+def caption_extension_option(value: str, *, add_dot: bool = True) -> str:
+    """A ``--caption-extension`` as typed (``txt`` or ``.txt``; only ``.txt`` when not ``add_dot``)
+    as the extension ``.txt``, or the one-line LoratuiError every command gives, quoting what was typed."""
+    extension = value if value.startswith(".") or not add_dot else "." + value
     problem = caption_extension_problem(extension)
     if problem:
         raise LoratuiError(f"--caption-extension {value!r}: {problem}")
