@@ -122,8 +122,19 @@ def test_add_after_the_cursor_row_with_completion_and_refuse_duplicates() -> Non
         await pilot.press(*"Long_Hair", "enter")  # the same tag as core sees it: refused
         assert len(app.messages) == count and app.bells == 1 and add_input.value == "Long_Hair"
         add_input.value = ""
-        await pilot.press(*"a, b", "enter")  # would read back as two tags: refused with core's reason
-        assert len(app.messages) == count and app.bells == 2
+        await pilot.press(*"a, b", "enter")  # a list in the caption's spelling: each tag, one change
+        assert last_change(app) == (["1girl", "solo", "long sleeves", "blonde", "a", "b", "long hair", "smile"],
+                                    "add a, b")
+        assert add_input.value == "" and editor.cursor_index == 5
+        await pilot.press(*"smile, c,  ,solo", "enter")  # those there already are skipped, with a note
+        assert last_change(app)[1] == "add c" and app.bells == 1
+        assert any("already there: smile, solo" in str(n.message) for n in app._notifications)
+        count = len(app.messages)
+        await pilot.press(*"a, smile", "enter")  # nothing new: refused, the text stays
+        assert len(app.messages) == count and app.bells == 2 and add_input.value == "a, smile"
+        add_input.value = ""
+        await pilot.press(*", ,", "enter")  # only separators
+        assert len(app.messages) == count and app.bells == 3
         await pilot.press("escape")  # cancels the add: back on the list, box cleared
         assert editor.query_one(TagList).has_focus and add_input.value == ""
         assert ("leave",) not in app.messages

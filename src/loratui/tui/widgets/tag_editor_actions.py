@@ -11,7 +11,7 @@ and the message classes.
 
 from __future__ import annotations
 
-from loratui.core.captions import TagVocab, unwritable_tag
+from loratui.core.captions import TagVocab, split_tags, unwritable_tag
 from loratui.tui.widgets.tag_input import TagInput
 from loratui.tui.widgets.tag_list import TagList
 
@@ -45,21 +45,43 @@ class TagEditorActions:
         return True
 
     def _add(self, tag: str) -> None:
+        """Add what the add box holds after the highlighted tag. A list in the caption's own
+        spelling (``red, blue, green``, typed or pasted) adds each tag in order, skipping those the
+        image has already, as one change."""
         add_input = self._add_input
         if not tag:
             self._list.focus()  # Enter on an empty box: done adding
             return
-        if not self._writable(tag):
+        if "\n" in tag or "\r" in tag:
+            self._writable(tag)  # refused with the reason
             return
-        there = self._index_of(tag)
-        if there is not None:
-            self._refuse(f"'{self._tags[there]}' is already there (tag {there + 1})")
+        parts = split_tags(tag, self._separator)
+        if not parts:  # only separators ("," or ", ,")
+            self._refuse(f"'{tag}' holds no tag: type a tag, or Esc to leave the box")
+            return
+        new: list[str] = []
+        skipped: list[str] = []
+        for part in parts:
+            if self._index_of(part) is not None or any(TagVocab.key(part) == TagVocab.key(n) for n in new):
+                skipped.append(part)
+            elif not self._writable(part):
+                return  # nothing added; the text stays in the box to be fixed
+            else:
+                new.append(part)
+        if not new:
+            there = self._index_of(parts[0])
+            if len(parts) == 1 and there is not None:
+                self._refuse(f"'{self._tags[there]}' is already there (tag {there + 1})")
+            else:
+                self._refuse(f"already there: {', '.join(parts)}")
             return
         cursor = self._list.highlighted
         position = cursor + 1 if cursor is not None and self._tags else len(self._tags)
-        self._tags.insert(position, tag)
+        self._tags[position:position] = new
         add_input.value = ""
-        self._changed(f"add {tag}", highlight=position)
+        if skipped:
+            self.notify(f"added {len(new)}; already there: {', '.join(skipped)}", timeout=4)
+        self._changed(f"add {', '.join(new)}", highlight=position + len(new) - 1)
 
     def _finish_rename(self, new: str) -> None:
         index = self._renaming
