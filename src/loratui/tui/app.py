@@ -14,8 +14,9 @@ from textual.binding import Binding
 from loratui.core.dataset import DatasetLocation
 from loratui.tui.palette import LoratuiCommands, PaletteCommand
 from loratui.tui.services.dataset_store import DatasetStore
-from loratui.tui.widgets import footer_fixes, keys_in_order
+from loratui.tui.widgets import escape_keys, footer_fixes, keys_in_order
 
+escape_keys.install()  # Escape then a letter in one packet stays two keys (not Alt+letter)
 keys_in_order.install()  # a backspace typed fast stays where it was typed (Textual #6605)
 footer_fixes.install()  # the Footer forgets removed keys, and is rebuilt only when what it shows changes
 
