@@ -407,3 +407,28 @@ def test_a_burst_after_r_on_the_tag_list_lands_in_the_rename_form(tmp_path):
         assert screen(app).table.selected_count == 0
 
     run(tmp_path, scenario)
+
+
+def test_palette_enter_in_a_burst_runs_the_match_for_the_whole_text(tmp_path):
+    """ctrl+p, the text and Enter in one burst (SSH): Enter waited for nothing and ran the top row
+    for a partial text ("preview: auto" for "preview: off", Textual's Theme picker for a theme)."""
+    from textual import events
+
+    def burst(app, keys):
+        for key in keys:
+            event = events.Key(key, key if len(key) == 1 else None)
+            event.set_sender(app)
+            app._driver.send_message(event)
+
+    async def scenario(app, pilot, img):
+        ran = []
+        app.set_preview_mode = ran.append
+        burst(app, ["ctrl+p", *"preview: off", "enter"])
+        await until(pilot, lambda: ran != [])
+        assert ran == ["off"]
+        await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
+        burst(app, ["ctrl+p", *"theme: loratui-light", "enter"])
+        await until(pilot, lambda: app.theme == "loratui-light")
+        assert type(app.screen).__name__ == "DatasetScreen"
+
+    run(tmp_path, scenario)

@@ -12,7 +12,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from loratui.core.dataset import DatasetLocation
-from loratui.tui.palette import LoratuiCommands, PaletteCommand
+from loratui.tui.palette import LoratuiCommands, LoratuiPalette, PaletteCommand
 from loratui.tui.services.dataset_store import DatasetStore
 from loratui.tui.widgets import escape_keys, footer_fixes, keys_in_order
 
@@ -174,6 +174,11 @@ class LoratuiApp(App):
         self.notify("ctrl+q quits the app (ctrl+c copies in a text box)")
 
     # ---- actions ----------------------------------------------------------------------------------
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, whose Enter waits for the search of the whole text typed."""
+        if self.use_command_palette and not LoratuiPalette.is_open(self):
+            self.push_screen(LoratuiPalette(id="--command-palette"))
 
     def action_show_screen(self, mode: str) -> None:
         if self.current_mode != mode:
