@@ -347,3 +347,28 @@ def test_blip_dry_run_with_a_model_found_in_the_hugging_face_cache(env):
         assert "would: " in text_of(screen, "#run-list")
 
     run(tmp_path, scenario)
+
+
+def test_up_and_down_move_between_the_fields(env):
+    """As on Settings: Down/Up go from field to field; on a choice field they no longer open its
+    list (Enter or Space does), so the letters typed next cannot change its value."""
+    tmp_path = env[0]
+
+    async def scenario(app, pilot, screen):
+        assert screen.focused.id == "captioner"
+        await pilot.press("down")
+        assert screen.focused.id == "found-models" and not screen.query_one("#captioner").expanded
+        await pilot.press("down", "down")
+        assert screen.focused.id == "model-download"
+        await pilot.press(*"ab", "down")  # typed text stays in its box
+        assert screen.query_one("#model-download").value == "ab" and screen.focused.id == "dry-sample"
+        await pilot.press("up", "up", "up", "up")
+        assert screen.focused.id == "captioner"
+        await pilot.press("up")  # the first field: stays
+        assert screen.focused.id == "captioner"
+        await pilot.press("enter")  # the choices, by Enter
+        assert screen.query_one("#captioner").expanded
+        await pilot.press("escape")
+        screen.query_one("#model-download").value = ""
+
+    run(tmp_path, scenario)

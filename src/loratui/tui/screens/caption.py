@@ -21,7 +21,7 @@ from textual.widgets import Footer, Header, Input, Label, Select, Static
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.services.caption_runs import CaptionRun, CaptionRunner, caption_runner
 from loratui.tui.services.work import run_in_thread
-from loratui.tui.widgets.caption_form import OptionsForm, option_fields
+from loratui.tui.widgets.caption_form import FormSelect, OptionsForm, option_fields
 from loratui.tui.widgets.caption_progress import CaptionRunPanel
 
 CAPTIONERS = [("WD14 tagger (tags, onnxruntime)", "wd14"), ("BLIP / BLIP-2 / GIT (sentences)", "blip")]
@@ -46,6 +46,18 @@ MODEL_HELP = {
     "dry-sample": "How many images a dry run (ctrl+t) captions to show next to their current caption; "
                   "0 for all. A dry run writes nothing.",
 }
+
+
+class FormScroll(VerticalScroll):
+    """The scrolling form: Up/Down move between its fields, as on Settings (a scroll container
+    scrolls with them, and with a field focused in it the field stayed put)."""
+
+    BINDINGS = [
+        Binding("down", "screen.move_field(1)", "Next field", id="caption.field_down", show=False,
+                tooltip="The field below (Enter or Space lists a field's choices)"),
+        Binding("up", "screen.move_field(-1)", "Previous field", id="caption.field_up", show=False,
+                tooltip="The field above"),
+    ]
 
 
 class CaptionScreen(Screen):
@@ -88,11 +100,11 @@ class CaptionScreen(Screen):
 
         yield Header()
         with Horizontal(id="caption-body"):
-            with VerticalScroll(id="caption-form"):
+            with FormScroll(id="caption-form"):
                 yield Static("Model", classes="section")
-                yield self._row("Captioner", Select(CAPTIONERS, value="wd14", allow_blank=False, id="captioner",
+                yield self._row("Captioner", FormSelect(CAPTIONERS, value="wd14", allow_blank=False, id="captioner",
                                                     compact=True))
-                yield self._row("Found models", Select([], prompt="looking for models…", id="found-models",
+                yield self._row("Found models", FormSelect([], prompt="looking for models…", id="found-models",
                                                        compact=True))
                 yield self._row("Model folder", Input(placeholder="folder with model.onnx + selected_tags.csv",
                                                       id="model-folder", compact=True))
@@ -302,6 +314,20 @@ class CaptionScreen(Screen):
 
     def action_focus_results(self) -> None:
         self.query_one("#run-results").focus()
+
+    def action_move_field(self, step: int) -> None:
+        """Up/Down go from field to field of the form, as on Settings (the run panel's lists
+        scroll with them instead: they take the keys first)."""
+        form = self.query_one("#caption-form")
+        fields = [widget for widget in self.focus_chain if form in widget.ancestors]
+        if not fields:
+            return
+        if self.focused in fields:
+            index = fields.index(self.focused) + step
+            if 0 <= index < len(fields):
+                fields[index].focus()
+        else:
+            fields[0 if step > 0 else -1].focus()
 
     def action_leave_field(self) -> None:
         if isinstance(self.focused, Input):

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, Input, Label, Select
 
@@ -45,6 +46,13 @@ PROVIDER_CHOICES = [
     ("DirectML, CPU", "DmlExecutionProvider,CPUExecutionProvider"),
     ("CoreML, CPU", "CoreMLExecutionProvider,CPUExecutionProvider"),
 ]
+
+
+class FormSelect(Select, inherit_bindings=False):
+    """A Select in a form of one-line rows: Enter or Space lists the choices; Up/Down are left to
+    the form, which moves between rows with them (Textual's Select opened its list on Up/Down)."""
+
+    BINDINGS = [Binding("enter,space", "show_overlay", "Show choices", show=False)]
 
 
 @dataclass(frozen=True)
@@ -112,7 +120,7 @@ class OptionsForm(Vertical):
                 if field.kind == "flag":
                     yield Checkbox("", field.default, id=field.widget_id, compact=True, tooltip=field.help)
                 elif field.kind == "choice":
-                    yield Select(field.choices, value=field.default, allow_blank=False, id=field.widget_id,
+                    yield FormSelect(field.choices, value=field.default, allow_blank=False, id=field.widget_id,
                                  compact=True, tooltip=field.help)
                 else:
                     placeholder = "" if field.default in (None, "") else f"{field.default}"

@@ -14,7 +14,7 @@ from textual.widgets import ProgressBar, Static
 from loratui.tui.services.caption_runs import CaptionRun
 
 IDLE_HINT = ("ctrl+r starts captioning, ctrl+t shows what a dry run would write for a sample, ctrl+g cancels a "
-             "run (after the caption being written); Tab moves between fields.")
+             "run (after the caption being written); Up/Down or Tab move between fields.")
 
 
 def duration(seconds: float | None) -> str:
