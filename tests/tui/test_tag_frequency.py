@@ -69,10 +69,12 @@ def test_counts_sorted_most_used_first_with_categories() -> None:
         assert "9 tags, 214 uses" in summary
         lines = table_lines(pane.table)
         assert all(len(line) <= 35 for line in lines)
-        assert lines[0].split() == ["Tag", "Uses", "▼", "Category"]
+        # 35 cells: categories short, so the names keep the room ("hair ornament" whole)
+        assert lines[0].split() == ["Tag", "Uses", "▼", "Cat"]
         assert lines[1].startswith("▶")
-        assert lines[1].split() == ["▶", "1girl", "40", "general"]
-        assert lines[2].split() == ["general", "40", "rating"]  # rating tags known without a CSV
+        assert lines[1].split() == ["▶", "1girl", "40", "gen"]
+        assert lines[2].split() == ["general", "40", "rate"]  # rating tags known without a CSV
+        assert any(line.split()[:2] == ["hair", "ornament"] for line in lines)
         row = {r.tag: r for r in pane.table.rows}
         assert row["alice"].label == "character"
         assert row["blue eyes"].label == "general"  # "blue eyes" finds the CSV's blue_eyes
@@ -181,3 +183,26 @@ def test_twenty_thousand_tags() -> None:
         assert pane.cursor_tag is not None
 
     run(check, counts=Counter(), categories={})
+
+
+def test_category_names_in_full_in_a_wide_pane_and_no_column_without_categories() -> None:
+    async def wide(app, pilot, pane: TagFrequencyPane) -> None:
+        pane.styles.width = 50
+        await pilot.pause()
+        lines = table_lines(pane.table)
+        assert lines[0].split() == ["Tag", "Uses", "▼", "Category"]
+        assert lines[1].split() == ["▶", "1girl", "40", "general"]
+        pane.sort_by("category")
+        pane.styles.width = 35  # narrow again: short names, still sorted by category
+        await pilot.pause()
+        assert table_lines(pane.table)[0].split()[-2:] == ["Cat", "▲"]
+        assert pane.table.sort[0] == "category"
+
+    run(wide)
+
+    async def plain(app, pilot, pane: TagFrequencyPane) -> None:
+        lines = table_lines(pane.table)
+        assert lines[0].split() == ["Tag", "Uses", "▼"]
+        assert lines[1].split() == ["▶", "red", "circle", "2"]
+
+    run(plain, counts=Counter({"red circle": 2, "blue square": 1}), categories={})

@@ -226,6 +226,20 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
 
     action_clear_selection = clear_selection
 
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        """Show other columns (a narrower set for a narrow pane). The sort stays when its column is
+        still there; otherwise the rows keep their order, unsorted."""
+        keys = [column.key for column in columns]
+        if not columns or len(set(keys)) != len(keys):
+            raise ValueError(f"column keys must be unique and at least one: {keys}")
+        if tuple(columns) == self.columns:
+            return
+        self.columns = tuple(columns)
+        if self._sort_column not in keys:
+            self._sort_column = None
+        self._columns_layout = None
+        self.refresh()
+
     def sort_by(self, column_key: str | None, reverse: bool | None = None) -> None:
         """Sort by a column (stable); `reverse=None` toggles when it is already the sort column.
 

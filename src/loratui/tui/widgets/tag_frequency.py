@@ -24,8 +24,12 @@ from textual.widgets import Input, Static
 from loratui.core.captions import CATEGORY_LABELS, CATEGORY_ORDER, EditContext
 from loratui.tui.widgets.image_table import Column, ImageTable
 
-# Counts past this would crowd the 6-cell column, so they are shown in thousands ("1234k").
+# Counts past this would crowd the 6-cell column ("Uses ▼"), so they are shown in thousands ("1234k").
 _COUNT_WIDTH = 6
+# Below this width the pane shows the categories short ("char"), so the tag names keep the room.
+NARROW_PANE = 40
+SHORT_CATEGORY = {"general": "gen", "artist": "art", "copyright": "copy", "character": "char",
+                  "meta": "meta", "rating": "rate"}
 _UNKNOWN_RANK = len(CATEGORY_ORDER)
 
 
@@ -62,14 +66,22 @@ def _category_key(row: TagRow) -> tuple[int, int, int, int]:
     return (rank, number, -row.count, row.order)
 
 
-COLUMNS: tuple[Column, ...] = (
-    Column("tag", "Tag", None, lambda r: r.tag, sort_key=lambda r: r.order),
-    # -order: most used first (the table sorts reversed) and ties still A-Z
-    Column("count", "Uses", _COUNT_WIDTH, lambda r: format_count(r.count), sort_key=lambda r: (r.count, -r.order),
-           align="right"),
-    Column("category", "Category", 9, lambda r: r.label, sort_key=_category_key,
-           style_getter=lambda r: None if r.label else "image-table--muted"),
-)
+_TAG = Column("tag", "Tag", None, lambda r: r.tag, sort_key=lambda r: r.order)
+# -order: most used first (the table sorts reversed) and ties still A-Z
+_COUNT = Column("count", "Uses", _COUNT_WIDTH, lambda r: format_count(r.count), sort_key=lambda r: (r.count, -r.order),
+                align="right")
+_CATEGORY = Column("category", "Category", 9, lambda r: r.label, sort_key=_category_key)
+_SHORT_CATEGORY = Column("category", "Cat", 5, lambda r: SHORT_CATEGORY.get(r.label, r.label[:4]),
+                         sort_key=_category_key)
+COLUMNS: tuple[Column, ...] = (_TAG, _COUNT, _CATEGORY)
+
+
+def columns_for(width: int, categories_known: bool) -> tuple[Column, ...]:
+    """The columns for a pane ``width`` cells wide: no Category column when no tag has one (no
+    tagger CSV), short category names in a narrow pane; the tag names get the rest."""
+    if not categories_known:
+        return (_TAG, _COUNT)
+    return (_TAG, _COUNT, _SHORT_CATEGORY if width < NARROW_PANE else _CATEGORY)
 
 
 class TagTable(ImageTable):
@@ -182,6 +194,7 @@ class TagFrequencyPane(Vertical):
             rows.append(TagRow(tag, count, category, label, folded, order))
         self._all_rows = rows
         self._uses = sum(row.count for row in rows)
+        self._fit_columns()
         self._show()
 
     def set_filter(self, text: str) -> None:
@@ -212,6 +225,9 @@ class TagFrequencyPane(Vertical):
 
     # ---- events -----------------------------------------------------------------------------
 
+    def on_resize(self, event) -> None:
+        self._fit_columns()
+
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "freq-filter":
             event.stop()
@@ -237,6 +253,16 @@ class TagFrequencyPane(Vertical):
                 handler(message)
                 return
         self.post_message(message)
+
+    def _fit_columns(self) -> None:
+        categories_known = any(row.category is not None for row in self._all_rows)
+        width = self.size.width if self.is_mounted else NARROW_PANE
+        columns = columns_for(width, categories_known)
+        if columns != self._table.columns:
+            sorted_by = self._table.sort
+            self._table.set_columns(columns)
+            if sorted_by[0] is not None and sorted_by[0] not in {c.key for c in columns}:
+                self._table.sort_by("count", reverse=True)  # sorted by category, now gone
 
     def _apply_filter(self, text: str) -> None:
         needle = fold(text.strip())
