@@ -69,7 +69,7 @@ def test_renaming_a_tag_with_a_burst_while_completions_open() -> None:
             await pilot.pause()
             editor = app.query_one(TagEditor)
             await pilot.press("down", "down", "r")
-            _burst(app, ["backspace"] * 6 + list("people") + ["enter"])
+            _burst(app, ["end"] + ["backspace"] * 6 + list("people") + ["enter"])  # End: edit the old name
             await _settle(pilot)
             changes = [m for m in app.messages if m[0] == "changed"]
             assert changes[-1][1:] == (["1girl", "solo", "lonpeople", "smile"], "rename long hair to lonpeople")

@@ -182,7 +182,8 @@ def test_rename_in_place_merge_and_cancel() -> None:
         assert rename.has_focus and rename.value == "long hair"
         assert rename.region.y == tag_list.content_region.y + 2  # over its row ...
         assert rename.region.x == tag_list.content_region.x + 5  # ... after the "▶ 3. "
-        await pilot.press("ctrl+u", *"blond")
+        await pilot.press(*"blond")  # the old name is selected: typing replaces it
+        assert rename.value == "blond"
         assert [c.tag for c in rename.completions] == ["blonde"]
         await pilot.press("tab", "enter")
         assert last_change(app) == (["1girl", "solo", "blonde", "smile"], "rename long hair to blonde")
@@ -199,6 +200,8 @@ def test_rename_in_place_merge_and_cancel() -> None:
         assert not editor.renaming and len(app.messages) == count and tag_list.has_focus
         await pilot.press("r", "enter")  # unchanged: nothing posted
         assert len(app.messages) == count and not editor.renaming
+        await pilot.press("r", "end", *" x", "enter")  # an arrow (End) keeps the old name to edit
+        assert last_change(app)[1] == "rename SOLO to SOLO x"
         assert ("leave",) not in app.messages
 
     run(check)

@@ -165,6 +165,7 @@ class TagEditorActions:
         self._rename_input = rename_input
         await self.mount(rename_input)
         self.screen.set_focus(rename_input)  # at once: the new name typed next must land in the box
+        rename_input.select_all()  # typing replaces the old name; an arrow key keeps it to edit
         self.refresh_bindings()
 
     def action_move(self, step: int) -> None:
