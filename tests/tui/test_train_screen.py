@@ -486,3 +486,8 @@ def test_the_status_shows_vram_on_a_gpu_and_the_device_elsewhere():
     assert "VRAM peak 3.2 GiB (estimate 3.5 GiB)" in text(device="cuda:0")
     assert "VRAM peak 3.2 GiB" in text(device=None)  # an older events file says nothing: as before
     assert "device mps" in text(device="mps") and "VRAM" not in text(device="cpu")
+    # starting: the device is not known yet, so no "VRAM peak -" (a CPU run showed one)
+    starting = dict(base, status="starting", step=0, peak_vram_gib=None, pid=4242)
+    line = "".join(part for part, _ in status_lines(SimpleNamespace(**starting, device=None))).splitlines()[-1]
+    assert line == "pid 4242"
+    assert "VRAM peak - (estimate 3.5 GiB)" in text(device="cuda:0", peak_vram_gib=None)

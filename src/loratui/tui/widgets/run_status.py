@@ -78,14 +78,17 @@ def status_lines(snapshot) -> list[tuple[str, str | None]]:
     parts.append((f" · elapsed {duration_text(snapshot.elapsed_s)}", None))
     parts.append(("\n", None))
     device = getattr(snapshot, "device", None)
+    device_shown = True
     if device and not device.startswith("cuda"):  # no VRAM to measure or estimate
         parts.append((f"device {device}", None))
-    else:
+    elif device or snapshot.peak_vram_gib is not None:
         peak = "-" if snapshot.peak_vram_gib is None else f"{snapshot.peak_vram_gib:.1f} GiB"
         estimate = "" if snapshot.vram_estimate_gib is None else f" (estimate {snapshot.vram_estimate_gib:.1f} GiB)"
         parts.append((f"VRAM peak {peak}{estimate}", None))
+    else:
+        device_shown = False  # the device is not known yet (the run is starting, or an older events file)
     if snapshot.pid:
-        parts.append((f" · pid {snapshot.pid}", "run-status--muted"))
+        parts.append((f"{' · ' if device_shown else ''}pid {snapshot.pid}", "run-status--muted"))
     if snapshot.status == "crashed":
         parts.append((" · gone without finishing: see the log below", "run-status--bad"))
     elif snapshot.status == "refused":
