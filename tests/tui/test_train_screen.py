@@ -490,4 +490,5 @@ def test_the_status_shows_vram_on_a_gpu_and_the_device_elsewhere():
     starting = dict(base, status="starting", step=0, peak_vram_gib=None, pid=4242)
     line = "".join(part for part, _ in status_lines(SimpleNamespace(**starting, device=None))).splitlines()[-1]
     assert line == "pid 4242"
-    assert "VRAM peak - (estimate 3.5 GiB)" in text(device="cuda:0", peak_vram_gib=None)
+    on_gpu = dict(starting, status="live", device="cuda:0")
+    assert "VRAM peak - (estimate 3.5 GiB)" in "".join(part for part, _ in status_lines(SimpleNamespace(**on_gpu)))
