@@ -20,6 +20,8 @@ def test_escape_then_a_character_is_two_keys() -> None:
     assert _keys("\x1bd") == [("escape", "\x1b"), ("d", "d")]
     assert _keys("\x1bD") == [("escape", "\x1b"), ("D", "D")]
     assert _keys("\x1b/") == [("escape", "\x1b"), ("slash", "/")]  # before: "slash" alone
+    assert _keys("\x1b3") == [("escape", "\x1b"), ("3", "3")]  # before: "£" (a WezTerm mapping)
+    assert _keys("\x1b-") == [("escape", "\x1b"), ("minus", "-")]
     assert _keys("\x1bdog") == [("escape", "\x1b"), ("d", "d"), ("o", "o"), ("g", "g")]
     assert _keys("tag\x1bd") == [("t", "t"), ("a", "a"), ("g", "g"), ("escape", "\x1b"), ("d", "d")]
 
@@ -31,3 +33,4 @@ def test_real_sequences_and_a_lone_escape_are_unchanged() -> None:
     assert _keys("\x1b") == [("escape", "\x1b")]
     assert _keys("\x1b\x1b") == [("escape", "\x1b"), ("escape", "\x1b")]
     assert _keys("\x1b[6~") == [("pagedown", None)]
+    assert _keys("\x1bb") == [("ctrl+left", None)]  # iTerm's word left stays
