@@ -267,6 +267,17 @@ def test_sections_by_key_and_palette_has_every_action(tmp_path):
                      "export sd-scripts TOML", "start training", "go to field", "next section",
                      "pick a file", "revert", "leave the field", "show section Sampling"):
             assert word in titles, word
+        await pilot.press(*"vp")  # in a field, letters are its text
+        assert app.focused is field(app, "network_dim") and type(app.screen).__name__ == "SettingsScreen"
+        await pilot.press("ctrl+r", "escape", "v")  # out of it: v goes to the VRAM panel, its keys in the footer
+        await pilot.pause()
+        assert type(app.focused).__name__ == "VramPanel"
+        assert "vram.presets" in {b.binding.id for b in app.screen.active_bindings.values()}
+        await pilot.press("escape", "p")  # p opens the presets from anywhere but a field
+        await pilot.pause()
+        assert type(app.screen).__name__ == "PresetPicker"
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("escape", "1")  # out of the field, the app's screen keys work again
         await pilot.pause()
         assert app.current_mode == "dataset"

@@ -87,6 +87,10 @@ class SettingsScreen(ConfigFileActions, Screen):
         Binding("f4", "export", "Export sd-scripts", id="settings.export", show=False),
         Binding("f5", "reload", "Reload", id="settings.reload", show=False, tooltip="Read the file again"),
         Binding("ctrl+o", "open", "Open config", id="settings.open", show=False),
+        Binding("v", "vram_panel", "VRAM panel", id="settings.vram", show=False,
+                tooltip="With no field focused: go to the VRAM panel (b breakdown, p presets, f fix, c card size)"),
+        Binding("p", "vram_presets", "VRAM presets", id="settings.vram_presets", show=False,
+                tooltip="With no field focused: pick a VRAM preset, see what it changes, apply it"),
         Binding("escape", "leave_field", "Leave field", id="settings.leave_field", show=False,
                 tooltip="No field has the focus: 1-4 switch screens again; tab comes back"),
     ]
@@ -262,7 +266,7 @@ class SettingsScreen(ConfigFileActions, Screen):
         text = Text()
         if field is None:
             text.append("tab moves between fields, ctrl+down to the next section, ctrl+g goes to a field by name; "
-                        "with no field focused (esc), 1-4 switch screens")
+                        "with no field focused (esc): 1-4 switch screens, v the VRAM panel, p VRAM presets")
         else:
             head, body = describe_field(field.spec)
             text.append(head + "\n", style="bold")
@@ -295,6 +299,17 @@ class SettingsScreen(ConfigFileActions, Screen):
     def action_leave_field(self) -> None:
         self.set_focus(None)
         self.show_help(None)
+
+    def _vram(self):
+        from loratui.tui.widgets.vram_panel import VramPanel
+
+        return self.query_one(VramPanel)
+
+    def action_vram_panel(self) -> None:
+        self._vram().focus()  # its keys show in the footer; the panels scroll to it
+
+    def action_vram_presets(self) -> None:
+        self._vram().action_presets()
 
     def action_previous_section(self) -> None:
         self.action_next_section(-1)
@@ -373,6 +388,7 @@ class SettingsScreen(ConfigFileActions, Screen):
             PaletteCommand("config: pick a file for this field", "ctrl+f", self.action_pick_file),
             PaletteCommand("config: revert this field to the file", "ctrl+r", self.action_revert_field),
             PaletteCommand("config: leave the field (keys 1-4 switch screens)", "esc", self.action_leave_field),
+            PaletteCommand("vram: go to the panel", "v with no field focused", self.action_vram_panel),
         ]
         cmds += [PaletteCommand(f"config: show section {SECTION_TITLES.get(s, s)}", f"[{s}]",
                                 lambda s=s: self.form.show_section(s)) for s in SECTIONS]

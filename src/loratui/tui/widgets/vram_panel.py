@@ -91,8 +91,10 @@ class VramPanel(Widget, can_focus=True):
     DEFAULT_CSS = """
     VramPanel {
         height: auto;
-        padding: 0 1;
-        &:focus { background: $boost; }
+        padding: 0 1 0 0;
+        border-left: blank;
+        /* focused: a bar down its left side, not only a tint (its keys b/p/f/c work then) */
+        &:focus { background: $boost; border-left: outer $accent; }
         #vram-summary, #vram-bar, #vram-card, #vram-breakdown, #vram-warning { height: auto; }
         #vram-card { color: $text-muted; }
         #vram-card-size { width: 24; }
