@@ -168,6 +168,13 @@ def test_recorded_run_shows_progress_chart_checkpoints_and_samples(tmp_path):
         # continue from a checkpoint without a state: one line saying why not
         await pilot.press("c")
         await said(pilot, screen.app, lambda n: "tiny-000008.safetensors: no saved state" in n, "no state")
+        # the final's state folder written again by a later run: refused, not resumed from the wrong step
+        (out / "tiny-state" / "state.json").write_text(json.dumps({"step": 60}))
+        await pilot.press("down", "c")
+        await said(pilot, screen.app, lambda n: "tiny-state holds step 60 now, not step 48" in n, "stale state")
+        assert not isinstance(screen.app.screen, NumberDialog)
+        (out / "tiny-state" / "state.json").write_text(json.dumps({"step": 48}))
+        await pilot.press("up")
 
         # log scale and zoom
         await pilot.press("l")

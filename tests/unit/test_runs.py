@@ -117,6 +117,52 @@ def test_a_sample_rendered_before_its_checkpoint_is_saved_belongs_to_it(tmp_path
     assert [e["step"] for e in record.samples] == [20]  # no checkpoint at its step: still parked
 
 
+def test_an_extended_run_keeps_the_samples_and_moves_the_state_to_its_new_owner(tmp_path):
+    """Finish at 26 (final + samples + NAME-state), extend to 39: the epoch save the extension writes at
+    step 26 keeps the samples (the final that held them is rewritten at 39), and NAME-state belongs to
+    the step-39 save only (the step-17 line kept "+state" and "continue from" resumed step 39)."""
+    record = runs.RunRecord(tmp_path, "x")
+    for kind, fields in [_started(), _step(17),
+                         ("checkpoint_saved", dict(path="/o/x-000001.safetensors", kind="epoch", step=17, epoch=1)),
+                         ("checkpoint_saved", dict(path="/o/x-state", kind="state", step=17, epoch=1)),
+                         _step(26, loss=0.25),
+                         ("sample_saved", dict(paths=["/o/sample/x_000026_00_1.png"], step=26, epoch=2)),
+                         ("checkpoint_saved", dict(path="/o/x.safetensors", kind="final", step=26, epoch=2)),
+                         ("checkpoint_saved", dict(path="/o/x-state", kind="state", step=26, epoch=2)),
+                         ("checkpoint_saved", dict(path="/o/x-000002.safetensors", kind="epoch", step=26, epoch=2)),
+                         _step(39),
+                         ("checkpoint_saved", dict(path="/o/x.safetensors", kind="final", step=39, epoch=3)),
+                         ("checkpoint_saved", dict(path="/o/x-state", kind="state", step=39, epoch=3))]:
+        record.feed(make_event(kind, **fields))
+    by_name = {c.path.name: c for c in record.checkpoints}
+    assert list(by_name) == ["x-000001.safetensors", "x-000002.safetensors", "x.safetensors"]
+    assert [p.name for p in by_name["x-000002.safetensors"].samples] == ["x_000026_00_1.png"]
+    assert by_name["x-000002.safetensors"].avg_loss == 0.25
+    assert [c.state.name if c.state else None for c in record.checkpoints] == [None, None, "x-state"]
+
+
+def test_samples_between_saves_are_listed_as_entries_of_their_own(tmp_path):
+    record = runs.RunRecord(tmp_path, "x")
+    for kind, fields in [_started(), _step(4),
+                         ("checkpoint_saved", dict(path="/o/x-000001.safetensors", kind="epoch", step=4, epoch=1)),
+                         ("sample_saved", dict(paths=["/o/sample/x_000006_00_1.png", "/o/sample/x_000006_01_1.png"],
+                                               step=6, epoch=2)),
+                         _step(8),
+                         ("checkpoint_saved", dict(path="/o/x.safetensors", kind="final", step=8, epoch=2))]:
+        record.feed(make_event(kind, **fields))
+    listed = record.listed()
+    assert [(c.kind, c.step) for c in listed] == [("epoch", 4), ("sample", 6), ("final", 8)]
+    assert [p.name for p in listed[1].samples] == ["x_000006_00_1.png", "x_000006_01_1.png"]
+    assert [c.kind for c in record.checkpoints] == ["epoch", "final"]  # the files stay what they were
+
+
+def test_state_step_reads_what_a_state_folder_holds_now(tmp_path):
+    (tmp_path / "x-state").mkdir()
+    (tmp_path / "x-state" / "state.json").write_text(json.dumps({"step": 52, "epoch": 4}))
+    assert runs.state_step(tmp_path / "x-state") == 52
+    assert runs.state_step(tmp_path / "gone") is None
+
+
 def test_log_tail_and_the_story_when_there_is_no_log(tmp_path):
     out = tmp_path / "out"
     _write(out, "x", [_started(), ("warning", dict(message="stale lock replaced"))])

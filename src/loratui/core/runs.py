@@ -101,10 +101,10 @@ class RunRecord:
         elif kind == "checkpoint_saved":
             self._checkpoint(event)
         elif kind == "sample_saved":
-            owner = self._checkpoint_at(event.get("step"))
-            if owner is not None:
+            owners = self._checkpoints_at(event.get("step"))
+            for owner in owners:  # every save of that step holds the same weights
                 owner.samples.extend(Path(p) for p in event.get("paths", ()))
-            else:
+            if not owners:
                 self.samples.append(event)
         elif kind == "finished":
             self.finished, self.caching = event, None
@@ -120,26 +120,33 @@ class RunRecord:
         return max(0.0, float(ended) - float(begun)) if isinstance(begun, (int, float)) and \
             isinstance(ended, (int, float)) else 0.0
 
+    def _checkpoints_at(self, step) -> list[Checkpoint]:
+        return [checkpoint for checkpoint in self.checkpoints[-8:] if checkpoint.step == step]
+
     def _checkpoint_at(self, step) -> Checkpoint | None:
-        for checkpoint in reversed(self.checkpoints[-8:]):
-            if checkpoint.step == step:
-                return checkpoint
-        return None
+        found = self._checkpoints_at(step)
+        return found[-1] if found else None
 
     def _checkpoint(self, event: dict) -> None:
         path, step = Path(str(event.get("path"))), int(event.get("step") or 0)
         if event.get("kind") == "state":
             owner = self._checkpoint_at(step)
             if owner is not None:
+                for checkpoint in self.checkpoints:  # a state folder written again holds only the newer state
+                    if checkpoint.state == path:
+                        checkpoint.state = None
                 owner.state = path
             return
-        known = self._checkpoint_at(step)
-        if known is not None and known.path == path:
+        if any(c.path == path for c in self._checkpoints_at(step)):
             return  # written twice at one step (a save request on a save step)
+        same_step = self._checkpoint_at(step)  # the same weights under another name (the final, then an epoch save)
         # a file written again later (the final LoRA of an extended run) holds only the newer weights
         self.checkpoints = [c for c in self.checkpoints if c.path != path]
         avg = self.last_step.get("avg_loss") if self.last_step and self.last_step.get("step") == step else None
         checkpoint = Checkpoint(path, str(event.get("kind")), step, int(event.get("epoch") or 0), avg)
+        if same_step is not None:
+            checkpoint.samples = list(same_step.samples)
+            checkpoint.avg_loss = same_step.avg_loss if avg is None else avg
         # samples rendered at this step before the file was saved (the final step: samples come first)
         early = [e for e in self.samples if e.get("step") == step]
         if early:
@@ -147,6 +154,16 @@ class RunRecord:
             for sample in early:
                 checkpoint.samples.extend(Path(p) for p in sample.get("paths", ()))
         self.checkpoints.append(checkpoint)
+
+    def listed(self) -> list[Checkpoint]:
+        """The checkpoints, and the samples rendered between saves ("sample now", a sampling step
+        that is not a save step) as entries of kind "sample" with no LoRA file, in step order."""
+        loose = [Checkpoint(Path(str(event["paths"][0])), "sample", int(event.get("step") or 0),
+                            int(event.get("epoch") or 0), None, [Path(str(p)) for p in event["paths"]])
+                 for event in self.samples if event.get("paths")]
+        if not loose:
+            return list(self.checkpoints)
+        return sorted([*self.checkpoints, *loose], key=lambda c: (c.step, c.kind != "sample"))
 
     @property
     def step(self) -> int:
@@ -246,6 +263,15 @@ class RunSummary:
         what = {"live": f"live (pid {self.pid})", "finished": self.reason or "finished"}.get(self.status, "crashed")
         total = f"/{self.total_steps}" if self.total_steps else ""
         return f"{self.name}: {what}, step {self.step}{total}, epoch {self.epoch or '-'}"
+
+
+def state_step(folder: str | os.PathLike) -> int | None:
+    """The step a state folder holds now (its state.json), or None when it cannot be read."""
+    try:
+        info = json.loads((Path(folder) / "state.json").read_text(encoding="utf-8"))
+        return int(info["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _tail_bytes(path: Path, limit: int) -> tuple[bytes, bool]:

@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 
 from loratui.core.errors import LoratuiError
+from loratui.core.runs import state_step
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.run_picker import (
     NumberDialog, RunPicker, StartDialog, list_for_picker, run_service, setting_named,
@@ -359,10 +360,20 @@ class TrainScreen(Screen):
         if snapshot is None:
             return
         checkpoint = self.checkpoints.current
+        if checkpoint is not None and checkpoint.kind == "sample":
+            self.notify(f"step {checkpoint.step:,} has sample images only, no LoRA or state: highlight a checkpoint",
+                        severity="warning")
+            return
         if checkpoint is None or checkpoint.state is None:
             what = Path(checkpoint.path).name if checkpoint else "no checkpoint highlighted"
             self.notify(f"{what}: no saved state to continue from (saving.save_state keeps one with each save)",
                         severity="error")
+            return
+        held = state_step(checkpoint.state)
+        if held != checkpoint.step:  # the folder was written again by a later save, or is gone
+            now = f"holds step {held:,} now" if held is not None else "cannot be read"
+            self.notify(f"{Path(checkpoint.state).name} {now}, not step {checkpoint.step:,}: "
+                        "continue from the checkpoint that owns it", severity="error")
             return
         config = snapshot.config
         if config is None:
@@ -388,6 +399,10 @@ class TrainScreen(Screen):
         checkpoint = self.checkpoints.current
         if checkpoint is None:
             self.notify("no checkpoint to promote yet", severity="warning")
+            return
+        if checkpoint.kind == "sample" and self.checkpoints.has_focus:
+            self.notify(f"step {checkpoint.step:,} has sample images only, no LoRA: highlight a checkpoint",
+                        severity="warning")
             return
         if not self.checkpoints.has_focus:  # p from the chart: which checkpoint was never shown
             self.checkpoints.focus()

@@ -191,7 +191,7 @@ class FollowedRun:
                 images_per_s=step.get("images_per_s"), eta_s=step.get("eta_s"),
                 peak_vram_gib=step.get("peak_vram_gib"), vram_estimate_gib=started.get("vram_estimate_gib"),
                 elapsed_s=elapsed, config=r.config, state=state,
-                checkpoints=tuple(r.checkpoints), error=r.error, notes=tuple(r.notes),
+                checkpoints=tuple(r.listed()), error=r.error, notes=tuple(r.notes),
                 log_tail=log_tail, events=r.events, caught_up=self.caught_up, caching=caching_text(r.caching),
                 device=started.get("device"))
 

@@ -1,6 +1,7 @@
 """CheckpointList: the LoRA files a run saved (every intermediate save, then the final one), one line
 each: epoch, step, the average loss around it (the run's moving average when it was saved) and how
-many sample images belong to it. The screen previews the highlighted one's samples and promotes or
+many sample images belong to it; samples rendered between saves ("sample now") have lines of their
+own, marked "sample". The screen previews the highlighted one's samples and promotes or
 continues from it; this widget only lists and keeps the highlight on the same file across updates.
 """
 
@@ -16,6 +17,8 @@ KIND_WORDS = {"epoch": "epoch", "step": "step", "final": "final"}
 
 
 def checkpoint_label(checkpoint) -> str:
+    if checkpoint.kind == "sample":  # rendered between saves: images only, no LoRA file
+        return f"e{checkpoint.epoch} s{checkpoint.step:,} sample {len(checkpoint.samples)}img"
     loss = "  -   " if checkpoint.avg_loss is None else f"{checkpoint.avg_loss:.4f}"
     samples = f" {len(checkpoint.samples)}img" if checkpoint.samples else ""
     final = " final" if checkpoint.kind == "final" else ""
@@ -25,6 +28,8 @@ def checkpoint_label(checkpoint) -> str:
 
 def checkpoint_detail(checkpoint) -> str:
     """The line under the preview: the file, and what there is to see or continue from."""
+    if checkpoint.kind == "sample":
+        return f"sample(s) at step {checkpoint.step:,}: no LoRA saved at this step"
     samples = f"{len(checkpoint.samples)} sample(s)" if checkpoint.samples else "no samples"
     state = f"state {Path(checkpoint.state).name}" if checkpoint.state else "no state"
     return f"{Path(checkpoint.path).name} · {samples} · {state}"
