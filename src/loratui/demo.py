@@ -11,6 +11,7 @@ The TUI will open on this project once it exists; until then the demo is the hea
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -83,11 +84,44 @@ def concept_dir(root: Path) -> Path:
     return root / "img" / f"3_{TRIGGER} shapes"
 
 
-def reset_captions(root: Path) -> None:
+MARKER = ".loratui-demo"
+
+
+def captions_fingerprint(root: Path) -> str:
+    """One hash of the demo concept's caption files (names and bytes)."""
+    digest = hashlib.sha256()
+    for path in sorted(concept_dir(root).glob("*.txt")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def remember_captions(root: Path) -> None:
+    """Note in the marker file that the captions as they are now were written by the demo itself."""
+    marker = root / MARKER
+    known = marker.read_text(encoding="utf-8").splitlines() if marker.is_file() else ["made by loratui.demo"]
+    line = f"captions {captions_fingerprint(root)}"
+    if line not in known:
+        known.append(line)
+    marker.write_text("\n".join(known) + "\n", encoding="utf-8")
+
+
+def captions_are_the_demos(root: Path) -> bool:
+    """True when the captions are as the demo built them or as its walkthrough left them: nothing the
+    user wrote is in them."""
+    marker = root / MARKER
+    known = marker.read_text(encoding="utf-8").splitlines() if marker.is_file() else []
+    return f"captions {captions_fingerprint(root)}" in known
+
+
+def reset_captions(root: Path) -> bool:
     """Put the demo's captions and undo history back as built, so that a rerun of the walkthrough
-    does and prints what the first run did (its tag cleanup would otherwise run on cleaned captions)."""
+    does and prints what the first run did (its tag cleanup would otherwise run on cleaned captions).
+    Only when the captions are the demo's own: edited by the user, they stay (returns False)."""
+    if not captions_are_the_demos(root):
+        return False
     write_captions(concept_dir(root))
     shutil.rmtree(root / "img" / ".loratui", ignore_errors=True)
+    return True
 
 
 def write_prompts(path: Path) -> None:
@@ -209,11 +243,18 @@ def main(argv: list[str] | None = None) -> int:
 
     root = Path(args.dir).resolve()
     if root.exists() and args.fresh:
-        if not (root / ".loratui-demo").exists():
+        if not (root / MARKER).exists():
             print(f"error: {root} was not made by the demo: refusing to delete it", file=sys.stderr)
             return 2
         shutil.rmtree(root)
     started = time.perf_counter()
+    if root.exists() and not root.is_dir():
+        print(f"error: {root} is a file: pass --dir with a folder for the demo project", file=sys.stderr)
+        return 2
+    if (root / "config.toml").exists() and not (root / MARKER).exists():
+        print(f"error: {root} holds a config.toml but was not made by the demo: pass --dir to choose another "
+              "folder", file=sys.stderr)
+        return 2
     if not (root / "config.toml").exists():
         if root.exists() and any(root.iterdir()):
             print(f"error: {root} exists and is not a demo project: pass --dir to choose another folder",
@@ -225,13 +266,17 @@ def main(argv: list[str] | None = None) -> int:
         except LoratuiError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        (root / ".loratui-demo").write_text("made by loratui.demo\n", encoding="utf-8")
-    else:
-        reset_captions(root)
+        (root / MARKER).write_text("made by loratui.demo\n", encoding="utf-8")
+        remember_captions(root)
+    elif reset_captions(root):
         print(f"Reusing the demo project in {root}, its captions reset to the demo's own (--fresh starts over)",
               flush=True)
+    else:
+        print(f"Reusing the demo project in {root}; its captions were edited since the demo wrote them and stay "
+              "as they are (--fresh starts over)", flush=True)
 
     failures = walkthrough(root, train=not args.no_train)
+    remember_captions(root)
     elapsed = time.perf_counter() - started
     print(f"\nDemo finished in {elapsed:.0f} s. Project: {root}")
     print("  config:   config.toml   (edit it by hand; `loratui config explain KEY` documents every key)")

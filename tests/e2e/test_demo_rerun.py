@@ -54,3 +54,30 @@ def test_the_run_summary_reads_only_the_last_run(tmp_path, capsys):
     demo._show_run(output)
     out = capsys.readouterr().out
     assert "4 events of this run" in out and "2.0000 at step 1 -> 1.0000 at step 2" in out
+
+
+def test_a_rerun_keeps_captions_the_user_edited(tmp_path):
+    """The reset of a rerun is for the demo's own captions only: an edit (the README says to clean
+    them up in the app) and its undo history stay."""
+    folder = tmp_path / "demo"
+    from loratui.commands.demo_cmd import prepare_project
+
+    prepare_project(folder)
+    assert demo.captions_are_the_demos(folder)
+    edited = demo.concept_dir(folder) / "000_red_circle.txt"
+    edited.write_text("MY EDIT\n")
+    (folder / "img" / ".loratui").mkdir()
+    assert demo.reset_captions(folder) is False
+    assert edited.read_text() == "MY EDIT\n" and (folder / "img" / ".loratui").is_dir()
+    edited.write_text("")  # back to the demo's own: a reset is allowed again
+    demo.write_captions(demo.concept_dir(folder))
+    assert demo.reset_captions(folder) is True
+
+
+def test_a_folder_with_someone_elses_config_is_not_taken_for_the_demo(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "config.toml").write_text("[model]\n")
+    proc = subprocess.run([sys.executable, "-m", "loratui", "demo", "--headless", "--no-train", "--dir",
+                           str(tmp_path / "mine")], capture_output=True, text=True, env=ENV, timeout=120)
+    assert proc.returncode == 2 and "was not made by the demo" in proc.stderr
+    assert (tmp_path / "mine" / "config.toml").read_text() == "[model]\n"

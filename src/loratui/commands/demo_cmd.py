@@ -11,23 +11,27 @@ import click
 
 from loratui.core.errors import LoratuiError
 
-MARKER = ".loratui-demo"
 
 
 def prepare_project(root: Path, *, fresh: bool = False) -> tuple[Path, bool]:
     """Build the demo project in ``root`` (or reuse the one there); returns (root, built)."""
-    from loratui.demo import build_project
+    from loratui.demo import MARKER, build_project, remember_captions
 
     if root.exists() and fresh:
         if not (root / MARKER).exists():
             raise LoratuiError(f"{root} was not made by the demo: refusing to delete it")
         shutil.rmtree(root)
+    if root.exists() and not root.is_dir():
+        raise LoratuiError(f"{root} is a file: give a folder for the demo project")
     if (root / "config.toml").exists():
+        if not (root / MARKER).exists():
+            raise LoratuiError(f"{root} holds a config.toml but was not made by the demo: give another folder")
         return root, False
     if root.exists() and any(root.iterdir()):
         raise LoratuiError(f"{root} exists and is not a demo project: pass --dir to choose another folder")
     build_project(root)
     (root / MARKER).write_text("made by loratui.demo\n", encoding="utf-8")
+    remember_captions(root)
     return root, True
 
 
