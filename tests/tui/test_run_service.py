@@ -275,3 +275,16 @@ def test_a_start_that_train_refuses_shows_as_refused_with_its_reason(tiny_model,
             assert not any("gone without finishing" in n.line for n in app.notices)
 
     asyncio.run(scenario())
+
+
+def test_a_dry_run_stopped_after_its_sample_is_done_even_when_the_stop_beats_the_last_event():
+    """The app sends SIGINT once the sample is in; landing before the command's "finished" event, the
+    exit 130 read as a failure ("caption run failed: aborted")."""
+    from loratui.tui.services.caption_runs import CaptionRun, CaptionRunner
+
+    run = CaptionRun("wd14", ["x"], dry_run=True, sample=8, to_caption=8, exit_code=130, sample_complete=True)
+    run.phase = CaptionRunner._end_phase(run)
+    assert run.phase == "done"
+    assert run.summary().startswith("dry run: 0 sample caption(s) of 8")
+    aborted = CaptionRun("wd14", ["x"], dry_run=True, sample=8, exit_code=130)  # stopped by something else
+    assert CaptionRunner._end_phase(aborted) == "failed"

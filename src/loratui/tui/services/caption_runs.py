@@ -74,6 +74,7 @@ class CaptionRun:
     error: str | None = None
     exit_code: int | None = None
     cancel_requested: bool = False
+    sample_complete: bool = False     # dry run: the app stopped it (SIGINT) once the sample was in
     first_event_s: float | None = None     # start key -> first event of the child
     first_progress_s: float | None = None  # start key -> first progress event
     stderr_tail: deque = field(default_factory=lambda: deque(maxlen=STDERR_LINES))
@@ -207,6 +208,7 @@ class CaptionRunner:
                 event["current"] = _read_current(event.get("caption_file"))
                 sampled += 1
                 if run.sample and sampled == run.sample:
+                    run.sample_complete = True
                     try:  # the sample is complete: stop the dry run like a cancel
                         proc.send_signal(signal.SIGINT)
                     except OSError:
@@ -307,6 +309,8 @@ class CaptionRunner:
             if run.finished.get("interrupted") and not (run.dry_run and run.sample):
                 return "cancelled"
             return "done"
+        if run.sample_complete and run.exit_code in (1, 130, -signal.SIGINT):
+            return "done"  # the stop after a complete sample landed before the command's last event
         if run.cancel_requested and run.exit_code in (1, 130, -signal.SIGINT):
             return "cancelled"  # cancelled while the model loaded: click says "Aborted!"
         if run.error is None:
