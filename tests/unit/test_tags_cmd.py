@@ -74,6 +74,8 @@ def test_remove_replace_dedupe_sort_where(tmp_path):
     root = dataset(tmp_path)
     run("tags", "remove", root, "*background", "--yes")
     assert "background" not in text(root, 0) + text(root, 2)
+    out = run("tags", "replace", root, "*girls", "duo", "--yes").output  # OLD is exact by default: said so
+    assert "Nothing to change. replace matches OLD exactly by default: --mode auto" in out
     run("tags", "replace", root, "2girls", "duo", "--yes")
     run("tags", "dedupe", root, "--yes")
     assert text(root, 1) == "alice, duo, solo, sensitive\n"

@@ -148,7 +148,7 @@ def _print_plan(plan, root: Path, show_all: bool) -> None:
 
 
 def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags_csv, recursive, yes, dry_run,
-              as_json, show_all, force=False, save_recipe=None, description="") -> None:
+              as_json, show_all, force=False, save_recipe=None, description="", nothing_hint=None) -> None:
     from loratui.core.captions import parse_where
     from loratui.core.captions import apply_plan
     from loratui.core.captions import check_ops, check_written_tags, plan_edits
@@ -195,7 +195,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
             data["written"] = 0
             click.echo(json.dumps(data, ensure_ascii=False))
         elif not plan.edits:
-            click.echo("Nothing to change.")
+            click.echo("Nothing to change." + (f" {nothing_hint}" if nothing_hint else ""))
         else:
             click.echo("Dry run: nothing written.")
         return
@@ -327,9 +327,13 @@ def replace(directory, old, new, mode, exact, glob, regex, **kw):
     """Rename tag OLD to NEW everywhere (duplicates this creates are merged; NEW '' removes)."""
     from loratui.core.captions import ReplaceTag
 
-    op = ReplaceTag(old, new, _mode(mode, exact, glob, regex))
+    chosen = _mode(mode, exact, glob, regex)
+    op = ReplaceTag(old, new, chosen)
     op.compile(None)
-    _run_plan(directory, [op], **kw)
+    looks_like_pattern = any(c in old for c in "*?") or (len(old) > 2 and old.startswith("/") and old.endswith("/"))
+    hint = (f"replace matches OLD exactly by default: --mode auto (or --glob / --regex) reads {old!r} as a pattern"
+            if chosen == "exact" and looks_like_pattern else None)
+    _run_plan(directory, [op], nothing_hint=hint, **kw)
 
 
 @tags.command("dedupe")
