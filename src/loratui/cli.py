@@ -6,8 +6,10 @@ never pays for importing torch, and the TUI (a bare `loratui`) starts fast.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import json
+import os
 import sys
 
 import click
@@ -94,6 +96,11 @@ def main(argv: list[str] | None = None) -> None:
         target = _app_target(args)
         if target is not None:
             from loratui.tui.launch import run_app
+
+            close = difflib.get_close_matches(target, list(COMMANDS), n=1, cutoff=0.75)
+            if close and not os.path.lexists(target):  # `loratui trian`: a typo of a command, not a path
+                raise LoratuiError(f"{target}: no such command or folder: did you mean `loratui {close[0]}`? "
+                                   "(`loratui --help` lists the commands)")
 
             run_app(target)
             return

@@ -198,3 +198,14 @@ def test_disk_full_message_says_what_was_needed(tmp_path):
     wrapped = RuntimeError("save failed")
     wrapped.__cause__ = OSError(errno.ENOSPC, "No space left on device")
     assert is_disk_full(wrapped)
+
+
+def test_a_mistyped_command_gets_a_did_you_mean_and_a_folder_of_that_name_still_opens(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _out, err = run_main(["trian"], capsys)
+    assert code == 2 and "did you mean `loratui train`?" in err
+    opened = []
+    monkeypatch.setattr("loratui.tui.launch.run_app", opened.append)
+    (tmp_path / "trian").mkdir()  # a real folder of that name: `loratui trian` opens it
+    run_main(["trian"], capsys)
+    assert opened == ["trian"]
