@@ -292,6 +292,10 @@ def test_attach_lists_runs_and_opens_the_chosen_one(tmp_path, monkeypatch):
         "       | loading", "       | step 2", "       | Killed"]
     result = CliRunner().invoke(attach, [str(out), "--list", "--json"])
     assert [json.loads(x)["status"] for x in result.output.splitlines()] == ["live", "crashed"]
+    result = CliRunner().invoke(attach, [str(out), "--list", "--json", "--run", "dead"])  # that run only
+    assert [json.loads(x)["name"] for x in result.output.splitlines()] == ["dead"]
+    result = CliRunner().invoke(attach, [str(out), "--list", "--run", "nope"])
+    assert result.exit_code != 0 and "no run named 'nope'" in str(result.exception)
 
     opened = []
     monkeypatch.setattr(launch, "run_app", lambda target, **kw: opened.append((target, kw)))

@@ -38,6 +38,8 @@ def attach(output_dir: Path, name: str | None, list_only: bool, as_json: bool) -
     runs = list_runs(output_dir)
     if not runs:
         raise LoratuiError(f"{output_dir}: no runs here (no NAME.events.jsonl): start one with `loratui train CONFIG`")
+    if name is not None:
+        runs = [_choose(runs, name)]  # --list / --json with --run: that run only (exit 2 when it is not here)
     if as_json:
         for summary in runs:
             click.echo(json.dumps({"name": summary.name, "status": summary.status, "reason": summary.reason,
