@@ -342,8 +342,8 @@ class TrainScreen(Screen):
 
     def action_extend(self) -> None:
         snapshot = self._shown()
-        if snapshot is None:
-            return
+        if snapshot is None or not self._try("cannot extend", lambda: self.service.check_resumable(snapshot)):
+            return  # said at once, not after the number is typed
         self.app.push_screen(NumberDialog(f"extend {snapshot.name}", "Train this many more epochs from the run's "
                                           "saved state (its LoRA so far is kept under its epoch's name).",
                                           lambda n: f"train {n} more epoch(s)"),

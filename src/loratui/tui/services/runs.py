@@ -417,6 +417,12 @@ class RunService:
                save_state: bool = False) -> FollowedRun:
         """Continue a stopped (or crashed) run from OUTPUT_DIR/NAME-state, or extend a finished one."""
         snapshot = run if isinstance(run, RunSnapshot) else run.snapshot()
+        self.check_resumable(snapshot)
+        return self.start(self.command(snapshot.config, processes=processes, resume=snapshot.state,
+                                       extend_epochs=extend_epochs, save_state=save_state))
+
+    def check_resumable(self, snapshot: RunSnapshot) -> bool:
+        """True, or a LoratuiError saying why the run cannot go on (running, no state, no config)."""
         known = self.followed.get(snapshot.key)
         if (known.alive() if known is not None else run_is_alive(snapshot.output_dir, snapshot.name)) is not None:
             raise LoratuiError(f"{snapshot.name} is still running")
@@ -425,8 +431,7 @@ class RunService:
                                "stopped runs save one; for finished runs set saving.save_state_on_train_end")
         if snapshot.config is None or not snapshot.config.is_file():
             raise LoratuiError(f"{snapshot.name}: its config ({snapshot.config or 'unknown'}) is not there any more")
-        return self.start(self.command(snapshot.config, processes=processes, resume=snapshot.state,
-                                       extend_epochs=extend_epochs, save_state=save_state))
+        return True
 
     def extend(self, run: FollowedRun | RunSnapshot, epochs: int, *, processes: int = 1) -> FollowedRun:
         """Train ``epochs`` more epochs from the run's state (a finished run continues)."""
