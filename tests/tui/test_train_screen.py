@@ -297,6 +297,10 @@ def test_no_runs_yet_says_how_to_start_and_shows_the_command(tmp_path):
         dialog = await until(pilot, lambda: isinstance(screen.app.screen, StartDialog) and screen.app.screen, "dialog")
         message = lambda: str(dialog.query_one("#ask-message").render())  # noqa: E731
         assert f"$ loratui train {config.resolve()}" in message()
+        # what config check finds is said before enter, and enter does not start it (train would refuse)
+        assert message().startswith("error: pretrained_model_name_or_path: ") and "does not exist" in message()
+        await pilot.press("enter")
+        assert screen.app.screen is dialog and not out_has_files(tmp_path)
         dialog.query_one("#ask-input").value = "2"
         await until(pilot, lambda: "$ torchrun --standalone --nproc_per_node 2 -m loratui train" in message(), "torchrun")
         dialog.query_one("#ask-input").value = "0"

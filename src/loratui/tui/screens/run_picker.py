@@ -242,13 +242,15 @@ class StartDialog(_AskDialog):
     DEFAULT_CSS = dialog_css("StartDialog") + "StartDialog #ask-message { text-style: bold; }"
 
     def __init__(self, title: str, build: Callable[[int], object], processes: int = 1,
-                 warnings: Sequence[str] = ()) -> None:
+                 warnings: Sequence[str] = (), problems: Callable[[], list[str]] | None = None) -> None:
         super().__init__(title, "Processes (GPUs; more than 1 launches torchrun). The run goes on in its own "
                                 "session when the app closes or SSH drops; its output goes to OUTPUT_DIR/NAME.log.",
                          str(processes))
         self.build = build
         self.command = None
         self.warnings = list(warnings)
+        self.find_problems = problems  # what config check finds: train would refuse it, so enter does
+        self.problems: list[str] | None = None
 
     def check(self) -> None:
         processes = self.number()
@@ -261,6 +263,13 @@ class StartDialog(_AskDialog):
         except (LoratuiError, OSError) as exc:
             self.command = None
             self.say("", str(exc))
+            return
+        if self.problems is None:
+            self.problems = self.find_problems() if self.find_problems else []
+        if self.problems:
+            more = (f"\n({len(self.problems) - 1} more: `loratui config check` lists them)"
+                    if len(self.problems) > 1 else "")
+            self.say("", f"{self.problems[0]}{more}\nfix it on Settings (3), then s again\n$ {self.command.display}")
             return
         self.say(f"$ {self.command.display}\nenter: start · esc: cancel", None)
 

@@ -278,7 +278,8 @@ class TrainScreen(Screen):
             return
         self.app.push_screen(StartDialog(f"start a new run from {Path(config).name}",
                                          lambda n: self.service.command(config, processes=n),
-                                         warnings=self._start_warnings(config)), self._start)
+                                         warnings=self._start_warnings(config),
+                                         problems=lambda: self.service.problems(config)), self._start)
 
     def _start_warnings(self, config) -> list[str]:
         """What a new run would cost: the last run's files it overwrites, Settings changes it ignores."""

@@ -363,6 +363,19 @@ class RunService:
 
     # ---- starting ---------------------------------------------------------------------------------
 
+    @staticmethod
+    def problems(config: str | os.PathLike) -> list[str]:
+        """What `loratui config check` finds in ``config``'s values and the paths it names (the base
+        model, output_dir, the folders, the prompts): train would refuse each. A config that does not
+        load says so through ``command``; here it gives []. The dataset itself is not scanned."""
+        from loratui.core.config import check_paths, load_config, missing_packages, validate
+
+        try:
+            cfg = load_config(config)
+        except (LoratuiError, OSError):
+            return []
+        return validate(cfg) + check_paths(cfg) + missing_packages(cfg)
+
     def command(self, config: str | os.PathLike, *, processes: int = 1, resume: str | os.PathLike | None = None,
                 extend_epochs: int | None = None, save_state: bool = False,
                 max_steps: int | None = None) -> RunCommand:
