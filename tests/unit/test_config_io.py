@@ -271,7 +271,7 @@ def test_check_paths_names_a_repo_id_that_training_cannot_read(tmp_path):
     path.write_text('[model]\npretrained_model_name_or_path = "base-model/tiny-sd1x"\n'
                     '[dataset]\ntrain_data_dir = "."\n', encoding="utf-8")
     problems = check_paths(load_config(path))
-    assert any(p.startswith("pretrained_model_name_or_path: base-model/tiny-sd1x is not a folder or file here")
+    assert any(p.startswith(f"pretrained_model_name_or_path: base-model/tiny-sd1x is not a folder or file in {tmp_path}")
                and "hf download base-model/tiny-sd1x" in p for p in problems), problems
 
 

@@ -45,7 +45,7 @@ def _relative_to(path_text: str, config_dir: Path) -> str:
 @config.command("new")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--train-data-dir", "train_data_dir", help="Folder of N_concept image folders.")
-@click.option("--model", help="Base model: diffusers folder, .safetensors file or Hugging Face repo id.")
+@click.option("--model", help="Base model: diffusers folder or .safetensors file (a Hugging Face repo id: download it first).")
 @click.option("--family", type=FamilyType(),
               help="Model family: sd1 (also spelled sd15), sd2 or sdxl (default: auto-detect from the weights).")
 @click.option("--output-dir", "output_dir", help="Where the LoRA files, samples and run events go.")

@@ -207,9 +207,11 @@ def check_paths(cfg: TrainingConfig) -> list[str]:
             if not os.path.exists(resolved):
                 problems.append(f"pretrained_model_name_or_path: {resolved} does not exist")
         else:  # "org/name" that is no path here: sd-scripts' export keeps it, training needs the files
-            problems.append(f"pretrained_model_name_or_path: {resolved} is not a folder or file here; training "
-                            "reads a local diffusers folder or .safetensors file: download it first (`hf download "
-                            f"{resolved} --local-dir models/{resolved.rsplit('/', 1)[-1]}`) and give that folder")
+            where = f" in {cfg.config_dir}" if cfg.config_dir else " here"
+            problems.append(f"pretrained_model_name_or_path: {resolved} is not a folder or file{where}; training "
+                            "reads a local diffusers folder or .safetensors file: fix the path, or if it is a "
+                            f"Hugging Face repo id, download it first (`hf download {resolved} --local-dir "
+                            f"models/{resolved.rsplit('/', 1)[-1]}`) and give that folder")
     if not d.train_data_dir:
         problems.append("train_data_dir is empty: set the training images folder in [dataset]")
     checks = [("train_data_dir", d.train_data_dir, True), ("reg_data_dir", d.reg_data_dir, True),

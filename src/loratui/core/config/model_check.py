@@ -224,7 +224,7 @@ def base_model_problems(cfg) -> list[str]:
         return []
     resolved = resolve_path(cfg, value, key="pretrained_model_name_or_path")
     if not os.path.exists(resolved):
-        return []  # check_paths names a missing file; a Hugging Face repo id is downloaded by train
+        return []  # check_paths names a missing file or a repo id not downloaded yet
     try:
         family = detect_model_family(resolved)
     except LoratuiError as exc:

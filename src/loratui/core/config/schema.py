@@ -50,7 +50,8 @@ def opt(default: Any, help: str, *, choices: tuple | None = None, min: float | N
 class ModelSection:
     pretrained_model_name_or_path: str = opt(
         "", "Base model: a diffusers folder, a single .safetensors checkpoint (or .ckpt, loaded with "
-        "weights_only), or a Hugging Face repo id (downloaded only when allowed).")
+        "weights_only). A Hugging Face repo id is kept for the sd-scripts export; to train here, download it "
+        "first (`hf download ORG/NAME --local-dir models/NAME`) and give that folder.")
     model_family: str = opt(
         "auto", "Model family: auto-detected from the weights, or forced to sd1, sd2 or sdxl.",
         choices=MODEL_FAMILIES)
