@@ -602,3 +602,14 @@ def test_any_value_replaced_by_a_default_is_a_warning():
     assert cfg.network.network_dim == 16
     assert "network_dim -4 cannot be used: training uses loratui's default 16; set [network] network_dim in the " \
            "imported config" in report.warnings
+
+
+def test_keys_the_file_leaves_out_are_marked_as_kohya_ss_defaults():
+    """A file without optimizer / lr_scheduler / LoRA_type listed them as mapped, as if it held them."""
+    from loratui.core.config import import_kohya
+
+    _cfg, report = import_kohya({"network_dim": 8, "optimizer": "AdamW"})
+    notes = {kohya: note for kohya, _ours, note in report.mapped}
+    assert "not in the file" not in notes["optimizer"] and "not in the file" not in notes["network_dim"]
+    assert notes["lr_scheduler"].startswith("not in the file: kohya_ss's default")
+    assert notes["LoRA_type"].startswith("not in the file: kohya_ss's default (Standard)")

@@ -126,6 +126,8 @@ class _Importer(NetworkKeys):
                                         f"{_shown(spec.default)}; set [{spec.section}] {key} in the imported config")
             return False
         self.values[key] = value
+        if kohya_key not in self.data:  # the GUI's own default for a key the file leaves out
+            note = "; ".join(part for part in ("not in the file: kohya_ss's default", note) if part)
         self.report.mapped.append((kohya_key, f"{spec.section}.{key}", note))
         self.done.add(kohya_key)
         return True

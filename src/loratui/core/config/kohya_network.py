@@ -51,6 +51,8 @@ class NetworkKeys:
                 1: "LoCon: conv_dim/conv_alpha train the 3x3 convs"}[kind]
         if lora_type == "LyCORIS/LoCon":
             note = "LyCORIS LoCon imported as kohya LoCon (same update, kohya file format)"
+        if "LoRA_type" not in d:
+            note = "; ".join(part for part in ("not in the file: kohya_ss's default (Standard)", note) if part)
         self.report.mapped.append(("LoRA_type", "network (kind)", note))
         self.done.add("LoRA_type")
         extras = [k for k in ("use_tucker", "dora_wd") if _bool_word(d.get(k)) or d.get(k) is True]
