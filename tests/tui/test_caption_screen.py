@@ -372,3 +372,25 @@ def test_up_and_down_move_between_the_fields(env):
         screen.query_one("#model-download").value = ""
 
     run(tmp_path, scenario)
+
+
+def test_a_check_box_mark_says_its_state_without_colour():
+    from textual.app import App
+
+    from loratui.tui.widgets.caption_form import FormCheckbox
+
+    class Boxes(App):
+        def compose(self):
+            yield FormCheckbox("", False, id="off")
+            yield FormCheckbox("", True, id="on")
+
+    async def main():
+        app = Boxes()
+        async with app.run_test(size=(20, 4)) as pilot:
+            await pilot.pause()
+            assert [str(app.query_one(f"#{i}").render()).strip() for i in ("off", "on")] == ["▐ ▌", "▐X▌"]
+            app.query_one("#off").focus()
+            await pilot.press("space")
+            assert str(app.query_one("#off").render()).strip() == "▐X▌"
+
+    asyncio.run(main())

@@ -149,6 +149,8 @@ def test_recorded_run_shows_progress_chart_checkpoints_and_samples(tmp_path):
                                                                           ("final", 48, 12)]
         assert listed.highlighted == 2 and listed.checkpoints[2].state == out / "tiny-state"
         await pilot.press("up")  # epoch 8: its sample previews
+        prompts = [str(listed.get_option_at_index(i).prompt) for i in range(3)]
+        assert prompts[1].startswith("▶ e8 s32") and not prompts[0].startswith("▶") and not prompts[2].startswith("▶")
         preview = screen.query_one(ImagePreview)
         assert preview.path == out / "sample" / "tiny_000032_00_1.png"
         await until(pilot, lambda: preview.is_settled, "preview")

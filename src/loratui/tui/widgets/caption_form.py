@@ -55,6 +55,15 @@ class FormSelect(Select, inherit_bindings=False):
     BINDINGS = [Binding("enter,space", "show_overlay", "Show choices", show=False)]
 
 
+class FormCheckbox(Checkbox):
+    """A check box whose mark says its state: ``X`` on, blank off (Textual draws an X either way and
+    tells them apart by colour alone)."""
+
+    @property
+    def BUTTON_INNER(self) -> str:  # noqa: N802 (Textual reads the class constant through self)
+        return "X" if self.value else " "
+
+
 @dataclass(frozen=True)
 class OptionField:
     name: str                 # the click parameter name ("general_threshold")
@@ -118,7 +127,7 @@ class OptionsForm(Vertical):
             with Horizontal(classes="field-row"):
                 yield Label(field.label, classes="field-label", markup=False)
                 if field.kind == "flag":
-                    yield Checkbox("", field.default, id=field.widget_id, compact=True, tooltip=field.help)
+                    yield FormCheckbox("", field.default, id=field.widget_id, compact=True, tooltip=field.help)
                 elif field.kind == "choice":
                     yield FormSelect(field.choices, value=field.default, allow_blank=False, id=field.widget_id,
                                  compact=True, tooltip=field.help)

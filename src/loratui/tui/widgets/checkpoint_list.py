@@ -46,6 +46,7 @@ class CheckpointList(OptionList):
         super().__init__(id=id, classes=classes)
         self.checkpoints: list = []
         self._shown: tuple = ()
+        self._marked: int | None = None  # the line drawn with the ▶
 
     def set_checkpoints(self, checkpoints) -> None:
         shown = tuple((str(c.path), c.step, len(c.samples), c.state is not None, c.avg_loss) for c in checkpoints)
@@ -54,13 +55,28 @@ class CheckpointList(OptionList):
         current = self.current
         follow_newest = current is None or self.highlighted == len(self.checkpoints) - 1
         self._shown, self.checkpoints = shown, list(checkpoints)
-        self.set_options([Option(Text(checkpoint_label(c)), id=str(i)) for i, c in enumerate(self.checkpoints)])
+        self._marked = None
+        self.set_options([Option(self._prompt(i), id=str(i)) for i in range(len(self.checkpoints))])
         if not self.checkpoints:
             return
         index = len(self.checkpoints) - 1
         if not follow_newest:  # the user looks at an older one: keep it
             index = next((i for i, c in enumerate(self.checkpoints) if c.path == current.path), index)
         self.highlighted = index
+
+    def _prompt(self, index: int, cursor: bool = False) -> Text:
+        return Text(("▶ " if cursor else "  ") + checkpoint_label(self.checkpoints[index]))
+
+    def watch_highlighted(self, highlighted: int | None) -> None:
+        """The highlighted line is marked ▶, not only coloured (the README's rule: marks say what colours say)."""
+        marked = getattr(self, "_marked", None)
+        if marked != highlighted:
+            if marked is not None and marked < self.option_count:
+                self.replace_option_prompt_at_index(marked, self._prompt(marked))
+            if highlighted is not None and highlighted < self.option_count:
+                self.replace_option_prompt_at_index(highlighted, self._prompt(highlighted, cursor=True))
+            self._marked = highlighted
+        super().watch_highlighted(highlighted)
 
     @property
     def current(self):
