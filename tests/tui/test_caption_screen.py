@@ -113,6 +113,7 @@ def test_run_progress_cancel_resume_with_skip_existing_and_dataset_refresh(env):
         await until(pilot, lambda: runner.run is not run and runner.run.phase == "running", "resumed")
         resumed = runner.run
         assert "--mode skip" in resumed.command_line
+        assert screen.query_one("#opt-mode").value == "overwrite"  # this run only: the next one overwrites again
         await pilot.press("escape", "1")
         assert app.current_mode == "dataset"
         await until(pilot, lambda: not resumed.active, "resumed run", 30)

@@ -267,10 +267,11 @@ class CaptionScreen(Screen):
         self._start(dry_run=True)
 
     def action_resume(self) -> None:
-        self.query_one("#common-form", OptionsForm).set_value("mode", "skip")
-        self._start(dry_run=False)
+        """Start with write mode 'skip existing' for this run only (the form keeps its own mode: a
+        resume that changed it made the next dry run skip every image)."""
+        self._start(dry_run=False, mode="skip")
 
-    def _start(self, dry_run: bool) -> None:
+    def _start(self, dry_run: bool, mode: str | None = None) -> None:
         requested_at = time.monotonic()
         if self.runner.busy:
             self.app.notify("a caption run is already running: ctrl+g cancels it", severity="warning")
@@ -286,9 +287,9 @@ class CaptionScreen(Screen):
             self._check_timer.stop()
             self._check_timer = None
         sample_text = self.query_one("#dry-sample", Input).value.strip() or "0"
-        self.check_model(then=lambda: self._launch(dry_run, int(sample_text), requested_at))
+        self.check_model(then=lambda: self._launch(dry_run, int(sample_text), requested_at, mode))
 
-    def _launch(self, dry_run: bool, sample: int, requested_at: float) -> None:
+    def _launch(self, dry_run: bool, sample: int, requested_at: float, mode: str | None = None) -> None:
         from loratui.core.errors import LoratuiError
 
         folder, download = (v.strip() for v in self._model_inputs())
@@ -297,6 +298,11 @@ class CaptionScreen(Screen):
         else:
             model_args = ["--model", download or folder]
         args = model_args + [arg for form in self._forms() for arg in form.args()]
+        if mode is not None:  # this run only: the form's own --mode goes
+            at = args.index("--mode") if "--mode" in args else -1
+            if at >= 0:
+                del args[at:at + 2]
+            args += ["--mode", mode]
         try:
             self.runner.start(self.captioner, self.app.store.root, args, dry_run=dry_run, sample=sample,
                               requested_at=requested_at)
@@ -362,7 +368,7 @@ class CaptionScreen(Screen):
             PaletteCommand("caption: dry run", "ctrl+t: a sample of captions next to the current ones, nothing "
                            "written", self.action_dry_run),
             PaletteCommand("caption: cancel", "ctrl+g: stop after the caption being written", self.action_cancel),
-            PaletteCommand("caption: resume (skip existing)", "write mode 'skip existing', then start",
+            PaletteCommand("caption: resume (skip existing)", "start with write mode 'skip existing', this run only",
                            self.action_resume),
             PaletteCommand("caption: switch WD14 / BLIP", "ctrl+b", self.action_switch_captioner),
             PaletteCommand("caption: choose the model folder", "ctrl+o", self.action_focus_model),
