@@ -59,6 +59,16 @@ def run(tmp_path: Path, scenario) -> LoratuiApp:
     return app
 
 
+async def start_overwriting(pilot) -> None:
+    """ctrl+r with write mode overwrite on images with captions asks first: o overwrites."""
+    from loratui.tui.screens.config_dialogs import ChoiceDialog
+
+    await pilot.press("ctrl+r")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ChoiceDialog), "the overwrite question")
+    assert "have a caption already" in pilot.app.screen.body
+    await pilot.press("o")
+
+
 def text_of(screen, selector: str) -> str:
     return str(screen.query_one(selector).render())
 
@@ -90,7 +100,7 @@ def test_run_progress_cancel_resume_with_skip_existing_and_dataset_refresh(env):
         # the found models are listed by a worker: on a busy machine the check fills in a moment later
         await until(pilot, lambda: "Tiny__wd-tiny" in text_of(screen, "#model-check"), "model found")
         assert "13 tags" in text_of(screen, "#model-check")
-        await pilot.press("ctrl+r")
+        await start_overwriting(pilot)
         await until(pilot, lambda: runner.run is not None and runner.run.phase == "running", "started")
         run = runner.run
         assert run.provider == "CPUExecutionProvider" and run.to_caption == BIG + 6
@@ -195,7 +205,7 @@ def test_model_folder_without_selected_tags_csv_says_what_to_put_where(env):
         # a download only when asked; offline (the suite is) it says which files to put where
         await pilot.press("tab", *"Someone/wd-tagger")
         await until(pilot, lambda: screen.model_ok and "will download Someone/wd-tagger" in screen.model_ok, "dl")
-        await pilot.press("ctrl+r")
+        await start_overwriting(pilot)
         runner = caption_runner(app)
         await until(pilot, lambda: runner.run is not None and not runner.run.active, "download run")
         assert "--download Someone/wd-tagger" in runner.run.command_line
@@ -224,7 +234,7 @@ def test_bad_values_are_one_line_before_start_and_cli_errors_after(env):
         await type_into(pilot, *"0.5")
         screen.query_one("#opt-separator").focus()
         await type_into(pilot, "space")  # a blank separator: the CLI refuses it with its own line
-        await pilot.press("ctrl+r")
+        await start_overwriting(pilot)
         runner = caption_runner(app)
         await until(pilot, lambda: runner.run is not None and not runner.run.active, "failed run")
         assert runner.run.phase == "failed" and "separator" in runner.run.error

@@ -289,9 +289,32 @@ class CaptionScreen(Screen):
         sample_text = self.query_one("#dry-sample", Input).value.strip() or "0"
         self.check_model(then=lambda: self._launch(dry_run, int(sample_text), requested_at, mode))
 
+    def _ask_before_overwriting(self) -> bool:
+        """With write mode overwrite and images that have a caption, ask first (True: asked; the
+        answer starts the run). kohya_ss users expect the question; undo stays one ctrl+z anyway."""
+        from loratui.tui.screens.config_dialogs import ChoiceDialog
+
+        if self.query_one("#common-form", OptionsForm).value("mode") != "overwrite":
+            return False
+        rows = self.app.store.rows
+        captioned = sum(1 for row in rows if row.caption is not None and not row.uncaptioned)
+        if not captioned:
+            return False
+        modes = {"o": "overwrite", "a": "append", "s": "skip"}
+        self.app.push_screen(
+            ChoiceDialog("images with captions",
+                         f"{captioned:,} of {len(rows):,} images have a caption already. Overwrite replaces them "
+                         "(ctrl+z on the Dataset screen puts the whole run back); append merges the new tags "
+                         "in; skip captions only the others.",
+                         [("o", "overwrite"), ("a", "append"), ("s", "skip those")]),
+            lambda key: key and self._start(dry_run=False, mode=modes[key]))
+        return True
+
     def _launch(self, dry_run: bool, sample: int, requested_at: float, mode: str | None = None) -> None:
         from loratui.core.errors import LoratuiError
 
+        if not dry_run and mode is None and self._ask_before_overwriting():
+            return  # the answer starts it again, with the mode chosen
         folder, download = (v.strip() for v in self._model_inputs())
         if self.captioner == "wd14":
             model_args = ["--download", download] if download else ["--model", folder]
