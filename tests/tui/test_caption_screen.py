@@ -266,6 +266,8 @@ def test_blip_form_options_and_model_check(env):
         assert "no weights" in screen.model_problem
         await pilot.press("ctrl+b")
         assert screen.captioner == "wd14" and screen.query_one("#wd14-form").display
+        await pilot.press("ctrl+b")  # back to BLIP: the folder typed for it is still there
+        assert screen.query_one("#model-folder").value == str(folder)
 
     run(tmp_path, scenario)
 

@@ -84,6 +84,7 @@ class CaptionScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.captioner = "wd14"
+        self.folders: dict[str, str] = {}  # the model folder typed for each captioner (ctrl+b keeps it)
         self.found: dict[str, list] = {}
         self._check_timer = None
         self.model_ok: str | None = None      # the last check's line when it passed
@@ -162,8 +163,10 @@ class CaptionScreen(Screen):
     @on(Select.Changed, "#captioner")
     def _captioner_changed(self, event: Select.Changed) -> None:
         if event.value != self.captioner and event.value in SPECIFIC:
+            folder = self.query_one("#model-folder", Input)
+            self.folders[self.captioner] = folder.value  # each captioner keeps the folder typed for it
             self.captioner = str(event.value)
-            self.query_one("#model-folder", Input).value = ""
+            folder.value = self.folders.get(self.captioner, "")
             self._show_captioner()
 
     def action_switch_captioner(self) -> None:
