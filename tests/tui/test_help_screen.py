@@ -80,7 +80,7 @@ def test_help_lists_focused_screen_and_app_bindings():
             assert isinstance(help_screen, HelpScreen)
             groups = help_screen.groups
             titles = [group.title for group in groups]
-            assert titles[0] == "Pad #pad (focused)"
+            assert titles[0] == "Pad (focused)"
             assert titles[-1] == "Everywhere"
             assert titles.index("Captions screen") < titles.index("Everywhere")
 
@@ -157,5 +157,26 @@ def test_collect_help_without_focus_has_screen_then_app():
             await pilot.pause()
             titles = [group.title for group in collect_help(app.screen)]
             assert titles == ["Captions screen", "Everywhere"]
+
+    asyncio.run(scenario())
+
+
+def test_textual_scroll_keys_of_the_focused_widget_come_after_the_screens_own():
+    """Caption's help opened with "Vertical scroll #run-results (focused)" and ten scroll keys; the
+    screen's own keys (all with loratui ids) came only after PgDn."""
+    from textual.containers import VerticalScroll
+
+    class ScrollScreen(DemoScreen):
+        def compose(self) -> ComposeResult:
+            yield VerticalScroll(Label("results"), id="run-results")
+
+    async def scenario():
+        app = DemoApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await app.push_screen(ScrollScreen())
+            app.screen.query_one("#run-results").focus()
+            await pilot.pause()
+            titles = [group.title for group in collect_help(app.screen)]
+            assert titles.index("Run results (focused)") > titles.index(next(t for t in titles if "screen" in t))
 
     asyncio.run(scenario())

@@ -61,10 +61,10 @@ def _group_title(node: DOMNode, screen: Screen, focused: DOMNode | None) -> str:
         title = screen.title or _humanize(type(screen).__name__)
         if "screen" not in title.lower():
             title += " screen"
+    elif node.id:  # "run-results" reads "Run results"; the class name would be Textual's (Vertical scroll)
+        title = node.id.replace("-", " ").replace("_", " ").capitalize()
     else:
         title = _humanize(type(node).__name__)
-        if node.id:
-            title += f" #{node.id}"
     if node is focused:
         title += " (focused)"
     return title
@@ -100,7 +100,12 @@ def collect_help(screen: Screen) -> list[HelpGroup]:
 
     order = _chain_order(screen)
     rank = {id(node): index for index, node in enumerate(order)}
-    nodes = sorted(by_node, key=lambda node: rank.get(id(node), len(order)))
+
+    def generic(node) -> bool:  # only Textual's own keys (scrolling, list moves): they carry no loratui id
+        return all(slot[3] is None for slot in by_node[node].values())
+
+    # the screen's own keys first: Textual's scroll and list keys of the focused widget come after them
+    nodes = sorted(by_node, key=lambda node: (generic(node), rank.get(id(node), len(order))))
     groups = []
     for node in nodes:
         entries = tuple(
