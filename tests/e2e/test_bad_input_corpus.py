@@ -209,7 +209,7 @@ for name, make_model, file_name, words in MODELS:
     build = with_model(make_model, file_name)
     CASES.append(Case(f"check-model-{name}", check(build), 1, r"c\.toml: pretrained_model_name_or_path: .*" + words,
                       stream="out"))
-    CASES.append(Case(f"train-model-{name}", train(build), 2, r"^error: pretrained_model_name_or_path: .*" + words))
+    CASES.append(Case(f"train-model-{name}", train(build), 2, r"^error: c\.toml: pretrained_model_name_or_path: .*" + words))
 
 FAMILY = [
     ("sdxl-as-sd1", SDXL_KEYS, "sd1", r"model\.model_family is 'sd1' but .*model\.safetensors is an SDXL model"),
@@ -218,7 +218,7 @@ FAMILY = [
 for name, keys, family, words in FAMILY:
     build = project(f'[model]\nmodel_family = "{family}"', model_keys=keys)
     CASES.append(Case(f"check-family-{name}", check(build), 1, r"c\.toml: " + words, stream="out"))
-    CASES.append(Case(f"train-family-{name}", train(build), 2, r"^error: " + words))
+    CASES.append(Case(f"train-family-{name}", train(build), 2, r"^error: c\.toml: " + words))
 
 
 def output_into_file(root: Path) -> Path:
@@ -246,7 +246,7 @@ OUTPUT = [("is-a-file", output_into_file, r"output_dir: .*afile is a file, not a
 for name, build, words, non_root in OUTPUT:
     CASES.append(Case(f"check-output-{name}", check(build), 1, r"c\.toml: " + words, stream="out",
                       needs_non_root=non_root))
-    CASES.append(Case(f"train-output-{name}", train(build), 2, r"^error: " + words, needs_non_root=non_root))
+    CASES.append(Case(f"train-output-{name}", train(build), 2, r"^error: c\.toml: " + words, needs_non_root=non_root))
 
 PROMPTS = [
     ("w-abc", b"a cat --w abc\n", r"p\.txt:1: --w needs a value"),
@@ -277,7 +277,7 @@ REPEATS = [("overflow", "99999999999999999999_x", r"99999999999999999999 repeats
 for name, folder, words in REPEATS:
     CASES.append(Case(f"check-repeats-{name}", check(repeats_folder(folder)), 1, r"c\.toml: train_data_dir: .*" + words,
                       stream="out"))
-    CASES.append(Case(f"train-repeats-{name}", train(repeats_folder(folder)), 2, r"^error: train_data_dir: .*" + words))
+    CASES.append(Case(f"train-repeats-{name}", train(repeats_folder(folder)), 2, r"^error: c\.toml: train_data_dir: .*" + words))
     CASES.append(Case(f"steps-repeats-{name}", steps(repeats_folder(folder)), 0, r"", stream="out"))
 
 RESUME = [("state-json", "state.json", r"state\.json is truncated or damaged \(not JSON\)"),
@@ -565,4 +565,4 @@ def test_a_real_subprocess_shows_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "loratui", "train", "c.toml"], cwd=root, capture_output=True,
                           text=True, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.startswith("error: pretrained_model_name_or_path: ") and len(proc.stderr.splitlines()) == 1
+    assert proc.stderr.startswith("error: c.toml: pretrained_model_name_or_path: ") and len(proc.stderr.splitlines()) == 1

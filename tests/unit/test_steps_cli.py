@@ -140,3 +140,13 @@ def test_mixed_case_extensions_are_noted(project):
     (path.parent / "img" / "10_a" / "extra.PnG").write_bytes(src.read_bytes())
     out = run("steps", str(path)).output
     assert "1 image(s) have a mixed-case extension (e.g. extra.PnG)" in out
+
+
+def test_a_dataset_error_names_the_config(tmp_path, capsys):
+    cfg = TrainingConfig()  # train_data_dir is empty: the error names the field and, now, the file
+    path = tmp_path / "empty.toml"
+    save_config(cfg, path)
+    with pytest.raises(SystemExit) as exc:
+        main(["steps", str(path)])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.startswith(f"error: {path}: ")

@@ -103,15 +103,23 @@ def steps(config: str, as_json: bool, num_processes: int, target_steps: int | No
     from loratui.core.config import load_config
     from loratui.core.plan import compute_schedule, epochs_for_target_steps, plan_epoch, scan_for_config
 
+    from loratui.core.errors import LoratuiError
+
     cfg = load_config(config)
-    scan = scan_for_config(cfg)
     target = None
-    if target_steps is not None:
-        plan = plan_epoch(cfg, scan, num_processes)
-        target = epochs_for_target_steps(target_steps, plan.steps_per_epoch)  # never above the field's limit
-        schedule = plan.with_epochs(target.epochs)
-    else:
-        schedule = compute_schedule(cfg, scan, num_processes)
+    try:
+        scan = scan_for_config(cfg)
+        if target_steps is not None:
+            plan = plan_epoch(cfg, scan, num_processes)
+            target = epochs_for_target_steps(target_steps, plan.steps_per_epoch)  # never above the field's limit
+            schedule = plan.with_epochs(target.epochs)
+        else:
+            schedule = compute_schedule(cfg, scan, num_processes)
+    except LoratuiError as exc:  # name the config, as `config check` does, unless a file is named first
+        head = str(exc).split(":", 1)[0]
+        if "/" in head or head.startswith(str(config)):
+            raise
+        raise LoratuiError(f"{config}: {exc}") from None
     problems = [p for p in scan.problems if p.severity == "error"]
     if problems:
         schedule.notes.append(f"the dataset scan found {len(problems)} error(s) (first: {problems[0].message}); "

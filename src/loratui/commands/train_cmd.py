@@ -76,7 +76,7 @@ def _preflight(config: str) -> None:
     problems = validate(cfg) + check_paths(cfg) + missing_packages(cfg)
     if problems:
         more = f" (and {len(problems) - 1} more: `loratui config check {config}`)" if len(problems) > 1 else ""
-        raise LoratuiError(problems[0] + more)
+        raise LoratuiError(f"{config}: {problems[0]}{more}")
     scan = scan_for_config(cfg)
     if all_left_out(scan):
         raise LoratuiError(all_left_out(scan))
