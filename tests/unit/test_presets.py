@@ -14,7 +14,7 @@ from loratui.core.plan import GIB, estimate_vram
 
 REQUIRED = ("dataset.resolution", "dataset.cache_latents", "network.network_dim", "optimizer.optimizer_type",
             "training.train_batch_size", "training.gradient_accumulation_steps", "training.mixed_precision",
-            "training.gradient_checkpointing", "training.max_train_epochs")
+            "training.gradient_checkpointing")
 
 GOOD = """\
 id = "{id}"
@@ -158,3 +158,11 @@ def test_family_filter(no_user):
     assert {p.family for p in catalog.list("SD1.5")} == {"sd15"}
     with pytest.raises(PresetError, match="unknown family"):
         catalog.list("flux")
+
+
+@pytest.mark.parametrize("preset_id", [f"{f}-{gb}gb" for f in ("sd15", "sdxl") for gb in (6, 8, 12, 16, 24, 48)])
+def test_shipped_presets_leave_the_training_length_alone(no_user, preset_id):
+    # A preset answers "what fits my card"; how long to train is the user's choice (picking
+    # "8 GB" once halved a 20-epoch config to 10).
+    keys = {k for k, _ in load_presets(no_user).get(preset_id).items()}
+    assert not keys & {"training.max_train_epochs", "training.max_train_steps"}
