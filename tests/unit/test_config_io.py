@@ -318,3 +318,33 @@ def test_an_unquoted_date_is_named_as_toml_reads_it(tmp_path):
     path.write_text("[network]\nnetwork_dim = 1979-05-27\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"got the date/time 1979-05-27 \(TOML reads an unquoted"):
         load_config(path)
+
+
+def test_train_data_dir_naming_a_project_or_a_concept_folder_says_which_folder_to_give(tmp_path):
+    """Every other command takes a project or concept folder; train_data_dir needs the img folder."""
+    from loratui.core.config import check_paths
+
+    concept = tmp_path / "alice" / "img" / "10_alice"
+    concept.mkdir(parents=True)
+    (concept / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    path = tmp_path / "c.toml"
+    for value, hint in (("alice", f"is a project folder: set train_data_dir to its img folder, "
+                                  f"{tmp_path / 'alice' / 'img'}"),
+                        ("alice/img/10_alice", f"is one concept folder: set train_data_dir to the folder that "
+                                               f"holds it, {tmp_path / 'alice' / 'img'}")):
+        path.write_text(f'[dataset]\ntrain_data_dir = "{value}"\n', encoding="utf-8")
+        [problem] = [p for p in check_paths(load_config(path)) if p.startswith("train_data_dir: no training")]
+        assert hint in problem
+
+
+def test_reg_data_dir_equal_to_train_data_dir_is_a_problem(tmp_path):
+    from loratui.core.config import check_paths
+
+    (tmp_path / "img" / "10_a").mkdir(parents=True)
+    path = tmp_path / "c.toml"
+    path.write_text('[dataset]\ntrain_data_dir = "img"\nreg_data_dir = "./img/"\n', encoding="utf-8")
+    assert any(p.startswith(f"reg_data_dir: {tmp_path / 'img'}") and "a folder of their own" in p
+               for p in check_paths(load_config(path)))
+    (tmp_path / "reg" / "1_person").mkdir(parents=True)
+    path.write_text('[dataset]\ntrain_data_dir = "img"\nreg_data_dir = "reg"\n', encoding="utf-8")
+    assert not any(p.startswith("reg_data_dir") for p in check_paths(load_config(path)))

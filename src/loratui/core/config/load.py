@@ -228,6 +228,11 @@ def check_paths(cfg: TrainingConfig) -> list[str]:
             problems.append(f"{key}: folder {path} does not exist")
         elif not folder and not os.path.exists(path):
             problems.append(f"{key}: {path} does not exist")
+    if d.train_data_dir and d.reg_data_dir:
+        train, reg = resolve_path(cfg, d.train_data_dir), resolve_path(cfg, d.reg_data_dir)
+        if os.path.isdir(train) and os.path.realpath(train) == os.path.realpath(reg):
+            problems.append(f"reg_data_dir: {reg} is the training images folder too: regularisation images need "
+                            "a folder of their own (e.g. reg/ beside img/), or leave reg_data_dir empty")
     return problems + file_problems(cfg)
 
 

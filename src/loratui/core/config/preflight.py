@@ -51,7 +51,7 @@ def dataset_folder_problems(cfg) -> list[str]:
     """The train/reg folders and their `N_name` folders open, and their repeats make sense."""
     from loratui.core.config.load import resolve_path
     from loratui.core.dataset import (
-        IMAGE_EXTENSIONS, MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, list_folder, parse_subset_name,
+        IMAGE_EXTENSIONS, MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, list_folder, parse_subset_name, train_dir_hint,
     )
 
     problems = []
@@ -85,7 +85,7 @@ def dataset_folder_problems(cfg) -> list[str]:
                 unreadable += 1
         if key == "train_data_dir" and not images and not unreadable:  # what `steps` and `train` stop on
             problems.append(f"train_data_dir: no training images under {root}: it needs `N_name` folders (e.g. "
-                            "10_alice) holding the images")
+                            f"10_alice) holding the images{train_dir_hint(root)}")
     return problems
 
 

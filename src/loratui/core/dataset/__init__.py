@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from loratui.core.dataset.balance import Rename, apply_renames, balance_plan, balance_target, plan_conflicts
 from loratui.core.dataset.images import IMAGE_EXTENSIONS, is_image, iter_images, list_folder
-from loratui.core.dataset.locate import DatasetLocation, locate_dataset
+from loratui.core.dataset.locate import DatasetLocation, locate_dataset, train_dir_hint
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
 from loratui.core.dataset.project import InitResult, concept_folder_name, init_project
 from loratui.core.dataset.scan import MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, parse_subset_name, scan_dataset
@@ -48,6 +48,7 @@ __all__ = [
     "iter_images",
     "list_folder",
     "locate_dataset",
+    "train_dir_hint",
     "looks_truncated",
     "parse_subset_name",
     "plan_conflicts",

@@ -76,3 +76,22 @@ def locate_dataset(path: str | os.PathLike) -> DatasetLocation:
         project = parent.parent if parent.name == "img" else None
         return DatasetLocation(parent, None, project, path.name, "concept")
     return DatasetLocation(path, None, None, None, "flat" if _has_images(path) else "dataset")
+
+
+def train_dir_hint(path: str | os.PathLike) -> str:
+    """What to set train_data_dir to when ``path`` holds no `N_name` folders but is a form the
+    other commands accept (a project folder, one concept folder, a flat folder of images); "" when
+    there is nothing better to say. Starts with "; " so callers append it to their message."""
+    try:
+        where = locate_dataset(path)
+    except LoratuiError:
+        return ""
+    if where.kind == "project" and _has_concepts(where.train_dir):
+        return f"; {path} is a project folder: set train_data_dir to its img folder, {where.train_dir}"
+    if where.kind == "concept":
+        return (f"; {path} is one concept folder: set train_data_dir to the folder that holds it, "
+                f"{where.train_dir}")
+    if where.kind == "flat":
+        return (f"; the images sit directly in {path}: move them into a `N_name` folder inside it "
+                "(`loratui dataset init` makes one)")
+    return ""

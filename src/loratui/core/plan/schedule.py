@@ -311,8 +311,11 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
     if train_samples == 0:
         if all_left_out(scan):
             raise LoratuiError(all_left_out(scan))
+        from loratui.core.dataset import train_dir_hint
+
+        hint = train_dir_hint(scan.train_data_dir) or "; see `loratui dataset`"
         raise LoratuiError(f"no training images found under {scan.train_data_dir}: it needs `N_name` "
-                           f"folders with images (N = repeats); see `loratui dataset`")
+                           f"folders with images (N = repeats){hint}")
 
     folders = _folder_lines(scan, registered)
     reg = None
