@@ -95,3 +95,31 @@ def test_append_builds_a_recipe_step_by_step(tmp_path):
 def test_paths_are_plain(tmp_path):
     save_recipe(Recipe([Dedupe()]), str(tmp_path / "s.toml"))
     assert load_recipe(Path(tmp_path / "s.toml")).ops == [Dedupe()]
+
+
+def test_adding_to_a_recipe_keeps_its_comments_and_layout(tmp_path):
+    """--save-recipe into an existing recipe re-dumped the file: the user's comments were lost."""
+    path = tmp_path / "r.toml"
+    text = ('# my precious comment\r\ndescription = "drop ratings"  # why\r\n\r\n'
+            '[[op]]\r\n# first the ratings\r\nop = "remove_category"\r\ncategories = ["rating"]\r\n')
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    recipe = append_to_recipe(path, [Dedupe()], where="tag:solo")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf" + text.encode())  # every old byte, BOM and CRLF kept
+    assert raw.endswith(b'\r\n[[op]]\r\nop = "dedupe"\r\nwhere = "tag:solo"\r\n')
+    assert load_recipe(path).ops == recipe.ops and len(recipe.ops) == 2
+
+
+def test_adding_to_a_recipe_written_as_an_inline_array(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text('# keep\nop = [ { op = "dedupe" } ]  # mine\n', encoding="utf-8")
+    append_to_recipe(path, [RemoveTags(["solo"])])
+    text = path.read_text()
+    assert text.startswith("# keep\n") and "# mine" in text
+    assert [type(op) for op in load_recipe(path).ops] == [Dedupe, RemoveTags]
+
+
+def test_a_new_recipe_is_written_as_op_tables(tmp_path):
+    path = tmp_path / "r.toml"
+    append_to_recipe(path, [Dedupe()])
+    assert path.read_text() == '[[op]]\nop = "dedupe"\n'

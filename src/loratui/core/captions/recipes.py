@@ -34,6 +34,7 @@ than rating need the tagger's selected_tags.csv when the recipe is applied.
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,7 @@ import tomli_w
 from loratui.core.captions.filter import combine_where, parse_where
 from loratui.core.captions.ops import Op, op_from_dict
 from loratui.core.errors import LoratuiError
-from loratui.core.fsutil import atomic_write_text
+from loratui.core.fsutil import atomic_write_bytes, atomic_write_text
 from loratui.core.tomlfile import read_toml
 
 
@@ -98,8 +99,21 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
     return recipe_from_dict(data, str(path))
 
 
+def _value(value) -> str:
+    return tomli_w.dumps({"v": value}).split("=", 1)[1].strip() if not isinstance(value, list) else \
+        "[" + ", ".join(_value(v) for v in value) + "]"
+
+
+def _op_table(op: Op) -> str:
+    """One operation as an ``[[op]]`` table with short lists on one line (the form the docs show)."""
+    lines = ["[[op]]"] + [f"{key} = {_value(value)}" for key, value in op.to_dict().items()]
+    return "\n".join(lines) + "\n"
+
+
 def dumps_recipe(recipe: Recipe) -> str:
-    return tomli_w.dumps(recipe_to_dict(recipe))
+    head = "".join(f"{key} = {_value(value)}\n" for key, value in
+                   (("description", recipe.description), ("where", recipe.where)) if value)
+    return head + "".join(("\n" if head or i else "") + _op_table(op) for i, op in enumerate(recipe.ops))
 
 
 def save_recipe(recipe: Recipe, path: str | os.PathLike) -> None:
@@ -129,10 +143,35 @@ def append_to_recipe(path: str | os.PathLike, ops: list[Op], where: str | None =
     to them alone.
     """
     path = Path(path)
-    recipe = load_recipe(path) if path.exists() else Recipe([])
-    for op in ops:
-        if where:
-            op = op_from_dict({**op.to_dict(), "where": combine_where(op.where, where)})
-        recipe.ops.append(op)
-    save_recipe(recipe, path)
+    exists = path.exists()
+    recipe = load_recipe(path) if exists else Recipe([])
+    added = [op_from_dict({**op.to_dict(), "where": combine_where(op.where, where)}) if where else op
+             for op in ops]
+    recipe.ops.extend(added)
+    if not exists:
+        save_recipe(recipe, path)
+        return recipe
+    raw = path.read_bytes()
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8-sig")
+    newline = "\r\n" if "\r\n" in text else "\n"
+    updated = _appended_text(text.replace("\r\n", "\n"), added).replace("\n", newline)
+    if recipe_from_dict(tomllib.loads(updated), str(path)).ops != recipe.ops:  # never write a changed meaning
+        raise LoratuiError(f"{path}: cannot add to this recipe without rewriting it: add the steps by hand")
+    atomic_write_bytes(path, (b"\xef\xbb\xbf" if bom else b"") + updated.encode("utf-8"))
     return recipe
+
+
+def _appended_text(text: str, added: list[Op]) -> str:
+    """The recipe text with ``added`` after its operations, every other byte (comments, layout) kept."""
+    import tomlkit
+
+    doc = tomlkit.parse(text)
+    if isinstance(doc.get("op"), tomlkit.items.AoT):  # [[op]] tables: they end the file, add more after
+        return text.rstrip("\n") + "\n" + "".join("\n" + _op_table(op) for op in added)
+    array = doc["op"]  # op = [ {...}, ... ]: add inline tables to that array
+    for op in added:
+        table = tomlkit.inline_table()
+        table.update(op.to_dict())
+        array.append(table)
+    return tomlkit.dumps(doc)

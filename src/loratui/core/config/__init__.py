@@ -52,8 +52,10 @@ from loratui.core.config.sdscripts_export import (
     refuse_foreign_export_files,
 )
 from loratui.core.config.write import save_config, update_config_text, write_config
+from loratui.core.config.check import config_file_problems
 
 __all__ = [
+    "config_file_problems",
     "CANONICAL_FAMILIES", "FAMILY_SPELLINGS", "canonical_family",
     "SCHEDULER_CLASSES", "SamplePrompt", "detect_model_family", "family_from_keys", "output_dir_problem",
     "parse_prompt_line", "parse_prompts", "resume_state_problem",

@@ -52,8 +52,11 @@ def _unknown_key_problem(section: str, key: str) -> str:
     return f"{key}: unknown key in [{section}] (`loratui config explain` lists every key)"
 
 
-def _collect(data: dict, locate) -> tuple[TrainingConfig, list[str]]:
+def _collect(data: dict, locate) -> tuple[TrainingConfig, list[str], set[str]]:
+    """The config from ``data`` with every valid value set, the problems, and the keys whose values
+    were refused (their fields keep the default in the returned config)."""
     problems: list[str] = []
+    refused: set[str] = set()
     sections: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
     for top, body in data.items():
         if top not in SECTIONS:
@@ -76,17 +79,18 @@ def _collect(data: dict, locate) -> tuple[TrainingConfig, list[str]]:
                 sections[top][key] = coerce_value(spec, value)
             except ValueError as exc:
                 problems.append(locate(top, key, f"{key}: {exc}"))
+                refused.add(key)
     cfg = TrainingConfig()
     for section, values in sections.items():
         setattr(cfg, section, dataclasses.replace(getattr(cfg, section), **values))
-    return cfg, problems
+    return cfg, problems, refused
 
 
 def config_from_dict(data: dict, source: str = "<dict>") -> TrainingConfig:
     """Build a config from nested {section: {key: value}} data; ConfigError lists every problem."""
     def locate(section, key, problem):
         return f"{source}: {problem}"
-    cfg, problems = _collect(data, locate)
+    cfg, problems, _refused = _collect(data, locate)
     if problems:
         raise ConfigError(problems)
     return cfg
@@ -157,11 +161,13 @@ def loads_config(text: str, source: str = "<string>", config_dir: Path | None = 
         number = lines.get((section, key))
         return f"{source}, line {number}: {problem}" if number else f"{source}: {problem}"
 
-    cfg, problems = _collect(data, locate)
-    if problems:
-        raise ConfigError(problems, source)
+    cfg, problems, refused = _collect(data, locate)
     if config_dir is not None:
         cfg.config_dir = config_dir
+    if problems:
+        error = ConfigError(problems, source)
+        error.partial, error.refused = cfg, refused  # for `config check`'s list of every problem
+        raise error
     return cfg
 
 

@@ -1,0 +1,38 @@
+"""Every problem of a config file in one list: what `config check` prints.
+
+A config whose values do not all parse still has paths worth checking: the values that did parse
+are checked as `train` would, so fixing a typo does not reveal a missing base model only then.
+Problems that involve a refused key are left out (its field holds the default, not the user's value).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from loratui.core.config.fields import ConfigError
+from loratui.core.config.load import check_paths, load_config, validate
+from loratui.core.config.packages import missing_packages
+from loratui.core.config.schema import TrainingConfig
+
+
+def _involves(problem: str, keys: set[str]) -> bool:
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", problem))
+    return bool(words & keys)
+
+
+def config_file_problems(path: str | os.PathLike) -> tuple[TrainingConfig | None, list[str]]:
+    """(the config, or None when some value did not parse; every problem, one line each, naming the
+    file first). Problems of the values come first, then those of the fields together, the paths and
+    the packages."""
+    source = str(path)
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        partial, refused = getattr(exc, "partial", None), getattr(exc, "refused", set())
+        if partial is None:  # not TOML, not readable: nothing else can be checked
+            return None, list(exc.problems)
+        more = [p for p in validate(partial) + check_paths(partial) + missing_packages(partial)
+                if not _involves(p, refused)]
+        return None, list(exc.problems) + [f"{source}: {p}" for p in more]
+    return cfg, [f"{source}: {p}" for p in validate(cfg) + check_paths(cfg) + missing_packages(cfg)]
