@@ -331,3 +331,16 @@ def test_resuming_an_older_state_keeps_the_newer_final_lora_and_state(tiny_sd1_d
     assert (out / f"tiny-kept-step{last:08d}-2.safetensors").read_bytes() == final
     assert (out / f"tiny-kept-step{last:08d}-2-state" / "state.json").is_file()
     assert kept.is_file()
+
+
+def test_a_resume_note_shows_the_values_it_resumes_with():
+    """After `train --max-steps 3`, a plain resume said "resuming with changed ..." of a config nobody
+    changed: the note shows both values and says a --max-steps run counts."""
+    from loratui.engine.state import resume_conflicts
+
+    saved = {"training": {"max_train_steps": 3}}
+    errors, notes = resume_conflicts(saved, {"training": {"max_train_epochs": 2}}, state="s", lora="l")
+    assert errors == []
+    assert notes == ["resuming with other values than the state was saved with (a --max-steps or "
+                     "--max-train-epochs run counts): training.max_train_epochs unset -> 2, "
+                     "training.max_train_steps 3 -> unset; allowed: they take effect from here"]

@@ -213,6 +213,10 @@ def _flatten(data: dict, prefix: str = "") -> dict:
     return flat
 
 
+def _shown(value) -> str:
+    return "unset" if value is None else json.dumps(value, default=str)
+
+
 def resume_conflicts(saved: dict | None, current: dict, *, state: str, lora: str) -> tuple[list[str], list[str]]:
     """(errors, notes) for resuming a state saved with config ``saved`` under config ``current`` (both
     as config_to_dict gives them). An error names the field, its saved and current values and the two
@@ -239,7 +243,9 @@ def resume_conflicts(saved: dict | None, current: dict, *, state: str, lora: str
               f"which the saved state cannot follow: set it back to {old.get(key)!r}, or {way_out(key)}"
               for key in changed if key in FIXED_ON_RESUME]
     free = [k for k in changed if k.startswith(FREE_ON_RESUME) or k in FREE_ON_RESUME]
-    notes = [f"resuming with changed {', '.join(free)} (allowed: they take effect from here)"] if free else []
+    shown = ", ".join(f"{k} {_shown(old.get(k))} -> {_shown(new.get(k))}" for k in free)
+    notes = [f"resuming with other values than the state was saved with (a --max-steps or --max-train-epochs "
+             f"run counts): {shown}; allowed: they take effect from here"] if free else []
     return errors, notes
 
 
