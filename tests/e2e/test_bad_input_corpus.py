@@ -283,7 +283,7 @@ for name, folder, words in REPEATS:
 RESUME = [("state-json", "state.json", r"state\.json is truncated or damaged \(not JSON\)"),
           ("optimizer", "optimizer.pt", r"optimizer\.pt is truncated or damaged"),
           ("rng-missing", "rng.pt", r"rng\.pt is missing"),
-          ("lora-cut", "lora", r"lora\.safetensors: truncated")]
+          ("lora-cut", "lora", r"lora\.safetensors is truncated or damaged")]
 for name, damage, words in RESUME:
     CASES.append(Case(f"check-resume-{name}", check(resume_in_config(damage)), 1, r"c\.toml: saving\.resume: .*" + words,
                       stream="out"))

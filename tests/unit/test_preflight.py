@@ -131,6 +131,12 @@ def test_resume_states(tmp_path):
     json_cut = _state(tmp_path / "c-state")
     (json_cut / "state.json").write_text('{"format": 1, "st')
     assert "state.json is truncated or damaged (not JSON)" in resume_state_problem(json_cut)
+    lora_cut = _state(tmp_path / "f-state")
+    data = (lora_cut / "lora.safetensors").read_bytes()
+    (lora_cut / "lora.safetensors").write_bytes(data[: len(data) // 2])
+    problem = resume_state_problem(lora_cut)
+    assert "lora.safetensors is truncated or damaged" in problem and "download" not in problem
+    assert problem.endswith("use an earlier state or start again")
     # a kill between the two renames: FOLDER is gone, FOLDER.tmp is complete -> the engine uses it
     _state(tmp_path / "d-state.tmp")
     assert resume_state_problem(tmp_path / "d-state") is None

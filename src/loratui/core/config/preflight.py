@@ -150,8 +150,9 @@ def resume_state_problem(folder: str | os.PathLike, option: str = "--resume") ->
                 "the file is damaged")
     try:
         safetensors_keys(chosen / "lora.safetensors")
-    except LoratuiError as exc:
-        return f"{option}: {exc}"
+    except LoratuiError:  # its own message says "download it again": not what a saved state needs
+        return (f"{option}: {chosen / 'lora.safetensors'} is truncated or damaged (not a complete .safetensors "
+                "file): this state cannot be resumed; use an earlier state or start again")
     for name in ("optimizer.pt", "rng.pt"):
         try:
             with zipfile.ZipFile(chosen / name) as archive:
