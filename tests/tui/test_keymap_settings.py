@@ -173,3 +173,29 @@ def test_keymap_override_changes_the_key(tmp_path, monkeypatch):
             assert keys == {"y", "question_mark"}
 
     asyncio.run(scenario())
+
+
+def test_the_app_names_keymap_ids_no_binding_has(tmp_path):
+    """`"no.such.id" = "x"` in keymap.toml was ignored without a word; ids of screens not shown yet
+    (train.stop) are known."""
+    from fixtures.tui_dataset import make_dataset
+
+    from loratui.core.dataset import locate_dataset
+    from loratui.tui.app import LoratuiApp
+
+    keymap = tmp_path / "cfg" / "keymap.toml"
+    keymap.parent.mkdir(parents=True)
+    keymap.write_text('[keys]\n"app.dataset" = "f2"\n"train.stop" = "X"\n"app.datset" = "f3"\n', encoding="utf-8")
+    root = make_dataset(tmp_path / "proj")
+    app = LoratuiApp(locate_dataset(root), settings_file=tmp_path / "cfg" / "tui.toml", keymap_file=keymap,
+                     themes_dir=tmp_path / "themes", watch=False)
+    seen = []
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            seen.extend(n.message for n in app._notifications)
+
+    asyncio.run(scenario())
+    [line] = [m for m in seen if "keymap.toml" in m]
+    assert "'app.datset' (did you mean 'app.dataset'?)" in line and "train.stop" not in line

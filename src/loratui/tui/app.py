@@ -99,6 +99,10 @@ class LoratuiApp(App):
         remember_theme_changes(self, self.settings_file)
         keymap, keymap_problems = load_keymap(self._keymap_file)
         apply_keymap(self, keymap)
+        if keymap:  # an id no binding has would be ignored without a word
+            from loratui.tui.services.keymap import loratui_binding_classes, unknown_binding_ids
+
+            keymap_problems += unknown_binding_ids(keymap, loratui_binding_classes(), self._keymap_file)
         for line in [*problems, *keymap_problems, *getattr(self, "startup_notes", ())]:
             self.notify(line, severity="warning", timeout=8)
         # `loratui attach DIR` opens on its run; otherwise the dataset, with a word about a live run

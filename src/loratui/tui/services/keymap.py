@@ -150,3 +150,29 @@ def unknown_binding_ids(keymap: dict[str, str], node_classes: Iterable[type[DOMN
         described.append(f"'{binding_id}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
     where = Path(path) if path is not None else keymap_path()
     return [f"{where}: no key binding has the id {', '.join(described)}: fix or remove those lines"]
+
+
+def loratui_binding_classes() -> list[type[DOMNode]]:
+    """Every screen, dialog and widget class of the app that may declare bindings (their modules
+    imported here: a screen not shown yet is still a place a keymap may name)."""
+    import importlib
+    import pkgutil
+
+    from textual.dom import DOMNode
+
+    import loratui.tui.screens
+    import loratui.tui.widgets
+
+    for package in (loratui.tui.screens, loratui.tui.widgets):
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+    found: list[type[DOMNode]] = []
+    pending = [DOMNode]
+    while pending:
+        klass = pending.pop()
+        for sub in klass.__subclasses__():
+            pending.append(sub)
+            if sub.__module__.startswith("loratui.") and sub not in found:
+                found.append(sub)
+    return found
+
