@@ -15,6 +15,7 @@ import sys
 import click
 
 from loratui import __version__
+from loratui.commands.help_text import exit_codes
 from loratui.core.errors import LoratuiError
 
 # name -> (module, attribute, one-line help shown in `loratui --help` without importing it)
@@ -57,6 +58,11 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@exit_codes((0, "done"),
+            (1, "problems found (check commands) or a run failed; an unexpected failure is \"internal error: "
+                "...\" with the details in a log file (LORATUI_DEBUG=1 shows them)"),
+            (2, "bad input (nothing changed)"), (3, "a caption run completed but some images failed"),
+            (130, "interrupted"))
 @click.version_option(__version__, prog_name="loratui")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -64,10 +70,8 @@ def cli(ctx: click.Context) -> None:
 
     `loratui` alone opens the app on the current folder; `loratui PATH` opens it on a project,
     dataset or concept folder, or a config .toml (a command name always wins: `loratui ./train`
-    for a folder named train). The commands below do the same work headless.
-
-    Exit codes: 0 done, 1 problems found (check commands) or a run failed, 2 bad input,
-    3 a caption run completed but some images failed, 130 interrupted.
+    for a folder named train). The commands below do the same work headless; each one's --help
+    lists its own exit codes.
     """
     if ctx.invoked_subcommand is None:
         from loratui.tui.launch import run_app

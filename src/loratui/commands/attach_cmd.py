@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from loratui.commands.help_text import exit_codes
 from loratui.core.errors import LoratuiError
 
 
@@ -18,6 +19,9 @@ def _row(index: int, summary) -> str:
 
 
 @click.command()
+@exit_codes((0, "done: listed, or the app closed"),
+            (2, "no such folder, no runs, no such run, several runs off a terminal without --run"),
+            (130, "interrupted"))
 @click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--run", "name", metavar="NAME", help="Open this run (its output_name) without asking.")
 @click.option("--list", "list_only", is_flag=True, help="Only list the runs (works without a terminal).")
@@ -28,8 +32,7 @@ def attach(output_dir: Path, name: str | None, list_only: bool, as_json: bool) -
     A run is live while the process holding OUTPUT_DIR/NAME.lock runs (started by the app or by
     `loratui train` in a shell), finished once its events end with `finished`, and crashed when
     its process is gone without one; crashed runs show the last lines of their log. The app follows
-    the chosen run from its start; the run itself is never touched by following it. Exit codes: 0,
-    2 no such folder / no runs / no such run.
+    the chosen run from its start; the run itself is never touched by following it.
     """
     from loratui.core.runs import last_log_lines, list_runs
 

@@ -37,10 +37,18 @@ from typing import Any
 
 import click
 
+from loratui.commands.help_text import exit_codes, shell_arg
 from loratui.commands.options import DEFAULT_SEPARATOR, SEPARATOR_HELP, separator_value
 from loratui.core.captions import check_separator
 from loratui.core.errors import LoratuiError
 from loratui.core.termline import fit
+
+CAPTION_EXIT_CODES = (
+    (0, "every image captioned (or skipped; a dry run)"),
+    (2, "bad input: no images, a bad option or model (nothing written)"),
+    (3, "the run completed but some images failed (each reported, the count on stderr)"),
+    (130, "interrupted: the captions written so far stay (`loratui tags undo DATASET_DIR` puts them back)"),
+)
 
 
 def _common(func):
@@ -53,8 +61,8 @@ def _common(func):
                      help=SEPARATOR_HELP),
         click.option("--force", is_flag=True, help="Also rewrite read-only caption files (mode 0444)."),
         click.option("--recursive", is_flag=True, help="Caption images in every subfolder (default: the folder and its N_concept folders)."),
-        click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Images per inference call."),
-        click.option("--workers", type=click.IntRange(min=1), default=None, help="Decode threads (default: CPU cores, max 8)."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, metavar="N", help="Images per inference call."),
+        click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N", help="Decode threads (default: CPU cores, max 8)."),
         click.option("--dry-run", is_flag=True, help="Run the model and show what would be written; write nothing."),
         click.option("--json-events", is_flag=True, help="One JSON event per line on stdout (schema in the module docs)."),
     ]
@@ -64,20 +72,18 @@ def _common(func):
 
 
 @click.group()
+@exit_codes(*CAPTION_EXIT_CODES)
 def caption() -> None:
     """Caption images with WD14 (tags) or BLIP/BLIP2/GIT (sentences), headless.
 
     DATASET_DIR is read as every command reads a dataset: a project folder made by `loratui dataset
     init` (its img/), a train folder (its N_concept folders), one concept folder, or a flat folder
     of images. The undo journal goes to the train folder (`loratui tags undo DATASET_DIR`).
-
-    \b
-    Exit codes: 0 every image captioned (or skipped), 2 bad input (no images, a bad option or
-    model), 3 the run completed but some images failed (each reported), 130 interrupted.
     """
 
 
 @caption.command()
+@exit_codes(*CAPTION_EXIT_CODES)
 @_common
 @click.option("--model", "model", default=None, help="Folder with model.onnx + selected_tags.csv (or a kohya models/wd14_tagger folder).")
 @click.option("--download", "repo_id", default=None, metavar="REPO_ID", help="Fetch the model from the Hugging Face hub into the model store, e.g. SmilingWolf/wd-swinv2-tagger-v3.")
@@ -122,16 +128,24 @@ def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batc
 
 
 @caption.command()
+@exit_codes(*CAPTION_EXIT_CODES)
 @_common
 @click.option("--model", "model", required=True, help="Local Hugging Face folder (BLIP, BLIP2, GIT) or a hub id when online.")
-@click.option("--num-beams", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--num-beams", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+              help="Beam search over N candidate captions: 1 is greedy (fastest), more is often better but slower. "
+                   "Not with --top-p.")
 @click.option("--top-p", type=click.FloatRange(0, 1), default=None, help="Nucleus sampling instead of beam search.")
-@click.option("--min-length", type=click.IntRange(min=0), default=5, show_default=True)
-@click.option("--max-length", type=click.IntRange(min=1), default=75, show_default=True)
-@click.option("--repetition-penalty", type=float, default=1.0, show_default=True)
+@click.option("--min-length", type=click.IntRange(min=0), default=5, show_default=True, metavar="N",
+              help="Shortest caption, in generated tokens (about a word each).")
+@click.option("--max-length", type=click.IntRange(min=1), default=75, show_default=True, metavar="N",
+              help="Longest caption, in generated tokens (longer ones are cut).")
+@click.option("--repetition-penalty", type=float, default=1.0, show_default=True,
+              help="Above 1.0 makes repeated words less likely (1.0 = no penalty).")
 @click.option("--prefix", default="", help="Text put before every caption (e.g. a trigger word).")
 @click.option("--postfix", default="", help="Text put after every caption.")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto", show_default=True)
+@click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto", show_default=True,
+              help="Weight type: auto is bf16 on a GPU that supports it (fp16 otherwise), fp32 on the CPU (which "
+                   "refuses fp16).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
 def blip(dataset_dir, mode, caption_extension, separator, force, recursive, batch_size, workers, dry_run, json_events,
          model, num_beams, top_p, min_length, max_length, repetition_penalty, prefix, postfix, precision, device) -> None:
@@ -229,7 +243,7 @@ def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers
             signal.signal(sig, handler)
     out.emit(summary_event(result, len(skipped)))
     if result.journal is not None and not out.json:
-        click.echo(f"Undo with: loratui tags undo {dataset_dir}")
+        click.echo(f"Undo with: loratui tags undo {shell_arg(dataset_dir)}")
     if result.interrupted:
         sys.exit(130)
     if result.failed:

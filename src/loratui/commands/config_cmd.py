@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from loratui.commands.help_text import exit_codes, shell_arg
 from loratui.commands.options import FamilyType
 from loratui.core.errors import LoratuiError
 
@@ -20,17 +21,27 @@ def _interactive() -> bool:
 
 
 @click.group()
+@exit_codes((0, "done"), (1, "`config check` found problems (one per line)"),
+            (2, "bad input: an error naming the file, line and key; export over an earlier one off a terminal "
+                "without --yes"),
+            (130, "interrupted"))
 def config() -> None:
     """Create, check, explain, import (kohya_ss JSON) and export (sd-scripts TOML) configs.
 
     A config is one TOML file with the sections [model] [dataset] [network] [optimizer] [training]
     [saving] [sampling]; key names are sd-scripts' argument names. Relative paths in it are relative
     to the config file's folder.
-
-    \b
-    Exit codes: 0 done, 1 `config check` found problems (one per line), 2 bad input (an error
-    naming the file, line and key; export over an earlier one off a terminal without --yes).
     """
+
+
+def _check_toml_name(target: Path, option: str = "") -> None:
+    """A config is TOML: a name that says otherwise (x.json, no suffix) is refused, not silently
+    filled with TOML that the next tool reading it by its suffix fails on."""
+    if target.suffix.lower() != ".toml":
+        said = f"{option} " if option else ""
+        raise LoratuiError(f"{said}{target}: a config is a TOML file: give a name ending in .toml "
+                           f"(e.g. {target.with_suffix('.toml') if target.suffix else str(target) + '.toml'}); "
+                           "nothing written")
 
 
 def _relative_to(path_text: str, config_dir: Path) -> str:
@@ -43,6 +54,8 @@ def _relative_to(path_text: str, config_dir: Path) -> str:
 
 
 @config.command("new")
+@exit_codes((0, "written"),
+            (2, "nothing written: PATH exists, its folder is missing, PATH does not end in .toml, a bad option"))
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--train-data-dir", "train_data_dir", help="Folder of N_concept image folders.")
 @click.option("--model", help="Base model: diffusers folder or .safetensors file (a Hugging Face repo id: download it first).")
@@ -51,13 +64,14 @@ def _relative_to(path_text: str, config_dir: Path) -> str:
 @click.option("--output-dir", "output_dir", help="Where the LoRA files, samples and run events go.")
 def new_config(path: str, train_data_dir: str | None, model: str | None, family: str | None,
                output_dir: str | None) -> None:
-    """Write a fully commented starter config to PATH (never overwrites a file)."""
+    """Write a fully commented starter config to PATH, a .toml file (never overwrites a file)."""
     from loratui.core.config import TrainingConfig, apply_cpu_defaults
     from loratui.core.config import save_config
 
     target = Path(path)
     if target.exists():
         raise LoratuiError(f"{target} already exists: choose another name (loratui never overwrites a config)")
+    _check_toml_name(target)
     if not target.parent.is_dir():
         raise LoratuiError(f"{target.parent} is not a folder: create it first")
     cfg = TrainingConfig()
@@ -91,7 +105,7 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
     reg = (f", reg_data_dir = reg: its {reg_images} regularization image(s) are used, which doubles the steps per "
            "epoch; set it to \"\" to train without them" if reg_images else "")
     click.echo(f"wrote {target} (train_data_dir = {cfg.dataset.train_data_dir or '(unset)'}{reg}, output_dir = "
-               f"{cfg.saving.output_dir}): edit it, then `loratui config check {target}`")
+               f"{cfg.saving.output_dir}): edit it, then `loratui config check {shell_arg(target)}`")
     if cpu_note:
         click.echo(f"note: {cpu_note}")
 
@@ -107,11 +121,15 @@ def _reg_images(reg: Path) -> int:
 
 
 @config.command("check")
+@exit_codes((0, "the config is fine (\"ok\")"),
+            (1, "problems found, one per line: the file cannot be read, a value, the fields together, a "
+                "path, a package, the dataset"),
+            (2, "bad usage: PATH is a folder, an unknown option"))
 @click.argument("path", type=click.Path(dir_okay=False))
 def check_config(path: str) -> None:
     """Load PATH, check every value, the fields together and the paths; print "ok" or the problems.
 
-    Every problem is one line; the exit code is 1 when there is any, 0 when the config is fine.
+    Every problem is one line.
     """
     from loratui.core.config import ConfigError, check_paths, load_config, missing_packages, validate
 
@@ -155,6 +173,7 @@ def _describe(spec) -> str:
 
 
 @config.command("explain")
+@exit_codes((0, "done"), (2, "no such key (with a \"did you mean\")"))
 @click.argument("key", required=False)
 def explain(key: str | None) -> None:
     """Print the help of one KEY (or section.key, or a whole section), or of every field."""
@@ -190,6 +209,7 @@ def explain(key: str | None) -> None:
 
 
 @config.command("show")
+@exit_codes((0, "done"), (2, "the config cannot be read or holds an error (named: file, line, key)"))
 @click.argument("path", type=click.Path(dir_okay=False))
 def show(path: str) -> None:
     """Print the effective config of PATH: every key with defaults filled in."""
@@ -199,6 +219,9 @@ def show(path: str) -> None:
 
 
 @config.command("import-kohya")
+@exit_codes((0, "done: imported (written with -o, else only printed)"),
+            (2, "nothing written: a JSON that cannot be read, an -o file that exists, does not end in .toml or "
+                "whose folder is missing"))
 @click.argument("json_path", metavar="JSON", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
               help="Write the imported config here (never overwrites; sample prompts go to NAME.prompts.txt).")
@@ -209,8 +232,10 @@ def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
     from loratui.core.fsutil import atomic_write_text
     from loratui.core.config import import_kohya_file
 
-    cfg, report = import_kohya_file(json_path, as_lora=as_lora)
     target = Path(output) if output else None
+    if target is not None:
+        _check_toml_name(target, "-o")  # before the JSON is read: nothing to learn from it first
+    cfg, report = import_kohya_file(json_path, as_lora=as_lora)
     prompts = None
     if target is not None:
         if target.exists():
@@ -237,6 +262,10 @@ def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
 
 
 @config.command("export-sdscripts")
+@exit_codes((0, "written (or not confirmed)"),
+            (2, "nothing written: the config, a family that cannot be told, a config.toml of your own in the "
+                "folder, an earlier export there off a terminal without --yes"),
+            (130, "interrupted"))
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 @click.option("-o", "--output-dir", "output_dir", type=click.Path(file_okay=False),
               help="Folder for config.toml and dataset.toml (default: CONFIG's name + _sdscripts).")
@@ -248,7 +277,7 @@ def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str |
     """Write sd-scripts' config.toml + dataset.toml for CONFIG and print the command that runs them.
 
     Both files are written or neither. An earlier export in the folder is overwritten only after
-    a yes (or with --yes; without a terminal the command stops, exit 2).
+    a yes (or with --yes; without a terminal the command stops).
     """
     from loratui.core.config import earlier_export, export_sdscripts, load_config, refuse_foreign_export_files
 

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import click
 
+from loratui.commands.help_text import exit_codes, shell_arg
+
 SHOWN_PER_KIND = 5
+SHOWN_SUSPECT = 5  # init: files named like images that are not, listed one per line before "... and N more"
 
 
 def _locate(directory: Path):
@@ -36,6 +39,8 @@ def _interactive() -> bool:
 
 
 @click.group()
+@exit_codes((0, "done (scan: no errors; warnings are fine)"), (1, "scan found errors"),
+            (2, "bad input (nothing changed; balance off a terminal without --yes)"), (130, "interrupted"))
 def dataset() -> None:
     """Scan, lay out and balance kohya-style datasets.
 
@@ -44,25 +49,20 @@ def dataset() -> None:
     DIR may also be a project folder made by `loratui dataset init` (its img/ and reg/ are used)
     or one concept folder (scan shows that concept; balance works on its train folder), as for
     every command that takes a dataset.
-
-    \b
-    Exit codes: 0 done (scan: no errors; warnings are fine), 1 scan found errors, 2 bad input
-    (nothing changed; balance off a terminal without --yes), 130 interrupted.
     """
 
 
 @dataset.command("scan")
+@exit_codes((0, "no errors (warnings are fine)"),
+            (1, "at least one error (unreadable images, empty or non-UTF-8 captions, no concept folders)"),
+            (2, "bad input: no such folder, a bad option"), (130, "interrupted"))
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--reg", "reg", type=click.Path(path_type=Path), help="Regularization folder (same N_name layout).")
 @click.option("--caption-extension", default=".txt", show_default=True, help="Extension of caption files.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every problem listed).")
 @click.option("--all", "show_all", is_flag=True, help=f"List every problem, not only {SHOWN_PER_KIND} per kind.")
 def scan(directory: Path, reg: Path | None, caption_extension: str, as_json: bool, show_all: bool) -> None:
-    """Summarise each concept folder and list dataset problems, the way sd-scripts will see them.
-
-    Exit codes: 0 when there are no errors (warnings are fine), 1 when at least one error was found
-    (unreadable images, empty or non-UTF-8 captions, no concept folders), 2 for bad arguments.
-    """
+    """Summarise each concept folder and list dataset problems, the way sd-scripts will see them."""
     from loratui.core.dataset import caption_extension_option, scan_dataset
 
     location = _locate(directory)
@@ -123,9 +123,13 @@ def print_problems(problems, show_all: bool) -> None:
 
 
 @dataset.command("init")
+@exit_codes((0, "done"),
+            (2, "bad input, nothing copied: a file already there (never overwritten), --repeats below 1, --images "
+                "without images, ..."),
+            (130, "interrupted"))
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--concept", required=True, help="Concept name (trigger word), e.g. 'sks'.")
-@click.option("--repeats", required=True, type=int, help="Repeats per epoch for this concept (>= 1).")
+@click.option("--repeats", required=True, type=int, metavar="N", help="Repeats per epoch for this concept (>= 1).")
 @click.option("--class-tokens", default=None, help="Class words appended to the folder name, e.g. 'dog' -> 10_sks dog.")
 @click.option("--images", "images_src", type=click.Path(path_type=Path),
               help="Folder whose images (and their caption files) are brought into the concept folder.")
@@ -150,8 +154,10 @@ def init(
     Existing folders are kept; an existing file is never overwritten (the command stops before
     copying anything). With --link or --hardlink only the images are linked: the caption files are
     copied, since they are what you edit in the project. Images sd-scripts does not train (AVIF,
-    GIF, TIFF, JXL, ...) are left in SRC, with their captions, and named. No config file is written:
-    use `loratui config` for that.
+    GIF, TIFF, JXL, ...) are left in SRC, with their captions, and named; so are SRC's subfolders
+    (sd-scripts reads only the images directly in a concept folder). A file named like an image
+    that is not one (a text file named .png) is brought in and named: replace or delete it before
+    training. No config file is written: use `loratui config` for that.
     """
     from loratui.core.dataset import caption_extension_option, init_project
     from loratui.core.errors import LoratuiError
@@ -186,12 +192,51 @@ def init(
             click.echo(f"skipped {len(result.skipped_images)} image(s) sd-scripts does not train "
                        f"({', '.join(result.skipped_formats)}){captions}: convert them to PNG, then copy them "
                        f"from {images_src}/ into {result.concept_dir}/")
-    click.echo(f"next: loratui dataset scan {result.project_dir}")
+        _name_left_behind(images_src, result)
+    click.echo(f"next: loratui dataset scan {shell_arg(result.project_dir)}")
+
+
+def _name_left_behind(images_src: Path, result) -> None:
+    """What `init --images SRC` did not bring in as a working image: its subfolders (left in SRC:
+    sd-scripts reads only the images directly in a concept folder) and the files it copied that are
+    not readable images (a text file named .png), one line each."""
+    from loratui.core.dataset import ImageSizeError, list_folder, read_image_size
+
+    folders = [e for e in list_folder(images_src) if not e.name.startswith(".") and _is_folder(e)]
+    if folders:
+        names = ", ".join(f"{e.name}/" for e in folders[:SHOWN_SUSPECT])
+        more = f" and {len(folders) - SHOWN_SUSPECT} more" if len(folders) > SHOWN_SUSPECT else ""
+        click.echo(f"skipped {len(folders)} subfolder(s) of {images_src}/: {names}{more} (sd-scripts reads only the "
+                   f"images directly in a concept folder: to add a subfolder's, run init again with --images "
+                   f"{shell_arg(images_src / folders[0].name)})")
+    suspects = []
+    for image in result.images:
+        try:
+            read_image_size(image)
+        except ImageSizeError as exc:
+            suspects.append((image, str(exc)))
+    for image, reason in suspects[:SHOWN_SUSPECT]:
+        click.echo(f"warning: {image}: not a readable image ({reason}); it was brought in: replace or delete it "
+                   "before training", err=True)
+    if len(suspects) > SHOWN_SUSPECT:
+        click.echo(f"warning: ... and {len(suspects) - SHOWN_SUSPECT} more file(s) that are not readable images "
+                   "(`loratui dataset scan` lists them all)", err=True)
+
+
+def _is_folder(entry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=True)
+    except OSError:  # a link loop: not a folder init would read
+        return False
 
 
 @dataset.command("balance")
+@exit_codes((0, "done: renamed, a dry run, already balanced, or not confirmed"),
+            (2, "nothing renamed: bad input (no concept folder with images, a new name already taken), or not a "
+                "terminal without --yes or --dry-run"),
+            (130, "interrupted"))
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
-@click.option("--target", type=int, default=None,
+@click.option("--target", type=int, default=None, metavar="N",
               help="Samples per epoch wanted for each concept (default: the largest concept's current samples).")
 @click.option("--caption-extension", default=".txt", show_default=True, help="Extension of caption files.")
 @click.option("--dry-run", is_flag=True, help="Only show the plan.")

@@ -3,14 +3,30 @@ model, a config) opened in the app; `--headless` runs the scripted walkthrough a
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
 
 import click
 
+from loratui.commands.help_text import exit_codes
 from loratui.core.errors import LoratuiError
 
+
+def check_demo_folder(root: Path) -> None:
+    """--dir must be a folder or a path one can be made at: a file there, or a file where one of
+    its parent folders should be (``alice.toml/demo``), is one line naming it, before anything is built."""
+    for path in (root, *root.parents):
+        if path.is_dir():
+            if path != root and not os.access(path, os.W_OK | os.X_OK):
+                raise LoratuiError(f"--dir {root}: cannot create it: {path} is not writable: give --dir a folder "
+                                   "you can write to, e.g. --dir ./loratui-demo")
+            return
+        if os.path.lexists(path):
+            which = "" if path == root else f" {path}"
+            raise LoratuiError(f"--dir {root}:{which} is a file, not a folder: give --dir a folder (a new or empty "
+                               "one, or an earlier demo project), e.g. --dir ./loratui-demo")
 
 
 def prepare_project(root: Path, *, fresh: bool = False) -> tuple[Path, bool]:
@@ -47,6 +63,9 @@ def demo_lora(root: Path) -> Path | None:
 
 
 @click.command()
+@exit_codes((0, "done"), (1, "a step of the headless walkthrough failed (shown above it)"),
+            (2, "bad input: a folder that is not a demo project, --dir a file, no terminal for the app"),
+            (130, "interrupted"))
 @click.option("--dir", "folder", default="loratui-demo", show_default=True, type=click.Path(path_type=Path),
               help="Where to create (or find) the demo project.")
 @click.option("--fresh", is_flag=True, help="Delete the demo project there first and build it anew.")
@@ -61,12 +80,9 @@ def demo(folder: Path, fresh: bool, headless: bool, no_train: bool) -> None:
     up, a tiny random SD1-shaped model and a config.toml) and opens the app on it: clean the captions,
     look at the steps calculator, start training on the Train screen and watch the loss fall within
     a couple of minutes. `--headless` does the same work as commands and prints the LoRA's path.
-
-    \b
-    Exit codes: 0 done, 1 a step of the headless walkthrough failed (shown above it), 2 bad input
-    (a folder that is not a demo project, no terminal for the app), 130 interrupted.
     """
     root = folder.resolve()
+    check_demo_folder(root)
     if headless:
         from loratui.demo import main
 

@@ -9,24 +9,25 @@ from pathlib import Path
 
 import click
 
+from loratui.commands.help_text import exit_codes
 from loratui.core.errors import LoratuiError
 
 
 @click.group()
+@exit_codes((0, "done"), (2, "bad input: a file that is not a LoRA, a model it was not trained on, ..."),
+            (130, "interrupted (nothing is written)"))
 def lora() -> None:
-    """Look inside LoRA / LyCORIS files and convert LyCORIS ones to plain LoRA.
-
-    Exit codes: 0 done, 2 bad input (a file that is not a LoRA, a model it was not trained on, ...).
-    """
+    """Look inside LoRA / LyCORIS files and convert LyCORIS ones to plain LoRA."""
 
 
 @lora.command()
+@exit_codes((0, "done"), (2, "not a LoRA file"))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every ss_* metadata key).")
 def info(file: str, as_json: bool) -> None:
     """The network type, layers, ranks and training metadata of FILE, and where it loads.
 
-    Reads the header only: instant even for a large file. Exit codes: 0 done, 2 not a LoRA file.
+    Reads the header only: instant even for a large file.
     """
     from loratui.core.config import describe_lora, read_lora_info
 
@@ -78,12 +79,13 @@ def _check_output(source: Path, output: Path, force: bool) -> None:
 
 
 @lora.command()
+@exit_codes((0, "done"), (2, "bad input (nothing is written)"), (130, "interrupted (nothing is written)"))
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.argument("output", type=click.Path(dir_okay=False))
 @click.option("--model", required=True, metavar="PATH",
               help="The base model SOURCE was trained on: a diffusers folder, a .safetensors/.ckpt checkpoint, "
                    "or a loratui config .toml (its [model] is used). DoRA's update depends on its weights.")
-@click.option("--rank", type=click.IntRange(min=1), default=None,
+@click.option("--rank", type=click.IntRange(min=1), default=None, metavar="N",
               help="Most rank any layer keeps (default: no cap, --tolerance alone decides). Smaller files, "
                    "more error: the report says how much.")
 @click.option("--tolerance", type=click.FloatRange(min=0, max=1, max_open=True), default=0.001, show_default=True,
@@ -104,8 +106,6 @@ def convert(source: str, output: str, model: str, rank: int | None, tolerance: f
     at the smallest rank within --tolerance: a LoHa of rank r converts without loss at rank r² at most.
     DoRA and full updates are full-rank: cap them with --rank and read the reported error. The ss_*
     metadata is kept; loratui_converted_from records what was done. On a plain LoRA it resizes.
-
-    Exit codes: 0 done, 2 bad input (nothing is written).
     """
     from loratui.core.config import read_lora_info
 

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from loratui.commands.help_text import exit_codes
 from loratui.commands.options import FamilyType
 from loratui.core.errors import LoratuiError
 
@@ -44,19 +45,21 @@ def _json_value(value):
 
 
 @click.group()
+@exit_codes((0, "done"),
+            (2, "bad input: an unknown preset or family, apply of another family's preset without --force, "
+                "apply off a terminal without --yes"),
+            (130, "interrupted"))
 def presets() -> None:
     """List VRAM presets and apply one to a config.
 
     Shipped presets are merged with your own folder ($XDG_CONFIG_HOME/loratui/presets or
     ~/.config/loratui/presets); a preset there with the same id replaces the shipped one.
-
-    \b
-    Exit codes: 0 done, 2 bad input (an unknown preset or family, apply of another family's preset
-    without --force, apply off a terminal without --yes).
     """
 
 
 @presets.command("list")
+@exit_codes((0, "done (a user preset that cannot be read is a warning on stderr)"),
+            (2, "bad input: an unknown --family"))
 @click.option("--family", type=FamilyType(families=("sd1", "sdxl")),
               help="Only presets for this model family: sd1 (also spelled sd15) or sdxl.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -79,6 +82,7 @@ def list_presets(family: str | None, as_json: bool) -> None:
 
 
 @presets.command("show")
+@exit_codes((0, "done"), (2, "no such preset ID (`loratui presets list` shows them)"))
 @click.argument("preset_id", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def show_preset(preset_id: str, as_json: bool) -> None:
@@ -107,6 +111,10 @@ def show_preset(preset_id: str, as_json: bool) -> None:
 
 
 @presets.command("apply")
+@exit_codes((0, "written, a dry run, nothing to change, or not confirmed"),
+            (2, "nothing written: bad input (the config, an unknown preset, a family mismatch or a result "
+                "`config check` would refuse without --force), or not a terminal without --yes"),
+            (130, "interrupted"))
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.argument("preset_id", metavar="ID")
 @click.option("--yes", "-y", is_flag=True, help="Write without asking.")
@@ -118,8 +126,7 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool
 
     A preset for another model family than the config's (an SDXL preset's 1024 px on an SD1 model)
     is refused unless --force, and so is one that would make the config invalid (its 512 px past the
-    config's max_bucket_reso). Exit codes: 0 written (or nothing to change, or not confirmed),
-    2 bad input (an unknown preset, a family mismatch without --force, not a terminal without --yes).
+    config's max_bucket_reso).
     """
     from loratui.core.config import load_config, save_config, validate
     from loratui.core.config import apply_preset, preset_changes

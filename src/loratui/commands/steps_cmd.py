@@ -9,6 +9,8 @@ import json
 
 import click
 
+from loratui.commands.help_text import exit_codes
+
 
 def _network_line(n: dict) -> str:
     if "error" in n:
@@ -88,6 +90,7 @@ def _human(schedule, config: str, target=None, network=None) -> list[str]:
 
 
 @click.command()
+@exit_codes((0, "done"), (2, "bad input: the config, or a dataset with no training images"))
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the breakdown.")
 @click.option("--num-processes", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
@@ -96,10 +99,7 @@ def _human(schedule, config: str, target=None, network=None) -> list[str]:
               help="Find the epoch count whose exact step total comes closest to N; the breakdown (and "
                    "--json) then shows that many epochs, the answer is under \"target\".")
 def steps(config: str, as_json: bool, num_processes: int, target_steps: int | None) -> None:
-    """Samples, buckets, batches and steps that CONFIG trains, with sd-scripts' arithmetic.
-
-    Exit codes: 0 done, 2 bad input (the config, or a dataset with no training images).
-    """
+    """Samples, buckets, batches and steps that CONFIG trains, with sd-scripts' arithmetic."""
     from loratui.core.config import load_config
     from loratui.core.plan import compute_schedule, epochs_for_target_steps, plan_epoch, scan_for_config
 

@@ -10,12 +10,23 @@ from pathlib import Path
 
 import click
 
+from loratui.commands.help_text import exit_codes, shell_arg
 from loratui.commands.options import DEFAULT_SEPARATOR, SEPARATOR_HELP, separator_value
 from loratui.core.errors import LoratuiError
 
 PLAN_LINES = 20
 WHERE_HELP = ('Only captions matching EXPR: tag:X, -tag:X, folder:X, file:X, text:X, tags>N, tags<N, tags=N, empty, '
               'missing, multiline, joined by and/or/not (e.g. "tag:solo and not folder:*reg*").')
+TAGS_CSV = "A WD14 selected_tags.csv (the tagger's tag list, with each tag's category)"
+UNUSED_TAGS_CSV = "Not used by {name}, which needs no tag categories (every tags command takes this option)."
+WRITE_EXIT_CODES = (
+    (0, "written, a dry run, nothing to change, or not confirmed"),
+    (1, "written, except a caption that changed on disk during the write: it is left as it is and named"),
+    (2, "bad input, a caption changed on disk since it was read, a read-only caption without --force, or not a "
+        "terminal without --yes or --dry-run (--json still prints the plan): nothing written; a caption that "
+        "cannot be written stops the rest (the error says what was written)"),
+    (130, "interrupted: the error says how many captions were written (`loratui tags undo DIR` puts them back)"),
+)
 
 
 def _interactive() -> bool:
@@ -24,6 +35,14 @@ def _interactive() -> bool:
 
 
 @click.group()
+@exit_codes(
+    (0, "done: written, a dry run, nothing to change, or not confirmed"),
+    (1, "`tags check` found errors; an operation wrote the captions except one that changed on disk during "
+        "the write (named, left as it is)"),
+    (2, "bad input, a caption changed on disk since it was read, or not a terminal without --yes or "
+        "--dry-run (nothing written in each case); `tags undo`/`redo`: nothing done"),
+    (130, "interrupted"),
+)
 def tags() -> None:
     """Bulk caption-tag operations: freq, add, remove, replace, dedupe, sort, apply, undo, redo, ...
 
@@ -34,27 +53,27 @@ def tags() -> None:
     plan), writes each file atomically and records an undo journal in the train folder's
     .loratui/undo (DIR/img/.loratui/undo for a project folder, the parent's for a concept folder;
     `loratui tags undo DIR` finds it, and `loratui tags redo DIR` re-applies what an undo took back).
-
-    \b
-    Exit codes: 0 done (written, a dry run, or nothing to change), 1 `tags check` found errors,
-    2 bad input, a caption changed on disk since it was read, or not a terminal without --yes or
-    --dry-run (nothing written in each case), 130 interrupted.
+    Each command's --help lists its own exit codes.
     """
 
 
-def _common(func):
-    @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
-    @click.option("--where", "where", metavar="EXPR", help=WHERE_HELP)
-    @click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension.")
-    @click.option("--separator", default=DEFAULT_SEPARATOR, show_default=True, callback=separator_value,
-                  help=SEPARATOR_HELP)
-    @click.option("--tags-csv", type=click.Path(dir_okay=False, path_type=Path),
-                  help="A WD14 selected_tags.csv giving tag categories (sort --by category, remove-category).")
-    @click.option("--recursive", is_flag=True, help="Every image under DIR, not only DIR and its N_concept folders.")
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        return func(*args, **kwargs)
-    return wrapper
+def _common(tags_csv_help: str):
+    """The options every tags operation takes; ``tags_csv_help`` says what --tags-csv does for this one."""
+    def decorate(func):
+        @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+        @click.option("--where", "where", metavar="EXPR", help=WHERE_HELP)
+        @click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension.")
+        @click.option("--separator", default=DEFAULT_SEPARATOR, show_default=True, callback=separator_value,
+                      help=SEPARATOR_HELP)
+        @click.option("--tags-csv", type=click.Path(dir_okay=False, path_type=Path),
+                      help=tags_csv_help)
+        @click.option("--recursive", is_flag=True,
+                      help="Every image under DIR, not only DIR and its N_concept folders.")
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            return func(*args, **kwargs)
+        return wrapper
+    return decorate
 
 
 def _writing(func):
@@ -176,15 +195,16 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
         if save_recipe:
             recipe = append_to_recipe(save_recipe, list(ops), where)
             if not as_json:
-                click.echo(f"Recipe {save_recipe}: {len(recipe.ops)} operation(s) (replay with `loratui tags apply`)")
+                click.echo(f"Recipe {save_recipe}: {len(recipe.ops)} operation(s) (replay with `loratui tags apply "
+                           f"DIR {shell_arg(save_recipe)}`)")
 
     data = plan.to_dict(root) if as_json else None
     if as_json and notes:
         data["notes"] = notes
     if not as_json:
-        for note in notes:
-            click.echo(f"Note: {note}")
         _print_plan(plan, root, show_all)
+        for note in notes:  # after the plan they explain (the "Plan:" line comes first)
+            click.echo(f"Note: {note}")
         multiline = [c for c in captions if c.multiline and (predicate is None or predicate(c))]
         if multiline:
             click.echo(f"Note: {len(multiline)} caption(s) have more than one line; sd-scripts reads only the first "
@@ -216,7 +236,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
         data["conflicts"] = result.conflicts
         click.echo(json.dumps(data, ensure_ascii=False))
     else:
-        click.echo(f"Wrote {len(result.written)} caption file(s). Undo with: loratui tags undo {directory}")
+        click.echo(f"Wrote {len(result.written)} caption file(s). Undo with: loratui tags undo {shell_arg(directory)}")
         for conflict in result.conflicts:
             click.echo(f"skipped: {conflict}", err=True)
     if result.conflicts:
@@ -248,8 +268,10 @@ def _match_options(default: str):
 # ---- commands ---------------------------------------------------------------------------------
 
 @tags.command("freq")
-@_common
-@click.option("--top", type=click.IntRange(min=0), default=50, show_default=True,
+@exit_codes((0, "done"), (2, "bad input: no images, a bad --where, a --tags-csv that cannot be read"),
+            (130, "interrupted"))
+@_common(TAGS_CSV + ": adds each tag's category (general, character, ...) to the table and to --json.")
+@click.option("--top", type=click.IntRange(min=0), default=50, show_default=True, metavar="N",
               help="Show the N most used tags (0 = all).")
 @click.option("--json", "as_json", is_flag=True, help="Print {captions, tags: {tag: count}} as JSON.")
 def freq(directory, where, caption_extension, separator, tags_csv, recursive, top, as_json):
@@ -283,11 +305,13 @@ def freq(directory, where, caption_extension, separator, tags_csv, recursive, to
 
 
 @tags.command("add")
-@_common
+@exit_codes(*WRITE_EXIT_CODES)
+@_common(UNUSED_TAGS_CSV.format(name="add"))
 @_writing
 @click.argument("new_tags", metavar="TAG...", nargs=-1, required=True)
 @click.option("--front", is_flag=True, help="Put the tags first (a trigger word); moves them where already present.")
-@click.option("--position", type=int, help="Insert at this index (0 = front, -1 = end, -2 = before the last).")
+@click.option("--position", type=int, metavar="N",
+              help="Insert at this index (0 = front, -1 = end, -2 = before the last).")
 @click.option("--move-existing/--keep-existing", default=None,
               help="Move a tag a caption already has to the position (default: only with --front).")
 @click.option("--keep", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
@@ -304,7 +328,8 @@ def add(directory, new_tags, front, position, move_existing, keep, **kw):
 
 
 @tags.command("remove")
-@_common
+@exit_codes(*WRITE_EXIT_CODES)
+@_common(UNUSED_TAGS_CSV.format(name="remove"))
 @_writing
 @click.argument("patterns", metavar="PATTERN...", nargs=-1, required=True)
 @_match_options("auto")
@@ -318,7 +343,8 @@ def remove(directory, patterns, mode, exact, glob, regex, **kw):
 
 
 @tags.command("replace")
-@_common
+@exit_codes(*WRITE_EXIT_CODES)
+@_common(UNUSED_TAGS_CSV.format(name="replace"))
 @_writing
 @click.argument("old")
 @click.argument("new")
@@ -337,7 +363,8 @@ def replace(directory, old, new, mode, exact, glob, regex, **kw):
 
 
 @tags.command("dedupe")
-@_common
+@exit_codes(*WRITE_EXIT_CODES)
+@_common(UNUSED_TAGS_CSV.format(name="dedupe"))
 @_writing
 def dedupe(directory, **kw):
     """Remove repeated tags inside each caption (the first occurrence stays)."""
@@ -347,7 +374,9 @@ def dedupe(directory, **kw):
 
 
 @tags.command("sort")
-@_common
+@exit_codes(*WRITE_EXIT_CODES)
+@_common(TAGS_CSV + " for --by category: without it only the rating tags have a known category (they go "
+         "first, the others keep their order). Not used by --by alpha or frequency.")
 @_writing
 @click.option("--by", type=click.Choice(["alpha", "frequency", "category"]), default="alpha", show_default=True,
               help="alpha; frequency: most used in the dataset first; category: rating, character, copyright, "
@@ -362,7 +391,8 @@ def sort(directory, by, keep, **kw):
 
 
 @tags.command("move-front")
-@_common
+@exit_codes(*WRITE_EXIT_CODES)
+@_common(UNUSED_TAGS_CSV.format(name="move-front"))
 @_writing
 @click.argument("patterns", metavar="PATTERN...", nargs=-1, required=True)
 @_match_options("auto")
@@ -378,7 +408,8 @@ def move_front(directory, patterns, mode, exact, glob, regex, keep, **kw):
 
 
 @tags.command("strip-underscores")
-@_common
+@exit_codes(*WRITE_EXIT_CODES)
+@_common(UNUSED_TAGS_CSV.format(name="strip-underscores"))
 @_writing
 @click.option("--keep", "keep", multiple=True, metavar="TAG",
               help="Leave this tag as it is (repeatable): a trigger word such as alice_lora.")
@@ -390,7 +421,8 @@ def strip_underscores(directory, keep, **kw):
 
 
 @tags.command("remove-category")
-@_common
+@exit_codes(*WRITE_EXIT_CODES)
+@_common(TAGS_CSV + ": needed for every CATEGORY but rating (whose tags are known without it).")
 @_writing
 @click.argument("categories", metavar="CATEGORY...", nargs=-1, required=True)
 def remove_category(directory, categories, **kw):
@@ -405,7 +437,9 @@ def remove_category(directory, categories, **kw):
 
 
 @tags.command("apply")
-@_common
+@exit_codes(*WRITE_EXIT_CODES)
+@_common(TAGS_CSV + " for the recipe's remove_category ops (needed for every category but rating) and sort "
+         "ops with by = \"category\"; the other ops do not use it.")
 @_writing
 @click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
 def apply(directory, recipe, where, **kw):
@@ -424,12 +458,12 @@ def apply(directory, recipe, where, **kw):
       tags = ["my_trigger"]
       position = 0
       move_existing = true
-    \b
-    Ops: add (tags, position, move_existing, keep), remove (patterns, mode),
-    replace (old, new, mode), dedupe, sort (by, keep), move_front (patterns, mode, keep),
-    strip_underscores, remove_category (categories). Any op may have its own where = "...";
-    a top-level where = "..." limits the whole recipe (and is combined with --where).
-    Build one with --save-recipe on any other tags command.
+
+    Ops: add (tags, position, move_existing, keep), remove (patterns, mode), replace (old, new,
+    mode), dedupe, sort (by, keep), move_front (patterns, mode, keep), strip_underscores,
+    remove_category (categories). Any op may have its own where = "..."; a top-level where = "..."
+    limits the whole recipe (and is combined with --where). Build one with --save-recipe on any
+    other tags command.
     """
     from loratui.core.captions import combine_where
     from loratui.core.captions import load_recipe
@@ -447,6 +481,8 @@ def apply(directory, recipe, where, **kw):
 
 
 @tags.command("check")
+@exit_codes((0, "no errors (warnings are fine)"), (1, "at least one error (a 0-byte or non-UTF-8 caption)"),
+            (2, "bad input: no such folder, no images"), (130, "interrupted"))
 @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension.")
 @click.option("--recursive", is_flag=True, help="Every image under DIR, not only DIR and its N_concept folders.")
@@ -457,9 +493,6 @@ def check(directory, caption_extension, recursive, as_json, show_all):
     """List the caption problems sd-scripts will meet: the same problems, levels and words as
     `loratui dataset scan` (a 0-byte or non-UTF-8 caption stops sd-scripts: an error; several lines,
     a BOM, a blank first line, a missing caption: warnings).
-
-    \b
-    Exit codes: 0 no errors (warnings are fine), 1 at least one error, 2 bad input.
     """
     from loratui.commands.dataset_cmd import print_problems
     from loratui.core.captions import caption_path, find_caption_images

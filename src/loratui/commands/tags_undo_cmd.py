@@ -7,16 +7,18 @@ from pathlib import Path
 
 import click
 
+from loratui.commands.help_text import exit_codes_block, shell_arg
 from loratui.core.errors import LoratuiError
 
-EXIT_CODES = """
-    \b
-    Exit codes:
-      0  done (or nothing asked); with --skip-changed, captions edited since are left as they
-         are and listed, as asked
-      2  nothing was {past}: nothing to {verb}, a caption edited since (see --skip-changed,
-         --force), not a terminal without --yes, or a file that cannot be read or written
-"""
+
+def _exit_codes(past: str, verb: str) -> str:
+    return exit_codes_block(
+        (0, "done (or nothing asked); with --skip-changed, captions edited since are left as they are and "
+            "listed, as asked"),
+        (2, f"nothing was {past}: nothing to {verb}, a caption edited since (see --skip-changed, --force), not a "
+            "terminal without --yes, or a file that cannot be read or written"),
+        (130, "interrupted"),
+    )
 
 
 def _walk_options(verb: str, since: str):
@@ -37,7 +39,8 @@ def _walk_options(verb: str, since: str):
 
 @click.command("undo", help="""Undo the last applied tag operation (or caption run) in DIR; repeat to walk
     further back. `loratui tags redo DIR` re-applies it, until the next change.
-""" + EXIT_CODES.format(past="undone", verb="undo"))
+
+""" + _exit_codes("undone", "undo"))
 @_walk_options("undo", "change")
 def undo(directory, yes, force, skip_changed, list_only, as_json):
     _walk(directory, "undo", yes, force, skip_changed, list_only, as_json)
@@ -45,7 +48,8 @@ def undo(directory, yes, force, skip_changed, list_only, as_json):
 
 @click.command("redo", help="""Re-apply the last change `loratui tags undo` took back in DIR, byte for byte;
     repeat to walk forward again. A new change (tags, caption run) empties the redo list, as in any editor.
-""" + EXIT_CODES.format(past="redone", verb="redo"))
+
+""" + _exit_codes("redone", "redo"))
 @_walk_options("redo", "undo")
 def redo(directory, yes, force, skip_changed, list_only, as_json):
     _walk(directory, "redo", yes, force, skip_changed, list_only, as_json)
@@ -100,10 +104,10 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
                                "can_redo": can_redo(root)}, ensure_ascii=False))
     elif undoing:
         click.echo(f"Restored {len(result.restored)} caption file(s); {result.remaining} older change(s) can still "
-                   f"be undone (`loratui tags redo {directory}` re-applies this one).")
+                   f"be undone (`loratui tags redo {shell_arg(directory)}` re-applies this one).")
     else:
         click.echo(f"Re-applied {len(result.restored)} caption file(s); {result.remaining} more undone change(s) can "
-                   f"be redone (`loratui tags undo {directory}` takes this one back).")
+                   f"be redone (`loratui tags undo {shell_arg(directory)}` takes this one back).")
     if not as_json:
         for conflict in result.conflicts:  # only with --skip-changed: left alone as asked, so still exit 0
             click.echo(f"skipped: {conflict}", err=True)

@@ -6,15 +6,20 @@ import sys
 
 import click
 
+from loratui.commands.help_text import exit_codes, shell_arg
+
 
 @click.command()
+@exit_codes((0, "finished or stopped"), (1, "training error: NaN loss, out of memory, a full disk"),
+            (2, "bad input"), (130, "interrupted before anything was saved"))
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--resume", "resume", metavar="STATE_DIR", type=click.Path(file_okay=False),
               help="Continue from a saved training state (OUTPUT_DIR/NAME-state).")
 @click.option("--save-state", is_flag=True, help="Also save the full training state with every save and at the end.")
 @click.option("--events", "events", metavar="PATH", help="Write the event stream here instead of OUTPUT_DIR/NAME.events.jsonl.")
 @click.option("--json", "echo_json", is_flag=True, help="Print every event as a JSON line on stdout (no progress bar).")
-@click.option("--max-steps", type=int, help="Stop after N steps (overrides max_train_epochs/max_train_steps; for a quick try).")
+@click.option("--max-steps", type=int, metavar="N",
+              help="Stop after N steps (overrides max_train_epochs/max_train_steps; for a quick try).")
 @click.option("--max-train-epochs", "max_epochs", type=int, metavar="N",
               help="Train N epochs in all (overrides max_train_epochs/max_train_steps of the config).")
 @click.option("--extend-epochs", "extend_epochs", type=int, metavar="N",
@@ -29,8 +34,7 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     Under `torchrun --nproc_per_node N` or `accelerate launch --num_processes N` every process trains
     its share and only the first writes files. `--resume STATE --extend-epochs N` continues a finished
     (or stopped) run for N more epochs; the LoRA it had is kept as NAME-00000E.safetensors. Save now,
-    sample now and stop: append a request to OUTPUT_DIR/NAME.control.jsonl (see core/events.py). Exit codes: 0 finished or stopped, 1 training error
-    (NaN loss, out of memory, a full disk), 2 bad input, 130 interrupted before anything was saved.
+    sample now and stop: append a request to OUTPUT_DIR/NAME.control.jsonl (see core/events.py).
     """
     for value, hint in ((max_steps, "--max-steps"), (max_epochs, "--max-train-epochs"),
                         (extend_epochs, "--extend-epochs")):
@@ -75,7 +79,8 @@ def _preflight(config: str) -> None:
     cfg = with_resolved_paths(load_config(config))
     problems = validate(cfg) + check_paths(cfg) + missing_packages(cfg)
     if problems:
-        more = f" (and {len(problems) - 1} more: `loratui config check {config}`)" if len(problems) > 1 else ""
+        more = (f" (and {len(problems) - 1} more: `loratui config check {shell_arg(config)}`)"
+                if len(problems) > 1 else "")
         raise LoratuiError(f"{config}: {problems[0]}{more}")
     scan = scan_for_config(cfg)
     if all_left_out(scan):

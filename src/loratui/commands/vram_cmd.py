@@ -6,6 +6,7 @@ import json
 
 import click
 
+from loratui.commands.help_text import exit_codes
 from loratui.commands.options import FamilyType
 from loratui.core.errors import LoratuiError
 
@@ -35,16 +36,14 @@ def _print_calibration(as_json: bool) -> None:
 
 
 @click.command()
+@exit_codes((0, "done"), (2, "bad input: the config, or a model whose family cannot be told"))
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @click.option("--family", type=FamilyType(auto=True),
               help="Override the config's model family: sd1 (also spelled sd15), sd2, sdxl or auto.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--calibration", is_flag=True, help="Show how the estimator matches its calibration figures.")
 def vram(config: str | None, family: str | None, as_json: bool, calibration: bool) -> None:
-    """Estimate the peak training VRAM of CONFIG, with a breakdown by part.
-
-    Exit codes: 0 done, 2 bad input (the config, or a model whose family cannot be told).
-    """
+    """Estimate the peak training VRAM of CONFIG, with a breakdown by part."""
     if calibration:
         _print_calibration(as_json)
         return
