@@ -40,3 +40,4 @@ def test_a_good_config_comes_back_with_its_problems(tmp_path):
     cfg, problems = config_file_problems(path)
     assert cfg is not None and cfg.dataset.train_data_dir == "img"
     assert f"{path}: train_data_dir: folder {tmp_path / 'img'} does not exist" in problems
+

@@ -61,6 +61,8 @@ def test_check_ok_and_problems(runner, tmp_path):
     assert result.output.splitlines() == [
         "bad.toml, line 2: network_dim: must be an integer from 1 to 1024, got 'sixteen'",
         "bad.toml, line 4: learning_rate: belongs in [optimizer], not [training]",
+        "bad.toml: pretrained_model_name_or_path is empty: set the base model in [model]",  # paths too: every problem
+        "bad.toml: train_data_dir is empty: set the training images folder in [dataset]",
     ]
     Path("x.toml").write_text('[network]\nnetwork_train_unet_only = true\nnetwork_train_text_encoder_only = true\n'
                               '[dataset]\ntrain_data_dir = "missing"\n')
@@ -237,3 +239,22 @@ def test_check_reports_what_train_refuses_in_the_dataset_naming_the_image(runner
     assert result.exit_code == 1, result.output
     (line,) = result.output.splitlines()
     assert "10_mychar/thin" in line and "(and 1 more image(s) like it)" in line and "16x512" in line
+
+
+def test_check_lists_paths_beside_bad_values_and_notes_the_datasets_problems(runner, tmp_path):
+    """A value error hid a missing base model; an "ok" config said nothing of captions train warns about."""
+    assert run(runner, "new", "c.toml", "--train-data-dir", "img", "--model", _local_model()).exit_code == 0
+    text = Path("c.toml").read_text()
+    Path("bad.toml").write_text(text.replace('"models/base"', '"models/gone.safetensors"').replace("network_dim = 16",
+                                                                                     'network_dim = "x"'))
+    result = run(runner, "check", "bad.toml")
+    assert result.exit_code == 1
+    assert "network_dim: must be an integer" in result.output
+    assert f"pretrained_model_name_or_path: {tmp_path / 'models' / 'gone.safetensors'} does not exist" in result.output
+    (tmp_path / "img" / "10_mychar" / "a.txt").write_bytes(b"\xff\xfe not utf-8")
+    (tmp_path / "img" / "10_mychar" / "b.png").write_bytes(b"")
+    result = run(runner, "check", "c.toml")
+    assert result.exit_code == 0 and result.stdout.splitlines()[0] == "ok"
+    assert f"note: the dataset has 2 error(s); training warns about each (`loratui dataset scan {tmp_path / 'img'}`" \
+        in result.stderr
+    assert "a.txt is not UTF-8" in result.stderr and "b.png: empty file" in result.stderr

@@ -131,17 +131,13 @@ def check_config(path: str) -> None:
 
     Every problem is one line.
     """
-    from loratui.core.config import ConfigError, check_paths, load_config, missing_packages, validate
+    from loratui.core.config import config_file_problems
 
-    try:
-        cfg = load_config(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(problem)
-        sys.exit(1)
-    problems = [f"{path}: {p}" for p in validate(cfg) + check_paths(cfg) + missing_packages(cfg)]
-    if not problems:
-        problems = [f"{path}: {p}" for p in _dataset_problems(cfg)]
+    cfg, problems = config_file_problems(path)
+    scan = None
+    if cfg is not None and not problems:
+        problems, scan = _dataset_problems(cfg)
+        problems = [f"{path}: {p}" for p in problems]
     if problems:
         for problem in problems:
             click.echo(problem)
@@ -150,19 +146,38 @@ def check_config(path: str) -> None:
     if cfg.training.max_train_epochs is None and cfg.training.max_train_steps is None:
         click.echo("note: neither max_train_epochs nor max_train_steps is set "
                    "(`loratui steps` shows what that means)", err=True)
+    _dataset_notes(scan)
 
 
-def _dataset_problems(cfg) -> list[str]:
-    """What train would refuse in the dataset itself: the schedule it computes first (no images,
-    an image no bucket takes...). Read from the images' headers, as `loratui steps` does."""
+def _dataset_problems(cfg):
+    """(what train would refuse in the dataset itself: the schedule it computes first (no images,
+    an image no bucket takes...), the scan). Read from the images' headers, as `loratui steps` does."""
     from loratui.core.errors import LoratuiError
     from loratui.core.plan import compute_schedule, scan_for_config
 
     try:
-        compute_schedule(cfg, scan_for_config(cfg))
+        scan = scan_for_config(cfg)
+        compute_schedule(cfg, scan)
     except LoratuiError as exc:
-        return [str(exc)]
-    return []
+        return [str(exc)], None
+    return [], scan
+
+
+def _dataset_notes(scan, shown: int = 5) -> None:
+    """After "ok": the dataset's errors and warnings, which training warns about without stopping
+    (left-out images, unreadable or empty captions), on stderr, so a script reading "ok" is not disturbed."""
+    from loratui.core.dataset import count_line
+
+    found = [p for p in (scan.problems if scan else []) if p.severity in ("error", "warning")]
+    if not found:
+        return
+    where = shell_arg(scan.train_data_dir) + (f" --reg {shell_arg(scan.reg_data_dir)}" if scan.reg_data_dir else "")
+    click.echo(f"note: the dataset has {count_line(found)}; training warns about each "
+               f"(`loratui dataset scan {where}` lists them):", err=True)
+    for problem in found[:shown]:
+        click.echo(f"  {problem.severity}: {problem.message}", err=True)
+    if len(found) > shown:
+        click.echo(f"  ... and {len(found) - shown} more", err=True)
 
 
 def _describe(spec) -> str:
