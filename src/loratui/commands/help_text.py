@@ -4,8 +4,9 @@ shell quoting of a path in a command line the user may copy."""
 from __future__ import annotations
 
 import inspect
-import shlex
 import textwrap
+
+from loratui.core.termline import shell_arg  # re-exported: commands quote paths with it
 
 # click indents a command's help by 2 columns inside its 80-column help (78 wide at COLUMNS=80):
 # rows of this width, indented 2 more, never pass 80.
@@ -33,8 +34,4 @@ def exit_codes(*rows: tuple[int, str]):
         return func
     return decorate
 
-
-def shell_arg(value: object) -> str:
-    """``value`` as one word of a shell command the user can copy (``proj ü`` -> ``'proj ü'``);
-    a plain path stays as it is."""
-    return shlex.quote(str(value))
+__all__ = ["EXIT_CODES_WIDTH", "exit_codes", "exit_codes_block", "shell_arg"]

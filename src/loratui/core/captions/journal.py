@@ -26,6 +26,7 @@ from loratui.core.captions.files import check_rewritable, read_only
 from loratui.core.captions.plan import EditPlan, FileEdit
 from loratui.core.errors import ConflictError, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
+from loratui.core.termline import shell_arg
 
 JOURNAL_DIR = Path(".loratui") / "undo"
 REDO_DIR = "redo"
@@ -228,7 +229,7 @@ def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str =
         if _trim_journal(path, record(landed)):
             _prune(existing, 1)
         said = (f"{len(landed):,} of {len(todo):,} caption(s) were written before it stopped; `loratui tags undo "
-                f"{dataset}` puts them back" if landed else "no caption was written")
+                f"{shell_arg(dataset)}` puts them back" if landed else "no caption was written")
         raise KeyboardInterrupt(f"interrupted: {said}") from None
     written = [item for item, folder in done if folder is not None]
     result.conflicts += [f"{item[0].path}: changed on disk since it was read, left as it is"

@@ -19,6 +19,7 @@ from loratui.core.config import schema
 from loratui.core.config.families import canonical_family
 from loratui.core.config.schema import SECTIONS, TrainingConfig, section_fields
 from loratui.core.errors import LoratuiError
+from loratui.core.termline import shell_arg
 
 
 class ConfigError(LoratuiError):
@@ -28,7 +29,7 @@ class ConfigError(LoratuiError):
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         first = self.problems[0]
         if len(self.problems) > 1:
-            where = f" {source}" if source and not source.startswith("<") else ""
+            where = f" {shell_arg(source)}" if source and not source.startswith("<") else ""
             first += f" (and {len(self.problems) - 1} more: run `loratui config check{where}` to see all)"
         super().__init__(first)
 

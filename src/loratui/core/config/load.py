@@ -33,6 +33,7 @@ from loratui.core.config.fields import (
     FIELDS, KEY_SECTIONS, PATH_KEYS, ConfigError, coerce_value, file_name_problem, show_value,
 )
 from loratui.core.config.snapshot import FileSnapshot, remember_snapshot
+from loratui.core.termline import shell_arg
 
 
 
@@ -182,7 +183,7 @@ def load_config(path: str | os.PathLike) -> TrainingConfig:
         st = path.stat()
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file (create one with `loratui config new {path}`)") from None
+        raise ConfigError(f"{path}: no such config file (create one with `loratui config new {shell_arg(path)}`)") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a folder, not a config file") from None
     except OSError as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from loratui.core.config.model_check import safetensors_header
 from loratui.core.errors import LoratuiError
+from loratui.core.termline import shell_arg
 
 # Which loaders read which type: ComfyUI's comfy/lora.py and A1111's extensions-builtin/Lora read every
 # LyCORIS key natively; diffusers 0.42's load_lora_weights reads lora_down/lora_up only and drops
@@ -41,7 +42,7 @@ class LoraFileInfo:
     def loads_in(self) -> str:
         if self.diffusers_ready:
             return EVERYWHERE
-        return f"{LYCORIS_ONLY}; for diffusers: loratui lora convert {self.path.name} OUT --model BASE"
+        return f"{LYCORIS_ONLY}; for diffusers: loratui lora convert {shell_arg(self.path.name)} OUT --model BASE"
 
     def parts(self) -> dict[str, int]:
         out = Counter()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from loratui.core.errors import LoratuiError
+from loratui.core.termline import shell_arg
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
 
@@ -23,7 +24,7 @@ def list_folder(folder: str | os.PathLike) -> list[os.DirEntry]:
             return sorted(it, key=lambda e: e.name)
     except PermissionError:
         raise LoratuiError(f"{folder}: cannot read this folder (permission denied): make it readable "
-                           f"(chmod u+rx '{folder}') or move it out of the dataset") from None
+                           f"(chmod u+rx {shell_arg(folder)}) or move it out of the dataset") from None
     except NotADirectoryError:
         raise LoratuiError(f"{folder}: not a folder") from None
     except FileNotFoundError:

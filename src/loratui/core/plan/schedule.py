@@ -55,6 +55,7 @@ from loratui.core.plan.buckets import (
     reso_steps_notes,
 )
 from loratui.core.errors import LoratuiError
+from loratui.core.termline import shell_arg
 
 
 @dataclass(frozen=True)
@@ -478,7 +479,7 @@ def all_left_out(scan) -> str | None:
     if not left_out:
         return None
     return (f"no usable training images under {scan.train_data_dir}: all {len(left_out)} are left out (first: "
-            f"{left_out[0].message}); `loratui dataset scan {scan.train_data_dir}` lists them")
+            f"{left_out[0].message}); `loratui dataset scan {shell_arg(scan.train_data_dir)}` lists them")
 
 
 def scan_for_config(cfg):

@@ -15,6 +15,7 @@ from loratui.core.errors import ConflictError, LoratuiError
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.services.dataset_store import ImageRow
 from loratui.tui.services.work import run_in_thread
+from loratui.core.termline import shell_arg
 
 BULK_TITLES = {
     "add": "add a tag", "remove": "remove tags", "replace": "replace / rename a tag", "dedupe": "remove duplicates",
@@ -340,7 +341,7 @@ class DatasetEdits:
             return
         screen = SaveRecipeScreen(self.recipe_folders()[0], ops=list(ops))
         self.app.push_screen(screen, lambda path: path and self.app.notify(
-            f"saved {len(ops)} operation(s) to {path}: `loratui tags apply DIR {path}` replays them"))
+            f"saved {len(ops)} operation(s) to {path}: `loratui tags apply DIR {shell_arg(path)}` replays them"))
 
     def action_replay_recipe(self) -> None:
         from loratui.tui.screens.recipe_dialogs import PickRecipeScreen
