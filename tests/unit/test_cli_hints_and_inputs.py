@@ -187,3 +187,15 @@ def test_init_of_clean_images_says_nothing_more(tmp_path, capsys):
     code, out, err = run(["dataset", "init", tmp_path / "p", "--concept", "x", "--repeats", "2", "--images", src],
                          capsys)
     assert code == 0 and not err and "subfolder" not in out and "warning" not in out
+
+
+
+def test_config_new_notes_a_train_folder_or_model_that_does_not_exist(tmp_path, monkeypatch, capsys):
+    code, out, err = run(["config", "new", "c.toml", "--train-data-dir", "imgs", "--model", "m.safetensors"],
+                         capsys, monkeypatch, tmp_path)
+    assert code == 0
+    assert f"note: --train-data-dir imgs does not exist here ({tmp_path / 'imgs'})" in err
+    assert f"note: --model m.safetensors does not exist here ({tmp_path / 'm.safetensors'})" in err
+    (tmp_path / "img").mkdir()
+    code, out, err = run(["config", "new", "d.toml", "--train-data-dir", "img"], capsys, monkeypatch, tmp_path)
+    assert code == 0 and "does not exist" not in err

@@ -108,6 +108,11 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
                f"{cfg.saving.output_dir}): edit it, then `loratui config check {shell_arg(target)}`")
     if cpu_note:
         click.echo(f"note: {cpu_note}")
+    for option, value in (("--train-data-dir", train_data_dir), ("--model", model)):
+        typed = Path(os.path.expanduser(value)) if value else None
+        if typed is not None and not typed.exists():  # written as given: say so before training refuses it
+            click.echo(f"note: {option} {shell_arg(value)} does not exist here ({typed.absolute()}): "
+                       "training needs it (`loratui config check` says so until it does)", err=True)
 
 
 def _reg_images(reg: Path) -> int:
