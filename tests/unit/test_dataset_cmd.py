@@ -159,3 +159,13 @@ def test_balance_nothing_to_balance(tmp_path):
 def test_help_mentions_exit_codes():
     result = CliRunner().invoke(cli, ["dataset", "scan", "--help"])
     assert "Exit codes" in result.output and "--json" in result.output
+
+
+def test_scan_refuses_reg_equal_to_the_train_folder(tmp_path):
+    from click.testing import CliRunner
+
+    from loratui.commands.dataset_cmd import dataset
+
+    (tmp_path / "img" / "10_a").mkdir(parents=True)
+    result = CliRunner().invoke(dataset, ["scan", str(tmp_path / "img"), "--reg", str(tmp_path / "img")])
+    assert result.exit_code != 0 and "is the training images folder too" in str(result.exception or result.output)

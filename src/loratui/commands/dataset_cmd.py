@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -65,7 +66,12 @@ def scan(directory: Path, reg: Path | None, caption_extension: str, as_json: boo
     """Summarise each concept folder and list dataset problems, the way sd-scripts will see them."""
     from loratui.core.dataset import caption_extension_option, scan_dataset
 
+    from loratui.core.errors import LoratuiError
+
     location = _locate(directory)
+    if reg is not None and reg.is_dir() and os.path.realpath(reg) == os.path.realpath(location.train_dir):
+        raise LoratuiError(f"--reg {reg}: is the training images folder too: regularisation images need a folder "
+                           "of their own (e.g. reg/ beside img/)")
     result = scan_dataset(location.train_dir, reg if reg is not None else location.reg_dir,
                           caption_extension_option(caption_extension))
     if location.concept:
