@@ -348,3 +348,18 @@ def test_reg_data_dir_equal_to_train_data_dir_is_a_problem(tmp_path):
     (tmp_path / "reg" / "1_person").mkdir(parents=True)
     path.write_text('[dataset]\ntrain_data_dir = "img"\nreg_data_dir = "reg"\n', encoding="utf-8")
     assert not any(p.startswith("reg_data_dir") for p in check_paths(load_config(path)))
+
+
+def test_leading_dotdots_of_a_config_path_are_folded(tmp_path):
+    """Messages showed /p/chk/../demo/img; only leading ../ are folded (link/../x is left to the kernel)."""
+    from loratui.core.config import resolve_path
+
+    cfg = load_config_text_in(tmp_path / "chk")
+    assert resolve_path(cfg, "../demo/img") == str(tmp_path / "demo" / "img")
+    assert resolve_path(cfg, "link/../x") == str(tmp_path / "chk" / "link" / ".." / "x")
+
+
+def load_config_text_in(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "c.toml").write_text("", encoding="utf-8")
+    return load_config(folder / "c.toml")

@@ -315,6 +315,10 @@ def resolve_path(cfg: TrainingConfig, value: str, *, key: str | None = None) -> 
     base = cfg.config_dir or Path.cwd()
     path = Path(os.path.expanduser(value))
     joined = path if path.is_absolute() else base / path
+    parts = path.parts
+    if ".." in parts and not path.is_absolute() and ".." not in parts[parts.count(".."):] \
+            and all(p == ".." for p in parts[:parts.count("..")]):
+        joined = Path(os.path.normpath(joined))  # leading ../ of a real folder: same place, shorter name
     if key == "pretrained_model_name_or_path" and not path.is_absolute() and not joined.exists() \
             and _REPO_ID.match(value) and not value.lower().endswith((".safetensors", ".ckpt", ".pt", ".bin")):
         return value
