@@ -19,6 +19,7 @@ from loratui.core.errors import LoratuiError
 from loratui.tui.app import LoratuiApp
 from loratui.tui.screens.caption import CaptionScreen
 from loratui.tui.services.caption_runs import caption_runner
+from loratui.tui.services.user_settings import load_settings
 
 BIG = 36  # large images (1600x1600): slow enough to cancel a run half-way
 
@@ -43,12 +44,12 @@ def add_big_images(img: Path, count: int = BIG) -> list[Path]:
     return sorted(folder.glob("*.png"))
 
 
-def run(tmp_path: Path, scenario) -> LoratuiApp:
+def run(tmp_path: Path, scenario, size: tuple[int, int] = (80, 24)) -> LoratuiApp:
     app = LoratuiApp(locate_dataset(tmp_path / "proj"), settings_file=tmp_path / "tui.toml",
                      keymap_file=tmp_path / "k.toml", watch=False)
 
     async def main():
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(size=size) as pilot:
             app.add_mode("caption2", CaptionScreen)  # MODES maps "caption" to the placeholder until app.py changes
             await app.switch_mode("caption2")
             await until(pilot, lambda: app.screen.model_ok or app.screen.model_problem, "model check")
@@ -202,20 +203,27 @@ def test_model_folder_without_selected_tags_csv_says_what_to_put_where(env):
         await until(pilot, lambda: screen.model_problem and "no such model folder" in screen.model_problem, "missing")
         await type_into(pilot)
         await until(pilot, lambda: screen.model_problem and "no model chosen" in screen.model_problem, "empty")
-        # a download only when asked; offline (the suite is) it says which files to put where
+        # a download only when asked; offline (the suite is) the check says so before anything starts
         await pilot.press("tab", *"Someone/wd-tagger")
-        await until(pilot, lambda: screen.model_ok and "will download Someone/wd-tagger" in screen.model_ok, "dl")
+        await until(pilot, lambda: screen.model_problem and "offline" in screen.model_problem, "offline")
+        assert screen.model_problem.startswith("offline (HF_HUB_OFFLINE is set): cannot download it")
+        check = text_of(screen, "#model-check")
+        assert "will download" not in check and check.startswith("✗ offline")
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: "offline (HF_HUB_OFFLINE is set)" in notes(app), "notification")
+        assert caption_runner(app).run is None
+        # a repo id downloaded before: offline the run uses that copy
+        make_wd14_model(tmp_path / "store" / "wd14" / "Someone__cached")
+        await type_into(pilot, *"Someone/cached")
+        await until(pilot, lambda: screen.model_ok and "downloaded already" in screen.model_ok, "cached")
+        assert "uses " in screen.model_ok and "Someone__cached" in screen.model_ok
         await start_overwriting(pilot)
         runner = caption_runner(app)
         await until(pilot, lambda: runner.run is not None and not runner.run.active, "download run")
-        assert "--download Someone/wd-tagger" in runner.run.command_line
-        assert runner.run.phase == "failed" and "model.onnx and selected_tags.csv" in runner.run.error
-        assert "place them in" in runner.run.error and "\n" not in runner.run.summary()
-        from textual.widgets import ProgressBar
-
-        bar = screen.query_one("#run-bar", ProgressBar)
-        await until(pilot, lambda: bar.total is not None, "the bar settles")
-        assert bar.percentage == 0  # a run that failed before any image is not shown as 100% done
+        assert "--download Someone/cached" in runner.run.command_line
+        assert runner.run.phase == "done", runner.run.summary()
+        # the folder found at start checked good and is remembered; a download is not a folder
+        assert load_settings(tmp_path / "tui.toml")[0].wd14_model_folder.endswith("Tiny__wd-tiny")
 
     run(tmp_path, scenario)
 
@@ -239,6 +247,11 @@ def test_bad_values_are_one_line_before_start_and_cli_errors_after(env):
         await until(pilot, lambda: runner.run is not None and not runner.run.active, "failed run")
         assert runner.run.phase == "failed" and "separator" in runner.run.error
         assert "\n" not in runner.run.summary() and "caption run failed" in text_of(screen, "#run-status")
+        from textual.widgets import ProgressBar
+
+        bar = screen.query_one("#run-bar", ProgressBar)
+        await until(pilot, lambda: bar.total is not None, "the bar settles")
+        assert bar.percentage == 0  # a run that failed before any image is not shown as 100% done
 
     run(tmp_path, scenario)
 
@@ -407,3 +420,175 @@ def test_a_check_box_mark_says_its_state_without_colour():
             assert str(app.query_one("#off").render()).strip() == "▐X▌"
 
     asyncio.run(main())
+
+
+def test_the_model_folder_is_remembered_per_captioner_across_restarts(env):
+    """A folder that checked good is kept in the user settings (tui.toml) and filled in at the next
+    start, while it exists; each captioner keeps its own."""
+    tmp_path, img, model = env
+    mine = tmp_path / "models" / "wd14"          # ~/models/wd14/ with one tagger below it
+    make_wd14_model(mine / "my-tagger")
+    blip = tmp_path / "models" / "blip"
+    blip.mkdir()
+
+    async def choose(app, pilot, screen):
+        await until(pilot, lambda: screen.query_one("#model-folder").value, "the found model filled in")
+        await pilot.press("ctrl+o")
+        await paste_into(pilot, str(mine))
+        await until(pilot, lambda: screen.model_ok and "my-tagger" in screen.model_ok, "checked")
+        await pilot.press("escape")
+
+    run(tmp_path, choose)
+    settings = load_settings(tmp_path / "tui.toml")[0]
+    assert settings.wd14_model_folder == str(mine) and settings.blip_model_folder == ""
+    text = (tmp_path / "tui.toml").read_text()
+    (tmp_path / "tui.toml").write_text(text.replace('blip_model_folder = ""', f'blip_model_folder = "{blip}"'))
+
+    async def restarted(app, pilot, screen):
+        assert screen.query_one("#model-folder").value == str(mine)  # not the model store's tagger
+        await until(pilot, lambda: screen.model_ok and "my-tagger" in screen.model_ok, "checked")
+        await pilot.press("ctrl+b")
+        assert screen.query_one("#model-folder").value == str(blip)
+        await pilot.press("ctrl+b")
+        assert screen.query_one("#model-folder").value == str(mine)
+
+    app = run(tmp_path, restarted)
+    assert not app._notifications or "tui.toml" not in notes(app)  # the empty default loads without a problem
+
+    import shutil
+
+    shutil.rmtree(mine)
+
+    async def gone(app, pilot, screen):
+        await until(pilot, lambda: screen.query_one("#model-folder").value, "the found model filled in")
+        assert screen.query_one("#model-folder").value == str(model)  # the missing folder is not filled in
+
+    run(tmp_path, gone)
+
+
+def test_a_start_leaves_the_text_field_and_the_hint_says_esc(env):
+    tmp_path = env[0]
+
+    async def scenario(app, pilot, screen):
+        await pilot.press("ctrl+o")
+        assert "Esc leaves the field, so that 1-4 switch screens" in text_of(screen, "#caption-help")
+        await pilot.press("ctrl+o", "tab", "tab")
+        await type_into(pilot, "1")
+        await pilot.press("ctrl+o", "ctrl+t")
+        runner = caption_runner(app)
+        await until(pilot, lambda: runner.run is not None and not runner.run.active, "dry run")
+        assert screen.focused.id == "run-results"
+        await pilot.press("1")  # a screen switch, not a "1" typed into the model folder
+        assert app.current_mode == "dataset"
+        assert not screen.query_one("#model-folder").value.endswith("1")
+
+    run(tmp_path, scenario)
+
+
+def test_every_hint_fits_the_hint_line_at_80_columns(env, monkeypatch):
+    from rich.text import Text
+    from textual.widgets import Checkbox, Input, Select
+
+    tmp_path = env[0]
+    monkeypatch.setenv("HOME", str(tmp_path))  # the model store path is shown as ~/store
+
+    async def scenario(app, pilot, screen):
+        help_line = screen.query_one("#caption-help")
+        width = help_line.content_region.width
+        assert width == 78 and help_line.styles.max_height.value == 3
+        fields = [w for w in screen.query_one("#caption-form").query("*") if isinstance(w, (Input, Select, Checkbox))]
+        assert len(fields) > 30
+        for widget in fields:
+            hint = screen.hint(widget)
+            lines = Text(hint).wrap(app.console, width)
+            assert 0 < len(lines) <= 3, (widget.id, hint)
+            assert ("Esc leaves the field" in hint) == isinstance(widget, Input), widget.id
+        await pilot.press("ctrl+o")
+        assert help_line.size.height == 3  # the model folder's hint: all three lines shown
+
+    run(tmp_path, scenario)
+
+
+def _help_key_shown(app) -> bool:
+    """The footer's help key is drawn whole, left of the command palette's key."""
+    from textual.widgets._footer import FooterKey
+
+    keys = list(app.screen.query(FooterKey))
+    palette = next(k for k in keys if k.has_class("-command-palette"))
+    help_key = next(k for k in keys if k.description == "Help")
+    return 0 < help_key.region.width and help_key.region.right <= palette.region.x
+
+
+def test_the_help_key_shows_in_the_footer_at_80_columns(env):
+    tmp_path = env[0]
+
+    async def scenario(app, pilot, screen):
+        await pilot.pause()
+        assert _help_key_shown(app)
+        await pilot.press("ctrl+o")  # a text field takes "?": the footer shows f1
+        await pilot.pause()
+        assert _help_key_shown(app)
+        from loratui.tui.screens.help import collect_help
+
+        entries = {e.binding_id for g in collect_help(screen) for e in g.entries}
+        assert "caption.model" in entries  # ctrl+o left the footer, not the help
+
+    run(tmp_path, scenario)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_no_model_found_says_where_to_put_one(tmp_path, monkeypatch, size):
+    monkeypatch.setenv("HOME", str(tmp_path))  # the store at its usual place: shown as ~/.cache/...
+    for name in ("LORATUI_MODEL_STORE", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    make_dataset(tmp_path / "proj")
+
+    async def scenario(app, pilot, screen):
+        select = screen.query_one("#found-models")
+        await until(pilot, lambda: "none found" in str(select.prompt), "the search")
+        label = select.query_one("SelectCurrent #label")
+        assert label.size.width >= len(str(select.prompt)), (select.prompt, label.size)
+        await until(pilot, lambda: screen.model_problem and "no model chosen" in screen.model_problem, "check")
+        from rich.text import Text
+
+        check = screen.query_one("#model-check")
+        assert "~/.cache/loratui/models/wd14/NAME/" in screen.model_problem
+        await pilot.pause()
+        needed = Text(text_of(screen, "#model-check")).wrap(app.console, check.content_region.width)
+        assert len(needed) <= check.size.height  # the whole message is shown
+
+    run(tmp_path, scenario, size)
+
+
+def test_a_model_of_the_other_captioner_says_ctrl_b(env):
+    tmp_path, img, model = env
+    blip = tmp_path / "blip-model"
+    blip.mkdir()
+    (blip / "config.json").write_text(json.dumps({"model_type": "blip"}))
+
+    async def scenario(app, pilot, screen):
+        await pilot.press("ctrl+b", "ctrl+o")
+        await paste_into(pilot, str(model))
+        await until(pilot, lambda: screen.model_problem, "check")
+        assert screen.model_problem == ("this is a WD14 tagger, not a BLIP / BLIP-2 / GIT model: ctrl+b switches "
+                                        "to WD14")
+        assert "ctrl+b switches to WD14" in text_of(screen, "#model-check")
+        await pilot.press("ctrl+b")
+        await paste_into(pilot, str(blip))
+        await until(pilot, lambda: screen.model_problem and "ctrl+b" in screen.model_problem, "check")
+        assert screen.model_problem.endswith("ctrl+b switches to BLIP")
+
+    run(tmp_path, scenario)
+
+
+def test_the_finished_run_says_how_to_undo_it_in_the_app():
+    from loratui.tui.services.caption_runs import CaptionRun
+    from loratui.tui.widgets.caption_progress import results_text
+
+    run_ = CaptionRun("wd14", ["python", "-m", "loratui", "caption", "wd14", "img", "--model", "m", "--json-events"],
+                      phase="done", finished={"journal": "x", "captioned": 3})
+    lines = results_text(run_, Path("img")).plain.splitlines()
+    undo = next(line for line in lines if line.startswith("undo"))
+    assert undo == "undo: 1 (Dataset) then ctrl+z, or in a shell: loratui tags undo img"
+    assert len(undo) <= 78

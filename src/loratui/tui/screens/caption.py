@@ -3,13 +3,16 @@
 A form (model, the captioner's options, how to write) over the options of `loratui caption`, and the
 run panel. Runs are child processes of the CLI, owned by the app's CaptionRunner
 (services.caption_runs): leaving this screen does not stop one, and coming back shows it. The model is
-checked (captioners.model_search) before anything starts; found models are listed from the model
-store, the project and the Hugging Face cache.
+checked (captioners.model_search, worded for the app by services.caption_runs) before anything
+starts; found models are listed from the model store, the project and the Hugging Face cache. The
+last model folder that checked good is remembered per captioner in the user settings (tui.toml:
+per user, since one tagger folder serves every project) and filled in at the next start.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
@@ -34,11 +37,13 @@ SPECIFIC = {
     "blip": ["num_beams", "top_p", "min_length", "max_length", "repetition_penalty", "prefix", "postfix",
              "precision", "device"],
 }
+# The hint line under the form: at most 3 lines at 80 columns, the Esc note of a text field included
+# (a test checks every field).
 MODEL_HELP = {
     "captioner": "WD14: booru tags from an ONNX tagger (onnxruntime). BLIP / BLIP-2 / GIT: sentences "
                  "(transformers and torch). ctrl+b switches.",
-    "found-models": "Models found in loratui's model store, the project's models/ folder and the Hugging Face "
-                    "cache; choosing one fills the folder. ctrl+l looks again.",
+    "found-models": "Models in loratui's model store ({store}), the project's models/ folder and the Hugging "
+                    "Face cache; choosing one fills the folder. ctrl+l looks again.",
     "model-folder": "WD14: a folder with model.onnx + selected_tags.csv. BLIP / BLIP-2 / GIT: a Hugging Face "
                     "model folder (config.json, weights, tokenizer). ctrl+o comes here.",
     "model-download": "A Hugging Face repo id, downloaded when it is not on disk yet (needs the network); "
@@ -46,6 +51,7 @@ MODEL_HELP = {
     "dry-sample": "How many images a dry run (ctrl+t) captions to show next to their current caption; "
                   "0 for all. A dry run writes nothing.",
 }
+ESC_NOTE = "Esc leaves the field, so that 1-4 switch screens."
 
 
 class FormScroll(VerticalScroll):
@@ -65,14 +71,16 @@ class CaptionScreen(Screen):
 
     CSS_PATH = "caption.tcss"
     BINDINGS = [
-        Binding("ctrl+r", "start", "Start", id="caption.start",
+        Binding("ctrl+r", "start", "Run", id="caption.start",
                 tooltip="Caption the dataset with these settings (a child process of the CLI)"),
         Binding("ctrl+t", "dry_run", "Dry run", id="caption.dry_run",
                 tooltip="Caption a sample of images and show them next to the current captions; writes nothing"),
-        Binding("ctrl+g", "cancel", "Cancel run", id="caption.cancel",
+        Binding("ctrl+g", "cancel", "Cancel", id="caption.cancel",
                 tooltip="Stop after the caption being written; start again with 'skip existing' to resume"),
         Binding("ctrl+b", "switch_captioner", "WD14/BLIP", id="caption.switch_captioner"),
-        Binding("ctrl+o", "focus_model", "Model", id="caption.model", tooltip="Type or paste the model folder"),
+        # not in the footer (it is full at 80 columns, and ? must stay there): help and palette list it
+        Binding("ctrl+o", "focus_model", "Model folder", id="caption.model", show=False,
+                tooltip="Type or paste the model folder"),
         Binding("ctrl+l", "find_models", "Find models", id="caption.find_models", show=False,
                 tooltip="Look for models again (model store, project, Hugging Face cache)"),
         Binding("ctrl+n", "focus_results", "Results", id="caption.results", show=False,
@@ -89,6 +97,7 @@ class CaptionScreen(Screen):
         self._check_timer = None
         self.model_ok: str | None = None      # the last check's line when it passed
         self.model_problem: str | None = None
+        self._settings_warned = False
 
     @property
     def runner(self) -> CaptionRunner:
@@ -127,6 +136,8 @@ class CaptionScreen(Screen):
         return Horizontal(Label(label, classes="field-label"), control, classes="field-row")
 
     def on_mount(self) -> None:
+        self.folders = self._remembered_folders()
+        self.query_one("#model-folder", Input).value = self.folders.get(self.captioner, "")
         self._show_captioner()
         self.runner.subscribe(self.run_changed)
         self.query_one(CaptionRunPanel).show(self.runner.run)
@@ -148,6 +159,30 @@ class CaptionScreen(Screen):
         self.query_one(CaptionRunPanel).show(run)
 
     # ---- model ----------------------------------------------------------------------------------
+
+    def _remembered_folders(self) -> dict[str, str]:
+        """The model folders of the last session that checked good, where they still exist."""
+        folders = {}
+        for name in SPECIFIC:
+            folder = getattr(self.app.settings, f"{name}_model_folder", "")
+            if folder and Path(folder).expanduser().exists():
+                folders[name] = folder
+        return folders
+
+    def _remember_folder(self, captioner: str, folder: str) -> None:
+        """Keep a folder that checked good for the next start (the settings file is rewritten only
+        when it changes)."""
+        from loratui.tui.services.user_settings import update_settings
+
+        key = f"{captioner}_model_folder"
+        if not folder or getattr(self.app.settings, key, None) == folder:
+            return
+        try:
+            self.app.settings = update_settings(self.app.settings_file, **{key: folder})
+        except OSError as exc:
+            if not self._settings_warned:
+                self._settings_warned = True
+                self.app.notify(f"could not remember the model folder: {exc}", severity="warning")
 
     def _show_captioner(self) -> None:
         for name in SPECIFIC:
@@ -188,16 +223,13 @@ class CaptionScreen(Screen):
         self._fill_found()
 
     def _fill_found(self) -> None:
-        from loratui.captioners.store import store_root
-
         select = self.query_one("#found-models", Select)
         models = self.found.get(self.captioner)
         if models is None:
             return
         select.set_options([(m.label, str(m.path)) for m in models])
-        where = store_root() / ("wd14/NAME" if self.captioner == "wd14" else "NAME")
-        select.prompt = (f"{len(models)} found: choose one" if models
-                         else f"none found: put one in {where} or type its folder")
+        # short: the prompt has ~35 columns at 120x40; where to put one is in the model check line
+        select.prompt = f"{len(models)} found: choose one" if models else "none found: see below"
         folder = self.query_one("#model-folder", Input)
         complete = [m for m in models if m.problem is None]
         if not folder.value and complete:
@@ -228,7 +260,7 @@ class CaptionScreen(Screen):
 
     def check_model(self, then=None) -> None:
         """Check the model in a thread; ``then()`` (a start waiting for the check) runs when it passed."""
-        from loratui.captioners.model_search import check_model
+        from loratui.tui.services.caption_models import check_model_for_app
 
         captioner, (folder, download) = self.captioner, self._model_inputs()
 
@@ -237,6 +269,8 @@ class CaptionScreen(Screen):
                 return  # changed meanwhile: a newer check follows
             self.model_ok, self.model_problem = line, None
             self._show_check()
+            if folder.strip() and not download.strip():
+                self._remember_folder(captioner, folder.strip())
             if then is not None:
                 then()
 
@@ -250,7 +284,7 @@ class CaptionScreen(Screen):
             if then is not None:
                 self.app.notify(self.model_problem, severity="error", timeout=8)
 
-        run_in_thread(self, check_model, captioner, folder, download, done=passed, failed=failed,
+        run_in_thread(self, check_model_for_app, captioner, folder, download, done=passed, failed=failed,
                       what="checking the model", group="model-start" if then else "model-check", exclusive=True)
 
     def _show_check(self) -> None:
@@ -334,6 +368,9 @@ class CaptionScreen(Screen):
                               requested_at=requested_at)
         except LoratuiError as exc:
             self.app.notify(str(exc), severity="error", timeout=8)
+            return
+        # off the text field (where ctrl+o leaves it): digits switch screens again, not type into a path
+        self.query_one("#run-results").focus()
 
     def action_cancel(self) -> None:
         if self.runner.cancel():
@@ -367,24 +404,35 @@ class CaptionScreen(Screen):
 
     # ---- help line ------------------------------------------------------------------------------
 
-    def on_descendant_focus(self, event) -> None:
-        widget = event.widget
+    def hint(self, widget) -> str:
+        """The hint line for a focused widget: its help (or what is wrong with its value), and for a
+        text field how to leave it (number keys type digits there)."""
         while widget is not None and widget is not self and not widget.id:
             widget = widget.parent
         wid = getattr(widget, "id", None) or ""
         text = MODEL_HELP.get(wid, "")
+        if wid == "found-models":
+            from loratui.captioners.store import store_root
+            from loratui.tui.services.caption_models import short_path
+
+            text = text.format(store=short_path(store_root()))
         for form in self.query(OptionsForm):
             field = form.by_widget_id.get(wid)
             if field is not None:
                 text = form.check(field) or field.help
-        self.query_one("#caption-help", Static).update(text)
+        if isinstance(widget, Input):
+            text = f"{text} {ESC_NOTE}" if text else ESC_NOTE
+        return text
+
+    def on_descendant_focus(self, event) -> None:
+        self.query_one("#caption-help", Static).update(self.hint(event.widget))
 
     @on(Input.Changed)
     def _refresh_help(self, event: Input.Changed) -> None:
         for form in self.query(OptionsForm):
             field = form.by_widget_id.get(event.input.id or "")
             if field is not None and event.input.has_focus:
-                self.query_one("#caption-help", Static).update(form.check(field) or field.help)
+                self.query_one("#caption-help", Static).update(self.hint(event.input))
 
     # ---- commands -------------------------------------------------------------------------------
 

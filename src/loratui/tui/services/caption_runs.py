@@ -8,6 +8,8 @@ folds the events into a ``CaptionRun`` on the UI thread every 100 ms (a timer of
 ``subscribe`` to hear about changes. Cancel sends SIGINT: the CLI finishes the caption being
 written, reports, and exits 130. When a run that wrote captions ends, the Dataset screen rescans.
 Leaving the app stops a live run the same way (SIGINT, then waits a few seconds).
+
+The error a run ends with is worded for the app (caption_models.app_wording).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 from textual.app import App
 
 from loratui.core.errors import LoratuiError
+from loratui.tui.services.caption_models import app_wording
 
 MAX_LISTED = 500          # failed images / dry-run samples kept for display
 STDERR_LINES = 20
@@ -294,7 +297,7 @@ class CaptionRunner:
             run.elapsed_s = float(event.get("elapsed_s") or run.elapsed_s)
             run.images_per_s = float(event.get("images_per_s") or run.images_per_s)
         elif kind == "error":
-            run.error = str(event.get("message", ""))
+            run.error = app_wording(str(event.get("message", "")))
         elif kind == "_stderr":
             run.stderr_tail.append(str(event.get("line", "")))
         elif kind == "_exit":
@@ -314,7 +317,7 @@ class CaptionRunner:
         if run.cancel_requested and run.exit_code in (1, 130, -signal.SIGINT):
             return "cancelled"  # cancelled while the model loaded: click says "Aborted!"
         if run.error is None:
-            run.error = _stderr_reason(run)
+            run.error = app_wording(_stderr_reason(run))
         return "failed"
 
     def _ended(self, run: CaptionRun) -> None:

@@ -4,6 +4,8 @@ A small flat TOML file the user may edit by hand::
 
     theme = "loratui-dark"
     image_preview = "auto"   # auto | kitty | sixel | halfblock | off
+    wd14_model_folder = "/home/me/models/wd14"   # the Caption screen's last good model folders
+    blip_model_folder = ""
 
 Loading never fails: a missing file gives the defaults, a broken one gives the defaults plus one
 problem line naming the file (the app shows it as a notification). A bad value resets only that
@@ -26,6 +28,8 @@ IMAGE_PREVIEW_CHOICES = ("auto", "kitty", "sixel", "halfblock", "off")
 
 # Settings whose value must be one of a few words; the others are checked by their default's type.
 _CHOICES: dict[str, tuple[str, ...]] = {"image_preview": IMAGE_PREVIEW_CHOICES}
+# Settings that may be "" (nothing remembered yet); other strings must not be blank.
+_MAY_BE_EMPTY = {"wd14_model_folder", "blip_model_folder"}
 
 _HEADER = (
     "# loratui TUI preferences. The app rewrites this file when you change a setting in it;\n"
@@ -44,6 +48,13 @@ class UserSettings:
     """How images are previewed: "auto" (best the terminal supports), "kitty" / "sixel" (graphics,
     forced), "halfblock" (coloured
     half-cells, works everywhere) or "off"."""
+
+    wd14_model_folder: str = ""
+    """The last WD14 tagger folder the Caption screen checked good; prefilled at start when it still
+    exists. Per user, not per project: one tagger folder (~/models/wd14/...) serves every dataset."""
+
+    blip_model_folder: str = ""
+    """The same for the BLIP / BLIP-2 / GIT model folder."""
 
 
 def user_config_dir() -> Path:
@@ -108,7 +119,7 @@ def _check_value(key: str, value: Any, default: Any) -> str | None:
         return None
     if type(value) is not expected:
         return f"'{key}' should be a {_type_word(expected)}, not {value!r}"
-    if expected is str and not value.strip():
+    if expected is str and not value.strip() and key not in _MAY_BE_EMPTY:
         return f"'{key}' is empty"
     return None
 

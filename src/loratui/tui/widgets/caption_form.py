@@ -18,20 +18,23 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, Input, Label, Select
 
-# Labels and help where the option's own name or help says too little for a form.
+# Labels, and help for options without their own help text.
 LABELS = {"mode": "Write mode", "providers": "Provider", "workers": "Decode workers", "top_p": "Top-p",
           "force": "Rewrite read-only", "recursive": "All subfolders", "character_tags_first": "Character first",
           "always_first_tags": "Always first", "remove_underscore": "Underscore→space",
           "character_tag_expand": "Expand character", "tag_replacement": "Replace tags",
           "repetition_penalty": "Repetition penalty", "caption_extension": "Caption ext."}
 EXTRA_HELP = {
-    "general_threshold": "General tags scored at least this are written (0-1; lower writes more tags).",
-    "character_threshold": "Character tags scored at least this are written (0-1).",
     "num_beams": "Beam search width (1: greedy; 3-5 gives fuller sentences, slower).",
     "min_length": "Fewest tokens in a caption.",
     "max_length": "Most tokens in a caption.",
     "repetition_penalty": "Above 1.0 discourages repeated words.",
     "precision": "Weights precision: auto is fp16 on a GPU, fp32 on the CPU.",
+}
+# The option's help said shorter for the form's hint line (3 lines at 80 columns with the Esc note).
+FORM_HELP = {
+    "separator": "Tag separator: captions are split at its non-blank part and changed ones written with it "
+                 "('|' as '| '); a blank one is refused.",
 }
 CHOICE_LABELS = {
     "mode": {"overwrite": "overwrite", "append": "append (merge, no duplicates)", "skip": "skip existing (resume)"},
@@ -89,7 +92,7 @@ def option_fields(command: click.Command, names: list[str]) -> list[OptionField]
         param = params[name]
         default = param.get_default(ctx)
         label = LABELS.get(name) or param.opts[0].lstrip("-").replace("-", " ").capitalize()
-        text = " ".join(part for part in (param.help or "", EXTRA_HELP.get(name, "")) if part)
+        text = FORM_HELP.get(name) or param.help or EXTRA_HELP.get(name, "")
         shown_default = "" if default in (None, "", False) else f" (default: {default})"
         help_line = f"{param.opts[0]}: {text or label}{shown_default}"
         if param.is_flag:

@@ -4,6 +4,7 @@ captions next to the current ones. It only draws a ``CaptionRun`` (services.capt
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from rich.text import Text
@@ -14,7 +15,8 @@ from textual.widgets import ProgressBar, Static
 from loratui.tui.services.caption_runs import CaptionRun
 
 IDLE_HINT = ("ctrl+r starts captioning, ctrl+t shows what a dry run would write for a sample, ctrl+g cancels a "
-             "run (after the caption being written); Up/Down or Tab move between fields.")
+             "run (after the caption being written); Up/Down or Tab move between fields, Esc leaves a text "
+             "field (then 1-4 switch screens).")
 
 
 def duration(seconds: float | None) -> str:
@@ -87,7 +89,8 @@ def results_text(run: CaptionRun | None, root: Path | None) -> Text:
         for image, message in run.image_warnings:
             text.append(f"  ! {_relative(image, root)}: {message}\n")
     if run.finished and run.finished.get("journal"):
-        text.append(f"undo this run with: loratui tags undo {root or ''}\n", style="dim")
+        where = shlex.quote(str(root)) if root is not None else ""
+        text.append(f"undo: 1 (Dataset) then ctrl+z, or in a shell: loratui tags undo {where}\n", style="dim")
     text.append("the same from a shell: " + run.command_line, style="dim")
     return text
 
