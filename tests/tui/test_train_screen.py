@@ -138,7 +138,8 @@ def test_recorded_run_shows_progress_chart_checkpoints_and_samples(tmp_path):
         await pick(pilot, screen.app, "COMPLETED")
         snap = await until(pilot, lambda: screen.snapshot and screen.snapshot.caught_up and screen.snapshot, "caught up")
         status = screen.query_one(RunStatus).plain
-        for part in ("✓ COMPLETED tiny", "step 48/48 100%", "epoch 12/12", "device cpu", "elapsed 4m29s"):
+        # run_started to finished (the live clock's own): not the loop's 268.9 s (elapsed_s), which left out loading
+        for part in ("✓ COMPLETED tiny", "step 48/48 100%", "epoch 12/12", "device cpu", "elapsed 4m31s"):
             assert part in status
         await until(pilot, lambda: "48 steps" in screen.chart.text(), "chart drawn")
         chart = screen.chart.text()
@@ -166,6 +167,12 @@ def test_recorded_run_shows_progress_chart_checkpoints_and_samples(tmp_path):
         assert promoted.read_bytes() == (out / "tiny-000008.safetensors").read_bytes()
         assert (out / "tiny.safetensors").read_bytes() == b"lora of step 48"
         await said(pilot, screen.app, lambda n: str(promoted) in n and "is kept" in n, "promotion said")
+        # again: the same bytes are promoted already, as that copy: said, and nothing written
+        before = sorted(path.name for path in out.iterdir())
+        await pilot.press("p")
+        await said(pilot, screen.app, lambda n: n == "tiny-000008.safetensors is already promoted as "
+                   "tiny-promoted.safetensors (the same bytes): nothing copied", "already promoted")
+        assert sorted(path.name for path in out.iterdir()) == before
 
         # continue from a checkpoint without a state: one line saying why not
         await pilot.press("c")
@@ -505,3 +512,91 @@ def test_the_status_shows_vram_on_a_gpu_and_the_device_elsewhere():
     assert line == "pid 4242"
     on_gpu = dict(starting, status="live", device="cuda:0")
     assert "VRAM peak - (estimate 3.5 GiB)" in "".join(part for part, _ in status_lines(SimpleNamespace(**on_gpu)))
+
+
+def screen_text(app) -> str:
+    return "\n".join("".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips())
+
+
+def test_a_crashed_runs_box_shows_its_last_log_lines_at_80x24_and_marks_the_followed_run(tmp_path):
+    """The box ended with "[....] step 1/26 ..." and "img/s" wrapped: the last line (step 3/26, or a
+    traceback's message) was cut off. Each line is one screen line now, newest last; the run the
+    screen follows is marked (following), in words."""
+    config = make_project(tmp_path)
+    out = write_recorded(tmp_path, lines=20)  # steps, no `finished`
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock_path(out, "tiny").write_text(f"{dead.pid} -\n")
+    progress = "[{}] step {}/26 epoch 1/2 ETA 00:01:07 loss 1.1820 0.74 img/s and a long tail of words"
+    lines = ["loading /tmp/trainfix/base-model/tiny-sd1 ...", "[####################] caching latents 8/8",
+             "training 26 steps (2 epoch(s) x 13) on cpu", progress.format("." * 20, 1),
+             progress.format("##" + "." * 18, 2), "Traceback (most recent call last):",
+             '  File "/work/main/src/loratui/engine/run.py", line 443, in execute',
+             "FileNotFoundError: [Errno 2] No such file or directory: '/tmp/tf2/some/new/deeper/out/shapes_demo-000001"
+             ".safetensors'"]
+    (out / "tiny.log").write_text("".join(line + "\n" for line in lines))
+
+    async def scenario(pilot, screen: TrainScreen):
+        picker = await until(pilot, lambda: isinstance(screen.app.screen, RunPicker) and screen.app.screen, "picker")
+        options = picker.query_one("#run-options")
+        assert "(following)" not in str(options.get_option_at_index(1).prompt)  # nothing followed yet
+        options.highlighted = 1
+        text = await until(pilot, lambda: "its log ends:" in (t := screen_text(screen.app)) and t, "the detail")
+        assert "FileNotFoundError: [Errno 2] No such file or directory: '/tmp/tf2/some/" in text  # the last line
+        assert '  File "/work/main/src/loratui/engine/run.py", line 443' in text
+        assert "its log ends:" in text and "img/s" not in text  # cut to the width, not wrapped
+        assert "│ tiny.events.jsonl " in text  # the folder is on the line above: the file's name is not cut
+        detail = picker.query_one("#run-detail")
+        rows = [line.rstrip() for line in text.splitlines()]
+        last = next(i for i, row in enumerate(rows) if "FileNotFoundError" in row)
+        assert rows[last].endswith("… │") and rows[last + 1].startswith("╰")  # the box's last line
+        assert detail.region.height <= 8
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.snapshot and screen.snapshot.caught_up, "followed")
+        await pilot.press("a")
+        picker = await until(pilot, lambda: isinstance(screen.app.screen, RunPicker) and screen.app.screen, "again")
+        options = picker.query_one("#run-options")
+        assert "✗ CRASHED tiny (following) · step 16/48" in str(options.get_option_at_index(1).prompt)
+        options.highlighted = 1
+        await until(pilot, lambda: "(following): the Train screen shows this run now" in screen_text(screen.app),
+                    "the followed run's detail")
+        assert "FileNotFoundError: [Errno 2]" in screen_text(screen.app)
+
+    run_app(make_app(tmp_path, config), scenario)
+
+
+def test_start_warnings_stand_above_the_command_and_its_keys(tmp_path):
+    """"! overwrites the last run's ..." sat under "enter: start · esc: cancel", easy to miss."""
+    from types import SimpleNamespace
+
+    from textual.app import App
+
+    warning = ("overwrites the last run's shapes_demo-000001.safetensors, shapes_demo-000002.safetensors and 4 more "
+               "in /tmp/trainfix/model: to keep them, change saving.output_name on Settings first")
+
+    class Host(App):
+        async def on_mount(self) -> None:
+            await self.push_screen(StartDialog("start a new run from config.toml",
+                                               lambda n: SimpleNamespace(display="loratui train /p/config.toml"),
+                                               warnings=[warning]))
+
+    async def main():
+        app = Host()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            text = screen_text(app)
+            assert text.index("! overwrites the last run's") < text.index("$ loratui train /p/config.toml") \
+                < text.index("enter: start · esc: cancel")
+
+    asyncio.run(main())
+
+
+def test_the_window_title_names_the_project_folder_however_it_was_opened(tmp_path, monkeypatch):
+    """`loratui` in a project said "loratui — ."; `loratui demo` and `attach` an absolute path."""
+    project = tmp_path / "my-project"
+    make_project(project)
+    monkeypatch.chdir(project)
+    assert make_app(Path("."), None).sub_title == "my-project"
+    assert make_app(project, None).sub_title == "my-project"
+    monkeypatch.chdir(tmp_path)
+    assert make_app(Path("my-project"), None).sub_title == "my-project"

@@ -180,16 +180,57 @@ def test_promote_copies_under_a_free_name_and_never_overwrites(tmp_path):
     assert final == tmp_path / "x.safetensors" and final.read_bytes() == b"epoch two"
     source.write_bytes(b"epoch two, again")
     second = runs.promote_checkpoint(source, "x")
+    source.write_bytes(b"epoch two, once more")
     third = runs.promote_checkpoint(source, "x")
     assert (second.name, third.name) == ("x-promoted.safetensors", "x-promoted-2.safetensors")
     assert final.read_bytes() == b"epoch two"  # not overwritten
-    assert source.read_bytes() == b"epoch two, again"  # copied, not moved
+    assert source.read_bytes() == b"epoch two, once more"  # copied, not moved
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "x-000002.safetensors", "x-promoted-2.safetensors", "x-promoted.safetensors", "x.safetensors"]
     (tmp_path / "sub").mkdir()
     assert runs.promote_checkpoint(source, "y", tmp_path / "sub") == tmp_path / "sub" / "y.safetensors"
     with pytest.raises(FileNotFoundError):
         runs.promote_checkpoint(tmp_path / "gone.safetensors", "x")
+
+
+def test_promoting_the_same_checkpoint_again_names_the_copy_and_writes_nothing(tmp_path):
+    """`p` twice made x-promoted.safetensors, then x-promoted-2.safetensors: two identical copies."""
+    (tmp_path / "x.safetensors").write_bytes(b"the final LoRA")
+    source = tmp_path / "x-000001.safetensors"
+    source.write_bytes(b"epoch one")
+    first = runs.promote_checkpoint(source, "x")
+    assert first.name == "x-promoted.safetensors"
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.iterdir())
+    with pytest.raises(runs.AlreadyPromoted) as already:
+        runs.promote_checkpoint(source, "x")
+    assert already.value.target == first and "as x-promoted.safetensors" in str(already.value)
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.iterdir()) == before  # nothing written
+    # the same size with other bytes is another checkpoint: a copy of its own
+    other = tmp_path / "x-000002.safetensors"
+    other.write_bytes(b"epoch two")
+    assert runs.promote_checkpoint(other, "x").name == "x-promoted-2.safetensors"
+    # a copy promoted as NAME.safetensors (no final yet) counts too
+    (tmp_path / "sub").mkdir()
+    assert runs.promote_checkpoint(source, "y", tmp_path / "sub").name == "y.safetensors"
+    assert runs.promoted_copy(source, "y", tmp_path / "sub") == tmp_path / "sub" / "y.safetensors"
+    assert runs.promoted_copy(other, "y", tmp_path / "sub") is None
+
+
+def test_elapsed_is_one_clock_whether_the_run_is_live_ended_or_crashed(tmp_path):
+    """The header said "elapsed 2m26s" live, then 2m25s once stopped: the finished event's elapsed_s
+    counts from the first step (no loading, no caching), the live clock from run_started."""
+    record = runs.RunRecord(tmp_path, "x")
+    record.feed({"event": "run_started", "time": 100.0, "resumed_from": None, "schedule": {"total_steps": 10}})
+    assert record.session_seconds(now=246.4) == pytest.approx(146.4)
+    record.feed({"event": "step", "time": 240.0, "step": 4, "total_steps": 10})
+    assert record.session_seconds() == pytest.approx(140.0)  # crashed: to its last event
+    record.feed({"event": "finished", "time": 246.0, "reason": "stopped", "step": 4, "epoch": 1,
+                 "elapsed_s": 145.0})
+    assert record.session_seconds(now=999.0) == pytest.approx(146.0)  # ended: to its finished event
+    old = runs.RunRecord(tmp_path, "x")  # no times: the engine's own count
+    old.feed({"event": "run_started", "resumed_from": None, "schedule": {}})
+    old.feed({"event": "finished", "reason": "stopped", "step": 4, "epoch": 1, "elapsed_s": 145.0})
+    assert old.session_seconds() == 145.0
 
 
 def test_loss_series_keeps_memory_flat_for_100k_steps():

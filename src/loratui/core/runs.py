@@ -79,9 +79,16 @@ class RunRecord:
         self.notes: deque[str] = deque(maxlen=50)  # warnings, errors, saves, control answers: the run's story
         self.caching: dict | None = None     # the latest cache_progress event, until the first step
         self.earlier_s = 0.0                 # seconds the sessions before a resume trained (elapsed adds it)
+        self.last_time: float | None = None  # the time of the latest event read (a crashed run ended about then)
         self.events = 0
 
     def feed(self, event: dict) -> None:
+        self._feed(event)
+        when = event.get("time")
+        if isinstance(when, (int, float)):
+            self.last_time = float(when)
+
+    def _feed(self, event: dict) -> None:
         kind = event.get("event")
         self.events += 1
         if kind == "step":
@@ -111,14 +118,23 @@ class RunRecord:
         elif kind == "error":
             self.error = event
 
-    def _session_seconds(self) -> float:
-        """How long the latest session ran: its finished event says; a crashed one, its last step."""
-        if self.finished and isinstance(self.finished.get("elapsed_s"), (int, float)):
-            return float(self.finished["elapsed_s"])
+    def session_seconds(self, now: float | None = None) -> float | None:
+        """How long the latest session has run, on one clock (the events' wall-clock times) however it
+        ended: from its run_started to its finished event, or to ``now`` (a live run), or to its latest
+        event (a crashed one). None before a run_started with a time. The finished event's own
+        elapsed_s (the training loop's, without loading and caching) only stands in when a time is missing."""
         begun = (self.started or {}).get("time")
-        ended = (self.last_step or {}).get("time")
-        return max(0.0, float(ended) - float(begun)) if isinstance(begun, (int, float)) and \
-            isinstance(ended, (int, float)) else 0.0
+        finished = self.finished or {}
+        ended = finished.get("time") if self.finished else now if now is not None else self.last_time
+        if isinstance(begun, (int, float)) and isinstance(ended, (int, float)):
+            return max(0.0, float(ended) - float(begun))
+        if isinstance(finished.get("elapsed_s"), (int, float)):
+            return float(finished["elapsed_s"])
+        return None
+
+    def _session_seconds(self) -> float:
+        """How long the latest session ran (it ended: a resume follows it)."""
+        return self.session_seconds() or 0.0
 
     def _checkpoints_at(self, step) -> list[Checkpoint]:
         return [checkpoint for checkpoint in self.checkpoints[-8:] if checkpoint.step == step]
@@ -364,18 +380,58 @@ def previous_outputs_text(output_dir: str | os.PathLike, name: str, shown: int =
     return f"the last run's {', '.join(path.name for path in older[:shown])}{more} in {output_dir}"
 
 
+class AlreadyPromoted(FileExistsError):
+    """The checkpoint has a promoted copy already (the same bytes): ``target`` names it."""
+
+    def __init__(self, source: Path, target: Path):
+        super().__init__(f"{source.name} is promoted already, as {target.name} (the same bytes): nothing copied")
+        self.source, self.target = source, target
+
+
+def promoted_names(name: str) -> list[str]:
+    """The names a promoted copy takes, in order: NAME.safetensors, NAME-promoted.safetensors,
+    NAME-promoted-2.safetensors, ..."""
+    return [f"{name}.safetensors" if index == 1 else
+            f"{name}-promoted{'' if index == 2 else f'-{index - 1}'}.safetensors" for index in range(1, 1000)]
+
+
+def promoted_copy(source: str | os.PathLike, name: str, output_dir: str | os.PathLike | None = None) -> Path | None:
+    """The promoted copy (NAME.safetensors, NAME-promoted*.safetensors) holding the same bytes as
+    ``source``, or None: sizes first, then the bytes of those of the same size."""
+    import filecmp
+
+    source = Path(source)
+    folder = Path(output_dir) if output_dir is not None else source.parent
+    size = source.stat().st_size
+    order = {candidate: index for index, candidate in enumerate(promoted_names(name))}
+    try:
+        found = sorted((path for path in folder.iterdir() if path.name in order), key=lambda path: order[path.name])
+    except FileNotFoundError:
+        return None
+    for path in found:
+        try:
+            if path.stat().st_size == size and not os.path.samefile(path, source) and \
+                    filecmp.cmp(source, path, shallow=False):
+                return path
+        except OSError:
+            continue
+    return None
+
+
 def promote_checkpoint(source: str | os.PathLike, name: str, output_dir: str | os.PathLike | None = None) -> Path:
     """Copy a checkpoint to OUTPUT_DIR/NAME.safetensors, or NAME-promoted.safetensors,
     NAME-promoted-2.safetensors, ... when that is taken. Never moves the source, never overwrites:
-    the copy is written beside its target and linked into place (which fails if the name exists)."""
+    the copy is written beside its target and linked into place (which fails if the name exists).
+    A checkpoint promoted already (one of those names holds its bytes) raises AlreadyPromoted."""
     source = Path(source)
     folder = Path(output_dir) if output_dir is not None else source.parent
+    same = promoted_copy(source, name, folder)
+    if same is not None:
+        raise AlreadyPromoted(source, same)
     tmp = folder / f".{name}.promote-{os.getpid()}.tmp"
     shutil.copyfile(source, tmp)
     try:
-        for index in range(1, 1000):
-            target = folder / (f"{name}.safetensors" if index == 1 else
-                               f"{name}-promoted{'' if index == 2 else f'-{index - 1}'}.safetensors")
+        for target in (folder / candidate for candidate in promoted_names(name)):
             try:
                 os.link(tmp, target)
             except FileExistsError:

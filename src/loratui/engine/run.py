@@ -7,6 +7,11 @@ Everything a run writes lives in the config's output_dir:
   NAME.events.jsonl, NAME.lock     the event stream (core/events.py) and the live run's pid
   NAME.control.jsonl               save / sample / stop requests to the live run (core/events.py)
   sample/                          sample images
+The output folder deleted while the run goes on (an `rm -rf` of the wrong folder): the run notices at
+its next event (at most every OUTPUT_CHECK_EVERY seconds) or save, makes the folder, the lock and the
+events file again (the events file starts with the run's run_started again), points a deleted
+NAME.log that stdout/stderr went to (the TUI's start) at a new one, says what was lost in a
+warning, and goes on: the weights are in memory; the files the folder held are not.
 Several processes (torchrun / accelerate launch): every rank trains its shard, only rank 0
 writes files and events.
 """
@@ -25,8 +30,40 @@ import torch
 
 from loratui.core.errors import LoratuiError
 from loratui.core.events import (ControlReader, EventWriter, RunLock, control_path, events_path, lock_path,
-                                 rotate_events)
+                                 log_path, rotate_events)
 
+
+
+def reopen_deleted_log(path: Path, fds: tuple[int, ...] = (1, 2)) -> bool:
+    """Point those of ``fds`` that write into ``path`` after it was deleted (the TUI sends a run's stdout and
+    stderr to NAME.log; an `rm -rf` of the output folder unlinks it under the run) at a new file there.
+    Linux only (/proc names a descriptor's file); True when one was moved."""
+    import stat
+
+    wanted = str(Path(path).resolve())
+    moved, fresh = False, None
+    for fd in fds:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_nlink:
+                continue
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.removesuffix(" (deleted)") != wanted:
+            continue
+        if fresh is None:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError, AttributeError):
+                    pass
+            fresh = os.open(wanted, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.dup2(fresh, fd)
+        moved = True
+    if fresh is not None:
+        os.close(fresh)
+    return moved
 
 
 def _oom_hint(cfg, family: str | None, config_path: str) -> str:
@@ -176,6 +213,8 @@ class CacheProgress:
 class Run:
     """One training run (see the module docstring)."""
 
+    OUTPUT_CHECK_EVERY = 2.0  # seconds between two looks at the output folder (one stat each), besides saves
+
     def __init__(self, config_path: str, *, resume: str | None = None, save_state: bool = False,
                  events_override: str | None = None, echo_json: bool = False, max_steps: int | None = None,
                  show_progress: bool | None = None, max_epochs: int | None = None,
@@ -216,12 +255,65 @@ class Run:
         self.controls: ControlReader | None = None  # the first process reads NAME.control.jsonl
         self.waiting: dict[str, list[dict]] = {}  # requests read, answered once done
         self.last_save: tuple[int, Path] | None = None  # (step, LoRA) of the latest save
+        self.started_event: dict | None = None  # run_started as written: a remade events file starts with it
+        self._output_checked = 0.0
+        self._remaking = False
+        self._remake_failed = False
 
     # ---- output helpers -------------------------------------------------------------------------
 
-    def emit(self, kind: str, /, **fields) -> None:
-        if self.writer is not None:
-            self.writer.emit(kind, **fields)
+    def emit(self, kind: str, /, **fields) -> dict | None:
+        if self.writer is None:
+            return None
+        self.check_output(force=False)
+        return self.writer.emit(kind, **fields)
+
+    def check_output(self, force: bool = True) -> None:
+        """The output folder, the events file or the lock deleted while the run goes on: make them again
+        and say so (the module docstring). ``force``: look now (before a save); else at most every
+        OUTPUT_CHECK_EVERY seconds. The first process only (it holds the writer)."""
+        if self.writer is None or self._remaking or self._remake_failed:
+            return
+        now = time.monotonic()
+        if not force and now - self._output_checked < self.OUTPUT_CHECK_EVERY:
+            return
+        self._output_checked = now
+        missing = [path for path in (self.output_dir, self.events_file, self.lock.path) if not os.path.lexists(path)]
+        if missing:
+            self._remaking = True
+            try:
+                self._remake_output(missing)
+            except (OSError, LoratuiError):
+                self._remake_failed = True  # once: the error it becomes is emitted without another try
+                raise
+            finally:
+                self._remaking = False
+
+    def _remake_output(self, missing: list[Path]) -> None:
+        folder_gone = self.output_dir in missing
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        if self.lock.path in missing:
+            self.lock.held = False
+            self.lock.acquire()  # another run took the output meanwhile: its LoratuiError ends this one
+        if self.events_file in missing:
+            old, echo = self.writer, self.writer.echo
+            old.close()
+            self.writer = EventWriter(self.events_file)  # the run_started again, not echoed twice on --json
+            if self.started_event is not None:
+                self.writer.emit("run_started", **{k: v for k, v in self.started_event.items() if k != "event"})
+            self.writer.echo = echo
+        reopen_deleted_log(log_path(self.output_dir, self.name))
+        step = self.trainer.step if self.trainer is not None else 0
+        when = f"at step {step:,}" if step else "before the first step"
+        if folder_gone:
+            what = (f"the output folder {self.output_dir} was deleted while the run was going ({when}): "
+                    "made it again and the run goes on, but what it held (earlier saves, samples and states, "
+                    "the events and the log so far) is gone")
+        else:
+            names = ", ".join(path.name for path in missing)
+            what = (f"{names} deleted from {self.output_dir} while the run was going ({when}): "
+                    "made again, and the run goes on")
+        self.warn(what)
 
     def _remove_leftovers(self) -> None:
         """Temp files of our own naming that killed saves left (the run lock is held: none is live)."""
@@ -302,6 +394,7 @@ class Run:
         else:
             path = self.output_dir / f"{self.name}.safetensors"
         self.last_save = (tr.step, path)
+        self.check_output()  # a save into a deleted folder fails: make it again first (and say so)
         if self.is_main:
             save_lora(path, self.network, self.metadata(tr, final=kind == "final"), self.cfg.saving.save_precision)
             self.emit("checkpoint_saved", path=str(path), kind=kind, step=tr.step,
@@ -350,7 +443,7 @@ class Run:
             dist.all_gather_object(rank_rngs, rng_state(tr.generator))
         if not self.is_main:
             return
-
+        self.check_output()
         save_state(folder, network=self.network, optimizer=tr.optimizer, scheduler=tr.scheduler, scaler=tr.scaler,
                    generator=tr.generator, step=tr.step, epoch=tr.epoch, batches_done=tr.batches_done,
                    losses=tr.losses, config_digest=config_digest(self.cfg),
@@ -364,6 +457,7 @@ class Run:
             return
         from loratui.engine.sampling import generate_samples
 
+        self.check_output()
         # with cached latents the VAE waits on the CPU: the pipeline decodes on the training device
         vae_device = next(self.base.vae.parameters()).device
         self.base.vae.to(tr.device)
@@ -707,23 +801,24 @@ class Run:
         tr = Trainer(cfg, base, network, data, optimizer, scheduler, device, autocast_dtype, scaler, generator,
                      world_size=self.world, speed=speed)
         est = estimate_vram(cfg, family=base.family, largest_bucket=max(data.schedule.buckets.values(), default=None))
-        self.emit("run_started", config=str(Path(self.config_path).resolve()), output_dir=str(self.output_dir),
-                  output_name=self.name,
-                  model={"family": base.family, "v_prediction": base.v_prediction, "source": base.source_description},
-                  dataset={"samples_per_epoch": schedule.samples_per_epoch,
-                           "reg_samples_per_epoch": schedule.reg_samples_per_epoch,
-                           "images": len(data.captions), "skipped_images": len(data.skipped),
-                           "buckets": schedule.buckets,
-                           "folders": [f.to_dict() for f in schedule.folders]},
-                  schedule={"steps_per_epoch": data.steps_per_epoch, "total_steps": data.total_steps,
-                            "epochs": data.epochs, "batch": cfg.training.train_batch_size,
-                            "accumulation": cfg.training.gradient_accumulation_steps, "processes": self.world,
-                            "batches_per_epoch": schedule.batches_per_epoch},
-                  vram_estimate_gib=round(est.total_gib, 2), device=str(device),
-                  gpu_name=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-                  dtype=cfg.training.mixed_precision, speed=speed.describe(),
-                  resumed_from=str(self.resume) if self.resume else None,
-                  pid=os.getpid())
+        self.started_event = self.emit(
+            "run_started", config=str(Path(self.config_path).resolve()), output_dir=str(self.output_dir),
+            output_name=self.name,
+            model={"family": base.family, "v_prediction": base.v_prediction, "source": base.source_description},
+            dataset={"samples_per_epoch": schedule.samples_per_epoch,
+                     "reg_samples_per_epoch": schedule.reg_samples_per_epoch,
+                     "images": len(data.captions), "skipped_images": len(data.skipped),
+                     "buckets": schedule.buckets,
+                     "folders": [f.to_dict() for f in schedule.folders]},
+            schedule={"steps_per_epoch": data.steps_per_epoch, "total_steps": data.total_steps,
+                      "epochs": data.epochs, "batch": cfg.training.train_batch_size,
+                      "accumulation": cfg.training.gradient_accumulation_steps, "processes": self.world,
+                      "batches_per_epoch": schedule.batches_per_epoch},
+            vram_estimate_gib=round(est.total_gib, 2), device=str(device),
+            gpu_name=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+            dtype=cfg.training.mixed_precision, speed=speed.describe(),
+            resumed_from=str(self.resume) if self.resume else None,
+            pid=os.getpid())
         if cfg.dataset.cache_latents or data.cache_text:
             data.prepare(progress=CacheProgress(self))
             if cfg.dataset.cache_latents and device.type == "cuda":

@@ -82,7 +82,8 @@ class LoratuiApp(App):
         self.watch_dataset = watch
         self.attach_dir: Path | None = None   # `loratui attach OUTPUT_DIR` (set by launch.run_app)
         self.attach_run: str | None = None
-        self.sub_title = str(location.project_dir or location.train_dir)
+        folder = Path(location.project_dir or location.train_dir).resolve()  # "." from a plain `loratui`
+        self.sub_title = folder.name or str(folder)  # the folder's name however it was given (/ for the root)
 
     # ---- start-up -------------------------------------------------------------------------------
 

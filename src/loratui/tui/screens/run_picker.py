@@ -3,7 +3,8 @@ start, and a number of epochs to extend by.
 
 ``RunPicker`` lists the runs of the output folders (live first: lock owner alive; then finished and
 crashed ones by their events files) and dismisses with ("new", None), ("follow", RunSummary) or None.
-A crashed run shows as CRASHED with the last lines of its log, never as running.
+The run the Train screen follows now is marked "(following)". A crashed run shows as CRASHED with
+the last lines of its log, newest last, each cut to the width (at 80x24 the last one always shows).
 ``list_for_picker`` gathers them (in a thread); ``run_service(app)`` is the App's RunService.
 ``StartDialog`` shows the command a start runs (``loratui train ...``, or ``torchrun ...`` for
 several processes), rebuilt by its caller's ``build(processes)`` as the number changes; it
@@ -51,13 +52,22 @@ def age_text(mtime: float, now: float | None = None) -> str:
     return "just now"
 
 
-def run_label(summary, *, with_folder: bool = False) -> str:
+FOLLOWING = "(following)"  # the run the Train screen shows now: a word, not only a colour
+CRASH_LOG_LINES = 5         # the log lines a crashed run's detail shows (one screen line each)
+
+
+def run_label(summary, *, with_folder: bool = False, following: bool = False) -> str:
     mark = REASONS.get(summary.reason or "", MARKS["finished"]) if summary.status == "finished" else \
         MARKS.get(summary.status, summary.status.upper())
     total = f"/{summary.total_steps:,}" if summary.total_steps else ""
     folder = f" ({summary.output_dir.name})" if with_folder else ""
+    now = f" {FOLLOWING}" if following else ""
     when = age_text(summary.updated) if summary.updated else "no events yet"
-    return f"{mark} {summary.name}{folder} · step {summary.step:,}{total} · epoch {summary.epoch or '-'} · {when}"
+    return f"{mark} {summary.name}{folder}{now} · step {summary.step:,}{total} · epoch {summary.epoch or '-'} · {when}"
+
+
+def same_file(a: Path | None, b: Path | None) -> bool:
+    return a is not None and b is not None and Path(a).resolve() == Path(b).resolve()
 
 
 def run_service(app) -> RunService:
@@ -102,24 +112,31 @@ class RunPicker(ModalScreen[tuple[str, object] | None]):
 
     DEFAULT_CSS = dialog_css("RunPicker") + """
     RunPicker OptionList { height: auto; max-height: 10; border: none; padding: 0; }
-    RunPicker #run-detail { height: auto; max-height: 8; color: $text-muted; margin-top: 1; }
+    RunPicker #run-detail {
+        height: auto; max-height: 8; color: $text-muted; margin-top: 1;
+        text-wrap: nowrap; text-overflow: ellipsis;  /* a long log line is cut, never pushes the last one out */
+    }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="train.dialog_cancel", tooltip="Close; nothing changes"),
     ]
 
-    def __init__(self, entries: Sequence[RunEntry], folders: Sequence[Path], config_name: str | None) -> None:
+    def __init__(self, entries: Sequence[RunEntry], folders: Sequence[Path], config_name: str | None,
+                 following: Path | None = None) -> None:
+        """``following``: the events file of the run the Train screen shows now (marked in the list)."""
         super().__init__()
         self.entries = list(entries)
         self.folders = list(folders)
         self.config_name = config_name
+        self.following = following
 
     def compose(self) -> ComposeResult:
         options = []
         if self.config_name:
             options.append(Option(Text(f"+ start a new run from {self.config_name}"), id="new"))
         several = len({e.summary.output_dir for e in self.entries}) > 1
-        options += [Option(Text(run_label(e.summary, with_folder=several)), id=str(i))
+        options += [Option(Text(run_label(e.summary, with_folder=several,
+                                          following=same_file(e.summary.events_file, self.following))), id=str(i))
                     for i, e in enumerate(self.entries)]
         with Vertical() as box:
             box.border_title = "Runs: enter follows one from its start"
@@ -152,10 +169,13 @@ class RunPicker(ModalScreen[tuple[str, object] | None]):
             detail.update(Text("shows the exact command first; the run goes on when the app closes"))
             return
         summary = entry.summary
-        lines = [f"{summary.events_file}"]
-        if summary.status == "crashed":
-            lines.append("gone without finishing (killed, or the machine went down); last lines of its log:")
-            lines += [f"  {line}" for line in entry.log[-5:]] or ["  (no log)"]
+        shown = {Path(folder).resolve() for folder in self.folders}  # named on the "in ..." line: not again
+        lines = [summary.events_file.name if summary.output_dir.resolve() in shown else f"{summary.events_file}"]
+        if same_file(summary.events_file, self.following):
+            lines.append(f"{FOLLOWING}: the Train screen shows this run now")
+        if summary.status == "crashed":  # one screen line each (cut, not wrapped): the newest is the last
+            lines.append("gone without finishing (killed, or the machine went down); its log ends:")
+            lines += [f"  {line}" for line in entry.log[-CRASH_LOG_LINES:]] or ["  (no log)"]
         elif summary.status == "live":
             lines.append(f"running as pid {summary.pid}")
         elif summary.state is not None:
@@ -191,9 +211,10 @@ class _AskDialog(ModalScreen):
             box.border_title = self.dialog_title
             yield Static(Text(self.prompt), classes="dialog-muted")
             yield Input(self.initial, type="integer", id="ask-input", compact=True)
-            yield Static("", id="ask-message", classes="dialog-message")
-            for line in getattr(self, "warnings", ()):
+            warnings = list(getattr(self, "warnings", ()))
+            for line in warnings:  # above the command and its key line, where enter is read
                 yield Static(Text(f"! {line}"), classes="dialog-warning")
+            yield Static("", id="ask-message", classes="dialog-message" + (" -after-warnings" if warnings else ""))
         yield Footer()
 
     def on_mount(self) -> None:
@@ -239,7 +260,10 @@ class _AskDialog(ModalScreen):
 class StartDialog(_AskDialog):
     """Shows the exact command; the number of processes (GPUs) rebuilds it; enter starts."""
 
-    DEFAULT_CSS = dialog_css("StartDialog") + "StartDialog #ask-message { text-style: bold; }"
+    DEFAULT_CSS = dialog_css("StartDialog") + """
+    StartDialog #ask-message { text-style: bold; }
+    StartDialog #ask-message.-after-warnings { margin-top: 1; }
+    """
 
     def __init__(self, title: str, build: Callable[[int], object], processes: int = 1,
                  warnings: Sequence[str] = (), problems: Callable[[], list[str]] | None = None) -> None:

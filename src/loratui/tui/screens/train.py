@@ -66,7 +66,7 @@ class TrainScreen(Screen):
         Binding("minus", "zoom(-1)", "Zoom out", id="train.zoom_out", key_display="-", show=False),
         Binding("p", "promote", "Promote", id="train.promote",
                 tooltip="Copy the highlighted checkpoint to NAME.safetensors, or NAME-promoted.safetensors when "
-                        "that exists (never overwrites)"),
+                        "that exists (never overwrites; one promoted already is named, not copied again)"),
         Binding("w", "save_now", "Save now", id="train.save_now", show=False),
         Binding("k", "sample_now", "Sample now", id="train.sample_now", show=False),
         Binding("r", "resume", "Resume", id="train.resume", show=False, tooltip="Continue a stopped run"),
@@ -168,7 +168,8 @@ class TrainScreen(Screen):
             if folders:
                 self.show_empty(f"no runs yet in {folders[0]} · s: start one from {config.name}" if config else None)
             return
-        self.app.push_screen(RunPicker(entries, folders, config.name if config else None), self._picked)
+        self.app.push_screen(RunPicker(entries, folders, config.name if config else None,
+                                       following=self.run.key if self.run is not None else None), self._picked)
 
     def _picked(self, choice) -> None:
         if choice is None:

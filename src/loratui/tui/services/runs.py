@@ -10,6 +10,9 @@ thread worker of the App (``EventFollower``, 4 MiB at a time), which keeps its `
 process group leader: the engine finishes the step and saves; a torchrun launch gets a "stop"
 request through the control file instead, which every process agrees on), save now and sample
 now (control file, answered by ``control`` events), resume from NAME-state, extend by N epochs.
+A live run's output folder deleted under it (its events file gone, its lock with it): said at once
+as the run's error (``gone``), the process followed by its pid meanwhile; the run makes the folder
+again (engine/run.py), and its new events file is read from its start, the deletion still said.
 Messages go to the App and to every subscribed node (``subscribe``). Nothing here imports torch.
 """
 
@@ -30,8 +33,8 @@ from textual.message import Message
 
 from loratui.core.errors import LoratuiError
 from loratui.core.events import EventFollower, events_path, log_path, request_control, run_is_alive
-from loratui.core.runs import (Checkpoint, LossSeries, RunRecord, describe_event, feed_lines, list_runs,
-                               promote_checkpoint, tail_lines)
+from loratui.core.runs import (AlreadyPromoted, Checkpoint, LossSeries, RunRecord, describe_event, feed_lines,
+                               list_runs, promote_checkpoint, tail_lines)
 
 CHUNK_BYTES = 4 * 1024 * 1024
 NOTABLE = {"error": "error", "warning": "warning", "finished": "information", "control": "information",
@@ -57,7 +60,8 @@ class RunSnapshot:
     key: Path                       # the events file: one run per file
     output_dir: Path
     name: str
-    status: str                     # "reading" (catching up) | "starting" | "live" | "finished" | "crashed" | "refused"
+    status: str                     # "reading" (catching up) | "starting" | "live" | "ending" (wrote `finished`,
+                                    # exits) | "finished" | "crashed" | "refused"
     reason: str | None              # of the finished event: "completed" | "stopped" | "error"
     pid: int | None
     step: int
@@ -124,6 +128,11 @@ class FollowedRun:
         self.skip: tuple | None = None  # a new run replaces this file: (inode, size) of the last run's
         self.generation = 0             # bumped by each reset: lines read before it are not fed after it
         self.worker = None
+        self._elapsed_seen: tuple | None = None  # (the session's run_started time, the most elapsed shown)
+        self.gone: str | None = None    # why the events file vanished under the live run (its folder deleted)
+        self.remade: str | None = None  # that line, once the run made its files again (what went stays said)
+        self.last_pid: int | None = None  # the lock's owner when last seen: the lock may go with the folder
+        self.missing_since: float | None = None  # monotonic time the events file was first seen missing
 
     def reset(self, skip: tuple | None = None) -> None:
         """Forget what was read: a new run (its events file rotated) starts from nothing. ``skip``:
@@ -132,8 +141,24 @@ class FollowedRun:
             self.record = RunRecord(self.output_dir, self.name)
             self.series = LossSeries()
             self.generation += 1
+            self.gone = self.remade = None
             if skip is not None:
                 self.skip = skip
+
+    def files_back(self) -> None:
+        """The run made its deleted folder (or events file) again, starting it with its run_started: read
+        the new file from its start into a new record (the files of the old one are gone); the loss
+        curve goes on."""
+        with self.lock:
+            self.record = RunRecord(self.output_dir, self.name)
+            self.generation += 1
+            self.remade, self.gone, self.missing_since = self.gone, None, None
+
+    def gone_line(self) -> str:
+        if not self.output_dir.is_dir():
+            return (f"the output folder {self.output_dir} was deleted while the run was going, and its files "
+                    "with it")
+        return f"{self.key.name} was deleted from {self.output_dir} while the run was going"
 
     def take_skip(self) -> tuple[tuple | None, int]:
         """(the file identity to pass over, or None; the generation it belongs to), in one step: a
@@ -164,8 +189,12 @@ class FollowedRun:
         if self.process is not None and self.exit_code is None:
             self.exit_code = self.process.poll()
         pid = run_is_alive(self.output_dir, self.name)
+        if pid is not None:
+            self.last_pid = pid
         if pid is None and self.process is not None and self.exit_code is None:
             return self.process.pid
+        if pid is None and self.gone is not None and self.last_pid is not None and pid_runs(self.last_pid):
+            return self.last_pid  # its lock went with the folder: the process tells
         return pid
 
     def snapshot(self, pid: int | None = None) -> RunSnapshot:
@@ -177,12 +206,24 @@ class FollowedRun:
             step = r.last_step or {}
             started = r.started or {}
             finished = r.finished or {}
-            if finished.get("elapsed_s") is not None:
-                elapsed = finished["elapsed_s"]
-            else:
-                elapsed = round(time.time() - started["time"], 1) if started.get("time") else None
-            if elapsed is not None and r.earlier_s:  # a resumed run: the sessions before it count too
-                elapsed = round(elapsed + r.earlier_s, 1)
+            # one clock for live and ended runs (the events' times), and never less than was shown:
+            # "elapsed 2m26s" while live must not become 2m25s once stopped
+            elapsed = r.session_seconds(time.time() if pid is not None and r.finished is None else None)
+            if elapsed is not None:
+                seen = self._elapsed_seen
+                if seen is not None and seen[0] == started.get("time"):
+                    elapsed = max(elapsed, seen[1])
+                self._elapsed_seen = (started.get("time"), elapsed)
+                elapsed = round(elapsed + r.earlier_s, 1)  # a resumed run: the sessions before it count too
+            error, notes = r.error, tuple(r.notes)
+            if self.gone is not None:  # said where an engine error goes: the reason nothing more comes
+                hint = ("a live run makes it again at its next step or save, and goes on" if pid is not None else
+                        "the run ended while it was gone: its log and last events went with it")
+                error = {"kind": "deleted", "message": self.gone, "hint": hint}
+                notes = (*notes, self.gone)
+            elif self.remade is not None and error is None:  # what went with the folder stays said
+                error = {"kind": "deleted", "message": self.remade,
+                         "hint": "the run made it again and goes on; the saves and samples it held are gone"}
             return RunSnapshot(
                 key=self.key, output_dir=self.output_dir, name=self.name, status=self.status,
                 reason=finished.get("reason"), pid=pid, step=r.step, total_steps=r.total_steps,
@@ -191,9 +232,21 @@ class FollowedRun:
                 images_per_s=step.get("images_per_s"), eta_s=step.get("eta_s"),
                 peak_vram_gib=step.get("peak_vram_gib"), vram_estimate_gib=started.get("vram_estimate_gib"),
                 elapsed_s=elapsed, config=r.config, state=state,
-                checkpoints=tuple(r.listed()), error=r.error, notes=tuple(r.notes),
+                checkpoints=tuple(r.listed()), error=error, notes=notes,
                 log_tail=log_tail, events=r.events, caught_up=self.caught_up, caching=caching_text(r.caching),
                 device=started.get("device"))
+
+
+def pid_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def refusal_line(log_file: Path) -> str | None:
@@ -223,6 +276,7 @@ class RunService:
     POST_INTERVAL = 0.5
     POLL_INTERVAL = 0.25
     LIVE_REFRESH = 1.0  # seconds between snapshots of a live run when nothing new was written
+    MISSING_FOR = 2.0   # seconds a live run's events file is missing (its folder there) before that is said
 
     def __init__(self, app, *, python: str | None = None):
         self.app = app
@@ -306,6 +360,8 @@ class RunService:
                 restarts, dirty = follower.restarts, True
             if now - last_check >= 1.0 or run.status in ("starting", "live") and now - last_check >= 0.5:
                 pid, last_check = run.alive(), now  # before reading: a run that ends has written `finished`
+            if (run.gone is not None or run.status in ("starting", "live")) and self._files_gone_or_back(run, follower):
+                pid, dirty, generation = run.alive(), True, run.generation
             lines = follower.poll_lines(CHUNK_BYTES)
             if follower.restarts != restarts:  # the file was replaced: the run shown so far is the last one
                 restarts = follower.restarts
@@ -325,8 +381,9 @@ class RunService:
                 run.status, dirty = status, True
                 if status == "crashed" and run.caught_up:
                     code = f" (exit code {run.exit_code})" if run.exit_code is not None else ""
-                    self._post(lambda: RunNotice(run.key, f"{run.name}: the run is gone without finishing{code}; "
-                                                          "see its log", "error", None))
+                    why = f", after {run.gone[0].lower()}{run.gone[1:]}" if run.gone else "; see its log"
+                    self._post(lambda: RunNotice(run.key, f"{run.name}: the run is gone without finishing{code}{why}",
+                                                 "error", None))
                 elif status == "refused":
                     why = refusal_line(run.log_file) or "see its log"
                     self._post(lambda: RunNotice(run.key, f"{run.name}: loratui train refused to start: {why}",
@@ -340,10 +397,37 @@ class RunService:
             if follower.at_end:
                 run.stopping.wait(self.POLL_INTERVAL if status in ("starting", "live") else 1.0)
 
+    def _files_gone_or_back(self, run: FollowedRun, follower: EventFollower) -> bool:
+        """The events file vanished under a live run (its output folder deleted): say why nothing more
+        comes, and follow the process while its lock is gone too. The file back (the run made the
+        folder again): read it from its start. True when either happened."""
+        if run.gone is None:
+            if run.key.exists():
+                run.missing_since = None
+                return False
+            now = time.monotonic()
+            run.missing_since = run.missing_since or now
+            # the folder gone says it at once; the file alone, once missing a while (a new run rotating
+            # it leaves no file for an instant)
+            if run.output_dir.is_dir() and (not follower.offset or now - run.missing_since < self.MISSING_FOR):
+                return False
+            run.gone = run.gone_line()
+            follower.skip_past((None, 0))  # a file made again is read from its start (its inode may be the old one's)
+            line = f"{run.name}: {run.gone}; a live run makes it again at its next step or save"
+            self._post(lambda: RunNotice(run.key, line, "error", None))
+            return True
+        if run.key.exists():
+            run.files_back()  # a new record (a new generation): the file is read again from its start
+            follower.skip_past((None, 0))
+            return True
+        return False
+
     @staticmethod
     def _status(run: FollowedRun, pid: int | None) -> str:
         record = run.record
         if pid is not None:
+            if record.finished is not None and pid == (record.started or {}).get("pid"):
+                return "ending"  # it wrote `finished` and exits (not a resume that has not started yet)
             return "starting" if record.started is None or record.finished is not None else "live"
         if record.finished is not None:
             return "finished"
@@ -483,7 +567,12 @@ class RunService:
 
     def promote(self, run: FollowedRun, checkpoint: Checkpoint | str | os.PathLike) -> tuple[Path, str]:
         """Copy a checkpoint to OUTPUT_DIR/NAME.safetensors (or a free NAME-promoted name); returns
-        (the file written, a line saying so). Call it from a worker: a LoRA can be hundreds of MB."""
+        (the file written, a line saying so). One promoted already (a copy with the same bytes) is not
+        copied again: (that copy, a line saying so). Call it from a worker: a LoRA can be hundreds of MB."""
         source = Path(checkpoint.path if isinstance(checkpoint, Checkpoint) else checkpoint)
-        target = promote_checkpoint(source, run.name, run.output_dir)
+        try:
+            target = promote_checkpoint(source, run.name, run.output_dir)
+        except AlreadyPromoted as already:
+            return already.target, f"{source.name} is already promoted as {already.target.name} (the same " \
+                                   f"bytes): nothing copied"
         return target, f"copied {source.name} to {target} ({target.stat().st_size / 2**20:.1f} MiB); {source.name} is kept"

@@ -4,7 +4,7 @@
     loss 0.1234 avg 0.1302 · lr 1.0e-04 · 4.10 img/s · ETA 1m23s · elapsed 45s
     VRAM peak 3.2 GiB (estimate 3.5 GiB)
 
-The state is a word (LIVE, STARTING, COMPLETED, STOPPED, ERROR, CRASHED, REFUSED) with a mark, never a
+The state is a word (LIVE, STARTING, ENDING, COMPLETED, STOPPED, ERROR, CRASHED, REFUSED) with a mark, never a
 colour alone. ``run_error_line`` is the one line an engine error becomes (message, the engine's
 hint, the key that opens the setting it names). Formatting only: the numbers are the snapshot's.
 """
@@ -17,6 +17,7 @@ from textual.widgets import Static
 STATE_WORDS = {  # status (or finished reason) -> (mark, word, style class of the word)
     "starting": ("…", "STARTING", "run-status--live"),
     "live": ("●", "LIVE", "run-status--live"),
+    "ending": ("…", "ENDING", "run-status--live"),  # its `finished` is written; the process exits
     "completed": ("✓", "COMPLETED", "run-status--done"),
     "stopped": ("■", "STOPPED", "run-status--done"),
     "error": ("✗", "ERROR", "run-status--bad"),
@@ -98,8 +99,9 @@ def status_lines(snapshot) -> list[tuple[str, str | None]]:
 
 def run_error_line(error: dict, setting: str | None, key: str = "o") -> str:
     """An engine error event as one line: what happened, the engine's hint, the key to the setting."""
-    kind = {"oom": "out of memory", "nan": "loss became NaN", "config": "config problem",
-            "crash": "crashed"}.get(str(error.get("kind")), str(error.get("kind") or "error"))
+    kind = {"oom": "out of memory", "nan": "loss became NaN", "config": "config problem", "crash": "crashed",
+            "disk_full": "disk full", "deleted": "files deleted"}.get(str(error.get("kind")),
+                                                                     str(error.get("kind") or "error"))
     line = f"✗ {kind}" + (f" ({key}: open {setting})" if setting else "") + f": {error.get('message', '')}"
     if error.get("hint"):
         line += f" · hint: {error['hint']}"
