@@ -45,9 +45,13 @@ def test_cli_json_fp16_max_steps_and_a_stale_lock(tiny_sd1_dir, tmp_path):
     assert of(events, "finished")[0]["reason"] == "completed"
     assert (tmp_path / "out" / "tiny-state" / "state.json").is_file()  # --save-state
     assert not lock_path(tmp_path / "out", "tiny").exists()
-    assert not (tmp_path / "out" / "tiny.events.jsonl").exists()
+    standard = tmp_path / "out" / "tiny.events.jsonl"  # a link, so attach and the app find the run
+    assert standard.is_symlink() and standard.resolve() == events_file.resolve()
     with open(events_file, encoding="utf-8") as fh:
         assert [json.loads(x) for x in fh] == events
+    from loratui.core.runs import list_runs
+
+    assert [r.name for r in list_runs(tmp_path / "out")] == ["tiny"]
 
 
 def test_config_time_errors(tiny_sd1_dir, tmp_path):

@@ -16,7 +16,8 @@ from loratui.commands.help_text import exit_codes, shell_arg
 @click.option("--resume", "resume", metavar="STATE_DIR", type=click.Path(file_okay=False),
               help="Continue from a saved training state (OUTPUT_DIR/NAME-state).")
 @click.option("--save-state", is_flag=True, help="Also save the full training state with every save and at the end.")
-@click.option("--events", "events", metavar="PATH", help="Write the event stream here instead of OUTPUT_DIR/NAME.events.jsonl.")
+@click.option("--events", "events", metavar="PATH", help="Write the event stream here instead of OUTPUT_DIR/NAME.events.jsonl (which becomes a link to it, so "
+                   "`loratui attach` and the app still find the run).")
 @click.option("--json", "echo_json", is_flag=True, help="Print every event as a JSON line on stdout (no progress bar).")
 @click.option("--max-steps", type=int, metavar="N",
               help="Stop after N steps (overrides max_train_epochs/max_train_steps; for a quick try).")

@@ -315,6 +315,28 @@ class Run:
                     "made again, and the run goes on")
         self.warn(what)
 
+    def _link_standard_events(self) -> None:
+        """With --events elsewhere, OUTPUT_DIR/NAME.events.jsonl becomes a link to that file, so that
+        `loratui attach` and the app find this run as the output's latest (the last run's file moves
+        aside as usual; a resumed run's own file is left alone)."""
+        standard = events_path(self.output_dir, self.name)
+        target = self.events_file.resolve()
+        if standard.resolve() == target:
+            return
+        if standard.is_symlink():
+            standard.unlink()
+        elif standard.exists():
+            if self.resume:
+                return
+            rotated = rotate_events(standard)
+            if rotated is not None:
+                self.say(f"the previous run's events are now in {rotated.name}")
+        try:
+            os.symlink(target, standard)
+        except OSError as exc:  # a file system without links: the run is still followed by its --events path
+            self.say(f"could not link {standard.name} to {target} ({exc.strerror or exc}): `loratui attach` "
+                     "will not list this run")
+
     def _remove_leftovers(self) -> None:
         """Temp files of our own naming that killed saves left (the run lock is held: none is live)."""
         from loratui.engine.state import leftovers, remove_leftovers
@@ -516,6 +538,7 @@ class Run:
             self.writer = EventWriter(self.events_file, sys.stdout if self.echo_json else None)
             if rotated is not None:
                 self.say(f"the previous run's events are now in {rotated.name}")
+            self._link_standard_events()
             if not self.resume:
                 from loratui.core.runs import previous_outputs_text
 
