@@ -174,7 +174,9 @@ def test_property_ops_are_pure_and_idempotent_where_they_should_be(tags, ops):
         assert run(op, once, ctx) == once, op  # idempotent
     assert not any(t.startswith("a") for t in run(RemoveTags(["a*"]), out))
     assert Counter(run(SortTags("alpha"), out)) == Counter(out)  # sorting only reorders
-    assert run(Dedupe(), out) == list(dict.fromkeys(out))
+    assert run(Dedupe(ignore_case=False), out) == list(dict.fromkeys(out))
+    folded = run(Dedupe(), out)  # case variants are repeats too (CLIP lowercases): the first spelling stays
+    assert folded == [t for i, t in enumerate(out) if t.casefold() not in {u.casefold() for u in out[:i]}]
     assert run(AddTags(["trig"], 0, True), out)[0] == "trig"
 
 

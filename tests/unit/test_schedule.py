@@ -291,3 +291,27 @@ def test_epochs_for_target_steps_never_above_the_config_limit():
     t = epochs_for_target_steps(50, 10, max_epochs=3)
     assert (t.epochs, t.total_steps, t.capped) == (3, 30, True)
     assert not epochs_for_target_steps(600, 63).capped
+
+
+# ---- the note on scan errors (user test hunt8, finding 13) -------------------------------------------
+
+
+def test_scan_error_note_says_which_images_are_counted():
+    from loratui.core.dataset import Problem
+    from loratui.core.plan import scan_error_note
+
+    base = scan(folder("2_a", [(512, 512)] * 3))
+    assert scan_error_note(base) is None
+    caption_error = Problem("caption_not_utf8", Path("/train/2_a/000.txt"), "2_a/000.txt is not UTF-8: ...", "error")
+    image_error = Problem("unreadable_image", Path("/train/2_a/009.png"), "2_a/009.png: truncated; it is left out",
+                          "error")
+    only_captions = DatasetScan(Path("/train"), None, ".txt", base.subsets, [caption_error])
+    note = scan_error_note(only_captions)
+    assert "not counted" not in note and "counted" in note and "sd-scripts stops" in note
+    assert "1 caption" in note and "2_a/000.txt" in note
+    both = DatasetScan(Path("/train"), None, ".txt", base.subsets, [caption_error, image_error])
+    note = scan_error_note(both)
+    assert "1 image(s) left out (not counted)" in note and "1 caption" in note
+    only_images = DatasetScan(Path("/train"), None, ".txt", base.subsets, [image_error])
+    note = scan_error_note(only_images)
+    assert "left out (not counted)" in note and "caption" not in note

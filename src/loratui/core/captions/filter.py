@@ -2,10 +2,13 @@
 
 Syntax: terms joined by `and` (or plain spaces) form a group; groups joined by `or` are
 alternatives (`and` binds tighter than `or`; there are no parentheses). `not` or a leading `-`
-negates the next term. Quote a value that has spaces: `tag:"long hair"`. Keywords are
-case-insensitive; values are case-sensitive.
+negates the next term. Quote a value that has spaces: `tag:"long hair"` (an unquoted `tag:long hair`
+is refused with that hint: a bare word is no term). Keywords are case-insensitive, and so are `tag:`
+values (`tag:solo` finds `SOLO` too: booru tags are lowercase, and CLIP lowercases captions anyway;
+a regex can still ask for case with `tag:/(?-i:SOLO)/`); `folder:`, `file:` and `text:` values are
+case-sensitive (file names are, on Linux), and `text:` looks at the whole first line.
 
-    tag:VALUE      the caption has a tag matching VALUE (exact, glob with * ? [, or /regex/)
+    tag:VALUE      the caption has a tag matching VALUE (exact, glob with * ? [, or /regex/; any case)
     folder:VALUE   the caption's folder name matches VALUE (glob, e.g. folder:10_alice, folder:*alice*)
     file:VALUE     the caption file name matches VALUE (glob, e.g. file:img_00*)
     text:VALUE     the first line contains VALUE (plain substring)
@@ -26,7 +29,7 @@ import shlex
 from collections.abc import Callable
 
 from loratui.core.captions.files import Caption
-from loratui.core.captions.patterns import pattern_kind, tag_matcher
+from loratui.core.captions.patterns import tag_matcher
 from loratui.core.errors import LoratuiError
 
 Predicate = Callable[[Caption], bool]
@@ -46,6 +49,9 @@ def _term(token: str) -> Predicate:
             return lambda c: not c.exists
         return lambda c: c.multiline
     count = _COUNT.match(low)
+    if not count and low.startswith("tags") and low[4:5] in ("<", ">", "="):
+        raise LoratuiError(f"--where: cannot read {token!r}: a tag count is tags<N, tags>N or tags=N with a "
+                           "whole number N (e.g. tags>40)")
     if count:
         op, n = count.group(1), int(count.group(2))
         if op == "<":
@@ -58,10 +64,7 @@ def _term(token: str) -> Predicate:
     if not sep or key not in KEYS or not value:
         raise LoratuiError(f"--where: cannot read {token!r}: use {SYNTAX_HELP}")
     if key == "tag":
-        kind, body = pattern_kind(value)
-        if kind == "exact":
-            return lambda c: body in c.tags
-        match = tag_matcher([value])
+        match = tag_matcher([value], ignore_case=True)
         return lambda c: any(map(match, c.tags))
     if key == "folder":
         return lambda c: fnmatch.fnmatchcase(c.path.parent.name, value)
@@ -79,6 +82,59 @@ def _tokens(expression: str) -> list[str]:
     return list(lexer)
 
 
+def _key_value(token: str) -> tuple[str, str, str] | None:
+    """(sign, key, value) of a `key:value` term (sign "-" or ""), or None for anything else."""
+    sign = "-" if token.startswith("-") and len(token) > 1 else ""
+    key, sep, value = token[len(sign):].partition(":")
+    if sep and key.lower() in KEYS and value:
+        return sign, key, value
+    return None
+
+
+def _is_bare(token: str) -> bool:
+    """A plain word: no keyword, flag, tag count or `key:value` (the --where language has no such term)."""
+    low = token.lower().lstrip("-")
+    return (low not in ("and", "or", "not") and low not in FLAGS and not low.startswith("tags")
+            and ":" not in low)
+
+
+def _quoted(term: tuple[str, str, str], words: list[str]) -> str:
+    sign, key, value = term
+    return f'{sign}{key}:"{" ".join([value, *words])}"'
+
+
+def _quote_advice(term: tuple[str, str, str], words: list[str]) -> str:
+    what = "tags" if term[1].lower() == "tag" else "values"
+    return f"{what} with spaces need quotes: {_quoted(term, words)}"
+
+
+def _quote_error(term: tuple[str, str, str], words: list[str]) -> LoratuiError:
+    return LoratuiError(f"--where: {words[0]!r} is not a term: {_quote_advice(term, words)}")
+
+
+def quote_hint(text: str) -> str | None:
+    """For the app's filter box, where a plain word is free text rather than an error: the hint
+    ``tags with spaces need quotes: tag:"long hair"`` when an unquoted `key:value` is followed by plain
+    words (`tag:long hair`), else None. It cannot know whether `tag:solo blue` meant the tag "solo"
+    plus the word "blue", so show it as a hint (say, when nothing matches), never as an error."""
+    try:
+        tokens = _tokens(text or "")
+    except ValueError:
+        return None
+    for i, token in enumerate(tokens[:-1]):
+        term = _key_value(token)
+        if term is None or " " in term[2]:  # a quoted value already holds its spaces
+            continue
+        words = []
+        for word in tokens[i + 1:]:
+            if not _is_bare(word):
+                break
+            words.append(word)
+        if words:
+            return _quote_advice(term, words)
+    return None
+
+
 def _negate(pred: Predicate) -> Predicate:
     return lambda c: not pred(c)
 
@@ -94,7 +150,7 @@ def parse_where(expression: str | None) -> Predicate | None:
     groups: list[list[Predicate]] = [[]]
     negate = False
     pending = False  # an and/or still waiting for its right-hand term
-    for token in tokens:
+    for index, token in enumerate(tokens):
         low = token.lower()
         if low == "or":
             if not groups[-1] or negate or pending:
@@ -110,6 +166,14 @@ def parse_where(expression: str | None) -> Predicate | None:
         if low == "not":
             negate = not negate
             continue
+        previous = _key_value(tokens[index - 1]) if index else None
+        if previous is not None and _is_bare(token):  # tag:long hair: the user meant one tag
+            words = []
+            for word in tokens[index:]:
+                if not _is_bare(word):
+                    break
+                words.append(word)
+            raise _quote_error(previous, words)
         if token.startswith("-") and len(token) > 1:
             token = token[1:]
             negate = not negate

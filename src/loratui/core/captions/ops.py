@@ -40,10 +40,18 @@ class EditContext:
     categories: dict[str, int] = field(default_factory=dict)  # tag -> tagger category number
 
     def category(self, tag: str) -> int | None:
-        """The tagger category of ``tag``; ``long hair`` finds the CSV's ``long_hair``."""
+        """The tagger category of ``tag``; ``long hair`` finds the CSV's ``long_hair``, and any case
+        finds it too (``LONG HAIR``, ``GENERAL``): selected_tags.csv and WD14 ratings are lowercase,
+        so a hand-typed or merged upper-case tag is the same tag to a category lookup."""
         found = self.categories.get(tag)
         if found is None:
             found = self.categories.get(tag.replace(" ", "_"))
+        if found is None and not tag.islower():
+            low = tag.lower()
+            found = self.categories.get(low)
+            if found is None:
+                found = self.categories.get(low.replace(" ", "_"))
+            tag = low
         if found is None and tag in RATING_TAGS:
             found = 9
         return found
@@ -212,17 +220,22 @@ class AddTags(Op):
 
 @dataclass
 class RemoveTags(Op):
-    """Remove tags matching any pattern (exact, glob, /regex/; see ``mode``)."""
+    """Remove tags matching any pattern (exact, glob, /regex/; see ``mode``).
+
+    Case-sensitive unless ``ignore_case`` (then ``*background`` also removes ``WHITE BACKGROUND``):
+    a caption's spelling is the user's, so a case-blind removal is asked for, never assumed.
+    """
 
     patterns: list[str]
     mode: str = "auto"
+    ignore_case: bool = False
     op = "remove"
 
     def compile(self, ctx):
-        return _dropper(tag_matcher(self.patterns, self.mode))
+        return _dropper(tag_matcher(self.patterns, self.mode, self.ignore_case))
 
     def describe(self):
-        return f"remove {', '.join(self.patterns)}"
+        return f"remove {', '.join(self.patterns)}" + (" (any case)" if self.ignore_case else "")
 
 
 @dataclass
@@ -267,19 +280,39 @@ class ReplaceTag(Op):
 
 @dataclass
 class Dedupe(Op):
-    """Remove repeated tags; the first occurrence stays where it is."""
+    """Remove repeated tags; the first occurrence (and its spelling) stays where it is.
 
+    With ``ignore_case`` (the default) tags that differ only in case are repeats too: ``LONG HAIR``
+    after ``long hair`` goes. CLIP's tokenizer lowercases every caption (SD1, SDXL), so they train as
+    the very same tokens. ``ignore_case = false`` (recipes) removes exact repeats only. Underscore
+    variants (``long_hair``) are different tokens: strip_underscores merges those.
+    """
+
+    ignore_case: bool = True
     op = "dedupe"
 
     def compile(self, ctx):
+        if not self.ignore_case:
+            def run(tags):
+                out = list(dict.fromkeys(tags))
+                return tags if len(out) == len(tags) else out
+
+            return run
+
         def run(tags):
-            out = list(dict.fromkeys(tags))
+            seen: set[str] = set()
+            out = []
+            for tag in tags:
+                key = tag.casefold()
+                if key not in seen:
+                    seen.add(key)
+                    out.append(tag)
             return tags if len(out) == len(tags) else out
 
         return run
 
     def describe(self):
-        return "remove duplicate tags"
+        return "remove duplicate tags" + ("" if self.ignore_case else " (exact case only)")
 
 
 @dataclass
@@ -440,7 +473,7 @@ def op_from_dict(data: dict, where: str = "recipe") -> Op:
             data[key] = [str(v) for v in data[key]]
             if not any(v.strip() for v in data[key]):
                 raise LoratuiError(f"{where}: op {name!r}: {key} is empty: list at least one")
-    for key, kind in (("position", int), ("keep", int), ("move_existing", bool)):
+    for key, kind in (("position", int), ("keep", int), ("move_existing", bool), ("ignore_case", bool)):
         if key in data and (type(data[key]) is not kind):
             raise LoratuiError(f"{where}: op {name!r}: {key} must be {'an integer' if kind is int else 'true or false'}, "
                                f"got {data[key]!r}")

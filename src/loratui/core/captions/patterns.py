@@ -28,38 +28,43 @@ def pattern_kind(pattern: str, mode: str = "auto") -> tuple[str, str]:
     return "exact", pattern
 
 
-def compile_regex(body: str) -> re.Pattern:
+def compile_regex(body: str, flags: int = 0) -> re.Pattern:
     try:
-        return re.compile(body)
+        return re.compile(body, flags)
     except re.error as exc:
         raise LoratuiError(f"bad regular expression {body!r}: {exc}") from None
 
 
-def tag_matcher(patterns: Iterable[str], mode: str = "auto") -> Callable[[str], bool]:
+def tag_matcher(patterns: Iterable[str], mode: str = "auto", ignore_case: bool = False) -> Callable[[str], bool]:
     """A predicate for tags (exact, glob or regex; full-string matches). Answers are memoised.
-    In auto mode a glob also matches its own text: ``what?`` removes the tag "what?" too."""
+    In auto mode a glob also matches its own text: ``what?`` removes the tag "what?" too.
+
+    ``ignore_case``: ``solo`` also matches ``SOLO`` and ``Solo`` (exact and glob compare casefolded,
+    a regex gets re.IGNORECASE; a scoped ``(?-i:...)`` inside it still asks for case)."""
+    fold = str.casefold if ignore_case else (lambda text: text)
+    flags = re.IGNORECASE if ignore_case else 0
     exact: set[str] = set()
     regexes: list[re.Pattern] = []  # each compiled on its own: flags and group names stay its own
     for pattern in patterns:
         kind, body = pattern_kind(pattern, mode)
         if kind == "exact":
-            exact.add(body)
+            exact.add(fold(body))
         elif kind == "glob":
-            regexes.append(re.compile(fnmatch.translate(body)))
+            regexes.append(re.compile(fnmatch.translate(body), flags))
             if mode == "auto":
-                exact.add(body)
+                exact.add(fold(body))
         elif kind == "regex":
-            regexes.append(compile_regex(body))
+            regexes.append(compile_regex(body, flags))
         else:
             raise LoratuiError(f"unknown match mode {mode!r}: use one of {', '.join(MATCH_MODES)}")
-    if not regexes:
+    if not regexes and not ignore_case:
         return exact.__contains__
     memo: dict[str, bool] = {}
 
     def matches(tag: str) -> bool:
         hit = memo.get(tag)
         if hit is None:
-            hit = memo[tag] = tag in exact or any(r.fullmatch(tag) is not None for r in regexes)
+            hit = memo[tag] = fold(tag) in exact or any(r.fullmatch(tag) is not None for r in regexes)
         return hit
 
     return matches

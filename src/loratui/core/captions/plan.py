@@ -119,12 +119,27 @@ class EditPlan:
         return self.description or "; ".join(op.describe_where() for op in self.ops)
 
     def tag_changes(self) -> tuple[Counter, Counter]:
-        """(tag -> files gaining it, tag -> files losing it)."""
+        """(tag -> files gaining it, tag -> files losing it): a file gains a tag it did not have and
+        loses one it no longer has. A removed extra copy (dedupe, a rename merging into a tag the
+        caption already has) loses nothing: ``duplicate_changes`` counts those."""
         added, removed = Counter(), Counter()
         for edit in self.edits:
-            added.update(dict.fromkeys(edit.added, 1))  # dict: a stable order for ties, run after run
-            removed.update(dict.fromkeys(edit.removed, 1))
+            if edit.added:
+                old = set(edit.old)
+                added.update(dict.fromkeys((t for t in edit.added if t not in old), 1))  # dict: stable ties
+            if edit.removed:
+                new = set(edit.new)
+                removed.update(dict.fromkeys((t for t in edit.removed if t not in new), 1))
         return added, removed
+
+    def duplicate_changes(self) -> Counter:
+        """tag -> extra copies removed from captions that keep the tag (what dedupe does)."""
+        copies: Counter = Counter()
+        for edit in self.edits:
+            if edit.removed:
+                new = set(edit.new)
+                copies.update(t for t in edit.removed if t in new)
+        return copies
 
     def get(self, path: Path) -> FileEdit | None:
         """The planned edit of one caption file (for a per-file preview), or None."""
@@ -145,6 +160,7 @@ class EditPlan:
             "skipped_free_text": self.skipped_text,
             "tags_added": dict(added.most_common()),
             "tags_removed": dict(removed.most_common()),
+            "duplicates_removed": dict(self.duplicate_changes().most_common()),
         }
 
     def to_dict(self, root: Path | None = None) -> dict:

@@ -6,15 +6,36 @@ is read as UTF-8 (anything else raises), ``lines[0].strip()`` is the caption and
 (no line at all) fails an assert, so a 0-byte caption stops training; a blank first line trains
 with an empty prompt; lines after the first are ignored (unless wildcards are on). A missing
 caption means the folder's class tokens (or an empty prompt when it has none).
+
+Cleanup checks on the first line (a tag list split at commas outside brackets, as core.captions
+reads it):
+
+- ``long_caption`` (warning): more CLIP tokens than sd-scripts reads. The text encoder sees 75
+  tokens, or 150/225 with max_token_length; the rest is cut off silently. The count is an estimate
+  without the tokenizer (words, digits and punctuation runs: CLIP's pre-split, which BPE only splits
+  further), so it errs low. The default limit is 225, the most sd-scripts can read; pass the
+  config's max_token_length for a tighter one.
+- ``duplicate_tags`` (info): a tag listed twice, also as a case variant (CLIP lowercases captions,
+  so ``LONG HAIR`` is ``long hair``) or an underscore variant (``long_hair``). Exact and case
+  repeats go with ``loratui tags dedupe``; underscore ones with ``tags strip-underscores``.
+- ``weighted_tags`` (info): ``(tag:1.2)``. sd-scripts reads prompt weights in captions only with
+  weighted_captions; otherwise the brackets and the number train as text.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from loratui.core.dataset.types import Problem, Severity
 from loratui.core.fsutil import describe_os_error
+
+MAX_CLIP_TOKENS = 225  # the longest caption sd-scripts reads (max_token_length 225: three 75-token chunks)
+# CLIP's pre-tokenizer: contractions, letter runs, single digits, runs of other symbols (BPE splits further)
+_CLIP_PIECES = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|[^\s\w]+|_+", re.IGNORECASE)
+_WEIGHT = re.compile(r"[(\[]\s*[^()\[\]]*?:\s*-?\d+(?:\.\d+)?\s*[)\]]")
+_SHOWN = 3  # examples named in one message
 
 
 def rel(path: Path) -> str:
@@ -34,8 +55,9 @@ def read_small_file(path: Path) -> bytes:
         os.close(fd)
 
 
-def caption_problems(path: Path, data: bytes | None = None) -> list[Problem]:
-    """The problems of the caption file at ``path`` (its bytes read unless ``data`` is given)."""
+def caption_problems(path: Path, data: bytes | None = None, max_tokens: int | None = None) -> list[Problem]:
+    """The problems of the caption file at ``path`` (its bytes read unless ``data`` is given).
+    ``max_tokens``: the caption token limit to check against (default 225, sd-scripts' most)."""
     if data is None:
         try:
             data = read_small_file(path)
@@ -67,6 +89,90 @@ def caption_problems(path: Path, data: bytes | None = None) -> list[Problem]:
     if sum(1 for line in lines if line.strip()) > 1:
         problems.append(Problem("multiline_caption", path, f"{rel(path)} has several lines: sd-scripts uses only the "
                                 "first (unless wildcards are on)", "warning"))
+    problems.extend(tag_problems(path, lines[0].strip(), max_tokens))
+    return problems
+
+
+def estimate_clip_tokens(text: str) -> int:
+    """CLIP tokens of ``text`` at least: its pre-split pieces (a rare word may take several more)."""
+    return len(_CLIP_PIECES.findall(text))
+
+
+def _split_commas(line: str) -> list[str]:
+    """Tags of a caption line: commas outside brackets that open a tag (``(a, b:1.2)``, not the
+    emoticon ``:(``), ``\\,`` escaped: core.captions' rule, in light."""
+    tags, depth, start, i = [], 0, 0, 0
+    while i < len(line):
+        ch = line[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch in "([{":
+            head = line[start:i].strip()
+            if depth or not head or head[-1] in "([{":
+                depth += 1
+        elif ch in ")]}" and depth:
+            depth -= 1
+        elif ch == "," and not depth:
+            tags.append(line[start:i])
+            start = i + 1
+        i += 1
+    tags.append(line[start:])
+    return [t for t in (t.strip() for t in tags) if t]
+
+
+def _variant_key(tag: str) -> str:
+    """What two spellings of one tag share: case, and underscores for spaces (not in ``^_^``)."""
+    key = tag.casefold()
+    return key.replace("_", " ") if len(tag) > 3 else key
+
+
+def _duplicates(tags: list[str]) -> list[str]:
+    """``'solo' x2``, ``'LONG HAIR' = 'long hair'``: the repeated tags of one caption, in order."""
+    groups: dict[str, list[str]] = {}
+    for tag in tags:
+        groups.setdefault(_variant_key(tag), []).append(tag)
+    found = []
+    for spellings in groups.values():
+        if len(spellings) < 2:
+            continue
+        distinct = list(dict.fromkeys(spellings))
+        if len(distinct) == 1:
+            found.append(f"'{distinct[0]}' x{len(spellings)}")
+        else:
+            found.append(" = ".join(f"'{s}'" for s in distinct))
+    return found
+
+
+def tag_problems(path: Path, line: str, max_tokens: int | None = None) -> list[Problem]:
+    """The cleanup checks of one caption line (see the module docstring)."""
+    problems = []
+    limit = max_tokens or MAX_CLIP_TOKENS
+    tags = _split_commas(line) if "," in line else [line] if line else []
+    if len(line) > limit:  # a piece has at least one character: a shorter line cannot be over
+        tokens = estimate_clip_tokens(line)
+        if tokens > limit:
+            chunks = "" if limit == MAX_CLIP_TOKENS else f" (max_token_length {limit})"
+            problems.append(Problem(
+                "long_caption", path,
+                f"{rel(path)} is about {tokens} CLIP tokens ({len(tags)} tags), over the {limit}{chunks} sd-scripts "
+                "reads: the rest is cut off silently; remove tags", "warning"))
+    if len(tags) > 1:
+        repeats = _duplicates(tags)
+        if repeats:
+            more = f" and {len(repeats) - _SHOWN} more" if len(repeats) > _SHOWN else ""
+            underscores = any("_" in r for r in repeats) and " (`tags strip-underscores` for _ variants)"
+            problems.append(Problem(
+                "duplicate_tags", path,
+                f"{rel(path)} repeats tags: {', '.join(repeats[:_SHOWN])}{more}; remove them with `loratui tags "
+                f"dedupe`{underscores or ''}", "info"))
+    weighted = [m.group(0) for m in _WEIGHT.finditer(line)]
+    if weighted:
+        more = f" and {len(weighted) - 1} more" if len(weighted) > 1 else ""
+        problems.append(Problem(
+            "weighted_tags", path,
+            f"{rel(path)} has prompt weights like '{weighted[0]}'{more}: trained as text unless weighted_captions "
+            "is on; remove the weights", "info"))
     return problems
 
 

@@ -61,8 +61,12 @@ def scan_dataset(
     caption_extension: str = ".txt",
     *,
     workers: int | None = None,
+    max_tokens: int | None = None,
 ) -> DatasetScan:
     """Scan the train (and reg) folders; dataset problems are collected, never raised.
+
+    ``max_tokens``: the caption token limit the long-caption check uses (the config's
+    max_token_length; default 225, the most sd-scripts reads).
 
     Raises LoratuiError only for unusable arguments: a missing folder or a caption extension
     without its leading dot.
@@ -87,7 +91,7 @@ def scan_dataset(
     start = 0
     for folder in folders:
         end = start + len(folder.image_paths)
-        subsets.append(_build_subset(folder, sizes[start:end], caption_extension, problems))
+        subsets.append(_build_subset(folder, sizes[start:end], caption_extension, problems, max_tokens))
         start = end
 
     if not any(not s.is_reg for s in subsets):
@@ -364,7 +368,8 @@ def _caption_candidates(image: Path, caption_ext: str) -> Iterable[str]:
 
 
 def _build_subset(
-    folder: _Folder, sizes: list[tuple[int, int, bool] | str], caption_ext: str, problems: list[Problem]
+    folder: _Folder, sizes: list[tuple[int, int, bool] | str], caption_ext: str, problems: list[Problem],
+    max_tokens: int | None = None,
 ) -> Subset:
     used_captions: dict[str, Path] = {}
     unreadable_captions: set[str] = set()
@@ -427,7 +432,7 @@ def _build_subset(
         problems.append(Problem("orphan_caption", path, message, "warning"))
 
     for name in sorted(used_captions):
-        _check_caption(used_captions[name], problems)
+        _check_caption(used_captions[name], problems, max_tokens)
 
     if not folder.image_paths:
         problems.append(
@@ -445,5 +450,5 @@ def _missing_caption(image: Path, folder: _Folder) -> Problem:
     return missing_caption_problem(image, folder.class_tokens, folder.is_reg)
 
 
-def _check_caption(path: Path, problems: list[Problem]) -> None:
-    problems.extend(caption_problems(path))
+def _check_caption(path: Path, problems: list[Problem], max_tokens: int | None = None) -> None:
+    problems.extend(caption_problems(path, max_tokens=max_tokens))

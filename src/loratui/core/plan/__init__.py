@@ -17,7 +17,8 @@ from loratui.core.plan.buckets import (
 )
 from loratui.core.plan.schedule import (
     RegPadding, Registered, Sample, Schedule, TargetEpochs, all_left_out, compute_schedule, epoch_batches, epoch_samples,
-    epochs_for_target_steps, kohya_gui_steps, plan_epoch, register_images, scan_for_config, shard_batches,
+    epochs_for_target_steps, kohya_gui_steps, plan_epoch, register_images, scan_error_note, scan_for_config,
+    shard_batches,
 )
 from loratui.core.plan.vram import (
     CARD_TIERS_GB, CONSTANTS, FAMILY_LABELS, GIB, CalibrationPoint, VramEstimate, VramPart, calibration_config,
@@ -39,7 +40,7 @@ __all__ = [
     "adjust_bucket_bounds", "bucket_key", "buckets_for_dataset", "calibration_config", "calibration_points",
     "calibration_report", "compute_schedule", "epoch_batches", "epoch_samples", "epochs_for_target_steps",
     "estimate_vram", "largest_bucket_samples", "fit_activation_scales", "network_size", "guess_family", "kohya_gui_steps", "make_bucket_resolutions",
-    "all_left_out", "family_from_weights", "make_buckets", "plan_epoch", "register_images", "reso_steps_notes", "resolve_family", "scan_for_config",
+    "all_left_out", "family_from_weights", "make_buckets", "plan_epoch", "register_images", "reso_steps_notes", "resolve_family", "scan_error_note", "scan_for_config",
     "shard_batches", "text_encoder_lora_params", "unet_layout", "unet_lora_params",
     "LycorisOptions", "NetworkCount", "TextEncoderArch", "UNetArch", "count_lycoris", "text_encoder_arch_from_config",
     "unet_arch_from_config",

@@ -482,6 +482,40 @@ def all_left_out(scan) -> str | None:
             f"{left_out[0].message}); `loratui dataset scan {shell_arg(scan.train_data_dir)}` lists them")
 
 
+def scan_error_note(scan) -> str | None:
+    """The steps note on the scan's errors, true to what is counted (None without errors).
+
+    An image the scan leaves out (unreadable, truncated, a folder with absurd repeats) is not in
+    the counts, and neither sd-scripts nor loratui trains it. An image whose *caption* has an error
+    (0 bytes, not UTF-8, unreadable) is counted: loratui's trainer trains it with a warning, while
+    sd-scripts stops at that file, so the numbers hold only once it is fixed.
+    """
+    errors = [p for p in scan.problems if p.severity == "error"]
+    if not errors:
+        return None
+    left_out = [p for p in errors if p.kind in _NOT_COUNTED]
+    folders = [p for p in errors if p.kind == "too_many_repeats"]
+    captions = [p for p in errors if p.kind in _CAPTION_ERRORS]
+    others = len(errors) - len(left_out) - len(folders) - len(captions)
+    parts = []
+    if left_out:
+        parts.append(f"{len(left_out)} image(s) left out (not counted)")
+    if folders:
+        parts.append(f"{len(folders)} folder(s) left out (not counted)")
+    if captions:
+        parts.append(f"{len(captions)} caption file(s) with errors: those images are counted, but sd-scripts stops at "
+                     "such a file (loratui trains it with a warning), so fix them first")
+    if others:
+        parts.append(f"{others} other error(s)")
+    return (f"the dataset scan found {len(errors)} error(s) (first: {errors[0].message}): {'; '.join(parts)}; "
+            f"`loratui dataset scan {shell_arg(scan.train_data_dir)}` lists them")
+
+
+# Problem kinds of images left out of the scan's subsets, and of a caption whose image is counted.
+_NOT_COUNTED = frozenset({"unreadable_image", "unsupported_image", "not_a_file"})
+_CAPTION_ERRORS = frozenset({"empty_caption", "caption_not_utf8", "unreadable_caption"})
+
+
 def scan_for_config(cfg):
     """Scan the config's train/reg folders (paths relative to the config's folder)."""
     from loratui.core.config import resolve_path
