@@ -219,3 +219,19 @@ def test_separator_default_is_the_same_in_tags_and_caption():
     caption_help = run("caption", "wd14", "--help").output
     assert "[default: , ]" in " ".join(tags_help.split()) and "[default: , ]" in " ".join(caption_help.split())
     assert "--general-threshold" in caption_help and "confidence" in caption_help.split("--general-threshold")[1][:200]
+
+
+def test_dedupe_case_variants_unless_case_sensitive_and_remove_ignore_case(tmp_path):
+    concept = tmp_path / "img" / "10_a"
+    concept.mkdir(parents=True)
+    from PIL import Image
+    Image.new("RGB", (8, 8)).save(concept / "a.png")
+    (concept / "a.txt").write_text("long hair, LONG HAIR, White Background", encoding="utf-8")
+    img = tmp_path / "img"
+    assert run("tags", "dedupe", img, "--case-sensitive", "--yes").exit_code == 0
+    assert (concept / "a.txt").read_text() == "long hair, LONG HAIR, White Background"
+    assert run("tags", "remove", img, "*background", "--yes").exit_code == 0
+    assert (concept / "a.txt").read_text() == "long hair, LONG HAIR, White Background"
+    assert run("tags", "remove", img, "*background", "--ignore-case", "--yes").exit_code == 0
+    assert run("tags", "dedupe", img, "--yes").exit_code == 0
+    assert (concept / "a.txt").read_text() == "long hair"

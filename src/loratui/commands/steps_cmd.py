@@ -120,10 +120,11 @@ def steps(config: str, as_json: bool, num_processes: int, target_steps: int | No
         if "/" in head or head.startswith(str(config)):
             raise
         raise LoratuiError(f"{config}: {exc}") from None
-    problems = [p for p in scan.problems if p.severity == "error"]
-    if problems:
-        schedule.notes.append(f"the dataset scan found {len(problems)} error(s) (first: {problems[0].message}); "
-                              f"those images are not counted")
+    from loratui.core.plan import scan_error_note
+
+    note = scan_error_note(scan)
+    if note:
+        schedule.notes.append(note)
     network = _network(cfg)
     if as_json:
         data = schedule.to_dict()

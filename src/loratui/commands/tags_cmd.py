@@ -333,11 +333,13 @@ def add(directory, new_tags, front, position, move_existing, keep, **kw):
 @_writing
 @click.argument("patterns", metavar="PATTERN...", nargs=-1, required=True)
 @_match_options("auto")
-def remove(directory, patterns, mode, exact, glob, regex, **kw):
-    """Remove tags matching PATTERN(s): exact, a glob like '*background', or /regex/."""
+@click.option("--ignore-case", is_flag=True, help="Match in any case ('*background' also removes 'WHITE BACKGROUND').")
+def remove(directory, patterns, mode, exact, glob, regex, ignore_case, **kw):
+    """Remove tags matching PATTERN(s): exact, a glob like '*background', or /regex/ (case as written,
+    unless --ignore-case)."""
     from loratui.core.captions import RemoveTags
 
-    op = RemoveTags(list(patterns), _mode(mode, exact, glob, regex))
+    op = RemoveTags(list(patterns), _mode(mode, exact, glob, regex), ignore_case)
     op.compile(None)  # a bad regex fails before the dataset is read
     _run_plan(directory, [op], **kw)
 
@@ -366,11 +368,14 @@ def replace(directory, old, new, mode, exact, glob, regex, **kw):
 @exit_codes(*WRITE_EXIT_CODES)
 @_common(UNUSED_TAGS_CSV.format(name="dedupe"))
 @_writing
-def dedupe(directory, **kw):
-    """Remove repeated tags inside each caption (the first occurrence stays)."""
+@click.option("--case-sensitive", is_flag=True,
+              help="Only exact repeats ('LONG HAIR' after 'long hair' stays; CLIP reads both the same).")
+def dedupe(directory, case_sensitive, **kw):
+    """Remove repeated tags inside each caption; the first occurrence and its spelling stay. Tags that
+    differ only in case are repeats (CLIP lowercases captions) unless --case-sensitive."""
     from loratui.core.captions import Dedupe
 
-    _run_plan(directory, [Dedupe()], **kw)
+    _run_plan(directory, [Dedupe(ignore_case=not case_sensitive)], **kw)
 
 
 @tags.command("sort")
