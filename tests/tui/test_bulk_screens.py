@@ -450,3 +450,21 @@ def test_pick_recipe_previews_and_refuses_a_broken_one(tmp_path):
         assert app.result == folder / "a_clean.toml"
 
     run(lambda: PickRecipeScreen([folder]), first)
+
+
+def test_keep_first_defaults_to_the_config_keep_tokens_and_says_so():
+    """hunt8 finding 5: a trigger word kept by keep_tokens is not moved by a sort or an add at the front."""
+    async def sort(app, pilot):
+        assert app.screen.query_one("#bulk-keep").value == "2"
+        assert "the config's keep_tokens = 2" in screen_text(app)
+        assert app.screen.build_op() == SortTags("alpha", 2)
+
+    run(lambda: BulkOpScreen("sort", "all 2", keep_tokens=2), sort)
+
+    async def add_front(app, pilot):
+        await type_text(pilot, "x")
+        await pilot.press("tab", "left")  # position: end -> front
+        await pilot.pause()
+        assert app.screen.build_op() == AddTags(["x"], 1, True)  # after the one kept token
+
+    run(lambda: BulkOpScreen("add", "all 2", keep_tokens=1), add_front)

@@ -432,3 +432,114 @@ def test_palette_enter_in_a_burst_runs_the_match_for_the_whole_text(tmp_path):
         assert type(app.screen).__name__ == "DatasetScreen"
 
     run(tmp_path, scenario)
+
+
+# ---- hunt8 findings ------------------------------------------------------------------------------
+
+def test_ctrl_z_while_typing_undoes_the_typing_then_names_and_shows_what_the_journal_undid(tmp_path):
+    """Finding 1: ctrl+z in the add box never undoes another image's change unseen."""
+    async def scenario(app, pilot, img):
+        scr = screen(app)
+        await pilot.press("down", "down", "e", "a", *"foo", "enter")  # a03
+        await until(pilot, lambda: "foo" in caption(img, "10_alice/a03.png"))
+        await pilot.press("escape", "escape", "home", "e", "a", *"foo2")
+        await pilot.press("ctrl+z")
+        await pilot.pause(0.3)
+        assert "foo" in caption(img, "10_alice/a03.png")  # the other image is untouched
+        box = scr.query_one("#tag-editor-add")
+        assert box.value == "" and box.has_focus
+        await pilot.press("ctrl+z")  # the box is empty: now the journal undo, named and shown
+        await until(pilot, lambda: "foo" not in caption(img, "10_alice/a03.png"))
+        await until(pilot, lambda: scr.current.name == "a03.png")
+        assert any("undid 'add foo' on 10_alice/a03.png" in str(n.message) for n in app._notifications)
+
+    run(tmp_path, scenario)
+
+
+def test_problem_marks_and_count_follow_every_write(tmp_path):
+    """Finding 2: no F5 needed after an inline edit, a bulk change or an undo."""
+    async def scenario(app, pilot, img):
+        scr = screen(app)
+        a04 = next(r for r in app.store.rows if r.name == "a04.png")
+        assert a04.problem_kind == "missing_caption"
+        before = sum(1 for r in app.store.rows if r.severity in ("error", "warning"))
+        scr.table.move_cursor_to_key(id(a04))
+        await pilot.press("e", "a", *"foo", "enter")
+        await until(pilot, lambda: a04.severity is None)
+        assert sum(1 for r in app.store.rows if r.severity in ("error", "warning")) == before - 1
+        assert not any(p.kind == "missing_caption" for p in app.store.scan.problems)
+        await pilot.press("escape", "escape", "ctrl+z")
+        await until(pilot, lambda: a04.problem_kind == "missing_caption")
+        await pilot.press("home", "p")
+        await until(pilot, lambda: scr.current.severity in ("error", "warning"))
+        # an empty caption written outside: marked as the scan marks it
+        (img / "10_alice" / "a01.txt").write_text("", encoding="utf-8")
+        app._captions_changed([img / "10_alice" / "a01.txt"])
+        a01 = next(r for r in app.store.rows if r.name == "a01.png")
+        await until(pilot, lambda: a01.problem_kind == "empty_caption" and a01.severity == "error")
+        scr.table.move_cursor_to_key(id(a01))
+        await pilot.pause()
+        assert str(scr.query_one("#status").render()).startswith("✗ empty (0 bytes)")
+
+    run(tmp_path, scenario)
+
+
+def test_a_saved_recipe_leaves_out_undone_ops_and_keeps_each_scope(tmp_path):
+    """Finding 3: only the operations in effect, each with the images it was applied to."""
+    async def scenario(app, pilot, img):
+        scr = screen(app)
+        await pilot.press("slash", *"folder:5_*", "enter")  # a filter: saved as its --where
+        await pilot.press("plus", *"filtered")
+        await pilot.press("enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "PlanPreviewScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: "filtered" in caption(img, "5_bob/b01.png"))
+        await pilot.press("escape")  # clears the filter
+        await until(pilot, lambda: len(scr.shown) == 6)
+        await pilot.press("home", "space")  # one image picked by hand: saved by its file name
+        await pilot.press("plus", *"picked", "enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "PlanPreviewScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: "picked" in caption(img, "10_alice/a01.png"))
+        await pilot.press("ctrl+d")
+        await pilot.press("plus", *"undone", "enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "PlanPreviewScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: "undone" in caption(img, "10_alice/a01.png"))
+        await pilot.press("ctrl+z")
+        await until(pilot, lambda: "undone" not in caption(img, "10_alice/a01.png"))
+        ops, left_out = scr.recipe_ops()
+        assert left_out == []
+        assert [(op.tags, op.where) for op in ops] == [
+            (["filtered"], "folder:5_*"), (["picked"], "folder:10_alice and file:a01.txt")]
+
+    run(tmp_path, scenario)
+
+
+def test_e_after_the_tag_list_or_the_summary_focuses_the_editor(tmp_path):
+    """Finding 4."""
+    async def scenario(app, pilot, img):
+        for pane in ("t", "i"):
+            await pilot.press(pane, "escape", "e")
+            await pilot.pause()
+            assert app.focused is not None and app.focused.id == "tag-editor-list", pane
+            await pilot.press("escape")
+
+    run(tmp_path, scenario)
+
+
+def test_balance_repeats_is_undone_by_ctrl_z(tmp_path):
+    """Finding 19: ctrl+z renames the folders back while no caption change came after."""
+    async def scenario(app, pilot, img):
+        await pilot.press("i", "b")
+        await until(pilot, lambda: type(app.screen).__name__ == "BalanceDialog")
+        await pilot.press("enter")
+        await until(pilot, lambda: sorted(p.name for p in img.iterdir() if p.is_dir() and p.name[0].isdigit())
+                    != ["10_alice", "5_bob"])
+        await until(pilot, lambda: app.store.scan is not None and app.store.captions_loaded)
+        await pilot.press("escape", "ctrl+z")
+        await until(pilot, lambda: sorted(p.name for p in img.iterdir() if p.is_dir() and p.name[0].isdigit())
+                    == ["10_alice", "5_bob"])
+        assert any("undid balance repeats" in str(n.message) for n in app._notifications)
+
+    run(tmp_path, scenario)

@@ -135,8 +135,9 @@ def test_add_after_the_cursor_row_with_completion_and_refuse_duplicates() -> Non
         add_input.value = ""
         await pilot.press(*", ,", "enter")  # only separators
         assert len(app.messages) == count and app.bells == 3
-        await pilot.press("escape")  # cancels the add: back on the list, box cleared
-        assert editor.query_one(TagList).has_focus and add_input.value == ""
+        await pilot.press("escape")  # back on the list; what was typed stays in the box, with a word
+        assert editor.query_one(TagList).has_focus and add_input.value == ", ,"
+        assert any("kept in the add box" in str(n.message) for n in app._notifications)
         assert ("leave",) not in app.messages
 
     run(check)
@@ -328,5 +329,45 @@ def test_free_text_caption_commits_on_ctrl_s_and_on_leaving() -> None:
         editor.load(TAGS, title="img_0005.png", saved_state="saved ✓")
         await pilot.pause()
         assert editor.query_one(TagList).has_focus and not text_area.display
+
+    run(check)
+
+
+def test_ctrl_z_in_the_add_box_undoes_the_typing_a_word_at_a_time() -> None:
+    """A text box's ctrl+z undoes what was typed there; it never reaches the screen's undo while the
+    box holds text (finding 1 of hunt8)."""
+    async def check(app, pilot, editor: TagEditor) -> None:
+        undone = []
+        app.action_undo = lambda: undone.append(True)  # what the screen's ctrl+z would reach
+        app.bind("ctrl+z", "undo")
+        await pilot.press("a", *"red hair")
+        add_input = editor.query_one("#tag-editor-add", TagInput)
+        assert add_input.value == "red hair"
+        await pilot.press("ctrl+z")
+        assert add_input.value == "red " and not undone
+        await pilot.press("ctrl+z", "ctrl+z")
+        assert add_input.value == "" and not undone and app.messages == []
+        await pilot.press("ctrl+z")  # empty, nothing typed: the key goes on
+        assert undone == [True]
+
+    run(check)
+
+
+def test_escape_keeps_the_typed_tag_and_the_placeholder_says_where_enter_adds() -> None:
+    async def check(app, pilot, editor: TagEditor) -> None:
+        await pilot.press("down", "a")
+        add_input = editor.query_one("#tag-editor-add", TagInput)
+        assert add_input.placeholder == "tag, enter: adds after 2."
+        await pilot.press(*"half typed", "escape")
+        assert editor.query_one(TagList).has_focus and add_input.value == "half typed"
+        await pilot.press("a", "enter")  # the kept text is added as it is
+        assert last_change(app) == (["1girl", "solo", "half typed", "long hair", "smile"], "add half typed")
+        await pilot.press("escape", "end", "a")
+        assert add_input.placeholder == "tag, enter: adds at the end"
+        await pilot.press(*"later")
+        editor.load(["x"], title="img_0002.png")  # another image: the typed text is not added, and it says so
+        await pilot.pause()
+        assert add_input.value == ""
+        assert any("not added: 'later'" in str(n.message) for n in app._notifications)
 
     run(check)

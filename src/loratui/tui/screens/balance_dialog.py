@@ -199,7 +199,8 @@ class BalanceDialog(ModalScreen[bool]):
             keys = "Esc cancel (fix the conflicts or pick another target)"
         elif self.plan:
             count = len(self.plan)
-            keys = f"Enter rename {count} folder{'s' if count > 1 else ''} · Esc cancel"
+            keys = (f"Enter rename {count} folder{'s' if count > 1 else ''} · Esc cancel\n"
+                    "(ctrl+z on the Dataset screen renames them back)")
         else:
             keys = "Esc cancel" if self._problem else "Enter close · Esc cancel"
         self.query_one("#balance-keys", Static).update(keys)

@@ -149,9 +149,10 @@ class BulkOpScreen(ModalScreen[Op | None]):
 
     def __init__(self, kind: str, scope_label: str, *, known_tags: Callable[[str], list[str]] | None = None,
                  categories_available: bool = False, separator: str = DEFAULT_SEPARATOR,
-                 rename: str | None = None) -> None:
+                 rename: str | None = None, keep_tokens: int = 0) -> None:
         """``rename``: a replace form for this tag (Old and New filled in, New focused with its text
-        selected, so the new name typed next replaces it)."""
+        selected, so the new name typed next replaces it). ``keep_tokens``: the open config's, the
+        default of "Keep first" / "After first" so a trigger word stays where training keeps it."""
         if kind not in KINDS:
             raise ValueError(f"unknown bulk operation {kind!r}: use one of {', '.join(KINDS)}")
         super().__init__()
@@ -163,6 +164,12 @@ class BulkOpScreen(ModalScreen[Op | None]):
         self.problem: str | None = None  # the current message (None: the op is ready)
         self._op: Op | None = None
         self.rename = rename if kind == "replace" else None
+        self.keep_tokens = max(0, int(keep_tokens or 0))
+
+    def _keep_note(self, otherwise: str) -> str:
+        if self.keep_tokens:
+            return f" tags (the config's keep_tokens = {self.keep_tokens})"
+        return otherwise
 
     # ---- layout ---------------------------------------------------------------------------
 
@@ -188,9 +195,9 @@ class BulkOpScreen(ModalScreen[Op | None]):
         yield self._row("Position", BulkChoice(POSITION_CHOICES, "end", id="bulk-position"),
                         self._input("bulk-index", "index", tags=False, classes="-short", integer=True,
                                     disabled=True))
-        yield self._row("After first", self._input("bulk-keep", "0", "0", tags=False, classes="-short",
-                                                   integer=True, disabled=True),
-                        Label(" tags (front only: keeps a trigger word first)"))
+        yield self._row("After first", self._input("bulk-keep", "0", str(self.keep_tokens), tags=False,
+                                                   classes="-short", integer=True, disabled=True),
+                        Label(self._keep_note(" tags (front only: keeps a trigger word first)")))
         yield self._row("", BulkToggle("move tags a caption already has", False, id="bulk-move"))
         yield Static("Index: 0 = front, -1 = end, -2 = before the last. Tags already there are not "
                      "added twice.", classes="bulk-help")
@@ -212,8 +219,9 @@ class BulkOpScreen(ModalScreen[Op | None]):
 
     def _compose_sort(self) -> ComposeResult:
         yield self._row("Sort by", BulkChoice(SORT_CHOICES, "alpha", id="bulk-by"))
-        yield self._row("Keep first", self._input("bulk-keep", "0", "0", tags=False, classes="-short",
-                                                  integer=True), Label(" tags in place (trigger word)"))
+        yield self._row("Keep first", self._input("bulk-keep", "0", str(self.keep_tokens), tags=False,
+                                                  classes="-short", integer=True),
+                        Label(self._keep_note(" tags in place (trigger word)")))
         yield Static("frequency: most used in the dataset first. category: rating, character, copyright, "
                      "artist, general, meta. Sentence captions are left alone.", classes="bulk-help")
 

@@ -7,6 +7,7 @@ then captions, then the scan (image sizes and problems) arrive from thread worke
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -72,14 +73,15 @@ def _mark_style(row: ImageRow) -> str | None:
     return None
 
 
-COLUMNS = [  # sized so that all six show in the 48 columns the table has at 80x24
-    Column("folder", "Concept", 8, lambda r: r.folder or ".", sort_key=lambda r: r.folder),
+COLUMNS = [  # at 80x24 the table is 48 wide: no Caption column (the editor beside shows the tags), so the
+    # concept and file names keep their room; from 60 on the caption shows too
+    Column("folder", "Concept", 9, lambda r: r.folder or ".", sort_key=lambda r: r.folder, grow=6),
     Column("file", "File", 11, lambda r: r.name, sort_key=lambda r: r.name, cut="name", grow=20),
     Column("size", "Size", 4, lambda r: _size_text(r.size), sort_key=lambda r: r.size, align="right"),
     Column("tags", "Tags", 4, lambda r: "" if r.tag_count is None else str(r.tag_count),
            sort_key=lambda r: -1 if r.tag_count is None else r.tag_count, align="right"),
     Column("mark", "State", 10, _mark, sort_key=lambda r: (r.severity or "z", r.state), style_getter=_mark_style),
-    Column("caption", "Caption", None, lambda r: r.caption_text, sort_key=lambda r: r.caption_text),
+    Column("caption", "Caption", None, lambda r: r.caption_text, sort_key=lambda r: r.caption_text, drop_below=60),
 ]
 
 
@@ -246,10 +248,20 @@ class DatasetScreen(DatasetEdits, Screen):
         self.set_status(" · ".join(parts))
 
     def _problem_line(self, row: ImageRow) -> str:
-        """The current image's problem, its path made relative (the row already names the file)."""
-        message = re.sub(r"^\S*" + re.escape(row.name) + r":?\s*", "", row.problem or "")
+        """The current image's problem, the reason first (the status line is narrow at 80 columns and
+        the row already names the file): `✗ empty (0 bytes): sd-scripts stops… · a.txt`."""
+        message = row.problem or ""
+        caption_name = os.path.basename(row.caption_str)
+        named = caption_name
+        for prefix in (f"{row.folder}/{row.name}", f"{row.folder}/{caption_name}", row.name, caption_name):
+            if message.startswith(prefix):
+                message = message[len(prefix):]
+                named = prefix.rsplit("/", 1)[-1]
+                break
+        message = re.sub(r"^(:\s*|\s+)", "", message)
+        message = re.sub(r"^(is|has) ", "", message)
         mark = "✗" if row.severity == "error" else "!"
-        return f"{mark} {row.name} {message}".strip()
+        return f"{mark} {message} · {named}" if message else f"{mark} {named}"
 
     def on_image_table_selection_changed(self, event: ImageTable.SelectionChanged) -> None:
         self.update_status()
@@ -291,7 +303,7 @@ class DatasetScreen(DatasetEdits, Screen):
     def action_edit(self) -> None:
         from loratui.tui.widgets.tag_editor import TagEditor
 
-        self.action_pane("editor-pane")
+        self.action_pane("editor-pane", focus_table=False)  # the editor takes the keys, not the table
         self.query_one(TagEditor).focus()
 
     def action_select_all(self) -> None:
@@ -318,7 +330,7 @@ class DatasetScreen(DatasetEdits, Screen):
             return self.focused is self.query_one("#filter", Input)
         return super().check_action(action, parameters)
 
-    def action_pane(self, pane: str) -> None:
+    def action_pane(self, pane: str, focus_table: bool = True) -> None:
         switcher = self.query_one("#side", ContentSwitcher)
         if switcher.current == pane and pane != "editor-pane":
             pane = "editor-pane"
@@ -332,7 +344,7 @@ class DatasetScreen(DatasetEdits, Screen):
         elif pane == "summary-pane":
             self.summary_changed()
             self.query_one("#summary-pane").focus()
-        elif leaving != "editor-pane":
+        elif leaving != "editor-pane" and focus_table:
             self.table.focus()
 
     def move_to(self, row: ImageRow | None, what: str) -> None:
@@ -431,7 +443,14 @@ class DatasetScreen(DatasetEdits, Screen):
         if self.store.scan is None:
             self.app.notify("the dataset is still being scanned", severity="warning")
             return
-        self.app.push_screen(BalanceDialog(self.store.scan), lambda done: done and self.action_rescan())
+        dialog = BalanceDialog(self.store.scan)
+
+        def closed(done: bool | None) -> None:
+            if done:
+                self.balanced(dialog.plan)
+                self.action_rescan()
+
+        self.app.push_screen(dialog, closed)
 
     def open_path(self, path: Path) -> None:
         for row in self.store.rows:

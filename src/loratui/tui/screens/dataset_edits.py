@@ -107,12 +107,18 @@ class DatasetEdits:
         self.reread([row.caption_file], mark="")
         self.app.notify(f"{row.name}: took the version on disk")
 
-    def reread(self, paths: list[Path], mark: str | None = None, fresh: dict | None = None) -> None:
-        """Read these caption files again (they were written, undone or changed outside); ``fresh``:
-        already read by a worker (a bulk change of thousands of files is not re-read on the UI thread)."""
+    def reread(self, paths: list[Path], mark: str | None = None, fresh: dict | None = None,
+               checks: dict | None = None) -> None:
+        """Read these caption files again (they were written, undone or changed outside) and check
+        them again (problem marks, the count and ``p`` stay current without a rescan); ``fresh`` and
+        ``checks``: already done by a worker (a bulk change of thousands of files is not re-read on
+        the UI thread)."""
         if fresh is None:
             fresh = self.store.reread(paths)
+        if checks is None:
+            checks = self.store.check_captions(paths)
         changed = self.store.adopt_captions(fresh)
+        self.store.adopt_checks(checks)
         if mark is not None:
             for path in paths:
                 row = self.store.by_caption.get(path)
@@ -122,6 +128,7 @@ class DatasetEdits:
         if self.current is not None and (self.current in changed or self.current.caption_file in paths):
             self.show_current(force=True)
         self.frequencies_changed()
+        self.summary_changed()
         self.update_status()
 
     def outside_changes(self, paths: list[Path]) -> None:
@@ -181,6 +188,9 @@ class DatasetEdits:
     def action_undo(self) -> None:
         from loratui.core.captions import undo_last
 
+        if self._balance_is_last():
+            self._undo_balance()
+            return
         self._undo_redo(undo_last, "undid", "undoing the last change…")
 
     def action_redo(self) -> None:
@@ -192,7 +202,7 @@ class DatasetEdits:
         def work():
             result = step(self.store.root, **how)
             restored = [Path(p) for p in getattr(result, "restored", [])]
-            return result, restored, self.store.reread(restored)
+            return result, restored, self.store.reread(restored), self.store.check_captions(restored)
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, ConflictError) and not how:
@@ -201,9 +211,61 @@ class DatasetEdits:
             else:
                 self._write_failed(verb.replace("id", "o"), exc)
 
+        if getattr(self, "_walking", False):  # a second ctrl+z while one runs: the journal walks one at a time
+            self.app.notify(f"still {busy.rstrip('…')}: press it again when done", timeout=3)
+            return
+        self._walking = True
+
+        def done(out) -> None:
+            self._walking = False
+            self._undone(*out, verb)
+
+        def stopped(exc: BaseException) -> None:
+            self._walking = False
+            failed(exc)
+
         self.set_status(busy)
-        run_in_thread(self, work, done=lambda out: self._undone(*out, verb), what=verb.replace("id", "o"),
-                      failed=failed)
+        run_in_thread(self, work, done=done, what=verb.replace("id", "o"), failed=stopped)
+
+    # ---- balance repeats: folder renames, undone by renaming back ---------------------------------
+
+    def newest_journal_entry(self) -> str | None:
+        from loratui.core.captions import journal_dir
+
+        folder = journal_dir(self.store.root)
+        names = sorted(p.name for p in folder.glob("*.json") if p.stem.isdigit()) if folder.is_dir() else []
+        return names[-1] if names else None
+
+    def balanced(self, plan) -> None:
+        """Folders were renamed: ctrl+z renames them back while no caption change came after."""
+        self._balance = (list(plan), self.newest_journal_entry())
+        names = ", ".join(f"{r.source.name} -> {r.dest.name}" for r in plan)
+        self.app.notify(f"renamed {names}: ctrl+z renames them back", timeout=10)
+
+    def _balance_is_last(self) -> bool:
+        done = getattr(self, "_balance", None)
+        return done is not None and self.newest_journal_entry() == done[1]
+
+    def _undo_balance(self) -> None:
+        from loratui.core.captions import follow_folder_renames
+        from loratui.core.dataset import Rename, apply_renames
+
+        plan, _ = self._balance
+        back = [Rename(r.dest, r.source, r.new_repeats, r.old_repeats, r.images) for r in plan]
+        try:
+            apply_renames(back)  # all or nothing
+        except (LoratuiError, OSError) as exc:
+            self.app.notify(f"balance not undone: {exc}", severity="error", timeout=10)
+            return
+        self._balance = None
+        try:
+            follow_folder_renames((r.source, r.dest) for r in back)
+        except (LoratuiError, OSError) as exc:
+            self.app.notify(f"folders renamed back, but the undo journal could not follow: {exc}",
+                            severity="warning", timeout=10)
+        names = ", ".join(f"{r.source.name} -> {r.dest.name}" for r in back)
+        self.app.notify(f"undid balance repeats: {names} (b in the summary balances again)", timeout=10)
+        self.action_rescan()
 
     def _ask_past_conflict(self, step, verb: str, busy: str, message: str) -> None:
         """Captions edited since the change: nothing was written; the user picks what to do here (the
@@ -231,14 +293,24 @@ class DatasetEdits:
         self.update_status()
         report_failure(self.app, what, exc)
 
-    def _undone(self, result, restored: list[Path], fresh: dict, verb: str) -> None:
+    def _undone(self, result, restored: list[Path], fresh: dict, checks: dict, verb: str) -> None:
         if not restored and not getattr(result, "description", ""):
             self.update_status()
             self.app.notify(f"nothing to {'undo' if verb == 'undid' else 'redo'}")
             return
-        self.reread(restored, mark="", fresh=fresh)
+        self.reread(restored, mark="", fresh=fresh, checks=checks)
         what = getattr(result, "description", "") or "the last change"
-        self.app.notify(f"{verb} {what}: {len(restored)} caption(s)")
+        again = "ctrl+y redoes it" if verb == "undid" else "ctrl+z undoes it again"
+        rows = [row for row in (self.store.by_caption.get(path) for path in restored) if row is not None]
+        if len(rows) == 1:
+            # one image (an inline edit): name it and show it, it may be far from the one on screen
+            row = rows[0]
+            where = f"{row.folder}/{row.name}" if row.folder else row.name
+            if row is not self.current and not self.table.move_cursor_to_key(id(row)):
+                where += " (hidden by the filter)"
+            self.app.notify(f"{verb} '{what}' on {where}: {again}", timeout=8)
+        else:
+            self.app.notify(f"{verb} '{what}': {len(restored)} caption(s); {again}", timeout=8)
 
     # ---- bulk operations --------------------------------------------------------------------------
 
@@ -261,8 +333,20 @@ class DatasetEdits:
             self.app.notify("no images to change", severity="warning")
             return
         screen = BulkOpScreen(kind, label, known_tags=self.complete_tag, categories_available=self.has_categories(),
-                              rename=initial)
+                              rename=initial, keep_tokens=self.config_keep_tokens())
         self.app.push_screen(screen, lambda op: op is not None and self.run_bulk_op(op, BULK_TITLES[kind], (rows, label)))
+
+    def config_keep_tokens(self) -> int:
+        """The open config's keep_tokens (0 without a config, or when it cannot be read)."""
+        path = getattr(self.app, "config_path", None)
+        if path is None:
+            return 0
+        try:
+            from loratui.core.config import load_config
+
+            return int(load_config(path).dataset.keep_tokens or 0)
+        except Exception:  # noqa: BLE001 - only a default: a broken config shows on Settings
+            return 0
 
     def complete_tag(self, text: str) -> list[str]:
         vocab = self.tag_vocab()
@@ -290,6 +374,7 @@ class DatasetEdits:
         if len(captions) < len(rows):
             self.app.notify("captions are still loading: try again in a moment", severity="warning")
             return
+        where = self.scope_where(rows, label)  # for a recipe saved later: the scope it was applied to
         try:
             check_ops([op])
             plan = plan_edits(captions, [op], ctx=EditContext(frequency=self.store.frequency,
@@ -301,7 +386,7 @@ class DatasetEdits:
 
         def decided(apply: bool | None) -> None:
             if apply:
-                self.write_plan(plan, title, lambda written, fresh: self._bulk_done(op, written, fresh))
+                self.write_plan(plan, title, lambda *out: self._bulk_done(op, where, label, *out))
 
         self.app.push_screen(PlanPreviewScreen(plan, self.store.root, f"{title} · {label}"), decided)
 
@@ -309,17 +394,80 @@ class DatasetEdits:
         """Apply a plan in a worker (journal, atomic writes, fsync: seconds for thousands of files)
         and read the written captions back there too; the status line says it is writing."""
         def work():
-            written = self.store.apply(plan, plan.description)
-            return written, self.store.reread(written)
+            written, entry = self.store.apply_entry(plan, plan.description)
+            return written, self.store.reread(written), self.store.check_captions(written), entry
 
         self.set_status(f"writing {len(plan.edits):,} caption(s)…")
         run_in_thread(self, work, done=lambda out: done(*out), what=what,
                       failed=lambda exc: self._write_failed(what, exc))
 
-    def _bulk_done(self, op, written: list[Path], fresh: dict) -> None:
-        self.applied_ops = [*getattr(self, "applied_ops", []), op]
-        self.reread(list(written), mark="saved", fresh=fresh)
+    def _bulk_done(self, op, where: str | None, label: str, written: list[Path], fresh: dict, checks: dict,
+                   entry: Path | None) -> None:
+        self._remember_ops([op], where, label, entry)
+        self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
         self.app.notify(f"wrote {len(written)} caption(s): ctrl+z undoes it")
+
+    # ---- what a recipe saved now would hold ----------------------------------------------------------
+
+    def _remember_ops(self, ops, where: str | None, label: str, entry: Path | None) -> None:
+        """Operations applied in this session, with their scope as a --where (None: the scope cannot be
+        written as one) and the undo journal entry they made (undone: not in a recipe)."""
+        if entry is None:
+            return  # nothing was written
+        self.applied_ops = [*getattr(self, "applied_ops", []), *[(op, where, label, entry.name) for op in ops]]
+
+    MAX_LISTED_FILES = 50  # a selection as a --where of file names, up to this many images
+
+    def scope_where(self, rows: list[ImageRow], label: str) -> str | None:
+        """The scope of a bulk change as a --where: "" for every image, the filter's expression, or the
+        images' file names; None when it cannot be written as one (too many images picked by hand,
+        or by filter words that are not a --where)."""
+        from loratui.core.captions import parse_where
+        from loratui.tui.services.dataset_store import split_filter
+
+        if len(rows) == len(self.store.rows):
+            return ""
+        if label.startswith("filtered"):
+            where_text, words = split_filter(getattr(self, "filter_text", ""))
+            if where_text and not words:
+                return where_text
+        if not rows or len(rows) > self.MAX_LISTED_FILES:
+            return None
+
+        def value(text: str) -> str:
+            text = "".join(f"[{ch}]" if ch in "*?[" else ch for ch in text).replace('"', '\\"')
+            return f'"{text}"' if any(ch.isspace() for ch in text) or ":" in text else text
+
+        terms = []
+        for row in rows:
+            term = f"file:{value(row.caption_file.name)}"
+            terms.append(f"folder:{value(row.folder)} and {term}" if row.folder else term)
+        where = " or ".join(terms)
+        try:
+            parse_where(where)
+        except LoratuiError:
+            return None
+        return where
+
+    def recipe_ops(self) -> tuple[list, list[str]]:
+        """The operations still in effect (their journal entry not undone), each limited to the scope
+        it was applied to; and, in words, those left out because their scope is not a --where."""
+        from loratui.core.captions import combine_where, journal_dir, op_from_dict
+
+        folder = journal_dir(self.store.root)
+        live = {p.name for p in folder.glob("*.json") if p.stem.isdigit() and p.stat().st_size > 0} \
+            if folder.is_dir() else set()
+        ops, left_out = [], []
+        for op, where, label, entry in getattr(self, "applied_ops", []):
+            if entry not in live:
+                continue  # undone
+            if where is None:
+                left_out.append(f"{op.describe_where()} ({label})")
+            elif where:
+                ops.append(op_from_dict({**op.to_dict(), "where": combine_where(op.where, where)}))
+            else:
+                ops.append(op)
+        return ops, left_out
 
     # ---- recipes ------------------------------------------------------------------------------------
 
@@ -334,14 +482,25 @@ class DatasetEdits:
     def action_save_recipe(self) -> None:
         from loratui.tui.screens.recipe_dialogs import SaveRecipeScreen
 
-        ops = getattr(self, "applied_ops", [])
+        ops, left_out = self.recipe_ops()
+        skipped = ""
+        if left_out:
+            skipped = (f"; left out {len(left_out)} applied to images picked by hand or by filter words, "
+                       f"which a recipe cannot name: {'; '.join(left_out)}")
         if not ops:
-            self.app.notify("no operation applied yet in this session: apply one, then save it as a recipe",
-                            severity="warning")
+            if left_out:
+                self.app.notify("nothing saved" + skipped, severity="warning", timeout=10)
+            elif getattr(self, "applied_ops", []):
+                self.app.notify("nothing to save: the operations applied in this session were undone",
+                                severity="warning")
+            else:
+                self.app.notify("no operation applied yet in this session: apply one, then save it as a recipe",
+                                severity="warning")
             return
         screen = SaveRecipeScreen(self.recipe_folders()[0], ops=list(ops))
         self.app.push_screen(screen, lambda path: path and self.app.notify(
-            f"saved {len(ops)} operation(s) to {path}: `loratui tags apply DIR {shell_arg(path)}` replays them"))
+            f"saved {len(ops)} operation(s){skipped}. `loratui tags apply DIR {shell_arg(path)}` replays them",
+            severity="warning" if skipped else "information", timeout=10 if skipped else 5))
 
     def action_replay_recipe(self) -> None:
         from loratui.tui.screens.recipe_dialogs import PickRecipeScreen
@@ -365,16 +524,23 @@ class DatasetEdits:
             self.app.notify(str(exc), severity="error")
             return
 
+        scope_where = self.scope_where(rows, label)
+        if scope_where is not None and recipe.where:
+            from loratui.core.captions import combine_where
+
+            scope_where = combine_where(recipe.where, scope_where)
+
         def decided(apply: bool | None) -> None:
             if apply:
                 self.write_plan(plan, f"recipe {path.name}",
-                                lambda written, fresh: self._replayed(recipe.ops, written, fresh))
+                                lambda *out: self._replayed(recipe.ops, scope_where, label, *out))
 
         self.app.push_screen(PlanPreviewScreen(plan, self.store.root, f"recipe {path.name} · {label}"), decided)
 
-    def _replayed(self, ops, written: list[Path], fresh: dict) -> None:
-        self.applied_ops = [*getattr(self, "applied_ops", []), *ops]
-        self.reread(list(written), mark="saved", fresh=fresh)
+    def _replayed(self, ops, where: str | None, label: str, written: list[Path], fresh: dict, checks: dict,
+                  entry: Path | None) -> None:
+        self._remember_ops(ops, where, label, entry)
+        self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
         self.app.notify(f"wrote {len(written)} caption(s): ctrl+z undoes the whole recipe")
 
     def edit_palette_commands(self) -> list[PaletteCommand]:
@@ -385,7 +551,8 @@ class DatasetEdits:
             PaletteCommand("tags: redo", "ctrl+y", self.action_redo),
             PaletteCommand("tags: keep my edit (conflict)", "k", self.action_keep_mine),
             PaletteCommand("tags: take the version on disk (conflict)", "T", self.action_take_theirs),
-            PaletteCommand("recipes: save the operations applied so far", "saved as TOML for `loratui tags apply`",
+            PaletteCommand("recipes: save the operations applied so far",
+                           "those not undone, each with its scope, as TOML for `loratui tags apply`",
                            self.action_save_recipe),
             PaletteCommand("recipes: replay a recipe on this dataset (with preview)", "selected / filtered / all",
                            self.action_replay_recipe),

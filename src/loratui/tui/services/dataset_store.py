@@ -19,7 +19,10 @@ from loratui.core.captions import (
     DEFAULT_SEPARATOR, Caption, EditPlan, TagInfo, apply_plan, load_captions, load_selected_tags, parse_where,
     plan_set_tags, read_caption, tag_categories, tag_frequency,
 )
-from loratui.core.dataset import IMAGE_EXTENSIONS, DatasetLocation, DatasetScan, parse_subset_name, scan_dataset
+from loratui.core.dataset import (
+    IMAGE_EXTENSIONS, DatasetLocation, DatasetScan, Problem, caption_problems, missing_caption_problem,
+    parse_subset_name, scan_dataset,
+)
 from loratui.core.errors import LoratuiError
 
 PREVIEW_CHARS = 200
@@ -147,6 +150,7 @@ class DatasetStore:
         self.tagger_csv: Path | None = None     # the WD14 tag list completions and categories come from
         self.tagger_tags: list[TagInfo] = []
         self.categories: dict[str, int] = {}
+        self.problems_by_image: dict[str, list[Problem]] = {}  # the scan's problems, kept current after writes
 
     @property
     def root(self) -> Path:
@@ -242,19 +246,60 @@ class DatasetStore:
 
     def adopt_scan(self, scan: DatasetScan) -> None:
         self.scan = scan
-        rank = {"error": 0, "warning": 1, "info": 2}
-        worst: dict[str, tuple[int, str, str, str]] = {}
+        by_image: dict[str, list[Problem]] = {}
         for problem in scan.problems:
             key = str(problem.path)
             if key.endswith(self.caption_extension):
                 row = self.by_caption.get(key)
                 key = row.image_str if row else key
-            level = rank.get(problem.severity, 3)
-            if key not in worst or level < worst[key][0]:
-                worst[key] = (level, problem.severity, problem.message, problem.kind)
+            by_image.setdefault(key, []).append(problem)
+        self.problems_by_image = by_image
         for row in self.rows:
-            found = worst.get(row.image_str)
-            row.severity, row.problem, row.problem_kind = found[1:] if found else (None, None, None)
+            self._rank(row)
+
+    def _rank(self, row: ImageRow) -> None:
+        """The row's most severe problem becomes its mark and status line."""
+        rank = {"error": 0, "warning": 1, "info": 2}
+        found = min(self.problems_by_image.get(row.image_str, ()), key=lambda p: rank.get(p.severity, 3),
+                    default=None)
+        row.severity, row.problem, row.problem_kind = (
+            (found.severity, found.message, found.kind) if found else (None, None, None))
+
+    def check_captions(self, paths: list[Path]) -> dict[str, list[Problem]]:
+        """The caption problems of these caption files now (what the scan would say of them): after a
+        write, an undo or an outside change only the files touched are checked again, not the
+        dataset. Blocking (reads each file): a worker runs it for a bulk change."""
+        out: dict[str, list[Problem]] = {}
+        for path in paths:
+            row = self.by_caption.get(path)
+            if row is None:
+                continue
+            if os.path.lexists(row.caption_str):
+                out[row.caption_str] = caption_problems(row.caption_file)
+            else:
+                parsed = parse_subset_name(row.folder) if row.folder else None
+                out[row.caption_str] = [missing_caption_problem(row.image, parsed[1] if parsed else "")]
+        return out
+
+    def adopt_checks(self, checks: dict[str, list[Problem]]) -> None:
+        """Swap the caption problems of the checked files (marks, the problem count, ``p`` and the
+        summary follow); the image problems of the scan stay."""
+        if self.scan is None or not checks:
+            return
+        dropped: set[int] = set()
+        added: list[Problem] = []
+        for caption_str, fresh in checks.items():
+            row = self.by_caption.get(caption_str)
+            if row is None:
+                continue
+            old = self.problems_by_image.get(row.image_str, [])
+            stale = [p for p in old if str(p.path) == caption_str or p.kind == "missing_caption"]
+            dropped.update(id(p) for p in stale)
+            kept = [p for p in old if id(p) not in dropped]
+            self.problems_by_image[row.image_str] = kept + fresh
+            added += fresh
+            self._rank(row)
+        self.scan.problems[:] = [p for p in self.scan.problems if id(p) not in dropped] + added  # scan is frozen
 
     # ---- queries ------------------------------------------------------------------------------
 
@@ -293,7 +338,11 @@ class DatasetStore:
 
     def apply(self, plan: EditPlan, description: str = "") -> list[Path]:
         """Apply a plan (journal first, atomic writes); returns the caption files written."""
+        return self.apply_entry(plan, description)[0]
+
+    def apply_entry(self, plan: EditPlan, description: str = "") -> tuple[list[Path], Path | None]:
+        """``apply``, with the undo journal entry it made (None: nothing written)."""
         if not plan.edits:
-            return []
+            return [], None
         result = apply_plan(plan, self.root, description=description)
-        return list(result.written)
+        return list(result.written), result.journal

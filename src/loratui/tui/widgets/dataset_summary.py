@@ -211,7 +211,7 @@ class DatasetSummary(VerticalScroll):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "jump", "Next problem", id="summary.jump",
                 tooltip="Show the next image with a problem in the images table"),
-        Binding("b", "balance", "Balance repeats", id="summary.balance",
+        Binding("b", "balance", "Balance", id="summary.balance",
                 tooltip="Plan folder renames so every concept gives about the same samples per epoch"),
     ]
 

@@ -371,12 +371,15 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
         width = self.scrollable_content_region.width
         if self._columns_layout is not None and self._columns_layout[0] == width:
             return self._columns_layout[1]
-        flexible = [c for c in self.columns if c.width is None]
-        spare = width - self.GUTTER - sum(c.width or 0 for c in self.columns) - (len(self.columns) - 1)
-        # a column that may grow (the file name) takes up to half of the room the flexible ones do not need
-        budget = max(0, spare - MIN_FLEX_WIDTH * len(flexible)) // 2
+        columns = [c for c in self.columns if c.drop_below is None or width >= c.drop_below]
+        flexible = [c for c in columns if c.width is None]
+        spare = width - self.GUTTER - sum(c.width or 0 for c in columns) - (len(columns) - 1)
+        # a column that may grow (the file name) takes up to half of the room the flexible ones do not
+        # need (all of it when there is no flexible one)
+        budget = max(0, spare - MIN_FLEX_WIDTH * len(flexible))
+        budget = budget // 2 if flexible else budget
         grown: dict[str, int] = {}
-        for column in self.columns:
+        for column in reversed(columns):  # the file name grows before the concept
             if column.width is not None and column.grow and budget > 0:
                 grown[column.key] = min(column.grow, budget)
                 budget -= grown[column.key]
@@ -384,7 +387,7 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
         each, extra = divmod(max(spare, 0), max(len(flexible), 1))
         layout: list[tuple[Column, int]] = []
         x = self.GUTTER
-        for column in self.columns:
+        for column in columns:
             if column.width is None:
                 col_width = max(MIN_FLEX_WIDTH, each + (1 if column is flexible[0] else 0) * extra)
             else:

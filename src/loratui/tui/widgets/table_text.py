@@ -29,9 +29,12 @@ class Column:
     style_getter: Callable[[Any], str | None] | None = None
     # How a text too long is cut: "end" (keeps the start), or "name" for file names, whose end tells
     # them apart (IMG_20230101_123456.jpg): the extension goes first, then the middle of the stem.
-    cut: Literal["end", "name"] = "end"
+    # "middle" keeps both ends (tags that differ only at the end: `long hair…_03`).
+    cut: Literal["end", "name", "middle"] = "end"
     # A fixed-width column may take up to this many more cells when the table has room to spare.
     grow: int = 0
+    # Left out when the table is narrower than this (None: always shown), so the others keep room.
+    drop_below: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ def fit_text(text: str, width: int, align: str = "left", ellipsis: str = "…", 
     length = cell_len(text)
     if length > width and cut == "name":
         return _cut_name(text, width, ellipsis)
+    if length > width and cut == "middle":
+        return _cut_middle(text, width, ellipsis)
     if length > width:
         return set_cell_size(text, width - 1) + ellipsis
     if length == width:
@@ -72,6 +77,10 @@ def _cut_name(name: str, width: int, ellipsis: str) -> str:
         name = stem  # the Size column and the preview say what kind of image it is
         if cell_len(name) <= width:
             return set_cell_size(name, width)
+    return _cut_middle(name, width, ellipsis)
+
+
+def _cut_middle(name: str, width: int, ellipsis: str) -> str:
     if width < 5:
         return set_cell_size(name, width - 1) + ellipsis
     tail = (width - 1) // 2

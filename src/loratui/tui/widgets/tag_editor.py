@@ -59,7 +59,8 @@ class TagEditor(TagEditorActions, Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a,insert", "add", "Add", id="tags.add",
-                tooltip="Type a tag (with completions); Enter adds it after the highlighted tag"),
+                tooltip="Type a tag (with completions); Enter adds it after the highlighted tag "
+                        "(End first: at the end)"),
         Binding("d,delete", "delete", "Delete", id="tags.delete",
                 tooltip="Remove the highlighted tag (u puts it back)"),
         Binding("r,f2", "rename", "Rename", id="tags.rename",
@@ -246,7 +247,12 @@ class TagEditor(TagEditorActions, Vertical):
         self.set_class(self._free_text, "-free-text")
         self._show_status()
         if not same_image:
+            typed = self._add_input.value.strip()
+            if typed:
+                self.notify(f"not added: '{typed}' was typed in the add box of another image", severity="warning",
+                            timeout=6)
             self._add_input.value = ""
+            self._add_input.clear_typing_history()
         if self._free_text:
             self._loaded_text = self._separator.join(self._tags)
             text_area = self._text
@@ -303,6 +309,8 @@ class TagEditor(TagEditorActions, Vertical):
         if self._tags:
             tag_list.highlighted = max(0, min(highlight or 0, len(self._tags) - 1))
         self._add_input.exclude = list(self._tags)
+        if self._add_input.has_focus:
+            self._add_input.placeholder = self.typing_placeholder()
         self.refresh_bindings()
 
     def _focus_within(self) -> bool:
@@ -319,12 +327,20 @@ class TagEditor(TagEditorActions, Vertical):
             self._add(message.value)
 
     ADD_PLACEHOLDER = "add a tag (a)"
-    TYPING_PLACEHOLDER = "tag, enter · esc: the list"
+
+    def typing_placeholder(self) -> str:
+        """Where Enter puts the tag: after the highlighted one (as the list shows it), not at the end."""
+        cursor = self._list.highlighted if self.is_mounted else None
+        if not self._tags or cursor is None:
+            return "tag, enter · esc: the list"
+        if cursor >= len(self._tags) - 1:
+            return "tag, enter: adds at the end"
+        return f"tag, enter: adds after {cursor + 1}."
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # in the box, "(a)" read as "press a": the a typed for the next tag went into it
         if event.widget.id == "tag-editor-add":
-            event.widget.placeholder = self.TYPING_PLACEHOLDER
+            event.widget.placeholder = self.typing_placeholder()
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
         widget = event.widget

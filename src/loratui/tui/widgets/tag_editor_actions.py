@@ -45,7 +45,8 @@ class TagEditorActions:
         return True
 
     def _add(self, tag: str) -> None:
-        """Add what the add box holds after the highlighted tag. A list in the caption's own
+        """Add what the add box holds after the highlighted tag (End first: at the end; the box's
+        placeholder says where). A list in the caption's own
         spelling (``red, blue, green``, typed or pasted) adds each tag in order, skipping those the
         image has already, as one change."""
         add_input = self._add_input
@@ -79,6 +80,7 @@ class TagEditorActions:
         position = cursor + 1 if cursor is not None and self._tags else len(self._tags)
         self._tags[position:position] = new
         add_input.value = ""
+        add_input.clear_typing_history()
         if skipped:
             self.notify(f"added {len(new)}; already there: {', '.join(skipped)}", timeout=4)
         self._changed(f"add {', '.join(new)}", highlight=position + len(new) - 1)
@@ -223,8 +225,12 @@ class TagEditorActions:
             return
         add_input = self._add_input
         if add_input.has_focus:
-            add_input.value = ""
+            # what was typed stays in the box (a then Enter adds it, ctrl+u clears it): never dropped unseen
+            typed = add_input.value.strip()
             self._list.focus()
+            if typed:
+                self.notify(f"'{typed}' kept in the add box: a then Enter adds it, ctrl+u in the box clears it",
+                            timeout=4)
             return
         if self._free_text:
             self._commit_text()

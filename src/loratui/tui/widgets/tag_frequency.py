@@ -66,7 +66,7 @@ def _category_key(row: TagRow) -> tuple[int, int, int, int]:
     return (rank, number, -row.count, row.order)
 
 
-_TAG = Column("tag", "Tag", None, lambda r: r.tag, sort_key=lambda r: r.order)
+_TAG = Column("tag", "Tag", None, lambda r: r.tag, sort_key=lambda r: r.order, cut="middle")
 # -order: most used first (the table sorts reversed) and ties still A-Z
 _COUNT = Column("count", "Uses", _COUNT_WIDTH, lambda r: format_count(r.count), sort_key=lambda r: (r.count, -r.order),
                 align="right")
@@ -102,13 +102,13 @@ class TagFrequencyPane(Vertical):
     BINDING_GROUP_TITLE = "Tag counts"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "choose", "Show images", id="freq.choose",
+        Binding("enter", "choose", "Images", id="freq.choose",
                 tooltip="Show only the images whose caption holds the tag under the cursor"),
-        Binding("r", "rename", "Rename tag", id="freq.rename",
+        Binding("r", "rename", "Rename", id="freq.rename",
                 tooltip="Rename the tag under the cursor in every caption (preview first)"),
-        Binding("d,delete", "remove", "Remove tag", id="freq.remove",
+        Binding("d,delete", "remove", "Remove", id="freq.remove",
                 tooltip="Remove the tag under the cursor from every caption (preview first)"),
-        Binding("slash", "focus_filter", "Filter tags", id="freq.filter",
+        Binding("slash", "focus_filter", "Find tag", id="freq.filter",
                 tooltip="Type part of a tag to show only matching tags (_ matches a space)"),
     ]
 

@@ -97,6 +97,9 @@ class TagInput(Input):
         Binding("tab", "accept_completion", "Complete", id="tag_input.accept",
                 tooltip="Put the highlighted completion into the box (Right at the end does too)"),
         Binding("escape", "close_completions", "Close list", show=False, id="tag_input.close"),
+        # a text box's ctrl+z undoes the typing; only in an empty box does it go on (the screen's undo)
+        Binding("ctrl+z", "undo_typing", "Undo typing", show=False, id="tag_input.undo_typing",
+                tooltip="Undo what was typed in this box (a word at a time)"),
     ]
 
     class Submitted(Input.Submitted):
@@ -117,6 +120,8 @@ class TagInput(Input):
         self._dropdown: TagDropdown | None = None
         self._moved = False            # the user moved into the list: Enter takes the highlighted row
         self._quiet_value: str | None = None  # don't reopen the list for this value (taken / dismissed)
+        self._typed: list[str] = []    # earlier values, newest last: what ctrl+z goes back to
+        self._restoring = False
         self.submit_to: Callable[[TagInput.Submitted], None] | None = None
         """Called with the Submitted message on Enter instead of posting it: the owner acts before
         the next key reaches the box (a posted message is handled after keys already on the way)."""
@@ -166,8 +171,38 @@ class TagInput(Input):
 
     # ---- matching and the dropdown -----------------------------------------------------------
 
-    def watch_value(self, value: str) -> None:
+    def watch_value(self, old: str, value: str) -> None:
+        if not self._restoring:
+            self._remember(old, value)
         self._update_completions()
+
+    def _remember(self, old: str, value: str) -> None:
+        """Keep ``old`` for ctrl+z, a word at a time: letters typed onto the end of a word do not
+        each make a step."""
+        if old == value:
+            return
+        continuing = (len(value) == len(old) + 1 and value.startswith(old) and old
+                      and not old[-1].isspace() and old[-1] != "," and not value[-1].isspace()
+                      and value[-1] != "," and bool(self._typed))
+        if not continuing:
+            self._typed.append(old)
+            del self._typed[:-100]
+
+    def clear_typing_history(self) -> None:
+        """Forget what ctrl+z could go back to (the owner entered or dropped the text)."""
+        self._typed.clear()
+
+    @property
+    def can_undo_typing(self) -> bool:
+        return bool(self.value) or bool(self._typed)
+
+    def action_undo_typing(self) -> None:
+        self._restoring = True
+        try:
+            self.value = self._typed.pop() if self._typed else ""
+        finally:
+            self._restoring = False
+        self.cursor_position = len(self.value)
 
     def _update_completions(self) -> None:
         text = self.value
@@ -229,6 +264,8 @@ class TagInput(Input):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("completion_move", "accept_completion", "close_completions"):
             return self.completions_open  # else the key goes on (Tab: next field, Escape: the owner)
+        if action == "undo_typing":
+            return self.can_undo_typing  # an empty box with nothing typed: ctrl+z goes on to the screen
         return super().check_action(action, parameters)
 
     def action_completion_move(self, step: int) -> None:
