@@ -168,12 +168,15 @@ def test_cross_field_problems_from_validate_show_under_each_field_they_name(tmp_
         problem = 'full_fp16 needs mixed_precision = "fp16"'
         assert problem in field(app, "full_fp16").cross
         assert problem in field(app, "mixed_precision").cross
-        assert "1 problem(s)" in status(app)
+        # with the empty base model of `config new` (check_paths, from a thread): 2 problems, keys named
+        await until(pilot, lambda: "2 problem(s) training refuses: pretrained_model_name_or_path, mixed_precision, "
+                                   "full_fp16" in status(app))
         await goto(pilot, "mixed_precision")
         await pilot.press("left")  # bf16 -> fp16
         await pilot.pause()
         assert field(app, "mixed_precision").value == "fp16"
-        assert not field(app, "full_fp16").cross and "problem" not in status(app)
+        assert not field(app, "full_fp16").cross
+        assert "1 problem(s) training refuses: pretrained_model_name_or_path ·" in status(app)
 
     run(tmp_path, scenario)
 
@@ -365,27 +368,172 @@ def test_save_keeps_the_files_comments_and_order(tmp_path):
     run(tmp_path, scenario, config=COMMENTED)
 
 
-def test_config_changed_on_disk_after_load_offers_reload_or_overwrite(tmp_path):
+def notes(app) -> str:
+    return " | ".join(str(n.message) for n in app._notifications)
+
+
+def test_config_changed_on_disk_merges_the_forms_changed_keys_into_the_new_file(tmp_path):
+    """Finding 8: the form changed resolution, an editor changed network_alpha and added a comment:
+    ctrl+s offers a merge that writes resolution into the new text and keeps both outside changes."""
     async def scenario(app, pilot, root):
         path = root / "proj.toml"
-        await type_into(pilot, "network_dim", "32")
-        path.write_text(path.read_text().replace("network_alpha = 8.0", "network_alpha = 4.0"))
+        await type_into(pilot, "resolution", "768")
+        outside = path.read_text().replace("network_alpha = 8.0", "network_alpha = 4.0  # halved by hand")
+        path.write_text(outside)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: "changed on disk: reload or overwrite" in screen_text(app))
-        assert "network_alpha = 4.0" in path.read_text() and "network_dim = 16" in path.read_text()
-        await pilot.press("r")  # reload: the other change shows, the form's is gone
-        await until(pilot, lambda: field(app, "network_alpha").value == 4.0)
-        assert field(app, "network_dim").value == 16 and not form(app).changed_fields()
+        await until(pilot, lambda: "changed on disk: merge?" in screen_text(app))
+        body = " ".join(app.screen.body.split())
+        assert "network_alpha: 8.0 -> 4.0" in body and "resolution: 512 -> 768" in body
+        assert path.read_text() == outside  # nothing written before the choice
+        await pilot.press("m")
+        await until(pilot, lambda: "resolution = 768" in path.read_text())
+        assert path.read_text() == outside.replace("resolution = 512", "resolution = 768")  # comments kept
+        await until(pilot, lambda: "keeping its change(s) to network_alpha" in notes(app))
+        assert field(app, "network_alpha").value == 4.0 and not form(app).changed_fields()
 
-        await type_into(pilot, "network_dim", "64")
-        path.write_text(path.read_text().replace("network_alpha = 4.0", "network_alpha = 2.0"))
+        # the same key on both sides: named, and the user picks
+        await type_into(pilot, "network_dim", "32")
+        await type_into(pilot, "max_train_epochs", "12")
+        path.write_text(path.read_text().replace("network_dim = 16", "network_dim = 64"))
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: "changed on disk: reload or overwrite" in screen_text(app))
-        await pilot.press("o")  # overwrite: the form wins
-        await until(pilot, lambda: "network_dim = 64" in path.read_text())
-        assert load_config(path).network.network_alpha == 4.0  # the form's value, not the outside 2.0
+        await until(pilot, lambda: "changed on both sides" in screen_text(app))
+        assert "network_dim: the file now has 64, the form 32" in " ".join(app.screen.body.split())
+        await pilot.press("t")  # theirs for network_dim; max_train_epochs (only mine) still written
+        await until(pilot, lambda: "max_train_epochs = 12" in path.read_text())
+        saved = load_config(path)
+        assert saved.network.network_dim == 64 and saved.network.network_alpha == 4.0
+        await until(pilot, lambda: field(app, "network_dim").value == 64 and not form(app).changed_fields())
+
+        await type_into(pilot, "network_dim", "48")
+        path.write_text(path.read_text().replace("network_dim = 64", "network_dim = 8"))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "changed on both sides" in screen_text(app))
+        await pilot.press("m")  # mine
+        await until(pilot, lambda: "network_dim = 48" in path.read_text())
+
+        await type_into(pilot, "network_dim", "24")
+        path.write_text(path.read_text().replace("network_dim = 48", "network_dim = 2"))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "changed on both sides" in screen_text(app))
+        await pilot.press("escape")  # cancel: nothing written, the form keeps its change
+        await pilot.pause()
+        assert "network_dim = 2" in path.read_text() and field(app, "network_dim").value == 24
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "changed on both sides" in screen_text(app))
+        await pilot.press("r")  # reload: the other change shows, the form's is gone
+        await until(pilot, lambda: field(app, "network_dim").value == 2)
+        assert not form(app).changed_fields()
 
     run(tmp_path, scenario, config=COMMENTED)
+
+
+def test_missing_paths_are_marked_like_config_check_and_save_says_so(tmp_path):
+    """Finding 7: the paths `loratui config check` rejects are marked under their fields; ctrl+s still
+    saves (a config for another machine) but says how many problems training will refuse."""
+    from loratui.core.config import config_file_problems
+
+    async def scenario(app, pilot, root):
+        await type_into(pilot, "train_data_dir", "/data/img")
+        await type_into(pilot, "pretrained_model_name_or_path", "runwayml/stable-diffusion-v1-5")
+        await until(pilot, lambda: "train_data_dir: folder /data/img does not exist" in field(app, "train_data_dir").cross)
+        assert any("runwayml/stable-diffusion-v1-5 is not a folder or file" in p
+                   for p in field(app, "pretrained_model_name_or_path").cross)
+        assert "2 problem(s) training refuses: pretrained_model_name_or_path, train_data_dir" in status(app)
+        assert "does not exist" in shown(app, "train_data_dir")
+        assert field(app, "train_data_dir").has_class("-crossed")
+        await pilot.press("ctrl+s")
+        path = root / "proj.toml"
+        await until(pilot, lambda: "saved proj.toml, with 2 problem(s) training will refuse" in notes(app))
+        _, problems = config_file_problems(path)
+        assert len(problems) == 2 and 'train_data_dir = "/data/img"' in path.read_text()
+        assert "train_data_dir: folder /data/img does not exist" in notes(app) or \
+            "pretrained_model_name_or_path" in notes(app)
+        # fixed: the mark goes
+        await type_into(pilot, "train_data_dir", "img")
+        await until(pilot, lambda: not field(app, "train_data_dir").cross)
+        assert "1 problem(s) training refuses: pretrained_model_name_or_path ·" in status(app)
+
+    run(tmp_path, scenario)
+
+
+def test_target_steps_box_has_a_key_and_is_in_help(tmp_path):
+    """Finding 15: s (no field focused) goes to the calculator's Target steps box; esc leaves it."""
+    async def scenario(app, pilot, root):
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "calc-target"
+        assert "Target steps" in str(app.screen.query_one("#settings-help").render())
+        await pilot.press(*"200", "enter")
+        await until(pilot, lambda: field(app, "max_train_epochs").changed)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is None
+        await pilot.press("question_mark")
+        await pilot.pause()
+        await pilot.press("pagedown")  # below the file keys at 80x24
+        await until(pilot, lambda: "Target steps - With no field focused" in screen_text(app))
+        await pilot.press("escape")
+        await goto(pilot, "v_parameterization")  # a true/false field: s is not its letter, nor a jump
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.focused is field(app, "v_parameterization")
+
+    run(tmp_path, scenario)
+
+
+def test_file_picker_takes_a_typed_path_with_tab_completion(tmp_path):
+    """Finding 14: a path typed or pasted in the picker's box is followed; tab completes a name."""
+    async def scenario(app, pilot, root):
+        far = tmp_path / "elsewhere" / "kohya_configs"
+        far.mkdir(parents=True)
+        shutil.copy(DATA / "kohya_ss_sd15_standard.json", far / "mine.json")
+        await pilot.press("f3")
+        await pilot.pause()
+        await pilot.press(*str(tmp_path / "elsewhere" / "koh"))
+        await pilot.pause()
+        assert "kohya_configs/" in [str(o.prompt) for o in app.screen.query_one("OptionList").options]
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.screen.query_one("Input").value == str(far) + "/"
+        await pilot.press("tab")  # the one .json in it
+        await pilot.pause()
+        assert app.screen.query_one("Input").value == str(far / "mine.json")
+        await pilot.press("enter")
+        await until(pilot, lambda: "mapped" in screen_text(app))
+        await pilot.press("escape")
+        await pilot.pause()
+        # a relative path from the picker's folder, and a path that does not exist
+        await pilot.press("f3")
+        await pilot.pause()
+        await pilot.press(*"./nowhere/x.json", "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "FilePicker"
+        assert "no such folder" in str(app.screen.query_one("#picker-note").render())
+
+    run(tmp_path, scenario)
+
+
+def test_kohya_import_keeps_an_existing_prompts_file(tmp_path):
+    """Finding 11: proj.prompts.txt holds the user's prompts: the import writes proj.prompts-1.txt and
+    names it (never blanks sample_prompts, never overwrites); the same import again reuses that file."""
+    async def scenario(app, pilot, root):
+        mine = root / "proj.prompts.txt"
+        mine.write_text("my own prompt --w 512\n")
+        src = json.loads((DATA / "kohya_ss_sd15_standard.json").read_text())
+        src["sample_prompts"] = "a kohya prompt --w 512"
+        (root / "k.json").write_text(json.dumps(src))
+        for _ in range(2):
+            await pilot.press("f3")
+            await pilot.pause()
+            await pilot.press(*"k.json", "enter")
+            await until(pilot, lambda: "mapped" in screen_text(app))
+            await pilot.press("enter")
+            await until(pilot, lambda: field(app, "sample_prompts").value == "proj.prompts-1.txt")
+        assert mine.read_text() == "my own prompt --w 512\n"
+        assert (root / "proj.prompts-1.txt").read_text() == "a kohya prompt --w 512\n"
+        assert not (root / "proj.prompts-2.txt").exists()
+
+    run(tmp_path, scenario)
 
 
 def test_import_kohya_json_shows_what_was_dropped_and_why(tmp_path):

@@ -613,3 +613,35 @@ def test_keys_the_file_leaves_out_are_marked_as_kohya_ss_defaults():
     assert "not in the file" not in notes["optimizer"] and "not in the file" not in notes["network_dim"]
     assert notes["lr_scheduler"].startswith("not in the file: kohya_ss's default")
     assert notes["LoRA_type"].startswith("not in the file: kohya_ss's default (Standard)")
+
+
+def test_imported_prompts_never_overwrite_and_never_blank(tmp_path):
+    """Finding 11: config.prompts.txt holds the user's own prompts: the import's go to a new name;
+    a file already holding the same prompts is reused (importing twice makes one file)."""
+    _, report = import_kohya_file(SD15)
+    target = tmp_path / "config.prompts.txt"
+    assert report.prompts_file(target) == (target, True)  # free: written there
+    assert report.write_prompts(target) == (target, True)
+    assert target.read_text(encoding="utf-8") == report.prompts_text
+    assert report.write_prompts(target) == (target, False)  # the same text: used as it is
+
+    target.write_text("my own prompt --w 512\n", encoding="utf-8")
+    other = tmp_path / "config.prompts-1.txt"
+    assert report.write_prompts(target) == (other, True)
+    assert target.read_text(encoding="utf-8") == "my own prompt --w 512\n"  # never overwritten
+    assert other.read_text(encoding="utf-8") == report.prompts_text
+    assert report.write_prompts(target) == (other, False)  # again: reused, no -2
+    assert not (tmp_path / "config.prompts-2.txt").exists()
+
+    (tmp_path / "config.prompts-1.txt").write_text("changed by hand\r\n", encoding="utf-8")
+    assert report.prompts_file(target) == (tmp_path / "config.prompts-2.txt", True)
+    # CRLF and a BOM do not make the same prompts "different"
+    (tmp_path / "config.prompts-2.txt").write_bytes(b"\xef\xbb\xbf" + report.prompts_text.replace("\n", "\r\n").encode())
+    assert report.prompts_file(target) == (tmp_path / "config.prompts-2.txt", False)
+
+
+def test_write_prompts_refuses_a_report_without_prompts(tmp_path):
+    _, report = import_kohya({"LoRA_type": "Standard"})
+    assert report.prompts_text is None
+    with pytest.raises(ValueError):
+        report.prompts_file(tmp_path / "x.prompts.txt")

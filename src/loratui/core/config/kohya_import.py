@@ -30,6 +30,8 @@ Decisions (kohya_ss semantics checked against its lora_gui.py):
 - ``caption_extension`` "" means sd-scripts' own default, ".caption".
 - ``sample_prompts`` holds prompt text in the GUI, not a file: it is returned as
   ``report.prompts_text`` for the caller to write (the CLI writes NAME.prompts.txt).
+  ``report.write_prompts(target)`` writes it beside a config and never over a file: a file already
+  holding the same text is used as it is, else the first free ``NAME.prompts-N.txt``.
 - A value that cannot be used (``max_resolution`` "abc") is listed as ignored and also gets a warning: training
   would use loratui's default instead.
 - Paths are kept as they are; a Windows path or a relative one (kohya_ss resolved it against its own folder)
@@ -43,6 +45,7 @@ Decisions (kohya_ss semantics checked against its lora_gui.py):
 from __future__ import annotations
 
 import dataclasses
+import os
 import shlex
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -85,6 +88,50 @@ class ImportReport:
         out += [f"  {k}: {why}" for k, why in self.ignored]
         out += [f"warning: {w}" for w in self.warnings]
         return out
+
+    def prompts_file(self, target: str | os.PathLike) -> tuple[Path, bool]:
+        """(where the imported prompts go, whether that file must be written): ``target`` when it is free
+        or already holds the same text, else the first ``STEM-N.SUFFIX`` that is free or holds it."""
+        if self.prompts_text is None:
+            raise ValueError("no imported sample prompts")
+        target = Path(target)
+        for n in range(0, 10_000):
+            path = target if n == 0 else target.with_name(f"{target.stem}-{n}{target.suffix}")
+            if not os.path.lexists(path):
+                return path, True
+            if _same_text(path, self.prompts_text):
+                return path, False
+        raise LoratuiError(f"{target}: too many prompt files beside it; move some away")
+
+    def write_prompts(self, target: str | os.PathLike) -> tuple[Path, bool]:
+        """Write the imported prompts beside a config (see prompts_file; an existing file is never
+        replaced, even one made meanwhile): (the file sample_prompts should name, whether it was written)."""
+        from loratui.core.fsutil import write_new_file
+
+        data = (self.prompts_text or "").encode("utf-8")
+        for _ in range(100):
+            path, new = self.prompts_file(target)
+            if not new:
+                return path, False
+            try:
+                write_new_file(path, data)  # O_EXCL: a file created since the look above is kept
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise LoratuiError(f"{path}: cannot write the imported sample prompts: "
+                                   f"{exc.strerror or exc}") from None
+            return path, True
+        raise LoratuiError(f"{target}: cannot find a free name for the imported sample prompts")
+
+
+def _same_text(path: Path, text: str) -> bool:
+    """Whether ``path`` is a file holding ``text`` (newlines and a final newline aside)."""
+    try:
+        held = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return False
+    norm = lambda t: t.replace("\r\n", "\n").strip()  # noqa: E731
+    return norm(held) == norm(text)
 
 
 class _Importer(NetworkKeys):

@@ -1,4 +1,5 @@
-"""What the settings screen does with files: save (in place, with the conflict choice), save as, reload,
+"""What the settings screen does with files: save (in place; a file changed on disk meanwhile is merged
+with the form's changed keys, asking when a key changed on both sides), save as, reload,
 open, import a kohya_ss JSON, export sd-scripts TOML, and the hand-over to the Train screen.
 
 ``ConfigFileActions`` is mixed into ``SettingsScreen``; it expects ``self.form`` (ConfigForm),
@@ -19,15 +20,16 @@ import os
 from pathlib import Path
 
 from loratui.core.config import (
-    PATH_KEYS, TrainingConfig, apply_cpu_defaults, check_paths, earlier_export, export_sdscripts, file_name_problem,
-    guess_model_family, import_kohya_file, load_config, resolve_path, save_config, validate,
+    PATH_KEYS, TrainingConfig, apply_cpu_defaults, check_paths, config_file_problems, earlier_export,
+    export_sdscripts, file_name_problem, guess_model_family, import_kohya_file, load_config, missing_packages,
+    resolve_path, save_config, validate,
 )
 from loratui.core.dataset import DatasetLocation
-from loratui.core.errors import ConflictError
+from loratui.core.errors import ConflictError, LoratuiError
 from loratui.tui.screens.config_dialogs import ChoiceDialog, ImportReportDialog, PathDialog
 from loratui.tui.screens.config_picker import FilePicker
 from loratui.tui.services.work import report_failure, run_in_thread
-from loratui.tui.widgets.config_form import config_values
+from loratui.tui.widgets.config_form import build_config, config_values
 
 FAMILY_LABELS = {"sd1": "SD1", "sd2": "SD2", "sdxl": "SDXL"}
 
@@ -104,13 +106,61 @@ def family_line(cfg: TrainingConfig) -> tuple[str, str]:
                          "set model_family to be sure")
 
 
-def _save_and_reload(cfg: TrainingConfig, path: Path, force: bool) -> tuple[bool, TrainingConfig, tuple]:
+def _save_and_reload(cfg: TrainingConfig, path: Path, force: bool) -> tuple[bool, TrainingConfig, tuple, list[str]]:
     wrote = save_config(cfg, path, force=force)
-    return wrote, load_config(path), file_state(path)
+    return wrote, load_config(path), file_state(path), saved_problems(path)
+
+
+def saved_problems(path: Path) -> list[str]:
+    """What `loratui config check PATH` reports (training refuses the file then), without the file name."""
+    _, problems = config_file_problems(path)
+    prefix = f"{path}: "
+    return [p[len(prefix):] if p.startswith(prefix) else p for p in problems]
+
+
+def problems_note(problems: list[str]) -> str:
+    """", with N problem(s) training will refuse: the first two, up to their first ';' ..." for a save
+    message (each field shows its own in full)."""
+    if not problems:
+        return ""
+    shown = "; ".join(p.split("; ", 1)[0] for p in problems[:2])
+    more = f"; and {len(problems) - 2} more" if len(problems) > 2 else ""
+    return (f", with {len(problems)} problem(s) training will refuse: {shown}{more} "
+            "(in full under the fields, as `loratui config check` says)")
+
+
+def file_problems(cfg: TrainingConfig) -> list[str]:
+    """What training would refuse about the files and packages ``cfg`` names (check_paths, missing
+    packages): what `loratui config check` adds to the fields' own checks. Reads headers, lists folders."""
+    return check_paths(cfg) + missing_packages(cfg)
 
 
 def _load(path: Path) -> tuple[TrainingConfig, tuple]:
     return load_config(path), file_state(path)
+
+
+def _reread(path: Path) -> tuple[TrainingConfig | None, tuple, str]:
+    """(the file as it is now, its state, why it cannot be read) for a merge after a conflict."""
+    try:
+        return load_config(path), file_state(path), ""
+    except LoratuiError as exc:
+        return None, file_state(path), str(exc)
+
+
+def describe_changes(changes: dict[tuple[str, str], tuple], limit: int = 4) -> str:
+    """"key: old -> new" per change, a few per line."""
+    lines = [f"  {key}: {_shown(key, old)} -> {_shown(key, new)}" for (_, key), (old, new) in
+             list(changes.items())[:limit]]
+    if len(changes) > limit:
+        lines.append(f"  ... and {len(changes) - limit} more")
+    return "\n".join(lines)
+
+
+def _shown(key: str, value) -> str:
+    from loratui.core.config import field_spec
+    from loratui.tui.widgets.config_field import value_text
+
+    return value_text(field_spec(key), value) or "(unset)"
 
 
 def file_state(path: Path) -> tuple:
@@ -180,22 +230,37 @@ class ConfigFileActions:
         prompt = "A new .toml file (a relative path starts in the config's folder):"
         self.app.push_screen(PathDialog(title, prompt, initial, self.folder, check), chosen)
 
-    def write_config(self, cfg: TrainingConfig, path: Path, *, force: bool = False, then=None) -> None:
+    def write_config(self, cfg: TrainingConfig, path: Path, *, force: bool = False, then=None,
+                     merged: str = "") -> None:
+        """Save ``cfg`` to ``path`` in a thread; a file changed on disk meanwhile goes to ask_conflict.
+        ``merged`` (the merge's own words) means ``cfg`` is the form merged into the new file: the
+        fields then show the file as saved (the outside changes too)."""
         def done(result) -> None:
-            wrote, saved, stat = result
-            if path != self.path:
+            wrote, saved, stat, problems = result
+            if path != self.path and not merged:
                 self.show_value_changes(saved)
             self.path, self.broken, self.loaded_stat = path, None, stat
             self.app.config_path = path
-            self.form.adopt_file(saved)
+            if merged:
+                self.form.load(saved, has_file=True)
+            else:
+                self.form.adopt_file(saved)
             self.config_edited()
-            self.notify(f"saved {path}" if wrote else f"{path} already holds these settings: nothing written")
+            self.check_files(force=True)
+            if wrote:
+                what = f"saved {path.name}{merged}"
+            elif merged:
+                what = f"{path.name} left as it is (it already holds the merged settings){merged}"
+            else:
+                what = f"{path.name} already holds these settings: nothing written"
+            self.notify(what + problems_note(problems), severity="warning" if problems else "information",
+                        timeout=12 if problems else 5)
             if then is not None:
                 then()
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, ConflictError):
-                self.ask_conflict(cfg, path, then)
+                self.ask_conflict(path, then)
             else:
                 report_failure(self.app, f"saving {path.name}", exc)
 
@@ -209,18 +274,64 @@ class ConfigFileActions:
             if field.value != value:
                 field.show_value(value)
 
-    def ask_conflict(self, cfg: TrainingConfig, path: Path, then) -> None:
+    # ---- the file changed on disk: merge ------------------------------------------------------------
+
+    def ask_conflict(self, path: Path, then) -> None:
+        """Someone saved ``path`` since the form loaded it: read it again and offer to merge the form's
+        changed keys into it (in place, as any save: the outside comments stay); when a key changed on
+        both sides, name it and let the user keep either side. Nothing is written without a choice."""
+        run_in_thread(self, _reread, path, done=lambda result: self.offer_merge(path, then, *result),
+                      what=f"reading {path.name} again", group="config-file")
+
+    def offer_merge(self, path: Path, then, new: TrainingConfig | None, stat: tuple, why: str) -> None:
+        loaded = config_values(self.form.base)
+        mine = {f.key: (f.file_value, f.value) for f in self.form.changed_fields()}
+        if new is None:  # not readable now (half-saved, broken, deleted): nothing to merge into
+            body = (f"{path} changed on disk since it was loaded and cannot be read now:\n  {why}\n\n"
+                    f"Your {len(mine)} change(s):\n{describe_changes(mine)}\n\n"
+                    "o writes the whole form over it (what the file holds now is lost); f2 saves to a new file "
+                    "instead. Nothing was written.")
+            cfg = self.form.current_config()
+            self.app.push_screen(
+                ChoiceDialog("changed on disk (cannot be read)", body, [("o", "overwrite with the form")]),
+                lambda choice: self.write_config(cfg, path, force=True, then=then) if choice == "o" and cfg else None)
+            return
+        theirs = {key: (loaded[key], value) for key, value in config_values(new).items() if value != loaded[key]}
+        both = {key for key in mine if key in theirs and theirs[key][1] != mine[key][1]}
+        kept = {key: change for key, change in theirs.items() if key not in mine}
+        outside = (f"The outside change(s) to settings:\n{describe_changes(theirs)}" if theirs else
+                   "The outside change touched no setting (comments or layout only).")
+        body = (f"{path} changed on disk since it was loaded (another program or editor saved it).\n{outside}\n"
+                f"Your {len(mine)} change(s) in the form:\n{describe_changes(mine)}\n")
+        if both:
+            clash = "\n".join(f"  {key}: the file now has {_shown(key, theirs[(s, key)][1])}, the form "
+                              f"{_shown(key, mine[(s, key)][1])}" for s, key in sorted(both, key=lambda k: k[1]))
+            body += (f"Changed on both sides:\n{clash}\nm keeps yours for these, t keeps the file's; every other "
+                     "change of both sides is kept. r reloads (your changes are dropped). Nothing was written yet.")
+            choices = [("m", "keep mine"), ("t", "keep theirs"), ("r", "reload")]
+            title = f"changed on disk: {len(both)} key(s) changed on both sides"
+        else:
+            body += ("m writes your changes into the new file and keeps the outside ones (comments too); "
+                     "r reloads (your changes are dropped). Nothing was written yet.")
+            choices = [("m", "merge"), ("r", "reload")]
+            title = "changed on disk: merge?"
+
         def answer(choice: str | None) -> None:
             if choice == "r":
                 self.load_file(path)
-            elif choice == "o":
-                self.write_config(cfg, path, force=True, then=then)
+            elif choice in ("m", "t"):
+                values = {key: new_value for key, (_, new_value) in mine.items() if choice == "m" or key not in both}
+                merged = build_config(new, values)
+                names = ", ".join(key for _, key in kept) or "none"
+                note = f": your {len(values)} change(s) merged into the file changed outside"
+                if kept:
+                    note += f", keeping its change(s) to {names}"
+                if both:
+                    side = "your value" if choice == "m" else "the file's value"
+                    note += f"; {side} kept for {', '.join(key for _, key in sorted(both))}"
+                self.write_config(merged, path, then=then, merged=note)
 
-        body = (f"{path} changed on disk since it was loaded (another program or editor saved it).\n"
-                "Reload it to see the other change (your changes in the form are lost), or overwrite it "
-                "with the form (the other change is lost). Nothing was written.")
-        self.app.push_screen(ChoiceDialog("changed on disk: reload or overwrite", body,
-                                          [("r", "reload"), ("o", "overwrite")]), answer)
+        self.app.push_screen(ChoiceDialog(title, body, choices), answer)
 
     # ---- load, reload, open ------------------------------------------------------------------------
 
@@ -231,6 +342,7 @@ class ConfigFileActions:
             self.app.config_path = path
             self.form.load(base, has_file=True)
             self.config_edited()
+            self.check_files(force=True)
             self.notify(f"loaded {path}")
 
         def failed(exc: BaseException) -> None:
@@ -284,7 +396,11 @@ class ConfigFileActions:
                 return
             values = config_values(cfg)
             if report.prompts_text:
-                values[("sampling", "sample_prompts")] = self.write_prompts(report.prompts_text)
+                prompts = self.write_prompts(report)
+                if prompts is not None:
+                    values[("sampling", "sample_prompts")] = prompts
+                else:  # not written: the form keeps the prompts file it names
+                    values.pop(("sampling", "sample_prompts"), None)
             problems = self.form.set_values(values)
             self.config_edited()
             self.notify(f"imported {source.name} into the form: {len(self.form.changed_fields())} field(s) differ "
@@ -292,23 +408,29 @@ class ConfigFileActions:
 
         self.app.push_screen(ImportReportDialog(source, lines, summary), answer)
 
-    def write_prompts(self, text: str) -> str:
-        """Write imported sample prompts beside the config (never over a file); the value for sample_prompts."""
-        from loratui.core.fsutil import atomic_write_text
-
+    def write_prompts(self, report) -> str | None:
+        """Imported sample prompts beside the config: the value for sample_prompts, or None when they
+        could not be written. Never over a file: one holding the same text is used, else a new name
+        (core's ImportReport.write_prompts)."""
         target = (self.path or self.suggested)
         target = target.with_name(target.stem + ".prompts.txt")
-        if target.exists():
-            self.notify(f"{target} exists: the imported sample prompts were not written (sample_prompts left empty)",
-                        severity="warning")
-            return ""
         try:
-            atomic_write_text(target, text)
-        except OSError as exc:
-            report_failure(self.app, "writing the imported sample prompts", exc)
-            return ""
-        self.notify(f"wrote the imported sample prompts to {target}")
-        return target.name
+            path, wrote = report.write_prompts(target)
+        except LoratuiError as exc:
+            report_failure(self.app, "the imported sample prompts were not written", exc)
+            return None
+        if wrote and path != target:
+            self.notify(f"{target.name} exists (other prompts): wrote the imported sample prompts to {path.name}; "
+                        "sample_prompts names it", severity="warning", timeout=8)
+        elif wrote:
+            self.notify(f"wrote the imported sample prompts to {path}")
+        else:
+            self.notify(f"{path.name} already holds the imported sample prompts: sample_prompts names it")
+        folder = target.parent.resolve()
+        try:
+            return path.resolve().relative_to(folder).as_posix()
+        except ValueError:
+            return str(path)
 
     def action_export(self) -> None:
         cfg = self.config_to_save("export")

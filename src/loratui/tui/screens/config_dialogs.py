@@ -194,6 +194,9 @@ class ListPickKeys:
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        self.pick_highlighted()
+
+    def pick_highlighted(self) -> None:
         options = self.query_one(OptionList)
         if options.highlighted is None:
             self.app.bell()

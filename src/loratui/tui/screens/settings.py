@@ -6,7 +6,9 @@ Layout (fits 80x24): a line naming the sections (the focused field's one bracket
 
 The screen shows ``app.config_path``; with none it shows the config `loratui config new` would
 write for the open dataset, and ctrl+s creates it. Every edit that leaves all fields valid hands the
-current (maybe unsaved) TrainingConfig on at once, in the same handler: ``SettingsScreen.ConfigChanged``
+current (maybe unsaved) TrainingConfig on at once, in the same handler (what training would refuse
+about the files it names, core's check_paths, follows from a thread worker and shows under the
+fields like the other problems): ``SettingsScreen.ConfigChanged``
 is posted and every panel's ``update_config(cfg, scan)`` is called. Panels talk back with
 ``StepCalculator.EpochsChosen(epochs)`` and ``VramPanel.FieldsChanged(changes, origin)`` (a preset
 or a VRAM fix), whose values go through core's checks into the fields. File actions (save, import,
@@ -29,14 +31,14 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
 
-from loratui.core.config import SECTIONS, ConfigError, TrainingConfig, load_config
+from loratui.core.config import PATH_KEYS, SECTIONS, ConfigError, TrainingConfig, load_config
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.config_actions import (
     ConfigFileActions, family_line, file_state, starter_config, suggested_path,
 )
 from loratui.core.config import describe_field
 from loratui.tui.widgets.config_field import ConfigField
-from loratui.tui.widgets.config_form import SECTION_TITLES, ConfigForm
+from loratui.tui.widgets.config_form import SECTION_TITLES, ConfigForm, config_values
 
 PANELS = (("loratui.tui.widgets.step_calculator", "StepCalculator"), ("loratui.tui.widgets.vram_panel", "VramPanel"))
 PATH_PICKS = {  # key -> (what may be picked, file suffixes, picker title)
@@ -50,6 +52,9 @@ PATH_PICKS = {  # key -> (what may be picked, file suffixes, picker title)
     "sample_prompts": ("file", (".txt",), "Sample prompts file"),
 }
 MODEL_KEYS = {"pretrained_model_name_or_path", "vae", "network_weights"}
+# the values core's check_paths and missing_packages read: a change re-checks the files
+FILE_CHECK_KEYS = [*sorted(PATH_KEYS), ("model", "model_family"), ("dataset", "resolution"),
+                   ("optimizer", "optimizer_type"), ("training", "xformers")]
 
 
 def load_panels() -> list[Widget]:
@@ -91,6 +96,9 @@ class SettingsScreen(ConfigFileActions, Screen):
                 tooltip="With no field focused: go to the VRAM panel (b breakdown, p presets, f fix, c card size)"),
         Binding("p", "vram_presets", "VRAM presets", id="settings.vram_presets", show=False,
                 tooltip="With no field focused: pick a VRAM preset, see what it changes, apply it"),
+        Binding("s", "target_steps", "Target steps", id="settings.target_steps", show=False,
+                tooltip="With no field focused: type a step count in the calculator; enter sets the epochs "
+                        "that reach it, esc leaves the box"),
         Binding("escape", "leave_field", "Leave field", id="settings.leave_field", show=False,
                 tooltip="No field has the focus: 1-4 switch screens again; tab comes back"),
     ]
@@ -112,6 +120,7 @@ class SettingsScreen(ConfigFileActions, Screen):
         self.family_of: tuple | None = None      # (model, model_family, folder) the family was read for
         self.panels: list[Widget] = []
         self.last_edit_ms = 0.0                 # the work of the last edit, for the benchmark and tests
+        self.files_checked: tuple | None = None  # the values the file problems were last checked for
 
     # ---- layout ---------------------------------------------------------------------------------
 
@@ -155,6 +164,13 @@ class SettingsScreen(ConfigFileActions, Screen):
         # the model path; tab (or a click) goes into the form
         self.call_after_refresh(self.form.scroll_home, animate=False)  # the [model] heading shows too
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """v, p and s are the panels' keys with no field focused: in a field (a true/false one takes no
+        letters) they must not pull the focus away."""
+        if action in ("vram_panel", "vram_presets", "target_steps") and self.focused_field() is not None:
+            return False
+        return True
+
     def on_resize(self, event) -> None:
         self.set_class(event.size.width >= 110, "wide")
 
@@ -167,12 +183,14 @@ class SettingsScreen(ConfigFileActions, Screen):
             self.unless_unsaved(f"opening {wanted.name}", lambda: self.load_file(wanted))
         elif self.path is not None and self.loaded_stat and file_state(self.path) != self.loaded_stat:
             if self.form.unsaved:
-                self.notify(f"{self.path} changed on disk: f5 reloads it (the form's changes are lost); "
-                            "ctrl+s asks reload or overwrite", severity="warning", timeout=8)
+                self.notify(f"{self.path} changed on disk: ctrl+s merges your changes into it (asking about a "
+                            "key changed on both sides); f5 reloads it (the form's changes are lost)",
+                            severity="warning", timeout=8)
             else:
                 self.load_file(self.path)
         else:
             self.update_panels(self.form.current_config())
+            self.check_files(force=True)  # a folder or model may have appeared or gone meanwhile
 
     def file_work_running(self) -> bool:
         from textual.worker import WorkerState
@@ -191,6 +209,7 @@ class SettingsScreen(ConfigFileActions, Screen):
         cfg = self.form.current_config()
         self.form.refresh_problems(cfg)
         if cfg is not None:
+            self.check_files(cfg)
             self.post_message(self.ConfigChanged(cfg))
             self.update_panels(cfg)
             model = (cfg.model.pretrained_model_name_or_path, cfg.model.model_family, cfg.config_dir)
@@ -200,6 +219,29 @@ class SettingsScreen(ConfigFileActions, Screen):
         self.show_status()
         self.last_edit_ms = (time.perf_counter() - started) * 1000
         return cfg
+
+    def check_files(self, cfg: TrainingConfig | None = None, *, force: bool = False) -> None:
+        """What training would refuse about the files and packages named (core's check_paths, as
+        `loratui config check`), found in a thread when a value it reads changed (or ``force``)."""
+        from loratui.tui.screens.config_actions import file_problems
+        from loratui.tui.services.work import run_in_thread
+
+        cfg = cfg or self.form.current_config()
+        if cfg is None:
+            return
+        values = config_values(cfg)
+        wanted = (str(cfg.config_dir), repr([values[key] for key in FILE_CHECK_KEYS]))
+        if wanted == self.files_checked and not force:
+            return
+        self.files_checked = wanted
+
+        def done(problems: list[str]) -> None:
+            if wanted == self.files_checked:
+                self.form.set_file_problems(problems)
+                self.show_status()
+
+        run_in_thread(self, file_problems, cfg, done=done, what="checking the config's files", group="file-check",
+                      exclusive=True)
 
     def update_panels(self, cfg: TrainingConfig | None) -> None:
         if cfg is None:
@@ -264,9 +306,15 @@ class SettingsScreen(ConfigFileActions, Screen):
 
     def show_help(self, field: ConfigField | None) -> None:
         text = Text()
-        if field is None:
+        focused = self.focused
+        if field is None and focused is not None and focused.id == "calc-target":
+            text.append("Target steps\n", style="bold")
+            text.append("Type a step count: the calculator shows the epochs that reach it; enter sets "
+                        "max_train_epochs to them (ctrl+s saves), esc leaves the box.")
+        elif field is None:
             text.append("tab moves between fields, ctrl+down to the next section, ctrl+g goes to a field by name; "
-                        "with no field focused (esc): 1-4 switch screens, v the VRAM panel, p VRAM presets")
+                        "with no field focused (esc): 1-4 switch screens, v the VRAM panel, p VRAM presets, "
+                        "s target steps")
         else:
             head, body = describe_field(field.spec)
             text.append(head + "\n", style="bold")
@@ -282,12 +330,14 @@ class SettingsScreen(ConfigFileActions, Screen):
         else:
             parts.append(self.path.name + (" (cannot be read: f5 after fixing it)" if self.broken else ""))
         changed, invalid = len(self.form.changed_fields()), len(self.form.invalid_fields())
-        if changed:
-            parts.append(f"* {changed} changed")
         if invalid:
             parts.append(f"{invalid} invalid")
-        if self.form.problems:
-            parts.append(f"{len(self.form.problems)} problem(s)")
+        problems = self.form.all_problems()
+        if problems:  # the keys: each field shows its problem in full
+            keys = self.form.problem_keys()
+            parts.append(f"{len(problems)} problem(s) training refuses" + (f": {', '.join(keys)}" if keys else ""))
+        if changed:
+            parts.append(f"* {changed} changed")
         if self.family:
             parts.append(f"family {self.family}")
         self.query_one("#settings-status", Static).update(Text(" · ".join(parts)))
@@ -310,6 +360,14 @@ class SettingsScreen(ConfigFileActions, Screen):
 
     def action_vram_presets(self) -> None:
         self._vram().action_presets()
+
+    def action_target_steps(self) -> None:
+        from loratui.tui.widgets.step_calculator import StepCalculator
+
+        calculators = self.query(StepCalculator)
+        if not calculators:
+            return
+        calculators.first().focus_target()
 
     def action_previous_section(self) -> None:
         self.action_next_section(-1)
@@ -389,6 +447,8 @@ class SettingsScreen(ConfigFileActions, Screen):
             PaletteCommand("config: revert this field to the file", "ctrl+r", self.action_revert_field),
             PaletteCommand("config: leave the field (keys 1-4 switch screens)", "esc", self.action_leave_field),
             PaletteCommand("vram: go to the panel", "v with no field focused", self.action_vram_panel),
+            PaletteCommand("steps: target steps", "s with no field focused: type a step count, enter sets the "
+                           "epochs that reach it", self.action_target_steps),
         ]
         cmds += [PaletteCommand(f"config: show section {SECTION_TITLES.get(s, s)}", f"[{s}]",
                                 lambda s=s: self.form.show_section(s)) for s in SECTIONS]

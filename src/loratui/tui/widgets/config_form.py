@@ -6,8 +6,10 @@ starter config not saved yet) and what the fields hold now; ``current_config()``
 from ``base`` (a shallow copy, so the file snapshot that save_config's conflict check reads and
 the folder relative paths are resolved against come along).
 
-Cross-field problems (core's ``validate``) are shown under every field they name. The form does
-not check or convert anything itself: the fields ask core's ``coerce_value``.
+Cross-field problems (core's ``validate``) are shown under every field they name; what training
+would refuse about the files and packages (core's ``check_paths``, found by the screen in a thread:
+``set_file_problems``) under the field each problem starts with, as `loratui config check` words it.
+The form does not check or convert anything itself: the fields ask core's ``coerce_value``.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
         self.has_file = has_file
         self.fields: dict[tuple[str, str], ConfigField] = {}
         self.problems: list[str] = []    # cross-field problems of the current config (core's validate)
+        self.file_problems: list[str] = []  # what training refuses about the files named (check_paths)
 
     def compose(self) -> ComposeResult:
         values = config_values(self.base)
@@ -118,13 +121,35 @@ class ConfigForm(VerticalScroll, can_focus=False):
     def refresh_problems(self, cfg: TrainingConfig | None) -> list[str]:
         """Run core's cross-field checks on ``cfg`` and show each problem under the fields it names."""
         self.problems = validate(cfg) if cfg is not None else []
+        self._show_problems()
+        return self.problems
+
+    def set_file_problems(self, problems: list[str]) -> None:
+        """Show what training refuses about the files (core's check_paths) under the key each names first."""
+        if problems != self.file_problems:
+            self.file_problems = list(problems)
+            self._show_problems()
+
+    def all_problems(self) -> list[str]:
+        """Every problem training would refuse, cross-field first, each once."""
+        return self.problems + [p for p in self.file_problems if p not in self.problems]
+
+    def problem_keys(self) -> list[str]:
+        """The keys the problems are shown under, in form order."""
+        marked = {key for (_, key), f in self.fields.items() if f.cross}
+        return [key for (_, key) in self.fields if key in marked]
+
+    def _show_problems(self) -> None:
         named: dict[str, list[str]] = {}
         for problem in self.problems:
             for key in keys_named(problem):
                 named.setdefault(key, []).append(problem)
+        for problem in self.file_problems:
+            keys = keys_named(problem)[:1]  # "train_data_dir: folder ... does not exist": its own field
+            if keys and problem not in named.get(keys[0], []):
+                named.setdefault(keys[0], []).append(problem)
         for (_, key), field in self.fields.items():
             field.set_cross(named.get(key, []))
-        return self.problems
 
     # ---- set from code ---------------------------------------------------------------------------
 
