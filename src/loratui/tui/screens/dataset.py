@@ -40,6 +40,7 @@ PROBLEM_WORDS = {
     "missing_caption": "no caption", "empty_caption": "empty", "unreadable_image": "broken",
     "unreadable_caption": "bad caption", "multiline_caption": "2+ lines", "caption_bom": "BOM",
     "duplicate_stem": "same name", "extension_case": "EXT case",
+    "long_caption": "too long", "duplicate_tags": "dup tags", "weighted_tags": "weights",
 }
 
 

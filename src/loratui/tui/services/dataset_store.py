@@ -17,7 +17,7 @@ from pathlib import Path
 
 from loratui.core.captions import (
     DEFAULT_SEPARATOR, Caption, EditPlan, TagInfo, apply_plan, load_captions, load_selected_tags, parse_where,
-    plan_set_tags, read_caption, tag_categories, tag_frequency,
+    plan_set_tags, quote_hint, read_caption, tag_categories, tag_frequency,
 )
 from loratui.core.dataset import (
     IMAGE_EXTENSIONS, DatasetLocation, DatasetScan, Problem, caption_problems, missing_caption_problem,
@@ -93,7 +93,7 @@ WHERE_FLAGS = ("empty", "missing", "multiline")
 def _is_where_token(token: str) -> bool:
     low = token.lower().lstrip("-")
     return (":" in low or low in WHERE_WORDS or low in WHERE_FLAGS
-            or (low.startswith("tags") and len(low) > 5 and low[4] in "<>="))
+            or (low.startswith("tags") and len(low) >= 5 and low[4] in "<>="))  # `tags<` gets core's error
 
 
 def split_filter(text: str) -> tuple[str, list[str]]:
@@ -320,9 +320,12 @@ class DatasetStore:
             rows = [r for r in rows if r.caption is not None and predicate(r.caption)]
         if words:
             def hit(row: ImageRow) -> bool:
-                hay = (row.folder + "/" + row.name + " " + row.caption_text).lower()
+                caption = row.caption.first_line if row.caption is not None else ""  # all of it, not the preview
+                hay = (row.folder + "/" + row.name + " " + caption).lower()
                 return all(w in hay for w in words)
             rows = [r for r in rows if hit(r)]
+        if not rows and error is None:  # `tag:long hair` read as the tag "long" and the word "hair"
+            error = quote_hint(text)
         return FilterResult(rows, error, " ".join(words))
 
     # ---- writes -------------------------------------------------------------------------------

@@ -51,10 +51,11 @@ POLL_SECONDS = 2.0
 
 def _with_scan_notes(schedule: Schedule, scan: DatasetScan) -> Schedule:
     """The note `loratui steps` adds when the scan found errors (commands/steps_cmd.py)."""
-    problems = [p for p in scan.problems if p.severity == "error"]
-    if problems:
-        schedule.notes.append(f"the dataset scan found {len(problems)} error(s) (first: {problems[0].message}); "
-                              f"those images are not counted")
+    from loratui.core.plan import scan_error_note
+
+    note = scan_error_note(scan)
+    if note:
+        schedule.notes.append(note)
     return schedule
 
 
