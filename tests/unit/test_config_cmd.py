@@ -116,6 +116,13 @@ def test_import_kohya_report_and_output(runner, tmp_path):
     assert cfg.network.network_train_unet_only is True
     result = run(runner, "import-kohya", str(src), "-o", "mine.toml")
     assert "already exists" in str(result.exception)
+    Path("other.prompts.txt").write_text("my own prompts\n")  # never overwritten: the next free name
+    assert run(runner, "import-kohya", str(src), "-o", "other.toml").exit_code == 0
+    assert Path("other.prompts.txt").read_text() == "my own prompts\n"
+    assert load_config("other.toml").sampling.sample_prompts == "other.prompts-1.txt"
+    Path("same.prompts.txt").write_text(Path("mine.prompts.txt").read_text())  # the same prompts: reused
+    result = run(runner, "import-kohya", str(src), "-o", "same.toml")
+    assert "sample_prompts uses same.prompts.txt" in result.output and not Path("same.prompts-1.txt").exists()
     result = run(runner, "import-kohya", str(DATA / "kohya_ss_sd2_loha_dadapt.json"))
     assert result.exit_code == 0 and "lycoris.kohya with algo=loha" in result.output
     result = run(runner, "import-kohya", str(DATA / "kohya_ss_sd2_loha_dadapt.json"), "--as-lora")

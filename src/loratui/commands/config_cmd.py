@@ -244,12 +244,12 @@ def show(path: str) -> None:
                 "whose folder is missing"))
 @click.argument("json_path", metavar="JSON", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
-              help="Write the imported config here (never overwrites; sample prompts go to NAME.prompts.txt).")
+              help="Write the imported config here (never overwrites; sample prompts go to NAME.prompts.txt, or "
+                   "NAME.prompts-N.txt when that holds other prompts).")
 @click.option("--as-lora", is_flag=True, help="Import LyCORIS/DyLoRA/LoRA-FA types as a plain LoRA.")
 def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
     """Import a kohya_ss GUI JSON config and print what was mapped and what was ignored (and why)."""
     from loratui.core.config import save_config, validate
-    from loratui.core.fsutil import atomic_write_text
     from loratui.core.config import import_kohya_file
 
     target = Path(output) if output else None
@@ -262,10 +262,8 @@ def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
             raise LoratuiError(f"{target} already exists: choose another name (loratui never overwrites a config)")
         if not target.parent.is_dir():
             raise LoratuiError(f"{target.parent} is not a folder: create it first")
-        if report.prompts_text:
-            prompts = target.with_name(target.stem + ".prompts.txt")
-            if prompts.exists():
-                raise LoratuiError(f"{prompts} already exists: move it away or choose another -o name")
+        if report.prompts_text:  # never over another file: the same prompts are reused, else NAME.prompts-N.txt
+            prompts, _ = report.prompts_file(target.with_name(target.stem + ".prompts.txt"))
             cfg.sampling.sample_prompts = prompts.name
     for line in report.lines():
         click.echo(line)
@@ -275,8 +273,10 @@ def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
         click.echo("(nothing written: pass -o OUT.toml to save the config)")
         return
     if prompts is not None:
-        atomic_write_text(prompts, report.prompts_text)
-        click.echo(f"wrote {prompts}")
+        written, new = report.write_prompts(prompts.with_name(target.stem + ".prompts.txt"))
+        if written != prompts:  # made by someone else since: the config names the one really used
+            cfg.sampling.sample_prompts = written.name
+        click.echo(f"wrote {written}" if new else f"sample_prompts uses {written} (it holds the same prompts)")
     save_config(cfg, target)
     click.echo(f"wrote {target}")
 

@@ -56,6 +56,7 @@ from loratui.core.config.schema import TrainingConfig
 from loratui.core.config.fields import (
     FIELDS, KEY_SECTIONS, PATH_KEYS, clean_file_name, coerce_value, file_name_problem, optimizer_name,
 )
+from loratui.core.config.kohya_prompts import prompts_file, write_prompts
 from loratui.core.config.kohya_keys import (
     BOOL_KEYS, DIRECT, MULTI_GPU_HOW, REASONS, SAMPLER_ALIASES, SD_SCRIPTS_DATASET_DEFAULTS, SD_SCRIPTS_DEFAULT_STEPS,
     ZERO_IS_UNSET,
@@ -90,48 +91,14 @@ class ImportReport:
         return out
 
     def prompts_file(self, target: str | os.PathLike) -> tuple[Path, bool]:
-        """(where the imported prompts go, whether that file must be written): ``target`` when it is free
-        or already holds the same text, else the first ``STEM-N.SUFFIX`` that is free or holds it."""
+        """(where the imported prompts go, whether that file must be written): kohya_prompts.py."""
         if self.prompts_text is None:
             raise ValueError("no imported sample prompts")
-        target = Path(target)
-        for n in range(0, 10_000):
-            path = target if n == 0 else target.with_name(f"{target.stem}-{n}{target.suffix}")
-            if not os.path.lexists(path):
-                return path, True
-            if _same_text(path, self.prompts_text):
-                return path, False
-        raise LoratuiError(f"{target}: too many prompt files beside it; move some away")
+        return prompts_file(self.prompts_text, target)
 
     def write_prompts(self, target: str | os.PathLike) -> tuple[Path, bool]:
-        """Write the imported prompts beside a config (see prompts_file; an existing file is never
-        replaced, even one made meanwhile): (the file sample_prompts should name, whether it was written)."""
-        from loratui.core.fsutil import write_new_file
-
-        data = (self.prompts_text or "").encode("utf-8")
-        for _ in range(100):
-            path, new = self.prompts_file(target)
-            if not new:
-                return path, False
-            try:
-                write_new_file(path, data)  # O_EXCL: a file created since the look above is kept
-            except FileExistsError:
-                continue
-            except OSError as exc:
-                raise LoratuiError(f"{path}: cannot write the imported sample prompts: "
-                                   f"{exc.strerror or exc}") from None
-            return path, True
-        raise LoratuiError(f"{target}: cannot find a free name for the imported sample prompts")
-
-
-def _same_text(path: Path, text: str) -> bool:
-    """Whether ``path`` is a file holding ``text`` (newlines and a final newline aside)."""
-    try:
-        held = path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return False
-    norm = lambda t: t.replace("\r\n", "\n").strip()  # noqa: E731
-    return norm(held) == norm(text)
+        """Write the imported prompts beside a config, never over a file: kohya_prompts.py."""
+        return write_prompts(self.prompts_text or "", target)
 
 
 class _Importer(NetworkKeys):
