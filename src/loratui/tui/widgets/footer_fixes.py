@@ -13,7 +13,11 @@ took 220 ms instead of 75). The Footer now drops its closed watchers before it c
 key's enabled state may depend on the row) rebuilt all ~20 FooterKeys even when every one stayed
 the same, the largest part of a move's cost.
 
-``install()`` applies both, once per process (the app calls it).
+3. The help key comes first when the keys do not all fit. The focused pane's keys come first in
+Textual's order and the app's last, so at 80 columns a pane with many keys (the tag editor, the tag
+list, Settings) pushed "? Help" off the right edge; then it goes first, as htop has it.
+
+``install()`` applies all three, once per process (the app calls it).
 """
 
 from __future__ import annotations
@@ -51,6 +55,35 @@ def shown(footer: Footer) -> tuple:
     return (footer.compact, footer.show_command_palette, tuple(rows))
 
 
+def _cells(widgets: list) -> int:
+    """About how many columns the footer's widgets take (FooterKey: " key desc "; a group's keys
+    side by side and its label; the palette key docked right with its bar)."""
+    from rich.cells import cell_len
+    from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
+
+    total = 0
+    for widget in widgets:
+        if isinstance(widget, FooterKey):
+            bar = 1 if widget.has_class("-command-palette") else 0
+            total += cell_len(widget.key_display) + (cell_len(widget.description) + 3 if widget.description else 0) + bar
+        elif isinstance(widget, FooterLabel):
+            total += cell_len(str(widget.render()))
+        elif isinstance(widget, KeyGroup):
+            total += sum(cell_len(key.key_display) for key in getattr(widget, "_pending_children", ()))
+    return total
+
+
+def help_first(widgets: list, width: int) -> list:
+    """The footer's widgets, with the app's help key moved to the front when they do not all fit in
+    ``width`` columns (it would be cut off at the right)."""
+    from textual.widgets._footer import FooterKey
+
+    at = next((i for i, w in enumerate(widgets) if isinstance(w, FooterKey) and w.action == "help"), None)
+    if at is None or _cells(widgets) <= width:
+        return widgets
+    return [widgets[at], *widgets[:at], *widgets[at + 1:]]
+
+
 def install() -> None:
     original = Footer.compose
     if getattr(original, _MARK, False):
@@ -58,7 +91,9 @@ def install() -> None:
 
     def compose(self: Footer):
         prune_closed_watchers(self)  # the keys of the last composition are removed by now
-        return original(self)
+        from textual.compose import compose as build  # the groups' keys inside their KeyGroup, as Textual does
+
+        return help_first(build(self, original(self)), self.size.width or self.app.size.width)
 
     async def recompose_if_changed(self: Footer) -> None:
         if not self.is_attached:
