@@ -543,3 +543,36 @@ def test_balance_repeats_is_undone_by_ctrl_z(tmp_path):
         assert any("undid balance repeats" in str(n.message) for n in app._notifications)
 
     run(tmp_path, scenario)
+
+
+def test_a_recipe_scope_picks_exactly_the_chosen_files_or_is_left_out(tmp_path):
+    """A selection's where matched `ab.txt` for `a'b'.png`, and a loose `img1.png` matched
+    `10_a/img1.png` too: a scope is kept only when it picks exactly the chosen images again."""
+    from fixtures.tui_dataset import make_dataset
+
+    from loratui.core.dataset import locate_dataset
+
+    root = make_dataset(tmp_path / "odd", {"10_a/a'b'.png": "x", "10_a/ab.png": "x", "10_a/say \"hi\".png": "x",
+                                           "10_a/img1.png": "x", "10_a/st*r.png": "x", "10_a/stxr.png": "x",
+                                           "img1.png": "x"})
+    app = LoratuiApp(locate_dataset(root), settings_file=tmp_path / "cfg" / "tui.toml",
+                     keymap_file=tmp_path / "cfg" / "keymap.toml", themes_dir=tmp_path / "themes", watch=False)
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _loaded(app, pilot)
+            scr = screen(app)
+            from loratui.core.captions import parse_where
+
+            rows = {r.name: r for r in app.store.rows}
+            for name in ("a'b'.png", 'say "hi".png', "st*r.png", "img1.png"):
+                where = scr.scope_where([rows[name]], "1 selected")
+                assert where is not None, name
+                matches = parse_where(where)
+                assert [r.name for r in app.store.rows if matches(r.caption)] == [name], (name, where)
+            loose = next((r for r in app.store.rows if r.name == "img1.png" and not r.folder), None)
+            if loose is not None:  # a loose image: no folder term can tell it from 10_a/img1.png
+                where = scr.scope_where([loose], "1 selected")
+                assert where is None or [r for r in app.store.rows if parse_where(where)(r.caption)] == [loose]
+
+    asyncio.run(main())

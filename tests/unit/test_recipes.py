@@ -123,3 +123,16 @@ def test_a_new_recipe_is_written_as_op_tables(tmp_path):
     path = tmp_path / "r.toml"
     append_to_recipe(path, [Dedupe()])
     assert path.read_text() == '[[op]]\nop = "dedupe"\n'
+
+
+def test_a_new_description_keeps_the_recipes_comments(tmp_path):
+    """The app's save with a description rewrote the whole file after the careful append."""
+    path = tmp_path / "r.toml"
+    path.write_bytes(b'# keep me\r\n[[op]]\r\nop = "dedupe"\r\n')
+    recipe = append_to_recipe(path, [RemoveTags(["solo"])], description="my new description")
+    raw = path.read_bytes()
+    assert raw.startswith(b'description = "my new description"\r\n# keep me\r\n[[op]]\r\n')
+    assert recipe.description == load_recipe(path).description == "my new description"
+    path.write_text('description = "old"  # mine\n[[op]]\nop = "dedupe"\n', encoding="utf-8")
+    append_to_recipe(path, [Dedupe()], description="new")
+    assert path.read_text().startswith('description = "new"  # mine\n')

@@ -136,7 +136,8 @@ def check_recipe_target(path: str | os.PathLike) -> None:
         raise LoratuiError(f"{path}: cannot create a file in {folder} (no permission): give another --save-recipe")
 
 
-def append_to_recipe(path: str | os.PathLike, ops: list[Op], where: str | None = None) -> Recipe:
+def append_to_recipe(path: str | os.PathLike, ops: list[Op], where: str | None = None,
+                     description: str | None = None) -> Recipe:
     """Add ``ops`` to the recipe at ``path`` (created if missing): build a recipe step by step.
 
     A ``where`` given with the step is stored on each of its operations, so it keeps applying
@@ -148,6 +149,8 @@ def append_to_recipe(path: str | os.PathLike, ops: list[Op], where: str | None =
     added = [op_from_dict({**op.to_dict(), "where": combine_where(op.where, where)}) if where else op
              for op in ops]
     recipe.ops.extend(added)
+    if description:
+        recipe.description = description
     if not exists:
         save_recipe(recipe, path)
         return recipe
@@ -155,18 +158,27 @@ def append_to_recipe(path: str | os.PathLike, ops: list[Op], where: str | None =
     bom = raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig")
     newline = "\r\n" if "\r\n" in text else "\n"
-    updated = _appended_text(text.replace("\r\n", "\n"), added).replace("\n", newline)
-    if recipe_from_dict(tomllib.loads(updated), str(path)).ops != recipe.ops:  # never write a changed meaning
+    updated = _appended_text(text.replace("\r\n", "\n"), added, description).replace("\n", newline)
+    again = recipe_from_dict(tomllib.loads(updated), str(path))
+    if again.ops != recipe.ops or again.description != recipe.description:  # never write a changed meaning
         raise LoratuiError(f"{path}: cannot add to this recipe without rewriting it: add the steps by hand")
     atomic_write_bytes(path, (b"\xef\xbb\xbf" if bom else b"") + updated.encode("utf-8"))
     return recipe
 
 
-def _appended_text(text: str, added: list[Op]) -> str:
-    """The recipe text with ``added`` after its operations, every other byte (comments, layout) kept."""
+def _appended_text(text: str, added: list[Op], description: str | None = None) -> str:
+    """The recipe text with ``added`` after its operations (and ``description`` set), every other
+    byte (comments, layout) kept."""
     import tomlkit
 
     doc = tomlkit.parse(text)
+    if description and doc.get("description") != description:
+        if "description" in doc:
+            doc["description"] = description
+            text = tomlkit.dumps(doc)
+        else:  # a new first line: keys after the [[op]] tables would belong to the last one
+            text = f"description = {_value(description)}\n" + text
+        doc = tomlkit.parse(text)
     if isinstance(doc.get("op"), tomlkit.items.AoT):  # [[op]] tables: they end the file, add more after
         return text.rstrip("\n") + "\n" + "".join("\n" + _op_table(op) for op in added)
     array = doc["op"]  # op = [ {...}, ... ]: add inline tables to that array

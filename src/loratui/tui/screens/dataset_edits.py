@@ -435,8 +435,9 @@ class DatasetEdits:
             return None
 
         def value(text: str) -> str:
-            text = "".join(f"[{ch}]" if ch in "*?[" else ch for ch in text).replace('"', '\\"')
-            return f'"{text}"' if any(ch.isspace() for ch in text) or ":" in text else text
+            import shlex
+
+            return shlex.quote("".join(f"[{ch}]" if ch in "*?[" else ch for ch in text))  # the where tokenizer's quoting
 
         terms = []
         for row in rows:
@@ -444,9 +445,18 @@ class DatasetEdits:
             terms.append(f"folder:{value(row.folder)} and {term}" if row.folder else term)
         where = " or ".join(terms)
         try:
-            parse_where(where)
+            matches = parse_where(where)
         except LoratuiError:
             return None
+        # written down, it must pick exactly these images again (a loose image's file name may sit in a
+        # concept folder too; a name the language cannot spell must not widen or empty the step)
+        chosen = {id(row) for row in rows}
+        for row in self.store.rows:
+            if row.caption is None:
+                if id(row) in chosen:
+                    return None
+            elif bool(matches(row.caption)) != (id(row) in chosen):
+                return None
         return where
 
     def recipe_ops(self) -> tuple[list, list[str]]:

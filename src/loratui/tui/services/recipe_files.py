@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.text import Text
 
-from loratui.core.captions import Op, Recipe, append_to_recipe, load_recipe, save_recipe
+from loratui.core.captions import Op, Recipe, append_to_recipe, load_recipe
 from loratui.core.errors import LoratuiError
 
 RECIPE_SUFFIX = ".toml"
@@ -61,10 +61,7 @@ def save_ops_to_recipe(path: Path, ops: Sequence[Op], where: str | None = None, 
     except OSError as exc:
         raise LoratuiError(f"{path.parent}: cannot create the folder ({exc.strerror or exc})") from None
     try:
-        recipe = append_to_recipe(path, list(ops), where)
-        if description.strip() and description.strip() != recipe.description:
-            recipe.description = description.strip()
-            save_recipe(recipe, path)
+        recipe = append_to_recipe(path, list(ops), where, description.strip() or None)  # one write, comments kept
     except OSError as exc:
         raise LoratuiError(f"{path}: cannot write the recipe ({exc.strerror or exc})") from None
     return recipe
