@@ -160,3 +160,14 @@ def test_a_full_disk_during_a_save_is_one_line(tiny_sd1_dir, tmp_path, monkeypat
     assert error["kind"] == "disk_full" and "no space left on" in error["message"]
     err = capsys.readouterr().err
     assert "Traceback" not in err and "error: no space left on" in err
+
+
+def test_a_dangling_events_link_from_an_earlier_events_run_is_replaced(tiny_sd1_dir, tmp_path):
+    """The link --events leaves made the next plain run fail with FileNotFoundError once its file went."""
+    config = make_project(tmp_path, tiny_sd1_dir)
+    (tmp_path / "out").mkdir()
+    standard = tmp_path / "out" / "tiny.events.jsonl"
+    os.symlink(tmp_path / "gone" / "run.jsonl", standard)
+    result = CliRunner().invoke(train, [str(config), "--max-steps", "1"])
+    assert result.exit_code == 0, result.output
+    assert not standard.is_symlink() and '"finished"' in standard.read_text()

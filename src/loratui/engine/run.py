@@ -303,6 +303,8 @@ class Run:
                 self.writer.emit("run_started", **{k: v for k, v in self.started_event.items() if k != "event"})
             self.writer.echo = echo
         reopen_deleted_log(log_path(self.output_dir, self.name))
+        if folder_gone:
+            self._link_standard_events()  # --events elsewhere: the link went with the folder
         step = self.trainer.step if self.trainer is not None else 0
         when = f"at step {step:,}" if step else "before the first step"
         if folder_gone:
@@ -534,6 +536,8 @@ class Run:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             stale = self.lock.acquire()
             self.controls = ControlReader(control_path(self.output_dir, self.name))
+            if self.events_file.is_symlink() and not self.events_file.exists():
+                self.events_file.unlink()  # an earlier --events run's link, its file gone since
             rotated = None if self.resume else rotate_events(self.events_file)  # one training per file
             self.writer = EventWriter(self.events_file, sys.stdout if self.echo_json else None)
             if rotated is not None:
