@@ -41,3 +41,11 @@ def test_a_good_config_comes_back_with_its_problems(tmp_path):
     assert cfg is not None and cfg.dataset.train_data_dir == "img"
     assert f"{path}: train_data_dir: folder {tmp_path / 'img'} does not exist" in problems
 
+
+
+def test_a_path_holding_a_refused_keys_name_is_still_checked(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('[dataset]\ntrain_data_dir = "/data/resolution/img"\nresolution = "big"\n', encoding="utf-8")
+    cfg, problems = config_file_problems(path)
+    assert any("resolution" in p and "must be" in p for p in problems)
+    assert f"{path}: train_data_dir: folder /data/resolution/img does not exist" in problems

@@ -87,6 +87,12 @@ class LoratuiApp(App):
 
     # ---- start-up -------------------------------------------------------------------------------
 
+    def _check_keymap_ids(self, keymap: dict[str, str]) -> None:
+        from loratui.tui.services.keymap import loratui_binding_classes, unknown_binding_ids
+
+        for line in unknown_binding_ids(keymap, loratui_binding_classes(), self._keymap_file):
+            self.notify(line, severity="warning", timeout=8)
+
     def on_mount(self) -> None:
         from loratui.tui.services.keymap import apply_keymap, load_keymap
         from loratui.tui.services.themes import apply_theme, load_themes, register_themes, remember_theme_changes
@@ -100,12 +106,10 @@ class LoratuiApp(App):
         remember_theme_changes(self, self.settings_file)
         keymap, keymap_problems = load_keymap(self._keymap_file)
         apply_keymap(self, keymap)
-        if keymap:  # an id no binding has would be ignored without a word
-            from loratui.tui.services.keymap import loratui_binding_classes, unknown_binding_ids
-
-            keymap_problems += unknown_binding_ids(keymap, loratui_binding_classes(), self._keymap_file)
         for line in [*problems, *keymap_problems, *getattr(self, "startup_notes", ())]:
             self.notify(line, severity="warning", timeout=8)
+        if keymap:  # an id no binding has would be ignored without a word (after the first frame: it
+            self.call_after_refresh(self._check_keymap_ids, keymap)  # imports every screen, ~0.2 s)
         # `loratui attach DIR` opens on its run; otherwise the dataset, with a word about a live run
         self.switch_mode("train" if self.attach_dir is not None else "dataset")
         if self.attach_dir is None and self.config_path is not None:

@@ -17,7 +17,8 @@ from loratui.core.config.schema import TrainingConfig
 
 
 def _involves(problem: str, keys: set[str]) -> bool:
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", problem))
+    """Whether ``problem`` names one of ``keys`` (as a word, not inside a path: /data/resolution/x)."""
+    words = set(re.findall(r"(?<![/\\\w])[A-Za-z_][A-Za-z0-9_]*(?![/\\\w])", problem))
     return bool(words & keys)
 
 

@@ -284,6 +284,10 @@ class ConfigFileActions:
                       what=f"reading {path.name} again", group="config-file")
 
     def offer_merge(self, path: Path, then, new: TrainingConfig | None, stat: tuple, why: str) -> None:
+        if self.form.current_config() is None:  # a field made invalid while the file was read again
+            self.app.notify("a field's value is not valid: fix it (its message says how), then ctrl+s again; "
+                            "nothing was written", severity="warning")
+            return
         loaded = config_values(self.form.base)
         mine = {f.key: (f.file_value, f.value) for f in self.form.changed_fields()}
         if new is None:  # not readable now (half-saved, broken, deleted): nothing to merge into

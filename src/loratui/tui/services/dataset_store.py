@@ -272,7 +272,7 @@ class DatasetStore:
         out: dict[str, list[Problem]] = {}
         for path in paths:
             row = self.by_caption.get(path)
-            if row is None:
+            if row is None or not row.folder:  # a loose image: the scan (like sd-scripts) reads none of them
                 continue
             if os.path.lexists(row.caption_str):
                 out[row.caption_str] = caption_problems(row.caption_file)
