@@ -133,7 +133,7 @@ class DatasetEdits:
 
     def outside_changes(self, paths: list[Path]) -> None:
         """Caption files changed on disk (watchfiles): reload them, unless an edit is pending there."""
-        ours = []
+        ours, read = [], {}
         for path in paths:
             row = self.store.by_caption.get(path)
             if row is None:
@@ -141,7 +141,7 @@ class DatasetEdits:
             if path in self.pending_edits():
                 row.state = "conflict"
                 continue
-            fresh = self.store.reread([path]).get(path)
+            fresh = read[path] = self.store.reread([path]).get(path)
             if row.caption is not None and fresh is not None and fresh.raw == row.caption.raw:
                 continue  # our own write coming back
             from loratui.tui.widgets.tag_editor import TagEditor
@@ -152,8 +152,8 @@ class DatasetEdits:
                 self.query_one(TagEditor).set_state(self.conflict_text())
                 continue
             ours.append(path)
-        if ours:
-            self.reread(ours, mark="")
+        if ours:  # read once here: reread takes those captions as they are
+            self.reread(ours, mark="", fresh={p: read[p] for p in ours if read.get(p) is not None})
         else:
             self.table.refresh_rows()
 
