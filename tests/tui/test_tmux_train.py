@@ -41,7 +41,10 @@ def test_demo_train_detach_reattach_finish(tmp_path):
     try:
         app.start(f"{LORATUI} demo --dir {tmp_path / 'loratui-demo'}", env)
         app.wait_for("000_red_circle", timeout=120)   # the demo project is built and the app is open
-        app.wait_for("8 images", timeout=60)
+        deadline = time.monotonic() + 60  # captions read: the count, or the first image's problem, in the status line
+        while not any(word in app.screen() for word in ("8 images", "repeats tags")):
+            assert time.monotonic() < deadline, app.screen()
+            time.sleep(0.2)
         app.keys("4")
         app.wait_for("no runs yet")
         app.keys("s")

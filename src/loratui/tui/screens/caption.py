@@ -69,6 +69,8 @@ class FormScroll(VerticalScroll):
 class CaptionScreen(Screen):
     """Caption the dataset with a WD14 tagger or a BLIP-family model."""
 
+    AUTO_FOCUS = "#captioner"  # the first field, not the form around it (Textual's "*" raced on_mount's focus)
+
     CSS_PATH = "caption.tcss"
     BINDINGS = [
         Binding("ctrl+r", "start", "Run", id="caption.start",
