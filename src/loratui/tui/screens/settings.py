@@ -80,8 +80,9 @@ class SettingsScreen(ConfigFileActions, Screen):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="settings.save", tooltip="Save in place (comments and order kept)"),
         Binding("ctrl+t", "train", "Train", id="settings.train", tooltip="Save (asks first), then the Train screen"),
-        Binding("ctrl+g", "goto", "Go to field", id="settings.goto", tooltip="Type part of a key name"),
-        Binding("ctrl+down,ctrl+n", "next_section", "Next section", id="settings.next_section"),
+        Binding("ctrl+g", "goto", "Field", id="settings.goto", tooltip="Go to a field: type part of its key name"),
+        Binding("ctrl+down,ctrl+n", "next_section", "Section", id="settings.next_section",
+                tooltip="The next section (ctrl+up: the one before)"),
         Binding("ctrl+up", "previous_section", "Previous section", id="settings.previous_section", show=False),
         Binding("ctrl+f", "pick_file", "Pick file", id="settings.pick_file", show=False,
                 tooltip="For a path field: choose a file or folder"),
