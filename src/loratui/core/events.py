@@ -357,7 +357,8 @@ def _process_start(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (one we may not signal counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -376,7 +377,7 @@ def _lock_owner(path: Path) -> int | None:
         pid = int(fields[0])
     except (OSError, ValueError, IndexError):
         return None
-    if not _pid_alive(pid):
+    if not pid_alive(pid):
         return None
     started = fields[1] if len(fields) > 1 else None
     if started and started != "-" and _process_start(pid) not in (None, started):

@@ -32,7 +32,7 @@ from pathlib import Path
 from textual.message import Message
 
 from loratui.core.errors import LoratuiError
-from loratui.core.events import EventFollower, events_path, log_path, request_control, run_is_alive
+from loratui.core.events import EventFollower, events_path, log_path, pid_alive, request_control, run_is_alive
 from loratui.core.runs import (AlreadyPromoted, Checkpoint, LossSeries, RunRecord, describe_event, feed_lines,
                                list_runs, promote_checkpoint, tail_lines)
 
@@ -193,7 +193,7 @@ class FollowedRun:
             self.last_pid = pid
         if pid is None and self.process is not None and self.exit_code is None:
             return self.process.pid
-        if pid is None and self.gone is not None and self.last_pid is not None and pid_runs(self.last_pid):
+        if pid is None and self.gone is not None and self.last_pid is not None and pid_alive(self.last_pid):
             return self.last_pid  # its lock went with the folder: the process tells
         return pid
 
@@ -235,18 +235,6 @@ class FollowedRun:
                 checkpoints=tuple(r.listed()), error=error, notes=notes,
                 log_tail=log_tail, events=r.events, caught_up=self.caught_up, caching=caching_text(r.caching),
                 device=started.get("device"))
-
-
-def pid_runs(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def refusal_line(log_file: Path) -> str | None:
