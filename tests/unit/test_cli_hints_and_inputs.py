@@ -11,19 +11,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from loratui.cli import main
+from test_cli_errors import run_main
 
 
 def run(args, capsys, monkeypatch=None, cwd: Path | None = None):
     if cwd is not None:
         monkeypatch.chdir(cwd)
-    code = 0
-    try:
-        main([str(a) for a in args])
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_main(args, capsys)
 
 
 def project(root: Path, caption: str = "general, 1girl, solo") -> Path:
