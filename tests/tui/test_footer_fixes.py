@@ -56,3 +56,51 @@ def test_refreshes_that_change_nothing_keep_the_footer_and_its_watchers() -> Non
             assert str(list(footer.query(FooterKey))[0].description) == "Flip"
 
     asyncio.run(main())
+
+
+class Crowded(Static, can_focus=True):
+    BINDINGS = [Binding(k, f"act_{k}", f"Action {k}") for k in "abcdefgh"]
+
+
+class Wide(App):
+    BINDINGS = [Binding("question_mark", "help", "Help")]
+
+    def compose(self) -> ComposeResult:
+        yield Crowded("pad")
+        yield Footer()
+
+    def action_help(self) -> None:
+        pass
+
+
+def _keys(app) -> list[FooterKey]:
+    return list(app.query_one(Footer).query(FooterKey))
+
+
+def test_keys_that_do_not_fit_drop_the_palette_key_then_put_help_first() -> None:
+    footer_fixes.install()
+
+    async def main() -> None:
+        app = Wide()
+        async with app.run_test(size=(160, 10)) as pilot:
+            app.query_one(Crowded).focus()
+            await pilot.pause()
+            keys = _keys(app)
+            assert keys[-1].has_class("-command-palette")  # everything fits at 160 columns
+            assert keys[0].description == "Action a"
+            await pilot.resize_terminal(110, 10)  # 8 keys and help fit without the palette key
+            await pilot.pause()
+            await pilot.pause()
+            keys = _keys(app)
+            assert not any(k.has_class("-command-palette") for k in keys)
+            assert keys[0].description == "Action a" and keys[-1].description == "Help"
+            await pilot.resize_terminal(60, 10)  # they do not: help goes first
+            await pilot.pause()
+            await pilot.pause()
+            assert _keys(app)[0].description == "Help"
+            await pilot.resize_terminal(160, 10)
+            await pilot.pause()
+            await pilot.pause()
+            assert _keys(app)[-1].has_class("-command-palette")
+
+    asyncio.run(main())

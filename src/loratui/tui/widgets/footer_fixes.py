@@ -13,9 +13,11 @@ took 220 ms instead of 75). The Footer now drops its closed watchers before it c
 key's enabled state may depend on the row) rebuilt all ~20 FooterKeys even when every one stayed
 the same, the largest part of a move's cost.
 
-3. The help key comes first when the keys do not all fit. The focused pane's keys come first in
-Textual's order and the app's last, so at 80 columns a pane with many keys (the tag editor, the tag
-list, Settings) pushed "? Help" off the right edge; then it goes first, as htop has it.
+3. When the keys do not all fit, the command palette's key goes (ctrl+p still opens it, and the help
+lists it), and if they still do not fit the help key comes first. The focused pane's keys come first
+in Textual's order and the app's last, so at 80 columns a pane with many keys (the tag editor, the
+tag list, the summary) had its last keys and "? Help" cut off at the right edge. The footer is
+composed again when its width changes, so a resize shows what now fits.
 
 ``install()`` applies all three, once per process (the app calls it).
 """
@@ -25,6 +27,8 @@ from __future__ import annotations
 from textual.widgets import Footer
 
 _SHOWN = "_loratui_shown"
+
+_WIDTH = "_loratui_width"
 
 _MARK = "_loratui_prunes_watchers"
 
@@ -73,11 +77,15 @@ def _cells(widgets: list) -> int:
     return total
 
 
-def help_first(widgets: list, width: int) -> list:
-    """The footer's widgets, with the app's help key moved to the front when they do not all fit in
-    ``width`` columns (it would be cut off at the right)."""
+def fit_width(widgets: list, width: int) -> list:
+    """The footer's widgets for ``width`` columns: all of them when they fit; else without the
+    command palette's key; and if they still do not fit, the app's help key moved to the front (it
+    would be cut off at the right)."""
     from textual.widgets._footer import FooterKey
 
+    if _cells(widgets) <= width:
+        return widgets
+    widgets = [w for w in widgets if not (isinstance(w, FooterKey) and w.has_class("-command-palette"))]
     at = next((i for i, w in enumerate(widgets) if isinstance(w, FooterKey) and w.action == "help"), None)
     if at is None or _cells(widgets) <= width:
         return widgets
@@ -93,7 +101,9 @@ def install() -> None:
         prune_closed_watchers(self)  # the keys of the last composition are removed by now
         from textual.compose import compose as build  # the groups' keys inside their KeyGroup, as Textual does
 
-        return help_first(build(self, original(self)), self.size.width or self.app.size.width)
+        width = self.size.width or self.app.size.width
+        self.__dict__[_WIDTH] = width
+        return fit_width(build(self, original(self)), width)
 
     async def recompose_if_changed(self: Footer) -> None:
         if not self.is_attached:
@@ -115,6 +125,12 @@ def install() -> None:
         if self.is_attached and screen is self.screen:
             self.call_after_refresh(recompose_if_changed, self)
 
+    def on_resize(self: Footer, event) -> None:
+        if self.__dict__.get(_WIDTH) not in (None, event.size.width) and self._bindings_ready:
+            self.__dict__.pop(_SHOWN, None)
+            self.call_after_refresh(recompose_if_changed, self)
+
     setattr(compose, _MARK, True)
     Footer.compose = compose
     Footer.bindings_changed = bindings_changed
+    Footer.on_resize = on_resize
