@@ -468,3 +468,46 @@ def test_keep_first_defaults_to_the_config_keep_tokens_and_says_so():
         assert app.screen.build_op() == AddTags(["x"], 1, True)  # after the one kept token
 
     run(lambda: BulkOpScreen("add", "all 2", keep_tokens=1), add_front)
+
+
+def test_any_case_and_keep_first_in_the_forms():
+    async def remove(app, pilot):
+        await type_text(pilot, "*background")
+        await pilot.press("tab", "tab", "space")  # mode, then the any-case toggle
+        await pilot.pause()
+        assert "(any case)" in message(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.result == RemoveTags(["*background"], "auto", True)
+
+    run(lambda: BulkOpScreen("remove", "all 2"), remove)
+
+    async def replace(app, pilot):
+        await type_text(pilot, "long hair")
+        await pilot.press("tab")
+        await type_text(pilot, "long_hair")
+        await pilot.press("tab", "tab", "space", "enter")
+        await pilot.pause()
+        assert app.result == ReplaceTag("long hair", "long_hair", "exact", True)
+
+    run(lambda: BulkOpScreen("replace", "all 2"), replace)
+
+    async def move(app, pilot):  # After first starts at the config's keep_tokens
+        dialog = app.screen.query_one("#bulk-dialog")
+        assert dialog.region.bottom <= 23
+        await type_text(pilot, "solo")
+        await pilot.press("tab", "tab", "space", "enter")
+        await pilot.pause()
+        assert app.result == MoveToFront(["solo"], "auto", 1, True)
+
+    run(lambda: BulkOpScreen("move_front", "all 2", keep_tokens=1), move)
+
+    async def dedupe(app, pilot):
+        await pilot.press("space")  # exact case only
+        await pilot.pause()
+        assert "exact case only" in message(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.result == Dedupe(ignore_case=False)
+
+    run(lambda: BulkOpScreen("dedupe", "all 2"), dedupe)

@@ -193,3 +193,21 @@ def test_scan_takes_the_configs_token_limit(tmp_path):
     assert not scan_dataset(tmp_path).problems
     problems = scan_dataset(tmp_path, max_tokens=75).problems
     assert [p.kind for p in problems] == ["long_caption"] and "max_token_length 75" in problems[0].message
+
+
+def test_replace_and_move_front_can_ignore_case():
+    from loratui.core.captions import MoveToFront, ReplaceTag
+
+    tags = ["a", "Long Hair", "LONG HAIR", "long hair", "Solo"]
+    assert ReplaceTag("long hair", "long_hair").run(tags) == ["a", "Long Hair", "LONG HAIR", "long_hair", "Solo"]
+    assert ReplaceTag("long hair", "long_hair", ignore_case=True).run(tags) == ["a", "long_hair", "Solo"]
+    assert ReplaceTag("(long) hair", "\\1_hair", "regex", ignore_case=True).run(tags) == [
+        "a", "Long_hair", "LONG_hair", "long_hair", "Solo"]
+    assert MoveToFront(["solo"]).run(tags) == tags
+    assert MoveToFront(["solo"], ignore_case=True).run(tags) == ["Solo", *tags[:-1]]
+    assert MoveToFront(["solo"], keep=1, ignore_case=True).run(tags) == ["a", "Solo", *tags[1:-1]]
+    assert "any case" in ReplaceTag("x", "", ignore_case=True).describe()
+    assert "(nothing)" in ReplaceTag("x", "").describe()
+    assert op_from_dict({"op": "move_front", "patterns": ["solo"], "ignore_case": True}).ignore_case
+    assert ReplaceTag("a", "b", ignore_case=True).to_dict() == {"op": "replace", "old": "a", "new": "b",
+                                                              "ignore_case": True}

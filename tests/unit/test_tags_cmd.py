@@ -235,3 +235,19 @@ def test_dedupe_case_variants_unless_case_sensitive_and_remove_ignore_case(tmp_p
     assert run("tags", "remove", img, "*background", "--ignore-case", "--yes").exit_code == 0
     assert run("tags", "dedupe", img, "--yes").exit_code == 0
     assert (concept / "a.txt").read_text() == "long hair"
+
+
+def test_replace_and_move_front_can_ignore_case(tmp_path):
+    concept = tmp_path / "img" / "10_a"
+    concept.mkdir(parents=True)
+    (concept / "a.png").write_bytes(b"")
+    (concept / "a.txt").write_text("alice, smile, Long Hair, SOLO")
+    img = tmp_path / "img"
+    assert run("tags", "replace", img, "long hair", "long_hair", "--yes").exit_code == 0
+    assert (concept / "a.txt").read_text() == "alice, smile, Long Hair, SOLO"  # case as written by default
+    assert run("tags", "replace", img, "long hair", "long_hair", "--ignore-case", "--yes").exit_code == 0
+    assert (concept / "a.txt").read_text() == "alice, smile, long_hair, SOLO"
+    assert run("tags", "move-front", img, "solo", "--keep", "1", "--yes").exit_code == 0
+    assert (concept / "a.txt").read_text() == "alice, smile, long_hair, SOLO"
+    assert run("tags", "move-front", img, "solo", "--keep", "1", "--ignore-case", "--yes").exit_code == 0
+    assert (concept / "a.txt").read_text() == "alice, SOLO, smile, long_hair"

@@ -351,12 +351,13 @@ def remove(directory, patterns, mode, exact, glob, regex, ignore_case, **kw):
 @click.argument("old")
 @click.argument("new")
 @_match_options("exact")
-def replace(directory, old, new, mode, exact, glob, regex, **kw):
+@click.option("--ignore-case", is_flag=True, help="OLD matches in any case ('long hair' also renames 'Long Hair').")
+def replace(directory, old, new, mode, exact, glob, regex, ignore_case, **kw):
     """Rename tag OLD to NEW everywhere (duplicates this creates are merged; NEW '' removes)."""
     from loratui.core.captions import ReplaceTag
 
     chosen = _mode(mode, exact, glob, regex)
-    op = ReplaceTag(old, new, chosen)
+    op = ReplaceTag(old, new, chosen, ignore_case)
     op.compile(None)
     looks_like_pattern = any(c in old for c in "*?") or (len(old) > 2 and old.startswith("/") and old.endswith("/"))
     hint = (f"replace matches OLD exactly by default: --mode auto (or --glob / --regex) reads {old!r} as a pattern"
@@ -403,11 +404,12 @@ def sort(directory, by, keep, **kw):
 @_match_options("auto")
 @click.option("--keep", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
               help="Leave the first N tags in place and move the matches to just after them (the trigger word).")
-def move_front(directory, patterns, mode, exact, glob, regex, keep, **kw):
+@click.option("--ignore-case", is_flag=True, help="Match in any case ('solo' also moves 'Solo').")
+def move_front(directory, patterns, mode, exact, glob, regex, keep, ignore_case, **kw):
     """Move tags matching PATTERN(s) to the front of each caption (after the first N with --keep N)."""
     from loratui.core.captions import MoveToFront
 
-    op = MoveToFront(list(patterns), _mode(mode, exact, glob, regex), keep)
+    op = MoveToFront(list(patterns), _mode(mode, exact, glob, regex), keep, ignore_case)
     op.compile(None)
     _run_plan(directory, [op], **kw)
 

@@ -243,18 +243,20 @@ class ReplaceTag(Op):
     """Rename a tag (or every tag matching a pattern); duplicates that creates are merged.
 
     With mode "regex", ``new`` may use the groups of the match (``\\1``). An empty ``new`` removes.
+    With ``ignore_case``, ``old`` matches in any case (``Long Hair`` and ``LONG HAIR`` too).
     """
 
     old: str
     new: str
     mode: str = "exact"
+    ignore_case: bool = False
     op = "replace"
 
     def compile(self, ctx):
         new = self.new.strip()
         if self.mode == "regex":
             try:
-                pattern = re.compile(self.old)
+                pattern = re.compile(self.old, re.IGNORECASE if self.ignore_case else 0)
             except re.error as exc:
                 raise LoratuiError(f"bad regular expression {self.old!r}: {exc}") from None
             try:
@@ -268,14 +270,15 @@ class ReplaceTag(Op):
                 return found.expand(template).strip() if found else None
 
             return _rename(renamed)
-        match = tag_matcher([self.old], self.mode)
+        match = tag_matcher([self.old], self.mode, self.ignore_case)
         return _rename(lambda t: new if match(t) else None)
 
     def new_tags(self):
         return [self.new] if self.new.strip() and self.mode != "regex" else []
 
     def describe(self):
-        return f"replace {self.old} -> {self.new}" if self.new else f"replace {self.old} -> (nothing)"
+        case = " (any case)" if self.ignore_case else ""
+        return f"replace {self.old} -> {self.new or '(nothing)'}{case}"
 
 
 @dataclass
@@ -374,16 +377,18 @@ class SortTags(Op):
 @dataclass
 class MoveToFront(Op):
     """Move tags matching the patterns to the front, in their current order; with ``keep`` N, to
-    just after the first N tags, which stay in place (the trigger word and keep_tokens)."""
+    just after the first N tags, which stay in place (the trigger word and keep_tokens). With
+    ``ignore_case`` the patterns match in any case."""
 
     patterns: list[str]
     mode: str = "auto"
     keep: int = 0
+    ignore_case: bool = False
     op = "move_front"
     reorders = True
 
     def compile(self, ctx):
-        match = tag_matcher(self.patterns, self.mode)
+        match = tag_matcher(self.patterns, self.mode, self.ignore_case)
         per_tag = _PerTag(lambda t: True if match(t) else None)
         hits = per_tag.hits
         keep = max(0, self.keep)
@@ -398,7 +403,8 @@ class MoveToFront(Op):
         return run
 
     def describe(self):
-        return f"move {', '.join(self.patterns)} to the front" + _kept(self.keep)
+        return (f"move {', '.join(self.patterns)} to the front" + (" (any case)" if self.ignore_case else "")
+                + _kept(self.keep))
 
 
 @dataclass

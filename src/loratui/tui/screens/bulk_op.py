@@ -204,18 +204,20 @@ class BulkOpScreen(ModalScreen[Op | None]):
 
     def _compose_remove(self) -> ComposeResult:
         yield self._row("Patterns", self._input("bulk-patterns", "*background, /.*_bg/, watermark"))
-        yield self._row("Match", BulkChoice(MODE_CHOICES, "auto", id="bulk-mode"))
+        yield self._match_row("auto")
         yield Static(PATTERN_HELP + " auto: * ? make a glob, /.../ a regex.", classes="bulk-help")
 
     def _compose_replace(self) -> ComposeResult:
         yield self._row("Old", self._input("bulk-old", "tag (or pattern) to rename", self.rename or ""))
         yield self._row("New", self._input("bulk-new", "new name (empty: remove it)", self.rename or ""))
-        yield self._row("Match", BulkChoice(MODE_CHOICES, "exact", id="bulk-mode"))
+        yield self._match_row("exact")
         yield Static("Duplicates this creates are merged. In regex mode New may use \\1.", classes="bulk-help")
 
     def _compose_dedupe(self) -> ComposeResult:
-        yield Static("Remove repeated tags inside each caption; the first occurrence stays where it is.",
-                     classes="bulk-help")
+        yield self._row("", BulkToggle("exact case only (LONG HAIR after long hair stays)", False,
+                                       id="bulk-case-sensitive"))
+        yield Static("Remove repeated tags inside each caption; the first occurrence and its spelling stay. "
+                     "Tags that differ only in case are repeats: CLIP lowercases captions.", classes="bulk-help")
 
     def _compose_sort(self) -> ComposeResult:
         yield self._row("Sort by", BulkChoice(SORT_CHOICES, "alpha", id="bulk-by"))
@@ -227,8 +229,15 @@ class BulkOpScreen(ModalScreen[Op | None]):
 
     def _compose_move_front(self) -> ComposeResult:
         yield self._row("Patterns", self._input("bulk-patterns", "trigger_word, 1girl"))
-        yield self._row("Match", BulkChoice(MODE_CHOICES, "auto", id="bulk-mode"))
+        yield self._match_row("auto")
+        yield self._row("After first", self._input("bulk-keep", "0", str(self.keep_tokens), tags=False,
+                                                   classes="-short", integer=True),
+                        Label(self._keep_note(" tags stay in place (trigger word)")))
         yield Static(PATTERN_HELP + " Matching tags keep their order.", classes="bulk-help")
+
+    def _match_row(self, mode: str) -> Horizontal:
+        return self._row("Match", BulkChoice(MODE_CHOICES, mode, id="bulk-mode"),
+                         BulkToggle("any case", False, id="bulk-any-case"))
 
     def _compose_strip_underscores(self) -> ComposeResult:
         yield self._row("Keep as is", self._input("bulk-keep-tags", "e.g. alice_lora: trigger words to leave alone"))
@@ -302,23 +311,29 @@ class BulkOpScreen(ModalScreen[Op | None]):
             raise Incomplete("Type the tag(s) or pattern(s), separated by commas.")
         return patterns
 
+    def _toggled(self, id: str) -> bool:
+        return self.query_one(f"#{id}", BulkToggle).value
+
     def _build_remove(self) -> RemoveTags:
-        return RemoveTags(self._patterns(), self._choice("bulk-mode"))
+        return RemoveTags(self._patterns(), self._choice("bulk-mode"), self._toggled("bulk-any-case"))
 
     def _build_replace(self) -> ReplaceTag:
         old = self._value("bulk-old").strip()
         if not old:
             raise Incomplete("Type the tag to rename (New empty removes it).")
-        return ReplaceTag(old, self._value("bulk-new").strip(), self._choice("bulk-mode"))
+        return ReplaceTag(old, self._value("bulk-new").strip(), self._choice("bulk-mode"),
+                          self._toggled("bulk-any-case"))
 
     def _build_dedupe(self) -> Dedupe:
-        return Dedupe()
+        return Dedupe(ignore_case=not self._toggled("bulk-case-sensitive"))
 
     def _build_sort(self) -> SortTags:
         return SortTags(self._choice("bulk-by"), _whole_number(self._value("bulk-keep") or "0", "keep first"))
 
     def _build_move_front(self) -> MoveToFront:
-        return MoveToFront(self._patterns(), self._choice("bulk-mode"))
+        return MoveToFront(self._patterns(), self._choice("bulk-mode"),
+                           _whole_number(self._value("bulk-keep") or "0", "after first"),
+                           self._toggled("bulk-any-case"))
 
     def _build_strip_underscores(self) -> StripUnderscores:
         return StripUnderscores(keep_tags=split_tag_list(self._value("bulk-keep-tags")))
