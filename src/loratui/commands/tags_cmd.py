@@ -540,7 +540,9 @@ def check(directory, caption_extension, recursive, as_json, show_all):
         sys.exit(1)
 
 
-from loratui.commands.tags_undo_cmd import redo, undo  # noqa: E402  (they use the helpers above)
+from loratui.commands.tags_recode_cmd import to_utf8  # noqa: E402  (they use the helpers above)
+from loratui.commands.tags_undo_cmd import redo, undo  # noqa: E402
 
 tags.add_command(undo)
 tags.add_command(redo)
+tags.add_command(to_utf8)

@@ -71,11 +71,11 @@ def caption_problems(path: Path, data: bytes | None = None, max_tokens: int | No
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return [Problem("caption_not_utf8", path, f"{rel(path)} is not UTF-8: sd-scripts stops with an error; "
-                        "save it as UTF-8", "error")]
+                        "save it as UTF-8 (`loratui tags to-utf8 DIR`)", "error")]
     problems = []
     if text.startswith("\ufeff"):
         problems.append(Problem("caption_bom", path, f"{rel(path)} starts with a UTF-8 byte-order mark: sd-scripts "
-                                "keeps it in the first tag; save the file without BOM", "warning"))
+                                "keeps it in the first tag; save the file without BOM (`loratui tags to-utf8 DIR`)", "warning"))
         text = text[1:]
     if not text:
         problems.append(Problem("empty_caption", path, f"{rel(path)} is empty (0 bytes): sd-scripts stops with an "

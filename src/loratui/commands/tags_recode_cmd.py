@@ -1,0 +1,79 @@
+"""`loratui tags to-utf8`: re-save captions that are not plain UTF-8 (cp1252, UTF-16, a BOM) as
+UTF-8, the one encoding sd-scripts reads; one undoable change."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from loratui.commands.help_text import exit_codes, shell_arg
+from loratui.core.errors import LoratuiError
+
+
+@click.command("to-utf8")
+@exit_codes((0, "written, a dry run, nothing to change, or not confirmed"),
+            (1, "written, except captions that changed on disk or could not be written: each is named and left "
+                "as it is"),
+            (2, "bad input, or not a terminal without --yes or --dry-run: nothing written"),
+            (130, "interrupted: `loratui tags undo DIR` puts back what was written"))
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--where", "where", metavar="EXPR", help="Only captions matching EXPR (the filter language of the "
+                                                       "other tags commands, e.g. \"folder:*alice*\").")
+@click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension.")
+@click.option("--recursive", is_flag=True, help="Every image under DIR, not only DIR and its N_concept folders.")
+@click.option("--yes", "-y", is_flag=True, help="Write without asking.")
+@click.option("--dry-run", is_flag=True, help="Only list the captions and their encoding.")
+@click.option("--force", is_flag=True, help="Also rewrite read-only caption files (mode 0444).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {files: [{path, was}], written} as one JSON object.")
+def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force, as_json):
+    """Save the captions that are not plain UTF-8 (Windows-1252 / Latin-1, UTF-16, a UTF-8 byte-order
+    mark) as UTF-8 without BOM: sd-scripts stops on the first two and keeps a BOM in the first tag.
+    The text, line endings and every line stay as they are; `loratui tags undo DIR` gives the old
+    bytes back."""
+    from loratui.commands.tags_cmd import _interactive, _locate, _rel
+    from loratui.core.captions import load_captions, parse_where
+    from loratui.core.captions.recode import recode_captions, recode_plan
+    from loratui.core.dataset import caption_extension_option
+
+    location = _locate(directory)
+    root = location.train_dir
+    predicate = parse_where(where)
+    captions = load_captions(location.images_dir, caption_extension_option(caption_extension), recursive=recursive)
+    if not captions:
+        raise LoratuiError(f"{directory}: no images found (looked for .png .jpg .jpeg .webp .bmp in it and in its "
+                           "N_concept folders; --recursive looks in every subfolder)")
+    items = recode_plan([c for c in captions if predicate is None or predicate(c)])
+    data = {"files": [{"path": _rel(i.path, root), "was": i.was} for i in items], "written": 0}
+    if not as_json:
+        click.echo(f"{len(items)} of {len(captions)} caption(s) are not plain UTF-8.")
+        for item in items:
+            click.echo(f"  {_rel(item.path, root)}: {item.was} -> utf-8")
+    if dry_run or not items:
+        if as_json:
+            click.echo(json.dumps(data, ensure_ascii=False))
+        else:
+            click.echo("Nothing to change." if not items else "Dry run: nothing written.")
+        return
+    if not yes:
+        if not _interactive():
+            if as_json:
+                click.echo(json.dumps(data, ensure_ascii=False))
+            raise LoratuiError("not a terminal, so nothing was written: pass --yes to write or --dry-run to only list")
+        if not click.confirm(f"Save {len(items)} caption file(s) as UTF-8?", default=False):
+            click.echo("Nothing written.")
+            return
+    written, problems = recode_captions(items, root, force=force)
+    if as_json:
+        data["written"] = written
+        data["left"] = problems
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        click.echo(f"Saved {written} caption file(s) as UTF-8. Undo with: loratui tags undo {shell_arg(directory)}")
+        for problem in problems:
+            click.echo(f"skipped: {problem}", err=True)
+    if problems:
+        sys.exit(1)

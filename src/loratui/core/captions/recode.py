@@ -1,0 +1,65 @@
+"""Captions re-saved as UTF-8 without a byte-order mark: what sd-scripts reads.
+
+sd-scripts opens every caption as UTF-8: a Windows-1252 / Latin-1 file (``café`` saved by an old
+editor) stops training with UnicodeDecodeError, a UTF-16 one too, and a UTF-8 byte-order mark ends
+up inside the first tag. ``recode_plan`` lists the captions to re-save and their new bytes (the same
+text, line endings and all); ``recode_captions`` writes them as one undoable change (`loratui tags
+undo` gives the old bytes back). Tag edits keep a file's encoding as the design asks; this is the
+one step that changes it, and only when asked.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from loratui.core.captions.files import BOM, Caption
+from loratui.core.captions.writer import ChangeWriter
+
+
+@dataclass(frozen=True)
+class Recode:
+    """One caption to re-save: its file, what it is now (``cp1252``, ``utf-8 with BOM``...) and its
+    new bytes."""
+
+    caption: Caption
+    was: str
+    data: bytes
+
+    @property
+    def path(self) -> Path:
+        return self.caption.path
+
+
+def describe_encoding(caption: Caption) -> str:
+    """``cp1252``, ``utf-16-le with BOM``, ``utf-8 with BOM`` or ``utf-8``."""
+    return caption.encoding + (" with BOM" if caption.bom else "")
+
+
+def recode_plan(captions: list[Caption]) -> list[Recode]:
+    """The captions that are not plain UTF-8, each with its text as UTF-8 without BOM."""
+    out = []
+    for caption in captions:
+        if not caption.exists or (caption.encoding == "utf-8" and not caption.bom):
+            continue
+        text = caption.first_line
+        if caption.rest or caption.trailing_newline:
+            text += caption.newline + caption.rest
+        out.append(Recode(caption, describe_encoding(caption), text.removeprefix(BOM).encode("utf-8")))
+    return out
+
+
+def recode_captions(items: list[Recode], dataset: str | os.PathLike, *, force: bool = False) -> tuple[int, list[str]]:
+    """Write the new bytes as one journal entry in ``dataset`` (the train folder). Returns (files
+    written, one line per file left as it is: changed on disk since it was read, read-only, ...)."""
+    problems: list[str] = []
+    with ChangeWriter(dataset, f"save {len(items)} caption(s) as UTF-8", force=force) as writer:
+        outcomes = writer.write_many([(item.path, item.data, item.caption.raw) for item in items])
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                problems.append(str(outcome))
+        return writer.written, problems
+
+
+__all__ = ["Recode", "describe_encoding", "recode_captions", "recode_plan"]
