@@ -10,8 +10,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from loratui.cli import cli
-from loratui.core.captions import load_captions
-from loratui.core.captions.recode import recode_plan
+from loratui.core.captions import load_captions, recode_plan
 from loratui.core.dataset import caption_problems
 
 

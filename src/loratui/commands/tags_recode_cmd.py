@@ -35,9 +35,8 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
     The text, line endings and every line stay as they are; `loratui tags undo DIR` gives the old
     bytes back."""
     from loratui.commands.tags_cmd import _interactive, _locate, _rel
-    from loratui.core.captions import load_captions, parse_where
-    from loratui.core.captions.recode import recode_captions, recode_plan
-    from loratui.core.dataset import caption_extension_option
+    from loratui.core.captions import load_captions, parse_where, recode_captions, recode_plan
+        from loratui.core.dataset import caption_extension_option
 
     location = _locate(directory)
     root = location.train_dir

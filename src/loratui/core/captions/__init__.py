@@ -31,6 +31,7 @@ from loratui.core.captions.plan import (
 from loratui.core.captions.recipes import (
     Recipe, append_to_recipe, check_recipe_target, dumps_recipe, load_recipe, recipe_from_dict, recipe_to_dict, save_recipe,
 )
+from loratui.core.captions.recode import Recode, describe_encoding, recode_captions, recode_plan
 from loratui.core.captions.tagvocab import (
     CATEGORY_LABELS, Completion, TagInfo, TagVocab, load_selected_tags, tag_categories,
 )
@@ -44,14 +45,14 @@ __all__ = [
     "OVERWRITE", "RATING_TAGS", "SORT_KEYS", "SYNTAX_HELP",
     "AddTags", "ApplyResult", "Caption", "ChangeWriter", "Completion", "Dedupe", "EditContext", "EditPlan",
     "FileEdit", "Fingerprint", "MoveToFront", "Op", "Recipe", "RemoveCategory", "RemoveTags", "ReplaceTag",
-    "SortTags", "StripUnderscores", "TagInfo", "TagVocab", "UndoPlan", "UndoResult",
+    "Recode", "SortTags", "StripUnderscores", "TagInfo", "TagVocab", "UndoPlan", "UndoResult",
     "append_to_recipe", "apply_plan", "check_recipe_target", "can_redo", "can_undo", "caption_path", "check_ops",
     "check_rewritable", "check_separator", "check_written_tags", "combine_where",
     "dumps_recipe", "find_caption_images", "non_concept_folders",
     "find_conflicts", "follow_folder_renames", "history", "is_free_text", "join_tags", "journal_dir",
     "load_captions", "load_recipe", "load_selected_tags", "multiline_captions", "op_from_dict", "parse_caption",
     "parse_where", "pattern_kind", "quote_hint", "plan_edits", "plan_redo", "plan_set_tags", "plan_undo", "read_caption",
-    "read_only", "recipe_from_dict", "recipe_to_dict", "redo_dir", "redo_history", "redo_last", "remap_folders",
+    "read_only", "recipe_from_dict", "recode_captions", "recode_plan", "describe_encoding", "recipe_to_dict", "redo_dir", "redo_history", "redo_last", "remap_folders",
     "run_ops", "save_recipe", "split_tags", "tag_categories", "tag_frequency", "tag_matcher", "undo_last",
     "unwritable_tag", "write_caption", "write_checked",
 ]
