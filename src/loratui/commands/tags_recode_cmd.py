@@ -36,7 +36,7 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
     bytes back."""
     from loratui.commands.tags_cmd import _interactive, _locate, _rel
     from loratui.core.captions import load_captions, parse_where, recode_captions, recode_plan
-        from loratui.core.dataset import caption_extension_option
+    from loratui.core.dataset import caption_extension_option
 
     location = _locate(directory)
     root = location.train_dir
