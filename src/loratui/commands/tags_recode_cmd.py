@@ -67,11 +67,11 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
             return
     written, problems = recode_captions(items, root, force=force)
     if as_json:
-        data["written"] = written
+        data["written"] = len(written)
         data["left"] = problems
         click.echo(json.dumps(data, ensure_ascii=False))
     else:
-        click.echo(f"Saved {written} caption file(s) as UTF-8. Undo with: loratui tags undo {shell_arg(directory)}")
+        click.echo(f"Saved {len(written)} caption file(s) as UTF-8. Undo with: loratui tags undo {shell_arg(directory)}")
         for problem in problems:
             click.echo(f"skipped: {problem}", err=True)
     if problems:

@@ -50,16 +50,20 @@ def recode_plan(captions: list[Caption]) -> list[Recode]:
     return out
 
 
-def recode_captions(items: list[Recode], dataset: str | os.PathLike, *, force: bool = False) -> tuple[int, list[str]]:
-    """Write the new bytes as one journal entry in ``dataset`` (the train folder). Returns (files
+def recode_captions(items: list[Recode], dataset: str | os.PathLike, *,
+                    force: bool = False) -> tuple[list[Path], list[str]]:
+    """Write the new bytes as one journal entry in ``dataset`` (the train folder). Returns (the files
     written, one line per file left as it is: changed on disk since it was read, read-only, ...)."""
+    written: list[Path] = []
     problems: list[str] = []
     with ChangeWriter(dataset, f"save {len(items)} caption(s) as UTF-8", force=force) as writer:
         outcomes = writer.write_many([(item.path, item.data, item.caption.raw) for item in items])
-        for outcome in outcomes:
+        for item, outcome in zip(items, outcomes):
             if isinstance(outcome, BaseException):
                 problems.append(str(outcome))
-        return writer.written, problems
+            elif outcome:
+                written.append(item.path)
+    return written, problems
 
 
 __all__ = ["Recode", "describe_encoding", "recode_captions", "recode_plan"]

@@ -7,6 +7,7 @@ each file stays readable.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from textual.binding import Binding
@@ -553,6 +554,48 @@ class DatasetEdits:
         self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
         self.app.notify(f"wrote {len(written)} caption(s): ctrl+z undoes the whole recipe")
 
+    def action_to_utf8(self) -> None:
+        """Re-save the captions that are not plain UTF-8 (what `loratui tags to-utf8` does), after a
+        question that lists them; one undo."""
+        from loratui.core.captions import recode_captions, recode_plan
+        from loratui.tui.screens.config_dialogs import ChoiceDialog
+
+        rows = self.store.rows
+        if any(row.caption is None for row in rows) and not self.store.captions_loaded:
+            self.app.notify("captions are still loading: try again in a moment", severity="warning")
+            return
+        items = recode_plan([row.caption for row in rows if row.caption is not None])
+        if not items:
+            self.app.notify("every caption is plain UTF-8 already (no Windows-1252, UTF-16 or byte-order mark)")
+            return
+        shown = [f"{os.path.relpath(item.path, self.store.root)}: {item.was}" for item in items[:8]]
+        if len(items) > 8:
+            shown.append(f"… and {len(items) - 8:,} more")
+        body = (f"{len(items):,} caption(s) are not plain UTF-8: sd-scripts stops on Windows-1252 and UTF-16 and "
+                "keeps a byte-order mark in the first tag. Save them as UTF-8, text and line endings kept? "
+                "ctrl+z puts them back.\n\n" + "\n".join(shown))
+
+        def work():
+            written, problems = recode_captions(items, self.store.root)
+            return written, problems, self.store.reread(written), self.store.check_captions(written)
+
+        def done(out) -> None:
+            written, problems, fresh, checks = out
+            self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
+            if problems:
+                self.app.notify(f"saved {len(written)} as UTF-8; {len(problems)} left as they are: {problems[0]}",
+                                severity="warning", timeout=10)
+            else:
+                self.app.notify(f"saved {len(written)} caption(s) as UTF-8: ctrl+z undoes it")
+
+        def answered(choice: str | None) -> None:
+            if choice == "w":
+                self.set_status(f"writing {len(items):,} caption(s)…")
+                run_in_thread(self, work, done=done, what="save as UTF-8",
+                              failed=lambda exc: self._write_failed("save as UTF-8", exc))
+
+        self.app.push_screen(ChoiceDialog("save captions as UTF-8", body, [("w", "write them")]), answered)
+
     def edit_palette_commands(self) -> list[PaletteCommand]:
         cmds = [PaletteCommand(f"tags: {title} (selected / filtered / all)", key, lambda k=kind: self.action_bulk(k))
                 for (kind, title), key in zip(BULK_TITLES.items(), ["+", "-", "R", "D", "O", "F", "U", "X"])]
@@ -561,6 +604,9 @@ class DatasetEdits:
             PaletteCommand("tags: redo", "ctrl+y", self.action_redo),
             PaletteCommand("tags: keep my edit (conflict)", "k", self.action_keep_mine),
             PaletteCommand("tags: take the version on disk (conflict)", "T", self.action_take_theirs),
+            PaletteCommand("captions: save non-UTF-8 captions as UTF-8",
+                           "Windows-1252, UTF-16 or a byte-order mark: what sd-scripts cannot read; one undo",
+                           self.action_to_utf8),
             PaletteCommand("recipes: save the operations applied so far",
                            "those not undone, each with its scope, as TOML for `loratui tags apply`",
                            self.action_save_recipe),
