@@ -13,7 +13,7 @@ from textual.binding import Binding
 
 from loratui.core.dataset import DatasetLocation
 from loratui.tui.palette import LoratuiCommands, LoratuiPalette, PaletteCommand
-from loratui.tui.services.dataset_store import DatasetStore
+from loratui.tui.services.dataset_store import DatasetStore, config_caption_extension
 from loratui.tui.widgets import escape_keys, footer_fixes, keys_in_order
 
 escape_keys.install()  # Escape then a letter in one packet stays two keys (not Alt+letter)
@@ -74,7 +74,7 @@ class LoratuiApp(App):
 
         self.location = location
         self.config_path = config_path
-        self.store = DatasetStore(location)
+        self.store = DatasetStore(location, caption_extension=config_caption_extension(config_path))
         self.settings_file = settings_file
         self.settings, self._startup_problems = load_settings(settings_file)
         self._keymap_file = keymap_file
@@ -148,8 +148,8 @@ class LoratuiApp(App):
             except RuntimeError:
                 pass
 
-        run_in_thread(self, watch_captions, self.store.root, self.store.caption_extension, self._watch_stop, deliver,
-                      what="watching the dataset for changes", group="watch")
+        run_in_thread(self, watch_captions, self.store.root, lambda: self.store.caption_extension, self._watch_stop,
+                      deliver, what="watching the dataset for changes", group="watch")
 
     def _captions_changed(self, paths: list[Path]) -> None:
         try:

@@ -176,8 +176,27 @@ def tag_problems(path: Path, line: str, max_tokens: int | None = None) -> list[P
     return problems
 
 
+OTHER_CAPTION_EXTENSIONS = (".txt", ".caption")  # what kohya_ss (.caption) and most taggers (.txt) write
+
+
+def other_caption_file(image: Path) -> Path | None:
+    """A caption file beside ``image`` with one of the usual extensions (the one the dataset uses is
+    missing, so any found is another): the config's caption_extension is probably wrong."""
+    for ext in OTHER_CAPTION_EXTENSIONS:
+        candidate = image.with_suffix(ext)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def missing_caption_problem(image: Path, class_tokens: str, is_reg: bool = False) -> Problem:
-    """An image without a caption file: trained with its folder's class tokens, or an empty prompt."""
+    """An image without a caption file: trained with its folder's class tokens, or an empty prompt.
+    A caption with another usual extension beside it is named (a caption_extension mix-up)."""
+    other = other_caption_file(image)
+    if other is not None:
+        return Problem("missing_caption", image, f"{rel(image)} has no caption, but {other.name} is beside it: set "
+                       f"caption_extension = \"{other.suffix}\" (Settings, or --caption-extension {other.suffix}) "
+                       "or rename the captions", "warning")
     if class_tokens:
         message = f"{rel(image)} has no caption: sd-scripts trains it with the class tokens '{class_tokens}'"
         # Reg images usually have no captions on purpose.

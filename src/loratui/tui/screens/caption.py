@@ -143,14 +143,26 @@ class CaptionScreen(Screen):
         self._show_captioner()
         self.runner.subscribe(self.run_changed)
         self.query_one(CaptionRunPanel).show(self.runner.run)
+        self._follow_caption_extension()
         self.query_one("#captioner").focus()
         self.action_find_models()
+
+    def _follow_caption_extension(self) -> None:
+        """The Caption ext. field starts at the extension the dataset uses (the config's
+        caption_extension, ".caption" in kohya configs), and follows it while the user has not typed
+        another."""
+        box = self.query_one("#opt-caption_extension", Input)
+        current = self.app.store.caption_extension
+        if box.value == getattr(self, "_extension_set", ".txt") and box.value != current:
+            box.value = current
+        self._extension_set = current
 
     def on_unmount(self) -> None:
         self.runner.unsubscribe(self.run_changed)
 
     def on_screen_resume(self) -> None:
         self.query_one(CaptionRunPanel).show(self.runner.run)
+        self._follow_caption_extension()
 
     def on_resize(self, event) -> None:
         self.set_class(event.size.width >= 110, "wide")

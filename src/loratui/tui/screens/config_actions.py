@@ -247,6 +247,7 @@ class ConfigFileActions:
                 self.form.adopt_file(saved)
             self.config_edited()
             self.check_files(force=True)
+            self.follow_caption_extension(saved.dataset.caption_extension)
             if wrote:
                 what = f"saved {path.name}{merged}"
             elif merged:
@@ -266,6 +267,23 @@ class ConfigFileActions:
 
         run_in_thread(self, _save_and_reload, cfg, path, force, done=done, failed=failed,
                       what=f"saving {path}", group="config-file")
+
+    def follow_caption_extension(self, extension: str) -> None:
+        """A saved caption_extension the Dataset screen does not read yet: it reads the captions again
+        with the new one (its edits, the Caption screen's default and the watcher follow)."""
+        store = self.app.store
+        if extension == store.caption_extension:
+            return
+        store.caption_extension = extension
+        try:
+            stack = self.app.get_screen_stack("dataset")
+        except (KeyError, LookupError):
+            stack = []
+        for screen in stack:
+            rescan = getattr(screen, "action_rescan", None)
+            if rescan is not None:
+                rescan()
+        self.notify(f"the Dataset screen now reads the {extension} captions", timeout=6)
 
     def show_value_changes(self, saved: TrainingConfig) -> None:
         """Values that moved on a save as (relative paths, output_name) shown in their fields."""

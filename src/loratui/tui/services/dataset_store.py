@@ -134,6 +134,25 @@ class PathIndex(dict):
         return super().__contains__(os.fspath(key))
 
 
+def config_caption_extension(config_path: Path | None) -> str:
+    """The config's dataset.caption_extension (".caption" in kohya configs), read without loading the
+    config (a config with other errors still opens: Settings shows them); ".txt" without one, or
+    when the value is not an extension (Settings names it)."""
+    import tomllib
+
+    if config_path is None:
+        return ".txt"
+    try:
+        data = tomllib.loads(Path(config_path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return ".txt"
+    dataset = data.get("dataset")
+    value = dataset.get("caption_extension") if isinstance(dataset, dict) else None
+    if isinstance(value, str) and value.startswith(".") and len(value) > 1 and "/" not in value:
+        return value
+    return ".txt"
+
+
 class DatasetStore:
     """The open dataset. Row objects are stable: filtering and sorting reorder references."""
 

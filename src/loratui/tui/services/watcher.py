@@ -11,9 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def watch_captions(root: Path, extension: str, stop: threading.Event,
+def watch_captions(root: Path, extension: str | Callable[[], str], stop: threading.Event,
                    deliver: Callable[[list[Path]], None]) -> None:
     """Block until ``stop`` is set, calling ``deliver(paths)`` for each batch of changed captions.
+    ``extension``: the caption extension, or a function giving the current one (Settings may change
+    the config's caption_extension while the app runs).
 
     The paths are spelled from ``root`` as given (watchfiles reports absolute, resolved ones: the
     store of `loratui .` holds "img/x.txt" under ".", and an absolute path never matched it)."""
@@ -21,7 +23,8 @@ def watch_captions(root: Path, extension: str, stop: threading.Event,
 
     for changes in watch(root, stop_event=stop, recursive=True, debounce=200, step=50,
                          raise_interrupt=False, ignore_permission_denied=True):
-        paths = sorted({as_under(root, p) for _, p in changes if p.endswith(extension) and "/.loratui/" not in p})
+        ext = extension() if callable(extension) else extension
+        paths = sorted({as_under(root, p) for _, p in changes if p.endswith(ext) and "/.loratui/" not in p})
         if paths:
             deliver(paths)
 
