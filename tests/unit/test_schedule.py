@@ -315,3 +315,16 @@ def test_scan_error_note_says_which_images_are_counted():
     only_images = DatasetScan(Path("/train"), None, ".txt", base.subsets, [image_error])
     note = scan_error_note(only_images)
     assert "left out (not counted)" in note and "caption" not in note
+
+
+def test_scan_error_note_names_the_command_that_lists_every_counted_problem():
+    """hunt9: the hint said `dataset scan DIR/img`, which leaves out reg/'s problems and reads .txt."""
+    from loratui.core.dataset import Problem
+    from loratui.core.plan import scan_error_note
+
+    base = scan(folder("2_a", [(512, 512)] * 3))
+    error = Problem("caption_not_utf8", Path("/p/reg/1_a/000.caption"), "1_a/000.caption is not UTF-8", "error")
+    note = scan_error_note(DatasetScan(Path("/p/my img"), Path("/p/reg"), ".caption", base.subsets, [error]))
+    assert "`loratui dataset scan '/p/my img' --reg /p/reg --caption-extension .caption` lists them" in note
+    note = scan_error_note(DatasetScan(Path("/p/img"), None, ".txt", base.subsets, [error]))
+    assert note.endswith("`loratui dataset scan /p/img` lists them")

@@ -479,7 +479,7 @@ def all_left_out(scan) -> str | None:
     if not left_out:
         return None
     return (f"no usable training images under {scan.train_data_dir}: all {len(left_out)} are left out (first: "
-            f"{left_out[0].message}); `loratui dataset scan {shell_arg(scan.train_data_dir)}` lists them")
+            f"{left_out[0].message}); `{scan_command(scan)}` lists them")
 
 
 def scan_error_note(scan) -> str | None:
@@ -508,7 +508,18 @@ def scan_error_note(scan) -> str | None:
     if others:
         parts.append(f"{others} other error(s)")
     return (f"the dataset scan found {len(errors)} error(s) (first: {errors[0].message}): {'; '.join(parts)}; "
-            f"`loratui dataset scan {shell_arg(scan.train_data_dir)}` lists them")
+            f"`{scan_command(scan)}` lists them")
+
+
+def scan_command(scan) -> str:
+    """The `loratui dataset scan` command that lists this scan's problems: its reg folder and caption
+    extension too (without them the command lists fewer problems than were counted)."""
+    parts = ["loratui dataset scan", shell_arg(scan.train_data_dir)]
+    if scan.reg_data_dir is not None:
+        parts += ["--reg", shell_arg(scan.reg_data_dir)]
+    if scan.caption_extension != ".txt":
+        parts += ["--caption-extension", shell_arg(scan.caption_extension)]
+    return " ".join(parts)
 
 
 # Problem kinds of images left out of the scan's subsets, and of a caption whose image is counted.
