@@ -251,3 +251,19 @@ def test_replace_and_move_front_can_ignore_case(tmp_path):
     assert (concept / "a.txt").read_text() == "alice, smile, long_hair, SOLO"
     assert run("tags", "move-front", img, "solo", "--keep", "1", "--ignore-case", "--yes").exit_code == 0
     assert (concept / "a.txt").read_text() == "alice, SOLO, smile, long_hair"
+
+
+def test_a_projects_reg_folder_is_named_as_not_included(tmp_path):
+    """hunt9: `tags check PROJECT` counted fewer errors than `dataset scan PROJECT` without a word."""
+    from PIL import Image
+
+    for sub in ("img/10_a", "reg/1_a"):
+        (tmp_path / sub).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / sub / "x.png")
+        (tmp_path / sub / "x.txt").write_text("a, b")
+    result = run("tags", "add", tmp_path, "c", "--dry-run")
+    assert "reg (regularisation images) is not included" in result.output
+    assert "not included" in run("tags", "to-utf8", tmp_path, "--dry-run").output
+    result = CliRunner().invoke(cli, ["tags", "check", str(tmp_path)])
+    assert "not included" in result.output  # stderr is mixed in by CliRunner
+    assert "not included" not in run("tags", "add", tmp_path / "img", "c", "--dry-run").output

@@ -100,6 +100,14 @@ def _locate(directory: Path):
     return locate_dataset(directory)
 
 
+def reg_note(location, directory: Path) -> list[str]:
+    """A project's reg/ is a dataset of its own (its own undo journal): say it was not included."""
+    if location.kind != "project" or location.reg_dir is None:
+        return []
+    return [f"{shell_arg(location.reg_dir)} (regularisation images) is not included: it is a dataset of its own "
+            f"(run the command on it)"]
+
+
 def _context(directory: Path, caption_extension: str, separator: str, tags_csv: Path | None, recursive: bool):
     """The captions of the images in ``directory`` (a location's images_dir) and their edit context."""
     from loratui.core.captions import load_captions
@@ -185,6 +193,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
         if skipped:
             notes.append(f"{', '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}: not concept folders (no N_ "
                          "repeats prefix), left out as sd-scripts leaves them; --recursive includes them")
+    notes += reg_note(location, directory)
     root = location.train_dir
     predicate = parse_where(where)
     captions, ctx = _context(location.images_dir, caption_extension, separator, tags_csv, recursive)
@@ -536,6 +545,8 @@ def check(directory, caption_extension, recursive, as_json, show_all):
     else:
         click.echo(f"{len(seen)} caption(s) checked in {location.images_dir}")
         print_problems(problems, show_all)
+        for note in reg_note(location, directory):
+            click.echo(f"Note: {note}", err=True)
     if errors:
         sys.exit(1)
 

@@ -34,7 +34,7 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
     mark) as UTF-8 without BOM: sd-scripts stops on the first two and keeps a BOM in the first tag.
     The text, line endings and every line stay as they are; `loratui tags undo DIR` gives the old
     bytes back."""
-    from loratui.commands.tags_cmd import _interactive, _locate, _rel
+    from loratui.commands.tags_cmd import _interactive, _locate, _rel, reg_note
     from loratui.core.captions import load_captions, parse_where, recode_captions, recode_plan
     from loratui.core.dataset import caption_extension_option
 
@@ -51,6 +51,8 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
         click.echo(f"{len(items)} of {len(captions)} caption(s) are not plain UTF-8.")
         for item in items:
             click.echo(f"  {_rel(item.path, root)}: {item.was} -> utf-8")
+        for note in reg_note(location, directory):
+            click.echo(f"Note: {note}")
     if dry_run or not items:
         if as_json:
             click.echo(json.dumps(data, ensure_ascii=False))
