@@ -303,7 +303,17 @@ class ConfigField(Widget, can_focus=True):
         return max(14, min(self.LABEL_MAX, width - 20))
 
     def render(self) -> Text:
-        width = max(self.size.width, 20)
+        return self._build(self.size.width)
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        """The height for ``width``: the text is built for that width (after a resize Textual asks
+        before the widget has its new size, and a value line padded to the old, wider size wrapped:
+        Settings showed blank rows between fields until the next key)."""
+        text = self._build(width)
+        return len(text.wrap(self.app.console, max(width, 1)))
+
+    def _build(self, width: int) -> Text:
+        width = max(width, 20)
         label_w = self.label_width(width)
         name = self.spec.name
         if len(name) > label_w - 3:
