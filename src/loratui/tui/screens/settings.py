@@ -174,6 +174,7 @@ class SettingsScreen(ConfigFileActions, Screen):
 
     def on_resize(self, event) -> None:
         self.set_class(event.size.width >= 110, "wide")
+        self.set_class(event.size.width >= 160, "wider")  # the calculator and its advice get the room
 
     def on_screen_resume(self) -> None:
         """Back on this screen: follow a config the app switched to, or a change made on disk."""
