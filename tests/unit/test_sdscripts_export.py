@@ -333,3 +333,12 @@ def test_sdxl_folder_and_non_folders(tmp_path):
     bad = _diffusers_folder(tmp_path / "bad")
     (bad / "unet" / "config.json").write_text("{not json")
     assert guess_model_family(str(bad)) is None
+
+
+def test_lycoris_network_args_are_written_as_sd_scripts_splits_them(project):
+    """hunt9: "algo = loha" trains a LoHa in loratui (it strips), but sd-scripts splits on "=" without
+    stripping: the key "algo " is unknown to LyCORIS and it trains a LoCon."""
+    cfg = _cfg(project, network={"network_module": "lycoris.kohya", "conv_dim": 0,
+                                 "network_args": ["algo = loha", " conv_dim=4", "conv_alpha= 1"]})
+    a = build_sdscripts(cfg).train_args
+    assert a["network_args"] == ["algo=loha", "conv_dim=4", "conv_alpha=1"]

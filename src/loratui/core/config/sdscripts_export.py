@@ -27,6 +27,7 @@ import tomli_w
 from loratui.core.config.base_model import model_folder_family, model_folder_v_prediction
 from loratui.core.config.schema import TrainingConfig
 from loratui.core.config.load import with_resolved_paths
+from loratui.core.config.network_args import split_network_args
 from loratui.core.dataset import parse_subset_name
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import describe_os_error, staging_folder, write_new_file
@@ -146,7 +147,9 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
         a["vae"] = m.vae
     a.update(network_module=n.network_module, network_dim=n.network_dim, network_alpha=n.network_alpha)
     if n.network_module == "lycoris.kohya" and n.network_args:
-        a["network_args"] = list(n.network_args)  # the same strings train passes to lycoris.kohya
+        # key=value without spaces: sd-scripts splits on "=" and strips nothing ("algo = loha" would
+        # reach LyCORIS as the key "algo " and train a LoCon), loratui strips both sides
+        a["network_args"] = [f"{key}={value}" for key, value in split_network_args(list(n.network_args))[0].items()]
     if n.conv_dim:
         a["network_args"] = [f"conv_dim={n.conv_dim}", f"conv_alpha={_num(n.conv_alpha)}"]
     if n.network_dropout:
