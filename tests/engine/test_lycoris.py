@@ -233,7 +233,7 @@ def test_train_saves_resumes_and_writes_lycoris_metadata(family, args, tiny_sd1_
         meta = fh.metadata()
         weights = {k: fh.get_tensor(k) for k in fh.keys()}
     assert meta["ss_network_module"] == "lycoris.kohya"
-    assert json.loads(meta["ss_network_args"]) == {**dict(a.split("=", 1) for a in args), "dropout": 0.0}
+    assert json.loads(meta["ss_network_args"]) == {**dict(a.split("=", 1) for a in args), "dropout": None}
     assert meta["ss_network_dim"] == "4" and meta["ss_network_alpha"] == "2.0"
     trained = [k for k, v in weights.items() if k.endswith(("hada_w2_a", "lokr_w1", "lora_up.weight", "diff"))]
     assert trained and any(weights[k].abs().sum() > 0 for k in trained)

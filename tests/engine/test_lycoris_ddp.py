@@ -61,7 +61,7 @@ def _check_two_process_run(config, root, args, expected_suffixes, zero_initialis
     assert of(events, "finished")[0]["reason"] == "completed"
     meta, weights = _read(out / "tiny.safetensors")
     assert meta["ss_network_module"] == "lycoris.kohya"
-    assert json.loads(meta["ss_network_args"]) == {"dropout": 0.0, **dict(a.split("=", 1) for a in args)}
+    assert json.loads(meta["ss_network_args"]) == {"dropout": None, **dict(a.split("=", 1) for a in args)}
     assert {k.split(".", 1)[1] for k in weights} == expected_suffixes
     initial = _initial_weights(config)
     assert weights.keys() == initial.keys()

@@ -64,7 +64,7 @@ def test_field_interplay():
 def test_sdscripts_kwargs_add_dropout_like_sd_scripts():
     # train_network.py: `if "dropout" not in net_kwargs: net_kwargs["dropout"] = args.network_dropout`
     assert sdscripts_network_kwargs(_net("algo=loha", "preset=full")) == \
-        {"algo": "loha", "preset": "full", "dropout": 0.0}
+        {"algo": "loha", "preset": "full", "dropout": None}  # network_dropout unset: None, as sd-scripts
     assert sdscripts_network_kwargs(_net("algo=locon", "dropout=0.2", network_dropout=0.1))["dropout"] == "0.2"
     assert sdscripts_network_kwargs(NetworkSection()) == {}
 

@@ -200,10 +200,12 @@ def _is_true(raw: str) -> bool:
 
 def sdscripts_network_kwargs(network) -> dict[str, object]:
     """What sd-scripts' train_network passes to create_network as keyword arguments (and writes as
-    ss_network_args): the network_args strings, plus ``dropout`` = network_dropout when absent."""
+    ss_network_args): the network_args strings, plus ``dropout`` = network_dropout when absent. An
+    unset network_dropout is None in sd-scripts (``"dropout": null`` in its metadata; LyCORIS reads
+    None as 0): 0 here, the same."""
     args, _ = split_network_args(network.network_args)
     if network.network_module == LYCORIS and "dropout" not in args:
-        args["dropout"] = float(network.network_dropout)
+        args["dropout"] = float(network.network_dropout) if network.network_dropout else None
     return args
 
 
