@@ -81,3 +81,22 @@ def test_headers_safetensors_would_refuse_are_one_line(tmp_path, entry, message)
     path.write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(64))
     with pytest.raises(LoratuiError, match=message.replace("[", r"\[").replace("]", r"\]")):
         read_lora_info(path)
+
+
+@pytest.mark.parametrize("key", ["unet.down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.lora_A.weight",
+                                 "unet.down_blocks.0.attentions.0.processor.to_q_lora.down.weight"])
+def test_a_diffusers_lora_is_named_as_one(tmp_path, key):
+    """hunt9: a diffusers / PEFT LoRA was "not a kohya-format LoRA/LyCORIS file": it is a LoRA."""
+    path = _write(tmp_path / "d.safetensors", {key: (4, 8)})
+    with pytest.raises(LoratuiError, match="a diffusers / PEFT-format LoRA"):
+        read_lora_info(path)
+
+
+@pytest.mark.parametrize("head, kind", [(b"PK\x03\x04" + b"\0" * 60, "zip archive"),
+                                        (b"\x80\x02}q\x00(X" + b"\0" * 60, "pickle")])
+def test_a_pickled_lora_is_named_as_one_not_as_damaged(tmp_path, head, kind):
+    path = tmp_path / "l.ckpt"
+    path.write_bytes(head)
+    with pytest.raises(LoratuiError, match=f"a PyTorch {kind}") as info:
+        read_lora_info(path)
+    assert "download it again" not in str(info.value)

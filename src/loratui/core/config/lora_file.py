@@ -91,6 +91,10 @@ def read_lora_info(path: str | os.PathLike) -> LoraFileInfo:
     if not header or not all(k.startswith("lora_") and "." in k for k in header):
         bad = next((k for k in header if not (k.startswith("lora_") and "." in k)), None)
         what = "no tensors" if bad is None else f"key {bad!r}"
+        if bad is not None and any(part in bad for part in (".lora_A.", ".lora_B.", ".lora.down.", ".lora.up.",
+                                                           "_lora.down.", "_lora.up.", "lora_linear_layer")):
+            raise LoratuiError(f"{path}: a diffusers / PEFT-format LoRA ({what}): loratui reads kohya-format files "
+                               "(keys lora_unet_... / lora_te..., what sd-scripts, A1111 and ComfyUI write)")
         raise LoratuiError(f"{path}: not a kohya-format LoRA/LyCORIS file ({what}); a LoRA's keys start with "
                            "lora_unet_ / lora_te")
     dtypes = Counter(str(info.get("dtype", "?")) for info in header.values())

@@ -62,6 +62,15 @@ def safetensors_keys(path: str | os.PathLike) -> list[str]:
     return [k for k in safetensors_header(path) if k != "__metadata__"]
 
 
+def _pickle_kind(head: bytes) -> str | None:
+    """"zip archive" for torch.save's default format, "pickle" for a plain pickle, else None."""
+    if head.startswith(b"PK\x03\x04"):
+        return "zip archive"
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "pickle"
+    return None
+
+
 def safetensors_header(path: str | os.PathLike) -> dict:
     """The JSON header of a .safetensors file (tensor name -> dtype/shape/data_offsets, and
     ``__metadata__``), checked as safetensors_keys says."""
@@ -74,6 +83,11 @@ def safetensors_header(path: str | os.PathLike) -> dict:
                 raise LoratuiError(f"{path}: not a .safetensors file ({size} bytes, too short for a header)")
             (length,) = struct.unpack("<Q", head)
             if length > min(_MAX_HEADER, size - 8):
+                pickled = _pickle_kind(head)
+                if pickled:
+                    raise LoratuiError(f"{path}: a PyTorch {pickled} (.ckpt / .pt / .bin), not .safetensors: loratui "
+                                       "reads only .safetensors (it runs no pickled code); use the .safetensors "
+                                       "version of the file")
                 raise LoratuiError(f"{path}: not a .safetensors file (the first 8 bytes do not give a header "
                                    f"length that fits the file): a different format, or damaged; download it again")
             raw = handle.read(length)
