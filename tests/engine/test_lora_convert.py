@@ -91,6 +91,13 @@ def test_rank_cap_bias_updates_and_wrong_model(tiny_sd1_dir, tiny_sdxl_dir, tmp_
         convert_to_lora(full, _base(tiny_sd1_dir))
     tensors, _, report = convert_to_lora(full, _base(tiny_sd1_dir), drop_unsupported=True)
     assert report.dropped and all("bias update" in d for d in report.dropped) and tensors
+    # the same refusal from the file alone, before a base model loads (hunt9: minutes on SDXL)
+    from loratui.engine.lora_convert import check_convertible, read_lora
+
+    with pytest.raises(LoratuiError, match=f"{len(report.dropped)} layers change a bias or a norm"):
+        check_convertible(full, read_lora(full)[0])
+    check_convertible(full, read_lora(full)[0], drop_unsupported=True)
+    check_convertible(source, read_lora(source)[0])  # a LoHa has nothing to drop
 
 
 def test_cli_info_and_convert(tiny_sd1_dir, tmp_path):

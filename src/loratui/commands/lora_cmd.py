@@ -119,11 +119,12 @@ def convert(source: str, output: str, model: str, rank: int | None, tolerance: f
 
     import torch
 
-    from loratui.engine.lora_convert import convert_to_lora, save_converted
+    from loratui.engine.lora_convert import check_convertible, convert_to_lora, read_lora, save_converted
     from loratui.engine.models import load_base_model
     from loratui.engine.quiet import quiet_libraries
 
     quiet_libraries()
+    check_convertible(src, read_lora(src)[0], drop_unsupported)  # before the base model loads
 
     dtypes = {"fp16": torch.float16, "bf16": torch.bfloat16, "float": torch.float32}
     stored = details.dtypes.most_common(1)[0][0]

@@ -59,6 +59,27 @@ class ConvertReport:
         return [layer.rank for layer in self.layers]
 
 
+def _blocked_message(source, blocked: list[str]) -> str:
+    return (f"{source}: {len(blocked)} layers change a bias or a norm, which a LoRA file cannot carry (e.g. "
+            f"{blocked[0]}); pass --drop-unsupported to convert without them (the rest is converted as usual)")
+
+
+def check_convertible(source, tensors: dict, drop_unsupported: bool = False) -> None:
+    """Refuse from the file alone, before a base model loads (minutes for SDXL), what convert_to_lora
+    would refuse after it: norm-layer updates and non-zero bias updates without drop_unsupported."""
+    if drop_unsupported:
+        return
+    blocked: dict[str, str] = {}
+    for key, value in sorted(tensors.items()):
+        name, _, suffix = key.partition(".")
+        if suffix in ("w_norm", "b_norm"):
+            blocked.setdefault(name, f"{name} (a norm-layer update: train_norm)")
+        elif suffix == "diff_b" and bool(value.abs().max() > 0):
+            blocked.setdefault(name, f"{name} (a bias update: algo=full)")
+    if blocked:
+        raise LoratuiError(_blocked_message(source, list(blocked.values())))
+
+
 def read_lora(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Tensors and metadata of a kohya-format LoRA/LyCORIS file, after core's header checks
     (read_lora_info: exists, whole, keys named lora_unet_ / lora_te...)."""
@@ -309,9 +330,7 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
         out[f"{name}.lora_up.weight"] = up_out
         out[f"{name}.alpha"] = torch.tensor(ALPHA, dtype=dtype)
     if blocked and not drop_unsupported:
-        raise LoratuiError(f"{source}: {len(blocked)} layers change a bias or a norm, which a LoRA file cannot "
-                           f"carry (e.g. {blocked[0]}); pass --drop-unsupported to convert without them "
-                           "(the rest is converted as usual)")
+        raise LoratuiError(_blocked_message(source, blocked))
     report.dropped = blocked
     if not out:
         raise LoratuiError(f"{source}: every layer's update is zero: there is nothing to convert (an untrained "
