@@ -363,3 +363,14 @@ def load_config_text_in(folder):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "c.toml").write_text("", encoding="utf-8")
     return load_config(folder / "c.toml")
+
+
+def test_zero_for_an_every_n_field_says_how_to_turn_it_off():
+    """hunt9: kohya_ss' GUI writes 0 for "off"; loratui (and sd-scripts, which divides by it) needs the
+    line gone."""
+    with pytest.raises(LoratuiError) as info:
+        loads_config("[sampling]\nsample_every_n_epochs = 0\n", "c.toml")
+    assert "got 0; 0 is not \"off\" here" in str(info.value) and "delete the line" in str(info.value)
+    with pytest.raises(LoratuiError) as info:
+        loads_config("[training]\ntrain_batch_size = 0\n", "c.toml")
+    assert "delete the line" not in str(info.value)  # a required value: no "off" to turn to

@@ -208,7 +208,9 @@ def coerce_value(spec: FieldSpec, value: Any) -> Any:
         if spec.choices and value not in spec.choices:
             raise ValueError(f"must be one of {', '.join(map(str, spec.choices))}, got {value}")
         if not _in_range(spec, value):
-            raise ValueError(f"must be {what}, got {value}")
+            off = ("; 0 is not \"off\" here (kohya_ss' GUI writes it so): delete the line or comment it out to "
+                   "turn it off") if value == 0 and getattr(spec, "optional", False) else ""
+            raise ValueError(f"must be {what}, got {value}{off}")
         return value
     if kind == "float":
         what = f"a number{range_text(spec)}"
