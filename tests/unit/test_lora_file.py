@@ -100,3 +100,12 @@ def test_a_pickled_lora_is_named_as_one_not_as_damaged(tmp_path, head, kind):
     with pytest.raises(LoratuiError, match=f"a PyTorch {kind}") as info:
         read_lora_info(path)
     assert "download it again" not in str(info.value)
+
+
+def test_lokr_rank_and_full_dim_note(tmp_path):
+    path = _write(tmp_path / "k.safetensors", {
+        "lora_unet_a.lokr_w1": (4, 4), "lora_unet_a.lokr_w2_a": (16, 3), "lora_unet_a.lokr_w2_b": (3, 8),
+    })
+    assert read_lora_info(path).ranks == {"lora_unet_a": 3}
+    full = _write(tmp_path / "f.safetensors", {"lora_unet_a.diff": (4, 4)}, {"ss_network_dim": "8"})
+    assert any("8 (not used: a full-matrix update has no rank)" in line for line in describe_lora(read_lora_info(full)))

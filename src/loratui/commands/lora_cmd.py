@@ -21,7 +21,7 @@ def lora() -> None:
 
 
 @lora.command()
-@exit_codes((0, "done"), (2, "not a LoRA file"))
+@exit_codes((0, "done"), (2, "not a LoRA file"), (130, "interrupted"))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every ss_* metadata key).")
 def info(file: str, as_json: bool) -> None:

@@ -79,6 +79,8 @@ def _rank(kind: str, shapes: dict[str, list[int]]) -> int | None:
         return shapes["lora_down.weight"][0]
     if kind.endswith("LoHa") and "hada_w1_b" in shapes:
         return shapes["hada_w1_b"][0]
+    if kind.endswith("LoKr") and "lokr_w2_b" in shapes:  # w2 decomposed at the rank (dim); else no rank
+        return shapes["lokr_w2_b"][0]
     return None
 
 
@@ -148,6 +150,8 @@ def describe_lora(info: LoraFileInfo) -> list[str]:
         if value not in (None, "", "None"):
             if key == "ss_training_finished_at":
                 value = _when(value)
+            if key == "ss_network_dim" and set(info.kinds) <= {"full", "DoRA full"}:
+                value += " (not used: a full-matrix update has no rank)"
             lines.append(f"  {label:<{LABEL}} {value if len(value) <= 200 else value[:197] + '...'}")
     if not info.metadata:
         lines.append("  (no metadata: not written by sd-scripts, kohya_ss or loratui)")
