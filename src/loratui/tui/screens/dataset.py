@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -21,7 +22,7 @@ from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.dataset_edits import DatasetEdits
 from loratui.tui.services.dataset_store import DatasetStore, ImageRow
 from loratui.tui.services.work import run_in_thread
-from loratui.tui.widgets.image_table import Column, ImageTable
+from loratui.tui.widgets.image_table import Column, ImageTable, default_glyphs
 
 PANES = ("editor-pane", "tags-pane", "summary-pane")
 
@@ -38,7 +39,8 @@ def _size_text(n: int) -> str:
 # the whole message shows in the status line when the image is the current one
 PROBLEM_WORDS = {
     "missing_caption": "no caption", "empty_caption": "empty", "unreadable_image": "broken",
-    "unreadable_caption": "bad caption", "multiline_caption": "2+ lines", "caption_bom": "BOM",
+    "unreadable_caption": "bad caption", "caption_not_utf8": "not utf8", "multiline_caption": "2+ lines",
+    "caption_bom": "BOM",
     "duplicate_stem": "same name", "extension_case": "EXT case",
     "long_caption": "too long", "duplicate_tags": "dup tags", "weighted_tags": "weights",
 }
@@ -50,19 +52,21 @@ def _problem_word(row: ImageRow) -> str:
 
 
 def _mark(row: ImageRow) -> str:
-    """The problem/state column: words and marks, never colour alone."""
+    """The problem/state column: words and marks, never colour alone (ASCII marks on TERM=linux,
+    like the table's cursor)."""
+    glyphs = default_glyphs()
     if row.state == "conflict":
-        return "✗ conflict"
+        return glyphs.marked(glyphs.problem, "conflict")
     if row.state.startswith("error"):
-        return "✗ error"
+        return glyphs.marked(glyphs.problem, "error")
     if row.severity == "error":
-        return "✗ " + _problem_word(row)
+        return glyphs.marked(glyphs.problem, _problem_word(row))
     if row.state == "saved":
-        return "✓ saved"
+        return glyphs.marked(glyphs.done, "saved")
     if row.severity == "warning":
         return "! " + _problem_word(row)
     if row.caption is not None and not row.caption.exists:
-        return "· no caption"
+        return glyphs.marked(glyphs.note, "no caption")
     return ""
 
 
@@ -81,7 +85,9 @@ COLUMNS = [  # at 80x24 the table is 48 wide: no Caption column (the editor besi
     Column("size", "Size", 4, lambda r: _size_text(r.size), sort_key=lambda r: r.size, align="right"),
     Column("tags", "Tags", 4, lambda r: "" if r.tag_count is None else str(r.tag_count),
            sort_key=lambda r: -1 if r.tag_count is None else r.tag_count, align="right"),
-    Column("mark", "State", 10, _mark, sort_key=lambda r: (r.severity or "z", r.state), style_getter=_mark_style),
+    # dropped when the tag list takes the room (the status line still says the current row's problem)
+    Column("mark", "State", 10, _mark, sort_key=lambda r: (r.severity or "z", r.state), style_getter=_mark_style,
+           drop_below=42),
     Column("caption", "Caption", None, lambda r: r.caption_text, sort_key=lambda r: r.caption_text, drop_below=60),
 ]
 
@@ -93,6 +99,8 @@ class DatasetScreen(DatasetEdits, Screen):
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter", id="dataset.filter"),
         Binding("e", "edit", "Edit", id="dataset.edit", tooltip="Edit the current image's tags"),
+        Binding("a", "add_tag", "Add a tag", id="dataset.add_tag", show=False,
+                tooltip="Type a tag to add to the current image (the editor's add box, with completions)"),
         Binding("t", "pane('tags-pane')", "Tags", id="dataset.tags_pane", show=False,
                 tooltip="Every tag with its count"),
         Binding("i", "pane('summary-pane')", "Info", id="dataset.summary_pane", show=False,
@@ -135,16 +143,20 @@ class DatasetScreen(DatasetEdits, Screen):
                 yield Static("", id="filter-error", markup=False)
                 yield ImageTable(COLUMNS, row_key=id, id="images")
                 yield Static("listing images…", id="status", markup=False)
-            with ContentSwitcher(initial="editor-pane", id="side"):
-                with Vertical(id="editor-pane"):
-                    yield ImagePreview(mode=self.app.settings.image_preview, id="preview")
-                    yield TagEditor(id="editor")
-                yield TagFrequencyPane(id="tags-pane")
-                yield DatasetSummary(id="summary-pane")
+            with Vertical(id="side-column"):
+                with ContentSwitcher(initial="editor-pane", id="side"):
+                    with Vertical(id="editor-pane"):
+                        yield ImagePreview(mode=self.app.settings.image_preview, id="preview")
+                        yield TagEditor(id="editor")
+                    yield TagFrequencyPane(id="tags-pane")
+                    yield DatasetSummary(id="summary-pane")
+                # under the tag list: the tag under its cursor in full (the Tag column cuts long names)
+                yield Static("", id="tag-name", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter-error").display = False
+        self.query_one("#tag-name").display = False
         self.query_one(ImageTable).focus()
         # The listing reads directory entries only (65 ms for 10,000 images here): done before the
         # first frame so that frame already shows rows; captions and the scan come from workers.
@@ -222,19 +234,27 @@ class DatasetScreen(DatasetEdits, Screen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
-            self.table.focus()
+            self.set_focus(self.table)  # at once: a key typed right after Enter (End) is for the table
 
     def action_focus_filter(self) -> None:
         self.set_focus(self.query_one("#filter", Input))  # at once: the filter typed next lands in it
 
     def set_status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)
+        self.call_after_refresh(self._place_toasts)
+
+    def _place_toasts(self) -> None:
+        """Toasts sit above the status line, which grows to 4 lines for a long problem message."""
+        bottom = 1 + self.query_one("#status", Static).outer_size.height  # the footer, then the status
+        for rack in self.query("ToastRack"):
+            if rack.styles.margin.bottom != bottom:
+                rack.styles.margin = (0, 0, bottom, 0)
 
     def update_status(self) -> None:
         total = len(self.store.rows)
         shown = len(self.shown)
         selected = self.table.selected_count
-        parts = [f"{selected} selected", f"{shown:,}/{total:,} shown" if shown != total else f"{total:,} images"]
+        parts = [f"{selected:,} selected", f"{shown:,}/{total:,} shown" if shown != total else f"{total:,} images"]
         if not self.store.captions_loaded and self.store.rows:
             parts.append("reading captions…")
         elif self.store.scan is None:
@@ -242,7 +262,7 @@ class DatasetScreen(DatasetEdits, Screen):
         else:
             problems = sum(1 for r in self.store.rows if r.severity in ("error", "warning"))
             if problems:
-                parts.append(f"{problems} problem{'s' if problems != 1 else ''} (p)")
+                parts.append(f"{problems:,} problem{'s' if problems != 1 else ''} (p)")
         current = self.table.cursor_row if self.is_mounted else None
         if current is not None and current.problem:
             parts = [self._problem_line(current)]
@@ -261,7 +281,7 @@ class DatasetScreen(DatasetEdits, Screen):
                 break
         message = re.sub(r"^(:\s*|\s+)", "", message)
         message = re.sub(r"^(is|has) ", "", message)
-        mark = "✗" if row.severity == "error" else "!"
+        mark = default_glyphs().problem if row.severity == "error" else "!"
         return f"{mark} {message} · {named}" if message else f"{mark} {named}"
 
     def on_image_table_selection_changed(self, event: ImageTable.SelectionChanged) -> None:
@@ -272,6 +292,18 @@ class DatasetScreen(DatasetEdits, Screen):
     def on_image_table_cursor_moved(self, event: ImageTable.CursorMoved) -> None:
         if event.table.id == "images":
             self.show_current()
+        elif event.table.id == "freq-table":
+            self.show_tag_name(event.row)
+
+    def show_tag_name(self, row) -> None:
+        """The tag list's current tag, whole (it wraps), with its count and category."""
+        line = self.query_one("#tag-name", Static)
+        line.display = row is not None and self.query_one("#side", ContentSwitcher).current == "tags-pane"
+        if row is None:
+            return
+        text = Text(row.tag, style="bold")
+        text.append(f"  {row.count:,} use{'s' if row.count != 1 else ''}" + (f", {row.label}" if row.label else ""))
+        line.update(text)
 
     def show_current(self, force: bool = False) -> None:
         row = self.table.cursor_row
@@ -291,7 +323,8 @@ class DatasetScreen(DatasetEdits, Screen):
         if row.caption is None:
             editor.load([], title=title, free_text=False, saved_state="loading…")
             return
-        state = {"saved": "saved ✓", "conflict": self.conflict_text()}.get(row.state, "")
+        saved = f"saved {default_glyphs().done}".rstrip()  # as the editor says it after a write
+        state = {"saved": saved, "conflict": self.conflict_text()}.get(row.state, "")
         if not row.caption.exists:
             state = state or "no caption file yet"
         editor.load(list(row.caption.tags), title=title, free_text=row.caption.is_free_text, saved_state=state)
@@ -306,6 +339,15 @@ class DatasetScreen(DatasetEdits, Screen):
 
         self.action_pane("editor-pane", focus_table=False)  # the editor takes the keys, not the table
         self.query_one(TagEditor).focus()
+
+    def action_add_tag(self) -> None:
+        """a on the table (what the editor's add box says): the editor, typing a tag to add."""
+        from loratui.tui.widgets.tag_editor import TagEditor
+
+        self.action_edit()
+        editor = self.query_one(TagEditor)
+        if not editor.free_text:  # a sentence caption: the text box takes the typing instead
+            editor.action_add()
 
     def action_select_all(self) -> None:
         self.table.action_select_all()
@@ -337,11 +379,15 @@ class DatasetScreen(DatasetEdits, Screen):
             pane = "editor-pane"
         leaving = switcher.current
         switcher.current = pane
+        self.set_class(pane == "tags-pane", "-tags-shown")  # the tag list takes more width (dataset.tcss)
+        if pane != "tags-pane":
+            self.query_one("#tag-name").display = False
         # the pane just opened takes the keys (r / d / enter on a tag, b on the summary); closing one
         # gives them back to the image table
         if pane == "tags-pane":
             self.frequencies_changed()
             self.query_one("#freq-table").focus()
+            self.show_tag_name(self.query_one("#freq-table", ImageTable).cursor_row)
         elif pane == "summary-pane":
             self.summary_changed()
             self.query_one("#summary-pane").focus()
@@ -398,6 +444,7 @@ class DatasetScreen(DatasetEdits, Screen):
             PaletteCommand("dataset: balance repeats per concept (plan first)", "b in the summary",
                            lambda: self.on_dataset_summary_balance_requested(None)),
             PaletteCommand("tags: edit the current image", "e", self.action_edit),
+            PaletteCommand("tags: add a tag to the current image", "a", self.action_add_tag),
         ]
         return cmds + self.edit_palette_commands()
 

@@ -9,11 +9,14 @@ gained/lost totals (``plan.tag_changes()``, which diffs every file: ~0.4 s for 1
 30 changed tags) run in a thread worker for plans over ``SYNC_COUNT_LIMIT`` files.
 
 No colour-only signals: every gained tag or new caption line starts with ``+``, every lost one
-with ``-``, a reorder with ``~``; colours only repeat that.
+with ``-``, a reorder with ``~``; colours only repeat that. In the text view (``t``) the changed tags
+are marked (reverse video), and a caption wider than the view starts (after ``…``) a little before
+its first change in both lines.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -54,6 +57,45 @@ def _fit(text: str, width: int) -> str:
     if length > width:
         return set_cell_size(text, width - 1) + "…"
     return text + " " * (width - length)
+
+
+# a caption split into tags (or the words of a sentence), each with the separators after it
+# ("long hair, "): a diff of these marks whole tags, not the letters or words two tags happen to share
+_TAGS = re.compile(r"[^,]+,?\s*|,\s*")
+_WORDS = re.compile(r"[^,\s]+[,\s]*|[,\s]+")
+
+
+def caption_words(text: str) -> list[str]:
+    return (_TAGS if "," in text else _WORDS).findall(text)
+
+
+def _word_key(word: str) -> str:
+    return word.rstrip(", \t")
+
+
+def changed_words(old: list[str], new: list[str]) -> tuple[int, int, int]:
+    """(first, old_end, new_end): ``old[first:old_end]`` became ``new[first:new_end]``, between the
+    words both start with and those both end with (separators after a word do not count)."""
+    limit = min(len(old), len(new))
+    first = 0
+    while first < limit and _word_key(old[first]) == _word_key(new[first]):
+        first += 1
+    tail = 0
+    while tail < limit - first and _word_key(old[-1 - tail]) == _word_key(new[-1 - tail]):
+        tail += 1
+    return first, len(old) - tail, len(new) - tail
+
+
+def window_start(old: list[str], new: list[str], first: int, room: int) -> int:
+    """The word both lines of a text diff start at so that the change shows in ``room`` cells: 0 when
+    both lines fit, else a third of the room before the first changed word."""
+    if first == 0 or max(cell_len("".join(old)), cell_len("".join(new))) <= room:
+        return 0
+    at, used = first, 0
+    while at > 0 and used + cell_len(old[at - 1]) <= room // 3:
+        used += cell_len(old[at - 1])
+        at -= 1
+    return at
 
 
 def relative_path(path: Path, root: Path) -> str:
@@ -132,7 +174,7 @@ class DiffView(ScrollView, can_focus=True):
     (text). Lines are made only when they scroll into view; the width grows with the longest line seen."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"diff-view--path", "diff-view--added", "diff-view--removed",
-                                             "diff-view--muted"}
+                                             "diff-view--muted", "diff-view--added-part", "diff-view--removed-part"}
     DEFAULT_CSS = """
     DiffView {
         height: 1fr;
@@ -141,6 +183,9 @@ class DiffView(ScrollView, can_focus=True):
     DiffView > .diff-view--added { color: $text-success; }
     DiffView > .diff-view--removed { color: $text-error; }
     DiffView > .diff-view--muted { color: $text-muted; }
+    /* text view: what changed inside the line (reverse also shows without colour) */
+    DiffView > .diff-view--added-part { color: $text-success; text-style: reverse bold; }
+    DiffView > .diff-view--removed-part { color: $text-error; text-style: reverse bold; }
     """
 
     def __init__(self, edits: list[FileEdit], root: Path, *, mode: str = "tags", id: str | None = None) -> None:
@@ -180,11 +225,7 @@ class DiffView(ScrollView, can_focus=True):
             return [(_printable(relative_path(edit.path, self.root)), "diff-view--path"),
                     (marker, "diff-view--muted")]
         if self.mode == "text":
-            if part == 1:
-                old = edit.old_text if edit.caption.exists else ""
-                return [("  - " + _printable(old), "diff-view--removed"),
-                        ("(no caption file)" if not edit.caption.exists else "", "diff-view--muted")]
-            return [("  + " + _printable(edit.new_text), "diff-view--added")]
+            return self._text_parts(edit, part == 1)
         if edit.reordered_only:
             shown = ", ".join(edit.new[:ORDER_PREVIEW]) + (", …" if len(edit.new) > ORDER_PREVIEW else "")
             return [("  ~ new order: " + _printable(shown), "diff-view--muted")]
@@ -193,6 +234,26 @@ class DiffView(ScrollView, can_focus=True):
             parts.append((f"+{_printable(tag)}  ", "diff-view--added"))
         for tag in edit.removed:
             parts.append((f"-{_printable(tag)}  ", "diff-view--removed"))
+        return parts
+
+    def _text_parts(self, edit: FileEdit, old_line: bool) -> list[tuple[str, str]]:
+        """``  - old`` or ``  + new``, the changed words marked; when a line is wider than the view both
+        start (after ``…``) a little before the change, so a tag removed far along the caption shows
+        (cut at the same column, the two lines looked the same)."""
+        old = caption_words(_printable(edit.old_text) if edit.caption.exists else "")
+        new = caption_words(_printable(edit.new_text))
+        first, old_end, new_end = changed_words(old, new)
+        room = self.scrollable_content_region.width - 4 if self.is_mounted else 0
+        at = window_start(old, new, first, room) if room > 0 else 0
+        words, end = (old, old_end) if old_line else (new, new_end)
+        kind = "diff-view--removed" if old_line else "diff-view--added"
+        changed = "".join(words[first:end])
+        marked = changed.rstrip(", \t")  # the separator after the last changed word is not marked
+        parts = [("  - " if old_line else "  + ", kind), ("…" if at else "", "diff-view--muted"),
+                 ("".join(words[at:first]), kind), (marked, kind + "-part"),
+                 (changed[len(marked):] + "".join(words[end:]), kind)]
+        if old_line and not edit.caption.exists:
+            parts.append(("(no caption file)", "diff-view--muted"))
         return parts
 
     def line_text(self, index: int) -> str:

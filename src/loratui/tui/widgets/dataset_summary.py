@@ -1,7 +1,8 @@
 """DatasetSummary: what a dataset scan found, in words that fit a 35-column pane or a full panel.
 
 Per concept folder `repeats × images = samples` with its caption counts (reg folders marked "(reg)"),
-the train samples per epoch, captions missing, the problems counted by severity (a mark and a word
+the train samples per epoch, captions missing and empty (0 bytes or a blank first line: counted apart
+from the captioned ones), the problems counted by severity (a mark and a word
 each, never colour alone) and the first few problems by name. Everything comes from
 `loratui.core.dataset.DatasetScan` (and, optionally, `CaptionStats` built by core's tag_frequency);
 nothing here looks at the files.
@@ -66,16 +67,44 @@ class CaptionStats:
 # ---- rendering (pure: scan in, Content out) ---------------------------------------------------
 
 
+def empty_caption_paths(scan: DatasetScan) -> set[Path]:
+    """Caption files that exist but give no prompt (0 bytes, or a blank first line): the scan lists
+    them as problems, so the counts say them apart from the captioned ones."""
+    return {problem.path for problem in scan.problems if problem.kind == "empty_caption"}
+
+
+def _fill(pieces: list[tuple[str, str]], width: int, indent: str = " ") -> list[Content]:
+    """Pieces of text (with a style each) joined by spaces, a new line (``indent`` first) only between
+    two pieces: a count stays with its word (``78 missing``) when the pane is narrow."""
+    lines: list[list[tuple[str, str]]] = [[]]
+    used = 0
+    for text, style in pieces:
+        if lines[-1] and used + 1 + len(text) > width:
+            lines.append([(indent, "")])
+            used = len(indent)
+        elif lines[-1]:
+            lines[-1].append((" ", ""))
+            used += 1
+        lines[-1].append((text, style))
+        used += len(text)
+    return [Content.assemble(*line) for line in lines]
+
+
 @dataclass(frozen=True)
 class _ConceptCells:
     name: str
     numbers: str          # `repeats × images = samples`, padded to line up with the other folders
     plain_numbers: str    # the same, unpadded (narrow layout: one folder per block)
-    captions: str
+    captions: list[str]   # "2,400 captioned,", "22 empty,", "78 missing": pieces a narrow pane breaks between
     missing: int
+    empty: int
+
+    @property
+    def captions_text(self) -> str:
+        return " ".join(self.captions)
 
 
-def _concept_cells(subsets: list[Subset]) -> list[_ConceptCells]:
+def _concept_cells(subsets: list[Subset], empty_paths: set[Path]) -> list[_ConceptCells]:
     repeats_w = max(len(f"{s.repeats:,}") for s in subsets)
     images_w = max(len(f"{s.num_images:,}") for s in subsets)
     cells = []
@@ -84,37 +113,43 @@ def _concept_cells(subsets: list[Subset]) -> list[_ConceptCells]:
         numbers = f"{subset.repeats:>{repeats_w},} × {subset.num_images:>{images_w},} = {subset.samples:,}"
         plain = f"{subset.repeats:,} × {subset.num_images:,} = {subset.samples:,}"
         missing = subset.num_images - subset.num_captioned
+        empty = sum(1 for image in subset.images if image.caption_path in empty_paths) if empty_paths else 0
+        captioned = subset.num_captioned - empty
         if not subset.images:
-            captions = "no images"
-        elif not missing:
-            captions = "all captioned"
+            captions = ["no images"]
+        elif captioned == subset.num_images:
+            captions = ["all captioned"]
         elif not subset.num_captioned:
-            captions = "no captions"
+            captions = ["no captions"]
         else:
-            captions = f"{subset.num_captioned:,} captioned, {missing:,} missing"
-        cells.append(_ConceptCells(name, numbers, plain, captions, missing))
+            counts = [f"{captioned:,} captioned", f"{empty:,} empty" if empty else "",
+                      f"{missing:,} missing" if missing else ""]
+            counts = [count for count in counts if count]
+            captions = [count + "," for count in counts[:-1]] + counts[-1:]
+        cells.append(_ConceptCells(name, numbers, plain, captions, missing, empty))
     return cells
 
 
-def _concept_lines(subsets: list[Subset], width: int) -> list[Content]:
-    cells = _concept_cells(subsets)
+def _concept_lines(subsets: list[Subset], width: int, empty_paths: set[Path] | None = None) -> list[Content]:
+    cells = _concept_cells(subsets, empty_paths or set())
     name_w = max(len(c.name) for c in cells)
     numbers_w = max(len(c.numbers) for c in cells)
-    captions_w = max(len(c.captions) for c in cells)
+    captions_w = max(len(c.captions_text) for c in cells)
     lines: list[Content] = []
     if 1 + name_w + 2 + numbers_w + 2 + captions_w <= width:  # one aligned line per folder
         for c in cells:
-            style = "$text-warning" if c.missing else ""
-            lines.append(Content.assemble(f" {c.name:<{name_w}}  {c.numbers:<{numbers_w}}  ", (c.captions, style)))
+            style = "$text-warning" if c.missing or c.empty else ""
+            lines.append(Content.assemble(f" {c.name:<{name_w}}  {c.numbers:<{numbers_w}}  ",
+                                          (c.captions_text, style)))
         return lines
     for c in cells:  # narrow: the name, then the numbers (and the captions beside them when they fit)
-        style = "$text-warning" if c.missing else ""
+        style = "$text-warning" if c.missing or c.empty else ""
         lines.append(Content(" " + c.name))
-        if 3 + len(c.plain_numbers) + 2 + len(c.captions) <= width:
-            lines.append(Content.assemble(f"   {c.plain_numbers}  ", (c.captions, style)))
+        if 3 + len(c.plain_numbers) + 2 + len(c.captions_text) <= width:
+            lines.append(Content.assemble(f"   {c.plain_numbers}  ", (c.captions_text, style)))
         else:
             lines.append(Content(f"   {c.plain_numbers}"))
-            lines.append(Content.assemble("   ", (c.captions, style)))
+            lines.extend(_fill([("  ", "")] + [(piece, style) for piece in c.captions], width, indent="   "))
     return lines
 
 
@@ -134,25 +169,30 @@ def summary_content(scan: DatasetScan | None, stats: CaptionStats | None = None,
     legend = "(repeats × images = samples)"
     if len("Concepts ") + len(legend) <= width:
         lines.append(Content.assemble(("Concepts ", heading), (legend, "$text-muted")))
-    else:
-        lines += [Content.styled("Concepts", heading), Content.styled(" " + legend, "$text-muted")]
+    else:  # the legend on a line of its own, indented when that still fits
+        lines += [Content.styled("Concepts", heading),
+                  Content.styled((" " if len(legend) < width else "") + legend, "$text-muted")]
+    empty_paths = empty_caption_paths(scan)
     if scan.subsets:
-        lines.extend(_concept_lines(scan.subsets, width))
+        lines.extend(_concept_lines(scan.subsets, width, empty_paths))
     else:
         lines.append(Content.styled(" no `N_name` concept folders", "$text-error"))
 
     train = scan.train_subsets
     missing = sum(s.num_images - s.num_captioned for s in train)
+    empty = sum(1 for s in train for image in s.images if image.caption_path in empty_paths) if empty_paths else 0
     lines.append(Content(""))
-    lines.append(Content.assemble(("Train samples per epoch: ", heading), f"{scan.train_samples_per_epoch:,}"))
+    lines.extend(_fill([("Train samples per epoch:", heading), (f"{scan.train_samples_per_epoch:,}", "")], width))
     images, folders = scan.num_train_images, len(train)
-    lines.append(Content(f" from {images:,} image{'' if images == 1 else 's'} in {folders:,} "
-                         f"folder{'' if folders == 1 else 's'}"))
+    lines.extend(_fill([(f" from {images:,} image{'' if images == 1 else 's'}", ""),
+                        (f"in {folders:,} folder{'' if folders == 1 else 's'}", "")], width))
     lines.append(Content.assemble(("Captions missing: ", heading),
                                   (f"{missing:,}", "$text-warning bold" if missing else "")))
+    if empty:  # they exist, but sd-scripts stops on them (or trains with an empty prompt)
+        lines.append(Content.assemble(("Captions empty: ", heading), (f"{empty:,}", "$text-warning bold")))
     if stats is not None:
-        line = f"Tags: {stats.distinct_tags:,} distinct, {stats.tag_uses:,} uses"
-        lines.append(Content(line))
+        lines.extend(_fill([("Tags:", ""), (f"{stats.distinct_tags:,} distinct,", ""),
+                            (f"{stats.tag_uses:,} uses", "")], width))
         if stats.free_text:
             lines.append(Content(f" {plural(stats.free_text, 'sentence caption')}"))
 

@@ -42,6 +42,7 @@ PreviewMode = Literal["auto", "kitty", "sixel", "halfblock", "off"]
 MODES: tuple[str, ...] = ("auto", "kitty", "sixel", "halfblock", "off")
 GRAPHICS = ("kitty", "sixel")
 LOADING_DELAY = 0.15  # keep the old image this long before saying "loading…": no flicker on cache hits
+NO_COLOR_LINE = "preview off (NO_COLOR)"
 
 
 class ImagePreview(PreviewGraphics, Widget):
@@ -348,12 +349,22 @@ class ImagePreview(PreviewGraphics, Widget):
             return [(line, "image-preview--error") for line in textwrap.wrap(message, width) or [message]]
         if self._strips is None and self._picture_cells is None:
             return [(self.placeholder, "image-preview--info")] if self.placeholder else []
+        if self._strips is not None and self._colour_off():
+            return [(NO_COLOR_LINE, "image-preview--info")]
         return []
+
+    def _colour_off(self) -> bool:
+        """NO_COLOR: half-blocks are nothing but colour, and Textual's filter makes them one grey block."""
+        try:
+            return bool(self.app.no_color)
+        except Exception:  # noqa: BLE001 - no app (a widget drawn on its own): colour as usual
+            return False
 
     def _footer(self) -> list[str]:
         """Lines under the image (or the text): the info line, then the fallback note."""
         lines = []
-        if self.show_info and self._info and not self._text_lines():
+        text = self._text_lines()
+        if self.show_info and self._info and (not text or text[0][0] == NO_COLOR_LINE):
             lines.append(self._info)
         if self._note and self._mode != "off":
             lines.append(self._note)

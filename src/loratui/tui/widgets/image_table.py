@@ -187,6 +187,9 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
                 self.post_message(self.SelectionChanged(self, len(self._selected)))
         self.virtual_size = Size(0, len(self._rows) + 1)  # +1: the header line
         self._scroll_cursor_into_view(center=True)
+        # again once laid out: from a short list (a filter) to a long one, the scroll limit is still the
+        # short list's here, so the cursor row (End in the filtered rows, then esc) stayed off screen
+        self.call_after_refresh(self._scroll_cursor_into_view, True)
         self.refresh()
         self._post_cursor()
 

@@ -44,11 +44,20 @@ class Glyphs:
     ascending: str = "▲"
     descending: str = "▼"
     ellipsis: str = "…"
+    # the marks before a state word in a cell ("✗ empty", "✓ saved", "· no caption"); "" drops the mark
+    problem: str = "✗"
+    done: str = "✓"
+    note: str = "·"
+
+    def marked(self, mark: str, word: str) -> str:
+        """``word`` after one of the marks above (just the word when the glyph set has no such mark)."""
+        return f"{mark} {word}" if mark else word
 
 
 UNICODE_GLYPHS = Glyphs()
-# The Linux console font lacks ▶ and ●; these read the same on any terminal.
-ASCII_GLYPHS = Glyphs(cursor=">", selected="*", ascending="^", descending="v", ellipsis="~")
+# The Linux console font lacks ▶, ●, ✗ and ✓; these read the same on any terminal.
+ASCII_GLYPHS = Glyphs(cursor=">", selected="*", ascending="^", descending="v", ellipsis="~",
+                      problem="x", done="", note="-")
 
 
 def fit_text(text: str, width: int, align: str = "left", ellipsis: str = "…", cut: str = "end") -> str:
