@@ -16,6 +16,7 @@ from loratui.core.errors import ConflictError, LoratuiError
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.services.dataset_store import ImageRow
 from loratui.tui.services.work import run_in_thread
+from loratui.tui.widgets.image_table import default_glyphs
 from loratui.core.termline import shell_arg
 
 BULK_TITLES = {
@@ -68,13 +69,13 @@ class DatasetEdits:
         except (LoratuiError, OSError) as exc:
             row.state = f"error: {exc}"
             self.table.refresh_rows()
-            editor.set_state("✗ not saved")
+            editor.set_state(f"{default_glyphs().problem} not saved")
             self.app.notify(f"not saved: {exc}", severity="error")
             return
         self.pending_edits().pop(row.caption_file, None)
         self.reread([row.caption_file], mark="saved")
         if row is self.current:
-            editor.set_state("saved ✓")
+            editor.set_state(f"saved {default_glyphs().done}".rstrip())
 
     def pending_edits(self) -> dict[Path, list[str]]:
         if not hasattr(self, "pending"):
@@ -82,7 +83,7 @@ class DatasetEdits:
         return self.pending
 
     def conflict_text(self) -> str:
-        return "✗ changed on disk: k keep mine · T take theirs"
+        return f"{default_glyphs().problem} changed on disk: k keep mine · T take theirs"
 
     def on_tag_editor_tags_changed(self, event) -> None:
         row = self.current
@@ -162,7 +163,7 @@ class DatasetEdits:
 
     def on_tag_editor_copy_requested(self, event) -> None:
         self.clipboard = list(event.tags)
-        self.app.notify(f"copied {len(self.clipboard)} tag(s): v pastes them onto the selected images (or onto "
+        self.app.notify(f"copied {len(self.clipboard):,} tag(s): v pastes them onto the selected images (or onto "
                         "every image shown, when none is selected)")
 
     def on_tag_editor_paste_requested(self, event) -> None:
@@ -311,7 +312,7 @@ class DatasetEdits:
                 where += " (hidden by the filter)"
             self.app.notify(f"{verb} '{what}' on {where}: {again}", timeout=8)
         else:
-            self.app.notify(f"{verb} '{what}': {len(restored)} caption(s); {again}", timeout=8)
+            self.app.notify(f"{verb} '{what}': {len(restored):,} caption(s); {again}", timeout=8)
 
     # ---- bulk operations --------------------------------------------------------------------------
 
@@ -406,7 +407,7 @@ class DatasetEdits:
                    entry: Path | None) -> None:
         self._remember_ops([op], where, label, entry)
         self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
-        self.app.notify(f"wrote {len(written)} caption(s): ctrl+z undoes it")
+        self.app.notify(f"wrote {len(written):,} caption(s): ctrl+z undoes it")
 
     # ---- what a recipe saved now would hold ----------------------------------------------------------
 
@@ -552,7 +553,7 @@ class DatasetEdits:
                   entry: Path | None) -> None:
         self._remember_ops(ops, where, label, entry)
         self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
-        self.app.notify(f"wrote {len(written)} caption(s): ctrl+z undoes the whole recipe")
+        self.app.notify(f"wrote {len(written):,} caption(s): ctrl+z undoes the whole recipe")
 
     def action_to_utf8(self) -> None:
         """Re-save the captions that are not plain UTF-8 (what `loratui tags to-utf8` does), after a
@@ -583,10 +584,10 @@ class DatasetEdits:
             written, problems, fresh, checks = out
             self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
             if problems:
-                self.app.notify(f"saved {len(written)} as UTF-8; {len(problems)} left as they are: {problems[0]}",
+                self.app.notify(f"saved {len(written):,} as UTF-8; {len(problems):,} left as they are: {problems[0]}",
                                 severity="warning", timeout=10)
             else:
-                self.app.notify(f"saved {len(written)} caption(s) as UTF-8: ctrl+z undoes it")
+                self.app.notify(f"saved {len(written):,} caption(s) as UTF-8: ctrl+z undoes it")
 
         def answered(choice: str | None) -> None:
             if choice == "w":
