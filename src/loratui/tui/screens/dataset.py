@@ -266,6 +266,9 @@ class DatasetScreen(DatasetEdits, Screen):
         current = self.table.cursor_row if self.is_mounted else None
         if current is not None and current.problem:
             parts = [self._problem_line(current)]
+        busy = getattr(self, "busy_text", None)
+        if busy:  # a write, undo or redo in a worker: said first, until it ends
+            parts = [busy, *parts]
         self.set_status(" · ".join(parts))
 
     def _problem_line(self, row: ImageRow) -> str:

@@ -220,13 +220,15 @@ class DatasetEdits:
 
         def done(out) -> None:
             self._walking = False
+            self.end_busy()
             self._undone(*out, verb)
 
         def stopped(exc: BaseException) -> None:
             self._walking = False
+            self.end_busy()
             failed(exc)
 
-        self.set_status(busy)
+        self.start_busy(busy)
         run_in_thread(self, work, done=done, what=verb.replace("id", "o"), failed=stopped)
 
     # ---- balance repeats: folder renames, undone by renaming back ---------------------------------
@@ -399,9 +401,19 @@ class DatasetEdits:
             written, entry = self.store.apply_entry(plan, plan.description)
             return written, self.store.reread(written), self.store.check_captions(written), entry
 
-        self.set_status(f"writing {len(plan.edits):,} caption(s)…")
-        run_in_thread(self, work, done=lambda out: done(*out), what=what,
-                      failed=lambda exc: self._write_failed(what, exc))
+        self.start_busy(f"writing {len(plan.edits):,} caption(s)…")
+        run_in_thread(self, work, done=lambda out: (self.end_busy(), done(*out)), what=what,
+                      failed=lambda exc: (self.end_busy(), self._write_failed(what, exc)))
+
+    def start_busy(self, text: str) -> None:
+        """A write, undo or redo runs in a worker (seconds for thousands of captions): the status line
+        says so until it ends, whatever the cursor does meanwhile."""
+        self.busy_text = text
+        self.update_status()
+
+    def end_busy(self) -> None:
+        self.busy_text = None
+        self.update_status()
 
     def _bulk_done(self, op, where: str | None, label: str, written: list[Path], fresh: dict, checks: dict,
                    entry: Path | None) -> None:
@@ -581,6 +593,7 @@ class DatasetEdits:
             return written, problems, self.store.reread(written), self.store.check_captions(written)
 
         def done(out) -> None:
+            self.end_busy()
             written, problems, fresh, checks = out
             self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
             if problems:
@@ -591,9 +604,9 @@ class DatasetEdits:
 
         def answered(choice: str | None) -> None:
             if choice == "w":
-                self.set_status(f"writing {len(items):,} caption(s)…")
+                self.start_busy(f"writing {len(items):,} caption(s)…")
                 run_in_thread(self, work, done=done, what="save as UTF-8",
-                              failed=lambda exc: self._write_failed("save as UTF-8", exc))
+                              failed=lambda exc: (self.end_busy(), self._write_failed("save as UTF-8", exc)))
 
         self.app.push_screen(ChoiceDialog("save captions as UTF-8", body, [("w", "write them")]), answered)
 
