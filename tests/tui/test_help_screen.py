@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
+from rich.console import Console
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -178,5 +180,29 @@ def test_textual_scroll_keys_of_the_focused_widget_come_after_the_screens_own():
             await pilot.pause()
             titles = [group.title for group in collect_help(app.screen)]
             assert titles.index("Run results (focused)") > titles.index(next(t for t in titles if "screen" in t))
+
+    asyncio.run(scenario())
+
+
+def test_startup_problems_head_the_help_and_an_app_key_the_keymap_gave_a_screen_is_marked():
+    """The start-up problems' toasts go after a few seconds: the help keeps them, first. With
+    "app.help" = "s" the screen's own s (save) is nearer, so help has no key here: still listed."""
+    async def scenario():
+        app = DemoApp()
+        app.startup_problems = ["themes/bad.toml: not valid TOML: fix it"]
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            app.screen.set_focus(None)
+            app.set_keymap({"app.help": "s"})
+            await pilot.pause()
+            help_screen = show_help(app)
+            await pilot.pause()
+            body = help_screen.query_one("#help-body")
+            assert [child.id for child in body.children[:2]] == ["help-problems-title", "help-problems"]
+            console = Console(width=100, file=io.StringIO(), color_system=None)
+            console.print(body.children[1].content)
+            assert "! themes/bad.toml: not valid TOML: fix it" in console.file.getvalue()
+            everywhere = {e.binding_id: e for e in _group(help_screen.groups, "Everywhere").entries}
+            assert (everywhere["app.help"].keys, everywhere["app.help"].no_key) == ("no key", "'s' runs demo.save")
 
     asyncio.run(scenario())

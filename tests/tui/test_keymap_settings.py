@@ -189,13 +189,17 @@ def test_the_app_names_keymap_ids_no_binding_has(tmp_path):
     root = make_dataset(tmp_path / "proj")
     app = LoratuiApp(locate_dataset(root), settings_file=tmp_path / "cfg" / "tui.toml", keymap_file=keymap,
                      themes_dir=tmp_path / "themes", watch=False)
-    seen = []
+    seen, toasts = [], []
 
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
-            seen.extend(n.message for n in app._notifications)
+            seen.extend(app.startup_problems)  # what ? / F1 lists at its top
+            toasts.extend(n.title for n in app._notifications)
 
     asyncio.run(scenario())
-    [line] = [m for m in seen if "keymap.toml" in m]
+    [line] = [m for m in seen if "no key binding has the id" in m]
     assert "'app.datset' (did you mean 'app.dataset'?)" in line and "train.stop" not in line
+    [clash] = [m for m in seen if "'f2' is bound to" in m]  # f2 is Settings' "save as": it wins there
+    assert "on the Settings screen 'f2' runs settings.save_as; app.dataset has no key there" in clash
+    assert toasts == ["2 start-up problems"]  # one toast for both

@@ -103,6 +103,7 @@ def test_user_theme_replaces_shipped_one(tmp_path):
     assert catalog.names().count("loratui-dark") == 1
     assert catalog.get("loratui-dark").primary == "#ff0000"
     assert catalog.sources["loratui-dark"] == path
+    assert catalog.user_names == {"loratui-dark"}  # the palette calls it "your theme (mine.toml)"
 
 
 def test_duplicate_name_in_user_folder_is_a_problem(tmp_path):

@@ -87,29 +87,51 @@ class LoratuiApp(App):
 
     # ---- start-up -------------------------------------------------------------------------------
 
-    def _check_keymap_ids(self, keymap: dict[str, str]) -> None:
-        from loratui.tui.services.keymap import loratui_binding_classes, unknown_binding_ids
+    def _check_keymap(self, keymap: dict[str, str]) -> list[str]:
+        """Ids no binding has, and keys given to two actions: Textual ignores the first and drops one of
+        the second without a word. Needs every screen class (imported here, ~0.2 s)."""
+        from loratui.tui.services.keymap import keymap_clash_lines, loratui_binding_classes, unknown_binding_ids
 
-        for line in unknown_binding_ids(keymap, loratui_binding_classes(), self._keymap_file):
-            self.notify(line, severity="warning", timeout=8)
+        classes = loratui_binding_classes()
+        return [*unknown_binding_ids(keymap, classes, self._keymap_file),
+                *keymap_clash_lines(keymap, classes, self._keymap_file)]
+
+    def _tell_startup_problems(self, problems, keymap: dict[str, str]) -> None:
+        """One toast for every start-up problem (five toasts do not fit at 80x24, and they go); the help
+        screen keeps the lines (``startup_problems``)."""
+        from loratui.tui.services.startup_problems import SUMMARY_TIMEOUT_S
+
+        if keymap:
+            problems.add("keymap.toml", self._check_keymap(keymap))
+        self.startup_problems = problems.lines
+        summary = problems.summary()
+        if summary:
+            title, message = summary
+            self.notify(message, title=title, severity="warning", timeout=SUMMARY_TIMEOUT_S)
 
     def on_mount(self) -> None:
         from loratui.tui.services.keymap import apply_keymap, load_keymap
+        from loratui.tui.services.startup_problems import StartupProblems
         from loratui.tui.services.themes import apply_theme, load_themes, register_themes, remember_theme_changes
 
         catalog = load_themes(self._themes_dir)
         register_themes(self, catalog)
-        problems = [*self._startup_problems, *catalog.problems]
+        self.theme_catalog = catalog
+        problems = StartupProblems()
+        problems.add("tui.toml", self._startup_problems)
+        problems.add("themes", catalog.problems)
         problem = apply_theme(self, self.settings.theme)
         if problem:
-            problems.append(problem)
+            problems.add("themes", [problem])
         remember_theme_changes(self, self.settings_file)
         keymap, keymap_problems = load_keymap(self._keymap_file)
         apply_keymap(self, keymap)
-        for line in [*problems, *keymap_problems, *getattr(self, "startup_notes", ())]:
+        problems.add("keymap.toml", keymap_problems)
+        self.startup_problems = problems.lines  # the keymap's ids and clashes join after the first frame
+        for line in getattr(self, "startup_notes", ()):
             self.notify(line, severity="warning", timeout=8)
-        if keymap:  # an id no binding has would be ignored without a word (after the first frame: it
-            self.call_after_refresh(self._check_keymap_ids, keymap)  # imports every screen, ~0.2 s)
+        self.call_after_refresh(self._tell_startup_problems, problems, keymap)
+        self.screen_change_signal.subscribe(self, lambda _screen: self.call_after_refresh(self._show_size_notice))
         # `loratui attach DIR` opens on its run; otherwise the dataset, with a word about a live run
         self.switch_mode("train" if self.attach_dir is not None else "dataset")
         if self.attach_dir is None and self.config_path is not None:
@@ -283,6 +305,30 @@ class LoratuiApp(App):
         cmds += [PaletteCommand(f"preview: {mode}", "image preview mode, remembered",
                                 lambda m=mode: self.set_preview_mode(m))
                  for mode in ("auto", "kitty", "sixel", "halfblock", "off")]
-        cmds += [PaletteCommand(f"theme: {name}", "switch theme, remembered", lambda n=name: setattr(self, "theme", n))
-                 for name in sorted(self.available_themes) if name.startswith("loratui")]
-        return cmds
+        return cmds + self._theme_commands()
+
+    def _theme_commands(self) -> list[PaletteCommand]:
+        """The shipped themes and the user's own files; Textual's twenty built-ins would bury them."""
+        catalog = getattr(self, "theme_catalog", None)
+        names = catalog.names() if catalog is not None else []
+        return [PaletteCommand(f"theme: {name}", (f"your theme ({catalog.sources[name].name}), remembered"
+                                                  if name in catalog.user_names else "switch theme, remembered"),
+                               lambda n=name: setattr(self, "theme", n))
+                for name in sorted(names)]
+
+    # ---- terminal size ----------------------------------------------------------------------------
+
+    def on_resize(self, event) -> None:
+        self._show_size_notice(event.size)  # runs before Textual's own handler: self.size is still the old one
+
+    def _show_size_notice(self, size=None) -> None:
+        """Below 80x24 the screens cut keys and values: a line says so (and goes at 80x24 again)."""
+        from textual.app import ScreenStackError
+
+        from loratui.tui.widgets.size_notice import show_size_notice
+
+        try:
+            screen = self.screen
+        except ScreenStackError:  # a resize before the first screen: its mount shows the notice
+            return
+        show_size_notice(screen, size or self.size)

@@ -5,7 +5,10 @@ the app, with the user's keymap already applied) and pushes a ``HelpScreen`` lis
 (focused widget first, then its containers, the screen, then the app): the key(s), the description
 and the binding's tooltip. Bindings hidden from the footer are listed too, except those without a
 description (internal keys such as ctrl+c "help_quit"); bindings whose ``check_action`` currently
-returns None are listed dimmed, those returning False are not active and not listed.
+returns None are listed dimmed, those returning False are not active and not listed. A binding the user's
+keymap left without a key here (its key given to another action) is listed with "no key" and why, so a
+clash in keymap.toml does not make an action vanish. The problems found at start-up (theme files, the
+keymap, tui.toml: ``app.startup_problems``) head the list: their toasts go after a few seconds.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
 
 APP_GROUP_TITLE = "Everywhere"
+PROBLEMS_TITLE = "Problems at start-up"
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class HelpEntry:
     tooltip: str = ""
     enabled: bool = True
     binding_id: str | None = None
+    no_key: str = ""
+    """Why the action has no key here (the keymap gave it to another); empty when it has one."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ def collect_help(screen: Screen) -> list[HelpGroup]:
     """Group the active bindings of ``screen`` by owner; several keys for one action share an entry."""
     app = screen.app
     focused = screen.focused
-    # node -> (action, description) -> [key displays, tooltip, enabled, id]
+    # node -> (action, description) -> [key displays, tooltip, enabled, id, why it has no key]
     by_node: dict[DOMNode, dict[tuple[str, str], list]] = {}
     for active in screen.active_bindings.values():
         binding: Binding = active.binding
@@ -91,12 +97,15 @@ def collect_help(screen: Screen) -> list[HelpGroup]:
         entries = by_node.setdefault(active.node, {})
         slot = entries.setdefault(
             (binding.action, binding.description),
-            [[], active.tooltip or binding.tooltip, active.enabled, binding.id],
+            [[], active.tooltip or binding.tooltip, active.enabled, binding.id, ""],
         )
         display = app.get_key_display(binding)
         if display not in slot[0]:
             slot[0].append(display)
         slot[2] = slot[2] or active.enabled
+    for node, binding, why in _keyless(screen):  # listed all the same, with why it has no key
+        by_node.setdefault(node, {}).setdefault((binding.action, binding.description),
+                                                [[], binding.tooltip, False, binding.id, why])
 
     order = _chain_order(screen)
     rank = {id(node): index for index, node in enumerate(order)}
@@ -109,11 +118,69 @@ def collect_help(screen: Screen) -> list[HelpGroup]:
     groups = []
     for node in nodes:
         entries = tuple(
-            HelpEntry(" / ".join(keys), description, tooltip, enabled, binding_id)
-            for (_action, description), (keys, tooltip, enabled, binding_id) in by_node[node].items()
+            HelpEntry(" / ".join(keys) or "no key", description, tooltip, enabled, binding_id, no_key)
+            for (_action, description), (keys, tooltip, enabled, binding_id, no_key) in by_node[node].items()
         )
         groups.append(HelpGroup(_group_title(node, screen, focused), entries))
     return groups
+
+
+def _keyless(screen: Screen) -> list[tuple[DOMNode, Binding, str]]:
+    """(node, binding, why) for each described binding of the chain that the user's keymap left without
+    a key here: its key given to another action of the same node, or to a nearer node of the chain."""
+    from loratui.tui.services.keymap import binding_name, lost_bindings, normalize_keymap
+
+    app = screen.app
+    keymap = normalize_keymap(getattr(app, "_keymap", None) or {})  # what App.set_keymap stored
+    if not keymap:
+        return []
+    active = screen.active_bindings
+    keyless = []
+    for node in _modal_chain(screen):
+        lost = lost_bindings(node._bindings, keymap)
+        after = node._bindings.copy()
+        after.apply_keymap(keymap)
+        reachable = {binding_name(item.binding) for item in active.values() if item.node is node}
+        listed: set[str] = set()
+        for _key, binding in node._bindings:
+            name = binding_name(binding)
+            if (not binding.description.strip() or name in reachable or name in listed
+                    or app._check_action_state(binding.action, node) is False):  # not active: not listed
+                continue
+            if name in lost:
+                clash = lost[name]
+                why = f"'{app.get_key_display(clash.winner)}' runs {binding_name(clash.winner)}"
+            else:
+                why = _shadowed_by(after, name, node, active, keymap, binding, app)
+            if why:
+                listed.add(name)
+                keyless.append((node, binding, why))
+    return keyless
+
+
+def _shadowed_by(after, name: str, node: DOMNode, active: dict, keymap: dict[str, str], binding: Binding,
+                 app: App) -> str:
+    """"'t' runs dataset.tags_pane" when every key of ``name`` goes to a nearer node and the keymap made
+    that so; "" otherwise (a key a text box takes, or Textual's own nearer keys, are not a clash)."""
+    from loratui.tui.services.keymap import binding_name
+
+    keys = [key for key, bound in after.key_to_bindings.items() if binding_name(bound[0]) == name]
+    takers = [active.get(key) for key in keys]
+    if not keys or any(taker is None or taker.node is node for taker in takers):
+        return ""
+    if binding.id not in keymap and not any(taker.binding.id in keymap for taker in takers):
+        return ""
+    return f"'{app.get_key_display(takers[0].binding)}' runs {binding_name(takers[0].binding)}"
+
+
+def _modal_chain(screen: Screen) -> list[DOMNode]:
+    """The nodes whose bindings apply, as Textual walks them: none past the first modal screen."""
+    chain = []
+    for node in _chain_order(screen):
+        chain.append(node)
+        if node.is_modal:
+            break
+    return chain
 
 
 def _group_table(group: HelpGroup, key_width: int) -> Table:
@@ -124,12 +191,27 @@ def _group_table(group: HelpGroup, key_width: int) -> Table:
         text = Text(entry.description)
         if entry.tooltip:
             text.append(f" - {entry.tooltip}", style="dim")
-        if not entry.enabled:
+        if entry.no_key:
+            text.stylize("dim")
+            text.append(f" ! no key: {entry.no_key} (keymap.toml)", style="italic")
+        elif not entry.enabled:
             text.append(" (not available now)", style="italic")
             text.stylize("dim")
         if entry.binding_id:  # what ~/.config/loratui/keymap.toml calls it
             text.append(f"  [{entry.binding_id}]", style="dim italic")
         table.add_row(Text(entry.keys, style="" if entry.enabled else "dim"), text)
+    return table
+
+
+def _problems_table(problems: tuple[str, ...]) -> Table:
+    """One "! problem" a row, a long one wrapped under its text (not under the mark)."""
+    table = Table.grid(padding=(0, 1), expand=True)
+    table.add_column("mark", width=1, style="bold")
+    table.add_column("problem", ratio=1)
+    for problem in problems:
+        table.add_row("!", Text(problem))
+    table.add_row("", Text("These files are read when loratui starts: fix them, then start it again.",
+                           style="dim"))
     return table
 
 
@@ -165,6 +247,9 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen .help-group {
         width: 100%;
     }
+    HelpScreen #help-problems-title {
+        color: $text-warning;
+    }
     HelpScreen #help-hint {
         height: 1;
         color: $text-muted;
@@ -175,15 +260,20 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark,f1", "close", "Close help", id="help.close"),
     ]
 
-    def __init__(self, groups: list[HelpGroup], title: str = "Keys") -> None:
+    def __init__(self, groups: list[HelpGroup], title: str = "Keys", problems: tuple[str, ...] | list[str] = ()
+                 ) -> None:
         super().__init__()
         self.groups = list(groups)
         self.help_title = title
+        self.problems = tuple(problems)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog") as dialog:
             dialog.border_title = self.help_title
             with VerticalScroll(id="help-body"):
+                if self.problems:
+                    yield Label(Text(PROBLEMS_TITLE), id="help-problems-title", classes="help-group-title")
+                    yield Static(_problems_table(self.problems), id="help-problems")
                 if not self.groups:
                     yield Static("No keys are active here.")
                 # One key-column width for every group, so the descriptions line up.
@@ -215,6 +305,7 @@ def show_help(app: App) -> HelpScreen | None:
     if isinstance(screen, HelpScreen):
         screen.dismiss(None)
         return None
-    help_screen = HelpScreen(collect_help(screen), title=f"Keys: {_screen_title(app, screen)}")
+    help_screen = HelpScreen(collect_help(screen), title=f"Keys: {_screen_title(app, screen)}",
+                             problems=getattr(app, "startup_problems", ()))
     app.push_screen(help_screen)
     return help_screen

@@ -10,7 +10,8 @@ Format: one ``[keys]`` table mapping a binding id to the key (or keys) that shou
 Every Binding in the TUI carries an ``id`` (``Binding(..., id="tags.add")``); Textual's
 ``App.set_keymap`` replaces the key of the bindings whose id is in the map, wherever they are
 declared. Ids cannot be checked at load time (screens are not imported yet); ``unknown_binding_ids``
-does it once the app knows its widget classes.
+does it once the app knows its widget classes, and ``keymap_clash_lines`` names a key the keymap gives
+to an action while another one of the same widget had it (Textual drops the other without a word).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
+from textual.keys import _normalize_key_list, format_key  # Textual is pinned: its own key spelling
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -150,6 +153,174 @@ def unknown_binding_ids(keymap: dict[str, str], node_classes: Iterable[type[DOMN
         described.append(f"'{binding_id}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
     where = Path(path) if path is not None else keymap_path()
     return [f"{where}: no key binding has the id {', '.join(described)}: fix or remove those lines"]
+
+
+@dataclass(frozen=True)
+class KeyClash:
+    """A key the keymap gives to ``winner`` while ``losers`` (of the same widget) had it or want it too."""
+
+    key: str
+    winner: Binding
+    """The binding the key runs: the keymap's (the first declared when two keymap entries share it)."""
+    losers: tuple[Binding, ...]
+    """Bindings the key no longer reaches: the default owner, or a second keymap entry on the key."""
+
+
+def normalize_keymap(keymap: dict[str, str]) -> dict[str, str]:
+    """The keymap in Textual's spelling ("?" -> "question_mark"), as ``App.set_keymap`` stores it."""
+    return {binding_id: _normalize_key_list(keys) for binding_id, keys in keymap.items()}
+
+
+def key_clashes(bindings: BindingsMap, keymap: dict[str, str]) -> list[KeyClash]:
+    """The keys of one widget's bindings that the keymap makes ambiguous.
+
+    Textual's ``BindingsMap.apply_keymap`` removes every default binding of a key the keymap reuses and
+    reports nothing (its clash test is inverted in 8.2.8): the user's key wins and the other action
+    silently loses it. Two keymap entries on one key both stay; the first declared runs.
+    """
+    normal = normalize_keymap(keymap)
+    after = bindings.copy()
+    after.apply_keymap(normal)
+    clashes = []
+    for key, bound in after.key_to_bindings.items():
+        if not any(binding.id in normal for binding in bound):
+            continue  # a default key the keymap did not touch
+        displaced = [binding for binding in bindings.key_to_bindings.get(key, []) if binding.id not in normal]
+        losers = _distinct_actions([*bound[1:], *displaced], bound[0])
+        if losers:
+            clashes.append(KeyClash(key, bound[0], tuple(losers)))
+    return clashes
+
+
+def _distinct_actions(bindings: list[Binding], winner: Binding) -> list[Binding]:
+    """One binding per action, leaving out the winner's ("a,a" in the keymap is no clash)."""
+    seen = {binding_name(winner)}
+    distinct = []
+    for binding in bindings:
+        if binding_name(binding) not in seen:
+            seen.add(binding_name(binding))
+            distinct.append(binding)
+    return distinct
+
+
+def binding_name(binding: Binding) -> str:
+    """What to call a binding to the user: its id (the keymap's name), else its action."""
+    return binding.id or binding.action
+
+
+def lost_bindings(bindings: BindingsMap, keymap: dict[str, str]) -> dict[str, KeyClash]:
+    """{binding name: the clash that took its last key} for the bindings the keymap leaves without a key."""
+    normal = normalize_keymap(keymap)
+    after = bindings.copy()
+    after.apply_keymap(normal)
+    still_bound = set()  # a key runs its first binding; the rest of a list the keymap made never run
+    for bound in after.key_to_bindings.values():
+        clashed = any(binding.id in normal for binding in bound)
+        still_bound.update(binding_name(binding) for binding in (bound[:1] if clashed else bound))
+    lost: dict[str, KeyClash] = {}
+    for clash in key_clashes(bindings, keymap):
+        for loser in clash.losers:
+            if binding_name(loser) not in still_bound:
+                lost.setdefault(binding_name(loser), clash)
+    return lost
+
+
+def describe_clash(clash: KeyClash, bindings: BindingsMap, keymap: dict[str, str],
+                   path: str | os.PathLike | None = None) -> str:
+    """One line: the key, who has it and from where, which one runs, what the others keep, the fix."""
+    file_name = Path(path).name if path is not None else KEYMAP_FILE_NAME
+    normal = normalize_keymap(keymap)
+    lost = lost_bindings(bindings, keymap)
+
+    def origin(binding: Binding) -> str:
+        return f"{binding_name(binding)} ({file_name if binding.id in normal else 'default'})"
+
+    key = format_key(clash.key)
+    names = [binding_name(loser) for loser in clash.losers]
+    fates = [f"{name} has no key now" if name in lost else f"{name} keeps its other keys" for name in names]
+    fix = "one of them another key" if len(names) == 1 else "each its own key"
+    return (f"'{key}' is bound to {_and([origin(clash.winner), *map(origin, clash.losers)])}: '{key}' runs "
+            f"{binding_name(clash.winner)}; {_and(fates)}; give {fix} in {file_name}")
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def keymap_clash_lines(keymap: dict[str, str], node_classes: Iterable[type[DOMNode]],
+                       path: str | os.PathLike | None = None) -> list[str]:
+    """One line per key the keymap gives to two actions of one widget class, or to a screen's action and
+    the app's (each clash named once)."""
+    lines: list[str] = []
+    if not keymap:
+        return lines
+    node_classes = list(node_classes)
+    for node_class in node_classes:
+        bindings = class_bindings(node_class)
+        for clash in key_clashes(bindings, keymap):
+            line = describe_clash(clash, bindings, keymap, path)
+            if line not in lines:
+                lines.append(line)
+    return lines + _screen_app_clash_lines(keymap, node_classes, path)
+
+
+def class_bindings(node_class: type[DOMNode]) -> BindingsMap:
+    """The bindings each instance of ``node_class`` starts from (Textual's own merge of the class tree),
+    with the palette key an App adds when it starts."""
+    from textual.app import App
+
+    bindings = node_class._merge_bindings()
+    if issubclass(node_class, App) and node_class.ENABLE_COMMAND_PALETTE:
+        bindings._add_binding(Binding(node_class.COMMAND_PALETTE_BINDING, "command_palette", "palette",
+                                      priority=True))
+    return bindings
+
+
+def _screen_app_clash_lines(keymap: dict[str, str], node_classes: list[type[DOMNode]],
+                            path: str | os.PathLike | None) -> list[str]:
+    """A key the keymap puts on both a screen and the app: the screen's binding wins there (it is nearer
+    in Textual's chain) unless the app's has priority; the other one has lost that key on that screen."""
+    from textual.app import App
+    from textual.screen import ModalScreen, Screen
+
+    normal = normalize_keymap(keymap)
+    file_name = Path(path).name if path is not None else KEYMAP_FILE_NAME
+    screens = [klass for klass in node_classes if issubclass(klass, Screen) and not issubclass(klass, ModalScreen)]
+    lines: list[str] = []
+    for app_class in (klass for klass in node_classes if issubclass(klass, App)):
+        app_after = _after_keymap(class_bindings(app_class), normal)
+        for screen_class in screens:
+            screen_after = _after_keymap(class_bindings(screen_class), normal)
+            for key, screen_bound in screen_after.key_to_bindings.items():
+                app_bound = app_after.key_to_bindings.get(key)
+                if not app_bound or not any(binding.id in normal for binding in (*screen_bound, *app_bound)):
+                    continue  # not there, or a default the keymap did not make
+                app_wins = any(binding.priority for binding in app_bound)
+                winner, loser = (app_bound[0], screen_bound[0]) if app_wins else (screen_bound[0], app_bound[0])
+                if binding_name(winner) == binding_name(loser):
+                    continue
+                loser_map = app_after if loser is app_bound[0] else screen_after
+                others = [other for other, bound in loser_map.key_to_bindings.items()
+                          if other != key and binding_name(bound[0]) == binding_name(loser)]
+                where = "the " + re.sub(r"Screen$", "", screen_class.__name__) + " screen"
+
+                def origin(binding: Binding, place: str) -> str:
+                    return f"{binding_name(binding)} ({file_name if binding.id in normal else 'default'}{place})"
+
+                fate = "keeps its other keys" if others else "has no key"
+                line = (f"'{format_key(key)}' is bound to {origin(screen_bound[0], ', ' + where)} and "
+                        f"{origin(app_bound[0], ', everywhere')}: on {where} '{format_key(key)}' runs "
+                        f"{binding_name(winner)}; {binding_name(loser)} {fate} there; give one of them another "
+                        f"key in {file_name}")
+                if line not in lines:
+                    lines.append(line)
+    return lines
+
+
+def _after_keymap(bindings: BindingsMap, normal: dict[str, str]) -> BindingsMap:
+    after = bindings.copy()
+    after.apply_keymap(normal)
+    return after
 
 
 def loratui_binding_classes() -> list[type[DOMNode]]:

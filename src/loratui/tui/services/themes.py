@@ -62,6 +62,8 @@ class ThemeCatalog:
     problems: list[str] = field(default_factory=list)
     sources: dict[str, Path] = field(default_factory=dict)
     """Theme name -> the file it was read from."""
+    user_names: set[str] = field(default_factory=set)
+    """The themes read from the user's folder (a shipped name among them: the user's file replaced it)."""
 
     def names(self) -> list[str]:
         return [theme.name for theme in self.themes]
@@ -206,8 +208,11 @@ def load_themes(user_dir: str | os.PathLike | None = None) -> ThemeCatalog:
     else:
         _scan(shipped, found, sources, problems)
     user = Path(user_dir) if user_dir is not None else user_themes_dir()
-    _scan(user, found, sources, problems)
-    return ThemeCatalog(themes=list(found.values()), problems=problems, sources=sources)
+    user_sources: dict[str, Path] = {}
+    _scan(user, found, user_sources, problems)
+    sources.update(user_sources)
+    return ThemeCatalog(themes=list(found.values()), problems=problems, sources=sources,
+                        user_names=set(user_sources))
 
 
 def register_themes(app: App, catalog: ThemeCatalog) -> None:
