@@ -153,6 +153,14 @@ def _concept_lines(subsets: list[Subset], width: int, empty_paths: set[Path] | N
     return lines
 
 
+def _short(path: Path) -> str:
+    """``path`` relative to the working folder when it is under it (as the user typed it, mostly)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve())) or "."
+    except (ValueError, OSError):
+        return str(path)
+
+
 def _sorted_problems(scan: DatasetScan) -> list[Problem]:
     return sorted(scan.problems, key=lambda p: _SEVERITY_RANK.get(p.severity, len(SEVERITIES)))
 
@@ -177,6 +185,13 @@ def summary_content(scan: DatasetScan | None, stats: CaptionStats | None = None,
         lines.extend(_concept_lines(scan.subsets, width, empty_paths))
     else:
         lines.append(Content.styled(" no `N_name` concept folders", "$text-error"))
+    if scan.reg_subsets and scan.reg_data_dir is not None:  # the table lists the train folder's images only
+        from loratui.core.termline import shell_arg
+
+        words = " (reg) images are not in the table: they are a dataset of their own,".split(" ")[1:]
+        words[0] = " " + words[0]  # indented as the folders above
+        lines.extend(_fill([(word, "$text-muted") for word in words]
+                           + [(f"`loratui {shell_arg(_short(scan.reg_data_dir))}`", "$text-muted")], width))
 
     train = scan.train_subsets
     missing = sum(s.num_images - s.num_captioned for s in train)
