@@ -20,7 +20,8 @@ def _row(index: int, summary) -> str:
 
 @click.command()
 @exit_codes((0, "done: listed, or the app closed"),
-            (2, "no such folder, no runs, no such run, several runs off a terminal without --run"),
+            (2, "no such folder, no runs, no such run, several runs off a terminal without --run, "
+                "no terminal for the app (the runs are listed first: --list only lists them)"),
             (130, "interrupted"))
 @click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--run", "name", metavar="NAME", help="Open this run (its output_name) without asking.")
@@ -31,7 +32,9 @@ def attach(output_dir: Path, name: str | None, list_only: bool, as_json: bool) -
 
     A run is live while the process holding OUTPUT_DIR/NAME.lock runs (started by the app or by
     `loratui train` in a shell), finished once its events end with `finished`, and crashed when
-    its process is gone without one; crashed runs show the last lines of their log. The app follows
+    its process is gone without one; crashed runs show the last lines of their log. An events file
+    that is empty, holds no readable event, or is a link to a file gone since is said so instead
+    (a damaged line is skipped; a folder named NAME.events.jsonl is no run). The app follows
     the chosen run from its start; the run itself is never touched by following it.
     """
     from loratui.core.runs import last_log_lines, list_runs
@@ -48,7 +51,8 @@ def attach(output_dir: Path, name: str | None, list_only: bool, as_json: bool) -
             click.echo(json.dumps({"name": summary.name, "status": summary.status, "reason": summary.reason,
                                    "pid": summary.pid, "step": summary.step, "total_steps": summary.total_steps,
                                    "epoch": summary.epoch, "events": str(summary.events_file),
-                                   "config": str(summary.record.config) if summary.record.config else None}))
+                                   "config": str(summary.record.config) if summary.record.config else None,
+                                   "problem": summary.problem}))
         return
     for index, summary in enumerate(runs, 1):
         click.echo(_row(index, summary))
@@ -62,7 +66,21 @@ def attach(output_dir: Path, name: str | None, list_only: bool, as_json: bool) -
     target = config if config is not None and config.is_file() else output_dir.resolve().parent
     from loratui.tui.launch import run_app
 
-    run_app(target, attach=output_dir, attach_run=chosen.name)
+    try:
+        run_app(target, attach=output_dir, attach_run=chosen.name)
+    except LoratuiError:
+        if _has_terminal():
+            raise
+        from loratui.core.termline import shell_arg
+
+        # the runs are listed above: say how to open one, not only that the app cannot open here
+        command = f"loratui attach {shell_arg(output_dir)} --run {shell_arg(chosen.name)}"
+        raise LoratuiError(f"no terminal here for the app to follow {chosen.name} (the runs are listed above): "
+                           f"run `{command}` in a terminal, or pass --list to only list them") from None
+
+
+def _has_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 def _choose(runs: list, name: str | None):
@@ -73,7 +91,7 @@ def _choose(runs: list, name: str | None):
         raise LoratuiError(f"no run named {name!r} here (runs: {', '.join(r.name for r in runs)})")
     if len(runs) == 1:
         return runs[0]
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if not _has_terminal():
         raise LoratuiError("several runs here: pass --run NAME (or --list to only list them)")
     index = click.prompt("open which run", type=click.IntRange(1, len(runs)), default=1)
     return runs[index - 1]

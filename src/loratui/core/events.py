@@ -53,11 +53,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from loratui.core.event_fields import event_problem
 
 EVENT_TYPES = ("run_started", "cache_progress", "step", "epoch_end", "checkpoint_saved", "sample_saved", "warning", "error",
                "finished", "control")
@@ -131,8 +134,8 @@ class EventWriter:
             self._handle = None
 
 
-def parse_line(line: str) -> dict | None:
-    """One event from one line; None for a blank, partial or foreign line."""
+def _parse_any(line: str) -> dict | None:
+    """The JSON object of a line with a known ``event``, its fields unchecked (is this an events file?)."""
     line = line.strip()
     if not line:
         return None
@@ -143,11 +146,24 @@ def parse_line(line: str) -> dict | None:
     return event if isinstance(event, dict) and event.get("event") in EVENT_TYPES else None
 
 
-def events_target_problem(path: str | os.PathLike) -> str | None:
+def parse_line(line: str) -> dict | None:
+    """One event from one line; None for a blank, partial or foreign line, or an event whose fields do
+    not fit the schema (``event_problem``)."""
+    event = _parse_any(line)
+    return event if event is not None and event_problem(event) is None else None
+
+
+def events_target_problem(path: str | os.PathLike, output_name: str | None = None,
+                          output_dir: str | os.PathLike | None = None) -> str | None:
     """Why ``--events PATH`` cannot take the run's events, or None. A fresh run moves an earlier
     events file aside (NAME.events.1.jsonl...), so PATH must be new, empty, or an events file
     already: a config or any other file there would be renamed, and 5 runs later deleted. Its folder
-    must exist: a typo made a folder tree anywhere, even at / (output_dir, from the config, is made)."""
+    must exist: a typo made a folder tree anywhere, even at / (output_dir, from the config, is made).
+
+    With the run's ``output_name`` (and its resolved ``output_dir``), PATH must not be another run's
+    history either: OUTPUT_DIR/OTHER.events.jsonl (or OTHER.events.N.jsonl), or a file whose
+    ``run_started`` names another output_name. That run's history would be moved aside and
+    `loratui attach` would list this run under the other name."""
     path = Path(path)
     if path.name == "" or path.is_dir():
         return f"--events {path}: is a folder: give a file name ending in .jsonl"
@@ -157,6 +173,16 @@ def events_target_problem(path: str | os.PathLike) -> str | None:
         return f"--events {path}: the folder {path.parent} does not exist: create it first (or fix the path)"
     if path.suffix != ".jsonl":
         return f"--events {path}: an events file name ends in .jsonl"
+    standard = events_path(output_dir, output_name) if output_dir is not None else f"{output_name}.events.jsonl"
+    own = f"leave out --events (this run's own file is {standard})"
+    other = _standard_owner(path, output_dir) if output_name is not None else None
+    if other is not None and other != output_name:  # attach would list this run under that name
+        harm = [f"`loratui attach` would list this run as {other!r}"] if path.name == f"{other}.events.jsonl" else []
+        if os.path.lexists(path):
+            harm.append("the history it holds would be moved aside")
+        why = f" ({', and '.join(harm)})" if harm else ""
+        return (f"--events {path}: that is an events file of the run {other!r} in {path.parent}, not of "
+                f"{output_name!r}{why}: give a new file name, or {own}")
     try:
         with open(path, "rb") as handle:
             first = handle.readline(1 << 16)
@@ -164,8 +190,44 @@ def events_target_problem(path: str | os.PathLike) -> str | None:
         return None
     except OSError as exc:
         return f"--events {path}: cannot read it ({exc.strerror or exc})"
-    if first.strip() and parse_line(first.decode("utf-8", "replace")) is None:
+    if first.strip() and _parse_any(first.decode("utf-8", "replace")) is None:
         return f"--events {path}: holds something else than loratui events: give a new file name"
+    if output_name is None or other == output_name:  # its own standard file: what it writes without --events
+        return None
+    named = _run_started_name(path)
+    if named is not None and named != output_name:
+        return (f"--events {path}: holds the events of the run {named!r}, not of {output_name!r} (its history "
+                f"would be moved aside): give a new file name, or {own}")
+    return None
+
+
+def _standard_owner(path: Path, output_dir: str | os.PathLike | None) -> str | None:
+    """OTHER when ``path`` is OUTPUT_DIR/OTHER.events.jsonl or one of its rotated OTHER.events.N.jsonl."""
+    if output_dir is None:
+        return None
+    match = re.fullmatch(r"(.+)\.events(?:\.\d+)?\.jsonl", path.name)
+    if match is None:
+        return None
+    try:
+        same = path.parent.resolve() == Path(output_dir).resolve()
+    except OSError:
+        return None
+    return match.group(1) if same else None
+
+
+def _run_started_name(path: Path) -> str | None:
+    """The output_name of the first run_started in the file's first 256 KiB, or None."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1 << 18)
+    except OSError:
+        return None
+    for line in head.split(b"\n"):
+        if b'"run_started"' in line:
+            event = _parse_any(line.decode("utf-8", "replace"))
+            if event is not None and event["event"] == "run_started":
+                name = event.get("output_name")
+                return name if isinstance(name, str) and name else None
     return None
 
 
@@ -208,7 +270,7 @@ def _has_step(path: Path) -> bool:
         with open(path, "rb") as handle:
             for line in handle:
                 if b'"step"' in line:
-                    event = parse_line(line.decode("utf-8", "replace"))
+                    event = _parse_any(line.decode("utf-8", "replace"))  # a damaged step is a step too
                     if event is not None and event.get("event") == "step":
                         return True
     except OSError:
@@ -235,7 +297,7 @@ def parse_lines(lines: list[bytes]) -> list[dict]:
         parsed = json.loads(b"[" + b",".join(lines) + b"]")
     except ValueError:
         return [e for e in (parse_line(line.decode("utf-8", "replace")) for line in lines) if e is not None]
-    return [e for e in parsed if isinstance(e, dict) and e.get("event") in EVENT_TYPES]
+    return [e for e in parsed if isinstance(e, dict) and e.get("event") in EVENT_TYPES and event_problem(e) is None]
 
 
 @dataclass

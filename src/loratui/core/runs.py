@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loratui.core.events import events_path, log_path, parse_line, parse_lines, run_is_alive
+from loratui.core.events import event_problem, events_path, log_path, parse_line, parse_lines, run_is_alive
 from loratui.core.loss_series import LossSeries
 
 EVENTS_SUFFIX = ".events.jsonl"
@@ -83,6 +83,8 @@ class RunRecord:
         self.events = 0
 
     def feed(self, event: dict) -> None:
+        if event_problem(event) is not None:
+            return  # a field missing or of the wrong type: skipped, as the readers skip such a line
         self._feed(event)
         when = event.get("time")
         if isinstance(when, (int, float)):
@@ -183,19 +185,21 @@ class RunRecord:
 
     @property
     def step(self) -> int:
-        if self.last_step:
-            return int(self.last_step["step"])
-        return int(self.finished["step"]) if self.finished else 0
+        latest = self.last_step or self.finished or {}
+        return latest["step"] if isinstance(latest.get("step"), int) else 0
 
     @property
     def total_steps(self) -> int | None:
-        if self.last_step:
-            return int(self.last_step["total_steps"])
-        return self.started["schedule"].get("total_steps") if self.started else None
+        if self.last_step and isinstance(self.last_step.get("total_steps"), int):
+            return self.last_step["total_steps"]
+        schedule = (self.started or {}).get("schedule")
+        total = schedule.get("total_steps") if isinstance(schedule, dict) else None
+        return total if isinstance(total, int) else None
 
     @property
     def config(self) -> Path | None:
-        return Path(self.started["config"]) if self.started and self.started.get("config") else None
+        config = (self.started or {}).get("config")
+        return Path(config) if isinstance(config, str) and config else None
 
 
 def feed_lines(record: RunRecord, series: LossSeries, lines: list[bytes]) -> list[dict]:
@@ -265,6 +269,7 @@ class RunSummary:
     epoch: int | None
     updated: float                # the events file's mtime
     record: RunRecord
+    problem: str | None = None    # what is odd about the events file (empty, a link to a file gone, ...)
 
     @property
     def events_file(self) -> Path:
@@ -276,6 +281,8 @@ class RunSummary:
         return state if (state / "state.json").is_file() else None
 
     def describe(self) -> str:
+        if self.problem is not None and self.status != "live":
+            return f"{self.name}: {self.problem}"
         what = {"live": f"live (pid {self.pid})", "finished": self.reason or "finished"}.get(self.status, "crashed")
         total = f"/{self.total_steps}" if self.total_steps else ""
         return f"{self.name}: {what}, step {self.step}{total}, epoch {self.epoch or '-'}"
@@ -306,24 +313,58 @@ def read_summary(output_dir: str | os.PathLike, name: str) -> RunSummary:
     path = events_path(output_dir, name)
     pid = run_is_alive(output_dir, name)  # before reading: a run that ends now has written `finished`
     record = RunRecord(output_dir, name)
+    problem, found = None, False
     try:
         data, whole = _tail_bytes(path, TAIL_BYTES)
-        updated = path.stat().st_mtime
-    except FileNotFoundError:
+        updated, found = path.stat().st_mtime, True
+        if not whole:
+            with open(path, "rb") as handle:
+                head = handle.read(TAIL_BYTES).split(b"\n")[:-1]
+            for event in parse_lines(head):
+                if event["event"] == "run_started":
+                    record.feed(event)
+    except OSError as exc:
         data, whole, updated = b"", True, 0.0
+        problem = _unreadable(path, exc)
+        if problem is not None:
+            updated = _link_time(path)
     lines = data.split(b"\n")
     if not whole:
         lines = lines[1:]  # the first line is cut
-        with open(path, "rb") as handle:
-            head = handle.read(TAIL_BYTES).split(b"\n")[:-1]
-        for event in parse_lines(head):
-            if event["event"] == "run_started":
-                record.feed(event)
     for event in parse_lines(lines[:-1]):
         record.feed(event)
+    last = parse_line(lines[-1].decode("utf-8", "replace"))  # complete, only its newline lost (or not written yet)
+    if last is not None:
+        record.feed(last)
+    if found and record.events == 0:
+        problem = ("no events yet: its events file is empty" if not data.strip() else
+                   f"no readable events in {path.name} (damaged, or not a loratui events file)")
     epoch = record.last_step.get("epoch") if record.last_step else record.finished.get("epoch") if record.finished else None
     return RunSummary(output_dir, name, status_of(record, pid is not None), (record.finished or {}).get("reason"),
-                      pid, record.step, record.total_steps, epoch, updated, record)
+                      pid, record.step, record.total_steps, epoch, updated, record, problem)
+
+
+def _unreadable(path: Path, exc: OSError) -> str | None:
+    """Why a run's events file cannot be read, in one phrase; None for no file at all (a run whose
+    lock is taken and first event not written yet)."""
+    if isinstance(exc, FileNotFoundError):
+        if not path.is_symlink():
+            return None
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"its events file is gone: {path.name} links to {target}, which is not there (deleted or moved)"
+    if isinstance(exc, IsADirectoryError):
+        return f"{path.name} is a folder, not an events file"
+    return f"cannot read {path.name} ({exc.strerror or exc})"
+
+
+def _link_time(path: Path) -> float:
+    try:
+        return os.lstat(path).st_mtime
+    except OSError:
+        return 0.0
 
 
 def list_runs(output_dir: str | os.PathLike) -> list[RunSummary]:
@@ -334,7 +375,9 @@ def list_runs(output_dir: str | os.PathLike) -> list[RunSummary]:
         entries = os.listdir(output_dir)
     except FileNotFoundError:
         return []
-    names = {e[:-len(EVENTS_SUFFIX)] for e in entries if e.endswith(EVENTS_SUFFIX)}
+    # a folder named like an events file is no run (os.path.isdir: a link to one is none either)
+    names = {e[:-len(EVENTS_SUFFIX)] for e in entries if e.endswith(EVENTS_SUFFIX)
+             and not os.path.isdir(output_dir / e)}
     names |= {e[:-5] for e in entries if e.endswith(".lock") and run_is_alive(output_dir, e[:-5])}
     runs = [read_summary(output_dir, name) for name in sorted(names)]
     return sorted(runs, key=lambda r: (r.status != "live", -r.updated))
