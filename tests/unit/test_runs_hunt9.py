@@ -184,3 +184,16 @@ def test_attach_off_a_terminal_lists_then_says_how_to_open(tmp_path):
     message = str(result.exception)
     assert "no terminal" in message and "--run r" in message and "--list" in message and "\n" not in message
     assert "no terminal for the app" in CliRunner().invoke(attach, ["--help"]).output
+
+
+def test_the_run_picker_names_an_events_file_problem_not_a_crash():
+    from pathlib import Path
+
+    from loratui.core.runs import RunSummary
+    from loratui.tui.screens.run_picker import run_label
+
+    odd = RunSummary(Path("/o"), "r", "crashed", None, None, 0, None, None, 0.0, None,
+                     problem="no events yet: its events file is empty")
+    assert run_label(odd).startswith("? NO EVENTS r")
+    crashed = RunSummary(Path("/o"), "r", "crashed", None, None, 3, 10, 1, 0.0, None)
+    assert run_label(crashed).startswith("✗ CRASHED r")

@@ -59,6 +59,8 @@ CRASH_LOG_LINES = 5         # the log lines a crashed run's detail shows (one sc
 def run_label(summary, *, with_folder: bool = False, following: bool = False) -> str:
     mark = REASONS.get(summary.reason or "", MARKS["finished"]) if summary.status == "finished" else \
         MARKS.get(summary.status, summary.status.upper())
+    if getattr(summary, "problem", None) is not None and summary.status == "crashed":
+        mark = "? NO EVENTS"  # an empty, damaged or gone events file: not a run that crashed
     total = f"/{summary.total_steps:,}" if summary.total_steps else ""
     folder = f" ({summary.output_dir.name})" if with_folder else ""
     now = f" {FOLLOWING}" if following else ""
@@ -173,7 +175,10 @@ class RunPicker(ModalScreen[tuple[str, object] | None]):
         lines = [summary.events_file.name if summary.output_dir.resolve() in shown else f"{summary.events_file}"]
         if same_file(summary.events_file, self.following):
             lines.append(f"{FOLLOWING}: the Train screen shows this run now")
-        if summary.status == "crashed":  # one screen line each (cut, not wrapped): the newest is the last
+        problem = getattr(summary, "problem", None)
+        if problem is not None and summary.status != "live":  # empty, damaged, a link to a file gone
+            lines.append(problem)
+        elif summary.status == "crashed":  # one screen line each (cut, not wrapped): the newest is the last
             lines.append("gone without finishing (killed, or the machine went down); its log ends:")
             lines += [f"  {line}" for line in entry.log[-CRASH_LOG_LINES:]] or ["  (no log)"]
         elif summary.status == "live":
