@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loratui.core.dataset.scan import MAX_REPEATS, DatasetScan, Subset
+from loratui.core.dataset.parking import temp_name
 from loratui.core.errors import LoratuiError
 
 
@@ -104,10 +105,30 @@ def plan_conflicts(plan: list[Rename]) -> list[str]:
     return problems
 
 
+def _direct_order(plan: list[Rename]) -> list[Rename] | None:
+    """The renames in an order where each destination is free when its turn comes (a rename onto a
+    folder the plan moves away waits for that move), or None when the plan has a cycle (a swap)."""
+    pending = list(plan)
+    sources = {r.source for r in plan}
+    done: list[Rename] = []
+    while pending:
+        moved = {r.source for r in done}
+        ready = [r for r in pending if r.dest not in sources or r.dest in moved]
+        if not ready:
+            return None
+        done += ready
+        pending = [r for r in pending if r not in ready]
+    return done
+
+
 def apply_renames(plan: list[Rename]) -> None:
     """Rename folders; all or nothing. Raises LoratuiError before touching anything if it would clobber.
 
-    Goes through temporary names first so chains and swaps (`2_a -> 4_a`, `4_a -> 2_a`) work.
+    Each folder goes straight to its new name when the order allows (the usual balance: no folder
+    ever has a hidden name, so a kill between two renames leaves every concept visible and trained).
+    Only a cycle (``2_a -> 4_a`` with ``4_a -> 2_a``) parks folders under temporary names that end in
+    their destination; the scan names any such folder left by a killed balance, with the command
+    that finishes it.
     """
     conflicts = plan_conflicts(plan)
     if conflicts:
@@ -115,9 +136,17 @@ def apply_renames(plan: list[Rename]) -> None:
     # Each entry records where a folder sits now, so a failure can move it back to its source.
     moved: list[tuple[Path, Path]] = []  # (source, current location)
     try:
+        ordered = _direct_order(plan)
+        if ordered is not None:
+            for rename in ordered:
+                if os.path.lexists(rename.dest):
+                    raise LoratuiError(f"{rename.dest} appeared while renaming; nothing was overwritten")
+                os.rename(rename.source, rename.dest)
+                moved.append((rename.source, rename.dest))
+            return
         staged = []
         for index, rename in enumerate(plan):
-            temp = rename.source.with_name(f".loratui-balance-{os.getpid()}-{index}")
+            temp = rename.source.with_name(temp_name(os.getpid(), index, rename.dest.name))
             if os.path.lexists(temp):
                 raise LoratuiError(f"temporary name {temp} is in use; remove it and retry")
             os.rename(rename.source, temp)

@@ -29,6 +29,8 @@ from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Subset
 from loratui.core.errors import LoratuiError
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, probe_image_info
 from loratui.core.dataset.images import IMAGE_EXTENSIONS, list_folder
+from loratui.core.dataset.parking import TEMP_PREFIX, parked_destination
+from loratui.core.termline import shell_arg
 
 # More repeats than this is a typo or a pasted number, not a plan (sd-scripts would train for ever, or
 # overflow: `99999999999999999999_x`); such a folder is an error and left out.
@@ -151,6 +153,15 @@ def _find_subset_folders(root: Path, is_reg: bool, caption_ext: str, problems: l
     loose_images = []
     for entry in _listdir(root):
         if entry.name.startswith("."):
+            if entry.name.startswith(TEMP_PREFIX) and _is_dir(entry):  # a balance killed between its renames
+                path = Path(entry.path)
+                dest = parked_destination(entry.name)
+                back = "" if dest is None or os.path.lexists(path.parent / dest) else \
+                    f": finish it with `mv {shell_arg(path)} {shell_arg(path.parent / dest)}`"
+                problems.append(Problem(
+                    "interrupted_balance", path,
+                    f"{label} folder '{entry.name}' was left by an interrupted balance (its images are hidden "
+                    f"from sd-scripts and loratui){back or ': rename it to a free N_name'}", "error"))
             continue
         if not _is_dir(entry):
             broken = _broken_link(entry)
