@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=args, prog_name="loratui", standalone_mode=False)
     except LoratuiError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(getattr(exc, "exit_code", 2))  # 1 for a write that stopped part-way (PartialWriteError)
     except click.exceptions.Abort as exc:
         cause = exc.__cause__ or exc.__context__  # click turns Ctrl-C into Abort: keep what the work said
         said = str(cause) if isinstance(cause, KeyboardInterrupt) and cause.args else "aborted"

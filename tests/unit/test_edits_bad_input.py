@@ -398,3 +398,42 @@ def test_a_folder_without_the_repeats_prefix_is_named_when_left_out(tmp_path):
     (root / "abc_x" / "z.png").write_bytes((root / "10_alice" / "0.png").read_bytes())
     out = run("tags", "add", root, "trig", "--dry-run").output
     assert "abc_x: not concept folders (no N_ repeats prefix)" in out and "--recursive" in out, out
+
+
+def test_a_full_disk_part_way_names_the_file_and_the_count_exits_1_and_undo_puts_them_back(
+        tmp_path, monkeypatch, capsys):
+    """hunt9: a full tmpfs half-applied a bulk add, exit 2 ("nothing changed"); and when trimming the
+    journal hit the same full disk, that second error (no file name) was reported about the root disk."""
+    import errno
+    import threading
+
+    import loratui.core.captions.journal as journal
+
+    root = dataset(tmp_path)
+    before = {p: p.read_bytes() for p in root.rglob("*.txt")}
+    real_write, real_text = journal.atomic_write_bytes, journal.atomic_write_text
+    lock, count = threading.Lock(), [0]
+
+    def fill_up(path, data, **kw):
+        with lock:
+            count[0] += 1
+            full = count[0] > 1
+        if full:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_write(path, data, **kw)
+
+    def journal_full_too(path, text, *args, **kw):
+        if count[0] > 1:  # the trim of the journal, after the first failure
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_text(path, text, *args, **kw)
+
+    monkeypatch.setattr(journal, "atomic_write_bytes", fill_up)
+    monkeypatch.setattr(journal, "atomic_write_text", journal_full_too)
+    code, out = run_main(["tags", "add", root, "trig", "--yes"], capsys)
+    assert code == 1, out
+    assert "cannot write (No space left on device); 1 of " in out and "file(s) were written before it" in out
+    assert "/dev/" not in out and "tags undo" in out
+    monkeypatch.setattr(journal, "atomic_write_bytes", real_write)
+    monkeypatch.setattr(journal, "atomic_write_text", real_text)
+    assert run("tags", "undo", root, "--yes").exit_code == 0
+    assert {p: p.read_bytes() for p in root.rglob("*.txt")} == before

@@ -21,10 +21,12 @@ TAGS_CSV = "A WD14 selected_tags.csv (the tagger's tag list, with each tag's cat
 UNUSED_TAGS_CSV = "Not used by {name}, which needs no tag categories (every tags command takes this option)."
 WRITE_EXIT_CODES = (
     (0, "written, a dry run, nothing to change, or not confirmed"),
-    (1, "written, except a caption that changed on disk during the write: it is left as it is and named"),
-    (2, "bad input, a caption changed on disk since it was read, a read-only caption without --force, or not a "
-        "terminal without --yes or --dry-run (--json still prints the plan): nothing written; a caption that "
-        "cannot be written stops the rest (the error says what was written)"),
+    (1, "written, except a caption that changed on disk during the write (left as it is and named), or "
+        "one that could not be written (a full disk), which stopped the rest: the error names it and how many "
+        "were written (`loratui tags undo DIR` puts them back)"),
+    (2, "bad input, a caption changed on disk since it was read, a read-only caption without --force, not a "
+        "terminal without --yes or --dry-run (--json still prints the plan), or the first caption cannot be "
+        "written: nothing written"),
     (130, "interrupted: the error says how many captions were written (`loratui tags undo DIR` puts them back)"),
 )
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable, read_only
 from loratui.core.captions.plan import EditPlan, FileEdit
-from loratui.core.errors import ConflictError, LoratuiError
+from loratui.core.errors import PartialWriteError, ConflictError, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
 from loratui.core.termline import shell_arg
 
@@ -226,7 +226,7 @@ def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str =
     except KeyboardInterrupt:
         # Ctrl-C: the writes already running finished; say how many landed, and keep the journal to those
         landed = [item for item in todo if _holds(item[0].path, item[1])]
-        if _trim_journal(path, record(landed)):
+        if _trim_journal_or_keep(path, record(landed)):
             _prune(existing, 1)
         said = (f"{len(landed):,} of {len(todo):,} caption(s) were written before it stopped; `loratui tags undo "
                 f"{shell_arg(dataset)}` puts them back" if landed else "no caption was written")
@@ -239,12 +239,14 @@ def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str =
         (edit, _), exc = failure
         if not isinstance(exc, OSError):
             raise exc
-        _trim_journal(path, record(written))
-        said = (f"{len(written)} file(s) were written (`loratui tags undo` puts them back)" if written
-                else "nothing was written")
-        raise LoratuiError(f"{edit.path}: cannot write ({exc.strerror or exc}); {said}") from None
+        _trim_journal_or_keep(path, record(written))
+        if not written:
+            raise LoratuiError(f"{edit.path}: cannot write ({exc.strerror or exc}); nothing was written") from None
+        raise PartialWriteError(f"{edit.path}: cannot write ({exc.strerror or exc}); {len(written):,} of "
+                                f"{len(todo):,} file(s) were written before it (`loratui tags undo "
+                                f"{shell_arg(dataset)}` puts them back)") from None
     if len(written) != len(todo):  # the journal keeps only what was written, so undo touches nothing else
-        result.journal = path if _trim_journal(path, record(written)) else None
+        result.journal = path if _trim_journal_or_keep(path, record(written)) else None
     _prune(existing, 1)
     return result
 
@@ -259,6 +261,16 @@ def _holds(path: Path, data: bytes) -> bool:
 def _prune(existing: list[Path], adding: int) -> None:
     for old in existing[: max(0, len(existing) + adding - KEEP_ENTRIES)]:
         old.unlink(missing_ok=True)
+
+
+def _trim_journal_or_keep(path: Path, record: dict) -> bool:
+    """``_trim_journal``, or the whole entry kept when the trim cannot be written (the disk that
+    stopped the captions is full: its error must not hide theirs). Undo checks each file's hash, so a
+    record of a caption that was not written is skipped, never written back."""
+    try:
+        return _trim_journal(path, record)
+    except OSError:
+        return path.exists()
 
 
 def _trim_journal(path: Path, record: dict) -> bool:
