@@ -263,3 +263,19 @@ def test_the_scan_names_a_folder_a_killed_balance_left_with_the_command_that_fin
     assert len(problems) == 2 and all(p.severity == "error" for p in problems)
     text = " | ".join(p.message for p in problems)
     assert "finish it with `mv " in text and "/100_a`" in text and "rename it to a free N_name" in text
+
+
+def test_the_last_balance_is_kept_only_while_its_folders_hold_the_new_names(tmp_path):
+    from loratui.core.dataset import forget_balance, last_balance, record_balance
+
+    concept(tmp_path, "10_a", 4)
+    concept(tmp_path, "5_b", 2)
+    plan = balance_plan(scan_dataset(tmp_path))
+    apply_renames(plan)
+    record_balance(tmp_path, plan, "000003.json")
+    loaded, after = last_balance(tmp_path)
+    assert [str(r) for r in loaded] == [str(r) for r in plan] and after == "000003.json"
+    (tmp_path / plan[0].dest).rename(tmp_path / plan[0].source)  # renamed back by hand
+    assert last_balance(tmp_path) is None
+    forget_balance(tmp_path)
+    assert last_balance(tmp_path) is None and not (tmp_path / ".loratui" / "balance.json").exists()

@@ -134,7 +134,7 @@ def test_balance_dry_run_confirm_and_yes(tmp_path, monkeypatch):
 
     result = run("balance", str(tmp_path), input="y\n")
     assert "renamed 1 folder(s)" in result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["10_a", "4_b"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["10_a", "4_b"]
 
     result = run("balance", str(tmp_path), "--target", "10", "--yes")
     assert "10_a -> 5_a" in result.output and "4_b -> 2_b" in result.output

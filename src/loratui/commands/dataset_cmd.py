@@ -299,4 +299,10 @@ def balance(directory: Path, target: int | None, caption_extension: str, dry_run
         return
     apply_renames(plan)
     follow_folder_renames((rename.source, rename.dest) for rename in plan)  # undo still finds the captions
-    click.echo(f"renamed {len(plan)} folder(s)")
+    from loratui.core.captions import history
+    from loratui.core.dataset import record_balance
+
+    entries = history(train_dir)
+    record_balance(train_dir, plan, entries[0][0].name if entries else None)
+    click.echo(f"renamed {len(plan)} folder(s) (ctrl+z on the app's Dataset screen renames them back while no "
+               "caption change comes after)")

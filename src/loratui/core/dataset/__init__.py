@@ -9,7 +9,9 @@ core subpackage. Import from here, not from the modules.
 
 from __future__ import annotations
 
-from loratui.core.dataset.balance import Rename, apply_renames, balance_plan, balance_target, plan_conflicts
+from loratui.core.dataset.balance import (
+    Rename, apply_renames, balance_plan, balance_target, forget_balance, last_balance, plan_conflicts, record_balance,
+)
 from loratui.core.dataset.images import IMAGE_EXTENSIONS, is_image, iter_images, list_folder
 from loratui.core.dataset.locate import DatasetLocation, locate_dataset, train_dir_hint
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
@@ -32,7 +34,7 @@ __all__ = [
     "Rename",
     "Severity",
     "Subset",
-    "apply_renames",
+    "apply_renames", "forget_balance", "last_balance", "record_balance",
     "balance_plan",
     "balance_target",
     "caption_extension_option",

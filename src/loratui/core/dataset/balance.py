@@ -178,3 +178,51 @@ def _roll_back(moved: list[tuple[Path, Path]]) -> None:
         if len(left) == len(pending):
             return
         pending = list(reversed(left))
+
+
+# ---- the last balance, kept on disk so that undo outlives the app ----------------------------------
+
+LAST_BALANCE = Path(".loratui") / "balance.json"
+
+
+def record_balance(train_dir: str | os.PathLike, plan: list[Rename], after_entry: str | None) -> None:
+    """Remember a balance just applied (``after_entry``: the newest caption-journal entry then), so
+    the app's ctrl+z can rename the folders back after a restart, and after `loratui dataset balance`.
+    Best effort: a file that cannot be written leaves the folders renamed, as they are."""
+    import json
+
+    from loratui.core.fsutil import atomic_write_text
+
+    root = Path(train_dir)
+    data = {"after_entry": after_entry,
+            "renames": [[r.source.name, r.dest.name, r.old_repeats, r.new_repeats, r.images] for r in plan]}
+    try:
+        (root / LAST_BALANCE).parent.mkdir(exist_ok=True)
+        atomic_write_text(root / LAST_BALANCE, json.dumps(data))
+    except OSError:
+        pass
+
+
+def last_balance(train_dir: str | os.PathLike) -> tuple[list[Rename], str | None] | None:
+    """The recorded balance, while its folders still hold their new names (and the old ones are free);
+    else None."""
+    import json
+
+    root = Path(train_dir)
+    try:
+        data = json.loads((root / LAST_BALANCE).read_text(encoding="utf-8"))
+        plan = [Rename(root / src, root / dest, int(old), int(new), int(images))
+                for src, dest, old, new, images in data["renames"]]
+        after = data.get("after_entry")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not plan or not all(r.dest.is_dir() and not os.path.lexists(r.source) for r in plan):
+        return None
+    return plan, after if isinstance(after, str) else None
+
+
+def forget_balance(train_dir: str | os.PathLike) -> None:
+    try:
+        (Path(train_dir) / LAST_BALANCE).unlink(missing_ok=True)
+    except OSError:
+        pass

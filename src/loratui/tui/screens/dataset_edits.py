@@ -242,11 +242,18 @@ class DatasetEdits:
 
     def balanced(self, plan) -> None:
         """Folders were renamed: ctrl+z renames them back while no caption change came after."""
+        from loratui.core.dataset import record_balance
+
         self._balance = (list(plan), self.newest_journal_entry())
+        record_balance(self.store.root, *self._balance)  # ctrl+z still renames them back after a restart
         names = ", ".join(f"{r.source.name} -> {r.dest.name}" for r in plan)
         self.app.notify(f"renamed {names}: ctrl+z renames them back", timeout=10)
 
     def _balance_is_last(self) -> bool:
+        if not hasattr(self, "_balance"):  # the first ctrl+z of this session: a balance recorded on disk
+            from loratui.core.dataset import last_balance  # (the app's before a restart, or the CLI's)
+
+            self._balance = last_balance(self.store.root)
         done = getattr(self, "_balance", None)
         return done is not None and self.newest_journal_entry() == done[1]
 
@@ -262,6 +269,9 @@ class DatasetEdits:
             self.app.notify(f"balance not undone: {exc}", severity="error", timeout=10)
             return
         self._balance = None
+        from loratui.core.dataset import forget_balance
+
+        forget_balance(self.store.root)
         try:
             follow_folder_renames((r.source, r.dest) for r in back)
         except (LoratuiError, OSError) as exc:
