@@ -138,7 +138,7 @@ def test_balance_dry_run_confirm_and_yes(tmp_path, monkeypatch):
 
     result = run("balance", str(tmp_path), "--target", "10", "--yes")
     assert "10_a -> 5_a" in result.output and "4_b -> 2_b" in result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["2_b", "5_a"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["2_b", "5_a"]
     assert "already balanced" in run("balance", str(tmp_path), "--target", "10").output
 
 
@@ -147,7 +147,7 @@ def test_balance_conflict_renames_nothing(tmp_path):
     concept(tmp_path, "4_a", 3)
     with pytest.raises(LoratuiError, match="both"):
         run("balance", str(tmp_path), "--target", "9", "--yes")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["2_a", "4_a"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["2_a", "4_a"]
 
 
 def test_balance_nothing_to_balance(tmp_path):
