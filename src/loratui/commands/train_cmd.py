@@ -20,7 +20,8 @@ from loratui.commands.help_text import exit_codes, shell_arg
                    "`loratui attach` and the app still find the run).")
 @click.option("--json", "echo_json", is_flag=True, help="Print every event as a JSON line on stdout (no progress bar).")
 @click.option("--max-steps", type=int, metavar="N",
-              help="Stop after N steps (overrides max_train_epochs/max_train_steps; for a quick try).")
+              help="Stop after N steps in all (overrides max_train_epochs/max_train_steps; for a quick try). "
+                   "With --resume too N is the run's total, counted from its first step, not steps more.")
 @click.option("--max-train-epochs", "max_epochs", type=int, metavar="N",
               help="Train N epochs in all (overrides max_train_epochs/max_train_steps of the config).")
 @click.option("--extend-epochs", "extend_epochs", type=int, metavar="N",
@@ -34,8 +35,12 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     step, saves the LoRA and the state (OUTPUT_DIR/NAME-state) and exits 0; `--resume` continues.
     Under `torchrun --nproc_per_node N` or `accelerate launch --num_processes N` every process trains
     its share and only the first writes files. `--resume STATE --extend-epochs N` continues a finished
-    (or stopped) run for N more epochs; the LoRA it had is kept as NAME-00000E.safetensors. Save now,
-    sample now and stop: append a request to OUTPUT_DIR/NAME.control.jsonl (see core/events.py).
+    (or stopped) run for N more epochs than that run planned; the LoRA it had is kept as
+    NAME-00000E.safetensors. A finished run leaves a state only with save_state = true (or
+    --save-state, or --max-steps). A new run moves the last run's states and intermediate saves into
+    OUTPUT_DIR/NAME-kept-<time>/ (its NAME.safetensors is overwritten when the new run completes); a
+    resume first keeps aside, as NAME-kept-*, every output newer than its state. Save now, sample now
+    and stop: append a request to OUTPUT_DIR/NAME.control.jsonl (see core/events.py).
     """
     for value, hint in ((max_steps, "--max-steps"), (max_epochs, "--max-train-epochs"),
                         (extend_epochs, "--extend-epochs")):
@@ -45,21 +50,27 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
         raise click.UsageError("give one of --max-steps, --max-train-epochs and --extend-epochs")
     if extend_epochs is not None and not resume:
         raise click.UsageError("--extend-epochs needs --resume STATE_DIR (the state of the run to continue)")
-    _preflight(config)
+    cfg = _preflight(config)
     if events:
+        from loratui.core.config import resolve_path
         from loratui.core.errors import LoratuiError
         from loratui.core.events import events_target_problem
 
-        problem = events_target_problem(events)
+        # another output's NAME.events.jsonl would take over that run's history
+        problem = events_target_problem(events, output_name=cfg.saving.output_name,
+                                        output_dir=resolve_path(cfg, cfg.saving.output_dir))
         if problem:
             raise LoratuiError(problem)
     if resume:
         from loratui.core.config import resume_state_problem
         from loratui.core.errors import LoratuiError
+        from loratui.engine.resume_check import missing_state_message
 
-        problem = resume_state_problem(resume)  # a truncated optimizer.pt fails now, not after the model loads
+        # a truncated optimizer.pt fails now, not after the model loads; a missing state says why there is none
+        problem = missing_state_message(resume, cfg) or resume_state_problem(resume)
         if problem:
             raise LoratuiError(problem)
+        _resume_preflight(cfg, resume, max_steps=max_steps, max_epochs=max_epochs, extend_epochs=extend_epochs)
     from loratui.engine.run import run_training  # torch, diffusers, transformers: only for a config that can run
 
     code = run_training(config, resume=resume, save_state=save_state, events_override=events,
@@ -68,7 +79,24 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     sys.exit(code)
 
 
-def _preflight(config: str) -> None:
+def _resume_preflight(cfg, resume: str, *, max_steps, max_epochs, extend_epochs) -> None:
+    """The state against this run's schedule and config (a changed batch size, a damaged place, nothing
+    left to train, a field the state cannot follow): refused here, before the ML stack loads and before
+    anything is written. Pure Python (engine/resume_check.py); the run checks it all again."""
+    import os
+
+    from loratui.core.plan import scan_for_config
+    from loratui.engine.resume_check import check_resume
+
+    if max_steps is not None:
+        cfg.training.max_train_steps, cfg.training.max_train_epochs = max_steps, None
+    if max_epochs is not None:
+        cfg.training.max_train_epochs, cfg.training.max_train_steps = max_epochs, None
+    check_resume(cfg, scan_for_config(cfg), resume, world=int(os.environ.get("WORLD_SIZE", "1")),
+                 extend_epochs=extend_epochs, max_steps=max_steps)
+
+
+def _preflight(config: str):
     """What can be wrong before the ML stack is imported (seconds on a busy machine): the config, its
     paths and packages, the dataset and a live run on the same output. The run checks all of it again."""
     from loratui.core.config import check_paths, load_config, missing_packages, resolve_path, validate
@@ -90,3 +118,4 @@ def _preflight(config: str) -> None:
     if owner is not None:
         raise LoratuiError(f"another run (pid {owner}) is writing to {cfg.saving.output_dir} "
                            f"({cfg.saving.output_name}.lock): stop it first, or change saving.output_name / output_dir")
+    return cfg

@@ -233,6 +233,9 @@ class Run:
         self.max_steps_override = max_steps
         self.skipped_images = 0
         self.resume = resume or (resolve_path(self.cfg, self.cfg.saving.resume) if self.cfg.saving.resume else None)
+        self.resume = os.path.abspath(self.resume) if self.resume else None  # events and messages: wherever read
+        self.state_saved_at = 0.0  # when the resumed state was saved (engine/outputs.py compares with it)
+        self.later_run_events = self.history_copied = False
         self.save_state_flag = save_state or self.cfg.saving.save_state
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
@@ -319,8 +322,9 @@ class Run:
 
     def _link_standard_events(self) -> None:
         """With --events elsewhere, OUTPUT_DIR/NAME.events.jsonl becomes a link to that file, so that
-        `loratui attach` and the app find this run as the output's latest (the last run's file moves
-        aside as usual; a resumed run's own file is left alone)."""
+        `loratui attach` and the app find this run as the output's latest. The file it replaces moves
+        aside as usual (NAME.events.1.jsonl); on a resume its history was copied into the new file
+        first (``_carry_history``), so that file holds the whole run."""
         standard = events_path(self.output_dir, self.name)
         target = self.events_file.resolve()
         if standard.resolve() == target:
@@ -328,10 +332,11 @@ class Run:
         if standard.is_symlink():
             standard.unlink()
         elif standard.exists():
-            if self.resume:
-                return
             rotated = rotate_events(standard)
-            if rotated is not None:
+            if rotated is not None and getattr(self, "history_copied", False):
+                self.say(f"the run's events so far are copied into {self.events_file}, which {standard.name} now "
+                         f"links to (the file itself is kept as {rotated.name})")
+            elif rotated is not None:
                 self.say(f"the previous run's events are now in {rotated.name}")
         try:
             os.symlink(target, standard)
@@ -472,9 +477,19 @@ class Run:
                    generator=tr.generator, step=tr.step, epoch=tr.epoch, batches_done=tr.batches_done,
                    losses=tr.losses, config_digest=config_digest(self.cfg),
                    data_state=tr.data.state_dict() if hasattr(tr.data, "state_dict") else None, rank_rngs=rank_rngs,
-                   config=config_to_dict(self.cfg))
+                   config=config_to_dict(self.cfg),
+                   extra=self._state_extra(tr))
         self.emit("checkpoint_saved", path=str(folder), kind="state", step=tr.step, epoch=min(tr.epoch, tr.data.epochs))
         self.say(f"saved training state {folder} (resume with --resume {folder})")
+
+    def _state_extra(self, tr) -> dict:
+        """state.json's keys for a resume's checks before anything loads (engine/resume_check.py): when
+        and where (the project folder) it was saved, and the batches of an epoch its place counts in."""
+        extra = {"saved_at": time.time(), "config_dir": str(Path(self.cfg.config_dir or Path.cwd()).absolute())}
+        batches = getattr(tr.data, "batches_per_epoch", None)
+        if isinstance(batches, int):
+            extra["data"] = {"batches_per_epoch": batches, "num_processes": self.world}
+        return extra
 
     def sample(self, tr) -> None:
         if not self.is_main or not self.prompts:
@@ -511,51 +526,50 @@ class Run:
         scan = scan_for_config(self.cfg)
         self.resume_info = resume_note = None
         self.resume_notes: list[str] = []
-        if self.resume:
-            from loratui.engine.state import find_resume_state, read_state_info
-
-            from loratui.core.config import config_to_dict
-            from loratui.engine.state import resume_conflicts
-
-            self.resume, resume_note = find_resume_state(self.resume)  # a kill mid-save: the complete one
-            self.resume_info = read_state_info(self.resume)
-            errors, self.resume_notes = resume_conflicts(
-                self.resume_info.get("config"), config_to_dict(self.cfg), state=str(self.resume),
-                lora=str(Path(self.resume) / "lora.safetensors"))  # the state's own LoRA, always there
-            if errors:
-                raise LoratuiError(errors[0])
+        self.resume_changes: str | None = None
+        self.state_run_epochs: int | None = None
         if self.extend_epochs is not None:
-            self._extend(compute_schedule(self.cfg, scan, self.world).epochs)
+            if not self.resume:
+                raise LoratuiError("--extend-epochs needs --resume STATE_DIR: the state of the run to continue")
+            if self.extend_epochs < 1:
+                raise LoratuiError(f"--extend-epochs must be at least 1, not {self.extend_epochs}")
+        if self.resume:
+            from loratui.engine.resume_check import check_resume, state_saved_at
+
+            # every refusal here comes before a model loads and before anything is written
+            checked = check_resume(self.cfg, scan, self.resume, world=self.world, extend_epochs=self.extend_epochs,
+                                   max_steps=self.max_steps_override)
+            self.resume, resume_note = str(checked["state"]), checked["note"]  # a kill mid-save: the complete one
+            self.resume_info, self.resume_notes = checked["info"], checked["notes"]
+            self.resume_changes, self.state_run_epochs = checked["changes"], checked["run_epochs"]
+            self.state_saved_at = state_saved_at(self.resume, self.resume_info)
         schedule = compute_schedule(self.cfg, scan, self.world)
-        done = (self.resume_info or {}).get("step")
-        if isinstance(done, int) and done > schedule.total_steps:
-            raise LoratuiError(f"--resume {self.resume}: the state is at step {done:,}, past the {schedule.total_steps:,} "
-                               "steps this config plans: nothing to continue (--extend-epochs N trains N more "
-                               "epochs; a state from another dataset or config does not fit)")
         if self.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             stale = self.lock.acquire()
             self.controls = ControlReader(control_path(self.output_dir, self.name))
             if self.events_file.is_symlink() and not self.events_file.exists():
                 self.events_file.unlink()  # an earlier --events run's link, its file gone since
-            rotated = None if self.resume else rotate_events(self.events_file)  # one training per file
+            standard = events_path(self.output_dir, self.name)
+            # a resume appends to the history of the run it continues; not to a file a later run began
+            self.later_run_events = bool(self.resume) and self._begun_after_the_state(standard)
+            fresh_file = not self.resume or (self.later_run_events and self.events_file == standard)
+            rotated = rotate_events(self.events_file) if fresh_file else None  # one training per file
+            self.history_copied = self._carry_history(standard)
             self.writer = EventWriter(self.events_file, sys.stdout if self.echo_json else None)
             if rotated is not None:
-                self.say(f"the previous run's events are now in {rotated.name}")
+                what = ("the events of a run started after this state was saved" if self.resume
+                        else "the previous run's events")
+                self.say(f"{what} are now in {rotated.name}")
             self._link_standard_events()
-            if not self.resume:
-                from loratui.core.runs import previous_outputs_text
-
-                older = previous_outputs_text(self.output_dir, self.name, shown=3)
-                if older:
-                    self.warn(f"a new run named {self.name}: {older} are overwritten or pruned as this one saves "
-                              "(another saving.output_name keeps them)")
             for note in (stale, resume_note):
                 if note:
                     self.warn(note)
             for note in self.resume_notes:
                 self.say(note)
             self._remove_leftovers()
+            if not self.resume:
+                self._move_last_run_aside()
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         started = time.perf_counter()
         try:
@@ -619,63 +633,79 @@ class Run:
         needed = checkpoint_bytes(params, with_state=self.save_state_flag) if params else None
         return disk_full_message(exc, self.output_dir, needed)
 
-    def _extend(self, planned_epochs: int) -> None:
-        """--extend-epochs N: train N epochs past the state's last complete epoch (or past the planned
-        epochs when the state stopped before them). The steps per epoch, and so the new total, follow
-        sd-scripts' arithmetic from the config; the lr schedule is rebuilt for the new total and
-        continues from the state's step, as sd-scripts does when it resumes with more epochs."""
-        if not self.resume:
-            raise LoratuiError("--extend-epochs needs --resume STATE_DIR: the state of the run to continue")
-        if self.extend_epochs < 1:
-            raise LoratuiError(f"--extend-epochs must be at least 1, not {self.extend_epochs}")
-        done = int(self.resume_info.get("epoch", 1)) - 1  # the epoch a state holds is the one in progress
-        self.cfg.training.max_train_epochs = max(planned_epochs, done) + self.extend_epochs
-        self.cfg.training.max_train_steps = None
+    def _keep_newer_outputs(self, step: int) -> bool:
+        """Resuming writes NAME.safetensors, NAME-state and the saves past the state's step anew: what the
+        folder holds of those that is newer than the state (engine/outputs.py) is kept aside first, and
+        said. True when the final LoRA was (it is not this state's run's, so not its epoch's LoRA)."""
+        from loratui.engine.outputs import keep_newer_outputs
 
-    def _keep_newer_outputs(self, step: int) -> None:
-        """Resuming an older state (NAME-000001-state of a run that went on and finished) writes
-        NAME.safetensors and NAME-state anew at the end: the newer ones are kept first, as
-        NAME-kept-stepN (the LoRA copied, the state folder renamed; -2, -3... when that name is
-        taken), names no save of this run writes or prunes, and the run says so."""
-        import shutil
+        kept = keep_newer_outputs(self.output_dir, self.name, resumed=Path(self.resume), step=step,
+                                  saved_at=self.state_saved_at)
+        for item in kept:
+            if item.kind != "state":
+                self.emit("checkpoint_saved", path=str(item.kept), kind="step" if item.kind == "final" else item.kind,
+                          step=item.step, epoch=item.epoch)
+        for item in (k for k in kept if k.kind in ("final",) or k.source.name == f"{self.name}-state"):
+            verb = "kept as" if item.copied else "moved to"
+            self.warn(f"{item.source.name} {item.why}: {verb} {item.kept.name} before this run writes it anew")
+        saves = [k for k in kept if k.kind != "final" and k.source.name != f"{self.name}-state"]
+        if saves:
+            moved = ", ".join(f"{k.source.name} -> {k.kept.name}" for k in saves)
+            why = (f"past this state's step {step:,}" if all("past this state's step" in k.why for k in saves) else
+                   f"past this state's step {step:,}, or of a run started after this state was saved")
+            self.warn(f"saves {why} moved aside before this run writes them anew: {moved}")
+        return any(k.kind == "final" for k in kept)
 
-        from safetensors import safe_open
+    def _begun_after_the_state(self, events_file: Path) -> bool:
+        from loratui.engine.outputs import begun_after_state
 
-        from loratui.engine.state import read_state_info
+        return begun_after_state(events_file, Path(self.resume), self.state_saved_at)
 
-        def free(stem: str, suffix: str) -> Path:
-            n, path = 1, self.output_dir / f"{stem}{suffix}"
-            while os.path.lexists(path):
-                n += 1
-                path = self.output_dir / f"{stem}-{n}{suffix}"
-            return path
+    def _carry_history(self, standard: Path) -> bool:
+        """--events elsewhere on a resume of this output's run: its history so far goes into that file."""
+        from loratui.engine.outputs import carry_history
 
+        if not self.resume or self.later_run_events:
+            return False
+        return carry_history(standard, self.events_file)
+
+    def _move_last_run_aside(self) -> None:
+        """A fresh run: the last run's states and intermediate saves go into NAME-kept-<time>/ (see
+        engine/outputs.py); its final LoRA is overwritten when this one completes. Said either way."""
+        from loratui.core.config import resolve_path
+        from loratui.engine.outputs import move_last_run_aside
+
+        weights = self.cfg.network.network_weights
+        folder, moved = move_last_run_aside(self.output_dir, self.name,
+                                            keep_in_place=[resolve_path(self.cfg, weights)] if weights else [])
         final = self.output_dir / f"{self.name}.safetensors"
-        try:
-            with safe_open(str(final), "pt") as handle:
-                meta = handle.metadata() or {}
-            final_step, final_epoch = int(meta.get("ss_steps") or 0), int(meta.get("ss_epoch") or 0)
-        except Exception:  # none, or not readable as a LoRA: nothing of ours to keep
-            final_step = final_epoch = 0
-        if final_step > step:
-            keep = free(f"{self.name}-kept-step{final_step:08d}", ".safetensors")
-            tmp = keep.with_name(keep.name + ".tmp")
-            shutil.copyfile(final, tmp)
-            os.replace(tmp, keep)
-            self.emit("checkpoint_saved", path=str(keep), kind="step", step=final_step, epoch=final_epoch)
-            self.warn(f"{final.name} holds step {final_step:,}, past this state's step {step:,}: kept as {keep.name} "
-                      "before this run writes it anew")
-        state = self.output_dir / f"{self.name}-state"
-        if state.is_dir() and Path(self.resume).resolve() != state.resolve():
-            try:
-                state_step = int(read_state_info(state).get("step") or 0)
-            except (LoratuiError, ValueError, TypeError):
-                state_step = 0
-            if state_step > step:
-                keep = free(f"{self.name}-kept-step{state_step:08d}", "-state")
-                os.replace(state, keep)
-                self.warn(f"{state.name} holds step {state_step:,}, past this state's step {step:,}: moved to "
-                          f"{keep.name} before this run writes it anew")
+        overwrite = (f"its {final.name} is overwritten when this one completes (another saving.output_name "
+                     "keeps it)") if final.exists() else ""
+        if moved:
+            names = ", ".join(p.name for p in moved[:3]) + (f" and {len(moved) - 3} more" if len(moved) > 3 else "")
+            self.warn(f"a new run named {self.name}: the last run's states and intermediate saves ({names}) moved "
+                      f"to {folder} (a state belongs to its own run; resume or delete them there)"
+                      + (f"; {overwrite}" if overwrite else ""))
+        elif overwrite:
+            self.warn(f"a new run named {self.name}: the last run's {final.name} in {self.output_dir} is "
+                      f"overwritten when this one completes (another saving.output_name keeps it)")
+
+    def _apply_learning_rates(self, optimizer, scheduler, wanted: list[float]) -> str | None:
+        """The restored optimizer and schedule keep the learning rates they were saved with: set this
+        config's (each group's base value, and the current one from the schedule's factor at this
+        step). Returns "unet 0.001 -> 0.01, ..." when one changed; nothing is touched otherwise, so an
+        unchanged resume stays bit-identical."""
+        saved = list(getattr(scheduler, "base_lrs", []))
+        factors = getattr(scheduler, "lr_lambdas", None)
+        if not factors or len(saved) != len(wanted) or saved == wanted:
+            return None
+        scheduler.base_lrs = list(wanted)
+        for group, lr, factor in zip(optimizer.param_groups, wanted, factors):
+            group["initial_lr"] = lr
+            group["lr"] = lr * factor(scheduler.last_epoch)
+        scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
+        return ", ".join(f"{group.get('name', index)} {old:g} -> {new:g}" for index, (group, old, new)
+                         in enumerate(zip(optimizer.param_groups, saved, wanted)) if old != new)
 
     def _keep_previous_final(self, info: dict) -> None:
         """Extending a finished run writes NAME.safetensors anew: keep the one it had under the name of
@@ -822,6 +852,7 @@ class Run:
         if not groups:
             raise LoratuiError("nothing to train: unet_lr and text_encoder_lr are 0 (or the network is empty)")
         optimizer = build_optimizer(cfg, groups, fused=speed.fused_optimizer)
+        base_lrs = [group["lr"] for group in optimizer.param_groups]  # this config's, before a resume restores
         scheduler = build_lr_scheduler(cfg, optimizer, data.total_steps)
         scaler = _grad_scaler(device, full_fp16=cfg.training.full_fp16) if autocast_dtype == torch.float16 else None
         generator = torch.Generator(device=device).manual_seed(cfg.training.seed + 1000 * self.rank)
@@ -844,7 +875,7 @@ class Run:
             vram_estimate_gib=round(est.total_gib, 2), device=str(device),
             gpu_name=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
             dtype=cfg.training.mixed_precision, speed=speed.describe(),
-            resumed_from=str(self.resume) if self.resume else None,
+            resumed_from=os.path.abspath(self.resume) if self.resume else None,
             pid=os.getpid())
         if cfg.dataset.cache_latents or data.cache_text:
             data.prepare(progress=CacheProgress(self))
@@ -864,16 +895,23 @@ class Run:
             if not info.get("rng_restored", True):
                 self.warn("this state was saved by another number of processes: training continues from it, "
                           "but not bit-identically to an uninterrupted run")
-            if info.get("config_digest") != config_digest(cfg):
+            learning_rates = self._apply_learning_rates(optimizer, scheduler, base_lrs)
+            if self.resume_changes:  # every changed field named, old -> new (engine/resume_check.py)
+                self.warn(self.resume_changes)
+            elif learning_rates:  # a state that kept no config: the learning rates still show
+                self.warn(f"the learning rate changed since this state was saved ({learning_rates}): the new one "
+                          "applies from here, so the resumed run will not match an uninterrupted one")
+            elif info.get("config") is None and info.get("config_digest") != config_digest(cfg):
                 self.warn("the config changed since this state was saved: the resumed run will not match an "
                           "uninterrupted one")
             self.say(f"resumed from {self.resume} at step {tr.step}, epoch {tr.epoch}")
-            if self.is_main:
-                self._keep_newer_outputs(int(info["step"]))
+            final_kept = self._keep_newer_outputs(int(info["step"])) if self.is_main else False
             if self.extend_epochs is not None and self.is_main:
-                self._keep_previous_final(info)
-                self.say(f"extending by {self.extend_epochs} epoch(s): {data.epochs} epochs, "
-                         f"{data.total_steps} steps in all")
+                if not final_kept:
+                    self._keep_previous_final(info)
+                planned = self.state_run_epochs
+                self.say(f"extending by {self.extend_epochs} epoch(s) past the {planned} epoch(s) the state's run "
+                         f"planned: {data.epochs} epochs, {data.total_steps} steps in all")
         self.trainer = tr
         self.say(f"training {data.total_steps} steps ({data.epochs} epoch(s) x {data.steps_per_epoch}) on {device}")
         if cfg.sampling.sample_at_first and not self.resume:

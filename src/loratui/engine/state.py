@@ -3,8 +3,8 @@
 A state folder holds the LoRA weights in fp32 (``lora.safetensors``), the optimizer, scheduler
 and grad-scaler states (``optimizer.pt``), every RNG (``rng.pt``: python, numpy, torch CPU and
 CUDA, and the noise generator) and ``state.json`` (step, epoch, batches done in that epoch, loss
-history, the config's training-relevant keys). Resuming restores all of it and skips the batches
-already done, so the rest of the run is identical to an uninterrupted one.
+history, the config, when and where it was saved, the batches of an epoch). Resuming restores all
+of it and skips the batches already done, so the rest of the run is identical to an uninterrupted one.
 
 A save is a temp folder renamed into place; ``find_resume_state`` recovers from a kill between its
 two renames, and ``leftovers`` finds what killed saves left (removed when a run starts).
@@ -22,8 +22,9 @@ import numpy as np
 import torch
 
 from loratui.core.errors import LoratuiError
-
-FORMAT = 1
+# pure-Python parts, also used by the CLI's preflight before torch loads (re-exported here)
+from loratui.engine.resume_check import (FIXED_ON_RESUME, FORMAT, FREE_ON_RESUME, complete_state,  # noqa: F401
+                                         find_resume_state, read_state_info, resume_conflicts)
 
 
 def rng_state(generator: torch.Generator) -> dict:
@@ -48,14 +49,15 @@ def _set_rng_state(rng: dict, generator: torch.Generator) -> None:
 def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, generator: torch.Generator, step: int,
                epoch: int, batches_done: int, losses: list[float], config_digest: str,
                data_state: dict | None = None, rank_rngs: list[dict] | None = None,
-               config: dict | None = None) -> Path:
+               config: dict | None = None, extra: dict | None = None) -> Path:
     """Write the state folder atomically (a temp folder renamed over the old one).
 
     ``data_state`` is the data pipeline's own state (TrainingData.state_dict(), when it has one): its
     epoch order is otherwise re-derived from (seed, epoch) and ``batches_done``. ``rank_rngs``: every
     process's ``rng_state`` (gathered by the first, which alone writes), so that a multi-process
     resume continues each process's random streams exactly. ``config``: the run's config as a dict,
-    kept so that a resume can name the fields changed since (``resume_conflicts``).
+    kept so that a resume can name the fields changed since (``resume_conflicts``). ``extra``: more
+    state.json keys (the run writes saved_at, config_dir and data: see engine/resume_check.py).
     """
     from safetensors.torch import save
 
@@ -73,7 +75,8 @@ def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
     torch.save({**rng_state(generator), "ranks": rank_rngs}, tmp / "rng.pt")
     (tmp / "state.json").write_text(json.dumps({
         "format": FORMAT, "step": step, "epoch": epoch, "batches_done": batches_done, "losses": losses[-1000:],
-        "config_digest": config_digest, "config": config}, indent=1, default=str), encoding="utf-8")
+        "config_digest": config_digest, "config": config, **(extra or {})}, indent=1, default=str),
+        encoding="utf-8")
     old = folder.with_name(folder.name + ".old")
     if folder.exists():
         if old.exists():
@@ -83,34 +86,6 @@ def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
     if old.exists():
         shutil.rmtree(old)
     return folder
-
-
-def _complete(folder: Path) -> bool:
-    """A state folder every file of which was written (state.json, written last, parses)."""
-    try:
-        info = json.loads((folder / "state.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(info, dict) and info.get("format") == FORMAT and all(
-        (folder / name).is_file() for name in ("lora.safetensors", "optimizer.pt", "rng.pt"))
-
-
-def find_resume_state(folder: str | Path) -> tuple[Path, str | None]:
-    """The state folder to resume from for ``--resume FOLDER``, and a note when it is not FOLDER.
-
-    ``save_state`` writes FOLDER.tmp, renames FOLDER to FOLDER.old, FOLDER.tmp to FOLDER, then
-    removes FOLDER.old: a kill between the two renames leaves no FOLDER, a complete FOLDER.tmp (the
-    newer state) and FOLDER.old. Then the complete one is used (the newer first), and said so."""
-    folder = Path(folder)
-    if _complete(folder):
-        return folder, None
-    what = "was left half-saved" if folder.exists() else "is missing"
-    for suffix, which in ((".tmp", "the newer state, complete"), (".old", "the previous state")):
-        candidate = folder.with_name(folder.name + suffix)
-        if _complete(candidate):
-            return candidate, (f"{folder} {what} (a kill during a state save): resuming from {candidate.name}, "
-                               f"{which}")
-    return folder, None
 
 
 def leftovers(output_dir: str | Path, name: str, dataset_dirs: list[Path] = (), caption_extension: str = ".txt",
@@ -133,7 +108,7 @@ def leftovers(output_dir: str | Path, name: str, dataset_dirs: list[Path] = (), 
         if entry.is_file() and lora_temp.match(entry.name):
             found.append(entry)
         elif entry.is_dir() and (match := state_swap.match(entry.name)):
-            if _complete(out / match.group(1)) or not _complete(entry):
+            if complete_state(out / match.group(1)) or not complete_state(entry):
                 found.append(entry)
     caption_temp = atomic_temp_pattern(rf".+{re.escape(caption_extension)}")
     now = time.time()
@@ -171,82 +146,6 @@ def remove_leftovers(paths: list[Path]) -> tuple[int, int]:
         except OSError:
             continue
     return count, size
-
-
-def read_state_info(folder: str | Path) -> dict:
-    folder = Path(folder)
-    info_path = folder / "state.json"
-    if not info_path.is_file():
-        raise LoratuiError(f"--resume: {folder} is not a loratui state folder (no state.json); "
-                           "pass a NAME-state folder from the output_dir")
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise LoratuiError(f"--resume: {info_path} is damaged ({type(exc).__name__}: {exc}); resume from an "
-                           "earlier state, or start again with network_weights set to the last saved LoRA") from None
-    if not isinstance(info, dict):
-        raise LoratuiError(f"--resume: {info_path} is not a loratui state file")
-    if info.get("format") != FORMAT:
-        raise LoratuiError(f"--resume: {folder} was written by another loratui version (format {info.get('format')})")
-    return info
-
-
-# What a state holds that a changed config cannot follow: the LoRA's shape and kind, the optimizer's
-# state layout, the model it was trained on. Changing any of these and resuming fails at start-up.
-FIXED_ON_RESUME = (
-    "model.pretrained_model_name_or_path", "model.model_family", "model.v_parameterization",
-    "network.network_module", "network.network_args", "network.network_dim", "network.network_alpha",
-    "network.conv_dim", "network.conv_alpha", "network.network_train_unet_only",
-    "network.network_train_text_encoder_only", "optimizer.optimizer_type", "optimizer.optimizer_args",
-)
-# What may change between a stop and a resume without a word beyond a note.
-FREE_ON_RESUME = ("training.max_train_epochs", "training.max_train_steps", "saving.", "sampling.")
-
-
-def _flatten(data: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in (data or {}).items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def _shown(value) -> str:
-    return "unset" if value is None else json.dumps(value, default=str)
-
-
-def resume_conflicts(saved: dict | None, current: dict, *, state: str, lora: str) -> tuple[list[str], list[str]]:
-    """(errors, notes) for resuming a state saved with config ``saved`` under config ``current`` (both
-    as config_to_dict gives them). An error names the field, its saved and current values and the two
-    ways out; a note names the fields that may change (epochs, steps, saving, sampling). A state saved
-    before configs were kept in it (``saved`` None) gives neither: load_state then reports a mismatch."""
-    if saved is None:
-        return [], []
-    old, new = _flatten(saved), _flatten(current)
-
-    def same(key: str) -> bool:
-        a, b = old.get(key), new.get(key)
-        if key == "model.pretrained_model_name_or_path" and a and b:
-            return Path(str(a)).name == Path(str(b)).name  # a moved project keeps its model's name
-        return json.dumps(a, default=str) == json.dumps(b, default=str)
-
-    changed = sorted(k for k in set(old) | set(new) if not same(k))
-    def way_out(key: str) -> str:
-        if key.startswith("network.") and key not in ("network.network_train_unet_only",
-                                                      "network.network_train_text_encoder_only"):
-            return "start a new run without --resume (the trained LoRA has the old shape, so from scratch)"
-        return f"start a new run without --resume (network_weights = \"{lora}\" starts it from the trained LoRA)"
-
-    errors = [f"--resume {state}: {key} was {old.get(key)!r} when the state was saved and is {new.get(key)!r} now, "
-              f"which the saved state cannot follow: set it back to {old.get(key)!r}, or {way_out(key)}"
-              for key in changed if key in FIXED_ON_RESUME]
-    free = [k for k in changed if k.startswith(FREE_ON_RESUME) or k in FREE_ON_RESUME]
-    shown = ", ".join(f"{k} {_shown(old.get(k))} -> {_shown(new.get(k))}" for k in free)
-    notes = [f"resuming with other values than the state was saved with (a --max-steps or --max-train-epochs "
-             f"run counts): {shown}; allowed: they take effect from here"] if free else []
-    return errors, notes
 
 
 def load_state(folder: str | Path, *, network, optimizer, scheduler, scaler, generator: torch.Generator,

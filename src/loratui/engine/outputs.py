@@ -1,0 +1,232 @@
+"""What a run does with the files already in its output folder before it writes its own.
+
+- A fresh run moves the last run's states and intermediate saves (NAME-state, NAME-000003.safetensors,
+  NAME-step00000500.safetensors and their -state folders) into NAME-kept-<time>/: a state belongs to its
+  own run (resuming it later would continue that run over this one's files), and an old epoch save
+  beside this run's reads as this run's (save_last_n_epochs would count it too). Its final
+  NAME.safetensors stays and is overwritten when this run completes, as in sd-scripts.
+- A resume keeps aside every output newer than its state before writing it anew: past the state's
+  step (a branch resumed from NAME-000001-state), or written by a session that started after the
+  state was saved (another run on the same output_name). The final LoRA is copied to
+  NAME-kept-stepN.safetensors; NAME-state and intermediate saves are renamed to NAME-kept-stepN-state,
+  NAME-kept-000002.safetensors, NAME-kept-step00000010.safetensors (-2, -3... when taken): names no
+  save writes or prunes.
+No torch here: safetensors headers and state.json only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from loratui.core.errors import LoratuiError
+
+
+@dataclass
+class Kept:
+    """One output kept aside: ``source`` now lives on as ``kept`` (a copy when ``copied``)."""
+
+    source: Path
+    kept: Path
+    why: str
+    kind: str            # "final", "state", "epoch", "step"
+    step: int
+    epoch: int
+    copied: bool = False
+
+
+def lora_header(path: Path) -> dict | None:
+    """A LoRA's metadata (ss_steps, ss_epoch, ss_training_started_at), or None when it is no readable
+    .safetensors file."""
+    try:
+        with open(path, "rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            if not 0 < size < 100 * 2**20:
+                return None
+            header = json.loads(handle.read(size))
+    except (OSError, ValueError):
+        return None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _number(value, kind=int):
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return kind(0)
+
+
+def _free(folder: Path, stem: str, suffixes: tuple[str, ...]) -> str:
+    """``stem``, else stem-2, stem-3 ...: the first for which no ``stem + suffix`` exists."""
+    n, candidate = 1, stem
+    while any(os.path.lexists(folder / f"{candidate}{s}") for s in suffixes):
+        n += 1
+        candidate = f"{stem}-{n}"
+    return candidate
+
+
+def _state_step_and_time(folder: Path) -> tuple[int, float] | None:
+    from loratui.engine.resume_check import read_state_info, state_saved_at
+
+    try:
+        info = read_state_info(folder)
+    except LoratuiError:
+        return None
+    return _number(info.get("step")), state_saved_at(folder, info)
+
+
+def keep_newer_outputs(output_dir: Path, name: str, *, resumed: Path, step: int, saved_at: float) -> list[Kept]:
+    """Keep aside what a resume from a state at ``step`` (saved at ``saved_at``) would write anew and is
+    newer than it (the module docstring); returns what was kept, for the run to say."""
+    kept: list[Kept] = []
+    resumed = Path(resumed).resolve()
+
+    def newer(out_step: int, when: float, verb: str) -> str | None:
+        if out_step > step:
+            return f"holds step {out_step:,}, past this state's step {step:,}"
+        if when > saved_at:
+            return (f"holds step {out_step:,} of a run {verb} after this state was saved (another run named "
+                    f"{name}, or one resumed from another state)")
+        return None
+
+    final = output_dir / f"{name}.safetensors"
+    meta = lora_header(final) if final.is_file() else None
+    if meta is not None:
+        final_step, final_epoch = _number(meta.get("ss_steps")), _number(meta.get("ss_epoch"))
+        why = newer(final_step, _number(meta.get("ss_training_started_at"), float), "started")
+        if why:
+            target = output_dir / (_free(output_dir, f"{name}-kept-step{final_step:08d}", (".safetensors",))
+                                   + ".safetensors")
+            tmp = target.with_name(target.name + ".tmp")
+            shutil.copyfile(final, tmp)
+            os.replace(tmp, target)
+            kept.append(Kept(final, target, why, "final", final_step, final_epoch, copied=True))
+    state = output_dir / f"{name}-state"
+    if state.is_dir() and state.resolve() != resumed:
+        found = _state_step_and_time(state)
+        why = newer(found[0], found[1], "saved") if found else None
+        if why:
+            target = output_dir / (_free(output_dir, f"{name}-kept-step{found[0]:08d}", ("-state",)) + "-state")
+            os.replace(state, target)
+            kept.append(Kept(state, target, why, "state", found[0], 0))
+    # intermediate saves and their states, one save point (NAME-000002 / NAME-step00000010) at a time
+    pattern = re.compile(rf"{re.escape(name)}-(\d{{6}}|step\d{{8,}})(\.safetensors|-state)")
+    points: dict[str, set[str]] = {}
+    for entry in os.listdir(output_dir):
+        match = pattern.fullmatch(entry)
+        if match:
+            points.setdefault(match.group(1), set()).add(match.group(2))
+    for point in sorted(points):
+        lora, point_state = output_dir / f"{name}-{point}.safetensors", output_dir / f"{name}-{point}-state"
+        if point_state.exists() and point_state.resolve() == resumed:
+            continue  # the state this run resumes; its LoRA is the same save
+        reasons = []
+        meta = lora_header(lora) if ".safetensors" in points[point] and lora.is_file() else None
+        out_step = _number(meta.get("ss_steps")) if meta else 0
+        epoch = _number(meta.get("ss_epoch")) if meta else 0
+        if meta is not None:
+            if not out_step and point.startswith("step"):
+                out_step = _number(point[4:])
+            reasons.append(newer(out_step, _number(meta.get("ss_training_started_at"), float), "started"))
+        if "-state" in points[point] and point_state.is_dir():
+            found = _state_step_and_time(point_state)
+            if found:
+                out_step = out_step or found[0]
+                reasons.append(newer(found[0], found[1], "saved"))
+        why = next((r for r in reasons if r), None)
+        if not why:
+            continue
+        stem = _free(output_dir, f"{name}-kept-{point}", (".safetensors", "-state"))
+        for suffix in sorted(points[point]):
+            source = output_dir / f"{name}-{point}{suffix}"
+            target = output_dir / f"{stem}{suffix}"
+            os.replace(source, target)
+            kind = "state" if suffix == "-state" else "step" if point.startswith("step") else "epoch"
+            kept.append(Kept(source, target, why, kind, out_step, epoch))
+    return kept
+
+
+def _first_run_started(path: Path) -> dict | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if '"run_started"' not in line:
+                    continue
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(event, dict) and event.get("event") == "run_started":
+                    return event
+    except OSError:
+        return None
+    return None
+
+
+def begun_after_state(events_file: Path, state: Path, saved_at: float) -> bool:
+    """Whether the run recorded in ``events_file`` began after the state was saved: a fresh run started
+    since on the same output_name, whose history a resume must not append to (a resume of this same
+    state, one that crashed say, is the same run)."""
+    event = _first_run_started(events_file)
+    if event is None or not isinstance(event.get("time"), (int, float)) or event["time"] <= saved_at:
+        return False
+    source = event.get("resumed_from")
+    if isinstance(source, str) and source:
+        if os.path.isabs(source):
+            return Path(source).resolve() != Path(state).resolve()
+        tail = Path(source).parts
+        return Path(state).resolve().parts[-len(tail):] != tail  # typed relative to a cwd not known here
+    return True
+
+
+def carry_history(standard: Path, target: Path) -> bool:
+    """A resume with --events elsewhere: the run's history so far (OUTPUT_DIR/NAME.events.jsonl, a
+    regular file) is copied into the new, empty events file, so that it holds the whole run as a
+    resume's file does. True when copied."""
+    if target == standard or standard.is_symlink() or not standard.is_file():
+        return False
+    try:
+        if target.exists() and target.stat().st_size:
+            return False
+        shutil.copyfile(standard, target)
+    except OSError:
+        return False
+    return True
+
+
+def move_last_run_aside(output_dir: Path, name: str, *, keep_in_place: list[Path] = ()) -> tuple[Path | None,
+                                                                                                     list[Path]]:
+    """A fresh run: the last run's states and intermediate saves (and complete half-saved states) go into
+    a new NAME-kept-<time of the newest>/ (the module docstring). Paths in ``keep_in_place`` (what the
+    config reads: network_weights) and what holds them stay. Returns (the folder, what moved there)."""
+    from loratui.core.runs import previous_outputs
+
+    final = output_dir / f"{name}.safetensors"
+    keep = [Path(p).absolute() for p in keep_in_place if p]
+    half = re.compile(rf"{re.escape(name)}(?:-\d{{6}}|-step\d+)?-state\.(?:tmp|old)")
+    try:
+        extra = [output_dir / e for e in os.listdir(output_dir) if half.fullmatch(e)]
+    except OSError:
+        extra = []
+    moving = [p for p in [*previous_outputs(output_dir, name), *extra] if p != final
+              and not any(k == p.absolute() or p.absolute() in k.parents for k in keep)]
+    if not moving:
+        return None, []
+    newest = max((os.path.getmtime(p) for p in moving if os.path.lexists(p)), default=time.time())
+    stem = f"{name}-kept-{time.strftime('%Y%m%d-%H%M%S', time.localtime(newest))}"
+    folder = output_dir / _free(output_dir, stem, ("",))
+    folder.mkdir()
+    moved = []
+    for path in sorted(moving):
+        try:
+            os.replace(path, folder / path.name)
+            moved.append(path)
+        except OSError:
+            continue
+    return folder, moved

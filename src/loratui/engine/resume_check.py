@@ -1,0 +1,398 @@
+"""What a `--resume` can be told before anything loads. Pure Python (no torch): `loratui train`'s
+preflight imports it before the ML stack, and the run checks it all again.
+
+- which state folder is used (a kill during a save leaves FOLDER.tmp / FOLDER.old), and a missing one
+  said with the way out (a run with save_state = false left none: network_weights = its final LoRA);
+- the config fields changed since the save, paths compared inside the project (a copied or moved
+  project is the same project): the ones the state cannot follow refuse, the others are named;
+- the state's place against this run's schedule: a batch count that changed (train_batch_size, the
+  images), a place no run reaches (batches_done past the epoch, a step that does not fit its epoch),
+  a step past the plan and a state with nothing left to train all refuse, before anything is written;
+- `--extend-epochs N`: N epochs more than the state's own run planned (the state keeps its config).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import os
+from pathlib import Path
+
+from loratui.core.errors import LoratuiError
+
+FORMAT = 1
+
+# What a state holds that a changed config cannot follow: the LoRA's shape and kind, the optimizer's
+# state layout, the model it was trained on. Changing any of these and resuming fails at start-up.
+FIXED_ON_RESUME = (
+    "model.pretrained_model_name_or_path", "model.model_family", "model.v_parameterization",
+    "network.network_module", "network.network_args", "network.network_dim", "network.network_alpha",
+    "network.conv_dim", "network.conv_alpha", "network.network_train_unet_only",
+    "network.network_train_text_encoder_only", "optimizer.optimizer_type", "optimizer.optimizer_args",
+)
+# What may change between a stop and a resume without a word beyond a note.
+FREE_ON_RESUME = ("training.max_train_epochs", "training.max_train_steps", "saving.", "sampling.")
+# Learning rates: the restored optimizer and schedule would keep the saved ones; the run applies the new ones.
+LEARNING_RATES = ("optimizer.learning_rate", "optimizer.unet_lr", "optimizer.text_encoder_lr")
+# What decides the batches of an epoch (with the images themselves): a state's place is a batch number.
+BATCH_FIELDS = ("training.train_batch_size", "dataset.")
+
+
+# ---- which state -----------------------------------------------------------------------------------
+
+def complete_state(folder: Path) -> bool:
+    """A state folder every file of which was written (state.json, written last, parses)."""
+    try:
+        info = json.loads((Path(folder) / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and info.get("format") == FORMAT and all(
+        (Path(folder) / name).is_file() for name in ("lora.safetensors", "optimizer.pt", "rng.pt"))
+
+
+def find_resume_state(folder: str | os.PathLike) -> tuple[Path, str | None]:
+    """The state folder to resume from for ``--resume FOLDER``, and a note when it is not FOLDER.
+
+    ``save_state`` writes FOLDER.tmp, renames FOLDER to FOLDER.old, FOLDER.tmp to FOLDER, then
+    removes FOLDER.old: a kill between the two renames leaves no FOLDER, a complete FOLDER.tmp (the
+    newer state) and FOLDER.old. Then the complete one is used (the newer first), and said so."""
+    folder = Path(folder)
+    if complete_state(folder):
+        return folder, None
+    what = "was left half-saved" if folder.exists() else "is missing"
+    for suffix, which in ((".tmp", "the newer state, complete"), (".old", "the previous state")):
+        candidate = folder.with_name(folder.name + suffix)
+        if complete_state(candidate):
+            return candidate, (f"{folder} {what} (a kill during a state save): resuming from {candidate.name}, "
+                               f"{which}")
+    return folder, None
+
+
+def read_state_info(folder: str | os.PathLike) -> dict:
+    folder = Path(folder)
+    info_path = folder / "state.json"
+    if not info_path.is_file():
+        raise LoratuiError(f"--resume: {folder} is not a loratui state folder (no state.json); "
+                           "pass a NAME-state folder from the output_dir")
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise LoratuiError(f"--resume: {info_path} is damaged ({type(exc).__name__}: {exc}); resume from an "
+                           "earlier state, or start again with network_weights set to the last saved LoRA") from None
+    if not isinstance(info, dict):
+        raise LoratuiError(f"--resume: {info_path} is not a loratui state file")
+    if info.get("format") != FORMAT:
+        raise LoratuiError(f"--resume: {folder} was written by another loratui version (format {info.get('format')})")
+    return info
+
+
+def state_saved_at(folder: str | os.PathLike, info: dict) -> float:
+    """When the state was saved: state.json's own record, else (an older state) the file's time."""
+    value = info.get("saved_at")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return (Path(folder) / "state.json").stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def missing_state_message(folder: str | os.PathLike, cfg) -> str | None:
+    """``--resume FOLDER`` where neither FOLDER nor a half-saved copy exists: one line saying why there
+    is no state (the run saved none) and the way out (network_weights = its final LoRA). None when
+    there is something there (the other checks say what is wrong with it)."""
+    from loratui.core.config import resolve_path
+
+    folder = Path(folder)
+    if any(os.path.lexists(folder.with_name(folder.name + s)) for s in ("", ".tmp", ".old")):
+        return None
+    output_dir = Path(resolve_path(cfg, cfg.saving.output_dir)) if cfg.saving.output_dir else folder.parent
+    name = cfg.saving.output_name
+    stem = folder.name.removesuffix("-state")
+    final = next((p for p in (folder.with_name(f"{stem}.safetensors"), output_dir / f"{name}.safetensors")
+                  if p.is_file()), None)
+    line = f"--resume: {folder} does not exist"
+    if final is None:
+        line += " (pass the NAME-state folder from the output_dir)"
+    else:
+        shown = _config_relative(cfg, final)
+        line += (f": the run that wrote {final.name} saved no state (save_state = false; a state is saved when a run "
+                 f"is stopped, at the end of a --max-steps run, or with save_state = true / --save-state): to go on "
+                 f"from its weights, start a new run with network_weights = \"{shown}\" (the optimizer and the "
+                 f"learning-rate schedule start afresh), and pass --save-state to runs you may extend")
+    kept = sorted(output_dir.glob(f"{name}-kept-*/{folder.name}"))
+    if kept:
+        line += f"; an earlier run's {folder.name} was moved to {kept[-1]} when a newer run started"
+    return line
+
+
+def _config_relative(cfg, path: Path) -> str:
+    base = Path(cfg.config_dir or Path.cwd()).absolute()
+    try:
+        return str(Path(path).absolute().relative_to(base))
+    except ValueError:
+        return str(Path(path).absolute())
+
+
+# ---- what changed ----------------------------------------------------------------------------------
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in (data or {}).items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _shown(value) -> str:
+    return "unset" if value is None else json.dumps(value, default=str)
+
+
+def _path_keys() -> set[str]:
+    from loratui.core.config import PATH_KEYS
+
+    return {f"{section}.{key}" for section, key in PATH_KEYS}
+
+
+def _inside(value, base: str | None):
+    """A path value as seen from the project folder ``base`` ("./img"), or the value itself."""
+    if not base or not isinstance(value, str) or not os.path.isabs(value):
+        return value
+    try:
+        rel = Path(value).relative_to(base)
+    except ValueError:
+        return value
+    return f"./{rel.as_posix()}"
+
+
+def saved_project_dir(saved: dict | None, current: dict, current_base: str | None,
+                      recorded: str | None = None) -> str | None:
+    """The project folder the state was saved in: recorded in state.json, or (an older state) found by
+    taking the current output_dir's place in the project off the saved output_dir's end."""
+    if recorded:
+        return recorded
+    old_out = _flatten(saved or {}).get("saving.output_dir")
+    new_out = _flatten(current).get("saving.output_dir")
+    if not (current_base and isinstance(old_out, str) and isinstance(new_out, str)):
+        return None
+    try:
+        rel = Path(new_out).relative_to(current_base)
+    except ValueError:
+        return None
+    old = Path(old_out)
+    if rel.parts and old.parts[-len(rel.parts):] != rel.parts:
+        return None
+    return str(Path(*old.parts[:len(old.parts) - len(rel.parts)])) if rel.parts else str(old)
+
+
+def changed_fields(saved: dict | None, current: dict, *, saved_base: str | None = None,
+                   current_base: str | None = None) -> list[tuple[str, object, object]]:
+    """(field, saved value, current value) of every field that differs, sorted; a path inside the project
+    counts from the project folder (``saved_base`` / ``current_base``), so a moved project changes none."""
+    if saved is None:
+        return []
+    old, new = _flatten(saved), _flatten(current)
+    paths = _path_keys()
+
+    def same(key: str) -> bool:
+        a, b = old.get(key), new.get(key)
+        if key == "model.pretrained_model_name_or_path" and a and b:
+            return Path(str(a)).name == Path(str(b)).name  # a moved project keeps its model's name
+        if key in paths:
+            a, b = _inside(a, saved_base), _inside(b, current_base)
+        return json.dumps(a, default=str) == json.dumps(b, default=str)
+
+    return [(k, old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if not same(k)]
+
+
+def _is_free(key: str) -> bool:
+    return key in FREE_ON_RESUME or key.startswith(tuple(k for k in FREE_ON_RESUME if k.endswith(".")))
+
+
+def resume_conflicts(saved: dict | None, current: dict, *, state: str, lora: str, saved_base: str | None = None,
+                     current_base: str | None = None,
+                     said_otherwise: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """(errors, notes) for resuming a state saved with config ``saved`` under config ``current`` (both
+    as config_to_dict gives them). An error names the field, its saved and current values and the two
+    ways out; a note names the fields that may change (epochs, steps, saving, sampling). A state saved
+    before configs were kept in it (``saved`` None) gives neither: load_state then reports a mismatch.
+    ``said_otherwise``: fields the run reports itself (the epochs of --extend-epochs), left out of the note."""
+    changed = changed_fields(saved, current, saved_base=saved_base, current_base=current_base)
+
+    def way_out(key: str) -> str:
+        if key.startswith("network.") and key not in ("network.network_train_unet_only",
+                                                      "network.network_train_text_encoder_only"):
+            return "start a new run without --resume (the trained LoRA has the old shape, so from scratch)"
+        return f"start a new run without --resume (network_weights = \"{lora}\" starts it from the trained LoRA)"
+
+    errors = [f"--resume {state}: {key} was {old!r} when the state was saved and is {new!r} now, "
+              f"which the saved state cannot follow: set it back to {old!r}, or {way_out(key)}"
+              for key, old, new in changed if key in FIXED_ON_RESUME]
+    shown = ", ".join(f"{k} {_shown(old)} -> {_shown(new)}" for k, old, new in changed
+                      if _is_free(k) and k not in said_otherwise)
+    notes = [f"resuming with other values than the state was saved with (a --max-steps or --max-train-epochs "
+             f"run counts): {shown}; allowed: they take effect from here"] if shown else []
+    return errors, notes
+
+
+def other_changes(saved: dict | None, current: dict, *, saved_base: str | None = None,
+                  current_base: str | None = None) -> str | None:
+    """One line naming every changed field that is neither refused nor free (the learning rate, the
+    seed, augmentation, ...), old -> new, and what the run does with them; None when there is none."""
+    changed = [(k, a, b) for k, a, b in changed_fields(saved, current, saved_base=saved_base,
+                                                       current_base=current_base)
+               if k not in FIXED_ON_RESUME and not _is_free(k)]
+    if not changed:
+        return None
+    shown = ", ".join(f"{k} {_shown(a)} -> {_shown(b)}" for k, a, b in changed)
+    lr = " (a new learning rate too: the restored schedule goes on from the new base value)" \
+        if any(k in LEARNING_RATES for k, _, _ in changed) else ""
+    return (f"the config changed since this state was saved: {shown}; they take effect from here{lr}, so the "
+            "resumed run will not match an uninterrupted one")
+
+
+# ---- the state's place against this run's schedule -------------------------------------------------
+
+def _with_training(cfg, **changes):
+    out = copy.copy(cfg)
+    out.training = dataclasses.replace(cfg.training, **changes)
+    return out
+
+
+def state_run_epochs(cfg, scan, world: int, info: dict) -> int:
+    """The epochs the state's own run planned (its config's max_train_epochs / max_train_steps, as that
+    run had them after --max-steps / --max-train-epochs); this config's when the state kept none."""
+    from loratui.core.plan import compute_schedule
+
+    training = (info.get("config") or {}).get("training") if isinstance(info.get("config"), dict) else None
+    if isinstance(training, dict) and (training.get("max_train_epochs") or training.get("max_train_steps")):
+        planned = _with_training(cfg, max_train_epochs=training.get("max_train_epochs"),
+                                 max_train_steps=training.get("max_train_steps"))
+        try:
+            return compute_schedule(planned, scan, world).epochs
+        except (LoratuiError, TypeError, ValueError):
+            pass
+    return compute_schedule(cfg, scan, world).epochs
+
+
+def _batch_problem(cfg, scan, world: int, schedule, info: dict, state: str, lora: str,
+                   saved_base: str | None, current_base: str | None, current: dict) -> str | None:
+    """A state's place is (epoch, batch): with another number of batches an epoch it points at other
+    images. The saved count (state.json's "data", or worked out from the saved train_batch_size)
+    against this run's, the fields that made the difference named."""
+    from loratui.core.plan import compute_schedule
+
+    saved = info.get("config") if isinstance(info.get("config"), dict) else None
+    data = info.get("data") if isinstance(info.get("data"), dict) else {}
+    old_batches, old_world = data.get("batches_per_epoch"), data.get("num_processes")
+    if not isinstance(old_batches, int) and saved is not None:
+        old_size = _flatten(saved).get("training.train_batch_size")
+        if isinstance(old_size, int) and old_size >= 1 and old_size != cfg.training.train_batch_size:
+            try:
+                old_batches = compute_schedule(_with_training(cfg, train_batch_size=old_size), scan,
+                                               world).batches_per_epoch
+            except LoratuiError:
+                old_batches = None
+    if not isinstance(old_world, int):
+        old_world = world
+    if not isinstance(old_batches, int) or (old_batches, old_world) == (schedule.batches_per_epoch, world):
+        return None
+    changed = [(k, a, b) for k, a, b in changed_fields(saved, current, saved_base=saved_base,
+                                                       current_base=current_base)
+               if k in BATCH_FIELDS or k.startswith(tuple(f for f in BATCH_FIELDS if f.endswith(".")))]
+    reasons = [f"{k} was {_shown(a)} and is {_shown(b)} now" for k, a, b in changed]
+    if old_world != world:
+        reasons.append(f"it was saved by {old_world} process(es) and this run has {world}")
+    if not reasons:
+        reasons.append("the images or the folders' repeat counts changed")
+    back = ", ".join(f"{k} = {_shown(a)}" for k, a, _ in changed)
+    fix = f"set {back} again" if back else "resume with the same images and number of processes"
+    return (f"--resume {state}: {'; '.join(reasons)}, so an epoch has {schedule.batches_per_epoch} batch(es) "
+            f"here and had {old_batches} then: the state's place (epoch {info.get('epoch')}, batch "
+            f"{info.get('batches_done')}) would point at other images: {fix}, or start a new "
+            f"run without --resume (network_weights = \"{lora}\" starts it from the trained LoRA)")
+
+
+def position_problem(cfg, scan, world: int, schedule, info: dict, *, state: str, max_steps: int | None = None,
+                     saved_base: str | None = None, current_base: str | None = None) -> str | None:
+    """Why the state's (step, epoch, batches_done) cannot continue under ``schedule``, or None."""
+    from loratui.core.config import config_to_dict
+
+    lora = str(Path(state) / "lora.safetensors")
+    current = config_to_dict(cfg)
+    problem = _batch_problem(cfg, scan, world, schedule, info, state, lora, saved_base, current_base, current)
+    if problem:
+        return problem
+    step, epoch, done = info.get("step"), info.get("epoch"), info.get("batches_done")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (step, epoch, done)):
+        return None  # read_state_info / the preflight name a damaged field
+    where = Path(state) / "state.json"
+    total = schedule.total_steps
+    if step > total:
+        return (f"--resume {state}: the state is at step {step:,}, past the {total:,} steps this config plans: "
+                "nothing to continue (--extend-epochs N trains N more epochs; a state from another dataset or "
+                "config does not fit)")
+    per_process = schedule.batches_per_process
+    if epoch < 1 or step < 0 or not 0 <= done <= per_process:  # an epoch save's state has all its batches done
+        return (f"--resume {state}: {where} says {done} batch(es) done in epoch {epoch}, and an epoch here has "
+                f"{per_process} (per process): the file is damaged or from another dataset; resume from another "
+                "state, or start a new run")
+    saved_accum = _flatten(info.get("config") or {}).get("training.gradient_accumulation_steps")
+    accum = cfg.training.gradient_accumulation_steps
+    if saved_accum in (None, accum):
+        expected = (epoch - 1) * schedule.steps_per_epoch + math.ceil(done / accum)
+        if step != expected:
+            return (f"--resume {state}: {where} says step {step:,} in epoch {epoch} after {done} batch(es), but "
+                    f"with {schedule.steps_per_epoch} steps an epoch that place is step {expected:,}: the file is "
+                    "damaged or from another dataset; resume from another state, or start a new run")
+    if step == total:
+        more = (f"; --max-steps is the run's total, not steps more (--max-steps {total + schedule.steps_per_epoch} "
+                f"trains {schedule.steps_per_epoch} more)" if max_steps is not None else "")
+        return (f"--resume {state}: nothing to train: the state is at step {step:,} of {total:,}; "
+                f"--extend-epochs N trains N more epochs{more}")
+    return None
+
+
+def check_resume(cfg, scan, folder: str | os.PathLike, *, world: int = 1, extend_epochs: int | None = None,
+                 max_steps: int | None = None) -> dict:
+    """Every check a resume can make before a model loads; raises LoratuiError (one line) on the first
+    problem. ``cfg`` has the run's limits already (--max-steps, --max-train-epochs); with
+    ``extend_epochs`` its max_train_epochs is set to the extended total. Returns what the run needs:
+    {"state": Path, "note": recovery note or None, "info": state.json, "notes": [...], "changes": line
+    or None, "saved_base": str or None, "run_epochs": the epochs the state's run planned (extending)}."""
+    from loratui.core.config import config_to_dict
+    from loratui.core.plan import compute_schedule
+
+    missing = missing_state_message(folder, cfg)
+    if missing:
+        raise LoratuiError(missing)
+    state, note = find_resume_state(folder)
+    info = read_state_info(state)
+    current = config_to_dict(cfg)
+    current_base = str(Path(cfg.config_dir or Path.cwd()).absolute())
+    saved = info.get("config") if isinstance(info.get("config"), dict) else None
+    saved_base = saved_project_dir(saved, current, current_base, info.get("config_dir")) if saved else None
+    extending = ("training.max_train_epochs", "training.max_train_steps") if extend_epochs is not None else ()
+    errors, notes = resume_conflicts(saved, current, state=str(state), lora=str(Path(state) / "lora.safetensors"),
+                                     saved_base=saved_base, current_base=current_base, said_otherwise=extending)
+    if errors:
+        raise LoratuiError(errors[0])
+    run_epochs = None
+    if extend_epochs is not None:
+        run_epochs = state_run_epochs(cfg, scan, world, info)
+        done = int(info.get("epoch", 1)) - 1  # the epoch a state holds is the one in progress
+        cfg.training.max_train_epochs = max(run_epochs, done) + extend_epochs
+        cfg.training.max_train_steps = None
+        current = config_to_dict(cfg)
+    schedule = compute_schedule(cfg, scan, world)
+    problem = position_problem(cfg, scan, world, schedule, info, state=str(state), max_steps=max_steps,
+                               saved_base=saved_base, current_base=current_base)
+    if problem:
+        raise LoratuiError(problem)
+    return {"state": state, "note": note, "info": info, "notes": notes, "saved_base": saved_base,
+            "run_epochs": run_epochs,
+            "changes": other_changes(saved, current, saved_base=saved_base, current_base=current_base)}
