@@ -284,7 +284,7 @@ class TrainScreen(Screen):
 
     def _start_warnings(self, config) -> list[str]:
         """What a new run would cost: the last run's files it overwrites, Settings changes it ignores."""
-        from loratui.core.runs import previous_outputs_text
+        from loratui.core.runs import previous_outputs
 
         lines = []
         unsaved = self.app.unsaved_settings()
@@ -295,9 +295,16 @@ class TrainScreen(Screen):
             command = self.service.command(config)
         except (LoratuiError, OSError):
             return lines  # the dialog says what is wrong with the config
-        older = previous_outputs_text(command.output_dir, command.name)
-        if older:
-            lines.append(f"overwrites {older}: to keep them, change saving.output_name on Settings first")
+        older = previous_outputs(command.output_dir, command.name)
+        final = [path for path in older if path.name == f"{command.name}.safetensors"]
+        rest = [path for path in older if path not in final]
+        if final:
+            lines.append(f"overwrites the last run's {final[0].name} in {command.output_dir} when it completes: to keep "
+                         "it, promote a checkpoint or change saving.output_name on Settings first")
+        if rest:
+            more = f" and {len(rest) - 2} more" if len(rest) > 2 else ""
+            lines.append(f"moves the last run's {', '.join(path.name for path in rest[:2])}{more} into "
+                         f"{command.name}-kept-<time>/ (nothing is deleted)")
         return lines
 
     def _start(self, command) -> None:
