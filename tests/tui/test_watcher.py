@@ -45,3 +45,38 @@ def test_an_outside_write_is_delivered_under_a_relative_root(tmp_path, monkeypat
         stop.set()
         worker.join(5)
     assert Path("img/a.txt") in got
+
+
+def test_a_concept_folder_renamed_outside_is_delivered_as_the_root(tmp_path):
+    """hunt9: `mv 3_a 5_a` while the app was open left the table on the old names for minutes."""
+    (tmp_path / "3_a").mkdir()
+    (tmp_path / "3_a" / "x.txt").write_text("a\n")
+    stop, got, seen = threading.Event(), [], threading.Event()
+
+    def deliver(paths):
+        got.extend(paths)
+        if tmp_path in paths:
+            seen.set()
+
+    worker = threading.Thread(target=watch_captions, args=(tmp_path, ".txt", stop, deliver), daemon=True)
+    worker.start()
+    try:
+        names = ["3_a", "5_a"]
+        for i in range(40):  # the watcher starts in its thread: rename until it reports
+            (tmp_path / names[i % 2]).rename(tmp_path / names[(i + 1) % 2])
+            if seen.wait(0.25):
+                break
+    finally:
+        stop.set()
+        worker.join(5)
+    assert tmp_path in got
+
+
+def test_what_lists_images_and_what_does_not(tmp_path):
+    from loratui.tui.services.watcher import _lists_images
+
+    assert _lists_images(tmp_path, str(tmp_path / "10_a"))               # a concept folder
+    assert _lists_images(tmp_path, str(tmp_path / "10_a" / "new.png"))   # an image
+    assert not _lists_images(tmp_path, str(tmp_path / "10_a" / "x.txt"))  # a caption: delivered itself
+    assert not _lists_images(tmp_path, str(tmp_path / "10_a" / ".x.txt.abc.tmp"))  # our atomic write
+    assert not _lists_images(tmp_path, str(tmp_path / ".loratui" / "undo"))

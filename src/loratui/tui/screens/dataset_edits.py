@@ -134,7 +134,12 @@ class DatasetEdits:
         self.update_status()
 
     def outside_changes(self, paths: list[Path]) -> None:
-        """Caption files changed on disk (watchfiles): reload them, unless an edit is pending there."""
+        """Caption files changed on disk (watchfiles): reload them, unless an edit is pending there.
+        The train folder itself among them: folders or images changed: the images are listed again."""
+        if any(Path(path) == Path(self.store.root) for path in paths):
+            paths = [path for path in paths if Path(path) != Path(self.store.root)]
+            if not self.pending_edits() and not getattr(self, "busy_text", None):
+                self.call_after_refresh(self.action_rescan)  # a typed edit is kept: F5 when it is saved
         ours, read = [], {}
         for path in paths:
             row = self.store.by_caption.get(path)
