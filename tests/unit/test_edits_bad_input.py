@@ -437,3 +437,12 @@ def test_a_full_disk_part_way_names_the_file_and_the_count_exits_1_and_undo_puts
     monkeypatch.setattr(journal, "atomic_write_text", real_text)
     assert run("tags", "undo", root, "--yes").exit_code == 0
     assert {p: p.read_bytes() for p in root.rglob("*.txt")} == before
+
+
+def test_an_entry_walked_by_another_instance_a_moment_ago_is_named_not_an_os_error(tmp_path):
+    from pathlib import Path
+
+    from loratui.core.captions.journal import load_entry
+
+    with pytest.raises(LoratuiError, match="just undone or redone by another loratui"):
+        load_entry(Path(tmp_path) / "000008.json")

@@ -121,6 +121,9 @@ def load_entry(entry: Path) -> dict:
         if not isinstance(record.get("files"), list):
             raise ValueError("no file list")
         return record
+    except FileNotFoundError:  # another loratui (or `tags undo`) walked it a moment ago
+        raise LoratuiError(f"{entry.name}: that change was just undone or redone by another loratui (or `loratui "
+                           "tags undo`); nothing done here: press it again for the next one") from None
     except (OSError, ValueError, AttributeError) as exc:
         raise LoratuiError(f"{entry}: unreadable undo journal ({exc}): delete it to undo older edits") from None
 

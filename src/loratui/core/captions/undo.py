@@ -162,7 +162,7 @@ def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bo
         raise LoratuiError(f"{path}: cannot {'restore' if verb == 'undo' else 'rewrite'} it "
                            f"({exc.strerror or exc}); {len(result.restored)} file(s) were {verb}ne before it: "
                            f"fix the problem and run the {verb} again") from None
-    plan.entry.unlink()
+    plan.entry.unlink(missing_ok=True)  # another instance walking the same entry at once: the same bytes
     return result
 
 
