@@ -279,3 +279,21 @@ def test_the_last_balance_is_kept_only_while_its_folders_hold_the_new_names(tmp_
     assert last_balance(tmp_path) is None
     forget_balance(tmp_path)
     assert last_balance(tmp_path) is None and not (tmp_path / ".loratui" / "balance.json").exists()
+
+
+def test_the_scan_names_a_caption_temp_file_a_killed_write_left(tmp_path):
+    """hunt9: kill -9 during a bulk write left .x.txt.abcd1234.tmp files that nothing ever mentioned."""
+    import os
+    import time
+
+    folder = concept(tmp_path, "10_a", 1)
+    old = folder / ".0.txt.ab12cd34.tmp"
+    young = folder / ".0.txt.zz99yy88.tmp"
+    other = folder / ".notes.md.ab12cd34.tmp"
+    for path in (old, young, other):
+        path.write_text("a, b\n")
+    os.utime(old, (time.time() - 600, time.time() - 600))
+    os.utime(other, (time.time() - 600, time.time() - 600))
+    found = [p for p in scan_dataset(tmp_path).problems if p.kind == "leftover_temp_file"]
+    assert [p.path.name for p in found] == [old.name] and found[0].severity == "info"
+    assert "delete it" in found[0].message

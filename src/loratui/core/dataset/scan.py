@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -237,9 +238,15 @@ def _list_folder(
     caption_names: set[str] = set()
     other_images: dict[str, str] = {}
     cap_lower = caption_ext.lower()
+    leftover = _leftover_pattern(caption_ext)
     for entry in _listdir(path):
         name = entry.name
         if name.startswith("."):
+            if leftover.match(name) and _older_than(entry, LEFTOVER_AGE_S):
+                problems.append(Problem(
+                    "leftover_temp_file", Path(entry.path),
+                    f"{path.name}/{name}: a caption write killed part-way left this temporary file (the caption "
+                    "itself is whole, old or new): delete it", "info"))
             continue
         ext = os.path.splitext(name)[1]
         lower = ext.lower()
@@ -284,6 +291,25 @@ def _list_folder(
         elif name.lower().endswith(cap_lower):
             caption_names.add(name)
     return _Folder(path, repeats, tokens, is_reg, images, caption_names, other_images)
+
+
+LEFTOVER_AGE_S = 60.0  # a temporary file younger than this may be a write going on right now
+
+
+def _leftover_pattern(caption_ext: str):
+    """``.NAME.txt.XXXXXXXX.tmp``: what core.fsutil's atomic write of a caption names its temp file."""
+    from loratui.core.fsutil import atomic_temp_pattern
+
+    return atomic_temp_pattern(rf".+{re.escape(caption_ext)}")
+
+
+def _older_than(entry: os.DirEntry, seconds: float) -> bool:
+    import time
+
+    try:
+        return time.time() - entry.stat(follow_symlinks=False).st_mtime > seconds
+    except OSError:
+        return False
 
 
 def _broken_link(entry: os.DirEntry) -> str | None:
