@@ -268,3 +268,16 @@ def test_changed_fields_count_paths_from_the_project_folder():
     other = {**moved, "dataset": {"train_data_dir": "/mnt/p6/img2"}, "training": {"seed": 2}}
     line = other_changes(saved, other, saved_base=base, current_base="/mnt/p6")
     assert 'dataset.train_data_dir "/data/p2/img" -> "/mnt/p6/img2"' in line and "training.seed 1 -> 2" in line
+
+
+def test_an_event_after_the_last_epoch_says_the_last_epoch_not_the_next():
+    """hunt9: a final save that failed on a full disk wrote "epoch": 3 for a 2-epoch run."""
+    from types import SimpleNamespace
+
+    from loratui.engine.run import Run
+
+    run = SimpleNamespace(trainer=SimpleNamespace(epoch=3, data=SimpleNamespace(epochs=2)))
+    assert Run._epoch_now(run) == 2
+    run.trainer.epoch = 1
+    assert Run._epoch_now(run) == 1
+    assert Run._epoch_now(SimpleNamespace(trainer=None)) == 0

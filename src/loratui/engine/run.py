@@ -579,7 +579,7 @@ class Run:
         except KeyboardInterrupt:
             # a signal while loading (nothing trained yet), or a second Ctrl-C: stop without saving
             tr = self.trainer
-            self.emit("finished", reason="stopped", step=tr.step if tr else 0, epoch=tr.epoch if tr else 0,
+            self.emit("finished", reason="stopped", step=tr.step if tr else 0, epoch=self._epoch_now(),
                       output=None, elapsed_s=round(time.perf_counter() - started, 1))
             self.say("stopped (nothing saved)")
             return 130  # interrupted: `train && upload` must not go on
@@ -588,7 +588,7 @@ class Run:
             message = f"out of GPU memory {'while loading / caching' if not self.trainer else f'at step {step + 1}'}"
             hint = _oom_hint(self.cfg, getattr(getattr(self, "base", None), "family", None), self.config_path)
             self.emit("error", message=message, hint=hint, kind="oom")
-            self.emit("finished", reason="error", step=step, epoch=self.trainer.epoch if self.trainer else 0,
+            self.emit("finished", reason="error", step=step, epoch=self._epoch_now(),
                       output=None, elapsed_s=round(time.perf_counter() - started, 1))
             if self.is_main:
                 print(f"error: {message}\nhint: {hint}", file=sys.stderr, flush=True)
@@ -596,7 +596,7 @@ class Run:
         except Exception as exc:
             full = self._disk_full(exc)
             if full:
-                step, epoch = (self.trainer.step, self.trainer.epoch) if self.trainer else (0, 0)
+                step, epoch = (self.trainer.step, self._epoch_now()) if self.trainer else (0, 0)
                 self.emit("error", message=full, kind="disk_full", hint="free some space or use another output_dir")
                 self.emit("finished", reason="error", step=step, epoch=epoch, output=None,
                           elapsed_s=round(time.perf_counter() - started, 1))
@@ -613,7 +613,7 @@ class Run:
             self.emit("error", message=f"{type(exc).__name__}: {exc}", kind="crash",
                       hint="this is a bug in loratui or a broken input file; the traceback is on stderr")
             self.emit("finished", reason="error", step=self.trainer.step if self.trainer else 0,
-                      epoch=self.trainer.epoch if self.trainer else 0, output=None,
+                      epoch=self._epoch_now(), output=None,
                       elapsed_s=round(time.perf_counter() - started, 1))
             traceback.print_exc()
             return 1
@@ -966,9 +966,18 @@ class Run:
             self.warn(f"the {self.world} processes ended with different LoRA weights "
                       f"(checksums {low.item():.6g} .. {high.item():.6g}): please report this")
 
+    def _epoch_now(self) -> int:
+        """The trainer's epoch for an event, at most the planned ones (after the last epoch the
+        trainer counts the next: a final save that failed said epoch 3 of a 2-epoch run)."""
+        tr = self.trainer
+        if tr is None:
+            return 0
+        data = getattr(tr, "data", None)
+        return min(tr.epoch, data.epochs) if data is not None else tr.epoch
+
     def _fail(self, tr, kind: str, message: str, hint: str, started: float) -> int:
         self.emit("error", message=message, hint=hint, kind=kind)
-        self.emit("finished", reason="error", step=tr.step, epoch=tr.epoch, output=None,
+        self.emit("finished", reason="error", step=tr.step, epoch=self._epoch_now(), output=None,
                   elapsed_s=round(time.perf_counter() - started, 1))
         if self.is_main:
             print(f"error: {message}\nhint: {hint}", file=sys.stderr, flush=True)
