@@ -47,9 +47,9 @@ def test_the_run_summary_reads_only_the_last_run(tmp_path, capsys):
     output = tmp_path / "model"
     output.mkdir()
     events = [{"event": "run_started"}, {"event": "step", "step": 1, "avg_loss": 9.0},
-              {"event": "step", "step": 2, "avg_loss": 8.0}, {"event": "finished"},
+              {"event": "step", "step": 2, "avg_loss": 8.0}, {"event": "finished", "step": 2},
               {"event": "run_started"}, {"event": "step", "step": 1, "avg_loss": 2.0},
-              {"event": "step", "step": 2, "avg_loss": 1.0}, {"event": "finished"}]
+              {"event": "step", "step": 2, "avg_loss": 1.0}, {"event": "finished", "step": 2}]
     (output / "shapes_demo.events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
     demo._show_run(output)
     out = capsys.readouterr().out

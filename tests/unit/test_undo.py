@@ -164,7 +164,7 @@ def test_write_error_is_one_line_and_undoable(tmp_path, monkeypatch):
         return real_write(path, data, **kw)
 
     monkeypatch.setattr(edit_journal, "atomic_write_bytes", full_disk)
-    with pytest.raises(LoratuiError, match="cannot write \\(No space left on device\\); 2 file\\(s\\) were written"):
+    with pytest.raises(LoratuiError, match="cannot write \\(No space left on device\\); 2 of 7 file\\(s\\) were written"):
         apply_plan(plan, root)
     monkeypatch.setattr(edit_journal, "atomic_write_bytes", real_write)
     assert history(root)[0][2] == 2

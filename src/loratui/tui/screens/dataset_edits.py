@@ -138,7 +138,13 @@ class DatasetEdits:
         The train folder itself among them: folders or images changed: the images are listed again."""
         if any(Path(path) == Path(self.store.root) for path in paths):
             paths = [path for path in paths if Path(path) != Path(self.store.root)]
-            if not self.pending_edits() and not getattr(self, "busy_text", None):
+            from loratui.tui.widgets.tag_editor import TagEditor
+
+            typing = self.query_one(TagEditor).has_pending_edit()  # a rescan would reload the editor over it
+            if typing or self.pending_edits() or getattr(self, "busy_text", None):
+                self.app.notify("images or folders changed on disk: F5 lists them again (after your edit)",
+                                timeout=8)
+            else:
                 self.call_after_refresh(self.action_rescan)  # a typed edit is kept: F5 when it is saved
         ours, read = [], {}
         for path in paths:
