@@ -10,7 +10,7 @@ from pathlib import Path
 from loratui.engine.outputs import begun_after_state, move_last_run_aside
 
 
-def test_a_fresh_run_moves_states_and_intermediate_saves_but_not_the_final_nor_network_weights(tmp_path):
+def test_a_fresh_run_moves_states_and_intermediate_saves_but_not_the_final(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     for name in ("x.safetensors", "x-000001.safetensors", "x-step00000010.safetensors", "x-000002.safetensors",
@@ -19,16 +19,18 @@ def test_a_fresh_run_moves_states_and_intermediate_saves_but_not_the_final_nor_n
     for name in ("x-state", "x-000001-state", "x-state.tmp", "x-kept-step00000005-state", "x-000002-state"):
         (out / name).mkdir()
         (out / name / "state.json").write_text("{}")
-    weights = [out / "x-000002-state" / "lora.safetensors", out / "x-000002.safetensors"]  # network_weights
-    folder, moved = move_last_run_aside(out, "x", keep_in_place=weights)
+    aside = move_last_run_aside(out, "x")
+    folder, moved = aside.folder, aside.moved
     assert folder is not None and folder.parent == out and folder.name.startswith("x-kept-")
-    assert sorted(p.name for p in moved) == ["x-000001-state", "x-000001.safetensors", "x-state", "x-state.tmp",
+    assert sorted(p.name for p in moved) == ["x-000001-state", "x-000001.safetensors", "x-000002-state",
+                                             "x-000002.safetensors", "x-state", "x-state.tmp",
                                              "x-step00000010.safetensors"]
     assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in moved)
     left = sorted(p.name for p in out.iterdir() if p != folder)
-    assert left == ["other.safetensors", "x-000002-state", "x-000002.safetensors", "x-kept-step00000005-state",
-                    "x-kept-step00000005.safetensors", "x.events.jsonl", "x.safetensors"]
-    assert move_last_run_aside(out, "x", keep_in_place=weights) == (None, [])  # nothing of a last run left to move
+    assert left == ["other.safetensors", "x-kept-step00000005-state", "x-kept-step00000005.safetensors",
+                    "x.events.jsonl", "x.safetensors"]
+    assert aside.weights is None
+    assert move_last_run_aside(out, "x").folder is None  # nothing of a last run left to move
 
 
 def test_a_resume_appends_to_its_runs_history_not_to_a_later_runs(tmp_path):

@@ -13,7 +13,7 @@ from loratui.commands.help_text import exit_codes, shell_arg
 @exit_codes((0, "finished or stopped"), (1, "training error: NaN loss, out of memory, a full disk"),
             (2, "bad input"), (130, "interrupted before anything was saved"))
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--resume", "resume", metavar="STATE_DIR", type=click.Path(file_okay=False),
+@click.option("--resume", "resume", metavar="STATE_DIR", type=click.Path(),  # a file: our own one-line error
               help="Continue from a saved training state (OUTPUT_DIR/NAME-state).")
 @click.option("--save-state", is_flag=True, help="Also save the full training state with every save and at the end.")
 @click.option("--events", "events", metavar="PATH", help="Write the event stream here instead of OUTPUT_DIR/NAME.events.jsonl (which becomes a link to it, so "
@@ -61,13 +61,20 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
                                         output_dir=resolve_path(cfg, cfg.saving.output_dir))
         if problem:
             raise LoratuiError(problem)
-    if resume:
+    if resume is not None:
+        import os
+
         from loratui.core.config import resume_state_problem
         from loratui.core.errors import LoratuiError
-        from loratui.engine.resume_check import missing_state_message
+        from loratui.engine.resume_check import resume_path_problem
 
-        # a truncated optimizer.pt fails now, not after the model loads; a missing state says why there is none
-        problem = missing_state_message(resume, cfg) or resume_state_problem(resume)
+        if not resume.strip():
+            raise LoratuiError("--resume: an empty path: give a state folder (OUTPUT_DIR/NAME-state)")
+        # no state folder at all (., a file, a missing one) says what one is and lists them
+        problem = resume_path_problem(resume, cfg)
+        if os.path.basename(os.path.normpath(resume)) in ("", "."):  # `--resume .` inside a state folder
+            resume = os.path.abspath(resume)
+        problem = problem or resume_state_problem(resume)  # a truncated optimizer.pt: now, not after loading
         if problem:
             raise LoratuiError(problem)
         _resume_preflight(cfg, resume, max_steps=max_steps, max_epochs=max_epochs, extend_epochs=extend_epochs)

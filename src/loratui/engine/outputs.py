@@ -4,7 +4,9 @@
   NAME-step00000500.safetensors and their -state folders) into NAME-kept-<time>/: a state belongs to its
   own run (resuming it later would continue that run over this one's files), and an old epoch save
   beside this run's reads as this run's (save_last_n_epochs would count it too). Its final
-  NAME.safetensors stays and is overwritten when this run completes, as in sd-scripts.
+  NAME.safetensors stays and is overwritten when this run completes, as in sd-scripts. A config
+  whose network_weights is one of these files starts from it all the same, and loses none: it moves
+  along (a copy is kept when it is NAME.safetensors) and the run loads it from the kept folder.
 - A resume keeps aside every output newer than its state before writing it anew: past the state's
   step (a branch resumed from NAME-000001-state), or written by a session that started after the
   state was saved (another run on the same output_name). The final LoRA is copied to
@@ -200,33 +202,72 @@ def carry_history(standard: Path, target: Path) -> bool:
     return True
 
 
-def move_last_run_aside(output_dir: Path, name: str, *, keep_in_place: list[Path] = ()) -> tuple[Path | None,
-                                                                                                     list[Path]]:
+@dataclass
+class LastRunAside:
+    """What ``move_last_run_aside`` did: the kept folder, the paths moved into it, and where this run
+    reads network_weights from when the last run's files held them (None: where the config says)."""
+
+    folder: Path | None
+    moved: list[Path]
+    weights: Path | None = None
+    weights_was: str = ""  # "final" (a copy kept) or "moved" (went with what held it)
+
+
+def _copy_into(source: Path, folder: Path) -> Path:
+    """A copy of ``source`` in ``folder`` under its own name, written whole or not at all."""
+    target = folder / source.name
+    tmp = target.with_name(f".{target.name}.tmp")
+    with open(source, "rb") as src, open(tmp, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+        dst.flush()
+        os.fsync(dst.fileno())
+    os.replace(tmp, target)
+    return target
+
+
+def move_last_run_aside(output_dir: Path, name: str, *, starting_weights: str | os.PathLike | None = None
+                        ) -> LastRunAside:
     """A fresh run: the last run's states and intermediate saves (and complete half-saved states) go into
-    a new NAME-kept-<time of the newest>/ (the module docstring). Paths in ``keep_in_place`` (what the
-    config reads: network_weights) and what holds them stay. Returns (the folder, what moved there)."""
+    a new NAME-kept-<time of the newest>/ (the module docstring).
+
+    ``starting_weights`` (network_weights) is never written over nor pruned: inside what moves (a state
+    folder, an epoch save) it goes along, and when it is NAME.safetensors, which this run overwrites
+    at its end, a copy goes into the kept folder. The run then loads it from there (``weights``)."""
     from loratui.core.runs import previous_outputs
 
+    output_dir = Path(output_dir)
     final = output_dir / f"{name}.safetensors"
-    keep = [Path(p).absolute() for p in keep_in_place if p]
     half = re.compile(rf"{re.escape(name)}(?:-\d{{6}}|-step\d+)?-state\.(?:tmp|old)")
     try:
         extra = [output_dir / e for e in os.listdir(output_dir) if half.fullmatch(e)]
     except OSError:
         extra = []
-    moving = [p for p in [*previous_outputs(output_dir, name), *extra] if p != final
-              and not any(k == p.absolute() or p.absolute() in k.parents for k in keep)]
-    if not moving:
-        return None, []
-    newest = max((os.path.getmtime(p) for p in moving if os.path.lexists(p)), default=time.time())
+    moving = [p for p in [*previous_outputs(output_dir, name), *extra] if p != final]
+    weights = Path(os.path.realpath(starting_weights)) if starting_weights else None
+    copy_final = weights is not None and final.is_file() and Path(os.path.realpath(final)) == weights
+    if not moving and not copy_final:
+        return LastRunAside(None, [])
+    everything = [*moving, final] if copy_final else moving
+    newest = max((os.path.getmtime(p) for p in everything if os.path.lexists(p)), default=time.time())
     stem = f"{name}-kept-{time.strftime('%Y%m%d-%H%M%S', time.localtime(newest))}"
     folder = output_dir / _free(output_dir, stem, ("",))
     folder.mkdir()
-    moved = []
+    aside = LastRunAside(folder, [])
+    if copy_final:  # before anything moves: this run overwrites the original when it completes
+        aside.weights, aside.weights_was = _copy_into(final, folder), "final"
     for path in sorted(moving):
+        real = Path(os.path.realpath(path))
+        holds = weights is not None and (weights == real or real in weights.parents)
         try:
             os.replace(path, folder / path.name)
-            moved.append(path)
-        except OSError:
+        except OSError as exc:
+            if holds:  # left in place, this run would write over it: stop before anything loads
+                raise LoratuiError(f"network.network_weights {starting_weights} is the last run's {path.name}, "
+                                   f"which this run writes over, and it could not be moved to {folder} "
+                                   f"({exc.strerror or exc}): copy it elsewhere and point network_weights "
+                                   "there") from None
             continue
-    return folder, moved
+        aside.moved.append(path)
+        if holds:
+            aside.weights, aside.weights_was = folder / path.name / weights.relative_to(real), "moved"
+    return aside

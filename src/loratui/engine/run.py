@@ -18,6 +18,7 @@ writes files and events.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -262,6 +263,8 @@ class Run:
         self._output_checked = 0.0
         self._remaking = False
         self._remake_failed = False
+        self.weights_from: Path | None = None  # where network_weights is read from, when moved aside
+        self.writing: tuple | None = None  # (path, its size: a function, what) of the save under way
 
     # ---- output helpers -------------------------------------------------------------------------
 
@@ -425,7 +428,10 @@ class Run:
         self.last_save = (tr.step, path)
         self.check_output()  # a save into a deleted folder fails: make it again first (and say so)
         if self.is_main:
-            save_lora(path, self.network, self.metadata(tr, final=kind == "final"), self.cfg.saving.save_precision)
+            meta = self.metadata(tr, final=kind == "final")
+            self.writing = (path, lambda: self._lora_bytes(meta), "the LoRA")  # named if the disk is full
+            save_lora(path, self.network, meta, self.cfg.saving.save_precision)
+            self.writing = None
             self.emit("checkpoint_saved", path=str(path), kind=kind, step=tr.step,
                       epoch=min(tr.epoch, tr.data.epochs))
             self.say(f"saved {path}")
@@ -473,12 +479,14 @@ class Run:
         if not self.is_main:
             return
         self.check_output()
+        self.writing = (folder, lambda: self._state_bytes(tr), "the training state")  # named if the disk is full
         save_state(folder, network=self.network, optimizer=tr.optimizer, scheduler=tr.scheduler, scaler=tr.scaler,
                    generator=tr.generator, step=tr.step, epoch=tr.epoch, batches_done=tr.batches_done,
                    losses=tr.losses, config_digest=config_digest(self.cfg),
                    data_state=tr.data.state_dict() if hasattr(tr.data, "state_dict") else None, rank_rngs=rank_rngs,
                    config=config_to_dict(self.cfg),
                    extra=self._state_extra(tr))
+        self.writing = None
         self.emit("checkpoint_saved", path=str(folder), kind="state", step=tr.step, epoch=min(tr.epoch, tr.data.epochs))
         self.say(f"saved training state {folder} (resume with --resume {folder})")
 
@@ -625,13 +633,33 @@ class Run:
             self.lock.release()
 
     def _disk_full(self, exc: BaseException) -> str | None:
-        """One line for a full disk during a save (torch / safetensors / OSError forms), else None."""
-        from loratui.core.diskspace import checkpoint_bytes, disk_full_message
+        """One line for a full disk (torch / safetensors / OSError forms), else None: during a save it
+        names the file or state folder being written and what that holds (its tensors)."""
+        from loratui.core.diskspace import disk_full_message, is_disk_full
 
-        network = getattr(self, "network", None)
-        params = sum(p.numel() for p in network.parameters()) if network is not None else 0
-        needed = checkpoint_bytes(params, with_state=self.save_state_flag) if params else None
-        return disk_full_message(exc, self.output_dir, needed)
+        path, size, what = self.writing or (self.output_dir, None, "the save")
+        try:
+            needed = size() if size is not None and is_disk_full(exc) else None  # only once it failed
+        except Exception:  # the error handler's helper: no figure rather than another error
+            needed = None
+        return disk_full_message(exc, path, needed, what)
+
+    def _lora_bytes(self, meta: dict) -> int:
+        """The LoRA file's size as save_lora writes it (less its two hashes): serialised again in memory,
+        which is done only after a save failed."""
+        from safetensors.torch import save
+
+        from loratui.engine.network import SAVE_DTYPES
+
+        dtype = SAVE_DTYPES.get(self.cfg.saving.save_precision, torch.float16)
+        return len(save({k: v.contiguous() for k, v in self.network.kohya_state_dict(dtype).items()}, metadata=meta))
+
+    def _state_bytes(self, tr) -> int:
+        """A state folder's size: the fp32 LoRA and the optimizer's tensors (the rest is a few KB)."""
+        from loratui.core.diskspace import tensors_bytes
+
+        optimizer = [v for s in tr.optimizer.state.values() for v in s.values() if isinstance(v, torch.Tensor)]
+        return tensors_bytes(self.network.parameters(), itemsize=4) + tensors_bytes(optimizer)
 
     def _keep_newer_outputs(self, step: int) -> bool:
         """Resuming writes NAME.safetensors, NAME-state and the saves past the state's step anew: what the
@@ -671,16 +699,28 @@ class Run:
 
     def _move_last_run_aside(self) -> None:
         """A fresh run: the last run's states and intermediate saves go into NAME-kept-<time>/ (see
-        engine/outputs.py); its final LoRA is overwritten when this one completes. Said either way."""
+        engine/outputs.py); its final LoRA is overwritten when this one completes. Said either way.
+        network_weights among them goes along (a copy when it is the final): this run loads it there."""
         from loratui.core.config import resolve_path
         from loratui.engine.outputs import move_last_run_aside
 
-        weights = self.cfg.network.network_weights
-        folder, moved = move_last_run_aside(self.output_dir, self.name,
-                                            keep_in_place=[resolve_path(self.cfg, weights)] if weights else [])
+        weights = (self.cfg.network.network_weights or "").strip()
+        weights = resolve_path(self.cfg, weights) if weights else None
+        aside = move_last_run_aside(self.output_dir, self.name, starting_weights=weights)
+        folder, moved = aside.folder, aside.moved
         final = self.output_dir / f"{self.name}.safetensors"
         overwrite = (f"its {final.name} is overwritten when this one completes (another saving.output_name "
                      "keeps it)") if final.exists() else ""
+        if aside.weights is not None:
+            self.weights_from = aside.weights
+            if aside.weights_was == "final":
+                self.warn(f"network.network_weights {weights} is the last run's final LoRA, which this run "
+                          f"overwrites when it completes: a copy is kept as {aside.weights}, and this run starts "
+                          "from it")
+            else:
+                self.warn(f"network.network_weights {weights} was among the last run's files, which this run "
+                          f"writes over: it moved with them to {aside.weights}, and this run starts from it there "
+                          "(point network_weights there for later runs)")
         if moved:
             names = ", ".join(p.name for p in moved[:3]) + (f" and {len(moved) - 3} more" if len(moved) > 3 else "")
             self.warn(f"a new run named {self.name}: the last run's states and intermediate saves ({names}) moved "
@@ -820,7 +860,15 @@ class Run:
         elif cfg.training.xformers:
             base.unet.enable_xformers_memory_efficient_attention()
         torch.manual_seed(cfg.training.seed)  # the LoRA's initial weights: the same on every process
-        network = inject_lora(base, cfg.network)
+        if self.world > 1 and cfg.network.network_weights:  # the first process moved it aside (or not): all follow
+            import torch.distributed as dist
+
+            moved_to = [str(self.weights_from or "")]
+            dist.broadcast_object_list(moved_to, src=0)
+            self.weights_from = Path(moved_to[0]) if moved_to[0] else None
+        # network_weights the last run's files held is read where it was kept (engine/outputs.py)
+        network = inject_lora(base, dataclasses.replace(cfg.network, network_weights=str(self.weights_from))
+                              if self.weights_from else cfg.network)
         network.to(device=device, dtype=lora_dtype)
         self.network = network
         if self.world > 1:
