@@ -163,7 +163,8 @@ def events_target_problem(path: str | os.PathLike, output_name: str | None = Non
     With the run's ``output_name`` (and its resolved ``output_dir``), PATH must not be another run's
     history either: OUTPUT_DIR/OTHER.events.jsonl (or OTHER.events.N.jsonl), or a file whose
     ``run_started`` names another output_name. That run's history would be moved aside and
-    `loratui attach` would list this run under the other name."""
+    `loratui attach` would list this run under the other name. Nor this run's own rotated names
+    (NAME.events.N.jsonl: the run moves its earlier file onto them) or a run's NAME.control.jsonl."""
     path = Path(path)
     if path.name == "" or path.is_dir():
         return f"--events {path}: is a folder: give a file name ending in .jsonl"
@@ -183,6 +184,14 @@ def events_target_problem(path: str | os.PathLike, output_name: str | None = Non
         why = f" ({', and '.join(harm)})" if harm else ""
         return (f"--events {path}: that is an events file of the run {other!r} in {path.parent}, not of "
                 f"{output_name!r}{why}: give a new file name, or {own}")
+    if other is not None and other == output_name and path.name != f"{output_name}.events.jsonl":
+        # NAME.events.N.jsonl: the run rotates its own file onto it, and NAME.events.jsonl, which attach
+        # and the app follow, would link to the moved-aside history, not to this run
+        return (f"--events {path}: {path.name} is where the output's earlier events files are moved aside "
+                f"({output_name}.events.1.jsonl, .2, ...), so `loratui attach` and the app would not follow this "
+                f"run: {own}, or give any other .jsonl name")
+    if path.name.endswith(".control.jsonl") and _standard_owner(path, output_dir, r"\.control") is not None:
+        return f"--events {path}: that is a run's control file (its requests): give another .jsonl name, or {own}"
     try:
         with open(path, "rb") as handle:
             first = handle.readline(1 << 16)
@@ -201,11 +210,13 @@ def events_target_problem(path: str | os.PathLike, output_name: str | None = Non
     return None
 
 
-def _standard_owner(path: Path, output_dir: str | os.PathLike | None) -> str | None:
-    """OTHER when ``path`` is OUTPUT_DIR/OTHER.events.jsonl or one of its rotated OTHER.events.N.jsonl."""
+def _standard_owner(path: Path, output_dir: str | os.PathLike | None,
+                    kind: str = r"\.events(?:\.\d+)?") -> str | None:
+    """OTHER when ``path`` is OUTPUT_DIR/OTHER.events.jsonl or one of its rotated OTHER.events.N.jsonl
+    (with ``kind`` ".control": OTHER.control.jsonl)."""
     if output_dir is None:
         return None
-    match = re.fullmatch(r"(.+)\.events(?:\.\d+)?\.jsonl", path.name)
+    match = re.fullmatch(rf"(.+){kind}\.jsonl", path.name)
     if match is None:
         return None
     try:
