@@ -3,8 +3,10 @@ preflight imports it before the ML stack, and the run checks it all again.
 
 - which state folder is used (a kill during a save leaves FOLDER.tmp / FOLDER.old), and a missing one
   said with the way out (a run with save_state = false left none: network_weights = its final LoRA);
+- a path that is no state folder at all (`.`, the output folder, a file): what one is, and the ones there;
 - the config fields changed since the save, paths compared inside the project (a copied or moved
-  project is the same project): the ones the state cannot follow refuse, the others are named;
+  project is the same project): the ones the state cannot follow refuse (a learning rate to or from 0
+  too: it changes which parts train), the others are named;
 - the state's place against this run's schedule: a batch count that changed (train_batch_size, the
   images), a place no run reaches (batches_done past the epoch, a step that does not fit its epoch),
   a step past the plan and a state with nothing left to train all refuse, before anything is written;
@@ -113,9 +115,12 @@ def missing_state_message(folder: str | os.PathLike, cfg) -> str | None:
     stem = folder.name.removesuffix("-state")
     final = next((p for p in (folder.with_name(f"{stem}.safetensors"), output_dir / f"{name}.safetensors")
                   if p.is_file()), None)
+    own = Path(os.path.abspath(folder)) == Path(os.path.abspath(output_dir / f"{name}-state"))
+    if final is not None and final.parent != folder.parent and not own and _state_folders(cfg):
+        final = None  # a mistyped path, with states there: list them rather than tell of a run that saved none
     line = f"--resume: {folder} does not exist"
     if final is None:
-        line += " (pass the NAME-state folder from the output_dir)"
+        line += f": pass a NAME-state folder; {states_listed(cfg)}"
     else:
         shown = _config_relative(cfg, final)
         line += (f": the run that wrote {final.name} saved no state (save_state = false; a state is saved when a run "
@@ -126,6 +131,63 @@ def missing_state_message(folder: str | os.PathLike, cfg) -> str | None:
     if kept:
         line += f"; an earlier run's {folder.name} was moved to {kept[-1]} when a newer run started"
     return line
+
+
+STATE_FOLDER = ("a state folder is OUTPUT_DIR/NAME-state (or NAME-000004-state, NAME-step00000500-state) "
+                "holding state.json, lora.safetensors, optimizer.pt and rng.pt")
+
+
+def _state_folders(cfg) -> list[Path]:
+    """The state folders in the config's output_dir and in the kept folders there, newest first."""
+    from loratui.core.config import resolve_path
+
+    output_dir = Path(resolve_path(cfg, cfg.saving.output_dir)) if cfg.saving.output_dir else Path.cwd()
+    try:
+        found = [p for p in (*output_dir.glob("*-state"), *output_dir.glob("*-kept-*/*-state"))
+                 if (p / "state.json").is_file()]
+        return sorted(found, key=lambda p: (p / "state.json").stat().st_mtime, reverse=True)
+    except OSError:
+        return []
+
+
+def states_listed(cfg, shown: int = 3) -> str:
+    """"the state folders in out: out/x-state, ..." (``_state_folders``), or that there is none and
+    when a run saves one."""
+    from loratui.core.config import resolve_path
+
+    found = _state_folders(cfg)
+    output_dir = Path(resolve_path(cfg, cfg.saving.output_dir)) if cfg.saving.output_dir else Path.cwd()
+    if not found:
+        return (f"{_cwd_relative(output_dir)} holds no state folder (a run saves one when stopped, at the end of a "
+                "--max-steps run, or with --save-state)")
+    names = ", ".join(_cwd_relative(p) for p in found[:shown])
+    more = f" and {len(found) - shown} more" if len(found) > shown else ""
+    return f"the state folders in {_cwd_relative(output_dir)}: {names}{more}"
+
+
+def _cwd_relative(path: Path) -> str:
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path.absolute())
+
+
+def resume_path_problem(folder: str | os.PathLike, cfg) -> str | None:
+    """``--resume PATH`` that is no state folder at all (``.``, the output folder, a file, a path that
+    does not exist): one line naming PATH, what a state folder is and the ones there are. None when
+    PATH (or a complete half-saved copy, see ``find_resume_state``) has a state.json: the other checks
+    say what is wrong with it."""
+    given = str(folder)
+    path = Path(os.path.abspath(os.path.expanduser(given)))
+    shown = given if Path(given).name not in ("", "..") or given == str(path) else f"{given} ({path})"
+    if path.name and not any(os.path.lexists(path.with_name(path.name + s)) for s in ("", ".tmp", ".old")):
+        return missing_state_message(Path(given), cfg)
+    if path.name and ((path / "state.json").is_file()
+                      or any(complete_state(path.with_name(path.name + s)) for s in (".tmp", ".old"))):
+        return None
+    what = ("is a file, not a loratui state folder" if path.exists() and not path.is_dir()
+            else "is not a loratui state folder (no state.json)")
+    return f"--resume: {shown} {what}: {STATE_FOLDER}; {states_listed(cfg)}"
 
 
 def _config_relative(cfg, path: Path) -> str:
@@ -237,6 +299,40 @@ def resume_conflicts(saved: dict | None, current: dict, *, state: str, lora: str
     notes = [f"resuming with other values than the state was saved with (a --max-steps or --max-train-epochs "
              f"run counts): {shown}; allowed: they take effect from here"] if shown else []
     return errors, notes
+
+
+def _trained_parts(flat: dict) -> dict[str, tuple[str, bool]]:
+    """{part: (its learning-rate field, whether it trains)}: a learning rate of 0 freezes a part (no
+    optimizer parameter group); unet_lr / text_encoder_lr unset take learning_rate."""
+    parts = {}
+    for part, key, off in (("U-Net", "optimizer.unet_lr", "network.network_train_text_encoder_only"),
+                           ("text encoder", "optimizer.text_encoder_lr", "network.network_train_unet_only")):
+        lr = flat.get(key)
+        lr = flat.get("optimizer.learning_rate") if lr is None else lr
+        if not flat.get(off) and isinstance(lr, (int, float)) and not isinstance(lr, bool):
+            parts[part] = (key, lr != 0)
+    return parts
+
+
+def trained_parts_problem(saved: dict | None, current: dict, *, state: str, lora: str) -> str | None:
+    """A learning rate set to or from 0 since the save changes which parts train, so the saved optimizer
+    state (one parameter group a part) does not fit: said here, before a model loads (load_state
+    would refuse it only then). Names the field, old -> new, and the two ways out."""
+    if saved is None:
+        return None
+    old, new = _flatten(saved), _flatten(current)
+    before, now = _trained_parts(old), _trained_parts(new)
+    for part in (p for p in before if p in now and before[p][1] != now[p][1]):
+        key = before[part][0]
+        field = key if old.get(key) != new.get(key) else "optimizer.learning_rate"
+        was, then = old.get(field), new.get(field)
+        change = (f"trains the {part} LoRA, which was frozen" if now[part][1] else
+                  f"freezes the {part} LoRA, which trained")
+        back = f"set {field} back to {_shown(was)}" if was is not None else f"remove {field} again (it was unset)"
+        return (f"--resume {state}: {field} {_shown(was)} -> {_shown(then)} since the state was saved {change} "
+                f"then, so the saved optimizer state does not fit this run's: {back}, or start a new run without "
+                f"--resume (network_weights = \"{lora}\" starts it from the trained LoRA)")
+    return None
 
 
 def other_changes(saved: dict | None, current: dict, *, saved_base: str | None = None,
@@ -367,10 +463,10 @@ def check_resume(cfg, scan, folder: str | os.PathLike, *, world: int = 1, extend
     from loratui.core.config import config_to_dict
     from loratui.core.plan import compute_schedule
 
-    missing = missing_state_message(folder, cfg)
-    if missing:
-        raise LoratuiError(missing)
-    state, note = find_resume_state(folder)
+    problem = resume_path_problem(folder, cfg)
+    if problem:
+        raise LoratuiError(problem)
+    state, note = find_resume_state(folder if Path(folder).name else os.path.abspath(folder))  # `.`
     info = read_state_info(state)
     current = config_to_dict(cfg)
     current_base = str(Path(cfg.config_dir or Path.cwd()).absolute())
@@ -379,8 +475,10 @@ def check_resume(cfg, scan, folder: str | os.PathLike, *, world: int = 1, extend
     extending = ("training.max_train_epochs", "training.max_train_steps") if extend_epochs is not None else ()
     errors, notes = resume_conflicts(saved, current, state=str(state), lora=str(Path(state) / "lora.safetensors"),
                                      saved_base=saved_base, current_base=current_base, said_otherwise=extending)
-    if errors:
-        raise LoratuiError(errors[0])
+    errors.append(trained_parts_problem(saved, current, state=str(state),
+                                        lora=str(Path(state) / "lora.safetensors")))
+    if any(errors):
+        raise LoratuiError(next(e for e in errors if e))
     run_epochs = None
     if extend_epochs is not None:
         run_epochs = state_run_epochs(cfg, scan, world, info)
