@@ -65,13 +65,17 @@ def _gb(n: float) -> str:
         return f"{n / 1e9:.1f} GB"
     if n >= 1e6:
         return f"{n / 1e6:.0f} MB"
-    return f"{n / 1e3:.0f} KB"
+    if n >= 1e3:
+        return f"{n / 1e3:.0f} KB"
+    return f"{n:.0f} bytes"
 
 
 def disk_full_message(exc: BaseException, folder: str | os.PathLike | None, needed_bytes: int | None = None,
                       what: str = "the save") -> str | None:
-    """``no space left on DEVICE (mounted at M) for FOLDER: F free, about N needed: ...`` when ``exc``
-    is a full disk, else None. ``needed_bytes``: what the failed write needed, when the caller knows."""
+    """``no space left on DEVICE (mounted at M) writing PATH: F free, WHAT needs about N; ...`` when
+    ``exc`` is a full disk, else None. ``folder``: the file or folder being written (the output folder
+    when the caller does not know which); ``needed_bytes``: what that write holds, when the caller
+    knows it (no figure otherwise: a guess would mislead)."""
     if not is_disk_full(exc):
         return None
     if folder is None:
@@ -90,8 +94,15 @@ def disk_full_message(exc: BaseException, folder: str | os.PathLike | None, need
 
 def checkpoint_bytes(trainable_params: int, *, save_bytes_per_param: int = 2, with_state: bool = False) -> int:
     """About what a LoRA save needs on disk: its weights in the save precision; with the training
-    state also the fp32 LoRA copy and AdamW's two fp32 moments (sd-scripts' layout is the same)."""
+    state also the fp32 LoRA copy and AdamW's two fp32 moments (sd-scripts' layout is the same).
+    Headers and metadata add a few KB, left out: no made-up figure (a tiny LoRA read "needs 1 MB")."""
     size = trainable_params * save_bytes_per_param
     if with_state:
         size += trainable_params * 4 * 3
-    return size + 1_000_000  # headers, metadata, json
+    return size
+
+
+def tensors_bytes(tensors, *, itemsize: int | None = None) -> int:
+    """The bytes these tensors' data take (each its own element size, or ``itemsize``): what a save of
+    them writes, less a few KB of headers. Duck-typed (numel, element_size): core imports no torch."""
+    return sum(t.numel() * (itemsize or t.element_size()) for t in tensors)
