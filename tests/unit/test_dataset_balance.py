@@ -251,7 +251,7 @@ def test_a_swap_parks_under_names_that_end_in_the_destination(tmp_path, monkeypa
     names = _recording_renames(monkeypatch)
     apply_renames(plan)
     parked = [n for n in names if n.startswith(".loratui-balance-")]
-    assert len(parked) == 2 and {n.rsplit("-", 1)[1] for n in parked} == {"2_a", "4_a"}
+    assert len(parked) == 1 and parked[0].rsplit("-", 1)[1] in {"2_a", "4_a"}  # one folder of the cycle parks
     assert len(list((tmp_path / "4_a").iterdir())) == 2 and len(list((tmp_path / "2_a").iterdir())) == 4
 
 

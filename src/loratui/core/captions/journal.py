@@ -245,9 +245,11 @@ def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str =
         _trim_journal_or_keep(path, record(written))
         if not written:
             raise LoratuiError(f"{edit.path}: cannot write ({exc.strerror or exc}); nothing was written") from None
-        raise PartialWriteError(f"{edit.path}: cannot write ({exc.strerror or exc}); {len(written):,} of "
-                                f"{len(todo):,} file(s) were written before it (`loratui tags undo "
-                                f"{shell_arg(dataset)}` puts them back)") from None
+        partial = PartialWriteError(f"{edit.path}: cannot write ({exc.strerror or exc}); {len(written):,} of "
+                                    f"{len(todo):,} file(s) were written before it (`loratui tags undo "
+                                    f"{shell_arg(dataset)}` puts them back)")
+        partial.written = list(result.written)  # the app reads these back: they changed on disk
+        raise partial from None
     if len(written) != len(todo):  # the journal keeps only what was written, so undo touches nothing else
         result.journal = path if _trim_journal_or_keep(path, record(written)) else None
     _prune(existing, 1)

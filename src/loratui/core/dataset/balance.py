@@ -7,6 +7,7 @@ anything moves; applying is separate and refuses to clobber anything.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,61 +106,84 @@ def plan_conflicts(plan: list[Rename]) -> list[str]:
     return problems
 
 
-def _direct_order(plan: list[Rename]) -> list[Rename] | None:
-    """The renames in an order where each destination is free when its turn comes (a rename onto a
-    folder the plan moves away waits for that move), or None when the plan has a cycle (a swap)."""
-    pending = list(plan)
-    sources = {r.source for r in plan}
-    done: list[Rename] = []
-    while pending:
-        moved = {r.source for r in done}
-        ready = [r for r in pending if r.dest not in sources or r.dest in moved]
-        if not ready:
-            return None
-        done += ready
-        pending = [r for r in pending if r not in ready]
-    return done
-
-
 def apply_renames(plan: list[Rename]) -> None:
     """Rename folders; all or nothing. Raises LoratuiError before touching anything if it would clobber.
 
-    Each folder goes straight to its new name when the order allows (the usual balance: no folder
-    ever has a hidden name, so a kill between two renames leaves every concept visible and trained).
-    Only a cycle (``2_a -> 4_a`` with ``4_a -> 2_a``) parks folders under temporary names that end in
-    their destination; the scan names any such folder left by a killed balance, with the command
-    that finishes it.
+    Each folder goes straight to its new name when the order allows (a chain ``2_a -> 4_a -> 8_a``
+    moves ``4_a`` first), so a kill between two renames leaves every concept visible and trained.
+    Only a cycle (a swap ``2_a -> 4_a`` with ``4_a -> 2_a``) parks one folder of it under a temporary
+    name that ends in its destination, for the moment the others take its name; the scan names such
+    a folder left by a killed balance, with the command that finishes it. A SIGTERM or SIGHUP that
+    would end the process mid-way waits for the renames (milliseconds) to finish.
     """
     conflicts = plan_conflicts(plan)
     if conflicts:
         raise LoratuiError(conflicts[0])
     # Each entry records where a folder sits now, so a failure can move it back to its source.
     moved: list[tuple[Path, Path]] = []  # (source, current location)
-    try:
-        ordered = _direct_order(plan)
-        if ordered is not None:
-            for rename in ordered:
-                if os.path.lexists(rename.dest):
-                    raise LoratuiError(f"{rename.dest} appeared while renaming; nothing was overwritten")
-                os.rename(rename.source, rename.dest)
-                moved.append((rename.source, rename.dest))
-            return
-        staged = []
-        for index, rename in enumerate(plan):
-            temp = rename.source.with_name(temp_name(os.getpid(), index, rename.dest.name))
+    with _deadly_signals_held():
+        try:
+            _rename_in_order(plan, moved)
+        except BaseException:
+            _roll_back(moved)
+            raise
+
+
+def _rename_in_order(plan: list[Rename], moved: list[tuple[Path, Path]]) -> None:
+    at = {i: rename.source for i, rename in enumerate(plan)}  # where each folder is now
+    slot: dict[int, int] = {}  # its entry in ``moved``
+    pending = list(at)
+    while pending:
+        occupied = {at[i] for i in pending}
+        ready = [i for i in pending if plan[i].dest not in occupied]
+        if not ready:  # only cycles left: park one folder, so the one waiting for its name can go
+            i = pending[0]
+            temp = at[i].with_name(temp_name(os.getpid(), i, plan[i].dest.name))
             if os.path.lexists(temp):
                 raise LoratuiError(f"temporary name {temp} is in use; remove it and retry")
-            os.rename(rename.source, temp)
-            moved.append((rename.source, temp))
-            staged.append((len(moved) - 1, temp, rename))
-        for slot, temp, rename in staged:
-            if os.path.lexists(rename.dest):
-                raise LoratuiError(f"{rename.dest} appeared while renaming; nothing was overwritten")
-            os.rename(temp, rename.dest)
-            moved[slot] = (rename.source, rename.dest)
-    except BaseException:
-        _roll_back(moved)
-        raise
+            _move(plan[i].source, at[i], temp, moved, slot, i)
+            at[i] = temp
+            continue
+        for i in ready:
+            if os.path.lexists(plan[i].dest):
+                raise LoratuiError(f"{plan[i].dest} appeared while renaming; nothing was overwritten")
+            _move(plan[i].source, at[i], plan[i].dest, moved, slot, i)
+            at[i] = plan[i].dest
+        pending = [i for i in pending if i not in ready]
+
+
+def _move(source: Path, current: Path, dest: Path, moved: list[tuple[Path, Path]], slot: dict[int, int],
+          index: int) -> None:
+    os.rename(current, dest)
+    if index in slot:
+        moved[slot[index]] = (source, dest)
+    else:
+        slot[index] = len(moved)
+        moved.append((source, dest))
+
+
+@contextmanager
+def _deadly_signals_held():
+    """SIGTERM and SIGHUP (an SSH link dropping), where nothing handles them, would end the process
+    between two renames: they wait until the renames (or their roll-back) are done, then act. A
+    handler someone installed (the app's, KeyboardInterrupt's) is left alone."""
+    import signal
+    import threading
+
+    held: dict[int, object] = {}
+    caught: list[int] = []
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            sig = getattr(signal, name, None)
+            if sig is not None and signal.getsignal(sig) == signal.SIG_DFL:
+                held[sig] = signal.signal(sig, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        for sig, handler in held.items():
+            signal.signal(sig, handler)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 def _roll_back(moved: list[tuple[Path, Path]]) -> None:
@@ -185,40 +209,73 @@ def _roll_back(moved: list[tuple[Path, Path]]) -> None:
 LAST_BALANCE = Path(".loratui") / "balance.json"
 
 
-def record_balance(train_dir: str | os.PathLike, plan: list[Rename], after_entry: str | None) -> None:
+def record_balance(train_dir: str | os.PathLike, plan: list[Rename], after_entry: str | None) -> bool:
     """Remember a balance just applied (``after_entry``: the newest caption-journal entry then), so
     the app's ctrl+z can rename the folders back after a restart, and after `loratui dataset balance`.
-    Best effort: a file that cannot be written leaves the folders renamed, as they are."""
+    Each folder's inode is kept too: a swap (``2_a <-> 4_a``) swapped back by hand has the same names,
+    but not the same folders under them. Best effort: a file that cannot be written leaves the folders
+    renamed, as they are (False)."""
     import json
 
     from loratui.core.fsutil import atomic_write_text
 
     root = Path(train_dir)
     data = {"after_entry": after_entry,
-            "renames": [[r.source.name, r.dest.name, r.old_repeats, r.new_repeats, r.images] for r in plan]}
+            "renames": [[r.source.name, r.dest.name, r.old_repeats, r.new_repeats, r.images, _inode(r.dest)]
+                        for r in plan]}
     try:
         (root / LAST_BALANCE).parent.mkdir(exist_ok=True)
         atomic_write_text(root / LAST_BALANCE, json.dumps(data))
     except OSError:
-        pass
+        return False
+    return True
+
+
+def _inode(path: Path) -> list[int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return [found.st_dev, found.st_ino]
 
 
 def last_balance(train_dir: str | os.PathLike) -> tuple[list[Rename], str | None] | None:
-    """The recorded balance, while its folders still hold their new names (and the old ones are free);
-    else None."""
+    """The recorded balance, while its folders still hold their new names (and the old names the
+    plan does not reuse are free); else None. Read fresh each time: `loratui dataset balance` in
+    another shell may have written it a moment ago."""
     import json
 
     root = Path(train_dir)
     try:
         data = json.loads((root / LAST_BALANCE).read_text(encoding="utf-8"))
-        plan = [Rename(root / src, root / dest, int(old), int(new), int(images))
-                for src, dest, old, new, images in data["renames"]]
+        plan, inodes = [], []
+        for src, dest, old, new, images, *inode in data["renames"]:
+            plan.append(Rename(root / src, root / dest, int(old), int(new), int(images)))
+            inodes.append(inode[0] if inode else None)  # older records have none
         after = data.get("after_entry")
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    if not plan or not all(r.dest.is_dir() and not os.path.lexists(r.source) for r in plan):
+    if not balance_still_applied(plan):
         return None
+    if any(known is not None and _inode(r.dest) != list(known) for r, known in zip(plan, inodes)):
+        return None  # other folders under those names now (a swap undone by hand)
     return plan, after if isinstance(after, str) else None
+
+
+def balance_still_applied(plan: list[Rename]) -> bool:
+    """Each folder of ``plan`` holds its new name and each old name no other folder took is free: a
+    chain (``2_a -> 4_a -> 8_a``) or a swap reuses old names, so those are not asked to be free."""
+    dests = {r.dest for r in plan}
+    return bool(plan) and all(r.dest.is_dir() for r in plan) and \
+        not any(os.path.lexists(r.source) for r in plan if r.source not in dests)
+
+
+def undo_balance(plan: list[Rename]) -> list[Rename]:
+    """Rename the folders of an applied balance back (all or nothing, as ``apply_renames``: a chain
+    in a safe order, a swap through one parked folder); returns the renames done."""
+    back = [Rename(r.dest, r.source, r.new_repeats, r.old_repeats, r.images) for r in plan]
+    apply_renames(back)
+    return back
 
 
 def forget_balance(train_dir: str | os.PathLike) -> None:

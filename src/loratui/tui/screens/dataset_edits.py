@@ -12,7 +12,7 @@ from pathlib import Path
 
 from textual.binding import Binding
 
-from loratui.core.errors import ConflictError, LoratuiError
+from loratui.core.errors import ConflictError, LoratuiError, PartialWriteError
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.services.dataset_store import ImageRow
 from loratui.tui.services.work import run_in_thread
@@ -201,8 +201,9 @@ class DatasetEdits:
     def action_undo(self) -> None:
         from loratui.core.captions import undo_last
 
-        if self._balance_is_last():
-            self._undo_balance()
+        balance = self._last_balance()
+        if balance is not None:
+            self._undo_balance(balance[0])
             return
         self._undo_redo(undo_last, "undid", "undoing the last change…")
 
@@ -255,33 +256,35 @@ class DatasetEdits:
         """Folders were renamed: ctrl+z renames them back while no caption change came after."""
         from loratui.core.dataset import record_balance
 
-        self._balance = (list(plan), self.newest_journal_entry())
-        record_balance(self.store.root, *self._balance)  # ctrl+z still renames them back after a restart
+        done = (list(plan), self.newest_journal_entry())
+        # on disk, so ctrl+z still renames them back after a restart; kept here only when that failed
+        self._unrecorded_balance = None if record_balance(self.store.root, *done) else done
         names = ", ".join(f"{r.source.name} -> {r.dest.name}" for r in plan)
         self.app.notify(f"renamed {names}: ctrl+z renames them back", timeout=10)
 
-    def _balance_is_last(self) -> bool:
-        if not hasattr(self, "_balance"):  # the first ctrl+z of this session: a balance recorded on disk
-            from loratui.core.dataset import last_balance  # (the app's before a restart, or the CLI's)
+    def _last_balance(self):
+        """The balance ctrl+z would rename back, read now: the record on disk is this app's, one from
+        before a restart, or one `loratui dataset balance` wrote in another shell while the app ran."""
+        from loratui.core.dataset import balance_still_applied, last_balance
 
-            self._balance = last_balance(self.store.root)
-        done = getattr(self, "_balance", None)
-        return done is not None and self.newest_journal_entry() == done[1]
+        found = last_balance(self.store.root)
+        if found is None:
+            kept = getattr(self, "_unrecorded_balance", None)
+            found = kept if kept is not None and balance_still_applied(kept[0]) else None
+        if found is None or self.newest_journal_entry() != found[1]:
+            return None  # a caption change came after it: ctrl+z undoes that first
+        return found
 
-    def _undo_balance(self) -> None:
+    def _undo_balance(self, plan) -> None:
         from loratui.core.captions import follow_folder_renames
-        from loratui.core.dataset import Rename, apply_renames
+        from loratui.core.dataset import forget_balance, undo_balance
 
-        plan, _ = self._balance
-        back = [Rename(r.dest, r.source, r.new_repeats, r.old_repeats, r.images) for r in plan]
         try:
-            apply_renames(back)  # all or nothing
+            back = undo_balance(plan)  # all or nothing; a swap parks one folder for a moment
         except (LoratuiError, OSError) as exc:
             self.app.notify(f"balance not undone: {exc}", severity="error", timeout=10)
             return
-        self._balance = None
-        from loratui.core.dataset import forget_balance
-
+        self._unrecorded_balance = None
         forget_balance(self.store.root)
         try:
             follow_folder_renames((r.source, r.dest) for r in back)
@@ -419,12 +422,33 @@ class DatasetEdits:
         """Apply a plan in a worker (journal, atomic writes, fsync: seconds for thousands of files)
         and read the written captions back there too; the status line says it is writing."""
         def work():
-            written, entry = self.store.apply_entry(plan, plan.description)
+            try:
+                written, entry = self.store.apply_entry(plan, plan.description)
+            except PartialWriteError as exc:
+                # some captions changed on disk before the failure (a full disk): read them back here
+                # too, or the table and editor would go on showing their old text
+                landed = [Path(p) for p in getattr(exc, "written", None) or [e.path for e in plan.edits]]
+                return exc, landed, self.store.reread(landed), self.store.check_captions(landed)
             return written, self.store.reread(written), self.store.check_captions(written), entry
 
+        def finished(out) -> None:
+            self.end_busy()
+            if isinstance(out[0], PartialWriteError):
+                self._partly_written(what, *out)
+            else:
+                done(*out)
+
         self.start_busy(f"writing {len(plan.edits):,} caption(s)…")
-        run_in_thread(self, work, done=lambda out: (self.end_busy(), done(*out)), what=what,
+        run_in_thread(self, work, done=finished, what=what,
                       failed=lambda exc: (self.end_busy(), self._write_failed(what, exc)))
+
+    def _partly_written(self, what: str, exc, written: list[Path], fresh: dict, checks: dict) -> None:
+        """A write that stopped part-way: the captions written are shown as they are now, and the
+        message says how many landed and how to take them back."""
+        exact = getattr(exc, "written", None) is not None
+        self.reread(written, mark="saved" if exact else "", fresh=fresh, checks=checks)
+        undo = f"; ctrl+z undoes the {len(written):,} written" if exact and written else ""
+        self.app.notify(f"{what}: stopped part-way: {exc}{undo}", severity="error", timeout=15)
 
     def start_busy(self, text: str) -> None:
         """A write, undo or redo runs in a worker (seconds for thousands of captions): the status line
