@@ -25,7 +25,10 @@ def make_dataset(root: Path, n: int = 5) -> Path:
         (folder / f"{i}.png").write_bytes(b"x")
         (folder / f"{i}.txt").write_text(f"alice, tag_{i}, white_background\n", encoding="utf-8")
     (folder / "1.txt").write_bytes(b"\xef\xbb\xbfalice, solo_x\r\nsecond line\r\n")
-    (folder / "nocap.png").write_bytes(b"x")
+    # a readable image (8x8 PNG): `tags add` makes no caption for one sd-scripts cannot load (B34)
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(folder / "nocap.png")
     return root / "img"
 
 

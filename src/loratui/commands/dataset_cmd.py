@@ -32,6 +32,33 @@ def _only_concept(result, concept_dir: Path):
                    problems=[p for p in result.problems if inside(p.path)])
 
 
+def token_limit_options(func):
+    """--max-token-length and --config: the caption token limit the long-caption check uses
+    (`dataset scan` and `tags check` alike). Without either, 225: the most sd-scripts reads."""
+    import functools
+
+    @click.option("--max-token-length", "max_token_length", type=click.Choice(["75", "150", "225"]), default=None,
+                  help="The training's max_token_length: captions over it are named as cut off (default: "
+                       "--config's, else 225, the most sd-scripts reads).")
+    @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), metavar="CONFIG",
+                  help="A loratui config: its training.max_token_length is the caption token limit.")
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+    return wrapper
+
+
+def token_limit(max_token_length: str | None, config_path: Path | None) -> int | None:
+    """The caption token limit the options ask for (None: no config known, the check's default)."""
+    if max_token_length is not None:
+        return int(max_token_length)
+    if config_path is None:
+        return None
+    from loratui.core.config import load_config
+
+    return int(load_config(config_path).training.max_token_length)  # a bad config: its one-line error
+
+
 def _interactive() -> bool:
     """Can we ask a question? (A pipe or a script must pass --yes.)"""
     import sys
@@ -62,18 +89,21 @@ def dataset() -> None:
 @click.option("--caption-extension", default=".txt", show_default=True, help="Extension of caption files.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every problem listed).")
 @click.option("--all", "show_all", is_flag=True, help=f"List every problem, not only {SHOWN_PER_KIND} per kind.")
-def scan(directory: Path, reg: Path | None, caption_extension: str, as_json: bool, show_all: bool) -> None:
+@token_limit_options
+def scan(directory: Path, reg: Path | None, caption_extension: str, as_json: bool, show_all: bool,
+         max_token_length: str | None, config_path: Path | None) -> None:
     """Summarise each concept folder and list dataset problems, the way sd-scripts will see them."""
     from loratui.core.dataset import caption_extension_option, scan_dataset
 
     from loratui.core.errors import LoratuiError
 
+    max_tokens = token_limit(max_token_length, config_path)
     location = _locate(directory)
     if reg is not None and reg.is_dir() and os.path.realpath(reg) == os.path.realpath(location.train_dir):
         raise LoratuiError(f"--reg {reg}: is the training images folder too: regularisation images need a folder "
                            "of their own (e.g. reg/ beside img/)")
     result = scan_dataset(location.train_dir, reg if reg is not None else location.reg_dir,
-                          caption_extension_option(caption_extension))
+                          caption_extension_option(caption_extension), max_tokens=max_tokens)
     if location.concept:
         result = _only_concept(result, location.images_dir)
     if as_json:

@@ -127,6 +127,39 @@ def _context(directory: Path, caption_extension: str, separator: str, tags_csv: 
     return captions, EditContext(tag_frequency(captions), categories)
 
 
+SHOWN_UNREADABLE = 5
+
+
+def _unreadable_images(new_files: set[Path], images_dir: Path, caption_extension: str,
+                       recursive: bool) -> tuple[set[Path], str]:
+    """Of the caption files a plan would create, those whose image sd-scripts cannot load (0 bytes, a
+    corrupt or cut header: it fails on such an image when training), and a one-line note naming the
+    images: a caption for them would only hide the problem. Only those images are probed, by their
+    headers (the scan's check), so a captioned dataset of thousands costs nothing more."""
+    from loratui.core.captions import caption_path, find_caption_images
+    from loratui.core.dataset import caption_extension_option, unreadable_reason
+
+    ext = caption_extension_option(caption_extension)
+    readable: set[Path] = set()
+    broken: dict[Path, list[Path]] = {}
+    for image in find_caption_images(images_dir, recursive):
+        path = caption_path(image, ext)
+        if path in new_files and path not in readable:
+            if unreadable_reason(image) is None:
+                readable.add(path)  # a.png + a.jpg share a.txt: one image sd-scripts reads is enough
+            else:
+                broken.setdefault(path, []).append(image)
+    left_out = {path for path in broken if path not in readable}
+    skipped = [image for path in sorted(left_out) for image in broken[path]]
+    if not skipped:
+        return set(), ""
+    names = ", ".join(_rel(image, images_dir) for image in skipped[:SHOWN_UNREADABLE])
+    more = f" and {len(skipped) - SHOWN_UNREADABLE} more" if len(skipped) > SHOWN_UNREADABLE else ""
+    return left_out, (f"skipped {len(skipped)} unreadable image(s), no caption file made for them: {names}{more} "
+                      f"(sd-scripts cannot load them; `loratui dataset scan {shell_arg(images_dir)}` says why: fix or "
+                      "remove them)")
+
+
 def _need_tags_csv(ops, tags_csv: Path | None) -> list[str]:
     """Categories other than rating come from the tagger's CSV: without it removing one would do
     nothing (refused). Sorting by category works on the rating tags alone (they are known without
@@ -200,6 +233,13 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
     predicate = parse_where(where)
     captions, ctx = _context(location.images_dir, caption_extension, separator, tags_csv, recursive)
     plan = plan_edits(captions, ops, where=predicate, ctx=ctx, description=description)
+    new_files = {edit.path for edit in plan.edits if edit.new_file}
+    if new_files:  # planned again without the images sd-scripts cannot load, if there are any
+        left_out, unreadable = _unreadable_images(new_files, location.images_dir, caption_extension, recursive)
+        if left_out:
+            notes.append(unreadable)
+            captions = [c for c in captions if c.path not in left_out]
+            plan = plan_edits(captions, ops, where=predicate, ctx=ctx, description=description)
     check_written_tags(plan, separator)
 
     def record_recipe() -> None:  # only once the user went ahead (or asked for a dry run)
@@ -498,6 +538,9 @@ def apply(directory, recipe, where, **kw):
               description=f"recipe {recipe.name}: {loaded.describe()}", **kw)
 
 
+from loratui.commands.dataset_cmd import token_limit_options  # noqa: E402  (click imports only)
+
+
 @tags.command("check")
 @exit_codes((0, "no errors (warnings are fine)"), (1, "at least one error (a 0-byte or non-UTF-8 caption)"),
             (2, "bad input: no such folder, no images"), (130, "interrupted"))
@@ -507,16 +550,18 @@ def apply(directory, recipe, where, **kw):
 @click.option("--json", "as_json", is_flag=True, help="Print {captions, issues: {file: [messages]}, problems, "
                                                        "errors, warnings, infos} as JSON.")
 @click.option("--all", "show_all", is_flag=True, help="List every problem, not only 5 per kind.")
-def check(directory, caption_extension, recursive, as_json, show_all):
+@token_limit_options
+def check(directory, caption_extension, recursive, as_json, show_all, max_token_length, config_path):
     """List the caption problems sd-scripts will meet: the same problems, levels and words as
     `loratui dataset scan` (a 0-byte or non-UTF-8 caption stops sd-scripts: an error; several lines,
     a BOM, a blank first line, a missing caption: warnings).
     """
-    from loratui.commands.dataset_cmd import print_problems
+    from loratui.commands.dataset_cmd import print_problems, token_limit
     from loratui.core.captions import caption_path, find_caption_images
     from loratui.core.dataset import caption_extension_option, caption_problems, missing_caption_problem
     from loratui.core.dataset import parse_subset_name
 
+    max_tokens = token_limit(max_token_length, config_path)
     location = _locate(directory)
     root = location.train_dir
     ext = caption_extension_option(caption_extension)
@@ -528,7 +573,7 @@ def check(directory, caption_extension, recursive, as_json, show_all):
             continue
         seen.add(path)
         if path.is_file() or os.path.lexists(path):  # a folder, a broken or looping link: named as unreadable
-            problems += caption_problems(path)
+            problems += caption_problems(path, max_tokens=max_tokens)
         else:
             parsed = parse_subset_name(image.parent.name)
             problems.append(missing_caption_problem(image, parsed[1] if parsed and parsed[0] >= 1 else ""))

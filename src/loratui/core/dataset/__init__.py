@@ -10,13 +10,16 @@ core subpackage. Import from here, not from the modules.
 from __future__ import annotations
 
 from loratui.core.dataset.balance import (
-    Rename, apply_renames, balance_plan, balance_target, forget_balance, last_balance, plan_conflicts, record_balance,
+    Rename, apply_renames, balance_plan, balance_still_applied, balance_target, forget_balance, last_balance,
+    plan_conflicts, record_balance, undo_balance,
 )
 from loratui.core.dataset.images import IMAGE_EXTENSIONS, is_image, iter_images, list_folder
 from loratui.core.dataset.locate import DatasetLocation, locate_dataset, train_dir_hint
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
 from loratui.core.dataset.project import InitResult, concept_folder_name, init_project
-from loratui.core.dataset.scan import MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, parse_subset_name, scan_dataset
+from loratui.core.dataset.scan import (
+    MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, parse_subset_name, scan_dataset, unreadable_reason,
+)
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset, count_line, group_by_level
 from loratui.core.dataset.caption_check import caption_problems, missing_caption_problem
 from loratui.core.dataset.caption_ext import caption_extension_option, caption_extension_problem
@@ -34,7 +37,7 @@ __all__ = [
     "Rename",
     "Severity",
     "Subset",
-    "apply_renames", "forget_balance", "last_balance", "record_balance",
+    "apply_renames", "balance_still_applied", "forget_balance", "last_balance", "record_balance", "undo_balance",
     "balance_plan",
     "balance_target",
     "caption_extension_option",
@@ -56,4 +59,5 @@ __all__ = [
     "plan_conflicts",
     "read_image_size",
     "scan_dataset",
+    "unreadable_reason",
 ]

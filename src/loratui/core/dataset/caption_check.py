@@ -13,8 +13,9 @@ reads it):
 - ``long_caption`` (warning): more CLIP tokens than sd-scripts reads. The text encoder sees 75
   tokens, or 150/225 with max_token_length; the rest is cut off silently. The count is an estimate
   without the tokenizer (words, digits and punctuation runs: CLIP's pre-split, which BPE only splits
-  further), so it errs low. The default limit is 225, the most sd-scripts can read; pass the
-  config's max_token_length for a tighter one.
+  further), so it errs low. The default limit is 225, the most sd-scripts can read; the config's
+  max_token_length (the app's config, `dataset scan` / `tags check --config` or --max-token-length)
+  gives the real one, and the message names it.
 - ``duplicate_tags`` (info): a tag listed twice, also as a case variant (CLIP lowercases captions,
   so ``LONG HAIR`` is ``long hair``) or an underscore variant (``long_hair``). Exact and case
   repeats go with ``loratui tags dedupe``; underscore ones with ``tags strip-underscores``.
@@ -152,11 +153,13 @@ def tag_problems(path: Path, line: str, max_tokens: int | None = None) -> list[P
     if len(line) > limit:  # a piece has at least one character: a shorter line cannot be over
         tokens = estimate_clip_tokens(line)
         if tokens > limit:
-            chunks = "" if limit == MAX_CLIP_TOKENS else f" (max_token_length {limit})"
+            # the limit is named with where it comes from: the config's max_token_length, or the most
+            # sd-scripts ever reads when no config is known
+            which = f"with max_token_length {limit}" if max_tokens else f"at most (max_token_length {limit})"
             problems.append(Problem(
                 "long_caption", path,
-                f"{rel(path)} is about {tokens} CLIP tokens ({len(tags)} tags), over the {limit}{chunks} sd-scripts "
-                "reads: the rest is cut off silently; remove tags", "warning"))
+                f"{rel(path)} is about {tokens} CLIP tokens ({len(tags)} tags), over the {limit} sd-scripts reads "
+                f"{which}: the rest is cut off silently; remove tags", "warning"))
     if len(tags) > 1:
         repeats = _duplicates(tags)
         if repeats:

@@ -361,13 +361,23 @@ def _gif_animated(path: Path) -> bool:
         return False
 
 
-def _size_or_error(path: Path) -> tuple[int, int, bool] | str:
-    """(width, height, animated), or why the image cannot be trained."""
+def unreadable_reason(path: str | os.PathLike) -> str | None:
+    """Why neither sd-scripts nor loratui can load the image at ``path`` (what the scan reports as
+    ``unreadable_image``: no readable header, 0 bytes, cut short or corrupt, over Pillow's hard pixel
+    limit), or None. Reads the header (and tail) only; a full decode only for a tail that looks cut.
+    An image only loratui's stricter pixel limit refuses is not unreadable: sd-scripts loads it."""
+    found = _size_or_error(Path(path), trainer_limit=False)
+    return found if isinstance(found, str) else None
+
+
+def _size_or_error(path: Path, trainer_limit: bool = True) -> tuple[int, int, bool] | str:
+    """(width, height, animated), or why the image cannot be trained (``trainer_limit``: also an
+    image over loratui's trainer's pixel limit, which sd-scripts would load)."""
     try:
         width, height, tail_ok, animated = probe_image_info(path)
     except ImageSizeError as exc:
         return str(exc)
-    if width * height > MAX_IMAGE_PIXELS:
+    if width * height > (MAX_IMAGE_PIXELS if trainer_limit else 2 * MAX_IMAGE_PIXELS):
         # loratui's trainer keeps to Pillow's warning threshold (engine.data refuses such an image);
         # Pillow itself, and so sd-scripts, only refuses images over twice that.
         size = f"{width}x{height} is {width * height / 1e6:.0f} megapixels"

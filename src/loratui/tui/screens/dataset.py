@@ -155,6 +155,7 @@ class DatasetScreen(DatasetEdits, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.store.config_path = getattr(self.app, "config_path", None)  # its max_token_length: long captions
         self.query_one("#filter-error").display = False
         self.query_one("#tag-name").display = False
         self.query_one(ImageTable).focus()
@@ -193,6 +194,7 @@ class DatasetScreen(DatasetEdits, Screen):
         self.refilter()
         self.show_current(force=True)
         self.frequencies_changed()
+        self.store.config_path = getattr(self.app, "config_path", None)  # another config may be open by now
         run_in_thread(self, self.store.read_scan, done=self._scan_read, what="scanning the dataset")
         run_in_thread(self, self.store.read_tagger, done=self._tagger_read, what="reading the tagger's tag list")
 

@@ -153,6 +153,27 @@ def config_caption_extension(config_path: Path | None) -> str:
     return ".txt"
 
 
+MAX_TOKEN_LENGTHS = (75, 150, 225)
+
+
+def config_max_token_length(config_path: Path | None) -> int | None:
+    """The config's training.max_token_length, the caption token limit sd-scripts trains with (75
+    when the config leaves it unset, the schema's and sd-scripts' default); None without a config, or
+    when it cannot be read or the value is not 75, 150 or 225 (Settings names it): the check then
+    uses the most sd-scripts reads. Read without loading the config, like the caption extension."""
+    import tomllib
+
+    if config_path is None:
+        return None
+    try:
+        data = tomllib.loads(Path(config_path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    training = data.get("training")
+    value = training.get("max_token_length", 75) if isinstance(training, dict) else 75
+    return value if type(value) is int and value in MAX_TOKEN_LENGTHS else None
+
+
 class DatasetStore:
     """The open dataset. Row objects are stable: filtering and sorting reorder references."""
 
@@ -170,6 +191,7 @@ class DatasetStore:
         self.tagger_tags: list[TagInfo] = []
         self.categories: dict[str, int] = {}
         self.problems_by_image: dict[str, list[Problem]] = {}  # the scan's problems, kept current after writes
+        self.config_path: Path | None = None  # the app's config (set by the screen): its caption token limit
 
     @property
     def root(self) -> Path:
@@ -214,7 +236,12 @@ class DatasetStore:
         return CaptionLoad({c.path: c for c in captions})
 
     def read_scan(self) -> DatasetScan:
-        return scan_dataset(self.root, self.location.reg_dir, self.caption_extension)
+        return scan_dataset(self.root, self.location.reg_dir, self.caption_extension, max_tokens=self.token_limit())
+
+    def token_limit(self) -> int | None:
+        """The long-caption check's limit: the config's max_token_length, read now (Settings may have
+        changed it); None without a config (the most sd-scripts reads)."""
+        return config_max_token_length(self.config_path)
 
     def find_tagger_csv(self) -> Path | None:
         """The tagger vocabulary in use: a ``selected_tags.csv`` in the project or train folder, else
@@ -289,12 +316,13 @@ class DatasetStore:
         write, an undo or an outside change only the files touched are checked again, not the
         dataset. Blocking (reads each file): a worker runs it for a bulk change."""
         out: dict[str, list[Problem]] = {}
+        limit = self.token_limit() if paths else None
         for path in paths:
             row = self.by_caption.get(path)
             if row is None or not row.folder:  # a loose image: the scan (like sd-scripts) reads none of them
                 continue
             if os.path.lexists(row.caption_str):
-                out[row.caption_str] = caption_problems(row.caption_file)
+                out[row.caption_str] = caption_problems(row.caption_file, max_tokens=limit)
             else:
                 parsed = parse_subset_name(row.folder) if row.folder else None
                 out[row.caption_str] = [missing_caption_problem(row.image, parsed[1] if parsed else "")]
