@@ -14,6 +14,7 @@ from textual.binding import Binding
 from loratui.core.dataset import DatasetLocation
 from loratui.tui.palette import LoratuiCommands, LoratuiPalette, PaletteCommand
 from loratui.tui.services.dataset_store import DatasetStore, config_caption_extension
+from loratui.tui.services.drafts import DraftKeeper
 from loratui.tui.widgets import escape_keys, footer_fixes, keys_in_order
 
 escape_keys.install()  # Escape then a letter in one packet stays two keys (not Alt+letter)
@@ -82,6 +83,9 @@ class LoratuiApp(App):
         self.watch_dataset = watch
         self.attach_dir: Path | None = None   # `loratui attach OUTPUT_DIR` (set by launch.run_app)
         self.attach_run: str | None = None
+        self.drafts = DraftKeeper(self)  # unsaved typing kept on disk (services.drafts)
+        self.handle_signals = False       # SIGHUP/SIGTERM write the drafts first (set by launch.run_app)
+        self.exit_signal: int | None = None  # the signal that ended the app, if one did
         folder = Path(location.project_dir or location.train_dir).resolve()  # "." from a plain `loratui`
         self.sub_title = folder.name or str(folder)  # the folder's name however it was given (/ for the root)
 
@@ -114,6 +118,10 @@ class LoratuiApp(App):
         from loratui.tui.services.startup_problems import StartupProblems
         from loratui.tui.services.themes import apply_theme, load_themes, register_themes, remember_theme_changes
 
+        if self.handle_signals:  # a dropped SSH link (SIGHUP) or a kill (SIGTERM) keeps the drafts
+            from loratui.tui.services.drafts import install_signal_handlers
+
+            self._restore_signals = install_signal_handlers(self)
         catalog = load_themes(self._themes_dir)
         register_themes(self, catalog)
         self.theme_catalog = catalog
@@ -184,6 +192,9 @@ class LoratuiApp(App):
                 hook(paths)
 
     def on_unmount(self) -> None:
+        restore = getattr(self, "_restore_signals", None)
+        if restore is not None:
+            restore()
         stop = getattr(self, "_watch_stop", None)
         if stop is not None:
             stop.set()
@@ -265,6 +276,7 @@ class LoratuiApp(App):
 
         def answered(choice: str | None) -> None:
             if choice == "d":
+                self.settings_screen().forget_form_draft()  # discarded on purpose: no draft offered next time
                 self.exit()
             elif choice == "s":  # on Settings: a field that cannot be saved shows its problem there
                 if self.current_mode != "settings":

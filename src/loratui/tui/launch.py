@@ -86,4 +86,7 @@ def run_app(target: str | os.PathLike = ".", *, attach: str | os.PathLike | None
     app.startup_notes = notes
     app.attach_dir = Path(attach).resolve() if attach is not None else None
     app.attach_run = attach_run
+    app.handle_signals = True
     app.run()
+    if app.exit_signal is not None:  # SIGHUP/SIGTERM: the drafts are written; exit as the signal would
+        raise SystemExit(128 + app.exit_signal)

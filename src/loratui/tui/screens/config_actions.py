@@ -164,13 +164,16 @@ def _shown(key: str, value) -> str:
 
 
 def file_state(path: Path) -> tuple:
-    """What tells a file's later change: its stat and its bytes (a config is small; mtimes can tie)."""
+    """What tells a file's later change: its stat and its bytes' SHA-256 (a config is small; mtimes can
+    tie). The SHA-256 (``[3]``) is what a Settings draft records of the file it was taken against."""
+    import hashlib
+
     try:
         st = path.stat()
         data = path.read_bytes()
     except OSError:
         return ()
-    return st.st_mtime_ns, st.st_size, st.st_ino, hash(data)
+    return st.st_mtime_ns, st.st_size, st.st_ino, hashlib.sha256(data).hexdigest()
 
 
 class ConfigFileActions:
@@ -246,6 +249,7 @@ class ConfigFileActions:
             else:
                 self.form.adopt_file(saved)
             self.config_edited()
+            self.draft_settled()  # saved: the draft goes (one not restored yet stays, on its own)
             self.check_files(force=True)
             self.follow_caption_extension(saved.dataset.caption_extension)
             if wrote:
@@ -366,6 +370,7 @@ class ConfigFileActions:
             self.config_edited()
             self.check_files(force=True)
             self.notify(f"loaded {path}")
+            self.check_draft_and_leftovers()
 
         def failed(exc: BaseException) -> None:
             report_failure(self.app, "", exc)
@@ -379,9 +384,15 @@ class ConfigFileActions:
             go()
             return
         count = f"{changed} changed field(s)" if self.form.has_file else "the config (never saved)"
+        def answer(choice: str | None) -> None:
+            if choice == "d":
+                self.forget_form_draft()
+                go()
+            elif choice == "s":
+                self.action_save(go)
+
         self.app.push_screen(ChoiceDialog("unsaved changes", f"{what} discards {count}.",
-                                          [("d", "discard them"), ("s", "save first")]),
-                             lambda choice: go() if choice == "d" else self.action_save(go) if choice == "s" else None)
+                                          [("d", "discard them"), ("s", "save first")]), answer)
 
     def action_reload(self) -> None:
         if self.path is None:

@@ -12,7 +12,8 @@ fields like the other problems): ``SettingsScreen.ConfigChanged``
 is posted and every panel's ``update_config(cfg, scan)`` is called. Panels talk back with
 ``StepCalculator.EpochsChosen(epochs)`` and ``VramPanel.FieldsChanged(changes, origin)`` (a preset
 or a VRAM fix), whose values go through core's checks into the fields. File actions (save, import,
-export, train) are in config_actions.
+export, train) are in config_actions; the draft of unsaved edits (kept on disk, offered back on
+opening; f6) and the temp files a killed save left are in settings_drafts.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.config_actions import (
     ConfigFileActions, family_line, file_state, starter_config, suggested_path,
 )
+from loratui.tui.screens.settings_drafts import SettingsDrafts
 from loratui.core.config import describe_field
 from loratui.tui.widgets.config_field import ConfigField
 from loratui.tui.widgets.config_form import SECTION_TITLES, ConfigForm, config_values
@@ -71,7 +73,7 @@ def load_panels() -> list[Widget]:
     return panels
 
 
-class SettingsScreen(ConfigFileActions, Screen):
+class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
     """Edit the training config with help and checks on every field; save, import, export, train."""
 
     AUTO_FOCUS = ""  # arrive with no field focused (None would mean the app's "*"): 1-4 switch screens until tab
@@ -93,6 +95,8 @@ class SettingsScreen(ConfigFileActions, Screen):
         Binding("f4", "export", "Export sd-scripts", id="settings.export", show=False),
         Binding("f5", "reload", "Reload", id="settings.reload", show=False, tooltip="Read the file again"),
         Binding("ctrl+o", "open", "Open config", id="settings.open", show=False),
+        Binding("f6", "draft", "Unsaved draft", id="settings.draft", show=False,
+                tooltip="Offer again the draft of unsaved changes a closed app left (or say there is none)"),
         Binding("v", "vram_panel", "VRAM panel", id="settings.vram", show=False,
                 tooltip="With no field focused: go to the VRAM panel (b breakdown, p presets, f fix, c card size)"),
         Binding("p", "vram_presets", "VRAM presets", id="settings.vram_presets", show=False,
@@ -164,6 +168,11 @@ class SettingsScreen(ConfigFileActions, Screen):
         # no field focused on arrival: a digit typed next still switches screens instead of editing
         # the model path; tab (or a click) goes into the form
         self.call_after_refresh(self.form.scroll_home, animate=False)  # the [model] heading shows too
+        self.start_drafts()
+        self.call_after_refresh(self.check_draft_and_leftovers)  # a draft a dropped connection left
+
+    def on_unmount(self) -> None:
+        self.app.drafts.unregister("settings")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """v, p and s are the panels' keys with no field focused: in a field (a true/false one takes no
@@ -219,6 +228,7 @@ class SettingsScreen(ConfigFileActions, Screen):
                 self.family_of = model
                 self.detect_family(cfg)
         self.show_status()
+        self.app.drafts.changed("settings")  # unsaved edits reach the draft within 2 s
         self.last_edit_ms = (time.perf_counter() - started) * 1000
         return cfg
 
@@ -342,6 +352,8 @@ class SettingsScreen(ConfigFileActions, Screen):
             parts.append(f"* {changed} changed")
         if self.family:
             parts.append(f"family {self.family}")
+        if self.draft_status():
+            parts.append(self.draft_status())
         self.query_one("#settings-status", Static).update(Text(" · ".join(parts)))
 
     def action_next_section(self, step: int = 1) -> None:
@@ -438,6 +450,8 @@ class SettingsScreen(ConfigFileActions, Screen):
             PaletteCommand("config: save as a new file", "f2", self.action_save_as),
             PaletteCommand("config: reload from disk", "f5", self.action_reload),
             PaletteCommand("config: open another config", "ctrl+o", self.action_open),
+            PaletteCommand("config: unsaved draft (restore or delete)", "f6: what a closed app left unsaved",
+                           self.action_draft),
             PaletteCommand("config: import kohya_ss JSON", "f3: shows what was dropped and why",
                            self.action_import_kohya),
             PaletteCommand("config: export sd-scripts TOML", "f4: config.toml + dataset.toml", self.action_export),

@@ -263,6 +263,15 @@ class ConfigField(Widget, can_focus=True):
         self.cursor = len(self.text)
         self._refresh_marks()
 
+    def restore_text(self, text: str) -> None:
+        """Text from a draft, checked as if typed (a true/false field takes "true"/"false"); posts nothing."""
+        if self.spec.kind == "bool" and text.strip() in ("true", "false"):
+            self.show_value(text.strip() == "true")
+            return
+        self.text, self.cursor = text, len(text)
+        self.value, self.problem = check_text(self.spec, text)
+        self._refresh_marks()
+
     def set_file_value(self, file_value: Any) -> None:
         self.file_value = file_value
         self._refresh_marks()

@@ -106,6 +106,39 @@ class ConfigForm(VerticalScroll, can_focus=False):
         return sum(1 for key, f in self.fields.items()
                    if f.value is INVALID or f.value != (loaded[key] if f.file_value is NO_FILE else f.file_value))
 
+    def draft_fields(self) -> dict:
+        """The fields ``unsaved_edits`` counts, for a draft: "section.key" -> core.drafts.FieldDraft
+        (the text as typed, and the file's value it differs from; None with no file)."""
+        from loratui.core.drafts import FieldDraft
+        from loratui.tui.widgets.config_field import value_text
+
+        loaded = config_values(self.base)
+        out = {}
+        for (section, key), f in self.fields.items():
+            compared = loaded[(section, key)] if f.file_value is NO_FILE else f.file_value
+            if f.value is INVALID or f.value != compared:
+                out[f"{section}.{key}"] = FieldDraft(f.text, None if f.file_value is NO_FILE
+                                                     else value_text(f.spec, f.file_value))
+        return out
+
+    def file_texts(self) -> dict[str, str | None]:
+        """"section.key" -> the file's value as its field shows it (None for all: no file)."""
+        from loratui.tui.widgets.config_field import value_text
+
+        return {f"{section}.{key}": None if f.file_value is NO_FILE else value_text(f.spec, f.file_value)
+                for (section, key), f in self.fields.items()}
+
+    def restore_typed(self, texts: dict[str, str]) -> list[str]:
+        """Put texts from a draft back into their fields, checked as if typed; the keys no field has."""
+        unknown = []
+        for name, text in texts.items():
+            field = self.fields.get(tuple(name.split(".", 1)))
+            if field is None:
+                unknown.append(name)
+            else:
+                field.restore_text(text)
+        return unknown
+
     @property
     def unsaved(self) -> bool:
         """Whether saving would write something: a field differs from the file, or there is no file."""

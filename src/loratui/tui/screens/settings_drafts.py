@@ -1,0 +1,220 @@
+"""The Settings screen's draft: unsaved field values kept on disk, offered back when the config opens.
+
+Mixed into ``SettingsScreen`` (it expects ``self.form``, ``self.path``, ``self.suggested``,
+``self.loaded_stat``, ``config_edited()`` and ``show_status()``). While the form holds unsaved
+edits, the changed fields (as typed, with the file's value each differs from) are kept in
+``.NAME.toml.loratui-draft`` beside the config (core.drafts), written by the app's DraftKeeper at most
+every 2 s and at once on SIGHUP/SIGTERM (services.drafts). With no config yet the draft goes beside
+the file ctrl+s would create. A save or an explicit discard deletes it.
+
+When the screen opens a config with a draft, a dialog names the changed fields and offers to put
+them back. If the config changed on disk after the draft was taken it says so, and a key the file
+changed too is only put back when asked for ("a"); "r" then restores the others. Esc puts the
+decision off (f6 asks again): the draft's fields stay in every later draft of this config until the
+user restores or deletes them, so nothing is lost for putting it off.
+
+The same opening names temp files a killed save of the config left (``.NAME.toml.XXXXXXXX.tmp``,
+core.tomlfile) and offers to delete them; one that is valid TOML newer than the config is named as
+such and only deleted on its own key.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from loratui.core.drafts import SettingsDraft, draft_path, load_settings_draft, write_draft
+from loratui.core.errors import LoratuiError
+
+SOURCE = "settings"
+SHOWN = 8  # fields listed in the dialog (then "... and N more")
+
+
+class SettingsDrafts:
+    """Draft keeping and offering for the Settings screen (see the module doc)."""
+
+    draft_offer: SettingsDraft | None = None   # a draft found on opening, not restored or deleted yet
+    draft_offer_for: Path | None = None        # the config it belongs to
+    draft_checked_for: Path | None = None
+
+    # ---- keeping ----------------------------------------------------------------------------------
+
+    def draft_target(self) -> Path:
+        return self.path or self.suggested
+
+    def start_drafts(self) -> None:
+        self.app.drafts.register(SOURCE, path=lambda: draft_path(self.draft_target()), snapshot=self.draft_text)
+
+    def draft_text(self, *, offer_only: bool = False) -> str | None:
+        """The draft of the form now (None: nothing unsaved). A draft put off is kept inside it;
+        ``offer_only``: that one alone, for its own config (the form's edits were saved or dropped)."""
+        target = self.draft_offer_for if offer_only else self.draft_target()
+        offer = self.draft_offer if self.draft_offer is not None and self.draft_offer_for == target else None
+        fields = dict(offer.fields) if offer is not None else {}
+        if not offer_only:
+            fields.update(self.form.draft_fields())
+        if not fields or target is None:
+            return None
+        if offer_only:
+            sha = offer.config_sha256
+        else:
+            sha = self.loaded_stat[3] if self.form.has_file and len(self.loaded_stat) > 3 else None
+        return SettingsDraft(config=str(target), fields=fields, config_sha256=sha).to_text()
+
+    def forget_form_draft(self) -> None:
+        """The form's edits were saved or thrown away on purpose: their draft goes. A draft put off stays
+        as it was found (written again now, without the form's edits)."""
+        keeper = self.app.drafts
+        if self.draft_offer is None:
+            keeper.discard(SOURCE)
+            return
+        text = self.draft_text(offer_only=True)
+        keeper.forget_written(SOURCE)
+        if text is not None and self.draft_offer_for is not None:
+            try:
+                write_draft(draft_path(self.draft_offer_for), text)
+            except OSError as exc:
+                self.notify(f"{draft_path(self.draft_offer_for)}: could not keep the draft ({exc.strerror or exc})",
+                            severity="warning")
+        if self.draft_offer_for != self.draft_target():  # saved under a new name: it stays with its config
+            self.draft_offer = self.draft_offer_for = None
+
+    draft_settled = forget_form_draft  # after a save: the same
+
+    # ---- offering ---------------------------------------------------------------------------------
+
+    def check_draft_and_leftovers(self, *, force: bool = False) -> None:
+        """On opening a config (or f6): offer its draft back, then name leftover temp files."""
+        target = self.draft_target()
+        if self.draft_offer is not None and self.draft_offer_for != target:
+            self.forget_form_draft()  # the one put off stays on disk for its own config
+            self.draft_offer = self.draft_offer_for = None
+        if target == self.draft_checked_for and not force:
+            return
+        self.draft_checked_for = target
+        try:
+            draft = load_settings_draft(target)
+        except LoratuiError as exc:
+            self.notify(str(exc), severity="warning", timeout=10)
+            draft = None
+        if draft is None or not draft.fields:
+            self.draft_offer = self.draft_offer_for = None
+            if force:
+                self.notify(f"no unsaved draft of {target.name}")
+            self.show_status()
+            self.offer_leftovers()
+            return
+        self.draft_offer, self.draft_offer_for = draft, target
+        self.show_status()
+        self.offer_draft(draft, target)
+
+    def offer_draft(self, draft: SettingsDraft, target: Path) -> None:
+        from loratui.tui.screens.config_dialogs import ChoiceDialog
+
+        file_now = self.form.file_texts()
+        conflicts = draft.conflicts(file_now)
+        moved = draft.changed_on_disk(target)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(draft.written)) if draft.written else "earlier"
+        lines = [f"Settings changes to {target.name} that were never saved, kept {when} (the app was closed "
+                 "without saving: a dropped connection or a kill):"]
+        lines += self._field_lines(draft, file_now, conflicts)
+        if conflicts:
+            lines.append(f"{target.name} changed on disk after this draft was taken: the keys marked ! were "
+                         "changed in the file too (the file's value then -> now).")
+        elif moved:
+            lines.append(f"{target.name} changed on disk after this draft was taken, but none of these keys.")
+        if conflicts:
+            safe = len(draft.fields) - len(conflicts)
+            choices = ([("r", f"restore the {safe} the file did not change (drop the rest)")] if safe else []) + \
+                [("a", "restore all, over the file's values"), ("d", "delete the draft")]
+        else:
+            choices = [("r", "restore them (ctrl+s saves)"), ("d", "delete the draft")]
+        lines.append("Esc decides later (f6 asks again; the draft is kept meanwhile).")
+        self.app.push_screen(ChoiceDialog("unsaved draft", "\n".join(lines), choices),
+                             lambda choice: self._draft_answer(choice, draft, target, conflicts))
+
+    def _field_lines(self, draft: SettingsDraft, file_now: dict, conflicts: list[str]) -> list[str]:
+        lines = []
+        for name, field in list(draft.fields.items())[:SHOWN]:
+            then = field.file if field.file is not None else "(no file)"
+            if name in conflicts:
+                now = file_now.get(name)
+                lines.append(f" ! {name}: the file had {then or '(unset)'} -> now "
+                             f"{now or '(unset)' if now is not None else '(no file)'}; the draft has "
+                             f"{field.typed or '(unset)'}")
+            else:
+                lines.append(f"   {name}: {then or '(unset)'} -> {field.typed or '(unset)'}")
+        if len(draft.fields) > SHOWN:
+            lines.append(f"   ... and {len(draft.fields) - SHOWN} more")
+        return lines
+
+    def _draft_answer(self, choice: str | None, draft: SettingsDraft, target: Path, conflicts: list[str]) -> None:
+        if choice in ("r", "a"):
+            texts = {name: f.typed for name, f in draft.fields.items() if choice == "a" or name not in conflicts}
+            unknown = self.form.restore_typed(texts)
+            kept_back = [name for name in draft.fields if name not in texts]
+            self.draft_offer = self.draft_offer_for = None
+            self.config_edited()
+            note = f"restored {len(texts) - len(unknown)} field(s) from the draft: ctrl+s saves them"
+            if kept_back:
+                note += f"; left out (changed in the file): {', '.join(kept_back)} (the draft no longer holds them)"
+            if unknown:
+                note += f"; no such field now: {', '.join(unknown)}"
+            self.notify(note, timeout=10)
+            self.app.drafts.write_now(SOURCE)  # the draft now holds what the form does
+        elif choice == "d":
+            self.draft_offer = self.draft_offer_for = None
+            self.app.drafts.discard(SOURCE)
+            self.app.drafts.changed(SOURCE)  # edits made meanwhile are kept again
+            self.notify(f"deleted the draft of {target.name}")
+        else:
+            self.notify(f"the draft stays in {draft_path(target)}: f6 offers it again", timeout=8)
+        self.show_status()
+        self.offer_leftovers()
+
+    def action_draft(self) -> None:
+        """f6: offer the draft of this config again (or say there is none)."""
+        if self.draft_offer is not None and self.draft_offer_for == self.draft_target():
+            self.offer_draft(self.draft_offer, self.draft_offer_for)
+        else:
+            self.check_draft_and_leftovers(force=True)
+
+    def draft_status(self) -> str:
+        """The status line's word about a draft put off ("" when none)."""
+        return "unsaved draft: f6" if self.draft_offer is not None else ""
+
+    # ---- temp files a killed save left --------------------------------------------------------------
+
+    def offer_leftovers(self) -> None:
+        from loratui.core.tomlfile import leftover_toml_temps
+        from loratui.tui.screens.config_dialogs import ChoiceDialog
+
+        if self.path is None:
+            return
+        found = leftover_toml_temps(self.path)
+        if not found:
+            return
+        safe = [item for item in found if not (item.valid_toml and item.newer)]
+        body = "\n".join(["A save of this config was killed part-way and left:", *(item.line() for item in found)])
+        choices = []
+        if safe:
+            choices.append(("x", f"delete the {len(safe)} unfinished or older one(s)"))
+        if len(safe) < len(found):
+            choices.append(("a", f"delete all {len(found)}, the newer valid one(s) too"))
+
+        def answer(choice: str | None) -> None:
+            gone = safe if choice == "x" else found if choice == "a" else []
+            failed = []
+            for item in gone:
+                try:
+                    item.path.unlink()
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    failed.append(f"{item.path}: {exc.strerror or exc}")
+            if failed:
+                self.notify(f"could not delete {failed[0]}", severity="warning")
+            elif gone:
+                self.notify(f"deleted {len(gone)} leftover temp file(s) of {self.path.name}")
+
+        self.app.push_screen(ChoiceDialog("left over by a killed save", body, choices), answer)
