@@ -139,6 +139,7 @@ def check_config(path: str) -> None:
     from loratui.core.config import config_file_problems
 
     cfg, problems = config_file_problems(path)
+    _leftover_notes(Path(path))
     scan = None
     if cfg is not None and not problems:
         problems, scan = _dataset_problems(cfg)
@@ -152,6 +153,20 @@ def check_config(path: str) -> None:
         click.echo("note: neither max_train_epochs nor max_train_steps is set "
                    "(`loratui steps` shows what that means)", err=True)
     _dataset_notes(scan)
+
+
+def _leftover_notes(path: Path) -> None:
+    """Notes (stderr; not problems: training reads the config itself) on the temp files a killed save
+    left beside it and on a Settings draft of unsaved changes."""
+    from loratui.core.drafts import draft_path
+    from loratui.core.tomlfile import leftover_toml_temps
+
+    for item in leftover_toml_temps(path):
+        click.echo(f"note: {item.line()}", err=True)
+    draft = draft_path(path)
+    if draft.is_file():
+        click.echo(f"note: {draft}: Settings changes to {path.name} a closed app never saved: open the app's "
+                   "Settings on this config to restore or delete them (f6)", err=True)
 
 
 def _dataset_problems(cfg):

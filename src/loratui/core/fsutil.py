@@ -24,6 +24,31 @@ def atomic_temp_pattern(target: str) -> re.Pattern:
     return re.compile(rf"^\.(?:{target})\.[A-Za-z0-9_]+\.tmp$")
 
 
+def leftover_temp_files(target: str | os.PathLike, *, min_age_s: float = 0.0) -> list[Path]:
+    """The temp files ``atomic_write_bytes`` left beside ``target`` when a write of it was killed
+    (``.NAME.XXXXXXXX.tmp``), oldest first; younger than ``min_age_s``: maybe a write going on now."""
+    import time
+
+    target = Path(target)
+    pattern = atomic_temp_pattern(re.escape(target.name))
+    found = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return []
+    now = time.time()
+    for entry in entries:
+        if not pattern.match(entry.name):
+            continue
+        try:
+            stat = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if now - stat.st_mtime >= min_age_s:
+            found.append((stat.st_mtime, Path(entry.path)))
+    return [path for _, path in sorted(found)]
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, sync_dir: bool = True) -> Path:
     """``sync_dir=False`` leaves the folder's fsync to the caller (``write_many`` does it once per
     folder for a whole batch: the folder fsync is what makes a rename durable, and costs more than
