@@ -216,3 +216,20 @@ def test_a_temp_file_a_killed_save_left_is_named_and_deleted_on_x(tmp_path):
         assert not cut.exists() and newer.exists()  # the maybe-newer content is only deleted on "a"
 
     open_settings(tmp_path, root, scenario)
+
+
+def test_a_draft_is_said_at_start_up_on_any_screen(tmp_path):
+    """Back after a dropped link the app opens on Dataset: the draft is named there at once (a run
+    started now would train on the file without those changes)."""
+    root = typed_and_left(tmp_path, {"network_dim": "32"})
+    app = LoratuiApp(locate_dataset(root), config_path=root / "proj.toml", settings_file=tmp_path / "tui.toml",
+                     keymap_file=tmp_path / "k.toml", watch=False)
+    seen: list[str] = []
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            seen.extend(str(n.message) for n in app._notifications)
+
+    asyncio.run(main())
+    assert any("proj.toml: 1 unsaved Settings change(s)" in m and "3 opens Settings" in m for m in seen), seen

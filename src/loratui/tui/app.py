@@ -138,6 +138,7 @@ class LoratuiApp(App):
         self.startup_problems = problems.lines  # the keymap's ids and clashes join after the first frame
         for line in getattr(self, "startup_notes", ()):
             self.notify(line, severity="warning", timeout=8)
+        self._tell_settings_draft()
         self.call_after_refresh(self._tell_startup_problems, problems, keymap)
         self.screen_change_signal.subscribe(self, lambda _screen: self.call_after_refresh(self._show_size_notice))
         # `loratui attach DIR` opens on its run; otherwise the dataset, with a word about a live run
@@ -147,6 +148,26 @@ class LoratuiApp(App):
 
             run_in_thread(self, self._live_runs, what="looking for live runs", done=self._tell_live_runs,
                           failed=lambda exc: None)  # only a hint: a broken config shows on Settings
+
+    def _tell_settings_draft(self) -> None:
+        """Unsaved Settings changes kept from a session that ended without saving (a dropped SSH link):
+        said at once, as a run started now would train on the file without them."""
+        if self.config_path is None:
+            return
+        import time
+
+        from loratui.core.drafts import load_settings_draft
+
+        try:
+            draft = load_settings_draft(self.config_path)
+        except Exception:  # noqa: BLE001 - a damaged draft is named when Settings opens it
+            draft = None
+        if draft is None or not draft.fields:
+            return
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(draft.written)) if draft.written else "earlier"
+        self.notify(f"{self.config_path.name}: {len(draft.fields)} unsaved Settings change(s) kept from {when} "
+                    "(the app ended without saving): 3 opens Settings to restore or delete them",
+                    title="unsaved draft", severity="warning", timeout=12)
 
     def _live_runs(self) -> list:
         from loratui.core.config import load_config, resolve_path
