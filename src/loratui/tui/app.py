@@ -87,6 +87,10 @@ class LoratuiApp(App):
         self.handle_signals = False       # SIGHUP/SIGTERM write the drafts first (set by launch.run_app)
         self.exit_signal: int | None = None  # the signal that ended the app, if one did
         folder = Path(location.project_dir or location.train_dir).resolve()  # "." from a plain `loratui`
+        if location.project_dir is None and config_path is not None:  # `loratui proj/config.toml`: proj, not img
+            home = Path(config_path).resolve().parent
+            if home == folder or home in folder.parents:
+                folder = home
         self.sub_title = folder.name or str(folder)  # the folder's name however it was given (/ for the root)
 
     # ---- start-up -------------------------------------------------------------------------------
