@@ -1,0 +1,53 @@
+"""Requests to a live run: save now, sample now and stop from NAME.control.jsonl (core/events.py), each
+answered with a control event; SIGINT / SIGTERM stop after the current step (twice: at once)."""
+
+from __future__ import annotations
+
+import signal
+
+
+class RunControls:
+    """Run's control requests: the first process reads them (``controls``), the others follow at the next step."""
+
+    def answer(self, request: dict, status: str, message: str) -> None:
+        self.emit("control", request=request["request"], id=request.get("id"), status=status, message=message)
+        self.say(f"{request['request']} request: {message}")
+
+    def poll_controls(self, tr) -> None:
+        """The first process reads new requests: stop at once (the stop flag), save/sample at this step
+        (one process) or the next (several: agreed with the others first)."""
+        if self.controls is None:
+            return
+        for request in self.controls.poll():
+            kind = request["request"]
+            if kind == "stop":
+                tr.stop_requested = True
+                self.answer(request, "done", "stopping after this step: the LoRA and the state will be saved")
+            else:
+                tr.requests.add(kind)
+                self.waiting.setdefault(kind, []).append(request)
+
+    def handle_requests(self, tr) -> None:
+        requests, tr.requests = tr.requests, set()
+        if "save" in requests:
+            saved = self.last_save[1] if self.last_save and self.last_save[0] == tr.step else None
+            saved = saved or self.save_lora(tr, "step")
+            for request in self.waiting.pop("save", []):
+                self.answer(request, "done", f"saved {saved} at step {tr.step}")
+        if "sample" in requests:
+            waiting = self.waiting.pop("sample", [])
+            if not self.prompts:
+                for request in waiting:
+                    self.answer(request, "refused", "no sample prompts: set sampling.sample_prompts in the config")
+            else:
+                self.sample(tr)
+                for request in waiting:
+                    self.answer(request, "done", f"sampled at step {tr.step}")
+
+    def _on_signal(self, signum, frame) -> None:
+        self.signals_seen += 1
+        if self.trainer is None or self.signals_seen > 1:
+            raise KeyboardInterrupt  # still loading (nothing to save), or asked twice: stop now
+        self.trainer.stop_requested = True
+        self.say(f"\n{signal.Signals(signum).name}: finishing the current step, then saving the LoRA and the "
+                 f"state (again to stop at once, without saving)")

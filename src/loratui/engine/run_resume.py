@@ -1,0 +1,110 @@
+"""What a resume does once the model, the LoRA and the optimizer are built: the state loaded, this config's
+learning rates set, what changed said, and the files the resumed run writes anew kept aside first.
+(engine/resume_check.py refuses a state that cannot go on, before anything loads.)"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from loratui.engine.run_checks import config_digest
+
+
+class RunResume:
+    """Run's resume from --resume STATE_DIR (checked by then: resume_info, resume_changes, state_run_epochs)."""
+
+    def _restore_state(self, tr, base_lrs: list[float]) -> None:
+        """Load the state into the trainer's LoRA, optimizer, schedule, scaler, generator and data order.
+        After the caches: encoding draws random numbers, the restored RNG must not be consumed by it."""
+        from loratui.engine.state import load_state
+
+        data = tr.data
+        info = load_state(self.resume, network=tr.network, optimizer=tr.optimizer, scheduler=tr.scheduler,
+                          scaler=tr.scaler, generator=tr.generator, rank=self.rank, world_size=self.world)
+        tr.step, tr.epoch, tr.batches_done, tr.losses = (info["step"], info["epoch"], info["batches_done"],
+                                                         info["losses"])
+        if info.get("data_state") is not None and hasattr(data, "load_state_dict"):
+            data.load_state_dict(info["data_state"])
+        if not info.get("rng_restored", True):
+            self.warn("this state was saved by another number of processes: training continues from it, "
+                      "but not bit-identically to an uninterrupted run")
+        learning_rates = apply_learning_rates(tr.optimizer, tr.scheduler, base_lrs)
+        if self.resume_changes:  # every changed field named, old -> new (engine/resume_check.py)
+            self.warn(self.resume_changes)
+        elif learning_rates:  # a state that kept no config: the learning rates still show
+            self.warn(f"the learning rate changed since this state was saved ({learning_rates}): the new one "
+                      "applies from here, so the resumed run will not match an uninterrupted one")
+        elif info.get("config") is None and info.get("config_digest") != config_digest(self.cfg):
+            self.warn("the config changed since this state was saved: the resumed run will not match an "
+                      "uninterrupted one")
+        self.say(f"resumed from {self.resume} at step {tr.step}, epoch {tr.epoch}")
+        final_kept = self._keep_newer_outputs(int(info["step"])) if self.is_main else False
+        if self.extend_epochs is not None and self.is_main:
+            if not final_kept:
+                self._keep_previous_final(info)
+            planned = self.state_run_epochs
+            self.say(f"extending by {self.extend_epochs} epoch(s) past the {planned} epoch(s) the state's run "
+                     f"planned: {data.epochs} epochs, {data.total_steps} steps in all")
+
+    def _keep_newer_outputs(self, step: int) -> bool:
+        """Resuming writes NAME.safetensors, NAME-state and the saves past the state's step anew: what the
+        folder holds of those that is newer than the state (engine/outputs.py) is kept aside first, and
+        said. True when the final LoRA was (it is not this state's run's, so not its epoch's LoRA)."""
+        from loratui.engine.outputs import keep_newer_outputs
+
+        kept = keep_newer_outputs(self.output_dir, self.name, resumed=Path(self.resume), step=step,
+                                  saved_at=self.state_saved_at)
+        for item in kept:
+            if item.kind != "state":
+                self.emit("checkpoint_saved", path=str(item.kept), kind="step" if item.kind == "final" else item.kind,
+                          step=item.step, epoch=item.epoch)
+        for item in (k for k in kept if k.kind in ("final",) or k.source.name == f"{self.name}-state"):
+            verb = "kept as" if item.copied else "moved to"
+            self.warn(f"{item.source.name} {item.why}: {verb} {item.kept.name} before this run writes it anew")
+        saves = [k for k in kept if k.kind != "final" and k.source.name != f"{self.name}-state"]
+        if saves:
+            moved = ", ".join(f"{k.source.name} -> {k.kept.name}" for k in saves)
+            why = (f"past this state's step {step:,}" if all("past this state's step" in k.why for k in saves) else
+                   f"past this state's step {step:,}, or of a run started after this state was saved")
+            self.warn(f"saves {why} moved aside before this run writes them anew: {moved}")
+        return any(k.kind == "final" for k in kept)
+
+    def _keep_previous_final(self, info: dict) -> None:
+        """Extending a finished run writes NAME.safetensors anew: keep the one it had under the name of
+        its epoch (a copy; only when its metadata says it is the state's step), so no epoch is lost."""
+        import shutil
+
+        from safetensors import safe_open
+
+        final = self.output_dir / f"{self.name}.safetensors"
+        if info.get("batches_done") or not final.is_file():
+            return
+        with safe_open(str(final), "pt") as handle:
+            steps = (handle.metadata() or {}).get("ss_steps")
+        epoch = int(info["epoch"]) - 1
+        keep = self.output_dir / f"{self.name}-{epoch:06d}.safetensors"
+        if steps != str(info["step"]) or keep.exists():
+            return
+        tmp = keep.with_name(keep.name + ".tmp")
+        shutil.copyfile(final, tmp)
+        os.replace(tmp, keep)
+        self.emit("checkpoint_saved", path=str(keep), kind="epoch", step=int(info["step"]), epoch=epoch)
+        self.say(f"kept the LoRA of epoch {epoch} as {keep.name} (a copy of {final.name})")
+
+
+def apply_learning_rates(optimizer, scheduler, wanted: list[float]) -> str | None:
+    """The restored optimizer and schedule keep the learning rates they were saved with: set this
+    config's (each group's base value, and the current one from the schedule's factor at this
+    step). Returns "unet 0.001 -> 0.01, ..." when one changed; nothing is touched otherwise, so an
+    unchanged resume stays bit-identical."""
+    saved = list(getattr(scheduler, "base_lrs", []))
+    factors = getattr(scheduler, "lr_lambdas", None)
+    if not factors or len(saved) != len(wanted) or saved == wanted:
+        return None
+    scheduler.base_lrs = list(wanted)
+    for group, lr, factor in zip(optimizer.param_groups, wanted, factors):
+        group["initial_lr"] = lr
+        group["lr"] = lr * factor(scheduler.last_epoch)
+    scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
+    return ", ".join(f"{group.get('name', index)} {old:g} -> {new:g}" for index, (group, old, new)
+                     in enumerate(zip(optimizer.param_groups, saved, wanted)) if old != new)

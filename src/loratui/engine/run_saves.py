@@ -1,0 +1,183 @@
+"""What a run writes as it trains: LoRA files (kohya format, ss_* metadata), training states, sample
+images, the pruning of older saves, and one line naming the file being written when the disk is full."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from loratui.engine.run_checks import config_digest
+
+
+class RunSaves:
+    """Run's saves. Every process calls save_lora and save_state at the same points; the first writes."""
+
+    def metadata(self, tr, *, final: bool) -> dict:
+        from loratui.engine.metadata import build_metadata
+
+        scan, sched = tr.data.scan, tr.data.schedule
+        dirs = {s.name: {"n_repeats": s.repeats, "img_count": len(s.images)} for s in scan.subsets if not s.is_reg}
+        reg_dirs = {s.name: {"n_repeats": s.repeats, "img_count": len(s.images)} for s in scan.subsets if s.is_reg}
+        meta = build_metadata(
+            self.cfg, self.base.family, session_id=self.session_id, training_started_at=self.started_at,
+            steps=tr.step, epochs=min(tr.epoch, tr.data.epochs), num_train_images=sched.samples_per_epoch,
+            num_reg_images=sched.reg_samples_per_epoch, tag_frequency=tr.data.tag_frequency(), dataset_dirs=dirs,
+            reg_dataset_dirs=reg_dirs, bucket_info=sd_scripts_bucket_info(sched),
+            num_batches_per_epoch=sched.batches_per_epoch, num_epochs=tr.data.epochs,
+            max_train_steps=tr.data.total_steps,
+            total_batch_size=self.cfg.training.train_batch_size * self.world * self.cfg.training.gradient_accumulation_steps,
+            training_finished_at=time.time() if final else None, v_prediction=self.base.v_prediction,
+            hash_base_model=self.model_hashes is None)
+        # hashing a multi-GB base model takes seconds: once per run, not once per save
+        if self.model_hashes is None:
+            self.model_hashes = {k: v for k, v in meta.items() if k.endswith("_hash")}
+        meta.update(self.model_hashes)
+        return meta
+
+    def save_lora(self, tr, kind: str) -> Path | None:
+        """Called by every process at the same points; only the first writes (the others take part in
+        gathering their random streams for the state)."""
+        from loratui.engine.network import save_lora
+
+        if kind == "epoch":
+            path = self.output_dir / f"{self.name}-{tr.epoch:06d}.safetensors"
+        elif kind == "step":
+            path = self.output_dir / f"{self.name}-step{tr.step:08d}.safetensors"
+        else:
+            path = self.output_dir / f"{self.name}.safetensors"
+        self.last_save = (tr.step, path)
+        self.check_output()  # a save into a deleted folder fails: make it again first (and say so)
+        if self.is_main:
+            meta = self.metadata(tr, final=kind == "final")
+            self.writing = (path, lambda: self._lora_bytes(meta), "the LoRA")  # named if the disk is full
+            save_lora(path, self.network, meta, self.cfg.saving.save_precision)
+            self.writing = None
+            self.emit("checkpoint_saved", path=str(path), kind=kind, step=tr.step,
+                      epoch=min(tr.epoch, tr.data.epochs))
+            self.say(f"saved {path}")
+        if self.save_state_flag and kind in ("epoch", "step"):
+            self.save_state(tr, path.with_name(path.stem + "-state"))
+        if not self.is_main:
+            return None
+        self.prune(kind, tr)
+        return path
+
+    def prune(self, kind: str, tr) -> None:
+        """save_last_n_epochs / save_last_n_steps: delete older intermediate saves (and their states)."""
+        import shutil
+
+        s = self.cfg.saving
+        doomed = []
+        if kind == "epoch" and s.save_last_n_epochs:
+            saves = sorted(self.output_dir.glob(f"{self.name}-[0-9][0-9][0-9][0-9][0-9][0-9].safetensors"))
+            doomed = saves[:-s.save_last_n_epochs]
+        # sd-scripts prunes at each step save; the final save stands in for the step save it would
+        # make when the last step falls on save_every_n_steps, and prunes only then
+        final_on_step = kind == "final" and s.save_every_n_steps and tr.step % s.save_every_n_steps == 0
+        if (kind == "step" or final_on_step) and s.save_last_n_steps:
+            for old in self.output_dir.glob(f"{self.name}-step[0-9]*.safetensors"):
+                step = int(old.stem.rsplit("step", 1)[1])
+                if step < tr.step - s.save_last_n_steps:  # as sd-scripts: keeps saves of the last N steps, inclusive
+                    doomed.append(old)
+        for old in doomed:
+            old.unlink(missing_ok=True)
+            state = old.with_name(old.stem + "-state")
+            if state.is_dir():
+                shutil.rmtree(state, ignore_errors=True)
+
+    def save_state(self, tr, folder: Path) -> None:
+        """Every process calls this at the same point: their random streams are gathered, the first writes."""
+        from loratui.core.config import config_to_dict
+        from loratui.engine.state import rng_state, save_state
+
+        rank_rngs = None
+        if self.world > 1:
+            import torch.distributed as dist
+
+            rank_rngs = [None] * self.world
+            dist.all_gather_object(rank_rngs, rng_state(tr.generator))
+        if not self.is_main:
+            return
+        self.check_output()
+        self.writing = (folder, lambda: self._state_bytes(tr), "the training state")  # named if the disk is full
+        save_state(folder, network=self.network, optimizer=tr.optimizer, scheduler=tr.scheduler, scaler=tr.scaler,
+                   generator=tr.generator, step=tr.step, epoch=tr.epoch, batches_done=tr.batches_done,
+                   losses=tr.losses, config_digest=config_digest(self.cfg),
+                   data_state=tr.data.state_dict() if hasattr(tr.data, "state_dict") else None, rank_rngs=rank_rngs,
+                   config=config_to_dict(self.cfg),
+                   extra=self._state_extra(tr))
+        self.writing = None
+        self.emit("checkpoint_saved", path=str(folder), kind="state", step=tr.step, epoch=min(tr.epoch, tr.data.epochs))
+        self.say(f"saved training state {folder} (resume with --resume {folder})")
+
+    def _state_extra(self, tr) -> dict:
+        """state.json's keys for a resume's checks before anything loads (engine/resume_check.py): when
+        and where (the project folder) it was saved, and the batches of an epoch its place counts in."""
+        extra = {"saved_at": time.time(), "config_dir": str(Path(self.cfg.config_dir or Path.cwd()).absolute())}
+        batches = getattr(tr.data, "batches_per_epoch", None)
+        if isinstance(batches, int):
+            extra["data"] = {"batches_per_epoch": batches, "num_processes": self.world}
+        return extra
+
+    def sample(self, tr) -> None:
+        if not self.is_main or not self.prompts:
+            return
+        from loratui.engine.sampling import generate_samples
+
+        self.check_output()
+        # with cached latents the VAE waits on the CPU: the pipeline decodes on the training device
+        vae_device = next(self.base.vae.parameters()).device
+        self.base.vae.to(tr.device)
+        try:
+            paths = generate_samples(self.base, self.prompts, self.output_dir / "sample", output_name=self.name,
+                                     step=tr.step, epoch=tr.epoch, device=tr.device,
+                                     dtype=tr.autocast_dtype or torch.float32, seed=self.cfg.training.seed,
+                                     sampler=self.cfg.sampling.sample_sampler, network=self.network,
+                                     clip_skip=self.cfg.training.clip_skip)
+        finally:
+            if vae_device != tr.device:
+                self.base.vae.to(vae_device)
+                if tr.device.type == "cuda":
+                    torch.cuda.empty_cache()
+        self.emit("sample_saved", paths=[str(p) for p in paths], step=tr.step, epoch=tr.epoch)
+
+    def _disk_full(self, exc: BaseException) -> str | None:
+        """One line for a full disk (torch / safetensors / OSError forms), else None: during a save it
+        names the file or state folder being written and what that holds (its tensors)."""
+        from loratui.core.diskspace import disk_full_message, is_disk_full
+
+        path, size, what = self.writing or (self.output_dir, None, "the save")
+        try:
+            needed = size() if size is not None and is_disk_full(exc) else None  # only once it failed
+        except Exception:  # the error handler's helper: no figure rather than another error
+            needed = None
+        return disk_full_message(exc, path, needed, what)
+
+    def _lora_bytes(self, meta: dict) -> int:
+        """The LoRA file's size as save_lora writes it (less its two hashes): serialised again in memory,
+        which is done only after a save failed."""
+        from safetensors.torch import save
+
+        from loratui.engine.network import SAVE_DTYPES
+
+        dtype = SAVE_DTYPES.get(self.cfg.saving.save_precision, torch.float16)
+        return len(save({k: v.contiguous() for k, v in self.network.kohya_state_dict(dtype).items()}, metadata=meta))
+
+    def _state_bytes(self, tr) -> int:
+        """A state folder's size: the fp32 LoRA and the optimizer's tensors (the rest is a few KB)."""
+        from loratui.core.diskspace import tensors_bytes
+
+        optimizer = [v for s in tr.optimizer.state.values() for v in s.values() if isinstance(v, torch.Tensor)]
+        return tensors_bytes(self.network.parameters(), itemsize=4) + tensors_bytes(optimizer)
+
+
+def sd_scripts_bucket_info(sched) -> dict:
+    """ss_bucket_info as sd-scripts writes it: {"buckets": {i: {"resolution": [w, h], "count": n}},
+    "mean_img_ar_error": x}, counts with repeats, buckets in (w, h) order."""
+    buckets = {}
+    for index, (key, count) in enumerate(sched.buckets.items()):
+        width, height = (int(v) for v in key.split("x"))
+        buckets[str(index)] = {"resolution": [width, height], "count": count}
+    return {"buckets": buckets, "mean_img_ar_error": sched.mean_img_ar_error}
