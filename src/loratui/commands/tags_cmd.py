@@ -137,20 +137,13 @@ def _unreadable_images(new_files: set[Path], images_dir: Path, caption_extension
     images: a caption for them would only hide the problem. Only those images are probed, by their
     headers (the scan's check), so a captioned dataset of thousands costs nothing more."""
     from loratui.core.captions import caption_path, find_caption_images
-    from loratui.core.dataset import caption_extension_option, unreadable_reason
+    from loratui.core.dataset import caption_extension_option, captions_of_unreadable_images
 
     ext = caption_extension_option(caption_extension)
-    readable: set[Path] = set()
-    broken: dict[Path, list[Path]] = {}
-    for image in find_caption_images(images_dir, recursive):
-        path = caption_path(image, ext)
-        if path in new_files and path not in readable:
-            if unreadable_reason(image) is None:
-                readable.add(path)  # a.png + a.jpg share a.txt: one image sd-scripts reads is enough
-            else:
-                broken.setdefault(path, []).append(image)
-    left_out = {path for path in broken if path not in readable}
-    skipped = [image for path in sorted(left_out) for image in broken[path]]
+    pairs = ((image, caption_path(image, ext)) for image in find_caption_images(images_dir, recursive))
+    broken = captions_of_unreadable_images(pairs, new_files)
+    left_out = set(broken)
+    skipped = [image for images in broken.values() for image in images]
     if not skipped:
         return set(), ""
     names = ", ".join(_rel(image, images_dir) for image in skipped[:SHOWN_UNREADABLE])

@@ -23,6 +23,7 @@ from loratui.core.dataset.scan import (
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset, count_line, group_by_level
 from loratui.core.dataset.caption_check import caption_problems, missing_caption_problem
 from loratui.core.dataset.caption_ext import caption_extension_option, caption_extension_problem
+from loratui.core.dataset.unreadable import captions_of_unreadable_images
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -43,6 +44,7 @@ __all__ = [
     "caption_extension_option",
     "caption_extension_problem",
     "caption_problems",
+    "captions_of_unreadable_images",
     "count_line",
     "group_by_level",
     "missing_caption_problem",

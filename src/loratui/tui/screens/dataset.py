@@ -1,5 +1,6 @@
 """The Dataset screen: the image table with its filter, and beside it the preview and tag editor
-(or the tag list, or the dataset summary). Edits and bulk operations are in screens/dataset_edits.py.
+(or the tag list, or the dataset summary). Edits and bulk operations are in screens/dataset_edits.py, the
+draft of typing never entered in screens/dataset_drafts.py.
 
 Start-up order keeps the first frame fast: the directory listing (file names only) fills the table,
 then captions, then the scan (image sizes and problems) arrive from thread workers.
@@ -19,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, Input, Static
 
 from loratui.tui.palette import PaletteCommand
+from loratui.tui.screens.dataset_drafts import CaptionDrafts
 from loratui.tui.screens.dataset_edits import DatasetEdits
 from loratui.tui.services.dataset_store import DatasetStore, ImageRow
 from loratui.tui.services.work import run_in_thread
@@ -92,7 +94,7 @@ COLUMNS = [  # at 80x24 the table is 48 wide: no Caption column (the editor besi
 ]
 
 
-class DatasetScreen(DatasetEdits, Screen):
+class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
     """Browse images, filter, select, and edit captions inline."""
 
     CSS_PATH = "dataset.tcss"
@@ -159,6 +161,7 @@ class DatasetScreen(DatasetEdits, Screen):
         self.query_one("#filter-error").display = False
         self.query_one("#tag-name").display = False
         self.query_one(ImageTable).focus()
+        self.start_caption_drafts()  # typing never entered is kept on disk (screens.dataset_drafts)
         # The listing reads directory entries only (65 ms for 10,000 images here): done before the
         # first frame so that frame already shows rows; captions and the scan come from workers.
         try:
@@ -169,6 +172,9 @@ class DatasetScreen(DatasetEdits, Screen):
             report_failure(self.app, "listing images", exc)
             rows = []
         self._rows_listed(rows)
+
+    def on_unmount(self) -> None:
+        self.stop_caption_drafts()
 
     def on_resize(self, event) -> None:
         self.set_class(event.size.width >= 110, "wide")
@@ -193,6 +199,7 @@ class DatasetScreen(DatasetEdits, Screen):
         self.store.adopt_captions(load.captions)
         self.refilter()
         self.show_current(force=True)
+        self.call_after_refresh(self.offer_caption_draft)  # typing a closed app kept (once)
         self.frequencies_changed()
         self.store.config_path = getattr(self.app, "config_path", None)  # another config may be open by now
         run_in_thread(self, self.store.read_scan, done=self._scan_read, what="scanning the dataset")
@@ -233,6 +240,8 @@ class DatasetScreen(DatasetEdits, Screen):
         if event.input.id == "filter":
             self.filter_text = event.value
             self.refilter()
+        elif event.input.id in ("tag-editor-add", "tag-editor-rename"):
+            self.caption_typing_changed()  # kept as a draft within 2 s; entered or cleared: the draft goes
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
@@ -450,6 +459,8 @@ class DatasetScreen(DatasetEdits, Screen):
                            lambda: self.on_dataset_summary_balance_requested(None)),
             PaletteCommand("tags: edit the current image", "e", self.action_edit),
             PaletteCommand("tags: add a tag to the current image", "a", self.action_add_tag),
+            PaletteCommand("tags: unsaved caption draft", "offer again what a closed app kept typed in the editor",
+                           lambda: self.offer_caption_draft(force=True)),
         ]
         return cmds + self.edit_palette_commands()
 

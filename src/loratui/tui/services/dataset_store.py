@@ -20,8 +20,8 @@ from loratui.core.captions import (
     plan_set_tags, quote_hint, read_caption, tag_categories, tag_frequency,
 )
 from loratui.core.dataset import (
-    IMAGE_EXTENSIONS, DatasetLocation, DatasetScan, Problem, caption_problems, missing_caption_problem,
-    parse_subset_name, scan_dataset,
+    IMAGE_EXTENSIONS, DatasetLocation, DatasetScan, Problem, caption_problems, captions_of_unreadable_images,
+    missing_caption_problem, parse_subset_name, scan_dataset,
 )
 from loratui.core.errors import LoratuiError
 
@@ -45,6 +45,7 @@ class ImageRow:
     severity: str | None = None
     problem_kind: str | None = None
     state: str = ""             # "saved", "conflict", "error: ..." after a write from the app
+    twins: list[str] | None = None  # other images sharing this caption (a.png + a.jpg -> a.txt): one row
 
     @cached_property
     def image(self) -> Path:
@@ -207,7 +208,7 @@ class DatasetStore:
         for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
             if entry.is_dir() and not entry.name.startswith(".") and parse_subset_name(entry.name):
                 folders.append((entry.name, entry.path))
-        seen: set[str] = set()
+        seen: dict[str, ImageRow] = {}
         for folder, path in folders:
             try:
                 entries = sorted(os.scandir(path), key=lambda e: e.name)
@@ -219,13 +220,15 @@ class DatasetStore:
                     continue
                 cap = stem + ext
                 if cap in seen:  # a.png and a.jpg share one caption: one row, as `tags` counts it
+                    twin = seen[cap]
+                    twin.twins = [*(twin.twins or []), entry.path]
                     continue
-                seen.add(cap)
                 try:
                     size = entry.stat().st_size
                 except OSError:
                     size = 0
-                rows.append(ImageRow(entry.path, folder, size, cap))
+                rows.append(row := ImageRow(entry.path, folder, size, cap))
+                seen[cap] = row
         return rows
 
     def read_captions(self) -> CaptionLoad:
@@ -261,6 +264,23 @@ class DatasetStore:
     def adopt_tagger(self, found: tuple[Path | None, list[TagInfo]]) -> None:
         self.tagger_csv, self.tagger_tags = found
         self.categories = tag_categories(self.tagger_tags)
+
+    def unreadable_new_captions(self, plan: EditPlan) -> dict[Path, list[Path]]:
+        """The caption files ``plan`` would create for images sd-scripts cannot load, each with those
+        images (core.dataset.captions_of_unreadable_images). Blocking: only the images that would get
+        a new caption are probed, by their headers, so an edit of captioned images costs nothing more."""
+        new_files = {edit.path for edit in plan.edits if edit.new_file}
+        if not new_files:
+            return {}
+
+        def pairs():
+            for path in new_files:
+                row = self.by_caption.get(path)
+                if row is not None:
+                    for image in (row.image_str, *(row.twins or ())):
+                        yield Path(image), path
+
+        return captions_of_unreadable_images(pairs(), new_files)
 
     def reread(self, paths: list[Path]) -> dict[Path, Caption]:
         """Fresh captions for these caption files (after a write, an undo or an outside change)."""

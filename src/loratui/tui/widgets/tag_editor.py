@@ -143,6 +143,11 @@ class TagEditor(TagEditorActions, Vertical):
     class LeaveRequested(EditorMessage):
         """Escape: the owner puts the focus back on its image table."""
 
+    @dataclass
+    class TypingChanged(EditorMessage):
+        """Typed text went without an edit (a rename cancelled): ``unsaved_typing()`` says what is left.
+        (Typing itself shows as the boxes' Input.Changed / TextArea.Changed, a commit as TagsChanged.)"""
+
     # ---- construction ----------------------------------------------------------------------------
 
     def __init__(self, vocab: TagVocab | None = None, *, name: str | None = None, id: str | None = None,
@@ -370,6 +375,21 @@ class TagEditor(TagEditorActions, Vertical):
         if self.has_pending_edit():
             return "changes to the caption text"
         return None
+
+    def unsaved_typing(self) -> list[tuple[str, str, str | None]]:
+        """What is typed and not entered, to keep as a draft: ("rename", new name, the tag renamed),
+        ("add", the add box's text, None), ("text", the changed free text, None)."""
+        if not self.is_mounted:
+            return []
+        found: list[tuple[str, str, str | None]] = []
+        if self._renaming is not None and self._rename_input is not None and self._renaming < len(self._tags):
+            found.append(("rename", self._rename_input.value, self._tags[self._renaming]))
+        typed = self._add_input.value
+        if typed.strip() and not self._free_text:
+            found.append(("add", typed, None))
+        if self._free_text and self._text.text.strip() != self._loaded_text.strip():
+            found.append(("text", self._text.text, None))
+        return found
 
     def has_pending_edit(self) -> bool:
         """True while something typed is not committed yet (a rename box, changed free text)."""

@@ -111,6 +111,7 @@ class TagEditorActions:
             if refocus and rename_input.has_focus:
                 self._list.focus()
             rename_input.remove()
+            self.post_message(self.TypingChanged(editor=self))  # the typed name is gone: its draft too
         if self.is_mounted:
             self.refresh_bindings()
 
@@ -169,6 +170,32 @@ class TagEditorActions:
         self.screen.set_focus(rename_input)  # at once: the new name typed next must land in the box
         rename_input.select_all()  # typing replaces the old name; an arrow key keeps it to edit
         self.refresh_bindings()
+
+    async def restore_typing(self, what: str, typed: str, tag: str | None = None) -> str | None:
+        """Put text typed and never entered back where it was typed (a draft a closed app left): the add
+        box, the rename box of ``tag``, or the free-text box. Nothing is entered: Enter (ctrl+s for
+        text) does that. Returns why it could not be put back, in words, or None."""
+        if what == "rename":
+            index = self._tags.index(tag) if tag in self._tags else None
+            if index is None or self._free_text:
+                return f"'{tag}' is no longer in this caption: the rename to '{typed}' was not put back"
+            self._list.highlighted = index
+            await self.action_rename()
+            self._rename_input.value = typed
+            self._rename_input.cursor_position = len(typed)
+            return None
+        if what == "text" and self._free_text:
+            self._text.load_text(typed)
+            self.focus()
+            self._text.move_cursor(self._text.document.end)
+            return None
+        if self._free_text:  # tags typed for the add box, and the caption is a sentence now
+            return f"this caption is free text now: '{typed}' was not put back into it"
+        box = self._add_input  # an add, or free text of a caption that is a tag list now (Enter splits it)
+        self.screen.set_focus(box)
+        box.value = typed
+        box.cursor_position = len(typed)
+        return None
 
     def action_move(self, step: int) -> None:
         index = self._list.highlighted

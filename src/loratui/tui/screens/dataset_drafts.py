@@ -1,0 +1,278 @@
+"""The Dataset screen's caption draft: text typed in the tag editor and not entered, kept on disk.
+
+Mixed into ``DatasetScreen`` (it expects ``store``, ``table``, ``current``, ``show_current``,
+``action_edit`` and the ``#filter`` box). What the editor holds typed and not written to the caption
+file (a tag in the add box, a rename under way, changed free text: ``TagEditor.unsaved_typing``) is
+kept in ``.loratui/caption-draft.json`` of the dataset, with the caption file's path and its SHA-256
+as the editor showed it; the app's DraftKeeper writes it at most every 2 s and at once on
+SIGHUP/SIGTERM (services.drafts). Entering the text (or cancelling it: ctrl+u, esc on a rename, the
+quit question's "drop it") deletes the draft.
+
+On the next opening, once the captions are read, a dialog names each image with what was typed and
+offers to put it back into the editor for that image (nothing is written until the user enters it).
+If the caption file changed since the draft was taken, it says so and restoring needs its own key.
+Esc decides later (the palette's "tags: unsaved caption draft" asks again): until then the draft stays
+in every later draft of the dataset, so nothing is lost for putting it off.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from loratui.core.drafts import file_sha256, read_draft
+from loratui.core.errors import LoratuiError
+
+SOURCE = "caption"
+KIND = "loratui caption draft"
+WHAT = {"add": "typed in the add box", "rename": "a rename", "text": "changed caption text"}
+
+
+def caption_draft_path(root: str | Path) -> Path:
+    """Beside the undo journal: ``TRAIN_DIR/.loratui/caption-draft.json``."""
+    from loratui.core.captions import journal_dir
+
+    return journal_dir(root).parent / "caption-draft.json"
+
+
+@dataclass
+class TypedCaption:
+    """One piece of typing never entered into a caption file."""
+
+    caption: str              # the caption file it was typed for
+    image: str
+    what: str                 # "add", "rename" or "text" (WHAT)
+    typed: str
+    tag: str | None = None    # a rename: the tag being renamed
+    sha256: str | None = None  # the caption file as the editor showed it (None: there was no file)
+    written: float = 0.0
+
+    def describe(self, limit: int = 60) -> str:
+        typed = self.typed if len(self.typed) <= limit else self.typed[:limit - 1] + "…"
+        if self.what == "rename":
+            return f"rename of '{self.tag}' to '{typed}'"
+        return f"'{typed}' ({WHAT.get(self.what, self.what)})"
+
+    def changed_on_disk(self) -> bool:
+        return file_sha256(self.caption) != self.sha256
+
+
+def drafts_to_text(entries: list[TypedCaption]) -> str:
+    return json.dumps({"kind": KIND, "version": 1, "entries": [asdict(e) for e in entries]},
+                      indent=1, ensure_ascii=False) + "\n"
+
+
+def drafts_from_text(text: str, path: Path) -> list[TypedCaption]:
+    """Parse a caption draft; anything else is a LoratuiError naming ``path`` and what to do."""
+    bad = LoratuiError(f"{path}: not a loratui caption draft (damaged?): delete it if it is not needed")
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise bad from None
+    if not isinstance(data, dict) or data.get("kind") != KIND or not isinstance(data.get("entries"), list):
+        raise bad
+    entries = []
+    for item in data["entries"]:
+        try:
+            entry = TypedCaption(**item)
+        except TypeError:
+            raise bad from None
+        if not all(isinstance(v, str) for v in (entry.caption, entry.image, entry.what, entry.typed)):
+            raise bad
+        entries.append(entry)
+    return entries
+
+
+def load_caption_drafts(root: str | Path) -> list[TypedCaption]:
+    path = caption_draft_path(root)
+    text = read_draft(path)
+    if text is None:
+        return []
+    entries = drafts_from_text(text, path)
+    for entry in entries:
+        if not entry.written:
+            try:
+                entry.written = path.stat().st_mtime
+            except OSError:
+                pass
+    return entries
+
+
+class CaptionDrafts:
+    """Draft keeping and offering for the Dataset screen's tag editor (see the module doc)."""
+
+    caption_offer: list[TypedCaption] | None = None   # found on opening, not restored or dropped yet
+    _caption_offered = False
+    _typing_dropped = False
+    _shown_sha: tuple[object, str | None] = (None, None)  # (the Caption shown, its file's SHA-256)
+
+    # ---- keeping ----------------------------------------------------------------------------------
+
+    def start_caption_drafts(self) -> None:
+        self.app.drafts.register(SOURCE, path=lambda: caption_draft_path(self.store.root),
+                                 snapshot=self.caption_draft_text)
+        try:
+            self.caption_offer = load_caption_drafts(self.store.root) or None
+        except LoratuiError as exc:
+            self.notify(str(exc), severity="warning", timeout=10)
+
+    def stop_caption_drafts(self) -> None:
+        """The screen goes. A clean quit asked about the typing first (the quit question): it is
+        dropped, a draft put off stays. A signal or a crash keeps everything (written already)."""
+        keeper = self.app.drafts
+        if self.app.exit_signal is None and self.app.return_code in (0, None):  # 1: a crash
+            self._typing_dropped = True
+            try:
+                keeper.write_now(SOURCE)
+            except Exception:  # noqa: BLE001 - on the way out: nothing more to do
+                pass
+        keeper.unregister(SOURCE)
+
+    def typed_captions(self) -> list[TypedCaption]:
+        from loratui.tui.widgets.tag_editor import TagEditor
+
+        row = self.current
+        if self._typing_dropped or row is None or row.caption is None or not self.is_mounted:
+            return []
+        typing = self.query_one(TagEditor).unsaved_typing()
+        if not typing:
+            return []
+        if self._shown_sha[0] is not row.caption:  # hashed once per caption shown, not every 2 s
+            self._shown_sha = (row.caption, file_sha256(row.caption_file))
+        now = time.time()
+        return [TypedCaption(row.caption_str, row.image_str, what, typed, tag, self._shown_sha[1], now)
+                for what, typed, tag in typing]
+
+    def caption_draft_text(self) -> str | None:
+        """The draft now (None: nothing typed, nothing put off)."""
+        entries = [*(self.caption_offer or []), *self.typed_captions()]
+        if not entries:
+            return None
+        caption_draft_path(self.store.root).parent.mkdir(exist_ok=True)  # .loratui/ comes with the first write
+        return drafts_to_text(entries)
+
+    def caption_typing_changed(self) -> None:
+        """After anything that changes what the editor holds typed: kept within 2 s, or, entered or
+        cancelled with nothing else to keep, the draft goes now."""
+        keeper = self.app.drafts
+        if self.caption_offer is None and not self.typed_captions():
+            if getattr(self, "_caption_draft_live", False):
+                self._caption_draft_live = False
+                keeper.discard(SOURCE)
+            return
+        self._caption_draft_live = True
+        keeper.changed(SOURCE)
+
+    def on_text_area_changed(self, event) -> None:
+        self.caption_typing_changed()
+
+    def on_tag_editor_typing_changed(self, event) -> None:
+        self.caption_typing_changed()
+
+    # ---- offering ---------------------------------------------------------------------------------
+
+    def offer_caption_draft(self, force: bool = False) -> None:
+        """Once the captions are read (first time, or from the palette): offer the first image's draft."""
+        if self._caption_offered and not force:
+            return
+        if not self.is_current or not self.store.captions_loaded:
+            return  # asked when the screen shows again (another screen or a dialog is on top)
+        self._caption_offered = True
+        if not self.caption_offer:
+            if force:
+                self.notify("no unsaved caption draft")
+            return
+        from loratui.tui.screens.config_dialogs import ChoiceDialog
+
+        first = self.caption_offer[0].caption
+        group = [e for e in self.caption_offer if e.caption == first]
+        row = self.store.by_caption.get(first)
+        name = self._draft_name(group[0])
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(group[0].written)) if group[0].written else "earlier"
+        lines = [f"Typed in the tag editor for {name} and never entered, kept {when} (the app ended without "
+                 "saving: a dropped connection or a kill):"]
+        lines += [f"   {entry.describe()}" for entry in group]
+        if row is None:
+            lines.append(f"{name} is no longer in the dataset (or its caption file is named otherwise now).")
+            choices = [("d", "delete the draft")]
+        elif group[0].changed_on_disk():
+            lines.append(f"! {Path(first).name} changed on disk after this was typed: check the caption before "
+                         "entering it (restoring writes nothing).")
+            choices = [("a", "restore anyway, into the editor"), ("d", "delete the draft")]
+        else:
+            choices = [("r", "restore into the editor (Enter enters it)"), ("d", "delete the draft")]
+        more = len(self.caption_offer) - len(group)
+        if more:
+            lines.append(f"({more} more typed for other images: asked after this one is deleted, or from the "
+                         "palette)")
+        lines.append("Esc decides later (palette: tags: unsaved caption draft; kept meanwhile).")
+        self.app.push_screen(ChoiceDialog("unsaved caption draft", "\n".join(lines), choices),
+                             lambda choice: self._caption_draft_answer(choice, group))
+
+    def _draft_name(self, entry: TypedCaption) -> str:
+        try:
+            return str(Path(entry.image).relative_to(self.store.root))
+        except ValueError:
+            return entry.image
+
+    def _caption_draft_answer(self, choice: str | None, group: list[TypedCaption]) -> None:
+        if choice is None:
+            self.notify(f"the draft stays in {caption_draft_path(self.store.root)}: the palette's "
+                        "'tags: unsaved caption draft' offers it again", timeout=8)
+            return
+        self.caption_offer = [e for e in self.caption_offer or [] if e not in group] or None
+        if choice in ("r", "a"):
+            self.call_after_refresh(self._restore_group, group)
+        else:
+            self.notify(f"deleted the draft typed for {self._draft_name(group[0])}")
+            self._draft_settled()
+
+    def on_screen_resume(self, event) -> None:
+        if self.caption_offer and not self._caption_offered:
+            self.call_after_refresh(self.offer_caption_draft)
+
+    def _draft_settled(self, offer_next: bool = True) -> None:
+        """Part of the draft was restored or deleted: the file holds what is left now, and the next part
+        is offered."""
+        self._caption_draft_live = True
+        self.app.drafts.write_now(SOURCE)  # what is left, or nothing (the file goes)
+        if self.caption_offer and offer_next:
+            self.call_after_refresh(self.offer_caption_draft, True)
+
+    async def _restore_group(self, group: list[TypedCaption]) -> None:
+        from textual.widgets import Input
+
+        from loratui.tui.widgets.tag_editor import TagEditor
+
+        row = self.store.by_caption.get(group[0].caption)
+        if row is None:
+            self.notify(f"{self._draft_name(group[0])} is no longer in the dataset: nothing restored",
+                        severity="warning")
+            self._draft_settled()
+            return
+        if not self.table.move_cursor_to_key(id(row)):
+            self.query_one("#filter", Input).value = ""  # hidden by the filter: shown again
+            self.refilter()
+            self.table.move_cursor_to_key(id(row))
+        self.show_current(force=True)
+        self.action_edit()
+        editor = self.query_one(TagEditor)
+        problems, kept = [], []
+        for entry in group:
+            problem = await editor.restore_typing(entry.what, entry.typed, entry.tag)
+            if problem:
+                problems.append(problem)
+                kept.append(entry)  # not put back: it stays in the draft, never dropped unseen
+        if kept:
+            self.caption_offer = [*kept, *(self.caption_offer or [])]
+            self.notify("; ".join(problems) + " (kept in the draft: the palette's 'tags: unsaved caption draft' "
+                        "offers it again, to delete it)", severity="warning", timeout=12)
+        else:
+            more = len(self.caption_offer or [])
+            # the others are not offered now: moving to their image would drop what was just put back
+            later = f"; {more} more typed for other images: the palette's 'tags: unsaved caption draft'" if more else ""
+            self.notify(f"restored what was typed for {self._draft_name(group[0])}: Enter enters it, "
+                        f"ctrl+u (esc on a rename) drops it{later}", timeout=10)
+        self._draft_settled(offer_next=False)
