@@ -36,13 +36,13 @@ async def until(pilot, test, what: str = "condition", timeout: float = 10.0) -> 
         await pilot.pause(0.05)
 
 
-def session(tmp_path: Path, scenario, *, hang_up: bool = False) -> Path:
+def session(tmp_path: Path, scenario, *, hang_up: bool = False, target: Path | None = None) -> Path:
     """An app on tmp_path/proj/img (made once): ``scenario(app, pilot, img)`` once captions are read.
     ``hang_up``: the session ends as SIGHUP ends it (drafts written now, the app left by a signal)."""
     root = tmp_path / "proj"
     if not root.exists():
         make_dataset(root)
-    app = LoratuiApp(locate_dataset(root), settings_file=tmp_path / "cfg" / "tui.toml",
+    app = LoratuiApp(locate_dataset(target or root), settings_file=tmp_path / "cfg" / "tui.toml",
                      keymap_file=tmp_path / "cfg" / "keymap.toml", themes_dir=tmp_path / "themes", watch=False)
 
     async def main():
@@ -90,7 +90,7 @@ def test_typing_in_the_add_box_is_kept_and_entering_it_deletes_the_draft(tmp_pat
                     "the draft file")
         [entry] = entries(img)
         assert entry["what"] == "add" and entry["typed"] == "blue eyes"
-        assert entry["caption"] == str(img / "10_alice" / "a01.txt") and entry["image"].endswith("a01.png")
+        assert entry["caption"] == "10_alice/a01.txt" and entry["image"] == "10_alice/a01.png"  # train-folder relative
         assert entry["sha256"] == file_sha256(img / "10_alice" / "a01.txt")
         await pilot.press("enter")
         await until(pilot, lambda: not caption_draft_path(img).exists(), "the draft deleted once entered")
@@ -234,3 +234,23 @@ def test_a_damaged_draft_is_named_and_left_alone(tmp_path):
 
     session(tmp_path, scenario, hang_up=True)
     assert caption_draft_path(img).read_text() == "{not json"
+
+
+def test_a_draft_is_offered_when_the_app_is_opened_from_another_folder(tmp_path, monkeypatch):
+    """`loratui proj` in one shell, `loratui .` inside proj after reconnecting: the draft's paths are
+    the train folder's, not the first shell's."""
+    async def typed(app, pilot, img):
+        await pilot.press("e", "a", *"blue eyes")
+
+    monkeypatch.chdir(tmp_path)
+    img = session(tmp_path, typed, hang_up=True, target=Path("proj"))
+    assert [e["caption"] for e in entries(img)] == ["10_alice/a01.txt"]
+
+    async def reopened(app, pilot, img):
+        body = await dialog(pilot)
+        assert "no longer in the dataset" not in body and "'blue eyes'" in body
+        await pilot.press("r")
+        await until(pilot, lambda: editor(app)._add_input.value == "blue eyes", "the add box restored")
+
+    monkeypatch.chdir(tmp_path / "proj")
+    session(tmp_path, reopened, target=Path("."))

@@ -18,6 +18,7 @@ in every later draft of the dataset, so nothing is lost for putting it off.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -59,9 +60,17 @@ class TypedCaption:
         return file_sha256(self.caption) != self.sha256
 
 
-def drafts_to_text(entries: list[TypedCaption]) -> str:
-    return json.dumps({"kind": KIND, "version": 1, "entries": [asdict(e) for e in entries]},
-                      indent=1, ensure_ascii=False) + "\n"
+def drafts_to_text(entries: list[TypedCaption], root: str | Path | None = None) -> str:
+    """The draft file's text; with ``root`` (the train folder) its paths are written relative to it:
+    the app may be opened from another folder next time (`loratui proj` here, `loratui .` there)."""
+    def entry(e: TypedCaption) -> dict:
+        data = asdict(e)
+        if root is not None:
+            data["caption"], data["image"] = os.path.relpath(e.caption, root), os.path.relpath(e.image, root)
+        return data
+
+    return json.dumps({"kind": KIND, "version": 2 if root is not None else 1,
+                       "entries": [entry(e) for e in entries]}, indent=1, ensure_ascii=False) + "\n"
 
 
 def drafts_from_text(text: str, path: Path) -> list[TypedCaption]:
@@ -91,7 +100,10 @@ def load_caption_drafts(root: str | Path) -> list[TypedCaption]:
     if text is None:
         return []
     entries = drafts_from_text(text, path)
-    for entry in entries:
+    for entry in entries:  # relative to the train folder (version 2): back to the store's form of paths
+        if not os.path.isabs(entry.caption):
+            entry.caption = os.path.normpath(os.path.join(root, entry.caption))
+            entry.image = os.path.normpath(os.path.join(root, entry.image))
         if not entry.written:
             try:
                 entry.written = path.stat().st_mtime
@@ -151,7 +163,7 @@ class CaptionDrafts:
         if not entries:
             return None
         caption_draft_path(self.store.root).parent.mkdir(exist_ok=True)  # .loratui/ comes with the first write
-        return drafts_to_text(entries)
+        return drafts_to_text(entries, self.store.root)
 
     def caption_typing_changed(self) -> None:
         """After anything that changes what the editor holds typed: kept within 2 s, or, entered or
