@@ -217,7 +217,8 @@ def test_preset_picker_shows_the_diff_and_the_estimate_then_applies(tmp_path, mo
             for change in preset_changes(cfg, highlighted):
                 assert change.key in diff
             assert "train_batch_size" in diff and "4 -> " in diff and "768 -> 512" in diff
-            assert f"{estimate_vram(cfg).total_gib:.2f} GiB -> " in diff and "fits the card" in diff
+            summary = text(picker, "#picker-summary")  # below the diff, always in view
+            assert f"{estimate_vram(cfg).total_gib:.2f} GiB -> " in summary and "fits the card" in summary
             await pilot.press("up")
             assert picker.presets[options.highlighted].vram_gb == 6
             assert "sd15-6gb" in str(picker.presets[options.highlighted].id)

@@ -46,8 +46,9 @@ def _json_value(value):
 
 @click.group()
 @exit_codes((0, "done"),
-            (2, "bad input: an unknown preset or family, apply of another family's preset without --force, "
-                "apply off a terminal without --yes"),
+            (2, "bad input: an unknown preset or family; apply of another family's preset, or of one that would "
+                "leave the config invalid (what `config check` refuses: a resolution past max_bucket_reso), "
+                "without --force; apply off a terminal without --yes"),
             (130, "interrupted"))
 def presets() -> None:
     """List VRAM presets and apply one to a config.
@@ -112,8 +113,9 @@ def show_preset(preset_id: str, as_json: bool) -> None:
 
 @presets.command("apply")
 @exit_codes((0, "written, a dry run, nothing to change, or not confirmed"),
-            (2, "nothing written: bad input (the config, an unknown preset, a family mismatch or a result "
-                "`config check` would refuse without --force), or not a terminal without --yes"),
+            (2, "nothing written: bad input (the config, an unknown preset, a preset for another family), a "
+                "preset that would leave the config invalid (what `config check` refuses: its 512 px past "
+                "max_bucket_reso) without --force, or not a terminal without --yes"),
             (130, "interrupted"))
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.argument("preset_id", metavar="ID")
@@ -129,7 +131,7 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool
     config's max_bucket_reso).
     """
     from loratui.core.config import load_config, save_config, validate
-    from loratui.core.config import apply_preset, preset_changes
+    from loratui.core.config import apply_preset, preset_changes, fixes_text, preset_check, preset_problem_line
     from loratui.core.plan import estimate_vram, resolve_family
 
     if yes and dry_run:
@@ -162,10 +164,10 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool
         estimate_family = preset.estimator_family
         click.echo(f"note: no model set yet: estimating for {preset.family}, the preset's family "
                    "(set model.pretrained_model_name_or_path or model.model_family)")
-    had = set(validate(cfg))
+    check = preset_check(cfg, preset)  # the same check the Settings screen's preset picker makes
+    made = check.problems
     apply_preset(cfg, preset)
     after = validate(cfg)
-    made = [problem for problem in after if problem not in had]
     for problem in after:
         click.echo(f"warning: after applying: {problem}", err=True)
     estimate = estimate_vram(cfg, family=estimate_family)
@@ -174,9 +176,9 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool
         click.echo("dry run: nothing written")
         return
     if made and not force:  # a config `config check` and `train` then refuse is not written
-        more = f" (and {len(made) - 1} more)" if len(made) > 1 else ""
-        raise LoratuiError(f"{preset.id} would leave {config} invalid: {made[0]}{more}; nothing written: change "
-                           "that field first (`loratui config explain KEY`), or pass --force")
+        fix = f" ({fixes_text(check.fixes)} with it would fix that)" if check.fixes else ""
+        raise LoratuiError(f"{preset_problem_line(preset.id, config, made)}; nothing written: change that field "
+                           f"first (`loratui config explain KEY`){fix}, or pass --force")
     if not yes and not _interactive():
         raise LoratuiError(f"not a terminal, so {config} was not written: pass --yes to write it or --dry-run")
     if not yes and not click.confirm(f"Write {config}?", default=False):

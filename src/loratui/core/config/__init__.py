@@ -8,7 +8,7 @@ may name: kohya_dataset.py), sd-scripts TOML export (sdscripts_export.py), what 
 (base_model.py, shared with the engine), what `train` would refuse about the files a config names,
 checked from headers before any model loads (preflight.py, model_check.py, prompts.py: the sample
 prompt file), the optional packages a config needs (packages.py) and VRAM
-presets (presets.py). It may use core.dataset (export lists the
+presets (presets.py; what applying one would leave invalid, and its fix: preset_validity.py). It may use core.dataset (export lists the
 concept folders); it knows nothing of captions' tag edits, nor of step plans and VRAM estimates
 (core.plan builds on this package, not the other way round). Import from here, not from the modules.
 """
@@ -52,9 +52,13 @@ from loratui.core.config.sdscripts_export import (
     refuse_foreign_export_files,
 )
 from loratui.core.config.write import save_config, update_config_text, write_config
+from loratui.core.config.preset_validity import (
+    PresetCheck, fixes_text, gpu_only_settings, preset_check, preset_problem_line,
+)
 from loratui.core.config.check import config_file_problems
 
 __all__ = [
+    "PresetCheck", "fixes_text", "gpu_only_settings", "preset_check", "preset_problem_line",
     "config_file_problems",
     "CANONICAL_FAMILIES", "FAMILY_SPELLINGS", "canonical_family",
     "SCHEDULER_CLASSES", "SamplePrompt", "detect_model_family", "family_from_keys", "output_dir_problem",

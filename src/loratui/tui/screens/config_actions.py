@@ -28,7 +28,8 @@ from loratui.core.dataset import DatasetLocation
 from loratui.core.errors import ConflictError, LoratuiError
 from loratui.tui.screens.config_dialogs import ChoiceDialog, ImportReportDialog, PathDialog
 from loratui.tui.screens.config_picker import FilePicker
-from loratui.tui.services.work import report_failure, run_in_thread
+from loratui.tui.services.config_watch import file_state
+from loratui.tui.services.work import failure_line, report_failure, run_in_thread
 from loratui.tui.widgets.config_form import build_config, config_values
 
 FAMILY_LABELS = {"sd1": "SD1", "sd2": "SD2", "sdxl": "SDXL"}
@@ -163,19 +164,6 @@ def _shown(key: str, value) -> str:
     return value_text(field_spec(key), value) or "(unset)"
 
 
-def file_state(path: Path) -> tuple:
-    """What tells a file's later change: its stat and its bytes' SHA-256 (a config is small; mtimes can
-    tie). The SHA-256 (``[3]``) is what a Settings draft records of the file it was taken against."""
-    import hashlib
-
-    try:
-        st = path.stat()
-        data = path.read_bytes()
-    except OSError:
-        return ()
-    return st.st_mtime_ns, st.st_size, st.st_ino, hashlib.sha256(data).hexdigest()
-
-
 class ConfigFileActions:
     """File actions of the settings screen (see the module doc)."""
 
@@ -191,6 +179,16 @@ class ConfigFileActions:
             return None
         return self.form.current_config()
 
+    def refuse_while_broken(self, what: str) -> bool:
+        """A file that cannot be read shows no form (its defaults are not the file's values): nothing can be
+        saved, exported or trained from it until it is fixed. Says so and returns True then."""
+        if not self.broken:
+            return False
+        self.notify(f"cannot {what}: {self.path.name} cannot be read (the screen says why): fix it in an editor "
+                    "and save it (Settings reloads it then; f5 now), or ctrl+o opens another config",
+                    severity="error", timeout=8)
+        return True
+
     @property
     def folder(self) -> Path:
         return (self.path or self.suggested).parent
@@ -198,15 +196,19 @@ class ConfigFileActions:
     # ---- save, save as, conflicts -----------------------------------------------------------------
 
     def action_save(self, then=None) -> None:
+        if self.refuse_while_broken("save"):
+            return
         cfg = self.config_to_save("save")
         if cfg is None:
             return
-        if self.path is None or self.broken:
+        if self.path is None:
             self.action_save_as(then)
             return
         self.write_config(cfg, self.path, then=then)
 
     def action_save_as(self, then=None) -> None:
+        if self.refuse_while_broken("save as"):
+            return
         cfg = self.config_to_save("save")
         if cfg is None:
             return
@@ -244,6 +246,7 @@ class ConfigFileActions:
                 self.show_value_changes(saved)
             self.path, self.broken, self.loaded_stat = path, None, stat
             self.app.config_path = path
+            self.file_settled()
             if merged:
                 self.form.load(saved, has_file=True)
             else:
@@ -361,26 +364,41 @@ class ConfigFileActions:
 
     # ---- load, reload, open ------------------------------------------------------------------------
 
-    def load_file(self, path: Path) -> None:
+    def load_file(self, path: Path, note: str = "") -> None:
+        """Read ``path`` into the form (``note``: what to say instead of "loaded PATH"). A file that cannot
+        be read shows why in place of the form (show_broken) and in the status line."""
         def done(result) -> None:
             base, stat = result
             self.path, self.broken, self.loaded_stat = path, None, stat
             self.app.config_path = path
+            self.file_settled()
             self.form.load(base, has_file=True)
             self.config_edited()
             self.check_files(force=True)
-            self.notify(f"loaded {path}")
+            self.notify(note or f"loaded {path}")
             self.check_draft_and_leftovers()
 
         def failed(exc: BaseException) -> None:
-            report_failure(self.app, "", exc)
+            from loratui.core.config import ConfigError
+
+            if not isinstance(exc, ConfigError):  # gone, unreadable: the form stays as it was
+                self.outside_note = failure_line(f"cannot reload {path.name}", exc)[0]
+                self.show_status()
+                report_failure(self.app, "", exc)
+                return
+            self.path, self.app.config_path = path, path
+            self.broken, self.broken_lines, self.loaded_stat = str(exc), list(exc.problems), file_state(path)
+            self.file_settled()
+            self.form.load(self.form.base, has_file=self.form.has_file)  # edits were discarded to get here
+            self.config_edited()
+            self.notify(f"{path.name} cannot be read: the screen says why", severity="error")
 
         run_in_thread(self, _load, path, done=done, failed=failed, what=f"loading {path}", group="config-file")
 
     def unless_unsaved(self, what: str, go) -> None:
         """Run ``go()`` now, or after a yes when the form holds changes the file does not."""
         changed = len(self.form.changed_fields())
-        if not changed and self.form.has_file:
+        if self.broken or (not changed and self.form.has_file):  # a broken file shows no form: nothing to lose
             go()
             return
         count = f"{changed} changed field(s)" if self.form.has_file else "the config (never saved)"
@@ -411,6 +429,9 @@ class ConfigFileActions:
     # ---- kohya_ss import, sd-scripts export ----------------------------------------------------------
 
     def action_import_kohya(self) -> None:
+        if self.refuse_while_broken("import into the form"):
+            return
+
         def chosen(path: Path | None) -> None:
             if path is not None:
                 run_in_thread(self, import_kohya_file, path, done=lambda result: self.show_import(path, *result),
@@ -466,6 +487,8 @@ class ConfigFileActions:
             return str(path)
 
     def action_export(self) -> None:
+        if self.refuse_while_broken("export"):
+            return
         cfg = self.config_to_save("export")
         if cfg is None:
             return
@@ -504,6 +527,10 @@ class ConfigFileActions:
     # ---- start training ------------------------------------------------------------------------------
 
     def action_train(self) -> None:
+        """Save (after asking) and start a run: the Train screen's own start (its dialog shows the exact
+        command and what the run would overwrite; Enter there starts it)."""
+        if self.refuse_while_broken("start training"):
+            return
         cfg = self.config_to_save("start training")
         if cfg is None:
             return
@@ -512,18 +539,31 @@ class ConfigFileActions:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             self.notify(f"cannot start training: {problems[0]}{more}", severity="error")
             return
-        if self.form.unsaved or self.broken:
-            where = self.path.name if self.path and not self.broken else "a new file"
+        if self.form.unsaved:
+            where = self.path.name if self.path else "a new file"
             self.app.push_screen(
-                ChoiceDialog("start training", f"The run reads the saved file: save the form to {where} first?",
+                ChoiceDialog("start training", f"The run reads the saved file: save the form to {where} first? "
+                             "The Train screen then shows the run's command; Enter there starts it.",
                              [("s", "save and start")]),
                 lambda choice: self.action_save(self.hand_over) if choice == "s" else None)
         else:
             self.hand_over()
 
     def hand_over(self) -> None:
-        """The Train screen starts the run from ``app.config_path``."""
+        """The Train screen starts a run from ``app.config_path``: switch to it, then its start action (the
+        `s` key there), once it is the screen shown."""
         if self.path is None:
             return
         self.app.config_path = self.path
-        self.app.switch_mode("train")
+        switched = self.app.switch_mode("train")
+        train = self.app.screen  # switch_mode made it current; its arrival (ScreenResume) is still queued
+        if not hasattr(train, "action_start"):
+            return
+        if hasattr(train, "offered"):  # the runs picker it offers on arrival would cover the start dialog
+            train.offered = True
+
+        async def start() -> None:
+            await switched
+            train.action_start()
+
+        self.app.call_later(start)

@@ -3,9 +3,14 @@
 Lists the presets of ``core.config.load_presets`` (shipped 6 / 8 / 12 / 16 / 24 / 48 GB presets for
 SD 1.5 and SDXL, plus the user's own folder) filtered to the config's model family (both families
 when no model is set). For the highlighted preset it shows, as `loratui presets apply` does, every
-field it changes (``preset_changes``: old -> new), the estimated peak VRAM before and after, and any
-setting that becomes inconsistent. Enter dismisses with ``(preset id, {(section, key): new value})``
-for the host to apply; Escape dismisses with None. Nothing is written here.
+field it changes (``preset_changes``: old -> new) and, below that where it is always in view, the
+estimated peak VRAM before and after and what core's ``preset_check`` says (the check `loratui presets
+apply` refuses with, in its words): a preset that would leave the config invalid shows the extra
+changes that fix it (a resolution past max_bucket_reso: the bucket limits raised to fit), which Enter
+applies with it, or, with no fix known, Enter refuses it. On a machine with no CUDA GPU a preset that
+switches to a GPU-only optimizer or precision (AdamW8bit, fp16) says so in one line. Enter dismisses
+with ``(preset id, {(section, key): new value})`` for the host to apply; Escape dismisses with None.
+Nothing is written here.
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from loratui.core.config import Preset, PresetCatalog, TrainingConfig, apply_preset, load_presets, preset_changes, validate
+from loratui.core.config import (
+    Preset, PresetCatalog, TrainingConfig, gpu_only_settings, load_presets, preset_changes, preset_check,
+    preset_problem_line,
+)
 from loratui.core.errors import LoratuiError
 from loratui.core.plan import estimate_vram, largest_bucket_samples, resolve_family
 from loratui.tui.services.work import failure_line
@@ -71,15 +79,18 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
             border: round $accent; padding: 0 1; background: $surface;
         }
         #picker-help, #picker-keys { color: $text-muted; }
-        #picker-list { height: auto; max-height: 9; }
-        #picker-detail { height: auto; max-height: 10; margin-top: 1; }
+        /* 80x24: the list, the diff (scrolls) and the estimate and warnings below it, never cut off */
+        #picker-list { height: auto; max-height: 6; }
+        #picker-detail { height: auto; max-height: 8; }
         #picker-problems { color: $text-warning; height: auto; }
+        #picker-summary { height: auto; }
     }
     """
 
     def __init__(self, cfg: TrainingConfig, *, card_gib: float | None = None,
-                 catalog: PresetCatalog | None = None, scan=None) -> None:
+                 catalog: PresetCatalog | None = None, scan=None, has_gpu: bool | None = None) -> None:
         super().__init__()
+        self.has_gpu = has_gpu  # False: no CUDA GPU here (a GPU-only optimizer or precision is named)
         self.cfg = copy.deepcopy(cfg)
         self.scan = scan  # the dataset's: no batch is sized past its largest bucket, as on the VRAM panel
         self.card_gib = card_gib
@@ -96,6 +107,7 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
             yield OptionList(id="picker-list")
             with VerticalScroll(id="picker-detail"):
                 yield Static(id="picker-diff")
+            yield Static(id="picker-summary")
             yield Static(id="picker-problems")
             yield Static("Enter apply to the form - Esc cancel", id="picker-keys")
 
@@ -135,7 +147,9 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
     # ---- showing a preset -----------------------------------------------------------------------
 
     def changes_for(self, preset: Preset) -> dict[tuple[str, str], object]:
-        return {tuple(c.key.split(".", 1)): c.new for c in preset_changes(self.cfg, preset)}
+        """What Enter applies: the preset's changes and the fixes that keep the config valid."""
+        check = preset_check(self.cfg, preset)
+        return {tuple(c.key.split(".", 1)): c.new for c in [*check.changes, *check.fixes]}
 
     def _estimate_family(self, preset: Preset) -> str | None:
         # like `loratui presets apply`: with no model to guess from, estimate for the preset's family
@@ -143,7 +157,8 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
         return preset.estimator_family if unknown else None
 
     def _show(self, preset: Preset) -> None:
-        changes = preset_changes(self.cfg, preset)
+        check = preset_check(self.cfg, preset)
+        changes = check.changes
         lines = [Content.styled(preset.description, "bold")]
         if not changes:
             lines.append(Content("the config already has every setting of this preset: nothing to change"))
@@ -151,21 +166,35 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
             width = max(len(c.key) for c in changes)
             lines.append(Content(f"changes {len(changes)} field(s):"))
             lines += [Content(f"  {c.key:<{width}}  {show_value(c.old)} -> {show_value(c.new)}") for c in changes]
-        after = copy.deepcopy(self.cfg)
-        apply_preset(after, preset)
+        self.query_one("#picker-diff", Static).update(Content("\n").join(lines))
+        self.query_one("#picker-summary", Static).update(Content("\n").join(self._summary(preset, check)))
+
+    def _summary(self, preset: Preset, check) -> list[Content]:
+        """The estimate, then what the preset would break and its fix, then a GPU-only setting on a CPU."""
         family = self._estimate_family(preset)
+        lines = []
         try:
             old, new = (estimate_vram(c, family=family, largest_bucket=largest_bucket_samples(c, self.scan)
-                                      if self.scan is not None else None) for c in (self.cfg, after))
+                                      if self.scan is not None else None) for c in (self.cfg, check.after))
             fits = ""
             if self.card_gib is not None:
                 fits = "; fits the card" if new.fits(self.card_gib) else "; still does NOT fit the card"
             lines.append(Content(f"estimated peak VRAM: {old.total_gib:.2f} GiB -> {new.total_gib:.2f} GiB{fits}"))
         except LoratuiError as exc:
             lines.append(Content(f"no estimate: {exc}"))
-        new_problems = [p for p in validate(after) if p not in validate(self.cfg)]
-        lines += [Content.styled(f"after applying: {p}", "$text-warning") for p in new_problems]
-        self.query_one("#picker-diff", Static).update(Content("\n").join(lines))
+        if check.problems:
+            lines.append(Content.styled(preset_problem_line(preset.id, "the config", check.problems), "$text-warning"))
+            if check.fixes:
+                fixes = ", ".join(f"{c.key} {show_value(c.old)} -> {show_value(c.new)}" for c in check.fixes)
+                lines.append(Content.styled(f"Enter also sets {fixes} to fix it", "$text-warning bold"))
+            else:
+                lines.append(Content.styled("Enter refuses it: change that field first, or pick another preset",
+                                            "$text-warning bold"))
+        slow = gpu_only_settings(self.cfg, check.after) if self.has_gpu is False else []
+        if slow:
+            names = " and ".join(item.split(" = ")[1].strip('"') for item in slow)
+            lines.append(Content.styled(f"no CUDA GPU here: {names} run about 10x slower on a CPU", "$text-warning"))
+        return lines
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
@@ -189,6 +218,11 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
     def _choose(self, index: int | None) -> None:
         if self._done or index is None or not 0 <= index < len(self.presets):
             return
-        self._done = True
         preset = self.presets[index]
+        check = preset_check(self.cfg, preset)
+        if check.refused:  # never hand over a config training refuses
+            self.app.notify(f"{preset_problem_line(preset.id, 'the config', check.problems)}: nothing applied; "
+                            "change that field first, or pick another preset", severity="error", timeout=10)
+            return
+        self._done = True
         self.dismiss((preset.id, self.changes_for(preset)))

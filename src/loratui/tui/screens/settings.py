@@ -14,6 +14,12 @@ is posted and every panel's ``update_config(cfg, scan)`` is called. Panels talk 
 or a VRAM fix), whose values go through core's checks into the fields. File actions (save, import,
 export, train) are in config_actions; the draft of unsaved edits (kept on disk, offered back on
 opening; f6) and the temp files a killed save left are in settings_drafts.
+
+A file that cannot be read (an unknown key, a wrong type, a duplicate key) shows why, line by line, in
+place of the form: the defaults the form would hold are not the file's values, so nothing is saved,
+exported or trained from them. While the screen is shown the file is polled each second
+(services.config_watch): an outside change is loaded when the form holds no edits (a broken file
+fixed in an editor too), and named in the status line when it does (ctrl+s then merges or asks).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from loratui.tui.screens.config_actions import (
     ConfigFileActions, family_line, file_state, starter_config, suggested_path,
 )
 from loratui.tui.screens.settings_drafts import SettingsDrafts
+from loratui.tui.services.config_watch import POLL_SECONDS, ConfigWatch
 from loratui.core.config import describe_field
 from loratui.tui.widgets.config_field import ConfigField
 from loratui.tui.widgets.config_form import SECTION_TITLES, ConfigForm, config_values
@@ -79,9 +86,13 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
     AUTO_FOCUS = ""  # arrive with no field focused (None would mean the app's "*"): 1-4 switch screens until tab
 
     CSS_PATH = "settings.tcss"
+    DEFAULT_CSS = """
+    SettingsScreen #settings-broken { width: 1fr; height: 1fr; padding: 1 2; display: none; color: $text-error; }
+    """
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="settings.save", tooltip="Save in place (comments and order kept)"),
-        Binding("ctrl+t", "train", "Train", id="settings.train", tooltip="Save (asks first), then the Train screen"),
+        Binding("ctrl+t", "train", "Train", id="settings.train",
+                tooltip="Save (asks first), then start a run on the Train screen (its command shown first)"),
         Binding("ctrl+g", "goto", "Field", id="settings.goto", tooltip="Go to a field: type part of its key name"),
         Binding("ctrl+down,ctrl+n", "next_section", "Section", id="settings.next_section",
                 tooltip="The next section (ctrl+up: the one before)"),
@@ -104,7 +115,8 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         Binding("s", "target_steps", "Target steps", id="settings.target_steps", show=False,
                 tooltip="With no field focused: type a step count in the calculator; enter sets the epochs "
                         "that reach it, esc leaves the box"),
-        Binding("escape", "leave_field", "Leave field", id="settings.leave_field", show=False,
+        # in the footer while something has the focus (typed digits go into a field): esc, then 1-4
+        Binding("escape", "leave_field", "Leave field", id="settings.leave_field",
                 tooltip="No field has the focus: 1-4 switch screens again; tab comes back"),
     ]
 
@@ -126,19 +138,22 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         self.panels: list[Widget] = []
         self.last_edit_ms = 0.0                 # the work of the last edit, for the benchmark and tests
         self.files_checked: tuple | None = None  # the values the file problems were last checked for
+        self.broken_lines: list[str] = []       # every problem of a file that cannot be read
+        self.outside_note = ""                  # an outside change not loaded (the form holds edits)
+        self.watch = ConfigWatch()
 
     # ---- layout ---------------------------------------------------------------------------------
 
     def _initial_config(self) -> tuple[TrainingConfig, bool]:
         self.suggested = suggested_path(self.app.store.location)
-        self.path = Path(self.app.config_path) if self.app.config_path else None
+        # absolute: a relative path given at start-up is not read against the config's folder later
+        self.path = Path(self.app.config_path).absolute() if self.app.config_path else None
         if self.path is not None:
+            self.loaded_stat = file_state(self.path)
             try:
-                cfg = load_config(self.path)
-                self.loaded_stat = file_state(self.path)
-                return cfg, True
+                return load_config(self.path), True
             except ConfigError as exc:
-                self.broken = str(exc)
+                self.broken, self.broken_lines = str(exc), list(exc.problems)
         return starter_config(self.suggested, self.app.store.location), False
 
     def compose(self) -> ComposeResult:
@@ -148,6 +163,7 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         yield Header()
         yield Static("", id="settings-sections")
         with Horizontal(id="settings-body"):
+            yield Static("", id="settings-broken")
             self.form = ConfigForm(base, has_file=has_file, id="settings-form")
             yield self.form
             with VerticalScroll(id="settings-panels", can_focus=False):
@@ -162,9 +178,8 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         self.show_sections(SECTIONS[0])
         self.show_help(None)
         self.config_edited()
-        if self.broken:
-            self.notify(f"{self.broken}: fix it in an editor and press f5, or save the form as a new file",
-                        severity="error", timeout=10)
+        self.show_broken()
+        self.set_interval(POLL_SECONDS, self.poll_config_file)
         # no field focused on arrival: a digit typed next still switches screens instead of editing
         # the model path; tab (or a click) goes into the form
         self.call_after_refresh(self.form.scroll_home, animate=False)  # the [model] heading shows too
@@ -179,6 +194,8 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         letters) they must not pull the focus away."""
         if action in ("vram_panel", "vram_presets", "target_steps") and self.focused_field() is not None:
             return False
+        if action == "leave_field":
+            return self.focused is not None
         return True
 
     def on_resize(self, event) -> None:
@@ -189,17 +206,10 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         """Back on this screen: follow a config the app switched to, or a change made on disk."""
         if self.file_work_running():
             return  # our own save or load is landing: its result updates the form
-        wanted = Path(self.app.config_path) if self.app.config_path else None
+        wanted = Path(self.app.config_path).absolute() if self.app.config_path else None
         if wanted is not None and wanted != self.path:
             self.unless_unsaved(f"opening {wanted.name}", lambda: self.load_file(wanted))
-        elif self.path is not None and self.loaded_stat and file_state(self.path) != self.loaded_stat:
-            if self.form.unsaved:
-                self.notify(f"{self.path} changed on disk: ctrl+s merges your changes into it (asking about a "
-                            "key changed on both sides); f5 reloads it (the form's changes are lost)",
-                            severity="warning", timeout=8)
-            else:
-                self.load_file(self.path)
-        else:
+        elif not self.poll_config_file():
             self.update_panels(self.form.current_config())
             self.check_files(force=True)  # a folder or model may have appeared or gone meanwhile
 
@@ -319,7 +329,9 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
     def show_help(self, field: ConfigField | None) -> None:
         text = Text()
         focused = self.focused
-        if field is None and focused is not None and focused.id == "calc-target":
+        if self.broken:
+            text.append("f5 reads the file again, ctrl+o opens another config; 1-4 switch screens")
+        elif field is None and focused is not None and focused.id == "calc-target":
             text.append("Target steps\n", style="bold")
             text.append("Type a step count: the calculator shows the epochs that reach it; enter sets "
                         "max_train_epochs to them (ctrl+s saves), esc leaves the box.")
@@ -339,8 +351,18 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         parts = []
         if self.path is None:
             parts.append(f"no config yet: ctrl+s creates {self.suggested.name} (as `loratui config new`)")
+        elif self.broken:  # the form holds defaults, not the file: nothing else to count
+            more = f" (and {len(self.broken_lines) - 1} more, listed above)" if len(self.broken_lines) > 1 else ""
+            prefix = f"{self.path}, "
+            first = self.broken_lines[0] if self.broken_lines else self.broken
+            first = first[len(prefix):] if first.startswith(prefix) else first
+            self.query_one("#settings-status", Static).update(Text(
+                f"{self.path.name} cannot be read: {first}{more} · fix it in an editor: reloaded when saved (f5 now)"))
+            return
         else:
-            parts.append(self.path.name + (" (cannot be read: f5 after fixing it)" if self.broken else ""))
+            parts.append(self.path.name)
+        if self.outside_note:
+            parts.append(self.outside_note)
         changed, invalid = len(self.form.changed_fields()), len(self.form.invalid_fields())
         if invalid:
             parts.append(f"{invalid} invalid")
@@ -357,6 +379,8 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         self.query_one("#settings-status", Static).update(Text(" · ".join(parts)))
 
     def action_next_section(self, step: int = 1) -> None:
+        if self.refuse_while_broken("show a section"):
+            return
         current = self.form.section_of(self.focused_field())
         self.form.show_section(SECTIONS[(SECTIONS.index(current) + step) % len(SECTIONS)])
 
@@ -370,16 +394,20 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         return self.query_one(VramPanel)
 
     def action_vram_panel(self) -> None:
+        if self.refuse_while_broken("show the VRAM panel"):
+            return
         self._vram().focus()  # its keys show in the footer; the panels scroll to it
 
     def action_vram_presets(self) -> None:
+        if self.refuse_while_broken("apply a VRAM preset"):
+            return
         self._vram().action_presets()
 
     def action_target_steps(self) -> None:
         from loratui.tui.widgets.step_calculator import StepCalculator
 
         calculators = self.query(StepCalculator)
-        if not calculators:
+        if not calculators or self.refuse_while_broken("set target steps"):
             return
         calculators.first().focus_target()
 
@@ -389,6 +417,8 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
     def action_goto(self) -> None:
         from loratui.tui.screens.config_dialogs import goto_field_dialog
 
+        if self.refuse_while_broken("go to a field"):
+            return
         self.app.push_screen(goto_field_dialog(), lambda key: self.form.field(key).focus_editor() if key else None)
 
     def on_config_field_choices_requested(self, event: ConfigField.ChoicesRequested) -> None:
@@ -455,7 +485,8 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
             PaletteCommand("config: import kohya_ss JSON", "f3: shows what was dropped and why",
                            self.action_import_kohya),
             PaletteCommand("config: export sd-scripts TOML", "f4: config.toml + dataset.toml", self.action_export),
-            PaletteCommand("config: start training", "ctrl+t: save, then the Train screen", self.action_train),
+            PaletteCommand("config: start training", "ctrl+t: save, then start a run on the Train screen (its "
+                           "command shown first)", self.action_train),
             PaletteCommand("config: go to field", "ctrl+g", self.action_goto),
             PaletteCommand("config: next section", "ctrl+down", self.action_next_section),
             PaletteCommand("config: previous section", "ctrl+up", self.action_previous_section),

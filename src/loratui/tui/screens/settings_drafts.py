@@ -1,4 +1,5 @@
-"""The Settings screen's draft: unsaved field values kept on disk, offered back when the config opens.
+"""The Settings screen and the disk: the draft of unsaved field values (kept on disk, offered back when the
+config opens), temp files a killed save left, and outside changes to the config file.
 
 Mixed into ``SettingsScreen`` (it expects ``self.form``, ``self.path``, ``self.suggested``,
 ``self.loaded_stat``, ``config_edited()`` and ``show_status()``). While the form holds unsaved
@@ -16,12 +17,20 @@ user restores or deletes them, so nothing is lost for putting it off.
 The same opening names temp files a killed save of the config left (``.NAME.toml.XXXXXXXX.tmp``,
 core.tomlfile) and offers to delete them; one that is valid TOML newer than the config is named as
 such and only deleted on its own key.
+
+The file itself is watched here too while the screen is shown (services.config_watch polls it each
+second): an outside change is loaded when the form holds no edits, else named in the status line (ctrl+s
+then merges or asks, as config_actions does for any file changed since it was loaded). A file that cannot
+be read shows its problems in place of the form, and its draft is offered once it can be read.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+
+from rich.text import Text
+from textual.widgets import Static
 
 from loratui.core.drafts import SettingsDraft, draft_path, load_settings_draft, write_draft
 from loratui.core.errors import LoratuiError
@@ -84,7 +93,10 @@ class SettingsDrafts:
     # ---- offering ---------------------------------------------------------------------------------
 
     def check_draft_and_leftovers(self, *, force: bool = False) -> None:
-        """On opening a config (or f6): offer its draft back, then name leftover temp files."""
+        """On opening a config (or f6): offer its draft back, then name leftover temp files. Not while the
+        config cannot be read: its draft is offered once it can (the form shows no values to restore into)."""
+        if getattr(self, "broken", None):
+            return
         target = self.draft_target()
         if self.draft_offer is not None and self.draft_offer_for != target:
             self.forget_form_draft()  # the one put off stays on disk for its own config
@@ -174,6 +186,8 @@ class SettingsDrafts:
 
     def action_draft(self) -> None:
         """f6: offer the draft of this config again (or say there is none)."""
+        if self.refuse_while_broken("restore a draft"):
+            return
         if self.draft_offer is not None and self.draft_offer_for == self.draft_target():
             self.offer_draft(self.draft_offer, self.draft_offer_for)
         else:
@@ -182,6 +196,54 @@ class SettingsDrafts:
     def draft_status(self) -> str:
         """The status line's word about a draft put off ("" when none)."""
         return "unsaved draft: f6" if self.draft_offer is not None else ""
+
+    # ---- the file changed outside, or cannot be read -------------------------------------------------
+
+    def poll_config_file(self) -> bool:
+        """The file changed outside (another program, an editor): loaded when the form holds no edits
+        (a broken file fixed by hand too), else named in the status line. True when it changed."""
+        if self.path is None or not self.is_current or self.file_work_running():
+            return False
+        state = self.watch.poll(self.path, self.loaded_stat)
+        if state is None:
+            return False
+        if not state:
+            self.outside_note = f"{self.path.name} is gone from disk: ctrl+s writes it again"
+        elif self.broken or not self.form.unsaved_edits():
+            self.load_file(self.path, note=f"{self.path.name} changed on disk: reloaded")
+            return True
+        else:
+            self.outside_note = (f"{self.path.name} changed on disk: ctrl+s merges your changes into it (asking "
+                                 "about a key changed on both sides); f5 reloads it (your changes are lost)")
+            self.notify(self.outside_note, severity="warning", timeout=8)
+        self.show_status()
+        return True
+
+    def file_settled(self) -> None:
+        """The form now shows the file as it is (loaded, saved, or why it cannot be read)."""
+        self.outside_note = ""
+        self.watch.forget()
+        self.show_broken()
+
+    def show_broken(self) -> None:
+        """A file that cannot be read: its problems in place of the form (whose defaults are not its values)."""
+        broken = bool(self.broken)
+        self.form.display = not broken
+        self.query_one("#settings-panels").display = bool(self.panels) and not broken
+        box = self.query_one("#settings-broken", Static)
+        box.display = broken
+        if broken:
+            prefix = f"{self.path}, "
+            text = Text(f"{self.path.name} cannot be read, so no setting is shown (the defaults are not its "
+                        "values):\n\n", style="bold")
+            for line in self.broken_lines:
+                text.append("  " + (line[len(prefix):] if line.startswith(prefix) else line) + "\n")
+            text.append(f"\nFix it in an editor ({self.path}) and save it: Settings reloads it then (f5 at once). "
+                        "ctrl+o opens another config.")
+            box.update(text)
+            if self.focused is not None and self.focused is not box:
+                self.set_focus(None)
+        self.show_help(None)
 
     # ---- temp files a killed save left --------------------------------------------------------------
 

@@ -155,6 +155,13 @@ class ConfigField(Widget, can_focus=True):
             return not self.typed
         return True
 
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """Printable keys go into a typed field (and pick a choice by its letter): the footer then leaves
+        out the app's 1-4 and ? (it shows f1 Help and esc, as over the Caption screen's inputs)."""
+        if self.spec.kind == "bool":
+            return False
+        return character is not None and character.isprintable()
+
     def action_activate(self) -> None:
         if self.spec.kind == "bool":
             self.user_sets(not self.value)

@@ -65,6 +65,14 @@ def fit_line(estimate: VramEstimate, card_gib: float, card_label: str) -> str:
     return f"{total:.2f} GiB of {card_label}: DOES NOT FIT ({total - usable:.1f} GiB over the {usable:.1f} usable)"
 
 
+def has_cuda_gpu() -> bool:
+    """Whether this machine has an NVIDIA GPU: nvidia-smi's answer once detected, else the driver's /proc
+    entry (core's check, the one `config new` picks its CPU defaults by; it does not block)."""
+    from loratui.core.config import has_nvidia_gpu
+
+    return GPU_STATE.gpu is not None if GPU_STATE.detected else has_nvidia_gpu()
+
+
 def breakdown_lines(estimate: VramEstimate) -> list[str]:
     width = max(len(p.name) for p in estimate.parts)
     lines = [f"{p.name:<{width}} {p.bytes / GIB:6.2f} GiB  {p.note}" for p in estimate.parts]
@@ -201,7 +209,8 @@ class VramPanel(Widget, can_focus=True):
                 return
             self.post_message(self.FieldsChanged(changes, preset_id, self))
 
-        self.app.push_screen(PresetPicker(self._cfg, card_gib=self.card_gib, scan=getattr(self, "_scan", None)), chosen)
+        self.app.push_screen(PresetPicker(self._cfg, card_gib=self.card_gib, scan=getattr(self, "_scan", None),
+                                          has_gpu=has_cuda_gpu()), chosen)
 
     def action_apply_fix(self) -> None:
         fix = next((f for f in self.fixes if f.fits), None)
