@@ -7,8 +7,10 @@ and the binding's tooltip. Bindings hidden from the footer are listed too, excep
 description (internal keys such as ctrl+c "help_quit"); bindings whose ``check_action`` currently
 returns None are listed dimmed, those returning False are not active and not listed. A binding the user's
 keymap left without a key here (its key given to another action) is listed with "no key" and why, so a
-clash in keymap.toml does not make an action vanish. The problems found at start-up (theme files, the
-keymap, tui.toml: ``app.startup_problems``) head the list: their toasts go after a few seconds.
+clash in keymap.toml does not make an action vanish. The screen's commands that no key runs (only the
+command palette, ctrl+p: "caption: resume (skip existing)") follow, under ``PALETTE_TITLE``. The problems
+found at start-up (theme files, the keymap, tui.toml: ``app.startup_problems``) head the list: their
+toasts go after a few seconds.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
 
 APP_GROUP_TITLE = "Everywhere"
+PALETTE_TITLE = "Only in the command palette (ctrl+p)"
 PROBLEMS_TITLE = "Problems at start-up"
 
 
@@ -122,7 +125,36 @@ def collect_help(screen: Screen) -> list[HelpGroup]:
             for (_action, description), (keys, tooltip, enabled, binding_id, no_key) in by_node[node].items()
         )
         groups.append(HelpGroup(_group_title(node, screen, focused), entries))
+    palette_only = palette_only_entries(screen)
+    if palette_only:  # before the app's own keys, which come last
+        at = next((i for i, g in enumerate(groups) if g.title == _group_title(app, screen, focused)), len(groups))
+        groups.insert(at, HelpGroup(PALETTE_TITLE, tuple(palette_only)))
     return groups
+
+
+def _action_name(action: str) -> str:
+    """"screen.move_field(1)" -> "move_field"."""
+    return action.split("(", 1)[0].rsplit(".", 1)[-1]
+
+
+def palette_only_entries(screen: Screen) -> list[HelpEntry]:
+    """The palette commands of ``screen`` (and its widgets) whose action no binding of its owner
+    runs: a bound ``action_X`` method (or a partial of one) with no binding for X. Commands made of
+    lambdas cannot be told apart and are left out (each screen's lambdas run keyed actions)."""
+    from functools import partial
+
+    from loratui.tui.palette import own_commands
+
+    entries = []
+    for command in own_commands(screen):
+        run = command.run.func if isinstance(command.run, partial) else command.run
+        owner, name = getattr(run, "__self__", None), getattr(run, "__name__", "")
+        if owner is None or not name.startswith("action_"):
+            continue
+        bound = {_action_name(binding.action) for _key, binding in owner._bindings}
+        if name[len("action_"):] not in bound:
+            entries.append(HelpEntry("ctrl+p", command.title, command.help))
+    return entries
 
 
 def _keyless(screen: Screen) -> list[tuple[DOMNode, Binding, str]]:
