@@ -277,14 +277,23 @@ def test_a_start_that_train_refuses_shows_as_refused_with_its_reason(tiny_model,
     asyncio.run(scenario())
 
 
-def test_a_dry_run_stopped_after_its_sample_is_done_even_when_the_stop_beats_the_last_event():
-    """The app sends SIGINT once the sample is in; landing before the command's "finished" event, the
-    exit 130 read as a failure ("caption run failed: aborted")."""
+def test_a_sampled_dry_run_counts_the_sample_not_the_dataset():
+    """The CLI captions only the sample (--sample N): progress, ETA and the count are of N images, and
+    the summary names how many there were. (The app used to stop the child with SIGINT once N captions
+    were in; a batch already started ran on, so a sample of 8 showed "captioning 16 of 800".)"""
     from loratui.tui.services.caption_runs import CaptionRun, CaptionRunner
 
-    run = CaptionRun("wd14", ["x"], dry_run=True, sample=8, to_caption=8, exit_code=130, sample_complete=True)
-    run.phase = CaptionRunner._end_phase(run)
+    run = CaptionRun("blip", ["x"], dry_run=True, sample=8)
+    apply = CaptionRunner._apply.__get__(object.__new__(CaptionRunner))
+    apply(run, {"event": "started", "total": 800, "to_caption": 8, "skipped": 0, "sample_of": 800})
+    apply(run, {"event": "progress", "done": 8, "total": 8, "captioned": 8, "failed": 0, "images_per_s": 1.0,
+                "eta_s": 0, "elapsed_s": 8})
+    assert run.summary() == "captioning 8 of 8"
+    for i in range(8):
+        apply(run, {"event": "captioned", "image": f"{i}.png", "caption_file": f"{i}.txt", "caption": "x"})
+    apply(run, {"event": "finished", "captioned": 8, "failed": [], "interrupted": False, "elapsed_s": 8})
+    apply(run, {"event": "_exit", "code": 0})
     assert run.phase == "done"
-    assert run.summary().startswith("dry run: 0 sample caption(s) of 8")
+    assert run.summary().startswith("dry run: 8 sample caption(s) of 800 image(s) to caption")
     aborted = CaptionRun("wd14", ["x"], dry_run=True, sample=8, exit_code=130)  # stopped by something else
     assert CaptionRunner._end_phase(aborted) == "failed"

@@ -231,7 +231,7 @@ def _live_caching_run(tmp_path, done: int, eta_s: float, then) -> None:
     lock_path(out, "tiny").write_text(f"{os.getpid()}\n")
 
     async def scenario(pilot, screen: TrainScreen):
-        await pick(pilot, screen.app, "LIVE")
+        await until(pilot, lambda: screen.run is not None, "the one live run followed on arrival (no picker)")
         await until(pilot, lambda: screen.snapshot and screen.snapshot.caught_up, "caught up")
         await then(pilot, screen)
 
@@ -413,7 +413,7 @@ def test_reattach_to_a_shell_run_stop_it_resume_it_then_sigkill_shows_crashed(ti
     app = make_app(tmp_path, config)
 
     async def scenario(pilot, screen: TrainScreen):
-        await pick(pilot, app, "LIVE")
+        await until(pilot, lambda: screen.run is not None, "the one live run followed on arrival (no picker)")
         snap = await until(pilot, lambda: screen.snapshot and screen.snapshot.caught_up and screen.snapshot.step >= 1
                            and screen.snapshot, "following", TIMEOUT)
         assert snap.status == "live" and snap.pid == shell.pid and screen.run.view()["step"][0] == 1  # from its start

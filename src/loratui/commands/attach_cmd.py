@@ -20,14 +20,16 @@ def _row(index: int, summary) -> str:
 
 @click.command()
 @exit_codes((0, "done: listed, or the app closed"),
-            (2, "no such folder, no runs, no such run, several runs off a terminal without --run, "
+            (2, "no such folder, no runs, no such run (or earlier run), several runs off a terminal without --run, "
                 "no terminal for the app (the runs are listed first: --list only lists them)"),
             (130, "interrupted"))
 @click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--run", "name", metavar="NAME", help="Open this run (its output_name) without asking.")
+@click.option("--earlier", type=click.IntRange(1), metavar="N",
+              help="An earlier run of NAME (NAME.events.N.jsonl, 1 the newest, as listed): open it read-only.")
 @click.option("--list", "list_only", is_flag=True, help="Only list the runs (works without a terminal).")
 @click.option("--json", "as_json", is_flag=True, help="With --list: one JSON object per run.")
-def attach(output_dir: Path, name: str | None, list_only: bool, as_json: bool) -> None:
+def attach(output_dir: Path, name: str | None, earlier: int | None, list_only: bool, as_json: bool) -> None:
     """List the runs of OUTPUT_DIR (live first) and open the app following one.
 
     A run is live while the process holding OUTPUT_DIR/NAME.lock runs (started by the app or by
@@ -36,19 +38,27 @@ def attach(output_dir: Path, name: str | None, list_only: bool, as_json: bool) -
     that is empty, holds no readable event, or is a link to a file gone since is said so instead
     (a damaged line is skipped; a folder named NAME.events.jsonl is no run). The app follows
     the chosen run from its start; the run itself is never touched by following it.
+
+    A new run of the same NAME moves the last one's events aside (NAME.events.1.jsonl, up to .5):
+    those are listed after NAME as "NAME (earlier run N)", newest first; --earlier N (with --run
+    NAME when there are several names) opens one read-only: its loss chart, and its checkpoints
+    where they are now (a later run moves them into NAME-kept-<time>/).
     """
-    from loratui.core.runs import last_log_lines, list_runs
+    from loratui.core.runs import EarlierRunName, last_log_lines, list_runs
 
     if not output_dir.is_dir():
         raise LoratuiError(f"{output_dir}: no such folder (give the output_dir of a config)")
     runs = list_runs(output_dir)
     if not runs:
         raise LoratuiError(f"{output_dir}: no runs here (no NAME.events.jsonl): start one with `loratui train CONFIG`")
-    if name is not None:
+    if earlier is not None:
+        runs = [_choose_earlier(runs, name, earlier)]
+    elif name is not None:
         runs = [_choose(runs, name)]  # --list / --json with --run: that run only (exit 2 when it is not here)
     if as_json:
         for summary in runs:
-            click.echo(json.dumps({"name": summary.name, "status": summary.status, "reason": summary.reason,
+            click.echo(json.dumps({"name": summary.name, "earlier": summary.earlier, "status": summary.status,
+                                   "reason": summary.reason,
                                    "pid": summary.pid, "step": summary.step, "total_steps": summary.total_steps,
                                    "epoch": summary.epoch, "events": str(summary.events_file),
                                    "config": str(summary.record.config) if summary.record.config else None,
@@ -57,17 +67,18 @@ def attach(output_dir: Path, name: str | None, list_only: bool, as_json: bool) -
     for index, summary in enumerate(runs, 1):
         click.echo(_row(index, summary))
         if summary.status == "crashed":
-            for line in last_log_lines(output_dir, summary.name, 3):
+            for line in last_log_lines(output_dir, summary.name, 3, summary.earlier):
                 click.echo(f"       | {line}")
     if list_only:
         return
-    chosen = _choose(runs, name)
+    chosen = runs[0] if earlier is not None else _choose(runs, name)
     config = chosen.record.config
     target = config if config is not None and config.is_file() else output_dir.resolve().parent
     from loratui.tui.launch import run_app
 
+    follow = EarlierRunName(chosen.name, chosen.earlier) if chosen.earlier else chosen.name
     try:
-        run_app(target, attach=output_dir, attach_run=chosen.name)
+        run_app(target, attach=output_dir, attach_run=follow)
     except LoratuiError:
         if _has_terminal():
             raise
@@ -75,6 +86,8 @@ def attach(output_dir: Path, name: str | None, list_only: bool, as_json: bool) -
 
         # the runs are listed above: say how to open one, not only that the app cannot open here
         command = f"loratui attach {shell_arg(output_dir)} --run {shell_arg(chosen.name)}"
+        if chosen.earlier:
+            command += f" --earlier {chosen.earlier}"
         raise LoratuiError(f"no terminal here for the app to follow {chosen.name} (the runs are listed above): "
                            f"run `{command}` in a terminal, or pass --list to only list them") from None
 
@@ -83,15 +96,38 @@ def _has_terminal() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
+def _names(runs: list) -> str:
+    return ", ".join(dict.fromkeys(r.name for r in runs))
+
+
 def _choose(runs: list, name: str | None):
+    """The run NAME (its latest), or the one run, or the one asked for at a prompt."""
     if name is not None:
         for summary in runs:
-            if summary.name == name:
+            if summary.name == name:  # the latest first: earlier runs follow their name in the list
                 return summary
-        raise LoratuiError(f"no run named {name!r} here (runs: {', '.join(r.name for r in runs)})")
-    if len(runs) == 1:
-        return runs[0]
+        raise LoratuiError(f"no run named {name!r} here (runs: {_names(runs)})")
+    latest = [summary for summary in runs if not summary.earlier]
+    if len(runs) == 1 or len(latest) == 1 and not _has_terminal():  # its earlier runs: --earlier N opens one
+        return latest[0] if latest else runs[0]
     if not _has_terminal():
         raise LoratuiError("several runs here: pass --run NAME (or --list to only list them)")
     index = click.prompt("open which run", type=click.IntRange(1, len(runs)), default=1)
     return runs[index - 1]
+
+
+def _choose_earlier(runs: list, name: str | None, earlier: int):
+    """--earlier N: NAME's earlier run N (NAME may be left out when one name has runs here)."""
+    names = list(dict.fromkeys(r.name for r in runs))
+    if name is None:
+        if len(names) > 1:
+            raise LoratuiError(f"--earlier {earlier}: several runs here ({_names(runs)}): pass --run NAME too")
+        name = names[0]
+    for summary in runs:
+        if summary.name == name and summary.earlier == earlier:
+            return summary
+    have = [f"{r.earlier}" for r in runs if r.name == name and r.earlier]
+    if name not in names:
+        raise LoratuiError(f"no run named {name!r} here (runs: {_names(runs)})")
+    listed = f"its earlier runs here: --earlier {', '.join(have)}" if have else "it has no earlier runs here"
+    raise LoratuiError(f"no earlier run {earlier} of {name!r} ({name}.events.{earlier}.jsonl): {listed}")

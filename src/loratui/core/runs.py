@@ -7,6 +7,11 @@ taken before the first event), ``finished`` once a ``finished`` event ends the f
 ``reason``: completed, stopped or error), ``crashed`` when the owner is gone without one (SIGKILL,
 power loss, an OOM kill by the kernel). A resumed run appends to the same file: a new session
 starts at a ``run_started``; the loss series rewinds when a step number comes round again.
+
+A fresh run moves the last run's events file aside (NAME.events.1.jsonl, up to .5: core/events.py):
+those are listed too, as earlier runs of NAME (``RunSummary.earlier``: 1 is the one before the latest),
+never live. Their files may have moved since (into NAME-kept-<time>/, or been written over by a later
+run of the same name): ``earlier_checkpoints`` finds each where it is now, or marks it gone.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from loratui.core.events import event_problem, events_path, log_path, parse_line
 from loratui.core.loss_series import LossSeries
 
 EVENTS_SUFFIX = ".events.jsonl"
+EARLIER_EVENTS = re.compile(r"(.+)\.events\.([1-9]\d*)\.jsonl")  # NAME.events.N.jsonl: rotated aside
 TAIL_BYTES = 256 * 1024
 # A step line as EventWriter writes it; a line it does not match takes the json path (same result).
 STEP_PREFIX = b'{"event": "step", '
@@ -41,6 +47,8 @@ class Checkpoint:
     avg_loss: float | None         # the run's moving average (last 50 steps) when it was saved
     samples: list[Path] = field(default_factory=list)
     state: Path | None = None      # NAME-...-state saved with it (for resume / extend)
+    asked: bool = False            # written for a "save now" request (a control event names its file)
+    gone: bool = False             # an earlier run's file no longer there (moved away or written over)
 
 
 def describe_event(event: dict) -> str | None:
@@ -119,6 +127,11 @@ class RunRecord:
             self.finished, self.caching = event, None
         elif kind == "error":
             self.error = event
+        elif kind == "control" and event.get("request") == "save" and event.get("status") == "done":
+            said = str(event.get("message") or "")  # "saved PATH at step N"
+            for checkpoint in self.checkpoints[-8:]:
+                if str(checkpoint.path) in said or f" {checkpoint.path.name} " in f" {said} ":
+                    checkpoint.asked = True
 
     def session_seconds(self, now: float | None = None) -> float | None:
         """How long the latest session has run, on one clock (the events' wall-clock times) however it
@@ -270,22 +283,51 @@ class RunSummary:
     updated: float                # the events file's mtime
     record: RunRecord
     problem: str | None = None    # what is odd about the events file (empty, a link to a file gone, ...)
+    earlier: int = 0              # N for an earlier run of NAME (NAME.events.N.jsonl); 0: the latest
 
     @property
     def events_file(self) -> Path:
-        return events_path(self.output_dir, self.name)
+        return run_events_path(self.output_dir, self.name, self.earlier)
+
+    @property
+    def title(self) -> str:
+        """NAME, or "NAME (earlier run N)"."""
+        return earlier_title(self.name, self.earlier)
 
     @property
     def state(self) -> Path | None:
+        if self.earlier:  # NAME-state is the latest run's
+            return None
         state = self.output_dir / f"{self.name}-state"
         return state if (state / "state.json").is_file() else None
 
     def describe(self) -> str:
         if self.problem is not None and self.status != "live":
-            return f"{self.name}: {self.problem}"
+            return f"{self.title}: {self.problem}"
         what = {"live": f"live (pid {self.pid})", "finished": self.reason or "finished"}.get(self.status, "crashed")
         total = f"/{self.total_steps}" if self.total_steps else ""
-        return f"{self.name}: {what}, step {self.step}{total}, epoch {self.epoch or '-'}"
+        return f"{self.title}: {what}, step {self.step}{total}, epoch {self.epoch or '-'}"
+
+
+def run_events_path(output_dir: str | os.PathLike, name: str, earlier: int = 0) -> Path:
+    """NAME.events.jsonl, or the earlier run's NAME.events.N.jsonl."""
+    return events_path(output_dir, name) if not earlier else Path(output_dir) / f"{name}.events.{earlier}.jsonl"
+
+
+def earlier_title(name: str, earlier: int = 0) -> str:
+    return f"{name} (earlier run {earlier})" if earlier else name
+
+
+class EarlierRunName(str):
+    """A run's output_name that names its earlier run N (NAME.events.N.jsonl): `loratui attach --earlier N`
+    hands it to the app as ``attach_run``, which the Train screen follows read-only."""
+
+    earlier: int
+
+    def __new__(cls, name: str, earlier: int) -> EarlierRunName:
+        value = super().__new__(cls, name)
+        value.earlier = earlier
+        return value
 
 
 def state_step(folder: str | os.PathLike) -> int | None:
@@ -306,12 +348,14 @@ def _tail_bytes(path: Path, limit: int) -> tuple[bytes, bool]:
     return data, size <= limit
 
 
-def read_summary(output_dir: str | os.PathLike, name: str) -> RunSummary:
+def read_summary(output_dir: str | os.PathLike, name: str, earlier: int = 0) -> RunSummary:
     """A run's status from the lock and the end of its events file (a 100 MB file costs one read
-    of its last 256 KB, plus its first 256 KB when the latest run_started is not in them)."""
+    of its last 256 KB, plus its first 256 KB when the latest run_started is not in them).
+    ``earlier``: N reads NAME.events.N.jsonl, an earlier run of NAME (never live: the lock is the latest's)."""
     output_dir = Path(output_dir)
-    path = events_path(output_dir, name)
-    pid = run_is_alive(output_dir, name)  # before reading: a run that ends now has written `finished`
+    path = run_events_path(output_dir, name, earlier)
+    # before reading: a run that ends now has written `finished`
+    pid = run_is_alive(output_dir, name) if not earlier else None
     record = RunRecord(output_dir, name)
     problem, found = None, False
     try:
@@ -341,7 +385,7 @@ def read_summary(output_dir: str | os.PathLike, name: str) -> RunSummary:
                    f"no readable events in {path.name} (damaged, or not a loratui events file)")
     epoch = record.last_step.get("epoch") if record.last_step else record.finished.get("epoch") if record.finished else None
     return RunSummary(output_dir, name, status_of(record, pid is not None), (record.finished or {}).get("reason"),
-                      pid, record.step, record.total_steps, epoch, updated, record, problem)
+                      pid, record.step, record.total_steps, epoch, updated, record, problem, earlier)
 
 
 def _unreadable(path: Path, exc: OSError) -> str | None:
@@ -367,9 +411,10 @@ def _link_time(path: Path) -> float:
         return 0.0
 
 
-def list_runs(output_dir: str | os.PathLike) -> list[RunSummary]:
+def list_runs(output_dir: str | os.PathLike, *, earlier: bool = True) -> list[RunSummary]:
     """Every run of an output folder (one per NAME.events.jsonl, or a live NAME.lock without events
-    yet): live ones first, then the most recently updated."""
+    yet): live ones first, then the most recently updated; each followed by its earlier runs
+    (NAME.events.1.jsonl, .2, ...: newest first) unless ``earlier`` is False."""
     output_dir = Path(output_dir)
     try:
         entries = os.listdir(output_dir)
@@ -379,8 +424,66 @@ def list_runs(output_dir: str | os.PathLike) -> list[RunSummary]:
     names = {e[:-len(EVENTS_SUFFIX)] for e in entries if e.endswith(EVENTS_SUFFIX)
              and not os.path.isdir(output_dir / e)}
     names |= {e[:-5] for e in entries if e.endswith(".lock") and run_is_alive(output_dir, e[:-5])}
-    runs = [read_summary(output_dir, name) for name in sorted(names)]
-    return sorted(runs, key=lambda r: (r.status != "live", -r.updated))
+    runs = sorted((read_summary(output_dir, name) for name in sorted(names)),
+                  key=lambda r: (r.status != "live", -r.updated))
+    if not earlier:
+        return runs
+    rotated: dict[str, list[int]] = {}
+    for entry in entries:
+        match = EARLIER_EVENTS.fullmatch(entry)
+        if match and not os.path.isdir(output_dir / entry):
+            rotated.setdefault(match.group(1), []).append(int(match.group(2)))
+    listed = []
+    for name in [*(r.name for r in runs), *sorted(set(rotated) - names)]:  # a name with earlier runs only: last
+        listed += [r for r in runs if r.name == name]
+        listed += [read_summary(output_dir, name, n) for n in sorted(rotated.pop(name, []))]
+    return listed
+
+
+EARLIER_SLACK_S = 2.0  # a file written this long after an earlier run's last event is a later run's
+
+
+def _as_it_was(path: Path, output_dir: Path, name: str, ended: float | None) -> Path | None:
+    """Where an earlier run's file is now: in place unless a later run wrote it again (newer than the
+    run's last event), else the newest copy in NAME-kept-*/ that is not newer; None when gone."""
+    def older(candidate: Path) -> bool:
+        try:
+            return ended is None or candidate.stat().st_mtime <= ended + EARLIER_SLACK_S
+        except OSError:
+            return False
+
+    if older(path):
+        return path
+    try:
+        kept = sorted(output_dir.glob(f"{glob_escape(name)}-kept-*/{glob_escape(path.name)}"))
+    except (OSError, ValueError):
+        kept = []
+    found = [candidate for candidate in kept if older(candidate)]
+    return found[-1] if found else None
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def earlier_checkpoints(checkpoints: list[Checkpoint], output_dir: str | os.PathLike, name: str,
+                        ended: float | None) -> list[Checkpoint]:
+    """An earlier run's checkpoints (``RunRecord.listed``) as they are now: each LoRA and state where it
+    is (moved into NAME-kept-<time>/ by a later run), samples that are still the run's; a LoRA found
+    nowhere is kept in the list with ``gone`` set. ``ended``: the time of the run's last event."""
+    output_dir = Path(output_dir)
+    found = []
+    for checkpoint in checkpoints:
+        samples = [path for path in checkpoint.samples if _as_it_was(Path(path), output_dir, name, ended)]
+        if checkpoint.kind == "sample":
+            if samples:
+                found.append(Checkpoint(samples[0], "sample", checkpoint.step, checkpoint.epoch, None, samples))
+            continue
+        where = _as_it_was(Path(checkpoint.path), output_dir, name, ended)
+        state = _as_it_was(Path(checkpoint.state), output_dir, name, ended) if checkpoint.state else None
+        found.append(Checkpoint(where or Path(checkpoint.path), checkpoint.kind, checkpoint.step, checkpoint.epoch,
+                                checkpoint.avg_loss, samples, state, checkpoint.asked, gone=where is None))
+    return found
 
 
 def tail_lines(path: str | os.PathLike, count: int = 20) -> list[str]:
@@ -397,10 +500,11 @@ def tail_lines(path: str | os.PathLike, count: int = 20) -> list[str]:
     return [line.rstrip("\r").rsplit("\r", 1)[-1].rstrip() for line in lines[-count:]]
 
 
-def last_log_lines(output_dir: str | os.PathLike, name: str, count: int = 20) -> list[str]:
-    """The run's log (NAME.log, written when the TUI started it), or its story from the events."""
-    lines = tail_lines(log_path(output_dir, name), count)
-    return lines or list(read_summary(output_dir, name).record.notes)[-count:]
+def last_log_lines(output_dir: str | os.PathLike, name: str, count: int = 20, earlier: int = 0) -> list[str]:
+    """The run's log (NAME.log, written when the TUI started it), or its story from the events (always
+    for an earlier run: NAME.log ends with the latest run's lines)."""
+    lines = tail_lines(log_path(output_dir, name), count) if not earlier else []
+    return lines or list(read_summary(output_dir, name, earlier).record.notes)[-count:]
 
 
 def previous_outputs(output_dir: str | os.PathLike, name: str) -> list[Path]:

@@ -5,10 +5,14 @@ start, and a number of epochs to extend by.
 crashed ones by their events files) and dismisses with ("new", None), ("follow", RunSummary) or None.
 The run the Train screen follows now is marked "(following)". A crashed run shows as CRASHED with
 the last lines of its log, newest last, each cut to the width (at 80x24 the last one always shows).
+The earlier runs of a NAME (their events moved aside to NAME.events.N.jsonl by a later run) follow
+it, newest first, as "NAME (earlier run N)": enter shows one read-only.
 ``list_for_picker`` gathers them (in a thread); ``run_service(app)`` is the App's RunService.
 ``StartDialog`` shows the command a start runs (``loratui train ...``, or ``torchrun ...`` for
 several processes), rebuilt by its caller's ``build(processes)`` as the number changes; it
-dismisses with the RunCommand or None. ``NumberDialog`` asks for a whole number (at least 1).
+dismisses with the RunCommand or None; ``start_warnings`` are the lines it shows above the command
+(the last run's files a new one overwrites or moves aside, Settings changes it ignores).
+``NumberDialog`` asks for a whole number (at least 1).
 """
 
 from __future__ import annotations
@@ -65,7 +69,8 @@ def run_label(summary, *, with_folder: bool = False, following: bool = False) ->
     folder = f" ({summary.output_dir.name})" if with_folder else ""
     now = f" {FOLLOWING}" if following else ""
     when = age_text(summary.updated) if summary.updated else "no events yet"
-    return f"{mark} {summary.name}{folder}{now} · step {summary.step:,}{total} · epoch {summary.epoch or '-'} · {when}"
+    title = getattr(summary, "title", summary.name)  # "NAME (earlier run N)" for an earlier run
+    return f"{mark} {title}{folder}{now} · step {summary.step:,}{total} · epoch {summary.epoch or '-'} · {when}"
 
 
 def same_file(a: Path | None, b: Path | None) -> bool:
@@ -96,9 +101,35 @@ def list_for_picker(service: RunService, config: Path | None, attach: Path | Non
     entries = []
     for folder in folders:
         for summary in service.list_runs(folder):
-            log = last_log_lines(folder, summary.name, 8) if summary.status == "crashed" else []
+            log = last_log_lines(folder, summary.name, 8, summary.earlier) if summary.status == "crashed" else []
             entries.append(RunEntry(summary, log))
     return folders, entries, problem
+
+
+def start_warnings(app, service: RunService, config) -> list[str]:
+    """What a new run would cost: the last run's files it overwrites, Settings changes it ignores."""
+    from loratui.core.runs import previous_outputs
+
+    lines = []
+    unsaved = app.unsaved_settings()
+    if unsaved:
+        lines.append(f"Settings holds {unsaved} unsaved change(s): this run reads {Path(config).name} as "
+                     "saved (esc, then ctrl+s on Settings, to include them)")
+    try:
+        command = service.command(config)
+    except (LoratuiError, OSError):
+        return lines  # the dialog says what is wrong with the config
+    older = previous_outputs(command.output_dir, command.name)
+    final = [path for path in older if path.name == f"{command.name}.safetensors"]
+    rest = [path for path in older if path not in final]
+    if final:
+        lines.append(f"overwrites the last run's {final[0].name} in {command.output_dir} when it completes: to keep "
+                     "it, promote a checkpoint or change saving.output_name on Settings first")
+    if rest:
+        more = f" and {len(rest) - 2} more" if len(rest) > 2 else ""
+        lines.append(f"moves the last run's {', '.join(path.name for path in rest[:2])}{more} into "
+                     f"{command.name}-kept-<time>/ (nothing is deleted)")
+    return lines
 
 
 def setting_named(error: dict) -> str | None:
@@ -183,6 +214,9 @@ class RunPicker(ModalScreen[tuple[str, object] | None]):
             lines += [f"  {line}" for line in entry.log[-CRASH_LOG_LINES:]] or ["  (no log)"]
         elif summary.status == "live":
             lines.append(f"running as pid {summary.pid}")
+        elif getattr(summary, "earlier", 0):
+            lines.append(f"an earlier run of {summary.name}, shown read-only: its chart, and its checkpoints "
+                         f"where they are now (a later run moves them into {summary.name}-kept-<time>/)")
         elif summary.state is not None:
             lines.append(f"state saved in {summary.state.name}: resume (r) or extend (e) after following it")
         detail.update(Text("\n".join(lines)))

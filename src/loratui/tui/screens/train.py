@@ -1,9 +1,12 @@
 """The Train screen: follow a training run (a process of its own) through its events file.
 
-On arrival it offers the runs of the config's output folder (and of ``app.attach_dir``, set by
-`loratui attach`; ``app.attach_run`` names one to follow at once): live ones, finished ones, crashed ones (with their log's end), or a new run
-from ``app.config_path`` after showing its exact command. The App's RunService (services/runs.py)
-starts, follows and controls runs; this screen shows what its ``RunUpdated`` snapshots say (at most
+On arrival it follows the one live run of the config's output folder, or else offers its runs (and
+those of ``app.attach_dir``, set by `loratui attach`; ``app.attach_run`` names one to follow at once):
+live ones, finished ones, crashed ones (with their log's end), earlier runs of a name (read-only), or
+a new run from ``app.config_path`` after showing its exact command; ``s`` while a run is live on
+the config's output says so at once and offers to follow it. Opening a dialog clears the toasts (at
+80x24 they would cover its lines), and a run's notices wait while one is open. The App's RunService
+(services/runs.py) starts, follows and controls runs; this screen shows what its ``RunUpdated`` snapshots say (at most
 ~2 a second) and asks it to act. Layout at 80x24, top to bottom: the run's state and numbers
 (widgets/run_status), an engine error as one line, the loss chart (widgets/loss_chart) beside the
 checkpoints with a preview of their samples, the last lines of the run's log.
@@ -22,10 +25,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 
 from loratui.core.errors import LoratuiError
-from loratui.core.runs import state_step
+from loratui.core.events import events_path
+from loratui.core.runs import earlier_title, state_step
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.run_picker import (
-    NumberDialog, RunPicker, StartDialog, list_for_picker, run_service, setting_named,
+    NumberDialog, RunPicker, StartDialog, list_for_picker, run_service, setting_named, start_warnings,
 )
 from loratui.tui.services.runs import FollowedRun, RunNotice, RunService, RunSnapshot, RunUpdated
 from loratui.tui.services.work import run_in_thread
@@ -86,6 +90,7 @@ class TrainScreen(Screen):
         self.offered = False           # the run list was offered on arrival
         self.error_setting: str | None = None
         self.sample_index = 0
+        self.held_notices: list[RunNotice] = []  # said while a dialog was open: shown once it closes
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
@@ -137,13 +142,22 @@ class TrainScreen(Screen):
         self.set_class(event.size.height >= 34, "tall")
 
     def on_screen_resume(self) -> None:
+        held, self.held_notices = self.held_notices, []
+        for message in held:  # a dialog closed: what the run said meanwhile
+            self.on_run_notice(message)
         if self.run is None and not self.offered:
             self.offered = True
             attach, name = getattr(self.app, "attach_dir", None), getattr(self.app, "attach_run", None)
             if attach is not None and name:  # `loratui attach DIR --run NAME`: that run, no question
-                self.follow(Path(attach), name)
+                self.follow(Path(attach), str(name), getattr(name, "earlier", 0))  # --earlier N: EarlierRunName
             else:
                 self.action_pick_run(auto=True)
+
+    def open_dialog(self, dialog, callback=None) -> None:
+        """Push one of this screen's dialogs with no toast over it (at 80x24 an earlier toast hid the
+        start dialog's warning); notices that come while it is open wait for it to close."""
+        self.app.clear_notifications()
+        self.app.push_screen(dialog, callback)
 
     def show_empty(self, text: str | None = None) -> None:
         config = self.app.config_path
@@ -168,8 +182,12 @@ class TrainScreen(Screen):
             if folders:
                 self.show_empty(f"no runs yet in {folders[0]} · s: start one from {config.name}" if config else None)
             return
-        self.app.push_screen(RunPicker(entries, folders, config.name if config else None,
-                                       following=self.run.key if self.run is not None else None), self._picked)
+        live = [entry.summary for entry in entries if entry.summary.status == "live"]
+        if auto and len(live) == 1:  # "NAME is training: 4 follows it"; several: the picker asks which
+            self.follow(live[0].output_dir, live[0].name)
+            return
+        self.open_dialog(RunPicker(entries, folders, config.name if config else None,
+                                   following=self.run.key if self.run is not None else None), self._picked)
 
     def _picked(self, choice) -> None:
         if choice is None:
@@ -178,11 +196,12 @@ class TrainScreen(Screen):
         if what == "new":
             self.action_start()
         else:
-            self.follow(summary.output_dir, summary.name)
+            self.follow(summary.output_dir, summary.name, getattr(summary, "earlier", 0))
 
-    def follow(self, output_dir: Path, name: str) -> FollowedRun:
-        """Follow a run from the start of its events file and show it."""
-        return self.show_run(self.service.follow(output_dir, name))
+    def follow(self, output_dir: Path, name: str, earlier: int = 0) -> FollowedRun:
+        """Follow a run from the start of its events file and show it (``earlier``: N, an earlier run
+        of NAME, read-only)."""
+        return self.show_run(self.service.follow(output_dir, name, earlier=earlier))
 
     def show_run(self, run: FollowedRun) -> FollowedRun:
         previous = self.run
@@ -194,7 +213,7 @@ class TrainScreen(Screen):
         if run.caught_up:  # followed already: its next update may be a while away
             self.show_snapshot(run.snapshot(run.alive()))
         else:
-            self.show_empty(f"reading {run.key.name}…")
+            self.show_empty(f"reading {earlier_title(run.name, run.earlier)} ({run.key.name})…")
         return run
 
     # ---- what the service says ------------------------------------------------------------------
@@ -206,6 +225,10 @@ class TrainScreen(Screen):
 
     def on_run_notice(self, message: RunNotice) -> None:
         message.stop()
+        top = self.app.screen
+        if top is not self and top.is_modal and self in self.app.screen_stack:  # a dialog over this screen: after it
+            self.held_notices.append(message)
+            return
         self.notify(message.line, severity=message.severity, timeout=8 if message.severity == "error" else 4)
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
@@ -277,35 +300,42 @@ class TrainScreen(Screen):
         if not config:
             self.notify("no config to train: open or save one on the Settings screen (3)", severity="error")
             return
-        self.app.push_screen(StartDialog(f"start a new run from {Path(config).name}",
-                                         lambda n: self.service.command(config, processes=n),
-                                         warnings=self._start_warnings(config),
-                                         problems=lambda: self.service.problems(config)), self._start)
+        if self._live_on_output(config):
+            return
+        self.open_dialog(StartDialog(f"start a new run from {Path(config).name}",
+                                     lambda n: self.service.command(config, processes=n),
+                                     warnings=start_warnings(self.app, self.service, config),
+                                     problems=lambda: self.service.problems(config)), self._start)
 
-    def _start_warnings(self, config) -> list[str]:
-        """What a new run would cost: the last run's files it overwrites, Settings changes it ignores."""
-        from loratui.core.runs import previous_outputs
+    def _live_on_output(self, config) -> bool:
+        """A run is live on the config's output: said at once (the start would only refuse after enter),
+        with f to follow it when it is not followed yet. False when none is (or the config does not load:
+        the start dialog says why)."""
+        from loratui.core.events import run_is_alive
+        from loratui.tui.screens.config_dialogs import ChoiceDialog
 
-        lines = []
-        unsaved = self.app.unsaved_settings()
-        if unsaved:
-            lines.append(f"Settings holds {unsaved} unsaved change(s): this run reads {Path(config).name} as "
-                         "saved (esc, then ctrl+s on Settings, to include them)")
         try:
             command = self.service.command(config)
         except (LoratuiError, OSError):
-            return lines  # the dialog says what is wrong with the config
-        older = previous_outputs(command.output_dir, command.name)
-        final = [path for path in older if path.name == f"{command.name}.safetensors"]
-        rest = [path for path in older if path not in final]
-        if final:
-            lines.append(f"overwrites the last run's {final[0].name} in {command.output_dir} when it completes: to keep "
-                         "it, promote a checkpoint or change saving.output_name on Settings first")
-        if rest:
-            more = f" and {len(rest) - 2} more" if len(rest) > 2 else ""
-            lines.append(f"moves the last run's {', '.join(path.name for path in rest[:2])}{more} into "
-                         f"{command.name}-kept-<time>/ (nothing is deleted)")
-        return lines
+            return False
+        key = events_path(command.output_dir, command.name)
+        known = self.service.followed.get(key)
+        pid = known.alive() if known is not None else run_is_alive(command.output_dir, command.name)
+        if pid is None:
+            return False
+        if self.run is not None and self.run.key == key:
+            self.notify(f"{command.name} is training (pid {pid}): a new run can start once it ends (x stops it "
+                        "gracefully)", severity="warning")
+            return True
+
+        def answered(choice: str | None) -> None:
+            if choice == "f":
+                self.follow(command.output_dir, command.name)
+
+        self.open_dialog(ChoiceDialog("a run is live", f"{command.name} is training in {command.output_dir} "
+                                      f"(pid {pid}): a new run from {Path(config).name} can start once it ends. "
+                                      "Follow it to watch it, or to stop it (x).", [("f", "follow it")]), answered)
+        return True
 
     def _start(self, command) -> None:
         if command is None:
@@ -324,9 +354,9 @@ class TrainScreen(Screen):
         if run.alive() is None:
             self.notify(f"{run.name} is not running", severity="warning")
             return
-        self.app.push_screen(ChoiceDialog("stop the run", f"Stop {run.name} after the current step? It saves the "
-                                          "LoRA and its state (r resumes it later).", [("y", "stop")]),
-                             lambda choice: choice == "y" and self._said(run, self.service.stop, "stop"))
+        self.open_dialog(ChoiceDialog("stop the run", f"Stop {run.name} after the current step? It saves the "
+                                      "LoRA and its state (r resumes it later).", [("y", "stop")]),
+                         lambda choice: choice == "y" and self._said(run, self.service.stop, "stop"))
 
     def _said(self, run: FollowedRun, call, what: str) -> None:
         line = self._try(what, lambda: call(run))
@@ -353,10 +383,10 @@ class TrainScreen(Screen):
         snapshot = self._shown()
         if snapshot is None or not self._try("cannot extend", lambda: self.service.check_resumable(snapshot)):
             return  # said at once, not after the number is typed
-        self.app.push_screen(NumberDialog(f"extend {snapshot.name}", "Train this many more epochs from the run's "
-                                          "saved state (its LoRA so far is kept under its epoch's name).",
-                                          lambda n: f"train {n} more epoch(s)"),
-                             lambda n: n and self._extend(snapshot, n))
+        self.open_dialog(NumberDialog(f"extend {snapshot.name}", "Train this many more epochs from the run's "
+                                      "saved state (its LoRA so far is kept under its epoch's name).",
+                                      lambda n: f"train {n} more epoch(s)"),
+                         lambda n: n and self._extend(snapshot, n))
 
     def _extend(self, snapshot: RunSnapshot, epochs: int) -> None:
         run = self._try("cannot extend", lambda: self.service.extend(snapshot, epochs))
@@ -364,9 +394,17 @@ class TrainScreen(Screen):
             self.show_run(run)
             self.notify(f"extending by {epochs} epoch(s): {run.command.display}")
 
+    def _read_only(self, snapshot: RunSnapshot) -> bool:
+        """An earlier run (shown read-only): said, True."""
+        if snapshot.earlier:
+            self.notify(f"{snapshot.title} is shown read-only (a later run of {snapshot.name} moved its events "
+                        f"aside): a lists the runs; follow the latest {snapshot.name} to go on training",
+                        severity="warning")
+        return bool(snapshot.earlier)
+
     def action_continue_from(self) -> None:
         snapshot = self._shown()
-        if snapshot is None:
+        if snapshot is None or self._read_only(snapshot):
             return
         checkpoint = self.checkpoints.current
         if checkpoint is not None and checkpoint.kind == "sample":
@@ -391,15 +429,15 @@ class TrainScreen(Screen):
 
         def ask_command(epochs: int | None) -> None:
             if epochs:
-                self.app.push_screen(StartDialog(
+                self.open_dialog(StartDialog(
                     f"continue from {Path(checkpoint.path).name}",
                     lambda n: self.service.command(config, processes=n, resume=checkpoint.state,
                                                    extend_epochs=epochs)), self._start)
 
-        self.app.push_screen(NumberDialog(f"continue from {Path(checkpoint.path).name}",
-                                          "More epochs (--extend-epochs N): the run goes on from this "
-                                          "checkpoint's state through its planned epochs, plus N.",
-                                          lambda n: f"show the command for {n} more epoch(s)"), ask_command)
+        self.open_dialog(NumberDialog(f"continue from {Path(checkpoint.path).name}",
+                                      "More epochs (--extend-epochs N): the run goes on from this "
+                                      "checkpoint's state through its planned epochs, plus N.",
+                                      lambda n: f"show the command for {n} more epoch(s)"), ask_command)
 
     def action_promote(self) -> None:
         snapshot = self._shown()
@@ -408,6 +446,10 @@ class TrainScreen(Screen):
         checkpoint = self.checkpoints.current
         if checkpoint is None:
             self.notify("no checkpoint to promote yet", severity="warning")
+            return
+        if checkpoint.gone:
+            self.notify(f"{Path(checkpoint.path).name} of {snapshot.title} is gone (deleted, or written over by a "
+                        "later run): nothing to promote", severity="warning")
             return
         if checkpoint.kind == "sample" and self.checkpoints.has_focus:
             self.notify(f"step {checkpoint.step:,} has sample images only, no LoRA: highlight a checkpoint",

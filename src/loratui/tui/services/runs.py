@@ -13,7 +13,10 @@ now (control file, answered by ``control`` events), resume from NAME-state, exte
 A live run's output folder deleted under it (its events file gone, its lock with it): said at once
 as the run's error (``gone``), the process followed by its pid meanwhile; the run makes the folder
 again (engine/run.py), and its new events file is read from its start, the deletion still said.
-Messages go to the App and to every subscribed node (``subscribe``). Nothing here imports torch.
+Messages go to the App and to every subscribed node (``subscribe``). An earlier run of NAME (its
+events file rotated to NAME.events.N.jsonl by a later run) is followed read-only: never live, no
+state or log of its own (both are the latest run's), its checkpoints where they are now
+(core.runs.earlier_checkpoints), and its file read once. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ from textual.message import Message
 
 from loratui.core.errors import LoratuiError
 from loratui.core.events import EventFollower, events_path, log_path, pid_alive, request_control, run_is_alive
-from loratui.core.runs import (AlreadyPromoted, Checkpoint, LossSeries, RunRecord, describe_event, feed_lines,
-                               list_runs, promote_checkpoint, tail_lines)
+from loratui.core.runs import (AlreadyPromoted, Checkpoint, LossSeries, RunRecord, describe_event, earlier_checkpoints,
+                               earlier_title, feed_lines, list_runs, promote_checkpoint, run_events_path, tail_lines)
 
 CHUNK_BYTES = 4 * 1024 * 1024
 NOTABLE = {"error": "error", "warning": "warning", "finished": "information", "control": "information",
@@ -86,6 +89,12 @@ class RunSnapshot:
     caught_up: bool                 # the whole file has been read
     caching: str | None = None      # "caching latents 12/36 · ETA 40s" before the first step
     device: str | None = None       # where it trains ("cuda:0", "cpu", "mps"), from run_started
+    earlier: int = 0                # N: an earlier run of NAME (NAME.events.N.jsonl), shown read-only
+
+    @property
+    def title(self) -> str:
+        """NAME, or "NAME (earlier run N)"."""
+        return earlier_title(self.name, self.earlier)
 
 
 class RunUpdated(Message):
@@ -112,9 +121,9 @@ class FollowedRun:
     """One run the service follows. ``record`` and ``series`` change in the worker thread: read them
     through ``view()`` / ``snapshot()`` or under ``lock``."""
 
-    def __init__(self, output_dir: Path, name: str):
-        self.output_dir, self.name = Path(output_dir), name
-        self.key = events_path(self.output_dir, name)
+    def __init__(self, output_dir: Path, name: str, earlier: int = 0):
+        self.output_dir, self.name, self.earlier = Path(output_dir), name, earlier
+        self.key = run_events_path(self.output_dir, name, earlier)
         self.log_file = log_path(self.output_dir, name)
         self.lock = threading.Lock()
         self.record = RunRecord(self.output_dir, name)
@@ -185,7 +194,10 @@ class FollowedRun:
 
     def alive(self) -> int | None:
         """The pid of the live run (its lock's owner, or the process this app started and that has
-        not taken the lock yet); also reaps that process once it ended (no zombie looks alive)."""
+        not taken the lock yet); also reaps that process once it ended (no zombie looks alive). An
+        earlier run is never live (the lock is the latest run's)."""
+        if self.earlier:
+            return None
         if self.process is not None and self.exit_code is None:
             self.exit_code = self.process.poll()
         pid = run_is_alive(self.output_dir, self.name)
@@ -199,8 +211,8 @@ class FollowedRun:
 
     def snapshot(self, pid: int | None = None) -> RunSnapshot:
         state = self.output_dir / f"{self.name}-state"
-        state = state if (state / "state.json").is_file() else None
-        log_tail = tuple(tail_lines(self.log_file, 20))
+        state = state if not self.earlier and (state / "state.json").is_file() else None
+        log_tail = tuple(tail_lines(self.log_file, 20)) if not self.earlier else ()  # NAME.log is the latest's
         with self.lock:
             r = self.record
             step = r.last_step or {}
@@ -224,6 +236,9 @@ class FollowedRun:
             elif self.remade is not None and error is None:  # what went with the folder stays said
                 error = {"kind": "deleted", "message": self.remade,
                          "hint": "the run made it again and goes on; the saves and samples it held are gone"}
+            checkpoints = r.listed()
+            if self.earlier:  # its files may have moved into NAME-kept-<time>/ or been written over since
+                checkpoints = earlier_checkpoints(checkpoints, self.output_dir, self.name, r.last_time)
             return RunSnapshot(
                 key=self.key, output_dir=self.output_dir, name=self.name, status=self.status,
                 reason=finished.get("reason"), pid=pid, step=r.step, total_steps=r.total_steps,
@@ -232,9 +247,9 @@ class FollowedRun:
                 images_per_s=step.get("images_per_s"), eta_s=step.get("eta_s"),
                 peak_vram_gib=step.get("peak_vram_gib"), vram_estimate_gib=started.get("vram_estimate_gib"),
                 elapsed_s=elapsed, config=r.config, state=state,
-                checkpoints=tuple(r.listed()), error=error, notes=notes,
+                checkpoints=tuple(checkpoints), error=error, notes=notes,
                 log_tail=log_tail, events=r.events, caught_up=self.caught_up, caching=caching_text(r.caching),
-                device=started.get("device"))
+                device=started.get("device"), earlier=self.earlier)
 
 
 def refusal_line(log_file: Path) -> str | None:
@@ -288,12 +303,13 @@ class RunService:
         with self._subscribers_lock:
             self._subscribers.discard(node)
 
-    def follow(self, output_dir: str | os.PathLike, name: str, *, fresh: tuple | None = None) -> FollowedRun:
+    def follow(self, output_dir: str | os.PathLike, name: str, *, fresh: tuple | None = None,
+               earlier: int = 0) -> FollowedRun:
         """Follow a run from the start of its events file (again the same object when followed).
         ``fresh``: a new run is replacing that file, whose (inode, size) this is, taken before the run
         was launched: what the file held then is the last run's, and is not shown (its checkpoints
-        are the ones the new run overwrites)."""
-        run = FollowedRun(Path(output_dir).resolve(), name)
+        are the ones the new run overwrites). ``earlier``: N follows NAME.events.N.jsonl (read-only)."""
+        run = FollowedRun(Path(output_dir).resolve(), name, earlier)
         known = self.followed.get(run.key)
         if known is not None:
             run = known
@@ -382,6 +398,8 @@ class RunService:
                 snapshot = run.snapshot(pid)
                 self._post(lambda: RunUpdated(snapshot))
                 dirty, last_post = False, now
+            if run.earlier and run.caught_up and not dirty:
+                return  # an earlier run's file does not grow; read on, it would become the next one rotated in
             if follower.at_end:
                 run.stopping.wait(self.POLL_INTERVAL if status in ("starting", "live") else 1.0)
 
@@ -507,7 +525,12 @@ class RunService:
                                        extend_epochs=extend_epochs, save_state=save_state))
 
     def check_resumable(self, snapshot: RunSnapshot) -> bool:
-        """True, or a LoratuiError saying why the run cannot go on (running, no state, no config)."""
+        """True, or a LoratuiError saying why the run cannot go on (running, no state, no config, an
+        earlier run: its state, if it kept one, is the latest run's to continue)."""
+        if getattr(snapshot, "earlier", 0):
+            raise LoratuiError(f"{snapshot.title} is shown read-only (its events were moved aside when a later "
+                               f"run of {snapshot.name} started): follow the latest {snapshot.name} (a) to resume "
+                               "or extend it")
         known = self.followed.get(snapshot.key)
         if (known.alive() if known is not None else run_is_alive(snapshot.output_dir, snapshot.name)) is not None:
             raise LoratuiError(f"{snapshot.name} is still running")

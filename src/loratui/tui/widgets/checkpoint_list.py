@@ -1,7 +1,9 @@
 """CheckpointList: the LoRA files a run saved (every intermediate save, then the final one), one line
 each: epoch, step, the average loss around it (the run's moving average when it was saved) and how
 many sample images belong to it; samples rendered between saves ("sample now") have lines of their
-own, marked "sample". The screen previews the highlighted one's samples and promotes or
+own, marked "sample". Two saves at one step (save now at the end of an epoch: NAME-step00000013 and
+NAME-000001, the same weights) say which is which ("save now", "step", "epoch"); an earlier run's
+file that is no longer there is marked "gone". The screen previews the highlighted one's samples and promotes or
 continues from it; this widget only lists and keeps the highlight on the same file across updates.
 """
 
@@ -16,23 +18,35 @@ from textual.widgets.option_list import Option
 KIND_WORDS = {"epoch": "epoch", "step": "step", "final": "final"}
 
 
-def checkpoint_label(checkpoint) -> str:
+def kind_word(checkpoint) -> str:
+    """What wrote it: "save now" (a request), "step", "epoch" or "final"."""
+    return "save now" if getattr(checkpoint, "asked", False) else KIND_WORDS.get(checkpoint.kind, checkpoint.kind)
+
+
+def checkpoint_label(checkpoint, shared: bool = False) -> str:
+    """One line; ``shared``: another save has the same step (its kind tells them apart)."""
     if checkpoint.kind == "sample":  # rendered between saves: images only, no LoRA file
         return f"e{checkpoint.epoch} s{checkpoint.step:,} sample {len(checkpoint.samples)}img"
     loss = "  -   " if checkpoint.avg_loss is None else f"{checkpoint.avg_loss:.4f}"
     samples = f" {len(checkpoint.samples)}img" if checkpoint.samples else ""
-    final = " final" if checkpoint.kind == "final" else ""
+    kind = f" {kind_word(checkpoint)}" if shared or checkpoint.kind == "final" else ""
     state = " +state" if checkpoint.state else ""
-    return f"e{checkpoint.epoch} s{checkpoint.step:,} {loss}{samples}{final}{state}"
+    gone = " gone" if getattr(checkpoint, "gone", False) else ""
+    return f"e{checkpoint.epoch} s{checkpoint.step:,} {loss}{samples}{kind}{state}{gone}"
 
 
 def checkpoint_detail(checkpoint) -> str:
     """The line under the preview: the file, and what there is to see or continue from."""
     if checkpoint.kind == "sample":
         return f"sample(s) at step {checkpoint.step:,}: no LoRA saved at this step"
+    if getattr(checkpoint, "gone", False):
+        return f"{Path(checkpoint.path).name} is gone (deleted, or written over by a later run)"
     samples = f"{len(checkpoint.samples)} sample(s)" if checkpoint.samples else "no samples"
     state = f"state {Path(checkpoint.state).name}" if checkpoint.state else "no state"
-    return f"{Path(checkpoint.path).name} · {samples} · {state}"
+    folder = Path(checkpoint.path).parent.name
+    where = f"{folder}/" if "-kept-" in folder else ""  # an earlier run's save, moved aside by a later run
+    asked = " (save now)" if getattr(checkpoint, "asked", False) else ""
+    return f"{where}{Path(checkpoint.path).name}{asked} · {samples} · {state}"
 
 
 class CheckpointList(OptionList):
@@ -49,7 +63,8 @@ class CheckpointList(OptionList):
         self._marked: int | None = None  # the line drawn with the ▶
 
     def set_checkpoints(self, checkpoints) -> None:
-        shown = tuple((str(c.path), c.step, len(c.samples), c.state is not None, c.avg_loss) for c in checkpoints)
+        shown = tuple((str(c.path), c.step, len(c.samples), c.state is not None, c.avg_loss, getattr(c, "asked", False),
+                       getattr(c, "gone", False)) for c in checkpoints)
         if shown == self._shown:
             return
         current = self.current
@@ -65,7 +80,11 @@ class CheckpointList(OptionList):
         self.highlighted = index
 
     def _prompt(self, index: int, cursor: bool = False) -> Text:
-        return Text(("▶ " if cursor else "  ") + checkpoint_label(self.checkpoints[index]))
+        checkpoint = self.checkpoints[index]
+        shared = checkpoint.kind != "sample" and any(
+            other is not checkpoint and other.step == checkpoint.step and other.kind != "sample"
+            for other in self.checkpoints)
+        return Text(("▶ " if cursor else "  ") + checkpoint_label(checkpoint, shared))
 
     def watch_highlighted(self, highlighted: int | None) -> None:
         """The highlighted line is marked ▶, not only coloured (the README's rule: marks say what colours say)."""

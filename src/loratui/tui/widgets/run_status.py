@@ -61,7 +61,7 @@ def status_lines(snapshot) -> list[tuple[str, str | None]]:
     percent = f" {100 * snapshot.step // snapshot.total_steps}%" if snapshot.total_steps else ""
     epochs = f"/{snapshot.epochs}" if snapshot.epochs else ""
     parts: list[tuple[str, str | None]] = [
-        (f"{mark} {word}", style), (f" {snapshot.name}", "run-status--name"),
+        (f"{mark} {word}", style), (f" {getattr(snapshot, 'title', snapshot.name)}", "run-status--name"),
         (f" · step {snapshot.step:,}{total}{percent} ", None), (bar_text(snapshot.step, snapshot.total_steps), None),
         (f" · epoch {snapshot.epoch or '-'}{epochs}", None), ("\n", None),
     ]
