@@ -20,7 +20,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Any, Callable
 
 from loratui.core.config.fields import FIELDS, KEY_SECTIONS, coerce_value
-from loratui.core.config.load import _toml_syntax_problem
+from loratui.core.tomlfile import toml_syntax_problem
 from loratui.core.dataset import is_image, parse_subset_name
 from loratui.core.config.kohya_paths import is_windows_path
 from loratui.core.errors import LoratuiError
@@ -75,7 +75,7 @@ def read_dataset_config(path: Path, fallback: Callable[[str], Any]) -> DatasetIm
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise LoratuiError(_toml_syntax_problem(str(path), str(exc))) from None
+        raise LoratuiError(toml_syntax_problem(str(path), text, exc)) from None
     except RecursionError:
         raise LoratuiError(f"{path}: nested too deeply to be a dataset_config TOML") from None
     out = DatasetImport()

@@ -34,6 +34,7 @@ from loratui.core.config.fields import (
 )
 from loratui.core.config.snapshot import FileSnapshot, remember_snapshot
 from loratui.core.termline import shell_arg
+from loratui.core.tomlfile import toml_syntax_problem
 
 
 
@@ -136,23 +137,12 @@ def _line_finder(text: str):
     return where
 
 
-def _toml_syntax_problem(source: str, message: str) -> str:
-    where = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", message)
-    if where:
-        what = message[: where.start()]
-        return f"{source}, line {where.group(1)}: not valid TOML: {what} (column {where.group(2)})"
-    where = re.search(r"\s*\(at end of document\)\s*$", message)
-    if where:
-        return f"{source}, at the end: not valid TOML: {message[: where.start()]}"
-    return f"{source}: not valid TOML: {message}"
-
-
 def loads_config(text: str, source: str = "<string>", config_dir: Path | None = None) -> TrainingConfig:
     """Parse TOML text; errors read `SOURCE, line N: key: problem`."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(_toml_syntax_problem(source, str(exc))) from None
+        raise ConfigError(toml_syntax_problem(source, text, exc)) from None
     except RecursionError:
         raise ConfigError(f"{source}: arrays or tables nested too deeply to be a config (values are plain numbers, "
                           "strings or short lists)") from None
