@@ -1,7 +1,7 @@
 """`./dev.sh demo` (or `python -m loratui.demo`): a whole loratui session on a built-in demo project.
 
-It lays out a small kohya-style project (synthetic images, captions, a tiny random SD1-shaped model
-and a config) in a folder, then runs the same commands a user types, printing each one first:
+It lays out a small kohya-style project (synthetic images, captions, a tiny random SD1-shaped model,
+a toy WD14 tagger for the Caption screen and a config) in a folder, then runs the same commands a user types, printing each one first:
 dataset scan, tag cleanup (plan, apply, undo), the steps calculator, the VRAM estimate and a short
 training run that writes a kohya-format LoRA. Everything runs offline on a CPU in about a minute.
 
@@ -132,6 +132,16 @@ def write_prompts(path: Path) -> None:
     )
 
 
+def add_demo_tagger(root: Path) -> Path:
+    """The demo's toy WD14 tagger in the project (wd14_tagger_model/demo-tagger): the Caption screen
+    finds and chooses it, so captioning works offline. Its tags come from the image's average colour
+    (white/black background, red/blue/green theme); the screen says it is a toy. Kept when there."""
+    from loratui.captioners.model_search import DEMO_TAGGER_DIR, project_demo_tagger
+    from loratui.captioners.tiny_models import make_demo_tagger
+
+    return project_demo_tagger(root) or make_demo_tagger(root / DEMO_TAGGER_DIR)
+
+
 def build_project(root: Path) -> Path:
     """Lay the demo project out under ``root`` and return its config path."""
     from loratui.core.config import TrainingConfig
@@ -145,6 +155,7 @@ def build_project(root: Path) -> Path:
         (root / name).mkdir(exist_ok=True)
     make_images(concept_dir(root))
     model_dir = make_tiny_sd1(root / "base-model" / "tiny-sd1")
+    add_demo_tagger(root)
     write_prompts(root / "prompts.txt")
 
     cfg = TrainingConfig()

@@ -158,7 +158,7 @@ def test_dry_run_shows_a_sample_next_to_the_current_captions(env):
     async def scenario(app, pilot, screen):
         await pilot.press("ctrl+o", "tab", "tab")  # model folder -> download -> dry-run sample
         assert screen.focused.id == "dry-sample"
-        await type_into(pilot, "2")
+        await type_into(pilot, "3")  # the first 3 images: the bad one fails, 2 samples (--sample 3)
         # ask for CUDA on a machine without an NVIDIA GPU: the provider that really runs, and the warning
         screen.query_one("#opt-providers").focus()
         await pilot.press("enter", "down", "down", "enter")
@@ -174,8 +174,9 @@ def test_dry_run_shows_a_sample_next_to_the_current_captions(env):
         listing = text_of(screen, "#run-list")
         assert "10_alice/a01.png" in listing and "now:   alice, 1girl" in listing and "would: 1girl, solo" in listing
         assert "1 image(s) failed" in listing and "✗ 10_alice/a00_bad.png: " in listing
-        assert "dry run: 2 sample caption(s)" in text_of(screen, "#run-status")
-        assert "--dry-run" in run.command_line and "--providers" in run.command_line
+        assert "dry run: 2 sample caption(s) of 7 image(s) to caption" in text_of(screen, "#run-status")
+        assert "3/3 images" in text_of(screen, "#run-rate")  # the progress is the sample's
+        assert "--dry-run --sample 3" in run.command_line and "--providers" in run.command_line
         assert "on CPUExecutionProvider" in text_of(screen, "#run-rate")
         if not Path("/dev/nvidia0").exists():
             assert "no NVIDIA GPU: WD14 runs on the CPU" in text_of(screen, "#run-warning")
@@ -234,18 +235,29 @@ def test_bad_values_are_one_line_before_start_and_cli_errors_after(env):
     async def scenario(app, pilot, screen):
         screen.query_one("#opt-general_threshold").focus()
         await type_into(pilot, *"1.5")
-        assert "--general-threshold" in text_of(screen, "#caption-help")
+        # checked as typed, in our words: the field is marked and the hint line says why
+        wanted = ("General threshold (--general-threshold): must be a number from 0 to 1, got '1.5'; type one, "
+                  "or clear it for the default (0.35)")
+        assert text_of(screen, "#caption-help").startswith(wanted)
+        assert screen.query_one("#opt-general_threshold").has_class("bad")
+        assert screen.query_one("#caption-help").has_class("bad")
         await pilot.press("ctrl+r")
         await pilot.pause()
-        assert "General threshold (--general-threshold): 1.5 is not in the range 0<=x<=1" in notes(app)
+        assert wanted in notes(app) and "not in the range" not in notes(app)
         assert caption_runner(app).run is None
         await type_into(pilot, *"0.5")
+        assert not screen.query_one("#caption-help").has_class("bad")
+        assert text_of(screen, "#caption-help").startswith("--general-threshold: Write a general tag")
         screen.query_one("#opt-separator").focus()
-        await type_into(pilot, "space")  # a blank separator: the CLI refuses it with its own line
+        await type_into(pilot, "space")  # a blank separator: refused as typed too
+        assert text_of(screen, "#caption-help").startswith("Separator (--separator): needs a visible character")
+        await type_into(pilot)
+        screen.query_one("#opt-tag_replacement").focus()
+        await type_into(pilot, *"lonely")  # not 'source,target': the CLI refuses it with its own line
         await start_overwriting(pilot)
         runner = caption_runner(app)
         await until(pilot, lambda: runner.run is not None and not runner.run.active, "failed run")
-        assert runner.run.phase == "failed" and "separator" in runner.run.error
+        assert runner.run.phase == "failed" and "--tag-replacement" in runner.run.error
         assert "\n" not in runner.run.summary() and "caption run failed" in text_of(screen, "#run-status")
         from textual.widgets import ProgressBar
 

@@ -9,9 +9,10 @@ Where it looks, in this order:
   ``~/.cache/huggingface/hub``): ``models--OWNER--NAME/snapshots/<revision>/``, the revision named
   by ``refs/main`` when present, else the newest snapshot.
 
-A WD14 tagger is a folder with ``model.onnx`` + ``selected_tags.csv``; a BLIP / BLIP-2 / GIT model a
-folder whose ``config.json`` says ``model_type`` blip, blip-2 or git. Half-complete folders are listed
-too, with the line that says what is missing and where to put it.
+A WD14 tagger is a folder with ``model.onnx`` (which must look like ONNX: onnx_check) +
+``selected_tags.csv``; a BLIP / BLIP-2 / GIT model a folder whose ``config.json`` says ``model_type``
+blip, blip-2 or git. Half-complete and broken folders are listed too, with the line that says what is
+missing or wrong and what to do.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loratui.captioners.blip_load import KINDS, TOKENIZER_FILES, WEIGHT_FILES
+from loratui.captioners.onnx_check import onnx_problem
 from loratui.captioners.store import WD14_FILES, store_root
 
 MODEL_FILE, TAGS_FILE = WD14_FILES
@@ -38,12 +40,32 @@ class FoundModel:
     source: str               # "model store", "project", "Hugging Face cache"
     detail: str = ""          # "BLIP-2" for a sentence model
     problem: str | None = None  # None when complete; else what is missing and where it goes
+    broken: bool = False      # the files are there but one is damaged (problem says which)
 
     @property
     def label(self) -> str:
         kind = f"{self.detail}, " if self.detail else ""
-        state = f"  [incomplete: {self.problem}]" if self.problem else ""
+        state = f"  [{'broken' if self.broken else 'incomplete'}: {self.problem}]" if self.problem else ""
         return f"{self.name} ({kind}{self.source}){state}"
+
+
+# The demo project's tagger (captioners.tiny_models.make_demo_tagger) carries this file: the app says
+# it is a toy and never remembers it as the user's tagger.
+DEMO_MARKER = "LORATUI_DEMO_TAGGER.txt"
+DEMO_NOTE = "demo tagger: toy weights, tags guessed from the average colour"
+DEMO_TAGGER_DIR = Path("wd14_tagger_model") / "demo-tagger"  # in the demo project
+
+
+def is_demo_tagger(folder: Path) -> bool:
+    return (Path(folder) / DEMO_MARKER).is_file()
+
+
+def project_demo_tagger(project_dir: Path | None) -> Path | None:
+    """The demo project's own tagger folder, when ``project_dir`` is a demo project that has one."""
+    if project_dir is None:
+        return None
+    folder = Path(project_dir) / DEMO_TAGGER_DIR
+    return folder if is_demo_tagger(folder) and wd14_problem(folder) is None else None
 
 
 def hf_hub_cache() -> Path:
@@ -58,10 +80,11 @@ def hf_hub_cache() -> Path:
 
 
 def wd14_problem(folder: Path) -> str | None:
-    """None when ``folder`` holds both tagger files, else one line saying what to put where."""
+    """None when ``folder`` holds both tagger files and model.onnx looks like ONNX, else one line
+    saying what to put where (or which file is broken)."""
     has_model, has_tags = (folder / MODEL_FILE).is_file(), (folder / TAGS_FILE).is_file()
     if has_model and has_tags:
-        return None
+        return onnx_problem(folder / MODEL_FILE)
     if has_model:
         return f"{folder}: has {MODEL_FILE} but no {TAGS_FILE}; put the model's {TAGS_FILE} beside it"
     if has_tags:
@@ -121,7 +144,9 @@ def _classify(folder: Path, captioner: str, name: str, source: str) -> FoundMode
     if captioner == "wd14":
         if not ((folder / MODEL_FILE).is_file() or (folder / TAGS_FILE).is_file()):
             return None
-        return FoundModel("wd14", name, folder, source, problem=wd14_problem(folder))
+        problem = wd14_problem(folder)
+        broken = problem is not None and (folder / MODEL_FILE).is_file() and (folder / TAGS_FILE).is_file()
+        return FoundModel("wd14", name, folder, source, problem=problem, broken=broken)
     kind = blip_kind(folder)
     if kind is None:
         return None
@@ -189,8 +214,12 @@ def check_model(captioner: str, folder: str, download: str = "") -> str:
         from loratui.captioners.wd14 import find_model_dir, read_tag_csv
 
         model_dir = find_model_dir(folder)
+        broken = onnx_problem(model_dir / MODEL_FILE)
+        if broken:
+            raise LoratuiError(broken)
         tags = read_tag_csv(model_dir / tags_name)
-        return f"{model_dir}: {MODEL_FILE} + {TAGS_FILE} ({len(tags):,} tags)"
+        demo = f"; {DEMO_NOTE}" if is_demo_tagger(model_dir) else ""
+        return f"{model_dir}: {MODEL_FILE} + {TAGS_FILE} ({len(tags):,} tags){demo}"
     from loratui.captioners.blip_load import check_folder, detect_kind
 
     path = Path(folder).expanduser()

@@ -66,13 +66,24 @@ def plan(images: list[Path], extension: str = ".txt", mode: str = "overwrite") -
     return todo, skipped
 
 
+def same_tag_key(tag: str) -> str:
+    """What two spellings of one tag share: case, and ``_`` for a space (not in short kaomoji such as
+    ``^_^``). The dataset scan's rule for repeated tags (core.dataset's caption check, which flags
+    ``'white background' = 'white_background'``), so a merge adds nothing the scan flags."""
+    from loratui.core.dataset import tag_variant_key
+
+    return tag_variant_key(tag.strip())
+
+
 def merge(existing: list[str], new: list[str]) -> list[str]:
-    """Existing tags first (the user's words win), then new ones not already there."""
-    seen = {t.strip().lower() for t in existing}
+    """Existing tags first, as spelled (the user's words win), then new ones not already there in
+    any spelling: ``white_background`` is not added beside ``white background``."""
+    seen = {same_tag_key(t) for t in existing}
     out = list(existing)
     for tag in new:
-        if tag.strip().lower() not in seen:
-            seen.add(tag.strip().lower())
+        key = same_tag_key(tag)
+        if key not in seen:
+            seen.add(key)
             out.append(tag)
     return out
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from loratui.captioners.onnx_check import onnx_problem
 from loratui.core.errors import LoratuiError
 
 MODEL_FILE = "model.onnx"
@@ -196,9 +197,12 @@ class WD14Captioner:
     def __init__(self, model_dir: str | os.PathLike, options: TagOptions | None = None, *,
                  providers: list[str] | None = None, batch_size: int = 8, intra_threads: int | None = None,
                  warn=None):
+        self.model_dir = find_model_dir(model_dir)
+        broken = onnx_problem(self.model_dir / MODEL_FILE)  # one line, before onnxruntime's INVALID_PROTOBUF
+        if broken:
+            raise LoratuiError(broken)
         import onnxruntime as ort
 
-        self.model_dir = find_model_dir(model_dir)
         self.tags = read_tag_csv(self.model_dir / TAGS_FILE)
         self.selector = TagSelector(self.tags, options or TagOptions())
         requested = providers or _default_providers(ort)

@@ -10,7 +10,8 @@ when interrupted.
 ``"event"``; the TUI follows this schema (fields may be added, never renamed):
 
 - ``started``:   captioner, model, provider, total (images found), to_caption, skipped,
-                 batch_size, workers, mode, dry_run
+                 batch_size, workers, mode, dry_run, sample_of (with --sample: how many images there
+                 were to caption before the first N were taken; else null)
 - ``warning``:   message, image (optional; e.g. an animated image captioned from its first frame,
                  or a GPU present while inference runs on the CPU)
 - ``skipped``:   image, caption_file, reason (mode "skip": a caption already exists)
@@ -64,6 +65,8 @@ def _common(func):
         click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, metavar="N", help="Images per inference call."),
         click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N", help="Decode threads (default: CPU cores, max 8)."),
         click.option("--dry-run", is_flag=True, help="Run the model and show what would be written; write nothing."),
+        click.option("--sample", type=click.IntRange(min=1), default=None, metavar="N",
+                     help="With --dry-run: caption only the first N images to caption (a preview)."),
         click.option("--json-events", is_flag=True, help="One JSON event per line on stdout (schema in the module docs)."),
     ]
     for option in reversed(options):
@@ -99,8 +102,8 @@ def caption() -> None:
 @click.option("--tag-replacement", default="", help="'src1,dst1;src2,dst2' (escape , and ; with a backslash).")
 @click.option("--character-tag-expand", is_flag=True, help="'name_(series)' becomes 'name, series'.")
 @click.option("--providers", default=None, help="onnxruntime providers, comma-separated (default: CUDA when a GPU is present, else CPU).")
-def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batch_size, workers, dry_run, json_events,
-         model, repo_id, general_threshold, character_threshold, undesired_tags, remove_underscore,
+def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batch_size, workers, dry_run, sample,
+         json_events, model, repo_id, general_threshold, character_threshold, undesired_tags, remove_underscore,
          character_tags_first, always_first_tags, rating, tag_replacement, character_tag_expand, providers) -> None:
     """Tag the images of DATASET_DIR with a WD14 tagger (SmilingWolf ONNX models)."""
     from loratui.captioners.wd14 import TagOptions, WD14Captioner, parse_replacements
@@ -108,6 +111,10 @@ def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batc
     out = _Output(json_events)
     with out.reporting_errors():  # --json-events: a bad option or model is an `error` event too
         check_separator(separator)
+        _check_sample(sample, dry_run)
+        if model and repo_id:  # which one would win is a guess: ask for one
+            raise LoratuiError(f"caption wd14: --model {model} and --download {repo_id} both given: give one of them "
+                               "(--model for a folder on disk, --download to fetch a repo id)")
         _one_line(always_first_tags=always_first_tags, undesired_tags=undesired_tags, tag_replacement=tag_replacement)
         options = TagOptions(general_threshold=general_threshold, character_threshold=character_threshold,
                              undesired_tags=_csv(undesired_tags), remove_underscore=remove_underscore,
@@ -124,7 +131,7 @@ def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batc
         provider_list = [p.strip() for p in providers.split(",")] if providers else None
         captioner = WD14Captioner(model, options, providers=provider_list, batch_size=batch_size, warn=out.warning)
         _run(out, captioner, str(captioner.model_dir), jobs, skipped, mode, separator, dry_run, workers,
-             dataset_dir, force)
+             dataset_dir, force, sample)
 
 
 @caption.command()
@@ -147,12 +154,13 @@ def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batc
               help="Weight type: auto is bf16 on a GPU that supports it (fp16 otherwise), fp32 on the CPU (which "
                    "refuses fp16).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
-def blip(dataset_dir, mode, caption_extension, separator, force, recursive, batch_size, workers, dry_run, json_events,
-         model, num_beams, top_p, min_length, max_length, repetition_penalty, prefix, postfix, precision, device) -> None:
+def blip(dataset_dir, mode, caption_extension, separator, force, recursive, batch_size, workers, dry_run, sample,
+         json_events, model, num_beams, top_p, min_length, max_length, repetition_penalty, prefix, postfix, precision, device) -> None:
     """Caption the images of DATASET_DIR with sentences from a BLIP/BLIP2/GIT model."""
     out = _Output(json_events)
     with out.reporting_errors():  # --json-events: a bad option or model is an `error` event too
         check_separator(separator)
+        _check_sample(sample, dry_run)
         _one_line(prefix=prefix, postfix=postfix)
         if min_length > max_length:
             raise LoratuiError(f"--min-length {min_length} is more than --max-length {max_length}: lower it or raise "
@@ -166,7 +174,13 @@ def blip(dataset_dir, mode, caption_extension, separator, force, recursive, batc
                                         top_p=top_p, min_length=min_length, max_length=max_length,
                                         repetition_penalty=repetition_penalty, prefix=prefix, postfix=postfix,
                                         warn=out.warning)
-        _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force)
+        _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force, sample)
+
+
+def _check_sample(sample: int | None, dry_run: bool) -> None:
+    if sample is not None and not dry_run:
+        raise LoratuiError(f"--sample {sample}: only with --dry-run (a preview that writes nothing); add --dry-run, "
+                           "or drop --sample to caption every image")
 
 
 def _one_line(**options: str) -> None:
@@ -207,13 +221,17 @@ def _journal_root(dataset_dir: str) -> Path:
     return locate_dataset(dataset_dir).train_dir
 
 
-def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force) -> None:
+def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force,
+         sample=None) -> None:
     from loratui.captioners.runner import default_workers, run_captioning, summary_event
 
     workers = workers or default_workers()
+    total, sample_of = len(jobs) + len(skipped), None
+    if sample is not None:  # a preview: the run (and its progress, ETA) is the first N images only
+        sample_of, jobs = len(jobs), jobs[:sample]
     out.emit({"event": "started", "captioner": captioner.name, "model": model, "provider": captioner.provider,
-              "total": len(jobs) + len(skipped), "to_caption": len(jobs), "skipped": len(skipped),
-              "batch_size": captioner.batch_size, "workers": workers, "mode": mode, "dry_run": dry_run})
+              "total": total, "to_caption": len(jobs), "skipped": len(skipped), "batch_size": captioner.batch_size,
+              "workers": workers, "mode": mode, "dry_run": dry_run, "sample_of": sample_of})
     for job in skipped:
         out.emit({"event": "skipped", "image": str(job.image), "caption_file": str(job.caption),
                   "reason": job.note or "caption exists"})
@@ -294,9 +312,10 @@ class _Output:
         self._end_bar()
         if kind == "started":
             self.dry_run = bool(event.get("dry_run"))
+            sample = f" (a sample of {event['sample_of']})" if event.get("sample_of") is not None else ""
             click.echo(f"{event['captioner']}: {event['model']} on {event['provider']} (batch {event['batch_size']}, "
-                       f"{event['workers']} decode workers); {event['to_caption']} image(s) to caption, "
-                       f"{event['skipped']} skipped{' (dry run)' if event['dry_run'] else ''}")
+                       f"{event['workers']} decode workers); {event['to_caption']} image(s) to caption"
+                       f"{sample}, {event['skipped']} skipped{' (dry run)' if event['dry_run'] else ''}")
         elif kind == "warning":
             where = f"{event['image']}: " if event.get("image") else ""
             click.echo(f"warning: {where}{event['message']}", err=True)

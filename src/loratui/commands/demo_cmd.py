@@ -1,5 +1,5 @@
 """`loratui demo`: the demo project (synthetic images with a few caption problems, a tiny random SD1
-model, a config) opened in the app; `--headless` runs the scripted walkthrough and trains instead."""
+model, a toy WD14 tagger, a config) opened in the app; `--headless` runs the scripted walkthrough and trains instead."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def check_demo_folder(root: Path) -> None:
 
 def prepare_project(root: Path, *, fresh: bool = False) -> tuple[Path, bool]:
     """Build the demo project in ``root`` (or reuse the one there); returns (root, built)."""
-    from loratui.demo import MARKER, build_project, remember_captions
+    from loratui.demo import MARKER, add_demo_tagger, build_project, remember_captions
 
     if root.exists() and fresh:
         if not (root / MARKER).exists():
@@ -42,6 +42,7 @@ def prepare_project(root: Path, *, fresh: bool = False) -> tuple[Path, bool]:
     if (root / "config.toml").exists():
         if not (root / MARKER).exists():
             raise LoratuiError(f"{root} holds a config.toml but was not made by the demo: give another folder")
+        add_demo_tagger(root)  # a demo project built before the demo had a tagger gets one
         return root, False
     if root.exists() and any(root.iterdir()):
         raise LoratuiError(f"{root} exists and is not a demo project: pass --dir to choose another folder")
@@ -77,9 +78,11 @@ def demo(folder: Path, fresh: bool, headless: bool, no_train: bool) -> None:
     """Try loratui on a built-in demo project, offline, on a CPU.
 
     Builds ./loratui-demo (eight synthetic shape images whose captions have a few problems to clean
-    up, a tiny random SD1-shaped model and a config.toml) and opens the app on it: clean the captions,
-    look at the steps calculator, start training on the Train screen and watch the loss fall within
-    a couple of minutes. `--headless` does the same work as commands and prints the LoRA's path.
+    up, a tiny random SD1-shaped model, a toy WD14 tagger and a config.toml) and opens the app on it:
+    clean the captions, tag the images on the Caption screen (2, then ctrl+r; the toy tagger guesses
+    tags from each image's average colour, it is not a real tagger), look at the steps calculator,
+    start training on the Train screen and watch the loss fall within a couple of minutes.
+    `--headless` does the same work as commands and prints the LoRA's path.
     """
     root = folder.resolve()
     check_demo_folder(root)

@@ -21,7 +21,7 @@ from loratui.core.dataset.scan import (
     MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, parse_subset_name, scan_dataset, unreadable_reason,
 )
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset, count_line, group_by_level
-from loratui.core.dataset.caption_check import caption_problems, missing_caption_problem
+from loratui.core.dataset.caption_check import caption_problems, missing_caption_problem, tag_variant_key
 from loratui.core.dataset.caption_ext import caption_extension_option, caption_extension_problem
 from loratui.core.dataset.unreadable import captions_of_unreadable_images
 
@@ -48,6 +48,7 @@ __all__ = [
     "count_line",
     "group_by_level",
     "missing_caption_problem",
+    "tag_variant_key",
     "concept_folder_name",
     "decode_error",
     "init_project",

@@ -122,8 +122,9 @@ def _split_commas(line: str) -> list[str]:
     return [t for t in (t.strip() for t in tags) if t]
 
 
-def _variant_key(tag: str) -> str:
-    """What two spellings of one tag share: case, and underscores for spaces (not in ``^_^``)."""
+def tag_variant_key(tag: str) -> str:
+    """What two spellings of one tag share: case, and underscores for spaces (not in ``^_^``); the
+    captioners' merge uses it too, so an appended tag is never a repeat this check flags."""
     key = tag.casefold()
     return key.replace("_", " ") if len(tag) > 3 else key
 
@@ -132,7 +133,7 @@ def _duplicates(tags: list[str]) -> list[str]:
     """``'solo' x2``, ``'LONG HAIR' = 'long hair'``: the repeated tags of one caption, in order."""
     groups: dict[str, list[str]] = {}
     for tag in tags:
-        groups.setdefault(_variant_key(tag), []).append(tag)
+        groups.setdefault(tag_variant_key(tag), []).append(tag)
     found = []
     for spellings in groups.values():
         if len(spellings) < 2:

@@ -6,7 +6,8 @@ run panel. Runs are child processes of the CLI, owned by the app's CaptionRunner
 checked (captioners.model_search, worded for the app by services.caption_runs) before anything
 starts; found models are listed from the model store, the project and the Hugging Face cache. The
 last model folder that checked good is remembered per captioner in the user settings (tui.toml:
-per user, since one tagger folder serves every project) and filled in at the next start.
+per user, since one tagger folder serves every project) and filled in at the next start; the demo
+project's toy tagger is chosen in the demo project and never remembered.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ MODEL_HELP = {
                     "model folder (config.json, weights, tokenizer). ctrl+o comes here.",
     "model-download": "A Hugging Face repo id, downloaded when it is not on disk yet (needs the network); "
                       "used instead of the folder only when filled.",
-    "dry-sample": "How many images a dry run (ctrl+t) captions to show next to their current caption; "
-                  "0 for all. A dry run writes nothing.",
+    "dry-sample": "How many images a dry run (ctrl+t) captions, shown next to their current caption; "
+                  "empty for all. A dry run writes nothing.",
 }
 ESC_NOTE = "Esc leaves the field, so that 1-4 switch screens."
 
@@ -123,7 +124,8 @@ class CaptionScreen(Screen):
                 yield self._row("Download", Input(placeholder="repo id, only when asked: needs the network",
                                                   id="model-download", compact=True))
                 yield Static("", id="model-check", markup=False)
-                yield self._row("Dry-run sample", Input("8", id="dry-sample", compact=True, restrict=r"\d*"))
+                yield self._row("Dry-run sample", Input("8", placeholder="all", id="dry-sample", compact=True,
+                                                        restrict=r"\d*"))
                 for name, title in (("wd14", "WD14 tagger options"), ("blip", "BLIP / BLIP-2 / GIT options")):
                     yield Static(title, classes="section", id=f"{name}-title")
                     yield OptionsForm(option_fields(caption.commands[name], SPECIFIC[name]), id=f"{name}-form")
@@ -138,7 +140,12 @@ class CaptionScreen(Screen):
         return Horizontal(Label(label, classes="field-label"), control, classes="field-row")
 
     def on_mount(self) -> None:
+        from loratui.captioners.model_search import project_demo_tagger
+
         self.folders = self._remembered_folders()
+        demo = project_demo_tagger(self.app.store.location.project_dir)
+        if demo is not None:  # the demo project: its own tagger, so that ctrl+r works at once
+            self.folders["wd14"] = str(demo)
         self.query_one("#model-folder", Input).value = self.folders.get(self.captioner, "")
         self._show_captioner()
         self.runner.subscribe(self.run_changed)
@@ -188,9 +195,13 @@ class CaptionScreen(Screen):
         when it changes)."""
         from loratui.tui.services.user_settings import update_settings
 
+        from loratui.captioners.model_search import is_demo_tagger
+
         key = f"{captioner}_model_folder"
         if not folder or getattr(self.app.settings, key, None) == folder:
             return
+        if is_demo_tagger(Path(folder).expanduser()):
+            return  # a toy: filled in by the demo project itself, never in the user's other projects
         try:
             self.app.settings = update_settings(self.app.settings_file, **{key: folder})
         except OSError as exc:
@@ -322,23 +333,32 @@ class CaptionScreen(Screen):
         resume that changed it made the next dry run skip every image)."""
         self._start(dry_run=False, mode="skip")
 
+    def sample_problem(self) -> str | None:
+        """The Dry-run sample field's problem, as one line (it takes digits only: 0 is the one)."""
+        text = self.query_one("#dry-sample", Input).value.strip()
+        if text and int(text) == 0:
+            return ("Dry-run sample: 0 would caption nothing: type how many images to show (1 or more), or clear "
+                    "it for all")
+        return None
+
     def _start(self, dry_run: bool, mode: str | None = None) -> None:
         requested_at = time.monotonic()
         if self.runner.busy:
             self.app.notify("a caption run is already running: ctrl+g cancels it", severity="warning")
             return
-        for form in self._forms():
-            problems = form.problems()
-            if problems:
-                widget_id, line = problems[0]
-                self.app.notify(line, severity="error", timeout=8)
-                self.query_one(f"#{widget_id}").focus()
-                return
+        problems = [problem for form in self._forms() for problem in form.problems()]
+        if dry_run and self.sample_problem():
+            problems.append(("dry-sample", self.sample_problem()))
+        if problems:
+            widget_id, line = problems[0]
+            self.app.notify(line, severity="error", timeout=8)
+            self.query_one(f"#{widget_id}").focus()
+            return
         if self._check_timer is not None:  # the check below replaces the pending one
             self._check_timer.stop()
             self._check_timer = None
-        sample_text = self.query_one("#dry-sample", Input).value.strip() or "0"
-        self.check_model(then=lambda: self._launch(dry_run, int(sample_text), requested_at, mode))
+        sample = int(self.query_one("#dry-sample", Input).value.strip() or "0")  # empty: all
+        self.check_model(then=lambda: self._launch(dry_run, sample, requested_at, mode))
 
     def _ask_before_overwriting(self) -> bool:
         """With write mode overwrite and images that have a caption, ask first (True: asked; the
@@ -433,20 +453,42 @@ class CaptionScreen(Screen):
         for form in self.query(OptionsForm):
             field = form.by_widget_id.get(wid)
             if field is not None:
-                text = form.check(field) or field.help
+                text = field.help
+        problem = self._value_problem(widget)
+        text = f"{problem}." if problem else text
         if isinstance(widget, Input):
             text = f"{text} {ESC_NOTE}" if text else ESC_NOTE
         return text
 
+    def _show_hint(self, widget) -> None:
+        """The hint line for ``widget``, in the error colour when it names a problem with the value."""
+        help_line = self.query_one("#caption-help", Static)
+        help_line.update(self.hint(widget))
+        help_line.set_class(self._value_problem(widget) is not None, "bad")
+
+    def _value_problem(self, widget) -> str | None:
+        """What is wrong with the value typed in ``widget`` (one line naming the field), or None."""
+        wid = getattr(widget, "id", None) or ""
+        if wid == "dry-sample":
+            return self.sample_problem()
+        for form in self.query(OptionsForm):
+            field = form.by_widget_id.get(wid)
+            if field is not None:
+                return form.check(field)
+        return None
+
     def on_descendant_focus(self, event) -> None:
-        self.query_one("#caption-help", Static).update(self.hint(event.widget))
+        self._show_hint(event.widget)
 
     @on(Input.Changed)
     def _refresh_help(self, event: Input.Changed) -> None:
-        for form in self.query(OptionsForm):
-            field = form.by_widget_id.get(event.input.id or "")
-            if field is not None and event.input.has_focus:
-                self.query_one("#caption-help", Static).update(self.hint(event.input))
+        """Values are checked as they are typed: the field is marked and the hint line says why."""
+        if event.input.id == "dry-sample":
+            event.input.set_class(self.sample_problem() is not None, "bad")
+        elif not any(event.input.id in form.by_widget_id for form in self.query(OptionsForm)):
+            return
+        if event.input.has_focus:
+            self._show_hint(event.input)
 
     # ---- commands -------------------------------------------------------------------------------
 

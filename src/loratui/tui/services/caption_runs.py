@@ -54,7 +54,8 @@ class CaptionRun:
     captioner: str
     command: list[str]
     dry_run: bool = False
-    sample: int = 0                   # dry run: stop after this many captions (0: all)
+    sample: int = 0                   # dry run: caption only the first this many (0: all); the CLI's --sample
+    sample_of: int | None = None      # a sampled dry run: how many images there were to caption
     requested_at: float = field(default_factory=time.monotonic)  # the start key
     phase: str = "starting"           # starting, running, done, cancelled, failed
     model: str = ""
@@ -77,7 +78,6 @@ class CaptionRun:
     error: str | None = None
     exit_code: int | None = None
     cancel_requested: bool = False
-    sample_complete: bool = False     # dry run: the app stopped it (SIGINT) once the sample was in
     first_event_s: float | None = None     # start key -> first event of the child
     first_progress_s: float | None = None  # start key -> first progress event
     stderr_tail: deque = field(default_factory=lambda: deque(maxlen=STDERR_LINES))
@@ -104,7 +104,8 @@ class CaptionRun:
         skipped = f", {self.skipped} skipped (had a caption)" if self.skipped else ""
         if self.dry_run and self.phase in ("done", "cancelled"):
             shown = len(self.samples)
-            return (f"dry run: {shown} sample caption(s) of {self.to_caption} image(s) to caption{skipped}{failed}; "
+            of = self.sample_of if self.sample_of is not None else self.to_caption
+            return (f"dry run: {shown} sample caption(s) of {of} image(s) to caption{skipped}{failed}; "
                     "nothing was written")
         if self.phase == "cancelled" and self.finished is None:
             return "cancelled before captioning started; nothing was written"
@@ -155,6 +156,8 @@ class CaptionRunner:
         command = [sys.executable, "-m", "loratui", "caption", captioner, str(dataset_dir), *args]
         if dry_run:
             command.append("--dry-run")
+            if sample:  # the CLI captions only these: progress, ETA and the count are the sample's
+                command += ["--sample", str(sample)]
         command.append("--json-events")
         run = CaptionRun(captioner, command, dry_run=dry_run, sample=sample if dry_run else 0)
         if requested_at is not None:
@@ -195,7 +198,7 @@ class CaptionRunner:
     # ---- threads: read the child, never touch widgets ------------------------------------------
 
     def _read_stdout(self, proc: subprocess.Popen, run: CaptionRun, stderr_done: threading.Event) -> None:
-        sampled = 0
+        sampled = 0  # current captions read for the dry-run list (at most MAX_LISTED)
         for raw in proc.stdout:
             line = raw.decode("utf-8", "replace").strip()
             if not line:
@@ -210,12 +213,6 @@ class CaptionRunner:
             if event.get("event") == "captioned" and run.dry_run and sampled < MAX_LISTED:
                 event["current"] = _read_current(event.get("caption_file"))
                 sampled += 1
-                if run.sample and sampled == run.sample:
-                    run.sample_complete = True
-                    try:  # the sample is complete: stop the dry run like a cancel
-                        proc.send_signal(signal.SIGINT)
-                    except OSError:
-                        pass
             self._events.append(event)
         code = proc.wait()
         stderr_done.wait(2.0)
@@ -266,6 +263,8 @@ class CaptionRunner:
             run.model, run.provider = str(event.get("model", "")), str(event.get("provider", ""))
             run.total, run.to_caption = int(event.get("total", 0)), int(event.get("to_caption", 0))
             run.skipped = int(event.get("skipped", 0))
+            sample_of = event.get("sample_of")
+            run.sample_of = int(sample_of) if sample_of is not None else None
         elif kind == "warning":
             image = event.get("image")
             if image:
@@ -283,7 +282,7 @@ class CaptionRunner:
             run.elapsed_s = float(event.get("elapsed_s") or 0.0)
         elif kind == "captioned":
             run.last_caption = (str(event.get("image", "")), str(event.get("caption", "")))
-            if run.dry_run and len(run.samples) < MAX_LISTED and (not run.sample or len(run.samples) < run.sample):
+            if run.dry_run and len(run.samples) < MAX_LISTED:
                 run.samples.append(SampleCaption(str(event.get("image", "")), str(event.get("caption_file", "")),
                                                  event.get("current"), str(event.get("caption", ""))))
         elif kind == "image_failed":
@@ -309,11 +308,7 @@ class CaptionRunner:
     @staticmethod
     def _end_phase(run: CaptionRun) -> str:
         if run.finished is not None:
-            if run.finished.get("interrupted") and not (run.dry_run and run.sample):
-                return "cancelled"
-            return "done"
-        if run.sample_complete and run.exit_code in (1, 130, -signal.SIGINT):
-            return "done"  # the stop after a complete sample landed before the command's last event
+            return "cancelled" if run.finished.get("interrupted") else "done"
         if run.cancel_requested and run.exit_code in (1, 130, -signal.SIGINT):
             return "cancelled"  # cancelled while the model loaded: click says "Aborted!"
         if run.error is None:

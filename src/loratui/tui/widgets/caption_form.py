@@ -3,8 +3,10 @@ parameters: the CLI is the one source of names, types, ranges, choices, defaults
 
 ``OptionsForm(command, names)`` shows one compact row per option (an Input, a Select for a choice,
 a Checkbox for a flag). ``args()`` turns the values into the command's arguments (defaults left
-out) and ``problems()`` checks each typed value with the option's own click type, so a bad value is
-one line naming the option before anything starts.
+out). Each value is checked as it is typed (``check``: the option's click type, and core's rules for
+the separator and the caption extension) and a bad one is marked, with one line in our words naming
+the field and what it takes (``General threshold (--general-threshold): must be a number from 0 to
+1, got 'abc'``); ``problems()`` lists them so that nothing starts with one.
 """
 
 from __future__ import annotations
@@ -109,6 +111,57 @@ def option_fields(command: click.Command, names: list[str]) -> list[OptionField]
     return fields
 
 
+def expected_number(param_type: click.ParamType) -> str | None:
+    """"a number from 0 to 1", "a whole number, 1 or more": what a numeric click type takes (None:
+    not a number)."""
+    if isinstance(param_type, (click.IntRange, click.FloatRange)):
+        kind = "a whole number" if isinstance(param_type, click.IntRange) else "a number"
+        low, high = param_type.min, param_type.max
+        above = "above" if param_type.min_open else "from"
+        below = "below" if param_type.max_open else "to"
+        if low is not None and high is not None:
+            return f"{kind} {above} {low} {below} {high}"
+        if low is not None:
+            return f"{kind} above {low}" if param_type.min_open else f"{kind}, {low} or more"
+        if high is not None:
+            return f"{kind} below {high}" if param_type.max_open else f"{kind}, {high} or less"
+        return kind
+    if param_type is click.INT:
+        return "a whole number"
+    if param_type is click.FLOAT:
+        return "a number"
+    return None
+
+
+def field_problem(field: OptionField, text: str) -> str | None:
+    """What is wrong with ``text`` typed in ``field``, as one line naming the field, or None."""
+    where = f"{field.label} ({field.opt})"
+    default = "" if field.default in (None, "") else f" ({field.default})"
+    if field.name == "separator":
+        from loratui.core.captions import check_separator
+        from loratui.core.errors import LoratuiError
+
+        try:
+            check_separator("\t" if text in ("\\t", "tab") else text or str(field.default))  # as the CLI reads it
+        except LoratuiError:
+            return f"{where}: needs a visible character, such as ',' (the default) or '|'; a blank one is refused"
+        return None
+    if field.name == "caption_extension":
+        from loratui.core.dataset import caption_extension_problem
+
+        problem = text.strip() and caption_extension_problem(text.strip())
+        return f"{where}: {problem}" if problem else None
+    if field.param is None or field.param.type is click.STRING or not text.strip():
+        return None
+    expected = expected_number(field.param.type) or f"a {field.param.type.name}"
+    try:
+        field.param.type.convert(text.strip(), field.param, None)
+    except click.BadParameter:
+        got = text.strip() if len(text.strip()) <= 20 else text.strip()[:19] + "…"  # the line stays within the hint
+        return f"{where}: must be {expected}, got {got!r}; type one, or clear it for the default{default}"
+    return None
+
+
 class OptionsForm(Vertical):
     """Rows of label + control for some options of one subcommand."""
 
@@ -151,7 +204,7 @@ class OptionsForm(Vertical):
         self.query_one(f"#opt-{name}").value = value
 
     def problems(self) -> list[tuple[str, str]]:
-        """(widget id, one line naming the option and what to do) for every value click refuses."""
+        """(widget id, one line naming the option and what to do) for every value that is refused."""
         found = []
         for field in self.fields:
             problem = self.check(field)
@@ -160,16 +213,12 @@ class OptionsForm(Vertical):
         return found
 
     def check(self, field: OptionField) -> str | None:
-        if field.kind != "text" or field.param is None or field.param.type is click.STRING:
+        """One line naming the field and what it takes, or None: the CLI's own rules (its click type,
+        the separator and caption extension rules of core), worded for the form."""
+        if field.kind != "text" or field.param is None:
             return None
-        text = str(self.value(field.name)).strip()
-        if not text:
-            return None
-        try:
-            field.param.type.convert(text, field.param, None)
-        except click.BadParameter as exc:
-            return f"{field.label} ({field.opt}): {exc.message}; type a valid value or clear it for the default"
-        return None
+        text = str(self.value(field.name))
+        return field_problem(field, text)
 
     def args(self) -> list[str]:
         """The command-line arguments for the values that differ from the defaults."""
