@@ -131,3 +131,22 @@ def test_an_earlier_run_of_the_name_opens_read_only_with_its_checkpoints_where_t
         assert "error" not in " ".join(notices(app)).lower()
 
     run_app(make_app(tmp_path, config), scenario)
+
+
+
+def test_attach_earlier_opens_that_earlier_run_read_only(tmp_path, monkeypatch):
+    """`loratui attach OUT --run tiny --earlier 1` reaches the Train screen as attach_run + attach_earlier."""
+    project = tmp_path / "p"
+    make_project(project)
+    out = project / "out"
+    out.mkdir()
+    followed = []
+    monkeypatch.setattr(TrainScreen, "follow", lambda self, folder, name, earlier=0: followed.append((folder, name, earlier)))
+    app = make_app(project, project / "config.toml")
+    app.attach_dir, app.attach_run, app.attach_earlier = out, "tiny", 1
+
+    async def scenario(pilot, screen):
+        await until(pilot, lambda: followed, "followed")
+
+    run_app(app, scenario)
+    assert {(Path(f).resolve(), n, e) for f, n, e in followed} == {(out.resolve(), "tiny", 1)}  # (each Train screen)

@@ -134,8 +134,7 @@ def test_attach_lists_earlier_runs_and_opens_one_by_earlier(tmp_path, monkeypatc
     monkeypatch.setattr(launch, "run_app", lambda target, **kw: opened.append(kw))
     result = attach([str(out), "--run", "shapes", "--earlier", "2"])
     assert result.exit_code == 0, result.output
-    follow = opened[-1]["attach_run"]
-    assert follow == "shapes" and follow.earlier == 2  # the app's Train screen follows shapes.events.2.jsonl
+    assert (opened[-1]["attach_run"], opened[-1]["attach_earlier"]) == ("shapes", 2)  # follows shapes.events.2.jsonl
     # one name with earlier runs, no terminal: its latest opens, as before there were earlier runs
     single = tmp_path / "single"
     single.mkdir()
@@ -143,7 +142,7 @@ def test_attach_lists_earlier_runs_and_opens_one_by_earlier(tmp_path, monkeypatc
     (single / "a.events.1.jsonl").write_text(_lines(single, "a", 2))
     result = attach([str(single)])
     assert result.exit_code == 0, result.output
-    assert opened[-1]["attach_run"] == "a" and not getattr(opened[-1]["attach_run"], "earlier", 0)
+    assert (opened[-1]["attach_run"], opened[-1]["attach_earlier"]) == ("a", 0)
 
 
 def test_a_key_set_twice_in_a_toml_file_is_named_with_both_lines(tmp_path):

@@ -44,7 +44,7 @@ def attach(output_dir: Path, name: str | None, earlier: int | None, list_only: b
     NAME when there are several names) opens one read-only: its loss chart, and its checkpoints
     where they are now (a later run moves them into NAME-kept-<time>/).
     """
-    from loratui.core.runs import EarlierRunName, last_log_lines, list_runs
+    from loratui.core.runs import last_log_lines, list_runs
 
     if not output_dir.is_dir():
         raise LoratuiError(f"{output_dir}: no such folder (give the output_dir of a config)")
@@ -76,9 +76,8 @@ def attach(output_dir: Path, name: str | None, earlier: int | None, list_only: b
     target = config if config is not None and config.is_file() else output_dir.resolve().parent
     from loratui.tui.launch import run_app
 
-    follow = EarlierRunName(chosen.name, chosen.earlier) if chosen.earlier else chosen.name
     try:
-        run_app(target, attach=output_dir, attach_run=follow)
+        run_app(target, attach=output_dir, attach_run=chosen.name, attach_earlier=chosen.earlier)
     except LoratuiError:
         if _has_terminal():
             raise

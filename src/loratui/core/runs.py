@@ -318,18 +318,6 @@ def earlier_title(name: str, earlier: int = 0) -> str:
     return f"{name} (earlier run {earlier})" if earlier else name
 
 
-class EarlierRunName(str):
-    """A run's output_name that names its earlier run N (NAME.events.N.jsonl): `loratui attach --earlier N`
-    hands it to the app as ``attach_run``, which the Train screen follows read-only."""
-
-    earlier: int
-
-    def __new__(cls, name: str, earlier: int) -> EarlierRunName:
-        value = super().__new__(cls, name)
-        value.earlier = earlier
-        return value
-
-
 def state_step(folder: str | os.PathLike) -> int | None:
     """The step a state folder holds now (its state.json), or None when it cannot be read."""
     try:

@@ -83,6 +83,7 @@ class LoratuiApp(App):
         self.watch_dataset = watch
         self.attach_dir: Path | None = None   # `loratui attach OUTPUT_DIR` (set by launch.run_app)
         self.attach_run: str | None = None
+        self.attach_earlier = 0  # `loratui attach --earlier N`: that earlier run of attach_run
         self.drafts = DraftKeeper(self)  # unsaved typing kept on disk (services.drafts)
         self.handle_signals = False       # SIGHUP/SIGTERM write the drafts first (set by launch.run_app)
         self.exit_signal: int | None = None  # the signal that ended the app, if one did

@@ -71,10 +71,10 @@ def _raw_train_dir(path: Path) -> str | None:
 
 
 def run_app(target: str | os.PathLike = ".", *, attach: str | os.PathLike | None = None,
-            attach_run: str | None = None) -> None:
+            attach_run: str | None = None, attach_earlier: int = 0) -> None:
     """Open the app on ``target``. ``attach``: an output folder whose run the Train screen follows
     (``attach_run``: which one, by output_name; `loratui attach` sets both): ``app.attach_dir``,
-    ``app.attach_run``."""
+    ``app.attach_run``; ``attach_earlier``: its earlier run N (NAME.events.N.jsonl), opened read-only."""
     notes: list[str] = []
     location, config = resolve_target(target, notes)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -86,6 +86,7 @@ def run_app(target: str | os.PathLike = ".", *, attach: str | os.PathLike | None
     app.startup_notes = notes
     app.attach_dir = Path(attach).resolve() if attach is not None else None
     app.attach_run = attach_run
+    app.attach_earlier = attach_earlier
     app.handle_signals = True
     app.run()
     if app.exit_signal is not None:  # SIGHUP/SIGTERM: the drafts are written; exit as the signal would

@@ -149,7 +149,7 @@ class TrainScreen(Screen):
             self.offered = True
             attach, name = getattr(self.app, "attach_dir", None), getattr(self.app, "attach_run", None)
             if attach is not None and name:  # `loratui attach DIR --run NAME`: that run, no question
-                self.follow(Path(attach), str(name), getattr(name, "earlier", 0))  # --earlier N: EarlierRunName
+                self.follow(Path(attach), name, getattr(self.app, "attach_earlier", 0))  # --earlier N: read-only
             else:
                 self.action_pick_run(auto=True)
 
