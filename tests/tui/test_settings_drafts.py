@@ -233,3 +233,27 @@ def test_a_draft_is_said_at_start_up_on_any_screen(tmp_path):
 
     asyncio.run(main())
     assert any("proj.toml: 1 unsaved Settings change(s)" in m and "3 opens Settings" in m for m in seen), seen
+
+
+def test_edits_typed_back_then_a_quick_quit_leave_no_stale_draft(tmp_path):
+    """32 typed (drafted), 16 typed back, ctrl+q within the debounce: no question (nothing unsaved),
+    and no draft of 32 offered next time (review, session 9)."""
+    app, root = make_app(tmp_path)
+    draft = draft_path(root / "proj.toml")
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.add_mode("settings2", SettingsScreen)
+            await app.switch_mode("settings2")
+            await pilot.pause()
+            await type_into(pilot, "network_dim", "32")
+            await until(pilot, draft.exists)
+            drafts_service.DEBOUNCE_S = 5.0  # the next write would come too late
+            await type_into(pilot, "network_dim", "16")
+            assert app.unsaved_settings() == 0
+            await pilot.press("escape")
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+
+    asyncio.run(main())
+    assert not draft.exists(), draft.read_text()

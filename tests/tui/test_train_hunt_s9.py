@@ -150,3 +150,37 @@ def test_attach_earlier_opens_that_earlier_run_read_only(tmp_path, monkeypatch):
 
     run_app(app, scenario)
     assert {(Path(f).resolve(), n, e) for f, n, e in followed} == {(out.resolve(), "tiny", 1)}  # (each Train screen)
+
+
+def test_promoting_an_earlier_runs_checkpoint_while_the_name_trains_is_refused(tmp_path):
+    """An earlier run of tiny is never live itself, but its name's latest run is: a copy promoted into
+    the free tiny.safetensors would be written over when that run ends (review, session 9)."""
+    config = make_project(tmp_path)
+    out = write_recorded(tmp_path)
+    os.replace(events_path(out, "tiny"), out / "tiny.events.1.jsonl")
+    ended = runs.read_summary(out, "tiny", 1).record.last_time
+    for path in out.rglob("*"):
+        os.utime(path, (ended - 30, ended - 30))
+    (out / "tiny.safetensors").unlink()
+    live_run(out, "tiny")
+
+    async def scenario(pilot, screen: TrainScreen):
+        app = screen.app
+        await pilot.pause(0.5)
+        if not isinstance(app.screen, RunPicker):
+            await pilot.press("escape")
+            await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, RunPicker), "picker")
+        await pick(pilot, app, "earlier run 1")
+        await until(pilot, lambda: screen.snapshot and screen.snapshot.earlier and screen.snapshot.caught_up, "shown")
+        listed = screen.query_one(CheckpointList)
+        names = [c.path.name for c in listed.checkpoints]
+        listed.focus()
+        await pilot.pause()
+        listed.highlighted = names.index("tiny-000008.safetensors")
+        await pilot.pause()
+        await pilot.press("p")
+        await said(pilot, app, lambda n: "tiny is still running" in n, "refused")
+
+    run_app(make_app(tmp_path, config), scenario)
+    assert not (out / "tiny.safetensors").exists()

@@ -187,7 +187,13 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         self.call_after_refresh(self.check_draft_and_leftovers)  # a draft a dropped connection left
 
     def on_unmount(self) -> None:
-        self.app.drafts.unregister("settings")
+        app = self.app
+        form = getattr(self, "form", None)
+        if app.exit_signal is None and app.return_code in (0, None) and form is not None and not form.unsaved_edits():
+            # nothing unsaved (typed back before the debounce caught up): the draft this session wrote
+            # goes now (write_now removes it; one put off stays). With unsaved edits a quit asked first
+            app.drafts.write_now("settings")
+        app.drafts.unregister("settings")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """v, p and s are the panels' keys with no field focused: in a field (a true/false one takes no

@@ -463,7 +463,11 @@ class TrainScreen(Screen):
             self.notify(f"{snapshot.name}.safetensors is the final LoRA already: highlight an epoch or step "
                         "checkpoint (↑↓) to promote", severity="warning")
             return
-        if snapshot.status in ("starting", "live"):  # its end writes NAME.safetensors: a promoted copy would go
+        from loratui.core.events import run_is_alive
+
+        # its end writes NAME.safetensors: a promoted copy would go. An earlier run of the name is never
+        # live itself, but the name's latest run may be
+        if snapshot.status in ("starting", "live") or run_is_alive(snapshot.output_dir, snapshot.name):
             self.notify(f"{snapshot.name} is still running and writes {snapshot.name}.safetensors when it ends: "
                         "promote once it has stopped", severity="warning")
             return
