@@ -342,7 +342,7 @@ def test_attach_lists_runs_and_opens_the_chosen_one(tmp_path, monkeypatch):
     monkeypatch.setattr(launch, "run_app", lambda target, **kw: opened.append((target, kw)))
     result = CliRunner().invoke(attach, [str(out), "--run", "dead"])
     assert result.exit_code == 0, result.output
-    assert opened == [(config, {"attach": out, "attach_run": "dead"})]
+    assert opened == [(config, {"attach": out, "attach_run": "dead", "attach_earlier": 0})]
     result = CliRunner().invoke(attach, [str(out)])  # two runs, no terminal to ask on
     assert isinstance(result.exception, LoratuiError) and "pass --run NAME" in str(result.exception)
     result = CliRunner().invoke(attach, [str(out), "--run", "nope"])
