@@ -17,6 +17,9 @@ Messages go to the App and to every subscribed node (``subscribe``). An earlier 
 events file rotated to NAME.events.N.jsonl by a later run) is followed read-only: never live, no
 state or log of its own (both are the latest run's), its checkpoints where they are now
 (core.runs.earlier_checkpoints), and its file read once. Nothing here imports torch.
+
+``FollowedRun``, its ``RunSnapshot`` and the two messages are in services/followed_run.py (re-exported
+here).
 """
 
 from __future__ import annotations
@@ -29,248 +32,21 @@ import sys
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
 
-from textual.message import Message
-
 from loratui.core.errors import LoratuiError
-from loratui.core.events import EventFollower, events_path, log_path, pid_alive, request_control, run_is_alive
-from loratui.core.runs import (AlreadyPromoted, Checkpoint, LossSeries, RunRecord, describe_event, earlier_checkpoints,
-                               earlier_title, feed_lines, list_runs, promote_checkpoint, run_events_path, tail_lines)
+from loratui.core.events import EventFollower, events_path, log_path, request_control, run_is_alive
+from loratui.core.runs import AlreadyPromoted, Checkpoint, describe_event, list_runs, promote_checkpoint
+# the run's data and messages live in followed_run.py; imported from here by the screens and tests
+from loratui.tui.services.followed_run import (FollowedRun, RunCommand, RunNotice, RunSnapshot, RunUpdated,
+                                               caching_text, refusal_line)
+
+__all__ = ["FollowedRun", "RunCommand", "RunNotice", "RunService", "RunSnapshot", "RunUpdated", "caching_text",
+           "refusal_line"]
 
 CHUNK_BYTES = 4 * 1024 * 1024
 NOTABLE = {"error": "error", "warning": "warning", "finished": "information", "control": "information",
            "checkpoint_saved": "information", "sample_saved": "information"}
-
-
-@dataclass(frozen=True)
-class RunCommand:
-    """What ``start`` runs; ``display`` is the line to show the user before it starts."""
-
-    argv: tuple[str, ...]
-    display: str
-    processes: int
-    output_dir: Path
-    name: str
-    cwd: Path
-
-
-@dataclass(frozen=True)
-class RunSnapshot:
-    """A run as last read (immutable: safe to keep in a widget)."""
-
-    key: Path                       # the events file: one run per file
-    output_dir: Path
-    name: str
-    status: str                     # "reading" (catching up) | "starting" | "live" | "ending" (wrote `finished`,
-                                    # exits) | "finished" | "crashed" | "refused"
-    reason: str | None              # of the finished event: "completed" | "stopped" | "error"
-    pid: int | None
-    step: int
-    total_steps: int | None
-    epoch: int | None
-    epochs: int | None
-    loss: float | None
-    avg_loss: float | None
-    lr: float | None
-    images_per_s: float | None
-    eta_s: float | None
-    peak_vram_gib: float | None
-    vram_estimate_gib: float | None
-    elapsed_s: float | None
-    config: Path | None
-    state: Path | None              # NAME-state, when there is one to resume or extend from
-    checkpoints: tuple[Checkpoint, ...]
-    error: dict | None              # the latest error event (message, hint, kind)
-    notes: tuple[str, ...]          # the run's story from its events
-    log_tail: tuple[str, ...]       # the last lines of NAME.log (runs started by the app)
-    events: int
-    caught_up: bool                 # the whole file has been read
-    caching: str | None = None      # "caching latents 12/36 · ETA 40s" before the first step
-    device: str | None = None       # where it trains ("cuda:0", "cpu", "mps"), from run_started
-    earlier: int = 0                # N: an earlier run of NAME (NAME.events.N.jsonl), shown read-only
-
-    @property
-    def title(self) -> str:
-        """NAME, or "NAME (earlier run N)"."""
-        return earlier_title(self.name, self.earlier)
-
-
-class RunUpdated(Message):
-    """A followed run changed (at most ~2 per second per run; a newer one replaces a queued one)."""
-
-    def __init__(self, snapshot: RunSnapshot) -> None:
-        super().__init__()
-        self.snapshot = snapshot
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, RunUpdated) and message.snapshot.key == self.snapshot.key
-
-
-class RunNotice(Message):
-    """A notable event of a followed run, once caught up (error, warning, finished, save, sample,
-    control answer), or its crash; ``severity`` is a Textual notification severity."""
-
-    def __init__(self, key: Path, line: str, severity: str, event: dict | None) -> None:
-        super().__init__()
-        self.key, self.line, self.severity, self.event = key, line, severity, event
-
-
-class FollowedRun:
-    """One run the service follows. ``record`` and ``series`` change in the worker thread: read them
-    through ``view()`` / ``snapshot()`` or under ``lock``."""
-
-    def __init__(self, output_dir: Path, name: str, earlier: int = 0):
-        self.output_dir, self.name, self.earlier = Path(output_dir), name, earlier
-        self.key = run_events_path(self.output_dir, name, earlier)
-        self.log_file = log_path(self.output_dir, name)
-        self.lock = threading.Lock()
-        self.record = RunRecord(self.output_dir, name)
-        self.series = LossSeries()
-        self.process: subprocess.Popen | None = None  # when this app started it
-        self.command: RunCommand | None = None
-        self.exit_code: int | None = None
-        self.status = "reading"
-        self.caught_up = False
-        self.stopping = threading.Event()
-        self.skip: tuple | None = None  # a new run replaces this file: (inode, size) of the last run's
-        self.generation = 0             # bumped by each reset: lines read before it are not fed after it
-        self.worker = None
-        self._elapsed_seen: tuple | None = None  # (the session's run_started time, the most elapsed shown)
-        self.gone: str | None = None    # why the events file vanished under the live run (its folder deleted)
-        self.remade: str | None = None  # that line, once the run made its files again (what went stays said)
-        self.last_pid: int | None = None  # the lock's owner when last seen: the lock may go with the folder
-        self.missing_since: float | None = None  # monotonic time the events file was first seen missing
-
-    def reset(self, skip: tuple | None = None) -> None:
-        """Forget what was read: a new run (its events file rotated) starts from nothing. ``skip``:
-        the (inode, size) of the last run's file, which the follower then passes over."""
-        with self.lock:
-            self.record = RunRecord(self.output_dir, self.name)
-            self.series = LossSeries()
-            self.generation += 1
-            self.gone = self.remade = None
-            if skip is not None:
-                self.skip = skip
-
-    def files_back(self) -> None:
-        """The run made its deleted folder (or events file) again, starting it with its run_started: read
-        the new file from its start into a new record (the files of the old one are gone); the loss
-        curve goes on."""
-        with self.lock:
-            self.record = RunRecord(self.output_dir, self.name)
-            self.generation += 1
-            self.remade, self.gone, self.missing_since = self.gone, None, None
-
-    def gone_line(self) -> str:
-        if not self.output_dir.is_dir():
-            return (f"the output folder {self.output_dir} was deleted while the run was going, and its files "
-                    "with it")
-        return f"{self.key.name} was deleted from {self.output_dir} while the run was going"
-
-    def take_skip(self) -> tuple[tuple | None, int]:
-        """(the file identity to pass over, or None; the generation it belongs to), in one step: a
-        reset after this drops what is read now, and its own skip re-reads from its offset."""
-        with self.lock:
-            skip, self.skip = self.skip, None
-            return skip, self.generation
-
-    def feed(self, lines: list[bytes], generation: int | None = None) -> list[dict]:
-        """Take new lines of the events file; returns the events other than steps. Lines read before a
-        reset (``generation`` is older) belong to the last run and are dropped."""
-        with self.lock:
-            if generation is not None and generation != self.generation:
-                return []
-            return feed_lines(self.record, self.series, lines)
-
-    def view(self, last_steps: int | None = None) -> dict[str, list[float]]:
-        with self.lock:
-            return self.series.view(last_steps)
-
-    def epoch_marks(self) -> list[tuple[int, int]]:
-        with self.lock:
-            return list(self.series.epochs)
-
-    def alive(self) -> int | None:
-        """The pid of the live run (its lock's owner, or the process this app started and that has
-        not taken the lock yet); also reaps that process once it ended (no zombie looks alive). An
-        earlier run is never live (the lock is the latest run's)."""
-        if self.earlier:
-            return None
-        if self.process is not None and self.exit_code is None:
-            self.exit_code = self.process.poll()
-        pid = run_is_alive(self.output_dir, self.name)
-        if pid is not None:
-            self.last_pid = pid
-        if pid is None and self.process is not None and self.exit_code is None:
-            return self.process.pid
-        if pid is None and self.gone is not None and self.last_pid is not None and pid_alive(self.last_pid):
-            return self.last_pid  # its lock went with the folder: the process tells
-        return pid
-
-    def snapshot(self, pid: int | None = None) -> RunSnapshot:
-        state = self.output_dir / f"{self.name}-state"
-        state = state if not self.earlier and (state / "state.json").is_file() else None
-        log_tail = tuple(tail_lines(self.log_file, 20)) if not self.earlier else ()  # NAME.log is the latest's
-        with self.lock:
-            r = self.record
-            step = r.last_step or {}
-            started = r.started or {}
-            finished = r.finished or {}
-            # one clock for live and ended runs (the events' times), and never less than was shown:
-            # "elapsed 2m26s" while live must not become 2m25s once stopped
-            elapsed = r.session_seconds(time.time() if pid is not None and r.finished is None else None)
-            if elapsed is not None:
-                seen = self._elapsed_seen
-                if seen is not None and seen[0] == started.get("time"):
-                    elapsed = max(elapsed, seen[1])
-                self._elapsed_seen = (started.get("time"), elapsed)
-                elapsed = round(elapsed + r.earlier_s, 1)  # a resumed run: the sessions before it count too
-            error, notes = r.error, tuple(r.notes)
-            if self.gone is not None:  # said where an engine error goes: the reason nothing more comes
-                hint = ("a live run makes it again at its next step or save, and goes on" if pid is not None else
-                        "the run ended while it was gone: its log and last events went with it")
-                error = {"kind": "deleted", "message": self.gone, "hint": hint}
-                notes = (*notes, self.gone)
-            elif self.remade is not None and error is None:  # what went with the folder stays said
-                error = {"kind": "deleted", "message": self.remade,
-                         "hint": "the run made it again and goes on; the saves and samples it held are gone"}
-            checkpoints = r.listed()
-            if self.earlier:  # its files may have moved into NAME-kept-<time>/ or been written over since
-                checkpoints = earlier_checkpoints(checkpoints, self.output_dir, self.name, r.last_time)
-            return RunSnapshot(
-                key=self.key, output_dir=self.output_dir, name=self.name, status=self.status,
-                reason=finished.get("reason"), pid=pid, step=r.step, total_steps=r.total_steps,
-                epoch=step.get("epoch", finished.get("epoch")), epochs=started.get("schedule", {}).get("epochs"),
-                loss=step.get("loss"), avg_loss=step.get("avg_loss"), lr=step.get("lr"),
-                images_per_s=step.get("images_per_s"), eta_s=step.get("eta_s"),
-                peak_vram_gib=step.get("peak_vram_gib"), vram_estimate_gib=started.get("vram_estimate_gib"),
-                elapsed_s=elapsed, config=r.config, state=state,
-                checkpoints=tuple(checkpoints), error=error, notes=notes,
-                log_tail=log_tail, events=r.events, caught_up=self.caught_up, caching=caching_text(r.caching),
-                device=started.get("device"), earlier=self.earlier)
-
-
-def refusal_line(log_file: Path) -> str | None:
-    """The ``error: ...`` line a refused `loratui train` left at the end of its log, without the prefix."""
-    for line in reversed(tail_lines(log_file, 20)):
-        if line.startswith("error: "):
-            return line[len("error: "):]
-    return None
-
-
-def caching_text(event: dict | None) -> str | None:
-    """One line for a cache_progress event: "caching latents 12/36 (33%) · ETA 40s"."""
-    if not event:
-        return None
-    done, total = int(event.get("done") or 0), int(event.get("total") or 0)
-    if total and done >= total:  # the first step is next, and on a slow device it takes a while
-        return f"{event.get('what', 'caching')} {done:,}/{total:,} done · first step running…"
-    percent = f" ({100 * done // total}%)" if total else ""
-    eta = event.get("eta_s")
-    eta_text = f" · ETA {int(eta) // 60}:{int(eta) % 60:02d}" if eta is not None else ""
-    return f"{event.get('what', 'caching')} {done:,}/{total:,}{percent}{eta_text}"
 
 
 class RunService:
