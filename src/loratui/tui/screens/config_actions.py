@@ -7,133 +7,35 @@ open, import a kohya_ss JSON, export sd-scripts TOML, and the hand-over to the T
 goes), ``config_edited()`` and ``show_status()``. Every read and write runs in a thread worker
 (services.work) and reaches the form on the UI thread; failures are one line from core.
 
-Three small rules live here because the CLI keeps them inside its commands (candidates for core):
-``starter_config`` is `loratui config new`'s defaults, ``rebase_paths`` keeps relative paths
-pointing at the same place when a config is saved into another folder, ``family_line`` says which
-model family the base model is (read from the weights, else guessed from its name as `loratui vram`
-does).
+The kohya_ss import and sd-scripts export are in config_transfer.py (``ConfigImportExport``, a base of
+``ConfigFileActions``); the small rules these use (``starter_config``, ``rebase_paths``,
+``family_line``, the problems of a saved file) are in config_rules.py, re-exported here.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from loratui.core.config import (
-    PATH_KEYS, TrainingConfig, apply_cpu_defaults, check_paths, config_file_problems, earlier_export,
-    export_sdscripts, file_name_problem, guess_model_family, import_kohya_file, load_config, missing_packages,
-    resolve_path, save_config, validate,
-)
-from loratui.core.dataset import DatasetLocation
+from loratui.core.config import TrainingConfig, check_paths, load_config, save_config, validate
 from loratui.core.errors import ConflictError, LoratuiError
-from loratui.tui.screens.config_dialogs import ChoiceDialog, ImportReportDialog, PathDialog
+from loratui.tui.screens.config_dialogs import ChoiceDialog, PathDialog
 from loratui.tui.screens.config_picker import FilePicker
+from loratui.tui.screens.config_rules import (  # the settings screen and tests import these from here
+    FAMILY_LABELS, family_line, file_problems, problems_note, rebase_paths, saved_problems, starter_config,
+    suggested_path,
+)
+from loratui.tui.screens.config_transfer import ConfigImportExport
 from loratui.tui.services.config_watch import file_state
 from loratui.tui.services.work import failure_line, report_failure, run_in_thread
 from loratui.tui.widgets.config_form import build_config, config_values
 
-FAMILY_LABELS = {"sd1": "SD1", "sd2": "SD2", "sdxl": "SDXL"}
-
-
-def starter_config(target: Path, location: DatasetLocation) -> TrainingConfig:
-    """The config `loratui config new TARGET` writes beside this dataset (not saved)."""
-    folder = target.parent
-    cfg = TrainingConfig()
-    cfg.training.max_train_epochs = 10
-    cfg.saving.save_every_n_epochs = 1
-    cfg.saving.output_name = target.stem
-    cfg.dataset.train_data_dir = Path(os.path.relpath(location.train_dir, folder)).as_posix()
-    reg = folder / "reg"
-    if reg.is_dir() and any(reg.iterdir()):
-        cfg.dataset.reg_data_dir = "reg"
-    if (folder / "model").is_dir():
-        cfg.saving.output_dir = "model"
-    apply_cpu_defaults(cfg)  # no GPU here: AdamW and fp32, as config new does
-    cfg.config_dir = folder.resolve()
-    return cfg
-
-
-def suggested_path(location: DatasetLocation) -> Path:
-    """Where a new config for this dataset goes: the project folder, named after it."""
-    folder = location.project_dir or location.train_dir.parent
-    name = folder.resolve().name
-    if file_name_problem(name) or not name:
-        name = "lora"
-    return folder / f"{name}.toml"
-
-
-def rebase_paths(cfg: TrainingConfig, folder: Path) -> TrainingConfig:
-    """``cfg`` with its relative paths rewritten relative to ``folder`` (same places on disk)."""
-    import copy
-
-    old = cfg.config_dir
-    out = copy.copy(cfg)
-    for section in ("model", "dataset", "network", "saving", "sampling"):
-        setattr(out, section, copy.copy(getattr(cfg, section)))
-    for section, key in PATH_KEYS:
-        value = getattr(getattr(cfg, section), key)
-        if not value or os.path.isabs(os.path.expanduser(value)) or old is None:
-            continue
-        resolved = resolve_path(cfg, value, key=key)
-        if resolved == value:  # a Hugging Face repo id
-            continue
-        setattr(getattr(out, section), key, Path(os.path.relpath(resolved, folder.resolve())).as_posix())
-    out.config_dir = folder.resolve()
-    return out
-
-
-def family_line(cfg: TrainingConfig) -> tuple[str, str]:
-    """(short label, one line) for the base model's family; reads a .safetensors header at most."""
-    model, forced = cfg.model.pretrained_model_name_or_path, cfg.model.model_family
-    if not model:
-        if forced != "auto":
-            return FAMILY_LABELS[forced], f"family: {FAMILY_LABELS[forced]} (set in model_family)"
-        return "?", "family: unknown (no base model yet)"
-    path = resolve_path(cfg, model, key="pretrained_model_name_or_path")
-    read = guess_model_family(path)
-    if forced != "auto":
-        label = FAMILY_LABELS[forced]
-        if read and read != forced:
-            return label, (f"family: {label} (set in model_family), but the file looks like "
-                           f"{FAMILY_LABELS[read]}: check model_family")
-        return label, f"family: {label} (set in model_family)"
-    if read:
-        return FAMILY_LABELS[read], f"family: {FAMILY_LABELS[read]} (read from the model's weights)"
-    from loratui.core.plan import guess_family
-
-    guess = FAMILY_LABELS[guess_family(model)]
-    why = "" if os.path.exists(path) or path == model else f" ({path} does not exist)"
-    return guess + "?", (f"family: {guess}? guessed from the name{why}, as `loratui vram` does: "
-                         "set model_family to be sure")
+__all__ = ["FAMILY_LABELS", "ConfigFileActions", "describe_changes", "family_line", "file_problems", "file_state",
+           "problems_note", "rebase_paths", "saved_problems", "starter_config", "suggested_path"]
 
 
 def _save_and_reload(cfg: TrainingConfig, path: Path, force: bool) -> tuple[bool, TrainingConfig, tuple, list[str]]:
     wrote = save_config(cfg, path, force=force)
     return wrote, load_config(path), file_state(path), saved_problems(path)
-
-
-def saved_problems(path: Path) -> list[str]:
-    """What `loratui config check PATH` reports (training refuses the file then), without the file name."""
-    _, problems = config_file_problems(path)
-    prefix = f"{path}: "
-    return [p[len(prefix):] if p.startswith(prefix) else p for p in problems]
-
-
-def problems_note(problems: list[str]) -> str:
-    """", with N problem(s) training will refuse: the first two, up to their first ';' ..." for a save
-    message (each field shows its own in full)."""
-    if not problems:
-        return ""
-    shown = "; ".join(p.split("; ", 1)[0] for p in problems[:2])
-    more = f"; and {len(problems) - 2} more" if len(problems) > 2 else ""
-    return (f", with {len(problems)} problem(s) training will refuse: {shown}{more} "
-            "(in full under the fields, as `loratui config check` says)")
-
-
-def file_problems(cfg: TrainingConfig) -> list[str]:
-    """What training would refuse about the files and packages ``cfg`` names (check_paths, missing
-    packages): what `loratui config check` adds to the fields' own checks. Reads headers, lists folders."""
-    return check_paths(cfg) + missing_packages(cfg)
 
 
 def _load(path: Path) -> tuple[TrainingConfig, tuple]:
@@ -164,7 +66,7 @@ def _shown(key: str, value) -> str:
     return value_text(field_spec(key), value) or "(unset)"
 
 
-class ConfigFileActions:
+class ConfigFileActions(ConfigImportExport):
     """File actions of the settings screen (see the module doc)."""
 
     # ---- what can be saved ------------------------------------------------------------------------
@@ -425,104 +327,6 @@ class ConfigFileActions:
                 self.unless_unsaved(f"opening {path.name}", lambda: self.load_file(path))
 
         self.app.push_screen(FilePicker(self.folder, suffixes=(".toml",), title="Open a config"), chosen)
-
-    # ---- kohya_ss import, sd-scripts export ----------------------------------------------------------
-
-    def action_import_kohya(self) -> None:
-        if self.refuse_while_broken("import into the form"):
-            return
-
-        def chosen(path: Path | None) -> None:
-            if path is not None:
-                run_in_thread(self, import_kohya_file, path, done=lambda result: self.show_import(path, *result),
-                              what=f"importing {path.name}", group="config-file")
-
-        self.app.push_screen(FilePicker(self.folder, suffixes=(".json",), title="Import a kohya_ss GUI JSON"),
-                             chosen)
-
-    def show_import(self, source: Path, cfg: TrainingConfig, report) -> None:
-        lines = report.lines() + [f"warning: {p}" for p in validate(cfg)]
-        summary = (f"mapped {len(report.mapped)} keys, dropped {len(report.ignored)} (each with its reason below)"
-                   + (f", {len(report.warnings)} warning(s)" if report.warnings else ""))
-
-        def answer(apply: bool | None) -> None:
-            if not apply:
-                return
-            values = config_values(cfg)
-            if report.prompts_text:
-                prompts = self.write_prompts(report)
-                if prompts is not None:
-                    values[("sampling", "sample_prompts")] = prompts
-                else:  # not written: the form keeps the prompts file it names
-                    values.pop(("sampling", "sample_prompts"), None)
-            problems = self.form.set_values(values)
-            self.config_edited()
-            self.notify(f"imported {source.name} into the form: {len(self.form.changed_fields())} field(s) differ "
-                        "from the file; ctrl+s saves" + (f"; not set: {problems[0]}" if problems else ""))
-
-        self.app.push_screen(ImportReportDialog(source, lines, summary), answer)
-
-    def write_prompts(self, report) -> str | None:
-        """Imported sample prompts beside the config: the value for sample_prompts, or None when they
-        could not be written. Never over a file: one holding the same text is used, else a new name
-        (core's ImportReport.write_prompts)."""
-        target = (self.path or self.suggested)
-        target = target.with_name(target.stem + ".prompts.txt")
-        try:
-            path, wrote = report.write_prompts(target)
-        except LoratuiError as exc:
-            report_failure(self.app, "the imported sample prompts were not written", exc)
-            return None
-        if wrote and path != target:
-            self.notify(f"{target.name} exists (other prompts): wrote the imported sample prompts to {path.name}; "
-                        "sample_prompts names it", severity="warning", timeout=8)
-        elif wrote:
-            self.notify(f"wrote the imported sample prompts to {path}")
-        else:
-            self.notify(f"{path.name} already holds the imported sample prompts: sample_prompts names it")
-        folder = target.parent.resolve()
-        try:
-            return path.resolve().relative_to(folder).as_posix()
-        except ValueError:
-            return str(path)
-
-    def action_export(self) -> None:
-        if self.refuse_while_broken("export"):
-            return
-        cfg = self.config_to_save("export")
-        if cfg is None:
-            return
-        base = self.path or self.suggested
-
-        def check(path: Path) -> str | None:
-            if path.exists() and not path.is_dir():
-                return f"{path}: exists and is not a folder: choose another"
-            return None
-
-        def chosen(out: Path | None) -> None:
-            if out is None:
-                return
-            if earlier_export(out):
-                self.app.push_screen(
-                    ChoiceDialog("earlier export", f"{out} holds an earlier export (config.toml, dataset.toml).",
-                                 [("o", "overwrite it")]),
-                    lambda choice: self.export_to(cfg, out) if choice == "o" else None)
-            else:
-                self.export_to(cfg, out)
-
-        self.app.push_screen(PathDialog("Export sd-scripts TOML", "A folder for config.toml and dataset.toml:",
-                                        str(base.with_name(base.stem + "_sdscripts")), self.folder, check), chosen)
-
-    def export_to(self, cfg: TrainingConfig, out: Path) -> None:
-        def done(result) -> None:
-            export, cfg_file, ds_file = result
-            lines = [f"wrote {cfg_file}", f"wrote {ds_file}", *[f"note: {n}" for n in export.notes],
-                     "", "run from your sd-scripts folder:", "  " + export.command(cfg_file, ds_file)]
-            self.notify(f"exported to {out}: config.toml and dataset.toml")
-            self.app.push_screen(ChoiceDialog("sd-scripts export written", "\n".join(lines), [("enter", "close")]))
-
-        run_in_thread(self, lambda: export_sdscripts(cfg, out, None, overwrite=True), done=done,
-                      what=f"exporting to {out}", group="config-file")
 
     # ---- start training ------------------------------------------------------------------------------
 
