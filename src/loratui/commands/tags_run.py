@@ -1,0 +1,214 @@
+"""What every writing `loratui tags` operation shares (tags_cmd.py holds the click commands): find the
+dataset DIR names, read its captions and their edit context, plan the edits (leaving out images
+sd-scripts cannot load), print the plan and its notes, ask before writing (``tags_cmd._interactive``,
+looked up there at call time), write with an undo journal, and save the operation to a recipe.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from loratui.commands.help_text import shell_arg
+from loratui.core.errors import LoratuiError
+
+PLAN_LINES = 20  # changed files a plan lists (--all lists every one)
+
+
+def _locate(directory: Path):
+    """The dataset DIR names (core.dataset.locate_dataset, as every command reads it): a project
+    folder's img/, a train or flat folder, or one concept folder of a train folder. Its
+    ``train_dir`` holds the undo journal; its ``images_dir`` is where the captions are read."""
+    from loratui.core.dataset import locate_dataset
+
+    return locate_dataset(directory)
+
+
+def reg_note(location, directory: Path) -> list[str]:
+    """A project's reg/ is a dataset of its own (its own undo journal): say it was not included."""
+    if location.kind != "project" or location.reg_dir is None:
+        return []
+    return [f"{shell_arg(location.reg_dir)} (regularisation images) is not included: it is a dataset of its own "
+            f"(run the command on it)"]
+
+
+def _context(directory: Path, caption_extension: str, separator: str, tags_csv: Path | None, recursive: bool):
+    """The captions of the images in ``directory`` (a location's images_dir) and their edit context."""
+    from loratui.core.captions import load_captions
+    from loratui.core.captions import EditContext, tag_frequency
+    from loratui.core.captions import check_separator, load_selected_tags, tag_categories
+    from loratui.core.dataset import caption_extension_option
+
+    check_separator(separator)
+    ext = caption_extension_option(caption_extension)
+    categories = tag_categories(load_selected_tags(tags_csv)) if tags_csv else {}
+    captions = load_captions(directory, ext, separator, recursive=recursive)
+    if not captions:
+        raise LoratuiError(f"{directory}: no images found (looked for .png .jpg .jpeg .webp .bmp in it and in its "
+                           "N_concept folders; --recursive looks in every subfolder)")
+    return captions, EditContext(tag_frequency(captions), categories)
+
+
+SHOWN_UNREADABLE = 5
+
+
+def _unreadable_images(new_files: set[Path], images_dir: Path, caption_extension: str,
+                       recursive: bool) -> tuple[set[Path], str]:
+    """Of the caption files a plan would create, those whose image sd-scripts cannot load (0 bytes, a
+    corrupt or cut header: it fails on such an image when training), and a one-line note naming the
+    images: a caption for them would only hide the problem. Only those images are probed, by their
+    headers (the scan's check), so a captioned dataset of thousands costs nothing more."""
+    from loratui.core.captions import caption_path, find_caption_images
+    from loratui.core.dataset import caption_extension_option, captions_of_unreadable_images
+
+    ext = caption_extension_option(caption_extension)
+    pairs = ((image, caption_path(image, ext)) for image in find_caption_images(images_dir, recursive))
+    broken = captions_of_unreadable_images(pairs, new_files)
+    left_out = set(broken)
+    skipped = [image for images in broken.values() for image in images]
+    if not skipped:
+        return set(), ""
+    names = ", ".join(_rel(image, images_dir) for image in skipped[:SHOWN_UNREADABLE])
+    more = f" and {len(skipped) - SHOWN_UNREADABLE} more" if len(skipped) > SHOWN_UNREADABLE else ""
+    return left_out, (f"skipped {len(skipped)} unreadable image(s), no caption file made for them: {names}{more} "
+                      f"(sd-scripts cannot load them; `loratui dataset scan {shell_arg(images_dir)}` says why: fix or "
+                      "remove them)")
+
+
+def _need_tags_csv(ops, tags_csv: Path | None) -> list[str]:
+    """Categories other than rating come from the tagger's CSV: without it removing one would do
+    nothing (refused). Sorting by category works on the rating tags alone (they are known without
+    it): returned as a note to print."""
+    from loratui.core.captions import RemoveCategory, SortTags
+
+    if tags_csv:
+        return []
+    notes = []
+    for op in ops:
+        if isinstance(op, RemoveCategory) and op.numbers() - {9}:
+            raise LoratuiError(f"{op.describe()}: categories other than rating need --tags-csv PATH "
+                               "(the tagger's selected_tags.csv)")
+        if isinstance(op, SortTags) and op.by == "category":
+            notes.append("without --tags-csv only the rating tags have a known category: they go first, the other "
+                         "tags keep their order (pass the tagger's selected_tags.csv to sort them all)")
+    return notes
+
+
+def _rel(path: Path, root: Path) -> str:
+    """``path`` under ``root``, on one line: a newline or tab in a file name shows escaped."""
+    try:
+        text = str(path.relative_to(root))
+    except ValueError:
+        text = str(path)
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+def _print_plan(plan, root: Path, show_all: bool) -> None:
+    click.echo(f"Plan: {plan.describe()}")
+    new = f" ({plan.new_files} new caption file(s))" if plan.new_files else ""
+    click.echo(f"{plan.changed} of {plan.considered} caption(s) change{new}.")
+    shown = plan.edits if show_all else plan.edits[:PLAN_LINES]
+    for edit in shown:
+        parts = [f"+{t}" for t in edit.added] + [f"-{t}" for t in edit.removed]
+        if edit.reordered_only:
+            parts = ["(order) " + ", ".join(edit.new[:6]) + (" ..." if len(edit.new) > 6 else "")]
+        new_file = " (new file)" if edit.new_file else ""
+        click.echo(f"  {_rel(edit.path, root)}{new_file}: {'  '.join(parts)}")
+    if len(plan.edits) > len(shown):
+        click.echo(f"  ... and {len(plan.edits) - len(shown)} more (--all lists them)")
+    added, removed = plan.tag_changes()
+    if added or removed:
+        summary = [f"+{t} ({n})" for t, n in added.most_common(8)] + [f"-{t} ({n})" for t, n in removed.most_common(8)]
+        click.echo("Tags (files): " + ", ".join(summary))
+    if plan.skipped_text:
+        click.echo(f"Note: {plan.skipped_text} free-text caption(s) (sentences) were not reordered.")
+
+
+def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags_csv, recursive, yes, dry_run,
+              as_json, show_all, force=False, save_recipe=None, description="", nothing_hint=None) -> None:
+    from loratui.core.captions import parse_where
+    from loratui.core.captions import apply_plan
+    from loratui.core.captions import check_ops, check_written_tags, plan_edits
+    from loratui.core.captions import append_to_recipe, check_recipe_target
+
+    check_ops(ops, separator)
+    if save_recipe:
+        check_recipe_target(save_recipe)  # exit 2 means nothing was written: a bad recipe file is refused first
+    notes = _need_tags_csv(ops, tags_csv)
+    location = _locate(directory)
+    if not recursive:
+        from loratui.core.captions import non_concept_folders
+
+        skipped = non_concept_folders(location.images_dir)
+        if skipped:
+            notes.append(f"{', '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}: not concept folders (no N_ "
+                         "repeats prefix), left out as sd-scripts leaves them; --recursive includes them")
+    notes += reg_note(location, directory)
+    root = location.train_dir
+    predicate = parse_where(where)
+    captions, ctx = _context(location.images_dir, caption_extension, separator, tags_csv, recursive)
+    plan = plan_edits(captions, ops, where=predicate, ctx=ctx, description=description)
+    new_files = {edit.path for edit in plan.edits if edit.new_file}
+    if new_files:  # planned again without the images sd-scripts cannot load, if there are any
+        left_out, unreadable = _unreadable_images(new_files, location.images_dir, caption_extension, recursive)
+        if left_out:
+            notes.append(unreadable)
+            captions = [c for c in captions if c.path not in left_out]
+            plan = plan_edits(captions, ops, where=predicate, ctx=ctx, description=description)
+    check_written_tags(plan, separator)
+
+    def record_recipe() -> None:  # only once the user went ahead (or asked for a dry run)
+        if save_recipe:
+            recipe = append_to_recipe(save_recipe, list(ops), where)
+            if not as_json:
+                click.echo(f"Recipe {save_recipe}: {len(recipe.ops)} operation(s) (replay with `loratui tags apply "
+                           f"DIR {shell_arg(save_recipe)}`)")
+
+    data = plan.to_dict(root) if as_json else None
+    if as_json and notes:
+        data["notes"] = notes
+    if not as_json:
+        _print_plan(plan, root, show_all)
+        for note in notes:  # after the plan they explain (the "Plan:" line comes first)
+            click.echo(f"Note: {note}")
+        multiline = [c for c in captions if c.multiline and (predicate is None or predicate(c))]
+        if multiline:
+            click.echo(f"Note: {len(multiline)} caption(s) have more than one line; sd-scripts reads only the first "
+                       f"(e.g. {_rel(multiline[0].path, root)}). Only the first line is edited.")
+    if dry_run or not plan.edits:
+        record_recipe()
+        if as_json:
+            data["written"] = 0
+            click.echo(json.dumps(data, ensure_ascii=False))
+        elif not plan.edits:
+            click.echo("Nothing to change." + (f" {nothing_hint}" if nothing_hint else ""))
+        else:
+            click.echo("Dry run: nothing written.")
+        return
+    if not yes:
+        from loratui.commands import tags_cmd  # asked there at call time, as by every tags command
+
+        if not tags_cmd._interactive():
+            if as_json:  # the script still gets the plan it asked for, then the error (exit 2)
+                data["written"] = 0
+                click.echo(json.dumps(data, ensure_ascii=False))
+            raise LoratuiError("not a terminal, so nothing was written: pass --yes to write or --dry-run to only show "
+                               "the plan")
+        if not click.confirm(f"Write {plan.changed} caption file(s)?", default=False):
+            click.echo("Nothing written.")
+            return
+    result = apply_plan(plan, root, force=force)
+    record_recipe()  # after the write: a refused apply records nothing
+    if as_json:
+        data["written"] = len(result.written)
+        data["conflicts"] = result.conflicts
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        click.echo(f"Wrote {len(result.written)} caption file(s). Undo with: loratui tags undo {shell_arg(directory)}")
+        for conflict in result.conflicts:
+            click.echo(f"skipped: {conflict}", err=True)
+    if result.conflicts:
+        sys.exit(1)
