@@ -180,3 +180,40 @@ def test_footer_while_typing_in_a_field_shows_esc_and_f1_not_the_screen_digits(t
         assert screen.focused is None and "1" in keys(app)
 
     run(tmp_path, monkeypatch, GOOD, scenario)
+
+
+def test_typing_while_an_outside_change_is_read_is_kept(tmp_path, monkeypatch):
+    """The watcher's reload reads the file in a thread (slow on NFS): a field typed meanwhile is not
+    reset to the file's value; the change is named and ctrl+s merges (review, session 9)."""
+    import time as _time
+
+    from test_settings_form import make_app, type_into, until
+
+    from loratui.tui.screens import config_actions
+    from loratui.tui.screens.settings import SettingsScreen
+
+    real = config_actions._load
+
+    def slow(path):
+        _time.sleep(2)
+        return real(path)
+
+    monkeypatch.setattr(config_actions, "_load", slow)
+    app, root = make_app(tmp_path)
+    cfg = root / "proj.toml"
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.add_mode("settings2", SettingsScreen)
+            await app.switch_mode("settings2")
+            await pilot.pause(0.3)
+            screen = app.screen
+            cfg.write_text(cfg.read_text().replace("network_alpha = 8.0", "network_alpha = 4.0"))
+            await until(pilot, screen.file_work_running, timeout=5)
+            await type_into(pilot, "network_dim", "64")
+            await until(pilot, lambda: not screen.file_work_running(), timeout=8)
+            await pilot.pause(0.2)
+            assert screen.form.unsaved_edits() == 1 and screen.form.field("network_dim").text == "64"
+            assert "changed on disk: ctrl+s merges" in screen.outside_note
+
+    asyncio.run(main())

@@ -266,10 +266,23 @@ class ConfigFileActions(ConfigImportExport):
 
     # ---- load, reload, open ------------------------------------------------------------------------
 
-    def load_file(self, path: Path, note: str = "") -> None:
+    def load_file(self, path: Path, note: str = "", *, outside: bool = False) -> None:
         """Read ``path`` into the form (``note``: what to say instead of "loaded PATH"). A file that cannot
-        be read shows why in place of the form (show_broken) and in the status line."""
+        be read shows why in place of the form (show_broken) and in the status line. ``outside``: a
+        reload the watcher started with nothing unsaved; typing that came while the file was read is
+        not overwritten (the change is named instead, as when there were edits at once)."""
+        def typed_meanwhile() -> bool:
+            if outside and not self.broken and self.form.unsaved_edits():
+                self.outside_note = (f"{path.name} changed on disk: ctrl+s merges your changes into it (asking "
+                                     "about a key changed on both sides); f5 reloads it (your changes are lost)")
+                self.notify(self.outside_note, severity="warning", timeout=8)
+                self.show_status()
+                return True
+            return False
+
         def done(result) -> None:
+            if typed_meanwhile():
+                return
             base, stat = result
             self.path, self.broken, self.loaded_stat = path, None, stat
             self.app.config_path = path
@@ -287,6 +300,8 @@ class ConfigFileActions(ConfigImportExport):
                 self.outside_note = failure_line(f"cannot reload {path.name}", exc)[0]
                 self.show_status()
                 report_failure(self.app, "", exc)
+                return
+            if typed_meanwhile():
                 return
             self.path, self.app.config_path = path, path
             self.broken, self.broken_lines, self.loaded_stat = str(exc), list(exc.problems), file_state(path)

@@ -210,7 +210,7 @@ class SettingsDrafts:
         if not state:
             self.outside_note = f"{self.path.name} is gone from disk: ctrl+s writes it again"
         elif self.broken or not self.form.unsaved_edits():
-            self.load_file(self.path, note=f"{self.path.name} changed on disk: reloaded")
+            self.load_file(self.path, note=f"{self.path.name} changed on disk: reloaded", outside=True)
             return True
         else:
             self.outside_note = (f"{self.path.name} changed on disk: ctrl+s merges your changes into it (asking "
