@@ -54,6 +54,9 @@ class Terminal:
             env = {**os.environ, "TERM": "xterm-256color", "HF_HUB_OFFLINE": "1", "XDG_CONFIG_HOME": home,
                    "XDG_CACHE_HOME": home}
             os.chdir(project)
+            # as from a login shell: a test run under nohup (SIGHUP ignored, inherited across exec)
+            # would start the app with the hang-up ignored, which it then rightly keeps ignoring
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
             os.execve(sys.executable, [sys.executable, "-m", "loratui", "proj.toml"], env)
         self.pid, self.fd = pid, fd
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
