@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -14,24 +15,42 @@ from loratui.core.errors import LoratuiError
 
 
 @click.group()
-@exit_codes((0, "done"), (2, "bad input: a file that is not a LoRA, a model it was not trained on, ..."),
+@exit_codes((0, "done"), (2, "bad input: a file that is not a LoRA, a damaged one, a model it was not trained "
+                             "on, ..."),
             (130, "interrupted (nothing is written)"))
 def lora() -> None:
     """Look inside LoRA / LyCORIS files and convert LyCORIS ones to plain LoRA."""
 
 
+@contextmanager
+def _json_error(as_json: bool):
+    """With --json, a refusal is also a JSON object on stdout ({"error": ...}), so a script reading
+    stdout gets JSON either way; the `error:` line still goes to stderr and the exit code is 2."""
+    try:
+        yield
+    except LoratuiError as exc:
+        if as_json:
+            click.echo(json.dumps({"error": str(exc), "exit_code": getattr(exc, "exit_code", 2)}, ensure_ascii=False))
+        raise
+
+
 @lora.command()
-@exit_codes((0, "done"), (2, "not a LoRA file"), (130, "interrupted"))
+@exit_codes((0, "read (a damaged file or layers without an alpha tensor are named in warning: lines)"),
+            (2, "not a LoRA file, or an unreadable one"), (130, "interrupted"))
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every ss_* metadata key).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every ss_* metadata key; "
+                                                      "alpha, alpha_missing, damaged and warnings).")
 def info(file: str, as_json: bool) -> None:
     """The network type, layers, ranks and training metadata of FILE, and where it loads.
 
-    Reads the header only: instant even for a large file.
+    Reads the header only: instant even for a large file. Warns of a damaged file (a lora_down without
+    its lora_up, factors of two ranks) and of layers without an alpha tensor, which every loader reads
+    as alpha = rank, whatever the metadata's alpha says.
     """
     from loratui.core.config import describe_lora, read_lora_info
 
-    details = read_lora_info(file)
+    with _json_error(as_json):
+        details = read_lora_info(file)
     if as_json:
         click.echo(json.dumps(details.to_dict(), indent=2))
         return
@@ -79,7 +98,10 @@ def _check_output(source: Path, output: Path, force: bool) -> None:
 
 
 @lora.command()
-@exit_codes((0, "done"), (2, "bad input (nothing is written)"), (130, "interrupted (nothing is written)"))
+@exit_codes((0, "done"), (2, "bad input: not a LoRA, a damaged file (a lora_down without its lora_up, factors of "
+                             "two ranks, NaN/inf weights), not the model it was trained on, ... (nothing is "
+                             "written)"),
+            (130, "interrupted (nothing is written)"))
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.argument("output", type=click.Path(dir_okay=False))
 @click.option("--model", required=True, metavar="PATH",
@@ -106,11 +128,21 @@ def convert(source: str, output: str, model: str, rank: int | None, tolerance: f
     at the smallest rank within --tolerance: a LoHa of rank r converts without loss at rank r² at most.
     DoRA and full updates are full-rank: cap them with --rank and read the reported error. The ss_*
     metadata is kept; loratui_converted_from records what was done. On a plain LoRA it resizes.
+    A layer without an alpha tensor is read as alpha = rank, as every loader reads it; a damaged file
+    is refused.
     """
+    with _json_error(as_json):
+        _convert(source, output, model, rank, tolerance, precision, drop_unsupported, force, as_json)
+
+
+def _convert(source: str, output: str, model: str, rank: int | None, tolerance: float, precision: str | None,
+             drop_unsupported: bool, force: bool, as_json: bool) -> None:
     from loratui.core.config import read_lora_info
 
     src, out = Path(source).expanduser(), Path(output).expanduser()
     details = read_lora_info(src)  # a bad source fails here, before torch loads
+    if details.damaged:
+        raise LoratuiError(details.damage_message())
     _check_output(src, out, force)
     section = _model_section(model)
     if not as_json:
@@ -184,7 +216,7 @@ def _print_report(out: Path, report, rank: int | None, tolerance: float, dtype, 
             "max_relative_error": report.max_stored_error, "max_truncation_error": report.max_error,
             "worst_layer": worst.name,
             "layers_over_tolerance": len(over), "tolerance": tolerance, "rank_cap": rank,
-            "zero_layers_skipped": report.skipped_zero, "dropped": report.dropped,
+            "zero_layers_skipped": report.skipped_zero, "alpha_missing": report.no_alpha, "dropped": report.dropped,
             "bytes": out.stat().st_size, "dtype": str(dtype).removeprefix("torch."),
             "loads_in": written.loads_in}
     if as_json:
@@ -197,6 +229,8 @@ def _print_report(out: Path, report, rank: int | None, tolerance: float, dtype, 
                f"({worst.name}); {report.max_error:.2e} from the rank cut, tolerance {tolerance:g}")
     if over:
         click.echo(f"{len(over)} layers are above the tolerance at --rank {rank}: raise --rank for a closer copy")
+    if report.no_alpha:
+        click.echo(f"{report.no_alpha} layers have no alpha: read as alpha = rank, as the loaders do")
     if report.skipped_zero:
         click.echo(f"{report.skipped_zero} layers have no update (all zero) and were left out")
     if report.dropped:

@@ -13,6 +13,10 @@ of rank at most r², a LoKr one of rank(w1)·rank(w2): both convert without loss
 update rescales the base weight's rows, so it is full rank: a cap trades file size for error, and the
 report says how much. A LoRA file cannot carry bias or norm updates (algo=full's ``diff_b``,
 train_norm's ``w_norm``/``b_norm``): they are refused unless the caller drops them knowingly.
+
+A damaged file (a lora_down without its lora_up, factors of two ranks, NaN/inf weights) is refused,
+never converted into a clean-looking one. A layer without an alpha tensor is read as alpha = rank
+(scale 1), as sd-scripts, ComfyUI, A1111 and lycoris-lora's own modules read it.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class ConvertReport:
     layers: list[LayerResult] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # "NAME (why)"
     skipped_zero: int = 0  # layers whose update is exactly zero (not written)
+    no_alpha: int = 0  # layers without an alpha tensor, read as alpha = rank
 
     @property
     def max_error(self) -> float:
@@ -64,9 +69,27 @@ def _blocked_message(source, blocked: list[str]) -> str:
             f"{blocked[0]}); pass --drop-unsupported to convert without them (the rest is converted as usual)")
 
 
+def check_whole(source, tensors: dict) -> None:
+    """Refuse a damaged file: factors that do not fit together (from the header) or NaN/inf weights,
+    which would otherwise come out as a layer with "no update" and a file that looks clean."""
+    from loratui.core.config import read_lora_info
+
+    damage = read_lora_info(source).damage_message()
+    if damage:
+        raise LoratuiError(damage)
+    bad = sorted({key.partition(".")[0] for key, value in tensors.items()
+                  if value.is_floating_point() and not bool(torch.isfinite(value).all())})
+    if bad:
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise LoratuiError(f"{source}: the file is damaged: {len(bad)} layer(s) have NaN/inf weights "
+                           f"({', '.join(bad[:3])}{more}); get a good copy (download or export it again)")
+
+
 def check_convertible(source, tensors: dict, drop_unsupported: bool = False) -> None:
     """Refuse from the file alone, before a base model loads (minutes for SDXL), what convert_to_lora
-    would refuse after it: norm-layer updates and non-zero bias updates without drop_unsupported."""
+    would refuse after it: a damaged file, and norm-layer updates and non-zero bias updates without
+    drop_unsupported."""
+    check_whole(source, tensors)
     if drop_unsupported:
         return
     blocked: dict[str, str] = {}
@@ -105,6 +128,24 @@ def kind_of(tensors: dict[str, torch.Tensor]) -> str:
 
     layers, _ = layer_kinds({k: list(v.shape) for k, v in tensors.items()})
     return ", ".join(f"{kind} ({n})" for kind, n in Counter(layers.values()).most_common())
+
+
+def fill_missing_alphas(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Give every layer that lycoris-lora scales by alpha/rank and that has no alpha tensor alpha = rank
+    (its ``make_module_from_state_dict`` calls float(None) otherwise); the layers where this changes
+    nothing but the key (a LoKr of two whole factors, scale 1 either way) are not returned."""
+    from loratui.core.config import layer_kinds
+
+    shapes = {k: list(v.shape) for k, v in tensors.items()}
+    kinds, ranks = layer_kinds(shapes)
+    filled = []
+    for name, kind in sorted(kinds.items()):
+        if kind.removeprefix("DoRA ") not in ("LoRA", "LoCon", "LoHa", "LoKr") or f"{name}.alpha" in tensors:
+            continue
+        tensors[f"{name}.alpha"] = torch.tensor(float(ranks.get(name, 1)))
+        if name in ranks:
+            filled.append(name)
+    return filled
 
 
 def _holder(base, names_in_file: set[str], source: Path) -> nn.Module:
@@ -280,7 +321,9 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
     if not 0 <= tolerance < 1:
         raise LoratuiError(f"--tolerance is a relative error between 0 and 1 (e.g. 0.001), not {tolerance:g}")
     tensors, metadata = read_lora(source)
+    check_whole(source, tensors)
     report = ConvertReport(source_kind=kind_of(tensors))
+    report.no_alpha = len(fill_missing_alphas(tensors))
     names_in_file = {k.split(".", 1)[0] for k in tensors}
     holder = _holder(base, names_in_file, source)
     _quiet_lycoris()

@@ -1,7 +1,10 @@
 """What a LoRA / LyCORIS .safetensors file holds, read from its header alone (no torch, no tensors).
 
 `loratui lora info` prints it: the network type of each layer (from kohya_ss's key names), ranks,
-where the file loads, and the training metadata sd-scripts writes (``ss_*``).
+where the file loads, and the training metadata sd-scripts writes (``ss_*``). The shapes alone also show
+a damaged file (a lora_down without its lora_up, factors of two ranks) and layers without an alpha
+tensor, which every loader reads as alpha = rank (sd-scripts' networks/lora.py "support old LoRA without
+alpha", ComfyUI's scale 1.0, lycoris-lora's ``alpha = lora_dim``), whatever ss_network_alpha says.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ class LoraFileInfo:
     ranks: dict[str, int]  # module name -> rank, where the type has one
     metadata: dict[str, str] = field(default_factory=dict)
     dtypes: Counter = field(default_factory=Counter)
+    no_alpha: list[str] = field(default_factory=list)  # layers scaled by alpha/rank that have no alpha tensor
+    damaged: dict[str, str] = field(default_factory=dict)  # layer -> what is wrong with its factors
 
     @property
     def kinds(self) -> Counter:
@@ -36,10 +41,13 @@ class LoraFileInfo:
 
     @property
     def diffusers_ready(self) -> bool:
-        return all(kind in ("LoRA", "LoCon") for kind in self.layers.values())
+        return not self.damaged and all(kind in ("LoRA", "LoCon") for kind in self.layers.values())
 
     @property
     def loads_in(self) -> str:
+        if self.damaged:  # ComfyUI skips such a layer with a warning, A1111 and diffusers stop on it
+            return (f"nowhere cleanly: loaders skip or refuse its {len(self.damaged)} damaged layer(s); get a "
+                    "complete copy of the file")
         if self.diffusers_ready:
             return EVERYWHERE
         return f"{LYCORIS_ONLY}; for diffusers: loratui lora convert {shell_arg(self.path.name)} OUT --model BASE"
@@ -50,11 +58,74 @@ class LoraFileInfo:
             out["UNet" if name.startswith("lora_unet_") else "text encoder"] += 1
         return {part: out[part] for part in ("UNet", "text encoder") if out[part]}
 
+    @property
+    def alpha(self) -> float | None:
+        """The alpha loaders apply, as far as the header tells: the metadata's where every layer has
+        its alpha tensor, the rank where none has one (and the ranks agree); None otherwise."""
+        if not self.no_alpha:
+            return _number(self.metadata.get("ss_network_alpha"))
+        ranks = {self.ranks[name] for name in self.no_alpha}
+        if len(self.no_alpha) == len(self.ranks) and len(ranks) == 1:
+            return float(ranks.pop())
+        return None
+
+    def damage_summary(self) -> str | None:
+        """The damaged layers in one line ("N damaged layers: NAME has ...; ..."), None when none is."""
+        if not self.damaged:
+            return None
+        named = [f"{name} {why}" for name, why in sorted(self.damaged.items())[:3]]
+        more = f"; and {len(self.damaged) - 3} more" if len(self.damaged) > 3 else ""
+        return f"{len(self.damaged)} damaged layer(s): {'; '.join(named)}{more}"
+
+    def damage_message(self) -> str | None:
+        """The error for a file whose factors do not fit together (None when they do)."""
+        summary = self.damage_summary()
+        if summary is None:
+            return None
+        return (f"{self.path}: the file is damaged or incomplete, {summary}: get a complete copy (download or "
+                "export it again)")
+
+    def warnings(self) -> list[str]:
+        out = []
+        if self.damaged:
+            out.append(f"the file is damaged or incomplete, {self.damage_summary()}")
+        if self.no_alpha:
+            out.append(_alpha_warning(self))
+        return out
+
     def to_dict(self) -> dict:
         ranks = sorted(set(self.ranks.values()))
         return {"path": str(self.path), "layers": len(self.layers), "parts": self.parts(),
                 "types": dict(self.kinds), "ranks": ranks, "dtypes": dict(self.dtypes),
-                "diffusers_ready": self.diffusers_ready, "loads_in": self.loads_in, "metadata": self.metadata}
+                "alpha": self.alpha, "alpha_missing": len(self.no_alpha),
+                "damaged": dict(sorted(self.damaged.items())),
+                "diffusers_ready": self.diffusers_ready, "loads_in": self.loads_in, "warnings": self.warnings(),
+                "metadata": self.metadata}
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def _alpha_warning(info: LoraFileInfo) -> str:
+    missing = info.no_alpha
+    which = ("no layer has an alpha tensor" if len(missing) == len(info.ranks)
+             else f"{len(missing)} of {len(info.ranks)} layers have no alpha tensor (e.g. {missing[0]})")
+    ranks = sorted({info.ranks[name] for name in missing})
+    rank = f"rank ({ranks[0]})" if len(ranks) == 1 else "rank"
+    line = f"{which}: ComfyUI, A1111/Forge, sd-scripts and diffusers then use alpha = {rank}, scale 1"
+    trained = _number(info.metadata.get("ss_network_alpha"))
+    if trained and len(ranks) == 1 and trained != ranks[0]:
+        strength = ranks[0] / trained
+        line += (f", while it was trained with alpha {trained:g} (ss_network_alpha): it applies at {strength:g}x "
+                 f"the trained strength (use weight {1 / strength:.3g} for the trained effect)")
+    elif trained is None or len(ranks) != 1:
+        line += ", which may not be the strength it was trained at"
+    return line
 
 
 def _layer_kind(suffixes: set[str], shapes: dict[str, list[int]]) -> str:
@@ -64,7 +135,7 @@ def _layer_kind(suffixes: set[str], shapes: dict[str, list[int]]) -> str:
         kind = "LoKr"
     elif "diff" in suffixes:
         kind = "full"
-    elif "lora_down.weight" in suffixes:
+    elif suffixes & {"lora_down.weight", "lora_up.weight"}:
         shape = shapes.get("lora_down.weight", [])
         kind = "LoCon" if len(shape) == 4 and shape[2:] != [1, 1] else "LoRA"
     elif suffixes & {"w_norm", "b_norm"}:
@@ -76,11 +147,42 @@ def _layer_kind(suffixes: set[str], shapes: dict[str, list[int]]) -> str:
 
 def _rank(kind: str, shapes: dict[str, list[int]]) -> int | None:
     if kind.endswith(("LoRA", "LoCon")):
-        return shapes["lora_down.weight"][0]
+        down, up = shapes.get("lora_down.weight", []), shapes.get("lora_up.weight", [])
+        return down[0] if down else (up[1] if len(up) > 1 else None)
     if kind.endswith("LoHa") and "hada_w1_b" in shapes:
         return shapes["hada_w1_b"][0]
-    if kind.endswith("LoKr") and "lokr_w2_b" in shapes:  # w2 decomposed at the rank (dim); else no rank
-        return shapes["lokr_w2_b"][0]
+    if kind.endswith("LoKr"):  # a decomposed w1 or w2 has the rank (ComfyUI and lycoris-lora look at w1 first)
+        for key in ("lokr_w1_b", "lokr_w2_b"):
+            if key in shapes and shapes[key]:
+                return shapes[key][0]
+    return None
+
+
+# the factors each type needs ("a|b": either), and pairs (x, i, y, j) whose dims x[i] and y[j] are the rank
+_NEEDED = {"LoRA": ("lora_down.weight", "lora_up.weight"), "LoCon": ("lora_down.weight", "lora_up.weight"),
+           "LoHa": ("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b"),
+           "LoKr": ("lokr_w1|lokr_w1_a", "lokr_w1|lokr_w1_b", "lokr_w2|lokr_w2_a", "lokr_w2|lokr_w2_b")}
+_RANK_PAIRS = {"LoRA": (("lora_down.weight", 0, "lora_up.weight", 1),),
+               "LoHa": (("hada_w1_b", 0, "hada_w1_a", 1), ("hada_w2_b", 0, "hada_w2_a", 1)),
+               "LoKr": (("lokr_w1_b", 0, "lokr_w1_a", 1), ("lokr_w2_b", 0, "lokr_w2_a", 1))}
+_TUCKER = ("lora_mid.weight", "hada_t1", "hada_t2", "lokr_t2")  # a Tucker core changes the factors' layout
+
+
+def _damage(kind: str, own: dict[str, list[int]]) -> str | None:
+    """What is wrong with one layer's factors, from their shapes: a missing one, or two ranks."""
+    base = kind.removeprefix("DoRA ")
+    if base == "unknown" and set(own) <= {"alpha", "dora_scale"}:
+        return f"has only {' and '.join(sorted(own))}, no weights"
+    missing = [need.split("|")[-1] for need in _NEEDED.get(base, ()) if not any(k in own for k in need.split("|"))]
+    if missing:
+        present = next((k for k in own if k not in ("alpha", "dora_scale")), "alpha")
+        return f"has {present.removesuffix('.weight')} but no {', '.join(m.removesuffix('.weight') for m in missing)}"
+    if any(k in own for k in _TUCKER):
+        return None
+    for x, i, y, j in _RANK_PAIRS.get("LoRA" if base == "LoCon" else base, ()):
+        if x in own and y in own and len(own[x]) > i and len(own[y]) > j and own[x][i] != own[y][j]:
+            return (f"has {x.removesuffix('.weight')} of rank {own[x][i]} and {y.removesuffix('.weight')} of rank "
+                    f"{own[y][j]}")
     return None
 
 
@@ -100,18 +202,41 @@ def read_lora_info(path: str | os.PathLike) -> LoraFileInfo:
         raise LoratuiError(f"{path}: not a kohya-format LoRA/LyCORIS file ({what}); a LoRA's keys start with "
                            "lora_unet_ / lora_te")
     dtypes = Counter(str(info.get("dtype", "?")) for info in header.values())
-    layers, ranks = layer_kinds({k: list(info.get("shape", [])) for k, info in header.items()})
-    return LoraFileInfo(path, layers, ranks, {str(k): str(v) for k, v in metadata.items()}, dtypes)
+    shapes = {k: list(info.get("shape", [])) for k, info in header.items()}
+    layers, ranks = layer_kinds(shapes)
+    no_alpha, damaged = layer_problems(shapes, layers)
+    return LoraFileInfo(path, layers, ranks, {str(k): str(v) for k, v in metadata.items()}, dtypes,
+                        no_alpha, damaged)
 
 
-def layer_kinds(shapes: dict[str, list[int]]) -> tuple[dict[str, str], dict[str, int]]:
-    """Key -> shape of a kohya-format file to (layer -> type, layer -> rank where the type has one)."""
+def _by_layer(shapes: dict[str, list[int]]) -> dict[str, dict[str, list[int]]]:
     by_layer: dict[str, dict[str, list[int]]] = {}
     for key, shape in shapes.items():
         name, suffix = key.split(".", 1)
         by_layer.setdefault(name, {})[suffix] = shape
+    return by_layer
+
+
+def layer_problems(shapes: dict[str, list[int]], layers: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """(layers scaled by alpha/rank without an alpha tensor, layer -> what is damaged), from the shapes.
+
+    A LoKr whose w1 and w2 are both whole has no rank: its scale is 1 with or without an alpha."""
+    no_alpha, damaged = [], {}
+    for name, own in sorted(_by_layer(shapes).items()):
+        kind = layers[name]
+        problem = _damage(kind, own)
+        if problem:
+            damaged[name] = problem
+        elif kind.removeprefix("DoRA ") in ("LoRA", "LoCon", "LoHa", "LoKr") and "alpha" not in own \
+                and _rank(kind, own) is not None:
+            no_alpha.append(name)
+    return no_alpha, damaged
+
+
+def layer_kinds(shapes: dict[str, list[int]]) -> tuple[dict[str, str], dict[str, int]]:
+    """Key -> shape of a kohya-format file to (layer -> type, layer -> rank where the type has one)."""
     layers, ranks = {}, {}
-    for name, own in by_layer.items():
+    for name, own in _by_layer(shapes).items():
         kind = _layer_kind(set(own), own)
         layers[name] = kind
         rank = _rank(kind, own)
@@ -152,9 +277,12 @@ def describe_lora(info: LoraFileInfo) -> list[str]:
                 value = _when(value)
             if key == "ss_network_dim" and set(info.kinds) <= {"full", "DoRA full"}:
                 value += " (not used: a full-matrix update has no rank)"
+            if key == "ss_network_alpha" and info.no_alpha:
+                value += " (metadata only: loaders read the layers without an alpha tensor as alpha = rank)"
             lines.append(f"  {label:<{LABEL}} {value if len(value) <= 200 else value[:197] + '...'}")
     if not info.metadata:
         lines.append("  (no metadata: not written by sd-scripts, kohya_ss or loratui)")
+    lines += [f"warning: {warning}" for warning in info.warnings()]
     return lines
 
 
