@@ -191,7 +191,8 @@ def init(
     copying anything). With --link or --hardlink only the images are linked: the caption files are
     copied, since they are what you edit in the project. Images sd-scripts does not train (AVIF,
     GIF, TIFF, JXL, ...) are left in SRC, with their captions, and named; so are SRC's subfolders
-    (sd-scripts reads only the images directly in a concept folder). A file named like an image
+    (sd-scripts reads only the images directly in a concept folder), its hidden images and captions
+    (.x.png: sd-scripts never reads them) and its broken links. A file named like an image
     that is not one (a text file named .png) is brought in and named: replace or delete it before
     training. No config file is written: use `loratui config` for that.
     """
@@ -245,6 +246,7 @@ def _name_left_behind(images_src: Path, result) -> None:
         click.echo(f"skipped {len(folders)} subfolder(s) of {images_src}/: {names}{more} (sd-scripts reads only the "
                    f"images directly in a concept folder: to add a subfolder's, run init again with --images "
                    f"{shell_arg(images_src / folders[0].name)})")
+    _name_skipped_files(images_src, result)
     suspects = []
     for image in result.images:
         try:
@@ -257,6 +259,29 @@ def _name_left_behind(images_src: Path, result) -> None:
     if len(suspects) > SHOWN_SUSPECT:
         click.echo(f"warning: ... and {len(suspects) - SHOWN_SUSPECT} more file(s) that are not readable images "
                    "(`loratui dataset scan` lists them all)", err=True)
+
+
+def _name_skipped_files(images_src: Path, result) -> None:
+    """Hidden images/captions and broken links in SRC, left behind: a count and the first few names."""
+    import os
+
+    def shown(paths: list[Path], describe=lambda p: p.name) -> str:
+        more = f" and {len(paths) - SHOWN_SUSPECT} more" if len(paths) > SHOWN_SUSPECT else ""
+        return ", ".join(describe(p) for p in paths[:SHOWN_SUSPECT]) + more
+
+    if result.skipped_hidden:
+        click.echo(f"skipped {len(result.skipped_hidden)} hidden file(s) of {images_src}/: "
+                   f"{shown(result.skipped_hidden)} (sd-scripts never reads a name starting with '.': rename one "
+                   "without the dot to bring it in)")
+    if result.skipped_broken_links:
+        def target(path: Path) -> str:
+            try:
+                return f"{path.name} -> {os.readlink(path)}"
+            except OSError:
+                return path.name
+
+        click.echo(f"skipped {len(result.skipped_broken_links)} broken link(s) in {images_src}/: "
+                   f"{shown(result.skipped_broken_links, target)} (they lead to no file: fix or remove them)")
 
 
 def _is_folder(entry) -> bool:

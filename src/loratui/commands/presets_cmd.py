@@ -112,15 +112,17 @@ def show_preset(preset_id: str, as_json: bool) -> None:
 
 
 @presets.command("apply")
-@exit_codes((0, "written, a dry run, nothing to change, or not confirmed"),
+@exit_codes((0, "written, a dry run the real apply would write, nothing to change, or not confirmed"),
             (2, "nothing written: bad input (the config, an unknown preset, a preset for another family), a "
                 "preset that would leave the config invalid (what `config check` refuses: its 512 px past "
-                "max_bucket_reso) without --force, or not a terminal without --yes"),
+                "max_bucket_reso) without --force, or not a terminal without --yes; --dry-run refuses the "
+                "same presets, with the same line"),
             (130, "interrupted"))
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.argument("preset_id", metavar="ID")
 @click.option("--yes", "-y", is_flag=True, help="Write without asking.")
-@click.option("--dry-run", is_flag=True, help="Only show what would change.")
+@click.option("--dry-run", is_flag=True, help="Only show what would change; exits 2 where the real apply would "
+                                             "refuse.")
 @click.option("--force", is_flag=True, help="Apply a preset made for another model family (SDXL onto SD1, ...), "
                                            "or one that leaves the config invalid (a resolution past max_bucket_reso).")
 def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool) -> None:
@@ -172,13 +174,14 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool
         click.echo(f"warning: after applying: {problem}", err=True)
     estimate = estimate_vram(cfg, family=estimate_family)
     click.echo(f"estimated peak VRAM after applying: {estimate.total_gib:.2f} GiB")
-    if dry_run:
-        click.echo("dry run: nothing written")
-        return
     if made and not force:  # a config `config check` and `train` then refuse is not written
+        # the dry run refuses too (exit 2), so a script can use it as the check of the real apply
         fix = f" ({fixes_text(check.fixes)} with it would fix that)" if check.fixes else ""
         raise LoratuiError(f"{preset_problem_line(preset.id, config, made)}; nothing written: change that field "
                            f"first (`loratui config explain KEY`){fix}, or pass --force")
+    if dry_run:
+        click.echo("dry run: nothing written")
+        return
     if not yes and not _interactive():
         raise LoratuiError(f"not a terminal, so {config} was not written: pass --yes to write it or --dry-run")
     if not yes and not click.confirm(f"Write {config}?", default=False):

@@ -47,6 +47,7 @@ def _human(schedule, config: str, target=None, network=None) -> list[str]:
         if f.is_reg and (f.used_images != f.images or f.used_samples != f.samples):
             line += f"   used: {f.used_images} image(s), {f.used_samples} sample(s)"
         lines.append(line)
+    lines.extend(_left_out_lines(s.left_out_folders))
     lines.append(f"  train samples per epoch: {s.samples_per_epoch}")
     if s.reg is not None:
         r = s.reg
@@ -89,8 +90,22 @@ def _human(schedule, config: str, target=None, network=None) -> list[str]:
     return lines
 
 
+def _left_out_lines(left_out: list[str]) -> list[str]:
+    """The folders not counted, each with the scan's reason (the first few, then how many more)."""
+    from loratui.core.plan import SHOWN_FOLDERS
+
+    if not left_out:
+        return []
+    lines = [f"  left out (not counted): {len(left_out)}"] + [f"    - {line}" for line in left_out[:SHOWN_FOLDERS]]
+    if len(left_out) > SHOWN_FOLDERS:
+        lines.append(f"    ... and {len(left_out) - SHOWN_FOLDERS} more (`loratui dataset scan` lists them)")
+    return lines
+
+
 @click.command()
-@exit_codes((0, "done"), (2, "bad input: the config, or a dataset with no training images"))
+@exit_codes((0, "done (folders left out of the count are named under the folders, with why)"),
+            (2, "bad input: the config, or a dataset with no training images (the error says why: the first "
+                "folder left out and its reason)"))
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the breakdown.")
 @click.option("--num-processes", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",

@@ -36,7 +36,9 @@ def _print_calibration(as_json: bool) -> None:
 
 
 @click.command()
-@exit_codes((0, "done"), (2, "bad input: the config, or a model whose family cannot be told"))
+@exit_codes((0, "done; with model_family = \"auto\" and a model path that does not exist (yet), the family is "
+                "guessed from its name and a warning line on stderr names the path"),
+            (2, "bad input: the config, or a model that is there but whose family cannot be read from it"))
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @click.option("--family", type=FamilyType(auto=True),
               help="Override the config's model family: sd1 (also spelled sd15), sd2, sdxl or auto.")
@@ -50,18 +52,24 @@ def vram(config: str | None, family: str | None, as_json: bool, calibration: boo
     if config is None:
         raise LoratuiError("give a config file: loratui vram CONFIG (or --calibration)")
     from loratui.core.config import load_config
-    from loratui.core.plan import GIB, estimate_vram, family_from_weights
+    from loratui.core.plan import GIB, estimate_vram, family_from_weights, missing_model_warning
 
     cfg = load_config(config)
     fam = None if family in (None, "auto") else family
+    warnings = []
     if fam is None and cfg.model.model_family == "auto":
         fam = family_from_weights(cfg, config)  # an unreadable model is an error, not a silent SD1 guess
+        missing = missing_model_warning(cfg)  # planning before the download is fine, but say it is a guess
+        if missing:
+            warnings.append(missing)
+            click.echo(f"warning: {missing}", err=True)
     estimate = estimate_vram(cfg, family=fam, largest_bucket=_largest_bucket(cfg))
     fitting = _fitting_presets(estimate)
     if as_json:
         data = estimate.to_dict()
         data["config"] = config
         data["fits_presets"] = [p.id for p in fitting]
+        data["warnings"] = warnings
         click.echo(json.dumps(data, indent=2))
         return
 

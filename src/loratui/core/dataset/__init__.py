@@ -1,6 +1,7 @@
 """Kohya-style datasets: the folders, the images in them, and what is wrong with them.
 
-Here live the `N_concept` folder scan with its problems (scan.py, types.py), header-only image sizes
+Here live the `N_concept` folder scan with its problems (scan.py, types.py), the concept folders sd-scripts
+trains (concepts.py: the list the scan, `steps` and the sd-scripts export share), header-only image sizes
 (imagesize.py), image file recognition (images.py), which dataset a path names (locate.py), the project layout of `loratui dataset init`
 (project.py) and repeats balancing by safe folder renames (balance.py). This package is the bottom of
 core: it knows nothing of captions' tag operations, configs or training plans, and imports no other
@@ -12,6 +13,9 @@ from __future__ import annotations
 from loratui.core.dataset.balance import (
     Rename, apply_renames, balance_plan, balance_still_applied, balance_target, forget_balance, last_balance,
     plan_conflicts, record_balance, undo_balance,
+)
+from loratui.core.dataset.concepts import (
+    MAX_TRAINABLE_REPEATS, ConceptFolder, concept_folders, repeats_problem,
 )
 from loratui.core.dataset.images import IMAGE_EXTENSIONS, is_image, iter_images, list_folder
 from loratui.core.dataset.locate import DatasetLocation, locate_dataset, train_dir_hint
@@ -28,6 +32,10 @@ from loratui.core.dataset.unreadable import captions_of_unreadable_images
 __all__ = [
     "IMAGE_EXTENSIONS",
     "MAX_REPEATS",
+    "MAX_TRAINABLE_REPEATS",
+    "ConceptFolder",
+    "concept_folders",
+    "repeats_problem",
     "OTHER_IMAGE_EXTENSIONS",
     "DatasetLocation",
     "DatasetScan",

@@ -38,6 +38,10 @@ class InitResult:
     # source images sd-scripts does not train (AVIF, GIF, TIFF, ...) and their captions, left behind
     skipped_images: list[Path] = field(default_factory=list)
     skipped_captions: list[Path] = field(default_factory=list)
+    # source files left behind without being an image it could bring: hidden images and captions
+    # (".x.png": sd-scripts never reads them) and links that lead nowhere
+    skipped_hidden: list[Path] = field(default_factory=list)
+    skipped_broken_links: list[Path] = field(default_factory=list)
 
     @property
     def skipped_formats(self) -> list[str]:
@@ -81,8 +85,8 @@ def init_project(
     if root.exists() and not root.is_dir():
         raise LoratuiError(f"{root} exists and is not a folder")
     concept_dir = root / "img" / concept_folder_name(repeats, concept, class_tokens)
-    pairs, skipped_images, skipped_captions = (_source_files(Path(images_src), caption_extension, concept_dir)
-                                                if images_src is not None else ([], [], []))
+    found = _source_files(Path(images_src), caption_extension, concept_dir) if images_src is not None else None
+    pairs = found.pairs if found else []
 
     _refuse_same_concept(concept_dir)
     clashes = [dest for _src, dest in pairs if os.path.lexists(dest)]
@@ -118,7 +122,8 @@ def init_project(
 
     images = [dest for src, dest in pairs if src.suffix.lower() in IMAGE_EXTENSIONS]
     captions = [dest for src, dest in pairs if src.suffix.lower() not in IMAGE_EXTENSIONS]
-    return InitResult(root, concept_dir, created, existing, images, captions, mode, skipped_images, skipped_captions)
+    return InitResult(root, concept_dir, created, existing, images, captions, mode,
+                      *((found.other_images, found.other_captions, found.hidden, found.broken_links) if found else ()))
 
 
 def _bring_in(pairs: list[tuple[Path, Path]], concept_dir: Path, mode: LinkMode) -> None:
@@ -193,14 +198,32 @@ def _refuse_same_concept(concept_dir: Path) -> None:
             )
 
 
-def _source_files(src: Path, caption_ext: str,
-                  dest_dir: Path) -> tuple[list[tuple[Path, Path]], list[Path], list[Path]]:
-    """(source, destination) pairs of the images directly in ``src`` and their captions, then the
-    images sd-scripts does not train (AVIF, GIF, TIFF, ...) and their captions: those are left behind."""
+@dataclass(frozen=True)
+class _SourceFiles:
+    pairs: list[tuple[Path, Path]]  # (source, destination) of the images brought in and their captions
+    other_images: list[Path]  # images sd-scripts does not train (AVIF, GIF, TIFF, ...): left behind
+    other_captions: list[Path]  # their captions: left behind too
+    hidden: list[Path]  # hidden images and captions (".x.png"): sd-scripts never reads them
+    broken_links: list[Path]  # links to nothing (or a loop of links)
+
+
+def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> _SourceFiles:
+    """The files directly in ``src`` to bring in, and those left behind (each kind named by the caller)."""
     if not src.is_dir():
         raise LoratuiError(f"--images {src} is not a folder")
+    names, hidden, broken = [], [], []
+    data_exts = IMAGE_EXTENSIONS | OTHER_IMAGE_EXTENSIONS | {caption_ext.lower()}
     with os.scandir(src) as it:
-        names = sorted(e.name for e in it if not e.name.startswith(".") and e.is_file())
+        for entry in it:
+            regular = _is_file(entry)
+            if entry.name.startswith("."):
+                if regular and os.path.splitext(entry.name)[1].lower() in data_exts:
+                    hidden.append(src / entry.name)  # .DS_Store and the like are no one's data: not named
+            elif regular:
+                names.append(entry.name)
+            elif entry.is_symlink() and not os.path.exists(entry.path):
+                broken.append(src / entry.name)
+    names.sort()
     name_set = set(names)
     pairs, other_images, other_captions = [], [], []
     for name in names:
@@ -220,11 +243,23 @@ def _source_files(src: Path, caption_ext: str,
         formats = ", ".join(dict.fromkeys(p.suffix[1:].upper() for p in other_images))
         also = (f": its {len(other_images)} {formats} image(s) are formats sd-scripts does not train; convert them "
                 "to PNG first") if other_images else ""
+        hidden_images = sorted(p.name for p in hidden if p.suffix.lower() in IMAGE_EXTENSIONS)
+        if hidden_images and not also:
+            also = (f": its {len(hidden_images)} hidden image(s) ({hidden_images[0]}...) are never trained: rename "
+                    "them without the leading dot")
         raise LoratuiError(f"--images {src} has no images ({', '.join(sorted(IMAGE_EXTENSIONS))}){also}")
     # Two images sharing a stem share one caption: list that caption once, and it is not left behind.
     unique = list(dict.fromkeys(pairs))
     taken = {s for s, _ in unique}
-    return unique, other_images, list(dict.fromkeys(c for c in other_captions if c not in taken))
+    return _SourceFiles(unique, other_images, list(dict.fromkeys(c for c in other_captions if c not in taken)),
+                        sorted(hidden), sorted(broken))
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()  # follows a link: one to a real file counts
+    except OSError:  # a loop of links
+        return False
 
 
 def _place(src: Path, dest: Path, mode: LinkMode) -> None:

@@ -5,7 +5,8 @@ source:
 - Only *direct* subfolders of train_data_dir / reg_data_dir are subsets. The folder name is split on
   "_"; the first piece must parse as ``int`` (repeats), the rest joined with "_" are the class tokens.
   So `10_` and even `10` are valid (empty class tokens). A name whose first piece is not an integer is
-  skipped with a warning; repeats < 1 (`0_x`) are skipped silently.
+  skipped with a warning; repeats < 1 (`0_x`) are skipped silently; there is no upper limit (concepts.py
+  picks the folders, for the scan, `steps` and the export alike).
 - Images are found with a non-recursive glob per extension, in lower- AND upper-case spellings only
   (`.png`/`.PNG`, ...): nested folders are ignored, files directly in train_data_dir are ignored, and on a
   case-sensitive file system `a.Png` is not found. Hidden files (".x.png") never match ``*``.
@@ -17,7 +18,6 @@ source:
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 from collections.abc import Iterable
@@ -30,12 +30,10 @@ from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Subset
 from loratui.core.errors import LoratuiError
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, probe_image_info
 from loratui.core.dataset.images import IMAGE_EXTENSIONS, list_folder
-from loratui.core.dataset.parking import TEMP_PREFIX, parked_destination
-from loratui.core.termline import shell_arg
+from loratui.core.dataset.concepts import (  # noqa: F401 - MAX_REPEATS, parse_subset_name: re-exported
+    MAX_REPEATS, SHOWN_NAMES, broken_link, concept_folders, is_dir, parse_subset_name,
+)
 
-# More repeats than this is a typo or a pasted number, not a plan (sd-scripts would train for ever, or
-# overflow: `99999999999999999999_x`); such a folder is an error and left out.
-MAX_REPEATS = 10_000
 # Pillow refuses to open an image over twice this many pixels (DecompressionBombError) and warns over
 # it: the scan leaves such an image out (Image.MAX_IMAGE_PIXELS, without importing Pillow here).
 MAX_IMAGE_PIXELS = 1024 * 1024 * 1024 // 4 // 3
@@ -44,19 +42,6 @@ MAX_IMAGE_PIXELS = 1024 * 1024 * 1024 // 4 // 3
 MIN_IMAGE_SIDE = 2
 # Images sd-scripts does not glob (its IMAGE_EXTENSIONS are ours): named, never silently ignored.
 OTHER_IMAGE_EXTENSIONS = frozenset({".gif", ".tif", ".tiff", ".avif", ".heic", ".heif", ".jxl", ".ico", ".psd"})
-
-def parse_subset_name(name: str) -> tuple[int, str] | None:
-    """(repeats, class_tokens) the way sd-scripts reads a folder name, or None if it has no integer prefix.
-
-    Repeats may come back < 1: sd-scripts then skips the folder (the caller reports it).
-    """
-    first, _, rest = name.partition("_")
-    try:
-        repeats = int(first)
-    except ValueError:
-        return None
-    return repeats, rest
-
 
 def scan_dataset(
     train_data_dir: str | os.PathLike,
@@ -103,13 +88,23 @@ def scan_dataset(
             Problem(
                 "no_subsets",
                 train_root,
-                f"{train_root} has no `N_name` concept folders: nothing to train on{hint}",
+                f"{train_root} has no `N_name` concept folders{_left_out_count(problems, train_root)}: nothing to "
+                f"train on{hint}",
                 "error",
             )
         )
     elif not any(s.images for s in subsets if not s.is_reg):
         problems.append(Problem("no_images", train_root, f"no usable training images under {train_root}", "error"))
     return DatasetScan(train_root, reg_root, caption_extension, subsets, problems)
+
+
+def _left_out_count(problems: list[Problem], root: Path) -> str:
+    """ that train (2 left out, each named with why)" when folders were there but each was left out."""
+    from loratui.core.dataset.types import SKIPPED_FOLDER_KINDS
+
+    count = sum(1 for p in problems if p.kind in SKIPPED_FOLDER_KINDS and p.kind != "hidden_folders"
+                and p.path.parent == root)
+    return f" that train ({count} left out, each named with why)" if count else ""
 
 
 def _check_dir(value: str | os.PathLike, what: str) -> Path:
@@ -141,94 +136,10 @@ def _listdir(path: Path) -> list[os.DirEntry]:
     return list_folder(path)  # an unreadable folder is one line naming it
 
 
-def _is_dir(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
-
-
 def _find_subset_folders(root: Path, is_reg: bool, caption_ext: str, problems: list[Problem]) -> list[_Folder]:
-    label = "reg" if is_reg else "train"
-    folders = []
-    loose_images = []
-    for entry in _listdir(root):
-        if entry.name.startswith("."):
-            if entry.name.startswith(TEMP_PREFIX) and _is_dir(entry):  # a balance killed between its renames
-                path = Path(entry.path)
-                dest = parked_destination(entry.name)
-                back = "" if dest is None or os.path.lexists(path.parent / dest) else \
-                    f": finish it with `mv {shell_arg(path)} {shell_arg(path.parent / dest)}`"
-                problems.append(Problem(
-                    "interrupted_balance", path,
-                    f"{label} folder '{entry.name}' was left by an interrupted balance (its images are hidden "
-                    f"from sd-scripts and loratui){back or ': rename it to a free N_name'}", "error"))
-            continue
-        if not _is_dir(entry):
-            broken = _broken_link(entry)
-            if broken is not None:
-                problems.append(Problem(
-                    "broken_link", Path(entry.path),
-                    f"{label} folder: '{entry.name}' is a broken link ({broken}): sd-scripts skips it; point it at "
-                    "the real concept folder or remove it", "warning"))
-            elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS:
-                loose_images.append(Path(entry.path))
-            elif parse_subset_name(entry.name) is not None:
-                problems.append(Problem(
-                    "not_a_folder", Path(entry.path),
-                    f"{label} folder: '{entry.name}' is a file where a concept folder is expected: sd-scripts "
-                    f"ignores it (a concept is a folder named like '10_{entry.name.partition('_')[2] or 'name'}' "
-                    "holding images)", "warning"))
-            continue
-        path = Path(entry.path)
-        parsed = parse_subset_name(entry.name)
-        if parsed is None:
-            problems.append(
-                Problem(
-                    "no_repeat_prefix",
-                    path,
-                    f"{label} folder '{entry.name}' has no `N_` repeat prefix: sd-scripts skips it "
-                    f"(rename it to e.g. '10_{entry.name}')",
-                    "warning",
-                )
-            )
-            continue
-        repeats, tokens = parsed
-        if repeats > MAX_REPEATS:
-            problems.append(Problem(
-                "too_many_repeats", path,
-                f"{label} folder '{entry.name}' asks for {repeats} repeats, far more than makes sense (at most "
-                f"{MAX_REPEATS:,}): it is left out; rename it with its real repeat count, e.g. '10_{tokens}'",
-                "error"))
-            continue
-        if not tokens.strip():
-            problems.append(Problem(
-                "empty_class_token", path,
-                f"{label} folder '{entry.name}' has an empty class token (nothing after '{repeats}_'): images "
-                f"without a caption train with an empty prompt; name it like '{repeats}_cat' if that is not meant",
-                "info"))
-        if repeats < 1:
-            problems.append(
-                Problem(
-                    "zero_repeats",
-                    path,
-                    f"{label} folder '{entry.name}' has {repeats} repeats: sd-scripts silently skips it",
-                    "warning",
-                )
-            )
-            continue
-        folders.append(_list_folder(path, repeats, tokens, is_reg, caption_ext, problems))
-    if loose_images:
-        problems.append(
-            Problem(
-                "loose_images",
-                root,
-                f"{len(loose_images)} image(s) directly in {label} folder {root} are ignored by sd-scripts: "
-                f"move them into an `N_name` folder",
-                "warning",
-            )
-        )
-    return folders
+    found, skipped = concept_folders(root, is_reg)
+    problems.extend(skipped)
+    return [_list_folder(f.path, f.repeats, f.class_tokens, is_reg, caption_ext, problems) for f in found]
 
 
 def _list_folder(
@@ -239,6 +150,7 @@ def _list_folder(
     other_images: dict[str, str] = {}
     cap_lower = caption_ext.lower()
     leftover = _leftover_pattern(caption_ext)
+    hidden: list[str] = []
     for entry in _listdir(path):
         name = entry.name
         if name.startswith("."):
@@ -247,10 +159,12 @@ def _list_folder(
                     "leftover_temp_file", Path(entry.path),
                     f"{path.name}/{name}: a caption write killed part-way left this temporary file (the caption "
                     "itself is whole, old or new): delete it", "info"))
+            elif os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS | OTHER_IMAGE_EXTENSIONS:
+                hidden.append(name)
             continue
         ext = os.path.splitext(name)[1]
         lower = ext.lower()
-        if _is_dir(entry):
+        if is_dir(entry):
             if lower in IMAGE_EXTENSIONS or lower in OTHER_IMAGE_EXTENSIONS or name.lower().endswith(caption_ext.lower()):
                 what = "an image" if lower in IMAGE_EXTENSIONS | OTHER_IMAGE_EXTENSIONS else "a caption file"
                 problems.append(Problem(
@@ -261,7 +175,7 @@ def _list_folder(
             continue
         if (lower in IMAGE_EXTENSIONS or lower in OTHER_IMAGE_EXTENSIONS) and not _is_regular(entry):
             # a FIFO named x.png blocked the scan forever on open(); a dangling link reads as nothing
-            broken = _broken_link(entry)
+            broken = broken_link(entry)
             what = f"a broken link ({broken})" if broken else "not a regular file (a pipe or device)"
             problems.append(Problem(
                 "not_a_file", Path(entry.path),
@@ -290,6 +204,12 @@ def _list_folder(
                 )
         elif name.lower().endswith(cap_lower):
             caption_names.add(name)
+    if hidden:
+        more = f" and {len(hidden) - SHOWN_NAMES} more" if len(hidden) > SHOWN_NAMES else ""
+        problems.append(Problem(
+            "hidden_images", path,
+            f"{path.name}/: {len(hidden)} hidden image(s) not trained: {', '.join(hidden[:SHOWN_NAMES])}{more} "
+            "(sd-scripts never reads a name starting with '.': remove the dot to train one)", "info"))
     return _Folder(path, repeats, tokens, is_reg, images, caption_names, other_images)
 
 
@@ -310,22 +230,6 @@ def _older_than(entry: os.DirEntry, seconds: float) -> bool:
         return time.time() - entry.stat(follow_symlinks=False).st_mtime > seconds
     except OSError:
         return False
-
-
-def _broken_link(entry: os.DirEntry) -> str | None:
-    """``to 't3/nonexist', which does not exist`` for a link that leads nowhere (None: not a broken link)."""
-    try:
-        if not entry.is_symlink():
-            return None
-        target = os.readlink(entry.path)
-        os.stat(entry.path)  # follows the link
-        return None
-    except FileNotFoundError:
-        return f"to '{target}', which does not exist"
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return f"to '{target}', a loop of links"
-        return None
 
 
 def _is_regular(entry) -> bool:

@@ -9,6 +9,9 @@ from typing import Literal
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 LEFT_OUT_KINDS = frozenset({"unreadable_image", "unsupported_image", "not_a_file"})  # an image file that does not train
+# An entry of a train/reg folder that is no trained concept folder (concepts.py; empty_folder: scan.py).
+SKIPPED_FOLDER_KINDS = frozenset({"no_repeat_prefix", "zero_repeats", "too_many_repeats", "empty_folder", "not_a_folder",
+                                  "broken_link", "interrupted_balance", "hidden_folders"})
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,12 @@ class DatasetScan:
         """Image files in concept folders that training leaves out (unreadable, zero-byte, truncated,
         too large to open, a format sd-scripts does not read), each with why."""
         return [p for p in self.problems if p.kind in LEFT_OUT_KINDS]
+
+    @property
+    def skipped_folders(self) -> list[Problem]:
+        """Entries of the train/reg folders that train nothing, each with why: what `steps` names (a
+        folder with no `N_` prefix, 0 or absurd repeats, no images, hidden, a file or broken link)."""
+        return [p for p in self.problems if p.kind in SKIPPED_FOLDER_KINDS]
 
     @property
     def has_errors(self) -> bool:

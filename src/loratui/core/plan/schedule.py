@@ -8,7 +8,9 @@ registration and bucket rules, so the two agree by construction (a test checks i
 Rules mirrored:
 
 * Samples (DreamBoothDataset): each `N_name` folder contributes N x (its images) samples per epoch.
-  Folders with N < 1 or no images are skipped (the dataset scan already leaves them out or empty).
+  Folders with N < 1 or no images are skipped (the dataset scan already leaves them out or empty, and
+  names each: :attr:`Schedule.left_out_folders`). There is no upper limit: `100000_x` counts, as
+  sd-scripts trains it (a warning note says so).
 * Regularisation padding (DreamBoothDataset's reg loop): let T = train samples. A first pass walks the
   reg images in order and registers each with its folder's repeats until the running count reaches
   T (so with more reg samples than T the remaining reg images are never used, and the last one
@@ -55,7 +57,9 @@ from loratui.core.plan.buckets import (
     reso_steps_notes,
 )
 from loratui.core.errors import LoratuiError
-from loratui.core.termline import shell_arg
+from loratui.core.plan.left_out import (  # noqa: F401 - scan_error_note, scan_command: re-exported
+    all_left_out, left_out_folders, many_repeats_notes, no_training_images_reason, scan_command, scan_error_note,
+)
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,7 @@ class Schedule:
     kohya_gui_steps: int | None = None
     kohya_gui_formula: str | None = None
     mean_img_ar_error: float = 0.0  # mean |bucket ratio - image ratio| per image (sd-scripts' bucket_info)
+    left_out_folders: list[str] = field(default_factory=list)  # the scan's line for each folder not counted
 
     @property
     def total_samples_per_epoch(self) -> int:
@@ -236,7 +241,8 @@ class Schedule:
 
     def with_epochs(self, epochs: int) -> Schedule:
         """This schedule trained for `epochs` epochs (max_train_epochs semantics)."""
-        return dataclasses.replace(self, notes=list(self.notes), epochs=epochs, mode="epochs",
+        return dataclasses.replace(self, notes=list(self.notes), left_out_folders=list(self.left_out_folders),
+                                   epochs=epochs, mode="epochs",
                                    total_steps=epochs * self.steps_per_epoch,
                                    last_epoch_steps=self.steps_per_epoch)
 
@@ -263,6 +269,7 @@ class Schedule:
             "kohya_gui_steps": self.kohya_gui_steps,
             "kohya_gui_formula": self.kohya_gui_formula,
             "notes": list(self.notes),
+            "left_out_folders": list(self.left_out_folders),
         }
 
 
@@ -314,9 +321,12 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
             raise LoratuiError(all_left_out(scan))
         from loratui.core.dataset import train_dir_hint
 
-        hint = train_dir_hint(scan.train_data_dir) or "; see `loratui dataset`"
+        hint = train_dir_hint(scan.train_data_dir)  # a project or concept folder given: say what to set
+        reason = None if hint else no_training_images_reason(scan)  # else the scan's reason, e.g. `0_x`
+        if reason:
+            raise LoratuiError(reason)
         raise LoratuiError(f"no training images found under {scan.train_data_dir}: it needs `N_name` "
-                           f"folders with images (N = repeats){hint}")
+                           f"folders with images (N = repeats){hint or '; see `loratui dataset`'}")
 
     folders = _folder_lines(scan, registered)
     reg = None
@@ -335,6 +345,7 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
         elif reg.extra_repeats:
             notes.append(f"reg images are repeated {reg.extra_repeats} extra time(s) to match the "
                          f"{train_samples} train samples (sd-scripts' rule)")
+    notes.extend(many_repeats_notes(scan))
     odd_case = [p for p in getattr(scan, "problems", []) if p.kind == "extension_case"]
     if odd_case:
         notes.append(f"{len(odd_case)} image(s) have a mixed-case extension (e.g. {odd_case[0].path.name}): counted "
@@ -355,7 +366,7 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
         mean_img_ar_error=sum(ar_errors) / len(ar_errors) if ar_errors else 0.0,
         bucket_images={bucket_key(b): images[b] for b in order},
         bucket_batches={bucket_key(b): bucket_batches[b] for b in order},
-        folders=folders, reg=reg, notes=notes)
+        folders=folders, reg=reg, notes=notes, left_out_folders=left_out_folders(scan))
 
 
 def kohya_gui_steps(plan: Schedule, epochs: int, reg_folder_set: bool) -> tuple[int, str]:
@@ -469,62 +480,6 @@ def epochs_for_target_steps(target_steps: int, steps_per_epoch: int, max_epochs:
     if best > max_epochs:
         return TargetEpochs(target_steps, steps_per_epoch, max_epochs, max_epochs * steps_per_epoch, max_epochs)
     return TargetEpochs(target_steps, steps_per_epoch, best, best * steps_per_epoch)
-
-
-def all_left_out(scan) -> str | None:
-    """When the training images are all left out (unreadable, truncated, ...): the error naming the first."""
-    if scan.num_train_images:
-        return None
-    left_out = [p for p in scan.left_out if not any(s.is_reg and p.path.parent == s.path for s in scan.subsets)]
-    if not left_out:
-        return None
-    return (f"no usable training images under {scan.train_data_dir}: all {len(left_out)} are left out (first: "
-            f"{left_out[0].message}); `{scan_command(scan)}` lists them")
-
-
-def scan_error_note(scan) -> str | None:
-    """The steps note on the scan's errors, true to what is counted (None without errors).
-
-    An image the scan leaves out (unreadable, truncated, a folder with absurd repeats) is not in
-    the counts, and neither sd-scripts nor loratui trains it. An image whose *caption* has an error
-    (0 bytes, not UTF-8, unreadable) is counted: loratui's trainer trains it with a warning, while
-    sd-scripts stops at that file, so the numbers hold only once it is fixed.
-    """
-    errors = [p for p in scan.problems if p.severity == "error"]
-    if not errors:
-        return None
-    left_out = [p for p in errors if p.kind in _NOT_COUNTED]
-    folders = [p for p in errors if p.kind == "too_many_repeats"]
-    captions = [p for p in errors if p.kind in _CAPTION_ERRORS]
-    others = len(errors) - len(left_out) - len(folders) - len(captions)
-    parts = []
-    if left_out:
-        parts.append(f"{len(left_out)} image(s) left out (not counted)")
-    if folders:
-        parts.append(f"{len(folders)} folder(s) left out (not counted)")
-    if captions:
-        parts.append(f"{len(captions)} caption file(s) with errors: those images are counted, but sd-scripts stops at "
-                     "such a file (loratui trains it with a warning), so fix them first")
-    if others:
-        parts.append(f"{others} other error(s)")
-    return (f"the dataset scan found {len(errors)} error(s) (first: {errors[0].message}): {'; '.join(parts)}; "
-            f"`{scan_command(scan)}` lists them")
-
-
-def scan_command(scan) -> str:
-    """The `loratui dataset scan` command that lists this scan's problems: its reg folder and caption
-    extension too (without them the command lists fewer problems than were counted)."""
-    parts = ["loratui dataset scan", shell_arg(scan.train_data_dir)]
-    if scan.reg_data_dir is not None:
-        parts += ["--reg", shell_arg(scan.reg_data_dir)]
-    if scan.caption_extension != ".txt":
-        parts += ["--caption-extension", shell_arg(scan.caption_extension)]
-    return " ".join(parts)
-
-
-# Problem kinds of images left out of the scan's subsets, and of a caption whose image is counted.
-_NOT_COUNTED = frozenset({"unreadable_image", "unsupported_image", "not_a_file"})
-_CAPTION_ERRORS = frozenset({"empty_caption", "caption_not_utf8", "unreadable_caption"})
 
 
 def scan_for_config(cfg):

@@ -128,6 +128,24 @@ def family_from_weights(cfg: TrainingConfig, source: str = "the config") -> str 
                            "model.model_family or pass --family sd1|sd2|sdxl") from None
 
 
+def missing_model_warning(cfg: TrainingConfig) -> str | None:
+    """For model_family auto: the line saying the model path does not exist (yet), so the family is
+    only guessed from its name (None: the model is there, unset, or a Hugging Face repo id, which the
+    name guess in the assumptions already covers)."""
+    from loratui.core.config import resolve_path
+
+    value = cfg.model.pretrained_model_name_or_path
+    if not value or (cfg.model.model_family or "auto") != "auto":
+        return None
+    path = resolve_path(cfg, value, key="pretrained_model_name_or_path")
+    if path == value and not os.path.isabs(path):  # "org/name": a repo id, not a path
+        return None
+    if os.path.exists(path):
+        return None
+    return (f"pretrained_model_name_or_path: {path} does not exist (yet): model family guessed from its name "
+            f"({guess_family(value)}); set model.model_family to be sure")
+
+
 def resolve_family(cfg: TrainingConfig, family: str | None, assumptions: list[str]) -> str:
     fam = (family or cfg.model.model_family or "auto").lower()
     if fam in ("sd15", "sd1.5"):
