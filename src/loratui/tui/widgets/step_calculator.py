@@ -34,7 +34,7 @@ from loratui.core.config import TrainingConfig
 from loratui.core.dataset import DatasetScan
 from loratui.core.errors import LoratuiError
 from loratui.core.plan import (
-    Schedule, TargetEpochs, compute_schedule, epochs_for_target_steps, plan_advice, plan_epoch,
+    SHOWN_FOLDERS, Schedule, TargetEpochs, compute_schedule, epochs_for_target_steps, plan_advice, plan_epoch,
 )
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.services.gpu import GPU_STATE
@@ -75,6 +75,11 @@ def schedule_lines(s: Schedule) -> list[str]:
         lines.append(f" {'reg' if f.is_reg else 'train':<5} {f.name:<{width}} {f.repeats} x {f.images} = {f.samples}")
         if f.is_reg and (f.used_images != f.images or f.used_samples != f.samples):
             lines.append(f"   used: {f.used_images} image(s), {f.used_samples} sample(s)")
+    if s.left_out_folders:  # as `loratui steps` names them: a folder quietly missing from the count misleads
+        lines.append(f" left out (not counted): {len(s.left_out_folders)}")
+        lines += [f"  - {line}" for line in s.left_out_folders[:SHOWN_FOLDERS]]
+        if len(s.left_out_folders) > SHOWN_FOLDERS:
+            lines.append(f"  ... and {len(s.left_out_folders) - SHOWN_FOLDERS} more (`loratui dataset scan`)")
     lines.append(f" train samples per epoch: {s.samples_per_epoch}")
     if s.reg is not None:
         r = s.reg
