@@ -130,8 +130,8 @@ def test_import_kohya_report_and_output(runner, tmp_path):
 
 
 def test_export_sdscripts(runner, tmp_path):
-    assert run(runner, "new", "c.toml", "--train-data-dir", "img", "--model", "m.safetensors",
-               "--family", "sd1").exit_code == 0
+    assert run(runner, "new", "c.toml", "--train-data-dir", "img", "--model", "org/base-model",
+               "--family", "sd1").exit_code == 0  # a repo id: sd-scripts downloads it, the export takes it
     result = run(runner, "export-sdscripts", "c.toml")
     assert result.exit_code == 0, result.output
     out = tmp_path / "c_sdscripts"

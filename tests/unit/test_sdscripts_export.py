@@ -63,7 +63,7 @@ def test_export_files_parse_back_field_by_field(project):
         "optimizer_type": "AdamW8bit", "learning_rate": 1e-4, "optimizer_args": ["weight_decay=0.01"],
         "unet_lr": 2e-4, "lr_scheduler": "cosine_with_restarts", "lr_warmup_steps": 0.05,
         "lr_scheduler_num_cycles": 3, "max_grad_norm": 1.0,
-        "max_train_epochs": 10, "gradient_accumulation_steps": 1, "mixed_precision": "bf16",
+        "max_train_epochs": 10, "gradient_accumulation_steps": 1, "mixed_precision": "bf16", "no_half_vae": True,
         "gradient_checkpointing": True, "sdpa": True, "noise_offset": 0.05, "min_snr_gamma": 5.0,
         "clip_skip": 2, "max_token_length": 225, "seed": 42, "cache_latents": True,
         "max_data_loader_n_workers": 2, "prior_loss_weight": 1.0,
@@ -255,14 +255,26 @@ def test_output_dir_that_is_a_file(project):
         export_sdscripts(_cfg(project), project / "sd")
 
 
+def _real_images(project):
+    """The fixture's empty image files made 512x512 images (`config check` leaves empty files out)."""
+    from PIL import Image
+
+    for path in [*project.rglob("*.png"), *project.rglob("*.jpg")]:
+        Image.new("RGB", (512, 512)).save(path, format="PNG" if path.suffix == ".png" else "JPEG")
+
+
 def test_cli_asks_before_overwriting(project, monkeypatch, capsys):
     from click.testing import CliRunner
 
     from loratui.cli import cli, main
 
-    _cfg(project)  # writes project/cfg.toml
+    # writes project/cfg.toml, one `config check` finds nothing in (the export refuses problems: test_export_check.py)
+    _cfg(project, model={"pretrained_model_name_or_path": "runwayml/stable-diffusion-v1-5"})
+    (project / "prompts.txt").write_text("a photo\n")
+    _real_images(project)
     config = str(project / "cfg.toml")
-    assert CliRunner().invoke(cli, ["config", "export-sdscripts", config]).exit_code == 0
+    result = CliRunner().invoke(cli, ["config", "export-sdscripts", config])
+    assert result.exit_code == 0, result.output
     with pytest.raises(SystemExit) as info:  # no terminal: stop, exit 2, one line
         main(["config", "export-sdscripts", config])
     err = capsys.readouterr().err

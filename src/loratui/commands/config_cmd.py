@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import sys
@@ -211,7 +212,10 @@ def _describe(spec) -> str:
 @exit_codes((0, "done"), (2, "no such key (with a \"did you mean\")"))
 @click.argument("key", required=False)
 def explain(key: str | None) -> None:
-    """Print the help of one KEY (or section.key, or a whole section), or of every field."""
+    """Print the help of one KEY (or section.key, or a whole section), or of every field.
+
+    A kohya_ss GUI name (lr_warmup, epoch, sdxl_no_half_vae...) says where `config import-kohya` puts it.
+    """
     from loratui.core.config import SECTIONS
     from loratui.core.config import FIELDS, KEY_SECTIONS
 
@@ -220,7 +224,7 @@ def explain(key: str | None) -> None:
     elif key in SECTIONS:
         specs = [s for s in FIELDS.values() if s.section == key]
     else:
-        from loratui.core.config import LYCORIS_ARGS as ARGS, explain_arg
+        from loratui.core.config import LYCORIS_ARGS as ARGS, explain_arg, explain_gui_key
 
         name = key.split(".", 1)[1] if "." in key and key.split(".", 1)[0] in SECTIONS else key
         if name.startswith("network_args."):
@@ -231,6 +235,13 @@ def explain(key: str | None) -> None:
             return
         if lycoris and name not in KEY_SECTIONS:
             click.echo(lycoris)
+            return
+        gui = explain_gui_key(name) if name not in KEY_SECTIONS else None
+        if gui:  # a kohya_ss GUI name (lr_warmup, epoch...): where the import puts it, then that key's help
+            head, text, target = gui
+            spec = FIELDS.get(tuple(target.split(".", 1)))
+            wrapped = head + "\n" + textwrap.fill(text, 96, initial_indent="    ", subsequent_indent="    ")
+            click.echo(wrapped + ("\n\n" + _describe(spec) if spec else ""))
             return
         if name not in KEY_SECTIONS:
             close = difflib.get_close_matches(name, list(KEY_SECTIONS) + list(SECTIONS), n=1)
@@ -263,14 +274,20 @@ def show(path: str) -> None:
                    "NAME.prompts-N.txt when that holds other prompts).")
 @click.option("--as-lora", is_flag=True, help="Import LyCORIS/DyLoRA/LoRA-FA types as a plain LoRA.")
 def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
-    """Import a kohya_ss GUI JSON config and print what was mapped and what was ignored (and why)."""
+    """Import a kohya_ss GUI JSON config and print what was mapped and what was ignored (and why).
+
+    A setting loratui has no equivalent for is a warning when it is on (the run then trains without it).
+    A relative path is read as kohya_ss did (from its folder, taken to be the current one, else the JSON's)
+    and written relative to the -o file's folder; a path found nowhere, or a Windows one, is a warning.
+    """
     from loratui.core.config import save_config, validate
     from loratui.core.config import import_kohya_file
 
     target = Path(output) if output else None
     if target is not None:
         _check_toml_name(target, "-o")  # before the JSON is read: nothing to learn from it first
-    cfg, report = import_kohya_file(json_path, as_lora=as_lora)
+    # relative paths are rewritten for the config's folder (the current one when only printed)
+    cfg, report = import_kohya_file(json_path, as_lora=as_lora, config_dir=target.parent if target else Path.cwd())
     prompts = None
     if target is not None:
         if target.exists():
@@ -298,8 +315,9 @@ def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
 
 @config.command("export-sdscripts")
 @exit_codes((0, "written (or not confirmed)"),
-            (2, "nothing written: the config, a family that cannot be told, a config.toml of your own in the "
-                "folder, an earlier export there off a terminal without --yes"),
+            (2, "nothing written: the config cannot be read, or has problems `config check` reports (sd-scripts would "
+                "refuse them or train differently; one line each) without --force, a family that cannot be told, a "
+                "config.toml of your own in the folder, an earlier export there off a terminal without --yes"),
             (130, "interrupted"))
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 @click.option("-o", "--output-dir", "output_dir", type=click.Path(file_okay=False),
@@ -307,16 +325,33 @@ def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
 @click.option("--family", type=FamilyType(),
               help="Override model_family: sd1 (also spelled sd15), sd2 or sdxl (needed when it is auto and "
                    "cannot be read from the weights).")
-@click.option("--yes", "-y", "--force", "yes", is_flag=True, help="Overwrite an earlier export without asking.")
-def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str | None, yes: bool) -> None:
+@click.option("--yes", "-y", "yes", is_flag=True, help="Overwrite an earlier export without asking.")
+@click.option("--force", is_flag=True, help="Export even when `config check` finds problems (each is printed as a "
+                                            "warning); also overwrites an earlier export, as --yes does.")
+def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str | None, yes: bool,
+                         force: bool) -> None:
     """Write sd-scripts' config.toml + dataset.toml for CONFIG and print the command that runs them.
 
-    Both files are written or neither. An earlier export in the folder is overwritten only after
-    a yes (or with --yes; without a terminal the command stops).
+    CONFIG is checked first as `config check` does (a Hugging Face repo id as the base model is fine
+    here): a config with problems is not exported unless --force. Both files are written or neither.
+    An earlier export in the folder is overwritten only after a yes (or with --yes; without a
+    terminal the command stops).
     """
     from loratui.core.config import earlier_export, export_sdscripts, load_config, refuse_foreign_export_files
 
     cfg = load_config(config_path)
+    if family:  # checked as exported: --family stands for model_family
+        cfg.model = dataclasses.replace(cfg.model, model_family=family)
+    problems = _export_problems(cfg)
+    if problems and not force:
+        for problem in problems:
+            click.echo(f"error: {config_path}: {problem}", err=True)
+        raise LoratuiError(f"{config_path}: {len(problems)} problem(s) above, which sd-scripts would refuse or train "
+                           f"differently; nothing written: fix them (`loratui config check {shell_arg(config_path)}`), "
+                           "or pass --force to export anyway")
+    for problem in problems:
+        click.echo(f"warning: {config_path}: {problem} (exported anyway: --force)", err=True)
+    yes = yes or force
     out = Path(output_dir) if output_dir else Path(config_path).with_name(Path(config_path).stem + "_sdscripts")
     refuse_foreign_export_files(out)  # the user's own config.toml there is never an "earlier export"
     earlier = earlier_export(out)
@@ -334,3 +369,12 @@ def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str |
     click.echo(f"wrote {ds_file}")
     click.echo("run from your sd-scripts folder:")
     click.echo("  " + export.command(cfg_file, ds_file))
+
+
+def _export_problems(cfg) -> list[str]:
+    """What `config check` reports that an export would carry to sd-scripts: the fields together, the
+    paths (a Windows path named, never joined to the config's folder), then the dataset as `check` reads it."""
+    from loratui.core.config import export_problems
+
+    problems = export_problems(cfg)
+    return problems or _dataset_problems(cfg)[0]

@@ -4,7 +4,7 @@ Here live the typed sections and their help (schema.py), the field table that ch
 values (fields.py), loading and validation with errors that name file, line and key (load.py),
 rendering a fresh commented file (render.py), saving in place without touching the user's comments
 and order (write.py, snapshot.py), kohya_ss GUI JSON import (kohya_import.py, with the dataset TOML it
-may name: kohya_dataset.py), sd-scripts TOML export (sdscripts_export.py), what a diffusers model folder is
+may name: kohya_dataset.py; what becomes of each GUI key: kohya_explain.py), sd-scripts TOML export (sdscripts_export.py), what a diffusers model folder is
 (base_model.py, shared with the engine), what `train` would refuse about the files a config names,
 checked from headers before any model loads (preflight.py, model_check.py, prompts.py: the sample
 prompt file), the optional packages a config needs (packages.py) and VRAM
@@ -24,6 +24,7 @@ from loratui.core.config.families import CANONICAL_FAMILIES, FAMILY_SPELLINGS, c
 from loratui.core.config.base_model import model_folder_family, model_folder_v_prediction
 from loratui.core.config.device_defaults import apply_cpu_defaults, has_nvidia_gpu
 from loratui.core.config.kohya_import import ImportReport, import_kohya, import_kohya_file
+from loratui.core.config.kohya_explain import explain_gui_key
 from loratui.core.config.packages import missing_packages
 from loratui.core.config.lora_file import LoraFileInfo, describe_lora, layer_kinds, read_lora_info
 from loratui.core.config.model_check import detect_model_family, family_from_keys
@@ -55,11 +56,11 @@ from loratui.core.config.write import save_config, update_config_text, write_con
 from loratui.core.config.preset_validity import (
     PresetCheck, fixes_text, gpu_only_settings, preset_check, preset_problem_line,
 )
-from loratui.core.config.check import config_file_problems
+from loratui.core.config.check import config_file_problems, export_problems
 
 __all__ = [
     "PresetCheck", "fixes_text", "gpu_only_settings", "preset_check", "preset_problem_line",
-    "config_file_problems",
+    "config_file_problems", "export_problems", "explain_gui_key",
     "CANONICAL_FAMILIES", "FAMILY_SPELLINGS", "canonical_family",
     "SCHEDULER_CLASSES", "SamplePrompt", "detect_model_family", "family_from_keys", "output_dir_problem",
     "parse_prompt_line", "parse_prompts", "resume_state_problem",

@@ -3,6 +3,7 @@
 A config whose values do not all parse still has paths worth checking: the values that did parse
 are checked as `train` would, so fixing a typo does not reveal a missing base model only then.
 Problems that involve a refused key are left out (its field holds the default, not the user's value).
+``export_problems`` is the same check for `config export-sdscripts`: what sd-scripts would refuse too.
 """
 
 from __future__ import annotations
@@ -37,3 +38,10 @@ def config_file_problems(path: str | os.PathLike) -> tuple[TrainingConfig | None
                 if not _involves(p, refused)]
         return None, list(exc.problems) + [f"{source}: {p}" for p in more]
     return cfg, [f"{source}: {p}" for p in validate(cfg) + check_paths(cfg) + missing_packages(cfg)]
+
+
+def export_problems(cfg: TrainingConfig) -> list[str]:
+    """What `config check` finds in a loaded config that matters to an sd-scripts export: the fields
+    together and the paths. A Hugging Face repo id as the base model is fine there (sd-scripts downloads
+    it), and loratui's optional packages are not sd-scripts' (it has its own environment)."""
+    return validate(cfg) + check_paths(cfg, hub_ids_ok=True)

@@ -24,6 +24,7 @@ from loratui.core.tomlfile import toml_syntax_problem
 from loratui.core.dataset import is_image, parse_subset_name
 from loratui.core.config.kohya_paths import is_windows_path
 from loratui.core.errors import LoratuiError
+from loratui.core.termline import shell_arg
 
 # options that live on subsets (and may be given on [[datasets]] and [general] as defaults)
 SUBSET_KEYS = ("shuffle_caption", "keep_tokens", "caption_extension", "caption_separator", "flip_aug",
@@ -135,7 +136,7 @@ def _folders(path: Path, general: dict, subsets, out: DatasetImport) -> None:
         # a Windows image_dir (kohya_ss ran there) splits into its folders too; the import then flags the path
         folder = PureWindowsPath(image_dir) if is_windows_path(image_dir) else Path(image_dir)
         if str(folder) in listed:
-            raise LoratuiError(f"{path}: {where}: {image_dir!r} is listed twice: loratui trains each folder once; "
+            raise LoratuiError(f"{path}: {where}: {shell_arg(image_dir)} is listed twice: loratui trains each folder once; "
                                "raise its num_repeats instead")
         listed.add(str(folder))
         parsed = parse_subset_name(folder.name)
@@ -143,7 +144,7 @@ def _folders(path: Path, general: dict, subsets, out: DatasetImport) -> None:
         if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1 or parsed is None or \
                 parsed[0] != repeats or (tokens is not None and parsed[1] != tokens):
             raise LoratuiError(
-                f"{path}: {where} ({image_dir!r}, num_repeats {repeats!r}"
+                f"{path}: {where} ({shell_arg(image_dir)}, num_repeats {repeats!r}"
                 + (f", class_tokens {tokens!r}" if tokens is not None else "") + "): loratui reads repeats and "
                 f"class tokens from folder names, so these images must be in a folder named "
                 f"{repeats}_{wanted_tokens}: rename the folder, then import again")
@@ -155,7 +156,7 @@ def _folders(path: Path, general: dict, subsets, out: DatasetImport) -> None:
     for is_reg, found in parents.items():
         kind = "reg" if is_reg else "training"
         if len(found) > 1:
-            shown = ", ".join(repr(p) for p in list(found)[:3])
+            shown = ", ".join(shell_arg(p) for p in list(found)[:3])
             raise LoratuiError(f"{path}: the {kind} subsets are in different folders ({shown}): loratui trains the "
                                f"N_name folders of one {'reg' if is_reg else 'train'}_data_dir: move them under "
                                "one folder")
@@ -164,7 +165,7 @@ def _folders(path: Path, general: dict, subsets, out: DatasetImport) -> None:
     if train is None:
         raise LoratuiError(f"{path}: every subset is is_reg = true: there are no training images")
     if reg is not None and reg == train:
-        raise LoratuiError(f"{path}: the reg subsets are in the same folder as the training subsets ({train!r}): "
+        raise LoratuiError(f"{path}: the reg subsets are in the same folder as the training subsets ({shell_arg(train)}): "
                            "loratui would train them as training images: move them to a folder of their own")
     for parent in (train, reg):
         if parent is None or not Path(parent).is_dir():

@@ -34,8 +34,12 @@ Decisions (kohya_ss semantics checked against its lora_gui.py):
   holding the same text is used as it is, else the first free ``NAME.prompts-N.txt``.
 - A value that cannot be used (``max_resolution`` "abc") is listed as ignored and also gets a warning: training
   would use loratui's default instead.
-- Paths are kept as they are; a Windows path or a relative one (kohya_ss resolved it against its own folder)
-  gets a one-line warning per key (kohya_paths.py). The file may be UTF-8 (with or without a BOM) or UTF-16/32,
+- A Windows path is kept as it is, with a one-line warning per key. A relative path (kohya_ss resolved it
+  against its own folder) found from the current folder or the JSON's is rewritten relative to the config's
+  folder when the caller says where the config goes, else kept with a note; found nowhere, it gets a warning
+  (kohya_paths.py).
+- Options that change training and have no loratui setting get a warning when set (kohya_dropped.py).
+- ``training_comment`` (sd-scripts' ss_training_comment) becomes metadata_description when that is empty. The file may be UTF-8 (with or without a BOM) or UTF-16/32,
   as kohya_ss or an editor on Windows may save it.
 - Launcher keys: ``num_processes`` > 1 gets the torchrun command that trains on as many GPUs.
 - DAdaptation optimizers become Prodigy (same learning_rate-1 convention); paged 8-bit optimizers
@@ -45,10 +49,8 @@ Decisions (kohya_ss semantics checked against its lora_gui.py):
 from __future__ import annotations
 
 import dataclasses
-import os
 import shlex
 from pathlib import Path
-from dataclasses import dataclass, field
 from typing import Any
 
 from loratui.core.config import packages
@@ -56,56 +58,26 @@ from loratui.core.config.schema import TrainingConfig
 from loratui.core.config.fields import (
     FIELDS, KEY_SECTIONS, PATH_KEYS, clean_file_name, coerce_value, file_name_problem, optimizer_name,
 )
-from loratui.core.config.kohya_prompts import prompts_file, write_prompts
+from loratui.core.config.kohya_report import ImportReport
 from loratui.core.config.kohya_keys import (
     BOOL_KEYS, DIRECT, MULTI_GPU_HOW, REASONS, SAMPLER_ALIASES, SD_SCRIPTS_DATASET_DEFAULTS, SD_SCRIPTS_DEFAULT_STEPS,
     ZERO_IS_UNSET,
 )
 from loratui.core.config.kohya_network import NetworkKeys
-from loratui.core.config.kohya_paths import path_note
+from loratui.core.config.kohya_dropped import dropped_options
+from loratui.core.config.kohya_paths import path_note, place_path
 from loratui.core.config.kohya_values import (
     bool_word as _bool_word, empty as _empty, number as _number, shown as _shown,
 )
 from loratui.core.errors import LoratuiError
 
 
-@dataclass
-class ImportReport:
-    mapped: list[tuple[str, str, str]] = field(default_factory=list)  # (kohya key, section.key, note)
-    ignored: list[tuple[str, str]] = field(default_factory=list)  # (kohya key, reason)
-    prompts_text: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    dataset_config: str | None = None  # the dataset TOML that was read, if any
-    from_dataset_config: list[tuple[str, str, str]] = field(default_factory=list)  # (TOML key, section.key, note)
-
-    def lines(self) -> list[str]:
-        out = [f"mapped {len(self.mapped)} keys:"]
-        out += [f"  {k} -> {ours}" + (f"  ({note})" if note else "") for k, ours, note in self.mapped]
-        if self.dataset_config:
-            out.append(f"from the dataset_config {self.dataset_config}:")
-            out += [f"  {k} -> {ours}" + (f"  ({note})" if note else "")
-                    for k, ours, note in self.from_dataset_config]
-        out.append(f"ignored {len(self.ignored)} keys:")
-        out += [f"  {k}: {why}" for k, why in self.ignored]
-        out += [f"warning: {w}" for w in self.warnings]
-        return out
-
-    def prompts_file(self, target: str | os.PathLike) -> tuple[Path, bool]:
-        """(where the imported prompts go, whether that file must be written): kohya_prompts.py."""
-        if self.prompts_text is None:
-            raise ValueError("no imported sample prompts")
-        return prompts_file(self.prompts_text, target)
-
-    def write_prompts(self, target: str | os.PathLike) -> tuple[Path, bool]:
-        """Write the imported prompts beside a config, never over a file: kohya_prompts.py."""
-        return write_prompts(self.prompts_text or "", target)
-
-
 class _Importer(NetworkKeys):
-    def __init__(self, data: dict, as_lora: bool, source_dir=None):
+    def __init__(self, data: dict, as_lora: bool, source_dir=None, config_dir=None):
         self.data = dict(data)
         self.as_lora = as_lora
         self.source_dir = source_dir
+        self.config_dir = config_dir
         self.values: dict[str, Any] = {}
         self.report = ImportReport()
         self.done: set[str] = set()
@@ -175,12 +147,16 @@ class _Importer(NetworkKeys):
                     self.ignore(key, "0 (off) in the file: left unset")
                 else:
                     self.set(key, key, value)
+        for key, reason, warning in dropped_options(d, self.done):  # a dropped setting that is on: a warning
+            self.ignore(key, reason)
+            if warning:
+                self.report.warnings.append(warning)
         for key in d:
             if key not in self.done:
                 reason = REASONS.get(key) or next(
                     (r for p, r in REASONS.items() if key.startswith(p)), "not used by loratui")
                 self.ignore(key, reason)
-        self._path_notes()
+        self._place_paths()
         return self._build(), self.report
 
     def _dataset_config(self) -> None:
@@ -420,6 +396,14 @@ class _Importer(NetworkKeys):
             self.ignore("seed", "empty or 0 (a random seed in kohya_ss): loratui's fixed default 42 kept")
         if d.get("save_model_as") not in (None, "safetensors"):
             self.report.warnings.append(f"save_model_as {d['save_model_as']!r}: loratui saves .safetensors")
+        comment = self.get("training_comment")
+        if comment is not None and _empty(d.get("metadata_description")):
+            self.set("training_comment", "metadata_description", str(comment),
+                     "sd-scripts saves it as ss_training_comment; loratui as the LoRA's description")
+        elif comment is not None:
+            self.ignore("training_comment", "metadata_description is set too and is kept: add the comment to it by "
+                                            "hand ([saving] metadata_description)")
+        self.ignore("training_comment", "empty")
         if not _empty(d.get("additional_parameters")):
             self.report.warnings.append(f"additional_parameters not applied: {d['additional_parameters']}")
         name = d.get("output_name")
@@ -444,33 +428,49 @@ class _Importer(NetworkKeys):
             self.ignore("num_machines", f"{machines} machines in kohya_ss: loratui trains on the GPUs of one machine "
                                         f"({MULTI_GPU_HOW})")
 
-    def _path_notes(self) -> None:
-        """One warning per imported path that needs setting for this machine (Windows or relative)."""
+    def _place_paths(self) -> None:
+        """Each imported path made right for the config's folder (kohya_paths.place_path), or one warning
+        per path that needs setting for this machine (Windows, or relative and found nowhere)."""
         source = {ours.partition(".")[2]: k for k, ours, _ in self.report.mapped}
         toml = Path(self.report.dataset_config).name if self.report.dataset_config else ""
+        bases = [("the current folder", Path.cwd())]
+        if self.source_dir is not None and Path(self.source_dir).resolve() != Path.cwd().resolve():
+            bases.append(("the JSON's folder", Path(self.source_dir)))
         for section, key in sorted(PATH_KEYS):
             if key not in self.values or key == "sample_prompts":
                 continue
-            if key in self.locked:  # read from the dataset_config TOML
-                note = path_note(key, self.values[key], source=toml)
-            else:
-                note = path_note(source.get(key, key), self.values[key])
-            if note:
-                self.report.warnings.append(note)
+            named = key if key in self.locked else source.get(key, key)  # locked: read from the dataset_config
+            where = toml if key in self.locked else ""
+            if self.config_dir is None:  # where the config goes is not known: kept as is, with a note
+                note = path_note(named, self.values[key], source=where)
+                if note:
+                    self.report.warnings.append(note)
+                continue
+            value, how, warning = place_path(named, self.values[key], config_dir=Path(self.config_dir), bases=bases,
+                                             source=where, may_not_exist=key == "output_dir")
+            self.values[key] = value
+            if how:
+                self.report.add_note(f"{section}.{key}", how)
+            if warning:
+                self.report.warnings.append(warning)
 
 
-def import_kohya(data: dict, *, as_lora: bool = False, source_dir=None) -> tuple[TrainingConfig, ImportReport]:
+def import_kohya(data: dict, *, as_lora: bool = False, source_dir=None,
+                 config_dir=None) -> tuple[TrainingConfig, ImportReport]:
     """Convert parsed kohya_ss GUI JSON to a config plus a report of mapped and ignored keys.
 
     ``source_dir`` (the JSON's folder) is where a relative ``dataset_config`` is also looked for.
+    ``config_dir``: the folder the config will be saved in; relative paths found from the current folder
+    (or ``source_dir``) are rewritten relative to it. None: paths are kept as they are, each with a note.
     """
     if not isinstance(data, dict):
         raise LoratuiError("a kohya_ss config is a JSON object of settings")
-    return _Importer(data, as_lora, source_dir).run()
+    return _Importer(data, as_lora, source_dir, config_dir).run()
 
 
-def import_kohya_file(path, *, as_lora: bool = False) -> tuple[TrainingConfig, ImportReport]:
-    """Read and import a kohya_ss GUI JSON file; LoratuiError on unreadable or invalid JSON."""
+def import_kohya_file(path, *, as_lora: bool = False, config_dir=None) -> tuple[TrainingConfig, ImportReport]:
+    """Read and import a kohya_ss GUI JSON file; LoratuiError on unreadable or invalid JSON.
+    ``config_dir``: as for import_kohya."""
     import json
 
     path = Path(path)
@@ -494,6 +494,6 @@ def import_kohya_file(path, *, as_lora: bool = False) -> tuple[TrainingConfig, I
         raise LoratuiError(f"{path}: nested too deeply to be a kohya_ss config (a settings object holds plain "
                            "values): is it the right file?") from None
     try:
-        return import_kohya(data, as_lora=as_lora, source_dir=path.parent)
+        return import_kohya(data, as_lora=as_lora, source_dir=path.parent, config_dir=config_dir)
     except LoratuiError as exc:
         raise LoratuiError(f"{path}: {exc}") from None

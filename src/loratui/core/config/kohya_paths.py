@@ -1,11 +1,21 @@
 """Paths in a kohya_ss GUI JSON that cannot mean the same on this machine: Windows paths, and relative paths
 (kohya_ss resolved them against its own working folder; loratui resolves them against the config file's folder).
-The import keeps such values as they are and says, in one line per key, that they need setting here."""
+The import keeps Windows paths as they are and says, in one line per key, that they need setting here.
+
+When the import knows the folder its config goes to (``place_path``), a relative path is looked up the way
+kohya_ss read it: from its working folder (taken to be the current folder: the GUI runs from its own
+folder, where the user usually is), then beside the JSON. Found, it is rewritten relative to the config's
+folder (where loratui reads it); found nowhere, it is kept and named in a warning. output_dir need not
+exist yet: it is placed from the current folder, as kohya_ss would create it.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
+
+from loratui.core.termline import shell_arg
 
 # "C:\\Users\\me\\img", "C:/Users/me/img", "\\\\server\\share\\img"
 _WINDOWS = re.compile(r"^(?:[A-Za-z]:[\\/]|[A-Za-z]:$|\\\\)")
@@ -36,3 +46,32 @@ def path_note(key: str, value: object, *, source: str = "") -> str | None:
         return None  # a Hugging Face repo id, not a path
     return (f"{where}{key} {text!r} was relative to the kohya_ss folder; in loratui it is relative to the config "
             "file: check it")
+
+
+def place_path(key: str, value: object, *, config_dir: Path, bases: list[tuple[str, Path]], source: str = "",
+               may_not_exist: bool = False) -> tuple[object, str, str | None]:
+    """(the value for a config in ``config_dir``, a note on how it was placed ("" when kept as is), a warning
+    or None). ``bases``: (what to call it, folder) to look a relative path up from, in order."""
+    if not isinstance(value, str) or not value.strip():
+        return value, "", None
+    text = value.strip()
+    if is_windows_path(text) or Path(text).expanduser().is_absolute():
+        return value, "", path_note(key, value, source=source)
+    path = Path(text).expanduser()
+    found = next(((name, folder / path) for name, folder in bases if (folder / path).exists()), None)
+    if found is None and key == "pretrained_model_name_or_path" and _REPO_ID.match(text) \
+            and not text.lower().endswith(_WEIGHT_SUFFIXES):
+        return value, "", None  # a Hugging Face repo id, not a path
+    if found is None and may_not_exist and bases:
+        found = (bases[0][0], bases[0][1] / path)  # created by training, where kohya_ss would have made it
+    if found is None:
+        where = " or ".join(f"{name} ({folder})" for name, folder in bases)
+        return value, "", (f"{source + ': ' if source else ''}{key} {shell_arg(text)} (relative in kohya_ss, to its own folder) "
+                           f"is not found from {where}: set it for this machine (imported as is)")
+    absolute = os.path.abspath(found[1])
+    placed = Path(os.path.relpath(absolute, os.path.abspath(config_dir))).as_posix()
+    if placed == Path(text).as_posix():
+        return value, "", None
+    if placed.startswith("../../"):  # far from the config: an absolute path reads better and survives a move
+        return absolute, f"{text} found from {found[0]}: written as {absolute}", None
+    return placed, f"{text} found from {found[0]}: written as {placed}, relative to the config's folder", None

@@ -188,22 +188,27 @@ def load_config(path: str | os.PathLike) -> TrainingConfig:
     return cfg
 
 
-def check_paths(cfg: TrainingConfig) -> list[str]:
+def check_paths(cfg: TrainingConfig, *, hub_ids_ok: bool = False) -> list[str]:
     """Problems with the files the config points at: empty required paths, missing files, and what
     `train` would refuse about them (preflight.py: the model's header, output_dir, the concept
-    folders, the sample prompts, a state to resume), all without loading anything heavy."""
+    folders, the sample prompts, a state to resume), all without loading anything heavy.
+    ``hub_ids_ok``: a Hugging Face repo id as the base model is fine (the sd-scripts export: sd-scripts
+    downloads it)."""
     from loratui.core.config.preflight import file_problems
 
-    problems = []
+    windows = windows_path_problems(cfg)
+    problems = list(windows.values())
     m, d = cfg.model, cfg.dataset
-    if not m.pretrained_model_name_or_path:
+    if "pretrained_model_name_or_path" in windows:
+        pass  # named above
+    elif not m.pretrained_model_name_or_path:
         problems.append("pretrained_model_name_or_path is empty: set the base model in [model]")
     else:
         resolved = resolve_path(cfg, m.pretrained_model_name_or_path, key="pretrained_model_name_or_path")
         if resolved != m.pretrained_model_name_or_path or os.path.isabs(resolved):
             if not os.path.exists(resolved):
                 problems.append(f"pretrained_model_name_or_path: {resolved} does not exist")
-        else:  # "org/name" that is no path here: sd-scripts' export keeps it, training needs the files
+        elif not hub_ids_ok:  # "org/name" that is no path here: sd-scripts' export keeps it, training needs the files
             where = f" in {cfg.config_dir}" if cfg.config_dir else " here"
             problems.append(f"pretrained_model_name_or_path: {resolved} is not a folder or file{where}; training "
                             "reads a local diffusers folder or .safetensors file: fix the path, or if it is a "
@@ -215,7 +220,7 @@ def check_paths(cfg: TrainingConfig) -> list[str]:
               ("vae", m.vae, False), ("network_weights", cfg.network.network_weights, False),
               ("sample_prompts", cfg.sampling.sample_prompts, False)]
     for key, value, folder in checks:
-        if not value:
+        if not value or key in windows:
             continue
         path = resolve_path(cfg, value)
         if folder and os.path.exists(path) and not os.path.isdir(path):
@@ -230,7 +235,31 @@ def check_paths(cfg: TrainingConfig) -> list[str]:
         if os.path.isdir(train) and os.path.realpath(train) == os.path.realpath(reg):
             problems.append(f"reg_data_dir: {reg} is the training images folder too: regularisation images need "
                             "a folder of their own (e.g. reg/ beside img/), or leave reg_data_dir empty")
-    return problems + file_problems(cfg)
+    # a Windows path already has its line: "does not exist" / "cannot be created" about it says nothing new
+    return problems + [p for p in file_problems(cfg) if not _involves_key(p, windows)]
+
+
+def _involves_key(problem: str, keys) -> bool:
+    head = problem.split(":", 1)[0]
+    return head.rpartition(".")[2] in keys
+
+
+def windows_path_problems(cfg: TrainingConfig) -> dict[str, str]:
+    """{key: problem} for each path that is a Windows path (``D:/out``, ``C:\\Users\\me``), from a config made
+    on Windows (a kohya_ss import): here it is no absolute path, and joined to the config's folder it
+    would name a folder called ``D:`` beside the config. Nothing on Windows itself."""
+    from loratui.core.config.kohya_paths import is_windows_path
+
+    if os.name == "nt":
+        return {}
+    found = {}
+    for section, key in sorted(PATH_KEYS):
+        value = getattr(getattr(cfg, section), key)
+        if isinstance(value, str) and is_windows_path(value):
+            found[key] = (f"{key}: {value} is a Windows path (from a config made on Windows?), which names nothing "
+                          f"on this machine (it is not joined to the config's folder): set [{section}] {key} to a "
+                          "path here")
+    return found
 
 
 # ---------------------------------------------------------------- cross-field checks and paths

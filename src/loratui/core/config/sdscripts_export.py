@@ -31,6 +31,7 @@ from loratui.core.config.network_args import split_network_args
 from loratui.core.dataset import parse_subset_name
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import describe_os_error, staging_folder, write_new_file
+from loratui.core.termline import shell_arg
 from loratui.core.dataset import is_image
 
 @dataclass
@@ -61,7 +62,7 @@ def find_subsets(folder: str, is_reg: bool) -> tuple[list[Subset], list[str]]:
     root = Path(folder)
     if not root.is_dir():
         kind = "reg_data_dir" if is_reg else "train_data_dir"
-        raise LoratuiError(f"{kind} {folder!r} is not a folder")
+        raise LoratuiError(f"{kind} {shell_arg(folder)} is not a folder")
     subsets = []
     for entry in sorted(root.iterdir(), key=lambda p: p.name):
         if entry.name.startswith(".") or not entry.is_dir():
@@ -186,6 +187,10 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
     if t.max_train_steps is not None:
         a["max_train_steps"] = t.max_train_steps
     a.update(gradient_accumulation_steps=t.gradient_accumulation_steps, mixed_precision=t.mixed_precision)
+    if t.mixed_precision != "no":
+        # `loratui train` always encodes latents with the VAE in fp32 (engine/run.py); sd-scripts runs it in the
+        # mixed precision unless told, and the SDXL VAE gives NaN latents in fp16
+        a["no_half_vae"] = True
     for flag in ("full_bf16", "full_fp16", "gradient_checkpointing", "sdpa", "xformers",
                  "cache_text_encoder_outputs", "torch_compile"):
         if getattr(t, flag):
@@ -232,7 +237,7 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
     subsets, found_notes = find_subsets(d.train_data_dir, False)
     notes += found_notes
     if not subsets:
-        raise LoratuiError(f"train_data_dir {d.train_data_dir!r} has no N_name folders with images "
+        raise LoratuiError(f"train_data_dir {shell_arg(d.train_data_dir)} has no N_name folders with images "
                            "(e.g. 10_mychar/ holding the images)")
     if d.reg_data_dir:
         reg, reg_notes = find_subsets(d.reg_data_dir, True)

@@ -1,0 +1,62 @@
+"""`loratui config explain` for a kohya_ss GUI key that is not a loratui key: where `config import-kohya`
+puts it (and how its value changes on the way), or why it has no place here. The same tables as the
+import's (kohya_keys.py, kohya_dropped.py), so the explanation cannot drift from what the import does."""
+
+from __future__ import annotations
+
+from loratui.core.config.kohya_dropped import EFFECTS
+from loratui.core.config.kohya_keys import REASONS
+
+# GUI key -> (the loratui key(s) it becomes, as section.key; how the value is read)
+GUI_KEYS: dict[str, tuple[str, str]] = {
+    "lr_warmup": ("optimizer.lr_warmup_steps",
+                  "a percent of the total steps in kohya_ss: 10 there is lr_warmup_steps = 0.1 here (a fraction "
+                  "below 1 is a ratio of the steps, 1 or more a step count); a non-zero kohya_ss lr_warmup_steps "
+                  "is a step count and wins"),
+    "epoch": ("training.max_train_epochs",
+              "the GUI's epoch count (kohya_ss turns it into max_train_steps when that is 0): imported as "
+              "max_train_epochs unless max_train_epochs or max_train_steps is set, which win"),
+    "sdxl": ("model.model_family", "checked: model_family = \"sdxl\" (sdxl_train_network.py in the export)"),
+    "v2": ("model.model_family", "checked: model_family = \"sd2\" (v2 = true in the export)"),
+    "sdxl_no_half_vae": ("no key: always on", REASONS["sdxl_no_half_vae"]),
+    "sdxl_cache_text_encoder_outputs": ("training.cache_text_encoder_outputs", "used with sdxl only"),
+    "LoRA_type": ("network.network_module",
+                  "Standard: networks.lora; Kohya LoCon: networks.lora with conv_dim / conv_alpha; LoCon and the "
+                  "LyCORIS types (LoCon, LoHa, LoKr, Native Fine-Tuning): lycoris.kohya with network_args "
+                  "(algo=...) as kohya_ss builds them; other types only with --as-lora, as a plain LoRA"),
+    "lora_network_weights": ("network.network_weights", "the LoRA to continue from"),
+    "optimizer": ("optimizer.optimizer_type",
+                  "DAdaptation optimizers become Prodigy, paged ones their unpaged versions, SGDNesterov SGD with "
+                  "momentum 0.9 and nesterov"),
+    "max_resolution": ("dataset.resolution", "\"512,512\" becomes 512 (width,height when they differ)"),
+    "xformers": ("training.xformers or training.sdpa",
+                 "\"xformers\" (sdpa when the xformers package is missing), \"sdpa\" or \"none\""),
+    "mem_eff_attn": ("training.sdpa", "with xformers \"none\": sdpa's memory-efficient kernels"),
+    "sample_prompts": ("sampling.sample_prompts",
+                       "prompt text in the GUI, a prompts file here: the import writes NAME.prompts.txt"),
+    "training_comment": ("saving.metadata_description",
+                         "sd-scripts saves it as ss_training_comment; loratui as the LoRA's description (when "
+                         "metadata_description is empty)"),
+    "dataset_config": ("the [dataset] keys", "the sd-scripts dataset TOML is read; its values win over the GUI's "
+                                             "dataset keys"),
+    "noise_offset_type": ("training.noise_offset", "Original: noise_offset is used; Multires is not supported "
+                                                   "(a warning on import when its iterations are above 0)"),
+}
+
+
+def explain_gui_key(name: str) -> tuple[str, str, str] | None:
+    """(a head line, the explanation, the section.key it becomes or "") for kohya_ss GUI key ``name``, or
+    None when the GUI has no such key."""
+    if name in GUI_KEYS:
+        target, how = GUI_KEYS[name]
+        return f"{name} (kohya_ss GUI) -> {target}", how, target
+    if name in EFFECTS:
+        off, effect = EFFECTS[name]
+        offs = " or ".join(repr(o) if isinstance(o, str) else str(o).lower() for o in off)
+        return (f"{name} (kohya_ss GUI) -> not imported: loratui has no such setting",
+                f"at its off value ({offs}) nothing changes; set, `config import-kohya` warns that it is not "
+                f"applied: {effect}", "")
+    reason = REASONS.get(name) or next((r for p, r in REASONS.items() if name.startswith(p) and p.endswith("_")), None)
+    if reason is None:
+        return None
+    return f"{name} (kohya_ss GUI) -> not imported", reason, ""
