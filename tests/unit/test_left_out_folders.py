@@ -140,3 +140,18 @@ def test_scan_says_the_concept_folders_were_all_left_out(tmp_path):
     images(tmp_path / "0_x")
     message = {p.kind: p.message for p in scan_dataset(tmp_path).problems}["no_subsets"]
     assert "no `N_name` concept folders that train (1 left out, each named with why)" in message
+
+
+def test_the_sdscripts_export_picks_the_folders_steps_counts(tmp_path):
+    """`steps` counted 100000_x while the export... the export and the count now share one list."""
+    from PIL import Image
+
+    from loratui.core.config.sdscripts_export import find_subsets
+
+    for name in ("100000_x", "3_y", "0_z", "notrepeats"):
+        (tmp_path / name).mkdir()
+        Image.new("RGB", (8, 8)).save(tmp_path / name / "a.png")
+    subsets, notes = find_subsets(str(tmp_path), is_reg=False)
+    assert [(Path(s.image_dir).name, s.num_repeats) for s in subsets] == [("100000_x", 100000), ("3_y", 3)]
+    text = "\n".join(notes)
+    assert "'0_z' has 0 repeats" in text and "'notrepeats' has no `N_` repeat prefix" in text

@@ -88,7 +88,7 @@ def test_export_files_parse_back_field_by_field(project):
     ]
     assert export.script == "train_network.py"
     notes = "\n".join(export.notes)
-    assert "notrepeats: not an N_name folder" in notes and "5_empty: no images" in notes
+    assert "'notrepeats' has no `N_` repeat prefix" in notes and "5_empty: no images" in notes
     command = export.command(config_path, dataset_path)
     assert command.startswith("accelerate launch") and "train_network.py --config_file" in command
     assert str(dataset_path) in command

@@ -3,8 +3,9 @@
 ``config.toml`` holds flat arguments of train_network.py / sdxl_train_network.py (sd-scripts reads
 ``--config_file`` TOML tables flattened, so flat keys are the simplest form). ``dataset.toml`` is a
 ``--dataset_config`` with one [[datasets]] entry and one [[datasets.subsets]] per ``N_name`` folder of
-train_data_dir (and reg_data_dir, with is_reg = true), named the way sd-scripts reads them
-(core.dataset.parse_subset_name); only the folder names and image counts are read, no image headers. Dataset options live only in dataset.toml:
+train_data_dir (and reg_data_dir, with is_reg = true), picked the way sd-scripts picks them
+(core.dataset.concept_folders: the list the scan and `loratui steps` count); only the folder names
+and image counts are read, no image headers. Dataset options live only in dataset.toml:
 sd-scripts ignores the command-line dataset options when a dataset config is given.
 
 Paths are written absolute (sd-scripts runs from its own folder). Both files are written or
@@ -28,7 +29,7 @@ from loratui.core.config.base_model import model_folder_family, model_folder_v_p
 from loratui.core.config.schema import TrainingConfig
 from loratui.core.config.load import with_resolved_paths
 from loratui.core.config.network_args import split_network_args
-from loratui.core.dataset import parse_subset_name
+from loratui.core.dataset import concept_folders
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import describe_os_error, staging_folder, write_new_file
 from loratui.core.termline import shell_arg
@@ -57,29 +58,22 @@ class SdScriptsExport:
 
 
 def find_subsets(folder: str, is_reg: bool) -> tuple[list[Subset], list[str]]:
-    """The N_name subfolders of a kohya-layout folder (sorted), plus notes about skipped entries."""
-    notes: list[str] = []
+    """The N_name subfolders of a kohya-layout folder (sorted) that sd-scripts trains, chosen by
+    core.dataset's concept_folders (the list the scan and `loratui steps` count), plus a note for each
+    entry left out (with the scan's reason) and each folder without images."""
     root = Path(folder)
     if not root.is_dir():
         kind = "reg_data_dir" if is_reg else "train_data_dir"
         raise LoratuiError(f"{kind} {shell_arg(folder)} is not a folder")
+    folders, problems = concept_folders(root, is_reg)
+    notes = [f"skipped: {problem.message}" for problem in problems if problem.severity != "info"]
     subsets = []
-    for entry in sorted(root.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") or not entry.is_dir():
-            continue
-        parsed = parse_subset_name(entry.name)
-        if parsed is None:
-            notes.append(f"skipped {entry}: not an N_name folder (N = repeats)")
-            continue
-        repeats, class_tokens = parsed
-        count = sum(1 for p in entry.iterdir() if p.is_file() and is_image(p.name))
+    for concept in folders:
+        count = sum(1 for p in concept.path.iterdir() if p.is_file() and is_image(p.name))
         if count == 0:
-            notes.append(f"skipped {entry}: no images")
+            notes.append(f"skipped {shell_arg(concept.path)}: no images")
             continue
-        if repeats < 1:
-            notes.append(f"skipped {entry}: {repeats} repeats")
-            continue
-        subsets.append(Subset(str(entry), repeats, class_tokens, is_reg, count))
+        subsets.append(Subset(str(concept.path), concept.repeats, concept.class_tokens, is_reg, count))
     return subsets, notes
 
 
