@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loratui.core.config import TrainingConfig, earlier_export, export_sdscripts, import_kohya_file, validate
+from loratui.core.config import (
+    TrainingConfig, earlier_export, export_problems, export_sdscripts, import_kohya_file, validate,
+)
 from loratui.core.errors import LoratuiError
 from loratui.tui.screens.config_dialogs import ChoiceDialog, ImportReportDialog, PathDialog
 from loratui.tui.screens.config_picker import FilePicker
@@ -26,7 +28,10 @@ class ConfigImportExport:
 
         def chosen(path: Path | None) -> None:
             if path is not None:
-                run_in_thread(self, import_kohya_file, path, done=lambda result: self.show_import(path, *result),
+                # relative paths in the JSON are rewritten for the folder the config is saved in
+                home = (self.path or self.suggested).parent
+                run_in_thread(self, lambda: import_kohya_file(path, config_dir=home),
+                              done=lambda result: self.show_import(path, *result),
                               what=f"importing {path.name}", group="config-file")
 
         self.app.push_screen(FilePicker(self.folder, suffixes=(".json",), title="Import a kohya_ss GUI JSON"),
@@ -94,6 +99,21 @@ class ConfigImportExport:
         def chosen(out: Path | None) -> None:
             if out is None:
                 return
+            run_in_thread(self, export_problems, cfg, done=lambda problems: checked(out, problems),
+                          what="checking the config for the export", group="config-file")
+
+        def checked(out: Path, problems: list[str]) -> None:
+            if problems:  # what `config export-sdscripts` refuses without --force: sd-scripts would stop on it
+                shown = problems[:8] + ([f"... and {len(problems) - 8} more (`loratui config check`)"]
+                                        if len(problems) > 8 else [])
+                self.app.push_screen(
+                    ChoiceDialog("export problems", "sd-scripts would refuse or misread this config:\n"
+                                 + "\n".join(f"  {p}" for p in shown), [("f", "export anyway")]),
+                    lambda choice: write(out) if choice == "f" else None)
+            else:
+                write(out)
+
+        def write(out: Path) -> None:
             if earlier_export(out):
                 self.app.push_screen(
                     ChoiceDialog("earlier export", f"{out} holds an earlier export (config.toml, dataset.toml).",
