@@ -31,8 +31,9 @@ def checkpoint_label(checkpoint, shared: bool = False) -> str:
     samples = f" {len(checkpoint.samples)}img" if checkpoint.samples else ""
     kind = f" {kind_word(checkpoint)}" if shared or checkpoint.kind == "final" else ""
     state = " +state" if checkpoint.state else ""
-    gone = " gone" if getattr(checkpoint, "gone", False) else ""
-    return f"e{checkpoint.epoch} s{checkpoint.step:,} {loss}{samples}{kind}{state}{gone}"
+    if getattr(checkpoint, "gone", False):  # first after the loss: the side panel cuts the end of a line off
+        return f"e{checkpoint.epoch} s{checkpoint.step:,} {loss} gone{kind}"
+    return f"e{checkpoint.epoch} s{checkpoint.step:,} {loss}{samples}{kind}{state}"
 
 
 def checkpoint_detail(checkpoint) -> str:
