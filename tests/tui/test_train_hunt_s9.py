@@ -185,3 +185,30 @@ def test_promoting_an_earlier_runs_checkpoint_while_the_name_trains_is_refused(t
 
     run_app(make_app(tmp_path, config), scenario)
     assert not (out / "tiny.safetensors").exists()
+
+
+def test_an_earlier_run_shown_sees_a_later_run_write_over_its_final(tmp_path, monkeypatch):
+    """Shown while the latest run of the name trains, the earlier run's final was listed as there; once
+    that run wrote its own final it stayed so until the app was restarted."""
+    from loratui.tui.services.runs import RunService
+
+    monkeypatch.setattr(RunService, "EARLIER_REFRESH", 0.2)
+    config = make_project(tmp_path)
+    out = write_recorded(tmp_path)
+    os.replace(events_path(out, "tiny"), out / "tiny.events.1.jsonl")
+    ended = runs.read_summary(out, "tiny", 1).record.last_time
+    for path in out.rglob("*"):
+        os.utime(path, (ended - 30, ended - 30))
+
+    async def scenario(pilot, screen: TrainScreen):
+        app = screen.app
+        await until(pilot, lambda: isinstance(app.screen, RunPicker), "picker")
+        await pick(pilot, app, "earlier run 1")
+        await until(pilot, lambda: screen.snapshot and screen.snapshot.caught_up, "caught up")
+        final = {c.path.name: c for c in screen.query_one(CheckpointList).checkpoints}["tiny.safetensors"]
+        assert not final.gone
+        (out / "tiny.safetensors").write_bytes(b"the later run's final")  # mtime now: after the run ended
+        await until(pilot, lambda: {c.path.name: c for c in screen.query_one(CheckpointList).checkpoints}
+                    ["tiny.safetensors"].gone, "shown gone")
+
+    run_app(make_app(tmp_path, config), scenario)

@@ -55,6 +55,7 @@ class RunService:
     POST_INTERVAL = 0.5
     POLL_INTERVAL = 0.25
     LIVE_REFRESH = 1.0  # seconds between snapshots of a live run when nothing new was written
+    EARLIER_REFRESH = 3.0  # s: how often an earlier run's checkpoints are looked for again (moved, written over)
     MISSING_FOR = 2.0   # seconds a live run's events file is missing (its folder there) before that is said
 
     def __init__(self, app, *, python: str | None = None):
@@ -78,6 +79,7 @@ class RunService:
     def unsubscribe(self, node) -> None:
         with self._subscribers_lock:
             self._subscribers.discard(node)
+
 
     def follow(self, output_dir: str | os.PathLike, name: str, *, fresh: tuple | None = None,
                earlier: int = 0) -> FollowedRun:
@@ -124,6 +126,16 @@ class RunService:
 
             line, _ = failure_line(f"following {run.name}", exc)
             self._post(lambda: RunNotice(run.key, line, "error", None))
+
+    def _watch_earlier(self, run: FollowedRun, worker) -> None:
+        """While an earlier run is followed, look every few seconds for its saves again: a later run of
+        the name moves them into NAME-kept-<time>/ or writes over its final (then shown "gone")."""
+        shown = run.snapshot(None).checkpoints
+        while not run.stopping.wait(self.EARLIER_REFRESH) and not worker.is_cancelled:
+            snapshot = run.snapshot(None)
+            if snapshot.checkpoints != shown:
+                shown = snapshot.checkpoints
+                self._post(lambda snapshot=snapshot: RunUpdated(snapshot))
 
     def _follow(self, run: FollowedRun) -> None:
         from textual.worker import get_current_worker
@@ -175,7 +187,10 @@ class RunService:
                 self._post(lambda: RunUpdated(snapshot))
                 dirty, last_post = False, now
             if run.earlier and run.caught_up and not dirty:
-                return  # an earlier run's file does not grow; read on, it would become the next one rotated in
+                # an earlier run's file does not grow (read on, it would become the next one rotated in);
+                # only where its saves are now can change
+                self._watch_earlier(run, worker)
+                return
             if follower.at_end:
                 run.stopping.wait(self.POLL_INTERVAL if status in ("starting", "live") else 1.0)
 
