@@ -16,7 +16,7 @@ def test_an_export_sdscripts_would_refuse_is_named_and_written_only_on_request(t
         await pilot.press("enter")
         out = root / "proj_sdscripts"
         await until(pilot, lambda: getattr(app.screen, "dialog_title", "") == "export problems")
-        assert "max_bucket_reso" in app.screen.body and "sd-scripts would refuse" in app.screen.body
+        assert "max_bucket_reso" in app.screen.body and "config check` refuses" in app.screen.body
         await pilot.press("escape")
         await pilot.pause()
         assert not out.exists()  # cancelled: nothing written

@@ -346,8 +346,9 @@ def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str |
     if problems and not force:
         for problem in problems:
             click.echo(f"error: {config_path}: {problem}", err=True)
-        raise LoratuiError(f"{config_path}: {len(problems)} problem(s) above, which sd-scripts would refuse or train "
-                           f"differently; nothing written: fix them (`loratui config check {shell_arg(config_path)}`), "
+        raise LoratuiError(f"{config_path}: {len(problems)} problem(s) above (`config check` "
+                           "refuses them: sd-scripts would stop on them, train differently, or they look like typos); "
+                           f"nothing written: fix them (`loratui config check {shell_arg(config_path)}`), "
                            "or pass --force to export anyway")
     for problem in problems:
         click.echo(f"warning: {config_path}: {problem} (exported anyway: --force)", err=True)

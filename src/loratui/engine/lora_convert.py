@@ -69,6 +69,13 @@ def _blocked_message(source, blocked: list[str]) -> str:
             f"{blocked[0]}); pass --drop-unsupported to convert without them (the rest is converted as usual)")
 
 
+def _all_finite(value) -> bool:
+    """torch.isfinite has no fp8 kernels (an fp8-stored LoRA): those are looked at as float32."""
+    if value.element_size() == 1:
+        value = value.float()
+    return bool(torch.isfinite(value).all())
+
+
 def check_whole(source, tensors: dict) -> None:
     """Refuse a damaged file: factors that do not fit together (from the header) or NaN/inf weights,
     which would otherwise come out as a layer with "no update" and a file that looks clean."""
@@ -78,7 +85,7 @@ def check_whole(source, tensors: dict) -> None:
     if damage:
         raise LoratuiError(damage)
     bad = sorted({key.partition(".")[0] for key, value in tensors.items()
-                  if value.is_floating_point() and not bool(torch.isfinite(value).all())})
+                  if value.is_floating_point() and not _all_finite(value)})
     if bad:
         more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
         raise LoratuiError(f"{source}: the file is damaged: {len(bad)} layer(s) have NaN/inf weights "

@@ -49,6 +49,7 @@ Decisions (kohya_ss semantics checked against its lora_gui.py):
 from __future__ import annotations
 
 import dataclasses
+import os
 import shlex
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,7 @@ class _Importer(NetworkKeys):
         raw = self.data.get("dataset_config")
         if _empty(raw):
             return
-        path = Path(str(raw)).expanduser()
+        path = Path(os.path.expanduser(str(raw)))  # an unknown ~user stays as written (named below)
         if not path.is_absolute() and self.source_dir is not None and not path.exists():
             path = Path(self.source_dir) / path  # kohya_ss ran from its own folder; next to the JSON is a guess
         found = read_dataset_config(path, self._dataset_fallback)

@@ -40,7 +40,7 @@ def path_note(key: str, value: object, *, source: str = "") -> str | None:
     where = f"{source}: " if source else ""
     if is_windows_path(text):
         return f"{where}{key}: a Windows path ({text}): set it for this machine (imported as is)"
-    if Path(text).expanduser().is_absolute():
+    if Path(os.path.expanduser(text)).is_absolute():
         return None
     if key == "pretrained_model_name_or_path" and _REPO_ID.match(text) and not text.lower().endswith(_WEIGHT_SUFFIXES):
         return None  # a Hugging Face repo id, not a path
@@ -55,9 +55,9 @@ def place_path(key: str, value: object, *, config_dir: Path, bases: list[tuple[s
     if not isinstance(value, str) or not value.strip():
         return value, "", None
     text = value.strip()
-    if is_windows_path(text) or Path(text).expanduser().is_absolute():
+    if is_windows_path(text) or Path(os.path.expanduser(text)).is_absolute():
         return value, "", path_note(key, value, source=source)
-    path = Path(text).expanduser()
+    path = Path(os.path.expanduser(text))
     found = next(((name, folder / path) for name, folder in bases if (folder / path).exists()), None)
     if found is None and key == "pretrained_model_name_or_path" and _REPO_ID.match(text) \
             and not text.lower().endswith(_WEIGHT_SUFFIXES):

@@ -255,11 +255,22 @@ def windows_path_problems(cfg: TrainingConfig) -> dict[str, str]:
     found = {}
     for section, key in sorted(PATH_KEYS):
         value = getattr(getattr(cfg, section), key)
-        if isinstance(value, str) and is_windows_path(value):
+        if isinstance(value, str) and is_windows_path(value) and not _here_after_all(cfg, value):
             found[key] = (f"{key}: {value} is a Windows path (from a config made on Windows?), which names nothing "
                           f"on this machine (it is not joined to the config's folder): set [{section}] {key} to a "
                           "path here")
     return found
+
+
+def _here_after_all(cfg: TrainingConfig, value: str) -> bool:
+    """``c:`` or ``c:/x`` is also a relative folder name here: one that exists beside the config is no
+    Windows path (a backslash always is one: no POSIX folder name the user meant has it)."""
+    if "\\" in value:
+        return False
+    try:
+        return os.path.exists(resolve_path(cfg, value))
+    except Exception:  # noqa: BLE001 - unresolvable: treat as the Windows path it looks like
+        return False
 
 
 # ---------------------------------------------------------------- cross-field checks and paths

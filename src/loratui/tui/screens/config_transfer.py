@@ -107,7 +107,8 @@ class ConfigImportExport:
                 shown = problems[:8] + ([f"... and {len(problems) - 8} more (`loratui config check`)"]
                                         if len(problems) > 8 else [])
                 self.app.push_screen(
-                    ChoiceDialog("export problems", "sd-scripts would refuse or misread this config:\n"
+                    ChoiceDialog("export problems", "`loratui config check` refuses this config (sd-scripts would stop on it, "
+                                 "train it differently, or it looks like a typo):\n"
                                  + "\n".join(f"  {p}" for p in shown), [("f", "export anyway")]),
                     lambda choice: write(out) if choice == "f" else None)
             else:
