@@ -106,7 +106,9 @@ def test_an_older_state_without_saved_at_still_keeps_a_later_runs_final(tiny_sd1
         info.pop(key)
     (legacy / "state.json").write_text(json.dumps(info))
     past = _meta(out / "tiny.safetensors")["ss_training_started_at"]
-    os.utime(legacy / "state.json", (float(past) + 1, float(past) + 1))
+    # run A's start (whole seconds): before run B's start however fast A ran (A's start + 1 s was not,
+    # on a fast machine, and B's final then did not read as newer than the state)
+    os.utime(legacy / "state.json", (float(past), float(past)))
     assert run(config, max_epochs=1)[0] == 0  # run B
     b_final = (out / "tiny.safetensors").read_bytes()
     assert run(config, resume=str(legacy), extend_epochs=1)[0] == 0
