@@ -26,6 +26,20 @@ DRAFT_SUFFIX = ".loratui-draft"
 SETTINGS_KIND = "loratui settings draft"
 
 
+def draft_document(text: str, path: str | os.PathLike, kind: str, what: str, body: str,
+                   body_type: type) -> tuple[dict, LoratuiError]:
+    """A draft file's JSON object of ``kind`` whose ``body`` key holds a ``body_type``, and the error to
+    raise for anything inside it that does not fit (raised here for the rest): one line naming ``path``."""
+    bad = LoratuiError(f"{path}: not a loratui {what} draft (damaged?): delete it if it is not needed")
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise bad from None
+    if not isinstance(data, dict) or data.get("kind") != kind or not isinstance(data.get(body), body_type):
+        raise bad
+    return data, bad
+
+
 def draft_path(target: str | os.PathLike) -> Path:
     """Where the draft of ``target`` goes: ``.NAME.loratui-draft`` in the same folder."""
     target = Path(target)
@@ -89,13 +103,7 @@ class SettingsDraft:
     @classmethod
     def from_text(cls, text: str, path: str | os.PathLike) -> SettingsDraft:
         """Parse a draft; anything else is a LoratuiError naming ``path`` and saying what to do."""
-        bad = LoratuiError(f"{path}: not a loratui Settings draft (damaged?): delete it if it is not needed")
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, RecursionError):
-            raise bad from None
-        if not isinstance(data, dict) or data.get("kind") != SETTINGS_KIND or not isinstance(data.get("fields"), dict):
-            raise bad
+        data, bad = draft_document(text, path, SETTINGS_KIND, "Settings", "fields", dict)
         fields = {}
         for key, entry in data["fields"].items():
             if not (isinstance(entry, dict) and isinstance(entry.get("typed"), str)

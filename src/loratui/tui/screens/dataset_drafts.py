@@ -23,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from loratui.core.drafts import file_sha256, read_draft
+from loratui.core.drafts import draft_document, file_sha256, read_draft
 from loratui.core.errors import LoratuiError
 
 SOURCE = "caption"
@@ -75,13 +75,7 @@ def drafts_to_text(entries: list[TypedCaption], root: str | Path | None = None) 
 
 def drafts_from_text(text: str, path: Path) -> list[TypedCaption]:
     """Parse a caption draft; anything else is a LoratuiError naming ``path`` and what to do."""
-    bad = LoratuiError(f"{path}: not a loratui caption draft (damaged?): delete it if it is not needed")
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        raise bad from None
-    if not isinstance(data, dict) or data.get("kind") != KIND or not isinstance(data.get("entries"), list):
-        raise bad
+    data, bad = draft_document(text, path, KIND, "caption", "entries", list)
     entries = []
     for item in data["entries"]:
         try:
