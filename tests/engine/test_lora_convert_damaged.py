@@ -10,21 +10,11 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from loratui.cli import main
+from fixtures.cli_run import run_main
 from loratui.core.errors import LoratuiError
 from loratui.engine.lora_convert import convert_to_lora
 from test_lora_convert import _lycoris_file
 from test_lycoris import _base
-
-
-def run_main(args, capsys):
-    code = 0
-    try:
-        main([str(a) for a in args])
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _rank(tensors, name):

@@ -13,17 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from fixtures.cli_run import run_main
 from loratui.cli import main
-
-
-def run_main(args, capsys):
-    code = 0
-    try:
-        main([str(a) for a in args])
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from loratui.cli import main
+from fixtures.cli_run import run_main
 from loratui.core.config import describe_lora, read_lora_info
 
 
@@ -27,16 +27,6 @@ def _lora(names, rank=8, alpha=True, down=None, up=None):
         if alpha:
             out[f"{name}.alpha"] = ()
     return out
-
-
-def run_main(args, capsys):
-    code = 0
-    try:
-        main([str(a) for a in args])
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_no_alpha_tensor_is_read_as_rank_and_the_strength_change_is_said(tmp_path):
