@@ -49,26 +49,16 @@ def test_an_outside_write_is_delivered_under_a_relative_root(tmp_path, monkeypat
 
 def test_a_concept_folder_renamed_outside_is_delivered_as_the_root(tmp_path):
     """hunt9: `mv 3_a 5_a` while the app was open left the table on the old names for minutes."""
+    from fixtures.watch_run import watching
+
     (tmp_path / "3_a").mkdir()
     (tmp_path / "3_a" / "x.txt").write_text("a\n")
-    stop, got, seen = threading.Event(), [], threading.Event()
-
-    def deliver(paths):
-        got.extend(paths)
-        if tmp_path in paths:
-            seen.set()
-
-    worker = threading.Thread(target=watch_captions, args=(tmp_path, ".txt", stop, deliver), daemon=True)
-    worker.start()
-    try:
+    with watching(tmp_path) as (seen, got):
         names = ["3_a", "5_a"]
         for i in range(40):  # the watcher starts in its thread: rename until it reports
             (tmp_path / names[i % 2]).rename(tmp_path / names[(i + 1) % 2])
             if seen.wait(0.25):
                 break
-    finally:
-        stop.set()
-        worker.join(5)
     assert tmp_path in got
 
 

@@ -5,9 +5,10 @@ is now told by the disk when it is there, and by the folder names seen before wh
 from __future__ import annotations
 
 import shutil
-import threading
 
-from loratui.tui.services.watcher import _lists_images, folders_in, watch_captions
+from fixtures.watch_run import watching
+
+from loratui.tui.services.watcher import _lists_images, folders_in
 
 
 def test_a_dotted_concept_folder_added_renamed_and_removed_lists_the_images_again(tmp_path):
@@ -48,39 +49,18 @@ def test_a_folder_replaced_by_a_file_of_its_name_is_a_change(tmp_path):
 
 def test_a_dotted_folder_renamed_outside_is_delivered_as_the_root(tmp_path):
     (tmp_path / "10_my.style").mkdir()
-    stop, got, seen = threading.Event(), [], threading.Event()
-
-    def deliver(paths):
-        got.extend(paths)
-        if tmp_path in paths:
-            seen.set()
-
-    worker = threading.Thread(target=watch_captions, args=(tmp_path, ".txt", stop, deliver), daemon=True)
-    worker.start()
-    try:
+    with watching(tmp_path) as (seen, got):
         names = ["10_my.style", "5_my.style"]
         for i in range(40):  # the watcher starts in its thread: rename until it reports
             (tmp_path / names[i % 2]).rename(tmp_path / names[(i + 1) % 2])
             if seen.wait(0.25):
                 break
-    finally:
-        stop.set()
-        worker.join(5)
     assert tmp_path in got
 
 
 def test_a_dotted_folder_removed_outside_is_delivered_as_the_root(tmp_path):
     """Removed: only the name that was seen says it was a folder."""
-    stop, got, seen = threading.Event(), [], threading.Event()
-
-    def deliver(paths):
-        got.extend(paths)
-        if tmp_path in paths:
-            seen.set()
-
-    worker = threading.Thread(target=watch_captions, args=(tmp_path, ".txt", stop, deliver), daemon=True)
-    worker.start()
-    try:
+    with watching(tmp_path) as (seen, _):
         for _ in range(40):
             folder = tmp_path / "10_my.style"
             folder.mkdir()
@@ -91,9 +71,6 @@ def test_a_dotted_folder_removed_outside_is_delivered_as_the_root(tmp_path):
         seen.clear()
         shutil.rmtree(tmp_path / "10_my.style")
         assert seen.wait(5)
-    finally:
-        stop.set()
-        worker.join(5)
 
 
 def test_a_train_folder_that_cannot_be_read_knows_no_folders(tmp_path):
