@@ -253,11 +253,11 @@ class TagEditor(TagEditorActions, Vertical):
         self._show_status()
         if not same_image:
             typed = self._add_input.value.strip()
-            if typed:
-                self.notify(f"not added: '{typed}' was typed in the add box of another image", severity="warning",
-                            timeout=6)
-            self._add_input.value = ""
-            self._add_input.clear_typing_history()
+            if typed:  # kept, never thrown away: what was typed stays in the box (and in the draft)
+                self.notify(f"'{typed}' is still in the add box: a then Enter adds it to this image, ctrl+u "
+                            "clears it", severity="warning", timeout=6)
+            else:
+                self._add_input.clear_typing_history()
         if self._free_text:
             self._loaded_text = self._separator.join(self._tags)
             text_area = self._text
