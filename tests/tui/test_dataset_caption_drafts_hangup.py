@@ -14,8 +14,8 @@ import pytest
 from fixtures.tui_dataset import make_dataset
 from test_settings_drafts_hangup import CONFIG, Terminal  # the pty helpers of the Settings draft test
 
-from loratui.core.drafts import file_sha256
-from loratui.tui.screens.dataset_drafts import caption_draft_path
+from loratui.core.drafts import draft_files, file_sha256
+from loratui.tui.screens.dataset_drafts import caption_draft_base
 from loratui.tui.services.drafts import EXIT_GRACE_S
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs a Linux pseudo-terminal")
@@ -36,8 +36,9 @@ def test_a_dropped_link_keeps_the_tag_being_typed(tmp_path):
     hung_up = time.monotonic()
     assert term.exit_status() == 128 + signal.SIGHUP
     assert time.monotonic() - hung_up < EXIT_GRACE_S  # a clean exit, not the watchdog's os._exit
-    draft = caption_draft_path(root / "img")
-    assert draft.is_file(), f"no caption draft: {sorted(p.name for p in draft.parent.glob('*'))}"
+    found = draft_files(caption_draft_base(root / "img"))
+    assert len(found) == 1 and found[0].pid == term.pid, f"not one draft of the ended app: {found}"
+    draft = found[0].path
     [entry] = json.loads(draft.read_text(encoding="utf-8"))["entries"]
     assert (entry["what"], entry["typed"]) == ("add", "blue eyes")
     assert entry["caption"].endswith("10_alice/a01.txt") and entry["sha256"] == file_sha256(caption)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from loratui.cli import cli
 from loratui.core.drafts import (
-    FieldDraft, SettingsDraft, draft_path, file_sha256, load_settings_draft, read_draft, remove_draft, write_draft,
+    FieldDraft, SettingsDraft, draft_path, writer_tag, file_sha256, load_settings_draft, read_draft, remove_draft, write_draft,
 )
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_text, leftover_temp_files
@@ -28,7 +28,7 @@ def aged(path: Path, seconds: float = 600) -> Path:
 
 def test_the_draft_sits_hidden_beside_the_config_and_is_no_toml(tmp_path):
     path = draft_path(tmp_path / "lora.toml")
-    assert path == tmp_path / ".lora.toml.loratui-draft"
+    assert path == tmp_path / f".lora.toml.loratui-draft-{writer_tag()}"  # this app's own (pid, start time)
     write_draft(path, "x")
     assert list(tmp_path.glob("*.toml")) == []  # a folder's configs are listed with *.toml
     assert read_draft(path) == "x"
@@ -64,7 +64,7 @@ def test_a_draft_taken_with_no_config_conflicts_once_the_config_exists(tmp_path)
 def test_a_damaged_draft_is_one_line_naming_the_file(tmp_path, text):
     config = tmp_path / "lora.toml"
     draft_path(config).write_text(text)
-    with pytest.raises(LoratuiError, match=r"\.lora\.toml\.loratui-draft: not a loratui Settings draft .*delete it"):
+    with pytest.raises(LoratuiError, match=r"\.lora\.toml\.loratui-draft-[0-9-]+: not a loratui Settings draft .*delete it"):
         load_settings_draft(config)
 
 
@@ -121,3 +121,15 @@ def test_config_check_names_leftovers_and_a_draft(tmp_path):
     assert f"note: {temp}: an unfinished copy of lora.toml" in result.output
     assert f"note: {draft_path(config)}: Settings changes to lora.toml a closed app never saved" in result.output
     assert temp.exists()  # named, never deleted by a check
+
+
+def test_config_check_names_a_draft_another_app_left(tmp_path):
+    """The app's draft is its own file (pid-tagged): check looks at every app's, not its own name."""
+    from loratui.core.drafts import base_draft_path
+
+    config = tmp_path / "lora.toml"
+    assert CliRunner().invoke(cli, ["config", "new", str(config)]).exit_code == 0
+    left = base_draft_path(config).with_name(base_draft_path(config).name + "-999999999-1")  # an ended app's
+    atomic_write_text(left, SettingsDraft(str(config), {"network.network_dim": FieldDraft("32", "16")}).to_text())
+    result = CliRunner().invoke(cli, ["config", "check", str(config)])
+    assert f"note: {left}: Settings changes to lora.toml a closed app never saved" in result.output

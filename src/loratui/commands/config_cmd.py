@@ -159,15 +159,17 @@ def check_config(path: str) -> None:
 def _leftover_notes(path: Path) -> None:
     """Notes (stderr; not problems: training reads the config itself) on the temp files a killed save
     left beside it and on a Settings draft of unsaved changes."""
-    from loratui.core.drafts import draft_path
+    from loratui.core.drafts import gather_settings_drafts
     from loratui.core.tomlfile import leftover_toml_temps
 
     for item in leftover_toml_temps(path):
         click.echo(f"note: {item.line()}", err=True)
-    draft = draft_path(path)
-    if draft.is_file():
-        click.echo(f"note: {draft}: Settings changes to {path.name} a closed app never saved: open the app's "
-                   "Settings on this config to restore or delete them (f6)", err=True)
+    gathered = gather_settings_drafts(path)  # every app's own draft file: ended ones, and running ones
+    if gathered.draft is not None and gathered.files:
+        click.echo(f"note: {gathered.files[0]}: Settings changes to {path.name} a closed app never saved: open "
+                   "the app's Settings on this config to restore or delete them (f6)", err=True)
+    for pid in gathered.live:
+        click.echo(f"note: another loratui (pid {pid}) has unsaved Settings changes to {path.name}", err=True)
 
 
 def _dataset_problems(cfg):

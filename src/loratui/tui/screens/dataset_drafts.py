@@ -13,6 +13,12 @@ offers to put it back into the editor for that image (nothing is written until t
 If the caption file changed since the draft was taken, it says so and restoring needs its own key.
 Esc decides later (the palette's "tags: unsaved caption draft" asks again): until then the draft stays
 in every later draft of the dataset, so nothing is lost for putting it off.
+
+Each running app keeps its own file (``caption-draft-PID-START.json``, core.drafts ``draft_files``), so
+two apps on one dataset never overwrite each other's typing. On opening, the entries of every draft
+whose writer has ended (the old ``caption-draft.json`` too) or that this app wrote are gathered; once a
+part is restored or deleted, this app's file holds what is left and the gathered files go. Another
+running app's draft is not offered: a toast names its pid once.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from loratui.core.drafts import draft_document, file_sha256, read_draft
+from loratui.core.drafts import (
+    draft_document, draft_files, file_sha256, read_draft, remove_draft, tagged_path, writer_tag,
+)
 from loratui.core.errors import LoratuiError
 
 SOURCE = "caption"
@@ -31,11 +39,16 @@ KIND = "loratui caption draft"
 WHAT = {"add": "typed in the add box", "rename": "a rename", "text": "changed caption text"}
 
 
-def caption_draft_path(root: str | Path) -> Path:
-    """Beside the undo journal: ``TRAIN_DIR/.loratui/caption-draft.json``."""
+def caption_draft_base(root: str | Path) -> Path:
+    """Beside the undo journal: ``TRAIN_DIR/.loratui/caption-draft.json`` (the untagged, older name)."""
     from loratui.core.captions import journal_dir
 
     return journal_dir(root).parent / "caption-draft.json"
+
+
+def caption_draft_path(root: str | Path, tag: str | None = None) -> Path:
+    """This app's (or writer ``tag``'s) caption draft: ``TRAIN_DIR/.loratui/caption-draft-TAG.json``."""
+    return tagged_path(caption_draft_base(root), tag or writer_tag())
 
 
 @dataclass
@@ -88,8 +101,43 @@ def drafts_from_text(text: str, path: Path) -> list[TypedCaption]:
     return entries
 
 
+@dataclass
+class GatheredCaptionDrafts:
+    entries: list[TypedCaption]   # of every offerable file, each piece of typing once
+    files: list[Path]             # the files they came from (ended sessions', or this app's)
+    live: list[int]               # pids of other running apps with a draft of this dataset
+    problems: list[str]           # damaged drafts (one line each), left alone
+
+
+def gather_caption_drafts(root: str | Path) -> GatheredCaptionDrafts:
+    entries, files, live, problems, seen = [], [], [], [], set()
+    for found in draft_files(caption_draft_base(root)):
+        if found.alive:
+            live.append(found.pid)
+            continue
+        try:
+            loaded = read_caption_draft(root, found.path)
+        except LoratuiError as exc:
+            problems.append(str(exc))
+            continue
+        files.append(found.path)
+        for entry in loaded:  # a put-off draft is also copied into the next session's file
+            key = (entry.caption, entry.what, entry.typed, entry.tag)
+            if key not in seen:
+                seen.add(key)
+                entries.append(entry)
+    return GatheredCaptionDrafts(entries, files, live, problems)
+
+
 def load_caption_drafts(root: str | Path) -> list[TypedCaption]:
-    path = caption_draft_path(root)
+    """The offerable caption drafts of the dataset at ``root``, merged; a damaged one is a LoratuiError."""
+    gathered = gather_caption_drafts(root)
+    if gathered.problems and not gathered.entries:
+        raise LoratuiError(gathered.problems[0])
+    return gathered.entries
+
+
+def read_caption_draft(root: str | Path, path: Path) -> list[TypedCaption]:
     text = read_draft(path)
     if text is None:
         return []
@@ -113,16 +161,22 @@ class CaptionDrafts:
     _caption_offered = False
     _typing_dropped = False
     _shown_sha: tuple[object, str | None] = (None, None)  # (the Caption shown, its file's SHA-256)
+    _caption_offer_files: list[Path] = []   # the gathered draft files caption_offer came from
 
     # ---- keeping ----------------------------------------------------------------------------------
 
     def start_caption_drafts(self) -> None:
         self.app.drafts.register(SOURCE, path=lambda: caption_draft_path(self.store.root),
                                  snapshot=self.caption_draft_text)
-        try:
-            self.caption_offer = load_caption_drafts(self.store.root) or None
-        except LoratuiError as exc:
-            self.notify(str(exc), severity="warning", timeout=10)
+        gathered = gather_caption_drafts(self.store.root)
+        for problem in gathered.problems:
+            self.notify(problem, severity="warning", timeout=10)
+        if gathered.live:
+            pids = ", ".join(str(pid) for pid in gathered.live)
+            self.notify(f"another loratui (pid {pids}) has unsaved edits to this dataset: they stay with it",
+                        severity="warning", timeout=10)
+        self.caption_offer = gathered.entries or None
+        self._caption_offer_files = gathered.files
 
     def stop_caption_drafts(self) -> None:
         """The screen goes. A clean quit asked about the typing first (the quit question): it is
@@ -225,7 +279,7 @@ class CaptionDrafts:
 
     def _caption_draft_answer(self, choice: str | None, group: list[TypedCaption]) -> None:
         if choice is None:
-            self.notify(f"the draft stays in {caption_draft_path(self.store.root)}: the palette's "
+            self.notify(f"the draft stays in {caption_draft_base(self.store.root).parent}: the palette's "
                         "'tags: unsaved caption draft' offers it again", timeout=8)
             return
         self.caption_offer = [e for e in self.caption_offer or [] if e not in group] or None
@@ -243,7 +297,16 @@ class CaptionDrafts:
         """Part of the draft was restored or deleted: the file holds what is left now, and the next part
         is offered."""
         self._caption_draft_live = True
-        self.app.drafts.write_now(SOURCE)  # what is left, or nothing (the file goes)
+        problems = self.app.drafts.write_now(SOURCE)  # what is left (our file), or nothing (the file goes)
+        if not problems:  # our file holds what is left: the gathered ones of ended sessions go
+            own = self.app.drafts.written_path(SOURCE)
+            for path in self._caption_offer_files:
+                if path != own:
+                    try:
+                        remove_draft(path)
+                    except OSError as exc:
+                        self.notify(f"{path}: could not delete this draft ({exc.strerror or exc})", severity="warning")
+            self._caption_offer_files = []
         if self.caption_offer and offer_next:
             self.call_after_refresh(self.offer_caption_draft, True)
 

@@ -8,6 +8,12 @@ edits, the changed fields (as typed, with the file's value each differs from) ar
 every 2 s and at once on SIGHUP/SIGTERM (services.drafts). With no config yet the draft goes beside
 the file ctrl+s would create. A save or an explicit discard deletes it.
 
+Each running app keeps its own draft file (``.NAME.toml.loratui-draft-PID-START``, core.drafts), so two
+apps on one config never overwrite each other's typing. On opening, every draft of the config whose
+writer has ended (or that this app wrote) is gathered and merged (per field the newest wins); restore and
+delete act on all of them. A draft of another app still running is not offered (that app still holds the
+edits): the status line names its pid instead.
+
 When the screen opens a config with a draft, a dialog names the changed fields and offers to put
 them back. If the config changed on disk after the draft was taken it says so, and a key the file
 changed too is only put back when asked for ("a"); "r" then restores the others. Esc puts the
@@ -32,8 +38,9 @@ from pathlib import Path
 from rich.text import Text
 from textual.widgets import Static
 
-from loratui.core.drafts import SettingsDraft, draft_path, load_settings_draft, write_draft
-from loratui.core.errors import LoratuiError
+from loratui.core.drafts import (
+    SettingsDraft, draft_path, file_sha256, gather_settings_drafts, remove_draft, write_draft,
+)
 
 SOURCE = "settings"
 SHOWN = 8  # fields listed in the dialog (then "... and N more")
@@ -45,6 +52,9 @@ class SettingsDrafts:
     draft_offer: SettingsDraft | None = None   # a draft found on opening, not restored or deleted yet
     draft_offer_for: Path | None = None        # the config it belongs to
     draft_checked_for: Path | None = None
+    draft_offer_files: list[Path] = []         # the draft files merged into draft_offer (ours among them maybe)
+    draft_offer_moved = False                  # the config had changed since the draft when it was offered
+    draft_live_note = ""                       # another running app's draft of this config (status line)
 
     # ---- keeping ----------------------------------------------------------------------------------
 
@@ -77,18 +87,44 @@ class SettingsDrafts:
         if self.draft_offer is None:
             keeper.discard(SOURCE)
             return
+        self._rebase_offer()
         text = self.draft_text(offer_only=True)
         keeper.forget_written(SOURCE)
         if text is not None and self.draft_offer_for is not None:
+            own = draft_path(self.draft_offer_for)
             try:
-                write_draft(draft_path(self.draft_offer_for), text)
+                write_draft(own, text)
             except OSError as exc:
-                self.notify(f"{draft_path(self.draft_offer_for)}: could not keep the draft ({exc.strerror or exc})",
-                            severity="warning")
+                self.notify(f"{own}: could not keep the draft ({exc.strerror or exc})", severity="warning")
+            else:  # our file holds all of it now: the ended sessions' files it came from go
+                self._remove_offer_files(keep=own)
+                self.draft_offer_files = [own]
         if self.draft_offer_for != self.draft_target():  # saved under a new name: it stays with its config
             self.draft_offer = self.draft_offer_for = None
 
     draft_settled = forget_form_draft  # after a save: the same
+
+    def _rebase_offer(self) -> None:
+        """After a save (or a discard) with a draft put off: when the config was as the draft knew it until
+        now, the only change since is this app's own save, so the draft now compares with the saved file.
+        The keys the save changed keep their old "file" value: a key saved with another value than the
+        draft's is still a conflict the user decides. A config changed outside before stays changed."""
+        offer = self.draft_offer
+        if offer is None or self.draft_offer_moved or self.draft_offer_for != self.path or self.path is None:
+            return
+        sha = file_sha256(self.path)
+        if sha is not None:
+            offer.config_sha256 = sha
+
+    def _remove_offer_files(self, keep: Path | None = None) -> None:
+        """Delete the gathered draft files (their writers ended), all but ``keep``."""
+        for path in self.draft_offer_files:
+            if path == keep:
+                continue
+            try:
+                remove_draft(path)
+            except OSError as exc:
+                self.notify(f"{path}: could not delete this draft ({exc.strerror or exc})", severity="warning")
 
     # ---- offering ---------------------------------------------------------------------------------
 
@@ -104,19 +140,25 @@ class SettingsDrafts:
         if target == self.draft_checked_for and not force:
             return
         self.draft_checked_for = target
-        try:
-            draft = load_settings_draft(target)
-        except LoratuiError as exc:
-            self.notify(str(exc), severity="warning", timeout=10)
-            draft = None
+        gathered = gather_settings_drafts(target)
+        for problem in gathered.problems:
+            self.notify(problem, severity="warning", timeout=10)
+        self.draft_live_note = ""
+        if gathered.live:
+            pids = ", ".join(str(pid) for pid in gathered.live)
+            self.draft_live_note = f"another loratui (pid {pids}) has unsaved edits to this config"
+            self.notify(self.draft_live_note + ": they stay with it", severity="warning", timeout=10)
+        draft = gathered.draft
         if draft is None or not draft.fields:
             self.draft_offer = self.draft_offer_for = None
+            self.draft_offer_files = []
             if force:
                 self.notify(f"no unsaved draft of {target.name}")
             self.show_status()
             self.offer_leftovers()
             return
-        self.draft_offer, self.draft_offer_for = draft, target
+        self.draft_offer, self.draft_offer_for, self.draft_offer_files = draft, target, gathered.files
+        self.draft_offer_moved = draft.changed_on_disk(target)
         self.show_status()
         self.offer_draft(draft, target)
 
@@ -167,20 +209,25 @@ class SettingsDrafts:
             kept_back = [name for name in draft.fields if name not in texts]
             self.draft_offer = self.draft_offer_for = None
             self.config_edited()
+            self.app.drafts.write_now(SOURCE)  # the draft now holds what the form does (our file) ...
+            self._remove_offer_files(keep=self.app.drafts.written_path(SOURCE))  # ... the gathered ones go
+            self.draft_offer_files = []
             note = f"restored {len(texts) - len(unknown)} field(s) from the draft: ctrl+s saves them"
             if kept_back:
                 note += f"; left out (changed in the file): {', '.join(kept_back)} (the draft no longer holds them)"
             if unknown:
                 note += f"; no such field now: {', '.join(unknown)}"
             self.notify(note, timeout=10)
-            self.app.drafts.write_now(SOURCE)  # the draft now holds what the form does
         elif choice == "d":
             self.draft_offer = self.draft_offer_for = None
             self.app.drafts.discard(SOURCE)
+            self._remove_offer_files()
+            self.draft_offer_files = []
             self.app.drafts.changed(SOURCE)  # edits made meanwhile are kept again
             self.notify(f"deleted the draft of {target.name}")
         else:
-            self.notify(f"the draft stays in {draft_path(target)}: f6 offers it again", timeout=8)
+            where = self.draft_offer_files[0] if len(self.draft_offer_files) == 1 else target.parent
+            self.notify(f"the draft stays in {where}: f6 offers it again", timeout=8)
         self.show_status()
         self.offer_leftovers()
 
@@ -195,7 +242,10 @@ class SettingsDrafts:
 
     def draft_status(self) -> str:
         """The status line's word about a draft put off ("" when none)."""
-        return "unsaved draft: f6" if self.draft_offer is not None else ""
+        words = ["unsaved draft: f6"] if self.draft_offer is not None else []
+        if self.draft_live_note and self.draft_checked_for == self.draft_target():
+            words.append(self.draft_live_note)
+        return "; ".join(words)
 
     # ---- the file changed outside, or cannot be read -------------------------------------------------
 
