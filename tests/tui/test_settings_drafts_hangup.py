@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from fixtures.tui_dataset import make_dataset
 
-from loratui.core.drafts import draft_path
+from loratui.core.drafts import base_draft_path, draft_files
 from loratui.tui.services.drafts import EXIT_GRACE_S
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs a Linux pseudo-terminal")
@@ -46,7 +46,7 @@ max_train_epochs = 10
 class Terminal:
     """The app on a pty of 80x24, with its output drained (a full pty would block the app)."""
 
-    def __init__(self, project: Path) -> None:
+    def __init__(self, project: Path, *, nohup: bool = False) -> None:
         self.output = bytearray()
         pid, fd = pty.fork()
         if pid == 0:  # the child: a session leader whose controlling terminal is the pty
@@ -56,7 +56,7 @@ class Terminal:
             os.chdir(project)
             # as from a login shell: a test run under nohup (SIGHUP ignored, inherited across exec)
             # would start the app with the hang-up ignored, which it then rightly keeps ignoring
-            signal.signal(signal.SIGHUP, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_IGN if nohup else signal.SIG_DFL)
             os.execve(sys.executable, [sys.executable, "-m", "loratui", "proj.toml"], env)
         self.pid, self.fd = pid, fd
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
@@ -108,11 +108,11 @@ class Terminal:
         raise AssertionError("the app did not end after the signal")
 
 
-def start_typing(tmp_path: Path) -> tuple[Terminal, Path]:
+def start_typing(tmp_path: Path, *, nohup: bool = False) -> tuple[Terminal, Path]:
     """Open the app, go to Settings, type 32 into network_dim (not saved); the draft timer has not run."""
     root = make_dataset(tmp_path / "proj")
     (root / "proj.toml").write_text(CONFIG, encoding="utf-8")
-    term = Terminal(root)
+    term = Terminal(root, nohup=nohup)
     term.wait_for(b"Screens")  # the footer: the first frame is drawn
     mark = len(term.output)
     term.send("3")
@@ -128,9 +128,11 @@ def start_typing(tmp_path: Path) -> tuple[Terminal, Path]:
 
 
 def drafted(root: Path) -> dict:
-    path = draft_path(root / "proj.toml")
-    assert path.is_file(), f"no draft beside the config: {sorted(p.name for p in root.iterdir())}"
-    return json.loads(path.read_text(encoding="utf-8"))["fields"]
+    """The one draft the ended app left: its own file, named with its pid (two apps never share one)."""
+    found = draft_files(base_draft_path(root / "proj.toml"))
+    assert len(found) == 1, f"not one draft beside the config: {sorted(p.name for p in root.iterdir())}"
+    assert found[0].tag and not found[0].alive and not found[0].own  # the ended app's
+    return json.loads(found[0].path.read_text(encoding="utf-8"))["fields"]
 
 
 def test_a_dropped_link_keeps_the_typed_settings_in_a_draft(tmp_path):
@@ -154,4 +156,13 @@ def test_sigterm_keeps_the_draft_and_ends_cleanly(tmp_path):
         term.wait_for(b"\x1b[?1049l", since=0, timeout=5)  # the terminal was given back (alt screen left)
     finally:
         term.hang_up()
+    assert drafted(root)["network.network_dim"]["typed"] == "32"
+
+
+def test_under_nohup_a_dropped_link_is_noticed_and_the_draft_kept(tmp_path):
+    """SIGHUP ignored (nohup): no signal comes, and the app spun a core on the dead terminal for ever.
+    It now asks the terminal every 2 s and ends as a hang-up would."""
+    term, root = start_typing(tmp_path, nohup=True)
+    term.hang_up()
+    assert term.exit_status(timeout=15) == 128 + signal.SIGHUP
     assert drafted(root)["network.network_dim"]["typed"] == "32"

@@ -127,6 +127,13 @@ class LoratuiApp(App):
             from loratui.tui.services.drafts import install_signal_handlers
 
             self._restore_signals = install_signal_handlers(self)
+            import signal
+
+            from loratui.tui.services.drafts import end_app
+            from loratui.tui.services.terminal_watch import watch_terminal
+
+            # under nohup no SIGHUP comes: a hung-up terminal is noticed by asking it (else a core spins)
+            watch_terminal(self, lambda: end_app(self, signal.SIGHUP))
         catalog = load_themes(self._themes_dir)
         register_themes(self, catalog)
         self.theme_catalog = catalog
@@ -161,10 +168,10 @@ class LoratuiApp(App):
             return
         import time
 
-        from loratui.core.drafts import load_settings_draft
+        from loratui.core.drafts import gather_settings_drafts
 
-        try:
-            draft = load_settings_draft(self.config_path)
+        try:  # only the drafts of ended sessions: another running app's are its own (Settings names it)
+            draft = gather_settings_drafts(self.config_path).draft
         except Exception:  # noqa: BLE001 - a damaged draft is named when Settings opens it
             draft = None
         if draft is None or not draft.fields:

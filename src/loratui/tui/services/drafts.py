@@ -11,7 +11,9 @@ app's ``DraftKeeper`` (``app.drafts``)::
 unsaved; ``path()`` says where the draft goes now (None: nowhere). Writes are atomic (core.drafts)
 and run in a thread; a generation number per source keeps a slow older write from landing after a
 newer one or after a discard. The keeper only ever deletes a draft file it wrote itself, or on
-``discard``: a draft left by an earlier session stays until its screen offers it back.
+``discard``: a draft left by an earlier session stays until its screen offers it back. ``path()``
+names this app's own file (core.drafts ``draft_path``: tagged with the pid), so two apps on one
+project never write or delete each other's drafts.
 
 ``install_signal_handlers`` (called by the app when it runs for real, not under tests) makes SIGHUP
 and SIGTERM write every source's draft at once, synchronously, then leave the app cleanly; after
@@ -173,6 +175,13 @@ class DraftKeeper:
             source.written = None
             source.landed = source.generation
 
+    def written_path(self, name: str) -> Path | None:
+        """The draft file ``name`` holds on disk now (None: none), e.g. to tell it from files gathered
+        from ended sessions that are to go once it holds their content."""
+        source = self.sources.get(name)
+        with self._lock:
+            return source.written if source is not None else None
+
     def forget_written(self, name: str) -> None:
         """The draft file ``name`` last wrote now belongs to someone else (a draft the user put off
         deciding about): it is never deleted for going out of date."""
@@ -204,16 +213,7 @@ def install_signal_handlers(app) -> Callable[[], None]:
         if state["signal"] is not None:  # a second one: the clean exit is stuck, go now
             os._exit(128 + signum)
         state["signal"] = signum
-        app.exit_signal = signum
-        watchdog = threading.Timer(EXIT_GRACE_S, os._exit, args=(128 + signum,))  # first: nothing below may hang it
-        watchdog.daemon = True
-        watchdog.start()
-        problems = app.drafts.write_now()
-        if problems:
-            _log_problems(problems)
-        if signum == getattr(signal, "SIGHUP", None):
-            _detach_terminal()
-        loop.call_soon_threadsafe(app.exit, None, 128 + signum)
+        end_app(app, signum, loop)
 
     for signum in (getattr(signal, "SIGHUP", None), signal.SIGTERM):  # no SIGHUP on Windows
         if signum is None:
@@ -229,6 +229,26 @@ def install_signal_handlers(app) -> Callable[[], None]:
             signal.signal(signum, old if old is not None else signal.SIG_DFL)
 
     return restore
+
+
+def end_app(app, signum: int, loop=None) -> None:
+    """End the app as ``signum`` asks: every draft written first, the terminal let go after a hang-up
+    (SIGHUP: nothing may be drawn on it), then a clean exit with 128 + signum, or os._exit after
+    EXIT_GRACE_S if that stalls. From a signal handler, or from the loop (``loop`` None) when the
+    terminal is found gone without a SIGHUP (services.terminal_watch)."""
+    import asyncio
+
+    loop = loop or asyncio.get_running_loop()
+    app.exit_signal = signum
+    watchdog = threading.Timer(EXIT_GRACE_S, os._exit, args=(128 + signum,))  # first: nothing below may hang it
+    watchdog.daemon = True
+    watchdog.start()
+    problems = app.drafts.write_now()
+    if problems:
+        _log_problems(problems)
+    if signum == getattr(signal, "SIGHUP", None):
+        _detach_terminal()
+    loop.call_soon_threadsafe(app.exit, None, 128 + signum)
 
 
 def _detach_terminal() -> None:
