@@ -57,3 +57,22 @@ def test_forget_written_keeps_the_file_from_a_clean_state(tmp_path):
     texts.append(None)
     keeper.write_now()
     assert path.read_text() == "typed"
+
+
+def test_a_draft_that_cannot_be_kept_says_what_is_at_stake_and_the_sources_own_way_out(tmp_path):
+    """In a read-only folder the toast said "save with ctrl+s" on the Dataset screen too (Enter there)."""
+    said = []
+
+    class Told:
+        def notify(self, message, **kwargs) -> None:
+            said.append(message)
+
+    keeper = DraftKeeper(Told())
+    keeper.register("caption", path=lambda: tmp_path / "gone" / "d.json", snapshot=lambda: "x",
+                    safe="Enter writes it to the caption")
+    source = keeper.sources["caption"]
+    keeper._landed(source, OSError(30, "Read-only file system"))
+    keeper._landed(source, OSError(30, "Read-only file system"))  # said once, not every 2 s
+    assert len(said) == 1
+    assert "what you typed is lost" in said[0] and said[0].endswith("Enter writes it to the caption")
+    assert "ctrl+s" not in said[0]

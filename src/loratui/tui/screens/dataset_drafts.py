@@ -64,7 +64,8 @@ class TypedCaption:
     written: float = 0.0
 
     def describe(self, limit: int = 60) -> str:
-        typed = self.typed if len(self.typed) <= limit else self.typed[:limit - 1] + "…"
+        # cut for the dialog, which says so: restoring puts the whole text back, and the file holds it
+        typed = self.typed if len(self.typed) <= limit else self.typed[:limit - 1] + f"… ({len(self.typed)} chars)"
         if self.what == "rename":
             return f"rename of '{self.tag}' to '{typed}'"
         return f"'{typed}' ({WHAT.get(self.what, self.what)})"
@@ -167,7 +168,7 @@ class CaptionDrafts:
 
     def start_caption_drafts(self) -> None:
         self.app.drafts.register(SOURCE, path=lambda: caption_draft_path(self.store.root),
-                                 snapshot=self.caption_draft_text)
+                                 snapshot=self.caption_draft_text, safe="Enter writes it to the caption")
         gathered = gather_caption_drafts(self.store.root)
         for problem in gathered.problems:
             self.notify(problem, severity="warning", timeout=10)

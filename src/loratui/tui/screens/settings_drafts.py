@@ -62,7 +62,8 @@ class SettingsDrafts:
         return self.path or self.suggested
 
     def start_drafts(self) -> None:
-        self.app.drafts.register(SOURCE, path=lambda: draft_path(self.draft_target()), snapshot=self.draft_text)
+        self.app.drafts.register(SOURCE, path=lambda: draft_path(self.draft_target()), snapshot=self.draft_text,
+                                 safe="ctrl+s saves the config (f2 elsewhere)")
 
     def draft_text(self, *, offer_only: bool = False) -> str | None:
         """The draft of the form now (None: nothing unsaved). A draft put off is kept inside it;
@@ -184,6 +185,7 @@ class SettingsDrafts:
         else:
             choices = [("r", "restore them (ctrl+s saves)"), ("d", "delete the draft")]
         lines.append("Esc decides later (f6 asks again; the draft is kept meanwhile).")
+        self.app.clear_notifications()  # the start-up toast naming this draft would cover the dialog at 80x24
         self.app.push_screen(ChoiceDialog("unsaved draft", "\n".join(lines), choices),
                              lambda choice: self._draft_answer(choice, draft, target, conflicts))
 

@@ -47,6 +47,7 @@ class DraftSource:
     written: Path | None = None  # the draft file this source last wrote (this session)
     timer: Any = None
     failed: bool = False         # the last write failed (said once, not every 2 s)
+    safe: str = ""               # how the user keeps the text another way, said when a draft cannot be kept
 
 
 class DraftKeeper:
@@ -59,9 +60,11 @@ class DraftKeeper:
         # the main thread while it holds the lock (a discard), and must not wait for itself
         self._lock = threading.RLock()
 
-    def register(self, name: str, *, path: Callable[[], Path | None], snapshot: Callable[[], str | None]) -> None:
+    def register(self, name: str, *, path: Callable[[], Path | None], snapshot: Callable[[], str | None],
+                 safe: str = "") -> None:
+        """``safe``: how to keep the text another way ("ctrl+s saves it"), said if no draft can be kept."""
         self.unregister(name)
-        self.sources[name] = DraftSource(name, path, snapshot)
+        self.sources[name] = DraftSource(name, path, snapshot, safe=safe)
 
     def unregister(self, name: str) -> None:
         """Stop keeping ``name``'s drafts (its file stays: an unsaved edit is still unsaved)."""
@@ -106,7 +109,9 @@ class DraftKeeper:
             from loratui.tui.services.work import failure_line
 
             line, _ = failure_line(f"could not keep a draft of the unsaved {source.name} changes", exc)
-            self.app.notify(line + " (save with ctrl+s to be safe)", severity="warning", timeout=8)
+            keep = f"; {source.safe}" if source.safe else ""
+            self.app.notify(f"{line}: if the link drops now, what you typed is lost{keep}", severity="warning",
+                            timeout=15)
         source.failed = True
 
     def _take(self, source: DraftSource) -> tuple | None:
