@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fixtures.cli_run import run_main
 
-from loratui.cli import cli, main
+from loratui.cli import cli
 from loratui.core.captions import (
     AddTags, RemoveTags, StripUnderscores, apply_plan, can_redo, can_undo, history, journal_dir, load_captions,
     plan_edits, plan_redo, redo_dir, redo_history, redo_last, remap_folders, undo_last,
@@ -212,13 +213,7 @@ def run(*args, capsys=None):
     if capsys is None:
         result = CliRunner().invoke(cli, list(map(str, args)))
         return Ran(result.exit_code, result.stdout, result.stderr if result.stderr_bytes else "")
-    code = 0
-    try:
-        main([str(a) for a in args])
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return Ran(code, captured.out, captured.err)
+    return Ran(*run_main(args, capsys))
 
 
 def test_cli_undo_redo(tmp_path, capsys):

@@ -223,12 +223,16 @@ def read_settings_draft(path: Path) -> SettingsDraft | None:
     if text is None:
         return None
     draft = SettingsDraft.from_text(text, path)
-    if not draft.written:
-        try:
-            draft.written = path.stat().st_mtime
-        except OSError:
-            pass
+    draft.written = draft.written or file_time(path)
     return draft
+
+
+def file_time(path: Path) -> float:
+    """When a draft file was written, by its mtime (0.0: unknown): for drafts that do not say."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 @dataclass

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from loratui.core.drafts import (
-    draft_document, draft_files, file_sha256, read_draft, remove_draft, tagged_path, writer_tag,
+    draft_document, draft_files, file_sha256, file_time, read_draft, remove_draft, tagged_path, writer_tag,
 )
 from loratui.core.errors import LoratuiError
 
@@ -147,11 +147,7 @@ def read_caption_draft(root: str | Path, path: Path) -> list[TypedCaption]:
         if not os.path.isabs(entry.caption):
             entry.caption = os.path.normpath(os.path.join(root, entry.caption))
             entry.image = os.path.normpath(os.path.join(root, entry.image))
-        if not entry.written:
-            try:
-                entry.written = path.stat().st_mtime
-            except OSError:
-                pass
+        entry.written = entry.written or file_time(path)
     return entries
 
 
