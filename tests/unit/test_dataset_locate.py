@@ -50,3 +50,19 @@ def test_missing_and_file_are_one_line(tmp_path):
     (tmp_path / "f.txt").write_text("x")
     with pytest.raises(LoratuiError, match="not a folder"):
         locate_dataset(tmp_path / "f.txt")
+
+
+def test_dot_and_dotdot_name_the_folder_they_are(tmp_path, monkeypatch):
+    """`loratui` with no path (or `.`) inside a concept folder opens the whole dataset on that concept,
+    and inside a train folder gives the folder by its name, so paths match the caption reader's."""
+    _image(tmp_path / "img" / "10_alice" / "a.png")
+    monkeypatch.chdir(tmp_path / "img" / "10_alice")
+    loc = locate_dataset(".")
+    assert (loc.kind, loc.train_dir, loc.concept) == ("concept", tmp_path / "img", "10_alice")
+    monkeypatch.chdir(tmp_path / "img")
+    loc = locate_dataset(".")
+    assert (loc.kind, loc.train_dir) == ("dataset", tmp_path / "img")
+    loc = locate_dataset("10_alice/..")
+    assert (loc.kind, loc.train_dir) == ("dataset", tmp_path / "img")
+    monkeypatch.chdir(tmp_path / "img" / "10_alice")
+    assert locate_dataset("..").train_dir == tmp_path / "img"

@@ -60,6 +60,10 @@ def _has_images(folder: Path) -> bool:
 def locate_dataset(path: str | os.PathLike) -> DatasetLocation:
     """The dataset ``path`` names; LoratuiError (one line) when it is not a folder."""
     path = Path(path)
+    if path.name in ("", "..") or ".." in path.parts:
+        # `.` has no name (a concept folder would read as flat) and `./a.txt` paths would not match
+        # the `a.txt` the caption reader returns; `..` hides the name too. Absolute, links kept.
+        path = Path(os.path.abspath(path))
     if not path.exists():
         raise LoratuiError(f"{path}: no such file or folder")
     if not path.is_dir():

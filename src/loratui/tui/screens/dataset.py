@@ -184,9 +184,6 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
     def _rows_listed(self, rows: list[ImageRow]) -> None:
         self.store.adopt_rows(rows)
         self.refilter()
-        if not rows:
-            self.set_status(f"no images in {self.store.root}: put images in N_concept folders "
-                            "(loratui dataset init makes the layout)")
         # after the rows are painted: the caption reader would otherwise compete with the first frame
         self.call_after_refresh(run_in_thread, self, self.store.read_captions, done=self._captions_read,
                                 what="reading captions")
@@ -277,6 +274,9 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
         current = self.table.cursor_row if self.is_mounted else None
         if current is not None and current.problem:
             parts = [self._problem_line(current)]
+        if not total and self.store.captions_loaded:  # said on every refresh, so nothing wipes it
+            parts = [f"no images in {self.store.root}: put images in N_concept folders "
+                     "(loratui dataset init makes the layout)"]
         busy = getattr(self, "busy_text", None)
         if busy:  # a write, undo or redo in a worker: said first, until it ends
             parts = [busy, *parts]
