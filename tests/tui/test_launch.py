@@ -37,3 +37,38 @@ def test_several_configs_prefer_config_toml_and_say_so(tmp_path):
     (tmp_path / "config.toml").unlink()
     notes.clear()
     assert resolve_target(tmp_path, notes)[1] is None and "no config opened" in notes[0]
+
+
+KOHYA = '{"pretrained_model_name_or_path": "m.safetensors", "train_data_dir": "img", "LoRA_type": "Standard"}'
+
+
+def test_a_kohya_json_says_how_to_import_it(tmp_path, monkeypatch):
+    """`loratui alice.json` said "not a folder or a config .toml" and nothing about import-kohya."""
+    from loratui.core.errors import LoratuiError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "alice.json").write_text(KOHYA, encoding="utf-16")  # as a Windows editor may save it
+    with pytest.raises(LoratuiError) as caught:
+        resolve_target("alice.json", [])
+    assert str(caught.value) == ("alice.json: a kohya_ss GUI config, not a loratui one: import it with "
+                                 "`loratui config import-kohya alice.json -o alice.toml`, then `loratui alice.toml`")
+    (tmp_path / "alice.toml").write_text("")  # import-kohya never overwrites: the next free name
+    (tmp_path / "other.json").write_text("[1, 2]")
+    with pytest.raises(LoratuiError, match=r"not a folder or a config \.toml.*import-kohya other\.json -o other\.toml"):
+        resolve_target("other.json", [])
+    with pytest.raises(LoratuiError, match=r"-o alice-2\.toml`, then `loratui alice-2\.toml`"):
+        resolve_target("alice.json", [])
+
+
+def test_a_folder_with_a_kohya_json_and_no_config_names_it(tmp_path):
+    (tmp_path / "img" / "2_x").mkdir(parents=True)
+    (tmp_path / "notes.json").write_text('{"a": 1}')
+    (tmp_path / "my lora.json").write_text(KOHYA)
+    notes: list[str] = []
+    assert resolve_target(tmp_path, notes)[1] is None
+    [note] = notes
+    assert note.startswith("no loratui config here, but my lora.json is a kohya_ss GUI config: ")
+    assert f"`loratui config import-kohya '{tmp_path / 'my lora.json'}' -o '{tmp_path / 'my lora.toml'}'`" in note
+    (tmp_path / "config.toml").write_text('[dataset]\ntrain_data_dir = "img"\n')
+    notes.clear()
+    assert resolve_target(tmp_path, notes)[1] == tmp_path / "config.toml" and notes == []

@@ -37,19 +37,22 @@ def _walk_options(verb: str, since: str):
     return decorate
 
 
-@click.command("undo", help="""Undo the last applied tag operation (or caption run) in DIR; repeat to walk
-    further back. `loratui tags redo DIR` re-applies it, until the next change.
+def _help(description: str, past: str, verb: str) -> str:
+    """One paragraph (the source's line breaks and indents made single spaces: click keeps an indent
+    inside a paragraph as spaces), then the exit codes."""
+    return " ".join(description.split()) + "\n\n" + _exit_codes(past, verb)
 
-""" + _exit_codes("undone", "undo"))
+
+@click.command("undo", help=_help("""Undo the last applied tag operation (or caption run) in DIR; repeat to walk
+    further back. `loratui tags redo DIR` re-applies it, until the next change.""", "undone", "undo"))
 @_walk_options("undo", "change")
 def undo(directory, yes, force, skip_changed, list_only, as_json):
     _walk(directory, "undo", yes, force, skip_changed, list_only, as_json)
 
 
-@click.command("redo", help="""Re-apply the last change `loratui tags undo` took back in DIR, byte for byte;
-    repeat to walk forward again. A new change (tags, caption run) empties the redo list, as in any editor.
-
-""" + _exit_codes("redone", "redo"))
+@click.command("redo", help=_help("""Re-apply the last change `loratui tags undo` took back in DIR, byte for byte;
+    repeat to walk forward again. A new change (tags, caption run) empties the redo list, as in any editor.""",
+                                  "redone", "redo"))
 @_walk_options("redo", "undo")
 def redo(directory, yes, force, skip_changed, list_only, as_json):
     _walk(directory, "redo", yes, force, skip_changed, list_only, as_json)

@@ -15,7 +15,8 @@ from loratui.commands.help_text import exit_codes, shell_arg
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--resume", "resume", metavar="STATE_DIR", type=click.Path(),  # a file: our own one-line error
               help="Continue from a saved training state (OUTPUT_DIR/NAME-state).")
-@click.option("--save-state", is_flag=True, help="Also save the full training state with every save and at the end.")
+@click.option("--save-state", is_flag=True, help="Also save the full training state with every save and at the end "
+                                                 "(as saving.save_state = true in the config).")
 @click.option("--events", "events", metavar="PATH", help="Write the event stream here instead of OUTPUT_DIR/NAME.events.jsonl (which becomes a link to it, so "
                    "`loratui attach` and the app still find the run).")
 @click.option("--json", "echo_json", is_flag=True, help="Print every event as a JSON line on stdout (no progress bar).")
@@ -36,8 +37,9 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     Under `torchrun --nproc_per_node N` or `accelerate launch --num_processes N` every process trains
     its share and only the first writes files. `--resume STATE --extend-epochs N` continues a finished
     (or stopped) run for N more epochs than that run planned; the LoRA it had is kept as
-    NAME-00000E.safetensors. A finished run leaves a state only with save_state = true (or
-    --save-state, or --max-steps). A new run moves the last run's states and intermediate saves into
+    NAME-00000E.safetensors. A finished run leaves a state (NAME-state) only with
+    saving.save_state_on_train_end = true (at the end), saving.save_state = true (with every save
+    too) or --save-state, and after --max-steps or --resume. A new run moves the last run's states and intermediate saves into
     OUTPUT_DIR/NAME-kept-<time>/ (its NAME.safetensors is overwritten when the new run completes); a
     resume first keeps aside, as NAME-kept-*, every output newer than its state. Save now, sample now
     and stop: append a request to OUTPUT_DIR/NAME.control.jsonl (see core/events.py).

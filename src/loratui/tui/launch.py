@@ -18,6 +18,8 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
     if not path.exists():
         raise LoratuiError(f"{path}: no such file or folder (give a project, dataset or concept folder, or a config .toml)")
     if path.is_file():
+        if path.suffix.lower() == ".json":
+            raise LoratuiError(_json_target_line(path))
         if path.suffix.lower() != ".toml":
             raise LoratuiError(f"{path}: not a folder or a config .toml: open a project, dataset or concept folder")
         from loratui.core.config import ConfigError, load_config, resolve_path
@@ -55,7 +57,67 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
             notes.append(f"{len(tomls)} .toml files in {base} ({shown}): "
                          + (f"opened {named.name}; " if config else "no config opened; ")
                          + "`loratui NAME.toml` opens another (Settings: ctrl+o)")
+        if not tomls and notes is not None:
+            kohya = next((json_path for json_path in sorted(base.glob("*.json"))[:_JSON_LOOKS]
+                          if is_kohya_gui_json(json_path)), None)
+            if kohya is not None:
+                notes.append(f"no loratui config here, but {kohya.name} is a kohya_ss GUI config: "
+                             f"`{_import_command(kohya)}` imports it, then `loratui {_quoted(_free_toml(kohya))}`")
     return location, config
+
+
+_JSON_LOOKS = 20  # .json files read when looking for a kohya_ss config beside the dataset
+_JSON_MAX_BYTES = 4 << 20  # a GUI config is a few KB; a large .json is something else (no reading it)
+_KOHYA_KEYS = frozenset({"pretrained_model_name_or_path", "train_data_dir", "LoRA_type", "output_name"})
+
+
+def is_kohya_gui_json(path: Path) -> bool:
+    """A kohya_ss GUI config, by its keys (cheap: small files only; any problem reads as 'no')."""
+    import json
+
+    try:
+        if path.stat().st_size > _JSON_MAX_BYTES:
+            return False
+        raw = path.read_bytes()
+    except OSError:
+        return False
+    for encoding in ("utf-8-sig", "utf-16", "utf-32"):  # as kohya_ss or a Windows editor saves it
+        try:
+            data = json.loads(raw.decode(encoding))
+        except (UnicodeDecodeError, ValueError):
+            continue
+        return isinstance(data, dict) and len(_KOHYA_KEYS & data.keys()) >= 2
+    return False
+
+
+def _json_target_line(path: Path) -> str:
+    """`loratui alice.json`: the one line that says how a kohya_ss GUI config becomes a loratui one."""
+    command = _import_command(path)
+    opens = f"then `loratui {_quoted(_free_toml(path))}`"
+    if is_kohya_gui_json(path):
+        return f"{path}: a kohya_ss GUI config, not a loratui one: import it with `{command}`, {opens}"
+    return (f"{path}: not a folder or a config .toml: open a project, dataset or concept folder (a kohya_ss "
+            f"GUI .json imports with `{command}`, {opens})")
+
+
+def _import_command(json_path: Path) -> str:
+    return f"loratui config import-kohya {_quoted(json_path)} -o {_quoted(_free_toml(json_path))}"
+
+
+def _free_toml(json_path: Path) -> Path:
+    """NAME.toml beside the .json, or NAME-2.toml ... when taken (import-kohya never overwrites)."""
+    candidate = json_path.with_suffix(".toml")
+    number = 2
+    while candidate.exists():
+        candidate = json_path.with_name(f"{json_path.stem}-{number}.toml")
+        number += 1
+    return candidate
+
+
+def _quoted(path: Path) -> str:
+    import shlex
+
+    return shlex.quote(str(path))
 
 
 def _raw_train_dir(path: Path) -> str | None:

@@ -19,8 +19,9 @@ reads it):
 - ``duplicate_tags`` (info): a tag listed twice, also as a case variant (CLIP lowercases captions,
   so ``LONG HAIR`` is ``long hair``) or an underscore variant (``long_hair``). Exact and case
   repeats go with ``loratui tags dedupe``; underscore ones with ``tags strip-underscores``.
-- ``weighted_tags`` (info): ``(tag:1.2)``. sd-scripts reads prompt weights in captions only with
-  weighted_captions; otherwise the brackets and the number train as text.
+- ``weighted_tags`` (info): ``(tag:1.2)``. loratui reads no prompt weights in captions (sd-scripts'
+  weighted_captions has no loratui setting): the brackets and the number train as plain text. The
+  message names the `tags replace --regex` that drops them from whole tags (``STRIP_WEIGHTS``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ MAX_CLIP_TOKENS = 225  # the longest caption sd-scripts reads (max_token_length 
 _CLIP_PIECES = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|[^\s\w]+|_+", re.IGNORECASE)
 _WEIGHT = re.compile(r"[(\[]\s*[^()\[\]]*?:\s*-?\d+(?:\.\d+)?\s*[)\]]")
 _SHOWN = 3  # examples named in one message
+# `loratui tags replace DIR --regex OLD NEW` arguments that turn "(tag:1.2)" / "[tag:0.8]" into "tag"
+STRIP_WEIGHTS = r"""--regex '[(\[](.+):-?[0-9.]+[)\]]' '\1'"""
 
 
 def rel(path: Path) -> str:
@@ -175,8 +178,9 @@ def tag_problems(path: Path, line: str, max_tokens: int | None = None) -> list[P
         more = f" and {len(weighted) - 1} more" if len(weighted) > 1 else ""
         problems.append(Problem(
             "weighted_tags", path,
-            f"{rel(path)} has prompt weights like '{weighted[0]}'{more}: trained as text unless weighted_captions "
-            "is on; remove the weights", "info"))
+            f"{rel(path)} has prompt weights like '{weighted[0]}'{more}: they train as plain text (loratui reads "
+            "no prompt weights; sd-scripts' weighted_captions has no loratui setting); if not meant, "
+            f"`loratui tags replace DIR {STRIP_WEIGHTS}` drops them", "info"))
     return problems
 
 

@@ -223,6 +223,7 @@ class ConfigFileActions(ConfigImportExport):
                     "o writes the whole form over it (what the file holds now is lost); f2 saves to a new file "
                     "instead. Nothing was written.")
             cfg = self.form.current_config()
+            self.app.clear_notifications()  # the "changed on disk" toast would cover the dialog's keys at 80x24
             self.app.push_screen(
                 ChoiceDialog("changed on disk (cannot be read)", body, [("o", "overwrite with the form")]),
                 lambda choice: self.write_config(cfg, path, force=True, then=then) if choice == "o" and cfg else None)
@@ -262,6 +263,7 @@ class ConfigFileActions(ConfigImportExport):
                     note += f"; {side} kept for {', '.join(key for _, key in sorted(both))}"
                 self.write_config(merged, path, then=then, merged=note)
 
+        self.app.clear_notifications()  # the "changed on disk" toast would cover the dialog's keys at 80x24
         self.app.push_screen(ChoiceDialog(title, body, choices), answer)
 
     # ---- load, reload, open ------------------------------------------------------------------------
@@ -326,6 +328,7 @@ class ConfigFileActions(ConfigImportExport):
             elif choice == "s":
                 self.action_save(go)
 
+        self.app.clear_notifications()  # a toast (f5 after "changed on disk") would cover the dialog's keys
         self.app.push_screen(ChoiceDialog("unsaved changes", f"{what} discards {count}.",
                                           [("d", "discard them"), ("s", "save first")]), answer)
 

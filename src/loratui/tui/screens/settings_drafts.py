@@ -331,4 +331,5 @@ class SettingsDrafts:
             elif gone:
                 self.notify(f"deleted {len(gone)} leftover temp file(s) of {self.path.name}")
 
+        self.app.clear_notifications()  # start-up toasts would cover the dialog's keys at 80x24
         self.app.push_screen(ChoiceDialog("left over by a killed save", body, choices), answer)

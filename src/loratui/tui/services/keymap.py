@@ -17,6 +17,7 @@ to an action while another one of the same widget had it (Textual drops the othe
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 import tomllib
@@ -34,10 +35,72 @@ if TYPE_CHECKING:
 
 KEYMAP_FILE_NAME = "keymap.toml"
 
-# One key: modifiers joined by '+', then a key name ("ctrl+shift+a", "f1", "question_mark") or a
-# single printable character ("?", "a"). A lone "+" is written "plus".
-_MODIFIER = r"(?:ctrl|shift|alt|meta|super|hyper)"
-_KEY_RE = re.compile(rf"^(?:{_MODIFIER}\+)*(?:[a-z0-9_]+|[^\s,+])$", re.IGNORECASE)
+# One key: modifiers joined by '+' ("ctrl+shift+a"), then a key name Textual reports ("f1", "pageup",
+# "question_mark") or a single printable character ("?", "a"). A lone "+" is written "plus".
+MODIFIERS = ("alt", "ctrl", "hyper", "meta", "shift", "super")  # the order Textual reports them in
+
+
+@functools.cache
+def textual_key_names() -> frozenset[str]:
+    """The names (without modifiers) a key press can have in Textual: its ``Keys`` enum, the keys of the
+    kitty keyboard protocol, and the names it gives printable characters ("slash", "question_mark")."""
+    from textual._keyboard_protocol import FUNCTIONAL_KEYS
+    from textual.keys import KEY_ALIASES, KEY_NAME_REPLACEMENTS, Keys, _character_to_key
+
+    names = {key.value.rpartition("+")[2] for key in Keys if not key.value.startswith("<")}
+    names.update(FUNCTIONAL_KEYS.values())
+    names.update(alias.rpartition("+")[2] for aliases in KEY_ALIASES.values() for alias in aliases)
+    names.update(KEY_NAME_REPLACEMENTS.values())
+    # printable ASCII and Latin-1 (what a keyboard types without a compose key): "slash", "section_sign"
+    names.update(_character_to_key(chr(code)) for code in [*range(0x21, 0x7F), *range(0xA1, 0x100)])
+    return frozenset(name for name in names if name)
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``key`` is not a key Textual can report (with a "did you mean"), or None when it is one.
+
+    A typo ("slashh", "ctrl+zz") would otherwise bind the action to a key no press ever makes, and the
+    footer would show the typo (or worse: "ctrl+banana" shows as "^🍌", Textual's name for that emoji).
+    """
+    *modifiers, name = key.split("+") if key != "+" else ["+"]
+    name_ok = _is_character(name) or name in textual_key_names()
+    modifiers_ok = all(modifier in MODIFIERS for modifier in modifiers)
+    in_order = modifiers == sorted(set(modifiers), key=MODIFIERS.index) if modifiers_ok else True
+    if name_ok and modifiers_ok and in_order:
+        return None
+    guess = "plus" if key == "+" else _key_guess(modifiers, name)
+    if name_ok and modifiers_ok:
+        return (f"'{key}' repeats a modifier or has them out of order (did you mean '{guess}'?): Textual "
+                f"reports them in the order {'+'.join(MODIFIERS)}")
+    if guess and guess != key:
+        return f"'{key}' is not a key name (did you mean '{guess}'?)"
+    return (f"'{key}' is not a key name: use forms like \"a\", \"ctrl+s\", \"f2\", \"slash\", "
+            f"\"question_mark\" (modifiers: {', '.join(MODIFIERS)})")
+
+
+def _key_guess(modifiers: list[str], name: str) -> str | None:
+    """The key the user most likely meant: each part replaced by its closest real spelling."""
+    fixed_modifiers = []
+    for modifier in modifiers:
+        close = difflib.get_close_matches(modifier.strip().lower(), MODIFIERS, n=1, cutoff=0.5)
+        if not close:
+            return None
+        fixed_modifiers.append(close[0])
+    name = name.strip()
+    if not _is_character(name) and name not in textual_key_names():
+        if name.lower() in textual_key_names():
+            name = name.lower()
+        else:
+            close = difflib.get_close_matches(name.lower(), sorted(textual_key_names()), n=1, cutoff=0.65)
+            if not close:
+                return None
+            name = close[0]
+    return "+".join([*sorted(set(fixed_modifiers), key=MODIFIERS.index), name])
+
+
+def _is_character(name: str) -> bool:
+    """One printable character: Textual's key for it is the character ("a", "X", "é")."""
+    return len(name) == 1 and name.isprintable() and not name.isspace() and name not in ",+"
 
 
 def keymap_path() -> Path:
@@ -112,12 +175,9 @@ def _key_list(value: Any) -> tuple[str, str | None]:
         return "", f"{value!r} is not a key: write a string such as \"ctrl+s\" or \"f1,question_mark\""
     if not parts or any(not part for part in parts):
         return "", f"{value!r} has an empty key: write keys like \"a\" or \"f1,question_mark\""
-    bad = [part for part in parts if not _KEY_RE.match(part)]
-    if bad:
-        return "", (
-            f"{', '.join(repr(part) for part in bad)} is not a key name: use forms like \"a\", "
-            "\"ctrl+s\", \"f2\", \"question_mark\" (modifiers: ctrl, shift, alt, super)"
-        )
+    problems = [problem for problem in map(key_problem, parts) if problem]
+    if problems:  # the whole entry is refused: the action keeps its default key rather than none
+        return "", "; ".join(problems) + "; it keeps its default key"
     return ",".join(parts), None
 
 

@@ -49,6 +49,12 @@ NOTABLE = {"error": "error", "warning": "warning", "finished": "information", "c
            "checkpoint_saved": "information", "sample_saved": "information"}
 
 
+# what makes a completed run keep NAME-state (engine/run.py: the keys, --save-state, --max-steps, --resume)
+FINISHED_RUN_STATE = ("a finished run keeps one only with saving.save_state_on_train_end = true (at the end) or "
+                      "saving.save_state = true (with every save too), or `loratui train --save-state`: set one "
+                      "in the config for the next run")
+
+
 class RunService:
     """Owned by the App (its workers outlive screens). See the module docstring."""
 
@@ -327,7 +333,7 @@ class RunService:
             raise LoratuiError(f"{snapshot.name} is still running")
         if snapshot.state is None:
             raise LoratuiError(f"{snapshot.name} has no saved state ({snapshot.name}-state) to continue from: "
-                               "stopped runs save one; for finished runs set saving.save_state_on_train_end")
+                               f"stopped runs save one; {FINISHED_RUN_STATE}")
         if snapshot.config is None or not snapshot.config.is_file():
             raise LoratuiError(f"{snapshot.name}: its config ({snapshot.config or 'unknown'}) is not there any more")
         return True
