@@ -253,11 +253,20 @@ def test_bad_values_are_one_line_before_start_and_cli_errors_after(env):
         assert text_of(screen, "#caption-help").startswith("Separator (--separator): needs a visible character")
         await type_into(pilot)
         screen.query_one("#opt-tag_replacement").focus()
-        await type_into(pilot, *"lonely")  # not 'source,target': the CLI refuses it with its own line
-        await start_overwriting(pilot)
+        await type_into(pilot, *"lonely")  # not 'source,target': refused as typed, by the CLI's own rule
+        assert screen.query_one("#opt-tag_replacement").has_class("bad")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert "Replace tags (--tag-replacement): 'lonely' must be 'source,target'" in notes(app)
+        assert caption_runner(app).run is None
+        await type_into(pilot)
+        # what only the run can find (here: the images gone since the screen opened) is its one line
+        for concept in ("10_alice", "5_bob"):
+            (img / concept).rename(tmp_path / concept)
+        await pilot.press("ctrl+r")
         runner = caption_runner(app)
         await until(pilot, lambda: runner.run is not None and not runner.run.active, "failed run")
-        assert runner.run.phase == "failed" and "--tag-replacement" in runner.run.error
+        assert runner.run.phase == "failed" and "no images found" in runner.run.error
         assert "\n" not in runner.run.summary() and "caption run failed" in text_of(screen, "#run-status")
         from textual.widgets import ProgressBar
 
@@ -507,7 +516,7 @@ def test_every_hint_fits_the_hint_line_at_80_columns(env, monkeypatch):
     async def scenario(app, pilot, screen):
         help_line = screen.query_one("#caption-help")
         width = help_line.content_region.width
-        assert width == 78 and help_line.styles.max_height.value == 3
+        assert width == 78 and help_line.size.height == 3  # a fixed height: the form does not resize under a field
         fields = [w for w in screen.query_one("#caption-form").query("*") if isinstance(w, (Input, Select, Checkbox))]
         assert len(fields) > 30
         for widget in fields:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from loratui.captioners.onnx_check import onnx_problem
+from loratui.captioners.option_rules import parse_replacements  # noqa: F401 (the rule's home; kept importable here)
 from loratui.core.errors import LoratuiError
 
 MODEL_FILE = "model.onnx"
@@ -111,21 +111,6 @@ class TagOptions:
     rating: str = "off"  # "off" | "first" | "last"
     tag_replacement: list[tuple[str, str]] = field(default_factory=list)
     character_tag_expand: bool = False
-
-
-def parse_replacements(text: str) -> list[tuple[str, str]]:
-    """sd-scripts syntax ``src1,dst1;src2,dst2`` with ``\\,`` and ``\\;`` for literal commas and
-    semicolons. Unlike sd-scripts at HEAD, every pair is applied (to the final tag names)."""
-    pairs = []
-    for item in re.split(r"(?<!\\);", text):
-        if not item.strip():
-            continue
-        parts = re.split(r"(?<!\\),", item)
-        if len(parts) != 2:
-            raise LoratuiError(f"--tag-replacement: {item!r} must be 'source,target' (escape commas as \\,)")
-        src, dst = (p.replace("\\,", ",").replace("\\;", ";").strip() for p in parts)
-        pairs.append((src, dst))
-    return pairs
 
 
 class TagSelector:

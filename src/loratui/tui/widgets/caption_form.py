@@ -3,10 +3,11 @@ parameters: the CLI is the one source of names, types, ranges, choices, defaults
 
 ``OptionsForm(command, names)`` shows one compact row per option (an Input, a Select for a choice,
 a Checkbox for a flag). ``args()`` turns the values into the command's arguments (defaults left
-out). Each value is checked as it is typed (``check``: the option's click type, and core's rules for
-the separator and the caption extension) and a bad one is marked, with one line in our words naming
-the field and what it takes (``General threshold (--general-threshold): must be a number from 0 to
-1, got 'abc'``); ``problems()`` lists them so that nothing starts with one.
+out). Each value is checked as it is typed (``check``: the option's click type, core's rules for
+the separator and the caption extension, captioners.option_rules for free text such as
+--tag-replacement: the rules the CLI itself applies) and a bad one is marked, with one line in our
+words naming the field and what it takes (``General threshold (--general-threshold): must be a
+number from 0 to 1, got 'abc'``); ``problems()`` lists them so that nothing starts with one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, Input, Label, Select
+
+from loratui.captioners.option_rules import TEXT_OPTION_RULES, lengths_problem
 
 # Labels, and help for options without their own help text.
 LABELS = {"mode": "Write mode", "providers": "Provider", "workers": "Decode workers", "top_p": "Top-p",
@@ -151,6 +154,10 @@ def field_problem(field: OptionField, text: str) -> str | None:
 
         problem = text.strip() and caption_extension_problem(text.strip())
         return f"{where}: {problem}" if problem else None
+    rule = TEXT_OPTION_RULES.get(field.name)
+    if rule is not None:  # the CLI's own rule (captioners.option_rules), so no run fails on it later
+        problem = rule(text)
+        return f"{where}: {problem}" if problem else None
     if field.param is None or field.param.type is click.STRING or not text.strip():
         return None
     expected = expected_number(field.param.type) or f"a {field.param.type.name}"
@@ -218,7 +225,19 @@ class OptionsForm(Vertical):
         if field.kind != "text" or field.param is None:
             return None
         text = str(self.value(field.name))
-        return field_problem(field, text)
+        return field_problem(field, text) or self._lengths_problem(field)
+
+    def _lengths_problem(self, field: OptionField) -> str | None:
+        """BLIP's min length above its max length, marked on the min length field (both numbers)."""
+        if field.name != "min_length" or "opt-max_length" not in self.by_widget_id:
+            return None
+        try:
+            low, high = (int(str(self.value(n)).strip() or self.by_widget_id[f"opt-{n}"].default)
+                         for n in ("min_length", "max_length"))
+        except (TypeError, ValueError):
+            return None  # a value that is not a number has its own line
+        problem = lengths_problem(low, high)
+        return f"{field.label} ({field.opt}): {problem}" if problem else None
 
     def args(self) -> list[str]:
         """The command-line arguments for the values that differ from the defaults."""
@@ -239,5 +258,9 @@ class OptionsForm(Vertical):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         field = self.by_widget_id.get(event.input.id or "")
-        if field is not None:
-            event.input.set_class(self.check(field) is not None, "bad")
+        if field is None:
+            return
+        event.input.set_class(self.check(field) is not None, "bad")
+        if field.name == "max_length" and "opt-min_length" in self.by_widget_id:  # the pair's rule: re-mark min
+            self.query_one("#opt-min_length").set_class(self.check(self.by_widget_id["opt-min_length"]) is not None,
+                                                        "bad")
