@@ -1,20 +1,22 @@
-"""The preview of a bulk change on the Dataset screen, without captions for images that cannot be loaded.
+"""The preview of a bulk change on the Dataset screen, without captions for images that cannot be loaded
+(and the question before captions are saved as UTF-8, which lists them the same way).
 
 A bulk "add a tag" (a paste, a recipe) over images without a caption makes a caption file for each.
 For an image sd-scripts cannot load (0 bytes, a corrupt or cut header) that file would only hide the
 problem the scan reports, so, as `loratui tags add` does, such captions are left out of the plan and
 the preview names the images. Only images that would get a new caption file are probed (headers only,
-in a worker), so a change to captioned images opens its preview as before. The preview with the
-note is screens.noted_plan_preview (imported when needed: the Dataset screen's first frame waits for
+in a worker), so a change to captioned images opens its preview as before. A new caption file beside
+a caption with another extension (a13.txt beside a13.caption: caption_extension is probably wrong) is
+made as planned, and the preview says how many and where, so the user can cancel. The preview with the
+notes is screens.noted_plan_preview (imported when needed: the Dataset screen's first frame waits for
 its imports).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
-
-import os
 
 SHOWN_UNREADABLE = 5  # images named in the note (then "and N more")
 
@@ -22,23 +24,59 @@ SHOWN_UNREADABLE = 5  # images named in the note (then "and N more")
 def unreadable_note(broken: dict[Path, list[Path]], root: Path) -> str:
     """One line: how many unreadable images were left out, a few of them by name, and where to look."""
     images = [image for found in broken.values() for image in found]
-    names = []
-    for image in images[:SHOWN_UNREADABLE]:
-        text = os.path.relpath(image, root) if Path(root) in Path(image).parents else str(image)
-        names.append(text if text.isprintable() else text.encode("unicode_escape").decode("ascii"))
+    names = [_shown(image, root) for image in images[:SHOWN_UNREADABLE]]
     more = f" and {len(images) - SHOWN_UNREADABLE:,} more" if len(images) > SHOWN_UNREADABLE else ""
     return (f"left out {len(images):,} unreadable image(s), no caption file made for them: {', '.join(names)}{more} "
             "(sd-scripts cannot load them; p on the table shows why: fix or remove them)")
 
 
+# caption files kohya_ss (.caption) and most taggers (.txt) write; as the scan's missing_caption check
+# (core.dataset.caption_check), which says the same of an image the scan finds without a caption
+OTHER_CAPTION_EXTENSIONS = (".txt", ".caption")
+
+
+def captions_beside(plan) -> dict[Path, Path]:
+    """{new caption file: the caption with another usual extension already beside it} for the files
+    ``plan`` would create: the dataset's caption_extension is probably not the one its captions use."""
+    found = {}
+    for edit in plan.edits:
+        if edit.new_file:
+            other = next((sibling for ext in OTHER_CAPTION_EXTENSIONS
+                          if (sibling := Path(edit.path).with_suffix(ext)) != Path(edit.path) and sibling.is_file()),
+                         None)
+            if other is not None:
+                found[Path(edit.path)] = other
+    return found
+
+
+def beside_note(beside: dict[Path, Path], root: Path, new_files: int, settings_key: str) -> str:
+    """One line: how many new caption files would sit beside another caption, a few by name, the fix."""
+    others = list(beside.values())
+    names = [_shown(path, root) for path in others[:SHOWN_UNREADABLE]]
+    more = f" and {len(others) - SHOWN_UNREADABLE:,} more" if len(others) > SHOWN_UNREADABLE else ""
+    ours = next(iter(beside)).suffix
+    suffixes = [path.suffix for path in others]
+    theirs = max(set(suffixes), key=suffixes.count)
+    settings = f"Settings ({settings_key})" if settings_key else "Settings"
+    return (f"{len(beside):,} of the {new_files:,} new caption file(s) would sit beside a caption with another "
+            f"extension: {', '.join(names)}{more}. The dataset reads {ours} captions, so those are not read: if "
+            f"they are the captions, cancel and set caption_extension = \"{theirs}\" on {settings}")
+
+
+def _shown(path: Path, root: Path) -> str:
+    text = os.path.relpath(path, root) if Path(root) in Path(path).parents else str(path)
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 class BulkPreview:
-    """Mixin of the Dataset screen (needs ``store``, ``start_busy``, ``end_busy``): ``preview_plan``."""
+    """Mixin of the Dataset screen (needs ``store``, ``start_busy``, ``end_busy``, ``key_for``): ``preview_plan``."""
 
     def preview_plan(self, plan, replan: Callable[[set[Path]], object], title: str,
                      apply: Callable[[object], None]) -> None:
         """Show ``plan`` and call ``apply(plan)`` if the user goes ahead. When it would make new caption
         files, their images are probed first (a worker) and ``replan(left_out)`` plans again without
-        the caption files of images that cannot be loaded; the preview names those images."""
+        the caption files of images that cannot be loaded; the preview names those images, and the new
+        caption files that would sit beside a caption with another extension (a.caption beside a.txt)."""
         from loratui.tui.screens.noted_plan_preview import NotedPlanPreview
         from loratui.tui.screens.plan_preview import PlanPreviewScreen
         from loratui.tui.services.work import run_in_thread
@@ -54,11 +92,17 @@ class BulkPreview:
             show((plan, []))
             return
 
+        settings_key = self.key_for("app.settings", self.app)  # here: the worker reads no bindings
+
         def work():
+            final, notes = plan, []
             broken = self.store.unreadable_new_captions(plan)
-            if not broken:
-                return plan, []
-            return replan(set(broken)), [unreadable_note(broken, self.store.root)]
+            if broken:
+                final, notes = replan(set(broken)), [unreadable_note(broken, self.store.root)]
+            beside = captions_beside(final)
+            if beside:
+                notes.append(beside_note(beside, self.store.root, final.new_files, settings_key))
+            return final, notes
 
         def done(out) -> None:
             self.end_busy()
@@ -72,3 +116,48 @@ class BulkPreview:
 
         self.start_busy(f"checking the {new_files:,} image(s) that would get a new caption…")
         run_in_thread(self, work, done=done, failed=failed, what=title)
+
+    def action_to_utf8(self) -> None:
+        """Re-save the captions that are not plain UTF-8 (what `loratui tags to-utf8` does), after a
+        question that lists them; one undo."""
+        from loratui.core.captions import recode_captions, recode_plan
+        from loratui.tui.screens.config_dialogs import ChoiceDialog
+        from loratui.tui.services.work import run_in_thread
+
+        rows = self.store.rows
+        if any(row.caption is None for row in rows) and not self.store.captions_loaded:
+            self.app.notify("captions are still loading: try again in a moment", severity="warning")
+            return
+        items = recode_plan([row.caption for row in rows if row.caption is not None])
+        if not items:
+            self.app.notify("every caption is plain UTF-8 already (no Windows-1252, UTF-16 or byte-order mark)")
+            return
+        shown = [f"{os.path.relpath(item.path, self.store.root)}: {item.was}" for item in items[:8]]
+        if len(items) > 8:
+            shown.append(f"… and {len(items) - 8:,} more")
+        body = (f"{len(items):,} caption(s) are not plain UTF-8: sd-scripts stops on Windows-1252 and UTF-16 and "
+                "keeps a byte-order mark in the first tag. Save them as UTF-8, text and line endings kept? "
+                f"{self.key_does('dataset.undo', 'puts them back')}.\n\n" + "\n".join(shown))
+
+        def work():
+            written, problems = recode_captions(items, self.store.root)
+            return written, problems, self.store.reread(written), self.store.check_captions(written)
+
+        def done(out) -> None:
+            self.end_busy()
+            written, problems, fresh, checks = out
+            self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
+            if problems:
+                self.app.notify(f"saved {len(written):,} as UTF-8; {len(problems):,} left as they are: {problems[0]}",
+                                severity="warning", timeout=10)
+            else:
+                undo = self.key_does("dataset.undo", "undoes it")
+                self.app.notify(f"saved {len(written):,} caption(s) as UTF-8: {undo}")
+
+        def answered(choice: str | None) -> None:
+            if choice == "w":
+                self.start_busy(f"writing {len(items):,} caption(s)…")
+                run_in_thread(self, work, done=done, what="save as UTF-8",
+                              failed=lambda exc: (self.end_busy(), self._write_failed("save as UTF-8", exc)))
+
+        self.app.push_screen(ChoiceDialog("save captions as UTF-8", body, [("w", "write them")]), answered)

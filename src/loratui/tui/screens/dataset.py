@@ -172,6 +172,15 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
             report_failure(self.app, "listing images", exc)
             rows = []
         self._rows_listed(rows)
+        self._cursor_to_concept()
+
+    def _cursor_to_concept(self) -> None:
+        """`loratui proj/img/5_bob` (or `loratui` inside it): every concept is listed (repeats and the
+        summary need them all), the cursor starts on that concept's first row."""
+        concept = self.store.location.concept
+        first = next((row for row in self.table.rows if row.folder == concept), None) if concept else None
+        if first is not None:
+            self.table.move_cursor_to_key(id(first))
 
     def on_unmount(self) -> None:
         self.stop_caption_drafts()
@@ -270,7 +279,8 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
         else:
             problems = sum(1 for r in self.store.rows if r.severity in ("error", "warning"))
             if problems:
-                parts.append(f"{problems:,} problem{'s' if problems != 1 else ''} (p)")
+                key = self.key_for("dataset.next_problem")
+                parts.append(f"{problems:,} problem{'s' if problems != 1 else ''}" + (f" ({key})" if key else ""))
         current = self.table.cursor_row if self.is_mounted else None
         if current is not None and current.problem:
             parts = [self._problem_line(current)]
@@ -372,7 +382,8 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
         if self.focused is self.table and box.value:
             self.cleared_filter = box.value
             box.value = ""
-            self.app.notify("filter cleared: / then up brings it back")
+            opens = self.key_for("dataset.filter") or "the filter box"
+            self.app.notify(f"filter cleared: {opens} then up brings it back")
             return
         self.table.focus()
 
@@ -443,22 +454,26 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
     # ---- commands -------------------------------------------------------------------------------
 
     def palette_commands(self) -> list[PaletteCommand]:
+        key = self.key_for  # the user's keymap applied: "" for an action it left without a key
         cmds = [
-            PaletteCommand("dataset: filter", "/ (the --where language of `loratui tags`, plus words)",
-                           self.action_focus_filter),
-            PaletteCommand("dataset: rescan", "F5: list images, read captions, scan again", self.action_rescan),
-            PaletteCommand("dataset: next problem image", "p", self.action_next_problem),
-            PaletteCommand("dataset: next image without a caption", "n", self.action_next_uncaptioned),
-            PaletteCommand("dataset: show tag list", "t", lambda: self.action_pane("tags-pane")),
-            PaletteCommand("dataset: show summary", "i", lambda: self.action_pane("summary-pane")),
+            PaletteCommand("dataset: filter", f"{key('dataset.filter')} (the --where language of `loratui tags`, "
+                           "plus words)".lstrip(), self.action_focus_filter),
+            PaletteCommand("dataset: rescan", f"{key('dataset.rescan')}: list images, read captions, scan again"
+                           .lstrip(": "), self.action_rescan),
+            PaletteCommand("dataset: next problem image", key("dataset.next_problem"), self.action_next_problem),
+            PaletteCommand("dataset: next image without a caption", key("dataset.next_uncaptioned"),
+                           self.action_next_uncaptioned),
+            PaletteCommand("dataset: show tag list", key("dataset.tags_pane"), lambda: self.action_pane("tags-pane")),
+            PaletteCommand("dataset: show summary", key("dataset.summary_pane"),
+                           lambda: self.action_pane("summary-pane")),
             PaletteCommand("dataset: select all shown", "ctrl+a", self.table.action_select_all),
             PaletteCommand("dataset: deselect all", "ctrl+d", self.table.action_clear_selection),
             PaletteCommand("dataset: sort by the next column", "s", self.table.action_cycle_sort),
             PaletteCommand("dataset: reverse the sort", "S", self.table.action_reverse_sort),
             PaletteCommand("dataset: balance repeats per concept (plan first)", "b in the summary",
                            lambda: self.on_dataset_summary_balance_requested(None)),
-            PaletteCommand("tags: edit the current image", "e", self.action_edit),
-            PaletteCommand("tags: add a tag to the current image", "a", self.action_add_tag),
+            PaletteCommand("tags: edit the current image", key("dataset.edit"), self.action_edit),
+            PaletteCommand("tags: add a tag to the current image", key("dataset.add_tag"), self.action_add_tag),
             PaletteCommand("tags: unsaved caption draft", "offer again what a closed app kept typed in the editor",
                            lambda: self.offer_caption_draft(force=True)),
         ]

@@ -7,7 +7,6 @@ each file stays readable; recipes are in screens.dataset_recipes, the bulk previ
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from textual.binding import Binding
@@ -25,6 +24,10 @@ BULK_TITLES = {
     "sort": "sort tags", "move_front": "move tags to the front", "strip_underscores": "strip underscores",
     "remove_category": "remove a category",
 }
+# the palette command that runs an action, named in a message when the user's keymap left it no key
+PALETTE_TITLES = {"dataset.undo": "tags: undo the last change", "dataset.redo": "tags: redo",
+                  "dataset.keep_mine": "tags: keep my edit (conflict)",
+                  "dataset.take_theirs": "tags: take the version on disk (conflict)"}
 
 
 class DatasetEdits(BulkPreview, DatasetRecipes):
@@ -65,13 +68,13 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
             self.table.refresh_rows()
             if row is self.current:
                 editor.set_state(self.conflict_text())
-            self.app.notify(f"{row.name}: its caption changed on disk: k keep mine, T take theirs", severity="warning")
+            self.app.notify(f"{row.name}: its caption changed on disk: {self.conflict_keys(', ')}", severity="warning")
             return
         except (LoratuiError, OSError) as exc:
             row.state = f"error: {exc}"
             self.table.refresh_rows()
             editor.set_state(f"{default_glyphs().problem} not saved")
-            self.app.notify(f"not saved: {exc}", severity="error")
+            self.app.notify(f"not saved: {self.in_app(str(exc))}", severity="error")
             return
         self.pending_edits().pop(row.caption_file, None)
         self.reread([row.caption_file], mark="saved")
@@ -84,7 +87,35 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
         return self.pending
 
     def conflict_text(self) -> str:
-        return f"{default_glyphs().problem} changed on disk: k keep mine · T take theirs"
+        return f"{default_glyphs().problem} changed on disk: {self.conflict_keys(' · ')}"
+
+    def conflict_keys(self, joint: str) -> str:
+        return joint.join((self.key_does("dataset.keep_mine", "keep mine"),
+                           self.key_does("dataset.take_theirs", "take theirs")))
+
+    # ---- keys named in messages: the user's keymap applied -----------------------------------------
+
+    def key_for(self, binding_id: str, node=None) -> str:
+        """The key that runs ``binding_id`` on this screen (or ``node``), "" when the keymap left it none."""
+        from loratui.tui.widgets.tag_editor import bound_key
+
+        return bound_key(self if node is None else node, binding_id)
+
+    def key_does(self, binding_id: str, does: str) -> str:
+        """"ctrl+z undoes it" with the bound key; without one, the palette command that does it."""
+        key = self.key_for(binding_id)
+        return f"{key} {does}" if key else f"'{PALETTE_TITLES[binding_id]}' (ctrl+p) {does}"
+
+    def in_app(self, message: str) -> str:
+        """A core message (shared with the CLI, which prints it as it is) as the app says it: the app's
+        undo and redo keys for `tags undo` / `tags redo`; no --force here (make the file writable)."""
+        undo = self.key_for("dataset.undo") or f"'{PALETTE_TITLES['dataset.undo']}'"
+        redo = self.key_for("dataset.redo") or f"'{PALETTE_TITLES['dataset.redo']}'"
+        for shell, here in ((" (`tags redo` re-applies the last undone one)", f" ({redo} redoes the last undone one)"),
+                            ("(redo re-applies what `tags undo` undid,", f"({redo} re-applies what {undo} undid,"),
+                            (" or pass --force to rewrite it anyway", ", then try again")):
+            message = message.replace(shell, here)
+        return message
 
     def on_tag_editor_tags_changed(self, event) -> None:
         row = self.current
@@ -176,14 +207,16 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
 
     def on_tag_editor_copy_requested(self, event) -> None:
         self.clipboard = list(event.tags)
-        self.app.notify(f"copied {len(self.clipboard):,} tag(s): v pastes them onto the selected images (or onto "
-                        "every image shown, when none is selected)")
+        paste = self.key_for("tags.paste", event.editor or self.query_one("#editor")) or "paste"
+        self.app.notify(f"copied {len(self.clipboard):,} tag(s): {paste} pastes them onto the selected images (or "
+                        "onto every image shown, when none is selected)")
 
     def on_tag_editor_paste_requested(self, event) -> None:
         from loratui.core.captions import AddTags
 
         if not self.clipboard:
-            self.app.notify("nothing copied yet: c in the editor copies an image's tags", severity="warning")
+            copy = self.key_for("tags.copy", event.editor or self.query_one("#editor")) or "copy"
+            self.app.notify(f"nothing copied yet: {copy} in the editor copies an image's tags", severity="warning")
             return
         self.run_bulk_op(AddTags(list(self.clipboard), -1), "paste copied tags", self.scope_rows(prefer_selection=True))
 
@@ -262,7 +295,7 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
         # on disk, so ctrl+z still renames them back after a restart; kept here only when that failed
         self._unrecorded_balance = None if record_balance(self.store.root, *done) else done
         names = ", ".join(f"{r.source.name} -> {r.dest.name}" for r in plan)
-        self.app.notify(f"renamed {names}: ctrl+z renames them back", timeout=10)
+        self.app.notify(f"renamed {names}: {self.key_does('dataset.undo', 'renames them back')}", timeout=10)
 
     def _last_balance(self):
         """The balance ctrl+z would rename back, read now: the record on disk is this app's, one from
@@ -321,7 +354,7 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
         from loratui.tui.services.work import report_failure
 
         self.update_status()
-        report_failure(self.app, what, exc)
+        report_failure(self.app, what, LoratuiError(self.in_app(str(exc))) if isinstance(exc, LoratuiError) else exc)
 
     def _undone(self, result, restored: list[Path], fresh: dict, checks: dict, verb: str) -> None:
         if not restored and not getattr(result, "description", ""):
@@ -330,7 +363,8 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
             return
         self.reread(restored, mark="", fresh=fresh, checks=checks)
         what = getattr(result, "description", "") or "the last change"
-        again = "ctrl+y redoes it" if verb == "undid" else "ctrl+z undoes it again"
+        again = self.key_does("dataset.redo", "redoes it") if verb == "undid" else \
+            self.key_does("dataset.undo", "undoes it again")
         rows = [row for row in (self.store.by_caption.get(path) for path in restored) if row is not None]
         if len(rows) == 1:
             # one image (an inline edit): name it and show it, it may be far from the one on screen
@@ -448,8 +482,8 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
         message says how many landed and how to take them back."""
         exact = getattr(exc, "written", None) is not None
         self.reread(written, mark="saved" if exact else "", fresh=fresh, checks=checks)
-        undo = f"; ctrl+z undoes the {len(written):,} written" if exact and written else ""
-        self.app.notify(f"{what}: stopped part-way: {exc}{undo}", severity="error", timeout=15)
+        undo = f"; {self.key_does('dataset.undo', f'undoes the {len(written):,} written')}" if exact and written else ""
+        self.app.notify(f"{what}: stopped part-way: {self.in_app(str(exc))}{undo}", severity="error", timeout=15)
 
     def start_busy(self, text: str) -> None:
         """A write, undo or redo runs in a worker (seconds for thousands of captions): the status line
@@ -465,59 +499,18 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
                    entry: Path | None) -> None:
         self._remember_ops([op], where, label, entry)
         self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
-        self.app.notify(f"wrote {len(written):,} caption(s): ctrl+z undoes it")
-
-    def action_to_utf8(self) -> None:
-        """Re-save the captions that are not plain UTF-8 (what `loratui tags to-utf8` does), after a
-        question that lists them; one undo."""
-        from loratui.core.captions import recode_captions, recode_plan
-        from loratui.tui.screens.config_dialogs import ChoiceDialog
-
-        rows = self.store.rows
-        if any(row.caption is None for row in rows) and not self.store.captions_loaded:
-            self.app.notify("captions are still loading: try again in a moment", severity="warning")
-            return
-        items = recode_plan([row.caption for row in rows if row.caption is not None])
-        if not items:
-            self.app.notify("every caption is plain UTF-8 already (no Windows-1252, UTF-16 or byte-order mark)")
-            return
-        shown = [f"{os.path.relpath(item.path, self.store.root)}: {item.was}" for item in items[:8]]
-        if len(items) > 8:
-            shown.append(f"… and {len(items) - 8:,} more")
-        body = (f"{len(items):,} caption(s) are not plain UTF-8: sd-scripts stops on Windows-1252 and UTF-16 and "
-                "keeps a byte-order mark in the first tag. Save them as UTF-8, text and line endings kept? "
-                "ctrl+z puts them back.\n\n" + "\n".join(shown))
-
-        def work():
-            written, problems = recode_captions(items, self.store.root)
-            return written, problems, self.store.reread(written), self.store.check_captions(written)
-
-        def done(out) -> None:
-            self.end_busy()
-            written, problems, fresh, checks = out
-            self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
-            if problems:
-                self.app.notify(f"saved {len(written):,} as UTF-8; {len(problems):,} left as they are: {problems[0]}",
-                                severity="warning", timeout=10)
-            else:
-                self.app.notify(f"saved {len(written):,} caption(s) as UTF-8: ctrl+z undoes it")
-
-        def answered(choice: str | None) -> None:
-            if choice == "w":
-                self.start_busy(f"writing {len(items):,} caption(s)…")
-                run_in_thread(self, work, done=done, what="save as UTF-8",
-                              failed=lambda exc: (self.end_busy(), self._write_failed("save as UTF-8", exc)))
-
-        self.app.push_screen(ChoiceDialog("save captions as UTF-8", body, [("w", "write them")]), answered)
+        self.app.notify(f"wrote {len(written):,} caption(s): {self.key_does('dataset.undo', 'undoes it')}")
 
     def edit_palette_commands(self) -> list[PaletteCommand]:
-        cmds = [PaletteCommand(f"tags: {title} (selected / filtered / all)", key, lambda k=kind: self.action_bulk(k))
-                for (kind, title), key in zip(BULK_TITLES.items(), ["+", "-", "R", "D", "O", "F", "U", "X"])]
+        ids = ["add", "remove", "replace", "dedupe", "sort", "move_front", "strip", "category"]
+        cmds = [PaletteCommand(f"tags: {title} (selected / filtered / all)", self.key_for(f"tags.bulk_{key}"),
+                               lambda k=kind: self.action_bulk(k))
+                for (kind, title), key in zip(BULK_TITLES.items(), ids)]
+        cmds += [PaletteCommand(PALETTE_TITLES[binding_id], self.key_for(binding_id), action)
+                 for binding_id, action in (("dataset.undo", self.action_undo), ("dataset.redo", self.action_redo),
+                                            ("dataset.keep_mine", self.action_keep_mine),
+                                            ("dataset.take_theirs", self.action_take_theirs))]
         cmds += [
-            PaletteCommand("tags: undo the last change", "ctrl+z", self.action_undo),
-            PaletteCommand("tags: redo", "ctrl+y", self.action_redo),
-            PaletteCommand("tags: keep my edit (conflict)", "k", self.action_keep_mine),
-            PaletteCommand("tags: take the version on disk (conflict)", "T", self.action_take_theirs),
             PaletteCommand("captions: save non-UTF-8 captions as UTF-8",
                            "Windows-1252, UTF-16 or a byte-order mark: what sd-scripts cannot read; one undo",
                            self.action_to_utf8),

@@ -9,7 +9,10 @@ A small flat TOML file the user may edit by hand::
 
 Loading never fails: a missing file gives the defaults, a broken one gives the defaults plus one
 problem line naming the file (the app shows it as a notification). A bad value resets only that
-setting. Saving is atomic and rewrites the whole file (comments are not preserved).
+setting. Saving is atomic and rewrites the whole file (comments are not preserved); ``update_settings``
+keeps the lines it does not change as the user wrote them (a bad value or an unknown key included),
+and never writes over a file it cannot read (not valid TOML, no permission): the change then holds for
+this session only, said once per file (``SettingsNotSaved``).
 """
 
 from __future__ import annotations
@@ -70,23 +73,29 @@ def settings_path() -> Path:
 def load_settings(path: str | os.PathLike | None = None) -> tuple[UserSettings, list[str]]:
     """Read the settings file; returns (settings, problems) and never raises for a bad file."""
     path = Path(path) if path is not None else settings_path()
-    defaults = UserSettings()
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        return defaults, []
-    except tomllib.TOMLDecodeError as exc:
-        return defaults, [f"{path}: not valid TOML ({exc}): fix it, or delete it to use the default settings"]
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        return defaults, [f"{path}: cannot be read ({reason}): check its permissions; using the default settings"]
-
+    data, why = _read_raw(path)
+    if data is None:
+        fix = "check its permissions; using the default settings" if why.startswith("cannot") else \
+            "fix it, or delete it to use the default settings"
+        return UserSettings(), [f"{path}: {why}: {fix}"]
     values, issues = _check_values(data)
-    settings = dataclasses.replace(defaults, **values)
+    settings = dataclasses.replace(UserSettings(), **values)
     if issues:
         return settings, [f"{path}: " + "; ".join(issues)]
     return settings, []
+
+
+def _read_raw(path: Path) -> tuple[dict[str, Any] | None, str]:
+    """(the file's TOML table, "") or (None, why it cannot be read); a missing file is an empty table."""
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle), ""
+    except FileNotFoundError:
+        return {}, ""
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return None, f"not valid TOML ({exc})"
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
 
 
 def _check_values(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -128,13 +137,16 @@ def _type_word(kind: type) -> str:
     return {str: "string", bool: "true/false", int: "whole number", float: "number"}.get(kind, kind.__name__)
 
 
-def settings_to_toml(settings: UserSettings) -> str:
+def settings_to_toml(settings: UserSettings, keep: dict[str, Any] | None = None) -> str:
+    """The file's text; ``keep``: lines of the file to write back as they are (a bad value, an unknown
+    key), over the settings' own values."""
     import tomli_w  # small, but only needed when saving
 
-    return _HEADER + tomli_w.dumps(dataclasses.asdict(settings))
+    return _HEADER + tomli_w.dumps({**dataclasses.asdict(settings), **(keep or {})})
 
 
-def save_settings(settings: UserSettings, path: str | os.PathLike | None = None) -> Path:
+def save_settings(settings: UserSettings, path: str | os.PathLike | None = None,
+                  keep: dict[str, Any] | None = None) -> Path:
     """Write the settings atomically (creating the folder); an unchanged file is left untouched.
 
     Raises OSError when the folder or file cannot be written (the caller notifies the user).
@@ -142,7 +154,7 @@ def save_settings(settings: UserSettings, path: str | os.PathLike | None = None)
     from loratui.core.fsutil import atomic_write_text
 
     path = Path(path) if path is not None else settings_path()
-    text = settings_to_toml(settings)
+    text = settings_to_toml(settings, keep)
     try:
         if path.read_text(encoding="utf-8") == text:
             return path
@@ -153,12 +165,45 @@ def save_settings(settings: UserSettings, path: str | os.PathLike | None = None)
     return path
 
 
+class SettingsNotSaved(OSError):
+    """The settings file exists but cannot be read, so it was not written over (``.settings``: the
+    settings with the change, to use for this session)."""
+
+    def __init__(self, message: str, settings: UserSettings) -> None:
+        super().__init__(message)
+        self.settings = settings
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+# Unreadable files this session, with the settings changed since (they hold for the session only): the
+# callers (theme, preview, caption model folders) each warn on OSError, so it is raised once per file.
+_SESSION_ONLY: dict[str, UserSettings] = {}
+
+
 def update_settings(path: str | os.PathLike | None = None, **changes: Any) -> UserSettings:
     """Re-read the file, change some settings, save, and return the result.
 
-    Reading first keeps changes made by another part of the app (or by hand) since start-up.
+    Reading first keeps changes made by another part of the app (or by hand) since start-up; lines
+    not changed are written back as they were (a bad value or unknown key stays for the user to fix,
+    and is reported again at the next start). A file that cannot be read is never written over: the
+    first time, SettingsNotSaved (an OSError: callers warn and keep the change for this session) says
+    so and what to do; after that the change is returned silently, the file left as it is.
     """
-    current, _problems = load_settings(path)
-    updated = dataclasses.replace(current, **changes)
-    save_settings(updated, path)
+    path = Path(path) if path is not None else settings_path()
+    raw, why = _read_raw(path)
+    if raw is None:
+        told = str(path) in _SESSION_ONLY
+        updated = _SESSION_ONLY[str(path)] = dataclasses.replace(_SESSION_ONLY.get(str(path), UserSettings()),
+                                                                 **changes)
+        if told:
+            return updated
+        raise SettingsNotSaved(f"{path}: {why}: left as it is, so settings changed in the app hold for this "
+                               "session only; fix the file (or delete it) to keep them", updated)
+    _SESSION_ONLY.pop(str(path), None)  # readable again (fixed by hand): saved from now on
+    accepted, _issues = _check_values(raw)
+    updated = dataclasses.replace(UserSettings(), **{**accepted, **changes})
+    kept = {key: value for key, value in raw.items() if key not in accepted and key not in changes}
+    save_settings(updated, path, keep=kept)
     return updated

@@ -29,6 +29,8 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.dom import DOMNode
+from textual.keys import format_key
 from textual.message import Message
 from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
@@ -39,6 +41,24 @@ from loratui.tui.widgets.tag_input import TagInput
 from loratui.tui.widgets.tag_list import TagList
 
 NavigateTarget = int | Literal["uncaptioned"]
+
+
+def bound_key(node: DOMNode, binding_id: str) -> str:
+    """The key that runs ``binding_id`` among ``node``'s bindings with the user's keymap applied (as
+    Textual applies it: a key the keymap reuses is taken from its default owner), spelled as the app's
+    messages spell keys ("ctrl+z", "a", "+"); "" when the keymap left it no key there. Messages and hints
+    name keys through this, so a remapped key is the one they name."""
+    keymap = getattr(node.app, "_keymap", None)  # what App.set_keymap stored (Textual's spelling)
+    bindings = node._bindings.copy()
+    if keymap:
+        bindings.apply_keymap(keymap)
+    for bound in bindings.key_to_bindings.values():
+        if bound and bound[0].id == binding_id:  # the first of a key's bindings is the one it runs
+            if bound[0].key_display:
+                return bound[0].key_display
+            modifiers, key = bound[0].parse_key()
+            return "+".join([*modifiers, format_key(key)])
+    return ""
 
 
 @dataclass
@@ -167,11 +187,12 @@ class TagEditor(TagEditorActions, Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="tag-editor-status", markup=False)
         yield TagList(id="tag-editor-list")
-        yield TagInput(vocab=self._vocab, placeholder=self.ADD_PLACEHOLDER, compact=True, id="tag-editor-add")
+        yield TagInput(vocab=self._vocab, placeholder="add a tag", compact=True, id="tag-editor-add")
         yield TextArea(id="tag-editor-text", soft_wrap=True)
 
     def on_mount(self) -> None:
         self._add_input.submit_to = self.on_tag_input_submitted
+        self._add_input.placeholder = self.add_placeholder()  # the keymap is applied by now
         self._show_loaded(same_image=False)  # what load() got before the editor was mounted
 
     @property
@@ -254,7 +275,8 @@ class TagEditor(TagEditorActions, Vertical):
         if not same_image:
             typed = self._add_input.value.strip()
             if typed:  # kept, never thrown away: what was typed stays in the box (and in the draft)
-                self.notify(f"'{typed}' is still in the add box: a then Enter adds it to this image, ctrl+u "
+                add = bound_key(self, "tags.add") or "the add box"
+                self.notify(f"'{typed}' is still in the add box: {add} then Enter adds it to this image, ctrl+u "
                             "clears it", severity="warning", timeout=6)
             else:
                 self._add_input.clear_typing_history()
@@ -331,7 +353,18 @@ class TagEditor(TagEditorActions, Vertical):
         elif message.input.id == "tag-editor-add":
             self._add(message.value)
 
-    ADD_PLACEHOLDER = "add a tag (a)"
+    def add_placeholder(self, inside: bool | None = None) -> str:
+        """The add box's hint while it is not focused, with the key that opens it from where the focus is
+        (the user's keymap applied): "add a tag (a)" -- the screen's key (dataset.add_tag) from the
+        table, the editor's own (tags.add) inside the editor; ``inside``: the focus is in the editor."""
+        if inside is None:
+            focused = self.screen.focused
+            inside = focused is not None and self in focused.ancestors
+        key = bound_key(self, "tags.add") if inside else bound_key(self.screen, "dataset.add_tag")
+        if not key and not inside:  # the keymap took it: the editor's key (e), then its add key (a)
+            edit, add = bound_key(self.screen, "dataset.edit"), bound_key(self, "tags.add")
+            key = f"{edit}, then {add}" if edit and add else ""
+        return f"add a tag ({key})" if key else "add a tag"
 
     def typing_placeholder(self) -> str:
         """Where Enter puts the tag: after the highlighted one (as the list shows it), not at the end."""
@@ -343,14 +376,20 @@ class TagEditor(TagEditorActions, Vertical):
         return f"tag, enter: adds after {cursor + 1}."
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        # in the box, "(a)" read as "press a": the a typed for the next tag went into it
-        if event.widget.id == "tag-editor-add":
-            event.widget.placeholder = self.typing_placeholder()
+        self._show_add_placeholder()
+
+    def _show_add_placeholder(self) -> None:
+        """The add box's hint for where the focus is now (screen.focused: set at once, where the focus and
+        blur events of two widgets may arrive in either order)."""
+        focused = self.screen.focused
+        if focused is self._add_input:  # in the box, "(a)" read as "press a": the a typed for the next tag went in
+            self._add_input.placeholder = self.typing_placeholder()
+        else:
+            self._add_input.placeholder = self.add_placeholder(inside=focused is not None and self in focused.ancestors)
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
         widget = event.widget
-        if widget.id == "tag-editor-add":
-            widget.placeholder = self.ADD_PLACEHOLDER
+        self._show_add_placeholder()
         if widget is self._rename_input and self._renaming is not None:
             self.call_later(self._cancel_rename, False)  # focus went elsewhere: the rename is off
         elif self._free_text and widget.id == "tag-editor-text":
