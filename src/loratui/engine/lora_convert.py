@@ -5,7 +5,8 @@ ComfyUI, A1111/Forge, sd-scripts and lycoris-lora read LyCORIS keys natively; di
 warning, so a DoRA file loads there with the wrong output). This module gives those users a file that
 every loader reads: each layer's weight update is rebuilt by lycoris-lora's own module (its
 ``get_diff_weight``, and for DoRA its ``weight_decompose`` over the base weight), then factored by a
-truncated SVD into ``lora_down`` / ``lora_up``, every layer with alpha 1.
+truncated SVD into ``lora_down`` / ``lora_up``, every layer with alpha 1. A LoKr conv layer trained with
+use_tucker (``lokr_t2``), which lycoris-lora 4.1.3's loader cannot read, is rebuilt here with the same maths.
 
 The rank of each layer is the smallest that keeps the layer's relative error
 ``|ΔW - up·down|_F / |ΔW|_F`` under ``tolerance``, capped by ``rank``. A LoHa of rank r has an update
@@ -333,15 +334,16 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
     report.no_alpha = len(fill_missing_alphas(tensors))
     names_in_file = {k.split(".", 1)[0] for k in tensors}
     holder = _holder(base, names_in_file, source)
+    tucker = {k.split(".", 1)[0] for k in tensors if k.endswith(".lokr_t2")}  # see _tucker_lokr_update
     _quiet_lycoris()
     try:
-        network, _ = create_lycoris_from_weights(1.0, "", holder, weights_sd={f"lycoris_{k}": v.float()
-                                                                              for k, v in tensors.items()})
+        rest = {f"lycoris_{k}": v.float() for k, v in tensors.items() if k.split(".", 1)[0] not in tucker}
+        network, _ = create_lycoris_from_weights(1.0, "", holder, weights_sd=rest) if rest else (None, None)
     except (RuntimeError, ValueError, KeyError, IndexError) as exc:
         raise LoratuiError(f"{source}: its layers do not fit this {base.family} model ({str(exc).splitlines()[0][:160]}); "
                            "give the base model it was trained on with --model") from None
-    built = {m.lora_name.removeprefix("lycoris_"): m for m in network.loras}
-    unread = sorted(names_in_file - set(built))
+    built = {m.lora_name.removeprefix("lycoris_"): m for m in (network.loras if network is not None else [])}
+    unread = sorted(names_in_file - set(built) - tucker)
     if unread:
         raise LoratuiError(f"{source}: lycoris-lora cannot read the layer {unread[0]} "
                            f"({', '.join(sorted(k.split('.', 1)[1] for k in tensors if k.startswith(unread[0] + '.')))}); "
@@ -349,10 +351,22 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
     out: dict[str, torch.Tensor] = {}
     blocked: list[str] = []
     conv_ranks: list[int] = []
-    for i, name in enumerate(sorted(built)):
-        module = built[name]
+    names = sorted(set(built) | tucker)
+    for i, name in enumerate(names):
+        module = built.get(name)
         if progress:
-            progress(i, len(built), name)
+            progress(i, len(names), name)
+        if module is None:
+            own = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.split(".", 1)[0] == name}
+            with torch.no_grad():
+                delta, bound = _tucker_lokr_update(own, holder._modules[name], device, f"{source}: {name}")
+            if not bool(delta.abs().max() > 0):
+                report.skipped_zero += 1
+                continue
+            up, down, keep, error = _factor(delta.float(), rank, tolerance, bound)
+            conv_ranks.append(keep)
+            _write_layer(out, report, name, delta, up, down, keep, error, dtype)
+            continue
         if type(module).__name__ == "NormModule":
             blocked.append(f"{name} (a norm-layer update: train_norm)")
             continue
@@ -367,18 +381,7 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
         up, down, keep, error = _factor(delta.float(), rank, tolerance, rank_bound(module))
         if delta.dim() == 4 and delta.shape[2:] != (1, 1):
             conv_ranks.append(keep)
-        # one alpha for every layer (its alpha/rank scale folded into the factors): diffusers 0.42 reads
-        # per-layer alphas through an alpha_pattern that misses some UNet layers (their scale came out
-        # 16/32 instead of 1), while one shared alpha needs no pattern in any loader
-        gain = math.sqrt(keep / ALPHA)
-        down_out = (down * gain).to("cpu", dtype).contiguous()
-        up_out = (up * gain).to("cpu", dtype).contiguous()
-        rebuilt = (up_out.double().flatten(1) @ down_out.double().flatten(1)) * (ALPHA / keep)
-        stored = float((delta.cpu().reshape(delta.shape[0], -1) - rebuilt).norm() / delta.norm().cpu())
-        report.layers.append(LayerResult(name, keep, min(delta.shape[0], delta[0].numel()), error, stored))
-        out[f"{name}.lora_down.weight"] = down_out
-        out[f"{name}.lora_up.weight"] = up_out
-        out[f"{name}.alpha"] = torch.tensor(ALPHA, dtype=dtype)
+        _write_layer(out, report, name, delta, up, down, keep, error, dtype)
     if blocked and not drop_unsupported:
         raise LoratuiError(_blocked_message(source, blocked))
     report.dropped = blocked
@@ -386,6 +389,58 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
         raise LoratuiError(f"{source}: every layer's update is zero: there is nothing to convert (an untrained "
                            "network?)")
     return out, _metadata(metadata, report, conv_ranks, tolerance, rank), report
+
+
+def _write_layer(out: dict, report: ConvertReport, name: str, delta: torch.Tensor, up: torch.Tensor,
+                 down: torch.Tensor, keep: int, error: float, dtype: torch.dtype) -> None:
+    """One layer's kohya factors into ``out`` and its line into the report."""
+    # one alpha for every layer (its alpha/rank scale folded into the factors): diffusers 0.42 reads
+    # per-layer alphas through an alpha_pattern that misses some UNet layers (their scale came out
+    # 16/32 instead of 1), while one shared alpha needs no pattern in any loader
+    gain = math.sqrt(keep / ALPHA)
+    down_out = (down * gain).to("cpu", dtype).contiguous()
+    up_out = (up * gain).to("cpu", dtype).contiguous()
+    rebuilt = (up_out.double().flatten(1) @ down_out.double().flatten(1)) * (ALPHA / keep)
+    stored = float((delta.cpu().reshape(delta.shape[0], -1) - rebuilt).norm() / delta.norm().cpu())
+    report.layers.append(LayerResult(name, keep, min(delta.shape[0], delta[0].numel()), error, stored))
+    out[f"{name}.lora_down.weight"] = down_out
+    out[f"{name}.lora_up.weight"] = up_out
+    out[f"{name}.alpha"] = torch.tensor(ALPHA, dtype=dtype)
+
+
+def _tucker_lokr_update(own: dict[str, torch.Tensor], layer: nn.Module, device,
+                        name: str) -> tuple[torch.Tensor, int]:
+    """A LoKr conv layer trained with use_tucker (``lokr_t2``): its update (float64) and a bound on its rank.
+
+    lycoris-lora 4.1.3's loader cannot rebuild it (make_module_from_state_dict takes the rank from
+    ``lokr_w2_a.size(1)``, but Tucker stores lokr_w2_a as (rank, out)), so the update is computed here as
+    its LokrModule does it, and ComfyUI and A1111 too: w2 = t2 contracted with w2_a (out) and w2_b (in),
+    ΔW = kron(w1, w2) · alpha / rank; with dora_scale, the DoRA rescale of the merged weight."""
+    f = {k: v.to(device).double() for k, v in own.items()}
+    t2 = f["lokr_t2"]
+    if "lokr_w2_a" not in f or "lokr_w2_b" not in f or ("lokr_w1" not in f and "lokr_w1_a" not in f):
+        raise LoratuiError(f"{name}: a LoKr layer with lokr_t2 but without its lokr_w1 / lokr_w2_a / lokr_w2_b: the "
+                           "file is damaged; get a complete copy")
+    w1 = f["lokr_w1"] if "lokr_w1" in f else f["lokr_w1_a"] @ f["lokr_w1_b"]
+    w2 = torch.einsum("i j ..., i p, j r -> p r ...", t2, f["lokr_w2_a"], f["lokr_w2_b"]).contiguous()
+    rank = int(t2.shape[0])
+    alpha = float(f["alpha"]) if "alpha" in f else float(rank)
+    org = layer.weight.detach().to(device).double()
+    w1 = w1.reshape(*w1.shape, *[1] * (w2.dim() - w1.dim()))
+    try:
+        delta = (torch.kron(w1, w2) * (alpha / rank)).reshape(org.shape)
+    except RuntimeError:
+        raise LoratuiError(f"{name}: its LoKr factors make a {tuple(w1.shape[:2])} x {tuple(w2.shape)} update, which "
+                           f"does not fit the model's layer {tuple(org.shape)}: give the base model it was trained on "
+                           "with --model") from None
+    if "dora_scale" in f:
+        from lycoris.functional.general import weight_decompose
+
+        scale = f["dora_scale"]  # (out, 1, 1, 1) normalises over the output (wd_on_output), (1, in, 1, 1) the input
+        on_out = not (scale.dim() > 1 and scale.shape[0] == 1 and org.shape[0] != 1)
+        delta = weight_decompose(org + delta, scale, 1.0, on_out) - org
+    w1_rank = min(w1.shape[:2]) if "lokr_w1" in f else int(f["lokr_w1_a"].shape[1])
+    return delta, (None if "dora_scale" in f else w1_rank * rank)
 
 
 def _metadata(source_meta: dict[str, str], report: ConvertReport, conv_ranks: list[int], tolerance: float,

@@ -124,8 +124,14 @@ class LycorisNetwork(nn.Module):
         with _lycoris_preset(base.family) as lk:
             # sd-scripts: create_network(1.0, network_dim, network_alpha, vae, text_encoder, unet,
             # neuron_dropout=network_dropout, **net_kwargs)
-            net = lk.create_network(1.0, self.dim, self.alpha, None, te_arg, base.unet, warn_on_unmatched=False,
-                                    neuron_dropout=float(network_cfg.network_dropout), **self.kwargs)
+            try:
+                net = lk.create_network(1.0, self.dim, self.alpha, None, te_arg, base.unet, warn_on_unmatched=False,
+                                        neuron_dropout=float(network_cfg.network_dropout), **self.kwargs)
+            except (KeyError, ValueError, TypeError) as exc:  # a value config check lets through: say which
+                shown = ", ".join(f"{k}={v}" for k, v in self.kwargs.items() if v is not None)
+                raise LoratuiError(f"network.network_args: lycoris-lora cannot build a network from {shown} "
+                                   f"({type(exc).__name__}: {exc}); `loratui config check` names what is wrong, "
+                                   "`loratui config explain network_args` lists the arguments") from None
         names = _layer_names(base)
         unet = list(net.unet_loras) if self.train_unet else []
         te = list(net.text_encoder_loras)
@@ -137,6 +143,8 @@ class LycorisNetwork(nn.Module):
         self._by_name = {m.lora_name: m for m in self.all_modules()}
         if len(self._by_name) != len(unet) + len(te):
             raise LoratuiError("LyCORIS built two modules with one name: this is a bug in loratui")
+        if not self._by_name:
+            raise LoratuiError(_empty_network_message(network_cfg, self.kwargs))
 
     def all_modules(self) -> list[nn.Module]:
         return [*self.unet_modules, *self.te_modules]
@@ -166,10 +174,45 @@ class LycorisNetwork(nn.Module):
                 sd[f"{m.lora_name}.{key}"] = value.detach().to("cpu", dtype).contiguous()
         return sd
 
+    def exact_params(self) -> dict[str, torch.Tensor]:
+        """The trainable tensors the kohya file does not give back bit for bit, as they are: algo=full saves
+        ``weight - org`` (``org + diff`` rounds on load), a use_scalar module saves its w1 times the scalar
+        and resets the scalar on load. A state keeps them beside the file (engine/state.py)."""
+        out = {}
+        for m in self.all_modules():
+            saved = m.state_dict()
+            for key, param in m.named_parameters():
+                kept = saved.get(key)
+                if kept is None or kept.dtype != param.dtype or not torch.equal(kept.to(param.device), param):
+                    out[f"{m.lora_name}.{key}"] = param.detach().to("cpu").contiguous()
+        return out
+
+    def load_exact_params(self, params: dict[str, torch.Tensor], *, source: str) -> None:
+        """Put back what ``exact_params`` saved (after load_kohya_state_dict has checked the file)."""
+        with torch.no_grad():
+            for key, value in params.items():
+                name, _, attr = key.partition(".")
+                module = self._by_name.get(name)
+                param = dict(module.named_parameters()).get(attr) if module is not None else None
+                if param is None or param.shape != value.shape:
+                    raise LoratuiError(f"{source}: {key} does not fit this network (the state's params.safetensors "
+                                       "is from another network); resume from the matching config")
+                param.copy_(value.to(param.dtype))
+
     def load_kohya_state_dict(self, sd: dict[str, torch.Tensor], *, source: str = "network_weights") -> list[str]:
         """Load a LyCORIS file into this network; returns our module names the file had nothing for."""
         names = {k.split(".", 1)[0] for k in sd}
         unknown = sorted(n for n in names if n not in self._by_name)
+        # modules of a part this run leaves out (network_train_unet_only / _text_encoder_only): say so
+        left_out = [n for n in unknown if (n.startswith("lora_te") and not self.train_te)
+                    or (n.startswith("lora_unet_") and not self.train_unet)]
+        if unknown and len(left_out) == len(unknown):
+            te = left_out[0].startswith("lora_te")
+            part, flag = ("text-encoder", "network_train_unet_only") if te else \
+                ("U-Net", "network_train_text_encoder_only")
+            raise LoratuiError(f"{source}: {len(unknown)} modules of the file are not in this {self.algo} network, "
+                               f"e.g. {unknown[0]} (the file has {part} weights but {flag} is set); unset {flag} "
+                               f"to load them, or start from a file without {part} weights")
         if unknown:
             raise LoratuiError(f"{source}: {len(unknown)} modules of the file are not in this {self.algo} network "
                                f"of a {self.family} model, e.g. {unknown[0]}; the file was trained with another "
@@ -199,6 +242,20 @@ class LycorisNetwork(nn.Module):
         if len(missing) == len(self._by_name):
             raise LoratuiError(f"{source}: no weights in the file match this network")
         return missing
+
+
+def _empty_network_message(network_cfg, kwargs: dict) -> str:
+    """Why LyCORIS built no module at all, naming the setting that leaves each part out."""
+    preset = str(kwargs.get("preset") or "full")
+    if network_cfg.network_train_text_encoder_only:
+        why = (f"preset={preset} trains no text-encoder layer and network_train_text_encoder_only = true leaves the "
+               "U-Net out" if preset.startswith("unet-") else
+               f"network_train_text_encoder_only = true and preset={preset} selects no text-encoder layer")
+        fix = "unset network_train_text_encoder_only, or use a preset that reaches the text encoder"
+    else:
+        why = f"preset={preset} with these network_args selects no layer of this model"
+        fix = "check network_args (conv_dim=0 turns the 3x3 convs off)"
+    return f"network.network_args: nothing to train: {why}; {fix}"
 
 
 def _copy_into(module: nn.Module, weights: dict[str, torch.Tensor]) -> None:

@@ -251,6 +251,20 @@ def saved_project_dir(saved: dict | None, current: dict, current_base: str | Non
     return str(Path(*old.parts[:len(old.parts) - len(rel.parts)])) if rel.parts else str(old)
 
 
+def _network_args_split(flat: dict) -> dict:
+    """network_args compared by the network they build (order, spacing, quotes, spelled-out defaults aside),
+    its dropouts (which, like network_dropout, only change how a step trains) as fields of their own."""
+    from loratui.core.config import network_identity
+
+    items = flat.get("network.network_args")
+    if not isinstance(items, list):
+        return flat
+    shape, dropouts = network_identity([str(item) for item in items])
+    out = {**flat, "network.network_args": [f"{k}={v}" for k, v in shape.items()]}
+    out.update({f"network.network_args {k}": v for k, v in dropouts.items()})
+    return out
+
+
 def changed_fields(saved: dict | None, current: dict, *, saved_base: str | None = None,
                    current_base: str | None = None) -> list[tuple[str, object, object]]:
     """(field, saved value, current value) of every field that differs, sorted; a path inside the project
@@ -258,17 +272,19 @@ def changed_fields(saved: dict | None, current: dict, *, saved_base: str | None 
     if saved is None:
         return []
     old, new = _flatten(saved), _flatten(current)
+    norm_old, norm_new = _network_args_split(old), _network_args_split(new)  # values shown are the raw ones
     paths = _path_keys()
 
     def same(key: str) -> bool:
-        a, b = old.get(key), new.get(key)
+        a, b = norm_old.get(key), norm_new.get(key)
         if key == "model.pretrained_model_name_or_path" and a and b:
             return Path(str(a)).name == Path(str(b)).name  # a moved project keeps its model's name
         if key in paths:
             a, b = _inside(a, saved_base), _inside(b, current_base)
         return json.dumps(a, default=str) == json.dumps(b, default=str)
 
-    return [(k, old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if not same(k)]
+    return [(k, old.get(k, norm_old.get(k)), new.get(k, norm_new.get(k)))
+            for k in sorted(set(norm_old) | set(norm_new)) if not same(k)]
 
 
 def _is_free(key: str) -> bool:

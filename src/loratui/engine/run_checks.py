@@ -62,3 +62,17 @@ def cpu_slow_settings(cfg) -> list[str]:
     if cfg.training.mixed_precision in ("bf16", "fp16"):
         slow.append(f"mixed_precision = \"{cfg.training.mixed_precision}\"")
     return slow
+
+
+def crash_line(exc: BaseException) -> str:
+    """The one line a run that crashed (a bug, not a LoratuiError) ends with on stderr, as the CLI's main says
+    it: ``internal error: TYPE: MESSAGE (details in LOG)``, the traceback in the crash log
+    (core/crashlog.py); with LORATUI_DEBUG=1 the traceback is printed to stderr as well."""
+    import sys
+    import traceback
+
+    from loratui.core.crashlog import debug_enabled, internal_error_line, write_crash_log
+
+    if debug_enabled():
+        traceback.print_exception(exc, file=sys.stderr)
+    return internal_error_line(exc, write_crash_log(exc, kind="train-crash"))

@@ -1,6 +1,7 @@
 """Full training state for `loratui train --resume STATE_DIR`.
 
-A state folder holds the LoRA weights in fp32 (``lora.safetensors``), the optimizer, scheduler
+A state folder holds the LoRA weights in fp32 (``lora.safetensors``; with ``params.safetensors`` beside it
+where that file rounds a trainable tensor: algo=full, use_scalar), the optimizer, scheduler
 and grad-scaler states (``optimizer.pt``), every RNG (``rng.pt``: python, numpy, torch CPU and
 CUDA, and the noise generator) and ``state.json`` (step, epoch, batches done in that epoch, loss
 history, the config, when and where it was saved, the batches of an epoch). Resuming restores all
@@ -25,6 +26,20 @@ from loratui.core.errors import LoratuiError
 # pure-Python parts, also used by the CLI's preflight before torch loads (re-exported here)
 from loratui.engine.resume_check import (FIXED_ON_RESUME, FORMAT, FREE_ON_RESUME, complete_state,  # noqa: F401
                                          find_resume_state, read_state_info, resume_conflicts)
+
+
+# the trainable tensors lora.safetensors does not keep exactly (see LycorisNetwork.exact_params); optional
+EXACT_PARAMS = "params.safetensors"
+
+
+def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # noqa: BLE001 - safetensors raises several types for a damaged file
+        raise LoratuiError(f"--resume: {path} is damaged ({str(exc).strip()[:200]}); resume from an earlier state, "
+                           "or start again with network_weights set to the last saved LoRA") from None
 
 
 def rng_state(generator: torch.Generator) -> dict:
@@ -69,6 +84,9 @@ def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
     # save() + write_bytes: the umask's mode (0644), not the 0600 save_file gives its file
     (tmp / "lora.safetensors").write_bytes(save({k: v.contiguous()
                                                  for k, v in network.kohya_state_dict(torch.float32).items()}))
+    exact = network.exact_params() if hasattr(network, "exact_params") else {}
+    if exact:  # what lora.safetensors rounds (algo=full's diff, use_scalar), as trained: a bit-identical resume
+        (tmp / EXACT_PARAMS).write_bytes(save(exact))
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "scaler": scaler.state_dict() if scaler is not None else None, "data": data_state},
                tmp / "optimizer.pt")
@@ -162,6 +180,8 @@ def load_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
     folder = Path(folder)
     info = read_state_info(folder)
     network.load_kohya_state_dict(load_file(str(folder / "lora.safetensors")), source=f"--resume {folder}")
+    if (folder / EXACT_PARAMS).is_file() and hasattr(network, "load_exact_params"):  # absent in older states
+        network.load_exact_params(_load_safetensors(folder / EXACT_PARAMS), source=f"--resume {folder}")
     # weights_only: a state folder is data, never code, even when it came from somewhere else
     opt = _load_pt(folder / "optimizer.pt")
     try:

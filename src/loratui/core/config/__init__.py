@@ -40,7 +40,7 @@ from loratui.core.config.presets import (
 )
 from loratui.core.config.network_args import (
     ARGS as LYCORIS_ARGS, LYCORIS, NETWORK_MODULES, algo_of, explain_arg, network_kind, network_problems,
-    sdscripts_network_kwargs, split_network_args,
+    network_identity, sdscripts_network_kwargs, split_network_args,
 )
 from loratui.core.config.render import dumps_config
 from loratui.core.config.schema import (
@@ -78,6 +78,6 @@ __all__ = [
     "section_fields", "update_config_text", "user_presets_dir", "validate", "with_resolved_paths",
     "write_config",
     "LYCORIS", "LYCORIS_ARGS", "NETWORK_MODULES", "algo_of", "explain_arg", "network_kind", "network_problems",
-    "sdscripts_network_kwargs", "split_network_args",
+    "network_identity", "sdscripts_network_kwargs", "split_network_args",
     "LoraFileInfo", "describe_lora", "layer_kinds", "read_lora_info",
 ]

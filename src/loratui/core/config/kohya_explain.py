@@ -39,6 +39,10 @@ GUI_KEYS: dict[str, tuple[str, str]] = {
                          "metadata_description is empty)"),
     "dataset_config": ("the [dataset] keys", "the sd-scripts dataset TOML is read; its values win over the GUI's "
                                              "dataset keys"),
+    "LyCORIS_preset": ("network.network_args",
+                       "preset=... for the LyCORIS LoRA_types (LoCon, LyCORIS/LoCon, LoHa, LoKr, Native Fine-Tuning), "
+                       "which import as network_module = \"lycoris.kohya\" as kohya_ss passes it; not used by the "
+                       "other types (`loratui config explain preset` lists the presets)"),
     "noise_offset_type": ("training.noise_offset", "Original: noise_offset is used; Multires is not supported "
                                                    "(a warning on import when its iterations are above 0)"),
 }

@@ -31,7 +31,10 @@ _LAUNCH = "accelerate launcher setting: not used (loratui starts its own process
 MULTI_GPU_HOW = "`torchrun --nproc_per_node N -m loratui train CONFIG`, or processes > 1 on the Train screen"
 _GPUS = f"launcher setting: `loratui train` uses one GPU; for several: {MULTI_GPU_HOW}"
 _LOG = "loratui logs to its own events file in output_dir (no tensorboard/wandb)"
-_LYCO = "LyCORIS option: not used by this LoRA_type"
+# the LyCORIS options kohya_ss passes (lora_gui.py) for its LyCORIS types, which the import puts in network_args
+_LYCO = ("LyCORIS option: the LyCORIS LoRA_types (LoCon, LyCORIS/LoCon, LoHa, LoKr, Native Fine-Tuning) import it into "
+         "network.network_args as kohya_ss passes it; the other types do not use it")
+_LYCO_OTHER = "LyCORIS option of types loratui does not train (Diag-OFT, BOFT, IA3): not used"
 _BLOCK = "block-wise dims / learning rates are not supported"
 _NOT = "not supported by loratui"
 REASONS: dict[str, str] = {
@@ -42,15 +45,16 @@ REASONS: dict[str, str] = {
     **dict.fromkeys(["logging_dir", "log_with", "log_tracker_name", "log_tracker_config", "log_config",
                      "use_wandb", "wandb_api_key", "wandb_run_name", "log_prefix"], _LOG),
     **dict.fromkeys(["LyCORIS_preset", "factor", "use_cp", "use_tucker", "use_scalar", "rank_dropout_scale",
-                     "constrain", "rescaled", "train_norm", "decompose_both", "train_on_input",
-                     "bypass_mode", "dora_wd"], _LYCO),
+                     "train_norm", "decompose_both", "bypass_mode", "dora_wd"], _LYCO),
+    **dict.fromkeys(["constrain", "rescaled", "train_on_input"], _LYCO_OTHER),
     "unit": "DyLoRA option: not used by this LoRA_type",
     **dict.fromkeys(["block_dims", "block_alphas", "conv_block_dims", "conv_block_alphas", "down_lr_weight",
                      "mid_lr_weight", "up_lr_weight", "block_lr_zero_threshold"], _BLOCK),
     **dict.fromkeys(["huggingface_repo_id", "huggingface_token", "huggingface_repo_type",
                      "huggingface_repo_visibility", "huggingface_path_in_repo", "save_state_to_huggingface",
                      "resume_from_huggingface", "async_upload"], "uploading to Hugging Face is not supported"),
-    **dict.fromkeys(["rank_dropout", "module_dropout"], "rank/module dropout are not supported (network_dropout is)"),
+    **dict.fromkeys(["rank_dropout", "module_dropout"], "with LoRA_type Standard or Kohya LoCon: not supported "
+                    "(network_dropout is); the LyCORIS types import it into network.network_args"),
     **dict.fromkeys(["multires_noise_iterations", "multires_noise_discount", "adaptive_noise_scale",
                      "noise_offset_random_strength", "ip_noise_gamma", "ip_noise_gamma_random_strength"],
                     "only plain noise_offset is supported"),

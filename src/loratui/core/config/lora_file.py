@@ -23,6 +23,12 @@ from loratui.core.termline import shell_arg
 # dora_scale (with a warning), so those files go through `loratui lora convert` first.
 EVERYWHERE = "ComfyUI, A1111/Forge, sd-scripts, LyCORIS, diffusers"
 LYCORIS_ONLY = "ComfyUI, A1111/Forge, sd-scripts (lycoris.kohya), LyCORIS"
+# A LoKr conv layer trained with use_tucker (lokr_t2): ComfyUI (weight_adapter/lokr.py) and A1111
+# (network_lokr.py) rebuild it; lycoris-lora 4.1's file loader (create_lycoris_from_weights, and
+# lycoris.kohya's create_network_from_weights that sd-scripts' scripts use) reads its rank from the wrong
+# side of lokr_w2_a and stops. A network built with use_tucker=true loads it as network_weights.
+TUCKER_LOKR = ("ComfyUI, A1111/Forge; sd-scripts (lycoris.kohya) and loratui only as network_weights with "
+               "use_tucker=true in network_args (lycoris-lora 4.1's file loader cannot read its lokr_t2)")
 
 
 @dataclass
@@ -34,6 +40,7 @@ class LoraFileInfo:
     dtypes: Counter = field(default_factory=Counter)
     no_alpha: list[str] = field(default_factory=list)  # layers scaled by alpha/rank that have no alpha tensor
     damaged: dict[str, str] = field(default_factory=dict)  # layer -> what is wrong with its factors
+    tucker_lokr: list[str] = field(default_factory=list)  # LoKr layers with lokr_t2 (see TUCKER_LOKR)
 
     @property
     def kinds(self) -> Counter:
@@ -50,7 +57,8 @@ class LoraFileInfo:
                     "complete copy of the file")
         if self.diffusers_ready:
             return EVERYWHERE
-        return f"{LYCORIS_ONLY}; for diffusers: loratui lora convert {shell_arg(self.path.name)} OUT --model BASE"
+        where = TUCKER_LOKR if self.tucker_lokr else LYCORIS_ONLY
+        return f"{where}; for diffusers: loratui lora convert {shell_arg(self.path.name)} OUT --model BASE"
 
     def parts(self) -> dict[str, int]:
         out = Counter()
@@ -205,8 +213,9 @@ def read_lora_info(path: str | os.PathLike) -> LoraFileInfo:
     shapes = {k: list(info.get("shape", [])) for k, info in header.items()}
     layers, ranks = layer_kinds(shapes)
     no_alpha, damaged = layer_problems(shapes, layers)
+    tucker_lokr = sorted(k.split(".", 1)[0] for k in shapes if k.endswith(".lokr_t2"))
     return LoraFileInfo(path, layers, ranks, {str(k): str(v) for k, v in metadata.items()}, dtypes,
-                        no_alpha, damaged)
+                        no_alpha, damaged, tucker_lokr)
 
 
 def _by_layer(shapes: dict[str, list[int]]) -> dict[str, dict[str, list[int]]]:

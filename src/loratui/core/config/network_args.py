@@ -7,6 +7,10 @@ network_dropout when absent (sd-scripts' "workaround for LyCORIS"). So loratui t
 trains, quirks included; this module only checks the list first, one line per problem, because
 LyCORIS itself reads any value but "false" as true and silently ignores unknown keys.
 
+One rule differs, everywhere alike (check, training, metadata, sd-scripts export): a value in matching
+quotes (``'algo="loha"'``, a TOML habit) is read without them. sd-scripts splits on "=" and keeps the
+quotes, so LyCORIS would stop on ``"loha"`` (KeyError) or ``int('"4"')``; the export writes the bare value.
+
 Pure Python: no torch, no lycoris import (core must not import them).
 """
 
@@ -96,6 +100,11 @@ ARGS: dict[str, LycorisArg] = {a.name: a for a in (
 )}
 # sd-scripts / kohya_ss spellings LyCORIS reads as use_tucker.
 ALIASES = {"use_cp": "use_tucker", "use_conv_cp": "use_tucker"}
+# Presets whose text_encoder_target_* are empty in lycoris-lora: they train the U-Net alone.
+UNET_ONLY_PRESETS = ("unet-only", "unet-transformer-only", "unet-convblock-only")
+# Arguments that change no parameter, only how a step trains (like network_dropout): a resume may change them.
+# rank_dropout_scale is among them: lycoris.kohya does not pass it on.
+DROPOUT_ARGS = ("dropout", "rank_dropout", "module_dropout", "rank_dropout_scale")
 
 
 def split_network_args(items: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -108,20 +117,27 @@ def split_network_args(items: list[str]) -> tuple[dict[str, str], list[str]]:
             problems.append(f"network_args: {text!r} must be key=value, e.g. \"algo=loha\"")
             continue
         key, value = text.split("=", 1)
-        key, value = key.strip(), value.strip()
+        key, value = unquoted(key.strip()), unquoted(value.strip())
         if key in out and out[key] != value:
             problems.append(f"network_args: {key} is given twice ({out[key]!r} and {value!r}); keep one")
         out[key] = value
     return out, problems
 
 
+def unquoted(text: str) -> str:
+    """``"loha"`` / ``'loha'`` -> ``loha`` (one pair of matching quotes around the whole value)."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1].strip()
+    return text
+
+
 def algo_of(args: dict[str, str]) -> str:
-    algo = (args.get("algo") or "lora").strip().strip('"').lower()
+    algo = (args.get("algo") or "lora").strip().lower()
     return ALGO_ALIASES.get(algo, algo)
 
 
 def _value_problem(arg: LycorisArg, raw: str) -> str | None:
-    value = raw.strip().strip('"')
+    value = raw.strip()
     if arg.kind == "bool":
         if value.lower() not in TRUE_WORDS + FALSE_WORDS:
             return f"{arg.name}={raw} must be true or false (LyCORIS reads every value but \"false\" as true)"
@@ -178,10 +194,16 @@ def network_problems(network) -> list[str]:
             problems.append("network_args: decompose_both=false turns it ON (lycoris.kohya tests the string, "
                             "as kohya_ss passes it): leave the key out to keep w1 whole, or write true")
             continue
-        harmless = _is_false(raw) or (arg.kind in ("int", "float") and float(raw.strip().strip('"')) == 0)
+        harmless = _is_false(raw) or (arg.kind in ("int", "float") and float(raw.strip()) == 0)
         if algo in ALGOS and algo not in arg.algos and not harmless:
             problems.append(f"network_args: {key} does nothing with algo={algo} (it is read by "
                             f"{', '.join(arg.algos)})")
+    preset = args.get("preset") or "full"
+    if preset in UNET_ONLY_PRESETS and network.network_train_text_encoder_only:
+        problems.append(f"network_args: preset={preset} trains no text-encoder layer and "
+                        "network_train_text_encoder_only = true leaves the U-Net out: nothing would be trained; "
+                        "unset network_train_text_encoder_only, or use a preset that reaches the text encoder "
+                        "(full, full-lin, attn-mlp, attn-only)")
     if algo in ALGOS and algo != "locon" and "dropout" not in args and network.network_dropout:
         problems.append(f"network_dropout = {network.network_dropout:g}: LyCORIS's {algo} does not implement "
                         "dropout; use rank_dropout or module_dropout in network_args")
@@ -191,11 +213,51 @@ def network_problems(network) -> list[str]:
 
 
 def _is_false(raw: str) -> bool:
-    return raw.strip().strip('"').lower() == "false"
+    return raw.strip().lower() == "false"
 
 
 def _is_true(raw: str) -> bool:
-    return raw.strip().strip('"').lower() == "true"
+    return raw.strip().lower() == "true"
+
+
+def _normal_value(name: str, value: str) -> str:
+    """One spelling per meaning ("True" = "true", "4" = "4.0" for a number), as LyCORIS reads it."""
+    arg = ARGS.get(name)
+    if arg is None:
+        return value
+    if name == "decompose_both":
+        return "on"  # any value turns it on (see its help)
+    try:
+        if arg.kind == "bool":
+            return value.lower()
+        if arg.kind in ("int", "float"):
+            text = repr(float(value))
+            return text.removesuffix(".0")
+    except ValueError:
+        return value
+    if arg.kind == "algo":
+        return ALGO_ALIASES.get(value.lower(), value.lower())
+    return value
+
+
+_DEFAULTS = {"algo": "locon", "preset": "full", "wd_on_output": "true", "factor": "-1"}
+
+
+def network_identity(items: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(the arguments that decide the network's modules and parameters, the dropout ones) of a
+    network_args list, normalised: aliases to their names, one spelling per value, defaults left out.
+    Two lists with the same first dict build the same network (order, spacing and quotes aside)."""
+    args, _ = split_network_args(items)
+    shape: dict[str, str] = {}
+    dropouts: dict[str, str] = {}
+    for key, value in args.items():
+        name = ALIASES.get(key, key)
+        value = _normal_value(name, value)
+        if name in DROPOUT_ARGS:
+            dropouts[name] = value
+        elif _DEFAULTS.get(name, "false" if ARGS.get(name) and ARGS[name].kind == "bool" else None) != value:
+            shape[name] = value
+    return dict(sorted(shape.items())), dict(sorted(dropouts.items()))
 
 
 def sdscripts_network_kwargs(network) -> dict[str, object]:

@@ -142,11 +142,17 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
         a["vae"] = m.vae
     a.update(network_module=n.network_module, network_dim=n.network_dim, network_alpha=n.network_alpha)
     if n.network_module == "lycoris.kohya" and n.network_args:
-        # key=value without spaces: sd-scripts splits on "=" and strips nothing ("algo = loha" would
-        # reach LyCORIS as the key "algo " and train a LoCon), loratui strips both sides
+        # key=value without spaces or quotes: sd-scripts splits on "=" and strips nothing ("algo = loha" would
+        # reach LyCORIS as the key "algo " and train a LoCon; algo="loha" would stop it), loratui strips both
         a["network_args"] = [f"{key}={value}" for key, value in split_network_args(list(n.network_args))[0].items()]
-    if n.conv_dim:
-        a["network_args"] = [f"conv_dim={n.conv_dim}", f"conv_alpha={_num(n.conv_alpha)}"]
+    if n.conv_dim and n.network_module == "lycoris.kohya":
+        # loratui's LyCORIS network reads conv_dim from network_args only (config check says so): the export
+        # trains what `loratui train` trains, so the [network] key is not merged in
+        notes.append(f"conv_dim = {n.conv_dim} left out: with lycoris.kohya it is read from network_args "
+                     f"(\"conv_dim={n.conv_dim}\"), where `loratui train` reads it too")
+    elif n.conv_dim:  # networks.lora: LoCon's conv layers, added to (never replacing) the list
+        args = a.setdefault("network_args", [])
+        args += [f"conv_dim={n.conv_dim}", f"conv_alpha={_num(n.conv_alpha)}"]
     if n.network_dropout:
         a["network_dropout"] = n.network_dropout
     for flag in ("network_train_unet_only", "network_train_text_encoder_only"):
