@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from loratui.captioners.blip_load import check_folder, detect_kind, resolve_model_dir
+from loratui.captioners.option_rules import device_problem
 from loratui.core.errors import LoratuiError
 
 _DTYPES = {"fp32": "float32", "float32": "float32", "float": "float32",
@@ -36,7 +37,11 @@ _POSTFIX_GLUE = re.compile(r"^[\s,.;:!?)]")
 
 
 def resolve_device(device: str = "auto") -> str:
-    """"auto" -> "cuda:N" when torch sees a GPU, else "cpu"; an unavailable GPU is a clear error."""
+    """"auto" -> "cuda:N" when torch sees a GPU, else "cpu"; a malformed name (``cuda:x``) or an
+    unavailable GPU is a clear error."""
+    problem = device_problem(device or "")  # the form's rule too: checked before anything parses it
+    if problem:
+        raise LoratuiError(f"--device {problem}")
     import torch
 
     device = (device or "auto").strip().lower()
@@ -54,9 +59,7 @@ def resolve_device(device: str = "auto") -> str:
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
             raise LoratuiError("device mps: the Metal backend is not available here; use --device cpu")
         return device
-    if device != "cpu":
-        raise LoratuiError(f"device {device!r}: expected auto, cpu, cuda or cuda:N")
-    return device
+    return device  # "cpu": device_problem let nothing else through
 
 
 def resolve_dtype(dtype: str, device: str) -> str:

@@ -106,7 +106,8 @@ def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batc
          json_events, model, repo_id, general_threshold, character_threshold, undesired_tags, remove_underscore,
          character_tags_first, always_first_tags, rating, tag_replacement, character_tag_expand, providers) -> None:
     """Tag the images of DATASET_DIR with a WD14 tagger (SmilingWolf ONNX models)."""
-    from loratui.captioners.wd14 import TagOptions, WD14Captioner, parse_replacements
+    from loratui.captioners.option_rules import csv_tags, parse_replacements
+    from loratui.captioners.wd14 import TagOptions, WD14Captioner
 
     out = _Output(json_events)
     with out.reporting_errors():  # --json-events: a bad option or model is an `error` event too
@@ -117,8 +118,8 @@ def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batc
                                "(--model for a folder on disk, --download to fetch a repo id)")
         _one_line(always_first_tags=always_first_tags, undesired_tags=undesired_tags, tag_replacement=tag_replacement)
         options = TagOptions(general_threshold=general_threshold, character_threshold=character_threshold,
-                             undesired_tags=_csv(undesired_tags), remove_underscore=remove_underscore,
-                             character_tags_first=character_tags_first, always_first_tags=_csv(always_first_tags),
+                             undesired_tags=csv_tags(undesired_tags), remove_underscore=remove_underscore,
+                             character_tags_first=character_tags_first, always_first_tags=csv_tags(always_first_tags),
                              rating=rating, tag_replacement=parse_replacements(tag_replacement),
                              character_tag_expand=character_tag_expand)
         jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode)
@@ -157,14 +158,16 @@ def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batc
 def blip(dataset_dir, mode, caption_extension, separator, force, recursive, batch_size, workers, dry_run, sample,
          json_events, model, num_beams, top_p, min_length, max_length, repetition_penalty, prefix, postfix, precision, device) -> None:
     """Caption the images of DATASET_DIR with sentences from a BLIP/BLIP2/GIT model."""
+    from loratui.captioners.option_rules import lengths_problem
+
     out = _Output(json_events)
     with out.reporting_errors():  # --json-events: a bad option or model is an `error` event too
         check_separator(separator)
         _check_sample(sample, dry_run)
         _one_line(prefix=prefix, postfix=postfix)
-        if min_length > max_length:
-            raise LoratuiError(f"--min-length {min_length} is more than --max-length {max_length}: lower it or raise "
-                               "--max-length")
+        lengths = lengths_problem(min_length, max_length)
+        if lengths:
+            raise LoratuiError(lengths)
         jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode)
         try:
             from loratui.captioners.blip import load_blip_captioner
@@ -185,31 +188,29 @@ def _check_sample(sample: int | None, dry_run: bool) -> None:
 
 def _one_line(**options: str) -> None:
     """A caption is one line (sd-scripts reads nothing else): text the user adds to every caption
-    must not break it."""
+    must not break it (captioners.option_rules: the rule the app's Caption form marks a field by)."""
+    from loratui.captioners.option_rules import one_line_problem
+
     for name, value in options.items():
-        if value and ("\n" in value or "\r" in value):
-            raise LoratuiError(f"--{name.replace('_', '-')} {value!r}: holds a line break; a caption is one line "
-                               "(sd-scripts reads only the first): give it on one line")
-
-
-def _csv(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
+        problem = one_line_problem(value) if value else None
+        if problem:
+            raise LoratuiError(f"--{name.replace('_', '-')} {value!r}: {problem}")
 
 
 def _plan(dataset_dir, recursive, extension, mode):
     """(jobs, skipped) for the dataset DATASET_DIR names, read as every command reads it
     (core.dataset.locate_dataset): a project folder's img/, a train or flat folder, a concept folder.
     Finding no image at all is an error (exit 2), not a run that captions nothing."""
-    from loratui.captioners.output import find_images, plan
+    from loratui.captioners.existing_captions import run_images
+    from loratui.captioners.output import plan
     from loratui.core.dataset import caption_extension_option, locate_dataset
 
     caption_extension_option(extension, add_dot=False)
-    location = locate_dataset(dataset_dir)
-    images = find_images(location.images_dir, recursive)
+    images = run_images(dataset_dir, recursive)  # the list the app's overwrite question counts, too
     if not images:
         hint = "" if recursive else "; --recursive looks in every subfolder"
-        raise LoratuiError(f"{dataset_dir}: no images found (looked in {location.images_dir} and its N_concept "
-                           f"folders{hint})")
+        raise LoratuiError(f"{dataset_dir}: no images found (looked in {locate_dataset(dataset_dir).images_dir} and "
+                           f"its N_concept folders{hint})")
     return plan(images, extension, mode)
 
 

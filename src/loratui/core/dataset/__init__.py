@@ -25,7 +25,9 @@ from loratui.core.dataset.scan import (
     MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, parse_subset_name, scan_dataset, unreadable_reason,
 )
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset, count_line, group_by_level
-from loratui.core.dataset.caption_check import caption_problems, missing_caption_problem, tag_variant_key
+from loratui.core.dataset.caption_check import (
+    OTHER_CAPTION_EXTENSIONS, caption_problems, missing_caption_problem, other_caption_file, tag_variant_key,
+)
 from loratui.core.dataset.caption_ext import caption_extension_option, caption_extension_problem
 from loratui.core.dataset.unreadable import captions_of_unreadable_images
 
@@ -36,6 +38,7 @@ __all__ = [
     "ConceptFolder",
     "concept_folders",
     "repeats_problem",
+    "OTHER_CAPTION_EXTENSIONS",
     "OTHER_IMAGE_EXTENSIONS",
     "DatasetLocation",
     "DatasetScan",
@@ -56,6 +59,7 @@ __all__ = [
     "count_line",
     "group_by_level",
     "missing_caption_problem",
+    "other_caption_file",
     "tag_variant_key",
     "concept_folder_name",
     "decode_error",

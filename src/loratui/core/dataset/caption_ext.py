@@ -1,4 +1,9 @@
-"""Which caption extensions can be used: one rule for the config, the commands and the app."""
+"""Which caption extensions can be used: one rule for the config, the commands and the app.
+
+The usual caption extensions a dataset may hold beside the one it reads (``OTHER_CAPTION_EXTENSIONS``,
+``other_caption_file``) live with the scan's missing_caption check in caption_check.py (importing them
+here would loop: this module reads scan.py, which reads caption_check.py); import them from core.dataset.
+"""
 
 from __future__ import annotations
 

@@ -18,6 +18,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from loratui.core.dataset import other_caption_file
+
 SHOWN_UNREADABLE = 5  # images named in the note (then "and N more")
 
 
@@ -30,22 +32,18 @@ def unreadable_note(broken: dict[Path, list[Path]], root: Path) -> str:
             "(sd-scripts cannot load them; p on the table shows why: fix or remove them)")
 
 
-# caption files kohya_ss (.caption) and most taggers (.txt) write; as the scan's missing_caption check
-# (core.dataset.caption_check), which says the same of an image the scan finds without a caption
-OTHER_CAPTION_EXTENSIONS = (".txt", ".caption")
-
-
 def captions_beside(plan) -> dict[Path, Path]:
     """{new caption file: the caption with another usual extension already beside it} for the files
-    ``plan`` would create: the dataset's caption_extension is probably not the one its captions use."""
+    ``plan`` would create: the dataset's caption_extension is probably not the one its captions use.
+    The usual extensions are the scan's (core.dataset.other_caption_file: its missing_caption check
+    says the same of an image the scan finds without a caption)."""
     found = {}
     for edit in plan.edits:
         if edit.new_file:
-            other = next((sibling for ext in OTHER_CAPTION_EXTENSIONS
-                          if (sibling := Path(edit.path).with_suffix(ext)) != Path(edit.path) and sibling.is_file()),
-                         None)
-            if other is not None:
-                found[Path(edit.path)] = other
+            path = Path(edit.path)
+            other = other_caption_file(path)  # the new file's own name is not there yet: any found is another
+            if other is not None and other != path:
+                found[path] = other
     return found
 
 

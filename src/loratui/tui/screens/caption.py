@@ -7,7 +7,8 @@ checked (captioners.model_search, worded for the app by services.caption_runs) b
 starts; found models are listed from the model store, the project and the Hugging Face cache. The
 last model folder that checked good is remembered per captioner in the user settings (tui.toml:
 per user, since one tagger folder serves every project) and filled in at the next start; the demo
-project's toy tagger is chosen in the demo project and never remembered.
+project's toy tagger is chosen in the demo project and never remembered. Before an overwrite run the
+screen asks when images have captions already (screens.caption_overwrite).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Select, Static
 
 from loratui.tui.palette import PaletteCommand
+from loratui.tui.screens.caption_overwrite import CaptionOverwriteQuestion
 from loratui.tui.services.caption_runs import CaptionRun, CaptionRunner, caption_runner
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.widgets.caption_form import FormSelect, OptionsForm, option_fields
@@ -67,7 +69,7 @@ class FormScroll(VerticalScroll):
     ]
 
 
-class CaptionScreen(Screen):
+class CaptionScreen(CaptionOverwriteQuestion, Screen):
     """Caption the dataset with a WD14 tagger or a BLIP-family model."""
 
     AUTO_FOCUS = "#captioner"  # the first field, not the form around it (Textual's "*" raced on_mount's focus)
@@ -359,43 +361,6 @@ class CaptionScreen(Screen):
             self._check_timer = None
         sample = int(self.query_one("#dry-sample", Input).value.strip() or "0")  # empty: all
         self.check_model(then=lambda: self._launch(dry_run, sample, requested_at, mode))
-
-    def _ask_before_overwriting(self, launch) -> bool:
-        """With write mode overwrite, count on disk (a thread: 20,000 images take ~0.4 s) the images
-        of the run that have a caption (its extension, its subfolder rule, its folder); with any, ask
-        first, else ``launch()``. True: the count decides. kohya_ss users expect the question; undo
-        stays one ctrl+z anyway."""
-        from loratui.captioners.existing_captions import count_existing_captions
-
-        common = self.query_one("#common-form", OptionsForm)
-        if common.value("mode") != "overwrite":
-            return False
-        recursive = bool(common.value("recursive"))
-        extension = str(common.value("caption_extension")) or ".txt"  # empty: the CLI's default
-
-        def counted(existing) -> None:
-            if existing.with_caption:
-                self._ask_overwrite(existing, recursive)
-            else:
-                launch()
-
-        run_in_thread(self, count_existing_captions, self.app.store.root, recursive, extension, done=counted,
-                      what="looking for captions the run would replace", group="overwrite-count", exclusive=True)
-        return True
-
-    def _ask_overwrite(self, existing, recursive: bool) -> None:
-        from loratui.tui.screens.config_dialogs import ChoiceDialog
-
-        modes = {"o": "overwrite", "a": "append", "s": "skip"}
-        where = ", all subfolders" if recursive else ""
-        self.app.push_screen(
-            ChoiceDialog("images with captions",
-                         f"{existing.with_caption:,} of {existing.images:,} images have a caption already "
-                         f"({existing.extension} files{where}). Overwrite replaces them (ctrl+z on the Dataset "
-                         "screen puts the whole run back); append merges the new tags in; skip captions only the "
-                         "others.",
-                         [("o", "overwrite"), ("a", "append"), ("s", "skip those")]),
-            lambda key: key and self._start(dry_run=False, mode=modes[key]))
 
     def _launch(self, dry_run: bool, sample: int, requested_at: float, mode: str | None = None,
                 asked: bool = False) -> None:

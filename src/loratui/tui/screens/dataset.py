@@ -21,7 +21,7 @@ from textual.widgets import ContentSwitcher, Footer, Header, Input, Static
 
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.dataset_drafts import CaptionDrafts
-from loratui.tui.screens.dataset_edits import DatasetEdits
+from loratui.tui.screens.dataset_edits import BALANCE_COMMAND, DatasetEdits
 from loratui.tui.services.dataset_store import DatasetStore, ImageRow
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.widgets.image_table import Column, ImageTable, default_glyphs
@@ -470,7 +470,7 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
             PaletteCommand("dataset: deselect all", "ctrl+d", self.table.action_clear_selection),
             PaletteCommand("dataset: sort by the next column", "s", self.table.action_cycle_sort),
             PaletteCommand("dataset: reverse the sort", "S", self.table.action_reverse_sort),
-            PaletteCommand("dataset: balance repeats per concept (plan first)", "b in the summary",
+            PaletteCommand(BALANCE_COMMAND, self.query_one("#summary-pane").balance_key_hint(),
                            lambda: self.on_dataset_summary_balance_requested(None)),
             PaletteCommand("tags: edit the current image", key("dataset.edit"), self.action_edit),
             PaletteCommand("tags: add a tag to the current image", key("dataset.add_tag"), self.action_add_tag),

@@ -28,6 +28,7 @@ BULK_TITLES = {
 PALETTE_TITLES = {"dataset.undo": "tags: undo the last change", "dataset.redo": "tags: redo",
                   "dataset.keep_mine": "tags: keep my edit (conflict)",
                   "dataset.take_theirs": "tags: take the version on disk (conflict)"}
+BALANCE_COMMAND = "dataset: balance repeats per concept (plan first)"  # its palette title (screens.dataset)
 
 
 class DatasetEdits(BulkPreview, DatasetRecipes):
@@ -97,7 +98,7 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
 
     def key_for(self, binding_id: str, node=None) -> str:
         """The key that runs ``binding_id`` on this screen (or ``node``), "" when the keymap left it none."""
-        from loratui.tui.widgets.tag_editor import bound_key
+        from loratui.tui.services.keymap import bound_key
 
         return bound_key(self if node is None else node, binding_id)
 
@@ -327,7 +328,8 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
             self.app.notify(f"folders renamed back, but the undo journal could not follow: {exc}",
                             severity="warning", timeout=10)
         names = ", ".join(f"{r.source.name} -> {r.dest.name}" for r in back)
-        self.app.notify(f"undid balance repeats: {names} (b in the summary balances again)", timeout=10)
+        again = self.query_one("#summary-pane").balance_key_hint() or f"'{BALANCE_COMMAND}' (ctrl+p)"
+        self.app.notify(f"undid balance repeats: {names} ({again} balances again)", timeout=10)
         self.action_rescan()
 
     def _ask_past_conflict(self, step, verb: str, busy: str, message: str) -> None:

@@ -2,8 +2,8 @@
 
 The captioners word their errors for the CLI (``--model FOLDER``, ``--download REPO_ID``);
 ``app_wording`` names the Caption screen's fields instead, for the model check
-(``check_model_for_app``) and for the error a run ends with. A repo id in Download is refused
-before a run while the hub is offline, unless it is on disk already.
+(``check_model_for_app``), the error a run ends with and the reason an image failed. A repo id in
+Download is refused before a run while the hub is offline, unless it is on disk already.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ _APP_WORDS = [
      "(type a local Hugging Face folder, or a hub id such as "),
     ("; a folder with model.onnx is a WD14 tagger: use `loratui caption wd14`",
      "; a folder with model.onnx is a WD14 tagger: ctrl+b switches to WD14"),
+    # an image's failure (core.captions.check_rewritable): the form's switch, not the flag
+    ("or pass --force to rewrite it anyway", "or turn on Rewrite read-only (Writing) to rewrite it anyway"),
 ]
 _DOWNLOAD_FLAG = re.compile(r"(^|: )--download (\S+):")
 _TRUE = {"1", "ON", "YES", "TRUE"}  # huggingface_hub's spelling of a true environment variable

@@ -9,7 +9,8 @@ folds the events into a ``CaptionRun`` on the UI thread every 100 ms (a timer of
 written, reports, and exits 130. When a run that wrote captions ends, the Dataset screen rescans.
 Leaving the app stops a live run the same way (SIGINT, then waits a few seconds).
 
-The error a run ends with is worded for the app (caption_models.app_wording).
+The error a run ends with and each image's failure reason are worded for the app
+(caption_models.app_wording).
 """
 
 from __future__ import annotations
@@ -288,7 +289,7 @@ class CaptionRunner:
         elif kind == "image_failed":
             run.failed_count += 1
             if len(run.failures) < MAX_LISTED:
-                run.failures.append((str(event.get("image", "")), str(event.get("reason", ""))))
+                run.failures.append((str(event.get("image", "")), app_wording(str(event.get("reason", "")))))
         elif kind == "finished":
             run.finished = event
             run.captioned = int(event.get("captioned", run.captioned))

@@ -186,6 +186,24 @@ def apply_keymap(app: App, keymap: dict[str, str]) -> None:
     app.set_keymap(keymap)
 
 
+def bound_key(node: DOMNode, binding_id: str) -> str:
+    """The key that runs ``binding_id`` among ``node``'s bindings with the user's keymap applied (as
+    Textual applies it: a key the keymap reuses is taken from its default owner), spelled as the app's
+    messages spell keys ("ctrl+z", "a", "+"); "" when the keymap left it no key there. Messages and hints
+    name keys through this, so a remapped key is the one they name."""
+    keymap = getattr(node.app, "_keymap", None)  # what App.set_keymap stored (Textual's spelling)
+    bindings = node._bindings.copy()
+    if keymap:
+        bindings.apply_keymap(keymap)
+    for bound in bindings.key_to_bindings.values():
+        if bound and bound[0].id == binding_id:  # the first of a key's bindings is the one it runs
+            if bound[0].key_display:
+                return bound[0].key_display
+            modifiers, key = bound[0].parse_key()
+            return "+".join([*modifiers, format_key(key)])
+    return ""
+
+
 def binding_ids(node_classes: Iterable[type[DOMNode]]) -> set[str]:
     """Every binding id declared in BINDINGS by these classes and their base classes."""
     ids: set[str] = set()

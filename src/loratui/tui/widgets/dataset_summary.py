@@ -380,6 +380,13 @@ class DatasetSummary(VerticalScroll):
     def action_balance(self) -> None:
         self.post_message(self.BalanceRequested(self))
 
+    def balance_key_hint(self) -> str:
+        """"b in the summary" with the key the user's keymap gives Balance; "" when it left it none."""
+        from loratui.tui.services.keymap import bound_key
+
+        key = bound_key(self, "summary.balance")
+        return f"{key} in the summary" if key else ""
+
     # ---- internals --------------------------------------------------------------------------
 
     def on_mount(self) -> None:

@@ -12,6 +12,7 @@ and the message classes.
 from __future__ import annotations
 
 from loratui.core.captions import TagVocab, split_tags, unwritable_tag
+from loratui.tui.services.keymap import bound_key
 from loratui.tui.widgets.tag_input import TagInput
 from loratui.tui.widgets.tag_list import TagList
 
@@ -252,11 +253,12 @@ class TagEditorActions:
             return
         add_input = self._add_input
         if add_input.has_focus:
-            # what was typed stays in the box (a then Enter adds it, ctrl+u clears it): never dropped unseen
+            # what was typed stays in the box (the add key then Enter adds it, ctrl+u clears it): never dropped
             typed = add_input.value.strip()
             self._list.focus()
             if typed:
-                self.notify(f"'{typed}' kept in the add box: a then Enter adds it, ctrl+u in the box clears it",
+                add = bound_key(self, "tags.add") or "the add box"  # the user's keymap may have moved it
+                self.notify(f"'{typed}' kept in the add box: {add} then Enter adds it, ctrl+u in the box clears it",
                             timeout=4)
             return
         if self._free_text:
