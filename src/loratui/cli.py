@@ -6,6 +6,7 @@ never pays for importing torch, and the TUI (a bare `loratui`) starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import json
@@ -108,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
 
             run_app(target)
             return
-        cli.main(args=args, prog_name="loratui", standalone_mode=False)
+        with _launch_time_set(args):
+            cli.main(args=args, prog_name="loratui", standalone_mode=False)
     except LoratuiError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(getattr(exc, "exit_code", 2))  # 1 for a write that stopped part-way (PartialWriteError)
@@ -146,6 +148,24 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _disk_full(exc, args)
         _internal(exc, args)
+
+
+@contextlib.contextmanager
+def _launch_time_set(args: list[str]):
+    """`loratui train` from a shell: the run's launch time (for its control requests, core/events.py)
+    is when this process (or its torchrun agent) started, unless the app that launched it said.
+    Unset again after, so an in-process caller's next run does not inherit it."""
+    from loratui.core.events import LAUNCHED_AT_ENV, process_launch_time
+
+    launched = process_launch_time() if args[:1] == ["train"] and not os.environ.get(LAUNCHED_AT_ENV) else None
+    if launched is None:
+        yield
+        return
+    os.environ[LAUNCHED_AT_ENV] = f"{launched:.3f}"
+    try:
+        yield
+    finally:
+        os.environ.pop(LAUNCHED_AT_ENV, None)
 
 
 def _disk_full(exc: BaseException, args: list[str]) -> None:

@@ -79,17 +79,36 @@ def disk_full_message(exc: BaseException, folder: str | os.PathLike | None, need
     if not is_disk_full(exc):
         return None
     if folder is None:
-        name = getattr(exc, "filename", None)
-        folder = os.path.dirname(os.path.abspath(name)) if name else os.getcwd()
+        folder = failed_file(exc)
+    if folder is None:  # nothing names the file: the current folder's disk, said as a guess
+        device, mount = mount_of(os.getcwd())
+        return (f"no space left on a disk (the file being written is not known; the current folder's disk "
+                f"{device} has {_free(mount)}): free some space and run it again")
     device, mount = mount_of(folder)
-    try:
-        free = _gb(shutil.disk_usage(mount).free) + " free"
-    except OSError:
-        free = "free space unknown"
+    free = _free(mount)
     need = f", {what} needs about {_gb(needed_bytes)}" if needed_bytes else ""
     where = device if device == mount else f"{device} (mounted at {mount})"
     return (f"no space left on {where} writing {folder}: {free}{need}; free some space (or choose a folder on "
             "another disk) and run it again")
+
+
+def failed_file(exc: BaseException) -> str | None:
+    """The file a failed write named (``OSError.filename``), on the error or the ones it came from."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        name = getattr(exc, "filename", None)
+        if name:
+            return os.path.abspath(os.fsdecode(name))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _free(mount: str) -> str:
+    try:
+        return _gb(shutil.disk_usage(mount).free) + " free"
+    except OSError:
+        return "free space unknown"
 
 
 def checkpoint_bytes(trainable_params: int, *, save_bytes_per_param: int = 2, with_state: bool = False) -> int:

@@ -2,8 +2,9 @@
 
 A run writes ``OUTPUT_DIR/<output_name>.events.jsonl``, one JSON object per line, each with
 ``event`` (its type), ``time`` (Unix seconds) and the fields below. The file is append-only and
-flushed after every line; a reader must tolerate a partly written last line (``read_events``
-and ``EventFollower`` do). Beside it, ``<output_name>.lock`` holds the pid of the live run (``RunLock``, ``run_is_alive``).
+written one whole line at a time (a write cut short, by a full disk, is cut back to the last whole
+line); a reader must still tolerate a partly written last line (``read_events`` and
+``EventFollower`` do). Beside it, ``<output_name>.lock`` holds the pid of the live run (``RunLock``, ``run_is_alive``).
 A stopped run (Ctrl-C / SIGTERM) leaves ``NAME-state/`` for ``loratui train CONFIG --resume``;
 ``--events PATH`` moves the event file, ``--json`` also prints every event on stdout.
 
@@ -12,7 +13,8 @@ A stopped run (Ctrl-C / SIGTERM) leaves ``NAME-state/`` for ``loratui train CONF
                     schedule (steps_per_epoch, total_steps, epochs, batch, accumulation, processes,
                     batches_per_epoch),
                     vram_estimate_gib, device, gpu_name (CUDA device name, null on a CPU), dtype,
-                    resumed_from (or null), pid
+                    resumed_from (or null), pid, launched_at (when the process was launched: events
+                    before it are an earlier session's)
     cache_progress  what ("caching latents" | "caching text-encoder outputs"), done, total, eta_s (or
                     null): before the first step, at most twice a second and at each phase's end
     step            step, total_steps, epoch, loss, avg_loss (moving average of the last 50),
@@ -32,8 +34,10 @@ Control requests (save now, sample now, stop) go the other way, through
 ``OUTPUT_DIR/<output_name>.control.jsonl`` (beside the events file even when ``--events`` moves that):
 append-only, one JSON object per line, ``{"request": "save" | "sample" | "stop", "id": ..., "time": ...}``,
 written by ``request_control`` (one ``O_APPEND`` write per line, so two writers never interleave).
-The run reads the lines appended after it started (``ControlReader``: requests left from an earlier
-run are ignored), on the first process, between optimizer steps; with several processes the
+The run reads the requests made since it was launched (``ControlReader``: one made while it was
+still starting counts, at its first step; one left from an earlier run does not; the launch time is
+``LORATUI_LAUNCHED_AT``, which the app sets as it starts a run and `loratui train` otherwise takes
+from its process's start), on the first process, between optimizer steps; with several processes the
 request is agreed by all of them at the next step. It answers each one with a ``control`` event:
 "save" writes ``NAME-stepN.safetensors`` now (and its state with --save-state), "sample" renders the
 sample prompts now (refused without sample prompts), "stop" is the graceful stop of SIGINT (finish
@@ -51,6 +55,7 @@ The engine imports this module (no torch here), and so will the TUI.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -107,31 +112,71 @@ def make_event(kind: str, /, **fields: Any) -> dict:
 
 
 class EventWriter:
-    """Appends events to the run's file (and optionally echoes them to a stream as JSON lines)."""
+    """Appends events to the run's file (and optionally echoes them to a stream as JSON lines).
+
+    Each line goes in one unbuffered append, whole or not at all: a write that fails part-way (a full
+    disk) is cut back to the last whole line and raises OSError naming the file, so the file never
+    ends in a torn line, the next event (a resume's run_started) starts a line of its own, and
+    ``close`` has nothing left to flush (a buffered writer raised again there, on the full disk)."""
 
     def __init__(self, path: str | os.PathLike | None, echo: IO[str] | None = None):
         self.path = Path(path) if path else None
         self.echo = echo
-        self._handle = None
+        self._fd: int | None = None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = open(self.path, "a", encoding="utf-8")
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                self._end_torn_line()
+            except OSError:
+                self.close()
+                raise
 
     def emit(self, kind: str, /, **fields: Any) -> dict:
         event = make_event(kind, **fields)
         line = json.dumps(event, ensure_ascii=False, default=str)
-        if self._handle is not None:
-            self._handle.write(line + "\n")
-            self._handle.flush()
+        if self._fd is not None:
+            self._append((line + "\n").encode("utf-8"))
         if self.echo is not None:
             self.echo.write(line + "\n")
             self.echo.flush()
         return event
 
+    def _append(self, data: bytes) -> None:
+        size = os.fstat(self._fd).st_size
+        written = 0
+        try:
+            while written < len(data):
+                count = os.write(self._fd, data[written:])
+                if count <= 0:  # a short write that wrote nothing: the disk is full
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                written += count
+        except OSError as exc:
+            if written:
+                try:
+                    os.ftruncate(self._fd, size)  # back to the last whole line (frees what the torn part took)
+                except OSError:
+                    pass  # readers skip a torn last line; the next writer ends it first (_end_torn_line)
+            if exc.filename is None:
+                raise OSError(exc.errno, exc.strerror or str(exc), str(self.path)) from exc
+            raise
+
+    def _end_torn_line(self) -> None:
+        """A file left ending in a torn line (a write cut short, its cut-back failed): end that line, so
+        this writer's first event is not glued to it (readers skip the torn line itself)."""
+        size = os.fstat(self._fd).st_size
+        if not size:
+            return
+        with open(self.path, "rb") as handle:
+            handle.seek(size - 1)
+            last = handle.read(1)
+        if last not in (b"\n", b""):
+            self._append(b"\n")
+
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
 
 
 def _parse_any(line: str) -> dict | None:
@@ -385,15 +430,26 @@ def request_control(output_dir: str | os.PathLike, output_name: str, request: st
     return request_id
 
 
-class ControlReader:
-    """The run's side of the control file: the requests appended since the reader was made."""
+LAUNCHED_AT_ENV = "LORATUI_LAUNCHED_AT"  # when the run was launched (Unix seconds): see ControlReader
 
-    def __init__(self, path: str | os.PathLike):
+
+class ControlReader:
+    """The run's side of the control file: the requests made since the run was launched.
+
+    ``since``: the launch time (``launch_time``). Every request (``time`` in it) made at or after it is
+    read, from the start of the file: one made while the run was still starting (importing torch,
+    loading the model) counts, one left from an earlier run does not. A line without a time counts
+    only when it is appended after the reader was made. Without ``since`` only the lines appended
+    after the reader was made are read."""
+
+    def __init__(self, path: str | os.PathLike, since: float | None = None):
         self.path = Path(path)
+        self.since = since
         try:
-            self.offset = self.path.stat().st_size
+            self.made_at = self.path.stat().st_size
         except OSError:
-            self.offset = 0
+            self.made_at = 0
+        self.offset = 0 if since is not None else self.made_at
         self._pending = b""
 
     def poll(self) -> list[dict]:
@@ -402,23 +458,61 @@ class ControlReader:
         except OSError:
             return []
         if size < self.offset:  # the file was removed and written anew
-            self.offset, self._pending = 0, b""
+            self.offset, self.made_at, self._pending = 0, 0, b""
         if size == self.offset:
             return []
         with open(self.path, "rb") as handle:
             handle.seek(self.offset)
             data = handle.read(size - self.offset)
-        self.offset += len(data)
+        start, self.offset = self.offset - len(self._pending), self.offset + len(data)
         *lines, self._pending = (self._pending + data).split(b"\n")
         requests = []
         for line in lines:
+            at, start = start, start + len(line) + 1
             try:
                 item = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(item, dict) and item.get("request") in CONTROL_REQUESTS:
+            if isinstance(item, dict) and item.get("request") in CONTROL_REQUESTS and self._for_this_run(item, at):
                 requests.append(item)
         return requests
+
+    def _for_this_run(self, item: dict, at: int) -> bool:
+        if self.since is None:
+            return True
+        when = item.get("time")
+        if isinstance(when, (int, float)) and not isinstance(when, bool):
+            return when >= self.since - 0.001  # written rounded to the millisecond
+        return at >= self.made_at
+
+
+def process_started_at(pid: int) -> float | None:
+    """When process ``pid`` started, in Unix seconds (Linux: its start in ticks since boot against the
+    uptime, both on the boot clock; about 10 ms exact), or None where /proc cannot tell."""
+    start = _process_start(pid)
+    try:
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return time.time() - (uptime - int(start) / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, TypeError, IndexError):
+        return None
+
+
+def launch_time() -> float | None:
+    """When this run was launched (``LORATUI_LAUNCHED_AT``: set by the app as it starts a run, or by
+    `loratui train` from ``process_launch_time``; a torchrun launch passes it on), or None."""
+    value = os.environ.get(LAUNCHED_AT_ENV)
+    try:
+        launched = float(value) if value else None
+    except ValueError:
+        return None
+    return launched if launched is not None and launched == launched and launched <= time.time() + 5 else None
+
+
+def process_launch_time() -> float | None:
+    """When this process started, or its torchrun agent (the parent of a worker) did: the launch of
+    a `loratui train` started from a shell. None where /proc cannot tell."""
+    under_torchrun = "TORCHELASTIC_RUN_ID" in os.environ or "TORCHELASTIC_RESTART_COUNT" in os.environ
+    return process_started_at(os.getppid() if under_torchrun else os.getpid())
 
 
 def _process_start(pid: int) -> str | None:

@@ -73,6 +73,7 @@ class RunRecord:
         self.caching: dict | None = None     # the latest cache_progress event, until the first step
         self.earlier_s = 0.0                 # seconds the sessions before a resume trained (elapsed adds it)
         self.last_time: float | None = None  # the time of the latest event read (a crashed run ended about then)
+        self._recent: deque[tuple[float, str]] = deque(maxlen=64)  # (time, kind) of the latest events
         self.events = 0
 
     def feed(self, event: dict) -> None:
@@ -82,6 +83,7 @@ class RunRecord:
         when = event.get("time")
         if isinstance(when, (int, float)):
             self.last_time = float(when)
+            self._recent.append((float(when), str(event.get("event"))))
 
     def _feed(self, event: dict) -> None:
         kind = event.get("event")
@@ -98,7 +100,7 @@ class RunRecord:
             self.notes.append(note)
         if kind == "run_started":
             if event.get("resumed_from") and self.started is not None:
-                self.earlier_s += self._session_seconds()
+                self.earlier_s += self._session_seconds(self._ended_before(event))
             self.started, self.finished, self.error, self.caching = event, None, None, None
         elif kind == "checkpoint_saved":
             self._checkpoint(event)
@@ -132,9 +134,25 @@ class RunRecord:
             return float(finished["elapsed_s"])
         return None
 
-    def _session_seconds(self) -> float:
-        """How long the latest session ran (it ended: a resume follows it)."""
+    def _session_seconds(self, ended: float | None) -> float:
+        """How long the latest session ran (it ended: a resume follows it, ``ended`` its last event's time)."""
+        if self.finished is None and ended is not None:
+            begun = (self.started or {}).get("time")
+            if isinstance(begun, (int, float)):
+                return max(0.0, ended - float(begun))
         return self.session_seconds() or 0.0
+
+    def _ended_before(self, started: dict) -> float | None:
+        """When the session before the ``started`` one wrote its last event. The new session's own
+        events before its run_started (the stale lock it removed, what it moved aside) are not the old
+        one's: run_started's ``launched_at`` tells them apart; an older file without it, by their kind
+        (warnings). A crashed run resumed 3 h later did not train those 3 h."""
+        launched = started.get("launched_at")
+        if isinstance(launched, (int, float)) and not isinstance(launched, bool):
+            before = [when for when, _ in self._recent if when < launched]
+        else:
+            before = [when for when, kind in self._recent if kind != "warning"]
+        return max(before) if before else None
 
     def _checkpoints_at(self, step) -> list[Checkpoint]:
         return [checkpoint for checkpoint in self.checkpoints[-8:] if checkpoint.step == step]

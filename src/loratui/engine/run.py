@@ -50,8 +50,9 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
     def __init__(self, config_path: str, *, resume: str | None = None, save_state: bool = False,
                  events_override: str | None = None, echo_json: bool = False, max_steps: int | None = None,
                  show_progress: bool | None = None, max_epochs: int | None = None,
-                 extend_epochs: int | None = None):
+                 extend_epochs: int | None = None, launched_at: float | None = None):
         from loratui.core.config import load_config, resolve_path, with_resolved_paths
+        from loratui.core.events import launch_time
 
         self.config_path = config_path
         self.cfg = with_resolved_paths(load_config(config_path))
@@ -82,6 +83,8 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         self.trainer = None
         self.prompts = None
         self.started_at = time.time()
+        # control requests made since then are this run's (core/events.py ControlReader); run_started says it
+        self.launched_at = launched_at or launch_time() or self.started_at
         self.session_id = int.from_bytes(os.urandom(4), "little")
         self.last_line = 0.0
         self.bar_open = False  # a progress line without its newline is on the terminal
@@ -128,61 +131,75 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             self.resume_changes, self.state_run_epochs = checked["changes"], checked["run_epochs"]
             self.state_saved_at = state_saved_at(self.resume, self.resume_info)
         schedule = compute_schedule(self.cfg, scan, self.world)
-        if self.is_main:
-            self._open_output(resume_note)
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         started = time.perf_counter()
+        # the events of the end (error, finished) go through emit_last: the events file itself may be
+        # what failed (a full disk), and that must not hide the error or keep the lock
         try:
             for sig in previous:
                 signal.signal(sig, self._on_signal)
+            if self.is_main:  # inside: a full disk here still releases the lock it took
+                self._open_output(resume_note)
             return self._train(schedule)
         except KeyboardInterrupt:
             # a signal while loading (nothing trained yet), or a second Ctrl-C: stop without saving
             tr = self.trainer
-            self.emit("finished", reason="stopped", step=tr.step if tr else 0, epoch=self._epoch_now(),
-                      output=None, elapsed_s=round(time.perf_counter() - started, 1))
+            self.emit_last("finished", reason="stopped", step=tr.step if tr else 0, epoch=self._epoch_now(),
+                           output=None, elapsed_s=round(time.perf_counter() - started, 1))
             self.say("stopped (nothing saved)")
             return 130  # interrupted: `train && upload` must not go on
         except torch.cuda.OutOfMemoryError:
             step = self.trainer.step if self.trainer else 0
             message = f"out of GPU memory {'while loading / caching' if not self.trainer else f'at step {step + 1}'}"
             hint = oom_hint(self.cfg, getattr(getattr(self, "base", None), "family", None), self.config_path)
-            self.emit("error", message=message, hint=hint, kind="oom")
-            self.emit("finished", reason="error", step=step, epoch=self._epoch_now(),
-                      output=None, elapsed_s=round(time.perf_counter() - started, 1))
+            self.emit_last("error", message=message, hint=hint, kind="oom")
+            self.emit_last("finished", reason="error", step=step, epoch=self._epoch_now(),
+                           output=None, elapsed_s=round(time.perf_counter() - started, 1))
             if self.is_main:
                 print(f"error: {message}\nhint: {hint}", file=sys.stderr, flush=True)
             return 1
         except Exception as exc:
-            full = self._disk_full(exc)
+            full = self._disk_full_line(exc)
             if full:
                 step, epoch = (self.trainer.step, self._epoch_now()) if self.trainer else (0, 0)
-                self.emit("error", message=full, kind="disk_full", hint="free some space or use another output_dir")
-                self.emit("finished", reason="error", step=step, epoch=epoch, output=None,
-                          elapsed_s=round(time.perf_counter() - started, 1))
+                self.emit_last("error", message=full, kind="disk_full", hint="free some space or use another output_dir")
+                self.emit_last("finished", reason="error", step=step, epoch=epoch, output=None,
+                               elapsed_s=round(time.perf_counter() - started, 1))
                 if self.is_main:
                     print(f"error: {full}", file=sys.stderr, flush=True)
                 return 1
             if isinstance(exc, LoratuiError):
-                self.emit("error", message=str(exc), hint="fix the config and start again", kind="config")
-                self.emit("finished", reason="error", step=0, epoch=0, output=None,
-                          elapsed_s=round(time.perf_counter() - started, 1))
+                self.emit_last("error", message=str(exc), hint="fix the config and start again", kind="config")
+                self.emit_last("finished", reason="error", step=0, epoch=0, output=None,
+                               elapsed_s=round(time.perf_counter() - started, 1))
                 raise
             import traceback
 
-            self.emit("error", message=f"{type(exc).__name__}: {exc}", kind="crash",
-                      hint="this is a bug in loratui or a broken input file; the traceback is on stderr")
-            self.emit("finished", reason="error", step=self.trainer.step if self.trainer else 0,
-                      epoch=self._epoch_now(), output=None,
-                      elapsed_s=round(time.perf_counter() - started, 1))
+            self.emit_last("error", message=f"{type(exc).__name__}: {exc}", kind="crash",
+                           hint="this is a bug in loratui or a broken input file; the traceback is on stderr")
+            self.emit_last("finished", reason="error", step=self.trainer.step if self.trainer else 0,
+                           epoch=self._epoch_now(), output=None,
+                           elapsed_s=round(time.perf_counter() - started, 1))
             traceback.print_exc()
             return 1
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            if self.writer is not None:
-                self.writer.close()
-            self.lock.release()
+            try:
+                if self.writer is not None:
+                    self.writer.close()
+            finally:
+                self.lock.release()  # whatever else failed: a lock left behind blocks the next run
+
+    def _disk_full_line(self, exc: BaseException) -> str | None:
+        """A full disk as one line: the save under way (run_saves.py), or else the file the failed write
+        named (the events file), rather than the output folder."""
+        from loratui.core.diskspace import disk_full_message
+
+        filename = getattr(exc, "filename", None)
+        if self.writing is None and filename:
+            return disk_full_message(exc, filename)
+        return self._disk_full(exc)
 
     def _setup_distributed(self) -> torch.device:
         """One process: cuda:0 or the CPU. Several (torchrun / accelerate launch): accelerate's process group."""
@@ -294,7 +311,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             gpu_name=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
             dtype=cfg.training.mixed_precision, speed=speed.describe(),
             resumed_from=os.path.abspath(self.resume) if self.resume else None,
-            pid=os.getpid())
+            pid=os.getpid(), launched_at=round(self.launched_at, 3))
         if cfg.dataset.cache_latents or data.cache_text:
             data.prepare(progress=CacheProgress(self))
             if cfg.dataset.cache_latents and device.type == "cuda":
@@ -366,9 +383,9 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         return min(tr.epoch, data.epochs) if data is not None else tr.epoch
 
     def _fail(self, tr, kind: str, message: str, hint: str, started: float) -> int:
-        self.emit("error", message=message, hint=hint, kind=kind)
-        self.emit("finished", reason="error", step=tr.step, epoch=self._epoch_now(), output=None,
-                  elapsed_s=round(time.perf_counter() - started, 1))
+        self.emit_last("error", message=message, hint=hint, kind=kind)
+        self.emit_last("finished", reason="error", step=tr.step, epoch=self._epoch_now(), output=None,
+                       elapsed_s=round(time.perf_counter() - started, 1))
         if self.is_main:
             print(f"error: {message}\nhint: {hint}", file=sys.stderr, flush=True)
         return 1

@@ -23,6 +23,20 @@ class RunEvents:
         self.check_output(force=False)
         return self.writer.emit(kind, **fields)
 
+    def emit_last(self, kind: str, /, **fields) -> dict | None:
+        """An event of the run's end (error, finished): when it cannot be written (the full disk that ended
+        the run, the output folder gone) the run still ends, with its error said on stderr and its lock
+        released; readers then see the run end without it (crashed, with the log's last lines)."""
+        from loratui.core.diskspace import is_disk_full
+        from loratui.core.errors import LoratuiError
+
+        try:
+            return self.emit(kind, **fields)
+        except (OSError, LoratuiError) as exc:
+            if not is_disk_full(exc):  # a full disk is the error said next; anything else is said here
+                self.say(f"warning: the {kind} event could not be written to {self.events_file}: {exc}")
+            return None
+
     def say(self, text: str) -> None:
         if self.is_main and not self.echo_json:
             if self.bar_open:  # end the progress bar's line first

@@ -59,7 +59,8 @@ class RunFolder:
         the model loads, after every check that can refuse the run."""
         self.output_dir.mkdir(parents=True, exist_ok=True)
         stale = self.lock.acquire()
-        self.controls = ControlReader(control_path(self.output_dir, self.name))
+        # requests made while the run was starting count (read at its first step), older ones do not
+        self.controls = ControlReader(control_path(self.output_dir, self.name), since=self.launched_at)
         if self.events_file.is_symlink() and not self.events_file.exists():
             self.events_file.unlink()  # an earlier --events run's link, its file gone since
         standard = events_path(self.output_dir, self.name)

@@ -14,6 +14,7 @@ checkpoints with a preview of their samples, the last lines of the run's log.
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from pathlib import Path
 
@@ -54,6 +55,22 @@ PALETTE = (  # (title, help, action, its arguments): every key of the screen
     ("chart: zoom out", "-", "zoom", -1),
 )
 ZOOMS = (10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)  # "last N steps" views
+
+
+def state_named(snapshot: RunSnapshot) -> str:
+    """"tiny-step00000034-state (step 34)": the state a resume continues from (the newest one; the
+    complete .tmp a kill during its save left, when that is what the engine reads)."""
+    read = snapshot.state_read or snapshot.state
+    step = f" (step {snapshot.state_step:,})" if snapshot.state_step is not None else ""
+    return f"{Path(read).name if read else 'its state'}{step}"
+
+
+def error_setting(error: dict) -> str | None:
+    """The config key an engine error names (``o`` opens it). A refusal's options are no settings: the
+    "--resume" of "--resume STATE: network.network_dim was 8 ..." is not saving.resume."""
+    if error.get("kind") == "refused":
+        error = {**error, "message": re.sub(r"--[a-z][\w-]*", "", str(error.get("message") or ""))}
+    return setting_named(error)
 
 
 class TrainScreen(Screen):
@@ -235,7 +252,7 @@ class TrainScreen(Screen):
         self.snapshot = snapshot
         self.query_one(RunStatus).show(snapshot)
         error = self.query_one("#run-error", Static)
-        self.error_setting = setting_named(snapshot.error) if snapshot.error else None
+        self.error_setting = error_setting(snapshot.error) if snapshot.error else None
         error.display = snapshot.error is not None
         if snapshot.error is not None:
             error.update(run_error_line(snapshot.error, self.error_setting))
@@ -377,7 +394,7 @@ class TrainScreen(Screen):
             run = self._try("cannot resume", lambda: self.service.resume(snapshot))
             if run is not None:
                 self.show_run(run)
-                self.notify(f"resumed: {run.command.display}")
+                self.notify(f"resuming from {state_named(snapshot)}: {run.command.display}")
 
     def action_extend(self) -> None:
         snapshot = self._shown()
@@ -392,7 +409,7 @@ class TrainScreen(Screen):
         run = self._try("cannot extend", lambda: self.service.extend(snapshot, epochs))
         if run is not None:
             self.show_run(run)
-            self.notify(f"extending by {epochs} epoch(s): {run.command.display}")
+            self.notify(f"extending by {epochs} epoch(s): {run.command.display} (from {state_named(snapshot)})")
 
     def _read_only(self, snapshot: RunSnapshot) -> bool:
         """An earlier run (shown read-only): said, True."""

@@ -7,6 +7,9 @@ run of NAME (NAME.events.N.jsonl) is never live and has no state or log of its o
 
 from __future__ import annotations
 
+import math
+import os
+import re
 import subprocess
 import threading
 import time
@@ -56,7 +59,8 @@ class RunSnapshot:
     vram_estimate_gib: float | None
     elapsed_s: float | None
     config: Path | None
-    state: Path | None              # NAME-state, when there is one to resume or extend from
+    state: Path | None              # the newest state to resume or extend from (``newest_state``): the
+                                    # folder --resume names (NAME-state, NAME-000004-state, ...)
     checkpoints: tuple[Checkpoint, ...]
     error: dict | None              # the latest error event (message, hint, kind)
     notes: tuple[str, ...]          # the run's story from its events
@@ -66,6 +70,9 @@ class RunSnapshot:
     caching: str | None = None      # "caching latents 12/36 · ETA 40s" before the first step
     device: str | None = None       # where it trains ("cuda:0", "cpu", "mps"), from run_started
     earlier: int = 0                # N: an earlier run of NAME (NAME.events.N.jsonl), shown read-only
+    state_read: Path | None = None  # the folder the engine reads for ``state`` (NAME-state.tmp after a kill)
+    state_step: int | None = None   # the step that state holds
+    processes: int = 1              # the processes the run trains with (a resume needs as many)
 
     @property
     def title(self) -> str:
@@ -118,6 +125,7 @@ class FollowedRun:
         self.remade: str | None = None  # that line, once the run made its files again (what went stays said)
         self.last_pid: int | None = None  # the lock's owner when last seen: the lock may go with the folder
         self.missing_since: float | None = None  # monotonic time the events file was first seen missing
+        self.launched_at: float | None = None  # when this app launched ``process`` (Unix seconds)
 
     def reset(self, skip: tuple | None = None) -> None:
         """Forget what was read: a new run (its events file rotated) starts from nothing. ``skip``:
@@ -138,6 +146,15 @@ class FollowedRun:
             self.record = RunRecord(self.output_dir, self.name)
             self.generation += 1
             self.remade, self.gone, self.missing_since = self.gone, None, None
+
+    def ended_silent(self) -> bool:
+        """The process this app launched ended without writing an event: `loratui train` refused it
+        (a resume's state against a changed config, too), or it died before its first event. What the
+        record holds then is an earlier session's."""
+        if self.launched_at is None or self.process is None or self.exit_code is None:
+            return False
+        last = self.record.last_time
+        return last is None or last < math.floor(self.launched_at * 1000) / 1000  # events' times: to the ms
 
     def gone_line(self) -> str:
         if not self.output_dir.is_dir():
@@ -186,9 +203,10 @@ class FollowedRun:
         return pid
 
     def snapshot(self, pid: int | None = None) -> RunSnapshot:
-        state = self.output_dir / f"{self.name}-state"
-        state = state if not self.earlier and (state / "state.json").is_file() else None
+        # read only for a run that is not going (a live one cannot be resumed; its saves come often)
+        state = newest_state(self.output_dir, self.name) if not self.earlier and pid is None else None
         log_tail = tuple(tail_lines(self.log_file, 20)) if not self.earlier else ()  # NAME.log is the latest's
+        refused = refusal_line(self.log_file) if self.status == "refused" else None
         with self.lock:
             r = self.record
             step = r.last_step or {}
@@ -209,10 +227,16 @@ class FollowedRun:
                         "the run ended while it was gone: its log and last events went with it")
                 error = {"kind": "deleted", "message": self.gone, "hint": hint}
                 notes = (*notes, self.gone)
+            elif self.status == "refused" and refused is not None:  # not the earlier session's error
+                error = {"kind": "refused", "message": refused,
+                         "hint": "loratui train refused to start (nothing ran): fix what it names, then press r or s "
+                                 "again"}
             elif self.remade is not None and error is None:  # what went with the folder stays said
                 error = {"kind": "deleted", "message": self.remade,
                          "hint": "the run made it again and goes on; the saves and samples it held are gone"}
             checkpoints = r.listed()
+            processes = (self.command.processes if self.command is not None
+                         else (started.get("schedule") or {}).get("processes"))
             if self.earlier:  # its files may have moved into NAME-kept-<time>/ or been written over since
                 checkpoints = earlier_checkpoints(checkpoints, self.output_dir, self.name, r.last_time)
             return RunSnapshot(
@@ -222,18 +246,56 @@ class FollowedRun:
                 loss=step.get("loss"), avg_loss=step.get("avg_loss"), lr=step.get("lr"),
                 images_per_s=step.get("images_per_s"), eta_s=step.get("eta_s"),
                 peak_vram_gib=step.get("peak_vram_gib"), vram_estimate_gib=started.get("vram_estimate_gib"),
-                elapsed_s=elapsed, config=r.config, state=state,
+                elapsed_s=elapsed, config=r.config, state=state[0] if state else None,
                 checkpoints=tuple(checkpoints), error=error, notes=notes,
                 log_tail=log_tail, events=r.events, caught_up=self.caught_up, caching=caching_text(r.caching),
-                device=started.get("device"), earlier=self.earlier)
+                device=started.get("device"), earlier=self.earlier, state_read=state[1] if state else None,
+                state_step=state[2] if state else None,
+                processes=processes if isinstance(processes, int) and processes >= 1 else 1)
 
 
 def refusal_line(log_file: Path) -> str | None:
-    """The ``error: ...`` line a refused `loratui train` left at the end of its log, without the prefix."""
-    for line in reversed(tail_lines(log_file, 20)):
+    """The ``error: ...`` line a refused `loratui train` left at the end of its log, without the prefix:
+    of the latest launch only (the app starts each with a "--- TIME COMMAND" line), not an earlier
+    session's."""
+    for line in reversed(tail_lines(log_file, 200)):
         if line.startswith("error: "):
             return line[len("error: "):]
+        if line.startswith("--- "):
+            return None
     return None
+
+
+def _state_folder_pattern(name: str) -> re.Pattern:
+    """NAME-state, NAME-000004-state, NAME-step00000500-state (engine/run_saves.py), and the .tmp / .old a
+    kill during a save leaves."""
+    return re.compile(rf"({re.escape(name)}(?:-\d{{6,}}|-step\d{{8,}})?-state)(?:\.tmp|\.old)?")
+
+
+def newest_state(output_dir: Path, name: str) -> tuple[Path, Path, int] | None:
+    """The state a resume should continue from: the one of the run's state folders in ``output_dir``
+    holding the latest step (its state.json), NAME-state on a tie. (the folder to pass to --resume,
+    the one the engine reads for it, the step), or None. Which of FOLDER, FOLDER.tmp and FOLDER.old
+    the engine reads is its own rule (engine/resume_check.py ``find_resume_state``: pure Python)."""
+    from loratui.core.runs import state_step
+    from loratui.engine.resume_check import complete_state, find_resume_state
+
+    pattern = _state_folder_pattern(name)
+    try:
+        names = {m.group(1) for m in map(pattern.fullmatch, os.listdir(output_dir)) if m}
+    except OSError:
+        return None
+    best = None
+    for folder_name in names:
+        folder = Path(output_dir) / folder_name
+        read, _ = find_resume_state(folder)
+        step = state_step(read) if complete_state(read) else None
+        if step is None:
+            continue
+        key = (step, folder_name == f"{name}-state")
+        if best is None or key > best[0]:
+            best = (key, folder, read, step)
+    return best[1:] if best else None
 
 
 def caching_text(event: dict | None) -> str | None:

@@ -9,7 +9,10 @@ thread worker of the App (``EventFollower``, 4 MiB at a time), which keeps its `
 ``RunNotice`` per notable event once it has caught up with the file. Controls: stop (SIGINT to the
 process group leader: the engine finishes the step and saves; a torchrun launch gets a "stop"
 request through the control file instead, which every process agrees on), save now and sample
-now (control file, answered by ``control`` events), resume from NAME-state, extend by N epochs.
+now (control file, answered by ``control`` events; the launch time the app passes, LORATUI_LAUNCHED_AT,
+makes requests made while the run starts count), resume from the newest state (NAME-state or a later
+epoch / step save's, ``newest_state``) with the process count the run had, extend by N epochs. A launch
+that ends without writing an event (train refused it: a resume too) is "refused", with its log's error.
 A live run's output folder deleted under it (its events file gone, its lock with it): said at once
 as the run's error (``gone``), the process followed by its pid meanwhile; the run makes the folder
 again (engine/run.py), and its new events file is read from its start, the deletion still said.
@@ -35,7 +38,8 @@ import weakref
 from pathlib import Path
 
 from loratui.core.errors import LoratuiError
-from loratui.core.events import EventFollower, events_path, log_path, request_control, run_is_alive
+from loratui.core.events import (LAUNCHED_AT_ENV, EventFollower, events_path, log_path, request_control,
+                                 run_is_alive)
 from loratui.core.runs import AlreadyPromoted, Checkpoint, describe_event, list_runs, promote_checkpoint
 # the run's data and messages live in followed_run.py; imported from here by the screens and tests
 from loratui.tui.services.followed_run import (FollowedRun, RunCommand, RunNotice, RunSnapshot, RunUpdated,
@@ -149,7 +153,7 @@ class RunService:
         worker = get_current_worker()  # cancelled when the app closes: the thread must end then
         follower = EventFollower(run.key)
         last_post = last_check = 0.0
-        pid, dirty, restarts = None, True, 0
+        pid, dirty, restarts, posted_pid = None, True, 0, None
         while not run.stopping.is_set() and not worker.is_cancelled:
             now = time.monotonic()
             skip, generation = run.take_skip()  # a reset after this drops the lines read now
@@ -188,10 +192,12 @@ class RunService:
                                                  "error", None))
             # a live run is shown once a second even with no new event: its elapsed time and log go on
             stale = status in ("starting", "live") and now - last_post >= self.LIVE_REFRESH
+            if pid != posted_pid:  # a process that ended (or began) is shown so, even with no new event
+                dirty, changed = True, True
             if dirty and (changed or now - last_post >= self.POST_INTERVAL) or stale:
                 snapshot = run.snapshot(pid)
                 self._post(lambda: RunUpdated(snapshot))
-                dirty, last_post = False, now
+                dirty, last_post, posted_pid = False, now, pid
             if run.earlier and run.caught_up and not dirty:
                 # an earlier run's file does not grow (read on, it would become the next one rotated in);
                 # only where its saves are now can change
@@ -232,6 +238,9 @@ class RunService:
             if record.finished is not None and pid == (record.started or {}).get("pid"):
                 return "ending"  # it wrote `finished` and exits (not a resume that has not started yet)
             return "starting" if record.started is None or record.finished is not None else "live"
+        if run.ended_silent():  # this app's launch (a resume too) ended having written nothing
+            refused = run.exit_code == 2 or refusal_line(run.log_file) is not None
+            return "refused" if refused else "crashed"
         if record.finished is not None:
             return "finished"
         # exit code 2 before any event: `loratui train` refused the config (its preflight), nothing ran
@@ -303,21 +312,25 @@ class RunService:
         fresh = "--resume" not in command.argv
         last_file = EventFollower(events_path(command.output_dir, command.name)).identity() if fresh else None
         log = log_path(command.output_dir, command.name)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        launched_at = time.time()  # the run honours control requests made from now on (core/events.py)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", LAUNCHED_AT_ENV: f"{launched_at:.3f}"}
         with open(log, "ab") as handle:
             handle.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {command.display}\n".encode())
             handle.flush()
             process = subprocess.Popen(command.argv, cwd=command.cwd, stdin=subprocess.DEVNULL, stdout=handle,
                                        stderr=subprocess.STDOUT, env=env, start_new_session=True, close_fds=True)
         run = self.follow(command.output_dir, command.name, fresh=last_file)
-        run.process, run.command, run.exit_code = process, command, None
+        run.process, run.command, run.exit_code, run.launched_at = process, command, None, launched_at
         return run
 
-    def resume(self, run: FollowedRun | RunSnapshot, *, processes: int = 1, extend_epochs: int | None = None,
-               save_state: bool = False) -> FollowedRun:
-        """Continue a stopped (or crashed) run from OUTPUT_DIR/NAME-state, or extend a finished one."""
+    def resume(self, run: FollowedRun | RunSnapshot, *, processes: int | None = None,
+               extend_epochs: int | None = None, save_state: bool = False) -> FollowedRun:
+        """Continue a stopped (or crashed) run from its newest saved state (``RunSnapshot.state``), or
+        extend a finished one; with as many processes as the run had, unless ``processes`` says (a
+        state's place in an epoch is per process: the engine refuses another count)."""
         snapshot = run if isinstance(run, RunSnapshot) else run.snapshot()
         self.check_resumable(snapshot)
+        processes = processes or getattr(snapshot, "processes", 1) or 1
         return self.start(self.command(snapshot.config, processes=processes, resume=snapshot.state,
                                        extend_epochs=extend_epochs, save_state=save_state))
 
@@ -331,6 +344,11 @@ class RunService:
         known = self.followed.get(snapshot.key)
         if (known.alive() if known is not None else run_is_alive(snapshot.output_dir, snapshot.name)) is not None:
             raise LoratuiError(f"{snapshot.name} is still running")
+        if snapshot.state is None and getattr(snapshot, "status", None) == "crashed":
+            raise LoratuiError(f"{snapshot.name} has no complete saved state ({snapshot.name}-state, or one "
+                               f"saved with an epoch or step save) to continue from: it ended before saving one "
+                               f"(a run saves its state when stopped, and with every save when saving.save_state "
+                               f"= true): start it again (s)")
         if snapshot.state is None:
             raise LoratuiError(f"{snapshot.name} has no saved state ({snapshot.name}-state) to continue from: "
                                f"stopped runs save one; {FINISHED_RUN_STATE}")
@@ -338,7 +356,7 @@ class RunService:
             raise LoratuiError(f"{snapshot.name}: its config ({snapshot.config or 'unknown'}) is not there any more")
         return True
 
-    def extend(self, run: FollowedRun | RunSnapshot, epochs: int, *, processes: int = 1) -> FollowedRun:
+    def extend(self, run: FollowedRun | RunSnapshot, epochs: int, *, processes: int | None = None) -> FollowedRun:
         """Train ``epochs`` more epochs from the run's state (a finished run continues)."""
         if epochs < 1:
             raise LoratuiError(f"extend by at least 1 epoch, not {epochs}")
