@@ -131,3 +131,24 @@ def test_the_file_is_written_atomically_in_its_folder(tmp_path, monkeypatch):
     path = tmp_path / "tui.toml"
     update_settings(path, theme="loratui-light")
     assert seen == [path]
+
+
+def test_the_first_change_to_a_broken_file_holds_for_the_session(tmp_path):
+    """The first change (the one that warns) is kept in app.settings too, not only the later ones:
+    screens made afterwards read it."""
+    settings_file = tmp_path / "cfg" / "tui.toml"
+    settings_file.parent.mkdir()
+    settings_file.write_text(BROKEN)
+    img = make_dataset(tmp_path / "proj") / "img"
+    app = LoratuiApp(locate_dataset(img), settings_file=settings_file, keymap_file=tmp_path / "cfg" / "keymap.toml",
+                     themes_dir=tmp_path / "themes", watch=False)
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.2)
+            app.set_preview_mode("off")
+            await pilot.pause(0.1)
+            assert app.settings.image_preview == "off"
+        assert settings_file.read_text() == BROKEN
+
+    asyncio.run(main())

@@ -66,3 +66,10 @@ def test_dot_and_dotdot_name_the_folder_they_are(tmp_path, monkeypatch):
     assert (loc.kind, loc.train_dir) == ("dataset", tmp_path / "img")
     monkeypatch.chdir(tmp_path / "img" / "10_alice")
     assert locate_dataset("..").train_dir == tmp_path / "img"
+
+
+def test_a_relative_concept_folder_has_an_absolute_train_folder(tmp_path, monkeypatch):
+    _image(tmp_path / "img" / "10_alice" / "a.png")
+    monkeypatch.chdir(tmp_path / "img")
+    loc = locate_dataset("10_alice")
+    assert (loc.kind, loc.train_dir, loc.concept, loc.project_dir) == ("concept", tmp_path / "img", "10_alice", tmp_path)

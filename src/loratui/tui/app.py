@@ -328,11 +328,13 @@ class LoratuiApp(App):
         show_help(self)
 
     def set_preview_mode(self, mode: str) -> None:
-        from loratui.tui.services.user_settings import update_settings
+        from loratui.tui.services.user_settings import SettingsNotSaved, update_settings
 
         try:
             self.settings = update_settings(self.settings_file, image_preview=mode)
         except OSError as exc:
+            if isinstance(exc, SettingsNotSaved):  # the file is left alone; the change holds this session
+                self.settings = exc.settings
             self.notify(f"could not save the preview setting: {exc}", severity="warning")
         for screen in self.screen_stack:
             hook = getattr(screen, "preview_mode_changed", None)

@@ -61,8 +61,8 @@ def locate_dataset(path: str | os.PathLike) -> DatasetLocation:
     """The dataset ``path`` names; LoratuiError (one line) when it is not a folder."""
     path = Path(path)
     if path.name in ("", "..") or ".." in path.parts:
-        # `.` has no name (a concept folder would read as flat) and `./a.txt` paths would not match
-        # the `a.txt` the caption reader returns; `..` hides the name too. Absolute, links kept.
+        # `.` has no name (a concept folder would read as flat) and `..` hides it: made absolute (links
+        # kept as named); other relative paths stay as typed, so messages show what the user wrote
         path = Path(os.path.abspath(path))
     if not path.exists():
         raise LoratuiError(f"{path}: no such file or folder")
@@ -76,7 +76,9 @@ def locate_dataset(path: str | os.PathLike) -> DatasetLocation:
     if _has_concepts(path):
         return DatasetLocation(path, None, None, None, "dataset")
     if _is_concept_name(path.name) and path.parent != path:
-        parent = path.parent
+        # `10_alice` from inside img/: a train folder of `.` would list rows as `./a.png`, which do
+        # not match the `a.txt` the caption reader returns, and hides the project: absolute
+        parent = path.parent if path.parent != Path(".") else Path(os.path.abspath(path)).parent
         project = parent.parent if parent.name == "img" else None
         return DatasetLocation(parent, None, project, path.name, "concept")
     return DatasetLocation(path, None, None, None, "flat" if _has_images(path) else "dataset")

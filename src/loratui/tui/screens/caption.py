@@ -195,7 +195,7 @@ class CaptionScreen(CaptionOverwriteQuestion, Screen):
     def _remember_folder(self, captioner: str, folder: str) -> None:
         """Keep a folder that checked good for the next start (the settings file is rewritten only
         when it changes)."""
-        from loratui.tui.services.user_settings import update_settings
+        from loratui.tui.services.user_settings import SettingsNotSaved, update_settings
 
         from loratui.captioners.model_search import is_demo_tagger
 
@@ -207,6 +207,8 @@ class CaptionScreen(CaptionOverwriteQuestion, Screen):
         try:
             self.app.settings = update_settings(self.app.settings_file, **{key: folder})
         except OSError as exc:
+            if isinstance(exc, SettingsNotSaved):  # the file is left alone; the folder holds this session
+                self.app.settings = exc.settings
             if not self._settings_warned:
                 self._settings_warned = True
                 self.app.notify(f"could not remember the model folder: {exc}", severity="warning")
