@@ -48,6 +48,8 @@ def test_captions_written_before_a_full_disk_show_their_new_text(tmp_path, monke
         message = notes(app)
         assert "No space left on device" in message and "2 of 6 file(s) were written" in message
         assert "ctrl+z undoes the 2 written" in message
+        # one way back, the app's: not the CLI's `loratui tags undo DIR` as well
+        assert "tags undo" not in message and "puts them back" not in message and message.count("undoes") == 1
         monkeypatch.undo()
         await pilot.press("ctrl+z")
         await until(pilot, lambda: "newtag" not in caption(img, "10_alice/a01.png"))

@@ -1,8 +1,39 @@
 """The one error type the CLI turns into a clean one-line message (no traceback)."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A part of a message that a shell and the app say differently: the way out is a command there
+    (``shell``: `loratui tags undo`, --force) and a key or a field here (``app``, where ``{undo}`` and
+    ``{redo}`` stand for the keys the app binds; "" when the app says the way out its own way)."""
+
+    shell: str
+    app: str
+
 
 class LoratuiError(Exception):
-    """A user-facing problem: the message names the file/field and what to do."""
+    """A user-facing problem: the message names the file/field and what to do.
+
+    The message may be given in parts, some of them ``Hint``: ``str(exc)`` joins them with the shell's
+    words (what the CLI prints), ``exc.worded(undo=..., redo=...)`` with the app's."""
+
+    def __init__(self, *parts):
+        if any(isinstance(part, Hint) for part in parts):
+            self.parts: tuple = parts
+            super().__init__("".join(part.shell if isinstance(part, Hint) else str(part) for part in parts))
+        else:  # a plain message: exactly as Exception keeps it
+            self.parts = tuple(str(part) for part in parts[:1])
+            super().__init__(*parts)
+
+    def worded(self, **keys: str) -> str:
+        """The message as the app says it: each Hint's ``app`` words, ``keys`` filled in."""
+        if not any(isinstance(part, Hint) for part in self.parts):
+            return str(self)
+        return "".join(part.app.format(**keys) if isinstance(part, Hint) else str(part) for part in self.parts)
 
 
 class ConflictError(LoratuiError):

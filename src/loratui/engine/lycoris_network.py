@@ -38,6 +38,10 @@ from loratui.core.errors import LoratuiError
 
 SD_SCRIPTS_UNET_CLASSES = {"Transformer2DModel", "ResnetBlock2D", "Downsample2D", "Upsample2D"}
 ATTENTION_CLASSES = {"CrossAttention": "Attention", "SelfAttention": None}
+# an algo=full module's trained parameter -> (its kohya key, where lycoris-lora keeps the base layer's value)
+FULL_DIFF_KEYS = {"weight": "diff", "bias": "diff_b"}
+FULL_ORG_ATTRS = {"weight": "_org_weight", "bias": "org_bias"}
+FIX_INDEX, FIX_VALUE = "@fix_index", "@fix_value"  # params.safetensors: elements that org + diff rounds
 
 
 def _quiet_lycoris() -> None:
@@ -175,29 +179,56 @@ class LycorisNetwork(nn.Module):
         return sd
 
     def exact_params(self) -> dict[str, torch.Tensor]:
-        """The trainable tensors the kohya file does not give back bit for bit, as they are: algo=full saves
-        ``weight - org`` (``org + diff`` rounds on load), a use_scalar module saves its w1 times the scalar
-        and resets the scalar on load. A state keeps them beside the file (engine/state.py)."""
+        """The trainable tensors the kohya file does not give back bit for bit. A use_scalar module saves its
+        w1 times the scalar and resets the scalar on load: those are kept as they are. algo=full saves
+        ``weight - org`` and rebuilds ``org + diff``, which rounds only where the weight moved far from org
+        (a sign change near zero): only those elements are kept, as flat indices and values
+        (``<key>@fix_index`` / ``<key>@fix_value``), so a state does not hold a second copy of every full
+        weight (SDXL: ~10 GB). A state keeps them beside the kohya file (engine/state.py)."""
         out = {}
         for m in self.all_modules():
             saved = m.state_dict()
             for key, param in m.named_parameters():
+                name = f"{m.lora_name}.{key}"
+                diff_key = FULL_DIFF_KEYS.get(key)
+                org = _full_org(m, key)
+                if diff_key in saved and org is not None:
+                    out.update(_rounding_fixes(name, param, saved[diff_key], org))
+                    continue
                 kept = saved.get(key)
                 if kept is None or kept.dtype != param.dtype or not torch.equal(kept.to(param.device), param):
-                    out[f"{m.lora_name}.{key}"] = param.detach().to("cpu").contiguous()
+                    out[name] = param.detach().to("cpu").contiguous()
         return out
 
     def load_exact_params(self, params: dict[str, torch.Tensor], *, source: str) -> None:
-        """Put back what ``exact_params`` saved (after load_kohya_state_dict has checked the file)."""
+        """Put back what ``exact_params`` saved (after load_kohya_state_dict has checked the file): whole
+        tensors, and the elements of a full module's weight that ``org + diff`` rounded."""
+        def target(key: str, shape) -> nn.Parameter:
+            name, _, attr = key.partition(".")
+            module = self._by_name.get(name)
+            param = dict(module.named_parameters()).get(attr) if module is not None else None
+            if param is None or (shape is not None and param.shape != shape):
+                raise LoratuiError(f"{source}: {key} does not fit this network (the state's params.safetensors "
+                                   "is from another network); resume from the matching config")
+            return param
+
         with torch.no_grad():
             for key, value in params.items():
-                name, _, attr = key.partition(".")
-                module = self._by_name.get(name)
-                param = dict(module.named_parameters()).get(attr) if module is not None else None
-                if param is None or param.shape != value.shape:
-                    raise LoratuiError(f"{source}: {key} does not fit this network (the state's params.safetensors "
-                                       "is from another network); resume from the matching config")
-                param.copy_(value.to(param.dtype))
+                if key.endswith(FIX_VALUE):
+                    continue  # applied with its indices
+                if not key.endswith(FIX_INDEX):
+                    param = target(key, value.shape)
+                    param.copy_(value.to(param.dtype))
+                    continue
+                base = key[:-len(FIX_INDEX)]
+                param, values = target(base, None), params.get(base + FIX_VALUE)
+                if (values is None or values.shape != value.shape or value.dtype != torch.int64
+                        or (value.numel() and not 0 <= int(value.min()) <= int(value.max()) < param.numel())):
+                    raise LoratuiError(f"{source}: {base}'s fixes in the state's params.safetensors are damaged; "
+                                       "resume from an earlier state")
+                flat = param.detach().reshape(-1).clone()
+                flat[value.to(flat.device)] = values.to(flat)
+                param.copy_(flat.view(param.shape))
 
     def load_kohya_state_dict(self, sd: dict[str, torch.Tensor], *, source: str = "network_weights") -> list[str]:
         """Load a LyCORIS file into this network; returns our module names the file had nothing for."""
@@ -258,8 +289,38 @@ def _empty_network_message(network_cfg, kwargs: dict) -> str:
     return f"network.network_args: nothing to train: {why}; {fix}"
 
 
+def _full_org(module: nn.Module, attr: str) -> torch.Tensor | None:
+    """The base layer's own weight / bias that an algo=full module's ``diff`` is taken from (None otherwise)."""
+    held = getattr(module, FULL_ORG_ATTRS.get(attr, ""), None)
+    return held[0] if isinstance(held, list) and held else None
+
+
+def _rounding_fixes(name: str, param: torch.Tensor, diff: torch.Tensor, org: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The elements of a full module's ``param`` that loading the state's fp32 ``diff`` does not give back
+    exactly (see _copy_into: the load adds it to org in the diff's dtype), as flat indices and values;
+    the whole tensor where that would be larger."""
+    value = param.detach().cpu()
+    loaded = diff.to(torch.float32).to(diff.dtype)
+    rebuilt = (loaded + org.to(value.dtype).to(loaded.dtype)).to(value.dtype)
+    bits = {1: torch.int8, 2: torch.int16, 4: torch.int32, 8: torch.int64}[value.element_size()]
+    wrong = (rebuilt.contiguous().view(bits) != value.contiguous().view(bits)).reshape(-1)
+    index = wrong.nonzero().squeeze(1)
+    if not index.numel():
+        return {}
+    if index.numel() * (8 + value.element_size()) >= value.numel() * value.element_size():
+        return {name: value.contiguous()}
+    return {name + FIX_INDEX: index.contiguous(), name + FIX_VALUE: value.reshape(-1)[index].contiguous()}
+
+
 def _copy_into(module: nn.Module, weights: dict[str, torch.Tensor]) -> None:
     """Load one module's saved tensors through its own load_state_dict: LyCORIS's hooks turn a full
-    module's ``diff`` into its weight and reset a ``use_scalar`` scalar (the saved factors include it)."""
+    module's ``diff`` into its weight and reset a ``use_scalar`` scalar (the saved factors include it).
+    The full hook adds ``diff`` to the weight the module has now: it is set back to the base layer's
+    first, else a resume over network_weights (loaded already) would add the trained update twice."""
+    with torch.no_grad():
+        for attr, diff_key in FULL_DIFF_KEYS.items():
+            param, org = getattr(module, attr, None), _full_org(module, attr)
+            if diff_key in weights and isinstance(param, torch.Tensor) and org is not None:
+                param.copy_(org)
     own = module.state_dict()
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in weights.items()}, strict=True)

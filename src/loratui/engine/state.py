@@ -1,7 +1,8 @@
 """Full training state for `loratui train --resume STATE_DIR`.
 
 A state folder holds the LoRA weights in fp32 (``lora.safetensors``; with ``params.safetensors`` beside it
-where that file rounds a trainable tensor: algo=full, use_scalar), the optimizer, scheduler
+where that file rounds a trainable tensor: use_scalar's factors, the few elements of an algo=full weight
+that ``org + diff`` does not give back), the optimizer, scheduler
 and grad-scaler states (``optimizer.pt``), every RNG (``rng.pt``: python, numpy, torch CPU and
 CUDA, and the noise generator) and ``state.json`` (step, epoch, batches done in that epoch, loss
 history, the config, when and where it was saved, the batches of an epoch). Resuming restores all
@@ -74,19 +75,16 @@ def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
     kept so that a resume can name the fields changed since (``resume_conflicts``). ``extra``: more
     state.json keys (the run writes saved_at, config_dir and data: see engine/resume_check.py).
     """
-    from safetensors.torch import save
-
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    # save() + write_bytes: the umask's mode (0644), not the 0600 save_file gives its file
-    (tmp / "lora.safetensors").write_bytes(save({k: v.contiguous()
-                                                 for k, v in network.kohya_state_dict(torch.float32).items()}))
+    # the whole kohya file (network_weights may point at it); streamed to disk, never built as bytes in RAM
+    _write_tensors(tmp / "lora.safetensors", network.kohya_state_dict(torch.float32))
     exact = network.exact_params() if hasattr(network, "exact_params") else {}
-    if exact:  # what lora.safetensors rounds (algo=full's diff, use_scalar), as trained: a bit-identical resume
-        (tmp / EXACT_PARAMS).write_bytes(save(exact))
+    if exact:  # what lora.safetensors rounds (use_scalar; algo=full's rounded elements): a bit-identical resume
+        _write_tensors(tmp / EXACT_PARAMS, exact)
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "scaler": scaler.state_dict() if scaler is not None else None, "data": data_state},
                tmp / "optimizer.pt")
@@ -95,6 +93,9 @@ def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
         "format": FORMAT, "step": step, "epoch": epoch, "batches_done": batches_done, "losses": losses[-1000:],
         "config_digest": config_digest, "config": config, **(extra or {})}, indent=1, default=str),
         encoding="utf-8")
+    for path in tmp.iterdir():  # on disk before the rename makes the state the one a resume picks
+        _fsync(path)
+    _fsync(tmp)
     old = folder.with_name(folder.name + ".old")
     if folder.exists():
         if old.exists():
@@ -103,7 +104,32 @@ def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
     os.replace(tmp, folder)
     if old.exists():
         shutil.rmtree(old)
+    _fsync(folder.parent)
     return folder
+
+
+def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """safetensors' save_file (it writes tensor by tensor), with the umask's mode rather than its 0600."""
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(path))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def _fsync(path: Path) -> None:
+    """fsync a file or a folder (a folder's fsync makes the renames in it durable); best effort."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def leftovers(output_dir: str | Path, name: str, dataset_dirs: list[Path] = (), caption_extension: str = ".txt",

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable, read_only
 from loratui.core.captions.plan import EditPlan, FileEdit
-from loratui.core.errors import PartialWriteError, ConflictError, LoratuiError
+from loratui.core.errors import ConflictError, Hint, LoratuiError, PartialWriteError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
 from loratui.core.termline import shell_arg
 
@@ -122,8 +122,9 @@ def load_entry(entry: Path) -> dict:
             raise ValueError("no file list")
         return record
     except FileNotFoundError:  # another loratui (or `tags undo`) walked it a moment ago
-        raise LoratuiError(f"{entry.name}: that change was just undone or redone by another loratui (or `loratui "
-                           "tags undo`); nothing done here: press it again for the next one") from None
+        raise LoratuiError(f"{entry.name}: that change was just undone or redone by another loratui",
+                           Hint(" (or `loratui tags undo`)", ""), "; nothing done here: press it again for the next "
+                           "one") from None
     except (OSError, ValueError, AttributeError) as exc:
         raise LoratuiError(f"{entry}: unreadable undo journal ({exc}): delete it to undo older edits") from None
 
@@ -245,9 +246,10 @@ def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str =
         _trim_journal_or_keep(path, record(written))
         if not written:
             raise LoratuiError(f"{edit.path}: cannot write ({exc.strerror or exc}); nothing was written") from None
+        # the app says how to undo them with its own key (screens.dataset_edits)
         partial = PartialWriteError(f"{edit.path}: cannot write ({exc.strerror or exc}); {len(written):,} of "
-                                    f"{len(todo):,} file(s) were written before it (`loratui tags undo "
-                                    f"{shell_arg(dataset)}` puts them back)")
+                                    f"{len(todo):,} file(s) were written before it", Hint(
+                                        f" (`loratui tags undo {shell_arg(dataset)}` puts them back)", ""))
         partial.written = list(result.written)  # the app reads these back: they changed on disk
         raise partial from None
     if len(written) != len(todo):  # the journal keeps only what was written, so undo touches nothing else

@@ -26,7 +26,7 @@ from loratui.core.captions.files import check_rewritable, read_only
 from loratui.core.captions.journal import (
     VERSION, entries, entry_item, file_record, journal_dir, load_entry, redo_dir, sha1,
 )
-from loratui.core.errors import ConflictError, LoratuiError
+from loratui.core.errors import ConflictError, Hint, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
 
 
@@ -88,8 +88,9 @@ def plan_undo(dataset: str | os.PathLike) -> UndoPlan:
     found = entries(journal_dir(dataset))
     if not found:
         if journal_dir(dataset).is_dir():
-            redo = " (`tags redo` re-applies the last undone one)" if can_redo(dataset) else ""
-            raise LoratuiError(f"{dataset}: nothing left to undo: every recorded change has been undone{redo}")
+            redo = Hint(" (`tags redo` re-applies the last undone one)", " ({redo} redoes the last undone one)") \
+                if can_redo(dataset) else ""
+            raise LoratuiError(f"{dataset}: nothing left to undo: every recorded change has been undone", redo)
         raise LoratuiError(f"{dataset}: nothing to undo (no edit journal in {journal_dir(dataset)})")
     return _plan(dataset, found[-1], "change", "undo")
 
@@ -98,8 +99,9 @@ def plan_redo(dataset: str | os.PathLike) -> UndoPlan:
     """Look at the last undone entry and the files as they are now. Raises when there is none."""
     found = entries(redo_dir(dataset))
     if not found:
-        raise LoratuiError(f"{dataset}: nothing to redo (redo re-applies what `tags undo` undid, until the next "
-                           "change)")
+        raise LoratuiError(f"{dataset}: nothing to redo ", Hint("(redo re-applies what `tags undo` undid,",
+                                                                "({redo} re-applies what {undo} undid,"),
+                           " until the next change)")
     return _plan(dataset, found[0], "undo", "redo")
 
 
@@ -134,8 +136,10 @@ def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bo
     if plan.conflicts and not (force or skip_changed):
         more = f" (and {len(plan.conflicts) - 1} more)" if len(plan.conflicts) > 1 else ""
         does = "restores" if verb == "undo" else "re-applies"
-        raise ConflictError(f"{plan.conflicts[0]}{more}: nothing {verb}ne; --skip-changed {does} the other "
-                            f"{_plural(len(plan.restore), 'file')}, --force overwrites the edited ones too")
+        # the app asks which instead (screens.dataset_edits): no flags there
+        raise ConflictError(f"{plan.conflicts[0]}{more}: nothing {verb}ne", Hint(
+            f"; --skip-changed {does} the other {_plural(len(plan.restore), 'file')}, --force overwrites the edited "
+            "ones too", ""))
     todo = plan.restore + (plan.conflict_restore if force else [])
     locked = [] if force else [path for path, _ in todo if read_only(path)]
     if locked:

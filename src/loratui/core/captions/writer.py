@@ -23,7 +23,7 @@ from loratui.core.captions.files import check_rewritable
 from loratui.core.captions.journal import (
     KEEP_ENTRIES, VERSION, _entries, _reserve_entry, clear_redo, file_record,
 )
-from loratui.core.errors import ConflictError, LoratuiError
+from loratui.core.errors import ConflictError, Hint, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes
 
 OVERWRITE = object()  # ``expected`` for an overwrite: whatever the file holds is replaced (and journalled)
@@ -115,8 +115,8 @@ class ChangeWriter:
                 os.close(fd)
         except OSError as exc:
             raise LoratuiError(f"{self.entry}: cannot write the undo journal ({exc.strerror or exc}); "
-                               f"stopped before writing more captions ({self.written} written, "
-                               "`loratui tags undo` puts them back)") from None
+                               f"stopped before writing more captions ({self.written} written, ",
+                               Hint("`loratui tags undo`", "{undo}"), " puts them back)") from None
         if first:
             clear_redo(self.dataset)  # a new change: what was undone before can no longer be redone
 

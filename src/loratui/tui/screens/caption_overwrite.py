@@ -1,9 +1,11 @@
 """The Caption screen's question before an overwrite run: "N of M images have a caption already".
 
-With write mode overwrite, the images of the run that have a caption are counted on disk in a thread
-(captioners.existing_captions: the run's own extension, subfolder rule and folder; 20,000 images take
-~0.4 s); with any, a dialog asks overwrite / append / skip, else the run starts at once. kohya_ss users
-expect the question; undo stays one ctrl+z anyway.
+With write mode overwrite, the images of the run that have a caption are counted; with any, a dialog
+asks overwrite / append / skip, else the run starts at once. kohya_ss users expect the question; undo
+stays one ctrl+z anyway. When the run reads what the Dataset screen shows (its caption extension,
+concept folders without All subfolders) the app's own rows are counted, at once; otherwise the disk is,
+in a thread (captioners.existing_captions: the run's own rule; 20,000 images take ~0.9 s), with the run
+panel's status line saying so, and a second ctrl+r meanwhile waits for that count rather than restarting it.
 
 A mixin of CaptionScreen, kept apart so each file stays readable: it expects ``#common-form`` (the
 Writing options), ``self.app.store.root`` (the dataset) and ``_start(dry_run, mode)``.
@@ -13,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from loratui.tui.services.work import run_in_thread
+from loratui.tui.services.work import report_failure, run_in_thread
 from loratui.tui.widgets.caption_form import OptionsForm
 
+COUNTING = "looking for captions the run would replace…"
 OVERWRITE_CHOICES = [("o", "overwrite"), ("a", "append"), ("s", "skip those")]
 MODE_OF_CHOICE = {"o": "overwrite", "a": "append", "s": "skip"}
 
@@ -26,6 +29,28 @@ def overwrite_question(existing, recursive: bool) -> str:
     return (f"{existing.with_caption:,} of {existing.images:,} images have a caption already "
             f"({existing.extension} files{where}). Overwrite replaces them (ctrl+z on the Dataset screen puts the "
             "whole run back); append merges the new tags in; skip captions only the others.")
+
+
+def count_in_store(store, recursive: bool, extension: str):
+    """``count_existing_captions`` from the app's rows, without touching the disk: an ExistingCaptions, or
+    None when the run would read other files than the rows are (another extension, All subfolders) or
+    the captions are still loading. The rows follow the run's rules: images of the train folder and
+    its N_concept folders, a.png + a.jpg one row (twins) whose caption counts once, an empty file none."""
+    from loratui.captioners.existing_captions import ExistingCaptions
+    from loratui.core.dataset import caption_extension_option
+    from loratui.core.errors import LoratuiError
+
+    if recursive or not store.captions_loaded:
+        return None
+    try:
+        extension = caption_extension_option(extension, add_dot=False)
+    except LoratuiError:
+        return None  # the count on disk names the problem
+    rows = store.rows
+    if extension != store.caption_extension or any(row.caption is None for row in rows):
+        return None
+    with_caption = sum(1 for row in rows if row.caption.raw)
+    return ExistingCaptions(with_caption, sum(1 + len(row.twins or ()) for row in rows), extension)
 
 
 class CaptionOverwriteQuestion:
@@ -48,9 +73,38 @@ class CaptionOverwriteQuestion:
             else:
                 launch()
 
-        run_in_thread(self, count_existing_captions, self.app.store.root, recursive, extension, done=counted,
-                      what="looking for captions the run would replace", group="overwrite-count", exclusive=True)
+        known = count_in_store(self.app.store, recursive, extension)
+        if known is not None:
+            counted(known)
+            return True
+        counting = getattr(self, "_count_worker", None)
+        if counting is not None and not counting.is_finished:
+            self.app.notify(f"still {COUNTING}", timeout=3)
+            return True
+
+        def ended() -> None:
+            self._count_worker = None
+            self._show_counting(False)
+
+        self._show_counting(True)
+        self._count_worker = run_in_thread(
+            self, count_existing_captions, self.app.store.root, recursive, extension,
+            done=lambda existing: (ended(), counted(existing)), what="looking for captions the run would replace",
+            failed=lambda exc: (ended(), report_failure(self.app, "looking for captions the run would replace", exc)))
         return True
+
+    def _show_counting(self, counting: bool) -> None:
+        """The run panel's status line says the count is running (seconds on a large dataset or a slow
+        disk); afterwards it shows the run again."""
+        from textual.widgets import Static
+
+        from loratui.tui.widgets.caption_progress import CaptionRunPanel
+
+        panel = self.query_one(CaptionRunPanel)
+        if counting:
+            panel.query_one("#run-status", Static).update(COUNTING)
+        else:
+            panel.show(self.runner.run)
 
     def _ask_overwrite(self, existing, recursive: bool) -> None:
         from loratui.tui.screens.config_dialogs import ChoiceDialog

@@ -75,7 +75,7 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
             row.state = f"error: {exc}"
             self.table.refresh_rows()
             editor.set_state(f"{default_glyphs().problem} not saved")
-            self.app.notify(f"not saved: {self.in_app(str(exc))}", severity="error")
+            self.app.notify(f"not saved: {self.in_app(exc)}", severity="error")
             return
         self.pending_edits().pop(row.caption_file, None)
         self.reread([row.caption_file], mark="saved")
@@ -107,16 +107,14 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
         key = self.key_for(binding_id)
         return f"{key} {does}" if key else f"'{PALETTE_TITLES[binding_id]}' (ctrl+p) {does}"
 
-    def in_app(self, message: str) -> str:
-        """A core message (shared with the CLI, which prints it as it is) as the app says it: the app's
-        undo and redo keys for `tags undo` / `tags redo`; no --force here (make the file writable)."""
+    def in_app(self, exc: BaseException) -> str:
+        """A core error (shared with the CLI, which prints str(exc)) as the app says it: its Hint parts in
+        the app's words, with the app's undo and redo keys for `tags undo` / `tags redo`."""
         undo = self.key_for("dataset.undo") or f"'{PALETTE_TITLES['dataset.undo']}'"
         redo = self.key_for("dataset.redo") or f"'{PALETTE_TITLES['dataset.redo']}'"
-        for shell, here in ((" (`tags redo` re-applies the last undone one)", f" ({redo} redoes the last undone one)"),
-                            ("(redo re-applies what `tags undo` undid,", f"({redo} re-applies what {undo} undid,"),
-                            (" or pass --force to rewrite it anyway", ", then try again")):
-            message = message.replace(shell, here)
-        return message
+        message = exc.worded(undo=undo, redo=redo) if isinstance(exc, LoratuiError) else str(exc)
+        # core.captions.check_rewritable says it in one string still: no --force here, make the file writable
+        return message.replace(" or pass --force to rewrite it anyway", ", then try again")
 
     def on_tag_editor_tags_changed(self, event) -> None:
         row = self.current
@@ -356,7 +354,7 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
         from loratui.tui.services.work import report_failure
 
         self.update_status()
-        report_failure(self.app, what, LoratuiError(self.in_app(str(exc))) if isinstance(exc, LoratuiError) else exc)
+        report_failure(self.app, what, LoratuiError(self.in_app(exc)) if isinstance(exc, LoratuiError) else exc)
 
     def _undone(self, result, restored: list[Path], fresh: dict, checks: dict, verb: str) -> None:
         if not restored and not getattr(result, "description", ""):
@@ -485,7 +483,7 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
         exact = getattr(exc, "written", None) is not None
         self.reread(written, mark="saved" if exact else "", fresh=fresh, checks=checks)
         undo = f"; {self.key_does('dataset.undo', f'undoes the {len(written):,} written')}" if exact and written else ""
-        self.app.notify(f"{what}: stopped part-way: {self.in_app(str(exc))}{undo}", severity="error", timeout=15)
+        self.app.notify(f"{what}: stopped part-way: {self.in_app(exc)}{undo}", severity="error", timeout=15)
 
     def start_busy(self, text: str) -> None:
         """A write, undo or redo runs in a worker (seconds for thousands of captions): the status line

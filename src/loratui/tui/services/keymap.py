@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding, BindingsMap
-from textual.keys import _normalize_key_list, format_key  # Textual is pinned: its own key spelling
+from textual.keys import format_key
+
+try:  # Textual is pinned: its own key spelling ("?" -> "question_mark"); private, so guarded
+    from textual.keys import _normalize_key_list
+except ImportError:  # a Textual that moved it: keys are kept as written (a word, not "?", then binds)
+    def _normalize_key_list(keys: str) -> str:
+        return ",".join(key.strip() for key in keys.split(","))
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -38,21 +44,28 @@ KEYMAP_FILE_NAME = "keymap.toml"
 # One key: modifiers joined by '+' ("ctrl+shift+a"), then a key name Textual reports ("f1", "pageup",
 # "question_mark") or a single printable character ("?", "a"). A lone "+" is written "plus".
 MODIFIERS = ("alt", "ctrl", "hyper", "meta", "shift", "super")  # the order Textual reports them in
+# the shape of Textual's key names ("f1", "pageup", "question_mark"): the check when its tables are not there
+KEY_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @functools.cache
-def textual_key_names() -> frozenset[str]:
+def textual_key_names() -> frozenset[str] | None:
     """The names (without modifiers) a key press can have in Textual: its ``Keys`` enum, the keys of the
-    kitty keyboard protocol, and the names it gives printable characters ("slash", "question_mark")."""
-    from textual._keyboard_protocol import FUNCTIONAL_KEYS
-    from textual.keys import KEY_ALIASES, KEY_NAME_REPLACEMENTS, Keys, _character_to_key
+    kitty keyboard protocol, and the names it gives printable characters ("slash", "question_mark").
+    None when Textual's private tables are not where 8.2 keeps them: names are then checked by shape
+    (``KEY_NAME``), so a keymap still loads (load_keymap never raises)."""
+    try:
+        from textual._keyboard_protocol import FUNCTIONAL_KEYS
+        from textual.keys import KEY_ALIASES, KEY_NAME_REPLACEMENTS, Keys, _character_to_key
 
-    names = {key.value.rpartition("+")[2] for key in Keys if not key.value.startswith("<")}
-    names.update(FUNCTIONAL_KEYS.values())
-    names.update(alias.rpartition("+")[2] for aliases in KEY_ALIASES.values() for alias in aliases)
-    names.update(KEY_NAME_REPLACEMENTS.values())
-    # printable ASCII and Latin-1 (what a keyboard types without a compose key): "slash", "section_sign"
-    names.update(_character_to_key(chr(code)) for code in [*range(0x21, 0x7F), *range(0xA1, 0x100)])
+        names = {key.value.rpartition("+")[2] for key in Keys if not key.value.startswith("<")}
+        names.update(FUNCTIONAL_KEYS.values())
+        names.update(alias.rpartition("+")[2] for aliases in KEY_ALIASES.values() for alias in aliases)
+        names.update(KEY_NAME_REPLACEMENTS.values())
+        # printable ASCII and Latin-1 (what a keyboard types without a compose key): "slash", "section_sign"
+        names.update(_character_to_key(chr(code)) for code in [*range(0x21, 0x7F), *range(0xA1, 0x100)])
+    except (ImportError, AttributeError, TypeError, ValueError):  # moved, or changed shape
+        return None
     return frozenset(name for name in names if name)
 
 
@@ -63,9 +76,15 @@ def key_problem(key: str) -> str | None:
     footer would show the typo (or worse: "ctrl+banana" shows as "^🍌", Textual's name for that emoji).
     """
     *modifiers, name = key.split("+") if key != "+" else ["+"]
-    name_ok = _is_character(name) or name in textual_key_names()
+    name_ok = _is_character(name) or _is_key_name(name)
     modifiers_ok = all(modifier in MODIFIERS for modifier in modifiers)
     in_order = modifiers == sorted(set(modifiers), key=MODIFIERS.index) if modifiers_ok else True
+    if name_ok and modifiers_ok and in_order and modifiers and name.isalpha() and name.isupper():
+        # Textual reports ctrl with a shifted letter as ctrl+shift+s (shift alone: "S"): "ctrl+S" binds no press
+        kept = [modifier for modifier in modifiers if modifier != "shift"]
+        guess = "+".join([*sorted({*kept, "shift"}, key=MODIFIERS.index), name.lower()]) if kept else name
+        return (f"'{key}' is not a key Textual reports (did you mean '{guess}'?): a shifted letter is 'S' alone, "
+                "'ctrl+shift+s' with another modifier")
     if name_ok and modifiers_ok and in_order:
         return None
     guess = "plus" if key == "+" else _key_guess(modifiers, name)
@@ -87,15 +106,20 @@ def _key_guess(modifiers: list[str], name: str) -> str | None:
             return None
         fixed_modifiers.append(close[0])
     name = name.strip()
-    if not _is_character(name) and name not in textual_key_names():
-        if name.lower() in textual_key_names():
+    if not _is_character(name) and not _is_key_name(name):
+        if _is_key_name(name.lower()):
             name = name.lower()
         else:
-            close = difflib.get_close_matches(name.lower(), sorted(textual_key_names()), n=1, cutoff=0.65)
+            close = difflib.get_close_matches(name.lower(), sorted(textual_key_names() or ()), n=1, cutoff=0.65)
             if not close:
                 return None
             name = close[0]
     return "+".join([*sorted(set(fixed_modifiers), key=MODIFIERS.index), name])
+
+
+def _is_key_name(name: str) -> bool:
+    names = textual_key_names()
+    return name in names if names is not None else bool(KEY_NAME.fullmatch(name))
 
 
 def _is_character(name: str) -> bool:
