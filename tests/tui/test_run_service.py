@@ -215,7 +215,7 @@ def test_two_processes_under_torchrun_agree_on_save_now_and_stop(tiny_model, tmp
             answer = await until(pilot, lambda: next((n for n in app.notices if n.event and
                                                       n.event.get("id") == request), None), "save answered")
             assert answer.event["status"] == "done"
-            assert "all processes stop" in app.service.stop(run)
+            assert "the run stops after the next step (all 2 processes agree on it then)" in app.service.stop(run)
             snap = await until(pilot, lambda: (s := _latest(app, run)) and s.status == "finished" and s, "stopped")
             seen["snap"] = snap
 
@@ -229,6 +229,10 @@ def test_two_processes_under_torchrun_agree_on_save_now_and_stop(tiny_model, tmp
     events = read_events(events_path(tmp_path / "project" / "out", "tiny"))
     assert [e["schedule"]["processes"] for e in events if e["event"] == "run_started"] == [2]
     assert [e["request"] for e in events if e["event"] == "control"] == ["save", "stop"]
+    # the stop's answer names the step the processes agree on (the next one), and the run stops after it
+    stop = next(e for e in events if e["event"] == "control" and e["request"] == "stop")
+    assert stop["message"] == (f"stopping after step {snap.step} (all 2 processes agree on it then): the LoRA and "
+                               "the state will be saved")
 
 
 def test_extend_a_finished_run_then_resume_is_refused_while_it_runs(tiny_model, tmp_path):

@@ -13,13 +13,12 @@ those are listed too, as earlier runs of NAME (``RunSummary.earlier``: 1 is the 
 never live. Their files may have moved since (into NAME-kept-<time>/, or been written over by a later
 run of the same name): ``earlier_checkpoints`` finds each where it is now, or marks it gone.
 
-The record of one run's events is core/run_record.py, promoting a checkpoint core/promote.py; both
-are re-exported here, where their callers import them.
+The record of one run's events is core/run_record.py, promoting a checkpoint core/promote.py, which
+state folder a resume reads core/run_states.py; their names are re-exported here, where callers import them.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from loratui.core.events import events_path, log_path, parse_line, parse_lines, 
 from loratui.core.loss_series import LossSeries
 from loratui.core.promote import AlreadyPromoted, promote_checkpoint, promoted_copy, promoted_names
 from loratui.core.run_record import Checkpoint, RunRecord, describe_event, feed_lines, status_of
+from loratui.core.run_states import newest_state, state_step
 
 __all__ = [  # the names callers import from here, the moved ones among them
     "AlreadyPromoted", "Checkpoint", "LossSeries", "RunRecord", "RunSummary", "describe_event",
@@ -68,12 +68,19 @@ class RunSummary:
         """NAME, or "NAME (earlier run N)"."""
         return earlier_title(self.name, self.earlier)
 
+    def newest_state(self) -> tuple[Path, Path, int] | None:
+        """The state a resume continues from (core/run_states.py ``newest_state``: the latest step of
+        NAME-state and the epoch / step saves' states): (the folder --resume names, the one the engine
+        reads, its step), or None. Reads the folder: call it off the UI thread."""
+        if self.earlier:  # the states there are the latest run's
+            return None
+        return newest_state(self.output_dir, self.name)
+
     @property
     def state(self) -> Path | None:
-        if self.earlier:  # NAME-state is the latest run's
-            return None
-        state = self.output_dir / f"{self.name}-state"
-        return state if (state / "state.json").is_file() else None
+        """The folder ``newest_state`` found (the one --resume names), or None."""
+        found = self.newest_state()
+        return found[0] if found else None
 
     def describe(self) -> str:
         if self.problem is not None and self.status != "live":
@@ -90,15 +97,6 @@ def run_events_path(output_dir: str | os.PathLike, name: str, earlier: int = 0) 
 
 def earlier_title(name: str, earlier: int = 0) -> str:
     return f"{name} (earlier run {earlier})" if earlier else name
-
-
-def state_step(folder: str | os.PathLike) -> int | None:
-    """The step a state folder holds now (its state.json), or None when it cannot be read."""
-    try:
-        info = json.loads((Path(folder) / "state.json").read_text(encoding="utf-8"))
-        return int(info["step"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def _tail_bytes(path: Path, limit: int) -> tuple[bytes, bool]:

@@ -1,15 +1,16 @@
 """What a `--resume` can be told before anything loads. Pure Python (no torch): `loratui train`'s
 preflight imports it before the ML stack, and the run checks it all again.
 
-- which state folder is used (a kill during a save leaves FOLDER.tmp / FOLDER.old), and a missing one
-  said with the way out (a run with save_state = false left none: network_weights = its final LoRA);
+- which state folder is used (a kill during a save leaves FOLDER.tmp / FOLDER.old: core/run_states.py), and
+  a missing one said with the way out (a run with save_state = false left none: network_weights = its LoRA);
 - a path that is no state folder at all (`.`, the output folder, a file): what one is, and the ones there;
 - the config fields changed since the save, paths compared inside the project (a copied or moved
   project is the same project): the ones the state cannot follow refuse (a learning rate to or from 0
   too: it changes which parts train), the others are named;
 - the state's place against this run's schedule: a batch count that changed (train_batch_size, the
-  images), a place no run reaches (batches_done past the epoch, a step that does not fit its epoch),
-  a step past the plan and a state with nothing left to train all refuse, before anything is written;
+  images) or the processes sharing them out, a place no run reaches (batches_done past the epoch, a
+  step that does not fit its epoch), a step past the plan and a state with nothing left to train all
+  refuse, before anything is written;
 - `--extend-epochs N`: N epochs more than the state's own run planned (the state keeps its config).
 """
 
@@ -23,8 +24,7 @@ import os
 from pathlib import Path
 
 from loratui.core.errors import LoratuiError
-
-FORMAT = 1
+from loratui.core.run_states import FORMAT, complete_state, find_resume_state  # noqa: F401 - the app's rule too
 
 # What a state holds that a changed config cannot follow: the LoRA's shape and kind, the optimizer's
 # state layout, the model it was trained on. Changing any of these and resuming fails at start-up.
@@ -43,34 +43,6 @@ BATCH_FIELDS = ("training.train_batch_size", "dataset.")
 
 
 # ---- which state -----------------------------------------------------------------------------------
-
-def complete_state(folder: Path) -> bool:
-    """A state folder every file of which was written (state.json, written last, parses)."""
-    try:
-        info = json.loads((Path(folder) / "state.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(info, dict) and info.get("format") == FORMAT and all(
-        (Path(folder) / name).is_file() for name in ("lora.safetensors", "optimizer.pt", "rng.pt"))
-
-
-def find_resume_state(folder: str | os.PathLike) -> tuple[Path, str | None]:
-    """The state folder to resume from for ``--resume FOLDER``, and a note when it is not FOLDER.
-
-    ``save_state`` writes FOLDER.tmp, renames FOLDER to FOLDER.old, FOLDER.tmp to FOLDER, then
-    removes FOLDER.old: a kill between the two renames leaves no FOLDER, a complete FOLDER.tmp (the
-    newer state) and FOLDER.old. Then the complete one is used (the newer first), and said so."""
-    folder = Path(folder)
-    if complete_state(folder):
-        return folder, None
-    what = "was left half-saved" if folder.exists() else "is missing"
-    for suffix, which in ((".tmp", "the newer state, complete"), (".old", "the previous state")):
-        candidate = folder.with_name(folder.name + suffix)
-        if complete_state(candidate):
-            return candidate, (f"{folder} {what} (a kill during a state save): resuming from {candidate.name}, "
-                               f"{which}")
-    return folder, None
-
 
 def read_state_info(folder: str | os.PathLike) -> dict:
     folder = Path(folder)
@@ -393,26 +365,37 @@ def state_run_epochs(cfg, scan, world: int, info: dict) -> int:
 
 def _batch_problem(cfg, scan, world: int, schedule, info: dict, state: str, lora: str,
                    saved_base: str | None, current_base: str | None, current: dict) -> str | None:
-    """A state's place is (epoch, batch): with another number of batches an epoch it points at other
-    images. The saved count (state.json's "data", or worked out from the saved train_batch_size)
-    against this run's, the fields that made the difference named."""
+    """A state's place is (epoch, batch of its process's shard): with another number of batches an
+    epoch, or another number of processes sharding them, it points at other images. The saved count
+    (state.json's "data", or worked out from the saved train_batch_size) against this run's, said per
+    process, the fields that made the difference named; only the process count differing: said so,
+    with the launch that has as many."""
     from loratui.core.plan import compute_schedule
 
     saved = info.get("config") if isinstance(info.get("config"), dict) else None
     data = info.get("data") if isinstance(info.get("data"), dict) else {}
     old_batches, old_world = data.get("batches_per_epoch"), data.get("num_processes")
+    if not isinstance(old_world, int) or isinstance(old_world, bool) or old_world < 1:
+        old_world = world
     if not isinstance(old_batches, int) and saved is not None:
         old_size = _flatten(saved).get("training.train_batch_size")
         if isinstance(old_size, int) and old_size >= 1 and old_size != cfg.training.train_batch_size:
             try:
                 old_batches = compute_schedule(_with_training(cfg, train_batch_size=old_size), scan,
-                                               world).batches_per_epoch
+                                               old_world).batches_per_epoch
             except LoratuiError:
                 old_batches = None
-    if not isinstance(old_world, int):
-        old_world = world
     if not isinstance(old_batches, int) or (old_batches, old_world) == (schedule.batches_per_epoch, world):
         return None
+    place = f"the state's place (epoch {info.get('epoch')}, batch {info.get('batches_done')} of its process's share)"
+    fresh = f"start a new run without --resume (network_weights = \"{lora}\" starts it from the trained LoRA)"
+    command = (f"torchrun --standalone --nproc_per_node {old_world} -m loratui train CONFIG --resume {state}"
+               if old_world > 1 else f"loratui train CONFIG --resume {state}")
+    launch = f"on {old_world} process(es): `{command}` (r on the Train screen does that)"
+    if old_batches == schedule.batches_per_epoch:  # the same batches, shared out over another number of processes
+        return (f"--resume {state}: it was saved by a run on {old_world} process(es) and this run has {world}; an "
+                f"epoch has the same {old_batches} batch(es), but each process's share of them differs, so {place} "
+                f"would point at other images: resume it {launch}, or {fresh}")
     changed = [(k, a, b) for k, a, b in changed_fields(saved, current, saved_base=saved_base,
                                                        current_base=current_base)
                if k in BATCH_FIELDS or k.startswith(tuple(f for f in BATCH_FIELDS if f.endswith(".")))]
@@ -422,11 +405,15 @@ def _batch_problem(cfg, scan, world: int, schedule, info: dict, state: str, lora
     if not reasons:
         reasons.append("the images or the folders' repeat counts changed")
     back = ", ".join(f"{k} = {_shown(a)}" for k, a, _ in changed)
-    fix = f"set {back} again" if back else "resume with the same images and number of processes"
-    return (f"--resume {state}: {'; '.join(reasons)}, so an epoch has {schedule.batches_per_epoch} batch(es) "
-            f"here and had {old_batches} then: the state's place (epoch {info.get('epoch')}, batch "
-            f"{info.get('batches_done')}) would point at other images: {fix}, or start a new "
-            f"run without --resume (network_weights = \"{lora}\" starts it from the trained LoRA)")
+    fix = f"set {back} again" if back else "resume with the same images"
+    if old_world != world:
+        fix += f", {launch}"
+    old_share = -(-old_batches // old_world)  # a process's share: ceil, as accelerate shards (core/plan)
+    counts = (f"a process's epoch has {schedule.batches_per_process} batch(es) here and had {old_share} then"
+              if old_share != schedule.batches_per_process else  # the shares round alike: the totals differ
+              f"an epoch has {schedule.batches_per_epoch} batch(es) here and had {old_batches} then")
+    return (f"--resume {state}: {'; '.join(reasons)}, so {counts}: {place} would point at other images: {fix}, "
+            f"or {fresh}")
 
 
 def position_problem(cfg, scan, world: int, schedule, info: dict, *, state: str, max_steps: int | None = None,

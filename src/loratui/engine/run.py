@@ -5,7 +5,7 @@ Everything a run writes lives in the config's output_dir:
   NAME-000004.safetensors          every save_every_n_epochs; NAME-step00000500.safetensors every N steps
   NAME-state/                      full training state (on stop, at the end if asked); --resume it
   NAME.events.jsonl, NAME.lock     the event stream (core/events.py) and the live run's pid
-  NAME.control.jsonl               save / sample / stop requests to the live run (core/events.py)
+  NAME.control.jsonl               save / sample / stop requests to the live run (core/run_control.py)
   sample/                          sample images
 The output folder deleted while the run goes on (an `rm -rf` of the wrong folder): the run notices at
 its next event (at most every OUTPUT_CHECK_EVERY seconds) or save, makes the folder, the lock and the
@@ -28,8 +28,10 @@ from pathlib import Path
 import torch
 
 from loratui.core.errors import LoratuiError
-from loratui.core.events import ControlReader, EventWriter, RunLock, events_path, lock_path
-from loratui.engine.run_checks import check_config, config_digest, cpu_slow_settings, nan_hint, oom_hint
+from loratui.core.events import EventWriter, RunLock, events_path, lock_path
+from loratui.core.run_control import ControlReader
+from loratui.engine.run_checks import (check_config, config_digest, cpu_slow_settings, crash_line, nan_hint,
+                                      oom_hint)
 from loratui.engine.run_controls import RunControls
 from loratui.engine.run_events import CacheProgress, Reporter, RunEvents
 from loratui.engine.run_folder import RunFolder, reopen_deleted_log
@@ -52,7 +54,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
                  show_progress: bool | None = None, max_epochs: int | None = None,
                  extend_epochs: int | None = None, launched_at: float | None = None):
         from loratui.core.config import load_config, resolve_path, with_resolved_paths
-        from loratui.core.events import launch_time
+        from loratui.core.run_control import launch_time
 
         self.config_path = config_path
         self.cfg = with_resolved_paths(load_config(config_path))
@@ -83,7 +85,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         self.trainer = None
         self.prompts = None
         self.started_at = time.time()
-        # control requests made since then are this run's (core/events.py ControlReader); run_started says it
+        # control requests made since then are this run's (core/run_control.py ControlReader); run_started says it
         self.launched_at = launched_at or launch_time() or self.started_at
         self.session_id = int.from_bytes(os.urandom(4), "little")
         self.last_line = 0.0
@@ -173,14 +175,19 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
                 self.emit_last("finished", reason="error", step=0, epoch=0, output=None,
                                elapsed_s=round(time.perf_counter() - started, 1))
                 raise
-            import traceback
-
+            # a bug: the traceback to a crash log (engine/run_checks.py), one line on stderr naming it, as
+            # the CLI's main says any other bug; the error event's hint names the log too. Every process
+            # says its own (a bug on one of several is that one's alone)
+            line = crash_line(exc)
+            where = _crash_log_words(line)
+            if not self.is_main:
+                line = f"process {self.rank}: {line}"
             self.emit_last("error", message=f"{type(exc).__name__}: {exc}", kind="crash",
-                           hint="this is a bug in loratui or a broken input file; the traceback is on stderr")
+                           hint=f"this is a bug in loratui or a broken input file; {where}")
             self.emit_last("finished", reason="error", step=self.trainer.step if self.trainer else 0,
                            epoch=self._epoch_now(), output=None,
                            elapsed_s=round(time.perf_counter() - started, 1))
-            traceback.print_exc()
+            print(line, file=sys.stderr, flush=True)
             return 1
         finally:
             for sig, handler in previous.items():
@@ -389,6 +396,17 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         if self.is_main:
             print(f"error: {message}\nhint: {hint}", file=sys.stderr, flush=True)
         return 1
+
+
+def _crash_log_words(line: str | None) -> str:
+    """What ``crash_line``'s "internal error: ... (details in LOG)" says of the traceback, for the error
+    event's hint: "details in LOG", or how to see them when no log could be written."""
+    if line and line.endswith(")"):
+        for words in ("(details in ", "(rerun with LORATUI_DEBUG=1"):
+            at = line.rfind(words)
+            if at >= 0:
+                return line[at + 1:-1]
+    return "rerun with LORATUI_DEBUG=1 to see the details"
 
 
 def _dtypes(cfg, device: torch.device):

@@ -1,5 +1,7 @@
-"""Requests to a live run: save now, sample now and stop from NAME.control.jsonl (core/events.py), each
-answered with a control event; SIGINT / SIGTERM stop after the current step (twice: at once)."""
+"""Requests to a live run: save now, sample now and stop from NAME.control.jsonl (core/run_control.py), each
+answered with a control event; SIGINT / SIGTERM stop after the current step (twice: at once). A stop read
+after step N: one process stops there (train_loop looks again after the step's hooks); several agree on
+it at step N + 1 (the flag travels with that step's gradients) and stop after it."""
 
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ class RunControls:
             kind = request["request"]
             if kind == "stop":
                 tr.stop_requested = True
-                self.answer(request, "done", "stopping after this step: the LoRA and the state will be saved")
+                when = (f"after step {tr.step:,}" if self.world == 1 else
+                        f"after step {tr.step + 1:,} (all {self.world} processes agree on it then)")
+                self.answer(request, "done", f"stopping {when}: the LoRA and the state will be saved")
             else:
                 tr.requests.add(kind)
                 self.waiting.setdefault(kind, []).append(request)

@@ -213,6 +213,9 @@ def train_loop(tr: Trainer, hooks) -> str:
             if tr.speed.compile_unet and tr.step == steps_at_start + 1:
                 # the first step carried the compile: speed and ETA count from here
                 started, images_seen, steps_at_start = time.perf_counter(), 0, tr.step
+            # a stop read in the hooks (the control file, a signal during a save): one process stops
+            # now, as it said; several learn of it only at the next step's sync (_sync_processes)
+            stopping = stopping or tr.world_size == 1 and tr.stop_requested
             if tr.step >= total or stopping:
                 break
 

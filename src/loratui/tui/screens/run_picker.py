@@ -42,10 +42,12 @@ REASONS = {"completed": "✓ COMPLETED", "stopped": "■ STOPPED", "error": "✗
 
 @dataclass
 class RunEntry:
-    """A run for the picker: its summary (core.runs.RunSummary) and, when it crashed, its log's end."""
+    """A run for the picker: its summary (core.runs.RunSummary), when it crashed its log's end, and when
+    it is not live the newest state a resume continues from (``RunSummary.newest_state``)."""
 
     summary: object
     log: list[str] = field(default_factory=list)
+    state: tuple | None = None  # (the folder --resume names, the one the engine reads, its step)
 
 
 def age_text(mtime: float, now: float | None = None) -> str:
@@ -102,7 +104,8 @@ def list_for_picker(service: RunService, config: Path | None, attach: Path | Non
     for folder in folders:
         for summary in service.list_runs(folder):
             log = last_log_lines(folder, summary.name, 8, summary.earlier) if summary.status == "crashed" else []
-            entries.append(RunEntry(summary, log))
+            state = summary.newest_state() if summary.status != "live" else None  # read here, not on highlight
+            entries.append(RunEntry(summary, log, state))
     return folders, entries, problem
 
 
@@ -217,8 +220,9 @@ class RunPicker(ModalScreen[tuple[str, object] | None]):
         elif getattr(summary, "earlier", 0):
             lines.append(f"an earlier run of {summary.name}, shown read-only: its chart, and its checkpoints "
                          f"where they are now (a later run moves them into {summary.name}-kept-<time>/)")
-        elif summary.state is not None:
-            lines.append(f"state saved in {summary.state.name}: resume (r) or extend (e) after following it")
+        elif entry.state is not None:
+            _, read, step = entry.state  # the folder the engine reads (a complete .tmp after a kill)
+            lines.append(f"state saved in {read.name} (step {step:,}): resume (r) or extend (e) after following it")
         detail.update(Text("\n".join(lines)))
 
     @on(OptionList.OptionSelected)

@@ -371,8 +371,8 @@ class TrainScreen(Screen):
         if run.alive() is None:
             self.notify(f"{run.name} is not running", severity="warning")
             return
-        self.open_dialog(ChoiceDialog("stop the run", f"Stop {run.name} after the current step? It saves the "
-                                      "LoRA and its state (r resumes it later).", [("y", "stop")]),
+        self.open_dialog(ChoiceDialog("stop the run", f"Stop {run.name} {RunService.stop_when(run)}? It saves "
+                                      "the LoRA and its state (r resumes it later).", [("y", "stop")]),
                          lambda choice: choice == "y" and self._said(run, self.service.stop, "stop"))
 
     def _said(self, run: FollowedRun, call, what: str) -> None:
@@ -430,8 +430,8 @@ class TrainScreen(Screen):
             return
         if checkpoint is None or checkpoint.state is None:
             what = Path(checkpoint.path).name if checkpoint else "no checkpoint highlighted"
-            self.notify(f"{what}: no saved state to continue from (saving.save_state keeps one with each save)",
-                        severity="error")
+            self.notify(f"{what}: no saved state to continue from (saving.save_state = true keeps one with each "
+                        "save, saving.save_state_on_train_end = true one with the final LoRA)", severity="error")
             return
         held = state_step(checkpoint.state)
         if held != checkpoint.step:  # the folder was written again by a later save, or is gone

@@ -8,8 +8,6 @@ run of NAME (NAME.events.N.jsonl) is never live and has no state or log of its o
 from __future__ import annotations
 
 import math
-import os
-import re
 import subprocess
 import threading
 import time
@@ -19,6 +17,7 @@ from pathlib import Path
 from textual.message import Message
 
 from loratui.core.events import log_path, pid_alive, run_is_alive
+from loratui.core.run_states import newest_state
 from loratui.core.runs import (Checkpoint, LossSeries, RunRecord, earlier_checkpoints, earlier_title, feed_lines,
                                run_events_path, tail_lines)
 
@@ -62,7 +61,8 @@ class RunSnapshot:
     state: Path | None              # the newest state to resume or extend from (``newest_state``): the
                                     # folder --resume names (NAME-state, NAME-000004-state, ...)
     checkpoints: tuple[Checkpoint, ...]
-    error: dict | None              # the latest error event (message, hint, kind)
+    error: dict | None              # the latest error event (message, hint, kind); for a run that ended without
+                                    # one, its log's error line (``log_error``)
     notes: tuple[str, ...]          # the run's story from its events
     log_tail: tuple[str, ...]       # the last lines of NAME.log (runs started by the app)
     events: int
@@ -205,8 +205,10 @@ class FollowedRun:
     def snapshot(self, pid: int | None = None) -> RunSnapshot:
         # read only for a run that is not going (a live one cannot be resumed; its saves come often)
         state = newest_state(self.output_dir, self.name) if not self.earlier and pid is None else None
-        log_tail = tuple(tail_lines(self.log_file, 20)) if not self.earlier else ()  # NAME.log is the latest's
+        log_lines = tail_lines(self.log_file, LOG_ERROR_LINES) if not self.earlier else []  # NAME.log: the latest's
+        log_tail = tuple(log_lines[-20:])
         refused = refusal_line(self.log_file) if self.status == "refused" else None
+        ended = pid is None and self.status in ("finished", "crashed")
         with self.lock:
             r = self.record
             step = r.last_step or {}
@@ -234,6 +236,10 @@ class FollowedRun:
             elif self.remade is not None and error is None:  # what went with the folder stays said
                 error = {"kind": "deleted", "message": self.remade,
                          "hint": "the run made it again and goes on; the saves and samples it held are gone"}
+            elif error is None and ended and (finished.get("reason") == "error" or r.finished is None):
+                # it ended in error, or its events stop and it is gone, without an error event (a full disk
+                # took the longer error event where `finished` fit): what its log says, when this session's
+                error = log_error(log_lines, self.log_file, since=started.get("time") or self.launched_at)
             checkpoints = r.listed()
             processes = (self.command.processes if self.command is not None
                          else (started.get("schedule") or {}).get("processes"))
@@ -266,36 +272,32 @@ def refusal_line(log_file: Path) -> str | None:
     return None
 
 
-def _state_folder_pattern(name: str) -> re.Pattern:
-    """NAME-state, NAME-000004-state, NAME-step00000500-state (engine/run_saves.py), and the .tmp / .old a
-    kill during a save leaves."""
-    return re.compile(rf"({re.escape(name)}(?:-\d{{6,}}|-step\d{{8,}})?-state)(?:\.tmp|\.old)?")
+LOG_ERROR_LINES = 200  # the end of NAME.log read for its error line (the log tail shows the last 20)
 
 
-def newest_state(output_dir: Path, name: str) -> tuple[Path, Path, int] | None:
-    """The state a resume should continue from: the one of the run's state folders in ``output_dir``
-    holding the latest step (its state.json), NAME-state on a tie. (the folder to pass to --resume,
-    the one the engine reads for it, the step), or None. Which of FOLDER, FOLDER.tmp and FOLDER.old
-    the engine reads is its own rule (engine/resume_check.py ``find_resume_state``: pure Python)."""
-    from loratui.core.runs import state_step
-    from loratui.engine.resume_check import complete_state, find_resume_state
-
-    pattern = _state_folder_pattern(name)
-    try:
-        names = {m.group(1) for m in map(pattern.fullmatch, os.listdir(output_dir)) if m}
-    except OSError:
-        return None
-    best = None
-    for folder_name in names:
-        folder = Path(output_dir) / folder_name
-        read, _ = find_resume_state(folder)
-        step = state_step(read) if complete_state(read) else None
-        if step is None:
+def log_error(lines: list[str], log_file: Path, since: float | None = None) -> dict | None:
+    """An error as the events would have said it (kind, message, hint), from the last ``error: ...`` or
+    ``internal error: ...`` line of the log's ``lines`` (its end, of the latest launch only, as
+    ``refusal_line``; a ``hint: ...`` line after it is the hint): what the run said on stderr when its
+    error event could not be written. None when there is none, or the log was last written before
+    ``since`` (the run's session began then: the log is an earlier launch's)."""
+    for index in range(len(lines) - 1, -1, -1):
+        line = lines[index]
+        if line.startswith("--- "):
+            return None
+        kind = "crash" if line.startswith("internal error: ") else "error" if line.startswith("error: ") else None
+        if kind is None:
             continue
-        key = (step, folder_name == f"{name}-state")
-        if best is None or key > best[0]:
-            best = (key, folder, read, step)
-    return best[1:] if best else None
+        try:
+            if since is not None and log_file.stat().st_mtime < since - 1:
+                return None
+        except OSError:
+            return None
+        after = lines[index + 1] if index + 1 < len(lines) else ""
+        said = after[len("hint: "):] + "; " if after.startswith("hint: ") else ""
+        return {"kind": kind, "message": line.removeprefix("internal error: ").removeprefix("error: "),
+                "hint": f"{said}read from {log_file.name}: the run wrote no error event"}
+    return None
 
 
 def caching_text(event: dict | None) -> str | None:

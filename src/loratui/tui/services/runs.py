@@ -38,8 +38,8 @@ import weakref
 from pathlib import Path
 
 from loratui.core.errors import LoratuiError
-from loratui.core.events import (LAUNCHED_AT_ENV, EventFollower, events_path, log_path, request_control,
-                                 run_is_alive)
+from loratui.core.events import EventFollower, events_path, log_path, run_is_alive
+from loratui.core.run_control import LAUNCHED_AT_ENV, request_control
 from loratui.core.runs import AlreadyPromoted, Checkpoint, describe_event, list_runs, promote_checkpoint
 # the run's data and messages live in followed_run.py; imported from here by the screens and tests
 from loratui.tui.services.followed_run import (FollowedRun, RunCommand, RunNotice, RunSnapshot, RunUpdated,
@@ -312,7 +312,7 @@ class RunService:
         fresh = "--resume" not in command.argv
         last_file = EventFollower(events_path(command.output_dir, command.name)).identity() if fresh else None
         log = log_path(command.output_dir, command.name)
-        launched_at = time.time()  # the run honours control requests made from now on (core/events.py)
+        launched_at = time.time()  # the run honours control requests made from now on (core/run_control.py)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", LAUNCHED_AT_ENV: f"{launched_at:.3f}"}
         with open(log, "ab") as handle:
             handle.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {command.display}\n".encode())
@@ -364,21 +364,34 @@ class RunService:
 
     # ---- controls ---------------------------------------------------------------------------------
 
+    @staticmethod
+    def processes_of(run: FollowedRun) -> int:
+        """The processes ``run`` trains with (its launch's, or its run_started's)."""
+        started = run.record.started or {}
+        processes = run.command.processes if run.command else (started.get("schedule") or {}).get("processes", 1)
+        return processes if isinstance(processes, int) and processes >= 1 else 1
+
+    @classmethod
+    def stop_when(cls, run: FollowedRun) -> str:
+        """When a stop takes effect (engine/run_controls.py): one process stops after the step under way;
+        several agree on the request at their next step and stop after that one."""
+        processes = cls.processes_of(run)
+        return "after the current step" if processes == 1 else \
+            f"after the next step (all {processes} processes agree on it then)"
+
     def stop(self, run: FollowedRun) -> str:
-        """Graceful stop: the run finishes its step, saves the LoRA and NAME-state, and exits."""
+        """Graceful stop: the run finishes its step (``stop_when``), saves the LoRA and NAME-state, and exits."""
         pid = run.alive()
         if pid is None:
             raise LoratuiError(f"{run.name} is not running")
-        started = run.record.started or {}
-        processes = run.command.processes if run.command else started.get("schedule", {}).get("processes", 1)
-        if processes > 1:  # SIGINT to torchrun would reach the workers twice: stop at once, unsaved
+        if self.processes_of(run) > 1:  # SIGINT to torchrun would reach the workers twice: stop at once, unsaved
             request_control(run.output_dir, run.name, "stop")
-            return f"{run.name}: stop requested (all processes stop after the current step and save)"
+            return f"{run.name}: stop requested: the run stops {self.stop_when(run)} and saves"
         try:
             os.kill(pid, signal.SIGINT)  # the run leads its session (started here) or is the lock's owner
         except ProcessLookupError:
             raise LoratuiError(f"{run.name} is not running") from None
-        return f"{run.name}: stopping after the current step (the LoRA and the state will be saved)"
+        return f"{run.name}: stopping {self.stop_when(run)} (the LoRA and the state will be saved)"
 
     def save_now(self, run: FollowedRun) -> str:
         return self._request(run, "save")

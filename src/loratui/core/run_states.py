@@ -1,0 +1,83 @@
+"""The state folders a run leaves in its output folder, and which one a resume reads. Pure Python: the
+engine (engine/resume_check.py, ``--resume``) and the TUI (resume / extend, the run picker) both use
+these rules, so the app names the folder the engine will read.
+
+A state folder is OUTPUT_DIR/NAME-state, or NAME-000004-state / NAME-step00000500-state (the state saved
+with an epoch or step save: engine/run_saves.py), holding state.json (written last), lora.safetensors,
+optimizer.pt and rng.pt. A save writes FOLDER.tmp, renames FOLDER to FOLDER.old and FOLDER.tmp to
+FOLDER, then removes FOLDER.old (engine/state.py): a kill between the two renames leaves no FOLDER, a
+complete FOLDER.tmp (the newer state) and FOLDER.old.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+FORMAT = 1  # state.json's "format": what this loratui reads
+STATE_FILES = ("lora.safetensors", "optimizer.pt", "rng.pt")
+
+
+def complete_state(folder: str | os.PathLike) -> bool:
+    """A state folder every file of which was written (state.json, written last, parses)."""
+    try:
+        info = json.loads((Path(folder) / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and info.get("format") == FORMAT and all(
+        (Path(folder) / name).is_file() for name in STATE_FILES)
+
+
+def find_resume_state(folder: str | os.PathLike) -> tuple[Path, str | None]:
+    """The state folder to read for ``--resume FOLDER``, and a note when it is not FOLDER: FOLDER when
+    complete, else the complete one a kill during a save left (FOLDER.tmp, the newer, first; then
+    FOLDER.old), else FOLDER itself (the engine's checks then say what is wrong with it)."""
+    folder = Path(folder)
+    if complete_state(folder):
+        return folder, None
+    what = "was left half-saved" if folder.exists() else "is missing"
+    for suffix, which in ((".tmp", "the newer state, complete"), (".old", "the previous state")):
+        candidate = folder.with_name(folder.name + suffix)
+        if complete_state(candidate):
+            return candidate, (f"{folder} {what} (a kill during a state save): resuming from {candidate.name}, "
+                               f"{which}")
+    return folder, None
+
+
+def state_step(folder: str | os.PathLike) -> int | None:
+    """The step a state folder holds now (its state.json), or None when it cannot be read."""
+    try:
+        info = json.loads((Path(folder) / "state.json").read_text(encoding="utf-8"))
+        return int(info["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def state_folder_pattern(name: str) -> re.Pattern:
+    """NAME-state, NAME-000004-state, NAME-step00000500-state (group 1), and the .tmp / .old a kill
+    during a save leaves."""
+    return re.compile(rf"({re.escape(name)}(?:-\d{{6,}}|-step\d{{8,}})?-state)(?:\.tmp|\.old)?")
+
+
+def newest_state(output_dir: str | os.PathLike, name: str) -> tuple[Path, Path, int] | None:
+    """The state a resume should continue from: of the run's state folders in ``output_dir``, the one
+    holding the latest step (its state.json), NAME-state on a tie. Returns (the folder to pass to
+    --resume, the one the engine reads for it (``find_resume_state``), the step), or None."""
+    pattern = state_folder_pattern(name)
+    try:
+        names = {m.group(1) for m in map(pattern.fullmatch, os.listdir(output_dir)) if m}
+    except OSError:
+        return None
+    best = None
+    for folder_name in names:
+        folder = Path(output_dir) / folder_name
+        read, _ = find_resume_state(folder)
+        step = state_step(read) if complete_state(read) else None
+        if step is None:
+            continue
+        key = (step, folder_name == f"{name}-state")
+        if best is None or key > best[0]:
+            best = (key, folder, read, step)
+    return best[1:] if best else None
