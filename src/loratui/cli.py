@@ -152,10 +152,10 @@ def main(argv: list[str] | None = None) -> None:
 
 @contextlib.contextmanager
 def _launch_time_set(args: list[str]):
-    """`loratui train` from a shell: the run's launch time (for its control requests, core/events.py)
+    """`loratui train` from a shell: the run's launch time (for its control requests, core/run_control.py)
     is when this process (or its torchrun agent) started, unless the app that launched it said.
     Unset again after, so an in-process caller's next run does not inherit it."""
-    from loratui.core.events import LAUNCHED_AT_ENV, process_launch_time
+    from loratui.core.run_control import LAUNCHED_AT_ENV, process_launch_time
 
     launched = process_launch_time() if args[:1] == ["train"] and not os.environ.get(LAUNCHED_AT_ENV) else None
     if launched is None:

@@ -42,7 +42,7 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     too) or --save-state, and after --max-steps or --resume. A new run moves the last run's states and intermediate saves into
     OUTPUT_DIR/NAME-kept-<time>/ (its NAME.safetensors is overwritten when the new run completes); a
     resume first keeps aside, as NAME-kept-*, every output newer than its state. Save now, sample now
-    and stop: append a request to OUTPUT_DIR/NAME.control.jsonl (see core/events.py).
+    and stop: append a request to OUTPUT_DIR/NAME.control.jsonl (see core/run_control.py).
     """
     for value, hint in ((max_steps, "--max-steps"), (max_epochs, "--max-train-epochs"),
                         (extend_epochs, "--extend-epochs")):
