@@ -131,3 +131,24 @@ def test_a_caption_run_whose_journal_cannot_be_written(tmp_path, monkeypatch):
     head = f"{writer.entry}: cannot write the undo journal (full); stopped before writing more captions (1 written, "
     assert str(caught.value) == head + "`loratui tags undo` puts them back)"
     assert _app_clean(caught.value) == head + "ctrl+z puts them back)"
+
+
+def test_plain_parts_join_into_one_message():
+    """A part left empty (no hint to give) still makes one message, not a tuple."""
+    from loratui.core.errors import LoratuiError
+
+    exc = LoratuiError("img: nothing left to undo", "")
+    assert str(exc) == "img: nothing left to undo" and exc.worded(undo="ctrl+z", redo="ctrl+y") == str(exc)
+
+
+def test_nothing_left_to_undo_is_one_line(tmp_path):
+    from loratui.core.captions import undo_last
+    from loratui.core.errors import LoratuiError
+
+    (tmp_path / ".loratui" / "undo").mkdir(parents=True)
+    try:
+        undo_last(tmp_path)
+    except LoratuiError as exc:
+        assert str(exc).startswith(f"{tmp_path}: nothing") and "('" not in str(exc)
+    else:
+        raise AssertionError("undo with an empty journal must refuse")

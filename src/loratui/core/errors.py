@@ -22,7 +22,7 @@ class LoratuiError(Exception):
     words (what the CLI prints), ``exc.worded(undo=..., redo=...)`` with the app's."""
 
     def __init__(self, *parts):
-        if any(isinstance(part, Hint) for part in parts):
+        if len(parts) > 1 or any(isinstance(part, Hint) for part in parts):  # parts: one message, joined
             self.parts: tuple = parts
             super().__init__("".join(part.shell if isinstance(part, Hint) else str(part) for part in parts))
         else:  # a plain message: exactly as Exception keeps it
