@@ -264,6 +264,10 @@ def test_bad_values_are_one_line_before_start_and_cli_errors_after(env):
         for concept in ("10_alice", "5_bob"):
             (img / concept).rename(tmp_path / concept)
         await pilot.press("ctrl+r")
+        # the overwrite question counts the Dataset screen's rows (this app does not watch the folder,
+        # so they still list the moved images): overwrite, and the run itself finds them gone
+        await until(pilot, lambda: app.screen is not screen, "the overwrite question")
+        await pilot.press("o")
         runner = caption_runner(app)
         await until(pilot, lambda: runner.run is not None and not runner.run.active, "failed run")
         assert runner.run.phase == "failed" and "no images found" in runner.run.error
