@@ -452,7 +452,8 @@ def kohya_out(root: Path) -> list[str]:
 
 
 DISK_FULL = [("config-new", new_config, set()),
-             ("tags-add", tags_add, {"img/.loratui", "img/.loratui/undo"}),  # the journal's (empty) folders
+             # the journal's folders, empty but for the lock file one write at a time holds
+             ("tags-add", tags_add, {"img/.loratui", "img/.loratui/undo", "img/.loratui/undo/write.lock"}),
              ("dataset-init", dataset_init, set()), ("export-sdscripts", export, set()),
              ("import-kohya", kohya_out, set())]
 for name, setup, folders in DISK_FULL:

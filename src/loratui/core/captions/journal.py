@@ -9,6 +9,11 @@ and a new apply empties that folder, as in every editor.
 
 Conflicts are never resolved silently: ``apply_plan`` checks every file against what was read
 before writing any (ConflictError, nothing written, unless ``skip_conflicts``).
+
+One write at a time per journal: an apply, an undo or a redo holds ``journal_lock`` (an flock on
+``.loratui/undo/write.lock``) from its first check to its last write, so a second loratui (the app
+and a shell, two shells) is refused with one line instead of walking an entry whose captions are
+still being written (the undo would count them as never written and drop the entry).
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +38,13 @@ JOURNAL_DIR = Path(".loratui") / "undo"
 REDO_DIR = "redo"
 KEEP_ENTRIES = 50
 VERSION = 2
+LOCK_NAME = "write.lock"
+LOCK_WAIT = 1.0  # seconds a write waits for another to end before refusing: a caption run's batch, one save
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock, as before (each write still checks every file it replaces)
+    fcntl = None
 
 
 def sha1(data: bytes) -> str:
@@ -84,6 +97,77 @@ def _reserve_entry(dataset) -> Path:
     except OSError as exc:
         raise LoratuiError(f"{folder}: cannot create the undo journal ({exc.strerror or exc}); nothing was written: "
                            "make it a writable folder") from None
+
+
+class JournalBusyError(LoratuiError):
+    """Another loratui is writing these captions (an apply, undo or redo holds the journal lock)."""
+
+
+@contextmanager
+def journal_lock(dataset, nothing: str = "nothing was written", *, create: bool = True,
+                 wait: float | None = None) -> Iterator[None]:
+    """Hold the journal of ``dataset`` for one write (apply, undo, redo); JournalBusyError when another
+    holds it for longer than ``wait`` seconds. ``create``: make the journal folder when missing
+    (an undo with no journal has nothing to lock). Where no lock can be taken (no flock, a read-only
+    or lock-less file system) the write goes on unlocked: its own errors say what is wrong."""
+    fd = _open_lock(journal_dir(dataset), create)
+    if fd is None:
+        yield
+        return
+    try:
+        locked = _acquire(fd, dataset, nothing, LOCK_WAIT if wait is None else wait)
+        if locked:
+            _note_holder(fd)
+        try:
+            yield
+        finally:
+            if locked:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _open_lock(folder: Path, create: bool) -> int | None:
+    if fcntl is None or (not create and not folder.is_dir()):
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError:
+        return None
+
+
+def _acquire(fd: int, dataset, nothing: str, wait: float) -> bool:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                holder = _holder(fd)
+                pid = f" (pid {holder})" if holder else ""
+                raise JournalBusyError(f"{dataset}: another loratui write to these captions is running{pid}; "
+                                       f"{nothing}: try again when it has finished") from None
+            time.sleep(0.05)
+        except OSError:  # a file system without flock (some network mounts): unlocked, as before
+            return False
+
+
+def _note_holder(fd: int) -> None:
+    """Our pid in the lock file: what a refused writer names (only read while the lock is held)."""
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    except OSError:
+        pass
+
+
+def _holder(fd: int) -> int | None:
+    try:
+        return int(os.pread(fd, 32, 0).decode("ascii").strip() or 0) or None
+    except (OSError, ValueError):
+        return None
 
 
 def clear_redo(dataset) -> None:
@@ -183,13 +267,19 @@ def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str =
     A file changed on disk since it was read is a conflict: by default nothing is written and
     ConflictError names it; with ``skip_conflicts`` the others are written and it is reported.
     A read-only caption file stops the apply before anything is written, unless ``force``.
+    Another loratui writing the same journal meanwhile: JournalBusyError, nothing written.
     """
-    result = ApplyResult()
     if not plan.edits:
-        return result
-    locked = [] if force else [e.path for e in plan.edits if read_only(e.path)]
-    if locked:
-        check_rewritable(locked[0], more=len(locked) - 1)
+        return ApplyResult()
+    read_only_files = [] if force else [e.path for e in plan.edits if read_only(e.path)]
+    if read_only_files:  # refused before the journal folder (and its lock) is made
+        check_rewritable(read_only_files[0], more=len(read_only_files) - 1)
+    with journal_lock(dataset):
+        return _apply_locked(plan, dataset, description, skip_conflicts)
+
+
+def _apply_locked(plan: EditPlan, dataset, description: str, skip_conflicts: bool) -> ApplyResult:
+    result = ApplyResult()
     conflicts = find_conflicts(plan)
     if conflicts and not skip_conflicts:
         more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
@@ -292,7 +382,13 @@ def remap_folders(dataset: str | os.PathLike, mapping: dict[str, str]) -> int:
     """Follow renamed folders of ``dataset`` in every journal entry, so undo and redo still find the
     captions. ``mapping`` holds paths relative to ``dataset`` (``{"5_b": "20_b"}``, or
     ``{"img/5_b": "img/20_b"}`` for a journal further up), e.g. from `dataset balance`. Returns the
-    entries rewritten; an unreadable entry is left as it is (undo reports it)."""
+    entries rewritten; an unreadable entry is left as it is (undo reports it). Waits (a while: the
+    folders are renamed already) for a write running on these captions to end."""
+    with journal_lock(dataset, "the undo journal was not updated", create=False, wait=10.0):
+        return _remap_locked(dataset, mapping)
+
+
+def _remap_locked(dataset, mapping: dict[str, str]) -> int:
     changed = 0
     for entry in _entries(dataset) + entries(redo_dir(dataset)):
         try:

@@ -13,6 +13,10 @@ interrupted walk wrote (merged by path).
 Neither direction overwrites a caption edited since: by default nothing is written and
 ConflictError says which file; ``skip_changed`` writes the others, ``force`` writes them all.
 A read-only caption file stops the walk before anything is written, unless ``force``.
+
+A walk holds the journal lock (``journal.journal_lock``) from its plan to its last write: an entry
+whose apply is still writing is never walked (its unwritten files would look "already undone" and
+the entry would be deleted under the apply), nor is one walked twice at once.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable, read_only
 from loratui.core.captions.journal import (
-    VERSION, entries, entry_item, file_record, journal_dir, load_entry, redo_dir, sha1,
+    VERSION, entries, entry_item, file_record, journal_dir, journal_lock, load_entry, redo_dir, sha1,
 )
 from loratui.core.errors import ConflictError, Hint, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
@@ -84,7 +88,13 @@ def _plan(dataset, entry: Path, since: str, verb: str) -> UndoPlan:
 
 
 def plan_undo(dataset: str | os.PathLike) -> UndoPlan:
-    """Look at the newest journal entry and the files as they are now. Raises when there is none."""
+    """Look at the newest journal entry and the files as they are now. Raises when there is none, and
+    (JournalBusyError) while another loratui writes these captions: the files are not yet as it left them."""
+    with journal_lock(dataset, "nothing was undone", create=False):
+        return _plan_undo(dataset)
+
+
+def _plan_undo(dataset) -> UndoPlan:
     found = entries(journal_dir(dataset))
     if not found:
         if journal_dir(dataset).is_dir():
@@ -96,7 +106,13 @@ def plan_undo(dataset: str | os.PathLike) -> UndoPlan:
 
 
 def plan_redo(dataset: str | os.PathLike) -> UndoPlan:
-    """Look at the last undone entry and the files as they are now. Raises when there is none."""
+    """Look at the last undone entry and the files as they are now. Raises when there is none (or, as
+    ``plan_undo``, while another loratui writes)."""
+    with journal_lock(dataset, "nothing was redone", create=False):
+        return _plan_redo(dataset)
+
+
+def _plan_redo(dataset) -> UndoPlan:
     found = entries(redo_dir(dataset))
     if not found:
         raise LoratuiError(f"{dataset}: nothing to redo ", Hint("(redo re-applies what `tags undo` undid,",
@@ -120,16 +136,18 @@ def undo_last(dataset: str | os.PathLike, *, force: bool = False, skip_changed: 
     and ConflictError says which; ``skip_changed`` restores the others (leaving those as they are),
     ``force`` restores them too. Raises LoratuiError when there is nothing to undo.
     """
-    plan = plan_undo(dataset)
-    return _walk(dataset, plan, redo_dir(dataset), "undo", force=force, skip_changed=skip_changed)
+    with journal_lock(dataset, "nothing was undone", create=False):
+        plan = _plan_undo(dataset)
+        return _walk(dataset, plan, redo_dir(dataset), "undo", force=force, skip_changed=skip_changed)
 
 
 def redo_last(dataset: str | os.PathLike, *, force: bool = False, skip_changed: bool = False) -> UndoResult:
     """Re-apply the last undone entry (byte for byte what the undo replaced) and move it back to
     the undo stack. Conflicts as in ``undo_last``: a caption edited after the undo is kept unless
     ``force``. Raises LoratuiError when there is nothing to redo."""
-    plan = plan_redo(dataset)
-    return _walk(dataset, plan, journal_dir(dataset), "redo", force=force, skip_changed=skip_changed)
+    with journal_lock(dataset, "nothing was redone", create=False):
+        plan = _plan_redo(dataset)
+        return _walk(dataset, plan, journal_dir(dataset), "redo", force=force, skip_changed=skip_changed)
 
 
 def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bool, skip_changed: bool) -> UndoResult:

@@ -10,6 +10,9 @@ leaves every caption undoable. The whole run is one `loratui tags undo DIR` away
 Every file is checked as `tags` checks it: a caption that changed since the caller read it
 (``expected``) is a ConflictError for that file, a read-only one a LoratuiError (unless ``force``),
 an unchanged one is not rewritten. Errors are per file: the caller reports that image and goes on.
+
+Each batch holds the journal lock (``journal.journal_lock``) while it journals and writes, waiting for
+a `tags` edit, undo or redo running meanwhile to end: the run pauses rather than fails for it.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable
 from loratui.core.captions.journal import (
-    KEEP_ENTRIES, VERSION, _entries, _reserve_entry, clear_redo, file_record,
+    KEEP_ENTRIES, VERSION, JournalBusyError, _entries, _reserve_entry, clear_redo, file_record, journal_lock,
 )
 from loratui.core.errors import ConflictError, Hint, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes
 
 OVERWRITE = object()  # ``expected`` for an overwrite: whatever the file holds is replaced (and journalled)
+BATCH_WAIT = 120.0  # seconds a batch waits for another write to these captions (a bulk edit of 100,000 files)
 
 
 def _current(path: Path) -> bytes | None:
@@ -72,7 +76,13 @@ class ChangeWriter:
 
     def write_many(self, items: list[tuple[Path, bytes, object]]) -> list[bool | LoratuiError]:
         """Journal, then write, each (path, new bytes, expected old bytes or OVERWRITE). One outcome per
-        item: True written, False unchanged, or the LoratuiError (ConflictError) that kept it."""
+        item: True written, False unchanged, or the LoratuiError (ConflictError) that kept it.
+        JournalBusyError (nothing written) when another write holds the journal past BATCH_WAIT."""
+        with journal_lock(self.dataset, f"stopped before writing more captions ({self.written} written)",
+                          wait=BATCH_WAIT):
+            return self._write_many_locked(items)
+
+    def _write_many_locked(self, items: list[tuple[Path, bytes, object]]) -> list[bool | LoratuiError]:
         outcomes: list[bool | LoratuiError] = [False] * len(items)
         todo = []
         for index, (path, data, expected) in enumerate(items):
@@ -128,8 +138,12 @@ class ChangeWriter:
             self.entry.unlink(missing_ok=True)
             self.entry = None
             return None
-        for old in self._existing[: max(0, len(self._existing) + 1 - KEEP_ENTRIES)]:
-            old.unlink(missing_ok=True)
+        try:
+            with journal_lock(self.dataset, "", wait=5.0):
+                for old in self._existing[: max(0, len(self._existing) + 1 - KEEP_ENTRIES)]:
+                    old.unlink(missing_ok=True)
+        except JournalBusyError:  # old entries are pruned by the next change instead
+            pass
         return self.entry
 
     def __enter__(self) -> ChangeWriter:

@@ -122,6 +122,8 @@ class BulkPreview:
         from loratui.tui.screens.config_dialogs import ChoiceDialog
         from loratui.tui.services.work import run_in_thread
 
+        if self.refuse_while_writing():
+            return
         rows = self.store.rows
         if any(row.caption is None for row in rows) and not self.store.captions_loaded:
             self.app.notify("captions are still loading: try again in a moment", severity="warning")
@@ -142,9 +144,11 @@ class BulkPreview:
             return written, problems, self.store.reread(written), self.store.check_captions(written)
 
         def done(out) -> None:
-            self.end_busy()
             written, problems, fresh, checks = out
-            self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
+            try:
+                self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
+            finally:
+                self.end_write()
             if problems:
                 self.app.notify(f"saved {len(written):,} as UTF-8; {len(problems):,} left as they are: {problems[0]}",
                                 severity="warning", timeout=10)
@@ -153,9 +157,8 @@ class BulkPreview:
                 self.app.notify(f"saved {len(written):,} caption(s) as UTF-8: {undo}")
 
         def answered(choice: str | None) -> None:
-            if choice == "w":
-                self.start_busy(f"writing {len(items):,} caption(s)…")
+            if choice == "w" and self.begin_write(f"writing {len(items):,} caption(s)…", [i.path for i in items]):
                 run_in_thread(self, work, done=done, what="save as UTF-8",
-                              failed=lambda exc: (self.end_busy(), self._write_failed("save as UTF-8", exc)))
+                              failed=lambda exc: (self.end_write(), self._write_failed("save as UTF-8", exc)))
 
         self.app.push_screen(ChoiceDialog("save captions as UTF-8", body, [("w", "write them")]), answered)

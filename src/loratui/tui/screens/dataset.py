@@ -351,7 +351,11 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
         state = {"saved": saved, "conflict": self.conflict_text()}.get(row.state, "")
         if not row.caption.exists:
             state = state or "no caption file yet"
-        editor.load(list(row.caption.tags), title=title, free_text=row.caption.is_free_text, saved_state=state)
+        tags = self.waiting_tags(row)  # a save waiting for a bulk write: what the user typed
+        if tags is not None:
+            state = "saved when the write ends…"
+        editor.load(list(row.caption.tags) if tags is None else tags, title=title, free_text=row.caption.is_free_text,
+                    saved_state=state)
 
     def preview_mode_changed(self, mode: str) -> None:
         from loratui.tui.widgets.image_preview import ImagePreview
@@ -519,6 +523,8 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
     def on_dataset_summary_balance_requested(self, event) -> None:
         from loratui.tui.screens.balance_dialog import BalanceDialog
 
+        if self.refuse_while_writing():  # renaming folders under a write would fail it part-way
+            return
         if self.store.scan is None:
             self.app.notify("the dataset is still being scanned", severity="warning")
             return

@@ -2,7 +2,8 @@
 
 Every write goes through core's plan + journal (services.dataset_store), so each change is one
 undoable step, also for `loratui tags undo` in a shell. A mixin of DatasetScreen, kept apart so
-each file stays readable; recipes are in screens.dataset_recipes, the bulk preview in screens.bulk_preview.
+each file stays readable; recipes are in screens.dataset_recipes, the bulk preview in screens.bulk_preview,
+one write at a time and changes on disk in screens.dataset_write_gate.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from loratui.core.errors import ConflictError, LoratuiError, PartialWriteError
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.bulk_preview import BulkPreview
 from loratui.tui.screens.dataset_recipes import DatasetRecipes
+from loratui.tui.screens.dataset_write_gate import WriteGate
 from loratui.tui.services.dataset_store import ImageRow
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.widgets.image_table import default_glyphs
@@ -31,7 +33,7 @@ PALETTE_TITLES = {"dataset.undo": "tags: undo the last change", "dataset.redo": 
 BALANCE_COMMAND = "dataset: balance repeats per concept (plan first)"  # its palette title (screens.dataset)
 
 
-class DatasetEdits(BulkPreview, DatasetRecipes):
+class DatasetEdits(WriteGate, BulkPreview, DatasetRecipes):
     """Mixin: needs ``store``, ``table``, ``shown``, ``current``, ``show_current`` from the screen."""
 
     EDIT_BINDINGS = [
@@ -57,12 +59,17 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
 
     # ---- inline edits ---------------------------------------------------------------------------
 
-    def write_tags(self, row: ImageRow, tags: list[str], action: str) -> None:
+    def write_tags(self, row: ImageRow, tags: list[str], action: str, based_on=None) -> None:
+        """Save one image's tags; ``based_on``: the caption they were edited from (a save that waited
+        for a bulk write), else the row's."""
         from loratui.tui.widgets.tag_editor import TagEditor
 
+        if self.writing:  # a bulk write, undo or redo runs: this save waits for it (screens.dataset_write_gate)
+            self.wait_for_write(row, tags, action)
+            return
         editor = self.query_one(TagEditor)
         try:
-            self.store.set_tags(row, tags, action)
+            self.store.set_tags(row, tags, action, based_on=based_on)
         except ConflictError:
             self.pending_edits()[row.caption_file] = tags
             row.state = "conflict"
@@ -165,43 +172,6 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
         self.summary_changed()
         self.update_status()
 
-    def outside_changes(self, paths: list[Path]) -> None:
-        """Caption files changed on disk (watchfiles): reload them, unless an edit is pending there.
-        The train folder itself among them: folders or images changed: the images are listed again."""
-        if any(Path(path) == Path(self.store.root) for path in paths):
-            paths = [path for path in paths if Path(path) != Path(self.store.root)]
-            from loratui.tui.widgets.tag_editor import TagEditor
-
-            typing = self.query_one(TagEditor).has_pending_edit()  # a rescan would reload the editor over it
-            if typing or self.pending_edits() or getattr(self, "busy_text", None):
-                self.app.notify("images or folders changed on disk: F5 lists them again (after your edit)",
-                                timeout=8)
-            else:
-                self.call_after_refresh(self.action_rescan)  # a typed edit is kept: F5 when it is saved
-        ours, read = [], {}
-        for path in paths:
-            row = self.store.by_caption.get(path)
-            if row is None:
-                continue
-            if path in self.pending_edits():
-                row.state = "conflict"
-                continue
-            fresh = read[path] = self.store.reread([path]).get(path)
-            if row.caption is not None and fresh is not None and fresh.raw == row.caption.raw:
-                continue  # our own write coming back
-            from loratui.tui.widgets.tag_editor import TagEditor
-
-            if row is self.current and self.query_one(TagEditor).has_pending_edit():
-                self.pending_edits()[path] = self.query_one(TagEditor).current_tags()
-                row.state = "conflict"
-                self.query_one(TagEditor).set_state(self.conflict_text())
-                continue
-            ours.append(path)
-        if ours:  # read once here: reread takes those captions as they are
-            self.reread(ours, mark="", fresh={p: read[p] for p in ours if read.get(p) is not None})
-        else:
-            self.table.refresh_rows()
-
     # ---- copy / paste / navigation from the editor ------------------------------------------------
 
     def on_tag_editor_copy_requested(self, event) -> None:
@@ -235,6 +205,8 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
     def action_undo(self) -> None:
         from loratui.core.captions import undo_last
 
+        if self.refuse_while_writing():  # the running write's entry is not finished: nothing to walk yet
+            return
         balance = self._last_balance()
         if balance is not None:
             self._undo_balance(balance[0])
@@ -244,6 +216,8 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
     def action_redo(self) -> None:
         from loratui.core.captions import redo_last
 
+        if self.refuse_while_writing():
+            return
         self._undo_redo(redo_last, "redid", "redoing…")
 
     def _undo_redo(self, step, verb: str, busy: str, **how) -> None:
@@ -259,22 +233,19 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
             else:
                 self._write_failed(verb.replace("id", "o"), exc)
 
-        if getattr(self, "_walking", False):  # a second ctrl+z while one runs: the journal walks one at a time
-            self.app.notify(f"still {busy.rstrip('…')}: press it again when done", timeout=3)
+        if not self.begin_write(busy):  # one caption write at a time: a second ctrl+z, or a bulk write
             return
-        self._walking = True
 
         def done(out) -> None:
-            self._walking = False
-            self.end_busy()
-            self._undone(*out, verb)
+            try:
+                self._undone(*out, verb)
+            finally:
+                self.end_write()
 
         def stopped(exc: BaseException) -> None:
-            self._walking = False
-            self.end_busy()
+            self.end_write()
             failed(exc)
 
-        self.start_busy(busy)
         run_in_thread(self, work, done=done, what=verb.replace("id", "o"), failed=stopped)
 
     # ---- balance repeats: folder renames, undone by renaming back ---------------------------------
@@ -392,6 +363,8 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
     def action_bulk(self, kind: str, initial: str | None = None, everywhere: bool = False) -> None:
         from loratui.tui.screens.bulk_op import BulkOpScreen
 
+        if self.refuse_while_writing():
+            return
         rows, label = (list(self.store.rows), f"all {len(self.store.rows):,} images") if everywhere else self.scope_rows()
         if not rows:
             self.app.notify("no images to change", severity="warning")
@@ -432,6 +405,8 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
     def run_bulk_op(self, op, title: str, scope: tuple[list[ImageRow], str]) -> None:
         from loratui.core.captions import EditContext, check_ops, plan_edits
 
+        if self.refuse_while_writing():  # paste, the tag list's remove, a bulk operation
+            return
         rows, label = scope
         captions = [r.caption for r in rows if r.caption is not None]
         if len(captions) < len(rows):
@@ -467,15 +442,18 @@ class DatasetEdits(BulkPreview, DatasetRecipes):
             return written, self.store.reread(written), self.store.check_captions(written), entry
 
         def finished(out) -> None:
-            self.end_busy()
-            if isinstance(out[0], PartialWriteError):
-                self._partly_written(what, *out)
-            else:
-                done(*out)
+            try:
+                if isinstance(out[0], PartialWriteError):
+                    self._partly_written(what, *out)
+                else:
+                    done(*out)
+            finally:
+                self.end_write()  # after the results are adopted: saves that waited see them
 
-        self.start_busy(f"writing {len(plan.edits):,} caption(s)…")
+        if not self.begin_write(f"writing {len(plan.edits):,} caption(s)…", [e.path for e in plan.edits]):
+            return
         run_in_thread(self, work, done=finished, what=what,
-                      failed=lambda exc: (self.end_busy(), self._write_failed(what, exc)))
+                      failed=lambda exc: (self.end_write(), self._write_failed(what, exc)))
 
     def _partly_written(self, what: str, exc, written: list[Path], fresh: dict, checks: dict) -> None:
         """A write that stopped part-way: the captions written are shown as they are now, and the

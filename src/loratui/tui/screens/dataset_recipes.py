@@ -125,6 +125,8 @@ class DatasetRecipes:
     def action_replay_recipe(self) -> None:
         from loratui.tui.screens.recipe_dialogs import PickRecipeScreen
 
+        if self.refuse_while_writing():
+            return
         self.app.push_screen(PickRecipeScreen(self.recipe_folders()), self._replay)
 
     def _replay(self, path: Path | None) -> None:

@@ -397,12 +397,14 @@ class DatasetStore:
 
     # ---- writes -------------------------------------------------------------------------------
 
-    def set_tags(self, row: ImageRow, tags: list[str], description: str) -> EditPlan:
+    def set_tags(self, row: ImageRow, tags: list[str], description: str, based_on: Caption | None = None) -> EditPlan:
         """Write one image's tags through core's plan + journal (undoable). ConflictError when the
-        file changed on disk since it was read; LoratuiError for anything else."""
-        if row.caption is None:
+        file changed on disk since it was read (``based_on``: the caption the tags were edited from,
+        else the row's); LoratuiError for anything else."""
+        caption = based_on or row.caption
+        if caption is None:
             raise LoratuiError(f"{row.caption_file}: the caption is still loading; try again in a moment")
-        plan = plan_set_tags([(row.caption, tags)], description)
+        plan = plan_set_tags([(caption, tags)], description)
         self.apply(plan, description)
         return plan
 
