@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import sys
+import time
 
 import click
 
@@ -153,14 +154,15 @@ def main(argv: list[str] | None = None) -> None:
 @contextlib.contextmanager
 def _launch_time_set(args: list[str]):
     """`loratui train` from a shell: the run's launch time (for its control requests, core/run_control.py)
-    is when this process (or its torchrun agent) started, unless the app that launched it said.
-    Unset again after, so an in-process caller's next run does not inherit it."""
+    is when this process (or its torchrun agent) started, unless the app that launched it said; where
+    /proc cannot tell (macOS), now: before torch is imported and the model loads, so a request made
+    meanwhile still counts. Unset again after, so an in-process caller's next run does not inherit it."""
     from loratui.core.run_control import LAUNCHED_AT_ENV, process_launch_time
 
-    launched = process_launch_time() if args[:1] == ["train"] and not os.environ.get(LAUNCHED_AT_ENV) else None
-    if launched is None:
+    if args[:1] != ["train"] or os.environ.get(LAUNCHED_AT_ENV):
         yield
         return
+    launched = process_launch_time() or time.time()
     os.environ[LAUNCHED_AT_ENV] = f"{launched:.3f}"
     try:
         yield

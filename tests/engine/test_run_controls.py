@@ -81,6 +81,7 @@ def test_sample_now_without_prompts_is_refused_and_old_requests_are_ignored(tiny
     out = tmp_path / "out"
     out.mkdir()
     request_control(out, "tiny", "stop")  # left over from an earlier run: not for this one
+    time.sleep(0.01)  # written before this run's launch, beyond the clock's rounding
 
     def script(events_file, request):
         _when(events_file, lambda ev: len(of(ev, "step")) >= 1)

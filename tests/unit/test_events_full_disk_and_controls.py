@@ -11,6 +11,7 @@ import time
 import pytest
 
 from loratui.core import events as events_module
+from loratui.core import run_control
 from loratui.core.diskspace import disk_full_message
 from loratui.core.events import (LAUNCHED_AT_ENV, ControlReader, EventFollower, EventWriter, control_path, launch_time,
                                  make_event, read_events, request_control)
@@ -49,10 +50,50 @@ def test_a_write_cut_short_by_a_full_disk_leaves_whole_lines_and_names_the_file(
     writer.close()
     writer.close()  # twice: nothing left to flush, nothing raised
     data = path.read_bytes()
-    assert data.endswith(b"\n") and data.count(b"\n") == 1  # cut back to the last whole line
+    # the torn part stays (the file never shrinks under a reader) and is no event
+    assert data.count(b"\n") == 1 and not data.endswith(b"\n") and len(data.split(b"\n")[1]) == 20
     assert [e["message"] for e in read_events(path)] == ["first"]
     message = disk_full_message(caught.value, None)
     assert f"writing {path}:" in message and "free" in message
+
+
+def test_after_a_torn_write_the_next_event_starts_a_line_and_a_follower_gets_it(tmp_path, monkeypatch):
+    """A follower that already read the torn bytes: the file did not shrink under it (its offset
+    stays good) and the next event, on a line of its own, reaches it: the run's `finished` is not lost."""
+    path = tmp_path / "tiny.events.jsonl"
+    writer = EventWriter(path)
+    follower = EventFollower(path)
+    writer.emit("warning", message="first")
+    assert [e["message"] for e in follower.poll()] == ["first"]
+    _full_after(monkeypatch, lambda: writer._fd, keep_bytes=30)
+    with pytest.raises(OSError):
+        writer.emit("step", step=1, total_steps=9, epoch=1, loss=1.0, avg_loss=1.0, lr=1e-3, images_per_s=1.0,
+                    eta_s=1.0)
+    with pytest.raises(OSError):  # still full, nothing written: the line stays torn
+        writer.emit("warning", message="lost")
+    monkeypatch.undo()
+    assert follower.poll() == [] and follower.offset == path.stat().st_size  # it has read the torn bytes
+    writer.emit("finished", reason="error", step=1, epoch=1, output=None)  # the disk has room again
+    writer.emit("warning", message="after")
+    writer.close()
+    assert [e["event"] for e in follower.poll()] == ["finished", "warning"]
+    assert follower.restarts == 0
+    assert [e["event"] for e in read_events(path)] == ["warning", "finished", "warning"]
+    assert path.read_bytes().count(b"\n") == 4  # first, the torn line ended, finished, after
+
+
+def test_a_write_that_fails_after_its_leading_newline_leaves_no_torn_line(tmp_path, monkeypatch):
+    path = tmp_path / "tiny.events.jsonl"
+    path.write_text(json.dumps(make_event("warning", message="old")) + "\n" + '{"event": "st')
+    writer = EventWriter(path)
+    _full_after(monkeypatch, lambda: writer._fd, keep_bytes=1)  # only the newline that ends the torn line
+    with pytest.raises(OSError):
+        writer.emit("warning", message="lost")
+    monkeypatch.undo()
+    writer.emit("warning", message="next")
+    writer.close()
+    assert [e["message"] for e in read_events(path)] == ["old", "next"]
+    assert b"\n\n" not in path.read_bytes()  # the newline was not written twice
 
 
 def test_a_torn_last_line_is_ended_before_the_next_writer_appends(tmp_path):
@@ -120,7 +161,8 @@ def test_train_from_a_shell_sets_its_launch_time_for_the_run_only(monkeypatch):
     from loratui import cli
 
     monkeypatch.delenv(LAUNCHED_AT_ENV, raising=False)
-    monkeypatch.setattr(events_module, "process_launch_time", lambda: 1234.5)
+    # cli imports it from core.run_control (core.events only re-exports it)
+    monkeypatch.setattr(run_control, "process_launch_time", lambda: 1234.5)
     seen = []
     with cli._launch_time_set(["train", "c.toml"]):
         seen.append(os.environ.get(LAUNCHED_AT_ENV))
@@ -130,6 +172,46 @@ def test_train_from_a_shell_sets_its_launch_time_for_the_run_only(monkeypatch):
     monkeypatch.setenv(LAUNCHED_AT_ENV, "99.0")  # the app said: kept
     with cli._launch_time_set(["train", "c.toml"]):
         assert os.environ[LAUNCHED_AT_ENV] == "99.0"
+
+
+def test_where_proc_cannot_tell_the_launch_is_when_main_began(monkeypatch, tmp_path):
+    """macOS (no /proc): process_launch_time is None; the run's launch time is then when `loratui
+    train` began, before torch loads, and a request made after that counts."""
+    from loratui import cli
+
+    monkeypatch.delenv(LAUNCHED_AT_ENV, raising=False)
+    real_read = run_control.Path.read_text
+
+    def no_proc(self, *args, **kwargs):
+        if str(self).startswith("/proc/"):
+            raise FileNotFoundError(2, "No such file or directory", str(self))
+        return real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(run_control.Path, "read_text", no_proc)
+    assert run_control.process_started_at(os.getpid()) is None and run_control.process_launch_time() is None
+    before = time.time()
+    with cli._launch_time_set(["train", "c.toml"]):
+        launched = launch_time()
+        assert launched is not None and before - 0.01 <= launched <= time.time() + 0.001  # to the ms
+        save = request_control(tmp_path, "tiny", "save")  # while the run is loading
+        reader = ControlReader(control_path(tmp_path, "tiny"), since=launched)
+        stop = request_control(tmp_path, "tiny", "stop")
+        assert [r["id"] for r in reader.poll()] == [save, stop]
+    assert LAUNCHED_AT_ENV not in os.environ
+
+
+def test_a_request_from_a_clock_behind_is_honoured_once_the_reader_is_open(tmp_path):
+    """A writer on another host or in a container 10 s behind: its request, appended after the run
+    opened the control file, is the run's; an earlier run's, already there, still is not."""
+    path = control_path(tmp_path, "tiny")
+    request_control(tmp_path, "tiny", "stop")  # an earlier run's
+    time.sleep(0.01)
+    reader = ControlReader(path, since=time.time())
+    with open(path, "a") as handle:
+        handle.write(json.dumps({"request": "stop", "id": "behind", "time": round(time.time() - 10, 3)}) + "\n")
+    assert [r["id"] for r in reader.poll()] == ["behind"]
+    fresh = ControlReader(path, since=time.time())  # a later run: the skewed one is already there, older
+    assert fresh.poll() == []
 
 
 # ---- 5: elapsed across a crash and a resume 3 h later ----------------------------------------------------
@@ -169,3 +251,21 @@ def test_the_hours_a_crashed_run_sat_dead_are_not_elapsed(tmp_path, launched_at)
     (tmp_path / "tiny.events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
     summary = read_summary(tmp_path, "tiny")  # the fast path (step lines in stretches) agrees
     assert summary.record.earlier_s == pytest.approx(100.0)
+
+
+def test_a_torn_step_line_that_looks_whole_to_the_fast_path_is_skipped(tmp_path):
+    """Cut after its "lr" field, a torn step line matches the step regex of feed_lines (core/run_record.py),
+    which then parsed it as the stretch's last line and raised: the follower leaves it out."""
+    from loratui.core.runs import LossSeries, RunRecord, feed_lines
+
+    def step(i: int) -> str:
+        return json.dumps(make_event("step", step=i, total_steps=9, epoch=1, loss=1.0, avg_loss=1.0, lr=1e-3,
+                                     images_per_s=1.0, eta_s=1.0))
+
+    torn = step(3)[:step(3).index('"images_per_s"')]
+    finished = json.dumps(make_event("finished", reason="error", step=2, epoch=1, output=None))
+    path = tmp_path / "tiny.events.jsonl"
+    path.write_text("\n".join([step(1), step(2), torn, finished]) + "\n")
+    record, series = RunRecord(tmp_path, "tiny"), LossSeries()
+    others = feed_lines(record, series, EventFollower(path).poll_lines())
+    assert [e["event"] for e in others] == ["finished"] and record.step == 2

@@ -18,26 +18,36 @@ def crash_log_dir() -> Path:
 
 
 def write_crash_log(exc: BaseException, kind: str = "crash", argv: list[str] | None = None) -> Path | None:
-    """Write ``exc``'s traceback (and what was run) to ``KIND-YYYYmmdd-HHMMSS.log``; None when that
-    failed too (a read-only home, a full disk)."""
+    """Write ``exc``'s traceback (and what was run) to ``KIND-YYYYmmdd-HHMMSS.log`` (``-2``, ``-3``...
+    when taken); None when that failed too (a read-only home, a full disk)."""
     from loratui import __version__
 
     try:
         folder = crash_log_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = folder / f"{kind}-{stamp}.log"
-        number = 1
-        while path.exists():
-            number += 1
-            path = folder / f"{kind}-{stamp}-{number}.log"
         command = " ".join(sys.argv if argv is None else ["loratui", *argv])
         head = (f"loratui {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
                 f"command: {command}\n\n")
-        path.write_text(head + "".join(traceback.format_exception(exc)), encoding="utf-8", errors="backslashreplace")
+        text = head + "".join(traceback.format_exception(exc))
+        handle, path = _new_log(folder, f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
+        with handle:
+            handle.write(text)
         return path
     except Exception:  # noqa: BLE001 - the report of a crash must not crash
         return None
+
+
+def _new_log(folder: Path, stem: str):
+    """A log file of its own, made here (open mode "x"): several processes of one run that crash in
+    the same second each get theirs (an exists() check then a write let two name one file)."""
+    for number in range(1, 1000):
+        path = folder / (f"{stem}.log" if number == 1 else f"{stem}-{number}.log")
+        try:
+            return open(path, "x", encoding="utf-8", errors="backslashreplace"), path
+        except FileExistsError:
+            continue
+    path = folder / f"{stem}-pid{os.getpid()}.log"
+    return open(path, "w", encoding="utf-8", errors="backslashreplace"), path
 
 
 def one_line(text: str, limit: int = 300) -> str:

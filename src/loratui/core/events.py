@@ -1,12 +1,13 @@
 """Run events: the JSON-lines file a training run writes and the TUI (or `tail -f`) follows.
 
-A run writes ``OUTPUT_DIR/<output_name>.events.jsonl``, one JSON object per line, each with
-``event`` (its type), ``time`` (Unix seconds) and the fields below. The file is append-only and
-written one whole line at a time (a write cut short, by a full disk, is cut back to the last whole
-line); a reader must still tolerate a partly written last line (``read_events`` and
-``EventFollower`` do). Beside it, ``<output_name>.lock`` holds the pid of the live run (``RunLock``, ``run_is_alive``).
-A stopped run (Ctrl-C / SIGTERM) leaves ``NAME-state/`` for ``loratui train CONFIG --resume``;
-``--events PATH`` moves the event file, ``--json`` also prints every event on stdout.
+A run writes ``OUTPUT_DIR/<output_name>.events.jsonl``, one JSON object per line, each with ``event``
+(its type), ``time`` (Unix seconds) and the fields below. The file is append-only (it never shrinks
+under a reader) and written one whole line at a time; a write cut short (a full disk) leaves a torn
+line, which the next write ends with a newline: a reader skips a line that is not a whole event and
+waits for a partly written last line (``read_events`` and ``EventFollower`` do). Beside it,
+``<output_name>.lock`` holds the pid of the live run (``RunLock``, ``run_is_alive``). A stopped run
+(Ctrl-C / SIGTERM) leaves ``NAME-state/`` for ``loratui train CONFIG --resume``; ``--events PATH`` moves
+the event file, ``--json`` also prints every event on stdout.
 
     run_started     config (path), output_dir, output_name, model (family, v_prediction, source),
                     dataset (samples_per_epoch, reg_samples_per_epoch, images, buckets, folders),
@@ -23,7 +24,8 @@ A stopped run (Ctrl-C / SIGTERM) leaves ``NAME-state/`` for ``loratui train CONF
     checkpoint_saved  path, kind ("epoch" | "step" | "final" | "state"), step, epoch
     sample_saved    paths, step, epoch
     warning         message (e.g. a stale lock replaced, a config changed since the resumed state)
-    error           message, hint (what to try), kind ("oom" | "nan" | "config" | "crash")
+    error           message, hint (what to try), kind ("oom" | "nan" | "config" | "disk_full" | "file": a
+                    file the run cannot open or write | "crash")
     finished        reason ("completed" | "stopped" | "error"), step, epoch, output (the LoRA written at
                     the end: NAME.safetensors, or NAME-stepN.safetensors when stopped; null on error),
                     elapsed_s
@@ -105,20 +107,23 @@ def make_event(kind: str, /, **fields: Any) -> dict:
 class EventWriter:
     """Appends events to the run's file (and optionally echoes them to a stream as JSON lines).
 
-    Each line goes in one unbuffered append, whole or not at all: a write that fails part-way (a full
-    disk) is cut back to the last whole line and raises OSError naming the file, so the file never
-    ends in a torn line, the next event (a resume's run_started) starts a line of its own, and
-    ``close`` has nothing left to flush (a buffered writer raised again there, on the full disk)."""
+    Each line goes in one unbuffered append. A write that fails part-way (a full disk) raises OSError
+    naming the file and leaves its torn part where it is: the file only ever grows (cutting it back
+    shrank it under a follower that had read the torn bytes, whose offset then fell inside the next
+    line). The next write starts with a newline that ends the torn line (readers skip it), as the first
+    write of a writer opening a file that ends mid-line does; ``close`` has nothing left to flush (a
+    buffered writer raised again there, on the full disk)."""
 
     def __init__(self, path: str | os.PathLike | None, echo: IO[str] | None = None):
         self.path = Path(path) if path else None
         self.echo = echo
         self._fd: int | None = None
+        self._torn = False  # the file ends in a torn line: the next write ends it first
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                self._end_torn_line()
+                self._torn = self._ends_mid_line()
             except OSError:
                 self.close()
                 raise
@@ -134,7 +139,8 @@ class EventWriter:
         return event
 
     def _append(self, data: bytes) -> None:
-        size = os.fstat(self._fd).st_size
+        if self._torn:
+            data = b"\n" + data
         written = 0
         try:
             while written < len(data):
@@ -143,26 +149,21 @@ class EventWriter:
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
                 written += count
         except OSError as exc:
-            if written:
-                try:
-                    os.ftruncate(self._fd, size)  # back to the last whole line (frees what the torn part took)
-                except OSError:
-                    pass  # readers skip a torn last line; the next writer ends it first (_end_torn_line)
+            if written:  # the file now ends in what was written: torn unless that ended with the newline
+                self._torn = data[written - 1:written] != b"\n"
             if exc.filename is None:
                 raise OSError(exc.errno, exc.strerror or str(exc), str(self.path)) from exc
             raise
+        self._torn = False
 
-    def _end_torn_line(self) -> None:
-        """A file left ending in a torn line (a write cut short, its cut-back failed): end that line, so
-        this writer's first event is not glued to it (readers skip the torn line itself)."""
+    def _ends_mid_line(self) -> bool:
+        """Whether the file ends in a torn line (an earlier writer's write cut short)."""
         size = os.fstat(self._fd).st_size
         if not size:
-            return
+            return False
         with open(self.path, "rb") as handle:
             handle.seek(size - 1)
-            last = handle.read(1)
-        if last not in (b"\n", b""):
-            self._append(b"\n")
+            return handle.read(1) not in (b"\n", b"")
 
     def close(self) -> None:
         if self._fd is not None:
@@ -381,7 +382,9 @@ class EventFollower:
         return parse_lines(self.poll_lines(max_bytes))
 
     def poll_lines(self, max_bytes: int | None = None) -> list[bytes]:
-        """The new complete lines, unparsed (for a reader with a faster path for some of them)."""
+        """The new complete lines, unparsed (for a reader with a faster path for some of them). A line
+        that does not end in "}" is left out: no event (a write cut short leaves such a torn line, which
+        a regex fast path for step lines could otherwise take for a whole one)."""
         try:
             with open(self.path, "rb") as handle:
                 st = os.fstat(handle.fileno())
@@ -400,7 +403,7 @@ class EventFollower:
         self.offset += len(data)
         data = self._pending + data
         *lines, self._pending = data.split(b"\n")
-        return lines
+        return [line for line in lines if line.endswith(b"}") or line.rstrip().endswith(b"}")]
 
     def __iter__(self) -> Iterator[dict]:
         return iter(self.poll())

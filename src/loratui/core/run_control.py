@@ -2,19 +2,20 @@
 run to its readers; these go the other way.
 
 Requests go through ``OUTPUT_DIR/<output_name>.control.jsonl`` (beside the events file even when
-``--events`` moves that): append-only, one JSON object per line,
-``{"request": "save" | "sample" | "stop", "id": ..., "time": ...}``, written by ``request_control`` (one
-``O_APPEND`` write per line, so two writers never interleave). The run reads the requests made since it
-was launched (``ControlReader``: one made while it was still starting counts, at its first step; one
-left from an earlier run does not; the launch time is ``LORATUI_LAUNCHED_AT``, which the app sets as it
-starts a run and `loratui train` otherwise takes from its process's start: ``launch_time``,
-``process_launch_time``), on the first process, between optimizer steps. It answers each one with a
-``control`` event: "save" writes ``NAME-stepN.safetensors`` now (and its state with --save-state),
-"sample" renders the sample prompts now (refused without sample prompts), "stop" is the graceful stop
-of SIGINT (save the LoRA and NAME-state, exit 0): one process stops after the step it read it at;
-several agree on it at the next step (they share the request then) and stop after that one. A file
-rather than signals: it reaches every process of a torchrun launch the same way, and any reader of the
-output folder can use it.
+``--events`` moves that): append-only, one JSON object per line, ``{"request": "save" | "sample" |
+"stop", "id": ..., "time": ...}``, written by ``request_control`` (one ``O_APPEND`` write per line, so
+two writers never interleave). The run reads the requests made since it was launched (``ControlReader``:
+one made while it was still starting counts, at its first step; one left from an earlier run does not;
+the launch time is ``LORATUI_LAUNCHED_AT``, which the app sets as it starts a run and `loratui train`
+otherwise takes from its process's start: ``launch_time``, ``process_launch_time``, or where /proc
+cannot tell (macOS) when its ``main`` began; every line appended once the run has opened the file
+counts, whatever the writer's clock says), on the first process, between optimizer steps. It answers
+each one with a ``control`` event: "save" writes ``NAME-stepN.safetensors`` now (and its state with
+--save-state), "sample" renders the sample prompts now (refused without sample prompts), "stop" is the
+graceful stop of SIGINT (save the LoRA and NAME-state, exit 0): one process stops after the step it read
+it at; several agree on it at the next step (they share the request then) and stop after that one. A
+file rather than signals: it reaches every process of a torchrun launch the same way, and any reader of
+the output folder can use it.
 
 The engine and the app both import this module: no torch, no textual.
 """
@@ -49,16 +50,19 @@ def request_control(output_dir: str | os.PathLike, output_name: str, request: st
 
 
 LAUNCHED_AT_ENV = "LORATUI_LAUNCHED_AT"  # when the run was launched (Unix seconds): see ControlReader
+# a request's time is written rounded to the millisecond; a wider margin would let an earlier run's
+# unanswered request, made a moment before this launch, stop this run
+TIME_TOLERANCE = 0.001
 
 
 class ControlReader:
     """The run's side of the control file: the requests made since the run was launched.
 
-    ``since``: the launch time (``launch_time``). Every request (``time`` in it) made at or after it is
-    read, from the start of the file: one made while the run was still starting (importing torch,
-    loading the model) counts, one left from an earlier run does not. A line without a time counts
-    only when it is appended after the reader was made. Without ``since`` only the lines appended
-    after the reader was made are read."""
+    Every line appended after the reader was made counts, whatever its ``time`` (the writer's clock
+    may be behind this host's). ``since``: the launch time (``launch_time``): the lines already there
+    are read too, and those with a ``time`` at or after it count: a request made while the run was
+    still starting (importing torch, loading the model) counts, one left from an earlier run does not.
+    Without ``since`` only the lines appended after the reader was made are read."""
 
     def __init__(self, path: str | os.PathLike, since: float | None = None):
         self.path = Path(path)
@@ -96,12 +100,14 @@ class ControlReader:
         return requests
 
     def _for_this_run(self, item: dict, at: int) -> bool:
-        if self.since is None:
+        if self.since is None or at >= self.made_at:
+            # appended after the reader was made: this run's, whatever its time says (a writer on another
+            # host or in a container whose clock is behind this one's)
             return True
         when = item.get("time")
         if isinstance(when, (int, float)) and not isinstance(when, bool):
-            return when >= self.since - 0.001  # written rounded to the millisecond
-        return at >= self.made_at
+            return when >= self.since - TIME_TOLERANCE
+        return False
 
 
 def process_started_at(pid: int) -> float | None:

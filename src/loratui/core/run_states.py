@@ -55,29 +55,61 @@ def state_step(folder: str | os.PathLike) -> int | None:
         return None
 
 
+def state_owner(folder: str | os.PathLike) -> str | None:
+    """The output_name of the run that saved the state (state.json keeps the run's config:
+    config.saving.output_name), or None for a state that does not say (an older loratui's)."""
+    try:
+        info = json.loads((Path(folder) / "state.json").read_text(encoding="utf-8"))
+        name = info["config"]["saving"]["output_name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return name if isinstance(name, str) and name else None
+
+
 def state_folder_pattern(name: str) -> re.Pattern:
     """NAME-state, NAME-000004-state, NAME-step00000500-state (group 1), and the .tmp / .old a kill
-    during a save leaves."""
+    during a save leaves. A name alone does not tell whose a folder is: the run ``alice``'s epoch-2
+    state and the run ``alice-000002``'s state are both alice-000002-state (``newest_state`` asks the
+    state itself)."""
     return re.compile(rf"({re.escape(name)}(?:-\d{{6,}}|-step\d{{8,}})?-state)(?:\.tmp|\.old)?")
+
+
+def _another_runs_files(output_dir: Path, folder_name: str, name: str) -> bool:
+    """Whether the output folder holds the files of a run named as the state folder is, less "-state"
+    (alice-000002.events.jsonl or .lock for alice-000002-state), when that is not NAME itself."""
+    stem = folder_name.removesuffix("-state")
+    return stem != name and any((output_dir / f"{stem}{suffix}").exists() for suffix in (".events.jsonl", ".lock"))
 
 
 def newest_state(output_dir: str | os.PathLike, name: str) -> tuple[Path, Path, int] | None:
     """The state a resume should continue from: of the run's state folders in ``output_dir``, the one
     holding the latest step (its state.json), NAME-state on a tie. Returns (the folder to pass to
-    --resume, the one the engine reads for it (``find_resume_state``), the step), or None."""
+    --resume, the one the engine reads for it (``find_resume_state``), the step), or None.
+
+    The run's own: a state whose state.json names its run (config.saving.output_name) counts only for
+    that run, whatever the folder is called (another run named NAME-000002 saves NAME-000002-state
+    too). One that does not (an older loratui's) counts by its folder name, unless in doubt: when a
+    state here is recorded as NAME's (the unrecorded ones are then leftovers older than it, or another
+    run's) or when the folder holds another run's files by that name (NAME-000002.events.jsonl)."""
     pattern = state_folder_pattern(name)
     try:
         names = {m.group(1) for m in map(pattern.fullmatch, os.listdir(output_dir)) if m}
     except OSError:
         return None
-    best = None
+    owned, unrecorded = [], []
     for folder_name in names:
         folder = Path(output_dir) / folder_name
         read, _ = find_resume_state(folder)
         step = state_step(read) if complete_state(read) else None
         if step is None:
             continue
-        key = (step, folder_name == f"{name}-state")
-        if best is None or key > best[0]:
-            best = (key, folder, read, step)
+        owner = state_owner(read)
+        candidate = ((step, folder_name == f"{name}-state"), folder, read, step)
+        if owner == name:
+            owned.append(candidate)
+        elif owner is None and (folder_name == f"{name}-state"
+                                or not _another_runs_files(Path(output_dir), folder_name, name)):
+            unrecorded.append(candidate)
+    candidates = owned or unrecorded
+    best = max(candidates, key=lambda c: c[0], default=None)
     return best[1:] if best else None

@@ -107,7 +107,8 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
     def execute(self) -> int:
         """Run to the end; returns the process exit code (0 finished or stopped, 1 training error).
 
-        Bad input raises LoratuiError before anything is written (the CLI exits 2).
+        Bad input raises LoratuiError before anything is written (the CLI exits 2); an OSError naming a
+        file (other than a full disk) is raised too, after the events of the end, with the lock released.
         """
         from loratui.core.plan import compute_schedule, scan_for_config
 
@@ -173,6 +174,18 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             if isinstance(exc, LoratuiError):
                 self.emit_last("error", message=str(exc), hint="fix the config and start again", kind="config")
                 self.emit_last("finished", reason="error", step=0, epoch=0, output=None,
+                               elapsed_s=round(time.perf_counter() - started, 1))
+                raise
+            if isinstance(exc, OSError) and exc.filename:
+                # a file the run cannot open or write (permissions, an immutable events file, a path that
+                # is a folder): the user's to fix, not a bug. The CLI's main says it in one line naming
+                # the file and exits 2, as it did before the output was opened inside this try
+                from loratui.core.fsutil import describe_os_error
+
+                self.emit_last("error", message=f"{exc.filename}: {describe_os_error(exc)}", kind="file",
+                               hint="check that file's permissions (or the path) and start again")
+                self.emit_last("finished", reason="error", step=self.trainer.step if self.trainer else 0,
+                               epoch=self._epoch_now(), output=None,
                                elapsed_s=round(time.perf_counter() - started, 1))
                 raise
             # a bug: the traceback to a crash log (engine/run_checks.py), one line on stderr naming it, as
