@@ -20,7 +20,7 @@ import pytest
 from loratui.core.captions import AddTags, ChangeWriter, apply_plan, load_captions, plan_edits, redo_last, undo_last
 from loratui.core.captions import journal as edit_journal
 from loratui.core.captions import plan_undo
-from loratui.core.captions.journal import JournalBusyError, journal_dir, journal_lock
+from loratui.core.captions import JournalBusyError, journal_dir, journal_lock
 from tests.unit.test_undo import make_dataset, snapshot
 
 

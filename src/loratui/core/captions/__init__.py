@@ -18,7 +18,8 @@ from loratui.core.captions.files import (
 )
 from loratui.core.captions.filter import SYNTAX_HELP, combine_where, parse_where, quote_hint
 from loratui.core.captions.journal import (
-    ApplyResult, apply_plan, find_conflicts, follow_folder_renames, journal_dir, redo_dir, remap_folders,
+    ApplyResult, JournalBusyError, apply_plan, find_conflicts, follow_folder_renames, journal_dir, journal_lock,
+    redo_dir, remap_folders,
 )
 from loratui.core.captions.ops import (
     CATEGORY_NAMES, CATEGORY_ORDER, OPS, RATING_TAGS, SORT_KEYS, AddTags, Dedupe, EditContext, MoveToFront, Op,
@@ -44,12 +45,12 @@ __all__ = [
     "CATEGORY_LABELS", "CATEGORY_NAMES", "CATEGORY_ORDER", "DEFAULT_SEPARATOR", "MATCH_MODES", "OPS",
     "OVERWRITE", "RATING_TAGS", "SORT_KEYS", "SYNTAX_HELP",
     "AddTags", "ApplyResult", "Caption", "ChangeWriter", "Completion", "Dedupe", "EditContext", "EditPlan",
-    "FileEdit", "Fingerprint", "MoveToFront", "Op", "Recipe", "RemoveCategory", "RemoveTags", "ReplaceTag",
+    "FileEdit", "Fingerprint", "JournalBusyError", "MoveToFront", "Op", "Recipe", "RemoveCategory", "RemoveTags", "ReplaceTag",
     "Recode", "SortTags", "StripUnderscores", "TagInfo", "TagVocab", "UndoPlan", "UndoResult",
     "append_to_recipe", "apply_plan", "check_recipe_target", "can_redo", "can_undo", "caption_path", "check_ops",
     "check_rewritable", "check_separator", "check_written_tags", "combine_where",
     "dumps_recipe", "find_caption_images", "non_concept_folders",
-    "find_conflicts", "follow_folder_renames", "history", "is_free_text", "join_tags", "journal_dir",
+    "find_conflicts", "follow_folder_renames", "history", "is_free_text", "join_tags", "journal_dir", "journal_lock",
     "load_captions", "load_recipe", "load_selected_tags", "multiline_captions", "op_from_dict", "parse_caption",
     "parse_where", "pattern_kind", "quote_hint", "plan_edits", "plan_redo", "plan_set_tags", "plan_undo", "read_caption",
     "read_only", "recipe_from_dict", "recode_captions", "recode_plan", "describe_encoding", "recipe_to_dict", "redo_dir", "redo_history", "redo_last", "remap_folders",
