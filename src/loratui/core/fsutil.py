@@ -3,7 +3,8 @@
 A write goes to a temp file in the same folder, is fsynced, then renamed over the target, so a
 kill at any moment leaves either the old file or the new one, never a truncated one. Outputs of
 several files are built in a staging folder beside their target (``staging_folder``) and renamed
-into place once complete, so a full disk leaves nothing half-written.
+into place once complete, so a full disk leaves nothing half-written. ``folder_lock``: one writer at
+a time on a folder (the caption journal and `dataset balance` share ``.loratui/undo/write.lock``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -208,3 +211,78 @@ def describe_os_error(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "a symbolic link that leads back to itself (a link loop): remove the link or point it at a real file"
     return exc.strerror or str(exc)
+
+
+# ---- one writer at a time: an flock on a lock file in a folder ----------------------------------------
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock (each writer still checks every file it replaces)
+    fcntl = None
+
+
+@contextmanager
+def folder_lock(folder: str | os.PathLike, busy, *, wait: float, name: str = "write.lock",
+                create: bool = True) -> Iterator[None]:
+    """Hold ``folder/name`` (an exclusive flock) for one write; waits up to ``wait`` seconds for
+    another holder, then raises ``busy(pid)`` (pid: the holder's, written in the file, or None).
+    ``create``: make the folder when missing. Where no lock can be taken (no flock, a read-only or
+    lock-less file system) the write goes on unlocked: its own errors say what is wrong. Two opens
+    of the file exclude each other even within one process (flock locks the open, not the process)."""
+    fd = _open_lock(Path(folder), name, create)
+    if fd is None:
+        yield
+        return
+    try:
+        locked = _acquire(fd, busy, wait)
+        if locked:
+            _note_holder(fd)
+        try:
+            yield
+        finally:
+            if locked:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _open_lock(folder: Path, name: str, create: bool) -> int | None:
+    if fcntl is None or (not create and not folder.is_dir()):
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return os.open(folder / name, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError:
+        return None
+
+
+def _acquire(fd: int, busy, wait: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise busy(_holder(fd)) from None
+            time.sleep(0.05)
+        except OSError:  # a file system without flock (some network mounts): unlocked
+            return False
+
+
+def _note_holder(fd: int) -> None:
+    """Our pid in the lock file: what a refused writer names (only read while the lock is held)."""
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    except OSError:
+        pass
+
+
+def _holder(fd: int) -> int | None:
+    try:
+        return int(os.pread(fd, 32, 0).decode("ascii").strip() or 0) or None
+    except (OSError, ValueError):
+        return None

@@ -31,7 +31,8 @@ from pathlib import Path
 from loratui.core.captions.files import check_rewritable, read_only
 from loratui.core.captions.plan import EditPlan, FileEdit
 from loratui.core.errors import ConflictError, Hint, LoratuiError, PartialWriteError
-from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
+from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, folder_lock, write_many
+from loratui.core.fsutil import fcntl  # None where there is no flock (a test turns the lock off here)
 from loratui.core.termline import shell_arg
 
 JOURNAL_DIR = Path(".loratui") / "undo"
@@ -40,11 +41,6 @@ KEEP_ENTRIES = 50
 VERSION = 2
 LOCK_NAME = "write.lock"
 LOCK_WAIT = 1.0  # seconds a write waits for another to end before refusing: a caption run's batch, one save
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: no lock, as before (each write still checks every file it replaces)
-    fcntl = None
 
 
 def sha1(data: bytes) -> str:
@@ -109,65 +105,20 @@ def journal_lock(dataset, nothing: str = "nothing was written", *, create: bool 
     """Hold the journal of ``dataset`` for one write (apply, undo, redo); JournalBusyError when another
     holds it for longer than ``wait`` seconds. ``create``: make the journal folder when missing
     (an undo with no journal has nothing to lock). Where no lock can be taken (no flock, a read-only
-    or lock-less file system) the write goes on unlocked: its own errors say what is wrong."""
-    fd = _open_lock(journal_dir(dataset), create)
-    if fd is None:
+    or lock-less file system) the write goes on unlocked: its own errors say what is wrong. The lock
+    is core.fsutil's ``folder_lock``: `dataset balance` takes the same file, so they exclude each other."""
+    if fcntl is None:
         yield
         return
-    try:
-        locked = _acquire(fd, dataset, nothing, LOCK_WAIT if wait is None else wait)
-        if locked:
-            _note_holder(fd)
-        try:
-            yield
-        finally:
-            if locked:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
+    def busy(holder: int | None) -> JournalBusyError:
+        pid = f" (pid {holder})" if holder else ""
+        return JournalBusyError(f"{dataset}: another loratui write to these captions is running{pid}; "
+                                f"{nothing}: try again when it has finished")
 
-def _open_lock(folder: Path, create: bool) -> int | None:
-    if fcntl is None or (not create and not folder.is_dir()):
-        return None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        return os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-    except OSError:
-        return None
-
-
-def _acquire(fd: int, dataset, nothing: str, wait: float) -> bool:
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                holder = _holder(fd)
-                pid = f" (pid {holder})" if holder else ""
-                raise JournalBusyError(f"{dataset}: another loratui write to these captions is running{pid}; "
-                                       f"{nothing}: try again when it has finished") from None
-            time.sleep(0.05)
-        except OSError:  # a file system without flock (some network mounts): unlocked, as before
-            return False
-
-
-def _note_holder(fd: int) -> None:
-    """Our pid in the lock file: what a refused writer names (only read while the lock is held)."""
-    try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
-    except OSError:
-        pass
-
-
-def _holder(fd: int) -> int | None:
-    try:
-        return int(os.pread(fd, 32, 0).decode("ascii").strip() or 0) or None
-    except (OSError, ValueError):
-        return None
+    with folder_lock(journal_dir(dataset), busy, wait=LOCK_WAIT if wait is None else wait, name=LOCK_NAME,
+                     create=create):
+        yield
 
 
 def clear_redo(dataset) -> None:

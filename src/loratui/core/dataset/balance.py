@@ -107,7 +107,8 @@ def plan_conflicts(plan: list[Rename]) -> list[str]:
 
 
 def apply_renames(plan: list[Rename]) -> None:
-    """Rename folders; all or nothing. Raises LoratuiError before touching anything if it would clobber.
+    """Rename folders; all or nothing. Raises LoratuiError before touching anything if it would clobber,
+    or (BalanceBusyError) while another loratui writes captions in the train folder (``train_write_lock``).
 
     Each folder goes straight to its new name when the order allows (a chain ``2_a -> 4_a -> 8_a``
     moves ``4_a`` first), so a kill between two renames leaves every concept visible and trained.
@@ -116,17 +117,48 @@ def apply_renames(plan: list[Rename]) -> None:
     a folder left by a killed balance, with the command that finishes it. A SIGTERM or SIGHUP that
     would end the process mid-way waits for the renames (milliseconds) to finish.
     """
-    conflicts = plan_conflicts(plan)
-    if conflicts:
-        raise LoratuiError(conflicts[0])
-    # Each entry records where a folder sits now, so a failure can move it back to its source.
-    moved: list[tuple[Path, Path]] = []  # (source, current location)
-    with _deadly_signals_held():
-        try:
-            _rename_in_order(plan, moved)
-        except BaseException:
-            _roll_back(moved)
-            raise
+    if not plan:
+        return
+    with train_write_lock(plan[0].source.parent):
+        conflicts = plan_conflicts(plan)  # checked under the lock: a write may have just ended
+        if conflicts:
+            raise LoratuiError(conflicts[0])
+        # Each entry records where a folder sits now, so a failure can move it back to its source.
+        moved: list[tuple[Path, Path]] = []  # (source, current location)
+        with _deadly_signals_held():
+            try:
+                _rename_in_order(plan, moved)
+            except BaseException:
+                _roll_back(moved)
+                raise
+
+
+# The caption journal's lock file (core.captions.journal ``journal_lock``), named here because
+# core.dataset may not import core.captions: a balance and a caption write (apply, undo, redo, a
+# caption run's batch) in the app or a shell exclude each other, so no folder moves under a write.
+WRITE_LOCK_FOLDER = Path(".loratui") / "undo"
+WRITE_LOCK_NAME = "write.lock"
+WRITE_LOCK_WAIT = 1.0  # seconds a balance waits for a caption write to end before refusing
+
+
+class BalanceBusyError(LoratuiError):
+    """Another loratui is writing in this train folder (it holds the caption journal's lock)."""
+
+
+def train_write_lock(train_dir: str | os.PathLike):
+    """Hold the train folder's write lock for a balance (or its undo); BalanceBusyError, nothing
+    renamed, when a caption write holds it for longer than WRITE_LOCK_WAIT."""
+    from loratui.core.fsutil import folder_lock
+
+    def busy(holder: int | None) -> BalanceBusyError:
+        pid = f" (pid {holder})" if holder else ""
+        return BalanceBusyError(f"{train_dir}: another loratui write is running here{pid}; nothing was renamed: "
+                                "try again when it has finished")
+
+    # create=False: a train folder no caption write ever journaled has no write running (an apply makes
+    # the folder before it locks); a balance leaves nothing new behind on a plain dataset
+    return folder_lock(Path(train_dir) / WRITE_LOCK_FOLDER, busy, wait=WRITE_LOCK_WAIT, name=WRITE_LOCK_NAME,
+                       create=False)
 
 
 def _rename_in_order(plan: list[Rename], moved: list[tuple[Path, Path]]) -> None:

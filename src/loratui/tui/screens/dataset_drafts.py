@@ -14,6 +14,12 @@ If the caption file changed since the draft was taken, it says so and restoring 
 Esc decides later (the palette's "tags: unsaved caption draft" asks again): until then the draft stays
 in every later draft of the dataset, so nothing is lost for putting it off.
 
+A caption entered while a bulk write runs waits for it (screens.dataset_write_gate) and is held in
+memory only: it goes into the draft too (``what`` "save", the tags as a JSON list, the SHA-256 of the
+caption it was edited from), written at once, kept by a clean quit as well, and removed once saved.
+Offered back, ``s`` saves it (a caption changed on disk since becomes a conflict: keep mine / take
+theirs), never restored into the editor as typing.
+
 Each running app keeps its own file (``caption-draft-PID-START.json``, core.drafts ``draft_files``), so
 two apps on one dataset never overwrite each other's typing. On opening, the entries of every draft
 whose writer has ended (the old ``caption-draft.json`` too) or that this app wrote are gathered; once a
@@ -23,6 +29,7 @@ running app's draft is not offered: a toast names its pid once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -36,7 +43,9 @@ from loratui.core.errors import LoratuiError
 
 SOURCE = "caption"
 KIND = "loratui caption draft"
-WHAT = {"add": "typed in the add box", "rename": "a rename", "text": "changed caption text"}
+WHAT = {"add": "typed in the add box", "rename": "a rename", "text": "changed caption text",
+        "save": "entered while a bulk write ran, never saved: the app ended first"}
+SAVE_ACTION = "save a caption that waited for a bulk write"
 
 
 def caption_draft_base(root: str | Path) -> Path:
@@ -57,21 +66,34 @@ class TypedCaption:
 
     caption: str              # the caption file it was typed for
     image: str
-    what: str                 # "add", "rename" or "text" (WHAT)
-    typed: str
+    what: str                 # "add", "rename", "text" or "save" (WHAT)
+    typed: str                # "save": the tags entered, as a JSON list
     tag: str | None = None    # a rename: the tag being renamed
     sha256: str | None = None  # the caption file as the editor showed it (None: there was no file)
     written: float = 0.0
 
     def describe(self, limit: int = 60) -> str:
         # cut for the dialog, which says so: restoring puts the whole text back, and the file holds it
-        typed = self.typed if len(self.typed) <= limit else self.typed[:limit - 1] + f"… ({len(self.typed)} chars)"
+        text = self.typed
+        if self.what == "save":
+            tags = saved_tags(self)
+            text = ", ".join(tags) if tags is not None else text
+        typed = text if len(text) <= limit else text[:limit - 1] + f"… ({len(text)} chars)"
         if self.what == "rename":
             return f"rename of '{self.tag}' to '{typed}'"
         return f"'{typed}' ({WHAT.get(self.what, self.what)})"
 
     def changed_on_disk(self) -> bool:
         return file_sha256(self.caption) != self.sha256
+
+
+def saved_tags(entry: TypedCaption) -> list[str] | None:
+    """The tags of a waiting save (``what`` "save"); None when the draft does not hold a list of them."""
+    try:
+        tags = json.loads(entry.typed)
+    except ValueError:
+        return None
+    return tags if isinstance(tags, list) and all(isinstance(t, str) for t in tags) else None
 
 
 def drafts_to_text(entries: list[TypedCaption], root: str | Path | None = None) -> str:
@@ -202,9 +224,31 @@ class CaptionDrafts:
         return [TypedCaption(row.caption_str, row.image_str, what, typed, tag, self._shown_sha[1], now)
                 for what, typed, tag in typing]
 
+    def waiting_captions(self) -> list[TypedCaption]:
+        """Saves waiting for a bulk write (screens.dataset_write_gate): kept whatever the quit, as
+        the user entered them (``_typing_dropped`` is about typing never entered)."""
+        now, found = time.time(), []
+        for row, basis, tags, _action in getattr(self, "_waiting_saves", {}).values():
+            raw = getattr(basis, "raw", None)
+            sha = hashlib.sha256(raw).hexdigest() if raw is not None else None
+            found.append(TypedCaption(row.caption_str, row.image_str, "save", json.dumps(list(tags)), None, sha, now))
+        return found
+
+    def keep_waiting_saves(self) -> None:
+        """A save began or stopped waiting: the draft holds it (or no longer) now, not in 2 s (a quit
+        or a hang-up may come at once)."""
+        if self.caption_offer is None and not self.typed_captions() and not self.waiting_captions():
+            self.caption_typing_changed()  # nothing left to keep: the draft goes
+            return
+        self._caption_draft_live = True
+        problems = self.app.drafts.write_now(SOURCE)
+        if problems:
+            self.notify(f"{problems[0]}: the caption waiting for the write is lost if the app ends now",
+                        severity="warning", timeout=10)
+
     def caption_draft_text(self) -> str | None:
-        """The draft now (None: nothing typed, nothing put off)."""
-        entries = [*(self.caption_offer or []), *self.typed_captions()]
+        """The draft now (None: nothing typed, nothing put off, no save waiting)."""
+        entries = [*(self.caption_offer or []), *self.typed_captions(), *self.waiting_captions()]
         if not entries:
             return None
         caption_draft_path(self.store.root).parent.mkdir(exist_ok=True)  # .loratui/ comes with the first write
@@ -214,7 +258,7 @@ class CaptionDrafts:
         """After anything that changes what the editor holds typed: kept within 2 s, or, entered or
         cancelled with nothing else to keep, the draft goes now."""
         keeper = self.app.drafts
-        if self.caption_offer is None and not self.typed_captions():
+        if self.caption_offer is None and not self.typed_captions() and not self.waiting_captions():
             if getattr(self, "_caption_draft_live", False):
                 self._caption_draft_live = False
                 keeper.discard(SOURCE)
@@ -251,15 +295,18 @@ class CaptionDrafts:
         lines = [f"Typed in the tag editor for {name} and never entered, kept {when} (the app ended without "
                  "saving: a dropped connection or a kill):"]
         lines += [f"   {entry.describe()}" for entry in group]
+        saves = any(entry.what == "save" for entry in group)
         if row is None:
             lines.append(f"{name} is no longer in the dataset (or its caption file is named otherwise now).")
             choices = [("d", "delete the draft")]
         elif group[0].changed_on_disk():
             lines.append(f"! {Path(first).name} changed on disk after this was typed: check the caption before "
                          "entering it (restoring writes nothing).")
-            choices = [("a", "restore anyway, into the editor"), ("d", "delete the draft")]
+            choices = [("s", "save as a conflict (keep mine / take theirs)") if saves else
+                       ("a", "restore anyway, into the editor"), ("d", "delete the draft")]
         else:
-            choices = [("r", "restore into the editor (Enter enters it)"), ("d", "delete the draft")]
+            choices = [("s", "save it to the caption") if saves else
+                       ("r", "restore into the editor (Enter enters it)"), ("d", "delete the draft")]
         more = len(self.caption_offer) - len(group)
         if more:
             lines.append(f"({more} more typed for other images: asked after this one is deleted, or from the "
@@ -280,7 +327,7 @@ class CaptionDrafts:
                         "'tags: unsaved caption draft' offers it again", timeout=8)
             return
         self.caption_offer = [e for e in self.caption_offer or [] if e not in group] or None
-        if choice in ("r", "a"):
+        if choice in ("r", "a", "s"):
             self.call_after_refresh(self._restore_group, group)
         else:
             self.notify(f"deleted the draft typed for {self._draft_name(group[0])}")
@@ -326,6 +373,16 @@ class CaptionDrafts:
         self.action_edit()
         editor = self.query_one(TagEditor)
         problems, kept = [], []
+        saves = [entry for entry in group if entry.what == "save"]
+        group = [entry for entry in group if entry.what != "save"]
+        for entry in saves:
+            problem = self._restore_save(row, entry)
+            if problem:
+                problems.append(problem)
+                kept.append(entry)
+        if not group and not kept:
+            self._draft_settled(offer_next=False)
+            return
         for entry in group:
             problem = await editor.restore_typing(entry.what, entry.typed, entry.tag)
             if problem:
@@ -342,3 +399,24 @@ class CaptionDrafts:
             self.notify(f"restored what was typed for {self._draft_name(group[0])}: Enter enters it, "
                         f"ctrl+u (esc on a rename) drops it{later}", timeout=10)
         self._draft_settled(offer_next=False)
+
+    def _restore_save(self, row, entry: TypedCaption) -> str | None:
+        """Save the tags of a save that waited for a bulk write the app did not outlive; the caption
+        changed on disk since: a conflict (keep mine / take theirs), never written over. Returns why
+        it could not be done, in words, or None."""
+        tags = saved_tags(entry)
+        if tags is None:
+            return f"the draft's save for {self._draft_name(entry)} holds no tag list: it was not saved"
+        if entry.changed_on_disk():
+            self.pending_edits()[row.caption_file] = tags
+            row.state = "conflict"
+            self.table.refresh_rows()
+            if row is self.current:
+                from loratui.tui.widgets.tag_editor import TagEditor
+
+                self.query_one(TagEditor).set_state(self.conflict_text())
+            self.notify(f"{row.name}: its caption changed on disk since: {self.conflict_keys(', ')}",
+                        severity="warning", timeout=10)
+            return None
+        self.write_tags(row, tags, SAVE_ACTION, based_on=row.caption)
+        return None

@@ -5,14 +5,15 @@ captions would race it (scale hunt: ctrl+z during a bulk add "undid" the caption
 dropped the journal entry, and the write went on): undo, redo, bulk operations, paste, recipes,
 balance and UTF-8 re-saves are refused with a toast naming what runs; a caption saved from the editor
 waits and is written when the write ends (against the caption it was edited from, so a change the
-write made to it is a conflict, not overwritten). core's journal lock refuses the same across
+write made to it is a conflict, not overwritten); meanwhile the caption draft holds it (screens.dataset_drafts),
+so a quit or a hang-up before the write ends does not lose it. core's journal lock refuses the same across
 processes (`loratui tags` in a shell).
 
 The watcher reports the write's own files coming back (20,000 for a bulk add): they are left until
 the write ends (it reads back what it wrote); then, like every change on disk, they are compared with
 what the table holds and checked in a worker, and only the captions that really changed reach the UI.
 A mixin of DatasetScreen through DatasetEdits (needs ``store``, ``current``, ``reread``,
-``pending_edits``, ``conflict_text``, ``write_tags``, ``start_busy`` / ``end_busy``).
+``pending_edits``, ``conflict_text``, ``write_tags``, ``start_busy`` / ``end_busy``, ``keep_waiting_saves``).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class WriteGate:
         waiting, self._waiting_saves = getattr(self, "_waiting_saves", {}), {}
         for row, basis, tags, action in waiting.values():
             self.write_tags(row, tags, action, based_on=basis)
+        if waiting:
+            self.keep_waiting_saves()  # written (or a conflict now): out of the draft
         deferred, self._deferred_outside = getattr(self, "_deferred_outside", set()), set()
         if deferred:
             self._read_outside(sorted(deferred, key=os.fspath))
@@ -74,6 +77,7 @@ class WriteGate:
         earlier = waiting.get(row.caption_str)
         basis = earlier[1] if earlier else row.caption  # what the user edited: the first edit's caption
         waiting[row.caption_str] = (row, basis, list(tags), action)
+        self.keep_waiting_saves()  # in the caption draft now: the app may end before the write does
         if row is self.current:
             from loratui.tui.widgets.tag_editor import TagEditor
 
