@@ -85,7 +85,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, sync_dir: bool =
             pass
         raise
     if sync_dir:
-        _fsync_dir(directory)
+        fsync_path(directory)
     return directory
 
 
@@ -113,7 +113,7 @@ def write_many(items: list, write, *, workers: int = WRITERS) -> tuple[list[tupl
     else:
         failure = _write_parallel(items, write, workers, done)
     for folder in {folder for _, folder in done if folder is not None}:
-        _fsync_dir(Path(folder))
+        fsync_path(Path(folder))
     return done, failure
 
 
@@ -145,7 +145,8 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
     atomic_write_bytes(path, text.encode(encoding))
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_path(directory: str | os.PathLike) -> None:
+    """fsync a file or a folder (a folder's fsync makes the renames in it durable); best effort."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from loratui.core.errors import LoratuiError
+from loratui.core.fsutil import fsync_path
 # pure-Python parts, also used by the CLI's preflight before torch loads (re-exported here)
 from loratui.engine.resume_check import (FIXED_ON_RESUME, FORMAT, FREE_ON_RESUME, complete_state,  # noqa: F401
                                          find_resume_state, read_state_info, resume_conflicts)
@@ -94,8 +95,8 @@ def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
         "config_digest": config_digest, "config": config, **(extra or {})}, indent=1, default=str),
         encoding="utf-8")
     for path in tmp.iterdir():  # on disk before the rename makes the state the one a resume picks
-        _fsync(path)
-    _fsync(tmp)
+        fsync_path(path)
+    fsync_path(tmp)
     old = folder.with_name(folder.name + ".old")
     if folder.exists():
         if old.exists():
@@ -104,7 +105,7 @@ def save_state(folder: str | Path, *, network, optimizer, scheduler, scaler, gen
     os.replace(tmp, folder)
     if old.exists():
         shutil.rmtree(old)
-    _fsync(folder.parent)
+    fsync_path(folder.parent)
     return folder
 
 
@@ -116,20 +117,6 @@ def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, 0o666 & ~umask)
-
-
-def _fsync(path: Path) -> None:
-    """fsync a file or a folder (a folder's fsync makes the renames in it durable); best effort."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def leftovers(output_dir: str | Path, name: str, dataset_dirs: list[Path] = (), caption_extension: str = ".txt",
