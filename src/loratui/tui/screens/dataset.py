@@ -295,7 +295,7 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
     def _problem_line(self, row: ImageRow) -> str:
         """The current image's problem, the reason first (the status line is narrow at 80 columns and
         the row already names the file): `✗ empty (0 bytes): sd-scripts stops… · a.txt`."""
-        message = row.problem or ""
+        message = self.problem_in_app(row.problem or "")
         caption_name = os.path.basename(row.caption_str)
         named = caption_name
         for prefix in (f"{row.folder}/{row.name}", f"{row.folder}/{caption_name}", row.name, caption_name):

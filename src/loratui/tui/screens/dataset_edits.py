@@ -30,6 +30,9 @@ BULK_TITLES = {
 PALETTE_TITLES = {"dataset.undo": "tags: undo the last change", "dataset.redo": "tags: redo",
                   "dataset.keep_mine": "tags: keep my edit (conflict)",
                   "dataset.take_theirs": "tags: take the version on disk (conflict)"}
+# the scan's fixes (core.dataset.caption_check) that the Dataset screen has a key for
+FIX_KEYS = [("`loratui tags dedupe`", "tags.bulk_dedupe", "dedupe"),
+            ("`tags strip-underscores`", "tags.bulk_strip", "strip underscores")]
 BALANCE_COMMAND = "dataset: balance repeats per concept (plan first)"  # its palette title (screens.dataset)
 
 
@@ -122,6 +125,14 @@ class DatasetEdits(WriteGate, BulkPreview, DatasetRecipes):
         message = exc.worded(undo=undo, redo=redo) if isinstance(exc, LoratuiError) else str(exc)
         # core.captions.check_rewritable says it in one string still: no --force here, make the file writable
         return message.replace(" or pass --force to rewrite it anyway", ", then try again")
+
+    def problem_in_app(self, message: str) -> str:
+        """A scan problem (worded for the CLI: `loratui tags dedupe`) with the app's key for the fix."""
+        for command, binding_id, what in FIX_KEYS:
+            key = self.key_for(binding_id) if command in message else ""
+            if key:
+                message = message.replace(command, f"{key} ({what})")
+        return message
 
     def on_tag_editor_tags_changed(self, event) -> None:
         row = self.current
