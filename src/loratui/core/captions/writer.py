@@ -77,12 +77,18 @@ class ChangeWriter:
     def write_many(self, items: list[tuple[Path, bytes, object]]) -> list[bool | LoratuiError]:
         """Journal, then write, each (path, new bytes, expected old bytes or OVERWRITE). One outcome per
         item: True written, False unchanged, or the LoratuiError (ConflictError) that kept it.
-        JournalBusyError (nothing written) when another write holds the journal past BATCH_WAIT."""
+        JournalBusyError (nothing written) when another write holds the journal past BATCH_WAIT.
+        A batch with nothing to write (every caption unchanged, or refused) takes no lock: a folder
+        with no journal gets no ``.loratui`` for it."""
+        outcomes, todo = self._check(items)
+        if not todo:
+            return outcomes
         with journal_lock(self.dataset, f"stopped before writing more captions ({self.written} written)",
                           wait=BATCH_WAIT):
             return self._write_many_locked(items)
 
-    def _write_many_locked(self, items: list[tuple[Path, bytes, object]]) -> list[bool | LoratuiError]:
+    def _check(self, items: list[tuple[Path, bytes, object]]) -> tuple[list[bool | LoratuiError], list]:
+        """Each item's outcome if nothing is written, and those to write: (index, path, data, current)."""
         outcomes: list[bool | LoratuiError] = [False] * len(items)
         todo = []
         for index, (path, data, expected) in enumerate(items):
@@ -93,6 +99,10 @@ class ChangeWriter:
                 continue
             if current is not False:
                 todo.append((index, Path(path), data, current))
+        return outcomes, todo
+
+    def _write_many_locked(self, items: list[tuple[Path, bytes, object]]) -> list[bool | LoratuiError]:
+        outcomes, todo = self._check(items)  # again under the lock: another write may have just ended
         if not todo:
             return outcomes
         self._journal([(path, current, data) for _, path, data, current in todo])

@@ -326,7 +326,9 @@ class CaptionDrafts:
             self.notify(f"the draft stays in {caption_draft_base(self.store.root).parent}: the palette's "
                         "'tags: unsaved caption draft' offers it again", timeout=8)
             return
-        self.caption_offer = [e for e in self.caption_offer or [] if e not in group] or None
+        # a save leaves the offer (and the draft) only once written (_restore_group): it may fail
+        keep = [e for e in group if e.what == "save"] if choice == "s" else []
+        self.caption_offer = [e for e in self.caption_offer or [] if e not in group or e in keep] or None
         if choice in ("r", "a", "s"):
             self.call_after_refresh(self._restore_group, group)
         else:
@@ -375,12 +377,13 @@ class CaptionDrafts:
         problems, kept = [], []
         saves = [entry for entry in group if entry.what == "save"]
         group = [entry for entry in group if entry.what != "save"]
-        for entry in saves:
+        for entry in saves:  # still in caption_offer: taken out once saved (or waiting, or a conflict)
             problem = self._restore_save(row, entry)
             if problem:
                 problems.append(problem)
-                kept.append(entry)
-        if not group and not kept:
+            else:
+                self.caption_offer = [e for e in self.caption_offer or [] if e != entry] or None
+        if not group and not problems:
             self._draft_settled(offer_next=False)
             return
         for entry in group:
@@ -388,8 +391,8 @@ class CaptionDrafts:
             if problem:
                 problems.append(problem)
                 kept.append(entry)  # not put back: it stays in the draft, never dropped unseen
-        if kept:
-            self.caption_offer = [*kept, *(self.caption_offer or [])]
+        if problems:
+            self.caption_offer = [*kept, *(self.caption_offer or [])] or None
             self.notify("; ".join(problems) + " (kept in the draft: the palette's 'tags: unsaved caption draft' "
                         "offers it again, to delete it)", severity="warning", timeout=12)
         else:
@@ -418,5 +421,6 @@ class CaptionDrafts:
             self.notify(f"{row.name}: its caption changed on disk since: {self.conflict_keys(', ')}",
                         severity="warning", timeout=10)
             return None
-        self.write_tags(row, tags, SAVE_ACTION, based_on=row.caption)
+        if not self.write_tags(row, tags, SAVE_ACTION, based_on=row.caption):
+            return f"the save for {self._draft_name(entry)} could not be written"
         return None

@@ -62,14 +62,21 @@ class DatasetEdits(WriteGate, BulkPreview, DatasetRecipes):
 
     # ---- inline edits ---------------------------------------------------------------------------
 
-    def write_tags(self, row: ImageRow, tags: list[str], action: str, based_on=None) -> None:
+    def write_tags(self, row: ImageRow, tags: list[str], action: str, based_on=None, waited: bool = False) -> bool:
         """Save one image's tags; ``based_on``: the caption they were edited from (a save that waited
-        for a bulk write), else the row's."""
+        for a bulk write), else the row's. ``waited``: a save that waited for a write: when it cannot be
+        written now it waits on (screens.dataset_write_gate). False when it was not saved and nothing
+        keeps it (the user was told); True when saved, waiting, or a conflict (keep mine / take theirs)."""
         from loratui.tui.widgets.tag_editor import TagEditor
 
         if self.writing:  # a bulk write, undo or redo runs: this save waits for it (screens.dataset_write_gate)
             self.wait_for_write(row, tags, action)
-            return
+            return True
+        if not waited and self.waiting_tags(row) is not None:
+            # an earlier save of this image waits to be retried: this one replaces it, tried now
+            self.wait_for_write(row, tags, action)
+            self.save_waiting()
+            return True
         editor = self.query_one(TagEditor)
         try:
             self.store.set_tags(row, tags, action, based_on=based_on)
@@ -80,17 +87,22 @@ class DatasetEdits(WriteGate, BulkPreview, DatasetRecipes):
             if row is self.current:
                 editor.set_state(self.conflict_text())
             self.app.notify(f"{row.name}: its caption changed on disk: {self.conflict_keys(', ')}", severity="warning")
-            return
+            return True
         except (LoratuiError, OSError) as exc:
+            if waited:  # kept in memory and in the draft, tried again (a caption run's batch holds the lock)
+                self.wait_on(row, based_on, tags, action, exc)
+                return True
             row.state = f"error: {exc}"
             self.table.refresh_rows()
-            editor.set_state(f"{default_glyphs().problem} not saved")
+            if row is self.current:
+                editor.set_state(f"{default_glyphs().problem} not saved")
             self.app.notify(f"not saved: {self.in_app(exc)}", severity="error")
-            return
+            return False
         self.pending_edits().pop(row.caption_file, None)
         self.reread([row.caption_file], mark="saved")
         if row is self.current:
             editor.set_state(f"saved {default_glyphs().done}".rstrip())
+        return True
 
     def pending_edits(self) -> dict[Path, list[str]]:
         if not hasattr(self, "pending"):

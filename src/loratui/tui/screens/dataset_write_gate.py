@@ -6,8 +6,9 @@ dropped the journal entry, and the write went on): undo, redo, bulk operations, 
 balance and UTF-8 re-saves are refused with a toast naming what runs; a caption saved from the editor
 waits and is written when the write ends (against the caption it was edited from, so a change the
 write made to it is a conflict, not overwritten); meanwhile the caption draft holds it (screens.dataset_drafts),
-so a quit or a hang-up before the write ends does not lose it. core's journal lock refuses the same across
-processes (`loratui tags` in a shell).
+so a quit or a hang-up before the write ends does not lose it. If it cannot be written then (another
+process holds the journal lock), it goes on waiting, in the draft, and is tried every few seconds.
+core's journal lock refuses the same across processes (`loratui tags` in a shell).
 
 The watcher reports the write's own files coming back (20,000 for a bulk add): they are left until
 the write ends (it reads back what it wrote); then, like every change on disk, they are compared with
@@ -22,6 +23,8 @@ import os
 from pathlib import Path
 
 from loratui.tui.services.work import run_in_thread
+
+RETRY_WAITING_S = 5.0  # seconds between tries of a save that waited for a write and met the lock held
 
 
 class WriteGate:
@@ -55,14 +58,49 @@ class WriteGate:
         self.writing = None
         self._write_paths = None
         self.end_busy()
-        waiting, self._waiting_saves = getattr(self, "_waiting_saves", {}), {}
-        for row, basis, tags, action in waiting.values():
-            self.write_tags(row, tags, action, based_on=basis)
-        if waiting:
-            self.keep_waiting_saves()  # written (or a conflict now): out of the draft
+        self.save_waiting()
         deferred, self._deferred_outside = getattr(self, "_deferred_outside", set()), set()
         if deferred:
             self._read_outside(sorted(deferred, key=os.fspath))
+
+    def save_waiting(self) -> None:
+        """Write the saves that waited for a write. One that cannot be written now (another process holds
+        the journal lock: a caption run's batch, `loratui tags` in a shell) waits on, in memory and in the
+        draft, and is tried again every RETRY_WAITING_S seconds (``wait_on``)."""
+        if self.writing:
+            return  # a write began again: they are written when it ends
+        waiting, self._waiting_saves = getattr(self, "_waiting_saves", {}), {}
+        self._waiting_busy = False
+        for row, basis, tags, action in waiting.values():
+            if self._waiting_busy:  # the lock is held: each try would hold the UI ~1 s for nothing
+                self._waiting_saves[row.caption_str] = (row, basis, tags, action)
+                continue
+            self.write_tags(row, tags, action, based_on=basis, waited=True)
+        if waiting:
+            self.keep_waiting_saves()  # written (or a conflict now): out of the draft; still waiting: in it
+            told = getattr(self, "_waiting_told", set())
+            self._waiting_told = {key for key in told if key in self._waiting_saves}
+
+    def wait_on(self, row, basis, tags: list[str], action: str, exc: BaseException) -> None:
+        """A waiting save could not be written (``write_tags``): it stays waiting and is tried again."""
+        from loratui.core.captions import JournalBusyError
+        from loratui.tui.widgets.tag_editor import TagEditor
+
+        self._waiting_busy = isinstance(exc, JournalBusyError)
+        self._waiting_saves[row.caption_str] = (row, basis, list(tags), action)
+        told = self.__dict__.setdefault("_waiting_told", set())
+        if row.caption_str not in told:  # once per save, not at every try
+            told.add(row.caption_str)
+            self.app.notify(f"{row.name}: not saved yet ({self.in_app(exc)}); kept, tried again every "
+                            f"{RETRY_WAITING_S:g} s", severity="warning", timeout=8)
+        if row is self.current:
+            self.query_one(TagEditor).set_state(f"not saved yet: still waiting, tried every {RETRY_WAITING_S:g} s…")
+        if getattr(self, "_waiting_timer", None) is None:
+            self._waiting_timer = self.set_timer(RETRY_WAITING_S, self._retry_waiting)
+
+    def _retry_waiting(self) -> None:
+        self._waiting_timer = None
+        self.save_waiting()  # while a write runs: nothing, its end writes them
 
     def owned_by_write(self, path) -> bool:
         """Whether the running write may write ``path`` (its own change, echoed by the watcher)."""
