@@ -211,7 +211,7 @@ def test_a_on_the_table_starts_adding_a_tag_to_the_current_image(tmp_path):
 # ---- 8. TERM=linux: the State column's marks are ASCII too --------------------------------------
 
 def test_state_marks_follow_the_ascii_glyphs_on_the_linux_console(monkeypatch):
-    from loratui.tui.screens.dataset import _mark
+    from loratui.tui.screens.dataset_columns import _mark
 
     def row(**what) -> ImageRow:
         return ImageRow("/d/1_a/x.png", "1_a", 10, "/d/1_a/x.txt", **what)

@@ -1,0 +1,72 @@
+"""The Dataset screen's image table columns: the State column's words and marks (never colour alone)
+and the sizes, for screens/dataset.py."""
+
+from __future__ import annotations
+
+from loratui.tui.services.dataset_store import ImageRow
+from loratui.tui.widgets.image_table import Column, default_glyphs
+
+
+def _size_text(n: int) -> str:
+    for unit in ("B", "K", "M", "G"):
+        if n < 1024 or unit == "G":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}" if n < 10 else f"{n:.0f}{unit}"
+        n /= 1024
+    return str(n)
+
+
+# the scan's problem kinds (core.dataset.scan) as a word or two for the narrow State column;
+# the whole message shows in the status line when the image is the current one
+PROBLEM_WORDS = {
+    "missing_caption": "no caption", "empty_caption": "empty", "unreadable_image": "broken",
+    "unreadable_caption": "bad caption", "caption_not_utf8": "not utf8", "multiline_caption": "2+ lines",
+    "caption_bom": "BOM",
+    "duplicate_stem": "same name", "extension_case": "EXT case",
+    "long_caption": "too long", "duplicate_tags": "dup tags", "weighted_tags": "weights",
+}
+
+
+def _problem_word(row: ImageRow) -> str:
+    kind = row.problem_kind or row.severity or ""
+    return PROBLEM_WORDS.get(kind, kind.replace("_", " "))
+
+
+def _mark(row: ImageRow) -> str:
+    """The problem/state column: words and marks, never colour alone (ASCII marks on TERM=linux,
+    like the table's cursor)."""
+    glyphs = default_glyphs()
+    if row.state == "conflict":
+        return glyphs.marked(glyphs.problem, "conflict")
+    if row.state.startswith("error"):
+        return glyphs.marked(glyphs.problem, "error")
+    if row.severity == "error":
+        return glyphs.marked(glyphs.problem, _problem_word(row))
+    if row.state == "saved":
+        return glyphs.marked(glyphs.done, "saved")
+    if row.severity == "warning":
+        return "! " + _problem_word(row)
+    if row.caption is not None and not row.caption.exists:
+        return glyphs.marked(glyphs.note, "no caption")
+    return ""
+
+
+def _mark_style(row: ImageRow) -> str | None:
+    if row.state in ("conflict",) or row.state.startswith("error") or row.severity == "error":
+        return "image-table--problem"
+    if row.state == "saved" or not _mark(row):
+        return "image-table--muted"
+    return None
+
+
+COLUMNS = [  # at 80x24 the table is 48 wide: no Caption column (the editor beside shows the tags), so the
+    # concept and file names keep their room; from 60 on the caption shows too
+    Column("folder", "Concept", 9, lambda r: r.folder or ".", sort_key=lambda r: r.folder, grow=6),
+    Column("file", "File", 11, lambda r: r.name, sort_key=lambda r: r.name, cut="name", grow=20),
+    Column("size", "Size", 4, lambda r: _size_text(r.size), sort_key=lambda r: r.size, align="right"),
+    Column("tags", "Tags", 4, lambda r: "" if r.tag_count is None else str(r.tag_count),
+           sort_key=lambda r: -1 if r.tag_count is None else r.tag_count, align="right"),
+    # dropped when the tag list takes the room (the status line still says the current row's problem)
+    Column("mark", "State", 10, _mark, sort_key=lambda r: (r.severity or "z", r.state), style_getter=_mark_style,
+           drop_below=42),
+    Column("caption", "Caption", None, lambda r: r.caption_text, sort_key=lambda r: r.caption_text, drop_below=60),
+]
