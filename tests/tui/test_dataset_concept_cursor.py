@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
 from PIL import Image
 
-from loratui.core.dataset import locate_dataset
-from loratui.tui.app import LoratuiApp
+from fixtures.tui_dataset import run_dataset_app
+
 
 CONCEPT = "5_bob style"
 
@@ -27,19 +25,7 @@ def _dataset(root: Path) -> Path:
 
 
 def _run(tmp_path: Path, where: str, scenario) -> None:
-    app = LoratuiApp(locate_dataset(where), settings_file=tmp_path / "cfg" / "tui.toml",
-                     keymap_file=tmp_path / "cfg" / "keymap.toml", themes_dir=tmp_path / "themes", watch=False)
-
-    async def main():
-        async with app.run_test(size=(80, 24)) as pilot:
-            deadline = time.monotonic() + 10
-            while not (app.store.captions_loaded and app.store.scan is not None):
-                assert time.monotonic() < deadline, "captions and scan never arrived"
-                await pilot.pause(0.05)
-            await pilot.pause()
-            await scenario(app, pilot)
-
-    asyncio.run(main())
+    run_dataset_app(tmp_path, where, scenario)
 
 
 async def _cursor_in_concept(app, pilot) -> None:

@@ -3,38 +3,21 @@ keys rather than shell commands (user hunt; Pilot, 80x24)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
-from fixtures.tui_dataset import make_dataset
+from fixtures.pilot_wait import until
+from fixtures.tui_dataset import make_dataset, run_dataset_app
 
-from loratui.core.dataset import locate_dataset
 from loratui.core.errors import LoratuiError
-from loratui.tui.app import LoratuiApp
-
-
-async def until(pilot, test, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not test():
-        assert time.monotonic() < deadline, f"{what}: never true"
-        await pilot.pause(0.05)
 
 
 def run(tmp_path: Path, keymap: str, scenario) -> Path:
     img = make_dataset(tmp_path / "proj") / "img"
-    (tmp_path / "cfg").mkdir()
-    (tmp_path / "cfg" / "keymap.toml").write_text("[keys]\n" + keymap)
-    app = LoratuiApp(locate_dataset(img), settings_file=tmp_path / "cfg" / "tui.toml",
-                     keymap_file=tmp_path / "cfg" / "keymap.toml", themes_dir=tmp_path / "themes", watch=False)
 
-    async def main():
-        async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: app.store.captions_loaded and app.store.scan is not None, "loaded")
-            await pilot.pause()
-            await scenario(app, pilot, img)
+    async def with_img(app, pilot):
+        await scenario(app, pilot, img)
 
-    asyncio.run(main())
+    run_dataset_app(tmp_path, img, with_img, keymap=keymap)
     return img
 
 

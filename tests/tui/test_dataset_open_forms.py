@@ -3,31 +3,14 @@ concept or train folder, and on an empty folder (Pilot, 80x24)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 from pathlib import Path
 
-from fixtures.tui_dataset import make_dataset
-
-from loratui.core.dataset import locate_dataset
-from loratui.tui.app import LoratuiApp
+from fixtures.tui_dataset import make_dataset, run_dataset_app
 
 
 def _run(tmp_path: Path, where: str, scenario) -> None:
-    app = LoratuiApp(locate_dataset(where), settings_file=tmp_path / "cfg" / "tui.toml",
-                     keymap_file=tmp_path / "cfg" / "keymap.toml", themes_dir=tmp_path / "themes", watch=False)
-
-    async def main():
-        async with app.run_test(size=(80, 24)) as pilot:
-            deadline = time.monotonic() + 10
-            while not (app.store.captions_loaded and app.store.scan is not None):
-                assert time.monotonic() < deadline, "captions and scan never arrived"
-                await pilot.pause(0.05)
-            await pilot.pause()
-            await scenario(app, pilot)
-
-    asyncio.run(main())
+    run_dataset_app(tmp_path, where, scenario)
 
 
 def test_dot_inside_a_concept_folder_loads_captions_and_edits(tmp_path, monkeypatch):

@@ -3,16 +3,13 @@ ones the user's keymap.toml binds (services.keymap.bound_key), not fixed letters
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from click.testing import CliRunner
 from fixtures.pilot_wait import until
-from fixtures.tui_dataset import make_dataset
+from fixtures.tui_dataset import make_dataset, run_dataset_app
 
 from loratui.cli import cli
-from loratui.core.dataset import locate_dataset
-from loratui.tui.app import LoratuiApp
 from loratui.tui.services import keymap
 from loratui.tui.widgets import tag_editor
 
@@ -21,18 +18,11 @@ BALANCE = "dataset: balance repeats per concept (plan first)"
 
 def run(tmp_path: Path, keys: str, scenario) -> None:
     img = make_dataset(tmp_path / "proj") / "img"
-    (tmp_path / "cfg").mkdir()
-    (tmp_path / "cfg" / "keymap.toml").write_text("[keys]\n" + keys)
-    app = LoratuiApp(locate_dataset(img), settings_file=tmp_path / "cfg" / "tui.toml",
-                     keymap_file=tmp_path / "cfg" / "keymap.toml", themes_dir=tmp_path / "themes", watch=False)
 
-    async def main():
-        async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: app.store.captions_loaded and app.store.scan is not None, "loaded")
-            await pilot.pause()
-            await scenario(app, pilot, img)
+    async def with_img(app, pilot):
+        await scenario(app, pilot, img)
 
-    asyncio.run(main())
+    run_dataset_app(tmp_path, img, with_img, keymap=keys)
 
 
 def notes(app) -> list[str]:
