@@ -18,7 +18,7 @@ from loratui.cli import cli
 from loratui.engine.lora_convert import convert_to_lora, save_converted
 from loratui.engine.metadata import safetensors_hashes
 from loratui.engine.network import inject_lora, save_lora
-from test_lycoris import _base, _lyco, _model_dir, _randomize
+from test_lycoris import TYPES, _base, _lyco, _model_dir, _randomize
 from test_network import _outputs
 
 
@@ -40,13 +40,21 @@ def _lycoris_file(model_dir, kind, path, *, bias=True):
     return expected
 
 
+# DoRA trained with wd_on_output=false: its dora_scale is (1, in); lycoris-lora 4.1.3's loader cannot read it
+ON_INPUT = {"dora_in": ["algo=locon", "dora_wd=true", "wd_on_output=false", "conv_dim=2", "conv_alpha=1"],
+            "lokr_dora_in": ["algo=lokr", "dora_wd=true", "wd_on_output=false", "factor=4"]}
+
+
 @pytest.mark.parametrize("family, kind", [
     ("sd1", "loha"), ("sd1", "dora"), ("sd1", "full"), ("sdxl", "lokr_w1ab"), ("sdxl", "loha_dora"),
+    ("sd1", "dora_in"), ("sdxl", "lokr_dora_in"),
 ])
 def test_converted_file_loads_in_diffusers_with_the_lycoris_outputs(family, kind, tiny_sd1_dir, tiny_sdxl_dir,
-                                                                    tmp_path):
+                                                                    tmp_path, monkeypatch):
     from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 
+    if kind in ON_INPUT:
+        monkeypatch.setitem(TYPES, kind, ON_INPUT[kind])
     model_dir = _model_dir(family, tiny_sd1_dir, tiny_sdxl_dir)
     source = tmp_path / f"{kind}.safetensors"
     expected = _lycoris_file(model_dir, kind, source, bias=False)

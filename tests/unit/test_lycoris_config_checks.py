@@ -131,6 +131,19 @@ def test_lora_info_of_a_tucker_lokr_file_does_not_claim_lycoris_loads_it(tmp_pat
     assert read_lora_info(plain).loads_in.startswith("ComfyUI, A1111/Forge, sd-scripts (lycoris.kohya), LyCORIS;")
 
 
+def test_lora_info_of_a_dora_on_input_file_names_the_args_lycoris_needs(tmp_path):
+    lin = "lora_unet_down_blocks_0_attentions_0_proj_in"
+    path = tmp_path / "dora_in.safetensors"
+    _header_only_file(path, {f"{lin}.lora_down.weight": [4, 32], f"{lin}.lora_up.weight": [64, 4],
+                             f"{lin}.alpha": [], f"{lin}.dora_scale": [1, 32]})
+    info = read_lora_info(path)
+    assert info.dora_on_input == [lin] and not info.damaged
+    assert "network_weights with wd_on_output=false" in info.loads_in and "loratui lora convert" in info.loads_in
+    _header_only_file(path, {f"{lin}.lora_down.weight": [4, 32], f"{lin}.lora_up.weight": [64, 4],
+                             f"{lin}.alpha": [], f"{lin}.dora_scale": [64, 1]})
+    assert read_lora_info(path).loads_in.startswith("ComfyUI, A1111/Forge, sd-scripts (lycoris.kohya), LyCORIS;")
+
+
 def test_a_crashed_run_ends_with_one_line_and_a_crash_log(tmp_path, monkeypatch, capsys):
     from loratui.engine.run_checks import crash_line
 

@@ -156,6 +156,37 @@ def fill_missing_alphas(tensors: dict[str, torch.Tensor]) -> list[str]:
     return filled
 
 
+def _pop_input_axis_scales(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Take out the DoRA scales of layers trained with wd_on_output=false, by layer name.
+
+    Their dora_scale is (1, in[, 1, 1]), normalised over the input axis; lycoris-lora 4.1.3's loader
+    builds every DoRA module for the output axis ((out, 1[, 1, 1])) and fails to copy them in. The
+    shape tells the two apart, as ComfyUI's loader does; the modules are built without the scale and
+    given it back by _restore_input_axis_scales."""
+    taken = {}
+    for key in [k for k, v in weights.items() if k.endswith(".dora_scale") and v.dim() > 1 and v.shape[0] == 1
+                and v.shape[1] > 1]:
+        taken[key.removesuffix(".dora_scale").removeprefix("lycoris_")] = weights.pop(key)
+    return taken
+
+
+def _restore_input_axis_scales(built: dict, scales: dict[str, torch.Tensor]) -> None:
+    """Make each module of ``scales`` a DoRA one over its input axis, as lycoris-lora trains it with
+    wd_on_output=false, so its forward (checked by _check) and _update rescale the merged weight's
+    columns."""
+    for name, scale in scales.items():
+        module = built.get(name)
+        if module is None:
+            continue
+        org = module.org_weight
+        if tuple(scale.shape[1:2]) != tuple(org.shape[1:2]):
+            raise LoratuiError(f"{name}: its dora_scale {tuple(scale.shape)} does not fit the model's layer "
+                               f"{tuple(org.shape)}: give the base model it was trained on with --model")
+        module.wd, module.wd_on_out = True, False
+        module.dora_norm_dims = org.dim() - 1
+        module.dora_scale = nn.Parameter(scale.float().to(org.device), requires_grad=False)
+
+
 def _holder(base, names_in_file: set[str], source: Path) -> nn.Module:
     """A module whose children are the base model's layers under their kohya names (lycoris-lora's
     loader names a module ``lycoris_`` + its path, so this gives it the file's own names)."""
@@ -338,11 +369,13 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
     _quiet_lycoris()
     try:
         rest = {f"lycoris_{k}": v.float() for k, v in tensors.items() if k.split(".", 1)[0] not in tucker}
+        on_input = _pop_input_axis_scales(rest)
         network, _ = create_lycoris_from_weights(1.0, "", holder, weights_sd=rest) if rest else (None, None)
     except (RuntimeError, ValueError, KeyError, IndexError) as exc:
         raise LoratuiError(f"{source}: its layers do not fit this {base.family} model ({str(exc).splitlines()[0][:160]}); "
                            "give the base model it was trained on with --model") from None
     built = {m.lora_name.removeprefix("lycoris_"): m for m in (network.loras if network is not None else [])}
+    _restore_input_axis_scales(built, on_input)
     unread = sorted(names_in_file - set(built) - tucker)
     if unread:
         raise LoratuiError(f"{source}: lycoris-lora cannot read the layer {unread[0]} "

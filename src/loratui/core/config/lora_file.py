@@ -27,6 +27,12 @@ LYCORIS_ONLY = "ComfyUI, A1111/Forge, sd-scripts (lycoris.kohya), LyCORIS"
 # (network_lokr.py) rebuild it; lycoris-lora 4.1's file loader (create_lycoris_from_weights, and
 # lycoris.kohya's create_network_from_weights that sd-scripts' scripts use) reads its rank from the wrong
 # side of lokr_w2_a and stops. A network built with use_tucker=true loads it as network_weights.
+# DoRA trained with wd_on_output=false: dora_scale is (1, in[, 1, 1]). ComfyUI tells the axis from the shape
+# and A1111's loader normalises over the input axis; lycoris-lora 4.1's file loaders build every DoRA module
+# for the output axis and stop copying the scale in. A network built with the same args loads it.
+DORA_ON_INPUT = ("ComfyUI, A1111/Forge; sd-scripts (lycoris.kohya) and loratui only as network_weights with "
+                 "wd_on_output=false in network_args (lycoris-lora 4.1's file loader cannot read its input-axis "
+                 "dora_scale)")
 TUCKER_LOKR = ("ComfyUI, A1111/Forge; sd-scripts (lycoris.kohya) and loratui only as network_weights with "
                "use_tucker=true in network_args (lycoris-lora 4.1's file loader cannot read its lokr_t2)")
 
@@ -41,6 +47,7 @@ class LoraFileInfo:
     no_alpha: list[str] = field(default_factory=list)  # layers scaled by alpha/rank that have no alpha tensor
     damaged: dict[str, str] = field(default_factory=dict)  # layer -> what is wrong with its factors
     tucker_lokr: list[str] = field(default_factory=list)  # LoKr layers with lokr_t2 (see TUCKER_LOKR)
+    dora_on_input: list[str] = field(default_factory=list)  # DoRA layers with a (1, in) scale (see DORA_ON_INPUT)
 
     @property
     def kinds(self) -> Counter:
@@ -57,7 +64,7 @@ class LoraFileInfo:
                     "complete copy of the file")
         if self.diffusers_ready:
             return EVERYWHERE
-        where = TUCKER_LOKR if self.tucker_lokr else LYCORIS_ONLY
+        where = TUCKER_LOKR if self.tucker_lokr else DORA_ON_INPUT if self.dora_on_input else LYCORIS_ONLY
         return f"{where}; for diffusers: loratui lora convert {shell_arg(self.path.name)} OUT --model BASE"
 
     def parts(self) -> dict[str, int]:
@@ -214,8 +221,10 @@ def read_lora_info(path: str | os.PathLike) -> LoraFileInfo:
     layers, ranks = layer_kinds(shapes)
     no_alpha, damaged = layer_problems(shapes, layers)
     tucker_lokr = sorted(k.split(".", 1)[0] for k in shapes if k.endswith(".lokr_t2"))
+    dora_on_input = sorted(k.split(".", 1)[0] for k, shape in shapes.items()
+                           if k.endswith(".dora_scale") and len(shape) > 1 and shape[0] == 1 and shape[1] > 1)
     return LoraFileInfo(path, layers, ranks, {str(k): str(v) for k, v in metadata.items()}, dtypes,
-                        no_alpha, damaged, tucker_lokr)
+                        no_alpha, damaged, tucker_lokr, dora_on_input)
 
 
 def _by_layer(shapes: dict[str, list[int]]) -> dict[str, dict[str, list[int]]]:
