@@ -23,6 +23,7 @@ from loratui.core.config.fields import FIELDS, KEY_SECTIONS, coerce_value
 from loratui.core.tomlfile import toml_syntax_problem
 from loratui.core.dataset import is_image, parse_subset_name
 from loratui.core.config.kohya_paths import is_windows_path
+from loratui.core.config.kohya_values import whole_number
 from loratui.core.errors import LoratuiError
 from loratui.core.termline import shell_arg
 
@@ -50,9 +51,21 @@ class DatasetImport:
     warnings: list[str] = field(default_factory=list)
 
 
-def _coerce(path: Path, where: str, key: str, value: Any) -> Any:
+def _whole(path: Path, where: str, key: str, value: Any, out: DatasetImport) -> Any:
+    """An integer option read as the JSON's are (kohya_values.whole_number): 10.0 and "10" are 10; 10.5 is 10, with
+    a warning."""
+    count, fraction = whole_number(value)
+    if fraction is not None:
+        out.warnings.append(f"{path.name}: {key} {fraction:g} (in {where}) is not a whole number: {count} used (its "
+                            "whole part)")
+    return count
+
+
+def _coerce(path: Path, where: str, key: str, value: Any, out: DatasetImport) -> Any:
     name = LORATUI_KEY.get(key, key)
     spec = FIELDS[(KEY_SECTIONS[name], name)]
+    if spec.kind == "int":
+        value = _whole(path, where, key, value, out)
     try:
         return coerce_value(spec, value)
     except ValueError as exc:
@@ -131,7 +144,8 @@ def _folders(path: Path, general: dict, subsets, out: DatasetImport) -> None:
         if not isinstance(image_dir, str) or not image_dir.strip():
             raise LoratuiError(f"{path}: {where} has no image_dir: loratui needs the folder of its images")
         is_reg = subset.get("is_reg", False) is True
-        repeats = next((t["num_repeats"] for t in (subset, dataset, general) if "num_repeats" in t), 1)
+        repeats = _whole(path, where, "num_repeats", next((t["num_repeats"] for t in (subset, dataset, general)
+                                                          if "num_repeats" in t), 1), out)
         tokens = next((t["class_tokens"] for t in (subset, dataset, general) if "class_tokens" in t), None)
         # a Windows image_dir (kohya_ss ran there) splits into its folders too; the import then flags the path
         folder = PureWindowsPath(image_dir) if is_windows_path(image_dir) else Path(image_dir)
@@ -195,7 +209,7 @@ def _one_value(path: Path, key: str, owners: list[tuple[str, list[dict]]], what:
     for owner, tables in owners:
         for level, table in zip(levels, tables):
             if table.get(key) is not None:
-                found.append((owner, _coerce(path, owner, key, table[key]), level))
+                found.append((owner, _coerce(path, owner, key, table[key], out), level))
                 any_set = True
                 break
         else:

@@ -25,8 +25,11 @@ Decisions (kohya_ss semantics checked against its lora_gui.py):
 - ``LoRA_type`` Standard and Kohya LoCon import exactly; LoCon, LyCORIS/LoCon, LyCORIS/LoHa, LyCORIS/LoKr
   and LyCORIS/Native Fine-Tuning (DoRA being dora_wd on the first four) import as network_module
   "lycoris.kohya" with the network_args kohya_ss builds. Other types (iA3, OFT, GLoRA, DyLoRA, LoRA-FA)
-  are refused unless ``as_lora=True``, which imports them (and the LyCORIS ones) as a plain LoRA.
-- Empty strings mean "unset"; 0 means unset for the every-N / optional counters.
+  are refused unless ``as_lora=True``, which imports them (and the LyCORIS ones) as a plain LoRA. A LoKr
+  network_dim above loratui's limit (100000: LyCORIS's full-matrix mode) becomes full_matrix=true.
+- Empty strings mean "unset"; 0 means unset for the every-N / optional counters. Counts may be written as
+  decimals or strings (the GUI's 10.0, "10"): every integer key reads them as that integer; a fractional one
+  is its whole part, with a warning (``whole``).
 - ``caption_extension`` "" means sd-scripts' own default, ".caption".
 - ``sample_prompts`` holds prompt text in the GUI, not a file: it is returned as
   ``report.prompts_text`` for the caller to write (the CLI writes NAME.prompts.txt).
@@ -57,7 +60,7 @@ from typing import Any
 from loratui.core.config import packages
 from loratui.core.config.schema import TrainingConfig
 from loratui.core.config.fields import (
-    FIELDS, KEY_SECTIONS, PATH_KEYS, clean_file_name, coerce_value, file_name_problem, optimizer_name,
+    FIELDS, KEY_SECTIONS, clean_file_name, coerce_value, file_name_problem, optimizer_name,
 )
 from loratui.core.config.kohya_report import ImportReport
 from loratui.core.config.kohya_keys import (
@@ -66,9 +69,10 @@ from loratui.core.config.kohya_keys import (
 )
 from loratui.core.config.kohya_network import NetworkKeys
 from loratui.core.config.kohya_dropped import dropped_options
-from loratui.core.config.kohya_paths import path_note, place_path
+from loratui.core.config.kohya_paths import place_paths
 from loratui.core.config.kohya_values import (
-    bool_word as _bool_word, empty as _empty, number as _number, shown as _shown,
+    bool_word as _bool_word, empty as _empty, is_number as _is_number, number as _number,
+    positive_count as _positive_count, shown as _shown, whole_number as _whole_number,
 )
 from loratui.core.errors import LoratuiError
 
@@ -84,6 +88,7 @@ class _Importer(NetworkKeys):
         self.done: set[str] = set()
         self.notes: dict[str, str] = {}  # kohya key -> how its value was read
         self.locked: dict[str, str] = {}  # loratui key -> why the JSON's key does not set it
+        self.fractions_warned: set[str] = set()  # kohya keys whose fractional count got its warning
         for key in sorted(BOOL_KEYS & set(self.data)):
             value = self.data[key]
             if isinstance(value, bool) or _empty(value):
@@ -101,8 +106,11 @@ class _Importer(NetworkKeys):
             return False
         note = "; ".join(n for n in (self.notes.get(kohya_key, ""), note) if n)
         spec = FIELDS[(KEY_SECTIONS[key], key)]
-        if spec.kind in ("int", "float", "warmup") or spec.name == "max_token_length":
-            value = _number(value)
+        read = _number(value)
+        if spec.kind == "int" or (spec.kind == "warmup" and _is_number(read) and read >= 1):  # below 1: a ratio
+            value = self.whole(kohya_key, value)
+        elif spec.kind in ("float", "warmup"):
+            value = read
         try:
             value = coerce_value(spec, value)
         except ValueError as exc:
@@ -118,6 +126,16 @@ class _Importer(NetworkKeys):
         self.report.mapped.append((kohya_key, f"{spec.section}.{key}", note))
         self.done.add(kohya_key)
         return True
+
+    def whole(self, kohya_key: str, value: Any) -> Any:
+        """An integer key's value, read the one way (kohya_values.whole_number: 10.0 and "10" are 10); a fractional
+        one gets one warning naming the key and the whole number used."""
+        count, fraction = _whole_number(value)
+        if fraction is not None and kohya_key not in self.fractions_warned:
+            self.fractions_warned.add(kohya_key)
+            self.report.warnings.append(f"{kohya_key} {fraction:g} is not a whole number: {count} used (its whole "
+                                        "part)")
+        return count
 
     def ignore(self, kohya_key: str, reason: str) -> None:
         if kohya_key in self.data and kohya_key not in self.done:
@@ -144,7 +162,7 @@ class _Importer(NetworkKeys):
                 value = d[key]
                 if _empty(value):
                     self.ignore(key, "empty in the file: loratui's default kept")
-                elif key in ZERO_IS_UNSET and _number(value) == 0:
+                elif key in ZERO_IS_UNSET and self.whole(key, value) == 0:
                     self.ignore(key, "0 (off) in the file: left unset")
                 else:
                     self.set(key, key, value)
@@ -157,7 +175,8 @@ class _Importer(NetworkKeys):
                 reason = REASONS.get(key) or next(
                     (r for p, r in REASONS.items() if key.startswith(p)), "not used by loratui")
                 self.ignore(key, reason)
-        self._place_paths()
+        place_paths(self.report, self.values, self.locked, source_dir=self.source_dir,
+                    config_dir=self.config_dir)
         return self._build(), self.report
 
     def _dataset_config(self) -> None:
@@ -191,7 +210,8 @@ class _Importer(NetworkKeys):
         if key == "caption_extension" and isinstance(raw, str):
             raw = raw if raw.startswith(".") else "." + raw
         spec = FIELDS[(KEY_SECTIONS[name], name)]
-        value = _number(raw) if spec.kind in ("int", "float") else str(raw) if key == "resolution" else raw
+        value = self.whole(json_key, raw) if spec.kind == "int" else _number(raw) if spec.kind == "float" else \
+            str(raw) if key == "resolution" else raw
         try:
             return coerce_value(spec, value)
         except ValueError:
@@ -263,9 +283,9 @@ class _Importer(NetworkKeys):
     def _schedule(self) -> None:
         d = self.data
         sched = str(self.get("lr_scheduler", "cosine"))
-        steps = _number(self.get("lr_warmup_steps", 0))
+        steps = _number(self.get("lr_warmup_steps", 0))  # set() reads a count of 1 or more as a whole number
         pct = _number(self.get("lr_warmup", 0))
-        wants_warmup = (isinstance(steps, (int, float)) and steps > 0) or (isinstance(pct, (int, float)) and pct > 0)
+        wants_warmup = (_is_number(steps) and steps > 0) or (_is_number(pct) and pct > 0)
         if sched.lower() == "adafactor":
             self.set("lr_scheduler", "lr_scheduler", "constant",
                      "the adafactor scheduler is Adafactor's own constant rate")
@@ -278,27 +298,27 @@ class _Importer(NetworkKeys):
         if wants_warmup and self.values.get("lr_scheduler") == "constant":
             # one warning for the warmup, whichever keys hold it (the ignored lines point to it)
             given = [k for k, v in (("lr_warmup", pct), ("lr_warmup_steps", steps))
-                     if isinstance(v, (int, float)) and v > 0]
+                     if _is_number(v) and v > 0]
             for key in given:
                 self.ignore(key, "not applied (see the warning below)")
             named = f"the {sched} scheduler" + (" (imported as constant)" if sched.lower() != "constant" else "")
             self.report.warnings.append(f"{' and '.join(given)} not applied: {named} has no warmup; set lr_scheduler "
                                         "= \"constant_with_warmup\" to warm up")
             steps = pct = 0
-        if isinstance(steps, (int, float)) and steps > 0:
-            self.set("lr_warmup_steps", "lr_warmup_steps", int(steps) if steps >= 1 else steps)
+        if _is_number(steps) and steps > 0:
+            self.set("lr_warmup_steps", "lr_warmup_steps", steps)
             self.ignore("lr_warmup", "lr_warmup_steps is set and wins")
-        elif isinstance(pct, (int, float)) and pct > 0:
+        elif _is_number(pct) and pct > 0:
             ratio = min(pct / 100.0, 0.99)
             self.set("lr_warmup", "lr_warmup_steps", ratio, f"{pct}% of the steps -> ratio {ratio:g}")
         self.ignore("lr_warmup", "0: no warmup")
         self.ignore("lr_warmup_steps", "0: no warmup")
-        epochs = _number(self.get("max_train_epochs", 0))
-        epoch = _number(self.get("epoch", 0))
-        steps = _number(self.get("max_train_steps", 0))
-        has_steps = isinstance(steps, (int, float)) and steps > 0
-        if isinstance(epochs, int) and epochs > 0:
-            self.set("max_train_epochs", "max_train_epochs", epochs)
+        # counts written as decimals (10.0) read as set() reads them; its fraction warning only for the one used
+        epochs = _whole_number(self.get("max_train_epochs", 0))[0]
+        epoch = _whole_number(self.get("epoch", 0))[0]
+        has_steps = _positive_count(_whole_number(self.get("max_train_steps", 0))[0])
+        if _positive_count(epochs):
+            self.set("max_train_epochs", "max_train_epochs", d["max_train_epochs"])
             self.ignore("epoch", "max_train_epochs is set and wins")
         elif has_steps:
             self.ignore("epoch", "max_train_steps is set and wins: kohya_ss uses epoch only to compute "
@@ -313,8 +333,8 @@ class _Importer(NetworkKeys):
                 self.report.warnings.append(f"max_train_steps is not set: {note}")
             self.ignore("epoch", f"not used with a dataset_config: sd-scripts trains {SD_SCRIPTS_DEFAULT_STEPS} steps "
                                  "(set max_train_epochs in the imported config to train by epochs)")
-        elif isinstance(epoch, (int, float)) and epoch > 0:
-            self.set("epoch", "max_train_epochs", epoch,
+        elif _positive_count(epoch):
+            self.set("epoch", "max_train_epochs", d["epoch"],
                      "kohya_ss turns epochs into max_train_steps by its own formula, which ignores partial "
                      "bucket batches; loratui trains whole epochs, so a few more steps (`loratui steps`)")
         if "max_train_epochs" in self.values and has_steps:
@@ -322,8 +342,10 @@ class _Importer(NetworkKeys):
                 "both epochs and max_train_steps are set: epochs win (as in kohya_ss and sd-scripts); "
                 "remove max_train_epochs from the config to train by steps")
         for key, value in (("max_train_epochs", epochs), ("epoch", epoch)):
-            if not isinstance(value, (int, float)):
+            if (not isinstance(value, int) or isinstance(value, bool)) and key not in self.done:
                 self.ignore(key, f"must be a whole number of epochs, got {value!r}")
+                self.report.warnings.append(f"{key} {value!r} is not a whole number of epochs: ignored; check "
+                                            "[training] max_train_epochs in the imported config")
         self.ignore("max_train_epochs", "empty or 0: unset")
         self.ignore("epoch", "empty or 0")
         if not _empty(d.get("max_resolution")):
@@ -419,41 +441,15 @@ class _Importer(NetworkKeys):
 
     def _launcher(self) -> None:
         """accelerate's launcher keys: loratui trains on one GPU unless started for several (README, several GPUs)."""
-        processes = _number(self.get("num_processes", 1))
-        machines = _number(self.get("num_machines", 1))
-        if isinstance(processes, int) and processes > 1:
+        processes = _whole_number(self.get("num_processes", 1))[0]
+        machines = _whole_number(self.get("num_machines", 1))[0]
+        if _positive_count(processes) and processes > 1:
             self.ignore("num_processes", f"{processes} processes in kohya_ss: train with `torchrun --nproc_per_node "
                                          f"{processes} -m loratui train CONFIG` (or processes {processes} on the Train "
                                          "screen); `loratui train` alone uses one GPU")
-        if isinstance(machines, int) and machines > 1:
+        if _positive_count(machines) and machines > 1:
             self.ignore("num_machines", f"{machines} machines in kohya_ss: loratui trains on the GPUs of one machine "
                                         f"({MULTI_GPU_HOW})")
-
-    def _place_paths(self) -> None:
-        """Each imported path made right for the config's folder (kohya_paths.place_path), or one warning
-        per path that needs setting for this machine (Windows, or relative and found nowhere)."""
-        source = {ours.partition(".")[2]: k for k, ours, _ in self.report.mapped}
-        toml = Path(self.report.dataset_config).name if self.report.dataset_config else ""
-        bases = [("the current folder", Path.cwd())]
-        if self.source_dir is not None and Path(self.source_dir).resolve() != Path.cwd().resolve():
-            bases.append(("the JSON's folder", Path(self.source_dir)))
-        for section, key in sorted(PATH_KEYS):
-            if key not in self.values or key == "sample_prompts":
-                continue
-            named = key if key in self.locked else source.get(key, key)  # locked: read from the dataset_config
-            where = toml if key in self.locked else ""
-            if self.config_dir is None:  # where the config goes is not known: kept as is, with a note
-                note = path_note(named, self.values[key], source=where)
-                if note:
-                    self.report.warnings.append(note)
-                continue
-            value, how, warning = place_path(named, self.values[key], config_dir=Path(self.config_dir), bases=bases,
-                                             source=where, may_not_exist=key == "output_dir")
-            self.values[key] = value
-            if how:
-                self.report.add_note(f"{section}.{key}", how)
-            if warning:
-                self.report.warnings.append(warning)
 
 
 def import_kohya(data: dict, *, as_lora: bool = False, source_dir=None,

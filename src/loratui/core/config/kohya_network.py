@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from loratui.core.config.fields import FIELDS
 from loratui.core.config.kohya_keys import (
     EXACT_TYPES, LYCORIS_ARG_ORDER, LYCORIS_GUI_DEFAULTS, LYCORIS_OPTION_KEYS, LYCORIS_TYPES,
 )
-from loratui.core.config.kohya_values import bool_word as _bool_word, empty as _empty, number as _number
+from loratui.core.config.kohya_values import (
+    bool_word as _bool_word, empty as _empty, number as _number, whole_number as _whole_number,
+)
 from loratui.core.errors import LoratuiError
 
 _UNET_ONLY, _TE_ONLY = "network_train_unet_only", "network_train_text_encoder_only"
@@ -31,6 +34,9 @@ class NetworkKeys:
         raise NotImplementedError
 
     def get(self, key: str, default: Any = None) -> Any:  # the importer's
+        raise NotImplementedError
+
+    def whole(self, kohya_key: str, value: Any) -> Any:  # the importer's
         raise NotImplementedError
 
     def _network(self) -> None:
@@ -100,8 +106,9 @@ class NetworkKeys:
         def word(key: str) -> str:
             value = d.get(key, LYCORIS_GUI_DEFAULTS[key])
             flag = value if isinstance(value, bool) else _bool_word(value)
-            if flag is not None and key not in ("conv_dim", "conv_alpha", "rank_dropout", "module_dropout",
-                                                "factor"):
+            if key in ("conv_dim", "factor"):  # LyCORIS int()s them: the GUI's 4.0 is 4
+                return str(self.whole(key, value))
+            if flag is not None and key not in ("conv_alpha", "rank_dropout", "module_dropout"):
                 return str(bool(flag))
             return str(_number(value))
 
@@ -126,6 +133,8 @@ class NetworkKeys:
         dropout = _number(d.get("network_dropout", 0))
         if algo != "locon" and isinstance(dropout, (int, float)) and dropout:
             self.ignore("network_dropout", f"LyCORIS's {algo} does not implement dropout: it had no effect in kohya_ss")
+        if algo == "lokr":
+            self._lokr_full_matrix(args, lora_type)
         self.values["network_module"] = "lycoris.kohya"
         self.values["network_args"] = args
         dora = " with DoRA (dora_wd)" if algo != "full" and word("dora_wd") == "True" else ""
@@ -136,6 +145,38 @@ class NetworkKeys:
             self.ignore(key, "algo=full trains whole weights (no rank)")
         self._unused_options(lora_type)
         self._network_weights()
+
+    def _lokr_full_matrix(self, args: list[str], lora_type: str) -> None:
+        """A LoKr network_dim over loratui's limit: kohya_ss users set 100000 on purpose, LyCORIS then keeps every
+        factor a full matrix ("using full matrix mode"); its full_matrix=true does that at any dim (and with both
+        factors full LyCORIS scales by 1, so network_dim and network_alpha no longer matter)."""
+        dim = _whole_number(self.data.get("network_dim"))[0]
+        limit = FIELDS[("network", "network_dim")].max
+        if not isinstance(dim, int) or isinstance(dim, bool) or limit is None or dim <= limit:
+            return
+        given = dict(a.split("=", 1) for a in args)
+        conv = _whole_number(given.get("conv_dim", "0"))[0]
+        low_rank_convs = isinstance(conv, int) and 0 < conv < dim
+        self.done.add("network_dim")
+        if low_rank_convs and given.get("factor") == "-1":
+            # with the balanced split (factor -1) no SD layer's Kronecker factor passes 2048, so dim 1024 keeps
+            # every linear factor full while the 3x3 convs keep their own conv_dim: kohya_ss's network exactly
+            self.values["network_dim"] = limit
+            self.report.mapped.append(("network_dim", "network.network_dim",
+                                       f"{dim} is LyCORIS LoKr's full-matrix mode (a dim at least each layer's size): "
+                                       f"with factor -1 that is every layer from {limit} on, imported as {limit} "
+                                       f"(the 3x3 convs keep conv_dim {conv}, as in kohya_ss)"))
+            return
+        args.append("full_matrix=true")
+        self.report.mapped.append(("network_dim", "network.network_args",
+                                   f"{dim} is LyCORIS LoKr's full-matrix mode (a dim at least each layer's size): "
+                                   f"imported as full_matrix=true, which does the same at any dim; network_dim keeps "
+                                   f"loratui's default, unused with full_matrix"))
+        if low_rank_convs:  # kohya_ss's 3x3 convs had their own small rank: now full too
+            self.report.warnings.append(
+                f"{lora_type} network_dim {dim} imported as full_matrix=true, which also trains the 3x3 convs as full "
+                f"matrices: kohya_ss trained them at conv_dim {conv} (low-rank where a layer's Kronecker factor is "
+                f"over {2 * conv}; with factor {given.get('factor')} no network_dim matches it exactly)")
 
     def _learning_rates(self) -> None:
         """unet_lr / text_encoder_lr, and what a 0 in one of them means (kohya_ss derives the train-only flags from

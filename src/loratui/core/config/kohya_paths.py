@@ -6,7 +6,8 @@ When the import knows the folder its config goes to (``place_path``), a relative
 kohya_ss read it: from its working folder (taken to be the current folder: the GUI runs from its own
 folder, where the user usually is), then beside the JSON. Found, it is rewritten relative to the config's
 folder (where loratui reads it); found nowhere, it is kept and named in a warning. output_dir need not
-exist yet: it is placed from the current folder, as kohya_ss would create it.
+exist yet: it is placed from the current folder, as kohya_ss would create it, and the note says it does not
+exist yet (training creates it) rather than that it was found.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import re
 from pathlib import Path
 
+from loratui.core.config.fields import PATH_KEYS
 from loratui.core.termline import shell_arg
 
 # "C:\\Users\\me\\img", "C:/Users/me/img", "\\\\server\\share\\img"
@@ -62,8 +64,9 @@ def place_path(key: str, value: object, *, config_dir: Path, bases: list[tuple[s
     if found is None and key == "pretrained_model_name_or_path" and _REPO_ID.match(text) \
             and not text.lower().endswith(_WEIGHT_SUFFIXES):
         return value, "", None  # a Hugging Face repo id, not a path
-    if found is None and may_not_exist and bases:
-        found = (bases[0][0], bases[0][1] / path)  # created by training, where kohya_ss would have made it
+    missing = found is None and may_not_exist and bool(bases)
+    if missing:  # created by training, where kohya_ss would have made it
+        found = (bases[0][0], bases[0][1] / path)
     if found is None:
         where = " or ".join(f"{name} ({folder})" for name, folder in bases)
         return value, "", (f"{source + ': ' if source else ''}{key} {shell_arg(text)} (relative in kohya_ss, to its own folder) "
@@ -72,6 +75,39 @@ def place_path(key: str, value: object, *, config_dir: Path, bases: list[tuple[s
     placed = Path(os.path.relpath(absolute, os.path.abspath(config_dir))).as_posix()
     if placed == Path(text).as_posix():
         return value, "", None
-    if placed.startswith("../../"):  # far from the config: an absolute path reads better and survives a move
-        return absolute, f"{text} found from {found[0]}: written as {absolute}", None
-    return placed, f"{text} found from {found[0]}: written as {placed}, relative to the config's folder", None
+    far = placed.startswith("../../")  # far from the config: an absolute path reads better and survives a move
+    written = f"written as {absolute}" if far else f"written as {placed}, relative to the config's folder"
+    if missing:
+        how = f"{text} does not exist yet: placed from {found[0]} (where kohya_ss creates it), {written}; " \
+              "training creates it"
+    else:
+        how = f"{text} found from {found[0]}: {written}"
+    return (absolute if far else placed), how, None
+
+
+def place_paths(report, values: dict, locked: dict, *, source_dir, config_dir) -> None:
+    """Each imported path of ``values`` made right for the config's folder (place_path), with its note on the
+    report's mapped line, or one warning per path that needs setting for this machine (Windows, or relative and
+    found nowhere). ``locked``: the keys a dataset_config set (named as its TOML's keys)."""
+    source = {ours.partition(".")[2]: k for k, ours, _ in report.mapped}
+    toml = Path(report.dataset_config).name if report.dataset_config else ""
+    bases = [("the current folder", Path.cwd())]
+    if source_dir is not None and Path(source_dir).resolve() != Path.cwd().resolve():
+        bases.append(("the JSON's folder", Path(source_dir)))
+    for section, key in sorted(PATH_KEYS):
+        if key not in values or key == "sample_prompts":
+            continue
+        named = key if key in locked else source.get(key, key)  # locked: read from the dataset_config
+        where = toml if key in locked else ""
+        if config_dir is None:  # where the config goes is not known: kept as is, with a note
+            note = path_note(named, values[key], source=where)
+            if note:
+                report.warnings.append(note)
+            continue
+        value, how, warning = place_path(named, values[key], config_dir=Path(config_dir), bases=bases,
+                                         source=where, may_not_exist=key == "output_dir")
+        values[key] = value
+        if how:
+            report.add_note(f"{section}.{key}", how)
+        if warning:
+            report.warnings.append(warning)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from loratui.core.config.fields import show_value
@@ -24,6 +25,32 @@ def number(value: Any) -> Any:
             except ValueError:
                 return value
     return value
+
+
+def whole_number(value: Any) -> tuple[Any, Any]:
+    """A count as the kohya_ss GUI may write it (its Gradio numbers are floats: 10.0), read the one way every
+    integer key of the import is read: (the integer, None) for 10, 10.0, "10" or "10.0"; (its whole part, the
+    number as written) for a fractional one (10.5 -> (10, 10.5): kohya_ss' own int(), which the caller warns
+    about); (the value unchanged, None) for anything else (a word, a boolean, an empty string)."""
+    read = number(value)
+    if isinstance(read, bool) or not isinstance(read, (int, float)):
+        return value, None
+    if isinstance(read, int):
+        return read, None
+    if not math.isfinite(read):
+        return value, None
+    if read.is_integer():
+        return int(read), None
+    return int(read), read
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def positive_count(value: Any) -> bool:
+    """A whole number above 0 (as whole_number reads it; not a boolean)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def shown(value: Any) -> str:
