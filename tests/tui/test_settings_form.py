@@ -368,6 +368,30 @@ def test_save_keeps_the_files_comments_and_order(tmp_path):
     run(tmp_path, scenario, config=COMMENTED)
 
 
+LIST_ARGS = COMMENTED + '\n[optimizer]\noptimizer_args = ["betas=(0.9, 0.99)", "weight_decay=0.1"]  # mine\n'
+
+
+def test_a_list_element_with_spaces_survives_an_edit_and_an_untouched_list_is_not_changed(tmp_path):
+    async def scenario(app, pilot, root):
+        args = field(app, "optimizer_args")
+        assert args.text == '"betas=(0.9, 0.99)" weight_decay=0.1' and not args.changed
+        assert not form(app).changed_fields()
+        await goto(pilot, "optimizer_args")
+        await pilot.press("backspace", "2")  # the tester's edit: the last character
+        await pilot.pause()
+        assert args.value == ["betas=(0.9, 0.99)", "weight_decay=0.2"] and args.problem is None
+        assert "changed: the file has \"betas=(0.9, 0.99)\" weight_decay=0.1" in shown(app, "optimizer_args")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not args.changed)
+        assert (root / "proj.toml").read_text(encoding="utf-8") == LIST_ARGS.replace("0.1\"]", "0.2\"]")
+        await pilot.press("home", "delete")  # the opening quote gone: one left unclosed
+        await pilot.pause()
+        assert args.problem.startswith("optimizer_args: a quote is not closed in ")
+        assert args.problem in shown(app, "optimizer_args")
+
+    run(tmp_path, scenario, config=LIST_ARGS)
+
+
 def notes(app) -> str:
     return " | ".join(str(n.message) for n in app._notifications)
 

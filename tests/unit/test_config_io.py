@@ -36,6 +36,9 @@ def _value_strategy(spec):
         base = SAFE_TEXT.filter(lambda text: file_name_problem(text) is None)
     elif spec.kind == "str":
         base = SAFE_TEXT
+    elif (spec.section, spec.name) == ("optimizer", "optimizer_args"):  # key=value, or load refuses it
+        key = SAFE_TEXT.filter(lambda text: "=" not in text and text.strip())
+        base = st.lists(st.builds(lambda k, v: f"{k}={v}", key, SAFE_TEXT), max_size=3)
     elif spec.kind == "str_list":
         base = st.lists(SAFE_TEXT, max_size=3)
     elif spec.kind == "resolution":

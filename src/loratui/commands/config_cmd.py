@@ -22,7 +22,8 @@ def _interactive() -> bool:
 
 
 @click.group()
-@exit_codes((0, "done"), (1, "`config check` found problems (one per line)"),
+@exit_codes((0, "done"), (1, "`config check` found problems (one per line), or what only sd-scripts refuses "
+                               "(export-sdscripts stops on it)"),
             (2, "bad input: an error naming the file, line and key; export over an earlier one off a terminal "
                 "without --yes"),
             (130, "interrupted"))

@@ -19,12 +19,20 @@ NEEDS = {"AdamW8bit": "bitsandbytes", "Lion8bit": "bitsandbytes", "Prodigy": "pr
 
 
 def parse_optimizer_args(args: list[str] | None) -> dict:
-    """["weight_decay=0.01", "betas=(0.9,0.99)"] -> {"weight_decay": 0.01, "betas": (0.9, 0.99)}."""
+    """["weight_decay=0.01", "betas=(0.9,0.99)"] -> {"weight_decay": 0.01, "betas": (0.9, 0.99)}.
+
+    The key=value syntax is core's (the field's own check, which `config check` and Settings use), so a
+    config built in code is refused with the words a loaded one is; values are read as sd-scripts reads them."""
+    from loratui.core.config import coerce_value, field_spec
+
+    raw = args if isinstance(args, str) else list(args or [])  # a string: kohya style, read as core reads it
+    try:
+        items = coerce_value(field_spec("optimizer_args", "optimizer"), raw)
+    except ValueError as exc:
+        raise LoratuiError(f"optimizer.optimizer_args: {exc}") from None
     result = {}
-    for item in args or []:
-        key, sep, value = str(item).partition("=")
-        if not sep or not key.strip():
-            raise LoratuiError(f"optimizer.optimizer_args: {item!r} is not key=value (e.g. \"weight_decay=0.01\")")
+    for item in items:
+        key, _, value = item.partition("=")
         try:
             result[key.strip()] = ast.literal_eval(value.strip())
         except (ValueError, SyntaxError):

@@ -4,6 +4,11 @@ A config whose values do not all parse still has paths worth checking: the value
 are checked as `train` would, so fixing a typo does not reveal a missing base model only then.
 Problems that involve a refused key are left out (its field holds the default, not the user's value).
 ``export_problems`` is the same check for `config export-sdscripts`: what sd-scripts would refuse too.
+
+Two kinds of problem are listed: what `train` refuses (validate, the paths, the packages) and what only
+sd-scripts refuses (sdscripts_export.sdscripts_refusals: loratui trains it, the export stops on it). Both
+make `config check` exit 1, each line saying which it is; `train` checks only the first kind (and
+Settings' "problems training will refuse" after a save asks for it alone: ``sdscripts=False``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from loratui.core.config.fields import ConfigError
 from loratui.core.config.load import check_paths, load_config, validate
 from loratui.core.config.packages import missing_packages
 from loratui.core.config.schema import TrainingConfig
+from loratui.core.config.sdscripts_export import sdscripts_refusals
 
 
 def _involves(problem: str, keys: set[str]) -> bool:
@@ -23,11 +29,14 @@ def _involves(problem: str, keys: set[str]) -> bool:
     return bool(words & keys)
 
 
-def config_file_problems(path: str | os.PathLike) -> tuple[TrainingConfig | None, list[str]]:
+def config_file_problems(path: str | os.PathLike, *,
+                         sdscripts: bool = True) -> tuple[TrainingConfig | None, list[str]]:
     """(the config, or None when some value did not parse; every problem, one line each, naming the
     file first). Problems of the values come first, then those of the fields together, the paths and
-    the packages."""
+    the packages, then (unless ``sdscripts`` is False: what `train` refuses only) what only sd-scripts
+    refuses."""
     source = str(path)
+    export_only = sdscripts_refusals if sdscripts else (lambda cfg: [])
     try:
         cfg = load_config(path)
     except ConfigError as exc:
@@ -35,13 +44,15 @@ def config_file_problems(path: str | os.PathLike) -> tuple[TrainingConfig | None
         if partial is None:  # not TOML, not readable: nothing else can be checked
             return None, list(exc.problems)
         more = [p for p in validate(partial) + check_paths(partial) + missing_packages(partial)
-                if not _involves(p, refused)]
+                + export_only(partial) if not _involves(p, refused)]
         return None, list(exc.problems) + [f"{source}: {p}" for p in more]
-    return cfg, [f"{source}: {p}" for p in validate(cfg) + check_paths(cfg) + missing_packages(cfg)]
+    problems = validate(cfg) + check_paths(cfg) + missing_packages(cfg) + export_only(cfg)
+    return cfg, [f"{source}: {p}" for p in problems]
 
 
 def export_problems(cfg: TrainingConfig) -> list[str]:
     """What `config check` finds in a loaded config that matters to an sd-scripts export: the fields
     together and the paths. A Hugging Face repo id as the base model is fine there (sd-scripts downloads
-    it), and loratui's optional packages are not sd-scripts' (it has its own environment)."""
-    return validate(cfg) + check_paths(cfg, hub_ids_ok=True)
+    it), and loratui's optional packages are not sd-scripts' (it has its own environment); what only
+    sd-scripts refuses (bucket_reso_steps 32 for SD1/SD2) is added."""
+    return validate(cfg) + check_paths(cfg, hub_ids_ok=True) + sdscripts_refusals(cfg)

@@ -11,12 +11,14 @@ import dataclasses
 import difflib
 import math
 import re
+import shlex
 import typing
 from dataclasses import dataclass
 from typing import Any
 
 from loratui.core.config import schema
 from loratui.core.config.families import canonical_family
+from loratui.core.config.optimizer_args import optimizer_arg_problem
 from loratui.core.config.schema import SECTIONS, TrainingConfig, section_fields
 from loratui.core.errors import LoratuiError
 from loratui.core.termline import shell_arg
@@ -45,6 +47,20 @@ class FieldSpec:
     choices: tuple | None
     min: float | None
     max: float | None
+
+    def typed_text(self, value: Any) -> str:
+        """The text a form field shows for ``value``; coerce_value(self, that text) gives ``value`` back
+        (a list's elements quoted where they hold a space or a quote, so a Settings edit keeps them)."""
+        if value is None:
+            return ""
+        if self.kind == "resolution":
+            w, h = value
+            return str(w) if w == h else f"{w},{h}"
+        if self.kind == "str_list":
+            return list_text(value)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
 
 
 def _kind(tp: Any) -> tuple[str, bool]:
@@ -127,6 +143,38 @@ def optimizer_name(value: str) -> str | None:
         if name.lower() == low:
             return name
     return _OPTIMIZER_ALIASES.get(low)
+
+
+# ---------------------------------------------------------------- list fields as one line of text
+
+# An element shown bare: no whitespace, no quote, no backslash (what shlex would read differently).
+_BARE_ELEMENT = re.compile(r"""[^\s"'\\]+""")
+
+
+def list_text(items: list[str]) -> str:
+    """A list of strings as one line, shell-style: elements apart by spaces, an element holding a space,
+    a quote or a backslash (or empty) in quotes. parse_list_text reads it back to the same list, as
+    kohya_ss's GUI string of optimizer args is read (shlex) by `config import-kohya`."""
+    return " ".join(_quoted_element(item) for item in items)
+
+
+def _quoted_element(item: str) -> str:
+    if _BARE_ELEMENT.fullmatch(item):
+        return item
+    if '"' not in item and "\\" not in item:
+        return f'"{item}"'
+    if "'" not in item:  # shlex reads everything between single quotes as it is
+        return f"'{item}'"
+    return '"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def parse_list_text(text: str) -> list[str]:
+    """One line of shell-style words -> the list (quotes group words; ValueError for one not closed)."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        raise ValueError(f"a quote is not closed in {text!r}: close it (an element holding spaces goes in "
+                         "quotes, e.g. \"betas=(0.9, 0.99)\")") from None
 
 
 # ---------------------------------------------------------------- value checking
@@ -260,10 +308,15 @@ def coerce_value(spec: FieldSpec, value: Any) -> Any:
                                  "name, so it must be a plain file name such as \"my_lora\"")
         return value
     if kind == "str_list":
-        if isinstance(value, str):  # kohya style: "weight_decay=0.01 betas=0.9,0.99"
-            return value.split()
+        if isinstance(value, str):  # kohya style or a form field: weight_decay=0.01 "betas=(0.9, 0.99)"
+            value = parse_list_text(value)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError(f"must be a list of strings like [\"weight_decay=0.01\"], got {show_value(value)}")
+        if (spec.section, spec.name) == ("optimizer", "optimizer_args"):
+            for item in value:
+                problem = optimizer_arg_problem(item)
+                if problem:
+                    raise ValueError(problem)
         return list(value)
     if kind == "resolution":
         return _coerce_resolution(spec, value)

@@ -118,6 +118,37 @@ def _folder_predicts_v(model: str, notes: list[str]) -> bool:
     return True
 
 
+# The multiple sd-scripts' trainers need of bucket_reso_steps (its verify_bucket_reso_steps asserts it at
+# start-up when bucketing is on); loratui trains the others too (a diffusers UNet takes any latent size).
+SDSCRIPTS_RESO_STEPS = {"sd1": 64, "sd2": 64, "sdxl": 32}
+
+
+def sdscripts_refusals(cfg: TrainingConfig, family: str | None = None) -> list[str]:
+    """What sd-scripts would stop on though `loratui train` trains it, one line each: `config check`
+    reports these and `config export-sdscripts` (and Settings' f4) refuses them without --force; they
+    are not in validate(), which `train` runs. ``family`` overrides model_family (--family); auto is read
+    from the base model's files as the export reads it."""
+    d = cfg.dataset
+    if not d.enable_bucket:  # the export writes no bucket_reso_steps then, and sd-scripts checks none
+        return []
+    family = family or cfg.model.model_family
+    if family == "auto":
+        model = with_resolved_paths(cfg).model.pretrained_model_name_or_path
+        family = guess_model_family(model) if model else None
+    steps = d.bucket_reso_steps
+    tail = "; `loratui train` trains it, `config export-sdscripts` stops on it): set bucket_reso_steps = 64"
+    if family in SDSCRIPTS_RESO_STEPS:
+        need = SDSCRIPTS_RESO_STEPS[family]
+        if steps % need:
+            which = "SDXL" if family == "sdxl" else "SD1/SD2"
+            return [f"bucket_reso_steps {steps} is not divisible by {need}: sd-scripts' {which} trainer refuses "
+                    f"it (it needs a multiple of {need}{tail}"]
+    elif steps % 32:  # family unknown: refused by every trainer
+        return [f"bucket_reso_steps {steps} is not divisible by 32: sd-scripts refuses it for every family "
+                f"(its SD1/SD2 trainer needs a multiple of 64, its SDXL trainer of 32{tail}"]
+    return []
+
+
 def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScriptsExport:
     """The two TOML documents as dicts (nothing written). ``family`` overrides model_family."""
     r = with_resolved_paths(cfg)

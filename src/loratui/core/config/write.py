@@ -5,7 +5,8 @@ from `presets apply` or the settings form must not turn that into our generated 
 existing file is edited in place with tomlkit, which keeps every untouched byte:
 
 - a changed value is replaced on its own line (its trailing comment stays; a 'literal' string stays
-  literal when the new text allows it);
+  literal when the new text allows it); a multi-line array stays multi-line, each element that is
+  still there keeping its comments (found by its text, else by its key in "key=value");
 - a key the file lacks is added after the last key of its section with the schema's help above it,
   or right below a commented-out placeholder (``# key = ...``) written by `loratui config new`;
 - a key is removed only when the caller unsets it: an optional field set to None, or a key named in
@@ -23,6 +24,7 @@ import os
 import re
 import stat
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -62,12 +64,78 @@ def _newline_style(text: str) -> str:
 
 def _new_item(old_item: Any, value: Any):
     import tomlkit
-    from tomlkit.items import String, StringType
+    from tomlkit.items import Array, String, StringType
 
     if (isinstance(value, str) and isinstance(old_item, String) and old_item.type == StringType.SLL
             and "'" not in value and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)):
         return tomlkit.value(f"'{value}'")  # keep the user's literal-string style
+    if isinstance(value, list) and isinstance(old_item, Array) and "\n" in old_item.as_string():
+        return tomlkit.value(_multiline_array_text(old_item, value))
     return tomlkit.value(toml_value(value))
+
+
+@dataclass
+class _ArrayEntry:
+    """One element of a multi-line array as the file has it: its value, its text (quoting kept), the
+    comment lines above it and the comment after it on its line."""
+
+    value: Any
+    raw: str
+    above: list[str]
+    after: str
+
+
+def _array_key(value: Any) -> str | None:
+    """The key of a "key=value" element: a changed value keeps the comment of its key's line."""
+    return value.split("=", 1)[0].strip() if isinstance(value, str) and "=" in value else None
+
+
+def _multiline_array_text(old: Any, values: list) -> str:
+    """``values`` as a multi-line array laid out like ``old`` (a tomlkit Array written over several lines):
+    its indent, its trailing comma, the comment after ``[``, and the comments of each element still there,
+    found by its text, else by its key (``weight_decay=0.1`` keeps the ``# wd`` of ``weight_decay=0.01``).
+    The comments of an element removed go with it; the comment lines before ``]`` stay."""
+    from tomlkit.items import Null
+
+    opening, pending, entries = "", [], []
+    indent, closing, trailing_comma = None, "", False
+    for group in old._value:
+        comment = group.comment.as_string() if group.comment is not None else ""
+        if group.value is None or isinstance(group.value, Null):
+            if group.indent is None and comment and not entries and not pending:
+                opening = comment  # on the line of "[": `[  # note`
+            elif comment:
+                pending.append(comment.strip())
+            elif group.indent is not None and not comment:
+                closing = group.indent.as_string().rsplit("\n", 1)[-1]
+            continue
+        if indent is None and group.indent is not None:
+            indent = group.indent.as_string().rsplit("\n", 1)[-1]
+        value = group.value.unwrap() if hasattr(group.value, "unwrap") else group.value
+        entries.append(_ArrayEntry(value, group.value.as_string(), pending, comment))
+        pending, trailing_comma = [], group.comma is not None
+    indent = "  " if indent is None else indent
+
+    def claim(test) -> _ArrayEntry | None:
+        found = next((e for e in entries if test(e)), None)
+        if found is not None:
+            entries.remove(found)
+        return found
+
+    # elements kept as they were first, then changed ones by their key (an unchanged one keeps its own)
+    same = [claim(lambda e: e.value == v and type(e.value) is type(v)) for v in values]
+    keyed = [None if s is not None or _array_key(v) is None else claim(lambda e: _array_key(e.value) == _array_key(v))
+             for v, s in zip(values, same)]
+    lines = ["[" + opening]
+    for number, value in enumerate(values):
+        entry = same[number] or keyed[number]
+        comma = "," if number < len(values) - 1 or trailing_comma else ""
+        for line in entry.above if entry else []:
+            lines.append(indent + line)
+        text = same[number].raw if same[number] else toml_value(value)
+        lines.append(indent + text + comma + (entry.after if entry else ""))
+    lines += [indent + line for line in pending]
+    return "\n".join(lines) + "\n" + closing + "]"
 
 
 def _old_item(table: Any, key: str) -> Any:

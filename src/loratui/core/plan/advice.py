@@ -1,12 +1,14 @@
 """Rules of thumb for a training plan, and the cheapest changes that make a config fit a card.
 
-Two things live here, both pure Python and both advisory (nothing is ever refused because of them):
+Three things live here, all pure Python and advisory (nothing is ever refused because of them):
 
 * :func:`plan_advice` compares a schedule with common practice for the dataset size: total steps,
   how often each image is trained, samples (repeats x images) per epoch, and the LoRA rank (and
   alpha) for the model family. Every rule names its source in ``RULE_SOURCES``; the thresholds
   below flag a plan only when it is *far* from what the source recommends (about a factor of two
   outside its range), because these are community habits, not laws.
+* :func:`warmup_note` says when lr_warmup_steps lasts the whole run (compute_schedule adds it to the
+  notes `loratui steps` and the Settings calculator show).
 * :func:`vram_fixes` tries one-field changes in order of what they cost (free first, quality last)
   with the estimator (vram.py), and returns the cheapest ones that make the estimate fit a card.
 
@@ -138,6 +140,30 @@ def plan_advice(cfg: TrainingConfig, schedule: Schedule, family: str | None = No
         out.append(Advice("alpha", True, f"network_alpha {alpha:g} (usually half of dim, or equal)",
                           RULE_SOURCES["alpha"]))
     return out
+
+
+def warmup_steps_of(cfg: TrainingConfig, total_steps: int) -> int:
+    """lr_warmup_steps in optimizer steps, as `train` counts them (engine/optim.py warmup_steps): a
+    number below 1 is a ratio of the total steps, rounded down like sd-scripts' ``int(ratio * total)``."""
+    value = cfg.optimizer.lr_warmup_steps or 0
+    return int(value * total_steps) if isinstance(value, float) and value < 1 else int(value)
+
+
+def warmup_note(cfg: TrainingConfig, total_steps: int) -> str | None:
+    """A note (`loratui steps`, the Settings calculator) when the warmup lasts the whole run: the
+    learning rate then climbs until the last step and never reaches learning_rate; None otherwise.
+    With the constant scheduler warmup does nothing (config check names that instead)."""
+    value = cfg.optimizer.lr_warmup_steps
+    if not value or cfg.optimizer.lr_scheduler == "constant" or total_steps < 1:
+        return None
+    warmup = warmup_steps_of(cfg, total_steps)
+    if warmup < total_steps:
+        return None
+    shown = f"{value:g} x {total_steps} = {warmup} steps" if isinstance(value, float) and value < 1 else str(warmup)
+    peak = (total_steps - 1) / warmup  # the multiplier of the last step: step / warmup while warming up
+    return (f"lr_warmup_steps {shown} is not shorter than the run's {total_steps} steps: the learning rate is "
+            f"still warming up when training ends and reaches only {peak:.0%} of learning_rate; lower "
+            f"lr_warmup_steps (5-10% of the steps is common, e.g. 0.05 as a ratio)")
 
 
 # ---- VRAM fixes --------------------------------------------------------------------------------

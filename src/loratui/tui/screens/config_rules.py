@@ -94,7 +94,7 @@ def family_line(cfg: TrainingConfig) -> tuple[str, str]:
 
 def saved_problems(path: Path) -> list[str]:
     """What `loratui config check PATH` reports (training refuses the file then), without the file name."""
-    _, problems = config_file_problems(path)
+    _, problems = config_file_problems(path, sdscripts=False)
     prefix = f"{path}: "
     return [p[len(prefix):] if p.startswith(prefix) else p for p in problems]
 

@@ -30,17 +30,10 @@ INVALID = object()   # the value of a field whose text core refuses
 NO_FILE = object()   # the file value of a field when there is no file (nothing to differ from)
 
 def value_text(spec: FieldSpec, value: Any) -> str:
-    """How a value is typed in the field (and shown in the "changed" note)."""
-    if value is None:
-        return ""
-    if spec.kind == "resolution":
-        w, h = value
-        return str(w) if w == h else f"{w},{h}"
-    if spec.kind == "str_list":
-        return " ".join(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    """How a value is typed in the field (and shown in the "changed" note): core's text, which core's
+    coerce_value reads back to the same value (a list element holding a space is shown in quotes), so an
+    untouched field is never "changed" and an edit keeps the other elements whole."""
+    return spec.typed_text(value)
 
 
 def parse_text(spec: FieldSpec, text: str) -> Any:
