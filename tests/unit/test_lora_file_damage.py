@@ -50,8 +50,10 @@ def test_some_alphas_missing_and_all_present(tmp_path):
     assert info.no_alpha == ["lora_te_c"] and info.alpha is None
     assert "1 of 3 layers have no alpha tensor (e.g. lora_te_c)" in info.warnings()[0]
 
-    whole = read_lora_info(_write(tmp_path / "whole.safetensors", _lora(["lora_unet_a"]),
-                                  {"ss_network_alpha": "4.0"}))
+    whole_path = tmp_path / "whole.safetensors"  # alpha tensors of 4.0, as the metadata says (loaders read the tensors)
+    save_file({k: np.full(shape, 4.0 if k.endswith(".alpha") else 0.0, dtype=np.float16)
+               for k, shape in _lora(["lora_unet_a"]).items()}, str(whole_path), metadata={"ss_network_alpha": "4.0"})
+    whole = read_lora_info(whole_path)
     assert whole.no_alpha == [] and whole.alpha == 4.0 and whole.warnings() == []
     assert not any(line.startswith("warning:") for line in describe_lora(whole))
 

@@ -39,13 +39,17 @@ def _json_error(as_json: bool):
             (2, "not a LoRA file, or an unreadable one"), (130, "interrupted"))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every ss_* metadata key; "
-                                                      "alpha, alpha_missing, damaged and warnings).")
+                                                      "alpha (null when layers differ), alpha_summary, "
+                                                      "alpha_linear, alpha_conv, alpha_values, alpha_metadata, "
+                                                      "alpha_missing, damaged, embeddings and warnings).")
 def info(file: str, as_json: bool) -> None:
-    """The network type, layers, ranks and training metadata of FILE, and where it loads.
+    """The network type, layers, ranks, alpha and training metadata of FILE, and where it loads.
 
-    Reads the header only: instant even for a large file. Warns of a damaged file (a lora_down without
-    its lora_up, factors of two ranks) and of layers without an alpha tensor, which every loader reads
-    as alpha = rank, whatever the metadata's alpha says.
+    Reads the header and the alpha tensors' few bytes only: instant even for a large file. The alpha
+    shown is the one loaders apply (the alpha tensors; alpha = rank for a layer without one), per linear
+    and conv layers when they differ; a metadata ss_network_alpha that disagrees is a warning. Warns of
+    a damaged file (a lora_down without its lora_up, factors of two ranks). A1111's bundled embeddings
+    (bundle_emb.*) are listed with the loaders that read them.
     """
     from loratui.core.config import describe_lora, read_lora_info
 
@@ -88,7 +92,7 @@ def _check_output(source: Path, output: Path, force: bool) -> None:
                            "ever converted in place)")
     if output.is_dir():
         raise LoratuiError(f"{output} is a folder: give a file name ending in .safetensors")
-    if output.exists() and not force:
+    if os.path.lexists(output) and not force:  # a dangling link too: the write would not go through it
         raise LoratuiError(f"{output} exists: pass --force to replace it, or give another name")
     parent = output.parent if str(output.parent) else Path(".")
     if not parent.is_dir():
@@ -117,7 +121,8 @@ def _check_output(source: Path, output: Path, force: bool) -> None:
 @click.option("--drop-unsupported", is_flag=True,
               help="Convert without the bias / norm updates a LoRA cannot carry (algo=full, train_norm); "
                    "refused without it.")
-@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists (without it, a file that appears there "
+                                            "while converting is kept too: exit 2).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def convert(source: str, output: str, model: str, rank: int | None, tolerance: float, precision: str | None,
             drop_unsupported: bool, force: bool, as_json: bool) -> None:
@@ -129,7 +134,8 @@ def convert(source: str, output: str, model: str, rank: int | None, tolerance: f
     DoRA and full updates are full-rank: cap them with --rank and read the reported error. The ss_*
     metadata is kept; loratui_converted_from records what was done. On a plain LoRA it resizes.
     A layer without an alpha tensor is read as alpha = rank, as every loader reads it; a damaged file
-    is refused.
+    is refused. A1111's bundled embeddings (bundle_emb.*) are left out (diffusers refuses a file that
+    has them), and the report names them.
     """
     with _json_error(as_json):
         _convert(source, output, model, rank, tolerance, precision, drop_unsupported, force, as_json)
@@ -170,7 +176,7 @@ def _convert(source: str, output: str, model: str, rank: int | None, tolerance: 
     tensors, metadata, report = convert_to_lora(src, base, rank=rank, tolerance=tolerance,
                                                 drop_unsupported=drop_unsupported, dtype=dtype, device=device,
                                                 progress=None if as_json else Progress())
-    save_converted(out, tensors, metadata)
+    save_converted(out, tensors, metadata, replace=force)  # without --force: never over a file made meanwhile
     _print_report(out, report, rank, tolerance, dtype, as_json)
 
 
@@ -217,6 +223,7 @@ def _print_report(out: Path, report, rank: int | None, tolerance: float, dtype, 
             "worst_layer": worst.name,
             "layers_over_tolerance": len(over), "tolerance": tolerance, "rank_cap": rank,
             "zero_layers_skipped": report.skipped_zero, "alpha_missing": report.no_alpha, "dropped": report.dropped,
+            "embeddings_left_out": report.embeddings_left_out,
             "bytes": out.stat().st_size, "dtype": str(dtype).removeprefix("torch."),
             "loads_in": written.loads_in}
     if as_json:
@@ -235,4 +242,8 @@ def _print_report(out: Path, report, rank: int | None, tolerance: float, dtype, 
         click.echo(f"{report.skipped_zero} layers have no update (all zero) and were left out")
     if report.dropped:
         click.echo(f"dropped {len(report.dropped)} bias/norm updates (--drop-unsupported), e.g. {report.dropped[0]}")
+    if report.embeddings_left_out:
+        names = ", ".join(report.embeddings_left_out)
+        click.echo(f"left out {len(report.embeddings_left_out)} bundled embedding(s) ({names}): diffusers refuses a "
+                   "file that has them; for A1111 keep using the source file, which has them")
     click.echo(f"loads in: {written.loads_in}")

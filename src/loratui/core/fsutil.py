@@ -89,6 +89,79 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, sync_dir: bool =
     return directory
 
 
+def atomic_create_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` only if nothing is there, atomically; FileExistsError otherwise.
+
+    For outputs made new without --force whose computation takes minutes (`lora convert`): a check
+    before the work does not stop a file that appears meanwhile from being replaced by os.replace.
+    The bytes go to a temp file in the same folder (fsynced), which is hard-linked to ``path`` (the
+    link fails if ``path`` exists, even as a dangling symbolic link), then the temp name is removed.
+    On a file system without hard links (FAT, some network mounts) ``path`` is first created empty
+    with O_EXCL (which reserves the name) and the temp file renamed over it if it is still that empty
+    file. A failure leaves no temp file; ``path`` is untouched unless this call created it. Returns the
+    folder written."""
+    path = Path(path)
+    directory = path.parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise FileExistsError(errno.EEXIST, "File exists", str(path)) from None
+        except (AttributeError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno not in _NO_HARD_LINKS:
+                raise
+            _create_through_placeholder(tmp, path)
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+    fsync_path(directory)
+    return directory
+
+
+# errnos of os.link on a file system that has no hard links (vfat/exFAT: EPERM; SMB, FUSE: EOPNOTSUPP, ENOSYS)
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EMLINK, errno.EXDEV}
+
+
+def _create_through_placeholder(tmp: str, path: Path) -> None:
+    """Reserve ``path`` with an O_EXCL create, then rename ``tmp`` over it while it is still the empty
+    file made here (so the name never holds half the bytes, and another writer's file is not replaced)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # FileExistsError when taken
+    try:
+        mine = os.fstat(fd)
+    finally:
+        os.close(fd)
+    try:
+        now = os.stat(path, follow_symlinks=False)
+        if (now.st_dev, now.st_ino, now.st_size) != (mine.st_dev, mine.st_ino, 0):
+            raise FileExistsError(errno.EEXIST, "File exists (written by another program meanwhile)", str(path))
+        os.replace(tmp, path)
+    except BaseException:
+        _remove_if_placeholder(path, mine)
+        raise
+
+
+def _remove_if_placeholder(path: Path, mine: os.stat_result) -> None:
+    try:
+        now = os.stat(path, follow_symlinks=False)
+        if (now.st_dev, now.st_ino, now.st_size) == (mine.st_dev, mine.st_ino, 0):
+            os.unlink(path)
+    except OSError:
+        pass
+
+
 WRITERS = 8  # concurrent fsyncs: 500 captions take 2.7 s one by one, 0.2 s this way, on this machine's disk
 PARALLEL_FROM = 32  # smaller batches are written one by one, in order (a failure stops at a known file)
 

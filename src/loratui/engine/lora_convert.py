@@ -53,6 +53,7 @@ class ConvertReport:
     dropped: list[str] = field(default_factory=list)  # "NAME (why)"
     skipped_zero: int = 0  # layers whose update is exactly zero (not written)
     no_alpha: int = 0  # layers without an alpha tensor, read as alpha = rank
+    embeddings_left_out: list[str] = field(default_factory=list)  # bundle_emb NAMEs not carried over
 
     @property
     def max_error(self) -> float:
@@ -115,16 +116,17 @@ def check_convertible(source, tensors: dict, drop_unsupported: bool = False) -> 
 
 def read_lora(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Tensors and metadata of a kohya-format LoRA/LyCORIS file, after core's header checks
-    (read_lora_info: exists, whole, keys named lora_unet_ / lora_te...)."""
+    (read_lora_info: exists, whole, keys named lora_unet_ / lora_te...). A1111's bundled embeddings
+    (bundle_emb.*) are not read: the output is for diffusers, which refuses a file that has them."""
     from safetensors import safe_open
 
     from loratui.core.config import read_lora_info
 
-    read_lora_info(path)
+    bundled = set(read_lora_info(path).embedding_keys())
     try:
         with safe_open(str(path), "pt") as fh:
             metadata = dict(fh.metadata() or {})
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+            tensors = {k: fh.get_tensor(k) for k in fh.keys() if k not in bundled}
     except Exception as exc:  # noqa: BLE001 - safetensors raises several types for a damaged file
         raise LoratuiError(f"{path}: cannot read it as .safetensors ({exc}); the file is damaged or not a LoRA") from None
     return tensors, metadata
@@ -330,9 +332,12 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
         raise LoratuiError(f"--rank must be at least 1, not {rank}")
     if not 0 <= tolerance < 1:
         raise LoratuiError(f"--tolerance is a relative error between 0 and 1 (e.g. 0.001), not {tolerance:g}")
+    from loratui.core.config import read_lora_info
+
     tensors, metadata = read_lora(source)
     check_whole(source, tensors)
     report = ConvertReport(source_kind=kind_of(tensors))
+    report.embeddings_left_out = sorted(read_lora_info(source).embeddings)
     report.no_alpha = len(fill_missing_alphas(tensors))
     names_in_file = {k.split(".", 1)[0] for k in tensors}
     holder = _holder(base, names_in_file, source)
@@ -430,7 +435,8 @@ def _metadata(source_meta: dict[str, str], report: ConvertReport, conv_ranks: li
         "network_module": source_meta.get("ss_network_module", ""),
         "network_args": json.loads(source_meta["ss_network_args"]) if _is_json(source_meta.get("ss_network_args")) else None,
         "kind": report.source_kind, "tolerance": tolerance, "rank_cap": rank,
-        "max_relative_error": float(f"{report.max_stored_error:.3g}"), "dropped_layers": len(report.dropped)})
+        "max_relative_error": float(f"{report.max_stored_error:.3g}"), "dropped_layers": len(report.dropped),
+        **({"embeddings_left_out": report.embeddings_left_out} if report.embeddings_left_out else {})})
     for key in ("sshs_model_hash", "sshs_legacy_hash"):
         meta.pop(key, None)  # recomputed over the new tensors when saved
     return meta
@@ -446,13 +452,24 @@ def _is_json(text: str | None) -> bool:
     return True
 
 
-def save_converted(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
-    """Write atomically, with sd-scripts' sshs_* hashes over the new tensors."""
+def save_converted(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str], *,
+                   replace: bool = False) -> None:
+    """Write atomically, with sd-scripts' sshs_* hashes over the new tensors. Without ``replace`` the
+    file is published only if ``path`` is still free: one that appeared while converting (minutes for
+    SDXL) is kept and the refusal names it."""
     from safetensors.torch import save
 
-    from loratui.core.fsutil import atomic_write_bytes
+    from loratui.core.fsutil import atomic_create_bytes, atomic_write_bytes
     from loratui.engine.metadata import safetensors_hashes
 
     meta = {str(k): str(v) for k, v in metadata.items()}
     meta["sshs_model_hash"], meta["sshs_legacy_hash"] = safetensors_hashes(tensors, meta)
-    atomic_write_bytes(path, save(tensors, metadata=meta))
+    data = save(tensors, metadata=meta)
+    if replace:
+        atomic_write_bytes(path, data)
+        return
+    try:
+        atomic_create_bytes(path, data)
+    except FileExistsError:
+        raise LoratuiError(f"{path} appeared while converting (another program wrote it): it was kept and nothing "
+                           "was written; pass --force to replace it, or give another name") from None

@@ -1,20 +1,26 @@
-"""What a LoRA / LyCORIS .safetensors file holds, read from its header alone (no torch, no tensors).
+"""What a LoRA / LyCORIS .safetensors file holds, read from its header and its alpha tensors' few bytes
+(no torch, no other tensor read).
 
 `loratui lora info` prints it: the network type of each layer (from kohya_ss's key names), ranks,
 where the file loads, and the training metadata sd-scripts writes (``ss_*``). The shapes alone also show
 a damaged file (a lora_down without its lora_up, factors of two ranks) and layers without an alpha
 tensor, which every loader reads as alpha = rank (sd-scripts' networks/lora.py "support old LoRA without
-alpha", ComfyUI's scale 1.0, lycoris-lora's ``alpha = lora_dim``), whatever ss_network_alpha says.
+alpha", ComfyUI's scale 1.0, lycoris-lora's ``alpha = lora_dim``), whatever ss_network_alpha says. The
+alpha shown is the alpha tensors' (what every loader reads); ss_network_alpha is only a note, and a warning
+when it disagrees. A1111's bundled embeddings (``bundle_emb.NAME.*``) are listed, not refused.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loratui.core.config.model_check import safetensors_header
+from loratui.core.config.model_check import safetensors_header, safetensors_scalars
 from loratui.core.errors import LoratuiError
 from loratui.core.termline import shell_arg
 
@@ -48,14 +54,23 @@ class LoraFileInfo:
     damaged: dict[str, str] = field(default_factory=dict)  # layer -> what is wrong with its factors
     tucker_lokr: list[str] = field(default_factory=list)  # LoKr layers with lokr_t2 (see TUCKER_LOKR)
     dora_on_input: list[str] = field(default_factory=list)  # DoRA layers with a (1, in) scale (see DORA_ON_INPUT)
+    alpha_tensors: dict[str, float | None] = field(default_factory=dict)  # layer -> its alpha (None: not one number)
+    conv_layers: set[str] = field(default_factory=set)  # layers of a k x k conv (kohya's conv_dim / conv_alpha)
+    embeddings: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # bundle_emb NAME -> part -> shape
 
     @property
     def kinds(self) -> Counter:
         return Counter(self.layers.values())
 
     @property
-    def diffusers_ready(self) -> bool:
+    def plain_lora(self) -> bool:
         return not self.damaged and all(kind in ("LoRA", "LoCon") for kind in self.layers.values())
+
+    @property
+    def diffusers_ready(self) -> bool:
+        # diffusers 0.42 reads a kohya file only when every key starts with lora_: bundle_emb keys make it
+        # refuse the whole file ("Invalid LoRA checkpoint")
+        return self.plain_lora and not self.embeddings
 
     @property
     def loads_in(self) -> str:
@@ -64,8 +79,14 @@ class LoraFileInfo:
                     "complete copy of the file")
         if self.diffusers_ready:
             return EVERYWHERE
-        where = TUCKER_LOKR if self.tucker_lokr else DORA_ON_INPUT if self.dora_on_input else LYCORIS_ONLY
-        return f"{where}; for diffusers: loratui lora convert {shell_arg(self.path.name)} OUT --model BASE"
+        where = (EVERYWHERE.removesuffix(", diffusers") if self.plain_lora else TUCKER_LOKR if self.tucker_lokr
+                 else DORA_ON_INPUT if self.dora_on_input else LYCORIS_ONLY)
+        dropped = " (it leaves the bundled embeddings out)" if self.embeddings else ""
+        return f"{where}; for diffusers: loratui lora convert {shell_arg(self.path.name)} OUT --model BASE{dropped}"
+
+    def embedding_keys(self) -> list[str]:
+        """The keys of the bundled embeddings (bundle_emb.NAME.PART), which are not LoRA layers."""
+        return [f"{BUNDLE_PREFIX}{name}.{part}" for name, parts in sorted(self.embeddings.items()) for part in parts]
 
     def parts(self) -> dict[str, int]:
         out = Counter()
@@ -73,16 +94,50 @@ class LoraFileInfo:
             out["UNet" if name.startswith("lora_unet_") else "text encoder"] += 1
         return {part: out[part] for part in ("UNet", "text encoder") if out[part]}
 
+    def applied_alphas(self) -> dict[str, float]:
+        """Layer -> the alpha loaders scale it by (alpha / rank): its alpha tensor's value, its rank where it
+        has none. Left out: layers without a rank (a LoKr of two whole factors, full, norm: scale 1), damaged
+        ones, and an alpha tensor that is not one number."""
+        out = {}
+        for name, rank in self.ranks.items():
+            if name in self.damaged:
+                continue
+            if name in self.alpha_tensors:
+                if self.alpha_tensors[name] is not None:
+                    out[name] = self.alpha_tensors[name]
+            elif name in self.no_alpha:
+                out[name] = float(rank)
+        return out
+
     @property
     def alpha(self) -> float | None:
-        """The alpha loaders apply, as far as the header tells: the metadata's where every layer has
-        its alpha tensor, the rank where none has one (and the ranks agree); None otherwise."""
-        if not self.no_alpha:
-            return _number(self.metadata.get("ss_network_alpha"))
-        ranks = {self.ranks[name] for name in self.no_alpha}
-        if len(self.no_alpha) == len(self.ranks) and len(ranks) == 1:
-            return float(ranks.pop())
-        return None
+        """The alpha loaders apply when every layer has the same one (from the alpha tensors, alpha = rank
+        where a layer has none), whatever ss_network_alpha says; None when they differ (alpha_summary)."""
+        applied = self.applied_alphas()
+        return next(iter(applied.values())) if len({_shown(v) for v in applied.values()}) == 1 else None
+
+    def alpha_by_type(self) -> dict[str, set[str]]:
+        """"linear" / "conv" (k x k conv layers) -> the alphas applied there, as shown."""
+        groups: dict[str, set[str]] = {}
+        for name, value in sorted(self.applied_alphas().items(), key=lambda item: item[0] in self.conv_layers):
+            groups.setdefault("conv" if name in self.conv_layers else "linear", set()).add(_shown(value))
+        return groups
+
+    def alpha_summary(self) -> str | None:
+        """The applied alpha in a few words: "8", "2 (linear), 1 (conv)", "4 (60 layers), 8 (6 layers)",
+        "1..16 (7 values over 66 layers)"; None when no layer has a rank."""
+        applied = self.applied_alphas()
+        counts = Counter(_shown(v) for v in applied.values())
+        if len(counts) <= 1:
+            return next(iter(counts), None)
+        groups = self.alpha_by_type()
+        if len(groups) == 2 and all(len(values) == 1 for values in groups.values()):
+            return ", ".join(f"{next(iter(values))} ({kind})" for kind, values in groups.items())
+        if len(counts) <= 4:
+            return ", ".join(f"{value} ({_layers(n)})" for value, n in counts.most_common())
+        finite = sorted(v for v in applied.values() if math.isfinite(v))
+        span = f"{_shown(finite[0])}..{_shown(finite[-1])}" if finite else "not finite"
+        return f"{span} ({len(counts)} values over {len(applied)} layers)"
 
     def damage_summary(self) -> str | None:
         """The damaged layers in one line ("N damaged layers: NAME has ...; ..."), None when none is."""
@@ -106,16 +161,33 @@ class LoraFileInfo:
             out.append(f"the file is damaged or incomplete, {self.damage_summary()}")
         if self.no_alpha:
             out.append(_alpha_warning(self))
+        out += alpha_tensor_warnings(self)
         return out
 
     def to_dict(self) -> dict:
         ranks = sorted(set(self.ranks.values()))
+        by_type = {kind: float(next(iter(values))) if len(values) == 1 else None
+                   for kind, values in self.alpha_by_type().items()}
         return {"path": str(self.path), "layers": len(self.layers), "parts": self.parts(),
                 "types": dict(self.kinds), "ranks": ranks, "dtypes": dict(self.dtypes),
-                "alpha": self.alpha, "alpha_missing": len(self.no_alpha),
+                "alpha": self.alpha, "alpha_summary": self.alpha_summary(),
+                "alpha_linear": by_type.get("linear"), "alpha_conv": by_type.get("conv"),
+                "alpha_values": dict(Counter(_shown(v) for v in self.applied_alphas().values()).most_common()),
+                "alpha_metadata": _number(self.metadata.get("ss_network_alpha")),
+                "alpha_missing": len(self.no_alpha),
                 "damaged": dict(sorted(self.damaged.items())),
+                "embeddings": [embedding_dict(name, parts) for name, parts in sorted(self.embeddings.items())],
                 "diffusers_ready": self.diffusers_ready, "loads_in": self.loads_in, "warnings": self.warnings(),
                 "metadata": self.metadata}
+
+
+def _layers(n: int, kind: str = "") -> str:
+    return f"{n} {kind + ' ' if kind else ''}layer{'' if n == 1 else 's'}"
+
+
+def _shown(value: float) -> str:
+    """An alpha as shown and compared: 4 significant digits (an fp16/bf16 alpha of 0.1 is 0.0999..)."""
+    return f"{value:.4g}"
 
 
 def _number(text: str | None) -> float | None:
@@ -141,6 +213,93 @@ def _alpha_warning(info: LoraFileInfo) -> str:
     elif trained is None or len(ranks) != 1:
         line += ", which may not be the strength it was trained at"
     return line
+
+
+def _network_args(metadata: dict[str, str]) -> dict:
+    try:
+        args = json.loads(metadata.get("ss_network_args") or "{}")
+    except ValueError:
+        return {}
+    return args if isinstance(args, dict) else {}
+
+
+def alpha_tensor_warnings(info: LoraFileInfo) -> list[str]:
+    """What the alpha tensors say that the metadata or the loaders do not: an ss_network_alpha (or
+    conv_alpha) other than the tensors' (loaders read only the tensors), alpha 0, NaN, not one number."""
+    out = []
+    held = {name: value for name, value in info.alpha_tensors.items()
+            if value is not None and name in info.ranks and name not in info.damaged}
+    said_conv = _number(str(_network_args(info.metadata).get("conv_alpha")))
+    for kind, key, said in (("linear", "ss_network_alpha", _number(info.metadata.get("ss_network_alpha"))),
+                            ("conv", "conv_alpha (ss_network_args)", said_conv)):
+        own = [value for name, value in held.items() if (name in info.conv_layers) == (kind == "conv")]
+        off = Counter(_shown(v) for v in own if said is not None and not math.isclose(v, said, rel_tol=5e-3))
+        if not off:
+            continue
+        which = (f"its {_layers(len(own), kind)}" if sum(off.values()) == len(own)
+                 else f"{sum(off.values())} of its {_layers(len(own), kind)}")
+        line = (f"the metadata's {key} is {said:g} but the alpha tensors of {which} hold "
+                f"{', '.join(off)}: loaders apply the tensors' alpha, not the metadata's")
+        if len(off) == 1 and said:
+            line += f" ({float(next(iter(off))) / said:.3g}x the strength the metadata suggests)"
+        out.append(line)
+    zero = sorted(name for name, value in held.items() if value == 0)
+    if zero:  # networks/lora.py and lycoris-lora: "if alpha == 0 or None, alpha is rank"
+        out.append(f"{len(zero)} layer(s) have alpha 0 (e.g. {zero[0]}): A1111/Forge and ComfyUI apply alpha/rank = 0 "
+                   "(the layer does nothing), sd-scripts and LyCORIS read 0 as alpha = rank")
+    bad = sorted(name for name, value in held.items() if not math.isfinite(value))
+    if bad:
+        out.append(f"{len(bad)} layer(s) have a NaN/inf alpha (e.g. {bad[0]}): every loader's output turns NaN; "
+                   "the file is damaged: get a good copy")
+    odd = sorted(name for name, value in info.alpha_tensors.items() if value is None)
+    if odd:
+        out.append(f"{len(odd)} layer(s) have an alpha tensor that is not one number loratui reads (several values, "
+                   f"or fp8; e.g. {odd[0]}): loaders read one number there; its scale is not shown")
+    return out
+
+
+# A1111 / Forge's bundled textual-inversion embeddings: bundle_emb.NAME.string_to_param.* (SD 1.x/2.x, the
+# layout of A1111's .pt embeddings) or bundle_emb.NAME.clip_l + .clip_g (SDXL)
+BUNDLE_PREFIX = "bundle_emb."
+# checked in A1111's extensions-builtin/Lora/networks.py (load_network registers them as embeddings), ComfyUI's
+# comfy/lora.py (a "lora key not loaded" warning each) and diffusers 0.42 (load_lora_weights reads a kohya file
+# only when every key starts with lora_: it refuses the file, "Invalid LoRA checkpoint")
+EMBEDDING_LOADERS = ("A1111 loads them with the LoRA (write the name in the prompt); ComfyUI ignores them (a "
+                     "\"lora key not loaded\" warning each); diffusers refuses a file that has them; Forge and "
+                     "sd-scripts: not checked")
+_TEXT_ENCODER_WIDTHS = {768: "SD 1.x text encoder", 1024: "SD 2.x text encoder"}
+
+
+def is_bundled_embedding(key: str) -> bool:
+    parts = key.split(".", 2)
+    return key.startswith(BUNDLE_PREFIX) and len(parts) == 3 and all(parts)
+
+
+def embedding_dict(name: str, parts: dict[str, list[int]]) -> dict:
+    """One bundled embedding: its name, vectors per token and text encoder where the shapes tell."""
+    vectors, encoder = None, "unknown"
+    if "clip_l" in parts and "clip_g" in parts:
+        vectors, encoder = (parts["clip_g"] or [None])[0], "SDXL (clip_l and clip_g)"
+    elif len(parts) == 1 and next(iter(parts.values())):
+        shape = next(iter(parts.values()))
+        vectors = shape[0] if len(shape) == 2 else 1
+        encoder = _TEXT_ENCODER_WIDTHS.get(shape[-1], f"unknown ({shape[-1]} wide)")
+    return {"name": name, "vectors": vectors, "text_encoder": encoder,
+            "keys": [f"{BUNDLE_PREFIX}{name}.{part}" for part in sorted(parts)]}
+
+
+# a k x k conv where the factors are flat (LoHa, LoKr without Tucker): kohya's UNet conv names
+_CONV_NAME = re.compile(r"(_resnets_\d+_conv[12]|samplers_\d+_conv|^lora_unet_conv_(in|out))$")
+
+
+def _is_conv(name: str, own: dict[str, list[int]]) -> bool:
+    """A layer of a k x k conv (kohya's conv_dim / conv_alpha; a 1x1 conv takes network_alpha)."""
+    factors = [shape for key, shape in own.items() if key not in ("alpha", "dora_scale")]
+    if any(len(shape) == 4 and shape[2:] != [1, 1] for shape in factors):
+        return True
+    if "lora_down.weight" in own or "lora_up.weight" in own:
+        return False  # a LoRA's own shapes tell
+    return bool(_CONV_NAME.search(name))
 
 
 def _layer_kind(suffixes: set[str], shapes: dict[str, list[int]]) -> str:
@@ -205,17 +364,19 @@ def read_lora_info(path: str | os.PathLike) -> LoraFileInfo:
     path = Path(path)
     if not path.is_file():
         raise LoratuiError(f"{path} does not exist: give a LoRA / LyCORIS .safetensors file")
-    header = safetensors_header(path)
-    metadata = header.pop("__metadata__", None) or {}
+    full = safetensors_header(path)
+    metadata = full.pop("__metadata__", None) or {}
+    header = {k: v for k, v in full.items() if not is_bundled_embedding(k)}
     if not header or not all(k.startswith("lora_") and "." in k for k in header):
         bad = next((k for k in header if not (k.startswith("lora_") and "." in k)), None)
-        what = "no tensors" if bad is None else f"key {bad!r}"
+        what = ("no tensors" if not full else "only bundled embeddings (bundle_emb.*), no LoRA layers"
+                if bad is None else f"key {bad!r}")
         if bad is not None and any(part in bad for part in (".lora_A.", ".lora_B.", ".lora.down.", ".lora.up.",
                                                            "_lora.down.", "_lora.up.", "lora_linear_layer")):
             raise LoratuiError(f"{path}: a diffusers / PEFT-format LoRA ({what}): loratui reads kohya-format files "
                                "(keys lora_unet_... / lora_te..., what sd-scripts, A1111 and ComfyUI write)")
         raise LoratuiError(f"{path}: not a kohya-format LoRA/LyCORIS file ({what}); a LoRA's keys start with "
-                           "lora_unet_ / lora_te")
+                           "lora_unet_ / lora_te (and A1111's bundled embeddings with bundle_emb.NAME.)")
     dtypes = Counter(str(info.get("dtype", "?")) for info in header.values())
     shapes = {k: list(info.get("shape", [])) for k, info in header.items()}
     layers, ranks = layer_kinds(shapes)
@@ -223,8 +384,16 @@ def read_lora_info(path: str | os.PathLike) -> LoraFileInfo:
     tucker_lokr = sorted(k.split(".", 1)[0] for k in shapes if k.endswith(".lokr_t2"))
     dora_on_input = sorted(k.split(".", 1)[0] for k, shape in shapes.items()
                            if k.endswith(".dora_scale") and len(shape) > 1 and shape[0] == 1 and shape[1] > 1)
+    alpha_keys = [k for k in header if k.endswith(".alpha") and k.count(".") == 1]
+    alphas = {k.split(".", 1)[0]: v for k, v in safetensors_scalars(path, header, alpha_keys).items()}
+    conv = {name for name, own in _by_layer(shapes).items() if _is_conv(name, own)}
+    embeddings: dict[str, dict[str, list[int]]] = {}
+    for key, info in full.items():
+        if is_bundled_embedding(key):
+            _, name, part = key.split(".", 2)
+            embeddings.setdefault(name, {})[part] = list(info.get("shape", []))
     return LoraFileInfo(path, layers, ranks, {str(k): str(v) for k, v in metadata.items()}, dtypes,
-                        no_alpha, damaged, tucker_lokr, dora_on_input)
+                        no_alpha, damaged, tucker_lokr, dora_on_input, alphas, conv, embeddings)
 
 
 def _by_layer(shapes: dict[str, list[int]]) -> dict[str, dict[str, list[int]]]:
@@ -266,7 +435,7 @@ def layer_kinds(shapes: dict[str, list[int]]) -> tuple[dict[str, str], dict[str,
 # ss_* keys shown by `lora info`, in this order, with their labels
 SHOWN_METADATA = (
     ("ss_output_name", "output name"), ("ss_network_module", "network module"),
-    ("ss_network_args", "network args"), ("ss_network_dim", "dim"), ("ss_network_alpha", "alpha"),
+    ("ss_network_args", "network args"), ("ss_network_dim", "dim"), ("ss_network_alpha", "metadata alpha"),
     ("ss_base_model_version", "base model version"), ("ss_sd_model_name", "base model"),
     ("ss_steps", "steps"), ("ss_epoch", "epochs"), ("ss_learning_rate", "learning rate"),
     ("ss_optimizer", "optimizer"), ("ss_training_finished_at", "finished at"),
@@ -286,8 +455,16 @@ def describe_lora(info: LoraFileInfo) -> list[str]:
     if ranks:
         shown = ", ".join(map(str, ranks)) if len(ranks) <= 6 else f"{ranks[0]}..{ranks[-1]} ({len(ranks)} values)"
         lines.append(f"  {'ranks':<{LABEL}} {shown}")
+    alpha = info.alpha_summary()
+    if alpha is not None:
+        lines.append(f"  {'alpha':<{LABEL}} {alpha} (what loaders apply; each layer's scale is alpha / rank)")
     lines.append(f"  {'stored as':<{LABEL}} {', '.join(f'{d} ({n})' for d, n in info.dtypes.most_common())}")
     lines.append(f"  {'loads in':<{LABEL}} {info.loads_in}")
+    if info.embeddings:
+        lines.append(f"  {'embeddings':<{LABEL}} {len(info.embeddings)} bundled: "
+                     + "; ".join(_embedding_text(embedding_dict(name, parts))
+                                 for name, parts in sorted(info.embeddings.items())))
+        lines.append(f"  {'':<{LABEL}} {EMBEDDING_LOADERS}")
     for key, label in SHOWN_METADATA:
         value = info.metadata.get(key)
         if value not in (None, "", "None"):
@@ -302,6 +479,12 @@ def describe_lora(info: LoraFileInfo) -> list[str]:
         lines.append("  (no metadata: not written by sd-scripts, kohya_ss or loratui)")
     lines += [f"warning: {warning}" for warning in info.warnings()]
     return lines
+
+
+def _embedding_text(embedding: dict) -> str:
+    vectors = embedding["vectors"]
+    count = f"{vectors} vector{'s' if vectors != 1 else ''}, " if vectors is not None else ""
+    return f"{embedding['name']} ({count}{embedding['text_encoder']})"
 
 
 def _when(value: str) -> str:

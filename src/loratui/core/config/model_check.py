@@ -28,7 +28,7 @@ from loratui.core.errors import LoratuiError
 
 FAMILY_NAMES = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sdxl": "SDXL"}
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
-_MAX_HEADER = 100 * 2**20  # safetensors refuses headers over 100 MB too
+_MAX_HEADER = 100_000_000  # safetensors refuses a longer header ("header too large"), so do loaders
 _LORA_MARKERS = ("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_")
 _LORA_SUFFIXES = (".lora_down.weight", ".lora_up.weight", ".lora_A.weight", ".lora_B.weight", ".hada_w1_a",
                   ".lokr_w1", ".alpha")
@@ -88,6 +88,11 @@ def safetensors_header(path: str | os.PathLike) -> dict:
                     raise LoratuiError(f"{path}: a PyTorch {pickled} (.ckpt / .pt / .bin), not .safetensors: loratui "
                                        "reads only .safetensors (it runs no pickled code); use the .safetensors "
                                        "version of the file")
+                if length <= size - 8 and handle.read(1) == b"{":  # a JSON header longer than loaders read
+                    raise LoratuiError(f"{path}: its header is {length / 1e6:,.0f} MB, over the 100 MB limit of "
+                                       "safetensors (huge metadata, e.g. ss_tag_frequency): ComfyUI, A1111/Forge, "
+                                       "diffusers and sd-scripts refuse it too (\"header too large\"); get a copy "
+                                       "saved with less metadata")
                 raise LoratuiError(f"{path}: not a .safetensors file (the first 8 bytes do not give a header "
                                    f"length that fits the file): a different format, or damaged; download it again")
             raw = handle.read(length)
@@ -122,6 +127,39 @@ def safetensors_header(path: str | os.PathLike) -> dict:
 _DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1, "I16": 2, "U16": 2,
                 "F16": 2, "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8, "C64": 8,
                 "F4": None, "F6_E2M3": None, "F6_E3M2": None}
+
+
+# struct formats of the dtypes a one-number tensor (an alpha) is decoded from; BF16 is the top half of an F32
+_SCALAR_FORMATS = {"F64": "<d", "F32": "<f", "F16": "<e", "I64": "<q", "U64": "<Q", "I32": "<i", "U32": "<I",
+                   "I16": "<h", "U16": "<H", "I8": "<b", "U8": "<B", "BOOL": "<?"}
+
+
+def safetensors_scalars(path: str | os.PathLike, header: dict, names) -> dict[str, float | None]:
+    """The value of each named one-element tensor (0-d, [1], [1, 1], ...) of a file whose header
+    ``safetensors_header`` read, from its few bytes (the rest of the file is not read); None for a
+    tensor of several elements or of a dtype not decoded here (fp8)."""
+    path = Path(path)
+    out: dict[str, float | None] = {}
+    try:
+        with open(path, "rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            for name in sorted(names, key=lambda n: header[n]["data_offsets"][0]):  # one pass forwards
+                info = header[name]
+                count = 1
+                for n in info.get("shape", []):
+                    count *= n
+                dtype = info.get("dtype")
+                if count != 1 or (dtype not in _SCALAR_FORMATS and dtype != "BF16"):
+                    out[name] = None
+                    continue
+                begin, end = info["data_offsets"]
+                handle.seek(8 + length + begin)
+                raw = handle.read(end - begin)
+                fmt, raw = ("<f", b"\0\0" + raw) if dtype == "BF16" else (_SCALAR_FORMATS[dtype], raw)
+                out[name] = float(struct.unpack(fmt, raw)[0])
+    except (OSError, struct.error) as exc:
+        raise LoratuiError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    return out
 
 
 def _check_tensor(path: Path, name: str, info: dict, offsets: list[int]) -> None:
