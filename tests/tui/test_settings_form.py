@@ -553,6 +553,8 @@ def test_kohya_import_keeps_an_existing_prompts_file(tmp_path):
             await until(pilot, lambda: "mapped" in screen_text(app))
             await pilot.press("enter")
             await until(pilot, lambda: field(app, "sample_prompts").value == "proj.prompts-1.txt")
+            await pilot.press("ctrl+s")  # the prompts file is written with the config (never before a save)
+            await until(pilot, lambda: (root / "proj.prompts-1.txt").exists())
         assert mine.read_text() == "my own prompt --w 512\n"
         assert (root / "proj.prompts-1.txt").read_text() == "a kohya prompt --w 512\n"
         assert not (root / "proj.prompts-2.txt").exists()

@@ -7,6 +7,11 @@ open, import a kohya_ss JSON, export sd-scripts TOML, and the hand-over to the T
 goes), ``config_edited()`` and ``show_status()``. Every read and write runs in a thread worker
 (services.work) and reaches the form on the UI thread; failures are one line from core.
 
+Save as writes what ctrl+s would: the text the form was loaded from (``self.loaded_text``, read with
+it) with the form's values put in by core's in-place writer (update_config_text), so the user's
+comments and key order come along; only relative paths change, to point at the same places from the
+new folder. Overwriting a file that vanished or cannot be read ("o") starts from that text too.
+
 The kohya_ss import and sd-scripts export are in config_transfer.py (``ConfigImportExport``, a base of
 ``ConfigFileActions``); the small rules these use (``starter_config``, ``rebase_paths``,
 ``family_line``, the problems of a saved file) are in config_rules.py, re-exported here.
@@ -14,32 +19,94 @@ The kohya_ss import and sd-scripts export are in config_transfer.py (``ConfigImp
 
 from __future__ import annotations
 
+import os
+import stat as stat_bits
 from pathlib import Path
 
-from loratui.core.config import TrainingConfig, check_paths, load_config, save_config, validate
+from loratui.core.config import (
+    ConfigError, TrainingConfig, check_paths, dumps_config, load_config, loads_config, save_config,
+    update_config_text, validate,
+)
 from loratui.core.errors import ConflictError, LoratuiError
+from loratui.core.fsutil import atomic_write_bytes
 from loratui.tui.screens.config_dialogs import ChoiceDialog, PathDialog
 from loratui.tui.screens.config_picker import FilePicker
 from loratui.tui.screens.config_rules import (  # the settings screen and tests import these from here
     FAMILY_LABELS, family_line, file_problems, problems_note, rebase_paths, saved_problems, starter_config,
     suggested_path,
 )
-from loratui.tui.screens.config_transfer import ConfigImportExport
+from loratui.tui.screens.config_transfer import ConfigImportExport, PendingPrompts, place_prompts
 from loratui.tui.services.config_watch import file_state
 from loratui.tui.services.work import failure_line, report_failure, run_in_thread
 from loratui.tui.widgets.config_form import build_config, config_values
 
-__all__ = ["FAMILY_LABELS", "ConfigFileActions", "describe_changes", "family_line", "file_problems", "file_state",
-           "problems_note", "rebase_paths", "saved_problems", "starter_config", "suggested_path"]
+__all__ = ["FAMILY_LABELS", "ConfigFileActions", "copy_name", "describe_changes", "family_line", "file_problems",
+           "file_state", "problems_note", "read_config_text", "rebase_paths", "saved_problems", "starter_config",
+           "suggested_path"]
 
 
-def _save_and_reload(cfg: TrainingConfig, path: Path, force: bool) -> tuple[bool, TrainingConfig, tuple, list[str]]:
-    wrote = save_config(cfg, path, force=force)
-    return wrote, load_config(path), file_state(path), saved_problems(path)
+def read_config_text(path: Path, cfg: TrainingConfig) -> str | None:
+    """The text of ``path``, read right after load_config gave ``cfg``: what save as and an overwrite start
+    from. None when it cannot be read or no longer holds ``cfg`` (changed in between: a fresh layout then)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+        same = loads_config(text.removeprefix("\ufeff"), str(path)) == cfg
+    except (OSError, UnicodeDecodeError, LoratuiError):
+        return None
+    return text if same else None
 
 
-def _load(path: Path) -> tuple[TrainingConfig, tuple]:
-    return load_config(path), file_state(path)
+def copy_name(path: Path) -> Path:
+    """A free name beside ``path`` for save as: NAME-copy.toml, else NAME-copy-2.toml, ..."""
+    for n in range(1, 1000):
+        candidate = path.with_name(f"{path.stem}-copy{'' if n == 1 else f'-{n}'}{path.suffix}")
+        if not os.path.lexists(candidate):
+            return candidate
+    return path.with_name(f"{path.stem}-copy{path.suffix}")  # the dialog says it exists
+
+
+def _write_into_text(cfg: TrainingConfig, path: Path, kept: str, new_file: bool) -> str:
+    """Write ``cfg`` to ``path`` as ``kept`` (the loaded file's text) edited in place: ctrl+s's way, for a
+    file ctrl+s cannot edit (a new name, or one gone or unreadable, overwritten on request). Returns the
+    words for the save message ("" unless the comments could not be kept)."""
+    note = ""
+    try:
+        text = update_config_text(kept, cfg, source=str(path))
+    except ConfigError:  # a layout tomlkit cannot edit: the values matter more than the comments
+        text, note = dumps_config(cfg), " (as a fresh file: the loaded file's layout could not be edited in place)"
+    if new_file and os.path.lexists(path):
+        raise ConfigError(f"{path} already exists: nothing written (save as never overwrites a config; f2 again "
+                          "with another name)")
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        mode = None
+    if not new_file and mode is not None and not mode & stat_bits.S_IWUSR:  # as core's save refuses it
+        raise ConfigError(f"{path}: read-only config file, not rewritten: make it writable (chmod u+w '{path}') "
+                          "first")
+    try:
+        atomic_write_bytes(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    return note
+
+
+def _save_and_reload(cfg: TrainingConfig, path: Path, force: bool, kept: str | None, new_file: bool,
+                     prompts: PendingPrompts | None) -> tuple:
+    """(wrote, the saved config, its state, its problems, its text, words for the message)."""
+    cfg, note = place_prompts(cfg, path, prompts)
+    if kept is None:
+        wrote = save_config(cfg, path, force=force)
+    else:
+        note = _write_into_text(cfg, path, kept, new_file) + note
+        wrote = True
+    saved = load_config(path)
+    return wrote, saved, file_state(path), saved_problems(path), read_config_text(path, saved), note
+
+
+def _load(path: Path) -> tuple[TrainingConfig, tuple, str | None]:
+    cfg = load_config(path)
+    return cfg, file_state(path), read_config_text(path, cfg)
 
 
 def _reread(path: Path) -> tuple[TrainingConfig | None, tuple, str]:
@@ -130,23 +197,32 @@ class ConfigFileActions(ConfigImportExport):
             new = rebase_paths(cfg, path.parent)
             if self.path is None and new.saving.output_name == self.suggested.stem:
                 new.saving.output_name = path.stem  # as `config new` names the LoRA after the file
-            self.write_config(new, path, then=then)
+            # ctrl+s to a new name: the loaded file's text with the form's values (a new config: config new's)
+            kept = self.loaded_text if self.form.has_file and self.path is not None else None
+            self.write_config(new, path, then=then, kept=kept, new_file=True)
 
-        title = "Save the config as" if self.path else "Create the config (the defaults of `loratui config new`)"
-        initial = str(self.path or self.suggested)
-        prompt = "A new .toml file (a relative path starts in the config's folder):"
-        self.app.push_screen(PathDialog(title, prompt, initial, self.folder, check), chosen)
+        if self.path is None:
+            title, initial = "Create the config (the defaults of `loratui config new`)", str(self.suggested)
+        else:  # the file's own name is always refused: offer a free one, all selected (typing replaces it)
+            title, initial = "Save the config as", copy_name(self.path).name
+        prompt = "A new .toml file (a relative path starts in the config's folder; .toml is added if left out):"
+        self.app.push_screen(PathDialog(title, prompt, initial, self.folder, check, select=True, suffix=".toml"),
+                             chosen)
 
     def write_config(self, cfg: TrainingConfig, path: Path, *, force: bool = False, then=None,
-                     merged: str = "") -> None:
+                     merged: str = "", kept: str | None = None, new_file: bool = False) -> None:
         """Save ``cfg`` to ``path`` in a thread; a file changed on disk meanwhile goes to ask_conflict.
         ``merged`` (the merge's own words) means ``cfg`` is the form merged into the new file: the
-        fields then show the file as saved (the outside changes too)."""
+        fields then show the file as saved (the outside changes too). ``kept``: write ``cfg`` into this
+        text (the loaded file's) rather than into what ``path`` holds: save as (``new_file``: never over
+        a file) and an overwrite of a file that vanished or cannot be read. Imported sample prompts
+        still pending are written first, beside ``path`` (config_transfer.place_prompts)."""
         def done(result) -> None:
-            wrote, saved, stat, problems = result
-            if path != self.path and not merged:
-                self.show_value_changes(saved)
+            wrote, saved, stat, problems, text, note = result
+            if (path != self.path or self.pending_prompts is not None) and not merged:
+                self.show_value_changes(saved)  # moved paths, the prompts file's name
             self.path, self.broken, self.loaded_stat = path, None, stat
+            self.loaded_text, self.pending_prompts = text, None
             self.app.config_path = path
             self.file_settled()
             if merged:
@@ -158,11 +234,11 @@ class ConfigFileActions(ConfigImportExport):
             self.check_files(force=True)
             self.follow_caption_extension(saved.dataset.caption_extension)
             if wrote:
-                what = f"saved {path.name}{merged}"
+                what = f"saved {path.name}{merged}{note}"
             elif merged:
-                what = f"{path.name} left as it is (it already holds the merged settings){merged}"
+                what = f"{path.name} left as it is (it already holds the merged settings){merged}{note}"
             else:
-                what = f"{path.name} already holds these settings: nothing written"
+                what = f"{path.name} already holds these settings: nothing written{note}"
             self.notify(what + problems_note(problems), severity="warning" if problems else "information",
                         timeout=12 if problems else 5)
             if then is not None:
@@ -174,8 +250,8 @@ class ConfigFileActions(ConfigImportExport):
             else:
                 report_failure(self.app, f"saving {path.name}", exc)
 
-        run_in_thread(self, _save_and_reload, cfg, path, force, done=done, failed=failed,
-                      what=f"saving {path}", group="config-file")
+        run_in_thread(self, _save_and_reload, cfg, path, force, kept, new_file, self.pending_prompts, done=done,
+                      failed=failed, what=f"saving {path}", group="config-file")
 
     def follow_caption_extension(self, extension: str) -> None:
         """A saved caption_extension the Dataset screen does not read yet: it reads the captions again
@@ -220,13 +296,15 @@ class ConfigFileActions(ConfigImportExport):
         if new is None:  # not readable now (half-saved, broken, deleted): nothing to merge into
             body = (f"{path} changed on disk since it was loaded and cannot be read now:\n  {why}\n\n"
                     f"Your {len(mine)} change(s):\n{describe_changes(mine)}\n\n"
-                    "o writes the whole form over it (what the file holds now is lost); f2 saves to a new file "
-                    "instead. Nothing was written.")
+                    "o writes the whole form over it (what the file holds now is lost; the comments the app "
+                    "loaded are kept); f2 saves to a new file instead. Nothing was written.")
             cfg = self.form.current_config()
+            kept = self.loaded_text if self.form.has_file else None  # the form goes into the text it came from
             self.app.clear_notifications()  # the "changed on disk" toast would cover the dialog's keys at 80x24
             self.app.push_screen(
                 ChoiceDialog("changed on disk (cannot be read)", body, [("o", "overwrite with the form")]),
-                lambda choice: self.write_config(cfg, path, force=True, then=then) if choice == "o" and cfg else None)
+                lambda choice: self.write_config(cfg, path, force=True, then=then, kept=kept)
+                if choice == "o" and cfg else None)
             return
         theirs = {key: (loaded[key], value) for key, value in config_values(new).items() if value != loaded[key]}
         both = {key for key in mine if key in theirs and theirs[key][1] != mine[key][1]}
@@ -285,8 +363,9 @@ class ConfigFileActions(ConfigImportExport):
         def done(result) -> None:
             if typed_meanwhile():
                 return
-            base, stat = result
+            base, stat, text = result
             self.path, self.broken, self.loaded_stat = path, None, stat
+            self.loaded_text, self.pending_prompts = text, None  # the form shows the file: no import waits
             self.app.config_path = path
             self.file_settled()
             self.form.load(base, has_file=True)
@@ -307,6 +386,7 @@ class ConfigFileActions(ConfigImportExport):
                 return
             self.path, self.app.config_path = path, path
             self.broken, self.broken_lines, self.loaded_stat = str(exc), list(exc.problems), file_state(path)
+            self.pending_prompts = None
             self.file_settled()
             self.form.load(self.form.base, has_file=self.form.has_file)  # edits were discarded to get here
             self.config_edited()

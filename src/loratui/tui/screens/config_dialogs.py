@@ -84,7 +84,9 @@ class ChoiceDialog(ModalScreen[str | None]):
 
 
 class PathDialog(ModalScreen[Path | None]):
-    """Ask for a path (relative to ``base``); ``check(path)`` returns a problem or None."""
+    """Ask for a path (relative to ``base``); ``check(path)`` returns a problem or None. ``select``: the
+    proposed text starts selected (typing replaces it, ctrl+u clears it); ``suffix``: added to a typed
+    name that has none ("hand" -> "hand.toml")."""
 
     DEFAULT_CSS = dialog_css("PathDialog")
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -92,8 +94,11 @@ class PathDialog(ModalScreen[Path | None]):
     ]
 
     def __init__(self, title: str, prompt: str, initial: str, base: Path,
-                 check: Callable[[Path], str | None] | None = None) -> None:
+                 check: Callable[[Path], str | None] | None = None, *, select: bool = False,
+                 suffix: str = "") -> None:
         super().__init__()
+        self.select = select
+        self.suffix = suffix
         self.dialog_title = title
         self.prompt = prompt
         self.initial = initial
@@ -112,7 +117,12 @@ class PathDialog(ModalScreen[Path | None]):
 
     def on_mount(self) -> None:
         self._check()
-        self.query_one(Input).focus()
+        box = self.query_one(Input)
+        box.focus()
+        if self.select:
+            from textual.widgets.input import Selection
+
+            box.selection = Selection(0, len(box.value))
 
     def _check(self) -> None:
         text = self.query_one(Input).value
@@ -121,6 +131,8 @@ class PathDialog(ModalScreen[Path | None]):
             self.path, self.problem = None, "type a path"
         else:
             self.path = expand_path(text, self.base)
+            if self.suffix and not self.path.suffix and not text.rstrip().endswith(("/", os.sep)):
+                self.path = self.path.with_name(self.path.name + self.suffix)
             self.problem = self.check(self.path) if self.check else None
         if self.problem:
             message.update(Text(f"error: {self.problem}"))

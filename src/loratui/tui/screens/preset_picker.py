@@ -79,9 +79,11 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
             border: round $accent; padding: 0 1; background: $surface;
         }
         #picker-help, #picker-keys { color: $text-muted; }
-        /* 80x24: the list, the diff (scrolls) and the estimate and warnings below it, never cut off */
+        /* 80x24: the list, the diff (scrolls) and the estimate and warnings below it, never cut off; the
+           diff's max-height is set to the room the screen leaves (fit_detail), 8 until that is measured */
         #picker-list { height: auto; max-height: 6; }
         #picker-detail { height: auto; max-height: 8; }
+        #picker-more { color: $text-muted; height: 1; display: none; }
         #picker-problems { color: $text-warning; height: auto; }
         #picker-summary { height: auto; }
     }
@@ -107,6 +109,7 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
             yield OptionList(id="picker-list")
             with VerticalScroll(id="picker-detail"):
                 yield Static(id="picker-diff")
+            yield Static(id="picker-more")
             yield Static(id="picker-summary")
             yield Static(id="picker-problems")
             yield Static("Enter apply to the form - Esc cancel", id="picker-keys")
@@ -136,6 +139,37 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
         else:
             self.query_one("#picker-diff", Static).update("no presets for this model family")
         options.focus()
+        self.watch(self.query_one("#picker-detail"), "scroll_y", lambda _: self._show_more(), init=False)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit_detail)
+
+    def fit_detail(self, passes: int = 2) -> None:
+        """Give the change list the rows the screen leaves (the list, estimate and keys stay in view);
+        when it must cut, the line below it says how many rows are hidden and how to see them."""
+        box, detail, diff = (self.query_one(s) for s in ("#picker-box", "#picker-detail", "#picker-diff"))
+        more = self.query_one("#picker-more", Static)
+        others = sum(child.outer_size.height for child in box.children
+                     if child.display and child is not detail and child is not more)
+        room = self.size.height - (box.outer_size.height - box.size.height) - others  # less the border
+        content = diff.outer_size.height
+        cut = content > room
+        more.display = cut
+        room = max(2, room - 1 if cut else room)
+        self._detail_room = min(room, content)
+        if detail.styles.max_height != room:
+            detail.styles.max_height = room
+            if passes > 1:  # a scrollbar may rewrap the lines: measure again once laid out
+                self.call_after_refresh(self.fit_detail, passes - 1)
+        self._show_more()
+
+    def _show_more(self) -> None:
+        detail, diff = self.query_one("#picker-detail"), self.query_one("#picker-diff")
+        hidden = diff.outer_size.height - round(detail.scroll_y) - getattr(self, "_detail_room", 0)
+        more = self.query_one("#picker-more", Static)
+        if more.display:
+            more.update(Content(f"… {hidden} more line(s): Tab, then ↓ to scroll" if hidden > 0 else
+                                "(the end of the changes; ↑ scrolls back)"))
 
     def _initial_index(self) -> int:
         """The biggest preset that fits the card (the smallest one without a card)."""
@@ -168,6 +202,8 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
             lines += [Content(f"  {c.key:<{width}}  {show_value(c.old)} -> {show_value(c.new)}") for c in changes]
         self.query_one("#picker-diff", Static).update(Content("\n").join(lines))
         self.query_one("#picker-summary", Static).update(Content("\n").join(self._summary(preset, check)))
+        self.query_one("#picker-detail").scroll_home(animate=False)
+        self.call_after_refresh(self.fit_detail)
 
     def _summary(self, preset: Preset, check) -> list[Content]:
         """The estimate, then what the preset would break and its fix, then a GPU-only setting on a CPU."""

@@ -41,7 +41,7 @@ from textual.widgets import Footer, Header, Static
 from loratui.core.config import PATH_KEYS, SECTIONS, ConfigError, TrainingConfig, load_config
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.config_actions import (
-    ConfigFileActions, family_line, file_state, starter_config, suggested_path,
+    ConfigFileActions, family_line, file_state, read_config_text, starter_config, suggested_path,
 )
 from loratui.tui.screens.settings_drafts import SettingsDrafts
 from loratui.tui.services.config_watch import POLL_SECONDS, ConfigWatch
@@ -132,6 +132,7 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         self.path: Path | None = None
         self.broken: str | None = None          # why the file could not be loaded
         self.loaded_stat: tuple = ()
+        self.loaded_text: str | None = None      # the file's text as loaded: save as and an overwrite keep it
         self.suggested = Path("lora.toml")
         self.family = ""
         self.family_of: tuple | None = None      # (model, model_family, folder) the family was read for
@@ -151,7 +152,9 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         if self.path is not None:
             self.loaded_stat = file_state(self.path)
             try:
-                return load_config(self.path), True
+                cfg = load_config(self.path)
+                self.loaded_text = read_config_text(self.path, cfg)
+                return cfg, True
             except ConfigError as exc:
                 self.broken, self.broken_lines = str(exc), list(exc.problems)
         return starter_config(self.suggested, self.app.store.location), False
@@ -265,7 +268,7 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
 
         def done(problems: list[str]) -> None:
             if wanted == self.files_checked:
-                self.form.set_file_problems(problems)
+                self.form.set_file_problems(self.pending_prompts_problems(problems))
                 self.show_status()
 
         run_in_thread(self, file_problems, cfg, done=done, what="checking the config's files", group="file-check",
