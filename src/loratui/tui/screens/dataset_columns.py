@@ -3,6 +3,8 @@ and the sizes, for screens/dataset.py."""
 
 from __future__ import annotations
 
+import os
+
 from loratui.tui.services.dataset_store import ImageRow
 from loratui.tui.widgets.image_table import Column, default_glyphs
 
@@ -58,15 +60,52 @@ def _mark_style(row: ImageRow) -> str | None:
     return None
 
 
-COLUMNS = [  # at 80x24 the table is 48 wide: no Caption column (the editor beside shows the tags), so the
-    # concept and file names keep their room; from 60 on the caption shows too
-    Column("folder", "Concept", 9, lambda r: r.folder or ".", sort_key=lambda r: r.folder, grow=6),
-    Column("file", "File", 11, lambda r: r.name, sort_key=lambda r: r.name, cut="name", grow=20),
-    Column("size", "Size", 4, lambda r: _size_text(r.size), sort_key=lambda r: r.size, align="right"),
-    Column("tags", "Tags", 4, lambda r: "" if r.tag_count is None else str(r.tag_count),
-           sort_key=lambda r: -1 if r.tag_count is None else r.tag_count, align="right"),
-    # dropped when the tag list takes the room (the status line still says the current row's problem)
-    Column("mark", "State", 10, _mark, sort_key=lambda r: (r.severity or "z", r.state), style_getter=_mark_style,
-           drop_below=42),
-    Column("caption", "Caption", None, lambda r: r.caption_text, sort_key=lambda r: r.caption_text, drop_below=60),
-]
+def _name(row: ImageRow) -> str:
+    return row.name
+
+
+def _folder(row: ImageRow) -> str:
+    return row.folder or "."
+
+
+CONCEPT_WIDTH, CONCEPT_GROW = 9, 6
+FILE_WIDTH, FILE_GROW = 11, 20
+
+
+def _columns(concept_grow: int = CONCEPT_GROW, file_grow: int = FILE_GROW) -> list[Column]:
+    # At 80x24 the table is 46 wide: no Caption column (the editor beside shows the tags), so the
+    # concept and file names keep their room; from 60 on the caption shows too, and takes what the
+    # names leave (columns_for). A cut file name keeps its extension and its stem's end (`im…0008.webp`).
+    return [
+        Column("folder", "Concept", CONCEPT_WIDTH, _folder, sort_key=lambda r: r.folder, grow=concept_grow),
+        Column("file", "File", FILE_WIDTH, _name, sort_key=lambda r: r.name, cut="name", grow=file_grow),
+        Column("size", "Size", 4, lambda r: _size_text(r.size), sort_key=lambda r: r.size, align="right"),
+        Column("tags", "Tags", 4, lambda r: "" if r.tag_count is None else str(r.tag_count),
+               sort_key=lambda r: -1 if r.tag_count is None else r.tag_count, align="right"),
+        # dropped when the tag list takes the room (the status line still says the current row's problem)
+        Column("mark", "State", 10, _mark, sort_key=lambda r: (r.severity or "z", r.state), style_getter=_mark_style,
+               drop_below=42),
+        Column("caption", "Caption", None, lambda r: r.caption_text, sort_key=lambda r: r.caption_text,
+               drop_below=60),
+    ]
+
+
+COLUMNS = _columns()
+_BY_GROWTH: dict[tuple[int, int], list[Column]] = {}  # the same Column objects for the same widths
+
+
+def columns_for(rows: list[ImageRow]) -> list[Column]:
+    """The columns for these rows: the Concept and File columns grow only as far as the longest
+    concept and file name needs, so the Caption column gets the rest (it was 16 wide at 120x40 while
+    the File column stood 6 cells wider than any name in it)."""
+    from rich.cells import cell_len
+
+    # by characters, then in cells (wide characters): measuring each of 20,000 names in cells cost a
+    # tenth of the listing the first frame waits for
+    longest_folder = cell_len(max((row.folder for row in rows), key=len, default="") or ".")
+    longest_name = cell_len(max((os.path.basename(row.image_str) for row in rows), key=len, default=""))
+    growth = (min(max(longest_folder - CONCEPT_WIDTH, 0), CONCEPT_GROW),
+              min(max(longest_name - FILE_WIDTH, 0), FILE_GROW))
+    if growth not in _BY_GROWTH:
+        _BY_GROWTH[growth] = _columns(*growth)
+    return _BY_GROWTH[growth]

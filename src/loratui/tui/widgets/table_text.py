@@ -28,7 +28,7 @@ class Column:
     # A component class name (e.g. "image-table--problem") to style this cell, or None.
     style_getter: Callable[[Any], str | None] | None = None
     # How a text too long is cut: "end" (keeps the start), or "name" for file names, whose end tells
-    # them apart (IMG_20230101_123456.jpg): the extension goes first, then the middle of the stem.
+    # them apart (IMG_20230101_123456.jpg): the extension is kept and the stem cut in its middle.
     # "middle" keeps both ends (tags that differ only at the end: `long hair…_03`).
     cut: Literal["end", "name", "middle"] = "end"
     # A fixed-width column may take up to this many more cells when the table has room to spare.
@@ -62,7 +62,7 @@ ASCII_GLYPHS = Glyphs(cursor=">", selected="*", ascending="^", descending="v", e
 
 def fit_text(text: str, width: int, align: str = "left", ellipsis: str = "…", cut: str = "end") -> str:
     """`text` padded or cut to exactly `width` cells; a cut ends with the ellipsis, or with
-    ``cut="name"`` loses a file extension and then the middle of the stem (see Column.cut)."""
+    ``cut="name"`` keeps a file extension and cuts the middle of the stem (see Column.cut)."""
     if width <= 0:
         return ""
     if not text.isprintable():  # a newline or tab in a file name would break the line
@@ -81,12 +81,18 @@ def fit_text(text: str, width: int, align: str = "left", ellipsis: str = "…", 
 
 
 def _cut_name(name: str, width: int, ellipsis: str) -> str:
+    """A file name cut in its stem, keeping the extension and the stem's end: numbered files
+    (img_0007.webp, img_0008.webp) stay told apart and the kind shows (``im…0008.webp``)."""
     stem, dot, extension = name.rpartition(".")
-    if dot and stem and len(extension) <= 5:
-        name = stem  # the Size column and the preview say what kind of image it is
-        if cell_len(name) <= width:
-            return set_cell_size(name, width)
-    return _cut_middle(name, width, ellipsis)
+    room = width - cell_len(dot + extension)
+    if not (dot and stem and len(extension) <= 5) or room < 4:
+        return _cut_middle(name, width, ellipsis)
+    head = max(1, (room - 1) // 3)
+    tail = room - 1 - head
+    end = stem[-tail:]
+    while cell_len(end) > tail:  # wide characters: fewer of them fill the tail
+        end = end[1:]
+    return set_cell_size(stem, head) + ellipsis + set_cell_size(end, tail) + dot + extension
 
 
 def _cut_middle(name: str, width: int, ellipsis: str) -> str:

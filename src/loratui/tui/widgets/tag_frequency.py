@@ -140,6 +140,21 @@ class TagFrequencyPane(Vertical):
     class RemoveRequested(_PaneMessage):
         """`d`/Delete on a tag: the owner previews and applies removing `tag` everywhere."""
 
+    class Highlighted(Message):
+        """The cursor is on another tag, or the same tag with a new count (`row` None: no tag shown):
+        the owner names the tag r and d act on. The pane re-posts its table's CursorMoved because
+        Textual ends a message's bubbling at its sender (the node whose handler made it): rows set by
+        the Find box (the pane handling Input.Changed) never told the screen."""
+
+        def __init__(self, pane: TagFrequencyPane, row: TagRow | None) -> None:
+            super().__init__()
+            self.pane = pane
+            self.row = row
+
+        @property
+        def control(self) -> TagFrequencyPane:
+            return self.pane
+
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
                  disabled: bool = False) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
@@ -227,6 +242,11 @@ class TagFrequencyPane(Vertical):
 
     def on_resize(self, event) -> None:
         self._fit_columns()
+
+    def on_image_table_cursor_moved(self, event: ImageTable.CursorMoved) -> None:
+        if event.table is self._table:
+            event.stop()
+            self.post_message(self.Highlighted(self, self._table.cursor_row))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "freq-filter":
