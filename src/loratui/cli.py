@@ -120,6 +120,11 @@ def main(argv: list[str] | None = None) -> None:
         said = str(cause) if isinstance(cause, KeyboardInterrupt) and cause.args else "aborted"
         click.echo(said, err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # `loratui lora` with no subcommand: click raises this UsageError with the whole help as its
+        # message; it is a request for the help, shown as --help shows it (stdout, exit 0)
+        click.echo(exc.ctx.get_help(), color=exc.ctx.color)
+        sys.exit(0)
     except click.ClickException as exc:
         if isinstance(exc, click.UsageError):  # a bad option or argument: one line, like every other bad input
             where = exc.ctx.command_path if exc.ctx is not None else "loratui"

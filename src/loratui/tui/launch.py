@@ -143,13 +143,46 @@ def run_app(target: str | os.PathLike = ".", *, attach: str | os.PathLike | None
         raise LoratuiError("the app needs a terminal (stdin and stdout): run it in a terminal, or use the "
                            "commands (`loratui --help`) from scripts")
     from loratui.tui.app import LoratuiApp
+    from loratui.tui.services.terminal_graphics import forced_value_problem
 
+    graphics_problem = forced_value_problem()  # said once, as the app opens (a warning toast)
+    if graphics_problem is not None:
+        notes.append(graphics_problem)
     app = LoratuiApp(location, config_path=config)
     app.startup_notes = notes
     app.attach_dir = Path(attach).resolve() if attach is not None else None
     app.attach_run = attach_run
     app.attach_earlier = attach_earlier
     app.handle_signals = True
-    app.run()
+    run_reporting_crash(app)
     if app.exit_signal is not None:  # SIGHUP/SIGTERM: the drafts are written; exit as the signal would
         raise SystemExit(128 + app.exit_signal)
+
+
+def run_reporting_crash(app, **run_options) -> None:
+    """``app.run(**run_options)``, and a crash inside the app ends as the CLI's crashes do (cli.main):
+    the traceback in a crash log (core/crashlog.py), ``internal error: TYPE: MESSAGE (details in LOG)``
+    on stderr, exit 1. Textual catches the exception itself, prints its traceback (with locals) on
+    its error console and returns normally, so without this a crash exited 0. Its error console is
+    held here and shown only when nothing crashed (an exit message); LORATUI_DEBUG=1 keeps Textual's
+    traceback on the terminal."""
+    import io
+
+    from rich.console import Console
+
+    from loratui.core.crashlog import debug_enabled, internal_error_line, write_crash_log
+
+    held = None
+    if not debug_enabled():
+        held = io.StringIO()
+        app.error_console = Console(file=held, markup=False, highlight=False, width=120)
+    app.run(**run_options)
+    crash = getattr(app, "_exception", None)  # Textual keeps the first unhandled exception here
+    if crash is not None and app.return_code:
+        if held is not None:
+            print(internal_error_line(crash, write_crash_log(crash)), file=sys.stderr)
+        raise SystemExit(1)
+    if held is not None and held.getvalue():
+        sys.stderr.write(held.getvalue())
+    if app.return_code:
+        raise SystemExit(app.return_code)

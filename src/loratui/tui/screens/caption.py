@@ -26,9 +26,11 @@ from textual.widgets import Footer, Header, Input, Label, Select, Static
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.caption_overwrite import CaptionOverwriteQuestion
 from loratui.tui.services.caption_runs import CaptionRun, CaptionRunner, caption_runner
+from loratui.tui.services.terminal_graphics import ascii_only
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.widgets.caption_form import FormSelect, OptionsForm, option_fields
 from loratui.tui.widgets.caption_progress import CaptionRunPanel
+from loratui.tui.widgets.table_text import ASCII_GLYPHS, UNICODE_GLYPHS
 
 CAPTIONERS = [("WD14 tagger (tags, onnxruntime)", "wd14"), ("BLIP / BLIP-2 / GIT (sentences)", "blip")]
 # option names per part of the form; the rest of each subcommand's options are set by the screen
@@ -103,6 +105,8 @@ class CaptionScreen(CaptionOverwriteQuestion, Screen):
         self.model_ok: str | None = None      # the last check's line when it passed
         self.model_problem: str | None = None
         self._settings_warned = False
+        self.glyphs = ASCII_GLYPHS if ascii_only() else UNICODE_GLYPHS  # the Linux console has no ✓ or ▏
+        self.set_class(self.glyphs is ASCII_GLYPHS, "-ascii")  # app.tcss: "|" and "-" separators
 
     @property
     def runner(self) -> CaptionRunner:
@@ -318,7 +322,9 @@ class CaptionScreen(CaptionOverwriteQuestion, Screen):
 
     def _show_check(self) -> None:
         check = self.query_one("#model-check", Static)
-        check.update(f"✓ {self.model_ok}" if self.model_ok else f"✗ {self.model_problem}" if self.model_problem else "")
+        glyphs = self.glyphs
+        check.update(glyphs.marked(glyphs.done, self.model_ok) if self.model_ok else
+                     glyphs.marked(glyphs.problem, self.model_problem) if self.model_problem else "")
         check.set_class(self.model_problem is not None, "bad")
 
     # ---- actions --------------------------------------------------------------------------------

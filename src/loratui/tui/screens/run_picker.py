@@ -23,18 +23,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from rich.segment import Segment
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
+from textual.strip import Strip
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from loratui.core.errors import LoratuiError
 from loratui.tui.screens.config_dialogs import dialog_css
 from loratui.tui.services.runs import RunService
+from loratui.tui.services.terminal_graphics import ascii_only
 
 MARKS = {"live": "● LIVE", "finished": "✓", "crashed": "✗ CRASHED"}
 REASONS = {"completed": "✓ COMPLETED", "stopped": "■ STOPPED", "error": "✗ ERROR"}
@@ -143,6 +146,32 @@ def setting_named(error: dict) -> str | None:
     return keys[0] if keys else None
 
 
+class RunOptions(OptionList):
+    """The picker's list: the highlighted run has a ``▶`` (``>`` where the terminal shows ASCII only)
+    in a two-cell gutter as well as its colour, as the tag list and the image table do: no
+    colour-only cue (a 16-colour terminal, NO_COLOR)."""
+
+    GUTTER = 2
+
+    def __init__(self, *options, **kwargs) -> None:
+        super().__init__(*options, **kwargs)
+        self._glyph = ">" if ascii_only() else "▶"
+
+    def _get_left_gutter_width(self) -> int:
+        return self.GUTTER
+
+    def render_line(self, y: int) -> Strip:
+        line = super().render_line(y)
+        try:  # a long label wraps: the mark goes on the first line of the highlighted option only
+            index, line_offset = self._lines[self.scroll_offset.y + y]
+        except IndexError:
+            index, line_offset = None, 0
+        marked = index is not None and index == self.highlighted and line_offset == 0
+        style = self.get_visual_style("option-list--option").rich_style
+        mark = (self._glyph if marked else "").ljust(self.GUTTER)
+        return Strip.join([Strip([Segment(mark, style)], self.GUTTER), line])
+
+
 class RunPicker(ModalScreen[tuple[str, object] | None]):
     """Choose a run to follow from its start, or a new run to start."""
 
@@ -180,7 +209,7 @@ class RunPicker(ModalScreen[tuple[str, object] | None]):
             yield Static(Text(f"in {where}"), classes="dialog-muted")
             if not options:
                 yield Static(Text("no runs and no config to start one from"), classes="dialog-message")
-            yield OptionList(*options, id="run-options")
+            yield RunOptions(*options, id="run-options")
             yield Static("", id="run-detail")
         yield Footer()
 

@@ -6,7 +6,9 @@ while Textual runs it owns stdin, and the answer to a query would be read as key
 press eaten as the answer). The order of the rules:
 
 1. `LORATUI_GRAPHICS=kitty|sixel|halfblock` forces an answer (`tgp` means kitty; `auto` or empty
-   means detect), even inside tmux or screen (for users who set `allow-passthrough on`) ...
+   means detect; any other value is detect too, and `forced_value_problem()` is the one line that
+   says so, which the app shows as it opens), even inside tmux or screen (for users who set
+   `allow-passthrough on`) ...
 2. ... but never when stdout or stderr is not a terminal (Textual draws on stderr, textual-image
    writes its escapes straight to stdout: both must reach the terminal), nor under pytest.
 3. Inside a multiplexer (`TMUX`, `STY`, `ZELLIJ`, `TERM=screen*|tmux*`) -> halfblock: tmux drops
@@ -19,6 +21,9 @@ press eaten as the answer). The order of the rules:
 6. Everything else (`TERM=linux`, xterm, plain SSH from an unknown terminal...) -> halfblock.
 
 Over SSH only `TERM` usually arrives, so `ssh` from kitty/foot/... still finds the protocol from it.
+
+`ascii_only()` says whether the terminal can show more than ASCII: not on the Linux console (its
+fonts lack braille, most block elements, ✓ and ▶), nor under a locale that is not UTF-8.
 
 `load_widget_class(protocol)` imports textual-image lazily (it queries the terminal when imported
 with a real terminal on stdout, so the import runs with `sys.__stdout__` swapped for a non-terminal)
@@ -92,6 +97,35 @@ def detect(environ: Mapping[str, str] | None = None, *, tty: bool | None = None)
     if konsole.isdigit() and int(konsole) >= _KONSOLE_SIXEL_VERSION:
         return Detection("sixel", f"Konsole {konsole}")
     return Detection("halfblock", f"no known graphics support (TERM={term}{', ' + program if program else ''})")
+
+
+def forced_value_problem(environ: Mapping[str, str] | None = None) -> str | None:
+    """One line when ``LORATUI_GRAPHICS`` holds a value that is not a mode (it is then ignored), else None."""
+    env = os.environ if environ is None else environ
+    raw = env.get(FORCE_VARIABLE, "")
+    value = raw.strip().lower()
+    if not value or value == "auto" or value in _FORCE_ALIASES:
+        return None
+    return (f"{FORCE_VARIABLE}={raw!r} is not a graphics mode, so it is ignored: use kitty, sixel, halfblock "
+            "or auto (the default: detect from the terminal)")
+
+
+def ascii_only(environ: Mapping[str, str] | None = None) -> bool:
+    """Draw with ASCII only (no braille, block elements, ✓, ▶, ...): on the Linux console (TERM=linux),
+    whose fonts lack them, and where the locale's character set is not UTF-8 (LANG=C, LC_ALL=C,
+    en_US.ISO-8859-1). The locale is read as tmux reads it: the first of LC_ALL, LC_CTYPE, LANG that
+    is set; none set counts as UTF-8 (a container or a bare SSH session, where the terminal mostly is)."""
+    env = os.environ if environ is None else environ
+    if env.get("TERM", "").lower() == "linux":
+        return True
+    lang = env.get("LANG", "")
+    ctype = env.get("LC_CTYPE", "")
+    if ctype == "C.UTF-8" and lang.split(".")[0] in ("C", "POSIX"):
+        ctype = ""  # Python's own locale coercion (PEP 538) sets LC_CTYPE=C.UTF-8 under LANG=C
+    locale = env.get("LC_ALL") or ctype or lang
+    if not locale:
+        return False
+    return "utf-8" not in locale.lower().replace("utf8", "utf-8")
 
 
 def detect_protocol() -> Protocol:
@@ -264,8 +298,9 @@ def _build_widget_class(protocol: str, module: Any) -> type:
 
     def guarded_render_lines(base_render_lines: Callable[[Any, Any], list[Any]]) -> Callable[[Any, Any], list[Any]]:
         def render_lines(self: Any, crop: Any) -> list[Any]:
+            # blanks in the widget's own style: a segment without one breaks Textual's NO_COLOR filter
             if getattr(self, "_loratui_failed", False):
-                return [Strip.blank(crop.width)] * crop.height
+                return [Strip.blank(crop.width, self.rich_style)] * crop.height
             try:
                 return base_render_lines(self, crop)
             except Exception as exc:  # whatever the renderable raised: report it, draw nothing
@@ -276,7 +311,7 @@ def _build_widget_class(protocol: str, module: Any) -> type:
                         self.app.call_later(callback, exc)
                     except Exception:
                         pass  # no app any more: nothing to tell
-                return [Strip.blank(crop.width)] * crop.height
+                return [Strip.blank(crop.width, self.rich_style)] * crop.height
 
         return render_lines
 

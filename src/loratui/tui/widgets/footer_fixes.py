@@ -14,12 +14,18 @@ key's enabled state may depend on the row) rebuilt all ~20 FooterKeys even when 
 the same, the largest part of a move's cost.
 
 3. When the keys do not all fit, the command palette's key goes (ctrl+p still opens it, and the help
-lists it), and if they still do not fit the help key comes first. The focused pane's keys come first
-in Textual's order and the app's last, so at 80 columns a pane with many keys (the tag editor, the
-tag list, the summary) had its last keys and "? Help" cut off at the right edge. The footer is
-composed again when its width changes, so a resize shows what now fits.
+lists it), and if they still do not fit the help key comes first, then whole keys go from the right
+end (the least specific: Textual puts the focused pane's keys first and the app's last) until the
+rest fit: never half a key ("/ Fi"). At 80 columns a pane with many keys (the tag editor, the tag
+list, the summary) had its last keys cut at the right edge. The footer is composed again when its
+width changes, so a resize shows what now fits.
 
-``install()`` applies all three, once per process (the app calls it).
+4. While a text box (Input, TextArea) has focus, the keys of printable characters are not shown:
+typing "/" or "+" there types it. Textual hides such keys itself (1234 Screens goes), but its
+``key_to_character`` does not know the names "slash", "plus", "minus", ..., so "/ Filter",
+"+ Add", "- Remove" stayed in the footer of the tag editor's add box.
+
+``install()`` applies all four, once per process (the app calls it).
 """
 
 from __future__ import annotations
@@ -47,49 +53,130 @@ def prune_closed_watchers(node) -> int:
     return removed
 
 
+def key_character(key: str) -> str | None:
+    """The character a key name types ("slash" -> "/", "plus" -> "+"), or None (a modifier, "escape").
+    Textual's ``key_to_character`` looks "slash" up as a Unicode name and finds none: its own table
+    (``REPLACED_KEYS``) gives the Unicode name back first."""
+    from textual.keys import REPLACED_KEYS, key_to_character
+
+    character = key_to_character(REPLACED_KEYS.get(key, key))
+    return character if character is not None and character.isprintable() else None
+
+
+def typed_keys(screen, active_bindings=None) -> frozenset[str]:
+    """The shown keys that the focused widget takes as typing (a text box and "/"), so they do
+    nothing else there; a priority binding still acts, and stays."""
+    focused = screen.focused
+    if focused is None:
+        return frozenset()
+    active = screen.active_bindings if active_bindings is None else active_bindings
+    typed = set()
+    for key, (_node, binding, _enabled, _tooltip) in active.items():
+        character = key_character(key)
+        if character is not None and not binding.priority and focused.check_consume_key(key, character):
+            typed.add(key)
+    return frozenset(typed)
+
+
 def shown(footer: Footer) -> tuple:
-    """What the footer would show: its bindings as drawn (key display, words, enabled, group)."""
+    """What the footer would show: its bindings as drawn (key display, words, enabled, group), less
+    the keys the focused text box types."""
     app = footer.app
+    active = footer.screen.active_bindings
+    typed = typed_keys(footer.screen, active)
     rows = []
-    for _node, binding, enabled, tooltip in footer.screen.active_bindings.values():
-        if binding.show:
+    for key, (_node, binding, enabled, tooltip) in active.items():
+        if binding.show and key not in typed:
             group = binding.group.description if binding.group is not None else None
             rows.append((binding.action, app.get_key_display(binding), binding.description, enabled, tooltip,
                          group))
     return (footer.compact, footer.show_command_palette, tuple(rows))
 
 
-def _cells(widgets: list) -> int:
-    """About how many columns the footer's widgets take (FooterKey: " key desc "; a group's keys
-    side by side and its label; the palette key docked right with its bar)."""
+def without_typed(widgets: list, typed: frozenset[str]) -> list:
+    """The footer's widgets less the keys in ``typed`` (a group left with no key loses its label)."""
+    from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
+
+    if not typed:
+        return widgets
+    kept: list = []
+    dropped_group = False
+    for widget in widgets:
+        if isinstance(widget, FooterKey) and widget.key in typed:
+            continue
+        if isinstance(widget, KeyGroup):
+            keys = [key for key in getattr(widget, "_pending_children", ()) if key.key not in typed]
+            dropped_group = not keys
+            if dropped_group:
+                continue
+            widget._pending_children[:] = keys
+        elif isinstance(widget, FooterLabel) and dropped_group:
+            dropped_group = False
+            continue
+        kept.append(widget)
+    return kept
+
+
+def _cells(widgets: list, compact: bool = False) -> int:
+    """How many columns the footer's widgets take, their margins included, as Footer's CSS lays
+    them out (FooterKey " key desc "; a group's keys side by side, then its label; the palette key
+    docked right with its bar)."""
+    return sum(_advance(widget, compact) for widget in widgets)
+
+
+def _advance(widget, compact: bool) -> int:
     from rich.cells import cell_len
     from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
 
-    total = 0
+    if isinstance(widget, FooterKey):
+        key, words = cell_len(widget.key_display), cell_len(widget.description)
+        if widget.has_class("-command-palette"):
+            return key + words + 3 + 1  # and its bar
+        if not words:
+            return key + (1 if compact else 0)
+        return key + words + (2 if compact else 3)  # compact: "key desc" and a margin; else " key desc "
+    if isinstance(widget, FooterLabel):
+        return cell_len(str(widget.render())) + (0 if compact else 1)
+    if isinstance(widget, KeyGroup):
+        keys = [cell_len(key.key_display) for key in getattr(widget, "_pending_children", ())]
+        if widget.has_class("-compact"):
+            return 1 + sum(keys) + 1  # padding-left and margin-right
+        return sum(keys) + 2 * len(keys)  # each key with a margin either side
+    return 0
+
+
+def _units(widgets: list) -> list[list]:
+    """The widgets in the pieces that go together: a key, or a group's keys and its label."""
+    from textual.widgets._footer import FooterLabel, KeyGroup
+
+    units: list[list] = []
     for widget in widgets:
-        if isinstance(widget, FooterKey):
-            bar = 1 if widget.has_class("-command-palette") else 0
-            total += cell_len(widget.key_display) + (cell_len(widget.description) + 3 if widget.description else 0) + bar
-        elif isinstance(widget, FooterLabel):
-            total += cell_len(str(widget.render()))
-        elif isinstance(widget, KeyGroup):
-            total += sum(cell_len(key.key_display) for key in getattr(widget, "_pending_children", ()))
-    return total
+        if isinstance(widget, FooterLabel) and units and isinstance(units[-1][-1], KeyGroup):
+            units[-1].append(widget)
+        else:
+            units.append([widget])
+    return units
 
 
-def fit_width(widgets: list, width: int) -> list:
+def fit_width(widgets: list, width: int, compact: bool = False) -> list:
     """The footer's widgets for ``width`` columns: all of them when they fit; else without the
     command palette's key; and if they still do not fit, the app's help key moved to the front (it
-    would be cut off at the right)."""
+    would be cut off at the right) and whole keys dropped from the right end until the rest fit."""
     from textual.widgets._footer import FooterKey
 
-    if _cells(widgets) <= width:
+    if _cells(widgets, compact) <= width:
         return widgets
     widgets = [w for w in widgets if not (isinstance(w, FooterKey) and w.has_class("-command-palette"))]
     at = next((i for i, w in enumerate(widgets) if isinstance(w, FooterKey) and w.action == "help"), None)
-    if at is None or _cells(widgets) <= width:
+    if _cells(widgets, compact) <= width:
         return widgets
-    return [widgets[at], *widgets[:at], *widgets[at + 1:]]
+    if at is not None:
+        widgets = [widgets[at], *widgets[:at], *widgets[at + 1:]]
+    units = _units(widgets)
+    keep_first = 1 if at is not None else 0  # the help key stays, even when nothing else fits
+    while len(units) > keep_first and _cells([w for unit in units for w in unit], compact) > width:
+        units.pop()
+    return [w for unit in units for w in unit]
 
 
 def install() -> None:
@@ -103,7 +190,8 @@ def install() -> None:
 
         width = self.size.width or self.app.size.width
         self.__dict__[_WIDTH] = width
-        return fit_width(build(self, original(self)), width)
+        widgets = without_typed(build(self, original(self)), typed_keys(self.screen))
+        return fit_width(widgets, width, self.compact)
 
     async def recompose_if_changed(self: Footer) -> None:
         if not self.is_attached:

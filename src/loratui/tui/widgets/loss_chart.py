@@ -3,6 +3,9 @@
 One widget, top to bottom: a legend line, the plot (raw loss faint, its EMA bold, epoch boundaries
 as ``┊`` columns, y tick labels on the left), the x axis with step ticks and labels, and the
 learning rate as a one-line strip of block characters aligned with the plot's columns.
+Where the terminal shows ASCII only (the Linux console has no braille; a locale that is not UTF-8:
+``terminal_graphics.ascii_only``) the same chart is drawn one point per cell with ``*`` (EMA),
+``.`` (raw) and ``|`` (epochs), ``+-|`` axes and an ASCII ramp for the learning rate.
 
 The data is ``LossSeries.view()`` (core/runs.py): at most a few thousand points whatever the run's
 length, so a redraw costs the same at 100,000 steps as at 5,000. ``draw_chart`` is a pure function
@@ -15,20 +18,47 @@ from __future__ import annotations
 
 import math
 import time
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
+from loratui.tui.services.terminal_graphics import ascii_only
+
 # braille dot bits by [row 0-3][column 0-1] of a cell
 DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 BLOCKS = "▁▂▃▄▅▆▇█"
 EPOCH_MARK = "┊"  # an epoch boundary in the plot (when there are few), "┼" on the axis (always)
 Row = list[tuple[str, str]]  # (text, role) segments; roles: title, axis, raw, ema, epoch, lr, blank
+
+
+class Glyphs(NamedTuple):
+    """The characters a chart is drawn with: braille and box drawing, or ASCII."""
+
+    ema: str          # a legend's sample of the EMA line, and (ASCII) a cell of it
+    raw: str          # likewise for the raw loss
+    epoch: str        # an epoch boundary in the plot
+    axis_epoch: str   # ... and on the x axis
+    axis_tick: str    # a step tick on the x axis
+    axis_line: str
+    corner: str
+    y_tick: str       # the y axis beside a tick label
+    y_line: str
+    lr_edge: str      # between "lr" and its strip
+    lr_levels: str    # the lr strip, lowest to highest
+    lr_legend: str
+    at_most: str
+    separator: str    # between the legend's parts
+    braille: bool     # dots in the plot (else one character per cell)
+
+
+UNICODE_GLYPHS = Glyphs("⣿", "⣿", EPOCH_MARK, "┼", "┬", "─", "└", "┤", "│", "▕", BLOCKS, "▆", "≤", " · ", True)
+ASCII_GLYPHS = Glyphs("*", ".", "|", "|", "+", "-", "+", "+", "|", "|", "_.:-=+*#", "#", "<=", ", ", False)
 
 
 def nice_step(span: float, count: int) -> float:
@@ -118,28 +148,32 @@ def _trace(columns: list[list], dots: bytearray, cols: int) -> None:
         prev_x, prev_mid = x, mid
 
 
-def _legend(width: int, log: bool, scope: str, top_lr: float | None) -> str:
+def _legend(width: int, log: bool, scope: str, top_lr: float | None, glyphs: Glyphs = UNICODE_GLYPHS) -> str:
     """The legend, its parts dropped from the least needed while it is too wide."""
-    parts = ["⣿EMA bold", "⣿raw faint", f"{EPOCH_MARK}┼epoch",
-             f"▆lr≤{value_text(top_lr)}" if top_lr else "", "log" if log else "", scope]
+    epoch = glyphs.epoch + (glyphs.axis_epoch if glyphs.axis_epoch != glyphs.epoch else "")
+    parts = [f"{glyphs.ema}EMA bold", f"{glyphs.raw}raw faint", f"{epoch}epoch",
+             f"{glyphs.lr_legend}lr{glyphs.at_most}{value_text(top_lr)}" if top_lr else "", "log" if log else "",
+             scope]
     for drop in (None, 3, 2, 0):
         if drop is not None:
             parts[drop] = ""
-        text = " ".join(p for p in parts[:3] if p) + "".join(f" · {p}" for p in parts[3:] if p)
+        text = " ".join(p for p in parts[:3] if p) + "".join(f"{glyphs.separator}{p}" for p in parts[3:] if p)
         if len(text) <= width:
             break
     return text[:width].ljust(width)
 
 
 def draw_chart(view: dict[str, list[float]], epochs: list[tuple[int, int]], width: int, height: int, *,
-               log: bool = False, scope: str = "") -> list[Row]:
-    """The chart as ``height`` rows of (text, role) segments, each row ``width`` cells wide."""
+               log: bool = False, scope: str = "", ascii: bool = False) -> list[Row]:
+    """The chart as ``height`` rows of (text, role) segments, each row ``width`` cells wide
+    (``ascii``: in ASCII characters only, see the module docstring)."""
+    glyphs = ASCII_GLYPHS if ascii else UNICODE_GLYPHS
     steps, losses, emas, lrs = view.get("step", []), view.get("loss", []), view.get("ema", []), view.get("lr", [])
     lows, highs = view.get("low", losses), view.get("high", losses)
     points = [(s, v, e, r, lo, hi) for s, v, e, r, lo, hi in zip(steps, losses, emas, lrs, lows, highs)
               if math.isfinite(v) and (not log or v > 0)]
     known_lrs = [p[3] for p in points if math.isfinite(p[3])]
-    rows: list[Row] = [[(_legend(width, log, scope, max(known_lrs) if known_lrs else None), "title")]]
+    rows: list[Row] = [[(_legend(width, log, scope, max(known_lrs) if known_lrs else None, glyphs), "title")]]
     if height < 2:
         return rows[:height]
     if not points:
@@ -206,16 +240,16 @@ def draw_chart(view: dict[str, list[float]], epochs: list[tuple[int, int]], widt
         tick_rows.setdefault(row, label)
     for r in range(plot_rows):
         label = tick_rows.get(r)
-        row: Row = [((label or "").rjust(label_width - 1) + " " + ("┤" if label else "│"), "axis")]
+        row: Row = [((label or "").rjust(label_width - 1) + " " + (glyphs.y_tick if label else glyphs.y_line), "axis")]
         base = r * cols
         for c in range(cols):
             raw, ema = raw_dots[base + c], ema_dots[base + c]
             if ema:
-                cell = (chr(0x2800 | raw | ema), "ema")
+                cell = (chr(0x2800 | raw | ema) if glyphs.braille else glyphs.ema, "ema")
             elif raw:
-                cell = (chr(0x2800 | raw), "raw")
+                cell = (chr(0x2800 | raw) if glyphs.braille else glyphs.raw, "raw")
             elif c in marks:
-                cell = (EPOCH_MARK, "epoch")
+                cell = (glyphs.epoch, "epoch")
             else:
                 cell = (" ", "blank")
             if row[-1][1] == cell[1]:
@@ -223,17 +257,18 @@ def draw_chart(view: dict[str, list[float]], epochs: list[tuple[int, int]], widt
             else:
                 row.append(cell)
         rows.append(row)
-    rows.extend(_x_axis(first, last, cols, label_width, x_of, epoch_cols))
-    rows.append(_lr_strip(lr_sum, lr_n, label_width))
+    rows.extend(_x_axis(first, last, cols, label_width, x_of, epoch_cols, glyphs))
+    rows.append(_lr_strip(lr_sum, lr_n, label_width, glyphs))
     while len(rows) < height:
         rows.append([(" " * width, "blank")])
     return rows[:height]
 
 
-def _x_axis(first: int, last: int, cols: int, label_width: int, x_of, epoch_cols: set[int]) -> list[Row]:
+def _x_axis(first: int, last: int, cols: int, label_width: int, x_of, epoch_cols: set[int],
+            glyphs: Glyphs = UNICODE_GLYPHS) -> list[Row]:
     """The axis line with a ``┬`` per step tick and ``┼`` per epoch boundary, and the step labels."""
     offset = label_width + 1  # where the plot's first column is
-    axis = ["┼" if c in epoch_cols else "─" for c in range(cols)]
+    axis = [glyphs.axis_epoch if c in epoch_cols else glyphs.axis_line for c in range(cols)]
     labels = [" "] * (offset + cols)
     ticks = [int(t) for t in linear_ticks(first, last, max(1, cols // 10)) if float(t).is_integer()]
     ends = [first, last] if last > first else [first]
@@ -241,7 +276,7 @@ def _x_axis(first: int, last: int, cols: int, label_width: int, x_of, epoch_cols
     placed: list[tuple[int, int]] = []  # (start, end) of the labels written
     for tick in ticks:
         c = x_of(tick) // 2
-        axis[c] = "┼" if c in epoch_cols else "┬"
+        axis[c] = glyphs.axis_epoch if c in epoch_cols else glyphs.axis_tick
         text = step_text(tick)
         start = min(max(offset + c - len(text) // 2, 0), offset + cols - len(text))
         end = start + len(text)
@@ -249,10 +284,10 @@ def _x_axis(first: int, last: int, cols: int, label_width: int, x_of, epoch_cols
             continue  # too close to a label already there: the tick stays unlabelled
         labels[start:end] = text
         placed.append((start, end))
-    return [[(" " * (offset - 1) + "└" + "".join(axis), "axis")], [("".join(labels), "axis")]]
+    return [[(" " * (offset - 1) + glyphs.corner + "".join(axis), "axis")], [("".join(labels), "axis")]]
 
 
-def _lr_strip(lr_sum: list[float], lr_n: list[int], label_width: int) -> Row:
+def _lr_strip(lr_sum: list[float], lr_n: list[int], label_width: int, glyphs: Glyphs = UNICODE_GLYPHS) -> Row:
     means = [s / n if n else None for s, n in zip(lr_sum, lr_n)]
     known = [m for m in means if m is not None]
     if known:  # a column between two points (a short run on a wide chart) holds the lr until the next
@@ -264,10 +299,11 @@ def _lr_strip(lr_sum: list[float], lr_n: list[int], label_width: int) -> Row:
     if top <= 0:
         blocks = "".join(" " for _ in means)
     else:
-        blocks = "".join(" " if m is None else BLOCKS[min(len(BLOCKS) - 1, max(0, round(m / top * (len(BLOCKS) - 1))))]
+        levels = glyphs.lr_levels
+        blocks = "".join(" " if m is None else levels[min(len(levels) - 1, max(0, round(m / top * (len(levels) - 1))))]
                          for m in means)
     label = "lr"[:label_width - 1].rjust(label_width - 1)
-    return [(label + " ▕", "axis"), (blocks, "lr")]
+    return [(label + " " + glyphs.lr_edge, "axis"), (blocks, "lr")]
 
 
 class LossChart(Widget):
@@ -303,6 +339,7 @@ class LossChart(Widget):
         self._strips: list[Strip] = []
         self._last_draw = 0.0
         self._timer: Timer | None = None
+        self.ascii = ascii_only()  # the Linux console, a non-UTF-8 locale: no braille
 
     def set_series(self, view: dict[str, list[float]], epochs: list[tuple[int, int]], *, scope: str = "") -> None:
         """New data; drawn now, or when ``MIN_INTERVAL`` has passed since the last draw."""
@@ -330,10 +367,14 @@ class LossChart(Widget):
         if not width or not height:
             return
         started = time.perf_counter()
-        self.rows = draw_chart(self.view, self.epochs, width, height, log=self.log_scale, scope=self.scope)
+        self.rows = draw_chart(self.view, self.epochs, width, height, log=self.log_scale, scope=self.scope,
+                               ascii=self.ascii)
+        # every segment gets a real Style, blanks and padding too: Textual's NO_COLOR filter (Monochrome)
+        # reads each segment's style and crashed on None
+        base = self.rich_style
         styles = {role: self.get_component_rich_style(f"loss-chart--{role}") for role in
                   ("title", "axis", "raw", "ema", "epoch", "lr")}
-        self._strips = [Strip([Segment(text, styles.get(role)) for text, role in row]).adjust_cell_length(width)
+        self._strips = [Strip([Segment(text, styles.get(role, base)) for text, role in row]).adjust_cell_length(width, base)
                         for row in self.rows]
         self._last_draw = time.monotonic()
         self.last_draw_ms = (time.perf_counter() - started) * 1000
@@ -347,4 +388,4 @@ class LossChart(Widget):
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):
             return self._strips[y]
-        return Strip.blank(self.size.width)
+        return Strip.blank(self.size.width, self.rich_style)
