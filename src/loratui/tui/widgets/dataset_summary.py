@@ -29,6 +29,7 @@ from textual.widgets import Static
 
 from loratui.core.captions import Caption, tag_frequency
 from loratui.core.dataset import DatasetScan, Problem, Subset, is_image
+from loratui.tui.services.terminal_graphics import ascii_only
 
 SEVERITIES = ("error", "warning", "info")
 _SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -39,7 +40,7 @@ DEFAULT_MAX_PROBLEMS = 5
 
 
 def default_marks() -> dict[str, str]:
-    return ASCII_MARKS if os.environ.get("TERM") == "linux" else UNICODE_MARKS
+    return ASCII_MARKS if ascii_only() else UNICODE_MARKS
 
 
 def plural(count: int, word: str) -> str:

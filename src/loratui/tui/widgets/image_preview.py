@@ -37,6 +37,7 @@ from loratui.tui.services import terminal_graphics
 from loratui.tui.services.thumbnails import Thumbnail, ThumbnailCache, ThumbnailError, default_cache
 from loratui.tui.widgets.halfblocks import halfblock_strips
 from loratui.tui.widgets.preview_graphics import PreviewGraphics, _graphics_cell
+from loratui.tui.services.terminal_graphics import ascii_only
 
 PreviewMode = Literal["auto", "kitty", "sixel", "halfblock", "off"]
 MODES: tuple[str, ...] = ("auto", "kitty", "sixel", "halfblock", "off")
@@ -136,7 +137,7 @@ class ImagePreview(PreviewGraphics, Widget):
         self._shown_key: tuple[Any, ...] | None = None
         self._info = ""
         self._error: str | None = None
-        self._glyph_error = "x" if os.environ.get("TERM") == "linux" else "✗"
+        self._glyph_error = "x" if ascii_only() else "✗"
         # graphics protocols: the child widget, and protocols that failed (sticky until the mode is set)
         self._graphic: Widget | None = None
         self._graphic_protocol: str | None = None

@@ -13,7 +13,6 @@ sort bookkeeping in widgets.table_cursor.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, ClassVar
@@ -29,12 +28,13 @@ from textual.strip import Strip
 
 from loratui.tui.widgets.table_cursor import TableCursor
 from loratui.tui.widgets.table_text import ASCII_GLYPHS, UNICODE_GLYPHS, Column, Glyphs, fit_text
+from loratui.tui.services.terminal_graphics import ascii_only
 
 MIN_FLEX_WIDTH = 8  # a flexible column never gets narrower than this; columns past the edge are cut
 
 
 def default_glyphs() -> Glyphs:
-    return ASCII_GLYPHS if os.environ.get("TERM") == "linux" else UNICODE_GLYPHS
+    return ASCII_GLYPHS if ascii_only() else UNICODE_GLYPHS
 
 
 class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False):

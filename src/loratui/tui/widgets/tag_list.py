@@ -7,7 +7,6 @@ console, see ``cursor_glyph``) as well as its colour. Used by widgets.tag_editor
 
 from __future__ import annotations
 
-import os
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -15,10 +14,12 @@ from textual.binding import Binding, BindingType
 from textual.strip import Strip
 from textual.widgets import OptionList
 
+from loratui.tui.services.terminal_graphics import ascii_only
+
 
 def cursor_glyph() -> str:
     """The Linux console font lacks ▶ (the image table makes the same choice)."""
-    return ">" if os.environ.get("TERM") == "linux" else "▶"
+    return ">" if ascii_only() else "▶"
 
 
 class TagList(OptionList, inherit_bindings=False):

@@ -18,7 +18,6 @@ host form; nothing here writes a file.
 from __future__ import annotations
 
 import copy
-import os
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -36,13 +35,14 @@ from loratui.core.plan import (GIB, USABLE_FRACTION, VramEstimate, VramFix, esti
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.services.gpu import CARD_CHOICES_GB, GPU_STATE
 from loratui.tui.services.work import run_in_thread
+from loratui.tui.services.terminal_graphics import ascii_only
 
 BAR_MIN, BAR_MAX = 10, 60
 
 
 def bar_chars() -> tuple[str, str, str]:
     """(used, free, over the card): block characters, or ASCII on the Linux console."""
-    return ("#", "-", "!") if os.environ.get("TERM") == "linux" else ("█", "░", "▓")
+    return ("#", "-", "!") if ascii_only() else ("█", "░", "▓")
 
 
 def vram_bar(total_gib: float, card_gib: float, width: int, chars: tuple[str, str, str] | None = None) -> str:
