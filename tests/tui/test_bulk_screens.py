@@ -94,7 +94,7 @@ def test_add_front_with_keep_and_index():
         assert app.screen.build_op() == AddTags(["alice"], 0, True)  # `tags add --front alice`
         await pilot.press("tab", "backspace", "1")  # the index box is disabled: tab lands on keep
         await pilot.pause()
-        assert app.screen.build_op() == AddTags(["alice"], 1, True)
+        assert app.screen.build_op() == AddTags(["alice"], 0, True, keep=1)  # `--front --keep 1`
         await pilot.press("shift+tab", "right", "right", "tab")  # front -> index; tab to the index box
         await pilot.pause()
         await type_text(pilot, "-2")
@@ -246,7 +246,7 @@ def test_bindings_have_ids_and_descriptions():
     for cls in (BulkOpScreen, PlanPreviewScreen, SaveRecipeScreen, PickRecipeScreen):
         for binding in cls.BINDINGS:
             assert binding.id and binding.description, (cls.__name__, binding)
-    assert {b.id for b in BulkOpScreen.BINDINGS} == {"bulk.apply", "bulk.cancel"}
+    assert {b.id for b in BulkOpScreen.BINDINGS} == {"bulk.apply", "bulk.cancel", "bulk.clear"}
 
 
 def test_split_items_keeps_regexes_and_brackets():
@@ -465,7 +465,7 @@ def test_keep_first_defaults_to_the_config_keep_tokens_and_says_so():
         await type_text(pilot, "x")
         await pilot.press("tab", "left")  # position: end -> front
         await pilot.pause()
-        assert app.screen.build_op() == AddTags(["x"], 1, True)  # after the one kept token
+        assert app.screen.build_op() == AddTags(["x"], 0, True, keep=1)  # after the one kept token, left there
 
     run(lambda: BulkOpScreen("add", "all 2", keep_tokens=1), add_front)
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import MISSING, dataclass, field, fields
 
 from loratui.core.errors import LoratuiError
-from loratui.core.captions.files import split_tags
+from loratui.core.captions.files import DEFAULT_SEPARATOR, split_tags
 from loratui.core.captions.filter import parse_where
 from loratui.core.captions.patterns import MATCH_MODES, tag_matcher
 
@@ -38,6 +38,9 @@ class EditContext:
 
     frequency: Counter = field(default_factory=Counter)       # tag -> number of captions with it
     categories: dict[str, int] = field(default_factory=dict)  # tag -> tagger category number
+    # the captions' tag separator (plan_edits takes it from the captions when None): a regex
+    # replacement that writes it makes several tags, as the file reads back and sd-scripts splits
+    separator: str | None = None
 
     def category(self, tag: str) -> int | None:
         """The tagger category of ``tag``; ``long hair`` finds the CSV's ``long_hair``, and any case
@@ -124,8 +127,33 @@ def _rename(mapping: Callable[[str], str | None]) -> TagFn:
     return run
 
 
+def _rename_split(mapping: Callable[[str], list[str] | None]) -> TagFn:
+    """A TagFn replacing a tag by the tags ``mapping`` gives (None: unchanged, []: dropped), merging
+    repeats of the produced tags as ``_rename`` does (``red hair`` from a split meets ``red hair``)."""
+    per_tag = _PerTag(lambda t: None if (new := mapping(t)) is None or new == [t] else tuple(new))
+    hits = per_tag.hits
+
+    def run(tags: list[str]) -> list[str]:
+        if not per_tag.scan(tags):
+            return tags
+        out: list[str] = []
+        for tag in tags:
+            out.extend(hits.get(tag, (tag,)))
+        if len(set(out)) == len(out):
+            return out
+        return _merge(out, {new for t in tags if t in hits for new in hits[t]})
+
+    return run
+
+
 def _kept(keep: int) -> str:
     return f" (first {keep} kept)" if keep else ""
+
+
+def _after_first(keep: int) -> str:
+    """"after the first tag, which stays" / "after the first 2 tags, which stay": the words of a
+    front with ``keep``, saying that a tag among the kept ones is left where it is."""
+    return "after the first tag, which stays" if keep == 1 else f"after the first {keep} tags, which stay"
 
 
 # ---- operations -------------------------------------------------------------------------------
@@ -213,6 +241,9 @@ class AddTags(Op):
         return list(self.tags)
 
     def describe(self):
+        if self.position == 0 and self.keep > 0:  # the trigger-word case: say what happens to the kept tags
+            return (f"add {', '.join(self.tags)} {_after_first(self.keep)} in place"
+                    + ("; moving existing ones from further back" if self.move_existing else ""))
         where = {0: "at the front", -1: "at the end"}.get(self.position, f"at position {self.position}")
         return (f"add {', '.join(self.tags)} {where}" + (" (moving existing ones)" if self.move_existing else "")
                 + _kept(self.keep))
@@ -242,7 +273,9 @@ class RemoveTags(Op):
 class ReplaceTag(Op):
     """Rename a tag (or every tag matching a pattern); duplicates that creates are merged.
 
-    With mode "regex", ``new`` may use the groups of the match (``\\1``). An empty ``new`` removes.
+    With mode "regex", ``new`` may use the groups of the match (``\\1``); a result holding the
+    separator becomes several tags (``\\1`` of ``(red hair, blue eyes:1.2)``: ``red hair``, ``blue eyes``).
+    An empty ``new`` removes.
     With ``ignore_case``, ``old`` matches in any case (``Long Hair`` and ``LONG HAIR`` too).
     """
 
@@ -264,12 +297,15 @@ class ReplaceTag(Op):
             except (re.error, IndexError) as exc:
                 raise LoratuiError(f"bad replacement {self.new!r} for {self.old!r}: {exc}") from None
             template = self.new
+            # A group can hold the separator (\1 of "(red hair, blue eyes:1.2)"): the result is split
+            # into the tags it reads back as, empty pieces dropped, so preview, counts and file agree.
+            separator = getattr(ctx, "separator", None) or DEFAULT_SEPARATOR
 
-            def renamed(tag: str) -> str | None:
+            def renamed(tag: str) -> list[str] | None:
                 found = pattern.fullmatch(tag)  # the whole tag, once (sub would also hit an empty tail)
-                return found.expand(template).strip() if found else None
+                return split_tags(found.expand(template), separator) if found else None
 
-            return _rename(renamed)
+            return _rename_split(renamed)
         match = tag_matcher([self.old], self.mode, self.ignore_case)
         return _rename(lambda t: new if match(t) else None)
 
@@ -403,8 +439,11 @@ class MoveToFront(Op):
         return run
 
     def describe(self):
-        return (f"move {', '.join(self.patterns)} to the front" + (" (any case)" if self.ignore_case else "")
-                + _kept(self.keep))
+        case = " (any case)" if self.ignore_case else ""
+        if self.keep > 0:  # a matching tag among the kept ones (the trigger word) is not moved
+            return (f"move {', '.join(self.patterns)}{case} to the front, {_after_first(self.keep)} in place "
+                    f"even if {'it matches' if self.keep == 1 else 'they match'}")
+        return f"move {', '.join(self.patterns)} to the front{case}"
 
 
 @dataclass

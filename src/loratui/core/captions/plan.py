@@ -198,6 +198,8 @@ def plan_edits(captions: list[Caption], ops: list[Op], *, where: Where | None = 
         ctx = EditContext()
     if not ctx.frequency:
         ctx.frequency = tag_frequency(captions)
+    if ctx.separator is None and captions:  # one dataset, one separator: what its captions were split at
+        ctx.separator = captions[0].separator
     steps = [(op.compile(ctx), parse_where(op.where), op.reorders) for op in ops]
     any_reorders = any(r for _, _, r in steps)
     edits = []

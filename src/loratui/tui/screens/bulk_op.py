@@ -9,16 +9,22 @@ here knows how an operation works: building, checking and describing it is core'
 The form controls (widgets.form_controls) are one line high so every form fits 80x24; ``BulkChoice``
 and ``BulkToggle`` leave Enter alone (it applies the form) and mark their state with ``(x)`` / ``[x]``,
 not only colour.
+
+Each form remembers what it held when it closed, for the app's session (``FormMemory``: a regex is not
+typed twice), and opens with it; ctrl+r clears the form back to its defaults. ``form_that_built``
+tells the plan preview that a plan came from a form, so its escape goes back to that form.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import ClassVar
+from weakref import WeakKeyDictionary
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -56,6 +62,33 @@ PATTERN_HELP = "Comma list: exact tag, glob *bg*, or /regex/ (whole tag)."
 
 class Incomplete(LoratuiError):
     """The form is not filled in yet: shown as a hint, not as an error."""
+
+
+@dataclass
+class FormMemory:
+    """What the bulk forms held when they last closed, for one app (a session): ``values[kind]`` is
+    {field id: value} plus the ids of toggles the user set (``touched``); ``built`` is the last op a
+    form applied, with its kind and scope (the preview's escape goes back to that form)."""
+
+    values: dict[str, dict[str, str | bool]] = field(default_factory=dict)
+    touched: dict[str, set[str]] = field(default_factory=dict)
+    built: tuple[Op, str, str] | None = None
+
+
+_MEMORY: WeakKeyDictionary[App, FormMemory] = WeakKeyDictionary()  # weak: a closed app's memory goes with it
+
+
+def form_memory(app: App) -> FormMemory:
+    memory = _MEMORY.get(app)
+    if memory is None:
+        memory = _MEMORY[app] = FormMemory()
+    return memory
+
+
+def form_that_built(app: App, op: Op) -> tuple[str, str] | None:
+    """(kind, scope label) of the form that just applied this very ``op``, or None (a paste, a recipe)."""
+    built = form_memory(app).built
+    return (built[1], built[2]) if built is not None and built[0] is op else None
 
 
 def _whole_number(text: str, what: str, *, minimum: int | None = 0) -> int:
@@ -144,7 +177,10 @@ class BulkOpScreen(ModalScreen[Op | None]):
         # priority: an Input's own (hidden) enter would otherwise hide this one from the footer
         Binding("enter", "apply", "Apply", id="bulk.apply", priority=True,
                 tooltip="Build the operation and preview what it changes"),
-        Binding("escape", "cancel", "Cancel", id="bulk.cancel", tooltip="Close the form; nothing changes"),
+        Binding("escape", "cancel", "Cancel", id="bulk.cancel",
+                tooltip="Close the form; nothing changes (what you typed is there next time)"),
+        Binding("ctrl+r", "clear", "Clear", id="bulk.clear",
+                tooltip="Clear the form back to its defaults (it opens with what it last held)"),
     ]
 
     def __init__(self, kind: str, scope_label: str, *, known_tags: Callable[[str], list[str]] | None = None,
@@ -165,10 +201,12 @@ class BulkOpScreen(ModalScreen[Op | None]):
         self._op: Op | None = None
         self.rename = rename if kind == "replace" else None
         self.keep_tokens = max(0, int(keep_tokens or 0))
+        self._prefill: dict[str, str | bool] = {}  # what this form held when it last closed (compose uses it)
+        self._defaults: dict[str, str | bool] = {}
 
     def _keep_note(self, otherwise: str) -> str:
         if self.keep_tokens:
-            return f" tags (the config's keep_tokens = {self.keep_tokens})"
+            return f" tags stay (the config's keep_tokens = {self.keep_tokens})"
         return otherwise
 
     # ---- layout ---------------------------------------------------------------------------
@@ -176,10 +214,23 @@ class BulkOpScreen(ModalScreen[Op | None]):
     def _input(self, id: str, placeholder: str = "", value: str = "", *, tags: bool = True,
                classes: str = "", integer: bool = False, disabled: bool = False) -> Input:
         suggester = LastItemSuggester(self.known_tags) if tags and self.known_tags else None
+        self._defaults[id] = value
+        value = str(self._prefill.get(id, value))
         return Input(value, placeholder=placeholder, id=id, suggester=suggester, classes=classes,
                      type="integer" if integer else "text", select_on_focus=False, disabled=disabled)
 
+    def _choice_widget(self, choices: tuple[tuple[str, str], ...], value: str, id: str) -> BulkChoice:
+        self._defaults[id] = value
+        remembered = self._prefill.get(id)
+        return BulkChoice(choices, remembered if remembered in dict(choices) else value, id=id)
+
+    def _toggle(self, label: str, id: str) -> BulkToggle:
+        self._defaults[id] = False
+        return BulkToggle(label, bool(self._prefill.get(id, False)), id=id)
+
     def compose(self) -> ComposeResult:
+        if self.rename is None:  # a rename from the tag list is a fresh form for that tag
+            self._prefill = dict(form_memory(self.app).values.get(self.kind, {}))
         with Vertical(id="bulk-dialog") as dialog:
             dialog.border_title = TITLES[self.kind]
             yield Static(Text(f"Applies to {self.scope_label}"), id="bulk-scope")
@@ -192,13 +243,13 @@ class BulkOpScreen(ModalScreen[Op | None]):
 
     def _compose_add(self) -> ComposeResult:
         yield self._row("Tags", self._input("bulk-tags", "trigger_word, another tag"))
-        yield self._row("Position", BulkChoice(POSITION_CHOICES, "end", id="bulk-position"),
+        yield self._row("Position", self._choice_widget(POSITION_CHOICES, "end", "bulk-position"),
                         self._input("bulk-index", "index", tags=False, classes="-short", integer=True,
                                     disabled=True))
         yield self._row("After first", self._input("bulk-keep", "0", str(self.keep_tokens), tags=False,
                                                    classes="-short", integer=True, disabled=True),
-                        Label(self._keep_note(" tags (front only: keeps a trigger word first)")))
-        yield self._row("", BulkToggle("move tags a caption already has", False, id="bulk-move"))
+                        Label(self._keep_note(" tags stay in place (front only: trigger word)")))
+        yield self._row("", self._toggle("move tags a caption already has", "bulk-move"))
         yield Static("Index: 0 = front, -1 = end, -2 = before the last. Tags already there are not "
                      "added twice.", classes="bulk-help")
 
@@ -214,13 +265,12 @@ class BulkOpScreen(ModalScreen[Op | None]):
         yield Static("Duplicates this creates are merged. In regex mode New may use \\1.", classes="bulk-help")
 
     def _compose_dedupe(self) -> ComposeResult:
-        yield self._row("", BulkToggle("exact case only (LONG HAIR after long hair stays)", False,
-                                       id="bulk-case-sensitive"))
+        yield self._row("", self._toggle("exact case only (LONG HAIR after long hair stays)", "bulk-case-sensitive"))
         yield Static("Remove repeated tags inside each caption; the first occurrence and its spelling stay. "
                      "Tags that differ only in case are repeats: CLIP lowercases captions.", classes="bulk-help")
 
     def _compose_sort(self) -> ComposeResult:
-        yield self._row("Sort by", BulkChoice(SORT_CHOICES, "alpha", id="bulk-by"))
+        yield self._row("Sort by", self._choice_widget(SORT_CHOICES, "alpha", "bulk-by"))
         yield self._row("Keep first", self._input("bulk-keep", "0", str(self.keep_tokens), tags=False,
                                                   classes="-short", integer=True),
                         Label(self._keep_note(" tags in place (trigger word)")))
@@ -236,8 +286,8 @@ class BulkOpScreen(ModalScreen[Op | None]):
         yield Static(PATTERN_HELP + " Matching tags keep their order.", classes="bulk-help")
 
     def _match_row(self, mode: str) -> Horizontal:
-        return self._row("Match", BulkChoice(MODE_CHOICES, mode, id="bulk-mode"),
-                         BulkToggle("any case", False, id="bulk-any-case"))
+        return self._row("Match", self._choice_widget(MODE_CHOICES, mode, "bulk-mode"),
+                         self._toggle("any case", "bulk-any-case"))
 
     def _compose_strip_underscores(self) -> ComposeResult:
         yield self._row("Keep as is", self._input("bulk-keep-tags", "e.g. alice_lora: trigger words to leave alone"))
@@ -248,13 +298,25 @@ class BulkOpScreen(ModalScreen[Op | None]):
         names = {number: name for name, number in CATEGORY_NAMES.items()}
         with Horizontal(id="bulk-categories"):
             for number in CATEGORY_ORDER:
-                yield BulkToggle(names[number], False, id=f"bulk-cat-{names[number]}")
+                yield self._toggle(names[number], f"bulk-cat-{names[number]}")
         note = ("Categories come from the tagger's selected_tags.csv." if self.categories_available else
                 "No selected_tags.csv is loaded: only rating tags (general, sensitive, questionable, explicit) "
                 "are known.")
         yield Static(note, classes="bulk-help")
 
     def on_mount(self) -> None:
+        if self.rename is not None:  # what a plain replace form opens with: remembered as typed over that
+            self._defaults.update({"bulk-old": "", "bulk-new": ""})
+        self._ready()
+
+    def _ready(self) -> None:
+        """After compose: the remembered toggles the user set, the add form's enabled fields, the
+        message line, and the focus."""
+        if self._prefill:
+            for toggle in self.query(BulkToggle):
+                toggle.touched = toggle.id in form_memory(self.app).touched.get(self.kind, ())
+        if self.kind == "add":
+            self._sync_add_fields()
         self._validate()
         if self.rename is not None:  # Old is filled in: the new name is what is typed next, over the old one
             new = self.query_one("#bulk-new", Input)
@@ -265,6 +327,8 @@ class BulkOpScreen(ModalScreen[Op | None]):
         first = next((field for field in fields if field.focusable), None)
         if first is not None:
             first.focus()
+            if isinstance(first, Input) and first.value and self._prefill:
+                first.select_all()  # remembered text: Enter reuses it, typing replaces it (`+ tag Enter` as ever)
 
     # ---- building the op ------------------------------------------------------------------
 
@@ -294,16 +358,18 @@ class BulkOpScreen(ModalScreen[Op | None]):
         tags = split_tag_list(self._value("bulk-tags"))
         if not tags:
             raise Incomplete("Type the tag(s) to add, separated by commas.")
-        where = self._choice("bulk-position")
+        where, keep = self._choice("bulk-position"), 0
         if where == "front":
-            position = _whole_number(self._value("bulk-keep") or "0", "after first")
+            # `tags add --front --keep N`: the first N stay where they are (a trigger word among them
+            # is not moved), the tags go in after them
+            position, keep = 0, _whole_number(self._value("bulk-keep") or "0", "after first")
         elif where == "end":
             position = -1
         else:
             if not self._value("bulk-index").strip():
                 raise Incomplete("Type the index to insert at (0 = front, -1 = end).")
             position = _whole_number(self._value("bulk-index"), "index", minimum=None)
-        return AddTags(tags, position, self.query_one("#bulk-move", BulkToggle).value)
+        return AddTags(tags, position, self.query_one("#bulk-move", BulkToggle).value, keep=keep)
 
     def _patterns(self) -> list[str]:
         patterns = split_items(self._value("bulk-patterns"))
@@ -392,7 +458,37 @@ class BulkOpScreen(ModalScreen[Op | None]):
         if self._op is None:
             self.app.bell()
             return
+        self._remember()
+        form_memory(self.app).built = (self._op, self.kind, self.scope_label)
         self.dismiss(self._op)
 
     def action_cancel(self) -> None:
+        self._remember()
+        form_memory(self.app).built = None
         self.dismiss(None)
+
+    async def action_clear(self) -> None:
+        """The form as it opens the first time (the config's keep_tokens, no tags), memory forgotten."""
+        memory = form_memory(self.app)
+        memory.values.pop(self.kind, None)
+        memory.touched.pop(self.kind, None)
+        self._prefill, self.rename = {}, None
+        self._defaults = {}
+        await self.recompose()
+        self._ready()
+
+    def _remember(self) -> None:
+        """Keep what differs from the form's defaults (a default that changes, such as the config's
+        keep_tokens, is not frozen), for the next time this form opens in this app."""
+        values: dict[str, str | bool] = {}
+        touched: set[str] = set()
+        for widget in self.query_one("#bulk-dialog").query("Input, BulkChoice, BulkToggle"):
+            if widget.id is None:
+                continue
+            value = widget.value
+            if value != self._defaults.get(widget.id):
+                values[widget.id] = value
+            if getattr(widget, "touched", False):
+                touched.add(widget.id)
+        memory = form_memory(self.app)
+        memory.values[self.kind], memory.touched[self.kind] = values, touched

@@ -74,16 +74,29 @@ class BulkPreview:
         """Show ``plan`` and call ``apply(plan)`` if the user goes ahead. When it would make new caption
         files, their images are probed first (a worker) and ``replan(left_out)`` plans again without
         the caption files of images that cannot be loaded; the preview names those images, and the new
-        caption files that would sit beside a caption with another extension (a.caption beside a.txt)."""
+        caption files that would sit beside a caption with another extension (a.caption beside a.txt).
+        A plan a bulk form built has a preview whose escape opens that form again, as it was typed."""
         from loratui.tui.screens.noted_plan_preview import NotedPlanPreview
         from loratui.tui.screens.plan_preview import PlanPreviewScreen
         from loratui.tui.services.work import run_in_thread
 
+        form = self._form_of(plan)
+
+        def answered(go: bool | None, final) -> None:
+            if go:
+                apply(final)
+            elif go is None and form is not None:  # escape: back to the form, which remembers its fields
+                kind, scope = form
+                # "all N images" is the scope with no selection and no filter, or the tag list's
+                # everywhere: reopening with everywhere gives the same images either way
+                self.action_bulk(kind, everywhere=scope.startswith("all "))
+
         def show(out) -> None:
             final, notes = out
-            screen = NotedPlanPreview(final, self.store.root, title, notes) if notes else \
-                PlanPreviewScreen(final, self.store.root, title)
-            self.app.push_screen(screen, lambda go: go and apply(final))
+            back = form is not None
+            screen = NotedPlanPreview(final, self.store.root, title, notes, back=back) if notes else \
+                PlanPreviewScreen(final, self.store.root, title, back=back)
+            self.app.push_screen(screen, lambda go: answered(go, final))
 
         new_files = sum(1 for edit in plan.edits if edit.new_file)
         if not new_files:
@@ -114,6 +127,14 @@ class BulkPreview:
 
         self.start_busy(f"checking the {new_files:,} image(s) that would get a new caption…")
         run_in_thread(self, work, done=done, failed=failed, what=title)
+
+    def _form_of(self, plan) -> tuple[str, str] | None:
+        """(kind, scope label) of the bulk form that built ``plan`` (its one op), or None."""
+        from loratui.tui.screens.bulk_op import form_that_built
+
+        if len(plan.ops) != 1:  # a recipe
+            return None
+        return form_that_built(self.app, plan.ops[0])
 
     def action_to_utf8(self) -> None:
         """Re-save the captions that are not plain UTF-8 (what `loratui tags to-utf8` does), after a

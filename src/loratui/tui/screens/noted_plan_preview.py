@@ -17,8 +17,8 @@ class NotedPlanPreview(PlanPreviewScreen):
     NotedPlanPreview .plan-left-out { color: $text-warning; }
     """
 
-    def __init__(self, plan, root: Path, title: str, notes: list[str]) -> None:
-        super().__init__(plan, root, title)
+    def __init__(self, plan, root: Path, title: str, notes: list[str], *, back: bool = False) -> None:
+        super().__init__(plan, root, title, back=back)
         self.notes = list(notes)
 
     def on_mount(self) -> None:  # runs before PlanPreviewScreen's own on_mount (Textual calls both)

@@ -1,7 +1,8 @@
 """The preview of an edit plan before anything is written: counts, tags gained and lost, per-file diff.
 
 ``PlanPreviewScreen(plan, root, title)`` dismisses with True (apply: enter or y) or False (escape
-or n). It only reads the core ``EditPlan``; applying it is the caller's job (core's apply_plan).
+or n); with ``back=True`` (a plan a bulk form built) escape dismisses with None: back to the form.
+It only reads the core ``EditPlan``; applying it is the caller's job (core's apply_plan).
 
 It opens fast on a 10,000-file plan: both panes draw only the lines on screen (Textual's Line
 API), the diff takes a file's added/removed tags only when its line scrolls into view, and the
@@ -9,9 +10,9 @@ gained/lost totals (``plan.tag_changes()``, which diffs every file: ~0.4 s for 1
 30 changed tags) run in a thread worker for plans over ``SYNC_COUNT_LIMIT`` files.
 
 No colour-only signals: every gained tag or new caption line starts with ``+``, every lost one
-with ``-``, a reorder with ``~``; colours only repeat that. In the text view (``t``) the changed tags
-are marked (reverse video), and a caption wider than the view starts (after ``…``) a little before
-its first change in both lines.
+with ``-`` (a removed extra copy adds ``(repeat)``), a reorder with ``~``; colours only repeat that.
+In the text view (``t``) the changed tags are marked (reverse video), and a caption wider than the
+view starts (after ``…``) a little before its first change in both lines.
 """
 
 from __future__ import annotations
@@ -98,6 +99,23 @@ def window_start(old: list[str], new: list[str], first: int, room: int) -> int:
     return at
 
 
+def order_changed(edit: FileEdit) -> bool:
+    """True when the tags a caption keeps come in another order (a dedupe only drops copies)."""
+    if edit.reordered_only:
+        return True
+    old, new = set(edit.old), set(edit.new)
+    return [t for t in dict.fromkeys(edit.old) if t in new] != [t for t in dict.fromkeys(edit.new) if t in old]
+
+
+def unchanged_tags_note(repeats: int, reordered: int) -> str:
+    """What a plan that gains and loses no tag does, from what really changed: ``repeats`` extra
+    copies removed, ``reordered`` captions whose order changes."""
+    if not repeats:
+        return "no tag gained or lost (only the order changes)" if reordered else "no tag gained or lost"
+    note = f"no tag gained or lost: {repeats:,} repeated tag(s) removed"
+    return note + (f", {reordered:,} caption(s) reordered" if reordered else " (order unchanged)")
+
+
 def relative_path(path: Path, root: Path) -> str:
     try:
         return str(path.relative_to(root))
@@ -127,8 +145,10 @@ class TagChangesView(ScrollView, can_focus=True):
         self.gained: list[tuple[str, int]] | None = None  # None: still counting
         self.lost: list[tuple[str, int]] = []
         self.more_gained = self.more_lost = 0
+        self.unchanged_note = ""  # shown when no tag is gained or lost: what changes instead
 
-    def set_counts(self, gained: Counter, lost: Counter) -> None:
+    def set_counts(self, gained: Counter, lost: Counter, unchanged_note: str = "") -> None:
+        self.unchanged_note = unchanged_note or unchanged_tags_note(0, 1)
         self.gained = gained.most_common(self.top)
         self.lost = lost.most_common(self.top)
         self.more_gained = max(0, len(gained) - self.top)
@@ -147,7 +167,7 @@ class TagChangesView(ScrollView, can_focus=True):
             return [Segment(_fit(f"  … {more:,} more", width), self.get_component_rich_style("tag-changes--muted"))]
         if index == 0 and not rows:
             return [Segment(_fit("  (none)", width), self.get_component_rich_style("tag-changes--muted"))]
-        return [Segment(" " * width)]
+        return [Segment(" " * width, self.rich_style)]  # a styled blank: NO_COLOR's monochrome filter needs a style
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -157,7 +177,7 @@ class TagChangesView(ScrollView, can_focus=True):
             text = "counting tag changes…" if y == 0 else ""
             return Strip([Segment(_fit(text, width), self.get_component_rich_style("tag-changes--muted"))])
         if not self.gained and not self.lost:
-            text = "no tag gained or lost (only the order changes)" if y == 0 else ""
+            text = self.unchanged_note if y == 0 else ""
             return Strip([Segment(_fit(text, width), self.get_component_rich_style("tag-changes--muted"))])
         left = (width - 1) // 2
         right = width - 1 - left
@@ -232,8 +252,11 @@ class DiffView(ScrollView, can_focus=True):
         parts: list[tuple[str, str]] = [("  ", "")]
         for tag in edit.added:
             parts.append((f"+{_printable(tag)}  ", "diff-view--added"))
-        for tag in edit.removed:
-            parts.append((f"-{_printable(tag)}  ", "diff-view--removed"))
+        kept = set(edit.new)
+        for tag in edit.removed:  # a removed extra copy: the caption keeps the tag
+            parts.append((f"-{_printable(tag)}{' (repeat)' if tag in kept else ''}  ", "diff-view--removed"))
+        if order_changed(edit):
+            parts.append(("~ order", "diff-view--muted"))
         return parts
 
     def _text_parts(self, edit: FileEdit, old_line: bool) -> list[tuple[str, str]]:
@@ -280,7 +303,8 @@ class DiffView(ScrollView, can_focus=True):
 
 
 class PlanPreviewScreen(ModalScreen[bool]):
-    """What a plan would change; enter/y applies (True), escape/n cancels (False)."""
+    """What a plan would change; enter/y applies (True), escape/n cancels (False); with ``back``,
+    escape goes back to the form that built the plan (None)."""
 
     DEFAULT_CSS = """
     PlanPreviewScreen {
@@ -327,6 +351,9 @@ class PlanPreviewScreen(ModalScreen[bool]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # before cancel and close: escape goes back to the form when there is one (check_action)
+        Binding("escape", "back", "Back", id="plan.back",
+                tooltip="Back to the form, as you typed it, to change the operation; nothing is written"),
         Binding("enter,y", "apply", "Apply", id="plan.apply", tooltip="Write the changed caption files"),
         Binding("escape,n", "cancel", "Cancel", id="plan.cancel", tooltip="Close without writing anything"),
         Binding("escape,enter,q", "close", "Close", id="plan.close", tooltip="Nothing would change: close"),
@@ -339,20 +366,23 @@ class PlanPreviewScreen(ModalScreen[bool]):
     ]
 
     class TagCounts(Message):
-        def __init__(self, gained: Counter, lost: Counter, reordered: int) -> None:
+        def __init__(self, gained: Counter, lost: Counter, changes: tuple[int, int, int]) -> None:
             super().__init__()
             self.gained = gained
             self.lost = lost
-            self.reordered = reordered
+            self.changes = changes
 
-    def __init__(self, plan: EditPlan, root: Path, title: str) -> None:
+    def __init__(self, plan: EditPlan, root: Path, title: str, *, back: bool = False) -> None:
         super().__init__()
+        self.back = back  # built by a form: escape goes back to it
         self.plan = plan
         self.root = Path(root)
         self.plan_title = title
         self.created_at = time.perf_counter()
         self.first_frame_s: float | None = None  # seconds from construction to the first frame
-        self.reordered: int | None = None
+        self.reordered: int | None = None  # captions only reordered (None: still counting)
+        self.repeats = 0                   # extra copies of a tag removed (a caption keeps the tag)
+        self.order_changes = 0             # captions whose kept tags change order
 
     @property
     def empty(self) -> bool:
@@ -386,6 +416,8 @@ class PlanPreviewScreen(ModalScreen[bool]):
             text += f" ({plan.new_files:,} new caption file(s))"
         if self.reordered:
             text += f"; {self.reordered:,} only reordered"
+        if self.repeats:
+            text += f"; {self.repeats:,} repeated tag(s) removed"
         return Text(text + ".")
 
     def on_mount(self) -> None:
@@ -394,7 +426,7 @@ class PlanPreviewScreen(ModalScreen[bool]):
             return
         self.query_one("#plan-diff").focus()
         if len(self.plan.edits) <= SYNC_COUNT_LIMIT:
-            self._show_counts(*self.plan.tag_changes(), self._reordered())
+            self._show_counts(*self.plan.tag_changes(), self._changes())
 
     def on_resize(self) -> None:
         self.set_class(self.size.height < 30, "-short")
@@ -404,23 +436,27 @@ class PlanPreviewScreen(ModalScreen[bool]):
         if not self.empty and len(self.plan.edits) > SYNC_COUNT_LIMIT:
             self._count_tags()  # after the first frame: the thread would compete for the GIL with it
 
-    def _reordered(self) -> int:
-        return sum(1 for edit in self.plan.edits if edit.reordered_only)
+    def _changes(self) -> tuple[int, int, int]:
+        """(captions only reordered, repeated tags removed, captions whose order changes)."""
+        edits = self.plan.edits
+        return (sum(1 for edit in edits if edit.reordered_only), sum(self.plan.duplicate_changes().values()),
+                sum(1 for edit in edits if order_changed(edit)))
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="plan-counts")
     def _count_tags(self) -> None:
         gained, lost = self.plan.tag_changes()
-        reordered = self._reordered()
+        changes = self._changes()
         if not get_current_worker().is_cancelled:
-            self.post_message(self.TagCounts(gained, lost, reordered))
+            self.post_message(self.TagCounts(gained, lost, changes))
 
     @on(TagCounts)
     def _counts_ready(self, message: TagCounts) -> None:
-        self._show_counts(message.gained, message.lost, message.reordered)
+        self._show_counts(message.gained, message.lost, message.changes)
 
-    def _show_counts(self, gained: Counter, lost: Counter, reordered: int) -> None:
-        self.reordered = reordered
-        self.query_one("#plan-tags", TagChangesView).set_counts(gained, lost)
+    def _show_counts(self, gained: Counter, lost: Counter, changes: tuple[int, int, int]) -> None:
+        self.reordered, self.repeats, self.order_changes = changes
+        note = unchanged_tags_note(self.repeats, self.order_changes)
+        self.query_one("#plan-tags", TagChangesView).set_counts(gained, lost, note)
         self.query_one("#plan-counts", Static).update(self._counts_text())
 
     @property
@@ -428,6 +464,8 @@ class PlanPreviewScreen(ModalScreen[bool]):
         return self.empty or self.reordered is not None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self.back
         if action == "close":
             return self.empty
         if action in ("apply", "cancel", "switch_pane", "toggle_view", "diff_page"):
@@ -439,6 +477,9 @@ class PlanPreviewScreen(ModalScreen[bool]):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
 
     def action_close(self) -> None:
         self.dismiss(False)
