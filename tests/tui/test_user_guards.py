@@ -81,7 +81,7 @@ def test_start_dialog_lists_the_files_a_new_run_overwrites_and_unsaved_settings(
         assert "overwrites the last run's tiny.safetensors" in text and "saving.output_name" in text
         # states and intermediate saves are moved aside by the run (engine/outputs.py), not overwritten
         assert "moves the last run's tiny-000004.safetensors, tiny-000008.safetensors" in text
-        assert "tiny-kept-<time>/ (nothing is deleted)" in text
+        assert "tiny-kept-<time>/ (nothing is deleted" in text
         await pilot.press("escape")
 
     _run(app, scenario)

@@ -39,8 +39,8 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     (or stopped) run for N more epochs than that run planned; the LoRA it had is kept as
     NAME-00000E.safetensors. A finished run leaves a state (NAME-state) only with
     saving.save_state_on_train_end = true (at the end), saving.save_state = true (with every save
-    too) or --save-state, and after --max-steps or --resume. A new run moves the last run's states and intermediate saves into
-    OUTPUT_DIR/NAME-kept-<time>/ (its NAME.safetensors is overwritten when the new run completes); a
+    too) or --save-state, and after --max-steps or --resume. A new run moves the last run's states,
+    intermediate saves and sample images into OUTPUT_DIR/NAME-kept-<time>/ (its NAME.safetensors is overwritten when the new run completes); a
     resume first keeps aside, as NAME-kept-*, every output newer than its state. Save now, sample now
     and stop: append a request to OUTPUT_DIR/NAME.control.jsonl (see core/run_control.py).
     """

@@ -20,7 +20,7 @@ the event file, ``--json`` also prints every event on stdout.
                     null): before the first step, at most twice a second and at each phase's end
     step            step, total_steps, epoch, loss, avg_loss (moving average of the last 50),
                     lr (of the first param group), images_per_s, eta_s, peak_vram_gib (or null)
-    epoch_end       epoch, step, avg_loss (over the epoch)
+    epoch_end       epoch, step, avg_loss (over the whole epoch, its steps before a resume too)
     checkpoint_saved  path, kind ("epoch" | "step" | "final" | "state"), step, epoch
     sample_saved    paths, step, epoch
     warning         message (e.g. a stale lock replaced, a config changed since the resumed state)

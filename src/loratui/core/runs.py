@@ -33,7 +33,8 @@ from loratui.core.run_states import newest_state, state_step
 __all__ = [  # the names callers import from here, the moved ones among them
     "AlreadyPromoted", "Checkpoint", "LossSeries", "RunRecord", "RunSummary", "describe_event",
     "earlier_checkpoints", "earlier_title", "feed_lines", "last_log_lines", "list_runs", "previous_outputs",
-    "previous_outputs_text", "promote_checkpoint", "promoted_copy", "promoted_names", "read_summary",
+    "previous_outputs_text", "previous_samples", "promote_checkpoint", "promoted_copy", "promoted_names",
+    "read_summary",
     "run_events_path", "state_step", "status_of", "tail_lines",
 ]
 
@@ -205,20 +206,44 @@ EARLIER_SLACK_S = 2.0  # a file written this long after an earlier run's last ev
 
 def _as_it_was(path: Path, output_dir: Path, name: str, ended: float | None) -> Path | None:
     """Where an earlier run's file is now: in place unless a later run wrote it again (newer than the
-    run's last event), else the newest copy in NAME-kept-*/ that is not newer; None when gone."""
-    def older(candidate: Path) -> bool:
+    run's last event), else the newest copy in NAME-kept-*/ that is not newer; None when gone. A copy
+    written before the last event wins over one written just after it (within EARLIER_SLACK_S, for
+    coarse file times): a later run that moved this run's sample aside writes its own in place soon after."""
+    def mtime(candidate: Path) -> float | None:
         try:
-            return ended is None or candidate.stat().st_mtime <= ended + EARLIER_SLACK_S
+            return candidate.stat().st_mtime
         except OSError:
-            return False
+            return None
 
-    if older(path):
-        return path
+    if ended is None:
+        return path if mtime(path) is not None else _newest_kept(path, output_dir, name, None)
+    for limit in (ended, ended + EARLIER_SLACK_S):
+        when = mtime(path)
+        if when is not None and when <= limit:
+            return path
+        kept = _newest_kept(path, output_dir, name, limit)
+        if kept is not None:
+            return kept
+    return None
+
+
+def _newest_kept(path: Path, output_dir: Path, name: str, limit: float | None) -> Path | None:
+    """The newest copy of ``path`` in NAME-kept-*/ (a sample: NAME-kept-<time>/sample/...) written by ``limit``."""
     try:
-        kept = sorted(output_dir.glob(f"{glob_escape(name)}-kept-*/{glob_escape(path.name)}"))
+        inside = path.relative_to(output_dir).as_posix()
+    except ValueError:
+        inside = path.name
+    try:
+        kept = sorted(output_dir.glob(f"{glob_escape(name)}-kept-*/{glob_escape(inside)}"))
     except (OSError, ValueError):
-        kept = []
-    found = [candidate for candidate in kept if older(candidate)]
+        return None
+    found = []
+    for candidate in kept:
+        try:
+            if limit is None or candidate.stat().st_mtime <= limit:
+                found.append(candidate)
+        except OSError:
+            continue
     return found[-1] if found else None
 
 
@@ -228,13 +253,15 @@ def glob_escape(text: str) -> str:
 
 def earlier_checkpoints(checkpoints: list[Checkpoint], output_dir: str | os.PathLike, name: str,
                         ended: float | None) -> list[Checkpoint]:
-    """An earlier run's checkpoints (``RunRecord.listed``) as they are now: each LoRA and state where it
-    is (moved into NAME-kept-<time>/ by a later run), samples that are still the run's; a LoRA found
+    """An earlier run's checkpoints (``RunRecord.listed``) as they are now: each LoRA, state and sample
+    where it is (moved into NAME-kept-<time>/ by a later run, a sample as NAME-kept-<time>/sample/...),
+    samples written over since and kept nowhere left out; a LoRA found
     nowhere is kept in the list with ``gone`` set. ``ended``: the time of the run's last event."""
     output_dir = Path(output_dir)
     found = []
     for checkpoint in checkpoints:
-        samples = [path for path in checkpoint.samples if _as_it_was(Path(path), output_dir, name, ended)]
+        samples = [where for path in checkpoint.samples
+                   if (where := _as_it_was(Path(path), output_dir, name, ended)) is not None]
         if checkpoint.kind == "sample":
             if samples:
                 found.append(Checkpoint(samples[0], "sample", checkpoint.step, checkpoint.epoch, None, samples))
@@ -267,20 +294,39 @@ def last_log_lines(output_dir: str | os.PathLike, name: str, count: int = 20, ea
     return lines or list(read_summary(output_dir, name, earlier).record.notes)[-count:]
 
 
-def previous_outputs(output_dir: str | os.PathLike, name: str) -> list[Path]:
+SAMPLE_FOLDER = "sample"  # OUTPUT_DIR/sample/: engine/sampling.py writes a run's sample images there
+
+
+def previous_samples(output_dir: str | os.PathLike, name: str) -> list[Path]:
+    """The sample images a run named ``name`` left in OUTPUT_DIR/sample/ (engine/sampling.py's names,
+    NAME_<step>_<index>_<seed>.png; other names' samples are not among them). Sorted by name."""
+    folder = Path(output_dir) / SAMPLE_FOLDER
+    pattern = re.compile(rf"{re.escape(name)}_\d{{6,}}_\d{{2,}}_-?\d+\.png")
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return []
+    return sorted(folder / e for e in entries if pattern.fullmatch(e) and not os.path.isdir(folder / e))
+
+
+def previous_outputs(output_dir: str | os.PathLike, name: str, *, samples: bool = False) -> list[Path]:
     """What a new run named ``name`` writes over (or prunes) in ``output_dir``: the final LoRA
     (NAME.safetensors), the epoch and step saves (NAME-000004, NAME-step00000500) and their -state
-    folders, and NAME-state; promoted copies are not among them. Sorted by name."""
+    folders, and NAME-state; promoted copies are not among them. Sorted by name. ``samples``: then
+    the last run's sample images too (``previous_samples``), which the new run moves aside with its
+    saves (engine/run_folder.py) so that its own do not write over them."""
     folder = Path(output_dir)
     if not folder.is_dir():
         return []
     saves = re.compile(rf"{re.escape(name)}(?:-\d{{6}}|-step\d+)?(?:\.safetensors|-state)")
-    return sorted(path for path in folder.iterdir() if saves.fullmatch(path.name))
+    found = sorted(path for path in folder.iterdir() if saves.fullmatch(path.name))
+    return found + previous_samples(folder, name) if samples else found
 
 
 def previous_outputs_text(output_dir: str | os.PathLike, name: str, shown: int = 2) -> str | None:
-    """"the last run's A, B and N more in DIR" for the files ``previous_outputs`` finds, or None."""
-    older = previous_outputs(output_dir, name)
+    """"the last run's A, B and N more in DIR" for the files ``previous_outputs`` finds (samples
+    included), or None."""
+    older = previous_outputs(output_dir, name, samples=True)
     if not older:
         return None
     more = f" and {len(older) - shown} more" if len(older) > shown else ""

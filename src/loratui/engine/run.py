@@ -83,7 +83,8 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         self.writer: EventWriter | None = None
         self.lock = RunLock(lock_path(self.output_dir, self.name))
         self.trainer = None
-        self.prompts = None
+        self.prompts = None  # the sample prompts last read well (run_saves.py reads the file at each sampling)
+        self.prompts_problem: str | None = None  # what is wrong with the prompt file now, once said
         self.started_at = time.time()
         # control requests made since then are this run's (core/run_control.py ControlReader); run_started says it
         self.launched_at = launched_at or launch_time() or self.started_at
@@ -259,6 +260,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         if cfg.sampling.sample_prompts and self.is_main:
             from loratui.engine.sampling import parse_prompts
 
+            # a bad file refuses the run here; each sampling reads it again (run_saves.py current_prompts)
             self.prompts = parse_prompts(cfg.sampling.sample_prompts, tuple(cfg.dataset.resolution))
         if not cfg.training.sdpa and not cfg.training.xformers:
             from diffusers.models.attention_processor import AttnProcessor

@@ -1,8 +1,8 @@
 """The run's output folder: made and locked as the run starts, its events file opened (a finished run's
 moved aside, a resumed run's history carried over, NAME.events.jsonl linked to an --events file
 elsewhere), what killed saves left removed, and the last run's files moved aside (engine/outputs.py
-moves them; this says what moved). The folder deleted while the run goes on is made again (the
-docstring of engine/run.py)."""
+moves its saves and states, ``move_samples_aside`` here its sample images; this says what moved). The
+folder deleted while the run goes on is made again (the docstring of engine/run.py)."""
 
 from __future__ import annotations
 
@@ -181,16 +181,20 @@ class RunFolder:
         return carry_history(standard, self.events_file)
 
     def _move_last_run_aside(self) -> None:
-        """A fresh run: the last run's states and intermediate saves go into NAME-kept-<time>/ (see
-        engine/outputs.py); its final LoRA is overwritten when this one completes. Said either way.
-        network_weights among them goes along (a copy when it is the final): this run loads it there."""
+        """A fresh run: the last run's states, intermediate saves and sample images go into
+        NAME-kept-<time>/ (see engine/outputs.py; samples as NAME-kept-<time>/sample/...); its final LoRA
+        is overwritten when this one completes. Said either way. network_weights among them goes along
+        (a copy when it is the final): this run loads it there."""
         from loratui.core.config import resolve_path
+        from loratui.core.runs import SAMPLE_FOLDER
         from loratui.engine.outputs import move_last_run_aside
 
         weights = (self.cfg.network.network_weights or "").strip()
         weights = resolve_path(self.cfg, weights) if weights else None
         aside = move_last_run_aside(self.output_dir, self.name, starting_weights=weights)
         folder, moved = aside.folder, aside.moved
+        # its samples are named by step like this run's: left in place, this run's would write over them
+        folder, samples = move_samples_aside(self.output_dir, self.name, folder)
         final = self.output_dir / f"{self.name}.safetensors"
         overwrite = (f"its {final.name} is overwritten when this one completes (another saving.output_name "
                      "keeps it)") if final.exists() else ""
@@ -204,11 +208,57 @@ class RunFolder:
                 self.warn(f"network.network_weights {weights} was among the last run's files, which this run "
                           f"writes over: it moved with them to {aside.weights}, and this run starts from it there "
                           "(point network_weights there for later runs)")
+        images = (f"{len(samples)} sample image(s) ({SAMPLE_FOLDER}/{samples[0].name}"
+                  + (f" and {len(samples) - 1} more" if len(samples) > 1 else "") + ")") if samples else ""
         if moved:
             names = ", ".join(p.name for p in moved[:3]) + (f" and {len(moved) - 3} more" if len(moved) > 3 else "")
-            self.warn(f"a new run named {self.name}: the last run's states and intermediate saves ({names}) moved "
-                      f"to {folder} (a state belongs to its own run; resume or delete them there)"
-                      + (f"; {overwrite}" if overwrite else ""))
+            self.warn(f"a new run named {self.name}: the last run's states and intermediate saves ({names})"
+                      + (f" and its {images}" if images else "") + f" moved to {folder} (a state belongs to its "
+                      "own run; resume or delete them there)" + (f"; {overwrite}" if overwrite else ""))
+        elif samples:
+            self.warn(f"a new run named {self.name}: the last run's {images} moved to {folder}, where its "
+                      "checkpoints still show them" + (f"; {overwrite}" if overwrite else ""))
         elif overwrite:
             self.warn(f"a new run named {self.name}: the last run's {final.name} in {self.output_dir} is "
                       f"overwritten when this one completes (another saving.output_name keeps it)")
+
+
+def move_samples_aside(output_dir: Path, name: str, folder: Path | None) -> tuple[Path | None, list[Path]]:
+    """Move the last run's sample images (core.runs ``previous_samples``) into ``folder`` (the kept folder
+    its saves went to), keeping their place: OUTPUT_DIR/sample/X -> folder/sample/X, where core/runs.py
+    ``earlier_checkpoints`` looks for them. Without a folder (no save moved) one is made, named as
+    engine/outputs.py names it: NAME-kept-<time of the newest>. Returns the folder and what moved; a
+    sample that cannot be moved stays (this run may write over it, as before)."""
+    from loratui.core.runs import SAMPLE_FOLDER, previous_samples
+
+    samples = previous_samples(output_dir, name)
+    if not samples:
+        return folder, []
+    made = folder is None
+    if made:
+        newest = max((os.path.getmtime(p) for p in samples if os.path.lexists(p)), default=time.time())
+        stem = f"{name}-kept-{time.strftime('%Y%m%d-%H%M%S', time.localtime(newest))}"
+        folder, n = output_dir / stem, 1
+        while os.path.lexists(folder):
+            n += 1
+            folder = output_dir / f"{stem}-{n}"
+        folder.mkdir()
+    moved = []
+    for path in samples:
+        target = folder / SAMPLE_FOLDER / path.name
+        try:
+            target.parent.mkdir(exist_ok=True)
+            if os.path.lexists(target):
+                continue
+            os.replace(path, target)
+        except OSError:
+            continue
+        moved.append(path)
+    if made and not moved:  # nothing went into the folder made for them
+        for empty in (folder / SAMPLE_FOLDER, folder):
+            try:
+                empty.rmdir()
+            except OSError:
+                pass
+        return None, []
+    return folder, moved

@@ -23,6 +23,8 @@ class RunResume:
                           scaler=tr.scaler, generator=tr.generator, rank=self.rank, world_size=self.world)
         tr.step, tr.epoch, tr.batches_done, tr.losses = (info["step"], info["epoch"], info["batches_done"],
                                                          info["losses"])
+        accumulation = self.cfg.training.gradient_accumulation_steps
+        tr.epoch_loss_sum, tr.epoch_loss_steps = epoch_losses_so_far(info, accumulation)
         if info.get("data_state") is not None and hasattr(data, "load_state_dict"):
             data.load_state_dict(info["data_state"])
         if not info.get("rng_restored", True):
@@ -54,13 +56,18 @@ class RunResume:
 
         kept = keep_newer_outputs(self.output_dir, self.name, resumed=Path(self.resume), step=step,
                                   saved_at=self.state_saved_at)
+        # where it is now, for the checkpoint list: only a save this run made (a session before this
+        # resume); another run's file kept aside (the final of the run before it) is none of this run's
+        ours = self._saved_by_this_run() if any(item.kind != "state" for item in kept) else set()
         for item in kept:
-            if item.kind != "state":
+            if item.kind != "state" and item.source.name in ours:
                 self.emit("checkpoint_saved", path=str(item.kept), kind="step" if item.kind == "final" else item.kind,
                           step=item.step, epoch=item.epoch)
         for item in (k for k in kept if k.kind in ("final",) or k.source.name == f"{self.name}-state"):
             verb = "kept as" if item.copied else "moved to"
-            self.warn(f"{item.source.name} {item.why}: {verb} {item.kept.name} before this run writes it anew")
+            foreign = item.kind == "final" and item.source.name not in ours
+            self.warn(f"{item.source.name} {item.why}: {verb} {item.kept.name} before this run writes it anew"
+                      + (" (another run's final LoRA: not one of this run's checkpoints)" if foreign else ""))
         saves = [k for k in kept if k.kind != "final" and k.source.name != f"{self.name}-state"]
         if saves:
             moved = ", ".join(f"{k.source.name} -> {k.kept.name}" for k in saves)
@@ -68,6 +75,25 @@ class RunResume:
                    f"past this state's step {step:,}, or of a run started after this state was saved")
             self.warn(f"saves {why} moved aside before this run writes them anew: {moved}")
         return any(k.kind == "final" for k in kept)
+
+    def _saved_by_this_run(self) -> set[str]:
+        """The names of the LoRA files this run's events announce (checkpoint_saved): the file a resume
+        appends to holds its earlier sessions; one begun anew (``later_run_events``) holds none yet.
+        Names, not paths: a project moved since is the same run."""
+        from loratui.core.events import parse_line
+
+        names: set[str] = set()
+        try:
+            with open(self.events_file, "rb") as handle:
+                for line in handle:
+                    if b'"checkpoint_saved"' not in line:
+                        continue
+                    event = parse_line(line.decode("utf-8", "replace"))
+                    if event is not None and event["event"] == "checkpoint_saved" and event.get("kind") != "state":
+                        names.add(Path(str(event.get("path"))).name)
+        except OSError:
+            pass
+        return names
 
     def _keep_previous_final(self, info: dict) -> None:
         """Extending a finished run writes NAME.safetensors anew: keep the one it had under the name of
@@ -108,3 +134,23 @@ def apply_learning_rates(optimizer, scheduler, wanted: list[float]) -> str | Non
     scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
     return ", ".join(f"{group.get('name', index)} {old:g} -> {new:g}" for index, (group, old, new)
                      in enumerate(zip(optimizer.param_groups, saved, wanted)) if old != new)
+
+
+def epoch_losses_so_far(info: dict, accumulation: int) -> tuple[float, int]:
+    """(sum, count) of the losses of the state's epoch before it was saved, for that epoch's average
+    (epoch_end) once resumed: kept in the state; an older state's from its last losses (the steps of
+    batches_done), when it kept that many; (0, 0) at an epoch's start or when they are not known."""
+    kept = info.get("epoch_loss")
+    if isinstance(kept, dict):
+        total, steps = kept.get("sum"), kept.get("steps")
+        if isinstance(total, (int, float)) and isinstance(steps, int) and steps >= 0:
+            return float(total), steps
+    batches = info.get("batches_done") or 0
+    losses = info.get("losses") or []
+    steps = -(-int(batches) // max(1, accumulation))
+    if not steps or steps > len(losses):
+        return 0.0, 0
+    total = 0.0
+    for loss in losses[-steps:]:  # added in order, as the loop adds them
+        total += float(loss)
+    return total, steps

@@ -114,24 +114,54 @@ class RunSaves:
 
     def _state_extra(self, tr) -> dict:
         """state.json's keys for a resume's checks before anything loads (engine/resume_check.py): when
-        and where (the project folder) it was saved, and the batches of an epoch its place counts in."""
-        extra = {"saved_at": time.time(), "config_dir": str(Path(self.cfg.config_dir or Path.cwd()).absolute())}
+        and where (the project folder) it was saved, and the batches of an epoch its place counts in;
+        and the current epoch's loss sum and step count so far (for its epoch_end after a resume)."""
+        extra = {"saved_at": time.time(), "config_dir": str(Path(self.cfg.config_dir or Path.cwd()).absolute()),
+                 # the epoch's average after a resume mid-epoch counts the steps before it (train.py)
+                 "epoch_loss": {"sum": tr.epoch_loss_sum, "steps": tr.epoch_loss_steps}}
         batches = getattr(tr.data, "batches_per_epoch", None)
         if isinstance(batches, int):
             extra["data"] = {"batches_per_epoch": batches, "num_processes": self.world}
         return extra
+
+    def current_prompts(self, tr) -> list | None:
+        """sampling.sample_prompts read again now, as sd-scripts reads it at every sampling: prompts edited
+        while the run goes on apply from the next sample on. A file that became unreadable, empty or
+        invalid is said in one line (once until it changes or is fixed) and the last good prompts are
+        used: a typo made overnight never ends the run. The first read, at the start, is checked."""
+        from loratui.core.errors import LoratuiError
+        from loratui.engine.sampling import parse_prompts
+
+        path = self.cfg.sampling.sample_prompts
+        if not path or not self.prompts:
+            return self.prompts
+        try:
+            prompts = parse_prompts(path, tuple(self.cfg.dataset.resolution))
+        except (LoratuiError, OSError, ValueError) as exc:
+            problem = str(exc)
+            if problem != self.prompts_problem:
+                self.prompts_problem = problem
+                self.warn(f"{problem}: the samples at step {tr.step:,} (and later, until it is fixed) use the "
+                          f"{len(self.prompts)} prompt(s) last read from it")
+            return self.prompts
+        if self.prompts_problem is not None or prompts != self.prompts:
+            self.say(f"sample prompts: {len(prompts)} prompt(s) read again from {path}"
+                     + (" (changed)" if prompts != self.prompts else ""))
+        self.prompts, self.prompts_problem = prompts, None
+        return prompts
 
     def sample(self, tr) -> None:
         if not self.is_main or not self.prompts:
             return
         from loratui.engine.sampling import generate_samples
 
+        prompts = self.current_prompts(tr)
         self.check_output()
         # with cached latents the VAE waits on the CPU: the pipeline decodes on the training device
         vae_device = next(self.base.vae.parameters()).device
         self.base.vae.to(tr.device)
         try:
-            paths = generate_samples(self.base, self.prompts, self.output_dir / "sample", output_name=self.name,
+            paths = generate_samples(self.base, prompts, self.output_dir / "sample", output_name=self.name,
                                      step=tr.step, epoch=tr.epoch, device=tr.device,
                                      dtype=tr.autocast_dtype or torch.float32, seed=self.cfg.training.seed,
                                      sampler=self.cfg.sampling.sample_sampler, network=self.network,

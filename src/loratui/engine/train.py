@@ -46,6 +46,10 @@ class Trainer:
     epoch: int = 1                       # current epoch (1-based)
     batches_done: int = 0                # batches done in the current epoch (resume skips them)
     losses: list = field(default_factory=list)
+    # the current epoch's losses so far, as a running sum and a count: a state keeps them, so that a run
+    # resumed mid-epoch reports the epoch's average over all of it (epoch_end), not over its own steps
+    epoch_loss_sum: float = 0.0
+    epoch_loss_steps: int = 0
     stop_requested: bool = False         # set by the signal handler: stop after the current step
     requests: set = field(default_factory=set)  # "save" / "sample" asked for now (control file, run.py)
     speed: SpeedPlan = field(default_factory=SpeedPlan)  # the step's speed levers (engine/speed.py)
@@ -125,7 +129,9 @@ def train_loop(tr: Trainer, hooks) -> str:
     early_read = tr.speed.early_loss_read and tr.world_size == 1 and tr.device.type == "cuda"
 
     while tr.epoch <= data.epochs and tr.step < total and not stopping:
-        epoch_losses: list[float] = []
+        if not tr.batches_done:  # a new epoch; one resumed mid-way keeps the losses of its earlier steps
+            tr.epoch_loss_sum, tr.epoch_loss_steps = 0.0, 0
+        steps_here = 0  # this session's steps in the epoch: a resumed epoch with no batches left ends unsaid
         window, window_loss = 0, None
         epoch_done = True  # stays True when a resumed epoch has no batches left
         for batch, is_last in _with_last(iter(data.epoch(tr.epoch, skip_batches=tr.batches_done))):
@@ -204,7 +210,9 @@ def train_loop(tr: Trainer, hooks) -> str:
             # 7. Report (events, progress, intermediate saves and samples live in the hooks).
             tr.losses.append(step_loss)
             recent.append(step_loss)
-            epoch_losses.append(step_loss)
+            tr.epoch_loss_sum += step_loss
+            tr.epoch_loss_steps += 1
+            steps_here += 1
             elapsed = time.perf_counter() - started
             steps_per_s = (tr.step - steps_at_start) / elapsed if elapsed > 0 else 0.0
             hooks.on_step(tr, loss=step_loss, avg_loss=sum(recent) / len(recent),
@@ -221,11 +229,12 @@ def train_loop(tr: Trainer, hooks) -> str:
 
         tr.stop_requested = tr.stop_requested or stopping  # a stop asked at an epoch's last step stays asked
         if epoch_done or tr.step >= total:
-            if epoch_losses:
-                hooks.on_epoch_end(tr, avg_loss=sum(epoch_losses) / len(epoch_losses))
+            if steps_here:
+                hooks.on_epoch_end(tr, avg_loss=tr.epoch_loss_sum / tr.epoch_loss_steps)
             if epoch_done:
                 tr.epoch += 1
                 tr.batches_done = 0
+                tr.epoch_loss_sum, tr.epoch_loss_steps = 0.0, 0
             # else: the step limit fell inside the epoch: a state saved now continues this epoch where it
             # stopped (`--max-steps N` then `--resume`), it does not skip the epoch's remaining batches
     return "stopped" if stopping and tr.step < total else "completed"

@@ -125,16 +125,20 @@ def start_warnings(app, service: RunService, config) -> list[str]:
         command = service.command(config)
     except (LoratuiError, OSError):
         return lines  # the dialog says what is wrong with the config
-    older = previous_outputs(command.output_dir, command.name)
+    older = previous_outputs(command.output_dir, command.name, samples=True)
     final = [path for path in older if path.name == f"{command.name}.safetensors"]
-    rest = [path for path in older if path not in final]
+    samples = [path for path in older if path.parent != Path(command.output_dir)]  # sample/NAME_<step>_...png
+    rest = [path for path in older if path not in final and path not in samples]
     if final:
         lines.append(f"overwrites the last run's {final[0].name} in {command.output_dir} when it completes: to keep "
                      "it, promote a checkpoint or change saving.output_name on Settings first")
-    if rest:
+    moved = [path.name for path in rest[:2]]
+    if samples:
+        moved.append(f"{len(samples)} sample image(s)")
+    if moved:
         more = f" and {len(rest) - 2} more" if len(rest) > 2 else ""
-        lines.append(f"moves the last run's {', '.join(path.name for path in rest[:2])}{more} into "
-                     f"{command.name}-kept-<time>/ (nothing is deleted)")
+        lines.append(f"moves the last run's {', '.join(moved)}{more} into {command.name}-kept-<time>/ (nothing is "
+                     "deleted; the earlier run's checkpoints keep their samples there)")
     return lines
 
 
