@@ -9,7 +9,8 @@ the config's output says so at once and offers to follow it. Opening a dialog cl
 (services/runs.py) starts, follows and controls runs; this screen shows what its ``RunUpdated`` snapshots say (at most
 ~2 a second) and asks it to act. Layout at 80x24, top to bottom: the run's state and numbers
 (widgets/run_status), an engine error as one line, the loss chart (widgets/loss_chart) beside the
-checkpoints with a preview of their samples, the last lines of the run's log.
+checkpoints with a preview of their samples (the path, prompt and seed of the one shown under it; y copies
+the path: screens/train_checkpoints.py), the last lines of the run's own launch log.
 """
 
 from __future__ import annotations
@@ -23,18 +24,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Footer, Header, Static
 
 from loratui.core.errors import LoratuiError
 from loratui.core.events import events_path
-from loratui.core.runs import earlier_title, state_step
+from loratui.core.runs import earlier_title
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.run_picker import (
     NumberDialog, RunPicker, StartDialog, list_for_picker, run_service, setting_named, start_warnings,
 )
+from loratui.tui.screens.train_checkpoints import CheckpointActions
 from loratui.tui.services.runs import FollowedRun, RunNotice, RunService, RunSnapshot, RunUpdated
 from loratui.tui.services.work import run_in_thread
-from loratui.tui.widgets.checkpoint_list import CheckpointList, checkpoint_detail
+from loratui.tui.widgets.checkpoint_list import CheckpointList
 from loratui.tui.widgets.loss_chart import LossChart
 from loratui.tui.widgets.run_status import RunStatus, run_error_line
 
@@ -49,6 +51,8 @@ PALETTE = (  # (title, help, action, its arguments): every key of the screen
     ("train: continue from the highlighted checkpoint", "c", "continue_from"),
     ("train: promote the highlighted checkpoint", "p (a copy; never overwrites)", "promote"),
     ("train: next sample image of the checkpoint", "v", "next_sample"),
+    ("train: copy the shown sample's path (OSC 52)", "y (the LoRA's when it has no sample)", "copy_path"),
+    ("train: copy the highlighted LoRA's path (OSC 52)", "Y", "copy_path", True),
     ("train: open the setting the error points at", "o", "open_setting"),
     ("chart: log scale on/off", "l", "log_scale"),
     ("chart: zoom to fewer recent steps", "+", "zoom", 1),
@@ -73,7 +77,7 @@ def error_setting(error: dict) -> str | None:
     return setting_named(error)
 
 
-class TrainScreen(Screen):
+class TrainScreen(CheckpointActions, Screen):
     """Start, follow, stop, resume and extend training runs; promote a checkpoint."""
 
     CSS_PATH = "train.tcss"
@@ -95,6 +99,10 @@ class TrainScreen(Screen):
         Binding("c", "continue_from", "Continue from", id="train.continue_from", show=False,
                 tooltip="More epochs from the highlighted checkpoint's state"),
         Binding("v", "next_sample", "Next sample", id="train.next_sample", show=False),
+        Binding("y", "copy_path", "Copy path", id="train.copy_path", show=False,
+                tooltip="Copy the shown sample's path (the LoRA's without samples) to the terminal's clipboard"),
+        Binding("Y", "copy_path(True)", "Copy LoRA path", id="train.copy_lora_path", show=False,
+                tooltip="Copy the highlighted LoRA's path to the terminal's clipboard"),
         Binding("o", "open_setting", "Open setting", id="train.open_setting", show=False,
                 tooltip="The setting the engine's error points at"),
     ]
@@ -157,6 +165,7 @@ class TrainScreen(Screen):
     def on_resize(self, event) -> None:
         self.set_class(event.size.width >= 110, "wide")
         self.set_class(event.size.height >= 34, "tall")
+        self.call_after_refresh(self.show_checkpoint)  # the sample's path is cut to the side's new width
 
     def on_screen_resume(self) -> None:
         held, self.held_notices = self.held_notices, []
@@ -257,9 +266,16 @@ class TrainScreen(Screen):
         if snapshot.error is not None:
             error.update(run_error_line(snapshot.error, self.error_setting))
         self.checkpoints.set_checkpoints(snapshot.checkpoints)
+        if not snapshot.checkpoints:  # no highlight to change: the lines of the last run's checkpoint go
+            self.show_checkpoint()
         log = self.query_one("#run-log", Static)
-        lines = list(snapshot.log_tail or snapshot.notes)
-        log.update(Text("\n".join(lines[-max(1, log.size.height or 3):])))
+        height = max(1, log.size.height or 3)
+        if snapshot.log_tail:
+            lines = list(snapshot.log_tail)[-height:]
+        else:  # no log of its own (started in a shell): where its output went, then its story from the events
+            note = [snapshot.log_note] if snapshot.log_note else []
+            lines = (note + list(snapshot.notes)[-max(1, height - len(note)):])[:height]
+        log.update(Text("\n".join(lines)))
         self.redraw_chart()
 
     def redraw_chart(self) -> None:
@@ -269,22 +285,6 @@ class TrainScreen(Screen):
         step = self.snapshot.step if self.snapshot else 0
         scope = f"last {last:,} steps" if last else f"{step:,} steps"
         self.chart.set_series(self.run.view(last), self.run.epoch_marks(), scope=scope)
-
-    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option_list is self.checkpoints:
-            self.sample_index = 0
-            self.show_checkpoint()
-
-    def show_checkpoint(self) -> None:
-        from loratui.tui.widgets.image_preview import ImagePreview
-
-        checkpoint = self.checkpoints.current
-        samples = checkpoint.samples if checkpoint else []
-        self.query_one(ImagePreview).show(samples[self.sample_index % len(samples)] if samples else None)
-        detail = checkpoint_detail(checkpoint) if checkpoint else ""
-        if len(samples) > 1:
-            detail += f" · {self.sample_index % len(samples) + 1}/{len(samples)} (v: next)"
-        self.query_one("#checkpoint-detail", Static).update(detail)
 
     def preview_mode_changed(self, mode: str) -> None:
         from loratui.tui.widgets.image_preview import ImagePreview
@@ -418,83 +418,6 @@ class TrainScreen(Screen):
                         f"aside): a lists the runs; follow the latest {snapshot.name} to go on training",
                         severity="warning")
         return bool(snapshot.earlier)
-
-    def action_continue_from(self) -> None:
-        snapshot = self._shown()
-        if snapshot is None or self._read_only(snapshot):
-            return
-        checkpoint = self.checkpoints.current
-        if checkpoint is not None and checkpoint.kind == "sample":
-            self.notify(f"step {checkpoint.step:,} has sample images only, no LoRA or state: highlight a checkpoint",
-                        severity="warning")
-            return
-        if checkpoint is None or checkpoint.state is None:
-            what = Path(checkpoint.path).name if checkpoint else "no checkpoint highlighted"
-            self.notify(f"{what}: no saved state to continue from (saving.save_state = true keeps one with each "
-                        "save, saving.save_state_on_train_end = true one with the final LoRA)", severity="error")
-            return
-        held = state_step(checkpoint.state)
-        if held != checkpoint.step:  # the folder was written again by a later save, or is gone
-            now = f"holds step {held:,} now" if held is not None else "cannot be read"
-            self.notify(f"{Path(checkpoint.state).name} {now}, not step {checkpoint.step:,}: "
-                        "continue from the checkpoint that owns it", severity="error")
-            return
-        config = snapshot.config
-        if config is None:
-            self.notify(f"{snapshot.name}: its run_started event names no config to continue with", severity="error")
-            return
-
-        def ask_command(epochs: int | None) -> None:
-            if epochs:
-                self.open_dialog(StartDialog(
-                    f"continue from {Path(checkpoint.path).name}",
-                    lambda n: self.service.command(config, processes=n, resume=checkpoint.state,
-                                                   extend_epochs=epochs)), self._start)
-
-        self.open_dialog(NumberDialog(f"continue from {Path(checkpoint.path).name}",
-                                      "More epochs (--extend-epochs N): the run goes on from this "
-                                      "checkpoint's state through its planned epochs, plus N.",
-                                      lambda n: f"show the command for {n} more epoch(s)"), ask_command)
-
-    def action_promote(self) -> None:
-        snapshot = self._shown()
-        if snapshot is None:
-            return
-        checkpoint = self.checkpoints.current
-        if checkpoint is None:
-            self.notify("no checkpoint to promote yet", severity="warning")
-            return
-        if checkpoint.gone:
-            self.notify(f"{Path(checkpoint.path).name} of {snapshot.title} is gone (deleted, or written over by a "
-                        "later run): nothing to promote", severity="warning")
-            return
-        if checkpoint.kind == "sample" and self.checkpoints.has_focus:
-            self.notify(f"step {checkpoint.step:,} has sample images only, no LoRA: highlight a checkpoint",
-                        severity="warning")
-            return
-        if not self.checkpoints.has_focus:  # p from the chart: which checkpoint was never shown
-            self.checkpoints.focus()
-            self.notify("highlight the checkpoint to promote with ↑↓, then p", timeout=6)
-            return
-        if Path(checkpoint.path).name == f"{snapshot.name}.safetensors":
-            self.notify(f"{snapshot.name}.safetensors is the final LoRA already: highlight an epoch or step "
-                        "checkpoint (↑↓) to promote", severity="warning")
-            return
-        from loratui.core.events import run_is_alive
-
-        # its end writes NAME.safetensors: a promoted copy would go. An earlier run of the name is never
-        # live itself, but the name's latest run may be
-        if snapshot.status in ("starting", "live") or run_is_alive(snapshot.output_dir, snapshot.name):
-            self.notify(f"{snapshot.name} is still running and writes {snapshot.name}.safetensors when it ends: "
-                        "promote once it has stopped", severity="warning")
-            return
-        run = self.run
-        run_in_thread(self, self.service.promote, run, checkpoint, what=f"promoting {Path(checkpoint.path).name}",
-                      done=lambda result: self.notify(result[1], timeout=10))
-
-    def action_next_sample(self) -> None:
-        self.sample_index += 1
-        self.show_checkpoint()
 
     async def action_open_setting(self) -> None:
         key = self.error_setting

@@ -8,6 +8,8 @@ run of NAME (NAME.events.N.jsonl) is never live and has no state or log of its o
 from __future__ import annotations
 
 import math
+import os
+import re
 import subprocess
 import threading
 import time
@@ -32,6 +34,11 @@ class RunCommand:
     output_dir: Path
     name: str
     cwd: Path
+    config: Path | None = None      # the config it trains (known before its run_started names it)
+
+    @property
+    def resumes(self) -> bool:
+        return "--resume" in self.argv
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,8 @@ class RunSnapshot:
     output_dir: Path
     name: str
     status: str                     # "reading" (catching up) | "starting" | "live" | "ending" (wrote `finished`,
-                                    # exits) | "finished" | "crashed" | "refused"
+                                    # exits) | "finished" | "crashed" | "refused" | "stopped" (this app's launch
+                                    # interrupted before it wrote an event: nothing was saved)
     reason: str | None              # of the finished event: "completed" | "stopped" | "error"
     pid: int | None
     step: int
@@ -64,7 +72,7 @@ class RunSnapshot:
     error: dict | None              # the latest error event (message, hint, kind); for a run that ended without
                                     # one, its log's error line (``log_error``)
     notes: tuple[str, ...]          # the run's story from its events
-    log_tail: tuple[str, ...]       # the last lines of NAME.log (runs started by the app)
+    log_tail: tuple[str, ...]       # the last lines of this launch's section of NAME.log (runs the app started)
     events: int
     caught_up: bool                 # the whole file has been read
     caching: str | None = None      # "caching latents 12/36 · ETA 40s" before the first step
@@ -73,6 +81,7 @@ class RunSnapshot:
     state_read: Path | None = None  # the folder the engine reads for ``state`` (NAME-state.tmp after a kill)
     state_step: int | None = None   # the step that state holds
     processes: int = 1              # the processes the run trains with (a resume needs as many)
+    log_note: str | None = None     # why there is no log_tail (started outside the app: where its output went)
 
     @property
     def title(self) -> str:
@@ -126,6 +135,7 @@ class FollowedRun:
         self.last_pid: int | None = None  # the lock's owner when last seen: the lock may go with the folder
         self.missing_since: float | None = None  # monotonic time the events file was first seen missing
         self.launched_at: float | None = None  # when this app launched ``process`` (Unix seconds)
+        self.launch_log = LaunchLog(self.log_file)
 
     def reset(self, skip: tuple | None = None) -> None:
         """Forget what was read: a new run (its events file rotated) starts from nothing. ``skip``:
@@ -202,10 +212,49 @@ class FollowedRun:
             return self.last_pid  # its lock went with the folder: the process tells
         return pid
 
+    def stopped_unsaved(self) -> bool:
+        """This app's launch was interrupted (a stop within its first seconds: exit 130, or killed by
+        SIGINT / SIGTERM before Python could answer) before it wrote any event: nothing was saved."""
+        return self.ended_silent() and self.exit_code in STOPPED_EXIT_CODES
+
+    def launch_time(self) -> float | None:
+        """When the process of the followed session was launched: this app's launch, unless the events
+        tell of a later one (run_started's ``launched_at``: a resume from a shell after it)."""
+        launched = (self.record.started or {}).get("launched_at")
+        launched = float(launched) if isinstance(launched, (int, float)) and not isinstance(launched, bool) else None
+        if self.launched_at is not None and (launched is None or launched < self.launched_at - 0.5):
+            return self.launched_at  # its run_started is not written yet (the record is the last session's)
+        return launched
+
+    def log_lines(self, count: int) -> tuple[list[str], str | None]:
+        """(the end of the followed launch's section of NAME.log, None), or ([], a line saying where its
+        output is) when it has none: NAME.log holds the launches of the app, one section each, and a run
+        started in a shell writes only to its terminal. An earlier run: neither (its lines, if any, lie
+        far back in a log the latest run writes)."""
+        if self.earlier:
+            return [], None
+        launch, started = self.launch_time(), self.record.started or {}
+        if launch is None:  # events of an engine before run_started said launched_at: the latest section, if
+            begun = started.get("time")  # written since the run began
+            if not isinstance(begun, (int, float)):
+                return [], None
+            return self.launch_log.latest(count, since=float(begun)), None
+        lines = self.launch_log.section_of(launch, count)
+        if lines is not None:
+            return lines, None
+        if self.launched_at is not None and launch == self.launched_at:
+            return [], f"no log: {self.log_file.name} has no section for this launch (deleted or rewritten since)"
+        return [], (f"started outside the app: its output is in the terminal that ran it ({self.log_file.name} "
+                    "logs the app's own launches)")
+
     def snapshot(self, pid: int | None = None) -> RunSnapshot:
-        # read only for a run that is not going (a live one cannot be resumed; its saves come often)
-        state = newest_state(self.output_dir, self.name) if not self.earlier and pid is None else None
-        log_lines = tail_lines(self.log_file, LOG_ERROR_LINES) if not self.earlier else []  # NAME.log: the latest's
+        stopped_unsaved = self.status == "stopped"
+        # read only for a run that is not going (a live one cannot be resumed; its saves come often). A new run
+        # stopped before it wrote anything left the last run's state where it was: not this one's to resume
+        fresh_unsaved = stopped_unsaved and (self.command is None or not self.command.resumes)
+        state = newest_state(self.output_dir, self.name) if not self.earlier and pid is None and \
+            not fresh_unsaved else None
+        log_lines, log_note = self.log_lines(LOG_ERROR_LINES)
         log_tail = tuple(log_lines[-20:])
         refused = refusal_line(self.log_file) if self.status == "refused" else None
         ended = pid is None and self.status in ("finished", "crashed")
@@ -240,7 +289,9 @@ class FollowedRun:
                 # it ended in error, or its events stop and it is gone, without an error event (a full disk
                 # took the longer error event where `finished` fit): what its log says, when this session's
                 error = log_error(log_lines, self.log_file, since=started.get("time") or self.launched_at)
-            checkpoints = r.listed()
+            checkpoints = r.listed() if not fresh_unsaved else []  # those of the last run
+            if fresh_unsaved:
+                notes = (f"stopped before anything was saved (exit code {self.exit_code}): s starts a new run",)
             processes = (self.command.processes if self.command is not None
                          else (started.get("schedule") or {}).get("processes"))
             if self.earlier:  # its files may have moved into NAME-kept-<time>/ or been written over since
@@ -252,12 +303,107 @@ class FollowedRun:
                 loss=step.get("loss"), avg_loss=step.get("avg_loss"), lr=step.get("lr"),
                 images_per_s=step.get("images_per_s"), eta_s=step.get("eta_s"),
                 peak_vram_gib=step.get("peak_vram_gib"), vram_estimate_gib=started.get("vram_estimate_gib"),
-                elapsed_s=elapsed, config=r.config, state=state[0] if state else None,
+                elapsed_s=elapsed, config=r.config or (self.command.config if self.command is not None else None),
+                state=state[0] if state else None,
                 checkpoints=tuple(checkpoints), error=error, notes=notes,
                 log_tail=log_tail, events=r.events, caught_up=self.caught_up, caching=caching_text(r.caching),
                 device=started.get("device"), earlier=self.earlier, state_read=state[1] if state else None,
                 state_step=state[2] if state else None,
-                processes=processes if isinstance(processes, int) and processes >= 1 else 1)
+                processes=processes if isinstance(processes, int) and processes >= 1 else 1, log_note=log_note)
+
+
+STOPPED_EXIT_CODES = (130, -2, -15)  # `loratui train` interrupted (README: 130), or SIGINT / SIGTERM before Python
+                                     # installed its handler
+LOG_HEADER = re.compile(rb"^--- (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?= ))?", re.MULTILINE)
+LOG_SCAN_CHUNK = 1024 * 1024
+LOG_TAIL_BYTES = 64 * 1024
+
+
+def log_header(launched_at: float, display: str) -> str:
+    """The line the app writes into NAME.log before each launch: the launch's own time (to the second,
+    local time, as run_started's ``launched_at`` says it) names the section that follows."""
+    return f"--- {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(launched_at))} {display}\n"
+
+
+def _header_time(text: bytes | None) -> float | None:
+    try:
+        return time.mktime(time.strptime(text.decode(), "%Y-%m-%d %H:%M:%S")) if text else None
+    except (ValueError, OverflowError):
+        return None
+
+
+class LaunchLog:
+    """NAME.log as the app writes it: one section per launch (``log_header``, then the run's output).
+    Where each section begins is kept as the file grows: a long log is read once, then only what is
+    appended. Thread-safe (the follower and the UI both take snapshots)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.lock = threading.Lock()
+        self.identity: tuple | None = None
+        self.scanned = 0          # the offset read up to (a line start unless ``line_start`` is False)
+        self.line_start = True
+        self.headers: list[tuple[int, float | None]] = []  # (offset of a "--- " line, its time if it says one)
+
+    def _scan(self, handle) -> int:
+        info = os.fstat(handle.fileno())
+        if (info.st_dev, info.st_ino) != self.identity or info.st_size < self.scanned:  # replaced or cut: anew
+            self.identity, self.scanned, self.line_start, self.headers = (info.st_dev, info.st_ino), 0, True, []
+        handle.seek(self.scanned)
+        while self.scanned < info.st_size:
+            chunk = handle.read(min(LOG_SCAN_CHUNK, info.st_size - self.scanned))
+            cut = chunk.rfind(b"\n") + 1
+            if not chunk or not cut and len(chunk) < LOG_SCAN_CHUNK:
+                break  # a line still being written: read once it ends
+            cut = cut or len(chunk)  # one line longer than a chunk (progress redrawn with \r): no header in it
+            for match in LOG_HEADER.finditer(chunk, 0, cut):
+                if match.start() or self.line_start:
+                    self.headers.append((self.scanned + match.start(), _header_time(match.group(1))))
+            self.line_start, self.scanned = chunk[cut - 1:cut] == b"\n", self.scanned + cut
+            handle.seek(self.scanned)
+        return info.st_size
+
+    def _lines(self, handle, start: int, end: int, count: int) -> list[str]:
+        begin = max(start, end - LOG_TAIL_BYTES)
+        handle.seek(begin)
+        lines = handle.read(end - begin).decode("utf-8", "replace").split("\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        if begin > start:
+            lines = lines[1:]  # cut inside a line
+        return [line.rstrip("\r").rsplit("\r", 1)[-1].rstrip() for line in lines[-count:]]
+
+    def section_of(self, launched_at: float, count: int) -> list[str] | None:
+        """The last ``count`` lines of the section of the launch made at ``launched_at`` (from its header),
+        or None when the log has none. A log the app did not write (no header at all: the user's own
+        redirect) counts as that launch's when written since it."""
+        want = math.floor(launched_at)
+        with self.lock:
+            try:
+                with open(self.path, "rb") as handle:
+                    size = self._scan(handle)
+                    for index in range(len(self.headers) - 1, -1, -1):
+                        offset, when = self.headers[index]
+                        if when is not None and 0 <= when - want <= 1:  # written as it launched (or the second after)
+                            end = self.headers[index + 1][0] if index + 1 < len(self.headers) else size
+                            return self._lines(handle, offset, end, count)
+                    if not self.headers and size and os.fstat(handle.fileno()).st_mtime >= launched_at - 1:
+                        return self._lines(handle, 0, size, count)
+            except OSError:
+                return None
+        return None
+
+    def latest(self, count: int, since: float) -> list[str]:
+        """The end of the latest section, when the log was written since ``since`` (Unix seconds)."""
+        with self.lock:
+            try:
+                with open(self.path, "rb") as handle:
+                    if os.fstat(handle.fileno()).st_mtime < since - 1:
+                        return []
+                    size = self._scan(handle)
+                    return self._lines(handle, self.headers[-1][0] if self.headers else 0, size, count)
+            except OSError:
+                return []
 
 
 def refusal_line(log_file: Path) -> str | None:

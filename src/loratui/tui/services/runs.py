@@ -12,7 +12,10 @@ request through the control file instead, which every process agrees on), save n
 now (control file, answered by ``control`` events; the launch time the app passes, LORATUI_LAUNCHED_AT,
 makes requests made while the run starts count), resume from the newest state (NAME-state or a later
 epoch / step save's, ``newest_state``) with the process count the run had, extend by N epochs. A launch
-that ends without writing an event (train refused it: a resume too) is "refused", with its log's error.
+that ends without writing an event (train refused it: a resume too) is "refused", with its log's error;
+one stopped that soon (exit 130: a stop in its first seconds) is "stopped", nothing saved, not a crash.
+NAME.log holds one section per launch of the app, headed by its launch time: a run shows its own
+launch's section, and a run started in a shell (no section) says its output is in that terminal.
 A live run's output folder deleted under it (its events file gone, its lock with it): said at once
 as the run's error (``gone``), the process followed by its pid meanwhile; the run makes the folder
 again (engine/run.py), and its new events file is read from its start, the deletion still said.
@@ -43,7 +46,7 @@ from loratui.core.run_control import LAUNCHED_AT_ENV, request_control
 from loratui.core.runs import AlreadyPromoted, Checkpoint, describe_event, list_runs, promote_checkpoint
 # the run's data and messages live in followed_run.py; imported from here by the screens and tests
 from loratui.tui.services.followed_run import (FollowedRun, RunCommand, RunNotice, RunSnapshot, RunUpdated,
-                                               caching_text, refusal_line)
+                                               caching_text, log_header, refusal_line)
 
 __all__ = ["FollowedRun", "RunCommand", "RunNotice", "RunService", "RunSnapshot", "RunUpdated", "caching_text",
            "refusal_line"]
@@ -57,6 +60,14 @@ NOTABLE = {"error": "error", "warning": "warning", "finished": "information", "c
 FINISHED_RUN_STATE = ("a finished run keeps one only with saving.save_state_on_train_end = true (at the end) or "
                       "saving.save_state = true (with every save too), or `loratui train --save-state`: set one "
                       "in the config for the next run")
+
+
+def stopped_before_saving(snapshot: RunSnapshot) -> bool:
+    """Stopped in its first seconds: this app's launch interrupted before any event ("stopped"), or a run
+    whose `finished` says stopped with nothing saved (a stop while the model loaded)."""
+    status = getattr(snapshot, "status", None)
+    return status == "stopped" or (status == "finished" and snapshot.reason == "stopped" and
+                                   not snapshot.checkpoints)
 
 
 class RunService:
@@ -186,6 +197,9 @@ class RunService:
                     why = f", after {run.gone[0].lower()}{run.gone[1:]}" if run.gone else "; see its log"
                     self._post(lambda: RunNotice(run.key, f"{run.name}: the run is gone without finishing{code}{why}",
                                                  "error", None))
+                elif status == "stopped":
+                    self._post(lambda: RunNotice(run.key, f"{run.name}: stopped before anything was saved",
+                                                 "information", None))
                 elif status == "refused":
                     why = refusal_line(run.log_file) or "see its log"
                     self._post(lambda: RunNotice(run.key, f"{run.name}: loratui train refused to start: {why}",
@@ -239,6 +253,8 @@ class RunService:
                 return "ending"  # it wrote `finished` and exits (not a resume that has not started yet)
             return "starting" if record.started is None or record.finished is not None else "live"
         if run.ended_silent():  # this app's launch (a resume too) ended having written nothing
+            if run.stopped_unsaved():  # stopped within its first seconds (exit 130 "aborted"): not a crash
+                return "stopped"
             refused = run.exit_code == 2 or refusal_line(run.log_file) is not None
             return "refused" if refused else "crashed"
         if record.finished is not None:
@@ -298,7 +314,8 @@ class RunService:
             display = shlex.join(["torchrun", *launcher, *args])
         else:
             argv, display = [self.python, "-m", "loratui", *args], shlex.join(["loratui", *args])
-        return RunCommand(tuple(argv), display, processes, output_dir, cfg.saving.output_name, config.parent)
+        return RunCommand(tuple(argv), display, processes, output_dir, cfg.saving.output_name, config.parent,
+                          config)
 
     def start(self, command: RunCommand) -> FollowedRun:
         """Launch ``command`` detached and follow it; LoratuiError when a run is live on its output."""
@@ -315,7 +332,7 @@ class RunService:
         launched_at = time.time()  # the run honours control requests made from now on (core/run_control.py)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", LAUNCHED_AT_ENV: f"{launched_at:.3f}"}
         with open(log, "ab") as handle:
-            handle.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {command.display}\n".encode())
+            handle.write(log_header(launched_at, command.display).encode())  # names this launch's section
             handle.flush()
             process = subprocess.Popen(command.argv, cwd=command.cwd, stdin=subprocess.DEVNULL, stdout=handle,
                                        stderr=subprocess.STDOUT, env=env, start_new_session=True, close_fds=True)
@@ -344,6 +361,9 @@ class RunService:
         known = self.followed.get(snapshot.key)
         if (known.alive() if known is not None else run_is_alive(snapshot.output_dir, snapshot.name)) is not None:
             raise LoratuiError(f"{snapshot.name} is still running")
+        if snapshot.state is None and stopped_before_saving(snapshot):
+            raise LoratuiError(f"{snapshot.name} was stopped before it saved anything (no LoRA, no state), so there "
+                               f"is nothing to resume: s starts a new run")
         if snapshot.state is None and getattr(snapshot, "status", None) == "crashed":
             raise LoratuiError(f"{snapshot.name} has no complete saved state ({snapshot.name}-state, or one "
                                f"saved with an epoch or step save) to continue from: it ended before saving one "
@@ -352,8 +372,11 @@ class RunService:
         if snapshot.state is None:
             raise LoratuiError(f"{snapshot.name} has no saved state ({snapshot.name}-state) to continue from: "
                                f"stopped runs save one; {FINISHED_RUN_STATE}")
-        if snapshot.config is None or not snapshot.config.is_file():
-            raise LoratuiError(f"{snapshot.name}: its config ({snapshot.config or 'unknown'}) is not there any more")
+        if snapshot.config is None:
+            raise LoratuiError(f"{snapshot.name}: its events name no config to continue with (no run_started read): "
+                               f"s starts a new run from the config")
+        if not snapshot.config.is_file():
+            raise LoratuiError(f"{snapshot.name}: its config ({snapshot.config}) is not there any more")
         return True
 
     def extend(self, run: FollowedRun | RunSnapshot, epochs: int, *, processes: int | None = None) -> FollowedRun:

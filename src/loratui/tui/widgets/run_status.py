@@ -92,6 +92,10 @@ def status_lines(snapshot) -> list[tuple[str, str | None]]:
         parts.append((f"{' · ' if device_shown else ''}pid {snapshot.pid}", "run-status--muted"))
     if snapshot.status == "crashed":
         parts.append((" · gone without finishing: see the log below", "run-status--bad"))
+    elif snapshot.status == "stopped" or (state_of(snapshot) == "stopped" and not snapshot.checkpoints):
+        said = "stopped while starting: nothing new saved (r resumes)" if getattr(snapshot, "state", None) else \
+            "stopped before anything was saved (s starts a new run)"
+        parts.append(((" · " if parts[-1][0] != "\n" else "") + said, "run-status--muted"))
     elif snapshot.status == "refused":
         parts.append((" · loratui train refused the config (log below; 3: Settings)", "run-status--bad"))
     return parts

@@ -1,0 +1,194 @@
+"""The Train screen's checkpoint side: the highlighted checkpoint's sample preview and the lines under it
+(the sample's path, its prompt and seed, the keys, the LoRA file), and what acts on the highlighted
+checkpoint: copy a path (OSC 52: works over SSH in most terminals), next sample, promote, continue from.
+``CheckpointActions`` is mixed into TrainScreen (screens/train.py), which owns the run and the service.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textual.widgets import OptionList, Static
+
+from loratui.core.runs import state_step
+from loratui.tui.screens.run_picker import NumberDialog, StartDialog
+from loratui.tui.services.work import run_in_thread
+from loratui.tui.widgets.checkpoint_list import checkpoint_detail
+
+SIDE_WIDTH = {False: 29, True: 43}  # #train-side's text columns (train.tcss: 30 / 44, less its border)
+
+
+def shown_path(path: str | os.PathLike, output_dir: str | os.PathLike | None) -> str:
+    """A file as a user would type it: relative to the output folder when inside it
+    (``sample/p_000005_00_3.png``), else absolute with the home folder as ``~``."""
+    path = Path(path)
+    if output_dir is not None:
+        try:
+            return str(path.relative_to(output_dir))
+        except ValueError:
+            pass
+    home = str(Path.home())
+    text = str(path)
+    return "~" + text[len(home):] if home not in ("", "/") and (text == home or text.startswith(home + "/")) else text
+
+
+def left_cut(text: str, width: int) -> str:
+    """``text`` in ``width`` columns, its start cut (``…/sample/NAME.png``): a path's end names the file."""
+    if width < 2 or len(text) <= width:
+        return text
+    tail = text[-(width - 1):]
+    slash = tail.find("/")
+    return "…" + (tail[slash:] if 0 <= slash < len(tail) - 1 else tail)
+
+
+def sample_words(path: str | os.PathLike) -> str | None:
+    """"prompt 1 · seed 3" from the engine's sample name NAME_STEP_INDEX_SEED.png (engine/sampling.py; the
+    prompt counted from 1, as the lines of the prompt list), or None for another name."""
+    parts = Path(path).stem.rsplit("_", 3)
+    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit() or not parts[3].lstrip("-").isdigit():
+        return None
+    return f"prompt {int(parts[2]) + 1} · seed {parts[3]}"
+
+
+def detail_lines(checkpoint, sample: Path | None, index: int, count: int, output_dir, width: int) -> list[str]:
+    """The lines under the preview, each one screen line, keys where they are never cut off: the sample's
+    path, its prompt and seed (n/N when there are several), the keys, then the LoRA file and its state."""
+    if checkpoint is None:
+        return []
+    lines = []
+    if sample is not None:
+        lines.append(left_cut(shown_path(sample, output_dir), width))
+        words = sample_words(sample)
+        lines.append(" · ".join(part for part in (words, f"{index + 1}/{count}" if count > 1 else None) if part))
+    keys = ["y copy path"] if sample is not None or checkpoint.kind != "sample" else []
+    if count > 1:
+        keys.append("v next")
+    if sample is not None and checkpoint.kind != "sample" and len(" · ".join([*keys, "Y the LoRA's"])) <= width:
+        keys.append("Y the LoRA's")  # where it fits (the palette names it too)
+    lines = [line for line in (*lines, " · ".join(keys)) if line]
+    lines.append(checkpoint_detail(checkpoint))
+    return lines
+
+
+class CheckpointActions:
+    """The highlighted checkpoint: its preview and lines, and the keys that act on it (TrainScreen's)."""
+
+    sample_index = 0
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_list is self.checkpoints:
+            self.sample_index = 0
+            self.show_checkpoint()
+
+    def shown_sample(self) -> Path | None:
+        """The sample image the preview shows, or None."""
+        checkpoint = self.checkpoints.current
+        samples = checkpoint.samples if checkpoint else []
+        return Path(samples[self.sample_index % len(samples)]) if samples else None
+
+    def show_checkpoint(self) -> None:
+        from loratui.tui.widgets.image_preview import ImagePreview
+
+        checkpoint = self.checkpoints.current
+        sample = self.shown_sample()
+        self.query_one(ImagePreview).show(sample)
+        detail = self.query_one("#checkpoint-detail", Static)
+        count = len(checkpoint.samples) if checkpoint else 0
+        output_dir = self.snapshot.output_dir if self.snapshot is not None else None
+        width = detail.size.width or SIDE_WIDTH[self.has_class("wide")]
+        lines = detail_lines(checkpoint, sample, self.sample_index % max(1, count), count, output_dir, width)
+        detail.update("\n".join(lines))
+
+    def action_next_sample(self) -> None:
+        self.sample_index += 1
+        self.show_checkpoint()
+
+    def action_copy_path(self, lora: bool = False) -> None:
+        """Copy the shown sample's path (``lora``: the highlighted LoRA's; a checkpoint without samples: its
+        LoRA's) to the terminal's clipboard: OSC 52, which most terminals honour over SSH too."""
+        checkpoint = self.checkpoints.current
+        if checkpoint is None:
+            self.notify("no checkpoint or sample to copy the path of yet", severity="warning")
+            return
+        sample = None if lora else self.shown_sample()
+        if sample is None and checkpoint.kind == "sample":
+            self.notify(f"step {checkpoint.step:,} has sample images only, no LoRA", severity="warning")
+            return
+        path = str(sample or Path(checkpoint.path))
+        self.app.copy_to_clipboard(path)
+        self.notify(f"copied {path} (sent to the terminal's clipboard with OSC 52; in tmux: set-clipboard on)",
+                    timeout=10)
+
+    def action_continue_from(self) -> None:
+        snapshot = self._shown()
+        if snapshot is None or self._read_only(snapshot):
+            return
+        checkpoint = self.checkpoints.current
+        if checkpoint is not None and checkpoint.kind == "sample":
+            self.notify(f"step {checkpoint.step:,} has sample images only, no LoRA or state: highlight a checkpoint",
+                        severity="warning")
+            return
+        if checkpoint is None or checkpoint.state is None:
+            what = Path(checkpoint.path).name if checkpoint else "no checkpoint highlighted"
+            self.notify(f"{what}: no saved state to continue from (saving.save_state = true keeps one with each "
+                        "save, saving.save_state_on_train_end = true one with the final LoRA)", severity="error")
+            return
+        held = state_step(checkpoint.state)
+        if held != checkpoint.step:  # the folder was written again by a later save, or is gone
+            now = f"holds step {held:,} now" if held is not None else "cannot be read"
+            self.notify(f"{Path(checkpoint.state).name} {now}, not step {checkpoint.step:,}: "
+                        "continue from the checkpoint that owns it", severity="error")
+            return
+        config = snapshot.config
+        if config is None:
+            self.notify(f"{snapshot.name}: its run_started event names no config to continue with", severity="error")
+            return
+
+        def ask_command(epochs: int | None) -> None:
+            if epochs:
+                self.open_dialog(StartDialog(
+                    f"continue from {Path(checkpoint.path).name}",
+                    lambda n: self.service.command(config, processes=n, resume=checkpoint.state,
+                                                   extend_epochs=epochs)), self._start)
+
+        self.open_dialog(NumberDialog(f"continue from {Path(checkpoint.path).name}",
+                                      "More epochs (--extend-epochs N): the run goes on from this "
+                                      "checkpoint's state through its planned epochs, plus N.",
+                                      lambda n: f"show the command for {n} more epoch(s)"), ask_command)
+
+    def action_promote(self) -> None:
+        snapshot = self._shown()
+        if snapshot is None:
+            return
+        checkpoint = self.checkpoints.current
+        if checkpoint is None:
+            self.notify("no checkpoint to promote yet", severity="warning")
+            return
+        if checkpoint.gone:
+            self.notify(f"{Path(checkpoint.path).name} of {snapshot.title} is gone (deleted, or written over by a "
+                        "later run): nothing to promote", severity="warning")
+            return
+        if checkpoint.kind == "sample" and self.checkpoints.has_focus:
+            self.notify(f"step {checkpoint.step:,} has sample images only, no LoRA: highlight a checkpoint",
+                        severity="warning")
+            return
+        if not self.checkpoints.has_focus:  # p from the chart: which checkpoint was never shown
+            self.checkpoints.focus()
+            self.notify("highlight the checkpoint to promote with ↑↓, then p", timeout=6)
+            return
+        if Path(checkpoint.path).name == f"{snapshot.name}.safetensors":
+            self.notify(f"{snapshot.name}.safetensors is the final LoRA already: highlight an epoch or step "
+                        "checkpoint (↑↓) to promote", severity="warning")
+            return
+        from loratui.core.events import run_is_alive
+
+        # its end writes NAME.safetensors: a promoted copy would go. An earlier run of the name is never
+        # live itself, but the name's latest run may be
+        if snapshot.status in ("starting", "live") or run_is_alive(snapshot.output_dir, snapshot.name):
+            self.notify(f"{snapshot.name} is still running and writes {snapshot.name}.safetensors when it ends: "
+                        "promote once it has stopped", severity="warning")
+            return
+        run = self.run
+        run_in_thread(self, self.service.promote, run, checkpoint, what=f"promoting {Path(checkpoint.path).name}",
+                      done=lambda result: self.notify(result[1], timeout=10))
