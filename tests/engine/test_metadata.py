@@ -72,7 +72,8 @@ def test_keys_and_formats(tmp_path):
     assert meta["ss_network_module"] == "networks.lora"
     assert meta["ss_base_model_version"] == "sd_v1" and meta["ss_v2"] == "False"
     assert meta["ss_resolution"] == "(512, 768)" and meta["modelspec.resolution"] == "512x768"
-    assert meta["ss_optimizer"] == "bitsandbytes.optim.adamw.AdamW8bit(weight_decay=0.1,betas=0.9,0.99)"
+    # sd-scripts' format: each value as ast.literal_eval reads it ("0.9,0.99" is a tuple)
+    assert meta["ss_optimizer"] == "bitsandbytes.optim.adamw.AdamW8bit(weight_decay=0.1,betas=(0.9, 0.99))"
     assert meta["ss_steps"] == "100" and meta["ss_epoch"] == "2" and meta["ss_num_epochs"] == "5"
     assert json.loads(meta["ss_tag_frequency"]) == {"10_cat": {"cat": 4, "solo": 2}}
     assert json.loads(meta["ss_dataset_dirs"]) == {"10_cat": {"n_repeats": 10, "img_count": 4}}

@@ -222,9 +222,8 @@ def test_network_weights_mismatches_are_clear(tiny_sd1_dir, tiny_sdxl_dir, tmp_p
         inject_lora(_base(tiny_sd1_dir), _net(dim=8, alpha=2.0, network_weights=str(sd1_path)))
     with pytest.raises(LoratuiError, match="alpha 2 .* set network_alpha = 2"):
         inject_lora(_base(tiny_sd1_dir), _net(dim=4, alpha=4.0, network_weights=str(sd1_path)))
-    with pytest.raises(LoratuiError, match="network_train_unet_only"):
-        inject_lora(_base(tiny_sd1_dir), _net(dim=4, alpha=2.0, network_train_unet_only=True,
-                                               network_weights=str(sd1_path)))
+    # network_train_unet_only with a file holding text-encoder weights loads the UNet part (as sd-scripts):
+    # tests/engine/test_network_weights_part.py
     with pytest.raises(LoratuiError, match="does not exist"):
         inject_lora(_base(tiny_sd1_dir), _net(network_weights=str(tmp_path / "nope.safetensors")))
 

@@ -138,7 +138,7 @@ def check_config(path: str) -> None:
 
     Every problem is one line.
     """
-    from loratui.core.config import config_file_problems
+    from loratui.core.config import config_file_problems, config_notes
 
     cfg, problems = config_file_problems(path)
     _leftover_notes(Path(path))
@@ -151,6 +151,8 @@ def check_config(path: str) -> None:
             click.echo(problem)
         sys.exit(1)
     click.echo("ok")
+    for note in config_notes(cfg):
+        click.echo(f"note: {note}", err=True)
     if cfg.training.max_train_epochs is None and cfg.training.max_train_steps is None:
         click.echo("note: neither max_train_epochs nor max_train_steps is set "
                    "(`loratui steps` shows what that means)", err=True)

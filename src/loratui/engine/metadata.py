@@ -76,8 +76,13 @@ def safetensors_hashes(tensors: dict, metadata: dict[str, str]) -> tuple[str, st
 
 
 def _optimizer_name(opt) -> str:
+    """ss_optimizer as sd-scripts writes it: the class, then the keyword arguments the optimizer got, read
+    as sd-scripts reads them (``k=v`` of the literal values), so loratui's Adafactor defaults show too."""
+    from loratui.engine.optim import parse_optimizer_args
+
     name = OPTIMIZER_CLASSES.get(str(opt.optimizer_type).lower(), str(opt.optimizer_type))
-    args = ",".join(opt.optimizer_args or [])
+    kwargs = parse_optimizer_args(opt.effective_optimizer_args())
+    args = ",".join(f"{key}={value}" for key, value in kwargs.items())
     return name + (f"({args})" if args else "")
 
 

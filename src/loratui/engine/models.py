@@ -30,6 +30,8 @@ class BaseModel:
     noise_scheduler: Any
     source_description: str
     extra: dict = field(default_factory=dict)
+    # lines the run prints at its start: what was read from the model's own files, not the config
+    notes: list[str] = field(default_factory=list)
 
 
 def make_noise_scheduler(v_prediction: bool):
@@ -130,7 +132,7 @@ def _load_folder(folder: Path, model_cfg, dtype) -> BaseModel:
 
     family = _family_from_folder(folder)
     _check_family(model_cfg.model_family, family, str(folder))
-    from loratui.core.config import model_folder_v_prediction
+    from loratui.core.config import model_folder_v_prediction, v_prediction_note
 
     v_pred = bool(model_cfg.v_parameterization) or model_folder_v_prediction(folder)  # as export-sdscripts
     try:
@@ -144,7 +146,11 @@ def _load_folder(folder: Path, model_cfg, dtype) -> BaseModel:
     except (OSError, ValueError) as exc:
         raise LoratuiError(f"cannot load the diffusers folder {folder}: {str(exc).splitlines()[0]}") from None
     desc = f"{FAMILY_NAMES[family]}{' v-prediction' if v_pred else ''} (diffusers folder {folder})"
-    return BaseModel(family, v_pred, unet, vae, tes, toks, make_noise_scheduler(v_pred), desc)
+    base = BaseModel(family, v_pred, unet, vae, tes, toks, make_noise_scheduler(v_pred), desc)
+    note = v_prediction_note(folder, bool(model_cfg.v_parameterization)) if v_pred else None
+    if note:  # the line `config check` prints
+        base.notes.append(note)
+    return base
 
 
 def _text_encoder(cls, folder: Path, subfolder: str, dtype):

@@ -143,33 +143,43 @@ class LoraNetwork(nn.Module):
         self.unet_modules = nn.ModuleList(self._unet_loras(base) if self.train_unet else [])
         self.te_modules = nn.ModuleList(self._te_loras(base) if self.train_te else [])
         self._by_name = {m.lora_name: m for m in self.all_modules()}
+        # the modules this model has in the part left untrained: network_weights' weights for them are left
+        # out, not refused (sd-scripts loads non-strict); any other unknown name is another model's
+        self._untrained_names = set()
+        if not self.train_unet:
+            self._untrained_names = {name for name, _ in self._unet_targets(base, with_convs=True)}
+        if not self.train_te:
+            self._untrained_names = {name for name, _ in self._te_targets(base)}
+        self.notes: list[str] = []  # lines for the run's output (network_weights left out)
+
+    def _unet_targets(self, base, *, with_convs: bool):
+        """(kohya name, layer) of every UNet layer a LoRA may sit on (the 3x3 convs only ``with_convs``)."""
+        name_of = _unet_name_fn(base)
+        targets = UNET_TARGETS | (UNET_CONV_TARGETS if with_convs else set())
+        for path, layer in _collect(base.unet, targets):
+            if isinstance(layer, nn.Linear) or _is_1x1(layer) or with_convs:
+                yield "lora_unet_" + name_of(path).replace(".", "_"), layer
 
     def _unet_loras(self, base) -> list[LoraModule]:
-        name_of = _unet_name_fn(base)
-        targets = UNET_TARGETS | (UNET_CONV_TARGETS if self.conv_dim else set())
         loras = []
-        for path, layer in _collect(base.unet, targets):
-            if isinstance(layer, nn.Linear) or _is_1x1(layer):
-                dim, alpha = self.dim, self.alpha
-            elif self.conv_dim:
-                dim, alpha = self.conv_dim, self.conv_alpha
-            else:
-                continue
-            name = "lora_unet_" + name_of(path).replace(".", "_")
+        for name, layer in self._unet_targets(base, with_convs=bool(self.conv_dim)):
+            conv_rank = not (isinstance(layer, nn.Linear) or _is_1x1(layer))
+            dim, alpha = (self.conv_dim, self.conv_alpha) if conv_rank else (self.dim, self.alpha)
             module = LoraModule(name, layer, dim, alpha, self.dropout)
-            module.conv_rank = not (isinstance(layer, nn.Linear) or _is_1x1(layer))
+            module.conv_rank = conv_rank
             loras.append(module)
         return loras
 
-    def _te_loras(self, base) -> list[LoraModule]:
-        loras = []
+    def _te_targets(self, base):
+        """(kohya name, layer) of every text-encoder Linear a LoRA sits on."""
         for i, encoder in enumerate(base.text_encoders):
             prefix = f"lora_te{i + 1}_" if base.family == "sdxl" else "lora_te_"
             for path, layer in _collect(encoder, TE_TARGETS):
                 if isinstance(layer, nn.Linear):
-                    name = prefix + _te_path(path).replace(".", "_")
-                    loras.append(LoraModule(name, layer, self.dim, self.alpha, self.dropout))
-        return loras
+                    yield prefix + _te_path(path).replace(".", "_"), layer
+
+    def _te_loras(self, base) -> list[LoraModule]:
+        return [LoraModule(name, layer, self.dim, self.alpha, self.dropout) for name, layer in self._te_targets(base)]
 
     def all_modules(self) -> list[LoraModule]:
         return [*self.unet_modules, *self.te_modules]
@@ -212,19 +222,33 @@ class LoraNetwork(nn.Module):
             sd[f"{m.lora_name}.alpha"] = torch.tensor(m.alpha, dtype=dtype)
         return sd
 
-    def load_kohya_state_dict(self, sd: dict[str, torch.Tensor], *, source: str = "network_weights") -> list[str]:
+    def load_kohya_state_dict(self, sd: dict[str, torch.Tensor], *, source: str = "network_weights",
+                              leave_out_untrained: bool = False) -> list[str]:
         """Load kohya-format weights; returns the names of our modules the file had no weights for.
 
-        Keys for modules this model does not have, rank or alpha mismatches are LoratuiErrors.
+        Keys for modules this model does not have, rank or alpha mismatches are LoratuiErrors. With
+        ``leave_out_untrained`` (network_weights, as sd-scripts loads it: non-strict) the weights of the
+        part network_train_unet_only / _text_encoder_only leaves untrained are skipped, with a line in
+        ``notes``: the saved LoRA then holds the trained part only.
         """
         names = {k.rsplit(".", 2)[0] if k.endswith(".weight") else k.rsplit(".", 1)[0] for k in sd}
         unknown = sorted(n for n in names if n not in self._by_name)
+        left_out = [n for n in unknown if n in self._untrained_names] if leave_out_untrained else []
+        unknown = [n for n in unknown if n not in set(left_out)]
         if unknown:
             which = "text-encoder" if any(n.startswith("lora_te") for n in unknown) else "UNet"
             hint = (" (the file has text-encoder weights but network_train_unet_only is set)"
                     if not self.train_te and which == "text-encoder" else "")
             raise LoratuiError(f"{source}: {len(unknown)} LoRA modules do not exist in this {self.family} model, "
                                f"e.g. {unknown[0]}{hint}; the file was trained for another model family or layout")
+        if left_out:
+            part, flag, kept = (("text-encoder", "network_train_unet_only", "the UNet") if not self.train_te
+                                else ("UNet", "network_train_text_encoder_only", "the text encoder"))
+            if len(left_out) == len(names):
+                raise LoratuiError(f"{source}: the file has {part} weights only and {flag} is set, so nothing in it "
+                                   f"is trained: unset {flag}, or empty network_weights to start a new LoRA")
+            self.notes.append(f"{source}: its {len(left_out)} {part} modules are not trained ({flag}): left out; "
+                              f"the saved LoRA has {kept} only")
         missing = []
         with torch.no_grad():
             for name, m in self._by_name.items():
@@ -232,6 +256,12 @@ class LoraNetwork(nn.Module):
                 if down is None or up is None:
                     missing.append(name)
                     continue
+                if (down.shape != m.lora_down.weight.shape or up.shape != m.lora_up.weight.shape) and \
+                        down.shape[0] == m.dim:  # the rank fits: the layer itself is another size
+                    raise LoratuiError(f"{source}: {name} has shape {tuple(up.shape)} x {tuple(down.shape)} but this "
+                                       f"{self.family} model's layer takes {tuple(m.lora_up.weight.shape)} x "
+                                       f"{tuple(m.lora_down.weight.shape)}; the file was trained for another "
+                                       "model family or layout")
                 if down.shape != m.lora_down.weight.shape or up.shape != m.lora_up.weight.shape:
                     raise LoratuiError(
                         f"{source}: {name} has rank {down.shape[0]} but this network has rank {m.dim}; "
@@ -260,7 +290,10 @@ def inject_lora(base, network_cfg) -> LoraNetwork:
     network.apply_to()
     weights = (network_cfg.network_weights or "").strip()
     if weights:
-        network.load_kohya_state_dict(read_lora_file(weights), source=f"network.network_weights ({weights})")
+        # a kohya LoRA leaves out the part it does not train, as sd-scripts does (network.notes says so)
+        leave_out = {"leave_out_untrained": True} if isinstance(network, LoraNetwork) else {}
+        network.load_kohya_state_dict(read_lora_file(weights), source=f"network.network_weights ({weights})",
+                                      **leave_out)
     return network
 
 

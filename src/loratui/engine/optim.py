@@ -56,10 +56,7 @@ def check_optimizer(cfg) -> None:
     if package and importlib.util.find_spec(package) is None:
         raise LoratuiError(f"optimizer.optimizer_type {name} needs the {package} package: pip install {package}")
     kwargs = parse_optimizer_args(cfg.optimizer.optimizer_args)
-    if name == "Adafactor" and kwargs.get("relative_step"):
-        raise LoratuiError("optimizer.optimizer_args: Adafactor with relative_step=True picks its own learning "
-                           "rate and needs sd-scripts' 'adafactor' schedule, which loratui does not have: "
-                           "use relative_step=False (the default here)")
+    _refuse_unsupported_args(cfg.optimizer)
     warmup_steps(cfg, 1)
     if kwargs:  # unknown or bad optimizer_args: now, not after the model has loaded
         build_optimizer(cfg, [{"params": [torch.nn.Parameter(torch.zeros(1))]}])
@@ -73,6 +70,14 @@ def check_optimizer(cfg) -> None:
             raise LoratuiError(f"optimizer: Prodigy needs one learning rate for the UNet and the text encoder "
                                f"(unet_lr {unet_lr} vs text_encoder_lr {te_lr}): set them equal (usually 1.0), "
                                f"0 to freeze one, or network_train_unet_only = true")
+
+
+def _refuse_unsupported_args(optimizer_section) -> None:
+    """What core refuses in optimizer_args (`config check` says the same line): Adafactor's relative_step /
+    warmup_init = True, which would replace learning_rate and lr_scheduler with Adafactor's own schedule."""
+    problem = optimizer_section.optimizer_args_problem()
+    if problem:
+        raise LoratuiError(f"optimizer.{problem}")
 
 
 class Lion(torch.optim.Optimizer):
@@ -132,9 +137,10 @@ def build_optimizer(cfg, param_groups: list[dict], *, fused: bool = False) -> to
         if name == "Adafactor":
             from transformers.optimization import Adafactor
 
-            kwargs.setdefault("scale_parameter", False)
-            kwargs.setdefault("relative_step", False)
-            kwargs.setdefault("warmup_init", False)
+            _refuse_unsupported_args(cfg.optimizer)
+            # the given args plus loratui's defaults (scale_parameter, relative_step, warmup_init False), not
+            # transformers' / sd-scripts' (relative_step=True): what the export writes and ss_optimizer shows
+            kwargs = parse_optimizer_args(cfg.optimizer.effective_optimizer_args())
             return Adafactor(param_groups, lr=lr, **kwargs)
     except (TypeError, ValueError) as exc:
         raise LoratuiError(f"optimizer.optimizer_args do not fit {name}: {exc}") from None

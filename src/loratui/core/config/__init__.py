@@ -21,7 +21,7 @@ from loratui.core.config.fields import (
     optimizer_name, range_text,
 )
 from loratui.core.config.families import CANONICAL_FAMILIES, FAMILY_SPELLINGS, canonical_family
-from loratui.core.config.base_model import model_folder_family, model_folder_v_prediction
+from loratui.core.config.base_model import model_folder_family, model_folder_v_prediction, v_prediction_note
 from loratui.core.config.device_defaults import apply_cpu_defaults, has_nvidia_gpu
 from loratui.core.config.kohya_import import ImportReport, import_kohya, import_kohya_file
 from loratui.core.config.kohya_explain import explain_gui_key
@@ -56,11 +56,11 @@ from loratui.core.config.write import save_config, update_config_text, write_con
 from loratui.core.config.preset_validity import (
     PresetCheck, fixes_text, gpu_only_settings, preset_check, preset_problem_line,
 )
-from loratui.core.config.check import config_file_problems, export_problems
+from loratui.core.config.check import config_file_problems, config_notes, export_problems
 
 __all__ = [
     "PresetCheck", "fixes_text", "gpu_only_settings", "preset_check", "preset_problem_line",
-    "config_file_problems", "export_problems", "explain_gui_key",
+    "config_file_problems", "config_notes", "export_problems", "explain_gui_key", "v_prediction_note",
     "CANONICAL_FAMILIES", "FAMILY_SPELLINGS", "canonical_family",
     "SCHEDULER_CLASSES", "SamplePrompt", "detect_model_family", "family_from_keys", "output_dir_problem",
     "parse_prompt_line", "parse_prompts", "resume_state_problem",

@@ -57,3 +57,25 @@ def model_folder_v_prediction(folder: str | Path) -> bool:
     """True when the folder's scheduler/scheduler_config.json says prediction_type = v_prediction."""
     sched = Path(folder) / "scheduler" / "scheduler_config.json"
     return sched.is_file() and _json(sched).get("prediction_type") == "v_prediction"
+
+
+def v_prediction_note(model: str | Path, v_parameterization: bool) -> str | None:
+    """The line `config check` and the run's start show when ``model`` is a diffusers folder whose
+    scheduler makes `train` use v-prediction though v_parameterization is off (sd-scripts does not read
+    that file: the export sets v_parameterization = true); None otherwise, and when the file cannot be
+    read (check_paths says that)."""
+    folder = Path(model) if model else None
+    if v_parameterization or folder is None or not folder.is_dir():
+        return None
+    try:
+        if not model_folder_v_prediction(folder):
+            return None
+    except LoratuiError:
+        return None
+    return v_prediction_line(folder / "scheduler" / "scheduler_config.json")
+
+
+def v_prediction_line(scheduler_file: str | Path) -> str:
+    # engine/models.py says the same words at the run's start (BaseModel.notes)
+    return (f"{scheduler_file} says prediction_type = v_prediction: trained as v-prediction (v_parameterization), "
+            "though v_parameterization = false; the sd-scripts export sets v_parameterization = true")

@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 import re
 
+from loratui.core.config.base_model import v_prediction_note
 from loratui.core.config.fields import ConfigError
-from loratui.core.config.load import check_paths, load_config, validate
+from loratui.core.config.load import check_paths, load_config, validate, with_resolved_paths
 from loratui.core.config.packages import missing_packages
 from loratui.core.config.schema import TrainingConfig
 from loratui.core.config.sdscripts_export import sdscripts_refusals
@@ -43,10 +44,10 @@ def config_file_problems(path: str | os.PathLike, *,
         partial, refused = getattr(exc, "partial", None), getattr(exc, "refused", set())
         if partial is None:  # not TOML, not readable: nothing else can be checked
             return None, list(exc.problems)
-        more = [p for p in validate(partial) + check_paths(partial) + missing_packages(partial)
-                + export_only(partial) if not _involves(p, refused)]
+        more = [p for p in validate(partial) + optimizer_problems(partial) + check_paths(partial)
+                + missing_packages(partial) + export_only(partial) if not _involves(p, refused)]
         return None, list(exc.problems) + [f"{source}: {p}" for p in more]
-    problems = validate(cfg) + check_paths(cfg) + missing_packages(cfg) + export_only(cfg)
+    problems = validate(cfg) + optimizer_problems(cfg) + check_paths(cfg) + missing_packages(cfg) + export_only(cfg)
     return cfg, [f"{source}: {p}" for p in problems]
 
 
@@ -55,4 +56,19 @@ def export_problems(cfg: TrainingConfig) -> list[str]:
     together and the paths. A Hugging Face repo id as the base model is fine there (sd-scripts downloads
     it), and loratui's optional packages are not sd-scripts' (it has its own environment); what only
     sd-scripts refuses (bucket_reso_steps 32 for SD1/SD2) is added."""
-    return validate(cfg) + check_paths(cfg, hub_ids_ok=True) + sdscripts_refusals(cfg)
+    return validate(cfg) + optimizer_problems(cfg) + check_paths(cfg, hub_ids_ok=True) + sdscripts_refusals(cfg)
+
+
+def optimizer_problems(cfg: TrainingConfig) -> list[str]:
+    """What `train` refuses in optimizer_args though the optimizer would take it (engine/optim.py
+    check_optimizer says the same line): Adafactor's relative_step / warmup_init = True."""
+    problem = cfg.optimizer.optimizer_args_problem()
+    return [problem] if problem else []
+
+
+def config_notes(cfg: TrainingConfig) -> list[str]:
+    """What `config check` says after "ok" (notes, not problems: `train` trains it, but not as the config
+    alone suggests): a diffusers folder whose scheduler_config.json makes the run v-prediction."""
+    model = with_resolved_paths(cfg).model
+    note = v_prediction_note(model.pretrained_model_name_or_path, model.v_parameterization)
+    return [note] if note else []

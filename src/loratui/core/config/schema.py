@@ -56,7 +56,10 @@ class ModelSection:
         "auto", "Model family: auto-detected from the weights, or forced to sd1, sd2 or sdxl.",
         choices=MODEL_FAMILIES)
     v_parameterization: bool = opt(
-        False, "Train with v-prediction (SD 2.x 768-v models). Epsilon prediction when off.")
+        False, "Train with v-prediction (SD 2.x 768-v models). When off: epsilon prediction, except for a "
+        "diffusers folder whose scheduler/scheduler_config.json says prediction_type = v_prediction, which is "
+        "trained as v-prediction (`config check` and the run say so; the sd-scripts export sets "
+        "v_parameterization = true, as sd-scripts does not read that file).")
     vae: str = opt("", "Optional separate VAE (.safetensors file or diffusers folder) to use instead of "
                        "the checkpoint's own.")
 
@@ -126,7 +129,12 @@ class NetworkSection:
 @dataclass
 class OptimizerSection:
     optimizer_type: str = opt("AdamW8bit", "Optimizer. AdamW8bit and Lion8bit (bitsandbytes) save VRAM; "
-                                          "Prodigy sets its own step size (use learning_rate 1).",
+                                          "Prodigy sets its own step size (use learning_rate 1). Adafactor "
+                                          "trains at learning_rate with lr_scheduler here: scale_parameter, "
+                                          "relative_step and warmup_init are False unless optimizer_args set "
+                                          "them, while sd-scripts defaults to relative_step=True (Adafactor's "
+                                          "own schedule, lr_scheduler ignored), which loratui refuses. The "
+                                          "sd-scripts export and ss_optimizer write these args out.",
                               choices=OPTIMIZERS)
     optimizer_args: list[str] = opt(None, "Extra optimizer arguments as key=value strings, e.g. "
                                           "[\"weight_decay=0.01\", \"betas=0.9,0.99\"].", factory=list)
@@ -141,6 +149,70 @@ class OptimizerSection:
     lr_scheduler_num_cycles: int = opt(1, "Restarts for cosine_with_restarts.", min=1, max=1000)
     lr_scheduler_power: float = opt(1.0, "Power of the polynomial schedule.", min=0.0, max=100.0)
     max_grad_norm: float = opt(1.0, "Clip gradients to this norm (0 = no clipping).", min=0.0)
+
+    def effective_optimizer_args(self) -> list[str]:
+        """optimizer_args as the optimizer gets them, ``key=value`` each (keys and values stripped, as
+        sd-scripts needs them: it strips nothing): the given ones, then implied_optimizer_args. What
+        `config export-sdscripts` writes and ss_optimizer shows."""
+        return [f"{key}={value}" for key, value in _arg_pairs(self.optimizer_args)] + self.implied_optimizer_args()
+
+    def implied_optimizer_args(self) -> list[str]:
+        """The ``key=value`` strings loratui adds to optimizer_args: its Adafactor defaults for the keys
+        left out (none for the other optimizers)."""
+        if self.optimizer_type != "Adafactor":
+            return []
+        given = {key for key, _ in _arg_pairs(self.optimizer_args)}
+        return [f"{key}={value}" for key, value in ADAFACTOR_DEFAULTS.items() if key not in given]
+
+    def optimizer_args_problem(self) -> str | None:
+        """What loratui refuses in optimizer_args though the optimizer would take it (one line), or None:
+        Adafactor's relative_step=True (sd-scripts' own default), which replaces learning_rate and
+        lr_scheduler with Adafactor's internal schedule, and warmup_init=True, which needs it."""
+        if self.optimizer_type != "Adafactor":
+            return None
+        values = dict(_arg_pairs(self.optimizer_args))
+        for key in ADAFACTOR_DEFAULTS:
+            if key in values and _literal(values[key]) not in (True, False):
+                return f"optimizer_args {key}={values[key]}: Adafactor's {key} is True or False"
+        if _literal(values.get("relative_step", "False")):
+            return ("optimizer_args relative_step=True (Adafactor's own learning-rate schedule, sd-scripts' "
+                    "default) is not supported: remove it; loratui trains Adafactor at learning_rate with "
+                    "lr_scheduler")
+        if _literal(values.get("warmup_init", "False")):
+            return ("optimizer_args warmup_init=True needs relative_step=True (sd-scripts turns it on then), "
+                    "which loratui does not support; remove warmup_init (use lr_warmup_steps for a warmup)")
+        return None
+
+
+# What loratui gives transformers' Adafactor for the keys optimizer_args leave out: a fixed rate
+# (learning_rate) stepped by lr_scheduler, like every other optimizer here. transformers' own defaults
+# (scale_parameter=True, relative_step=True) and sd-scripts' (relative_step=True) train something else.
+ADAFACTOR_DEFAULTS: dict[str, bool] = {"scale_parameter": False, "relative_step": False, "warmup_init": False}
+
+
+def _arg_pairs(args: Any) -> list[tuple[str, str]]:
+    """(key, value) of each ``key=value`` optimizer_args element, stripped; a kohya-style string is split
+    as the field reads it. Malformed elements are the field's own problem (fields.py) and skipped here."""
+    if isinstance(args, str):
+        from loratui.core.config.fields import parse_list_text
+
+        args = parse_list_text(args)
+    pairs = []
+    for item in args or []:
+        key, sep, value = str(item).partition("=")
+        if sep and key.strip():
+            pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def _literal(value: str) -> Any:
+    """A value as sd-scripts reads it (ast.literal_eval), or the text itself."""
+    import ast
+
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return value
 
 
 @dataclass

@@ -193,8 +193,14 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
         a["network_weights"] = n.network_weights
 
     a.update(optimizer_type=o.optimizer_type, learning_rate=o.learning_rate)
-    if o.optimizer_args:
-        a["optimizer_args"] = list(o.optimizer_args)
+    optimizer_args = o.effective_optimizer_args()  # key=value, stripped: sd-scripts splits on "=" and strips nothing
+    if optimizer_args:
+        a["optimizer_args"] = optimizer_args
+    added = o.implied_optimizer_args()
+    if added:
+        notes.append(f"optimizer_args {', '.join(added)} added: loratui's Adafactor defaults (a fixed learning_rate "
+                     "with lr_scheduler); sd-scripts' own default, relative_step=True, would train with Adafactor's "
+                     "internal schedule instead")
     for key in ("unet_lr", "text_encoder_lr"):
         if getattr(o, key) is not None:
             a[key] = getattr(o, key)
