@@ -83,6 +83,27 @@ def test_save_as_offers_the_next_free_copy_name_and_typing_replaces_it(tmp_path)
     run(tmp_path, scenario, config=HAND)
 
 
+def test_save_as_adds_toml_to_a_name_with_a_dot_and_refuses_another_file_type(tmp_path):
+    """The reviewer's repro: f2, lora_v1.5 -> "a config file ends in .toml" (Path.suffix saw ".5")."""
+    async def scenario(app, pilot, root):
+        await pilot.press("f2")
+        await until(pilot, lambda: type(app.screen).__name__ == "PathDialog")
+        dialog = app.screen
+        for typed, expected in (("Hand.TOML", "Hand.TOML"), ("my.config", "my.config.toml"),
+                                ("lora_v1.5", "lora_v1.5.toml")):
+            await pilot.press("ctrl+u", *typed)
+            await pilot.pause()
+            assert dialog.path == root / expected and not dialog.problem, (typed, dialog.problem)
+        await pilot.press("ctrl+u", *"kohya.json")
+        await pilot.pause()
+        assert dialog.problem == "kohya.json: a config file ends in .toml (f3 imports a kohya_ss .json)"
+        await pilot.press("ctrl+u", *"lora_v1.5", "enter")
+        await until(pilot, lambda: app.config_path == root / "lora_v1.5.toml")
+        assert (root / "lora_v1.5.toml").read_text(encoding="utf-8") == HAND
+
+    run(tmp_path, scenario, config=HAND)
+
+
 def test_overwriting_a_vanished_file_writes_the_form_into_the_text_it_loaded(tmp_path):
     async def scenario(app, pilot, root):
         path = root / "proj.toml"

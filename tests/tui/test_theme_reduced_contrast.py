@@ -133,3 +133,50 @@ def test_dataset_screen_in_edit_mode_stays_legible_reduced(tmp_path, theme):
 
     run_dataset_app(tmp_path, tmp_path / "img", scenario)
     assert not failures, failures
+
+
+def _row_looks(app, dropdown) -> list[tuple]:
+    """Each completion row's colours: (text, background) of its first cell of text, after reverse (bold alone
+    hardly shows on a Linux console, so the highlighted row must differ in colour)."""
+    strips = app.screen._compositor.render_strips()
+    region, looks = dropdown.region, []
+    for y in range(region.y, region.y + region.height):
+        x, look = 0, None
+        for segment in strips[y]:
+            if look is None and x + len(segment.text) > region.x and segment.text.strip() and segment.style:
+                style = segment.style
+                fore, back = style.color, style.bgcolor
+                look = (back, fore) if style.reverse else (fore, back)
+            x += len(segment.text)
+        looks.append(look)
+    return looks
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_the_completion_row_tab_takes_is_marked_in_every_theme(tmp_path, theme):
+    """The reviewer's repro (high contrast): the first completion row, the one Tab takes, was white on black
+    like every other row; Textual's OptionList drops the theme's "bold reverse". Before and after moving into
+    the list, the highlighted row looks unlike every other row, and stays legible reduced."""
+    make_dataset(tmp_path)
+    found = {}
+
+    async def scenario(app, pilot):
+        app.theme = theme
+        await pilot.pause()
+        for key in ("e", "a", "s"):
+            await pilot.press(key)
+            await pilot.pause(0.2)
+        dropdown = next(w for w in app.screen.query("*") if type(w).__name__ == "TagDropdown")
+        found["untouched"] = (dropdown.highlighted, _row_looks(app, dropdown))
+        await pilot.press("down")
+        await pilot.pause(0.2)
+        found["moved"] = (dropdown.highlighted, _row_looks(app, dropdown))
+        found["reduced"] = [cell for system in SYSTEMS for cell in _low_contrast_cells(app, system)]
+
+    run_dataset_app(tmp_path, tmp_path / "img", scenario)
+    for state in ("untouched", "moved"):
+        highlighted, looks = found[state]
+        assert len(looks) >= 3 and highlighted == (0 if state == "untouched" else 1)
+        others = [look for i, look in enumerate(looks) if i != highlighted]
+        assert looks[highlighted] not in others, (state, looks)
+    assert not found["reduced"], found["reduced"]

@@ -108,6 +108,30 @@ def test_a_fraction_below_1_of_an_off_counter_is_off_with_the_warning():
     assert report.warnings == ["save_every_n_epochs 0.5 is not a whole number: 0 used (its whole part)"]
 
 
+@pytest.mark.parametrize("key, other", [("max_train_epochs", {"epoch": 8}), ("epoch", {})])
+def test_an_epoch_count_below_1_gets_the_fraction_warning_and_its_own_reason(key, other):
+    """The reviewer's repro: max_train_epochs 0.5 with epoch 8 was dropped as "empty or 0" without a word."""
+    cfg, report = import_kohya(_std(**{key: 0.5}, **other))
+    assert cfg.training.max_train_epochs == (8 if other else None)
+    assert [w for w in report.warnings if key in w] == [f"{key} 0.5 is not a whole number: 0 used (its whole part)"]
+    assert dict(report.ignored)[key] == "0.5 reads as 0 (its whole part): unset"
+
+
+@pytest.mark.parametrize("written", [-1, "-1", -1.5])
+@pytest.mark.parametrize("key, other", [("max_train_epochs", {"epoch": 8}), ("epoch", {})])
+def test_a_negative_epoch_count_is_named_in_its_reason(key, other, written):
+    cfg, report = import_kohya(_std(**{key: written}, **other))
+    assert cfg.training.max_train_epochs == (8 if other else None)
+    assert dict(report.ignored)[key] == f"{float(written):g} is below 0, not a number of epochs: unset"
+
+
+@pytest.mark.parametrize("written", [0, "0", 0.0, ""])
+def test_an_empty_or_0_max_train_epochs_keeps_its_reason(written):
+    cfg, report = import_kohya(_std(max_train_epochs=written, epoch=8))
+    assert cfg.training.max_train_epochs == 8 and not report.warnings
+    assert dict(report.ignored)["max_train_epochs"] == "empty or 0: unset"
+
+
 def test_a_warmup_below_1_is_still_a_ratio():
     cfg, report = import_kohya(_std(lr_warmup_steps=0.05))
     assert cfg.optimizer.lr_warmup_steps == 0.05 and not report.warnings

@@ -346,6 +346,12 @@ class _Importer(NetworkKeys):
                 self.ignore(key, f"must be a whole number of epochs, got {value!r}")
                 self.report.warnings.append(f"{key} {value!r} is not a whole number of epochs: ignored; check "
                                             "[training] max_train_epochs in the imported config")
+            elif key not in self.done and (value < 0 or _whole_number(self.get(key))[1] is not None):
+                written = _number(self.get(key))  # unused, and not simply empty or 0: -1, or 0.5 (int() makes it 0)
+                if written < 0:
+                    self.ignore(key, f"{written:g} is below 0, not a number of epochs: unset")
+                else:
+                    self.ignore(key, f"{written:g} reads as {self.whole(key, written)} (its whole part): unset")
         self.ignore("max_train_epochs", "empty or 0: unset")
         self.ignore("epoch", "empty or 0")
         if not _empty(d.get("max_resolution")):

@@ -288,8 +288,18 @@ def embedding_dict(name: str, parts: dict[str, list[int]]) -> dict:
             "keys": [f"{BUNDLE_PREFIX}{name}.{part}" for part in sorted(parts)]}
 
 
-# a k x k conv where the factors are flat (LoHa, LoKr without Tucker): kohya's UNet conv names
-_CONV_NAME = re.compile(r"(_resnets_\d+_conv[12]|samplers_\d+_conv|^lora_unet_conv_(in|out))$")
+# The UNet's 3x3 convs by their kohya names, for a layer whose factors are flat (LoHa, LoKr without Tucker):
+# diffusers' layout (what sd-scripts names SD 1.x/2.x layers after) and the original one (its SDXL names;
+# engine/unet_names.py maps one to the other, and tests/unit/test_lora_conv_names.py checks this against it).
+# The resnets' skip connection (conv_shortcut / skip_connection) and SD 1.x's proj_in/out are 1x1 convs:
+# sd-scripts' networks/lora.py and lycoris-lora give a 1x1 conv network_dim / network_alpha, not conv_*.
+_CONV_NAME = re.compile(
+    r"^lora_unet_("
+    r"(down_blocks_\d+_|mid_block_|up_blocks_\d+_)resnets_\d+_conv[12]"  # diffusers
+    r"|(down|up)_blocks_\d+_(down|up)samplers_\d+_conv|conv_in|conv_out"
+    r"|(input_blocks_\d+_0|middle_block_\d+|output_blocks_\d+_0)_(in_layers_2|out_layers_3)"  # original
+    r"|input_blocks_\d+_0_op|output_blocks_\d+_\d+_conv|input_blocks_0_0|out_2"
+    r")$")
 
 
 def _is_conv(name: str, own: dict[str, list[int]]) -> bool:

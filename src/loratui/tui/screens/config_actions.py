@@ -28,7 +28,7 @@ from loratui.core.config import (
     update_config_text, validate,
 )
 from loratui.core.errors import ConflictError, LoratuiError
-from loratui.core.fsutil import atomic_write_bytes
+from loratui.core.fsutil import atomic_create_bytes, atomic_write_bytes
 from loratui.tui.screens.config_dialogs import ChoiceDialog, PathDialog
 from loratui.tui.screens.config_picker import FilePicker
 from loratui.tui.screens.config_rules import (  # the settings screen and tests import these from here
@@ -43,6 +43,10 @@ from loratui.tui.widgets.config_form import build_config, config_values
 __all__ = ["FAMILY_LABELS", "ConfigFileActions", "copy_name", "describe_changes", "family_line", "file_problems",
            "file_state", "problems_note", "read_config_text", "rebase_paths", "saved_problems", "starter_config",
            "suggested_path"]
+
+
+# names typed in save as that are another kind of file: refused by name rather than saved as NAME.json.toml
+OTHER_FILE_TYPES = (".json", ".yaml", ".yml", ".txt", ".ini", ".cfg", ".safetensors")
 
 
 def read_config_text(path: Path, cfg: TrainingConfig) -> str | None:
@@ -65,27 +69,35 @@ def copy_name(path: Path) -> Path:
     return path.with_name(f"{path.stem}-copy{path.suffix}")  # the dialog says it exists
 
 
-def _write_into_text(cfg: TrainingConfig, path: Path, kept: str, new_file: bool) -> str:
+def _write_into_text(cfg: TrainingConfig, path: Path, kept: str | None, new_file: bool) -> str:
     """Write ``cfg`` to ``path`` as ``kept`` (the loaded file's text) edited in place: ctrl+s's way, for a
-    file ctrl+s cannot edit (a new name, or one gone or unreadable, overwritten on request). Returns the
-    words for the save message ("" unless the comments could not be kept)."""
+    file ctrl+s cannot edit (a new name, or one gone or unreadable, overwritten on request); ``kept`` None:
+    config new's fresh layout. ``new_file`` (save as) never replaces a file, even one made after the dialog
+    checked the name. Returns the words for the save message ("" unless the comments could not be kept)."""
     note = ""
     try:
-        text = update_config_text(kept, cfg, source=str(path))
+        text = dumps_config(cfg) if kept is None else update_config_text(kept, cfg, source=str(path))
     except ConfigError:  # a layout tomlkit cannot edit: the values matter more than the comments
         text, note = dumps_config(cfg), " (as a fresh file: the loaded file's layout could not be edited in place)"
-    if new_file and os.path.lexists(path):
-        raise ConfigError(f"{path} already exists: nothing written (save as never overwrites a config; f2 again "
-                          "with another name)")
+    data = text.encode("utf-8")
+    if new_file:
+        try:
+            atomic_create_bytes(path, data)  # refuses a name taken meanwhile (os.replace would replace it)
+        except FileExistsError:
+            raise ConfigError(f"{path} already exists: nothing written (save as never overwrites a config; f2 "
+                              "again with another name)") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        return note
     try:
         mode = path.stat().st_mode
     except OSError:
         mode = None
-    if not new_file and mode is not None and not mode & stat_bits.S_IWUSR:  # as core's save refuses it
+    if mode is not None and not mode & stat_bits.S_IWUSR:  # as core's save refuses it
         raise ConfigError(f"{path}: read-only config file, not rewritten: make it writable (chmod u+w '{path}') "
                           "first")
     try:
-        atomic_write_bytes(path, text.encode("utf-8"))
+        atomic_write_bytes(path, data)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
     return note
@@ -95,7 +107,7 @@ def _save_and_reload(cfg: TrainingConfig, path: Path, force: bool, kept: str | N
                      prompts: PendingPrompts | None) -> tuple:
     """(wrote, the saved config, its state, its problems, its text, words for the message)."""
     cfg, note = place_prompts(cfg, path, prompts)
-    if kept is None:
+    if kept is None and not new_file:
         wrote = save_config(cfg, path, force=force)
     else:
         note = _write_into_text(cfg, path, kept, new_file) + note
@@ -184,7 +196,8 @@ class ConfigFileActions(ConfigImportExport):
 
         def check(path: Path) -> str | None:
             if path.suffix.lower() != ".toml":
-                return f"{path.name}: a config file ends in .toml"
+                kohya = " (f3 imports a kohya_ss .json)" if path.suffix.lower() == ".json" else ""
+                return f"{path.name}: a config file ends in .toml{kohya}"
             if path.exists():
                 return f"{path} already exists: choose another name (save as never overwrites a config)"
             if not path.parent.is_dir():
@@ -206,8 +219,8 @@ class ConfigFileActions(ConfigImportExport):
         else:  # the file's own name is always refused: offer a free one, all selected (typing replaces it)
             title, initial = "Save the config as", copy_name(self.path).name
         prompt = "A new .toml file (a relative path starts in the config's folder; .toml is added if left out):"
-        self.app.push_screen(PathDialog(title, prompt, initial, self.folder, check, select=True, suffix=".toml"),
-                             chosen)
+        self.app.push_screen(PathDialog(title, prompt, initial, self.folder, check, select=True, suffix=".toml",
+                                        other_suffixes=OTHER_FILE_TYPES), chosen)
 
     def write_config(self, cfg: TrainingConfig, path: Path, *, force: bool = False, then=None,
                      merged: str = "", kept: str | None = None, new_file: bool = False) -> None:

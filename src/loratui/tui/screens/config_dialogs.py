@@ -86,7 +86,8 @@ class ChoiceDialog(ModalScreen[str | None]):
 class PathDialog(ModalScreen[Path | None]):
     """Ask for a path (relative to ``base``); ``check(path)`` returns a problem or None. ``select``: the
     proposed text starts selected (typing replaces it, ctrl+u clears it); ``suffix``: added to a typed
-    name that has none ("hand" -> "hand.toml")."""
+    name that does not end in it, in any case ("hand" -> "hand.toml", "lora_v1.5" -> "lora_v1.5.toml"),
+    unless it ends in one of ``other_suffixes`` (another file type, for ``check`` to refuse by name)."""
 
     DEFAULT_CSS = dialog_css("PathDialog")
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -95,10 +96,11 @@ class PathDialog(ModalScreen[Path | None]):
 
     def __init__(self, title: str, prompt: str, initial: str, base: Path,
                  check: Callable[[Path], str | None] | None = None, *, select: bool = False,
-                 suffix: str = "") -> None:
+                 suffix: str = "", other_suffixes: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.select = select
         self.suffix = suffix
+        self.other_suffixes = other_suffixes
         self.dialog_title = title
         self.prompt = prompt
         self.initial = initial
@@ -131,7 +133,9 @@ class PathDialog(ModalScreen[Path | None]):
             self.path, self.problem = None, "type a path"
         else:
             self.path = expand_path(text, self.base)
-            if self.suffix and not self.path.suffix and not text.rstrip().endswith(("/", os.sep)):
+            name = self.path.name.lower()  # a dot inside a name ("v1.5") is not a file type
+            if self.suffix and not name.endswith((self.suffix.lower(), *self.other_suffixes)) \
+                    and not text.rstrip().endswith(("/", os.sep)):
                 self.path = self.path.with_name(self.path.name + self.suffix)
             self.problem = self.check(self.path) if self.check else None
         if self.problem:

@@ -25,6 +25,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.style import Style as VisualStyle
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
@@ -69,11 +70,13 @@ class TagDropdown(OptionList, can_focus=False):
             background: $block-cursor-background;
             text-style: $block-cursor-text-style;
         }
-        /* Before the user moves into the list, Tab takes the first row but Enter the typed text. */
+        /* Before the user moves into the list, Tab takes the first row but Enter the typed text: the row
+           looks like a cursor without focus, with that cursor's text style (high contrast's reverse makes
+           it differ from the other rows, which share its background there). */
         &.-untouched > .option-list--option-highlighted {
             color: $foreground;
             background: $block-cursor-blurred-background;
-            text-style: none;
+            text-style: $block-cursor-blurred-text-style;
         }
     }
     """
@@ -81,6 +84,14 @@ class TagDropdown(OptionList, can_focus=False):
     def __init__(self, owner: TagInput) -> None:
         super().__init__(classes="-untouched")
         self.owner = owner
+
+    def get_visual_style(self, *component_classes: str, partial: bool = False) -> VisualStyle:
+        """The rows' style, with a text-style's ``reverse`` kept: Textual 8.2's get_visual_style drops it, and
+        the high-contrast theme's cursor without focus is "bold reverse" (its rows' background is the same)."""
+        style = super().get_visual_style(*component_classes, partial=partial)
+        if any(self.get_component_styles(name).text_style.reverse for name in component_classes):
+            style += VisualStyle(reverse=True)
+        return style
 
     def on_option_list_option_selected(self, message: OptionList.OptionSelected) -> None:
         """A mouse click on a row: take it (the keyboard path goes through the input)."""
