@@ -273,3 +273,20 @@ def test_lokr_as_a_plain_lora_keeps_the_warning():
     cfg, report = import_kohya(_lokr(), as_lora=True)
     assert cfg.network.network_module == "networks.lora" and cfg.network.network_dim == 16
     assert any(w.startswith("network_dim 100000 cannot be used") for w in report.warnings)
+
+
+# --- Adafactor: sd-scripts' relative_step default is not offered ----------------------------------------------
+
+@pytest.mark.parametrize("args, warned", [
+    ("", True), ("relative_step=True", True), ("scale_parameter=False relative_step=False warmup_init=True", True),
+    ("scale_parameter=False relative_step=False warmup_init=False", False),
+])
+def test_adafactor_relative_step_is_named_and_left_out(args, warned):
+    from loratui.core.config import validate
+
+    cfg, report = import_kohya(_std(optimizer="Adafactor", optimizer_args=args))
+    assert cfg.optimizer.optimizer_type == "Adafactor"
+    assert not any(a.startswith(("relative_step=True", "warmup_init=True")) for a in cfg.optimizer.optimizer_args)
+    assert validate(cfg) == []
+    said = [w for w in report.warnings if w.startswith("optimizer Adafactor:")]
+    assert bool(said) == warned

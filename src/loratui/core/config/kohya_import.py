@@ -275,10 +275,29 @@ class _Importer(NetworkKeys):
                 canonical, note = "AdamW8bit", f"optimizer {name!r} is not supported: AdamW8bit used; check " \
                                                "learning_rate and optimizer_args"
                 self.report.warnings.append(note)
+        if canonical == "Adafactor":
+            arg_list = self._adafactor_args(arg_list)
         self.set("optimizer", "optimizer_type", canonical, note)
         if args or canonical == "SGD":
             self.set("optimizer_args", "optimizer_args", arg_list)
         self.ignore("optimizer_args", "empty")
+
+    def _adafactor_args(self, arg_list: list[str]) -> list[str]:
+        """sd-scripts turns Adafactor's relative_step on when the args do not say (and with warmup_init):
+        its own step-size schedule in place of learning_rate. loratui trains Adafactor at learning_rate with
+        lr_scheduler, so those args are left out with a warning naming what changes."""
+        given = {a.split("=", 1)[0].strip(): a.split("=", 1)[1].strip() if "=" in a else "" for a in arg_list}
+        relative = given.get("relative_step", "").lower() == "true" or "relative_step" not in given
+        warmup = given.get("warmup_init", "").lower() == "true"
+        if not (relative or warmup):
+            return arg_list
+        how = ("relative_step is not set, so sd-scripts would use Adafactor's own step sizes (relative_step=True)"
+               if "relative_step" not in given else "relative_step=True / warmup_init=True (Adafactor's own step "
+               "sizes)")
+        self.report.warnings.append(f"optimizer Adafactor: {how}, which loratui does not offer: trained at "
+                                    "learning_rate with lr_scheduler (relative_step=False, warmup_init=False); "
+                                    "check learning_rate")
+        return [a for a in arg_list if a.split("=", 1)[0].strip() not in ("relative_step", "warmup_init")]
 
     def _schedule(self) -> None:
         d = self.data
