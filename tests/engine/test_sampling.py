@@ -120,7 +120,9 @@ def test_clip_skip_reaches_the_pipeline_for_sd1(tmp_path, tiny_sd1_dir, monkeypa
     for clip_skip in (None, 1, 2):
         generate_samples(base, prompt, tmp_path, output_name="t", step=1, epoch=1, device="cpu",
                          dtype=torch.float32, seed=1, clip_skip=clip_skip)
-    assert [c.get("prompt") for c in calls] == ["x", "x", None]
+    # every prompt goes as embeddings now (A1111 weights, long prompts: test_sample_prompt_weights.py)
+    assert [c.get("prompt") for c in calls] == [None, None, None]
+    assert torch.equal(calls[0]["prompt_embeds"], calls[1]["prompt_embeds"])  # clip_skip None = 1
     from loratui.engine.text import encode_text, tokenize
 
     penultimate = encode_text(base, tokenize(base, ["x"]), 2).hidden_states

@@ -228,6 +228,7 @@ class TrainingData:
         d = cfg.dataset
         self.captions: dict[str, str] = {}
         self.caption_notes: list[str] = []  # captions read with a caveat, one line each: the run warns
+        self._tag_frequency: dict | None = None  # ss_tag_frequency, counted at the first save
         for sample in self._unique_images():
             self.captions[str(sample.image.path)] = read_caption_text(sample.image, sample.subset, d.caption_extension,
                                                                       self.caption_notes)
@@ -399,15 +400,25 @@ class TrainingData:
                                f"on {self.world}: resume with the same images, config and number of processes")
 
     def tag_frequency(self) -> dict:
-        """Per folder {tag: count}, for the LoRA's ss_tag_frequency."""
-        result: dict[str, dict[str, int]] = {}
-        for subset in self.scan.subsets:
-            counts: dict[str, int] = {}
-            for image in subset.images:
-                caption = self.captions.get(str(image.path), "")
-                for tag in caption.split(self.cfg.dataset.caption_separator or ","):
-                    tag = tag.strip()
-                    if tag:
-                        counts[tag] = counts.get(tag, 0) + 1
-            result[subset.name] = counts
-        return result
+        """Per folder {tag: count}, for the LoRA's ss_tag_frequency, as sd-scripts' set_tag_frequency counts:
+        every image of each folder once (reg images an epoch never uses too; repeats do not count), the
+        caption split at "," whatever caption_separator is, tags stripped and lowercased, folders of the
+        same name (a train and a reg folder) added together. Captions are read once per run."""
+        if self._tag_frequency is None:
+            result: dict[str, dict[str, int]] = {}
+            ext = self.cfg.dataset.caption_extension
+            for subset in self.scan.subsets:
+                counts = result.setdefault(subset.name, {})
+                for image in subset.images:
+                    caption = self.captions.get(str(image.path))
+                    if caption is None:  # an image no epoch uses (reg images beyond the train count)
+                        try:
+                            caption = read_caption_text(image, subset, ext)
+                        except LoratuiError:  # unreadable now: a save must not fail over its metadata
+                            caption = subset.class_tokens
+                    for tag in caption.split(","):
+                        tag = tag.strip().lower()
+                        if tag:
+                            counts[tag] = counts.get(tag, 0) + 1
+            self._tag_frequency = result
+        return self._tag_frequency

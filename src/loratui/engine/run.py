@@ -93,6 +93,8 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         self.bar_open = False  # a progress line without its newline is on the terminal
         self.model_hashes: dict | None = None  # base-model hashes for the metadata, computed once
         self.signals_seen = 0
+        self.training_began = False  # until train_loop starts, a signal stops at the next loading stage
+        self.stop_asked_while_loading: str | None = None  # the signal's name (run_controls.py)
         self.controls: ControlReader | None = None  # the first process reads NAME.control.jsonl
         self.waiting: dict[str, list[dict]] = {}  # requests read, answered once done
         self.last_save: tuple[int, Path] | None = None  # (step, LoRA) of the latest save
@@ -244,6 +246,8 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
 
         cfg = self.cfg
         device = self._setup_distributed()
+        loaded = self.stop_if_asked_while_loading  # a stop asked while loading ends the run at these points
+        loaded()
         weight_dtype, autocast_dtype, lora_dtype = _dtypes(cfg, device)
         slow = cpu_slow_settings(cfg) if device.type == "cpu" else []
         if slow:
@@ -254,6 +258,9 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         base.vae.to(dtype=torch.float32)  # encode in fp32: the SD/SDXL VAEs overflow in fp16
         self.base = base
         self.say(f"model: {base.source_description}")
+        for line in getattr(base, "notes", ()):  # a scheduler that makes the run v-prediction, ...
+            self.say(f"note: {line}")
+        loaded()
         if base.family == "sdxl" and cfg.training.clip_skip and cfg.training.clip_skip > 1:
             self.warn(f"training.clip_skip = {cfg.training.clip_skip} is ignored for SDXL, which always uses the "
                       "penultimate layer (sd-scripts ignores it too)")
@@ -278,8 +285,11 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         # network_weights the last run's files held is read where it was kept (engine/outputs.py)
         network = inject_lora(base, dataclasses.replace(cfg.network, network_weights=str(self.weights_from))
                               if self.weights_from else cfg.network)
+        for line in getattr(network, "notes", ()):  # network_weights' untrained part left out
+            self.warn(line)
         network.to(device=device, dtype=lora_dtype)
         self.network = network
+        loaded()
         if self.world > 1:
             import torch.distributed as dist
 
@@ -301,6 +311,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         data = TrainingData(cfg, base, device=device, weight_dtype=weight_dtype, process_index=self.rank,
                             num_processes=self.world)
         data.pinned = speed.pinned_transfers
+        loaded()
         self.skipped_images = len(data.skipped)
         for line in data.skipped + data.caption_notes:  # a warning event and a line naming the file and why
             self.warn(line)
@@ -339,6 +350,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             if cfg.dataset.cache_latents and device.type == "cuda":
                 base.vae.to("cpu")
                 torch.cuda.empty_cache()
+        loaded()
         if self.resume:  # after the caches (encoding draws random numbers): run_resume.py
             self._restore_state(tr, base_lrs)
         self.trainer = tr
@@ -348,6 +360,8 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         if speed.compile_unet:
             self.say(f"torch.compile: the first step compiles the UNet (a minute or more; kept in "
                      f"{compile_cache_dir()} for later runs)")
+        loaded()  # the last point where a stop asked so far (sample_at_first included) saves nothing
+        self.training_began = True
         started = time.perf_counter()
         self.first_step_at = started
         try:

@@ -1,5 +1,6 @@
 """Requests to a live run: save now, sample now and stop from NAME.control.jsonl (core/run_control.py), each
-answered with a control event; SIGINT / SIGTERM stop after the current step (twice: at once). A stop read
+answered with a control event; SIGINT / SIGTERM stop after the current step (twice: at once); while
+the run still loads, at the end of the loading stage under way, before anything is saved. A stop read
 after step N: one process stops there (train_loop looks again after the step's hooks); several agree on
 it at step N + 1 (the flag travels with that step's gradients) and stop after it."""
 
@@ -50,8 +51,23 @@ class RunControls:
 
     def _on_signal(self, signum, frame) -> None:
         self.signals_seen += 1
-        if self.trainer is None or self.signals_seen > 1:
-            raise KeyboardInterrupt  # still loading (nothing to save), or asked twice: stop now
+        name = signal.Signals(signum).name
+        if self.signals_seen > 1:
+            raise KeyboardInterrupt  # asked twice: stop now, without saving
+        if not self.training_began:
+            # still loading: a KeyboardInterrupt raised here could land inside a lazy import (diffusers,
+            # numpy) and leave a module half-imported; the run stops at its next loading stage instead
+            # (stop_if_asked_while_loading), with nothing trained and nothing saved
+            self.stop_asked_while_loading = name
+            self.say(f"\n{name}: stopping once the current loading stage is done; nothing is saved (again to "
+                     f"stop at once)")
+            return
         self.trainer.stop_requested = True
-        self.say(f"\n{signal.Signals(signum).name}: finishing the current step, then saving the LoRA and the "
+        self.say(f"\n{name}: finishing the current step, then saving the LoRA and the "
                  f"state (again to stop at once, without saving)")
+
+    def stop_if_asked_while_loading(self) -> None:
+        """Called between loading stages and before the first step: a SIGINT / SIGTERM received while
+        loading ends the run here, as a stop before anything was saved (execute: exit 130)."""
+        if self.stop_asked_while_loading:
+            raise KeyboardInterrupt(self.stop_asked_while_loading)

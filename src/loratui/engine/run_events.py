@@ -94,7 +94,8 @@ class Reporter:
         if s.save_every_n_steps and tr.step % s.save_every_n_steps == 0 and tr.step < tr.data.total_steps:
             run.save_lora(tr, "step")
         sp = run.cfg.sampling
-        if sp.sample_every_n_steps and tr.step % sp.sample_every_n_steps == 0:
+        # as sd-scripts: sample_every_n_epochs, when set, overrides sample_every_n_steps (core/plan notes it)
+        if sp.sample_every_n_steps and not sp.sample_every_n_epochs and tr.step % sp.sample_every_n_steps == 0:
             run.sample(tr)
         # control requests: one process acts at once; several agree on them at the next step first
         if run.world == 1:
@@ -128,6 +129,7 @@ class CacheProgress:
 
     def __call__(self, done: int, total: int, what: str) -> None:
         run, now = self.run, time.monotonic()
+        run.stop_if_asked_while_loading()  # between two images: a stop asked while caching ends the run here
         if what != self.phase:
             self.phase, self.started, self.last_event, self.last_line = what, now, 0.0, now
         elapsed = now - self.started

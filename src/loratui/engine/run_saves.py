@@ -20,10 +20,13 @@ class RunSaves:
         scan, sched = tr.data.scan, tr.data.schedule
         dirs = {s.name: {"n_repeats": s.repeats, "img_count": len(s.images)} for s in scan.subsets if not s.is_reg}
         reg_dirs = {s.name: {"n_repeats": s.repeats, "img_count": len(s.images)} for s in scan.subsets if s.is_reg}
+        # ss_num_reg_images as sd-scripts counts it: every reg image times its folder's repeats (not the
+        # reg samples an epoch uses, which are padded or cut to the train count)
+        reg_images = sum(s.repeats * len(s.images) for s in scan.subsets if s.is_reg)
         meta = build_metadata(
             self.cfg, self.base.family, session_id=self.session_id, training_started_at=self.started_at,
             steps=tr.step, epochs=min(tr.epoch, tr.data.epochs), num_train_images=sched.samples_per_epoch,
-            num_reg_images=sched.reg_samples_per_epoch, tag_frequency=tr.data.tag_frequency(), dataset_dirs=dirs,
+            num_reg_images=reg_images, tag_frequency=tr.data.tag_frequency(), dataset_dirs=dirs,
             reg_dataset_dirs=reg_dirs, bucket_info=sd_scripts_bucket_info(sched),
             num_batches_per_epoch=sched.batches_per_epoch, num_epochs=tr.data.epochs,
             max_train_steps=tr.data.total_steps,
@@ -165,7 +168,8 @@ class RunSaves:
                                      step=tr.step, epoch=tr.epoch, device=tr.device,
                                      dtype=tr.autocast_dtype or torch.float32, seed=self.cfg.training.seed,
                                      sampler=self.cfg.sampling.sample_sampler, network=self.network,
-                                     clip_skip=self.cfg.training.clip_skip)
+                                     clip_skip=self.cfg.training.clip_skip,
+                                     max_token_length=self.cfg.training.max_token_length)
         finally:
             if vae_device != tr.device:
                 self.base.vae.to(vae_device)

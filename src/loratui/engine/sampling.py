@@ -4,6 +4,10 @@ One prompt per line; blank lines and lines starting with ``#`` are skipped. Opti
 prompt, as in sd-scripts: ``--n`` negative prompt, ``--w``/``--h`` size, ``--d`` seed, ``--s``
 steps, ``--l`` CFG scale, ``--ss`` sampler. Images go to ``OUTPUT_DIR/sample/`` named
 ``{output_name}_{step:06d}_{index:02d}_{seed}.png`` (sd-scripts' pattern, with the seed).
+
+As in sd-scripts' sample pipelines, prompts take A1111 weights (``(word)``, ``[word]``, ``(word:1.3)``) and
+more than 75 tokens (engine/text.py encode_sample_prompt), and each sampler is built as its
+get_my_scheduler builds it (``_scheduler``).
 """
 
 from __future__ import annotations
@@ -16,21 +20,54 @@ from loratui.core.config import (  # noqa: F401  (the prompt file is read in cor
     SCHEDULER_CLASSES, SamplePrompt, parse_prompt_line, parse_prompts,
 )
 from loratui.core.errors import LoratuiError
+from loratui.engine.text import encode_sample_prompt
+
+
+# sd-scripts' get_my_scheduler (library/train_util.py): every sampler is built from SD's training betas
+# with the class's own defaults (not the training scheduler's config), v-prediction when the model is
+SD_SCRIPTS_BETAS = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
+                    "beta_schedule": "scaled_linear"}
+
+
+def scheduler_arguments(base, sampler: str) -> dict:
+    """The keyword arguments sd-scripts builds the sampler's scheduler with, plus what this diffusers
+    needs to build the same one."""
+    if sampler not in SCHEDULER_CLASSES:
+        raise LoratuiError(f"unknown sampler {sampler!r}: use one of {', '.join(SCHEDULER_CLASSES)}")
+    kwargs = dict(SD_SCRIPTS_BETAS)
+    if sampler in ("dpmsolver", "dpmsolver++"):
+        kwargs["algorithm_type"] = sampler  # sd-scripts: algorithm_type=sample_sampler
+        if sampler == "dpmsolver":
+            # diffusers >= 0.27 refuses its default final_sigmas_type "zero" for dpmsolver (sd-scripts'
+            # own call then fails); "sigma_min" is the last step diffusers took before that option
+            kwargs["final_sigmas_type"] = "sigma_min"
+    if getattr(base, "v_prediction", False):
+        kwargs["prediction_type"] = "v_prediction"
+    return kwargs
 
 
 def _scheduler(base, sampler: str):
     import diffusers
 
-    name = SCHEDULER_CLASSES.get(sampler)
-    if name is None:
-        raise LoratuiError(f"unknown sampler {sampler!r}: use one of {', '.join(SCHEDULER_CLASSES)}")
-    config = dict(base.noise_scheduler.config)
-    # the released SD inference schedulers' settings (the training scheduler keeps diffusers' defaults);
-    # from_config only honours overrides given as keyword arguments
-    extra = {"steps_offset": 1, "set_alpha_to_one": False}
-    if sampler == "dpmsolver++":
-        extra["algorithm_type"] = "dpmsolver++"
-    return getattr(diffusers, name).from_config(config, **extra)
+    kwargs = scheduler_arguments(base, sampler)
+    try:
+        scheduler = getattr(diffusers, SCHEDULER_CLASSES[sampler])(**kwargs)
+    except ImportError:  # diffusers' stand-in for a class whose package is missing (lms needs scipy)
+        raise LoratuiError(f"sampler {sampler!r} needs the scipy package, which is not installed: install it "
+                           "(pip install scipy) or choose another sampler (sampling.sample_sampler, --ss)") from None
+    clip_sample = getattr(scheduler.config, "clip_sample", None)
+    if getattr(base, "family", None) == "sdxl":
+        if clip_sample is False:  # sd-scripts turns it on where a scheduler has it off (Heun)
+            scheduler.register_to_config(clip_sample=True)
+    else:
+        # sd-scripts' SD1/SD2 sample pipeline is diffusers' StableDiffusionPipeline, whose __init__ sets
+        # steps_offset 1 and clip_sample off (with a deprecation warning each time): set here, no warning
+        updates = {"steps_offset": 1} if scheduler.config.get("steps_offset", 1) != 1 else {}
+        if clip_sample is not None:
+            updates["clip_sample"] = False
+        if updates:
+            scheduler.register_to_config(**updates)
+    return scheduler
 
 
 def make_pipeline(base, sampler: str):
@@ -49,8 +86,9 @@ def make_pipeline(base, sampler: str):
 @torch.no_grad()
 def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, output_name: str, step: int,
                      epoch: int, device, dtype, seed: int, sampler: str = "euler_a", network=None,
-                     clip_skip: int | None = None) -> list[Path]:
+                     clip_skip: int | None = None, max_token_length: int = 75) -> list[Path]:
     """Render every prompt with the LoRA as currently trained; RNG states are left untouched.
+    ``max_token_length`` (training's) is SDXL's prompt limit, as in sd-scripts; SD1/SD2 take 225 tokens.
 
     ``network`` (the LoRA, hooked into the models but not their submodule) is put in eval mode
     too, so its dropout is off while sampling."""
@@ -69,13 +107,11 @@ def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, 
             prompt_seed = p.seed if p.seed is not None else seed + index
             generator = torch.Generator(device="cpu").manual_seed(prompt_seed)
             with torch.autocast(device_type=torch.device(device).type, dtype=dtype, enabled=dtype != torch.float32):
-                if clip_skip and clip_skip > 1 and base.family != "sdxl":
-                    # the prompt encoded as in training (diffusers' own clip_skip reaches for a
-                    # text_model attribute that transformers 5's CLIPTextModel no longer has)
-                    texts = {"prompt_embeds": _embed(base, p.prompt, clip_skip),
-                             "negative_prompt_embeds": _embed(base, p.negative or "", clip_skip)}
-                else:
-                    texts = {"prompt": p.prompt, "negative_prompt": p.negative or None}
+                # encoded as sd-scripts' sample pipelines do: A1111 weights, long prompts (engine/text.py)
+                cond, uncond = encode_sample_prompt(base, p.prompt, p.negative or "", clip_skip or 1, max_token_length)
+                texts = {"prompt_embeds": cond.hidden_states, "negative_prompt_embeds": uncond.hidden_states}
+                if base.family == "sdxl":
+                    texts.update(pooled_prompt_embeds=cond.pooled, negative_pooled_prompt_embeds=uncond.pooled)
                 image = pipe(**texts, width=p.width, height=p.height, num_inference_steps=p.steps,
                              guidance_scale=p.scale, generator=generator).images[0]
             path = out / f"{output_name}_{step:06d}_{index:02d}_{prompt_seed}.png"
@@ -88,9 +124,3 @@ def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, 
         if cuda_state is not None:
             torch.cuda.set_rng_state_all(cuda_state)
     return paths
-
-
-def _embed(base, text: str, clip_skip: int) -> torch.Tensor:
-    from loratui.engine.text import encode_text, tokenize
-
-    return encode_text(base, tokenize(base, [text]), clip_skip).hidden_states

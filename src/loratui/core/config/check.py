@@ -68,7 +68,13 @@ def optimizer_problems(cfg: TrainingConfig) -> list[str]:
 
 def config_notes(cfg: TrainingConfig) -> list[str]:
     """What `config check` says after "ok" (notes, not problems: `train` trains it, but not as the config
-    alone suggests): a diffusers folder whose scheduler_config.json makes the run v-prediction."""
+    alone suggests): a diffusers folder whose scheduler_config.json makes the run v-prediction; both
+    sampling intervals set (sample_every_n_steps is then ignored)."""
     model = with_resolved_paths(cfg).model
     note = v_prediction_note(model.pretrained_model_name_or_path, model.v_parameterization)
-    return [note] if note else []
+    notes = [note] if note else []
+    steps, epochs = cfg.sampling.sample_every_n_steps, cfg.sampling.sample_every_n_epochs
+    if steps and epochs:  # the words of core/plan's sampling_note, which `loratui steps` shows
+        notes.append(f"sample_every_n_steps ({steps}) is ignored: sample_every_n_epochs ({epochs}) is set and "
+                     "takes precedence, as in sd-scripts; unset one of them")
+    return notes

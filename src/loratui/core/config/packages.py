@@ -29,6 +29,10 @@ def missing_packages(cfg) -> list[str]:
     package = OPTIMIZER_PACKAGES.get(name)
     if package and not installed(package):
         problems.append(f"optimizer.optimizer_type {name} needs the {package} package: pip install {package}")
+    sampler = getattr(getattr(cfg, "sampling", None), "sample_sampler", None)
+    if sampler == "lms" and not installed("scipy"):  # diffusers' LMSDiscreteScheduler integrates with scipy
+        problems.append("sampling.sample_sampler lms needs the scipy package: pip install scipy, or pick another "
+                        "sampler (euler_a is sd-scripts' default)")
     if cfg.training.xformers and not installed("xformers"):
         problems.append("training.xformers is true but xformers is not installed: pip install xformers, "
                         "or use sdpa = true")

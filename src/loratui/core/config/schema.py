@@ -276,7 +276,8 @@ class SavingSection:
 class SamplingSection:
     sample_prompts: str = opt("", "Prompts file for sample images, one prompt per line with sd-scripts' "
                                   "options (--w --h --d --s --l --n).")
-    sample_every_n_epochs: int | None = opt(None, "Render samples every N epochs.", min=1)
+    sample_every_n_epochs: int | None = opt(
+        None, "Render samples every N epochs (sample_every_n_steps is then ignored, as in sd-scripts).", min=1)
     sample_every_n_steps: int | None = opt(None, "Render samples every N steps.", min=1)
     sample_sampler: str = opt("euler_a", "Sampler for sample images.", choices=SAMPLERS)
     sample_at_first: bool = opt(False, "Also render samples before the first step.")

@@ -166,6 +166,17 @@ def warmup_note(cfg: TrainingConfig, total_steps: int) -> str | None:
             f"lr_warmup_steps (5-10% of the steps is common, e.g. 0.05 as a ratio)")
 
 
+def sampling_note(cfg: TrainingConfig) -> str | None:
+    """A note (`loratui steps`, the Settings calculator) when both sample_every_n_epochs and
+    sample_every_n_steps are set: sd-scripts then samples at epochs only ("overwrites n_steps"), and so
+    does `train` (engine/run_events.py); None otherwise."""
+    sampling = getattr(cfg, "sampling", None)
+    if not (sampling and sampling.sample_every_n_epochs and sampling.sample_every_n_steps):
+        return None
+    return (f"sample_every_n_steps ({sampling.sample_every_n_steps}) is ignored: sample_every_n_epochs "
+            f"({sampling.sample_every_n_epochs}) is set and takes precedence, as in sd-scripts; unset one of them")
+
+
 # ---- VRAM fixes --------------------------------------------------------------------------------
 
 

@@ -419,11 +419,9 @@ def compute_schedule(cfg, scan, num_processes: int = 1) -> Schedule:
         if out.last_epoch_steps != plan.steps_per_epoch:
             out.notes.append(f"max_train_steps {t.max_train_steps} ends inside epoch {out.epochs} "
                              f"(after {out.last_epoch_steps} of its {plan.steps_per_epoch} steps)")
-    from loratui.core.plan.advice import warmup_note  # here, not above: advice builds on this module
+    from loratui.core.plan.advice import sampling_note, warmup_note  # here: advice builds on this module
 
-    warmup = warmup_note(cfg, out.total_steps)
-    if warmup:
-        out.notes.append(warmup)
+    out.notes.extend(note for note in (warmup_note(cfg, out.total_steps), sampling_note(cfg)) if note)
     if out.mode == "epochs":
         reg_set = bool(cfg.dataset.reg_data_dir)
         out.kohya_gui_steps, out.kohya_gui_formula = kohya_gui_steps(plan, out.epochs, reg_set)
