@@ -173,7 +173,8 @@ class OptimizerSection:
         values = dict(_arg_pairs(self.optimizer_args))
         for key in ADAFACTOR_DEFAULTS:
             if key in values and _literal(values[key]) not in (True, False):
-                return f"optimizer_args {key}={values[key]}: Adafactor's {key} is True or False"
+                return (f"optimizer_args {key}={values[key]}: Adafactor's {key} is Python's True or False "
+                        f"(write {key}=False; sd-scripts reads {values[key]!r} as a string, which counts as on)")
         if _literal(values.get("relative_step", "False")):
             return ("optimizer_args relative_step=True (Adafactor's own learning-rate schedule, sd-scripts' "
                     "default) is not supported: remove it; loratui trains Adafactor at learning_rate with "

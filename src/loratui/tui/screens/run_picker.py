@@ -133,11 +133,12 @@ def start_warnings(app, service: RunService, config) -> list[str]:
         lines.append(f"overwrites the last run's {final[0].name} in {command.output_dir} when it completes: to keep "
                      "it, promote a checkpoint or change saving.output_name on Settings first")
     moved = [path.name for path in rest[:2]]
+    if len(rest) > 2:
+        moved[-1] += f" and {len(rest) - 2} more save(s)"
     if samples:
         moved.append(f"{len(samples)} sample image(s)")
     if moved:
-        more = f" and {len(rest) - 2} more" if len(rest) > 2 else ""
-        lines.append(f"moves the last run's {', '.join(moved)}{more} into {command.name}-kept-<time>/ (nothing is "
+        lines.append(f"moves the last run's {', '.join(moved)} into {command.name}-kept-<time>/ (nothing is "
                      "deleted; the earlier run's checkpoints keep their samples there)")
     return lines
 
