@@ -271,8 +271,9 @@ def show(path: str) -> None:
 
 @config.command("import-kohya")
 @exit_codes((0, "done: imported (written with -o, else only printed)"),
-            (2, "nothing written: a JSON that cannot be read, an -o file that exists, does not end in .toml or "
-                "whose folder is missing"))
+            (2, "nothing written: a JSON that cannot be read (a TOML given instead is named as what it is), a "
+                "dataset_config loratui cannot express, an -o file that exists, does not end in .toml or whose folder "
+                "is missing"))
 @click.argument("json_path", metavar="JSON", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
               help="Write the imported config here (never overwrites; sample prompts go to NAME.prompts.txt, or "
@@ -284,6 +285,11 @@ def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
     A setting loratui has no equivalent for is a warning when it is on (the run then trains without it).
     A relative path is read as kohya_ss did (from its folder, taken to be the current one, else the JSON's)
     and written relative to the -o file's folder; a path found nowhere, or a Windows one, is a warning.
+
+    An sd-scripts dataset TOML is read through the JSON's dataset_config key, never given here: its
+    [[datasets]] become loratui's one dataset only when that trains the same (no reg subsets, same
+    batches per epoch); otherwise the import stops and says why. sd-scripts' --config_file TOMLs are
+    not read.
     """
     from loratui.core.config import save_config, validate
     from loratui.core.config import import_kohya_file

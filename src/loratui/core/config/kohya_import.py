@@ -11,7 +11,8 @@ Decisions (kohya_ss semantics checked against its lora_gui.py):
   ``max_train_steps``; only when both are 0 does ``epoch`` become max_train_epochs. With a
   ``dataset_config`` the GUI skips that step count: max_train_steps 0 then means sd-scripts' 1600.
 - ``dataset_config``: the sd-scripts dataset TOML is read (kohya_dataset.py) and its values win over
-  the JSON's dataset keys, as in sd-scripts; what loratui cannot express is refused in one line.
+  the JSON's dataset keys, as in sd-scripts; what loratui cannot express (several [[datasets]] that would train
+  differently merged) is refused in one line. A TOML given instead of the JSON is named as what it is.
 - Booleans: kohya_ss JSON sometimes holds "True"/"false"/"1"/"0"/"yes"/"no" strings: they are read as
   booleans with a note; any other value for a boolean key is an error naming the key.
 - ``xformers`` ("xformers", "sdpa", "none" or a boolean): "xformers" stays xformers only when the
@@ -200,22 +201,22 @@ class _Importer(NetworkKeys):
                                    f"read {path}: {len(found.entries)} settings below"))
         self.done.add("dataset_config")
 
-    def _dataset_fallback(self, key: str) -> Any:
-        """The value sd-scripts takes from its command line (the JSON) for a dataset option."""
+    def _dataset_fallback(self, key: str) -> tuple[Any, str]:
+        """(the value sd-scripts takes from its command line (the JSON) for a dataset option, where it comes from)."""
         json_key = {"batch_size": "train_batch_size", "resolution": "max_resolution"}.get(key, key)
         name = {"batch_size": "train_batch_size"}.get(key, key)
         raw = self.data.get(json_key)
         if _empty(raw):
-            return SD_SCRIPTS_DATASET_DEFAULTS.get(key)
+            return SD_SCRIPTS_DATASET_DEFAULTS.get(key), f"sd-scripts' default: the kohya_ss JSON has no {json_key}"
         if key == "caption_extension" and isinstance(raw, str):
             raw = raw if raw.startswith(".") else "." + raw
         spec = FIELDS[(KEY_SECTIONS[name], name)]
         value = self.whole(json_key, raw) if spec.kind == "int" else _number(raw) if spec.kind == "float" else \
             str(raw) if key == "resolution" else raw
         try:
-            return coerce_value(spec, value)
+            return coerce_value(spec, value), f"the kohya_ss JSON's {json_key}"
         except ValueError:
-            return raw
+            return raw, f"the kohya_ss JSON's {json_key}"
 
     def _build(self) -> TrainingConfig:
         cfg = TrainingConfig()
@@ -511,7 +512,10 @@ def import_kohya_file(path, *, as_lora: bool = False, config_dir=None) -> tuple[
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise LoratuiError(f"{path}, line {exc.lineno}: not valid JSON: {exc.msg}") from None
+        from loratui.core.config.kohya_dataset import not_a_gui_json
+
+        raise LoratuiError(not_a_gui_json(path, text) or f"{path}, line {exc.lineno}: not valid JSON: {exc.msg}") \
+            from None
     except RecursionError:
         raise LoratuiError(f"{path}: nested too deeply to be a kohya_ss config (a settings object holds plain "
                            "values): is it the right file?") from None
