@@ -113,7 +113,8 @@ def test_an_epoch_count_below_1_gets_the_fraction_warning_and_its_own_reason(key
     """The reviewer's repro: max_train_epochs 0.5 with epoch 8 was dropped as "empty or 0" without a word."""
     cfg, report = import_kohya(_std(**{key: 0.5}, **other))
     assert cfg.training.max_train_epochs == (8 if other else None)
-    assert [w for w in report.warnings if key in w] == [f"{key} 0.5 is not a whole number: 0 used (its whole part)"]
+    length = "" if other else "; set [training] max_train_epochs or max_train_steps in the imported config"
+    assert [w for w in report.warnings if key in w] == [f"{key} 0.5 is less than one epoch: not used{length}"]
     assert dict(report.ignored)[key] == "0.5 reads as 0 (its whole part): unset"
 
 

@@ -370,8 +370,11 @@ class _Importer(NetworkKeys):
                 written = _number(self.get(key))  # unused, and not simply empty or 0: -1, or 0.5 (int() makes it 0)
                 if written < 0:
                     self.ignore(key, f"{written:g} is below 0, not a number of epochs: unset")
-                else:
-                    self.ignore(key, f"{written:g} reads as {self.whole(key, written)} (its whole part): unset")
+                else:  # one line: the fraction warning of whole() would say "0 used" of a value not used
+                    self.ignore(key, f"{written:g} reads as {_whole_number(written)[0]} (its whole part): unset")
+                    length = ("" if "max_train_epochs" in self.values or has_steps else
+                              "; set [training] max_train_epochs or max_train_steps in the imported config")
+                    self.report.warnings.append(f"{key} {written:g} is less than one epoch: not used{length}")
         self.ignore("max_train_epochs", "empty or 0: unset")
         self.ignore("epoch", "empty or 0")
         if not _empty(d.get("max_resolution")):
