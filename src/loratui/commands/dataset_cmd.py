@@ -115,10 +115,13 @@ def scan(directory: Path, reg: Path | None, caption_extension: str, as_json: boo
 
 
 def _print_summary(result, show_all: bool, note: str = "") -> None:
-    click.echo(f"train: {result.train_data_dir}")
+    if result.reg_only:  # a reg folder on its own: nothing here trains by itself
+        click.echo(f"reg:   {result.reg_data_dir} (regularisation images, scanned on their own)")
+    else:
+        click.echo(f"train: {result.train_data_dir}")
     if note:
         click.echo(note)
-    if result.reg_data_dir:
+    if result.reg_data_dir and not result.reg_only:
         click.echo(f"reg:   {result.reg_data_dir}")
     rows = [
         ("reg" if s.is_reg else "train", s.name, str(s.repeats), str(s.num_images), str(s.num_captioned), str(s.samples))
@@ -132,10 +135,14 @@ def _print_summary(result, show_all: bool, note: str = "") -> None:
             cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])] + [c.rjust(w) for c, w in zip(row[2:], widths[2:])]
             click.echo("  ".join(cells).rstrip())
     click.echo()
-    click.echo(
-        f"{result.num_train_images} training image(s), {result.train_samples_per_epoch} samples per epoch "
-        f"(before batching)"
-    )
+    if result.reg_only:
+        click.echo(f"{result.num_reg_images} regularisation image(s): each epoch sd-scripts repeats or cuts them to "
+                   "as many samples as the training images give (their repeats only set the mix)")
+    else:
+        click.echo(
+            f"{result.num_train_images} training image(s), {result.train_samples_per_epoch} samples per epoch "
+            f"(before batching)"
+        )
     print_problems(result.problems, show_all)
 
 
@@ -306,15 +313,20 @@ def balance(directory: Path, target: int | None, caption_extension: str, dry_run
     """Propose repeats so each concept gives about the same samples per epoch (repeats x images).
 
     Shows the plan as folder renames (`10_a -> 4_a`), asks, then renames. Nothing is overwritten:
-    if a new name is taken, nothing is renamed. Reg folders are not touched.
+    if a new name is taken, nothing is renamed. Reg folders are not touched (sd-scripts pads or cuts
+    reg images to the train samples' count: the total names that fill), and DIR may not be one.
     """
     from loratui.core.captions import follow_folder_renames
     from loratui.core.dataset import apply_renames, balance_plan, balance_target, plan_conflicts, scan_dataset
-    from loratui.core.dataset import caption_extension_option
+    from loratui.core.dataset import caption_extension_option, reg_balance_refusal, samples_change_line
     from loratui.core.errors import LoratuiError
 
-    train_dir = _locate(directory).train_dir
-    result = scan_dataset(train_dir, None, caption_extension_option(caption_extension))
+    location = _locate(directory)
+    if location.is_reg:
+        raise LoratuiError(reg_balance_refusal(location.train_dir, location.reg_of))
+    train_dir = location.train_dir
+    # the reg folder too: its images double every epoch's samples, which the total line says
+    result = scan_dataset(train_dir, location.reg_dir, caption_extension_option(caption_extension))
     concepts = [s for s in result.train_subsets if s.images]
     if not concepts:
         raise LoratuiError(f"{train_dir} has no concept folders with images to balance")
@@ -337,7 +349,7 @@ def balance(directory: Path, target: int | None, caption_extension: str, dry_run
             )
     before = sum(s.samples for s in concepts)
     after = before + sum(r.new_samples - r.old_samples for r in plan)
-    click.echo(f"samples per epoch: {before} -> {after}")
+    click.echo(samples_change_line(result, before, after))
     if not plan:
         click.echo("already balanced: nothing to rename")
         return

@@ -29,6 +29,8 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
             train_dir = cfg.dataset.train_data_dir
             train = Path(resolve_path(cfg, train_dir, key="train_data_dir")) if train_dir else None
         except ConfigError as exc:
+            if getattr(exc, "foreign", None):  # sd-scripts' own file: its one line says what to open instead
+                raise
             # a config the app can fix (an unknown key, a bad value): open on its dataset all the same,
             # and Settings shows the problems; only one whose dataset cannot be told is refused
             train_dir = _raw_train_dir(path)
@@ -49,7 +51,9 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
     config = None
     base = location.project_dir or (location.train_dir if location.kind != "concept" else None)
     if base is not None:
-        tomls = sorted(base.glob("*.toml"))
+        found = sorted(base.glob("*.toml"))
+        foreign = {path: _sdscripts_file(path) for path in found[:_TOML_LOOKS]}
+        tomls = [path for path in found if foreign.get(path) is None]  # sd-scripts' files are no loratui config
         named = base / "config.toml"
         config = tomls[0] if len(tomls) == 1 else named if named in tomls else None
         if len(tomls) > 1 and notes is not None:
@@ -60,13 +64,36 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
         if not tomls and notes is not None:
             kohya = next((json_path for json_path in sorted(base.glob("*.json"))[:_JSON_LOOKS]
                           if is_kohya_gui_json(json_path)), None)
+            refused = [line for line in foreign.values() if line is not None]
             if kohya is not None:
                 notes.append(f"no loratui config here, but {kohya.name} is a kohya_ss GUI config: "
                              f"`{_import_command(kohya)}` imports it, then `loratui {_quoted(_free_toml(kohya))}`")
+            elif refused:  # only sd-scripts' own files: say what the first is and how it comes in
+                notes.append(f"no config opened: {refused[0]}")
     return location, config
 
 
 _JSON_LOOKS = 20  # .json files read when looking for a kohya_ss config beside the dataset
+_TOML_LOOKS = 20  # .toml files read to tell sd-scripts' own files apart (more: taken as configs, unread)
+
+
+def _sdscripts_file(path: Path) -> str | None:
+    """The line that refuses ``path`` when it is one of sd-scripts' own TOML files (a --config_file or
+    --dataset_config, e.g. what `config export-sdscripts` wrote beside the config), else None: core's
+    loader tells them apart (core.config foreign.py). A loratui config with problems is still one."""
+    from loratui.core.config import ConfigError, load_config
+
+    try:
+        if path.stat().st_size > _JSON_MAX_BYTES:
+            return None  # a config is ~10 KB: a big file is read when opened, not while looking around
+        load_config(path)
+    except ConfigError as exc:
+        return str(exc) if getattr(exc, "foreign", None) else None
+    except OSError:
+        return None
+    return None
+
+
 _JSON_MAX_BYTES = 4 << 20  # a GUI config is a few KB; a large .json is something else (no reading it)
 _KOHYA_KEYS = frozenset({"pretrained_model_name_or_path", "train_data_dir", "LoRA_type", "output_name"})
 

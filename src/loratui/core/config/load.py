@@ -32,6 +32,7 @@ from loratui.core.config.schema import SECTIONS, TrainingConfig, section_fields
 from loratui.core.config.fields import (
     FIELDS, KEY_SECTIONS, PATH_KEYS, ConfigError, coerce_value, file_name_problem, show_value,
 )
+from loratui.core.config.foreign import foreign_config_line, sdscripts_kind
 from loratui.core.config.snapshot import FileSnapshot, remember_snapshot
 from loratui.core.termline import shell_arg
 from loratui.core.tomlfile import toml_syntax_problem
@@ -138,7 +139,8 @@ def _line_finder(text: str):
 
 
 def loads_config(text: str, source: str = "<string>", config_dir: Path | None = None) -> TrainingConfig:
-    """Parse TOML text; errors read `SOURCE, line N: key: problem`."""
+    """Parse TOML text; errors read `SOURCE, line N: key: problem`. An sd-scripts --config_file or
+    --dataset_config (foreign.py) is one ConfigError line saying so, with ``foreign`` set to its kind."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -146,6 +148,11 @@ def loads_config(text: str, source: str = "<string>", config_dir: Path | None = 
     except RecursionError:
         raise ConfigError(f"{source}: arrays or tables nested too deeply to be a config (values are plain numbers, "
                           "strings or short lists)") from None
+    kind = sdscripts_kind(data, text)
+    if kind is not None:  # sd-scripts' own file: one line saying so, not a page of "unknown section"
+        error = ConfigError(foreign_config_line(source, kind, text), source)
+        error.foreign = kind  # Settings and the launcher tell it apart from a loratui config with problems
+        raise error
     lines = _line_finder(text)
 
     def locate(section, key, problem):

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from loratui.core.dataset.balance import (
     Rename, apply_renames, balance_plan, balance_still_applied, balance_target, forget_balance, last_balance,
-    plan_conflicts, record_balance, undo_balance,
+    plan_conflicts, record_balance, reg_balance_refusal, reg_fills, samples_change_line, undo_balance,
 )
 from loratui.core.dataset.concepts import (
     MAX_TRAINABLE_REPEATS, ConceptFolder, concept_folders, repeats_problem,
 )
 from loratui.core.dataset.images import IMAGE_EXTENSIONS, is_image, iter_images, list_folder
-from loratui.core.dataset.locate import DatasetLocation, locate_dataset, train_dir_hint
+from loratui.core.dataset.locate import DatasetLocation, locate_dataset, regularised_train_dir, train_dir_hint
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
 from loratui.core.dataset.project import InitResult, concept_folder_name, init_project
 from loratui.core.dataset.scan import (
@@ -51,6 +51,7 @@ __all__ = [
     "Subset",
     "apply_renames", "balance_still_applied", "forget_balance", "last_balance", "record_balance", "undo_balance",
     "balance_plan",
+    "reg_balance_refusal", "reg_fills", "samples_change_line", "regularised_train_dir",
     "balance_target",
     "caption_extension_option",
     "caption_extension_problem",

@@ -54,6 +54,29 @@ def balance_target(scan: DatasetScan) -> int:
     return max((s.samples for s in scan.train_subsets if s.images), default=0)
 
 
+def reg_balance_refusal(reg_dir: Path, train_dir: Path | None = None) -> str:
+    """The one line that refuses to balance a reg folder (``train_dir``: the training folder it goes with)."""
+    instead = f"the training folder {train_dir}" if train_dir is not None else "the training folder"
+    return (f"{reg_dir}: reg folders are padded or cut to the train images' count: balancing them changes "
+            f"nothing; balance {instead} instead")
+
+
+def reg_fills(scan: DatasetScan) -> bool:
+    """Whether the scan's reg folders add samples: any reg image at all. sd-scripts then repeats the reg
+    images (each folder by its repeats, round and round) or cuts them until there are exactly as many as
+    the train samples, so an epoch holds twice the train samples (train_util DreamBoothDataset)."""
+    return any(subset.images for subset in scan.reg_subsets) and not scan.reg_only
+
+
+def samples_change_line(scan: DatasetScan, before: int, after: int) -> str:
+    """`samples per epoch: 43 -> 90`, with the reg fill the change brings along when there are reg images
+    (they double every epoch: a balance that doubles the train samples doubles that too)."""
+    line = f"samples per epoch: {before} -> {after}"
+    if reg_fills(scan):
+        line += f" (+ as many reg samples: {2 * before} -> {2 * after} in all)"
+    return line
+
+
 def renamed(subset: Subset, repeats: int) -> str:
     """The folder name with its repeat prefix replaced, everything after it kept byte for byte."""
     prefix, sep, rest = subset.name.partition("_")
@@ -64,8 +87,11 @@ def balance_plan(scan: DatasetScan, target: int | None = None) -> list[Rename]:
     """Renames that bring every train concept's repeats x images close to target (only the changes).
 
     Repeats are rounded to the nearest integer and never go below 1. Reg folders are left alone:
-    sd-scripts repeats reg images to match the train image count by itself.
+    sd-scripts repeats reg images to match the train image count by itself (a reg folder scanned on
+    its own is refused: LoratuiError, reg_balance_refusal's line).
     """
+    if scan.reg_only:
+        raise LoratuiError(reg_balance_refusal(scan.train_data_dir))
     if target is None:
         target = balance_target(scan)
     if target < 1:

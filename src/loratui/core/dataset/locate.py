@@ -5,7 +5,12 @@
   and ``reg/`` when it holds concept folders;
 - a train folder holding ``N_concept`` folders (or images directly: a flat folder);
 - a single ``N_concept`` folder: its parent is the train folder and the concept is remembered, so
-  the caller can start filtered to it while repeats and balance still see every concept.
+  the caller can start filtered to it while repeats and balance still see every concept;
+- a project's reg folder on its own (the ``reg_data_dir`` of a loratui config beside it, or ``reg/``
+  beside ``img/``): its images are listed like a train folder's, but it is marked (``reg_of``, and
+  ``reg_dir`` is the folder itself, which core's scan reads as "scan it as reg"), so the scan counts
+  it as reg (missing captions are info, no train samples) and balance refuses it: sd-scripts pads or
+  cuts reg images to the train images' count, so its repeats change nothing.
 A config file is resolved one level up (core.config knows ``train_data_dir``), not here.
 """
 
@@ -26,7 +31,13 @@ class DatasetLocation:
     reg_dir: Path | None = None
     project_dir: Path | None = None   # the folder holding img/ (and model/, configs), when there is one
     concept: str | None = None        # set when the path named one concept folder
-    kind: str = "dataset"             # "project", "dataset", "concept" or "flat"
+    kind: str = "dataset"             # "project", "dataset", "reg", "concept" or "flat"
+    reg_of: Path | None = None        # a reg folder (or a concept in one): the training folder it goes with
+
+    @property
+    def is_reg(self) -> bool:
+        """The folder (or concept) named is regularisation images, not training data."""
+        return self.reg_of is not None
 
     @property
     def images_dir(self) -> Path:
@@ -74,14 +85,76 @@ def locate_dataset(path: str | os.PathLike) -> DatasetLocation:
         reg_dir = reg if reg.is_dir() and _has_concepts(reg) else None
         return DatasetLocation(img, reg_dir, path, None, "project")
     if _has_concepts(path):
+        train = regularised_train_dir(path)
+        if train is not None:  # reg_dir = the folder itself: the scan reads it as reg only
+            return DatasetLocation(path, path, _parent(path), None, "reg", train)
         return DatasetLocation(path, None, None, None, "dataset")
     if _is_concept_name(path.name) and path.parent != path:
         # `10_alice` from inside img/: a train folder of `.` would list rows as `./a.png`, which do
         # not match the `a.txt` the caption reader returns, and hides the project: absolute
-        parent = path.parent if path.parent != Path(".") else Path(os.path.abspath(path)).parent
+        parent = _parent(path)
+        train = regularised_train_dir(parent)
+        if train is not None:
+            return DatasetLocation(parent, parent, _parent(parent), path.name, "concept", train)
         project = parent.parent if parent.name == "img" else None
         return DatasetLocation(parent, None, project, path.name, "concept")
     return DatasetLocation(path, None, None, None, "flat" if _has_images(path) else "dataset")
+
+
+def _parent(path: Path) -> Path:
+    """The folder holding ``path``, absolute when ``path`` is a bare name (``reg`` typed in the project)."""
+    return path.parent if path.parent != Path(".") else Path(os.path.abspath(path)).parent
+
+
+REG_FOLDER_NAME = "reg"  # what `loratui dataset init` names a project's reg folder, beside img/
+_TOML_LOOKS = 20  # config files read beside a folder to learn whether it is their reg_data_dir
+_TOML_MAX_BYTES = 4 << 20
+
+
+def regularised_train_dir(folder: Path) -> Path | None:
+    """The training folder whose regularisation images ``folder`` holds, or None when it is no reg folder
+    that can be told: it is the ``reg_data_dir`` of a loratui config in the folder above it (the
+    project's), or it is named ``reg`` beside an ``img/`` folder (the layout `dataset init` makes).
+    Configs are read as plain TOML here (core.dataset knows no core.config): only [dataset]'s two paths."""
+    parent = _parent(folder)
+    here = os.path.realpath(folder)
+    try:
+        configs = sorted(parent.glob("*.toml"))[:_TOML_LOOKS]
+    except OSError:
+        configs = []
+    for config in configs:
+        train = _train_dir_if_reg(config, here)
+        if train is not None:
+            return train
+    img = parent / "img"
+    if folder.name.lower() == REG_FOLDER_NAME and img.is_dir() and os.path.realpath(img) != here:
+        return img
+    return None
+
+
+def _train_dir_if_reg(config: Path, folder_real: str) -> Path | None:
+    """The config's train_data_dir when its reg_data_dir is ``folder_real`` (relative paths are the
+    config's folder's, as core.config resolves them); None for anything else, a broken file too."""
+    import tomllib
+
+    try:
+        if config.stat().st_size > _TOML_MAX_BYTES:
+            return None
+        data = tomllib.loads(config.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return None
+    section = data.get("dataset")
+    if not isinstance(section, dict):
+        return None
+    reg, train = section.get("reg_data_dir"), section.get("train_data_dir")
+    if not (isinstance(reg, str) and reg.strip() and isinstance(train, str) and train.strip()):
+        return None
+    base = config.parent
+    reg_path = base / os.path.expanduser(reg)
+    train_path = base / os.path.expanduser(train)
+    if os.path.realpath(reg_path) != folder_real or os.path.realpath(train_path) == folder_real:
+        return None  # another folder, or the same folder as train (a config `config check` refuses)
+    return train_path
 
 
 def train_dir_hint(path: str | os.PathLike) -> str:

@@ -56,6 +56,11 @@ def scan_dataset(
     ``max_tokens``: the caption token limit the long-caption check uses (the config's
     max_token_length; default 225, the most sd-scripts reads).
 
+    A reg folder given as both train and reg is scanned on its own, as reg (what locate_dataset gives
+    for one: `loratui reg`, `dataset scan reg`): its concept folders are reg subsets, and no training
+    images is no error (``DatasetScan.reg_only``). Any other folder given as both is scanned twice, as
+    sd-scripts would (a config naming one folder as both is refused by core.config check_paths).
+
     Raises LoratuiError only for unusable arguments: a missing folder or a caption extension
     without its leading dot.
     """
@@ -65,10 +70,15 @@ def scan_dataset(
         )
     train_root = _check_dir(train_data_dir, "train data folder")
     reg_root = _check_dir(reg_data_dir, "reg data folder") if reg_data_dir is not None else None
+    reg_only = (reg_root is not None and os.path.realpath(reg_root) == os.path.realpath(train_root)
+                and _known_reg_folder(train_root))
+    if reg_only:
+        reg_root = train_root  # one name for both in what the scan reports
 
     problems: list[Problem] = []
     folders: list[_Folder] = []
-    for root, is_reg in ((train_root, False), (reg_root, True)):
+    roots = ((train_root, True),) if reg_only else ((train_root, False), (reg_root, True))
+    for root, is_reg in roots:
         if root is not None:
             folders.extend(_find_subset_folders(root, is_reg, caption_extension, problems))
 
@@ -82,7 +92,12 @@ def scan_dataset(
         subsets.append(_build_subset(folder, sizes[start:end], caption_extension, problems, max_tokens))
         start = end
 
-    if not any(not s.is_reg for s in subsets):
+    if reg_only:
+        if not subsets:
+            problems.append(Problem(
+                "no_subsets", train_root, f"{train_root} has no `N_name` concept folders"
+                f"{_left_out_count(problems, train_root)}: no regularisation images", "error"))
+    elif not any(not s.is_reg for s in subsets):
         hint = f" (did you mean {train_root / 'img'}?)" if (train_root / "img").is_dir() else ""
         problems.append(
             Problem(
@@ -95,7 +110,13 @@ def scan_dataset(
         )
     elif not any(s.images for s in subsets if not s.is_reg):
         problems.append(Problem("no_images", train_root, f"no usable training images under {train_root}", "error"))
-    return DatasetScan(train_root, reg_root, caption_extension, subsets, problems)
+    return DatasetScan(train_root, reg_root, caption_extension, subsets, problems, reg_only)
+
+
+def _known_reg_folder(folder: Path) -> bool:
+    from loratui.core.dataset.locate import regularised_train_dir  # locate imports this module
+
+    return regularised_train_dir(folder) is not None
 
 
 def _left_out_count(problems: list[Problem], root: Path) -> str:

@@ -81,6 +81,13 @@ class DatasetScan:
     caption_extension: str
     subsets: list[Subset] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # a reg folder scanned on its own (scan_dataset given it as train and reg): every subset is reg,
+    # train_data_dir and reg_data_dir are that folder; nothing here trains or balances by itself
+    reg_only: bool = False
+
+    @property
+    def num_reg_images(self) -> int:
+        return sum(s.num_images for s in self.reg_subsets)
 
     @property
     def train_subsets(self) -> list[Subset]:
@@ -145,6 +152,7 @@ class DatasetScan:
             "reg_data_dir": str(self.reg_data_dir) if self.reg_data_dir else None,
             "caption_extension": self.caption_extension,
             "subsets": [s.to_dict() for s in self.subsets],
+            "reg_only": self.reg_only,
             "train_images": self.num_train_images,
             "train_samples_per_epoch": self.train_samples_per_epoch,
             "problems": [p.to_dict() for p in self.problems],

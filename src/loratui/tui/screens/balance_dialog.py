@@ -1,7 +1,8 @@
 """BalanceDialog: pick repeats so every concept gives about the same samples per epoch.
 
 The plan comes from core (`balance_plan`, `plan_conflicts`) and is shown before anything moves: each
-folder rename (`10_alice -> 4_alice`) with its samples before and after, the total, and any conflict.
+folder rename (`10_alice -> 4_alice`) with its samples before and after, the total (and the reg samples
+sd-scripts adds to match it, when there are reg images), and any conflict.
 Typing another target re-plans at once. Enter renames the folders with core's `apply_renames` (all
 or nothing) and lets the undo journals follow (`follow_folder_renames`), then dismisses with True;
 Escape dismisses with False. Errors stay in the dialog as one line.
@@ -21,7 +22,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from loratui.core.captions import follow_folder_renames
-from loratui.core.dataset import DatasetScan, Rename, apply_renames, balance_plan, balance_target, plan_conflicts
+from loratui.core.dataset import (
+    DatasetScan, Rename, apply_renames, balance_plan, balance_target, plan_conflicts, reg_balance_refusal,
+    samples_change_line,
+)
 from loratui.core.errors import LoratuiError
 from loratui.tui.widgets.dataset_summary import default_marks
 
@@ -155,7 +159,9 @@ class BalanceDialog(ModalScreen[bool]):
     def _replan(self) -> None:
         self.plan, self.conflicts, self._problem = [], [], ""
         concepts = [s for s in self.scan.train_subsets if s.images]
-        if not concepts:
+        if self.scan.reg_only:  # a reg folder on its own: the summary's `b` says so; this is the backstop
+            self._problem = reg_balance_refusal(self.scan.train_data_dir)
+        elif not concepts:
             self._problem = f"{self.scan.train_data_dir} has no concept folders with images to balance"
         elif self.target is None or self.target < 1:
             self._problem = "type a target of at least 1 sample per epoch"
@@ -189,7 +195,7 @@ class BalanceDialog(ModalScreen[bool]):
             total = Content("")
         else:
             after = before + sum(r.new_samples - r.old_samples for r in self.plan)
-            total = Content(f"samples per epoch: {before} -> {after}")
+            total = Content(samples_change_line(self.scan, before, after))  # with the reg fill, if any
             if not self.plan:
                 total = Content.assemble(total, "  ", ("already balanced: nothing to rename", "bold"))
         self.query_one("#balance-total", Static).update(total)

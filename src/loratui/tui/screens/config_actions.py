@@ -235,6 +235,7 @@ class ConfigFileActions(ConfigImportExport):
             if (path != self.path or self.pending_prompts is not None) and not merged:
                 self.show_value_changes(saved)  # moved paths, the prompts file's name
             self.path, self.broken, self.loaded_stat = path, None, stat
+            self.broken_foreign = None
             self.loaded_text, self.pending_prompts = text, None
             self.app.config_path = path
             self.file_settled()
@@ -378,6 +379,7 @@ class ConfigFileActions(ConfigImportExport):
                 return
             base, stat, text = result
             self.path, self.broken, self.loaded_stat = path, None, stat
+            self.broken_foreign = None
             self.loaded_text, self.pending_prompts = text, None  # the form shows the file: no import waits
             self.app.config_path = path
             self.file_settled()
@@ -399,6 +401,7 @@ class ConfigFileActions(ConfigImportExport):
                 return
             self.path, self.app.config_path = path, path
             self.broken, self.broken_lines, self.loaded_stat = str(exc), list(exc.problems), file_state(path)
+            self.broken_foreign = getattr(exc, "foreign", None)
             self.pending_prompts = None
             self.file_settled()
             self.form.load(self.form.base, has_file=self.form.has_file)  # edits were discarded to get here

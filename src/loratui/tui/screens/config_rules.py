@@ -27,10 +27,14 @@ def starter_config(target: Path, location: DatasetLocation) -> TrainingConfig:
     cfg.training.max_train_epochs = 10
     cfg.saving.save_every_n_epochs = 1
     cfg.saving.output_name = target.stem
-    cfg.dataset.train_data_dir = Path(os.path.relpath(location.train_dir, folder)).as_posix()
-    reg = folder / "reg"
-    if reg.is_dir() and any(reg.iterdir()):
-        cfg.dataset.reg_data_dir = "reg"
+    if location.is_reg:  # opened on a reg folder: the config trains its training folder, with this as reg
+        cfg.dataset.train_data_dir = Path(os.path.relpath(location.reg_of, folder)).as_posix()
+        cfg.dataset.reg_data_dir = Path(os.path.relpath(location.train_dir, folder)).as_posix()
+    else:
+        cfg.dataset.train_data_dir = Path(os.path.relpath(location.train_dir, folder)).as_posix()
+        reg = folder / "reg"
+        if reg.is_dir() and any(reg.iterdir()):
+            cfg.dataset.reg_data_dir = "reg"
     if (folder / "model").is_dir():
         cfg.saving.output_dir = "model"
     apply_cpu_defaults(cfg)  # no GPU here: AdamW and fp32, as config new does

@@ -131,6 +131,7 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         super().__init__()
         self.path: Path | None = None
         self.broken: str | None = None          # why the file could not be loaded
+        self.broken_foreign: str | None = None  # an sd-scripts file (core's ConfigError.foreign): not fixable here
         self.loaded_stat: tuple = ()
         self.loaded_text: str | None = None      # the file's text as loaded: save as and an overwrite keep it
         self.suggested = Path("lora.toml")
@@ -157,6 +158,7 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
                 return cfg, True
             except ConfigError as exc:
                 self.broken, self.broken_lines = str(exc), list(exc.problems)
+                self.broken_foreign = getattr(exc, "foreign", None)
         return starter_config(self.suggested, self.app.store.location), False
 
     def compose(self) -> ComposeResult:
@@ -365,8 +367,10 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
             prefix = f"{self.path}, "
             first = self.broken_lines[0] if self.broken_lines else self.broken
             first = first[len(prefix):] if first.startswith(prefix) else first
+            fix = ("ctrl+o opens a loratui config" if self.broken_foreign else
+                   "fix it in an editor: reloaded when saved (f5 now)")
             self.query_one("#settings-status", Static).update(Text(
-                f"{self.path.name} cannot be read: {first}{more} · fix it in an editor: reloaded when saved (f5 now)"))
+                f"{self.path.name} cannot be read: {first}{more} · {fix}"))
             return
         else:
             parts.append(self.path.name)

@@ -290,8 +290,11 @@ class SettingsDrafts:
                         "values):\n\n", style="bold")
             for line in self.broken_lines:
                 text.append("  " + (line[len(prefix):] if line.startswith(prefix) else line) + "\n")
-            text.append(f"\nFix it in an editor ({self.path}) and save it: Settings reloads it then (f5 at once). "
-                        "ctrl+o opens another config.")
+            if getattr(self, "broken_foreign", None):  # an sd-scripts file: editing it into a loratui one breaks it
+                text.append("\nctrl+o opens a loratui config.")
+            else:
+                text.append(f"\nFix it in an editor ({self.path}) and save it: Settings reloads it then (f5 at once). "
+                            "ctrl+o opens another config.")
             box.update(text)
             if self.focused is not None and self.focused is not box:
                 self.set_focus(None)

@@ -345,7 +345,8 @@ class DatasetStore:
                 out[row.caption_str] = caption_problems(row.caption_file, max_tokens=limit)
             else:
                 parsed = parse_subset_name(row.folder) if row.folder else None
-                out[row.caption_str] = [missing_caption_problem(row.image, parsed[1] if parsed else "")]
+                out[row.caption_str] = [missing_caption_problem(row.image, parsed[1] if parsed else "",
+                                                                is_reg=self.location.is_reg)]
         return out
 
     def adopt_checks(self, checks: dict[str, list[Problem]]) -> None:

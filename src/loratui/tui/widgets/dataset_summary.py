@@ -8,6 +8,9 @@ each, never colour alone) and the first few problems by name. Everything comes f
 except the caption counts, which `caption_counts` takes from the captions the app holds now (a write,
 an undo or an outside change never rescans); nothing here looks at the files.
 
+A reg folder on its own (``DatasetScan.reg_only``) shows its images, not train samples, and `b` says why
+it is not balanced.
+
 Keys: Enter posts `JumpToProblem` for the next problem image, `b` posts `BalanceRequested`. The
 owner screen binds `p` itself and calls `next_problem_path` to move its images table.
 """
@@ -158,7 +161,7 @@ class _ConceptCells:
     numbers: str          # `repeats × images = samples`, padded to line up with the other folders
     plain_numbers: str    # the same, unpadded (narrow layout: one folder per block)
     captions: list[str]   # "2,400 captioned,", "22 empty,", "78 missing": pieces a narrow pane breaks between
-    missing: int
+    missing: int          # counted for the warning colour: 0 for a reg folder (its missing captions are info)
     empty: int
 
     @property
@@ -172,6 +175,7 @@ def _concept_cells(subsets: list[Subset], by_folder: Mapping[Path, CaptionCounts
     cells = []
     for subset in subsets:
         name = subset.name + (" (reg)" if subset.is_reg else "")
+        warn = not subset.is_reg  # a reg image needs no caption (info: the class tokens stand in)
         numbers = f"{subset.repeats:>{repeats_w},} × {subset.num_images:>{images_w},} = {subset.samples:,}"
         plain = f"{subset.repeats:,} × {subset.num_images:,} = {subset.samples:,}"
         count = by_folder.get(subset.path, CaptionCounts())
@@ -187,7 +191,7 @@ def _concept_cells(subsets: list[Subset], by_folder: Mapping[Path, CaptionCounts
                       f"{missing:,} missing" if missing else ""]
             counts = [count for count in counts if count]
             captions = [count + "," for count in counts[:-1]] + counts[-1:]
-        cells.append(_ConceptCells(name, numbers, plain, captions, missing, empty))
+        cells.append(_ConceptCells(name, numbers, plain, captions, missing if warn else 0, empty if warn else 0))
     return cells
 
 
@@ -248,7 +252,9 @@ def summary_content(scan: DatasetScan | None, stats: CaptionStats | None = None,
         lines.extend(_concept_lines(scan.subsets, width, counts))
     else:
         lines.append(Content.styled(" no `N_name` concept folders", "$text-error"))
-    if scan.reg_subsets and scan.reg_data_dir is not None:  # the table lists the train folder's images only
+    if scan.reg_only:  # a reg folder opened on its own: reg images, no training samples
+        lines.extend(_reg_only_lines(scan, counts, width))
+    elif scan.reg_subsets and scan.reg_data_dir is not None:  # the table lists the train folder's images only
         from loratui.core.termline import shell_arg
 
         words = " (reg) images are not in the table: they are a dataset of their own,".split(" ")[1:]
@@ -256,18 +262,19 @@ def summary_content(scan: DatasetScan | None, stats: CaptionStats | None = None,
         lines.extend(_fill([(word, "$text-muted") for word in words]
                            + [(f"`loratui {shell_arg(_short(scan.reg_data_dir))}`", "$text-muted")], width))
 
-    train = scan.train_subsets
-    missing = sum(counts.get(s.path, CaptionCounts()).missing for s in train)
-    empty = sum(counts.get(s.path, CaptionCounts()).empty for s in train)
-    lines.append(Content(""))
-    lines.extend(_fill([("Train samples per epoch:", heading), (f"{scan.train_samples_per_epoch:,}", "")], width))
-    images, folders = scan.num_train_images, len(train)
-    lines.extend(_fill([(f" from {images:,} image{'' if images == 1 else 's'}", ""),
-                        (f"in {folders:,} folder{'' if folders == 1 else 's'}", "")], width))
-    lines.append(Content.assemble(("Captions missing: ", heading),
-                                  (f"{missing:,}", "$text-warning bold" if missing else "")))
-    if empty:  # they exist, but sd-scripts stops on them (or trains with an empty prompt)
-        lines.append(Content.assemble(("Captions empty: ", heading), (f"{empty:,}", "$text-warning bold")))
+    if not scan.reg_only:
+        train = scan.train_subsets
+        missing = sum(counts.get(s.path, CaptionCounts()).missing for s in train)
+        empty = sum(counts.get(s.path, CaptionCounts()).empty for s in train)
+        lines.append(Content(""))
+        lines.extend(_fill([("Train samples per epoch:", heading), (f"{scan.train_samples_per_epoch:,}", "")], width))
+        images, folders = scan.num_train_images, len(train)
+        lines.extend(_fill([(f" from {images:,} image{'' if images == 1 else 's'}", ""),
+                            (f"in {folders:,} folder{'' if folders == 1 else 's'}", "")], width))
+        lines.append(Content.assemble(("Captions missing: ", heading),
+                                      (f"{missing:,}", "$text-warning bold" if missing else "")))
+        if empty:  # they exist, but sd-scripts stops on them (or trains with an empty prompt)
+            lines.append(Content.assemble(("Captions empty: ", heading), (f"{empty:,}", "$text-warning bold")))
     if stats is not None:
         lines.extend(_fill([("Tags:", ""), (f"{stats.distinct_tags:,} distinct,", ""),
                             (f"{stats.tag_uses:,} uses", "")], width))
@@ -295,6 +302,23 @@ def summary_content(scan: DatasetScan | None, stats: CaptionStats | None = None,
     if len(ordered) > max_problems:
         lines.append(Content.styled(f"… {len(ordered) - max_problems:,} more", "$text-muted"))
     return Content("\n").join(lines)
+
+
+def _reg_only_lines(scan: DatasetScan, counts: Mapping[Path, CaptionCounts], width: int) -> list[Content]:
+    """A reg folder on its own: its images (sd-scripts repeats or cuts them to the training samples'
+    count, so they are no samples of their own) and missing captions, which are info here."""
+    reg = scan.reg_subsets
+    missing = sum(counts.get(s.path, CaptionCounts()).missing for s in reg)
+    empty = sum(counts.get(s.path, CaptionCounts()).empty for s in reg)
+    folders = f"in {len(reg):,} folder{'' if len(reg) == 1 else 's'}"
+    lines = [Content(""), *_fill([("Reg images:", "bold"), (f"{scan.num_reg_images:,}", ""), (folders, "")], width)]
+    words = " each epoch they are repeated or cut to as many samples as the training images give".split(" ")[1:]
+    lines.extend(_fill([(" " + words[0], "$text-muted")] + [(word, "$text-muted") for word in words[1:]], width))
+    lines.extend(_fill([("Captions missing:", "bold"), (f"{missing:,}", "")]
+                       + ([("(class tokens used)", "$text-muted")] if missing else []), width))
+    if empty:  # sd-scripts stops on an empty caption file, reg or not
+        lines.append(Content.assemble(("Captions empty: ", "bold"), (f"{empty:,}", "$text-warning bold")))
+    return lines
 
 
 def problem_image_paths(scan: DatasetScan) -> list[Path]:
@@ -445,6 +469,13 @@ class DatasetSummary(VerticalScroll):
         self.post_message(self.JumpToProblem(self, path))
 
     def action_balance(self) -> None:
+        if self._scan is not None and self._scan.reg_only:  # nothing to balance: say why, open nothing
+            from loratui.core.dataset import reg_balance_refusal
+
+            train = getattr(getattr(getattr(self.app, "store", None), "location", None), "reg_of", None)
+            self.notify(reg_balance_refusal(Path(_short(self._scan.train_data_dir)), train and Path(_short(train))),
+                        severity="warning", timeout=8)
+            return
         self.post_message(self.BalanceRequested(self))
 
     def balance_key_hint(self) -> str:
