@@ -180,7 +180,7 @@ def test_new_keys_go_in_their_section_with_help(tmp_path):
         "train them. Range: from 0 to 1024.\nconv_dim = 4\n"))
     assert "seed = 42\n# Train this many epochs (takes precedence over max_train_steps). Range: from 1 to " \
            "100000.\nmax_train_epochs = 12\n\n# trailing notes about [saving]" in out
-    assert out.endswith('output_name = "face"\n\n[sampling]\n# Render samples every N epochs. Range: >= 1.\n'
+    assert out.endswith('output_name = "face"\n\n[sampling]\n# Render samples every N epochs (sample_every_n_steps is then ignored). Range: >= 1.\n'
                         "sample_every_n_epochs = 2\n")
     assert load_config(path) == cfg
 

@@ -98,7 +98,21 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
         cfg.saving.output_dir = "model"
     if family:
         cfg.model.model_family = family
-    if cfg.model.model_family == "sdxl":
+    defaults_for, family_note = family or "", ""
+    typed_model = Path(os.path.expanduser(model)) if model else None
+    if not family and typed_model is not None and typed_model.exists():
+        # "auto" stays in the file (a swapped model is read again); the starting values follow the weights
+        from loratui.core.config import read_model_family
+
+        try:
+            defaults_for = read_model_family(typed_model)
+            family_note = (f"model family {defaults_for}, read from the weights of {model}: "
+                           f"{'SDXL' if defaults_for == 'sdxl' else 'SD 1.5'} defaults written (model_family "
+                           "stays \"auto\")")
+        except LoratuiError as exc:
+            family_note = (f"cannot read the model family from {model} ({exc}): SD 1.5 defaults written; pass "
+                           "--family sdxl for an SDXL model")
+    if defaults_for == "sdxl":
         cfg.dataset.resolution = (1024, 1024)
         cfg.dataset.max_bucket_reso = 2048
         cfg.training.gradient_checkpointing = True
@@ -108,6 +122,8 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
            "epoch; set it to \"\" to train without them" if reg_images else "")
     click.echo(f"wrote {target} (train_data_dir = {cfg.dataset.train_data_dir or '(unset)'}{reg}, output_dir = "
                f"{cfg.saving.output_dir}): edit it, then `loratui config check {shell_arg(target)}`")
+    if family_note:
+        click.echo(f"note: {family_note}")
     if cpu_note:
         click.echo(f"note: {cpu_note}")
     for option, value in (("--train-data-dir", train_data_dir), ("--model", model)):

@@ -134,20 +134,22 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool
     """
     from loratui.core.config import load_config, save_config, validate
     from loratui.core.config import apply_preset, preset_changes, fixes_text, preset_check, preset_problem_line
+    from loratui.core.config import config_model_family
     from loratui.core.plan import estimate_vram, resolve_family
 
     if yes and dry_run:
         raise LoratuiError("--yes and --dry-run contradict each other: choose one")
     preset = _catalog().get(preset_id)
     cfg = load_config(config)
-    family_notes: list[str] = []
     unknown_model = (cfg.model.model_family or "auto") == "auto" and not cfg.model.pretrained_model_name_or_path
     estimate_family = None
     mismatch = ""
     if not unknown_model:
-        cfg_family = resolve_family(cfg, None, family_notes)
+        read = config_model_family(cfg)  # auto: read from the model's weights; the name only when they cannot be
+        cfg_family = resolve_family(cfg, read.family, [])
         if cfg_family != preset.estimator_family:
-            guessed = " (guessed from the model name: set model.model_family if that is wrong)" if family_notes else ""
+            guessed = (f" (guessed from the model name: {read.why}; set model.model_family if that is wrong)"
+                       if read.guessed else "")
             mismatch = f"{preset.id} is for {preset.family} but {config}'s model is {cfg_family}{guessed}"
             if not force:  # an SDXL preset's 1024 px and rank on an SD1 model is not a tuning, it is a mistake
                 raise LoratuiError(f"{mismatch}: nothing written; pick a {cfg_family} preset (`loratui presets list "

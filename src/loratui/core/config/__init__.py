@@ -20,7 +20,10 @@ from loratui.core.config.fields import (
     file_name_problem,
     optimizer_name, range_text,
 )
-from loratui.core.config.families import CANONICAL_FAMILIES, FAMILY_SPELLINGS, canonical_family
+from loratui.core.config.families import (
+    CANONICAL_FAMILIES, FAMILY_SPELLINGS, ModelFamily, canonical_family, config_model_family, family_from_name,
+    read_model_family,
+)
 from loratui.core.config.base_model import model_folder_family, model_folder_v_prediction, v_prediction_note
 from loratui.core.config.device_defaults import apply_cpu_defaults, has_nvidia_gpu
 from loratui.core.config.kohya_import import ImportReport, import_kohya, import_kohya_file
@@ -62,6 +65,7 @@ __all__ = [
     "PresetCheck", "fixes_text", "gpu_only_settings", "preset_check", "preset_problem_line",
     "config_file_problems", "config_notes", "export_problems", "explain_gui_key", "v_prediction_note",
     "CANONICAL_FAMILIES", "FAMILY_SPELLINGS", "canonical_family",
+    "ModelFamily", "config_model_family", "family_from_name", "read_model_family",
     "SCHEDULER_CLASSES", "SamplePrompt", "detect_model_family", "family_from_keys", "output_dir_problem",
     "parse_prompt_line", "parse_prompts", "resume_state_problem",
     "FIELDS", "KEY_SECTIONS", "MIXED_PRECISION", "MODEL_FAMILIES", "OPTIMIZERS", "PATH_KEYS", "PRESET_FAMILIES",

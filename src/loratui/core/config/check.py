@@ -69,7 +69,8 @@ def optimizer_problems(cfg: TrainingConfig) -> list[str]:
 def config_notes(cfg: TrainingConfig) -> list[str]:
     """What `config check` says after "ok" (notes, not problems: `train` trains it, but not as the config
     alone suggests): a diffusers folder whose scheduler_config.json makes the run v-prediction; both
-    sampling intervals set (sample_every_n_steps is then ignored)."""
+    sampling intervals set (sample_every_n_steps is then ignored); clip_skip on an SDXL model (the family
+    as everything else reads it: model_family, or the model's weights for auto)."""
     model = with_resolved_paths(cfg).model
     note = v_prediction_note(model.pretrained_model_name_or_path, model.v_parameterization)
     notes = [note] if note else []
@@ -77,4 +78,20 @@ def config_notes(cfg: TrainingConfig) -> list[str]:
     if steps and epochs:  # the words of core/plan's sampling_note, which `loratui steps` shows
         notes.append(f"sample_every_n_steps ({steps}) is ignored: sample_every_n_epochs ({epochs}) is set and "
                      "takes precedence, as in sd-scripts; unset one of them")
+    clip_skip = cfg.training.clip_skip
+    if clip_skip and clip_skip > 1 and _family_or_none(cfg) == "sdxl":  # the run start warns with the same words
+        notes.append(f"training.clip_skip = {clip_skip} is ignored for SDXL (sd-scripts ignores it too; the "
+                     "metadata records it)")
     return notes
+
+
+def _family_or_none(cfg: TrainingConfig) -> str | None:
+    """model_family, or for auto the family read from the weights; None when only a name guess is left."""
+    from loratui.core.config.families import config_model_family
+    from loratui.core.errors import LoratuiError
+
+    try:
+        read = config_model_family(cfg)
+    except LoratuiError:
+        return None
+    return None if read.guessed else read.family

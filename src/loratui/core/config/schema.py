@@ -240,8 +240,8 @@ class TrainingSection:
                               min=0.0, max=1.0)
     min_snr_gamma: float | None = opt(None, "Min-SNR loss weighting gamma (5 is common). Off when unset.",
                                       min=0.0, max=100.0)
-    clip_skip: int = opt(1, "Use the output of the n-th last text-encoder layer (2 for most anime "
-                            "models).", min=1, max=12)
+    clip_skip: int = opt(1, "Use the output of the n-th last text-encoder layer. SD1/SD2 only (SDXL "
+                            "ignores it); 2 for most SD1 anime models.", min=1, max=12)
     max_token_length: int = opt(75, "Caption token limit: 75, 150 or 225 (longer captions are "
                                     "split into 75-token chunks).", choices=(75, 150, 225))
     cache_text_encoder_outputs: bool = opt(False, "Encode captions once (only when the text encoder "
@@ -278,7 +278,7 @@ class SamplingSection:
     sample_prompts: str = opt("", "Prompts file for sample images, one prompt per line with sd-scripts' "
                                   "options (--w --h --d --s --l --n).")
     sample_every_n_epochs: int | None = opt(
-        None, "Render samples every N epochs (sample_every_n_steps is then ignored, as in sd-scripts).", min=1)
+        None, "Render samples every N epochs (sample_every_n_steps is then ignored).", min=1)
     sample_every_n_steps: int | None = opt(None, "Render samples every N steps.", min=1)
     sample_sampler: str = opt("euler_a", "Sampler for sample images.", choices=SAMPLERS)
     sample_at_first: bool = opt(False, "Also render samples before the first step.")

@@ -46,6 +46,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from loratui.core.config import config_model_family
 from loratui.core.errors import LoratuiError
 
 Size = tuple[int, int]
@@ -116,6 +117,17 @@ def reso_steps_notes(reso_steps: int, model_family: str = "auto") -> list[str]:
         notes.append(f"bucket_reso_steps {reso_steps} is not divisible by 64: sd-scripts' {which} "
                      f"refuses it")
     return notes
+
+
+def bucket_family(cfg) -> str:
+    """The family bucket_reso_steps is judged for: model_family, or for auto the family read from the
+    model's weights; "auto" (the rule of every sd-scripts trainer) when they cannot be read - a name
+    guess would warn about the wrong trainer."""
+    try:
+        read = config_model_family(cfg)
+    except LoratuiError:
+        return "auto"
+    return "auto" if read.guessed else read.family
 
 
 @dataclass(frozen=True)

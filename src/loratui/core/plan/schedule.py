@@ -52,6 +52,7 @@ from loratui.core.plan.buckets import (
     BucketAssignment,
     BucketManager,
     Size,
+    bucket_family,
     bucket_key,
     buckets_for_dataset,
     reso_steps_notes,
@@ -298,7 +299,7 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
     manager = buckets_for_dataset(d)
     notes = list(manager.notes)
     if d.enable_bucket:
-        notes.extend(reso_steps_notes(d.bucket_reso_steps, cfg.model.model_family))
+        notes.extend(reso_steps_notes(d.bucket_reso_steps, bucket_family(cfg)))
 
     registered = register_images(scan)
     counts: dict[Size, int] = {}

@@ -16,7 +16,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from loratui.core.config import TrainingConfig
+from loratui.core.config import TrainingConfig, config_model_family, family_from_name, read_model_family
 from loratui.core.config import LYCORIS, network_kind, network_problems
 from loratui.core.plan.network_params import PRESET_TARGETS, LycorisOptions, NetworkCount, count_lycoris
 from loratui.core.plan.vram_models import FAMILIES, FamilyArch, text_encoder_lora_params, unet_layout, \
@@ -69,6 +69,7 @@ class VramEstimate:
     parts: list[VramPart]
     assumptions: list[str] = field(default_factory=list)
     family: str = "sd1"
+    family_guessed: bool = False  # model_family auto and the weights could not be read: from the name
 
     @property
     def total_gib(self) -> float:
@@ -88,6 +89,7 @@ class VramEstimate:
     def to_dict(self) -> dict:
         return {
             "family": self.family,
+            "family_guessed": self.family_guessed,
             "total_bytes": self.total_bytes,
             "total_gib": round(self.total_gib, 3),
             "parts": [{"name": p.name, "bytes": p.bytes, "gib": round(p.bytes / GIB, 3), "note": p.note}
@@ -98,21 +100,22 @@ class VramEstimate:
 
 
 def guess_family(model_path: str) -> str:
-    """Family from the model's name: "xl" anywhere in the file/folder name means SDXL."""
-    name = os.path.basename(os.path.normpath(model_path or "")).lower()
-    return "sdxl" if "xl" in name else "sd1"
+    """Family from the model's name: "xl" anywhere in the file/folder name means SDXL. Only the last
+    resort (resolve_family reads the weights first)."""
+    return family_from_name(model_path)
 
 
 FAMILY_LABELS = {"sd1": "SD 1.5", "sdxl": "SDXL"}
 
 
 def family_from_weights(cfg: TrainingConfig, source: str = "the config") -> str | None:
-    """For model_family auto: the family read from the local model's header (no weights loaded).
+    """For model_family auto: the family read from the local model (no weights loaded; cached per file
+    change: core.config.read_model_family).
 
     A model that is there but cannot be read is a LoratuiError saying the family cannot be told (not
     a silent SD1 estimate). None when the model is not there (not downloaded yet, a Hugging Face
     repo id, unset): the estimate then guesses from the name and says so in its assumptions."""
-    from loratui.core.config import detect_model_family, resolve_path
+    from loratui.core.config import resolve_path
     from loratui.core.errors import LoratuiError
 
     value = cfg.model.pretrained_model_name_or_path
@@ -122,7 +125,7 @@ def family_from_weights(cfg: TrainingConfig, source: str = "the config") -> str 
     if not os.path.exists(path):
         return None  # planning before the download: the name guess, said in the assumptions
     try:
-        return detect_model_family(path)
+        return read_model_family(path)
     except LoratuiError as exc:
         raise LoratuiError(f"{source}: cannot tell the model family (model_family = \"auto\"): {exc}; set "
                            "model.model_family or pass --family sd1|sd2|sdxl") from None
@@ -146,15 +149,20 @@ def missing_model_warning(cfg: TrainingConfig) -> str | None:
             f"({guess_family(value)}); set model.model_family to be sure")
 
 
+_GUESS_NOTE = "model family guessed from the model name"
+
+
 def resolve_family(cfg: TrainingConfig, family: str | None, assumptions: list[str]) -> str:
-    fam = (family or cfg.model.model_family or "auto").lower()
-    if fam in ("sd15", "sd1.5"):
-        fam = "sd1"
-    if fam == "auto":
-        fam = guess_family(cfg.model.pretrained_model_name_or_path)
+    """The family the estimator models for ``cfg`` (sd1 or sdxl; SD 2.x is modelled as sd1): ``family``
+    when given, else model.model_family, else read from the model's weights (config_model_family,
+    cached); a guess from the model's name only when the weights cannot be read, said in
+    ``assumptions``."""
+    read = config_model_family(cfg, family)
+    fam = read.family
+    if read.guessed:
         shown = cfg.model.pretrained_model_name_or_path or "(no model set)"
-        assumptions.append(f"model family guessed from the model name {shown!r}: {fam} "
-                           "(set model.model_family to be sure)")
+        assumptions.append(f"{_GUESS_NOTE} {shown!r}: {fam} ({read.why}; "
+                           "set model.model_family to be sure)")
     if fam == "sd2":
         assumptions.append("SD 2.x is estimated with SD1.5's UNet shapes (close: same channels, "
                            "1024-wide OpenCLIP-H text encoder not modelled separately)")
@@ -305,6 +313,7 @@ def estimate_vram(cfg: TrainingConfig, *, family: str | None = None,
     batch never mixes buckets, so no batch is larger than that."""
     assumptions: list[str] = []
     fam = resolve_family(cfg, family, assumptions)
+    guessed = bool(assumptions) and assumptions[0].startswith(_GUESS_NOTE)
     arch = FAMILIES[fam]
     tr, net, ds = cfg.training, cfg.network, cfg.dataset
     batch = tr.train_batch_size
@@ -425,7 +434,7 @@ def estimate_vram(cfg: TrainingConfig, *, family: str | None = None,
     if attention == "none":
         assumptions.append("no sdpa/xformers: attention matrices grow with the square of the latent tokens")
     total = sum(p.bytes for p in parts)
-    return VramEstimate(total_bytes=total, parts=parts, assumptions=assumptions, family=fam)
+    return VramEstimate(total_bytes=total, parts=parts, assumptions=assumptions, family=fam, family_guessed=guessed)
 
 
 @dataclass

@@ -28,8 +28,8 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from loratui.core.config import (
-    Preset, PresetCatalog, TrainingConfig, gpu_only_settings, load_presets, preset_changes, preset_check,
-    preset_problem_line,
+    Preset, PresetCatalog, TrainingConfig, config_model_family, gpu_only_settings, load_presets, preset_changes,
+    preset_check, preset_problem_line,
 )
 from loratui.core.errors import LoratuiError
 from loratui.core.plan import estimate_vram, largest_bucket_samples, resolve_family
@@ -52,13 +52,22 @@ def show_value(value: object) -> str:
 
 
 def config_family(cfg: TrainingConfig) -> str | None:
-    """"sd15" or "sdxl" for the preset filter; None when nothing says which (no model, family auto)."""
+    """"sd15" or "sdxl" for the preset filter; None when nothing says which (no model, family auto). For
+    auto, the family read from the model's weights (the name only when they cannot be read)."""
     if (cfg.model.model_family or "auto") == "auto" and not cfg.model.pretrained_model_name_or_path:
         return None
     try:
         return "sdxl" if resolve_family(cfg, None, []) == "sdxl" else "sd15"
     except LoratuiError:
         return None
+
+
+def family_guessed(cfg: TrainingConfig) -> bool:
+    """Whether config_family is only a guess from the model's name (auto, weights not readable)."""
+    try:
+        return config_model_family(cfg).guessed
+    except LoratuiError:
+        return False
 
 
 class PresetPicker(ModalScreen[PresetChoice | None]):
@@ -123,6 +132,8 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
         self.presets = self.catalog.list(self.family)
         self.problems = list(self.catalog.problems)
         which = {"sd15": "SD 1.5", "sdxl": "SDXL"}.get(self.family or "", "both families (no model set yet)")
+        if self.family and family_guessed(self.cfg):
+            which += " (guessed from the model's name: set model_family to be sure)"
         self.query_one("#picker-help", Static).update(Content(
             f"Presets for {which}; each sets the memory-relevant fields for one card size."))
         options = self.query_one("#picker-list", OptionList)

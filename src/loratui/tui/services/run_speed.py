@@ -25,10 +25,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from loratui.core.config import TrainingConfig, load_config, resolve_path
+from loratui.core.config import TrainingConfig, config_model_family, load_config, resolve_path
 from loratui.core.errors import LoratuiError
 from loratui.core.events import read_events
-from loratui.core.plan import guess_family
 
 MIN_STEP_EVENTS = 10        # fewer steps than this measure start-up, not speed
 AREA_TOLERANCE = 0.25
@@ -166,8 +165,12 @@ def past_runs(folder: str | os.PathLike) -> list[PastRun]:
 
 
 def _config_family(cfg: TrainingConfig) -> str:
-    fam = (cfg.model.model_family or "auto").lower()
-    return _family(guess_family(cfg.model.pretrained_model_name_or_path) if fam == "auto" else fam) or "sd1"
+    """model_family, or for auto the family read from the model's weights (the name only when they cannot
+    be read): what the run will record in run_started."""
+    try:
+        return _family(config_model_family(cfg).family) or "sd1"
+    except LoratuiError:
+        return "sd1"
 
 
 def _same_settings_in_file(run: PastRun, cfg: TrainingConfig) -> bool:

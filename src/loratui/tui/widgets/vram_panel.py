@@ -5,7 +5,10 @@ only, so ``scan`` is accepted for symmetry with StepCalculator and not used). Th
 ``core.plan.estimate_vram`` - the number `loratui vram CONFIG` prints - drawn as a text bar with its
 numbers and a word for fits / does not fit (never colour alone) against the detected GPU's memory
 (services.gpu, `nvidia-smi` in a thread worker) or, with no GPU found, a card size chosen from a
-short list (remembered while the app runs).
+short list (remembered while the app runs). With model_family = "auto" the family is the one read from the
+model's weights (core.config.config_model_family, cached per change of the file, so a keystroke does not
+read a 6 GB checkpoint's header again); the summary says when the weights could not be read and it is
+only a guess from the model's name.
 
 Keys (binding ids): ``vram.breakdown`` shows the per-part breakdown (weights, LoRA, optimizer,
 activations, ...), ``vram.presets`` opens the preset picker (screens.preset_picker), ``vram.fix``
@@ -268,12 +271,14 @@ class VramPanel(Widget, can_focus=True):
             self.query_one("#vram-breakdown", Static).update("")
             return
         est = self.estimate
+        named = bool(self._cfg and self._cfg.model.pretrained_model_name_or_path)  # no model: nothing to guess from
+        family = f"{est.family}, guessed from the name" if est.family_guessed and named else est.family
         if card is None:
             tiers = est.fitting_tiers()
             fits = f"fits {', '.join(f'{gb} GB' for gb in tiers)} cards" if tiers else "fits none of 6-48 GB"
-            summary.update(Content(f"Peak VRAM (estimate): {est.total_gib:.2f} GiB ({est.family}); {fits}"))
+            summary.update(Content(f"Peak VRAM (estimate): {est.total_gib:.2f} GiB ({family}); {fits}"))
         else:
-            summary.update(Content(f"Peak VRAM (estimate, {est.family}): {fit_line(est, card, self._card_label())}"))
+            summary.update(Content(f"Peak VRAM (estimate, {family}): {fit_line(est, card, self._card_label())}"))
         self.set_class(card is not None and not est.fits(card), "-too-big")
         self.fixes = vram_fixes(self._cfg, card, scan=getattr(self, "_scan", None)) if card is not None else []
         self._show_bar()
