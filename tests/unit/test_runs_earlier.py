@@ -15,9 +15,10 @@ from loratui.core import runs
 from loratui.core.events import _process_start, events_path, lock_path, make_event
 
 
-def _lines(out, name, steps, *, finished=True, saves=()) -> str:
+def _lines(out, name, steps, *, finished=True, saves=(), began_ago=0.0) -> str:
     events = [make_event("run_started", config="/p/config.toml", output_dir=str(out), output_name=name, model={},
                          dataset={}, schedule={"total_steps": steps, "epochs": 2}, resumed_from=None, pid=1)]
+    events[0]["time"] = round(events[0]["time"] - began_ago, 3)  # its files are taken as its own from then on
     for step in range(1, steps + 1):
         events.append(make_event("step", step=step, total_steps=steps, epoch=1, loss=1.0 / step, avg_loss=0.5,
                                  lr=1e-3, images_per_s=2.0, eta_s=1.0))
@@ -62,7 +63,7 @@ def test_an_earlier_runs_checkpoints_are_found_where_they_are_now(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     saves = [("epoch", "s-000001.safetensors"), ("step", "s-step00000005.safetensors")]
-    (out / "s.events.1.jsonl").write_text(_lines(out, "s", 10, saves=saves))
+    (out / "s.events.1.jsonl").write_text(_lines(out, "s", 10, saves=saves, began_ago=3600))
     record = runs.read_summary(out, "s", 1).record
     ended = record.last_time
     kept = out / "s-kept-20250101-000000"

@@ -14,6 +14,7 @@ from loratui.core.events import make_event
 def _earlier_run(out, name: str) -> str:
     events = [make_event("run_started", config="/p/config.toml", output_dir=str(out), output_name=name, model={},
                          dataset={}, schedule={"total_steps": 4, "epochs": 1}, resumed_from=None, pid=1)]
+    events[0]["time"] = round(events[0]["time"] - 3600, 3)  # began an hour ago: its files are its own since
     for step in (1, 2, 3, 4):
         events.append(make_event("step", step=step, total_steps=4, epoch=1, loss=1.0, avg_loss=1.0, lr=1e-3,
                                  images_per_s=2.0, eta_s=1.0))

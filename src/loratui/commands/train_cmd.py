@@ -41,7 +41,7 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     saving.save_state_on_train_end = true (at the end), saving.save_state = true (with every save
     too) or --save-state, and after --max-steps or --resume. A new run moves the last run's states,
     intermediate saves and sample images into OUTPUT_DIR/NAME-kept-<time>/ (its NAME.safetensors is overwritten when the new run completes); a
-    resume first keeps aside, as NAME-kept-*, every output newer than its state. Save now, sample now
+    resume first keeps aside, as NAME-kept-*, every output newer than its state (samples past its step too). Save now, sample now
     and stop: append a request to OUTPUT_DIR/NAME.control.jsonl (see core/run_control.py).
     """
     for value, hint in ((max_steps, "--max-steps"), (max_epochs, "--max-train-epochs"),

@@ -20,8 +20,12 @@ the event file, ``--json`` also prints every event on stdout.
                     null): before the first step, at most twice a second and at each phase's end
     step            step, total_steps, epoch, loss, avg_loss (moving average of the last 50),
                     lr (of the first param group), images_per_s, eta_s, peak_vram_gib (or null)
-    epoch_end       epoch, step, avg_loss (over the whole epoch, its steps before a resume too)
-    checkpoint_saved  path, kind ("epoch" | "step" | "final" | "state"), step, epoch
+    epoch_end       epoch, step, avg_loss (over the whole epoch, its steps before a resume too): once per
+                    epoch, when its last batch is trained; a step limit (--max-steps, max_train_steps) or a
+                    stop inside an epoch ends the session without one (the resumed session says it)
+    checkpoint_saved  path, kind ("epoch" | "step" | "final" | "state"), step, epoch; samples (optional:
+                    a save a resume kept aside, e.g. NAME-kept-step00000004.safetensors, with the sample
+                    images of its step where they were kept aside; that step's later samples are not its)
     sample_saved    paths, step, epoch
     warning         message (e.g. a stale lock replaced, a config changed since the resumed state)
     error           message, hint (what to try), kind ("oom" | "nan" | "config" | "disk_full" | "file": a

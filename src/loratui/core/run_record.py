@@ -33,6 +33,10 @@ class Checkpoint:
     state: Path | None = None      # NAME-...-state saved with it (for resume / extend)
     asked: bool = False            # written for a "save now" request (a control event names its file)
     gone: bool = False             # an earlier run's file no longer there (moved away or written over)
+    kept_aside: bool = False       # a save a resume kept aside (its samples named with it): the resumed
+                                   # session's samples of the same step are not its
+    run_began: float | None = None  # the time of the first event of the run that saved it: a copy of one
+                                    # of its files written before then is another run's (core/run_files.py)
 
 
 def describe_event(event: dict) -> str | None:
@@ -72,6 +76,8 @@ class RunRecord:
         self.caching: dict | None = None     # the latest cache_progress event, until the first step
         self.earlier_s = 0.0                 # seconds the sessions before a resume trained (elapsed adds it)
         self.last_time: float | None = None  # the time of the latest event read (a crashed run ended about then)
+        self.first_time: float | None = None  # the time of the first event read: when the run began (its
+                                              # first session: a resume appends to the same file)
         self._recent: deque[tuple[float, str]] = deque(maxlen=64)  # (time, kind) of the latest events
         self.events = 0
 
@@ -82,6 +88,8 @@ class RunRecord:
         when = event.get("time")
         if isinstance(when, (int, float)):
             self.last_time = float(when)
+            if self.first_time is None:
+                self.first_time = float(when)
             self._recent.append((float(when), str(event.get("event"))))
 
     def _feed(self, event: dict) -> None:
@@ -106,7 +114,7 @@ class RunRecord:
         elif kind == "sample_saved":
             owners = self._checkpoints_at(event.get("step"))
             for owner in owners:  # every save of that step holds the same weights
-                owner.samples.extend(Path(p) for p in event.get("paths", ()))
+                owner.samples.extend(p for p in map(Path, event.get("paths", ())) if p not in owner.samples)
             if not owners:
                 self.samples.append(event)
         elif kind == "finished":
@@ -154,7 +162,9 @@ class RunRecord:
         return max(before) if before else None
 
     def _checkpoints_at(self, step) -> list[Checkpoint]:
-        return [checkpoint for checkpoint in self.checkpoints[-8:] if checkpoint.step == step]
+        """The saves at ``step`` (the latest few), those kept aside by a resume left out: they hold the
+        weights of the session before it, not what this session trains and renders at that step."""
+        return [c for c in self.checkpoints[-8:] if c.step == step and not c.kept_aside]
 
     def _checkpoint_at(self, step) -> Checkpoint | None:
         found = self._checkpoints_at(step)
@@ -170,16 +180,23 @@ class RunRecord:
                         checkpoint.state = None
                 owner.state = path
             return
-        if any(c.path == path for c in self._checkpoints_at(step)):
+        if any(c.path == path for c in self.checkpoints[-8:] if c.step == step):
             return  # written twice at one step (a save request on a save step)
+        kept = event.get("samples")  # a save kept aside by a resume: its samples, kept aside with it
+        kept = [Path(p) for p in kept if isinstance(p, str)] if isinstance(kept, list) else None
         same_step = self._checkpoint_at(step)  # the same weights under another name (the final, then an epoch save)
         # a file written again later (the final LoRA of an extended run) holds only the newer weights
         self.checkpoints = [c for c in self.checkpoints if c.path != path]
         avg = self.last_step.get("avg_loss") if self.last_step and self.last_step.get("step") == step else None
-        checkpoint = Checkpoint(path, str(event.get("kind")), step, int(event.get("epoch") or 0), avg)
+        checkpoint = Checkpoint(path, str(event.get("kind")), step, int(event.get("epoch") or 0), avg,
+                                run_began=self.first_time)
         if same_step is not None:
             checkpoint.samples = list(same_step.samples)
             checkpoint.avg_loss = same_step.avg_loss if avg is None else avg
+        if kept is not None:
+            checkpoint.samples, checkpoint.kept_aside = kept, True
+            self.checkpoints.append(checkpoint)
+            return
         # samples rendered at this step before the file was saved (the final step: samples come first)
         early = [e for e in self.samples if e.get("step") == step]
         if early:
@@ -192,7 +209,8 @@ class RunRecord:
         """The checkpoints, and the samples rendered between saves ("sample now", a sampling step
         that is not a save step) as entries of kind "sample" with no LoRA file, in step order."""
         loose = [Checkpoint(Path(str(event["paths"][0])), "sample", int(event.get("step") or 0),
-                            int(event.get("epoch") or 0), None, [Path(str(p)) for p in event["paths"]])
+                            int(event.get("epoch") or 0), None, [Path(str(p)) for p in event["paths"]],
+                            run_began=self.first_time)
                  for event in self.samples if event.get("paths")]
         if not loose:
             return list(self.checkpoints)

@@ -13,7 +13,8 @@ those are listed too, as earlier runs of NAME (``RunSummary.earlier``: 1 is the 
 never live. Their files may have moved since (into NAME-kept-<time>/, or been written over by a later
 run of the same name): ``earlier_checkpoints`` finds each where it is now, or marks it gone.
 
-The record of one run's events is core/run_record.py, promoting a checkpoint core/promote.py, which
+Where an earlier run's files are now, and the sample images' names, are core/run_files.py; the
+record of one run's events is core/run_record.py, promoting a checkpoint core/promote.py, which
 state folder a resume reads core/run_states.py; their names are re-exported here, where callers import them.
 """
 
@@ -27,6 +28,8 @@ from pathlib import Path
 from loratui.core.events import events_path, log_path, parse_line, parse_lines, run_is_alive
 from loratui.core.loss_series import LossSeries
 from loratui.core.promote import AlreadyPromoted, promote_checkpoint, promoted_copy, promoted_names
+from loratui.core.run_files import (EARLIER_SLACK_S, SAMPLE_FOLDER, earlier_checkpoints, glob_escape,  # noqa: F401
+                                    previous_samples, sample_step, samples_past)
 from loratui.core.run_record import Checkpoint, RunRecord, describe_event, feed_lines, status_of
 from loratui.core.run_states import newest_state, state_step
 
@@ -34,8 +37,8 @@ __all__ = [  # the names callers import from here, the moved ones among them
     "AlreadyPromoted", "Checkpoint", "LossSeries", "RunRecord", "RunSummary", "describe_event",
     "earlier_checkpoints", "earlier_title", "feed_lines", "last_log_lines", "list_runs", "previous_outputs",
     "previous_outputs_text", "previous_samples", "promote_checkpoint", "promoted_copy", "promoted_names",
-    "read_summary",
-    "run_events_path", "state_step", "status_of", "tail_lines",
+    "read_summary", "run_events_path", "SAMPLE_FOLDER", "sample_step", "samples_past", "state_step", "status_of",
+    "tail_lines",
 ]
 
 EVENTS_SUFFIX = ".events.jsonl"
@@ -201,78 +204,6 @@ def list_runs(output_dir: str | os.PathLike, *, earlier: bool = True) -> list[Ru
     return listed
 
 
-EARLIER_SLACK_S = 2.0  # a file written this long after an earlier run's last event is a later run's
-
-
-def _as_it_was(path: Path, output_dir: Path, name: str, ended: float | None) -> Path | None:
-    """Where an earlier run's file is now: in place unless a later run wrote it again (newer than the
-    run's last event), else the newest copy in NAME-kept-*/ that is not newer; None when gone. A copy
-    written before the last event wins over one written just after it (within EARLIER_SLACK_S, for
-    coarse file times): a later run that moved this run's sample aside writes its own in place soon after."""
-    def mtime(candidate: Path) -> float | None:
-        try:
-            return candidate.stat().st_mtime
-        except OSError:
-            return None
-
-    if ended is None:
-        return path if mtime(path) is not None else _newest_kept(path, output_dir, name, None)
-    for limit in (ended, ended + EARLIER_SLACK_S):
-        when = mtime(path)
-        if when is not None and when <= limit:
-            return path
-        kept = _newest_kept(path, output_dir, name, limit)
-        if kept is not None:
-            return kept
-    return None
-
-
-def _newest_kept(path: Path, output_dir: Path, name: str, limit: float | None) -> Path | None:
-    """The newest copy of ``path`` in NAME-kept-*/ (a sample: NAME-kept-<time>/sample/...) written by ``limit``."""
-    try:
-        inside = path.relative_to(output_dir).as_posix()
-    except ValueError:
-        inside = path.name
-    try:
-        kept = sorted(output_dir.glob(f"{glob_escape(name)}-kept-*/{glob_escape(inside)}"))
-    except (OSError, ValueError):
-        return None
-    found = []
-    for candidate in kept:
-        try:
-            if limit is None or candidate.stat().st_mtime <= limit:
-                found.append(candidate)
-        except OSError:
-            continue
-    return found[-1] if found else None
-
-
-def glob_escape(text: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", text)
-
-
-def earlier_checkpoints(checkpoints: list[Checkpoint], output_dir: str | os.PathLike, name: str,
-                        ended: float | None) -> list[Checkpoint]:
-    """An earlier run's checkpoints (``RunRecord.listed``) as they are now: each LoRA, state and sample
-    where it is (moved into NAME-kept-<time>/ by a later run, a sample as NAME-kept-<time>/sample/...),
-    samples written over since and kept nowhere left out; a LoRA found
-    nowhere is kept in the list with ``gone`` set. ``ended``: the time of the run's last event."""
-    output_dir = Path(output_dir)
-    found = []
-    for checkpoint in checkpoints:
-        samples = [where for path in checkpoint.samples
-                   if (where := _as_it_was(Path(path), output_dir, name, ended)) is not None]
-        if checkpoint.kind == "sample":
-            if samples:
-                found.append(Checkpoint(samples[0], "sample", checkpoint.step, checkpoint.epoch, None, samples))
-            continue
-        where = _as_it_was(Path(checkpoint.path), output_dir, name, ended)
-        state = _as_it_was(Path(checkpoint.state), output_dir, name, ended) if checkpoint.state else None
-        found.append(Checkpoint(where or Path(checkpoint.path), checkpoint.kind, checkpoint.step, checkpoint.epoch,
-                                checkpoint.avg_loss, samples, state, checkpoint.asked, gone=where is None))
-    return found
-
-
 def tail_lines(path: str | os.PathLike, count: int = 20) -> list[str]:
     """The last ``count`` lines of a text file (a run's log), progress-bar carriage returns resolved."""
     try:
@@ -292,21 +223,6 @@ def last_log_lines(output_dir: str | os.PathLike, name: str, count: int = 20, ea
     for an earlier run: NAME.log ends with the latest run's lines)."""
     lines = tail_lines(log_path(output_dir, name), count) if not earlier else []
     return lines or list(read_summary(output_dir, name, earlier).record.notes)[-count:]
-
-
-SAMPLE_FOLDER = "sample"  # OUTPUT_DIR/sample/: engine/sampling.py writes a run's sample images there
-
-
-def previous_samples(output_dir: str | os.PathLike, name: str) -> list[Path]:
-    """The sample images a run named ``name`` left in OUTPUT_DIR/sample/ (engine/sampling.py's names,
-    NAME_<step>_<index>_<seed>.png; other names' samples are not among them). Sorted by name."""
-    folder = Path(output_dir) / SAMPLE_FOLDER
-    pattern = re.compile(rf"{re.escape(name)}_\d{{6,}}_\d{{2,}}_-?\d+\.png")
-    try:
-        entries = os.listdir(folder)
-    except OSError:
-        return []
-    return sorted(folder / e for e in entries if pattern.fullmatch(e) and not os.path.isdir(folder / e))
 
 
 def previous_outputs(output_dir: str | os.PathLike, name: str, *, samples: bool = False) -> list[Path]:

@@ -12,7 +12,8 @@
   state was saved (another run on the same output_name). The final LoRA is copied to
   NAME-kept-stepN.safetensors; NAME-state and intermediate saves are renamed to NAME-kept-stepN-state,
   NAME-kept-000002.safetensors, NAME-kept-step00000010.safetensors (-2, -3... when taken): names no
-  save writes or prunes.
+  save writes or prunes. The sample images past the state's step (their names hold it) go into
+  NAME-kept-<time>/sample/ (engine/run_resume.py, with run_folder.py's ``move_samples_aside``).
 No torch here: safetensors headers and state.json only.
 """
 

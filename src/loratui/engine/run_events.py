@@ -115,6 +115,15 @@ class Reporter:
         if sp.sample_every_n_epochs and tr.epoch % sp.sample_every_n_epochs == 0:
             run.sample(tr)
 
+    def on_limit_inside_epoch(self, tr):
+        """max_train_steps fell inside an epoch: sd-scripts leaves its step loop and still runs the epoch's
+        end, sampling when sample_every_n_epochs divides the epoch (no epoch save: the final save follows).
+        Not for `--max-steps N`, a pause that `--resume` continues (the epoch's end comes then)."""
+        run = self.run
+        sp = run.cfg.sampling
+        if run.max_steps_override is None and sp.sample_every_n_epochs and tr.epoch % sp.sample_every_n_epochs == 0:
+            run.sample(tr)
+
 
 class CacheProgress:
     """The data code's progress hook while latents / text-encoder outputs are cached: cache_progress

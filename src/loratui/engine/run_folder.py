@@ -223,15 +223,17 @@ class RunFolder:
                       f"overwritten when this one completes (another saving.output_name keeps it)")
 
 
-def move_samples_aside(output_dir: Path, name: str, folder: Path | None) -> tuple[Path | None, list[Path]]:
-    """Move the last run's sample images (core.runs ``previous_samples``) into ``folder`` (the kept folder
-    its saves went to), keeping their place: OUTPUT_DIR/sample/X -> folder/sample/X, where core/runs.py
-    ``earlier_checkpoints`` looks for them. Without a folder (no save moved) one is made, named as
-    engine/outputs.py names it: NAME-kept-<time of the newest>. Returns the folder and what moved; a
-    sample that cannot be moved stays (this run may write over it, as before)."""
+def move_samples_aside(output_dir: Path, name: str, folder: Path | None, samples: list[Path] | None = None
+                       ) -> tuple[Path | None, list[Path]]:
+    """Move the last run's sample images (core.runs ``previous_samples``; a resume: ``samples``, those past
+    its state's step) into ``folder`` (the kept folder its saves went to), keeping their place:
+    OUTPUT_DIR/sample/X -> folder/sample/X, where core/runs.py ``earlier_checkpoints`` looks for them.
+    Without a folder (no save moved) one is made, named as engine/outputs.py names it: NAME-kept-<time of
+    the newest>. Returns the folder and what moved; a sample that cannot be moved stays (this run may
+    write over it, as before)."""
     from loratui.core.runs import SAMPLE_FOLDER, previous_samples
 
-    samples = previous_samples(output_dir, name)
+    samples = previous_samples(output_dir, name) if samples is None else samples
     if not samples:
         return folder, []
     made = folder is None

@@ -49,31 +49,45 @@ class RunResume:
                      f"planned: {data.epochs} epochs, {data.total_steps} steps in all")
 
     def _keep_newer_outputs(self, step: int) -> bool:
-        """Resuming writes NAME.safetensors, NAME-state and the saves past the state's step anew: what the
-        folder holds of those that is newer than the state (engine/outputs.py) is kept aside first, and
-        said. True when the final LoRA was (it is not this state's run's, so not its epoch's LoRA)."""
+        """Resuming writes NAME.safetensors, NAME-state, the saves and the sample images past the state's
+        step anew: what the folder holds of those that is newer than the state (engine/outputs.py; the
+        samples past its step into NAME-kept-<time>/sample/, engine/run_folder.py) is kept aside first,
+        and said. True when the final LoRA was (it is not this state's run's, so not its epoch's LoRA)."""
+        from loratui.core.runs import SAMPLE_FOLDER, sample_step, samples_past
         from loratui.engine.outputs import keep_newer_outputs
+        from loratui.engine.run_folder import move_samples_aside
 
         kept = keep_newer_outputs(self.output_dir, self.name, resumed=Path(self.resume), step=step,
                                   saved_at=self.state_saved_at)
+        # a sample's name holds its step: this run renders those past the state's step again, in place
+        folder, samples = move_samples_aside(self.output_dir, self.name, None,
+                                             samples_past(self.output_dir, self.name, step))
         # where it is now, for the checkpoint list: only a save this run made (a session before this
-        # resume); another run's file kept aside (the final of the run before it) is none of this run's
+        # resume); another run's file kept aside (the final of the run before it) is none of this run's.
+        # Its samples went aside with it: named in the event, so that the list shows those, not the ones
+        # this session renders at the same step
         ours = self._saved_by_this_run() if any(item.kind != "state" for item in kept) else set()
         for item in kept:
             if item.kind != "state" and item.source.name in ours:
+                its = [str(folder / SAMPLE_FOLDER / p.name) for p in samples if sample_step(p, self.name) == item.step]
                 self.emit("checkpoint_saved", path=str(item.kept), kind="step" if item.kind == "final" else item.kind,
-                          step=item.step, epoch=item.epoch)
+                          step=item.step, epoch=item.epoch, **({"samples": its} if its else {}))
         for item in (k for k in kept if k.kind in ("final",) or k.source.name == f"{self.name}-state"):
             verb = "kept as" if item.copied else "moved to"
             foreign = item.kind == "final" and item.source.name not in ours
             self.warn(f"{item.source.name} {item.why}: {verb} {item.kept.name} before this run writes it anew"
                       + (" (another run's final LoRA: not one of this run's checkpoints)" if foreign else ""))
         saves = [k for k in kept if k.kind != "final" and k.source.name != f"{self.name}-state"]
-        if saves:
-            moved = ", ".join(f"{k.source.name} -> {k.kept.name}" for k in saves)
+        moved = [f"{k.source.name} -> {k.kept.name}" for k in saves]
+        if samples:
+            more = f" and {len(samples) - 1} more" if len(samples) > 1 else ""
+            moved.append(f"{len(samples)} sample image(s) ({SAMPLE_FOLDER}/{samples[0].name}{more}) -> "
+                         f"{folder.name}/{SAMPLE_FOLDER}/")
+        if moved:
             why = (f"past this state's step {step:,}" if all("past this state's step" in k.why for k in saves) else
                    f"past this state's step {step:,}, or of a run started after this state was saved")
-            self.warn(f"saves {why} moved aside before this run writes them anew: {moved}")
+            what = "saves and sample images" if saves and samples else "saves" if saves else "sample images"
+            self.warn(f"{what} {why} moved aside before this run writes them anew: {', '.join(moved)}")
         return any(k.kind == "final" for k in kept)
 
     def _saved_by_this_run(self) -> set[str]:

@@ -228,13 +228,15 @@ def train_loop(tr: Trainer, hooks) -> str:
                 break
 
         tr.stop_requested = tr.stop_requested or stopping  # a stop asked at an epoch's last step stays asked
-        if epoch_done or tr.step >= total:
+        if epoch_done:
             if steps_here:
                 hooks.on_epoch_end(tr, avg_loss=tr.epoch_loss_sum / tr.epoch_loss_steps)
-            if epoch_done:
-                tr.epoch += 1
-                tr.batches_done = 0
-                tr.epoch_loss_sum, tr.epoch_loss_steps = 0.0, 0
-            # else: the step limit fell inside the epoch: a state saved now continues this epoch where it
-            # stopped (`--max-steps N` then `--resume`), it does not skip the epoch's remaining batches
+            tr.epoch += 1
+            tr.batches_done = 0
+            tr.epoch_loss_sum, tr.epoch_loss_steps = 0.0, 0
+        # else: a step limit or a stop fell inside the epoch: it has not ended (no epoch_end: the chart would
+        # mark it twice once resumed), and a state saved now continues it where it stopped (`--max-steps N`
+        # then `--resume`) rather than skipping its remaining batches
+        elif steps_here and tr.step >= total and hasattr(hooks, "on_limit_inside_epoch"):
+            hooks.on_limit_inside_epoch(tr)  # sd-scripts still runs its epoch-end sampling there
     return "stopped" if stopping and tr.step < total else "completed"

@@ -1,0 +1,130 @@
+"""Where a run's files are now (core/runs.py re-exports these names): the sample images of an output
+name in OUTPUT_DIR/sample/ and the step in their names, and an earlier run's checkpoints and samples
+once later runs moved them into NAME-kept-*/ (a fresh run: engine/run_folder.py; a resume, what is
+past its state's step: engine/run_resume.py) or wrote the same names again. No torch, no textual.
+
+A file is taken as a run's own only when it was written within that run's time: not before its first
+event (an older run's image of the same name, kept aside earlier) and not after its last (a later run's,
+written in place).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from loratui.core.run_record import Checkpoint
+
+SAMPLE_FOLDER = "sample"  # OUTPUT_DIR/sample/: engine/sampling.py writes a run's sample images there
+EARLIER_SLACK_S = 2.0  # a file written this long after an earlier run's last event is a later run's
+COARSE_NS = 10**7      # a file time in whole 10 ms (FAT, exFAT, ext3: coarse) may read after the event it preceded
+BEGUN_SLACK_S = 0.001  # event times are rounded to the millisecond: a file of the run's first instant is its own
+
+
+def _sample_name(name: str) -> re.Pattern:
+    return re.compile(rf"{re.escape(name)}_(\d{{6,}})_\d{{2,}}_-?\d+\.png")
+
+
+def previous_samples(output_dir: str | os.PathLike, name: str) -> list[Path]:
+    """The sample images a run named ``name`` left in OUTPUT_DIR/sample/ (engine/sampling.py's names,
+    NAME_<step>_<index>_<seed>.png; other names' samples are not among them). Sorted by name."""
+    folder = Path(output_dir) / SAMPLE_FOLDER
+    pattern = _sample_name(name)
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return []
+    return sorted(folder / e for e in entries if pattern.fullmatch(e) and not os.path.isdir(folder / e))
+
+
+def sample_step(path: str | os.PathLike, name: str) -> int | None:
+    """The step in a sample image's name (NAME_<step>_<index>_<seed>.png), or None for another name."""
+    match = _sample_name(name).fullmatch(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def samples_past(output_dir: str | os.PathLike, name: str, step: int) -> list[Path]:
+    """``previous_samples`` rendered after ``step``: those a run resumed from a state at ``step`` writes anew."""
+    return [p for p in previous_samples(output_dir, name) if (sample_step(p, name) or 0) > step]
+
+
+def _mtime(path: Path, coarse_only: bool = False) -> float | None:
+    """The file's time; None when it is not there, or (``coarse_only``) when that time is a fine one."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return None if coarse_only and info.st_mtime_ns % COARSE_NS else info.st_mtime
+
+
+def _as_it_was(path: Path, output_dir: Path, name: str, ended: float | None, began: float | None) -> Path | None:
+    """Where an earlier run's file is now: in place unless another run wrote it again (newer than the
+    run's last event, or older than its first), else the newest copy in NAME-kept-*/ written within the
+    run's time; None when gone. A run writes each file before the event that tells of it, so a file time
+    past the last event is a later run's: only a coarse one (whole 10 ms) may read up to EARLIER_SLACK_S
+    after it, and a copy written before the last event wins over such a one (a later run that moved this
+    run's sample aside writes its own in place soon after)."""
+    limits = ((None, False),) if ended is None else ((ended, False), (ended + EARLIER_SLACK_S, True))
+    for limit, coarse_only in limits:
+        when = _mtime(path, coarse_only)
+        if when is not None and _within(when, began, limit):
+            return path
+        kept = _newest_kept(path, output_dir, name, began, limit, coarse_only)
+        if kept is not None:
+            return kept
+    return None
+
+
+def _within(when: float, began: float | None, limit: float | None) -> bool:
+    return (began is None or when >= began - BEGUN_SLACK_S) and (limit is None or when <= limit)
+
+
+def _newest_kept(path: Path, output_dir: Path, name: str, began: float | None, limit: float | None,
+                 coarse_only: bool = False) -> Path | None:
+    """The newest copy of ``path`` in NAME-kept-*/ (a sample: NAME-kept-<time>/sample/...) written between
+    ``began`` and ``limit`` (``coarse_only``: with a coarse file time)."""
+    try:
+        inside = path.relative_to(output_dir).as_posix()
+    except ValueError:
+        inside = path.name
+    try:
+        kept = sorted(output_dir.glob(f"{glob_escape(name)}-kept-*/{glob_escape(inside)}"))
+    except (OSError, ValueError):
+        return None
+    found = [(when, candidate) for candidate in kept
+             if (when := _mtime(candidate, coarse_only)) is not None and _within(when, began, limit)]
+    return max(found)[1] if found else None
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def earlier_checkpoints(checkpoints: list[Checkpoint], output_dir: str | os.PathLike, name: str,
+                        ended: float | None, began: float | None = None) -> list[Checkpoint]:
+    """An earlier run's checkpoints (``RunRecord.listed``) as they are now: each LoRA, state and sample
+    where it is (moved into NAME-kept-<time>/ by a later run, a sample as NAME-kept-<time>/sample/...),
+    samples written over since and kept nowhere left out; a LoRA found nowhere is kept in the list with
+    ``gone`` set. ``ended``: the time of the run's last event; ``began``: of its first (``RunRecord.
+    first_time``), else each checkpoint's ``run_began``; a copy written before it is another run's."""
+    output_dir = Path(output_dir)
+    found = []
+    for checkpoint in checkpoints:
+        since = began if began is not None else checkpoint.run_began
+
+        def now(path) -> Path | None:
+            return _as_it_was(Path(path), output_dir, name, ended, since)
+
+        samples = [where for path in checkpoint.samples if (where := now(path)) is not None]
+        if checkpoint.kind == "sample":
+            if samples:
+                found.append(Checkpoint(samples[0], "sample", checkpoint.step, checkpoint.epoch, None, samples,
+                                        run_began=checkpoint.run_began))
+            continue
+        where = now(checkpoint.path)
+        state = now(checkpoint.state) if checkpoint.state else None
+        found.append(Checkpoint(where or Path(checkpoint.path), checkpoint.kind, checkpoint.step, checkpoint.epoch,
+                                checkpoint.avg_loss, samples, state, checkpoint.asked, gone=where is None,
+                                kept_aside=checkpoint.kept_aside, run_began=checkpoint.run_began))
+    return found
