@@ -155,7 +155,7 @@ def test_change_on_disk_while_editing_is_a_conflict_with_a_choice(tmp_path):
         await pilot.press("escape", "escape")
         await pilot.press("k")  # keep mine
         await until(pilot, lambda: "blue eyes" in path.read_text())
-        assert "edited elsewhere" not in path.read_text()
+        assert path.read_text() == "alice, blue eyes, edited elsewhere\n"  # my add onto theirs
 
     run(tmp_path, scenario)
 

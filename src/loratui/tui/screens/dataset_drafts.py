@@ -2,7 +2,8 @@
 
 Mixed into ``DatasetScreen`` (it expects ``store``, ``table``, ``current``, ``show_current``,
 ``action_edit`` and the ``#filter`` box). What the editor holds typed and not written to the caption
-file (a tag in the add box, a rename under way, changed free text: ``TagEditor.unsaved_typing``) is
+file (a tag in the add box with where Enter would add it, a rename under way, changed free text:
+``TagEditor.unsaved_typing``) is
 kept in ``.loratui/caption-draft.json`` of the dataset, with the caption file's path and its SHA-256
 as the editor showed it; the app's DraftKeeper writes it at most every 2 s and at once on
 SIGHUP/SIGTERM (services.drafts). Entering the text (or cancelling it: ctrl+u, esc on a rename, the
@@ -68,9 +69,11 @@ class TypedCaption:
     image: str
     what: str                 # "add", "rename", "text" or "save" (WHAT)
     typed: str                # "save": the tags entered, as a JSON list
-    tag: str | None = None    # a rename: the tag being renamed
+    tag: str | None = None    # a rename: the tag being renamed; an add "after": the tag it adds after
     sha256: str | None = None  # the caption file as the editor showed it (None: there was no file)
     written: float = 0.0
+    at: str | None = None     # an add: "end" (the box said "adds at the end") or "after" ``tag``;
+    #                           None: an empty list, or a draft from before this was kept (after the highlight)
 
     def describe(self, limit: int = 60) -> str:
         # cut for the dialog, which says so: restoring puts the whole text back, and the file holds it
@@ -81,7 +84,8 @@ class TypedCaption:
         typed = text if len(text) <= limit else text[:limit - 1] + f"… ({len(text)} chars)"
         if self.what == "rename":
             return f"rename of '{self.tag}' to '{typed}'"
-        return f"'{typed}' ({WHAT.get(self.what, self.what)})"
+        where = {"end": ", to add at the end", "after": f", to add after '{self.tag}'"}.get(self.at or "", "")
+        return f"'{typed}' ({WHAT.get(self.what, self.what)}){where}"
 
     def changed_on_disk(self) -> bool:
         return file_sha256(self.caption) != self.sha256
@@ -119,6 +123,8 @@ def drafts_from_text(text: str, path: Path) -> list[TypedCaption]:
         except TypeError:
             raise bad from None
         if not all(isinstance(v, str) for v in (entry.caption, entry.image, entry.what, entry.typed)):
+            raise bad
+        if entry.at not in (None, "end", "after") or not isinstance(entry.tag, (str, type(None))):
             raise bad
         entries.append(entry)
     return entries
@@ -221,8 +227,8 @@ class CaptionDrafts:
         if self._shown_sha[0] is not row.caption:  # hashed once per caption shown, not every 2 s
             self._shown_sha = (row.caption, file_sha256(row.caption_file))
         now = time.time()
-        return [TypedCaption(row.caption_str, row.image_str, what, typed, tag, self._shown_sha[1], now)
-                for what, typed, tag in typing]
+        return [TypedCaption(row.caption_str, row.image_str, what, typed, tag, self._shown_sha[1], now, at)
+                for what, typed, tag, at in typing]
 
     def waiting_captions(self) -> list[TypedCaption]:
         """Saves waiting for a bulk write (screens.dataset_write_gate): kept whatever the quit, as
@@ -267,9 +273,11 @@ class CaptionDrafts:
         keeper.changed(SOURCE)
 
     def on_text_area_changed(self, event) -> None:
+        self.typing_settled()  # the text back as it was: a conflict it made is over (screens.dataset_write_gate)
         self.caption_typing_changed()
 
     def on_tag_editor_typing_changed(self, event) -> None:
+        self.typing_settled()  # a rename cancelled: a conflict it made is over
         self.caption_typing_changed()
 
     # ---- offering ---------------------------------------------------------------------------------
@@ -387,7 +395,7 @@ class CaptionDrafts:
             self._draft_settled(offer_next=False)
             return
         for entry in group:
-            problem = await editor.restore_typing(entry.what, entry.typed, entry.tag)
+            problem = await editor.restore_typing(entry.what, entry.typed, entry.tag, entry.at)
             if problem:
                 problems.append(problem)
                 kept.append(entry)  # not put back: it stays in the draft, never dropped unseen
@@ -411,13 +419,7 @@ class CaptionDrafts:
         if tags is None:
             return f"the draft's save for {self._draft_name(entry)} holds no tag list: it was not saved"
         if entry.changed_on_disk():
-            self.pending_edits()[row.caption_file] = tags
-            row.state = "conflict"
-            self.table.refresh_rows()
-            if row is self.current:
-                from loratui.tui.widgets.tag_editor import TagEditor
-
-                self.query_one(TagEditor).set_state(self.conflict_text())
+            self.hold_conflict(row, tags, None)  # the draft holds only the basis's hash: k writes these whole
             self.notify(f"{row.name}: its caption changed on disk since: {self.conflict_keys(', ')}",
                         severity="warning", timeout=10)
             return None

@@ -56,7 +56,7 @@ class DatasetEdits(WriteGate, BulkPreview, DatasetRecipes):
         Binding("X", "bulk('remove_category')", "Remove category", id="tags.bulk_category", show=False),
     ]
 
-    pending: dict[Path, list[str]]
+    pending: dict  # Path -> PendingEdit (screens.dataset_write_gate): conflicts held for k / T
     clipboard: list[str] | None = None
     applied_ops: list
 
@@ -81,11 +81,7 @@ class DatasetEdits(WriteGate, BulkPreview, DatasetRecipes):
         try:
             self.store.set_tags(row, tags, action, based_on=based_on)
         except ConflictError:
-            self.pending_edits()[row.caption_file] = tags
-            row.state = "conflict"
-            self.table.refresh_rows()
-            if row is self.current:
-                editor.set_state(self.conflict_text())
+            self.hold_conflict(row, tags, row.caption if based_on is None else based_on)
             self.app.notify(f"{row.name}: its caption changed on disk: {self.conflict_keys(', ')}", severity="warning")
             return True
         except (LoratuiError, OSError) as exc:
@@ -103,14 +99,6 @@ class DatasetEdits(WriteGate, BulkPreview, DatasetRecipes):
         if row is self.current:
             editor.set_state(f"saved {default_glyphs().done}".rstrip())
         return True
-
-    def pending_edits(self) -> dict[Path, list[str]]:
-        if not hasattr(self, "pending"):
-            self.pending = {}
-        return self.pending
-
-    def conflict_text(self) -> str:
-        return f"{default_glyphs().problem} changed on disk: {self.conflict_keys(' · ')}"
 
     def conflict_keys(self, joint: str) -> str:
         return joint.join((self.key_does("dataset.keep_mine", "keep mine"),
@@ -152,24 +140,6 @@ class DatasetEdits(WriteGate, BulkPreview, DatasetRecipes):
             return
         self.write_tags(row, list(event.tags), event.action)
         self.caption_typing_changed()  # entered: its draft goes (screens.dataset_drafts)
-
-    def action_keep_mine(self) -> None:
-        row = self.current
-        mine = self.pending_edits().get(row.caption_file) if row else None
-        if mine is None:
-            return
-        fresh = self.store.reread([row.caption_file])
-        if row.caption_file in fresh:
-            row.caption = fresh[row.caption_file]
-        self.write_tags(row, mine, "keep my edit over the change on disk")
-
-    def action_take_theirs(self) -> None:
-        row = self.current
-        if row is None or row.caption_file not in self.pending_edits():
-            return
-        self.pending_edits().pop(row.caption_file, None)
-        self.reread([row.caption_file], mark="")
-        self.app.notify(f"{row.name}: took the version on disk")
 
     def reread(self, paths: list[Path], mark: str | None = None, fresh: dict | None = None,
                checks: dict | None = None) -> None:

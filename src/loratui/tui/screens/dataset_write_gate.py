@@ -13,22 +13,77 @@ core's journal lock refuses the same across processes (`loratui tags` in a shell
 The watcher reports the write's own files coming back (20,000 for a bulk add): they are left until
 the write ends (it reads back what it wrote); then, like every change on disk, they are compared with
 what the table holds and checked in a worker, and only the captions that really changed reach the UI.
-A mixin of DatasetScreen through DatasetEdits (needs ``store``, ``current``, ``reread``,
-``pending_edits``, ``conflict_text``, ``write_tags``, ``start_busy`` / ``end_busy``, ``keep_waiting_saves``).
+
+A conflict (the caption changed on disk while the user had an unsaved change there: an edit not
+written yet, or a rename / free text typed and not entered) holds "mine" (``PendingEdit``): the
+user's change, with the tags it was made from. ``k`` (keep mine) writes that change applied onto the
+version on disk (``keep_mine_onto``): what the user added, removed, renamed or moved as they did it,
+and what the other side changed elsewhere kept; ``T`` (take theirs) drops it. Typing that made a
+conflict and is then cancelled (Esc on the rename, the text back as it was) leaves no change of the
+user's: the conflict is over and the caption is read again from disk.
+
+A mixin of DatasetScreen through DatasetEdits (needs ``store``, ``current``, ``reread``, ``table``,
+``write_tags``, ``conflict_keys``, ``key_does``, ``start_busy`` / ``end_busy``, ``keep_waiting_saves``).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+from loratui.core.captions import TagVocab, is_free_text
 from loratui.tui.services.work import run_in_thread
+from loratui.tui.widgets.image_table import default_glyphs
 
 RETRY_WAITING_S = 5.0  # seconds between tries of a save that waited for a write and met the lock held
 
 
+@dataclass
+class PendingEdit:
+    """The user's change to a caption whose file changed on disk after it was read (a conflict)."""
+
+    tags: list[str] | None      # the tags as the user left them; None: still typed, not entered (the editor has it)
+    basis: list[str] | None     # the tags they edited; None: not known (a save kept in a draft holds only a hash)
+
+
+def keep_mine_onto(basis: list[str] | None, mine: list[str], theirs: list[str]) -> tuple[list[str], list[str]]:
+    """The user's change (``basis`` -> ``mine``) applied onto the version on disk (``theirs``), and the
+    tags on disk it leaves out that the user did not remove (said in the toast: only where the change
+    cannot be applied as a change: the basis is not known, or a free-text caption, where mine replaces
+    theirs whole). Tags compare as core compares them (TagVocab.key). Where both sides changed the
+    same tag, the user's change wins; the other side's changes elsewhere stay: its added tags (placed
+    after the tag they follow there), its removals. The user's order is kept when they moved tags,
+    else the file's."""
+    key = TagVocab.key
+    if basis is None or any(is_free_text(tags) for tags in (basis, mine, theirs)):
+        kept = {key(t) for t in mine}
+        return list(mine), [t for t in theirs if key(t) not in kept]
+    if theirs == basis:
+        return list(mine), []
+    basis_keys, mine_keys, theirs_keys = {key(t) for t in basis}, {key(t) for t in mine}, {key(t) for t in theirs}
+    spelled = {key(t): t for t in basis}
+    respelled = {key(t): t for t in mine if key(t) in spelled and spelled[key(t)] != t}  # a case-only rename
+    moved = [key(t) for t in mine if key(t) in basis_keys] != [key(t) for t in basis if key(t) in mine_keys]
+    if moved:  # the user's order is the frame; the other side's additions join it
+        result = [t for t in mine if key(t) not in basis_keys or key(t) in theirs_keys]
+        extras, order = [t for t in theirs if key(t) not in basis_keys], theirs
+    else:  # the file's order is the frame; the user's removals and additions are applied to it
+        result = [respelled.get(key(t), t) for t in theirs if key(t) not in basis_keys - mine_keys]
+        extras, order = [t for t in mine if key(t) not in basis_keys], mine
+    for tag in extras:
+        present = [key(t) for t in result]
+        if key(tag) in present:
+            continue  # both sides added it
+        at = order.index(tag)
+        before = next((present.index(key(t)) + 1 for t in reversed(order[:at]) if key(t) in present), None)
+        after = next((present.index(key(t)) for t in order[at + 1:] if key(t) in present), len(result))
+        result.insert(before if before is not None else after, tag)
+    return result, []
+
+
 class WriteGate:
-    """Mixin: the caption write running now, saves waiting for it, changes on disk."""
+    """Mixin: the caption write running now, saves waiting for it, changes on disk, conflicts."""
 
     writing: str | None = None  # what the running write does ("writing 5,000 caption(s)…"), None: none runs
 
@@ -162,15 +217,14 @@ class WriteGate:
 
     def _keep_typing(self, row, path) -> bool:
         """The current image's caption changed on disk while something typed there is not entered yet:
-        a conflict (k keeps it), never a reload over it."""
+        a conflict (the typing is the user's change: k applies it onto the file), never a reload over
+        it. Cancelling the typing ends it (``typing_settled``)."""
         from loratui.tui.widgets.tag_editor import TagEditor
 
         editor = self.query_one(TagEditor)
         if row is not self.current or not editor.has_pending_edit():
             return False
-        self.pending_edits()[path] = editor.current_tags()
-        row.state = "conflict"
-        editor.set_state(self.conflict_text())
+        self.hold_conflict(row, None, row.caption)
         return True
 
     def _read_outside(self, paths: list) -> None:
@@ -222,3 +276,87 @@ class WriteGate:
             self.table.refresh_rows()
         if again:
             self._read_outside(again)
+
+    # ---- conflicts: keep mine / take theirs -----------------------------------------------------------
+
+    def pending_edits(self) -> dict[Path, PendingEdit]:
+        if not hasattr(self, "pending"):
+            self.pending = {}
+        return self.pending
+
+    def conflict_text(self) -> str:
+        return f"{default_glyphs().problem} changed on disk: {self.conflict_keys(' · ')}"
+
+    def hold_conflict(self, row, tags: list[str] | None, basis) -> None:
+        """``row``'s caption changed on disk under the user's change (``tags``; None: typing not entered
+        yet, the editor holds it), made from ``basis`` (a Caption, or None: not known): held until
+        k / T, the row and the editor say so."""
+        from loratui.tui.widgets.tag_editor import TagEditor
+
+        self.pending_edits()[row.caption_file] = PendingEdit(
+            None if tags is None else list(tags), None if basis is None else list(basis.tags))
+        row.state = "conflict"
+        self.table.refresh_rows()
+        if row is self.current:
+            self.query_one(TagEditor).set_state(self.conflict_text())
+
+    def typing_settled(self) -> None:
+        """The editor's typing changed (a rename closed, the free text edited): a conflict that typing
+        made is over once nothing of it is left (Esc on the rename, an unchanged name entered, the text
+        as it was): the caption is read again from disk, and a toast says so."""
+        from loratui.tui.widgets.tag_editor import TagEditor
+
+        editor = self.query_one(TagEditor)
+        for path, held in list(self.pending_edits().items()):
+            row = self.store.by_caption.get(path)
+            if held.tags is not None or (row is self.current and editor.has_pending_edit()):
+                continue
+            del self.pending_edits()[path]
+            if row is not None:
+                self.reread([path], mark="")
+                self.app.notify(f"{row.name}: typing cancelled: reloaded its caption, changed on disk meanwhile",
+                                timeout=6)
+
+    def action_keep_mine(self) -> None:
+        """k: the user's change written onto the caption as it is on disk now (``keep_mine_onto``)."""
+        from loratui.tui.widgets.tag_editor import TagEditor
+
+        row = self.current
+        held = self.pending_edits().get(row.caption_file) if row else None
+        if held is None:
+            return
+        mine = held.tags
+        if mine is None:  # still typed (the palette's keep mine): what Enter would enter
+            editor = self.query_one(TagEditor)
+            if not editor.has_pending_edit():
+                self.typing_settled()
+                return
+            mine = editor.tags_with_typing()
+        fresh = self.store.reread([row.caption_file])
+        if row.caption_file in fresh:
+            row.caption = fresh[row.caption_file]
+        theirs = list(row.caption.tags) if row.caption is not None else []
+        tags, replaced = keep_mine_onto(held.basis, mine, theirs)
+        key = TagVocab.key
+        kept = [] if held.basis is None else [t for t in theirs if key(t) not in {key(b) for b in held.basis}
+                                              and key(t) in {key(m) for m in tags}]
+        if not self.write_tags(row, tags, "keep my edit over the change on disk"):
+            return
+        if row.caption_file in self.pending_edits():
+            return  # changed on disk once more: a conflict again (write_tags said so)
+        if replaced:
+            had = ", ".join(replaced)
+            had = had if len(had) <= 80 else had[:79] + "…"
+            self.app.notify(f"{row.name}: kept your edit over the version on disk, which had: {had} "
+                            f"({self.key_does('dataset.undo', 'puts it back')})", severity="warning", timeout=10)
+        elif kept:
+            self.app.notify(f"{row.name}: kept your edit, with the change made on disk: {', '.join(kept)}",
+                            timeout=8)
+
+    def action_take_theirs(self) -> None:
+        row = self.current
+        if row is None or row.caption_file not in self.pending_edits():
+            return
+        self.pending_edits().pop(row.caption_file, None)
+        self.reread([row.caption_file], mark="")
+        self.app.notify(f"{row.name}: took the version on disk")

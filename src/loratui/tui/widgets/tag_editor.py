@@ -146,7 +146,8 @@ class TagEditor(TagEditorActions, Vertical):
 
     @dataclass
     class TypingChanged(EditorMessage):
-        """Typed text went without an edit (a rename cancelled): ``unsaved_typing()`` says what is left.
+        """Typed text went without an edit (a rename cancelled, or entered unchanged): ``unsaved_typing()``
+        says what is left.
         (Typing itself shows as the boxes' Input.Changed / TextArea.Changed, a commit as TagsChanged.)"""
 
     # ---- construction ----------------------------------------------------------------------------
@@ -175,6 +176,14 @@ class TagEditor(TagEditorActions, Vertical):
         self._add_input.submit_to = self.on_tag_input_submitted
         self._add_input.placeholder = self.add_placeholder()  # the keymap is applied by now
         self._show_loaded(same_image=False)  # what load() got before the editor was mounted
+        self.watch(self._list, "scroll_y", self._list_moved, init=False)
+
+    def _list_moved(self) -> None:
+        if self._renaming is not None:
+            self.call_after_refresh(self._place_rename_box)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._list_moved()  # the box is placed in screen cells: the list may be elsewhere now
 
     @property
     def _list(self) -> TagList:
@@ -299,6 +308,7 @@ class TagEditor(TagEditorActions, Vertical):
             fits = room <= 0 or cell_len(line.plain) % room + 2 + cell_len(self._state) <= room
             line.append(("  " if fits else "\n") + self._state)
         self.query_one("#tag-editor-status", Static).update(line)
+        self._list_moved()  # one line more or less above the list moves its rows under the rename box
 
     def _row(self, number: int, tag: str, width: int) -> Text:
         row = Text(f"{number:>{width}}. ", style="dim", no_wrap=True, overflow="ellipsis")
@@ -317,6 +327,7 @@ class TagEditor(TagEditorActions, Vertical):
         if self._tags:
             tag_list.highlighted = max(0, min(highlight or 0, len(self._tags) - 1))
         self._add_input.exclude = list(self._tags)
+        self._list_moved()  # a wider number column (10 tags and more) moves the box's text
         if self._add_input.has_focus:
             self._add_input.placeholder = self.typing_placeholder()
         self.refresh_bindings()
@@ -396,20 +407,31 @@ class TagEditor(TagEditorActions, Vertical):
             return "changes to the caption text"
         return None
 
-    def unsaved_typing(self) -> list[tuple[str, str, str | None]]:
-        """What is typed and not entered, to keep as a draft: ("rename", new name, the tag renamed),
-        ("add", the add box's text, None), ("text", the changed free text, None)."""
+    def unsaved_typing(self) -> list[tuple[str, str, str | None, str | None]]:
+        """What is typed and not entered, to keep as a draft: ("rename", new name, the tag renamed, None),
+        ("add", the add box's text, *add_place()), ("text", the changed free text, None, None)."""
         if not self.is_mounted:
             return []
-        found: list[tuple[str, str, str | None]] = []
+        found: list[tuple[str, str, str | None, str | None]] = []
         if self._renaming is not None and self._rename_input is not None and self._renaming < len(self._tags):
-            found.append(("rename", self._rename_input.value, self._tags[self._renaming]))
+            found.append(("rename", self._rename_input.value, self._tags[self._renaming], None))
         typed = self._add_input.value
         if typed.strip() and not self._free_text:
-            found.append(("add", typed, None))
+            found.append(("add", typed, *self.add_place()))
         if self._free_text and self._text.text.strip() != self._loaded_text.strip():
-            found.append(("text", self._text.text, None))
+            found.append(("text", self._text.text, None, None))
         return found
+
+    def add_place(self) -> tuple[str | None, str | None]:
+        """Where Enter in the add box puts the tag, as (tag, at) for a draft: (None, "end") at the end
+        (the box says "adds at the end"), (the highlighted tag, "after") after it, (None, None) in an
+        empty list. ``restore_typing`` puts the highlight back from it."""
+        cursor = self._list.highlighted if self.is_mounted else None
+        if not self._tags or cursor is None:
+            return None, None
+        if cursor >= len(self._tags) - 1:
+            return None, "end"
+        return self._tags[cursor], "after"
 
     def has_pending_edit(self) -> bool:
         """True while something typed is not committed yet (a rename box, changed free text)."""
@@ -418,11 +440,19 @@ class TagEditor(TagEditorActions, Vertical):
         return self._free_text and self.is_mounted and self._text.text.strip() != self._loaded_text.strip()
 
     def current_tags(self) -> list[str]:
-        """What the editor holds now, uncommitted free text included (kept on a conflict)."""
+        """What the editor holds now, uncommitted free text included."""
         if self._free_text and self.is_mounted:
             text = self._text.text.strip()
             return [text] if text else []
         return list(self._tags)
+
+    def tags_with_typing(self) -> list[str]:
+        """The tags as they would be with what is typed and not entered applied: the rename in its box
+        (merged as Enter would), the changed free text; the add box is not an edit until Enter."""
+        if self._renaming is not None and self._rename_input is not None:
+            renamed = self._renamed(self._renaming, self._rename_input.value.strip())
+            return renamed[0] if renamed is not None else list(self._tags)
+        return self.current_tags()
 
     def _commit_text(self) -> None:
         text = self._text.text.strip()

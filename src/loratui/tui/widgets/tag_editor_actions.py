@@ -86,25 +86,38 @@ class TagEditorActions:
             self.notify(f"added {len(new)}; already there: {', '.join(skipped)}", timeout=4)
         self._changed(f"add {', '.join(new)}", highlight=position + len(new) - 1)
 
-    def _finish_rename(self, new: str) -> None:
-        index = self._renaming
-        self._cancel_rename()
+    def _renamed(self, index: int | None, new: str) -> tuple[list[str], str, int] | None:
+        """The tags with tag ``index`` renamed to ``new`` (onto a tag already there: merged, the earlier
+        position stays, as in core), what it did in words and where the cursor goes; None when it is no
+        change (an empty or the same name). Nothing is changed here."""
         if index is None or index >= len(self._tags):
-            return
+            return None
         old = self._tags[index]
-        if not new or new == old or not self._writable(new):
-            return
+        if not new or new == old:
+            return None
+        tags = list(self._tags)
         other = self._index_of(new, skip=index)
         if other is None:
-            self._tags[index] = new
-            self._changed(f"rename {old} to {new}", highlight=index)
-            return
-        keep, drop = min(index, other), max(index, other)  # the earlier position stays, as in core
-        self._tags[keep] = new
-        del self._tags[drop]
-        self._changed(f"rename {old} to {new} (merged)", highlight=keep)
+            tags[index] = new
+            return tags, f"rename {old} to {new}", index
+        keep, drop = min(index, other), max(index, other)
+        tags[keep] = new
+        del tags[drop]
+        return tags, f"rename {old} to {new} (merged)", keep
 
-    def _cancel_rename(self, refocus: bool = True) -> None:
+    def _finish_rename(self, new: str) -> None:
+        index = self._renaming
+        self._cancel_rename(typing_gone=False)  # an edit follows, or TypingChanged says there is none
+        renamed = self._renamed(index, new)
+        if renamed is None or not self._writable(new):
+            self.post_message(self.TypingChanged(editor=self))  # nothing entered: the typing just went
+            return
+        self._tags, action, highlight = renamed
+        self._changed(action, highlight=highlight)
+
+    def _cancel_rename(self, refocus: bool = True, typing_gone: bool = True) -> None:
+        """Close the rename box. ``typing_gone``: say so (TypingChanged: its draft goes, a conflict it
+        made is over); False when an edit of it follows (TagsChanged says that)."""
         rename_input = self._rename_input
         self._renaming = None
         self._rename_input = None
@@ -112,9 +125,33 @@ class TagEditorActions:
             if refocus and rename_input.has_focus:
                 self._list.focus()
             rename_input.remove()
-            self.post_message(self.TypingChanged(editor=self))  # the typed name is gone: its draft too
+            if typing_gone:
+                self.post_message(self.TypingChanged(editor=self))  # the typed name is gone: its draft too
         if self.is_mounted:
             self.refresh_bindings()
+
+    def _place_rename_box(self) -> None:
+        """Put the rename box over its tag's row, after the number: when it opens, and whenever the list
+        moves under it (the status line grows or shrinks above it, a scroll, a resize). A row scrolled
+        out of sight is scrolled back: the box never covers another tag."""
+        rename_input, index = self._rename_input, self._renaming
+        if rename_input is None or index is None or not self.is_mounted:
+            return
+        tag_list = self._list
+        area = tag_list.content_region
+        top = int(tag_list.scroll_offset.y)
+        if area.height > 0 and not top <= index < top + area.height:
+            tag_list.scroll_to(y=max(0, index - area.height + 1) if index >= top else index, animate=False,
+                               immediate=True)
+            top = int(tag_list.scroll_offset.y)
+        number = TagList.GUTTER + len(str(len(self._tags))) + 2
+        origin = self.content_region
+        offset = (area.x + number - origin.x, area.y + index - top - origin.y)
+        width = max(8, area.width - number)
+        if getattr(rename_input, "placed_at", None) != (offset, width):  # a style set again lays out again
+            rename_input.placed_at = (offset, width)
+            rename_input.styles.offset = offset
+            rename_input.styles.width = width
 
     # ---- keys --------------------------------------------------------------------------------------
 
@@ -154,28 +191,27 @@ class TagEditorActions:
         index = self._list.highlighted
         if index is None or not self._tags:
             return
-        # Over the row, after its number (one line per row: the list never wraps).
-        tag_list = self._list
-        area = tag_list.content_region
-        row_y = area.y + index - int(tag_list.scroll_offset.y)
-        number = TagList.GUTTER + len(str(len(self._tags))) + 2
-        origin = self.content_region
+        # Over the row, after its number (one line per row: the list never wraps); kept there as the
+        # list moves (``_place_rename_box``).
         rename_input = TagInput(self._tags[index], vocab=self._vocab, exclude=[self._tags[index]],
                                 compact=True, select_on_focus=False, id="tag-editor-rename")
         rename_input.submit_to = self.on_tag_input_submitted
-        rename_input.styles.offset = (area.x + number - origin.x, row_y - origin.y)
-        rename_input.styles.width = max(8, area.width - number)
         self._renaming = index
         self._rename_input = rename_input
+        self._place_rename_box()
         await self.mount(rename_input)
         self.screen.set_focus(rename_input)  # at once: the new name typed next must land in the box
         rename_input.select_all()  # typing replaces the old name; an arrow key keeps it to edit
         self.refresh_bindings()
 
-    async def restore_typing(self, what: str, typed: str, tag: str | None = None) -> str | None:
+    async def restore_typing(self, what: str, typed: str, tag: str | None = None,
+                             at: str | None = None) -> str | None:
         """Put text typed and never entered back where it was typed (a draft a closed app left): the add
         box, the rename box of ``tag``, or the free-text box. Nothing is entered: Enter (ctrl+s for
-        text) does that. Returns why it could not be put back, in words, or None."""
+        text) does that. An add goes where the box said it would (``at``, from ``add_place``): "end"
+        at the end, "after" after ``tag`` (gone since: after the highlighted tag, as the box then says);
+        None (an older draft): after the highlighted tag. Returns why it could not be put back, in
+        words, or None."""
         if what == "rename":
             index = self._tags.index(tag) if tag in self._tags else None
             if index is None or self._free_text:
@@ -193,7 +229,12 @@ class TagEditorActions:
         if self._free_text:  # tags typed for the add box, and the caption is a sentence now
             return f"this caption is free text now: '{typed}' was not put back into it"
         box = self._add_input  # an add, or free text of a caption that is a tag list now (Enter splits it)
-        self.screen.set_focus(box)
+        if what == "add" and self._tags:
+            if at == "end":
+                self._list.highlighted = len(self._tags) - 1
+            elif at == "after" and tag in self._tags:
+                self._list.highlighted = self._tags.index(tag)
+        self.screen.set_focus(box)  # its placeholder says where Enter adds, from the highlight set above
         box.value = typed
         box.cursor_position = len(typed)
         return None
