@@ -12,11 +12,13 @@ it, newest first, as "NAME (earlier run N)": enter shows one read-only.
 several processes), rebuilt by its caller's ``build(processes)`` as the number changes; it
 dismisses with the RunCommand or None; ``start_warnings`` are the lines it shows above the command
 (the last run's files a new one overwrites or moves aside, Settings changes it ignores).
-``NumberDialog`` asks for a whole number (at least 1).
+``NumberDialog`` asks for a whole number (at least 1). ``state_named`` and ``error_setting`` word a
+run's state and the setting its error names for the Train screen.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +38,7 @@ from textual.widgets.option_list import Option
 
 from loratui.core.errors import LoratuiError
 from loratui.tui.screens.config_dialogs import dialog_css
-from loratui.tui.services.runs import RunService
+from loratui.tui.services.runs import RunService, RunSnapshot
 from loratui.tui.services.terminal_graphics import ascii_only
 
 MARKS = {"live": "● LIVE", "finished": "✓", "crashed": "✗ CRASHED"}
@@ -149,6 +151,22 @@ def setting_named(error: dict) -> str | None:
 
     keys = keys_named(f"{error.get('hint') or ''} {error.get('message') or ''}")
     return keys[0] if keys else None
+
+
+def state_named(snapshot: RunSnapshot) -> str:
+    """"tiny-step00000034-state (step 34)": the state a resume continues from (the newest one; the
+    complete .tmp a kill during its save left, when that is what the engine reads)."""
+    read = snapshot.state_read or snapshot.state
+    step = f" (step {snapshot.state_step:,})" if snapshot.state_step is not None else ""
+    return f"{Path(read).name if read else 'its state'}{step}"
+
+
+def error_setting(error: dict) -> str | None:
+    """The config key an engine error names (``o`` opens it). A refusal's options are no settings: the
+    "--resume" of "--resume STATE: network.network_dim was 8 ..." is not saving.resume."""
+    if error.get("kind") == "refused":
+        error = {**error, "message": re.sub(r"--[a-z][\w-]*", "", str(error.get("message") or ""))}
+    return setting_named(error)
 
 
 class RunOptions(OptionList):

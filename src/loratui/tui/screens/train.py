@@ -4,7 +4,10 @@ On arrival it follows the one live run of the config's output folder, or else of
 those of ``app.attach_dir``, set by `loratui attach`; ``app.attach_run`` names one to follow at once):
 live ones, finished ones, crashed ones (with their log's end), earlier runs of a name (read-only), or
 a new run from ``app.config_path`` after showing its exact command; ``s`` while a run is live on
-the config's output says so at once and offers to follow it. Opening a dialog clears the toasts (at
+the config's output says so at once and offers to follow it. While no run is followed, the output
+folder's lock files are looked at once a second: a run another app or a shell starts is named on the
+status line (f follows it), and 4 follows the one live run at once unless it was passed over (esc on
+the runs). Opening a dialog clears the toasts (at
 80x24 they would cover its lines), and a run's notices wait while one is open. The App's RunService
 (services/runs.py) starts, follows and controls runs; this screen shows what its ``RunUpdated`` snapshots say (at most
 ~2 a second) and asks it to act. Layout at 80x24, top to bottom: the run's state and numbers
@@ -15,12 +18,11 @@ the path: screens/train_checkpoints.py), the last lines of the run's own launch 
 
 from __future__ import annotations
 
-import re
 from functools import partial
 from pathlib import Path
 
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import ComposeResult, ScreenStackError
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -31,7 +33,7 @@ from loratui.core.events import events_path
 from loratui.core.runs import earlier_title
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.run_picker import (
-    NumberDialog, RunPicker, StartDialog, list_for_picker, run_service, setting_named, start_warnings,
+    NumberDialog, RunPicker, StartDialog, error_setting, list_for_picker, run_service, start_warnings, state_named,
 )
 from loratui.tui.screens.train_checkpoints import CheckpointActions
 from loratui.tui.services.runs import FollowedRun, RunNotice, RunService, RunSnapshot, RunUpdated
@@ -43,6 +45,7 @@ from loratui.tui.widgets.run_status import RunStatus, run_error_line
 PALETTE = (  # (title, help, action, its arguments): every key of the screen
     ("train: runs (follow a live or past run)", "a", "pick_run"),
     ("train: start a new run from the config", "s (shows the command first)", "start"),
+    ("train: follow the run that is live now", "f (said on the status line)", "follow_live"),
     ("train: stop the run gracefully", "x (saves LoRA and state)", "stop"),
     ("train: save a LoRA now", "w", "save_now"),
     ("train: render samples now", "k", "sample_now"),
@@ -61,22 +64,6 @@ PALETTE = (  # (title, help, action, its arguments): every key of the screen
 ZOOMS = (10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)  # "last N steps" views
 
 
-def state_named(snapshot: RunSnapshot) -> str:
-    """"tiny-step00000034-state (step 34)": the state a resume continues from (the newest one; the
-    complete .tmp a kill during its save left, when that is what the engine reads)."""
-    read = snapshot.state_read or snapshot.state
-    step = f" (step {snapshot.state_step:,})" if snapshot.state_step is not None else ""
-    return f"{Path(read).name if read else 'its state'}{step}"
-
-
-def error_setting(error: dict) -> str | None:
-    """The config key an engine error names (``o`` opens it). A refusal's options are no settings: the
-    "--resume" of "--resume STATE: network.network_dim was 8 ..." is not saving.resume."""
-    if error.get("kind") == "refused":
-        error = {**error, "message": re.sub(r"--[a-z][\w-]*", "", str(error.get("message") or ""))}
-    return setting_named(error)
-
-
 class TrainScreen(CheckpointActions, Screen):
     """Start, follow, stop, resume and extend training runs; promote a checkpoint."""
 
@@ -84,6 +71,8 @@ class TrainScreen(CheckpointActions, Screen):
     BINDINGS = [
         Binding("a", "pick_run", "Runs", id="train.pick_run", tooltip="Live and past runs; follow one"),
         Binding("s", "start", "Start", id="train.start", tooltip="A new run from the config (command shown first)"),
+        Binding("f", "follow_live", "Follow live", id="train.follow_live", show=False,
+                tooltip="Follow the run live now in the config's output folder (the status line names it)"),
         Binding("x", "stop", "Stop", id="train.stop", tooltip="Graceful: finish the step, save LoRA and state"),
         Binding("l", "log_scale", "Log scale", id="train.log_scale", show=False, tooltip="Log scale for the loss"),
         Binding("plus,equals_sign", "zoom(1)", "Zoom", id="train.zoom_in", key_display="+",
@@ -116,6 +105,9 @@ class TrainScreen(CheckpointActions, Screen):
         self.error_setting: str | None = None
         self.sample_index = 0
         self.held_notices: list[RunNotice] = []  # said while a dialog was open: shown once it closes
+        self.live_shown: list[tuple[Path, str, int]] = []  # the live runs the status line names (none followed)
+        self.declined: set[int] = set()  # pids of live runs passed over (esc on the runs): never followed unasked
+        self.covered = False             # a dialog was over the screen (not left with 1-4)
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
@@ -158,6 +150,7 @@ class TrainScreen(CheckpointActions, Screen):
         self.query_one("#run-error").display = False
         self.show_empty()
         self.checkpoints.focus()
+        self.set_interval(1.0, self.watch_live)
 
     def on_unmount(self) -> None:
         self.service.unsubscribe(self)
@@ -167,7 +160,14 @@ class TrainScreen(CheckpointActions, Screen):
         self.set_class(event.size.height >= 34, "tall")
         self.call_after_refresh(self.show_checkpoint)  # the sample's path is cut to the side's new width
 
+    def on_screen_suspend(self) -> None:
+        try:  # a dialog over it, or another screen (1-4): only coming back from one follows a live run
+            self.covered = self.app.screen.is_modal
+        except ScreenStackError:  # the app is closing
+            self.covered = False
+
     def on_screen_resume(self) -> None:
+        covered, self.covered = self.covered, False
         held, self.held_notices = self.held_notices, []
         for message in held:  # a dialog closed: what the run said meanwhile
             self.on_run_notice(message)
@@ -178,6 +178,35 @@ class TrainScreen(CheckpointActions, Screen):
                 self.follow(Path(attach), name, getattr(self.app, "attach_earlier", 0))  # --earlier N: read-only
             else:
                 self.action_pick_run(auto=True)
+        elif self.run is None:  # 4 again (not a dialog closing): the one live run is followed at once
+            self.watch_live(arrived=not covered)
+
+    def watch_live(self, arrived: bool = False) -> None:
+        """While no run is followed: the live runs of the config's output folder, from their lock files
+        (cheap: once a second), so one started by another app or a shell is seen. On arrival the one live
+        run is followed at once, unless it was passed over (esc on the runs); one that appears while the
+        screen is shown is named on the status line, and f follows it."""
+        if self.run is not None or not self.offered or self.app.screen is not self:
+            return
+        live = self.service.live_runs(self.app.config_path, getattr(self.app, "attach_dir", None))
+        if arrived and len(live) == 1 and live[0][2] not in self.declined:
+            self.follow(live[0][0], live[0][1])
+        elif live != self.live_shown:
+            self.live_shown = live
+            names = ", ".join(f"{name} (pid {pid})" for _, name, pid in live)
+            self.show_empty(f"a run is live: {names} · f follows it · a: the runs" if len(live) == 1 else
+                            f"{len(live)} runs are live: {names} · a: pick one" if live else None)
+
+    def action_follow_live(self) -> None:
+        following = self.run.key if self.run is not None else None
+        live = [(folder, name) for folder, name, _ in self.service.live_runs(
+            self.app.config_path, getattr(self.app, "attach_dir", None)) if events_path(folder, name) != following]
+        if not live:
+            self.notify("no other run is live: a lists the runs", severity="warning")
+        elif len(live) > 1:
+            self.action_pick_run()
+        else:
+            self.follow(*live[0])
 
     def open_dialog(self, dialog, callback=None) -> None:
         """Push one of this screen's dialogs with no toast over it (at 80x24 an earlier toast hid the
@@ -213,10 +242,12 @@ class TrainScreen(CheckpointActions, Screen):
             self.follow(live[0].output_dir, live[0].name)
             return
         self.open_dialog(RunPicker(entries, folders, config.name if config else None,
-                                   following=self.run.key if self.run is not None else None), self._picked)
+                                   following=self.run.key if self.run is not None else None),
+                         partial(self._picked, {e.summary.pid for e in entries if e.summary.status == "live"}))
 
-    def _picked(self, choice) -> None:
-        if choice is None:
+    def _picked(self, live_pids: set[int], choice) -> None:
+        if choice is None:  # the live runs listed were passed over: 4 does not follow them unasked
+            self.declined |= live_pids
             return
         what, summary = choice
         if what == "new":
@@ -233,7 +264,7 @@ class TrainScreen(CheckpointActions, Screen):
         previous = self.run
         if previous is not None and previous is not run and previous.process is None:
             self.service.unfollow(previous)  # the run goes on; only this app stops reading it
-        self.run, self.snapshot, self.zoom = run, None, None
+        self.run, self.snapshot, self.zoom, self.live_shown = run, None, None, []
         self.checkpoints.set_checkpoints([])
         self.chart.set_series({}, [], scope="")
         if run.caught_up:  # followed already: its next update may be a while away
@@ -348,6 +379,8 @@ class TrainScreen(CheckpointActions, Screen):
         def answered(choice: str | None) -> None:
             if choice == "f":
                 self.follow(command.output_dir, command.name)
+            else:
+                self.declined.add(pid)
 
         self.open_dialog(ChoiceDialog("a run is live", f"{command.name} is training in {command.output_dir} "
                                       f"(pid {pid}): a new run from {Path(config).name} can start once it ends. "

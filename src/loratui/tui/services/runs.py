@@ -14,6 +14,9 @@ makes requests made while the run starts count), resume from the newest state (N
 epoch / step save's, ``newest_state``) with the process count the run had, extend by N epochs. A launch
 that ends without writing an event (train refused it: a resume too) is "refused", with its log's error;
 one stopped that soon (exit 130: a stop in its first seconds) is "stopped", nothing saved, not a crash.
+A launch refused because another process took the lock first (two starts at once) says so once, and
+the run followed is that other one from then on. ``live_runs`` lists the live runs of a config's output
+folder from their lock files alone (cheap: the Train screen asks once a second while it follows none).
 NAME.log holds one section per launch of the app, headed by its launch time: a run shows its own
 launch's section, and a run started in a shell (no section) says its output is in that terminal.
 A live run's output folder deleted under it (its events file gone, its lock with it): said at once
@@ -43,7 +46,8 @@ from pathlib import Path
 from loratui.core.errors import LoratuiError
 from loratui.core.events import EventFollower, events_path, log_path, run_is_alive
 from loratui.core.run_control import LAUNCHED_AT_ENV, request_control
-from loratui.core.runs import AlreadyPromoted, Checkpoint, describe_event, list_runs, promote_checkpoint
+from loratui.core.runs import (AlreadyPromoted, Checkpoint, describe_event, list_runs, promote_checkpoint,
+                               tail_lines)
 # the run's data and messages live in followed_run.py; imported from here by the screens and tests
 from loratui.tui.services.followed_run import (FollowedRun, RunCommand, RunNotice, RunSnapshot, RunUpdated,
                                                caching_text, log_header, refusal_line)
@@ -85,12 +89,54 @@ class RunService:
         self.followed: dict[Path, FollowedRun] = {}
         self._subscribers: weakref.WeakSet = weakref.WeakSet()
         self._subscribers_lock = threading.Lock()  # changed on the UI thread, read by the followers
+        self._output_seen: tuple | None = None  # ((config, mtime, size), its (output folder, NAME) or None)
 
     # ---- listing and following --------------------------------------------------------------------
 
     def list_runs(self, output_dir: str | os.PathLike):
         """Live and past runs of an output folder (core.runs.RunSummary, live first)."""
         return list_runs(output_dir)
+
+    def output_of(self, config: str | os.PathLike) -> tuple[Path, str] | None:
+        """(the output folder, NAME) ``config`` trains into, or None when it does not load; read again
+        only when the file changed (``live_runs`` asks once a second)."""
+        path = Path(config)
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        stamp = (str(path), info.st_mtime_ns, info.st_size)
+        if self._output_seen is None or self._output_seen[0] != stamp:
+            try:
+                command = self.command(path)
+                self._output_seen = (stamp, (command.output_dir, command.name))
+            except (LoratuiError, OSError):
+                self._output_seen = (stamp, None)
+        return self._output_seen[1]
+
+    def live_runs(self, config: str | os.PathLike | None, attach: str | os.PathLike | None = None
+                  ) -> list[tuple[Path, str, int]]:
+        """(output folder, NAME, pid) of each run live now in the config's output folder and the attached
+        one: from their NAME.lock files alone (a directory listing and a few tiny reads), so cheap
+        enough for a screen to ask once a second while it follows no run."""
+        folders = []
+        if config:
+            output = self.output_of(config)
+            if output is not None:
+                folders.append(output[0])
+        if attach is not None and Path(attach).resolve() not in folders:
+            folders.append(Path(attach).resolve())
+        live = []
+        for folder in folders:
+            try:
+                entries = sorted(os.listdir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                pid = run_is_alive(folder, entry[:-5]) if entry.endswith(".lock") else None
+                if pid is not None:
+                    live.append((folder, entry[:-5], pid))
+        return live
 
     def subscribe(self, node) -> None:
         """Also post RunUpdated / RunNotice to ``node`` (a screen or widget), besides the App."""
@@ -173,6 +219,9 @@ class RunService:
                 restarts, dirty = follower.restarts, True
             if now - last_check >= 1.0 or run.status in ("starting", "live") and now - last_check >= 0.5:
                 pid, last_check = run.alive(), now  # before reading: a run that ends has written `finished`
+                if run.process is not None and run.exit_code == 2 and pid not in (None, run.process.pid):
+                    self._lost_the_start(run, pid)
+                    dirty = True
             if (run.gone is not None or run.status in ("starting", "live")) and self._files_gone_or_back(run, follower):
                 pid, dirty, generation = run.alive(), True, run.generation
             lines = follower.poll_lines(CHUNK_BYTES)
@@ -219,6 +268,20 @@ class RunService:
                 return
             if follower.at_end:
                 run.stopping.wait(self.POLL_INTERVAL if status in ("starting", "live") else 1.0)
+
+    def _lost_the_start(self, run: FollowedRun, pid: int) -> None:
+        """This app's launch was refused (exit 2) while another process holds the run's lock: two starts
+        at once (another app, a shell) and the other won. Said once, as the user's start did not happen;
+        from here the run followed is that one, launched elsewhere, read from its events file's start
+        (the file this launch passed over may already have been the winner's)."""
+        lock_line = any(line.startswith("error: another run (pid") for line in tail_lines(run.log_file, 200))
+        why = "" if lock_line else f" (exit code 2: see {run.log_file.name})"
+        line = (f"your start was refused{why}: another run (pid {pid}, started elsewhere) is writing {run.name}; "
+                "following it")
+        run.process = run.command = run.launched_at = run.exit_code = None
+        run.reset(skip=(None, 0))
+        run.caught_up = False  # its events are read again: no notices for those
+        self._post(lambda: RunNotice(run.key, line, "warning", None))
 
     def _files_gone_or_back(self, run: FollowedRun, follower: EventFollower) -> bool:
         """The events file vanished under a live run (its output folder deleted): say why nothing more
