@@ -149,3 +149,32 @@ def test_a_start_refused_by_a_run_that_took_the_lock_first_is_said_once(tmp_path
         run_app(make_app(tmp_path, config), scenario)
     finally:
         lock_path(out, "tiny").unlink(missing_ok=True)
+
+
+def test_a_start_refused_for_another_reason_stays_refused_when_a_run_starts_later(tmp_path):
+    """`train` exits 2 for any bad input: only a refusal by the lock (the launch's own log says so) is a lost
+    start; a refused resume stays shown as refused whatever later holds the name's lock."""
+    config = make_project(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    events = [make_event("run_started", config=str(config), output_dir=str(out), output_name="tiny", model={},
+                         dataset={}, schedule={"total_steps": 8, "epochs": 2}, resumed_from=None, pid=PID)]
+    script = ("import pathlib, sys, time; out = pathlib.Path(sys.argv[1]); time.sleep(0.3); "
+              "(out / 'tiny.events.jsonl').write_text(sys.argv[2]); (out / 'tiny.lock').write_text(sys.argv[3]); "
+              "print('error: --resume out/tiny-state: its config differs'); sys.exit(2)")
+    argv = (sys.executable, "-c", script, str(out), "".join(json.dumps(e) + "\n" for e in events),
+            f"{PID} {_process_start(PID) or '-'}\n")
+    command = RunCommand(argv, "loratui train config.toml", 1, out.resolve(), "tiny", tmp_path, config)
+
+    async def scenario(pilot, screen: TrainScreen):
+        await until(pilot, lambda: "no runs yet" in status_text(screen), "no runs yet")
+        screen._start(command)
+        await said(pilot, screen.app, lambda n: n.startswith("started (pid "), "started")
+        await pilot.pause(2.5)
+        assert not any(n.startswith("your start was refused") for n in notices(screen.app))
+        assert screen.run.process is not None  # still this app's launch, shown as what it was
+
+    try:
+        run_app(make_app(tmp_path, config), scenario)
+    finally:
+        lock_path(out, "tiny").unlink(missing_ok=True)

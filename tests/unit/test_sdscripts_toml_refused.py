@@ -61,8 +61,10 @@ def test_sd_scripts_files_are_one_line_naming_what_they_are(text, kind):
     assert "unknown section" not in line and "must be inside" not in line and "editor" not in line
     if "Written by" in text:
         assert "export-sdscripts` wrote" in line and "open the loratui config it was exported from" in line
-    else:
-        assert "import it with `loratui config import-kohya` (see --help)" in line
+    elif kind == "dataset_config":  # import-kohya reads it through the GUI JSON that names it
+        assert "import the kohya_ss GUI JSON whose dataset_config names it" in line
+    else:  # import-kohya refuses a --config_file: never sent there
+        assert "import-kohya reads kohya_ss GUI JSON, not these" in line and "`loratui config new`" in line
 
 
 @pytest.mark.parametrize("text, expected", [

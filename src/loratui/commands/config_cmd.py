@@ -80,8 +80,12 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
     cfg.training.max_train_epochs = 10
     cfg.saving.save_every_n_epochs = 1
     cfg.saving.output_name = target.stem
+    reg_named = None
     if train_data_dir:
+        train_data_dir, reg_named = _dataset_folders(train_data_dir)
         cfg.dataset.train_data_dir = _relative_to(train_data_dir, target.parent)
+        if reg_named:
+            cfg.dataset.reg_data_dir = _relative_to(reg_named, target.parent)
     if model:
         local = Path(os.path.expanduser(model)).exists()
         cfg.model.pretrained_model_name_or_path = _relative_to(model, target.parent) if local else model
@@ -89,9 +93,12 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
     project = target.parent
     if not train_data_dir and (project / "img").is_dir():
         cfg.dataset.train_data_dir = "img"
-    reg_images = _reg_images(project / "reg")
-    if reg_images:
+    reg_images = _reg_images(Path(reg_named) if reg_named else project / "reg")
+    same = train_data_dir and os.path.realpath(train_data_dir) == os.path.realpath(project / "reg")
+    if reg_images and not reg_named and not same:
         cfg.dataset.reg_data_dir = "reg"
+    elif not reg_named:
+        reg_images = 0
     if output_dir:
         cfg.saving.output_dir = _relative_to(output_dir, target.parent)
     elif (project / "model").is_dir():
@@ -118,7 +125,8 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
         cfg.training.gradient_checkpointing = True
     cpu_note = apply_cpu_defaults(cfg)
     save_config(cfg, target)
-    reg = (f", reg_data_dir = reg: its {reg_images} regularization image(s) are used, which doubles the steps per "
+    reg = (f", reg_data_dir = {cfg.dataset.reg_data_dir}: its {reg_images} regularization image(s) are used, which "
+           "doubles the steps per "
            "epoch; set it to \"\" to train without them" if reg_images else "")
     click.echo(f"wrote {target} (train_data_dir = {cfg.dataset.train_data_dir or '(unset)'}{reg}, output_dir = "
                f"{cfg.saving.output_dir}): edit it, then `loratui config check {shell_arg(target)}`")
@@ -131,6 +139,27 @@ def new_config(path: str, train_data_dir: str | None, model: str | None, family:
         if typed is not None and not typed.exists():  # written as given: say so before training refuses it
             click.echo(f"note: {option} {shell_arg(value)} does not exist here ({typed.absolute()}): "
                        "training needs it (`loratui config check` says so until it does)", err=True)
+
+
+def _dataset_folders(given: str) -> tuple[str, str | None]:
+    """The training folder and reg folder --train-data-dir means, read as the app reads a folder
+    (core.dataset.locate_dataset): a reg folder (or a concept in one) is the reg images of the training
+    folder beside it, a concept folder stands for its dataset, a project for its img/. As given when it
+    is none of these (config check then says what is wrong)."""
+    from loratui.core.dataset import locate_dataset
+
+    try:
+        location = locate_dataset(given)
+    except LoratuiError:
+        return given, None
+    def as_given(folder: Path) -> str:  # relative when the user typed a relative path (kept relative in the file)
+        return str(folder) if os.path.isabs(os.path.expanduser(given)) else os.path.relpath(folder)
+
+    if location.is_reg:
+        return as_given(location.reg_of), as_given(location.train_dir)
+    if location.kind in ("concept", "project"):
+        return as_given(location.train_dir), None
+    return given, None
 
 
 def _reg_images(reg: Path) -> int:

@@ -69,5 +69,10 @@ def foreign_config_line(source: str, kind: str, text: str = "") -> str:
     if exported:
         return (f"{source} is {what} that `loratui config export-sdscripts` wrote, not a loratui config: open the "
                 "loratui config it was exported from (`loratui CONFIG.toml`) and export again after changing it")
-    return (f"{source} is {what}, not a loratui config: import it with `loratui config import-kohya` (see --help), "
-            "or write a loratui config with `loratui config new` (it has [model], [dataset], ... sections)")
+    if kind == DATASET_CONFIG:  # import-kohya reads it through a kohya_ss GUI JSON's dataset_config key
+        return (f"{source} is {what}, not a loratui config: import the kohya_ss GUI JSON whose dataset_config "
+                "names it (`loratui config import-kohya GUI.json`), or write a loratui config with `loratui config "
+                "new` (it has [model], [dataset], ... sections)")
+    return (f"{source} is {what}, not a loratui config (import-kohya reads kohya_ss GUI JSON, not these): write "
+            "a loratui config with `loratui config new` and copy its settings over (the keys mostly keep sd-scripts' "
+            "names; `loratui config explain KEY` says which section each goes in)")

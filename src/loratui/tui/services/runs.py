@@ -46,8 +46,7 @@ from pathlib import Path
 from loratui.core.errors import LoratuiError
 from loratui.core.events import EventFollower, events_path, log_path, run_is_alive
 from loratui.core.run_control import LAUNCHED_AT_ENV, request_control
-from loratui.core.runs import (AlreadyPromoted, Checkpoint, describe_event, list_runs, promote_checkpoint,
-                               tail_lines)
+from loratui.core.runs import AlreadyPromoted, Checkpoint, describe_event, list_runs, promote_checkpoint
 # the run's data and messages live in followed_run.py; imported from here by the screens and tests
 from loratui.tui.services.followed_run import (FollowedRun, RunCommand, RunNotice, RunSnapshot, RunUpdated,
                                                caching_text, log_header, refusal_line)
@@ -219,7 +218,8 @@ class RunService:
                 restarts, dirty = follower.restarts, True
             if now - last_check >= 1.0 or run.status in ("starting", "live") and now - last_check >= 0.5:
                 pid, last_check = run.alive(), now  # before reading: a run that ends has written `finished`
-                if run.process is not None and run.exit_code == 2 and pid not in (None, run.process.pid):
+                if (run.process is not None and run.exit_code == 2 and pid not in (None, run.process.pid)
+                        and self._refused_by_the_lock(run)):
                     self._lost_the_start(run, pid)
                     dirty = True
             if (run.gone is not None or run.status in ("starting", "live")) and self._files_gone_or_back(run, follower):
@@ -269,14 +269,20 @@ class RunService:
             if follower.at_end:
                 run.stopping.wait(self.POLL_INTERVAL if status in ("starting", "live") else 1.0)
 
+    @staticmethod
+    def _refused_by_the_lock(run: FollowedRun) -> bool:
+        """This launch's own log section says another run held the lock (`train` exits 2 for any bad
+        input: a refused resume must stay shown as refused, whatever starts later under the name)."""
+        launched = run.launched_at
+        lines = run.launch_log.section_of(launched, 200) if launched is not None else None
+        return any(line.startswith("error: another run (pid") for line in lines or ())
+
     def _lost_the_start(self, run: FollowedRun, pid: int) -> None:
         """This app's launch was refused (exit 2) while another process holds the run's lock: two starts
         at once (another app, a shell) and the other won. Said once, as the user's start did not happen;
         from here the run followed is that one, launched elsewhere, read from its events file's start
         (the file this launch passed over may already have been the winner's)."""
-        lock_line = any(line.startswith("error: another run (pid") for line in tail_lines(run.log_file, 200))
-        why = "" if lock_line else f" (exit code 2: see {run.log_file.name})"
-        line = (f"your start was refused{why}: another run (pid {pid}, started elsewhere) is writing {run.name}; "
+        line = (f"your start was refused: another run (pid {pid}, started elsewhere) is writing {run.name}; "
                 "following it")
         run.process = run.command = run.launched_at = run.exit_code = None
         run.reset(skip=(None, 0))
