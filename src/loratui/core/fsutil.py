@@ -52,6 +52,27 @@ def leftover_temp_files(target: str | os.PathLike, *, min_age_s: float = 0.0) ->
     return [path for _, path in sorted(found)]
 
 
+def _temp_copy(path: Path, data: bytes, named: Path) -> str:
+    """``data`` in a new temp file beside ``path``, fsynced: its name. An error names ``named`` (the file
+    asked for, not the temporary one: a link into a missing folder); a failed write leaves no temp file."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(named)) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return tmp
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, sync_dir: bool = True) -> Path:
     """``sync_dir=False`` leaves the folder's fsync to the caller (``write_many`` does it once per
     folder for a whole batch: the folder fsync is what makes a rename durable, and costs more than
@@ -61,15 +82,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, sync_dir: bool =
     if path.is_symlink():
         path = Path(os.path.realpath(path))
     directory = path.parent
+    tmp = _temp_copy(path, data, named)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:  # name the file asked for, not the temporary one (a link into a missing folder)
-        raise OSError(exc.errno, exc.strerror, str(named)) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         try:
             mode = path.stat().st_mode & 0o777
         except FileNotFoundError:
@@ -102,15 +116,8 @@ def atomic_create_bytes(path: str | os.PathLike, data: bytes) -> Path:
     folder written."""
     path = Path(path)
     directory = path.parent
+    tmp = _temp_copy(path, data, path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, str(path)) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
