@@ -55,7 +55,7 @@ from loratui.core.config.sdscripts_export import (
     SdScriptsExport, build_sdscripts, earlier_export, export_sdscripts, find_subsets, guess_model_family,
     refuse_foreign_export_files,
 )
-from loratui.core.config.write import save_config, update_config_text, write_config
+from loratui.core.config.write import publish_config_bytes, save_config, update_config_text, write_config
 from loratui.core.config.preset_validity import (
     PresetCheck, fixes_text, gpu_only_settings, preset_check, preset_problem_line,
 )
@@ -79,7 +79,7 @@ __all__ = [
     "import_kohya", "import_kohya_file", "load_config", "load_preset_file", "load_presets", "loads_config",
     "apply_cpu_defaults", "has_nvidia_gpu", "missing_packages", "model_folder_family", "model_folder_v_prediction",
     "normalize_family", "optimizer_name", "preset_changes", "range_text", "resolve_path", "save_config",
-    "section_fields", "update_config_text", "user_presets_dir", "validate", "with_resolved_paths",
+    "publish_config_bytes", "section_fields", "update_config_text", "user_presets_dir", "validate", "with_resolved_paths",
     "write_config",
     "LYCORIS", "LYCORIS_ARGS", "NETWORK_MODULES", "algo_of", "explain_arg", "network_kind", "network_problems",
     "network_identity", "sdscripts_network_kwargs", "split_network_args",

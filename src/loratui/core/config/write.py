@@ -34,7 +34,7 @@ from loratui.core.config.load import config_to_dict, loads_config
 from loratui.core.config.render import dumps_config, help_comment, toml_value
 from loratui.core.config.snapshot import FileSnapshot, loaded_snapshot, remember_snapshot
 from loratui.core.errors import ConflictError
-from loratui.core.fsutil import atomic_write_bytes
+from loratui.core.fsutil import atomic_create_bytes, atomic_write_bytes
 
 BOM = "\ufeff"
 
@@ -301,6 +301,34 @@ def _conflict(path: Path, what: str) -> ConflictError:
                          f"(reload it to see the other change, then save again)")
 
 
+def publish_config_bytes(path: Path, data: bytes, *, create_only: bool = False, mode: int | None = None) -> None:
+    """Write a config file's bytes atomically, as one ConfigError line when it cannot be. ``create_only``
+    (save as): never replace a file, even one made after its name was checked. Otherwise a file whose
+    write bit is off (``mode``, its st_mode when already read) is refused: as for captions, the missing
+    bit is what the user asked for (root could write anyway)."""
+    if create_only:
+        try:
+            atomic_create_bytes(path, data)  # os.replace would replace a name taken meanwhile
+        except FileExistsError:
+            raise ConfigError(f"{path} already exists: nothing written (save as never overwrites a config; f2 "
+                              "again with another name)") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        return
+    if mode is None:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            mode = None
+    if mode is not None and not mode & stat.S_IWUSR:
+        raise ConfigError(f"{path}: read-only config file, not rewritten: make it writable (chmod u+w '{path}') "
+                          "first")
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
 def write_config(cfg: TrainingConfig, path: str | os.PathLike, *, unset: Iterable[str] = (),
                  force: bool = False) -> bool:
     """Save ``cfg`` to ``path``: a fresh commented file, or an in-place edit of an existing one.
@@ -346,14 +374,8 @@ def write_config(cfg: TrainingConfig, path: str | os.PathLike, *, unset: Iterabl
             raise _conflict(path, "was deleted") from None
         if (now.st_mtime_ns, now.st_size, now.st_ino) != (st.st_mtime_ns, st.st_size, st.st_ino):
             raise _conflict(path, "changed on disk")
-    if st is not None and not st.st_mode & stat.S_IWUSR:  # force is about conflicts, not this
-        # as for captions: the missing write bit is what the user asked for (root could write anyway)
-        raise ConfigError(f"{path}: read-only config file, not rewritten: make it writable (chmod u+w '{path}') "
-                          "first")
-    try:
-        atomic_write_bytes(path, data)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    # force is about conflicts, not the write bit
+    publish_config_bytes(path, data, mode=st.st_mode if st is not None else None)
     if ours:
         # Keep the edit session going: the next save compares against what we just wrote.
         try:

@@ -20,15 +20,13 @@ The kohya_ss import and sd-scripts export are in config_transfer.py (``ConfigImp
 from __future__ import annotations
 
 import os
-import stat as stat_bits
 from pathlib import Path
 
 from loratui.core.config import (
-    ConfigError, TrainingConfig, check_paths, dumps_config, load_config, loads_config, save_config,
-    update_config_text, validate,
+    ConfigError, TrainingConfig, check_paths, dumps_config, load_config, loads_config, publish_config_bytes,
+    save_config, update_config_text, validate,
 )
 from loratui.core.errors import ConflictError, LoratuiError
-from loratui.core.fsutil import atomic_create_bytes, atomic_write_bytes
 from loratui.tui.screens.config_dialogs import ChoiceDialog, PathDialog
 from loratui.tui.screens.config_picker import FilePicker
 from loratui.tui.screens.config_rules import (  # the settings screen and tests import these from here
@@ -79,27 +77,7 @@ def _write_into_text(cfg: TrainingConfig, path: Path, kept: str | None, new_file
         text = dumps_config(cfg) if kept is None else update_config_text(kept, cfg, source=str(path))
     except ConfigError:  # a layout tomlkit cannot edit: the values matter more than the comments
         text, note = dumps_config(cfg), " (as a fresh file: the loaded file's layout could not be edited in place)"
-    data = text.encode("utf-8")
-    if new_file:
-        try:
-            atomic_create_bytes(path, data)  # refuses a name taken meanwhile (os.replace would replace it)
-        except FileExistsError:
-            raise ConfigError(f"{path} already exists: nothing written (save as never overwrites a config; f2 "
-                              "again with another name)") from None
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
-        return note
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        mode = None
-    if mode is not None and not mode & stat_bits.S_IWUSR:  # as core's save refuses it
-        raise ConfigError(f"{path}: read-only config file, not rewritten: make it writable (chmod u+w '{path}') "
-                          "first")
-    try:
-        atomic_write_bytes(path, data)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    publish_config_bytes(path, text.encode("utf-8"), create_only=new_file)
     return note
 
 
