@@ -59,11 +59,12 @@ from loratui.core.config.write import publish_config_bytes, save_config, update_
 from loratui.core.config.preset_validity import (
     PresetCheck, fixes_text, gpu_only_settings, preset_check, preset_problem_line,
 )
-from loratui.core.config.check import config_file_problems, config_notes, export_problems
+from loratui.core.config.check import config_file_problems, config_notes, export_problems, sampling_intervals_note
 
 __all__ = [
     "PresetCheck", "fixes_text", "gpu_only_settings", "preset_check", "preset_problem_line",
-    "config_file_problems", "config_notes", "export_problems", "explain_gui_key", "v_prediction_note",
+    "config_file_problems", "config_notes", "export_problems", "explain_gui_key", "sampling_intervals_note",
+    "v_prediction_note",
     "CANONICAL_FAMILIES", "FAMILY_SPELLINGS", "canonical_family",
     "ModelFamily", "config_model_family", "family_from_name", "read_model_family",
     "SCHEDULER_CLASSES", "SamplePrompt", "detect_model_family", "family_from_keys", "output_dir_problem",

@@ -66,6 +66,17 @@ def optimizer_problems(cfg: TrainingConfig) -> list[str]:
     return [problem] if problem else []
 
 
+def sampling_intervals_note(cfg: TrainingConfig) -> str | None:
+    """The note when both sample_every_n_epochs and sample_every_n_steps are set: sd-scripts then samples at
+    epochs only ("overwrites n_steps"), and so does `train` (engine/run_events.py). `config check` and
+    `loratui steps` (core/plan's sampling_note) say it in these words; None otherwise."""
+    sampling = getattr(cfg, "sampling", None)
+    if not (sampling and sampling.sample_every_n_epochs and sampling.sample_every_n_steps):
+        return None
+    return (f"sample_every_n_steps ({sampling.sample_every_n_steps}) is ignored: sample_every_n_epochs "
+            f"({sampling.sample_every_n_epochs}) is set and takes precedence, as in sd-scripts; unset one of them")
+
+
 def config_notes(cfg: TrainingConfig) -> list[str]:
     """What `config check` says after "ok" (notes, not problems: `train` trains it, but not as the config
     alone suggests): a diffusers folder whose scheduler_config.json makes the run v-prediction; both
@@ -74,10 +85,9 @@ def config_notes(cfg: TrainingConfig) -> list[str]:
     model = with_resolved_paths(cfg).model
     note = v_prediction_note(model.pretrained_model_name_or_path, model.v_parameterization)
     notes = [note] if note else []
-    steps, epochs = cfg.sampling.sample_every_n_steps, cfg.sampling.sample_every_n_epochs
-    if steps and epochs:  # the words of core/plan's sampling_note, which `loratui steps` shows
-        notes.append(f"sample_every_n_steps ({steps}) is ignored: sample_every_n_epochs ({epochs}) is set and "
-                     "takes precedence, as in sd-scripts; unset one of them")
+    sampling = sampling_intervals_note(cfg)
+    if sampling:
+        notes.append(sampling)
     clip_skip = cfg.training.clip_skip
     if clip_skip and clip_skip > 1 and _family_or_none(cfg) == "sdxl":  # the run start warns with the same words
         notes.append(f"training.clip_skip = {clip_skip} is ignored for SDXL (sd-scripts ignores it too; the "

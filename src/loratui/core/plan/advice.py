@@ -35,7 +35,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from loratui.core.config import TrainingConfig, validate
+from loratui.core.config import TrainingConfig, sampling_intervals_note, validate
 from loratui.core.errors import LoratuiError
 from loratui.core.plan.schedule import Schedule
 from loratui.core.plan.vram import estimate_vram, largest_bucket_samples, resolve_family
@@ -170,11 +170,7 @@ def sampling_note(cfg: TrainingConfig) -> str | None:
     """A note (`loratui steps`, the Settings calculator) when both sample_every_n_epochs and
     sample_every_n_steps are set: sd-scripts then samples at epochs only ("overwrites n_steps"), and so
     does `train` (engine/run_events.py); None otherwise."""
-    sampling = getattr(cfg, "sampling", None)
-    if not (sampling and sampling.sample_every_n_epochs and sampling.sample_every_n_steps):
-        return None
-    return (f"sample_every_n_steps ({sampling.sample_every_n_steps}) is ignored: sample_every_n_epochs "
-            f"({sampling.sample_every_n_epochs}) is set and takes precedence, as in sd-scripts; unset one of them")
+    return sampling_intervals_note(cfg)
 
 
 # ---- VRAM fixes --------------------------------------------------------------------------------
