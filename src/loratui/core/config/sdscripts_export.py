@@ -14,11 +14,9 @@ neither (a staging folder renamed into place); an earlier export is replaced onl
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,30 +76,14 @@ def find_subsets(folder: str, is_reg: bool) -> tuple[list[Subset], list[str]]:
 
 
 def guess_model_family(path: str) -> str | None:
-    """sd1/sd2/sdxl from a diffusers folder or a .safetensors header (no weights read); None if unsure."""
-    p = Path(path)
-    if p.is_dir():
-        try:
-            return model_folder_family(p)  # the detection `train` uses
-        except LoratuiError:
-            return None
-    if p.suffix.lower() != ".safetensors" or not p.is_file():
-        return None
+    """sd1/sd2/sdxl read from a diffusers folder or a single file's keys (no weights read; families.py's
+    cached reader, the one `vram`, `presets` and `steps` use); None if it cannot be read."""
+    from loratui.core.config.families import read_model_family
+
     try:
-        with open(p, "rb") as handle:
-            (size,) = struct.unpack("<Q", handle.read(8))
-            if size > 100_000_000:
-                return None
-            keys = json.loads(handle.read(size)).keys()
-    except (OSError, ValueError, RecursionError, struct.error):
+        return read_model_family(path)
+    except LoratuiError:
         return None
-    if any(k.startswith("conditioner.embedders.1.") for k in keys):
-        return "sdxl"
-    if any(k.startswith("cond_stage_model.model.") for k in keys):
-        return "sd2"
-    if any(k.startswith("cond_stage_model.transformer.") for k in keys):
-        return "sd1"
-    return None
 
 
 def _folder_predicts_v(model: str, notes: list[str]) -> bool:
