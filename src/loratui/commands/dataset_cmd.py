@@ -14,6 +14,19 @@ SHOWN_PER_KIND = 5
 SHOWN_SUSPECT = 5  # init: files named like images that are not, listed one per line before "... and N more"
 
 
+def cells(text: str) -> int:
+    """Terminal columns ``text`` takes: a CJK folder name is two a character, so len() misaligns tables."""
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (on the left when ``right``)."""
+    room = " " * max(0, width - cells(text))
+    return room + text if right else text + room
+
+
 def _locate(directory: Path):
     """The dataset DIR names, read as every command reads it (core.dataset.locate_dataset)."""
     from loratui.core.dataset import locate_dataset
@@ -129,11 +142,12 @@ def _print_summary(result, show_all: bool, note: str = "") -> None:
     ]
     header = ("KIND", "FOLDER", "REPEATS", "IMAGES", "CAPTIONED", "SAMPLES")
     if rows:
-        widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+        widths = [max(cells(r[i]) for r in (header, *rows)) for i in range(len(header))]
         click.echo()
         for row in (header, *rows):
-            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])] + [c.rjust(w) for c, w in zip(row[2:], widths[2:])]
-            click.echo("  ".join(cells).rstrip())
+            numbers = [pad(c, w, right=True) for c, w in zip(row[2:], widths[2:])]
+            line = [pad(row[0], widths[0]), pad(row[1], widths[1]), *numbers]
+            click.echo("  ".join(line).rstrip())
     click.echo()
     if result.reg_only:
         click.echo(f"{result.num_reg_images} regularisation image(s): each epoch sd-scripts repeats or cuts them to "
@@ -197,7 +211,8 @@ def init(
     Existing folders are kept; an existing file is never overwritten (the command stops before
     copying anything). With --link or --hardlink only the images are linked: the caption files are
     copied, since they are what you edit in the project. Images sd-scripts does not train (AVIF,
-    GIF, TIFF, JXL, ...) are left in SRC, with their captions, and named; so are SRC's subfolders
+    GIF, TIFF, JXL, a JPEG named .jfif or .jpe, ...) are left in SRC, with their captions, and named; so
+    are captions with the other usual extension (h.caption when --caption-extension is .txt), SRC's subfolders
     (sd-scripts reads only the images directly in a concept folder), its hidden images and captions
     (.x.png: sd-scripts never reads them) and its broken links. A file named like an image
     that is not one (a text file named .png) is brought in and named: replace or delete it before
@@ -211,6 +226,8 @@ def init(
     if (link or hardlink) and images_src is None:
         raise LoratuiError("--link/--hardlink need --images SRC")
     mode = "symlink" if link else "hardlink" if hardlink else "copy"
+    # listed before init makes img/ reg/ model/, which would read as SRC's own when SRC is the project
+    subfolders = _source_subfolders(images_src, directory) if images_src is not None else []
     result = init_project(
         directory,
         concept,
@@ -234,19 +251,37 @@ def init(
         if result.skipped_images:
             captions = f" and their {len(result.skipped_captions)} caption(s)" if result.skipped_captions else ""
             click.echo(f"skipped {len(result.skipped_images)} image(s) sd-scripts does not train "
-                       f"({', '.join(result.skipped_formats)}){captions}: convert them to PNG, then copy them "
-                       f"from {images_src}/ into {result.concept_dir}/")
-        _name_left_behind(images_src, result)
+                       f"({', '.join(result.skipped_formats)}){captions}: convert them to PNG{result.jpeg_note}, then "
+                       f"copy them from {images_src}/ into {result.concept_dir}/")
+        _name_left_behind(images_src, result, subfolders)
     click.echo(f"next: loratui dataset scan {shell_arg(result.project_dir)}")
 
 
-def _name_left_behind(images_src: Path, result) -> None:
+def _source_subfolders(images_src: Path, project: Path) -> list:
+    """SRC's subfolders that init leaves behind: not hidden, not the project itself (or, when SRC is the
+    project, its img/ reg/ model/), as they are before init adds any. [] when SRC is no readable folder
+    (init_project names that)."""
+    from loratui.core.dataset import PROJECT_FOLDERS, list_folder
+    from loratui.core.errors import LoratuiError
+
+    if not images_src.is_dir():
+        return []
+    try:
+        entries = list_folder(images_src)
+    except LoratuiError:
+        return []
+    project_real = os.path.realpath(project)
+    src_is_project = os.path.realpath(images_src) == project_real
+    return [e for e in entries if not e.name.startswith(".") and _is_folder(e)
+            and os.path.realpath(e.path) != project_real and not (src_is_project and e.name in PROJECT_FOLDERS)]
+
+
+def _name_left_behind(images_src: Path, result, folders: list) -> None:
     """What `init --images SRC` did not bring in as a working image: its subfolders (left in SRC:
     sd-scripts reads only the images directly in a concept folder) and the files it copied that are
     not readable images (a text file named .png), one line each."""
-    from loratui.core.dataset import ImageSizeError, list_folder, read_image_size
+    from loratui.core.dataset import ImageSizeError, read_image_size
 
-    folders = [e for e in list_folder(images_src) if not e.name.startswith(".") and _is_folder(e)]
     if folders:
         names = ", ".join(f"{e.name}/" for e in folders[:SHOWN_SUSPECT])
         more = f" and {len(folders) - SHOWN_SUSPECT} more" if len(folders) > SHOWN_SUSPECT else ""
@@ -254,6 +289,7 @@ def _name_left_behind(images_src: Path, result) -> None:
                    f"images directly in a concept folder: to add a subfolder's, run init again with --images "
                    f"{shell_arg(images_src / folders[0].name)})")
     _name_skipped_files(images_src, result)
+    _name_other_ext_captions(images_src, result)
     suspects = []
     for image in result.images:
         try:
@@ -289,6 +325,21 @@ def _name_skipped_files(images_src: Path, result) -> None:
 
         click.echo(f"skipped {len(result.skipped_broken_links)} broken link(s) in {images_src}/: "
                    f"{shown(result.skipped_broken_links, target)} (they lead to no file: fix or remove them)")
+
+
+def _name_other_ext_captions(images_src: Path, result) -> None:
+    """Captions with another usual extension (h.caption beside h.png when init brings .txt): left in SRC,
+    never renamed behind the user's back, and named with the two ways to bring them."""
+    captions = result.skipped_other_ext_captions
+    if not captions:
+        return
+    ext = result.caption_extension
+    names = ", ".join(p.name for p in captions[:SHOWN_SUSPECT])
+    more = f" and {len(captions) - SHOWN_SUSPECT} more" if len(captions) > SHOWN_SUSPECT else ""
+    other = captions[0].suffix
+    click.echo(f"skipped {len(captions)} caption(s) of {images_src}/ with another extension: {names}{more} (init "
+               f"brings only '{ext}' captions: rename them to '{ext}' and copy them into {result.concept_dir}/, or "
+               f"init a new project with --caption-extension {other})")
 
 
 def _is_folder(entry) -> bool:
@@ -336,10 +387,10 @@ def balance(directory: Path, target: int | None, caption_extension: str, dry_run
 
     click.echo(f"target: about {goal} samples per epoch per concept")
     labels = {s.path: (str(changes[s.path]) if s.path in changes else s.name) for s in concepts}
-    width = max(len(label) for label in labels.values())
+    width = max(cells(label) for label in labels.values())
     for subset in concepts:
         rename = changes.get(subset.path)
-        label = labels[subset.path].ljust(width)
+        label = pad(labels[subset.path], width)
         if rename is None:
             click.echo(f"  {label}   unchanged: {subset.repeats} x {subset.num_images} = {subset.samples}")
         else:

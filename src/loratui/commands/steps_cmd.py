@@ -40,10 +40,12 @@ def _network(cfg) -> dict:
 def _human(schedule, config: str, target=None, network=None) -> list[str]:
     s = schedule
     lines = [f"Steps for {config}:", "", "Folders (repeats x images = samples per epoch):"]
-    width = max((len(f.name) for f in s.folders), default=4)
+    from loratui.commands.dataset_cmd import cells, pad
+
+    width = max((cells(f.name) for f in s.folders), default=4)
     for f in s.folders:
         kind = "reg" if f.is_reg else "train"
-        line = f"  {kind:<5} {f.name:<{width}}  {f.repeats:>4} x {f.images:>5} = {f.samples:>7}"
+        line = f"  {kind:<5} {pad(f.name, width)}  {f.repeats:>4} x {f.images:>5} = {f.samples:>7}"
         if f.is_reg and (f.used_images != f.images or f.used_samples != f.samples):
             line += f"   used: {f.used_images} image(s), {f.used_samples} sample(s)"
         lines.append(line)
@@ -102,6 +104,18 @@ def _left_out_lines(left_out: list[str]) -> list[str]:
     return lines
 
 
+def _no_reg_note(scan) -> str | None:
+    """A reg_data_dir that gives no regularisation image at all (`reg/3_r`: one concept folder, not the
+    folder holding it) would otherwise leave no reg line and no word on why."""
+    from loratui.core.dataset import reg_dir_hint
+
+    reg = scan.reg_data_dir
+    if reg is None or scan.reg_only or any(s.is_reg and s.images for s in scan.subsets):
+        return None
+    why = reg_dir_hint(reg) or f"; `loratui dataset scan {scan.train_data_dir} --reg {reg}` says why"
+    return f"reg_data_dir {reg}: no regularisation images are counted{why}"
+
+
 @click.command()
 @exit_codes((0, "done (folders left out of the count are named under the folders, with why)"),
             (2, "bad input: the config, or a dataset with no training images (the error says why: the first "
@@ -138,6 +152,9 @@ def steps(config: str, as_json: bool, num_processes: int, target_steps: int | No
     from loratui.core.plan import scan_error_note
 
     note = scan_error_note(scan)
+    if note:
+        schedule.notes.append(note)
+    note = _no_reg_note(scan)
     if note:
         schedule.notes.append(note)
     network = _network(cfg)

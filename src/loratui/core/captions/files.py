@@ -31,10 +31,9 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loratui.core.dataset import parse_subset_name
+from loratui.core.dataset import entry_is_dir, iter_images, list_folder, parse_subset_name
 from loratui.core.errors import ConflictError, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, describe_os_error
-from loratui.core.dataset import iter_images, list_folder
 
 BOM = "\ufeff"
 DEFAULT_SEPARATOR = ", "
@@ -356,8 +355,8 @@ def find_caption_images(root: str | os.PathLike, recursive: bool = False) -> lis
         return list(iter_images(root, recursive=True))
     images = list(iter_images(root, recursive=False))
     for sub in list_folder(root):
-        if sub.name.startswith(".") or not sub.is_dir() or parse_subset_name(sub.name) is None:
-            continue
+        if sub.name.startswith(".") or not entry_is_dir(sub) or parse_subset_name(sub.name) is None:
+            continue  # a link loop is no folder (the scan names it), as sd-scripts skips it
         images.extend(iter_images(sub.path, recursive=False))
     return images
 
@@ -367,7 +366,7 @@ def non_concept_folders(root: str | os.PathLike) -> list[str]:
     them, and so does ``find_caption_images`` (without ``recursive``), which is worth a word."""
     names = []
     for sub in list_folder(Path(root)):
-        if sub.name.startswith(".") or not sub.is_dir() or parse_subset_name(sub.name) is not None:
+        if sub.name.startswith(".") or not entry_is_dir(sub) or parse_subset_name(sub.name) is not None:
             continue
         if next(iter(iter_images(sub.path, recursive=False)), None) is not None:
             names.append(sub.name)

@@ -17,12 +17,16 @@ from loratui.core.dataset.balance import (
 from loratui.core.dataset.concepts import (
     MAX_TRAINABLE_REPEATS, ConceptFolder, concept_folders, repeats_problem,
 )
-from loratui.core.dataset.images import IMAGE_EXTENSIONS, is_image, iter_images, list_folder
-from loratui.core.dataset.locate import DatasetLocation, locate_dataset, regularised_train_dir, train_dir_hint
+from loratui.core.dataset.images import (
+    IMAGE_EXTENSIONS, entry_is_dir, entry_is_file, is_image, iter_images, list_folder,
+)
+from loratui.core.dataset.locate import (
+    DatasetLocation, locate_dataset, reg_dir_hint, regularised_train_dir, train_dir_hint,
+)
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
-from loratui.core.dataset.project import InitResult, concept_folder_name, init_project
+from loratui.core.dataset.project import PROJECT_FOLDERS, InitResult, concept_folder_name, init_project
 from loratui.core.dataset.scan import (
-    MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, parse_subset_name, scan_dataset, unreadable_reason,
+    JPEG_ALIAS_EXTENSIONS, MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, parse_subset_name, scan_dataset, unreadable_reason,
 )
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset, count_line, group_by_level
 from loratui.core.dataset.caption_check import (
@@ -33,6 +37,7 @@ from loratui.core.dataset.unreadable import captions_of_unreadable_images
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "JPEG_ALIAS_EXTENSIONS",
     "MAX_REPEATS",
     "MAX_TRAINABLE_REPEATS",
     "ConceptFolder",
@@ -45,6 +50,7 @@ __all__ = [
     "ImageEntry",
     "ImageSizeError",
     "InitResult",
+    "PROJECT_FOLDERS",
     "Problem",
     "Rename",
     "Severity",
@@ -65,11 +71,14 @@ __all__ = [
     "concept_folder_name",
     "decode_error",
     "init_project",
+    "entry_is_dir",
+    "entry_is_file",
     "is_image",
     "iter_images",
     "list_folder",
     "locate_dataset",
     "train_dir_hint",
+    "reg_dir_hint",
     "looks_truncated",
     "parse_subset_name",
     "plan_conflicts",

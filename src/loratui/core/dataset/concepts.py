@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loratui.core.dataset.images import IMAGE_EXTENSIONS, list_folder
+from loratui.core.dataset.images import entry_is_dir as is_dir  # a link loop is no folder
 from loratui.core.dataset.parking import TEMP_PREFIX, parked_destination
 from loratui.core.dataset.types import Problem
+from loratui.core.errors import LoratuiError
 from loratui.core.termline import shell_arg
 
 # More repeats than this is a typo or a pasted number, not a plan: the folder is named (a warning) but
@@ -95,10 +97,12 @@ def concept_folders(root: str | os.PathLike, is_reg: bool = False) -> tuple[list
             continue
         parsed = parse_subset_name(entry.name)
         if parsed is None:
+            # a folder of concept folders one level too deep: a rename would nest them (never read)
+            fix = (f"it holds concept folders itself: use {path} as {label}_data_dir" if holds_concepts(path)
+                   else f"rename it to e.g. '10_{entry.name}'")
             problems.append(Problem(
                 "no_repeat_prefix", path,
-                f"{label} folder '{entry.name}' has no `N_` repeat prefix: sd-scripts skips it "
-                f"(rename it to e.g. '10_{entry.name}')", "warning"))
+                f"{label} folder '{entry.name}' has no `N_` repeat prefix: sd-scripts skips it ({fix})", "warning"))
             continue
         repeats, tokens = parsed
         problem = repeats_problem(path, repeats, tokens, label)
@@ -121,11 +125,48 @@ def concept_folders(root: str | os.PathLike, is_reg: bool = False) -> tuple[list
             "(sd-scripts skips them too: a name starting with '.' has no `N_` repeat prefix; remove the dot to "
             "train one)", "info"))
     if loose_images:
+        parsed = parse_subset_name(root.name)
+        # `--reg reg/3_r`: the images already are in a concept folder; its parent is the fix
+        fix = (f"{root} is itself a concept folder: use the folder that holds it, {_parent(root)}, as "
+               f"{label}_data_dir" if parsed is not None and parsed[0] >= 1 and not folders
+               else "move them into an `N_name` folder")
         problems.append(Problem(
             "loose_images", root,
-            f"{len(loose_images)} image(s) directly in {label} folder {root} are ignored by sd-scripts: "
-            f"move them into an `N_name` folder", "warning"))
+            f"{len(loose_images)} image(s) directly in {label} folder {root} are ignored by sd-scripts: {fix}",
+            "warning"))
     return folders, problems
+
+
+def _parent(path: Path) -> Path:
+    """The folder holding ``path``, absolute when ``path`` is a bare name."""
+    return path.parent if path.parent != Path(".") else Path(os.path.abspath(path)).parent
+
+
+def holds_concepts(folder: Path) -> bool:
+    """``folder`` has an `N_name` subfolder sd-scripts would train (N >= 1, not hidden); False when it
+    cannot be read (whoever lists it says why)."""
+    try:
+        entries = os.scandir(folder)
+    except OSError:
+        return False
+    with entries:
+        for entry in entries:
+            parsed = None if entry.name.startswith(".") else parse_subset_name(entry.name)
+            if parsed is not None and parsed[0] >= 1 and is_dir(entry):
+                return True
+    return False
+
+
+def concepts_child(folder: Path) -> Path | None:
+    """The one subfolder of ``folder`` that holds the concept folders (``img/`` or ``train/`` of a
+    dataset given one level too high), or None when there is none or more than one to choose from."""
+    try:
+        entries = list_folder(folder)
+    except LoratuiError:
+        return None
+    found = [Path(e.path) for e in entries if not e.name.startswith(".") and parse_subset_name(e.name) is None
+             and is_dir(e) and holds_concepts(Path(e.path))]
+    return found[0] if len(found) == 1 else None
 
 
 # Kinds of repeats problems whose folder is left out (not counted); "many_repeats" is counted.
@@ -168,13 +209,6 @@ def _interrupted_balance(path: Path, label: str) -> Problem:
         "interrupted_balance", path,
         f"{label} folder '{path.name}' was left by an interrupted balance (its images are hidden "
         f"from sd-scripts and loratui){back or ': rename it to a free N_name'}", "error")
-
-
-def is_dir(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
 
 
 def broken_link(entry: os.DirEntry) -> str | None:

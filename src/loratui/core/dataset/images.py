@@ -33,6 +33,23 @@ def list_folder(folder: str | os.PathLike) -> list[os.DirEntry]:
         raise LoratuiError(f"{folder}: cannot read this folder ({exc.strerror or exc})") from None
 
 
+def entry_is_dir(entry: os.DirEntry) -> bool:
+    """``entry.is_dir()`` (links followed), False where it raises: a link loop (ELOOP) is no folder, as
+    sd-scripts' ``Path.is_dir()`` sees it; whoever lists the folder's problems names it."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def entry_is_file(entry: os.DirEntry) -> bool:
+    """``entry.is_file()`` (links followed), False where it raises (a link loop)."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
 def iter_images(root: str | os.PathLike, recursive: bool = True) -> Iterator[Path]:
     """Image files under root in a stable (sorted) order; hidden files and folders are skipped."""
     root = Path(root)

@@ -20,7 +20,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from loratui.core.dataset.images import is_image
+from loratui.core.dataset.images import entry_is_dir, entry_is_file, is_image
+from loratui.core.dataset.concepts import concepts_child
 from loratui.core.dataset.scan import parse_subset_name
 from loratui.core.errors import LoratuiError
 
@@ -61,11 +62,11 @@ def _is_concept_name(name: str) -> bool:
 
 
 def _has_concepts(folder: Path) -> bool:
-    return any(e.is_dir() and not e.name.startswith(".") and _is_concept_name(e.name) for e in _entries(folder))
+    return any(not e.name.startswith(".") and _is_concept_name(e.name) and entry_is_dir(e) for e in _entries(folder))
 
 
 def _has_images(folder: Path) -> bool:
-    return any(e.is_file() and is_image(Path(e.path)) for e in _entries(folder))
+    return any(is_image(Path(e.path)) and entry_is_file(e) for e in _entries(folder))
 
 
 def locate_dataset(path: str | os.PathLike) -> DatasetLocation:
@@ -170,7 +171,33 @@ def train_dir_hint(path: str | os.PathLike) -> str:
     if where.kind == "concept":
         return (f"; {path} is one concept folder: set train_data_dir to the folder that holds it, "
                 f"{where.train_dir}")
+    if where.kind == "dataset":  # L4/train/10_a given as L4: the concept folders are one level down
+        child = concepts_child(where.train_dir)
+        if child is not None:
+            return f"; {child} holds the concept folders: set train_data_dir to {child}"
     if where.kind == "flat":
         return (f"; the images sit directly in {path}: move them into a `N_name` folder inside it "
                 "(`loratui dataset init` makes one)")
+    return ""
+
+
+def reg_dir_hint(path: str | os.PathLike) -> str:
+    """train_dir_hint's counterpart for reg_data_dir: what to set it to when ``path`` holds no `N_name`
+    folders (one concept folder, a folder one level too high, loose images); "" when there is nothing
+    better to say. Starts with "; "."""
+    path = Path(path)
+    try:
+        if not path.is_dir() or _has_concepts(path):
+            return ""
+        if _is_concept_name(path.name) and _has_images(path):
+            return (f"; {path} is one concept folder: set reg_data_dir to the folder that holds it, "
+                    f"{_parent(path)}")
+        child = concepts_child(path)
+        if child is not None:
+            return f"; {child} holds the concept folders: set reg_data_dir to {child}"
+        if _has_images(path):
+            return (f"; the images sit directly in {path}: move them into a `N_name` folder inside it "
+                    "(e.g. 1_person)")
+    except LoratuiError:
+        return ""  # an unreadable folder: the scan names it
     return ""

@@ -11,6 +11,7 @@ folders this call made are removed again), and a rerun starts clean.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -18,9 +19,11 @@ from pathlib import Path
 from typing import Literal
 
 from loratui.core.errors import LoratuiError
-from loratui.core.fsutil import describe_os_error, staging_folder
+from loratui.core.fsutil import STAGING_SUFFIX, describe_os_error, staging_folder
+from loratui.core.termline import shell_arg
+from loratui.core.dataset.caption_check import OTHER_CAPTION_EXTENSIONS
 from loratui.core.dataset.images import IMAGE_EXTENSIONS
-from loratui.core.dataset.scan import MAX_REPEATS, OTHER_IMAGE_EXTENSIONS
+from loratui.core.dataset.scan import JPEG_ALIAS_EXTENSIONS, MAX_REPEATS, OTHER_IMAGE_EXTENSIONS
 
 LinkMode = Literal["copy", "symlink", "hardlink"]
 PROJECT_FOLDERS = ("img", "reg", "model")  # no log/: a run logs beside its output (model/NAME.log)
@@ -42,11 +45,27 @@ class InitResult:
     # (".x.png": sd-scripts never reads them) and links that lead nowhere
     skipped_hidden: list[Path] = field(default_factory=list)
     skipped_broken_links: list[Path] = field(default_factory=list)
+    # captions of brought-in images with another usual extension (h.caption when --caption-extension is
+    # .txt): left in SRC, not renamed, and named so the user picks the extension
+    skipped_other_ext_captions: list[Path] = field(default_factory=list)
+    caption_extension: str = ".txt"  # the captions brought in
+
+    @property
+    def jpeg_note(self) -> str:
+        """" (a .jfif is a JPEG: ...)" when a skipped image only needs a rename, else ""."""
+        return jpeg_rename_note(self.skipped_images)
 
     @property
     def skipped_formats(self) -> list[str]:
         """``["AVIF", "GIF"]``: the formats of the skipped images, in the order first met."""
         return list(dict.fromkeys(p.suffix[1:].upper() for p in self.skipped_images))
+
+
+def jpeg_rename_note(images: list[Path]) -> str:
+    """" (a .jfif file is a JPEG: renaming it to .jpg is enough)" when some of ``images`` are JPEGs
+    under other extensions, else ""."""
+    aliases = list(dict.fromkeys(p.suffix.lower() for p in images if p.suffix.lower() in JPEG_ALIAS_EXTENSIONS))
+    return f" (a {' or '.join(aliases)} file is a JPEG: renaming it to .jpg is enough)" if aliases else ""
 
 
 def concept_folder_name(repeats: int, concept: str, class_tokens: str | None = None) -> str:
@@ -92,7 +111,8 @@ def init_project(
     clashes = [dest for _src, dest in pairs if os.path.lexists(dest)]
     if clashes:
         more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
-        raise LoratuiError(f"{clashes[0]} already exists{more}; nothing was copied or overwritten")
+        raise LoratuiError(f"{clashes[0]} already exists{more}; nothing was copied or overwritten: to add only "
+                           "new images, pass --images a folder holding just those; to replace it, delete it first")
 
     created, existing = [], []
     try:
@@ -114,8 +134,7 @@ def init_project(
                 created.append(concept_dir)
     except OSError as exc:
         _remove_empty(created)
-        raise LoratuiError(f"{getattr(exc, 'filename', None) or root}: cannot create it "
-                           f"({describe_os_error(exc)})") from None
+        raise LoratuiError(_create_error(exc, root, concept_dir)) from None
     except LoratuiError:
         _remove_empty(created)  # nothing half-made is left behind: a rerun starts clean
         raise
@@ -123,7 +142,23 @@ def init_project(
     images = [dest for src, dest in pairs if src.suffix.lower() in IMAGE_EXTENSIONS]
     captions = [dest for src, dest in pairs if src.suffix.lower() not in IMAGE_EXTENSIONS]
     return InitResult(root, concept_dir, created, existing, images, captions, mode,
-                      *((found.other_images, found.other_captions, found.hidden, found.broken_links) if found else ()))
+                      *((found.other_images, found.other_captions, found.hidden, found.broken_links,
+                         found.other_ext_captions) if found else ()), caption_extension=caption_extension)
+
+
+def _create_error(exc: OSError, root: Path, concept_dir: Path) -> str:
+    """One line naming the folder that could not be made (the concept folder, never init's hidden
+    staging folder beside it) and, for a permission or read-only error, what to do."""
+    target = Path(exc.filename) if getattr(exc, "filename", None) else root
+    if target.name.endswith(STAGING_SUFFIX):
+        target = concept_dir
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        fix = f": make {target.parent} writable (chmod u+w {shell_arg(target.parent)}) or pick another project folder"
+    elif exc.errno == errno.EROFS:
+        fix = ": the disk is read-only: pick a project folder on a writable disk"
+    else:
+        fix = ""
+    return f"{target}: cannot create it ({describe_os_error(exc)}){fix}; nothing was added"
 
 
 def _bring_in(pairs: list[tuple[Path, Path]], concept_dir: Path, mode: LinkMode) -> None:
@@ -205,6 +240,7 @@ class _SourceFiles:
     other_captions: list[Path]  # their captions: left behind too
     hidden: list[Path]  # hidden images and captions (".x.png"): sd-scripts never reads them
     broken_links: list[Path]  # links to nothing (or a loop of links)
+    other_ext_captions: list[Path]  # captions of brought-in images with another usual extension
 
 
 def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> _SourceFiles:
@@ -225,7 +261,7 @@ def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> _SourceFiles:
                 broken.append(src / entry.name)
     names.sort()
     name_set = set(names)
-    pairs, other_images, other_captions = [], [], []
+    pairs, other_images, other_captions, other_ext_captions = [], [], [], []
     for name in names:
         stem, ext = os.path.splitext(name)
         caption = stem + caption_ext
@@ -239,10 +275,12 @@ def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> _SourceFiles:
         pairs.append((src / name, dest_dir / name))
         if caption in name_set:
             pairs.append((src / caption, dest_dir / caption))
+        other_ext_captions.extend(src / (stem + other) for other in OTHER_CAPTION_EXTENSIONS
+                                      if other != caption_ext and stem + other in name_set)
     if not pairs:
         formats = ", ".join(dict.fromkeys(p.suffix[1:].upper() for p in other_images))
         also = (f": its {len(other_images)} {formats} image(s) are formats sd-scripts does not train; convert them "
-                "to PNG first") if other_images else ""
+                f"to PNG first{jpeg_rename_note(other_images)}") if other_images else ""
         hidden_images = sorted(p.name for p in hidden if p.suffix.lower() in IMAGE_EXTENSIONS)
         if hidden_images and not also:
             also = (f": its {len(hidden_images)} hidden image(s) ({hidden_images[0]}...) are never trained: rename "
@@ -252,7 +290,7 @@ def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> _SourceFiles:
     unique = list(dict.fromkeys(pairs))
     taken = {s for s, _ in unique}
     return _SourceFiles(unique, other_images, list(dict.fromkeys(c for c in other_captions if c not in taken)),
-                        sorted(hidden), sorted(broken))
+                        sorted(hidden), sorted(broken), list(dict.fromkeys(other_ext_captions)))
 
 
 def _is_file(entry: os.DirEntry) -> bool:
@@ -268,9 +306,11 @@ def _place(src: Path, dest: Path, mode: LinkMode) -> None:
         os.symlink(src.resolve(), dest)
     elif mode == "hardlink":
         try:
-            os.link(src, dest)
+            # the file a link leads to: os.link on Linux links the symlink itself, and a relative one
+            # (real/pic.png) then dangles in the concept folder
+            os.link(os.path.realpath(src), dest)
         except OSError as exc:
             raise LoratuiError(f"cannot hard-link {src} to {dest}: {exc.strerror} (use --link or copy); "
                                "nothing was added") from None
     else:
-        shutil.copy2(src, dest)
+        shutil.copy2(src, dest)  # follows a link: the target's bytes, never a copy of the link

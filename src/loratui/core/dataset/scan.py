@@ -31,7 +31,7 @@ from loratui.core.errors import LoratuiError
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, probe_image_info
 from loratui.core.dataset.images import IMAGE_EXTENSIONS, list_folder
 from loratui.core.dataset.concepts import (  # noqa: F401 - MAX_REPEATS, parse_subset_name: re-exported
-    MAX_REPEATS, SHOWN_NAMES, broken_link, concept_folders, is_dir, parse_subset_name,
+    MAX_REPEATS, SHOWN_NAMES, broken_link, concept_folders, concepts_child, is_dir, parse_subset_name,
 )
 
 # Pillow refuses to open an image over twice this many pixels (DecompressionBombError) and warns over
@@ -41,7 +41,16 @@ MAX_IMAGE_PIXELS = 1024 * 1024 * 1024 // 4 // 3
 # px is under one latent pixel too, but tiny test fixtures of 2x2 images stay quiet.)
 MIN_IMAGE_SIDE = 2
 # Images sd-scripts does not glob (its IMAGE_EXTENSIONS are ours): named, never silently ignored.
-OTHER_IMAGE_EXTENSIONS = frozenset({".gif", ".tif", ".tiff", ".avif", ".heic", ".heif", ".jxl", ".ico", ".psd"})
+# JPEG files under other names (Pillow opens them; sd-scripts' glob never finds them): a rename is the fix.
+JPEG_ALIAS_EXTENSIONS = frozenset({".jfif", ".jpe", ".jfi", ".jif", ".pjpeg", ".pjp"})
+OTHER_IMAGE_EXTENSIONS = frozenset({".gif", ".tif", ".tiff", ".avif", ".heic", ".heif", ".jxl", ".ico", ".psd"}
+                                   | JPEG_ALIAS_EXTENSIONS)
+
+
+def format_fix(extension: str) -> str:
+    """What to do with an image in a format sd-scripts does not read: ``rename it to .jpg`` for a
+    JPEG under another extension (.jfif, .jpe, ...), else ``convert it to PNG``."""
+    return "rename it to .jpg: it is a JPEG" if extension.lower() in JPEG_ALIAS_EXTENSIONS else "convert it to PNG"
 
 def scan_dataset(
     train_data_dir: str | os.PathLike,
@@ -98,7 +107,8 @@ def scan_dataset(
                 "no_subsets", train_root, f"{train_root} has no `N_name` concept folders"
                 f"{_left_out_count(problems, train_root)}: no regularisation images", "error"))
     elif not any(not s.is_reg for s in subsets):
-        hint = f" (did you mean {train_root / 'img'}?)" if (train_root / "img").is_dir() else ""
+        child = train_root / "img" if (train_root / "img").is_dir() else concepts_child(train_root)
+        hint = f" (did you mean {child}?)" if child is not None else ""
         problems.append(
             Problem(
                 "no_subsets",
@@ -207,7 +217,7 @@ def _list_folder(
             problems.append(Problem(
                 "unsupported_image", Path(entry.path),
                 f"{path.name}/{name}: {lower[1:].upper()} images are not trained (sd-scripts reads "
-                f"{', '.join(sorted(IMAGE_EXTENSIONS))}): it is left out; convert it to PNG"
+                f"{', '.join(sorted(IMAGE_EXTENSIONS))}): it is left out; {format_fix(lower)}"
                 + (" (an animated GIF: pick one frame)" if lower == ".gif" and _gif_animated(Path(entry.path)) else ""),
                 "warning"))
             continue
@@ -392,8 +402,9 @@ def _build_subset(
         path = folder.path / name
         other = folder.other_images.get(name[:-len(caption_ext)]) if name.endswith(caption_ext) else None
         if other is not None:
+            fix = format_fix(os.path.splitext(other)[1]).replace("it to", "the image to", 1)
             message = (f"{folder.path.name}/{name} is not used: its image {other} is in a format sd-scripts does "
-                       "not train (convert the image to PNG)")
+                       f"not train ({fix})")
         elif name.endswith(caption_ext):
             message = f"{folder.path.name}/{name} has no image with the same name; it is not used"
         else:

@@ -21,7 +21,7 @@ from loratui.core.captions import (
 )
 from loratui.core.dataset import (
     IMAGE_EXTENSIONS, DatasetLocation, DatasetScan, Problem, caption_problems, captions_of_unreadable_images,
-    missing_caption_problem, parse_subset_name, scan_dataset,
+    entry_is_dir, entry_is_file, missing_caption_problem, parse_subset_name, scan_dataset,
 )
 from loratui.core.errors import LoratuiError
 
@@ -206,7 +206,8 @@ class DatasetStore:
         ext = self.caption_extension
         folders: list[tuple[str, str]] = [("", str(self.root))]
         for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
-            if entry.is_dir() and not entry.name.startswith(".") and parse_subset_name(entry.name):
+            # a link loop is no folder (the scan names it), as sd-scripts skips it
+            if not entry.name.startswith(".") and parse_subset_name(entry.name) and entry_is_dir(entry):
                 folders.append((entry.name, entry.path))
         seen: dict[str, ImageRow] = {}
         for folder, path in folders:
@@ -216,7 +217,7 @@ class DatasetStore:
                 raise LoratuiError(f"{path}: cannot read the folder ({exc.strerror or exc})") from None
             for entry in entries:
                 stem, suffix = os.path.splitext(entry.path)
-                if suffix.lower() not in IMAGE_EXTENSIONS or entry.name.startswith(".") or not entry.is_file():
+                if suffix.lower() not in IMAGE_EXTENSIONS or entry.name.startswith(".") or not entry_is_file(entry):
                     continue
                 cap = stem + ext
                 if cap in seen:  # a.png and a.jpg share one caption: one row, as `tags` counts it
