@@ -126,9 +126,10 @@ def _split_commas(line: str) -> list[str]:
 
 
 def tag_variant_key(tag: str) -> str:
-    """What two spellings of one tag share: case, and underscores for spaces (not in ``^_^``); the
-    captioners' merge uses it too, so an appended tag is never a repeat this check flags."""
-    key = tag.casefold()
+    """What two spellings of one tag share: case, underscores for spaces (not in ``^_^``) and A1111's
+    escaped brackets (``miku \\(vocaloid\\)``, as taggui writes them); the captioners' merge uses it
+    too, so an appended tag is never a repeat this check flags."""
+    key = tag.casefold().replace("\\(", "(").replace("\\)", ")")
     return key.replace("_", " ") if len(tag) > 3 else key
 
 
