@@ -102,14 +102,16 @@ def test_free_text_captions_are_not_reordered(tmp_path):
     assert plan.edits[1].new == ["trig", "a", "b"]
 
 
-def test_per_op_where_looks_at_the_caption_as_loaded(tmp_path):
+def test_per_op_where_looks_at_the_tags_the_earlier_ops_left(tmp_path):
+    """A recipe replays as its steps ran one at a time: op 2's where sees op 1's result."""
     root = make_dataset(tmp_path)
     caps = load_captions(root)
-    ops = [RemoveTags(["solo"]), AddTags(["single"], where="tag:solo")]
-    plan = plan_edits(caps, ops)
+    plan = plan_edits(caps, [RemoveTags(["solo"]), AddTags(["single"], where="tag:solo")])
+    assert all("single" not in e.new for e in plan)  # no caption has solo by then
+    plan = plan_edits(caps, [ReplaceTag("solo", "one person"), AddTags(["single"], where='tag:"one person"')])
     by_name = {e.path.name: e.new for e in plan}
-    assert by_name["1.txt"] == ["alice", "general", "white_background", "single"]
-    assert by_name["0.txt"] == ["alice", "2girls", "general", "white_background", "single"]
+    assert by_name["1.txt"] == ["alice", "one person", "general", "white_background", "single"]
+    assert by_name["0.txt"] == ["alice", "2girls", "general", "white_background", "one person", "single"]
     assert "2.txt" not in by_name and "nocap.txt" not in by_name
 
 

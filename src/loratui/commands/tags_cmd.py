@@ -173,7 +173,10 @@ def freq(directory, where, caption_extension, separator, tags_csv, recursive, to
 @click.option("--keep", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
               help="Leave the first N tags in place: nothing is put before them (the trigger word, keep_tokens).")
 def add(directory, new_tags, front, position, move_existing, keep, **kw):
-    """Add TAG(s) to every caption (images without a caption get a new caption file)."""
+    """Add TAG(s) to every caption (images without a caption get a new caption file).
+
+    A tag a caption already has, in any case (Solo for solo: CLIP lowercases captions), is not
+    added again; where it is moved, it keeps the caption's spelling."""
     from loratui.core.captions import AddTags
 
     if front and position not in (None, 0):
@@ -324,9 +327,10 @@ def apply(directory, recipe, where, **kw):
 
     Ops: add (tags, position, move_existing, keep), remove (patterns, mode), replace (old, new,
     mode), dedupe, sort (by, keep), move_front (patterns, mode, keep), strip_underscores,
-    remove_category (categories). Any op may have its own where = "..."; a top-level where = "..."
-    limits the whole recipe (and is combined with --where). Build one with --save-recipe on any
-    other tags command.
+    remove_category (categories). The ops run in order, each on what the ones before it left (sort
+    by frequency counts those tags), so a recipe replays as its steps ran. Any op may have its own
+    where = "..." (tested on the tags at that point); a top-level where = "..." limits the whole
+    recipe (and is combined with --where). Build one with --save-recipe on any other tags command.
     """
     from loratui.core.captions import combine_where
     from loratui.core.captions import load_recipe

@@ -132,7 +132,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
     from loratui.core.captions import parse_where
     from loratui.core.captions import apply_plan
     from loratui.core.captions import check_ops, check_written_tags, plan_edits
-    from loratui.core.captions import append_to_recipe, check_recipe_target
+    from loratui.core.captions import append_to_recipe, check_recipe_target, load_recipe
 
     check_ops(ops, separator)
     if save_recipe:
@@ -162,10 +162,11 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
 
     def record_recipe() -> None:  # only once the user went ahead (or asked for a dry run)
         if save_recipe:
+            moved = load_recipe(save_recipe).appending_note() if Path(save_recipe).exists() else ""
             recipe = append_to_recipe(save_recipe, list(ops), where)
             if not as_json:
-                click.echo(f"Recipe {save_recipe}: {len(recipe.ops)} operation(s) (replay with `loratui tags apply "
-                           f"DIR {shell_arg(save_recipe)}`)")
+                click.echo(f"Recipe {save_recipe}: {len(recipe.ops)} operation(s){'; ' + moved if moved else ''} "
+                           f"(replay with `loratui tags apply DIR {shell_arg(save_recipe)}`)")
 
     data = plan.to_dict(root) if as_json else None
     if as_json and notes:

@@ -7,6 +7,9 @@ and the journal already knows how to put back whatever was written. Undo and red
 these entries: an undone entry moves to ``.loratui/undo/redo/`` (holding what the undo replaced),
 and a new apply empties that folder, as in every editor.
 
+While an apply writes its captions, ``NNNNNN.json.writing`` sits beside its entry; a kill leaves it
+there, so the history (undo.py) knows that entry lists more files than were written, and counts them.
+
 Conflicts are never resolved silently: ``apply_plan`` checks every file against what was read
 before writing any (ConflictError, nothing written, unless ``skip_conflicts``).
 
@@ -73,6 +76,14 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+WRITING_SUFFIX = ".writing"
+
+
+def writing_marker(entry: Path) -> Path:
+    """The file that says the apply of ``entry`` is writing (or was killed while writing)."""
+    return entry.with_name(entry.name + WRITING_SUFFIX)
 
 
 def _reserve_entry(dataset) -> Path:
@@ -253,13 +264,27 @@ def _apply_locked(plan: EditPlan, dataset, description: str, skip_conflicts: boo
 
     existing = _entries(dataset, reserved=True)
     path = _reserve_entry(dataset)
+    marker = writing_marker(path)
+    try:
+        marker.touch()  # before the entry: a kill from here on leaves it (the history then counts what landed)
+    except OSError:
+        pass  # only the history's file count would be off after a kill
     try:
         atomic_write_text(path, json.dumps(record(todo)))  # the journal exists before any caption changes
     except OSError as exc:
         path.unlink(missing_ok=True)
+        marker.unlink(missing_ok=True)
         raise LoratuiError(f"{path}: cannot write the undo journal ({exc.strerror or exc}); nothing was written") from None
     result.journal = path
     clear_redo(dataset)
+    try:
+        return _write_planned(plan, dataset, path, existing, todo, record, result)
+    finally:  # ended (a stop or an error trims the entry to what was written): the entry is whole
+        marker.unlink(missing_ok=True)
+
+
+def _write_planned(plan: EditPlan, dataset, path: Path, existing: list[Path], todo, record, result) -> ApplyResult:
+    """Write the journalled captions of ``todo``; the entry at ``path`` is trimmed to what landed."""
     def write(item):
         edit, new_bytes = item
         if not edit.caption.fingerprint.matches(edit.path):  # changed in the last instant
@@ -309,6 +334,7 @@ def _holds(path: Path, data: bytes) -> bool:
 def _prune(existing: list[Path], adding: int) -> None:
     for old in existing[: max(0, len(existing) + adding - KEEP_ENTRIES)]:
         old.unlink(missing_ok=True)
+        writing_marker(old).unlink(missing_ok=True)
 
 
 def _trim_journal_or_keep(path: Path, record: dict) -> bool:

@@ -184,6 +184,12 @@ class Op:
             data[f.name] = list(value) if isinstance(value, (list, tuple)) else value
         return data
 
+    @property
+    def uses_frequency(self) -> bool:
+        """True when the result depends on the dataset's tag counts (``ctx.frequency``): a plan
+        compiles it again with the counts the earlier operations left."""
+        return False
+
     def describe(self) -> str:
         return self.op
 
@@ -200,8 +206,10 @@ class Op:
 class AddTags(Op):
     """Add tags at a position: 0 = front, -1 = end, N = before the Nth tag (-2 = before the last).
 
-    A tag the caption already has is not added twice; with ``move_existing`` it is moved to the
-    position (a trigger word must come first, since keep_tokens counts from the front).
+    A tag the caption already has is not added twice, in any case (``Solo`` is ``solo``: CLIP
+    lowercases captions, and dedupe treats them as one); with ``move_existing`` it is moved to the
+    position (a trigger word must come first, since keep_tokens counts from the front), keeping the
+    caption's spelling, and the other copies of it go.
     ``keep``: the first N tags stay where they are and nothing lands before them (the trigger
     word and keep_tokens); a tag among them is left there, not moved.
     """
@@ -213,18 +221,30 @@ class AddTags(Op):
     op = "add"
 
     def compile(self, ctx):
-        wanted = [t.strip() for t in self.tags if t.strip()]
-        wanted = list(dict.fromkeys(wanted))
+        # tag key -> the spelling to add: a tag given twice (in any case) is added once, as first given
+        wanted: dict[str, str] = {}
+        for tag in (t.strip() for t in self.tags):
+            if tag:
+                wanted.setdefault(tag.casefold(), tag)
         position, move, keep = self.position, self.move_existing, max(0, self.keep)
 
         def run(tags):
             head = tags[:keep]
             if move:
-                base = head + [t for t in tags[keep:] if t not in wanted]
-                new = [t for t in wanted if t not in head]
+                held = {t.casefold() for t in head}
+                spelled: dict[str, str] = {}  # the caption's own spelling of a wanted tag behind the kept ones
+                base = list(head)
+                for t in tags[keep:]:
+                    key = t.casefold()
+                    if key in wanted:
+                        spelled.setdefault(key, t)
+                    else:
+                        base.append(t)
+                new = [spelled.get(key, tag) for key, tag in wanted.items() if key not in held]
             else:
+                held = {t.casefold() for t in tags}
                 base = tags
-                new = [t for t in wanted if t not in tags]
+                new = [tag for key, tag in wanted.items() if key not in held]
             if not new:
                 return tags if not move or base == tags else base
             if position < 0:
@@ -405,6 +425,10 @@ class SortTags(Op):
             return tags if out == tags else out
 
         return run
+
+    @property
+    def uses_frequency(self) -> bool:
+        return self.by == "frequency"
 
     def describe(self):
         return f"sort by {self.by}" + _kept(self.keep)

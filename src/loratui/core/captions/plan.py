@@ -10,19 +10,22 @@ For the TUI: ``plan_set_tags`` makes the same kind of plan from a hand edit of o
 captions (the inline tag editor), so every write goes through one path (conflict check, journal).
 ``EditPlan.summary()`` gives the counts a preview header needs.
 
-Frequency-based operations (sort by frequency) see the dataset's counts as they were before the
-plan; a ``where`` filter (the plan's or an operation's own) looks at the captions as loaded.
+Several operations (a recipe) run one after another, each on the previous one's output, so a recipe
+replays exactly as its steps ran one command at a time: a sort by frequency counts the tags as the
+earlier operations left them (the dataset's counts, updated by this plan's changes so far), and an
+operation's own ``where`` looks at the caption's tags as they are at that point. The plan's ``where``
+(a recipe's top-level one, the command's --where) picks the captions once, as loaded.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
-from loratui.core.captions.files import Caption
+from loratui.core.captions.files import Caption, is_free_text
 from loratui.core.captions.filter import parse_where
 from loratui.core.captions.ops import EditContext, Op, unwritable_tag
 
@@ -187,12 +190,32 @@ def run_ops(tags: list[str], ops: list[Op], ctx: EditContext | None = None) -> l
     return list(tags)
 
 
+def _as_now(caption: Caption, tags: list[str]) -> Caption:
+    """``caption`` as it reads with ``tags`` (what an operation's ``where`` sees after the earlier
+    operations): its first line, and a missing file that has gained tags exists by then."""
+    if tags is caption.tags or tags == caption.tags:
+        return caption
+    return replace(caption, tags=list(tags), first_line=caption.join(tags), raw=caption.format(tags))
+
+
+def _frequency_now(base: Counter, captions: list[Caption], current: list[list[str]]) -> Counter:
+    """``base`` (the dataset's counts before the plan) with the changes made so far: each changed
+    caption's old tags counted out, its current ones in (once per caption, as ``tag_frequency``)."""
+    counts = Counter(base)
+    for caption, tags in zip(captions, current):
+        if tags is not caption.tags:
+            counts.subtract(dict.fromkeys(caption.tags, 1))
+            counts.update(dict.fromkeys(tags, 1))
+    return +counts  # drop the tags no caption has any more
+
+
 def plan_edits(captions: list[Caption], ops: list[Op], *, where: Where | None = None,
                ctx: EditContext | None = None, description: str = "") -> EditPlan:
     """The edit plan of ``ops`` over the captions that ``where`` selects. Writes nothing.
 
-    Each operation's own ``where`` (from a recipe) further limits it. Reordering operations
-    (sort, move to front) leave free-text captions alone: their parts are clauses of a sentence.
+    The operations run in order, each on what the previous ones made of every caption (see the
+    module's note). Each operation's own ``where`` (from a recipe) further limits it. Reordering
+    operations (sort, move to front) leave free-text captions alone: their parts are clauses of a sentence.
     """
     if ctx is None:
         ctx = EditContext()
@@ -200,26 +223,29 @@ def plan_edits(captions: list[Caption], ops: list[Op], *, where: Where | None = 
         ctx.frequency = tag_frequency(captions)
     if ctx.separator is None and captions:  # one dataset, one separator: what its captions were split at
         ctx.separator = captions[0].separator
-    steps = [(op.compile(ctx), parse_where(op.where), op.reorders) for op in ops]
-    any_reorders = any(r for _, _, r in steps)
-    edits = []
-    considered = skipped_text = 0
-    for caption in captions:
-        if where is not None and not where(caption):
-            continue
-        considered += 1
-        tags = caption.tags
-        text = any_reorders and caption.is_free_text
-        skipped_text += text
-        for run, op_where, reorders in steps:
-            if reorders and text:
+    compiled = [op.compile(ctx) for op in ops]  # a bad pattern fails here, before any caption is looked at
+    chosen = [c for c in captions if where is None or where(c)]
+    current = [c.tags for c in chosen]
+    skipped = [False] * len(chosen)
+    changed = False  # has an earlier operation changed a caption (so counts must be taken again)?
+    for op, run in zip(ops, compiled):
+        if changed and op.uses_frequency:
+            run = op.compile(replace(ctx, frequency=_frequency_now(ctx.frequency, chosen, current)))
+        op_where = parse_where(op.where)
+        for index, caption in enumerate(chosen):
+            tags = current[index]
+            if op.reorders and is_free_text(tags):
+                skipped[index] = True
                 continue
-            if op_where is not None and not op_where(caption):
+            if op_where is not None and not op_where(_as_now(caption, tags)):
                 continue
-            tags = run(tags)
-        if tags is not caption.tags and tags != caption.tags:
-            edits.append(FileEdit(caption, list(caption.tags), list(tags)))
-    return EditPlan(list(ops), edits, considered, description, skipped_text)
+            new = run(tags)
+            if new is not tags:
+                current[index] = new
+                changed = True
+    edits = [FileEdit(caption, list(caption.tags), list(tags)) for caption, tags in zip(chosen, current)
+             if tags is not caption.tags and tags != caption.tags]
+    return EditPlan(list(ops), edits, len(chosen), description, sum(skipped))
 
 
 def check_written_tags(plan: EditPlan, separator: str) -> None:

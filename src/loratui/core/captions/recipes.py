@@ -27,8 +27,13 @@ Each [[op]] has an `op` name and that operation's keys:
     remove_category   categories = ["rating", "general", "character", "copyright", "artist", "meta" or a number]
 
 `where = "..."` at the top level limits the whole recipe to the captions a --where expression
-selects (core/captions/filter.py); `where` inside one [[op]] limits that operation. Categories other
-than rating need the tagger's selected_tags.csv when the recipe is applied.
+selects, as they are before the recipe runs (core/captions/filter.py); `where` inside one [[op]] limits
+that operation and looks at the tags as the operations before it left them. Categories other than
+rating need the tagger's selected_tags.csv when the recipe is applied.
+
+Adding operations to a recipe with a top-level `where` (--save-recipe) moves that `where` onto each of
+its operations first, so it keeps limiting them and not the new ones; a `where` that tests tags an
+operation may change is refused rather than moved (it could then mean something else).
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from pathlib import Path
 
 import tomli_w
 
-from loratui.core.captions.filter import combine_where, parse_where
+from loratui.core.captions.filter import _tokens, combine_where, parse_where
 from loratui.core.captions.ops import Op, op_from_dict
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text
@@ -55,6 +60,25 @@ class Recipe:
 
     def describe(self) -> str:
         return self.description or "; ".join(op.describe_where() for op in self.ops)
+
+    def where_to_move(self, source: str | os.PathLike = "recipe") -> str | None:
+        """The top-level where that adding operations moves onto the existing ones (None: none); a
+        LoratuiError naming ``source`` when moving it could change what they do."""
+        if not self.where:
+            return None
+        if len(self.ops) > 1 and not _where_stays_put(self.where):
+            raise LoratuiError(f"{source}: its top-level where {self.where!r} limits every operation, and a new one "
+                               "must not be limited by it; it tests tags the operations change, so it cannot be moved "
+                               "onto them as they are: save to another recipe or move it onto its [[op]] tables by hand")
+        return self.where
+
+    def appending_note(self) -> str:
+        """What adding operations to this recipe does besides adding them, for the save message ("" when
+        nothing): its top-level where is moved onto its operations (``append_to_recipe``)."""
+        if not self.where or not self.ops:
+            return ""
+        return (f"its top-level where {self.where!r} now sits on each of its {len(self.ops)} earlier operation(s), "
+                "so it does not limit the new one(s)")
 
 
 def recipe_from_dict(data: dict, source: str = "recipe") -> Recipe:
@@ -120,12 +144,26 @@ def save_recipe(recipe: Recipe, path: str | os.PathLike) -> None:
     atomic_write_text(path, dumps_recipe(recipe))
 
 
+_STILL_TERMS = ("folder:", "file:")  # what no operation changes (multiline: the lines after the first)
+
+
+def _where_stays_put(where: str) -> bool:
+    """True when ``where`` picks the same captions before and after any operation (folders, file
+    names, multiline): then it means the same at the top of a recipe and on each of its operations."""
+    for token in _tokens(where):
+        low = token.lower().lstrip("-")
+        if low not in ("and", "or", "not", "multiline") and not low.startswith(_STILL_TERMS):
+            return False
+    return True
+
+
 def check_recipe_target(path: str | os.PathLike) -> None:
     """Raise the LoratuiError ``append_to_recipe`` would, before anything else is written: an
-    existing file must be a recipe, a new one needs a folder it can be created in."""
+    existing file must be a recipe (whose top-level where can move onto its operations), a new one
+    needs a folder it can be created in."""
     path = Path(path)
     if path.exists():
-        load_recipe(path)
+        load_recipe(path).where_to_move(path)
         if not os.access(path, os.W_OK):
             raise LoratuiError(f"{path}: the recipe file is read-only: make it writable or give another --save-recipe")
         return
@@ -141,13 +179,16 @@ def append_to_recipe(path: str | os.PathLike, ops: list[Op], where: str | None =
     """Add ``ops`` to the recipe at ``path`` (created if missing): build a recipe step by step.
 
     A ``where`` given with the step is stored on each of its operations, so it keeps applying
-    to them alone.
+    to them alone. A top-level where of the recipe is moved onto its earlier operations (see
+    ``Recipe.appending_note``): left at the top it would limit the new operations too.
     """
     path = Path(path)
     exists = path.exists()
     recipe = load_recipe(path) if exists else Recipe([])
-    added = [op_from_dict({**op.to_dict(), "where": combine_where(op.where, where)}) if where else op
-             for op in ops]
+    moved = recipe.where_to_move(path)
+    if moved:
+        recipe = Recipe([_limited(op, moved, first=True) for op in recipe.ops], None, recipe.description)
+    added = [_limited(op, where) for op in ops]
     recipe.ops.extend(added)
     if description:
         recipe.description = description
@@ -158,12 +199,35 @@ def append_to_recipe(path: str | os.PathLike, ops: list[Op], where: str | None =
     bom = raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig")
     newline = "\r\n" if "\r\n" in text else "\n"
-    updated = _appended_text(text.replace("\r\n", "\n"), added, description).replace("\n", newline)
+    text = text.replace("\r\n", "\n")
+    if moved:
+        text = _moved_where_text(text, moved)
+    updated = _appended_text(text, added, description).replace("\n", newline)
     again = recipe_from_dict(tomllib.loads(updated), str(path))
-    if again.ops != recipe.ops or again.description != recipe.description:  # never write a changed meaning
+    if again != recipe:  # never write a changed meaning
         raise LoratuiError(f"{path}: cannot add to this recipe without rewriting it: add the steps by hand")
     atomic_write_bytes(path, (b"\xef\xbb\xbf" if bom else b"") + updated.encode("utf-8"))
     return recipe
+
+
+def _limited(op: Op, where: str | None, first: bool = False) -> Op:
+    """``op`` also limited by ``where`` (kept in its own ``where``, before or after what it had)."""
+    if not where:
+        return op
+    combined = combine_where(where, op.where) if first else combine_where(op.where, where)
+    return op_from_dict({**op.to_dict(), "where": combined})
+
+
+def _moved_where_text(text: str, where: str) -> str:
+    """The recipe text without its top-level ``where``, each operation limited by it instead; the
+    comments and layout kept (but a comment on the where line itself)."""
+    import tomlkit
+
+    doc = tomlkit.parse(text)
+    del doc["where"]
+    for table in doc["op"]:
+        table["where"] = combine_where(where, table.get("where"))
+    return tomlkit.dumps(doc)
 
 
 def _appended_text(text: str, added: list[Op], description: str | None = None) -> str:

@@ -28,7 +28,8 @@ from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable, read_only
 from loratui.core.captions.journal import (
-    VERSION, entries, entry_item, file_record, journal_dir, journal_lock, load_entry, redo_dir, sha1,
+    VERSION, JournalBusyError, entries, entry_item, file_record, journal_dir, journal_lock, load_entry, redo_dir, sha1,
+    writing_marker,
 )
 from loratui.core.errors import ConflictError, Hint, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
@@ -57,6 +58,7 @@ class UndoResult:
     conflicts: list[str] = field(default_factory=list)
     remaining: int = 0  # entries left to undo (or to redo, for a redo)
     already: list[Path] = field(default_factory=list)
+    entry: Path | None = None  # the journal entry walked (its name stays the same on the other stack)
 
 
 def _plural(n: int, word: str) -> str:
@@ -163,7 +165,7 @@ def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bo
     if locked:
         check_rewritable(locked[0], more=len(locked) - 1)
     result = UndoResult(plan.description, already=list(plan.already),
-                        remaining=len(entries(plan.entry.parent)) - 1)
+                        remaining=len(entries(plan.entry.parent)) - 1, entry=plan.entry)
     if not force:
         result.conflicts = [f"{c}, left as it is" for c in plan.conflicts]
     _write_inverse(dataset, inverse_folder / plan.entry.name, plan, todo)  # before any caption changes
@@ -185,6 +187,7 @@ def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bo
                            f"({exc.strerror or exc}); {len(result.restored)} file(s) were {verb}ne before it: "
                            f"fix the problem and run the {verb} again") from None
     plan.entry.unlink(missing_ok=True)  # another instance walking the same entry at once: the same bytes
+    writing_marker(plan.entry).unlink(missing_ok=True)  # a killed apply's: its entry is walked now
     return result
 
 
@@ -212,23 +215,55 @@ def _write_inverse(dataset, target: Path, plan: UndoPlan, todo: list[tuple[Path,
                            "make the folder writable") from None
 
 
-def _rows(found: list[Path]) -> list[tuple[Path, str, int]]:
+def _landed(dataset, entry: Path, record: dict) -> int:
+    """How many files of a killed apply's entry were written: those no longer holding their old bytes
+    (what an undo would restore; the others it skips as never written)."""
+    count = 0
+    for number, item in enumerate(record["files"], 1):
+        path, old, _expected = entry_item(entry, number, item, Path(dataset))
+        try:
+            count += path.read_bytes() != old
+        except FileNotFoundError:
+            count += old is not None
+        except OSError:
+            count += 1  # unreadable now: not known to be as it was
+    return count
+
+
+def _busy(dataset) -> bool:
+    """True while another loratui holds the journal (an apply still writing)."""
+    try:
+        with journal_lock(dataset, create=False, wait=0):
+            return False
+    except JournalBusyError:
+        return True
+
+
+def _rows(dataset, found: list[Path]) -> list[tuple[Path, str, int]]:
     rows = []
     for entry in found:
         try:
             record = load_entry(entry)
+            description, files = record.get("description", ""), len(record.get("files", []))
+            if writing_marker(entry).exists():  # its apply was killed (or still runs): some files are not written
+                written = _landed(dataset, entry, record)
+                if written != files:
+                    state = "still writing" if _busy(dataset) else "interrupted"
+                    description = f"{description} ({state}: {written} of {files} written)"
+                    files = written
         except LoratuiError:
             rows.append((entry, "(unreadable)", 0))
             continue
-        rows.append((entry, record.get("description", ""), len(record.get("files", []))))
+        rows.append((entry, description, files))
     return rows
 
 
 def history(dataset) -> list[tuple[Path, str, int]]:
-    """(journal file, description, files) newest first: what `tags undo` would undo, in order."""
-    return _rows(list(reversed(entries(journal_dir(dataset)))))
+    """(journal file, description, files written) newest first: what `tags undo` would undo, in order.
+    An apply killed while writing says so in its description ("interrupted: 154 of 1000 written")."""
+    return _rows(dataset, list(reversed(entries(journal_dir(dataset)))))
 
 
 def redo_history(dataset) -> list[tuple[Path, str, int]]:
     """(journal file, description, files) in the order `tags redo` would re-apply them."""
-    return _rows(entries(redo_dir(dataset)))
+    return _rows(dataset, entries(redo_dir(dataset)))

@@ -59,6 +59,7 @@ class DatasetEdits(WriteGate, BulkPreview, DatasetRecipes):
     pending: dict  # Path -> PendingEdit (screens.dataset_write_gate): conflicts held for k / T
     clipboard: list[str] | None = None
     applied_ops: list
+    undone_entries: set  # journal entry names this session undid (and did not redo since)
 
     # ---- inline edits ---------------------------------------------------------------------------
 
@@ -300,8 +301,8 @@ class DatasetEdits(WriteGate, BulkPreview, DatasetRecipes):
         from loratui.tui.screens.config_dialogs import ChoiceDialog
 
         doing = "undo" if verb == "undid" else "redo"
-        edited = message.split(": nothing", 1)[0]
-        body = (f"{edited}: edited after the change, so nothing was {verb.replace('id', 'one')} yet.\n"
+        edited = message.split(": nothing", 1)[0]  # "FILE: edited after the change" (core's words)
+        body = (f"{edited}, so nothing was {verb.replace('id', 'one')} yet.\n"
                 f"s: {doing} the other captions and leave the edited ones as they are now\n"
                 f"f: {doing} all of them, overwriting the edits made since")
         choices = [("s", "skip the edited ones"), ("f", "overwrite them too")]
@@ -321,6 +322,10 @@ class DatasetEdits(WriteGate, BulkPreview, DatasetRecipes):
         report_failure(self.app, what, LoratuiError(self.in_app(exc)) if isinstance(exc, LoratuiError) else exc)
 
     def _undone(self, result, restored: list[Path], fresh: dict, checks: dict, verb: str) -> None:
+        entry = getattr(result, "entry", None)
+        if entry is not None:  # what recipes: save leaves out (undone) or keeps (redone)
+            undone = getattr(self, "undone_entries", set())
+            self.undone_entries = undone | {entry.name} if verb == "undid" else undone - {entry.name}
         if not restored and not getattr(result, "description", ""):
             self.update_status()
             self.app.notify(f"nothing to {'undo' if verb == 'undid' else 'redo'}")

@@ -69,18 +69,47 @@ class DatasetRecipes:
                 return None
         return where
 
-    def recipe_ops(self) -> tuple[list, list[str]]:
-        """The operations still in effect (their journal entry not undone), each limited to the scope
-        it was applied to; and, in words, those left out because their scope is not a --where."""
-        from loratui.core.captions import combine_where, journal_dir, op_from_dict
+    def undone_since(self) -> set[str]:
+        """The journal entries of this session's operations that were undone: by this session's ctrl+z,
+        or elsewhere (then waiting on the redo stack, or gone from it with no older change still
+        undoable). An entry gone from the undo history because it is older than what the history
+        keeps (it forgets its oldest changes) was not undone: its operation is still in effect."""
+        from loratui.core.captions import journal_dir, redo_dir
 
-        folder = journal_dir(self.store.root)
-        live = {p.name for p in folder.glob("*.json") if p.stem.isdigit() and p.stat().st_size > 0} \
-            if folder.is_dir() else set()
+        def names(folder: Path) -> set[str]:
+            found = set()
+            for path in folder.glob("*.json") if folder.is_dir() else ():
+                try:
+                    if path.stem.isdigit() and path.stat().st_size > 0:
+                        found.add(path.name)
+                except OSError:  # walked by another loratui a moment ago
+                    pass
+            return found
+
+        def number(name: str) -> int:
+            return int(Path(name).stem)
+
+        live, redo = names(journal_dir(self.store.root)), names(redo_dir(self.store.root))
+        oldest_live = min(map(number, live), default=None)
+        undone_here = getattr(self, "undone_entries", set())
+        undone = set()
+        for _op, _where, _label, entry in getattr(self, "applied_ops", []):
+            if entry in live:
+                continue  # in effect (redone in a shell after an undo here, too)
+            if entry in undone_here or entry in redo or (oldest_live is not None and number(entry) > oldest_live):
+                undone.add(entry)  # undone here, waiting to be redone, or newer than a change still undoable
+        return undone
+
+    def recipe_ops(self) -> tuple[list, list[str]]:
+        """The operations still in effect (not undone; see ``undone_since``), each limited to the scope
+        it was applied to; and, in words, those left out because their scope is not a --where."""
+        from loratui.core.captions import combine_where, op_from_dict
+
+        undone = self.undone_since()
         ops, left_out = [], []
         for op, where, label, entry in getattr(self, "applied_ops", []):
-            if entry not in live:
-                continue  # undone
+            if entry in undone:
+                continue
             if where is None:
                 left_out.append(f"{op.describe_where()} ({label})")
             elif where:
@@ -119,8 +148,9 @@ class DatasetRecipes:
             return
         screen = SaveRecipeScreen(self.recipe_folders()[0], ops=list(ops))
         self.app.push_screen(screen, lambda path: path and self.app.notify(
-            f"saved {len(ops)} operation(s){skipped}. `loratui tags apply DIR {shell_arg(path)}` replays them",
-            severity="warning" if skipped else "information", timeout=10 if skipped else 5))
+            f"saved {len(ops)} operation(s){'; ' + screen.note if screen.note else ''}{skipped}. "
+            f"`loratui tags apply DIR {shell_arg(path)}` replays them",
+            severity="warning" if skipped else "information", timeout=10 if skipped or screen.note else 5))
 
     def action_replay_recipe(self) -> None:
         from loratui.tui.screens.recipe_dialogs import PickRecipeScreen

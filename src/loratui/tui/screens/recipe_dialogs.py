@@ -119,6 +119,7 @@ class SaveRecipeScreen(ModalScreen[Path | None]):
         self.path: Path | None = None    # what the name resolves to (None: not valid)
         self.problem: str | None = None
         self.saved: Recipe | None = None  # the recipe as written (when this screen saved it)
+        self.note = ""  # what saving did besides adding (a top-level where moved onto the earlier operations)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="recipe-dialog") as dialog:
@@ -161,6 +162,10 @@ class SaveRecipeScreen(ModalScreen[Path | None]):
                     raise LoratuiError(f"{error} (pick another name)")
                 note = f"exists with {len(existing.ops)} operation(s)" + (
                     ": these are added to it" if self.ops else "")
+                if self.ops:
+                    existing.where_to_move(path)  # refused: a top-level where that cannot move onto its operations
+                    if existing.appending_note():
+                        note += f"; {existing.appending_note()}"
         except LoratuiError as exc:
             self.path, self.problem = None, str(exc)
             message.update(Text(f"error: {self.problem}"))
@@ -187,8 +192,10 @@ class SaveRecipeScreen(ModalScreen[Path | None]):
             return
         if self.ops:
             description = self.query_one("#recipe-description", Input).value
+            existing = read_recipe(self.path)[0] if self.path.exists() else None
             try:
                 self.saved = save_ops_to_recipe(self.path, self.ops, self.where, description)
+                self.note = existing.appending_note() if existing is not None else ""
             except LoratuiError as exc:
                 self.problem = str(exc)
                 message = self.query_one("#recipe-message", Static)
