@@ -91,7 +91,7 @@ async def paste_into(pilot, text: str) -> None:
     await pilot.pause()
 
 
-def test_run_progress_cancel_resume_with_skip_existing_and_dataset_refresh(env):
+def test_run_progress_cancel_resume_and_dataset_refresh(env):
     tmp_path, img, model = env
     big = add_big_images(img)
     seen = {}
@@ -113,24 +113,26 @@ def test_run_progress_cancel_resume_with_skip_existing_and_dataset_refresh(env):
         assert run.phase == "cancelled", run.summary()
         assert 0 < run.captioned < run.to_caption
         status = text_of(screen, "#run-status")
-        assert f"cancelled: {run.captioned} of {BIG + 6} captioned" in status and "skip existing" in status
+        assert f"cancelled: {run.captioned} of {BIG + 6} captioned" in status and "'caption: resume'" in status
         images = sorted(img.glob("*/*.png"))
         written = [p for p in images if p.with_suffix(".txt").is_file()
                    and p.with_suffix(".txt").read_text().startswith("1girl, solo")]
         assert len(written) == run.captioned  # whole captions only, nothing half-written
-        had_caption = sum(1 for p in images if p.with_suffix(".txt").is_file())
+        user_captions = [p for p in images if p.with_suffix(".txt").is_file() and p not in written]
+        assert user_captions  # the resume must overwrite these too (a 'skip existing' resume left them)
         # resume from the palette, then leave the screen: the run belongs to the app and goes on
         await pilot.press("ctrl+p", *"resume", "enter")
         await until(pilot, lambda: runner.run is not run and runner.run.phase == "running", "resumed")
         resumed = runner.run
-        assert "--mode skip" in resumed.command_line
-        assert screen.query_one("#opt-mode").value == "overwrite"  # this run only: the next one overwrites again
+        assert "--resume" in resumed.command_line and "--mode overwrite" in resumed.command_line
+        assert screen.query_one("#opt-mode").value == "overwrite"
         await pilot.press("escape", "1")
         assert app.current_mode == "dataset"
         await until(pilot, lambda: not resumed.active, "resumed run", 30)
         assert resumed.phase == "done", resumed.summary()
-        assert resumed.skipped == had_caption and resumed.captioned == BIG + 6 - had_caption
+        assert resumed.skipped == len(written) and resumed.captioned == BIG + 6 - len(written)
         assert all("1girl" in p.with_suffix(".txt").read_text() for p in big)
+        assert all(p.with_suffix(".txt").read_text().startswith("1girl, solo") for p in user_captions)
         assert "done:" in notes(app)
         # the Dataset screen re-listed and re-read: new images, new captions, new tag counts
         dataset = app.screen
@@ -320,7 +322,7 @@ def test_keys_have_ids_and_palette_commands(env):
         assert {"caption.start", "caption.cancel", "caption.dry_run", "caption.model"} <= ids
         assert all(b.description for b in CaptionScreen.BINDINGS)
         titles = [c.title for c in commands_for(screen, app)]
-        for title in ("caption: start", "caption: cancel", "caption: dry run", "caption: resume (skip existing)",
+        for title in ("caption: start", "caption: cancel", "caption: dry run", "caption: resume",
                       "caption: find models again"):
             assert title in titles
         await pilot.press("ctrl+g")

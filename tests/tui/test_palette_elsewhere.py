@@ -72,7 +72,7 @@ def test_each_screens_main_commands_are_offered_on_the_others_and_exist_there(tm
             assert not any(t.startswith(tuple(f"{x} (on" for x in titles)) for t in offered)  # not its own
         await show(app, pilot, "settings")
         found = await search(app, "resume")
-        assert "caption: resume (skip existing) (on Caption)" in found
+        assert "caption: resume (on Caption)" in found
         assert found.index("train: resume the stopped run (on Train)") >= 0
         # the current screen's own commands rank before another screen's for the same text
         assert (await search(app, "config: save"))[0] == "config: save"
@@ -84,7 +84,7 @@ def test_a_command_of_another_screen_switches_there_then_runs(tmp_path):
     async def scenario(app, pilot):
         await show(app, pilot, "settings")
         command = next(c for c in elsewhere_commands(app, "settings")
-                       if c.title == "caption: resume (skip existing) (on Caption)")
+                       if c.title == "caption: resume (on Caption)")
         ran = []
         from loratui.tui.screens.caption import CaptionScreen
 
@@ -106,7 +106,7 @@ def test_help_lists_the_commands_only_the_palette_runs(tmp_path):
         groups = {g.title: g for g in collect_help(screen)}
         assert PALETTE_TITLE in groups
         entries = {e.description: e for e in groups[PALETTE_TITLE].entries}
-        assert "caption: resume (skip existing)" in entries and entries["caption: resume (skip existing)"].keys == "ctrl+p"
+        assert "caption: resume" in entries and entries["caption: resume"].keys == "ctrl+p"
         assert "caption: start" not in entries  # ctrl+r runs it: listed with its key, not here
         assert list(groups)[-1] != PALETTE_TITLE  # the app's keys ("Everywhere") stay last
         screen = await show(app, pilot, "dataset")

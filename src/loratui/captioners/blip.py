@@ -27,6 +27,7 @@ import numpy as np
 
 from loratui.captioners.blip_load import check_folder, detect_kind, resolve_model_dir
 from loratui.captioners.option_rules import device_problem
+from loratui.captioners.output import LeadingText
 from loratui.core.errors import LoratuiError
 
 _DTYPES = {"fp32": "float32", "float32": "float32", "float": "float32",
@@ -184,7 +185,8 @@ class BlipCaptioner:
         with torch.inference_mode():
             output = self.model.generate(pixel_values=pixels, **kwargs)
         texts = self.tokenizer.batch_decode(output[:, skip:], skip_special_tokens=True)
-        return [join_caption(t, self.prefix, self.postfix) for t in texts]
+        # marked with the prefix: an append puts it first too (a trigger word leads the caption)
+        return [LeadingText(join_caption(t, self.prefix, self.postfix), self.prefix) for t in texts]
 
 
 def load_blip_captioner(model: str | os.PathLike, *, kind: str = "auto", device: str = "auto", dtype: str = "auto",

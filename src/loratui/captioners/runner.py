@@ -23,6 +23,7 @@ from typing import Any, Callable
 from loratui.captioners.base import Captioner
 from loratui.captioners.images import BadImage, load_image
 from loratui.captioners.output import Job, render_result
+from loratui.captioners.resume import run_description
 from loratui.core.captions import ChangeWriter, check_separator, write_checked
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_bytes
@@ -108,17 +109,18 @@ def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwr
                    dry_run: bool = False, workers: int | None = None, max_inflight: int | None = None,
                    emit: Emit | None = None, progress_every_s: float = 0.5, keep_captions: bool = False,
                    stop: threading.Event | None = None, journal_root: str | os.PathLike | None = None,
-                   force: bool = False) -> RunResult:
+                   force: bool = False, resumed: bool = False) -> RunResult:
     """Caption ``jobs``; ``stop`` (set by a signal handler) ends the run after the current write.
 
     With ``journal_root`` (the dataset folder) every caption replaced is journalled there as one
     change, undone by `loratui tags undo DIR` (core.captions.undo_last). A read-only caption file
-    is a failed image unless ``force``.
+    is a failed image unless ``force``. ``resumed``: the run continues an interrupted one (its
+    journal entry says so, and a resume of it skips what both wrote: captioners.resume).
     """
     check_separator(separator)
     emit = emit or (lambda event: None)
     writer = None if dry_run or journal_root is None else ChangeWriter(
-        journal_root, f"caption run: {captioner.name} ({mode})", force=force)
+        journal_root, run_description(captioner.name, mode, resumed), force=force)
     workers = workers or default_workers()
     batch_size = max(1, int(captioner.batch_size))
     max_inflight = max_inflight or (2 * batch_size + 2 * workers)

@@ -14,7 +14,9 @@ Where we differ on purpose: --tag-replacement applies every pair (sd-scripts' is
 an undesired tag is dropped whether it is named before or after replacement (sd-scripts: after);
 --character-tags-first keeps the character tags in score order (sd-scripts reverses them);
 --always-first-tags puts the tags first in the order given and adds those the model did not
-detect (a trigger word never is), where sd-scripts only moves detected ones, last given first.
+detect (a trigger word never is), where sd-scripts only moves detected ones, last given first;
+names typed in those options match a tag in either spelling (space or underscore, any case: the
+key append and the dataset check use), with a warning for a name the model has in neither.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from PIL import Image
 
 from loratui.captioners.onnx_check import onnx_problem
 from loratui.captioners.option_rules import parse_replacements  # noqa: F401 (the rule's home; kept importable here)
+from loratui.captioners.output import Leading, same_tag_key
 from loratui.core.errors import LoratuiError
 
 MODEL_FILE = "model.onnx"
@@ -126,15 +129,45 @@ class TagSelector:
         cats = np.array([t.category for t in tags])
         self.general_idx = np.nonzero(cats == GENERAL)[0]
         self.character_idx = np.nonzero(cats == CHARACTER)[0]
-        self.undesired = {self._display(t.strip()) for t in options.undesired_tags if t.strip()} | {
-            t.strip() for t in options.undesired_tags if t.strip()}
-        # written as typed (a trigger word keeps its underscores); a detected tag is their duplicate in
-        # either form (always-first blue_theme + --remove-underscore: no second "blue theme")
-        self.first = list(dict.fromkeys(t.strip() for t in options.always_first_tags if t.strip()))
-        self.first_forms = set(self.first) | {self._display(t) for t in self.first}
-        # sources match the CSV name or its underscore-free form, whichever the user typed
-        self.replace = {**{src: dst for src, dst in options.tag_replacement},
-                        **{self._display(src): dst for src, dst in options.tag_replacement}}
+        # Names the user typed match a tag in either spelling (space or underscore, any case: the
+        # key the dataset check and append use), whether or not --remove-underscore is on.
+        self.undesired = {same_tag_key(t) for t in options.undesired_tags if t.strip()}
+        # written as typed (a trigger word keeps its underscores); a detected tag in any spelling of
+        # one is their duplicate and dropped (always-first "blue theme, Solo": no "solo, blue_theme")
+        self.first = []
+        first_keys: set[str] = set()
+        for tag in (t.strip() for t in options.always_first_tags):
+            if tag and same_tag_key(tag) not in first_keys:
+                first_keys.add(same_tag_key(tag))
+                self.first.append(tag)
+        self.first_keys = first_keys
+        self.replace = {same_tag_key(src): dst for src, dst in options.tag_replacement if src.strip()}
+        self.unknown = self._unknown_names(tags)
+
+    def _unknown_names(self, tags: list[TagInfo]) -> dict[str, list[str]]:
+        """Per option, the names typed that no tag of the model has in any spelling (ignored, so
+        probably misspelt): {"--undesired-tags": [...], "--tag-replacement": [...]}."""
+        known = {same_tag_key(t.name) for t in tags}
+        for tag in tags:  # a character tag is also known by its --character-tag-expand parts
+            if tag.category == CHARACTER:
+                known.update(same_tag_key(part) for part in self._expand(tag.name))
+        replaced = known | {same_tag_key(dst) for _, dst in self.options.tag_replacement if dst.strip()}
+        unknown = {
+            "--undesired-tags": [t.strip() for t in self.options.undesired_tags
+                                 if t.strip() and same_tag_key(t) not in replaced],  # also names a replacement
+            "--tag-replacement": [src.strip() for src, _ in self.options.tag_replacement
+                                  if src.strip() and same_tag_key(src) not in known],
+        }
+        return {option: names for option, names in unknown.items() if names}
+
+    def unknown_warnings(self, tags_file: str | os.PathLike = TAGS_FILE) -> list[str]:
+        """One line per option naming the tags it would never meet (not in ``tags_file``)."""
+        lines = []
+        for option, names in self.unknown.items():
+            listed = ", ".join(repr(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            lines.append(f"{option}: {listed} {'is' if len(names) == 1 else 'are'} not a tag of {tags_file} in any "
+                         "spelling, so it does nothing: check the spelling (spaces and underscores both match)")
+        return lines
 
     def _display(self, name: str) -> str:
         if self.options.remove_underscore and len(name) > 3:  # keep kaomoji such as ^_^ intact
@@ -162,16 +195,21 @@ class TagSelector:
         if o.rating != "off" and self.n_rating:
             rating = self.names[int(np.argmax(probs[: self.n_rating]))]
             tags = [rating] + tags if o.rating == "first" else tags + [rating]
+        leading = len(self.first)
         out: list[str] = []
-        for tag in tags:
-            if tag in self.undesired:
+        keys: set[str] = set()
+        for position, tag in enumerate(tags):
+            if same_tag_key(tag) in self.undesired:
                 continue
-            tag = self.replace.get(tag, tag)
-            if tag and tag not in out and tag not in self.undesired:
+            tag = self.replace.get(same_tag_key(tag), tag)
+            key = same_tag_key(tag) if tag else ""
+            if tag and key not in keys and key not in self.undesired and key not in self.first_keys:
+                keys.add(key)
                 out.append(tag)
-        if self.first:  # trigger words: first, in the given order, added when not detected
-            out = self.first + [t for t in out if t not in self.first_forms]
-        return out
+                if position == 0 and o.rating == "first" and self.n_rating:
+                    leading += 1  # the rating asked first: first in an append too
+        # trigger words: first, in the given order, added when not detected
+        return Leading(self.first + out, lead=leading)
 
 
 class WD14Captioner:
@@ -190,6 +228,8 @@ class WD14Captioner:
 
         self.tags = read_tag_csv(self.model_dir / TAGS_FILE)
         self.selector = TagSelector(self.tags, options or TagOptions())
+        for line in self.selector.unknown_warnings(self.model_dir / TAGS_FILE) if warn else ():
+            warn(line)
         requested = providers or _default_providers(ort)
         known = set(ort.get_all_providers())
         unknown = [p for p in requested if p not in known]

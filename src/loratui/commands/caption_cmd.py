@@ -11,10 +11,13 @@ when interrupted.
 
 - ``started``:   captioner, model, provider, total (images found), to_caption, skipped,
                  batch_size, workers, mode, dry_run, sample_of (with --sample: how many images there
-                 were to caption before the first N were taken; else null)
+                 were to caption before the first N were taken; else null), resume_of (with --resume:
+                 the journal entry of the run continued; else null), resumed_skips (of skipped: the
+                 images that run wrote)
 - ``warning``:   message, image (optional; e.g. an animated image captioned from its first frame,
                  or a GPU present while inference runs on the CPU)
-- ``skipped``:   image, caption_file, reason (mode "skip": a caption already exists)
+- ``skipped``:   image, caption_file, reason (mode "skip": a caption already exists; --resume: the
+                 interrupted run wrote it)
 - ``progress``:  done, total (of this run's images to caption: started's to_caption), captioned, failed,
                  images_per_s, eta_s (null until known), elapsed_s
 - ``captioned``: image, caption_file, caption (the first line written, or that would be), dry_run
@@ -48,7 +51,8 @@ CAPTION_EXIT_CODES = (
     (0, "every image captioned (or skipped; a dry run)"),
     (2, "bad input: no images, a bad option or model (nothing written)"),
     (3, "the run completed but some images failed (each reported, the count on stderr)"),
-    (130, "interrupted: the captions written so far stay (`loratui tags undo DATASET_DIR` puts them back)"),
+    (130, "interrupted: the captions written so far stay (the same command with --resume continues; "
+          "`loratui tags undo DATASET_DIR` puts them back)"),
 )
 
 
@@ -56,7 +60,10 @@ def _common(func):
     options = [
         click.argument("dataset_dir", type=click.Path(file_okay=False)),
         click.option("--mode", type=click.Choice(["overwrite", "append", "skip"]), default="overwrite", show_default=True,
-                     help="overwrite captions, append (merge without duplicates), or skip images that have one (resume)."),
+                     help="overwrite captions, append (merge without duplicates), or skip images that have one."),
+        click.option("--resume", is_flag=True,
+                     help="Continue the last interrupted caption run of DATASET_DIR: skip only the images it wrote "
+                          "(its undo journal lists them) and keep its --mode; give its other options again."),
         click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension."),
         click.option("--separator", default=DEFAULT_SEPARATOR, show_default=True, callback=separator_value,
                      help=SEPARATOR_HELP),
@@ -102,8 +109,8 @@ def caption() -> None:
 @click.option("--tag-replacement", default="", help="'src1,dst1;src2,dst2' (escape , and ; with a backslash).")
 @click.option("--character-tag-expand", is_flag=True, help="'name_(series)' becomes 'name, series'.")
 @click.option("--providers", default=None, help="onnxruntime providers, comma-separated (default: CUDA when a GPU is present, else CPU).")
-def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batch_size, workers, dry_run, sample,
-         json_events, model, repo_id, general_threshold, character_threshold, undesired_tags, remove_underscore,
+def wd14(dataset_dir, mode, resume, caption_extension, separator, force, recursive, batch_size, workers, dry_run,
+         sample, json_events, model, repo_id, general_threshold, character_threshold, undesired_tags, remove_underscore,
          character_tags_first, always_first_tags, rating, tag_replacement, character_tag_expand, providers) -> None:
     """Tag the images of DATASET_DIR with a WD14 tagger (SmilingWolf ONNX models)."""
     from loratui.captioners.option_rules import csv_tags, parse_replacements
@@ -122,7 +129,9 @@ def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batc
                              character_tags_first=character_tags_first, always_first_tags=csv_tags(always_first_tags),
                              rating=rating, tag_replacement=parse_replacements(tag_replacement),
                              character_tag_expand=character_tag_expand)
-        jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode)
+        resumed = _interrupted_run(dataset_dir, mode, ("wd14",)) if resume else None
+        mode = resumed.mode if resumed else mode
+        jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode, resumed)
         if repo_id:
             from loratui.captioners.store import download_wd14
 
@@ -132,7 +141,7 @@ def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batc
         provider_list = [p.strip() for p in providers.split(",")] if providers else None
         captioner = WD14Captioner(model, options, providers=provider_list, batch_size=batch_size, warn=out.warning)
         _run(out, captioner, str(captioner.model_dir), jobs, skipped, mode, separator, dry_run, workers,
-             dataset_dir, force, sample)
+             dataset_dir, force, sample, resumed)
 
 
 @caption.command()
@@ -155,8 +164,8 @@ def wd14(dataset_dir, mode, caption_extension, separator, force, recursive, batc
               help="Weight type: auto is bf16 on a GPU that supports it (fp16 otherwise), fp32 on the CPU (which "
                    "refuses fp16).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
-def blip(dataset_dir, mode, caption_extension, separator, force, recursive, batch_size, workers, dry_run, sample,
-         json_events, model, num_beams, top_p, min_length, max_length, repetition_penalty, prefix, postfix, precision, device) -> None:
+def blip(dataset_dir, mode, resume, caption_extension, separator, force, recursive, batch_size, workers, dry_run,
+         sample, json_events, model, num_beams, top_p, min_length, max_length, repetition_penalty, prefix, postfix, precision, device) -> None:
     """Caption the images of DATASET_DIR with sentences from a BLIP/BLIP2/GIT model."""
     from loratui.captioners.option_rules import lengths_problem
 
@@ -168,7 +177,9 @@ def blip(dataset_dir, mode, caption_extension, separator, force, recursive, batc
         lengths = lengths_problem(min_length, max_length)
         if lengths:
             raise LoratuiError(lengths)
-        jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode)
+        resumed = _interrupted_run(dataset_dir, mode, ("blip", "blip2", "git")) if resume else None
+        mode = resumed.mode if resumed else mode
+        jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode, resumed)
         try:
             from loratui.captioners.blip import load_blip_captioner
         except ImportError as exc:
@@ -177,7 +188,8 @@ def blip(dataset_dir, mode, caption_extension, separator, force, recursive, batc
                                         top_p=top_p, min_length=min_length, max_length=max_length,
                                         repetition_penalty=repetition_penalty, prefix=prefix, postfix=postfix,
                                         warn=out.warning)
-        _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force, sample)
+        _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force, sample,
+             resumed)
 
 
 def _check_sample(sample: int | None, dry_run: bool) -> None:
@@ -197,10 +209,11 @@ def _one_line(**options: str) -> None:
             raise LoratuiError(f"--{name.replace('_', '-')} {value!r}: {problem}")
 
 
-def _plan(dataset_dir, recursive, extension, mode):
+def _plan(dataset_dir, recursive, extension, mode, resumed=None):
     """(jobs, skipped) for the dataset DATASET_DIR names, read as every command reads it
     (core.dataset.locate_dataset): a project folder's img/, a train or flat folder, a concept folder.
-    Finding no image at all is an error (exit 2), not a run that captions nothing."""
+    Finding no image at all is an error (exit 2), not a run that captions nothing. ``resumed``: the
+    interrupted run --resume continues (the images it wrote are skipped)."""
     from loratui.captioners.existing_captions import run_images
     from loratui.captioners.output import plan
     from loratui.core.dataset import caption_extension_option, locate_dataset
@@ -211,7 +224,26 @@ def _plan(dataset_dir, recursive, extension, mode):
         hint = "" if recursive else "; --recursive looks in every subfolder"
         raise LoratuiError(f"{dataset_dir}: no images found (looked in {locate_dataset(dataset_dir).images_dir} and "
                            f"its N_concept folders{hint})")
-    return plan(images, extension, mode)
+    return plan(images, extension, mode, resume=resumed)
+
+
+def _interrupted_run(dataset_dir, mode: str, captioners: tuple[str, ...]):
+    """The run --resume continues; its mode wins over the default, and one given otherwise is an
+    error (a resume that changed it would skip images the new mode should write)."""
+    from click.core import ParameterSource
+
+    from loratui.captioners.resume import find_interrupted_run
+
+    run = find_interrupted_run(_journal_root(dataset_dir), str(dataset_dir))
+    if run.captioner not in captioners:
+        raise LoratuiError(f"--resume: the last interrupted caption run of {dataset_dir} ran {run.captioner}: resume "
+                           f"it with `loratui caption {'wd14' if run.captioner == 'wd14' else 'blip'} ... --resume`")
+    context = click.get_current_context(silent=True)
+    explicit = context is not None and context.get_parameter_source("mode") not in (None, ParameterSource.DEFAULT)
+    if explicit and mode != run.mode:
+        raise LoratuiError(f"--resume with --mode {mode}: the interrupted run ({run.entry.path.name}) wrote in mode "
+                           f"{run.mode}; drop --mode (the resume keeps {run.mode}) or start a new run without --resume")
+    return run
 
 
 def _journal_root(dataset_dir: str) -> Path:
@@ -223,19 +255,24 @@ def _journal_root(dataset_dir: str) -> Path:
 
 
 def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force,
-         sample=None) -> None:
+         sample=None, resumed=None) -> None:
     from loratui.captioners.runner import default_workers, run_captioning, summary_event
 
+    if resumed is not None and captioner.name != resumed.captioner:
+        raise LoratuiError(f"--resume: the interrupted run captioned with a {resumed.captioner} model, this one is "
+                           f"{captioner.name}: pass the run's --model again")
     workers = workers or default_workers()
     total, sample_of = len(jobs) + len(skipped), None
     if sample is not None:  # a preview: the run (and its progress, ETA) is the first N images only
         sample_of, jobs = len(jobs), jobs[:sample]
     out.emit({"event": "started", "captioner": captioner.name, "model": model, "provider": captioner.provider,
               "total": total, "to_caption": len(jobs), "skipped": len(skipped), "batch_size": captioner.batch_size,
-              "workers": workers, "mode": mode, "dry_run": dry_run, "sample_of": sample_of})
+              "workers": workers, "mode": mode, "dry_run": dry_run, "sample_of": sample_of,
+              "resume_of": None if resumed is None else resumed.entry.path.name,
+              "resumed_skips": sum(1 for job in skipped if job.resumed)})
     for job in skipped:
         out.emit({"event": "skipped", "image": str(job.image), "caption_file": str(job.caption),
-                  "reason": job.note or "caption exists"})
+                  "reason": job.note or ("written by the interrupted run" if job.resumed else "caption exists")})
         if job.note:
             out.emit({"event": "warning", "image": str(job.image), "message": job.note})
     # Ctrl-C or a kill (SIGTERM) only asks the run to stop: the caption being written is finished
@@ -255,13 +292,18 @@ def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers
         pass
     try:
         result = run_captioning(captioner, jobs, mode=mode, separator=separator, dry_run=dry_run,
-                                workers=workers, emit=out.emit, stop=stop, force=force,
+                                workers=workers, emit=out.emit, stop=stop, force=force, resumed=resumed is not None,
                                 journal_root=None if dry_run else _journal_root(dataset_dir))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     out.emit(summary_event(result, len(skipped)))
+    if not dry_run and not result.interrupted and not result.failed:
+        _mark_finished(dataset_dir, result.journal or (resumed.entry.path if resumed is not None else None))
     if result.journal is not None and not out.json:
+        if result.interrupted:
+            click.echo("Resume with the same command plus --resume (it skips the images this run wrote and keeps "
+                       "its --mode)")
         click.echo(f"Undo with: loratui tags undo {shell_arg(dataset_dir)}")
     if result.interrupted:
         sys.exit(130)
@@ -269,8 +311,35 @@ def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers
         # every other image is done; the exit code tells a script that some were not (distinct from 1/2)
         if not out.json:  # a --json-events follower reads the count from the finished event
             click.echo(f"error: {len(result.failed)} of {len(jobs)} image(s) failed (listed above): their captions "
-                       f"were not written; fix them and run again (mode skip captions only what is missing)", err=True)
+                       f"were not written; {failure_hint(result.failed, result.journal is not None)}", err=True)
         sys.exit(EXIT_SOME_FAILED)
+
+
+def _mark_finished(dataset_dir, entry: Path | None) -> None:
+    """Every image captioned: --resume has nothing left to continue (captioners.resume)."""
+    if entry is not None:
+        from loratui.captioners.resume import mark_finished
+
+        mark_finished(_journal_root(dataset_dir), entry)
+
+
+READ_ONLY = "read-only caption file"  # core.captions.check_rewritable's words
+
+
+def failure_hint(failed: list[tuple[str, str]], wrote: bool) -> str:
+    """What to do about a run's failed images, by what failed: a read-only caption needs chmod or
+    --force (mode skip would skip it: it has a caption); anything else is fixed, then the run
+    resumed, which captions what it did not write (with nothing written: the same run again)."""
+    again = "the same command plus --resume captions only what this run did not write" if wrote else \
+        "then run the same command again"
+    read_only = [image for image, reason in failed if READ_ONLY in reason]
+    if read_only:
+        others = len(failed) - len(read_only)
+        also = f"; fix the {others} other image(s) listed above" if others else ""
+        return (f"{len(read_only)} caption file(s) are read-only: make them writable (chmod u+w) or add --force"
+                f"{also}; {again}")
+    names = ", ".join(Path(image).name for image, _ in failed[:3]) + (", …" if len(failed) > 3 else "")
+    return f"fix or remove {names}; {again}"
 
 
 EXIT_SOME_FAILED = 3  # the run completed, some images failed (README: exit codes)
@@ -314,9 +383,11 @@ class _Output:
         if kind == "started":
             self.dry_run = bool(event.get("dry_run"))
             sample = f" (a sample of {event['sample_of']})" if event.get("sample_of") is not None else ""
+            resumed = (f" ({event['resumed_skips']} captioned by the run being resumed, {event['resume_of']})"
+                       if event.get("resume_of") else "")
             click.echo(f"{event['captioner']}: {event['model']} on {event['provider']} (batch {event['batch_size']}, "
-                       f"{event['workers']} decode workers); {event['to_caption']} image(s) to caption"
-                       f"{sample}, {event['skipped']} skipped{' (dry run)' if event['dry_run'] else ''}")
+                       f"{event['workers']} decode workers); {event['mode']}: {event['to_caption']} image(s) to caption"
+                       f"{sample}, {event['skipped']} skipped{resumed}{' (dry run)' if event['dry_run'] else ''}")
         elif kind == "warning":
             where = f"{event['image']}: " if event.get("image") else ""
             click.echo(f"warning: {where}{event['message']}", err=True)

@@ -39,7 +39,7 @@ ELSEWHERE: dict[str, tuple[str, ...]] = {
     "dataset": ("dataset: filter", "dataset: rescan", "dataset: next problem image",
                 "dataset: next image without a caption", "tags: undo the last change",
                 "recipes: replay a recipe on this dataset (with preview)"),
-    "caption": ("caption: start", "caption: dry run", "caption: cancel", "caption: resume (skip existing)",
+    "caption": ("caption: start", "caption: dry run", "caption: cancel", "caption: resume",
                 "caption: switch WD14 / BLIP", "caption: find models again"),
     "settings": ("config: save", "config: start training", "config: go to field", "config: reload from disk",
                  "config: open another config", "vram: presets", "vram: show breakdown",
@@ -70,7 +70,7 @@ def current_mode(app) -> str | None:
 
 
 def elsewhere_commands(app, here: str | None) -> list[PaletteCommand]:
-    """The other screens' main commands: "caption: resume (skip existing) (on Caption)"."""
+    """The other screens' main commands: "caption: resume (on Caption)"."""
     if not getattr(app, "MODES", None):
         return []
     return [PaletteCommand(f"{title} (on {MODE_TITLES[mode]})", f"switches to {MODE_TITLES[mode]}, then runs it",

@@ -25,7 +25,7 @@ from textual.widgets import Footer, Header, Input, Label, Select, Static
 
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.caption_overwrite import CaptionOverwriteQuestion
-from loratui.tui.services.caption_runs import CaptionRun, CaptionRunner, caption_runner
+from loratui.tui.services.caption_runs import CaptionRun, CaptionRunner, caption_runner, resume_args
 from loratui.tui.services.terminal_graphics import ascii_only
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.widgets.caption_form import FormSelect, OptionsForm, option_fields
@@ -83,7 +83,7 @@ class CaptionScreen(CaptionOverwriteQuestion, Screen):
         Binding("ctrl+t", "dry_run", "Dry run", id="caption.dry_run",
                 tooltip="Caption a sample of images and show them next to the current captions; writes nothing"),
         Binding("ctrl+g", "cancel", "Cancel", id="caption.cancel",
-                tooltip="Stop after the caption being written; start again with 'skip existing' to resume"),
+                tooltip="Stop after the caption being written; 'caption: resume' (ctrl+p) continues the run"),
         Binding("ctrl+b", "switch_captioner", "WD14/BLIP", id="caption.switch_captioner"),
         # not in the footer (it is full at 80 columns, and ? must stay there): help and palette list it
         Binding("ctrl+o", "focus_model", "Model folder", id="caption.model", show=False,
@@ -339,9 +339,18 @@ class CaptionScreen(CaptionOverwriteQuestion, Screen):
         self._start(dry_run=True)
 
     def action_resume(self) -> None:
-        """Start with write mode 'skip existing' for this run only (the form keeps its own mode: a
-        resume that changed it made the next dry run skip every image)."""
-        self._start(dry_run=False, mode="skip")
+        """Continue the interrupted run (the CLI's --resume): skip only the images it wrote, keep its
+        mode and options. This session's run starts again as it was; one of an earlier session
+        takes the form's options and the mode its journal names (the form keeps its own)."""
+        from loratui.core.errors import LoratuiError
+
+        again = resume_args(self.runner.run) if self.runner.run is not None and not self.runner.busy else None
+        if again is None:
+            return self._start(dry_run=False, resume=True)
+        try:
+            self.runner.start(*again, requested_at=time.monotonic())
+        except LoratuiError as exc:
+            self.app.notify(str(exc), severity="error", timeout=8)
 
     def sample_problem(self) -> str | None:
         """The Dry-run sample field's problem, as one line (it takes digits only: 0 is the one)."""
@@ -351,7 +360,7 @@ class CaptionScreen(CaptionOverwriteQuestion, Screen):
                     "it for all")
         return None
 
-    def _start(self, dry_run: bool, mode: str | None = None) -> None:
+    def _start(self, dry_run: bool, mode: str | None = None, resume: bool = False) -> None:
         requested_at = time.monotonic()
         if self.runner.busy:
             self.app.notify("a caption run is already running: ctrl+g cancels it", severity="warning")
@@ -368,13 +377,13 @@ class CaptionScreen(CaptionOverwriteQuestion, Screen):
             self._check_timer.stop()
             self._check_timer = None
         sample = int(self.query_one("#dry-sample", Input).value.strip() or "0")  # empty: all
-        self.check_model(then=lambda: self._launch(dry_run, sample, requested_at, mode))
+        self.check_model(then=lambda: self._launch(dry_run, sample, requested_at, mode, resume=resume))
 
     def _launch(self, dry_run: bool, sample: int, requested_at: float, mode: str | None = None,
-                asked: bool = False) -> None:
+                asked: bool = False, resume: bool = False) -> None:
         from loratui.core.errors import LoratuiError
 
-        if not (dry_run or asked or mode) and self._ask_before_overwriting(
+        if not (dry_run or asked or mode or resume) and self._ask_before_overwriting(
                 lambda: self._launch(dry_run, sample, requested_at, asked=True)):
             return  # the count (and the answer) starts it again
         folder, download = (v.strip() for v in self._model_inputs())
@@ -383,11 +392,12 @@ class CaptionScreen(CaptionOverwriteQuestion, Screen):
         else:
             model_args = ["--model", download or folder]
         args = model_args + [arg for form in self._forms() for arg in form.args()]
-        if mode is not None:  # this run only: the form's own --mode goes
+        if mode is not None or resume:  # this run only: the form's own --mode goes
             at = args.index("--mode") if "--mode" in args else -1
             if at >= 0:
                 del args[at:at + 2]
-            args += ["--mode", mode]
+            # a resume: the interrupted run's mode, which its journal names
+            args += ["--resume"] if resume else ["--mode", mode]
         try:
             self.runner.start(self.captioner, self.app.store.root, args, dry_run=dry_run, sample=sample,
                               requested_at=requested_at)
@@ -497,8 +507,8 @@ class CaptionScreen(CaptionOverwriteQuestion, Screen):
             PaletteCommand("caption: dry run", "ctrl+t: a sample of captions next to the current ones, nothing "
                            "written", self.action_dry_run),
             PaletteCommand("caption: cancel", "ctrl+g: stop after the caption being written", self.action_cancel),
-            PaletteCommand("caption: resume (skip existing)", "start with write mode 'skip existing', this run only",
-                           self.action_resume),
+            PaletteCommand("caption: resume", "continue the interrupted run: skip only the images it wrote, same "
+                           "mode and options", self.action_resume),
             PaletteCommand("caption: switch WD14 / BLIP", "ctrl+b", self.action_switch_captioner),
             PaletteCommand("caption: choose the model folder", "ctrl+o", self.action_focus_model),
             PaletteCommand("caption: find models again", "ctrl+l: model store, project, Hugging Face cache",

@@ -6,7 +6,10 @@ onnxruntime nor torch ever loads in the app, and a crash there cannot take the U
 JSON event stream (schema: loratui.commands.caption_cmd) and its stderr in two daemon threads, and
 folds the events into a ``CaptionRun`` on the UI thread every 100 ms (a timer of the App). Screens
 ``subscribe`` to hear about changes. Cancel sends SIGINT: the CLI finishes the caption being
-written, reports, and exits 130. When a run that wrote captions ends, the Dataset screen rescans.
+written, reports, and exits 130; ``resume_args`` continues that run (the CLI's --resume: it skips
+what the run wrote, from its undo journal). A child that died without reporting (kill -9, out of
+memory) is named by its signal, and what it wrote is found in the journal on disk, so that the
+undo and resume hints hold for it too. When a run that wrote captions ends, the Dataset screen rescans.
 Leaving the app stops a live run the same way (SIGINT, then waits a few seconds).
 
 The error a run ends with and each image's failure reason are worded for the app
@@ -58,12 +61,14 @@ class CaptionRun:
     sample: int = 0                   # dry run: caption only the first this many (0: all); the CLI's --sample
     sample_of: int | None = None      # a sampled dry run: how many images there were to caption
     requested_at: float = field(default_factory=time.monotonic)  # the start key
+    started_wall: float = field(default_factory=time.time)  # to find its journal entry if it dies
     phase: str = "starting"           # starting, running, done, cancelled, failed
     model: str = ""
     provider: str = ""
     total: int = 0                    # images found
     to_caption: int = 0
     skipped: int = 0
+    resume_of: str | None = None      # --resume: the journal entry of the run it continues
     done: int = 0
     captioned: int = 0
     failed_count: int = 0
@@ -76,6 +81,8 @@ class CaptionRun:
     samples: list[SampleCaption] = field(default_factory=list)
     last_caption: tuple[str, str] | None = None
     finished: dict | None = None
+    found_journal: str | None = None  # a child that died: its journal entry, found on disk
+    found_written: int = 0            # ... and how many captions it lists
     error: str | None = None
     exit_code: int | None = None
     cancel_requested: bool = False
@@ -93,6 +100,20 @@ class CaptionRun:
         return shlex.join(["loratui", *(arg for arg in self.command[3:] if arg != "--json-events")])
 
     @property
+    def journal(self) -> str | None:
+        """The undo journal entry holding what the run wrote (None: it wrote nothing)."""
+        if self.finished is not None:
+            return self.finished.get("journal") or None
+        return self.found_journal
+
+    @property
+    def resumable(self) -> bool:
+        """An ended run that wrote captions but did not get through every image."""
+        if self.dry_run or self.active or self.journal is None:
+            return False
+        return self.phase == "cancelled" or self.phase == "failed" or bool(self.failed_count)
+
+    @property
     def general_warning(self) -> str | None:
         """The latest warning about the run itself (a CPU fallback), not about one image."""
         return self.warnings[-1] if self.warnings else None
@@ -102,7 +123,8 @@ class CaptionRun:
         if self.phase == "failed":
             return f"caption run failed: {self.error or 'the caption command ended with exit code ' + str(self.exit_code)}"
         failed = f", {self.failed_count} failed" if self.failed_count else ""
-        skipped = f", {self.skipped} skipped (had a caption)" if self.skipped else ""
+        had = "captioned before" if self.resume_of else "had a caption"
+        skipped = f", {self.skipped} skipped ({had})" if self.skipped else ""
         if self.dry_run and self.phase in ("done", "cancelled"):
             shown = len(self.samples)
             of = self.sample_of if self.sample_of is not None else self.to_caption
@@ -111,8 +133,9 @@ class CaptionRun:
         if self.phase == "cancelled" and self.finished is None:
             return "cancelled before captioning started; nothing was written"
         if self.phase == "cancelled":
-            return (f"cancelled: {self.captioned} of {self.to_caption} captioned{failed}{skipped}; start again with "
-                    "write mode 'skip existing' to resume")
+            resume = ("'caption: resume' (ctrl+p) continues this run" if self.resumable
+                      else "nothing was written")
+            return f"cancelled: {self.captioned} of {self.to_caption} captioned{failed}{skipped}; {resume}"
         if self.phase == "done":
             return f"done: {self.captioned} captioned{failed}{skipped} in {self.elapsed_s:.1f}s"
         if self.phase == "starting":
@@ -264,6 +287,7 @@ class CaptionRunner:
             run.model, run.provider = str(event.get("model", "")), str(event.get("provider", ""))
             run.total, run.to_caption = int(event.get("total", 0)), int(event.get("to_caption", 0))
             run.skipped = int(event.get("skipped", 0))
+            run.resume_of = event.get("resume_of") or None
             sample_of = event.get("sample_of")
             run.sample_of = int(sample_of) if sample_of is not None else None
         elif kind == "warning":
@@ -312,15 +336,19 @@ class CaptionRunner:
             return "cancelled" if run.finished.get("interrupted") else "done"
         if run.cancel_requested and run.exit_code in (1, 130, -signal.SIGINT):
             return "cancelled"  # cancelled while the model loaded: click says "Aborted!"
+        _find_journal(run)
         if run.error is None:
             run.error = app_wording(_stderr_reason(run))
+        if run.found_journal is not None:
+            run.error += (f"; it had written {run.found_written} caption(s): 'caption: resume' (ctrl+p) continues "
+                          "the run")
         return "failed"
 
     def _ended(self, run: CaptionRun) -> None:
         self._proc = None
         severity = "error" if run.phase == "failed" else "warning" if run.phase == "cancelled" else "information"
         self.app.notify(run.summary(), severity=severity, timeout=8)
-        if not run.dry_run and run.finished is not None:
+        if not run.dry_run and (run.finished is not None or run.found_journal is not None):
             self._refresh_dataset()
 
     def _refresh_dataset(self) -> None:
@@ -372,14 +400,63 @@ def _read_current(caption_file: object) -> str | None:
 
 
 def _stderr_reason(run: CaptionRun) -> str:
-    """Why a run that sent no error event ended: click's 'Error: ...' line, else the last stderr line."""
+    """Why a run that sent no error event ended: click's 'Error: ...' line, the signal that ended
+    it, else the last stderr line."""
     lines = list(run.stderr_tail)
     for line in reversed(lines):
         if line.startswith("Error:"):
             return line[len("Error:"):].strip()
+    killed = _signal_reason(run.exit_code)
+    if killed:
+        return killed
     if lines:
         return lines[-1]
     return f"the caption command ended with exit code {run.exit_code} and said nothing"
+
+
+def _signal_reason(exit_code: int | None) -> str | None:
+    """``-9`` (Popen's code for a child killed by a signal) as words: SIGKILL is mostly the kernel's
+    out-of-memory killer, SIGSEGV/SIGBUS/SIGABRT a crash of native code."""
+    if exit_code is None or exit_code >= 0:
+        return None
+    try:
+        name = signal.Signals(-exit_code).name
+    except ValueError:
+        name = f"signal {-exit_code}"
+    if name == "SIGKILL":
+        return "the caption command was killed by SIGKILL (out of memory? try a smaller Batch size)"
+    if name in ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE"):
+        return f"the caption command crashed ({name})"
+    return f"the caption command was stopped by {name}"
+
+
+def _find_journal(run: CaptionRun) -> None:
+    """What a run that died without its ``finished`` event wrote: its journal entry on disk (the
+    newest caption run of this captioner begun after the start key)."""
+    if run.dry_run or len(run.command) < 6:
+        return
+    from loratui.captioners.resume import run_entry_since
+    from loratui.core.dataset import locate_dataset
+
+    captioner = run.command[4]
+    try:
+        train_dir = locate_dataset(run.command[5]).train_dir
+        families = ("blip", "blip2", "git") if captioner == "blip" else (captioner,)
+        entry = next((e for e in (run_entry_since(train_dir, name, run.started_wall - 1.0) for name in families)
+                      if e is not None), None)
+    except (LoratuiError, OSError):
+        return
+    if entry is not None and entry.written:
+        run.found_journal, run.found_written = str(entry.path), entry.written
+
+
+def resume_args(run: CaptionRun) -> tuple[str, Path, list[str]] | None:
+    """(captioner, dataset folder, options) that continue ``run`` with the CLI's --resume: the same
+    model and options, and the mode its journal names; None when it has nothing to resume."""
+    if not run.resumable or len(run.command) < 6:
+        return None
+    args = [arg for arg in run.command[6:] if arg not in ("--json-events", "--resume")]
+    return run.command[4], Path(run.command[5]), [*args, "--resume"]
 
 
 def caption_runner(app: App) -> CaptionRunner:

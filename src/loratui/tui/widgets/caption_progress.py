@@ -88,8 +88,10 @@ def results_text(run: CaptionRun | None, root: Path | None) -> Text:
         text.append(f"{len(run.image_warnings)} warning(s):\n", style="bold")
         for image, message in run.image_warnings:
             text.append(f"  ! {_relative(image, root)}: {message}\n")
-    if run.finished and run.finished.get("journal"):
+    if run.journal:  # also a run that died (kill -9): its journal was found on disk
         where = shlex.quote(str(root)) if root is not None else ""
+        if run.resumable:
+            text.append("resume: ctrl+p, 'caption: resume' (skips what the run wrote, same mode)\n", style="dim")
         text.append(f"undo: 1 (Dataset) then ctrl+z, or in a shell: loratui tags undo {where}\n", style="dim")
     text.append("the same from a shell: " + run.command_line, style="dim")
     return text
