@@ -45,6 +45,7 @@ SPECIFIC = {
 # The hint line under the form: at most 3 lines at 80 columns, the Esc note of a text field included
 # (a test checks every field).
 MODEL_HELP = {
+    "caption-form": "Up/Down go on from the field you left; 1-4 switch screens, ? lists every key.",
     "captioner": "WD14: booru tags from an ONNX tagger (onnxruntime). BLIP / BLIP-2 / GIT: sentences "
                  "(transformers and torch). ctrl+b switches.",
     "found-models": "Models in loratui's model store ({store}), the project's models/ folder and the Hugging "
@@ -98,6 +99,7 @@ class CaptionScreen(CaptionOverwriteQuestion, Screen):
 
     def __init__(self) -> None:
         super().__init__()
+        self._left_field = None  # the text field Esc left: Up/Down go on from it
         self.captioner = "wd14"
         self.folders: dict[str, str] = {}  # the model folder typed for each captioner (ctrl+b keeps it)
         self.found: dict[str, list] = {}
@@ -426,16 +428,19 @@ class CaptionScreen(CaptionOverwriteQuestion, Screen):
         fields = [widget for widget in self.focus_chain if form in widget.ancestors]
         if not fields:
             return
-        if self.focused in fields:
-            index = fields.index(self.focused) + step
-            if 0 <= index < len(fields):
-                fields[index].focus()
+        current = self.focused if self.focused in fields else self._left_field
+        if current in fields:
+            index = fields.index(current) + step
+            fields[max(0, min(index, len(fields) - 1))].focus()
         else:
             fields[0 if step > 0 else -1].focus()
 
     def action_leave_field(self) -> None:
+        """Off the text field (so that 1-4 and ? work) but still in the form: Up/Down go on from
+        the field left, as its hint line says."""
         if isinstance(self.focused, Input):
-            self.query_one("#run-results").focus()
+            self._left_field = self.focused
+            self.query_one("#caption-form").focus()
 
     # ---- help line ------------------------------------------------------------------------------
 
