@@ -40,7 +40,8 @@ def test_a_file_that_appears_while_converting_is_kept(locon, tiny_sd1_dir, tmp_p
         return result
 
     monkeypatch.setattr(lora_convert, "convert_to_lora", convert_then_someone_writes)
-    code, stdout, err = run_main(["lora", "convert", locon, out, "--model", tiny_sd1_dir], capsys)
+    # a LoCon loads in diffusers as it is: --rank makes the conversion a resize, which is written
+    code, stdout, err = run_main(["lora", "convert", locon, out, "--model", tiny_sd1_dir, "--rank", "64"], capsys)
     assert code == 2 and "wrote" not in stdout
     errors = [line for line in err.splitlines() if line.startswith("error:")]  # progress lines aside
     assert len(errors) == 1 and f"{out} appeared while converting" in errors[0] and "--force" in errors[0]
@@ -56,7 +57,8 @@ def test_a_free_name_is_written_with_the_umask_mode(locon, tiny_sd1_dir, tmp_pat
     import os
 
     out = tmp_path / "free.safetensors"
-    code, stdout, _ = run_main(["lora", "convert", locon, out, "--model", tiny_sd1_dir, "--json"], capsys)
+    code, stdout, _ = run_main(["lora", "convert", locon, out, "--model", tiny_sd1_dir, "--rank", "64", "--json"],
+                               capsys)
     assert code == 0 and json.loads(stdout)["output"] == str(out)
     umask = os.umask(0)
     os.umask(umask)
@@ -91,5 +93,6 @@ def test_bundled_embeddings_are_left_out_and_said(locon, tiny_sd1_dir, tmp_path,
 def test_a_dangling_link_as_output_is_refused_before_the_model_loads(locon, tmp_path, capsys):
     out = tmp_path / "link.safetensors"
     out.symlink_to(tmp_path / "nowhere.safetensors")
-    code, stdout, err = run_main(["lora", "convert", locon, out, "--model", tmp_path / "no-model"], capsys)
+    code, stdout, err = run_main(["lora", "convert", locon, out, "--model", tmp_path / "no-model", "--rank", "64"],
+                                 capsys)
     assert code == 2 and f"{out} exists: pass --force" in err and out.is_symlink()

@@ -46,7 +46,7 @@ def test_network_weights_on_the_last_final_is_loaded_kept_and_the_new_final_take
     assert code == 0
     kept = _kept_folder(out) / "tiny.safetensors"
     assert kept.read_bytes() == a_final  # the starting LoRA is never lost
-    assert read == [(kept, a_final)]  # the run started from it
+    assert read == [(out / "tiny.safetensors", a_final)]  # the run started from it (read before it was kept)
     # 6. the new final gets the usual name, and the finished event names the file written
     assert (out / "tiny.safetensors").read_bytes() != a_final
     finished = of(events, "finished")[-1]
@@ -70,10 +70,10 @@ def test_network_weights_inside_the_last_runs_state_or_saves_moves_with_them_and
     code, events = run(config, save_state=True)  # writes tiny-000001 and tiny-state anew
     assert code == 0
     moved = _kept_folder(out) / where
-    assert moved.read_bytes() == original and read == [(moved, original)]
+    assert moved.read_bytes() == original and read == [(out / where, original)]  # read, then moved aside
     assert (out / where).read_bytes() != original  # this run's own save
     warning = next(e["message"] for e in of(events, "warning") if "network_weights" in e["message"])
-    assert f"it moved with them to {moved}, and this run starts from it there" in warning
+    assert f"this run loaded it, then it moved with them to {moved} (point" in warning
 
 
 # ---- 3. a learning rate to or from 0: refused before a model loads ---------------------------------

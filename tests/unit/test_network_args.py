@@ -20,7 +20,8 @@ def _net(*args, module="lycoris.kohya", **kw) -> NetworkSection:
      "rank_dropout=0.1", "module_dropout=0", "dora_wd=False", "rank_dropout_scale=False", "train_norm=False",
      "bypass_mode=False"],
     ["algo=lokr", "factor=8", "use_cp=True", "decompose_both=True", "preset=attn-mlp"],
-    ["algo=locon", "dora_wd=true", "wd_on_output=false", "dropout=0.1"],
+    ["algo=locon", "dora_wd=true", "wd_on_output=false", "rank_dropout=0.1"],
+    ["algo=loha", "bypass_mode=true", "dropout=0.5"], ["algo=locon", "bypass_mode=true", "dropout=0.1"],
     ["algo=lora"], ["algo=full", "preset=unet-transformer-only", "use_tucker=False"], [],
 ])
 def test_valid_lycoris_args(args):
@@ -53,7 +54,8 @@ def test_each_problem_is_one_line(args, expected):
 
 def test_field_interplay():
     assert "give it in network_args (\"conv_dim=8\")" in network_problems(_net("algo=loha", conv_dim=8))[0]
-    assert "does not implement dropout" in network_problems(_net("algo=lokr", network_dropout=0.1))[0]
+    assert "does nothing with algo=lokr without bypass_mode=true" in \
+        network_problems(_net("algo=lokr", network_dropout=0.1))[0]
     assert "only read with network_module = \"lycoris.kohya\"" in \
         network_problems(_net("algo=loha", module="networks.lora"))[0]
     cfg = TrainingConfig()

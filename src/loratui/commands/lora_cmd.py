@@ -41,13 +41,16 @@ def _json_error(as_json: bool):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every ss_* metadata key; "
                                                       "alpha (null when layers differ), alpha_summary, "
                                                       "alpha_linear, alpha_conv, alpha_values, alpha_metadata, "
-                                                      "alpha_missing, damaged, embeddings and warnings).")
+                                                      "alpha_missing, whole_factor_count and "
+                                                      "whole_factor_layers (LoKr layers applied at scale 1), "
+                                                      "damaged, embeddings and warnings).")
 def info(file: str, as_json: bool) -> None:
     """The network type, layers, ranks, alpha and training metadata of FILE, and where it loads.
 
     Reads the header and the alpha tensors' few bytes only: instant even for a large file. The alpha
     shown is the one loaders apply (the alpha tensors; alpha = rank for a layer without one), per linear
-    and conv layers when they differ; a metadata ss_network_alpha that disagrees is a warning. Warns of
+    and conv layers when they differ; a metadata ss_network_alpha that disagrees is a warning. LoKr layers
+    with whole lokr_w1 and lokr_w2 (no rank) are counted apart: loaders apply them at scale 1. Warns of
     a damaged file (a lora_down without its lora_up, factors of two ranks). A1111's bundled embeddings
     (bundle_emb.*) are listed with the loaders that read them.
     """
@@ -102,9 +105,9 @@ def _check_output(source: Path, output: Path, force: bool) -> None:
 
 
 @lora.command()
-@exit_codes((0, "done"), (2, "bad input: not a LoRA, a damaged file (a lora_down without its lora_up, factors of "
-                             "two ranks, NaN/inf weights), not the model it was trained on, ... (nothing is "
-                             "written)"),
+@exit_codes((0, "done, or nothing to do (SOURCE already loads in diffusers: nothing written)"),
+            (2, "bad input: not a LoRA, a damaged file (a lora_down without its lora_up, factors of two ranks, "
+                "NaN/inf weights), not the model it was trained on, ... (nothing is written)"),
             (130, "interrupted (nothing is written)"))
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.argument("output", type=click.Path(dir_okay=False))
@@ -122,7 +125,8 @@ def _check_output(source: Path, output: Path, force: bool) -> None:
               help="Convert without the bias / norm updates a LoRA cannot carry (algo=full, train_norm); "
                    "refused without it.")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists (without it, a file that appears there "
-                                            "while converting is kept too: exit 2).")
+                                            "while converting is kept too: exit 2); also convert a plain LoRA that "
+                                            "needs no conversion.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def convert(source: str, output: str, model: str, rank: int | None, tolerance: float, precision: str | None,
             drop_unsupported: bool, force: bool, as_json: bool) -> None:
@@ -132,7 +136,8 @@ def convert(source: str, output: str, model: str, rank: int | None, tolerance: f
     read LyCORIS files as they are). Each layer's update is rebuilt by lycoris-lora and factored by SVD
     at the smallest rank within --tolerance: a LoHa of rank r converts without loss at rank r² at most.
     DoRA and full updates are full-rank: cap them with --rank and read the reported error. The ss_*
-    metadata is kept; loratui_converted_from records what was done. On a plain LoRA it resizes.
+    metadata is kept; loratui_converted_from records what was done. A plain LoRA that diffusers already
+    loads is left alone (one line, nothing written) unless --rank resizes it or --force is given.
     A layer without an alpha tensor is read as alpha = rank, as every loader reads it; a damaged file
     is refused. A1111's bundled embeddings (bundle_emb.*) are left out (diffusers refuses a file that
     has them), and the report names them.
@@ -149,6 +154,11 @@ def _convert(source: str, output: str, model: str, rank: int | None, tolerance: 
     details = read_lora_info(src)  # a bad source fails here, before torch loads
     if details.damaged:
         raise LoratuiError(details.damage_message())
+    if details.diffusers_ready and rank is None and not force:  # re-factoring it would only add rounding
+        line = (f"{src}: no conversion needed, it is a plain LoRA that diffusers loads as it is; nothing written "
+                "(--rank N resizes it, --force converts it anyway)")
+        click.echo(json.dumps({"output": None, "converted": False, "reason": line}) if as_json else line)
+        return
     _check_output(src, out, force)
     section = _model_section(model)
     if not as_json:

@@ -111,6 +111,24 @@ def show_preset(preset_id: str, as_json: bool) -> None:
                f"(`loratui vram CONFIG` for your own config)")
 
 
+def _over_card_line(cfg, preset, estimate, family: str | None) -> str | None:
+    """"! ..." when the config with the preset applied does not fit the preset's own card (the rest of
+    the config, a DoRA network or a large batch, can outweigh what the preset saves), with the cheapest
+    change that makes it fit, as the VRAM panel finds it."""
+    from loratui.core.plan import vram_fixes
+
+    card = preset.vram_gb
+    if not card or estimate.fits(card):
+        return None
+    line = f"! {estimate.total_gib:.2f} GiB is more than the preset's {card:g} GB card holds"
+    fixes = vram_fixes(cfg, card, family=family, limit=1)
+    if not fixes:
+        return line + " (`loratui vram CONFIG` shows what takes it)"
+    fix = fixes[0]
+    still = "" if fix.fits else ", still over"
+    return f"{line}: cheapest fix: {fix.describe()} -> {fix.estimate_gib:.2f} GiB{still} ({fix.fields_text()})"
+
+
 @presets.command("apply")
 @exit_codes((0, "written, a dry run the real apply would write, nothing to change, or not confirmed"),
             (2, "nothing written: bad input (the config, an unknown preset, a preset for another family), a "
@@ -176,6 +194,9 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool
         click.echo(f"warning: after applying: {problem}", err=True)
     estimate = estimate_vram(cfg, family=estimate_family)
     click.echo(f"estimated peak VRAM after applying: {estimate.total_gib:.2f} GiB")
+    over = _over_card_line(cfg, preset, estimate, estimate_family)
+    if over:
+        click.echo(over)
     if made and not force:  # a config `config check` and `train` then refuse is not written
         # the dry run refuses too (exit 2), so a script can use it as the check of the real apply
         fix = f" ({fixes_text(check.fixes)} with it would fix that)" if check.fixes else ""

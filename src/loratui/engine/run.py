@@ -18,7 +18,6 @@ writes files and events.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import sys
@@ -102,7 +101,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         self._output_checked = 0.0
         self._remaking = False
         self._remake_failed = False
-        self.weights_from: Path | None = None  # where network_weights is read from, when moved aside
+        self.weights_from: Path | None = None  # where network_weights went when the last run's files moved aside
         self.writing: tuple | None = None  # (path, its size: a function, what) of the save under way
 
     # ---- the run --------------------------------------------------------------------------------
@@ -276,15 +275,8 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         elif cfg.training.xformers:
             base.unet.enable_xformers_memory_efficient_attention()
         torch.manual_seed(cfg.training.seed)  # the LoRA's initial weights: the same on every process
-        if self.world > 1 and cfg.network.network_weights:  # the first process moved it aside (or not): all follow
-            import torch.distributed as dist
-
-            moved_to = [str(self.weights_from or "")]
-            dist.broadcast_object_list(moved_to, src=0)
-            self.weights_from = Path(moved_to[0]) if moved_to[0] else None
-        # network_weights the last run's files held is read where it was kept (engine/outputs.py)
-        network = inject_lora(base, dataclasses.replace(cfg.network, network_weights=str(self.weights_from))
-                              if self.weights_from else cfg.network)
+        # network_weights is read where the config says: the last run's files move aside only later
+        network = inject_lora(base, cfg.network)
         for line in getattr(network, "notes", ()):  # network_weights' untrained part left out
             self.warn(line)
         network.to(device=device, dtype=lora_dtype)
@@ -353,6 +345,8 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         loaded()
         if self.resume:  # after the caches (encoding draws random numbers): run_resume.py
             self._restore_state(tr, base_lrs)
+        else:
+            self._last_run_aside_before_writing()
         self.trainer = tr
         self.say(f"training {data.total_steps} steps ({data.epochs} epoch(s) x {data.steps_per_epoch}) on {device}")
         if cfg.sampling.sample_at_first and not self.resume:
@@ -394,6 +388,18 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             dist.barrier()
             dist.destroy_process_group()
         return 0
+
+    def _last_run_aside_before_writing(self) -> None:
+        """Move the last run's saves, states and samples aside (run_folder.py) here, after everything that can
+        refuse or fail while loading (model, network and network_weights, data, caches) and before this run's
+        first sample or save: a run that stops before this point leaves them, and the --resume path printed
+        for them, where they were. Every process has read network_weights before the first one moves it."""
+        if self.world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+        if self.is_main:
+            self._move_last_run_aside()
 
     def _check_processes_agree(self, network) -> None:
         """Several processes must end with the same LoRA (averaged gradients, same steps): check it."""

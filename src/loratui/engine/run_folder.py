@@ -81,8 +81,8 @@ class RunFolder:
         for note in self.resume_notes:
             self.say(note)
         self._remove_leftovers()
-        if not self.resume:
-            self._move_last_run_aside()
+        # the last run's saves and states move aside later (run.py: once the network is built and the data
+        # ready, before the first write), so a run that fails while loading leaves them where they were
 
     def check_output(self, force: bool = True) -> None:
         """The output folder, the events file or the lock deleted while the run goes on: make them again
@@ -181,10 +181,10 @@ class RunFolder:
         return carry_history(standard, self.events_file)
 
     def _move_last_run_aside(self) -> None:
-        """A fresh run: the last run's states, intermediate saves and sample images go into
-        NAME-kept-<time>/ (see engine/outputs.py; samples as NAME-kept-<time>/sample/...); its final LoRA
-        is overwritten when this one completes. Said either way. network_weights among them goes along
-        (a copy when it is the final): this run loads it there."""
+        """A fresh run, just before its first write: the last run's states, intermediate saves and sample
+        images go into NAME-kept-<time>/ (see engine/outputs.py; samples as NAME-kept-<time>/sample/...);
+        its final LoRA is overwritten when this one completes. Said either way. network_weights among them
+        was loaded already (from where it was) and goes along (a copy when it is the final)."""
         from loratui.core.config import resolve_path
         from loratui.core.runs import SAMPLE_FOLDER
         from loratui.engine.outputs import move_last_run_aside
@@ -206,8 +206,8 @@ class RunFolder:
                           "from it")
             else:
                 self.warn(f"network.network_weights {weights} was among the last run's files, which this run "
-                          f"writes over: it moved with them to {aside.weights}, and this run starts from it there "
-                          "(point network_weights there for later runs)")
+                          f"writes over: this run loaded it, then it moved with them to {aside.weights} (point "
+                          "network_weights there for later runs)")
         images = (f"{len(samples)} sample image(s) ({SAMPLE_FOLDER}/{samples[0].name}"
                   + (f" and {len(samples) - 1} more" if len(samples) > 1 else "") + ")") if samples else ""
         if moved:

@@ -258,6 +258,11 @@ def coerce_value(spec: FieldSpec, value: Any) -> Any:
         if not _in_range(spec, value):
             off = ("; 0 is not \"off\" here (kohya_ss' GUI writes it so): delete the line or comment it out to "
                    "turn it off") if value == 0 and getattr(spec, "optional", False) else ""
+            if spec.name == "network_dim":
+                from loratui.core.config.network_args import lokr_full_matrix_hint
+
+                hint = lokr_full_matrix_hint(value)
+                off = f"; {hint}" if hint else off
             raise ValueError(f"must be {what}, got {value}{off}")
         return value
     if kind == "float":

@@ -131,8 +131,9 @@ class NetworkKeys:
                 self.report.mapped.append(("train_norm", "network.network_args", ""))
                 self.done.add("train_norm")
         dropout = _number(d.get("network_dropout", 0))
-        if algo != "locon" and isinstance(dropout, (int, float)) and dropout:
-            self.ignore("network_dropout", f"LyCORIS's {algo} does not implement dropout: it had no effect in kohya_ss")
+        if isinstance(dropout, (int, float)) and dropout:  # sd-scripts passes it to LyCORIS as its dropout
+            self.ignore("network_dropout", f"LyCORIS's {algo} applies dropout only with bypass_mode, which kohya_ss "
+                                           "does not set: it had no effect in kohya_ss")
         if algo == "lokr":
             self._lokr_full_matrix(args, lora_type)
         self.values["network_module"] = "lycoris.kohya"

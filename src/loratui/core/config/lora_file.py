@@ -94,6 +94,13 @@ class LoraFileInfo:
             out["UNet" if name.startswith("lora_unet_") else "text encoder"] += 1
         return {part: out[part] for part in ("UNet", "text encoder") if out[part]}
 
+    @property
+    def whole_lokr(self) -> list[str]:
+        """LoKr layers whose lokr_w1 and lokr_w2 are both whole (no low-rank split, so no rank): lycoris-lora
+        (alpha = dim there), ComfyUI and A1111 apply them at scale 1, whatever their alpha tensor holds."""
+        return sorted(name for name, kind in self.layers.items() if kind.removeprefix("DoRA ") == "LoKr"
+                      and name not in self.ranks and name not in self.damaged)
+
     def applied_alphas(self) -> dict[str, float]:
         """Layer -> the alpha loaders scale it by (alpha / rank): its alpha tensor's value, its rank where it
         has none. Left out: layers without a rank (a LoKr of two whole factors, full, norm: scale 1), damaged
@@ -174,7 +181,8 @@ class LoraFileInfo:
                 "alpha_linear": by_type.get("linear"), "alpha_conv": by_type.get("conv"),
                 "alpha_values": dict(Counter(_shown(v) for v in self.applied_alphas().values()).most_common()),
                 "alpha_metadata": _number(self.metadata.get("ss_network_alpha")),
-                "alpha_missing": len(self.no_alpha),
+                "alpha_missing": len(self.no_alpha), "whole_factor_count": len(self.whole_lokr),
+                "whole_factor_layers": self.whole_lokr,
                 "damaged": dict(sorted(self.damaged.items())),
                 "embeddings": [embedding_dict(name, parts) for name, parts in sorted(self.embeddings.items())],
                 "diffusers_ready": self.diffusers_ready, "loads_in": self.loads_in, "warnings": self.warnings(),
@@ -465,9 +473,13 @@ def describe_lora(info: LoraFileInfo) -> list[str]:
     if ranks:
         shown = ", ".join(map(str, ranks)) if len(ranks) <= 6 else f"{ranks[0]}..{ranks[-1]} ({len(ranks)} values)"
         lines.append(f"  {'ranks':<{LABEL}} {shown}")
-    alpha = info.alpha_summary()
+    alpha, whole = info.alpha_summary(), info.whole_lokr
     if alpha is not None:
-        lines.append(f"  {'alpha':<{LABEL}} {alpha} (what loaders apply; each layer's scale is alpha / rank)")
+        which = f" to the {_layers(len(info.applied_alphas()), 'ranked')}" if whole else ""
+        lines.append(f"  {'alpha':<{LABEL}} {alpha} (what loaders apply{which}; each layer's scale is alpha / rank)")
+    if whole:  # lycoris-lora sets alpha = dim where both Kronecker factors are whole: scale 1
+        lines.append(f"  {'whole factors':<{LABEL}} {_layers(len(whole), 'LoKr')} (e.g. {whole[0]}) have whole "
+                     "lokr_w1 and lokr_w2, no rank: loaders apply them at scale 1, whatever their alpha")
     lines.append(f"  {'stored as':<{LABEL}} {', '.join(f'{d} ({n})' for d, n in info.dtypes.most_common())}")
     lines.append(f"  {'loads in':<{LABEL}} {info.loads_in}")
     if info.embeddings:

@@ -59,8 +59,11 @@ ARGS: dict[str, LycorisArg] = {a.name: a for a in (
     LycorisArg("conv_alpha", "float", "network_alpha", "Alpha for the 3x3 convs. Absent means network_alpha.",
                _RANK_ALGOS, 0, 100000),
     LycorisArg("dropout", "float", "network_dropout",
-               "Dropout on the LoCon down-projection output (LoHa/LoKr do not implement it). Absent means "
-               "network_dropout, as sd-scripts passes it.", ("locon",), 0, 1),
+               "Dropout on the update's output (LoCon: after lora_up; LoHa/LoKr: on the update times the "
+               "input). lycoris-lora 4.1 applies it in bypass mode only: it works with bypass_mode=true and "
+               "does nothing otherwise, nor with algo=full (config check refuses it there; rank_dropout and "
+               "module_dropout work in both modes). Absent means network_dropout, as sd-scripts passes it.",
+               _RANK_ALGOS, 0, 1),
     LycorisArg("rank_dropout", "float", "0", "Probability of dropping each rank (row of the update) per step.",
                ALGOS, 0, 1),
     LycorisArg("module_dropout", "float", "0", "Probability of skipping a whole module's update per step.",
@@ -93,8 +96,11 @@ ARGS: dict[str, LycorisArg] = {a.name: a for a in (
     LycorisArg("train_norm", "bool", "false",
                "Also train the GroupNorm/LayerNorm layers inside the targeted blocks (w_norm, b_norm).", ALGOS),
     LycorisArg("bypass_mode", "bool", "false",
-               "Add the update to the layer's output instead of rebuilding the weight (for quantised models; "
-               "same result, different speed/memory).", ALGOS),
+               "Add the update to the layer's output (W x + dW x) instead of rebuilding the weight ((W + dW) x); "
+               "meant for quantised models. Mostly the same result at another speed/memory, except: DoRA "
+               "(dora_wd) is skipped in bypass mode (refused together), dropout works only in bypass mode, "
+               "LoCon's rank_dropout drops ranks instead of output rows, LoKr's rank_dropout does nothing "
+               "(refused), and algo=full does not support it (refused).", _RANK_ALGOS),
     LycorisArg("rs_lora", "bool", "false", "rsLoRA: scale by alpha / sqrt(rank) instead of alpha / rank.",
                _RANK_ALGOS),
 )}
@@ -170,21 +176,18 @@ def network_problems(network) -> list[str]:
     module = network.network_module
     args, problems = split_network_args(network.network_args)
     if module != LYCORIS:
-        if network.network_args:
-            problems = [f"network_args is only read with network_module = \"{LYCORIS}\" (LoRA's conv_dim and "
-                        f"conv_alpha are keys of [network] of their own)"]
-        return problems
+        return problems + [_lora_arg_problem(key, raw) for key, raw in args.items()]
     algo = algo_of(args)
-    if network.conv_dim:
-        problems.append(f"conv_dim = {network.conv_dim}: with network_module = \"{LYCORIS}\" give it in "
-                        f"network_args (\"conv_dim={network.conv_dim}\"), as sd-scripts reads it")
+    for key in ("conv_dim", "conv_alpha"):  # [network]'s own, read by networks.lora only
+        value = getattr(network, key)
+        if value and (key == "conv_dim" or value != 1.0):  # conv_alpha = 1.0 is the default every config has
+            problems.append(f"{key} = {value:g}: with network_module = \"{LYCORIS}\" give it in network_args "
+                            f"(\"{key}={value:g}\"), as sd-scripts reads it; [network] {key} is not read")
     for key, raw in args.items():
         name = ALIASES.get(key, key)
         arg = ARGS.get(name)
         if arg is None:
-            close = difflib.get_close_matches(key, list(ARGS) + list(ALIASES), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else " (`loratui config explain network_args`)"
-            problems.append(f"network_args: unknown LyCORIS argument {key!r}{hint}")
+            problems.append(_unknown_lycoris_arg(key, raw))
             continue
         problem = _value_problem(arg, raw)
         if problem:
@@ -195,21 +198,116 @@ def network_problems(network) -> list[str]:
                             "as kohya_ss passes it): leave the key out to keep w1 whole, or write true")
             continue
         harmless = _is_false(raw) or (arg.kind in ("int", "float") and float(raw.strip()) == 0)
-        if algo in ALGOS and algo not in arg.algos and not harmless:
+        if name == "bypass_mode" and algo == "full" and not harmless:
+            problems.append("network_args: bypass_mode=true is not supported with algo=full (lycoris-lora stops "
+                            "after the model loads: \"bypass mode is not supported in Full algo\"): remove it")
+        elif algo in ALGOS and algo not in arg.algos and not harmless:
             problems.append(f"network_args: {key} does nothing with algo={algo} (it is read by "
                             f"{', '.join(arg.algos)})")
+        elif name in ("dropout", "rank_dropout") and algo in ALGOS and not harmless:
+            problems += _mode_dropout_problems(name, algo, args, f"network_args: {key}")
     preset = args.get("preset") or "full"
     if preset in UNET_ONLY_PRESETS and network.network_train_text_encoder_only:
         problems.append(f"network_args: preset={preset} trains no text-encoder layer and "
                         "network_train_text_encoder_only = true leaves the U-Net out: nothing would be trained; "
                         "unset network_train_text_encoder_only, or use a preset that reaches the text encoder "
                         "(full, full-lin, attn-mlp, attn-only)")
-    if algo in ALGOS and algo != "locon" and "dropout" not in args and network.network_dropout:
-        problems.append(f"network_dropout = {network.network_dropout:g}: LyCORIS's {algo} does not implement "
-                        "dropout; use rank_dropout or module_dropout in network_args")
+    if "dropout" not in args and network.network_dropout and algo in ALGOS:
+        # sd-scripts passes network_dropout on as LyCORIS's dropout (sdscripts_network_kwargs)
+        problems += _mode_dropout_problems("dropout", algo, args, f"network_dropout = {network.network_dropout:g}")
+    if _is_true(args.get("dora_wd", "false")) and _is_true(args.get("bypass_mode", "false")) and algo in _RANK_ALGOS:
+        problems.append("network_args: dora_wd=true with bypass_mode=true trains no DoRA (lycoris-lora's bypass "
+                        "forward skips the weight decomposition: every dora_scale stays the base weight's norm); "
+                        "remove bypass_mode=true to train DoRA, or dora_wd=true to train in bypass mode")
     if "wd_on_output" in args and not _is_true(args.get("dora_wd", "false")):
         problems.append("network_args: wd_on_output only matters with dora_wd=true")
     return problems
+
+
+def dropout_applies(algo: str, args: dict[str, str]) -> bool:
+    """lycoris-lora 4.1 applies ``dropout`` in bypass_forward_diff only (LoCon, LoHa, LoKr); the rebuild
+    forward and FullModule never call it."""
+    return algo in _RANK_ALGOS and _is_true(args.get("bypass_mode", "false"))
+
+
+def _mode_dropout_problems(name: str, algo: str, args: dict[str, str], said: str) -> list[str]:
+    """``dropout`` (or network_dropout passed on as it) and ``rank_dropout`` where this algo and mode ignore
+    them, read from each module's forward in lycoris-lora 4.1."""
+    bypass = _is_true(args.get("bypass_mode", "false"))
+    if name == "rank_dropout":  # LoKr's bypass forward never builds the weight its rank dropout masks
+        if algo == "lokr" and bypass:
+            return [f"{said} does nothing with algo=lokr and bypass_mode=true (its bypass forward has no rank "
+                    "dropout): use module_dropout or dropout, or remove bypass_mode=true"]
+        return []
+    if dropout_applies(algo, args):
+        return []
+    undo = "set it to 0" if said.startswith("network_dropout") else "remove it"
+    if algo == "full":
+        return [f"{said} does nothing with algo=full: {undo} or use rank_dropout / module_dropout"]
+    where = (f"{said} does nothing with algo={algo} without bypass_mode=true (lycoris-lora applies it in bypass "
+             "mode only)")
+    if _is_true(args.get("dora_wd", "false")):
+        return [f"{where}: {undo} or use rank_dropout / module_dropout (DoRA cannot train in bypass mode)"]
+    return [f"{where}: {undo}, add \"bypass_mode=true\" to network_args, or use rank_dropout / module_dropout"]
+
+
+# sd-scripts' networks/lora.py network_args that loratui's networks.lora has no setting for, and what it does
+_EVERY_BLOCK_LR = "every block trains at the same learning rate"
+_LORA_PLUS = "lora_up trains at the same learning rate as lora_down"
+_LORA_UNSUPPORTED = {
+    "block_dims": "every block trains with network_dim", "block_alphas": "every block trains with network_alpha",
+    "conv_block_dims": "every 3x3 conv trains with conv_dim",
+    "conv_block_alphas": "every 3x3 conv trains with conv_alpha",
+    **dict.fromkeys(["down_lr_weight", "mid_lr_weight", "up_lr_weight", "block_lr_zero_threshold"], _EVERY_BLOCK_LR),
+    **dict.fromkeys(["rank_dropout", "module_dropout"], "network_dropout is supported; network_module = "
+                    f"\"{LYCORIS}\" has rank_dropout and module_dropout"),
+    **dict.fromkeys(["loraplus_lr_ratio", "loraplus_unet_lr_ratio", "loraplus_text_encoder_lr_ratio"], _LORA_PLUS),
+}
+# read by lycoris.kohya's create_network, but not by anything loratui trains or passes on
+_LYCORIS_UNSUPPORTED = {
+    **dict.fromkeys(["loraplus_lr_ratio", "loraplus_unet_lr_ratio", "loraplus_text_encoder_lr_ratio"],
+                    "LoRA+: " + _LORA_PLUS),
+    **dict.fromkeys(["constraint", "rescaled", "block_size"], "an option of algo=diag-oft/boft/dylora, which "
+                    "loratui does not train"),
+    **dict.fromkeys(["train_t5xxl", "train_llm_adapter"], "FLUX/SD3/LLM-adapter models are not supported"),
+}
+
+
+def _lora_arg_problem(key: str, raw: str) -> str:
+    """One network_args key with network_module = "networks.lora": where it belongs, or why it is refused."""
+    if key in ("conv_dim", "conv_alpha"):
+        return f"network_args: {key}={raw}: write {key} = {raw} in [network] (networks.lora reads it there)"
+    if key == "dropout":
+        return f"network_args: dropout={raw}: write network_dropout = {raw} in [network]"
+    if key in _LORA_UNSUPPORTED:
+        return f"network_args: {key}: not supported ({_LORA_UNSUPPORTED[key]}); remove it"
+    if key in ARGS or key in ALIASES:
+        return (f"network_args: {key}={raw} is only read with network_module = \"{LYCORIS}\": set that in "
+                "[network] to train a LyCORIS network, or remove it")
+    return (f"network_args: {key!r} is not an argument networks.lora reads here (conv_dim and conv_alpha are keys "
+            "of [network] of their own); remove it")
+
+
+def _unknown_lycoris_arg(key: str, raw: str) -> str:
+    if key in _LYCORIS_UNSUPPORTED:
+        return (f"network_args: {key} is read by lycoris.kohya but not supported by loratui "
+                f"({_LYCORIS_UNSUPPORTED[key]}); remove it")
+    close = difflib.get_close_matches(key, list(ARGS) + list(ALIASES), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else " (`loratui config explain network_args`)"
+    return f"network_args: unknown LyCORIS argument {key!r}{hint}"
+
+
+def lokr_full_matrix_hint(network_dim) -> str | None:
+    """For a network_dim past its range: LyCORIS LoKr's full-matrix mode (kohya_ss users write 100000) is
+    network_args full_matrix=true here, as the kohya_ss import maps it. None for other values."""
+    from loratui.core.config.fields import field_spec
+
+    limit = field_spec("network_dim", "network").max
+    if isinstance(network_dim, bool) or not isinstance(network_dim, (int, float)) or limit is None \
+            or network_dim <= limit:
+        return None
+    return (f"a network_dim past {limit:g} is LyCORIS LoKr's full-matrix mode in kohya_ss: with algo=lokr write "
+            f"\"full_matrix=true\" in network_args instead (it keeps every factor whole at any network_dim)")
 
 
 def _is_false(raw: str) -> bool:
