@@ -13,12 +13,18 @@ and writes:
     dataset-summary.svg  the summary pane (i)
     bulk-preview.svg     remove tags `*background` (-), then its plan preview (enter)
     help.svg             the help screen (?)
+    caption.svg          the Caption screen (2)
+    settings.svg         the Settings screen (3)
+    train.svg            the Train screen (4) on a recorded run
+
+Each shot checks that the app shows the screen it is named for before it is written (a wrong key
+sequence fails with a line that names the shot, rather than putting the wrong screen in the README).
 
 The output is deterministic for a given Textual and Pillow: the project is opened by its relative
 name (so the header reads "loratui — loratui-demo"), any temporary path left in an SVG is replaced
 by "loratui-demo", cursors do not blink, notifications are not shown, and each screen is exported
 only once every worker has finished and the preview is drawn. The demo's captions are never changed
-(the plan preview is cancelled).
+(the plan preview and its form are closed with escape).
 """
 
 from __future__ import annotations
@@ -39,17 +45,22 @@ LOAD_TIMEOUT = 30.0
 KEY_NAMES = {" ": "space", ",": "comma", "/": "slash", ":": "colon", "*": "asterisk", "-": "minus",
              "?": "question_mark", ".": "full_stop", "_": "underscore"}
 
-# (file, title, keys pressed before the export, from the state the previous shot left)
-SHOTS: list[tuple[str, str, list[str]]] = [
-    ("dataset.svg", "loratui: Dataset screen", []),
-    ("dataset-tags.svg", "loratui: Dataset screen, tag list (t)", ["t"]),
-    ("dataset-summary.svg", "loratui: Dataset screen, summary (i)", ["i"]),
-    ("help.svg", "loratui: help (?)", ["i", "question_mark"]),
-    ("bulk-preview.svg", "loratui: remove tags, plan preview", ["escape", "minus", *"*background", "enter"]),
-    ("caption.svg", "loratui: Caption screen (2)", ["escape", "2"]),
-    ("settings.svg", "loratui: Settings screen (3)", ["3"]),
-    ("train.svg", "loratui: Train screen (4), a recorded run", ["4", "down", "enter"]),
+# (file, title, keys pressed before the export from the state the previous shot left, the screen class
+# the export must show). BASE presses escape until only the mode's own screen is left: an escape in the
+# plan preview goes back to its form, so a fixed number of escapes left "2" typed into the form.
+BASE = "<base>"
+SHOTS: list[tuple[str, str, list[str], str]] = [
+    ("dataset.svg", "loratui: Dataset screen", [], "DatasetScreen"),
+    ("dataset-tags.svg", "loratui: Dataset screen, tag list (t)", ["t"], "DatasetScreen"),
+    ("dataset-summary.svg", "loratui: Dataset screen, summary (i)", ["i"], "DatasetScreen"),
+    ("help.svg", "loratui: help (?)", ["i", "question_mark"], "HelpScreen"),
+    ("bulk-preview.svg", "loratui: remove tags, plan preview", [BASE, "minus", *"*background", "enter"],
+     "PlanPreviewScreen"),
+    ("caption.svg", "loratui: Caption screen (2)", [BASE, "2"], "CaptionScreen"),
+    ("settings.svg", "loratui: Settings screen (3)", [BASE, "3"], "SettingsScreen"),
+    ("train.svg", "loratui: Train screen (4), a recorded run", [BASE, "4", "down", "enter"], "TrainScreen"),
 ]
+BASE_ESCAPES = 6  # more open screens than this on one mode means a key went somewhere unexpected
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from fixtures.recorded_run import write_recorded_run  # noqa: E402 - the same run the snapshots use
 
@@ -103,6 +114,28 @@ async def _settle(app, pilot) -> None:
     await pilot.pause()
 
 
+def shown_screen_problem(app, name: str, expected: str) -> str | None:
+    """Why the app does not show the screen shot ``name`` is of (``expected``: its class, or a base
+    class), else None: a shot of the wrong screen must never reach the README."""
+    screen = app.screen
+    if any(cls.__name__ == expected for cls in type(screen).__mro__):
+        return None
+    stack = " > ".join(type(s).__name__ for s in app.screen_stack)
+    return (f"{name}: expected the {expected} but the app shows {type(screen).__name__} (mode "
+            f"{app.current_mode!r}, screens {stack}): fix the keys of this shot in SHOTS (tools/screenshots.py)")
+
+
+async def _to_base(app, pilot, name: str) -> None:
+    """Escape until the current mode shows only its own screen (every form and preview closed unsaved)."""
+    for _ in range(BASE_ESCAPES):
+        if len(app.screen_stack) <= 1:
+            return
+        await pilot.press("escape")
+        await _settle(app, pilot)
+    if len(app.screen_stack) > 1:
+        raise RuntimeError(f"{name}: {BASE_ESCAPES} escapes left {type(app.screen).__name__} open{_state(app)}")
+
+
 async def _capture(workdir: Path, out: Path) -> list[Path]:
     from loratui.core.dataset import locate_dataset
     from loratui.tui.app import LoratuiApp
@@ -120,18 +153,23 @@ async def _capture(workdir: Path, out: Path) -> list[Path]:
                 raise RuntimeError(f"captions and scan not loaded within {LOAD_TIMEOUT:.0f} s{_state(app)}")
             await pilot.pause(0.05)
         await _settle(app, pilot)
-        for name, title, keys in SHOTS:
+        for name, title, keys, expected in SHOTS:
             for key in keys:
-                await pilot.press(KEY_NAMES.get(key, key))
+                if key == BASE:
+                    await _to_base(app, pilot, name)
+                else:
+                    await pilot.press(KEY_NAMES.get(key, key))
             await _settle(app, pilot)
+            problem = shown_screen_problem(app, name, expected)
+            if problem is not None:
+                raise RuntimeError(problem)
             svg = app.export_screenshot(title=title)
             for path in sorted(temp_paths, key=len, reverse=True):
                 svg = svg.replace(path, PROJECT)
             target = out / name
             target.write_text(svg, encoding="utf-8")
             written.append(target)
-        await pilot.press("escape")  # cancel the plan preview: nothing is written to the demo captions
-        await pilot.pause()
+        await _to_base(app, pilot, "the end")  # close whatever the last shot opened; nothing is written
     return written
 
 

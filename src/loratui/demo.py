@@ -3,9 +3,11 @@
 It lays out a small kohya-style project (synthetic images, captions, a tiny random SD1-shaped model,
 a toy WD14 tagger for the Caption screen and a config) in a folder, then runs the same commands a user types, printing each one first:
 dataset scan, tag cleanup (plan, apply, undo), the steps calculator, the VRAM estimate and a short
-training run that writes a kohya-format LoRA. Everything runs offline on a CPU in about a minute.
+training run that writes a kohya-format LoRA. Everything runs offline on a CPU, in a few minutes
+(the 26 training steps take most of it: about 5 minutes on a busy 2-core machine).
 
-The TUI will open on this project once it exists; until then the demo is the headless walkthrough.
+This module is the headless walkthrough (`loratui demo --headless`); `loratui demo` builds the same
+project and opens the app on it (commands/demo_cmd.py).
 """
 
 from __future__ import annotations

@@ -199,10 +199,11 @@ def test_replace_sort_move_strip_dedupe_build_core_ops():
 
 def test_remove_category_needs_categories_unless_rating():
     async def without_csv(app, pilot):
-        await pilot.press("enter")  # nothing ticked
+        assert app.screen.build_op() == RemoveCategory(["rating"])  # ticked on opening (README: X removes it)
+        await pilot.press("space", "enter")  # rating (first) unticked: nothing ticked
         await pilot.pause()
         assert app.result is UNSET
-        await pilot.press("space")  # rating (first)
+        await pilot.press("space")  # rating again
         await pilot.pause()
         assert app.screen.build_op() == RemoveCategory(["rating"])
         await pilot.press("tab", "space")  # character
@@ -219,7 +220,7 @@ def test_remove_category_needs_categories_unless_rating():
     run(lambda: BulkOpScreen("remove_category", "all 2", categories_available=False), without_csv)
 
     async def with_csv(app, pilot):
-        await pilot.press("space", "tab", "space", "enter")
+        await pilot.press("tab", "space", "enter")  # rating is ticked already; character too
         await pilot.pause()
         assert app.result == RemoveCategory(["rating", "character"])
 

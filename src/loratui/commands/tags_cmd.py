@@ -46,10 +46,12 @@ def _interactive() -> bool:
 @exit_codes(
     (0, "done: written, a dry run, nothing to change, or not confirmed"),
     (1, "`tags check` found errors; an operation wrote the captions except one that changed on disk during "
-        "the write (named, left as it is)"),
-    (2, "bad input, a caption changed on disk since it was read, or not a terminal without --yes or "
-        "--dry-run (nothing written in each case); `tags undo`/`redo`: nothing done"),
-    (130, "interrupted"),
+        "the write (named, left as it is), or one that could not be written (a full disk), which stopped the "
+        "rest (`tags undo` puts back what was written)"),
+    (2, "bad input, a caption changed on disk since it was read, a read-only caption without --force, not a "
+        "terminal without --yes or --dry-run, or the first caption cannot be written (nothing written in each "
+        "case); `tags undo`/`redo`: nothing done"),
+    (130, "interrupted: the error says how many captions were written (`tags undo` puts them back)"),
 )
 def tags() -> None:
     """Bulk caption-tag operations: freq, add, remove, replace, dedupe, sort, apply, undo, redo, ...

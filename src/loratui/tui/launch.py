@@ -24,6 +24,10 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
             raise LoratuiError(f"{path}: not a folder or a config .toml: open a project, dataset or concept folder")
         from loratui.core.config import ConfigError, load_config, resolve_path
 
+        if is_tag_recipe(path):
+            raise LoratuiError(f"{path}: a tag recipe ([[op]] tables), not a config: open the project folder "
+                               f"(`loratui {_quoted(path.parent)}`), or apply it with "
+                               f"`loratui tags apply DATASET {_quoted(path)}`")
         try:
             cfg = load_config(path)
             train_dir = cfg.dataset.train_data_dir
@@ -53,7 +57,9 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
     if base is not None:
         found = sorted(base.glob("*.toml"))
         foreign = {path: _sdscripts_file(path) for path in found[:_TOML_LOOKS]}
-        tomls = [path for path in found if foreign.get(path) is None]  # sd-scripts' files are no loratui config
+        recipes = {path for path in found[:_TOML_LOOKS] if foreign[path] is None and is_tag_recipe(path)}
+        # sd-scripts' files (a --config_file, a --dataset_config) and tag recipes are no loratui config
+        tomls = [path for path in found if foreign.get(path) is None and path not in recipes]
         named = base / "config.toml"
         config = tomls[0] if len(tomls) == 1 else named if named in tomls else None
         if len(tomls) > 1 and notes is not None:
@@ -95,6 +101,23 @@ def _sdscripts_file(path: Path) -> str | None:
 
 
 _JSON_MAX_BYTES = 4 << 20  # a GUI config is a few KB; a large .json is something else (no reading it)
+_RECIPE_KEYS = frozenset({"op", "where", "description"})  # a recipe's top level (core.captions recipe_from_dict)
+
+
+def is_tag_recipe(path: Path) -> bool:
+    """A tag cleanup recipe (`tags ... --save-recipe`): a top level of [[op]] tables and maybe where and
+    description, and nothing else. A cheap key check, as is_kohya_gui_json: any problem reads as 'no'."""
+    import tomllib
+
+    try:
+        if path.stat().st_size > _JSON_MAX_BYTES:
+            return False
+        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(data.get("op"), list) and set(data) <= _RECIPE_KEYS
+
+
 _KOHYA_KEYS = frozenset({"pretrained_model_name_or_path", "train_data_dir", "LoRA_type", "output_name"})
 
 

@@ -224,9 +224,9 @@ class BulkOpScreen(ModalScreen[Op | None]):
         remembered = self._prefill.get(id)
         return BulkChoice(choices, remembered if remembered in dict(choices) else value, id=id)
 
-    def _toggle(self, label: str, id: str) -> BulkToggle:
-        self._defaults[id] = False
-        return BulkToggle(label, bool(self._prefill.get(id, False)), id=id)
+    def _toggle(self, label: str, id: str, default: bool = False) -> BulkToggle:
+        self._defaults[id] = default
+        return BulkToggle(label, bool(self._prefill.get(id, default)), id=id)
 
     def compose(self) -> ComposeResult:
         if self.rename is None:  # a rename from the tag list is a fresh form for that tag
@@ -297,8 +297,8 @@ class BulkOpScreen(ModalScreen[Op | None]):
     def _compose_remove_category(self) -> ComposeResult:
         names = {number: name for name, number in CATEGORY_NAMES.items()}
         with Horizontal(id="bulk-categories"):
-            for number in CATEGORY_ORDER:
-                yield self._toggle(names[number], f"bulk-cat-{names[number]}")
+            for number in CATEGORY_ORDER:  # rating ticked: X, Enter drops the rating tags (README step 3)
+                yield self._toggle(names[number], f"bulk-cat-{names[number]}", default=names[number] == "rating")
         note = ("Categories come from the tagger's selected_tags.csv." if self.categories_available else
                 "No selected_tags.csv is loaded: only rating tags (general, sensitive, questionable, explicit) "
                 "are known.")

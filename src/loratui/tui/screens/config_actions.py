@@ -193,7 +193,8 @@ class ConfigFileActions(ConfigImportExport):
             self.write_config(new, path, then=then, kept=kept, new_file=True)
 
         if self.path is None:
-            title, initial = "Create the config (the defaults of `loratui config new`)", str(self.suggested)
+            # its name only: the dialog reads a relative path from self.folder, the suggestion's folder
+            title, initial = "Create the config (the defaults of `loratui config new`)", self.suggested.name
         else:  # the file's own name is always refused: offer a free one, all selected (typing replaces it)
             title, initial = "Save the config as", copy_name(self.path).name
         prompt = "A new .toml file (a relative path starts in the config's folder; .toml is added if left out):"

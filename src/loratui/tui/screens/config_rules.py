@@ -43,8 +43,10 @@ def starter_config(target: Path, location: DatasetLocation) -> TrainingConfig:
 
 
 def suggested_path(location: DatasetLocation) -> Path:
-    """Where a new config for this dataset goes: the project folder, named after it."""
-    folder = location.project_dir or location.train_dir.parent
+    """Where a new config for this dataset goes: the project folder, named after it. Absolute (symlinks
+    kept), as the path of a loaded config is: a folder given relative to the working directory
+    (`loratui bob`) must not be read again against the project folder (bob/bob/bob.toml)."""
+    folder = (location.project_dir or location.train_dir.parent).absolute()
     name = folder.resolve().name
     if file_name_problem(name) or not name:
         name = "lora"
