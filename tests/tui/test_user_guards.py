@@ -78,9 +78,10 @@ def test_start_dialog_lists_the_files_a_new_run_overwrites_and_unsaved_settings(
         dialog = await until(pilot, lambda: isinstance(app.screen, StartDialog) and app.screen, "the start dialog")
         text = " ".join(str(w.render()) for w in dialog.query(".dialog-warning"))
         assert "Settings holds 1 unsaved change(s)" in text
-        assert "overwrites the last run's tiny.safetensors" in text and "saving.output_name" in text
-        # states and intermediate saves are moved aside by the run (engine/outputs.py), not overwritten
-        assert "moves the last run's tiny-000004.safetensors, tiny-000008.safetensors" in text
+        # the final, states and intermediate saves are moved aside by the run (engine/outputs.py), not
+        # overwritten (f5: the final was, and the advice to promote could not keep it)
+        assert "overwrites" not in text and "promote" not in text
+        assert "moves the last run's final tiny.safetensors, tiny-000004.safetensors, tiny-000008.safetensors" in text
         assert "tiny-kept-<time>/ (nothing is deleted" in text
         await pilot.press("escape")
 

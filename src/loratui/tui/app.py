@@ -6,7 +6,9 @@ module, slow work in thread workers (services.work). Nothing here imports torch 
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from textual.app import App
 from textual.binding import Binding
@@ -23,6 +25,11 @@ footer_fixes.install()  # the Footer forgets removed keys, and is rebuilt only w
 
 SCREENS = Binding.Group("Screens", compact=True)
 SCREEN_TITLES = {"dataset": "Dataset", "caption": "Caption", "settings": "Settings", "train": "Train"}
+
+
+def _box_text(box) -> str:
+    """An Input's value or a TextArea's text."""
+    return box.value if hasattr(box, "value") else box.text
 
 
 def _dataset_screen():
@@ -85,6 +92,7 @@ class LoratuiApp(App):
         self.attach_run: str | None = None
         self.attach_earlier = 0  # `loratui attach --earlier N`: that earlier run of attach_run
         self.drafts = DraftKeeper(self)  # unsaved typing kept on disk (services.drafts)
+        self._dialog_text_at_open: WeakKeyDictionary = WeakKeyDictionary()  # text box -> its text when shown
         self.handle_signals = False       # SIGHUP/SIGTERM write the drafts first (set by launch.run_app)
         self.exit_signal: int | None = None  # the signal that ended the app, if one did
         folder = Path(location.project_dir or location.train_dir).resolve()  # "." from a plain `loratui`
@@ -152,7 +160,7 @@ class LoratuiApp(App):
             self.notify(line, severity="warning", timeout=8)
         self._tell_settings_draft()
         self.call_after_refresh(self._tell_startup_problems, problems, keymap)
-        self.screen_change_signal.subscribe(self, lambda _screen: self.call_after_refresh(self._show_size_notice))
+        self.screen_change_signal.subscribe(self, self._screen_changed)
         # `loratui attach DIR` opens on its run; otherwise the dataset, with a word about a live run
         self.switch_mode("train" if self.attach_dir is not None else "dataset")
         if self.attach_dir is None and self.config_path is not None:
@@ -160,6 +168,17 @@ class LoratuiApp(App):
 
             run_in_thread(self, self._live_runs, what="looking for live runs", done=self._tell_live_runs,
                           failed=lambda exc: None)  # only a hint: a broken config shows on Settings
+
+    def _screen_changed(self, screen) -> None:
+        self.call_after_refresh(self._show_size_notice)
+        from textual.screen import ModalScreen
+
+        if isinstance(screen, ModalScreen):  # what its boxes hold on opening is not "typed" (a remembered form)
+            self.call_after_refresh(self._note_dialog_text, screen)
+
+    def _note_dialog_text(self, screen) -> None:
+        for box in screen.query("Input, TextArea"):
+            self._dialog_text_at_open.setdefault(box, _box_text(box))
 
     def _tell_settings_draft(self) -> None:
         """Unsaved Settings changes kept from a session that ended without saving (a dropped SSH link):
@@ -288,23 +307,90 @@ class LoratuiApp(App):
                     return pending
         return None
 
+    def typed_in_dialog(self) -> str | None:
+        """Text typed into an open dialog and not applied (a bulk form's tags), in words; None: nothing.
+        Text a box held when the dialog opened (a remembered form) does not count."""
+        from textual.command import CommandPalette
+        from textual.screen import ModalScreen
+
+        for screen in reversed(self.screen_stack):
+            if not isinstance(screen, ModalScreen) or isinstance(screen, CommandPalette):
+                continue
+            for box in screen.query("Input, TextArea"):
+                text = _box_text(box)
+                if text.strip() and text != self._dialog_text_at_open.get(box, ""):
+                    titled = next((str(node.border_title) for node in screen.query("*") if node.border_title), "")
+                    shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:39] + "…"
+                    return f"'{shown}' typed in the {titled or 'open'} dialog, not applied"
+        return None
+
+    def live_caption_run(self) -> str | None:
+        """A caption run still going, in words with how to undo what it wrote (None: none is)."""
+        runner = getattr(self, "_caption_runner", None)
+        run = runner.run if runner is not None and runner.busy else None
+        if run is None:
+            return None
+        if run.phase == "starting":
+            return "A caption run is starting (loading the model): quitting stops it."
+        if run.dry_run:
+            return f"A caption dry run (it writes nothing) is at {run.done}/{run.to_caption}: quitting stops it."
+        try:
+            undo = self.get_screen_stack("dataset")[0].key_for("dataset.undo")
+        except (KeyError, LookupError, AttributeError):
+            undo = ""
+        dataset = self.key_for("app.dataset")
+        in_app = f"{dataset} (Dataset) then {undo}" if undo and dataset else "'tags: undo the last change' (ctrl+p)"
+        folder = shlex.quote(run.command[5]) if len(run.command) > 5 else ""
+        return (f"A caption run is at {run.done}/{run.to_caption}: quitting stops it after the caption being "
+                f"written; what it wrote stays (undo with {in_app} / loratui tags undo {folder}).")
+
+    # ---- keys named in texts: the user's keymap applied (keymap.toml may move any of them) -------------
+
+    def key_for(self, binding_id: str, node=None) -> str:
+        """The key that runs ``binding_id`` among ``node``'s bindings (the app's own by default); "" when the
+        keymap left it none. Hints and messages name keys through this, so a moved key is the one named."""
+        from loratui.tui.services.keymap import bound_key
+
+        return bound_key(self if node is None else node, binding_id)
+
+    def key_does(self, node, binding_id: str, does: str, title: str) -> str:
+        """"ctrl+s saves" with the bound key; without one, the palette command ``title`` that does it."""
+        key = self.key_for(binding_id, node)
+        return f"{key} {does}" if key else f"'{title}' (ctrl+p) {does}"
+
+    def keys_named(self, node, pairs) -> str:
+        """"v the VRAM panel, p VRAM presets" from (binding id, what it does), for the actions with a key."""
+        return ", ".join(f"{key} {what}" for key, what in ((self.key_for(b, node), what) for b, what in pairs)
+                         if key)
+
+    def screen_keys(self) -> str:
+        """"1-4" as the keys that show the four screens (the user's keymap may move them)."""
+        keys = [self.key_for(f"app.{mode}") for mode in SCREEN_TITLES]
+        return "1-4" if keys == ["1", "2", "3", "4"] else "/".join(key or "-" for key in keys)
+
     def action_quit(self) -> None:  # type: ignore[override]
-        """ctrl+q: quit, after a question when Settings holds changes that were never saved or the
-        tag editor holds something typed and not entered."""
+        """ctrl+q: quit, after a question when something would be lost or stopped: Settings changes never
+        saved, a tag typed and not entered, text typed in an open dialog, a caption run going on."""
         from loratui.tui.screens.config_dialogs import ChoiceDialog
 
-        count = self.unsaved_settings()
-        typed = self.typed_caption_edit()
-        if not count and not typed:
-            self.exit()
-            return
         if isinstance(self.screen, ChoiceDialog) and self.screen.dialog_title == "quit":
             return  # asked already
+        count = self.unsaved_settings()
+        typed = self.typed_caption_edit()
+        also = [line for line in (
+            f"The tag editor holds {typed}, not entered: quitting drops it (esc, then Enter in the editor, "
+            "keeps it)." if typed else None,
+            self.typed_in_dialog(), self.live_caption_run()) if line]
+        if not count and not also:
+            self.exit()
+            return
+        also = [line if line.endswith(".") else line + ": quitting drops it." for line in also]
         if not count:
-            self.push_screen(ChoiceDialog("quit", f"The tag editor holds {typed}, not entered: quitting now drops "
-                                          "it (esc, then Enter in the editor, keeps it). Training runs go on "
-                                          "either way.", [("d", "drop it and quit")]),
-                             lambda choice: self.exit() if choice == "d" else None)
+            label = "quit anyway" if len(also) > 1 else "stop it and quit" if also[0].startswith("A caption") else \
+                "drop it and quit"
+            self.push_screen(ChoiceDialog("quit", " ".join([*also, "Training runs go on either way."]),
+                                          [("q", label)]),
+                             lambda choice: self.exit() if choice == "q" else None)
             return
 
         def answered(choice: str | None) -> None:
@@ -316,10 +402,8 @@ class LoratuiApp(App):
                     self.switch_mode("settings")
                 self.settings_screen().action_save(self.exit)
 
-        also = (f" The tag editor also holds {typed}, not entered: it is dropped either way (esc, then Enter in "
-                "the editor, keeps it)." if typed else "")
-        self.push_screen(ChoiceDialog("quit", f"Settings holds {count} unsaved change(s); quitting now discards "
-                                      f"them.{also} Training runs go on either way.",
+        self.push_screen(ChoiceDialog("quit", " ".join([f"Settings holds {count} unsaved change(s); quitting now "
+                                                        "discards them.", *also, "Training runs go on either way."]),
                                       [("s", "save Settings, then quit"), ("d", "discard and quit")]), answered)
 
     def action_help(self) -> None:

@@ -8,7 +8,7 @@ description (internal keys such as ctrl+c "help_quit"); bindings whose ``check_a
 returns None are listed dimmed, those returning False are not active and not listed. A binding the user's
 keymap left without a key here (its key given to another action) is listed with "no key" and why, so a
 clash in keymap.toml does not make an action vanish. The screen's commands that no key runs (only the
-command palette, ctrl+p: "caption: resume (skip existing)") follow, under ``PALETTE_TITLE``. The problems
+command palette, ctrl+p: "caption: resume") follow, under ``PALETTE_TITLE``. The problems
 found at start-up (theme files, the keymap, tui.toml: ``app.startup_problems``) head the list: their
 toasts go after a few seconds.
 """

@@ -88,6 +88,7 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
             border: round $accent; padding: 0 1; background: $surface;
         }
         #picker-help, #picker-keys { color: $text-muted; }
+        #picker-keys { dock: bottom; height: 1; }  /* the keys never cut off, however short the screen */
         /* 80x24: the list, the diff (scrolls) and the estimate and warnings below it, never cut off; the
            diff's max-height is set to the room the screen leaves (fit_detail), 8 until that is measured */
         #picker-list { height: auto; max-height: 6; }
@@ -121,7 +122,15 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
             yield Static(id="picker-more")
             yield Static(id="picker-summary")
             yield Static(id="picker-problems")
-            yield Static("Enter apply to the form - Esc cancel", id="picker-keys")
+            yield Static(self._keys_line(), id="picker-keys")
+
+    def _keys_line(self) -> str:
+        """"Enter apply to the form - Esc cancel", with the keys the user's keymap gives them."""
+        from loratui.tui.services.keymap import bound_key
+
+        apply, cancel = (bound_key(self, binding_id) for binding_id in ("presets.apply", "presets.cancel"))
+        apply, cancel = ("Enter" if apply == "⏎" else apply), ("Esc" if cancel == "esc" else cancel)
+        return " - ".join(f"{key} {what}" for key, what in ((apply, "apply to the form"), (cancel, "cancel")) if key)
 
     def on_mount(self) -> None:
         if self.catalog is None:
@@ -156,14 +165,22 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
         self.call_after_refresh(self.fit_detail)
 
     def fit_detail(self, passes: int = 2) -> None:
-        """Give the change list the rows the screen leaves (the list, estimate and keys stay in view);
-        when it must cut, the line below it says how many rows are hidden and how to see them."""
+        """Give the change list the rows the screen leaves (the estimate and keys stay in view; on a short
+        screen the preset list gives up rows first, down to one preset in view); when it must cut, the line
+        below it says how many rows are hidden and how to see them."""
         box, detail, diff = (self.query_one(s) for s in ("#picker-box", "#picker-detail", "#picker-diff"))
-        more = self.query_one("#picker-more", Static)
+        more, listing = self.query_one("#picker-more", Static), self.query_one("#picker-list", OptionList)
         others = sum(child.outer_size.height for child in box.children
-                     if child.display and child is not detail and child is not more)
+                     if child.display and child not in (detail, more, listing))
         room = self.size.height - (box.outer_size.height - box.size.height) - others  # less the border
         content = diff.outer_size.height
+        full_list = min(6, listing.option_count + 2)  # its rows and its border
+        wanted = min(content, 2) + (1 if content > room - full_list else 0)  # the diff's least, and "more"
+        list_rows = max(3, min(full_list, room - wanted))
+        if listing.styles.max_height != list_rows:
+            listing.styles.max_height = list_rows
+            self.call_after_refresh(listing.scroll_to_highlight)
+        room -= list_rows
         cut = content > room
         more.display = cut
         room = max(2, room - 1 if cut else room)

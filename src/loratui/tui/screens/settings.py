@@ -61,6 +61,26 @@ PATH_PICKS = {  # key -> (what may be picked, file suffixes, picker title)
     "sample_prompts": ("file", (".txt",), "Sample prompts file"),
 }
 MODEL_KEYS = {"pretrained_model_name_or_path", "vae", "network_weights"}
+PALETTE = (  # (title, binding id, what its help says after the key, action): every key of the screen
+    ("config: save", "settings.save", ": in place, keeping comments and order", "save"),
+    ("config: save as a new file", "settings.save_as", "", "save_as"),
+    ("config: reload from disk", "settings.reload", "", "reload"),
+    ("config: open another config", "settings.open", "", "open"),
+    ("config: unsaved draft (restore or delete)", "settings.draft", ": what a closed app left unsaved", "draft"),
+    ("config: import kohya_ss JSON", "settings.import_kohya", ": shows what was dropped and why", "import_kohya"),
+    ("config: export sd-scripts TOML", "settings.export", ": config.toml + dataset.toml", "export"),
+    ("config: start training", "settings.train", ": save, then start a run on the Train screen (its command "
+     "shown first)", "train"),
+    ("config: go to field", "settings.goto", "", "goto"),
+    ("config: next section", "settings.next_section", "", "next_section"),
+    ("config: previous section", "settings.previous_section", "", "previous_section"),
+    ("config: pick a file for this field", "settings.pick_file", "", "pick_file"),
+    ("config: revert this field to the file", "settings.revert_field", "", "revert_field"),
+    ("config: leave the field (keys {screens} switch screens)", "settings.leave_field", "", "leave_field"),
+    ("vram: go to the panel", "settings.vram", " with no field focused", "vram_panel"),
+    ("steps: target steps", "settings.target_steps", " with no field focused: type a step count, enter sets the "
+     "epochs that reach it", "target_steps"),
+)
 # the values core's check_paths and missing_packages read: a change re-checks the files
 FILE_CHECK_KEYS = [*sorted(PATH_KEYS), ("model", "model_family"), ("dataset", "resolution"),
                    ("optimizer", "optimizer_type"), ("training", "xformers")]
@@ -302,7 +322,7 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         if problems:
             self.notify(f"{what}: not set: {problems[0]}", severity="warning")
         elif not quiet:
-            self.notify(f"{what}: {len(pairs)} field(s) set; ctrl+s saves")
+            self.notify(f"{what}: {len(pairs)} field(s) set; {self.key_does('settings.save', 'saves')}")
 
     def on_step_calculator_epochs_chosen(self, message) -> None:
         message.stop()
@@ -341,34 +361,40 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         text = Text()
         focused = self.focused
         if self.broken:
-            text.append("f5 reads the file again, ctrl+o opens another config; 1-4 switch screens")
+            text.append(self.keys_named([("settings.reload", "reads the file again"), ("settings.open", "opens "
+                                         "another config")]) + f"; {self.app.screen_keys()} switch screens")
         elif field is None and focused is not None and focused.id == "calc-target":
             text.append("Target steps\n", style="bold")
             text.append("Type a step count: the calculator shows the epochs that reach it; enter sets "
-                        "max_train_epochs to them (ctrl+s saves), esc leaves the box.")
+                        f"max_train_epochs to them ({self.key_does('settings.save', 'saves')}), esc leaves the box.")
         elif field is None:
-            text.append("tab moves between fields, ctrl+down to the next section, ctrl+g goes to a field by name; "
-                        "with no field focused (esc): 1-4 switch screens, v the VRAM panel, p VRAM presets, "
-                        "s target steps")
+            moves = self.keys_named([("settings.next_section", "to the next section"),
+                                     ("settings.goto", "goes to a field by name")])
+            panels = self.keys_named([("settings.vram", "the VRAM panel"), ("settings.vram_presets", "VRAM presets"),
+                                      ("settings.target_steps", "target steps")])
+            text.append(f"tab moves between fields, {moves}; with no field focused ("
+                        f"{self.key_for('settings.leave_field') or 'esc'}): {self.app.screen_keys()} switch screens, "
+                        f"{panels}")
         else:
             head, body = describe_field(field.spec)
             text.append(head + "\n", style="bold")
             text.append(body)
             if field.spec.name in PATH_PICKS:
-                text.append("  (ctrl+f picks)", style="italic")
+                text.append(f"  ({self.key_does('settings.pick_file', 'picks')})", style="italic")
         self.query_one("#settings-help", Static).update(text)
 
     def show_status(self) -> None:
         parts = []
         if self.path is None:
-            parts.append(f"no config yet: ctrl+s creates {self.suggested.name} (as `loratui config new`)")
+            parts.append(f"no config yet: {self.key_does('settings.save', 'creates')} {self.suggested.name} (as "
+                         "`loratui config new`)")
         elif self.broken:  # the form holds defaults, not the file: nothing else to count
             more = f" (and {len(self.broken_lines) - 1} more, listed above)" if len(self.broken_lines) > 1 else ""
             prefix = f"{self.path}, "
             first = self.broken_lines[0] if self.broken_lines else self.broken
             first = first[len(prefix):] if first.startswith(prefix) else first
-            fix = ("ctrl+o opens a loratui config" if self.broken_foreign else
-                   "fix it in an editor: reloaded when saved (f5 now)")
+            fix = (self.key_does("settings.open", "opens a loratui config") if self.broken_foreign else
+                   f"fix it in an editor: reloaded when saved ({self.key_does('settings.reload', 'now')})")
             self.query_one("#settings-status", Static).update(Text(
                 f"{self.path.name} cannot be read: {first}{more} · {fix}"))
             return
@@ -450,7 +476,7 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
 
     def action_revert_field(self) -> None:
         field = self.focused_field()
-        if field is not None and field.changed:
+        if field is not None and field.revertable:  # text core refuses differs from the file too
             self.form.revert(field)
             self.config_edited()
 
@@ -460,7 +486,8 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
 
         field = self.focused_field()
         if field is None or field.spec.name not in PATH_PICKS:
-            self.notify("ctrl+f picks a file for a path field (model, folders, prompts): focus one first",
+            self.notify(f"{self.key_does('settings.pick_file', 'picks')} a file for a path field (model, folders, "
+                        "prompts): focus one first",
                         severity="warning")
             return
         want, suffixes, title = PATH_PICKS[field.spec.name]
@@ -488,28 +515,25 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
     # ---- commands -------------------------------------------------------------------------------
 
     def palette_commands(self) -> list[PaletteCommand]:
-        cmds = [
-            PaletteCommand("config: save", "ctrl+s: in place, keeping comments and order", self.action_save),
-            PaletteCommand("config: save as a new file", "f2", self.action_save_as),
-            PaletteCommand("config: reload from disk", "f5", self.action_reload),
-            PaletteCommand("config: open another config", "ctrl+o", self.action_open),
-            PaletteCommand("config: unsaved draft (restore or delete)", "f6: what a closed app left unsaved",
-                           self.action_draft),
-            PaletteCommand("config: import kohya_ss JSON", "f3: shows what was dropped and why",
-                           self.action_import_kohya),
-            PaletteCommand("config: export sd-scripts TOML", "f4: config.toml + dataset.toml", self.action_export),
-            PaletteCommand("config: start training", "ctrl+t: save, then start a run on the Train screen (its "
-                           "command shown first)", self.action_train),
-            PaletteCommand("config: go to field", "ctrl+g", self.action_goto),
-            PaletteCommand("config: next section", "ctrl+down", self.action_next_section),
-            PaletteCommand("config: previous section", "ctrl+up", self.action_previous_section),
-            PaletteCommand("config: pick a file for this field", "ctrl+f", self.action_pick_file),
-            PaletteCommand("config: revert this field to the file", "ctrl+r", self.action_revert_field),
-            PaletteCommand("config: leave the field (keys 1-4 switch screens)", "esc", self.action_leave_field),
-            PaletteCommand("vram: go to the panel", "v with no field focused", self.action_vram_panel),
-            PaletteCommand("steps: target steps", "s with no field focused: type a step count, enter sets the "
-                           "epochs that reach it", self.action_target_steps),
-        ]
+        cmds = [PaletteCommand(title.format(screens=self.app.screen_keys()), self.key_note(binding_id, note),
+                               getattr(self, f"action_{action}")) for title, binding_id, note, action in PALETTE]
         cmds += [PaletteCommand(f"config: show section {SECTION_TITLES.get(s, s)}", f"[{s}]",
                                 lambda s=s: self.form.show_section(s)) for s in SECTIONS]
         return cmds
+
+    # ---- keys named in texts: the user's keymap applied (the app's key_does) ----------------------
+
+    def key_for(self, binding_id: str) -> str:
+        return self.app.key_for(binding_id, self)
+
+    def key_does(self, binding_id: str, does: str) -> str:
+        return self.app.key_does(self, binding_id, does, next((t for t, b, *_ in PALETTE if b == binding_id),
+                                                                       binding_id))
+
+    def key_note(self, binding_id: str, note: str) -> str:
+        """A palette command's help: its key, then ``note`` (": in place, ...")."""
+        key = self.key_for(binding_id)
+        return f"{key}{note}" if key else note.removeprefix(": ").strip() or "no key (keymap.toml)"
+
+    def keys_named(self, pairs: list[tuple[str, str]]) -> str:
+        return self.app.keys_named(self, pairs)

@@ -35,36 +35,17 @@ from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.run_picker import (
     NumberDialog, RunPicker, StartDialog, error_setting, list_for_picker, run_service, start_warnings, state_named,
 )
-from loratui.tui.screens.train_checkpoints import CheckpointActions
+from loratui.tui.screens.train_checkpoints import PALETTE, CheckpointActions, TrainKeys
 from loratui.tui.services.runs import FollowedRun, RunNotice, RunService, RunSnapshot, RunUpdated
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.widgets.checkpoint_list import CheckpointList
 from loratui.tui.widgets.loss_chart import LossChart
 from loratui.tui.widgets.run_status import RunStatus, run_error_line
 
-PALETTE = (  # (title, help, action, its arguments): every key of the screen
-    ("train: runs (follow a live or past run)", "a", "pick_run"),
-    ("train: start a new run from the config", "s (shows the command first)", "start"),
-    ("train: follow the run that is live now", "f (said on the status line)", "follow_live"),
-    ("train: stop the run gracefully", "x (saves LoRA and state)", "stop"),
-    ("train: save a LoRA now", "w", "save_now"),
-    ("train: render samples now", "k", "sample_now"),
-    ("train: resume the stopped run", "r (from NAME-state)", "resume"),
-    ("train: extend the finished run by N epochs", "e", "extend"),
-    ("train: continue from the highlighted checkpoint", "c", "continue_from"),
-    ("train: promote the highlighted checkpoint", "p (a copy; never overwrites)", "promote"),
-    ("train: next sample image of the checkpoint", "v", "next_sample"),
-    ("train: copy the shown sample's path (OSC 52)", "y (the LoRA's when it has no sample)", "copy_path"),
-    ("train: copy the highlighted LoRA's path (OSC 52)", "Y", "copy_path", True),
-    ("train: open the setting the error points at", "o", "open_setting"),
-    ("chart: log scale on/off", "l", "log_scale"),
-    ("chart: zoom to fewer recent steps", "+", "zoom", 1),
-    ("chart: zoom out", "-", "zoom", -1),
-)
 ZOOMS = (10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)  # "last N steps" views
 
 
-class TrainScreen(CheckpointActions, Screen):
+class TrainScreen(CheckpointActions, TrainKeys, Screen):
     """Start, follow, stop, resume and extend training runs; promote a checkpoint."""
 
     CSS_PATH = "train.tcss"
@@ -129,7 +110,9 @@ class TrainScreen(CheckpointActions, Screen):
         with Horizontal(id="train-body"):
             yield LossChart(id="loss-chart")
             with Vertical(id="train-side"):
-                yield Static("Checkpoints (p promote)", id="checkpoints-title", markup=False)
+                promote = self.key_for("train.promote")  # the user's keymap may move it
+                yield Static(f"Checkpoints ({promote} promote)" if promote else "Checkpoints", id="checkpoints-title",
+                             markup=False)
                 yield CheckpointList(id="checkpoints")
                 yield ImagePreview(mode=self.app.settings.image_preview, id="sample-preview",
                                    placeholder="no sample images")
@@ -194,15 +177,18 @@ class TrainScreen(CheckpointActions, Screen):
         elif live != self.live_shown:
             self.live_shown = live
             names = ", ".join(f"{name} (pid {pid})" for _, name, pid in live)
-            self.show_empty(f"a run is live: {names} · f follows it · a: the runs" if len(live) == 1 else
-                            f"{len(live)} runs are live: {names} · a: pick one" if live else None)
+            self.show_empty(self.hints(f"a run is live: {names}", self.key_does("train.follow_live", "follows it"),
+                                       ("train.pick_run", "the runs")) if len(live) == 1 else
+                            self.hints(f"{len(live)} runs are live: {names}", ("train.pick_run", "pick one")) if live
+                            else None)
 
     def action_follow_live(self) -> None:
         following = self.run.key if self.run is not None else None
         live = [(folder, name) for folder, name, _ in self.service.live_runs(
             self.app.config_path, getattr(self.app, "attach_dir", None)) if events_path(folder, name) != following]
         if not live:
-            self.notify("no other run is live: a lists the runs", severity="warning")
+            self.notify(f"no other run is live: {self.key_does('train.pick_run', 'lists the runs')}",
+                        severity="warning")
         elif len(live) > 1:
             self.action_pick_run()
         else:
@@ -216,9 +202,10 @@ class TrainScreen(CheckpointActions, Screen):
 
     def show_empty(self, text: str | None = None) -> None:
         config = self.app.config_path
-        start = f"s: start a new run from {Path(config).name}" if config else \
-            "no config: open or save one on the Settings screen (3)"
-        self.query_one(RunStatus).show(None, empty=text or f"no run followed · a: the runs · {start}")
+        start = ("train.start", f"start a new run from {Path(config).name}") if config else \
+            f"no config: open or save one on {self.settings_screen_named()}"
+        self.query_one(RunStatus).show(None, empty=text or self.hints("no run followed", ("train.pick_run", "the runs"),
+                                                                      start))
         self.query_one("#run-log", Static).update("")
 
     # ---- choosing a run ----------------------------------------------------------------------------
@@ -235,7 +222,9 @@ class TrainScreen(CheckpointActions, Screen):
             self.notify(problem, severity="error")
         if auto and not entries:
             if folders:
-                self.show_empty(f"no runs yet in {folders[0]} · s: start one from {config.name}" if config else None)
+                self.show_empty(self.hints(f"no runs yet in {folders[0]}", ("train.start", f"start one from "
+                                                                                       f"{config.name}"))
+                                if config else None)
             return
         live = [entry.summary for entry in entries if entry.summary.status == "live"]
         if auto and len(live) == 1:  # "NAME is training: 4 follows it"; several: the picker asks which
@@ -326,7 +315,7 @@ class TrainScreen(CheckpointActions, Screen):
 
     def _followed(self) -> FollowedRun | None:
         if self.run is None:
-            self.notify("no run followed: a lists the runs", severity="warning")
+            self.notify(f"no run followed: {self.key_does('train.pick_run', 'lists the runs')}", severity="warning")
         return self.run
 
     def _shown(self) -> RunSnapshot | None:
@@ -346,7 +335,7 @@ class TrainScreen(CheckpointActions, Screen):
     def action_start(self) -> None:
         config = self.app.config_path
         if not config:
-            self.notify("no config to train: open or save one on the Settings screen (3)", severity="error")
+            self.notify(f"no config to train: open or save one on {self.settings_screen_named()}", severity="error")
             return
         if self._live_on_output(config):
             return
@@ -372,9 +361,11 @@ class TrainScreen(CheckpointActions, Screen):
         if pid is None:
             return False
         if self.run is not None and self.run.key == key:
-            self.notify(f"{command.name} is training (pid {pid}): a new run can start once it ends (x stops it "
-                        "gracefully)", severity="warning")
+            self.notify(f"{command.name} is training (pid {pid}): a new run can start once it ends "
+                        f"({self.key_does('train.stop', 'stops it gracefully')})", severity="warning")
             return True
+
+        stop = self.key_for("train.stop")
 
         def answered(choice: str | None) -> None:
             if choice == "f":
@@ -384,7 +375,8 @@ class TrainScreen(CheckpointActions, Screen):
 
         self.open_dialog(ChoiceDialog("a run is live", f"{command.name} is training in {command.output_dir} "
                                       f"(pid {pid}): a new run from {Path(config).name} can start once it ends. "
-                                      "Follow it to watch it, or to stop it (x).", [("f", "follow it")]), answered)
+                                      "Follow it to watch it, or to stop it" + (f" ({stop})." if stop else "."),
+                                      [("f", "follow it")]), answered)
         return True
 
     def _start(self, command) -> None:
@@ -405,7 +397,8 @@ class TrainScreen(CheckpointActions, Screen):
             self.notify(f"{run.name} is not running", severity="warning")
             return
         self.open_dialog(ChoiceDialog("stop the run", f"Stop {run.name} {RunService.stop_when(run)}? It saves "
-                                      "the LoRA and its state (r resumes it later).", [("y", "stop")]),
+                                      f"the LoRA and its state ({self.key_does('train.resume', 'resumes it later')}).",
+                                      [("y", "stop")]),
                          lambda choice: choice == "y" and self._said(run, self.service.stop, "stop"))
 
     def _said(self, run: FollowedRun, call, what: str) -> None:
@@ -448,7 +441,8 @@ class TrainScreen(CheckpointActions, Screen):
         """An earlier run (shown read-only): said, True."""
         if snapshot.earlier:
             self.notify(f"{snapshot.title} is shown read-only (a later run of {snapshot.name} moved its events "
-                        f"aside): a lists the runs; follow the latest {snapshot.name} to go on training",
+                        f"aside): {self.key_does('train.pick_run', 'lists the runs')}; follow the latest "
+                        f"{snapshot.name} to go on training",
                         severity="warning")
         return bool(snapshot.earlier)
 
@@ -492,5 +486,6 @@ class TrainScreen(CheckpointActions, Screen):
     # ---- commands -------------------------------------------------------------------------------
 
     def palette_commands(self) -> list[PaletteCommand]:
-        return [PaletteCommand(title, help_text, partial(getattr(self, f"action_{action}"), *args))
-                for title, help_text, action, *args in PALETTE]
+        return [PaletteCommand(title, (self.key_for(binding_id) + note).strip(" ") or "no key (keymap.toml)",
+                               partial(getattr(self, f"action_{action}"), *args))
+                for title, binding_id, note, action, *args in PALETTE]

@@ -1,7 +1,8 @@
 """The Train screen's checkpoint side: the highlighted checkpoint's sample preview and the lines under it
 (the sample's path, its prompt and seed, the keys, the LoRA file), and what acts on the highlighted
 checkpoint: copy a path (OSC 52: works over SSH in most terminals), next sample, promote, continue from.
-``CheckpointActions`` is mixed into TrainScreen (screens/train.py), which owns the run and the service.
+``CheckpointActions`` is mixed into TrainScreen (screens/train.py), which owns the run and the service;
+so is ``TrainKeys``, the keys its texts name (the user's keymap applied), and its palette (``PALETTE``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,27 @@ from loratui.tui.screens.run_picker import NumberDialog, StartDialog
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.widgets.checkpoint_list import checkpoint_detail
 
+PALETTE = (  # (title, binding id, what its help says after the key, action, its arguments): every key
+    ("train: runs (follow a live or past run)", "train.pick_run", "", "pick_run"),
+    ("train: start a new run from the config", "train.start", " (shows the command first)", "start"),
+    ("train: follow the run that is live now", "train.follow_live", " (said on the status line)", "follow_live"),
+    ("train: stop the run gracefully", "train.stop", " (saves LoRA and state)", "stop"),
+    ("train: save a LoRA now", "train.save_now", "", "save_now"),
+    ("train: render samples now", "train.sample_now", "", "sample_now"),
+    ("train: resume the stopped run", "train.resume", " (from NAME-state)", "resume"),
+    ("train: extend the finished run by N epochs", "train.extend", "", "extend"),
+    ("train: continue from the highlighted checkpoint", "train.continue_from", "", "continue_from"),
+    ("train: promote the highlighted checkpoint", "train.promote", " (a copy; never overwrites)", "promote"),
+    ("train: next sample image of the checkpoint", "train.next_sample", "", "next_sample"),
+    ("train: copy the shown sample's path (OSC 52)", "train.copy_path", " (the LoRA's when it has no sample)",
+     "copy_path"),
+    ("train: copy the highlighted LoRA's path (OSC 52)", "train.copy_lora_path", "", "copy_path", True),
+    ("train: open the setting the error points at", "train.open_setting", "", "open_setting"),
+    ("chart: log scale on/off", "train.log_scale", "", "log_scale"),
+    ("chart: zoom to fewer recent steps", "train.zoom_in", "", "zoom", 1),
+    ("chart: zoom out", "train.zoom_out", "", "zoom", -1),
+)
+PALETTE_TITLES = {binding_id: title for title, binding_id, *_ in PALETTE}
 SIDE_WIDTH = {False: 29, True: 43}  # #train-side's text columns (train.tcss: 30 / 44, less its border)
 
 
@@ -51,9 +73,12 @@ def sample_words(path: str | os.PathLike) -> str | None:
     return f"prompt {int(parts[2]) + 1} · seed {parts[3]}"
 
 
-def detail_lines(checkpoint, sample: Path | None, index: int, count: int, output_dir, width: int) -> list[str]:
+def detail_lines(checkpoint, sample: Path | None, index: int, count: int, output_dir, width: int,
+                 keys: tuple[str, str, str] = ("y", "v", "Y")) -> list[str]:
     """The lines under the preview, each one screen line, keys where they are never cut off: the sample's
-    path, its prompt and seed (n/N when there are several), the keys, then the LoRA file and its state."""
+    path, its prompt and seed (n/N when there are several), the keys (``keys``: copy path, next sample, copy
+    the LoRA's path, as the user's keymap has them; "" for none), then the LoRA file and its state."""
+    copy, following, lora = keys
     if checkpoint is None:
         return []
     lines = []
@@ -61,12 +86,13 @@ def detail_lines(checkpoint, sample: Path | None, index: int, count: int, output
         lines.append(left_cut(shown_path(sample, output_dir), width))
         words = sample_words(sample)
         lines.append(" · ".join(part for part in (words, f"{index + 1}/{count}" if count > 1 else None) if part))
-    keys = ["y copy path"] if sample is not None or checkpoint.kind != "sample" else []
-    if count > 1:
-        keys.append("v next")
-    if sample is not None and checkpoint.kind != "sample" and len(" · ".join([*keys, "Y the LoRA's"])) <= width:
-        keys.append("Y the LoRA's")  # where it fits (the palette names it too)
-    lines = [line for line in (*lines, " · ".join(keys)) if line]
+    named = [f"{copy} copy path"] if copy and (sample is not None or checkpoint.kind != "sample") else []
+    if count > 1 and following:
+        named.append(f"{following} next")
+    if lora and sample is not None and checkpoint.kind != "sample" and \
+            len(" · ".join([*named, f"{lora} the LoRA's"])) <= width:
+        named.append(f"{lora} the LoRA's")  # where it fits (the palette names it too)
+    lines = [line for line in (*lines, " · ".join(named)) if line]
     lines.append(checkpoint_detail(checkpoint))
     return lines
 
@@ -97,7 +123,8 @@ class CheckpointActions:
         count = len(checkpoint.samples) if checkpoint else 0
         output_dir = self.snapshot.output_dir if self.snapshot is not None else None
         width = detail.size.width or SIDE_WIDTH[self.has_class("wide")]
-        lines = detail_lines(checkpoint, sample, self.sample_index % max(1, count), count, output_dir, width)
+        keys = tuple(self.key_for(f"train.{name}") for name in ("copy_path", "next_sample", "copy_lora_path"))
+        lines = detail_lines(checkpoint, sample, self.sample_index % max(1, count), count, output_dir, width, keys)
         detail.update("\n".join(lines))
 
     def action_next_sample(self) -> None:
@@ -175,7 +202,8 @@ class CheckpointActions:
             return
         if not self.checkpoints.has_focus:  # p from the chart: which checkpoint was never shown
             self.checkpoints.focus()
-            self.notify("highlight the checkpoint to promote with ↑↓, then p", timeout=6)
+            promote = self.key_for("train.promote") or "promote"
+            self.notify(f"highlight the checkpoint to promote with ↑↓, then {promote}", timeout=6)
             return
         if Path(checkpoint.path).name == f"{snapshot.name}.safetensors":
             self.notify(f"{snapshot.name}.safetensors is the final LoRA already: highlight an epoch or step "
@@ -192,3 +220,28 @@ class CheckpointActions:
         run = self.run
         run_in_thread(self, self.service.promote, run, checkpoint, what=f"promoting {Path(checkpoint.path).name}",
                       done=lambda result: self.notify(result[1], timeout=10))
+
+
+class TrainKeys:
+    """The keys the Train screen's texts name, with the user's keymap applied (the app's key_does)."""
+
+    def key_for(self, binding_id: str) -> str:
+        try:
+            app = self.app
+        except RuntimeError:  # NoActiveAppError: built outside an app (a test lists the palette): default keys
+            return next((b.key_display or b.key.split(",")[0] for _, b in self._bindings if b.id == binding_id), "")
+        return app.key_for(binding_id, self)
+
+    def key_does(self, binding_id: str, does: str) -> str:
+        """"x stops it"; without a key, the palette command that does it."""
+        return self.app.key_does(self, binding_id, does, PALETTE_TITLES.get(binding_id, binding_id))
+
+    def hints(self, *parts: str | tuple[str, str]) -> str:
+        """Status-line parts joined by " · "; (binding id, what) reads "a: the runs", left out with no key."""
+        keyed = [part if isinstance(part, str) else f"{self.key_for(part[0])}: {part[1]}" if self.key_for(part[0])
+                 else "" for part in parts]
+        return " · ".join(part for part in keyed if part)
+
+    def settings_screen_named(self) -> str:
+        key = self.app.key_for("app.settings")
+        return f"the Settings screen ({key})" if key else "the Settings screen"

@@ -137,6 +137,12 @@ class ConfigField(Widget, can_focus=True):
         return self.file_value is not NO_FILE and self.value is not INVALID and self.value != self.file_value
 
     @property
+    def revertable(self) -> bool:
+        """Whether the file has another value to put back: a changed value, or text core refuses
+        (which is never the file's value, though ``changed`` leaves it to the "invalid" count)."""
+        return self.file_value is not NO_FILE and (self.value is INVALID or self.value != self.file_value)
+
+    @property
     def typed(self) -> bool:
         """Whether the value is typed (not a true/false or a choice)."""
         return self.spec.kind != "bool" and not self.spec.choices

@@ -5,6 +5,11 @@ turns keys into requests. Rename and remove are not done here: the owner builds 
 shows its preview and applies it, so the pane posts `RenameRequested` / `RemoveRequested` and
 `TagChosen` (Enter: the owner filters its images by that tag).
 
+Tags selected in the table (space, shift+arrows, ctrl+a or `*`) are what d and Enter act on: d removes
+them all in one bulk operation (one preview, one undo: the owner's ``run_bulk_op``), Enter shows the
+images holding any of them (the owner's filter box). r renames one tag at a time, as taggui does (a
+rename onto a tag that exists merges the two): with several selected it says so and does nothing.
+
 Rows go into an `ImageTable` (the virtual Line-API table), so 20,000 distinct tags cost one list of
 small row objects and a sort, and only the rows on screen are ever formatted.
 """
@@ -22,6 +27,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from loratui.core.captions import CATEGORY_LABELS, CATEGORY_ORDER, EditContext
+from loratui.tui.services.keymap import bound_key
 from loratui.tui.widgets.image_table import Column, ImageTable
 
 # Counts past this would crowd the 6-cell column ("Uses ▼"), so they are shown in thousands ("1234k").
@@ -88,6 +94,10 @@ class TagTable(ImageTable):
     """The pane's table: sorting by count starts with the most used tags (ImageTable starts ascending)."""
 
     DESCENDING_FIRST: ClassVar[frozenset[str]] = frozenset({"count"})
+    BINDINGS: ClassVar[list[BindingType]] = [  # the Dataset screen's * selects images: here it selects tags
+        Binding("asterisk", "select_all", "Select all tags", show=False, id="freq.select_all",
+                tooltip="Same as ctrl+a: every tag shown (after the Find filter); d and Enter then act on them"),
+    ]
 
     def action_cycle_sort(self) -> None:
         keys = [c.key for c in self.columns]
@@ -103,11 +113,14 @@ class TagFrequencyPane(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose", "Images", id="freq.choose",
-                tooltip="Show only the images whose caption holds the tag under the cursor"),
+                tooltip="Show only the images whose caption holds the tag under the cursor (tags selected: any "
+                        "of them)"),
         Binding("r", "rename", "Rename", id="freq.rename",
-                tooltip="Rename the tag under the cursor in every caption (preview first)"),
+                tooltip="Rename the tag under the cursor in every caption (preview first); one tag at a time, as "
+                        "in taggui: renaming onto a tag that exists merges them"),
         Binding("d,delete", "remove", "Remove", id="freq.remove",
-                tooltip="Remove the tag under the cursor from every caption (preview first)"),
+                tooltip="Remove the selected tags (none selected: the one under the cursor) from every caption: "
+                        "one preview, one undo"),
         Binding("slash", "focus_filter", "Find tag", id="freq.filter",
                 tooltip="Type part of a tag to show only matching tags (_ matches a space)"),
     ]
@@ -189,6 +202,11 @@ class TagFrequencyPane(Vertical):
         return row.tag if row is not None else None
 
     @property
+    def selected_tags(self) -> list[str]:
+        """The tags selected in the table, in display order (only tags shown can be selected)."""
+        return [row.tag for row in self.table.selected_rows]
+
+    @property
     def shown_tags(self) -> list[str]:
         """The tags shown (after the filter), in display order."""
         return [row.tag for row in self.table.rows]
@@ -227,13 +245,28 @@ class TagFrequencyPane(Vertical):
     # ---- actions ----------------------------------------------------------------------------
 
     def action_choose(self) -> None:
-        self._post(self.TagChosen)
+        tags = self.selected_tags
+        if len(tags) > 1 and self._filter_owner_images(tags):
+            return
+        self._post(self.TagChosen, tags[0] if len(tags) == 1 else None)
 
     def action_rename(self) -> None:
-        self._post(self.RenameRequested)
+        tags = self.selected_tags
+        if len(tags) > 1:
+            clear = bound_key(self._table, "table.clear_selection")  # the user's keymap may move either
+            clear = f"{clear} clears the selection" if clear else "deselect them"
+            remove = bound_key(self, "freq.remove")
+            remove = f", or {remove} removes all {len(tags)}" if remove else ""
+            self.app.notify(f"rename takes one tag and {len(tags)} are selected: {clear}, then rename one at a "
+                            f"time{remove}", severity="warning")
+            return
+        self._post(self.RenameRequested, tags[0] if tags else None)
 
     def action_remove(self) -> None:
-        self._post(self.RemoveRequested)
+        tags = self.selected_tags
+        if len(tags) > 1 and self._remove_everywhere(tags):
+            return
+        self._post(self.RemoveRequested, tags[0] if tags else None)
 
     def action_focus_filter(self) -> None:
         self._input.focus()
@@ -248,6 +281,10 @@ class TagFrequencyPane(Vertical):
             event.stop()
             self.post_message(self.Highlighted(self, self._table.cursor_row))
 
+    def on_image_table_selection_changed(self, event: ImageTable.SelectionChanged) -> None:
+        if event.table is self._table:  # not stopped: the owner may count it too
+            self._summary.update(self._summary_text(len(self._table.rows) if self._filter else None))
+
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "freq-filter":
             event.stop()
@@ -260,10 +297,11 @@ class TagFrequencyPane(Vertical):
 
     # ---- internals --------------------------------------------------------------------------
 
-    def _post(self, message_type: type[_PaneMessage]) -> None:
-        """Tell the owner now: its handler runs before the next key is routed, so what it opens (the
-        rename form) gets the keys typed after r. Posted, those keys reached the Dataset table first."""
-        tag = self.cursor_tag
+    def _post(self, message_type: type[_PaneMessage], tag: str | None = None) -> None:
+        """Tell the owner now about ``tag`` (default: the cursor's): its handler runs before the next key is
+        routed, so what it opens (the rename form) gets the keys typed after r. Posted, those keys reached the
+        Dataset table first."""
+        tag = tag or self.cursor_tag
         if tag is None:
             return
         message = message_type(self, tag)
@@ -273,6 +311,40 @@ class TagFrequencyPane(Vertical):
                 handler(message)
                 return
         self.post_message(message)
+
+    def _owner(self, *needs: str):
+        """The nearest container with all of ``needs`` (the Dataset screen), or None."""
+        return next((node for node in self.ancestors if all(hasattr(node, name) for name in needs)), None)
+
+    def _remove_everywhere(self, tags: list[str]) -> bool:
+        """Several tags out of every caption as one bulk operation of the owner (one preview, one undo)."""
+        from loratui.core.captions import RemoveTags
+
+        owner = self._owner("run_bulk_op", "store")
+        if owner is None:
+            return False
+        rows = list(owner.store.rows)
+        named = ", ".join(repr(tag) for tag in tags[:3]) + (f" and {len(tags) - 3} more" if len(tags) > 3 else "")
+        owner.run_bulk_op(RemoveTags(list(tags), mode="exact"), f"remove {named} everywhere",
+                          (rows, f"all {len(rows):,} images"))
+        return True
+
+    def _filter_owner_images(self, tags: list[str]) -> bool:
+        """The owner's images that hold any of ``tags``, through its filter box (the filter language's
+        `or`; a value with a space, a colon or a quote is quoted, as for one tag)."""
+        owner = self._owner("on_tag_frequency_pane_tag_chosen")
+        boxes = owner.query("#filter").results(Input) if owner is not None else []
+        box = next(iter(boxes), None)
+        if box is None:
+            return False
+        terms = []
+        for tag in tags:
+            value = tag.replace('"', '\\"')
+            terms.append(f'tag:"{value}"' if any(c in value for c in ' :"') else f"tag:{value}")
+        box.value = " or ".join(terms)  # its Input.Changed refilters
+        for images in owner.query("#images"):  # back to the images, as for one tag
+            images.focus()
+        return True
 
     def _fit_columns(self) -> None:
         categories_known = any(row.category is not None for row in self._all_rows)
@@ -301,4 +373,8 @@ class TagFrequencyPane(Vertical):
         text = f"{len(self._all_rows):,} tags, {self._uses:,} uses"
         if shown is not None:
             text += f" ({shown:,} shown)"
+        selected = self._table.selected_count if hasattr(self, "_table") else 0
+        if selected:  # what d and Enter act on now, not the tag under the cursor
+            keys = " and ".join(key for key in (bound_key(self, "freq.remove"), bound_key(self, "freq.choose")) if key)
+            text += f"; {selected:,} selected" + (f": {keys} act on them" if keys else "")
         return text
