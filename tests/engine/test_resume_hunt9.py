@@ -71,7 +71,8 @@ def test_a_new_run_moves_the_last_runs_state_and_a_resume_of_it_keeps_the_newer_
     assert len(kept_dirs) == 1 and (kept_dirs[0] / "tiny-state" / "state.json").is_file()
     assert not (out / "tiny-state").exists()
     said = [e["message"] for e in of(events, "warning") if "a new run named tiny" in e["message"]]
-    assert said and str(kept_dirs[0]) in said[0] and "tiny-state" in said[0] and "overwritten" in said[0]
+    assert said and str(kept_dirs[0]) in said[0] and "tiny-state" in said[0] and "overwritten" not in said[0]
+    assert (kept_dirs[0] / "tiny.safetensors").is_file()  # f5 #3: run A's final is kept with its state
     b_final = (out / "tiny.safetensors").read_bytes()
     b_epoch1 = (out / "tiny-000001.safetensors").read_bytes()
 

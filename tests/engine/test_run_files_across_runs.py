@@ -72,8 +72,9 @@ def test_a_new_run_moves_the_last_runs_samples_aside_where_its_checkpoints_find_
     assert (out / "sample" / "other_000002_00_3.png").read_bytes() == b"another name's sample"  # not this name's
     said = [e["message"] for e in of(events, "warning") if "a new run named tiny" in e["message"]]
     assert len(said) == 1 and str(kept[0]) in said[0]
-    assert ("states and intermediate saves (tiny-step00000003.safetensors) and its 2 sample image(s) "
-            "(sample/tiny_000002_00_3.png and 1 more) moved to") in said[0]
+    assert ("states and intermediate saves (tiny-step00000003.safetensors, tiny.safetensors) and its 2 sample "
+            "image(s) (sample/tiny_000002_00_3.png and 1 more) moved to") in said[0]
+    assert (kept[0] / "tiny.safetensors").is_file()  # f5: A's final is kept with its saves, not written over
 
     # run A, now an earlier run: its samples are listed where they are now
     earlier = runs.read_summary(out, "tiny", 1)
@@ -92,6 +93,9 @@ def test_a_resume_lists_only_its_own_saves_and_the_whole_epochs_average(tiny_sd1
     code, events = run(config)  # run B: the same run from scratch, stopped mid-epoch 1
     restore()
     assert code == 0 and of(events, "finished")[-1]["reason"] == "stopped"
+    # B moved A's final into tiny-kept-<time>/ (f5); a folder from before that still has it in place
+    (kept_final,) = out.glob("tiny-kept-*/tiny.safetensors")
+    kept_final.rename(out / "tiny.safetensors")
     code, events = run(config, resume=str(out / "tiny-state"))
     assert code == 0 and of(events, "finished")[-1]["reason"] == "completed"
 
@@ -112,7 +116,7 @@ def test_a_resume_lists_only_its_own_saves_and_the_whole_epochs_average(tiny_sd1
 
 
 def test_samples_alone_get_a_kept_folder_of_their_own(tmp_path):
-    """The last run saved nothing to move (only its final, which stays): its samples still go aside."""
+    """The last run saved nothing to move: its samples still go aside, in a folder of their own."""
     import os
 
     from loratui.engine.run_folder import move_samples_aside

@@ -300,8 +300,11 @@ def test_a_new_run_over_the_last_ones_files_says_so(tiny_sd1_dir, tmp_path):
     code, events = run(config, save_state=True)
     assert code == 0 and not [e for e in of(events, "warning") if "overwritten" in e["message"]]
     code, events = run(config)
-    said = [e["message"] for e in of(events, "warning") if "overwritten" in e["message"]]
+    said = [e["message"] for e in of(events, "warning") if "a new run named tiny" in e["message"]]
+    # f5: the last run's final moves aside with its state (it was overwritten when this run completed)
     assert code == 0 and said and "tiny.safetensors" in said[0] and "tiny-state" in said[0]
+    assert "overwritten" not in said[0]
+    (kept,) = (tmp_path / "out").glob("tiny-kept-*/tiny.safetensors")
 
 
 def test_resuming_an_older_state_keeps_the_newer_final_lora_and_state(tiny_sd1_dir, tmp_path):

@@ -39,7 +39,8 @@ def attach(output_dir: Path, name: str | None, earlier: int | None, list_only: b
     (a damaged line is skipped; a folder named NAME.events.jsonl is no run). The app follows
     the chosen run from its start; the run itself is never touched by following it.
 
-    A new run of the same NAME moves the last one's events aside (NAME.events.1.jsonl, up to .5):
+    A new run of the same NAME moves the last one's events aside (NAME.events.1.jsonl, up to .5;
+    with `train --events FILE` elsewhere, beside FILE, found through the NAME.events.jsonl link):
     those are listed after NAME as "NAME (earlier run N)", newest first; --earlier N (with --run
     NAME when there are several names) opens one read-only: its loss chart, and its checkpoints
     where they are now (a later run moves them into NAME-kept-<time>/).
@@ -129,4 +130,5 @@ def _choose_earlier(runs: list, name: str | None, earlier: int):
     if name not in names:
         raise LoratuiError(f"no run named {name!r} here (runs: {_names(runs)})")
     listed = f"its earlier runs here: --earlier {', '.join(have)}" if have else "it has no earlier runs here"
-    raise LoratuiError(f"no earlier run {earlier} of {name!r} ({name}.events.{earlier}.jsonl): {listed}")
+    raise LoratuiError(f"no earlier run {earlier} of {name!r} (no {name}.events.{earlier}.jsonl here, nor beside "
+                       f"the --events file {name}.events.jsonl links to): {listed}")

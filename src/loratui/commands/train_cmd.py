@@ -36,13 +36,16 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     step, saves the LoRA and the state (OUTPUT_DIR/NAME-state) and exits 0; `--resume` continues.
     Under `torchrun --nproc_per_node N` or `accelerate launch --num_processes N` every process trains
     its share and only the first writes files. `--resume STATE --extend-epochs N` continues a finished
-    (or stopped) run for N more epochs than that run planned; the LoRA it had is kept as
-    NAME-00000E.safetensors. A finished run leaves a state (NAME-state) only with
+    (or stopped) run for N more epochs than that run planned. A resume that will write
+    NAME.safetensors anew keeps the LoRA it had first: as NAME-00000E.safetensors when that run ended
+    at the end of epoch E, else as NAME-stepNNNNNNNN.safetensors (a promoted copy there goes to
+    NAME-promoted.safetensors). A finished run leaves a state (NAME-state) only with
     saving.save_state_on_train_end = true (at the end), saving.save_state = true (with every save
-    too) or --save-state, and after --max-steps or --resume. A new run moves the last run's states,
-    intermediate saves and sample images into OUTPUT_DIR/NAME-kept-<time>/ (its NAME.safetensors is overwritten when the new run completes); a
-    resume first keeps aside, as NAME-kept-*, every output newer than its state (samples past its step too). Save now, sample now
-    and stop: append a request to OUTPUT_DIR/NAME.control.jsonl (see core/run_control.py).
+    too) or --save-state, and after --max-steps or --resume. A new run moves the last run's final
+    LoRA, states, intermediate saves and sample images into OUTPUT_DIR/NAME-kept-<time>/; a resume
+    first keeps aside, as NAME-kept-*, every output newer than its state (samples past its step too).
+    Save now, sample now and stop: append a request to OUTPUT_DIR/NAME.control.jsonl (see
+    core/run_control.py).
     """
     for value, hint in ((max_steps, "--max-steps"), (max_epochs, "--max-train-epochs"),
                         (extend_epochs, "--extend-epochs")):

@@ -1,13 +1,23 @@
 """Promoting a checkpoint: copying it to OUTPUT_DIR/NAME.safetensors (or the next free
 NAME-promoted*.safetensors) without moving the source or overwriting anything, and finding a copy
 promoted already. The TUI's run service and its checkpoint list use it; no torch, no textual.
+
+NAME.safetensors is the final LoRA's name: a run that can still go on (a state of NAME is in the
+folder: resume or extend writes its final there) never gets a promoted copy under it, only
+NAME-promoted*.safetensors. A promoted copy that holds NAME.safetensors all the same (promoted when no
+state was there, or by an older loratui) is moved to the next free NAME-promoted* name by the run that
+would write over it (``move_promoted_final_aside``: engine/outputs.py, a fresh run; engine/run_resume.py,
+a resume); a copy is known by its bytes, equal to one of the run's saves.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
+
+from loratui.core.errors import LoratuiError
 
 
 class AlreadyPromoted(FileExistsError):
@@ -18,6 +28,10 @@ class AlreadyPromoted(FileExistsError):
         self.source, self.target = source, target
 
 
+class CheckpointGone(LoratuiError, FileNotFoundError):
+    """The checkpoint to promote is no longer on disk (deleted by hand, or moved by a later run)."""
+
+
 def promoted_names(name: str) -> list[str]:
     """The names a promoted copy takes, in order: NAME.safetensors, NAME-promoted.safetensors,
     NAME-promoted-2.safetensors, ..."""
@@ -25,43 +39,64 @@ def promoted_names(name: str) -> list[str]:
             f"{name}-promoted{'' if index == 2 else f'-{index - 1}'}.safetensors" for index in range(1, 1000)]
 
 
+def has_state(folder: str | os.PathLike, name: str) -> bool:
+    """Whether a state of NAME is in the folder (NAME-state, NAME-000004-state, NAME-step00000500-state,
+    a half-saved .tmp of one): the run can be resumed or extended, and would write NAME.safetensors."""
+    pattern = re.compile(rf"{re.escape(name)}(?:-\d{{6}}|-step\d+)?-state(?:\.tmp|\.old)?")
+    try:
+        return any(pattern.fullmatch(entry.name) and entry.is_dir() for entry in os.scandir(folder))
+    except OSError:
+        return False
+
+
+def promotion_names(folder: str | os.PathLike, name: str) -> list[str]:
+    """``promoted_names`` for this folder: without NAME.safetensors while a state of NAME is there."""
+    names = promoted_names(name)
+    return names[1:] if has_state(folder, name) else names
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    import filecmp
+
+    try:
+        return a.stat().st_size == b.stat().st_size and not os.path.samefile(a, b) and \
+            filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
+
+
 def promoted_copy(source: str | os.PathLike, name: str, output_dir: str | os.PathLike | None = None) -> Path | None:
     """The promoted copy (NAME.safetensors, NAME-promoted*.safetensors) holding the same bytes as
     ``source``, or None: sizes first, then the bytes of those of the same size."""
-    import filecmp
-
     source = Path(source)
     folder = Path(output_dir) if output_dir is not None else source.parent
-    size = source.stat().st_size
     order = {candidate: index for index, candidate in enumerate(promoted_names(name))}
     try:
         found = sorted((path for path in folder.iterdir() if path.name in order), key=lambda path: order[path.name])
     except FileNotFoundError:
         return None
-    for path in found:
-        try:
-            if path.stat().st_size == size and not os.path.samefile(path, source) and \
-                    filecmp.cmp(source, path, shallow=False):
-                return path
-        except OSError:
-            continue
-    return None
+    return next((path for path in found if _same_bytes(source, path)), None)
 
 
 def promote_checkpoint(source: str | os.PathLike, name: str, output_dir: str | os.PathLike | None = None) -> Path:
-    """Copy a checkpoint to OUTPUT_DIR/NAME.safetensors, or NAME-promoted.safetensors,
-    NAME-promoted-2.safetensors, ... when that is taken. Never moves the source, never overwrites:
-    the copy is written beside its target and linked into place (which fails if the name exists).
-    A checkpoint promoted already (one of those names holds its bytes) raises AlreadyPromoted."""
+    """Copy a checkpoint to OUTPUT_DIR/NAME.safetensors (only while no state of NAME is there: see the
+    module docstring), or NAME-promoted.safetensors, NAME-promoted-2.safetensors, ... Never moves the
+    source, never overwrites: the copy is written beside its target and linked into place (which fails
+    if the name exists). A checkpoint promoted already (one of those names holds its bytes) raises
+    AlreadyPromoted; one no longer on disk, CheckpointGone (a one-line message)."""
     source = Path(source)
     folder = Path(output_dir) if output_dir is not None else source.parent
+    if not source.is_file():  # checked on disk now: the list may show a file deleted since
+        raise CheckpointGone(f"{source.name} is gone (deleted, or moved by a later run): nothing to promote")
     same = promoted_copy(source, name, folder)
     if same is not None:
         raise AlreadyPromoted(source, same)
     tmp = folder / f".{name}.promote-{os.getpid()}.tmp"
     shutil.copyfile(source, tmp)
     try:
-        for target in (folder / candidate for candidate in promoted_names(name)):
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        for target in (folder / candidate for candidate in promotion_names(folder, name)):
             try:
                 os.link(tmp, target)
             except FileExistsError:
@@ -70,3 +105,48 @@ def promote_checkpoint(source: str | os.PathLike, name: str, output_dir: str | o
     finally:
         tmp.unlink(missing_ok=True)
     raise FileExistsError(f"{folder}: too many promoted copies of {name}")
+
+
+def _saves_of(folder: Path, name: str) -> list[Path]:
+    """The LoRA files NAME.safetensors may be a promoted copy of: the epoch, step and kept saves in the
+    folder (NAME-000002, NAME-step00000010, NAME-kept-...) and those in NAME-kept-<time>/ folders."""
+    pattern = re.compile(rf"{re.escape(name)}-(?:\d{{6}}|step\d+|kept-.+)\.safetensors")
+    found = []
+    try:
+        for entry in os.scandir(folder):
+            if pattern.fullmatch(entry.name) and entry.is_file():
+                found.append(Path(entry.path))
+            elif entry.name.startswith(f"{name}-kept-") and entry.is_dir():
+                found += [Path(inner.path) for inner in os.scandir(entry.path)
+                          if pattern.fullmatch(inner.name) and inner.is_file()]
+    except OSError:
+        pass
+    return found
+
+
+def promoted_final_source(folder: str | os.PathLike, name: str) -> Path | None:
+    """The save NAME.safetensors is a promoted copy of (the same bytes), or None (it is a final LoRA,
+    or not there). Sizes first: a run's final LoRA differs from every save in its metadata."""
+    final = Path(folder) / f"{name}.safetensors"
+    if not final.is_file():
+        return None
+    return next((save for save in _saves_of(Path(folder), name) if _same_bytes(final, save)), None)
+
+
+def move_promoted_final_aside(folder: str | os.PathLike, name: str) -> tuple[Path, Path] | None:
+    """NAME.safetensors when it holds a promoted copy (``promoted_final_source``): moved to the next free
+    NAME-promoted*.safetensors (linked there, never over a file, then unlinked), before a run writes its
+    final LoRA over it. Returns (the save it is a copy of, where it is now), or None."""
+    folder = Path(folder)
+    source = promoted_final_source(folder, name)
+    if source is None:
+        return None
+    final = folder / f"{name}.safetensors"
+    for target in (folder / candidate for candidate in promoted_names(name)[1:]):
+        try:
+            os.link(final, target)
+        except FileExistsError:
+            continue
+        final.unlink()
+        return source, target
+    return None

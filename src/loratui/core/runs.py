@@ -10,7 +10,9 @@ starts at a ``run_started``; the loss series rewinds when a step number comes ro
 
 A fresh run moves the last run's events file aside (NAME.events.1.jsonl, up to .5: core/events.py):
 those are listed too, as earlier runs of NAME (``RunSummary.earlier``: 1 is the one before the latest),
-never live. Their files may have moved since (into NAME-kept-<time>/, or been written over by a later
+never live. A run started with --events FILE elsewhere leaves NAME.events.jsonl as a link to FILE, and
+the runs before it are moved aside beside FILE (FILE's stem.1.jsonl ...): ``earlier_events`` follows
+the link to find them (``run_events_path`` and ``list_runs`` use it). Their files may have moved since (into NAME-kept-<time>/, or been written over by a later
 run of the same name): ``earlier_checkpoints`` finds each where it is now, or marks it gone.
 
 Where an earlier run's files are now, and the sample images' names, are core/run_files.py; the
@@ -27,7 +29,7 @@ from pathlib import Path
 
 from loratui.core.events import events_path, log_path, parse_line, parse_lines, run_is_alive
 from loratui.core.loss_series import LossSeries
-from loratui.core.promote import AlreadyPromoted, promote_checkpoint, promoted_copy, promoted_names
+from loratui.core.promote import AlreadyPromoted, CheckpointGone, promote_checkpoint, promoted_copy, promoted_names
 from loratui.core.run_files import (EARLIER_SLACK_S, SAMPLE_FOLDER, earlier_checkpoints, glob_escape,  # noqa: F401
                                     previous_samples, sample_step, samples_past)
 from loratui.core.run_record import Checkpoint, RunRecord, describe_event, feed_lines, status_of
@@ -38,7 +40,7 @@ __all__ = [  # the names callers import from here, the moved ones among them
     "earlier_checkpoints", "earlier_title", "feed_lines", "last_log_lines", "list_runs", "previous_outputs",
     "previous_outputs_text", "previous_samples", "promote_checkpoint", "promoted_copy", "promoted_names",
     "read_summary", "run_events_path", "SAMPLE_FOLDER", "sample_step", "samples_past", "state_step", "status_of",
-    "tail_lines",
+    "tail_lines", "CheckpointGone", "checkpoints_on_disk", "earlier_events", "own_log", "log_pointer",
 ]
 
 EVENTS_SUFFIX = ".events.jsonl"
@@ -95,8 +97,48 @@ class RunSummary:
 
 
 def run_events_path(output_dir: str | os.PathLike, name: str, earlier: int = 0) -> Path:
-    """NAME.events.jsonl, or the earlier run's NAME.events.N.jsonl."""
-    return events_path(output_dir, name) if not earlier else Path(output_dir) / f"{name}.events.{earlier}.jsonl"
+    """NAME.events.jsonl, or the earlier run's events file (``earlier_events``; NAME.events.N.jsonl when
+    there is no such run)."""
+    if not earlier:
+        return events_path(output_dir, name)
+    return earlier_events(output_dir, name).get(earlier, Path(output_dir) / f"{name}.events.{earlier}.jsonl")
+
+
+def _rotated(folder: Path, stem: str) -> dict[int, Path]:
+    """STEM.N.jsonl in ``folder`` (core/events.py ``rotate_events``' names), by N."""
+    pattern = re.compile(rf"{re.escape(stem)}\.([1-9]\d*)\.jsonl")
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return {}
+    return {int(match.group(1)): folder / entry for entry in entries
+            if (match := pattern.fullmatch(entry)) and not os.path.isdir(folder / entry)}
+
+
+def earlier_events(output_dir: str | os.PathLike, name: str) -> dict[int, Path]:
+    """The earlier runs' events files of NAME by N (1: the newest): NAME.events.N.jsonl beside it, and,
+    while NAME.events.jsonl links to an --events file elsewhere, that file's rotated siblings (where a
+    fresh run with the same --events moved the last one's). Both: merged newest first (file times)."""
+    output_dir = Path(output_dir)
+    here = _rotated(output_dir, f"{name}.events")
+    standard = events_path(output_dir, name)
+    there: dict[int, Path] = {}
+    if standard.is_symlink():
+        target = Path(os.path.realpath(standard))
+        stem = target.name[:-len(".jsonl")] if target.name.endswith(".jsonl") else target.name
+        if (target.parent, stem) != (Path(os.path.realpath(output_dir)), f"{name}.events"):
+            there = _rotated(target.parent, stem)
+    if not there or not here:
+        return here or there
+
+    def newest_first(path: Path) -> float:
+        try:
+            return -path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    merged = sorted([*(there[n] for n in sorted(there)), *(here[n] for n in sorted(here))], key=newest_first)
+    return {index: path for index, path in enumerate(merged, 1)}
 
 
 def earlier_title(name: str, earlier: int = 0) -> str:
@@ -196,7 +238,12 @@ def list_runs(output_dir: str | os.PathLike, *, earlier: bool = True) -> list[Ru
     for entry in entries:
         match = EARLIER_EVENTS.fullmatch(entry)
         if match and not os.path.isdir(output_dir / entry):
-            rotated.setdefault(match.group(1), []).append(int(match.group(2)))
+            rotated.setdefault(match.group(1), [])
+    for name in names:  # --events elsewhere: its earlier runs are beside the file NAME.events.jsonl links to
+        if os.path.islink(output_dir / f"{name}{EVENTS_SUFFIX}"):
+            rotated.setdefault(name, [])
+    for name in rotated:
+        rotated[name] = sorted(earlier_events(output_dir, name))
     listed = []
     for name in [*(r.name for r in runs), *sorted(set(rotated) - names)]:  # a name with earlier runs only: last
         listed += [r for r in runs if r.name == name]
@@ -218,11 +265,46 @@ def tail_lines(path: str | os.PathLike, count: int = 20) -> list[str]:
     return [line.rstrip("\r").rsplit("\r", 1)[-1].rstrip() for line in lines[-count:]]
 
 
+def own_log(output_dir: str | os.PathLike, name: str, since: float | None = None) -> Path | None:
+    """NAME.log when the latest run wrote it (the app starts runs with their output there; a run started
+    from a shell has none): written to at or after ``since`` (the run's first event), else None."""
+    path = log_path(output_dir, name)
+    try:
+        written = path.stat().st_mtime
+    except OSError:
+        return None
+    return path if since is None or written >= since - 1.0 else None
+
+
+def log_pointer(output_dir: str | os.PathLike, name: str, since: float | None = None) -> str:
+    """Where to read why a run ended without finishing: "see its log (NAME.log)", or, for a run started
+    from a shell (no log of its own), its events file and that its output went to that shell."""
+    log = own_log(output_dir, name, since)
+    if log is not None:
+        return f"see its log ({log.name})"
+    return (f"it has no {log_path(output_dir, name).name} (started from a shell: its output went there); "
+            f"its last events are in {events_path(output_dir, name).name}")
+
+
+def checkpoints_on_disk(checkpoints: list[Checkpoint]) -> list[Checkpoint]:
+    """The latest run's checkpoints with ``gone`` set on those whose LoRA file is no longer there
+    (deleted by hand): one stat each, for the list and before promoting. An earlier run's go through
+    ``earlier_checkpoints``, which also finds the ones moved aside."""
+    import dataclasses
+
+    return [dataclasses.replace(c, gone=True) if c.kind != "sample" and not c.gone and not os.path.lexists(c.path)
+            else c for c in checkpoints]
+
+
 def last_log_lines(output_dir: str | os.PathLike, name: str, count: int = 20, earlier: int = 0) -> list[str]:
     """The run's log (NAME.log, written when the TUI started it), or its story from the events (always
-    for an earlier run: NAME.log ends with the latest run's lines)."""
-    lines = tail_lines(log_path(output_dir, name), count) if not earlier else []
-    return lines or list(read_summary(output_dir, name, earlier).record.notes)[-count:]
+    for an earlier run: NAME.log ends with the latest run's lines; and for a run started from a shell,
+    whose NAME.log, if any, is an older run's: ``own_log``)."""
+    summary = read_summary(output_dir, name, earlier)
+    since = (summary.record.started or {}).get("time")
+    log = own_log(output_dir, name, since if isinstance(since, (int, float)) else None) if not earlier else None
+    lines = tail_lines(log, count) if log is not None else []
+    return lines or list(summary.record.notes)[-count:]
 
 
 def previous_outputs(output_dir: str | os.PathLike, name: str, *, samples: bool = False) -> list[Path]:

@@ -1,12 +1,14 @@
 """What a run does with the files already in its output folder before it writes its own.
 
-- A fresh run moves the last run's states and intermediate saves (NAME-state, NAME-000003.safetensors,
-  NAME-step00000500.safetensors and their -state folders) into NAME-kept-<time>/: a state belongs to its
-  own run (resuming it later would continue that run over this one's files), and an old epoch save
-  beside this run's reads as this run's (save_last_n_epochs would count it too). Its final
-  NAME.safetensors stays and is overwritten when this run completes, as in sd-scripts. A config
-  whose network_weights is one of these files starts from it all the same, and loses none: it moves
-  along (a copy is kept when it is NAME.safetensors) and the run loads it from the kept folder.
+- A fresh run moves the last run's final LoRA, states and intermediate saves (NAME.safetensors,
+  NAME-state, NAME-000003.safetensors, NAME-step00000500.safetensors and their -state folders) into
+  NAME-kept-<time>/: a state belongs to its own run (resuming it later would continue that run over
+  this one's files), an old epoch save beside this run's reads as this run's (save_last_n_epochs would
+  count it too), and the final would be overwritten when this run completes (sd-scripts loses it). A
+  NAME.safetensors that is a promoted copy of a save goes to NAME-promoted*.safetensors instead
+  (core/promote.py). A config whose network_weights is one of these files starts from it all the same,
+  and loses none: it moves along (when it is NAME.safetensors a copy is kept there and the final stays
+  in place until this run overwrites it).
 - A resume keeps aside every output newer than its state before writing it anew: past the state's
   step (a branch resumed from NAME-000001-state), or written by a session that started after the
   state was saved (another run on the same output_name). The final LoRA is copied to
@@ -212,6 +214,16 @@ class LastRunAside:
     moved: list[Path]
     weights: Path | None = None
     weights_was: str = ""  # "final" (a copy kept) or "moved" (went with what held it)
+    promoted: tuple[Path, Path] | None = None  # NAME.safetensors was a promoted copy of [0]: now at [1]
+
+    @property
+    def notes(self) -> list[str]:
+        """Lines to say besides the kept folder's (which names what moved there)."""
+        if self.promoted is None:
+            return []
+        source, now = self.promoted
+        return [f"the last run's final name held a promoted copy of {source.name}: moved to {now.name} before this "
+                "run writes its own final LoRA there"]
 
 
 def _copy_into(source: Path, folder: Path) -> Path:
@@ -228,32 +240,36 @@ def _copy_into(source: Path, folder: Path) -> Path:
 
 def move_last_run_aside(output_dir: Path, name: str, *, starting_weights: str | os.PathLike | None = None
                         ) -> LastRunAside:
-    """A fresh run: the last run's states and intermediate saves (and complete half-saved states) go into
-    a new NAME-kept-<time of the newest>/ (the module docstring).
+    """A fresh run: the last run's final LoRA, states and intermediate saves (and complete half-saved
+    states) go into a new NAME-kept-<time of the newest>/ (the module docstring); a promoted copy in
+    NAME.safetensors to NAME-promoted*.safetensors (``promoted``).
 
     ``starting_weights`` (network_weights) is never written over nor pruned: inside what moves (a state
     folder, an epoch save) it goes along, and when it is NAME.safetensors, which this run overwrites
-    at its end, a copy goes into the kept folder. The run then loads it from there (``weights``)."""
+    at its end, a copy goes into the kept folder (``weights``) and the final stays until then."""
+    from loratui.core.promote import move_promoted_final_aside
     from loratui.core.runs import previous_outputs
 
     output_dir = Path(output_dir)
     final = output_dir / f"{name}.safetensors"
+    weights = Path(os.path.realpath(starting_weights)) if starting_weights else None
+    copy_final = weights is not None and final.is_file() and Path(os.path.realpath(final)) == weights
+    # before anything moves: its bytes are compared with the saves it may be a copy of
+    promoted = move_promoted_final_aside(output_dir, name) if not copy_final else None
     half = re.compile(rf"{re.escape(name)}(?:-\d{{6}}|-step\d+)?-state\.(?:tmp|old)")
     try:
         extra = [output_dir / e for e in os.listdir(output_dir) if half.fullmatch(e)]
     except OSError:
         extra = []
-    moving = [p for p in [*previous_outputs(output_dir, name), *extra] if p != final]
-    weights = Path(os.path.realpath(starting_weights)) if starting_weights else None
-    copy_final = weights is not None and final.is_file() and Path(os.path.realpath(final)) == weights
+    moving = [p for p in [*previous_outputs(output_dir, name), *extra] if not (copy_final and p == final)]
     if not moving and not copy_final:
-        return LastRunAside(None, [])
+        return LastRunAside(None, [], promoted=promoted)
     everything = [*moving, final] if copy_final else moving
     newest = max((os.path.getmtime(p) for p in everything if os.path.lexists(p)), default=time.time())
     stem = f"{name}-kept-{time.strftime('%Y%m%d-%H%M%S', time.localtime(newest))}"
     folder = output_dir / _free(output_dir, stem, ("",))
     folder.mkdir()
-    aside = LastRunAside(folder, [])
+    aside = LastRunAside(folder, [], promoted=promoted)
     if copy_final:  # before anything moves: this run overwrites the original when it completes
         aside.weights, aside.weights_was = _copy_into(final, folder), "final"
     for path in sorted(moving):

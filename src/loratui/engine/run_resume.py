@@ -40,10 +40,11 @@ class RunResume:
             self.warn("the config changed since this state was saved: the resumed run will not match an "
                       "uninterrupted one")
         self.say(f"resumed from {self.resume} at step {tr.step}, epoch {tr.epoch}")
-        final_kept = self._keep_newer_outputs(int(info["step"])) if self.is_main else False
-        if self.extend_epochs is not None and self.is_main:
-            if not final_kept:
+        if self.is_main:
+            self._keep_promoted_final()  # first: the checks below read NAME.safetensors as a final LoRA
+            if not self._keep_newer_outputs(int(info["step"])):
                 self._keep_previous_final(info)
+        if self.extend_epochs is not None and self.is_main:
             planned = self.state_run_epochs
             self.say(f"extending by {self.extend_epochs} epoch(s) past the {planned} epoch(s) the state's run "
                      f"planned: {data.epochs} epochs, {data.total_steps} steps in all")
@@ -109,27 +110,79 @@ class RunResume:
             pass
         return names
 
-    def _keep_previous_final(self, info: dict) -> None:
-        """Extending a finished run writes NAME.safetensors anew: keep the one it had under the name of
-        its epoch (a copy; only when its metadata says it is the state's step), so no epoch is lost."""
-        import shutil
+    def _keep_promoted_final(self) -> None:
+        """NAME.safetensors holding a promoted copy of a save (core/promote.py): moved to the next free
+        NAME-promoted*.safetensors before this run writes its final LoRA there, and said."""
+        from loratui.core.promote import move_promoted_final_aside
 
-        from safetensors import safe_open
+        moved = move_promoted_final_aside(self.output_dir, self.name)
+        if moved is not None:
+            source, now = moved
+            self.warn(f"{self.name}.safetensors was a promoted copy of {source.name}: moved to {now.name} before "
+                      "this run writes its final LoRA there")
+
+    def _keep_previous_final(self, info: dict) -> None:
+        """Continuing a run (resume, --max-steps past its end, --extend-epochs) writes NAME.safetensors anew:
+        the one there is kept first (a copy, written whole), under the name of its save point when it is
+        the state's run's final (its ss_steps is the state's step): NAME-00000E.safetensors when that run
+        ended at the end of epoch E, else NAME-stepNNNNNNNN.safetensors (names loaders and the checkpoint
+        list know); any other final as NAME-kept-stepN.safetensors. Said in one line."""
+        from loratui.engine.outputs import _free, lora_header
 
         final = self.output_dir / f"{self.name}.safetensors"
-        if info.get("batches_done") or not final.is_file():
+        meta = lora_header(final) if final.is_file() else None
+        if meta is None:
             return
-        with safe_open(str(final), "pt") as handle:
-            steps = (handle.metadata() or {}).get("ss_steps")
-        epoch = int(info["epoch"]) - 1
-        keep = self.output_dir / f"{self.name}-{epoch:06d}.safetensors"
-        if steps != str(info["step"]) or keep.exists():
-            return
-        tmp = keep.with_name(keep.name + ".tmp")
-        shutil.copyfile(final, tmp)
-        os.replace(tmp, keep)
-        self.emit("checkpoint_saved", path=str(keep), kind="epoch", step=int(info["step"]), epoch=epoch)
-        self.say(f"kept the LoRA of epoch {epoch} as {keep.name} (a copy of {final.name})")
+        step, epoch = int(info["step"]), int(info["epoch"]) - 1  # a state at an epoch's end counts the next
+        final_step = meta.get("ss_steps")
+        ours = final_step == str(step)
+        if ours and not info.get("batches_done") and epoch >= 1:
+            keep, kind = self.output_dir / f"{self.name}-{epoch:06d}.safetensors", "epoch"
+        elif ours:
+            keep, kind = self.output_dir / f"{self.name}-step{step:08d}.safetensors", "step"
+        else:
+            keep, kind = None, "final"
+        if keep is not None and keep.exists():
+            if _same_file_bytes(keep, final):
+                return  # kept already (a resume of this state that stopped before its end)
+            keep = None
+        if keep is None:
+            shown = int(final_step) if str(final_step or "").isdigit() else 0
+            keep = self.output_dir / (_free(self.output_dir, f"{self.name}-kept-step{shown:08d}", (".safetensors",))
+                                      + ".safetensors")
+        _copy_whole(final, keep)
+        if kind != "final":
+            self.emit("checkpoint_saved", path=str(keep), kind=kind, step=step, epoch=max(epoch, 0) if
+                      kind == "epoch" else int(info["epoch"]))
+            self.warn(f"kept the LoRA this run had at step {step:,} as {keep.name} (a copy of {final.name}, which "
+                      "this run writes anew)")
+        else:
+            self.warn(f"{final.name} (step {final_step or '?'}, not this state's step {step:,}) kept as {keep.name} "
+                      "before this run writes it anew (another run's final LoRA: not one of this run's checkpoints)")
+
+
+def _same_file_bytes(a: Path, b: Path) -> bool:
+    import filecmp
+
+    try:
+        return a.stat().st_size == b.stat().st_size and filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
+
+
+def _copy_whole(source: Path, target: Path) -> None:
+    """A copy written whole or not at all: a temp file in the same folder, fsync, rename."""
+    import shutil
+
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        with open(source, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def apply_learning_rates(optimizer, scheduler, wanted: list[float]) -> str | None:

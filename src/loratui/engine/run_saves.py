@@ -44,6 +44,10 @@ class RunSaves:
         gathering their random streams for the state)."""
         from loratui.engine.network import save_lora
 
+        if kind == "step" and self.last_save is not None and self.last_save[0] == tr.step:
+            # a stop or a save request right after this step's save (save_every_n_steps, an epoch save): the
+            # LoRA of this step is written already. Decided on what every process knows alike (no file check)
+            return self.last_save[1] if self.is_main else None
         if kind == "epoch":
             path = self.output_dir / f"{self.name}-{tr.epoch:06d}.safetensors"
         elif kind == "step":

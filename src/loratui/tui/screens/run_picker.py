@@ -53,6 +53,7 @@ class RunEntry:
     summary: object
     log: list[str] = field(default_factory=list)
     state: tuple | None = None  # (the folder --resume names, the one the engine reads, its step)
+    log_file: bool = True  # ``log`` is the end of NAME.log; False: of its events (a run started from a shell)
 
 
 def age_text(mtime: float, now: float | None = None) -> str:
@@ -95,7 +96,7 @@ def run_service(app) -> RunService:
 def list_for_picker(service: RunService, config: Path | None, attach: Path | None):
     """(folders, RunEntry list, problem line or None): the runs of the config's output folder and of
     the attached folder; a crashed run comes with the last lines of its log. Runs in a thread."""
-    from loratui.core.runs import last_log_lines
+    from loratui.core.runs import last_log_lines, own_log
 
     folders, problem = [], None
     if config is not None:
@@ -108,9 +109,13 @@ def list_for_picker(service: RunService, config: Path | None, attach: Path | Non
     entries = []
     for folder in folders:
         for summary in service.list_runs(folder):
-            log = last_log_lines(folder, summary.name, 8, summary.earlier) if summary.status == "crashed" else []
+            crashed = summary.status == "crashed"
+            log = last_log_lines(folder, summary.name, 8, summary.earlier) if crashed else []
+            began = (summary.record.started or {}).get("time")
+            log_file = crashed and not summary.earlier and own_log(
+                folder, summary.name, began if isinstance(began, (int, float)) else None) is not None
             state = summary.newest_state() if summary.status != "live" else None  # read here, not on highlight
-            entries.append(RunEntry(summary, log, state))
+            entries.append(RunEntry(summary, log, state, log_file))
     return folders, entries, problem
 
 
@@ -131,17 +136,17 @@ def start_warnings(app, service: RunService, config) -> list[str]:
     final = [path for path in older if path.name == f"{command.name}.safetensors"]
     samples = [path for path in older if path.parent != Path(command.output_dir)]  # sample/NAME_<step>_...png
     rest = [path for path in older if path not in final and path not in samples]
-    if final:
-        lines.append(f"overwrites the last run's {final[0].name} in {command.output_dir} when it completes: to keep "
-                     "it, promote a checkpoint or change saving.output_name on Settings first")
-    moved = [path.name for path in rest[:2]]
+    # the final first: it is the file a user looks for (engine/outputs.py moves it with the rest; a promoted
+    # copy held there goes to NAME-promoted.safetensors instead)
+    moved = [f"final {final[0].name}"] if final else []
+    moved += [path.name for path in rest[:2]]
     if len(rest) > 2:
         moved[-1] += f" and {len(rest) - 2} more save(s)"
     if samples:
         moved.append(f"{len(samples)} sample image(s)")
     if moved:
         lines.append(f"moves the last run's {', '.join(moved)} into {command.name}-kept-<time>/ (nothing is "
-                     "deleted; the earlier run's checkpoints keep their samples there)")
+                     "deleted; the earlier run's checkpoints are found there)")
     return lines
 
 
@@ -265,8 +270,13 @@ class RunPicker(ModalScreen[tuple[str, object] | None]):
         if problem is not None and summary.status != "live":  # empty, damaged, a link to a file gone
             lines.append(problem)
         elif summary.status == "crashed":  # one screen line each (cut, not wrapped): the newest is the last
-            lines.append("gone without finishing (killed, or the machine went down); its log ends:")
-            lines += [f"  {line}" for line in entry.log[-CRASH_LOG_LINES:]] or ["  (no log)"]
+            if entry.log_file:
+                lines.append("gone without finishing (killed, or the machine went down); its log ends:")
+            else:  # a line of its own: at 80 columns it would be cut off the one above
+                lines += ["gone without finishing (killed, or the machine went down)",
+                          "an earlier run (NAME.log is the latest run's): its events end:" if summary.earlier else
+                          f"no {summary.name}.log (started from a shell): its events end:"]
+            lines += [f"  {line}" for line in entry.log[-CRASH_LOG_LINES:]] or ["  (nothing recorded)"]
         elif summary.status == "live":
             lines.append(f"running as pid {summary.pid}")
         elif getattr(summary, "earlier", 0):
