@@ -199,8 +199,10 @@ def test_incompatible_settings_are_clear_errors(tmp_path):
     cfg = _project(tmp_path / "p", **{"dataset.cache_latents": True, "dataset.random_crop": True})
     with pytest.raises(LoratuiError, match="random_crop"):
         TrainingData(cfg, SD1)
-    cfg = _project(tmp_path / "q", **{"dataset.cache_latents": False, "dataset.cache_latents_to_disk": True})
-    with pytest.raises(LoratuiError, match="cache_latents_to_disk"):
+    # cache_latents_to_disk turns cache_latents on (as sd-scripts does), so random_crop is refused with it too
+    cfg = _project(tmp_path / "q", **{"dataset.cache_latents": False, "dataset.cache_latents_to_disk": True,
+                                      "dataset.random_crop": True})
+    with pytest.raises(LoratuiError, match="cache_latents_to_disk, which turns cache_latents on"):
         TrainingData(cfg, SD1)
 
 

@@ -2,14 +2,17 @@
 
 The batches come from core.schedule (epoch_samples -> epoch_batches -> shard_batches), so an
 epoch here has exactly the steps `loratui steps` counts. Images are handled like sd-scripts'
-``trim_and_resize_if_required``: resized to the bucket assignment's resized size (area filter when
-shrinking, Lanczos when enlarging), then trimmed to the bucket (centred, or at a random offset with
-``random_crop``). SDXL's size conditioning follows sd-scripts too: original size (h, w), crop top-left
-from its ``get_crop_ltrb`` (mirrored when flipped) and the bucket as target size.
+``trim_and_resize_if_required``: resized to the bucket assignment's resized size (its resize_image
+rule: area filter when neither side grows, else Lanczos), then trimmed to the bucket (centred, or at
+a random offset with ``random_crop``). With buckets off, random_crop and latents not cached, sd-scripts
+crops a random patch at full scale instead (its assignment has no resize: core.plan buckets.py).
+SDXL's size conditioning follows sd-scripts too: original size (h, w), crop top-left from its
+``get_crop_ltrb`` (mirrored when flipped) and the bucket as target size.
 
-Latents are cached (``cache_latents``) in memory, and with ``cache_latents_to_disk`` beside each
-image (see data_cache). With ``flip_aug`` both the image and its mirror are cached, as sd-scripts
-does; ``random_crop`` cannot be cached (sd-scripts refuses it too). Captions are augmented per use
+Latents are cached (``cache_latents``, or ``cache_latents_to_disk``, which turns it on as in
+sd-scripts) in memory, and with ``cache_latents_to_disk`` beside each image (see data_cache; under
+DDP only process 0 writes there). With ``flip_aug`` both the image and its mirror are cached, as
+sd-scripts does; ``random_crop`` cannot be cached (sd-scripts refuses it too). Captions are augmented per use
 (caption dropout, shuffle after keep_tokens, tag dropout) from an RNG seeded with (seed, epoch), so
 an epoch is the same every time it is replayed, e.g. after a resume with ``skip_batches``.
 """
@@ -47,14 +50,21 @@ class Batch:
     paths: list[str]
 
 
+def latents_cached(d) -> bool:
+    """cache_latents, or cache_latents_to_disk, which turns it on (sd-scripts' verify_training_args; the
+    config's with_resolved_paths does the same for a run)."""
+    return bool(d.cache_latents or d.cache_latents_to_disk)
+
+
 def check_data_config(cfg) -> None:
-    """Dataset settings that cannot work together, refused before any model is loaded."""
+    """Dataset settings that cannot work together, refused before any model is loaded (config check's
+    validate() says the same)."""
     d = cfg.dataset
-    if d.cache_latents and d.random_crop:
-        raise LoratuiError("dataset.random_crop cannot be used with dataset.cache_latents (a cached latent has one "
-                           "fixed crop; sd-scripts refuses it too): turn one of them off")
-    if d.cache_latents_to_disk and not d.cache_latents:
-        raise LoratuiError("dataset.cache_latents_to_disk needs dataset.cache_latents = true")
+    if latents_cached(d) and d.random_crop:
+        which = "dataset.cache_latents" if d.cache_latents else \
+            "dataset.cache_latents_to_disk, which turns cache_latents on"
+        raise LoratuiError(f"dataset.random_crop cannot be used with {which} (a cached latent has one fixed crop; "
+                           "sd-scripts refuses it too): turn one of them off")
 
 
 def left_out_line(problem) -> str:
@@ -128,8 +138,9 @@ def load_image_for_bucket(path: str, assignment, *, random_crop: bool, rng: rand
             img = img.convert("RGB")
             w, h = assignment.resized_size
             if (img.width, img.height) != (w, h):
-                shrinking = w * h < img.width * img.height
-                img = img.resize((w, h), Image.Resampling.BOX if shrinking else Image.Resampling.LANCZOS)
+                # sd-scripts' resize_image: area only when neither side grows (Pillow's BOX is area averaging)
+                area = img.width >= w and img.height >= h
+                img = img.resize((w, h), Image.Resampling.BOX if area else Image.Resampling.LANCZOS)
             bw, bh = assignment.bucket
             left = top = 0
             if w > bw:
@@ -232,6 +243,7 @@ class TrainingData:
         for sample in self._unique_images():
             self.captions[str(sample.image.path)] = read_caption_text(sample.image, sample.subset, d.caption_extension,
                                                                       self.caption_notes)
+        self.cache_latents = latents_cached(d)
         self.latent_cache: dict[tuple[str, bool], torch.Tensor] = {}
         self.text_cache: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
         self.cache_text = text_cache_usable(cfg)
@@ -253,7 +265,7 @@ class TrainingData:
         """Encode and cache latents (and text-encoder outputs) as the config asks."""
         progress = progress or self.progress
         d = self.cfg.dataset
-        if d.cache_latents:
+        if self.cache_latents:
             flips = (False, True) if d.flip_aug else (False,)
             samples = self._unique_images()
             for index, sample in enumerate(samples, 1):
@@ -281,7 +293,7 @@ class TrainingData:
             array = load_image_for_bucket(str(path), a, random_crop=False, rng=None, flip=flip)
             latent = encode_pixels(self.base, to_pixels([array]))[0].cpu()
             self.cache_stats["encoded"] += 1
-            if to_disk:
+            if to_disk and self.rank == 0:  # one writer under DDP: every process encodes the same images
                 data_cache.store_cached(path, a.bucket, flip, a.resized_size, self._vae_id, latent)
         self.latent_cache[key] = latent
         return latent
@@ -324,7 +336,7 @@ class TrainingData:
 
     def epoch(self, epoch: int, *, skip_batches: int = 0) -> Iterator[Batch]:
         plans = self._plans(epoch)[skip_batches:]
-        if self.cfg.dataset.cache_latents or self.workers == 0 or len(plans) < 2:
+        if self.cache_latents or self.workers == 0 or len(plans) < 2:
             for plan in plans:
                 yield self._make_batch(plan, None)
             return
@@ -352,7 +364,7 @@ class TrainingData:
         weights = to_device([torch.tensor([float(d.prior_loss_weight) if s.is_reg else 1.0 for s in samples],
                                           dtype=torch.float32)], device, pinned=pinned, stack=False)
         latents = pixels = None
-        if d.cache_latents:
+        if self.cache_latents:
             latents = to_device([self._latent(s, f) for s, f in zip(samples, flips)], device, pinned=pinned)
         else:
             pixels = pixels_to_device(arrays if arrays is not None else self._load_arrays(plan), device,
@@ -374,7 +386,8 @@ class TrainingData:
             for s, flip in zip(samples, flips):
                 bw, bh = s.assignment.bucket
                 top, left = crop_top_left(s.assignment, flip)
-                rows.append([s.image.height, s.image.width, top, left, bh, bw])
+                ow, oh = s.assignment.original_size
+                rows.append([oh, ow, top, left, bh, bw])
             time_ids = to_device([torch.tensor(rows, dtype=torch.float32)], device, pinned=pinned, stack=False)
         return Batch(latents, pixels, list(captions), weights, text, time_ids, [str(s.image.path) for s in samples])
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from loratui.core.fsutil import file_digest
+from loratui.core.fsutil import atomic_write_bytes, file_digest
 
 CACHE_SUFFIX = ".loratui-latents.safetensors"
 FORMAT = "1"
@@ -100,7 +100,7 @@ def store_cached(image: Path, bucket, flip: bool, resized, vae_id: str, latent: 
     else:
         meta["sha1"] = stored.get("sha1", "")
     tensors[entry_key(bucket, flip)] = latent.detach().to("cpu", torch.float32).contiguous()
-    tmp = disk.with_name(disk.name + ".tmp")
-    # save() + write_bytes, not save_file: save_file creates its file 0600, everything else is 0644 (umask)
-    tmp.write_bytes(save(tensors, metadata=meta))
-    tmp.replace(disk)
+    # save() + an atomic write, not save_file (its file is 0600; everything else follows the umask). The temp
+    # file's name is unique (mkstemp): two processes caching the same image (DDP, or two runs on one dataset)
+    # each rename a whole file of their own; a shared "<cache>.tmp" let one rename the other's half-written one.
+    atomic_write_bytes(disk, save(tensors, metadata=meta), sync_dir=False)

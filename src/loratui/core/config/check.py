@@ -6,7 +6,8 @@ Problems that involve a refused key are left out (its field holds the default, n
 ``export_problems`` is the same check for `config export-sdscripts`: what sd-scripts would refuse too.
 
 Two kinds of problem are listed: what `train` refuses (validate, the paths, the packages) and what only
-sd-scripts refuses (sdscripts_export.sdscripts_refusals: loratui trains it, the export stops on it). Both
+sd-scripts refuses (sdscripts_export.sdscripts_refusals, and here sdscripts_image_refusals: images sd-scripts
+stops on with buckets off; loratui trains it, the export stops on it). Both
 make `config check` exit 1, each line saying which it is; `train` checks only the first kind (and
 Settings' "problems training will refuse" after a save asks for it alone: ``sdscripts=False``).
 """
@@ -18,7 +19,9 @@ import re
 
 from loratui.core.config.base_model import v_prediction_note
 from loratui.core.config.fields import ConfigError
-from loratui.core.config.load import check_paths, load_config, validate, with_resolved_paths
+from loratui.core.config.load import (
+    cache_latents_note, check_paths, latents_cached, load_config, resolve_path, validate, with_resolved_paths,
+)
 from loratui.core.config.packages import missing_packages
 from loratui.core.config.schema import TrainingConfig
 from loratui.core.config.sdscripts_export import sdscripts_refusals
@@ -37,7 +40,7 @@ def config_file_problems(path: str | os.PathLike, *,
     the packages, then (unless ``sdscripts`` is False: what `train` refuses only) what only sd-scripts
     refuses."""
     source = str(path)
-    export_only = sdscripts_refusals if sdscripts else (lambda cfg: [])
+    export_only = _sdscripts_only if sdscripts else (lambda cfg: [])
     try:
         cfg = load_config(path)
     except ConfigError as exc:
@@ -56,7 +59,70 @@ def export_problems(cfg: TrainingConfig) -> list[str]:
     together and the paths. A Hugging Face repo id as the base model is fine there (sd-scripts downloads
     it), and loratui's optional packages are not sd-scripts' (it has its own environment); what only
     sd-scripts refuses (bucket_reso_steps 32 for SD1/SD2) is added."""
-    return validate(cfg) + optimizer_problems(cfg) + check_paths(cfg, hub_ids_ok=True) + sdscripts_refusals(cfg)
+    return validate(cfg) + optimizer_problems(cfg) + check_paths(cfg, hub_ids_ok=True) + _sdscripts_only(cfg)
+
+
+def _sdscripts_only(cfg: TrainingConfig) -> list[str]:
+    return sdscripts_refusals(cfg) + sdscripts_image_refusals(cfg)
+
+
+def sdscripts_image_refusals(cfg: TrainingConfig) -> list[str]:
+    """The images sd-scripts stops on that loratui trains, one line per kind: with enable_bucket = false and
+    latents not cached its __getitem__ crops and never resizes, so an image larger than the resolution stops it
+    ("image too large, but cropping and bucketing are disabled") unless random_crop, and a smaller one always
+    ("image size is small"; loratui refuses that one too with random_crop, in core.plan). Read from the images'
+    headers; nothing when the folders cannot be scanned (check_paths names them)."""
+    d = cfg.dataset
+    if d.enable_bucket or latents_cached(d) or d.random_crop or not d.train_data_dir:
+        return []
+    from loratui.core.dataset import scan_dataset
+    from loratui.core.errors import LoratuiError
+
+    try:
+        scan = scan_dataset(resolve_path(cfg, d.train_data_dir),
+                            resolve_path(cfg, d.reg_data_dir) if d.reg_data_dir else None, d.caption_extension)
+    except (LoratuiError, OSError):
+        return []
+    w, h = d.resolution
+    larger, smaller = [], []
+    for image in _registered_images(scan):
+        if image.width > w or image.height > h:
+            larger.append(image)
+        elif image.width < w or image.height < h:
+            smaller.append(image)
+    problems = []
+    for images, what, sd_says, fixes in (
+            (larger, "larger", "image too large, but cropping and bucketing are disabled",
+             "set cache_latents = true (both then resize), random_crop = true (both then crop at full size) or "
+             "enable_bucket = true"),
+            (smaller, "smaller", "image size is small", "set cache_latents = true (both then resize) or "
+             "enable_bucket = true, or upscale it")):
+        if images:
+            first = images[0]
+            more = f" (and {len(images) - 1} more image(s) like it)" if len(images) > 1 else ""
+            off = "enable_bucket = false, cache_latents = false" + (" and random_crop = false" if what == "larger" else "")
+            problems.append(f"{first.path}{more}: {first.width}x{first.height} is {what} than the resolution {w}x{h}: "
+                            f"sd-scripts stops on it (\"{sd_says}\") with {off}; `loratui train` resizes it to "
+                            f"cover the resolution and centre-crops, `config export-sdscripts` stops on it: {fixes} "
+                            "in [dataset]")
+    return problems
+
+
+def _registered_images(scan) -> list:
+    """The images sd-scripts registers: every train image, and reg images in order until their samples reach
+    the train samples (its reg loop's first pass; later passes only add repeats). core.plan's register_images
+    is the full rule; core.config may not import core.plan."""
+    train = [(s, i) for s in scan.subsets if not s.is_reg and s.repeats >= 1 for i in s.images]
+    target = sum(s.repeats for s, _ in train)
+    images = [i for _, i in train]
+    count = 0
+    for subset in (s for s in scan.subsets if s.is_reg and s.repeats >= 1):
+        for image in subset.images:
+            if count >= target:
+                return images
+            images.append(image)
+            count += subset.repeats
+    return images
 
 
 def optimizer_problems(cfg: TrainingConfig) -> list[str]:
@@ -85,6 +151,9 @@ def config_notes(cfg: TrainingConfig) -> list[str]:
     model = with_resolved_paths(cfg).model
     note = v_prediction_note(model.pretrained_model_name_or_path, model.v_parameterization)
     notes = [note] if note else []
+    cache = cache_latents_note(cfg)
+    if cache:
+        notes.append(cache)
     sampling = sampling_intervals_note(cfg)
     if sampling:
         notes.append(sampling)

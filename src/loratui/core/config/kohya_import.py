@@ -167,6 +167,7 @@ class _Importer(NetworkKeys):
                     self.ignore(key, "0 (off) in the file: left unset")
                 else:
                     self.set(key, key, value)
+        self._cache_latents_to_disk()
         for key, reason, warning in dropped_options(d, self.done):  # a dropped setting that is on: a warning
             self.ignore(key, reason)
             if warning:
@@ -179,6 +180,14 @@ class _Importer(NetworkKeys):
         place_paths(self.report, self.values, self.locked, source_dir=self.source_dir,
                     config_dir=self.config_dir)
         return self._build(), self.report
+
+    def _cache_latents_to_disk(self) -> None:
+        """cache_latents_to_disk with cache_latents off: sd-scripts turns cache_latents on (with a warning), so the
+        imported config says true, and the mapped line says why."""
+        if self.values.get("cache_latents_to_disk") and self.values.get("cache_latents") is False:
+            self.values["cache_latents"] = True
+            self.report.add_note("dataset.cache_latents", "false in the file, imported as true: cache_latents_to_disk "
+                                 "turns it on, as sd-scripts does")
 
     def _dataset_config(self) -> None:
         from loratui.core.config.kohya_dataset import read_dataset_config

@@ -301,14 +301,11 @@ def validate(cfg: TrainingConfig) -> list[str]:
     extension_problem = caption_extension_problem(d.caption_extension)
     if extension_problem:
         problems.append(f"caption_extension {d.caption_extension!r}: {extension_problem}")
-    if d.min_bucket_reso > d.max_bucket_reso:
+    if d.enable_bucket:
+        problems += _bucket_bounds_problems(d)
+    elif d.min_bucket_reso > d.max_bucket_reso:
         problems.append(f"min_bucket_reso ({d.min_bucket_reso}) is larger than max_bucket_reso "
                         f"({d.max_bucket_reso})")
-    if d.enable_bucket:
-        w, h = d.resolution
-        if min(w, h) < d.min_bucket_reso or max(w, h) > d.max_bucket_reso:
-            problems.append(f"resolution {w}x{h} must lie between min_bucket_reso ({d.min_bucket_reso}) "
-                            f"and max_bucket_reso ({d.max_bucket_reso}) when enable_bucket is true")
     if t.full_bf16 and t.full_fp16:
         problems.append("full_bf16 and full_fp16 are both true: choose one")
     if t.full_bf16 and t.mixed_precision != "bf16":
@@ -317,8 +314,10 @@ def validate(cfg: TrainingConfig) -> list[str]:
         problems.append("full_fp16 needs mixed_precision = \"fp16\"")
     if t.sdpa and t.xformers:
         problems.append("sdpa and xformers are both true: choose one attention implementation")
-    if d.cache_latents and d.random_crop:
-        problems.append("random_crop does nothing with cache_latents (the crop is cached once): turn one off")
+    if latents_cached(d) and d.random_crop:
+        which = "cache_latents" if d.cache_latents else "cache_latents_to_disk, which turns cache_latents on"
+        problems.append(f"random_crop does nothing with {which} (the crop is cached once; sd-scripts refuses it "
+                        "too): turn one off")
     if t.cache_text_encoder_outputs:
         if not n.network_train_unet_only:
             problems.append("cache_text_encoder_outputs needs network_train_unet_only = true "
@@ -336,6 +335,47 @@ def validate(cfg: TrainingConfig) -> list[str]:
         problems.append(f"Prodigy expects learning_rate around 1 (it finds its own step size), "
                         f"got {o.learning_rate}")
     return problems
+
+
+def latents_cached(dataset) -> bool:
+    """Whether a run caches latents: cache_latents, or cache_latents_to_disk, which turns it on (sd-scripts'
+    verify_training_args does so with a warning). `train` runs on with_resolved_paths' copy, where cache_latents
+    is already true; what reads a config as written (validate, core.plan, engine.data) checks both keys."""
+    return bool(dataset.cache_latents or dataset.cache_latents_to_disk)
+
+
+def cache_latents_note(cfg: TrainingConfig) -> str | None:
+    """The note when cache_latents_to_disk = true turns cache_latents = false on; None otherwise."""
+    d = cfg.dataset
+    if d.cache_latents_to_disk and not d.cache_latents:
+        return ("dataset.cache_latents_to_disk = true turns dataset.cache_latents on (its false is overridden, as "
+                "sd-scripts does): latents are cached; set cache_latents = true to say so, or turn both off to "
+                "encode every step")
+    return None
+
+
+def bucket_bounds(d) -> tuple[int, int]:
+    """(min_bucket_reso, max_bucket_reso) as sd-scripts uses them: min rounded down and max up to a multiple of
+    bucket_reso_steps (adjust_min_max_bucket_reso_by_steps; core.plan's make_buckets rounds the same way)."""
+    steps = max(1, d.bucket_reso_steps)
+    low = d.min_bucket_reso - d.min_bucket_reso % steps
+    high = d.max_bucket_reso + (steps - d.max_bucket_reso % steps) % steps
+    return low, high
+
+
+def _bucket_bounds_problems(d) -> list[str]:
+    """sd-scripts' asserts on the bucket bounds, checked on the rounded values it checks (max 250 with steps 64
+    is 256, so resolution 256 is fine); a bound that was rounded is named with both values."""
+    low, high = bucket_bounds(d)
+    if low > high:
+        return [f"min_bucket_reso ({d.min_bucket_reso}) is larger than max_bucket_reso ({d.max_bucket_reso})"]
+    shown_low = f"{d.min_bucket_reso}" + (f", rounded down to {low}" if low != d.min_bucket_reso else "")
+    shown_high = f"{d.max_bucket_reso}" + (f", rounded up to {high}" if high != d.max_bucket_reso else "")
+    w, h = d.resolution
+    if min(w, h) < low or max(w, h) > high:
+        return [f"resolution {w}x{h} must lie between min_bucket_reso ({shown_low}) and max_bucket_reso "
+                f"({shown_high}) when enable_bucket is true"]
+    return []
 
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
@@ -363,10 +403,13 @@ def resolve_path(cfg: TrainingConfig, value: str, *, key: str | None = None) -> 
 
 
 def with_resolved_paths(cfg: TrainingConfig) -> TrainingConfig:
-    """A copy of ``cfg`` whose path fields are absolute (what the engine should use)."""
+    """A copy of ``cfg`` whose path fields are absolute (what the engine should use), with cache_latents on when
+    cache_latents_to_disk is (as sd-scripts turns it on: see cache_latents_note), so the run reads one flag."""
     out = TrainingConfig(**{s: dataclasses.replace(getattr(cfg, s)) for s in SECTIONS})
     for section, key in PATH_KEYS:
         sec = getattr(out, section)
         setattr(sec, key, resolve_path(cfg, getattr(sec, key), key=key))
+    if latents_cached(out.dataset):
+        out.dataset.cache_latents = True
     out.config_dir = cfg.config_dir
     return out

@@ -31,9 +31,13 @@ Rules mirrored, one per piece:
   (bw, int(bw / ratio + 0.5)) or (int(bh * ratio + 0.5), bh). A smaller image is not resized. The
   bucket is the resized size with each side rounded down to a multiple of steps.
 * enable_bucket = False (BaseDataset.make_buckets): a single predefined bucket at `resolution`; the
-  same cover-scale rule gives the resized size. (sd-scripts applies that resize + centre crop only
-  when it caches latents; without caching it requires every image to be exactly `resolution`, or
-  larger with random_crop. The steps calculator warns about that.)
+  same cover-scale rule gives the resized size. sd-scripts applies that resize + centre crop only
+  when it caches latents; without caching (its __getitem__) an image must be exactly `resolution`, or
+  larger with random_crop, which then trains a random patch at full scale (no resize). With
+  random_crop and latents not cached that is done here too (``full_size_crop``: resized size = image
+  size) and an image smaller than `resolution` on a side is refused, as sd-scripts stops on it
+  ("image size is small"). Without random_crop loratui resizes where sd-scripts stops: the steps
+  calculator and `config check` say so.
 * Crop (trim_and_resize_if_required): after resizing, the excess over the bucket is trimmed; centred
   (offset = excess // 2) unless random_crop. SDXL's crop conditioning uses
   BucketManager.get_crop_ltrb, mirrored in :meth:`BucketAssignment.crop_ltrb`.
@@ -138,6 +142,7 @@ class BucketAssignment:
     bucket: Size
     resized_size: Size
     ar_error: float  # bucket ratio minus image ratio (sd-scripts logs the mean of |ar_error|)
+    full_size_crop: bool = False  # buckets off, random_crop, not cached: a random bucket-sized patch, no resize
 
     @property
     def needs_resize(self) -> bool:
@@ -156,8 +161,17 @@ class BucketAssignment:
         """(left, top) of the centred trim, in resized pixels (random_crop picks another offset)."""
         return ((self.resized_size[0] - self.bucket[0]) // 2, (self.resized_size[1] - self.bucket[1]) // 2)
 
+    @property
+    def original_size(self) -> Size:
+        """SDXL's original-size conditioning (w, h): the image's size; for a full-size crop the patch's, as
+        sd-scripts' __getitem__ sets it after cropping."""
+        return self.bucket if self.full_size_crop else self.image_size
+
     def crop_ltrb(self) -> tuple[float, float, float, float]:
-        """sd-scripts' get_crop_ltrb: the image's box inside the bucket, for SDXL crop conditioning."""
+        """sd-scripts' get_crop_ltrb: the image's box inside the bucket, for SDXL crop conditioning. A
+        full-size crop has sd-scripts' (0, 0, 0, 0) (so a flipped one's left is the bucket width, as there)."""
+        if self.full_size_crop:
+            return 0, 0, 0, 0
         bw, bh = self.bucket
         image_ar = self.image_size[0] / self.image_size[1]
         if bw / bh > image_ar:
@@ -181,6 +195,7 @@ class BucketManager:
     enable_bucket: bool
     predefined: tuple[Size, ...]
     notes: list[str] = field(default_factory=list)
+    full_size_crop: bool = False  # see make_buckets
 
     def __post_init__(self) -> None:
         self.max_area = self.resolution[0] * self.resolution[1]
@@ -195,7 +210,9 @@ class BucketManager:
             return cached
         if width < 1 or height < 1:
             raise LoratuiError(f"image size {width}x{height} is not usable")
-        if self.no_upscale and self.enable_bucket:
+        if self.full_size_crop:
+            result = self._assign_full_size(width, height)
+        elif self.no_upscale and self.enable_bucket:
             result = self._assign_no_upscale(width, height)
         else:
             result = self._assign_predefined(width, height)
@@ -218,6 +235,16 @@ class BucketManager:
         scale = bh / height if ratio > bw / bh else bw / width
         resized = (int(width * scale + 0.5), int(height * scale + 0.5))
         return BucketAssignment((width, height), bucket, resized, bw / bh - ratio)
+
+    def _assign_full_size(self, width: int, height: int) -> BucketAssignment:
+        """No resize: each step crops a random resolution-sized patch (sd-scripts' non-bucket random_crop)."""
+        bw, bh = self.resolution
+        if width < bw or height < bh:
+            raise LoratuiError(f"{width}x{height} is smaller than the resolution {bw}x{bh}: with enable_bucket = false, "
+                               "random_crop = true and latents not cached each step crops the resolution from the "
+                               "image at full size (sd-scripts stops on a smaller one: \"image size is small\"); "
+                               "remove or upscale it, or set enable_bucket = true or cache_latents = true in [dataset]")
+        return BucketAssignment((width, height), (bw, bh), (width, height), bw / bh - width / height, True)
 
     def _round(self, x: float) -> int:
         x = int(x + 0.5)
@@ -252,16 +279,22 @@ class BucketManager:
 
 
 def make_buckets(resolution: Size = (512, 512), min_reso: int = 256, max_reso: int = 1024,
-                 reso_steps: int = 64, no_upscale: bool = False, enable_bucket: bool = True) -> BucketManager:
-    """A BucketManager for these settings (sd-scripts' rules; see the module docstring)."""
+                 reso_steps: int = 64, no_upscale: bool = False, enable_bucket: bool = True, *,
+                 full_size_crop: bool = False) -> BucketManager:
+    """A BucketManager for these settings (sd-scripts' rules; see the module docstring). ``full_size_crop``
+    (only with enable_bucket False: random_crop with latents not cached): images are cropped, not resized."""
     resolution = (int(resolution[0]), int(resolution[1]))
     if resolution[0] < 1 or resolution[1] < 1:
         raise LoratuiError(f"resolution {resolution[0]}x{resolution[1]} is not usable")
     if not enable_bucket:
-        return BucketManager(resolution, min_reso, max_reso, reso_steps, False, False, (resolution,))
+        return BucketManager(resolution, min_reso, max_reso, reso_steps, False, False, (resolution,),
+                             full_size_crop=full_size_crop)
     if reso_steps < 1:
         raise LoratuiError(f"bucket_reso_steps must be at least 1, not {reso_steps}")
-    if min_reso > max_reso:
+    # compared after the rounding, as sd-scripts does: min 260 / max 250 with steps 64 are both 256
+    rounded_min = min_reso - min_reso % reso_steps
+    rounded_max = max_reso + (reso_steps - max_reso % reso_steps) % reso_steps
+    if rounded_min > rounded_max:
         raise LoratuiError(f"min_bucket_reso ({min_reso}) is larger than max_bucket_reso ({max_reso}) in [dataset]")
     min_reso, max_reso, notes = adjust_bucket_bounds(resolution, min_reso, max_reso, reso_steps)
     if no_upscale:
@@ -276,7 +309,14 @@ def buckets_for_dataset(dataset_cfg) -> BucketManager:
     """make_buckets from a config's [dataset] section (a DatasetSection)."""
     d = dataset_cfg
     return make_buckets(tuple(d.resolution), d.min_bucket_reso, d.max_bucket_reso, d.bucket_reso_steps,
-                        d.bucket_no_upscale, d.enable_bucket)
+                        d.bucket_no_upscale, d.enable_bucket, full_size_crop=crops_at_full_size(d))
+
+
+def crops_at_full_size(dataset_cfg) -> bool:
+    """Buckets off, random_crop on, latents not cached (cache_latents_to_disk caches them too): sd-scripts then
+    trains a random resolution-sized patch of each image at full scale, and so does loratui."""
+    d = dataset_cfg
+    return bool(not d.enable_bucket and d.random_crop and not (d.cache_latents or d.cache_latents_to_disk))
 
 
 def bucket_key(bucket: Size) -> str:

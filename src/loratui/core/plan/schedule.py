@@ -55,6 +55,7 @@ from loratui.core.plan.buckets import (
     bucket_family,
     bucket_key,
     buckets_for_dataset,
+    crops_at_full_size,
     reso_steps_notes,
 )
 from loratui.core.errors import LoratuiError
@@ -354,9 +355,7 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
     if upscaled and d.enable_bucket and not d.bucket_no_upscale:
         notes.append(f"{upscaled} image(s) are upscaled to fill their bucket (bucket_no_upscale avoids it)")
     if not d.enable_bucket and wrong_size:
-        w, h = d.resolution
-        notes.append(f"{wrong_size} image(s) are not {w}x{h}: with enable_bucket off they are resized and "
-                     f"centre-cropped to it (sd-scripts does so only with cache_latents)")
+        notes.append(_no_bucket_note(d, wrong_size))
 
     return Schedule(
         samples_per_epoch=train_samples, reg_samples_per_epoch=reg_samples, batches_per_epoch=batches,
@@ -368,6 +367,23 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
         bucket_images={bucket_key(b): images[b] for b in order},
         bucket_batches={bucket_key(b): bucket_batches[b] for b in order},
         folders=folders, reg=reg, notes=notes, left_out_folders=left_out_folders(scan))
+
+
+def _no_bucket_note(d, wrong_size: int) -> str:
+    """How images other than the resolution train with enable_bucket off, and whether sd-scripts agrees
+    (train_util's __getitem__: without cached latents it crops, never resizes; buckets.py)."""
+    w, h = d.resolution
+    if crops_at_full_size(d):  # a smaller image is refused by the bucket assignment: these are larger
+        return (f"{wrong_size} image(s) are larger than {w}x{h}: with enable_bucket off, random_crop on and latents "
+                f"not cached, each step trains a random {w}x{h} patch of them at full scale (no resize), as "
+                "sd-scripts does")
+    if d.cache_latents or d.cache_latents_to_disk:
+        return (f"{wrong_size} image(s) are not {w}x{h}: with enable_bucket off they are resized to cover it and "
+                "centre-cropped before their latents are cached, as sd-scripts does")
+    return (f"{wrong_size} image(s) are not {w}x{h}: with enable_bucket off loratui resizes them to cover it and "
+            f"centre-crops; sd-scripts without cached latents stops on them (it needs {w}x{h}, or larger with "
+            "random_crop = true, which crops at full scale): set cache_latents = true to train them the same way "
+            "in both")
 
 
 def kohya_gui_steps(plan: Schedule, epochs: int, reg_folder_set: bool) -> tuple[int, str]:
