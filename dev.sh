@@ -72,6 +72,15 @@ check_python() {
   fi
 }
 
+# True when .venv is dev.sh's to make again: its marker, or (a .venv of a dev.sh from before the marker)
+# a pyvenv.cfg that `python -m venv .venv` wrote here, with no sign of another tool (virtualenv, uv).
+made_here() {
+  [ -f "$OURS" ] && return 0
+  [ -f .venv/pyvenv.cfg ] || return 1
+  grep -Eq '^(virtualenv|uv) *=' .venv/pyvenv.cfg && return 1
+  grep -Eq '^command *= *.* -m venv (.*/)?\.venv/?$' .venv/pyvenv.cfg
+}
+
 make_venv() {
   check_python
   if ! "$PYTHON" -m venv .venv; then  # e.g. Debian's python without ensurepip: venv's message says what to install
@@ -112,7 +121,7 @@ setup() {
     make_venv
   else
     problem=$(venv_problem)
-    if [ -n "$problem" ] && [ -f "$OURS" ]; then
+    if [ -n "$problem" ] && made_here; then
       echo "note: .venv (made by dev.sh) cannot be used: $problem: making it again with $PYTHON" >&2
       check_python  # before removing anything
       rm -rf .venv

@@ -53,7 +53,8 @@ def test_network_weights_on_the_last_final_is_loaded_kept_and_the_new_final_take
     assert finished["reason"] == "completed" and finished["output"] == str(out / "tiny.safetensors")
     assert _meta(out / "tiny.safetensors")["ss_training_started_at"] != _meta(kept)["ss_training_started_at"]
     warning = next(e["message"] for e in of(events, "warning") if "network_weights" in e["message"])
-    assert f"final LoRA, which this run overwrites when it completes: a copy is kept as {kept}," in warning
+    assert f"final LoRA, which this run overwrites when it completes: this run loaded it, and a copy is kept as " \
+           f"{kept} (" in warning and "starts from it" not in warning  # it loads the original, not the copy
     assert "\n" not in warning
 
 

@@ -110,9 +110,9 @@ def test_kill_9_of_the_child_in_the_app_then_resume(tmp_path, monkeypatch):
     asyncio.run(main())
 
 
-def test_resume_without_a_run_this_session_asks_the_cli_for_the_journal_s_run(tmp_path, monkeypatch):
-    """After a restart the form's options go with --resume and without the form's --mode (the
-    journal's wins); with no interrupted run the CLI's one line says so."""
+def test_resume_without_a_run_this_session_says_there_is_none_to_resume(tmp_path, monkeypatch):
+    """After a restart the app looks the run up as the CLI does (captioners.resume): with no interrupted
+    run its one line says so and nothing starts."""
     monkeypatch.setenv("LORATUI_MODEL_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
     make_wd14_model(tmp_path / "store" / "wd14" / "Tiny__wd-tiny")
@@ -127,9 +127,9 @@ def test_resume_without_a_run_this_session_asks_the_cli_for_the_journal_s_run(tm
             screen = app.screen
             await until(pilot, lambda: screen.model_ok or screen.model_problem, "model check")
             screen.action_resume()
-            runner = caption_runner(app)
-            await until(pilot, lambda: runner.run is not None and not runner.run.active, "the resume", 30)
-            assert "--resume" in runner.run.command and "--mode" not in runner.run.command
-            assert runner.run.phase == "failed" and "no caption run in its undo journal to resume" in runner.run.error
+            said = lambda: [n.message for n in app._notifications if "no caption run" in n.message]  # noqa: E731
+            await until(pilot, said, "the line saying there is nothing to resume", 10)
+            assert "no caption run in its undo journal to resume" in said()[0]
+            assert caption_runner(app).run is None
 
     asyncio.run(main())

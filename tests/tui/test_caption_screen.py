@@ -122,6 +122,12 @@ def test_run_progress_cancel_resume_and_dataset_refresh(env):
         assert user_captions  # the resume must overwrite these too (a 'skip existing' resume left them)
         # resume from the palette, then leave the screen: the run belongs to the app and goes on
         await pilot.press("ctrl+p", *"resume", "enter")
+        # an overwrite resume asks first, as a start does (review r1 #2): o continues the run
+        from loratui.tui.screens.config_dialogs import ChoiceDialog
+
+        await until(pilot, lambda: isinstance(app.screen, ChoiceDialog), "the resume's overwrite question")
+        assert runner.run is run  # nothing started before the answer
+        await pilot.press("o")
         await until(pilot, lambda: runner.run is not run and runner.run.phase == "running", "resumed")
         resumed = runner.run
         assert "--resume" in resumed.command_line and "--mode overwrite" in resumed.command_line

@@ -162,8 +162,9 @@ def test_append_cli_with_always_first_tags_and_rating_first(tmp_path, tagger):
 
 
 def test_failure_hint_names_what_to_do():
-    read_only = [("a.png", "a.txt: read-only caption file, not rewritten: make it writable ...")]
-    assert "chmod u+w) or add --force" in failure_hint(read_only, True)
+    read_only = [("a.png", "a.txt: cannot be rewritten ...")]  # told by the runner's flag, not by these words
+    assert "chmod u+w) or add --force" in failure_hint(read_only, True, {"a.png"})
+    assert "chmod" not in failure_hint(read_only, True)
     hint = failure_hint([("x/bad.png", "truncated image"), ("y/zero.png", "zero-byte file")], True)
     assert hint.startswith("fix or remove bad.png, zero.png;") and "--resume" in hint
     assert "mode skip" not in hint and "run the same command again" in failure_hint([("b.png", "x")], False)

@@ -1,6 +1,6 @@
 """`loratui lora convert` on a plain LoRA that diffusers already loads (user test s12/h6: it re-factored it
-anyway): one line saying no conversion is needed, nothing written, before any model loads; --rank (a
-resize) and --force still convert."""
+anyway): one line saying no conversion is needed and OUT is a byte copy of it, before any model loads;
+--rank (a resize) and --force still convert."""
 
 from __future__ import annotations
 
@@ -21,18 +21,23 @@ def _plain(path):
     return path
 
 
-def test_a_plain_lora_is_not_converted_and_nothing_is_written(tmp_path):
+def test_a_plain_lora_is_copied_unchanged_not_converted(tmp_path):
+    """Review r1 #5: OUT is still written (a script doing `convert a b && use b`), as a byte copy."""
     source, out = _plain(tmp_path / "plain.safetensors"), tmp_path / "out.safetensors"
     # no model is needed to say so: --model names nothing
     result = CliRunner().invoke(cli, ["lora", "convert", str(source), str(out), "--model", str(tmp_path / "none")])
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines() == [
-        f"{source}: no conversion needed, it is a plain LoRA that diffusers loads as it is; nothing written "
-        "(--rank N resizes it, --force converts it anyway)"]
-    assert not out.exists()
-    result = CliRunner().invoke(cli, ["lora", "convert", str(source), str(out), "--model", "x", "--json"])
+        f"{source}: already loads in diffusers: copied unchanged to {out} (--rank N resizes it, --force converts it "
+        "anyway)"]
+    assert out.read_bytes() == source.read_bytes()
+    again = CliRunner().invoke(cli, ["lora", "convert", str(source), str(out), "--model", "x"])
+    assert "exists: pass --force to replace it" in str(again.exception)  # create-only
+    out2 = tmp_path / "out2.safetensors"
+    result = CliRunner().invoke(cli, ["lora", "convert", str(source), str(out2), "--model", "x", "--json"])
     data = json.loads(result.output)
-    assert result.exit_code == 0 and data["converted"] is False and data["output"] is None and not out.exists()
+    assert result.exit_code == 0 and data["converted"] is False and data["copied"] is True
+    assert data["output"] == str(out2) and out2.read_bytes() == source.read_bytes()
 
 
 def test_rank_or_force_still_convert(tmp_path):

@@ -30,10 +30,13 @@ def run_images(dataset_dir: str | os.PathLike, recursive: bool) -> list[Path]:
     return find_images(locate_dataset(dataset_dir).images_dir, recursive)
 
 
-def count_existing_captions(dataset_dir: str | os.PathLike, recursive: bool, extension: str) -> ExistingCaptions:
+def count_existing_captions(dataset_dir: str | os.PathLike, recursive: bool, extension: str,
+                            resumed=None) -> ExistingCaptions:
     """Count the run's images that have a caption file; LoratuiError (one line) for a bad extension
-    or a dataset folder that is gone."""
+    or a dataset folder that is gone. ``resumed`` (a captioners.resume.InterruptedRun): the captions it
+    wrote are not counted (a resume skips them)."""
     extension = caption_extension_option(extension, add_dot=False)
     todo, skipped = plan(run_images(dataset_dir, recursive), extension, "skip")
-    with_caption = sum(1 for job in skipped if not job.note)  # a note: a shared caption name, not "has one"
+    with_caption = sum(1 for job in skipped  # a note: a shared caption name, not "has one"
+                       if not job.note and (resumed is None or not resumed.wrote(job.caption)))
     return ExistingCaptions(with_caption, len(todo) + len(skipped), extension)

@@ -4,31 +4,35 @@ A caption run journals every caption it writes (core.captions.ChangeWriter) in o
 description names the captioner and the write mode: ``caption run: wd14 (append)``. That entry is
 exactly "what the run already did", so a resume skips those images only (not every image with a
 caption, which would leave the user's own captions of an append or overwrite run untouched) and
-keeps the run's mode. A resumed run's entry says ``(append, resumed)``, so resuming it again also
-skips what the runs before it wrote.
+keeps the run's mode.
 
-A run that ended with every image captioned is marked finished (``.loratui/caption-run.json`` beside
-the journal), so that there is nothing to resume; a run that was interrupted, killed (kill -9, out of
-memory) or had failed images is not, and resuming it captions what it did not write.
+Every run that may write (not a dry run) is recorded when it starts, in ``.loratui/caption-run.json``
+beside the journal folder: ``{"last": {captioner, mode, started, entry, resumes, finished}}``. A resume
+continues that last attempt only: its own entry and those of the runs it resumed (``resumes``). So a
+run cancelled while its model loaded (it wrote nothing) never makes --resume pick an older run, in
+an older mode; it says that the last run wrote nothing instead. A run that captioned every image is
+marked ``finished``: nothing to resume. Where there is no record (runs of an older loratui) the newest
+caption run in the journal is resumed, and the line naming it says so.
 
-Pure file work (no onnxruntime, no torch): the app reads it too. Only the first line of each entry
-(its header) is parsed to find the run; the records are read for the run being resumed only.
+Pure file work (no onnxruntime, no torch): the app reads it too. Entries are read with the journal's
+own readers (core.captions: read_header, load_entry), which know both of its layouts.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loratui.core.captions import journal_dir
+from loratui.core.captions import entry_item, journal_dir, landed, load_entry, read_header
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_text
 
-FINISHED_FILE = "caption-run.json"  # beside the journal folder: {"finished": "<entry name>"}
+RUN_FILE = "caption-run.json"  # beside the journal folder (older versions kept {"finished": "<entry>"} there)
+FINISHED_FILE = RUN_FILE
 _DESCRIPTION = re.compile(r"^caption run: (?P<captioner>[\w-]+) \((?P<mode>overwrite|append|skip)(?P<resumed>, resumed)?\)$")
 
 
@@ -56,6 +60,8 @@ class InterruptedRun:
     mode: str
     entries: list[RunEntry]
     written: set[str] = field(default_factory=set)  # normalised absolute caption paths
+    started: float = 0.0   # wall clock: when the run (its last attempt) started
+    recorded: bool = True  # False: no record of the runs (an older loratui): the journal's newest was taken
 
     @property
     def entry(self) -> RunEntry:
@@ -64,32 +70,46 @@ class InterruptedRun:
     def wrote(self, caption: Path) -> bool:
         return _norm(caption) in self.written
 
+    def line(self, now: float | None = None) -> str:
+        """One line naming the run resumed (the CLI prints it, the app shows it)."""
+        names = ", ".join(entry.path.name for entry in self.entries)
+        said = (f"resuming the {self.captioner} run ({self.mode}) of {ago(self.started, now)}: it wrote "
+                f"{len(self.written)} caption(s) ({names}), skipped now")
+        if not self.recorded:
+            said += ("; no record of later runs (an older loratui ran them): if this is not the run you mean, start "
+                     "a new run without --resume")
+        return said
+
+
+def captioner_family(name: str) -> tuple[str, ...]:
+    """The captioner names a run of ``name`` may journal: `caption blip` loads BLIP, BLIP-2 or GIT."""
+    return ("blip", "blip2", "git") if name == "blip" else (name,)
+
+
+def ago(when: float, now: float | None = None) -> str:
+    """``12 min ago``: when a run started, in the unit a person counts it in."""
+    seconds = max(0, int((time.time() if now is None else now) - when))
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''} ago"
+    return f"{seconds} s ago"
+
 
 def _norm(path: str | os.PathLike) -> str:
     return os.path.normcase(os.path.normpath(os.path.abspath(path)))
 
 
-def _read_header(entry: Path) -> tuple[dict, int] | None:
-    """(header, file records) of a ChangeWriter entry, or None for another kind of entry or an
-    unreadable one. Counts lines without decoding them (records hold whole captions in base64)."""
-    try:
-        with open(entry, "rb") as fh:
-            first = fh.readline()
-            records = 0
-            last = b"\n"
-            for line in fh:
-                if line.strip():
-                    records += 1
-                    last = line
-    except OSError:
+def _run_entry(entry: Path) -> RunEntry | None:
+    read = read_header(entry)
+    if read is None:
         return None
-    if not last.endswith(b"\n"):
-        records -= 1  # a torn last record: its caption was never written
-    try:
-        header = json.loads(first)
-    except ValueError:
-        return None  # a one-document entry of `tags` (never a caption run's)
-    return (header, records) if isinstance(header, dict) else None
+    header, records = read
+    match = _DESCRIPTION.match(str(header.get("description", "")))
+    if not match:
+        return None
+    return RunEntry(entry, match["captioner"], match["mode"], bool(match["resumed"]),
+                    float(header.get("created") or 0.0), records)
 
 
 def caption_run_entries(train_dir: str | os.PathLike) -> list[RunEntry]:
@@ -97,17 +117,9 @@ def caption_run_entries(train_dir: str | os.PathLike) -> list[RunEntry]:
     folder = journal_dir(train_dir)
     if not folder.is_dir():
         return []
-    found = []
-    for entry in sorted((p for p in folder.glob("*.json") if p.stem.isdigit()), reverse=True):
-        read = _read_header(entry)
-        if read is None:
-            continue
-        header, records = read
-        match = _DESCRIPTION.match(str(header.get("description", "")))
-        if match:
-            found.append(RunEntry(entry, match["captioner"], match["mode"], bool(match["resumed"]),
-                                  float(header.get("created") or 0.0), max(0, records)))
-    return found
+    found = (_run_entry(entry) for entry in sorted((p for p in folder.glob("*.json") if p.stem.isdigit()),
+                                                   reverse=True))
+    return [entry for entry in found if entry is not None]
 
 
 def run_entry_since(train_dir: str | os.PathLike, captioner: str, since: float) -> RunEntry | None:
@@ -121,36 +133,110 @@ def run_entry_since(train_dir: str | os.PathLike, captioner: str, since: float) 
     return None
 
 
-def _finished_file(train_dir: str | os.PathLike) -> Path:
-    return journal_dir(train_dir).parent / FINISHED_FILE
+def _run_file(train_dir: str | os.PathLike) -> Path:
+    return journal_dir(train_dir).parent / RUN_FILE
 
 
-def mark_finished(train_dir: str | os.PathLike, entry: Path) -> None:
-    """Note that the run of ``entry`` captioned every image: a --resume then has nothing to do.
-    Best effort: without the note a resume re-captions only what the run did not write."""
+def _read_record(train_dir: str | os.PathLike) -> dict:
     try:
-        atomic_write_text(_finished_file(train_dir), json.dumps({"finished": Path(entry).name}) + "\n")
-    except OSError:
-        pass
+        record = json.loads(_run_file(train_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
-def _finished_entry(train_dir: str | os.PathLike) -> str | None:
-    try:
-        return str(json.loads(_finished_file(train_dir).read_text(encoding="utf-8")).get("finished"))
-    except (OSError, ValueError, AttributeError):
-        return None
+@dataclass
+class RunAttempt:
+    """A caption run that may write, recorded as the last one from its start (see the module doc).
+    Every save is best effort: a folder where the record cannot be written gets no journal either."""
+    train_dir: Path
+    captioner: str
+    mode: str
+    resumes: list[str] = field(default_factory=list)  # entry names of the runs it continues
+    started: float = field(default_factory=time.time)
+    entry: str | None = None
+
+    def begin(self) -> None:
+        """Recorded where a journal folder exists (with none there is no older run to mistake for it;
+        a folder the run leaves unchanged gets no ``.loratui``)."""
+        if journal_dir(self.train_dir).parent.is_dir():
+            self._save()
+
+    def journal_started(self, entry: Path) -> None:
+        """The run's journal entry was made (its first caption is being written)."""
+        if self.entry != Path(entry).name:
+            self.entry = Path(entry).name
+            self._save()
+
+    def finished(self) -> None:
+        """Every image captioned: --resume has nothing left to continue."""
+        if self.entry is not None or self.resumes or journal_dir(self.train_dir).parent.is_dir():
+            self._save(finished=True)
+
+    def _save(self, finished: bool = False) -> None:
+        record = _read_record(self.train_dir)
+        record["last"] = {"captioner": self.captioner, "mode": self.mode, "started": self.started,
+                          "entry": self.entry, "resumes": list(self.resumes), "finished": finished}
+        if finished and (self.entry or self.resumes):  # what older versions read
+            record["finished"] = self.entry or self.resumes[0]
+        try:
+            _run_file(self.train_dir).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(_run_file(self.train_dir), json.dumps(record) + "\n")
+        except OSError:
+            pass
 
 
 def find_interrupted_run(train_dir: str | os.PathLike, dataset_arg: str = "") -> InterruptedRun:
-    """The last caption run of ``train_dir`` that did not finish, with what it wrote; LoratuiError
-    (one line) when there is none to resume."""
+    """The last caption run of ``train_dir`` when it did not finish, with what it wrote; LoratuiError
+    (one line) when there is nothing to resume."""
     where = dataset_arg or str(train_dir)
+    last = _read_record(train_dir).get("last")
+    if isinstance(last, dict) and isinstance(last.get("captioner"), str):
+        run = _recorded_run(train_dir, where, last)
+    else:
+        run = _newest_run(train_dir, where)
+    root = Path(train_dir)
+    for entry in run.entries:
+        record = load_entry(entry.path)
+        for number, item in enumerate(record["files"], 1):
+            path, old, _expected = entry_item(entry.path, number, item, root)
+            if landed(path, old):
+                run.written.add(_norm(path))
+    return run
+
+
+def _recorded_run(train_dir, where: str, last: dict) -> InterruptedRun:
+    """The last attempt's run: its own entry and those of the runs it resumed."""
+    captioner, mode = str(last["captioner"]), str(last.get("mode", ""))
+    started = float(last.get("started") or 0.0)
+    what = f"the last caption run of {where} ({captioner}, {mode}, {ago(started)})"
+    if last.get("finished"):
+        raise LoratuiError(f"--resume: {what} finished with every image captioned: nothing to resume; start a new "
+                           "run without --resume")
+    by_name = {entry.path.name: entry for entry in caption_run_entries(train_dir)}
+    names = [name for name in [last.get("entry"), *(last.get("resumes") or [])] if isinstance(name, str)]
+    if last.get("entry") is None:  # killed before it could record its entry: the entry made since it started
+        own = next((e for e in by_name.values() if e.created >= started and e.mode == mode
+                    and e.captioner in captioner_family(captioner) and e.path.name not in names), None)
+        names = ([own.path.name] if own is not None else []) + names
+    entries = [by_name[name] for name in names if name in by_name]
+    if not entries:
+        if names:
+            raise LoratuiError(f"--resume: {what}: its captions were undone, so there is nothing to continue; start "
+                               "it again without --resume")
+        raise LoratuiError(f"--resume: nothing to resume: {what} wrote nothing; start it again without --resume")
+    return InterruptedRun(captioner, mode, entries, started=started)
+
+
+def _newest_run(train_dir, where: str) -> InterruptedRun:
+    """No record of the runs (an older loratui): the newest caption run in the journal, unless marked
+    finished, with the runs it resumed before it."""
     runs = caption_run_entries(train_dir)
     if not runs:
         raise LoratuiError(f"--resume: {where} has no caption run in its undo journal to resume (a run that wrote "
                            "nothing, or one undone, has nothing to continue): start a new run instead")
     newest = runs[0]
-    if _finished_entry(train_dir) == newest.path.name:
+    if str(_read_record(train_dir).get("finished")) == newest.path.name:
         raise LoratuiError(f"--resume: the last caption run of {where} ({newest.captioner}, {newest.mode}) finished "
                            "with every image captioned: nothing to resume (a run stopped before it wrote anything: "
                            "start it again)")
@@ -159,40 +245,5 @@ def find_interrupted_run(train_dir: str | os.PathLike, dataset_arg: str = "") ->
         if not chain[-1].resumed or (older.captioner, older.mode) != (newest.captioner, newest.mode):
             break
         chain.append(older)
-    run = InterruptedRun(newest.captioner, newest.mode, chain)
-    root = Path(train_dir)
-    for entry in chain:
-        run.written.update(_norm(root / path) for path, old_sha1 in _records(entry.path)
-                           if _landed(root / path, old_sha1))
-    return run
+    return InterruptedRun(newest.captioner, newest.mode, chain, started=chain[-1].created, recorded=False)
 
-
-def _landed(path: Path, old_sha1: str | None) -> bool:
-    """A journalled caption that was written: its file no longer holds the old bytes (a kill between
-    journalling a batch and writing it leaves records of captions never written; core's undo skips
-    them the same way). A caption the user edited since still counts as written."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return old_sha1 is not None  # no file before, none now: never written
-    except OSError:
-        return True
-    return old_sha1 is None or hashlib.sha1(data).hexdigest() != old_sha1
-
-
-def _records(entry: Path) -> list[tuple[str, str | None]]:
-    """(caption path relative to the journal's folder, sha1 of its old bytes) of an entry's records."""
-    paths = []
-    try:
-        with open(entry, "rb") as fh:
-            fh.readline()  # the header
-            for line in fh:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue  # a torn last record: never written
-                if isinstance(record, dict) and isinstance(record.get("path"), str):
-                    paths.append((record["path"], record.get("old_sha1")))
-    except OSError as exc:
-        raise LoratuiError(f"--resume: cannot read the undo journal {entry} ({exc.strerror or exc})") from None
-    return paths

@@ -40,6 +40,7 @@ class RunResult:
     interrupted: bool = False
     captions: dict[str, str] = field(default_factory=dict)  # image -> first line (dry runs and tests)
     journal: Path | None = None  # the undo journal entry holding what the run replaced
+    read_only: set[str] = field(default_factory=set)  # failed images whose caption file is read-only
 
 
 def default_workers() -> int:
@@ -109,13 +110,16 @@ def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwr
                    dry_run: bool = False, workers: int | None = None, max_inflight: int | None = None,
                    emit: Emit | None = None, progress_every_s: float = 0.5, keep_captions: bool = False,
                    stop: threading.Event | None = None, journal_root: str | os.PathLike | None = None,
-                   force: bool = False, resumed: bool = False) -> RunResult:
+                   force: bool = False, resumed: bool = False,
+                   journal_started: Callable[[Path], None] | None = None) -> RunResult:
     """Caption ``jobs``; ``stop`` (set by a signal handler) ends the run after the current write.
 
     With ``journal_root`` (the dataset folder) every caption replaced is journalled there as one
     change, undone by `loratui tags undo DIR` (core.captions.undo_last). A read-only caption file
     is a failed image unless ``force``. ``resumed``: the run continues an interrupted one (its
     journal entry says so, and a resume of it skips what both wrote: captioners.resume).
+    ``journal_started(entry)``: called once the run's journal entry exists (its first write), so that
+    the run's record names it (captioners.resume.RunAttempt).
     """
     check_separator(separator)
     emit = emit or (lambda event: None)
@@ -197,8 +201,8 @@ def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwr
             if isinstance(made, str):
                 fail(job, made)
                 continue
-            if isinstance(outcome, str):
-                fail(job, outcome)
+            if isinstance(outcome, Exception):
+                fail(job, str(outcome), getattr(outcome, "read_only", False))
                 continue
             line = made[0]
             result.captioned += 1
@@ -212,7 +216,7 @@ def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwr
 
     def _write(batch: list[tuple[Job, Any]], rendered: list[Any]) -> list[Any]:
         """Write the batch's captions (journalled as one change with the rest of the run); per job
-        None (written, unchanged, or nothing to write) or the reason it was not written."""
+        None (written, unchanged, or nothing to write) or the error that kept it."""
         items = [(index, job.caption, made[1], made[2]) for index, ((job, _), made) in enumerate(zip(batch, rendered))
                  if not isinstance(made, str)]
         outcomes: list[Any] = [None] * len(batch)
@@ -220,20 +224,27 @@ def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwr
             return outcomes
         if writer is not None:  # a journal that cannot be written stops the run (LoratuiError)
             for (index, *_), got in zip(items, writer.write_many([item[1:] for item in items])):
-                outcomes[index] = str(got) if isinstance(got, Exception) else None
+                outcomes[index] = got if isinstance(got, Exception) else None
+            if journal_started is not None and writer.entry is not None and writer.entry != told[0]:
+                told[0] = writer.entry
+                journal_started(writer.entry)
             return outcomes
         for index, path, data, expected in items:
             try:
                 if write_checked(path, data, expected, force=force) is not False:
                     atomic_write_bytes(path, data)
             except LoratuiError as exc:
-                outcomes[index] = str(exc)
+                outcomes[index] = exc
             except OSError as exc:
-                outcomes[index] = f"cannot write {path}: {exc.strerror or exc}"
+                outcomes[index] = LoratuiError(f"cannot write {path}: {exc.strerror or exc}")
         return outcomes
 
-    def fail(job: Job, reason: str) -> None:
+    told: list[Path | None] = [None]  # the journal entry journal_started was called with
+
+    def fail(job: Job, reason: str, read_only: bool = False) -> None:
         result.failed.append((str(job.image), reason))
+        if read_only:
+            result.read_only.add(str(job.image))
         emit({"event": "image_failed", "image": str(job.image), "reason": reason})
 
     pool = _DecodePool(workers)

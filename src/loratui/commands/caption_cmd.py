@@ -13,7 +13,7 @@ when interrupted.
                  batch_size, workers, mode, dry_run, sample_of (with --sample: how many images there
                  were to caption before the first N were taken; else null), resume_of (with --resume:
                  the journal entry of the run continued; else null), resumed_skips (of skipped: the
-                 images that run wrote)
+                 images that run wrote), resumed_run (with --resume: one line naming the run continued)
 - ``warning``:   message, image (optional; e.g. an animated image captioned from its first frame,
                  or a GPU present while inference runs on the CPU)
 - ``skipped``:   image, caption_file, reason (mode "skip": a caption already exists; --resume: the
@@ -62,8 +62,9 @@ def _common(func):
         click.option("--mode", type=click.Choice(["overwrite", "append", "skip"]), default="overwrite", show_default=True,
                      help="overwrite captions, append (merge without duplicates), or skip images that have one."),
         click.option("--resume", is_flag=True,
-                     help="Continue the last interrupted caption run of DATASET_DIR: skip only the images it wrote "
-                          "(its undo journal lists them) and keep its --mode; give its other options again."),
+                     help="Continue the last caption run started on DATASET_DIR when it did not finish: skip only "
+                          "the images it wrote (its undo journal lists them) and keep its --mode; give its other "
+                          "options again. One line names the run resumed."),
         click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension."),
         click.option("--separator", default=DEFAULT_SEPARATOR, show_default=True, callback=separator_value,
                      help=SEPARATOR_HELP),
@@ -129,9 +130,10 @@ def wd14(dataset_dir, mode, resume, caption_extension, separator, force, recursi
                              character_tags_first=character_tags_first, always_first_tags=csv_tags(always_first_tags),
                              rating=rating, tag_replacement=parse_replacements(tag_replacement),
                              character_tag_expand=character_tag_expand)
-        resumed = _interrupted_run(dataset_dir, mode, ("wd14",)) if resume else None
+        resumed = _interrupted_run(dataset_dir, mode, ("wd14",), out) if resume else None
         mode = resumed.mode if resumed else mode
         jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode, resumed)
+        attempt = None if dry_run else _begin_attempt(dataset_dir, "wd14", mode, resumed)
         if repo_id:
             from loratui.captioners.store import download_wd14
 
@@ -141,7 +143,7 @@ def wd14(dataset_dir, mode, resume, caption_extension, separator, force, recursi
         provider_list = [p.strip() for p in providers.split(",")] if providers else None
         captioner = WD14Captioner(model, options, providers=provider_list, batch_size=batch_size, warn=out.warning)
         _run(out, captioner, str(captioner.model_dir), jobs, skipped, mode, separator, dry_run, workers,
-             dataset_dir, force, sample, resumed)
+             dataset_dir, force, sample, resumed, attempt)
 
 
 @caption.command()
@@ -177,9 +179,10 @@ def blip(dataset_dir, mode, resume, caption_extension, separator, force, recursi
         lengths = lengths_problem(min_length, max_length)
         if lengths:
             raise LoratuiError(lengths)
-        resumed = _interrupted_run(dataset_dir, mode, ("blip", "blip2", "git")) if resume else None
+        resumed = _interrupted_run(dataset_dir, mode, ("blip", "blip2", "git"), out) if resume else None
         mode = resumed.mode if resumed else mode
         jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode, resumed)
+        attempt = None if dry_run else _begin_attempt(dataset_dir, "blip", mode, resumed)
         try:
             from loratui.captioners.blip import load_blip_captioner
         except ImportError as exc:
@@ -189,7 +192,7 @@ def blip(dataset_dir, mode, resume, caption_extension, separator, force, recursi
                                         repetition_penalty=repetition_penalty, prefix=prefix, postfix=postfix,
                                         warn=out.warning)
         _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force, sample,
-             resumed)
+             resumed, attempt)
 
 
 def _check_sample(sample: int | None, dry_run: bool) -> None:
@@ -227,9 +230,10 @@ def _plan(dataset_dir, recursive, extension, mode, resumed=None):
     return plan(images, extension, mode, resume=resumed)
 
 
-def _interrupted_run(dataset_dir, mode: str, captioners: tuple[str, ...]):
-    """The run --resume continues; its mode wins over the default, and one given otherwise is an
-    error (a resume that changed it would skip images the new mode should write)."""
+def _interrupted_run(dataset_dir, mode: str, captioners: tuple[str, ...], out=None):
+    """The run --resume continues (the last run started here: captioners.resume), named in one line;
+    its mode wins over the default, and one given otherwise is an error (a resume that changed it
+    would skip images the new mode should write)."""
     from click.core import ParameterSource
 
     from loratui.captioners.resume import find_interrupted_run
@@ -243,7 +247,23 @@ def _interrupted_run(dataset_dir, mode: str, captioners: tuple[str, ...]):
     if explicit and mode != run.mode:
         raise LoratuiError(f"--resume with --mode {mode}: the interrupted run ({run.entry.path.name}) wrote in mode "
                            f"{run.mode}; drop --mode (the resume keeps {run.mode}) or start a new run without --resume")
+    if out is not None:
+        out.note(run.line())
     return run
+
+
+def _begin_attempt(dataset_dir, command: str, mode: str, resumed):
+    """Record this run as the last one started here, before its model loads (a run cancelled then
+    must not leave --resume to continue an older one): captioners.resume.RunAttempt."""
+    from loratui.captioners.resume import RunAttempt
+
+    if resumed is not None:
+        attempt = RunAttempt(_journal_root(dataset_dir), resumed.captioner, resumed.mode,
+                             [entry.path.name for entry in resumed.entries])
+    else:
+        attempt = RunAttempt(_journal_root(dataset_dir), command, mode)
+    attempt.begin()
+    return attempt
 
 
 def _journal_root(dataset_dir: str) -> Path:
@@ -255,12 +275,14 @@ def _journal_root(dataset_dir: str) -> Path:
 
 
 def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force,
-         sample=None, resumed=None) -> None:
+         sample=None, resumed=None, attempt=None) -> None:
     from loratui.captioners.runner import default_workers, run_captioning, summary_event
 
     if resumed is not None and captioner.name != resumed.captioner:
         raise LoratuiError(f"--resume: the interrupted run captioned with a {resumed.captioner} model, this one is "
                            f"{captioner.name}: pass the run's --model again")
+    if attempt is not None:
+        attempt.captioner = captioner.name  # `caption blip` loaded BLIP, BLIP-2 or GIT
     workers = workers or default_workers()
     total, sample_of = len(jobs) + len(skipped), None
     if sample is not None:  # a preview: the run (and its progress, ETA) is the first N images only
@@ -269,7 +291,8 @@ def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers
               "total": total, "to_caption": len(jobs), "skipped": len(skipped), "batch_size": captioner.batch_size,
               "workers": workers, "mode": mode, "dry_run": dry_run, "sample_of": sample_of,
               "resume_of": None if resumed is None else resumed.entry.path.name,
-              "resumed_skips": sum(1 for job in skipped if job.resumed)})
+              "resumed_skips": sum(1 for job in skipped if job.resumed),
+              "resumed_run": None if resumed is None else resumed.line()})
     for job in skipped:
         out.emit({"event": "skipped", "image": str(job.image), "caption_file": str(job.caption),
                   "reason": job.note or ("written by the interrupted run" if job.resumed else "caption exists")})
@@ -293,13 +316,14 @@ def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers
     try:
         result = run_captioning(captioner, jobs, mode=mode, separator=separator, dry_run=dry_run,
                                 workers=workers, emit=out.emit, stop=stop, force=force, resumed=resumed is not None,
-                                journal_root=None if dry_run else _journal_root(dataset_dir))
+                                journal_root=None if dry_run else _journal_root(dataset_dir),
+                                journal_started=None if attempt is None else attempt.journal_started)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     out.emit(summary_event(result, len(skipped)))
-    if not dry_run and not result.interrupted and not result.failed:
-        _mark_finished(dataset_dir, result.journal or (resumed.entry.path if resumed is not None else None))
+    if attempt is not None and not result.interrupted and not result.failed:
+        attempt.finished()
     if result.journal is not None and not out.json:
         if result.interrupted:
             click.echo("Resume with the same command plus --resume (it skips the images this run wrote and keeps "
@@ -311,28 +335,19 @@ def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers
         # every other image is done; the exit code tells a script that some were not (distinct from 1/2)
         if not out.json:  # a --json-events follower reads the count from the finished event
             click.echo(f"error: {len(result.failed)} of {len(jobs)} image(s) failed (listed above): their captions "
-                       f"were not written; {failure_hint(result.failed, result.journal is not None)}", err=True)
+                       f"were not written; {failure_hint(result.failed, result.journal is not None, result.read_only)}",
+                       err=True)
         sys.exit(EXIT_SOME_FAILED)
 
 
-def _mark_finished(dataset_dir, entry: Path | None) -> None:
-    """Every image captioned: --resume has nothing left to continue (captioners.resume)."""
-    if entry is not None:
-        from loratui.captioners.resume import mark_finished
-
-        mark_finished(_journal_root(dataset_dir), entry)
-
-
-READ_ONLY = "read-only caption file"  # core.captions.check_rewritable's words
-
-
-def failure_hint(failed: list[tuple[str, str]], wrote: bool) -> str:
+def failure_hint(failed: list[tuple[str, str]], wrote: bool, read_only_images=frozenset()) -> str:
     """What to do about a run's failed images, by what failed: a read-only caption needs chmod or
     --force (mode skip would skip it: it has a caption); anything else is fixed, then the run
-    resumed, which captions what it did not write (with nothing written: the same run again)."""
+    resumed, which captions what it did not write (with nothing written: the same run again).
+    ``read_only_images``: the failed images whose caption file is read-only (the runner's flag)."""
     again = "the same command plus --resume captions only what this run did not write" if wrote else \
         "then run the same command again"
-    read_only = [image for image, reason in failed if READ_ONLY in reason]
+    read_only = [image for image, _ in failed if image in read_only_images]
     if read_only:
         others = len(failed) - len(read_only)
         also = f"; fix the {others} other image(s) listed above" if others else ""
@@ -368,6 +383,11 @@ class _Output:
 
     def warning(self, message: str) -> None:
         self.emit({"event": "warning", "message": message})
+
+    def note(self, line: str) -> None:
+        """A line for the reader of a terminal (a --json-events follower reads it from ``started``)."""
+        if not self.json:
+            click.echo(line, err=True)
 
     def emit(self, event: dict[str, Any]) -> None:
         if self.json:

@@ -329,13 +329,23 @@ def _name_skipped_files(images_src: Path, result) -> None:
 
 def _name_other_ext_captions(images_src: Path, result) -> None:
     """Captions with another usual extension (h.caption beside h.png when init brings .txt): left in SRC,
-    never renamed behind the user's back, and named with the two ways to bring them."""
+    never renamed behind the user's back, and named with the two ways to bring them; those of images
+    whose caption in the chosen extension came in are named apart (bringing them would overwrite it)."""
+    ext = result.caption_extension
+
+    def shown(paths: list[Path]) -> str:
+        more = f" and {len(paths) - SHOWN_SUSPECT} more" if len(paths) > SHOWN_SUSPECT else ""
+        return ", ".join(p.name for p in paths[:SHOWN_SUSPECT]) + more
+
+    beside = result.skipped_other_ext_beside
+    if beside:  # copying these in would overwrite the caption that came in: say so, suggest nothing
+        click.echo(f"skipped {len(beside)} caption(s) of {images_src}/ with another extension beside a '{ext}' "
+                   f"caption of the same image: {shown(beside)} (both exist: the '{ext}' one came in; the others "
+                   "were left where they are)")
     captions = result.skipped_other_ext_captions
     if not captions:
         return
-    ext = result.caption_extension
-    names = ", ".join(p.name for p in captions[:SHOWN_SUSPECT])
-    more = f" and {len(captions) - SHOWN_SUSPECT} more" if len(captions) > SHOWN_SUSPECT else ""
+    names, more = shown(captions), ""
     other = captions[0].suffix
     click.echo(f"skipped {len(captions)} caption(s) of {images_src}/ with another extension: {names}{more} (init "
                f"brings only '{ext}' captions: rename them to '{ext}' and copy them into {result.concept_dir}/, or "

@@ -104,8 +104,25 @@ def _check_output(source: Path, output: Path, force: bool) -> None:
         raise LoratuiError(f"{parent}: cannot write in this folder; choose another output")
 
 
+def _copy_unchanged(source: Path, output: Path) -> None:
+    """OUTPUT as a byte copy of SOURCE, published atomically and only where OUTPUT is still free."""
+    from loratui.core.fsutil import atomic_create_bytes, describe_os_error
+
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise LoratuiError(f"{source}: cannot read it ({describe_os_error(exc)}); nothing was written") from None
+    try:
+        atomic_create_bytes(output, data)
+    except FileExistsError:
+        raise LoratuiError(f"{output} appeared meanwhile (another program wrote it): it was kept and nothing was "
+                           "written; give another name") from None
+    except OSError as exc:
+        raise LoratuiError(f"{output}: cannot write it ({describe_os_error(exc)}); nothing was written") from None
+
+
 @lora.command()
-@exit_codes((0, "done, or nothing to do (SOURCE already loads in diffusers: nothing written)"),
+@exit_codes((0, "done (SOURCE already loads in diffusers: OUTPUT is a copy of it, unchanged)"),
             (2, "bad input: not a LoRA, a damaged file (a lora_down without its lora_up, factors of two ranks, "
                 "NaN/inf weights), not the model it was trained on, ... (nothing is written)"),
             (130, "interrupted (nothing is written)"))
@@ -154,12 +171,14 @@ def _convert(source: str, output: str, model: str, rank: int | None, tolerance: 
     details = read_lora_info(src)  # a bad source fails here, before torch loads
     if details.damaged:
         raise LoratuiError(details.damage_message())
-    if details.diffusers_ready and rank is None and not force:  # re-factoring it would only add rounding
-        line = (f"{src}: no conversion needed, it is a plain LoRA that diffusers loads as it is; nothing written "
-                "(--rank N resizes it, --force converts it anyway)")
-        click.echo(json.dumps({"output": None, "converted": False, "reason": line}) if as_json else line)
-        return
     _check_output(src, out, force)
+    if details.diffusers_ready and rank is None and not force:  # re-factoring it would only add rounding
+        _copy_unchanged(src, out)  # OUT exists afterwards, as a script doing `convert a b && use b` expects
+        line = (f"{src}: already loads in diffusers: copied unchanged to {out} (--rank N resizes it, --force "
+                "converts it anyway)")
+        click.echo(json.dumps({"output": str(out), "converted": False, "copied": True, "reason": line}) if as_json
+                   else line)
+        return
     section = _model_section(model)
     if not as_json:
         click.echo(f"converting {src.name}: {len(details.layers)} layers "

@@ -21,6 +21,8 @@ class LoratuiError(Exception):
     The message may be given in parts, some of them ``Hint``: ``str(exc)`` joins them with the shell's
     words (what the CLI prints), ``exc.worded(undo=..., redo=...)`` with the app's."""
 
+    read_only = False  # True: a read-only file refused the write (a caption run's hint says chmod or --force)
+
     def __init__(self, *parts):
         if len(parts) > 1 or any(isinstance(part, Hint) for part in parts):  # parts: one message, joined
             self.parts: tuple = parts

@@ -101,7 +101,6 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         self._output_checked = 0.0
         self._remaking = False
         self._remake_failed = False
-        self.weights_from: Path | None = None  # where network_weights went when the last run's files moved aside
         self.writing: tuple | None = None  # (path, its size: a function, what) of the save under way
 
     # ---- the run --------------------------------------------------------------------------------

@@ -199,11 +199,10 @@ class RunFolder:
         overwrite = (f"its {final.name} is overwritten when this one completes (another saving.output_name "
                      "keeps it)") if final.exists() else ""
         if aside.weights is not None:
-            self.weights_from = aside.weights
-            if aside.weights_was == "final":
+            if aside.weights_was == "final":  # loaded from where it was, before this copy was made
                 self.warn(f"network.network_weights {weights} is the last run's final LoRA, which this run "
-                          f"overwrites when it completes: a copy is kept as {aside.weights}, and this run starts "
-                          "from it")
+                          f"overwrites when it completes: this run loaded it, and a copy is kept as {aside.weights} "
+                          "(point network_weights there for later runs)")
             else:
                 self.warn(f"network.network_weights {weights} was among the last run's files, which this run "
                           f"writes over: this run loaded it, then it moved with them to {aside.weights} (point "

@@ -1,8 +1,8 @@
 """Captions: the caption files beside the images, and every change made to them.
 
 Here live reading and writing caption files byte-exactly and atomically (files.py), tag patterns
-(patterns.py), the `--where` filter language (filter.py), tag operations (ops.py), edit plans, the
-diff that is shown before anything is written (plan.py), applying plans with the undo journal
+(patterns.py), the `--where` filter language (filter.py), tag operations (ops.py; tagfn.py: what they
+compile to), edit plans, the diff that is shown before anything is written (plan.py), applying plans with the undo journal
 (journal.py), writing captions a batch at a time as one undoable change (writer.py: caption runs),
 walking that journal back and forth (undo.py: undo, redo), TOML recipes of operations (recipes.py)
 and the tag vocabulary that completes tags (tagvocab.py). It may use core.dataset (which folders and files are images); it knows nothing of
@@ -18,8 +18,8 @@ from loratui.core.captions.files import (
 )
 from loratui.core.captions.filter import SYNTAX_HELP, combine_where, parse_where, quote_hint
 from loratui.core.captions.journal import (
-    ApplyResult, JournalBusyError, apply_plan, find_conflicts, follow_folder_renames, journal_dir, journal_lock,
-    redo_dir, remap_folders,
+    ApplyResult, JournalBusyError, apply_plan, entry_item, find_conflicts, follow_folder_renames, journal_dir,
+    journal_lock, landed, load_entry, read_header, redo_dir, remap_folders,
 )
 from loratui.core.captions.ops import (
     CATEGORY_NAMES, CATEGORY_ORDER, OPS, RATING_TAGS, SORT_KEYS, AddTags, Dedupe, EditContext, MoveToFront, Op,
@@ -49,11 +49,11 @@ __all__ = [
     "Recode", "SortTags", "StripUnderscores", "TagInfo", "TagVocab", "UndoPlan", "UndoResult",
     "append_to_recipe", "apply_plan", "check_recipe_target", "can_redo", "can_undo", "caption_path", "check_ops",
     "check_rewritable", "check_separator", "check_written_tags", "combine_where",
-    "dumps_recipe", "find_caption_images", "non_concept_folders",
+    "dumps_recipe", "entry_item", "find_caption_images", "non_concept_folders",
     "find_conflicts", "follow_folder_renames", "history", "is_free_text", "join_tags", "journal_dir", "journal_lock",
-    "load_captions", "load_recipe", "load_selected_tags", "multiline_captions", "op_from_dict", "parse_caption",
+    "landed", "load_captions", "load_entry", "load_recipe", "load_selected_tags", "multiline_captions", "op_from_dict", "parse_caption",
     "parse_where", "pattern_kind", "quote_hint", "plan_edits", "plan_redo", "plan_set_tags", "plan_undo", "read_caption",
-    "read_only", "recipe_from_dict", "recode_captions", "recode_plan", "describe_encoding", "recipe_to_dict", "redo_dir", "redo_history", "redo_last", "remap_folders",
+    "read_header", "read_only", "recipe_from_dict", "recode_captions", "recode_plan", "describe_encoding", "recipe_to_dict", "redo_dir", "redo_history", "redo_last", "remap_folders",
     "run_ops", "save_recipe", "split_tags", "tag_categories", "tag_frequency", "tag_matcher", "undo_last",
     "unwritable_tag", "write_caption", "write_checked",
 ]

@@ -161,6 +161,47 @@ def parse_entry(text: str) -> dict:
     return record
 
 
+def read_header(entry: Path) -> tuple[dict, int] | None:
+    """(the entry's record without its files, how many file records it holds) without decoding the
+    records (they hold whole captions in base64), for either layout: one JSON document (``apply_plan``,
+    and any entry an undo and redo walked) or a ChangeWriter's header line and one record per line (a
+    torn last record is not counted: its caption was never written). None for an unreadable entry."""
+    try:
+        with open(entry, "rb") as fh:
+            first = fh.readline()
+            records, last = 0, b"\n"
+            for line in fh:
+                if line.strip():
+                    records, last = records + 1, line
+    except OSError:
+        return None
+    if not last.endswith(b"\n"):
+        records -= 1
+    try:
+        header = json.loads(first)
+    except ValueError:
+        return None
+    if not isinstance(header, dict):
+        return None
+    files = header.pop("files", None)
+    if isinstance(files, list):  # one document: its files are inside it
+        records = len(files)
+    return header, max(0, records)
+
+
+def landed(path: Path, old: bytes | None) -> bool:
+    """Whether a journalled write of ``path`` happened: the file no longer holds its ``old`` bytes (None:
+    there was no file). A kill between journalling and writing leaves records of files never written; undo
+    skips them, and a caption edited since still counts as written. Unreadable now: not known to be as
+    it was, so written."""
+    try:
+        return path.read_bytes() != old
+    except FileNotFoundError:
+        return old is not None
+    except OSError:
+        return True
+
+
 def load_entry(entry: Path) -> dict:
     try:
         record = parse_entry(entry.read_text(encoding="utf-8"))
@@ -297,7 +338,7 @@ def _write_planned(plan: EditPlan, dataset, path: Path, existing: list[Path], to
         # Ctrl-C: the writes already running finished; say how many landed, and keep the journal to those
         landed = [item for item in todo if _holds(item[0].path, item[1])]
         if _trim_journal_or_keep(path, record(landed)):
-            _prune(existing, 1)
+            prune_entries(existing, 1)
         said = (f"{len(landed):,} of {len(todo):,} caption(s) were written before it stopped; `loratui tags undo "
                 f"{shell_arg(dataset)}` puts them back" if landed else "no caption was written")
         raise KeyboardInterrupt(f"interrupted: {said}") from None
@@ -320,7 +361,7 @@ def _write_planned(plan: EditPlan, dataset, path: Path, existing: list[Path], to
         raise partial from None
     if len(written) != len(todo):  # the journal keeps only what was written, so undo touches nothing else
         result.journal = path if _trim_journal_or_keep(path, record(written)) else None
-    _prune(existing, 1)
+    prune_entries(existing, 1)
     return result
 
 
@@ -331,7 +372,9 @@ def _holds(path: Path, data: bytes) -> bool:
         return False
 
 
-def _prune(existing: list[Path], adding: int) -> None:
+def prune_entries(existing: list[Path], adding: int) -> None:
+    """Drop the oldest of ``existing`` entries (and their ``.writing`` markers) so that with ``adding``
+    new ones at most KEEP_ENTRIES stay."""
     for old in existing[: max(0, len(existing) + adding - KEEP_ENTRIES)]:
         old.unlink(missing_ok=True)
         writing_marker(old).unlink(missing_ok=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable
 from loratui.core.captions.journal import (
-    KEEP_ENTRIES, VERSION, JournalBusyError, _entries, _reserve_entry, clear_redo, file_record, journal_lock,
+    VERSION, JournalBusyError, _entries, _reserve_entry, clear_redo, file_record, journal_lock, prune_entries,
 )
 from loratui.core.errors import ConflictError, Hint, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes
@@ -52,7 +52,11 @@ def write_checked(path: Path, data: bytes, expected=OVERWRITE, *, force: bool = 
     if current == data:
         return False
     if not force:
-        check_rewritable(path)
+        try:
+            check_rewritable(path)
+        except LoratuiError as exc:
+            exc.read_only = True  # callers tell this failure by the flag, never by its words
+            raise
     return current
 
 
@@ -150,8 +154,7 @@ class ChangeWriter:
             return None
         try:
             with journal_lock(self.dataset, "", wait=5.0):
-                for old in self._existing[: max(0, len(self._existing) + 1 - KEEP_ENTRIES)]:
-                    old.unlink(missing_ok=True)
+                prune_entries(self._existing, 1)
         except JournalBusyError:  # old entries are pruned by the next change instead
             pass
         return self.entry

@@ -81,7 +81,12 @@ def concept_folders(root: str | os.PathLike, is_reg: bool = False) -> tuple[list
             continue
         if not is_dir(entry):
             broken = broken_link(entry)
-            if broken is not None:
+            if broken is not None and os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS:
+                problems.append(Problem(  # named once, as an image: never "point it at a concept folder"
+                    "broken_link", path,
+                    f"{label} folder: '{entry.name}' is a broken image link ({broken}): it is left out (sd-scripts "
+                    "cannot open it); remove it or point it at the real image", "warning"))
+            elif broken is not None:
                 problems.append(Problem(
                     "broken_link", path,
                     f"{label} folder: '{entry.name}' is a broken link ({broken}): sd-scripts skips it; point it at "
@@ -97,9 +102,7 @@ def concept_folders(root: str | os.PathLike, is_reg: bool = False) -> tuple[list
             continue
         parsed = parse_subset_name(entry.name)
         if parsed is None:
-            # a folder of concept folders one level too deep: a rename would nest them (never read)
-            fix = (f"it holds concept folders itself: use {path} as {label}_data_dir" if holds_concepts(path)
-                   else f"rename it to e.g. '10_{entry.name}'")
+            fix = _no_prefix_fix(path, label)
             problems.append(Problem(
                 "no_repeat_prefix", path,
                 f"{label} folder '{entry.name}' has no `N_` repeat prefix: sd-scripts skips it ({fix})", "warning"))
@@ -137,6 +140,36 @@ def concept_folders(root: str | os.PathLike, is_reg: bool = False) -> tuple[list
     return folders, problems
 
 
+def _no_prefix_fix(path: Path, label: str) -> str:
+    """What to do about a folder with no `N_` prefix: a folder of concept folders (itself, or one level
+    further down: ``data/img/10_a``) is named as the train_data_dir or reg_data_dir it is, never renamed
+    (a rename would nest its concept folders, which sd-scripts then never reads); otherwise rename it."""
+    holders = [path] if holds_concepts(path) else _concept_holders_below(path)
+    if not holders:
+        return f"rename it to e.g. '10_{path.name}'"
+    uses = " and ".join(f"{holder} as {'reg' if label == 'reg' or is_reg_name(holder.name) else 'train'}_data_dir"
+                        for holder in holders[:2])
+    where = "itself" if holders == [path] else "further down"
+    return f"it holds concept folders {where}: use {uses}"
+
+
+def _concept_holders_below(folder: Path) -> list[Path]:
+    """The subfolders of ``folder`` (no `N_` prefix, not hidden) that hold concept folders, train ones first."""
+    try:
+        entries = list_folder(folder)
+    except LoratuiError:
+        return []
+    found = sorted((Path(e.path) for e in entries if not e.name.startswith(".") and parse_subset_name(e.name) is None
+                    and is_dir(e) and holds_concepts(Path(e.path))), key=lambda p: (is_reg_name(p.name), p.name))
+    return found
+
+
+def is_reg_name(name: str) -> bool:
+    """A folder named for regularisation images (``reg/`` as `dataset init` makes it, ``regularization``)."""
+    name = name.lower()
+    return name in ("reg", "regs", "regularization", "regularisation") or name.startswith(("reg_", "reg-", "reg "))
+
+
 def _parent(path: Path) -> Path:
     """The folder holding ``path``, absolute when ``path`` is a bare name."""
     return path.parent if path.parent != Path(".") else Path(os.path.abspath(path)).parent
@@ -157,15 +190,18 @@ def holds_concepts(folder: Path) -> bool:
     return False
 
 
-def concepts_child(folder: Path) -> Path | None:
+def concepts_child(folder: Path, train: bool = False) -> Path | None:
     """The one subfolder of ``folder`` that holds the concept folders (``img/`` or ``train/`` of a
-    dataset given one level too high), or None when there is none or more than one to choose from."""
+    dataset given one level too high), or None when there is none or more than one to choose from.
+    ``train``: the train folder is looked for, so a ``reg/`` beside it is not one to choose from."""
     try:
         entries = list_folder(folder)
     except LoratuiError:
         return None
     found = [Path(e.path) for e in entries if not e.name.startswith(".") and parse_subset_name(e.name) is None
              and is_dir(e) and holds_concepts(Path(e.path))]
+    if train:
+        found = [path for path in found if not is_reg_name(path.name)]
     return found[0] if len(found) == 1 else None
 
 

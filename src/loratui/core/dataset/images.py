@@ -51,7 +51,9 @@ def entry_is_file(entry: os.DirEntry) -> bool:
 
 
 def iter_images(root: str | os.PathLike, recursive: bool = True) -> Iterator[Path]:
-    """Image files under root in a stable (sorted) order; hidden files and folders are skipped."""
+    """Image files under root in a stable (sorted) order; hidden files and folders are skipped, and so is
+    a name of an image that is no file to open (a link loop, a dangling link, a pipe): sd-scripts fails
+    on it; the dataset scan names it."""
     root = Path(root)
     entries = list_folder(root)
     subdirs = []
@@ -64,7 +66,7 @@ def iter_images(root: str | os.PathLike, recursive: bool = True) -> Iterator[Pat
             folder = False
         if folder:
             subdirs.append(entry)
-        elif is_image(entry.name):
+        elif is_image(entry.name) and entry_is_file(entry):
             yield Path(entry.path)
     if recursive:
         for sub in subdirs:

@@ -172,7 +172,7 @@ def train_dir_hint(path: str | os.PathLike) -> str:
         return (f"; {path} is one concept folder: set train_data_dir to the folder that holds it, "
                 f"{where.train_dir}")
     if where.kind == "dataset":  # L4/train/10_a given as L4: the concept folders are one level down
-        child = concepts_child(where.train_dir)
+        child = concepts_child(where.train_dir, train=True)
         if child is not None:
             return f"; {child} holds the concept folders: set train_data_dir to {child}"
     if where.kind == "flat":

@@ -49,6 +49,9 @@ class InitResult:
     # .txt): left in SRC, not renamed, and named so the user picks the extension
     skipped_other_ext_captions: list[Path] = field(default_factory=list)
     caption_extension: str = ".txt"  # the captions brought in
+    # captions with another usual extension beside a caption in the chosen one (b.caption + b.txt): the
+    # chosen one came in; named apart, since copying these in would overwrite it
+    skipped_other_ext_beside: list[Path] = field(default_factory=list)
 
     @property
     def jpeg_note(self) -> str:
@@ -143,7 +146,8 @@ def init_project(
     captions = [dest for src, dest in pairs if src.suffix.lower() not in IMAGE_EXTENSIONS]
     return InitResult(root, concept_dir, created, existing, images, captions, mode,
                       *((found.other_images, found.other_captions, found.hidden, found.broken_links,
-                         found.other_ext_captions) if found else ()), caption_extension=caption_extension)
+                         found.other_ext_captions) if found else ()), caption_extension=caption_extension,
+                      skipped_other_ext_beside=found.other_ext_beside if found else [])
 
 
 def _create_error(exc: OSError, root: Path, concept_dir: Path) -> str:
@@ -240,7 +244,8 @@ class _SourceFiles:
     other_captions: list[Path]  # their captions: left behind too
     hidden: list[Path]  # hidden images and captions (".x.png"): sd-scripts never reads them
     broken_links: list[Path]  # links to nothing (or a loop of links)
-    other_ext_captions: list[Path]  # captions of brought-in images with another usual extension
+    other_ext_captions: list[Path]  # captions of brought-in images with another usual extension (and none in ours)
+    other_ext_beside: list[Path]  # ... of images that have a caption in ours too (it came in)
 
 
 def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> _SourceFiles:
@@ -261,7 +266,7 @@ def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> _SourceFiles:
                 broken.append(src / entry.name)
     names.sort()
     name_set = set(names)
-    pairs, other_images, other_captions, other_ext_captions = [], [], [], []
+    pairs, other_images, other_captions, other_ext_captions, other_ext_beside = [], [], [], [], []
     for name in names:
         stem, ext = os.path.splitext(name)
         caption = stem + caption_ext
@@ -275,8 +280,9 @@ def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> _SourceFiles:
         pairs.append((src / name, dest_dir / name))
         if caption in name_set:
             pairs.append((src / caption, dest_dir / caption))
-        other_ext_captions.extend(src / (stem + other) for other in OTHER_CAPTION_EXTENSIONS
-                                      if other != caption_ext and stem + other in name_set)
+        others = [src / (stem + other) for other in OTHER_CAPTION_EXTENSIONS
+                  if other != caption_ext and stem + other in name_set]
+        (other_ext_beside if caption in name_set else other_ext_captions).extend(others)
     if not pairs:
         formats = ", ".join(dict.fromkeys(p.suffix[1:].upper() for p in other_images))
         also = (f": its {len(other_images)} {formats} image(s) are formats sd-scripts does not train; convert them "
@@ -290,7 +296,8 @@ def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> _SourceFiles:
     unique = list(dict.fromkeys(pairs))
     taken = {s for s, _ in unique}
     return _SourceFiles(unique, other_images, list(dict.fromkeys(c for c in other_captions if c not in taken)),
-                        sorted(hidden), sorted(broken), list(dict.fromkeys(other_ext_captions)))
+                        sorted(hidden), sorted(broken), list(dict.fromkeys(other_ext_captions)),
+                        list(dict.fromkeys(other_ext_beside)))
 
 
 def _is_file(entry: os.DirEntry) -> bool:

@@ -107,7 +107,7 @@ def scan_dataset(
                 "no_subsets", train_root, f"{train_root} has no `N_name` concept folders"
                 f"{_left_out_count(problems, train_root)}: no regularisation images", "error"))
     elif not any(not s.is_reg for s in subsets):
-        child = train_root / "img" if (train_root / "img").is_dir() else concepts_child(train_root)
+        child = train_root / "img" if (train_root / "img").is_dir() else concepts_child(train_root, train=True)
         hint = f" (did you mean {child}?)" if child is not None else ""
         problems.append(
             Problem(

@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Select, Static
 
 from loratui.tui.palette import PaletteCommand
+from loratui.tui.screens.caption_hints import ESC_NOTE, MODEL_HELP, CaptionHints  # noqa: F401 (importable here)
 from loratui.tui.screens.caption_overwrite import CaptionOverwriteQuestion
 from loratui.tui.services.caption_runs import CaptionRun, CaptionRunner, caption_runner, resume_args
 from loratui.tui.services.terminal_graphics import ascii_only
@@ -42,24 +43,6 @@ SPECIFIC = {
     "blip": ["num_beams", "top_p", "min_length", "max_length", "repetition_penalty", "prefix", "postfix",
              "precision", "device"],
 }
-# The hint line under the form: at most 3 lines at 80 columns, the Esc note of a text field included
-# (a test checks every field).
-MODEL_HELP = {
-    "caption-form": "Up/Down go on from the field you left; 1-4 switch screens, ? lists every key.",
-    "captioner": "WD14: booru tags from an ONNX tagger (onnxruntime). BLIP / BLIP-2 / GIT: sentences "
-                 "(transformers and torch). ctrl+b switches.",
-    "found-models": "Models in loratui's model store ({store}), the project's models/ folder and the Hugging "
-                    "Face cache; choosing one fills the folder. ctrl+l looks again.",
-    "model-folder": "WD14: a folder with model.onnx + selected_tags.csv. BLIP / BLIP-2 / GIT: a Hugging Face "
-                    "model folder (config.json, weights, tokenizer). ctrl+o comes here.",
-    "model-download": "A Hugging Face repo id, downloaded when it is not on disk yet (needs the network); "
-                      "used instead of the folder only when filled.",
-    "dry-sample": "How many images a dry run (ctrl+t) captions, shown next to their current caption; "
-                  "empty for all. A dry run writes nothing.",
-}
-ESC_NOTE = "Esc leaves the field, so that 1-4 switch screens."
-
-
 class FormScroll(VerticalScroll):
     """The scrolling form: Up/Down move between its fields, as on Settings (a scroll container
     scrolls with them, and with a field focused in it the field stayed put)."""
@@ -72,7 +55,7 @@ class FormScroll(VerticalScroll):
     ]
 
 
-class CaptionScreen(CaptionOverwriteQuestion, Screen):
+class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, Screen):
     """Caption the dataset with a WD14 tagger or a BLIP-family model."""
 
     AUTO_FOCUS = "#captioner"  # the first field, not the form around it (Textual's "*" raced on_mount's focus)
@@ -342,17 +325,48 @@ class CaptionScreen(CaptionOverwriteQuestion, Screen):
 
     def action_resume(self) -> None:
         """Continue the interrupted run (the CLI's --resume): skip only the images it wrote, keep its
-        mode and options. This session's run starts again as it was; one of an earlier session
-        takes the form's options and the mode its journal names (the form keeps its own)."""
+        mode. The run resumed is the last one started here (captioners.resume), named in one line;
+        an overwrite run asks first when images it did not write have captions, as a start does."""
+        from loratui.captioners.resume import find_interrupted_run
+        from loratui.core.dataset import locate_dataset
+        from loratui.tui.services.work import failure_line
+
+        if self.runner.busy:
+            self.app.notify("a caption run is already running: ctrl+g cancels it", severity="warning")
+            return
+        root = self.app.store.root
+
+        def target():
+            return find_interrupted_run(locate_dataset(root).train_dir, str(root))
+
+        run_in_thread(self, target, done=self._resume_found, what="looking for the run to resume",
+                      failed=lambda exc: self.app.notify(failure_line("", exc)[0], severity="error", timeout=8),
+                      group="resume", exclusive=True)
+
+    def _resume_found(self, target) -> None:
+        """This session's run starts again as it was when it is the one resumed; else the form's options
+        go with --resume (and the mode its record names)."""
         from loratui.core.errors import LoratuiError
 
-        again = resume_args(self.runner.run) if self.runner.run is not None and not self.runner.busy else None
-        if again is None:
-            return self._start(dry_run=False, resume=True)
-        try:
-            self.runner.start(*again, requested_at=time.monotonic())
-        except LoratuiError as exc:
-            self.app.notify(str(exc), severity="error", timeout=8)
+        session = self.runner.run
+        again = resume_args(session) if session is not None and not self.runner.busy else None
+        if again is not None and Path(session.journal).name not in {e.path.name for e in target.entries}:
+            again = None  # another run was started since (a shell): that one is resumed, with the form
+        args = again[2] if again is not None else [arg for form in self._forms() for arg in form.args()]
+        self.app.notify(target.line(), timeout=8)
+
+        def launch() -> None:
+            if again is None:
+                return self._start(dry_run=False, resume=True)
+            try:
+                self.runner.start(*again, requested_at=time.monotonic())
+            except LoratuiError as exc:
+                self.app.notify(str(exc), severity="error", timeout=8)
+
+        if target.mode == "overwrite":
+            self._ask_before_resuming(target, args, launch)
+        else:
+            launch()
 
     def sample_problem(self) -> str | None:
         """The Dry-run sample field's problem, as one line (it takes digits only: 0 is the one)."""
@@ -442,67 +456,9 @@ class CaptionScreen(CaptionOverwriteQuestion, Screen):
             self._left_field = self.focused
             self.query_one("#caption-form").focus()
 
-    # ---- help line ------------------------------------------------------------------------------
-
-    def hint(self, widget) -> str:
-        """The hint line for a focused widget: its help (or what is wrong with its value), and for a
-        text field how to leave it (number keys type digits there)."""
-        while widget is not None and widget is not self and not widget.id:
-            widget = widget.parent
-        wid = getattr(widget, "id", None) or ""
-        text = MODEL_HELP.get(wid, "")
-        if wid == "found-models":
-            from loratui.captioners.store import store_root
-            from loratui.tui.services.caption_models import short_path
-
-            text = text.format(store=short_path(store_root()))
-        for form in self.query(OptionsForm):
-            field = form.by_widget_id.get(wid)
-            if field is not None:
-                text = field.help
-        problem = self._value_problem(widget)
-        text = f"{problem}." if problem else text
-        if isinstance(widget, Input):
-            text = f"{text} {ESC_NOTE}" if text else ESC_NOTE
-        return text
-
-    def _show_hint(self, widget) -> None:
-        """The hint line for ``widget``, in the error colour when it names a problem with the value."""
-        help_line = self.query_one("#caption-help", Static)
-        help_line.update(self.hint(widget))
-        help_line.set_class(self._value_problem(widget) is not None, "bad")
-
-    def _value_problem(self, widget) -> str | None:
-        """What is wrong with the value typed in ``widget`` (one line naming the field), or None."""
-        wid = getattr(widget, "id", None) or ""
-        if wid == "dry-sample":
-            return self.sample_problem()
-        for form in self.query(OptionsForm):
-            field = form.by_widget_id.get(wid)
-            if field is not None:
-                return form.check(field)
-        return None
-
-    def on_descendant_focus(self, event) -> None:
-        self._show_hint(event.widget)
-        self.call_after_refresh(self._keep_focused_in_view)
-
-    def _keep_focused_in_view(self) -> None:
-        """Scroll the focused field into view once the layout settles: Textual scrolls to it at the
-        moment of focus, before anything the focus changes (the hint line) has been laid out."""
-        focused = self.focused
-        if focused is not None and self.query_one("#caption-form") in focused.ancestors:
-            focused.scroll_visible(animate=False)
-
     @on(Input.Changed)
     def _refresh_help(self, event: Input.Changed) -> None:
-        """Values are checked as they are typed: the field is marked and the hint line says why."""
-        if event.input.id == "dry-sample":
-            event.input.set_class(self.sample_problem() is not None, "bad")
-        elif not any(event.input.id in form.by_widget_id for form in self.query(OptionsForm)):
-            return
-        if event.input.has_focus:
-            self._show_hint(event.input)
+        self.refresh_hint(event.input)  # screens.caption_hints
 
     # ---- commands -------------------------------------------------------------------------------
 

@@ -7,6 +7,10 @@ concept folders without All subfolders) the app's own rows are counted, at once;
 in a thread (captioners.existing_captions: the run's own rule; 20,000 images take ~0.9 s), with the run
 panel's status line saying so, and a second ctrl+r meanwhile waits for that count rather than restarting it.
 
+A resume of an overwrite run asks the same (never skipped: the run resumed may not be the one the
+user has in mind), counting only the captions that run did not write; overwrite continues it, append
+and skip start a new run in that mode.
+
 A mixin of CaptionScreen, kept apart so each file stays readable: it expects ``#common-form`` (the
 Writing options), ``self.app.store.root`` (the dataset) and ``_start(dry_run, mode)``.
 """
@@ -20,6 +24,7 @@ from loratui.tui.widgets.caption_form import OptionsForm
 
 COUNTING = "looking for captions the run would replace…"
 OVERWRITE_CHOICES = [("o", "overwrite"), ("a", "append"), ("s", "skip those")]
+RESUME_CHOICES = [("o", "overwrite (resume)"), ("a", "append (a new run)"), ("s", "skip those (a new run)")]
 MODE_OF_CHOICE = {"o": "overwrite", "a": "append", "s": "skip"}
 
 
@@ -29,6 +34,17 @@ def overwrite_question(existing, recursive: bool) -> str:
     return (f"{existing.with_caption:,} of {existing.images:,} images have a caption already "
             f"({existing.extension} files{where}). Overwrite replaces them (ctrl+z on the Dataset screen puts the "
             "whole run back); append merges the new tags in; skip captions only the others.")
+
+
+def resume_question(existing, run_line: str) -> str:
+    """The dialog's text before resuming an overwrite run, ``existing`` counting the captions it did not write."""
+    return (f"{run_line}. {existing.with_caption:,} of {existing.images:,} images have a caption it did not write "
+            f"({existing.extension} files). Overwrite replaces them (ctrl+z on the Dataset screen puts the whole run "
+            "back); append merges the new tags in; skip captions only the others.")
+
+
+def _arg(args: list[str], name: str, default: str) -> str:
+    return args[args.index(name) + 1] if name in args[:-1] else default
 
 
 def count_in_store(store, recursive: bool, extension: str):
@@ -112,3 +128,28 @@ class CaptionOverwriteQuestion:
         self.app.push_screen(
             ChoiceDialog("images with captions", overwrite_question(existing, recursive), OVERWRITE_CHOICES),
             lambda key: key and self._start(dry_run=False, mode=MODE_OF_CHOICE[key]))
+
+    def _ask_before_resuming(self, target, args: list[str], launch: Callable[[], None]) -> None:
+        """Before resuming the overwrite run ``target`` (captioners.resume.InterruptedRun) with the CLI
+        options ``args``: count, in a thread, the captions it would replace (those it did not write);
+        with any, ask, else ``launch()``."""
+        from loratui.captioners.existing_captions import count_existing_captions
+
+        recursive = "--recursive" in args
+        extension = _arg(args, "--caption-extension", ".txt")
+
+        def counted(existing) -> None:
+            self._show_counting(False)
+            if not existing.with_caption:
+                return launch()
+            from loratui.tui.screens.config_dialogs import ChoiceDialog
+
+            self.app.push_screen(
+                ChoiceDialog("images with captions", resume_question(existing, target.line()), RESUME_CHOICES),
+                lambda key: key and (launch() if key == "o" else self._start(dry_run=False, mode=MODE_OF_CHOICE[key])))
+
+        self._show_counting(True)
+        run_in_thread(self, count_existing_captions, self.app.store.root, recursive, extension, target,
+                      done=counted, what="looking for captions the run would replace", group="resume-count",
+                      failed=lambda exc: (self._show_counting(False),
+                                          report_failure(self.app, "looking for captions the run would replace", exc)))

@@ -1,0 +1,91 @@
+"""The Caption screen's hint line: what the focused field is for, or what is wrong with its value.
+
+A mixin of CaptionScreen (screens.caption), kept apart so each file stays readable: it expects the
+screen's ``#caption-help`` line, its ``OptionsForm`` parts, ``#caption-form`` and ``sample_problem()``.
+"""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Static
+
+from loratui.tui.widgets.caption_form import OptionsForm
+
+# The hint line under the form: at most 3 lines at 80 columns, the Esc note of a text field included
+# (a test checks every field).
+MODEL_HELP = {
+    "caption-form": "Up/Down go on from the field you left; 1-4 switch screens, ? lists every key.",
+    "captioner": "WD14: booru tags from an ONNX tagger (onnxruntime). BLIP / BLIP-2 / GIT: sentences "
+                 "(transformers and torch). ctrl+b switches.",
+    "found-models": "Models in loratui's model store ({store}), the project's models/ folder and the Hugging "
+                    "Face cache; choosing one fills the folder. ctrl+l looks again.",
+    "model-folder": "WD14: a folder with model.onnx + selected_tags.csv. BLIP / BLIP-2 / GIT: a Hugging Face "
+                    "model folder (config.json, weights, tokenizer). ctrl+o comes here.",
+    "model-download": "A Hugging Face repo id, downloaded when it is not on disk yet (needs the network); "
+                      "used instead of the folder only when filled.",
+    "dry-sample": "How many images a dry run (ctrl+t) captions, shown next to their current caption; "
+                  "empty for all. A dry run writes nothing.",
+}
+ESC_NOTE = "Esc leaves the field, so that 1-4 switch screens."
+
+
+class CaptionHints:
+    """The hint line under the Caption form (see the module doc)."""
+
+    def hint(self, widget) -> str:
+        """The hint line for a focused widget: its help (or what is wrong with its value), and for a
+        text field how to leave it (number keys type digits there)."""
+        while widget is not None and widget is not self and not widget.id:
+            widget = widget.parent
+        wid = getattr(widget, "id", None) or ""
+        text = MODEL_HELP.get(wid, "")
+        if wid == "found-models":
+            from loratui.captioners.store import store_root
+            from loratui.tui.services.caption_models import short_path
+
+            text = text.format(store=short_path(store_root()))
+        for form in self.query(OptionsForm):
+            field = form.by_widget_id.get(wid)
+            if field is not None:
+                text = field.help
+        problem = self._value_problem(widget)
+        text = f"{problem}." if problem else text
+        if isinstance(widget, Input):
+            text = f"{text} {ESC_NOTE}" if text else ESC_NOTE
+        return text
+
+    def _show_hint(self, widget) -> None:
+        """The hint line for ``widget``, in the error colour when it names a problem with the value."""
+        help_line = self.query_one("#caption-help", Static)
+        help_line.update(self.hint(widget))
+        help_line.set_class(self._value_problem(widget) is not None, "bad")
+
+    def _value_problem(self, widget) -> str | None:
+        """What is wrong with the value typed in ``widget`` (one line naming the field), or None."""
+        wid = getattr(widget, "id", None) or ""
+        if wid == "dry-sample":
+            return self.sample_problem()
+        for form in self.query(OptionsForm):
+            field = form.by_widget_id.get(wid)
+            if field is not None:
+                return form.check(field)
+        return None
+
+    def on_descendant_focus(self, event) -> None:
+        self._show_hint(event.widget)
+        self.call_after_refresh(self._keep_focused_in_view)
+
+    def _keep_focused_in_view(self) -> None:
+        """Scroll the focused field into view once the layout settles: Textual scrolls to it at the
+        moment of focus, before anything the focus changes (the hint line) has been laid out."""
+        focused = self.focused
+        if focused is not None and self.query_one("#caption-form") in focused.ancestors:
+            focused.scroll_visible(animate=False)
+
+    def refresh_hint(self, changed: Input) -> None:
+        """Values are checked as they are typed: the field is marked and the hint line says why."""
+        if changed.id == "dry-sample":
+            changed.set_class(self.sample_problem() is not None, "bad")
+        elif not any(changed.id in form.by_widget_id for form in self.query(OptionsForm)):
+            return
+        if changed.has_focus:
+            self._show_hint(changed)
