@@ -112,7 +112,8 @@ def test_the_current_rows_problem_message_is_readable_whole(tmp_path):
         expected = " ".join(scr._problem_line(row).split())
         assert len(expected) > 46  # longer than one status line at 80x24
         assert 1 < status.size.height <= 4
-        assert region_text(app, status) == expected
+        # the counts stay first (a problem note used to replace them), the message whole after them
+        assert region_text(app, status) == f"0 selected · 5 images · {expected}"
         # the current row still shows above it: the table scrolled, it did not hide the cursor row
         assert any(line.startswith("▶") and "a03" in line for line in screen_lines(app))
         # a row without a problem: one line again
@@ -236,7 +237,7 @@ def test_linux_console_table_and_status_have_no_unicode_marks(tmp_path, monkeypa
         await pilot.pause()
         table_text = region_text(app, scr.table)
         assert "x empty" in table_text and "✗" not in table_text
-        assert region_text(app, scr.query_one("#status")).startswith("x empty (0 bytes)")
+        assert region_text(app, scr.query_one("#status")).startswith("0 selected · 5 images · x empty (0 bytes)")
 
     run(_app(_findings_dataset(tmp_path), tmp_path), scenario)
 

@@ -3,14 +3,17 @@
 Syntax: terms joined by `and` (or plain spaces) form a group; groups joined by `or` are
 alternatives (`and` binds tighter than `or`; there are no parentheses). `not` or a leading `-`
 negates the next term. Quote a value that has spaces: `tag:"long hair"` (an unquoted `tag:long hair`
-is refused with that hint: a bare word is no term). Keywords are case-insensitive, and so are `tag:`
+is refused with that hint: a bare word is no term); a value holding one kind of quote goes in the
+other kind: `tag:"jack-o'-lantern"`, `tag:'say "cheese"'` (quoted pieces join: `"a'b"'"c'`). Keywords are case-insensitive, and so are `tag:`
 values (`tag:solo` finds `SOLO` too: booru tags are lowercase, and CLIP lowercases captions anyway;
 a regex can still ask for case with `tag:/(?-i:SOLO)/`); `folder:`, `file:` and `text:` values are
 case-sensitive (file names are, on Linux), and `text:` looks at the whole first line.
 
-    tag:VALUE      the caption has a tag matching VALUE (exact, glob with * ? [, or /regex/; any case)
+    tag:VALUE      the caption has a tag matching VALUE (exact, glob with * ?, or /regex/; any case;
+                   a tag with * or ? in it, exactly: a regex with them escaped, tag:/\\?/)
     folder:VALUE   the caption's folder name matches VALUE (glob, e.g. folder:10_alice, folder:*alice*)
-    file:VALUE     the caption file name matches VALUE (glob, e.g. file:img_00*)
+    file:VALUE     the image's name or the caption file's name matches VALUE (glob, e.g. file:*.jpg,
+                   file:img_00*.txt)
     text:VALUE     the first line contains VALUE (plain substring)
     tags<N tags>N tags=N   the caption has fewer/more/exactly N tags
     empty          the caption has no tags (or no caption file)
@@ -24,15 +27,18 @@ Examples: `tag:solo and not tag:1girl`, `folder:*alice* or tag:"alice (character
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from loratui.core.captions.files import Caption
 from loratui.core.captions.patterns import tag_matcher
+from loratui.core.dataset import IMAGE_EXTENSIONS
 from loratui.core.errors import LoratuiError
 
 Predicate = Callable[[Caption], bool]
+ImageNames = Callable[[Caption], Sequence[str]]  # the names of the images a caption belongs to
 KEYS = ("tag", "folder", "file", "text")
 FLAGS = ("empty", "missing", "multiline")
 _COUNT = re.compile(r"tags([<>=])(\d+)$")
@@ -40,7 +46,32 @@ SYNTAX_HELP = ("tag:X, -tag:X, folder:X, file:X, text:X, tags>N, tags<N, tags=N,
                "joined by and / or / not")
 
 
-def _term(token: str) -> Predicate:
+def images_beside() -> ImageNames:
+    """The image names a caption belongs to, from its folder: files with the caption's stem and an image
+    extension (a.png and a.jpg share a.txt). Each folder is listed once per call of this function (one
+    --where compiled), so 3,000 captions in five folders cost five listings; a folder that cannot be
+    read gives no names (the caption's own name still matches)."""
+    by_folder: dict[str, dict[str, list[str]]] = {}
+
+    def names(caption: Caption) -> Sequence[str]:
+        folder = os.fspath(caption.path.parent)
+        stems = by_folder.get(folder)
+        if stems is None:
+            stems = by_folder[folder] = {}
+            try:
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        stem, ext = os.path.splitext(entry.name)
+                        if ext.lower() in IMAGE_EXTENSIONS:
+                            stems.setdefault(stem, []).append(entry.name)
+            except OSError:
+                pass
+        return stems.get(os.path.splitext(caption.path.name)[0], ())
+
+    return names
+
+
+def _term(token: str, image_names: ImageNames) -> Predicate:
     low = token.lower()
     if low in FLAGS:
         if low == "empty":
@@ -69,7 +100,9 @@ def _term(token: str) -> Predicate:
     if key == "folder":
         return lambda c: fnmatch.fnmatchcase(c.path.parent.name, value)
     if key == "file":
-        return lambda c: fnmatch.fnmatchcase(c.path.name, value)
+        # the File column shows the image's name (file:*.jpg); the caption's (file:*.txt) matches too
+        return lambda c: (fnmatch.fnmatchcase(c.path.name, value)
+                          or any(fnmatch.fnmatchcase(name, value) for name in image_names(c)))
     return lambda c: value in c.first_line
 
 
@@ -139,14 +172,31 @@ def _negate(pred: Predicate) -> Predicate:
     return lambda c: not pred(c)
 
 
-def parse_where(expression: str | None) -> Predicate | None:
-    """Compile a --where expression; None (or blank) selects every caption."""
+def _unclosed_quote(expression: str) -> LoratuiError:
+    """A quote left open (`tag:jack-o'-lantern`): say which term and how to quote its value."""
+    for word in expression.split():
+        quotes = [q for q in "'\"" if word.count(q) % 2]
+        term = _key_value(word)
+        if quotes and term is not None and not term[2].startswith(quotes[0]):  # key:"long hair: only unclosed
+            sign, key, value = term
+            other = '"' if quotes[0] == "'" else "'"
+            if other not in value:
+                return LoratuiError(f"--where: a quote is not closed in {word!r}: quote a value that holds "
+                                    f"{quotes[0]} with the other quote mark: {sign}{key}:{other}{value}{other}")
+    return LoratuiError(f"--where: a quote is not closed in {expression!r}: close it (tag:\"long hair\"); a value "
+                        "that holds a quote mark goes in the other one (tag:\"jack-o'-lantern\")")
+
+
+def parse_where(expression: str | None, image_names: ImageNames | None = None) -> Predicate | None:
+    """Compile a --where expression; None (or blank) selects every caption. ``image_names``: the names of
+    a caption's images, for `file:` (default: listed from the caption's folder, ``images_beside``)."""
     if expression is None or not expression.strip():
         return None
     try:
         tokens = _tokens(expression)
-    except ValueError as exc:
-        raise LoratuiError(f"--where: {exc} in {expression!r}") from None
+    except ValueError:  # shlex's only complaint here: "No closing quotation" (there is no escape char)
+        raise _unclosed_quote(expression) from None
+    image_names = image_names or images_beside()
     groups: list[list[Predicate]] = [[]]
     negate = False
     pending = False  # an and/or still waiting for its right-hand term
@@ -177,7 +227,7 @@ def parse_where(expression: str | None) -> Predicate | None:
         if token.startswith("-") and len(token) > 1:
             token = token[1:]
             negate = not negate
-        pred = _term(token)
+        pred = _term(token, image_names)
         groups[-1].append(_negate(pred) if negate else pred)
         negate = pending = False
     if not groups[-1] or negate or pending:

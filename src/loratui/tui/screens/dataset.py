@@ -8,8 +8,6 @@ then captions, then the scan (image sizes and problems) arrive from thread worke
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
 
 from rich.text import Text
@@ -20,7 +18,8 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, Input, Static
 
 from loratui.tui.palette import PaletteCommand
-from loratui.tui.screens.dataset_columns import COLUMNS, columns_for
+from loratui.tui.screens.dataset_columns import (COLUMNS, columns_for, filter_term_for_tag, fit_lines, mark_unmatched,
+                                                 problem_line)
 from loratui.tui.screens.dataset_drafts import CaptionDrafts
 from loratui.tui.screens.dataset_edits import BALANCE_COMMAND, DatasetEdits
 from loratui.tui.services.dataset_store import DatasetStore, ImageRow
@@ -61,6 +60,10 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
         self.filter_text = ""
         self.cleared_filter = ""  # what esc on the table cleared: up in the empty filter box brings it back
         self.current: ImageRow | None = None
+        # the image edited inline that no longer matches the filter: kept in the table (marked "no match")
+        # until the cursor leaves it or a filter, bulk write, undo or redo refilters (refilter)
+        self.kept_row: ImageRow | None = None
+        self.matched = 0  # rows the filter matches (self.shown less a kept row)
 
     @property
     def store(self) -> DatasetStore:
@@ -171,14 +174,49 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
     def table(self) -> ImageTable:
         return self.query_one("#images", ImageTable)
 
-    def refilter(self) -> None:
+    def refilter(self, keep: ImageRow | None = None) -> None:
+        """Show the rows the filter matches now. ``keep``: the image being edited inline, left in view
+        (marked) when its edit made it stop matching; the cursor stays on its image, else the nearest row."""
         result = self.store.filter(self.filter_text, None)
         error = self.query_one("#filter-error", Static)
         error.update(result.error or "")
         error.display = bool(result.error)
-        self.shown = result.rows
-        self.table.set_rows(result.rows)
+        rows = result.rows
+        self.matched = len(rows)
+        self.kept_row = None
+        if keep is not None and not any(row is keep for row in rows) and any(row is keep for row in self.store.rows):
+            self.kept_row = keep
+            ids = {id(row) for row in rows} | {id(keep)}
+            rows = [row for row in self.store.rows if id(row) in ids]  # in the listing's order, as filtered
+        mark_unmatched(self.kept_row)
+        self.shown = rows
+        self.table.set_rows(rows)
         self.update_status()
+
+    def reread(self, paths, mark=None, fresh=None, checks=None) -> None:
+        """Captions changed (an edit, undo, a bulk write, a change on disk): refiltered, so what is shown (and
+        what the next bulk operation applies to) is what matches now. A bulk write, undo or redo (a write
+        runs) refilters at once; an inline edit or a change on disk keeps the image being edited in view."""
+        super().reread(paths, mark, fresh, checks)
+        row, keep = self.table.cursor_row, None
+        if not getattr(self, "writing", None) and row is not None:
+            editing = self.focused is not None and self.query_one("#editor") in self.focused.ancestors_with_self
+            keep = row if editing or row is self.kept_row else None
+        if self.filter_text.strip() or self.kept_row is not None:
+            self.refilter(keep)
+
+    def scope_rows(self, prefer_selection: bool = True):
+        self.refilter()  # what matches now: an image kept in view after its edit no longer does
+        return super().scope_rows(prefer_selection)
+
+    def run_bulk_op(self, op, title: str, scope) -> None:
+        rows, label = scope
+        if label.startswith("filtered:"):  # recomputed at op time: a change since may have moved rows out
+            rows, label = self.scope_rows(prefer_selection=False)
+            if not rows:
+                self.app.notify("no image matches the filter now: nothing to change", severity="warning")
+                return
+        super().run_bulk_op(op, title, (rows, label))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
@@ -207,9 +245,11 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
 
     def update_status(self) -> None:
         total = len(self.store.rows)
-        shown = len(self.shown)
+        shown = self.matched
         selected = self.table.selected_count
         parts = [f"{selected:,} selected", f"{shown:,}/{total:,} shown" if shown != total else f"{total:,} images"]
+        if self.kept_row is not None:
+            parts[-1] += " +1 edited, no match"
         if not self.store.captions_loaded and self.store.rows:
             parts.append("reading captions…")
         elif self.store.scan is None:
@@ -220,31 +260,19 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
                 key = self.key_for("dataset.next_problem")
                 parts.append(f"{problems:,} problem{'s' if problems != 1 else ''}" + (f" ({key})" if key else ""))
         current = self.table.cursor_row if self.is_mounted else None
-        if current is not None and current.problem:
-            parts = [self._problem_line(current)]
+        if current is not None and current.problem:  # the counts stay; the image's problem after them
+            parts = [*parts[:2], self._problem_line(current)]
         if not total and self.store.captions_loaded:  # said on every refresh, so nothing wipes it
             parts = [f"no images in {self.store.root}: put images in N_concept folders "
                      "(loratui dataset init makes the layout)"]
         busy = getattr(self, "busy_text", None)
         if busy:  # a write, undo or redo in a worker: said first, until it ends
             parts = [busy, *parts]
-        self.set_status(" · ".join(parts))
+        width = (self.query_one("#status", Static).size.width or self.size.width) - 2  # its padding
+        self.set_status(fit_lines(" · ".join(parts), width, 4, self.app.console))  # dataset.tcss: max-height 4
 
     def _problem_line(self, row: ImageRow) -> str:
-        """The current image's problem, the reason first (the status line is narrow at 80 columns and
-        the row already names the file): `✗ empty (0 bytes): sd-scripts stops… · a.txt`."""
-        message = self.problem_in_app(row.problem or "")
-        caption_name = os.path.basename(row.caption_str)
-        named = caption_name
-        for prefix in (f"{row.folder}/{row.name}", f"{row.folder}/{caption_name}", row.name, caption_name):
-            if message.startswith(prefix):
-                message = message[len(prefix):]
-                named = prefix.rsplit("/", 1)[-1]
-                break
-        message = re.sub(r"^(:\s*|\s+)", "", message)
-        message = re.sub(r"^(is|has) ", "", message)
-        mark = default_glyphs().problem if row.severity == "error" else "!"
-        return f"{mark} {message} · {named}" if message else f"{mark} {named}"
+        return problem_line(row, self.problem_in_app(row.problem or ""))
 
     def on_image_table_selection_changed(self, event: ImageTable.SelectionChanged) -> None:
         self.update_status()
@@ -253,6 +281,8 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
 
     def on_image_table_cursor_moved(self, event: ImageTable.CursorMoved) -> None:
         if event.table.id == "images":
+            if self.kept_row is not None and self.table.cursor_row is not self.kept_row:
+                self.refilter()  # the cursor left the edited image that no longer matches: it goes now
             self.show_current()
 
     def on_tag_frequency_pane_highlighted(self, event) -> None:
@@ -370,7 +400,7 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
             self.app.notify(f"the next {what} is hidden by the filter")
 
     def _next_after_cursor(self, test) -> ImageRow | None:
-        rows = self.shown
+        rows = self.table.rows  # in the table's (sorted) order, as cursor_index counts
         if not rows:
             return None
         start = self.table.cursor_index
@@ -447,9 +477,12 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
         self.query_one(DatasetSummary).set_scan(scan, stats, caption_counts(scan, captions_now(rows)))
 
     def on_tag_frequency_pane_tag_chosen(self, event) -> None:
-        value = event.tag.replace('"', '\\"')
-        query = f'tag:"{value}"' if " " in value or ":" in value else f"tag:{value}"
-        self.query_one("#filter", Input).value = query  # Input.Changed refilters
+        box = self.query_one("#filter", Input)
+        query = filter_term_for_tag(event.tag)
+        if box.value == query:  # the same text posts no Input.Changed: the rows may have changed since
+            self.refilter()
+        else:
+            box.value = query  # Input.Changed refilters
         self.table.focus()
 
     def on_tag_frequency_pane_remove_requested(self, event) -> None:

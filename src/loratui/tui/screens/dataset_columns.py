@@ -1,10 +1,13 @@
 """The Dataset screen's image table columns: the State column's words and marks (never colour alone)
-and the sizes, for screens/dataset.py."""
+and the sizes, for screens/dataset.py; also the words around the table: the filter term for a tag
+chosen in the tag list, and the status line cut to its room."""
 
 from __future__ import annotations
 
 import os
+import re
 
+from loratui.core.captions import pattern_kind
 from loratui.tui.services.dataset_store import ImageRow
 from loratui.tui.widgets.image_table import Column, default_glyphs
 
@@ -33,6 +36,16 @@ def _problem_word(row: ImageRow) -> str:
     return PROBLEM_WORDS.get(kind, kind.replace("_", " "))
 
 
+_unmatched: set[int] = set()  # id() of the row kept in view after its edit made it stop matching the filter
+
+
+def mark_unmatched(row: ImageRow | None) -> None:
+    """The row the Dataset screen keeps in view though it no longer matches the filter (None: none)."""
+    _unmatched.clear()
+    if row is not None:
+        _unmatched.add(id(row))
+
+
 def _mark(row: ImageRow) -> str:
     """The problem/state column: words and marks, never colour alone (ASCII marks on TERM=linux,
     like the table's cursor)."""
@@ -43,6 +56,8 @@ def _mark(row: ImageRow) -> str:
         return glyphs.marked(glyphs.problem, "error")
     if row.severity == "error":
         return glyphs.marked(glyphs.problem, _problem_word(row))
+    if id(row) in _unmatched:
+        return glyphs.marked(glyphs.note, "no match")
     if row.state == "saved":
         return glyphs.marked(glyphs.done, "saved")
     if row.severity == "warning":
@@ -55,7 +70,7 @@ def _mark(row: ImageRow) -> str:
 def _mark_style(row: ImageRow) -> str | None:
     if row.state in ("conflict",) or row.state.startswith("error") or row.severity == "error":
         return "image-table--problem"
-    if row.state == "saved" or not _mark(row):
+    if row.state == "saved" or id(row) in _unmatched or not _mark(row):
         return "image-table--muted"
     return None
 
@@ -109,3 +124,56 @@ def columns_for(rows: list[ImageRow]) -> list[Column]:
     if growth not in _BY_GROWTH:
         _BY_GROWTH[growth] = _columns(*growth)
     return _BY_GROWTH[growth]
+
+
+_REGEX_SPECIAL = frozenset("\\.^$*+?{}[]|()")
+
+
+def filter_term_for_tag(tag: str) -> str:
+    """The filter term that finds exactly ``tag`` (the tag list's Enter), in the --where language
+    (core.captions.filter): a tag that a plain value would read as a glob or a regex (`?`, `*bg*`,
+    `/x/`) becomes a regex with those marks escaped (`tag:/\\?/`); a value with spaces or quotes is
+    quoted, with the other quote mark where it holds one (`tag:"jack-o'-lantern"`), and in pieces
+    where it holds both (quoted pieces join into one value)."""
+    value = tag
+    if pattern_kind(tag)[0] != "exact":
+        value = "/" + "".join("\\" + ch if ch in _REGEX_SPECIAL else ch for ch in tag) + "/"
+    if not any(ch.isspace() or ch in "\"':" for ch in value):
+        return f"tag:{value}"
+    if '"' not in value:
+        return f'tag:"{value}"'
+    if "'" not in value:
+        return f"tag:'{value}'"
+    return "tag:" + "'\"'".join(f'"{piece}"' for piece in value.split('"'))
+
+
+def fit_lines(text: str, width: int, lines: int, console) -> str:
+    """``text`` cut with … to fit ``lines`` lines of ``width`` cells as Rich wraps it (the status line)."""
+    from rich.text import Text
+
+    def fits(candidate: str) -> bool:
+        return len(Text(candidate).wrap(console, width)) <= lines
+
+    if width <= 0 or len(text) <= width or fits(text):
+        return text
+    low, high = 0, len(text)
+    while low < high:  # the longest start that fits with its ellipsis
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if fits(text[:middle].rstrip() + "…") else (low, middle - 1)
+    return text[:low].rstrip() + "…"
+
+
+def problem_line(row: ImageRow, message: str) -> str:
+    """The current image's problem for the status line, the reason first (the line is narrow at 80 columns
+    and the row already names the file): `✗ empty (0 bytes): sd-scripts stops… · a.txt`."""
+    caption_name = os.path.basename(row.caption_str)
+    named = caption_name
+    for prefix in (f"{row.folder}/{row.name}", f"{row.folder}/{caption_name}", row.name, caption_name):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+            named = prefix.rsplit("/", 1)[-1]
+            break
+    message = re.sub(r"^(:\s*|\s+)", "", message)
+    message = re.sub(r"^(is|has) ", "", message)
+    mark = default_glyphs().problem if row.severity == "error" else "!"
+    return f"{mark} {message} · {named}" if message else f"{mark} {named}"

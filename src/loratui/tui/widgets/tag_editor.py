@@ -53,6 +53,15 @@ class EditorMessage(Message):
         return self.editor
 
 
+class EditorTagList(TagList):
+    """The editor's TagList: when it gets shorter (the status line above took a second line for
+    "saved ✓", a resize), the highlighted tag is scrolled back into sight: d or r must never act on a tag
+    the user cannot see. (The rename box places itself: TagEditorActions._place_rename_box.)"""
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.scroll_to_highlight)
+
+
 class TagEditor(TagEditorActions, Vertical):
     """Edit one caption: a tag list (add, delete, rename, move, re-insert) or a free-text box."""
 
@@ -168,7 +177,7 @@ class TagEditor(TagEditorActions, Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="tag-editor-status", markup=False)
-        yield TagList(id="tag-editor-list")
+        yield EditorTagList(id="tag-editor-list")
         yield TagInput(vocab=self._vocab, placeholder="add a tag", compact=True, id="tag-editor-add")
         yield TextArea(id="tag-editor-text", soft_wrap=True)
 
