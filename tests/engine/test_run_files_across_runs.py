@@ -72,7 +72,7 @@ def test_a_new_run_moves_the_last_runs_samples_aside_where_its_checkpoints_find_
     assert (out / "sample" / "other_000002_00_3.png").read_bytes() == b"another name's sample"  # not this name's
     said = [e["message"] for e in of(events, "warning") if "a new run named tiny" in e["message"]]
     assert len(said) == 1 and str(kept[0]) in said[0]
-    assert ("states and intermediate saves (tiny-step00000003.safetensors, tiny.safetensors) and its 2 sample "
+    assert ("final LoRA, states and intermediate saves (tiny-step00000003.safetensors, tiny.safetensors) and its 2 sample "
             "image(s) (sample/tiny_000002_00_3.png and 1 more) moved to") in said[0]
     assert (kept[0] / "tiny.safetensors").is_file()  # f5: A's final is kept with its saves, not written over
 

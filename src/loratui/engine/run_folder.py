@@ -181,10 +181,10 @@ class RunFolder:
         return carry_history(standard, self.events_file)
 
     def _move_last_run_aside(self) -> None:
-        """A fresh run, just before its first write: the last run's states, intermediate saves and sample
-        images go into NAME-kept-<time>/ (see engine/outputs.py; samples as NAME-kept-<time>/sample/...);
-        its final LoRA is overwritten when this one completes. Said either way. network_weights among them
-        was loaded already (from where it was) and goes along (a copy when it is the final)."""
+        """A fresh run, just before its first write: the last run's final LoRA, states, intermediate saves and
+        sample images go into NAME-kept-<time>/ (see engine/outputs.py; samples as NAME-kept-<time>/sample/...).
+        Said either way. network_weights among them was loaded already (from where it was) and goes along; when
+        it is the final, a copy goes and the final stays until this run completes and writes its own."""
         from loratui.core.config import resolve_path
         from loratui.core.runs import SAMPLE_FOLDER
         from loratui.engine.outputs import move_last_run_aside
@@ -193,6 +193,8 @@ class RunFolder:
         weights = resolve_path(self.cfg, weights) if weights else None
         aside = move_last_run_aside(self.output_dir, self.name, starting_weights=weights)
         folder, moved = aside.folder, aside.moved
+        for note in aside.notes:  # a promoted copy in NAME.safetensors went to its own name
+            self.warn(note)
         # its samples are named by step like this run's: left in place, this run's would write over them
         folder, samples = move_samples_aside(self.output_dir, self.name, folder)
         final = self.output_dir / f"{self.name}.safetensors"
@@ -211,7 +213,9 @@ class RunFolder:
                   + (f" and {len(samples) - 1} more" if len(samples) > 1 else "") + ")") if samples else ""
         if moved:
             names = ", ".join(p.name for p in moved[:3]) + (f" and {len(moved) - 3} more" if len(moved) > 3 else "")
-            self.warn(f"a new run named {self.name}: the last run's states and intermediate saves ({names})"
+            what = ("final LoRA, states and intermediate saves" if any(p.name == final.name for p in moved)
+                    else "states and intermediate saves")
+            self.warn(f"a new run named {self.name}: the last run's {what} ({names})"
                       + (f" and its {images}" if images else "") + f" moved to {folder} (a state belongs to its "
                       "own run; resume or delete them there)" + (f"; {overwrite}" if overwrite else ""))
         elif samples:

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable, read_only
 from loratui.core.captions.journal import (
-    VERSION, JournalBusyError, entries, entry_item, file_record, journal_dir, journal_lock, load_entry, redo_dir, sha1,
-    writing_marker,
+    VERSION, JournalBusyError, entries, entry_item, file_record, journal_dir, journal_lock, landed, load_entry,
+    redo_dir, sha1, writing_marker,
 )
 from loratui.core.errors import ConflictError, Hint, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
@@ -221,12 +221,7 @@ def _landed(dataset, entry: Path, record: dict) -> int:
     count = 0
     for number, item in enumerate(record["files"], 1):
         path, old, _expected = entry_item(entry, number, item, Path(dataset))
-        try:
-            count += path.read_bytes() != old
-        except FileNotFoundError:
-            count += old is not None
-        except OSError:
-            count += 1  # unreadable now: not known to be as it was
+        count += landed(path, old)
     return count
 
 

@@ -92,7 +92,7 @@ class TagEditor(TagEditorActions, Vertical):
         Binding("ctrl+s", "save_text", "Save caption", id="tags.save_text",
                 tooltip="Commit the edited free-text caption"),
         Binding("escape", "leave", "Back", id="tags.leave",
-                tooltip="Cancel a rename or an add; else back to the image table"),
+                tooltip="Cancel a rename; leave the add box (its text is kept); else back to the image table"),
     ]
 
     DEFAULT_CSS = """
