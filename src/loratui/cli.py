@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import errno
 import importlib
-import json
 import os
 import sys
 import time
+from typing import NoReturn
 
 import click
 
 from loratui import __version__
 from loratui.commands.help_text import exit_codes
+from loratui.commands.options import json_line
 from loratui.core.errors import LoratuiError
 
 # name -> (module, attribute, one-line help shown in `loratui --help` without importing it)
@@ -64,7 +66,9 @@ class LazyGroup(click.Group):
             (1, "problems found (check commands) or a run failed; an unexpected failure is \"internal error: "
                 "...\" with the details in a log file (LORATUI_DEBUG=1 shows them)"),
             (2, "bad input (nothing changed)"), (3, "a caption run completed but some images failed"),
-            (130, "interrupted"))
+            (130, "interrupted"),
+            (141, "stdout closed by its reader (`| head`): stopped, with \"stdout closed (broken pipe): stopped\" "
+                  "on stderr; `train` goes on instead (its events stay in its events file)"))
 @click.version_option(__version__, prog_name="loratui")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -74,6 +78,10 @@ def cli(ctx: click.Context) -> None:
     dataset or concept folder, or a config .toml (a command name always wins: `loratui ./train`
     for a folder named train). The commands below do the same work headless; each one's --help
     lists its own exit codes.
+
+    With --json (or --json-events) stdout holds only JSON, and a command that fails before printing
+    its JSON prints {"error": MESSAGE, "exit_code": N} instead (an event stream: an "error" event
+    with those fields too), besides the usual "error:" line on stderr.
     """
     if ctx.invoked_subcommand is None:
         from loratui.tui.launch import run_app
@@ -88,16 +96,115 @@ def _app_target(args: list[str]) -> str | None:
     return None
 
 
+EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader closed the pipe
+
+
+class StdoutWatch:
+    """sys.stdout while a command runs: notes whether anything was written (a --json command that
+    failed before printing its JSON), whether an ``error`` event went out (an event stream ends with
+    one, not two), and whether the reader closed the pipe (`| head`). Everything else is the stream's."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.wrote = False
+        self.error_event = False
+        self.broken = False
+
+    def write(self, data):
+        try:
+            written = self.stream.write(data)
+        except OSError as exc:
+            self.broken = self.broken or exc.errno == errno.EPIPE
+            raise
+        if data:
+            self.wrote = True
+            self.error_event = self.error_event or (isinstance(data, str) and '"event": "error"' in data)
+        return written
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            self.broken = self.broken or exc.errno == errno.EPIPE
+            raise
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def json_mode(args: list[str]) -> str | None:
+    """What stdout holds for this command line: "events" (JSON lines a follower reads: --json-events,
+    and `train --json`), "object" (--json: one JSON document), or None. Only options before a "--"."""
+    head = args[:args.index("--")] if "--" in args else args
+    if "--json-events" in head:
+        return "events"
+    if "--json" in head:
+        return "events" if head[:1] == ["train"] else "object"
+    return None
+
+
+class _Outcome:
+    """How a failure reaches a script that reads stdout: with --json (or --json-events) one last JSON
+    line, {"error": MESSAGE, "exit_code": N}, unless the command already printed its JSON (lora's own
+    {"error": ...}, a tags plan before its refusal); on an event stream the line is also an ``error``
+    event (with "message"), unless the command already emitted one. The stderr line and the exit code
+    are as without --json."""
+
+    def __init__(self, args: list[str], watch: StdoutWatch | None):
+        self.mode = json_mode(args) if watch is not None else None
+        self.watch = watch
+
+    def json_error(self, message: str, code: int, **extra) -> None:
+        watch = self.watch
+        if self.mode is None or watch.broken:
+            return
+        if watch.error_event or (self.mode == "object" and watch.wrote):
+            return
+        line = {"error": message, "exit_code": code}
+        if self.mode == "events":
+            line = {"event": "error", "message": message, **extra, **line}
+        try:
+            click.echo(json_line(line))
+        except (OSError, ValueError):
+            pass
+
+    def fail(self, line: str, code: int, **extra) -> NoReturn:
+        """``line`` on stderr ("error: ..." or the like), its message as JSON where asked, exit ``code``."""
+        click.echo(line, err=True)
+        self.json_error(line.removeprefix("error: "), code, **extra)
+        sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The entry point: every failure ends as one line on stderr and an exit code, never a traceback.
 
     A LoratuiError (the user's problem) is ``error: ...``, exit 2, and so is an OSError naming a
     file; anything else is a bug: ``internal error: TYPE: MESSAGE (details in LOG)``, exit 1, with
     the traceback in the user cache folder (core/crashlog.py). ``LORATUI_DEBUG=1`` shows it instead.
+    With --json a failure also ends stdout with one JSON line (``_Outcome``). A reader that closes
+    stdout (`| head`) stops the command: one line on stderr, exit 141; `train` goes on instead
+    (core/events.py EventWriter stops echoing and keeps the events file).
     """
+    args = sys.argv[1:] if argv is None else list(argv)
+    stdout, stderr = sys.stdout, sys.stderr
+    watch = StdoutWatch(stdout) if args[:1] and args[0] in COMMANDS and stdout is not None else None
+    if watch is not None:
+        sys.stdout = watch
+    try:
+        _main(args, watch)
+    finally:
+        if watch is not None:  # click swaps both for wrappers on a broken pipe; an in-process caller gets its own back
+            sys.stdout, sys.stderr = stdout, stderr
+
+
+def _main(args: list[str], watch: StdoutWatch | None) -> None:
     from loratui.core.crashlog import debug_enabled, one_line
 
-    args = sys.argv[1:] if argv is None else list(argv)
+    outcome = _Outcome(args, watch)
     try:
         target = _app_target(args)
         if target is not None:
@@ -112,14 +219,19 @@ def main(argv: list[str] | None = None) -> None:
             return
         with _launch_time_set(args):
             cli.main(args=args, prog_name="loratui", standalone_mode=False)
+        sys.stdout.flush()  # a print() the pipe's reader left before: said here, not as an exit-time traceback
+    except SystemExit:
+        # click turns a broken pipe into exit 1, swapping sys.stdout for a wrapper first
+        if watch is not None and watch.broken and sys.stdout is not watch:
+            _stdout_closed(watch)
+        _flush_or_closed(watch)
+        raise
     except LoratuiError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(getattr(exc, "exit_code", 2))  # 1 for a write that stopped part-way (PartialWriteError)
+        outcome.fail(f"error: {exc}", getattr(exc, "exit_code", 2))  # 1: a write stopped part-way
     except click.exceptions.Abort as exc:
         cause = exc.__cause__ or exc.__context__  # click turns Ctrl-C into Abort: keep what the work said
         said = str(cause) if isinstance(cause, KeyboardInterrupt) and cause.args else "aborted"
-        click.echo(said, err=True)
-        sys.exit(130)
+        outcome.fail(said, 130)
     except click.exceptions.NoArgsIsHelpError as exc:
         # `loratui lora` with no subcommand: click raises this UsageError with the whole help as its
         # message; it is a request for the help, shown as --help shows it (stdout, exit 0)
@@ -128,32 +240,60 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         if isinstance(exc, click.UsageError):  # a bad option or argument: one line, like every other bad input
             where = exc.ctx.command_path if exc.ctx is not None else "loratui"
-            click.echo(f"error: {exc.format_message()} (`{where} --help` lists what it takes)", err=True)
-        else:
-            exc.show()
-        if "--json-events" in (sys.argv[1:] if argv is None else argv):  # a follower reads stdout only
-            click.echo(json.dumps({"event": "error", "message": exc.format_message()}, ensure_ascii=False))
+            outcome.fail(f"error: {exc.format_message()} (`{where} --help` lists what it takes)", exc.exit_code)
+        exc.show()
+        outcome.json_error(exc.format_message(), exc.exit_code)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt as exc:
-        click.echo(str(exc) if exc.args else "interrupted", err=True)
-        sys.exit(130)
+        outcome.fail(str(exc) if exc.args else "interrupted", 130)
     except BrokenPipeError:
-        sys.exit(0)
+        _stdout_closed(watch)
     except OSError as exc:
         if debug_enabled():
             raise
-        _disk_full(exc, args)
+        _disk_full(exc, args, outcome)
         if not exc.filename:
-            _internal(exc, args)
+            _internal(exc, args, outcome)
         from loratui.core.fsutil import describe_os_error
 
-        click.echo(f"error: {one_line(str(exc.filename))}: {one_line(describe_os_error(exc))}", err=True)
-        sys.exit(2)
+        outcome.fail(f"error: {one_line(str(exc.filename))}: {one_line(describe_os_error(exc))}", 2)
     except Exception as exc:  # noqa: BLE001 - the last resort: a bug, reported in one line
         if debug_enabled():
             raise
-        _disk_full(exc, args)
-        _internal(exc, args)
+        _disk_full(exc, args, outcome)
+        _internal(exc, args, outcome)
+
+
+def _flush_or_closed(watch: StdoutWatch | None) -> None:
+    """Flush stdout before exiting: a pipe its reader closed is said as such (exit 141), not left to the
+    interpreter's exit-time flush (a traceback-like "Exception ignored" and exit 120)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_closed(watch)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _stdout_closed(watch: StdoutWatch | None) -> NoReturn:
+    """The reader of stdout went away (`loratui caption ... --json-events | head -30`): stop as the shell's
+    own tools do, with one line on stderr and exit 141 (128 + SIGPIPE). What the command wrote so far
+    stays (a caption run's files, its undo journal and resume record). stdout then points at the null
+    device, so that what its buffer still holds is not flushed at exit into the closed pipe again."""
+    stream = watch.stream if watch is not None else sys.__stdout__
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, stream.fileno())
+        finally:
+            os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real descriptor (a test's stream)
+    try:
+        click.echo("stdout closed (broken pipe): stopped", err=True)
+    except (OSError, ValueError):
+        pass
+    sys.exit(EXIT_STDOUT_CLOSED)
 
 
 @contextlib.contextmanager
@@ -175,7 +315,7 @@ def _launch_time_set(args: list[str]):
         os.environ.pop(LAUNCHED_AT_ENV, None)
 
 
-def _disk_full(exc: BaseException, args: list[str]) -> None:
+def _disk_full(exc: BaseException, args: list[str], outcome: _Outcome) -> None:
     """A full disk (ENOSPC, torch.save's 'unexpected pos', ...) is the user's problem: one line, exit 2."""
     from loratui.core.diskspace import disk_full_message
 
@@ -185,22 +325,17 @@ def _disk_full(exc: BaseException, args: list[str]) -> None:
         return
     if message is None:
         return
-    click.echo(f"error: {message}", err=True)
-    if "--json-events" in args:
-        click.echo(json.dumps({"event": "error", "message": message, "kind": "disk_full"}, ensure_ascii=False))
-    sys.exit(2)
+    outcome.fail(f"error: {message}", 2, kind="disk_full")
 
 
-def _internal(exc: BaseException, args: list[str]) -> None:
-    """A bug: the traceback to a log file, one line to the user (and to a --json-events follower),
-    exit 1."""
+def _internal(exc: BaseException, args: list[str], outcome: _Outcome) -> None:
+    """A bug: the traceback to a log file, one line to the user (and to a --json reader), exit 1."""
     from loratui.core.crashlog import internal_error_line, write_crash_log
 
     line = internal_error_line(exc, write_crash_log(exc, argv=args))
     try:
         click.echo(line, err=True)
-        if "--json-events" in args:
-            click.echo(json.dumps({"event": "error", "message": line, "kind": "internal"}, ensure_ascii=False))
+        outcome.json_error(line, 1, kind="internal")
     except Exception:  # noqa: BLE001 - stderr itself is gone
         pass
     sys.exit(1)

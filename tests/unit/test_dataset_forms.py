@@ -44,7 +44,7 @@ def test_concept_folder_is_that_concept_with_the_journal_in_the_train_folder(tmp
     root = project(tmp_path)
     monkeypatch.chdir(root)
     freq = json.loads(run("tags", "freq", "img/10_alice", "--json").output)
-    assert freq == {"captions": 2, "tags": {"alice": 2, "solo": 1, "smile": 1}}
+    assert freq == {"captions": 2, "distinct": 3, "truncated": False, "tags": {"alice": 2, "solo": 1, "smile": 1}}
     out = run("tags", "add", "img/10_alice", "trig", "--front", "--yes").output
     assert "Wrote 2" in out
     assert (root / "img" / "10_alice" / "0.txt").read_text() == "trig, alice, solo\n"

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from loratui.cli import COMMANDS, cli
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-KNOWN_CODES = {0, 1, 2, 3, 130}  # the convention: README "Exit codes of every command", `loratui --help`
+KNOWN_CODES = {0, 1, 2, 3, 130, 141}  # the convention: README "Exit codes of every command", `loratui --help` (141: stdout closed)
 
 
 def walk(command: click.Command = cli, path: tuple[str, ...] = ()):

@@ -38,8 +38,8 @@ def test_freq(tmp_path):
     out = run("tags", "freq", root).output
     assert "3 caption(s)" in out and "alice" in out
     data = json.loads(run("tags", "freq", root, "--json", "--where", "tag:solo").output)
-    assert data == {"captions": 2, "tags": {"alice": 2, "solo": 2, "general": 1, "white_background": 1,
-                                            "2girls": 1, "sensitive": 1}}
+    assert data == {"captions": 2, "distinct": 6, "truncated": False,
+                    "tags": {"alice": 2, "solo": 2, "general": 1, "white_background": 1, "2girls": 1, "sensitive": 1}}
 
 
 def test_add_front_dry_run_then_yes_then_undo(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import click
 
 from loratui.commands.help_text import exit_codes
+from loratui.commands.options import json_line
 from loratui.core.errors import LoratuiError
 
 
@@ -58,7 +58,7 @@ def attach(output_dir: Path, name: str | None, earlier: int | None, list_only: b
         runs = [_choose(runs, name)]  # --list / --json with --run: that run only (exit 2 when it is not here)
     if as_json:
         for summary in runs:
-            click.echo(json.dumps({"name": summary.name, "earlier": summary.earlier, "status": summary.status,
+            click.echo(json_line({"name": summary.name, "earlier": summary.earlier, "status": summary.status,
                                    "reason": summary.reason,
                                    "pid": summary.pid, "step": summary.step, "total_steps": summary.total_steps,
                                    "epoch": summary.epoch, "events": str(summary.events_file),

@@ -12,20 +12,21 @@ from pathlib import Path
 import click
 
 from loratui.commands.help_text import exit_codes, shell_arg
-from loratui.commands.options import FamilyType
+from loratui.commands.options import FamilyType, can_ask, stdio_is_terminal
 from loratui.core.errors import LoratuiError
 
 
 def _interactive() -> bool:
-    """Can we ask a question? (A pipe or a script must pass --yes.)"""
-    return sys.stdin.isatty()
+    """Are stdin and stdout terminals? (A pipe or a script must pass --yes.) Asked through
+    ``options.can_ask``."""
+    return stdio_is_terminal()
 
 
 @click.group()
 @exit_codes((0, "done"), (1, "`config check` found problems (one per line), or what only sd-scripts refuses "
                                "(export-sdscripts stops on it)"),
             (2, "bad input: an error naming the file, line and key; export over an earlier one off a terminal "
-                "without --yes"),
+                "(stdin and stdout) without --yes"),
             (130, "interrupted"))
 def config() -> None:
     """Create, check, explain, import (kohya_ss JSON) and export (sd-scripts TOML) configs.
@@ -413,7 +414,7 @@ def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str |
     refuse_foreign_export_files(out)  # the user's own config.toml there is never an "earlier export"
     earlier = earlier_export(out)
     if earlier and not yes:
-        if not _interactive():
+        if not can_ask(False, _interactive):
             raise LoratuiError(f"{earlier[0]}: an earlier export is there; nothing was written: pass --yes to "
                                "overwrite it, or another --output-dir")
         if not click.confirm(f"Overwrite the earlier export in {out}?", default=False):

@@ -43,3 +43,34 @@ def separator_value(ctx, param, separator: str) -> str:
     """--separator as given ('\\t' or 'tab' read as the tab they mean, which core then refuses with
     every other blank separator). Converted once, where click reads it."""
     return "\t" if separator in ("\\t", "tab") else separator
+
+
+def stdio_is_terminal() -> bool:
+    """Whether stdin and stdout are both terminals: a y/N question needs both (click.confirm writes
+    it to stdout, so with stdout piped the question is invisible and its text lands in what a script
+    reads)."""
+    import sys
+
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def can_ask(as_json: bool = False, terminal=stdio_is_terminal) -> bool:
+    """May a command ask a y/N question? Only on a terminal (``terminal()``: stdin and stdout) and
+    without --json (a script reads the JSON: it must not wait at a question). Otherwise the command
+    refuses as its --help says for "not a terminal" (exit 2, nothing written). ``terminal``: each
+    command module's own ``_interactive``, which tests replace."""
+    return not as_json and terminal()
+
+
+def json_line(obj, *, indent: int | None = None) -> str:
+    """``obj`` as JSON text that is always valid UTF-8: non-ASCII as it is, unless some string holds
+    what UTF-8 cannot encode (a non-UTF-8 file name, read as lone surrogates): then every non-ASCII
+    character is written \\uXXXX-escaped, as JSON allows, instead of raw bytes a reader rejects."""
+    import json
+
+    text = json.dumps(obj, ensure_ascii=False, indent=indent)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, ensure_ascii=True, indent=indent)
+    return text

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
 from loratui.commands.help_text import exit_codes
-from loratui.commands.options import FamilyType
+from loratui.commands.options import FamilyType, can_ask, json_line, stdio_is_terminal
 from loratui.core.errors import LoratuiError
 
 
 def _interactive() -> bool:
-    """Can we ask a question? (A pipe or a script must pass --yes.)"""
-    return sys.stdin.isatty()
+    """Are stdin and stdout terminals? (A pipe or a script must pass --yes.) Asked through
+    ``options.can_ask``."""
+    return stdio_is_terminal()
+
+
+# the two family spellings in --json: the preset file's own, and the one configs, `vram` and `steps` use
+MODEL_FAMILY_HELP = ('"family" is the preset\'s own spelling (sd15, sdxl); "model_family" is the config\'s '
+                     '(model.model_family: sd1, sdxl), as `loratui vram --json` and `steps --json` name it.')
 
 
 def _catalog():
@@ -48,7 +53,7 @@ def _json_value(value):
 @exit_codes((0, "done"),
             (2, "bad input: an unknown preset or family; apply of another family's preset, or of one that would "
                 "leave the config invalid (what `config check` refuses: a resolution past max_bucket_reso), "
-                "without --force; apply off a terminal without --yes"),
+                "without --force; apply off a terminal (stdin and stdout) without --yes"),
             (130, "interrupted"))
 def presets() -> None:
     """List VRAM presets and apply one to a config.
@@ -63,14 +68,15 @@ def presets() -> None:
             (2, "bad input: an unknown --family"))
 @click.option("--family", type=FamilyType(families=("sd1", "sdxl")),
               help="Only presets for this model family: sd1 (also spelled sd15) or sdxl.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output: a list of {id, family, model_family, "
+                                                      "vram_gb, description, source, path}. " + MODEL_FAMILY_HELP)
 def list_presets(family: str | None, as_json: bool) -> None:
     """Show every preset: id, VRAM tier, family and description."""
     found = _catalog().list(family)  # sd1 finds the sd15-* presets
     if as_json:
-        click.echo(json.dumps([{"id": p.id, "family": p.family, "vram_gb": p.vram_gb,
-                                "description": p.description, "source": p.source, "path": str(p.path)}
-                               for p in found], indent=2))
+        click.echo(json_line([{"id": p.id, "family": p.family, "model_family": p.estimator_family,
+                               "vram_gb": p.vram_gb, "description": p.description, "source": p.source,
+                               "path": str(p.path)} for p in found], indent=2))
         return
     if not found:
         click.echo("no presets")
@@ -85,7 +91,9 @@ def list_presets(family: str | None, as_json: bool) -> None:
 @presets.command("show")
 @exit_codes((0, "done"), (2, "no such preset ID (`loratui presets list` shows them)"))
 @click.argument("preset_id", metavar="ID")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output: {id, family, model_family, vram_gb, "
+                                                      "description, source, path, settings, estimated_gib}. "
+                                                      + MODEL_FAMILY_HELP)
 def show_preset(preset_id: str, as_json: bool) -> None:
     """Show one preset's settings and its estimated peak VRAM on a default config."""
     from loratui.core.config import TrainingConfig
@@ -97,8 +105,9 @@ def show_preset(preset_id: str, as_json: bool) -> None:
     apply_preset(cfg, preset)
     estimate = estimate_vram(cfg, family=preset.estimator_family)
     if as_json:
-        click.echo(json.dumps({
-            "id": preset.id, "family": preset.family, "vram_gb": preset.vram_gb,
+        click.echo(json_line({
+            "id": preset.id, "family": preset.family, "model_family": preset.estimator_family,
+            "vram_gb": preset.vram_gb,
             "description": preset.description, "source": preset.source, "path": str(preset.path),
             "settings": {s: {k: _json_value(v) for k, v in keys.items()} for s, keys in preset.settings.items()},
             "estimated_gib": round(estimate.total_gib, 3)}, indent=2))
@@ -205,7 +214,7 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool
     if dry_run:
         click.echo("dry run: nothing written")
         return
-    if not yes and not _interactive():
+    if not yes and not can_ask(False, _interactive):
         raise LoratuiError(f"not a terminal, so {config} was not written: pass --yes to write it or --dry-run")
     if not yes and not click.confirm(f"Write {config}?", default=False):
         click.echo("not written")

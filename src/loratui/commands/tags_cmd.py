@@ -8,7 +8,6 @@ tests reach it on this module.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 from pathlib import Path
@@ -16,7 +15,8 @@ from pathlib import Path
 import click
 
 from loratui.commands.help_text import exit_codes
-from loratui.commands.options import DEFAULT_SEPARATOR, SEPARATOR_HELP, separator_value
+from loratui.commands.options import (DEFAULT_SEPARATOR, SEPARATOR_HELP, json_line, separator_value,
+                                      stdio_is_terminal)
 # the shared plan/confirm/write steps; tags_undo_cmd and tags_recode_cmd reach these through this module
 from loratui.commands.tags_run import PLAN_LINES, _context, _locate, _rel, _run_plan, reg_note
 from loratui.core.errors import LoratuiError
@@ -31,15 +31,16 @@ WRITE_EXIT_CODES = (
         "one that could not be written (a full disk), which stopped the rest: the error names it and how many "
         "were written (`loratui tags undo DIR` puts them back)"),
     (2, "bad input, a caption changed on disk since it was read, a read-only caption without --force, not a "
-        "terminal without --yes or --dry-run (--json still prints the plan), or the first caption cannot be "
-        "written: nothing written"),
+        "terminal (stdin and stdout) or --json, without --yes or --dry-run (--json still prints the plan, with "
+        "\"written\": 0), or the first caption cannot be written: nothing written"),
     (130, "interrupted: the error says how many captions were written (`loratui tags undo DIR` puts them back)"),
 )
 
 
 def _interactive() -> bool:
-    """Can we ask a question? (A pipe or cron job must pass --yes or --dry-run.)"""
-    return sys.stdin.isatty()
+    """Are stdin and stdout terminals? (A pipe or cron job must pass --yes or --dry-run.) Every tags
+    command asks through ``options.can_ask(as_json, _interactive)``: never with --json."""
+    return stdio_is_terminal()
 
 
 @click.group()
@@ -49,8 +50,8 @@ def _interactive() -> bool:
         "the write (named, left as it is), or one that could not be written (a full disk), which stopped the "
         "rest (`tags undo` puts back what was written)"),
     (2, "bad input, a caption changed on disk since it was read, a read-only caption without --force, not a "
-        "terminal without --yes or --dry-run, or the first caption cannot be written (nothing written in each "
-        "case); `tags undo`/`redo`: nothing done"),
+        "terminal (stdin and stdout) or --json, without --yes or --dry-run, or the first caption cannot be "
+        "written (nothing written in each case); `tags undo`/`redo`: nothing done"),
     (130, "interrupted: the error says how many captions were written (`tags undo` puts them back)"),
 )
 def tags() -> None:
@@ -91,7 +92,8 @@ def _writing(func):
     @click.option("--dry-run", is_flag=True, help="Only show the plan.")
     @click.option("--force", is_flag=True, help="Also rewrite read-only caption files (mode 0444).")
     @click.option("--json", "as_json", is_flag=True,
-                  help="Print the plan (and result) as one JSON object (with \"written\": 0 when nothing was).")
+                  help="Print the plan (and result) as one JSON object (with \"written\": 0 when nothing was). "
+                       "Never asks: pass --yes to write (without it, exit 2 after the plan).")
     @click.option("--all", "show_all", is_flag=True, help=f"List every changed file (default: first {PLAN_LINES}).")
     @click.option("--save-recipe", type=click.Path(dir_okay=False, path_type=Path),
                   help="Also add this operation to a TOML recipe (created if missing) for `tags apply`.")
@@ -130,25 +132,34 @@ def _match_options(default: str):
             (130, "interrupted"))
 @_common(TAGS_CSV + ": adds each tag's category (general, character, ...) to the table and to --json.")
 @click.option("--top", type=click.IntRange(min=0), default=50, show_default=True, metavar="N",
-              help="Show the N most used tags (0 = all).")
-@click.option("--json", "as_json", is_flag=True, help="Print {captions, tags: {tag: count}} as JSON.")
-def freq(directory, where, caption_extension, separator, tags_csv, recursive, top, as_json):
+              help="Show the N most used tags (0 = all). With --json every tag unless --top is given.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {captions, distinct, truncated, tags: {tag: count}} as JSON: every tag, most used first "
+                   "(--top N: the first N, \"truncated\": true when there were more); \"distinct\" counts them "
+                   "all.")
+@click.pass_context
+def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursive, top, as_json):
     """Tag frequency table over DIR (or the captions --where selects): captions using each tag."""
+    from click.core import ParameterSource
+
     from loratui.core.captions import parse_where
     from loratui.core.captions import tag_frequency
     from loratui.core.captions import CATEGORY_LABELS
 
     location = _locate(directory)
     predicate = parse_where(where)
-    captions, ctx = _context(location.images_dir, caption_extension, separator, tags_csv, recursive)
+    captions, edit_ctx = _context(location.images_dir, caption_extension, separator, tags_csv, recursive)
     selected = [c for c in captions if predicate is None or predicate(c)]
     counts = tag_frequency(selected)
+    if as_json and ctx.get_parameter_source("top") is ParameterSource.DEFAULT:
+        top = 0  # a script gets every tag unless it asked for fewer: 50 was the table's default
     rows = counts.most_common(top or None)
     if as_json:
-        data = {"captions": len(selected), "tags": dict(rows)}
+        data = {"captions": len(selected), "distinct": len(counts), "truncated": len(rows) < len(counts),
+                "tags": dict(rows)}
         if tags_csv:
-            data["categories"] = {t: CATEGORY_LABELS.get(ctx.category(t), "") for t, _ in rows}
-        click.echo(json.dumps(data, ensure_ascii=False))
+            data["categories"] = {t: CATEGORY_LABELS.get(edit_ctx.category(t), "") for t, _ in rows}
+        click.echo(json_line(data))
         return
     empty = sum(1 for c in selected if not c.tags)
     click.echo(f"{len(selected)} caption(s), {len(counts)} distinct tag(s)"
@@ -156,7 +167,7 @@ def freq(directory, where, caption_extension, separator, tags_csv, recursive, to
     width = max((len(t) for t, _ in rows), default=3)
     for tag, count in rows:
         share = 100.0 * count / max(len(selected), 1)
-        category = f"  {CATEGORY_LABELS.get(ctx.category(tag), '?')}" if tags_csv else ""
+        category = f"  {CATEGORY_LABELS.get(edit_ctx.category(tag), '?')}" if tags_csv else ""
         click.echo(f"  {tag:<{width}}  {count:>6}  {share:5.1f}%{category}")
     if top and len(counts) > top:
         click.echo(f"  ... {len(counts) - top} more (--top 0 shows all)")
@@ -396,10 +407,10 @@ def check(directory, caption_extension, recursive, as_json, show_all, max_token_
         issues: dict[str, list[str]] = {}
         for problem in problems:
             issues.setdefault(_rel(problem.path, root), []).append(problem.message)
-        click.echo(json.dumps({"captions": len(seen), "issues": issues, "problems": [p.to_dict() for p in problems],
-                               "errors": errors,
-                               "warnings": sum(1 for p in problems if p.severity == "warning"),
-                               "infos": sum(1 for p in problems if p.severity == "info")}, ensure_ascii=False))
+        click.echo(json_line({"captions": len(seen), "issues": issues, "problems": [p.to_dict() for p in problems],
+                              "errors": errors,
+                              "warnings": sum(1 for p in problems if p.severity == "warning"),
+                              "infos": sum(1 for p in problems if p.severity == "info")}))
     else:
         click.echo(f"{len(seen)} caption(s) checked in {location.images_dir}")
         print_problems(problems, show_all)

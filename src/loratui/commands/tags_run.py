@@ -6,13 +6,13 @@ looked up there at call time), write with an undo journal, and save the operatio
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from loratui.commands.help_text import shell_arg
+from loratui.commands.options import can_ask, json_line
 from loratui.core.errors import LoratuiError
 
 PLAN_LINES = 20  # changed files a plan lists (--all lists every one)
@@ -183,7 +183,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
         record_recipe()
         if as_json:
             data["written"] = 0
-            click.echo(json.dumps(data, ensure_ascii=False))
+            click.echo(json_line(data))
         elif not plan.edits:
             click.echo("Nothing to change." + (f" {nothing_hint}" if nothing_hint else ""))
         else:
@@ -192,12 +192,12 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
     if not yes:
         from loratui.commands import tags_cmd  # asked there at call time, as by every tags command
 
-        if not tags_cmd._interactive():
+        if not can_ask(as_json, tags_cmd._interactive):  # never with --json: the answer would land in the JSON
             if as_json:  # the script still gets the plan it asked for, then the error (exit 2)
                 data["written"] = 0
-                click.echo(json.dumps(data, ensure_ascii=False))
-            raise LoratuiError("not a terminal, so nothing was written: pass --yes to write or --dry-run to only show "
-                               "the plan")
+                click.echo(json_line(data))
+            why = "--json never asks" if as_json else "not a terminal"
+            raise LoratuiError(f"{why}, so nothing was written: pass --yes to write or --dry-run to only show the plan")
         if not click.confirm(f"Write {plan.changed} caption file(s)?", default=False):
             click.echo("Nothing written.")
             return
@@ -206,7 +206,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
     if as_json:
         data["written"] = len(result.written)
         data["conflicts"] = result.conflicts
-        click.echo(json.dumps(data, ensure_ascii=False))
+        click.echo(json_line(data))
     else:
         click.echo(f"Wrote {len(result.written)} caption file(s). Undo with: loratui tags undo {shell_arg(directory)}")
         for conflict in result.conflicts:

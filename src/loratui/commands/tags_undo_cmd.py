@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from loratui.commands.help_text import exit_codes_block, shell_arg
+from loratui.commands.options import can_ask, json_line
 from loratui.core.errors import LoratuiError
 
 
@@ -16,14 +16,15 @@ def _exit_codes(past: str, verb: str) -> str:
         (0, "done (or nothing asked); with --skip-changed, captions edited since are left as they are and "
             "listed, as asked"),
         (2, f"nothing was {past}: nothing to {verb}, a caption edited since (see --skip-changed, --force), not a "
-            "terminal without --yes, or a file that cannot be read or written"),
+            "terminal (stdin and stdout) or --json, without --yes, or a file that cannot be read or written"),
         (130, "interrupted"),
     )
 
 
 def _walk_options(verb: str, since: str):
     def decorate(func):
-        func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+        func = click.option("--json", "as_json", is_flag=True,
+                            help="Print the result as JSON (never asks: pass --yes).")(func)
         func = click.option("--list", "list_only", is_flag=True,
                             help=f"Only list what can be {verb}ne, next first.")(func)
         func = click.option("--skip-changed", is_flag=True,
@@ -73,8 +74,7 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
     if list_only:
         rows = history(root) if undoing else redo_history(root)
         if as_json:
-            click.echo(json.dumps([{"description": d, "files": n, "journal": str(p)} for p, d, n in rows],
-                                  ensure_ascii=False))
+            click.echo(json_line([{"description": d, "files": n, "journal": str(p)} for p, d, n in rows]))
             return
         if not rows:
             click.echo("No undo history." if undoing else "Nothing to redo.")
@@ -89,22 +89,23 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
         for conflict in preview.conflicts[:tags_cmd.PLAN_LINES]:
             click.echo(f"  {conflict}")
     if not yes:
-        if not tags_cmd._interactive():
+        if not can_ask(as_json, tags_cmd._interactive):  # never with --json: the answer would land in the JSON
             if as_json:  # the script still gets what would be done, then the error (exit 2)
-                click.echo(json.dumps({"description": preview.description,
-                                       "would_" + ("restore" if undoing else "redo"):
-                                           [tags_cmd._rel(p, root) for p, _ in preview.restore],
-                                       "conflicts": preview.conflicts, "done": False}, ensure_ascii=False))
-            raise LoratuiError(f"not a terminal, so nothing was {verb}ne: pass --yes")
+                click.echo(json_line({"description": preview.description,
+                                      "would_" + ("restore" if undoing else "redo"):
+                                          [tags_cmd._rel(p, root) for p, _ in preview.restore],
+                                      "conflicts": preview.conflicts, "done": False}))
+            why = "--json never asks" if as_json else "not a terminal"
+            raise LoratuiError(f"{why}, so nothing was {verb}ne: pass --yes")
         if not click.confirm(f"{verb.capitalize()} it?", default=False):
             click.echo(f"Nothing {verb}ne.")
             return
     result = (undo_last if undoing else redo_last)(root, force=force, skip_changed=skip_changed)
     if as_json:
-        click.echo(json.dumps({"description": result.description,
-                               "restored" if undoing else "redone": [tags_cmd._rel(p, root) for p in result.restored],
-                               "conflicts": result.conflicts, "remaining": result.remaining,
-                               "can_redo": can_redo(root)}, ensure_ascii=False))
+        click.echo(json_line({"description": result.description,
+                              "restored" if undoing else "redone": [tags_cmd._rel(p, root) for p in result.restored],
+                              "conflicts": result.conflicts, "remaining": result.remaining,
+                              "can_redo": can_redo(root)}))
     elif undoing:
         click.echo(f"Restored {len(result.restored)} caption file(s); {result.remaining} older change(s) can still "
                    f"be undone (`loratui tags redo {shell_arg(directory)}` re-applies this one).")

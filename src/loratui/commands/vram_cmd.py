@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from loratui.commands.help_text import exit_codes
-from loratui.commands.options import FamilyType
+from loratui.commands.options import FamilyType, json_line
 from loratui.core.errors import LoratuiError
 
 
@@ -24,7 +22,7 @@ def _print_calibration(as_json: bool) -> None:
 
     rows = calibration_report()
     if as_json:
-        click.echo(json.dumps({"constants": CONSTANTS, "points": [
+        click.echo(json_line({"constants": CONSTANTS, "points": [
             {"label": label, "reference_gib": ref, "estimate_gib": round(est, 3), "error": round(err, 4)}
             for label, ref, est, err in rows]}, indent=2))
         return
@@ -42,7 +40,10 @@ def _print_calibration(as_json: bool) -> None:
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @click.option("--family", type=FamilyType(auto=True),
               help="Override the config's model family: sd1 (also spelled sd15), sd2, sdxl or auto.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable output: {family, family_guessed, total_bytes, total_gib, parts, assumptions, "
+                   "fits_tiers_gb, config, fits_presets, warnings}; \"family\" is spelled as the config's "
+                   "model.model_family (sd1, sd2, sdxl), as in `presets list --json`'s \"model_family\".")
 @click.option("--calibration", is_flag=True, help="Show how the estimator matches its calibration figures.")
 def vram(config: str | None, family: str | None, as_json: bool, calibration: bool) -> None:
     """Estimate the peak training VRAM of CONFIG, with a breakdown by part."""
@@ -70,7 +71,7 @@ def vram(config: str | None, family: str | None, as_json: bool, calibration: boo
         data["config"] = config
         data["fits_presets"] = [p.id for p in fitting]
         data["warnings"] = warnings
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json_line(data, indent=2))
         return
 
     width = max(len(p.name) for p in estimate.parts)

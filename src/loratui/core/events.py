@@ -7,7 +7,8 @@ line, which the next write ends with a newline: a reader skips a line that is no
 waits for a partly written last line (``read_events`` and ``EventFollower`` do). Beside it,
 ``<output_name>.lock`` holds the pid of the live run (``RunLock``, ``run_is_alive``). A stopped run
 (Ctrl-C / SIGTERM) leaves ``NAME-state/`` for ``loratui train CONFIG --resume``; ``--events PATH`` moves
-the event file, ``--json`` also prints every event on stdout.
+the event file, ``--json`` also prints every event on stdout (until a reader closes it: `| head`; the
+run goes on, its events in the file).
 
     run_started     config (path), output_dir, output_name, model (family, v_prediction, source),
                     dataset (samples_per_epoch, reg_samples_per_epoch, images, buckets, folders),
@@ -138,9 +139,34 @@ class EventWriter:
         if self._fd is not None:
             self._append((line + "\n").encode("utf-8"))
         if self.echo is not None:
-            self.echo.write(line + "\n")
-            self.echo.flush()
+            try:
+                self.echo.write(line + "\n")
+                self.echo.flush()
+            except (OSError, ValueError):  # `| head -3` closed the pipe: the events file is the record
+                self._echo_closed()
         return event
+
+    def _echo_closed(self) -> None:
+        """The echo stream cannot be written (a reader that closed its pipe, a closed stream): echo no
+        more, and say once on stderr where the events go on. A run must not end because a reader of
+        its echo left. The stream's descriptor is pointed at the null device, so that what its buffer
+        still holds (flushed again at exit) goes nowhere instead of raising once more."""
+        import sys
+
+        echo, self.echo = self.echo, None
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, echo.fileno())
+            finally:
+                os.close(null)
+        except (OSError, ValueError, AttributeError):
+            pass  # no descriptor (an in-memory stream): nothing is flushed to it later
+        where = f"its events are in {self.path}" if self.path is not None else "its events are not written anywhere"
+        try:
+            print(f"stdout closed: the run goes on; {where}", file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass  # stderr is gone too
 
     def _append(self, data: bytes) -> None:
         if self._torn:
