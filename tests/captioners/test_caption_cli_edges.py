@@ -18,7 +18,7 @@ def test_json_events_report_a_bad_model_as_an_error_event(tmp_path):
     res = CliRunner().invoke(caption, ["wd14", str(tmp_path), "--model", str(tmp_path / "nope"), "--json-events"])
     assert isinstance(res.exception, LoratuiError)
     events = [json.loads(line) for line in res.stdout.splitlines()]
-    assert events == [{"event": "error", "message": str(res.exception)}]
+    assert events == [{"event": "error", "message": str(res.exception), "exit_code": 2}]
 
 
 def test_the_tty_bar_redraws_in_place(monkeypatch, capsys):

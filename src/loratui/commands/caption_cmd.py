@@ -31,7 +31,6 @@ when interrupted.
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import sys
 import threading
@@ -42,7 +41,7 @@ from typing import Any
 import click
 
 from loratui.commands.help_text import exit_codes, shell_arg
-from loratui.commands.options import DEFAULT_SEPARATOR, SEPARATOR_HELP, separator_value
+from loratui.commands.options import DEFAULT_SEPARATOR, SEPARATOR_HELP, json_line, separator_value
 from loratui.core.captions import check_separator
 from loratui.core.errors import LoratuiError
 from loratui.core.termline import fit
@@ -370,7 +369,7 @@ class _Output:
             yield
         except LoratuiError as exc:
             if self.json:
-                self.emit({"event": "error", "message": str(exc)})
+                self.emit({"event": "error", "message": str(exc), "exit_code": 2})
             raise
 
     def __init__(self, json_events: bool):
@@ -391,7 +390,7 @@ class _Output:
 
     def emit(self, event: dict[str, Any]) -> None:
         if self.json:
-            click.echo(json.dumps(event, ensure_ascii=False))
+            click.echo(json_line(event))
             return
         kind = event["event"]
         if kind == "progress":

@@ -73,10 +73,10 @@ def token_limit(max_token_length: str | None, config_path: Path | None) -> int |
 
 
 def _interactive() -> bool:
-    """Can we ask a question? (A pipe or a script must pass --yes.)"""
-    import sys
+    """Can we ask a question? Only with stdin and stdout terminals (a pipe or a script must pass --yes)."""
+    from loratui.commands.options import stdio_is_terminal
 
-    return sys.stdin.isatty()
+    return stdio_is_terminal()
 
 
 @click.group()

@@ -3,7 +3,6 @@ UTF-8, the one encoding sd-scripts reads; one undoable change."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -34,6 +33,7 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
     mark) as UTF-8 without BOM: sd-scripts stops on the first two and keeps a BOM in the first tag.
     The text, line endings and every line stay as they are; `loratui tags undo DIR` gives the old
     bytes back."""
+    from loratui.commands.options import can_ask, json_line
     from loratui.commands.tags_cmd import _interactive, _locate, _rel, reg_note
     from loratui.core.captions import load_captions, parse_where, recode_captions, recode_plan
     from loratui.core.dataset import caption_extension_option
@@ -55,14 +55,14 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
             click.echo(f"Note: {note}")
     if dry_run or not items:
         if as_json:
-            click.echo(json.dumps(data, ensure_ascii=False))
+            click.echo(json_line(data))
         else:
             click.echo("Nothing to change." if not items else "Dry run: nothing written.")
         return
     if not yes:
-        if not _interactive():
+        if not can_ask(as_json, _interactive):
             if as_json:
-                click.echo(json.dumps(data, ensure_ascii=False))
+                click.echo(json_line(data))
             raise LoratuiError("not a terminal, so nothing was written: pass --yes to write or --dry-run to only list")
         if not click.confirm(f"Save {len(items)} caption file(s) as UTF-8?", default=False):
             click.echo("Nothing written.")
@@ -71,7 +71,7 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
     if as_json:
         data["written"] = len(written)
         data["left"] = problems
-        click.echo(json.dumps(data, ensure_ascii=False))
+        click.echo(json_line(data))
     else:
         click.echo(f"Saved {len(written)} caption file(s) as UTF-8. Undo with: loratui tags undo {shell_arg(directory)}")
         for problem in problems:
