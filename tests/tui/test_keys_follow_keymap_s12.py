@@ -65,7 +65,7 @@ def test_train_title_status_and_palette_name_the_keymaps_keys(tmp_path):
             status_line = str(screen.query_one("#run-status").render())
             assert "no run followed · A: the runs · s: start a new run from config.toml" in status_line
             promote = next(c for c in screen.palette_commands() if c.title.startswith("train: promote"))
-            assert promote.help == "P (a copy; never overwrites)"
+            assert promote.help.startswith("P (a copy to NAME.safetensors, or NAME-promoted.safetensors while")
 
     asyncio.run(main())
 

@@ -104,18 +104,6 @@ def _left_out_lines(left_out: list[str]) -> list[str]:
     return lines
 
 
-def _no_reg_note(scan) -> str | None:
-    """A reg_data_dir that gives no regularisation image at all (`reg/3_r`: one concept folder, not the
-    folder holding it) would otherwise leave no reg line and no word on why."""
-    from loratui.core.dataset import reg_dir_hint
-
-    reg = scan.reg_data_dir
-    if reg is None or scan.reg_only or any(s.is_reg and s.images for s in scan.subsets):
-        return None
-    why = reg_dir_hint(reg) or f"; `loratui dataset scan {scan.train_data_dir} --reg {reg}` says why"
-    return f"reg_data_dir {reg}: no regularisation images are counted{why}"
-
-
 @click.command()
 @exit_codes((0, "done (folders left out of the count are named under the folders, with why)"),
             (2, "bad input: the config, or a dataset with no training images (the error says why: the first "
@@ -149,14 +137,9 @@ def steps(config: str, as_json: bool, num_processes: int, target_steps: int | No
         if "/" in head or head.startswith(str(config)):
             raise
         raise LoratuiError(f"{config}: {exc}") from None
-    from loratui.core.plan import scan_error_note
+    from loratui.core.plan import scan_notes
 
-    note = scan_error_note(scan)
-    if note:
-        schedule.notes.append(note)
-    note = _no_reg_note(scan)
-    if note:
-        schedule.notes.append(note)
+    schedule.notes.extend(scan_notes(scan))  # the Settings step calculator adds the same
     network = _network(cfg)
     if as_json:
         data = schedule.to_dict()

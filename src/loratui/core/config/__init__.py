@@ -34,8 +34,8 @@ from loratui.core.config.model_check import detect_model_family, family_from_key
 from loratui.core.config.preflight import output_dir_problem, resume_state_problem
 from loratui.core.config.prompts import SCHEDULER_CLASSES, SamplePrompt, parse_prompt_line, parse_prompts
 from loratui.core.config.load import (
-    check_paths, config_from_dict, config_to_dict, load_config, loads_config, resolve_path, validate,
-    with_resolved_paths,
+    cache_latents_note, check_paths, config_from_dict, config_to_dict, latents_cached, load_config, loads_config,
+    resolve_path, validate, with_resolved_paths,
 )
 from loratui.core.config.presets import (
     PRESET_FAMILIES, FieldChange, Preset, PresetCatalog, PresetError, apply_preset, load_preset_file, load_presets,
@@ -78,7 +78,8 @@ __all__ = [
     "describe_field", "dumps_config", "earlier_export", "export_sdscripts", "refuse_foreign_export_files", "field_help", "field_spec",
     "file_name_problem", "find_subsets", "guess_model_family",
     "import_kohya", "import_kohya_file", "load_config", "load_preset_file", "load_presets", "loads_config",
-    "apply_cpu_defaults", "has_nvidia_gpu", "missing_packages", "model_folder_family", "model_folder_v_prediction",
+    "apply_cpu_defaults", "cache_latents_note", "has_nvidia_gpu", "latents_cached", "missing_packages",
+    "model_folder_family", "model_folder_v_prediction",
     "normalize_family", "optimizer_name", "preset_changes", "range_text", "resolve_path", "save_config",
     "publish_config_bytes", "section_fields", "update_config_text", "user_presets_dir", "validate", "with_resolved_paths",
     "write_config",

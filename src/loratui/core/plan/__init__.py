@@ -28,7 +28,9 @@ from loratui.core.plan.vram_models import (
     CLIP_L, FAMILIES, OPENCLIP_BIGG, SD1_UNET, SDXL_UNET, FamilyArch, TextEncoderArch, UNetArch,
     text_encoder_arch_from_config, text_encoder_lora_params, unet_arch_from_config, unet_layout, unet_lora_params,
 )
-from loratui.core.plan.left_out import SHOWN_FOLDERS, left_out_folders, no_training_images_reason
+from loratui.core.plan.left_out import (
+    SHOWN_FOLDERS, left_out_folders, no_reg_note, no_training_images_reason, scan_notes,
+)
 from loratui.core.plan.network_params import LycorisOptions, NetworkCount, count_lycoris
 
 __all__ = [
@@ -43,7 +45,8 @@ __all__ = [
     "estimate_vram", "largest_bucket_samples", "fit_activation_scales", "network_size", "guess_family", "kohya_gui_steps", "make_bucket_resolutions",
     "all_left_out", "family_from_weights", "make_buckets", "plan_epoch", "register_images", "reso_steps_notes", "resolve_family", "scan_error_note", "scan_for_config",
     "shard_batches", "text_encoder_lora_params", "unet_layout", "unet_lora_params",
-    "missing_model_warning", "SHOWN_FOLDERS", "left_out_folders", "no_training_images_reason",
+    "missing_model_warning", "SHOWN_FOLDERS", "left_out_folders", "no_reg_note", "no_training_images_reason",
+    "scan_notes",
     "LycorisOptions", "NetworkCount", "TextEncoderArch", "UNetArch", "count_lycoris", "text_encoder_arch_from_config",
     "unet_arch_from_config",
 ]

@@ -35,7 +35,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from loratui.core.config import TrainingConfig, sampling_intervals_note, validate
+from loratui.core.config import TrainingConfig, latents_cached, sampling_intervals_note, validate
 from loratui.core.errors import LoratuiError
 from loratui.core.plan.schedule import Schedule
 from loratui.core.plan.vram import estimate_vram, largest_bucket_samples, resolve_family
@@ -217,7 +217,7 @@ def _candidates(cfg: TrainingConfig) -> list[_Candidate]:
     found: list[_Candidate] = []
     if not (t.sdpa or t.xformers):
         found.append(_Candidate("sdpa attention on (free: same result, faster)", {("training", "sdpa"): True}))
-    if not d.cache_latents:
+    if not latents_cached(d):  # cache_latents_to_disk alone caches them already
         found.append(_Candidate("cache latents (VAE leaves the GPU; no per-step image augmentation)",
                                 {("dataset", "cache_latents"): True}))
     if n.network_train_unet_only and not t.cache_text_encoder_outputs:

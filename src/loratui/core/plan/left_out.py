@@ -46,6 +46,24 @@ def all_left_out(scan) -> str | None:
             f"{left_out[0].message}); `{scan_command(scan)}` lists them")
 
 
+def scan_notes(scan) -> list[str]:
+    """The notes `loratui steps` and the Settings step calculator add from the scan, in this order: one
+    place, so the two always say the same."""
+    return [note for note in (scan_error_note(scan), no_reg_note(scan)) if note]
+
+
+def no_reg_note(scan) -> str | None:
+    """A reg_data_dir that gives no regularisation image at all (`reg/3_r`: one concept folder, not the
+    folder holding it) would otherwise leave no reg line and no word on why."""
+    from loratui.core.dataset import reg_dir_hint
+
+    reg = scan.reg_data_dir
+    if reg is None or scan.reg_only or any(s.is_reg and s.images for s in scan.subsets):
+        return None
+    why = reg_dir_hint(reg) or f"; `loratui dataset scan {scan.train_data_dir} --reg {reg}` says why"
+    return f"reg_data_dir {reg}: no regularisation images are counted{why}"
+
+
 def scan_error_note(scan) -> str | None:
     """The steps note on the scan's errors, true to what is counted (None without errors).
 

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 
 from loratui.core.config import TrainingConfig, config_model_family, family_from_name, read_model_family
-from loratui.core.config import LYCORIS, network_kind, network_problems
+from loratui.core.config import LYCORIS, latents_cached, network_kind, network_problems
 from loratui.core.plan.network_params import PRESET_TARGETS, LycorisOptions, NetworkCount, count_lycoris
 from loratui.core.plan.vram_models import FAMILIES, FamilyArch, text_encoder_lora_params, unet_layout, \
     unet_lora_params
@@ -367,7 +367,7 @@ def estimate_vram(cfg: TrainingConfig, *, family: str | None = None,
         parts.append(VramPart("text encoder weights", te_params * weight_bytes,
                               f"{te_names}, {te_params / 1e6:.1f}M params, {dtype_name}"
                               + (" (frozen part)" if replaced_te else "")))
-    if ds.cache_latents:
+    if latents_cached(ds):  # cache_latents_to_disk alone caches them too
         assumptions.append("latents cached before training: the VAE is moved off the GPU")
     else:
         parts.append(VramPart("VAE weights", arch.vae_params * weight_bytes,
@@ -406,7 +406,7 @@ def estimate_vram(cfg: TrainingConfig, *, family: str | None = None,
     if attn and attention == "none":
         act_note += f"; attention matrices {scale * batch * attn * act_bytes / GIB:.2f} GiB"
     activations = unet_act + te_act
-    if not ds.cache_latents:
+    if not latents_cached(ds):
         vae_scratch = int(batch * width * height * CONSTANTS["vae_encode_elems_per_pixel"] * act_bytes)
         if vae_scratch > activations:
             act_note += "; VAE encoding dominates"

@@ -144,7 +144,8 @@ class ConfigFileActions(ConfigImportExport):
         if not self.broken:
             return False
         self.notify(f"cannot {what}: {self.path.name} cannot be read (the screen says why): fix it in an editor "
-                    "and save it (Settings reloads it then; f5 now), or ctrl+o opens another config",
+                    f"and save it (Settings reloads it then; {self.key_does('settings.reload', 'now')}), or "
+                    f"{self.key_does('settings.open', 'opens another config')}",
                     severity="error", timeout=8)
         return True
 
@@ -174,7 +175,8 @@ class ConfigFileActions(ConfigImportExport):
 
         def check(path: Path) -> str | None:
             if path.suffix.lower() != ".toml":
-                kohya = " (f3 imports a kohya_ss .json)" if path.suffix.lower() == ".json" else ""
+                kohya = (f" ({self.key_does('settings.import_kohya', 'imports a kohya_ss .json')})"
+                         if path.suffix.lower() == ".json" else "")
                 return f"{path.name}: a config file ends in .toml{kohya}"
             if path.exists():
                 return f"{path} already exists: choose another name (save as never overwrites a config)"
@@ -281,8 +283,9 @@ class ConfigFileActions(ConfigImportExport):
 
     def offer_merge(self, path: Path, then, new: TrainingConfig | None, stat: tuple, why: str) -> None:
         if self.form.current_config() is None:  # a field made invalid while the file was read again
-            self.app.notify("a field's value is not valid: fix it (its message says how), then ctrl+s again; "
-                            "nothing was written", severity="warning")
+            # the key the keymap binds to save (a moved ctrl+s is the one named)
+            self.app.notify(f"a field's value is not valid: fix it (its message says how), then "
+                            f"{self.key_does('settings.save', 'again')}; nothing was written", severity="warning")
             return
         loaded = config_values(self.form.base)
         mine = {f.key: (f.file_value, f.value) for f in self.form.changed_fields()}
@@ -290,7 +293,8 @@ class ConfigFileActions(ConfigImportExport):
             body = (f"{path} changed on disk since it was loaded and cannot be read now:\n  {why}\n\n"
                     f"Your {len(mine)} change(s):\n{describe_changes(mine)}\n\n"
                     "o writes the whole form over it (what the file holds now is lost; the comments the app "
-                    "loaded are kept); f2 saves to a new file instead. Nothing was written.")
+                    f"loaded are kept); {self.key_does('settings.save_as', 'saves to a new file instead')}. "
+                    "Nothing was written.")
             cfg = self.form.current_config()
             kept = self.loaded_text if self.form.has_file else None  # the form goes into the text it came from
             self.app.clear_notifications()  # the "changed on disk" toast would cover the dialog's keys at 80x24
@@ -346,8 +350,10 @@ class ConfigFileActions(ConfigImportExport):
         not overwritten (the change is named instead, as when there were edits at once)."""
         def typed_meanwhile() -> bool:
             if outside and not self.broken and self.form.unsaved_edits():
-                self.outside_note = (f"{path.name} changed on disk: ctrl+s merges your changes into it (asking "
-                                     "about a key changed on both sides); f5 reloads it (your changes are lost)")
+                merges = self.key_does("settings.save", "merges your changes into it")
+                reloads = self.key_does("settings.reload", "reloads it")
+                self.outside_note = (f"{path.name} changed on disk: {merges} (asking about a key changed on both "
+                                     f"sides); {reloads} (your changes are lost)")
                 self.notify(self.outside_note, severity="warning", timeout=8)
                 self.show_status()
                 return True
@@ -409,7 +415,8 @@ class ConfigFileActions(ConfigImportExport):
 
     def action_reload(self) -> None:
         if self.path is None:
-            self.notify("nothing to reload: this config is not saved yet (ctrl+s creates it)", severity="warning")
+            creates = self.key_does("settings.save", "creates it")
+            self.notify(f"nothing to reload: this config is not saved yet ({creates})", severity="warning")
             return
         path = self.path
         self.unless_unsaved(f"reloading {path.name}", lambda: self.load_file(path))

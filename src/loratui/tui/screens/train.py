@@ -60,8 +60,9 @@ class TrainScreen(CheckpointActions, TrainKeys, Screen):
                 tooltip="The last N steps"),
         Binding("minus", "zoom(-1)", "Zoom out", id="train.zoom_out", key_display="-", show=False),
         Binding("p", "promote", "Promote", id="train.promote",
-                tooltip="Copy the highlighted checkpoint to NAME.safetensors, or NAME-promoted.safetensors when "
-                        "that exists (never overwrites; one promoted already is named, not copied again)"),
+                tooltip="Copy the highlighted checkpoint to NAME.safetensors, or NAME-promoted.safetensors while "
+                        "the run can be resumed or extended or that name exists (never overwrites; a run moves a "
+                        "promoted copy aside before writing its final)"),
         Binding("w", "save_now", "Save now", id="train.save_now", show=False),
         Binding("k", "sample_now", "Sample now", id="train.sample_now", show=False),
         Binding("r", "resume", "Resume", id="train.resume", show=False, tooltip="Continue a stopped run"),

@@ -27,7 +27,9 @@ PALETTE = (  # (title, binding id, what its help says after the key, action, its
     ("train: resume the stopped run", "train.resume", " (from NAME-state)", "resume"),
     ("train: extend the finished run by N epochs", "train.extend", "", "extend"),
     ("train: continue from the highlighted checkpoint", "train.continue_from", "", "continue_from"),
-    ("train: promote the highlighted checkpoint", "train.promote", " (a copy; never overwrites)", "promote"),
+    ("train: promote the highlighted checkpoint", "train.promote",  # as the binding's tooltip (screens/train.py)
+     " (a copy to NAME.safetensors, or NAME-promoted.safetensors while the run can be resumed or extended or that "
+     "name exists; never overwrites)", "promote"),
     ("train: next sample image of the checkpoint", "train.next_sample", "", "next_sample"),
     ("train: copy the shown sample's path (OSC 52)", "train.copy_path", " (the LoRA's when it has no sample)",
      "copy_path"),

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from loratui.core.config import TrainingConfig, config_model_family, load_config, resolve_path
+from loratui.core.config import TrainingConfig, config_model_family, latents_cached, load_config, resolve_path
 from loratui.core.errors import LoratuiError
 from loratui.core.events import read_events
 
@@ -182,7 +182,7 @@ def _same_settings_in_file(run: PastRun, cfg: TrainingConfig) -> bool:
     except (LoratuiError, OSError, ValueError):
         return True  # gone or changed beyond reading: judge by the events alone
     return (other.training.gradient_checkpointing == cfg.training.gradient_checkpointing
-            and other.dataset.cache_latents == cfg.dataset.cache_latents
+            and latents_cached(other.dataset) == latents_cached(cfg.dataset)
             and other.network.network_train_unet_only == cfg.network.network_train_unet_only)
 
 
@@ -204,7 +204,7 @@ def speed_key(cfg: TrainingConfig, num_processes: int = 1) -> tuple:
     t, d = cfg.training, cfg.dataset
     return (cfg.saving.output_dir, cfg.config_dir, cfg.model.model_family, cfg.model.pretrained_model_name_or_path,
             t.train_batch_size, t.gradient_accumulation_steps, num_processes, t.mixed_precision, tuple(d.resolution),
-            t.gradient_checkpointing, d.cache_latents, cfg.network.network_train_unet_only)
+            t.gradient_checkpointing, latents_cached(d), cfg.network.network_train_unet_only)
 
 
 def estimate_duration(cfg: TrainingConfig, total_steps: int, gpu_name: str | None, *,

@@ -46,7 +46,7 @@ from pathlib import Path
 from loratui.core.errors import LoratuiError
 from loratui.core.events import EventFollower, events_path, log_path, run_is_alive
 from loratui.core.run_control import LAUNCHED_AT_ENV, request_control
-from loratui.core.runs import AlreadyPromoted, Checkpoint, describe_event, list_runs, promote_checkpoint
+from loratui.core.runs import AlreadyPromoted, Checkpoint, describe_event, list_runs, log_pointer, promote_checkpoint
 # the run's data and messages live in followed_run.py; imported from here by the screens and tests
 from loratui.tui.services.followed_run import (FollowedRun, RunCommand, RunNotice, RunSnapshot, RunUpdated,
                                                caching_text, log_header, refusal_line)
@@ -79,7 +79,7 @@ class RunService:
     POST_INTERVAL = 0.5
     POLL_INTERVAL = 0.25
     LIVE_REFRESH = 1.0  # seconds between snapshots of a live run when nothing new was written
-    EARLIER_REFRESH = 3.0  # s: how often an earlier run's checkpoints are looked for again (moved, written over)
+    EARLIER_REFRESH = 3.0  # s: how often an ended or earlier run's checkpoints are looked for again (deleted, moved)
     MISSING_FOR = 2.0   # seconds a live run's events file is missing (its folder there) before that is said
 
     def __init__(self, app, *, python: str | None = None):
@@ -208,8 +208,8 @@ class RunService:
 
         worker = get_current_worker()  # cancelled when the app closes: the thread must end then
         follower = EventFollower(run.key)
-        last_post = last_check = 0.0
-        pid, dirty, restarts, posted_pid = None, True, 0, None
+        last_post = last_check = last_disk = 0.0
+        pid, dirty, restarts, posted_pid, shown_gone = None, True, 0, None, frozenset()
         while not run.stopping.is_set() and not worker.is_cancelled:
             now = time.monotonic()
             skip, generation = run.take_skip()  # a reset after this drops the lines read now
@@ -243,7 +243,10 @@ class RunService:
                 run.status, dirty = status, True
                 if status == "crashed" and run.caught_up:
                     code = f" (exit code {run.exit_code})" if run.exit_code is not None else ""
-                    why = f", after {run.gone[0].lower()}{run.gone[1:]}" if run.gone else "; see its log"
+                    began = (run.record.started or {}).get("time")  # a run started in a shell has no NAME.log
+                    began = began if isinstance(began, (int, float)) else None
+                    why = (f", after {run.gone[0].lower()}{run.gone[1:]}" if run.gone else
+                           f"; {log_pointer(run.output_dir, run.name, began)}")
                     self._post(lambda: RunNotice(run.key, f"{run.name}: the run is gone without finishing{code}{why}",
                                                  "error", None))
                 elif status == "stopped":
@@ -257,6 +260,11 @@ class RunService:
             stale = status in ("starting", "live") and now - last_post >= self.LIVE_REFRESH
             if pid != posted_pid:  # a process that ended (or began) is shown so, even with no new event
                 dirty, changed = True, True
+            if (not run.earlier and run.caught_up and status not in ("starting", "live")
+                    and now - last_disk >= self.EARLIER_REFRESH):  # a live run's snapshots stat them each second
+                last_disk, gone = now, run.gone_checkpoints()
+                if gone != shown_gone:  # a save deleted by hand: shown "gone" (posted once per change)
+                    shown_gone, dirty = gone, True
             if dirty and (changed or now - last_post >= self.POST_INTERVAL) or stale:
                 snapshot = run.snapshot(pid)
                 self._post(lambda: RunUpdated(snapshot))

@@ -91,7 +91,9 @@ def status_lines(snapshot) -> list[tuple[str, str | None]]:
     if snapshot.pid:
         parts.append((f"{' · ' if device_shown else ''}pid {snapshot.pid}", "run-status--muted"))
     if snapshot.status == "crashed":
-        parts.append((" · gone without finishing: see the log below", "run-status--bad"))
+        # the box below shows the run's log, or (started in a shell: no log of its own) its events
+        below = "see the log below" if getattr(snapshot, "log_tail", None) else "no log; its events are below"
+        parts.append((f" · gone without finishing: {below}", "run-status--bad"))
     elif snapshot.status == "stopped" or (state_of(snapshot) == "stopped" and not snapshot.checkpoints):
         said = "stopped while starting: nothing new saved (r resumes)" if getattr(snapshot, "state", None) else \
             "stopped before anything was saved (s starts a new run)"

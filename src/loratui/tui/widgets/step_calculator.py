@@ -50,12 +50,10 @@ POLL_SECONDS = 2.0
 
 
 def _with_scan_notes(schedule: Schedule, scan: DatasetScan) -> Schedule:
-    """The note `loratui steps` adds when the scan found errors (commands/steps_cmd.py)."""
-    from loratui.core.plan import scan_error_note
+    """The notes `loratui steps` adds from the scan (errors, a reg folder that gives no image): one function."""
+    from loratui.core.plan import scan_notes
 
-    note = scan_error_note(scan)
-    if note:
-        schedule.notes.append(note)
+    schedule.notes.extend(scan_notes(scan))
     return schedule
 
 
