@@ -52,11 +52,15 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
                  events_override: str | None = None, echo_json: bool = False, max_steps: int | None = None,
                  show_progress: bool | None = None, max_epochs: int | None = None,
                  extend_epochs: int | None = None, launched_at: float | None = None):
-        from loratui.core.config import load_config, resolve_path, with_resolved_paths
+        from loratui.core.config import cache_latents_note, load_config, resolve_path, with_resolved_paths
         from loratui.core.run_control import launch_time
 
         self.config_path = config_path
-        self.cfg = with_resolved_paths(load_config(config_path))
+        written = load_config(config_path)
+        # what with_resolved_paths' copy no longer shows (cache_latents_to_disk turned cache_latents on):
+        # said as a warning after run_started, as sd-scripts logs it
+        self.config_notes = [note for note in (cache_latents_note(written),) if note]
+        self.cfg = with_resolved_paths(written)
         if max_steps is not None:
             self.cfg.training.max_train_steps = max_steps
             self.cfg.training.max_train_epochs = None
@@ -336,6 +340,8 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             dtype=cfg.training.mixed_precision, speed=speed.describe(),
             resumed_from=os.path.abspath(self.resume) if self.resume else None,
             pid=os.getpid(), launched_at=round(self.launched_at, 3))
+        for note in self.config_notes:
+            self.warn(note)
         if cfg.dataset.cache_latents or data.cache_text:
             data.prepare(progress=CacheProgress(self))
             if cfg.dataset.cache_latents and device.type == "cuda":
