@@ -21,8 +21,10 @@ from loratui.commands.options import (DEFAULT_SEPARATOR, SEPARATOR_HELP, json_li
 from loratui.commands.tags_run import PLAN_LINES, _context, _locate, _rel, _run_plan, reg_note
 from loratui.core.errors import LoratuiError
 
-WHERE_HELP = ('Only captions matching EXPR: tag:X, -tag:X, folder:X, file:X, text:X, tags>N, tags<N, tags=N, empty, '
-              'missing, multiline, joined by and/or/not (e.g. "tag:solo and not folder:*reg*").')
+WHERE_HELP = ('Only captions matching EXPR: tag:X, -tag:X, folder:X, file:X (the image\'s or the caption\'s name), '
+              'text:X, tags>N, tags<N, tags=N, empty, missing, multiline, joined by and/or/not (e.g. "tag:solo and '
+              'not folder:*reg*"). Quote a value holding \' with " (tag:"jack-o\'-lantern"); a tag with * or ? '
+              'exactly: tag:/\\?/.')
 TAGS_CSV = "A WD14 selected_tags.csv (the tagger's tag list, with each tag's category)"
 UNUSED_TAGS_CSV = "Not used by {name}, which needs no tag categories (every tags command takes this option)."
 WRITE_EXIT_CODES = (
