@@ -12,7 +12,9 @@ class LossSeries:
     """Loss and learning rate per step in flat memory: at most ``capacity`` points, each the mean of
     ``width`` consecutive steps (the width doubles when the points fill up, so 100,000 steps cost
     the same as 5,000), plus the last ``tail`` steps as they came, for a zoom on the recent steps.
-    ``ema`` is the exponential moving average of the raw losses (bias-corrected at the start)."""
+    ``ema`` is the exponential moving average of the raw losses (bias-corrected at the start).
+    A point's ``step`` is its bin's last step; ``view()``'s ``start``, its first (the chart's axis
+    starts at the first one: 1, not the 64 a bin of 64 steps ends at)."""
 
     FIELDS = ("step", "loss", "low", "high", "ema", "lr")
 
@@ -26,6 +28,7 @@ class LossSeries:
         self._acc: list | None = None  # [count, sum, low, high, step, ema, lr] of the bin being filled
         self._ema, self._ema_weight = 0.0, 0.0
         self.last_step = 0
+        self.first_step: int | None = None  # the first bin's first step (a bin after it starts after the last)
 
     def __len__(self) -> int:
         return len(self.counts) + (1 if self._acc else 0)
@@ -46,6 +49,8 @@ class LossSeries:
     def _into_bin(self, step: int, loss: float, ema: float, lr: float) -> None:
         acc = self._acc
         if acc is None:
+            if not self.counts:
+                self.first_step = step
             self._acc = acc = [1, loss, loss, loss, step, ema, lr]
         else:
             acc[0] += 1
@@ -82,6 +87,8 @@ class LossSeries:
                 i += take
                 continue
             j = i + self.width
+            if not self.counts:
+                self.first_step = steps[i]
             part = losses[i:j]
             for name, value in zip(self.FIELDS, (steps[j - 1], sum(part) / len(part), min(part), max(part),
                                                  emas[j - 1], lrs[j - 1])):
@@ -134,6 +141,8 @@ class LossSeries:
             del self.bins[name][keep:]
         del self.counts[keep:]
         self._acc = None
+        if not keep:
+            self.first_step = None
         while self.recent and self.recent[-1][0] >= step:
             self.recent.pop()
         self.epochs = [(s, e) for s, e in self.epochs if s < step]
@@ -146,18 +155,26 @@ class LossSeries:
             self._ema, self._ema_weight = 0.0, 0.0
 
     def view(self, last_steps: int | None = None) -> dict[str, list[float]]:
-        """The points to draw: {"step", "loss", "low", "high", "ema", "lr"} lists, the whole run or its
-        last ``last_steps`` steps (raw steps when the recent buffer covers them)."""
+        """The points to draw: {"step", "loss", "low", "high", "ema", "lr", "start"} lists, the whole run or
+        its last ``last_steps`` steps (raw steps when the recent buffer covers them); ``start``: the first
+        step of each point's bin (the step after the point before)."""
         first = self.last_step - last_steps + 1 if last_steps else None
         if first is not None and self.recent and self.recent[0][0] <= first:
             rows = [r for r in self.recent if r[0] >= first]
             steps, losses, emas, lrs = (list(col) for col in zip(*rows)) if rows else ([], [], [], [])
-            return {"step": steps, "loss": losses, "low": losses, "high": losses, "ema": emas, "lr": lrs}
+            return {"step": steps, "loss": losses, "low": losses, "high": losses, "ema": emas, "lr": lrs,
+                    "start": list(steps)}
         out = {name: list(values) for name, values in self.bins.items()}
         if self._acc:
             count, total, low, high, step, ema, lr = self._acc
             for name, value in zip(self.FIELDS, (step, total / count, low, high, ema, lr)):
                 out[name].append(value)
+        steps = out["step"]
+        if steps:
+            start = int(steps[0] if self.first_step is None else min(self.first_step, steps[0]))
+            out["start"] = [start] + [int(step) + 1 for step in steps[:-1]]
+        else:
+            out["start"] = []
         if first is not None:
             keep = sum(1 for s in out["step"] if s < first)
             out = {name: values[keep:] for name, values in out.items()}

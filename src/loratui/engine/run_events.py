@@ -51,6 +51,7 @@ class RunEvents:
     def progress(self, tr, avg_loss, images_per_s, eta_s) -> None:
         if not self.is_main or self.echo_json:
             return
+        from loratui.core.durations import duration_text
         from loratui.core.termline import fit
 
         now = time.monotonic()
@@ -58,7 +59,7 @@ class RunEvents:
         if not self.show_progress and now - self.last_line < 10 and tr.step not in (1, total):
             return
         self.last_line = now
-        eta = "?" if eta_s is None else time.strftime("%H:%M:%S", time.gmtime(eta_s))
+        eta = duration_text(eta_s, missing="?")  # days past 24 h (a strftime clock wrapped there)
         width = 20
         filled = int(width * tr.step / max(total, 1))
         # most useful first: on a narrow terminal fit() cuts from the right
@@ -150,9 +151,10 @@ class CacheProgress:
                      eta_s=None if eta is None else round(eta, 1))
         if not run.is_main or run.echo_json:
             return
+        from loratui.core.durations import duration_text
         from loratui.core.termline import fit
 
-        eta_text = "?" if eta is None else time.strftime("%H:%M:%S", time.gmtime(eta))
+        eta_text = duration_text(eta, missing="?")
         filled = int(20 * done / max(total, 1))
         line = f"[{'#' * filled}{'.' * (20 - filled)}] {what} {done}/{total} ETA {eta_text}"
         if run.show_progress:

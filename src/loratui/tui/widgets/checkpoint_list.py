@@ -23,17 +23,28 @@ def kind_word(checkpoint) -> str:
     return "save now" if getattr(checkpoint, "asked", False) else KIND_WORDS.get(checkpoint.kind, checkpoint.kind)
 
 
+def step_text(step: int) -> str:
+    """A save's step, short from 100,000 on (200k, 196.5k) so that a week-long run's line fits the side
+    panel; the detail line under the preview names the file (its exact step)."""
+    if step >= 100_000 and step % 100 == 0:
+        return f"{step // 1000}k" if step % 1000 == 0 else f"{step / 1000:.1f}k"
+    return f"{step:,}"
+
+
 def checkpoint_label(checkpoint, shared: bool = False) -> str:
-    """One line; ``shared``: another save has the same step (its kind tells them apart)."""
+    """One line, what matters most first: the list cuts a line at its width (…) rather than wrap it, so
+    the kind (final, save now) comes before the sample count and +state; ``shared``: another save has
+    the same step (its kind tells them apart)."""
+    where = f"e{checkpoint.epoch} s{step_text(checkpoint.step)}"
     if checkpoint.kind == "sample":  # rendered between saves: images only, no LoRA file
-        return f"e{checkpoint.epoch} s{checkpoint.step:,} sample {len(checkpoint.samples)}img"
+        return f"{where} sample {len(checkpoint.samples)}img"
     loss = "  -   " if checkpoint.avg_loss is None else f"{checkpoint.avg_loss:.4f}"
     samples = f" {len(checkpoint.samples)}img" if checkpoint.samples else ""
     kind = f" {kind_word(checkpoint)}" if shared or checkpoint.kind == "final" else ""
     state = " +state" if checkpoint.state else ""
     if getattr(checkpoint, "gone", False):  # first after the loss: the side panel cuts the end of a line off
-        return f"e{checkpoint.epoch} s{checkpoint.step:,} {loss} gone{kind}"
-    return f"e{checkpoint.epoch} s{checkpoint.step:,} {loss}{samples}{kind}{state}"
+        return f"{where} {loss} gone{kind}"
+    return f"{where} {loss}{kind}{samples}{state}"
 
 
 def checkpoint_detail(checkpoint) -> str:
@@ -54,8 +65,8 @@ class CheckpointList(OptionList):
     """``set_checkpoints(checkpoints)`` with core.runs.Checkpoint items (newest last)."""
 
     DEFAULT_CSS = """
-    CheckpointList { height: auto; max-height: 8; }
-    """
+    CheckpointList { height: auto; max-height: 8; text-wrap: nowrap; text-overflow: ellipsis; }
+    """  # one screen line per save: a long line is cut (…), never wrapped onto the next
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)

@@ -2,7 +2,10 @@
 
 One widget, top to bottom: a legend line, the plot (raw loss faint, its EMA bold, epoch boundaries
 as ``┊`` columns, y tick labels on the left), the x axis with step ticks and labels, and the
-learning rate as a one-line strip of block characters aligned with the plot's columns.
+learning rate as a one-line strip of block characters aligned with the plot's columns. Many epochs
+are marked every 2, 5, 10, 20, 50... of them (the legend says "┊┼50 epochs"): at most one mark per
+``EPOCH_GAP`` columns, so the step ticks between them stay visible. The axis starts at the first
+point's first step (a point is a bin of steps drawn at its last: LossSeries).
 Where the terminal shows ASCII only (the Linux console has no braille; a locale that is not UTF-8:
 ``terminal_graphics.ascii_only``) the same chart is drawn one point per cell with ``*`` (EMA),
 ``.`` (raw) and ``|`` (epochs), ``+-|`` axes and an ASCII ramp for the learning rate.
@@ -33,7 +36,8 @@ from loratui.tui.services.terminal_graphics import ascii_only
 # braille dot bits by [row 0-3][column 0-1] of a cell
 DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 BLOCKS = "▁▂▃▄▅▆▇█"
-EPOCH_MARK = "┊"  # an epoch boundary in the plot (when there are few), "┼" on the axis (always)
+EPOCH_MARK = "┊"  # an epoch boundary in the plot (when there are few), "┼" on the axis (thinned when many)
+EPOCH_GAP = 3      # columns per epoch mark on the axis, at least: denser ones are thinned (epoch_columns)
 Row = list[tuple[str, str]]  # (text, role) segments; roles: title, axis, raw, ema, epoch, lr, blank
 
 
@@ -148,10 +152,27 @@ def _trace(columns: list[list], dots: bytearray, cols: int) -> None:
         prev_x, prev_mid = x, mid
 
 
-def _legend(width: int, log: bool, scope: str, top_lr: float | None, glyphs: Glyphs = UNICODE_GLYPHS) -> str:
+def epoch_columns(epochs: list[tuple[int, int]], first: float, last: float, cols: int, x_of) -> tuple[set[int], int]:
+    """The plot columns of the epoch ends to mark, and every how many epochs they are: each epoch, or
+    every 2, 5, 10, 20, 50... when more would mark more than one column in ``EPOCH_GAP`` (400 epochs on
+    40 columns made the axis ``┼┼┼┼`` and hid the step ticks between them)."""
+    inside = [(step, epoch) for step, epoch in epochs if first < step < last]
+    limit, most = max(1, cols // EPOCH_GAP), max((epoch for _, epoch in inside), default=1)
+    every, power = 1, 1
+    while True:
+        for every in (power, 2 * power, 5 * power):
+            columns = {x_of(step) // 2 for step, epoch in inside if epoch % every == 0}
+            if len(columns) <= limit or every > most:
+                return columns, every
+        power *= 10
+
+
+def _legend(width: int, log: bool, scope: str, top_lr: float | None, glyphs: Glyphs = UNICODE_GLYPHS,
+            epoch_every: int = 1) -> str:
     """The legend, its parts dropped from the least needed while it is too wide."""
     epoch = glyphs.epoch + (glyphs.axis_epoch if glyphs.axis_epoch != glyphs.epoch else "")
-    parts = [f"{glyphs.ema}EMA bold", f"{glyphs.raw}raw faint", f"{epoch}epoch",
+    epoch += "epoch" if epoch_every == 1 else f"{epoch_every} epochs"  # a mark per 50 epochs: "┊┼50 epochs"
+    parts = [f"{glyphs.ema}EMA bold", f"{glyphs.raw}raw faint", epoch,
              f"{glyphs.lr_legend}lr{glyphs.at_most}{value_text(top_lr)}" if top_lr else "", "log" if log else "",
              scope]
     for drop in (None, 3, 2, 0):
@@ -169,11 +190,12 @@ def draw_chart(view: dict[str, list[float]], epochs: list[tuple[int, int]], widt
     (``ascii``: in ASCII characters only, see the module docstring)."""
     glyphs = ASCII_GLYPHS if ascii else UNICODE_GLYPHS
     steps, losses, emas, lrs = view.get("step", []), view.get("loss", []), view.get("ema", []), view.get("lr", [])
-    lows, highs = view.get("low", losses), view.get("high", losses)
-    points = [(s, v, e, r, lo, hi) for s, v, e, r, lo, hi in zip(steps, losses, emas, lrs, lows, highs)
+    lows, highs, starts = view.get("low", losses), view.get("high", losses), view.get("start", steps)
+    points = [(s, v, e, r, lo, hi, b) for s, v, e, r, lo, hi, b in zip(steps, losses, emas, lrs, lows, highs, starts)
               if math.isfinite(v) and (not log or v > 0)]
     known_lrs = [p[3] for p in points if math.isfinite(p[3])]
-    rows: list[Row] = [[(_legend(width, log, scope, max(known_lrs) if known_lrs else None, glyphs), "title")]]
+    top_lr = max(known_lrs) if known_lrs else None
+    rows: list[Row] = [[(_legend(width, log, scope, top_lr, glyphs), "title")]]
     if height < 2:
         return rows[:height]
     if not points:
@@ -205,7 +227,7 @@ def draw_chart(view: dict[str, list[float]], epochs: list[tuple[int, int]], widt
     x_dots, y_dots = cols * 2, plot_rows * 4
     top, bottom = scale(high), scale(low)
     y_span = top - bottom or 1.0
-    first, last = points[0][0], points[-1][0]
+    first, last = min(points[0][6], points[0][0]), points[-1][0]  # the first bin's first step: 1, not 64
     x_span = last - first
 
     def x_of(step: float) -> int:
@@ -217,7 +239,7 @@ def draw_chart(view: dict[str, list[float]], epochs: list[tuple[int, int]], widt
     raw_cols: list[list] = [[None, None] for _ in range(x_dots)]
     ema_cols: list[list] = [[None, None] for _ in range(x_dots)]
     lr_sum, lr_n = [0.0] * cols, [0] * cols
-    for step, value, ema, lr, low_value, high_value in points:
+    for step, value, ema, lr, low_value, high_value, _start in points:
         x = x_of(step)  # raw: the band of the losses binned into this point (one loss when not binned)
         if not log or low_value > 0:
             _span(raw_cols[x], y_of(high_value), y_of(low_value))
@@ -232,8 +254,11 @@ def draw_chart(view: dict[str, list[float]], epochs: list[tuple[int, int]], widt
     raw_dots, ema_dots = bytearray(cols * plot_rows), bytearray(cols * plot_rows)
     _trace(raw_cols, raw_dots, cols)
     _trace(ema_cols, ema_dots, cols)
-    epoch_cols = {x_of(s) // 2 for s, _ in epochs if first < s < last}
-    marks = epoch_cols if len(epoch_cols) <= cols // 6 else set()  # many epochs: on the axis only
+    epoch_cols, epoch_every = epoch_columns(epochs, first, last, cols, x_of)
+    # many epochs: on the axis only (and thinned ones too: a ┊ every 20 epochs in the plot reads as noise)
+    marks = epoch_cols if epoch_every == 1 and len(epoch_cols) <= cols // 6 else set()
+    if epoch_every > 1:
+        rows[0] = [(_legend(width, log, scope, top_lr, glyphs, epoch_every), "title")]
     tick_rows = {}
     for tick, label in zip(ticks, labels):
         row = y_of(tick) // 4

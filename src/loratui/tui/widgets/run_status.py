@@ -14,6 +14,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from loratui.core.durations import duration_text
+
 STATE_WORDS = {  # status (or finished reason) -> (mark, word, style class of the word)
     "starting": ("…", "STARTING", "run-status--live"),
     "live": ("●", "LIVE", "run-status--live"),
@@ -23,18 +25,8 @@ STATE_WORDS = {  # status (or finished reason) -> (mark, word, style class of th
     "error": ("✗", "ERROR", "run-status--bad"),
     "crashed": ("✗", "CRASHED", "run-status--bad"),
     "refused": ("✗", "REFUSED", "run-status--bad"),
+    "reading": ("…", "READING", "run-status--muted"),  # a long events file being read in
 }
-
-
-def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def bar_text(done: int, total: int | None, width: int = 10) -> str:
