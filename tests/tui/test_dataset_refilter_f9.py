@@ -14,7 +14,7 @@ from PIL import Image
 
 from loratui.core.captions import parse_where
 from loratui.core.captions.files import parse_caption
-from loratui.tui.screens.dataset_columns import filter_term_for_tag
+from loratui.core.captions import tag_term as filter_term_for_tag
 from loratui.tui.services.dataset_store import split_filter
 
 SOLO = {
@@ -210,3 +210,17 @@ def test_filter_term_for_tag_finds_exactly_that_tag():
         assert hits == [tag], (tag, term, hits)
     assert filter_term_for_tag("jack-o'-lantern") == "tag:\"jack-o'-lantern\""
     assert filter_term_for_tag("?") == "tag:/\\?/"
+
+
+def test_several_selected_tags_filter_each_exactly():
+    """The tag list's Enter with several tags selected: one exact term per tag (it quoted them itself,
+    so jack-o'-lantern broke the filter, `say "cheese"` was lost and `*bg*` matched other tags)."""
+    from loratui.core.captions import any_tag_term
+
+    chosen = ["solo", "jack-o'-lantern", 'say "cheese"', "*bg*", "?"]
+    others = ["white bg", "x", "long hair"]
+    where, words = split_filter(any_tag_term(chosen))
+    assert not words
+    matches = parse_where(where)
+    hits = [t for t in chosen + others if matches(parse_caption(f"{t}\n".encode(), "/nowhere/x.txt"))]
+    assert hits == chosen

@@ -16,7 +16,7 @@ from loratui.core.captions.files import (
     find_caption_images, non_concept_folders, is_free_text, join_tags, load_captions, multiline_captions, parse_caption,
     read_caption, read_only, split_tags, write_caption,
 )
-from loratui.core.captions.filter import SYNTAX_HELP, combine_where, parse_where, quote_hint
+from loratui.core.captions.filter import SYNTAX_HELP, any_tag_term, combine_where, parse_where, quote_hint, tag_term
 from loratui.core.captions.journal import (
     ApplyResult, JournalBusyError, apply_plan, entry_item, find_conflicts, follow_folder_renames, journal_dir,
     journal_lock, landed, load_entry, read_header, redo_dir, remap_folders,
@@ -52,7 +52,7 @@ __all__ = [
     "dumps_recipe", "entry_item", "find_caption_images", "non_concept_folders",
     "find_conflicts", "follow_folder_renames", "history", "is_free_text", "join_tags", "journal_dir", "journal_lock",
     "landed", "load_captions", "load_entry", "load_recipe", "load_selected_tags", "multiline_captions", "op_from_dict", "parse_caption",
-    "parse_where", "pattern_kind", "quote_hint", "plan_edits", "plan_redo", "plan_set_tags", "plan_undo", "read_caption",
+    "parse_where", "pattern_kind", "tag_term", "any_tag_term", "quote_hint", "plan_edits", "plan_redo", "plan_set_tags", "plan_undo", "read_caption",
     "read_header", "read_only", "recipe_from_dict", "recode_captions", "recode_plan", "describe_encoding", "recipe_to_dict", "redo_dir", "redo_history", "redo_last", "remap_folders",
     "run_ops", "save_recipe", "split_tags", "tag_categories", "tag_frequency", "tag_matcher", "undo_last",
     "unwritable_tag", "write_caption", "write_checked",

@@ -33,7 +33,7 @@ import shlex
 from collections.abc import Callable, Sequence
 
 from loratui.core.captions.files import Caption
-from loratui.core.captions.patterns import tag_matcher
+from loratui.core.captions.patterns import pattern_kind, tag_matcher
 from loratui.core.dataset import IMAGE_EXTENSIONS
 from loratui.core.errors import LoratuiError
 
@@ -260,3 +260,28 @@ def combine_where(first: str | None, second: str | None) -> str | None:
         return out
 
     return " or ".join(shlex.join(a + ["and"] + b) for a in groups(first) for b in groups(second))
+
+
+_REGEX_SPECIAL = frozenset("\\.^$*+?{}[]|()")
+
+
+def tag_term(tag: str) -> str:
+    """The filter term that finds exactly ``tag`` (the tag list's Enter), in this --where language: a tag that a plain value would read as a glob or a regex (`?`, `*bg*`,
+    `/x/`) becomes a regex with those marks escaped (`tag:/\\?/`); a value with spaces or quotes is
+    quoted, with the other quote mark where it holds one (`tag:"jack-o'-lantern"`), and in pieces
+    where it holds both (quoted pieces join into one value)."""
+    value = tag
+    if pattern_kind(tag)[0] != "exact":
+        value = "/" + "".join("\\" + ch if ch in _REGEX_SPECIAL else ch for ch in tag) + "/"
+    if not any(ch.isspace() or ch in "\"':" for ch in value):
+        return f"tag:{value}"
+    if '"' not in value:
+        return f'tag:"{value}"'
+    if "'" not in value:
+        return f"tag:'{value}'"
+    return "tag:" + "'\"'".join(f'"{piece}"' for piece in value.split('"'))
+
+
+def any_tag_term(tags: Sequence[str]) -> str:
+    """The filter that finds the captions holding any of ``tags``, each found exactly (``tag_term``)."""
+    return " or ".join(tag_term(tag) for tag in tags)

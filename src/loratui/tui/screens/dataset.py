@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, Input, Static
 
 from loratui.tui.palette import PaletteCommand
-from loratui.tui.screens.dataset_columns import (COLUMNS, columns_for, filter_term_for_tag, fit_lines, mark_unmatched,
+from loratui.tui.screens.dataset_columns import (COLUMNS, columns_for, fit_lines, mark_unmatched,
                                                  problem_line)
 from loratui.tui.screens.dataset_drafts import CaptionDrafts
 from loratui.tui.screens.dataset_edits import BALANCE_COMMAND, DatasetEdits
@@ -477,8 +477,10 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
         self.query_one(DatasetSummary).set_scan(scan, stats, caption_counts(scan, captions_now(rows)))
 
     def on_tag_frequency_pane_tag_chosen(self, event) -> None:
+        from loratui.core.captions import tag_term
+
         box = self.query_one("#filter", Input)
-        query = filter_term_for_tag(event.tag)
+        query = tag_term(event.tag)
         if box.value == query:  # the same text posts no Input.Changed: the rows may have changed since
             self.refilter()
         else:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 
-from loratui.core.captions import pattern_kind
 from loratui.tui.services.dataset_store import ImageRow
 from loratui.tui.widgets.image_table import Column, default_glyphs
 
@@ -124,27 +123,6 @@ def columns_for(rows: list[ImageRow]) -> list[Column]:
     if growth not in _BY_GROWTH:
         _BY_GROWTH[growth] = _columns(*growth)
     return _BY_GROWTH[growth]
-
-
-_REGEX_SPECIAL = frozenset("\\.^$*+?{}[]|()")
-
-
-def filter_term_for_tag(tag: str) -> str:
-    """The filter term that finds exactly ``tag`` (the tag list's Enter), in the --where language
-    (core.captions.filter): a tag that a plain value would read as a glob or a regex (`?`, `*bg*`,
-    `/x/`) becomes a regex with those marks escaped (`tag:/\\?/`); a value with spaces or quotes is
-    quoted, with the other quote mark where it holds one (`tag:"jack-o'-lantern"`), and in pieces
-    where it holds both (quoted pieces join into one value)."""
-    value = tag
-    if pattern_kind(tag)[0] != "exact":
-        value = "/" + "".join("\\" + ch if ch in _REGEX_SPECIAL else ch for ch in tag) + "/"
-    if not any(ch.isspace() or ch in "\"':" for ch in value):
-        return f"tag:{value}"
-    if '"' not in value:
-        return f'tag:"{value}"'
-    if "'" not in value:
-        return f"tag:'{value}'"
-    return "tag:" + "'\"'".join(f'"{piece}"' for piece in value.split('"'))
 
 
 def fit_lines(text: str, width: int, lines: int, console) -> str:

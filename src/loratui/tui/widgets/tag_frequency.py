@@ -26,7 +26,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from loratui.core.captions import CATEGORY_LABELS, CATEGORY_ORDER, EditContext
+from loratui.core.captions import CATEGORY_LABELS, CATEGORY_ORDER, EditContext, any_tag_term
 from loratui.tui.services.keymap import bound_key
 from loratui.tui.widgets.image_table import Column, ImageTable
 
@@ -331,17 +331,13 @@ class TagFrequencyPane(Vertical):
 
     def _filter_owner_images(self, tags: list[str]) -> bool:
         """The owner's images that hold any of ``tags``, through its filter box (the filter language's
-        `or`; a value with a space, a colon or a quote is quoted, as for one tag)."""
+        `or` of one exact term per tag, as for one tag)."""
         owner = self._owner("on_tag_frequency_pane_tag_chosen")
         boxes = owner.query("#filter").results(Input) if owner is not None else []
         box = next(iter(boxes), None)
         if box is None:
             return False
-        terms = []
-        for tag in tags:
-            value = tag.replace('"', '\\"')
-            terms.append(f'tag:"{value}"' if any(c in value for c in ' :"') else f"tag:{value}")
-        box.value = " or ".join(terms)  # its Input.Changed refilters
+        box.value = any_tag_term(tags)  # its Input.Changed refilters
         for images in owner.query("#images"):  # back to the images, as for one tag
             images.focus()
         return True
