@@ -55,7 +55,8 @@ def promotion_names(folder: str | os.PathLike, name: str) -> list[str]:
     return names[1:] if has_state(folder, name) else names
 
 
-def _same_bytes(a: Path, b: Path) -> bool:
+def same_bytes(a: Path, b: Path) -> bool:
+    """Two distinct files (not one file by two names) holding the same bytes: sizes first, then the bytes."""
     import filecmp
 
     try:
@@ -75,7 +76,7 @@ def promoted_copy(source: str | os.PathLike, name: str, output_dir: str | os.Pat
         found = sorted((path for path in folder.iterdir() if path.name in order), key=lambda path: order[path.name])
     except FileNotFoundError:
         return None
-    return next((path for path in found if _same_bytes(source, path)), None)
+    return next((path for path in found if same_bytes(source, path)), None)
 
 
 def promote_checkpoint(source: str | os.PathLike, name: str, output_dir: str | os.PathLike | None = None) -> Path:
@@ -130,7 +131,7 @@ def promoted_final_source(folder: str | os.PathLike, name: str) -> Path | None:
     final = Path(folder) / f"{name}.safetensors"
     if not final.is_file():
         return None
-    return next((save for save in _saves_of(Path(folder), name) if _same_bytes(final, save)), None)
+    return next((save for save in _saves_of(Path(folder), name) if same_bytes(final, save)), None)
 
 
 def move_promoted_final_aside(folder: str | os.PathLike, name: str) -> tuple[Path, Path] | None:

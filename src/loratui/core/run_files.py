@@ -1,7 +1,8 @@
 """Where a run's files are now (core/runs.py re-exports these names): the sample images of an output
 name in OUTPUT_DIR/sample/ and the step in their names, and an earlier run's checkpoints and samples
 once later runs moved them into NAME-kept-*/ (a fresh run: engine/run_folder.py; a resume, what is
-past its state's step: engine/run_resume.py) or wrote the same names again. No torch, no textual.
+past its state's step: engine/run_resume.py), kept them as NAME-kept-* in OUTPUT_DIR itself (a resume),
+or wrote the same names again. No torch, no textual.
 
 A file is taken as a run's own only when it was written within that run's time: not before its first
 event (an older run's image of the same name, kept aside earlier) and not after its last (a later run's,
@@ -58,7 +59,8 @@ def _mtime(path: Path, coarse_only: bool = False) -> float | None:
     return None if coarse_only and info.st_mtime_ns % COARSE_NS else info.st_mtime
 
 
-def _as_it_was(path: Path, kept: "KeptCopies", ended: float | None, began: float | None) -> Path | None:
+def _as_it_was(path: Path, kept: "KeptCopies", ended: float | None, began: float | None,
+               step: int | None = None) -> Path | None:
     """Where an earlier run's file is now: in place unless another run wrote it again (newer than the
     run's last event, or older than its first), else the newest copy in NAME-kept-*/ written within the
     run's time; None when gone. A run writes each file before the event that tells of it, so a file time
@@ -70,10 +72,28 @@ def _as_it_was(path: Path, kept: "KeptCopies", ended: float | None, began: float
         when = _mtime(path, coarse_only)
         if when is not None and _within(when, began, limit):
             return path
-        copy = kept.newest(path, began, limit, coarse_only)
+        copy = kept.newest(path, began, limit, coarse_only) or kept.top_level(path, step, began, limit, coarse_only)
         if copy is not None:
             return copy
     return None
+
+
+def _top_level_copy_names(name: str, file_name: str, step: int | None) -> re.Pattern | None:
+    """The names under which a resume keeps a file of OUTPUT_DIR aside in OUTPUT_DIR itself, not in a
+    NAME-kept-<time>/ folder: the final NAME.safetensors (its step known) as NAME-kept-stepN[-k].safetensors
+    (engine/outputs.py, engine/run_resume.py) or NAME-stepN.safetensors (run_resume: the state's run's own);
+    NAME-state as NAME-kept-stepN[-k]-state; a save NAME-<point> as NAME-kept-<point>[-k]. None otherwise."""
+    stem = re.escape(name)
+    if file_name in (f"{name}.safetensors", f"{name}-state"):
+        if step is None:
+            return None  # the step in the copy's name tells which final it is
+        if file_name.endswith("-state"):
+            return re.compile(rf"{stem}-kept-step0*{step}(?:-\d+)?-state")
+        return re.compile(rf"{stem}-(?:kept-)?step0*{step}(?:-\d+)?\.safetensors")
+    match = re.fullmatch(rf"{stem}-(\d{{6}}|step\d{{8,}})(\.safetensors|-state)", file_name)
+    if match is None:
+        return None
+    return re.compile(rf"{stem}-kept-{match.group(1)}(?:-\d+)?{re.escape(match.group(2))}")
 
 
 def _within(when: float, began: float | None, limit: float | None) -> bool:
@@ -131,6 +151,22 @@ class KeptCopies:
         return max(found)[1] if found else None
 
 
+    def top_level(self, path: Path, step: int | None, began: float | None, limit: float | None,
+                  coarse_only: bool = False) -> Path | None:
+        """The newest copy of a file of OUTPUT_DIR that a resume kept in OUTPUT_DIR itself
+        (``_top_level_copy_names``; the final's copy keeps its file time) written between ``began`` and
+        ``limit``; None for a sample or a file kept nowhere there."""
+        if path.parent != self.output_dir:
+            return None
+        pattern = _top_level_copy_names(self.name, path.name, step)
+        if pattern is None:
+            return None
+        found = [(when, candidate) for entry in self._entries(self.output_dir) if pattern.fullmatch(entry)
+                 if (when := _mtime(candidate := self.output_dir / entry, coarse_only)) is not None
+                 and _within(when, began, limit)]
+        return max(found)[1] if found else None
+
+
 def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
@@ -148,8 +184,8 @@ def earlier_checkpoints(checkpoints: list[Checkpoint], output_dir: str | os.Path
     for checkpoint in checkpoints:
         since = began if began is not None else checkpoint.run_began
 
-        def now(path) -> Path | None:
-            return _as_it_was(Path(path), kept, ended, since)
+        def now(path, step: int | None = None) -> Path | None:
+            return _as_it_was(Path(path), kept, ended, since, step)
 
         samples = [where for path in checkpoint.samples if (where := now(path)) is not None]
         if checkpoint.kind == "sample":
@@ -157,8 +193,8 @@ def earlier_checkpoints(checkpoints: list[Checkpoint], output_dir: str | os.Path
                 found.append(Checkpoint(samples[0], "sample", checkpoint.step, checkpoint.epoch, None, samples,
                                         run_began=checkpoint.run_began))
             continue
-        where = now(checkpoint.path)
-        state = now(checkpoint.state) if checkpoint.state else None
+        where = now(checkpoint.path, checkpoint.step)
+        state = now(checkpoint.state, checkpoint.step) if checkpoint.state else None
         found.append(Checkpoint(where or Path(checkpoint.path), checkpoint.kind, checkpoint.step, checkpoint.epoch,
                                 checkpoint.avg_loss, samples, state, checkpoint.asked, gone=where is None,
                                 kept_aside=checkpoint.kept_aside, run_began=checkpoint.run_began))

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from loratui.core.config import latents_cached
 from loratui.core.errors import LoratuiError
 from loratui.core.plan import compute_schedule, epoch_batches, epoch_samples, scan_for_config, shard_batches
 from loratui.engine import data_cache
@@ -48,12 +49,6 @@ class Batch:
     text: object | None               # cached TextConditioning, or None
     time_ids: torch.Tensor | None     # SDXL add_time_ids (B, 6), else None
     paths: list[str]
-
-
-def latents_cached(d) -> bool:
-    """cache_latents, or cache_latents_to_disk, which turns it on (sd-scripts' verify_training_args; the
-    config's with_resolved_paths does the same for a run)."""
-    return bool(d.cache_latents or d.cache_latents_to_disk)
 
 
 def check_data_config(cfg) -> None:

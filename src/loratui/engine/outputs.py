@@ -108,9 +108,7 @@ def keep_newer_outputs(output_dir: Path, name: str, *, resumed: Path, step: int,
         if why:
             target = output_dir / (_free(output_dir, f"{name}-kept-step{final_step:08d}", (".safetensors",))
                                    + ".safetensors")
-            tmp = target.with_name(target.name + ".tmp")
-            shutil.copyfile(final, tmp)
-            os.replace(tmp, target)
+            copy_whole(final, target)
             kept.append(Kept(final, target, why, "final", final_step, final_epoch, copied=True))
     state = output_dir / f"{name}-state"
     if state.is_dir() and state.resolve() != resumed:
@@ -226,16 +224,27 @@ class LastRunAside:
                 "run writes its own final LoRA there"]
 
 
+def copy_whole(source: Path, target: Path) -> Path:
+    """A copy of ``source`` at ``target``, written whole or not at all: a temp file in the same folder,
+    fsync, rename; the temp file is removed when the copy fails. The copy keeps the source's file time:
+    core/run_files.py tells whose run a file is by it (a copy made later is still the earlier run's)."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        with open(source, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+            dst.flush()
+            os.fsync(dst.fileno())
+            times = os.fstat(src.fileno())
+        os.utime(tmp, ns=(times.st_atime_ns, times.st_mtime_ns))
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
 def _copy_into(source: Path, folder: Path) -> Path:
     """A copy of ``source`` in ``folder`` under its own name, written whole or not at all."""
-    target = folder / source.name
-    tmp = target.with_name(f".{target.name}.tmp")
-    with open(source, "rb") as src, open(tmp, "wb") as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
-        dst.flush()
-        os.fsync(dst.fileno())
-    os.replace(tmp, target)
-    return target
+    return copy_whole(source, folder / source.name)
 
 
 def move_last_run_aside(output_dir: Path, name: str, *, starting_weights: str | os.PathLike | None = None

@@ -4,7 +4,6 @@ learning rates set, what changed said, and the files the resumed run writes anew
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from loratui.engine.run_checks import config_digest
@@ -127,7 +126,8 @@ class RunResume:
         the state's run's final (its ss_steps is the state's step): NAME-00000E.safetensors when that run
         ended at the end of epoch E, else NAME-stepNNNNNNNN.safetensors (names loaders and the checkpoint
         list know); any other final as NAME-kept-stepN.safetensors. Said in one line."""
-        from loratui.engine.outputs import _free, lora_header
+        from loratui.core.promote import same_bytes
+        from loratui.engine.outputs import _free, copy_whole, lora_header
 
         final = self.output_dir / f"{self.name}.safetensors"
         meta = lora_header(final) if final.is_file() else None
@@ -142,47 +142,27 @@ class RunResume:
             keep, kind = self.output_dir / f"{self.name}-step{step:08d}.safetensors", "step"
         else:
             keep, kind = None, "final"
-        if keep is not None and keep.exists():
-            if _same_file_bytes(keep, final):
-                return  # kept already (a resume of this state that stopped before its end)
-            keep = None
+        save = keep
+        if save is not None and save.exists():
+            if same_bytes(save, final):
+                return  # this step's save holds it already, and the checkpoint list shows that save
+            # the save of this step holds other bytes: this final, of the same step, is another run's
+            keep, kind = None, "final"
         if keep is None:
             shown = int(final_step) if str(final_step or "").isdigit() else 0
             keep = self.output_dir / (_free(self.output_dir, f"{self.name}-kept-step{shown:08d}", (".safetensors",))
                                       + ".safetensors")
-        _copy_whole(final, keep)
+        copy_whole(final, keep)
         if kind != "final":
             self.emit("checkpoint_saved", path=str(keep), kind=kind, step=step, epoch=max(epoch, 0) if
                       kind == "epoch" else int(info["epoch"]))
             self.warn(f"kept the LoRA this run had at step {step:,} as {keep.name} (a copy of {final.name}, which "
                       "this run writes anew)")
-        else:
-            self.warn(f"{final.name} (step {final_step or '?'}, not this state's step {step:,}) kept as {keep.name} "
-                      "before this run writes it anew (another run's final LoRA: not one of this run's checkpoints)")
-
-
-def _same_file_bytes(a: Path, b: Path) -> bool:
-    import filecmp
-
-    try:
-        return a.stat().st_size == b.stat().st_size and filecmp.cmp(a, b, shallow=False)
-    except OSError:
-        return False
-
-
-def _copy_whole(source: Path, target: Path) -> None:
-    """A copy written whole or not at all: a temp file in the same folder, fsync, rename."""
-    import shutil
-
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        with open(source, "rb") as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+            return
+        why = (f"step {step:,} as this state, but not the {save.name} this run saved there" if ours else
+               f"step {final_step or '?'}, not this state's step {step:,}")
+        self.warn(f"{final.name} ({why}) kept as {keep.name} before this run writes it anew (another run's final "
+                  "LoRA: not one of this run's checkpoints)")
 
 
 def apply_learning_rates(optimizer, scheduler, wanted: list[float]) -> str | None:

@@ -50,7 +50,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from loratui.core.config import config_model_family
+from loratui.core.config import config_model_family, latents_cached
 from loratui.core.errors import LoratuiError
 
 Size = tuple[int, int]
@@ -316,7 +316,7 @@ def crops_at_full_size(dataset_cfg) -> bool:
     """Buckets off, random_crop on, latents not cached (cache_latents_to_disk caches them too): sd-scripts then
     trains a random resolution-sized patch of each image at full scale, and so does loratui."""
     d = dataset_cfg
-    return bool(not d.enable_bucket and d.random_crop and not (d.cache_latents or d.cache_latents_to_disk))
+    return bool(not d.enable_bucket and d.random_crop and not latents_cached(d))
 
 
 def bucket_key(bucket: Size) -> str:
