@@ -172,7 +172,18 @@ def _convert(source: str, output: str, model: str, rank: int | None, tolerance: 
     if details.damaged:
         raise LoratuiError(details.damage_message())
     _check_output(src, out, force)
-    if details.diffusers_ready and rank is None and not force:  # re-factoring it would only add rounding
+
+    import torch
+
+    from loratui.engine.lora_convert import check_convertible, convert_to_lora, read_lora, save_converted
+    from loratui.engine.models import load_base_model
+    from loratui.engine.quiet import quiet_libraries
+
+    quiet_libraries()
+    check_convertible(src, read_lora(src)[0], drop_unsupported)  # before the base model loads: NaN/inf refused
+    # a clean file diffusers reads as it is: re-factoring it would only add rounding (a layer without alpha is
+    # converted instead, so that the file says what every loader assumes)
+    if details.diffusers_ready and not details.no_alpha and rank is None and not force:
         _copy_unchanged(src, out)  # OUT exists afterwards, as a script doing `convert a b && use b` expects
         line = (f"{src}: already loads in diffusers: copied unchanged to {out} (--rank N resizes it, --force "
                 "converts it anyway)")
@@ -183,15 +194,6 @@ def _convert(source: str, output: str, model: str, rank: int | None, tolerance: 
     if not as_json:
         click.echo(f"converting {src.name}: {len(details.layers)} layers "
                    f"({', '.join(f'{n} {k}' for k, n in details.kinds.most_common())})", err=True)
-
-    import torch
-
-    from loratui.engine.lora_convert import check_convertible, convert_to_lora, read_lora, save_converted
-    from loratui.engine.models import load_base_model
-    from loratui.engine.quiet import quiet_libraries
-
-    quiet_libraries()
-    check_convertible(src, read_lora(src)[0], drop_unsupported)  # before the base model loads
 
     dtypes = {"fp16": torch.float16, "bf16": torch.bfloat16, "float": torch.float32}
     stored = details.dtypes.most_common(1)[0][0]
