@@ -280,19 +280,9 @@ def _stdout_closed(watch: StdoutWatch | None) -> NoReturn:
     own tools do, with one line on stderr and exit 141 (128 + SIGPIPE). What the command wrote so far
     stays (a caption run's files, its undo journal and resume record). stdout then points at the null
     device, so that what its buffer still holds is not flushed at exit into the closed pipe again."""
-    stream = watch.stream if watch is not None else sys.__stdout__
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(null, stream.fileno())
-        finally:
-            os.close(null)
-    except (OSError, ValueError, AttributeError):
-        pass  # not a real descriptor (a test's stream)
-    try:
-        click.echo("stdout closed (broken pipe): stopped", err=True)
-    except (OSError, ValueError):
-        pass
+    from loratui.core.termline import silence_stream
+
+    silence_stream(watch.stream if watch is not None else sys.__stdout__, "stdout closed (broken pipe): stopped")
     sys.exit(EXIT_STDOUT_CLOSED)
 
 

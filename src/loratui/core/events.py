@@ -7,8 +7,7 @@ line, which the next write ends with a newline: a reader skips a line that is no
 waits for a partly written last line (``read_events`` and ``EventFollower`` do). Beside it,
 ``<output_name>.lock`` holds the pid of the live run (``RunLock``, ``run_is_alive``). A stopped run
 (Ctrl-C / SIGTERM) leaves ``NAME-state/`` for ``loratui train CONFIG --resume``; ``--events PATH`` moves
-the event file, ``--json`` also prints every event on stdout (until a reader closes it: `| head`; the
-run goes on, its events in the file).
+the event file, ``--json`` also prints every event on stdout (while it is read: a run outlives `| head`).
 
     run_started     config (path), output_dir, output_name, model (family, v_prediction, source),
                     dataset (samples_per_epoch, reg_samples_per_epoch, images, buckets, folders),
@@ -45,8 +44,7 @@ One training per events file: a fresh run (not ``--resume``) first moves an exis
 ``NAME.events.jsonl`` to ``NAME.events.1.jsonl`` (an older ``.1`` to ``.2``, up to ``.5``;
 ``rotate_events``), so a reader's "first step" is this training's. A resumed run appends to the
 file of the run it continues: its ``run_started`` has ``resumed_from``, and the loss curve stays whole.
-
-The engine imports this module (no torch here), and so will the TUI.
+The engine and the TUI import this module (no torch here).
 """
 
 from __future__ import annotations
@@ -112,12 +110,10 @@ def make_event(kind: str, /, **fields: Any) -> dict:
 class EventWriter:
     """Appends events to the run's file (and optionally echoes them to a stream as JSON lines).
 
-    Each line goes in one unbuffered append. A write that fails part-way (a full disk) raises OSError
-    naming the file and leaves its torn part where it is: the file only ever grows (cutting it back
-    shrank it under a follower that had read the torn bytes, whose offset then fell inside the next
-    line). The next write starts with a newline that ends the torn line (readers skip it), as the first
-    write of a writer opening a file that ends mid-line does; ``close`` has nothing left to flush (a
-    buffered writer raised again there, on the full disk)."""
+    Each line goes in one unbuffered append. A write that fails part-way (a full disk) raises OSError naming
+    the file and leaves its torn part: the file only ever grows (cutting it back moved it under a follower's
+    offset). The next write, like the first of a writer opening a file that ends mid-line, starts with a
+    newline that ends the torn line (readers skip it); ``close`` has nothing left to flush."""
 
     def __init__(self, path: str | os.PathLike | None, echo: IO[str] | None = None):
         self.path = Path(path) if path else None
@@ -147,26 +143,12 @@ class EventWriter:
         return event
 
     def _echo_closed(self) -> None:
-        """The echo stream cannot be written (a reader that closed its pipe, a closed stream): echo no
-        more, and say once on stderr where the events go on. A run must not end because a reader of
-        its echo left. The stream's descriptor is pointed at the null device, so that what its buffer
-        still holds (flushed again at exit) goes nowhere instead of raising once more."""
-        import sys
+        """A reader closed the echo's pipe: echo no more (a run must not end because its reader left)."""
+        from loratui.core.termline import silence_stream
 
         echo, self.echo = self.echo, None
-        try:
-            null = os.open(os.devnull, os.O_WRONLY)
-            try:
-                os.dup2(null, echo.fileno())
-            finally:
-                os.close(null)
-        except (OSError, ValueError, AttributeError):
-            pass  # no descriptor (an in-memory stream): nothing is flushed to it later
         where = f"its events are in {self.path}" if self.path is not None else "its events are not written anywhere"
-        try:
-            print(f"stdout closed: the run goes on; {where}", file=sys.stderr, flush=True)
-        except (OSError, ValueError):
-            pass  # stderr is gone too
+        silence_stream(echo, f"stdout closed: the run goes on; {where}")
 
     def _append(self, data: bytes) -> None:
         if self._torn:

@@ -1,8 +1,10 @@
 """One-line progress bars that redraw in place (``\\r``) must never wrap: a wrapped line leaves a
-copy behind on every redraw. ``fit`` cuts a line to the terminal's width."""
+copy behind on every redraw. ``fit`` cuts a line to the terminal's width. ``silence_stream`` quiets a
+stream whose reader left (`| head`)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 
@@ -18,3 +20,24 @@ def shell_arg(value: object) -> str:
     import shlex
 
     return shlex.quote(str(value))
+
+
+def silence_stream(stream, note: str = "") -> None:
+    """Point ``stream``'s descriptor at the null device: its reader closed the pipe (`| head -3`), and what
+    its buffer still holds, flushed again at exit, must go nowhere instead of raising once more (a stream
+    without a descriptor, a test's, is left as it is). ``note`` then goes to stderr, if it is still there."""
+    import sys
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, stream.fileno())
+        finally:
+            os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
+    if note:
+        try:
+            print(note, file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
