@@ -47,3 +47,15 @@ def test_empty_folder_keeps_saying_what_to_do(tmp_path):
         assert "no images in" in status and "dataset init" in status
 
     _run(tmp_path, str(tmp_path / "empty"), scenario)
+
+
+def test_empty_folder_hint_survives_a_long_path(tmp_path):
+    deep = tmp_path / ("a-rather-long-folder-name-" * 4) / "more-folders-on-a-cloud-pod" / "empty"
+    deep.mkdir(parents=True)
+
+    async def scenario(app, pilot):
+        await pilot.pause(0.3)
+        status = str(app.screen.query_one("#status").render())
+        assert "no images in empty/" in status and "dataset init" in status
+
+    _run(tmp_path, str(deep), scenario)

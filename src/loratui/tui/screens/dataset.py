@@ -263,8 +263,9 @@ class DatasetScreen(DatasetEdits, CaptionDrafts, Screen):
         if current is not None and current.problem:  # the counts stay; the image's problem after them
             parts = [*parts[:2], self._problem_line(current)]
         if not total and self.store.captions_loaded:  # said on every refresh, so nothing wipes it
-            parts = [f"no images in {self.store.root}: put images in N_concept folders "
-                     "(loratui dataset init makes the layout)"]
+            # the folder by its name (the title bar has the project): a long path cut the hint off
+            parts = [f"no images in {Path(self.store.root).name or self.store.root}/: put images in N_concept "
+                     "folders (loratui dataset init makes the layout)"]
         busy = getattr(self, "busy_text", None)
         if busy:  # a write, undo or redo in a worker: said first, until it ends
             parts = [busy, *parts]
