@@ -185,7 +185,7 @@ def test_footer_while_typing_in_a_field_shows_esc_and_f1_not_the_screen_digits(t
 def test_typing_while_an_outside_change_is_read_is_kept(tmp_path, monkeypatch):
     """The watcher's reload reads the file in a thread (slow on NFS): a field typed meanwhile is not
     reset to the file's value; the change is named and ctrl+s merges (review, session 9)."""
-    import time as _time
+    import threading
 
     from test_settings_form import make_app, type_into, until
 
@@ -193,9 +193,10 @@ def test_typing_while_an_outside_change_is_read_is_kept(tmp_path, monkeypatch):
     from loratui.tui.screens.settings import SettingsScreen
 
     real = config_actions._load
+    typed = threading.Event()  # the read ends once the field is typed (a fixed sleep raced a busy CI machine)
 
     def slow(path):
-        _time.sleep(2)
+        typed.wait(20)
         return real(path)
 
     monkeypatch.setattr(config_actions, "_load", slow)
@@ -211,6 +212,7 @@ def test_typing_while_an_outside_change_is_read_is_kept(tmp_path, monkeypatch):
             cfg.write_text(cfg.read_text().replace("network_alpha = 8.0", "network_alpha = 4.0"))
             await until(pilot, screen.file_work_running, timeout=5)
             await type_into(pilot, "network_dim", "64")
+            typed.set()
             await until(pilot, lambda: not screen.file_work_running(), timeout=8)
             await pilot.pause(0.2)
             assert screen.form.unsaved_edits() == 1 and screen.form.field("network_dim").text == "64"
