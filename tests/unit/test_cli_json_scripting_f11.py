@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixtures.cli_run import run_main
 
 from loratui.cli import EXIT_STDOUT_CLOSED, json_mode, main
 from loratui.commands.options import can_ask, json_line, stdio_is_terminal
@@ -25,16 +26,6 @@ def dataset(root: Path, rows: list[str]) -> Path:
         (folder / f"{i}.png").write_bytes(b"x")
         (folder / f"{i}.txt").write_text(row + "\n")
     return root / "img"
-
-
-def run_main(args, capsys) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main([str(a) for a in args])
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 class Tty(io.StringIO):
