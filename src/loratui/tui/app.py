@@ -17,6 +17,7 @@ from loratui.core.dataset import DatasetLocation
 from loratui.tui.palette import LoratuiCommands, LoratuiPalette, PaletteCommand
 from loratui.tui.services.dataset_store import DatasetStore, config_caption_extension
 from loratui.tui.services.drafts import DraftKeeper
+from loratui.tui.services.themes import THEMED_WIDGETS_CSS
 from loratui.tui.widgets import escape_keys, footer_fixes, keys_in_order
 
 escape_keys.install()  # Escape then a letter in one packet stays two keys (not Alt+letter)
@@ -60,6 +61,7 @@ class LoratuiApp(App):
     """`loratui [PATH]`: clean captions, caption, configure and train, from the keyboard."""
 
     CSS_PATH = "app.tcss"
+    CSS = THEMED_WIDGETS_CSS  # loratui's theme variables (tag-chip, loss-line...) on its widgets
     TITLE = "loratui"
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {LoratuiCommands}
@@ -129,7 +131,12 @@ class LoratuiApp(App):
     def on_mount(self) -> None:
         from loratui.tui.services.keymap import apply_keymap, load_keymap
         from loratui.tui.services.startup_problems import StartupProblems
-        from loratui.tui.services.themes import apply_theme, load_themes, register_themes, remember_theme_changes
+        from loratui.tui.services.themes import (
+            apply_startup_theme,
+            load_themes,
+            register_themes,
+            remember_theme_changes,
+        )
 
         if self.handle_signals:  # a dropped SSH link (SIGHUP) or a kill (SIGTERM) keeps the drafts
             from loratui.tui.services.drafts import install_signal_handlers
@@ -147,10 +154,8 @@ class LoratuiApp(App):
         self.theme_catalog = catalog
         problems = StartupProblems()
         problems.add("tui.toml", self._startup_problems)
-        problems.add("themes", catalog.problems)
-        problem = apply_theme(self, self.settings.theme)
-        if problem:
-            problems.add("themes", [problem])
+        self._good_theme = None  # Textual's start-up theme is no fallback for tui.toml's choice
+        problems.add("themes", apply_startup_theme(self, catalog, self.settings.theme))
         remember_theme_changes(self, self.settings_file)
         keymap, keymap_problems = load_keymap(self._keymap_file)
         apply_keymap(self, keymap)
@@ -446,6 +451,31 @@ class LoratuiApp(App):
                                                   if name in catalog.user_names else "switch theme, remembered"),
                                lambda n=name: setattr(self, "theme", n))
                 for name in sorted(names)]
+
+    # ---- themes -------------------------------------------------------------------------------------
+
+    _good_theme: str | None = None  # the last theme Textual applied: where a refused one falls back to
+    theme_fallback: str | None = None  # the theme put in for a refused one (services.themes does not save it)
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """loratui's variables (tag-chip, loss-line...) for a theme that does not set them."""
+        from loratui.tui.services.themes import loratui_variable_defaults
+
+        return loratui_variable_defaults(self.current_theme)
+
+    def refresh_css(self, animate: bool = True) -> None:
+        """Textual's; a theme whose values its CSS refuses (what the file check let by) is replaced by
+        the previous theme (or loratui-dark) with one line, instead of ending the app."""
+        from textual.css.stylesheet import StylesheetParseError
+
+        from loratui.tui.services.themes import replace_refused_theme
+
+        try:
+            super().refresh_css(animate)
+        except StylesheetParseError as error:
+            replace_refused_theme(self, error, self._good_theme)  # applies the fallback (this, again)
+            return
+        self._good_theme = self.theme
 
     # ---- terminal size ----------------------------------------------------------------------------
 

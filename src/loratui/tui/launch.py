@@ -192,6 +192,9 @@ def run_app(target: str | os.PathLike = ".", *, attach: str | os.PathLike | None
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise LoratuiError("the app needs a terminal (stdin and stdout): run it in a terminal, or use the "
                            "commands (`loratui --help`) from scripts")
+    if os.environ.get("TERM", "").strip().lower() == "dumb":  # Textual would draw full-screen escapes anyway
+        raise LoratuiError("TERM=dumb: the app needs a full-screen terminal: run it with TERM set to your "
+                           "terminal's type (e.g. TERM=xterm-256color), or use the commands (`loratui --help`)")
     from loratui.tui.app import LoratuiApp
     from loratui.tui.services.terminal_graphics import forced_value_problem
 

@@ -24,12 +24,15 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
@@ -40,6 +43,7 @@ from loratui.tui.widgets.tag_input import TagInput
 from loratui.tui.widgets.tag_list import TagList
 
 NavigateTarget = int | Literal["uncaptioned"]
+_NOT_DIM = Style(dim=False)
 
 
 @dataclass
@@ -60,6 +64,15 @@ class EditorTagList(TagList):
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.scroll_to_highlight)
+
+    def render_line(self, y: int) -> Strip:
+        """The current tag's row at full strength: its faint number (and category), dimmed toward the
+        cursor's colour, faded into it (high contrast: olive on yellow; yellow on yellow in 16 colours)."""
+        line = super().render_line(y)
+        if int(self.scroll_offset.y) + y != self.highlighted:
+            return line
+        return Strip([Segment(text, style + _NOT_DIM, control) if style is not None and style.dim
+                      else Segment(text, style, control) for text, style, control in line], line.cell_length)
 
 
 class TagEditor(TagEditorActions, Vertical):
@@ -320,7 +333,8 @@ class TagEditor(TagEditorActions, Vertical):
         self._list_moved()  # one line more or less above the list moves its rows under the rename box
 
     def _row(self, number: int, tag: str, width: int) -> Text:
-        row = Text(f"{number:>{width}}. ", style="dim", no_wrap=True, overflow="ellipsis")
+        row = Text(no_wrap=True, overflow="ellipsis")  # no base style: "dim" there dimmed the tag too
+        row.append(f"{number:>{width}}. ", style="dim")
         row.append(tag)
         known = self._vocab.lookup(tag) if self._vocab is not None else None
         if known is not None and known.category_name:
