@@ -4,17 +4,13 @@ as a start does (it skipped the question), and names the run it resumes (review 
 from __future__ import annotations
 
 import asyncio
-import threading
 
+from fixtures.caption_resume import caption_dataset, stop_after
 from fixtures.pilot_wait import until
 from fixtures.wd14_tiny import make_wd14_model
-from PIL import Image
 
 from loratui.captioners.existing_captions import ExistingCaptions
-from loratui.captioners.output import find_images, plan
 from loratui.captioners.resume import RunAttempt
-from loratui.captioners.runner import run_captioning
-from loratui.captioners.wd14 import WD14Captioner
 from loratui.core.dataset import locate_dataset
 from loratui.tui.app import LoratuiApp
 from loratui.tui.screens.caption import CaptionScreen
@@ -35,18 +31,10 @@ def test_resuming_an_overwrite_run_asks_first(tmp_path, monkeypatch):
     monkeypatch.setenv("LORATUI_MODEL_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
     tagger = make_wd14_model(tmp_path / "store" / "wd14" / "Tiny__wd-tiny")
-    img = tmp_path / "proj" / "img"
-    (img / "3_x").mkdir(parents=True)
-    for i in range(4):
-        Image.new("RGB", (32, 32), (30, 30, 200)).save(img / "3_x" / f"i{i}.png")
-    (img / "3_x" / "i3.txt").write_text(USER)
-    stop = threading.Event()
-    attempt = RunAttempt(img, "wd14", "overwrite")
-    attempt.begin()
-    jobs, _ = plan(find_images(img), ".txt", "overwrite")
-    run_captioning(WD14Captioner(tagger, batch_size=1), jobs, mode="overwrite", workers=1, journal_root=img,
-                   stop=stop, emit=lambda e: stop.set() if e["event"] == "captioned" else None,
-                   journal_started=attempt.journal_started)  # stopped after i0: an interrupted overwrite run
+    img = caption_dataset(tmp_path / "proj" / "img", 4, concept="3_x", color=(30, 30, 200), user_caption=USER,
+                          captioned={3})
+    # stopped after i0: an interrupted overwrite run
+    stop_after(tagger, img, "overwrite", 1, RunAttempt(img, "wd14", "overwrite"))
     app = LoratuiApp(locate_dataset(tmp_path / "proj"), settings_file=tmp_path / "tui.toml",
                      keymap_file=tmp_path / "k.toml", watch=False)
 

@@ -9,49 +9,24 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from PIL import Image
 
+from fixtures.caption_resume import USER, caption_dataset, stop_after, tagger  # noqa: F401 (tagger: a fixture)
 from loratui.captioners.output import Job, Leading, LeadingText, find_images, merge, plan, render_result
 from loratui.captioners.resume import find_interrupted_run, run_description, run_entry_since
 from loratui.captioners.runner import run_captioning
-from loratui.captioners.tiny_models import make_wd14_model
 from loratui.captioners.wd14 import WD14Captioner
 from loratui.commands.caption_cmd import EXIT_SOME_FAILED, caption, failure_hint
 from loratui.core.errors import LoratuiError
 
-USER = "my words, Solo\n"
-
-
-@pytest.fixture(scope="module")
-def tagger(tmp_path_factory) -> Path:
-    return make_wd14_model(tmp_path_factory.mktemp("wd14") / "tiny")
-
 
 def dataset(tmp_path: Path, count: int = 8) -> Path:
     """A train folder of blue images; every other one has the user's own caption."""
-    root = tmp_path / "train"
-    (root / "5_a").mkdir(parents=True)
-    for i in range(count):
-        Image.new("RGB", (32, 32), (20, 20, 230)).save(root / "5_a" / f"i{i}.png")
-        if i % 2:
-            (root / "5_a" / f"i{i}.txt").write_text(USER)
-    return root
+    return caption_dataset(tmp_path / "train", count)
 
 
 def interrupt_after(tagger: Path, root: Path, mode: str, n: int) -> None:
     """A real run of the tiny tagger that is stopped (as Ctrl-C does) after ``n`` captions."""
-    stop = threading.Event()
-    seen = []
-
-    def emit(event):
-        if event["event"] == "captioned":
-            seen.append(event)
-            if len(seen) >= n:
-                stop.set()
-
-    jobs, _ = plan(find_images(root), ".txt", mode)
-    result = run_captioning(WD14Captioner(tagger, batch_size=1), jobs, mode=mode, workers=1, emit=emit, stop=stop,
-                            journal_root=root)
+    result = stop_after(tagger, root, mode, n)
     assert result.interrupted and result.journal is not None and result.captioned == n
 
 

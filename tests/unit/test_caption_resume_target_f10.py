@@ -5,60 +5,26 @@ naming it (review r1 #1, #2)."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from PIL import Image
 
-from loratui.captioners.output import find_images, plan
+from fixtures.caption_resume import USER, caption_dataset, stop_after, tagger  # noqa: F401 (tagger: a fixture)
 from loratui.captioners.resume import RunAttempt, find_interrupted_run, run_description, run_entry_since
-from loratui.captioners.runner import run_captioning
-from loratui.captioners.tiny_models import make_wd14_model
-from loratui.captioners.wd14 import WD14Captioner
 from loratui.commands.caption_cmd import caption
 from loratui.core.captions import ChangeWriter, journal_dir, read_header, redo_last, undo_last
 from loratui.core.errors import LoratuiError
 
-USER = "my words, Solo\n"
-
-
-@pytest.fixture(scope="module")
-def tagger(tmp_path_factory) -> Path:
-    return make_wd14_model(tmp_path_factory.mktemp("wd14") / "tiny")
-
 
 def dataset(tmp_path: Path, count: int = 6) -> Path:
-    root = tmp_path / "train"
-    (root / "5_a").mkdir(parents=True)
-    for i in range(count):
-        Image.new("RGB", (32, 32), (20, 20, 230)).save(root / "5_a" / f"i{i}.png")
-        if i % 2:
-            (root / "5_a" / f"i{i}.txt").write_text(USER)
-    return root
-
-
-def interrupted(tagger: Path, root: Path, mode: str, n: int, attempt: RunAttempt | None = None) -> None:
-    stop, seen = threading.Event(), []
-
-    def emit(event):
-        if event["event"] == "captioned":
-            seen.append(event)
-            if len(seen) >= n:
-                stop.set()
-
-    jobs, _ = plan(find_images(root), ".txt", mode)
-    if attempt is not None:
-        attempt.begin()
-    run_captioning(WD14Captioner(tagger, batch_size=1), jobs, mode=mode, workers=1, emit=emit, stop=stop,
-                   journal_root=root, journal_started=None if attempt is None else attempt.journal_started)
+    return caption_dataset(tmp_path / "train", count)
 
 
 def test_an_undone_then_redone_run_still_lists_what_it_wrote(tmp_path, tagger):
     root = dataset(tmp_path)
-    interrupted(tagger, root, "append", 3)
+    stop_after(tagger, root, "append", 3)
     undo_last(root)
     redo_last(root)  # the entry is now one JSON document with its files inside
     entry = journal_dir(root) / "000001.json"
@@ -69,7 +35,7 @@ def test_an_undone_then_redone_run_still_lists_what_it_wrote(tmp_path, tagger):
 
 def test_a_run_cancelled_while_loading_is_not_mistaken_for_the_older_one(tmp_path, tagger):
     root = dataset(tmp_path)
-    interrupted(tagger, root, "overwrite", 2, RunAttempt(root, "wd14", "overwrite"))
+    stop_after(tagger, root, "overwrite", 2, RunAttempt(root, "wd14", "overwrite"))
     RunAttempt(root, "wd14", "append").begin()  # started, cancelled before its first caption
     with pytest.raises(LoratuiError, match=r"nothing to resume: the last caption run of .* \(wd14, append, "
                                            r"\d+ s ago\) wrote nothing; start it again"):
@@ -81,7 +47,7 @@ def test_a_run_cancelled_while_loading_is_not_mistaken_for_the_older_one(tmp_pat
 
 def test_a_resume_cancelled_while_loading_still_resumes_the_run(tmp_path, tagger):
     root = dataset(tmp_path)
-    interrupted(tagger, root, "append", 2, RunAttempt(root, "wd14", "append"))
+    stop_after(tagger, root, "append", 2, RunAttempt(root, "wd14", "append"))
     RunAttempt(root, "wd14", "append", ["000001.json"]).begin()  # a resume that wrote nothing
     run = find_interrupted_run(root)
     assert run.mode == "append" and len(run.written) == 2 and run.recorded
@@ -94,7 +60,7 @@ def test_a_resume_cancelled_while_loading_still_resumes_the_run(tmp_path, tagger
 
 def test_a_run_of_an_older_loratui_is_resumed_with_a_line_that_says_so(tmp_path, tagger):
     root = dataset(tmp_path)
-    interrupted(tagger, root, "append", 2)  # no record: as an older loratui left it
+    stop_after(tagger, root, "append", 2)  # no record: as an older loratui left it
     assert not (root / ".loratui" / "caption-run.json").exists()
     res = CliRunner().invoke(caption, ["wd14", str(root), "--model", str(tagger), "--resume", "--json-events"])
     started = json.loads(res.output.splitlines()[0])

@@ -1,8 +1,10 @@
 """Planning a run before it starts: buckets, steps and epochs, and how much VRAM it will take.
 
 Here live sd-scripts' aspect-ratio buckets (buckets.py), the steps/epochs calculator with
-sd-scripts' exact arithmetic and the kohya_ss GUI's own formula (schedule.py), and the peak-VRAM
-estimator with its per-part breakdown (vram.py) over the models' shape tables (vram_models.py).
+sd-scripts' exact arithmetic and the kohya_ss GUI's own formula (schedule.py, over the epoch's
+samples in samples.py), and the peak-VRAM estimator with its per-part breakdown (vram.py) over the
+models' shape tables (vram_models.py), its model-family choice (vram_family.py) and calibration
+(vram_calibration.py).
 It reads configs (core.config) and scans (core.dataset); it writes no file and knows nothing of
 caption edits, torch or the engine. Import from here, not from the modules.
 """
@@ -21,8 +23,11 @@ from loratui.core.plan.schedule import (
     shard_batches,
 )
 from loratui.core.plan.vram import (
-    CARD_TIERS_GB, CONSTANTS, FAMILY_LABELS, GIB, CalibrationPoint, VramEstimate, VramPart, calibration_config,
-    calibration_points, calibration_report, estimate_vram, largest_bucket_samples, family_from_weights, missing_model_warning, fit_activation_scales, network_size, guess_family, resolve_family,
+    CARD_TIERS_GB, CONSTANTS, FAMILY_LABELS, GIB, VramEstimate, VramPart, estimate_vram, largest_bucket_samples,
+    family_from_weights, missing_model_warning, network_size, guess_family, resolve_family,
+)
+from loratui.core.plan.vram_calibration import (
+    CalibrationPoint, calibration_config, calibration_points, calibration_report, fit_activation_scales,
 )
 from loratui.core.plan.vram_models import (
     CLIP_L, FAMILIES, OPENCLIP_BIGG, SD1_UNET, SDXL_UNET, FamilyArch, TextEncoderArch, UNetArch,

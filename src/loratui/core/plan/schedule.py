@@ -3,7 +3,8 @@ kohya-ss/sd-scripts `library/train_util.py` and `train_network.py`).
 
 The training engine builds every epoch from :func:`epoch_samples` / :func:`epoch_batches` /
 :func:`shard_batches`, and `loratui steps` counts with :func:`compute_schedule` from the same
-registration and bucket rules, so the two agree by construction (a test checks it).
+registration and bucket rules, so the two agree by construction (a test checks it). Those functions
+and the registration live in samples.py; this module counts the schedule from them.
 
 Rules mirrored:
 
@@ -44,13 +45,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import random
 from dataclasses import dataclass, field
-from typing import Any
 
 from loratui.core.plan.buckets import (
-    BucketAssignment,
-    BucketManager,
     Size,
     bucket_family,
     bucket_key,
@@ -62,29 +59,9 @@ from loratui.core.errors import LoratuiError
 from loratui.core.plan.left_out import (  # noqa: F401 - scan_error_note, scan_command: re-exported
     all_left_out, left_out_folders, many_repeats_notes, no_training_images_reason, scan_command, scan_error_note,
 )
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One use of one image in an epoch (an image with 10 repeats gives 10 Samples)."""
-
-    image: Any  # dataset_scan.ImageEntry
-    is_reg: bool
-    subset: Any  # dataset_scan.Subset
-    assignment: BucketAssignment | None = None  # bucket, resized size and crop for this image
-
-
-@dataclass(frozen=True)
-class Registered:
-    """An image sd-scripts registers for training, with the repeats it ends up with."""
-
-    subset: Any
-    image: Any
-    repeats: int
-
-    @property
-    def is_reg(self) -> bool:
-        return bool(self.subset.is_reg)
+from loratui.core.plan.samples import (  # noqa: F401 - Sample, _pad_reg, epoch_*, shard_batches: re-exported
+    Registered, Sample, _pad_reg, assign_all, ceil_div, epoch_batches, epoch_samples, register_images, shard_batches,
+)
 
 
 @dataclass(frozen=True)
@@ -115,99 +92,6 @@ class RegPadding:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
-
-
-def register_images(scan) -> list[Registered]:
-    """Every image sd-scripts would register, train images first, with effective repeats."""
-    train = [Registered(s, img, s.repeats) for s in scan.subsets if not s.is_reg and s.repeats >= 1
-             for img in s.images]
-    reg = [Registered(s, img, s.repeats) for s in scan.subsets if s.is_reg and s.repeats >= 1
-           for img in s.images]
-    return train + _pad_reg(reg, sum(r.repeats for r in train))
-
-
-def _pad_reg(reg: list[Registered], target: int) -> list[Registered]:
-    """sd-scripts' reg loop, in closed form (a test checks it against the literal loop)."""
-    if not reg or target <= 0:
-        return []
-    used, count = [], 0
-    for entry in reg:  # first pass: whole folders' repeats, stop as soon as the target is reached
-        used.append(entry)
-        count += entry.repeats
-        if count >= target:
-            return used
-    extra = target - count  # later passes: +1 per image in order until the count equals the target
-    rounds, rest = divmod(extra, len(used))
-    return [Registered(e.subset, e.image, e.repeats + rounds + (1 if i < rest else 0))
-            for i, e in enumerate(used)]
-
-
-def assign_all(manager: BucketManager, registered) -> list:
-    """Each registered image's bucket. Images that get none (too thin for bucket_no_upscale) are
-    named, all in one error: the first file, its size and how many more there are."""
-    out, refused = [], []
-    for entry in registered:
-        try:
-            out.append(manager.assign(entry.image.width, entry.image.height))
-        except LoratuiError as exc:
-            refused.append((entry, exc))
-    if refused:
-        entry, exc = refused[0]
-        more = f" (and {len(refused) - 1} more image(s) like it)" if len(refused) > 1 else ""
-        raise LoratuiError(f"{entry.image.path}{more}: {exc}")
-    return out
-
-
-def epoch_samples(scan, dataset_cfg, manager: BucketManager | None = None) -> dict[Size, list[Sample]]:
-    """The exact multiset of samples in ONE epoch, grouped by bucket (buckets sorted by (w, h)).
-
-    Within a bucket, samples follow sd-scripts' registration order, each image's repeats together;
-    :func:`epoch_batches` cuts them into batches (and shuffles) the way sd-scripts does.
-    """
-    manager = manager or buckets_for_dataset(dataset_cfg)
-    buckets: dict[Size, list[Sample]] = {}
-    registered = register_images(scan)
-    assignments = assign_all(manager, registered)
-    for entry, assignment in zip(registered, assignments):
-        sample = Sample(entry.image, entry.is_reg, entry.subset, assignment)
-        buckets.setdefault(assignment.bucket, []).extend([sample] * entry.repeats)
-    return dict(sorted(buckets.items()))
-
-
-def epoch_batches(groups: dict[Size, list[Sample]], batch_size: int,
-                  rng: random.Random | None = None) -> list[tuple[Size, list[Sample]]]:
-    """One epoch's batches: each bucket cut into runs of `batch_size` (its last batch partial).
-
-    With `rng`, like sd-scripts' shuffle_buckets (seeded with seed + epoch there): the list of
-    (bucket, batch index) pairs is shuffled first, then each bucket's samples, and batch i of a bucket
-    takes its samples [i * batch_size, (i + 1) * batch_size). Without `rng` the order is as built.
-    """
-    if batch_size < 1:
-        raise LoratuiError(f"train_batch_size must be at least 1, not {batch_size}")
-    contents = {bucket: list(samples) for bucket, samples in groups.items() if samples}
-    index = [(bucket, i) for bucket, samples in contents.items()
-             for i in range(_ceil_div(len(samples), batch_size))]
-    if rng is not None:
-        rng.shuffle(index)
-        for samples in contents.values():
-            rng.shuffle(samples)
-    return [(bucket, contents[bucket][i * batch_size:(i + 1) * batch_size]) for bucket, i in index]
-
-
-def shard_batches(batches: list, num_processes: int, rank: int) -> list:
-    """The batches process `rank` trains on, as accelerate's even_batches sharding hands them out:
-    round-robin (batch rank, rank + n, ...), every process getting ceil(len / n) batches, the short
-    last round filled from the start of the list."""
-    if not 0 <= rank < num_processes:
-        raise LoratuiError(f"rank {rank} is outside 0..{num_processes - 1}")
-    if not batches:
-        return []
-    per_process = _ceil_div(len(batches), num_processes)
-    return [batches[(rank + k * num_processes) % len(batches)] for k in range(per_process)]
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 @dataclass
@@ -314,7 +198,7 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
         upscaled += a.upscaled
         wrong_size += a.image_size != tuple(d.resolution)
     order = sorted(counts)
-    bucket_batches = {b: _ceil_div(counts[b], batch) for b in order}
+    bucket_batches = {b: ceil_div(counts[b], batch) for b in order}
     batches = sum(bucket_batches.values())
     train_samples = sum(e.repeats for e in registered if not e.is_reg)
     reg_samples = sum(e.repeats for e in registered if e.is_reg)
@@ -359,8 +243,8 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
 
     return Schedule(
         samples_per_epoch=train_samples, reg_samples_per_epoch=reg_samples, batches_per_epoch=batches,
-        batches_per_process=_ceil_div(batches, num_processes),
-        steps_per_epoch=_ceil_div(batches, num_processes * accum),
+        batches_per_process=ceil_div(batches, num_processes),
+        steps_per_epoch=ceil_div(batches, num_processes * accum),
         train_batch_size=batch, gradient_accumulation_steps=accum, num_processes=num_processes,
         buckets={bucket_key(b): counts[b] for b in order},
         mean_img_ar_error=sum(ar_errors) / len(ar_errors) if ar_errors else 0.0,
@@ -429,7 +313,7 @@ def compute_schedule(cfg, scan, num_processes: int = 1) -> Schedule:
     else:
         if t.max_train_steps < 1:
             raise LoratuiError(f"max_train_steps must be at least 1, not {t.max_train_steps}")
-        out = plan.with_epochs(_ceil_div(t.max_train_steps, plan.steps_per_epoch))
+        out = plan.with_epochs(ceil_div(t.max_train_steps, plan.steps_per_epoch))
         out.mode = "steps"
         out.total_steps = t.max_train_steps
         out.last_epoch_steps = t.max_train_steps - (out.epochs - 1) * plan.steps_per_epoch
@@ -495,7 +379,7 @@ def epochs_for_target_steps(target_steps: int, steps_per_epoch: int, max_epochs:
     if steps_per_epoch < 1:
         raise LoratuiError("an epoch has no steps: the dataset has no training images")
     low = max(1, target_steps // steps_per_epoch)
-    high = _ceil_div(target_steps, steps_per_epoch)
+    high = ceil_div(target_steps, steps_per_epoch)
     best = min((high, low), key=lambda e: abs(e * steps_per_epoch - target_steps))
     if best > max_epochs:
         return TargetEpochs(target_steps, steps_per_epoch, max_epochs, max_epochs * steps_per_epoch, max_epochs)

@@ -8,23 +8,26 @@ the number of latent tokens, with two fitted multipliers (with and without gradi
 
 All tunable numbers are in the CONSTANTS table right below, so a measured peak can be used to
 recalibrate without touching the formulas. docs/vram.md explains every formula and the fit.
+The model family comes from vram_family.py; the calibration points and the refit live in
+vram_calibration.py.
 """
 
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass, field
 
-from loratui.core.config import TrainingConfig, config_model_family, family_from_name, read_model_family
+from loratui.core.config import TrainingConfig
 from loratui.core.config import LYCORIS, latents_cached, network_kind, network_problems
 from loratui.core.plan.network_params import PRESET_TARGETS, LycorisOptions, NetworkCount, count_lycoris
+from loratui.core.plan.vram_family import (  # re-exported: callers import these from here
+    FAMILY_GUESS_NOTE, FAMILY_LABELS, family_from_weights, guess_family, missing_model_warning, resolve_family,
+)
 from loratui.core.plan.vram_models import FAMILIES, FamilyArch, text_encoder_lora_params, unet_layout, \
     unet_lora_params
 
 GIB = 1024 ** 3
 
-# ---- calibration constants (see docs/vram.md; refit with fit_activation_scales()) -------------
+# ---- calibration constants (see docs/vram.md; refit with vram_calibration.fit_activation_scales())
 CONSTANTS: dict[str, float] = {
     # fixed costs
     "cuda_context_gib": 0.75,        # CUDA context + cuBLAS/cuDNN workspaces (not in torch's stats;
@@ -97,80 +100,6 @@ class VramEstimate:
             "assumptions": list(self.assumptions),
             "fits_tiers_gb": self.fitting_tiers(),
         }
-
-
-def guess_family(model_path: str) -> str:
-    """Family from the model's name: "xl" anywhere in the file/folder name means SDXL. Only the last
-    resort (resolve_family reads the weights first)."""
-    return family_from_name(model_path)
-
-
-FAMILY_LABELS = {"sd1": "SD 1.5", "sdxl": "SDXL"}
-
-
-def family_from_weights(cfg: TrainingConfig, source: str = "the config") -> str | None:
-    """For model_family auto: the family read from the local model (no weights loaded; cached per file
-    change: core.config.read_model_family).
-
-    A model that is there but cannot be read is a LoratuiError saying the family cannot be told (not
-    a silent SD1 estimate). None when the model is not there (not downloaded yet, a Hugging Face
-    repo id, unset): the estimate then guesses from the name and says so in its assumptions."""
-    from loratui.core.config import resolve_path
-    from loratui.core.errors import LoratuiError
-
-    value = cfg.model.pretrained_model_name_or_path
-    path = resolve_path(cfg, value, key="pretrained_model_name_or_path") if value else ""
-    if not path:
-        return None
-    if not os.path.exists(path):
-        return None  # planning before the download: the name guess, said in the assumptions
-    try:
-        return read_model_family(path)
-    except LoratuiError as exc:
-        raise LoratuiError(f"{source}: cannot tell the model family (model_family = \"auto\"): {exc}; set "
-                           "model.model_family or pass --family sd1|sd2|sdxl") from None
-
-
-def missing_model_warning(cfg: TrainingConfig) -> str | None:
-    """For model_family auto: the line saying the model path does not exist (yet), so the family is
-    only guessed from its name (None: the model is there, unset, or a Hugging Face repo id, which the
-    name guess in the assumptions already covers)."""
-    from loratui.core.config import resolve_path
-
-    value = cfg.model.pretrained_model_name_or_path
-    if not value or (cfg.model.model_family or "auto") != "auto":
-        return None
-    path = resolve_path(cfg, value, key="pretrained_model_name_or_path")
-    if path == value and not os.path.isabs(path):  # "org/name": a repo id, not a path
-        return None
-    if os.path.exists(path):
-        return None
-    return (f"pretrained_model_name_or_path: {path} does not exist (yet): model family guessed from its name "
-            f"({guess_family(value)}); set model.model_family to be sure")
-
-
-_GUESS_NOTE = "model family guessed from the model name"
-
-
-def resolve_family(cfg: TrainingConfig, family: str | None, assumptions: list[str]) -> str:
-    """The family the estimator models for ``cfg`` (sd1 or sdxl; SD 2.x is modelled as sd1): ``family``
-    when given, else model.model_family, else read from the model's weights (config_model_family,
-    cached); a guess from the model's name only when the weights cannot be read, said in
-    ``assumptions``."""
-    read = config_model_family(cfg, family)
-    fam = read.family
-    if read.guessed:
-        shown = cfg.model.pretrained_model_name_or_path or "(no model set)"
-        assumptions.append(f"{_GUESS_NOTE} {shown!r}: {fam} ({read.why}; "
-                           "set model.model_family to be sure)")
-    if fam == "sd2":
-        assumptions.append("SD 2.x is estimated with SD1.5's UNet shapes (close: same channels, "
-                           "1024-wide OpenCLIP-H text encoder not modelled separately)")
-        fam = "sd1"
-    if fam not in FAMILIES:
-        from loratui.core.errors import LoratuiError
-        raise LoratuiError(f"unknown model family {fam!r}: use sd1, sd2, sdxl or auto")
-    return fam
 
 
 def _resolution(cfg: TrainingConfig) -> tuple[int, int]:
@@ -313,7 +242,7 @@ def estimate_vram(cfg: TrainingConfig, *, family: str | None = None,
     batch never mixes buckets, so no batch is larger than that."""
     assumptions: list[str] = []
     fam = resolve_family(cfg, family, assumptions)
-    guessed = bool(assumptions) and assumptions[0].startswith(_GUESS_NOTE)
+    guessed = bool(assumptions) and assumptions[0].startswith(FAMILY_GUESS_NOTE)
     arch = FAMILIES[fam]
     tr, net, ds = cfg.training, cfg.network, cfg.dataset
     batch = tr.train_batch_size
@@ -436,24 +365,6 @@ def estimate_vram(cfg: TrainingConfig, *, family: str | None = None,
     total = sum(p.bytes for p in parts)
     return VramEstimate(total_bytes=total, parts=parts, assumptions=assumptions, family=fam, family_guessed=guessed)
 
-
-@dataclass
-class CalibrationPoint:
-    """A measured or published peak for one config. basis "allocated" = torch's allocator peak
-    (torch.cuda.max_memory_allocated/reserved, no CUDA context); "device" = nvidia-smi's figure."""
-
-    label: str
-    cfg: TrainingConfig
-    family: str
-    gib: float
-    basis: str = "allocated"
-    source: str = ""
-
-    def estimated_gib(self) -> float:
-        est = estimate_vram(self.cfg, family=self.family)
-        return (est.allocated_bytes if self.basis == "allocated" else est.total_bytes) / GIB
-
-
 def largest_bucket_samples(cfg: TrainingConfig, scan) -> int | None:
     """The most samples (repeats counted) one bucket holds in an epoch; None when the dataset gives
     no schedule (no images, a bad setting: the step calculator says why)."""
@@ -465,109 +376,3 @@ def largest_bucket_samples(cfg: TrainingConfig, scan) -> int | None:
     except LoratuiError:
         return None
     return max(buckets.values()) if buckets else None
-
-
-def calibration_config(family: str, resolution: int, batch: int, rank: int, checkpointing: bool,
-                       attention: str) -> TrainingConfig:
-    """The setup every calibration point shares: UNet-only LoRA, bf16, AdamW, everything cached."""
-    cfg = TrainingConfig()
-    cfg.model.model_family = family
-    cfg.dataset.resolution = (resolution, resolution)
-    cfg.dataset.cache_latents = True
-    cfg.network.network_dim = rank
-    cfg.network.network_train_unet_only = True
-    cfg.training.train_batch_size = batch
-    cfg.training.mixed_precision = "bf16"
-    cfg.training.cache_text_encoder_outputs = True
-    cfg.training.gradient_checkpointing = checkpointing
-    cfg.training.sdpa = attention == "sdpa"
-    cfg.optimizer.optimizer_type = "AdamW"
-    return cfg
-
-
-def calibration_points() -> list[CalibrationPoint]:
-    """The published figures the constants are fitted to (SimpleTuner's SD1.5/SDXL LoRA numbers).
-
-    Their basis is taken to be torch's allocator peak: the SD1.5 figure with checkpointing (1.98 GiB)
-    leaves only 0.28 GiB above the frozen UNet and the LoRA state, less than any CUDA context.
-    """
-    points = []
-    for fam, res, ckpt, gib in (("sd1", 512, False, 2.87), ("sd1", 512, True, 1.98),
-                                ("sdxl", 1024, False, 13.0), ("sdxl", 1024, True, 6.5)):
-        cfg = calibration_config(fam, res, 1, 16, ckpt, "sdpa")
-        label = f"{'SD1.5' if fam == 'sd1' else 'SDXL'} {res}px r16 bs1 bf16 cached{', ckpt' if ckpt else ''}"
-        points.append(CalibrationPoint(label, cfg, fam, gib, "allocated", "SimpleTuner (published)"))
-    return points + measured_points()
-
-
-# Peaks measured by bench/vram_peaks.py on an H100 80GB (torch 2.11 + CUDA 13, bf16 frozen UNet, fp32
-# LoRA, AdamW, cached latents and text-encoder outputs, random weights at the real shapes), as
-# torch.cuda.max_memory_reserved(): what the caching allocator held, fragmentation included. The
-# device-level figure was 0.75 GiB higher in every case (the CUDA context). docs/benchmarks.md has
-# the full table. Columns: family, resolution, batch, rank, checkpointing, attention, reserved GiB.
-MEASURED_H100 = (
-    ("sd1", 512, 1, 16, False, "sdpa", 2.984),
-    ("sd1", 512, 1, 16, True, "sdpa", 2.092),
-    ("sdxl", 1024, 1, 16, False, "sdpa", 13.949),
-    ("sdxl", 1024, 1, 16, True, "sdpa", 6.926),
-    ("sd1", 512, 1, 16, False, "none", 8.412),
-    ("sd1", 768, 4, 32, False, "sdpa", 13.102),
-    ("sd1", 768, 4, 32, True, "sdpa", 4.762),
-    ("sdxl", 1024, 2, 32, True, "sdpa", 8.361),
-    ("sdxl", 768, 1, 16, False, "sdpa", 10.469),
-)
-
-
-def measured_points() -> list[CalibrationPoint]:
-    """The H100 measurements above as calibration points (basis: allocator reserved peak)."""
-    points = []
-    for fam, res, batch, rank, ckpt, attention, gib in MEASURED_H100:
-        cfg = calibration_config(fam, res, batch, rank, ckpt, attention)
-        label = (f"{'SD1.5' if fam == 'sd1' else 'SDXL'} {res}px r{rank} bs{batch} {attention}"
-                 f"{', ckpt' if ckpt else ''} (H100)")
-        points.append(CalibrationPoint(label, cfg, fam, gib, "allocated", "measured, bench/vram_peaks.py"))
-    return points
-
-
-def calibration_report(points: list[CalibrationPoint] | None = None) -> list[tuple[str, float, float, float]]:
-    """(label, reference GiB, estimated GiB, relative error) for each calibration point."""
-    rows = []
-    for pt in points if points is not None else calibration_points():
-        est = pt.estimated_gib()
-        rows.append((pt.label, pt.gib, est, (est - pt.gib) / pt.gib))
-    return rows
-
-
-def fit_activation_scales(points: list[CalibrationPoint] | None = None) -> dict[str, float]:
-    """Refit act_scale_full / act_scale_ckpt to ``points`` (least squares on log(estimate/reference)).
-
-    Returns the new values without changing CONSTANTS; paste them into the table above.
-    """
-    if points is None:  # the attention-kernel "none" case is fitted separately (attn_matrix_copies)
-        points = [p for p in calibration_points() if p.cfg.training.sdpa or p.cfg.training.xformers]
-    saved = dict(CONSTANTS)
-    result: dict[str, float] = {}
-    try:
-        for ckpt, key in ((False, "act_scale_full"), (True, "act_scale_ckpt")):
-            group = [p for p in points if p.cfg.training.gradient_checkpointing == ckpt]
-            if not group:
-                continue
-
-            def loss(scale: float) -> float:
-                CONSTANTS[key] = scale
-                return sum(math.log(p.estimated_gib() / p.gib) ** 2 for p in group)
-
-            lo, hi = 0.05, 10.0  # golden-section search: the loss is unimodal in the scale
-            ratio = (math.sqrt(5) - 1) / 2
-            for _ in range(60):
-                a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-                if loss(a) < loss(b):
-                    hi = b
-                else:
-                    lo = a
-            result[key] = round((lo + hi) / 2, 3)
-            CONSTANTS[key] = saved[key]
-    finally:
-        CONSTANTS.clear()
-        CONSTANTS.update(saved)
-    return result

@@ -13,7 +13,8 @@ is posted and every panel's ``update_config(cfg, scan)`` is called. Panels talk 
 ``StepCalculator.EpochsChosen(epochs)`` and ``VramPanel.FieldsChanged(changes, origin)`` (a preset
 or a VRAM fix), whose values go through core's checks into the fields. File actions (save, import,
 export, train) are in config_actions; the draft of unsaved edits (kept on disk, offered back on
-opening; f6) and the temp files a killed save left are in settings_drafts.
+opening; f6) and the temp files a killed save left are in settings_drafts; the section line, help,
+status line, palette and the keys they name are in settings_texts.
 
 A file that cannot be read (an unknown key, a wrong type, a duplicate key) shows why, line by line, in
 place of the form: the defaults the form would hold are not the file's values, so nothing is saved,
@@ -29,7 +30,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -39,48 +39,18 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
 
 from loratui.core.config import PATH_KEYS, SECTIONS, ConfigError, TrainingConfig, load_config
-from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.config_actions import (
     ConfigFileActions, family_line, file_state, read_config_text, starter_config, suggested_path,
 )
 from loratui.tui.screens.settings_drafts import SettingsDrafts
+from loratui.tui.screens.settings_texts import (  # PALETTE and PATH_PICKS stay importable from here
+    MODEL_KEYS, PALETTE, PATH_PICKS, SettingsTexts,
+)
 from loratui.tui.services.config_watch import POLL_SECONDS, ConfigWatch
-from loratui.core.config import describe_field
 from loratui.tui.widgets.config_field import ConfigField
-from loratui.tui.widgets.config_form import SECTION_TITLES, ConfigForm, config_values
+from loratui.tui.widgets.config_form import ConfigForm, config_values
 
 PANELS = (("loratui.tui.widgets.step_calculator", "StepCalculator"), ("loratui.tui.widgets.vram_panel", "VramPanel"))
-PATH_PICKS = {  # key -> (what may be picked, file suffixes, picker title)
-    "pretrained_model_name_or_path": ("any", (".safetensors", ".ckpt"), "Base model (a file or diffusers folder)"),
-    "vae": ("any", (".safetensors", ".ckpt", ".pt", ".bin"), "VAE (a file or diffusers folder)"),
-    "network_weights": ("file", (".safetensors",), "LoRA to continue from"),
-    "train_data_dir": ("folder", None, "Training images folder (N_concept subfolders)"),
-    "reg_data_dir": ("folder", None, "Regularisation images folder"),
-    "output_dir": ("folder", None, "Output folder"),
-    "resume": ("folder", None, "Saved state folder to resume from"),
-    "sample_prompts": ("file", (".txt",), "Sample prompts file"),
-}
-MODEL_KEYS = {"pretrained_model_name_or_path", "vae", "network_weights"}
-PALETTE = (  # (title, binding id, what its help says after the key, action): every key of the screen
-    ("config: save", "settings.save", ": in place, keeping comments and order", "save"),
-    ("config: save as a new file", "settings.save_as", "", "save_as"),
-    ("config: reload from disk", "settings.reload", "", "reload"),
-    ("config: open another config", "settings.open", "", "open"),
-    ("config: unsaved draft (restore or delete)", "settings.draft", ": what a closed app left unsaved", "draft"),
-    ("config: import kohya_ss JSON", "settings.import_kohya", ": shows what was dropped and why", "import_kohya"),
-    ("config: export sd-scripts TOML", "settings.export", ": config.toml + dataset.toml", "export"),
-    ("config: start training", "settings.train", ": save, then start a run on the Train screen (its command "
-     "shown first)", "train"),
-    ("config: go to field", "settings.goto", "", "goto"),
-    ("config: next section", "settings.next_section", "", "next_section"),
-    ("config: previous section", "settings.previous_section", "", "previous_section"),
-    ("config: pick a file for this field", "settings.pick_file", "", "pick_file"),
-    ("config: revert this field to the file", "settings.revert_field", "", "revert_field"),
-    ("config: leave the field (keys {screens} switch screens)", "settings.leave_field", "", "leave_field"),
-    ("vram: go to the panel", "settings.vram", " with no field focused", "vram_panel"),
-    ("steps: target steps", "settings.target_steps", " with no field focused: type a step count, enter sets the "
-     "epochs that reach it", "target_steps"),
-)
 # the values core's check_paths and missing_packages read: a change re-checks the files
 FILE_CHECK_KEYS = [*sorted(PATH_KEYS), ("model", "model_family"), ("dataset", "resolution"),
                    ("optimizer", "optimizer_type"), ("training", "xformers")]
@@ -100,7 +70,7 @@ def load_panels() -> list[Widget]:
     return panels
 
 
-class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
+class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
     """Edit the training config with help and checks on every field; save, import, export, train."""
 
     AUTO_FOCUS = ""  # arrive with no field focused (None would mean the app's "*"): 1-4 switch screens until tab
@@ -334,7 +304,7 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         self.apply_changes(message.changes, "VRAM fix" if origin == "fix" else f"preset {origin}" if origin else
                            "preset")
 
-    # ---- focus, help, sections ------------------------------------------------------------------
+    # ---- focus and sections (the texts: settings_texts) -----------------------------------------
 
     def focused_field(self) -> ConfigField | None:
         node = self.focused
@@ -347,75 +317,6 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
         if field is not None:
             self.show_sections(field.spec.section)
         self.show_help(field)
-
-    def show_sections(self, current: str) -> None:
-        text = Text()
-        for section in SECTIONS:
-            title = SECTION_TITLES.get(section, section)
-            text.append(f"[{title}]" if section == current else f" {title} ",
-                        style="bold reverse" if section == current else "")
-            text.append(" ")
-        self.query_one("#settings-sections", Static).update(text)
-
-    def show_help(self, field: ConfigField | None) -> None:
-        text = Text()
-        focused = self.focused
-        if self.broken:
-            text.append(self.keys_named([("settings.reload", "reads the file again"), ("settings.open", "opens "
-                                         "another config")]) + f"; {self.app.screen_keys()} switch screens")
-        elif field is None and focused is not None and focused.id == "calc-target":
-            text.append("Target steps\n", style="bold")
-            text.append("Type a step count: the calculator shows the epochs that reach it; enter sets "
-                        f"max_train_epochs to them ({self.key_does('settings.save', 'saves')}), esc leaves the box.")
-        elif field is None:
-            moves = self.keys_named([("settings.next_section", "to the next section"),
-                                     ("settings.goto", "goes to a field by name")])
-            panels = self.keys_named([("settings.vram", "the VRAM panel"), ("settings.vram_presets", "VRAM presets"),
-                                      ("settings.target_steps", "target steps")])
-            text.append(f"tab moves between fields, {moves}; with no field focused ("
-                        f"{self.key_for('settings.leave_field') or 'esc'}): {self.app.screen_keys()} switch screens, "
-                        f"{panels}")
-        else:
-            head, body = describe_field(field.spec)
-            text.append(head + "\n", style="bold")
-            text.append(body)
-            if field.spec.name in PATH_PICKS:
-                text.append(f"  ({self.key_does('settings.pick_file', 'picks')})", style="italic")
-        self.query_one("#settings-help", Static).update(text)
-
-    def show_status(self) -> None:
-        parts = []
-        if self.path is None:
-            parts.append(f"no config yet: {self.key_does('settings.save', 'creates')} {self.suggested.name} (as "
-                         "`loratui config new`)")
-        elif self.broken:  # the form holds defaults, not the file: nothing else to count
-            more = f" (and {len(self.broken_lines) - 1} more, listed above)" if len(self.broken_lines) > 1 else ""
-            prefix = f"{self.path}, "
-            first = self.broken_lines[0] if self.broken_lines else self.broken
-            first = first[len(prefix):] if first.startswith(prefix) else first
-            fix = (self.key_does("settings.open", "opens a loratui config") if self.broken_foreign else
-                   f"fix it in an editor: reloaded when saved ({self.key_does('settings.reload', 'now')})")
-            self.query_one("#settings-status", Static).update(Text(
-                f"{self.path.name} cannot be read: {first}{more} · {fix}"))
-            return
-        else:
-            parts.append(self.path.name)
-        if self.outside_note:
-            parts.append(self.outside_note)
-        changed, invalid = len(self.form.changed_fields()), len(self.form.invalid_fields())
-        if invalid:
-            parts.append(f"{invalid} invalid")
-        problems = self.form.all_problems()
-        if problems:  # the keys: each field shows its problem in full
-            keys = self.form.problem_keys()
-            parts.append(f"{len(problems)} problem(s) training refuses" + (f": {', '.join(keys)}" if keys else ""))
-        if changed:
-            parts.append(f"* {changed} changed")
-        if self.family:
-            parts.append(f"family {self.family}")
-        if self.draft_status():
-            parts.append(self.draft_status())
-        self.query_one("#settings-status", Static).update(Text(" · ".join(parts)))
 
     def action_next_section(self, step: int = 1) -> None:
         if self.refuse_while_broken("show a section"):
@@ -511,29 +412,3 @@ class SettingsScreen(SettingsDrafts, ConfigFileActions, Screen):
             field.focus_editor()
 
         self.app.push_screen(FilePicker(start, want=want, suffixes=suffixes, title=title), chosen)
-
-    # ---- commands -------------------------------------------------------------------------------
-
-    def palette_commands(self) -> list[PaletteCommand]:
-        cmds = [PaletteCommand(title.format(screens=self.app.screen_keys()), self.key_note(binding_id, note),
-                               getattr(self, f"action_{action}")) for title, binding_id, note, action in PALETTE]
-        cmds += [PaletteCommand(f"config: show section {SECTION_TITLES.get(s, s)}", f"[{s}]",
-                                lambda s=s: self.form.show_section(s)) for s in SECTIONS]
-        return cmds
-
-    # ---- keys named in texts: the user's keymap applied (the app's key_does) ----------------------
-
-    def key_for(self, binding_id: str) -> str:
-        return self.app.key_for(binding_id, self)
-
-    def key_does(self, binding_id: str, does: str) -> str:
-        return self.app.key_does(self, binding_id, does, next((t for t, b, *_ in PALETTE if b == binding_id),
-                                                                       binding_id))
-
-    def key_note(self, binding_id: str, note: str) -> str:
-        """A palette command's help: its key, then ``note`` (": in place, ...")."""
-        key = self.key_for(binding_id)
-        return f"{key}{note}" if key else note.removeprefix(": ").strip() or "no key (keymap.toml)"
-
-    def keys_named(self, pairs: list[tuple[str, str]]) -> str:
-        return self.app.keys_named(self, pairs)

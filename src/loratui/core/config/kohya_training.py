@@ -1,0 +1,205 @@
+"""The training part of the kohya_ss GUI JSON import: the optimizer (DAdaptation, paged and Nesterov variants
+mapped, Adafactor's own step sizes left out with a warning), the learning-rate schedule and warmup, the
+training length (max_train_epochs / max_train_steps / the GUI's epoch), resolution and Min-SNR, and the
+attention kernel. A mixin of kohya_import's importer (the decisions are listed there)."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from loratui.core.config import packages
+from loratui.core.config.fields import FIELDS, optimizer_name
+from loratui.core.config.kohya_keys import SD_SCRIPTS_DEFAULT_STEPS
+from loratui.core.config.kohya_values import (
+    bool_word as _bool_word, empty as _empty, is_number as _is_number, number as _number,
+    positive_count as _positive_count, shown as _shown, whole_number as _whole_number,
+)
+from loratui.core.errors import LoratuiError
+
+
+class TrainingKeys:
+    """Needs the importer's data, report, done, values, locked, set(), ignore(), get() and whole()."""
+
+    data: dict
+    report: Any
+    done: set[str]
+    values: dict[str, Any]
+    locked: dict[str, str]
+
+    def set(self, kohya_key: str, key: str, value: Any, note: str = "") -> bool:  # the importer's
+        raise NotImplementedError
+
+    def ignore(self, kohya_key: str, reason: str) -> None:  # the importer's
+        raise NotImplementedError
+
+    def get(self, key: str, default: Any = None) -> Any:  # the importer's
+        raise NotImplementedError
+
+    def whole(self, kohya_key: str, value: Any) -> Any:  # the importer's
+        raise NotImplementedError
+
+    def _optimizer(self) -> None:
+        name = str(self.get("optimizer", "AdamW8bit"))
+        args = self.get("optimizer_args", "")
+        try:
+            arg_list = shlex.split(str(args)) if args else []
+        except ValueError:
+            arg_list = str(args).split()
+        low = name.lower()
+        canonical, note = optimizer_name(name), ""
+        if canonical is None:
+            if low.startswith("dadapt"):
+                canonical, note = "Prodigy", f"{name} is not available; Prodigy (its successor, also " \
+                                             "learning_rate 1) used instead"
+            elif low in ("pagedadamw8bit", "pagedadamw", "pagedadamw32bit"):
+                canonical = "AdamW8bit" if low.endswith("8bit") else "AdamW"
+                note = f"{name}: paged optimizers are not supported; {canonical} has the same update"
+            elif low == "pagedlion8bit":
+                canonical, note = "Lion8bit", "paged optimizers are not supported; Lion8bit has the same update"
+            elif low in ("sgdnesterov", "sgdnesterov8bit"):
+                canonical, note = "SGD", f"{name} = SGD with momentum 0.9 and nesterov"
+                keys = {a.split("=", 1)[0] for a in arg_list}
+                arg_list += [a for a in ("momentum=0.9", "nesterov=True") if a.split("=")[0] not in keys]
+            else:
+                canonical, note = "AdamW8bit", f"optimizer {name!r} is not supported: AdamW8bit used; check " \
+                                               "learning_rate and optimizer_args"
+                self.report.warnings.append(note)
+        if canonical == "Adafactor":
+            arg_list = self._adafactor_args(arg_list)
+        self.set("optimizer", "optimizer_type", canonical, note)
+        if args or canonical == "SGD":
+            self.set("optimizer_args", "optimizer_args", arg_list)
+        self.ignore("optimizer_args", "empty")
+
+    def _adafactor_args(self, arg_list: list[str]) -> list[str]:
+        """sd-scripts turns Adafactor's relative_step on when the args do not say (and with warmup_init):
+        its own step-size schedule in place of learning_rate. loratui trains Adafactor at learning_rate with
+        lr_scheduler, so those args are left out with a warning naming what changes."""
+        given = {a.split("=", 1)[0].strip(): a.split("=", 1)[1].strip() if "=" in a else "" for a in arg_list}
+        relative = given.get("relative_step", "").lower() == "true" or "relative_step" not in given
+        warmup = given.get("warmup_init", "").lower() == "true"
+        if not (relative or warmup):
+            return arg_list
+        how = ("relative_step is not set, so sd-scripts would use Adafactor's own step sizes (relative_step=True)"
+               if "relative_step" not in given else "relative_step=True / warmup_init=True (Adafactor's own step "
+               "sizes)")
+        self.report.warnings.append(f"optimizer Adafactor: {how}, which loratui does not offer: trained at "
+                                    "learning_rate with lr_scheduler (relative_step=False, warmup_init=False); "
+                                    "check learning_rate")
+        return [a for a in arg_list if a.split("=", 1)[0].strip() not in ("relative_step", "warmup_init")]
+
+    def _schedule(self) -> None:
+        d = self.data
+        sched = str(self.get("lr_scheduler", "cosine"))
+        steps = _number(self.get("lr_warmup_steps", 0))  # set() reads a count of 1 or more as a whole number
+        pct = _number(self.get("lr_warmup", 0))
+        wants_warmup = (_is_number(steps) and steps > 0) or (_is_number(pct) and pct > 0)
+        if sched.lower() == "adafactor":
+            self.set("lr_scheduler", "lr_scheduler", "constant",
+                     "the adafactor scheduler is Adafactor's own constant rate")
+        elif sched.lower() in ("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts",
+                               "polynomial"):
+            self.set("lr_scheduler", "lr_scheduler", sched)
+        elif "lr_scheduler" in d:
+            self.report.warnings.append(f"lr_scheduler {sched!r} is not supported: cosine used")
+            self.set("lr_scheduler", "lr_scheduler", "cosine", f"{sched!r} is not supported")
+        if wants_warmup and self.values.get("lr_scheduler") == "constant":
+            # one warning for the warmup, whichever keys hold it (the ignored lines point to it)
+            given = [k for k, v in (("lr_warmup", pct), ("lr_warmup_steps", steps))
+                     if _is_number(v) and v > 0]
+            for key in given:
+                self.ignore(key, "not applied (see the warning below)")
+            named = f"the {sched} scheduler" + (" (imported as constant)" if sched.lower() != "constant" else "")
+            self.report.warnings.append(f"{' and '.join(given)} not applied: {named} has no warmup; set lr_scheduler "
+                                        "= \"constant_with_warmup\" to warm up")
+            steps = pct = 0
+        if _is_number(steps) and steps > 0:
+            self.set("lr_warmup_steps", "lr_warmup_steps", steps)
+            self.ignore("lr_warmup", "lr_warmup_steps is set and wins")
+        elif _is_number(pct) and pct > 0:
+            ratio = min(pct / 100.0, 0.99)
+            self.set("lr_warmup", "lr_warmup_steps", ratio, f"{pct}% of the steps -> ratio {ratio:g}")
+        self.ignore("lr_warmup", "0: no warmup")
+        self.ignore("lr_warmup_steps", "0: no warmup")
+        # counts written as decimals (10.0) read as set() reads them; its fraction warning only for the one used
+        epochs = _whole_number(self.get("max_train_epochs", 0))[0]
+        epoch = _whole_number(self.get("epoch", 0))[0]
+        has_steps = _positive_count(_whole_number(self.get("max_train_steps", 0))[0])
+        if _positive_count(epochs):
+            self.set("max_train_epochs", "max_train_epochs", d["max_train_epochs"])
+            self.ignore("epoch", "max_train_epochs is set and wins")
+        elif has_steps:
+            self.ignore("epoch", "max_train_steps is set and wins: kohya_ss uses epoch only to compute "
+                                 "max_train_steps when that is 0")
+        elif "dataset_config" in self.done:
+            note = (f"0 with a dataset_config: kohya_ss does not compute steps from epoch then, so sd-scripts "
+                    f"trains its default {SD_SCRIPTS_DEFAULT_STEPS} steps")
+            if "max_train_steps" in d:
+                self.set("max_train_steps", "max_train_steps", SD_SCRIPTS_DEFAULT_STEPS, note)
+            else:
+                self.values["max_train_steps"] = SD_SCRIPTS_DEFAULT_STEPS
+                self.report.warnings.append(f"max_train_steps is not set: {note}")
+            self.ignore("epoch", f"not used with a dataset_config: sd-scripts trains {SD_SCRIPTS_DEFAULT_STEPS} steps "
+                                 "(set max_train_epochs in the imported config to train by epochs)")
+        elif _positive_count(epoch):
+            self.set("epoch", "max_train_epochs", d["epoch"],
+                     "kohya_ss turns epochs into max_train_steps by its own formula, which ignores partial "
+                     "bucket batches; loratui trains whole epochs, so a few more steps (`loratui steps`)")
+        if "max_train_epochs" in self.values and has_steps:
+            self.report.warnings.append(
+                "both epochs and max_train_steps are set: epochs win (as in kohya_ss and sd-scripts); "
+                "remove max_train_epochs from the config to train by steps")
+        for key, value in (("max_train_epochs", epochs), ("epoch", epoch)):
+            if (not isinstance(value, int) or isinstance(value, bool)) and key not in self.done:
+                self.ignore(key, f"must be a whole number of epochs, got {value!r}")
+                self.report.warnings.append(f"{key} {value!r} is not a whole number of epochs: ignored; check "
+                                            "[training] max_train_epochs in the imported config")
+            elif key not in self.done and (value < 0 or _whole_number(self.get(key))[1] is not None):
+                written = _number(self.get(key))  # unused, and not simply empty or 0: -1, or 0.5 (int() makes it 0)
+                if written < 0:
+                    self.ignore(key, f"{written:g} is below 0, not a number of epochs: unset")
+                else:  # one line: the fraction warning of whole() would say "0 used" of a value not used
+                    self.ignore(key, f"{written:g} reads as {_whole_number(written)[0]} (its whole part): unset")
+                    length = ("" if "max_train_epochs" in self.values or has_steps else
+                              "; set [training] max_train_epochs or max_train_steps in the imported config")
+                    self.report.warnings.append(f"{key} {written:g} is less than one epoch: not used{length}")
+        self.ignore("max_train_epochs", "empty or 0: unset")
+        self.ignore("epoch", "empty or 0")
+        if not _empty(d.get("max_resolution")):
+            self.set("max_resolution", "resolution", str(d["max_resolution"]))  # unreadable: a warning
+        else:
+            self.ignore("max_resolution", self.locked.get("resolution") or "empty in the file: loratui's default "
+                        f"{_shown(FIELDS[('dataset', 'resolution')].default)} kept")
+        gamma = _number(self.get("min_snr_gamma", 0))
+        if gamma:
+            self.set("min_snr_gamma", "min_snr_gamma", gamma)
+        self.ignore("min_snr_gamma", "0: Min-SNR weighting off")
+
+    def _attention(self) -> None:
+        d = self.data
+        raw = d.get("xformers", None)
+        if raw is None:
+            return
+        text = raw if isinstance(raw, bool) else str(raw).strip().lower()
+        flag = raw if isinstance(raw, bool) else None if text in ("xformers", "sdpa", "none", "") else _bool_word(raw)
+        if flag is not None:
+            mode = "xformers" if flag else "none"
+        elif text in ("xformers", "sdpa", "none", ""):
+            mode = text or "none"
+        else:
+            raise LoratuiError(f"kohya_ss key 'xformers' must be \"xformers\", \"sdpa\", \"none\" or true or false, "
+                               f"got {raw!r}: fix it in the JSON")
+        note = f"{raw!r}"
+        if mode == "none" and d.get("mem_eff_attn") is True:
+            mode, note = "sdpa", "mem_eff_attn -> sdpa (memory-efficient kernels)"
+            self.done.add("mem_eff_attn")
+        if mode == "xformers" and not packages.installed("xformers"):
+            mode = "sdpa"
+            note = (f"{raw!r}: xformers replaced by sdpa (as fast): the xformers package is not installed; "
+                    "install it and set xformers = true, sdpa = false to use it")
+        self.values["xformers"] = mode == "xformers"
+        self.values["sdpa"] = mode == "sdpa"
+        self.report.mapped.append(("xformers", "training.xformers" if mode == "xformers" else "training.sdpa",
+                                   note if mode != "none" else f"{note}: neither sdpa nor xformers"))
+        self.done.add("xformers")
