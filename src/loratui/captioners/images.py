@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import warnings
 
-import numpy as np
 from PIL import Image
+
+from loratui.core.image_modes import CONVERSION_NOTES, high_bit_to_8bit
 
 MAX_PIXELS = 178_956_970  # Pillow's own bomb limit (2x its warning threshold)
 
@@ -63,15 +64,11 @@ def load_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
 
 
 # Images that caption fine after a conversion the user may want to know about (a trainer has to
-# convert them too); reported as warnings, never as failures.
+# convert them too); reported as warnings, never as failures. The high-bit-depth ones are core's
+# (core.image_modes), shared with the training data so an image trains as it is captioned.
 _CONVERSION_NOTES = {
     "CMYK": "CMYK image: converted to RGB (colours may shift; save it as RGB to be sure)",
-    "I;16": "16-bit image: scaled to 8 bits",
-    "I;16B": "16-bit image: scaled to 8 bits",
-    "I;16L": "16-bit image: scaled to 8 bits",
-    "I;16N": "16-bit image: scaled to 8 bits",
-    "I": "32-bit integer image: scaled to 8 bits",
-    "F": "floating-point image: scaled to 8 bits",
+    **CONVERSION_NOTES,
 }
 
 
@@ -81,16 +78,9 @@ def _to_8bit(im: Image.Image) -> Image.Image:
         return im.copy()
     if mode == "P" or mode == "PA":
         return im.convert("RGBA") if ("transparency" in im.info or mode == "PA") else im.convert("RGB")
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        # 16-bit grey: scale to 0..255 (Pillow's convert("L") clips instead of scaling)
-        arr = np.asarray(im, dtype=np.float64)
-        peak = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
-        grey = np.clip(np.round(arr * (255.0 / peak)), 0, 255).astype(np.uint8)
-        return Image.fromarray(grey, "L").convert("RGB")
-    if mode == "F":
-        arr = np.asarray(im, dtype=np.float64)
-        grey = np.clip(np.round(arr * 255.0 if arr.max() <= 1.0 else arr), 0, 255).astype(np.uint8)
-        return Image.fromarray(grey, "L").convert("RGB")
+    grey = high_bit_to_8bit(im)  # 16/32-bit grey: scaled (Pillow's convert("L") clips instead of scaling)
+    if grey is not None:
+        return grey.convert("RGB")
     if mode in ("LA", "La", "RGBa", "LA;16"):
         return im.convert("RGBA")
     if "transparency" in im.info:

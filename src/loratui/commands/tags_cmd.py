@@ -138,7 +138,7 @@ def _match_options(default: str):
 @click.option("--json", "as_json", is_flag=True,
               help="Print {captions, distinct, truncated, tags: {tag: count}} as JSON: every tag, most used first "
                    "(--top N: the first N, \"truncated\": true when there were more); \"distinct\" counts them "
-                   "all.")
+                   "all; \"unreadable\": the captions left out because they cannot be read, when there are any.")
 @click.pass_context
 def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursive, top, as_json):
     """Tag frequency table over DIR (or the captions --where selects): captions using each tag."""
@@ -150,7 +150,9 @@ def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursiv
 
     location = _locate(directory)
     predicate = parse_where(where)
-    captions, edit_ctx = _context(location.images_dir, caption_extension, separator, tags_csv, recursive)
+    unreadable: list[str] = []  # a table can go without a caption it cannot read: it names it instead
+    captions, edit_ctx = _read_for_table(location.images_dir, caption_extension, separator, tags_csv, recursive,
+                                         unreadable)
     selected = [c for c in captions if predicate is None or predicate(c)]
     counts = tag_frequency(selected)
     if as_json and ctx.get_parameter_source("top") is ParameterSource.DEFAULT:
@@ -161,6 +163,8 @@ def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursiv
                 "tags": dict(rows)}
         if tags_csv:
             data["categories"] = {t: CATEGORY_LABELS.get(edit_ctx.category(t), "") for t, _ in rows}
+        if unreadable:
+            data["unreadable"] = unreadable
         click.echo(json_line(data))
         return
     empty = sum(1 for c in selected if not c.tags)
@@ -173,6 +177,29 @@ def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursiv
         click.echo(f"  {tag:<{width}}  {count:>6}  {share:5.1f}%{category}")
     if top and len(counts) > top:
         click.echo(f"  ... {len(counts) - top} more (--top 0 shows all)")
+    for line in unreadable:
+        click.echo(f"left out: {line}", err=True)
+
+
+def _read_for_table(images_dir: Path, caption_extension: str, separator: str, tags_csv: Path | None,
+                    recursive: bool, unreadable: list[str]):
+    """tags_run._context for a command that only reads: a caption that cannot be read (a folder named
+    a.txt, no permission) goes to ``unreadable`` as one line and the rest load. A writing command
+    refuses instead (``_context``): it would edit every caption but that one, silently uneven."""
+    from loratui.core.captions import EditContext, check_separator, load_captions, load_selected_tags
+    from loratui.core.captions import tag_categories, tag_frequency
+    from loratui.core.dataset import caption_extension_option
+
+    check_separator(separator)
+    ext = caption_extension_option(caption_extension)
+    categories = tag_categories(load_selected_tags(tags_csv)) if tags_csv else {}
+    captions = load_captions(images_dir, ext, separator, recursive=recursive, unreadable=unreadable)
+    if not captions:
+        if unreadable:
+            raise LoratuiError(unreadable[0])
+        raise LoratuiError(f"{images_dir}: no images found (looked for .png .jpg .jpeg .webp .bmp in it and in its "
+                           "N_concept folders; --recursive looks in every subfolder)")
+    return captions, EditContext(tag_frequency(captions), categories)
 
 
 @tags.command("add")
@@ -377,8 +404,9 @@ from loratui.commands.dataset_cmd import token_limit_options  # noqa: E402  (cli
 @token_limit_options
 def check(directory, caption_extension, recursive, as_json, show_all, max_token_length, config_path):
     """List the caption problems sd-scripts will meet: the same problems, levels and words as
-    `loratui dataset scan` (a 0-byte or non-UTF-8 caption stops sd-scripts: an error; several lines,
-    a BOM, a blank first line, a missing caption: warnings).
+    `loratui dataset scan` (a 0-byte or non-UTF-8 caption stops sd-scripts, and UTF-16 without a BOM
+    trains on NUL bytes: errors; several lines, a BOM, a blank or separators-only first line, a
+    missing caption: warnings).
     """
     from loratui.commands.dataset_cmd import print_problems, token_limit
     from loratui.core.captions import caption_path, find_caption_images

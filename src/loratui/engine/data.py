@@ -20,7 +20,6 @@ an epoch is the same every time it is replayed, e.g. after a resume with ``skip_
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import torch
 
 from loratui.core.config import latents_cached
 from loratui.core.errors import LoratuiError
+from loratui.core.image_modes import high_bit_to_8bit
 from loratui.core.plan import compute_schedule, epoch_batches, epoch_samples, scan_for_config, shard_batches
 from loratui.engine import data_cache
 from loratui.engine.data_cache import CACHE_SUFFIX  # noqa: F401  (re-exported)
@@ -78,12 +78,20 @@ def text_cache_usable(cfg) -> bool:
 
 
 def read_caption_text(image, subset, caption_extension: str, notes: list[str] | None = None) -> str:
-    """The first line of the image's caption file; the folder's class tokens when there is none (a
-    folder of that name, or a caption that vanished since the scan, counts as none: the scan names it).
+    """The first line of the image's caption file, stripped, as sd-scripts' read_caption takes it; the
+    folder's class tokens when there is none (a folder of that name, or a caption that vanished since
+    the scan, counts as none: the scan names it).
 
-    A caption is decoded as the tag tools read it (UTF-8, UTF-16 with its BOM, else Windows-1252):
-    a UTF-16 file read as bytes trained as "ÿþa\x00l\x00..." before. sd-scripts stops at a caption
-    that is not UTF-8 and at an empty one; here each gets a line in ``notes`` (the run warns)."""
+    What sd-scripts does (train_util.py, DreamBoothDataset.read_caption): ``open(path, "rt",
+    encoding="utf-8").readlines()`` (universal newlines: ``\\r\\n``, ``\\n`` and a lone ``\\r`` each end a
+    line), ``assert len(lines) > 0`` (a 0-byte file stops training), then ``lines[0].strip()`` is the
+    caption. A blank first line is the caption "" (an empty prompt, not the class tokens, which only a
+    missing file gets), and a first line of separators only (", ,,") trains as that text.
+
+    Here a caption is decoded as the tag tools read it (UTF-8, UTF-16 with or without its BOM, else
+    Windows-1252): a UTF-16 file read as bytes trained as "ÿþa\\x00l\\x00..." before. A
+    caption that sd-scripts would stop at (not UTF-8, 0 bytes) or that trains on no tag gets a line in
+    ``notes`` (the run warns); a 0-byte one trains with the class tokens instead of stopping."""
     from loratui.core.captions import parse_caption
 
     path = image.caption_path or Path(image.path).with_suffix(caption_extension)
@@ -94,21 +102,27 @@ def read_caption_text(image, subset, caption_extension: str, notes: list[str] | 
     except OSError as exc:
         raise LoratuiError(f"{path}: cannot read the caption ({exc.strerror or exc}): fix its permissions or "
                            "remove it") from None
-    try:
-        caption = parse_caption(data, path)
-        first, encoding = caption.first_line, caption.encoding
-    except LoratuiError:  # a UTF-8 BOM before bytes that are not UTF-8: read as bytes, and said
-        first, encoding = data.decode("latin-1"), "latin-1"
-    # the first line as sd-scripts' readlines() cuts it (universal newlines: a lone \r ends it too)
-    line = re.split(r"\r|\n", first, maxsplit=1)[0].strip()
-    if notes is not None:
-        if encoding != "utf-8":
-            notes.append(f"{path}: the caption is not UTF-8 (read as {encoding}); sd-scripts stops at it: "
-                         "save it as UTF-8")
-        if not line:
+    caption = parse_caption(data, path)  # first_line ends at the first line break of any kind, as readlines()
+    line = caption.first_line.strip()
+    if not data:  # sd-scripts' assert: no line at all
+        if notes is not None:
             notes.append(f"{path}: the caption is empty: this image trains with its folder's class tokens "
-                         f"{subset.class_tokens!r} (sd-scripts stops at an empty caption)")
-    return line or subset.class_tokens
+                         f"{subset.class_tokens!r} (0 bytes: sd-scripts stops at a file with no line); write a "
+                         "caption or delete the file")
+        return subset.class_tokens
+    if notes is not None:
+        if caption.encoding != "utf-8":
+            how = " without a byte-order mark" if caption.encoding.startswith("utf-16") and not caption.bom else ""
+            notes.append(f"{path}: the caption is not UTF-8 (read as {caption.encoding}{how}); sd-scripts "
+                         f"{'trains on its NUL bytes' if how else 'stops at it'}: save it as UTF-8 "
+                         "(`loratui tags to-utf8 DIR`)")
+        if not line:
+            notes.append(f"{path}: the caption's first line is blank: this image trains with an empty prompt, as in "
+                         "sd-scripts; write the caption on the first line")
+        elif not caption.tags:
+            notes.append(f"{path}: the caption's first line holds only separators ({line!r}): this image trains with "
+                         "that text as its prompt, as in sd-scripts; write the tags on the first line")
+    return line
 
 
 def crop_top_left(assignment, flip: bool) -> tuple[int, int]:
@@ -130,7 +144,8 @@ def load_image_for_bucket(path: str, assignment, *, random_crop: bool, rng: rand
                 # the scan leaves these out; one replaced since then is refused, not decoded
                 raise LoratuiError(f"{path}: {img.width}x{img.height} is over Pillow's decompression-bomb limit; "
                                    "downscale it (see `loratui dataset scan`)")
-            img = img.convert("RGB")
+            # 16/32-bit grey is scaled to 8 bits (convert("RGB") alone clips it: mid grey trained as white)
+            img = (high_bit_to_8bit(img) or img).convert("RGB")
             w, h = assignment.resized_size
             if (img.width, img.height) != (w, h):
                 # sd-scripts' resize_image: area only when neither side grows (Pillow's BOX is area averaging)

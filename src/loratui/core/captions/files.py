@@ -34,6 +34,7 @@ from pathlib import Path
 from loratui.core.dataset import entry_is_dir, iter_images, list_folder, parse_subset_name
 from loratui.core.errors import ConflictError, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, describe_os_error
+from loratui.core.textcodec import utf16_without_bom
 
 BOM = "\ufeff"
 DEFAULT_SEPARATOR = ", "
@@ -233,50 +234,64 @@ class Caption:
             text = line + self.newline + self.rest
         else:
             text = line + (self.newline if self.trailing_newline else "")
+        encoding = self.encoding
         try:
-            data = text.encode(self.encoding)
+            data = text.encode(encoding)
         except UnicodeEncodeError:
             # A legacy (cp1252) file gaining a tag it cannot hold: UTF-8 is what sd-scripts reads anyway.
-            return text.encode("utf-8")
-        return (BOM.encode(self.encoding) if self.bom else b"") + data
+            encoding, data = "utf-8", text.encode("utf-8")
+        return (bom_bytes(encoding) if self.bom else b"") + data
 
 
 def _decode(data: bytes) -> tuple[str, str, bool]:
-    """(text, encoding, had_bom). UTF-8 first; UTF-16 with a BOM; else Windows-1252 (never fails)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8", True
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """(text, encoding, had_bom); never fails. UTF-8 (after its BOM, if any); UTF-16 with a BOM, or
+    without one when the NUL pattern says so (core.textcodec); else Windows-1252, as training reads it.
+    A UTF-8 BOM before bytes that are not UTF-8 gives ("...", "cp1252", True): the BOM stays on write."""
+    bom = data.startswith(b"\xef\xbb\xbf")
+    if bom:
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         enc = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
         try:
             return data[2:].decode(enc), enc, True
         except UnicodeDecodeError:
             pass  # not UTF-16 after all (an odd length): read as the single-byte text below
+    elif (utf16 := utf16_without_bom(data)) is not None:
+        return data.decode(utf16), utf16, False
     try:
-        return data.decode("utf-8"), "utf-8", False
+        return data.decode("utf-8"), "utf-8", bom
     except UnicodeDecodeError:
         try:
-            return data.decode("cp1252"), "cp1252", False
+            return data.decode("cp1252"), "cp1252", bom
         except UnicodeDecodeError:
-            return data.decode("latin-1"), "latin-1", False
+            return data.decode("latin-1"), "latin-1", bom
+
+
+def bom_bytes(encoding: str) -> bytes:
+    """The byte-order mark a file of ``encoding`` starts with when it has one: UTF-16's own, else
+    UTF-8's (a single-byte file behind a UTF-8 BOM keeps exactly that BOM)."""
+    return BOM.encode(encoding) if encoding.startswith("utf-16") else BOM.encode("utf-8")
+
+
+# sd-scripts reads captions in text mode: universal newlines, so a lone \r ends a line as \n does
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def parse_caption(data: bytes | None, path: str | os.PathLike, separator: str = DEFAULT_SEPARATOR) -> Caption:
-    """Build a Caption from a file's bytes (None: no caption file yet)."""
+    """Build a Caption from a file's bytes (None: no caption file yet). Never fails on the bytes:
+    every byte sequence decodes (``_decode``)."""
     path = Path(path)
     if data is None:
         return Caption(path=path, tags=[], separator=separator, raw=None, trailing_newline=True)
-    try:
-        text, encoding, bom = _decode(data)
-    except UnicodeDecodeError as exc:
-        raise LoratuiError(f"{path}: caption is not valid text ({exc.reason}): re-save it as UTF-8") from None
-    if "\r\n" in text:
-        newline = "\r\n"
-    elif "\r" in text and "\n" not in text:
-        newline = "\r"
+    text, encoding, bom = _decode(data)
+    # The first line ends at the first line break of any kind (what sd-scripts' readlines() cuts); that
+    # break is kept as the file's newline, so first + newline + rest is the text again, byte for byte.
+    found = _LINE_BREAK.search(text)
+    if found is None:
+        first, newline, rest = text, "\n", ""
     else:
-        newline = "\n"
-    first, sep, rest = text.partition(newline)
-    trailing = sep != "" and rest == ""
+        first, newline, rest = text[:found.start()], found.group(), text[found.end():]
+    trailing = found is not None and rest == ""
     return Caption(
         path=path, tags=split_tags(first, separator), first_line=first, rest=rest,
         newline=newline, trailing_newline=trailing, encoding=encoding, bom=bom, separator=separator,
@@ -293,9 +308,11 @@ def read_caption(path: str | os.PathLike, separator: str = DEFAULT_SEPARATOR) ->
     except FileNotFoundError:
         data = None
     except IsADirectoryError:
-        raise LoratuiError(f"{path}: is a folder, not a caption file") from None
+        raise LoratuiError(f"{path}: is a folder, not a caption file: rename or move it (its image then gets a "
+                           "caption file of its own)") from None
     except OSError as exc:
-        raise LoratuiError(f"{path}: cannot read caption ({describe_os_error(exc)})") from None
+        raise LoratuiError(f"{path}: cannot read caption ({describe_os_error(exc)}): fix its permissions or move "
+                           "it away") from None
     return parse_caption(data, path, separator)
 
 
@@ -374,11 +391,14 @@ def non_concept_folders(root: str | os.PathLike) -> list[str]:
 
 
 def load_captions(root: str | os.PathLike, extension: str = ".txt", separator: str = DEFAULT_SEPARATOR,
-                  recursive: bool = False) -> list[Caption]:
+                  recursive: bool = False, unreadable: list[str] | None = None) -> list[Caption]:
     """The caption of every image under ``root`` (kohya ``N_concept`` folders or a flat folder).
 
     An image without a caption file gets an empty, not-yet-existing Caption, so that "add the
     trigger word" also reaches it. Images sharing a stem (a.png + a.jpg) share one caption, listed once.
+    A caption that cannot be read (a folder named ``a.txt``, no permission) raises LoratuiError naming
+    it, unless ``unreadable`` is a list: then its one-line message goes there and the rest load (a
+    read-only view such as a frequency table or the app's browser; a write refuses instead).
     """
     check_separator(separator)
     seen: set[Path] = set()
@@ -388,7 +408,12 @@ def load_captions(root: str | os.PathLike, extension: str = ".txt", separator: s
         if path in seen:
             continue
         seen.add(path)
-        captions.append(read_caption(path, separator))
+        try:
+            captions.append(read_caption(path, separator))
+        except LoratuiError as exc:
+            if unreadable is None:
+                raise
+            unreadable.append(str(exc))
     return captions
 
 

@@ -1,8 +1,10 @@
 """Captions re-saved as UTF-8 without a byte-order mark: what sd-scripts reads.
 
 sd-scripts opens every caption as UTF-8: a Windows-1252 / Latin-1 file (``café`` saved by an old
-editor) stops training with UnicodeDecodeError, a UTF-16 one too, and a UTF-8 byte-order mark ends
-up inside the first tag. ``recode_plan`` lists the captions to re-save and their new bytes (the same
+editor) stops training with UnicodeDecodeError, a UTF-16 one too (one without a byte-order mark
+trains on its NUL bytes instead), and a UTF-8 byte-order mark ends up inside the first tag. A BOM
+before Windows-1252 text is read as that text, as training reads it, and re-saved the same way.
+``recode_plan`` lists the captions to re-save and their new bytes (the same
 text, line endings and all); ``recode_captions`` writes them as one undoable change (`loratui tags
 undo` gives the old bytes back). Tag edits keep a file's encoding as the design asks; this is the
 one step that changes it, and only when asked.
@@ -33,7 +35,12 @@ class Recode:
 
 
 def describe_encoding(caption: Caption) -> str:
-    """``cp1252``, ``utf-16-le with BOM``, ``utf-8 with BOM`` or ``utf-8``."""
+    """``cp1252``, ``utf-16-le with BOM``, ``utf-16-le without BOM``, ``utf-8 with BOM``, ``cp1252 after a
+    UTF-8 BOM`` (a BOM before text that is not UTF-8) or ``utf-8``."""
+    if caption.encoding.startswith("utf-16"):
+        return caption.encoding + (" with BOM" if caption.bom else " without BOM")
+    if caption.bom and caption.encoding != "utf-8":
+        return f"{caption.encoding} after a UTF-8 BOM"
     return caption.encoding + (" with BOM" if caption.bom else "")
 
 

@@ -2,9 +2,13 @@
 
 `loratui dataset scan` (scan.py) and `loratui tags check` both report these, with the same kinds,
 levels and words, so the two never disagree. Facts from sd-scripts' train_util.py: a caption file
-is read as UTF-8 (anything else raises), ``lines[0].strip()`` is the caption and an empty file
-(no line at all) fails an assert, so a 0-byte caption stops training; a blank first line trains
-with an empty prompt; lines after the first are ignored (unless wildcards are on). A missing
+is read as UTF-8 (anything else raises) in text mode, so universal newlines (``\\r\\n``, ``\\n`` and a lone
+``\\r`` each end a line); ``lines[0].strip()`` is the caption and an empty file (no line at all) fails
+an assert, so a 0-byte caption stops training; a blank first line trains with an empty prompt (""
+is a caption there, not a missing one: the class tokens are not used), and a first line of commas
+only (", ,,") trains with that text as its prompt; lines after the first are ignored (unless
+wildcards are on). UTF-16 without a byte-order mark reads as valid UTF-8 when its text is ASCII, a
+NUL byte after every letter: an error here, since those NULs are what would train. A missing
 caption means the folder's class tokens (or an empty prompt when it has none).
 
 Cleanup checks on the first line (a tag list split at commas outside brackets, as core.captions
@@ -32,12 +36,14 @@ from pathlib import Path
 
 from loratui.core.dataset.types import Problem, Severity
 from loratui.core.fsutil import describe_os_error
+from loratui.core.textcodec import utf16_without_bom
 
 MAX_CLIP_TOKENS = 225  # the longest caption sd-scripts reads (max_token_length 225: three 75-token chunks)
 # CLIP's pre-tokenizer: contractions, letter runs, single digits, runs of other symbols (BPE splits further)
 _CLIP_PIECES = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|[^\s\w]+|_+", re.IGNORECASE)
 _WEIGHT = re.compile(r"[(\[]\s*[^()\[\]]*?:\s*-?\d+(?:\.\d+)?\s*[)\]]")
 _SHOWN = 3  # examples named in one message
+_SEPARATORS_ONLY = re.compile(r"[\s,]+")  # a first line of these has no tag (", ,, ,")
 # `loratui tags replace DIR --regex OLD NEW` arguments that turn "(tag:1.2)" / "[tag:0.8]" into "tag"
 STRIP_WEIGHTS = r"""--regex '[(\[](.+):-?[0-9.]+[)\]]' '\1'"""
 
@@ -71,6 +77,10 @@ def caption_problems(path: Path, data: bytes | None = None, max_tokens: int | No
         except OSError as exc:
             return [Problem("unreadable_caption", path, f"{rel(path)}: cannot read ({describe_os_error(exc)})",
                             "error")]
+    utf16 = utf16_without_bom(data)
+    if utf16:
+        return [Problem("caption_not_utf8", path, f"{rel(path)} is {utf16.upper()} without a byte-order mark: "
+                        "sd-scripts trains on its NUL bytes; save it as UTF-8 (`loratui tags to-utf8 DIR`)", "error")]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -89,7 +99,12 @@ def caption_problems(path: Path, data: bytes | None = None, max_tokens: int | No
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if not lines[0].strip():
         problems.append(Problem("empty_caption", path, f"{rel(path)}: the first line is blank, so the image trains "
-                                "with an empty prompt", "warning"))
+                                "with an empty prompt; write the caption on the first line", "warning"))
+    elif not _SEPARATORS_ONLY.sub("", lines[0]):
+        # sd-scripts trains on lines[0].strip() as it is: ", ,," becomes the prompt, not an empty one
+        problems.append(Problem("empty_caption", path, f"{rel(path)}: the first line holds only separators "
+                                f"({lines[0].strip()!r}), no tag; the image trains with that text as its prompt: "
+                                "write the tags on the first line", "warning"))
     if sum(1 for line in lines if line.strip()) > 1:
         problems.append(Problem("multiline_caption", path, f"{rel(path)} has several lines: sd-scripts uses only the "
                                 "first (unless wildcards are on)", "warning"))

@@ -7,7 +7,8 @@ problem the scan reports, so, as `loratui tags add` does, such captions are left
 the preview names the images. Only images that would get a new caption file are probed (headers only,
 in a worker), so a change to captioned images opens its preview as before. A new caption file beside
 a caption with another extension (a13.txt beside a13.caption: caption_extension is probably wrong) is
-made as planned, and the preview says how many and where, so the user can cancel. The preview with the
+made as planned, and the preview says how many and where, so the user can cancel; so are read-only
+caption files, which would make the write refuse the whole change. The preview with the
 notes is screens.noted_plan_preview (imported when needed: the Dataset screen's first frame waits for
 its imports).
 """
@@ -61,6 +62,25 @@ def beside_note(beside: dict[Path, Path], root: Path, new_files: int, settings_k
             f"they are the captions, cancel and set caption_extension = \"{theirs}\" on {settings}")
 
 
+READ_ONLY_CHECKED_INLINE = 2_000  # edits whose files are stat'ed on the UI thread; more go to a worker
+
+
+def read_only_note(plan, root: Path) -> str:
+    """One line naming the caption files ``plan`` would rewrite that are read-only (mode 0444): the
+    write refuses the whole change for them (core.captions.check_rewritable), so the user learns it
+    before going ahead, not after. "" when there are none."""
+    from loratui.core.captions import read_only
+
+    locked = [Path(edit.path) for edit in plan.edits if not edit.new_file and read_only(edit.path)]
+    if not locked:
+        return ""
+    names = [_shown(path, root) for path in locked[:SHOWN_UNREADABLE]]
+    more = f" and {len(locked) - SHOWN_UNREADABLE:,} more" if len(locked) > SHOWN_UNREADABLE else ""
+    return (f"{len(locked):,} caption file(s) are read-only: {', '.join(names)}{more}. Writing refuses the whole "
+            f"change and writes nothing: make them writable first (chmod u+w '{locked[0]}'), or narrow the "
+            "filter to leave them out")
+
+
 def _shown(path: Path, root: Path) -> str:
     text = os.path.relpath(path, root) if Path(root) in Path(path).parents else str(path)
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
@@ -99,20 +119,25 @@ class BulkPreview:
             self.app.push_screen(screen, lambda go: answered(go, final))
 
         new_files = sum(1 for edit in plan.edits if edit.new_file)
-        if not new_files:
-            show((plan, []))
+        if not new_files and len(plan.edits) <= READ_ONLY_CHECKED_INLINE:  # a few stats: no worker needed
+            locked = read_only_note(plan, self.store.root)
+            show((plan, [locked] if locked else []))
             return
 
         settings_key = self.key_for("app.settings", self.app)  # here: the worker reads no bindings
 
         def work():
             final, notes = plan, []
-            broken = self.store.unreadable_new_captions(plan)
-            if broken:
-                final, notes = replan(set(broken)), [unreadable_note(broken, self.store.root)]
-            beside = captions_beside(final)
-            if beside:
-                notes.append(beside_note(beside, self.store.root, final.new_files, settings_key))
+            if new_files:
+                broken = self.store.unreadable_new_captions(plan)
+                if broken:
+                    final, notes = replan(set(broken)), [unreadable_note(broken, self.store.root)]
+                beside = captions_beside(final)
+                if beside:
+                    notes.append(beside_note(beside, self.store.root, final.new_files, settings_key))
+            locked = read_only_note(final, self.store.root)
+            if locked:
+                notes.append(locked)
             return final, notes
 
         def done(out) -> None:
@@ -125,7 +150,8 @@ class BulkPreview:
             self.end_busy()
             report_failure(self.app, title, exc)
 
-        self.start_busy(f"checking the {new_files:,} image(s) that would get a new caption…")
+        self.start_busy(f"checking the {new_files:,} image(s) that would get a new caption…" if new_files else
+                        f"checking the {len(plan.edits):,} caption file(s) it would rewrite…")
         run_in_thread(self, work, done=done, failed=failed, what=title)
 
     def _form_of(self, plan) -> tuple[str, str] | None:

@@ -84,7 +84,8 @@ class FilterResult:
 @dataclass
 class CaptionLoad:
     captions: dict[Path, Caption] = field(default_factory=dict)
-    error: str | None = None
+    error: str | None = None     # one line for the notification: what could not be read, and what to do
+    unreadable: dict[str, str] = field(default_factory=dict)  # caption file -> why it cannot be read
 
 
 WHERE_WORDS = ("and", "or", "not")
@@ -193,6 +194,7 @@ class DatasetStore:
         self.categories: dict[str, int] = {}
         self.problems_by_image: dict[str, list[Problem]] = {}  # the scan's problems, kept current after writes
         self.config_path: Path | None = None  # the app's config (set by the screen): its caption token limit
+        self.unreadable: dict[str, str] = {}  # caption files that could not be read -> why (read_captions)
 
     @property
     def root(self) -> Path:
@@ -233,11 +235,28 @@ class DatasetStore:
         return rows
 
     def read_captions(self) -> CaptionLoad:
+        """Every caption; one that cannot be read (a folder named a.txt, no permission) is named and
+        the rest load, so one odd file never blanks the whole table."""
+        unreadable: list[str] = []
         try:
-            captions = load_captions(self.root, self.caption_extension, self.separator)
+            captions = load_captions(self.root, self.caption_extension, self.separator, unreadable=unreadable)
         except LoratuiError as exc:
             return CaptionLoad(error=str(exc))
-        return CaptionLoad({c.path: c for c in captions})
+        load = CaptionLoad({c.path: c for c in captions})
+        if unreadable:
+            loaded = set(map(str, load.captions))
+            # the messages start with the file's path (core.captions.read_caption): that is the row's key
+            for row in self.rows:
+                if row.caption_str not in loaded:
+                    why = next((line for line in unreadable if line.startswith(row.caption_str + ":")), None)
+                    if why is not None:
+                        load.unreadable[row.caption_str] = why
+            more = f" ({len(unreadable) - 1:,} more caption(s) cannot be read either)" if len(unreadable) > 1 else ""
+            load.error = f"{unreadable[0]}{more}; the other captions loaded"
+        # one reference swapped (as adopt_* do): set here so that the screen, which adopts only the
+        # captions, still gets the reason instead of "still loading" for those rows
+        self.unreadable = load.unreadable
+        return load
 
     def read_scan(self) -> DatasetScan:
         return scan_dataset(self.root, self.location.reg_dir, self.caption_extension, max_tokens=self.token_limit())
@@ -379,6 +398,11 @@ class DatasetStore:
 
     # ---- queries ------------------------------------------------------------------------------
 
+    def unreadable_reason(self, row: ImageRow) -> str | None:
+        """Why the row's caption could not be read (a folder named a.txt...), or None: it loaded, or is
+        still loading. The editor shows it in place of "loading…"."""
+        return self.unreadable.get(row.caption_str) if row.caption is None else None
+
     def filter(self, text: str, concept: str | None = None) -> FilterResult:
         """Rows matching the filter box: --where terms (core's language) and free-text words."""
         where_text, words = split_filter(text)
@@ -412,6 +436,9 @@ class DatasetStore:
         else the row's); LoratuiError for anything else."""
         caption = based_on or row.caption
         if caption is None:
+            why = self.unreadable_reason(row)
+            if why is not None:
+                raise LoratuiError(why)
             raise LoratuiError(f"{row.caption_file}: the caption is still loading; try again in a moment")
         plan = plan_set_tags([(caption, tags)], description)
         self.apply(plan, description)

@@ -9,6 +9,9 @@ at the end of the text) takes the highlighted tag, Enter submits, Escape closes 
 Escape goes on to the container: cancel a rename, leave the editor).
 
 The typed text is only stripped; underscores and spaces stay as typed unless a completion is taken.
+A paste of several lines (a tag per line, from a list) goes in as one list, the lines joined with
+``separator`` (the owner's caption separator), so the owner adds each; Textual's Input would keep
+the first line only and drop the rest without a word.
 
     tag_input = TagInput(placeholder="add a tag")
     tag_input.vocab = vocab                 # a loratui.core.captions.TagVocab
@@ -133,6 +136,8 @@ class TagInput(Input):
         self._quiet_value: str | None = None  # don't reopen the list for this value (taken / dismissed)
         self._typed: list[str] = []    # earlier values, newest last: what ctrl+z goes back to
         self._restoring = False
+        self.separator = ", "
+        """What joins the lines of a multi-line paste: the caption separator the owner splits tags at."""
         self.submit_to: Callable[[TagInput.Submitted], None] | None = None
         """Called with the Submitted message on Enter instead of posting it: the owner acts before
         the next key reaches the box (a posted message is handled after keys already on the way)."""
@@ -269,6 +274,27 @@ class TagInput(Input):
         if self._dropdown is not None and self._dropdown.is_attached:
             self._dropdown.remove()
         self._dropdown = None
+
+    # ---- paste ---------------------------------------------------------------------------------
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """Several lines: one list, in order, blank lines left out; one line: Input's own paste."""
+        lines = [line.strip() for line in event.text.splitlines()]
+        lines = [line for line in lines if line]
+        if len(lines) < 2:
+            if lines and ("\n" in event.text or "\r" in event.text):
+                event.text = lines[0]  # "\n\nalpha": the line with text, not Input's (empty) first one
+            return  # Input._on_paste inserts it
+        token = self.separator.strip() or ","
+        # a line ending in the separator ("red,") must not make an empty tag between it and the next
+        joined = self.separator.join(line.removesuffix(token).rstrip() for line in lines)
+        event.prevent_default()  # Input._on_paste would insert the first line only
+        event.stop()
+        if self.selection.is_empty:
+            self.insert_text_at_cursor(joined)
+        else:
+            self.replace(joined, *self.selection)
+        self.notify(f"pasted {len(lines)} lines as one list: Enter adds each", timeout=3)
 
     # ---- keys ----------------------------------------------------------------------------------
 
