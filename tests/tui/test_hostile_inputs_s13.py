@@ -147,3 +147,36 @@ def test_a_bulk_add_preview_notes_a_read_only_caption(tmp_path):
 
     run_dataset_app(tmp_path, img, scenario)
     assert locked.read_bytes() == before
+
+
+def test_the_editor_says_why_an_unreadable_caption_has_no_tags_not_loading(tmp_path):
+    img = make_dataset(tmp_path / "proj") / "img"
+    (img / "10_alice" / "a01.txt").unlink()
+    (img / "10_alice" / "a01.txt").mkdir()
+
+    async def scenario(app, pilot):
+        screen = app.screen
+        assert screen.table.cursor_row.name == "a01.png"  # the first image
+        screen.show_current(force=True)
+        await pilot.pause()
+        state = screen.query_one(TagEditor).state
+        assert "is a folder" in state and "loading" not in state
+
+    run_dataset_app(tmp_path, img, scenario)
+
+
+def test_a_multi_line_paste_joins_with_the_captions_own_separator():
+    async def main():
+        app = _editor_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            editor = app.query_one(TagEditor)
+            editor.load(["1girl", "solo"], title="b.png", free_text=False, saved_state="", separator=" | ")
+            await pilot.pause()
+            await pilot.press("a")
+            box = app.query_one("#tag-editor-add", TagInput)
+            box.post_message(events.Paste("alpha\nbeta\n"))
+            await until(pilot, lambda: box.value, "the paste in the box")
+            assert box.value == "alpha | beta"
+
+    asyncio.run(main())

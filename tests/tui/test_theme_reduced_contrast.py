@@ -228,12 +228,7 @@ def test_the_completion_row_tab_takes_is_marked_in_every_theme(tmp_path, theme):
     assert not found["reduced"], found["reduced"]
 
 
-DROPDOWN_DIM = ("tag_input.py's TagDropdown dims ' · N imgs' on the highlighted row too: black dimmed toward "
-                "yellow reduces to colour 3 (xterm's yellow); it needs tag_editor.EditorTagList's render_line")
-
-
-@pytest.mark.parametrize("theme", [pytest.param(theme, marks=pytest.mark.xfail(strict=True, reason=DROPDOWN_DIM))
-                                   if theme == "loratui-high-contrast" else theme for theme in THEMES])
+@pytest.mark.parametrize("theme", THEMES)
 def test_the_completion_list_stays_legible_in_xterms_16_colours(tmp_path, theme):
     """The completion list as the test above opens it, read with xterm's palette (and bold bright)."""
     make_dataset(tmp_path)

@@ -3,7 +3,7 @@ the factors are flat (LoHa, LoKr without Tucker), in both layouts sd-scripts wri
 and the original UNet's (SDXL: ``input_blocks_1_0_in_layers_2``). The reviewer's repro: an SDXL LoHa with conv
 alpha 1 and linear alpha 8 was shown as "1 (4 layers), 8 (2 layers)" with a false ss_network_alpha warning.
 
-core may not import engine, so lora_file keeps its own pattern; the test here builds every conv and linear
+core may not import engine, so core's lora_layers keeps its own pattern; the test here builds every conv and linear
 layer of an SD 1.5 and an SDXL UNet from engine/unet_names.py's mapping so the two cannot drift. 1x1 convs
 (the resnets' skip connection, SD 1.x's proj_in/out) take network_alpha, as in sd-scripts' networks/lora.py
 and lycoris-lora."""

@@ -303,7 +303,8 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
             return
         title = f"{row.folder}/{row.name}" if row.folder else row.name
         if row.caption is None:
-            editor.load([], title=title, free_text=False, saved_state="loading…")
+            editor.load([], title=title, free_text=False,
+                        saved_state=self.store.unreadable_reason(row) or "loading…")
             return
         saved = f"saved {default_glyphs().done}".rstrip()  # as the editor says it after a write
         state = {"saved": saved, "conflict": self.conflict_text()}.get(row.state, "")

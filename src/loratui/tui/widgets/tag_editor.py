@@ -197,6 +197,7 @@ class TagEditor(TagEditorActions, Vertical):
     def on_mount(self) -> None:
         self._add_input.submit_to = self.on_tag_input_submitted
         self._add_input.placeholder = self.add_placeholder()  # the keymap is applied by now
+        self._add_input.separator = self._separator  # a multi-line paste joins its lines with the caption's own
         self._show_loaded(same_image=False)  # what load() got before the editor was mounted
         self.watch(self._list, "scroll_y", self._list_moved, init=False)
 
@@ -275,6 +276,8 @@ class TagEditor(TagEditorActions, Vertical):
         self._title = title
         self._state = saved_state
         self._separator = separator
+        if self.is_mounted:
+            self._add_input.separator = separator
         self._free_text = free_text
         if not same_image:
             self._removed.clear()

@@ -25,9 +25,12 @@ from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.strip import Strip
 from textual.style import Style as VisualStyle
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from loratui.core.captions import Completion, TagVocab
 
 DROPDOWN_ROWS = 8
+_NOT_DIM = Style(dim=False)
 MAX_DROPDOWN_WIDTH = 60
 
 
@@ -95,6 +99,15 @@ class TagDropdown(OptionList, can_focus=False):
         if any(self.get_component_styles(name).text_style.reverse for name in component_classes):
             style += VisualStyle(reverse=True)
         return style
+
+    def render_line(self, y: int) -> Strip:
+        """The highlighted row at full strength: its faint " · N imgs", dimmed toward the cursor's colour,
+        fades into it (high contrast in 16 colours: black dimmed toward yellow is yellow on yellow)."""
+        line = super().render_line(y)
+        if int(self.scroll_offset.y) + y != self.highlighted:
+            return line
+        return Strip([Segment(text, style + _NOT_DIM, control) if style is not None and style.dim
+                      else Segment(text, style, control) for text, style, control in line], line.cell_length)
 
     def on_option_list_option_selected(self, message: OptionList.OptionSelected) -> None:
         """A mouse click on a row: take it (the keyboard path goes through the input)."""
