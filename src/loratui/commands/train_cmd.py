@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -35,7 +36,9 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     JSON event per line in OUTPUT_DIR/NAME.events.jsonl. Ctrl-C (or SIGTERM) finishes the current
     step, saves the LoRA and the state (OUTPUT_DIR/NAME-state) and exits 0; `--resume` continues.
     Under `torchrun --nproc_per_node N` or `accelerate launch --num_processes N` every process trains
-    its share and only the first writes files. `--resume STATE --extend-epochs N` continues a finished
+    its share and only the first writes files; Ctrl-C there stops and saves the same way, but torchrun
+    itself then exits 1 with its own traceback: a stop request (the app's x, or
+    `echo '{"request": "stop"}' >> OUTPUT_DIR/NAME.control.jsonl`) lets it exit 0. `--resume STATE --extend-epochs N` continues a finished
     (or stopped) run for N more epochs than that run planned. A resume that will write
     NAME.safetensors anew keeps the LoRA it had first: as NAME-00000E.safetensors when that run ended
     at the end of epoch E, else as NAME-stepNNNNNNNN.safetensors (a promoted copy there goes to
@@ -67,8 +70,6 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
         if problem:
             raise LoratuiError(problem)
     if resume is not None:
-        import os
-
         from loratui.core.config import resume_state_problem
         from loratui.core.errors import LoratuiError
         from loratui.engine.resume_check import resume_path_problem
@@ -95,8 +96,6 @@ def _resume_preflight(cfg, resume: str, *, max_steps, max_epochs, extend_epochs)
     """The state against this run's schedule and config (a changed batch size, a damaged place, nothing
     left to train, a field the state cannot follow): refused here, before the ML stack loads and before
     anything is written. Pure Python (engine/resume_check.py); the run checks it all again."""
-    import os
-
     from loratui.core.plan import scan_for_config
     from loratui.engine.resume_check import check_resume
 
@@ -126,7 +125,11 @@ def _preflight(config: str):
     scan = scan_for_config(cfg)
     if all_left_out(scan):
         raise LoratuiError(all_left_out(scan))
-    owner = RunLock(lock_path(resolve_path(cfg, cfg.saving.output_dir), cfg.saving.output_name)).owner()
+    # only the first process takes the lock (engine/run.py): a later one of the same launch (started
+    # seconds after it on a busy machine) would find that lock and refuse its own run
+    first_process = os.environ.get("RANK", "0").strip() in ("", "0")
+    owner = RunLock(lock_path(resolve_path(cfg, cfg.saving.output_dir), cfg.saving.output_name)).owner() \
+        if first_process else None
     if owner is not None:
         raise LoratuiError(f"another run (pid {owner}) is writing to {cfg.saving.output_dir} "
                            f"({cfg.saving.output_name}.lock): stop it first, or change saving.output_name / output_dir")

@@ -34,6 +34,7 @@ from loratui.engine.run_checks import (check_config, config_digest, cpu_slow_set
 from loratui.engine.run_controls import RunControls
 from loratui.engine.run_events import CacheProgress, Reporter, RunEvents
 from loratui.engine.run_folder import RunFolder, reopen_deleted_log
+from loratui.engine.run_peers import is_collective_failure, leave_note, report_peer_failure
 from loratui.engine.run_resume import RunResume
 from loratui.engine.run_saves import RunSaves, sd_scripts_bucket_info
 
@@ -106,6 +107,8 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         self._remaking = False
         self._remake_failed = False
         self.writing: tuple | None = None  # (path, its size: a function, what) of the save under way
+        self.peer_failed = False  # another process failed (run_peers.py): nothing more can be saved
+        self.device: torch.device | None = None
 
     # ---- the run --------------------------------------------------------------------------------
 
@@ -146,6 +149,9 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         try:
             for sig in previous:
                 signal.signal(sig, self._on_signal)
+            # several processes meet first: a process that never comes (refused, killed) leaves the first
+            # one waiting here, holding no lock and having written no events file for torchrun to strand
+            self.device = self._setup_distributed()
             if self.is_main:  # inside: a full disk here still releases the lock it took
                 self._open_output(resume_note)
             return self._train(schedule)
@@ -159,6 +165,8 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         except torch.cuda.OutOfMemoryError:
             step = self.trainer.step if self.trainer else 0
             message = f"out of GPU memory {'while loading / caching' if not self.trainer else f'at step {step + 1}'}"
+            if not self.is_main:  # the first process names it (run_peers.py)
+                leave_note(self.rank, f"error: {message}")
             hint = oom_hint(self.cfg, getattr(getattr(self, "base", None), "family", None), self.config_path)
             self.emit_last("error", message=message, hint=hint, kind="oom")
             self.emit_last("finished", reason="error", step=step, epoch=self._epoch_now(),
@@ -167,6 +175,9 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
                 print(f"error: {message}\nhint: {hint}", file=sys.stderr, flush=True)
             return 1
         except Exception as exc:
+            if is_collective_failure(exc, self.world):  # another process failed: name it, not a bug here
+                self.peer_failed = True  # torchrun's SIGTERM that follows promises nothing (_on_signal)
+                return report_peer_failure(self, exc, started)
             full = self._disk_full_line(exc)
             if full:
                 step, epoch = (self.trainer.step, self._epoch_now()) if self.trainer else (0, 0)
@@ -200,6 +211,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             where = _crash_log_words(line)
             if not self.is_main:
                 line = f"process {self.rank}: {line}"
+                leave_note(self.rank, line)  # the first process names it (run_peers.py)
             self.emit_last("error", message=f"{type(exc).__name__}: {exc}", kind="crash",
                            hint=f"this is a bug in loratui or a broken input file; {where}")
             self.emit_last("finished", reason="error", step=self.trainer.step if self.trainer else 0,
@@ -215,6 +227,20 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
                     self.writer.close()
             finally:
                 self.lock.release()  # whatever else failed: a lock left behind blocks the next run
+
+    def _on_signal(self, signum, frame) -> None:
+        """run_controls.py's, worded for several processes: a stop needs every process at the next step,
+        and torchrun's SIGTERM after a process failed (said by execute) can save nothing."""
+        if self.peer_failed:
+            return
+        if self.world > 1 and self.training_began and not self.signals_seen:
+            self.signals_seen = 1
+            self.trainer.stop_requested = True
+            self.say(f"\n{signal.Signals(signum).name}: stopping after the next step, once all {self.world} "
+                     f"processes reach it; the LoRA and the state are saved then (again to stop at once, "
+                     f"without saving)")
+            return
+        super()._on_signal(signum, frame)
 
     def _disk_full_line(self, exc: BaseException) -> str | None:
         """A full disk as one line: the save under way (run_saves.py), or else the file the failed write
@@ -247,7 +273,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         from loratui.engine.train import NonFiniteLoss, Trainer, train_loop
 
         cfg = self.cfg
-        device = self._setup_distributed()
+        device = self.device  # execute: the processes have met
         loaded = self.stop_if_asked_while_loading  # a stop asked while loading ends the run at these points
         loaded()
         weight_dtype, autocast_dtype, lora_dtype = _dtypes(cfg, device)

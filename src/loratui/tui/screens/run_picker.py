@@ -368,6 +368,7 @@ class StartDialog(_AskDialog):
     DEFAULT_CSS = dialog_css("StartDialog") + """
     StartDialog #ask-message { text-style: bold; }
     StartDialog #ask-message.-after-warnings { margin-top: 1; }
+    StartDialog #start-plan { height: auto; }
     """
 
     def __init__(self, title: str, build: Callable[[int], object], processes: int = 1,
@@ -380,19 +381,28 @@ class StartDialog(_AskDialog):
         self.warnings = list(warnings)
         self.find_problems = problems  # what config check finds: train would refuse it, so enter does
         self.problems: list[str] | None = None
+        self.plans: dict[int, list[str]] = {}  # processes -> the plan's lines (start_plan.py), read in a thread
+
+    def on_mount(self) -> None:
+        self.query_one("#ask-message").parent.mount(Static("", id="start-plan", classes="dialog-muted"),
+                                                    before="#ask-message")
+        super().on_mount()
 
     def check(self) -> None:
         processes = self.number()
         if processes is None:
             self.command = None
+            self.show_plan(None)
             self.say("", "processes must be a whole number, at least 1")
             return
         try:
             self.command = self.build(processes)
         except (LoratuiError, OSError) as exc:
             self.command = None
+            self.show_plan(None)
             self.say("", str(exc))
             return
+        self.show_plan(processes)
         if self.problems is None:
             self.problems = self.find_problems() if self.find_problems else []
         if self.problems:
@@ -404,6 +414,37 @@ class StartDialog(_AskDialog):
 
     def result(self):
         return self.command
+
+    def show_plan(self, processes: int | None) -> None:
+        """The steps, epochs and duration of a fresh run on ``processes`` processes (a resume keeps its
+        state's, and refuses another count): known ones at once, others read in a thread first."""
+        from loratui.tui.services.work import run_in_thread
+
+        plan = self.query("#start-plan").first(Static) if self.query("#start-plan") else None
+        config = getattr(self.command, "config", None)
+        fresh = config is not None and "--resume" not in getattr(self.command, "argv", ("--resume",))
+        if plan is None or processes is None or not fresh:
+            if plan is not None:
+                plan.update("")
+                plan.display = False
+            return
+        plan.display = True
+        if processes in self.plans:
+            plan.update(Text("\n".join(self.plans[processes])))
+            return
+        plan.update(Text(f"{processes} process(es): counting steps ..."))
+        from loratui.tui.screens.start_plan import plan_lines
+
+        def done(lines: list[str]) -> None:
+            self.plans[processes] = lines
+            if self.is_attached and self.number() == processes:
+                self.show_plan(processes)
+
+        def failed(exc: BaseException) -> None:
+            done([f"steps: {exc}"])
+
+        run_in_thread(self, plan_lines, config, processes, done=done, failed=failed, what="steps for processes",
+                      group="start-plan", exclusive=True)
 
 
 class NumberDialog(_AskDialog):

@@ -14,7 +14,9 @@ With ``scan=None`` the dataset is scanned in a thread worker and cached by the f
 UI thread at once; ``last_update_ms`` is the time from ``update_config`` to the refresh that shows
 it. Every two seconds the folders' mtimes are checked again (in a thread) so images or repeats
 changed on disk show up. A target step count typed in the box gives epochs and the nearest exact
-step count; Enter posts ``EpochsChosen``.
+step count; Enter posts ``EpochsChosen``. The Processes box (``set_processes``) counts for N processes
+(torchrun: each sees ceil(batches / N) of an epoch, `loratui steps --num-processes N`), target and
+duration included.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def _json(data: dict) -> dict:
 def schedule_lines(s: Schedule) -> list[str]:
     """The breakdown `loratui steps` prints, in lines of about 40 columns for a side panel."""
     # the number that matters first: the panel is narrow at 80 columns and the rest scrolls
-    lines = [f"Total: {s.total_steps} steps in {s.epochs} epoch(s)", "", "Folders (repeats x images = samples)"]
+    on = f" on {s.num_processes} processes" if s.num_processes > 1 else ""
+    lines = [f"Total: {s.total_steps} steps in {s.epochs} epoch(s){on}", "", "Folders (repeats x images = samples)"]
     width = max((len(f.name) for f in s.folders), default=4)
     for f in s.folders:
         lines.append(f" {'reg' if f.is_reg else 'train':<5} {f.name:<{width}} {f.repeats} x {f.images} = {f.samples}")
@@ -120,9 +123,11 @@ class StepCalculator(Widget):
         padding: 0 1;
         #calc-status, #calc-numbers { height: auto; }
         #calc-status { color: $text-muted; &.-error { color: $text-error; } }
-        #calc-target-row { height: 3; margin-top: 1; }
-        #calc-target-row > Label { padding: 1 1 0 0; }
+        #calc-target-row, #calc-processes-row { height: 3; margin-top: 1; }
+        #calc-processes-row { margin-top: 0; }
+        #calc-target-row > Label, #calc-processes-row > Label { padding: 1 1 0 0; }
         #calc-target { width: 16; }
+        #calc-processes { width: 8; }
         #calc-target-result, #calc-duration, #calc-advice { height: auto; }
         #calc-duration, #calc-advice { margin-top: 1; }
     }
@@ -169,6 +174,12 @@ class StepCalculator(Widget):
         with Horizontal(id="calc-target-row"):
             yield Label("Target steps:")
             yield Input(placeholder="e.g. 2000", type="integer", id="calc-target", select_on_focus=False)
+        with Horizontal(id="calc-processes-row"):
+            # torchrun splits each epoch's batches over the processes: fewer steps per epoch (sd-scripts' count)
+            yield Label("Processes (GPUs):")
+            processes = Input(str(self.num_processes), type="integer", id="calc-processes", select_on_focus=False)
+            processes.tooltip = "How many processes (GPUs) the run will use: the Start dialog's count"
+            yield processes
         yield Static(id="calc-target-result")
         yield Static(id="calc-duration")
         yield Static(id="calc-advice")
@@ -290,7 +301,24 @@ class StepCalculator(Widget):
 
     # ---- target steps ---------------------------------------------------------------------------
 
+    def set_processes(self, processes: int) -> None:
+        """Count for ``processes`` processes (each sees ceil(batches / N) of an epoch): recomputed at once."""
+        if processes < 1 or processes == self.num_processes:
+            return
+        self.num_processes = processes
+        if self._ready and self.query_one("#calc-processes", Input).value.strip() != str(processes):
+            self.query_one("#calc-processes", Input).value = str(processes)
+        if self._cfg is not None and self._scan is not None:
+            self._started = time.perf_counter()
+            self._show_scan(self._scan)
+
     def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "calc-processes":
+            event.stop()
+            text = event.value.strip()
+            if text.isdigit() and int(text) >= 1:
+                self.set_processes(int(text))
+            return
         if event.input.id != "calc-target":
             return
         event.stop()
@@ -302,6 +330,9 @@ class StepCalculator(Widget):
         self._show_target()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "calc-processes":
+            event.stop()  # applied as typed; not a form field of the host
+            return
         if event.input.id != "calc-target":
             return
         event.stop()
