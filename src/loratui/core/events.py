@@ -29,7 +29,7 @@ the event file, ``--json`` also prints every event on stdout (while it is read: 
     sample_saved    paths, step, epoch
     warning         message (e.g. a stale lock replaced, a config changed since the resumed state)
     error           message, hint (what to try), kind ("oom" | "nan" | "config" | "disk_full" | "file": a
-                    file the run cannot open or write | "crash")
+                    file it cannot open or write | "process": another process failed | "crash")
     finished        reason ("completed" | "stopped" | "error"), step, epoch, output (the LoRA written at
                     the end: NAME.safetensors, or NAME-stepN.safetensors when stopped; null on error),
                     elapsed_s
