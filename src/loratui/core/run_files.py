@@ -24,12 +24,16 @@ BEGUN_SLACK_S = 0.001  # event times are rounded to the millisecond: a file of t
 
 
 def _sample_name(name: str) -> re.Pattern:
-    return re.compile(rf"{re.escape(name)}_(\d{{6,}})_\d{{2,}}_-?\d+\.png")
+    """engine/sampling.py's names, sd-scripts': NAME_<step>_<index>_<YYYYmmddHHMMSS>[_<seed>].png, an
+    epoch's NAME_e<epoch>_...; and the names runs before them wrote, NAME_<step>_<index>_<seed>.png."""
+    stem = re.escape(name)
+    return re.compile(rf"{stem}_(?:(?P<epoch_mark>e?)(?P<number>\d{{6,}})_\d{{2,}}_\d{{14}}(?:_\d+)?"
+                      rf"|(?P<old_step>\d{{6,}})_\d{{2,}}_-?\d+)\.png")
 
 
 def previous_samples(output_dir: str | os.PathLike, name: str) -> list[Path]:
-    """The sample images a run named ``name`` left in OUTPUT_DIR/sample/ (engine/sampling.py's names,
-    NAME_<step>_<index>_<seed>.png; other names' samples are not among them). Sorted by name."""
+    """The sample images a run named ``name`` left in OUTPUT_DIR/sample/ (engine/sampling.py's names, and
+    the older ones: ``_sample_name``; other names' samples are not among them). Sorted by name."""
     folder = Path(output_dir) / SAMPLE_FOLDER
     pattern = _sample_name(name)
     try:
@@ -40,14 +44,30 @@ def previous_samples(output_dir: str | os.PathLike, name: str) -> list[Path]:
 
 
 def sample_step(path: str | os.PathLike, name: str) -> int | None:
-    """The step in a sample image's name (NAME_<step>_<index>_<seed>.png), or None for another name."""
+    """The step in a sample image's name (NAME_<step>_...png), or None for another name or an epoch's
+    sample (NAME_e<epoch>_...: ``sample_epoch``)."""
     match = _sample_name(name).fullmatch(Path(path).name)
-    return int(match.group(1)) if match else None
+    if match is None or match["epoch_mark"]:
+        return None
+    return int(match["number"] or match["old_step"])
 
 
-def samples_past(output_dir: str | os.PathLike, name: str, step: int) -> list[Path]:
-    """``previous_samples`` rendered after ``step``: those a run resumed from a state at ``step`` writes anew."""
-    return [p for p in previous_samples(output_dir, name) if (sample_step(p, name) or 0) > step]
+def sample_epoch(path: str | os.PathLike, name: str) -> int | None:
+    """The epoch in an epoch's sample name (NAME_e<epoch>_..., sample_at_first's: 0), else None."""
+    match = _sample_name(name).fullmatch(Path(path).name)
+    return int(match["number"]) if match is not None and match["epoch_mark"] else None
+
+
+def samples_past(output_dir: str | os.PathLike, name: str, step: int, epoch: int | None = None) -> list[Path]:
+    """``previous_samples`` rendered after ``step``: those a run resumed from a state at ``step`` renders
+    again. An epoch's sample names no step: it is among them only with ``epoch`` (the state's) given and
+    its epoch past that one; else it stays (its name holds the time it was rendered: never written over)."""
+    past = []
+    for path in previous_samples(output_dir, name):
+        at_step, at_epoch = sample_step(path, name), sample_epoch(path, name)
+        if at_step is not None and at_step > step or at_epoch is not None and epoch is not None and at_epoch > epoch:
+            past.append(path)
+    return past
 
 
 def _mtime(path: Path, coarse_only: bool = False) -> float | None:

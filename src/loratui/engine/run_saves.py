@@ -14,6 +14,8 @@ from loratui.engine.run_checks import config_digest
 class RunSaves:
     """Run's saves. Every process calls save_lora and save_state at the same points; the first writes."""
 
+    sampling_problem: str | None = None  # what kept prompts from rendering at the last sampling, once said
+
     def metadata(self, tr, *, final: bool) -> dict:
         from loratui.engine.metadata import build_metadata
 
@@ -23,12 +25,14 @@ class RunSaves:
         # ss_num_reg_images as sd-scripts counts it: every reg image times its folder's repeats (not the
         # reg samples an epoch uses, which are padded or cut to the train count)
         reg_images = sum(s.repeats * len(s.images) for s in scan.subsets if s.is_reg)
+        # ss_num_batches_per_epoch: sd-scripts writes len(train_dataloader) after accelerator.prepare, which
+        # shards it: one process's batches
         meta = build_metadata(
             self.cfg, self.base.family, session_id=self.session_id, training_started_at=self.started_at,
             steps=tr.step, epochs=min(tr.epoch, tr.data.epochs), num_train_images=sched.samples_per_epoch,
             num_reg_images=reg_images, tag_frequency=tr.data.tag_frequency(), dataset_dirs=dirs,
             reg_dataset_dirs=reg_dirs, bucket_info=sd_scripts_bucket_info(sched),
-            num_batches_per_epoch=sched.batches_per_epoch, num_epochs=tr.data.epochs,
+            num_batches_per_epoch=sched.batches_per_process, num_epochs=tr.data.epochs,
             max_train_steps=tr.data.total_steps,
             total_batch_size=self.cfg.training.train_batch_size * self.world * self.cfg.training.gradient_accumulation_steps,
             training_finished_at=time.time() if final else None, v_prediction=self.base.v_prediction,
@@ -143,7 +147,7 @@ class RunSaves:
         if not path or not self.prompts:
             return self.prompts
         try:
-            prompts = parse_prompts(path, tuple(self.cfg.dataset.resolution))
+            prompts = parse_prompts(path)  # a prompt without --w/--h: 512x512, as sd-scripts
         except (LoratuiError, OSError, ValueError) as exc:
             problem = str(exc)
             if problem != self.prompts_problem:
@@ -157,29 +161,59 @@ class RunSaves:
         self.prompts, self.prompts_problem = prompts, None
         return prompts
 
-    def sample(self, tr) -> None:
+    def sample(self, tr, epoch_end: bool = False) -> None:
+        """Render the prompts now, named as sd-scripts names them: by epoch at an epoch's end
+        (``epoch_end``) and at sample_at_first (epoch 0), else by step. A prompt that cannot render (its
+        sampler's package missing, ...) is a warning, said once until it changes: the run goes on."""
         if not self.is_main or not self.prompts:
             return
-        from loratui.engine.sampling import generate_samples
+        from loratui.engine.sampling import RENDER_ERRORS, generate_samples, prompt_seed
 
         prompts = self.current_prompts(tr)
+        by_epoch = epoch_end or tr.step == 0
+        epoch = 0 if tr.step == 0 else tr.epoch
+        self.say(f"generating {len(prompts)} sample image(s) at step {tr.step:,}"
+                 + (f" (epoch {epoch})" if by_epoch else ""))
         self.check_output()
         # with cached latents the VAE waits on the CPU: the pipeline decodes on the training device
         vae_device = next(self.base.vae.parameters()).device
         self.base.vae.to(tr.device)
+        problems: dict[int, str] = {}
+        paths = []
         try:
             paths = generate_samples(self.base, prompts, self.output_dir / "sample", output_name=self.name,
-                                     step=tr.step, epoch=tr.epoch, device=tr.device,
+                                     step=tr.step, epoch=epoch, device=tr.device,
                                      dtype=tr.autocast_dtype or torch.float32, seed=self.cfg.training.seed,
                                      sampler=self.cfg.sampling.sample_sampler, network=self.network,
                                      clip_skip=self.cfg.training.clip_skip,
-                                     max_token_length=self.cfg.training.max_token_length)
+                                     max_token_length=self.cfg.training.max_token_length, by_epoch=by_epoch,
+                                     problems=problems)
+        except RENDER_ERRORS as exc:  # the pipeline itself failed: no prompt rendered
+            problems = {index: str(exc) for index in range(len(prompts))}
         finally:
             if vae_device != tr.device:
                 self.base.vae.to(vae_device)
                 if tr.device.type == "cuda":
                     torch.cuda.empty_cache()
-        self.emit("sample_saved", paths=[str(p) for p in paths], step=tr.step, epoch=tr.epoch)
+        self._say_sampling_problems(tr, prompts, problems)
+        rendered = [index for index in range(len(prompts)) if index not in problems][:len(paths)]
+        if paths:
+            about = [{"prompt": prompts[i].prompt, "seed": prompt_seed(prompts[i], i, self.cfg.training.seed)}
+                     for i in rendered]
+            self.emit("sample_saved", paths=[str(p) for p in paths], step=tr.step, epoch=tr.epoch, prompts=about)
+
+    def _say_sampling_problems(self, tr, prompts: list, problems: dict[int, str]) -> None:
+        """One warning for the prompts that did not render (the same ones again are not said again)."""
+        if not problems:
+            self.sampling_problem = None
+            return
+        reasons = sorted(set(problems.values()))
+        which = ", ".join(str(index + 1) for index in sorted(problems))
+        problem = f"sample prompt(s) {which} of {len(prompts)} did not render: {'; '.join(reasons)}"
+        if problem != self.sampling_problem:
+            self.sampling_problem = problem
+            self.warn(f"{problem}. Training goes on (step {tr.step:,}); later samplings that fail the same way "
+                      "are not said again")
 
     def _disk_full(self, exc: BaseException) -> str | None:
         """One line for a full disk (torch / safetensors / OSError forms), else None: during a save it

@@ -1,9 +1,11 @@
-"""Sample images during training, from an sd-scripts prompt file.
+"""Sample images during training, from an sd-scripts prompt file (.txt lines, .toml or .json: core/config/
+prompts.py reads it, as sd-scripts' load_prompts does).
 
-One prompt per line; blank lines and lines starting with ``#`` are skipped. Options after the
-prompt, as in sd-scripts: ``--n`` negative prompt, ``--w``/``--h`` size, ``--d`` seed, ``--s``
-steps, ``--l`` CFG scale, ``--ss`` sampler. Images go to ``OUTPUT_DIR/sample/`` named
-``{output_name}_{step:06d}_{index:02d}_{seed}.png`` (sd-scripts' pattern, with the seed).
+Images go to ``OUTPUT_DIR/sample/`` under sd-scripts' names (sample_image_inference):
+``{output_name}_{step:06d}_{index:02d}_{YYYYmmddHHMMSS}[_{seed}].png``, an epoch's samples (and
+sample_at_first's, epoch 0) ``{output_name}_e{epoch:06d}_...``; the seed only where the prompt gives one
+(``--d``). A prompt without one is rendered with the training seed plus its index (sd-scripts draws a
+random one), so that the samples of two checkpoints compare. core/run_files.py reads these names back.
 
 As in sd-scripts' sample pipelines, prompts take A1111 weights (``(word)``, ``[word]``, ``(word:1.3)``) and
 more than 75 tokens (engine/text.py encode_sample_prompt), and each sampler is built as its
@@ -12,6 +14,7 @@ get_my_scheduler builds it (``_scheduler``).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import torch
@@ -83,17 +86,43 @@ def make_pipeline(base, sampler: str):
                                    feature_extractor=None, requires_safety_checker=False)
 
 
+def prompt_seed(prompt: SamplePrompt, index: int, seed: int) -> int:
+    """The seed a prompt renders with: its --d, else the training seed plus its index."""
+    return prompt.seed if prompt.seed is not None else seed + index
+
+
+def sample_path(out: Path, output_name: str, number: str, index: int, prompt: SamplePrompt, now: float) -> Path:
+    """sd-scripts' name for a sample (``number``: ``000012`` for a step, ``e000003`` for an epoch), in a
+    second no sample of that name holds yet: a second sampling of the same step (a "sample now" at a
+    scheduled step) keeps the first, as sd-scripts' does when a second has passed."""
+    seed = "" if prompt.seed is None else f"_{prompt.seed}"
+    while True:
+        stamp = time.strftime("%Y%m%d%H%M%S", time.localtime(now))
+        path = out / f"{output_name}_{number}_{index:02d}_{stamp}{seed}.png"
+        if not path.exists():
+            return path
+        now += 1
+
+
+# what a prompt that cannot render raises: its sampler's package missing, a sampler diffusers refuses
+RENDER_ERRORS = (LoratuiError, ImportError, ValueError)
+
+
 @torch.no_grad()
 def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, output_name: str, step: int,
                      epoch: int, device, dtype, seed: int, sampler: str = "euler_a", network=None,
-                     clip_skip: int | None = None, max_token_length: int = 75) -> list[Path]:
+                     clip_skip: int | None = None, max_token_length: int = 75, by_epoch: bool = False,
+                     problems: dict[int, str] | None = None) -> list[Path]:
     """Render every prompt with the LoRA as currently trained; RNG states are left untouched.
     ``max_token_length`` (training's) is SDXL's prompt limit, as in sd-scripts; SD1/SD2 take 225 tokens.
+    ``by_epoch``: named by ``epoch`` (an epoch's samples), else by ``step``. ``problems``: a prompt that
+    cannot render (RENDER_ERRORS) is said there (its index: why) and the others still render (else it raises).
 
     ``network`` (the LoRA, hooked into the models but not their submodule) is put in eval mode
     too, so its dropout is off while sampling."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    number = f"e{epoch:06d}" if by_epoch else f"{step:06d}"
     cpu_state = torch.get_rng_state()
     cuda_state = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     modes = [(m, m.training) for m in [base.unet, *base.text_encoders, *([network] if network is not None else [])]]
@@ -102,10 +131,15 @@ def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, 
     paths = []
     try:
         for index, p in enumerate(prompts):
-            pipe = make_pipeline(base, p.sampler or sampler)
+            try:
+                pipe = make_pipeline(base, p.sampler or sampler)
+            except RENDER_ERRORS as exc:
+                if problems is None:
+                    raise
+                problems[index] = str(exc)
+                continue
             pipe.set_progress_bar_config(disable=True)
-            prompt_seed = p.seed if p.seed is not None else seed + index
-            generator = torch.Generator(device="cpu").manual_seed(prompt_seed)
+            generator = torch.Generator(device="cpu").manual_seed(prompt_seed(p, index, seed))
             with torch.autocast(device_type=torch.device(device).type, dtype=dtype, enabled=dtype != torch.float32):
                 # encoded as sd-scripts' sample pipelines do: A1111 weights, long prompts (engine/text.py)
                 cond, uncond = encode_sample_prompt(base, p.prompt, p.negative or "", clip_skip or 1, max_token_length)
@@ -114,7 +148,7 @@ def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, 
                     texts.update(pooled_prompt_embeds=cond.pooled, negative_pooled_prompt_embeds=uncond.pooled)
                 image = pipe(**texts, width=p.width, height=p.height, num_inference_steps=p.steps,
                              guidance_scale=p.scale, generator=generator).images[0]
-            path = out / f"{output_name}_{step:06d}_{index:02d}_{prompt_seed}.png"
+            path = sample_path(out, output_name, number, index, p, time.time())
             image.save(path)
             paths.append(path)
     finally:

@@ -34,7 +34,10 @@ SCHEDULERS = (
 )
 MIXED_PRECISION = ("no", "fp16", "bf16")
 SAVE_PRECISION = ("float", "fp16", "bf16")
-SAMPLERS = ("ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpm_2", "dpm_2_a", "dpmsolver", "dpmsolver++", "ddpm")
+# sd-scripts' --sample_sampler choices (its default is ddim; the k_ names are the same samplers), and ddpm,
+# which its get_my_scheduler still builds; core/config/prompts.py SCHEDULER_CLASSES has the same names
+SAMPLERS = ("ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpm_2", "dpm_2_a", "dpmsolver", "dpmsolver++",
+            "dpmsingle", "k_lms", "k_euler", "k_euler_a", "k_dpm_2", "k_dpm_2_a", "ddpm")
 
 
 def opt(default: Any, help: str, *, choices: tuple | None = None, min: float | None = None,

@@ -8,6 +8,7 @@ so is ``TrainKeys``, the keys its texts name (the user's keymap applied), and it
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from textual.widgets import OptionList, Static
@@ -43,6 +44,12 @@ PALETTE_TITLES = {binding_id: title for title, binding_id, *_ in PALETTE}
 SIDE_WIDTH = {False: 29, True: 43}  # #train-side's text columns (train.tcss: 30 / 44, less its border)
 
 
+# engine/sampling.py's sample names (sd-scripts'): _<step>|_e<epoch>, _<index>, _<YYYYmmddHHMMSS>, _<seed> with --d;
+# and the names before them: _<step>_<index>_<seed>
+SD_SCRIPTS_SAMPLE = re.compile(r"_e?\d{6,}_(?P<index>\d{2,})_\d{14}(?:_(?P<seed>\d+))?$")
+OLDER_SAMPLE = re.compile(r"_\d{6,}_(?P<index>\d{2,})_(?P<seed>-?\d+)$")
+
+
 def shown_path(path: str | os.PathLike, output_dir: str | os.PathLike | None) -> str:
     """A file as a user would type it: relative to the output folder when inside it
     (``sample/p_000005_00_3.png``), else absolute with the home folder as ``~``."""
@@ -66,28 +73,44 @@ def left_cut(text: str, width: int) -> str:
     return "…" + (tail[slash:] if 0 <= slash < len(tail) - 1 else tail)
 
 
-def sample_words(path: str | os.PathLike) -> str | None:
-    """"prompt 1 · seed 3" from the engine's sample name NAME_STEP_INDEX_SEED.png (engine/sampling.py; the
-    prompt counted from 1, as the lines of the prompt list), or None for another name."""
-    parts = Path(path).stem.rsplit("_", 3)
-    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit() or not parts[3].lstrip("-").isdigit():
+def right_cut(text: str, width: int) -> str:
+    """``text`` in ``width`` columns, its end cut (``a red circle, on…``): a prompt's start says most."""
+    text = " ".join(text.split())  # one screen line
+    return text if len(text) <= width else text[:max(0, width - 1)] + "…"
+
+
+def sample_words(path: str | os.PathLike, about: dict | None = None, width: int | None = None) -> str | None:
+    """What a sample shows: "a red circle · seed 3" from its sample_saved event (``about``: its prompt
+    and seed; the prompt cut to leave the seed in ``width``), else from its name: "prompt 1 · seed 3" (the
+    prompt counted from 1, as the prompt list; sd-scripts' names, NAME_STEP_II_TIME[_SEED].png, hold a seed
+    only for a prompt with --d, the names before them NAME_STEP_II_SEED.png always); None for another name."""
+    if about and isinstance(about.get("prompt"), str) and about["prompt"].strip():
+        seed = f" · seed {about['seed']}" if isinstance(about.get("seed"), int) else ""
+        room = max(8, width - len(seed)) if width else len(about["prompt"])
+        return right_cut(about["prompt"], room) + seed
+    stem = Path(path).stem
+    named = SD_SCRIPTS_SAMPLE.search(stem) or OLDER_SAMPLE.search(stem)
+    if named is None:
         return None
-    return f"prompt {int(parts[2]) + 1} · seed {parts[3]}"
+    seed = named["seed"]
+    return f"prompt {int(named['index']) + 1}" + (f" · seed {seed}" if seed is not None else "")
 
 
 def detail_lines(checkpoint, sample: Path | None, index: int, count: int, output_dir, width: int,
-                 keys: tuple[str, str, str] = ("y", "v", "Y")) -> list[str]:
+                 keys: tuple[str, str, str] = ("y", "v", "Y"), about: dict | None = None) -> list[str]:
     """The lines under the preview, each one screen line, keys where they are never cut off: the sample's
-    path, its prompt and seed (n/N when there are several), the keys (``keys``: copy path, next sample, copy
-    the LoRA's path, as the user's keymap has them; "" for none), then the LoRA file and its state."""
+    path, its prompt and seed (``about``: from its sample_saved event; n/N when there are several), the keys
+    (``keys``: copy path, next sample, copy the LoRA's path, as the user's keymap has them; "" for none),
+    then the LoRA file and its state."""
     copy, following, lora = keys
     if checkpoint is None:
         return []
     lines = []
     if sample is not None:
         lines.append(left_cut(shown_path(sample, output_dir), width))
-        words = sample_words(sample)
-        lines.append(" · ".join(part for part in (words, f"{index + 1}/{count}" if count > 1 else None) if part))
+        place = f"{index + 1}/{count}" if count > 1 else None
+        words = sample_words(sample, about, width - (len(place) + 3 if place else 0))
+        lines.append(" · ".join(part for part in (words, place) if part))
     named = [f"{copy} copy path"] if copy and (sample is not None or checkpoint.kind != "sample") else []
     if count > 1 and following:
         named.append(f"{following} next")
@@ -126,8 +149,15 @@ class CheckpointActions:
         output_dir = self.snapshot.output_dir if self.snapshot is not None else None
         width = detail.size.width or SIDE_WIDTH[self.has_class("wide")]
         keys = tuple(self.key_for(f"train.{name}") for name in ("copy_path", "next_sample", "copy_lora_path"))
-        lines = detail_lines(checkpoint, sample, self.sample_index % max(1, count), count, output_dir, width, keys)
+        lines = detail_lines(checkpoint, sample, self.sample_index % max(1, count), count, output_dir, width, keys,
+                             self.sample_about(sample))
         detail.update("\n".join(lines))
+
+    def sample_about(self, sample: Path | None) -> dict | None:
+        """The prompt and seed the run's sample_saved event gave ``sample`` (by file name: a sample moved
+        aside keeps it), or None (events before they carried them)."""
+        about = getattr(self.snapshot, "sample_prompts", None) if sample is not None else None
+        return about.get(sample.name) if isinstance(about, dict) else None
 
     def action_next_sample(self) -> None:
         self.sample_index += 1
@@ -172,6 +202,16 @@ class CheckpointActions:
         config = snapshot.config
         if config is None:
             self.notify(f"{snapshot.name}: its run_started event names no config to continue with", severity="error")
+            return
+        from loratui.core.events import run_is_alive
+
+        # said now, as e says it, not after the epochs and the command were asked for (the start refuses it)
+        owner = run_is_alive(snapshot.output_dir, snapshot.name)
+        if owner is not None or snapshot.status in ("starting", "live"):
+            pid = owner or snapshot.pid
+            self.notify(f"cannot continue from {Path(checkpoint.path).name}: {snapshot.name} is still running"
+                        + (f" (pid {pid})" if pid else "") + ": stop it first, or wait until it ends",
+                        severity="error")
             return
 
         def ask_command(epochs: int | None) -> None:
