@@ -182,3 +182,14 @@ def test_term_dumb_is_one_line_before_the_app_starts(tmp_path, monkeypatch):
         run_app(tmp_path)
     line = str(caught.value)
     assert "\n" not in line and "TERM=dumb" in line and "full-screen" in line and "TERM=xterm-256color" in line
+
+
+def test_term_dumb_demo_refuses_before_it_builds_the_project(tmp_path, monkeypatch):
+    from loratui.commands.demo_cmd import demo
+
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.setattr(sys, "stdin", Tty())
+    monkeypatch.setattr(sys, "stdout", Tty())
+    with pytest.raises(LoratuiError, match=r"TERM=dumb.*loratui demo --headless"):
+        demo.callback(folder=tmp_path / "demo", fresh=False, headless=False, no_train=False)
+    assert not (tmp_path / "demo").exists()  # nothing built

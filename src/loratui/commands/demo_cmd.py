@@ -100,8 +100,10 @@ def demo(folder: Path, fresh: bool, headless: bool, no_train: bool) -> None:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise LoratuiError("the app needs a terminal (stdin and stdout): `loratui demo --headless` runs the demo "
                            "without one")
+    from loratui.tui.launch import refuse_dumb_terminal, run_app
+
+    refuse_dumb_terminal("run `loratui demo --headless`")  # before the project is built, not after
     root, built = prepare_project(root, fresh=fresh)
     click.echo(f"{'Built' if built else 'Reusing'} the demo project in {root} (--fresh starts over)", err=True)
-    from loratui.tui.launch import run_app
 
     run_app(root)

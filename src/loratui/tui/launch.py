@@ -182,6 +182,14 @@ def _raw_train_dir(path: Path) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+def refuse_dumb_terminal(instead: str) -> None:
+    """TERM=dumb: Textual would draw full-screen escapes anyway, so say so before any work is done;
+    ``instead``: what to run without a full-screen terminal."""
+    if os.environ.get("TERM", "").strip().lower() == "dumb":
+        raise LoratuiError("TERM=dumb: the app needs a full-screen terminal: run it with TERM set to your "
+                           f"terminal's type (e.g. TERM=xterm-256color), or {instead}")
+
+
 def run_app(target: str | os.PathLike = ".", *, attach: str | os.PathLike | None = None,
             attach_run: str | None = None, attach_earlier: int = 0) -> None:
     """Open the app on ``target``. ``attach``: an output folder whose run the Train screen follows
@@ -192,9 +200,7 @@ def run_app(target: str | os.PathLike = ".", *, attach: str | os.PathLike | None
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise LoratuiError("the app needs a terminal (stdin and stdout): run it in a terminal, or use the "
                            "commands (`loratui --help`) from scripts")
-    if os.environ.get("TERM", "").strip().lower() == "dumb":  # Textual would draw full-screen escapes anyway
-        raise LoratuiError("TERM=dumb: the app needs a full-screen terminal: run it with TERM set to your "
-                           "terminal's type (e.g. TERM=xterm-256color), or use the commands (`loratui --help`)")
+    refuse_dumb_terminal("use the commands (`loratui --help`)")
     from loratui.tui.app import LoratuiApp
     from loratui.tui.services.terminal_graphics import forced_value_problem
 
