@@ -38,7 +38,8 @@ def test_every_key_is_reported_exactly_once_and_result_is_valid(path):
     assert mapped | set(ignored) == keys
     assert all(reason for _, reason in report.ignored)
     assert loads_config(dumps_config(cfg)) == cfg  # saves and loads back
-    assert validate(cfg) == []
+    # LOHA is DAdaptation with unet_lr 1 and text_encoder_lr 0.5: as Prodigy that is refused (and said on import)
+    assert [p for p in validate(cfg) if not (path == LOHA and p.startswith("Prodigy needs one learning rate"))] == []
 
 
 def test_sd15_standard_values():
@@ -117,7 +118,7 @@ def test_unsupported_type_refused_and_lycoris_as_lora_is_plain():
     assert cfg.dataset.caption_extension == ".caption" and cfg.dataset.resolution == (768, 768)
     assert cfg.training.seed == 42 and cfg.optimizer.lr_warmup_steps == 0.05
     ignored = dict(report.ignored)
-    assert "dpmsingle" in ignored["sample_sampler"]
+    assert cfg.sampling.sample_sampler == "dpmsingle"  # an sd-scripts sampler (schema.SAMPLERS): kept
     assert ignored["bucket_reso_steps_typo_key"] == "not used by loratui"
     assert "multires" in ignored["noise_offset"]
     notes = {k: n for k, _, n in report.mapped}
@@ -231,7 +232,7 @@ def test_bad_numbers_are_reported_with_their_reason():
     cfg, report = import_kohya({"network_dim": 8, "unet_lr": "abc", "text_encoder_lr": "", "epoch": "ten",
                                 "seed": 0})
     ignored = dict(report.ignored)
-    assert ignored["unet_lr"] == "must be a number, got 'abc'; learning_rate is used"
+    assert ignored["unet_lr"] == "must be a number, got 'abc': learning_rate is used (see the warning)"
     assert ignored["epoch"] == "must be a whole number of epochs, got 'ten'"
     assert "random seed in kohya_ss" in ignored["seed"] and cfg.training.seed == 42
 

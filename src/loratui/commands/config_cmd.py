@@ -23,10 +23,11 @@ def _interactive() -> bool:
 
 
 @click.group()
-@exit_codes((0, "done"), (1, "`config check` found problems (one per line), or what only sd-scripts refuses "
-                               "(export-sdscripts stops on it)"),
-            (2, "bad input: an error naming the file, line and key; export over an earlier one off a terminal "
-                "(stdin and stdout) without --yes"),
+@exit_codes((0, "done"), (1, "`config check` found problems (one per line), including what only sd-scripts "
+                               "refuses"),
+            (2, "bad input: an error naming the file, line and key; export-sdscripts on a config with problems "
+                "(sd-scripts' own included) without --force, or over an earlier export off a terminal (stdin and "
+                "stdout) without --yes"),
             (130, "interrupted"))
 def config() -> None:
     """Create, check, explain, import (kohya_ss JSON) and export (sd-scripts TOML) configs.

@@ -66,7 +66,8 @@ def check_optimizer(cfg) -> None:
         te_lr = o.text_encoder_lr if o.text_encoder_lr is not None else o.learning_rate
         both = network is None or not (network.network_train_unet_only or network.network_train_text_encoder_only)
         if both and unet_lr and te_lr and unet_lr != te_lr:
-            # prodigyopt raises on the first step otherwise
+            # prodigyopt raises on the first step otherwise; core's validate() (prodigy_problems) says the same line
+            # to `config check`, and the preflight runs it first: this covers a direct call
             raise LoratuiError(f"optimizer: Prodigy needs one learning rate for the UNet and the text encoder "
                                f"(unet_lr {unet_lr} vs text_encoder_lr {te_lr}): set them equal (usually 1.0), "
                                f"0 to freeze one, or network_train_unet_only = true")

@@ -143,6 +143,19 @@ def sampling_intervals_note(cfg: TrainingConfig) -> str | None:
             f"({sampling.sample_every_n_epochs}) is set and takes precedence, as in sd-scripts; unset one of them")
 
 
+def no_prompts_note(cfg: TrainingConfig) -> str | None:
+    """The note when samples are asked for (sample_every_n_steps / _epochs, sample_at_first) but sample_prompts is
+    empty: sd-scripts and `train` then make no samples at all; None otherwise. (The keys are described, not named:
+    a note naming sample_every_n_steps is the one that says it is ignored.)"""
+    s = cfg.sampling
+    asked = [what for what, on in ((f"every {s.sample_every_n_steps} steps", s.sample_every_n_steps),
+                                   (f"every {s.sample_every_n_epochs} epochs", s.sample_every_n_epochs),
+                                   ("before training", s.sample_at_first)) if on]
+    if not asked or s.sample_prompts:
+        return None
+    return f"samples are asked for ({', '.join(asked)}) but no samples will be made: set sample_prompts in [sampling]"
+
+
 def config_notes(cfg: TrainingConfig) -> list[str]:
     """What `config check` says after "ok" (notes, not problems: `train` trains it, but not as the config
     alone suggests): a diffusers folder whose scheduler_config.json makes the run v-prediction; both
@@ -154,9 +167,7 @@ def config_notes(cfg: TrainingConfig) -> list[str]:
     cache = cache_latents_note(cfg)
     if cache:
         notes.append(cache)
-    sampling = sampling_intervals_note(cfg)
-    if sampling:
-        notes.append(sampling)
+    notes += [note for note in (sampling_intervals_note(cfg), no_prompts_note(cfg)) if note]
     clip_skip = cfg.training.clip_skip
     if clip_skip and clip_skip > 1 and _family_or_none(cfg) == "sdxl":  # the run start warns with the same words
         notes.append(f"training.clip_skip = {clip_skip} is ignored for SDXL (sd-scripts ignores it too; the "

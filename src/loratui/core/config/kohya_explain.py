@@ -48,9 +48,23 @@ GUI_KEYS: dict[str, tuple[str, str]] = {
 }
 
 
+# sd-scripts train_network.py arguments (foreign.SDSCRIPTS_ONLY_ARGS and kin) that are neither a loratui key nor a
+# kohya_ss GUI key above: what they are here, so `config explain` and a config's unknown-key line can say it
+SDSCRIPTS_ARGS: dict[str, str] = {
+    "no_half_vae": "always on: loratui runs the VAE in fp32, and `config export-sdscripts` writes no_half_vae = true "
+                   "whenever mixed_precision is fp16 or bf16",
+    "lowram": "not needed: loratui loads the model its own way",
+    "highvram": "not needed: loratui keeps what it can on the GPU",
+    "in_json": "fine-tuning metadata (sd-scripts' fine_tune.py) is not read: the dataset is the N_concept folders of "
+               "train_data_dir",
+    "output_config": "sd-scripts' own config output: loratui's config is this file",
+    "config_file": "sd-scripts' --config_file: loratui's config is this file",
+}
+
+
 def explain_gui_key(name: str) -> tuple[str, str, str] | None:
-    """(a head line, the explanation, the section.key it becomes or "") for kohya_ss GUI key ``name``, or
-    None when the GUI has no such key."""
+    """(a head line, the explanation, the section.key it becomes or "") for kohya_ss GUI key ``name`` (or an
+    sd-scripts argument in SDSCRIPTS_ARGS), or None when neither has such a key."""
     if name in GUI_KEYS:
         target, how = GUI_KEYS[name]
         return f"{name} (kohya_ss GUI) -> {target}", how, target
@@ -60,6 +74,8 @@ def explain_gui_key(name: str) -> tuple[str, str, str] | None:
         return (f"{name} (kohya_ss GUI) -> not imported: loratui has no such setting",
                 f"at its off value ({offs}) nothing changes; set, `config import-kohya` warns that it is not "
                 f"applied: {effect}", "")
+    if name in SDSCRIPTS_ARGS:
+        return f"{name} (sd-scripts argument) -> no loratui key", SDSCRIPTS_ARGS[name], ""
     reason = REASONS.get(name) or next((r for p, r in REASONS.items() if name.startswith(p) and p.endswith("_")), None)
     if reason is None:
         return None

@@ -59,7 +59,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from loratui.core.config.schema import TrainingConfig
+from loratui.core.config.schema import SAMPLERS, TrainingConfig
 from loratui.core.config.fields import FIELDS, KEY_SECTIONS, clean_file_name, coerce_value, file_name_problem
 from loratui.core.config.kohya_report import ImportReport
 from loratui.core.config.kohya_keys import (
@@ -123,7 +123,7 @@ class _Importer(NetworkKeys, TrainingKeys):
                                         f"{_shown(spec.default)}; set [{spec.section}] {key} in the imported config")
             return False
         self.values[key] = value
-        if kohya_key not in self.data:  # the GUI's own default for a key the file leaves out
+        if kohya_key not in self.data and not kohya_key.startswith("--"):  # the GUI's default (--x: additional_parameters)
             note = "; ".join(part for part in ("not in the file: kohya_ss's default", note) if part)
         self.report.mapped.append((kohya_key, f"{spec.section}.{key}", note))
         self.done.add(kohya_key)
@@ -168,6 +168,7 @@ class _Importer(NetworkKeys, TrainingKeys):
                     self.ignore(key, "0 (off) in the file: left unset")
                 else:
                     self.set(key, key, value)
+        self._additional_parameters()
         self._cache_latents_to_disk()
         for key, reason, warning in dropped_options(d, self.done):  # a dropped setting that is on: a warning
             self.ignore(key, reason)
@@ -181,6 +182,48 @@ class _Importer(NetworkKeys, TrainingKeys):
         place_paths(self.report, self.values, self.locked, source_dir=self.source_dir,
                     config_dir=self.config_dir)
         return self._build(), self.report
+
+    def _additional_parameters(self) -> None:
+        """kohya_ss appends additional_parameters to sd-scripts' command line, where they win over the config file:
+        each ``--key``, ``--key=value`` or ``--key value`` that is a loratui key is applied the same way (after the
+        JSON's own keys); the rest get one warning naming them."""
+        import shlex
+
+        raw = self.get("additional_parameters")
+        if raw is None:
+            return
+        try:
+            words = shlex.split(str(raw))
+        except ValueError:
+            words = str(raw).split()
+        applied, left = [], []
+        i = 0
+        while i < len(words):
+            word = words[i]
+            i += 1
+            if not word.startswith("--"):
+                left.append(word)
+                continue
+            name, has_value, value = word[2:].partition("=")
+            if not has_value and i < len(words) and not words[i].startswith("--"):
+                value, has_value, i = words[i], True, i + 1
+            spec = FIELDS.get((KEY_SECTIONS.get(name, ""), name))
+            if spec is None:
+                left.append(word + ("" if "=" in word or not has_value else f" {value}"))
+                continue
+            if spec.kind == "bool":
+                value = True if not has_value else _bool_word(value)
+            if value is None or (not has_value and spec.kind != "bool"):
+                left.append(word)
+                continue
+            if self.set(word, name, value, "from additional_parameters: on sd-scripts' command line it wins over "
+                                           "the JSON's own key"):
+                applied.append(word)
+        if left:
+            self.report.warnings.append(f"additional_parameters not applied: {' '.join(left)} (no loratui key: set "
+                                        "what they do by hand)")
+        self.ignore("additional_parameters", f"applied: {' '.join(applied)} (mapped above)" if applied and not left
+                    else "see the warning")
 
     def _cache_latents_to_disk(self) -> None:
         """cache_latents_to_disk with cache_latents off: sd-scripts turns cache_latents on (with a warning), so the
@@ -198,7 +241,12 @@ class _Importer(NetworkKeys, TrainingKeys):
             return
         path = Path(os.path.expanduser(str(raw)))  # an unknown ~user stays as written (named below)
         if not path.is_absolute() and self.source_dir is not None and not path.exists():
+            tried = path.absolute()
             path = Path(self.source_dir) / path  # kohya_ss ran from its own folder; next to the JSON is a guess
+            if not path.exists():  # the exact paths it is read from (current folder, the JSON's), not "next to it"
+                raise LoratuiError(f"{path.absolute()}: cannot read the dataset_config TOML the kohya_ss config names "
+                                   f"(no such file there nor at {tried}, from the current folder): put it at one of "
+                                   "these two paths, or set dataset_config in the JSON to where it is")
         found = read_dataset_config(path, self._dataset_fallback)
         for key, value in found.values.items():
             self.values[key] = value
@@ -286,8 +334,9 @@ class _Importer(NetworkKeys, TrainingKeys):
         self.ignore("sample_prompts", "empty: no sample prompts")
         sampler = self.get("sample_sampler")
         if sampler:
-            low = str(sampler).lower()
-            self.set("sample_sampler", "sample_sampler", SAMPLER_ALIASES.get(low, low))
+            low = str(sampler).lower()  # sd-scripts' samplers (schema.SAMPLERS); its k_ spellings by their plain names
+            name = SAMPLER_ALIASES.get(low, low)
+            self.set("sample_sampler", "sample_sampler", name if name in SAMPLERS else low)  # else: set() warns
         seed = d.get("seed")
         if _empty(seed) or _number(seed) == 0:
             self.ignore("seed", "empty or 0 (a random seed in kohya_ss): loratui's fixed default 42 kept")
@@ -301,8 +350,6 @@ class _Importer(NetworkKeys, TrainingKeys):
             self.ignore("training_comment", "metadata_description is set too and is kept: add the comment to it by "
                                             "hand ([saving] metadata_description)")
         self.ignore("training_comment", "empty")
-        if not _empty(d.get("additional_parameters")):
-            self.report.warnings.append(f"additional_parameters not applied: {d['additional_parameters']}")
         name = d.get("output_name")
         if isinstance(name, str) and not _empty(name) and file_name_problem(name):
             clean = clean_file_name(name)

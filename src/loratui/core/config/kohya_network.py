@@ -191,9 +191,7 @@ class NetworkKeys:
         te = _number(self.get("text_encoder_lr", 0))
         unet = _number(self.get("unet_lr", 0))
         if not isinstance(te, (int, float)) or not isinstance(unet, (int, float)):
-            for key, value in (("unet_lr", unet), ("text_encoder_lr", te)):
-                if not isinstance(value, (int, float)):
-                    self.ignore(key, f"must be a number, got {value!r}; learning_rate is used")
+            self._unreadable_rates(unet, te)
             return
         if te == 0 and unet != 0:
             self.set("unet_lr", "unet_lr", unet)
@@ -204,6 +202,24 @@ class NetworkKeys:
         elif te != 0:
             self.set("unet_lr", "unet_lr", unet)
             self.set("text_encoder_lr", "text_encoder_lr", te)
+        for key in ("unet_lr", "text_encoder_lr"):
+            self.ignore(key, "0 or empty: learning_rate is used")
+
+    def _unreadable_rates(self, unet: Any, te: Any) -> None:
+        """One rate (or both) is no number ("0,0001" from a v21 GUI's text box): the readable one is still mapped
+        (a 0 there keeps its meaning only beside a readable rate, so it is left unset), and each unreadable one
+        gets a warning: it trains at learning_rate instead."""
+        for key, value in (("unet_lr", unet), ("text_encoder_lr", te)):
+            if isinstance(value, (int, float)):
+                if value != 0:
+                    self.set(key, key, value, "the other rate cannot be read (see the warning)")
+                continue
+            guess = _number(str(value).replace(",", ".")) if isinstance(value, str) else None
+            meant = f" (did you mean {guess:g}?)" if isinstance(guess, (int, float)) else ""
+            part = "the UNet" if key == "unet_lr" else "the text encoder"
+            self.ignore(key, f"must be a number, got {value!r}: learning_rate is used (see the warning)")
+            self.report.warnings.append(f"{key} {value!r} is not a number{meant}: {part} trains at learning_rate; "
+                                        f"set [optimizer] {key} in the imported config")
         for key in ("unet_lr", "text_encoder_lr"):
             self.ignore(key, "0 or empty: learning_rate is used")
 

@@ -52,6 +52,7 @@ class TrainingKeys:
             if low.startswith("dadapt"):
                 canonical, note = "Prodigy", f"{name} is not available; Prodigy (its successor, also " \
                                              "learning_rate 1) used instead"
+                arg_list = self._prodigy_args(name, arg_list)
             elif low in ("pagedadamw8bit", "pagedadamw", "pagedadamw32bit"):
                 canonical = "AdamW8bit" if low.endswith("8bit") else "AdamW"
                 note = f"{name}: paged optimizers are not supported; {canonical} has the same update"
@@ -71,6 +72,18 @@ class TrainingKeys:
         if args or canonical == "SGD":
             self.set("optimizer_args", "optimizer_args", arg_list)
         self.ignore("optimizer_args", "empty")
+
+    def _prodigy_args(self, name: str, arg_list: list[str]) -> list[str]:
+        """A D-Adaptation optimizer trains as Prodigy: a warning says so (the run is not the one kohya_ss made), and
+        the arguments Prodigy has no parameter for (DAdaptSGD's momentum, log_every...) are left out, named."""
+        from loratui.core.config.load import PRODIGY_ARGS
+
+        kept = [a for a in arg_list if a.split("=", 1)[0].strip() in PRODIGY_ARGS]
+        dropped = [a for a in arg_list if a not in kept]
+        left_out = f"; optimizer_args {' '.join(dropped)} left out (Prodigy has no such argument)" if dropped else ""
+        self.report.warnings.append(f"optimizer {name} is not available: trained with Prodigy (its successor, "
+                                    f"learning_rate around 1) instead, which adapts its step size differently{left_out}")
+        return kept
 
     def _adafactor_args(self, arg_list: list[str]) -> list[str]:
         """sd-scripts turns Adafactor's relative_step on when the args do not say (and with warmup_init):
@@ -120,6 +133,7 @@ class TrainingKeys:
         elif _is_number(pct) and pct > 0:
             ratio = min(pct / 100.0, 0.99)
             self.set("lr_warmup", "lr_warmup_steps", ratio, f"{pct}% of the steps -> ratio {ratio:g}")
+        self._cycles()
         self.ignore("lr_warmup", "0: no warmup")
         self.ignore("lr_warmup_steps", "0: no warmup")
         # counts written as decimals (10.0) read as set() reads them; its fraction warning only for the one used
@@ -143,9 +157,7 @@ class TrainingKeys:
             self.ignore("epoch", f"not used with a dataset_config: sd-scripts trains {SD_SCRIPTS_DEFAULT_STEPS} steps "
                                  "(set max_train_epochs in the imported config to train by epochs)")
         elif _positive_count(epoch):
-            self.set("epoch", "max_train_epochs", d["epoch"],
-                     "kohya_ss turns epochs into max_train_steps by its own formula, which ignores partial "
-                     "bucket batches; loratui trains whole epochs, so a few more steps (`loratui steps`)")
+            self._gui_steps(epoch)
         if "max_train_epochs" in self.values and has_steps:
             self.report.warnings.append(
                 "both epochs and max_train_steps are set: epochs win (as in kohya_ss and sd-scripts); "
@@ -175,6 +187,33 @@ class TrainingKeys:
         if gamma:
             self.set("min_snr_gamma", "min_snr_gamma", gamma)
         self.ignore("min_snr_gamma", "0: Min-SNR weighting off")
+
+    def _gui_steps(self, epoch: int) -> None:
+        """max_train_steps 0 and an epoch count: kohya_ss computes max_train_steps from the images (kohya_steps.py)
+        and sd-scripts trains exactly that many steps, so that count is imported; whole epochs only when the
+        images are not here to count."""
+        from loratui.core.config.kohya_steps import gui_max_train_steps
+
+        gui = gui_max_train_steps(self.data, epoch, self.source_dir)
+        if gui.steps is None:
+            self.set("epoch", "max_train_epochs", self.data["epoch"],
+                     f"kohya_ss turns epochs into max_train_steps from the images, but {gui.why}: whole epochs "
+                     "imported, which may train a few more steps than kohya_ss did (`loratui steps` shows both)")
+            return
+        self.set("epoch", "max_train_steps", gui.steps,
+                 f"max_train_steps is 0, so kohya_ss computed ceil({gui.formula}) = {gui.steps} and sd-scripts "
+                 f"trained {gui.steps} steps: imported as max_train_steps = {gui.steps}")
+        self.ignore("max_train_steps", f"0 in the file: kohya_ss computes it from epoch (see epoch: {gui.steps})")
+
+    def _cycles(self) -> None:
+        """cosine_with_restarts with lr_scheduler_num_cycles empty or missing: kohya_ss passes ``epoch`` as the
+        number of cycles (lora_gui.py: ``int(lr_scheduler_num_cycles) if != "" else int(epoch)``)."""
+        if self.values.get("lr_scheduler") != "cosine_with_restarts" or self.get("lr_scheduler_num_cycles") is not None:
+            return
+        epoch = _whole_number(self.get("epoch", 1))[0]
+        if _positive_count(epoch) and epoch > 1:
+            self.set("lr_scheduler_num_cycles", "lr_scheduler_num_cycles", epoch,
+                     f"empty: kohya_ss passes epoch ({epoch}) as the number of restarts' cycles")
 
     def _attention(self) -> None:
         d = self.data

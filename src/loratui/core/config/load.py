@@ -42,17 +42,51 @@ from loratui.core.tomlfile import toml_syntax_problem
 # ---------------------------------------------------------------- dict <-> config
 
 
-def _unknown_key_problem(section: str, key: str) -> str:
-    if key in KEY_SECTIONS:
+def _unknown_key_problem(section: str | None, key: str, value: Any = None) -> str:
+    """The line for a key loratui does not have, in [section] (None: outside any section). A kohya_ss GUI or
+    sd-scripts name says what it is here (a "did you mean" by spelling would point elsewhere: kohya_ss's
+    lr_warmup is a percent, lr_warmup_steps a step count); anything else gets the closest key."""
+    where = f" in [{section}]" if section else ""  # above every header: the "did you mean" names the section
+    if section and key in KEY_SECTIONS:
         return f"{key}: belongs in [{KEY_SECTIONS[key]}], not [{section}]"
+    foreign = _foreign_key_hint(key, value)
+    if foreign:
+        return f"{key}: unknown key{where}: {foreign}"
     here = [name for (s, name) in FIELDS if s == section]
     close = difflib.get_close_matches(key, here, n=1, cutoff=0.6)
     if close:
-        return f"{key}: unknown key in [{section}] (did you mean {close[0]!r}?)"
+        return f"{key}: unknown key{where} (did you mean {close[0]!r}?)"
     close = difflib.get_close_matches(key, list(KEY_SECTIONS), n=1, cutoff=0.6)
     if close:
-        return f"{key}: unknown key in [{section}] (did you mean {close[0]!r} in [{KEY_SECTIONS[close[0]]}]?)"
-    return f"{key}: unknown key in [{section}] (`loratui config explain` lists every key)"
+        return f"{key}: unknown key{where} (did you mean {close[0]!r} in [{KEY_SECTIONS[close[0]]}]?)"
+    return f"{key}: unknown key{where or ' above every [section]'} (`loratui config explain` lists every key)"
+
+
+def _foreign_key_hint(key: str, value: Any) -> str | None:
+    """What a kohya_ss GUI or sd-scripts name is here (kohya_explain: the table `config explain` and the import
+    use), or None for a name neither has."""
+    from loratui.core.config.kohya_explain import explain_gui_key
+
+    found = explain_gui_key(key)
+    if found is None:
+        return None
+    head, how, target = found
+    if key == "lr_warmup" and isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 100:
+        return (f"a kohya_ss name (a percent of the steps): use lr_warmup_steps = {value / 100:g} in [optimizer] "
+                "(lr_warmup_steps of 1 or more counts steps)")
+    origin = "an sd-scripts argument" if "(sd-scripts" in head else "a kohya_ss GUI name"
+    section, _, name = target.partition(".")
+    if name and (section, name) in FIELDS:
+        return f"{origin}: here it is {name} in [{section}] ({how}; `loratui config explain {key}`)"
+    from loratui.core.config.kohya_dropped import EFFECTS
+
+    if key in EFFECTS:  # a training option loratui lacks: what training does without it
+        how = f"loratui has no such setting ({EFFECTS[key][1]})"
+    if "." in target:  # a GUI key the import folds into a setting of another shape (sdxl -> model_family)
+        return f"{origin}: {head.split('-> ', 1)[-1]}: {how} (`loratui config explain {key}`)"
+    if target and not target.startswith("no "):  # read by the import only (dataset_config)
+        return f"{origin} that only `config import-kohya` reads ({how}): remove the key"
+    return f"{origin}: {how}: remove the key (`loratui config explain {key}`)"
 
 
 def _collect(data: dict, locate) -> tuple[TrainingConfig, list[str], set[str]]:
@@ -66,6 +100,9 @@ def _collect(data: dict, locate) -> tuple[TrainingConfig, list[str], set[str]]:
             if top in KEY_SECTIONS:
                 problems.append(locate(None, top, f"{top}: must be inside the [{KEY_SECTIONS[top]}] section"))
                 continue
+            if not isinstance(body, dict):  # `netwrok_dim = 16` above every header: a key, not a section
+                problems.append(locate(None, top, _unknown_key_problem(None, top, body)))
+                continue
             close = difflib.get_close_matches(top, SECTIONS, n=1)
             mean = f" (did you mean [{close[0]}]?)" if close else f" (sections: {', '.join(SECTIONS)})"
             problems.append(locate(top, None, f"[{top}]: unknown section{mean}"))
@@ -76,7 +113,7 @@ def _collect(data: dict, locate) -> tuple[TrainingConfig, list[str], set[str]]:
         for key, value in body.items():
             spec = FIELDS.get((top, key))
             if spec is None:
-                problems.append(locate(top, key, _unknown_key_problem(top, key)))
+                problems.append(locate(top, key, _unknown_key_problem(top, key, value)))
                 continue
             try:
                 sections[top][key] = coerce_value(spec, value)
@@ -132,8 +169,11 @@ def _line_finder(text: str):
             section = header.group(1)
             where.setdefault((section, None), number)
             continue
-        key = re.match(r"\s*[\"']?([A-Za-z0-9_\-]+)[\"']?\s*=", line)
-        if key:
+        key = re.match(r"\s*[\"']?([A-Za-z0-9_\-]+)[\"']?\s*(\.\s*[\"']?([A-Za-z0-9_\-]+)[\"']?\s*)?=", line)
+        if key and key.group(3) and section is None:  # `network.network_dim = 16`: a dotted key names its section
+            where.setdefault((key.group(1), key.group(3)), number)
+            where.setdefault((key.group(1), None), number)
+        elif key:
             where.setdefault((section, key.group(1)), number)
     return where
 
@@ -214,7 +254,8 @@ def check_paths(cfg: TrainingConfig, *, hub_ids_ok: bool = False) -> list[str]:
         resolved = resolve_path(cfg, m.pretrained_model_name_or_path, key="pretrained_model_name_or_path")
         if resolved != m.pretrained_model_name_or_path or os.path.isabs(resolved):
             if not os.path.exists(resolved):
-                problems.append(f"pretrained_model_name_or_path: {resolved} does not exist")
+                problems.append(f"pretrained_model_name_or_path: {resolved} does not exist"
+                                + _dollar_hint(m.pretrained_model_name_or_path))
         elif not hub_ids_ok:  # "org/name" that is no path here: sd-scripts' export keeps it, training needs the files
             where = f" in {cfg.config_dir}" if cfg.config_dir else " here"
             problems.append(f"pretrained_model_name_or_path: {resolved} is not a folder or file{where}; training "
@@ -234,9 +275,9 @@ def check_paths(cfg: TrainingConfig, *, hub_ids_ok: bool = False) -> list[str]:
             problems.append(f"{key}: {path} is a file, not a folder: give the folder that holds the `N_name` "
                             "concept folders")
         elif folder and not os.path.isdir(path):
-            problems.append(f"{key}: folder {path} does not exist")
+            problems.append(f"{key}: folder {path} does not exist" + _dollar_hint(value))
         elif not folder and not os.path.exists(path):
-            problems.append(f"{key}: {path} does not exist")
+            problems.append(f"{key}: {path} does not exist" + _dollar_hint(value))
     if d.train_data_dir and d.reg_data_dir:
         train, reg = resolve_path(cfg, d.train_data_dir), resolve_path(cfg, d.reg_data_dir)
         if os.path.isdir(train) and os.path.realpath(train) == os.path.realpath(reg):
@@ -244,6 +285,14 @@ def check_paths(cfg: TrainingConfig, *, hub_ids_ok: bool = False) -> list[str]:
                             "a folder of their own (e.g. reg/ beside img/), or leave reg_data_dir empty")
     # a Windows path already has its line: "does not exist" / "cannot be created" about it says nothing new
     return problems + [p for p in file_problems(cfg) if not _involves_key(p, windows)]
+
+
+def _dollar_hint(written: str) -> str:
+    """A hint for a path that holds $VAR or ${VAR}: paths expand a leading ~ (resolve_path), never environment
+    variables (core.plan's dollar_hint says the same for `loratui steps`)."""
+    if re.search(r"\$\{?[A-Za-z_]", written or ""):
+        return " (loratui expands a leading ~ in paths but not $VARIABLES: write the path out)"
+    return ""
 
 
 def _involves_key(problem: str, keys) -> bool:
@@ -334,6 +383,36 @@ def validate(cfg: TrainingConfig) -> list[str]:
     if o.optimizer_type == "Prodigy" and o.learning_rate < 0.1:
         problems.append(f"Prodigy expects learning_rate around 1 (it finds its own step size), "
                         f"got {o.learning_rate}")
+    problems += prodigy_problems(cfg)
+    return problems
+
+
+# prodigyopt.Prodigy's keyword arguments (1.1.2); anything else in optimizer_args is a TypeError on its first build
+PRODIGY_ARGS = ("betas", "beta3", "eps", "weight_decay", "decouple", "use_bias_correction", "safeguard_warmup", "d0",
+                "d_coef", "growth_rate", "fsdp_in_use", "slice_p")
+
+
+def prodigy_problems(cfg: TrainingConfig) -> list[str]:
+    """What Prodigy refuses once training starts, found from the config alone (engine/optim.py's preflight raises
+    the same lines): two different learning rates for the UNet and the text encoder (prodigyopt raises on the first
+    step), and optimizer_args it has no argument for (D-Adaptation's momentum or log_every, imported with it).
+    Each line starts "Prodigy "."""
+    o, n = cfg.optimizer, cfg.network
+    if o.optimizer_type != "Prodigy":
+        return []
+    problems = []
+    unet_lr = o.unet_lr if o.unet_lr is not None else o.learning_rate
+    te_lr = o.text_encoder_lr if o.text_encoder_lr is not None else o.learning_rate
+    both = not (n.network_train_unet_only or n.network_train_text_encoder_only)
+    if both and unet_lr and te_lr and unet_lr != te_lr:
+        problems.append(f"Prodigy needs one learning rate for the UNet and the text encoder (unet_lr {unet_lr} vs "
+                        f"text_encoder_lr {te_lr}): set them equal (usually 1.0), or text_encoder_lr = 0 to train the UNet "
+                        "only")
+    args = o.optimizer_args if isinstance(o.optimizer_args, list) else []
+    unknown = [a for a in args if isinstance(a, str) and a.partition("=")[0].strip() not in PRODIGY_ARGS]
+    if unknown:
+        problems.append(f"Prodigy takes no optimizer_args {', '.join(unknown)}: remove them (it takes "
+                        f"{', '.join(PRODIGY_ARGS)})")
     return problems
 
 

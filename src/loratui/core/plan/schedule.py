@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import re
 from dataclasses import dataclass, field
 
 from loratui.core.plan.buckets import (
@@ -328,8 +330,12 @@ def compute_schedule(cfg, scan, num_processes: int = 1) -> Schedule:
         out.kohya_gui_steps, out.kohya_gui_formula = kohya_gui_steps(plan, out.epochs, reg_set)
         if out.kohya_gui_steps != out.total_steps:
             why = "; ".join(_gui_difference_reasons(plan, reg_set)) or "its formula differs"
+            # said plainly: a kohya_ss run (GUI epoch N, max_train_steps 0) trained the GUI's count, not whole epochs
             out.notes.append(f"the kohya_ss GUI would show {out.kohya_gui_steps} steps "
-                             f"({out.kohya_gui_formula}) but sd-scripts trains {out.total_steps}: {why}")
+                             f"({out.kohya_gui_formula}): with its epoch = {out.epochs} and max_train_steps 0, kohya_ss "
+                             f"runs sd-scripts for exactly {out.kohya_gui_steps} steps, while this config trains "
+                             f"{out.total_steps} (whole epochs: {why}); to train as kohya_ss did, set max_train_steps = "
+                             f"{out.kohya_gui_steps} and remove max_train_epochs")
     return out
 
 
@@ -396,4 +402,26 @@ def scan_for_config(cfg):
         raise LoratuiError("train_data_dir is empty: set the training images folder in [dataset]")
     train = resolve_path(cfg, d.train_data_dir, key="train_data_dir")
     reg = resolve_path(cfg, d.reg_data_dir, key="reg_data_dir") if d.reg_data_dir else None
+    for key, written, path in (("train_data_dir", d.train_data_dir, train), ("reg_data_dir", d.reg_data_dir, reg)):
+        problem = folder_key_problem(key, written, path)
+        if problem:  # the key and what it says, as `config check` words it (the caller names the config)
+            raise LoratuiError(problem)
     return scan_dataset(train, reg, d.caption_extension)
+
+
+def folder_key_problem(key: str, written: str, path: str | None) -> str | None:
+    """``key: folder PATH does not exist`` (or is a file), as core.config's check_paths says it, with a hint when
+    the value holds a $VARIABLE: loratui expands a leading ~ but not environment variables."""
+    if path is None or os.path.isdir(path):
+        return None
+    if os.path.exists(path):
+        return f"{key}: {path} is a file, not a folder: give the folder that holds the `N_name` concept folders"
+    return f"{key}: folder {path} does not exist" + dollar_hint(written)
+
+
+def dollar_hint(written: str) -> str:
+    """A hint for a path that holds $VAR or ${VAR}: config paths expand ~ only, never environment variables
+    (core.config's check_paths gives the same hint)."""
+    if written and re.search(r"\$\{?[A-Za-z_]", written):
+        return " (loratui expands a leading ~ in paths but not $VARIABLES: write the path out)"
+    return ""

@@ -152,6 +152,7 @@ class ConfigImportExport:
         if cfg is None:
             return
         base = self.path or self.suggested
+        unsaved = self.unsaved_export_line()
 
         def check(path: Path) -> str | None:
             if path.exists() and not path.is_dir():
@@ -181,19 +182,30 @@ class ConfigImportExport:
                 self.app.push_screen(
                     ChoiceDialog("earlier export", f"{out} holds an earlier export (config.toml, dataset.toml).",
                                  [("o", "overwrite it")]),
-                    lambda choice: self.export_to(cfg, out) if choice == "o" else None)
+                    lambda choice: self.export_to(cfg, out, unsaved) if choice == "o" else None)
             else:
-                self.export_to(cfg, out)
+                self.export_to(cfg, out, unsaved)
 
-        self.app.push_screen(PathDialog("Export sd-scripts TOML", "A folder for config.toml and dataset.toml:",
+        prompt = "A folder for config.toml and dataset.toml" + (f" ({unsaved})" if unsaved else "") + ":"
+        self.app.push_screen(PathDialog("Export sd-scripts TOML", prompt,
                                         str(base.with_name(base.stem + "_sdscripts")), self.folder, check), chosen)
 
-    def export_to(self, cfg: TrainingConfig, out: Path) -> None:
+    def unsaved_export_line(self) -> str:
+        """"" when the form matches the file; else what an export of the form's values carries that the file lacks
+        (a later `config export-sdscripts` of the file, or a quit without saving, would disagree with it)."""
+        count = self.form.unsaved_edits()
+        if not count:
+            return ""
+        name = self.path.name if self.path else "the config (not saved yet)"
+        return f"includes {count} unsaved change(s), not in {name} yet: ctrl+s saves them"
+
+    def export_to(self, cfg: TrainingConfig, out: Path, unsaved: str = "") -> None:
         def done(result) -> None:
             export, cfg_file, ds_file = result
-            lines = [f"wrote {cfg_file}", f"wrote {ds_file}", *[f"note: {n}" for n in export.notes],
+            lines = [f"wrote {cfg_file}", f"wrote {ds_file}", *([f"note: the export {unsaved}"] if unsaved else []),
+                     *[f"note: {n}" for n in export.notes],
                      "", "run from your sd-scripts folder:", "  " + export.command(cfg_file, ds_file)]
-            self.notify(f"exported to {out}: config.toml and dataset.toml")
+            self.notify(f"exported to {out}: config.toml and dataset.toml" + (f" ({unsaved})" if unsaved else ""))
             self.app.push_screen(ChoiceDialog("sd-scripts export written", "\n".join(lines), [("enter", "close")]))
 
         run_in_thread(self, lambda: export_sdscripts(cfg, out, None, overwrite=True), done=done,
