@@ -367,3 +367,11 @@ def _holder(fd: int) -> int | None:
         return int(os.pread(fd, 32, 0).decode("ascii").strip() or 0) or None
     except (OSError, ValueError):
         return None
+
+
+def dollar_hint(written: str | None) -> str:
+    """A hint for a config path that holds $VAR or ${VAR}: loratui expands a leading ~ (core.config's
+    resolve_path), never environment variables; `config check` and `steps` both say so."""
+    if written and re.search(r"\$\{?[A-Za-z_]", written):
+        return " (loratui expands a leading ~ in paths but not $VARIABLES: write the path out)"
+    return ""

@@ -34,6 +34,7 @@ from loratui.core.config.fields import (
 )
 from loratui.core.config.foreign import foreign_config_line, sdscripts_kind
 from loratui.core.config.snapshot import FileSnapshot, remember_snapshot
+from loratui.core.fsutil import dollar_hint
 from loratui.core.termline import shell_arg
 from loratui.core.tomlfile import toml_syntax_problem
 
@@ -255,7 +256,7 @@ def check_paths(cfg: TrainingConfig, *, hub_ids_ok: bool = False) -> list[str]:
         if resolved != m.pretrained_model_name_or_path or os.path.isabs(resolved):
             if not os.path.exists(resolved):
                 problems.append(f"pretrained_model_name_or_path: {resolved} does not exist"
-                                + _dollar_hint(m.pretrained_model_name_or_path))
+                                + dollar_hint(m.pretrained_model_name_or_path))
         elif not hub_ids_ok:  # "org/name" that is no path here: sd-scripts' export keeps it, training needs the files
             where = f" in {cfg.config_dir}" if cfg.config_dir else " here"
             problems.append(f"pretrained_model_name_or_path: {resolved} is not a folder or file{where}; training "
@@ -275,9 +276,9 @@ def check_paths(cfg: TrainingConfig, *, hub_ids_ok: bool = False) -> list[str]:
             problems.append(f"{key}: {path} is a file, not a folder: give the folder that holds the `N_name` "
                             "concept folders")
         elif folder and not os.path.isdir(path):
-            problems.append(f"{key}: folder {path} does not exist" + _dollar_hint(value))
+            problems.append(f"{key}: folder {path} does not exist" + dollar_hint(value))
         elif not folder and not os.path.exists(path):
-            problems.append(f"{key}: {path} does not exist" + _dollar_hint(value))
+            problems.append(f"{key}: {path} does not exist" + dollar_hint(value))
     if d.train_data_dir and d.reg_data_dir:
         train, reg = resolve_path(cfg, d.train_data_dir), resolve_path(cfg, d.reg_data_dir)
         if os.path.isdir(train) and os.path.realpath(train) == os.path.realpath(reg):
@@ -285,14 +286,6 @@ def check_paths(cfg: TrainingConfig, *, hub_ids_ok: bool = False) -> list[str]:
                             "a folder of their own (e.g. reg/ beside img/), or leave reg_data_dir empty")
     # a Windows path already has its line: "does not exist" / "cannot be created" about it says nothing new
     return problems + [p for p in file_problems(cfg) if not _involves_key(p, windows)]
-
-
-def _dollar_hint(written: str) -> str:
-    """A hint for a path that holds $VAR or ${VAR}: paths expand a leading ~ (resolve_path), never environment
-    variables (core.plan's dollar_hint says the same for `loratui steps`)."""
-    if re.search(r"\$\{?[A-Za-z_]", written or ""):
-        return " (loratui expands a leading ~ in paths but not $VARIABLES: write the path out)"
-    return ""
 
 
 def _involves_key(problem: str, keys) -> bool:

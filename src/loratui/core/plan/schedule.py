@@ -58,6 +58,7 @@ from loratui.core.plan.buckets import (
     reso_steps_notes,
 )
 from loratui.core.errors import LoratuiError
+from loratui.core.fsutil import dollar_hint
 from loratui.core.plan.left_out import (  # noqa: F401 - scan_error_note, scan_command: re-exported
     all_left_out, left_out_folders, many_repeats_notes, no_training_images_reason, scan_command, scan_error_note,
 )
@@ -417,11 +418,3 @@ def folder_key_problem(key: str, written: str, path: str | None) -> str | None:
     if os.path.exists(path):
         return f"{key}: {path} is a file, not a folder: give the folder that holds the `N_name` concept folders"
     return f"{key}: folder {path} does not exist" + dollar_hint(written)
-
-
-def dollar_hint(written: str) -> str:
-    """A hint for a path that holds $VAR or ${VAR}: config paths expand ~ only, never environment variables
-    (core.config's check_paths gives the same hint)."""
-    if written and re.search(r"\$\{?[A-Za-z_]", written):
-        return " (loratui expands a leading ~ in paths but not $VARIABLES: write the path out)"
-    return ""
