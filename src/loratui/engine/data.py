@@ -93,6 +93,14 @@ def read_caption_text(image, subset, caption_extension: str, notes: list[str] | 
     caption that sd-scripts would stop at (not UTF-8, 0 bytes) or that trains on no tag gets a line in
     ``notes`` (the run warns); a 0-byte one trains with the class tokens instead of stopping."""
     from loratui.core.captions import parse_caption
+    from loratui.core.textcodec import control_summary
+
+    def _valid_utf8(data: bytes) -> bool:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
 
     path = image.caption_path or Path(image.path).with_suffix(caption_extension)
     try:
@@ -113,9 +121,18 @@ def read_caption_text(image, subset, caption_extension: str, notes: list[str] | 
     if notes is not None:
         if caption.encoding != "utf-8":
             how = " without a byte-order mark" if caption.encoding.startswith("utf-16") and not caption.bom else ""
+            # BOM-less UTF-16 of ASCII text is valid UTF-8, NULs and all; with CJK in it, it is not
+            outcome = "trains on its NUL bytes" if how and _valid_utf8(data) else "stops at it"
+            fix = ("open it in a text editor and save it as UTF-8 text (`tags to-utf8` leaves text with control "
+                   "characters alone)" if control_summary(caption.first_line + caption.rest)
+                   else "save it as UTF-8 (`loratui tags to-utf8 DIR`)")
             notes.append(f"{path}: the caption is not UTF-8 (read as {caption.encoding}{how}); sd-scripts "
-                         f"{'trains on its NUL bytes' if how else 'stops at it'}: save it as UTF-8 "
-                         "(`loratui tags to-utf8 DIR`)")
+                         f"{outcome}: {fix}")
+        controls = control_summary(line)
+        if controls:
+            # bytes no decoding rule recognised (UTF-16 gone wrong, a binary file): they would train silently
+            notes.append(f"{path}: the caption's first line holds {controls}, which train as part of the prompt; "
+                         "open it in a text editor and save it as UTF-8 text, or write the caption again")
         if not line:
             notes.append(f"{path}: the caption's first line is blank: this image trains with an empty prompt, as in "
                          "sd-scripts; write the caption on the first line")

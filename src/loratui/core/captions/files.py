@@ -34,7 +34,7 @@ from pathlib import Path
 from loratui.core.dataset import entry_is_dir, iter_images, list_folder, parse_subset_name
 from loratui.core.errors import ConflictError, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, describe_os_error
-from loratui.core.textcodec import utf16_without_bom
+from loratui.core.textcodec import decode_caption_bytes
 
 BOM = "\ufeff"
 DEFAULT_SEPARATOR = ", "
@@ -244,27 +244,10 @@ class Caption:
 
 
 def _decode(data: bytes) -> tuple[str, str, bool]:
-    """(text, encoding, had_bom); never fails. UTF-8 (after its BOM, if any); UTF-16 with a BOM, or
-    without one when the NUL pattern says so (core.textcodec); else Windows-1252, as training reads it.
-    A UTF-8 BOM before bytes that are not UTF-8 gives ("...", "cp1252", True): the BOM stays on write."""
-    bom = data.startswith(b"\xef\xbb\xbf")
-    if bom:
-        data = data[3:]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        enc = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
-        try:
-            return data[2:].decode(enc), enc, True
-        except UnicodeDecodeError:
-            pass  # not UTF-16 after all (an odd length): read as the single-byte text below
-    elif (utf16 := utf16_without_bom(data)) is not None:
-        return data.decode(utf16), utf16, False
-    try:
-        return data.decode("utf-8"), "utf-8", bom
-    except UnicodeDecodeError:
-        try:
-            return data.decode("cp1252"), "cp1252", bom
-        except UnicodeDecodeError:
-            return data.decode("latin-1"), "latin-1", bom
+    """(text, encoding, had_bom); never fails: core.textcodec's rule (UTF-8, UTF-16 with or without
+    its BOM, an odd trailing line-break byte kept, else Windows-1252, as training reads it), shared
+    with the caption check so the two never disagree about a file."""
+    return decode_caption_bytes(data)
 
 
 def bom_bytes(encoding: str) -> bytes:

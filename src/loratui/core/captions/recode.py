@@ -18,6 +18,7 @@ from pathlib import Path
 
 from loratui.core.captions.files import BOM, Caption
 from loratui.core.captions.writer import ChangeWriter
+from loratui.core.textcodec import control_summary
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,12 @@ def describe_encoding(caption: Caption) -> str:
     return caption.encoding + (" with BOM" if caption.bom else "")
 
 
-def recode_plan(captions: list[Caption]) -> list[Recode]:
-    """The captions that are not plain UTF-8, each with its text as UTF-8 without BOM."""
+def recode_plan(captions: list[Caption], skipped: list[str] | None = None) -> list[Recode]:
+    """The captions that are not plain UTF-8, each with its text as UTF-8 without BOM.
+
+    A caption whose text holds a NUL or another control character is left out: those are bytes read
+    wrongly (UTF-16 the decoder could not recognise, a binary file), and writing them as UTF-8 would
+    make them permanent and hide them from the check. Its one-line reason goes to ``skipped`` when given."""
     out = []
     for caption in captions:
         if not caption.exists or (caption.encoding == "utf-8" and not caption.bom):
@@ -53,6 +58,13 @@ def recode_plan(captions: list[Caption]) -> list[Recode]:
         text = caption.first_line
         if caption.rest or caption.trailing_newline:
             text += caption.newline + caption.rest
+        controls = control_summary(text)
+        if controls:
+            if skipped is not None:
+                skipped.append(f"{caption.path}: read as {describe_encoding(caption)} it holds {controls}, so it "
+                               "is not saved as UTF-8: open it in a text editor and save it as UTF-8, or write "
+                               "the caption again")
+            continue
         out.append(Recode(caption, describe_encoding(caption), text.removeprefix(BOM).encode("utf-8")))
     return out
 

@@ -8,8 +8,11 @@ an assert, so a 0-byte caption stops training; a blank first line trains with an
 is a caption there, not a missing one: the class tokens are not used), and a first line of commas
 only (", ,,") trains with that text as its prompt; lines after the first are ignored (unless
 wildcards are on). UTF-16 without a byte-order mark reads as valid UTF-8 when its text is ASCII, a
-NUL byte after every letter: an error here, since those NULs are what would train. A missing
-caption means the folder's class tokens (or an empty prompt when it has none).
+NUL byte after every letter: an error here, since those NULs are what would train. A NUL or other
+control character still in the first line (bytes no rule recognises: a binary file, UTF-16 mangled
+earlier) is an error too (``caption_control_chars``); `tags to-utf8` leaves such files alone, so
+their fix is by hand. A missing caption means the folder's class tokens (or an empty prompt when it
+has none).
 
 Cleanup checks on the first line (a tag list split at commas outside brackets, as core.captions
 reads it):
@@ -36,7 +39,7 @@ from pathlib import Path
 
 from loratui.core.dataset.types import Problem, Severity
 from loratui.core.fsutil import describe_os_error
-from loratui.core.textcodec import utf16_without_bom
+from loratui.core.textcodec import control_summary, decode_caption_bytes, utf16_without_bom
 
 MAX_CLIP_TOKENS = 225  # the longest caption sd-scripts reads (max_token_length 225: three 75-token chunks)
 # CLIP's pre-tokenizer: contractions, letter runs, single digits, runs of other symbols (BPE splits further)
@@ -80,16 +83,17 @@ def caption_problems(path: Path, data: bytes | None = None, max_tokens: int | No
     utf16 = utf16_without_bom(data)
     if utf16:
         return [Problem("caption_not_utf8", path, f"{rel(path)} is {utf16.upper()} without a byte-order mark: "
-                        "sd-scripts trains on its NUL bytes; save it as UTF-8 (`loratui tags to-utf8 DIR`)", "error")]
+                        f"sd-scripts {_utf16_outcome(data)}; save it as UTF-8 (`loratui tags to-utf8 DIR`)", "error")]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return [Problem("caption_not_utf8", path, f"{rel(path)} is not UTF-8: sd-scripts stops with an error; "
-                        "save it as UTF-8 (`loratui tags to-utf8 DIR`)", "error")]
+                        f"{_resave_fix(data)}", "error")]
     problems = []
     if text.startswith("\ufeff"):
         problems.append(Problem("caption_bom", path, f"{rel(path)} starts with a UTF-8 byte-order mark: sd-scripts "
-                                "keeps it in the first tag; save the file without BOM (`loratui tags to-utf8 DIR`)", "warning"))
+                                f"keeps it in the first tag; {_resave_fix(data, 'save the file without BOM')}",
+                                "warning"))
         text = text[1:]
     if not text:
         problems.append(Problem("empty_caption", path, f"{rel(path)} is empty (0 bytes): sd-scripts stops with an "
@@ -97,6 +101,13 @@ def caption_problems(path: Path, data: bytes | None = None, max_tokens: int | No
         return problems
     # Python text files split on \n, \r and \r\n only (not str.splitlines' extra separators).
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    controls = control_summary(lines[0])
+    if controls:
+        # sd-scripts trains on them (UTF-16 read as bytes, a binary file): nothing else here matters first
+        problems.append(Problem("caption_control_chars", path, f"{rel(path)}: the first line holds {controls}, "
+                                "which sd-scripts trains on as part of the prompt; open it in a text editor and "
+                                "save it as UTF-8 text, or write the caption again", "error"))
+        return problems
     if not lines[0].strip():
         problems.append(Problem("empty_caption", path, f"{rel(path)}: the first line is blank, so the image trains "
                                 "with an empty prompt; write the caption on the first line", "warning"))
@@ -110,6 +121,26 @@ def caption_problems(path: Path, data: bytes | None = None, max_tokens: int | No
                                 "first (unless wildcards are on)", "warning"))
     problems.extend(tag_problems(path, lines[0].strip(), max_tokens))
     return problems
+
+
+def _utf16_outcome(data: bytes) -> str:
+    """What sd-scripts does with BOM-less UTF-16: ASCII text is valid UTF-8 (NULs and all), CJK is not."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "stops with an error (it reads UTF-8)"
+    return "trains on its NUL bytes"
+
+
+def _resave_fix(data: bytes, what: str = "save it as UTF-8") -> str:
+    """The fix for a file `tags to-utf8` converts; the by-hand one for a file it leaves alone (its text,
+    as the tag tools read it, holds NUL or control characters that a conversion would make permanent)."""
+    text, encoding, _bom = decode_caption_bytes(data)
+    controls = control_summary(text)
+    if not controls:
+        return f"{what} (`loratui tags to-utf8 DIR`)"
+    return (f"read as {encoding} it holds {controls}, which `tags to-utf8` will not carry over: open it in a "
+            "text editor and save it as UTF-8 text, or write the caption again")
 
 
 def estimate_clip_tokens(text: str) -> int:
