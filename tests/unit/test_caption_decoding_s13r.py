@@ -4,6 +4,8 @@ holding NUL or control characters; the check makes them an error that names the 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from PIL import Image
 
@@ -133,8 +135,11 @@ def test_to_utf8_on_the_review_repros_writes_real_text_then_checks_clean_and_und
 def test_to_utf8_leaves_a_caption_with_nuls_as_it_is_and_check_still_flags_it(tmp_path, capsys):
     img, concept = dataset(tmp_path, {"moj": b"\xef\xbb\xbf" + MOJIBAKE, "nul": b"caf\xe9\x00, x\n"})
     code, out, err = run_main(["tags", "to-utf8", img, "--yes"], capsys)
-    assert code == 0, err
-    assert "0 of 2 caption(s) are not plain UTF-8" in out or "Nothing to change." in out
+    assert code == 1, err  # named and left as they are, not "done"
+    assert "0 of 2 caption(s) are not plain UTF-8" in out and "need fixing by hand" in out
+    assert err.count("left out: ") == 2 and "nul.txt" in err and "moj.txt" in err
+    code, out, err = run_main(["tags", "to-utf8", img, "--yes", "--json"], capsys)
+    assert code == 1 and len(json.loads(out)["skipped"]) == 2
     assert (concept / "nul.txt").read_bytes() == b"caf\xe9\x00, x\n"
     assert (concept / "moj.txt").read_bytes() == b"\xef\xbb\xbf" + MOJIBAKE
     code, out, err = run_main(["tags", "check", img], capsys)

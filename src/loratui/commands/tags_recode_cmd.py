@@ -14,8 +14,8 @@ from loratui.core.errors import LoratuiError
 
 @click.command("to-utf8")
 @exit_codes((0, "written, a dry run, nothing to change, or not confirmed"),
-            (1, "written, except captions that changed on disk or could not be written: each is named and left "
-                "as it is"),
+            (1, "written, except captions that changed on disk, could not be written or hold NUL/control "
+                "characters: each is named and left as it is"),
             (2, "bad input, or not a terminal without --yes or --dry-run: nothing written"),
             (130, "interrupted: `loratui tags undo DIR` puts back what was written"))
 @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
@@ -45,19 +45,28 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
     if not captions:
         raise LoratuiError(f"{directory}: no images found (looked for .png .jpg .jpeg .webp .bmp in it and in its "
                            "N_concept folders; --recursive looks in every subfolder)")
-    items = recode_plan([c for c in captions if predicate is None or predicate(c)])
+    skipped: list[str] = []  # read wrongly (NUL/control characters): converting would make that permanent
+    items = recode_plan([c for c in captions if predicate is None or predicate(c)], skipped)
     data = {"files": [{"path": _rel(i.path, root), "was": i.was} for i in items], "written": 0}
+    if skipped:
+        data["skipped"] = skipped
     if not as_json:
         click.echo(f"{len(items)} of {len(captions)} caption(s) are not plain UTF-8.")
         for item in items:
             click.echo(f"  {_rel(item.path, root)}: {item.was} -> utf-8")
+        for line in skipped:
+            click.echo(f"left out: {line}", err=True)
         for note in reg_note(location, directory):
             click.echo(f"Note: {note}")
     if dry_run or not items:
         if as_json:
             click.echo(json_line(data))
         else:
-            click.echo("Nothing to change." if not items else "Dry run: nothing written.")
+            click.echo("Dry run: nothing written." if items else
+                       "Nothing to convert: the caption(s) left out above need fixing by hand." if skipped else
+                       "Nothing to change.")
+        if skipped and not items and not dry_run:
+            sys.exit(1)  # a file still needs the user's hand: not "done"
         return
     if not yes:
         if not can_ask(as_json, _interactive):
@@ -76,5 +85,5 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
         click.echo(f"Saved {len(written)} caption file(s) as UTF-8. Undo with: loratui tags undo {shell_arg(directory)}")
         for problem in problems:
             click.echo(f"skipped: {problem}", err=True)
-    if problems:
+    if problems or skipped:
         sys.exit(1)

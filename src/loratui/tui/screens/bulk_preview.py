@@ -175,13 +175,20 @@ class BulkPreview:
         if any(row.caption is None for row in rows) and not self.store.captions_loaded:
             self.app.notify("captions are still loading: try again in a moment", severity="warning")
             return
-        items = recode_plan([row.caption for row in rows if row.caption is not None])
+        skipped: list[str] = []
+        items = recode_plan([row.caption for row in rows if row.caption is not None], skipped)
         if not items:
-            self.app.notify("every caption is plain UTF-8 already (no Windows-1252, UTF-16 or byte-order mark)")
+            if skipped:
+                self.app.notify(f"{len(skipped):,} caption(s) cannot be saved as UTF-8 here: {skipped[0]}",
+                                severity="warning", timeout=12)
+            else:
+                self.app.notify("every caption is plain UTF-8 already (no Windows-1252, UTF-16 or byte-order mark)")
             return
         shown = [f"{os.path.relpath(item.path, self.store.root)}: {item.was}" for item in items[:8]]
         if len(items) > 8:
             shown.append(f"… and {len(items) - 8:,} more")
+        if skipped:  # named, not silently dropped: the user fixes those by hand
+            shown.append(f"left as they are ({len(skipped):,}): {skipped[0]}")
         body = (f"{len(items):,} caption(s) are not plain UTF-8: sd-scripts stops on Windows-1252 and UTF-16 and "
                 "keeps a byte-order mark in the first tag. Save them as UTF-8, text and line endings kept? "
                 f"{self.key_does('dataset.undo', 'puts them back')}.\n\n" + "\n".join(shown))

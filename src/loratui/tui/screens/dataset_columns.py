@@ -24,7 +24,7 @@ def _size_text(n: int) -> str:
 PROBLEM_WORDS = {
     "missing_caption": "no caption", "empty_caption": "empty", "unreadable_image": "broken",
     "unreadable_caption": "bad caption", "caption_not_utf8": "not utf8", "multiline_caption": "2+ lines",
-    "caption_bom": "BOM",
+    "caption_bom": "BOM", "caption_control_chars": "NUL/ctrl",
     "duplicate_stem": "same name", "extension_case": "EXT case",
     "long_caption": "too long", "duplicate_tags": "dup tags", "weighted_tags": "weights",
 }
