@@ -7,11 +7,14 @@ folder: resume or extend writes its final there) never gets a promoted copy unde
 NAME-promoted*.safetensors. A promoted copy that holds NAME.safetensors all the same (promoted when no
 state was there, or by an older loratui) is moved to the next free NAME-promoted* name by the run that
 would write over it (``move_promoted_final_aside``: engine/outputs.py, a fresh run; engine/run_resume.py,
-a resume); a copy is known by its bytes, equal to one of the run's saves.
+a resume); a copy is known by its bytes, equal to one of the run's saves, other than the copies of the
+final LoRA a resume keeps under a save's name (the same bytes, yet no promotion): those are on record in
+OUTPUT_DIR/.NAME.copies.json (``record_kept_copy``) by their file identity, which a move keeps.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -108,6 +111,52 @@ def promote_checkpoint(source: str | os.PathLike, name: str, output_dir: str | o
     raise FileExistsError(f"{folder}: too many promoted copies of {name}")
 
 
+COPIES = ".{name}.copies.json"  # hidden: no loader or file picker lists it
+KEPT_REMEMBERED = 200  # kept copies on record (the oldest are forgotten)
+
+
+def _identity(path: Path) -> list[int] | None:
+    """[inode, size, mtime in ns]: the file itself, under whatever name a move in the folder gives it."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return [info.st_ino, info.st_size, info.st_mtime_ns]
+
+
+def kept_copies(folder: str | os.PathLike, name: str) -> list[list[int]]:
+    """The identities of the final's copies on record (``record_kept_copy``); [] when there is no
+    readable record (a damaged one only costs the record)."""
+    try:
+        data = json.loads((Path(folder) / COPIES.format(name=name)).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    kept = data.get("kept") if isinstance(data, dict) else None
+    return [k for k in kept if isinstance(k, list)] if isinstance(kept, list) else []
+
+
+def record_kept_copy(folder: str | os.PathLike, name: str, copy: Path) -> None:
+    """``copy`` (NAME-000002.safetensors, NAME-stepN..., NAME-kept-stepN...) holds the final LoRA's bytes,
+    kept by a run about to write the final anew: on record, so that it is never taken for a save the
+    final is a promoted copy of. Written whole (temp file in the folder, fsync, rename); a failure to
+    write it only costs the record."""
+    folder = Path(folder)
+    identity = _identity(copy)
+    if identity is None:
+        return
+    kept = [k for k in kept_copies(folder, name) if k != identity][-(KEPT_REMEMBERED - 1):] + [identity]
+    target = folder / COPIES.format(name=name)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump({"kept": kept}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
 def _saves_of(folder: Path, name: str) -> list[Path]:
     """The LoRA files NAME.safetensors may be a promoted copy of: the epoch, step and kept saves in the
     folder (NAME-000002, NAME-step00000010, NAME-kept-...) and those in NAME-kept-<time>/ folders."""
@@ -127,11 +176,14 @@ def _saves_of(folder: Path, name: str) -> list[Path]:
 
 def promoted_final_source(folder: str | os.PathLike, name: str) -> Path | None:
     """The save NAME.safetensors is a promoted copy of (the same bytes), or None (it is a final LoRA,
-    or not there). Sizes first: a run's final LoRA differs from every save in its metadata."""
+    or not there). Sizes first: a run's final LoRA differs from every save in its metadata; a copy of
+    the final a resume kept under a save's name (on record: ``record_kept_copy``) is no such save."""
     final = Path(folder) / f"{name}.safetensors"
     if not final.is_file():
         return None
-    return next((save for save in _saves_of(Path(folder), name) if same_bytes(final, save)), None)
+    same = [save for save in _saves_of(Path(folder), name) if same_bytes(final, save)]
+    kept = kept_copies(folder, name) if same else []
+    return next((save for save in same if _identity(save) not in kept), None)
 
 
 def move_promoted_final_aside(folder: str | os.PathLike, name: str) -> tuple[Path, Path] | None:

@@ -11,13 +11,12 @@ preflight imports it before the ML stack, and the run checks it all again.
   images) or the processes sharing them out, a place no run reaches (batches_done past the epoch, a
   step that does not fit its epoch), a step past the plan and a state with nothing left to train all
   refuse, before anything is written;
-- `--extend-epochs N`: N epochs more than the state's own run planned (the state keeps its config).
+- `--extend-epochs N`: N epochs more than the state's own run planned (the state keeps its config);
+  a plain resume goes on to that run's plan where this config's leaves it nothing (engine/resume_plan.py).
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import json
 import math
 import os
@@ -25,6 +24,8 @@ from pathlib import Path
 
 from loratui.core.errors import LoratuiError
 from loratui.core.run_states import FORMAT, complete_state, find_resume_state  # noqa: F401 - the app's rule too
+from loratui.engine.resume_plan import continue_state_plan, finished_plan_problem, state_run_epochs  # noqa: F401
+from loratui.engine.resume_plan import with_training as _with_training
 
 # What a state holds that a changed config cannot follow: the LoRA's shape and kind, the optimizer's
 # state layout, the model it was trained on. Changing any of these and resuming fails at start-up.
@@ -341,28 +342,6 @@ def other_changes(saved: dict | None, current: dict, *, saved_base: str | None =
 
 # ---- the state's place against this run's schedule -------------------------------------------------
 
-def _with_training(cfg, **changes):
-    out = copy.copy(cfg)
-    out.training = dataclasses.replace(cfg.training, **changes)
-    return out
-
-
-def state_run_epochs(cfg, scan, world: int, info: dict) -> int:
-    """The epochs the state's own run planned (its config's max_train_epochs / max_train_steps, as that
-    run had them after --max-steps / --max-train-epochs); this config's when the state kept none."""
-    from loratui.core.plan import compute_schedule
-
-    training = (info.get("config") or {}).get("training") if isinstance(info.get("config"), dict) else None
-    if isinstance(training, dict) and (training.get("max_train_epochs") or training.get("max_train_steps")):
-        planned = _with_training(cfg, max_train_epochs=training.get("max_train_epochs"),
-                                 max_train_steps=training.get("max_train_steps"))
-        try:
-            return compute_schedule(planned, scan, world).epochs
-        except (LoratuiError, TypeError, ValueError):
-            pass
-    return compute_schedule(cfg, scan, world).epochs
-
-
 def _batch_problem(cfg, scan, world: int, schedule, info: dict, state: str, lora: str,
                    saved_base: str | None, current_base: str | None, current: dict) -> str | None:
     """A state's place is (epoch, batch of its process's shard): with another number of batches an
@@ -457,10 +436,12 @@ def position_problem(cfg, scan, world: int, schedule, info: dict, *, state: str,
 
 
 def check_resume(cfg, scan, folder: str | os.PathLike, *, world: int = 1, extend_epochs: int | None = None,
-                 max_steps: int | None = None) -> dict:
+                 max_steps: int | None = None, max_epochs: int | None = None) -> dict:
     """Every check a resume can make before a model loads; raises LoratuiError (one line) on the first
     problem. ``cfg`` has the run's limits already (--max-steps, --max-train-epochs); with
-    ``extend_epochs`` its max_train_epochs is set to the extended total. Returns what the run needs:
+    ``extend_epochs`` its max_train_epochs is set to the extended total; with none of the three, the
+    state's own run's plan where this config's leaves it nothing (engine/resume_plan.py: a stopped
+    extension goes on to the extension's end), said in the notes. Returns what the run needs:
     {"state": Path, "note": recovery note or None, "info": state.json, "notes": [...], "changes": line
     or None, "saved_base": str or None, "run_epochs": the epochs the state's run planned (extending)}."""
     from loratui.core.config import config_to_dict
@@ -471,6 +452,8 @@ def check_resume(cfg, scan, folder: str | os.PathLike, *, world: int = 1, extend
         raise LoratuiError(problem)
     state, note = find_resume_state(folder if Path(folder).name else os.path.abspath(folder))  # `.`
     info = read_state_info(state)
+    plain = extend_epochs is None and max_steps is None and max_epochs is None
+    planned = continue_state_plan(cfg, scan, world, info) if plain else None  # before the fields are compared
     current = config_to_dict(cfg)
     current_base = str(Path(cfg.config_dir or Path.cwd()).absolute())
     saved = info.get("config") if isinstance(info.get("config"), dict) else None
@@ -490,10 +473,13 @@ def check_resume(cfg, scan, folder: str | os.PathLike, *, world: int = 1, extend
         cfg.training.max_train_steps = None
         current = config_to_dict(cfg)
     schedule = compute_schedule(cfg, scan, world)
-    problem = position_problem(cfg, scan, world, schedule, info, state=str(state), max_steps=max_steps,
-                               saved_base=saved_base, current_base=current_base)
+    problem = (finished_plan_problem(cfg, scan, world, info, str(state)) if plain else None) or position_problem(
+        cfg, scan, world, schedule, info, state=str(state), max_steps=max_steps, saved_base=saved_base,
+        current_base=current_base)
     if problem:
         raise LoratuiError(problem)
+    if planned:
+        notes.append(planned)
     return {"state": state, "note": note, "info": info, "notes": notes, "saved_base": saved_base,
             "run_epochs": run_epochs,
             "changes": other_changes(saved, current, saved_base=saved_base, current_base=current_base)}

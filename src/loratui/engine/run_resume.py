@@ -125,8 +125,9 @@ class RunResume:
         the one there is kept first (a copy, written whole), under the name of its save point when it is
         the state's run's final (its ss_steps is the state's step): NAME-00000E.safetensors when that run
         ended at the end of epoch E, else NAME-stepNNNNNNNN.safetensors (names loaders and the checkpoint
-        list know); any other final as NAME-kept-stepN.safetensors. Said in one line."""
-        from loratui.core.promote import same_bytes
+        list know); any other final as NAME-kept-stepN.safetensors; the copy is on record as one
+        (core/promote.py ``record_kept_copy``). Said in one line."""
+        from loratui.core.promote import record_kept_copy, same_bytes
         from loratui.engine.outputs import _free, copy_whole, lora_header
 
         final = self.output_dir / f"{self.name}.safetensors"
@@ -153,6 +154,9 @@ class RunResume:
             keep = self.output_dir / (_free(self.output_dir, f"{self.name}-kept-step{shown:08d}", (".safetensors",))
                                       + ".safetensors")
         copy_whole(final, keep)
+        # the final's bytes under a save's name: on record, or the next launch takes the final for a promoted
+        # copy of this save and moves it aside (core/promote.py)
+        record_kept_copy(self.output_dir, self.name, keep)
         if kind != "final":
             self.emit("checkpoint_saved", path=str(keep), kind=kind, step=step, epoch=max(epoch, 0) if
                       kind == "epoch" else int(info["epoch"]))

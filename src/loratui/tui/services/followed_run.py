@@ -19,9 +19,10 @@ from pathlib import Path
 from textual.message import Message
 
 from loratui.core.events import log_path, pid_alive, run_is_alive
-from loratui.core.run_states import newest_state
+from loratui.core.run_states import newest_state, state_step
 from loratui.core.runs import (Checkpoint, LossSeries, RunRecord, checkpoints_on_disk, earlier_checkpoints,
                                earlier_title, feed_lines, run_events_path, tail_lines)
+from loratui.tui.services.run_endings import ended_words
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class RunSnapshot:
     state_step: int | None = None   # the step that state holds
     processes: int = 1              # the processes the run trains with (a resume needs as many)
     log_note: str | None = None     # why there is no log_tail (started outside the app: where its output went)
+    ended_by: str | None = None     # a crashed launch of this app killed by a signal: "killed by signal 9 (...)"
 
     @property
     def title(self) -> str:
@@ -265,14 +267,22 @@ class FollowedRun:
         log_tail = tuple(log_lines[-20:])
         refused = refusal_line(self.log_file) if self.status == "refused" else None
         ended = pid is None and self.status in ("finished", "crashed")
+        loading = pid is not None and self.status == "starting"
         with self.lock:
             r = self.record
             step = r.last_step or {}
             started = r.started or {}
             finished = r.finished or {}
+            # another process than the one that trained the record's steps (a resume after a crash, its
+            # run_started not read yet): the record is the session before it, whose clock stopped
+            stepped = isinstance((r.last_step or {}).get("time"), (int, float)) and \
+                isinstance(started.get("time"), (int, float)) and r.last_step["time"] >= started["time"]
+            earlier_session = stepped and isinstance(started.get("pid"), int) and pid is not None and \
+                started["pid"] != pid
             # one clock for live and ended runs (the events' times), and never less than was shown:
             # "elapsed 2m26s" while live must not become 2m25s once stopped
-            elapsed = r.session_seconds(time.time() if pid is not None and r.finished is None else None)
+            elapsed = r.session_seconds(time.time() if pid is not None and r.finished is None and not earlier_session
+                                        else None)
             if elapsed is not None:
                 seen = self._elapsed_seen
                 if seen is not None and seen[0] == started.get("time"):
@@ -304,10 +314,18 @@ class FollowedRun:
                          else (started.get("schedule") or {}).get("processes"))
             if self.earlier:  # its files may have moved into NAME-kept-<time>/ or been written over since
                 checkpoints = earlier_checkpoints(checkpoints, self.output_dir, self.name, r.last_time)
+            at, total, epochs = r.step, r.total_steps, started.get("schedule", {}).get("epochs")
+            if loading:  # nothing of this session trained yet: its place is the state it resumes, no numbers
+                ours = not earlier_session and r.finished is None and started
+                at, total, epochs = self._resumed_step(started.get("resumed_from") if ours else None), None, None
+                if ours:  # its own plan, not the last step's (the session before it)
+                    schedule = started.get("schedule") or {}
+                    total, epochs = schedule.get("total_steps"), schedule.get("epochs")
+                step, finished = {}, {}
             return RunSnapshot(
                 key=self.key, output_dir=self.output_dir, name=self.name, status=self.status,
-                reason=finished.get("reason"), pid=pid, step=r.step, total_steps=r.total_steps,
-                epoch=step.get("epoch", finished.get("epoch")), epochs=started.get("schedule", {}).get("epochs"),
+                reason=finished.get("reason"), pid=pid, step=at, total_steps=total,
+                epoch=step.get("epoch", finished.get("epoch")), epochs=epochs,
                 loss=step.get("loss"), avg_loss=step.get("avg_loss"), lr=step.get("lr"),
                 images_per_s=step.get("images_per_s"), eta_s=step.get("eta_s"),
                 peak_vram_gib=step.get("peak_vram_gib"), vram_estimate_gib=started.get("vram_estimate_gib"),
@@ -317,7 +335,17 @@ class FollowedRun:
                 log_tail=log_tail, events=r.events, caught_up=self.caught_up, caching=caching_text(r.caching),
                 device=started.get("device"), earlier=self.earlier, state_read=state[1] if state else None,
                 state_step=state[2] if state else None,
-                processes=processes if isinstance(processes, int) and processes >= 1 else 1, log_note=log_note)
+                processes=processes if isinstance(processes, int) and processes >= 1 else 1, log_note=log_note,
+                ended_by=ended_words(self.exit_code) if self.status == "crashed" and (self.exit_code or 0) < 0 else None)
+
+
+    def _resumed_step(self, resumed_from) -> int:
+        """The step of the state a loading session resumes (its run_started's, else this app's --resume
+        argument), 0 for a fresh run or one not known."""
+        if not resumed_from and self.command is not None and "--resume" in self.command.argv:
+            index = self.command.argv.index("--resume") + 1
+            resumed_from = self.command.argv[index] if index < len(self.command.argv) else None
+        return (state_step(resumed_from) or 0) if isinstance(resumed_from, str) and resumed_from else 0
 
 
 STOPPED_EXIT_CODES = (130, -2, -15)  # `loratui train` interrupted (README: 130), or SIGINT / SIGTERM before Python

@@ -11,12 +11,26 @@ from __future__ import annotations
 import time
 
 from loratui.core.events import EventFollower
+from loratui.core.run_states import newest_state
 from loratui.core.runs import describe_event, log_pointer
 from loratui.tui.services.followed_run import FollowedRun, RunNotice, RunUpdated, refusal_line
+from loratui.tui.services.run_endings import ended_words, resume_words
 
 CHUNK_BYTES = 4 * 1024 * 1024
 NOTABLE = {"error": "error", "warning": "warning", "finished": "information", "control": "information",
            "checkpoint_saved": "information", "sample_saved": "information"}
+
+
+def session_stepped(record, pid: int | None) -> bool:
+    """The process ``pid`` wrote the latest run_started and a step since: its numbers are on show. Before
+    that (a resume loading) the record's step, loss and ETA are the session before it."""
+    started = record.started or {}
+    if isinstance(started.get("pid"), int) and pid is not None and started["pid"] != pid:
+        return False  # a resume launched after a crash: its run_started is not written yet
+    step_time, began = (record.last_step or {}).get("time"), started.get("time")
+    if not isinstance(step_time, (int, float)) or not isinstance(began, (int, float)):
+        return record.last_step is not None and not isinstance(began, (int, float))  # an events file without times
+    return step_time >= began
 
 
 class RunFollowing:
@@ -89,13 +103,7 @@ class RunFollowing:
             if changed:
                 run.status, dirty = status, True
                 if status == "crashed" and run.caught_up:
-                    code = f" (exit code {run.exit_code})" if run.exit_code is not None else ""
-                    began = (run.record.started or {}).get("time")  # a run started in a shell has no NAME.log
-                    began = began if isinstance(began, (int, float)) else None
-                    why = (f", after {run.gone[0].lower()}{run.gone[1:]}" if run.gone else
-                           f"; {log_pointer(run.output_dir, run.name, began)}")
-                    self._post(lambda: RunNotice(run.key, f"{run.name}: the run is gone without finishing{code}{why}",
-                                                 "error", None))
+                    self._post(lambda: RunNotice(run.key, self._crash_line(run), "error", None))
                 elif status == "stopped":
                     self._post(lambda: RunNotice(run.key, f"{run.name}: stopped before anything was saved",
                                                  "information", None))
@@ -123,6 +131,24 @@ class RunFollowing:
                 return
             if follower.at_end:
                 run.stopping.wait(self.POLL_INTERVAL if status in ("starting", "live") else 1.0)
+
+    @staticmethod
+    def _crash_line(run: FollowedRun) -> str:
+        """The run ended without `finished`: how (a signal named, an exit code, or for a run launched
+        elsewhere what its pid tells), where to read more when its log can say, and what resumes it."""
+        started = run.record.started or {}
+        pid = started.get("pid") if isinstance(started.get("pid"), int) else None
+        how = ended_words(run.exit_code, pid)
+        began = started.get("time")  # a run started in a shell has no NAME.log
+        began = began if isinstance(began, (int, float)) else None
+        if run.gone:
+            more = f", after {run.gone[0].lower()}{run.gone[1:]}"
+        elif run.exit_code is None or run.exit_code > 0:  # a signal leaves no line in the log
+            more = f"; {log_pointer(run.output_dir, run.name, began)}"
+        else:
+            more = ""
+        state = newest_state(run.output_dir, run.name) if not run.earlier else None
+        return f"{run.name}: gone without finishing: {how}; {resume_words(state[2] if state else None)}{more}"
 
     @staticmethod
     def _refused_by_the_lock(run: FollowedRun) -> bool:
@@ -175,7 +201,9 @@ class RunFollowing:
         if pid is not None:
             if record.finished is not None and pid == (record.started or {}).get("pid"):
                 return "ending"  # it wrote `finished` and exits (not a resume that has not started yet)
-            return "starting" if record.started is None or record.finished is not None else "live"
+            if record.started is None or record.finished is not None or not session_stepped(record, pid):
+                return "starting"  # loading: what the record holds is the session before it (a resume)
+            return "live"
         if run.ended_silent():  # this app's launch (a resume too) ended having written nothing
             if run.stopped_unsaved():  # stopped within its first seconds (exit 130 "aborted"): not a crash
                 return "stopped"

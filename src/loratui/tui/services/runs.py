@@ -69,6 +69,32 @@ def stopped_before_saving(snapshot: RunSnapshot) -> bool:
                                    not snapshot.checkpoints)
 
 
+def session_plan(snapshot: RunSnapshot) -> dict:
+    """What ``r`` passes besides --resume so that the run goes on to the end its last session planned (an
+    extension stopped or crashed part way: its state may still be the one it started from, whose run planned
+    less), when the config's own plan leaves the state nothing to train: {"max_epochs": N} or
+    {"max_steps": N}. {} when the config still plans steps past the state (an edited max_train_epochs
+    takes effect from there), or nothing is known. The engine checks it all again."""
+    from loratui.core.config import load_config
+
+    total, epochs, at = snapshot.total_steps, snapshot.epochs, snapshot.state_step
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (total, epochs, at)) or epochs < 1 \
+            or total <= at or snapshot.config is None:
+        return {}
+    try:
+        training = load_config(snapshot.config).training
+    except (LoratuiError, OSError):
+        return {}
+    per_epoch = total // epochs if total % epochs == 0 else None  # a --max-steps session may end mid-epoch
+    if training.max_train_epochs is not None:
+        ours = training.max_train_epochs * per_epoch if per_epoch else None
+    else:
+        ours = training.max_train_steps
+    if ours is None or ours > at:
+        return {}
+    return {"max_epochs": epochs} if per_epoch else {"max_steps": total}
+
+
 class RunService(RunFollowing):
     """Owned by the App (its workers outlive screens). See the module docstring."""
 
@@ -197,7 +223,7 @@ class RunService(RunFollowing):
 
     def command(self, config: str | os.PathLike, *, processes: int = 1, resume: str | os.PathLike | None = None,
                 extend_epochs: int | None = None, save_state: bool = False,
-                max_steps: int | None = None) -> RunCommand:
+                max_steps: int | None = None, max_epochs: int | None = None) -> RunCommand:
         """The command that trains ``config`` (show ``display`` before ``start``). Bad config: LoratuiError."""
         from loratui.core.config import load_config, resolve_path
 
@@ -211,6 +237,8 @@ class RunService(RunFollowing):
             args += ["--extend-epochs", str(extend_epochs)]
         if max_steps is not None:
             args += ["--max-steps", str(max_steps)]
+        if max_epochs is not None:
+            args += ["--max-train-epochs", str(max_epochs)]
         if save_state:
             args.append("--save-state")
         if processes < 1:
@@ -255,8 +283,9 @@ class RunService(RunFollowing):
         snapshot = run if isinstance(run, RunSnapshot) else run.snapshot()
         self.check_resumable(snapshot)
         processes = processes or getattr(snapshot, "processes", 1) or 1
+        plan = session_plan(snapshot) if extend_epochs is None else {}
         return self.start(self.command(snapshot.config, processes=processes, resume=snapshot.state,
-                                       extend_epochs=extend_epochs, save_state=save_state))
+                                       extend_epochs=extend_epochs, save_state=save_state, **plan))
 
     def check_resumable(self, snapshot: RunSnapshot) -> bool:
         """True, or a LoratuiError saying why the run cannot go on (running, no state, no config, an

@@ -58,10 +58,13 @@ def status_lines(snapshot) -> list[tuple[str, str | None]]:
         (f" · epoch {snapshot.epoch or '-'}{epochs}", None), ("\n", None),
     ]
     caching = getattr(snapshot, "caching", None)
-    if caching and not snapshot.step and snapshot.status in ("starting", "live"):
+    # starting: nothing of this session trained yet (a resume's step is its state's), so no numbers of
+    # the session before it: what loads, and the time so far
+    if caching and snapshot.status == "starting":
         parts.append((caching, "run-status--muted"))
-    elif snapshot.status == "starting" and not snapshot.step:
-        parts.append(("loading the model and the dataset…", "run-status--muted"))
+    elif snapshot.status == "starting":
+        resumes = f"resuming from step {snapshot.step:,}: " if snapshot.step else ""
+        parts.append((f"{resumes}loading the model and the dataset…", "run-status--muted"))
     else:
         lr = "-" if snapshot.lr is None else f"{snapshot.lr:.1e}"
         parts.append((f"loss {_number(snapshot.loss, '.4f')} avg {_number(snapshot.avg_loss, '.4f')} · lr {lr} · "
@@ -82,7 +85,11 @@ def status_lines(snapshot) -> list[tuple[str, str | None]]:
         device_shown = False  # the device is not known yet (the run is starting, or an older events file)
     if snapshot.pid:
         parts.append((f"{' · ' if device_shown else ''}pid {snapshot.pid}", "run-status--muted"))
-    if snapshot.status == "crashed":
+    if snapshot.status == "crashed" and getattr(snapshot, "ended_by", None):  # a signal: the log has no line on it
+        at = getattr(snapshot, "state_step", None)
+        parts.append((f" · {snapshot.ended_by}" + (f": r resumes from step {at:,}" if at is not None else ""),
+                      "run-status--bad"))
+    elif snapshot.status == "crashed":
         # the box below shows the run's log, or (started in a shell: no log of its own) its events
         below = "see the log below" if getattr(snapshot, "log_tail", None) else "no log; its events are below"
         parts.append((f" · gone without finishing: {below}", "run-status--bad"))
@@ -91,7 +98,8 @@ def status_lines(snapshot) -> list[tuple[str, str | None]]:
             "stopped before anything was saved (s starts a new run)"
         parts.append(((" · " if parts[-1][0] != "\n" else "") + said, "run-status--muted"))
     elif snapshot.status == "refused":
-        parts.append((" · loratui train refused the config (log below; 3: Settings)", "run-status--bad"))
+        # why is the error line under this one (a setting it names: o opens it); the launch's log is below
+        parts.append((" · loratui train refused to start: why is under this line", "run-status--bad"))
     return parts
 
 
