@@ -109,6 +109,9 @@ def keep_newer_outputs(output_dir: Path, name: str, *, resumed: Path, step: int,
             target = output_dir / (_free(output_dir, f"{name}-kept-step{final_step:08d}", (".safetensors",))
                                    + ".safetensors")
             copy_whole(final, target)
+            from loratui.core.promote import record_kept_copy
+
+            record_kept_copy(output_dir, name, target)  # the same bytes as the final: never taken for a promoted copy
             kept.append(Kept(final, target, why, "final", final_step, final_epoch, copied=True))
     state = output_dir / f"{name}-state"
     if state.is_dir() and state.resolve() != resumed:

@@ -106,7 +106,8 @@ def status_lines(snapshot) -> list[tuple[str, str | None]]:
 def run_error_line(error: dict, setting: str | None, key: str = "o") -> str:
     """An engine error event as one line: what happened, the engine's hint, the key to the setting."""
     kind = {"oom": "out of memory", "nan": "loss became NaN", "config": "config problem", "crash": "crashed",
-            "disk_full": "disk full", "deleted": "files deleted", "file": "file problem"}.get(str(error.get("kind")),
+            "disk_full": "disk full", "deleted": "files deleted", "file": "file problem",
+            "process": "process failed"}.get(str(error.get("kind")),
                                                                      str(error.get("kind") or "error"))
     line = f"✗ {kind}" + (f" ({key}: open {setting})" if setting else "") + f": {error.get('message', '')}"
     if error.get("hint"):
