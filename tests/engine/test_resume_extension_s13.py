@@ -39,6 +39,14 @@ def test_a_stopped_extension_resumes_to_its_planned_end_and_keeps_the_final(tiny
     assert (out / "tiny-000002.safetensors").read_bytes() == final_8  # the final kept under its epoch's name
     assert promoted_final_source(out, "tiny") is None  # ... is no save it was promoted from
 
+    # an explicit --max-train-epochs below the state is refused, never replaced by the state's run's plan
+    from loratui.commands.train_cmd import _resume_preflight
+    from loratui.core.config import load_config
+
+    with pytest.raises(LoratuiError):
+        _resume_preflight(load_config(config), str(out / "tiny-state"), max_steps=None, max_epochs=2,
+                          extend_epochs=None)
+
     # r (a plain --resume) goes on to the extension's end, not "past the 8 steps this config plans"
     capsys.readouterr()
     code, events = run(config, resume=str(out / "tiny-state"))

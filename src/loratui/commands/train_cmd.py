@@ -104,7 +104,7 @@ def _resume_preflight(cfg, resume: str, *, max_steps, max_epochs, extend_epochs)
     if max_epochs is not None:
         cfg.training.max_train_epochs, cfg.training.max_train_steps = max_epochs, None
     check_resume(cfg, scan_for_config(cfg), resume, world=int(os.environ.get("WORLD_SIZE", "1")),
-                 extend_epochs=extend_epochs, max_steps=max_steps)
+                 extend_epochs=extend_epochs, max_steps=max_steps, max_epochs=max_epochs)
 
 
 def _preflight(config: str):
