@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
+
+import pytest
 
 from loratui.core import runs
 from loratui.core.events import make_event
@@ -28,51 +31,75 @@ def _saving(tmp_path, tiny_sd1_dir):
                                                     "saving.save_state": True})
 
 
-def test_a_resume_from_a_mid_run_state_keeps_the_samples_past_it_aside(tiny_sd1_dir, tmp_path):
+def _sample_at(folder, step: int, older_names: bool):
+    """The one sample of ``step`` in ``folder`` (sd-scripts' name, NAME_STEP_II_YYYYmmddHHMMSS_SEED.png); with
+    ``older_names`` renamed first (in its run's events too) to the name loratui gave it before,
+    NAME_STEP_II_SEED.png, as an older version left it: a run made by that version, resumed by this one."""
+    found = [p for p in folder.glob("tiny_*.png") if runs.sample_step(p, "tiny") == step]
+    assert len(found) == 1, found
+    sample = found[0]
+    assert re.fullmatch(rf"tiny_{step:06d}_00_\d{{14}}_3\.png", sample.name), sample.name
+    if not older_names:
+        return sample
+    older = sample.rename(folder / f"tiny_{step:06d}_00_3.png")
+    events = folder.parent / "tiny.events.jsonl"
+    events.write_text(events.read_text().replace(sample.name, older.name))
+    return older
+
+
+@pytest.mark.parametrize("older_names", [False, True], ids=["sd-scripts-names", "older-names"])
+def test_a_resume_from_a_mid_run_state_keeps_the_samples_past_it_aside(tiny_sd1_dir, tmp_path, older_names):
     config = _saving(tmp_path, tiny_sd1_dir)
     out = tmp_path / "out"
     assert run(config)[0] == 0  # samples at 2 and 4, a step save and state at 2
-    _mark(out / "sample" / "tiny_000002_00_3.png", b"first")
-    _mark(out / "sample" / "tiny_000004_00_3.png", b"first")
+    step2, step4 = (_sample_at(out / "sample", step, older_names) for step in (2, 4))
+    _mark(step2, b"first")
+    _mark(step4, b"first")
     code, events = run(config, resume=str(out / "tiny-step00000002-state"))
     assert code == 0
     kept = [p for p in out.glob("tiny-kept-*/sample/*.png")]
-    assert [p.name for p in kept] == ["tiny_000004_00_3.png"] and kept[0].read_bytes().endswith(b"first")
+    assert [p.name for p in kept] == [step4.name] and kept[0].read_bytes().endswith(b"first")
     # the step-2 sample is not rendered again: it stays, as it was
-    assert (out / "sample" / "tiny_000002_00_3.png").read_bytes().endswith(b"first")
-    assert not (out / "sample" / "tiny_000004_00_3.png").read_bytes().endswith(b"first")  # this session's
+    assert step2.read_bytes().endswith(b"first")
+    again = _sample_at(out / "sample", 4, False)  # this session's, under sd-scripts' name
+    assert not again.read_bytes().endswith(b"first")
+    assert sorted(p.name for p in (out / "sample").iterdir()) == sorted([step2.name, again.name])
     said = [e["message"] for e in of(events, "warning") if "moved aside before this run writes them anew" in e["message"]]
-    assert len(said) == 1 and ("1 sample image(s) (sample/tiny_000004_00_3.png) -> "
+    assert len(said) == 1 and (f"1 sample image(s) (sample/{step4.name}) -> "
                                f"{kept[0].parent.parent.name}/sample/") in said[0]
     # the checkpoint list: the kept step-4 LoRA shows the kept image, the new final this session's
     record = runs.read_summary(out, "tiny").record
     by_name = {c.path.name: c for c in record.listed()}
     assert by_name["tiny-kept-step00000004.safetensors"].samples == kept
-    assert by_name["tiny.safetensors"].samples == [out / "sample" / "tiny_000004_00_3.png"]
+    assert by_name["tiny.safetensors"].samples == [again]
+    assert record.sample_prompts[again.name] == {"prompt": "shp, red circle", "seed": 3}
 
 
+@pytest.mark.parametrize("older_names", [False, True], ids=["sd-scripts-names", "older-names"])
 def test_resuming_an_older_runs_state_keeps_the_later_runs_samples_and_each_run_shows_its_own(tiny_sd1_dir,
-                                                                                              tmp_path):
+                                                                                              tmp_path, older_names):
     config = _saving(tmp_path, tiny_sd1_dir)
     out = tmp_path / "out"
-    assert run(config)[0] == 0  # A
-    _mark(out / "sample" / "tiny_000004_00_3.png", b"A-MARK")
+    assert run(config)[0] == 0  # A (with ``older_names``: an older version's run, its samples so named)
+    _mark(_sample_at(out / "sample", 4, older_names), b"A-MARK")
     assert run(config)[0] == 0  # B fresh: A's saves and samples -> tiny-kept-X/
-    _mark(out / "sample" / "tiny_000004_00_3.png", b"B-MARK")
+    b_sample = _sample_at(out / "sample", 4, False)
+    _mark(b_sample, b"B-MARK")
     state = next(out.glob("tiny-kept-*/tiny-step00000002-state"))
     code, events = run(config, resume=str(state))  # C: continues A from step 2
     assert code == 0
-    images = {p.relative_to(out).as_posix(): p.read_bytes()[-6:] for p in out.rglob("tiny_000004_00_3.png")}
+    images = {p.relative_to(out).as_posix(): p.read_bytes()[-6:] for p in out.rglob("tiny_000004_00_*.png")}
     assert sorted(images.values()).count(b"B-MARK") == 1 and sorted(images.values()).count(b"A-MARK") == 1
+    assert len(images) == 3  # A's and B's kept aside, C's in place
     # B, now earlier run 1: its step-4 checkpoint shows B's image, not A's kept before B began
     b = runs.read_summary(out, "tiny", 1)
     found = runs.earlier_checkpoints(b.record.listed(), out, "tiny", b.record.last_time)
     shown = [p for c in found if c.step == 4 for p in c.samples]
-    assert shown and all(p.read_bytes().endswith(b"B-MARK") for p in shown)
+    assert shown and all(p.name == b_sample.name and p.read_bytes().endswith(b"B-MARK") for p in shown)
     # C shows its own image in place
     c = runs.read_summary(out, "tiny").record
     final = next(x for x in c.listed() if x.kind == "final")
-    assert final.samples == [out / "sample" / "tiny_000004_00_3.png"]
+    assert final.samples == [_sample_at(out / "sample", 4, False)]
     assert not final.samples[0].read_bytes().endswith((b"A-MARK", b"B-MARK"))
 
 
@@ -169,6 +196,9 @@ def test_a_step_limit_inside_an_epoch_still_samples_as_sd_scripts_but_max_steps_
     assert code == 0
     assert [e["step"] for e in of(events, "epoch_end")] == [4]
     assert [e["step"] for e in of(events, "sample_saved")] == [4, 6]
+    # named by epoch, as sd-scripts names an epoch's samples (both are its epoch-end sampling)
+    names = [e["paths"][0].rsplit("/", 1)[1] for e in of(events, "sample_saved")]
+    assert [re.sub(r"_\d{14}_", "_", name) for name in names] == ["tiny_e000001_00_3.png", "tiny_e000002_00_3.png"]
     paused = _with_prompts(tmp_path / "b", tiny_sd1_dir, **{"training.max_train_epochs": 2,
                                                             "sampling.sample_every_n_steps": None,
                                                             "sampling.sample_every_n_epochs": 1})

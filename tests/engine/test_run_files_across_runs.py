@@ -6,6 +6,7 @@ epoch's average loss over the whole epoch. The project: 4 images x 2 repeats, ba
 from __future__ import annotations
 
 import hashlib
+import re
 
 from loratui.core import runs
 from test_train import make_project, of, run
@@ -47,14 +48,14 @@ def test_a_new_run_moves_the_last_runs_samples_aside_where_its_checkpoints_find_
     out = tmp_path / "out"
     assert run(config)[0] == 0  # run A: 4 steps, samples at 2 and 4, a step save at 3
     a_samples = {p.name: _md5(p) for p in sorted((out / "sample").iterdir())}
-    assert sorted(a_samples) == ["tiny_000002_00_3.png", "tiny_000004_00_3.png"]
+    a2, a4 = sorted(a_samples)  # sd-scripts' names: NAME_STEP_II_YYYYmmddHHMMSS_SEED.png
+    assert re.fullmatch(r"tiny_000002_00_\d{14}_3\.png", a2) and re.fullmatch(r"tiny_000004_00_\d{14}_3\.png", a4)
     # what the start dialog lists: the samples after the saves, when asked for (default: saves only)
     assert [p.name for p in runs.previous_outputs(out, "tiny")] == ["tiny-step00000003.safetensors",
                                                                    "tiny.safetensors"]
     listed = runs.previous_outputs(out, "tiny", samples=True)
     assert [p.relative_to(out).as_posix() for p in listed] == [
-        "tiny-step00000003.safetensors", "tiny.safetensors", "sample/tiny_000002_00_3.png",
-        "sample/tiny_000004_00_3.png"]
+        "tiny-step00000003.safetensors", "tiny.safetensors", f"sample/{a2}", f"sample/{a4}"]
     assert runs.previous_outputs_text(out, "tiny").startswith("the last run's tiny-step00000003.safetensors, "
                                                               "tiny.safetensors and 2 more in ")
     (out / "sample" / "other_000002_00_3.png").write_bytes(b"another name's sample")
@@ -62,18 +63,20 @@ def test_a_new_run_moves_the_last_runs_samples_aside_where_its_checkpoints_find_
     data = config_to_dict(load_config(config))
     data["optimizer"]["learning_rate"] = 5e-3
     save_config(config_from_dict(data), config)
-    code, events = run(config)  # run B: fresh, the same sample names
+    code, events = run(config)  # run B: fresh, samples of the same steps (named with their own time)
     assert code == 0
     kept = [p for p in out.iterdir() if p.name.startswith("tiny-kept-")]
     assert len(kept) == 1 and kept[0].is_dir()
     assert (kept[0] / "tiny-step00000003.safetensors").is_file()  # the saves and the samples: one folder
     assert {p.name: _md5(p) for p in (kept[0] / "sample").iterdir()} == a_samples  # A's images, as they were
-    assert {p.name for p in (out / "sample").iterdir()} == {*a_samples, "other_000002_00_3.png"}  # B's own now
+    b_samples = sorted(p.name for p in (out / "sample").iterdir() if p.name.startswith("tiny_"))  # B's own now
+    assert [re.sub(r"_\d{14}_", "_", name) for name in b_samples] == ["tiny_000002_00_3.png", "tiny_000004_00_3.png"]
+    assert not set(b_samples) & set(a_samples) and (out / "sample" / "other_000002_00_3.png").is_file()
     assert (out / "sample" / "other_000002_00_3.png").read_bytes() == b"another name's sample"  # not this name's
     said = [e["message"] for e in of(events, "warning") if "a new run named tiny" in e["message"]]
     assert len(said) == 1 and str(kept[0]) in said[0]
     assert ("final LoRA, states and intermediate saves (tiny-step00000003.safetensors, tiny.safetensors) and its 2 sample "
-            "image(s) (sample/tiny_000002_00_3.png and 1 more) moved to") in said[0]
+            f"image(s) (sample/{a2} and 1 more) moved to") in said[0]
     assert (kept[0] / "tiny.safetensors").is_file()  # f5: A's final is kept with its saves, not written over
 
     # run A, now an earlier run: its samples are listed where they are now

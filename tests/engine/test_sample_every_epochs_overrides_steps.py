@@ -15,14 +15,18 @@ from loratui.engine.run_events import Reporter
 from test_train import make_project
 
 
-def _sampled_steps(every_epochs, every_steps) -> list[int]:
+def _sampled_steps(every_epochs, every_steps, named: bool = False) -> list:
+    """The steps sampled at; ``named``: (step, "epoch" | "step"), what the sample's name holds (sd-scripts:
+    NAME_e000002_... at an epoch's end, NAME_000003_... else)."""
     sampled = []
     cfg = SimpleNamespace(saving=SimpleNamespace(save_every_n_steps=None, save_every_n_epochs=None),
                           sampling=SimpleNamespace(sample_every_n_epochs=every_epochs,
                                                    sample_every_n_steps=every_steps))
     run = SimpleNamespace(cfg=cfg, world=1, first_step_at=None, emit=lambda *a, **k: None,
                           progress=lambda *a: None, save_lora=lambda *a: None, poll_controls=lambda tr: None,
-                          handle_requests=lambda tr: None, sample=lambda tr: sampled.append(tr.step))
+                          handle_requests=lambda tr: None,
+                          sample=lambda tr, epoch_end=False: sampled.append(
+                              (tr.step, "epoch" if epoch_end else "step") if named else tr.step))
     reporter = Reporter(run)
     tr = SimpleNamespace(step=0, epoch=1, speed=SimpleNamespace(compile_unet=False), device=torch.device("cpu"),
                          optimizer=SimpleNamespace(param_groups=[{"lr": 1e-4}]),
@@ -44,6 +48,11 @@ def _sampled_steps(every_epochs, every_steps) -> list[int]:
 ])
 def test_epochs_take_precedence_over_steps(every_epochs, every_steps, expected):
     assert _sampled_steps(every_epochs, every_steps) == expected
+
+
+def test_an_epochs_samples_are_named_by_epoch_and_a_steps_by_step():
+    assert _sampled_steps(1, None, named=True) == [(2, "epoch"), (4, "epoch")]
+    assert _sampled_steps(None, 2, named=True) == [(2, "step"), (4, "step")]
 
 
 def test_steps_notes_that_sample_every_n_steps_is_ignored(tiny_sd1_dir, tmp_path):

@@ -5,6 +5,8 @@ the run goes on. Tiny model, CPU: 4 images x 2 repeats, batch 2, 2 epochs = 8 st
 
 from __future__ import annotations
 
+import re
+
 from loratui.core.run_control import request_control
 from test_train import make_project, of, run
 
@@ -38,9 +40,13 @@ def test_each_sampling_reads_the_prompt_file_again_and_keeps_the_last_good_promp
     monkeypatch.setattr(run_module.Reporter, "on_step", edit_then_step)
     code, events = run(config)
     assert code == 0 and of(events, "finished")[-1]["reason"] == "completed"
-    samples = [(e["step"], [p.rsplit("/", 1)[1] for p in e["paths"]]) for e in of(events, "sample_saved")]
-    assert samples == [(2, ["tiny_000002_00_7.png"]), (3, ["tiny_000003_00_7.png"]), (4, ["tiny_000004_00_7.png"]),
-                       (6, ["tiny_000006_00_7.png"]), (8, ["tiny_000008_00_9.png"])]
+    # sd-scripts' names, NAME_STEP_II_YYYYmmddHHMMSS_SEED.png: the time left out here; the prompt each event says
+    samples = [(e["step"], [re.sub(r"_\d{14}_", "_", p.rsplit("/", 1)[1]) for p in e["paths"]],
+                [a["prompt"] for a in e["prompts"]]) for e in of(events, "sample_saved")]
+    assert samples == [(2, ["tiny_000002_00_7.png"], ["shp, blue square"]),
+                       (3, ["tiny_000003_00_7.png"], ["shp, blue square"]),
+                       (4, ["tiny_000004_00_7.png"], ["shp, blue square"]),
+                       (6, ["tiny_000006_00_7.png"], ["shp, blue square"]), (8, ["tiny_000008_00_9.png"], ["shp, green"])]
     said = [e["message"] for e in of(events, "warning") if "prompt" in e["message"]]
     assert len(said) == 2, said
     assert said[0] == (f"sampling.sample_prompts: {prompts} has no prompts (one per line): the samples at step 3 "

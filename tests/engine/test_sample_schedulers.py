@@ -13,12 +13,17 @@ from loratui.core.config import SCHEDULER_CLASSES
 from loratui.core.errors import LoratuiError
 from loratui.engine.sampling import SamplePrompt, generate_samples, make_pipeline, parse_prompt_line
 
-# sd-scripts' get_my_scheduler, sampler name -> class (k_* names are aliases loratui maps on reading)
+# sd-scripts' get_my_scheduler (library/train_util.py), each branch: sampler name -> class. Its k_ names build
+# the same class as the plain name ("lms" or "k_lms" -> LMSDiscreteScheduler, ...), dpmsingle its own; any
+# other name falls back to DDIMScheduler, which loratui refuses instead (core/config/prompts.py)
 SD_SCRIPTS_CLASSES = {
     "ddim": "DDIMScheduler", "ddpm": "DDPMScheduler", "pndm": "PNDMScheduler", "lms": "LMSDiscreteScheduler",
-    "euler": "EulerDiscreteScheduler", "euler_a": "EulerAncestralDiscreteScheduler",
+    "k_lms": "LMSDiscreteScheduler", "euler": "EulerDiscreteScheduler", "k_euler": "EulerDiscreteScheduler",
+    "euler_a": "EulerAncestralDiscreteScheduler", "k_euler_a": "EulerAncestralDiscreteScheduler",
     "dpmsolver": "DPMSolverMultistepScheduler", "dpmsolver++": "DPMSolverMultistepScheduler",
-    "heun": "HeunDiscreteScheduler", "dpm_2": "KDPM2DiscreteScheduler", "dpm_2_a": "KDPM2AncestralDiscreteScheduler",
+    "dpmsingle": "DPMSolverSinglestepScheduler", "heun": "HeunDiscreteScheduler",
+    "dpm_2": "KDPM2DiscreteScheduler", "k_dpm_2": "KDPM2DiscreteScheduler",
+    "dpm_2_a": "KDPM2AncestralDiscreteScheduler", "k_dpm_2_a": "KDPM2AncestralDiscreteScheduler",
 }
 
 
@@ -60,7 +65,7 @@ def _available(sampler: str) -> bool:
 
 
 def test_every_sampler_name_is_one_sd_scripts_knows():
-    assert set(SCHEDULER_CLASSES) <= set(SD_SCRIPTS_CLASSES)
+    assert set(SCHEDULER_CLASSES) == set(SD_SCRIPTS_CLASSES)  # each of its names, none of ours beside them
     assert all(SCHEDULER_CLASSES[name] == SD_SCRIPTS_CLASSES[name] for name in SCHEDULER_CLASSES)
 
 

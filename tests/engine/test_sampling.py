@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -73,7 +74,9 @@ def test_generate_samples_writes_pngs(tmp_path, family, tiny_sd1_dir, tiny_sdxl_
     rng_before = torch.get_rng_state()
     paths = generate_samples(base, prompts, tmp_path / "sample", output_name="tiny", step=12, epoch=1,
                              device="cpu", dtype=torch.float32, seed=42)
-    assert [p.name for p in paths] == ["tiny_000012_00_5.png", "tiny_000012_01_43.png"]
+    # sd-scripts' names: NAME_STEP_II_YYYYmmddHHMMSS, then _SEED only for a prompt that gives one (--d)
+    assert re.fullmatch(r"tiny_000012_00_\d{14}_5\.png", paths[0].name), paths[0].name
+    assert re.fullmatch(r"tiny_000012_01_\d{14}\.png", paths[1].name), paths[1].name
     sizes = [Image.open(p).size for p in paths]
     assert sizes == [(64, 64), (64, 48)]
     assert torch.equal(torch.get_rng_state(), rng_before)  # training's random stream is untouched

@@ -26,7 +26,7 @@ the event file, ``--json`` also prints every event on stdout (while it is read: 
     checkpoint_saved  path, kind ("epoch" | "step" | "final" | "state"), step, epoch; samples (optional:
                     a save a resume kept aside, e.g. NAME-kept-step00000004.safetensors, with the sample
                     images of its step where they were kept aside; that step's later samples are not its)
-    sample_saved    paths, step, epoch
+    sample_saved    paths, step, epoch; prompts (optional: [{prompt, seed}], one per path, in its order)
     warning         message (e.g. a stale lock replaced, a config changed since the resumed state)
     error           message, hint (what to try), kind ("oom" | "nan" | "config" | "disk_full" | "file": a
                     file it cannot open or write | "process": another process failed | "crash")

@@ -61,6 +61,22 @@ def describe_event(event: dict) -> str | None:
     return None
 
 
+def prompts_by_sample(event: dict) -> dict[str, dict]:
+    """A sample_saved event's prompts by its files' names: {"img.png": {"prompt": "a cat", "seed": 3}}
+    (``prompts`` pairs with ``paths`` in order; events before it, and an entry not of that shape, give none).
+    By name, not path: a sample moved aside with its run (NAME-kept-...) keeps its prompt."""
+    paths, prompts = event.get("paths"), event.get("prompts")
+    if not isinstance(prompts, list) or not isinstance(paths, list) or len(prompts) != len(paths):
+        return {}  # not paired one to one: a prompt shown beside another's image would mislead
+    found = {}
+    for path, about in zip(paths, prompts):
+        if isinstance(about, dict) and isinstance(about.get("prompt"), str):
+            seed = about.get("seed")
+            seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+            found[Path(str(path)).name] = {"prompt": about["prompt"], "seed": seed}
+    return found
+
+
 class RunRecord:
     """What the events of one run say, fed one event at a time (a follower) or from a file."""
 
@@ -72,6 +88,7 @@ class RunRecord:
         self.error: dict | None = None      # the latest error event
         self.checkpoints: list[Checkpoint] = []
         self.samples: list[dict] = []        # sample_saved events without a checkpoint at their step (yet)
+        self.sample_prompts: dict[str, dict] = {}  # a sample's file name -> {"prompt", "seed"} its event gave
         self.notes: deque[str] = deque(maxlen=50)  # warnings, errors, saves, control answers: the run's story
         self.caching: dict | None = None     # the latest cache_progress event, until the first step
         self.earlier_s = 0.0                 # seconds the sessions before a resume trained (elapsed adds it)
@@ -112,6 +129,7 @@ class RunRecord:
         elif kind == "checkpoint_saved":
             self._checkpoint(event)
         elif kind == "sample_saved":
+            self.sample_prompts.update(prompts_by_sample(event))
             owners = self._checkpoints_at(event.get("step"))
             for owner in owners:  # every save of that step holds the same weights
                 owner.samples.extend(p for p in map(Path, event.get("paths", ())) if p not in owner.samples)
@@ -195,6 +213,7 @@ class RunRecord:
             checkpoint.avg_loss = same_step.avg_loss if avg is None else avg
         if kept is not None:
             checkpoint.samples, checkpoint.kept_aside = kept, True
+            self._moved_aside(kept)
             self.checkpoints.append(checkpoint)
             return
         # samples rendered at this step before the file was saved (the final step: samples come first)
@@ -204,6 +223,15 @@ class RunRecord:
             for sample in early:
                 checkpoint.samples.extend(Path(p) for p in sample.get("paths", ()))
         self.checkpoints.append(checkpoint)
+
+    def _moved_aside(self, kept: list[Path]) -> None:
+        """The samples a resume kept aside (``kept``, where they are now) are no longer where the saves of
+        the session before it list them: unlisted there, so that the samples this session renders at the
+        same step are the only ones they show (their names hold the time: they never replace those)."""
+        names, now = {p.name for p in kept}, set(kept)
+        for checkpoint in self.checkpoints:
+            if not checkpoint.kept_aside:
+                checkpoint.samples = [p for p in checkpoint.samples if p.name not in names or p in now]
 
     def listed(self) -> list[Checkpoint]:
         """The checkpoints, and the samples rendered between saves ("sample now", a sampling step

@@ -31,15 +31,16 @@ from loratui.core.events import events_path, log_path, parse_line, parse_lines, 
 from loratui.core.loss_series import LossSeries
 from loratui.core.promote import AlreadyPromoted, CheckpointGone, promote_checkpoint, promoted_copy, promoted_names
 from loratui.core.run_files import (EARLIER_SLACK_S, SAMPLE_FOLDER, earlier_checkpoints, glob_escape,  # noqa: F401
-                                    previous_samples, sample_step, samples_past)
-from loratui.core.run_record import Checkpoint, RunRecord, describe_event, feed_lines, status_of
+                                    previous_samples, sample_epoch, sample_step, samples_past)
+from loratui.core.run_record import Checkpoint, RunRecord, describe_event, feed_lines, prompts_by_sample, status_of
 from loratui.core.run_states import newest_state, state_step
 
 __all__ = [  # the names callers import from here, the moved ones among them
     "AlreadyPromoted", "Checkpoint", "LossSeries", "RunRecord", "RunSummary", "describe_event",
     "earlier_checkpoints", "earlier_title", "feed_lines", "last_log_lines", "list_runs", "previous_outputs",
     "previous_outputs_text", "previous_samples", "promote_checkpoint", "promoted_copy", "promoted_names",
-    "read_summary", "run_events_path", "SAMPLE_FOLDER", "sample_step", "samples_past", "state_step", "status_of",
+    "read_summary", "run_events_path", "SAMPLE_FOLDER", "sample_epoch", "sample_step", "samples_past", "state_step",
+    "status_of", "prompts_by_sample",
     "tail_lines", "CheckpointGone", "checkpoints_on_disk", "earlier_events", "own_log", "log_pointer",
 ]
 

@@ -295,8 +295,8 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         if cfg.sampling.sample_prompts and self.is_main:
             from loratui.engine.sampling import parse_prompts
 
-            # a bad file refuses the run here; each sampling reads it again (run_saves.py current_prompts)
-            self.prompts = parse_prompts(cfg.sampling.sample_prompts, tuple(cfg.dataset.resolution))
+            # refused here if bad; each sampling reads it again, 512x512 default too (run_saves.py current_prompts)
+            self.prompts = parse_prompts(cfg.sampling.sample_prompts)
         if not cfg.training.sdpa and not cfg.training.xformers:
             from diffusers.models.attention_processor import AttnProcessor
 

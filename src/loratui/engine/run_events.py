@@ -114,7 +114,7 @@ class Reporter:
             run.save_lora(tr, "epoch")
         sp = run.cfg.sampling
         if sp.sample_every_n_epochs and tr.epoch % sp.sample_every_n_epochs == 0:
-            run.sample(tr)
+            run.sample(tr, epoch_end=True)  # named by epoch (NAME_e000002_...), as sd-scripts names them
 
     def on_limit_inside_epoch(self, tr):
         """max_train_steps fell inside an epoch: sd-scripts leaves its step loop and still runs the epoch's
@@ -123,7 +123,7 @@ class Reporter:
         run = self.run
         sp = run.cfg.sampling
         if run.max_steps_override is None and sp.sample_every_n_epochs and tr.epoch % sp.sample_every_n_epochs == 0:
-            run.sample(tr)
+            run.sample(tr, epoch_end=True)
 
 
 class CacheProgress:

@@ -41,27 +41,29 @@ class RunResume:
         self.say(f"resumed from {self.resume} at step {tr.step}, epoch {tr.epoch}")
         if self.is_main:
             self._keep_promoted_final()  # first: the checks below read NAME.safetensors as a final LoRA
-            if not self._keep_newer_outputs(int(info["step"])):
+            if not self._keep_newer_outputs(int(info["step"]), max(1, data.steps_per_epoch)):
                 self._keep_previous_final(info)
         if self.extend_epochs is not None and self.is_main:
             planned = self.state_run_epochs
             self.say(f"extending by {self.extend_epochs} epoch(s) past the {planned} epoch(s) the state's run "
                      f"planned: {data.epochs} epochs, {data.total_steps} steps in all")
 
-    def _keep_newer_outputs(self, step: int) -> bool:
+    def _keep_newer_outputs(self, step: int, steps_per_epoch: int) -> bool:
         """Resuming writes NAME.safetensors, NAME-state, the saves and the sample images past the state's
         step anew: what the folder holds of those that is newer than the state (engine/outputs.py; the
-        samples past its step into NAME-kept-<time>/sample/, engine/run_folder.py) is kept aside first,
-        and said. True when the final LoRA was (it is not this state's run's, so not its epoch's LoRA)."""
-        from loratui.core.runs import SAMPLE_FOLDER, sample_step, samples_past
+        samples past its step, an epoch's samples past the epochs whose end it is past, into
+        NAME-kept-<time>/sample/, engine/run_folder.py) is kept aside first, and said. True when the final
+        LoRA was (it is not this state's run's, so not its epoch's LoRA)."""
+        from loratui.core.runs import SAMPLE_FOLDER, sample_epoch, sample_step, samples_past
         from loratui.engine.outputs import keep_newer_outputs
         from loratui.engine.run_folder import move_samples_aside
 
         kept = keep_newer_outputs(self.output_dir, self.name, resumed=Path(self.resume), step=step,
                                   saved_at=self.state_saved_at)
-        # a sample's name holds its step: this run renders those past the state's step again, in place
+        # a sample's name holds its step, an epoch's its epoch (NAME_e000002_...): this run renders those past
+        # the state again (an epoch's samples at its end: those of the epochs the state has not ended)
         folder, samples = move_samples_aside(self.output_dir, self.name, None,
-                                             samples_past(self.output_dir, self.name, step))
+                                             samples_past(self.output_dir, self.name, step, step // steps_per_epoch))
         # where it is now, for the checkpoint list: only a save this run made (a session before this
         # resume); another run's file kept aside (the final of the run before it) is none of this run's.
         # Its samples went aside with it: named in the event, so that the list shows those, not the ones
@@ -69,7 +71,10 @@ class RunResume:
         ours = self._saved_by_this_run() if any(item.kind != "state" for item in kept) else set()
         for item in kept:
             if item.kind != "state" and item.source.name in ours:
-                its = [str(folder / SAMPLE_FOLDER / p.name) for p in samples if sample_step(p, self.name) == item.step]
+                # an epoch's samples are those of the save at its end: an epoch save, the final, a step save there
+                at_end = item.kind in ("epoch", "final") or item.step == item.epoch * steps_per_epoch
+                its = [str(folder / SAMPLE_FOLDER / p.name) for p in samples if sample_step(p, self.name) == item.step
+                       or at_end and sample_epoch(p, self.name) == item.epoch]
                 self.emit("checkpoint_saved", path=str(item.kept), kind="step" if item.kind == "final" else item.kind,
                           step=item.step, epoch=item.epoch, **({"samples": its} if its else {}))
         for item in (k for k in kept if k.kind in ("final",) or k.source.name == f"{self.name}-state"):

@@ -178,7 +178,7 @@ def file_problems(cfg) -> list[str]:
     prompts = resolve_path(cfg, cfg.sampling.sample_prompts) if cfg.sampling.sample_prompts else ""
     if prompts and os.path.exists(prompts):
         try:
-            parse_prompts(prompts, tuple(cfg.dataset.resolution))
+            parse_prompts(prompts)  # a prompt without --w/--h: 512x512, as sd-scripts
         except LoratuiError as exc:
             problems.append(str(exc) if str(exc).startswith("sampling.") else f"sampling.sample_prompts: {exc}")
     resume = resolve_path(cfg, cfg.saving.resume) if cfg.saving.resume else ""

@@ -23,7 +23,8 @@ PATH_PICKS = {  # key -> (what may be picked, file suffixes, picker title)
     "reg_data_dir": ("folder", None, "Regularisation images folder"),
     "output_dir": ("folder", None, "Output folder"),
     "resume": ("folder", None, "Saved state folder to resume from"),
-    "sample_prompts": ("file", (".txt",), "Sample prompts file"),
+    # the prompt files sd-scripts reads (load_prompts, by suffix; core/config/prompts.py)
+    "sample_prompts": ("file", (".txt", ".toml", ".json"), "Sample prompts file (.txt, .toml or .json)"),
 }
 MODEL_KEYS = {"pretrained_model_name_or_path", "vae", "network_weights"}
 PALETTE = (  # (title, binding id, what its help says after the key, action): every key of the screen
@@ -105,8 +106,6 @@ class SettingsTexts:
             return
         else:
             parts.append(self.path.name)
-        if self.outside_note:
-            parts.append(self.outside_note)
         changed, invalid = len(self.form.changed_fields()), len(self.form.invalid_fields())
         if invalid:
             parts.append(f"{invalid} invalid")
@@ -118,6 +117,8 @@ class SettingsTexts:
             parts.append(f"* {changed} changed")
         if self.family:
             parts.append(f"family {self.family}")
+        if self.outside_note:  # after the counts: at 80x24 the two status lines cut its end, not them
+            parts.append(self.outside_note)
         if self.draft_status():
             parts.append(self.draft_status())
         self.query_one("#settings-status", Static).update(Text(" · ".join(parts)))

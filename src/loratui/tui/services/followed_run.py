@@ -83,6 +83,8 @@ class RunSnapshot:
     state_step: int | None = None   # the step that state holds
     processes: int = 1              # the processes the run trains with (a resume needs as many)
     log_note: str | None = None     # why there is no log_tail (started outside the app: where its output went)
+    sample_prompts: dict | None = None  # a sample's file name -> {"prompt", "seed"} its sample_saved event gave
+                                        # (RunRecord.sample_prompts; train_checkpoints.py shows them)
     ended_by: str | None = None     # a crashed launch of this app killed by a signal: "killed by signal 9 (...)"
 
     @property
@@ -336,6 +338,7 @@ class FollowedRun:
                 device=started.get("device"), earlier=self.earlier, state_read=state[1] if state else None,
                 state_step=state[2] if state else None,
                 processes=processes if isinstance(processes, int) and processes >= 1 else 1, log_note=log_note,
+                sample_prompts=dict(r.sample_prompts),  # a copy: the record changes in the follower thread
                 ended_by=ended_words(self.exit_code) if self.status == "crashed" and (self.exit_code or 0) < 0 else None)
 
 
