@@ -68,7 +68,7 @@ def test_keys_and_formats(tmp_path):
     assert meta["ss_session_id"] == "1234"
     assert meta["ss_network_dim"] == "16" and meta["ss_network_alpha"] == "8.0"
     assert meta["ss_learning_rate"] == "0.0001" and meta["ss_unet_lr"] == "0.0002"
-    assert meta["ss_text_encoder_lr"] == "0.0001"
+    assert meta["ss_text_encoder_lr"] == "None"  # unset: as sd-scripts writes it, not learning_rate
     assert meta["ss_network_module"] == "networks.lora"
     assert meta["ss_base_model_version"] == "sd_v1" and meta["ss_v2"] == "False"
     assert meta["ss_resolution"] == "(512, 768)" and meta["modelspec.resolution"] == "512x768"
@@ -103,7 +103,7 @@ def test_family_specific_values(tmp_path):
     assert base_model_version("sd2", False) == "sd_v2"
     assert modelspec_architecture("sd2", False) == "stable-diffusion-v2-512/lora"
     cfg.network.conv_dim, cfg.network.conv_alpha = 4, 1.0
-    assert json.loads(_build(cfg, "sd1")["ss_network_args"]) == {"conv_dim": "4", "conv_alpha": "1.0"}
+    assert json.loads(_build(cfg, "sd1")["ss_network_args"]) == {"conv_dim": "4", "conv_alpha": "1", "dropout": None}
 
 
 def test_sshs_hashes_follow_sd_scripts():

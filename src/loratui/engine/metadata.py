@@ -28,6 +28,33 @@ OPTIMIZER_CLASSES = {
 }
 IMPL_DIFFUSERS = "diffusers"
 IMPL_STABILITY_AI = "https://github.com/Stability-AI/generative-models"
+# Keys sd-scripts' train_network.py writes (its lines 1011-1064) for features loratui does not have: the
+# values its argparse defaults give (train_util.py / train_network.py add_argument), i.e. what it writes
+# when they are off. No validation set: 0 validation images.
+SD_SCRIPTS_FIXED = {
+    "ss_num_validation_images": 0,
+    "ss_multires_noise_iterations": None,
+    "ss_multires_noise_discount": 0.3,
+    "ss_adaptive_noise_scale": None,
+    "ss_zero_terminal_snr": False,
+    "ss_scale_weight_norms": None,
+    "ss_ip_noise_gamma": None,
+    "ss_debiased_estimation": False,
+    "ss_noise_offset_random_strength": False,
+    "ss_ip_noise_gamma_random_strength": False,
+    "ss_loss_type": "l2",
+    "ss_huber_schedule": "snr",
+    "ss_huber_scale": 1.0,
+    "ss_huber_c": 0.1,
+    "ss_fp8_base": False,
+    "ss_fp8_base_unet": False,
+    "ss_validation_seed": None,
+    "ss_validation_split": 0.0,
+    "ss_max_validation_steps": None,
+    "ss_validate_every_n_epochs": None,
+    "ss_validate_every_n_steps": None,
+    "ss_resize_interpolation": None,
+}
 
 
 def base_model_version(family: str, v_prediction: bool) -> str:
@@ -107,19 +134,25 @@ def build_metadata(cfg, family: str, *, session_id: int, training_started_at: fl
     ``steps``/``epochs`` are the progress at save time (ss_steps, ss_epoch); ``num_epochs`` and
     ``max_train_steps`` the planned totals. ``dataset_dirs`` maps a folder's base name to
     ``{"n_repeats": N, "img_count": M}``; ``tag_frequency`` maps it to ``{tag: count}``.
+    ``training_finished_at`` is the save's time (now when None): ss_training_finished_at and
+    modelspec.date, which sd-scripts both stamps at every save (train_network.py save_model).
+    Settings are written as sd-scripts gets them from ``loratui config export-sdscripts``: a key the export
+    leaves out (unset unet_lr, network_dropout 0) is "None", as sd-scripts writes an argument not given.
     """
     m, d, n, o, t, s = cfg.model, cfg.dataset, cfg.network, cfg.optimizer, cfg.training, cfg.saving
     v_pred = bool(m.v_parameterization) if v_prediction is None else bool(v_prediction)
     batch = t.train_batch_size
     resolution = tuple(d.resolution) if isinstance(d.resolution, (list, tuple)) else (d.resolution, d.resolution)
-    te_lr = o.text_encoder_lr if o.text_encoder_lr is not None else o.learning_rate
+    saved_at = training_finished_at if training_finished_at is not None else time.time()
+    buckets = _bucket_keys(d, resolution, bucket_info)
     meta: dict[str, object] = {
         "ss_session_id": session_id,
         "ss_training_started_at": training_started_at,
         "ss_output_name": s.output_name,
         "ss_learning_rate": o.learning_rate,
-        "ss_text_encoder_lr": te_lr,
-        "ss_unet_lr": o.unet_lr if o.unet_lr is not None else o.learning_rate,
+        # as given, "None" when unset (not learning_rate, which the optimizer falls back to)
+        "ss_text_encoder_lr": o.text_encoder_lr,
+        "ss_unet_lr": o.unet_lr,
         "ss_num_train_images": num_train_images,
         "ss_num_reg_images": num_reg_images,
         "ss_num_batches_per_epoch": num_batches_per_epoch,
@@ -132,7 +165,7 @@ def build_metadata(cfg, family: str, *, session_id: int, training_started_at: fl
         "ss_network_module": getattr(n, "network_module", "networks.lora"),
         "ss_network_dim": n.network_dim,
         "ss_network_alpha": n.network_alpha,
-        "ss_network_dropout": n.network_dropout,
+        "ss_network_dropout": n.network_dropout or None,  # the export leaves 0 out: sd-scripts' default None
         "ss_mixed_precision": t.mixed_precision,
         "ss_full_fp16": bool(t.full_fp16),
         "ss_v2": family == "sd2",
@@ -143,7 +176,8 @@ def build_metadata(cfg, family: str, *, session_id: int, training_started_at: fl
         "ss_seed": t.seed,
         "ss_lowram": False,
         "ss_noise_offset": t.noise_offset or None,
-        "ss_training_comment": None,
+        # kohya_ss' training_comment is imported as metadata_description: where its readers look for it
+        "ss_training_comment": s.metadata_description or None,
         "ss_sd_scripts_commit_hash": f"loratui {_loratui_version()}",
         "ss_optimizer": _optimizer_name(o),
         "ss_max_grad_norm": o.max_grad_norm,
@@ -161,18 +195,15 @@ def build_metadata(cfg, family: str, *, session_id: int, training_started_at: fl
         "ss_flip_aug": bool(d.flip_aug),
         "ss_random_crop": bool(d.random_crop),
         "ss_shuffle_caption": bool(d.shuffle_caption),
-        "ss_enable_bucket": bool(d.enable_bucket),
-        "ss_bucket_no_upscale": bool(d.bucket_no_upscale),
-        "ss_min_bucket_reso": d.min_bucket_reso,
-        "ss_max_bucket_reso": d.max_bucket_reso,
+        **buckets,
         "ss_keep_tokens": d.keep_tokens,
         "ss_dataset_dirs": json.dumps(dataset_dirs),
         "ss_reg_dataset_dirs": json.dumps(reg_dataset_dirs or {}),
         "ss_tag_frequency": json.dumps(tag_frequency),
-        "ss_bucket_info": json.dumps(bucket_info),
-        "ss_training_finished_at": training_finished_at if training_finished_at is not None else time.time(),
+        "ss_training_finished_at": saved_at,
         "ss_steps": steps,
         "ss_epoch": epochs,
+        **SD_SCRIPTS_FIXED,
     }
     if getattr(n, "network_module", "networks.lora") == "lycoris.kohya":
         from loratui.core.config import sdscripts_network_kwargs
@@ -180,7 +211,10 @@ def build_metadata(cfg, family: str, *, session_id: int, training_started_at: fl
         # sd-scripts writes json.dumps(net_kwargs): the network_args strings plus its float "dropout"
         meta["ss_network_args"] = json.dumps(sdscripts_network_kwargs(n))
     elif n.conv_dim:
-        meta["ss_network_args"] = json.dumps({"conv_dim": str(n.conv_dim), "conv_alpha": str(n.conv_alpha)})
+        # the export's network_args strings ("conv_alpha=1", not "1.0"), plus the "dropout" that sd-scripts adds
+        # for every network module (train_network.py:674, None when network_dropout is not given)
+        meta["ss_network_args"] = json.dumps({"conv_dim": str(int(n.conv_dim)), "conv_alpha": _arg_number(n.conv_alpha),
+                                              "dropout": float(n.network_dropout) if n.network_dropout else None})
     for key, value in (("sd_model", m.pretrained_model_name_or_path), ("vae", m.vae)):
         if not value:
             continue
@@ -189,12 +223,35 @@ def build_metadata(cfg, family: str, *, session_id: int, training_started_at: fl
             meta[f"ss_new_{key}_hash"] = sha256_file(value)
         meta[f"ss_{key}_name"] = os.path.basename(os.path.normpath(value)) if os.path.exists(value) else value
     out = {k: str(v) for k, v in meta.items()}
-    out.update(modelspec(cfg, family, v_pred, training_started_at, resolution))
+    out.update(modelspec(cfg, family, v_pred, saved_at, resolution))
     return out
 
 
+def _arg_number(value: float) -> str:
+    """A number as the sd-scripts export writes it into network_args: 1, not 1.0."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _bucket_keys(d, resolution: tuple[int, int], bucket_info: dict | None) -> dict[str, object]:
+    """The bucket keys as sd-scripts' dataset holds them (train_util.py:1931-1944): with buckets off no
+    bounds ("None"), no upscale flag and no bucket_info ("null"); with them on the bounds after its rounding
+    to bucket_reso_steps (adjust_min_max_bucket_reso_by_steps), which are the ones the buckets came from."""
+    if not d.enable_bucket:
+        return {"ss_enable_bucket": False, "ss_bucket_no_upscale": False, "ss_min_bucket_reso": None,
+                "ss_max_bucket_reso": None, "ss_bucket_info": json.dumps(None)}
+    from loratui.core.errors import LoratuiError
+    from loratui.core.plan import adjust_bucket_bounds
+
+    try:
+        low, high, _ = adjust_bucket_bounds(resolution, d.min_bucket_reso, d.max_bucket_reso, d.bucket_reso_steps)
+    except LoratuiError:  # bounds no run accepts (a run refuses them first): as typed
+        low, high = d.min_bucket_reso, d.max_bucket_reso
+    return {"ss_enable_bucket": True, "ss_bucket_no_upscale": bool(d.bucket_no_upscale), "ss_min_bucket_reso": low,
+            "ss_max_bucket_reso": high, "ss_bucket_info": json.dumps(bucket_info)}
+
+
 def modelspec(cfg, family: str, v_prediction: bool, timestamp: float, resolution: tuple[int, int]) -> dict[str, str]:
-    """The Stability AI ModelSpec keys sd-scripts writes into LoRAs."""
+    """The Stability AI ModelSpec keys sd-scripts writes into LoRAs; ``timestamp`` is the save's time."""
     s = cfg.saving
     spec = {
         "modelspec.sai_model_spec": "1.0.1",
@@ -206,7 +263,7 @@ def modelspec(cfg, family: str, v_prediction: bool, timestamp: float, resolution
         "modelspec.prediction_type": "v" if v_prediction else "epsilon",
         "modelspec.implementation_version": f"loratui/{_loratui_version()}",
     }
-    if cfg.training.clip_skip and cfg.training.clip_skip > 1:
+    if cfg.training.clip_skip is not None:  # sai_model_spec.py:452: whenever clip_skip is given, 1 included
         spec["modelspec.encoder_layer"] = str(cfg.training.clip_skip)
     for field in ("author", "description", "license", "tags"):
         value = getattr(s, f"metadata_{field}", "")

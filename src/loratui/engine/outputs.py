@@ -41,7 +41,7 @@ class Kept:
     why: str
     kind: str            # "final", "state", "epoch", "step"
     step: int
-    epoch: int
+    epoch: int           # its ss_epoch: a step save's is the epochs done before its step (as sd-scripts writes it)
     copied: bool = False
 
 

@@ -71,12 +71,15 @@ class RunResume:
         ours = self._saved_by_this_run() if any(item.kind != "state" for item in kept) else set()
         for item in kept:
             if item.kind != "state" and item.source.name in ours:
+                # a step save's ss_epoch is the epochs done before it (sd-scripts'): its own event named the
+                # epoch its step is in, read from the step (files from before that change hold the latter)
+                epoch = item.epoch if item.kind in ("epoch", "final") else -(-item.step // steps_per_epoch)
                 # an epoch's samples are those of the save at its end: an epoch save, the final, a step save there
-                at_end = item.kind in ("epoch", "final") or item.step == item.epoch * steps_per_epoch
+                at_end = item.kind in ("epoch", "final") or item.step == epoch * steps_per_epoch
                 its = [str(folder / SAMPLE_FOLDER / p.name) for p in samples if sample_step(p, self.name) == item.step
-                       or at_end and sample_epoch(p, self.name) == item.epoch]
+                       or at_end and sample_epoch(p, self.name) == epoch]
                 self.emit("checkpoint_saved", path=str(item.kept), kind="step" if item.kind == "final" else item.kind,
-                          step=item.step, epoch=item.epoch, **({"samples": its} if its else {}))
+                          step=item.step, epoch=epoch, **({"samples": its} if its else {}))
         for item in (k for k in kept if k.kind in ("final",) or k.source.name == f"{self.name}-state"):
             verb = "kept as" if item.copied else "moved to"
             foreign = item.kind == "final" and item.source.name not in ours

@@ -16,7 +16,8 @@ class RunSaves:
 
     sampling_problem: str | None = None  # what kept prompts from rendering at the last sampling, once said
 
-    def metadata(self, tr, *, final: bool) -> dict:
+    def metadata(self, tr, *, final: bool, kind: str | None = None) -> dict:
+        """The save's metadata; ``kind`` is save_lora's ("final", "epoch", "step"; from ``final`` when None)."""
         from loratui.engine.metadata import build_metadata
 
         scan, sched = tr.data.scan, tr.data.schedule
@@ -29,9 +30,11 @@ class RunSaves:
         # shards it: one process's batches
         meta = build_metadata(
             self.cfg, self.base.family, session_id=self.session_id, training_started_at=self.started_at,
-            steps=tr.step, epochs=min(tr.epoch, tr.data.epochs), num_train_images=sched.samples_per_epoch,
+            steps=tr.step, epochs=saved_epoch(tr, kind or ("final" if final else "step")),
+            num_train_images=sched.samples_per_epoch,
             num_reg_images=reg_images, tag_frequency=tr.data.tag_frequency(), dataset_dirs=dirs,
-            reg_dataset_dirs=reg_dirs, bucket_info=sd_scripts_bucket_info(sched),
+            reg_dataset_dirs=reg_dirs,
+            bucket_info=sd_scripts_bucket_info(sched) if self.cfg.dataset.enable_bucket else None,
             num_batches_per_epoch=sched.batches_per_process, num_epochs=tr.data.epochs,
             max_train_steps=tr.data.total_steps,
             total_batch_size=self.cfg.training.train_batch_size * self.world * self.cfg.training.gradient_accumulation_steps,
@@ -61,7 +64,7 @@ class RunSaves:
         self.last_save = (tr.step, path)
         self.check_output()  # a save into a deleted folder fails: make it again first (and say so)
         if self.is_main:
-            meta = self.metadata(tr, final=kind == "final")
+            meta = self.metadata(tr, final=kind == "final", kind=kind)
             self.writing = (path, lambda: self._lora_bytes(meta), "the LoRA")  # named if the disk is full
             save_lora(path, self.network, meta, self.cfg.saving.save_precision)
             self.writing = None
@@ -243,6 +246,16 @@ class RunSaves:
 
         optimizer = [v for s in tr.optimizer.state.values() for v in s.values() if isinstance(v, torch.Tensor)]
         return tensors_bytes(self.network.parameters(), itemsize=4) + tensors_bytes(optimizer)
+
+
+def saved_epoch(tr, kind: str) -> int:
+    """ss_epoch as sd-scripts writes it (train_network.py save_model's epoch_no): an epoch save its epoch
+    (epoch + 1, :1697), the final the run's epochs (:1727), a step save the 0-based epoch its step is in
+    (:1501), i.e. the epochs completed before it. A stop or a save request is a step save; a stop at an
+    epoch's end comes after the trainer counted the next epoch, and that one is completed then too."""
+    if kind == "step":
+        return max(0, min(tr.epoch - 1, tr.data.epochs))
+    return min(tr.epoch, tr.data.epochs)
 
 
 def sd_scripts_bucket_info(sched) -> dict:
