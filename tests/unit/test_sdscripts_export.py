@@ -354,3 +354,14 @@ def test_lycoris_network_args_are_written_as_sd_scripts_splits_them(project):
                                  "network_args": ["algo = loha", " conv_dim=4", "conv_alpha= 1"]})
     a = build_sdscripts(cfg).train_args
     assert a["network_args"] == ["algo=loha", "conv_dim=4", "conv_alpha=1"]
+
+
+def test_clip_skip_1_and_the_description_reach_sd_scripts_metadata(project):
+    """sd-scripts writes ss_clip_skip / modelspec.encoder_layer only when clip_skip is passed (kohya_ss
+    always passes it, 1 included) and ss_training_comment from training_comment: what loratui's own
+    saves write, so a run from the export writes the same."""
+    a = build_sdscripts(_cfg(project, training={"clip_skip": 1},
+                             saving={"metadata_description": "trigger: sks dog"})).train_args
+    assert a["clip_skip"] == 1 and a["training_comment"] == "trigger: sks dog"
+    assert a["metadata_description"] == "trigger: sks dog"
+    assert "training_comment" not in build_sdscripts(_cfg(project)).train_args

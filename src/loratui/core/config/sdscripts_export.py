@@ -218,11 +218,10 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
         a["noise_offset"] = t.noise_offset
     if t.min_snr_gamma is not None:
         a["min_snr_gamma"] = t.min_snr_gamma
-    if t.clip_skip != 1:
-        if family == "sdxl":
-            notes.append("clip_skip is not used by sdxl_train_network.py: left out")
-        else:
-            a["clip_skip"] = t.clip_skip
+    if family != "sdxl":  # 1 too, as kohya_ss passes it: sd-scripts then writes ss_clip_skip and encoder_layer
+        a["clip_skip"] = t.clip_skip
+    elif t.clip_skip != 1:
+        notes.append("clip_skip is not used by sdxl_train_network.py: left out")
     if t.max_token_length != 75:  # sd-scripts accepts only 150 or 225; unset means 75
         a["max_token_length"] = t.max_token_length
     a["seed"] = t.seed
@@ -244,6 +243,8 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
                 "metadata_tags"):
         if getattr(s, key):
             a[key] = getattr(s, key)
+    if s.metadata_description:  # sd-scripts' ss_training_comment (what loratui's saves write there too)
+        a["training_comment"] = s.metadata_description
 
     if smp.sample_prompts:
         a.update(sample_prompts=smp.sample_prompts, sample_sampler=smp.sample_sampler)
