@@ -38,15 +38,19 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
     from loratui.core.captions import load_captions, parse_where, recode_captions, recode_plan
     from loratui.core.dataset import caption_extension_option
 
+    from loratui.commands.tags_run import interrupted_reading
+
     location = _locate(directory)
     root = location.train_dir
     predicate = parse_where(where)
-    captions = load_captions(location.images_dir, caption_extension_option(caption_extension), recursive=recursive)
-    if not captions:
-        raise LoratuiError(f"{directory}: no images found (looked for .png .jpg .jpeg .webp .bmp in it and in its "
-                           "N_concept folders; --recursive looks in every subfolder)")
-    skipped: list[str] = []  # read wrongly (NUL/control characters): converting would make that permanent
-    items = recode_plan([c for c in captions if predicate is None or predicate(c)], skipped)
+    with interrupted_reading():
+        captions = load_captions(location.images_dir, caption_extension_option(caption_extension),
+                                 recursive=recursive)
+        if not captions:
+            raise LoratuiError(f"{directory}: no images found (looked for .png .jpg .jpeg .webp .bmp in it and in "
+                               "its N_concept folders; --recursive looks in every subfolder)")
+        skipped: list[str] = []  # read wrongly (NUL/control characters): converting would make that permanent
+        items = recode_plan([c for c in captions if predicate is None or predicate(c)], skipped)
     data = {"files": [{"path": _rel(i.path, root), "was": i.was} for i in items], "written": 0}
     if skipped:
         data["skipped"] = skipped

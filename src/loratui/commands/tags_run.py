@@ -7,6 +7,10 @@ looked up there at call time), write with an undo journal, and save the operatio
 from __future__ import annotations
 
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -16,6 +20,69 @@ from loratui.commands.options import can_ask, json_line
 from loratui.core.errors import LoratuiError
 
 PLAN_LINES = 20  # changed files a plan lists (--all lists every one)
+PROGRESS_EVERY_S = 0.5  # a terminal's progress line is redrawn at most this often
+
+
+@contextmanager
+def interrupted_reading(nothing: str = "nothing was written") -> Iterator[None]:
+    """Ctrl-C while the captions are read or the plan is made (seconds for 20,000) says that nothing
+    was written, instead of click's bare "aborted"."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        if exc.args:  # said already by what was interrupted
+            raise
+        raise KeyboardInterrupt(f"interrupted while reading captions: {nothing}") from None
+
+
+class ProgressLine:
+    """"writing 2,082 of 20,000 caption(s)…" on a terminal's stderr, redrawn in place, at most every
+    PROGRESS_EVERY_S; called (done, total) from the writer threads. Cleared by ``close``, so the
+    result line that follows starts clean."""
+
+    def __init__(self, verb: str, stream) -> None:
+        self.verb, self.stream = verb, stream
+        self._lock = threading.Lock()
+        self._drawn = time.monotonic()
+        self._draw(f"{verb}…")  # at once: the journal of a big change takes a second or two first
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._drawn < PROGRESS_EVERY_S or not self._lock.acquire(blocking=False):
+            return  # too soon, or another writer thread draws it now
+        try:
+            self._drawn = now
+            self._draw(f"{self.verb} {done:,} of {total:,} caption(s)…")
+        finally:
+            self._lock.release()
+
+    def _draw(self, text: str) -> None:
+        try:
+            self.stream.write("\r\x1b[K" + text)
+            self.stream.flush()
+        except (OSError, ValueError):  # the terminal went away: the write itself goes on
+            pass
+
+    def close(self) -> None:
+        with self._lock:
+            self._draw("")
+
+
+@contextmanager
+def progress_line(verb: str, as_json: bool, stream=None) -> Iterator[ProgressLine | None]:
+    """A ``ProgressLine`` while a write runs, only when stderr is a terminal and not --json (a log, a
+    pipe or a script gets the result line alone); None otherwise."""
+    stream = sys.stderr if stream is None else stream
+    try:
+        shown = not as_json and stream.isatty()
+    except (AttributeError, ValueError):
+        shown = False
+    line = ProgressLine(verb, stream) if shown else None
+    try:
+        yield line
+    finally:
+        if line is not None:
+            line.close()
 
 
 def _locate(directory: Path):
@@ -127,16 +194,11 @@ def _print_plan(plan, root: Path, show_all: bool) -> None:
         click.echo(f"Note: {plan.skipped_text} free-text caption(s) (sentences) were not reordered.")
 
 
-def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags_csv, recursive, yes, dry_run,
-              as_json, show_all, force=False, save_recipe=None, description="", nothing_hint=None) -> None:
-    from loratui.core.captions import parse_where
-    from loratui.core.captions import apply_plan
-    from loratui.core.captions import check_ops, check_written_tags, plan_edits
-    from loratui.core.captions import append_to_recipe, check_recipe_target, load_recipe
+def _read_and_plan(directory: Path, ops, where, caption_extension, separator, tags_csv, recursive, description):
+    """The captions of DIR read and the operations planned on them: (location, the train folder that keeps
+    the journal, the --where predicate, the captions, the plan, notes to print after it)."""
+    from loratui.core.captions import check_written_tags, parse_where, plan_edits
 
-    check_ops(ops, separator)
-    if save_recipe:
-        check_recipe_target(save_recipe)  # exit 2 means nothing was written: a bad recipe file is refused first
     notes = _need_tags_csv(ops, tags_csv)
     location = _locate(directory)
     if not recursive:
@@ -159,6 +221,20 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
             captions = [c for c in captions if c.path not in left_out]
             plan = plan_edits(captions, ops, where=predicate, ctx=ctx, description=description)
     check_written_tags(plan, separator)
+    return location, root, predicate, captions, plan, notes
+
+
+def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags_csv, recursive, yes, dry_run,
+              as_json, show_all, force=False, save_recipe=None, description="", nothing_hint=None) -> None:
+    from loratui.core.captions import apply_plan, check_ops
+    from loratui.core.captions import append_to_recipe, check_recipe_target, load_recipe
+
+    check_ops(ops, separator)
+    if save_recipe:
+        check_recipe_target(save_recipe)  # exit 2 means nothing was written: a bad recipe file is refused first
+    with interrupted_reading():
+        location, root, predicate, captions, plan, notes = _read_and_plan(
+            directory, ops, where, caption_extension, separator, tags_csv, recursive, description)
 
     def record_recipe() -> None:  # only once the user went ahead (or asked for a dry run)
         if save_recipe:
@@ -201,7 +277,8 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
         if not click.confirm(f"Write {plan.changed} caption file(s)?", default=False):
             click.echo("Nothing written.")
             return
-    result = apply_plan(plan, root, force=force)
+    with progress_line("writing", as_json) as progress:
+        result = apply_plan(plan, root, force=force, progress=progress)
     record_recipe()  # after the write: a refused apply records nothing
     if as_json:
         data["written"] = len(result.written)

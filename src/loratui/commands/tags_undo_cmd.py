@@ -8,6 +8,7 @@ import click
 
 from loratui.commands.help_text import exit_codes_block, shell_arg
 from loratui.commands.options import can_ask, json_line
+from loratui.commands.tags_run import interrupted_reading, progress_line
 from loratui.core.errors import LoratuiError
 
 
@@ -81,7 +82,8 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
         for index, (_, description, files) in enumerate(rows, 1):
             click.echo(f"{index:>3}. {description} ({files} file(s))")
         return
-    preview = plan_undo(root) if undoing else plan_redo(root)
+    with interrupted_reading(f"nothing was {verb}ne"):
+        preview = plan_undo(root) if undoing else plan_redo(root)
     if not as_json:
         what = "Last change" if undoing else "Last undone change"
         click.echo(f"{what}: {preview.description} ({len(preview.restore) + len(preview.conflicts)} file(s) "
@@ -100,7 +102,8 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
         if not click.confirm(f"{verb.capitalize()} it?", default=False):
             click.echo(f"Nothing {verb}ne.")
             return
-    result = (undo_last if undoing else redo_last)(root, force=force, skip_changed=skip_changed)
+    with progress_line("undoing" if undoing else "redoing", as_json) as progress:
+        result = (undo_last if undoing else redo_last)(root, force=force, skip_changed=skip_changed, progress=progress)
     if as_json:
         click.echo(json_line({"description": result.description,
                               "restored" if undoing else "redone": [tags_cmd._rel(p, root) for p in result.restored],

@@ -375,37 +375,54 @@ class LoratuiApp(App):
 
     def action_quit(self) -> None:  # type: ignore[override]
         """ctrl+q: quit, after a question when something would be lost or stopped: Settings changes never
-        saved, a tag typed and not entered, text typed in an open dialog, a caption run going on."""
+        saved, a tag typed and not entered, text typed in an open dialog, a caption run going on, a tag
+        write (or undo) going on: that one is waited for, its progress on the Dataset status line."""
         from loratui.tui.screens.config_dialogs import ChoiceDialog
 
         if isinstance(self.screen, ChoiceDialog) and self.screen.dialog_title == "quit":
             return  # asked already
+        try:  # a tag write, undo or redo running in the Dataset screen's worker (screens.dataset_write_progress)
+            writer = next((s for s in self.get_screen_stack("dataset") if getattr(s, "writing", None)), None)
+        except (KeyError, LookupError):
+            writer = None
+        if writer is not None and writer.quit_when_written is not None:
+            self.notify("quitting once the write has finished (the status line says how far it is)", timeout=4)
+            return
+
+        def quit_app() -> None:  # a write running is never cut off: the app closes when it has ended
+            if writer is None or not writer.writing:
+                self.exit()
+                return
+            if self.current_mode != "dataset":
+                self.switch_mode("dataset")  # its status line says how far the write is until then
+            writer.quit_after_write(self.exit)
+
         count = self.unsaved_settings()
         typed = self.typed_caption_edit()
         also = [line for line in (
             f"The tag editor holds {typed}, not entered: quitting drops it (esc, then Enter in the editor, "
             "keeps it)." if typed else None,
-            self.typed_in_dialog(), self.live_caption_run()) if line]
+            self.typed_in_dialog(), self.live_caption_run(), writer.running_write() if writer else None) if line]
         if not count and not also:
             self.exit()
             return
         also = [line if line.endswith(".") else line + ": quitting drops it." for line in also]
         if not count:
             label = "quit anyway" if len(also) > 1 else "stop it and quit" if also[0].startswith("A caption") else \
-                "drop it and quit"
+                "quit when it has finished" if writer is not None else "drop it and quit"
             self.push_screen(ChoiceDialog("quit", " ".join([*also, "Training runs go on either way."]),
                                           [("q", label)]),
-                             lambda choice: self.exit() if choice == "q" else None)
+                             lambda choice: quit_app() if choice == "q" else None)
             return
 
         def answered(choice: str | None) -> None:
             if choice == "d":
                 self.settings_screen().forget_form_draft()  # discarded on purpose: no draft offered next time
-                self.exit()
+                quit_app()
             elif choice == "s":  # on Settings: a field that cannot be saved shows its problem there
                 if self.current_mode != "settings":
                     self.switch_mode("settings")
-                self.settings_screen().action_save(self.exit)
+                self.settings_screen().action_save(quit_app)
 
         self.push_screen(ChoiceDialog("quit", " ".join([f"Settings holds {count} unsaved change(s); quitting now "
                                                         "discards them.", *also, "Training runs go on either way."]),

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +42,12 @@ from loratui.core.termline import shell_arg
 JOURNAL_DIR = Path(".loratui") / "undo"
 REDO_DIR = "redo"
 KEEP_ENTRIES = 50
+# and at most this many bytes of entries: one change of 20,000 captions is 16-18 MB, so 50 of them were
+# 0.85 GB; the oldest go first, the newest entry always stays (however big)
+KEEP_BYTES = 500 * 1024 * 1024
 VERSION = 2
 LOCK_NAME = "write.lock"
+BEFORE_WRITING = "interrupted before any caption was written: nothing was written"  # Ctrl-C's message then
 LOCK_WAIT = 1.0  # seconds a write waits for another to end before refusing: a caption run's batch, one save
 
 
@@ -263,9 +268,13 @@ def find_conflicts(plan: EditPlan) -> list[FileEdit]:
     return [e for e in plan.edits if not e.caption.fingerprint.matches(e.path)]
 
 
+Progress = Callable[[int, int], None]  # (files written so far, files to write); called from writer threads
+
+
 def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str = "",
-               skip_conflicts: bool = False, force: bool = False) -> ApplyResult:
-    """Write every planned caption, journal first.
+               skip_conflicts: bool = False, force: bool = False, progress: Progress | None = None) -> ApplyResult:
+    """Write every planned caption, journal first. ``progress(done, total)`` after each caption written
+    (from the writer threads: it must be quick and thread-safe; callers throttle what they show).
 
     A file changed on disk since it was read is a conflict: by default nothing is written and
     ConflictError names it; with ``skip_conflicts`` the others are written and it is reported.
@@ -278,18 +287,22 @@ def apply_plan(plan: EditPlan, dataset: str | os.PathLike, *, description: str =
     if read_only_files:  # refused before the journal folder (and its lock) is made
         check_rewritable(read_only_files[0], more=len(read_only_files) - 1)
     with journal_lock(dataset):
-        return _apply_locked(plan, dataset, description, skip_conflicts)
+        return _apply_locked(plan, dataset, description, skip_conflicts, progress)
 
 
-def _apply_locked(plan: EditPlan, dataset, description: str, skip_conflicts: bool) -> ApplyResult:
+def _apply_locked(plan: EditPlan, dataset, description: str, skip_conflicts: bool,
+                  progress: Progress | None = None) -> ApplyResult:
+    try:  # every file read again, each new caption formatted: seconds for 20,000
+        conflicts = find_conflicts(plan)
+        conflicted = {id(e) for e in conflicts}
+        todo = [(edit, edit.caption.format(edit.new)) for edit in plan.edits if id(edit) not in conflicted]
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(BEFORE_WRITING) from None
     result = ApplyResult()
-    conflicts = find_conflicts(plan)
     if conflicts and not skip_conflicts:
         more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
         raise ConflictError(f"{conflicts[0].path}{more}: changed on disk since it was read; nothing was written: "
                             "run the operation again to re-read the captions")
-    conflicted = {id(e) for e in conflicts}
-    todo = [(edit, edit.caption.format(edit.new)) for edit in plan.edits if id(edit) not in conflicted]
     result.conflicts = [f"{e.path}: changed on disk since it was read, left as it is" for e in conflicts]
     if not todo:
         return result
@@ -316,21 +329,31 @@ def _apply_locked(plan: EditPlan, dataset, description: str, skip_conflicts: boo
         path.unlink(missing_ok=True)
         marker.unlink(missing_ok=True)
         raise LoratuiError(f"{path}: cannot write the undo journal ({exc.strerror or exc}); nothing was written") from None
+    except KeyboardInterrupt:  # Ctrl-C while the journal of 20,000 captions was written (a second or so)
+        path.unlink(missing_ok=True)
+        marker.unlink(missing_ok=True)
+        raise KeyboardInterrupt(BEFORE_WRITING) from None
     result.journal = path
     clear_redo(dataset)
     try:
-        return _write_planned(plan, dataset, path, existing, todo, record, result)
+        return _write_planned(plan, dataset, path, existing, todo, record, result, progress)
     finally:  # ended (a stop or an error trims the entry to what was written): the entry is whole
         marker.unlink(missing_ok=True)
 
 
-def _write_planned(plan: EditPlan, dataset, path: Path, existing: list[Path], todo, record, result) -> ApplyResult:
+def _write_planned(plan: EditPlan, dataset, path: Path, existing: list[Path], todo, record, result,
+                   progress: Progress | None = None) -> ApplyResult:
     """Write the journalled captions of ``todo``; the entry at ``path`` is trimmed to what landed."""
+    count = counter(len(todo), progress)
+
     def write(item):
         edit, new_bytes = item
         if not edit.caption.fingerprint.matches(edit.path):  # changed in the last instant
+            count()
             return None
-        return atomic_write_bytes(edit.path, new_bytes, sync_dir=False)  # the folder to fsync (a link's target's)
+        folder = atomic_write_bytes(edit.path, new_bytes, sync_dir=False)  # the folder to fsync (a link's target's)
+        count()
+        return folder
 
     try:
         done, failure = write_many(todo, write)
@@ -338,7 +361,7 @@ def _write_planned(plan: EditPlan, dataset, path: Path, existing: list[Path], to
         # Ctrl-C: the writes already running finished; say how many landed, and keep the journal to those
         landed = [item for item in todo if _holds(item[0].path, item[1])]
         if _trim_journal_or_keep(path, record(landed)):
-            prune_entries(existing, 1)
+            prune_entries(existing, 1, added_bytes=_size(path))
         said = (f"{len(landed):,} of {len(todo):,} caption(s) were written before it stopped; `loratui tags undo "
                 f"{shell_arg(dataset)}` puts them back" if landed else "no caption was written")
         raise KeyboardInterrupt(f"interrupted: {said}") from None
@@ -361,8 +384,21 @@ def _write_planned(plan: EditPlan, dataset, path: Path, existing: list[Path], to
         raise partial from None
     if len(written) != len(todo):  # the journal keeps only what was written, so undo touches nothing else
         result.journal = path if _trim_journal_or_keep(path, record(written)) else None
-    prune_entries(existing, 1)
+    prune_entries(existing, 1, added_bytes=_size(path))
     return result
+
+
+def counter(total: int, progress: Progress | None) -> Callable[[], int]:
+    """A thread-safe count of files done that tells ``progress(done, total)`` at each; returns the count."""
+    ticks = itertools.count(1)  # next() on it is atomic: the writer threads share it
+
+    def count() -> int:
+        done = next(ticks)
+        if progress is not None:
+            progress(done, total)
+        return done
+
+    return count
 
 
 def _holds(path: Path, data: bytes) -> bool:
@@ -372,10 +408,16 @@ def _holds(path: Path, data: bytes) -> bool:
         return False
 
 
-def prune_entries(existing: list[Path], adding: int) -> None:
+def prune_entries(existing: list[Path], adding: int, *, added_bytes: int = 0) -> None:
     """Drop the oldest of ``existing`` entries (and their ``.writing`` markers) so that with ``adding``
-    new ones at most KEEP_ENTRIES stay."""
-    for old in existing[: max(0, len(existing) + adding - KEEP_ENTRIES)]:
+    new ones (``added_bytes`` on disk) at most KEEP_ENTRIES stay, holding at most KEEP_BYTES. The new
+    ones are never dropped, even when one alone holds more."""
+    sizes = [_size(p) for p in existing]
+    total, count, drop = sum(sizes) + added_bytes, len(existing) + adding, 0
+    while drop < len(existing) and (count - drop > KEEP_ENTRIES or total > KEEP_BYTES):
+        total -= sizes[drop]
+        drop += 1
+    for old in existing[:drop]:
         old.unlink(missing_ok=True)
         writing_marker(old).unlink(missing_ok=True)
 

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable, read_only
 from loratui.core.captions.journal import (
-    VERSION, JournalBusyError, entries, entry_item, file_record, journal_dir, journal_lock, landed, load_entry,
-    redo_dir, sha1, writing_marker,
+    VERSION, JournalBusyError, Progress, counter, entries, entry_item, file_record, journal_dir, journal_lock, landed,
+    load_entry, redo_dir, sha1, writing_marker,
 )
 from loratui.core.errors import ConflictError, Hint, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
@@ -131,28 +131,40 @@ def can_redo(dataset: str | os.PathLike) -> bool:
     return bool(entries(redo_dir(dataset)))
 
 
-def undo_last(dataset: str | os.PathLike, *, force: bool = False, skip_changed: bool = False) -> UndoResult:
+def undo_last(dataset: str | os.PathLike, *, force: bool = False, skip_changed: bool = False,
+              progress: Progress | None = None) -> UndoResult:
     """Restore the files of the newest journal entry and move the entry to the redo stack.
 
     A caption edited after the change is never overwritten silently: by default nothing is undone
     and ConflictError says which; ``skip_changed`` restores the others (leaving those as they are),
-    ``force`` restores them too. Raises LoratuiError when there is nothing to undo.
+    ``force`` restores them too. Raises LoratuiError when there is nothing to undo. ``progress(done,
+    total)`` after each file restored (from the writer threads, as ``apply_plan``'s).
     """
     with journal_lock(dataset, "nothing was undone", create=False):
-        plan = _plan_undo(dataset)
-        return _walk(dataset, plan, redo_dir(dataset), "undo", force=force, skip_changed=skip_changed)
+        try:  # every caption of the entry is read: seconds for 20,000
+            plan = _plan_undo(dataset)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt("interrupted while reading captions: nothing was undone") from None
+        return _walk(dataset, plan, redo_dir(dataset), "undo", force=force, skip_changed=skip_changed,
+                     progress=progress)
 
 
-def redo_last(dataset: str | os.PathLike, *, force: bool = False, skip_changed: bool = False) -> UndoResult:
+def redo_last(dataset: str | os.PathLike, *, force: bool = False, skip_changed: bool = False,
+              progress: Progress | None = None) -> UndoResult:
     """Re-apply the last undone entry (byte for byte what the undo replaced) and move it back to
     the undo stack. Conflicts as in ``undo_last``: a caption edited after the undo is kept unless
     ``force``. Raises LoratuiError when there is nothing to redo."""
     with journal_lock(dataset, "nothing was redone", create=False):
-        plan = _plan_redo(dataset)
-        return _walk(dataset, plan, journal_dir(dataset), "redo", force=force, skip_changed=skip_changed)
+        try:  # every caption of the entry is read: seconds for 20,000
+            plan = _plan_redo(dataset)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt("interrupted while reading captions: nothing was redone") from None
+        return _walk(dataset, plan, journal_dir(dataset), "redo", force=force, skip_changed=skip_changed,
+                     progress=progress)
 
 
-def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bool, skip_changed: bool) -> UndoResult:
+def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bool, skip_changed: bool,
+          progress: Progress | None = None) -> UndoResult:
     if plan.conflicts and not (force or skip_changed):
         more = f" (and {len(plan.conflicts) - 1} more)" if len(plan.conflicts) > 1 else ""
         does = "restores" if verb == "undo" else "re-applies"
@@ -168,16 +180,27 @@ def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bo
                         remaining=len(entries(plan.entry.parent)) - 1, entry=plan.entry)
     if not force:
         result.conflicts = [f"{c}, left as it is" for c in plan.conflicts]
-    _write_inverse(dataset, inverse_folder / plan.entry.name, plan, todo)  # before any caption changes
+    try:
+        _write_inverse(dataset, inverse_folder / plan.entry.name, plan, todo)  # before any caption changes
+    except KeyboardInterrupt:  # its merge with an interrupted walk's inverse is written atomically, or not
+        raise KeyboardInterrupt(f"interrupted before any caption was {verb}ne: nothing was {verb}ne") from None
+    count = counter(len(todo), progress)
+
     def write(item):
         path, old = item
         if old is None:
             path.unlink(missing_ok=True)
         else:
             atomic_write_bytes(path, old, sync_dir=False)
+        count()
         return path.parent
 
-    done, failure = write_many(todo, write)
+    try:
+        done, failure = write_many(todo, write)
+    except KeyboardInterrupt:  # the running writes finished; the entry stays, walked again it skips what is done
+        walked = sum(not landed(path, old) for path, old in todo)  # holds what the walk puts there
+        raise KeyboardInterrupt(f"interrupted: {walked:,} of {len(todo):,} caption(s) were {verb}ne before it "
+                                f"stopped; run the {verb} again to finish it") from None
     result.restored += [path for (path, _), _ in done]
     if failure is not None:  # the entry stays: walk it again once the file is writable (done ones are skipped)
         (path, _), exc = failure

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable
 from loratui.core.captions.journal import (
-    VERSION, JournalBusyError, _entries, _reserve_entry, clear_redo, file_record, journal_lock, prune_entries,
+    VERSION, JournalBusyError, _entries, _reserve_entry, _size, clear_redo, file_record, journal_lock, prune_entries,
 )
 from loratui.core.errors import ConflictError, Hint, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes
@@ -154,7 +154,7 @@ class ChangeWriter:
             return None
         try:
             with journal_lock(self.dataset, "", wait=5.0):
-                prune_entries(self._existing, 1)
+                prune_entries(self._existing, 1, added_bytes=_size(self.entry))
         except JournalBusyError:  # old entries are pruned by the next change instead
             pass
         return self.entry

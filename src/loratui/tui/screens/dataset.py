@@ -21,13 +21,19 @@ from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.dataset_columns import (COLUMNS, columns_for, fit_lines, mark_unmatched,
                                                  problem_line)
 from loratui.tui.screens.dataset_drafts import CaptionDrafts
-from loratui.tui.screens.dataset_edits import BALANCE_COMMAND, DatasetEdits
+from loratui.tui.screens.dataset_edits import DatasetEdits
+from loratui.tui.screens.dataset_undo import BALANCE_COMMAND
 from loratui.tui.screens.dataset_panes import DatasetPanes
 from loratui.tui.services.dataset_store import DatasetStore, ImageRow
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.widgets.image_table import ImageTable, default_glyphs
 
 PANES = ("editor-pane", "tags-pane", "summary-pane")
+# Typing in the filter box: on a dataset this small a filter takes a few ms and is applied at each key;
+# on a bigger one (20,000 images: 40-130 ms a filter) it runs in a worker once the typing pauses for
+# FILTER_PAUSE_S, the newest text winning, so a key never waits for a filter.
+SYNC_FILTER_ROWS = 5_000
+FILTER_PAUSE_S = 0.1
 
 
 class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
@@ -65,6 +71,9 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
         # until the cursor leaves it or a filter, bulk write, undo or redo refilters (refilter)
         self.kept_row: ImageRow | None = None
         self.matched = 0  # rows the filter matches (self.shown less a kept row)
+        self._filter_generation = 0  # bumped by every filter asked for: a worker's older result is dropped
+        self._filter_timer = None    # the pause after a key, before the filter worker starts
+        self.filter_pending = False  # typed text not yet applied to the table (a timer or worker has it)
 
     @property
     def store(self) -> DatasetStore:
@@ -178,7 +187,45 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
     def refilter(self, keep: ImageRow | None = None) -> None:
         """Show the rows the filter matches now. ``keep``: the image being edited inline, left in view
         (marked) when its edit made it stop matching; the cursor stays on its image, else the nearest row."""
-        result = self.store.filter(self.filter_text, None)
+        self._drop_pending_filter()  # this one uses the newest text: a result still on its way is older
+        self._show_filtered(self.store.filter(self.filter_text, None), keep)
+
+    def filter_typed(self) -> None:
+        """The filter box changed: filtered at once on a small dataset (or an empty box); on a big one in
+        a worker after a pause in the typing (SYNC_FILTER_ROWS)."""
+        if len(self.store.rows) < SYNC_FILTER_ROWS or not self.filter_text.strip():
+            self.refilter()
+            return
+        self._drop_pending_filter()
+        self.filter_pending = True
+        self._filter_timer = self.set_timer(FILTER_PAUSE_S, self._filter_in_worker)
+
+    def _drop_pending_filter(self) -> None:
+        self._filter_generation += 1
+        self.filter_pending = False
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+
+    def _filter_in_worker(self) -> None:
+        self._filter_timer = None
+        text, generation = self.filter_text, self._filter_generation
+
+        def filtered(result) -> None:
+            # typing went on, or a refilter since (a write, the cursor leaving an edited row) showed newer rows
+            if generation == self._filter_generation and text == self.filter_text:
+                self.filter_pending = False
+                self._show_filtered(result)
+
+        run_in_thread(self, self.store.filter, text, None, done=filtered, what="filtering", group="filter")
+
+    def flush_filter(self) -> None:
+        """The typed filter applied now if a pause or worker still holds it (Enter in the box: the keys
+        that follow are for the table, which must show what the box says)."""
+        if self.filter_pending:
+            self.refilter()
+
+    def _show_filtered(self, result, keep: ImageRow | None = None) -> None:
         error = self.query_one("#filter-error", Static)
         error.update(result.error or "")
         error.display = bool(result.error)
@@ -222,13 +269,18 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
             self.filter_text = event.value
-            self.refilter()
+            self.filter_typed()
         elif event.input.id in ("tag-editor-add", "tag-editor-rename"):
             self.caption_typing_changed()  # kept as a draft within 2 s; entered or cleared: the draft goes
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
+            self.flush_filter()
             self.set_focus(self.table)  # at once: a key typed right after Enter (End) is for the table
+
+    def on_descendant_blur(self, event) -> None:
+        if getattr(event.widget, "id", None) == "filter":  # esc, tab, a click: the table shows what the box says
+            self.flush_filter()
 
     def action_focus_filter(self) -> None:
         self.set_focus(self.query_one("#filter", Input))  # at once: the filter typed next lands in it
@@ -256,7 +308,7 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
         elif self.store.scan is None:
             parts.append("scanning…")
         else:
-            problems = sum(1 for r in self.store.rows if r.severity in ("error", "warning"))
+            problems = self.store.problem_count()
             if problems:
                 key = self.key_for("dataset.next_problem")
                 parts.append(f"{problems:,} problem{'s' if problems != 1 else ''}" + (f" ({key})" if key else ""))
@@ -267,7 +319,7 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
             # the folder by its name (the title bar has the project): a long path cut the hint off
             parts = [f"no images in {Path(self.store.root).name or self.store.root}/: put images in N_concept "
                      "folders (loratui dataset init makes the layout)"]
-        busy = getattr(self, "busy_text", None)
+        busy = self.busy_line()  # screens.dataset_write_progress: "writing 2,082 of 20,000 caption(s)…"
         if busy:  # a write, undo or redo in a worker: said first, until it ends
             parts = [busy, *parts]
         width = (self.query_one("#status", Static).size.width or self.size.width) - 2  # its padding

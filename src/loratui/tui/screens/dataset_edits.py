@@ -3,7 +3,8 @@
 Every write goes through core's plan + journal (services.dataset_store), so each change is one
 undoable step, also for `loratui tags undo` in a shell. A mixin of DatasetScreen, kept apart so
 each file stays readable; recipes are in screens.dataset_recipes, the bulk preview in screens.bulk_preview,
-one write at a time and changes on disk in screens.dataset_write_gate.
+one write at a time and changes on disk in screens.dataset_write_gate, undo / redo / balance in
+screens.dataset_undo, a write's progress and ctrl+q during one in screens.dataset_write_progress.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from loratui.core.errors import ConflictError, LoratuiError, PartialWriteError
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.bulk_preview import BulkPreview
 from loratui.tui.screens.dataset_recipes import DatasetRecipes
+from loratui.tui.screens.dataset_undo import DatasetUndo
+from loratui.tui.screens.dataset_write_progress import WriteProgress
 from loratui.tui.screens.dataset_write_gate import WriteGate
 from loratui.tui.services.dataset_store import ImageRow
 from loratui.tui.services.work import run_in_thread
@@ -33,10 +36,9 @@ PALETTE_TITLES = {"dataset.undo": "tags: undo the last change", "dataset.redo": 
 # the scan's fixes (core.dataset.caption_check) that the Dataset screen has a key for
 FIX_KEYS = [("`loratui tags dedupe`", "tags.bulk_dedupe", "dedupe"),
             ("`tags strip-underscores`", "tags.bulk_strip", "strip underscores")]
-BALANCE_COMMAND = "dataset: balance repeats per concept (plan first)"  # its palette title (screens.dataset)
 
 
-class DatasetEdits(WriteGate, BulkPreview, DatasetRecipes):
+class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRecipes):
     """Mixin: needs ``store``, ``table``, ``shown``, ``current``, ``show_current`` from the screen."""
 
     EDIT_BINDINGS = [
@@ -194,157 +196,6 @@ class DatasetEdits(WriteGate, BulkPreview, DatasetRecipes):
     def on_tag_editor_leave_requested(self, event) -> None:
         self.table.focus()
 
-    # ---- undo / redo ------------------------------------------------------------------------------
-
-    def action_undo(self) -> None:
-        from loratui.core.captions import undo_last
-
-        if self.refuse_while_writing():  # the running write's entry is not finished: nothing to walk yet
-            return
-        balance = self._last_balance()
-        if balance is not None:
-            self._undo_balance(balance[0])
-            return
-        self._undo_redo(undo_last, "undid", "undoing the last change…")
-
-    def action_redo(self) -> None:
-        from loratui.core.captions import redo_last
-
-        if self.refuse_while_writing():
-            return
-        self._undo_redo(redo_last, "redid", "redoing…")
-
-    def _undo_redo(self, step, verb: str, busy: str, **how) -> None:
-        def work():
-            result = step(self.store.root, **how)
-            restored = [Path(p) for p in getattr(result, "restored", [])]
-            return result, restored, self.store.reread(restored), self.store.check_captions(restored)
-
-        def failed(exc: BaseException) -> None:
-            if isinstance(exc, ConflictError) and not how:
-                self.update_status()
-                self._ask_past_conflict(step, verb, busy, str(exc))
-            else:
-                self._write_failed(verb.replace("id", "o"), exc)
-
-        if not self.begin_write(busy):  # one caption write at a time: a second ctrl+z, or a bulk write
-            return
-
-        def done(out) -> None:
-            try:
-                self._undone(*out, verb)
-            finally:
-                self.end_write()
-
-        def stopped(exc: BaseException) -> None:
-            self.end_write()
-            failed(exc)
-
-        run_in_thread(self, work, done=done, what=verb.replace("id", "o"), failed=stopped)
-
-    # ---- balance repeats: folder renames, undone by renaming back ---------------------------------
-
-    def newest_journal_entry(self) -> str | None:
-        from loratui.core.captions import journal_dir
-
-        folder = journal_dir(self.store.root)
-        names = sorted(p.name for p in folder.glob("*.json") if p.stem.isdigit()) if folder.is_dir() else []
-        return names[-1] if names else None
-
-    def balanced(self, plan) -> None:
-        """Folders were renamed: ctrl+z renames them back while no caption change came after."""
-        from loratui.core.dataset import record_balance
-
-        done = (list(plan), self.newest_journal_entry())
-        # on disk, so ctrl+z still renames them back after a restart; kept here only when that failed
-        self._unrecorded_balance = None if record_balance(self.store.root, *done) else done
-        names = ", ".join(f"{r.source.name} -> {r.dest.name}" for r in plan)
-        self.app.notify(f"renamed {names}: {self.key_does('dataset.undo', 'renames them back')}", timeout=10)
-
-    def _last_balance(self):
-        """The balance ctrl+z would rename back, read now: the record on disk is this app's, one from
-        before a restart, or one `loratui dataset balance` wrote in another shell while the app ran."""
-        from loratui.core.dataset import balance_still_applied, last_balance
-
-        found = last_balance(self.store.root)
-        if found is None:
-            kept = getattr(self, "_unrecorded_balance", None)
-            found = kept if kept is not None and balance_still_applied(kept[0]) else None
-        if found is None or self.newest_journal_entry() != found[1]:
-            return None  # a caption change came after it: ctrl+z undoes that first
-        return found
-
-    def _undo_balance(self, plan) -> None:
-        from loratui.core.captions import follow_folder_renames
-        from loratui.core.dataset import forget_balance, undo_balance
-
-        try:
-            back = undo_balance(plan)  # all or nothing; a swap parks one folder for a moment
-        except (LoratuiError, OSError) as exc:
-            self.app.notify(f"balance not undone: {exc}", severity="error", timeout=10)
-            return
-        self._unrecorded_balance = None
-        forget_balance(self.store.root)
-        try:
-            follow_folder_renames((r.source, r.dest) for r in back)
-        except (LoratuiError, OSError) as exc:
-            self.app.notify(f"folders renamed back, but the undo journal could not follow: {exc}",
-                            severity="warning", timeout=10)
-        names = ", ".join(f"{r.source.name} -> {r.dest.name}" for r in back)
-        again = self.query_one("#summary-pane").balance_key_hint() or f"'{BALANCE_COMMAND}' (ctrl+p)"
-        self.app.notify(f"undid balance repeats: {names} ({again} balances again)", timeout=10)
-        self.action_rescan()
-
-    def _ask_past_conflict(self, step, verb: str, busy: str, message: str) -> None:
-        """Captions edited since the change: nothing was written; the user picks what to do here (the
-        choices `tags undo --skip-changed / --force` give in a shell)."""
-        from loratui.tui.screens.config_dialogs import ChoiceDialog
-
-        doing = "undo" if verb == "undid" else "redo"
-        edited = message.split(": nothing", 1)[0]  # "FILE: edited after the change" (core's words)
-        body = (f"{edited}, so nothing was {verb.replace('id', 'one')} yet.\n"
-                f"s: {doing} the other captions and leave the edited ones as they are now\n"
-                f"f: {doing} all of them, overwriting the edits made since")
-        choices = [("s", "skip the edited ones"), ("f", "overwrite them too")]
-
-        def chosen(choice: str | None) -> None:
-            if choice == "s":
-                self._undo_redo(step, verb, busy, skip_changed=True)
-            elif choice == "f":
-                self._undo_redo(step, verb, busy, force=True)
-
-        self.app.push_screen(ChoiceDialog(f"{doing}: captions edited since", body, choices), chosen)
-
-    def _write_failed(self, what: str, exc: BaseException) -> None:
-        from loratui.tui.services.work import report_failure
-
-        self.update_status()
-        report_failure(self.app, what, LoratuiError(self.in_app(exc)) if isinstance(exc, LoratuiError) else exc)
-
-    def _undone(self, result, restored: list[Path], fresh: dict, checks: dict, verb: str) -> None:
-        entry = getattr(result, "entry", None)
-        if entry is not None:  # what recipes: save leaves out (undone) or keeps (redone)
-            undone = getattr(self, "undone_entries", set())
-            self.undone_entries = undone | {entry.name} if verb == "undid" else undone - {entry.name}
-        if not restored and not getattr(result, "description", ""):
-            self.update_status()
-            self.app.notify(f"nothing to {'undo' if verb == 'undid' else 'redo'}")
-            return
-        self.reread(restored, mark="", fresh=fresh, checks=checks)
-        what = getattr(result, "description", "") or "the last change"
-        again = self.key_does("dataset.redo", "redoes it") if verb == "undid" else \
-            self.key_does("dataset.undo", "undoes it again")
-        rows = [row for row in (self.store.by_caption.get(path) for path in restored) if row is not None]
-        if len(rows) == 1:
-            # one image (an inline edit): name it and show it, it may be far from the one on screen
-            row = rows[0]
-            where = f"{row.folder}/{row.name}" if row.folder else row.name
-            if row is not self.current and not self.table.move_cursor_to_key(id(row)):
-                where += " (hidden by the filter)"
-            self.app.notify(f"{verb} '{what}' on {where}: {again}", timeout=8)
-        else:
-            self.app.notify(f"{verb} '{what}': {len(restored):,} caption(s); {again}", timeout=8)
-
     # ---- bulk operations --------------------------------------------------------------------------
 
     def scope_rows(self, prefer_selection: bool = True) -> tuple[list[ImageRow], str]:
@@ -450,26 +301,18 @@ class DatasetEdits(WriteGate, BulkPreview, DatasetRecipes):
 
         if not self.begin_write(f"writing {len(plan.edits):,} caption(s)…", [e.path for e in plan.edits]):
             return
+        self.store.write_progress = self.write_progress_to("writing")  # "writing 2,082 of 20,000 caption(s)…"
         run_in_thread(self, work, done=finished, what=what,
                       failed=lambda exc: (self.end_write(), self._write_failed(what, exc)))
 
     def _partly_written(self, what: str, exc, written: list[Path], fresh: dict, checks: dict) -> None:
         """A write that stopped part-way: the captions written are shown as they are now, and the
         message says how many landed and how to take them back."""
+        self.keep_open_after_failure()
         exact = getattr(exc, "written", None) is not None
         self.reread(written, mark="saved" if exact else "", fresh=fresh, checks=checks)
         undo = f"; {self.key_does('dataset.undo', f'undoes the {len(written):,} written')}" if exact and written else ""
         self.app.notify(f"{what}: stopped part-way: {self.in_app(exc)}{undo}", severity="error", timeout=15)
-
-    def start_busy(self, text: str) -> None:
-        """A write, undo or redo runs in a worker (seconds for thousands of captions): the status line
-        says so until it ends, whatever the cursor does meanwhile."""
-        self.busy_text = text
-        self.update_status()
-
-    def end_busy(self) -> None:
-        self.busy_text = None
-        self.update_status()
 
     def _bulk_done(self, op, where: str | None, label: str, written: list[Path], fresh: dict, checks: dict,
                    entry: Path | None) -> None:

@@ -1,0 +1,172 @@
+"""Undo and redo on the Dataset screen (ctrl+z / ctrl+y), and balance repeats, which ctrl+z undoes by
+renaming the folders back. Each walks core's journal in a worker (core.captions.undo_last / redo_last), one
+write at a time (screens.dataset_write_gate); captions edited since are asked about, as `tags undo
+--skip-changed / --force` asks in a shell. A mixin of DatasetScreen through DatasetEdits (needs ``store``,
+``begin_write`` / ``end_write``, ``reread``, ``key_does``, ``in_app``, ``write_progress_to``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loratui.core.errors import ConflictError, LoratuiError
+from loratui.tui.services.work import run_in_thread
+
+BALANCE_COMMAND = "dataset: balance repeats per concept (plan first)"  # its palette title (screens.dataset)
+
+
+class DatasetUndo:
+    """Mixin: undo, redo, balance repeats and its undo."""
+
+    # ---- undo / redo ------------------------------------------------------------------------------
+
+    def action_undo(self) -> None:
+        from loratui.core.captions import undo_last
+
+        if self.refuse_while_writing():  # the running write's entry is not finished: nothing to walk yet
+            return
+        balance = self._last_balance()
+        if balance is not None:
+            self._undo_balance(balance[0])
+            return
+        self._undo_redo(undo_last, "undid", "undoing the last change…")
+
+    def action_redo(self) -> None:
+        from loratui.core.captions import redo_last
+
+        if self.refuse_while_writing():
+            return
+        self._undo_redo(redo_last, "redid", "redoing…")
+
+    def _undo_redo(self, step, verb: str, busy: str, **how) -> None:
+        def work():
+            result = step(self.store.root, **how, progress=progress)
+            restored = [Path(p) for p in getattr(result, "restored", [])]
+            return result, restored, self.store.reread(restored), self.store.check_captions(restored)
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, ConflictError) and not how:
+                self.update_status()
+                self._ask_past_conflict(step, verb, busy, str(exc))
+            else:
+                self._write_failed(verb.replace("id", "o"), exc)
+
+        if not self.begin_write(busy):  # one caption write at a time: a second ctrl+z, or a bulk write
+            return
+        progress = self.write_progress_to("undoing" if verb == "undid" else "redoing")
+
+        def done(out) -> None:
+            try:
+                self._undone(*out, verb)
+            finally:
+                self.end_write()
+
+        def stopped(exc: BaseException) -> None:
+            self.end_write()
+            failed(exc)
+
+        run_in_thread(self, work, done=done, what=verb.replace("id", "o"), failed=stopped)
+
+    # ---- balance repeats: folder renames, undone by renaming back ---------------------------------
+
+    def newest_journal_entry(self) -> str | None:
+        from loratui.core.captions import journal_dir
+
+        folder = journal_dir(self.store.root)
+        names = sorted(p.name for p in folder.glob("*.json") if p.stem.isdigit()) if folder.is_dir() else []
+        return names[-1] if names else None
+
+    def balanced(self, plan) -> None:
+        """Folders were renamed: ctrl+z renames them back while no caption change came after."""
+        from loratui.core.dataset import record_balance
+
+        done = (list(plan), self.newest_journal_entry())
+        # on disk, so ctrl+z still renames them back after a restart; kept here only when that failed
+        self._unrecorded_balance = None if record_balance(self.store.root, *done) else done
+        names = ", ".join(f"{r.source.name} -> {r.dest.name}" for r in plan)
+        self.app.notify(f"renamed {names}: {self.key_does('dataset.undo', 'renames them back')}", timeout=10)
+
+    def _last_balance(self):
+        """The balance ctrl+z would rename back, read now: the record on disk is this app's, one from
+        before a restart, or one `loratui dataset balance` wrote in another shell while the app ran."""
+        from loratui.core.dataset import balance_still_applied, last_balance
+
+        found = last_balance(self.store.root)
+        if found is None:
+            kept = getattr(self, "_unrecorded_balance", None)
+            found = kept if kept is not None and balance_still_applied(kept[0]) else None
+        if found is None or self.newest_journal_entry() != found[1]:
+            return None  # a caption change came after it: ctrl+z undoes that first
+        return found
+
+    def _undo_balance(self, plan) -> None:
+        from loratui.core.captions import follow_folder_renames
+        from loratui.core.dataset import forget_balance, undo_balance
+
+        try:
+            back = undo_balance(plan)  # all or nothing; a swap parks one folder for a moment
+        except (LoratuiError, OSError) as exc:
+            self.app.notify(f"balance not undone: {exc}", severity="error", timeout=10)
+            return
+        self._unrecorded_balance = None
+        forget_balance(self.store.root)
+        try:
+            follow_folder_renames((r.source, r.dest) for r in back)
+        except (LoratuiError, OSError) as exc:
+            self.app.notify(f"folders renamed back, but the undo journal could not follow: {exc}",
+                            severity="warning", timeout=10)
+        names = ", ".join(f"{r.source.name} -> {r.dest.name}" for r in back)
+        again = self.query_one("#summary-pane").balance_key_hint() or f"'{BALANCE_COMMAND}' (ctrl+p)"
+        self.app.notify(f"undid balance repeats: {names} ({again} balances again)", timeout=10)
+        self.action_rescan()
+
+    def _ask_past_conflict(self, step, verb: str, busy: str, message: str) -> None:
+        """Captions edited since the change: nothing was written; the user picks what to do here (the
+        choices `tags undo --skip-changed / --force` give in a shell)."""
+        from loratui.tui.screens.config_dialogs import ChoiceDialog
+
+        self.keep_open_after_failure()
+        doing = "undo" if verb == "undid" else "redo"
+        edited = message.split(": nothing", 1)[0]  # "FILE: edited after the change" (core's words)
+        body = (f"{edited}, so nothing was {verb.replace('id', 'one')} yet.\n"
+                f"s: {doing} the other captions and leave the edited ones as they are now\n"
+                f"f: {doing} all of them, overwriting the edits made since")
+        choices = [("s", "skip the edited ones"), ("f", "overwrite them too")]
+
+        def chosen(choice: str | None) -> None:
+            if choice == "s":
+                self._undo_redo(step, verb, busy, skip_changed=True)
+            elif choice == "f":
+                self._undo_redo(step, verb, busy, force=True)
+
+        self.app.push_screen(ChoiceDialog(f"{doing}: captions edited since", body, choices), chosen)
+
+    def _write_failed(self, what: str, exc: BaseException) -> None:
+        from loratui.tui.services.work import report_failure
+
+        self.keep_open_after_failure()
+        self.update_status()
+        report_failure(self.app, what, LoratuiError(self.in_app(exc)) if isinstance(exc, LoratuiError) else exc)
+
+    def _undone(self, result, restored: list[Path], fresh: dict, checks: dict, verb: str) -> None:
+        entry = getattr(result, "entry", None)
+        if entry is not None:  # what recipes: save leaves out (undone) or keeps (redone)
+            undone = getattr(self, "undone_entries", set())
+            self.undone_entries = undone | {entry.name} if verb == "undid" else undone - {entry.name}
+        if not restored and not getattr(result, "description", ""):
+            self.update_status()
+            self.app.notify(f"nothing to {'undo' if verb == 'undid' else 'redo'}")
+            return
+        self.reread(restored, mark="", fresh=fresh, checks=checks)
+        what = getattr(result, "description", "") or "the last change"
+        again = self.key_does("dataset.redo", "redoes it") if verb == "undid" else \
+            self.key_does("dataset.undo", "undoes it again")
+        rows = [row for row in (self.store.by_caption.get(path) for path in restored) if row is not None]
+        if len(rows) == 1:
+            # one image (an inline edit): name it and show it, it may be far from the one on screen
+            row = rows[0]
+            where = f"{row.folder}/{row.name}" if row.folder else row.name
+            if row is not self.current and not self.table.move_cursor_to_key(id(row)):
+                where += " (hidden by the filter)"
+            self.app.notify(f"{verb} '{what}' on {where}: {again}", timeout=8)
+        else:
+            self.app.notify(f"{verb} '{what}': {len(restored):,} caption(s); {again}", timeout=8)
