@@ -14,6 +14,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from loratui.core.dataset import DatasetLocation
+from loratui.tui.app_themes import AppThemes
 from loratui.tui.palette import LoratuiCommands, LoratuiPalette, PaletteCommand
 from loratui.tui.services.dataset_store import DatasetStore, config_caption_extension
 from loratui.tui.services.drafts import DraftKeeper
@@ -57,7 +58,7 @@ def _train_screen():
     return TrainScreen()
 
 
-class LoratuiApp(App):
+class LoratuiApp(AppThemes, App):
     """`loratui [PATH]`: clean captions, caption, configure and train, from the keyboard."""
 
     CSS_PATH = "app.tcss"
@@ -459,40 +460,6 @@ class LoratuiApp(App):
                                 lambda m=mode: self.set_preview_mode(m))
                  for mode in ("auto", "kitty", "sixel", "halfblock", "off")]
         return cmds + self._theme_commands()
-
-    def _theme_commands(self) -> list[PaletteCommand]:
-        """The shipped themes and the user's own files; Textual's twenty built-ins would bury them."""
-        catalog = getattr(self, "theme_catalog", None)
-        names = catalog.names() if catalog is not None else []
-        return [PaletteCommand(f"theme: {name}", (f"your theme ({catalog.sources[name].name}), remembered"
-                                                  if name in catalog.user_names else "switch theme, remembered"),
-                               lambda n=name: setattr(self, "theme", n))
-                for name in sorted(names)]
-
-    # ---- themes -------------------------------------------------------------------------------------
-
-    _good_theme: str | None = None  # the last theme Textual applied: where a refused one falls back to
-    theme_fallback: str | None = None  # the theme put in for a refused one (services.themes does not save it)
-
-    def get_theme_variable_defaults(self) -> dict[str, str]:
-        """loratui's variables (tag-chip, loss-line...) for a theme that does not set them."""
-        from loratui.tui.services.themes import loratui_variable_defaults
-
-        return loratui_variable_defaults(self.current_theme)
-
-    def refresh_css(self, animate: bool = True) -> None:
-        """Textual's; a theme whose values its CSS refuses (what the file check let by) is replaced by
-        the previous theme (or loratui-dark) with one line, instead of ending the app."""
-        from textual.css.stylesheet import StylesheetParseError
-
-        from loratui.tui.services.themes import replace_refused_theme
-
-        try:
-            super().refresh_css(animate)
-        except StylesheetParseError as error:
-            replace_refused_theme(self, error, self._good_theme)  # applies the fallback (this, again)
-            return
-        self._good_theme = self.theme
 
     # ---- terminal size ----------------------------------------------------------------------------
 
