@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from loratui.core.config import import_kohya as _import, import_kohya_file
+from loratui.core.config import import_kohya as _import, import_kohya_file, validate
 from loratui.core.errors import LoratuiError
 
 
@@ -82,6 +82,18 @@ def test_additional_parameters_with_a_loratui_key_are_applied():
     assert cfg.sampling.sample_at_first and cfg.training.min_snr_gamma == 5
     assert [w for w in report.warnings if "additional_parameters" in w] == [
         "additional_parameters not applied: --log_config (no loratui key: set what they do by hand)"]
+
+
+def test_additional_list_parameters_take_every_value_up_to_the_next_flag():
+    """sd-scripts' --network_args / --optimizer_args take any number of words (nargs="*")."""
+    cfg, report = import_kohya({"LoRA_type": "Kohya LoCon", "additional_parameters":
+                                '--network_args "conv_dim=4" "conv_alpha=1" --optimizer_args weight_decay=0.1 '
+                                'betas=0.9,0.99 --sample_at_first'})
+    assert (cfg.network.conv_dim, cfg.network.conv_alpha) == (4, 1.0)  # networks.lora reads them there
+    assert cfg.network.network_args == [] and not validate(cfg)
+    assert cfg.optimizer.optimizer_args == ["weight_decay=0.1", "betas=0.9,0.99"]
+    assert cfg.sampling.sample_at_first
+    assert not [w for w in report.warnings if "additional_parameters not applied" in w]
 
 
 def test_a_missing_dataset_config_names_both_paths(tmp_path, monkeypatch):

@@ -148,3 +148,13 @@ def test_the_train_screen_shows_the_prompt_text_or_else_what_the_name_says():
     lines = detail_lines(Point(), __import__("pathlib").Path("out/sample/t1_000003_01_20260216080729.png"), 1, 2,
                          "out", 29, about=about)
     assert lines[1] == "a red circle… · seed 43 · 2/2" and len(lines[1]) == 29
+
+
+def test_a_seed_of_minus_one_is_no_seed_as_in_sd_scripts(tmp_path):
+    """sd-scripts' `d (\\d+)` does not match "d -1": the option is skipped (a random seed there)."""
+    from loratui.core.config import parse_prompt_line
+
+    p = parse_prompt_line("a cat --w 512 --d -1", where="p.txt:1")
+    assert p.seed is None and p.width == 512
+    with pytest.raises(LoratuiError, match="--d needs a value"):  # other negatives stay refused
+        parse_prompt_line("a cat --d -5", where="p.txt:1")

@@ -205,9 +205,16 @@ class _Importer(NetworkKeys, TrainingKeys):
                 left.append(word)
                 continue
             name, has_value, value = word[2:].partition("=")
-            if not has_value and i < len(words) and not words[i].startswith("--"):
-                value, has_value, i = words[i], True, i + 1
             spec = FIELDS.get((KEY_SECTIONS.get(name, ""), name))
+            if spec is not None and spec.kind == "str_list":  # nargs="*" in sd-scripts: every word up to the next --
+                values = [value] if has_value else []
+                while i < len(words) and not words[i].startswith("--"):
+                    values.append(words[i])
+                    i += 1
+                word = " ".join([f"--{name}", *values])
+                value, has_value = values, bool(values)
+            elif not has_value and i < len(words) and not words[i].startswith("--"):
+                value, has_value, i = words[i], True, i + 1
             if spec is None:
                 left.append(word + ("" if "=" in word or not has_value else f" {value}"))
                 continue
@@ -219,11 +226,27 @@ class _Importer(NetworkKeys, TrainingKeys):
             if self.set(word, name, value, "from additional_parameters: on sd-scripts' command line it wins over "
                                            "the JSON's own key"):
                 applied.append(word)
+                if name == "network_args":
+                    self._conv_args_to_fields()
         if left:
             self.report.warnings.append(f"additional_parameters not applied: {' '.join(left)} (no loratui key: set "
                                         "what they do by hand)")
         self.ignore("additional_parameters", f"applied: {' '.join(applied)} (mapped above)" if applied and not left
                     else "see the warning")
+
+    def _conv_args_to_fields(self) -> None:
+        """networks.lora reads conv_dim / conv_alpha from network_args in sd-scripts, from [network]'s own keys in
+        loratui: moved there, so that the imported config trains the same LoCon."""
+        if self.values.get("network_module", "networks.lora") != "networks.lora":
+            return
+        kept = []
+        for item in self.values.get("network_args") or []:
+            key, _, value = str(item).partition("=")
+            key = key.strip()
+            if key not in ("conv_dim", "conv_alpha") or not self.set(f"--network_args {key}", key, value.strip(),
+                                                                     "from additional_parameters' --network_args"):
+                kept.append(item)
+        self.values["network_args"] = kept
 
     def _cache_latents_to_disk(self) -> None:
         """cache_latents_to_disk with cache_latents off: sd-scripts turns cache_latents on (with a warning), so the

@@ -86,6 +86,8 @@ def parse_prompt_line(line: str, default_size: tuple[int, int] = SD_SCRIPTS_SAMP
             break
         else:
             word = part.split(maxsplit=1)[0].lower() if part else ""
+            if re.fullmatch(r"d\s+-1", part, re.I):  # "random" in many UIs: sd-scripts' d (\d+) skips it too
+                continue
             if word in _OPTIONS:
                 raise LoratuiError(f"{where}: --{word} needs a value like sd-scripts' (e.g. --w 512, --l 7.5), "
                                    f"got {part!r}")
@@ -121,6 +123,8 @@ def _checked(prompt: SamplePrompt, where: str, named=lambda key: f"--{key}") -> 
                                "samples are usually the training resolution")
         if size < 0:
             raise LoratuiError(f"{where}: {named(key)} {size} is negative: give a size in pixels, like 512")
+    if prompt.seed == -1:  # a TOML/JSON seed of -1: no seed given, as on a prompt line
+        prompt.seed = None
     if prompt.seed is not None and prompt.seed > MAX_SEED:
         raise LoratuiError(f"{where}: {named('d')} {prompt.seed} is too large for a seed (at most {MAX_SEED})")
     if prompt.seed is not None and prompt.seed < 0:
