@@ -294,8 +294,9 @@ def read_caption(path: str | os.PathLike, separator: str = DEFAULT_SEPARATOR) ->
         raise LoratuiError(f"{path}: is a folder, not a caption file: rename or move it (its image then gets a "
                            "caption file of its own)") from None
     except OSError as exc:
-        raise LoratuiError(f"{path}: cannot read caption ({describe_os_error(exc)}): fix its permissions or move "
-                           "it away") from None
+        said = describe_os_error(exc)
+        fix = "" if ":" in said else ": fix its permissions or move it away"  # a link loop says its own fix
+        raise LoratuiError(f"{path}: cannot read caption ({said}){fix}") from None
     return parse_caption(data, path, separator)
 
 
