@@ -9,7 +9,8 @@ state was there, or by an older loratui) is moved to the next free NAME-promoted
 would write over it (``move_promoted_final_aside``: engine/outputs.py, a fresh run; engine/run_resume.py,
 a resume); a copy is known by its bytes, equal to one of the run's saves, other than the copies of the
 final LoRA a resume keeps under a save's name (the same bytes, yet no promotion): those are on record in
-OUTPUT_DIR/.NAME.copies.json (``record_kept_copy``) by their file identity, which a move keeps.
+OUTPUT_DIR/.NAME.copies.json (``record_kept_copy``) by size and sha256, which a move, `cp -a`, rsync
+or a backup restore all keep (an inode does not survive a copy of the folder).
 """
 
 from __future__ import annotations
@@ -115,8 +116,23 @@ COPIES = ".{name}.copies.json"  # hidden: no loader or file picker lists it
 KEPT_REMEMBERED = 200  # kept copies on record (the oldest are forgotten)
 
 
-def _identity(path: Path) -> list[int] | None:
-    """[inode, size, mtime in ns]: the file itself, under whatever name a move in the folder gives it."""
+def _content(path: Path) -> dict | None:
+    """{"size", "sha256"} of the file: what any copy of it holds too, wherever the folder is copied."""
+    import hashlib
+
+    try:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return {"size": size, "sha256": digest.hexdigest()}
+
+
+def _inode_identity(path: Path) -> list[int] | None:
+    """[inode, size, mtime in ns]: how records of older loratuis name a kept copy (still honoured)."""
     try:
         info = path.stat()
     except OSError:
@@ -124,27 +140,28 @@ def _identity(path: Path) -> list[int] | None:
     return [info.st_ino, info.st_size, info.st_mtime_ns]
 
 
-def kept_copies(folder: str | os.PathLike, name: str) -> list[list[int]]:
-    """The identities of the final's copies on record (``record_kept_copy``); [] when there is no
-    readable record (a damaged one only costs the record)."""
+def kept_copies(folder: str | os.PathLike, name: str) -> list[dict | list[int]]:
+    """The final's copies on record (``record_kept_copy``): {"size", "sha256"} each, or [inode, size,
+    mtime_ns] as older loratuis wrote them; [] when there is no readable record (a damaged one only
+    costs the record)."""
     try:
         data = json.loads((Path(folder) / COPIES.format(name=name)).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
     kept = data.get("kept") if isinstance(data, dict) else None
-    return [k for k in kept if isinstance(k, list)] if isinstance(kept, list) else []
+    return [k for k in kept if isinstance(k, (list, dict))] if isinstance(kept, list) else []
 
 
 def record_kept_copy(folder: str | os.PathLike, name: str, copy: Path) -> None:
     """``copy`` (NAME-000002.safetensors, NAME-stepN..., NAME-kept-stepN...) holds the final LoRA's bytes,
-    kept by a run about to write the final anew: on record, so that it is never taken for a save the
-    final is a promoted copy of. Written whole (temp file in the folder, fsync, rename); a failure to
-    write it only costs the record."""
+    kept by a run about to write the final anew: on record (its size and sha256, hashed once here), so
+    that it is never taken for a save the final is a promoted copy of. Written whole (temp file in the
+    folder, fsync, rename); a failure to write it only costs the record."""
     folder = Path(folder)
-    identity = _identity(copy)
-    if identity is None:
+    content = _content(copy)
+    if content is None:
         return
-    kept = [k for k in kept_copies(folder, name) if k != identity][-(KEPT_REMEMBERED - 1):] + [identity]
+    kept = [k for k in kept_copies(folder, name) if k != content][-(KEPT_REMEMBERED - 1):] + [content]
     target = folder / COPIES.format(name=name)
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     try:
@@ -155,6 +172,23 @@ def record_kept_copy(folder: str | os.PathLike, name: str, copy: Path) -> None:
         os.replace(tmp, target)
     except OSError:
         tmp.unlink(missing_ok=True)
+
+
+def _on_record(final: Path, same: list[Path], kept: list) -> set[Path]:
+    """Those of ``same`` (saves holding the final's bytes) that are kept copies on record. The final is
+    hashed only when a record has its size (then once: every one of ``same`` holds its bytes)."""
+    size = _size(final)
+    hashes = {k.get("sha256") for k in kept if isinstance(k, dict) and k.get("size") == size}
+    if hashes and (_content(final) or {}).get("sha256") in hashes:
+        return set(same)
+    return {save for save in same if _inode_identity(save) in kept}
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def _saves_of(folder: Path, name: str) -> list[Path]:
@@ -182,8 +216,8 @@ def promoted_final_source(folder: str | os.PathLike, name: str) -> Path | None:
     if not final.is_file():
         return None
     same = [save for save in _saves_of(Path(folder), name) if same_bytes(final, save)]
-    kept = kept_copies(folder, name) if same else []
-    return next((save for save in same if _identity(save) not in kept), None)
+    on_record = _on_record(final, same, kept_copies(folder, name)) if same else set()
+    return next((save for save in same if save not in on_record), None)
 
 
 def move_promoted_final_aside(folder: str | os.PathLike, name: str) -> tuple[Path, Path] | None:

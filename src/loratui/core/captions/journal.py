@@ -9,6 +9,7 @@ and a new apply empties that folder, as in every editor.
 
 While an apply writes its captions, ``NNNNNN.json.writing`` sits beside its entry; a kill leaves it
 there, so the history (undo.py) knows that entry lists more files than were written, and counts them.
+A caption run's entry grows while it runs (writer.py): ``NNNNNN.json.open`` (its pid) keeps pruning off it.
 
 Conflicts are never resolved silently: ``apply_plan`` checks every file against what was read
 before writing any (ConflictError, nothing written, unless ``skip_conflicts``).
@@ -252,10 +253,6 @@ def file_record(dataset, path: Path, old: bytes | None, new: bytes | None) -> di
             "new_sha1": None if new is None else sha1(new)}
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 @dataclass
 class ApplyResult:
     written: list[Path] = field(default_factory=list)
@@ -408,18 +405,39 @@ def _holds(path: Path, data: bytes) -> bool:
         return False
 
 
+def open_marker(entry: Path) -> Path:
+    """The file (holding its pid) that says a caption run (writer.ChangeWriter) still appends to ``entry``."""
+    return entry.with_name(entry.name + ".open")
+
+
+def is_open(entry: Path) -> bool:
+    """Whether a live process still writes ``entry``: a marker left by a killed run (its pid dead) is not."""
+    try:
+        pid = int(open_marker(entry).read_text(encoding="ascii"))
+        if pid > 0:
+            os.kill(pid, 0)
+    except PermissionError:  # alive, another user's
+        return True
+    except (OSError, ValueError):  # no marker (or an unreadable one), or its pid is dead
+        return False
+    return pid > 0
+
+
 def prune_entries(existing: list[Path], adding: int, *, added_bytes: int = 0) -> None:
-    """Drop the oldest of ``existing`` entries (and their ``.writing`` markers) so that with ``adding``
-    new ones (``added_bytes`` on disk) at most KEEP_ENTRIES stay, holding at most KEEP_BYTES. The new
-    ones are never dropped, even when one alone holds more."""
+    """Drop the oldest of ``existing`` entries (and their markers) so that with ``adding`` new ones
+    (``added_bytes`` on disk) at most KEEP_ENTRIES stay, holding at most KEEP_BYTES. The new ones are
+    never dropped, even when one alone holds more, nor one a caption run still writes (``is_open``)."""
     sizes = [_size(p) for p in existing]
-    total, count, drop = sum(sizes) + added_bytes, len(existing) + adding, 0
-    while drop < len(existing) and (count - drop > KEEP_ENTRIES or total > KEEP_BYTES):
-        total -= sizes[drop]
-        drop += 1
-    for old in existing[:drop]:
+    total, count = sum(sizes) + added_bytes, len(existing) + adding
+    for old, size in zip(existing, sizes):
+        if count <= KEEP_ENTRIES and total <= KEEP_BYTES:
+            break
+        if is_open(old):
+            continue
+        total, count = total - size, count - 1
         old.unlink(missing_ok=True)
         writing_marker(old).unlink(missing_ok=True)
+        open_marker(old).unlink(missing_ok=True)
 
 
 def _trim_journal_or_keep(path: Path, record: dict) -> bool:

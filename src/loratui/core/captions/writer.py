@@ -24,10 +24,11 @@ from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable
 from loratui.core.captions.journal import (
-    VERSION, JournalBusyError, _entries, _reserve_entry, _size, clear_redo, file_record, journal_lock, prune_entries,
+    VERSION, JournalBusyError, _entries, _reserve_entry, _size, clear_redo, file_record, journal_lock, open_marker,
+    prune_entries,
 )
 from loratui.core.errors import ConflictError, Hint, LoratuiError
-from loratui.core.fsutil import atomic_write_bytes
+from loratui.core.fsutil import atomic_write_bytes, atomic_write_text
 
 OVERWRITE = object()  # ``expected`` for an overwrite: whatever the file holds is replaced (and journalled)
 BATCH_WAIT = 120.0  # seconds a batch waits for another write to these captions (a bulk edit of 100,000 files)
@@ -126,6 +127,10 @@ class ChangeWriter:
         if first:
             self._existing = _entries(self.dataset, reserved=True)
             self.entry = _reserve_entry(self.dataset)
+            try:  # under the journal lock, as every prune is: no `tags` edit prunes the entry while it grows
+                atomic_write_text(open_marker(self.entry), str(os.getpid()))
+            except OSError:
+                pass  # only a full journal's pruning could then take the entry (the next batch says so)
             header = {"version": VERSION, "created": time.time(), "description": self.description, "ops": []}
             lines.insert(0, json.dumps(header))
         try:
@@ -145,11 +150,14 @@ class ChangeWriter:
             clear_redo(self.dataset)  # a new change: what was undone before can no longer be redone
 
     def close(self) -> Path | None:
-        """Finish the entry: drop it when nothing was written, prune old entries. Returns it."""
+        """Finish the entry: drop it when nothing was written, prune old entries. Returns it, or None
+        when nothing was written or the entry is gone (undone meanwhile by another loratui)."""
         if self.entry is None:
             return None
-        if self.written == 0:
-            self.entry.unlink(missing_ok=True)
+        open_marker(self.entry).unlink(missing_ok=True)  # closed: pruning may take it from now on
+        if self.written == 0 or not self.entry.exists():
+            if self.written == 0:
+                self.entry.unlink(missing_ok=True)
             self.entry = None
             return None
         try:
