@@ -77,3 +77,23 @@ def test_an_unreadable_or_absent_marker_is_closed(tmp_path):
     assert not journal.is_open(entry)
     journal.open_marker(entry).write_text("0")  # never "every process in my group"
     assert not journal.is_open(entry)
+
+
+def test_undo_refuses_the_entry_a_caption_run_still_writes(tmp_path):
+    import os
+
+    import pytest
+
+    from loratui.core.captions import undo_last
+    from loratui.core.errors import LoratuiError
+
+    root, folder = _dataset(tmp_path)
+    _add_x(root)
+    entry = journal_dir(root) / _names(root)[-1]
+    journal.open_marker(entry).write_text(str(os.getpid()))  # a live writer: this process
+    with pytest.raises(LoratuiError, match="a caption run is still writing the newest change"):
+        undo_last(root)
+    assert (folder / "0.txt").read_text() == "alice, solo, x\n"  # nothing undone
+    journal.open_marker(entry).unlink()
+    undo_last(root)
+    assert (folder / "0.txt").read_text() == "alice, solo\n"

@@ -18,9 +18,10 @@ from loratui.core.captions.files import (
 )
 from loratui.core.captions.filter import SYNTAX_HELP, any_tag_term, combine_where, parse_where, quote_hint, tag_term
 from loratui.core.captions.journal import (
-    ApplyResult, JournalBusyError, apply_plan, entry_item, find_conflicts, follow_folder_renames, journal_dir,
-    journal_lock, landed, load_entry, read_header, redo_dir, remap_folders,
+    ApplyResult, JournalBusyError, apply_plan, entry_item, find_conflicts, journal_dir,
+    journal_lock, landed, load_entry, read_header, redo_dir,
 )
+from loratui.core.captions.journal_renames import follow_folder_renames, remap_folders
 from loratui.core.captions.ops import (
     CATEGORY_NAMES, CATEGORY_ORDER, OPS, RATING_TAGS, SORT_KEYS, AddTags, Dedupe, EditContext, MoveToFront, Op,
     RemoveCategory, RemoveTags, ReplaceTag, SortTags, StripUnderscores, check_ops, op_from_dict, unwritable_tag,

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable, read_only
 from loratui.core.captions.journal import (
-    VERSION, JournalBusyError, Progress, counter, entries, entry_item, file_record, journal_dir, journal_lock, landed,
-    load_entry, redo_dir, sha1, writing_marker,
+    VERSION, JournalBusyError, Progress, counter, entries, entry_item, file_record, is_open, journal_dir, journal_lock,
+    landed, load_entry, redo_dir, sha1, writing_marker,
 )
 from loratui.core.errors import ConflictError, Hint, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
@@ -145,6 +145,9 @@ def undo_last(dataset: str | os.PathLike, *, force: bool = False, skip_changed: 
             plan = _plan_undo(dataset)
         except KeyboardInterrupt:
             raise KeyboardInterrupt("interrupted while reading captions: nothing was undone") from None
+        if is_open(plan.entry):  # its next batch would append to an entry no longer in the journal
+            raise LoratuiError(f"{dataset}: a caption run is still writing the newest change: stop it or let it "
+                               "finish, then undo (nothing was undone)")
         return _walk(dataset, plan, redo_dir(dataset), "undo", force=force, skip_changed=skip_changed,
                      progress=progress)
 
