@@ -171,7 +171,7 @@ def test_delete_and_a_rename_and_free_text_restored_for_other_images(tmp_path):
         app.screen.offer_caption_draft(force=True)
         body = await dialog(pilot)
         assert "10_alice/a03.png" in body and "red eyes" in body
-        await pilot.press("d")
+        await pilot.press("d", "y")
         await pilot.pause()
         assert not isinstance(app.screen, ChoiceDialog)
         kept = entries(img)  # what is in the editor now is the draft; the deleted one is gone
@@ -216,7 +216,7 @@ def test_esc_keeps_the_draft_through_later_typing_and_the_palette_asks_again(tmp
         assert [e["typed"] for e in entries(img)] == ["blue eyes"]
         app.screen.offer_caption_draft(force=True)
         assert "blue eyes" in await dialog(pilot)
-        await pilot.press("d")
+        await pilot.press("d", "y")
         await until(pilot, lambda: not caption_draft_path(img).exists(), "deleted")
 
     session(tmp_path, scenario)

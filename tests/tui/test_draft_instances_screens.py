@@ -62,7 +62,7 @@ def test_ended_drafts_are_merged_a_live_one_is_named_and_delete_leaves_it(tmp_pa
         body = await dialog(pilot, "unsaved draft")
         assert "network.network_dim" in body and "training.max_train_epochs" in body
         assert "network_alpha" not in body  # the running app's edits stay with it
-        await pilot.press("d")
+        await pilot.press("d", "y")
         await until(pilot, lambda: not ended.exists() and not old.exists())
         assert f"another loratui (pid {live_pid}) has unsaved edits to this config" in status(app)
 
@@ -125,10 +125,10 @@ def test_caption_drafts_of_ended_sessions_are_all_offered_and_a_live_one_named(t
         notes.extend(n.message for n in app._notifications)
         body = await caption_dialog(pilot)
         assert "alpha" in body and "1 more typed" in body and "charlie" not in body
-        await pilot.press("d")
+        await pilot.press("d", "y")
         body = await caption_dialog(pilot)
         assert "bravo" in body
-        await pilot.press("d")
+        await pilot.press("d", "y")
         await pilot.pause(0.2)
         assert not isinstance(app.screen, ChoiceDialog)
 

@@ -99,7 +99,7 @@ def test_the_offer_names_the_fields_and_delete_leaves_the_form_as_the_file(tmp_p
         assert "never saved" in body
         assert "network.network_dim: 16 -> 32" in body and "training.max_train_epochs: 10 -> 12" in body
         assert "changed on disk" not in body
-        await pilot.press("d")
+        await pilot.press("d", "y")
         await pilot.pause()
         assert not draft_path(root / "proj.toml").exists()
         assert app.screen.form.field("network_dim").text == "16" and "changed" not in status(app)

@@ -38,7 +38,10 @@ def _value_strategy(spec):
         base = SAFE_TEXT
     elif (spec.section, spec.name) == ("optimizer", "optimizer_args"):  # key=value, or load refuses it
         key = SAFE_TEXT.filter(lambda text: "=" not in text and text.strip())
-        base = st.lists(st.builds(lambda k, v: f"{k}={v}", key, SAFE_TEXT), max_size=3)
+        from loratui.core.config.optimizer_args import optimizer_arg_problem
+
+        arg = st.builds(lambda k, v: f"{k}={v}", key, SAFE_TEXT).filter(lambda a: optimizer_arg_problem(a) is None)
+        base = st.lists(arg, max_size=3)
     elif spec.kind == "str_list":
         base = st.lists(SAFE_TEXT, max_size=3)
     elif spec.kind == "resolution":

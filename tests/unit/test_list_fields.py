@@ -5,7 +5,7 @@ so config check, the field and train say the same line; a save keeps a multi-lin
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from loratui.core.config import (
@@ -48,6 +48,9 @@ def test_quotes_in_a_network_arg_round_trip():
 def test_every_list_field_round_trips_any_text(spec, items):
     if spec.name == "optimizer_args":
         items = [f"k{i}={item}" for i, item in enumerate(items)]
+        from loratui.core.config.optimizer_args import optimizer_arg_problem
+
+        assume(all(optimizer_arg_problem(item) is None for item in items))  # what train would refuse is refused
     assert coerce_value(spec, spec.typed_text(items)) == items
 
 

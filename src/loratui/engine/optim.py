@@ -40,6 +40,22 @@ def parse_optimizer_args(args: list[str] | None) -> dict:
     return result
 
 
+def args_misfit(name: str, kwargs: dict, exc: Exception) -> str:
+    """The one line for optimizer_args the optimizer refused: the element it names (an unknown argument)
+    or the elements whose values are not plain numbers (a tuple or a word, the usual misfit), and the fix."""
+    text = str(exc)
+    unknown = next((key for key in kwargs if f"argument '{key}'" in text), None)
+    if unknown is not None:
+        return (f"optimizer.optimizer_args do not fit {name}: it has no argument {unknown!r} "
+                f"({unknown}={kwargs[unknown]!r}): remove it or check its spelling")
+    odd = [f"{key}={value!r} (read as a {type(value).__name__})" for key, value in kwargs.items()
+           if not isinstance(value, (bool, int, float))]
+    if odd:
+        return (f"optimizer.optimizer_args do not fit {name} ({text}): check {', '.join(odd)}; a tuple is only "
+                "for an argument that takes one (betas=0.9,0.99), other values are one number (weight_decay=0.01)")
+    return f"optimizer.optimizer_args do not fit {name}: {text}: check their values ({', '.join(kwargs)})"
+
+
 OPTIMIZERS = ("AdamW", "AdamW8bit", "Lion", "Lion8bit", "Adafactor", "Prodigy", "SGD")
 SCHEDULERS = ("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial")
 
@@ -144,7 +160,7 @@ def build_optimizer(cfg, param_groups: list[dict], *, fused: bool = False) -> to
             kwargs = parse_optimizer_args(cfg.optimizer.effective_optimizer_args())
             return Adafactor(param_groups, lr=lr, **kwargs)
     except (TypeError, ValueError) as exc:
-        raise LoratuiError(f"optimizer.optimizer_args do not fit {name}: {exc}") from None
+        raise LoratuiError(args_misfit(name, kwargs, exc)) from None
     raise LoratuiError(f"optimizer.optimizer_type {name!r} is unknown: use one of {', '.join(OPTIMIZERS)}")
 
 

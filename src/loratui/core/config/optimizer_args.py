@@ -4,16 +4,42 @@ The syntax rule lives here (pure Python, no torch) so that `config check`, the S
 `train` refuse the same strings with the same line: core's coerce_value checks every element when a
 config is read or a field is typed, and the engine (engine/optim.py) goes through coerce_value too
 before it reads the values into the optimizer's keyword arguments.
+
+sd-scripts reads each element as ``key, value = arg.split("=")`` then ``ast.literal_eval(value)``, so
+``betas=0.9,0.99`` is the tuple (0.9, 0.99) (what betas takes), while a comma left at the end of an
+element (``weight_decay=0.01,`` from typing ``weight_decay=0.01, betas=0.9,0.99``, the field's elements
+being separated by spaces) makes the 1-tuple (0.01,), which the optimizer then fails on with a bare
+TypeError. Such elements are refused here, with the way to write them.
 """
 
 from __future__ import annotations
 
+import ast
+
 EXAMPLE = '"weight_decay=0.01"'
+SPACED = "weight_decay=0.01 betas=0.9,0.99"  # the same two elements as the Settings field takes them
 
 
 def optimizer_arg_problem(item: str) -> str | None:
-    """Why one optimizer_args element is not ``key=value`` (one line, without the key's name), or None."""
-    key, sep, _ = str(item).partition("=")
+    """Why one optimizer_args element is not ``key=value`` as sd-scripts reads it (one line, without
+    the key's name), or None."""
+    text = str(item)
+    key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        return f"{item!r} is not key=value (e.g. {EXAMPLE})"
+        return f"{text!r} is not key=value (e.g. {EXAMPLE})"
+    if text.startswith("[") or text.endswith("]"):
+        return (f"{text!r} holds a bracket of a TOML list: in the file write optimizer_args = [{EXAMPLE}, "
+                f"\"betas=0.9,0.99\"]; in the Settings field type the elements with spaces: {SPACED}")
+    if not key.strip().isidentifier():
+        return f"{text!r}: {key.strip()!r} is not an argument name (e.g. {EXAMPLE})"
+    if "=" in value:
+        return (f"{text!r} holds two '=' (sd-scripts splits an element at each one): one key=value per element, "
+                f"elements separated by spaces in the Settings field ({SPACED})")
+    try:
+        parsed = ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None  # a bare word: read as a string (the optimizer says whether it takes it)
+    if isinstance(parsed, tuple) and len(parsed) == 1:
+        return (f"{text!r} ends in a comma, which makes its value the tuple {parsed!r}: separate the elements "
+                f"with spaces, not commas ({SPACED})")
     return None

@@ -9,6 +9,7 @@ returns for the typed path (core's words) and will not accept the path while the
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -81,6 +82,60 @@ class ChoiceDialog(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class OfferDialog(ChoiceDialog):
+    """A ChoiceDialog the app opens unasked (a draft found at start-up): keys read before it was shown
+    are dropped, since they were typed for the screen under it (the hunt's `3 ctrl+g dim` deleted a draft
+    with its `d`), and a key in ``confirm`` ({key: what it does}) is only answered after a `y` (a delete
+    cannot be undone). Other keys answer at once, as in ChoiceDialog."""
+
+    def __init__(self, title: str, body: str, choices: Sequence[tuple[str, str]], *,
+                 confirm: dict[str, str] | None = None) -> None:
+        super().__init__(title, body, choices)
+        self.confirm = dict(confirm or {})
+        self.asking: str | None = None  # a confirm key pressed: y answers it, any other key goes back
+        self.dropped = 0                # keys typed before the dialog was opened
+        from textual import _time
+
+        # the clock Textual stamps a key event with when it is read: keys read before the dialog was opened
+        # were typed for the screen under it (taken at opening, not mounting: a key read in between was
+        # typed at most a few milliseconds before it showed, and a d there still asks y)
+        self.shown_at = _time.get_time()
+
+    def on_key(self, event: Key) -> None:
+        if event.time < self.shown_at:
+            event.stop()
+            event.prevent_default()
+            self.dropped += 1
+            self._show_keys()
+            return
+        if self.asking is not None:
+            event.stop()
+            event.prevent_default()
+            key, self.asking = self.asking, None
+            if event.character == "y":
+                self.dismiss(key)
+            else:
+                self._show_keys()
+            return
+        for key, _ in self.choices:
+            if key in self.confirm and (event.key == key or event.character == key):
+                event.stop()
+                event.prevent_default()
+                self.asking = key
+                self._show_keys()
+                return
+        # anything else: ChoiceDialog.on_key answers (Textual calls each class's handler, base last)
+
+    def _show_keys(self) -> None:
+        if self.asking is not None:
+            text = f"y  yes, {self.confirm[self.asking]} (cannot be undone)   any other key  back"
+        else:
+            text = "   ".join(f"{key}  {label}" for key, label in self.choices) + "   esc  cancel"
+            if self.dropped:
+                text += f"\n({self.dropped} key(s) typed before this appeared were ignored)"
+        self.query_one(".choice-keys", Static).update(Text(text, style="bold"))
 
 
 class PathDialog(ModalScreen[Path | None]):
@@ -229,7 +284,10 @@ class ListPickKeys:
 class PickFromList(ListPickKeys, ModalScreen[str | None]):
     """Type part of an entry, pick it with enter: dismisses with its id (a key, a choice).
 
-    ``items`` is [(id, label)]; labels holding the typed text are listed, those starting with it first.
+    ``items`` is [(id, label)]; labels holding the typed text are listed, the label equal to it first,
+    then those starting with it. Spaces are read as ``_`` ("batch size" finds train_batch_size), and the
+    words may come in any order. ``aliases`` ({id: [names]}: other names of an entry) and ``about``
+    ({id: text}: its help) are searched after the labels; such a hit says what it matched.
     """
 
     DEFAULT_CSS = dialog_css("PickFromList") + """
@@ -243,10 +301,13 @@ class PickFromList(ListPickKeys, ModalScreen[str | None]):
     ]
 
     def __init__(self, title: str, items: Sequence[tuple[str, str]], *, placeholder: str = "type to filter",
-                 current: str | None = None) -> None:
+                 current: str | None = None, aliases: dict[str, list[str]] | None = None,
+                 about: dict[str, str] | None = None) -> None:
         super().__init__()
         self.dialog_title = title
         self.items = list(items)
+        self.aliases = {key: [a.lower() for a in names] for key, names in (aliases or {}).items()}
+        self.about = {key: text.lower() for key, text in (about or {}).items()}
         self.placeholder = placeholder
         self.current = current
 
@@ -268,8 +329,34 @@ class PickFromList(ListPickKeys, ModalScreen[str | None]):
         low = text.strip().lower()
         if not low:
             return list(self.items)
-        hits = [item for item in self.items if low in item[1].lower()]
-        return sorted(hits, key=lambda item: (item[1].lower() != low, not item[1].lower().startswith(low)))
+        words = low.replace("-", " ").replace("_", " ").split()
+        joined = "_".join(words)
+        ranked = []
+        for order, (item_id, label) in enumerate(self.items):
+            name = label.lower()
+            shown = label
+            named = next((a for a in self.aliases.get(item_id, []) if a.replace(" ", "_") == joined), None)
+            if name in (low, joined):
+                rank = 0
+            elif named is not None:  # "epochs" is max_train_epochs before the other *_epochs keys
+                rank, shown = 1, f"{label}  ({named})"
+            elif name.startswith((low, joined)):
+                rank = 2
+            elif low in name or joined in name:
+                rank = 3
+            elif all(word in name for word in words):
+                rank = 4
+            else:
+                rank = 5
+                alias = next((a for a in self.aliases.get(item_id, [])
+                              if joined in a.replace(" ", "_") or all(w in a for w in words)), None)
+                if alias is None and all(re.search(r"\b" + re.escape(w), self.about.get(item_id, "")) for w in words):
+                    rank, alias = 6, "in its help"
+                if alias is None:
+                    continue
+                shown = f"{label}  ({alias})"
+            ranked.append((rank, order, item_id, shown))
+        return [(item_id, shown) for _, _, item_id, shown in sorted(ranked)]
 
     def _fill(self, text: str) -> None:
         options = self.query_one(OptionList)
@@ -286,7 +373,26 @@ class PickFromList(ListPickKeys, ModalScreen[str | None]):
         self.dismiss(option_id)
 
 
+# other names users look for a field by: kohya_ss GUI names, the words guides use (ctrl+g finds these too)
+FIELD_ALIASES = {
+    "network_dim": ["rank", "lora rank", "dim"], "network_alpha": ["alpha"], "learning_rate": ["lr", "rate"],
+    "max_train_epochs": ["epoch", "epochs"], "max_train_steps": ["steps", "max steps"],
+    "train_batch_size": ["batch", "batch size", "bs"], "resolution": ["max_resolution", "size"],
+    "pretrained_model_name_or_path": ["model", "base model", "checkpoint", "ckpt"],
+    "network_module": ["lora_type", "lora type", "lycoris"], "network_weights": ["lora_network_weights"],
+    "text_encoder_lr": ["te lr"], "lr_warmup_steps": ["warmup", "lr_warmup"], "mixed_precision": ["precision",
+    "fp16", "bf16"], "optimizer_type": ["optimizer"], "metadata_description": ["training_comment", "comment"],
+    "gradient_accumulation_steps": ["accumulation"], "output_name": ["name", "file name"],
+}
+
+
 def goto_field_dialog() -> PickFromList:
-    """Pick a config key by part of its name; dismisses with "section.key"."""
+    """Pick a config key by part of its name, another name of it or a word of its help; dismisses with
+    "section.key"."""
+    from loratui.core.config import describe_field
+
+    ids = {key: f"{section}.{key}" for (section, key) in FIELDS}
     return PickFromList("Go to field", [(f"{section}.{key}", key) for (section, key) in FIELDS],
-                        placeholder="part of a key: dim, lr, epoch")
+                        placeholder="part of a key or a word: dim, lr, batch size, rank",
+                        aliases={ids[key]: names for key, names in FIELD_ALIASES.items() if key in ids},
+                        about={f"{s}.{k}": " ".join(describe_field(spec)) for (s, k), spec in FIELDS.items()})

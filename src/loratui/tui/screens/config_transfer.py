@@ -99,6 +99,12 @@ class ConfigImportExport:
         def answer(apply: bool | None) -> None:
             if not apply:
                 return
+            if self.form.unsaved_edits():  # every field is replaced: ask first, as f5 and ctrl+o do
+                self.unless_unsaved(f"importing {source.name}", put_in_form)
+            else:
+                put_in_form()
+
+        def put_in_form() -> None:
             values = config_values(cfg)
             waiting = ""
             self.pending_prompts = None

@@ -293,7 +293,7 @@ class CaptionDrafts:
             if force:
                 self.notify("no unsaved caption draft")
             return
-        from loratui.tui.screens.config_dialogs import ChoiceDialog
+        from loratui.tui.screens.config_dialogs import OfferDialog
 
         first = self.caption_offer[0].caption
         group = [e for e in self.caption_offer if e.caption == first]
@@ -320,7 +320,9 @@ class CaptionDrafts:
             lines.append(f"({more} more typed for other images: asked after this one is deleted, or from the "
                          "palette)")
         lines.append("Esc decides later (palette: tags: unsaved caption draft; kept meanwhile).")
-        self.app.push_screen(ChoiceDialog("unsaved caption draft", "\n".join(lines), choices),
+        # opened unasked once the captions are read: keys typed ahead (a tag search) are dropped; d asks y
+        self.app.push_screen(OfferDialog("unsaved caption draft", "\n".join(lines), choices,
+                                         confirm={"d": "delete the draft"}),
                              lambda choice: self._caption_draft_answer(choice, group))
 
     def _draft_name(self, entry: TypedCaption) -> str:

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -78,6 +79,12 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
     CSS_PATH = "settings.tcss"
     DEFAULT_CSS = """
     SettingsScreen #settings-broken { width: 1fr; height: 1fr; padding: 1 2; display: none; color: $text-error; }
+    /* while a field is invalid the panels keep the last valid config's numbers: said, and dimmed */
+    SettingsScreen #settings-panels-stale { height: auto; display: none; padding: 0 1; color: $text-warning; }
+    SettingsScreen #settings-panels.-stale #settings-panels-stale { display: block; }
+    SettingsScreen #settings-panels.-stale > StepCalculator, SettingsScreen #settings-panels.-stale > VramPanel {
+        text-opacity: 60%;
+    }
     """
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="settings.save", tooltip="Save in place (comments and order kept)"),
@@ -162,6 +169,7 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
             self.form = ConfigForm(base, has_file=has_file, id="settings-form")
             yield self.form
             with VerticalScroll(id="settings-panels", can_focus=False):
+                yield Static("", id="settings-panels-stale")
                 yield from self.panels
         yield Static("", id="settings-help")
         yield Static("", id="settings-status")
@@ -238,10 +246,20 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
             if model != self.family_of:
                 self.family_of = model
                 self.detect_family(cfg)
+        self.show_stale(cfg is None)
         self.show_status()
         self.app.drafts.changed("settings")  # unsaved edits reach the draft within 2 s
         self.last_edit_ms = (time.perf_counter() - started) * 1000
         return cfg
+
+    def show_stale(self, stale: bool) -> None:
+        """While a field's text is invalid the panels show the last valid config: say so above them."""
+        column = self.query_one("#settings-panels")
+        column.set_class(stale, "-stale")
+        if stale:
+            names = ", ".join(f.spec.name for f in self.form.invalid_fields()[:2])
+            self.query_one("#settings-panels-stale", Static).update(
+                Text(f"stale: the numbers below are from before {names} became invalid; fix it to update them"))
 
     def check_files(self, cfg: TrainingConfig | None = None, *, force: bool = False) -> None:
         """What training would refuse about the files and packages named (core's check_paths, as
@@ -381,6 +399,21 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
             self.form.revert(field)
             self.config_edited()
 
+    def empty_path_start(self, cfg: TrainingConfig, key: str) -> Path:
+        """Where ctrl+f opens for an empty path field: a VAE beside the base model (that folder), else the
+        project's model/ for a model or LoRA, else the config's folder (or the cwd). An empty vae opened in
+        model/, which `loratui demo` and many projects make the output folder: no VAE there."""
+        from loratui.core.config import resolve_path
+
+        project = self.folder if self.folder.is_dir() else Path.cwd()
+        base = cfg.model.pretrained_model_name_or_path
+        if key == "vae":
+            where = Path(resolve_path(cfg, base, key="pretrained_model_name_or_path")) if base else None
+            return where.parent if where is not None and where.parent.is_dir() else project
+        if key in MODEL_KEYS and (project / "model").is_dir():
+            return project / "model"
+        return project
+
     def action_pick_file(self) -> None:
         from loratui.core.config import resolve_path
         from loratui.tui.screens.config_picker import FilePicker
@@ -397,8 +430,7 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
         start = current if current is not None and current.is_dir() and want == "folder" else \
             current.parent if current is not None and current.parent.is_dir() else None
         if start is None:
-            project = self.folder
-            start = project / "model" if field.spec.name in MODEL_KEYS and (project / "model").is_dir() else project
+            start = self.empty_path_start(cfg, field.spec.name)
 
         def chosen(path: Path | None) -> None:
             if path is None:

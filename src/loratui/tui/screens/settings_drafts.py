@@ -39,11 +39,22 @@ from rich.text import Text
 from textual.widgets import Static
 
 from loratui.core.drafts import (
-    SettingsDraft, draft_path, file_sha256, gather_settings_drafts, remove_draft, write_draft,
+    FieldDraft, SettingsDraft, draft_path, file_sha256, gather_settings_drafts, remove_draft, write_draft,
 )
 
 SOURCE = "settings"
 SHOWN = 8  # fields listed in the dialog (then "... and N more")
+# imported sample prompts not written yet (config_transfer.PendingPrompts) ride in the draft as this
+# entry: typed = their text, file = the prompts file they will go to. No field has a name with a space.
+PROMPTS_KEY = "imported sample_prompts"
+
+
+def fields_only(draft: SettingsDraft) -> SettingsDraft:
+    """The draft without its imported-prompts entry: what the form's fields restore and compare."""
+    if PROMPTS_KEY not in draft.fields:
+        return draft
+    fields = {key: f for key, f in draft.fields.items() if key != PROMPTS_KEY}
+    return SettingsDraft(draft.config, fields, draft.config_sha256, draft.written)
 
 
 class SettingsDrafts:
@@ -73,6 +84,9 @@ class SettingsDrafts:
         fields = dict(offer.fields) if offer is not None else {}
         if not offer_only:
             fields.update(self.form.draft_fields())
+            pending = getattr(self, "pending_prompts", None)
+            if pending is not None and pending.report.prompts_text is not None and fields:
+                fields[PROMPTS_KEY] = FieldDraft(pending.report.prompts_text, str(pending.planned))
         if not fields or target is None:
             return None
         if offer_only:
@@ -164,8 +178,10 @@ class SettingsDrafts:
         self.offer_draft(draft, target)
 
     def offer_draft(self, draft: SettingsDraft, target: Path) -> None:
-        from loratui.tui.screens.config_dialogs import ChoiceDialog
+        from loratui.tui.screens.config_dialogs import OfferDialog
 
+        prompts = draft.fields.get(PROMPTS_KEY)
+        draft = fields_only(draft)
         file_now = self.form.file_texts()
         conflicts = draft.conflicts(file_now)
         moved = draft.changed_on_disk(target)
@@ -173,6 +189,9 @@ class SettingsDrafts:
         lines = [f"Settings changes to {target.name} that were never saved, kept {when} (the app was closed "
                  "without saving: a dropped connection or a kill):"]
         lines += self._field_lines(draft, file_now, conflicts)
+        if prompts is not None:
+            lines.append(f"   and the sample prompts imported from a kohya_ss JSON, for {Path(prompts.file or '').name} "
+                         "(written when you save)")
         if conflicts:
             lines.append(f"{target.name} changed on disk after this draft was taken: the keys marked ! were "
                          "changed in the file too (the file's value then -> now).")
@@ -186,8 +205,21 @@ class SettingsDrafts:
             choices = [("r", "restore them (ctrl+s saves)"), ("d", "delete the draft")]
         lines.append("Esc decides later (f6 asks again; the draft is kept meanwhile).")
         self.app.clear_notifications()  # the start-up toast naming this draft would cover the dialog at 80x24
-        self.app.push_screen(ChoiceDialog("unsaved draft", "\n".join(lines), choices),
-                             lambda choice: self._draft_answer(choice, draft, target, conflicts))
+        # opened unasked at start: keys typed ahead for Settings (`3 ctrl+g dim`) are dropped, and a d typed
+        # just after it opened (blind, still typing for Settings) asks y before the draft goes
+        self.app.push_screen(OfferDialog("unsaved draft", "\n".join(lines), choices,
+                                         confirm={"d": "delete the draft"}),
+                             lambda choice: self._draft_answer(choice, draft, target, conflicts, prompts))
+
+    def restore_pending_prompts(self, prompts: FieldDraft | None) -> None:
+        """Imported prompts kept in the draft wait for the next save again (config_transfer.place_prompts
+        writes them only while sample_prompts still names their file)."""
+        if prompts is None or not prompts.file:
+            return
+        from loratui.core.config import ImportReport
+        from loratui.tui.screens.config_transfer import PendingPrompts
+
+        self.pending_prompts = PendingPrompts(ImportReport(prompts_text=prompts.typed), Path(prompts.file))
 
     def _field_lines(self, draft: SettingsDraft, file_now: dict, conflicts: list[str]) -> list[str]:
         lines = []
@@ -204,10 +236,12 @@ class SettingsDrafts:
             lines.append(f"   ... and {len(draft.fields) - SHOWN} more")
         return lines
 
-    def _draft_answer(self, choice: str | None, draft: SettingsDraft, target: Path, conflicts: list[str]) -> None:
+    def _draft_answer(self, choice: str | None, draft: SettingsDraft, target: Path, conflicts: list[str],
+                      prompts=None) -> None:
         if choice in ("r", "a"):
             texts = {name: f.typed for name, f in draft.fields.items() if choice == "a" or name not in conflicts}
             unknown = self.form.restore_typed(texts)
+            self.restore_pending_prompts(prompts)
             kept_back = [name for name in draft.fields if name not in texts]
             self.draft_offer = self.draft_offer_for = None
             self.config_edited()
@@ -265,9 +299,13 @@ class SettingsDrafts:
             self.load_file(self.path, note=f"{self.path.name} changed on disk: reloaded", outside=True)
             return True
         else:
-            self.outside_note = (f"{self.path.name} changed on disk: ctrl+s merges your changes into it (asking "
-                                 "about a key changed on both sides); f5 reloads it (your changes are lost)")
-            self.notify(self.outside_note, severity="warning", timeout=8)
+            # the status line keeps it short (the counts must fit 80 columns); the toast says it in full
+            self.outside_note = (f"changed on disk: {self.key_for('settings.save') or 'save'} merges, "
+                                 f"{self.key_for('settings.reload') or 'reload'} reloads (loses yours)")
+            self.notify(f"{self.path.name} changed on disk: {self.key_does('settings.save', 'merges')} your changes "
+                        "into it (asking about a key changed on both sides); "
+                        f"{self.key_does('settings.reload', 'reloads')} it (your changes are lost)",
+                        severity="warning", timeout=8)
         self.show_status()
         return True
 
@@ -304,7 +342,7 @@ class SettingsDrafts:
 
     def offer_leftovers(self) -> None:
         from loratui.core.tomlfile import leftover_toml_temps
-        from loratui.tui.screens.config_dialogs import ChoiceDialog
+        from loratui.tui.screens.config_dialogs import OfferDialog
 
         if self.path is None:
             return
@@ -335,4 +373,7 @@ class SettingsDrafts:
                 self.notify(f"deleted {len(gone)} leftover temp file(s) of {self.path.name}")
 
         self.app.clear_notifications()  # start-up toasts would cover the dialog's keys at 80x24
-        self.app.push_screen(ChoiceDialog("left over by a killed save", body, choices), answer)
+        # unasked at start: keys typed ahead are dropped; a newer valid one (maybe the only copy of a save) asks y
+        self.app.push_screen(OfferDialog("left over by a killed save", body, choices,
+                                         confirm={"a": f"delete all {len(found)}, the newer valid one(s) too"}),
+                             answer)

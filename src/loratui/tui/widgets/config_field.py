@@ -16,6 +16,8 @@ code (``show_value``) post nothing, so a load or a preset is one update, not eig
 
 from __future__ import annotations
 
+import time
+import tomllib
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -28,6 +30,8 @@ from loratui.core.config import PATH_KEYS, FieldSpec, coerce_value
 
 INVALID = object()   # the value of a field whose text core refuses
 NO_FILE = object()   # the file value of a field when there is no file (nothing to differ from)
+TYPE_AHEAD_S = 1.0   # letters typed on a choice field within this of each other spell one prefix
+NUMERIC = ("int", "float", "warmup")
 
 def value_text(spec: FieldSpec, value: Any) -> str:
     """How a value is typed in the field (and shown in the "changed" note): core's text, which core's
@@ -48,6 +52,13 @@ def parse_text(spec: FieldSpec, text: str) -> Any:
             except ValueError:
                 pass
         return stripped  # core says what it must be: "must be an integer ..., got 'sixteen'"
+    if spec.kind == "str_list" and stripped.startswith("[") and stripped.endswith("]"):
+        try:  # a TOML list typed (or pasted) as the help shows it: ["weight_decay=0.01", "betas=0.9,0.99"]
+            listed = tomllib.loads(f"v = {stripped}")["v"]
+        except tomllib.TOMLDecodeError:
+            listed = None  # core names the bracket left in an element
+        if isinstance(listed, list):
+            return listed
     if spec.kind in ("resolution", "str_list"):
         return stripped
     return text
@@ -83,7 +94,10 @@ class ConfigField(Widget, can_focus=True):
         Binding("space", "activate", "Flip / list", show=False, id="settings.field_activate",
                 tooltip="true/false fields flip; fields with choices list them"),
         Binding("enter", "submit", "Next field", show=False, id="settings.field_next",
-                tooltip="Lists the choices of a choice field, flips a true/false field, else moves on"),
+                tooltip="Lists the choices of a choice field, else moves on (space flips a true/false field)"),
+        # handled in _edit_key (readline's ctrl+u); bound to show in the footer on a typed field
+        Binding("ctrl+u", "clear_start", "Clear", id="settings.field_clear",
+                tooltip="Delete the text before the cursor (all of it with the cursor at the end)"),
         Binding("down", "move(1)", "Next field", show=False, id="settings.field_down",
                 tooltip="The field below (the form scrolls to it)"),
         Binding("up", "move(-1)", "Previous field", show=False, id="settings.field_up",
@@ -116,6 +130,11 @@ class ConfigField(Widget, can_focus=True):
         self.cross: list[str] = []
         self.info = ""
         self._styles: dict[str, Any] = {}
+        self.replace_next = False  # a number field just entered: the first character typed replaces it
+        self._typed_prefix, self._typed_at = "", 0.0  # a choice field's type-ahead
+        self._note_count = 0
+        self._entered = True  # the next focus comes from elsewhere
+        self.BINDING_GROUP_TITLE = f"Field {spec.name}"  # F1's heading (the widget id would read "Cf network ...")
 
     def style_of(self, component: str):
         """A component class's Rich style, looked up once per style change (lookups walk the DOM)."""
@@ -152,6 +171,8 @@ class ConfigField(Widget, can_focus=True):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "activate":
             return not self.typed
+        if action == "clear_start":
+            return self.typed
         return True
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
@@ -176,10 +197,32 @@ class ConfigField(Widget, can_focus=True):
             self.screen.focus_previous(ConfigField)
 
     def action_submit(self) -> None:
-        if self.typed:
-            self.screen.focus_next()
-        else:
+        """Enter moves on, as from a typed field; a choice field lists its choices (space flips a
+        true/false one: Enter flipped it, so Enter pressed to move on changed a value)."""
+        if self.spec.choices:
             self.action_activate()
+        else:
+            self.screen.focus_next()
+
+    def action_clear_start(self) -> None:
+        if self.typed:
+            self.cursor, text = 0, self.text[self.cursor:]
+            self.replace_next = False
+            self.user_types(text)
+
+    def on_focus(self, event: events.Focus) -> None:
+        # entered from another widget (tab, enter, up/down, ctrl+g): as in a form's number box, what is
+        # typed first replaces the value (0.0001 then 5e-5 read 0.00015e-5); arrows or backspace keep it
+        # for editing. Back from a dialog or the terminal regaining focus, the edit goes on as it was.
+        if self._entered and not event.from_app_focus:
+            self.replace_next = self.spec.kind in NUMERIC and bool(self.text)
+            self.cursor = len(self.text)
+        self._entered = False
+
+    def on_blur(self) -> None:
+        if self.screen.focused is not self:  # focus went to another widget (not a dialog over the screen)
+            self._entered = True
+            self.replace_next = False
 
     def on_key(self, event: events.Key) -> None:
         handled = self._choice_key(event) if self.spec.choices else self._edit_key(event) if self.typed else False
@@ -191,20 +234,39 @@ class ConfigField(Widget, can_focus=True):
         choices = list(self.spec.choices)
         index = choices.index(self.value) if self.value in choices else 0
         if event.key in ("left", "right"):
+            self._typed_prefix = ""
             self.user_sets(choices[(index + (1 if event.key == "right" else -1)) % len(choices)])
             return True
         if event.is_printable and event.character and event.character != " ":
-            letter = event.character.lower()
-            order = choices[index + 1:] + choices[: index + 1]
-            hit = next((c for c in order if str(c).lower().startswith(letter)), None)
+            hit = self._type_ahead(choices, index, event.character.lower())
             if hit is not None and hit != self.value:
                 self.user_sets(hit)
             return True
         return False
 
+    def _type_ahead(self, choices: list, index: int, letter: str) -> Any:
+        """The choice the letters typed so far spell (within TYPE_AHEAD_S of each other): "constant" is
+        constant, not the last letter's choice. One letter (or the same one again) steps through the
+        choices starting with it, as before."""
+        now = time.monotonic()
+        prefix = self._typed_prefix + letter if now - self._typed_at <= TYPE_AHEAD_S else letter
+        self._typed_at = now
+        if len(prefix) > 1 and prefix != letter * len(prefix):
+            hits = [c for c in choices if str(c).lower().startswith(prefix)]
+            if hits:
+                self._typed_prefix = prefix
+                return next((c for c in hits if str(c).lower() == prefix), hits[0])
+            prefix = letter  # nothing starts so: the letter starts a new prefix
+        self._typed_prefix = prefix
+        order = choices[index + 1:] + choices[: index + 1]
+        return next((c for c in order if str(c).lower().startswith(letter)), None)
+
     def _edit_key(self, event: events.Key) -> bool:
         text, at, key = self.text, self.cursor, event.key
-        if event.is_printable and event.character:
+        replace, self.replace_next = self.replace_next, False
+        if event.is_printable and event.character and replace:
+            text, at = event.character, 1
+        elif event.is_printable and event.character:
             text, at = text[:at] + event.character + text[at:], at + 1
         elif key == "backspace" and at:
             text, at = text[: at - 1] + text[at:], at - 1
@@ -235,11 +297,22 @@ class ConfigField(Widget, can_focus=True):
         return True
 
     def on_paste(self, event: events.Paste) -> None:
-        if self.typed and event.text:
-            line = event.text.splitlines()[0] if event.text.splitlines() else ""
-            event.stop()
-            self.cursor += len(line)
-            self.user_types(self.text[: self.cursor - len(line)] + line + self.text[self.cursor - len(line):])
+        if not (self.typed and event.text):
+            return
+        event.stop()
+        lines = [line.strip() for line in event.text.splitlines() if line.strip()]
+        if len(lines) > 1 and self.spec.kind != "str_list":
+            self.app.bell()
+            self.notify(f"{self.spec.name}: a paste of {len(lines)} lines does not fit this one-line field: nothing "
+                        "pasted (copy one line)", severity="warning")
+            return
+        # a list field takes every line, each as its own element(s): the field separates them by spaces
+        piece = " ".join(lines) if len(lines) > 1 else (event.text.splitlines() or [""])[0]
+        if self.replace_next:
+            self.text, self.cursor, self.replace_next = "", 0, False
+        at = self.cursor
+        self.cursor = at + len(piece)
+        self.user_types(self.text[:at] + piece + self.text[at:])
 
     def on_click(self) -> None:
         self.focus()
@@ -313,6 +386,12 @@ class ConfigField(Widget, can_focus=True):
         self.set_class(bool(self.cross), "-crossed")
         self.set_class(self.changed, "-changed")
         self.refresh(layout=True)
+        count = len(self.note_lines())
+        if count != self._note_count:  # rows above the focused field may have come or gone: keep it shown
+            self._note_count = count
+            keep = getattr(self.parent, "keep_focused_in_view", None)
+            if keep is not None:
+                keep()
 
     def label_width(self, width: int) -> int:
         return max(14, min(self.LABEL_MAX, width - 20))
@@ -352,6 +431,10 @@ class ConfigField(Widget, can_focus=True):
             shown = f" {self.text} " + ("◂▸" if self.has_focus else "")
             return Text(shown.ljust(min(room, len(shown) + 1))[:room], style=box)
         text = self.text
+        if self.has_focus and self.replace_next:  # shown selected: the first key typed replaces it
+            out = Text(" ", style=box)
+            out.append(text[: room - 3], style=self.style_of("config-field--cursor"))
+            return out.append(" " * max(0, room - 1 - min(len(text), room - 3)), style=box)
         if not self.has_focus:
             if len(text) <= room - 2:
                 shown = text

@@ -71,6 +71,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
         self.fields: dict[tuple[str, str], ConfigField] = {}
         self.problems: list[str] = []    # cross-field problems of the current config (core's validate)
         self.file_problems: list[str] = []  # what training refuses about the files named (check_paths)
+        self._keeping = False  # a scroll to the focused field is scheduled
 
     def compose(self) -> ComposeResult:
         values = config_values(self.base)
@@ -228,6 +229,19 @@ class ConfigForm(VerticalScroll, can_focus=False):
             field.show_value(field.file_value)
 
     # ---- sections and focus ----------------------------------------------------------------------
+
+    def keep_focused_in_view(self) -> None:
+        """A field's notes came or went: after the relayout, scroll the focused field back into view
+        (notes added above it at 80x24 pushed the field being typed in off the form)."""
+        if not self._keeping:
+            self._keeping = True
+            self.call_after_refresh(self._scroll_to_focused)
+
+    def _scroll_to_focused(self) -> None:
+        self._keeping = False
+        focused = self.screen.focused if self.is_attached else None
+        if isinstance(focused, ConfigField) and focused.parent is self:
+            self.scroll_to_widget(focused, animate=False, immediate=True)
 
     def section_of(self, field: ConfigField | None) -> str:
         return field.spec.section if field is not None else SECTIONS[0]
