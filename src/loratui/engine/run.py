@@ -228,20 +228,6 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             finally:
                 self.lock.release()  # whatever else failed: a lock left behind blocks the next run
 
-    def _on_signal(self, signum, frame) -> None:
-        """run_controls.py's, worded for several processes: a stop needs every process at the next step,
-        and torchrun's SIGTERM after a process failed (said by execute) can save nothing."""
-        if self.peer_failed:
-            return
-        if self.world > 1 and self.training_began and not self.signals_seen:
-            self.signals_seen = 1
-            self.trainer.stop_requested = True
-            self.say(f"\n{signal.Signals(signum).name}: stopping after the next step, once all {self.world} "
-                     f"processes reach it; the LoRA and the state are saved then (again to stop at once, "
-                     f"without saving)")
-            return
-        super()._on_signal(signum, frame)
-
     def _disk_full_line(self, exc: BaseException) -> str | None:
         """A full disk as one line: the save under way (run_saves.py), or else the file the failed write
         named (the events file), rather than the output folder."""

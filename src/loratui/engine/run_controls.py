@@ -50,8 +50,17 @@ class RunControls:
                     self.answer(request, "done", f"sampled at step {tr.step}")
 
     def _on_signal(self, signum, frame) -> None:
-        self.signals_seen += 1
+        if getattr(self, "peer_failed", False):
+            return  # torchrun's SIGTERM after a process failed (said by execute): nothing can be saved
         name = signal.Signals(signum).name
+        if getattr(self, "world", 1) > 1 and self.training_began and not self.signals_seen:
+            # a stop needs every process at the same step: each gets the signal and stops after the next one
+            self.signals_seen = 1
+            self.trainer.stop_requested = True
+            self.say(f"\n{name}: stopping after the next step, once all {self.world} processes reach it; the LoRA "
+                     "and the state are saved then (again to stop at once, without saving)")
+            return
+        self.signals_seen += 1
         if self.signals_seen > 1:
             raise KeyboardInterrupt  # asked twice: stop now, without saving
         if not self.training_began:
