@@ -14,30 +14,15 @@ from loratui.core.config.kohya_values import (
     bool_word as _bool_word, empty as _empty, number as _number, whole_number as _whole_number,
 )
 from loratui.core.errors import LoratuiError
+from loratui.core.config.kohya_parts import ImporterPart
 
 _UNET_ONLY, _TE_ONLY = "network_train_unet_only", "network_train_text_encoder_only"
 
 
-class NetworkKeys:
-    """Needs the importer's data, as_lora, report, done, values, set(), ignore() and get()."""
+class NetworkKeys(ImporterPart):
+    """The network keys of a kohya_ss JSON (a part of the importer: kohya_parts.ImporterPart, and as_lora)."""
 
-    data: dict
     as_lora: bool
-    report: Any
-    done: set[str]
-    values: dict[str, Any]
-
-    def set(self, kohya_key: str, key: str, value: Any, note: str = "") -> bool:  # the importer's
-        raise NotImplementedError
-
-    def ignore(self, kohya_key: str, reason: str) -> None:  # the importer's
-        raise NotImplementedError
-
-    def get(self, key: str, default: Any = None) -> Any:  # the importer's
-        raise NotImplementedError
-
-    def whole(self, kohya_key: str, value: Any) -> Any:  # the importer's
-        raise NotImplementedError
 
     def _network(self) -> None:
         d = self.data

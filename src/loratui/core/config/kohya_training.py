@@ -6,7 +6,6 @@ attention kernel. A mixin of kohya_import's importer (the decisions are listed t
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
 from loratui.core.config import packages
 from loratui.core.config.fields import FIELDS, optimizer_name
@@ -16,28 +15,11 @@ from loratui.core.config.kohya_values import (
     positive_count as _positive_count, shown as _shown, whole_number as _whole_number,
 )
 from loratui.core.errors import LoratuiError
+from loratui.core.config.kohya_parts import ImporterPart
 
 
-class TrainingKeys:
-    """Needs the importer's data, report, done, values, locked, set(), ignore(), get() and whole()."""
-
-    data: dict
-    report: Any
-    done: set[str]
-    values: dict[str, Any]
-    locked: dict[str, str]
-
-    def set(self, kohya_key: str, key: str, value: Any, note: str = "") -> bool:  # the importer's
-        raise NotImplementedError
-
-    def ignore(self, kohya_key: str, reason: str) -> None:  # the importer's
-        raise NotImplementedError
-
-    def get(self, key: str, default: Any = None) -> Any:  # the importer's
-        raise NotImplementedError
-
-    def whole(self, kohya_key: str, value: Any) -> Any:  # the importer's
-        raise NotImplementedError
+class TrainingKeys(ImporterPart):
+    """The optimizer, schedule and attention keys of a kohya_ss JSON (a part of the importer: kohya_parts)."""
 
     def _optimizer(self) -> None:
         name = str(self.get("optimizer", "AdamW8bit"))
