@@ -51,11 +51,9 @@ def state_run_epochs(cfg, scan, world: int, info: dict) -> int:
     return compute_schedule(cfg, scan, world).epochs
 
 
-def continue_state_plan(cfg, scan, world: int, info: dict) -> str | None:
-    """A plain resume whose config plans no step past the state's, when the state's own run planned more
-    (it was extended, or given --max-steps / --max-train-epochs): ``cfg``'s limits become that run's,
-    and a note says so. None (``cfg`` untouched) otherwise: the config's plan stands, and the position
-    check says what is wrong with it."""
+def _both_plans(cfg, scan, world: int, info: dict):
+    """(state step, the state's run's limits, this config's schedule, that run's schedule), or None when
+    the state does not say its run's limits or a schedule cannot be computed."""
     from loratui.core.plan import compute_schedule
 
     step, limits = info.get("step"), _saved_limits(info)
@@ -67,6 +65,18 @@ def continue_state_plan(cfg, scan, world: int, info: dict) -> str | None:
                                   scan, world)
     except (LoratuiError, TypeError, ValueError):
         return None
+    return step, limits, ours, theirs
+
+
+def continue_state_plan(cfg, scan, world: int, info: dict) -> str | None:
+    """A plain resume whose config plans no step past the state's, when the state's own run planned more
+    (it was extended, or given --max-steps / --max-train-epochs): ``cfg``'s limits become that run's,
+    and a note says so. None (``cfg`` untouched) otherwise: the config's plan stands, and the position
+    check says what is wrong with it."""
+    plans = _both_plans(cfg, scan, world, info)
+    if plans is None:
+        return None
+    step, limits, ours, theirs = plans
     if step < ours.total_steps or theirs.total_steps <= step:
         return None
     cfg.training.max_train_epochs, cfg.training.max_train_steps = limits
@@ -80,17 +90,10 @@ def continue_state_plan(cfg, scan, world: int, info: dict) -> str | None:
 def finished_plan_problem(cfg, scan, world: int, info: dict, state: str) -> str | None:
     """A plain resume of a state at the end its own run planned, past this config's plan (an extension
     that completed): nothing to train, said as that rather than "past the steps this config plans"."""
-    from loratui.core.plan import compute_schedule
-
-    step, limits = info.get("step"), _saved_limits(info)
-    if limits is None or not isinstance(step, int) or isinstance(step, bool):
+    plans = _both_plans(cfg, scan, world, info)
+    if plans is None:
         return None
-    try:
-        ours = compute_schedule(cfg, scan, world)
-        theirs = compute_schedule(with_training(cfg, max_train_epochs=limits[0], max_train_steps=limits[1]),
-                                  scan, world)
-    except (LoratuiError, TypeError, ValueError):
-        return None
+    step, _limits, ours, theirs = plans
     if not ours.total_steps < step == theirs.total_steps:
         return None
     return (f"--resume {state}: nothing to train: the state is at step {step:,}, the end its run planned "
