@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+from fixtures.torch_threads import one_torch_thread  # noqa: F401 - autouse: one torch thread
 from loratui.core.config import load_config
 from loratui.core.errors import LoratuiError
 from loratui.core.plan import compute_schedule, epoch_samples
@@ -21,15 +22,6 @@ from loratui.engine.data_cache import cache_path
 from test_train import make_project, write_images
 
 SD1 = SimpleNamespace(family="sd1")  # enough for the pixel path (no VAE / text encoder used)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin-waiting when the 2-core box is busy (10x here)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _project(tmp_path, model_dir="unused", **overrides):

@@ -13,18 +13,11 @@ import pytest
 import torch
 from PIL import Image
 
+from fixtures.torch_threads import one_torch_thread  # noqa: F401 - autouse: one torch thread
 from loratui.engine.sampling import SamplePrompt, generate_samples
 from loratui.engine.text import encode_sample_prompt, encode_text, parse_prompt_attention, tokenize
 
 FILLER = ", ".join(f"tag{i}" for i in range(16))  # 79 tokens with the tiny tokenizer's few merges
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

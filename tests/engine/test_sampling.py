@@ -9,17 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
+from fixtures.torch_threads import one_torch_thread  # noqa: F401 - autouse: one torch thread
 from loratui.core.config import NetworkSection
 from loratui.core.errors import LoratuiError
 from loratui.engine.sampling import SamplePrompt, generate_samples, parse_prompt_line, parse_prompts
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: avoids OpenMP spin-waiting on a busy 2-core box
-    yield
-    torch.set_num_threads(before)
 
 
 def test_prompt_file_options(tmp_path):

@@ -12,18 +12,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from fixtures.torch_threads import one_torch_thread  # noqa: F401 - autouse: one torch thread
 from loratui.core.config import TrainingConfig
 from loratui.core.errors import LoratuiError
 from loratui.engine import run_saves, sampling
 from loratui.engine.sampling import SamplePrompt, generate_samples
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_samples_are_named_as_sd_scripts_names_them(tmp_path, tiny_sd1_dir):
