@@ -27,7 +27,7 @@ from loratui.core.config import (
     save_config, update_config_text, validate,
 )
 from loratui.core.errors import ConflictError, LoratuiError
-from loratui.tui.screens.config_dialogs import ChoiceDialog, PathDialog
+from loratui.tui.screens.config_dialogs import ChoiceDialog, OfferDialog, PathDialog
 from loratui.tui.screens.config_picker import FilePicker
 from loratui.tui.screens.config_rules import (  # the settings screen and tests import these from here
     FAMILY_LABELS, family_line, file_problems, problems_note, rebase_paths, saved_problems, starter_config,
@@ -299,7 +299,8 @@ class ConfigFileActions(ConfigImportExport):
             kept = self.loaded_text if self.form.has_file else None  # the form goes into the text it came from
             self.app.clear_notifications()  # the "changed on disk" toast would cover the dialog's keys at 80x24
             self.app.push_screen(
-                ChoiceDialog("changed on disk (cannot be read)", body, [("o", "overwrite with the form")]),
+                OfferDialog("changed on disk (cannot be read)", body, [("o", "overwrite with the form")],
+                            confirm={"o": "overwrite the file with the form"}),
                 lambda choice: self.write_config(cfg, path, force=True, then=then, kept=kept)
                 if choice == "o" and cfg else None)
             return
@@ -339,7 +340,10 @@ class ConfigFileActions(ConfigImportExport):
                 self.write_config(merged, path, then=then, merged=note)
 
         self.app.clear_notifications()  # the "changed on disk" toast would cover the dialog's keys at 80x24
-        self.app.push_screen(ChoiceDialog(title, body, choices), answer)
+        # an OfferDialog: it opens after a re-read, so keys typed meanwhile were meant for the form (an r
+        # there would reload and drop the edits), and r asks y since it drops them
+        self.app.push_screen(OfferDialog(title, body, choices, confirm={"r": "reload (your changes are dropped)"}),
+                             answer)
 
     # ---- load, reload, open ------------------------------------------------------------------------
 
