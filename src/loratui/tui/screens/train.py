@@ -36,6 +36,7 @@ from loratui.tui.screens.run_picker import (
     NumberDialog, RunPicker, StartDialog, error_setting, list_for_picker, run_service, start_warnings, state_named,
 )
 from loratui.tui.screens.train_checkpoints import PALETTE, CheckpointActions, TrainKeys
+from loratui.tui.screens.train_footer import FollowedFooter
 from loratui.tui.services.runs import FollowedRun, RunNotice, RunService, RunSnapshot, RunUpdated
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.widgets.checkpoint_list import CheckpointList
@@ -45,28 +46,29 @@ from loratui.tui.widgets.run_status import RunStatus, run_error_line
 ZOOMS = (10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)  # "last N steps" views
 
 
-class TrainScreen(CheckpointActions, TrainKeys, Screen):
+class TrainScreen(CheckpointActions, TrainKeys, FollowedFooter, Screen):
     """Start, follow, stop, resume and extend training runs; promote a checkpoint."""
 
     CSS_PATH = "train.tcss"
-    BINDINGS = [
+    BINDINGS = [  # the footer shows those that apply to the shown run (train_footer.FOOTER_KEYS), in this order
         Binding("a", "pick_run", "Runs", id="train.pick_run", tooltip="Live and past runs; follow one"),
         Binding("s", "start", "Start", id="train.start", tooltip="A new run from the config (command shown first)"),
         Binding("f", "follow_live", "Follow live", id="train.follow_live", show=False,
                 tooltip="Follow the run live now in the config's output folder (the status line names it)"),
-        Binding("x", "stop", "Stop", id="train.stop", tooltip="Graceful: finish the step, save LoRA and state"),
-        Binding("l", "log_scale", "Log scale", id="train.log_scale", show=False, tooltip="Log scale for the loss"),
-        Binding("plus,equals_sign", "zoom(1)", "Zoom", id="train.zoom_in", key_display="+",
-                tooltip="The last N steps"),
-        Binding("minus", "zoom(-1)", "Zoom out", id="train.zoom_out", key_display="-", show=False),
-        Binding("p", "promote", "Promote", id="train.promote",
-                tooltip="Copy the highlighted checkpoint to NAME.safetensors, or NAME-promoted.safetensors while "
-                        "the run can be resumed or extended or that name exists (never overwrites; a run moves a "
-                        "promoted copy aside before writing its final)"),
+        Binding("x", "stop", "Stop", id="train.stop", show=False,
+                tooltip="Graceful: finish the step, save LoRA and state"),
         Binding("w", "save_now", "Save now", id="train.save_now", show=False),
         Binding("k", "sample_now", "Sample now", id="train.sample_now", show=False),
         Binding("r", "resume", "Resume", id="train.resume", show=False, tooltip="Continue a stopped run"),
         Binding("e", "extend", "Extend", id="train.extend", show=False, tooltip="Train a finished run N more epochs"),
+        Binding("l", "log_scale", "Log scale", id="train.log_scale", show=False, tooltip="Log scale for the loss"),
+        Binding("plus,equals_sign", "zoom(1)", "Zoom", id="train.zoom_in", key_display="+", show=False,
+                tooltip="The last N steps"),
+        Binding("minus", "zoom(-1)", "Zoom out", id="train.zoom_out", key_display="-", show=False),
+        Binding("p", "promote", "Promote", id="train.promote", show=False,
+                tooltip="Copy the highlighted checkpoint to NAME.safetensors, or NAME-promoted.safetensors while "
+                        "the run can be resumed or extended or that name exists (never overwrites; a run moves a "
+                        "promoted copy aside before writing its final)"),
         Binding("c", "continue_from", "Continue from", id="train.continue_from", show=False,
                 tooltip="More epochs from the highlighted checkpoint's state"),
         Binding("v", "next_sample", "Next sample", id="train.next_sample", show=False),
@@ -133,6 +135,7 @@ class TrainScreen(CheckpointActions, TrainKeys, Screen):
         self.service.subscribe(self)
         self.query_one("#run-error").display = False
         self.show_empty()
+        self.follow_footer()
         self.checkpoints.focus()
         self.set_interval(1.0, self.watch_live)
 
@@ -261,6 +264,7 @@ class TrainScreen(CheckpointActions, TrainKeys, Screen):
             self.show_snapshot(run.snapshot(run.alive()))
         else:
             self.show_empty(f"reading {earlier_title(run.name, run.earlier)} ({run.key.name})…")
+        self.follow_footer()
         return run
 
     # ---- what the service says ------------------------------------------------------------------
@@ -298,6 +302,7 @@ class TrainScreen(CheckpointActions, TrainKeys, Screen):
             lines = (note + list(snapshot.notes)[-max(1, height - len(note)):])[:height]
         log.update(Text("\n".join(lines)))
         self.redraw_chart()
+        self.follow_footer()
 
     def redraw_chart(self) -> None:
         if self.run is None:
