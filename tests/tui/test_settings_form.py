@@ -444,7 +444,7 @@ def test_config_changed_on_disk_merges_the_forms_changed_keys_into_the_new_file(
         assert "network_dim = 2" in path.read_text() and field(app, "network_dim").value == 24
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "changed on both sides" in screen_text(app))
-        await pilot.press("r")  # reload: the other change shows, the form's is gone
+        await pilot.press("r", "y")  # reload (asks y): the other change shows, the form's is gone
         await until(pilot, lambda: field(app, "network_dim").value == 2)
         assert not form(app).changed_fields()
 

@@ -8,6 +8,7 @@ import click
 
 from loratui.commands.help_text import exit_codes
 from loratui.commands.options import FamilyType, can_ask, json_line, stdio_is_terminal
+from loratui.commands.vram_cmd import dataset_scan
 from loratui.core.errors import LoratuiError
 
 
@@ -120,17 +121,17 @@ def show_preset(preset_id: str, as_json: bool) -> None:
                f"(`loratui vram CONFIG` for your own config)")
 
 
-def _over_card_line(cfg, preset, estimate, family: str | None) -> str | None:
+def _over_card_line(cfg, preset, estimate, family: str | None, scan=None) -> str | None:
     """"! ..." when the config with the preset applied does not fit the preset's own card (the rest of
     the config, a DoRA network or a large batch, can outweigh what the preset saves), with the cheapest
-    change that makes it fit, as the VRAM panel finds it."""
+    change that makes it fit, as the VRAM panel finds it (batches sized by the dataset's ``scan`` too)."""
     from loratui.core.plan import vram_fixes
 
     card = preset.vram_gb
     if not card or estimate.fits(card):
         return None
     line = f"! {estimate.total_gib:.2f} GiB is more than the preset's {card:g} GB card holds"
-    fixes = vram_fixes(cfg, card, family=family, limit=1)
+    fixes = vram_fixes(cfg, card, family=family, limit=1, scan=scan)
     if not fixes:
         return line + " (`loratui vram CONFIG` shows what takes it)"
     fix = fixes[0]
@@ -201,9 +202,10 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool
     after = validate(cfg)
     for problem in after:
         click.echo(f"warning: after applying: {problem}", err=True)
-    estimate = estimate_vram(cfg, family=estimate_family)
+    scan = dataset_scan(cfg)  # the buckets are worked out for the config with the preset (its resolution)
+    estimate = estimate_vram(cfg, family=estimate_family, scan=scan)
     click.echo(f"estimated peak VRAM after applying: {estimate.total_gib:.2f} GiB")
-    over = _over_card_line(cfg, preset, estimate, estimate_family)
+    over = _over_card_line(cfg, preset, estimate, estimate_family, scan)
     if over:
         click.echo(over)
     if made and not force:  # a config `config check` and `train` then refuse is not written

@@ -64,7 +64,7 @@ def vram(config: str | None, family: str | None, as_json: bool, calibration: boo
         if missing:
             warnings.append(missing)
             click.echo(f"warning: {missing}", err=True)
-    estimate = estimate_vram(cfg, family=fam, largest_bucket=_largest_bucket(cfg))
+    estimate = estimate_vram(cfg, family=fam, scan=dataset_scan(cfg))
     fitting = _fitting_presets(estimate)
     if as_json:
         data = estimate.to_dict()
@@ -90,12 +90,13 @@ def vram(config: str | None, family: str | None, as_json: bool, calibration: boo
         click.echo("Fits on none of the presets' cards: see `loratui presets list`.")
 
 
-def _largest_bucket(cfg) -> int | None:
-    """The dataset's largest bucket, when its folders can be read (the estimate stands without it)."""
-    from loratui.core.errors import LoratuiError
-    from loratui.core.plan import largest_bucket_samples, scan_for_config
+def dataset_scan(cfg):
+    """The config's dataset, scanned, or None when its folders cannot be read (the estimate stands
+    without it). With it ``estimate_vram(..., scan=)`` sizes no batch past the largest bucket; `loratui
+    vram` and `presets apply` both use this, so they print the same total for the same file."""
+    from loratui.core.plan import scan_for_config
 
     try:
-        return largest_bucket_samples(cfg, scan_for_config(cfg))
+        return scan_for_config(cfg)
     except (LoratuiError, OSError):
         return None

@@ -48,6 +48,13 @@ CONSTANTS: dict[str, float] = {
     "vae_encode_elems_per_pixel": 512.0,
     # text-encoder activations per token per hidden channel (only when the encoder is trained)
     "te_layer_elems": 30.0,
+    # text encoder trained, UNet frozen: the share of a transformer unit's stored elements still kept (the
+    # resnets keep all of theirs). The loss is at the UNet output, so the TE gradient flows back through
+    # every block after the first cross-attention and they keep what their backward needs; what goes is
+    # the inputs LoRA's wrapped linears keep for their weight gradients (norm outputs, the GEGLU product):
+    # a frozen layer's backward needs its weight, not its input. Measured with saved_tensors_hooks on the
+    # tiny SD1 / SDXL UNets, every kohya LoRA target wrapped vs the context alone needing grad: 0.67 / 0.70
+    "te_only_transformer_share": 0.69,
 }
 
 # optimizer state bytes per trainable parameter (fp32 states unless 8-bit)
@@ -113,8 +120,12 @@ def _resolution(cfg: TrainingConfig) -> tuple[int, int]:
 
 def _optimizer_bytes(name: str, params: int, rank: int) -> tuple[int, str]:
     per = OPTIMIZER_STATE_BYTES.get(name, 8.0)
-    if per < 0:  # Adafactor keeps row + column statistics: about 4 bytes * (rows + cols) per matrix
-        per = 4.0 * 2.0 / max(rank, 1)
+    if per < 0:
+        # Adafactor keeps one fp32 statistic per row and per column of each matrix. A LoRA pair holds
+        # rank * (fan_in + fan_out) params and its two matrices (rank x fan_in, fan_out x rank) have
+        # 4 * (fan_in + fan_out + 2 * rank) bytes of statistics: about 4 / rank bytes per param (the
+        # 2 * rank is small next to fan_in + fan_out); no first moment (beta1 unset, the default)
+        per = 4.0 / max(rank, 1)
         return int(params * per), "factored second moments (row + column statistics)"
     if name.endswith("8bit"):
         return int(params * per), "8-bit states (bitsandbytes)"
@@ -197,13 +208,19 @@ def network_size(cfg: TrainingConfig, *, family: str | None = None) -> dict:
 
 
 def activation_elements(arch: FamilyArch, tokens: int, context_tokens: int, attention: str,
-                        checkpointing: bool) -> tuple[float, float]:
+                        checkpointing: bool, frozen_unet: bool = False) -> tuple[float, float]:
     """Stored activation elements per sample of the UNet: (linear-in-tokens part, attention part).
 
     Without checkpointing everything the backward pass needs is kept. With it only each unit's
     input is kept, plus one unit (a resnet or a transformer block) rebuilt during backward.
+    ``frozen_unet``: only the text encoder is trained; its gradient still flows back through the whole
+    UNet (the loss is at the UNet output), so every unit keeps its activations, less the inputs LoRA's
+    own linears would keep (``te_only_transformer_share`` of a transformer unit's). Checkpointing works the
+    same way then (diffusers checkpoints with use_reentrant=False): the unit inputs are kept as they are.
+    The attention matrices stay: the softmax output is needed for the gradient to the text's values.
     """
     c = CONSTANTS
+    tf_share = c["te_only_transformer_share"] if frozen_unet else 1.0
     layout = unet_layout(arch.unet)
 
     def level_tokens(level: int) -> float:
@@ -220,8 +237,8 @@ def activation_elements(arch: FamilyArch, tokens: int, context_tokens: int, atte
         units.append(((c["resnet_in_elems"] * r.cin + c["resnet_out_elems"] * r.cout) * n, 0.0, r.cin * n))
     for t in layout.transformers:
         n = level_tokens(t.level)
-        units.append((c["tf_wrapper_elems"] * t.channels * n, 0.0, t.channels * n))
-        per_block = c["tf_block_elems"] * t.channels * n + 2 * t.channels * context_tokens
+        units.append((tf_share * c["tf_wrapper_elems"] * t.channels * n, 0.0, t.channels * n))
+        per_block = tf_share * c["tf_block_elems"] * t.channels * n + 2 * t.channels * context_tokens
         for _ in range(t.depth):
             units.append((per_block, attn_elems(t, n), t.channels * n))
     for s in layout.resamplers:
@@ -236,10 +253,13 @@ def activation_elements(arch: FamilyArch, tokens: int, context_tokens: int, atte
 
 
 def estimate_vram(cfg: TrainingConfig, *, family: str | None = None,
-                  largest_bucket: int | None = None) -> VramEstimate:
+                  largest_bucket: int | None = None, scan=None) -> VramEstimate:
     """Estimate the peak VRAM of training ``cfg`` on one GPU. ``largest_bucket``: the most samples
     one bucket of the dataset holds (``largest_bucket_samples``), when the dataset can be read: a
-    batch never mixes buckets, so no batch is larger than that."""
+    batch never mixes buckets, so no batch is larger than that. ``scan``: the dataset's scan, to
+    work that out here (what `loratui vram`, `presets apply` and the VRAM panel all do, so they agree)."""
+    if largest_bucket is None and scan is not None:
+        largest_bucket = largest_bucket_samples(cfg, scan)
     assumptions: list[str] = []
     fam = resolve_family(cfg, family, assumptions)
     guessed = bool(assumptions) and assumptions[0].startswith(FAMILY_GUESS_NOTE)
@@ -322,9 +342,12 @@ def estimate_vram(cfg: TrainingConfig, *, family: str | None = None,
     parts.append(VramPart("optimizer state", opt_bytes, f"{cfg.optimizer.optimizer_type}: {opt_note}"))
 
     # activations (the transient peak)
-    linear, attn = activation_elements(arch, tokens, context_tokens, attention, tr.gradient_checkpointing)
+    # the UNet keeps activations whether or not it is trained: text-encoder-only training backprops
+    # through it (activation_elements says what it keeps then)
+    linear, attn = activation_elements(arch, tokens, context_tokens, attention, tr.gradient_checkpointing,
+                                       frozen_unet=not train_unet)
     scale = CONSTANTS["act_scale_ckpt"] if tr.gradient_checkpointing else CONSTANTS["act_scale_full"]
-    unet_act = int(scale * batch * (linear + attn) * act_bytes) if train_unet else 0
+    unet_act = int(scale * batch * (linear + attn) * act_bytes)
     te_act = 0
     if train_te:
         te_act = int(batch * context_tokens * act_bytes * CONSTANTS["te_layer_elems"]
@@ -332,6 +355,8 @@ def estimate_vram(cfg: TrainingConfig, *, family: str | None = None,
     act_note = (f"batch {batch} x {width}x{height} ({tokens} latent tokens), attention "
                 f"{'sdpa/flash' if attention == 'sdpa' else 'none (full matrices)'}, "
                 f"checkpointing {'on' if tr.gradient_checkpointing else 'off'}")
+    if not train_unet:
+        act_note += "; UNet frozen but backpropagated through (text encoder only)"
     if attn and attention == "none":
         act_note += f"; attention matrices {scale * batch * attn * act_bytes / GIB:.2f} GiB"
     activations = unet_act + te_act

@@ -16,12 +16,18 @@ applies the cheapest fix shown, ``vram.card`` moves to the card-size choice. Whe
 not fit, the cheapest fixes (core.plan.vram_fixes: each checked with the estimator) are listed with
 the fields they change. Applying a preset or a fix posts ``FieldsChanged`` with the new values for the
 host form; nothing here writes a file.
+
+While a field of the host form (Settings' ``form``) holds text core refuses, the panel's numbers are the
+last valid config's (the screen marks them stale), so p and f ask the form: the preset picker compares
+the presets with the form as typed (``TypedFormPresetPicker``: a preset that sets the invalid field
+replaces its text, one that does not is refused with "fix network_dim first"), and f refuses in one line.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import ClassVar
+import json
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -33,9 +39,9 @@ from textual.widgets import Select, Static
 from loratui.core.config import TrainingConfig
 from loratui.core.dataset import DatasetScan
 from loratui.core.errors import LoratuiError
-from loratui.core.plan import (GIB, USABLE_FRACTION, VramEstimate, VramFix, estimate_vram, largest_bucket_samples,
-                               vram_fixes)
+from loratui.core.plan import GIB, USABLE_FRACTION, VramEstimate, VramFix, estimate_vram, vram_fixes
 from loratui.tui.palette import PaletteCommand
+from loratui.tui.screens.preset_picker import PresetPicker, show_value
 from loratui.tui.services.gpu import CARD_CHOICES_GB, GPU_STATE
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.services.terminal_graphics import ascii_only
@@ -166,8 +172,7 @@ class VramPanel(Widget, can_focus=True):
         self._cfg = copy.deepcopy(cfg)
         self._scan = scan  # the fixes and the preset picker size batches the same way
         try:
-            largest = largest_bucket_samples(self._cfg, scan) if scan is not None else None
-            self.estimate, self.error = estimate_vram(self._cfg, largest_bucket=largest), None
+            self.estimate, self.error = estimate_vram(self._cfg, scan=scan), None
         except LoratuiError as exc:
             self.estimate, self.error = None, str(exc)
         self._refresh_all()
@@ -196,9 +201,22 @@ class VramPanel(Widget, can_focus=True):
         self.show_breakdown = not self.show_breakdown
         self.query_one("#vram-breakdown", Static).display = self.show_breakdown
 
-    def action_presets(self) -> None:
-        from loratui.tui.screens.preset_picker import PresetPicker
+    def form_as_typed(self) -> tuple[TrainingConfig, dict[tuple[str, str], str]] | None:
+        """While a field of the host form holds text core refuses: (the form as typed, each such field
+        at its last valid value as a stand-in; {(section, key): the text typed}). None when every field
+        is valid, or with no such form (the panel outside Settings)."""
+        form = getattr(self.screen, "form", None)
+        invalid = form.invalid_fields() if form is not None and hasattr(form, "invalid_fields") else []
+        if not invalid or self._cfg is None:
+            return None
+        from loratui.tui.widgets.config_field import INVALID
+        from loratui.tui.widgets.config_form import build_config
 
+        values = {key: getattr(getattr(self._cfg, key[0]), key[1]) if f.value is INVALID else f.value
+                  for key, f in form.fields.items()}
+        return build_config(form.base, values), {f.key: f.text for f in invalid}
+
+    def action_presets(self) -> None:
         if self._cfg is None:
             self.app.notify("no config to apply a preset to yet", severity="warning")
             return
@@ -212,10 +230,18 @@ class VramPanel(Widget, can_focus=True):
                 return
             self.post_message(self.FieldsChanged(changes, preset_id, self))
 
-        self.app.push_screen(PresetPicker(self._cfg, card_gib=self.card_gib, scan=getattr(self, "_scan", None),
-                                          has_gpu=has_cuda_gpu()), chosen)
+        options = {"card_gib": self.card_gib, "scan": getattr(self, "_scan", None), "has_gpu": has_cuda_gpu()}
+        typed = self.form_as_typed()  # self._cfg is stale then: compare with what the form holds now
+        picker = PresetPicker(self._cfg, **options) if typed is None else \
+            TypedFormPresetPicker(typed[0], typed=typed[1], **options)
+        self.app.push_screen(picker, chosen)
 
     def action_apply_fix(self) -> None:
+        typed = self.form_as_typed()
+        if typed is not None:  # the fixes were worked out for the last valid config, not the form as typed
+            self.app.notify(f"fix {', '.join(key for _, key in typed[1])} first: the VRAM fixes shown are from "
+                            "before it became invalid", severity="warning")
+            return
         fix = next((f for f in self.fixes if f.fits), None)
         if fix is None:
             self.app.notify("nothing to fix: the estimate fits (or no change is enough)")
@@ -315,3 +341,78 @@ class VramPanel(Widget, can_focus=True):
             lines.append(Content.styled("even all of these together do not fit: choose a bigger card or a preset",
                                         "$text-muted"))
         warning.update(Content("\n").join(lines))
+
+
+class TypedFormPresetPicker(PresetPicker):
+    """The preset picker for a form with fields core refuses: ``typed`` {(section, key): text typed}; ``cfg``
+    is the form as typed with those fields at a stand-in value (their last valid one).
+
+    A preset that sets every such field is compared with the form as typed: those fields show their text
+    ("0" (invalid) -> 32) and Enter sets them with the rest, so the form is valid again. A preset that
+    leaves one unset is refused in one line ("fix network_dim first: ..."). No estimate stands for the
+    form as typed, so only the estimate with the preset applied is shown, and none for a refused preset.
+    """
+
+    def __init__(self, cfg: TrainingConfig, *, typed: dict[tuple[str, str], str], **options: Any) -> None:
+        super().__init__(cfg, **options)
+        self.typed = dict(typed)
+
+    def refusal(self, preset) -> str | None:
+        unset = [key for (section, key) in self.typed if key not in preset.settings.get(section, {})]
+        if not unset:
+            return None
+        return f"fix {', '.join(unset)} first: {preset.id} does not set {'it' if len(unset) == 1 else 'them'}"
+
+    def changes_for(self, preset) -> dict[tuple[str, str], object]:
+        changes = super().changes_for(preset)
+        for section, key in self.typed:  # also where the stand-in equals the preset's value: the text goes
+            changes[(section, key)] = preset.settings[section][key]
+        return changes
+
+    def _show(self, preset) -> None:
+        from loratui.core.config import preset_check
+
+        check = preset_check(self.cfg, preset)
+        typed = [] if self.refusal(preset) else [
+            (f"{section}.{key}", f"{json.dumps(text)} (invalid)", show_value(preset.settings[section][key]))
+            for (section, key), text in self.typed.items()]
+        rows = typed + [(c.key, show_value(c.old), show_value(c.new)) for c in check.changes
+                        if tuple(c.key.split(".", 1)) not in self.typed]
+        lines = [Content.styled(preset.description, "bold")]
+        if rows:
+            width = max(len(key) for key, _, _ in rows)
+            lines.append(Content(f"changes {len(rows)} field(s) of the form as typed:"))
+            lines += [Content(f"  {key:<{width}}  {old} -> {new}") for key, old, new in rows]
+        else:
+            lines.append(Content("the form already has every other setting of this preset"))
+        self.query_one("#picker-diff", Static).update(Content("\n").join(lines))
+        self.query_one("#picker-summary", Static).update(Content("\n").join(self._summary(preset, check)))
+        self.query_one("#picker-detail").scroll_home(animate=False)
+        self.call_after_refresh(self.fit_detail)
+
+    def _summary(self, preset, check) -> list[Content]:
+        # the base's first line is always its before -> after estimate (or "no estimate"): the "before"
+        # would be the stand-in's, so it is replaced; its problem and GPU lines are kept
+        rest = super()._summary(preset, check)[1:]
+        refusal = self.refusal(preset)
+        if refusal:
+            return [Content.styled(f"{refusal}; Enter refuses it (no estimate while it is invalid)",
+                                   "$text-warning bold"), *rest]
+        names = ", ".join(key for _, key in self.typed)
+        try:
+            after = estimate_vram(check.after, family=self._estimate_family(preset), scan=self.scan)
+        except LoratuiError as exc:
+            return [Content(f"no estimate: {exc}"), *rest]
+        fits = ""
+        if self.card_gib is not None:
+            fits = "; fits the card" if after.fits(self.card_gib) else "; still does NOT fit the card"
+        return [Content(f"estimated peak VRAM with it: {after.total_gib:.2f} GiB{fits} (none for the form "
+                        f"as typed: {names} is invalid)"), *rest]
+
+    def _choose(self, index: int | None) -> None:
+        if not self._done and index is not None and 0 <= index < len(self.presets):
+            refusal = self.refusal(self.presets[index])
+            if refusal:
+                self.app.notify(f"{refusal}: nothing applied", severity="error", timeout=10)
+                return
+        super()._choose(index)
