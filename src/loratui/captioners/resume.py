@@ -7,7 +7,9 @@ caption, which would leave the user's own captions of an append or overwrite run
 keeps the run's mode.
 
 Every run that may write (not a dry run) is recorded when it starts, in ``.loratui/caption-run.json``
-beside the journal folder: ``{"last": {captioner, mode, started, entry, resumes, finished}}``. A resume
+beside the journal folder: ``{"last": {captioner, mode, started, entry, resumes, finished[, options]}}``
+(``options``, the command's options, where the starter gives them: a resume that would change the
+captions' style, another model or threshold, can then be told apart from one that only adds --force). A resume
 continues that last attempt only: its own entry and those of the runs it resumed (``resumes``). So a
 run cancelled while its model loaded (it wrote nothing) never makes --resume pick an older run, in
 an older mode; it says that the last run wrote nothing instead. A run that captioned every image is
@@ -28,11 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loratui.core.captions import entry_item, journal_dir, landed, load_entry, read_header
-from loratui.core.errors import LoratuiError
+from loratui.core.errors import Hint, LoratuiError
 from loratui.core.fsutil import atomic_write_text
 
 RUN_FILE = "caption-run.json"  # beside the journal folder (older versions kept {"finished": "<entry>"} there)
 FINISHED_FILE = RUN_FILE
+# The way out of "nothing to resume": a flag to drop in a shell, the start key ({start}) in the app
+# (LoratuiError.worded(start=...)).
+RESUME = Hint("--resume: ", "")
+NEW_RUN = Hint("start a new run without --resume", "{start} starts a new run")
+AGAIN = Hint("start it again without --resume", "{start} starts it again")
 _DESCRIPTION = re.compile(r"^caption run: (?P<captioner>[\w-]+) \((?P<mode>overwrite|append|skip)(?P<resumed>, resumed)?\)$")
 
 
@@ -62,6 +69,7 @@ class InterruptedRun:
     written: set[str] = field(default_factory=set)  # normalised absolute caption paths
     started: float = 0.0   # wall clock: when the run (its last attempt) started
     recorded: bool = True  # False: no record of the runs (an older loratui): the journal's newest was taken
+    options: list[str] | None = None  # the last attempt's command options, where its record holds them
 
     @property
     def entry(self) -> RunEntry:
@@ -70,14 +78,16 @@ class InterruptedRun:
     def wrote(self, caption: Path) -> bool:
         return _norm(caption) in self.written
 
-    def line(self, now: float | None = None) -> str:
-        """One line naming the run resumed (the CLI prints it, the app shows it)."""
+    def line(self, now: float | None = None, start_key: str = "") -> str:
+        """One line naming the run resumed (the CLI prints it; the app shows it with ``start_key``, the key
+        that starts a new run there, in place of the CLI's flag)."""
         names = ", ".join(entry.path.name for entry in self.entries)
         said = (f"resuming the {self.captioner} run ({self.mode}) of {ago(self.started, now)}: it wrote "
                 f"{len(self.written)} caption(s) ({names}), skipped now")
         if not self.recorded:
-            said += ("; no record of later runs (an older loratui ran them): if this is not the run you mean, start "
-                     "a new run without --resume")
+            new_run = f"{start_key} starts a new run" if start_key else "start a new run without --resume"
+            said += ("; no record of later runs (an older loratui ran them): if this is not the run you mean, "
+                     f"{new_run}")
         return said
 
 
@@ -155,6 +165,7 @@ class RunAttempt:
     resumes: list[str] = field(default_factory=list)  # entry names of the runs it continues
     started: float = field(default_factory=time.time)
     entry: str | None = None
+    options: list[str] | None = None  # the command's options (not the folder): what a resume compares against
 
     def begin(self) -> None:
         """Recorded where a journal folder exists (with none there is no older run to mistake for it;
@@ -177,6 +188,8 @@ class RunAttempt:
         record = _read_record(self.train_dir)
         record["last"] = {"captioner": self.captioner, "mode": self.mode, "started": self.started,
                           "entry": self.entry, "resumes": list(self.resumes), "finished": finished}
+        if self.options is not None:
+            record["last"]["options"] = list(self.options)
         if finished and (self.entry or self.resumes):  # what older versions read
             record["finished"] = self.entry or self.resumes[0]
         try:
@@ -211,8 +224,7 @@ def _recorded_run(train_dir, where: str, last: dict) -> InterruptedRun:
     started = float(last.get("started") or 0.0)
     what = f"the last caption run of {where} ({captioner}, {mode}, {ago(started)})"
     if last.get("finished"):
-        raise LoratuiError(f"--resume: {what} finished with every image captioned: nothing to resume; start a new "
-                           "run without --resume")
+        raise LoratuiError(RESUME, f"{what} finished with every image captioned: nothing to resume; ", NEW_RUN)
     by_name = {entry.path.name: entry for entry in caption_run_entries(train_dir)}
     names = [name for name in [last.get("entry"), *(last.get("resumes") or [])] if isinstance(name, str)]
     if last.get("entry") is None:  # killed before it could record its entry: the entry made since it started
@@ -222,10 +234,11 @@ def _recorded_run(train_dir, where: str, last: dict) -> InterruptedRun:
     entries = [by_name[name] for name in names if name in by_name]
     if not entries:
         if names:
-            raise LoratuiError(f"--resume: {what}: its captions were undone, so there is nothing to continue; start "
-                               "it again without --resume")
-        raise LoratuiError(f"--resume: nothing to resume: {what} wrote nothing; start it again without --resume")
-    return InterruptedRun(captioner, mode, entries, started=started)
+            raise LoratuiError(RESUME, f"{what}: its captions were undone, so there is nothing to continue; ", AGAIN)
+        raise LoratuiError(RESUME, f"nothing to resume: {what} wrote nothing; ", AGAIN)
+    options = last.get("options")
+    options = [str(o) for o in options] if isinstance(options, list) else None
+    return InterruptedRun(captioner, mode, entries, started=started, options=options)
 
 
 def _newest_run(train_dir, where: str) -> InterruptedRun:
@@ -233,13 +246,14 @@ def _newest_run(train_dir, where: str) -> InterruptedRun:
     finished, with the runs it resumed before it."""
     runs = caption_run_entries(train_dir)
     if not runs:
-        raise LoratuiError(f"--resume: {where} has no caption run in its undo journal to resume (a run that wrote "
-                           "nothing, or one undone, has nothing to continue): start a new run instead")
+        raise LoratuiError(RESUME, f"{where} has no caption run in its undo journal to resume (a run that wrote "
+                           "nothing, or one undone, has nothing to continue): ",
+                           Hint("start a new run instead", "{start} starts a new run"))
     newest = runs[0]
     if str(_read_record(train_dir).get("finished")) == newest.path.name:
-        raise LoratuiError(f"--resume: the last caption run of {where} ({newest.captioner}, {newest.mode}) finished "
-                           "with every image captioned: nothing to resume (a run stopped before it wrote anything: "
-                           "start it again)")
+        raise LoratuiError(RESUME, f"the last caption run of {where} ({newest.captioner}, {newest.mode}) finished "
+                           "with every image captioned: nothing to resume (a run stopped before it wrote anything: ",
+                           Hint("start it again)", "{start} starts it again)"))
     chain = [newest]
     for older in runs[1:]:  # a resumed run continues the one before it: skip what both wrote
         if not chain[-1].resumed or (older.captioner, older.mode) != (newest.captioner, newest.mode):

@@ -258,11 +258,40 @@ def _begin_attempt(dataset_dir, command: str, mode: str, resumed):
 
     if resumed is not None:
         attempt = RunAttempt(_journal_root(dataset_dir), resumed.captioner, resumed.mode,
-                             [entry.path.name for entry in resumed.entries])
+                             [entry.path.name for entry in resumed.entries], options=_given_options())
     else:
-        attempt = RunAttempt(_journal_root(dataset_dir), command, mode)
+        attempt = RunAttempt(_journal_root(dataset_dir), command, mode, options=_given_options())
     attempt.begin()
     return attempt
+
+
+# not recorded: the app's own flags and what a resume keeps or decides anyway
+_NOT_RECORDED = frozenset({"--json-events", "--resume", "--mode", "--dry-run", "--sample"})
+
+
+def _given_options() -> list[str] | None:
+    """This command's options as command-line tokens (those at their default left out): what the run
+    record keeps, so that the app's resume after a restart can tell the form's caption options from the
+    run's (tui.screens.caption_resume). None outside a click command. A folder given as --model is
+    recorded absolute (a hub repo id as given)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    tokens: list[str] = []
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.opts[0] in _NOT_RECORDED:
+            continue
+        value = ctx.params.get(param.name)
+        if param.is_flag:
+            if value and value != param.default:
+                tokens.append(param.opts[0])
+            continue
+        if value is None or value == param.default or value == "":
+            continue
+        if param.opts[0] == "--model" and Path(str(value)).expanduser().exists():  # not a hub repo id
+            value = str(Path(str(value)).expanduser().absolute())
+        tokens += [param.opts[0], str(value)]
+    return tokens
 
 
 def _journal_root(dataset_dir: str) -> Path:

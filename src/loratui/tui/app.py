@@ -270,8 +270,11 @@ class LoratuiApp(AppThemes, App):
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def action_help_quit(self) -> None:
-        """ctrl+c outside a text box: Textual's hint, in plain words (notifications are not markup here)."""
-        self.notify("ctrl+q quits the app (ctrl+c copies in a text box)")
+        """ctrl+c outside a text box: Textual's hint, in plain words, naming the cancel key of a caption run
+        that is busy (screens.quit_hint)."""
+        from loratui.tui.screens.quit_hint import help_quit_line
+
+        self.notify(help_quit_line(self))
 
     # ---- actions ----------------------------------------------------------------------------------
 

@@ -26,7 +26,8 @@ from textual.widgets import Footer, Header, Input, Label, Select, Static
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.caption_hints import ESC_NOTE, MODEL_HELP, CaptionHints  # noqa: F401 (importable here)
 from loratui.tui.screens.caption_overwrite import CaptionOverwriteQuestion
-from loratui.tui.services.caption_runs import CaptionRun, CaptionRunner, caption_runner, resume_args
+from loratui.tui.screens.caption_resume import CaptionResume
+from loratui.tui.services.caption_runs import CaptionRun, CaptionRunner, caption_runner
 from loratui.tui.services.terminal_graphics import ascii_only
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.widgets.caption_form import FormSelect, OptionsForm, option_fields
@@ -55,7 +56,7 @@ class FormScroll(VerticalScroll):
     ]
 
 
-class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, Screen):
+class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, CaptionResume, Screen):
     """Caption the dataset with a WD14 tagger or a BLIP-family model."""
 
     AUTO_FOCUS = "#captioner"  # the first field, not the form around it (Textual's "*" raced on_mount's focus)
@@ -323,51 +324,6 @@ class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, Screen):
     def action_dry_run(self) -> None:
         self._start(dry_run=True)
 
-    def action_resume(self) -> None:
-        """Continue the interrupted run (the CLI's --resume): skip only the images it wrote, keep its
-        mode. The run resumed is the last one started here (captioners.resume), named in one line;
-        an overwrite run asks first when images it did not write have captions, as a start does."""
-        from loratui.captioners.resume import find_interrupted_run
-        from loratui.core.dataset import locate_dataset
-        from loratui.tui.services.work import failure_line
-
-        if self.runner.busy:
-            self.app.notify("a caption run is already running: ctrl+g cancels it", severity="warning")
-            return
-        root = self.app.store.root
-
-        def target():
-            return find_interrupted_run(locate_dataset(root).train_dir, str(root))
-
-        run_in_thread(self, target, done=self._resume_found, what="looking for the run to resume",
-                      failed=lambda exc: self.app.notify(failure_line("", exc)[0], severity="error", timeout=8),
-                      group="resume", exclusive=True)
-
-    def _resume_found(self, target) -> None:
-        """This session's run starts again as it was when it is the one resumed; else the form's options
-        go with --resume (and the mode its record names)."""
-        from loratui.core.errors import LoratuiError
-
-        session = self.runner.run
-        again = resume_args(session) if session is not None and not self.runner.busy else None
-        if again is not None and Path(session.journal).name not in {e.path.name for e in target.entries}:
-            again = None  # another run was started since (a shell): that one is resumed, with the form
-        args = again[2] if again is not None else [arg for form in self._forms() for arg in form.args()]
-        self.app.notify(target.line(), timeout=8)
-
-        def launch() -> None:
-            if again is None:
-                return self._start(dry_run=False, resume=True)
-            try:
-                self.runner.start(*again, requested_at=time.monotonic())
-            except LoratuiError as exc:
-                self.app.notify(str(exc), severity="error", timeout=8)
-
-        if target.mode == "overwrite":
-            self._ask_before_resuming(target, args, launch)
-        else:
-            launch()
-
     def sample_problem(self) -> str | None:
         """The Dry-run sample field's problem, as one line (it takes digits only: 0 is the one)."""
         text = self.query_one("#dry-sample", Input).value.strip()
@@ -381,19 +337,31 @@ class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, Screen):
         if self.runner.busy:
             self.app.notify("a caption run is already running: ctrl+g cancels it", severity="warning")
             return
-        problems = [problem for form in self._forms() for problem in form.problems()]
-        if dry_run and self.sample_problem():
-            problems.append(("dry-sample", self.sample_problem()))
-        if problems:
-            widget_id, line = problems[0]
-            self.app.notify(line, severity="error", timeout=8)
-            self.query_one(f"#{widget_id}").focus()
+        if self._form_problem(dry_run) is not None:
             return
         if self._check_timer is not None:  # the check below replaces the pending one
             self._check_timer.stop()
             self._check_timer = None
         sample = int(self.query_one("#dry-sample", Input).value.strip() or "0")  # empty: all
         self.check_model(then=lambda: self._launch(dry_run, sample, requested_at, mode, resume=resume))
+
+    def _form_problem(self, dry_run: bool) -> str | None:
+        """The form's first problem, shown (its field focused); None: nothing stops a run."""
+        problems = [problem for form in self._forms() for problem in form.problems()]
+        if dry_run and self.sample_problem():
+            problems.append(("dry-sample", self.sample_problem()))
+        if not problems:
+            return None
+        widget_id, line = problems[0]
+        self.app.notify(line, severity="error", timeout=8)
+        self.query_one(f"#{widget_id}").focus()
+        return line
+
+    def _model_args(self) -> list[str]:
+        folder, download = (v.strip() for v in self._model_inputs())
+        if self.captioner == "wd14":
+            return ["--download", download] if download else ["--model", folder]
+        return ["--model", download or folder]
 
     def _launch(self, dry_run: bool, sample: int, requested_at: float, mode: str | None = None,
                 asked: bool = False, resume: bool = False) -> None:
@@ -402,18 +370,13 @@ class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, Screen):
         if not (dry_run or asked or mode or resume) and self._ask_before_overwriting(
                 lambda: self._launch(dry_run, sample, requested_at, asked=True)):
             return  # the count (and the answer) starts it again
-        folder, download = (v.strip() for v in self._model_inputs())
-        if self.captioner == "wd14":
-            model_args = ["--download", download] if download else ["--model", folder]
-        else:
-            model_args = ["--model", download or folder]
-        args = model_args + [arg for form in self._forms() for arg in form.args()]
+        args = self._model_args() + [arg for form in self._forms() for arg in form.args()]
         if mode is not None or resume:  # this run only: the form's own --mode goes
             at = args.index("--mode") if "--mode" in args else -1
             if at >= 0:
                 del args[at:at + 2]
-            # a resume: the interrupted run's mode, which its journal names
-            args += ["--resume"] if resume else ["--mode", mode]
+            # a resume: the interrupted run's mode, which its journal names (the CLI refuses another)
+            args += (["--mode", mode] if mode else []) + (["--resume"] if resume else [])
         try:
             self.runner.start(self.captioner, self.app.store.root, args, dry_run=dry_run, sample=sample,
                               requested_at=requested_at)
@@ -469,7 +432,7 @@ class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, Screen):
                            "written", self.action_dry_run),
             PaletteCommand("caption: cancel", "ctrl+g: stop after the caption being written", self.action_cancel),
             PaletteCommand("caption: resume", "continue the interrupted run: skip only the images it wrote, same "
-                           "mode and options", self.action_resume),
+                           "mode, the form's options (asked when they change the captions)", self.action_resume),
             PaletteCommand("caption: switch WD14 / BLIP", "ctrl+b", self.action_switch_captioner),
             PaletteCommand("caption: choose the model folder", "ctrl+o", self.action_focus_model),
             PaletteCommand("caption: find models again", "ctrl+l: model store, project, Hugging Face cache",

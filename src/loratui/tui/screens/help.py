@@ -4,7 +4,8 @@
 the app, with the user's keymap already applied) and pushes a ``HelpScreen`` listing, per owner
 (focused widget first, then its containers, the screen, then the app): the key(s), the description
 and the binding's tooltip. Bindings hidden from the footer are listed too, except those without a
-description (internal keys such as ctrl+c "help_quit"); bindings whose ``check_action`` currently
+description (internal keys such as ctrl+c "help_quit") and the scroll keys of an axis their container
+never scrolls (a VerticalScroll's left/right: its overflow-x is hidden); bindings whose ``check_action`` currently
 returns None are listed dimmed, those returning False are not active and not listed. A binding the user's
 keymap left without a key here (its key given to another action) is listed with "no key" and why, so a
 clash in keymap.toml does not make an action vanish. The screen's commands that no key runs (only the
@@ -54,6 +55,34 @@ class HelpGroup:
     entries: tuple[HelpEntry, ...]
 
 
+# Textual's scroll actions by the axis they scroll: they do nothing where that axis's overflow is hidden
+SCROLL_AXIS = {"scroll_left": "x", "scroll_right": "x", "page_left": "x", "page_right": "x",
+               "scroll_up": "y", "scroll_down": "y", "page_up": "y", "page_down": "y",
+               "scroll_home": "y", "scroll_end": "y"}
+
+
+def _never_acts(node: DOMNode, action: str) -> bool:
+    """A scroll key of an axis ``node`` never scrolls (its overflow there is hidden)."""
+    axis = SCROLL_AXIS.get(action)
+    styles = getattr(node, "styles", None)
+    return axis is not None and styles is not None and getattr(styles, f"overflow_{axis}") == "hidden"
+
+
+def _field_label(node: DOMNode) -> str:
+    """The label beside a form control on its row ("Rewrite read-only" for #opt-force), "" when it has none."""
+    from textual.containers import Horizontal
+
+    parent = node.parent
+    if not isinstance(parent, Horizontal) or not getattr(node, "can_focus", False):
+        return ""
+    for sibling in parent.children:
+        if sibling is not node and isinstance(sibling, Label):
+            text = str(sibling.render()).strip()
+            if text:
+                return text
+    return ""
+
+
 def _humanize(class_name: str) -> str:
     """"TagListView" -> "Tag list view"."""
     words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", class_name.lstrip("_")) or [class_name]
@@ -70,6 +99,8 @@ def _group_title(node: DOMNode, screen: Screen, focused: DOMNode | None) -> str:
         title = screen.title or _humanize(type(screen).__name__)
         if "screen" not in title.lower():
             title += " screen"
+    elif _field_label(node):  # a form field by its label, not its id ("Opt force")
+        title = _field_label(node)
     elif node.id:  # "run-results" reads "Run results"; the class name would be Textual's (Vertical scroll)
         title = node.id.replace("-", " ").replace("_", " ").capitalize()
     else:
@@ -95,7 +126,7 @@ def collect_help(screen: Screen) -> list[HelpGroup]:
     by_node: dict[DOMNode, dict[tuple[str, str], list]] = {}
     for active in screen.active_bindings.values():
         binding: Binding = active.binding
-        if not binding.description.strip():
+        if not binding.description.strip() or _never_acts(active.node, binding.action):
             continue
         entries = by_node.setdefault(active.node, {})
         slot = entries.setdefault(

@@ -154,6 +154,7 @@ class CaptionRunner:
         self._events: deque = deque()
         self._listeners: list[Callable[[CaptionRun], None]] = []
         self._timer = None
+        self.options_by_entry: dict[str, list[str]] = {}  # journal entry name -> options of the run that wrote it
         atexit.register(_stop_at_exit, weakref.ref(self))
 
     # ---- listeners (UI thread) ------------------------------------------------------------------
@@ -346,6 +347,8 @@ class CaptionRunner:
 
     def _ended(self, run: CaptionRun) -> None:
         self._proc = None
+        if not run.dry_run and run.journal is not None and len(run.command) > 6:
+            self.options_by_entry[Path(run.journal).name] = run_options(run)
         severity = "error" if run.phase == "failed" else "warning" if run.phase == "cancelled" else "information"
         self.app.notify(run.summary(), severity=severity, timeout=8)
         if not run.dry_run and (run.finished is not None or run.found_journal is not None):
@@ -361,6 +364,11 @@ class CaptionRunner:
             rescan = getattr(screen, "action_rescan", None)
             if rescan is not None:
                 rescan()
+
+    def options_of(self, entry_names: list[str]) -> list[str] | None:
+        """The options of the newest of these journal entries that a run of this session wrote (None:
+        none did): what a resume of them compares the form against."""
+        return next((self.options_by_entry[name] for name in entry_names if name in self.options_by_entry), None)
 
     def _notify(self) -> None:
         if self.run is None:
@@ -450,13 +458,17 @@ def _find_journal(run: CaptionRun) -> None:
         run.found_journal, run.found_written = str(entry.path), entry.written
 
 
+def run_options(run: CaptionRun) -> list[str]:
+    """The options ``run`` was started with (model and all), less the app's and the resume's flags."""
+    return [arg for arg in run.command[6:] if arg not in ("--json-events", "--resume")]
+
+
 def resume_args(run: CaptionRun) -> tuple[str, Path, list[str]] | None:
     """(captioner, dataset folder, options) that continue ``run`` with the CLI's --resume: the same
     model and options, and the mode its journal names; None when it has nothing to resume."""
     if not run.resumable or len(run.command) < 6:
         return None
-    args = [arg for arg in run.command[6:] if arg not in ("--json-events", "--resume")]
-    return run.command[4], Path(run.command[5]), [*args, "--resume"]
+    return run.command[4], Path(run.command[5]), [*run_options(run), "--resume"]
 
 
 def caption_runner(app: App) -> CaptionRunner:
