@@ -271,10 +271,11 @@ def replace(directory, old, new, mode, exact, glob, regex, ignore_case, **kw):
 @_common(UNUSED_TAGS_CSV.format(name="dedupe"))
 @_writing
 @click.option("--case-sensitive", is_flag=True,
-              help="Only exact repeats ('LONG HAIR' after 'long hair' stays; CLIP reads both the same).")
+              help="Only exact repeats ('LONG HAIR' after 'long hair', or 'long_hair', stays; CLIP reads them the same).")
 def dedupe(directory, case_sensitive, **kw):
     """Remove repeated tags inside each caption; the first occurrence and its spelling stay. Tags that
-    differ only in case are repeats (CLIP lowercases captions) unless --case-sensitive."""
+    differ only in case, in _ for space, or in escaped brackets (long_hair, Long Hair; miku \\(cosplay\\)
+    and miku (cosplay)) are repeats (what `tags check` reports), unless --case-sensitive."""
     from loratui.core.captions import Dedupe
 
     _run_plan(directory, [Dedupe(ignore_case=not case_sensitive)], **kw)

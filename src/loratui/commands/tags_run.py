@@ -192,6 +192,8 @@ def _print_plan(plan, root: Path, show_all: bool) -> None:
         click.echo("Tags (files): " + ", ".join(summary))
     if plan.skipped_text:
         click.echo(f"Note: {plan.skipped_text} free-text caption(s) (sentences) were not reordered.")
+    for note in getattr(plan, "notes", ()):  # e.g. a tag not added where another spelling of it is there
+        click.echo(f"Note: {note}")
 
 
 def _read_and_plan(directory: Path, ops, where, caption_extension, separator, tags_csv, recursive, description):

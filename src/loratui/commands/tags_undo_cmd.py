@@ -64,7 +64,7 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
           as_json: bool) -> None:
     from loratui.commands import tags_cmd
     from loratui.core.captions import (
-        can_redo, can_undo, history, plan_redo, plan_undo, redo_history, redo_last, undo_last,
+        can_redo, can_undo, dropped_note, history, plan_redo, plan_undo, redo_history, redo_last, undo_last,
     )
 
     undoing = verb == "undo"
@@ -81,6 +81,8 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
             click.echo("No undo history." if undoing else "Nothing to redo.")
         for index, (_, description, files) in enumerate(rows, 1):
             click.echo(f"{index:>3}. {description} ({files} file(s))")
+        if undoing and dropped_note(root):  # older entries the caps dropped: not silently missing
+            click.echo(dropped_note(root))
         return
     with interrupted_reading(f"nothing was {verb}ne"):
         preview = plan_undo(root) if undoing else plan_redo(root)

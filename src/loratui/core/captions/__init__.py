@@ -23,9 +23,10 @@ from loratui.core.captions.journal import (
 )
 from loratui.core.captions.journal_renames import follow_folder_renames, remap_folders
 from loratui.core.captions.ops import (
-    CATEGORY_NAMES, CATEGORY_ORDER, OPS, RATING_TAGS, SORT_KEYS, AddTags, Dedupe, EditContext, MoveToFront, Op,
-    RemoveCategory, RemoveTags, ReplaceTag, SortTags, StripUnderscores, check_ops, op_from_dict, unwritable_tag,
+    CATEGORY_NAMES, CATEGORY_ORDER, RATING_TAGS, SORT_KEYS, AddTags, Dedupe, EditContext, MoveToFront, Op,
+    RemoveCategory, RemoveTags, ReplaceTag, SortTags, StripUnderscores, check_ops, unwritable_tag,
 )
+from loratui.core.captions.op_records import OPS, op_from_dict
 from loratui.core.captions.patterns import MATCH_MODES, pattern_kind, tag_matcher
 from loratui.core.captions.plan import (
     EditPlan, FileEdit, check_written_tags, plan_edits, plan_set_tags, run_ops, tag_frequency,
@@ -38,7 +39,8 @@ from loratui.core.captions.tagvocab import (
     CATEGORY_LABELS, Completion, TagInfo, TagVocab, load_selected_tags, tag_categories,
 )
 from loratui.core.captions.undo import (
-    UndoPlan, UndoResult, can_redo, can_undo, history, plan_redo, plan_undo, redo_history, redo_last, undo_last,
+    UndoPlan, UndoResult, can_redo, can_undo, dropped_changes, dropped_note, history, plan_redo, plan_undo, redo_history,
+    redo_last, undo_last,
 )
 from loratui.core.captions.writer import OVERWRITE, ChangeWriter, write_checked
 
@@ -50,7 +52,7 @@ __all__ = [
     "Recode", "SortTags", "StripUnderscores", "TagInfo", "TagVocab", "UndoPlan", "UndoResult",
     "append_to_recipe", "apply_plan", "check_recipe_target", "can_redo", "can_undo", "caption_path", "check_ops",
     "check_rewritable", "check_separator", "check_written_tags", "combine_where",
-    "dumps_recipe", "entry_item", "find_caption_images", "non_concept_folders",
+    "dropped_changes", "dropped_note", "dumps_recipe", "entry_item", "find_caption_images", "non_concept_folders",
     "find_conflicts", "follow_folder_renames", "history", "is_free_text", "join_tags", "journal_dir", "journal_lock",
     "landed", "load_captions", "load_entry", "load_recipe", "load_selected_tags", "multiline_captions", "op_from_dict", "parse_caption",
     "parse_where", "pattern_kind", "tag_term", "any_tag_term", "quote_hint", "plan_edits", "plan_redo", "plan_set_tags", "plan_undo", "read_caption",

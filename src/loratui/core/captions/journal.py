@@ -42,10 +42,18 @@ from loratui.core.termline import shell_arg
 
 JOURNAL_DIR = Path(".loratui") / "undo"
 REDO_DIR = "redo"
-KEEP_ENTRIES = 50
+# The size cap (KEEP_BYTES) is what bounds the journal; the count only bounds how many files the folder
+# holds. Every inline edit of one image is an entry of about 1 KB, so at 50 entries cleaning images one
+# by one pushed a bulk change of 133 captions out of undo after 32 key presses (hunt s14). Two thousand
+# such entries are 2 MB, so single-image edits no longer push bulk changes out; those go when the bytes
+# are full (they are what fills them), and ``dropped_changes`` says how many went.
+KEEP_ENTRIES = 2000
 # and at most this many bytes of entries: one change of 20,000 captions is 16-18 MB, so 50 of them were
 # 0.85 GB; the oldest go first, the newest entry always stays (however big)
 KEEP_BYTES = 500 * 1024 * 1024
+# how many of the oldest entries the caps have dropped so far (a number, as text), beside the undo folder:
+# that folder holds only entries and their markers
+DROPPED_NAME = "undo-dropped"
 VERSION = 2
 LOCK_NAME = "write.lock"
 BEFORE_WRITING = "interrupted before any caption was written: nothing was written"  # Ctrl-C's message then
@@ -258,6 +266,7 @@ class ApplyResult:
     written: list[Path] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     journal: Path | None = None
+    dropped: int = 0  # the oldest entries this apply pushed out of the undo history (its caps)
 
 
 def find_conflicts(plan: EditPlan) -> list[FileEdit]:
@@ -358,7 +367,7 @@ def _write_planned(plan: EditPlan, dataset, path: Path, existing: list[Path], to
         # Ctrl-C: the writes already running finished; say how many landed, and keep the journal to those
         landed = [item for item in todo if _holds(item[0].path, item[1])]
         if _trim_journal_or_keep(path, record(landed)):
-            prune_entries(existing, 1, added_bytes=_size(path))
+            prune_entries(existing, 1, added_bytes=_size(path), folder=path.parent)
         said = (f"{len(landed):,} of {len(todo):,} caption(s) were written before it stopped; `loratui tags undo "
                 f"{shell_arg(dataset)}` puts them back" if landed else "no caption was written")
         raise KeyboardInterrupt(f"interrupted: {said}") from None
@@ -381,7 +390,7 @@ def _write_planned(plan: EditPlan, dataset, path: Path, existing: list[Path], to
         raise partial from None
     if len(written) != len(todo):  # the journal keeps only what was written, so undo touches nothing else
         result.journal = path if _trim_journal_or_keep(path, record(written)) else None
-    prune_entries(existing, 1, added_bytes=_size(path))
+    result.dropped = prune_entries(existing, 1, added_bytes=_size(path), folder=path.parent)
     return result
 
 
@@ -423,21 +432,44 @@ def is_open(entry: Path) -> bool:
     return pid > 0
 
 
-def prune_entries(existing: list[Path], adding: int, *, added_bytes: int = 0) -> None:
+def prune_entries(existing: list[Path], adding: int, *, added_bytes: int = 0, folder: Path | None = None) -> int:
     """Drop the oldest of ``existing`` entries (and their markers) so that with ``adding`` new ones
     (``added_bytes`` on disk) at most KEEP_ENTRIES stay, holding at most KEEP_BYTES. The new ones are
-    never dropped, even when one alone holds more, nor one a caption run still writes (``is_open``)."""
+    never dropped, even when one alone holds more, nor one a caption run still writes (``is_open``).
+    Returns how many were dropped, and adds them to the journal ``folder``'s count (``dropped_changes``)."""
     sizes = [_size(p) for p in existing]
     total, count = sum(sizes) + added_bytes, len(existing) + adding
+    dropped = 0
     for old, size in zip(existing, sizes):
         if count <= KEEP_ENTRIES and total <= KEEP_BYTES:
             break
         if is_open(old):
             continue
         total, count = total - size, count - 1
+        if size > 0:  # an empty file is a reserved name, never a change (``entries``)
+            dropped += 1
         old.unlink(missing_ok=True)
         writing_marker(old).unlink(missing_ok=True)
         open_marker(old).unlink(missing_ok=True)
+    folder = folder if folder is not None else (existing[0].parent if existing else None)
+    if dropped and folder is not None:
+        _count_dropped(folder, dropped)
+    return dropped
+
+
+def _count_dropped(folder: Path, more: int) -> None:
+    try:
+        atomic_write_text(folder.parent / DROPPED_NAME, str(read_dropped_count(folder) + more))
+    except OSError:  # only a note for the history: the change itself is written
+        pass
+
+
+def read_dropped_count(folder: Path) -> int:
+    """The number in the DROPPED_NAME file beside the journal ``folder`` (0: none, or unreadable)."""
+    try:
+        return max(0, int((folder.parent / DROPPED_NAME).read_text(encoding="ascii").strip() or 0))
+    except (OSError, ValueError):
+        return 0
 
 
 def _trim_journal_or_keep(path: Path, record: dict) -> bool:

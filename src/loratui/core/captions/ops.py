@@ -7,20 +7,21 @@ hundreds of thousands of tag uses), which is what keeps planning over 10,000 cap
 returns the input list itself when nothing changes.
 
 Every operation serialises to a plain dict (``to_dict`` / ``op_from_dict``), the form a TOML
-recipe holds (core/captions/recipes.py). An optional ``where`` (a --where expression, core/captions/filter.py)
-limits one operation to the captions it selects.
+recipe holds (op_records.py rebuilds one, recipes.py reads a file of them). An optional ``where``
+(a --where expression, core/captions/filter.py) limits one operation to the captions it selects.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
 
+from loratui.core.dataset import tag_variant_key
 from loratui.core.errors import LoratuiError
 from loratui.core.captions.files import DEFAULT_SEPARATOR, split_tags
-from loratui.core.captions.filter import parse_where
-from loratui.core.captions.patterns import MATCH_MODES, tag_matcher
+from loratui.core.captions.patterns import tag_matcher
 
 from loratui.core.captions.tagfn import (  # noqa: F401 (RATING_TAGS: importable here)
     CATEGORY_NAMES, CATEGORY_ORDER, RATING_TAGS, EditContext, PerTag, TagFn, dropper, renamer, split_renamer,
@@ -89,8 +90,10 @@ class Op:
 class AddTags(Op):
     """Add tags at a position: 0 = front, -1 = end, N = before the Nth tag (-2 = before the last).
 
-    A tag the caption already has is not added twice, in any case (``Solo`` is ``solo``: CLIP
-    lowercases captions, and dedupe treats them as one); with ``move_existing`` it is moved to the
+    A tag the caption already has is not added twice, under any spelling the caption check calls a
+    repeat (``tag_variant_key``: ``Solo`` is ``solo``, ``long_hair`` is ``long hair``, ``miku \\(x\\)`` is
+    ``miku (x)``), so an add never makes the repeats the app then warns about; the plan's notes count
+    the captions that had it under another spelling. With ``move_existing`` it is moved to the
     position (a trigger word must come first, since keep_tokens counts from the front), keeping the
     caption's spelling, and the other copies of it go.
     ``keep``: the first N tags stay where they are and nothing lands before them (the trigger
@@ -104,28 +107,38 @@ class AddTags(Op):
     op = "add"
 
     def compile(self, ctx):
-        # tag key -> the spelling to add: a tag given twice (in any case) is added once, as first given
+        # tag key -> the spelling to add: a tag given twice (in any spelling) is added once, as first given
         wanted: dict[str, str] = {}
         for tag in (t.strip() for t in self.tags):
             if tag:
-                wanted.setdefault(tag.casefold(), tag)
+                wanted.setdefault(tag_variant_key(tag), tag)
         position, move, keep = self.position, self.move_existing, max(0, self.keep)
+        other_spelling: dict[str, Counter] = {tag: Counter() for tag in wanted.values()}  # for the plan's note
+
+        def count_spellings(tags):
+            for t in tags:
+                given = wanted.get(tag_variant_key(t))
+                if given is not None and t != given:
+                    other_spelling[given][t] += 1
 
         def run(tags):
             head = tags[:keep]
             if move:
-                held = {t.casefold() for t in head}
+                held = {tag_variant_key(t) for t in head}
                 spelled: dict[str, str] = {}  # the caption's own spelling of a wanted tag behind the kept ones
                 base = list(head)
                 for t in tags[keep:]:
-                    key = t.casefold()
+                    key = tag_variant_key(t)
                     if key in wanted:
                         spelled.setdefault(key, t)
                     else:
                         base.append(t)
+                count_spellings([t for t in head if tag_variant_key(t) in wanted] + list(spelled.values()))
                 new = [spelled.get(key, tag) for key, tag in wanted.items() if key not in held]
             else:
-                held = {t.casefold() for t in tags}
+                keys = [tag_variant_key(t) for t in tags]
+                held = set(keys)
+                count_spellings([t for t, key in zip(tags, keys) if key in wanted])
                 base = tags
                 new = [tag for key, tag in wanted.items() if key not in held]
             if not new:
@@ -138,6 +151,7 @@ class AddTags(Op):
             out = base[:index] + new + base[index:]
             return tags if out == tags else out
 
+        run.notes = lambda: _spelling_notes(other_spelling)  # type: ignore[attr-defined] (plan_edits reads it)
         return run
 
     def new_tags(self):
@@ -150,6 +164,17 @@ class AddTags(Op):
         where = {0: "at the front", -1: "at the end"}.get(self.position, f"at position {self.position}")
         return (f"add {', '.join(self.tags)} {where}" + (" (moving existing ones)" if self.move_existing else "")
                 + _kept(self.keep))
+
+
+def _spelling_notes(other_spelling: dict[str, Counter]) -> list[str]:
+    """``'long hair': not added to 3 caption(s) that have it as 'long_hair'``: one line per tag given."""
+    notes = []
+    for tag, spellings in other_spelling.items():
+        if spellings:
+            shown = " or ".join(repr(s) for s, _ in spellings.most_common(2)) + (" ..." if len(spellings) > 2 else "")
+            notes.append(f"{tag!r}: not added to {sum(spellings.values()):,} caption(s) that have it already "
+                         f"as {shown} (the same tag)")
+    return notes
 
 
 @dataclass
@@ -217,17 +242,20 @@ class ReplaceTag(Op):
 
     def describe(self):
         case = " (any case)" if self.ignore_case else ""
-        return f"replace {self.old} -> {self.new or '(nothing)'}{case}"
+        if not self.new:  # said plainly: a replace that removes is what a user-tester lost a tag to
+            return f"replace {self.old} -> (nothing){case}: removes {self.old}"
+        return f"replace {self.old} -> {self.new}{case}"
 
 
 @dataclass
 class Dedupe(Op):
     """Remove repeated tags; the first occurrence (and its spelling) stays where it is.
 
-    With ``ignore_case`` (the default) tags that differ only in case are repeats too: ``LONG HAIR``
-    after ``long hair`` goes. CLIP's tokenizer lowercases every caption (SD1, SDXL), so they train as
-    the very same tokens. ``ignore_case = false`` (recipes) removes exact repeats only. Underscore
-    variants (``long_hair``) are different tokens: strip_underscores merges those.
+    With ``ignore_case`` (the default) every spelling the caption check reports as a repeat goes
+    (``tag_variant_key``): ``LONG HAIR`` or ``long_hair`` after ``long hair``, ``miku \\(x\\)`` after
+    ``miku (x)``. CLIP lowercases captions, and the other two are one tag written two ways (a tagger's
+    ``_``, A1111's escaped brackets), so the app's "repeats tags" hint names this fix.
+    ``ignore_case = false`` (recipes) removes exact repeats only.
     """
 
     ignore_case: bool = True
@@ -245,7 +273,7 @@ class Dedupe(Op):
             seen: set[str] = set()
             out = []
             for tag in tags:
-                key = tag.casefold()
+                key = tag_variant_key(tag)
                 if key not in seen:
                     seen.add(key)
                     out.append(tag)
@@ -396,69 +424,6 @@ class RemoveCategory(Op):
 
     def describe(self):
         return f"remove {', '.join(map(str, self.categories))} tags"
-
-
-OPS: dict[str, type[Op]] = {cls.op: cls for cls in
-                            (AddTags, RemoveTags, ReplaceTag, Dedupe, SortTags, MoveToFront, StripUnderscores,
-                             RemoveCategory)}
-_LIST_KEYS = ("tags", "patterns", "categories", "keep_tags")
-
-
-def op_from_dict(data: dict, where: str = "recipe") -> Op:
-    """Rebuild an operation from its recipe form; errors name ``where`` and the bad key."""
-    data = dict(data)
-    name = data.pop("op", None)
-    if not isinstance(name, str) or name not in OPS:
-        raise LoratuiError(f"{where}: unknown op {name!r}: use one of {', '.join(OPS)}")
-    cls = OPS[name]
-    names = {f.name for f in fields(cls)}
-    unknown = set(data) - names
-    if unknown:
-        raise LoratuiError(f"{where}: op {name!r} has no key {sorted(unknown)[0]!r} "
-                           f"(keys: {', '.join(sorted(names))})")
-    for key in _LIST_KEYS:
-        if key in data and isinstance(data[key], str):
-            data[key] = [data[key]]
-        if key in data and not (isinstance(data[key], list) and all(isinstance(v, (str, int)) for v in data[key])):
-            raise LoratuiError(f"{where}: op {name!r}: {key} must be a list of strings")
-        if key in data:
-            data[key] = [str(v) for v in data[key]]
-            if not any(v.strip() for v in data[key]):
-                raise LoratuiError(f"{where}: op {name!r}: {key} is empty: list at least one")
-    for key, kind in (("position", int), ("keep", int), ("move_existing", bool), ("ignore_case", bool)):
-        if key in data and (type(data[key]) is not kind):
-            raise LoratuiError(f"{where}: op {name!r}: {key} must be {'an integer' if kind is int else 'true or false'}, "
-                               f"got {data[key]!r}")
-    if data.get("keep", 0) < 0:  # as the CLI's --keep: "the first -3 tags" means nothing
-        raise LoratuiError(f"{where}: op {name!r}: keep must be 0 or more (the first N tags stay), got {data['keep']}")
-    for key in ("old", "new", "mode", "by", "where"):
-        if key in data and not isinstance(data[key], str):
-            raise LoratuiError(f"{where}: op {name!r}: {key} must be a string, got {data[key]!r}")
-    try:
-        op = cls(**data)
-    except TypeError as exc:
-        missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in data]
-        detail = f"missing key {missing[0]!r}" if missing else str(exc)
-        raise LoratuiError(f"{where}: op {name!r}: {detail}") from None
-    if getattr(op, "mode", "auto") not in MATCH_MODES:
-        raise LoratuiError(f"{where}: op {name!r}: mode must be one of {', '.join(MATCH_MODES)}")
-    if isinstance(op, SortTags) and op.by not in SORT_KEYS:
-        raise LoratuiError(f"{where}: op 'sort': by must be one of {', '.join(SORT_KEYS)}")
-    if isinstance(op, RemoveCategory):
-        try:
-            op.numbers()
-        except LoratuiError as exc:
-            raise LoratuiError(f"{where}: {exc}") from None
-    try:
-        check_ops([op])
-    except LoratuiError as exc:
-        raise LoratuiError(f"{where}: op {name!r}: {exc}") from None
-    if op.where:
-        try:
-            parse_where(op.where)
-        except LoratuiError as exc:
-            raise LoratuiError(f"{where}: {exc}") from None
-    return op
 
 
 def unwritable_tag(tag: str, separator: str | None = None) -> str | None:

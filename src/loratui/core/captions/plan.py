@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -103,6 +103,7 @@ class EditPlan:
     considered: int  # captions the filter selected
     description: str = ""
     skipped_text: int = 0  # free-text captions that reordering operations left alone
+    notes: list[str] = field(default_factory=list)  # what an operation left undone (an add: another spelling)
 
     def __len__(self) -> int:
         return len(self.edits)
@@ -164,6 +165,7 @@ class EditPlan:
             "tags_added": dict(added.most_common()),
             "tags_removed": dict(removed.most_common()),
             "duplicates_removed": dict(self.duplicate_changes().most_common()),
+            "notes": list(self.notes),
         }
 
     def to_dict(self, root: Path | None = None) -> dict:
@@ -228,6 +230,7 @@ def plan_edits(captions: list[Caption], ops: list[Op], *, where: Where | None = 
     current = [c.tags for c in chosen]
     skipped = [False] * len(chosen)
     changed = False  # has an earlier operation changed a caption (so counts must be taken again)?
+    notes: list[str] = []
     for op, run in zip(ops, compiled):
         if changed and op.uses_frequency:
             run = op.compile(replace(ctx, frequency=_frequency_now(ctx.frequency, chosen, current)))
@@ -243,9 +246,10 @@ def plan_edits(captions: list[Caption], ops: list[Op], *, where: Where | None = 
             if new is not tags:
                 current[index] = new
                 changed = True
+        notes += getattr(run, "notes", list)()  # an operation's own account, once it has seen every caption
     edits = [FileEdit(caption, list(caption.tags), list(tags)) for caption, tags in zip(chosen, current)
              if tags is not caption.tags and tags != caption.tags]
-    return EditPlan(list(ops), edits, len(chosen), description, sum(skipped))
+    return EditPlan(list(ops), edits, len(chosen), description, sum(skipped), notes)
 
 
 def check_written_tags(plan: EditPlan, separator: str) -> None:

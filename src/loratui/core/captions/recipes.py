@@ -46,7 +46,8 @@ from pathlib import Path
 import tomli_w
 
 from loratui.core.captions.filter import _tokens, combine_where, parse_where
-from loratui.core.captions.ops import Op, op_from_dict
+from loratui.core.captions.op_records import op_from_dict
+from loratui.core.captions.ops import Op
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text
 from loratui.core.tomlfile import read_toml

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from loratui.core.dataset import tag_variant_key
 from loratui.core.errors import LoratuiError
 
 CATEGORY_LABELS = {0: "general", 1: "artist", 3: "copyright", 4: "character", 5: "meta", 9: "rating"}
@@ -94,7 +95,7 @@ class Completion:
 class TagVocab:
     """Completion over dataset tags (first, by use) and tagger tags (then, by count).
 
-    Tags are the same tag when their keys match (``TagVocab.key``: case folded, ``_`` as a space).
+    Tags are the same tag when their keys match (``TagVocab.key``: case folded, ``_`` as a space, ``\\(`` as ``(``).
     """
 
     def __init__(self, frequency: Counter | None = None, tagger: list[TagInfo] | None = None):
@@ -145,8 +146,10 @@ class TagVocab:
 
     @staticmethod
     def key(tag: str) -> str:
-        """The form tags are compared in: ``Long_Hair`` and ``long hair`` are one tag."""
-        return _key(tag.strip())
+        """The form tags are compared in: ``Long_Hair`` and ``long hair`` are one tag, and so are
+        ``miku \\(x\\)`` and ``miku (x)``: the caption check's ``tag_variant_key``, which bulk add and
+        dedupe use too, so the editor, the forms and the check agree on what is a repeat."""
+        return tag_variant_key(tag.strip())
 
     def __len__(self) -> int:
         return len(self._sorted)

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable, read_only
+from loratui.core.captions import journal as journal_caps  # its caps read when used (tests change them)
 from loratui.core.captions.journal import (
     VERSION, JournalBusyError, Progress, counter, entries, entry_item, file_record, is_open, journal_dir, journal_lock,
-    landed, load_entry, redo_dir, sha1, writing_marker,
+    landed, load_entry, read_dropped_count, redo_dir, sha1, writing_marker,
 )
 from loratui.core.errors import ConflictError, Hint, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
@@ -102,7 +103,9 @@ def _plan_undo(dataset) -> UndoPlan:
         if journal_dir(dataset).is_dir():
             redo = Hint(" (`tags redo` re-applies the last undone one)", " ({redo} redoes the last undone one)") \
                 if can_redo(dataset) else ""
-            raise LoratuiError(f"{dataset}: nothing left to undo: every recorded change has been undone", redo)
+            dropped = dropped_note(dataset)  # the changes before those were dropped, not undone: say so
+            raise LoratuiError(f"{dataset}: nothing left to undo: every recorded change has been undone", redo,
+                               f"; {dropped}" if dropped else "")
         raise LoratuiError(f"{dataset}: nothing to undo (no edit journal in {journal_dir(dataset)})")
     return _plan(dataset, found[-1], "change", "undo")
 
@@ -288,3 +291,19 @@ def history(dataset) -> list[tuple[Path, str, int]]:
 def redo_history(dataset) -> list[tuple[Path, str, int]]:
     """(journal file, description, files) in the order `tags redo` would re-apply them."""
     return _rows(dataset, entries(redo_dir(dataset)))
+
+
+def dropped_changes(dataset: str | os.PathLike) -> int:
+    """How many of the oldest changes the undo history has dropped (its caps, ``prune_entries``): they
+    can no longer be undone. ``dropped_note`` words it; an undo with nothing left says it."""
+    return read_dropped_count(journal_dir(dataset))
+
+
+def dropped_note(dataset: str | os.PathLike) -> str:
+    """``3 older change(s) were dropped from the undo history (...): they cannot be undone``, or "" (none)."""
+    count = dropped_changes(dataset)
+    if not count:
+        return ""
+    megabytes = journal_caps.KEEP_BYTES // (1024 * 1024)
+    return (f"{count:,} older change(s) were dropped from the undo history (it keeps the last "
+            f"{journal_caps.KEEP_ENTRIES:,} changes, at most {megabytes:,} MB): they cannot be undone")

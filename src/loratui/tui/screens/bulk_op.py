@@ -4,7 +4,9 @@
 with the core ``Op`` it builds (the same op ``loratui tags <kind>`` builds from its options), or
 None on escape. Every change rebuilds the op and runs core's ``check_ops``, so the message line
 shows core's own one-line error as you type, and Enter does nothing while there is one. Nothing
-here knows how an operation works: building, checking and describing it is core's job.
+here knows how an operation works: building, checking and describing it is core's job. Enter first
+takes a tag suggestion shown, and in Replace goes from Old to New; New left empty removes Old only when
+its toggle is ticked (screens.bulk_form_keys: a user-tester lost a tag to an Enter in Old).
 
 The form controls (widgets.form_controls) are one line high so every form fits 80x24; ``BulkChoice``
 and ``BulkToggle`` leave Enter alone (it applies the form) and mark their state with ``(x)`` / ``[x]``,
@@ -37,9 +39,9 @@ from loratui.core.captions import (
     RemoveTags, ReplaceTag, SortTags, StripUnderscores, check_ops,
 )
 from loratui.core.errors import LoratuiError
-from loratui.tui.widgets.form_controls import (
-    BulkChoice, BulkToggle, LastItemSuggester, split_items, split_tag_list,
-)
+from loratui.tui.screens.bulk_form_css import BULK_FORM_CSS
+from loratui.tui.screens.bulk_form_keys import REMOVE_TOGGLE_ID, TagSuggesterBox, enter_step
+from loratui.tui.widgets.form_controls import BulkChoice, BulkToggle, split_items, split_tag_list
 
 KINDS = ("add", "remove", "replace", "dedupe", "sort", "move_front", "strip_underscores", "remove_category")
 TITLES = {
@@ -105,73 +107,7 @@ def _whole_number(text: str, what: str, *, minimum: int | None = 0) -> int:
 class BulkOpScreen(ModalScreen[Op | None]):
     """A form for one tag operation; dismisses with the core Op (Enter) or None (escape)."""
 
-    DEFAULT_CSS = """
-    BulkOpScreen {
-        align: center middle;
-    }
-    BulkOpScreen > #bulk-dialog {
-        width: 100%;
-        max-width: 76;
-        height: auto;
-        max-height: 100%;
-        border: round $primary;
-        border-title-style: bold;
-        background: $surface;
-        padding: 0 1;
-    }
-    BulkOpScreen #bulk-scope {
-        color: $text-muted;
-        margin-bottom: 1;
-    }
-    BulkOpScreen .bulk-row {
-        height: 1;
-        margin-bottom: 1;
-    }
-    BulkOpScreen .bulk-row > .bulk-label {
-        width: 12;
-    }
-    BulkOpScreen .bulk-row > Input {
-        width: 1fr;
-        height: 1;
-        border: none;
-        padding: 0 1;
-        background: $boost;
-    }
-    BulkOpScreen .bulk-row > Input:focus {
-        background: $primary 30%;
-    }
-    BulkOpScreen .bulk-row > Input.-short {
-        width: 10;
-        margin-left: 1;
-    }
-    BulkOpScreen .bulk-row > Input:disabled {
-        background: $surface;
-        color: $text-disabled;
-    }
-    BulkOpScreen .bulk-help {
-        color: $text-muted;
-        margin-bottom: 1;
-    }
-    BulkOpScreen #bulk-categories {
-        height: auto;
-        layout: grid;
-        grid-size: 3;
-        grid-gutter: 0 1;
-        margin-bottom: 1;
-    }
-    BulkOpScreen #bulk-categories > BulkToggle {
-        width: 1fr;
-    }
-    BulkOpScreen #bulk-message {
-        height: auto;
-        min-height: 1;
-        color: $text-muted;
-    }
-    BulkOpScreen #bulk-message.-error {
-        color: $text-error;
-        text-style: bold;
-    }
-    """
+    DEFAULT_CSS = BULK_FORM_CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: an Input's own (hidden) enter would otherwise hide this one from the footer
@@ -213,11 +149,14 @@ class BulkOpScreen(ModalScreen[Op | None]):
 
     def _input(self, id: str, placeholder: str = "", value: str = "", *, tags: bool = True,
                classes: str = "", integer: bool = False, disabled: bool = False) -> Input:
-        suggester = LastItemSuggester(self.known_tags) if tags and self.known_tags else None
         self._defaults[id] = value
         value = str(self._prefill.get(id, value))
-        return Input(value, placeholder=placeholder, id=id, suggester=suggester, classes=classes,
-                     type="integer" if integer else "text", select_on_focus=False, disabled=disabled)
+        if tags:  # Tab and Enter take the suggested tag (bulk_form_keys)
+            return TagSuggesterBox(value, placeholder=placeholder, id=id, known_tags=self.known_tags,
+                                   classes=classes, select_on_focus=False, disabled=disabled)
+        # a number box shows its value selected when entered: the first key typed replaces it, as in Settings
+        return Input(value, placeholder=placeholder, id=id, classes=classes, type="integer" if integer else "text",
+                     select_on_focus=integer, disabled=disabled)
 
     def _choice_widget(self, choices: tuple[tuple[str, str], ...], value: str, id: str) -> BulkChoice:
         self._defaults[id] = value
@@ -260,14 +199,16 @@ class BulkOpScreen(ModalScreen[Op | None]):
 
     def _compose_replace(self) -> ComposeResult:
         yield self._row("Old", self._input("bulk-old", "tag (or pattern) to rename", self.rename or ""))
-        yield self._row("New", self._input("bulk-new", "new name (empty: remove it)", self.rename or ""))
+        yield self._row("New", self._input("bulk-new", "new name", self.rename or ""))
         yield self._match_row("exact")
+        yield self._row("", self._toggle("remove Old instead (New left empty)", REMOVE_TOGGLE_ID))
         yield Static("Duplicates this creates are merged. In regex mode New may use \\1.", classes="bulk-help")
 
     def _compose_dedupe(self) -> ComposeResult:
-        yield self._row("", self._toggle("exact case only (LONG HAIR after long hair stays)", "bulk-case-sensitive"))
+        yield self._row("", self._toggle("exact repeats only (long_hair, LONG HAIR stay)", "bulk-case-sensitive"))
         yield Static("Remove repeated tags inside each caption; the first occurrence and its spelling stay. "
-                     "Tags that differ only in case are repeats: CLIP lowercases captions.", classes="bulk-help")
+                     "Spellings of one tag are repeats: LONG HAIR, long_hair, miku \\(x\\) = miku (x).",
+                     classes="bulk-help")
 
     def _compose_sort(self) -> ComposeResult:
         yield self._row("Sort by", self._choice_widget(SORT_CHOICES, "alpha", "bulk-by"))
@@ -317,6 +258,8 @@ class BulkOpScreen(ModalScreen[Op | None]):
                 toggle.touched = toggle.id in form_memory(self.app).touched.get(self.kind, ())
         if self.kind == "add":
             self._sync_add_fields()
+        if self.kind == "replace":
+            self._sync_replace_fields()
         self._validate()
         if self.rename is not None:  # Old is filled in: the new name is what is typed next, over the old one
             new = self.query_one("#bulk-new", Input)
@@ -386,9 +329,12 @@ class BulkOpScreen(ModalScreen[Op | None]):
     def _build_replace(self) -> ReplaceTag:
         old = self._value("bulk-old").strip()
         if not old:
-            raise Incomplete("Type the tag to rename (New empty removes it).")
-        return ReplaceTag(old, self._value("bulk-new").strip(), self._choice("bulk-mode"),
-                          self._toggled("bulk-any-case"))
+            raise Incomplete("Type the tag to rename, Enter, then its new name.")
+        removing = self._toggled(REMOVE_TOGGLE_ID)  # an empty New removes: only when asked for (hunt s14)
+        new = "" if removing else self._value("bulk-new").strip()
+        if not new and not removing:
+            raise Incomplete(f"Type the new name for {old} (to remove it, tick 'remove Old instead').")
+        return ReplaceTag(old, new, self._choice("bulk-mode"), self._toggled("bulk-any-case"))
 
     def _build_dedupe(self) -> Dedupe:
         return Dedupe(ignore_case=not self._toggled("bulk-case-sensitive"))
@@ -439,12 +385,17 @@ class BulkOpScreen(ModalScreen[Op | None]):
             move.set_reactive(BulkToggle.value, where == "front")
             move.refresh()
 
+    def _sync_replace_fields(self) -> None:
+        self.query_one("#bulk-new", Input).disabled = self._toggled(REMOVE_TOGGLE_ID)
+
     @on(Input.Changed)
     @on(BulkChoice.Changed)
     @on(BulkToggle.Changed)
     def _changed(self, event: Message) -> None:
         if self.kind == "add" and isinstance(event, BulkChoice.Changed):
             self._sync_add_fields()
+        if self.kind == "replace" and isinstance(event, BulkToggle.Changed):
+            self._sync_replace_fields()
         if self.is_mounted:
             self._validate()
 
@@ -454,6 +405,8 @@ class BulkOpScreen(ModalScreen[Op | None]):
         self.action_apply()
 
     def action_apply(self) -> None:
+        if enter_step(self, self.kind):  # took a suggestion, or went from Old to New: not applied yet
+            return
         self._validate()
         if self._op is None:
             self.app.bell()
@@ -483,7 +436,7 @@ class BulkOpScreen(ModalScreen[Op | None]):
         values: dict[str, str | bool] = {}
         touched: set[str] = set()
         for widget in self.query_one("#bulk-dialog").query("Input, BulkChoice, BulkToggle"):
-            if widget.id is None:
+            if widget.id is None or widget.id == REMOVE_TOGGLE_ID:  # a removal is chosen afresh every time
                 continue
             value = widget.value
             if value != self._defaults.get(widget.id):

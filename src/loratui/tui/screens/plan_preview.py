@@ -2,6 +2,8 @@
 
 ``PlanPreviewScreen(plan, root, title)`` dismisses with True (apply: enter or y) or False (escape
 or n); with ``back=True`` (a plan a bulk form built) escape dismisses with None: back to the form.
+Keys read before it was opened (typed ahead for the form) are dropped: only a key pressed while it
+shows applies a bulk write.
 It only reads the core ``EditPlan``; applying it is the caller's job (core's apply_plan).
 
 It opens fast on a 10,000-file plan: both panes draw only the lines on screen (Textual's Line
@@ -28,6 +30,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.events import Key
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
@@ -120,6 +123,13 @@ class PlanPreviewScreen(ModalScreen[bool]):
         self.root = Path(root)
         self.plan_title = title
         self.created_at = time.perf_counter()
+        from textual import _time
+
+        # the clock Textual stamps a key with when it is read: a key read before the preview was opened
+        # was typed for the form under it (hunt s14: the new name typed after an Enter in Old reached the
+        # preview, and its y applied a removal), so it is dropped (as the app's OfferDialog does)
+        self.shown_at = _time.get_time()
+        self.dropped = 0  # keys typed before the preview opened
         self.first_frame_s: float | None = None  # seconds from construction to the first frame
         self.reordered: int | None = None  # captions only reordered (None: still counting)
         self.repeats = 0                   # extra copies of a tag removed (a caption keeps the tag)
@@ -137,11 +147,15 @@ class PlanPreviewScreen(ModalScreen[bool]):
             if self.empty:
                 yield Static(Text(f"Nothing would change: none of the {plan.considered:,} caption(s) considered "
                                   "differs."), id="plan-nothing")
+                if plan.notes:  # why an add changed nothing: the captions have the tag under another spelling
+                    yield Static(Text("\n".join(plan.notes)), id="plan-note")
             else:
                 yield Static(self._counts_text(), id="plan-counts")
+                notes = list(plan.notes)
                 if plan.skipped_text:
-                    yield Static(Text(f"{plan.skipped_text:,} free-text caption(s) (sentences) are not reordered."),
-                                 id="plan-note")
+                    notes.append(f"{plan.skipped_text:,} free-text caption(s) (sentences) are not reordered.")
+                if notes:
+                    yield Static(Text("\n".join(notes)), id="plan-note")
                 with Horizontal(classes="plan-heading-row"):
                     yield Label("Tags gained (files)", classes="plan-heading")
                     yield Label("Tags lost (files)", classes="plan-heading")
@@ -203,6 +217,15 @@ class PlanPreviewScreen(ModalScreen[bool]):
     @property
     def counts_ready(self) -> bool:
         return self.empty or self.reordered is not None
+
+    def on_key(self, event: Key) -> None:
+        if event.time < self.shown_at:  # typed before the preview showed: never an answer to it
+            event.stop()
+            event.prevent_default()
+            self.dropped += 1
+            if self.dropped == 1:
+                self.notify("keys typed before this preview opened were ignored: look, then press a key",
+                            timeout=4)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":

@@ -5,7 +5,9 @@ turns keys into requests. Rename and remove are not done here: the owner builds 
 shows its preview and applies it, so the pane posts `RenameRequested` / `RemoveRequested` and
 `TagChosen` (Enter: the owner filters its images by that tag).
 
-Tags selected in the table (space, shift+arrows, ctrl+a or `*`) are what d and Enter act on: d removes
+Tags selected in the table (space, shift+arrows, ctrl+a or `*`) are what d and Enter act on, also
+those the Find box hides now (select, find another, select it: both stay; the summary counts the hidden
+ones, and ctrl+d clears them all). d removes
 them all in one bulk operation (one preview, one undo: the owner's ``run_bulk_op``), Enter shows the
 images holding any of them (the owner's filter box). r renames one tag at a time, as taggui does (a
 rename onto a tag that exists merges the two): with several selected it says so and does nothing.
@@ -105,6 +107,20 @@ class TagTable(ImageTable):
         following = keys[0] if column is None else keys[(keys.index(column) + 1) % len(keys)]
         self.sort_by(following, reverse=following in self.DESCENDING_FIRST)
 
+    def set_rows_keeping_selection(self, rows: list[TagRow], known: set[str]) -> None:
+        """``set_rows``, with the selected tags the rows leave out still selected (the Find box hides
+        them; ImageTable drops them, which lost a tag picked before typing the next find). ``known``:
+        the dataset's tags; a selected tag no caption has any more goes."""
+        kept = self._selected & known
+        super().set_rows(rows)
+        if kept != self._selected:
+            self._set_selection(kept)
+
+    def action_select_all(self) -> None:
+        """Every tag shown joins the selection (those the Find box hides stay selected)."""
+        self._anchor = None
+        self._set_selection(self._selected | {self.row_key(row) for row in self._rows})
+
 
 class TagFrequencyPane(Vertical):
     """Tag counts of the dataset: `set_frequencies(counter, categories)`, then keys post requests."""
@@ -203,8 +219,10 @@ class TagFrequencyPane(Vertical):
 
     @property
     def selected_tags(self) -> list[str]:
-        """The tags selected in the table, in display order (only tags shown can be selected)."""
-        return [row.tag for row in self.table.selected_rows]
+        """The tags selected, shown ones in display order, then those the Find box hides (A-Z)."""
+        shown = [row.tag for row in self.table.selected_rows]
+        hidden = self.table.selected_keys - set(shown)
+        return shown + [row.tag for row in self._all_rows if row.tag in hidden]
 
     @property
     def shown_tags(self) -> list[str]:
@@ -362,7 +380,8 @@ class TagFrequencyPane(Vertical):
     def _show(self) -> None:
         needle = self._filter
         rows = [row for row in self._all_rows if needle in row.folded] if needle else self._all_rows
-        self._table.set_rows(rows)
+        known = {row.tag for row in self._all_rows} if self._table.selected_count else set()
+        self._table.set_rows_keeping_selection(rows, known)
         self._summary.update(self._summary_text(len(rows) if needle else None))
 
     def _summary_text(self, shown: int | None) -> str:
@@ -372,5 +391,7 @@ class TagFrequencyPane(Vertical):
         selected = self._table.selected_count if hasattr(self, "_table") else 0
         if selected:  # what d and Enter act on now, not the tag under the cursor
             keys = " and ".join(key for key in (bound_key(self, "freq.remove"), bound_key(self, "freq.choose")) if key)
-            text += f"; {selected:,} selected" + (f": {keys} act on them" if keys else "")
+            hidden = selected - len(self._table.selected_rows)
+            text += f"; {selected:,} selected" + (f" ({hidden:,} hidden by the find)" if hidden else "")
+            text += f": {keys} act on them" if keys else ""
         return text
