@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
+from loratui.commands.dataset_init_notes import name_left_behind, source_subfolders
 from loratui.commands.help_text import exit_codes, shell_arg
 
 SHOWN_PER_KIND = 5
-SHOWN_SUSPECT = 5  # init: files named like images that are not, listed one per line before "... and N more"
 
 
 def cells(text: str) -> int:
@@ -27,11 +27,19 @@ def pad(text: str, width: int, right: bool = False) -> str:
     return room + text if right else text + room
 
 
-def _locate(directory: Path):
-    """The dataset DIR names, read as every command reads it (core.dataset.locate_dataset)."""
-    from loratui.core.dataset import locate_dataset
+def _locate(directory: Path, caption_extension: str | None = None):
+    """(the dataset DIR names, the caption extension to use): a folder is read as every command reads it
+    (core.dataset.locate_dataset); a config .toml names its train_data_dir and reg_data_dir, and its
+    caption_extension is the default (an explicit --caption-extension wins; else .txt)."""
+    from loratui.core.dataset import caption_extension_option, locate_config, locate_dataset
 
-    return locate_dataset(directory)
+    from_config = None
+    if directory.suffix.lower() == ".toml" and directory.is_file():
+        location, from_config = locate_config(directory)
+    else:
+        location = locate_dataset(directory)
+    return location, caption_extension_option(caption_extension if caption_extension is not None else
+                                              from_config or ".txt")
 
 
 def _only_concept(result, concept_dir: Path):
@@ -89,34 +97,37 @@ def dataset() -> None:
     repeated per epoch, the rest are the class tokens used when an image has no caption.
     DIR may also be a project folder made by `loratui dataset init` (its img/ and reg/ are used)
     or one concept folder (scan shows that concept; balance works on its train folder), as for
-    every command that takes a dataset.
+    every command that takes a dataset, or a loratui config .toml (its train_data_dir and
+    reg_data_dir; its caption_extension unless --caption-extension is given).
     """
 
 
 @dataset.command("scan")
 @exit_codes((0, "no errors (warnings are fine)"),
-            (1, "at least one error (unreadable images, empty or non-UTF-8 captions, no concept folders)"),
+            (1, "at least one error (unreadable images or folders, empty or non-UTF-8 captions, no concept "
+                "folders): the rest is still scanned and listed"),
             (2, "bad input: no such folder, a bad option"), (130, "interrupted"))
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--reg", "reg", type=click.Path(path_type=Path), help="Regularization folder (same N_name layout).")
-@click.option("--caption-extension", default=".txt", show_default=True, help="Extension of caption files.")
+@click.option("--caption-extension", default=None, metavar="EXT",
+              help="Extension of caption files (default: a config DIR's caption_extension, else .txt).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every problem listed).")
 @click.option("--all", "show_all", is_flag=True, help=f"List every problem, not only {SHOWN_PER_KIND} per kind.")
 @token_limit_options
-def scan(directory: Path, reg: Path | None, caption_extension: str, as_json: bool, show_all: bool,
+def scan(directory: Path, reg: Path | None, caption_extension: str | None, as_json: bool, show_all: bool,
          max_token_length: str | None, config_path: Path | None) -> None:
     """Summarise each concept folder and list dataset problems, the way sd-scripts will see them."""
-    from loratui.core.dataset import caption_extension_option, scan_dataset
+    from loratui.core.dataset import scan_dataset
 
     from loratui.core.errors import LoratuiError
 
     max_tokens = token_limit(max_token_length, config_path)
-    location = _locate(directory)
+    location, caption_extension = _locate(directory, caption_extension)
     if reg is not None and reg.is_dir() and os.path.realpath(reg) == os.path.realpath(location.train_dir):
         raise LoratuiError(f"--reg {reg}: is the training images folder too: regularisation images need a folder "
                            "of their own (e.g. reg/ beside img/)")
     result = scan_dataset(location.train_dir, reg if reg is not None else location.reg_dir,
-                          caption_extension_option(caption_extension), max_tokens=max_tokens)
+                          caption_extension, max_tokens=max_tokens, unreadable_as_problem=True)
     if location.concept:
         result = _only_concept(result, location.images_dir)
     if as_json:
@@ -212,7 +223,8 @@ def init(
     copying anything). With --link or --hardlink only the images are linked: the caption files are
     copied, since they are what you edit in the project. Images sd-scripts does not train (AVIF,
     GIF, TIFF, JXL, a JPEG named .jfif or .jpe, ...) are left in SRC, with their captions, and named; so
-    are captions with the other usual extension (h.caption when --caption-extension is .txt), SRC's subfolders
+    are captions with the other usual extension (h.caption when --caption-extension is .txt) or another case
+    of it (h.TXT), SRC's subfolders
     (sd-scripts reads only the images directly in a concept folder), its hidden images and captions
     (.x.png: sd-scripts never reads them) and its broken links. A file named like an image
     that is not one (a text file named .png) is brought in and named: replace or delete it before
@@ -227,7 +239,7 @@ def init(
         raise LoratuiError("--link/--hardlink need --images SRC")
     mode = "symlink" if link else "hardlink" if hardlink else "copy"
     # listed before init makes img/ reg/ model/, which would read as SRC's own when SRC is the project
-    subfolders = _source_subfolders(images_src, directory) if images_src is not None else []
+    subfolders = source_subfolders(images_src, directory) if images_src is not None else []
     result = init_project(
         directory,
         concept,
@@ -253,144 +265,54 @@ def init(
             click.echo(f"skipped {len(result.skipped_images)} image(s) sd-scripts does not train "
                        f"({', '.join(result.skipped_formats)}){captions}: convert them to PNG{result.jpeg_note}, then "
                        f"copy them from {images_src}/ into {result.concept_dir}/")
-        _name_left_behind(images_src, result, subfolders)
+        name_left_behind(images_src, result, subfolders)
     click.echo(f"next: loratui dataset scan {shell_arg(result.project_dir)}")
 
 
-def _source_subfolders(images_src: Path, project: Path) -> list:
-    """SRC's subfolders that init leaves behind: not hidden, not the project itself (or, when SRC is the
-    project, its img/ reg/ model/), as they are before init adds any. [] when SRC is no readable folder
-    (init_project names that)."""
-    from loratui.core.dataset import PROJECT_FOLDERS, list_folder
-    from loratui.core.errors import LoratuiError
-
-    if not images_src.is_dir():
-        return []
-    try:
-        entries = list_folder(images_src)
-    except LoratuiError:
-        return []
-    project_real = os.path.realpath(project)
-    src_is_project = os.path.realpath(images_src) == project_real
-    return [e for e in entries if not e.name.startswith(".") and _is_folder(e)
-            and os.path.realpath(e.path) != project_real and not (src_is_project and e.name in PROJECT_FOLDERS)]
-
-
-def _name_left_behind(images_src: Path, result, folders: list) -> None:
-    """What `init --images SRC` did not bring in as a working image: its subfolders (left in SRC:
-    sd-scripts reads only the images directly in a concept folder) and the files it copied that are
-    not readable images (a text file named .png), one line each."""
-    from loratui.core.dataset import ImageSizeError, read_image_size
-
-    if folders:
-        names = ", ".join(f"{e.name}/" for e in folders[:SHOWN_SUSPECT])
-        more = f" and {len(folders) - SHOWN_SUSPECT} more" if len(folders) > SHOWN_SUSPECT else ""
-        click.echo(f"skipped {len(folders)} subfolder(s) of {images_src}/: {names}{more} (sd-scripts reads only the "
-                   f"images directly in a concept folder: to add a subfolder's, run init again with --images "
-                   f"{shell_arg(images_src / folders[0].name)})")
-    _name_skipped_files(images_src, result)
-    _name_other_ext_captions(images_src, result)
-    suspects = []
-    for image in result.images:
-        try:
-            read_image_size(image)
-        except ImageSizeError as exc:
-            suspects.append((image, str(exc)))
-    for image, reason in suspects[:SHOWN_SUSPECT]:
-        click.echo(f"warning: {image}: not a readable image ({reason}); it was brought in: replace or delete it "
-                   "before training", err=True)
-    if len(suspects) > SHOWN_SUSPECT:
-        click.echo(f"warning: ... and {len(suspects) - SHOWN_SUSPECT} more file(s) that are not readable images "
-                   "(`loratui dataset scan` lists them all)", err=True)
-
-
-def _name_skipped_files(images_src: Path, result) -> None:
-    """Hidden images/captions and broken links in SRC, left behind: a count and the first few names."""
-    import os
-
-    def shown(paths: list[Path], describe=lambda p: p.name) -> str:
-        more = f" and {len(paths) - SHOWN_SUSPECT} more" if len(paths) > SHOWN_SUSPECT else ""
-        return ", ".join(describe(p) for p in paths[:SHOWN_SUSPECT]) + more
-
-    if result.skipped_hidden:
-        click.echo(f"skipped {len(result.skipped_hidden)} hidden file(s) of {images_src}/: "
-                   f"{shown(result.skipped_hidden)} (sd-scripts never reads a name starting with '.': rename one "
-                   "without the dot to bring it in)")
-    if result.skipped_broken_links:
-        def target(path: Path) -> str:
-            try:
-                return f"{path.name} -> {os.readlink(path)}"
-            except OSError:
-                return path.name
-
-        click.echo(f"skipped {len(result.skipped_broken_links)} broken link(s) in {images_src}/: "
-                   f"{shown(result.skipped_broken_links, target)} (they lead to no file: fix or remove them)")
-
-
-def _name_other_ext_captions(images_src: Path, result) -> None:
-    """Captions with another usual extension (h.caption beside h.png when init brings .txt): left in SRC,
-    never renamed behind the user's back, and named with the two ways to bring them; those of images
-    whose caption in the chosen extension came in are named apart (bringing them would overwrite it)."""
-    ext = result.caption_extension
-
-    def shown(paths: list[Path]) -> str:
-        more = f" and {len(paths) - SHOWN_SUSPECT} more" if len(paths) > SHOWN_SUSPECT else ""
-        return ", ".join(p.name for p in paths[:SHOWN_SUSPECT]) + more
-
-    beside = result.skipped_other_ext_beside
-    if beside:  # copying these in would overwrite the caption that came in: say so, suggest nothing
-        click.echo(f"skipped {len(beside)} caption(s) of {images_src}/ with another extension beside a '{ext}' "
-                   f"caption of the same image: {shown(beside)} (both exist: the '{ext}' one came in; the others "
-                   "were left where they are)")
-    captions = result.skipped_other_ext_captions
-    if not captions:
-        return
-    names, more = shown(captions), ""
-    other = captions[0].suffix
-    click.echo(f"skipped {len(captions)} caption(s) of {images_src}/ with another extension: {names}{more} (init "
-               f"brings only '{ext}' captions: rename them to '{ext}' and copy them into {result.concept_dir}/, or "
-               f"init a new project with --caption-extension {other})")
-
-
-def _is_folder(entry) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=True)
-    except OSError:  # a link loop: not a folder init would read
-        return False
-
-
 @dataset.command("balance")
-@exit_codes((0, "done: renamed, a dry run, already balanced, or not confirmed"),
-            (2, "nothing renamed: bad input (no concept folder with images, a new name already taken), or not a "
-                "terminal without --yes or --dry-run"),
+@exit_codes((0, "done: renamed (or renamed back), a dry run, already balanced, or not confirmed"),
+            (2, "nothing renamed: bad input (no concept folder with images, a new name already taken, a folder "
+                "not writable, no balance to undo), or not a terminal without --yes or --dry-run"),
             (130, "interrupted"))
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--target", type=int, default=None, metavar="N",
               help="Samples per epoch wanted for each concept (default: the largest concept's current samples).")
-@click.option("--caption-extension", default=".txt", show_default=True, help="Extension of caption files.")
+@click.option("--caption-extension", default=None, metavar="EXT",
+              help="Extension of caption files (default: a config DIR's caption_extension, else .txt).")
+@click.option("--undo", is_flag=True,
+              help="Rename the folders of the last balance back (as ctrl+z in the app does); refused when "
+                   "the folders changed since.")
 @click.option("--dry-run", is_flag=True, help="Only show the plan.")
 @click.option("--yes", "-y", is_flag=True, help="Rename without asking.")
-def balance(directory: Path, target: int | None, caption_extension: str, dry_run: bool, yes: bool) -> None:
+def balance(directory: Path, target: int | None, caption_extension: str | None, undo: bool, dry_run: bool,
+            yes: bool) -> None:
     """Propose repeats so each concept gives about the same samples per epoch (repeats x images).
 
     Shows the plan as folder renames (`10_a -> 4_a`), asks, then renames. Nothing is overwritten:
     if a new name is taken, nothing is renamed. Reg folders are not touched (sd-scripts pads or cuts
     reg images to the train samples' count: the total names that fill), and DIR may not be one.
+    --undo renames the last balance's folders back, from a shell or after the app closed.
     """
     from loratui.core.captions import follow_folder_renames
-    from loratui.core.dataset import apply_renames, balance_plan, balance_target, plan_conflicts, scan_dataset
-    from loratui.core.dataset import caption_extension_option, reg_balance_refusal, samples_change_line
+    from loratui.core.dataset import apply_renames, balance_plan, balance_target, nothing_to_balance_line
+    from loratui.core.dataset import plan_conflicts, reg_balance_refusal, samples_change_line, scan_dataset
     from loratui.core.errors import LoratuiError
 
-    location = _locate(directory)
+    location, caption_extension = _locate(directory, caption_extension)
     if location.is_reg:
         raise LoratuiError(reg_balance_refusal(location.train_dir, location.reg_of))
     train_dir = location.train_dir
-    # the reg folder too: its images double every epoch's samples, which the total line says
-    result = scan_dataset(train_dir, location.reg_dir, caption_extension_option(caption_extension))
+    if undo:
+        if target is not None:
+            raise LoratuiError("--undo renames the last balance back: it takes no --target")
+        _undo_balance(train_dir, dry_run, yes)
+        return
+    # the reg folder too: its images double every epoch's samples, which the total line says; a concept
+    # folder that cannot be read stops it (its repeats and images are unknown): its one line, exit 2
+    result = scan_dataset(train_dir, location.reg_dir, caption_extension)
     concepts = [s for s in result.train_subsets if s.images]
     if not concepts:
-        raise LoratuiError(f"{train_dir} has no concept folders with images to balance")
+        raise LoratuiError(nothing_to_balance_line(result))
     goal = target if target is not None else balance_target(result)
     plan = balance_plan(result, goal)
     changes = {r.source: r for r in plan}
@@ -417,13 +339,7 @@ def balance(directory: Path, target: int | None, caption_extension: str, dry_run
     conflicts = plan_conflicts(plan)
     if conflicts:
         raise LoratuiError(conflicts[0])
-    if dry_run:
-        click.echo("dry run: nothing renamed")
-        return
-    if not yes and not _interactive():
-        raise LoratuiError("not a terminal, so nothing was renamed: pass --yes to rename or --dry-run")
-    if not yes and not click.confirm(f"Rename {len(plan)} folder(s)?", default=False):
-        click.echo("nothing renamed")
+    if not _confirmed(f"Rename {len(plan)} folder(s)?", dry_run, yes):
         return
     apply_renames(plan)
     follow_folder_renames((rename.source, rename.dest) for rename in plan)  # undo still finds the captions
@@ -432,5 +348,42 @@ def balance(directory: Path, target: int | None, caption_extension: str, dry_run
 
     entries = history(train_dir)
     record_balance(train_dir, plan, entries[0][0].name if entries else None)
-    click.echo(f"renamed {len(plan)} folder(s) (ctrl+z on the app's Dataset screen renames them back while no "
-               "caption change comes after)")
+    click.echo(f"renamed {len(plan)} folder(s): `loratui dataset balance {shell_arg(directory)} --undo` (or ctrl+z "
+               "on the app's Dataset screen, while no caption change comes after) renames them back")
+
+
+def _confirmed(question: str, dry_run: bool, yes: bool) -> bool:
+    """Whether to rename now: not on a dry run (said), --yes, or a yes typed at a terminal."""
+    from loratui.core.errors import LoratuiError
+
+    if dry_run:
+        click.echo("dry run: nothing renamed")
+        return False
+    if not yes and not _interactive():
+        raise LoratuiError("not a terminal, so nothing was renamed: pass --yes to rename or --dry-run")
+    if not yes and not click.confirm(question, default=False):
+        click.echo("nothing renamed")
+        return False
+    return True
+
+
+def _undo_balance(train_dir: Path, dry_run: bool, yes: bool) -> None:
+    """`balance --undo`: the recorded balance renamed back (all or nothing), while its folders still hold
+    the names it gave them; one line saying why not otherwise."""
+    from loratui.core.captions import follow_folder_renames
+    from loratui.core.dataset import forget_balance, last_balance, no_balance_undo_line, undo_balance
+    from loratui.core.errors import LoratuiError
+
+    found = last_balance(train_dir)
+    if found is None:
+        raise LoratuiError(no_balance_undo_line(train_dir))
+    plan = found[0]
+    click.echo(f"undo the last balance of {train_dir}:")
+    for rename in plan:
+        click.echo(f"  {rename.dest.name} -> {rename.source.name}")
+    if not _confirmed(f"Rename {len(plan)} folder(s) back?", dry_run, yes):
+        return
+    back = undo_balance(plan)  # all or nothing, under the train folder's write lock
+    forget_balance(train_dir)
+    follow_folder_renames((rename.source, rename.dest) for rename in back)
+    click.echo(f"renamed {len(back)} folder(s) back")

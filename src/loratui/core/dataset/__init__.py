@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from loratui.core.dataset.balance import (
     Rename, apply_renames, balance_plan, balance_still_applied, balance_target, forget_balance, last_balance,
-    plan_conflicts, record_balance, reg_balance_refusal, reg_fills, samples_change_line, undo_balance,
+    no_balance_undo_line, nothing_to_balance_line, plan_conflicts, record_balance, reg_balance_refusal, reg_fills,
+    samples_change_line, undo_balance,
 )
 from loratui.core.dataset.concepts import (
     MAX_TRAINABLE_REPEATS, ConceptFolder, concept_folders, repeats_problem,
@@ -21,12 +22,13 @@ from loratui.core.dataset.images import (
     IMAGE_EXTENSIONS, entry_is_dir, entry_is_file, is_image, iter_images, list_folder,
 )
 from loratui.core.dataset.locate import (
-    DatasetLocation, locate_dataset, reg_dir_hint, regularised_train_dir, train_dir_hint,
+    DatasetLocation, locate_config, locate_dataset, reg_dir_hint, regularised_train_dir, train_dir_hint,
 )
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
 from loratui.core.dataset.project import PROJECT_FOLDERS, InitResult, concept_folder_name, init_project
 from loratui.core.dataset.scan import (
-    JPEG_ALIAS_EXTENSIONS, MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, parse_subset_name, scan_dataset, unreadable_reason,
+    APPLE_DOUBLE_PREFIX, JPEG_ALIAS_EXTENSIONS, MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, parse_subset_name, scan_dataset,
+    unreadable_reason,
 )
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset, count_line, group_by_level
 from loratui.core.dataset.caption_check import (
@@ -36,6 +38,7 @@ from loratui.core.dataset.caption_ext import caption_extension_option, caption_e
 from loratui.core.dataset.unreadable import captions_of_unreadable_images
 
 __all__ = [
+    "APPLE_DOUBLE_PREFIX",
     "IMAGE_EXTENSIONS",
     "JPEG_ALIAS_EXTENSIONS",
     "MAX_REPEATS",
@@ -56,6 +59,7 @@ __all__ = [
     "Severity",
     "Subset",
     "apply_renames", "balance_still_applied", "forget_balance", "last_balance", "record_balance", "undo_balance",
+    "no_balance_undo_line", "nothing_to_balance_line",
     "balance_plan",
     "reg_balance_refusal", "reg_fills", "samples_change_line", "regularised_train_dir",
     "balance_target",
@@ -76,6 +80,7 @@ __all__ = [
     "is_image",
     "iter_images",
     "list_folder",
+    "locate_config",
     "locate_dataset",
     "train_dir_hint",
     "reg_dir_hint",

@@ -6,6 +6,7 @@ anything moves; applying is separate and refuses to clobber anything.
 
 from __future__ import annotations
 
+import errno
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 from loratui.core.dataset.scan import MAX_REPEATS, DatasetScan, Subset
 from loratui.core.dataset.parking import temp_name
 from loratui.core.errors import LoratuiError
+from loratui.core.termline import shell_arg
 
 
 @dataclass(frozen=True)
@@ -83,12 +85,25 @@ def renamed(subset: Subset, repeats: int) -> str:
     return f"{repeats}{sep}{rest}"
 
 
-def balance_plan(scan: DatasetScan, target: int | None = None) -> list[Rename]:
+def nothing_to_balance_line(scan: DatasetScan) -> str:
+    """Why there is nothing to balance (no concept folder with images), with the next step: a flat folder
+    (its images lie directly in it) is laid out by `dataset init` first."""
+    root = scan.train_data_dir
+    if any(p.kind == "loose_images" and p.path == root for p in scan.problems):
+        return (f"{root} holds its images directly, not in `N_name` concept folders, so there is nothing to balance: "
+                f"lay them out first, e.g. `loratui dataset init PROJECT --concept NAME --repeats 10 --images "
+                f"{shell_arg(root)}`, then balance PROJECT")
+    return (f"{root} has no concept folders with images to balance: put the images in `N_name` folders "
+            "(`loratui dataset init` makes the layout), then balance again")
+
+
+def balance_plan(scan: DatasetScan, target: int | None = None, *, target_field: str = "--target") -> list[Rename]:
     """Renames that bring every train concept's repeats x images close to target (only the changes).
 
     Repeats are rounded to the nearest integer and never go below 1. Reg folders are left alone:
     sd-scripts repeats reg images to match the train image count by itself (a reg folder scanned on
-    its own is refused: LoratuiError, reg_balance_refusal's line).
+    its own is refused: LoratuiError, reg_balance_refusal's line). ``target_field``: what the user
+    typed the target into, named when it is too large (the CLI's --target, the app's field).
     """
     if scan.reg_only:
         raise LoratuiError(reg_balance_refusal(scan.train_data_dir))
@@ -105,7 +120,7 @@ def balance_plan(scan: DatasetScan, target: int | None = None) -> list[Rename]:
         if repeats > MAX_REPEATS:  # integer arithmetic: a float turned 10**23 into 99999999999999991611392
             raise LoratuiError(f"balance target {target:,} needs {repeats:,} repeats for {subset.name} "
                                f"({subset.num_images} image(s)); the most a folder may say is {MAX_REPEATS:,}: "
-                               "pick a smaller --target; nothing was renamed")
+                               f"pick a smaller {target_field}; nothing was renamed")
         if repeats == subset.repeats:
             continue
         dest = subset.path.with_name(renamed(subset, repeats))
@@ -154,9 +169,31 @@ def apply_renames(plan: list[Rename]) -> None:
         with _deadly_signals_held():
             try:
                 _rename_in_order(plan, moved)
+            except OSError as exc:
+                _roll_back(moved)
+                if exc.errno not in _NOT_WRITABLE:
+                    raise
+                raise LoratuiError(_not_writable_line(exc, plan, moved)) from None
             except BaseException:
                 _roll_back(moved)
                 raise
+
+
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _not_writable_line(exc: OSError, plan: list[Rename], moved: list[tuple[Path, Path]]) -> str:
+    """One line for a rename refused for permissions: a rename needs write permission on the folder that
+    holds the concept folders (not on the concept folder the raw error names), so that folder is named,
+    with the fix."""
+    holder = plan[0].source.parent
+    left = [source for source, _current in moved if not source.is_dir()]
+    outcome = ("nothing was renamed" if not left else
+               f"{len(left)} folder(s) could not be renamed back: check {', '.join(p.name for p in left)}")
+    if exc.errno == errno.EROFS:
+        return f"{holder}: the disk is read-only, so its concept folders cannot be renamed; {outcome}"
+    return (f"{holder}: cannot rename the concept folders in it (permission denied): make it writable "
+            f"(chmod u+w {shell_arg(holder)}) and try again; {outcome}")
 
 
 # The caption journal's lock file (core.captions.journal ``journal_lock``), named here because
@@ -297,27 +334,62 @@ def _inode(path: Path) -> list[int] | None:
     return [found.st_dev, found.st_ino]
 
 
+def _read_record(root: Path) -> tuple[list[Rename], list, object]:
+    """The balance record's renames, each folder's inode (None in older records) and ``after_entry``;
+    OSError, ValueError, KeyError, TypeError or AttributeError when it is missing or unreadable."""
+    import json
+
+    data = json.loads((root / LAST_BALANCE).read_text(encoding="utf-8"))
+    plan, inodes = [], []
+    for src, dest, old, new, images, *inode in data["renames"]:
+        plan.append(Rename(root / src, root / dest, int(old), int(new), int(images)))
+        inodes.append(inode[0] if inode else None)  # older records have none
+    return plan, inodes, data.get("after_entry")
+
+
+_RECORD_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError)
+
+
 def last_balance(train_dir: str | os.PathLike) -> tuple[list[Rename], str | None] | None:
     """The recorded balance, while its folders still hold their new names (and the old names the
     plan does not reuse are free); else None. Read fresh each time: `loratui dataset balance` in
     another shell may have written it a moment ago."""
-    import json
-
-    root = Path(train_dir)
     try:
-        data = json.loads((root / LAST_BALANCE).read_text(encoding="utf-8"))
-        plan, inodes = [], []
-        for src, dest, old, new, images, *inode in data["renames"]:
-            plan.append(Rename(root / src, root / dest, int(old), int(new), int(images)))
-            inodes.append(inode[0] if inode else None)  # older records have none
-        after = data.get("after_entry")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        plan, inodes, after = _read_record(Path(train_dir))
+    except _RECORD_ERRORS:
         return None
     if not balance_still_applied(plan):
         return None
     if any(known is not None and _inode(r.dest) != list(known) for r, known in zip(plan, inodes)):
         return None  # other folders under those names now (a swap undone by hand)
     return plan, after if isinstance(after, str) else None
+
+
+def no_balance_undo_line(train_dir: str | os.PathLike) -> str:
+    """Why there is no balance to undo in ``train_dir`` (``last_balance`` found none), as one line: none
+    was recorded, or its folders changed since (renamed by hand, removed, or their old names taken)."""
+    root = Path(train_dir)
+    if not os.path.lexists(root / LAST_BALANCE):
+        return f"{root}: no balance to undo (none was made here, or it was undone already); nothing was renamed"
+    try:
+        plan, inodes, _after = _read_record(root)
+    except _RECORD_ERRORS:
+        return (f"{root / LAST_BALANCE}: the record of the last balance cannot be read; nothing was renamed: "
+                "rename the concept folders back by hand")
+    dests = {r.dest for r in plan}
+    gone = next((r for r in plan if not r.dest.is_dir()), None)
+    taken = next((r for r in plan if r.source not in dests and os.path.lexists(r.source)), None)
+    swapped = next((r for r, known in zip(plan, inodes) if known is not None and _inode(r.dest) != list(known)), None)
+    if gone is not None:
+        why = f"{gone.dest.name} (from {gone.source.name}) is gone"
+    elif taken is not None:
+        why = f"{taken.source.name} exists again"
+    elif swapped is not None:
+        why = f"{swapped.dest.name} is another folder now"
+    else:
+        why = "the record is empty"
+    return (f"{root}: the folders changed since the last balance ({why}), so it cannot be undone; nothing was "
+            "renamed: rename the concept folders by hand")
 
 
 def balance_still_applied(plan: list[Rename]) -> bool:

@@ -58,10 +58,13 @@ def parse_subset_name(name: str) -> tuple[int, str] | None:
     return repeats, rest
 
 
-def concept_folders(root: str | os.PathLike, is_reg: bool = False) -> tuple[list[ConceptFolder], list[Problem]]:
+def concept_folders(root: str | os.PathLike, is_reg: bool = False, *,
+                    train_root: str | os.PathLike | None = None) -> tuple[list[ConceptFolder], list[Problem]]:
     """The concept folders of ``root`` that sd-scripts trains (sorted by name), and a Problem for every
     entry it leaves out (no `N_` prefix, repeats < 1 or absurd, a file or broken link, a hidden folder)
-    and for images lying directly in ``root``. Reads only folder names, no images.
+    and for images lying directly in ``root``. Reads only folder names, no images. ``train_root``: the
+    train folder, when ``root`` is the reg folder that goes with it (a reg folder that is one of its
+    concept folders is told apart).
 
     Raises LoratuiError when ``root`` cannot be listed (one line naming it).
     """
@@ -128,16 +131,30 @@ def concept_folders(root: str | os.PathLike, is_reg: bool = False) -> tuple[list
             "(sd-scripts skips them too: a name starting with '.' has no `N_` repeat prefix; remove the dot to "
             "train one)", "info"))
     if loose_images:
-        parsed = parse_subset_name(root.name)
-        # `--reg reg/3_r`: the images already are in a concept folder; its parent is the fix
-        fix = (f"{root} is itself a concept folder: use the folder that holds it, {_parent(root)}, as "
-               f"{label}_data_dir" if parsed is not None and parsed[0] >= 1 and not folders
-               else "move them into an `N_name` folder")
+        fix = _loose_images_fix(root, label, bool(folders), train_root)
         problems.append(Problem(
             "loose_images", root,
             f"{len(loose_images)} image(s) directly in {label} folder {root} are ignored by sd-scripts: {fix}",
             "warning"))
     return folders, problems
+
+
+def _loose_images_fix(root: Path, label: str, has_concepts: bool, train_root: str | os.PathLike | None) -> str:
+    """What to do about images lying directly in ``root``: move them into an `N_name` folder, unless
+    ``root`` is itself a concept folder (`--reg reg/3_r`: the folder holding it is the fix; `0_x`: its
+    repeats are why sd-scripts skips it; one of the train folder's concepts given as the reg folder)."""
+    parsed = parse_subset_name(root.name)
+    if parsed is None or has_concepts:
+        return "move them into an `N_name` folder"
+    repeats, tokens = parsed
+    parent = _parent(root)
+    if repeats < 1:
+        return (f"{root.name} reads as a concept folder with {repeats} repeats, which sd-scripts skips: rename it "
+                f"with at least 1 repeat (e.g. '1_{tokens or 'name'}') and use the folder that holds it, {parent}")
+    if label == "reg" and train_root is not None and os.path.realpath(parent) == os.path.realpath(train_root):
+        return (f"{root} is one of the training concept folders: regularisation images need a folder of their "
+                "own (e.g. reg/1_person beside img/)")
+    return f"{root} is itself a concept folder: use the folder that holds it, {parent}, as {label}_data_dir"
 
 
 def _no_prefix_fix(path: Path, label: str) -> str:

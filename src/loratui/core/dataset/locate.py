@@ -11,13 +11,14 @@
   ``reg_dir`` is the folder itself, which core's scan reads as "scan it as reg"), so the scan counts
   it as reg (missing captions are info, no train samples) and balance refuses it: sd-scripts pads or
   cuts reg images to the train images' count, so its repeats change nothing.
-A config file is resolved one level up (core.config knows ``train_data_dir``), not here.
+A config .toml is not a folder: ``locate_config`` reads its [dataset] paths (the dataset commands take
+one); the app resolves one with core.config (tui.launch).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from loratui.core.dataset.images import entry_is_dir, entry_is_file, is_image
@@ -79,12 +80,10 @@ def locate_dataset(path: str | os.PathLike) -> DatasetLocation:
     if not path.exists():
         raise LoratuiError(f"{path}: no such file or folder")
     if not path.is_dir():
-        raise LoratuiError(f"{path}: not a folder: pass a project, dataset or concept folder (or a config .toml)")
+        raise LoratuiError(f"{path}: not a folder: pass a project, dataset or concept folder")
     img = path / "img"
     if img.is_dir() and not _has_concepts(path):
-        reg = path / "reg"
-        reg_dir = reg if reg.is_dir() and _has_concepts(reg) else None
-        return DatasetLocation(img, reg_dir, path, None, "project")
+        return DatasetLocation(img, _project_reg(path), path, None, "project")
     if _has_concepts(path):
         train = regularised_train_dir(path)
         if train is not None:  # reg_dir = the folder itself: the scan reads it as reg only
@@ -98,8 +97,55 @@ def locate_dataset(path: str | os.PathLike) -> DatasetLocation:
         if train is not None:
             return DatasetLocation(parent, parent, _parent(parent), path.name, "concept", train)
         project = parent.parent if parent.name == "img" else None
-        return DatasetLocation(parent, None, project, path.name, "concept")
+        # the project's reg/ as for the project folder itself: its images fill every epoch's samples
+        reg_dir = _project_reg(project) if project is not None else None
+        return DatasetLocation(parent, reg_dir, project, path.name, "concept")
     return DatasetLocation(path, None, None, None, "flat" if _has_images(path) else "dataset")
+
+
+def locate_config(config: str | os.PathLike) -> tuple[DatasetLocation, str | None]:
+    """The dataset a loratui config names (its [dataset] train_data_dir, with reg_data_dir when set), and
+    its caption_extension (None: unset). Read as plain TOML (core.dataset knows no core.config), so a
+    config with a problem elsewhere still names its dataset; relative paths are the config's folder's,
+    as core.config resolves them. LoratuiError, one line naming the file and key, when it names none."""
+    import tomllib
+
+    config = Path(config)
+    try:
+        data = tomllib.loads(config.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise LoratuiError(f"{config}: cannot read it ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise LoratuiError(f"{config}: not a readable TOML file ({' '.join(str(exc).split())})") from None
+    section = data.get("dataset")
+    section = section if isinstance(section, dict) else {}
+    train = section.get("train_data_dir")
+    if not (isinstance(train, str) and train.strip()):
+        raise LoratuiError(f"{config}: dataset.train_data_dir is not set: set it to the folder with the N_concept "
+                           "folders, or pass that folder itself")
+    location = locate_dataset(_config_folder(config, "train_data_dir", train))
+    reg = section.get("reg_data_dir")
+    if isinstance(reg, str) and reg.strip() and not location.is_reg:
+        location = replace(location, reg_dir=_config_folder(config, "reg_data_dir", reg))
+    extension = section.get("caption_extension")
+    return location, extension if isinstance(extension, str) and extension else None
+
+
+def _config_folder(config: Path, key: str, value: str) -> Path:
+    path = Path(os.path.expanduser(value))
+    joined = path if path.is_absolute() else config.parent / path
+    if path.parts and path.parts[0] == "..":
+        joined = Path(os.path.normpath(joined))  # leading ../: the same place, a shorter name
+    if not joined.is_dir():
+        raise LoratuiError(f"{config}: dataset.{key} = {value!r}: {os.path.abspath(joined)} is not a folder; set "
+                           "it to the folder with the N_concept folders")
+    return joined
+
+
+def _project_reg(project: Path) -> Path | None:
+    """A project's ``reg/`` (beside ``img/``), when it holds concept folders."""
+    reg = project / REG_FOLDER_NAME
+    return reg if reg.is_dir() and _has_concepts(reg) else None
 
 
 def _parent(path: Path) -> Path:

@@ -23,7 +23,7 @@ from loratui.core.fsutil import STAGING_SUFFIX, describe_os_error, staging_folde
 from loratui.core.termline import shell_arg
 from loratui.core.dataset.caption_check import OTHER_CAPTION_EXTENSIONS
 from loratui.core.dataset.images import IMAGE_EXTENSIONS
-from loratui.core.dataset.scan import JPEG_ALIAS_EXTENSIONS, MAX_REPEATS, OTHER_IMAGE_EXTENSIONS
+from loratui.core.dataset.scan import APPLE_DOUBLE_PREFIX, JPEG_ALIAS_EXTENSIONS, MAX_REPEATS, OTHER_IMAGE_EXTENSIONS
 
 LinkMode = Literal["copy", "symlink", "hardlink"]
 PROJECT_FOLDERS = ("img", "reg", "model")  # no log/: a run logs beside its output (model/NAME.log)
@@ -52,6 +52,9 @@ class InitResult:
     # captions with another usual extension beside a caption in the chosen one (b.caption + b.txt): the
     # chosen one came in; named apart, since copying these in would overwrite it
     skipped_other_ext_beside: list[Path] = field(default_factory=list)
+    # captions whose extension differs from the chosen one only in case (x.TXT for .txt): sd-scripts opens
+    # stem + caption_extension exactly, so on Linux it never reads them; left in SRC and named
+    skipped_case_captions: list[Path] = field(default_factory=list)
 
     @property
     def jpeg_note(self) -> str:
@@ -147,7 +150,8 @@ def init_project(
     return InitResult(root, concept_dir, created, existing, images, captions, mode,
                       *((found.other_images, found.other_captions, found.hidden, found.broken_links,
                          found.other_ext_captions) if found else ()), caption_extension=caption_extension,
-                      skipped_other_ext_beside=found.other_ext_beside if found else [])
+                      skipped_other_ext_beside=found.other_ext_beside if found else [],
+                      skipped_case_captions=found.case_captions if found else [])
 
 
 def _create_error(exc: OSError, root: Path, concept_dir: Path) -> str:
@@ -246,6 +250,7 @@ class _SourceFiles:
     broken_links: list[Path]  # links to nothing (or a loop of links)
     other_ext_captions: list[Path]  # captions of brought-in images with another usual extension (and none in ours)
     other_ext_beside: list[Path]  # ... of images that have a caption in ours too (it came in)
+    case_captions: list[Path]  # captions in ours but for the case of the extension (x.TXT), none exact
 
 
 def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> _SourceFiles:
@@ -266,7 +271,12 @@ def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> _SourceFiles:
                 broken.append(src / entry.name)
     names.sort()
     name_set = set(names)
+    by_stem_ext: dict[tuple[str, str], list[str]] = {}  # (stem, extension lowercased) -> names: x.TXT, x.txt
+    for name in names:
+        stem, ext = os.path.splitext(name)
+        by_stem_ext.setdefault((stem, ext.lower()), []).append(name)
     pairs, other_images, other_captions, other_ext_captions, other_ext_beside = [], [], [], [], []
+    case_captions: list[Path] = []
     for name in names:
         stem, ext = os.path.splitext(name)
         caption = stem + caption_ext
@@ -280,24 +290,35 @@ def _source_files(src: Path, caption_ext: str, dest_dir: Path) -> _SourceFiles:
         pairs.append((src / name, dest_dir / name))
         if caption in name_set:
             pairs.append((src / caption, dest_dir / caption))
-        others = [src / (stem + other) for other in OTHER_CAPTION_EXTENSIONS
-                  if other != caption_ext and stem + other in name_set]
-        (other_ext_beside if caption in name_set else other_ext_captions).extend(others)
+        # any case of the extension: on Linux sd-scripts reads only stem + caption_ext exactly
+        others = [src / found for other in OTHER_CAPTION_EXTENSIONS if other.lower() != caption_ext.lower()
+                  for found in by_stem_ext.get((stem, other), [])]
+        cased = [src / found for found in by_stem_ext.get((stem, caption_ext.lower()), []) if found != caption]
+        if caption in name_set:
+            other_ext_beside.extend(others + cased)
+        else:
+            other_ext_captions.extend(others)
+            case_captions.extend(cased)
     if not pairs:
         formats = ", ".join(dict.fromkeys(p.suffix[1:].upper() for p in other_images))
         also = (f": its {len(other_images)} {formats} image(s) are formats sd-scripts does not train; convert them "
                 f"to PNG first{jpeg_rename_note(other_images)}") if other_images else ""
         hidden_images = sorted(p.name for p in hidden if p.suffix.lower() in IMAGE_EXTENSIONS)
+        metadata = [name for name in hidden_images if name.startswith(APPLE_DOUBLE_PREFIX)]
+        hidden_images = [name for name in hidden_images if not name.startswith(APPLE_DOUBLE_PREFIX)]
         if hidden_images and not also:
             also = (f": its {len(hidden_images)} hidden image(s) ({hidden_images[0]}...) are never trained: rename "
                     "them without the leading dot")
+        elif metadata and not also:
+            also = (f": its {len(metadata)} {metadata[0]}... file(s) are macOS metadata (AppleDouble), not images: "
+                    "copy the images themselves")
         raise LoratuiError(f"--images {src} has no images ({', '.join(sorted(IMAGE_EXTENSIONS))}){also}")
     # Two images sharing a stem share one caption: list that caption once, and it is not left behind.
     unique = list(dict.fromkeys(pairs))
     taken = {s for s, _ in unique}
     return _SourceFiles(unique, other_images, list(dict.fromkeys(c for c in other_captions if c not in taken)),
                         sorted(hidden), sorted(broken), list(dict.fromkeys(other_ext_captions)),
-                        list(dict.fromkeys(other_ext_beside)))
+                        list(dict.fromkeys(other_ext_beside)), list(dict.fromkeys(case_captions)))
 
 
 def _is_file(entry: os.DirEntry) -> bool:

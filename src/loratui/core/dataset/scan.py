@@ -59,6 +59,7 @@ def scan_dataset(
     *,
     workers: int | None = None,
     max_tokens: int | None = None,
+    unreadable_as_problem: bool = False,
 ) -> DatasetScan:
     """Scan the train (and reg) folders; dataset problems are collected, never raised.
 
@@ -70,8 +71,12 @@ def scan_dataset(
     images is no error (``DatasetScan.reg_only``). Any other folder given as both is scanned twice, as
     sd-scripts would (a config naming one folder as both is refused by core.config check_paths).
 
+    ``unreadable_as_problem``: a concept folder that cannot be listed (chmod 000) is an
+    ``unreadable_folder`` error and the others are scanned (`dataset scan`, the app); without it the
+    scan stops with its one line, as sd-scripts would (steps, training, balance).
+
     Raises LoratuiError only for unusable arguments: a missing folder or a caption extension
-    without its leading dot.
+    without its leading dot (or an unreadable folder, as above).
     """
     if not caption_extension.startswith(".") or len(caption_extension) < 2:
         raise LoratuiError(
@@ -89,7 +94,9 @@ def scan_dataset(
     roots = ((train_root, True),) if reg_only else ((train_root, False), (reg_root, True))
     for root, is_reg in roots:
         if root is not None:
-            folders.extend(_find_subset_folders(root, is_reg, caption_extension, problems))
+            folders.extend(_find_subset_folders(root, is_reg, caption_extension, problems,
+                                                train_root if is_reg and not reg_only else None,
+                                                unreadable_as_problem))
 
     all_images = [img for folder in folders for img in folder.image_paths]
     sizes = _read_sizes(all_images, workers)
@@ -167,10 +174,21 @@ def _listdir(path: Path) -> list[os.DirEntry]:
     return list_folder(path)  # an unreadable folder is one line naming it
 
 
-def _find_subset_folders(root: Path, is_reg: bool, caption_ext: str, problems: list[Problem]) -> list[_Folder]:
-    found, skipped = concept_folders(root, is_reg)
+def _find_subset_folders(root: Path, is_reg: bool, caption_ext: str, problems: list[Problem],
+                         train_root: Path | None = None, unreadable_as_problem: bool = False) -> list[_Folder]:
+    found, skipped = concept_folders(root, is_reg, train_root=train_root)
     problems.extend(skipped)
-    return [_list_folder(f.path, f.repeats, f.class_tokens, is_reg, caption_ext, problems) for f in found]
+    listed = []
+    for folder in found:
+        try:
+            listed.append(_list_folder(folder.path, folder.repeats, folder.class_tokens, is_reg, caption_ext, problems))
+        except LoratuiError as exc:
+            if not unreadable_as_problem:
+                raise
+            # one unreadable concept folder (chmod 000) is named, the others are still scanned: sd-scripts
+            # would stop on it, so it is an error, with list_folder's fix (chmod u+rx) in its one line
+            problems.append(Problem("unreadable_folder", folder.path, str(exc), "error"))
+    return listed
 
 
 def _list_folder(
@@ -182,6 +200,7 @@ def _list_folder(
     cap_lower = caption_ext.lower()
     leftover = _leftover_pattern(caption_ext)
     hidden: list[str] = []
+    apple_double: list[str] = []  # ._a.png: macOS keeps a file's metadata there when it copies to a foreign disk
     for entry in _listdir(path):
         name = entry.name
         if name.startswith("."):
@@ -191,7 +210,7 @@ def _list_folder(
                     f"{path.name}/{name}: a caption write killed part-way left this temporary file (the caption "
                     "itself is whole, old or new): delete it", "info"))
             elif os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS | OTHER_IMAGE_EXTENSIONS:
-                hidden.append(name)
+                (apple_double if name.startswith(APPLE_DOUBLE_PREFIX) else hidden).append(name)
             continue
         ext = os.path.splitext(name)[1]
         lower = ext.lower()
@@ -241,7 +260,23 @@ def _list_folder(
             "hidden_images", path,
             f"{path.name}/: {len(hidden)} hidden image(s) not trained: {', '.join(hidden[:SHOWN_NAMES])}{more} "
             "(sd-scripts never reads a name starting with '.': remove the dot to train one)", "info"))
+    if apple_double:
+        problems.append(apple_double_problem(path, apple_double))
     return _Folder(path, repeats, tokens, is_reg, images, caption_names, other_images)
+
+
+APPLE_DOUBLE_PREFIX = "._"
+
+
+def apple_double_problem(folder: Path, names: list[str]) -> Problem:
+    """The info naming macOS AppleDouble files (``._a.png``) in a concept folder: metadata, not images,
+    so "remove the dot" would only make sd-scripts fail on them; deleting them loses nothing."""
+    more = f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else ""
+    return Problem(
+        "macos_metadata", folder,
+        f"{folder.name}/: {len(names)} macOS metadata file(s) not trained: {', '.join(names[:SHOWN_NAMES])}{more} "
+        "(AppleDouble files a Mac leaves beside copied files, not images: sd-scripts never reads them; they can "
+        "be deleted)", "info")
 
 
 LEFTOVER_AGE_S = 60.0  # a temporary file younger than this may be a write going on right now
@@ -393,7 +428,7 @@ def _build_subset(
                     "duplicate_stem",
                     paths[0],
                     f"{folder.path.name}/: {names} share the stem '{stem}': they share one caption "
-                    f"({stem}.txt) and sd-scripts' latent cache ({stem}.npz); rename one",
+                    f"({stem}{caption_ext}) and sd-scripts' latent cache ({stem}.npz); rename one",
                     "warning",
                 )
             )

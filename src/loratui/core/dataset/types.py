@@ -11,7 +11,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 LEFT_OUT_KINDS = frozenset({"unreadable_image", "unsupported_image", "not_a_file"})  # an image file that does not train
 # An entry of a train/reg folder that is no trained concept folder (concepts.py; empty_folder: scan.py).
 SKIPPED_FOLDER_KINDS = frozenset({"no_repeat_prefix", "zero_repeats", "too_many_repeats", "empty_folder", "not_a_folder",
-                                  "broken_link", "interrupted_balance", "hidden_folders"})
+                                  "broken_link", "interrupted_balance", "hidden_folders", "unreadable_folder"})
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from textual.widgets import Input, Label, Static
 
 from loratui.core.captions import follow_folder_renames
 from loratui.core.dataset import (
-    DatasetScan, Rename, apply_renames, balance_plan, balance_target, plan_conflicts, reg_balance_refusal,
-    samples_change_line,
+    DatasetScan, Rename, apply_renames, balance_plan, balance_target, nothing_to_balance_line, plan_conflicts,
+    reg_balance_refusal, samples_change_line,
 )
 from loratui.core.errors import LoratuiError
 from loratui.tui.widgets.dataset_summary import default_marks
@@ -139,7 +139,8 @@ class BalanceDialog(ModalScreen[bool]):
         try:
             apply_renames(plan)  # all or nothing: raises before touching anything on a conflict
         except (LoratuiError, OSError) as exc:
-            self._show_error(f"nothing renamed: {one_line(exc)}")
+            text = one_line(exc)  # core's line for a folder not writable already says "nothing was renamed"
+            self._show_error(text if "nothing was renamed" in text else f"nothing renamed: {text}")
             return
         self._done = True
         try:
@@ -159,15 +160,18 @@ class BalanceDialog(ModalScreen[bool]):
     def _replan(self) -> None:
         self.plan, self.conflicts, self._problem = [], [], ""
         concepts = [s for s in self.scan.train_subsets if s.images]
-        if self.scan.reg_only:  # a reg folder on its own: the summary's `b` says so; this is the backstop
+        unreadable = next((p for p in self.scan.problems if p.kind == "unreadable_folder"), None)
+        if unreadable is not None:  # its repeats and images are unknown: as `dataset balance`, refused
+            self._problem = unreadable.message
+        elif self.scan.reg_only:  # a reg folder on its own: the summary's `b` says so; this is the backstop
             self._problem = reg_balance_refusal(self.scan.train_data_dir)
         elif not concepts:
-            self._problem = f"{self.scan.train_data_dir} has no concept folders with images to balance"
+            self._problem = nothing_to_balance_line(self.scan)
         elif self.target is None or self.target < 1:
             self._problem = "type a target of at least 1 sample per epoch"
         else:
             try:
-                self.plan = balance_plan(self.scan, self.target)
+                self.plan = balance_plan(self.scan, self.target, target_field="'Target samples per concept'")
                 self.conflicts = plan_conflicts(self.plan)
             except (LoratuiError, OSError) as exc:
                 self._problem = one_line(exc)

@@ -3,7 +3,7 @@ remove and rename everywhere), the summary (jump to a problem, balance the repea
 and moving the cursor to the next problem or uncaptioned image. A mixin of DatasetScreen
 (screens/dataset.py), which owns the table, the filter and the store; it expects ``self.store``,
 ``self.table``, ``refilter()``, ``run_bulk_op()``, ``action_bulk()``, ``action_rescan()``, ``tag_vocab()``,
-``refuse_while_writing()`` and ``balanced()``.
+``refuse_while_writing()``, ``balanced()``, ``set_status()`` and ``_rows_listed()``.
 """
 
 from __future__ import annotations
@@ -148,12 +148,38 @@ class DatasetPanes:
         def closed(done: bool | None) -> None:
             if done:
                 self.balanced(dialog.plan)
-                self.action_rescan()
+                self.rescan_keeping_cursor(dialog.plan)
 
         self.app.push_screen(dialog, closed)
+
+    def rescan_keeping_cursor(self, renames=()) -> None:
+        """The rescan (F5's), with the cursor kept on its image, under its folder's new name when
+        ``renames`` (a balance's) moved it: the listing makes new row objects, so the table alone would
+        keep only the row number, and a tag typed for one image would go to another."""
+        from loratui.tui.services.work import run_in_thread
+
+        row = self.table.cursor_row
+        image = renamed_path(row.image, renames) if row is not None else None
+
+        def listed(rows) -> None:
+            self._rows_listed(rows)
+            found = next((r for r in self.store.rows if r.image == image), None) if image is not None else None
+            if found is not None:  # at once, before the table's cursor message shows the row number's image
+                self.table.move_cursor_to_key(id(found))
+
+        self.set_status("rescanning…")
+        run_in_thread(self, self.store.list_rows, done=listed, what="listing images")
 
     def open_path(self, path: Path) -> None:
         for row in self.store.rows:
             if row.image == path:
                 self.move_to(row, "image")
                 return
+
+
+def renamed_path(image: Path, renames) -> Path:
+    """Where ``image`` is after ``renames`` (concept folder renames: source -> dest) moved its folder."""
+    for rename in renames:
+        if image.parent == rename.source:
+            return rename.dest / image.name
+    return image

@@ -13,7 +13,6 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from itertools import compress
 from operator import attrgetter
 from pathlib import Path
@@ -23,70 +22,15 @@ from loratui.core.captions import (
     plan_set_tags, quote_hint, read_caption, tag_categories, tag_frequency,
 )
 from loratui.core.dataset import (
-    IMAGE_EXTENSIONS, DatasetLocation, DatasetScan, Problem, caption_problems, captions_of_unreadable_images,
-    entry_is_dir, entry_is_file, missing_caption_problem, parse_subset_name, scan_dataset,
+    DatasetLocation, DatasetScan, Problem, caption_problems, captions_of_unreadable_images, missing_caption_problem,
+    parse_subset_name, scan_dataset,
 )
 from loratui.core.errors import LoratuiError
+from loratui.tui.services.dataset_rows import (  # noqa: F401 - ImageRow, PREVIEW_CHARS: this module's names too
+    PREVIEW_CHARS, ImageRow, captions_of_rows, list_image_rows, unreadable_folders_line,
+)
 
-PREVIEW_CHARS = 200
 _CAPTION_OF = attrgetter("caption")
-
-
-@dataclass(eq=False)
-class ImageRow:
-    """One image in the browser. ``caption`` is None until the caption worker has read it.
-
-    Paths are kept as strings and made Path objects on first use: building 20,000 Paths costs more
-    than the whole directory listing, and the first frame waits for the listing.
-    """
-
-    image_str: str
-    folder: str                 # the concept folder's name, "" for images directly in the train folder
-    size: int                   # bytes on disk
-    caption_str: str
-    caption: Caption | None = None
-    problem: str | None = None  # the scan's most severe problem for this image (or its caption)
-    severity: str | None = None
-    problem_kind: str | None = None
-    state: str = ""             # "saved", "conflict", "error: ..." after a write from the app
-    twins: list[str] | None = None  # other images sharing this caption (a.png + a.jpg -> a.txt): one row
-
-    @cached_property
-    def image(self) -> Path:
-        return Path(self.image_str)
-
-    @cached_property
-    def caption_file(self) -> Path:
-        return Path(self.caption_str)
-
-    @cached_property
-    def name(self) -> str:
-        return os.path.basename(self.image_str)
-
-    def search_text(self) -> str:
-        """"folder/name first-line-of-the-caption", lowercased: what the filter's words look in. Kept until
-        the caption changes: building it for every row on every key was most of a filter's time at 20,000."""
-        caption = self.caption
-        kept = self.__dict__.get("_search")
-        if kept is not None and kept[0] is caption:
-            return kept[1]
-        text = (self.folder + "/" + self.name + " " + (caption.first_line if caption is not None else "")).lower()
-        self._search = (caption, text)  # one tuple swapped: a filter worker and the UI thread may both build it
-        return text
-
-    @property
-    def tag_count(self) -> int | None:
-        return None if self.caption is None else len(self.caption.tags)
-
-    @property
-    def caption_text(self) -> str:
-        if self.caption is None:
-            return ""
-        return self.caption.first_line[:PREVIEW_CHARS]
-
-    @property
-    def uncaptioned(self) -> bool:
-        return self.caption is not None and (not self.caption.exists or not self.caption.tags)
 
 
 @dataclass
@@ -210,6 +154,7 @@ class DatasetStore:
         self.problems_by_image: dict[str, list[Problem]] = {}  # the scan's problems, kept current after writes
         self.config_path: Path | None = None  # the app's config (set by the screen): its caption token limit
         self.unreadable: dict[str, str] = {}  # caption files that could not be read -> why (read_captions)
+        self.unreadable_folders: list[str] = []  # concept folders list_rows could not read, each one line
         self._search_cache: tuple[list, list, list[str]] | None = None  # (rows, their captions, search texts)
         # told (done, total) from the writer threads of the write running now (one at a time: the
         # Dataset screen's write gate); the screen sets it before the write's worker starts
@@ -224,45 +169,24 @@ class DatasetStore:
     # ---- blocking work (thread workers) -------------------------------------------------------
 
     def list_rows(self) -> list[ImageRow]:
-        """The images of the train folder and its concept folders, from the directory entries only."""
-        rows = []
-        ext = self.caption_extension
-        folders: list[tuple[str, str]] = [("", str(self.root))]
-        for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
-            # a link loop is no folder (the scan names it), as sd-scripts skips it
-            if not entry.name.startswith(".") and parse_subset_name(entry.name) and entry_is_dir(entry):
-                folders.append((entry.name, entry.path))
-        seen: dict[str, ImageRow] = {}
-        for folder, path in folders:
-            try:
-                entries = sorted(os.scandir(path), key=lambda e: e.name)
-            except OSError as exc:
-                raise LoratuiError(f"{path}: cannot read the folder ({exc.strerror or exc})") from None
-            for entry in entries:
-                stem, suffix = os.path.splitext(entry.path)
-                if suffix.lower() not in IMAGE_EXTENSIONS or entry.name.startswith(".") or not entry_is_file(entry):
-                    continue
-                cap = stem + ext
-                if cap in seen:  # a.png and a.jpg share one caption: one row, as `tags` counts it
-                    twin = seen[cap]
-                    twin.twins = [*(twin.twins or []), entry.path]
-                    continue
-                try:
-                    size = entry.stat().st_size
-                except OSError:
-                    size = 0
-                rows.append(row := ImageRow(entry.path, folder, size, cap))
-                seen[cap] = row
+        """The images of the train folder and its concept folders, from the directory entries only. A
+        concept folder that cannot be read is left out and named (``unreadable_folders``): one folder
+        never empties the table."""
+        rows, self.unreadable_folders = list_image_rows(self.root, self.caption_extension)
         return rows
 
     def read_captions(self) -> CaptionLoad:
         """Every caption; one that cannot be read (a folder named a.txt, no permission) is named and
-        the rest load, so one odd file never blanks the whole table."""
+        the rest load, so one odd file never blanks the whole table; so is a concept folder list_rows
+        could not read (the error names it first)."""
         unreadable: list[str] = []
         try:
             captions = load_captions(self.root, self.caption_extension, self.separator, unreadable=unreadable)
         except LoratuiError as exc:
-            return CaptionLoad(error=str(exc))
+            if not self.unreadable_folders:
+                return CaptionLoad(error=str(exc))
+            # a concept folder cannot be listed: the captions of the rows the others gave, one by one
+            captions = captions_of_rows(self.rows, self.separator, unreadable)
         load = CaptionLoad({c.path: c for c in captions})
         if unreadable:
             loaded = set(map(str, load.captions))
@@ -274,13 +198,17 @@ class DatasetStore:
                         load.unreadable[row.caption_str] = why
             more = f" ({len(unreadable) - 1:,} more caption(s) cannot be read either)" if len(unreadable) > 1 else ""
             load.error = f"{unreadable[0]}{more}; the other captions loaded"
+        if self.unreadable_folders:  # said first: a whole folder of images is missing from the table
+            also = f"; also: {load.error}" if load.error else ""
+            load.error = unreadable_folders_line(self.unreadable_folders) + also
         # one reference swapped (as adopt_* do): set here so that the screen, which adopts only the
         # captions, still gets the reason instead of "still loading" for those rows
         self.unreadable = load.unreadable
         return load
 
     def read_scan(self) -> DatasetScan:
-        return scan_dataset(self.root, self.location.reg_dir, self.caption_extension, max_tokens=self.token_limit())
+        return scan_dataset(self.root, self.location.reg_dir, self.caption_extension, max_tokens=self.token_limit(),
+                            unreadable_as_problem=True)  # one unreadable folder is named, the rest still shows
 
     def token_limit(self) -> int | None:
         """The long-caption check's limit: the config's max_token_length, read now (Settings may have
