@@ -90,7 +90,10 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
         Binding("ctrl+s", "save", "Save", id="settings.save", tooltip="Save in place (comments and order kept)"),
         Binding("ctrl+t", "train", "Train", id="settings.train",
                 tooltip="Save (asks first), then start a run on the Train screen (its command shown first)"),
-        Binding("ctrl+g", "goto", "Field", id="settings.goto", tooltip="Go to a field: type part of its key name"),
+        # priority: run when the App reads the key, so the picker is open before the keys typed after it are
+        # routed (a busy screen otherwise let them go to the focused field: "ctrl+g batch" typed into seed)
+        Binding("ctrl+g", "goto", "Field", id="settings.goto", tooltip="Go to a field: type part of its key name",
+                priority=True),
         Binding("ctrl+down,ctrl+n", "next_section", "Section", id="settings.next_section",
                 tooltip="The next section (ctrl+up: the one before)"),
         Binding("ctrl+up", "previous_section", "Previous section", id="settings.previous_section", show=False),
@@ -205,6 +208,8 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
             return False
         if action == "leave_field":
             return self.focused is not None
+        if action == "goto":
+            return not self.goto_key_types_here()
         return True
 
     def on_resize(self, event) -> None:
@@ -371,6 +376,25 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
 
     def action_previous_section(self) -> None:
         self.action_next_section(-1)
+
+    def goto_key_types_here(self) -> bool:
+        """Whether the focused box types a key the keymap gave goto (a printable one): goto's binding has
+        priority, which would otherwise take that letter from the box."""
+        from loratui.tui.widgets.footer_fixes import key_character
+
+        focused = self.focused
+        if focused is None:
+            return False
+        bindings_map = self._bindings.copy()
+        keymap = getattr(self.app, "_keymap", None)
+        if keymap:  # as Textual's binding chain applies it (after its own typed-key filter)
+            bindings_map.apply_keymap(keymap)
+        for key, bindings in bindings_map.key_to_bindings.items():
+            character = key_character(key)
+            if character is not None and any(b.action == "goto" for b in bindings) \
+                    and focused.check_consume_key(key, character):
+                return True
+        return False
 
     def action_goto(self) -> None:
         from loratui.tui.screens.config_dialogs import goto_field_dialog
