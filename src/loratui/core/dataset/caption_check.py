@@ -220,6 +220,14 @@ def tag_problems(path: Path, line: str, max_tokens: int | None = None) -> list[P
                 "duplicate_tags", path,
                 f"{rel(path)} repeats tags: {', '.join(repeats[:_SHOWN])}{more}; remove them with `loratui tags "
                 f"dedupe`{underscores or ''}", "info"))
+    joined = [tag for tag in tags if "," in tag]
+    if joined:  # "(a, b:1.2)" or "a\\, b": one tag to the tag tools, two to training (a plain split)
+        more = f" and {len(joined) - 1} more" if len(joined) > 1 else ""
+        problems.append(Problem(
+            "comma_in_tag", path,
+            f"{rel(path)} has a tag with a comma inside it ('{joined[0]}'{more}): loratui's tag tools keep it as "
+            "one tag, but training (as sd-scripts) splits tags at every comma, so shuffle_caption, keep_tokens and "
+            "tag dropout see its parts apart; if not meant, edit it without the comma", "info"))
     weighted = [m.group(0) for m in _WEIGHT.finditer(line)]
     if weighted:
         more = f" and {len(weighted) - 1} more" if len(weighted) > 1 else ""

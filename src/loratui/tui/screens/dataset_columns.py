@@ -27,6 +27,7 @@ PROBLEM_WORDS = {
     "caption_bom": "BOM", "caption_control_chars": "NUL/ctrl",
     "duplicate_stem": "same name", "extension_case": "EXT case",
     "long_caption": "too long", "duplicate_tags": "dup tags", "weighted_tags": "weights",
+    "comma_in_tag": "comma tag",
 }
 
 
