@@ -198,7 +198,15 @@ def _run(args: list[str], cwd: Path) -> int:
     return subprocess.run([sys.executable, "-m", "loratui", *args], cwd=cwd, env=env).returncode
 
 
-def walkthrough(root: Path, *, train: bool) -> int:
+def writes_captions(args: list[str]) -> bool:
+    """Whether a walkthrough step (`tags ...` args) changes caption files or their undo history."""
+    return args[0] == "tags" and "--yes" in args and args[1] in ("dedupe", "remove-category",
+                                                                  "strip-underscores", "add", "undo")
+
+
+def walkthrough(root: Path, *, train: bool, edit_captions: bool = True) -> int:
+    """Run the demo's commands in ``root``; ``edit_captions`` False skips those that write captions (the
+    user edited them: they stay as they are), saying so in place of each."""
     steps: list[list[str]] = [
         ["dataset", "scan", "img"],
         ["tags", "freq", "img"],
@@ -219,6 +227,9 @@ def walkthrough(root: Path, *, train: bool) -> int:
         steps.append(["train", "config.toml"])
     failures = 0
     for args in steps:
+        if not edit_captions and writes_captions(args):
+            print(f"\n(skipped: loratui {shlex.join(args)}: it would change your edited captions)", flush=True)
+            continue
         code = _run(args, root)
         if code != 0:
             failures += 1
@@ -261,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         shutil.rmtree(root)
     started = time.perf_counter()
+    edit_captions = True  # False: the user edited the captions, and the walkthrough leaves them be
     if root.exists() and not root.is_dir():
         print(f"error: {root} is a file: pass --dir with a folder for the demo project", file=sys.stderr)
         return 2
@@ -285,11 +297,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Reusing the demo project in {root}, its captions reset to the demo's own (--fresh starts over)",
               flush=True)
     else:
+        edit_captions = False
         print(f"Reusing the demo project in {root}; its captions were edited since the demo wrote them and stay "
-              "as they are (--fresh starts over)", flush=True)
+              "as they are: the tag cleanup steps that write captions (dedupe, remove-category, "
+              "strip-underscores, add, undo) are skipped (--fresh starts over)", flush=True)
 
-    failures = walkthrough(root, train=not args.no_train)
-    remember_captions(root)
+    failures = walkthrough(root, train=not args.no_train, edit_captions=edit_captions)
+    if edit_captions:  # captions the user edited are never taken for the demo's own (a rerun would reset them)
+        remember_captions(root)
     elapsed = time.perf_counter() - started
     print(f"\nDemo finished in {elapsed:.0f} s. Project: {root}")
     print("  config:   config.toml   (edit it by hand; `loratui config explain KEY` documents every key)")

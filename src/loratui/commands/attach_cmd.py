@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,10 +21,11 @@ def _row(index: int, summary) -> str:
 
 @click.command()
 @exit_codes((0, "done: listed, or the app closed"),
-            (2, "no such folder, no runs, no such run (or earlier run), several runs off a terminal without --run, "
+            (2, "no such folder or config, no runs (the folders looked in are named), runs in several of a "
+                "project's folders, no such run (or earlier run), several runs off a terminal without --run, "
                 "no terminal for the app (the runs are listed first: --list only lists them)"),
             (130, "interrupted"))
-@click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("output_dir", metavar="OUTPUT_DIR", type=click.Path(path_type=Path))
 @click.option("--run", "name", metavar="NAME", help="Open this run (its output_name) without asking.")
 @click.option("--earlier", type=click.IntRange(1), metavar="N",
               help="An earlier run of NAME (NAME.events.N.jsonl, 1 the newest, as listed): open it read-only.")
@@ -31,6 +33,10 @@ def _row(index: int, summary) -> str:
 @click.option("--json", "as_json", is_flag=True, help="With --list: one JSON object per run.")
 def attach(output_dir: Path, name: str | None, earlier: int | None, list_only: bool, as_json: bool) -> None:
     """List the runs of OUTPUT_DIR (live first) and open the app following one.
+
+    OUTPUT_DIR may also be a config .toml (its output_dir is used), or a project, dataset or concept
+    folder without runs of its own: its config's output_dir (as `loratui PATH` finds the config; any
+    other config .toml in it too) or its model/ folder, when exactly one of those holds runs.
 
     A run is live while the process holding OUTPUT_DIR/NAME.lock runs (started by the app or by
     `loratui train` in a shell), finished once its events end with `finished`, and crashed when
@@ -45,13 +51,10 @@ def attach(output_dir: Path, name: str | None, earlier: int | None, list_only: b
     NAME when there are several names) opens one read-only: its loss chart, and its checkpoints
     where they are now (a later run moves them into NAME-kept-<time>/).
     """
-    from loratui.core.runs import last_log_lines, list_runs
+    from loratui.core.runs import last_log_lines
 
-    if not output_dir.is_dir():
-        raise LoratuiError(f"{output_dir}: no such folder (give the output_dir of a config)")
-    runs = list_runs(output_dir)
-    if not runs:
-        raise LoratuiError(f"{output_dir}: no runs here (no NAME.events.jsonl): start one with `loratui train CONFIG`")
+    given_config = output_dir if output_dir.is_file() else None
+    output_dir, runs = runs_folder(output_dir)
     if earlier is not None:
         runs = [_choose_earlier(runs, name, earlier)]
     elif name is not None:
@@ -74,6 +77,8 @@ def attach(output_dir: Path, name: str | None, earlier: int | None, list_only: b
         return
     chosen = runs[0] if earlier is not None else _choose(runs, name)
     config = chosen.record.config
+    if config is None or not config.is_file():
+        config = given_config  # `attach CONFIG`: the app opens on it when the run does not name one
     target = config if config is not None and config.is_file() else output_dir.resolve().parent
     from loratui.tui.launch import run_app
 
@@ -90,6 +95,105 @@ def attach(output_dir: Path, name: str | None, earlier: int | None, list_only: b
             command += f" --earlier {chosen.earlier}"
         raise LoratuiError(f"no terminal here for the app to follow {chosen.name} (the runs are listed above): "
                            f"run `{command}` in a terminal, or pass --list to only list them") from None
+
+
+NOT_FOUND_HINT = "give the output_dir of a config (model/ in the demo), the config .toml, or its project folder"
+
+
+def runs_folder(path: Path) -> tuple[Path, list]:
+    """(the output folder, its runs) that PATH names: an output folder with runs; a config .toml: its
+    output_dir; a project (or dataset, concept) folder: the one folder with runs among its configs'
+    output_dirs and model/. Nothing found: LoratuiError naming every folder looked in."""
+    from loratui.core.runs import list_runs
+
+    if not path.exists():
+        raise LoratuiError(f"{path}: no such folder or config: {NOT_FOUND_HINT}")
+    if path.is_file():
+        if path.suffix.lower() != ".toml":
+            raise LoratuiError(f"{path}: not a folder or a config .toml: {NOT_FOUND_HINT}")
+        folder = _config_output(path)
+        runs = list_runs(folder) if folder.is_dir() else []
+        if not runs:
+            raise LoratuiError(f"{path}: no runs in its output_dir {_shown(folder)} yet (no NAME.events.jsonl): "
+                               f"start one with `loratui train {_arg(path)}`")
+        return folder, runs
+    runs = list_runs(path)
+    if runs:
+        return path, runs
+    looked = _output_folders(path)
+    found = [(folder, runs) for folder in looked if (runs := list_runs(folder))]
+    if len(found) == 1:
+        folder = found[0][0]
+        click.echo(f"note: runs of {_shown(path)} are in {_shown(folder)} (`loratui attach {_arg(_shown(folder))}` "
+                   "opens them directly)", err=True)
+        return found[0]
+    if found:
+        raise LoratuiError(f"{path}: runs in {len(found)} folders ({', '.join(_shown(f) for f, _ in found)}): "
+                           "give one of them: `loratui attach FOLDER`")
+    where = f" nor in {', '.join(_shown(f) for f in looked)}" if looked else ""
+    raise LoratuiError(f"{path}: no runs here{where} (no NAME.events.jsonl): start one with `loratui train CONFIG`")
+
+
+_TOML_LOOKS = 20  # .toml files of a folder tried as configs (a project holds one or a few)
+
+
+def _output_folders(path: Path) -> list[Path]:
+    """The folders a project's runs would be in: the output_dir of each config .toml in PATH and in its
+    project folder (found as `loratui PATH` finds it: a dataset or concept folder's project), then their
+    model/ folders (the demo's and the README's); existing ones only, PATH itself left out."""
+    bases = [path, *_project_of(path)]
+    configs = [config for base in bases for config in sorted(base.glob("*.toml"))[:_TOML_LOOKS]]
+    folders: list[Path] = []
+    for config in configs:
+        try:
+            folders.append(_config_output(config))
+        except LoratuiError:
+            continue  # sd-scripts' own TOML, a tag recipe, a broken config: no output_dir to read
+    folders += [base / "model" for base in bases]
+    seen, unique = {path.resolve()}, []
+    for folder in folders:
+        if folder.is_dir() and folder.resolve() not in seen:
+            seen.add(folder.resolve())
+            unique.append(folder)
+    return unique
+
+
+def _project_of(path: Path) -> list[Path]:
+    """The project folder above a dataset (img/) or concept folder, as core.dataset locates it; [] when
+    PATH is one itself or has none."""
+    from loratui.core.dataset import locate_dataset
+
+    try:
+        location = locate_dataset(path)
+    except (LoratuiError, OSError):
+        return []
+    project = location.project_dir
+    if project is None and location.kind == "dataset" and Path(os.path.abspath(path)).name == "img":
+        project = Path(os.path.abspath(path)).parent  # img/ of a project: as a concept folder's img/ is
+    return [project] if project is not None and project.resolve() != path.resolve() else []
+
+
+def _config_output(config: Path) -> Path:
+    """A config's output_dir, resolved against the config's folder ("" is the config's folder)."""
+    from loratui.core.config import load_config, resolve_path
+
+    cfg = load_config(config)
+    return Path(resolve_path(cfg, cfg.saving.output_dir or "."))
+
+
+def _shown(path: Path) -> str:
+    """PATH relative to here when it is below here, else absolute (a line the user can paste)."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return str(absolute.relative_to(Path.cwd())) or "."
+    except ValueError:
+        return str(absolute)
+
+
+def _arg(path) -> str:
+    from loratui.core.termline import shell_arg
+
+    return shell_arg(str(path))
 
 
 def _has_terminal() -> bool:

@@ -139,6 +139,18 @@ def _over_card_line(cfg, preset, estimate, family: str | None, scan=None) -> str
     return f"{line}: cheapest fix: {fix.describe()} -> {fix.estimate_gib:.2f} GiB{still} ({fix.fields_text()})"
 
 
+def _cpu_slow_line(before, after) -> str | None:
+    """The Settings preset picker's note when the preset brings a GPU-only optimizer or precision to a
+    machine with no NVIDIA GPU (core's probe, the one `config new` picks its CPU defaults by)."""
+    from loratui.core.config import gpu_only_settings, has_nvidia_gpu
+
+    slow = gpu_only_settings(before, after)
+    if not slow or has_nvidia_gpu():
+        return None
+    names = " and ".join(item.split(" = ")[1].strip('"') for item in slow)
+    return f"no CUDA GPU here: {names} run about 10x slower on a CPU"
+
+
 @presets.command("apply")
 @exit_codes((0, "written, a dry run the real apply would write, nothing to change, or not confirmed"),
             (2, "nothing written: bad input (the config, an unknown preset, a preset for another family), a "
@@ -198,6 +210,9 @@ def apply_cmd(config: str, preset_id: str, yes: bool, dry_run: bool, force: bool
                    "(set model.pretrained_model_name_or_path or model.model_family)")
     check = preset_check(cfg, preset)  # the same check the Settings screen's preset picker makes
     made = check.problems
+    slow = _cpu_slow_line(cfg, check.after)
+    if slow:
+        click.echo(f"warning: {slow}", err=True)
     apply_preset(cfg, preset)
     after = validate(cfg)
     for problem in after:

@@ -37,6 +37,7 @@ from loratui.engine.run_folder import RunFolder, reopen_deleted_log
 from loratui.engine.run_peers import is_collective_failure, leave_note, report_peer_failure
 from loratui.engine.run_resume import RunResume
 from loratui.engine.run_saves import RunSaves, sd_scripts_bucket_info
+from loratui.engine.schedule_line import schedule_line
 
 # where they were before run.py was split: other modules and tests import (and patch) them from here
 __all__ = ["CacheProgress", "Reporter", "Run", "check_config", "config_digest", "cpu_slow_settings",
@@ -365,7 +366,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         else:
             self._last_run_aside_before_writing()
         self.trainer = tr
-        self.say(f"training {data.total_steps} steps ({data.epochs} epoch(s) x {data.steps_per_epoch}) on {device}")
+        self.say(schedule_line(data.total_steps, data.epochs, data.steps_per_epoch, device))
         if cfg.sampling.sample_at_first and not self.resume:
             self.sample(tr)
         if speed.compile_unet:

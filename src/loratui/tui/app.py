@@ -385,6 +385,9 @@ class LoratuiApp(AppThemes, App):
 
         if isinstance(self.screen, ChoiceDialog) and self.screen.dialog_title == "quit":
             return  # asked already
+        runs = getattr(self, "run_service", None)  # named in the shell once the app is gone (launch.run_app)
+        self.runs_at_quit = [(run.output_dir, run.name) for run in runs.followed.values() if not run.earlier] \
+            if runs is not None else []
         try:  # a tag write, undo or redo running in the Dataset screen's worker (screens.dataset_write_progress)
             writer = next((s for s in self.get_screen_stack("dataset") if getattr(s, "writing", None)), None)
         except (KeyError, LookupError):

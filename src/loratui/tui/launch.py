@@ -216,6 +216,61 @@ def run_app(target: str | os.PathLike = ".", *, attach: str | os.PathLike | None
     run_reporting_crash(app)
     if app.exit_signal is not None:  # SIGHUP/SIGTERM: the drafts are written; exit as the signal would
         raise SystemExit(128 + app.exit_signal)
+    for line in runs_going_on_lines(app.config_path, app.attach_dir, getattr(app, "runs_at_quit", ())):
+        print(line, flush=True)  # the screen is gone: the shell is the only place left to say it
+
+
+def runs_going_on_lines(config: Path | None, attach: Path | None, followed=()) -> list[str]:
+    """One line per training run live now that the app showed or followed (its config's output folder,
+    the attached one, ``followed``: (output folder, NAME) pairs): it outlives the app, so say which it
+    is and how to follow it again, as the README says (`loratui attach model/`)."""
+    from loratui.core.events import run_is_alive
+    from loratui.core.runs import read_summary
+
+    folders = [Path(folder) for folder in (_output_folder(config), attach) if folder is not None]
+    candidates = list(followed)
+    for folder in folders:
+        try:
+            candidates += [(folder, entry[:-5]) for entry in sorted(os.listdir(folder)) if entry.endswith(".lock")]
+        except OSError:
+            continue
+    lines, seen = [], set()
+    for folder, name in candidates:
+        key = (Path(folder).resolve(), name)
+        pid = run_is_alive(folder, name) if key not in seen else None
+        seen.add(key)
+        if pid is None:
+            continue
+        summary = read_summary(folder, name)
+        total = f"/{summary.total_steps}" if summary.total_steps else ""
+        step = f"step {summary.step}{total}" if summary.step else "no step yet"
+        shown = _shell_folder(Path(folder))
+        lines.append(f"training run {name} goes on (pid {pid}, {step}) in {shown}: "
+                     f"`loratui attach {shown}` follows it again")
+    return lines
+
+
+def _output_folder(config: Path | None) -> Path | None:
+    """The output folder ``config`` trains into (None: no config, or one that does not load)."""
+    if config is None:
+        return None
+    from loratui.core.config import load_config, resolve_path
+
+    try:
+        cfg = load_config(config)
+    except (LoratuiError, OSError):
+        return None
+    return Path(resolve_path(cfg, cfg.saving.output_dir or "."))
+
+
+def _shell_folder(folder: Path) -> str:
+    """``model/`` below here (as the README writes it), else the absolute path; quoted for a shell."""
+    absolute = Path(os.path.abspath(folder))
+    try:
+        relative = absolute.relative_to(Path.cwd())
+    except ValueError:
+        return _quoted(absolute)
+    return "./" if relative == Path(".") else _quoted(relative) + "/"
 
 
 def run_reporting_crash(app, **run_options) -> None:
