@@ -150,6 +150,11 @@ class LoraNetwork(nn.Module):
             self._untrained_names = {name for name, _ in self._unet_targets(base, with_convs=True)}
         if not self.train_te:
             self._untrained_names = {name for name, _ in self._te_targets(base)}
+        # the ResnetBlock2D / Downsample2D / Upsample2D layers a LoCon file has and conv_dim = 0 leaves out: a
+        # file with them is refused with "set conv_dim", not as another model's
+        self._conv_dim_names = set()
+        if self.train_unet and not self.conv_dim:
+            self._conv_dim_names = {name for name, _ in self._unet_targets(base, with_convs=True)} - set(self._by_name)
         self.notes: list[str] = []  # lines for the run's output (network_weights left out)
 
     def _unet_targets(self, base, *, with_convs: bool):
@@ -235,6 +240,10 @@ class LoraNetwork(nn.Module):
         unknown = sorted(n for n in names if n not in self._by_name)
         left_out = [n for n in unknown if n in self._untrained_names] if leave_out_untrained else []
         unknown = [n for n in unknown if n not in set(left_out)]
+        if unknown and set(unknown) <= self._conv_dim_names:
+            locon = _locon_problem(source, sd, unknown)
+            if locon:
+                raise LoratuiError(locon)
         if unknown:
             which = "text-encoder" if any(n.startswith("lora_te") for n in unknown) else "UNet"
             hint = (" (the file has text-encoder weights but network_train_unet_only is set)"
@@ -263,9 +272,9 @@ class LoraNetwork(nn.Module):
                                        f"{tuple(m.lora_down.weight.shape)}; the file was trained for another "
                                        "model family or layout")
                 if down.shape != m.lora_down.weight.shape or up.shape != m.lora_up.weight.shape:
-                    raise LoratuiError(
-                        f"{source}: {name} has rank {down.shape[0]} but this network has rank {m.dim}; "
-                        f"set network_dim (or conv_dim) = {down.shape[0]}")
+                    field = "conv_dim" if m.conv_rank else "network_dim"
+                    raise LoratuiError(f"{source}: {name} has rank {down.shape[0]} but this network has rank "
+                                       f"{m.dim}; set {field} = {down.shape[0]}")
                 alpha = sd.get(f"{name}.alpha")
                 if alpha is not None and not math.isclose(float(alpha), m.alpha, rel_tol=1e-3):
                     field = "conv_alpha" if m.conv_rank else "network_alpha"
@@ -276,6 +285,20 @@ class LoraNetwork(nn.Module):
         if len(missing) == len(self._by_name):
             raise LoratuiError(f"{source}: no weights in the file match this network")
         return missing
+
+
+def _locon_problem(source: str, sd: dict[str, torch.Tensor], names: list[str]) -> str | None:
+    """The line for a LoCon file (k x k conv layers) loaded into a network built with conv_dim = 0, naming the
+    conv rank and alpha to set; None when none of ``names`` is a k x k conv LoRA."""
+    for name in names:
+        down = sd.get(f"{name}.lora_down.weight")
+        if down is None or down.dim() != 4 or tuple(down.shape[2:]) == (1, 1):
+            continue
+        alpha = sd.get(f"{name}.alpha")
+        alpha_text = f"conv_alpha = {float(alpha):g}" if alpha is not None and alpha.numel() == 1 else "conv_alpha"
+        return (f"{source} has LoCon conv layers (conv rank {down.shape[0]}, e.g. {name}) but conv_dim is 0: set "
+                f"conv_dim = {down.shape[0]} (and {alpha_text})")
+    return None
 
 
 def inject_lora(base, network_cfg) -> LoraNetwork:

@@ -205,8 +205,9 @@ def lr_lambda(name: str, warmup: int, total: int, cycles: int = 1, power: float 
 def build_lr_scheduler(cfg, optimizer, total_steps: int):
     """A LambdaLR stepped once per optimizer step over ``total_steps`` (what sd-scripts' accelerate-wrapped
     schedule amounts to: with N processes it makes N scheduler steps per optimizer step over N x the
-    total; warmup given as a ratio lands on the same step, warmup given in steps is counted here in
-    optimizer steps)."""
+    total). A warmup given as a ratio lands on the same step; one given in steps is counted here in optimizer
+    steps, where sd-scripts' ends after lr_warmup_steps / N of them (it does not scale an integer warmup):
+    kept, as the meaning a user expects, and `config export-sdscripts` writes it x N for sd-scripts."""
     o = cfg.optimizer
     lr_init = optimizer.defaults.get("lr") or o.learning_rate
     end_ratio = 1e-7 / lr_init if lr_init else 0.0

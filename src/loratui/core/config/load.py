@@ -239,10 +239,13 @@ def load_config(path: str | os.PathLike) -> TrainingConfig:
 def check_paths(cfg: TrainingConfig, *, hub_ids_ok: bool = False) -> list[str]:
     """Problems with the files the config points at: empty required paths, missing files, and what
     `train` would refuse about them (preflight.py: the model's header, output_dir, the concept
-    folders, the sample prompts, a state to resume), all without loading anything heavy.
+    folders, the sample prompts, a state to resume; vae_check.py: the VAE; weights_check.py: network_weights'
+    rank, alpha and conv layers), all without loading anything heavy.
     ``hub_ids_ok``: a Hugging Face repo id as the base model is fine (the sd-scripts export: sd-scripts
     downloads it)."""
     from loratui.core.config.preflight import file_problems
+    from loratui.core.config.vae_check import vae_problems
+    from loratui.core.config.weights_check import network_weights_problems
 
     windows = windows_path_problems(cfg)
     problems = list(windows.values())
@@ -279,6 +282,10 @@ def check_paths(cfg: TrainingConfig, *, hub_ids_ok: bool = False) -> list[str]:
             problems.append(f"{key}: folder {path} does not exist" + dollar_hint(value))
         elif not folder and not os.path.exists(path):
             problems.append(f"{key}: {path} does not exist" + dollar_hint(value))
+        elif key == "vae":  # what `train` refuses only after the base model has loaded: from headers here
+            problems += vae_problems(path)
+        elif key == "network_weights":
+            problems += network_weights_problems(cfg.network, path)
     if d.train_data_dir and d.reg_data_dir:
         train, reg = resolve_path(cfg, d.train_data_dir), resolve_path(cfg, d.reg_data_dir)
         if os.path.isdir(train) and os.path.realpath(train) == os.path.realpath(reg):

@@ -148,7 +148,10 @@ class OptimizerSection:
                                               "learning_rate).", min=0.0, max=10.0)
     lr_scheduler: str = opt("cosine", "Learning-rate schedule.", choices=SCHEDULERS)
     lr_warmup_steps: int | float = opt(0, "Warmup: a number of steps, or a fraction of the total below 1 "
-                                    "(0.05 = 5%).", min=0)
+                                    "(0.05 = 5%). Steps are optimizer steps, however many processes (GPUs) "
+                                    "train; sd-scripts counts a step number in scheduler steps, N per optimizer "
+                                    "step on N processes, so for sd-scripts it is multiplied by N (`config "
+                                    "export-sdscripts` says so); a fraction means the same in both.", min=0)
     lr_scheduler_num_cycles: int = opt(1, "Restarts for cosine_with_restarts.", min=1, max=1000)
     lr_scheduler_power: float = opt(1.0, "Power of the polynomial schedule.", min=0.0, max=100.0)
     max_grad_norm: float = opt(1.0, "Clip gradients to this norm (0 = no clipping).", min=0.0)

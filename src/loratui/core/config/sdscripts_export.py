@@ -49,9 +49,13 @@ class SdScriptsExport:
     train_args: dict[str, Any]
     dataset: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)  # "# " lines written at the top of config.toml
+    num_processes: int | None = None  # the process count the export was made for (None: not known)
 
     def command(self, config_path: str | os.PathLike, dataset_path: str | os.PathLike) -> str:
-        return (f"accelerate launch --num_cpu_threads_per_process 1 {self.script} "
+        # the process count lr_warmup_steps was scaled for: launched with another, the warmup differs
+        processes = f"--multi_gpu --num_processes {self.num_processes} " if (self.num_processes or 1) > 1 else ""
+        return (f"accelerate launch {processes}--num_cpu_threads_per_process 1 {self.script} "
                 f"--config_file {shlex.quote(str(config_path))} --dataset_config {shlex.quote(str(dataset_path))}")
 
 
@@ -131,11 +135,14 @@ def sdscripts_refusals(cfg: TrainingConfig, family: str | None = None) -> list[s
     return []
 
 
-def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScriptsExport:
-    """The two TOML documents as dicts (nothing written). ``family`` overrides model_family."""
+def build_sdscripts(cfg: TrainingConfig, family: str | None = None, num_processes: int | None = None
+                    ) -> SdScriptsExport:
+    """The two TOML documents as dicts (nothing written). ``family`` overrides model_family; ``num_processes``
+    is the number of processes (GPUs) sd-scripts will run on, when known (it scales an integer warmup)."""
     r = with_resolved_paths(cfg)
     m, d, n, o, t, s, smp = r.model, r.dataset, r.network, r.optimizer, r.training, r.saving, r.sampling
     notes: list[str] = []
+    comments: list[str] = []
     family = family or (m.model_family if m.model_family != "auto" else guess_model_family(
         m.pretrained_model_name_or_path))
     if family is None:
@@ -191,7 +198,7 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
         notes.append("lr_warmup_steps left out: sd-scripts refuses a warmup with the constant scheduler "
                      "(use constant_with_warmup)")
     else:
-        a["lr_warmup_steps"] = o.lr_warmup_steps
+        a["lr_warmup_steps"] = _warmup_steps(o.lr_warmup_steps, num_processes, notes, comments)
     if isinstance(o.lr_warmup_steps, float) and 0 < o.lr_warmup_steps < 1:
         notes.append("lr_warmup_steps is a ratio of the total steps: this needs a recent sd-scripts "
                      "(older ones take a step count only)")
@@ -214,6 +221,13 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
                  "cache_text_encoder_outputs", "torch_compile"):
         if getattr(t, flag):
             a[flag] = True
+    if a.get("cache_text_encoder_outputs") and family != "sdxl":
+        # only sdxl_train_network.py has the argument; train_network.py would pass the key through unread
+        del a["cache_text_encoder_outputs"]
+        line = ("cache_text_encoder_outputs left out: sd-scripts' train_network.py (SD 1.x/2.x) has no such "
+                "argument, so the text encoder runs each step there (same result, slower; `loratui train` caches)")
+        notes.append(line)
+        comments.append(line)
     if t.noise_offset:
         a["noise_offset"] = t.noise_offset
     if t.min_snr_gamma is not None:
@@ -281,7 +295,32 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None) -> SdScripts
                        bucket_reso_steps=d.bucket_reso_steps, bucket_no_upscale=d.bucket_no_upscale)
     dataset["subsets"] = [_subset_table(sub, d) for sub in subsets]
     script = "sdxl_train_network.py" if family == "sdxl" else "train_network.py"
-    return SdScriptsExport(family, script, a, {"general": general, "datasets": [dataset]}, notes)
+    return SdScriptsExport(family, script, a, {"general": general, "datasets": [dataset]}, notes, comments,
+                           num_processes)
+
+
+def _warmup_steps(value: int | float, num_processes: int | None, notes: list[str], comments: list[str]) -> int | float:
+    """lr_warmup_steps for sd-scripts. loratui counts a warmup in optimizer steps; sd-scripts' get_scheduler_fix
+    stretches the schedule to max_train_steps x N but not an integer warmup, and accelerate steps it N times per
+    optimizer step, so there an integer warmup ends after value / N optimizer steps: it is written x N. A ratio
+    (< 1) lands on the same step in both."""
+    if not value or (isinstance(value, float) and value < 1):
+        return value
+    if num_processes is None:
+        line = (f"lr_warmup_steps = {value:g} is loratui's count of optimizer steps: on N processes (GPUs) set it "
+                f"to {value:g} x N here, as sd-scripts steps the schedule N times per optimizer step (a ratio below 1 "
+                "needs no change)")
+        notes.append(line)
+        comments.append(line)
+        return value
+    if num_processes <= 1:
+        return value
+    scaled = value * num_processes
+    line = (f"lr_warmup_steps = {scaled:g}: {value:g} optimizer steps on {num_processes} processes, as sd-scripts "
+            f"counts it (its schedule steps {num_processes} times per optimizer step)")
+    notes.append(line)
+    comments.append(line)
+    return int(scaled) if float(scaled).is_integer() else scaled
 
 
 def _subset_table(sub: Subset, d) -> dict[str, Any]:
@@ -345,19 +384,21 @@ def _utf8(value: Any) -> None:
 
 
 def export_sdscripts(cfg: TrainingConfig, out_dir: str | os.PathLike, family: str | None = None, *,
-                     overwrite: bool = False) -> tuple[SdScriptsExport, Path, Path]:
+                     overwrite: bool = False, num_processes: int | None = None) -> tuple[SdScriptsExport, Path, Path]:
     """Write OUT_DIR/config.toml and OUT_DIR/dataset.toml, both or neither; returns (export, paths...).
 
     They are built in a staging folder beside OUT_DIR, then moved into place (OUT_DIR itself is
     renamed into place when new), so a full disk or a bad name leaves nothing half-written. The
     files of an earlier export are replaced only with ``overwrite`` (LoratuiError otherwise).
     """
-    export = build_sdscripts(cfg, family)
+    export = build_sdscripts(cfg, family, num_processes)
     out = Path(out_dir)
     _utf8(export.train_args)
     _utf8(export.dataset)
     header = "# Written by `loratui config export-sdscripts`: sd-scripts {}.\n"
-    texts = {"config.toml": header.format(f"--config_file for {export.script}") + tomli_w.dumps(export.train_args),
+    notes = "".join(f"# {line}\n" for line in export.comments)  # what a reader of the file must know
+    texts = {"config.toml": header.format(f"--config_file for {export.script}") + notes
+             + tomli_w.dumps(export.train_args),
              "dataset.toml": header.format("--dataset_config") + tomli_w.dumps(export.dataset)}
     if os.path.lexists(out) and not out.is_dir():
         raise LoratuiError(f"{out}: exists and is not a folder: pass another --output-dir")
