@@ -11,7 +11,9 @@ import difflib
 import errno
 import importlib
 import os
+import signal
 import sys
+import threading
 import time
 from typing import NoReturn
 
@@ -217,7 +219,7 @@ def _main(args: list[str], watch: StdoutWatch | None) -> None:
 
             run_app(target)
             return
-        with _launch_time_set(args):
+        with _launch_time_set(args), _sigint_noted():
             cli.main(args=args, prog_name="loratui", standalone_mode=False)
         sys.stdout.flush()  # a print() the pipe's reader left before: said here, not as an exit-time traceback
     except SystemExit:
@@ -227,10 +229,12 @@ def _main(args: list[str], watch: StdoutWatch | None) -> None:
         _flush_or_closed(watch)
         raise
     except LoratuiError as exc:
+        _interrupted_if_sigint(outcome)
         outcome.fail(f"error: {exc}", getattr(exc, "exit_code", 2))  # 1: a write stopped part-way
     except click.exceptions.Abort as exc:
         cause = exc.__cause__ or exc.__context__  # click turns Ctrl-C into Abort: keep what the work said
-        said = str(cause) if isinstance(cause, KeyboardInterrupt) and cause.args else "aborted"
+        said = str(cause) if isinstance(cause, KeyboardInterrupt) and cause.args else \
+            "interrupted" if _sigint_seen else "aborted"
         outcome.fail(said, 130)
     except click.exceptions.NoArgsIsHelpError as exc:
         # `loratui lora` with no subcommand: click raises this UsageError with the whole help as its
@@ -249,6 +253,7 @@ def _main(args: list[str], watch: StdoutWatch | None) -> None:
     except BrokenPipeError:
         _stdout_closed(watch)
     except OSError as exc:
+        _interrupted_if_sigint(outcome)
         if debug_enabled():
             raise
         _disk_full(exc, args, outcome)
@@ -258,10 +263,48 @@ def _main(args: list[str], watch: StdoutWatch | None) -> None:
 
         outcome.fail(f"error: {one_line(str(exc.filename))}: {one_line(describe_os_error(exc))}", 2)
     except Exception as exc:  # noqa: BLE001 - the last resort: a bug, reported in one line
+        _interrupted_if_sigint(outcome)
         if debug_enabled():
             raise
         _disk_full(exc, args, outcome)
         _internal(exc, args, outcome)
+
+
+_sigint_seen = False  # set by _note_sigint: a Ctrl-C arrived during this command
+
+
+def _note_sigint(signum, frame) -> None:
+    """Python's default SIGINT handling (KeyboardInterrupt), noted first: a Ctrl-C that lands inside an import
+    (numpy, diffusers) can come out of it as another exception (RecursionError, diffusers' "Failed to import
+    ..."), which is then the user's interrupt (exit 130), not a bug with a crash log."""
+    global _sigint_seen
+    _sigint_seen = True
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigint_noted():
+    """_note_sigint as the SIGINT handler while a command runs, where Python's default one is in place (not
+    where SIGINT is ignored, e.g. a background job, nor off the main thread); a command that sets its own
+    (train's graceful stop) keeps it."""
+    global _sigint_seen
+    _sigint_seen = False
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    signal.signal(signal.SIGINT, _note_sigint)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is _note_sigint:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _interrupted_if_sigint(outcome: _Outcome) -> None:
+    """Any failure after a Ctrl-C is the interrupt: the usual line and exit 130, no crash log."""
+    if _sigint_seen:
+        outcome.fail("interrupted", 130)
 
 
 def _flush_or_closed(watch: StdoutWatch | None) -> None:

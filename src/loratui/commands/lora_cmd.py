@@ -4,6 +4,7 @@ LyCORIS file, and rewrite a LyCORIS one (LoHa, LoKr, DoRA, full) as a plain LoRA
 from __future__ import annotations
 
 import json
+import math
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,7 +44,9 @@ def _json_error(as_json: bool):
                                                       "alpha_linear, alpha_conv, alpha_values, alpha_metadata, "
                                                       "alpha_missing, whole_factor_count and "
                                                       "whole_factor_layers (LoKr layers applied at scale 1), "
-                                                      "damaged, embeddings and warnings).")
+                                                      "damaged, embeddings, text_encoder_parts (SDXL: te1/te2), "
+                                                      "family_guess (sd1/sd2/sdxl from the keys, or null), "
+                                                      "alpha_warning (NaN/inf alphas are null) and warnings).")
 def info(file: str, as_json: bool) -> None:
     """The network type, layers, ranks, alpha and training metadata of FILE, and where it loads.
 
@@ -58,11 +61,32 @@ def info(file: str, as_json: bool) -> None:
 
     with _json_error(as_json):
         details = read_lora_info(file)
-    if as_json:
-        click.echo(json.dumps(details.to_dict(), indent=2))
+    if as_json:  # allow_nan=False: strict JSON parsers refuse NaN/Infinity (to_dict writes null for them)
+        click.echo(json.dumps(_json_safe(details.to_dict()), indent=2, allow_nan=False))
         return
     for line in describe_lora(details):
         click.echo(line)
+
+
+def _json_safe(value):
+    """``value`` with every NaN/inf float as None, so that the output is JSON every parser reads."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+# --precision's default: the source's own type; an fp8 source gets fp16, which holds every fp8 value (E4M3 and
+# E5M2) exactly: the converted factors are new numbers, and fp8 would add its rounding to the SVD's error
+_STORED_PRECISION = {"F16": "fp16", "BF16": "bf16", "F8_E4M3": "fp16", "F8_E5M2": "fp16"}
+
+
+def output_precision(precision: str | None, stored: str) -> str:
+    """--precision, or the default for a source stored as ``stored`` (a safetensors dtype): fp16, bf16 or float."""
+    return precision or _STORED_PRECISION.get(stored, "float")
 
 
 def _model_section(model: str):
@@ -137,7 +161,8 @@ def _copy_unchanged(source: Path, output: Path) -> None:
 @click.option("--tolerance", type=click.FloatRange(min=0, max=1, max_open=True), default=0.001, show_default=True,
               help="Largest relative error of a layer's update (|ΔW - up·down| / |ΔW|) for picking its rank.")
 @click.option("--precision", type=click.Choice(["fp16", "bf16", "float"]), default=None,
-              help="Tensor type of OUTPUT (default: the type SOURCE is stored in).")
+              help="Tensor type of OUTPUT (default: the type SOURCE is stored in; fp16 for an fp8 SOURCE, which "
+                   "holds its values exactly).")
 @click.option("--drop-unsupported", is_flag=True,
               help="Convert without the bias / norm updates a LoRA cannot carry (algo=full, train_norm); "
                    "refused without it.")
@@ -156,7 +181,9 @@ def convert(source: str, output: str, model: str, rank: int | None, tolerance: f
     metadata is kept; loratui_converted_from records what was done. A plain LoRA that diffusers already
     loads is left alone (one line, nothing written) unless --rank resizes it or --force is given.
     A layer without an alpha tensor is read as alpha = rank, as every loader reads it; a damaged file
-    is refused. A1111's bundled embeddings (bundle_emb.*) are left out (diffusers refuses a file that
+    is refused, and so are OFT, BOFT, GLoRA and IA3 files (loratui does not rebuild
+    their updates), before the base model loads. A1111's bundled embeddings (bundle_emb.*) are left out
+    (diffusers refuses a file that
     has them), and the report names them.
     """
     with _json_error(as_json):
@@ -169,8 +196,9 @@ def _convert(source: str, output: str, model: str, rank: int | None, tolerance: 
 
     src, out = Path(source).expanduser(), Path(output).expanduser()
     details = read_lora_info(src)  # a bad source fails here, before torch loads
-    if details.damaged:
-        raise LoratuiError(details.damage_message())
+    refusal = details.damage_message() or details.unconverted_message()  # OFT, BOFT, GLoRA, IA3: before torch loads
+    if refusal:
+        raise LoratuiError(refusal)
     _check_output(src, out, force)
 
     import torch
@@ -197,7 +225,7 @@ def _convert(source: str, output: str, model: str, rank: int | None, tolerance: 
 
     dtypes = {"fp16": torch.float16, "bf16": torch.bfloat16, "float": torch.float32}
     stored = details.dtypes.most_common(1)[0][0]
-    dtype = dtypes[precision] if precision else {"F16": torch.float16, "BF16": torch.bfloat16}.get(stored, torch.float32)
+    dtype = dtypes[output_precision(precision, stored)]
     device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         base = load_base_model(section)

@@ -82,12 +82,14 @@ def _all_finite(value) -> bool:
 
 def check_whole(source, tensors: dict) -> None:
     """Refuse a damaged file: factors that do not fit together (from the header) or NaN/inf weights,
-    which would otherwise come out as a layer with "no update" and a file that looks clean."""
+    which would otherwise come out as a layer with "no update" and a file that looks clean; and a file of a
+    type loratui does not convert (OFT, BOFT, GLoRA, IA3, unknown), named with its type."""
     from loratui.core.config import read_lora_info
 
-    damage = read_lora_info(source).damage_message()
-    if damage:
-        raise LoratuiError(damage)
+    details = read_lora_info(source)
+    refusal = details.damage_message() or details.unconverted_message()  # OFT, BOFT, GLoRA, IA3, unknown types
+    if refusal:
+        raise LoratuiError(refusal)
     bad = sorted({key.partition(".")[0] for key, value in tensors.items()
                   if value.is_floating_point() and not _all_finite(value)})
     if bad:
@@ -98,8 +100,8 @@ def check_whole(source, tensors: dict) -> None:
 
 def check_convertible(source, tensors: dict, drop_unsupported: bool = False) -> None:
     """Refuse from the file alone, before a base model loads (minutes for SDXL), what convert_to_lora
-    would refuse after it: a damaged file, and norm-layer updates and non-zero bias updates without
-    drop_unsupported."""
+    would refuse after it: a damaged file, a type it does not convert (OFT, BOFT, GLoRA, IA3), and norm-layer
+    updates and non-zero bias updates without drop_unsupported."""
     check_whole(source, tensors)
     if drop_unsupported:
         return
@@ -152,7 +154,8 @@ def fill_missing_alphas(tensors: dict[str, torch.Tensor]) -> list[str]:
     kinds, ranks = layer_kinds(shapes)
     filled = []
     for name, kind in sorted(kinds.items()):
-        if kind.removeprefix("DoRA ") not in ("LoRA", "LoCon", "LoHa", "LoKr") or f"{name}.alpha" in tensors:
+        base = kind.removeprefix("DoRA ").removeprefix("Tucker ")  # a Tucker LoCon (lora_mid) is scaled alike
+        if base not in ("LoRA", "LoCon", "LoHa", "LoKr") or f"{name}.alpha" in tensors:
             continue
         tensors[f"{name}.alpha"] = torch.tensor(float(ranks.get(name, 1)))
         if name in ranks:
@@ -180,7 +183,7 @@ def _holder(base, names_in_file: set[str], source: Path) -> nn.Module:
     return holder
 
 
-def _update(module, device) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _update(module, device, source=None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The layer's weight update at multiplier 1 (float64) and its bias update, as the module's own
     forward computes it (which is what ComfyUI and A1111 compute: alpha/rank applied once).
 
@@ -195,8 +198,9 @@ def _update(module, device) -> tuple[torch.Tensor, torch.Tensor | None]:
     elif kind == "LoConModule":
         diff = module.make_weight(device) * module.scale
     else:
-        raise LoratuiError(f"{module.lora_name.removeprefix('lycoris_')}: a {kind} layer, which loratui does not "
-                           "convert (LoRA, LoCon, LoHa, LoKr, DoRA and full are converted)")
+        where = f"{source}: " if source is not None else ""
+        raise LoratuiError(f"{where}{module.lora_name.removeprefix('lycoris_')}: a {kind} layer, which loratui does "
+                           "not convert (LoRA, LoCon, LoHa, LoKr, DoRA and full are converted)")
     org = module.org_weight.detach().to(device)
     diff = diff.detach().to(device).reshape(org.shape).double()
     if getattr(module, "wd", False):
@@ -348,8 +352,11 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
         on_input = _pop_input_axis_scales(rest)
         network, _ = create_lycoris_from_weights(1.0, "", holder, weights_sd=rest) if rest else (None, None)
     except (RuntimeError, ValueError, KeyError, IndexError) as exc:
-        raise LoratuiError(f"{source}: its layers do not fit this {base.family} model ({str(exc).splitlines()[0][:160]}); "
+        raise LoratuiError(f"{source}: its layers do not fit this {base.family} model ({_first_line(exc)}); "
                            "give the base model it was trained on with --model") from None
+    except (TypeError, AttributeError, AssertionError) as exc:  # a module type whose builder takes other arguments
+        raise LoratuiError(f"{source}: lycoris-lora cannot rebuild its layers ({type(exc).__name__}: "
+                           f"{_first_line(exc)}); loratui converts LoCon/LoHa/LoKr/DoRA/full only") from None
     built = {m.lora_name.removeprefix("lycoris_"): m for m in (network.loras if network is not None else [])}
     _restore_input_axis_scales(built, on_input)
     unread = sorted(names_in_file - set(built) - tucker)
@@ -380,7 +387,7 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
             blocked.append(f"{name} (a norm-layer update: train_norm)")
             continue
         with torch.no_grad():
-            delta, delta_b = _update(module, device)
+            delta, delta_b = _update(module, device, source)
         _check(module, delta, delta_b, name)
         if delta_b is not None and bool(delta_b.abs().max() > 0):
             blocked.append(f"{name} (a bias update: algo=full)")
@@ -398,6 +405,10 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
         raise LoratuiError(f"{source}: every layer's update is zero: there is nothing to convert (an untrained "
                            "network?)")
     return out, _metadata(metadata, report, conv_ranks, tolerance, rank), report
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [""])[0][:160]
 
 
 def _write_layer(out: dict, report: ConvertReport, name: str, delta: torch.Tensor, up: torch.Tensor,

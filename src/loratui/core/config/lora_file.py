@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loratui.core.config.lora_layers import (  # layer_kinds and layer_problems: re-exported
-    is_conv_layer, layer_kinds, layer_problems, shapes_by_layer,
+    UNCONVERTED_KINDS, base_kind, guess_family, is_conv_layer, layer_kinds, layer_problems, shapes_by_layer,
 )
-from loratui.core.config.model_check import safetensors_header, safetensors_scalars
+from loratui.core.config.model_check import FAMILY_NAMES, safetensors_header, safetensors_scalars
 from loratui.core.errors import LoratuiError
 from loratui.core.termline import shell_arg
 
@@ -42,6 +42,15 @@ LYCORIS_ONLY = "ComfyUI, A1111/Forge, sd-scripts (lycoris.kohya), LyCORIS"
 DORA_ON_INPUT = ("ComfyUI, A1111/Forge; sd-scripts (lycoris.kohya) and loratui only as network_weights with "
                  "wd_on_output=false in network_args (lycoris-lora 4.1's file loader cannot read its input-axis "
                  "dora_scale)")
+# the LyCORIS types `lora convert` refuses, by where they load as they are: ComfyUI's comfy/weight_adapter has
+# OFT, BOFT and GLoRA adapters but no IA3; A1111's extensions-builtin/Lora has network_oft (oft_blocks / oft_diag),
+# network_glora and network_ia3
+UNCONVERTED_LOADERS = {"OFT": "ComfyUI, A1111/Forge, sd-scripts (lycoris.kohya), LyCORIS",
+                       "BOFT": "ComfyUI, sd-scripts (lycoris.kohya), LyCORIS",
+                       "GLoRA": "ComfyUI, A1111/Forge, sd-scripts (lycoris.kohya), LyCORIS",
+                       "IA3": "A1111/Forge, sd-scripts (lycoris.kohya), LyCORIS"}
+CONVERTED_TYPES = "LoCon/LoHa/LoKr/DoRA/full"
+DAMAGED_ALPHA = "alpha is NaN/inf: the file is damaged"
 TUCKER_LOKR = ("ComfyUI, A1111/Forge; sd-scripts (lycoris.kohya) and loratui only as network_weights with "
                "use_tucker=true in network_args (lycoris-lora 4.1's file loader cannot read its lokr_t2)")
 
@@ -60,10 +69,35 @@ class LoraFileInfo:
     alpha_tensors: dict[str, float | None] = field(default_factory=dict)  # layer -> its alpha (None: not one number)
     conv_layers: set[str] = field(default_factory=set)  # layers of a k x k conv (kohya's conv_dim / conv_alpha)
     embeddings: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # bundle_emb NAME -> part -> shape
+    family_guess: str | None = None  # sd1 / sd2 / sdxl from the key names and widths (lora_layers.guess_family)
 
     @property
     def kinds(self) -> Counter:
         return Counter(self.layers.values())
+
+    @property
+    def unconverted(self) -> dict[str, str]:
+        """Layer -> type of the layers `lora convert` refuses (OFT, BOFT, GLoRA, IA3, and unknown types)."""
+        return {name: base_kind(kind) for name, kind in sorted(self.layers.items())
+                if base_kind(kind) in UNCONVERTED_KINDS or base_kind(kind) == "unknown"}
+
+    def unconverted_message(self) -> str | None:
+        """Why `lora convert` refuses the file from its types alone (None when it does not)."""
+        found = self.unconverted
+        if not found:
+            return None
+        kinds = Counter(found.values())
+        known = [kind for kind, _ in kinds.most_common() if kind != "unknown"]
+        where = f" (it loads as it is in {UNCONVERTED_LOADERS[known[0]]})" if len(known) == 1 else ""
+        if len(found) == len(self.layers) and len(kinds) == 1:
+            kind = next(iter(kinds))
+            what = f"{'an' if kind[0] in 'AEIOU' else 'a'} {kind} file" if kind != "unknown" else \
+                f"its layers are of a type loratui does not know (e.g. {next(iter(found))})"
+        else:
+            listed = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+            what = (f"{len(found)} of its {len(self.layers)} layers are not converted ({listed}; e.g. "
+                    f"{next(iter(found))})")
+        return f"{self.path}: {what}; loratui converts {CONVERTED_TYPES} only{where}"
 
     @property
     def plain_lora(self) -> bool:
@@ -82,6 +116,13 @@ class LoraFileInfo:
                     "complete copy of the file")
         if self.diffusers_ready:
             return EVERYWHERE
+        if self.unconverted:
+            kinds = Counter(self.unconverted.values())
+            known = [kind for kind, _ in kinds.most_common() if kind != "unknown"]
+            where = UNCONVERTED_LOADERS[known[0]] if len(known) == 1 and "unknown" not in kinds else \
+                "loaders that know its layer types"
+            listed = "/".join(kind for kind, _ in kinds.most_common())
+            return f"{where}; not diffusers (loratui lora convert does not convert {listed} layers)"
         where = (EVERYWHERE.removesuffix(", diffusers") if self.plain_lora else TUCKER_LOKR if self.tucker_lokr
                  else DORA_ON_INPUT if self.dora_on_input else LYCORIS_ONLY)
         dropped = " (it leaves the bundled embeddings out)" if self.embeddings else ""
@@ -96,6 +137,16 @@ class LoraFileInfo:
         for name in self.layers:
             out["UNet" if name.startswith("lora_unet_") else "text encoder"] += 1
         return {part: out[part] for part in ("UNet", "text encoder") if out[part]}
+
+    def text_encoder_parts(self) -> dict[str, int]:
+        """SDXL's text-encoder layers per encoder ({"te1": n, "te2": m}: lora_te1_ / lora_te2_); {} otherwise."""
+        out = Counter(name[5:8] for name in self.layers if name.startswith(("lora_te1_", "lora_te2_")))
+        return {part: out[part] for part in ("te1", "te2") if out[part]}
+
+    @property
+    def damaged_alpha(self) -> bool:
+        """Some layer's applied alpha is NaN or inf (every loader's output turns NaN)."""
+        return any(not math.isfinite(value) for value in self.applied_alphas().values())
 
     @property
     def whole_lokr(self) -> list[str]:
@@ -176,11 +227,15 @@ class LoraFileInfo:
 
     def to_dict(self) -> dict:
         ranks = sorted(set(self.ranks.values()))
-        by_type = {kind: float(next(iter(values))) if len(values) == 1 else None
+        by_type = {kind: _finite(float(next(iter(values)))) if len(values) == 1 else None
                    for kind, values in self.alpha_by_type().items()}
         return {"path": str(self.path), "layers": len(self.layers), "parts": self.parts(),
+                "text_encoder_parts": self.text_encoder_parts(),
                 "types": dict(self.kinds), "ranks": ranks, "dtypes": dict(self.dtypes),
-                "alpha": self.alpha, "alpha_summary": self.alpha_summary(),
+                "family_guess": self.family_guess,
+                # NaN/inf are not JSON (strict parsers refuse them): null, and the reason beside it
+                "alpha": _finite(self.alpha), "alpha_warning": DAMAGED_ALPHA if self.damaged_alpha else None,
+                "alpha_summary": self.alpha_summary(),
                 "alpha_linear": by_type.get("linear"), "alpha_conv": by_type.get("conv"),
                 "alpha_values": dict(Counter(_shown(v) for v in self.applied_alphas().values()).most_common()),
                 "alpha_metadata": _number(self.metadata.get("ss_network_alpha")),
@@ -194,6 +249,10 @@ class LoraFileInfo:
 
 def _layers(n: int, kind: str = "") -> str:
     return f"{n} {kind + ' ' if kind else ''}layer{'' if n == 1 else 's'}"
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _shown(value: float) -> str:
@@ -240,10 +299,11 @@ def alpha_tensor_warnings(info: LoraFileInfo) -> list[str]:
     out = []
     held = {name: value for name, value in info.alpha_tensors.items()
             if value is not None and name in info.ranks and name not in info.damaged}
+    finite = {name: value for name, value in held.items() if math.isfinite(value)}  # NaN/inf: said once, below
     said_conv = _number(str(_network_args(info.metadata).get("conv_alpha")))
     for kind, key, said in (("linear", "ss_network_alpha", _number(info.metadata.get("ss_network_alpha"))),
                             ("conv", "conv_alpha (ss_network_args)", said_conv)):
-        own = [value for name, value in held.items() if (name in info.conv_layers) == (kind == "conv")]
+        own = [value for name, value in finite.items() if (name in info.conv_layers) == (kind == "conv")]
         off = Counter(_shown(v) for v in own if said is not None and not math.isclose(v, said, rel_tol=5e-3))
         if not off:
             continue
@@ -260,12 +320,13 @@ def alpha_tensor_warnings(info: LoraFileInfo) -> list[str]:
                    "(the layer does nothing), sd-scripts and LyCORIS read 0 as alpha = rank")
     bad = sorted(name for name, value in held.items() if not math.isfinite(value))
     if bad:
-        out.append(f"{len(bad)} layer(s) have a NaN/inf alpha (e.g. {bad[0]}): every loader's output turns NaN; "
-                   "the file is damaged: get a good copy")
+        out.append(f"{DAMAGED_ALPHA} ({len(bad)} layer(s), e.g. {bad[0]}): every loader's output turns NaN; get a "
+                   "good copy")
     odd = sorted(name for name, value in info.alpha_tensors.items() if value is None)
     if odd:
         out.append(f"{len(odd)} layer(s) have an alpha tensor that is not one number loratui reads (several values, "
-                   f"or fp8; e.g. {odd[0]}): loaders read one number there; its scale is not shown")
+                   f"or an F8_E8M0 / sub-byte type; e.g. {odd[0]}): loaders read one number there; its scale is not "
+                   "shown")
     return out
 
 
@@ -332,7 +393,7 @@ def read_lora_info(path: str | os.PathLike) -> LoraFileInfo:
             _, name, part = key.split(".", 2)
             embeddings.setdefault(name, {})[part] = list(info.get("shape", []))
     return LoraFileInfo(path, layers, ranks, {str(k): str(v) for k, v in metadata.items()}, dtypes,
-                        no_alpha, damaged, tucker_lokr, dora_on_input, alphas, conv, embeddings)
+                        no_alpha, damaged, tucker_lokr, dora_on_input, alphas, conv, embeddings, guess_family(shapes))
 
 
 # ss_* keys shown by `lora info`, in this order, with their labels
@@ -352,14 +413,19 @@ LABEL = max(len(label) for _, label in SHOWN_METADATA)
 def describe_lora(info: LoraFileInfo) -> list[str]:
     """Human lines for `loratui lora info`."""
     kinds = ", ".join(f"{n} {kind}" for kind, n in info.kinds.most_common())
-    parts = ", ".join(f"{n} {part}" for part, n in info.parts().items())
+    split = ", ".join(f"{n} {part}" for part, n in info.text_encoder_parts().items())
+    parts = ", ".join(f"{n} {part}" + (f" ({split})" if split and part == "text encoder" else "")
+                      for part, n in info.parts().items())
     lines = [f"{info.path}", f"  {'layers':<{LABEL}} {len(info.layers)} ({parts}): {kinds}"]
     ranks = sorted(set(info.ranks.values()))
     if ranks:
         shown = ", ".join(map(str, ranks)) if len(ranks) <= 6 else f"{ranks[0]}..{ranks[-1]} ({len(ranks)} values)"
         lines.append(f"  {'ranks':<{LABEL}} {shown}")
     alpha, whole = info.alpha_summary(), info.whole_lokr
-    if alpha is not None:
+    if alpha is not None and info.damaged_alpha:
+        lines.append(f"  {'alpha':<{LABEL}} is NaN/inf ({alpha}): the file is damaged (every loader's output turns "
+                     "NaN)")
+    elif alpha is not None:
         which = f" to the {_layers(len(info.applied_alphas()), 'ranked')}" if whole else ""
         lines.append(f"  {'alpha':<{LABEL}} {alpha} (what loaders apply{which}; each layer's scale is alpha / rank)")
     if whole:  # lycoris-lora sets alpha = dim where both Kronecker factors are whole: scale 1
@@ -372,6 +438,9 @@ def describe_lora(info: LoraFileInfo) -> list[str]:
                      + "; ".join(_embedding_text(embedding_dict(name, parts))
                                  for name, parts in sorted(info.embeddings.items())))
         lines.append(f"  {'':<{LABEL}} {EMBEDDING_LOADERS}")
+    said = info.metadata.get("ss_base_model_version") or info.metadata.get("ss_sd_model_name")
+    if info.family_guess and not said:
+        lines.append(f"  {'base model':<{LABEL}} {FAMILY_NAMES[info.family_guess]} (from the keys)")
     for key, label in SHOWN_METADATA:
         value = info.metadata.get(key)
         if value not in (None, "", "None"):

@@ -1,5 +1,6 @@
 """What each layer of a kohya-format LoRA / LyCORIS file is, from its tensors' shapes alone: its network type
-(LoRA, LoCon, LoHa, LoKr, full, norm; DoRA), its rank, whether it is a k x k conv, and what is damaged (a
+(LoRA, LoCon, Tucker LoCon, LoHa, LoKr, full, norm; DoRA; and the LyCORIS types loratui does not convert:
+OFT, BOFT, GLoRA, IA3), its rank, whether it is a k x k conv, and what is damaged (a
 factor missing, two ranks). lora_file.py reads the header and the alphas and builds on these.
 """
 
@@ -31,6 +32,17 @@ def is_conv_layer(name: str, own: dict[str, list[int]]) -> bool:
     return bool(_CONV_NAME.search(name))
 
 
+# LyCORIS types that `lora convert` does not rewrite as a LoRA (their update is not a low-rank sum of the weight:
+# OFT/BOFT rotate it, IA3 rescales it, GLoRA also changes the input), by lycoris-lora 3.x's key names
+# (modules/diag_oft.py, boft.py, glora.py, ia3.py; A1111's network_oft.py also reads older LyCORIS OFT's oft_diag)
+UNCONVERTED_KINDS = ("OFT", "BOFT", "GLoRA", "IA3")
+
+
+def base_kind(kind: str) -> str:
+    """The type without its DoRA / Tucker prefix: "DoRA Tucker LoCon" -> "LoCon"."""
+    return kind.removeprefix("DoRA ").removeprefix("Tucker ")
+
+
 def _layer_kind(suffixes: set[str], shapes: dict[str, list[int]]) -> str:
     if any(s.startswith("hada_") for s in suffixes):
         kind = "LoHa"
@@ -41,6 +53,18 @@ def _layer_kind(suffixes: set[str], shapes: dict[str, list[int]]) -> str:
     elif suffixes & {"lora_down.weight", "lora_up.weight"}:
         shape = shapes.get("lora_down.weight", [])
         kind = "LoCon" if len(shape) == 4 and shape[2:] != [1, 1] else "LoRA"
+        if "lora_mid.weight" in suffixes:  # use_tucker: down 1x1, mid k x k, up 1x1 (diffusers refuses lora_mid)
+            kind = "Tucker LoCon"
+    elif "oft_blocks" in suffixes:  # diag-oft: (blocks, size, size); boft: (m, blocks, size, size)
+        kind = "BOFT" if len(shapes["oft_blocks"]) == 4 else "OFT"
+    elif "oft_diag" in suffixes:
+        kind = "OFT"
+    elif any(s.startswith("boft_") for s in suffixes):
+        kind = "BOFT"
+    elif suffixes & {"a1.weight", "a2.weight", "b1.weight", "b2.weight"}:
+        kind = "GLoRA"
+    elif "on_input" in suffixes or suffixes - {"alpha"} == {"weight"}:
+        kind = "IA3"
     elif suffixes & {"w_norm", "b_norm"}:
         kind = "norm"
     else:
@@ -73,7 +97,7 @@ _TUCKER = ("lora_mid.weight", "hada_t1", "hada_t2", "lokr_t2")  # a Tucker core 
 
 def _damage(kind: str, own: dict[str, list[int]]) -> str | None:
     """What is wrong with one layer's factors, from their shapes: a missing one, or two ranks."""
-    base = kind.removeprefix("DoRA ")
+    base = base_kind(kind)
     if base == "unknown" and set(own) <= {"alpha", "dora_scale"}:
         return f"has only {' and '.join(sorted(own))}, no weights"
     missing = [need.split("|")[-1] for need in _NEEDED.get(base, ()) if not any(k in own for k in need.split("|"))]
@@ -107,7 +131,7 @@ def layer_problems(shapes: dict[str, list[int]], layers: dict[str, str]) -> tupl
         problem = _damage(kind, own)
         if problem:
             damaged[name] = problem
-        elif kind.removeprefix("DoRA ") in ("LoRA", "LoCon", "LoHa", "LoKr") and "alpha" not in own \
+        elif base_kind(kind) in ("LoRA", "LoCon", "LoHa", "LoKr") and "alpha" not in own \
                 and _rank(kind, own) is not None:
             no_alpha.append(name)
     return no_alpha, damaged
@@ -123,3 +147,38 @@ def layer_kinds(shapes: dict[str, list[int]]) -> tuple[dict[str, str], dict[str,
         if rank is not None:
             ranks[name] = rank
     return layers, ranks
+
+
+# The width a layer reads, by family: the UNet's cross-attention key/value read the text encoder's output (768 SD
+# 1.x CLIP-L, 1024 SD 2.x OpenCLIP-H, 2048 SDXL's two joined); a text-encoder layer's input is its hidden width.
+_CROSS_WIDTHS = {768: "sd1", 1024: "sd2", 2048: "sdxl"}
+_TEXT_WIDTHS = {768: "sd1", 1024: "sd2"}
+_TEXT_LAYERS = ("_q_proj", "_k_proj", "_v_proj", "_out_proj", "_fc1")
+_IN_FACTORS = ("lora_down.weight", "hada_w1_b", "hada_w2_b", "diff")  # (rank or out, in): in is the input width
+# sd-scripts names SDXL UNet layers in the original layout (input_blocks_4_1_...); only SDXL has transformer
+# blocks past the first in one attention (2 and 10 per block)
+_ORIGINAL_UNET = re.compile(r"^lora_unet_(input_blocks|middle_block|output_blocks)_")
+_DEEP_TRANSFORMER = re.compile(r"_transformer_blocks_[1-9]")
+
+
+def guess_family(shapes: dict[str, list[int]]) -> str | None:
+    """sd1, sd2 or sdxl from a LoRA's key names and input widths, None when they do not tell (a tiny test model,
+    a LoKr whose factors hide the width)."""
+    names = {key.split(".", 1)[0] for key in shapes}
+    if any(name.startswith(("lora_te1_", "lora_te2_")) for name in names):
+        return "sdxl"
+    for key, shape in shapes.items():
+        name, _, suffix = key.partition(".")
+        if suffix not in _IN_FACTORS or len(shape) != 2:
+            continue
+        if name.startswith("lora_unet_") and name.endswith(("attn2_to_k", "attn2_to_v")) and shape[1] in _CROSS_WIDTHS:
+            return _CROSS_WIDTHS[shape[1]]
+        if name.startswith("lora_te_") and name.endswith(_TEXT_LAYERS) and shape[1] in _TEXT_WIDTHS:
+            return _TEXT_WIDTHS[shape[1]]
+    unet = [name for name in names if name.startswith("lora_unet_")]
+    if any(_DEEP_TRANSFORMER.search(name) for name in unet):
+        return "sdxl"
+    # the original layout with an SD 1.x/2.x text encoder (lora_te_) is some other tool's SD 1.x/2.x naming
+    if not any(name.startswith("lora_te_") for name in names) and any(_ORIGINAL_UNET.search(n) for n in unet):
+        return "sdxl"
+    return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import pickletools
 import struct
@@ -134,10 +135,32 @@ _SCALAR_FORMATS = {"F64": "<d", "F32": "<f", "F16": "<e", "I64": "<q", "U64": "<
                    "I16": "<h", "U16": "<H", "I8": "<b", "U8": "<B", "BOOL": "<?"}
 
 
+def _fp8(byte: int, exponent_bits: int) -> float:
+    """One fp8 value by hand (core does not import torch): F8_E4M3 is OCP's e4m3fn (bias 7, no inf, NaN only at
+    S.1111.111), F8_E5M2 is IEEE-like (bias 15, inf and NaN at exponent 31)."""
+    mantissa_bits = 7 - exponent_bits
+    bias = (1 << (exponent_bits - 1)) - 1
+    sign = -1.0 if byte & 0x80 else 1.0
+    exponent = (byte >> mantissa_bits) & ((1 << exponent_bits) - 1)
+    mantissa = byte & ((1 << mantissa_bits) - 1)
+    top = (1 << exponent_bits) - 1
+    if exponent_bits == 4 and exponent == top and mantissa == (1 << mantissa_bits) - 1:
+        return math.nan
+    if exponent_bits == 5 and exponent == top:
+        return sign * math.inf if mantissa == 0 else math.nan
+    if exponent == 0:  # subnormal
+        return sign * math.ldexp(mantissa, 1 - bias - mantissa_bits)
+    return sign * math.ldexp((1 << mantissa_bits) + mantissa, exponent - bias - mantissa_bits)
+
+
+# fp8 formats decoded by _fp8: dtype -> exponent bits
+_FP8_EXPONENT_BITS = {"F8_E4M3": 4, "F8_E5M2": 5}
+
+
 def safetensors_scalars(path: str | os.PathLike, header: dict, names) -> dict[str, float | None]:
     """The value of each named one-element tensor (0-d, [1], [1, 1], ...) of a file whose header
     ``safetensors_header`` read, from its few bytes (the rest of the file is not read); None for a
-    tensor of several elements or of a dtype not decoded here (fp8)."""
+    tensor of several elements or of a dtype not decoded here (F8_E8M0, sub-byte floats)."""
     path = Path(path)
     out: dict[str, float | None] = {}
     try:
@@ -149,12 +172,17 @@ def safetensors_scalars(path: str | os.PathLike, header: dict, names) -> dict[st
                 for n in info.get("shape", []):
                     count *= n
                 dtype = info.get("dtype")
-                if count != 1 or (dtype not in _SCALAR_FORMATS and dtype != "BF16"):
+                if count != 1 or (dtype not in _SCALAR_FORMATS and dtype not in ("BF16", *_FP8_EXPONENT_BITS)):
                     out[name] = None
                     continue
                 begin, end = info["data_offsets"]
                 handle.seek(8 + length + begin)
                 raw = handle.read(end - begin)
+                if dtype in _FP8_EXPONENT_BITS:
+                    if len(raw) != 1:
+                        raise struct.error(f"{name}: {len(raw)} bytes for one fp8 value")
+                    out[name] = _fp8(raw[0], _FP8_EXPONENT_BITS[dtype])
+                    continue
                 fmt, raw = ("<f", b"\0\0" + raw) if dtype == "BF16" else (_SCALAR_FORMATS[dtype], raw)
                 out[name] = float(struct.unpack(fmt, raw)[0])
     except (OSError, struct.error) as exc:
