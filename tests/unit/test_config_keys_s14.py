@@ -232,3 +232,32 @@ def test_the_sd1_export_file_says_why_the_key_is_missing(project):
 def test_the_warmup_help_says_how_sd_scripts_counts_it():
     text = field_help("optimizer", "lr_warmup_steps")
     assert "optimizer steps" in text and "multiplied by N" in text and "export-sdscripts" in text
+
+
+def test_export_sdscripts_takes_the_process_count_from_the_command_line(tmp_path):
+    """`config export-sdscripts --num-processes N` is how a user gives N: the warmup is written x N."""
+    import re
+    import tomllib
+
+    from click.testing import CliRunner
+
+    from loratui.cli import cli
+
+    runner = CliRunner()
+    config = tmp_path / "c.toml"
+    (tmp_path / "img" / "10_cat").mkdir(parents=True)
+    from PIL import Image
+
+    Image.new("RGB", (64, 64)).save(tmp_path / "img" / "10_cat" / "a.png")
+    made = runner.invoke(cli, ["config", "new", str(config), "--train-data-dir", str(tmp_path / "img"),
+                               "--model", str(tmp_path / "base.safetensors"), "--family", "sd1"])
+    assert made.exit_code == 0, made.output
+    text = config.read_text(encoding="utf-8")
+    config.write_text(re.sub(r"(?m)^lr_warmup_steps = .*$", "lr_warmup_steps = 10", text), encoding="utf-8")
+    result = runner.invoke(cli, ["config", "export-sdscripts", str(config), "-o", str(tmp_path / "out"),
+                                 "--family", "sd1", "--num-processes", "2", "--force", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert tomllib.loads((tmp_path / "out" / "config.toml").read_text())["lr_warmup_steps"] == 20
+    assert "--multi_gpu --num_processes 2" in result.output
+    bad = runner.invoke(cli, ["config", "export-sdscripts", str(config), "--num-processes", "0"])
+    assert bad.exit_code == 2

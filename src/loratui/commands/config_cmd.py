@@ -383,11 +383,15 @@ def import_kohya_cmd(json_path: str, output: str | None, as_lora: bool) -> None:
 @click.option("--family", type=FamilyType(),
               help="Override model_family: sd1 (also spelled sd15), sd2 or sdxl (needed when it is auto and "
                    "cannot be read from the weights).")
+@click.option("--num-processes", "num_processes", type=click.IntRange(min=1), default=None, metavar="N",
+              help="The GPUs (processes) sd-scripts will run on: an integer lr_warmup_steps is written times N, "
+                   "as sd-scripts counts it in scheduler steps (N per optimizer step), and the command gets "
+                   "--multi_gpu --num_processes N.")
 @click.option("--yes", "-y", "yes", is_flag=True, help="Overwrite an earlier export without asking.")
 @click.option("--force", is_flag=True, help="Export even when `config check` finds problems (each is printed as a "
                                             "warning); also overwrites an earlier export, as --yes does.")
-def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str | None, yes: bool,
-                         force: bool) -> None:
+def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str | None, num_processes: int | None,
+                         yes: bool, force: bool) -> None:
     """Write sd-scripts' config.toml + dataset.toml for CONFIG and print the command that runs them.
 
     CONFIG is checked first as `config check` does (a Hugging Face repo id as the base model is fine
@@ -421,7 +425,7 @@ def export_sdscripts_cmd(config_path: str, output_dir: str | None, family: str |
         if not click.confirm(f"Overwrite the earlier export in {out}?", default=False):
             click.echo("Nothing written.")
             return
-    export, cfg_file, ds_file = export_sdscripts(cfg, out, family, overwrite=True)
+    export, cfg_file, ds_file = export_sdscripts(cfg, out, family, overwrite=True, num_processes=num_processes)
     for note in export.notes:
         click.echo(f"note: {note}")
     click.echo(f"wrote {cfg_file}")
