@@ -27,6 +27,7 @@ from loratui.tui.screens.dataset_panes import DatasetPanes
 from loratui.tui.services.dataset_store import DatasetStore, ImageRow
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.widgets.image_table import ImageTable, default_glyphs
+from loratui.tui.widgets.keys_in_order import key_kept_below
 
 PANES = ("editor-pane", "tags-pane", "summary-pane")
 # Typing in the filter box: on a dataset this small a filter takes a few ms and is applied at each key;
@@ -41,7 +42,9 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
 
     CSS_PATH = "dataset.tcss"
     BINDINGS = [
-        Binding("slash", "focus_filter", "Filter", id="dataset.filter"),
+        # priority: the box has the focus when the App reads "/", so the letters after it go into it even
+        # while the screen is busy (they were routed to the table, and "t", "a", "p"... are keys here)
+        Binding("slash", "focus_filter", "Filter", id="dataset.filter", priority=True),
         Binding("e", "edit", "Edit", id="dataset.edit", tooltip="Edit the current image's tags"),
         Binding("a", "add_tag", "Add a tag", id="dataset.add_tag", show=False,
                 tooltip="Type a tag to add to the current image (the editor's add box, with completions)"),
@@ -411,6 +414,8 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "previous_filter":
             return self.focused is self.query_one("#filter", Input)
+        if action == "focus_filter":  # "/" typed in a box (the tag editor's) or the tag list's own find
+            return not key_kept_below(self, action)
         return super().check_action(action, parameters)
 
     # ---- commands -------------------------------------------------------------------------------

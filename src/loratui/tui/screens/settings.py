@@ -50,6 +50,7 @@ from loratui.tui.screens.settings_texts import (  # PALETTE and PATH_PICKS stay 
 from loratui.tui.services.config_watch import POLL_SECONDS, ConfigWatch
 from loratui.tui.widgets.config_field import ConfigField
 from loratui.tui.widgets.config_form import ConfigForm, config_values
+from loratui.tui.widgets.keys_in_order import key_kept_below
 
 PANELS = (("loratui.tui.widgets.step_calculator", "StepCalculator"), ("loratui.tui.widgets.vram_panel", "VramPanel"))
 # the values core's check_paths and missing_packages read: a change re-checks the files
@@ -98,7 +99,7 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
                 tooltip="The next section (ctrl+up: the one before)"),
         Binding("ctrl+up", "previous_section", "Previous section", id="settings.previous_section", show=False),
         Binding("ctrl+f", "pick_file", "Pick file", id="settings.pick_file", show=False,
-                tooltip="For a path field: choose a file or folder"),
+                tooltip="For a path field: choose a file or folder", priority=True),  # as ctrl+g: "ctrl+f img"
         Binding("ctrl+r", "revert_field", "Revert field", id="settings.revert_field", show=False,
                 tooltip="Put back the file's value of the focused field"),
         Binding("f2", "save_as", "Save as", id="settings.save_as", show=False),
@@ -208,8 +209,8 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
             return False
         if action == "leave_field":
             return self.focused is not None
-        if action == "goto":
-            return not self.goto_key_types_here()
+        if action in ("goto", "pick_file"):  # priority keys: a box's own letter stays with it
+            return not key_kept_below(self, action)
         return True
 
     def on_resize(self, event) -> None:
@@ -377,45 +378,12 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
     def action_previous_section(self) -> None:
         self.action_next_section(-1)
 
-    def goto_key_types_here(self) -> bool:
-        """Whether the focused box types a key the keymap gave goto (a printable one): goto's binding has
-        priority, which would otherwise take that letter from the box."""
-        from loratui.tui.widgets.footer_fixes import key_character
-
-        focused = self.focused
-        if focused is None:
-            return False
-        bindings_map = self._bindings.copy()
-        keymap = getattr(self.app, "_keymap", None)
-        if keymap:  # as Textual's binding chain applies it (after its own typed-key filter)
-            bindings_map.apply_keymap(keymap)
-        for key, bindings in bindings_map.key_to_bindings.items():
-            character = key_character(key)
-            if character is not None and any(b.action == "goto" for b in bindings) \
-                    and focused.check_consume_key(key, character):
-                return True
-        return False
-
     def action_goto(self) -> None:
         from loratui.tui.screens.config_dialogs import goto_field_dialog
 
         if self.refuse_while_broken("go to a field"):
             return
         self.app.push_screen(goto_field_dialog(), lambda key: self.form.field(key).focus_editor() if key else None)
-
-    def on_config_field_choices_requested(self, event: ConfigField.ChoicesRequested) -> None:
-        from loratui.tui.screens.config_dialogs import PickFromList
-
-        field = event.field
-        choices = {str(c): c for c in field.spec.choices}
-
-        def chosen(picked: str | None) -> None:
-            if picked is not None and choices[picked] != field.value:
-                field.user_sets(choices[picked])
-            field.focus()
-
-        self.app.push_screen(PickFromList(field.spec.name, [(k, k) for k in choices], current=str(field.value)),
-                             chosen)
 
     def action_revert_field(self) -> None:
         field = self.focused_field()

@@ -27,11 +27,13 @@ from textual.message import Message
 from textual.widget import Widget
 
 from loratui.core.config import PATH_KEYS, FieldSpec, coerce_value
+from loratui.tui.widgets.keys_in_order import run_own_binding
 
 INVALID = object()   # the value of a field whose text core refuses
 NO_FILE = object()   # the file value of a field when there is no file (nothing to differ from)
 TYPE_AHEAD_S = 1.0   # letters typed on a choice field within this of each other spell one prefix
-NUMERIC = ("int", "float", "warmup")
+# the kinds whose value is a number or a size: the first key typed after entering one replaces its value
+NUMERIC = ("int", "float", "warmup", "resolution")
 
 def value_text(spec: FieldSpec, value: Any) -> str:
     """How a value is typed in the field (and shown in the "changed" note): core's text, which core's
@@ -112,13 +114,6 @@ class ConfigField(Widget, can_focus=True):
             super().__init__()
             self.field = field
 
-    class ChoicesRequested(Message):
-        """Enter on a choice field: the screen shows the list (a widget cannot push screens nicely)."""
-
-        def __init__(self, field: ConfigField) -> None:
-            super().__init__()
-            self.field = field
-
     def __init__(self, spec: FieldSpec, value: Any, file_value: Any = NO_FILE) -> None:
         super().__init__(id=f"cf-{spec.section}-{spec.name}", classes="config-field")
         self.spec = spec
@@ -186,7 +181,22 @@ class ConfigField(Widget, can_focus=True):
         if self.spec.kind == "bool":
             self.user_sets(not self.value)
         elif self.spec.choices:
-            self.post_message(self.ChoicesRequested(self))
+            self.show_choices()
+
+    def show_choices(self) -> None:
+        """List the choices in a picker, pushed while the key that asked is handled: the keys typed right
+        after it ("enter lion") go to the picker. A message asking the screen pushed it later, and those
+        letters went to this field's type-ahead first (the value became Lion, the picker got "on")."""
+        from loratui.tui.screens.config_dialogs import PickFromList
+
+        choices = {str(c): c for c in self.spec.choices}
+
+        def chosen(picked: str | None) -> None:
+            if picked is not None and choices[picked] != self.value:
+                self.user_sets(choices[picked])
+            self.focus()
+
+        self.app.push_screen(PickFromList(self.spec.name, [(k, k) for k in choices], current=str(self.value)), chosen)
 
     def action_move(self, step: int) -> None:
         """Up/Down go from field to field, as rows do in the Dataset table (they scrolled the form
@@ -224,8 +234,12 @@ class ConfigField(Widget, can_focus=True):
             self._entered = True
             self.replace_next = False
 
-    def on_key(self, event: events.Key) -> None:
-        handled = self._choice_key(event) if self.spec.choices else self._edit_key(event) if self.typed else False
+    async def on_key(self, event: events.Key) -> None:
+        # this field's own bindings (enter, space, up/down) run as it reads the key, as keys_in_order has an
+        # Input do: on the App's pass, behind a busy screen, they came after the letters typed next
+        handled = (not event.is_printable or event.character == " ") and await run_own_binding(self, event)
+        handled = handled or (self._choice_key(event) if self.spec.choices else
+                              self._edit_key(event) if self.typed else False)
         if handled:
             event.stop()
             event.prevent_default()

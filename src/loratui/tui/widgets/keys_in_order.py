@@ -16,6 +16,11 @@ and "people", gave "no humanp" and wrote it to the caption (Textual issue #6605)
   key waits in the App until the one before it is done: stopped by a widget, or through the
   bindings of the App at the end of its bubbling (at most ``HOLD_S``: a key whose handler never
   finishes, or one dropped on the way, does not block the keyboard).
+
+A screen key that opens a box or a dialog (ctrl+g, ctrl+f in Settings, "/" on the Dataset screen) has
+``priority=True``: it acts when the App reads it, so the keys typed after it are routed to what it
+opened even while the screen is busy. ``key_kept_below`` is the check_action guard that hands such a key
+back where the focused widget types it or binds it itself.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ _MARK = "_loratui_keys_in_order"
 HOLD_S = 0.5  # the longest a key waits for the one before it
 
 
-async def _run_own_binding(widget, event: events.Key) -> bool:
+async def run_own_binding(widget, event: events.Key) -> bool:
     """Run the widget's own (non-priority, keymap-applied) binding for this key; True if one acted."""
     bindings = widget._bindings.copy()
     keymap = widget.app._keymap
@@ -42,6 +47,44 @@ async def _run_own_binding(widget, event: events.Key) -> bool:
         if not binding.priority and await widget.app.run_action(binding.action, widget):
             return True
     return False
+
+
+def key_kept_below(screen, action: str) -> bool:
+    """Whether a key the keymap gives the screen's priority ``action`` belongs, where the focus is, to a
+    widget below the screen: the focused one types it (a printable key in a text box) or it or a parent binds
+    it to an action that is on (the tag list's own "/"). Without a priority binding those came first.
+    The key being read decides (with "ctrl+g,g" ctrl+g still opens the picker from a field where g is
+    typed); asked with no such key (the footer), the action is kept below only when all its keys are."""
+    from loratui.tui.widgets.footer_fixes import key_character
+
+    focused = screen.focused
+    if focused is None:
+        return False
+    keymap = getattr(screen.app, "_keymap", None)
+
+    def bindings_of(node):
+        bindings = node._bindings.copy()
+        if keymap:  # as Textual's binding chain applies it
+            bindings.apply_keymap(keymap)
+        return bindings.key_to_bindings
+
+    def kept(key: str) -> bool:
+        character = key_character(key)
+        if character is not None and focused.check_consume_key(key, character):
+            return True
+        for node in focused.ancestors_with_self:
+            if node is screen:
+                return False
+            if any(not b.priority and screen.app._check_action_state(b.action, node)
+                   for b in bindings_of(node).get(key, ())):
+                return True
+        return False
+
+    keys = [key for key, bindings in bindings_of(screen).items() if any(b.action == action for b in bindings)]
+    current = _gate(screen.app).current
+    if current is not None and current.key in keys:
+        return kept(current.key)
+    return bool(keys) and all(kept(key) for key in keys)
 
 
 class _KeyGate:
@@ -129,7 +172,7 @@ def install() -> None:
     async def _on_key(self: Input, event: events.Key) -> None:
         if not event.is_printable:
             self._restart_blink()  # as the original does first: the cursor shows after a burst of arrows
-            if await _run_own_binding(self, event):
+            if await run_own_binding(self, event):
                 event.stop()
                 event.prevent_default()
                 return
