@@ -253,7 +253,7 @@ def _newest_run(train_dir, where: str) -> InterruptedRun:
     if str(_read_record(train_dir).get("finished")) == newest.path.name:
         raise LoratuiError(RESUME, f"the last caption run of {where} ({newest.captioner}, {newest.mode}) finished "
                            "with every image captioned: nothing to resume (a run stopped before it wrote anything: ",
-                           Hint("start it again)", "{start} starts it again)"))
+                           AGAIN, ")")  # the bracket closes the sentence: no part of either wording
     chain = [newest]
     for older in runs[1:]:  # a resumed run continues the one before it: skip what both wrote
         if not chain[-1].resumed or (older.captioner, older.mode) != (newest.captioner, newest.mode):

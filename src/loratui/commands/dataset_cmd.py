@@ -293,7 +293,6 @@ def balance(directory: Path, target: int | None, caption_extension: str | None, 
     reg images to the train samples' count: the total names that fill), and DIR may not be one.
     --undo renames the last balance's folders back, from a shell or after the app closed.
     """
-    from loratui.core.captions import follow_folder_renames
     from loratui.core.dataset import apply_renames, balance_plan, balance_target, nothing_to_balance_line
     from loratui.core.dataset import plan_conflicts, reg_balance_refusal, samples_change_line, scan_dataset
     from loratui.core.errors import LoratuiError
@@ -342,12 +341,10 @@ def balance(directory: Path, target: int | None, caption_extension: str | None, 
     if not _confirmed(f"Rename {len(plan)} folder(s)?", dry_run, yes):
         return
     apply_renames(plan)
-    follow_folder_renames((rename.source, rename.dest) for rename in plan)  # undo still finds the captions
-    from loratui.core.captions import history
+    _follow_renames(plan, f"renamed {len(plan)} folder(s)")  # undo still finds the captions
     from loratui.core.dataset import record_balance
 
-    entries = history(train_dir)
-    record_balance(train_dir, plan, entries[0][0].name if entries else None)
+    record_balance(train_dir, plan, _newest_journal_entry(train_dir))
     click.echo(f"renamed {len(plan)} folder(s): `loratui dataset balance {shell_arg(directory)} --undo` (or ctrl+z "
                "on the app's Dataset screen, while no caption change comes after) renames them back")
 
@@ -367,17 +364,46 @@ def _confirmed(question: str, dry_run: bool, yes: bool) -> bool:
     return True
 
 
+def _newest_journal_entry(train_dir: Path) -> str | None:
+    """The name of the newest entry of the caption undo journal, from the folder listing alone (no entry
+    is read: the journal keeps up to 2,000). The app's ctrl+z compares the same name
+    (screens.dataset_undo.newest_journal_entry): a balance is undone only while no caption change came after it."""
+    from loratui.core.captions import journal_dir
+
+    folder = journal_dir(train_dir)
+    names = sorted(p.name for p in folder.glob("*.json") if p.stem.isdigit()) if folder.is_dir() else []
+    return names[-1] if names else None
+
+
+def _follow_renames(renames, done: str) -> None:
+    """Rename the folders in the undo journals too; the folders are renamed already, so a failure here
+    says so (on stderr) instead of ending in an error that hides it."""
+    from loratui.core.captions import follow_folder_renames
+    from loratui.core.errors import LoratuiError
+
+    try:
+        follow_folder_renames((rename.source, rename.dest) for rename in renames)
+    except (LoratuiError, OSError) as exc:
+        click.echo(f"{done}, but the undo journal could not follow: {exc} (`loratui tags undo` may not find "
+                   "the captions of those folders)", err=True)
+
+
 def _undo_balance(train_dir: Path, dry_run: bool, yes: bool) -> None:
     """`balance --undo`: the recorded balance renamed back (all or nothing), while its folders still hold
-    the names it gave them; one line saying why not otherwise."""
-    from loratui.core.captions import follow_folder_renames
+    the names it gave them and no caption change came after it (the app's ctrl+z undoes that change first:
+    so does this, by refusing until `loratui tags undo` has); one line saying why not otherwise."""
     from loratui.core.dataset import forget_balance, last_balance, no_balance_undo_line, undo_balance
     from loratui.core.errors import LoratuiError
 
     found = last_balance(train_dir)
     if found is None:
         raise LoratuiError(no_balance_undo_line(train_dir))
-    plan = found[0]
+    plan, after_entry = found
+    newest = _newest_journal_entry(train_dir)
+    if newest != after_entry:
+        raise LoratuiError(f"{train_dir}: captions were changed after the last balance (undo journal entry {newest}); "
+                           f"nothing was renamed: undo those changes first (`loratui tags undo {shell_arg(train_dir)}`, "
+                           "or ctrl+z in the app), then run this again")
     click.echo(f"undo the last balance of {train_dir}:")
     for rename in plan:
         click.echo(f"  {rename.dest.name} -> {rename.source.name}")
@@ -385,5 +411,5 @@ def _undo_balance(train_dir: Path, dry_run: bool, yes: bool) -> None:
         return
     back = undo_balance(plan)  # all or nothing, under the train folder's write lock
     forget_balance(train_dir)
-    follow_folder_renames((rename.source, rename.dest) for rename in back)
+    _follow_renames(back, "renamed back")
     click.echo(f"renamed {len(back)} folder(s) back")

@@ -228,7 +228,7 @@ def _read_and_plan(directory: Path, ops, where, caption_extension, separator, ta
 
 def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags_csv, recursive, yes, dry_run,
               as_json, show_all, force=False, save_recipe=None, description="", nothing_hint=None) -> None:
-    from loratui.core.captions import apply_plan, check_ops
+    from loratui.core.captions import apply_plan, check_ops, dropped_note
     from loratui.core.captions import append_to_recipe, check_recipe_target, load_recipe
 
     check_ops(ops, separator)
@@ -285,9 +285,13 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
     if as_json:
         data["written"] = len(result.written)
         data["conflicts"] = result.conflicts
+        if result.dropped:  # this write pushed the oldest changes out of the undo history
+            data["undo_dropped"] = result.dropped
         click.echo(json_line(data))
     else:
         click.echo(f"Wrote {len(result.written)} caption file(s). Undo with: loratui tags undo {shell_arg(directory)}")
+        if result.dropped:  # said when it happens, not only when an undo runs out
+            click.echo(f"Note: {dropped_note(root)}")
         for conflict in result.conflicts:
             click.echo(f"skipped: {conflict}", err=True)
     if result.conflicts:

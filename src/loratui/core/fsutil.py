@@ -21,6 +21,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def config_relative_path(config_dir: str | os.PathLike, value: str) -> Path:
+    """A path a config holds, made absolute against the config's folder (``config_dir``: the config file's
+    resolved parent), as training (core.config.resolve_path) and the dataset commands (core.dataset's
+    locate_config) both read it: ``~`` expanded; a leading run of ``../`` with no other ``..`` folded
+    (the same place, a shorter name); a ``..`` after a folder name kept, as the OS walks it (through a
+    symlinked folder it goes elsewhere than the folded name would)."""
+    path = Path(os.path.expanduser(value))
+    if path.is_absolute():
+        return path
+    parts = path.parts
+    leading = next((i for i, part in enumerate(parts) if part != ".."), len(parts))
+    joined = Path(config_dir) / path
+    if leading and ".." not in parts[leading:]:
+        joined = Path(os.path.normpath(joined))
+    return joined
+
+
 def atomic_temp_pattern(target: str) -> re.Pattern:
     """The names of the temp files ``atomic_write_bytes`` makes for targets whose names match the
     regex ``target`` (``.NAME.XXXXXXXX.tmp``), to find the ones a killed process left behind."""

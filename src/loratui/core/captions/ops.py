@@ -95,7 +95,8 @@ class AddTags(Op):
     ``miku (x)``), so an add never makes the repeats the app then warns about; the plan's notes count
     the captions that had it under another spelling. With ``move_existing`` it is moved to the
     position (a trigger word must come first, since keep_tokens counts from the front), keeping the
-    caption's spelling, and the other copies of it go.
+    caption's spelling, and the other copies of it go; the notes then count only the captions where it
+    stays among the ``keep`` tags (not moved).
     ``keep``: the first N tags stay where they are and nothing lands before them (the trigger
     word and keep_tokens); a tag among them is left there, not moved.
     """
@@ -133,7 +134,9 @@ class AddTags(Op):
                         spelled.setdefault(key, t)
                     else:
                         base.append(t)
-                count_spellings([t for t in head if tag_variant_key(t) in wanted] + list(spelled.values()))
+                # a tag behind the kept ones is moved (in the caption's spelling), not "not added": only
+                # one left among the kept tags goes to the note
+                count_spellings([t for t in head if tag_variant_key(t) in wanted])
                 new = [spelled.get(key, tag) for key, tag in wanted.items() if key not in held]
             else:
                 keys = [tag_variant_key(t) for t in tags]

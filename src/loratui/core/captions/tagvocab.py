@@ -2,7 +2,8 @@
 
 A WD14 ``selected_tags.csv`` (``tag_id,name,category,count``; category 9 rating, 0 general,
 4 character) adds every tag the tagger knows, with its category and Danbooru count, so the editor
-can complete tags the dataset does not use yet. Matching ignores case and treats ``_`` as a space;
+can complete tags the dataset does not use yet. Matching ignores case, treats ``_`` as a space (not in
+``^_^``) and ``\\(`` as ``(``, as the caption check does (``TagVocab.key``);
 a tagger tag is offered in the dataset's own spelling style (``long hair`` or ``long_hair``,
 whichever its captions use more; tags of 3 characters or fewer such as ``^_^`` are never changed).
 
@@ -69,7 +70,9 @@ _AFTER_EVERYTHING = "\U0010ffff"  # sorts after any character a key can hold (pr
 
 
 def _key(tag: str) -> str:
-    return tag.casefold().replace("_", " ")
+    """The one comparison of tags (``TagVocab.key``): the caption check's ``tag_variant_key``, so the
+    index, ``in``, ``lookup`` and ``complete(exclude=...)`` agree with bulk add, dedupe and the check."""
+    return tag_variant_key(tag.strip())
 
 
 def _word_start(key: str, text: str) -> bool:
@@ -149,7 +152,7 @@ class TagVocab:
         """The form tags are compared in: ``Long_Hair`` and ``long hair`` are one tag, and so are
         ``miku \\(x\\)`` and ``miku (x)``: the caption check's ``tag_variant_key``, which bulk add and
         dedupe use too, so the editor, the forms and the check agree on what is a repeat."""
-        return tag_variant_key(tag.strip())
+        return _key(tag)
 
     def __len__(self) -> int:
         return len(self._sorted)
@@ -185,13 +188,17 @@ class TagVocab:
         """
         if mode not in ("substring", "prefix"):
             raise ValueError(f"unknown completion mode {mode!r}: use 'substring' or 'prefix'")
-        key = _key(text.strip())
-        if not key or limit <= 0:
+        whole = _key(text)  # the text as a whole tag: "^_^" keeps its "_"
+        key = whole.replace("_", " ")  # as part of a tag: "g_h" is in "long_hair", whose key has a space
+        if not key.strip() or limit <= 0:
             return []
         skip = {_key(t) for t in exclude}
-        if mode == "prefix":
-            return self._complete_prefix(key, limit, skip)
-        return self._complete_substring(key, limit, skip)
+        complete = self._complete_prefix if mode == "prefix" else self._complete_substring
+        hits = complete(key, limit, skip)
+        if whole != key:  # a short text with "_" ("^_"): the tags it starts or is come first
+            first = complete(whole, limit, skip)
+            hits = first + [hit for hit in hits if hit not in first]
+        return hits[:limit]
 
     def _prefix_range(self, key: str) -> range:
         """Indexes into the key-sorted entries of every key starting with ``key`` (by bisection)."""

@@ -25,6 +25,7 @@ from loratui.core.dataset.images import entry_is_dir, entry_is_file, is_image
 from loratui.core.dataset.concepts import concepts_child
 from loratui.core.dataset.scan import parse_subset_name
 from loratui.core.errors import LoratuiError
+from loratui.core.fsutil import config_relative_path
 
 
 @dataclass(frozen=True)
@@ -132,10 +133,10 @@ def locate_config(config: str | os.PathLike) -> tuple[DatasetLocation, str | Non
 
 
 def _config_folder(config: Path, key: str, value: str) -> Path:
-    path = Path(os.path.expanduser(value))
-    joined = path if path.is_absolute() else config.parent / path
-    if path.parts and path.parts[0] == "..":
-        joined = Path(os.path.normpath(joined))  # leading ../: the same place, a shorter name
+    # resolved as `train CONFIG` resolves it (core.config.resolve_path: the same helper, the same base)
+    joined = config_relative_path(config.resolve().parent, value)
+    if ".." in joined.parts:  # after a folder name: the folder the OS walks to, as training opens it
+        joined = Path(os.path.realpath(joined))  # (locate_dataset would fold it by name: through a link, elsewhere)
     if not joined.is_dir():
         raise LoratuiError(f"{config}: dataset.{key} = {value!r}: {os.path.abspath(joined)} is not a folder; set "
                            "it to the folder with the N_concept folders")

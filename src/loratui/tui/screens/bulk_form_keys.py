@@ -22,6 +22,7 @@ from textual.widgets import Input
 
 from loratui.core.captions import TagVocab
 from loratui.tui.widgets.form_controls import BulkToggle, LastItemSuggester
+from loratui.tui.widgets.textual_compat import input_suggestion, watch_input_suggestion
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -65,7 +66,7 @@ class TagSuggesterBox(Input):
     @property
     def suggestion_shown(self) -> bool:
         """A suggestion is drawn after the cursor (what Input draws: focused, longer than the text)."""
-        suggestion = self._suggestion
+        suggestion = input_suggestion(self)
         return (self.has_focus and len(suggestion) > len(self.value) and suggestion.startswith(self.value)
                 and self.cursor_at_end and self.selection.is_empty)
 
@@ -73,7 +74,7 @@ class TagSuggesterBox(Input):
         """Put the suggestion shown into the box; False when none is shown."""
         if not self.suggestion_shown:
             return False
-        self.value = self._suggestion
+        self.value = input_suggestion(self)
         self.cursor_position = len(self.value)
         return True
 
@@ -86,8 +87,9 @@ class TagSuggesterBox(Input):
         if not self.take_suggestion():
             raise SkipAction()  # the suggestion went meanwhile: Tab moves on
 
-    def watch__suggestion(self) -> None:
-        self.refresh_bindings()  # the footer's "tab Complete" comes and goes with the suggestion
+    def on_mount(self) -> None:
+        # the footer's "tab Complete" comes and goes with the suggestion
+        watch_input_suggestion(self, self.refresh_bindings)
 
 
 def enter_step(screen: Screen, kind: str) -> bool:

@@ -25,6 +25,7 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from loratui.core.config import FIELDS
+from loratui.tui.widgets.textual_compat import DropsTypeAhead
 
 
 def dialog_css(cls: str) -> str:
@@ -84,7 +85,7 @@ class ChoiceDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class OfferDialog(ChoiceDialog):
+class OfferDialog(DropsTypeAhead, ChoiceDialog):
     """A ChoiceDialog the app opens unasked (a draft found at start-up): keys read before it was shown
     are dropped, since they were typed for the screen under it (the hunt's `3 ctrl+g dim` deleted a draft
     with its `d`), and a key in ``confirm`` ({key: what it does}) is only answered after a `y` (a delete
@@ -95,20 +96,15 @@ class OfferDialog(ChoiceDialog):
         super().__init__(title, body, choices)
         self.confirm = dict(confirm or {})
         self.asking: str | None = None  # a confirm key pressed: y answers it, any other key goes back
-        self.dropped = 0                # keys typed before the dialog was opened
-        from textual import _time
+        # keys read before the dialog was opened were typed for the screen under it (a d read between
+        # opening and mounting was typed a few milliseconds before it showed, and still asks y)
+        self.start_dropping_typed_ahead()
 
-        # the clock Textual stamps a key event with when it is read: keys read before the dialog was opened
-        # were typed for the screen under it (taken at opening, not mounting: a key read in between was
-        # typed at most a few milliseconds before it showed, and a d there still asks y)
-        self.shown_at = _time.get_time()
+    def typed_ahead_dropped(self) -> None:
+        self._show_keys()
 
     def on_key(self, event: Key) -> None:
-        if event.time < self.shown_at:
-            event.stop()
-            event.prevent_default()
-            self.dropped += 1
-            self._show_keys()
+        if self.drop_typed_ahead(event):
             return
         if self.asking is not None:
             event.stop()

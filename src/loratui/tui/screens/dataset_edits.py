@@ -281,21 +281,27 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
         """Apply a plan in a worker (journal, atomic writes, fsync: seconds for thousands of files)
         and read the written captions back there too; the status line says it is writing."""
         def work():
+            from loratui.core.captions import dropped_note
+
             try:
-                written, entry = self.store.apply_entry(plan, plan.description)
+                written, entry, dropped = self.store.apply_entry(plan, plan.description)
             except PartialWriteError as exc:
                 # some captions changed on disk before the failure (a full disk): read them back here
                 # too, or the table and editor would go on showing their old text
                 landed = [Path(p) for p in getattr(exc, "written", None) or [e.path for e in plan.edits]]
                 return exc, landed, self.store.reread(landed), self.store.check_captions(landed)
-            return written, self.store.reread(written), self.store.check_captions(written), entry
+            note = dropped_note(self.store.root) if dropped else ""  # read here: a file, off the UI thread
+            return written, self.store.reread(written), self.store.check_captions(written), entry, note
 
         def finished(out) -> None:
             try:
                 if isinstance(out[0], PartialWriteError):
                     self._partly_written(what, *out)
                 else:
-                    done(*out)
+                    *results, dropped = out
+                    done(*results)
+                    if dropped:  # this write pushed the oldest changes out of undo: said now, not when ctrl+z runs out
+                        self.app.notify(dropped, severity="warning", timeout=10)
             finally:
                 self.end_write()  # after the results are adopted: saves that waited see them
 

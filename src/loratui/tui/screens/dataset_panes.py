@@ -2,7 +2,7 @@
 remove and rename everywhere), the summary (jump to a problem, balance the repeats), switching panes,
 and moving the cursor to the next problem or uncaptioned image. A mixin of DatasetScreen
 (screens/dataset.py), which owns the table, the filter and the store; it expects ``self.store``,
-``self.table``, ``refilter()``, ``run_bulk_op()``, ``action_bulk()``, ``action_rescan()``, ``tag_vocab()``,
+``self.table``, ``refilter()``, ``run_bulk_op()``, ``action_bulk()``, ``tag_vocab()``,
 ``refuse_while_writing()``, ``balanced()``, ``set_status()`` and ``_rows_listed()``.
 """
 
@@ -148,17 +148,17 @@ class DatasetPanes:
         def closed(done: bool | None) -> None:
             if done:
                 self.balanced(dialog.plan)
-                self.rescan_keeping_cursor(dialog.plan)
+                self.rescan(keep=True, renames=dialog.plan)
 
         self.app.push_screen(dialog, closed)
 
-    def rescan_keeping_cursor(self, renames=()) -> None:
-        """The rescan (F5's), with the cursor kept on its image, under its folder's new name when
-        ``renames`` (a balance's) moved it: the listing makes new row objects, so the table alone would
-        keep only the row number, and a tag typed for one image would go to another."""
+    def rescan(self, keep: bool = False, renames=()) -> None:
+        """List the images again (F5), in a worker. ``keep``: the cursor stays on its image, under its
+        folder's new name when ``renames`` (a balance's) moved it: the listing makes new row objects, so
+        the table alone keeps only the row number, and a tag typed for one image would go to another."""
         from loratui.tui.services.work import run_in_thread
 
-        row = self.table.cursor_row
+        row = self.table.cursor_row if keep else None
         image = renamed_path(row.image, renames) if row is not None else None
 
         def listed(rows) -> None:
@@ -169,6 +169,10 @@ class DatasetPanes:
 
         self.set_status("rescanning…")
         run_in_thread(self, self.store.list_rows, done=listed, what="listing images")
+
+    def rescan_keeping_cursor(self, renames=()) -> None:
+        """``rescan(keep=True)``, the name screens.dataset_undo calls (its balance undo)."""
+        self.rescan(keep=True, renames=renames)
 
     def open_path(self, path: Path) -> None:
         for row in self.store.rows:

@@ -30,13 +30,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.events import Key
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 from textual.worker import get_current_worker
 
 from loratui.core.captions import EditPlan
+from loratui.tui.widgets.textual_compat import DropsTypeAhead
 # the panes live in plan_diff_views.py; the tests import them (and its helpers) from here too
 from loratui.tui.screens.plan_diff_views import (  # noqa: F401 - re-exported
     ORDER_PREVIEW, TOP_TAGS, DiffView, TagChangesView, caption_words, changed_words, order_changed, relative_path,
@@ -46,7 +46,7 @@ from loratui.tui.screens.plan_diff_views import (  # noqa: F401 - re-exported
 SYNC_COUNT_LIMIT = 2_000  # plans up to this many files count their tag changes before the first frame
 
 
-class PlanPreviewScreen(ModalScreen[bool]):
+class PlanPreviewScreen(DropsTypeAhead, ModalScreen[bool]):
     """What a plan would change; enter/y applies (True), escape/n cancels (False); with ``back``,
     escape goes back to the form that built the plan (None)."""
 
@@ -123,13 +123,9 @@ class PlanPreviewScreen(ModalScreen[bool]):
         self.root = Path(root)
         self.plan_title = title
         self.created_at = time.perf_counter()
-        from textual import _time
-
-        # the clock Textual stamps a key with when it is read: a key read before the preview was opened
-        # was typed for the form under it (hunt s14: the new name typed after an Enter in Old reached the
-        # preview, and its y applied a removal), so it is dropped (as the app's OfferDialog does)
-        self.shown_at = _time.get_time()
-        self.dropped = 0  # keys typed before the preview opened
+        # a key read before the preview was opened was typed for the form under it (hunt s14: the new name
+        # typed after an Enter in Old reached the preview, and its y applied a removal): dropped
+        self.start_dropping_typed_ahead()
         self.first_frame_s: float | None = None  # seconds from construction to the first frame
         self.reordered: int | None = None  # captions only reordered (None: still counting)
         self.repeats = 0                   # extra copies of a tag removed (a caption keeps the tag)
@@ -218,14 +214,9 @@ class PlanPreviewScreen(ModalScreen[bool]):
     def counts_ready(self) -> bool:
         return self.empty or self.reordered is not None
 
-    def on_key(self, event: Key) -> None:
-        if event.time < self.shown_at:  # typed before the preview showed: never an answer to it
-            event.stop()
-            event.prevent_default()
-            self.dropped += 1
-            if self.dropped == 1:
-                self.notify("keys typed before this preview opened were ignored: look, then press a key",
-                            timeout=4)
+    def typed_ahead_dropped(self) -> None:
+        if self.dropped == 1:
+            self.notify("keys typed before this preview opened were ignored: look, then press a key", timeout=4)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":

@@ -12,9 +12,9 @@ toggles the screen's own copies of its bindings' ``show`` instead of answering F
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from loratui.core.errors import LoratuiError
+from loratui.tui.widgets.textual_compat import show_bindings
 
 # what the footer shows in each phase of the shown run (in the BINDINGS order): with 1-4, ? and ctrl+p they
 # fit in 80 columns (44 of them for the screen's keys; the footer drops ctrl+p first when more are shown)
@@ -58,11 +58,7 @@ class FollowedFooter:
         if shown == self.footer_shown:
             return
         self.footer_shown = shown
-        # this screen's own BindingsMap (a copy of the class's): new lists, so no other screen sees the change
-        bindings = self._bindings.key_to_bindings
-        for key, bound in list(bindings.items()):
-            bindings[key] = [replace(binding, show=binding.id in shown) if binding.id in FOLLOWS_THE_RUN
-                             else binding for binding in bound]
+        show_bindings(self, FOLLOWS_THE_RUN, shown)  # this screen's own bindings: no other screen sees it
         self.refresh_bindings()
 
     def can_resume(self, snapshot) -> bool:

@@ -74,9 +74,19 @@ class ImageRow:
         return self.caption is not None and (not self.caption.exists or not self.caption.tags)
 
 
-def list_image_rows(root: Path, caption_extension: str) -> tuple[list[ImageRow], list[str]]:
+class RowListing(list):
+    """The rows of one listing, carrying the lines of the concept folders it could not read
+    (``unreadable_folders``): one object, so the store adopts both at once, on the UI thread, and a
+    caption read of an earlier listing never pairs its rows with a later listing's folders."""
+
+    def __init__(self, rows=(), unreadable_folders=()) -> None:
+        super().__init__(rows)
+        self.unreadable_folders: list[str] = list(unreadable_folders)
+
+
+def list_image_rows(root: Path, caption_extension: str) -> RowListing:
     """The images of the train folder ``root`` and its concept folders, from the directory entries only,
-    and one line for each concept folder that cannot be read (left out: the others still list, as the
+    with one line for each concept folder that cannot be read (left out: the others still list, as the
     scan names it). LoratuiError when ``root`` itself cannot be read."""
     rows: list[ImageRow] = []
     unreadable: list[str] = []
@@ -107,7 +117,7 @@ def list_image_rows(root: Path, caption_extension: str) -> tuple[list[ImageRow],
                 size = 0
             rows.append(row := ImageRow(entry.path, folder, size, cap))
             seen[cap] = row
-    return rows, unreadable
+    return RowListing(rows, unreadable)
 
 
 def captions_of_rows(rows: list[ImageRow], separator: str, unreadable: list[str]) -> list[Caption]:

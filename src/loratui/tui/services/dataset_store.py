@@ -27,7 +27,7 @@ from loratui.core.dataset import (
 )
 from loratui.core.errors import LoratuiError
 from loratui.tui.services.dataset_rows import (  # noqa: F401 - ImageRow, PREVIEW_CHARS: this module's names too
-    PREVIEW_CHARS, ImageRow, captions_of_rows, list_image_rows, unreadable_folders_line,
+    PREVIEW_CHARS, ImageRow, RowListing, captions_of_rows, list_image_rows, unreadable_folders_line,
 )
 
 _CAPTION_OF = attrgetter("caption")
@@ -143,7 +143,7 @@ class DatasetStore:
         self.location = location
         self.caption_extension = caption_extension
         self.separator = separator
-        self.rows: list[ImageRow] = []
+        self.rows: list[ImageRow] = RowListing()  # a RowListing once listed (adopt_rows)
         self.by_caption: PathIndex = PathIndex()
         self.scan: DatasetScan | None = None
         self.captions_loaded = False
@@ -154,7 +154,6 @@ class DatasetStore:
         self.problems_by_image: dict[str, list[Problem]] = {}  # the scan's problems, kept current after writes
         self.config_path: Path | None = None  # the app's config (set by the screen): its caption token limit
         self.unreadable: dict[str, str] = {}  # caption files that could not be read -> why (read_captions)
-        self.unreadable_folders: list[str] = []  # concept folders list_rows could not read, each one line
         self._search_cache: tuple[list, list, list[str]] | None = None  # (rows, their captions, search texts)
         # told (done, total) from the writer threads of the write running now (one at a time: the
         # Dataset screen's write gate); the screen sets it before the write's worker starts
@@ -166,41 +165,49 @@ class DatasetStore:
     def root(self) -> Path:
         return self.location.train_dir
 
+    @property
+    def unreadable_folders(self) -> list[str]:
+        """The concept folders the adopted listing could not read, each one line: held by the rows
+        themselves (a RowListing), so the two always belong to the same listing."""
+        return getattr(self.rows, "unreadable_folders", [])
+
     # ---- blocking work (thread workers) -------------------------------------------------------
 
-    def list_rows(self) -> list[ImageRow]:
+    def list_rows(self) -> RowListing:
         """The images of the train folder and its concept folders, from the directory entries only. A
-        concept folder that cannot be read is left out and named (``unreadable_folders``): one folder
-        never empties the table."""
-        rows, self.unreadable_folders = list_image_rows(self.root, self.caption_extension)
-        return rows
+        concept folder that cannot be read is left out and named (the listing's ``unreadable_folders``,
+        the store's once ``adopt_rows`` takes it on the UI thread): one folder never empties the table.
+        Sets nothing here: it runs in a worker."""
+        return list_image_rows(self.root, self.caption_extension)
 
     def read_captions(self) -> CaptionLoad:
         """Every caption; one that cannot be read (a folder named a.txt, no permission) is named and
         the rest load, so one odd file never blanks the whole table; so is a concept folder list_rows
         could not read (the error names it first)."""
         unreadable: list[str] = []
+        rows = self.rows  # once: the rows and their unreadable folders, of one listing (a rescan may adopt another)
+        folders = getattr(rows, "unreadable_folders", [])
         try:
             captions = load_captions(self.root, self.caption_extension, self.separator, unreadable=unreadable)
         except LoratuiError as exc:
-            if not self.unreadable_folders:
+            if not folders:
                 return CaptionLoad(error=str(exc))
             # a concept folder cannot be listed: the captions of the rows the others gave, one by one
-            captions = captions_of_rows(self.rows, self.separator, unreadable)
+            captions = captions_of_rows(rows, self.separator, unreadable)
         load = CaptionLoad({c.path: c for c in captions})
         if unreadable:
             loaded = set(map(str, load.captions))
             # the messages start with the file's path (core.captions.read_caption): that is the row's key
-            for row in self.rows:
+            for row in rows:
                 if row.caption_str not in loaded:
                     why = next((line for line in unreadable if line.startswith(row.caption_str + ":")), None)
                     if why is not None:
                         load.unreadable[row.caption_str] = why
             more = f" ({len(unreadable) - 1:,} more caption(s) cannot be read either)" if len(unreadable) > 1 else ""
             load.error = f"{unreadable[0]}{more}; the other captions loaded"
-        if self.unreadable_folders:  # said first: a whole folder of images is missing from the table
+        if folders:  # said first: a whole folder of images is missing from the table
             also = f"; also: {load.error}" if load.error else ""
-            load.error = unreadable_folders_line(self.unreadable_folders) + also
+            load.error = unreadable_folders_line(folders) + also
         # one reference swapped (as adopt_* do): set here so that the screen, which adopts only the
         # captions, still gets the reason instead of "still loading" for those rows
         self.unreadable = load.unreadable
@@ -271,6 +278,7 @@ class DatasetStore:
     # ---- adopting results (UI thread) ---------------------------------------------------------
 
     def adopt_rows(self, rows: list[ImageRow]) -> None:
+        """A listing (list_rows') taken on the UI thread, with its unreadable folders (``unreadable_folders``)."""
         self.rows = rows
         self.by_caption = PathIndex((row.caption_str, row) for row in rows)
 
@@ -418,10 +426,11 @@ class DatasetStore:
         """Apply a plan (journal first, atomic writes); returns the caption files written."""
         return self.apply_entry(plan, description)[0]
 
-    def apply_entry(self, plan: EditPlan, description: str = "") -> tuple[list[Path], Path | None]:
-        """``apply``, with the undo journal entry it made (None: nothing written). ``write_progress``
-        is told each caption written (core.captions.apply_plan's ``progress``)."""
+    def apply_entry(self, plan: EditPlan, description: str = "") -> tuple[list[Path], Path | None, int]:
+        """``apply``, with the undo journal entry it made (None: nothing written) and how many of the oldest
+        changes it pushed out of the undo history (ApplyResult.dropped). ``write_progress`` is told each
+        caption written (core.captions.apply_plan's ``progress``)."""
         if not plan.edits:
-            return [], None
+            return [], None, 0
         result = apply_plan(plan, self.root, description=description, progress=self.write_progress)
-        return list(result.written), result.journal
+        return list(result.written), result.journal, result.dropped

@@ -19,15 +19,14 @@ host form; nothing here writes a file.
 
 While a field of the host form (Settings' ``form``) holds text core refuses, the panel's numbers are the
 last valid config's (the screen marks them stale), so p and f ask the form: the preset picker compares
-the presets with the form as typed (``TypedFormPresetPicker``: a preset that sets the invalid field
+the presets with the form as typed (screens.preset_picker's ``TypedFormPresetPicker``: a preset that sets the invalid field
 replaces its text, one that does not is refused with "fix network_dim first"), and f refuses in one line.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -41,7 +40,6 @@ from loratui.core.dataset import DatasetScan
 from loratui.core.errors import LoratuiError
 from loratui.core.plan import GIB, USABLE_FRACTION, VramEstimate, VramFix, estimate_vram, vram_fixes
 from loratui.tui.palette import PaletteCommand
-from loratui.tui.screens.preset_picker import PresetPicker, show_value
 from loratui.tui.services.gpu import CARD_CHOICES_GB, GPU_STATE
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.services.terminal_graphics import ascii_only
@@ -230,6 +228,8 @@ class VramPanel(Widget, can_focus=True):
                 return
             self.post_message(self.FieldsChanged(changes, preset_id, self))
 
+        from loratui.tui.screens.preset_picker import PresetPicker, TypedFormPresetPicker  # a screen: at first use
+
         options = {"card_gib": self.card_gib, "scan": getattr(self, "_scan", None), "has_gpu": has_cuda_gpu()}
         typed = self.form_as_typed()  # self._cfg is stale then: compare with what the form holds now
         picker = PresetPicker(self._cfg, **options) if typed is None else \
@@ -343,76 +343,11 @@ class VramPanel(Widget, can_focus=True):
         warning.update(Content("\n").join(lines))
 
 
-class TypedFormPresetPicker(PresetPicker):
-    """The preset picker for a form with fields core refuses: ``typed`` {(section, key): text typed}; ``cfg``
-    is the form as typed with those fields at a stand-in value (their last valid one).
 
-    A preset that sets every such field is compared with the form as typed: those fields show their text
-    ("0" (invalid) -> 32) and Enter sets them with the rest, so the form is valid again. A preset that
-    leaves one unset is refused in one line ("fix network_dim first: ..."). No estimate stands for the
-    form as typed, so only the estimate with the preset applied is shown, and none for a refused preset.
-    """
+def __getattr__(name: str):
+    """``TypedFormPresetPicker`` lives in screens.preset_picker (a screen); still importable from here, lazily."""
+    if name == "TypedFormPresetPicker":
+        from loratui.tui.screens.preset_picker import TypedFormPresetPicker
 
-    def __init__(self, cfg: TrainingConfig, *, typed: dict[tuple[str, str], str], **options: Any) -> None:
-        super().__init__(cfg, **options)
-        self.typed = dict(typed)
-
-    def refusal(self, preset) -> str | None:
-        unset = [key for (section, key) in self.typed if key not in preset.settings.get(section, {})]
-        if not unset:
-            return None
-        return f"fix {', '.join(unset)} first: {preset.id} does not set {'it' if len(unset) == 1 else 'them'}"
-
-    def changes_for(self, preset) -> dict[tuple[str, str], object]:
-        changes = super().changes_for(preset)
-        for section, key in self.typed:  # also where the stand-in equals the preset's value: the text goes
-            changes[(section, key)] = preset.settings[section][key]
-        return changes
-
-    def _show(self, preset) -> None:
-        from loratui.core.config import preset_check
-
-        check = preset_check(self.cfg, preset)
-        typed = [] if self.refusal(preset) else [
-            (f"{section}.{key}", f"{json.dumps(text)} (invalid)", show_value(preset.settings[section][key]))
-            for (section, key), text in self.typed.items()]
-        rows = typed + [(c.key, show_value(c.old), show_value(c.new)) for c in check.changes
-                        if tuple(c.key.split(".", 1)) not in self.typed]
-        lines = [Content.styled(preset.description, "bold")]
-        if rows:
-            width = max(len(key) for key, _, _ in rows)
-            lines.append(Content(f"changes {len(rows)} field(s) of the form as typed:"))
-            lines += [Content(f"  {key:<{width}}  {old} -> {new}") for key, old, new in rows]
-        else:
-            lines.append(Content("the form already has every other setting of this preset"))
-        self.query_one("#picker-diff", Static).update(Content("\n").join(lines))
-        self.query_one("#picker-summary", Static).update(Content("\n").join(self._summary(preset, check)))
-        self.query_one("#picker-detail").scroll_home(animate=False)
-        self.call_after_refresh(self.fit_detail)
-
-    def _summary(self, preset, check) -> list[Content]:
-        # the base's first line is always its before -> after estimate (or "no estimate"): the "before"
-        # would be the stand-in's, so it is replaced; its problem and GPU lines are kept
-        rest = super()._summary(preset, check)[1:]
-        refusal = self.refusal(preset)
-        if refusal:
-            return [Content.styled(f"{refusal}; Enter refuses it (no estimate while it is invalid)",
-                                   "$text-warning bold"), *rest]
-        names = ", ".join(key for _, key in self.typed)
-        try:
-            after = estimate_vram(check.after, family=self._estimate_family(preset), scan=self.scan)
-        except LoratuiError as exc:
-            return [Content(f"no estimate: {exc}"), *rest]
-        fits = ""
-        if self.card_gib is not None:
-            fits = "; fits the card" if after.fits(self.card_gib) else "; still does NOT fit the card"
-        return [Content(f"estimated peak VRAM with it: {after.total_gib:.2f} GiB{fits} (none for the form "
-                        f"as typed: {names} is invalid)"), *rest]
-
-    def _choose(self, index: int | None) -> None:
-        if not self._done and index is not None and 0 <= index < len(self.presets):
-            refusal = self.refusal(self.presets[index])
-            if refusal:
-                self.app.notify(f"{refusal}: nothing applied", severity="error", timeout=10)
-                return
-        super()._choose(index)
+        return TypedFormPresetPicker
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
