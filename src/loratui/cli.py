@@ -206,6 +206,8 @@ def main(argv: list[str] | None = None) -> None:
 def _main(args: list[str], watch: StdoutWatch | None) -> None:
     from loratui.core.crashlog import debug_enabled, one_line
 
+    global _sigint_seen
+    _sigint_seen = False  # an in-process caller's earlier Ctrl-C does not make this command's failure exit 130
     outcome = _Outcome(args, watch)
     try:
         target = _app_target(args)
@@ -219,7 +221,7 @@ def _main(args: list[str], watch: StdoutWatch | None) -> None:
 
             run_app(target)
             return
-        with _launch_time_set(args), _sigint_noted():
+        with _launch_time_set(args), _sigint_noted(args):
             cli.main(args=args, prog_name="loratui", standalone_mode=False)
         sys.stdout.flush()  # a print() the pipe's reader left before: said here, not as an exit-time traceback
     except SystemExit:
@@ -229,7 +231,7 @@ def _main(args: list[str], watch: StdoutWatch | None) -> None:
         _flush_or_closed(watch)
         raise
     except LoratuiError as exc:
-        _interrupted_if_sigint(outcome)
+        _interrupted_if_sigint(outcome, exc)
         outcome.fail(f"error: {exc}", getattr(exc, "exit_code", 2))  # 1: a write stopped part-way
     except click.exceptions.Abort as exc:
         cause = exc.__cause__ or exc.__context__  # click turns Ctrl-C into Abort: keep what the work said
@@ -282,14 +284,24 @@ def _note_sigint(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _opens_app(args: list[str]) -> bool:
+    """Whether the command opens the app: bare `loratui`, `attach`, `demo` without --headless. Textual runs
+    asyncio.run, whose Runner installs its graceful Ctrl-C (cancel the main task) only over Python's default
+    handler, so _sigint_noted leaves these alone."""
+    words = [arg for arg in args if not arg.startswith("-")]  # the group takes no option with a value
+    if not words:
+        return True
+    return words[0] == "attach" or (words[0] == "demo" and "--headless" not in args)
+
+
 @contextlib.contextmanager
-def _sigint_noted():
+def _sigint_noted(args: list[str]):
     """_note_sigint as the SIGINT handler while a command runs, where Python's default one is in place (not
-    where SIGINT is ignored, e.g. a background job, nor off the main thread); a command that sets its own
-    (train's graceful stop) keeps it."""
+    where SIGINT is ignored, e.g. a background job, nor off the main thread, nor for a command that opens the
+    app); a command that sets its own (train's graceful stop) keeps it."""
     global _sigint_seen
     _sigint_seen = False
-    if threading.current_thread() is not threading.main_thread() or \
+    if threading.current_thread() is not threading.main_thread() or _opens_app(args) or \
             signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield
         return
@@ -301,10 +313,11 @@ def _sigint_noted():
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def _interrupted_if_sigint(outcome: _Outcome) -> None:
-    """Any failure after a Ctrl-C is the interrupt: the usual line and exit 130, no crash log."""
+def _interrupted_if_sigint(outcome: _Outcome, error: LoratuiError | None = None) -> None:
+    """Any failure after a Ctrl-C is the interrupt: the usual line and exit 130, no crash log. loratui's own
+    error keeps its text (it names the file or field): "interrupted: MESSAGE"."""
     if _sigint_seen:
-        outcome.fail("interrupted", 130)
+        outcome.fail(f"interrupted: {error}" if error is not None else "interrupted", 130)
 
 
 def _flush_or_closed(watch: StdoutWatch | None) -> None:

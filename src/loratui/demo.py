@@ -198,36 +198,39 @@ def _run(args: list[str], cwd: Path) -> int:
     return subprocess.run([sys.executable, "-m", "loratui", *args], cwd=cwd, env=env).returncode
 
 
-def writes_captions(args: list[str]) -> bool:
-    """Whether a walkthrough step (`tags ...` args) changes caption files or their undo history."""
-    return args[0] == "tags" and "--yes" in args and args[1] in ("dedupe", "remove-category",
-                                                                  "strip-underscores", "add", "undo")
+WRITES, READS = True, False  # whether a walkthrough step writes caption files (or their undo history)
+
+
+def walkthrough_steps(train: bool) -> list[tuple[list[str], bool]]:
+    """The demo's commands (`loratui` args), each marked WRITES or READS: a step that writes captions is skipped
+    when the user edited them. Marked by hand, not guessed from its options: a new step must say which it is."""
+    steps: list[tuple[list[str], bool]] = [
+        (["dataset", "scan", "img"], READS),
+        (["tags", "freq", "img"], READS),
+        (["tags", "dedupe", "img", "--dry-run"], READS),
+        (["tags", "dedupe", "img", "--yes"], WRITES),
+        (["tags", "remove-category", "img", "rating", "--yes"], WRITES),
+        (["tags", "strip-underscores", "img", "--keep", TRIGGER, "--yes"], WRITES),  # a trigger with _ stays
+        (["tags", "add", "img", "shapes", "--front", "--yes"], WRITES),
+        (["tags", "undo", "img", "--yes"], WRITES),
+        (["tags", "add", "img", TRIGGER, "--front", "--yes"], WRITES),
+        (["tags", "undo", "img", "--list"], READS),
+        (["tags", "freq", "img", "--top", "5"], READS),
+        (["config", "check", "config.toml"], READS),
+        (["steps", "config.toml"], READS),
+        (["vram", "config.toml"], READS),
+    ]
+    if train:
+        steps.append((["train", "config.toml"], READS))  # writes the model/ folder, never a caption
+    return steps
 
 
 def walkthrough(root: Path, *, train: bool, edit_captions: bool = True) -> int:
     """Run the demo's commands in ``root``; ``edit_captions`` False skips those that write captions (the
     user edited them: they stay as they are), saying so in place of each."""
-    steps: list[list[str]] = [
-        ["dataset", "scan", "img"],
-        ["tags", "freq", "img"],
-        ["tags", "dedupe", "img", "--dry-run"],
-        ["tags", "dedupe", "img", "--yes"],
-        ["tags", "remove-category", "img", "rating", "--yes"],
-        ["tags", "strip-underscores", "img", "--keep", TRIGGER, "--yes"],  # a trigger with _ stays as it is
-        ["tags", "add", "img", "shapes", "--front", "--yes"],
-        ["tags", "undo", "img", "--yes"],
-        ["tags", "add", "img", TRIGGER, "--front", "--yes"],
-        ["tags", "undo", "img", "--list"],
-        ["tags", "freq", "img", "--top", "5"],
-        ["config", "check", "config.toml"],
-        ["steps", "config.toml"],
-        ["vram", "config.toml"],
-    ]
-    if train:
-        steps.append(["train", "config.toml"])
     failures = 0
-    for args in steps:
-        if not edit_captions and writes_captions(args):
+    for args, writes in walkthrough_steps(train):
+        if writes and not edit_captions:
             print(f"\n(skipped: loratui {shlex.join(args)}: it would change your edited captions)", flush=True)
             continue
         code = _run(args, root)

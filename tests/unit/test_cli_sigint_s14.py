@@ -49,11 +49,15 @@ def _run(failure, tmp_path):
                           timeout=120)
 
 
-@pytest.mark.parametrize("failure", ["runtime", "loratui"])
-def test_a_failure_after_sigint_is_the_interrupt(failure, tmp_path):
+@pytest.mark.parametrize("failure, line", [
+    ("runtime", "interrupted"),
+    # loratui's own error names the file: kept after the interrupt
+    ("loratui", "interrupted: x.safetensors: cannot read it as .safetensors (KeyboardInterrupt)"),
+])
+def test_a_failure_after_sigint_is_the_interrupt(failure, line, tmp_path):
     result = _run(failure, tmp_path)
     assert result.returncode == 130, result.stderr
-    assert result.stderr.strip() == "interrupted"
+    assert result.stderr.strip() == line
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.log"))  # no crash log
     assert "handler restored: True" in result.stdout
 
@@ -62,3 +66,29 @@ def test_without_sigint_the_same_failure_is_still_a_bug(tmp_path):
     result = _run("none", tmp_path)
     assert result.returncode == 1 and result.stderr.startswith("internal error: RuntimeError: Failed to import")
     assert "handler restored: True" in result.stdout
+
+
+def test_an_earlier_sigint_does_not_make_a_later_failure_the_interrupt(monkeypatch):
+    """In-process callers (tests, cli.main twice): _main starts each command with no Ctrl-C seen."""
+    import loratui.cli as cli
+    from loratui.core.errors import LoratuiError
+
+    monkeypatch.setattr(cli, "_sigint_seen", True)
+
+    def refuse(target):
+        raise LoratuiError("no-such-project: does not exist")
+
+    monkeypatch.setattr(cli, "_app_target", refuse)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["anything"])
+    assert stopped.value.code == 2
+
+
+@pytest.mark.parametrize("args, opens", [
+    ([], True), (["attach", "out"], True), (["demo"], True), (["demo", "--headless"], False),
+    (["train", "x.toml"], False), (["--version"], True),
+])
+def test_commands_that_open_the_app_keep_pythons_sigint_handler(args, opens):
+    import loratui.cli as cli
+
+    assert cli._opens_app(args) is opens

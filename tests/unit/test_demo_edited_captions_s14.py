@@ -4,6 +4,7 @@ write captions are skipped, each named, and the edited captions are never taken 
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,26 @@ def _project(root: Path) -> Path:
     return root
 
 
+READING_STEPS = [  # what runs when the user edited the captions, in order: nothing that writes them
+    ["dataset", "scan", "img"],
+    ["tags", "freq", "img"],
+    ["tags", "dedupe", "img", "--dry-run"],
+    ["tags", "undo", "img", "--list"],
+    ["tags", "freq", "img", "--top", "5"],
+    ["config", "check", "config.toml"],
+    ["steps", "config.toml"],
+    ["vram", "config.toml"],
+]
+SKIPPED_STEPS = [
+    ["tags", "dedupe", "img", "--yes"],
+    ["tags", "remove-category", "img", "rating", "--yes"],
+    ["tags", "strip-underscores", "img", "--keep", demo.TRIGGER, "--yes"],
+    ["tags", "add", "img", "shapes", "--front", "--yes"],
+    ["tags", "undo", "img", "--yes"],
+    ["tags", "add", "img", demo.TRIGGER, "--front", "--yes"],
+]
+
+
 def test_edited_captions_skip_every_step_that_writes_them(tmp_path, ran, capsys):
     root = _project(tmp_path / "demo")
     edited = demo.concept_dir(root) / "000_red_circle.txt"
@@ -45,11 +66,10 @@ def test_edited_captions_skip_every_step_that_writes_them(tmp_path, ran, capsys)
     assert demo.main(["--dir", str(root), "--no-train"]) == 0
     out = capsys.readouterr().out
     assert "stay as they are: the tag cleanup steps that write captions" in out
-    assert not [args for args in ran if demo.writes_captions(args)], ran
-    assert ["tags", "freq", "img"] in ran and ["steps", "config.toml"] in ran  # the reading steps still run
-    assert "(skipped: loratui tags strip-underscores img --keep shp_demo --yes: it would change your edited " \
-           "captions)" in out
-    assert edited.read_text() == mine
+    assert ran == READING_STEPS
+    skipped = [line for line in out.splitlines() if line.startswith("(skipped: ")]
+    assert skipped == [f"(skipped: loratui {shlex.join(args)}: it would change your edited captions)"
+                       for args in SKIPPED_STEPS]
     # not remembered as the demo's own: a rerun must not reset them either
     assert (root / demo.MARKER).read_text() == marker
     assert demo.reset_captions(root) is False and edited.read_text() == mine
@@ -59,12 +79,11 @@ def test_the_demos_own_captions_get_the_whole_walkthrough(tmp_path, ran, capsys)
     root = _project(tmp_path / "demo")
     assert demo.main(["--dir", str(root), "--no-train"]) == 0
     assert "skipped" not in capsys.readouterr().out
-    assert ["tags", "strip-underscores", "img", "--keep", demo.TRIGGER, "--yes"] in ran
-    assert sum(demo.writes_captions(args) for args in ran) == 6
+    assert ran == [args for args, _ in demo.walkthrough_steps(train=False)]
+    assert sorted(map(tuple, ran)) == sorted(map(tuple, READING_STEPS + SKIPPED_STEPS))
 
 
-def test_which_steps_write_captions():
-    assert demo.writes_captions(["tags", "undo", "img", "--yes"])
-    assert not demo.writes_captions(["tags", "undo", "img", "--list"])
-    assert not demo.writes_captions(["tags", "dedupe", "img", "--dry-run"])
-    assert not demo.writes_captions(["train", "config.toml"])
+def test_every_step_says_whether_it_writes_captions():
+    marks = {tuple(args): writes for args, writes in demo.walkthrough_steps(train=True)}
+    assert [list(args) for args, writes in marks.items() if writes] == SKIPPED_STEPS
+    assert marks[("train", "config.toml")] is demo.READS

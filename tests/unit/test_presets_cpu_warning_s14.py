@@ -10,7 +10,8 @@ import loratui.core.config as core_config
 from loratui.cli import cli
 from loratui.core.config import TrainingConfig, save_config
 
-LINE = "warning: no CUDA GPU here: AdamW8bit and fp16 run about 10x slower on a CPU"
+LINE = ('warning: no CUDA GPU here: AdamW8bit and fp16 run about 10x slower on a CPU: set optimizer_type = "AdamW" '
+        'and mixed_precision = "no"')
 
 
 @pytest.fixture(autouse=True)
@@ -67,4 +68,5 @@ def test_settings_the_config_had_already_are_not_named(tmp_path, monkeypatch):
     path.write_text(text)
     result = _apply(path, "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "warning: no CUDA GPU here: fp16 run about 10x slower on a CPU" in result.stderr.splitlines()
+    assert ('warning: no CUDA GPU here: fp16 run about 10x slower on a CPU: set mixed_precision = "no"'
+            in result.stderr.splitlines())

@@ -25,11 +25,6 @@ def test_steps_ending_on_an_epoch_boundary_read_as_whole_epochs():
     assert schedule_line(120, 2, 60, "cpu") == "training 120 steps (2 epoch(s) x 60) on cpu"
 
 
-def test_run_py_uses_it():
-    """engine/run.py says the line through schedule_line (read as text: importing run.py pulls in torch)."""
-    from pathlib import Path
-
-    import loratui.engine.schedule_line as module
-
-    run_py = Path(module.__file__).with_name("run.py").read_text(encoding="utf-8")
-    assert "self.say(schedule_line(data.total_steps, data.epochs, data.steps_per_epoch, device))" in run_py
+def test_a_limit_from_the_command_line_is_named_as_given():
+    assert schedule_line(12, 1, 60, "cpu", limit="--max-steps") == \
+        "training 12 steps (--max-steps; an epoch is 60 steps) on cpu"

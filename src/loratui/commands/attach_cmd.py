@@ -11,7 +11,9 @@ import click
 
 from loratui.commands.help_text import exit_codes
 from loratui.commands.options import json_line
+from loratui.core.config import output_dir_of
 from loratui.core.errors import LoratuiError
+from loratui.core.termline import shell_arg, shell_path
 
 
 def _row(index: int, summary) -> str:
@@ -87,8 +89,6 @@ def attach(output_dir: Path, name: str | None, earlier: int | None, list_only: b
     except LoratuiError:
         if _has_terminal():
             raise
-        from loratui.core.termline import shell_arg
-
         # the runs are listed above: say how to open one, not only that the app cannot open here
         command = f"loratui attach {shell_arg(output_dir)} --run {shell_arg(chosen.name)}"
         if chosen.earlier:
@@ -111,11 +111,11 @@ def runs_folder(path: Path) -> tuple[Path, list]:
     if path.is_file():
         if path.suffix.lower() != ".toml":
             raise LoratuiError(f"{path}: not a folder or a config .toml: {NOT_FOUND_HINT}")
-        folder = _config_output(path)
+        folder = output_dir_of(path)
         runs = list_runs(folder) if folder.is_dir() else []
         if not runs:
-            raise LoratuiError(f"{path}: no runs in its output_dir {_shown(folder)} yet (no NAME.events.jsonl): "
-                               f"start one with `loratui train {_arg(path)}`")
+            raise LoratuiError(f"{path}: no runs in its output_dir {shell_path(folder)} yet (no NAME.events.jsonl): "
+                               f"start one with `loratui train {shell_arg(path)}`")
         return folder, runs
     runs = list_runs(path)
     if runs:
@@ -124,13 +124,13 @@ def runs_folder(path: Path) -> tuple[Path, list]:
     found = [(folder, runs) for folder in looked if (runs := list_runs(folder))]
     if len(found) == 1:
         folder = found[0][0]
-        click.echo(f"note: runs of {_shown(path)} are in {_shown(folder)} (`loratui attach {_arg(_shown(folder))}` "
-                   "opens them directly)", err=True)
+        click.echo(f"note: runs of {shell_path(path)} are in {shell_path(folder)} "
+                   f"(`loratui attach {shell_path(folder)}` opens them directly)", err=True)
         return found[0]
     if found:
-        raise LoratuiError(f"{path}: runs in {len(found)} folders ({', '.join(_shown(f) for f, _ in found)}): "
+        raise LoratuiError(f"{path}: runs in {len(found)} folders ({', '.join(shell_path(f) for f, _ in found)}): "
                            "give one of them: `loratui attach FOLDER`")
-    where = f" nor in {', '.join(_shown(f) for f in looked)}" if looked else ""
+    where = f" nor in {', '.join(shell_path(f) for f in looked)}" if looked else ""
     raise LoratuiError(f"{path}: no runs here{where} (no NAME.events.jsonl): start one with `loratui train CONFIG`")
 
 
@@ -146,7 +146,7 @@ def _output_folders(path: Path) -> list[Path]:
     folders: list[Path] = []
     for config in configs:
         try:
-            folders.append(_config_output(config))
+            folders.append(output_dir_of(config))
         except LoratuiError:
             continue  # sd-scripts' own TOML, a tag recipe, a broken config: no output_dir to read
     folders += [base / "model" for base in bases]
@@ -171,29 +171,6 @@ def _project_of(path: Path) -> list[Path]:
     if project is None and location.kind == "dataset" and Path(os.path.abspath(path)).name == "img":
         project = Path(os.path.abspath(path)).parent  # img/ of a project: as a concept folder's img/ is
     return [project] if project is not None and project.resolve() != path.resolve() else []
-
-
-def _config_output(config: Path) -> Path:
-    """A config's output_dir, resolved against the config's folder ("" is the config's folder)."""
-    from loratui.core.config import load_config, resolve_path
-
-    cfg = load_config(config)
-    return Path(resolve_path(cfg, cfg.saving.output_dir or "."))
-
-
-def _shown(path: Path) -> str:
-    """PATH relative to here when it is below here, else absolute (a line the user can paste)."""
-    absolute = Path(os.path.abspath(path))
-    try:
-        return str(absolute.relative_to(Path.cwd())) or "."
-    except ValueError:
-        return str(absolute)
-
-
-def _arg(path) -> str:
-    from loratui.core.termline import shell_arg
-
-    return shell_arg(str(path))
 
 
 def _has_terminal() -> bool:

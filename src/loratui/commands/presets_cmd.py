@@ -142,13 +142,10 @@ def _over_card_line(cfg, preset, estimate, family: str | None, scan=None) -> str
 def _cpu_slow_line(before, after) -> str | None:
     """The Settings preset picker's note when the preset brings a GPU-only optimizer or precision to a
     machine with no NVIDIA GPU (core's probe, the one `config new` picks its CPU defaults by)."""
-    from loratui.core.config import gpu_only_settings, has_nvidia_gpu
+    from loratui.core.config import cpu_slow_line, has_nvidia_gpu
 
-    slow = gpu_only_settings(before, after)
-    if not slow or has_nvidia_gpu():
-        return None
-    names = " and ".join(item.split(" = ")[1].strip('"') for item in slow)
-    return f"no CUDA GPU here: {names} run about 10x slower on a CPU"
+    line = cpu_slow_line(before, after)
+    return None if line is None or has_nvidia_gpu() else line
 
 
 @presets.command("apply")

@@ -1,6 +1,6 @@
 """One-line progress bars that redraw in place (``\\r``) must never wrap: a wrapped line leaves a
 copy behind on every redraw. ``fit`` cuts a line to the terminal's width. ``silence_stream`` quiets a
-stream whose reader left (`| head`)."""
+stream whose reader left (`| head`). ``shell_arg`` / ``shell_path`` write a word or path the user can paste."""
 
 from __future__ import annotations
 
@@ -20,6 +20,22 @@ def shell_arg(value: object) -> str:
     import shlex
 
     return shlex.quote(str(value))
+
+
+def shell_path(path: str | os.PathLike, *, folder: bool = False) -> str:
+    """``path`` as the user can paste it into a shell: relative to here when it is below here, else absolute,
+    quoted where a shell needs it. ``folder``: written as the README writes a folder, ``model/`` (``./`` for
+    here itself)."""
+    from pathlib import Path
+
+    absolute = Path(os.path.abspath(path))
+    try:
+        relative = absolute.relative_to(Path.cwd())
+    except ValueError:
+        return shell_arg(absolute)
+    if relative == Path("."):
+        return "./" if folder else "."
+    return shell_arg(relative) + ("/" if folder else "")
 
 
 def silence_stream(stream, note: str = "") -> None:

@@ -148,13 +148,13 @@ def fill_missing_alphas(tensors: dict[str, torch.Tensor]) -> list[str]:
     """Give every layer that lycoris-lora scales by alpha/rank and that has no alpha tensor alpha = rank
     (its ``make_module_from_state_dict`` calls float(None) otherwise); the layers where this changes
     nothing but the key (a LoKr of two whole factors, scale 1 either way) are not returned."""
-    from loratui.core.config import layer_kinds
+    from loratui.core.config import base_kind, layer_kinds
 
     shapes = {k: list(v.shape) for k, v in tensors.items()}
     kinds, ranks = layer_kinds(shapes)
     filled = []
     for name, kind in sorted(kinds.items()):
-        base = kind.removeprefix("DoRA ").removeprefix("Tucker ")  # a Tucker LoCon (lora_mid) is scaled alike
+        base = base_kind(kind)  # a Tucker LoCon (lora_mid) is scaled alike
         if base not in ("LoRA", "LoCon", "LoHa", "LoKr") or f"{name}.alpha" in tensors:
             continue
         tensors[f"{name}.alpha"] = torch.tensor(float(ranks.get(name, 1)))
@@ -324,6 +324,17 @@ def _factor(delta: torch.Tensor, rank: int | None, tolerance: float,
     return up, down, keep, error
 
 
+def _rebuilt_by_lycoris(create_lycoris_from_weights, holder, weights: dict, source) -> nn.Module:
+    """lycoris-lora's network for ``weights``. Only its own call is narrowed here: a TypeError/AttributeError/
+    AssertionError from loratui's code around it is a bug and must reach the crash log, not read as this."""
+    try:
+        network, _ = create_lycoris_from_weights(1.0, "", holder, weights_sd=weights)
+    except (TypeError, AttributeError, AssertionError) as exc:  # a module type whose builder takes other arguments
+        raise LoratuiError(f"{source}: lycoris-lora cannot rebuild its layers ({type(exc).__name__}: "
+                           f"{_first_line(exc)}); loratui converts LoCon/LoHa/LoKr/DoRA/full only") from None
+    return network
+
+
 def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: float = 1e-3,
                     drop_unsupported: bool = False, dtype: torch.dtype = torch.float16, device: str = "cpu",
                     progress=None) -> tuple[dict[str, torch.Tensor], dict[str, str], ConvertReport]:
@@ -350,13 +361,10 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
     try:
         rest = {f"lycoris_{k}": v.float() for k, v in tensors.items() if k.split(".", 1)[0] not in tucker}
         on_input = _pop_input_axis_scales(rest)
-        network, _ = create_lycoris_from_weights(1.0, "", holder, weights_sd=rest) if rest else (None, None)
+        network = _rebuilt_by_lycoris(create_lycoris_from_weights, holder, rest, source) if rest else None
     except (RuntimeError, ValueError, KeyError, IndexError) as exc:
         raise LoratuiError(f"{source}: its layers do not fit this {base.family} model ({_first_line(exc)}); "
                            "give the base model it was trained on with --model") from None
-    except (TypeError, AttributeError, AssertionError) as exc:  # a module type whose builder takes other arguments
-        raise LoratuiError(f"{source}: lycoris-lora cannot rebuild its layers ({type(exc).__name__}: "
-                           f"{_first_line(exc)}); loratui converts LoCon/LoHa/LoKr/DoRA/full only") from None
     built = {m.lora_name.removeprefix("lycoris_"): m for m in (network.loras if network is not None else [])}
     _restore_input_axis_scales(built, on_input)
     unread = sorted(names_in_file - set(built) - tucker)

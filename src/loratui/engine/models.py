@@ -221,7 +221,9 @@ def load_vae(path: Path, base: BaseModel, dtype):
         sd = load_file(str(path))
     else:
         sd = _read_keys(path)[1]
-    sd = {k.removeprefix("first_stage_model."): v for k, v in sd.items()}
+    from loratui.core.config import VAE_KEY_PREFIXES
+
+    sd = {_unprefixed_vae_key(k, VAE_KEY_PREFIXES): v for k, v in sd.items()}
     vae = AutoencoderKL.from_config(base.vae.config)
     if any(k.startswith("encoder.down_blocks.") for k in sd):
         target = sd  # already diffusers layout
@@ -237,6 +239,14 @@ def load_vae(path: Path, base: BaseModel, dtype):
         raise LoratuiError(f"model.vae: {path} does not match the model's VAE "
                            f"({len(missing)} missing, {len(unexpected)} unexpected keys)")
     return vae.to(dtype)
+
+
+def _unprefixed_vae_key(key: str, prefixes: tuple[str, ...]) -> str:
+    """The key without the first of ``prefixes`` it starts with (the same rule as core's vae check)."""
+    for prefix in prefixes:
+        if key.startswith(prefix):
+            return key[len(prefix):]
+    return key
 
 
 def build_random_base_model(family: str, *, device="cpu", dtype=torch.float32, v_prediction: bool = False) -> BaseModel:

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from loratui.core.config import WEIGHTS_SUFFIX, alpha_refusal, locon_refusal, rank_refusal
 from loratui.core.errors import LoratuiError
 
 UNET_TARGETS = {"Transformer2DModel"}
@@ -262,6 +263,10 @@ class LoraNetwork(nn.Module):
         with torch.no_grad():
             for name, m in self._by_name.items():
                 down, up = sd.get(f"{name}.lora_down.weight"), sd.get(f"{name}.lora_up.weight")
+                if (down is None) != (up is None):  # half a layer: refuse rather than start it from zero
+                    half = "lora_down" if up is None else "lora_up"
+                    raise LoratuiError(f"{source}: the file is damaged or incomplete, {name} has {half} only: get a "
+                                       "complete copy (download or export it again)")
                 if down is None or up is None:
                     missing.append(name)
                     continue
@@ -273,13 +278,12 @@ class LoraNetwork(nn.Module):
                                        "model family or layout")
                 if down.shape != m.lora_down.weight.shape or up.shape != m.lora_up.weight.shape:
                     field = "conv_dim" if m.conv_rank else "network_dim"
-                    raise LoratuiError(f"{source}: {name} has rank {down.shape[0]} but this network has rank "
-                                       f"{m.dim}; set {field} = {down.shape[0]}")
+                    raise LoratuiError(rank_refusal(source, name, down.shape[0], m.dim, field))
                 alpha = sd.get(f"{name}.alpha")
+                # NaN never isclose: alpha_refusal then says the file is damaged
                 if alpha is not None and not math.isclose(float(alpha), m.alpha, rel_tol=1e-3):
                     field = "conv_alpha" if m.conv_rank else "network_alpha"
-                    raise LoratuiError(f"{source}: {name} was trained with alpha {float(alpha):g} but {field} is "
-                                       f"{m.alpha:g}; set {field} = {float(alpha):g}")
+                    raise LoratuiError(alpha_refusal(source, name, float(alpha), m.alpha, field))
                 m.lora_down.weight.copy_(down.to(m.lora_down.weight.dtype))
                 m.lora_up.weight.copy_(up.to(m.lora_up.weight.dtype))
         if len(missing) == len(self._by_name):
@@ -295,9 +299,8 @@ def _locon_problem(source: str, sd: dict[str, torch.Tensor], names: list[str]) -
         if down is None or down.dim() != 4 or tuple(down.shape[2:]) == (1, 1):
             continue
         alpha = sd.get(f"{name}.alpha")
-        alpha_text = f"conv_alpha = {float(alpha):g}" if alpha is not None and alpha.numel() == 1 else "conv_alpha"
-        return (f"{source} has LoCon conv layers (conv rank {down.shape[0]}, e.g. {name}) but conv_dim is 0: set "
-                f"conv_dim = {down.shape[0]} (and {alpha_text})")
+        held = float(alpha) if alpha is not None and alpha.numel() == 1 else None
+        return locon_refusal(source, name, down.shape[0], held)
     return None
 
 
@@ -324,7 +327,7 @@ def read_lora_file(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise LoratuiError(f"network.network_weights: {path} does not exist")
-    if path.suffix != ".safetensors":
+    if not path.name.endswith(WEIGHTS_SUFFIX):
         raise LoratuiError(f"network.network_weights: {path} must be a .safetensors file")
     from safetensors.torch import load_file
 

@@ -366,7 +366,8 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         else:
             self._last_run_aside_before_writing()
         self.trainer = tr
-        self.say(schedule_line(data.total_steps, data.epochs, data.steps_per_epoch, device))
+        self.say(schedule_line(data.total_steps, data.epochs, data.steps_per_epoch, device,
+                               limit="--max-steps" if self.max_steps_override is not None else "max_train_steps"))
         if cfg.sampling.sample_at_first and not self.resume:
             self.sample(tr)
         if speed.compile_unet:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from loratui.core.errors import LoratuiError
+from loratui.core.termline import shell_arg, shell_path
 
 
 def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) -> tuple[object, Path | None]:
@@ -26,8 +27,8 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
 
         if is_tag_recipe(path):
             raise LoratuiError(f"{path}: a tag recipe ([[op]] tables), not a config: open the project folder "
-                               f"(`loratui {_quoted(path.parent)}`), or apply it with "
-                               f"`loratui tags apply DATASET {_quoted(path)}`")
+                               f"(`loratui {shell_arg(path.parent)}`), or apply it with "
+                               f"`loratui tags apply DATASET {shell_arg(path)}`")
         try:
             cfg = load_config(path)
             train_dir = cfg.dataset.train_data_dir
@@ -73,7 +74,7 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
             refused = [line for line in foreign.values() if line is not None]
             if kohya is not None:
                 notes.append(f"no loratui config here, but {kohya.name} is a kohya_ss GUI config: "
-                             f"`{_import_command(kohya)}` imports it, then `loratui {_quoted(_free_toml(kohya))}`")
+                             f"`{_import_command(kohya)}` imports it, then `loratui {shell_arg(_free_toml(kohya))}`")
             elif refused:  # only sd-scripts' own files: say what the first is and how it comes in
                 notes.append(f"no config opened: {refused[0]}")
     return location, config
@@ -143,7 +144,7 @@ def is_kohya_gui_json(path: Path) -> bool:
 def _json_target_line(path: Path) -> str:
     """`loratui alice.json`: the one line that says how a kohya_ss GUI config becomes a loratui one."""
     command = _import_command(path)
-    opens = f"then `loratui {_quoted(_free_toml(path))}`"
+    opens = f"then `loratui {shell_arg(_free_toml(path))}`"
     if is_kohya_gui_json(path):
         return f"{path}: a kohya_ss GUI config, not a loratui one: import it with `{command}`, {opens}"
     return (f"{path}: not a folder or a config .toml: open a project, dataset or concept folder (a kohya_ss "
@@ -151,7 +152,7 @@ def _json_target_line(path: Path) -> str:
 
 
 def _import_command(json_path: Path) -> str:
-    return f"loratui config import-kohya {_quoted(json_path)} -o {_quoted(_free_toml(json_path))}"
+    return f"loratui config import-kohya {shell_arg(json_path)} -o {shell_arg(_free_toml(json_path))}"
 
 
 def _free_toml(json_path: Path) -> Path:
@@ -162,12 +163,6 @@ def _free_toml(json_path: Path) -> Path:
         candidate = json_path.with_name(f"{json_path.stem}-{number}.toml")
         number += 1
     return candidate
-
-
-def _quoted(path: Path) -> str:
-    import shlex
-
-    return shlex.quote(str(path))
 
 
 def _raw_train_dir(path: Path) -> str | None:
@@ -244,7 +239,7 @@ def runs_going_on_lines(config: Path | None, attach: Path | None, followed=()) -
         summary = read_summary(folder, name)
         total = f"/{summary.total_steps}" if summary.total_steps else ""
         step = f"step {summary.step}{total}" if summary.step else "no step yet"
-        shown = _shell_folder(Path(folder))
+        shown = shell_path(folder, folder=True)
         lines.append(f"training run {name} goes on (pid {pid}, {step}) in {shown}: "
                      f"`loratui attach {shown}` follows it again")
     return lines
@@ -254,23 +249,12 @@ def _output_folder(config: Path | None) -> Path | None:
     """The output folder ``config`` trains into (None: no config, or one that does not load)."""
     if config is None:
         return None
-    from loratui.core.config import load_config, resolve_path
+    from loratui.core.config import output_dir_of
 
     try:
-        cfg = load_config(config)
+        return output_dir_of(config)
     except (LoratuiError, OSError):
         return None
-    return Path(resolve_path(cfg, cfg.saving.output_dir or "."))
-
-
-def _shell_folder(folder: Path) -> str:
-    """``model/`` below here (as the README writes it), else the absolute path; quoted for a shell."""
-    absolute = Path(os.path.abspath(folder))
-    try:
-        relative = absolute.relative_to(Path.cwd())
-    except ValueError:
-        return _quoted(absolute)
-    return "./" if relative == Path(".") else _quoted(relative) + "/"
 
 
 def run_reporting_crash(app, **run_options) -> None:

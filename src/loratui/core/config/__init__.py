@@ -30,6 +30,10 @@ from loratui.core.config.kohya_import import ImportReport, import_kohya, import_
 from loratui.core.config.kohya_explain import explain_gui_key
 from loratui.core.config.packages import missing_packages
 from loratui.core.config.lora_file import LoraFileInfo, describe_lora, layer_kinds, read_lora_info
+from loratui.core.config.lora_layers import base_kind
+from loratui.core.config.output_folder import output_dir_of
+from loratui.core.config.vae_check import VAE_KEY_PREFIXES
+from loratui.core.config.weights_check import WEIGHTS_SUFFIX, alpha_refusal, locon_refusal, rank_refusal
 from loratui.core.config.model_check import detect_model_family, family_from_keys
 from loratui.core.config.preflight import output_dir_problem, resume_state_problem
 from loratui.core.config.prompts import SCHEDULER_CLASSES, SamplePrompt, parse_prompt_line, parse_prompts
@@ -57,12 +61,14 @@ from loratui.core.config.sdscripts_export import (
 )
 from loratui.core.config.write import publish_config_bytes, save_config, update_config_text, write_config
 from loratui.core.config.preset_validity import (
-    PresetCheck, fixes_text, gpu_only_settings, preset_check, preset_problem_line,
+    PresetCheck, cpu_slow_line, fixes_text, gpu_only_settings, preset_check, preset_problem_line,
 )
 from loratui.core.config.check import config_file_problems, config_notes, export_problems, sampling_intervals_note
 
 __all__ = [
-    "PresetCheck", "fixes_text", "gpu_only_settings", "preset_check", "preset_problem_line",
+    "VAE_KEY_PREFIXES", "WEIGHTS_SUFFIX", "alpha_refusal", "base_kind", "locon_refusal", "output_dir_of",
+    "rank_refusal",
+    "PresetCheck", "cpu_slow_line", "fixes_text", "gpu_only_settings", "preset_check", "preset_problem_line",
     "config_file_problems", "config_notes", "export_problems", "explain_gui_key", "sampling_intervals_note",
     "v_prediction_note",
     "CANONICAL_FAMILIES", "FAMILY_SPELLINGS", "canonical_family",

@@ -72,17 +72,42 @@ def preset_check(cfg: TrainingConfig, preset: Preset) -> PresetCheck:
     return PresetCheck(changes, problems, fixes, fixed)
 
 
-def gpu_only_settings(before: TrainingConfig, after: TrainingConfig) -> list[str]:
-    """Settings ``after`` has and ``before`` had not that need a GPU to be fast (8-bit optimizers,
-    fp16/bf16 mixed precision), as the engine names them: `optimizer_type = "AdamW8bit"`."""
+# what each GPU-only setting becomes on a CPU (device_defaults.apply_cpu_defaults picks AdamW and "no" too)
+CPU_REPLACEMENTS = {"optimizer_type": {"AdamW8bit": "AdamW", "Lion8bit": "Lion"}, "mixed_precision": "no"}
+
+
+def gpu_only_changes(before: TrainingConfig, after: TrainingConfig) -> list[tuple[str, str]]:
+    """(key, value) of each setting ``after`` has and ``before`` had not that needs a GPU to be fast (8-bit
+    optimizers, fp16/bf16 mixed precision): ``("optimizer_type", "AdamW8bit")``."""
     found = []
     if after.optimizer.optimizer_type in GPU_OPTIMIZERS and after.optimizer.optimizer_type != \
             before.optimizer.optimizer_type:
-        found.append(f"optimizer_type = \"{after.optimizer.optimizer_type}\"")
+        found.append(("optimizer_type", after.optimizer.optimizer_type))
     if after.training.mixed_precision in GPU_PRECISIONS and after.training.mixed_precision != \
             before.training.mixed_precision:
-        found.append(f"mixed_precision = \"{after.training.mixed_precision}\"")
+        found.append(("mixed_precision", after.training.mixed_precision))
     return found
+
+
+def gpu_only_settings(before: TrainingConfig, after: TrainingConfig) -> list[str]:
+    """gpu_only_changes as the engine names them: `optimizer_type = "AdamW8bit"`."""
+    return [f'{key} = "{value}"' for key, value in gpu_only_changes(before, after)]
+
+
+def cpu_slow_line(before: TrainingConfig, after: TrainingConfig) -> str | None:
+    """The note for a machine with no NVIDIA GPU (the caller asks has_nvidia_gpu) when applying a preset turns
+    ``before`` into ``after`` with GPU-only settings, naming them and what to set instead; None when none."""
+    changes = gpu_only_changes(before, after)
+    if not changes:
+        return None
+    names = " and ".join(value for _, value in changes)
+    fixes = " and ".join(f'{key} = "{_cpu_value(key, value)}"' for key, value in changes)
+    return f"no CUDA GPU here: {names} run about 10x slower on a CPU: set {fixes}"
+
+
+def _cpu_value(key: str, value: str) -> str:
+    replacement = CPU_REPLACEMENTS[key]
+    return replacement.get(value, "AdamW") if isinstance(replacement, dict) else replacement
 
 
 def preset_problem_line(preset_id: str, where: object, problems: list[str]) -> str:

@@ -2,8 +2,9 @@
 
 engine/models.py ``load_vae`` takes a diffusers VAE folder (or a model folder with vae/), or a .safetensors /
 .ckpt holding the VAE in the original (ldm) or diffusers layout, optionally under ``first_stage_model.`` (a whole
-checkpoint), and loads it strictly into the base model's VAE. It does so after the base model has loaded, so a
-prompt file or a LoRA given as the VAE used to fail minutes in; ``check_paths`` asks here first.
+checkpoint) or ``vae.`` (VAE_KEY_PREFIXES), and loads it strictly into the base model's VAE. It does so after
+the base model has loaded, so a prompt file or a LoRA given as the VAE used to fail minutes in; ``check_paths``
+asks here first.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ FOLDER_WEIGHTS = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_mode
                   "diffusion_pytorch_model.bin", "diffusion_pytorch_model.bin.index.json")
 # the parts every SD 1.x/2.x/SDXL VAE has, in both layouts (ldm: encoder.down.0..., diffusers: encoder.down_blocks.0...)
 _VAE_PARTS = ("encoder.", "decoder.", "quant_conv.", "post_quant_conv.")
-_PREFIXES = ("first_stage_model.", "vae.")  # a whole checkpoint's VAE; diffusers' converter reads "vae." too
+# a whole checkpoint's VAE, or a diffusers-layout VAE saved under "vae.": engine/models.py load_vae strips these too
+VAE_KEY_PREFIXES = ("first_stage_model.", "vae.")
 LATENT_CHANNELS = 4  # SD 1.x/2.x/SDXL; SD3 and Flux VAEs have 16
 
 
@@ -68,7 +70,7 @@ def _keys_problem(path: Path, shapes: dict[str, list[int] | None]) -> str | None
 
 
 def _unprefixed(key: str) -> str:
-    for prefix in _PREFIXES:
+    for prefix in VAE_KEY_PREFIXES:
         if key.startswith(prefix):
             return key[len(prefix):]
     return key

@@ -26,6 +26,9 @@ reads it):
 - ``duplicate_tags`` (info): a tag listed twice, also as a case variant (CLIP lowercases captions,
   so ``LONG HAIR`` is ``long hair``) or an underscore variant (``long_hair``). Exact and case
   repeats go with ``loratui tags dedupe``; underscore ones with ``tags strip-underscores``.
+- ``comma_in_tag`` (info): a tag with a comma inside brackets or escaped (``(a, b:1.2)``, ``a\\, b``). The tag
+  tools keep it as one tag, but training splits at every comma (a plain split, as sd-scripts), so
+  shuffle_caption, keep_tokens and tag dropout see its parts apart.
 - ``weighted_tags`` (info): ``(tag:1.2)``. loratui reads no prompt weights in captions (sd-scripts'
   weighted_captions has no loratui setting): the brackets and the number train as plain text. The
   message names the `tags replace --regex` that drops them from whole tags (``STRIP_WEIGHTS``).

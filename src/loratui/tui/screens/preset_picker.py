@@ -28,7 +28,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from loratui.core.config import (
-    Preset, PresetCatalog, TrainingConfig, config_model_family, gpu_only_settings, load_presets, preset_changes,
+    Preset, PresetCatalog, TrainingConfig, config_model_family, cpu_slow_line, load_presets, preset_changes,
     preset_check, preset_problem_line,
 )
 from loratui.core.errors import LoratuiError
@@ -254,10 +254,9 @@ class PresetPicker(ModalScreen[PresetChoice | None]):
             else:
                 lines.append(Content.styled("Enter refuses it: change that field first, or pick another preset",
                                             "$text-warning bold"))
-        slow = gpu_only_settings(self.cfg, check.after) if self.has_gpu is False else []
-        if slow:
-            names = " and ".join(item.split(" = ")[1].strip('"') for item in slow)
-            lines.append(Content.styled(f"no CUDA GPU here: {names} run about 10x slower on a CPU", "$text-warning"))
+        slow = cpu_slow_line(self.cfg, check.after) if self.has_gpu is False else None
+        if slow:  # the same line `presets apply` prints on a machine without a CUDA GPU
+            lines.append(Content.styled(slow, "$text-warning"))
         return lines
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:

@@ -225,11 +225,11 @@ class RunService(RunFollowing):
                 extend_epochs: int | None = None, save_state: bool = False,
                 max_steps: int | None = None, max_epochs: int | None = None) -> RunCommand:
         """The command that trains ``config`` (show ``display`` before ``start``). Bad config: LoratuiError."""
-        from loratui.core.config import load_config, resolve_path
+        from loratui.core.config import load_config, output_dir_of
 
         config = Path(config).resolve()
         cfg = load_config(config)
-        output_dir = Path(resolve_path(cfg, cfg.saving.output_dir or ".")).resolve()
+        output_dir = output_dir_of(cfg).resolve()
         args = ["train", str(config)]
         if resume is not None:
             args += ["--resume", str(resume)]
