@@ -34,7 +34,7 @@ from loratui.core.config.fields import (
 )
 from loratui.core.config.foreign import foreign_config_line, sdscripts_kind
 from loratui.core.config.snapshot import FileSnapshot, remember_snapshot
-from loratui.core.fsutil import dollar_hint
+from loratui.core.fsutil import config_relative_path, dollar_hint
 from loratui.core.termline import shell_arg
 from loratui.core.tomlfile import toml_syntax_problem
 
@@ -468,13 +468,8 @@ def resolve_path(cfg: TrainingConfig, value: str, *, key: str | None = None) -> 
     """
     if not value:
         return value
-    base = cfg.config_dir or Path.cwd()
     path = Path(os.path.expanduser(value))
-    joined = path if path.is_absolute() else base / path
-    parts = path.parts
-    if ".." in parts and not path.is_absolute() and ".." not in parts[parts.count(".."):] \
-            and all(p == ".." for p in parts[:parts.count("..")]):
-        joined = Path(os.path.normpath(joined))  # leading ../ of a real folder: same place, shorter name
+    joined = config_relative_path(cfg.config_dir or Path.cwd(), value)  # the rule `dataset CONFIG` reads by too
     if key == "pretrained_model_name_or_path" and not path.is_absolute() and not joined.exists() \
             and _REPO_ID.match(value) and not value.lower().endswith((".safetensors", ".ckpt", ".pt", ".bin")):
         return value

@@ -178,8 +178,7 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
         self.update_status()
 
     def action_rescan(self) -> None:
-        self.set_status("rescanning…")
-        run_in_thread(self, self.store.list_rows, done=self._rows_listed, what="listing images")
+        self.rescan()  # dataset_panes: the one way to list the images again
 
     # ---- filter and status ----------------------------------------------------------------------
 

@@ -170,10 +170,6 @@ class DatasetPanes:
         self.set_status("rescanning…")
         run_in_thread(self, self.store.list_rows, done=listed, what="listing images")
 
-    def rescan_keeping_cursor(self, renames=()) -> None:
-        """``rescan(keep=True)``, the name screens.dataset_undo calls (its balance undo)."""
-        self.rescan(keep=True, renames=renames)
-
     def open_path(self, path: Path) -> None:
         for row in self.store.rows:
             if row.image == path:

@@ -117,7 +117,7 @@ class DatasetUndo:
         names = ", ".join(f"{r.source.name} -> {r.dest.name}" for r in back)
         again = self.query_one("#summary-pane").balance_key_hint() or f"'{BALANCE_COMMAND}' (ctrl+p)"
         self.app.notify(f"undid balance repeats: {names} ({again} balances again)", timeout=10)
-        self.rescan_keeping_cursor(back)  # the cursor stays on its image, under the folder's old name
+        self.rescan(keep=True, renames=back)  # the cursor stays on its image, under the folder's old name
 
     def _ask_past_conflict(self, step, verb: str, busy: str, message: str) -> None:
         """Captions edited since the change: nothing was written; the user picks what to do here (the
