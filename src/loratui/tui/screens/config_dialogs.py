@@ -254,6 +254,28 @@ class ListPickKeys:
     chooses the highlighted entry (``choose(option_id)``), escape cancels. Shared by PickFromList and
     config_picker.FilePicker (a mixin: handlers are found by name, not by ``@on``)."""
 
+    def on_key(self, event: Key) -> None:
+        """A key that reached the dialog itself, not its box, was routed before the box had the focus (a
+        burst typed right after the key that opened this, on a busy machine): it goes into the box. The box
+        stops every printable key it takes, so one seen here never reached it."""
+        box = self.query_one(Input)
+        if event.is_printable and event.character:
+            box.insert_text_at_cursor(event.character)
+        elif event.key == "backspace" and self.focused is None:  # a focused box or list has its own
+            box.action_delete_left()
+        elif event.key == "enter" and self.focused is None:
+            self._fill(box.value)  # the Changed of the keys just inserted has not come yet
+            self.enter_typed(box.value)
+        else:
+            return
+        event.stop()
+        event.prevent_default()
+
+    def enter_typed(self, text: str) -> None:
+        """Enter read before the box had the focus, with ``text`` typed: the highlighted entry (FilePicker
+        takes a typed path that exists first)."""
+        self.pick_highlighted()
+
     def action_move(self, step: int) -> None:
         options = self.query_one(OptionList)
         if options.option_count:
@@ -320,23 +342,6 @@ class PickFromList(ListPickKeys, ModalScreen[str | None]):
         if self.current in ids:
             self.query_one(OptionList).highlighted = ids.index(self.current)
         self.query_one(Input).focus()
-
-    def on_key(self, event: Key) -> None:
-        """A key that reached the dialog itself, not its box, was routed before the box had the focus (a
-        burst typed right after the key that opened this, on a busy machine): it goes into the box. The box
-        stops every printable key it takes, so one seen here never reached it."""
-        box = self.query_one(Input)
-        if event.is_printable and event.character:
-            box.insert_text_at_cursor(event.character)
-        elif event.key == "backspace" and self.focused is None:  # a focused box or list has its own
-            box.action_delete_left()
-        elif event.key == "enter" and self.focused is None:
-            self._fill(box.value)  # the Changed of the keys just inserted has not come yet
-            self.pick_highlighted()
-        else:
-            return
-        event.stop()
-        event.prevent_default()
 
     def matches(self, text: str) -> list[tuple[str, str]]:
         low = text.strip().lower()

@@ -23,7 +23,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -198,23 +197,11 @@ class FilePicker(ListPickKeys, ModalScreen[Path | None]):
         box.value = text[: len(text) - len(tail)] + common
         box.cursor_position = len(box.value)
 
-    def on_key(self, event: Key) -> None:
-        """A key that reached the dialog itself, not its box, was routed before the box had the focus (a
-        burst typed right after ctrl+f on a busy machine): it goes into the box, as in PickFromList. The box
-        stops every printable key it takes, so one seen here never reached it."""
-        box = self.query_one(Input)
-        if event.is_printable and event.character:
-            box.insert_text_at_cursor(event.character)
-        elif event.key == "backspace" and self.focused is None:  # a focused box or list has its own
-            box.action_delete_left()
-        elif event.key == "enter" and self.focused is None:
-            self._fill(box.value)  # the Changed of the keys just inserted has not come yet
-            if not self.submit_path(box.value):
-                self.pick_highlighted()
-        else:
-            return
-        event.stop()
-        event.prevent_default()
+    def enter_typed(self, text: str) -> None:
+        """Enter read before the box had the focus (ListPickKeys.on_key): a typed path that exists, else the
+        highlighted entry."""
+        if not self.submit_path(text):
+            self.pick_highlighted()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter on a typed path: one that exists is taken as it is, else the highlighted entry. (Without
