@@ -211,7 +211,9 @@ def run_app(target: str | os.PathLike = ".", *, attach: str | os.PathLike | None
     run_reporting_crash(app)
     if app.exit_signal is not None:  # SIGHUP/SIGTERM: the drafts are written; exit as the signal would
         raise SystemExit(128 + app.exit_signal)
-    for line in runs_going_on_lines(app.config_path, app.attach_dir, getattr(app, "runs_at_quit", ())):
+    # the config the app shows at the end (it may have opened another), else the one it was opened on
+    for line in runs_going_on_lines(getattr(app, "config_path", config), app.attach_dir,
+                                    getattr(app, "runs_at_quit", ())):
         print(line, flush=True)  # the screen is gone: the shell is the only place left to say it
 
 
