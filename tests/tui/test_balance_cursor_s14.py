@@ -23,6 +23,12 @@ from tests.tui.test_dataset_summary import dialog_text, run_dialog
 CAPTIONS = {"1_b/b0.png": "bee", **{f"2_a/a{i}.png": f"ay{i}" for i in range(4)}}
 
 
+def cursor_on(app, name: str) -> None:
+    """The Dataset table's cursor on the image called ``name``."""
+    row = next(r for r in app.store.rows if r.name == name)
+    assert app.screen.table.move_cursor_to_key(id(row))
+
+
 def folders(img: Path) -> list[str]:
     return sorted(p.name for p in img.iterdir() if p.is_dir() and not p.name.startswith("."))
 
@@ -33,8 +39,7 @@ def test_after_a_balance_the_cursor_and_a_typed_tag_stay_with_the_image(tmp_path
 
     async def scenario(app, pilot):
         screen = app.screen
-        row = next(r for r in app.store.rows if r.name == "b0.png")
-        assert screen.table.move_cursor_to_key(id(row))
+        cursor_on(app, "b0.png")
         await pilot.pause()
         await pilot.press("a", *"forB", "escape", "escape")  # typed, never entered: kept in the add box
         await pilot.press("i", "b")
@@ -59,8 +64,7 @@ def test_ctrl_z_after_a_balance_keeps_the_cursor_on_the_image_too(tmp_path):
 
     async def scenario(app, pilot):
         screen = app.screen
-        row = next(r for r in app.store.rows if r.name == "b0.png")
-        assert screen.table.move_cursor_to_key(id(row))
+        cursor_on(app, "b0.png")
         await pilot.press("i", "b")
         await until(pilot, lambda: isinstance(app.screen, BalanceDialog), "the balance dialog")
         await pilot.press("enter")

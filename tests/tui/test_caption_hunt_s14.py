@@ -6,11 +6,11 @@ the cancel key; the help names a focused switch by its label and leaves out scro
 from __future__ import annotations
 
 import asyncio
-import stat
 from pathlib import Path
 
 import pytest
 from fixtures.pilot_wait import until
+from fixtures.read_only_caption import HAND, project  # noqa: F401 - the project fixture
 from fixtures.wd14_tiny import make_wd14_model
 from PIL import Image
 
@@ -24,25 +24,6 @@ from loratui.tui.screens.caption_resume import differences, with_run_settings
 from loratui.tui.screens.config_dialogs import ChoiceDialog
 from loratui.tui.screens.help import collect_help
 from loratui.tui.services.caption_runs import CaptionRun, caption_runner
-
-HAND = "hand written\n"
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    """The hunt's repro, small: img/3_x/r.png with a read-only caption, w.png with none; a tiny tagger."""
-    monkeypatch.setenv("LORATUI_MODEL_STORE", str(tmp_path / "store"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
-    make_wd14_model(tmp_path / "store" / "wd14" / "Tiny__wd-tiny")
-    folder = tmp_path / "proj" / "img" / "3_x"
-    folder.mkdir(parents=True)
-    for name, colour in (("r", (200, 30, 30)), ("w", (30, 30, 200))):
-        Image.new("RGB", (64, 64), colour).save(folder / f"{name}.png")
-    locked = folder / "r.txt"
-    locked.write_text(HAND, encoding="utf-8")
-    locked.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-    yield tmp_path / "proj"
-    locked.chmod(stat.S_IRUSR | stat.S_IWUSR)
 
 
 def make_app(tmp_path: Path, project: Path) -> LoratuiApp:

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import stat
-from pathlib import Path
 
 import pytest
 from fixtures.pilot_wait import until
-from fixtures.wd14_tiny import make_wd14_model
-from PIL import Image
+from fixtures.read_only_caption import project  # noqa: F401 - the project fixture
 
 from loratui.captioners.existing_captions import ExistingCaptions
 from loratui.core.dataset import locate_dataset
@@ -46,23 +44,6 @@ def test_the_app_names_the_switch_where_the_cli_names_the_flag(tmp_path):
     assert cli.endswith("or pass --force to rewrite it anyway")  # the CLI's words stay
     assert app_wording(cli) == cli.replace("or pass --force to rewrite it anyway",
                                            "or turn on Rewrite read-only (Writing) to rewrite it anyway")
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    """img/3_x/r.png with a read-only caption, img/3_x/w.png with none; a tiny tagger in a private store."""
-    monkeypatch.setenv("LORATUI_MODEL_STORE", str(tmp_path / "store"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
-    make_wd14_model(tmp_path / "store" / "wd14" / "Tiny__wd-tiny")
-    folder = tmp_path / "proj" / "img" / "3_x"
-    folder.mkdir(parents=True)
-    for name, colour in (("r", (200, 30, 30)), ("w", (30, 30, 200))):
-        Image.new("RGB", (64, 64), colour).save(folder / f"{name}.png")
-    locked = folder / "r.txt"
-    locked.write_text("hand written\n", encoding="utf-8")
-    locked.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-    yield tmp_path / "proj"
-    locked.chmod(stat.S_IRUSR | stat.S_IWUSR)
 
 
 def test_a_read_only_caption_failure_names_the_rewrite_switch(tmp_path, project):

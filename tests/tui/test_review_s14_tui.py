@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 from fixtures.pilot_wait import until
+from fixtures.read_only_caption import project  # noqa: F401 - a fixture
 from fixtures.tui_dataset import make_dataset, run_dataset_app
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -27,7 +28,8 @@ from loratui.tui.screens.plan_preview import PlanPreviewScreen
 from loratui.tui.widgets.textual_compat import (
     SUGGESTION, DropsTypeAhead, input_suggestion, key_clock, show_bindings, watch_input_suggestion,
 )
-from tests.tui.test_caption_hunt_s14 import make_app, notes, open_caption, project  # noqa: F401 - a fixture
+from tests.tui.test_balance_cursor_s14 import cursor_on
+from tests.tui.test_caption_hunt_s14 import make_app, notes, open_caption
 
 CAPTIONS = {"1_a/a0.png": "solo", "1_a/a1.png": "solo, smile", "2_b/b0.png": "bee"}
 
@@ -131,8 +133,7 @@ def test_rescan_keep_leaves_the_cursor_on_its_image(tmp_path):
 
     async def scenario(app, pilot):
         screen = app.screen
-        row = next(r for r in app.store.rows if r.name == "b0.png")
-        assert screen.table.move_cursor_to_key(id(row))
+        cursor_on(app, "b0.png")
         (img / "1_a" / "a00.png").write_bytes((img / "1_a" / "a0.png").read_bytes())  # a row before it
         old_rows = app.store.rows
         screen.rescan(keep=True)
