@@ -35,6 +35,15 @@ def notes(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
 
 
+async def resume_line(app, pilot) -> str:
+    """'caption: resume' on the Caption screen where there is nothing to resume: the line the app says."""
+    screen = await open_caption(app, pilot)
+    screen.action_resume()
+    said = lambda: [n for n in notes(app) if "nothing to resume" in n]  # noqa: E731
+    await until(pilot, said, "the nothing-to-resume line", 10)
+    return said()[0]
+
+
 async def open_caption(app, pilot) -> CaptionScreen:
     app.add_mode("caption2", CaptionScreen)
     await app.switch_mode("caption2")
@@ -183,13 +192,10 @@ def test_nothing_to_resume_names_ctrl_r_in_the_app_and_the_flag_in_the_cli(tmp_p
 
     async def main():
         async with app.run_test(size=(80, 24)) as pilot:
-            screen = await open_caption(app, pilot)
-            screen.action_resume()
-            said = lambda: [n for n in notes(app) if "nothing to resume" in n]  # noqa: E731
-            await until(pilot, said, "the nothing-to-resume line", 10)
-            assert said()[0].endswith("finished with every image captioned: nothing to resume; ctrl+r starts a "
-                                      "new run"), said()
-            assert "--resume" not in said()[0]
+            line = await resume_line(app, pilot)
+            assert line.endswith("finished with every image captioned: nothing to resume; ctrl+r starts a "
+                                 "new run"), line
+            assert "--resume" not in line
             assert caption_runner(app).run is None
 
     asyncio.run(main())

@@ -29,7 +29,7 @@ from loratui.tui.widgets.textual_compat import (
     SUGGESTION, DropsTypeAhead, input_suggestion, key_clock, show_bindings, watch_input_suggestion,
 )
 from tests.tui.test_balance_cursor_s14 import cursor_on
-from tests.tui.test_caption_hunt_s14 import make_app, notes, open_caption
+from tests.tui.test_caption_hunt_s14 import make_app, resume_line
 
 CAPTIONS = {"1_a/a0.png": "solo", "1_a/a1.png": "solo, smile", "2_b/b0.png": "bee"}
 
@@ -172,11 +172,8 @@ def test_nothing_to_resume_without_a_record_closes_its_bracket_after_the_key(tmp
 
     async def main():
         async with app.run_test(size=(80, 24)) as pilot:
-            screen = await open_caption(app, pilot)
-            screen.action_resume()
-            said = lambda: [n for n in notes(app) if "nothing to resume" in n]  # noqa: E731
-            await until(pilot, said, "the nothing-to-resume line", 10)
-            assert said()[0].endswith("(a run stopped before it wrote anything: ctrl+r starts it again)"), said()
-            assert "--resume" not in said()[0] and "))" not in said()[0]
+            line = await resume_line(app, pilot)
+            assert line.endswith("(a run stopped before it wrote anything: ctrl+r starts it again)"), line
+            assert "--resume" not in line and "))" not in line
 
     asyncio.run(main())
