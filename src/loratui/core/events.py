@@ -5,7 +5,7 @@ A run writes ``OUTPUT_DIR/<output_name>.events.jsonl``, one JSON object per line
 under a reader) and written one whole line at a time; a write cut short (a full disk) leaves a torn
 line, which the next write ends with a newline: a reader skips a line that is not a whole event and
 waits for a partly written last line (``read_events`` and ``EventFollower`` do). Beside it,
-``<output_name>.lock`` holds the pid of the live run (``RunLock``, ``run_is_alive``). A stopped run
+``<output_name>.lock`` holds the pid of the live run (``RunLock``, ``run_is_alive``: core/run_lock.py). A stopped run
 (Ctrl-C / SIGTERM) leaves ``NAME-state/`` for ``loratui train CONFIG --resume``; ``--events PATH`` moves
 the event file, ``--json`` also prints every event on stdout (while it is read: a run outlives `| head`).
 
@@ -52,7 +52,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,7 +65,11 @@ from loratui.core.run_control import (  # noqa: F401
     CONTROL_REQUESTS, LAUNCHED_AT_ENV, ControlReader, control_path, launch_time, process_launch_time,
     process_started_at, request_control,
 )
-from loratui.core.run_control import process_start_ticks as _process_start
+from loratui.core.run_control import process_start_ticks as _process_start  # noqa: F401
+# the `--events PATH` check and the run lock live in core/events_target.py and core/run_lock.py; their
+# names are re-exported here, where the engine, the app and the tests imported them first
+from loratui.core.events_target import events_target_problem  # noqa: F401
+from loratui.core.run_lock import RunLock, lock_path, pid_alive, run_is_alive  # noqa: F401
 
 EVENT_TYPES = ("run_started", "cache_progress", "step", "epoch_end", "checkpoint_saved", "sample_saved", "warning", "error",
                "finished", "control")
@@ -87,10 +90,6 @@ FINISH_REASONS = ("completed", "stopped", "error")
 
 def events_path(output_dir: str | os.PathLike, output_name: str) -> Path:
     return Path(output_dir) / f"{output_name}.events.jsonl"
-
-
-def lock_path(output_dir: str | os.PathLike, output_name: str) -> Path:
-    return Path(output_dir) / f"{output_name}.lock"
 
 
 def log_path(output_dir: str | os.PathLike, output_name: str) -> Path:
@@ -200,95 +199,6 @@ def parse_line(line: str) -> dict | None:
     not fit the schema (``event_problem``)."""
     event = _parse_any(line)
     return event if event is not None and event_problem(event) is None else None
-
-
-def events_target_problem(path: str | os.PathLike, output_name: str | None = None,
-                          output_dir: str | os.PathLike | None = None) -> str | None:
-    """Why ``--events PATH`` cannot take the run's events, or None. A fresh run moves an earlier
-    events file aside (NAME.events.1.jsonl...), so PATH must be new, empty, or an events file
-    already: a config or any other file there would be renamed, and 5 runs later deleted. Its folder
-    must exist: a typo made a folder tree anywhere, even at / (output_dir, from the config, is made).
-
-    With the run's ``output_name`` (and its resolved ``output_dir``), PATH must not be another run's
-    history either: OUTPUT_DIR/OTHER.events.jsonl (or OTHER.events.N.jsonl), or a file whose
-    ``run_started`` names another output_name. That run's history would be moved aside and
-    `loratui attach` would list this run under the other name. Nor this run's own rotated names
-    (NAME.events.N.jsonl: the run moves its earlier file onto them) or a run's NAME.control.jsonl."""
-    path = Path(path)
-    if path.name == "" or path.is_dir():
-        return f"--events {path}: is a folder: give a file name ending in .jsonl"
-    if path.parent.exists() and not path.parent.is_dir():
-        return f"--events {path}: {path.parent} is a file, not a folder"
-    if not path.parent.exists():
-        return f"--events {path}: the folder {path.parent} does not exist: create it first (or fix the path)"
-    if path.suffix != ".jsonl":
-        return f"--events {path}: an events file name ends in .jsonl"
-    standard = events_path(output_dir, output_name) if output_dir is not None else f"{output_name}.events.jsonl"
-    own = f"leave out --events (this run's own file is {standard})"
-    other = _standard_owner(path, output_dir) if output_name is not None else None
-    if other is not None and other != output_name:  # attach would list this run under that name
-        harm = [f"`loratui attach` would list this run as {other!r}"] if path.name == f"{other}.events.jsonl" else []
-        if os.path.lexists(path):
-            harm.append("the history it holds would be moved aside")
-        why = f" ({', and '.join(harm)})" if harm else ""
-        return (f"--events {path}: that is an events file of the run {other!r} in {path.parent}, not of "
-                f"{output_name!r}{why}: give a new file name, or {own}")
-    if other is not None and other == output_name and path.name != f"{output_name}.events.jsonl":
-        # NAME.events.N.jsonl: the run rotates its own file onto it, and NAME.events.jsonl, which attach
-        # and the app follow, would link to the moved-aside history, not to this run
-        return (f"--events {path}: {path.name} is where the output's earlier events files are moved aside "
-                f"({output_name}.events.1.jsonl, .2, ...), so `loratui attach` and the app would not follow this "
-                f"run: {own}, or give any other .jsonl name")
-    if path.name.endswith(".control.jsonl") and _standard_owner(path, output_dir, r"\.control") is not None:
-        return f"--events {path}: that is a run's control file (its requests): give another .jsonl name, or {own}"
-    try:
-        with open(path, "rb") as handle:
-            first = handle.readline(1 << 16)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"--events {path}: cannot read it ({exc.strerror or exc})"
-    if first.strip() and _parse_any(first.decode("utf-8", "replace")) is None:
-        return f"--events {path}: holds something else than loratui events: give a new file name"
-    if output_name is None or other == output_name:  # its own standard file: what it writes without --events
-        return None
-    named = _run_started_name(path)
-    if named is not None and named != output_name:
-        return (f"--events {path}: holds the events of the run {named!r}, not of {output_name!r} (its history "
-                f"would be moved aside): give a new file name, or {own}")
-    return None
-
-
-def _standard_owner(path: Path, output_dir: str | os.PathLike | None,
-                    kind: str = r"\.events(?:\.\d+)?") -> str | None:
-    """OTHER when ``path`` is OUTPUT_DIR/OTHER.events.jsonl or one of its rotated OTHER.events.N.jsonl
-    (with ``kind`` ".control": OTHER.control.jsonl)."""
-    if output_dir is None:
-        return None
-    match = re.fullmatch(rf"(.+){kind}\.jsonl", path.name)
-    if match is None:
-        return None
-    try:
-        same = path.parent.resolve() == Path(output_dir).resolve()
-    except OSError:
-        return None
-    return match.group(1) if same else None
-
-
-def _run_started_name(path: Path) -> str | None:
-    """The output_name of the first run_started in the file's first 256 KiB, or None."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(1 << 18)
-    except OSError:
-        return None
-    for line in head.split(b"\n"):
-        if b'"run_started"' in line:
-            event = _parse_any(line.decode("utf-8", "replace"))
-            if event is not None and event["event"] == "run_started":
-                name = event.get("output_name")
-                return name if isinstance(name, str) and name else None
-    return None
 
 
 ROTATE_KEEP = 5
@@ -419,81 +329,3 @@ class EventFollower:
 
     def __iter__(self) -> Iterator[dict]:
         return iter(self.poll())
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (one we may not signal counts as running)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
-def _lock_owner(path: Path) -> int | None:
-    """The pid in a lock file if that process still runs (and is the same process), else None."""
-    try:
-        fields = path.read_text(encoding="utf-8").split()
-        pid = int(fields[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    if not pid_alive(pid):
-        return None
-    started = fields[1] if len(fields) > 1 else None
-    if started and started != "-" and _process_start(pid) not in (None, started):
-        return None  # the pid was reused by another process
-    return pid
-
-
-def run_is_alive(output_dir: str | os.PathLike, output_name: str) -> int | None:
-    """The pid of a live run on this output, or None (no lock, or a stale one)."""
-    return _lock_owner(lock_path(output_dir, output_name))
-
-
-class RunLock:
-    """``OUTPUT_DIR/NAME.lock``: one live run per output. It holds "PID START" (START: the process's
-    start time, so a pid reused after a crash or reboot does not look alive); a stale lock is taken over."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        self.held = False
-
-    def acquire(self) -> str | None:
-        """Take the lock; returns a warning when a stale lock was replaced. Raises LoratuiError when held."""
-        from loratui.core.errors import LoratuiError
-
-        warning = None
-        for _ in range(3):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                owner = _lock_owner(self.path)
-                if owner is not None:
-                    raise LoratuiError(f"another run (pid {owner}) is writing to {self.path.parent} "
-                                       f"({self.path.name}): stop it first, or change saving.output_name / "
-                                       f"output_dir") from None
-                try:
-                    old = self.path.read_text(encoding="utf-8").split()[0]
-                except (OSError, IndexError):
-                    old = "?"
-                self.path.unlink(missing_ok=True)
-                warning = f"removed the stale lock of a run that is gone (pid {old})"
-                continue
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(f"{os.getpid()} {_process_start(os.getpid()) or '-'}\n")
-            self.held = True
-            return warning
-        raise LoratuiError(f"cannot take the lock {self.path}: remove it if no run is using this output")
-
-    def owner(self) -> int | None:
-        """The pid of the live run holding the lock, or None (no lock, or a stale one)."""
-        return _lock_owner(self.path) if self.path.exists() else None
-
-    def release(self) -> None:
-        if self.held:
-            self.path.unlink(missing_ok=True)
-            self.held = False

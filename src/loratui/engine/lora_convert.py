@@ -17,7 +17,8 @@ train_norm's ``w_norm``/``b_norm``): they are refused unless the caller drops th
 
 A damaged file (a lora_down without its lora_up, factors of two ranks, NaN/inf weights) is refused,
 never converted into a clean-looking one. A layer without an alpha tensor is read as alpha = rank
-(scale 1), as sd-scripts, ComfyUI, A1111 and lycoris-lora's own modules read it.
+(scale 1), as sd-scripts, ComfyUI, A1111 and lycoris-lora's own modules read it. Reading and checking the
+file is engine/lora_source.py; the SVD, engine/lora_factor.py.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ import torch
 from torch import nn
 
 from loratui.core.errors import LoratuiError
+# the SVD factoring (engine/lora_factor.py) and the source file's reading and checks (engine/lora_source.py)
+# are re-exported here, where `lora convert` and the tests import them
+from loratui.engine.lora_factor import _factor, _gram_svd, _svd, rank_bound  # noqa: F401
+from loratui.engine.lora_source import (  # noqa: F401
+    _all_finite, _blocked_message, check_convertible, check_whole, fill_missing_alphas, kind_of, read_lora,
+)
 from loratui.engine.lycoris_unreadable import (_pop_input_axis_scales, _restore_input_axis_scales,
                                                 _tucker_lokr_update)
 
@@ -66,101 +73,6 @@ class ConvertReport:
     @property
     def ranks(self) -> list[int]:
         return [layer.rank for layer in self.layers]
-
-
-def _blocked_message(source, blocked: list[str]) -> str:
-    return (f"{source}: {len(blocked)} layers change a bias or a norm, which a LoRA file cannot carry (e.g. "
-            f"{blocked[0]}); pass --drop-unsupported to convert without them (the rest is converted as usual)")
-
-
-def _all_finite(value) -> bool:
-    """torch.isfinite has no fp8 kernels (an fp8-stored LoRA): those are looked at as float32."""
-    if value.element_size() == 1:
-        value = value.float()
-    return bool(torch.isfinite(value).all())
-
-
-def check_whole(source, tensors: dict) -> None:
-    """Refuse a damaged file: factors that do not fit together (from the header) or NaN/inf weights,
-    which would otherwise come out as a layer with "no update" and a file that looks clean; and a file of a
-    type loratui does not convert (OFT, BOFT, GLoRA, IA3, unknown), named with its type."""
-    from loratui.core.config import read_lora_info
-
-    details = read_lora_info(source)
-    refusal = details.damage_message() or details.unconverted_message()  # OFT, BOFT, GLoRA, IA3, unknown types
-    if refusal:
-        raise LoratuiError(refusal)
-    bad = sorted({key.partition(".")[0] for key, value in tensors.items()
-                  if value.is_floating_point() and not _all_finite(value)})
-    if bad:
-        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
-        raise LoratuiError(f"{source}: the file is damaged: {len(bad)} layer(s) have NaN/inf weights "
-                           f"({', '.join(bad[:3])}{more}); get a good copy (download or export it again)")
-
-
-def check_convertible(source, tensors: dict, drop_unsupported: bool = False) -> None:
-    """Refuse from the file alone, before a base model loads (minutes for SDXL), what convert_to_lora
-    would refuse after it: a damaged file, a type it does not convert (OFT, BOFT, GLoRA, IA3), and norm-layer
-    updates and non-zero bias updates without drop_unsupported."""
-    check_whole(source, tensors)
-    if drop_unsupported:
-        return
-    blocked: dict[str, str] = {}
-    for key, value in sorted(tensors.items()):
-        name, _, suffix = key.partition(".")
-        if suffix in ("w_norm", "b_norm"):
-            blocked.setdefault(name, f"{name} (a norm-layer update: train_norm)")
-        elif suffix == "diff_b" and bool(value.abs().max() > 0):
-            blocked.setdefault(name, f"{name} (a bias update: algo=full)")
-    if blocked:
-        raise LoratuiError(_blocked_message(source, list(blocked.values())))
-
-
-def read_lora(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Tensors and metadata of a kohya-format LoRA/LyCORIS file, after core's header checks
-    (read_lora_info: exists, whole, keys named lora_unet_ / lora_te...). A1111's bundled embeddings
-    (bundle_emb.*) are not read: the output is for diffusers, which refuses a file that has them."""
-    from safetensors import safe_open
-
-    from loratui.core.config import read_lora_info
-
-    bundled = set(read_lora_info(path).embedding_keys())
-    try:
-        with safe_open(str(path), "pt") as fh:
-            metadata = dict(fh.metadata() or {})
-            tensors = {k: fh.get_tensor(k) for k in fh.keys() if k not in bundled}
-    except Exception as exc:  # noqa: BLE001 - safetensors raises several types for a damaged file
-        raise LoratuiError(f"{path}: cannot read it as .safetensors ({exc}); the file is damaged or not a LoRA") from None
-    return tensors, metadata
-
-
-def kind_of(tensors: dict[str, torch.Tensor]) -> str:
-    """The layer types a file holds, most common first: "LoHa (64), LoRA (2)"."""
-    from collections import Counter
-
-    from loratui.core.config import layer_kinds
-
-    layers, _ = layer_kinds({k: list(v.shape) for k, v in tensors.items()})
-    return ", ".join(f"{kind} ({n})" for kind, n in Counter(layers.values()).most_common())
-
-
-def fill_missing_alphas(tensors: dict[str, torch.Tensor]) -> list[str]:
-    """Give every layer that lycoris-lora scales by alpha/rank and that has no alpha tensor alpha = rank
-    (its ``make_module_from_state_dict`` calls float(None) otherwise); the layers where this changes
-    nothing but the key (a LoKr of two whole factors, scale 1 either way) are not returned."""
-    from loratui.core.config import base_kind, layer_kinds
-
-    shapes = {k: list(v.shape) for k, v in tensors.items()}
-    kinds, ranks = layer_kinds(shapes)
-    filled = []
-    for name, kind in sorted(kinds.items()):
-        base = base_kind(kind)  # a Tucker LoCon (lora_mid) is scaled alike
-        if base not in ("LoRA", "LoCon", "LoHa", "LoKr") or f"{name}.alpha" in tensors:
-            continue
-        tensors[f"{name}.alpha"] = torch.tensor(float(ranks.get(name, 1)))
-        if name in ranks:
-            filled.append(name)
-    return filled
 
 
 def _holder(base, names_in_file: set[str], source: Path) -> nn.Module:
@@ -240,88 +152,6 @@ def _check(module, delta: torch.Tensor, delta_b: torch.Tensor | None, name: str)
         raise LoratuiError(f"{name}: the rebuilt update does not reproduce lycoris-lora's forward "
                            f"(off by {float((theirs - ours).abs().max()) / scale:.1e} relative): this is a bug in "
                            "loratui, please report it with the file's network_args")
-
-
-def rank_bound(module) -> int | None:
-    """Most rank the module's (non-DoRA) update can have, from its factors' shapes; None: no useful bound
-    (DoRA rescales the base weight, full is the whole weight)."""
-    kind = type(module).__name__
-    if getattr(module, "wd", False) or kind not in ("LoConModule", "LohaModule", "LokrModule"):
-        return None
-    if kind == "LoConModule":
-        return int(module.lora_down.weight.shape[0])
-    if kind == "LohaModule":
-        return int(module.hada_w1_b.shape[0]) * int(module.hada_w2_b.shape[0])
-    w1 = min(module.lokr_w1.shape) if module.use_w1 else module.lokr_w1_a.shape[1]
-    if module.use_w2:
-        w2 = min(module.lokr_w2.shape[0], module.lokr_w2[0].numel())
-    else:
-        w2 = module.lokr_w2_a.shape[1]
-    return int(w1) * int(w2)  # rank(kron(A, B)) = rank(A) * rank(B)
-
-
-def _gram_svd(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Thin SVD through the eigen-decomposition of the small side's Gram matrix, in float64: two to ten
-    times faster than LAPACK's SVD on these wide updates on a CPU, and exact to ~1e-7 of the largest
-    singular value (float64 keeps the squared condition number harmless down to there)."""
-    wide = matrix.shape[0] <= matrix.shape[1]
-    a = (matrix if wide else matrix.T).double()
-    eigenvalues, u = torch.linalg.eigh(a @ a.T)
-    s = eigenvalues.flip(0).clamp_min(0).sqrt()
-    u = u.flip(1)
-    vh = torch.zeros_like(a)
-    live = s > s[0] * 1e-12  # directions with no energy keep zero rows (the tolerance drops them)
-    vh[live] = (u[:, live].T @ a) / s[live, None]
-    u, s, vh = u.to(matrix.dtype), s.to(matrix.dtype), vh.to(matrix.dtype)
-    return (u, s, vh) if wide else (vh.T, s, u.T)
-
-
-def _svd(matrix: torch.Tensor, bound: int | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Thin SVD of ``matrix``. When its rank is known to be at most ``bound`` (well under its size), its
-    range is found from ``bound`` + 8 random mixtures of its columns and only that small block is
-    decomposed (exact when the rank bound holds: checked, with the whole matrix as the fallback)."""
-    small = min(matrix.shape)
-    if bound is not None and bound + 8 < small // 2:
-        gen = torch.Generator(device=matrix.device).manual_seed(0)
-        probe = torch.randn(matrix.shape[1], bound + 8, generator=gen, device=matrix.device, dtype=matrix.dtype)
-        q, _ = torch.linalg.qr(matrix @ probe)
-        block = q.T @ matrix
-        residual = float((matrix - q @ block).norm() / matrix.norm())
-        if residual < 1e-5:
-            u, s, vh = _gram_svd(block)
-            return q @ u, s, vh
-    return _gram_svd(matrix)
-
-
-def _factor(delta: torch.Tensor, rank: int | None, tolerance: float,
-            bound: int | None = None) -> tuple[torch.Tensor, torch.Tensor, int, float]:
-    """Truncated SVD of a (out, in[, kh, kw]) update: kohya up/down (balanced by √S), rank, error.
-
-    float32 (float64 is several times slower on a CPU): singular values are exact to about 1e-6 of
-    the largest, far below any tolerance worth asking for."""
-    out_ch = delta.shape[0]
-    matrix = delta.reshape(out_ch, -1)
-    u, s, vh = _svd(matrix, bound)
-    energy = s.square()
-    total = float(energy.sum())
-    # tail[r] = energy left out when keeping r singular values
-    tail = torch.flip(torch.cumsum(torch.flip(energy, [0]), 0), [0]).tolist() + [0.0]
-    full = len(s)
-    keep = full
-    for r in range(1, full + 1):
-        if math.sqrt(tail[r] / total) <= tolerance:
-            keep = r
-            break
-    if rank is not None:
-        keep = min(keep, rank)
-    error = math.sqrt(tail[keep] / total)
-    root = s[:keep].sqrt()
-    up = u[:, :keep] * root
-    down = root[:, None] * vh[:keep]
-    if delta.dim() == 4:
-        down = down.reshape(keep, *delta.shape[1:])
-        up = up.reshape(out_ch, keep, 1, 1)
-    return up, down, keep, error
 
 
 def _rebuilt_by_lycoris(create_lycoris_from_weights, holder, weights: dict, source) -> nn.Module:

@@ -1,8 +1,9 @@
 """One run the App's run service follows (services/runs.py): ``FollowedRun`` holds what its events
 file says so far (a ``RunRecord`` and a ``LossSeries``, changed in the follower thread, read under its
 lock) and turns it into an immutable ``RunSnapshot``; ``RunUpdated`` and ``RunNotice`` are the
-messages the service posts about it; ``RunCommand`` is what started it when this app did. An earlier
-run of NAME (NAME.events.N.jsonl) is never live and has no state or log of its own. No torch.
+messages the service posts about it; ``RunCommand`` is what started it when this app did (those four:
+services/run_snapshot.py). ``LaunchLog`` reads the app's NAME.log (its error lines: services/run_log_errors.py).
+An earlier run of NAME (NAME.events.N.jsonl) is never live and has no state or log of its own. No torch.
 """
 
 from __future__ import annotations
@@ -13,104 +14,17 @@ import re
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-
-from textual.message import Message
 
 from loratui.core.events import log_path, pid_alive, run_is_alive
 from loratui.core.run_states import newest_state, state_step
-from loratui.core.runs import (Checkpoint, LossSeries, RunRecord, checkpoints_on_disk, earlier_checkpoints,
-                               earlier_title, feed_lines, run_events_path, tail_lines)
+from loratui.core.runs import (LossSeries, RunRecord, checkpoints_on_disk, earlier_checkpoints, feed_lines,
+                               run_events_path)
 from loratui.tui.services.run_endings import ended_words
-
-
-@dataclass(frozen=True)
-class RunCommand:
-    """What ``start`` runs; ``display`` is the line to show the user before it starts."""
-
-    argv: tuple[str, ...]
-    display: str
-    processes: int
-    output_dir: Path
-    name: str
-    cwd: Path
-    config: Path | None = None      # the config it trains (known before its run_started names it)
-
-    @property
-    def resumes(self) -> bool:
-        return "--resume" in self.argv
-
-
-@dataclass(frozen=True)
-class RunSnapshot:
-    """A run as last read (immutable: safe to keep in a widget)."""
-
-    key: Path                       # the events file: one run per file
-    output_dir: Path
-    name: str
-    status: str                     # "reading" (catching up) | "starting" | "live" | "ending" (wrote `finished`,
-                                    # exits) | "finished" | "crashed" | "refused" | "stopped" (this app's launch
-                                    # interrupted before it wrote an event: nothing was saved)
-    reason: str | None              # of the finished event: "completed" | "stopped" | "error"
-    pid: int | None
-    step: int
-    total_steps: int | None
-    epoch: int | None
-    epochs: int | None
-    loss: float | None
-    avg_loss: float | None
-    lr: float | None
-    images_per_s: float | None
-    eta_s: float | None
-    peak_vram_gib: float | None
-    vram_estimate_gib: float | None
-    elapsed_s: float | None
-    config: Path | None
-    state: Path | None              # the newest state to resume or extend from (``newest_state``): the
-                                    # folder --resume names (NAME-state, NAME-000004-state, ...)
-    checkpoints: tuple[Checkpoint, ...]
-    error: dict | None              # the latest error event (message, hint, kind); for a run that ended without
-                                    # one, its log's error line (``log_error``)
-    notes: tuple[str, ...]          # the run's story from its events
-    log_tail: tuple[str, ...]       # the last lines of this launch's section of NAME.log (runs the app started)
-    events: int
-    caught_up: bool                 # the whole file has been read
-    caching: str | None = None      # "caching latents 12/36 · ETA 40s" before the first step
-    device: str | None = None       # where it trains ("cuda:0", "cpu", "mps"), from run_started
-    earlier: int = 0                # N: an earlier run of NAME (NAME.events.N.jsonl), shown read-only
-    state_read: Path | None = None  # the folder the engine reads for ``state`` (NAME-state.tmp after a kill)
-    state_step: int | None = None   # the step that state holds
-    processes: int = 1              # the processes the run trains with (a resume needs as many)
-    log_note: str | None = None     # why there is no log_tail (started outside the app: where its output went)
-    sample_prompts: dict | None = None  # a sample's file name -> {"prompt", "seed"} its sample_saved event gave
-                                        # (RunRecord.sample_prompts; train_checkpoints.py shows them)
-    ended_by: str | None = None     # a crashed launch of this app killed by a signal: "killed by signal 9 (...)"
-
-    @property
-    def title(self) -> str:
-        """NAME, or "NAME (earlier run N)"."""
-        return earlier_title(self.name, self.earlier)
-
-
-class RunUpdated(Message):
-    """A followed run changed (at most ~2 per second per run; a newer one replaces a queued one)."""
-
-    def __init__(self, snapshot: RunSnapshot) -> None:
-        super().__init__()
-        self.snapshot = snapshot
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, RunUpdated) and message.snapshot.key == self.snapshot.key
-
-
-class RunNotice(Message):
-    """A notable event of a followed run, once caught up (error, warning, finished, save, sample,
-    control answer), or its crash; ``severity`` is a Textual notification severity."""
-
-    def __init__(self, key: Path, line: str, severity: str, event: dict | None) -> None:
-        super().__init__()
-        self.key, self.line, self.severity, self.event = key, line, severity, event
+# the snapshot and its messages (services/run_snapshot.py) and the log's error lines
+# (services/run_log_errors.py) are re-exported here, where the service, the screens and the tests import them
+from loratui.tui.services.run_log_errors import LOG_ERROR_LINES, log_error, refusal_line  # noqa: F401
+from loratui.tui.services.run_snapshot import RunCommand, RunNotice, RunSnapshot, RunUpdated  # noqa: F401
 
 
 class FollowedRun:
@@ -443,46 +357,6 @@ class LaunchLog:
                     return self._lines(handle, self.headers[-1][0] if self.headers else 0, size, count)
             except OSError:
                 return []
-
-
-def refusal_line(log_file: Path) -> str | None:
-    """The ``error: ...`` line a refused `loratui train` left at the end of its log, without the prefix:
-    of the latest launch only (the app starts each with a "--- TIME COMMAND" line), not an earlier
-    session's."""
-    for line in reversed(tail_lines(log_file, 200)):
-        if line.startswith("error: "):
-            return line[len("error: "):]
-        if line.startswith("--- "):
-            return None
-    return None
-
-
-LOG_ERROR_LINES = 200  # the end of NAME.log read for its error line (the log tail shows the last 20)
-
-
-def log_error(lines: list[str], log_file: Path, since: float | None = None) -> dict | None:
-    """An error as the events would have said it (kind, message, hint), from the last ``error: ...`` or
-    ``internal error: ...`` line of the log's ``lines`` (its end, of the latest launch only, as
-    ``refusal_line``; a ``hint: ...`` line after it is the hint): what the run said on stderr when its
-    error event could not be written. None when there is none, or the log was last written before
-    ``since`` (the run's session began then: the log is an earlier launch's)."""
-    for index in range(len(lines) - 1, -1, -1):
-        line = lines[index]
-        if line.startswith("--- "):
-            return None
-        kind = "crash" if line.startswith("internal error: ") else "error" if line.startswith("error: ") else None
-        if kind is None:
-            continue
-        try:
-            if since is not None and log_file.stat().st_mtime < since - 1:
-                return None
-        except OSError:
-            return None
-        after = lines[index + 1] if index + 1 < len(lines) else ""
-        said = after[len("hint: "):] + "; " if after.startswith("hint: ") else ""
-        return {"kind": kind, "message": line.removeprefix("internal error: ").removeprefix("error: "),
-                "hint": f"{said}read from {log_file.name}: the run wrote no error event"}
-    return None
 
 
 def caching_text(event: dict | None) -> str | None:
