@@ -27,7 +27,7 @@ events file rotated to NAME.events.N.jsonl by a later run) is followed read-only
 state or log of its own (both are the latest run's), its checkpoints where they are now
 (core.runs.earlier_checkpoints), and its file read once. Nothing here imports torch.
 
-``FollowedRun``, its ``RunSnapshot`` and the two messages are in services/followed_run.py (re-exported
+``FollowedRun`` is in services/followed_run.py, its ``RunSnapshot`` and the two messages in run_snapshot.py (re-exported
 here); the follow loop each run's worker runs is in services/run_following.py.
 """
 
@@ -47,7 +47,7 @@ from loratui.core.errors import LoratuiError
 from loratui.core.events import EventFollower, events_path, log_path, run_is_alive
 from loratui.core.run_control import LAUNCHED_AT_ENV, request_control
 from loratui.core.runs import AlreadyPromoted, Checkpoint, list_runs, promote_checkpoint
-# the run's data and messages live in followed_run.py; imported from here by the screens and tests
+# the run lives in followed_run.py, its data and messages in run_snapshot.py; imported from here by the screens and tests
 from loratui.tui.services.followed_run import (FollowedRun, RunCommand, RunNotice, RunSnapshot, RunUpdated,
                                                caching_text, log_header, refusal_line)
 from loratui.tui.services.run_following import CHUNK_BYTES, RunFollowing  # CHUNK_BYTES: re-exported (bench)
