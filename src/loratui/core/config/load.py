@@ -66,7 +66,7 @@ def _unknown_key_problem(section: str | None, key: str, value: Any = None) -> st
 def _foreign_key_hint(key: str, value: Any) -> str | None:
     """What a kohya_ss GUI or sd-scripts name is here (kohya_explain: the table `config explain` and the import
     use), or None for a name neither has."""
-    from loratui.core.config.kohya_explain import explain_gui_key
+    from loratui.core.config.kohya_explain import explain_gui_key, unsupported_effect
 
     found = explain_gui_key(key)
     if found is None:
@@ -75,14 +75,15 @@ def _foreign_key_hint(key: str, value: Any) -> str | None:
     if key == "lr_warmup" and isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 100:
         return (f"a kohya_ss name (a percent of the steps): use lr_warmup_steps = {value / 100:g} in [optimizer] "
                 "(lr_warmup_steps of 1 or more counts steps)")
-    origin = "an sd-scripts argument" if "(sd-scripts" in head else "a kohya_ss GUI name"
+    # the head's "(kohya_ss GUI)", "(sd-scripts argument)" or "(sd-scripts dataset option)"
+    kind = head.partition("(")[2].partition(")")[0]
+    origin = "a kohya_ss GUI name" if kind.startswith("kohya_ss") else f"an {kind}"
     section, _, name = target.partition(".")
     if name and (section, name) in FIELDS:
         return f"{origin}: here it is {name} in [{section}] ({how}; `loratui config explain {key}`)"
-    from loratui.core.config.kohya_dropped import EFFECTS
-
-    if key in EFFECTS:  # a training option loratui lacks: what training does without it
-        how = f"loratui has no such setting ({EFFECTS[key][1]})"
+    effect = unsupported_effect(key)
+    if effect:  # a training option loratui lacks: what training does without it
+        how = f"loratui has no such setting ({effect})"
     if "." in target:  # a GUI key the import folds into a setting of another shape (sdxl -> model_family)
         return f"{origin}: {head.split('-> ', 1)[-1]}: {how} (`loratui config explain {key}`)"
     if target and not target.startswith("no "):  # read by the import only (dataset_config)
