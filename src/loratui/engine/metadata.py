@@ -137,7 +137,8 @@ def build_metadata(cfg, family: str, *, session_id: int, training_started_at: fl
     ``training_finished_at`` is the save's time (now when None): ss_training_finished_at and
     modelspec.date, which sd-scripts both stamps at every save (train_network.py save_model).
     Settings are written as sd-scripts gets them from ``loratui config export-sdscripts``: a key the export
-    leaves out (unset unet_lr, network_dropout 0) is "None", as sd-scripts writes an argument not given.
+    leaves out (unset unet_lr, network_dropout 0, max_token_length 75, clip_skip for SDXL) is "None", as
+    sd-scripts writes an argument not given.
     """
     m, d, n, o, t, s = cfg.model, cfg.dataset, cfg.network, cfg.optimizer, cfg.training, cfg.saving
     v_pred = bool(m.v_parameterization) if v_prediction is None else bool(v_prediction)
@@ -170,8 +171,9 @@ def build_metadata(cfg, family: str, *, session_id: int, training_started_at: fl
         "ss_full_fp16": bool(t.full_fp16),
         "ss_v2": family == "sd2",
         "ss_base_model_version": base_model_version(family, v_pred),
-        "ss_clip_skip": t.clip_skip,
-        "ss_max_token_length": t.max_token_length,
+        "ss_clip_skip": exported_clip_skip(t, family),
+        # the export leaves 75 out (sd-scripts' "not given" is 75 tokens): None, not 75
+        "ss_max_token_length": t.max_token_length if t.max_token_length != 75 else None,
         "ss_cache_latents": bool(d.cache_latents),
         "ss_seed": t.seed,
         "ss_lowram": False,
@@ -227,6 +229,12 @@ def build_metadata(cfg, family: str, *, session_id: int, training_started_at: fl
     return out
 
 
+def exported_clip_skip(training, family: str) -> int | None:
+    """clip_skip as sd-scripts gets it from the export: given for SD 1.x/2.x (1 included, as kohya_ss passes it),
+    left out for SDXL (sdxl_train_network.py does not use it, nor does loratui's SDXL training)."""
+    return None if family == "sdxl" else training.clip_skip
+
+
 def _arg_number(value: float) -> str:
     """A number as the sd-scripts export writes it into network_args: 1, not 1.0."""
     return str(int(value)) if float(value).is_integer() else repr(float(value))
@@ -263,8 +271,9 @@ def modelspec(cfg, family: str, v_prediction: bool, timestamp: float, resolution
         "modelspec.prediction_type": "v" if v_prediction else "epsilon",
         "modelspec.implementation_version": f"loratui/{_loratui_version()}",
     }
-    if cfg.training.clip_skip is not None:  # sai_model_spec.py:452: whenever clip_skip is given, 1 included
-        spec["modelspec.encoder_layer"] = str(cfg.training.clip_skip)
+    clip_skip = exported_clip_skip(cfg.training, family)
+    if clip_skip is not None:  # sai_model_spec.py:452: whenever clip_skip is given, 1 included
+        spec["modelspec.encoder_layer"] = str(clip_skip)
     for field in ("author", "description", "license", "tags"):
         value = getattr(s, f"metadata_{field}", "")
         if value:
