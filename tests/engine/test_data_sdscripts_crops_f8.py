@@ -89,22 +89,25 @@ def test_two_writers_of_one_cache_file_never_share_a_temp_file(tmp_path, monkeyp
 # ---- the resize filter: sd-scripts' resize_image ----------------------------------------------------
 
 @pytest.mark.parametrize("resized, expected", [
-    ((80, 40), Image.Resampling.BOX),      # both sides shrink: area
-    ((100, 40), Image.Resampling.BOX),     # one side kept, one shrinks: area (width >= resized width)
-    ((120, 40), Image.Resampling.LANCZOS),  # the area shrinks but the width grows: Lanczos (BOX before)
+    ((80, 40), "area"),                     # both sides shrink: area (cv2.INTER_AREA's exact mean)
+    ((100, 40), "area"),                    # one side kept, one shrinks: area (width >= resized width)
+    ((120, 40), Image.Resampling.LANCZOS),  # the area shrinks but the width grows: Lanczos
     ((120, 60), Image.Resampling.LANCZOS),  # both grow
 ])
 def test_resize_filter_is_area_only_when_no_side_grows(tmp_path, monkeypatch, resized, expected):
+    from loratui.engine import data
+
     path = tmp_path / "a.png"
     Image.new("RGB", (100, 50), (10, 20, 30)).save(path)
     used = []
-    real_resize = Image.Image.resize
+    real_resize, real_area = Image.Image.resize, data.area_resize
 
     def resize(self, size, resample=None, *args, **kwargs):
         used.append(resample)
         return real_resize(self, size, resample, *args, **kwargs)
 
     monkeypatch.setattr(Image.Image, "resize", resize)
+    monkeypatch.setattr(data, "area_resize", lambda *args: used.append("area") or real_area(*args))
     assignment = BucketAssignment((100, 50), resized, resized, 0.0)
     load_image_for_bucket(str(path), assignment, random_crop=False, rng=None, flip=False)
     assert used == [expected]

@@ -8,18 +8,12 @@ into one BadImage line otherwise (zero bytes, corrupt, truncated, decompression 
 from __future__ import annotations
 
 import os
-import warnings
 
 from PIL import Image
 
-from loratui.core.image_modes import CONVERSION_NOTES, high_bit_to_8bit
+from loratui.core.image_modes import CONVERSION_NOTES, high_bit_to_8bit, quiet_decompression_bomb_warnings
 
-MAX_PIXELS = 178_956_970  # Pillow's own bomb limit (2x its warning threshold)
-
-# The limit is checked above, explicitly; Pillow's warning at half of it (a 10000x10000 photo) is
-# noise. A process-wide filter, set once: warnings.catch_warnings is not thread-safe, and images
-# are decoded in worker threads.
-warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+MAX_PIXELS = 178_956_970  # Pillow's own bomb limit (2x its warning threshold): larger images are refused
 
 
 class BadImage(Exception):
@@ -27,6 +21,9 @@ class BadImage(Exception):
 
 
 def load_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    # an image between Pillow's warning size and its limit (a 100 MP photo) captions as sd-scripts does:
+    # the warning would print once per image from the decode threads (and -W error would fail it)
+    quiet_decompression_bomb_warnings()
     try:
         if os.path.getsize(path) == 0:
             raise BadImage("zero-byte file")

@@ -3,10 +3,10 @@
 Preprocessing (as sd-scripts' tag_images_by_wd14_tagger.py): transparency composited on white,
 RGB -> BGR, padded to a centred white square (odd padding: the extra pixel goes right/bottom),
 resized to the model's input size, float32 0..255. sd-scripts resizes with cv2: INTER_AREA when
-shrinking, INTER_LANCZOS4 when enlarging. We have no cv2: shrinking uses area_resize (numpy, the
-exact area mean, identical to INTER_AREA for integer factors, at most a rounding tie apart
-otherwise); enlarging uses Pillow's LANCZOS (a=3 kernel, cv2's has a=4), so images smaller than
-the input size differ by a few levels at sharp edges.
+shrinking, INTER_LANCZOS4 when enlarging. We have no cv2: shrinking uses core.image_resize's
+area_resize (numpy, the exact area mean, as the training data shrinks too); enlarging uses Pillow's
+LANCZOS (a=3 kernel, cv2's has a=4), so images smaller than the input size differ by a few levels at
+sharp edges.
 
 Selection (as sd-scripts): the CSV's category-9 rows come first and are the ratings (argmax), then
 general tags (category 0) and character tags (category 4) each over their own threshold (>=).
@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from loratui.captioners.onnx_check import onnx_problem
 from loratui.captioners.option_rules import parse_replacements  # noqa: F401 (the rule's home; kept importable here)
 from loratui.captioners.output import Leading, same_tag_key
 from loratui.core.errors import LoratuiError
+from loratui.core.image_resize import area_resize
 
 MODEL_FILE = "model.onnx"
 TAGS_FILE = "selected_tags.csv"
@@ -318,49 +318,10 @@ def preprocess(image: Image.Image, size: int) -> np.ndarray:
         square.paste(image, ((side - w) // 2, (side - h) // 2))
         image = square
     if side > size:
-        return area_resize(np.asarray(image, dtype=np.uint8), size)[:, :, ::-1].astype(np.float32)
+        return area_resize(np.asarray(image, dtype=np.uint8), size, size)[:, :, ::-1].astype(np.float32)
     if side < size:
         image = image.resize((size, size), Image.Resampling.LANCZOS)
     return np.asarray(image, dtype=np.uint8)[:, :, ::-1].astype(np.float32)
-
-
-def area_resize(arr: np.ndarray, size: int) -> np.ndarray:
-    """cv2.INTER_AREA for shrinking, without cv2: each output pixel is the mean of the input area it
-    covers, partial pixels weighted by their covered fraction, rounded once at the end (half up, as
-    cv2's integer-factor path does). Pillow's BOX filter is not this: it weighs edge pixels 0 or 1
-    and rounds between its two passes, which differs by tens of levels on noisy images.
-    Separable; each output pixel reads at most ceil(scale) + 1 inputs, gathered as whole rows."""
-    out = arr
-    for axis in (0, 1):
-        out = _area_axis(out, size, axis)
-    return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
-
-
-def _area_axis(a: np.ndarray, size: int, axis: int) -> np.ndarray:
-    first, weights = _area_weights(a.shape[axis], size)
-    out = None
-    for k in range(weights.shape[1]):
-        idx = np.minimum(first + k, a.shape[axis] - 1)
-        w = weights[:, k].reshape((-1, 1, 1) if axis == 0 else (1, -1, 1))
-        term = np.take(a, idx, axis=axis) * w
-        out = term if out is None else out + term
-    return out
-
-
-@lru_cache(maxsize=32)
-def _area_weights(n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(first input index, [size, taps] float32 weights): output i averages [i*n/size, (i+1)*n/size)."""
-    scale = n / size
-    taps = int(np.ceil(scale)) + 1
-    first = np.floor(np.arange(size) * scale).astype(np.int64)
-    weights = np.zeros((size, taps), np.float64)
-    for i in range(size):
-        lo, hi = i * scale, (i + 1) * scale
-        for k in range(taps):
-            j = first[i] + k
-            weights[i, k] = max(0.0, min(hi, j + 1) - max(lo, j)) if j < n else 0.0
-    weights /= weights.sum(axis=1, keepdims=True)
-    return first, weights.astype(np.float32)
 
 
 def _default_providers(ort) -> list[str]:

@@ -36,8 +36,9 @@ def source_subfolders(images_src: Path, project: Path) -> list:
 def name_left_behind(images_src: Path, result, folders: list) -> None:
     """What `init --images SRC` did not bring in as a working image: its subfolders (left in SRC:
     sd-scripts reads only the images directly in a concept folder) and the files it copied that are
-    not readable images (a text file named .png), one line each."""
-    from loratui.core.dataset import ImageSizeError, read_image_size
+    not readable images (a text file named .png, a JPEG cut short, a photo over Pillow's pixel limit:
+    the scan's own check, unreadable_reason), one line each."""
+    from loratui.core.dataset import unreadable_reason
 
     if folders:
         names = ", ".join(f"{e.name}/" for e in folders[:SHOWN_SUSPECT])
@@ -47,12 +48,7 @@ def name_left_behind(images_src: Path, result, folders: list) -> None:
                    f"{shell_arg(images_src / folders[0].name)})")
     _name_skipped_files(images_src, result)
     _name_other_ext_captions(images_src, result)
-    suspects = []
-    for image in result.images:
-        try:
-            read_image_size(image)
-        except ImageSizeError as exc:
-            suspects.append((image, str(exc)))
+    suspects = [(image, reason) for image in result.images if (reason := unreadable_reason(image)) is not None]
     for image, reason in suspects[:SHOWN_SUSPECT]:
         click.echo(f"warning: {image}: not a readable image ({reason}); it was brought in: replace or delete it "
                    "before training", err=True)

@@ -3,7 +3,8 @@
 Pillow's ``convert("RGB")`` / ``convert("L")`` clip such an image instead of scaling it: a 16-bit
 PNG of mid grey (30000) comes out solid white. The captioners (captioners/images.py) and the
 training data (engine/data.py) both go through ``high_bit_to_8bit`` so an image trains as it is
-captioned and as the preview shows it. Core may use Pillow (design.md), so the rule lives here once.
+captioned and as the preview shows it. Core may use Pillow (design.md), so the rule lives here once,
+beside the one filter that keeps Pillow's decompression-bomb warning quiet everywhere.
 """
 
 from __future__ import annotations
@@ -45,4 +46,23 @@ def high_bit_to_8bit(im):
     return Image.fromarray(grey, "L")
 
 
-__all__ = ["CONVERSION_NOTES", "HIGH_BIT_MODES", "high_bit_to_8bit"]
+def quiet_decompression_bomb_warnings() -> None:
+    """Silence Pillow's DecompressionBombWarning in this process (it is printed once per image over
+    89 MP, and ``-W error`` would make it an exception). Those images train and caption as in
+    sd-scripts; the dataset scan names their size once, and over twice that size Pillow still raises
+    DecompressionBombError. One process-wide filter (warnings.catch_warnings is not thread-safe and
+    images decode in worker threads), put back in front when something (pytest, a caller's
+    ``simplefilter``) has put another filter before it; cheap enough to call before every open."""
+    import warnings
+
+    from PIL import Image
+
+    category = Image.DecompressionBombWarning
+    filters = warnings.filters
+    if filters and filters[0][0] == "ignore" and filters[0][2] is category and filters[0][1] is None \
+            and filters[0][3] is None:
+        return
+    warnings.filterwarnings("ignore", category=category)
+
+
+__all__ = ["CONVERSION_NOTES", "HIGH_BIT_MODES", "high_bit_to_8bit", "quiet_decompression_bomb_warnings"]

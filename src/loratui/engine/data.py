@@ -30,7 +30,8 @@ import torch
 
 from loratui.core.config import latents_cached
 from loratui.core.errors import LoratuiError
-from loratui.core.image_modes import high_bit_to_8bit
+from loratui.core.image_modes import high_bit_to_8bit, quiet_decompression_bomb_warnings
+from loratui.core.image_resize import area_resize
 from loratui.core.plan import compute_schedule, epoch_batches, epoch_samples, scan_for_config, shard_batches
 from loratui.engine import data_cache
 from loratui.engine.data_cache import CACHE_SUFFIX  # noqa: F401  (re-exported)
@@ -63,10 +64,15 @@ def check_data_config(cfg) -> None:
 
 
 def left_out_line(problem) -> str:
-    """``/full/path/a.png: empty file (0 bytes); it is left out of training`` for a scan problem."""
-    rel = f"{problem.path.parent.name}/{problem.path.name}"
+    """``/full/path/a.png: empty file (0 bytes); it is left out of training`` for a scan problem. A name
+    with a line break in it is quoted (repr), as the scan quotes it, so one problem stays one line."""
+    def shown(text: str) -> str:
+        return text if text.isprintable() else repr(text)
+
+    rel = f"{shown(problem.path.parent.name)}/{shown(problem.path.name)}"
     message = problem.message
-    return str(problem.path) + message[len(rel):] if message.startswith(rel) else f"{problem.path}: {message}"
+    path = shown(str(problem.path))
+    return path + message[len(rel):] if message.startswith(rel) else f"{path}: {message}"
 
 
 def text_cache_usable(cfg) -> bool:
@@ -152,38 +158,55 @@ def crop_top_left(assignment, flip: bool) -> tuple[int, int]:
 
 def load_image_for_bucket(path: str, assignment, *, random_crop: bool, rng: random.Random | None,
                           flip: bool) -> np.ndarray:
-    """HWC uint8 RGB array of exactly the bucket's size: resize, trim (centre or random), mirror."""
+    """HWC uint8 RGB array of exactly the bucket's size: resize, trim (centre or random), mirror.
+
+    Loaded as sd-scripts' load_image: ``convert("RGB")`` of the stored pixels (no EXIF rotation; the
+    colour under transparent pixels; the scan names both). Images over Pillow's warning size (89 MP)
+    load as there; over twice that Pillow refuses them, one line naming the image."""
     from PIL import Image
 
+    quiet_decompression_bomb_warnings()
     try:
         with Image.open(path) as img:
-            if img.width * img.height > (Image.MAX_IMAGE_PIXELS or float("inf")):
-                # the scan leaves these out; one replaced since then is refused, not decoded
-                raise LoratuiError(f"{path}: {img.width}x{img.height} is over Pillow's decompression-bomb limit; "
-                                   "downscale it (see `loratui dataset scan`)")
             # 16/32-bit grey is scaled to 8 bits (convert("RGB") alone clips it: mid grey trained as white)
             img = (high_bit_to_8bit(img) or img).convert("RGB")
             w, h = assignment.resized_size
-            if (img.width, img.height) != (w, h):
-                # sd-scripts' resize_image: area only when neither side grows (Pillow's BOX is area averaging)
-                area = img.width >= w and img.height >= h
-                img = img.resize((w, h), Image.Resampling.BOX if area else Image.Resampling.LANCZOS)
-            bw, bh = assignment.bucket
-            left = top = 0
-            if w > bw:
-                left = rng.randint(0, w - bw) if random_crop and rng else (w - bw) // 2
-            if h > bh:
-                top = rng.randint(0, h - bh) if random_crop and rng else (h - bh) // 2
-            if (w, h) != (bw, bh):
-                # a resized size below the bucket (never produced by the bucket rules) pads with black
-                img = img.crop((left, top, left + bw, top + bh))
-            if flip:
-                img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-            return np.asarray(img, dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            if (img.width, img.height) == (w, h):
+                array = np.asarray(img, dtype=np.uint8)
+            elif img.width >= w and img.height >= h:
+                # sd-scripts' resize_image: cv2.INTER_AREA when neither side grows (an exact area mean;
+                # Pillow's BOX is not one: fine texture turned to moire)
+                array = area_resize(np.asarray(img, dtype=np.uint8), w, h)
+            else:
+                array = np.asarray(img.resize((w, h), Image.Resampling.LANCZOS), dtype=np.uint8)
+    except Image.DecompressionBombError:
+        raise LoratuiError(f"{path}: over Pillow's decompression-bomb limit of {2 * Image.MAX_IMAGE_PIXELS:,} "
+                           "pixels, which neither loratui nor sd-scripts opens: downscale it (see `loratui "
+                           "dataset scan`)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise LoratuiError(f"{path}: cannot read the image ({exc}); fix or remove it (see `loratui dataset scan`)") \
             from None
+    return _trim_to_bucket(array, assignment.bucket, random_crop=random_crop, rng=rng, flip=flip)
 
+
+def _trim_to_bucket(array: np.ndarray, bucket: tuple[int, int], *, random_crop: bool, rng: random.Random | None,
+                    flip: bool) -> np.ndarray:
+    """sd-scripts' trim: the bucket-sized part of the resized image (centred, or at a random offset)."""
+    h, w = array.shape[:2]
+    bw, bh = bucket
+    left = top = 0
+    if w > bw:
+        left = rng.randint(0, w - bw) if random_crop and rng else (w - bw) // 2
+    if h > bh:
+        top = rng.randint(0, h - bh) if random_crop and rng else (h - bh) // 2
+    if (w, h) != (bw, bh):
+        # a resized size below the bucket (never produced by the bucket rules) pads with black
+        part = array[top:top + bh, left:left + bw]
+        array = np.zeros((bh, bw, 3), np.uint8)
+        array[:part.shape[0], :part.shape[1]] = part
+    if flip:
+        array = array[:, ::-1]
+    return np.ascontiguousarray(array)
 
 
 def to_pixels(arrays: list[np.ndarray]) -> torch.Tensor:

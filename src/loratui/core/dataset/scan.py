@@ -28,22 +28,29 @@ from pathlib import Path
 from loratui.core.dataset.caption_check import caption_problems, missing_caption_problem
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Subset
 from loratui.core.errors import LoratuiError
-from loratui.core.dataset.imagesize import ImageSizeError, decode_error, probe_image_info
+from loratui.core.dataset.imagesize import (
+    MAX_IMAGE_PIXELS, ImageHeader, ImageSizeError, decode_error, header_problems, one_line, probe_image_header,
+    shown_name, transparency_of,
+)
 from loratui.core.dataset.images import IMAGE_EXTENSIONS, list_folder
 from loratui.core.dataset.concepts import (  # noqa: F401 - MAX_REPEATS, parse_subset_name: re-exported
     MAX_REPEATS, SHOWN_NAMES, broken_link, concept_folders, concepts_child, is_dir, parse_subset_name,
 )
 
-# Pillow refuses to open an image over twice this many pixels (DecompressionBombError) and warns over
-# it: the scan leaves such an image out (Image.MAX_IMAGE_PIXELS, without importing Pillow here).
-MAX_IMAGE_PIXELS = 1024 * 1024 * 1024 // 4 // 3
+# Pillow warns over this many pixels (Image.MAX_IMAGE_PIXELS, without importing Pillow here) and refuses
+# an image over twice it (DecompressionBombError): in between an image trains, as in sd-scripts (the scan
+# names its size), over it the scan leaves it out.
+HARD_LIMIT_PIXELS = 2 * MAX_IMAGE_PIXELS
 # A side of one pixel (a 1x1 spacer, a 1-pixel line) is no picture at all: named. (Anything under 8
 # px is under one latent pixel too, but tiny test fixtures of 2x2 images stay quiet.)
 MIN_IMAGE_SIDE = 2
 # Images sd-scripts does not glob (its IMAGE_EXTENSIONS are ours): named, never silently ignored.
 # JPEG files under other names (Pillow opens them; sd-scripts' glob never finds them): a rename is the fix.
 JPEG_ALIAS_EXTENSIONS = frozenset({".jfif", ".jpe", ".jfi", ".jif", ".pjpeg", ".pjp"})
-OTHER_IMAGE_EXTENSIONS = frozenset({".gif", ".tif", ".tiff", ".avif", ".heic", ".heif", ".jxl", ".ico", ".psd"}
+# Pillow reads most of these (TGA, JPEG 2000, the netpbm family...), sd-scripts' glob finds none.
+OTHER_IMAGE_EXTENSIONS = frozenset({".gif", ".tif", ".tiff", ".avif", ".heic", ".heif", ".jxl", ".ico", ".psd",
+                                    ".tga", ".jp2", ".j2k", ".jpx", ".jpf", ".j2c", ".ppm", ".pgm", ".pbm", ".pnm",
+                                    ".pfm", ".pcx", ".dds", ".icns", ".sgi", ".qoi", ".xbm", ".xpm", ".dib", ".apng"}
                                    | JPEG_ALIAS_EXTENSIONS)
 
 
@@ -99,7 +106,7 @@ def scan_dataset(
                                                 unreadable_as_problem))
 
     all_images = [img for folder in folders for img in folder.image_paths]
-    sizes = _read_sizes(all_images, workers)
+    sizes = _check_transparency(all_images, _read_sizes(all_images, workers))
 
     subsets = []
     start = 0
@@ -127,6 +134,7 @@ def scan_dataset(
         )
     elif not any(s.images for s in subsets if not s.is_reg):
         problems.append(Problem("no_images", train_root, f"no usable training images under {train_root}", "error"))
+    problems = [one_line(p) for p in problems]  # a name with a line break, quoted: one problem, one line
     return DatasetScan(train_root, reg_root, caption_extension, subsets, problems, reg_only)
 
 
@@ -166,8 +174,9 @@ class _Folder:
 
 
 def _rel(path: Path) -> str:
-    """`folder/file`: enough to find a file in a problem list without the full path."""
-    return f"{path.parent.name}/{path.name}"
+    """`folder/file`: enough to find a file in a problem list without the full path (a name with a
+    line break quoted)."""
+    return f"{shown_name(path.parent.name)}/{shown_name(path.name)}"
 
 
 def _listdir(path: Path) -> list[os.DirEntry]:
@@ -334,39 +343,51 @@ def _gif_animated(path: Path) -> bool:
 def unreadable_reason(path: str | os.PathLike) -> str | None:
     """Why neither sd-scripts nor loratui can load the image at ``path`` (what the scan reports as
     ``unreadable_image``: no readable header, 0 bytes, cut short or corrupt, over Pillow's hard pixel
-    limit), or None. Reads the header (and tail) only; a full decode only for a tail that looks cut.
-    An image only loratui's stricter pixel limit refuses is not unreadable: sd-scripts loads it."""
-    found = _size_or_error(Path(path), trainer_limit=False)
+    limit), or None. Reads the header (and tail) only; a full decode only for a tail that looks cut."""
+    found = _size_or_error(Path(path), details=False)
     return found if isinstance(found, str) else None
 
 
-def _size_or_error(path: Path, trainer_limit: bool = True) -> tuple[int, int, bool] | str:
-    """(width, height, animated), or why the image cannot be trained (``trainer_limit``: also an
-    image over loratui's trainer's pixel limit, which sd-scripts would load)."""
+@dataclass(frozen=True)
+class _Checked:
+    """A trainable image: its header, and whether some pixel is see-through (decoded only when the
+    header says there is alpha)."""
+
+    header: ImageHeader
+    transparent: bool | None = False  # None: it has alpha, not decoded (the scan's time for that ran out)
+
+
+def _size_or_error(path: Path, details: bool = True) -> _Checked | str:
+    """The image's header (with ``details``: and whether it has transparent pixels), or why it cannot
+    be trained."""
     try:
-        width, height, tail_ok, animated = probe_image_info(path)
+        header = probe_image_header(path)
     except ImageSizeError as exc:
         return str(exc)
-    if width * height > (MAX_IMAGE_PIXELS if trainer_limit else 2 * MAX_IMAGE_PIXELS):
-        # loratui's trainer keeps to Pillow's warning threshold (engine.data refuses such an image);
-        # Pillow itself, and so sd-scripts, only refuses images over twice that.
-        size = f"{width}x{height} is {width * height / 1e6:.0f} megapixels"
-        limit = f"downscale it under {MAX_IMAGE_PIXELS / 1e6:.0f} MP to train it"
-        if width * height > 2 * MAX_IMAGE_PIXELS:
-            return (f"{size}, over Pillow's decompression-bomb limit ({2 * MAX_IMAGE_PIXELS / 1e6:.0f} MP): neither "
-                    f"loratui nor sd-scripts can open it; {limit}")
-        return (f"{size}, over Pillow's decompression-bomb warning limit ({MAX_IMAGE_PIXELS / 1e6:.0f} MP), which "
-                f"loratui's trainer keeps to (sd-scripts would load it); {limit}")
-    if not tail_ok:
+    width, height = header.width, header.height
+    if width * height > HARD_LIMIT_PIXELS:
+        return (f"{width}x{height} is {width * height / 1e6:.0f} megapixels, over Pillow's decompression-bomb limit "
+                f"({HARD_LIMIT_PIXELS / 1e6:.0f} MP): neither loratui nor sd-scripts can open it; downscale it under "
+                f"{HARD_LIMIT_PIXELS / 1e6:.0f} MP to train it")
+    if not header.tail_ok:
         # The tail lacks the end marker: usually a copy cut short, but some writers append data
         # after it, so let a real decode (what the trainer does) decide.
         reason = decode_error(path)
         if reason is not None:
             return f"truncated or corrupt ({reason})"
-    return width, height, animated
+    return _Checked(header, header.alpha and None if details else False)
 
 
-def _read_sizes(paths: list[Path], workers: int | None) -> list[tuple[int, int, bool] | str]:
+def _check_transparency(paths: list[Path], sizes: list[_Checked | str]) -> list[_Checked | str]:
+    """The images whose header has alpha, decoded (within the scan's time for it) to see whether some
+    pixel is see-through: imagesize.transparency_of."""
+    alpha = [path for path, size in zip(paths, sizes) if isinstance(size, _Checked) and size.transparent is None]
+    found = transparency_of(alpha) if alpha else {}
+    return [_Checked(size.header, found.get(path)) if isinstance(size, _Checked) and size.transparent is None
+            else size for path, size in zip(paths, sizes)]
+
+
+def _read_sizes(paths: list[Path], workers: int | None) -> list[_Checked | str]:
     # Measured on 10,000 small files with a warm page cache (2 shared cores): one thread 0.64 s,
     # a pool of 4 threads 1.57 s (GIL contention). So the default is serial; a pool only pays off
     # when opens are slow (network or cold spinning disks): pass workers= for that.
@@ -385,12 +406,13 @@ def _caption_candidates(image: Path, caption_ext: str) -> Iterable[str]:
 
 
 def _build_subset(
-    folder: _Folder, sizes: list[tuple[int, int, bool] | str], caption_ext: str, problems: list[Problem],
+    folder: _Folder, sizes: list[_Checked | str], caption_ext: str, problems: list[Problem],
     max_tokens: int | None = None,
 ) -> Subset:
     used_captions: dict[str, Path] = {}
     unreadable_captions: set[str] = set()
     entries: list[ImageEntry] = []
+    checked: list[tuple[Path, ImageHeader, bool | None]] = []
     by_stem: dict[str, list[Path]] = {}
     for image, size in zip(folder.image_paths, sizes):
         by_stem.setdefault(os.path.splitext(image.name)[0], []).append(image)
@@ -401,14 +423,16 @@ def _build_subset(
             # its caption has an image, an unreadable one: not an orphan (the problem above names it)
             unreadable_captions.update(_caption_candidates(image, caption_ext))
             continue
-        if size[2]:
+        header = size.header
+        if header.animated:
             problems.append(Problem("animated_image", image, f"{_rel(image)} is animated: only its first frame "
                                     "trains (save that frame as a still image to be sure which)", "warning"))
-        if min(size[0], size[1]) < MIN_IMAGE_SIDE:
-            problems.append(Problem("tiny_image", image, f"{_rel(image)} is only {size[0]}x{size[1]} pixels, smaller "
-                                    "than one latent pixel (8x8): it trains as a flat colour; remove it or use a "
-                                    "larger image",
+        if min(header.width, header.height) < MIN_IMAGE_SIDE:
+            problems.append(Problem("tiny_image", image, f"{_rel(image)} is only {header.width}x{header.height} "
+                                    "pixels, smaller than one latent pixel (8x8): it trains as a flat colour; remove "
+                                    "it or use a larger image",
                                     "warning"))
+        checked.append((image, header, size.transparent))
         caption_path = None
         for candidate in _caption_candidates(image, caption_ext):
             if candidate in folder.caption_names:
@@ -418,7 +442,8 @@ def _build_subset(
                 break
         if caption_path is None:
             problems.append(_missing_caption(image, folder))
-        entries.append(ImageEntry(image, size[0], size[1], caption_path))
+        entries.append(ImageEntry(image, header.width, header.height, caption_path))
+    problems.extend(header_problems(folder.path, checked))
 
     for stem, paths in by_stem.items():
         if len(paths) > 1:

@@ -10,8 +10,10 @@ wide, so those pixels are roughly square and the aspect ratio holds. For a graph
 Sixel) pass `cell=(width, height)`, the pixel size of one cell: the thumbnail then fits
 `cols*width` x `rows*height` pixels, the terminal's own resolution for that many cells.
 
-EXIF orientation is not applied, on purpose: the trainer (like sd-scripts) reads the stored pixels,
-so the preview shows what training sees (see core/dataset/imagesize.py).
+The preview shows what training sees: the trainer (like sd-scripts) converts the stored pixels to RGB,
+so EXIF orientation is not applied (see core/dataset/imagesize.py), transparency is dropped (the
+colour stored under a see-through pixel shows, not a background: the scan warns about such images)
+and 16-bit grey is scaled to 8 bits as core.image_modes does for training.
 """
 
 from __future__ import annotations
@@ -24,10 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-NEUTRAL_GREY = (128, 128, 128)  # transparent pixels are shown over this
 MAX_DECODE_PIXELS = 89_478_485  # beyond this (Pillow's warning size) only JPEG, which draft() shrinks, is decoded
-_BOMB_FILTER_SET = False
-_BOMB_FILTER_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,25 +183,15 @@ def default_cache() -> ThumbnailCache:
     return _default_cache
 
 
-def _ignore_bomb_warnings(image_module: Any) -> None:
-    # Sizes are checked here explicitly; Pillow's warning (printed to stderr) would land on the TUI.
-    # A process-wide filter set once: warnings.catch_warnings is not thread-safe.
-    global _BOMB_FILTER_SET
-    with _BOMB_FILTER_LOCK:
-        if not _BOMB_FILTER_SET:
-            import warnings
-
-            warnings.filterwarnings("ignore", category=image_module.DecompressionBombWarning)
-            _BOMB_FILTER_SET = True
-
-
 def decode_thumbnail(
     path: Path, cols: int, rows: int, file_size: int | None = None, *, cell: tuple[int, int] = (1, 2)
 ) -> Thumbnail | ThumbnailError:
     """Decode `path` into a thumbnail fitting `cols*cell[0]` x `rows*cell[1]` pixels; never raises."""
     from PIL import Image, UnidentifiedImageError
 
-    _ignore_bomb_warnings(Image)
+    from loratui.core.image_modes import quiet_decompression_bomb_warnings
+
+    quiet_decompression_bomb_warnings()  # sizes are checked here; Pillow's warning would print over the TUI
     if file_size is None:
         try:
             file_size = path.stat().st_size
@@ -267,37 +256,18 @@ def _short(message: str, limit: int = 60) -> str:
 
 
 def _to_rgb(im: Any, box: tuple[int, int]) -> Any:
-    """Any Pillow mode -> an RGB image fitting `box`, alpha composited over neutral grey."""
+    """Any Pillow mode -> an RGB image fitting `box`, converted as training converts it: the stored RGB
+    (alpha dropped), high-bit grey scaled to 8 bits (core.image_modes)."""
     from PIL import Image
 
-    mode = im.mode
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        im = _to_8bit_grey(im)
-    elif mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    elif mode in ("PA", "LA", "La", "RGBa", "RGBX"):
-        im = im.convert("RGBA")
-    elif mode not in ("RGB", "RGBA", "L"):
-        im = im.convert("RGB")  # 1, CMYK, YCbCr, HSV...; raises for modes with no conversion
+    from loratui.core.image_modes import high_bit_to_8bit
+
+    im = high_bit_to_8bit(im) or im
+    if im.mode != "RGB":
+        im = im.convert("RGB")  # raises for modes with no conversion
     # fit the box both ways: a small image is scaled up too, so the preview area is used
     scale = min(box[0] / im.width, box[1] / im.height)
     size = (max(1, min(box[0], round(im.width * scale))), max(1, min(box[1], round(im.height * scale))))
     if size != im.size:
         im = im.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0 if scale < 1 else None)
-    if im.mode == "RGBA":
-        background = Image.new("RGB", im.size, NEUTRAL_GREY)
-        background.paste(im, mask=im.getchannel("A"))
-        return background
-    return im.convert("RGB") if im.mode != "RGB" else im
-
-
-def _to_8bit_grey(im: Any) -> Any:
-    """16-bit and 32-bit grey -> 8-bit L: 16-bit keeps its scale, int/float images are stretched."""
-    if im.mode.startswith("I;16"):
-        return im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
-    im = im.convert("F")
-    low, high = im.getextrema()
-    if high <= low:
-        return im.point(lambda v: 0).convert("L")
-    scale = 255.0 / (high - low)
-    return im.point(lambda v: (v - low) * scale).convert("L")
+    return im
