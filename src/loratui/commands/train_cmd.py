@@ -11,8 +11,10 @@ from loratui.commands.help_text import exit_codes, shell_arg
 
 
 @click.command()
-@exit_codes((0, "finished or stopped"), (1, "training error: NaN loss, out of memory, a full disk"),
-            (2, "bad input"), (130, "interrupted before anything was saved"))
+@exit_codes((0, "finished or stopped"), (1, "training error: NaN loss, out of memory, a full disk; with --processes N: a "
+                                        "process failed (one line names it and its log)"),
+            (2, "bad input"), (130, "interrupted before anything was saved; with --processes N: stopped by "
+                                    "Ctrl-C, saved or not (by SIGTERM: 143, as a shell reports a signal)"))
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--resume", "resume", metavar="STATE_DIR", type=click.Path(),  # a file: our own one-line error
               help="Continue from a saved training state (OUTPUT_DIR/NAME-state).")
@@ -28,17 +30,26 @@ from loratui.commands.help_text import exit_codes, shell_arg
               help="Train N epochs in all (overrides max_train_epochs/max_train_steps of the config).")
 @click.option("--extend-epochs", "extend_epochs", type=int, metavar="N",
               help="With --resume: train N epochs more than the state's run (a finished run continues).")
-def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, extend_epochs):
+@click.option("--processes", type=int, default=1, show_default=True, metavar="N",
+              help="Train with N processes on this machine (one per GPU; on a CPU-only machine over gloo), "
+                   "started through torch.distributed.run, as `accelerate launch --num_processes N` does for "
+                   "sd-scripts: each takes its share of every epoch (`loratui steps CONFIG --num-processes N`).")
+def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, extend_epochs, processes):
     """Train the LoRA that CONFIG describes.
 
     Writes OUTPUT_DIR/NAME.safetensors (kohya format with ss_* metadata), intermediate saves
     (NAME-000004.safetensors, NAME-step00000500.safetensors), samples in OUTPUT_DIR/sample/ and one
     JSON event per line in OUTPUT_DIR/NAME.events.jsonl. Ctrl-C (or SIGTERM) finishes the current
     step, saves the LoRA and the state (OUTPUT_DIR/NAME-state) and exits 0; `--resume` continues.
-    Under `torchrun --nproc_per_node N` or `accelerate launch --num_processes N` every process trains
-    its share and only the first writes files; Ctrl-C there stops and saves the same way, but torchrun
-    itself then exits 1 with its own traceback: a stop request (the app's x, or
-    `echo '{"request": "stop"}' >> OUTPUT_DIR/NAME.control.jsonl`) lets it exit 0. `--resume STATE --extend-epochs N` continues a finished
+    With --processes N (or under `torchrun --nproc_per_node N` / `accelerate launch --num_processes
+    N`) every process trains its share of each epoch (steps = ceil(batches / N / accumulation), as
+    sd-scripts counts them) and only the first writes the events, the lines and the LoRA; the other
+    processes' output goes to a log under ~/.cache/loratui/, named when one of them fails (exit 1).
+    Ctrl-C (or SIGTERM) reaches every process: they stop after the next step, save, and the launch
+    exits 130 (143); twice stops them at once, unsaved. A resume needs as many processes as the run
+    it continues. Under a bare torchrun, Ctrl-C makes torchrun itself exit 1 with its own traceback:
+    a stop request (the app's x, or `echo '{"request": "stop"}' >> OUTPUT_DIR/NAME.control.jsonl`)
+    lets it exit 0. `--resume STATE --extend-epochs N` continues a finished
     (or stopped) run for N more epochs than that run planned. A resume that will write
     NAME.safetensors anew keeps the LoRA it had first: as NAME-00000E.safetensors when that run ended
     at the end of epoch E, else as NAME-stepNNNNNNNN.safetensors (a promoted copy there goes to
@@ -51,13 +62,17 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     core/run_control.py).
     """
     for value, hint in ((max_steps, "--max-steps"), (max_epochs, "--max-train-epochs"),
-                        (extend_epochs, "--extend-epochs")):
+                        (extend_epochs, "--extend-epochs"), (processes, "--processes")):
         if value is not None and value < 1:
             raise click.BadParameter("must be at least 1", param_hint=hint)
     if sum(v is not None for v in (max_steps, max_epochs, extend_epochs)) > 1:
         raise click.UsageError("give one of --max-steps, --max-train-epochs and --extend-epochs")
     if extend_epochs is not None and not resume:
         raise click.UsageError("--extend-epochs needs --resume STATE_DIR (the state of the run to continue)")
+    if processes > 1 and int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        raise click.BadParameter(f"this process is already one of {os.environ['WORLD_SIZE']} (started by torchrun or "
+                                 "accelerate launch): leave --processes out, or run `loratui train` alone with it",
+                                 param_hint="--processes")
     cfg = _preflight(config)
     if events:
         from loratui.core.config import resolve_path
@@ -83,7 +98,12 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
         problem = problem or resume_state_problem(resume)  # a truncated optimizer.pt: now, not after loading
         if problem:
             raise LoratuiError(problem)
-        _resume_preflight(cfg, resume, max_steps=max_steps, max_epochs=max_epochs, extend_epochs=extend_epochs)
+        _resume_preflight(cfg, resume, max_steps=max_steps, max_epochs=max_epochs, extend_epochs=extend_epochs,
+                          world=processes if processes > 1 else None)
+    if processes > 1:
+        sys.exit(_launch(config, cfg, processes, resume=resume, save_state=save_state, events=events,
+                         echo_json=echo_json, max_steps=max_steps, max_epochs=max_epochs,
+                         extend_epochs=extend_epochs))
     from loratui.engine.run import run_training  # torch, diffusers, transformers: only for a config that can run
 
     code = run_training(config, resume=resume, save_state=save_state, events_override=events,
@@ -92,7 +112,31 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     sys.exit(code)
 
 
-def _resume_preflight(cfg, resume: str, *, max_steps, max_epochs, extend_epochs) -> None:
+def _launch(config: str, cfg, processes: int, *, resume, save_state, events, echo_json, max_steps, max_epochs,
+            extend_epochs) -> int:
+    """`--processes N`: the same command, minus --processes, as N ranks (engine/launch.py); refused here
+    when the machine has CUDA and fewer GPUs than N."""
+    from pathlib import Path
+
+    from loratui.core.config import resolve_path
+    from loratui.core.events import events_path
+    from loratui.engine.launch import cuda_gpu_count, launch, processes_problem
+
+    problem = processes_problem(processes, cuda_gpus=cuda_gpu_count())
+    if problem:
+        raise click.BadParameter(problem.removeprefix("--processes "), param_hint="--processes")
+    args = [config]
+    for flag, value in (("--resume", resume), ("--events", events), ("--max-steps", max_steps),
+                        ("--max-train-epochs", max_epochs), ("--extend-epochs", extend_epochs)):
+        if value is not None:
+            args += [flag, str(value)]
+    args += ["--save-state"] * save_state + ["--json"] * echo_json
+    events_file = Path(events) if events else events_path(resolve_path(cfg, cfg.saving.output_dir),
+                                                          cfg.saving.output_name)
+    return launch(processes, args, events_file=events_file)
+
+
+def _resume_preflight(cfg, resume: str, *, max_steps, max_epochs, extend_epochs, world: int | None = None) -> None:
     """The state against this run's schedule and config (a changed batch size, a damaged place, nothing
     left to train, a field the state cannot follow): refused here, before the ML stack loads and before
     anything is written. Pure Python (engine/resume_check.py); the run checks it all again."""
@@ -103,7 +147,8 @@ def _resume_preflight(cfg, resume: str, *, max_steps, max_epochs, extend_epochs)
         cfg.training.max_train_steps, cfg.training.max_train_epochs = max_steps, None
     if max_epochs is not None:
         cfg.training.max_train_epochs, cfg.training.max_train_steps = max_epochs, None
-    check_resume(cfg, scan_for_config(cfg), resume, world=int(os.environ.get("WORLD_SIZE", "1")),
+    world = world or int(os.environ.get("WORLD_SIZE", "1"))
+    check_resume(cfg, scan_for_config(cfg), resume, world=world,
                  extend_epochs=extend_epochs, max_steps=max_steps, max_epochs=max_epochs)
 
 

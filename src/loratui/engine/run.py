@@ -34,7 +34,8 @@ from loratui.engine.run_checks import (check_config, config_digest, cpu_slow_set
 from loratui.engine.run_controls import RunControls
 from loratui.engine.run_events import CacheProgress, Reporter, RunEvents
 from loratui.engine.run_folder import RunFolder, reopen_deleted_log
-from loratui.engine.run_peers import is_collective_failure, leave_note, report_peer_failure
+from loratui.engine.run_peers import (is_collective_failure, leave_note, on_launcher_close, report_peer_failure,
+                                     under_launcher)
 from loratui.engine.run_resume import RunResume
 from loratui.engine.run_saves import RunSaves, sd_scripts_bucket_info
 from loratui.engine.schedule_line import schedule_line
@@ -109,6 +110,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         self._remake_failed = False
         self.writing: tuple | None = None  # (path, its size: a function, what) of the save under way
         self.peer_failed = False  # another process failed (run_peers.py): nothing more can be saved
+        self.peer_closed = False  # `train --processes N`: the launch closed this rank after another ended
         self.device: torch.device | None = None
 
     # ---- the run --------------------------------------------------------------------------------
@@ -149,7 +151,8 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         # what failed (a full disk), and that must not hide the error or keep the lock
         try:
             for sig in previous:
-                signal.signal(sig, self._on_signal)
+                launch_close = sig == signal.SIGTERM and self.world > 1 and under_launcher()
+                signal.signal(sig, (lambda s, f: on_launcher_close(self, s, f)) if launch_close else self._on_signal)
             # several processes meet first: a process that never comes (refused, killed) leaves the first
             # one waiting here, holding no lock and having written no events file for torchrun to strand
             self.device = self._setup_distributed()
@@ -157,6 +160,9 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
                 self._open_output(resume_note)
             return self._train(schedule)
         except KeyboardInterrupt:
+            if self.peer_closed:  # `train --processes N` closed this rank while loading: another one ended
+                self.peer_failed = True
+                return report_peer_failure(self, None, started)
             # a signal while loading (nothing trained yet), or a second Ctrl-C: stop without saving
             tr = self.trainer
             self.emit_last("finished", reason="stopped", step=tr.step if tr else 0, epoch=self._epoch_now(),
@@ -368,6 +374,10 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         self.trainer = tr
         self.say(schedule_line(data.total_steps, data.epochs, data.steps_per_epoch, device,
                                limit="--max-steps" if self.max_steps_override is not None else "max_train_steps"))
+        if self.world > 1:
+            from loratui.engine.launch import processes_line
+
+            self.say(processes_line(schedule))
         if cfg.sampling.sample_at_first and not self.resume:
             self.sample(tr)
         if speed.compile_unet:

@@ -19,6 +19,36 @@ from pathlib import Path
 COLLECTIVE_WORDS = ("closed by peer", "reset by peer", "broken pipe", "/gloo/", "nccl", "processgroup",
                     "c10d", "timed out", "watchdog", "connection refused")
 NOTE_WAIT_S = 3.0  # how long a process that saw a collective break waits for the failed one's note
+# set by `loratui train --processes N` (engine/launch.py) for its ranks: it relays a stop as SIGINT, so a
+# SIGTERM there is torchrun's agent closing the ranks after one of them ended
+LAUNCHED_RANKS_ENV = "LORATUI_LAUNCHED_RANKS"
+
+
+def under_launcher() -> bool:
+    return os.environ.get(LAUNCHED_RANKS_ENV) == "1"
+
+
+def on_launcher_close(run, signum, frame) -> None:
+    """SIGTERM to a rank of `loratui train --processes N` (see LAUNCHED_RANKS_ENV): another process ended, so
+    this one stops, quietly (not "stopping after the next step ... saved", which the broken collective
+    makes untrue): at its next step, whose collective breaks and names that process (report_peer_failure),
+    or, still loading, at the end of the loading stage (Run.execute then names it the same way)."""
+    if run.peer_failed or run.peer_closed:
+        return
+    run.peer_closed = True
+    if run.training_began and run.trainer is not None:
+        run.trainer.stop_requested = True
+    else:
+        run.stop_asked_while_loading = signal_name(signum)
+
+
+def signal_name(signum: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 def is_collective_failure(exc: BaseException, world: int) -> bool:
