@@ -181,11 +181,12 @@ def _table_lines(app) -> list[str]:
 
 
 def test_a_cut_file_name_says_so_and_keeps_its_extension(tmp_path):
-    captions = {**CAPTIONS, "10_alice/img_000008.webp": "alice, 1girl", "10_alice/IMG_20230101_123456.jpeg": "alice"}
+    captions = {**CAPTIONS, "10_alice/portrait_session_img_000008.webp": "alice, 1girl",
+                "10_alice/IMG_20230101_123456.jpeg": "alice"}
     root = make_dataset(tmp_path / "proj", captions)
 
     async def scenario(app, pilot):
-        assert _layout(app)["file"] < len("img_000008.webp")  # 80 columns: the name does not fit
+        assert _layout(app)["file"] < len("portrait_session_img_000008.webp")  # 80 columns: the name does not fit
         lines = _table_lines(app)
         webp = next(line for line in lines if ".webp" in line)
         assert "…" in webp and "…000008.webp" in webp  # the stem's end tells numbered files apart
@@ -202,11 +203,11 @@ def test_the_caption_column_takes_the_room_the_names_leave_at_120(tmp_path):
 
     async def scenario(app, pilot):
         layout = _layout(app)
-        assert layout["file"] == 11 and layout["folder"] == 9  # names of 5 to 7: no room taken past the columns' own
+        assert layout["file"] == 7 and layout["folder"] == 8  # as wide as the longest name (or the header), no wider
         table_width = app.screen.table.scrollable_content_region.width
         used = app.screen.table.GUTTER + sum(layout.values()) + len(layout) - 1
         assert used == table_width  # the caption takes the rest
-        assert layout["caption"] >= 24, layout  # was 16: the File column took 8 more than any name needs
+        assert layout["caption"] >= 30, layout  # was 16, then 24: the name columns took more than any name needs
         line = next(line for line in _table_lines(app) if "a01.png" in line)
         assert long_caption[: layout["caption"] - 1] in line and line.rstrip().endswith("…")
 

@@ -19,9 +19,11 @@ case-sensitive (file names are, on Linux), and `text:` looks at the whole first 
     empty          the caption has no tags (or no caption file)
     missing        there is no caption file yet
     multiline      the file has text after its first line (sd-scripts reads only the first)
+    reg            the image is a regularisation image (its concept folder is in a reg folder: `reg/`
+                   beside `img/`, or a config's reg_data_dir); `not reg`: the training images
 
 Examples: `tag:solo and not tag:1girl`, `folder:*alice* or tag:"alice (character)"`, `-tag:rating*`,
-`tags>40`, `missing or empty`.
+`tags>40`, `missing or empty`, `reg and missing`.
 """
 
 from __future__ import annotations
@@ -39,11 +41,12 @@ from loratui.core.errors import LoratuiError
 
 Predicate = Callable[[Caption], bool]
 ImageNames = Callable[[Caption], Sequence[str]]  # the names of the images a caption belongs to
+IsReg = Callable[[Caption], bool]  # whether a caption is a regularisation image's
 KEYS = ("tag", "folder", "file", "text")
-FLAGS = ("empty", "missing", "multiline")
+FLAGS = ("empty", "missing", "multiline", "reg")
 _COUNT = re.compile(r"tags([<>=])(\d+)$")
 SYNTAX_HELP = ("tag:X, -tag:X, folder:X, file:X, text:X, tags>N, tags<N, tags=N, empty, missing, multiline, "
-               "joined by and / or / not")
+               "reg, joined by and / or / not")
 
 
 def images_beside() -> ImageNames:
@@ -71,13 +74,37 @@ def images_beside() -> ImageNames:
     return names
 
 
-def _term(token: str, image_names: ImageNames) -> Predicate:
+def reg_folders() -> IsReg:
+    """Whether a caption is a regularisation image's, told from its concept folder's parent (core.dataset's
+    ``regularised_train_dir``: `reg/` beside `img/`, or the reg_data_dir of a config beside it). Each
+    parent folder is looked at once per call of this function (one --where compiled)."""
+    from loratui.core.dataset import regularised_train_dir
+
+    by_parent: dict[str, bool] = {}
+
+    def is_reg(caption: Caption) -> bool:
+        parent = caption.path.parent.parent
+        key = os.fspath(parent)
+        found = by_parent.get(key)
+        if found is None:
+            try:
+                found = by_parent[key] = regularised_train_dir(parent) is not None
+            except (OSError, LoratuiError):
+                found = by_parent[key] = False
+        return found
+
+    return is_reg
+
+
+def _term(token: str, image_names: ImageNames, is_reg: IsReg) -> Predicate:
     low = token.lower()
     if low in FLAGS:
         if low == "empty":
             return lambda c: not c.tags
         if low == "missing":
             return lambda c: not c.exists
+        if low == "reg":
+            return is_reg
         return lambda c: c.multiline
     count = _COUNT.match(low)
     if not count and low.startswith("tags") and low[4:5] in ("<", ">", "="):
@@ -187,9 +214,12 @@ def _unclosed_quote(expression: str) -> LoratuiError:
                         "that holds a quote mark goes in the other one (tag:\"jack-o'-lantern\")")
 
 
-def parse_where(expression: str | None, image_names: ImageNames | None = None) -> Predicate | None:
+def parse_where(expression: str | None, image_names: ImageNames | None = None,
+                is_reg: IsReg | None = None) -> Predicate | None:
     """Compile a --where expression; None (or blank) selects every caption. ``image_names``: the names of
-    a caption's images, for `file:` (default: listed from the caption's folder, ``images_beside``)."""
+    a caption's images, for `file:` (default: listed from the caption's folder, ``images_beside``);
+    ``is_reg``: whether a caption is a reg image's, for `reg` (default: told from its folders, ``reg_folders``;
+    the app passes the rows it listed as reg, a config's reg_data_dir elsewhere included)."""
     if expression is None or not expression.strip():
         return None
     try:
@@ -197,6 +227,7 @@ def parse_where(expression: str | None, image_names: ImageNames | None = None) -
     except ValueError:  # shlex's only complaint here: "No closing quotation" (there is no escape char)
         raise _unclosed_quote(expression) from None
     image_names = image_names or images_beside()
+    is_reg = is_reg or reg_folders()
     groups: list[list[Predicate]] = [[]]
     negate = False
     pending = False  # an and/or still waiting for its right-hand term
@@ -227,7 +258,7 @@ def parse_where(expression: str | None, image_names: ImageNames | None = None) -
         if token.startswith("-") and len(token) > 1:
             token = token[1:]
             negate = not negate
-        pred = _term(token, image_names)
+        pred = _term(token, image_names, is_reg)
         groups[-1].append(_negate(pred) if negate else pred)
         negate = pending = False
     if not groups[-1] or negate or pending:

@@ -11,7 +11,8 @@ core subpackage. Import from here, not from the modules.
 from __future__ import annotations
 
 from loratui.core.dataset.balance import (
-    Rename, apply_renames, balance_plan, balance_still_applied, balance_target, forget_balance, last_balance,
+    Rename, apply_renames, balance_plan, balance_recorded_at, balance_still_applied, balance_target, forget_balance,
+    last_balance,
     no_balance_undo_line, nothing_to_balance_line, plan_conflicts, record_balance, reg_balance_refusal, reg_fills,
     samples_change_line, undo_balance,
 )
@@ -22,7 +23,7 @@ from loratui.core.dataset.images import (
     IMAGE_EXTENSIONS, entry_is_dir, entry_is_file, is_image, iter_images, list_folder,
 )
 from loratui.core.dataset.locate import (
-    DatasetLocation, locate_config, locate_dataset, reg_dir_hint, regularised_train_dir, train_dir_hint,
+    DatasetLocation, config_reg_dir, locate_config, locate_dataset, reg_dir_hint, regularised_train_dir, train_dir_hint,
 )
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
 from loratui.core.dataset.project import PROJECT_FOLDERS, InitResult, concept_folder_name, init_project
@@ -60,7 +61,7 @@ __all__ = [
     "Subset",
     "apply_renames", "balance_still_applied", "forget_balance", "last_balance", "record_balance", "undo_balance",
     "no_balance_undo_line", "nothing_to_balance_line",
-    "balance_plan",
+    "balance_plan", "balance_recorded_at", "config_reg_dir",
     "reg_balance_refusal", "reg_fills", "samples_change_line", "regularised_train_dir",
     "balance_target",
     "caption_extension_option",

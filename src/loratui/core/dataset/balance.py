@@ -350,6 +350,15 @@ def _read_record(root: Path) -> tuple[list[Rename], list, object]:
 _RECORD_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError)
 
 
+def balance_recorded_at(train_dir: str | os.PathLike) -> float | None:
+    """When the last balance of ``train_dir`` was recorded (the record's mtime, a ``time.time()``), or
+    None without one: the app's ctrl+z weighs it against caption changes journaled elsewhere (reg)."""
+    try:
+        return (Path(train_dir) / LAST_BALANCE).stat().st_mtime
+    except OSError:
+        return None
+
+
 def last_balance(train_dir: str | os.PathLike) -> tuple[list[Rename], str | None] | None:
     """The recorded balance, while its folders still hold their new names (and the old names the
     plan does not reuse are free); else None. Read fresh each time: `loratui dataset balance` in

@@ -132,6 +132,29 @@ def locate_config(config: str | os.PathLike) -> tuple[DatasetLocation, str | Non
     return location, extension if isinstance(extension, str) and extension else None
 
 
+def config_reg_dir(config: str | os.PathLike | None) -> Path | None:
+    """The folder a loratui config's [dataset] reg_data_dir names (relative to the config's folder, as
+    ``train CONFIG`` resolves it), or None: no config, unset, not a folder, or a file that cannot be
+    read (Settings names those). Read as plain TOML, so a config with a problem elsewhere still counts."""
+    import tomllib
+
+    if config is None:
+        return None
+    config = Path(config)
+    try:
+        data = tomllib.loads(config.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return None
+    section = data.get("dataset")
+    reg = section.get("reg_data_dir") if isinstance(section, dict) else None
+    if not (isinstance(reg, str) and reg.strip()):
+        return None
+    try:
+        return _config_folder(config, "reg_data_dir", reg)
+    except (LoratuiError, OSError):
+        return None
+
+
 def _config_folder(config: Path, key: str, value: str) -> Path:
     # resolved as `train CONFIG` resolves it (core.config.resolve_path: the same helper, the same base)
     joined = config_relative_path(config.resolve().parent, value)

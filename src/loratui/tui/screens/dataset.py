@@ -93,7 +93,7 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
         yield Header()
         with Horizontal(id="dataset-body"):
             with Vertical(id="table-side"):
-                yield Input(placeholder="/ filter: tag:solo and not folder:*reg*, or words", id="filter")
+                yield Input(placeholder="/ filter: tag:solo and not reg, or words", id="filter")
                 yield Static("", id="filter-error", markup=False)
                 yield ImageTable(COLUMNS, row_key=id, id="images")
                 yield Static("listing images…", id="status", markup=False)
@@ -130,7 +130,8 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
         """`loratui proj/img/5_bob` (or `loratui` inside it): every concept is listed (repeats and the
         summary need them all), the cursor starts on that concept's first row."""
         concept = self.store.location.concept
-        first = next((row for row in self.table.rows if row.folder == concept), None) if concept else None
+        first = next((row for row in self.table.rows if row.folder == concept and not row.reg), None) \
+            if concept else None
         if first is not None:
             self.table.move_cursor_to_key(id(first))
 
@@ -195,7 +196,7 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
     def filter_typed(self) -> None:
         """The filter box changed: filtered at once on a small dataset (or an empty box); on a big one in
         a worker after a pause in the typing (SYNC_FILTER_ROWS)."""
-        if len(self.store.rows) < SYNC_FILTER_ROWS or not self.filter_text.strip():
+        if len(self.store.all_rows) < SYNC_FILTER_ROWS or not self.filter_text.strip():
             self.refilter()
             return
         self._drop_pending_filter()
@@ -234,10 +235,11 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
         rows = result.rows
         self.matched = len(rows)
         self.kept_row = None
-        if keep is not None and not any(row is keep for row in rows) and any(row is keep for row in self.store.rows):
+        everything = self.store.all_rows  # the train images, then the reg images
+        if keep is not None and not any(row is keep for row in rows) and any(row is keep for row in everything):
             self.kept_row = keep
             ids = {id(row) for row in rows} | {id(keep)}
-            rows = [row for row in self.store.rows if id(row) in ids]  # in the listing's order, as filtered
+            rows = [row for row in everything if id(row) in ids]  # in the listing's order, as filtered
         mark_unmatched(self.kept_row)
         self.shown = rows
         self.table.set_rows(rows)
@@ -299,10 +301,12 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
                 rack.styles.margin = (0, 0, bottom, 0)
 
     def update_status(self) -> None:
-        total = len(self.store.rows)
+        total = len(self.store.all_rows)
         shown = self.matched
         selected = self.table.selected_count
-        parts = [f"{selected:,} selected", f"{shown:,}/{total:,} shown" if shown != total else f"{total:,} images"]
+        reg = len(self.store.reg_rows)
+        everything = f"{total:,} images" + (f" ({reg:,} reg)" if reg else "")  # reg images: rows marked reg/
+        parts = [f"{selected:,} selected", f"{shown:,}/{total:,} shown" if shown != total else everything]
         if self.kept_row is not None:
             parts[-1] += " +1 edited, no match"
         if not self.store.captions_loaded and self.store.rows:
@@ -356,6 +360,7 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
             editor.load([], title="no image", free_text=False, saved_state="")
             return
         title = f"{row.folder}/{row.name}" if row.folder else row.name
+        title = f"reg/{title}" if row.reg else title
         if row.caption is None:
             editor.load([], title=title, free_text=False,
                         saved_state=self.store.unreadable_reason(row) or "loading…")

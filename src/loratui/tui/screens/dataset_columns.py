@@ -80,50 +80,63 @@ def _name(row: ImageRow) -> str:
 
 
 def _folder(row: ImageRow) -> str:
+    """The concept folder; a reg image's reads "reg/1_person" (the mark survives a cut: it comes first)."""
+    if row.reg:
+        return "reg/" + row.folder
     return row.folder or "."
 
 
 CONCEPT_WIDTH, CONCEPT_GROW = 9, 6
 FILE_WIDTH, FILE_GROW = 11, 20
+STATE_WIDTH, STATE_SPARE = 10, 4  # "! no caption" whole when the table has room and no Caption column
 
 
-def _columns(concept_grow: int = CONCEPT_GROW, file_grow: int = FILE_GROW) -> list[Column]:
+def _columns(concept: tuple[int, int] = (CONCEPT_WIDTH, CONCEPT_GROW),
+             file: tuple[int, int] = (FILE_WIDTH, FILE_GROW)) -> list[Column]:
     # At 80x24 the table is 46 wide: no Caption column (the editor beside shows the tags), so the
     # concept and file names keep their room; from 60 on the caption shows too, and takes what the
     # names leave (columns_for). A cut file name keeps its extension and its stem's end (`im…0008.webp`).
     return [
-        Column("folder", "Concept", CONCEPT_WIDTH, _folder, sort_key=lambda r: r.folder, grow=concept_grow),
-        Column("file", "File", FILE_WIDTH, _name, sort_key=lambda r: r.name, cut="name", grow=file_grow),
+        Column("folder", "Concept", concept[0], _folder, sort_key=lambda r: (r.reg, r.folder), grow=concept[1]),
+        Column("file", "File", file[0], _name, sort_key=lambda r: r.name, cut="name", grow=file[1]),
         Column("size", "Size", 4, lambda r: _size_text(r.size), sort_key=lambda r: r.size, align="right"),
         Column("tags", "Tags", 4, lambda r: "" if r.tag_count is None else str(r.tag_count),
                sort_key=lambda r: -1 if r.tag_count is None else r.tag_count, align="right"),
         # dropped when the tag list takes the room (the status line still says the current row's problem)
-        Column("mark", "State", 10, _mark, sort_key=lambda r: (r.severity or "z", r.state), style_getter=_mark_style,
-               drop_below=42),
+        Column("mark", "State", STATE_WIDTH, _mark, sort_key=lambda r: (r.severity or "z", r.state),
+               style_getter=_mark_style, drop_below=42, spare_grow=STATE_SPARE),
         Column("caption", "Caption", None, lambda r: r.caption_text, sort_key=lambda r: r.caption_text,
                drop_below=60),
     ]
 
 
 COLUMNS = _columns()
-_BY_GROWTH: dict[tuple[int, int], list[Column]] = {}  # the same Column objects for the same widths
+_BY_WIDTHS: dict[tuple, list[Column]] = {}  # the same Column objects for the same widths
+
+
+def _fitted(longest: int, label: str, width: int, grow: int) -> tuple[int, int]:
+    """(width, grow) of a name column for its longest name: no wider than that name (nor narrower than
+    its label), so the Caption column gets the cells a short name leaves; a long one grows as before."""
+    base = max(len(label), min(longest, width))
+    return base, min(max(longest - base, 0), grow)
 
 
 def columns_for(rows: list[ImageRow]) -> list[Column]:
-    """The columns for these rows: the Concept and File columns grow only as far as the longest
-    concept and file name needs, so the Caption column gets the rest (it was 16 wide at 120x40 while
-    the File column stood 6 cells wider than any name in it)."""
+    """The columns for these rows: the Concept and File columns are as wide as the longest concept and
+    file name needs (up to their growth), so the Caption column gets the rest (at 120x40 it was 16 wide
+    while the File column stood 6 cells wider than any name in it, and 4 for `a01.png`)."""
     from rich.cells import cell_len
 
     # by characters, then in cells (wide characters): measuring each of 20,000 names in cells cost a
-    # tenth of the listing the first frame waits for
-    longest_folder = cell_len(max((row.folder for row in rows), key=len, default="") or ".")
+    # tenth of the listing the first frame waits for; a reg row's folder reads "reg/NAME"
+    longest_folder = cell_len(max((("reg/" + row.folder) if row.reg else row.folder for row in rows),
+                                  key=len, default="") or ".")
     longest_name = cell_len(max((os.path.basename(row.image_str) for row in rows), key=len, default=""))
-    growth = (min(max(longest_folder - CONCEPT_WIDTH, 0), CONCEPT_GROW),
-              min(max(longest_name - FILE_WIDTH, 0), FILE_GROW))
-    if growth not in _BY_GROWTH:
-        _BY_GROWTH[growth] = _columns(*growth)
-    return _BY_GROWTH[growth]
+    widths = (_fitted(longest_folder, "Concept", CONCEPT_WIDTH, CONCEPT_GROW),
+              _fitted(longest_name, "File", FILE_WIDTH, FILE_GROW))
+    if widths not in _BY_WIDTHS:
+        _BY_WIDTHS[widths] = _columns(*widths)
+    return _BY_WIDTHS[widths]
 
 
 def fit_lines(text: str, width: int, lines: int, console) -> str:

@@ -17,6 +17,7 @@ from loratui.core.errors import ConflictError, LoratuiError, PartialWriteError
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.bulk_preview import BulkPreview
 from loratui.tui.screens.dataset_recipes import DatasetRecipes
+from loratui.tui.screens.dataset_reg_scope import DatasetRegScope
 from loratui.tui.screens.dataset_undo import DatasetUndo
 from loratui.tui.screens.dataset_write_progress import WriteProgress
 from loratui.tui.screens.dataset_write_gate import WriteGate
@@ -38,7 +39,7 @@ FIX_KEYS = [("`loratui tags dedupe`", "tags.bulk_dedupe", "dedupe"),
             ("`tags strip-underscores`", "tags.bulk_strip", "strip underscores")]
 
 
-class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRecipes):
+class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRecipes, DatasetRegScope):
     """Mixin: needs ``store``, ``table``, ``shown``, ``current``, ``show_current`` from the screen."""
 
     EDIT_BINDINGS = [
@@ -199,24 +200,27 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
     # ---- bulk operations --------------------------------------------------------------------------
 
     def scope_rows(self, prefer_selection: bool = True) -> tuple[list[ImageRow], str]:
-        """The images a bulk operation applies to: the selection, else the filtered rows, else all."""
+        """The images a bulk operation applies to: the selection, else the filtered rows, else all the train
+        images (reg images only when selected or filtered: screens.dataset_reg_scope)."""
         selected = self.table.selected_rows if prefer_selection else []
         if selected:
             return list(selected), f"selected: {len(selected):,} image(s)"
-        if len(self.shown) != len(self.store.rows):
-            return list(self.shown), f"filtered: {len(self.shown):,} of {len(self.store.rows):,}"
-        if self.current is not None and not self.store.rows:
+        if len(self.shown) != len(self.store.all_rows):
+            return list(self.shown), f"filtered: {len(self.shown):,} of {len(self.store.all_rows):,}"
+        if self.current is not None and not self.store.all_rows:
             return [self.current], "the current image"
-        return list(self.store.rows), f"all {len(self.store.rows):,} images"
+        return self.everywhere_scope()
 
     def action_bulk(self, kind: str, initial: str | None = None, everywhere: bool = False) -> None:
         from loratui.tui.screens.bulk_op import BulkOpScreen
 
         if self.refuse_while_writing():
             return
-        rows, label = (list(self.store.rows), f"all {len(self.store.rows):,} images") if everywhere else self.scope_rows()
+        rows, label = self.everywhere_scope() if everywhere else self.scope_rows()
         if not rows:
             self.app.notify("no images to change", severity="warning")
+            return
+        if self.refuse_mixed_scope(rows, label):  # asked before the form is typed
             return
         screen = BulkOpScreen(kind, label, known_tags=self.complete_tag, categories_available=self.has_categories(),
                               rename=initial, keep_tokens=self.config_keep_tokens())
@@ -257,6 +261,8 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
         if self.refuse_while_writing():  # paste, the tag list's remove, a bulk operation
             return
         rows, label = scope
+        if self.refuse_mixed_scope(rows, label):
+            return
         captions = [r.caption for r in rows if r.caption is not None]
         if len(captions) < len(rows):
             self.app.notify("captions are still loading: try again in a moment", severity="warning")
@@ -274,7 +280,7 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
         except LoratuiError as exc:
             self.app.notify(str(exc), severity="error")
             return
-        self.preview_plan(plan, planned, f"{title} · {label}", lambda final: self.write_plan(
+        self.preview_plan(plan, planned, f"{title} · {label}{self.reg_note(plan)}", lambda final: self.write_plan(
             final, title, lambda *out: self._bulk_done(op, where, label, *out)))
 
     def write_plan(self, plan, what: str, done) -> None:
@@ -290,7 +296,8 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
                 # too, or the table and editor would go on showing their old text
                 landed = [Path(p) for p in getattr(exc, "written", None) or [e.path for e in plan.edits]]
                 return exc, landed, self.store.reread(landed), self.store.check_captions(landed)
-            note = dropped_note(self.store.root) if dropped else ""  # read here: a file, off the UI thread
+            # read here: a file, off the UI thread; the journal the write used (reg captions: the reg folder's)
+            note = dropped_note(self.store.journal_root(written)) if dropped else ""
             return written, self.store.reread(written), self.store.check_captions(written), entry, note
 
         def finished(out) -> None:
@@ -322,7 +329,8 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
 
     def _bulk_done(self, op, where: str | None, label: str, written: list[Path], fresh: dict, checks: dict,
                    entry: Path | None) -> None:
-        self._remember_ops([op], where, label, entry)
+        if not self.wrote_reg(written):  # a recipe replays on the train folder: reg changes are not in one
+            self._remember_ops([op], where, label, entry)
         self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
         self.app.notify(f"wrote {len(written):,} caption(s): {self.key_does('dataset.undo', 'undoes it')}")
 

@@ -108,9 +108,9 @@ class DatasetPanes:
         scan = self.store.scan
         if scan is None or self.query_one("#side", ContentSwitcher).current != "summary-pane":
             return
-        rows = self.store.rows
+        rows = self.store.rows  # the tag counts are the train images' (store.frequency)
         stats = CaptionStats.from_frequency(self.store.frequency, (r.caption for r in rows if r.caption is not None))
-        self.query_one(DatasetSummary).set_scan(scan, stats, caption_counts(scan, captions_now(rows)))
+        self.query_one(DatasetSummary).set_scan(scan, stats, caption_counts(scan, captions_now(self.store.all_rows)))
 
     def on_tag_frequency_pane_tag_chosen(self, event) -> None:
         from loratui.core.captions import tag_term
@@ -127,7 +127,7 @@ class DatasetPanes:
         from loratui.core.captions import RemoveTags
 
         self.run_bulk_op(RemoveTags([event.tag], mode="exact"), f"remove {event.tag!r} everywhere",
-                         (list(self.store.rows), f"all {len(self.store.rows):,} images"))
+                         self.everywhere_scope())
 
     def on_tag_frequency_pane_rename_requested(self, event) -> None:
         self.action_bulk("replace", initial=event.tag, everywhere=True)
@@ -163,7 +163,7 @@ class DatasetPanes:
 
         def listed(rows) -> None:
             self._rows_listed(rows)
-            found = next((r for r in self.store.rows if r.image == image), None) if image is not None else None
+            found = next((r for r in self.store.all_rows if r.image == image), None) if image is not None else None
             if found is not None:  # at once, before the table's cursor message shows the row number's image
                 self.table.move_cursor_to_key(id(found))
 
@@ -171,7 +171,7 @@ class DatasetPanes:
         run_in_thread(self, self.store.list_rows, done=listed, what="listing images")
 
     def open_path(self, path: Path) -> None:
-        for row in self.store.rows:
+        for row in self.store.all_rows:
             if row.image == path:
                 self.move_to(row, "image")
                 return

@@ -35,8 +35,8 @@ class DatasetRecipes:
         from loratui.core.captions import parse_where
         from loratui.tui.services.dataset_store import split_filter
 
-        if len(rows) == len(self.store.rows):
-            return ""
+        if len(rows) == len(self.store.rows) and not any(row.reg for row in rows):
+            return ""  # every train image
         if label.startswith("filtered"):
             where_text, words = split_filter(getattr(self, "filter_text", ""))
             if where_text and not words:
@@ -167,6 +167,8 @@ class DatasetRecipes:
         try:
             recipe = load_recipe(path)
             rows, label = self.scope_rows()
+            if self.refuse_mixed_scope(rows, label):
+                return
             captions = [r.caption for r in rows if r.caption is not None]
             where = parse_where(recipe.where)
             ctx = EditContext(frequency=self.store.frequency, categories=self.store.categories)
@@ -186,11 +188,13 @@ class DatasetRecipes:
 
             scope_where = combine_where(recipe.where, scope_where)
 
-        self.preview_plan(plan, planned, f"recipe {path.name} · {label}", lambda final: self.write_plan(
+        title = f"recipe {path.name} · {label}{self.reg_note(plan)}"
+        self.preview_plan(plan, planned, title, lambda final: self.write_plan(
             final, f"recipe {path.name}", lambda *out: self._replayed(recipe.ops, scope_where, label, *out)))
 
     def _replayed(self, ops, where: str | None, label: str, written: list[Path], fresh: dict, checks: dict,
                   entry: Path | None) -> None:
-        self._remember_ops(ops, where, label, entry)
+        if not self.wrote_reg(written):  # journaled in the reg folder: a recipe saved later leaves it out
+            self._remember_ops(ops, where, label, entry)
         self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
         self.app.notify(f"wrote {len(written):,} caption(s): ctrl+z undoes the whole recipe")

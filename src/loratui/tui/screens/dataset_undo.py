@@ -1,8 +1,10 @@
 """Undo and redo on the Dataset screen (ctrl+z / ctrl+y), and balance repeats, which ctrl+z undoes by
 renaming the folders back. Each walks core's journal in a worker (core.captions.undo_last / redo_last), one
 write at a time (screens.dataset_write_gate); captions edited since are asked about, as `tags undo
---skip-changed / --force` asks in a shell. A mixin of DatasetScreen through DatasetEdits (needs ``store``,
-``begin_write`` / ``end_write``, ``reread``, ``key_does``, ``in_app``, ``write_progress_to``)."""
+--skip-changed / --force` asks in a shell. Reg captions are journaled in the reg folder: ctrl+z and ctrl+y
+walk whichever journal holds the change made (or undone) last (services.dataset_journals). A mixin of
+DatasetScreen through DatasetEdits (needs ``store``, ``begin_write`` / ``end_write``, ``reread``, ``key_does``,
+``in_app``, ``write_progress_to``)."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ class DatasetUndo:
         if self.refuse_while_writing():  # the running write's entry is not finished: nothing to walk yet
             return
         balance = self._last_balance()
-        if balance is not None:
+        if balance is not None and not self._reg_change_after_balance():
             self._undo_balance(balance[0])
             return
         self._undo_redo(undo_last, "undid", "undoing the last change…")
@@ -37,9 +39,24 @@ class DatasetUndo:
             return
         self._undo_redo(redo_last, "redid", "redoing…")
 
+    def _reg_change_after_balance(self) -> bool:
+        """A reg caption was written after the balance: ctrl+z takes that back first."""
+        from loratui.core.captions import journal_dir
+        from loratui.core.dataset import balance_recorded_at
+        from loratui.tui.services.dataset_journals import entry_time
+
+        if self.store.reg_root is None:
+            return False
+        changed = entry_time(journal_dir(self.store.reg_root), last=True)
+        balanced = balance_recorded_at(self.store.root)
+        return changed is not None and balanced is not None and changed > balanced
+
     def _undo_redo(self, step, verb: str, busy: str, **how) -> None:
+        root = self.store.undo_root() if verb == "undid" else self.store.redo_root()  # train or reg journal
+        train = root == self.store.root
+
         def work():
-            result = step(self.store.root, **how, progress=progress)
+            result = step(root, **how, progress=progress)
             restored = [Path(p) for p in getattr(result, "restored", [])]
             return result, restored, self.store.reread(restored), self.store.check_captions(restored)
 
@@ -56,7 +73,7 @@ class DatasetUndo:
 
         def done(out) -> None:
             try:
-                self._undone(*out, verb)
+                self._undone(*out, verb, train)
             finally:
                 self.end_write()
 
@@ -147,9 +164,9 @@ class DatasetUndo:
         self.update_status()
         report_failure(self.app, what, LoratuiError(self.in_app(exc)) if isinstance(exc, LoratuiError) else exc)
 
-    def _undone(self, result, restored: list[Path], fresh: dict, checks: dict, verb: str) -> None:
+    def _undone(self, result, restored: list[Path], fresh: dict, checks: dict, verb: str, train: bool = True) -> None:
         entry = getattr(result, "entry", None)
-        if entry is not None:  # what recipes: save leaves out (undone) or keeps (redone)
+        if entry is not None and train:  # what recipes: save leaves out (undone) or keeps (redone); reg: none
             undone = getattr(self, "undone_entries", set())
             self.undone_entries = undone | {entry.name} if verb == "undid" else undone - {entry.name}
         if not restored and not getattr(result, "description", ""):
@@ -165,6 +182,7 @@ class DatasetUndo:
             # one image (an inline edit): name it and show it, it may be far from the one on screen
             row = rows[0]
             where = f"{row.folder}/{row.name}" if row.folder else row.name
+            where = f"reg/{where}" if row.reg else where
             if row is not self.current and not self.table.move_cursor_to_key(id(row)):
                 where += " (hidden by the filter)"
             self.app.notify(f"{verb} '{what}' on {where}: {again}", timeout=8)

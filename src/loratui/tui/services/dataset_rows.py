@@ -1,6 +1,8 @@
 """The Dataset screen's rows: one ``ImageRow`` per image (or per caption two images share), listed from
 the directory entries alone, so the first frame waits for no image or caption read. DatasetStore
 (services/dataset_store.py) holds them; a concept folder that cannot be read is named, not fatal.
+The reg folder's images (sd-scripts trains them too: with their captions, or the folder's class tokens
+when a caption is missing) are rows as well, marked ``reg``, after the train folder's.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class ImageRow:
     problem_kind: str | None = None
     state: str = ""             # "saved", "conflict", "error: ..." after a write from the app
     twins: list[str] | None = None  # other images sharing this caption (a.png + a.jpg -> a.txt): one row
+    reg: bool = False           # a regularisation image (the reg folder's): bulk changes leave it out unless asked
 
     @cached_property
     def image(self) -> Path:
@@ -55,7 +58,8 @@ class ImageRow:
         kept = self.__dict__.get("_search")
         if kept is not None and kept[0] is caption:
             return kept[1]
-        text = (self.folder + "/" + self.name + " " + (caption.first_line if caption is not None else "")).lower()
+        folder = ("reg/" + self.folder) if self.reg else self.folder  # as the Concept column shows it
+        text = (folder + "/" + self.name + " " + (caption.first_line if caption is not None else "")).lower()
         self._search = (caption, text)  # one tuple swapped: a filter worker and the UI thread may both build it
         return text
 
@@ -77,20 +81,47 @@ class ImageRow:
 class RowListing(list):
     """The rows of one listing, carrying the lines of the concept folders it could not read
     (``unreadable_folders``): one object, so the store adopts both at once, on the UI thread, and a
-    caption read of an earlier listing never pairs its rows with a later listing's folders."""
+    caption read of an earlier listing never pairs its rows with a later listing's folders. The train
+    folder's rows come first, the reg folder's (``reg_root``) after them, from ``train_count`` on."""
 
-    def __init__(self, rows=(), unreadable_folders=()) -> None:
+    def __init__(self, rows=(), unreadable_folders=(), reg_root: Path | None = None,
+                 train_count: int | None = None) -> None:
         super().__init__(rows)
         self.unreadable_folders: list[str] = list(unreadable_folders)
+        self.reg_root = reg_root
+        self.train_count = len(self) if train_count is None else train_count
+
+    def train_part(self) -> RowListing:
+        """The train folder's rows (self when there are no reg rows), with the unreadable folders."""
+        if self.train_count == len(self):
+            return self
+        return RowListing(self[:self.train_count], self.unreadable_folders)
+
+    def reg_part(self) -> list[ImageRow]:
+        return self[self.train_count:]
 
 
-def list_image_rows(root: Path, caption_extension: str) -> RowListing:
+def list_with_reg(root: Path, reg_root: Path | None, caption_extension: str) -> RowListing:
+    """The train folder's rows, then the reg folder's (marked reg): one listing. A reg folder that cannot
+    be read is one more unreadable line, never an empty table; one that is the train folder is not listed twice."""
+    train = list_image_rows(root, caption_extension)
+    if reg_root is None or os.path.realpath(reg_root) == os.path.realpath(root):
+        return train
+    try:
+        reg = list_image_rows(reg_root, caption_extension, reg=True)
+    except LoratuiError as exc:
+        return RowListing(train, [*train.unreadable_folders, str(exc)], reg_root, len(train))
+    return RowListing([*train, *reg], [*train.unreadable_folders, *reg.unreadable_folders], reg_root, len(train))
+
+
+def list_image_rows(root: Path, caption_extension: str, reg: bool = False) -> RowListing:
     """The images of the train folder ``root`` and its concept folders, from the directory entries only,
     with one line for each concept folder that cannot be read (left out: the others still list, as the
-    scan names it). LoratuiError when ``root`` itself cannot be read."""
+    scan names it). LoratuiError when ``root`` itself cannot be read. ``reg``: ``root`` is a reg folder:
+    its rows are marked, and images lying directly in it are not listed (sd-scripts reads none of them)."""
     rows: list[ImageRow] = []
     unreadable: list[str] = []
-    folders: list[tuple[str, str]] = [("", str(root))]
+    folders: list[tuple[str, str]] = [] if reg else [("", str(root))]
     for entry in list_folder(root):
         # a link loop is no folder (the scan names it), as sd-scripts skips it
         if not entry.name.startswith(".") and parse_subset_name(entry.name) and entry_is_dir(entry):
@@ -115,7 +146,7 @@ def list_image_rows(root: Path, caption_extension: str) -> RowListing:
                 size = entry.stat().st_size
             except OSError:
                 size = 0
-            rows.append(row := ImageRow(entry.path, folder, size, cap))
+            rows.append(row := ImageRow(entry.path, folder, size, cap, reg=reg))
             seen[cap] = row
     return RowListing(rows, unreadable)
 

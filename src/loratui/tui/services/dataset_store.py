@@ -1,8 +1,10 @@
 """The dataset the app has open: its image rows, their captions, and every write to them.
 
 A thin layer over core: rows come from a directory listing (fast: the first frame needs only file
-names), captions from core.captions.load_captions, problems from core.dataset.scan_dataset, edits go
-through core's plan + journal path (``plan_set_tags`` / ``plan_edits`` -> ``apply_plan``, undo and
+names; the reg folder's images follow the train folder's, marked reg: ``all_rows``, while ``rows`` stays
+the train images, what "every image" means for a bulk change, the tag counts and the Caption screen),
+captions from core.captions.load_captions, problems from core.dataset.scan_dataset, edits go through
+core's plan + journal path (``plan_set_tags`` / ``plan_edits`` -> ``apply_plan``, undo and
 redo from the journal). Nothing here touches a widget: the blocking methods run in thread workers,
 and the results are handed to ``adopt_*`` on the UI thread, which only swaps references.
 """
@@ -22,12 +24,13 @@ from loratui.core.captions import (
     plan_set_tags, quote_hint, read_caption, tag_categories, tag_frequency,
 )
 from loratui.core.dataset import (
-    DatasetLocation, DatasetScan, Problem, caption_problems, captions_of_unreadable_images, missing_caption_problem,
-    parse_subset_name, scan_dataset,
+    DatasetLocation, DatasetScan, Problem, caption_problems, captions_of_unreadable_images, config_reg_dir,
+    missing_caption_problem, parse_subset_name, scan_dataset,
 )
 from loratui.core.errors import LoratuiError
+from loratui.tui.services.dataset_journals import journal_root, redo_root, undo_root
 from loratui.tui.services.dataset_rows import (  # noqa: F401 - ImageRow, PREVIEW_CHARS: this module's names too
-    PREVIEW_CHARS, ImageRow, RowListing, captions_of_rows, list_image_rows, unreadable_folders_line,
+    PREVIEW_CHARS, ImageRow, RowListing, captions_of_rows, list_image_rows, list_with_reg, unreadable_folders_line,
 )
 
 _CAPTION_OF = attrgetter("caption")
@@ -48,7 +51,7 @@ class CaptionLoad:
 
 
 WHERE_WORDS = ("and", "or", "not")
-WHERE_FLAGS = ("empty", "missing", "multiline")
+WHERE_FLAGS = ("empty", "missing", "multiline", "reg")
 
 
 def _is_where_token(token: str) -> bool:
@@ -143,7 +146,9 @@ class DatasetStore:
         self.location = location
         self.caption_extension = caption_extension
         self.separator = separator
-        self.rows: list[ImageRow] = RowListing()  # a RowListing once listed (adopt_rows)
+        self.rows: list[ImageRow] = RowListing()  # the train images: a RowListing once listed (adopt_rows)
+        self.all_rows: list[ImageRow] = self.rows  # the table's rows: the train images, then the reg images
+        self.reg_root: Path | None = None  # the reg folder whose images are rows too (adopt_rows)
         self.by_caption: PathIndex = PathIndex()
         self.scan: DatasetScan | None = None
         self.captions_loaded = False
@@ -174,21 +179,46 @@ class DatasetStore:
     # ---- blocking work (thread workers) -------------------------------------------------------
 
     def list_rows(self) -> RowListing:
-        """The images of the train folder and its concept folders, from the directory entries only. A
-        concept folder that cannot be read is left out and named (the listing's ``unreadable_folders``,
-        the store's once ``adopt_rows`` takes it on the UI thread): one folder never empties the table.
-        Sets nothing here: it runs in a worker."""
-        return list_image_rows(self.root, self.caption_extension)
+        """The images of the train folder and its concept folders, then the reg folder's (``reg_to_list``),
+        from the directory entries only. A concept folder that cannot be read is left out and named (the
+        listing's ``unreadable_folders``, the store's once ``adopt_rows`` takes it on the UI thread): one
+        folder never empties the table. Sets nothing here: it runs in a worker."""
+        return list_with_reg(self.root, self.reg_to_list(), self.caption_extension)
+
+    def reg_to_list(self) -> Path | None:
+        """The reg folder whose images the table lists beside the train images: the open config's
+        dataset.reg_data_dir (what trains), else the project's reg/ (core's locate_dataset). None when the
+        folder opened is itself a reg folder: its images are all the rows already."""
+        if self.location.is_reg:
+            return None
+        return config_reg_dir(self.config_path) or self.location.reg_dir
+
+    @property
+    def reg_rows(self) -> list[ImageRow]:
+        return self.all_rows[len(self.rows):] if self.all_rows is not self.rows else []
+
+    def journal_root(self, paths) -> Path:
+        """The folder whose undo journal records a write of these caption files (services.dataset_journals)."""
+        return journal_root(self, paths)
+
+    def undo_root(self) -> Path:
+        return undo_root(self)
+
+    def redo_root(self) -> Path:
+        return redo_root(self)
 
     def read_captions(self) -> CaptionLoad:
         """Every caption; one that cannot be read (a folder named a.txt, no permission) is named and
         the rest load, so one odd file never blanks the whole table; so is a concept folder list_rows
         could not read (the error names it first)."""
         unreadable: list[str] = []
-        rows = self.rows  # once: the rows and their unreadable folders, of one listing (a rescan may adopt another)
+        rows = self.all_rows  # once: the rows and their unreadable folders, of one listing (a rescan may adopt another)
         folders = getattr(rows, "unreadable_folders", [])
+        reg_root = getattr(rows, "reg_root", None)
         try:
             captions = load_captions(self.root, self.caption_extension, self.separator, unreadable=unreadable)
+            if reg_root is not None:
+                captions += load_captions(reg_root, self.caption_extension, self.separator, unreadable=unreadable)
         except LoratuiError as exc:
             if not folders:
                 return CaptionLoad(error=str(exc))
@@ -214,7 +244,9 @@ class DatasetStore:
         return load
 
     def read_scan(self) -> DatasetScan:
-        return scan_dataset(self.root, self.location.reg_dir, self.caption_extension, max_tokens=self.token_limit(),
+        # a reg folder opened on its own is given as its own reg folder (core's "scan it as reg")
+        reg = self.location.reg_dir if self.location.is_reg else self.reg_root
+        return scan_dataset(self.root, reg, self.caption_extension, max_tokens=self.token_limit(),
                             unreadable_as_problem=True)  # one unreadable folder is named, the rest still shows
 
     def token_limit(self) -> int | None:
@@ -278,8 +310,11 @@ class DatasetStore:
     # ---- adopting results (UI thread) ---------------------------------------------------------
 
     def adopt_rows(self, rows: list[ImageRow]) -> None:
-        """A listing (list_rows') taken on the UI thread, with its unreadable folders (``unreadable_folders``)."""
-        self.rows = rows
+        """A listing (list_rows') taken on the UI thread, with its unreadable folders (``unreadable_folders``)
+        and its reg rows (after the train rows: ``all_rows``; ``rows`` is the train rows)."""
+        self.all_rows = rows
+        self.rows = rows.train_part() if isinstance(rows, RowListing) else rows
+        self.reg_root = getattr(rows, "reg_root", None)  # kept with no reg image too: the scan names its problems
         self.by_caption = PathIndex((row.caption_str, row) for row in rows)
 
     def adopt_captions(self, captions: dict[Path, Caption]) -> list[ImageRow]:
@@ -304,7 +339,7 @@ class DatasetStore:
                 key = row.image_str if row else key
             by_image.setdefault(key, []).append(problem)
         self.problems_by_image = by_image
-        for row in self.rows:
+        for row in self.all_rows:
             self._rank(row)
 
     def _rank(self, row: ImageRow) -> None:
@@ -331,7 +366,7 @@ class DatasetStore:
             else:
                 parsed = parse_subset_name(row.folder) if row.folder else None
                 out[row.caption_str] = [missing_caption_problem(row.image, parsed[1] if parsed else "",
-                                                                is_reg=self.location.is_reg)]
+                                                                is_reg=row.reg or self.location.is_reg)]
         return out
 
     def adopt_checks(self, checks: dict[str, list[Problem]]) -> None:
@@ -360,9 +395,9 @@ class DatasetStore:
         """Images with an error or a warning (the status line's count), kept until a scan or a check
         changes a row's problem: counting 20,000 rows at every key of the filter took 10 ms."""
         count = self._problem_count
-        if count is None or self._problem_rows is not self.rows:
-            count = sum(1 for r in self.rows if r.severity in ("error", "warning"))
-            self._problem_count, self._problem_rows = count, self.rows
+        if count is None or self._problem_rows is not self.all_rows:
+            count = sum(1 for r in self.all_rows if r.severity in ("error", "warning"))
+            self._problem_count, self._problem_rows = count, self.all_rows
         return count
 
     def unreadable_reason(self, row: ImageRow) -> str | None:
@@ -388,10 +423,10 @@ class DatasetStore:
         predicate = None
         if where_text:
             try:
-                predicate = parse_where(where_text)
+                predicate = parse_where(where_text, is_reg=self._reg_caption_test())
             except LoratuiError as exc:
                 error = str(exc)
-        rows = self.rows
+        rows = self.all_rows
         if words:  # first: the cheapest test, and it narrows what the --where terms are tried on
             hays = self._search_texts(rows)
             hit = [words[0] in hay for hay in hays]  # one pass per word, no call or new object per row
@@ -405,6 +440,11 @@ class DatasetStore:
         if not rows and error is None:  # `tag:long hair` read as the tag "long" and the word "hair"
             error = quote_hint(text)
         return FilterResult(rows, error, " ".join(words))
+
+    def _reg_caption_test(self):
+        """The filter's `reg`: the caption is a reg row's (the rows know, a config's reg folder elsewhere too)."""
+        reg = {row.caption_str for row in self.reg_rows}
+        return lambda caption: os.fspath(caption.path) in reg
 
     # ---- writes -------------------------------------------------------------------------------
 
@@ -432,5 +472,6 @@ class DatasetStore:
         caption written (core.captions.apply_plan's ``progress``)."""
         if not plan.edits:
             return [], None, 0
-        result = apply_plan(plan, self.root, description=description, progress=self.write_progress)
+        root = self.journal_root([edit.path for edit in plan.edits])
+        result = apply_plan(plan, root, description=description, progress=self.write_progress)
         return list(result.written), result.journal, result.dropped

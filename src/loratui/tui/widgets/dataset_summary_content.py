@@ -239,13 +239,6 @@ def summary_content(scan: DatasetScan | None, stats: CaptionStats | None = None,
         lines.append(Content.styled(" no `N_name` concept folders", "$text-error"))
     if scan.reg_only:  # a reg folder opened on its own: reg images, no training samples
         lines.extend(_reg_only_lines(scan, counts, width))
-    elif scan.reg_subsets and scan.reg_data_dir is not None:  # the table lists the train folder's images only
-        from loratui.core.termline import shell_arg
-
-        words = " (reg) images are not in the table: they are a dataset of their own,".split(" ")[1:]
-        words[0] = " " + words[0]  # indented as the folders above
-        lines.extend(_fill([(word, "$text-muted") for word in words]
-                           + [(f"`loratui {shell_arg(short_path(scan.reg_data_dir))}`", "$text-muted")], width))
 
     if not scan.reg_only:
         train = scan.train_subsets
@@ -260,6 +253,8 @@ def summary_content(scan: DatasetScan | None, stats: CaptionStats | None = None,
                                       (f"{missing:,}", "$text-warning bold" if missing else "")))
         if empty:  # they exist, but sd-scripts stops on them (or trains with an empty prompt)
             lines.append(Content.assemble(("Captions empty: ", heading), (f"{empty:,}", "$text-warning bold")))
+        if scan.reg_subsets:  # the table lists them after the train images (reg/1_person), counted apart here
+            lines.extend(_reg_only_lines(scan, counts, width))
     if stats is not None:
         lines.extend(_fill([("Tags:", ""), (f"{stats.distinct_tags:,} distinct,", ""),
                             (f"{stats.tag_uses:,} uses", "")], width))
@@ -290,8 +285,9 @@ def summary_content(scan: DatasetScan | None, stats: CaptionStats | None = None,
 
 
 def _reg_only_lines(scan: DatasetScan, counts: Mapping[Path, CaptionCounts], width: int) -> list[Content]:
-    """A reg folder on its own: its images (sd-scripts repeats or cuts them to the training samples'
-    count, so they are no samples of their own) and missing captions, which are info here."""
+    """The reg images, apart from the train samples (a reg folder on its own, or a project's beside its
+    train folder): sd-scripts repeats or cuts them to the training samples' count, so they are no samples
+    of their own; their missing captions are info (the folder's class tokens stand in)."""
     reg = scan.reg_subsets
     missing = sum(counts.get(s.path, CaptionCounts()).missing for s in reg)
     empty = sum(counts.get(s.path, CaptionCounts()).empty for s in reg)

@@ -387,6 +387,11 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
                 grown[column.key] = min(column.grow, budget)
                 budget -= grown[column.key]
                 spare -= grown[column.key]
+        if not flexible:  # no column takes the rest: the ones that can use it do (a whole state word)
+            for column in columns:
+                if column.spare_grow and spare > 0:
+                    grown[column.key] = grown.get(column.key, 0) + min(column.spare_grow, spare)
+                    spare -= min(column.spare_grow, spare)
         each, extra = divmod(max(spare, 0), max(len(flexible), 1))
         layout: list[tuple[Column, int]] = []
         x = self.GUTTER

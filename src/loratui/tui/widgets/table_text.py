@@ -33,6 +33,8 @@ class Column:
     cut: Literal["end", "name", "middle"] = "end"
     # A fixed-width column may take up to this many more cells when the table has room to spare.
     grow: int = 0
+    # ... and this many more when no flexible column shows (narrow: the room would go unused otherwise).
+    spare_grow: int = 0
     # Left out when the table is narrower than this (None: always shown), so the others keep room.
     drop_below: int | None = None
 

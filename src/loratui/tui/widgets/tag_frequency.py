@@ -341,10 +341,10 @@ class TagFrequencyPane(Vertical):
         owner = self._owner("run_bulk_op", "store")
         if owner is None:
             return False
-        rows = list(owner.store.rows)
+        rows = list(owner.store.rows)  # the train images: reg captions change only when the filter shows them
         named = ", ".join(repr(tag) for tag in tags[:3]) + (f" and {len(tags) - 3} more" if len(tags) > 3 else "")
-        owner.run_bulk_op(RemoveTags(list(tags), mode="exact"), f"remove {named} everywhere",
-                          (rows, f"all {len(rows):,} images"))
+        scope = owner.everywhere_scope() if hasattr(owner, "everywhere_scope") else (rows, f"all {len(rows):,} images")
+        owner.run_bulk_op(RemoveTags(list(tags), mode="exact"), f"remove {named} everywhere", scope)
         return True
 
     def _filter_owner_images(self, tags: list[str]) -> bool:
