@@ -3,8 +3,10 @@
 Output: a progress bar with images/s and ETA on a terminal (stderr), plain progress lines when not a
 TTY, a summary at the end (captioned, skipped, failed with reasons, top-20 tags). Exit 0 when every
 image was captioned (or skipped), 3 when the run completed but some images failed (unreadable,
-a caption that could not be written: each is reported, the count on stderr), 2 for bad input, 130
-when interrupted.
+a caption that could not be written: each is reported, the count on stderr), 1 when it stopped
+part-way because its undo journal could not be written (a full disk) after some captions were (as
+every command that stops part-way: PartialWriteError), 2 for bad input or such a stop before any
+caption was written (nothing changed), 130 when interrupted.
 
 ``--json-events``: stdout carries one JSON object per line and nothing else. Every object has
 ``"event"``; the TUI follows this schema (fields may be added, never renamed):
@@ -25,7 +27,8 @@ when interrupted.
 - ``finished``:  captioned, skipped, failed ([{image, reason}]), top_tags ([[tag, count]] x 20),
                  elapsed_s, images_per_s, interrupted, journal (the undo journal entry holding what
                  the run replaced, or null: `loratui tags undo DATASET_DIR` puts it all back)
-- ``error``:     message (a bad option or model; the process then exits 2)
+- ``error``:     message, exit_code (a bad option or model, or a journal that cannot be written before
+                 any caption was: exits 2; one that stops the run after some captions: exits 1)
 """
 
 from __future__ import annotations
@@ -43,12 +46,16 @@ import click
 from loratui.commands.help_text import exit_codes, shell_arg
 from loratui.commands.options import DEFAULT_SEPARATOR, SEPARATOR_HELP, json_line, separator_value
 from loratui.core.captions import check_separator
-from loratui.core.errors import LoratuiError
+from loratui.core.errors import Hint, LoratuiError, PartialWriteError
 from loratui.core.termline import fit
 
 CAPTION_EXIT_CODES = (
     (0, "every image captioned (or skipped; a dry run)"),
-    (2, "bad input: no images, a bad option or model (nothing written)"),
+    (1, "stopped part-way: the undo journal could not be written (a full disk); the file and how many "
+        "captions were written are named (`loratui tags undo DATASET_DIR` puts them back, --resume captions "
+        "the rest)"),
+    (2, "bad input: no images, a bad option or model, or a full disk before the first caption (nothing "
+        "written)"),
     (3, "the run completed but some images failed (each reported, the count on stderr)"),
     (130, "interrupted: the captions written so far stay (the same command with --resume continues; "
           "`loratui tags undo DATASET_DIR` puts them back)"),
@@ -346,6 +353,8 @@ def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers
                                 workers=workers, emit=out.emit, stop=stop, force=force, resumed=resumed is not None,
                                 journal_root=None if dry_run else _journal_root(dataset_dir),
                                 journal_started=None if attempt is None else attempt.journal_started)
+    except PartialWriteError as exc:  # the journal stopped the run after some captions: the rest is a resume away
+        raise PartialWriteError(*exc.parts, Hint(" (with --resume, to caption only the rest)", "")) from None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -393,12 +402,13 @@ class _Output:
 
     @contextlib.contextmanager
     def reporting_errors(self):
-        """A one-line LoratuiError also goes out as an ``error`` event (then exits 2 as usual)."""
+        """A one-line LoratuiError also goes out as an ``error`` event (then exits 2 as usual; 1 for a
+        PartialWriteError: some captions were written)."""
         try:
             yield
         except LoratuiError as exc:
             if self.json:
-                self.emit({"event": "error", "message": str(exc), "exit_code": 2})
+                self.emit({"event": "error", "message": str(exc), "exit_code": getattr(exc, "exit_code", 2)})
             raise
 
     def __init__(self, json_events: bool):

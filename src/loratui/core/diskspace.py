@@ -4,7 +4,8 @@ A checkpoint written to a full disk fails in several costumes: ``OSError`` ENOSP
 quota), torch.save's ``RuntimeError: [enforce fail at inline_container.cc] . unexpected pos`` /
 ``PytorchStreamWriter failed writing file``, safetensors' ``No space left on device (os error 28)``.
 ``disk_full_message`` recognises all of them and says what to do; the CLI's last resort uses it, and
-so can the training run's error handler (engine/run.py).
+so can the training run's error handler (engine/run.py). A write stopped by the file-size limit (EFBIG:
+``ulimit -f``) is the user's to fix too: it counts as "full" here and is worded as that limit.
 """
 
 from __future__ import annotations
@@ -16,22 +17,92 @@ from pathlib import Path
 
 _TORCH_WRITE_FAILURES = ("unexpected pos", "PytorchStreamWriter failed", "file write failed")
 _NO_SPACE_TEXT = ("No space left on device", "os error 28", "Disk quota exceeded", "os error 122")
+_TOO_LARGE_TEXT = ("File too large", "os error 27")
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    """True for the ways a write to a full disk surfaces (see the module docstring)."""
+    """True for the ways a write that ran out of room surfaces (see the module docstring): a full disk,
+    a quota, and the file-size limit (EFBIG: ``ulimit -f``, or a file system's largest file), which is
+    the user's to fix as a full disk is, not a bug; ``disk_full_message`` words each."""
+    return _first(exc, _out_of_room) is not None
+
+
+def is_file_too_large(exc: BaseException) -> bool:
+    """True when the write stopped at the file-size limit (EFBIG), on the error or the ones it came from."""
+    return _first(exc, _too_large) is not None
+
+
+def _first(exc: BaseException | None, test) -> BaseException | None:
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        text = str(exc)
-        if any(t in text for t in _NO_SPACE_TEXT):
-            return True
-        if isinstance(exc, RuntimeError) and any(t in text for t in _TORCH_WRITE_FAILURES):
-            return True
+        if test(exc):
+            return exc
         exc = exc.__cause__ or exc.__context__
-    return False
+    return None
+
+
+def _too_large(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        return True
+    return any(t in str(exc) for t in _TOO_LARGE_TEXT)
+
+
+def _out_of_room(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    if any(t in text for t in _NO_SPACE_TEXT) or _too_large(exc):
+        return True
+    return isinstance(exc, RuntimeError) and any(t in text for t in _TORCH_WRITE_FAILURES)
+
+
+def file_size_limit() -> int | None:
+    """This process's file-size limit in bytes (``ulimit -f``, RLIMIT_FSIZE), or None when unlimited."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    except (ImportError, OSError, ValueError, AttributeError):
+        return None
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def file_too_large_message(path: str | os.PathLike | None) -> str:
+    """One line for EFBIG: ``the file size limit (ulimit -f N) stops writing FILE``, with the fix; without
+    a limit on this process, the file system's largest file (FAT32: 4 GB) is what stopped it."""
+    where = str(path) if path is not None else "a file (the file being written is not known)"
+    limit = file_size_limit()
+    if limit is not None:
+        return (f"the file size limit (ulimit -f {limit // 1024}: {_gb(limit)}) stops writing {where}: raise it "
+                "(`ulimit -f unlimited` in the shell that starts loratui) and run it again")
+    device, mount = mount_of(path if path is not None else os.getcwd())
+    return (f"{where} is larger than its file system ({device}, mounted at {mount}) allows: choose a folder on "
+            "another disk (FAT32 holds at most 4 GB a file) and run it again")
+
+
+def no_space_advice(path: str | os.PathLike, needed_bytes: int | None = None, what: str = "it",
+                    again: str = "run it again") -> str:
+    """What to do about a full disk, for a line that already names the file: ``free some space on the
+    disk mounted at M (F free[, WHAT needs about N]) and run it again`` (``again``: the last words)."""
+    _device, mount = mount_of(path)
+    need = f", {what} needs about {_gb(needed_bytes)}" if needed_bytes else ""
+    return f"free some space on the disk mounted at {mount} ({_free(mount)}{need}) and {again}"
+
+
+def out_of_room_advice(exc: BaseException, path: str | os.PathLike, needed_bytes: int | None = None,
+                       what: str = "it", again: str = "run it again") -> str | None:
+    """What to do when ``exc`` stopped a write of ``path`` for want of room, for a line that already names
+    the file and the error: the file-size limit to raise, or the disk to free space on; None otherwise."""
+    if not is_disk_full(exc):
+        return None
+    if is_file_too_large(exc):
+        limit = file_size_limit()
+        if limit is not None:
+            return (f"the file size limit (ulimit -f {limit // 1024}) stops it: raise it (`ulimit -f unlimited`) "
+                    f"and {again}")
+        return f"the file is larger than its file system allows: choose a folder on another disk and {again}"
+    return no_space_advice(path, needed_bytes, what, again)
 
 
 def mount_of(path: str | os.PathLike) -> tuple[str, str]:
@@ -80,6 +151,8 @@ def disk_full_message(exc: BaseException, folder: str | os.PathLike | None, need
         return None
     if folder is None:
         folder = failed_file(exc)
+    if is_file_too_large(exc) or _limit_reached(exc, folder):
+        return file_too_large_message(failed_file(exc) or folder)
     if folder is None:  # nothing names the file: the current folder's disk, said as a guess
         device, mount = mount_of(os.getcwd())
         return (f"no space left on a disk (the file being written is not known; the current folder's disk "
@@ -90,6 +163,20 @@ def disk_full_message(exc: BaseException, folder: str | os.PathLike | None, need
     where = device if device == mount else f"{device} (mounted at {mount})"
     return (f"no space left on {where} writing {folder}: {free}{need}; free some space (or choose a folder on "
             "another disk) and run it again")
+
+
+def _limit_reached(exc: BaseException, folder) -> bool:
+    """torch.save's failure hides its errno: under a file-size limit, a file written up to that size
+    was stopped by the limit, not by the disk."""
+    limit = file_size_limit()
+    if limit is None or folder is None or _first(exc, lambda e: isinstance(e, OSError)) is not None:
+        return False
+    try:
+        folder = Path(folder)
+        files = [folder] if folder.is_file() else [p for p in folder.iterdir() if p.is_file()]  # a state folder
+        return any(p.stat().st_size >= limit for p in files)
+    except OSError:
+        return False
 
 
 def failed_file(exc: BaseException) -> str | None:

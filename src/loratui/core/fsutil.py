@@ -71,7 +71,8 @@ def leftover_temp_files(target: str | os.PathLike, *, min_age_s: float = 0.0) ->
 
 def _temp_copy(path: Path, data: bytes, named: Path) -> str:
     """``data`` in a new temp file beside ``path``, fsynced: its name. An error names ``named`` (the file
-    asked for, not the temporary one: a link into a missing folder); a failed write leaves no temp file."""
+    asked for, not the temporary one: a link into a missing folder; a write that filled the disk, whose
+    own error names no file, so a full-disk line would name another disk); a failed write leaves no temp file."""
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
@@ -81,11 +82,13 @@ def _temp_copy(path: Path, data: bytes, named: Path) -> str:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.errno is not None and not exc.filename:
+            raise OSError(exc.errno, exc.strerror, str(named)) from None
         raise
     return tmp
 
@@ -271,15 +274,24 @@ STAGING_SUFFIX = ".loratui-tmp"
 def write_new_file(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> None:
     """Create ``path`` (it must not exist) holding ``data``, fsynced: for files built in a staging
     folder that is renamed into place afterwards (written with os.write, so a test can make the
-    disk full by patching it)."""
+    disk full by patching it). A failed write removes the file it created (a 0-byte file left behind
+    would take the name: the next try wrote NAME-1 beside it) and its error names ``path``."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
         os.fsync(fd)
-    finally:
-        os.close(fd)
+    except BaseException as exc:
+        for undo in (lambda: os.close(fd), lambda: os.unlink(path)):
+            try:
+                undo()
+            except OSError:
+                pass
+        if isinstance(exc, OSError) and exc.errno is not None and not exc.filename:
+            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None
+        raise
+    os.close(fd)
 
 
 def staging_folder(target: str | os.PathLike) -> Path:
@@ -306,6 +318,13 @@ def describe_os_error(exc: OSError) -> str:
         return "no space left on the device: free some space and run it again"
     if exc.errno == errno.EDQUOT:
         return "disk quota exceeded: free some space and run it again"
+    if exc.errno == errno.EFBIG:  # not a bug: the shell's ulimit -f (or the file system's largest file)
+        from loratui.core.diskspace import file_size_limit
+
+        limit = file_size_limit()
+        return (f"the file size limit (ulimit -f {limit // 1024}) stops writing it: raise it (`ulimit -f unlimited`) "
+                "and run it again" if limit is not None else
+                "larger than its file system allows: choose a folder on another disk and run it again")
     if exc.errno == errno.ELOOP:
         return "a symbolic link that leads back to itself (a link loop): remove the link or point it at a real file"
     return exc.strerror or str(exc)

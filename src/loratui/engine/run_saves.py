@@ -220,10 +220,12 @@ class RunSaves:
 
     def _disk_full(self, exc: BaseException) -> str | None:
         """One line for a full disk (torch / safetensors / OSError forms), else None: during a save it
-        names the file or state folder being written and what that holds (its tensors)."""
-        from loratui.core.diskspace import disk_full_message, is_disk_full
+        names the file or state folder being written and what that holds (its tensors); else the file
+        the failed write named (a latent cache beside the images may sit on another disk than
+        output_dir), the output folder only when nothing names one."""
+        from loratui.core.diskspace import disk_full_message, failed_file, is_disk_full
 
-        path, size, what = self.writing or (self.output_dir, None, "the save")
+        path, size, what = self.writing or (failed_file(exc) or self.output_dir, None, "the save")
         try:
             needed = size() if size is not None and is_disk_full(exc) else None  # only once it failed
         except Exception:  # the error handler's helper: no figure rather than another error

@@ -187,7 +187,7 @@ def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bo
     if not force:
         result.conflicts = [f"{c}, left as it is" for c in plan.conflicts]
     try:
-        _write_inverse(dataset, inverse_folder / plan.entry.name, plan, todo)  # before any caption changes
+        _write_inverse(dataset, inverse_folder / plan.entry.name, plan, todo, verb)  # before any caption changes
     except KeyboardInterrupt:  # its merge with an interrupted walk's inverse is written atomically, or not
         raise KeyboardInterrupt(f"interrupted before any caption was {verb}ne: nothing was {verb}ne") from None
     count = counter(len(todo), progress)
@@ -212,15 +212,20 @@ def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bo
         (path, _), exc = failure
         if not isinstance(exc, OSError):
             raise exc
+        from loratui.core.diskspace import out_of_room_advice
+
+        fix = out_of_room_advice(exc, path, again=f"run the {verb} again") or \
+            f"fix the problem and run the {verb} again"
         raise LoratuiError(f"{path}: cannot {'restore' if verb == 'undo' else 'rewrite'} it "
                            f"({exc.strerror or exc}); {len(result.restored)} file(s) were {verb}ne before it: "
-                           f"fix the problem and run the {verb} again") from None
+                           f"{fix}") from None
     plan.entry.unlink(missing_ok=True)  # another instance walking the same entry at once: the same bytes
     writing_marker(plan.entry).unlink(missing_ok=True)  # a killed apply's: its entry is walked now
     return result
 
 
-def _write_inverse(dataset, target: Path, plan: UndoPlan, todo: list[tuple[Path, bytes | None]]) -> None:
+def _write_inverse(dataset, target: Path, plan: UndoPlan, todo: list[tuple[Path, bytes | None]],
+                   verb: str = "undo") -> None:
     """The entry that walks back what this walk writes: each file's present bytes, to be put back
     where it holds what we write. Records an earlier, interrupted walk left there are kept for the
     files this walk does not write (it already wrote them)."""
@@ -236,12 +241,17 @@ def _write_inverse(dataset, target: Path, plan: UndoPlan, todo: list[tuple[Path,
         return
     record = {key: value for key, value in plan.record.items() if key != "files"}
     record.update(version=VERSION, files=files)
+    text = json.dumps(record)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(target, json.dumps(record))
+        atomic_write_text(target, text)
     except OSError as exc:
+        from loratui.core.diskspace import out_of_room_advice
+
+        # a full disk is not a folder to make writable: the space the inverse needs (the whole entry's) is said
+        fix = out_of_room_advice(exc, target, len(text.encode("utf-8")), f"the {verb}", f"{verb} again")
         raise LoratuiError(f"{target}: cannot write the journal ({exc.strerror or exc}); nothing changed: "
-                           "make the folder writable") from None
+                           f"{fix or 'make the folder writable'}") from None
 
 
 def _landed(dataset, entry: Path, record: dict) -> int:

@@ -27,7 +27,7 @@ from loratui.core.captions.journal import (
     VERSION, JournalBusyError, _entries, _reserve_entry, _size, clear_redo, file_record, journal_lock, open_marker,
     prune_entries,
 )
-from loratui.core.errors import ConflictError, Hint, LoratuiError
+from loratui.core.errors import ConflictError, Hint, LoratuiError, PartialWriteError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text
 
 OVERWRITE = object()  # ``expected`` for an overwrite: whatever the file holds is replaced (and journalled)
@@ -143,11 +143,23 @@ class ChangeWriter:
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise LoratuiError(f"{self.entry}: cannot write the undo journal ({exc.strerror or exc}); "
-                               f"stopped before writing more captions ({self.written} written, ",
-                               Hint("`loratui tags undo`", "{undo}"), " puts them back)") from None
+            raise self._journal_error(exc) from None
         if first:
             clear_redo(self.dataset)  # a new change: what was undone before can no longer be redone
+
+    def _journal_error(self, exc: OSError) -> LoratuiError:
+        """Why the writes stop: the journal could not grow. With nothing written the entry is dropped
+        (``close``) and the newest change is the one before, which `tags undo` would undo: it is not
+        offered (exit 2, nothing changed). After some captions it puts them back (exit 1)."""
+        from loratui.core.diskspace import out_of_room_advice
+
+        fix = out_of_room_advice(exc, self.entry)
+        fix = f": {fix}" if fix else ""
+        reason = f"{self.entry}: cannot write the undo journal ({exc.strerror or exc}); "
+        if self.written == 0:
+            return LoratuiError(f"{reason}nothing was written{fix}")
+        return PartialWriteError(reason, f"stopped before writing more captions ({self.written} written, ",
+                                 Hint("`loratui tags undo`", "{undo}"), f" puts them back){fix}")
 
     def close(self) -> Path | None:
         """Finish the entry: drop it when nothing was written, prune old entries. Returns it, or None

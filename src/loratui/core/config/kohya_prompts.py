@@ -52,7 +52,11 @@ def write_prompts(text: str, target: str | os.PathLike) -> tuple[Path, bool]:
             write_new_file(path, data)  # O_EXCL: a file created since the look above is kept
         except FileExistsError:
             continue
-        except OSError as exc:
-            raise LoratuiError(f"{path}: cannot write the imported sample prompts: {exc.strerror or exc}") from None
+        except OSError as exc:  # write_new_file removed what it created: the name stays free for the next try
+            from loratui.core.diskspace import out_of_room_advice
+
+            fix = out_of_room_advice(exc, path)
+            raise LoratuiError(f"{path}: cannot write the imported sample prompts ({exc.strerror or exc}); nothing "
+                               f"was written{': ' + fix if fix else ''}") from None
         return path, True
     raise LoratuiError(f"{target}: cannot find a free name for the imported sample prompts")
