@@ -320,8 +320,9 @@ class PickFromList(ListPickKeys, ModalScreen[str | None]):
 
     def __init__(self, title: str, items: Sequence[tuple[str, str]], *, placeholder: str = "type to filter",
                  current: str | None = None, aliases: dict[str, list[str]] | None = None,
-                 about: dict[str, str] | None = None) -> None:
+                 about: dict[str, str] | None = None, notes: dict[str, str] | None = None) -> None:
         super().__init__()
+        self.notes = notes or {}  # {id: words shown after its label, not matched} ("conv_dim" twice: which)
         self.dialog_title = title
         self.items = list(items)
         self.aliases = {key: [a.lower() for a in names] for key, names in (aliases or {}).items()}
@@ -346,7 +347,7 @@ class PickFromList(ListPickKeys, ModalScreen[str | None]):
     def matches(self, text: str) -> list[tuple[str, str]]:
         low = text.strip().lower()
         if not low:
-            return list(self.items)
+            return [(item_id, label + self.notes.get(item_id, "")) for item_id, label in self.items]
         words = low.replace("-", " ").replace("_", " ").split()
         joined = "_".join(words)
         ranked = []
@@ -373,7 +374,7 @@ class PickFromList(ListPickKeys, ModalScreen[str | None]):
                 if alias is None:
                     continue
                 shown = f"{label}  ({alias})"
-            ranked.append((rank, order, item_id, shown))
+            ranked.append((rank, order, item_id, shown + self.notes.get(item_id, "")))
         return [(item_id, shown) for _, _, item_id, shown in sorted(ranked)]
 
     def _fill(self, text: str) -> None:
@@ -404,13 +405,20 @@ FIELD_ALIASES = {
 }
 
 
-def goto_field_dialog() -> PickFromList:
+def goto_field_dialog(*, lycoris_first: bool = False) -> PickFromList:
     """Pick a config key by part of its name, another name of it or a word of its help; dismisses with
-    "section.key"."""
-    from loratui.core.config import describe_field
+    "section.key", or "network_args.NAME" for a LyCORIS argument of network_args (labelled by its name, so
+    "conv_dim" finds it; ``lycoris_first`` with network_module = lycoris.kohya: before [network]'s own
+    conv_dim and conv_alpha, which only networks.lora reads)."""
+    from loratui.core.config import LYCORIS_ARGS, describe_field, explain_arg
 
     ids = {key: f"{section}.{key}" for (section, key) in FIELDS}
-    return PickFromList("Go to field", [(f"{section}.{key}", key) for (section, key) in FIELDS],
-                        placeholder="part of a key or a word: dim, lr, batch size, rank",
+    items = [(f"{section}.{key}", key) for (section, key) in FIELDS]
+    lycoris = [(f"network_args.{name}", name) for name in LYCORIS_ARGS]
+    at = items.index(("network.conv_dim", "conv_dim") if lycoris_first else ("network.network_args", "network_args"))
+    items[at + (0 if lycoris_first else 1):at + (0 if lycoris_first else 1)] = lycoris
+    about = {f"{s}.{k}": " ".join(describe_field(spec)) for (s, k), spec in FIELDS.items()}
+    about.update({item_id: explain_arg(name) or "" for item_id, name in lycoris})
+    return PickFromList("Go to field", items, placeholder="part of a key or a word: dim, lr, batch size, rank",
                         aliases={ids[key]: names for key, names in FIELD_ALIASES.items() if key in ids},
-                        about={f"{s}.{k}": " ".join(describe_field(spec)) for (s, k), spec in FIELDS.items()})
+                        about=about, notes={item_id: "  (network_args, LyCORIS)" for item_id, _ in lycoris})

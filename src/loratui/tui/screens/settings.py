@@ -16,6 +16,10 @@ export, train) are in config_actions; the draft of unsaved edits (kept on disk, 
 opening; f6) and the temp files a killed save left are in settings_drafts; the section line, help,
 status line, palette and the keys they name are in settings_texts.
 
+With network_module = lycoris.kohya the form shows network_args' LyCORIS arguments as fields of their own
+(widgets.lycoris_fields); ctrl+g finds them by key name ("network_args.NAME"), and names one the network
+does not read instead of focusing a hidden field.
+
 A file that cannot be read (an unknown key, a wrong type, a duplicate key) shows why, line by line, in
 place of the form: the defaults the form would hold are not the file's values, so nothing is saved,
 exported or trained from them. While the screen is shown the file is polled each second
@@ -39,7 +43,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
 
-from loratui.core.config import PATH_KEYS, SECTIONS, ConfigError, TrainingConfig, load_config
+from loratui.core.config import LYCORIS, PATH_KEYS, SECTIONS, ConfigError, TrainingConfig, load_config
 from loratui.tui.screens.config_actions import (
     ConfigFileActions, family_line, file_state, read_config_text, starter_config, suggested_path,
 )
@@ -383,7 +387,36 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
 
         if self.refuse_while_broken("go to a field"):
             return
-        self.app.push_screen(goto_field_dialog(), lambda key: self.form.field(key).focus_editor() if key else None)
+        lycoris = self.form.fields[("network", "network_module")].value == LYCORIS
+        self.app.push_screen(goto_field_dialog(lycoris_first=lycoris), self.go_to_field)
+
+    def go_to_field(self, key: str | None) -> None:
+        """Focus the field ctrl+g picked; one hidden (a LyCORIS argument the network doesn't read, [network]
+        conv_dim under lycoris.kohya) is named, and the field that shows it gets the focus instead."""
+        if not key:
+            return
+        field = self.form.field(key)
+        if field.display:
+            field.focus_editor()
+            return
+        name = field.spec.name
+        if key.startswith("network_args."):
+            module = self.form.fields[("network", "network_module")]
+            shows = module if module.value != LYCORIS else self.form.field("network_args.algo")
+            why = (f"network_args {name} is shown with network_module = \"{LYCORIS}\"" if shows is module else
+                   f"network_args {name} is not read by algo={shows.value} (it is by "
+                   f"{', '.join(field.arg.algos)})")
+        else:
+            shows = self.form.field(f"network_args.{name}")
+            why = (f"[network] {name} is read by networks.lora only; with network_module = \"{LYCORIS}\" "
+                   f"{name} is this network_args field")
+            if shows.display:
+                shows.focus_editor()
+                self.notify(why, timeout=6)
+                return
+            shows = self.form.field("network_args.algo")
+        shows.focus_editor()
+        self.notify(f"{why}: {shows.spec.name} has the focus", timeout=6)
 
     def action_revert_field(self) -> None:
         field = self.focused_field()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from loratui.core.config import SECTIONS, describe_field
+from loratui.core.config import SECTIONS
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.widgets.config_field import ConfigField
 from loratui.tui.widgets.config_form import SECTION_TITLES
@@ -82,7 +82,7 @@ class SettingsTexts:
                         f"{self.key_for('settings.leave_field') or 'esc'}): {self.app.screen_keys()} switch screens, "
                         f"{panels}")
         else:
-            head, body = describe_field(field.spec)
+            head, body = field.describe()  # a LyCORIS network_args field: its own text (lycoris_fields.py)
             text.append(head + "\n", style="bold")
             text.append(body)
             if field.spec.name in PATH_PICKS:

@@ -114,12 +114,12 @@ class ConfigField(Widget, can_focus=True):
             super().__init__()
             self.field = field
 
-    def __init__(self, spec: FieldSpec, value: Any, file_value: Any = NO_FILE) -> None:
-        super().__init__(id=f"cf-{spec.section}-{spec.name}", classes="config-field")
+    def __init__(self, spec: FieldSpec, value: Any, file_value: Any = NO_FILE, *, widget_id: str | None = None) -> None:
+        super().__init__(id=widget_id or f"cf-{spec.section}-{spec.name}", classes="config-field")
         self.spec = spec
         self.value: Any = value
         self.file_value: Any = file_value
-        self.text = value_text(spec, value)
+        self.text = self.text_of(value)
         self.cursor = len(self.text)
         self.problem: str | None = None
         self.cross: list[str] = []
@@ -130,6 +130,28 @@ class ConfigField(Widget, can_focus=True):
         self._note_count = 0
         self._entered = True  # the next focus comes from elsewhere
         self.BINDING_GROUP_TITLE = f"Field {spec.name}"  # F1's heading (the widget id would read "Cf network ...")
+
+    # ---- what the value means (a LyCORIS network_args field, lycoris_fields.py, overrides these) ----
+
+    def check(self, text: str) -> tuple[Any, str | None]:
+        return check_text(self.spec, text)
+
+    def text_of(self, value: Any) -> str:
+        return value_text(self.spec, value)
+
+    def is_on(self) -> bool:
+        """A true/false field's state."""
+        return bool(self.value)
+
+    def bool_value(self, on: bool) -> Any:
+        """The value a true/false field holds for on/off."""
+        return on
+
+    def describe(self) -> tuple[str, str]:
+        """(head line, help) shown while the field is focused: `loratui config explain KEY`'s text."""
+        from loratui.core.config import describe_field
+
+        return describe_field(self.spec)
 
     def style_of(self, component: str):
         """A component class's Rich style, looked up once per style change (lookups walk the DOM)."""
@@ -179,7 +201,7 @@ class ConfigField(Widget, can_focus=True):
 
     def action_activate(self) -> None:
         if self.spec.kind == "bool":
-            self.user_sets(not self.value)
+            self.user_sets(self.bool_value(not self.is_on()))
         elif self.spec.choices:
             self.show_choices()
 
@@ -336,12 +358,12 @@ class ConfigField(Widget, can_focus=True):
     def user_types(self, text: str) -> None:
         self.text = text
         self.cursor = min(self.cursor, len(text))
-        self.value, self.problem = check_text(self.spec, text)
+        self.value, self.problem = self.check(text)
         self._edited()
 
     def user_sets(self, value: Any) -> None:
         self.value, self.problem = value, None
-        self.text = value_text(self.spec, value)
+        self.text = self.text_of(value)
         self.cursor = len(self.text)
         self._edited()
 
@@ -352,17 +374,17 @@ class ConfigField(Widget, can_focus=True):
     def show_value(self, value: Any) -> None:
         """Show ``value`` (already valid) without posting Edited."""
         self.value, self.problem = value, None
-        self.text = value_text(self.spec, value)
+        self.text = self.text_of(value)
         self.cursor = len(self.text)
         self._refresh_marks()
 
     def restore_text(self, text: str) -> None:
         """Text from a draft, checked as if typed (a true/false field takes "true"/"false"); posts nothing."""
         if self.spec.kind == "bool" and text.strip() in ("true", "false"):
-            self.show_value(text.strip() == "true")
+            self.show_value(self.bool_value(text.strip() == "true"))
             return
         self.text, self.cursor = text, len(text)
-        self.value, self.problem = check_text(self.spec, text)
+        self.value, self.problem = self.check(text)
         self._refresh_marks()
 
     def set_file_value(self, file_value: Any) -> None:
@@ -390,7 +412,7 @@ class ConfigField(Widget, can_focus=True):
             lines.append(self.problem)
         lines.extend(self.cross)
         if self.changed:
-            lines.append(f"changed: the file has {value_text(self.spec, self.file_value) or '(unset)'}")
+            lines.append(f"changed: the file has {self.text_of(self.file_value) or '(unset)'}")
         if self.info:
             lines.append(self.info)
         return lines
@@ -440,7 +462,7 @@ class ConfigField(Widget, can_focus=True):
         room = max(room, 4)
         box = self.style_of("config-field--value")
         if self.spec.kind == "bool":
-            return Text(" [x] true " if self.value else " [ ] false", style=box)
+            return Text(" [x] true " if self.is_on() else " [ ] false", style=box)
         if self.spec.choices:
             shown = f" {self.text} " + ("◂▸" if self.has_focus else "")
             return Text(shown.ljust(min(room, len(shown) + 1))[:room], style=box)

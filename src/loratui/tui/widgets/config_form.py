@@ -10,6 +10,10 @@ Cross-field problems (core's ``validate``) are shown under every field they name
 would refuse about the files and packages (core's ``check_paths``, found by the screen in a thread:
 ``set_file_problems``) under the field each problem starts with, as `loratui config check` words it.
 The form does not check or convert anything itself: the fields ask core's ``coerce_value``.
+
+Under network_args, its LyCORIS arguments have fields of their own (widgets.lycoris_fields: shown with
+network_module = lycoris.kohya for the algo that reads them, kept in step with the list, which stays the
+value saved); they are not in ``fields`` (keyed like the file) but in ``lycoris``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from textual.widgets import Static
 
 from loratui.core.config import FIELDS, SECTIONS, TrainingConfig, validate
 from loratui.tui.widgets.config_field import INVALID, NO_FILE, ConfigField
+from loratui.tui.widgets.lycoris_fields import ARGS_KEY, LORA_ONLY_KEYS, MODULE_KEY, LycorisField, LycorisFields, named_arg
 
 SECTION_TITLES = {"model": "Model", "dataset": "Dataset", "network": "Network", "optimizer": "Optimizer",
                   "training": "Training", "saving": "Saving", "sampling": "Sampling"}
@@ -62,6 +67,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
     ConfigForm { height: 1fr; scrollbar-size-vertical: 1; }
     ConfigForm > .config-section { height: 1; margin-top: 1; text-style: bold; color: $accent; }
     ConfigForm > .config-section.-first { margin-top: 0; }
+    ConfigForm > .lycoris-heading { height: 1; padding-left: 2; color: $text-muted; text-style: italic; }
     """
 
     def __init__(self, base: TrainingConfig, *, has_file: bool, id: str | None = None) -> None:
@@ -72,6 +78,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
         self.problems: list[str] = []    # cross-field problems of the current config (core's validate)
         self.file_problems: list[str] = []  # what training refuses about the files named (check_paths)
         self._keeping = False  # a scroll to the focused field is scheduled
+        self.lycoris = LycorisFields(self)  # network_args' LyCORIS arguments as fields (lycoris_fields.py)
 
     def compose(self) -> ComposeResult:
         values = config_values(self.base)
@@ -84,18 +91,36 @@ class ConfigForm(VerticalScroll, can_focus=False):
                 field = ConfigField(spec, values[(sec, key)], values[(sec, key)] if self.has_file else NO_FILE)
                 self.fields[(sec, key)] = field
                 yield field
+                if (sec, key) == ARGS_KEY:
+                    yield from self.lycoris.compose(values[ARGS_KEY], values[ARGS_KEY] if self.has_file else NO_FILE)
+
+    def on_mount(self) -> None:
+        self.lycoris.show()
+
+    def on_config_field_edited(self, event: ConfigField.Edited) -> None:
+        """Keep the LyCORIS fields and the network_args list in step (before the screen checks the config)."""
+        edited = event.field
+        if isinstance(edited, LycorisField):
+            self.lycoris.write(edited)
+            self.lycoris.show()
+        elif edited.key == ARGS_KEY:
+            self.lycoris.sync()
+        elif edited.key == MODULE_KEY or edited.key in LORA_ONLY_KEYS:
+            self.lycoris.show()
 
     # ---- what the form holds ----------------------------------------------------------------------
 
     def field(self, key: str) -> ConfigField:
-        """The field of "section.key" or a bare key name."""
+        """The field of "section.key" (a LyCORIS one: "network_args.NAME") or a bare key name."""
+        if key.startswith("network_args."):
+            return self.lycoris.fields[key.split(".", 1)[1]]
         if "." in key:
             section, name = key.split(".", 1)
             return self.fields[(section, name)]
         return next(f for (_, name), f in self.fields.items() if name == key)
 
     def invalid_fields(self) -> list[ConfigField]:
-        return [f for f in self.fields.values() if f.value is INVALID]
+        return [f for f in self.fields.values() if f.value is INVALID] + self.lycoris.invalid()
 
     def changed_fields(self) -> list[ConfigField]:
         return [f for f in self.fields.values() if f.changed]
@@ -104,8 +129,9 @@ class ConfigForm(VerticalScroll, can_focus=False):
         """Fields the user changed since the form was loaded or saved (text that is not valid counts):
         what quitting would throw away. A form with no file counts its changes from what it showed."""
         loaded = config_values(self.base)
-        return sum(1 for key, f in self.fields.items()
-                   if f.value is INVALID or f.value != (loaded[key] if f.file_value is NO_FILE else f.file_value))
+        return len(self.lycoris.invalid()) + sum(  # a valid LyCORIS field's value is in network_args
+            1 for key, f in self.fields.items()
+            if f.value is INVALID or f.value != (loaded[key] if f.file_value is NO_FILE else f.file_value))
 
     def draft_fields(self) -> dict:
         """The fields ``unsaved_edits`` counts, for a draft: "section.key" -> core.drafts.FieldDraft
@@ -120,25 +146,30 @@ class ConfigForm(VerticalScroll, can_focus=False):
             if f.value is INVALID or f.value != compared:
                 out[f"{section}.{key}"] = FieldDraft(f.text, None if f.file_value is NO_FILE
                                                      else value_text(f.spec, f.file_value))
+        out.update(self.lycoris.draft_fields())
         return out
 
     def file_texts(self) -> dict[str, str | None]:
         """"section.key" -> the file's value as its field shows it (None for all: no file)."""
         from loratui.tui.widgets.config_field import value_text
 
-        return {f"{section}.{key}": None if f.file_value is NO_FILE else value_text(f.spec, f.file_value)
-                for (section, key), f in self.fields.items()}
+        texts = {f"{section}.{key}": None if f.file_value is NO_FILE else value_text(f.spec, f.file_value)
+                 for (section, key), f in self.fields.items()}
+        return texts | self.lycoris.file_texts()
 
     def restore_typed(self, texts: dict[str, str]) -> list[str]:
         """Put texts from a draft back into their fields, checked as if typed; the keys no field has."""
         unknown = []
         for name, text in texts.items():
+            if name.startswith("network_args."):
+                continue  # after the list they are typed into
             field = self.fields.get(tuple(name.split(".", 1)))
             if field is None:
                 unknown.append(name)
             else:
                 field.restore_text(text)
-        return unknown
+        self.lycoris.sync()
+        return unknown + self.lycoris.restore({k: t for k, t in texts.items() if k.startswith("network_args.")})
 
     @property
     def unsaved(self) -> bool:
@@ -148,7 +179,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
     def current_config(self) -> TrainingConfig | None:
         """The config the fields hold now, or None while a field's text is not valid."""
         values = {key: f.value for key, f in self.fields.items()}
-        if any(v is INVALID for v in values.values()):
+        if any(v is INVALID for v in values.values()) or self.lycoris.invalid():
             return None
         return build_config(self.base, values)
 
@@ -182,8 +213,18 @@ class ConfigForm(VerticalScroll, can_focus=False):
             keys = keys_named(problem)[:1]  # "train_data_dir: folder ... does not exist": its own field
             if keys and problem not in named.get(keys[0], []):
                 named.setdefault(keys[0], []).append(problem)
-        for (_, key), field in self.fields.items():
-            field.set_cross(named.get(key, []))
+        for (section, key), field in self.fields.items():
+            mine = named.get(key, [])
+            if (section, key) in LORA_ONLY_KEYS:  # "network_args: conv_dim ..." is the list's conv_dim
+                mine = [p for p in mine if not p.startswith("network_args: ")]
+            field.set_cross(mine)
+        by_arg: dict[str, list[str]] = {}
+        for problem in self.problems:
+            name = named_arg(problem)
+            if name is not None:
+                by_arg.setdefault(name, []).append(problem)
+        for name, field in self.lycoris.fields.items():
+            field.set_cross(by_arg.get(name, []))
 
     # ---- set from code ---------------------------------------------------------------------------
 
@@ -194,12 +235,14 @@ class ConfigForm(VerticalScroll, can_focus=False):
             field = self.fields[key]
             field.file_value = value if has_file else NO_FILE
             field.show_value(value)
+        self.lycoris.sync()
 
     def adopt_file(self, saved: TrainingConfig) -> None:
         """The file now holds ``saved`` (after a save): compare with it, keep what the fields show."""
         self.base, self.has_file = saved, True
         for key, value in config_values(saved).items():
             self.fields[key].set_file_value(value)
+        self.lycoris.sync(keep_typed=True)
 
     def set_values(self, changes: dict[tuple[str, str], Any] | Iterable[tuple[tuple[str, str], Any]]) -> list[str]:
         """Put already-checked values into fields (a preset, the calculator's epochs); returns problems.
@@ -222,11 +265,15 @@ class ConfigForm(VerticalScroll, can_focus=False):
                 problems.append(f"{key}: {exc}")
                 continue
             field.show_value(checked)
+        self.lycoris.sync(keep_typed=True)
         return problems
 
     def revert(self, field: ConfigField) -> None:
         if field.file_value is not NO_FILE:
             field.show_value(field.file_value)
+            if isinstance(field, LycorisField):
+                self.lycoris.write(field)
+            self.lycoris.sync()
 
     # ---- sections and focus ----------------------------------------------------------------------
 
