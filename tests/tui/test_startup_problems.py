@@ -147,7 +147,7 @@ def test_startup_problems_summary():
     problems.add("keymap.toml", ["keymap.toml: odd"])
     assert problems.lines == ["a.toml: bad", "b.toml: worse", "keymap.toml: odd"]
     assert problems.summary() == ("3 start-up problems",
-                                  "2 in themes, 1 in keymap.toml: ? or F1 lists them, each with how to fix it")
+                                  "2 in themes, 1 in keymap.toml: ? or f1 lists them, each with how to fix it")
 
 
 def test_five_problems_make_one_lasting_toast_and_head_the_help(tmp_path):
@@ -160,7 +160,7 @@ def test_five_problems_make_one_lasting_toast_and_head_the_help(tmp_path):
             await pilot.pause()
             [toast] = _toasts(app)
             assert toast.title == "6 start-up problems"
-            assert toast.message == "3 in themes, 3 in keymap.toml: ? or F1 lists them, each with how to fix it"
+            assert toast.message == "3 in themes, 3 in keymap.toml: ? or f1 lists them, each with how to fix it"
             assert toast.timeout >= 20
             problems = app.startup_problems
             assert len(problems) == 6 and CLASH in problems

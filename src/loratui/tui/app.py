@@ -29,6 +29,11 @@ SCREENS = Binding.Group("Screens", compact=True)
 SCREEN_TITLES = {"dataset": "Dataset", "caption": "Caption", "settings": "Settings", "train": "Train"}
 
 
+def screen_command_title(mode: str) -> str:
+    """The palette command that shows screen ``mode`` (named where the keymap left it no key)."""
+    return f"app: show {SCREEN_TITLES[mode]} screen"
+
+
 def _box_text(box) -> str:
     """An Input's value or a TextArea's text."""
     return box.value if hasattr(box, "value") else box.text
@@ -124,7 +129,7 @@ class LoratuiApp(AppThemes, App):
         if keymap:
             problems.add("keymap.toml", self._check_keymap(keymap))
         self.startup_problems = problems.lines
-        summary = problems.summary()
+        summary = problems.summary(self.keys_words("app.help"))
         if summary:
             title, message = summary
             self.notify(message, title=title, severity="warning", timeout=SUMMARY_TIMEOUT_S)
@@ -203,7 +208,8 @@ class LoratuiApp(AppThemes, App):
             return
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(draft.written)) if draft.written else "earlier"
         self.notify(f"{self.config_path.name}: {len(draft.fields)} unsaved Settings change(s) kept from {when} "
-                    "(the app ended without saving): 3 opens Settings to restore or delete them",
+                    f"(the app ended without saving): {self.screen_key_does('settings', 'opens Settings')} to "
+                    "restore or delete them",
                     title="unsaved draft", severity="warning", timeout=12)
 
     def _live_runs(self) -> list:
@@ -217,7 +223,8 @@ class LoratuiApp(AppThemes, App):
     def _tell_live_runs(self, live: list) -> None:
         for run in live:
             total = f"/{run.total_steps}" if run.total_steps else ""
-            self.notify(f"{run.name} is training (step {run.step}{total}): 4 follows it", timeout=10)
+            self.notify(f"{run.name} is training (step {run.step}{total}): "
+                        f"{self.screen_key_does('train', 'follows it')}", timeout=10)
 
     def start_watching(self) -> None:
         """Follow outside changes to caption files (once per app; the worker outlives screens)."""
@@ -343,29 +350,52 @@ class LoratuiApp(AppThemes, App):
             return "A caption run is starting (loading the model): quitting stops it."
         if run.dry_run:
             return f"A caption dry run (it writes nothing) is at {run.done}/{run.to_caption}: quitting stops it."
-        try:
-            undo = self.get_screen_stack("dataset")[0].key_for("dataset.undo")
-        except (KeyError, LookupError, AttributeError):
-            undo = ""
-        dataset = self.key_for("app.dataset")
-        in_app = f"{dataset} (Dataset) then {undo}" if undo and dataset else "'tags: undo the last change' (ctrl+p)"
         folder = shlex.quote(run.command[5]) if len(run.command) > 5 else ""
         return (f"A caption run is at {run.done}/{run.to_caption}: quitting stops it after the caption being "
-                f"written; what it wrote stays (undo with {in_app} / loratui tags undo {folder}).")
+                f"written; what it wrote stays (undo with {self.dataset_undo()} / loratui tags undo {folder}).")
 
     # ---- keys named in texts: the user's keymap applied (keymap.toml may move any of them) -------------
 
     def key_for(self, binding_id: str, node=None) -> str:
-        """The key that runs ``binding_id`` among ``node``'s bindings (the app's own by default); "" when the
-        keymap left it none. Hints and messages name keys through this, so a moved key is the one named."""
-        from loratui.tui.services.keymap import bound_key
+        """The key that runs ``binding_id`` among ``node``'s bindings (the app's own by default; a screen or
+        widget class for one not built yet); "" when the keymap left it none. Hints and messages name keys
+        through this, so a moved key is the one named."""
+        return next(iter(self.keys_for(binding_id, node)), "")
 
-        return bound_key(self if node is None else node, binding_id)
+    def keys_for(self, binding_id: str, node=None) -> list[str]:
+        """Every key that runs ``binding_id`` (as ``key_for``): ["?", "f1"] for the help."""
+        from loratui.tui.services.keymap import class_bindings, keys_in
+
+        node = self if node is None else node
+        bindings = class_bindings(node) if isinstance(node, type) else node._bindings
+        return keys_in(bindings, getattr(self, "_keymap", None), binding_id)
+
+    def keys_words(self, binding_id: str, node=None) -> str:
+        """"? or f1": every key of ``binding_id`` in words; "" without one."""
+        from loratui.tui.services.keymap import or_words
+
+        return or_words(self.keys_for(binding_id, node))
 
     def key_does(self, node, binding_id: str, does: str, title: str) -> str:
         """"ctrl+s saves" with the bound key; without one, the palette command ``title`` that does it."""
         key = self.key_for(binding_id, node)
         return f"{key} {does}" if key else f"'{title}' (ctrl+p) {does}"
+
+    def dataset_undo(self) -> str:
+        """How to undo the last caption change from another screen, with the keymap's keys: "1 (Dataset)
+        then ctrl+z"; a palette command stands for a key the keymap left none."""
+        dataset = self.key_for("app.dataset") or f"'{screen_command_title('dataset')}' (ctrl+p)"
+        return f"{dataset} (Dataset) then {self.dataset_undo_key()}"
+
+    def dataset_undo_key(self) -> str:
+        """The Dataset screen's undo key ("ctrl+z"), or its palette command where the keymap left none."""
+        from loratui.tui.screens.dataset import DatasetScreen
+
+        return self.key_for("dataset.undo", DatasetScreen) or "'tags: undo the last change' (ctrl+p)"
+
+    def screen_key_does(self, mode: str, does: str) -> str:
+        """"3 opens Settings" with the key that shows screen ``mode``; else its palette command."""
+        return self.key_does(self, f"app.{mode}", does, screen_command_title(mode))
 
     def keys_named(self, node, pairs) -> str:
         """"v the VRAM panel, p VRAM presets" from (binding id, what it does), for the actions with a key."""
@@ -456,11 +486,16 @@ class LoratuiApp(AppThemes, App):
         self.notify(f"image preview: {mode}")
 
     def palette_commands(self) -> list[PaletteCommand]:
-        cmds = [PaletteCommand(f"app: show {title} screen", f"key {n}", lambda m=mode: self.action_show_screen(m))
-                for n, (mode, title) in enumerate(SCREEN_TITLES.items(), 1)]
+        """The app's commands, each with the key keymap.toml gives it (or "no key")."""
+        def key_note(binding_id: str, prefix: str = "") -> str:
+            keys = self.keys_words(binding_id)
+            return f"{prefix}{keys}" if keys else "no key (keymap.toml)"
+
+        cmds = [PaletteCommand(screen_command_title(mode), key_note(f"app.{mode}", "key "),
+                               lambda m=mode: self.action_show_screen(m)) for mode in SCREEN_TITLES]
         cmds += [
-            PaletteCommand("app: help (keys of this screen)", "? or F1", self.action_help),
-            PaletteCommand("app: quit", "ctrl+q", self.action_quit),
+            PaletteCommand("app: help (keys of this screen)", key_note("app.help"), self.action_help),
+            PaletteCommand("app: quit", key_note("app.quit"), self.action_quit),
         ]
         cmds += [PaletteCommand(f"preview: {mode}", "image preview mode, remembered",
                                 lambda m=mode: self.set_preview_mode(m))

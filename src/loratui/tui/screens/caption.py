@@ -141,6 +141,7 @@ class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, CaptionResume, Scree
         self.query_one("#model-folder", Input).value = self.folders.get(self.captioner, "")
         self._show_captioner()
         self.runner.subscribe(self.run_changed)
+        self.query_one(CaptionRunPanel).keys = self.run_panel_keys()  # screens.caption_hints: the keymap's keys
         self.query_one(CaptionRunPanel).show(self.runner.run)
         self._follow_caption_extension()
         self.query_one("#captioner").focus()
@@ -335,7 +336,8 @@ class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, CaptionResume, Scree
     def _start(self, dry_run: bool, mode: str | None = None, resume: bool = False) -> None:
         requested_at = time.monotonic()
         if self.runner.busy:
-            self.app.notify("a caption run is already running: ctrl+g cancels it", severity="warning")
+            self.app.notify(f"a caption run is already running: {self.cancel_does('cancels it')}",
+                            severity="warning")
             return
         if self._form_problem(dry_run) is not None:
             return
@@ -388,7 +390,7 @@ class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, CaptionResume, Scree
 
     def action_cancel(self) -> None:
         if self.runner.cancel():
-            self.app.notify("stopping after the caption being written… (ctrl+g again stops at once)")
+            self.app.notify(f"stopping after the caption being written… ({self.cancel_does('again stops at once')})")
         else:
             self.app.notify("no caption run is running", severity="warning")
 
@@ -425,18 +427,27 @@ class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, CaptionResume, Scree
 
     # ---- commands -------------------------------------------------------------------------------
 
+    def cancel_does(self, does: str) -> str:
+        """"ctrl+g cancels it" with the keymap's cancel key (its palette command where it has none)."""
+        return self.app.key_does(self, "caption.cancel", does, "caption: cancel")
+
     def palette_commands(self) -> list[PaletteCommand]:
+        def key(binding_id: str, note: str = "") -> str:  # the keymap's key first ("ctrl+r: caption the ...")
+            return (self.app.key_for(binding_id, self) or "no key (keymap.toml)") + (f": {note}" if note else "")
+
         return [
-            PaletteCommand("caption: start", "ctrl+r: caption the dataset with these settings", self.action_start),
-            PaletteCommand("caption: dry run", "ctrl+t: a sample of captions next to the current ones, nothing "
-                           "written", self.action_dry_run),
-            PaletteCommand("caption: cancel", "ctrl+g: stop after the caption being written", self.action_cancel),
+            PaletteCommand("caption: start", key("caption.start", "caption the dataset with these settings"),
+                           self.action_start),
+            PaletteCommand("caption: dry run", key("caption.dry_run", "a sample of captions next to the current "
+                                                   "ones, nothing written"), self.action_dry_run),
+            PaletteCommand("caption: cancel", key("caption.cancel", "stop after the caption being written"),
+                           self.action_cancel),
             PaletteCommand("caption: resume", "continue the interrupted run: skip only the images it wrote, same "
                            "mode, the form's options (asked when they change the captions)", self.action_resume),
-            PaletteCommand("caption: switch WD14 / BLIP", "ctrl+b", self.action_switch_captioner),
-            PaletteCommand("caption: choose the model folder", "ctrl+o", self.action_focus_model),
-            PaletteCommand("caption: find models again", "ctrl+l: model store, project, Hugging Face cache",
-                           self.action_find_models),
-            PaletteCommand("caption: show results", "ctrl+n: failed images or the dry-run sample",
+            PaletteCommand("caption: switch WD14 / BLIP", key("caption.switch_captioner"), self.action_switch_captioner),
+            PaletteCommand("caption: choose the model folder", key("caption.model"), self.action_focus_model),
+            PaletteCommand("caption: find models again", key("caption.find_models", "model store, project, Hugging "
+                                                             "Face cache"), self.action_find_models),
+            PaletteCommand("caption: show results", key("caption.results", "failed images or the dry-run sample"),
                            self.action_focus_results),
         ]

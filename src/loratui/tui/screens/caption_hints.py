@@ -2,6 +2,7 @@
 
 A mixin of CaptionScreen (screens.caption), kept apart so each file stays readable: it expects the
 screen's ``#caption-help`` line, its ``OptionsForm`` parts, ``#caption-form`` and ``sample_problem()``.
+Keys are named as keymap.toml binds them (``hint_keys``), in the hints and in the run panel.
 """
 
 from __future__ import annotations
@@ -12,20 +13,24 @@ from loratui.tui.widgets.caption_form import OptionsForm
 
 # The hint line under the form: at most 3 lines at 80 columns, the Esc note of a text field included
 # (a test checks every field).
+# {screens} and the like: the keys of the user's keymap (``hint_keys``; ``DEFAULT_HINT_KEYS`` without one).
 MODEL_HELP = {
-    "caption-form": "Up/Down go on from the field you left; 1-4 switch screens, ? lists every key.",
+    "caption-form": "Up/Down go on from the field you left; {screens} switch screens, {help} lists every key.",
     "captioner": "WD14: booru tags from an ONNX tagger (onnxruntime). BLIP / BLIP-2 / GIT: sentences "
-                 "(transformers and torch). ctrl+b switches.",
+                 "(transformers and torch). {switch}.",
     "found-models": "Models in loratui's model store ({store}), the project's models/ folder and the Hugging "
-                    "Face cache; choosing one fills the folder. ctrl+l looks again.",
+                    "Face cache; choosing one fills the folder. {find}.",
     "model-folder": "WD14: a folder with model.onnx + selected_tags.csv. BLIP / BLIP-2 / GIT: a Hugging Face "
-                    "model folder (config.json, weights, tokenizer). ctrl+o comes here.",
+                    "model folder (config.json, weights, tokenizer). {model}.",
     "model-download": "A Hugging Face repo id, downloaded when it is not on disk yet (needs the network); "
                       "used instead of the folder only when filled.",
-    "dry-sample": "How many images a dry run (ctrl+t) captions, shown next to their current caption; "
+    "dry-sample": "How many images a dry run ({dry_run}) captions, shown next to their current caption; "
                   "empty for all. A dry run writes nothing.",
 }
-ESC_NOTE = "Esc leaves the field, so that 1-4 switch screens."
+ESC_NOTE_TEMPLATE = "{leave} leaves the field, so that {screens} switch screens."
+DEFAULT_HINT_KEYS = {"screens": "1-4", "help": "?", "switch": "ctrl+b switches", "find": "ctrl+l looks again",
+                     "model": "ctrl+o comes here", "dry_run": "ctrl+t", "leave": "Esc"}
+ESC_NOTE = ESC_NOTE_TEMPLATE.format(**DEFAULT_HINT_KEYS)
 
 
 class CaptionHints:
@@ -37,12 +42,15 @@ class CaptionHints:
         while widget is not None and widget is not self and not widget.id:
             widget = widget.parent
         wid = getattr(widget, "id", None) or ""
+        keys = self.hint_keys()
         text = MODEL_HELP.get(wid, "")
         if wid == "found-models":
             from loratui.captioners.store import store_root
             from loratui.tui.services.caption_models import short_path
 
-            text = text.format(store=short_path(store_root()))
+            text = text.format(store=short_path(store_root()), **keys)
+        else:
+            text = text.format(**keys)
         for form in self.query(OptionsForm):
             field = form.by_widget_id.get(wid)
             if field is not None:
@@ -50,8 +58,37 @@ class CaptionHints:
         problem = self._value_problem(widget)
         text = f"{problem}." if problem else text
         if isinstance(widget, Input):
-            text = f"{text} {ESC_NOTE}" if text else ESC_NOTE
+            esc_note = ESC_NOTE_TEMPLATE.format(**keys)
+            text = f"{text} {esc_note}" if text else esc_note
         return text
+
+    def hint_keys(self) -> dict[str, str]:
+        """The keys the hints name, as the user's keymap binds them (a palette command for a key it left
+        none): the MODEL_HELP and ESC_NOTE_TEMPLATE fields."""
+        app = self.app
+
+        def does(binding_id: str, what: str, title: str) -> str:
+            return app.key_does(self, binding_id, what, title)
+
+        leave = app.key_for("caption.leave_field", self)
+        return {"screens": app.screen_keys(), "help": app.keys_words("app.help") or "'app: help' (ctrl+p)",
+                "switch": does("caption.switch_captioner", "switches", "caption: switch WD14 / BLIP"),
+                "find": does("caption.find_models", "looks again", "caption: find models again"),
+                "model": does("caption.model", "comes here", "caption: choose the model folder"),
+                "dry_run": app.key_for("caption.dry_run", self) or "'caption: dry run' (ctrl+p)",
+                "leave": "Esc" if leave in ("esc", "") else leave}
+
+    def run_panel_keys(self) -> dict[str, str]:
+        """The keys the run panel names (widgets.caption_progress ``DEFAULT_KEYS``), from the user's keymap."""
+        app = self.app
+
+        def key(binding_id: str, title: str) -> str:
+            return app.key_for(binding_id, self) or f"'{title}' (ctrl+p)"
+
+        hints = self.hint_keys()
+        return {"start": key("caption.start", "caption: start"), "dry_run": hints["dry_run"],
+                "cancel": key("caption.cancel", "caption: cancel"), "leave": hints["leave"],
+                "screens": hints["screens"], "undo_in_app": app.dataset_undo()}
 
     def _show_hint(self, widget) -> None:
         """The hint line for ``widget``, in the error colour when it names a problem with the value."""

@@ -2,10 +2,11 @@
 
 With write mode overwrite, the images of the run that have a caption are counted; with any, a dialog
 asks overwrite / append / skip, else the run starts at once. kohya_ss users expect the question; undo
-stays one ctrl+z anyway. When the run reads what the Dataset screen shows (its caption extension,
-concept folders without All subfolders) the app's own rows are counted, at once; otherwise the disk is,
-in a thread (captioners.existing_captions: the run's own rule; 20,000 images take ~0.9 s), with the run
-panel's status line saying so, and a second ctrl+r meanwhile waits for that count rather than restarting it.
+stays one ctrl+z anyway (the dialog names the key keymap.toml gives dataset.undo). When the run reads what
+the Dataset screen shows (its caption extension, concept folders without All subfolders) the app's own
+rows are counted, at once; otherwise the disk is, in a thread (captioners.existing_captions: the run's own
+rule; 20,000 images take ~0.9 s), with the run panel's status line saying so, and a second ctrl+r meanwhile
+waits for that count rather than restarting it.
 
 A resume of an overwrite run asks the same (never skipped: the run resumed may not be the one the
 user has in mind), counting only the captions that run did not write; overwrite continues it, append
@@ -28,18 +29,19 @@ RESUME_CHOICES = [("o", "overwrite (resume)"), ("a", "append (a new run)"), ("s"
 MODE_OF_CHOICE = {"o": "overwrite", "a": "append", "s": "skip"}
 
 
-def overwrite_question(existing, recursive: bool) -> str:
-    """The dialog's text for ``existing`` (an ExistingCaptions count) and the run's All subfolders."""
+def overwrite_question(existing, recursive: bool, undo: str = "ctrl+z") -> str:
+    """The dialog's text for ``existing`` (an ExistingCaptions count) and the run's All subfolders; ``undo``:
+    the Dataset screen's undo key as the keymap binds it (app.dataset_undo_key)."""
     where = ", all subfolders" if recursive else ""
     return (f"{existing.with_caption:,} of {existing.images:,} images have a caption already "
-            f"({existing.extension} files{where}). Overwrite replaces them (ctrl+z on the Dataset screen puts the "
+            f"({existing.extension} files{where}). Overwrite replaces them ({undo} on the Dataset screen puts the "
             "whole run back); append merges the new tags in; skip captions only the others.")
 
 
-def resume_question(existing, run_line: str) -> str:
+def resume_question(existing, run_line: str, undo: str = "ctrl+z") -> str:
     """The dialog's text before resuming an overwrite run, ``existing`` counting the captions it did not write."""
     return (f"{run_line}. {existing.with_caption:,} of {existing.images:,} images have a caption it did not write "
-            f"({existing.extension} files). Overwrite replaces them (ctrl+z on the Dataset screen puts the whole run "
+            f"({existing.extension} files). Overwrite replaces them ({undo} on the Dataset screen puts the whole run "
             "back); append merges the new tags in; skip captions only the others.")
 
 
@@ -126,7 +128,8 @@ class CaptionOverwriteQuestion:
         from loratui.tui.screens.config_dialogs import ChoiceDialog
 
         self.app.push_screen(
-            ChoiceDialog("images with captions", overwrite_question(existing, recursive), OVERWRITE_CHOICES),
+            ChoiceDialog("images with captions",
+                         overwrite_question(existing, recursive, self.app.dataset_undo_key()), OVERWRITE_CHOICES),
             lambda key: key and self._start(dry_run=False, mode=MODE_OF_CHOICE[key]))
 
     def _ask_before_resuming(self, target, args: list[str], launch: Callable[[], None]) -> None:
@@ -145,7 +148,8 @@ class CaptionOverwriteQuestion:
             from loratui.tui.screens.config_dialogs import ChoiceDialog
 
             self.app.push_screen(
-                ChoiceDialog("images with captions", resume_question(existing, target.line()), RESUME_CHOICES),
+                ChoiceDialog("images with captions",
+                             resume_question(existing, target.line(), self.app.dataset_undo_key()), RESUME_CHOICES),
                 lambda key: key and (launch() if key == "o" else self._start(dry_run=False, mode=MODE_OF_CHOICE[key])))
 
         self._show_counting(True)

@@ -139,7 +139,8 @@ class CaptionResume:
         from loratui.tui.services.work import failure_line, run_in_thread
 
         if self.runner.busy:
-            self.app.notify("a caption run is already running: ctrl+g cancels it", severity="warning")
+            self.app.notify(f"a caption run is already running: {self.cancel_does('cancels it')}",
+                            severity="warning")
             return
         root = self.app.store.root
 

@@ -279,7 +279,8 @@ def _problems_table(problems: tuple[str, ...]) -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
-    """A scrollable list of the keys of the screen below; escape, q, ? or F1 closes it."""
+    """A scrollable list of the keys of the screen below; escape, q, ? or F1 closes it, and so do the keys
+    keymap.toml gives the app's help (a modal screen hides the app's own bindings: f12 would do nothing)."""
 
     DEFAULT_CSS = """
     HelpScreen {
@@ -323,12 +324,25 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark,f1", "close", "Close help", id="help.close"),
     ]
 
-    def __init__(self, groups: list[HelpGroup], title: str = "Keys", problems: tuple[str, ...] | list[str] = ()
-                 ) -> None:
+    def __init__(self, groups: list[HelpGroup], title: str = "Keys", problems: tuple[str, ...] | list[str] = (),
+                 help_keys: list[tuple[str, str]] | tuple = ()) -> None:
+        """``help_keys``: (Textual's key name, as shown) of each key that opens the help (the app's
+        app.help with the keymap applied): each closes it too."""
         super().__init__()
         self.groups = list(groups)
         self.help_title = title
         self.problems = tuple(problems)
+        own = {name for name, _bindings in self._bindings.key_to_bindings.items()}
+        self.extra_close_keys = [(name, shown) for name, shown in help_keys if name not in own]
+        for name, _shown in self.extra_close_keys:  # no id: a keymap entry for help.close leaves them be
+            self._bindings.bind(name, "close", "Close help", show=False)
+
+    def close_keys(self) -> str:
+        """"esc, q, ?, f1 or f12": what closes the help, with the user's keymap applied."""
+        from loratui.tui.services.keymap import keys_in, or_words
+
+        return or_words(list(dict.fromkeys([*keys_in(self._bindings, getattr(self.app, "_keymap", None), "help.close"),
+                                            *(shown for _name, shown in self.extra_close_keys)])))
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog") as dialog:
@@ -345,7 +359,8 @@ class HelpScreen(ModalScreen[None]):
                 for group in self.groups:
                     yield Label(Text(group.title), classes="help-group-title")
                     yield Static(_group_table(group, key_width), classes="help-group")
-            yield Static("escape, q, ? or f1: close   up/down, page up/down: scroll", id="help-hint")
+            yield Static(Text(f"{self.close_keys() or 'no key (keymap.toml: help.close)'}: close   up/down, page up/down: scroll"),
+                         id="help-hint")
 
     def on_mount(self) -> None:
         self.query_one("#help-body", VerticalScroll).focus()
@@ -368,7 +383,10 @@ def show_help(app: App) -> HelpScreen | None:
     if isinstance(screen, HelpScreen):
         screen.dismiss(None)
         return None
+    from loratui.tui.services.keymap import named_keys_in
+
+    help_keys = named_keys_in(app._bindings, getattr(app, "_keymap", None), "app.help")
     help_screen = HelpScreen(collect_help(screen), title=f"Keys: {_screen_title(app, screen)}",
-                             problems=getattr(app, "startup_problems", ()))
+                             problems=getattr(app, "startup_problems", ()), help_keys=help_keys)
     app.push_screen(help_screen)
     return help_screen

@@ -123,11 +123,15 @@ def start_warnings(app, service: RunService, config) -> list[str]:
     """What a new run would cost: the last run's files it overwrites, Settings changes it ignores."""
     from loratui.core.runs import previous_outputs
 
+    from loratui.tui.screens.settings import SettingsScreen
+
     lines = []
     unsaved = app.unsaved_settings()
-    if unsaved:
+    if unsaved:  # the keys the keymap gives (the dialog's cancel, Settings' save), not the defaults
+        cancel = app.key_for("train.dialog_cancel", StartDialog) or "close this"
+        save = app.key_for("settings.save", SettingsScreen) or "'config: save' (ctrl+p)"
         lines.append(f"Settings holds {unsaved} unsaved change(s): this run reads {Path(config).name} as "
-                     "saved (esc, then ctrl+s on Settings, to include them)")
+                     f"saved ({cancel}, then {save} on Settings, to include them)")
     try:
         command = service.command(config)
     except (LoratuiError, OSError):
@@ -361,6 +365,19 @@ class _AskDialog(ModalScreen):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
+    def cancel_key(self) -> str:
+        """"esc", or the key keymap.toml gives train.dialog_cancel."""
+        from loratui.tui.services.keymap import bound_key
+
+        return bound_key(self, "train.dialog_cancel") or "esc"
+
+    def screen_below(self):
+        """The Train screen this dialog was opened over (its keys name "s again"): the class when not found."""
+        from loratui.tui.screens.train import TrainScreen
+
+        return next((screen for screen in reversed(self.app.screen_stack) if isinstance(screen, TrainScreen)),
+                    TrainScreen)
+
 
 class StartDialog(_AskDialog):
     """Shows the exact command; the number of processes (GPUs) rebuilds it; enter starts."""
@@ -408,9 +425,16 @@ class StartDialog(_AskDialog):
         if self.problems:
             more = (f"\n({len(self.problems) - 1} more: `loratui config check` lists them)"
                     if len(self.problems) > 1 else "")
-            self.say("", f"{self.problems[0]}{more}\nfix it on Settings (3), then s again\n$ {self.command.display}")
+            from loratui.tui.services.keymap import bound_key, class_bound_key
+
+            below = self.screen_below()
+            settings = bound_key(self.app, "app.settings")
+            again = (bound_key(below, "train.start") if not isinstance(below, type) else
+                     class_bound_key(self.app, below, "train.start")) or "start"
+            self.say("", f"{self.problems[0]}{more}\nfix it on Settings{f' ({settings})' if settings else ''}, "
+                         f"then {again} again\n$ {self.command.display}")
             return
-        self.say(f"$ {self.command.display}\nenter: start · esc: cancel", None)
+        self.say(f"$ {self.command.display}\nenter: start · {self.cancel_key()}: cancel", None)
 
     def result(self):
         return self.command
@@ -461,4 +485,4 @@ class NumberDialog(_AskDialog):
         if value is None:
             self.say("", "type a whole number, at least 1")
         else:
-            self.say(f"enter: {self.what(value)} · esc: cancel", None)
+            self.say(f"enter: {self.what(value)} · {self.cancel_key()}: cancel", None)

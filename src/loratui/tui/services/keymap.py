@@ -146,6 +146,9 @@ def load_keymap(path: str | os.PathLike | None = None) -> tuple[dict[str, str], 
         return {}, []
     except tomllib.TOMLDecodeError as exc:
         return {}, [f"{path}: not valid TOML ({exc}): fix it; the default keys are used meanwhile"]
+    except IsADirectoryError:  # not a permissions problem: the fix is to replace the folder with a file
+        return {}, [f"{path} is a folder: {KEYMAP_FILE_NAME} must be a file (move the folder away and write the "
+                    "[keys] table in a file of that name); the default keys are used"]
     except OSError as exc:
         reason = exc.strerror or str(exc)
         return {}, [f"{path}: cannot be read ({reason}): check its permissions; the default keys are used"]
@@ -215,17 +218,47 @@ def bound_key(node: DOMNode, binding_id: str) -> str:
     Textual applies it: a key the keymap reuses is taken from its default owner), spelled as the app's
     messages spell keys ("ctrl+z", "a", "+"); "" when the keymap left it no key there. Messages and hints
     name keys through this, so a remapped key is the one they name."""
-    keymap = getattr(node.app, "_keymap", None)  # what App.set_keymap stored (Textual's spelling)
-    bindings = node._bindings.copy()
+    return key_in(node._bindings, getattr(node.app, "_keymap", None), binding_id)
+
+
+def class_bound_key(app: App, node_class: type[DOMNode], binding_id: str) -> str:
+    """``bound_key`` for a screen or widget that may not exist yet ("ctrl+s on Settings" said before
+    Settings was ever opened): the bindings each instance of ``node_class`` starts from."""
+    return key_in(class_bindings(node_class), getattr(app, "_keymap", None), binding_id)
+
+
+def key_in(bindings: BindingsMap, keymap: dict[str, str] | None, binding_id: str) -> str:
+    """The key of ``binding_id`` in ``bindings`` with ``keymap`` (what App.set_keymap stored) applied."""
+    keys = keys_in(bindings, keymap, binding_id)
+    return keys[0] if keys else ""
+
+
+def keys_in(bindings: BindingsMap, keymap: dict[str, str] | None, binding_id: str) -> list[str]:
+    """Every key that runs ``binding_id`` in ``bindings`` with ``keymap`` applied, in their order ("?", "f1")."""
+    return list(dict.fromkeys(shown for _name, shown in named_keys_in(bindings, keymap, binding_id)))
+
+
+def or_words(keys: list[str]) -> str:
+    """["?", "f1", "f12"] -> "?, f1 or f12"; "" for none."""
+    return ", ".join(keys[:-1]) + " or " + keys[-1] if len(keys) > 1 else "".join(keys)
+
+
+def named_keys_in(bindings: BindingsMap, keymap: dict[str, str] | None, binding_id: str) -> list[tuple[str, str]]:
+    """(Textual's key name, the key as messages spell it) for each key that runs ``binding_id`` in
+    ``bindings`` with ``keymap`` applied: ("question_mark", "?"), ("f1", "f1")."""
+    bindings = bindings.copy()
     if keymap:
         bindings.apply_keymap(keymap)
-    for bound in bindings.key_to_bindings.values():
+    keys: list[tuple[str, str]] = []
+    for name, bound in bindings.key_to_bindings.items():
         if bound and bound[0].id == binding_id:  # the first of a key's bindings is the one it runs
             if bound[0].key_display:
-                return bound[0].key_display
-            modifiers, key = bound[0].parse_key()
-            return "+".join([*modifiers, format_key(key)])
-    return ""
+                shown = bound[0].key_display
+            else:
+                modifiers, key = bound[0].parse_key()
+                shown = "+".join([*modifiers, format_key(key)])
+            keys.append((name, shown))
+    return keys
 
 
 def binding_ids(node_classes: Iterable[type[DOMNode]]) -> set[str]:

@@ -14,9 +14,14 @@ from textual.widgets import ProgressBar, Static
 
 from loratui.tui.services.caption_runs import CaptionRun
 
-IDLE_HINT = ("ctrl+r starts captioning, ctrl+t shows what a dry run would write for a sample, ctrl+g cancels a "
-             "run (after the caption being written); Up/Down or Tab move between fields, Esc leaves a text "
-             "field (then 1-4 switch screens).")
+# the keys the panel names, as the Caption screen finds them in the user's keymap (``keys`` of the panel);
+# a value may be a palette command ("'caption: start' (ctrl+p)") where the keymap left an action no key
+DEFAULT_KEYS = {"start": "ctrl+r", "dry_run": "ctrl+t", "cancel": "ctrl+g", "leave": "Esc", "screens": "1-4",
+                "undo_in_app": "1 (Dataset) then ctrl+z"}
+IDLE_HINT_TEMPLATE = ("{start} starts captioning, {dry_run} shows what a dry run would write for a sample, {cancel} "
+                      "cancels a run (after the caption being written); Up/Down or Tab move between fields, {leave} "
+                      "leaves a text field (then {screens} switch screens).")
+IDLE_HINT = IDLE_HINT_TEMPLATE.format(**DEFAULT_KEYS)
 
 
 def duration(seconds: float | None) -> str:
@@ -57,11 +62,13 @@ def rate_line(run: CaptionRun) -> str:
     return "  ·  ".join(parts)
 
 
-def results_text(run: CaptionRun | None, root: Path | None) -> Text:
-    """The list under the bar: dry-run samples, failed images, the stderr of a failed start."""
+def results_text(run: CaptionRun | None, root: Path | None, keys: dict[str, str] | None = None) -> Text:
+    """The list under the bar: dry-run samples, failed images, the stderr of a failed start. ``keys``: the
+    keys to name (``DEFAULT_KEYS`` by default)."""
+    keys = {**DEFAULT_KEYS, **(keys or {})}
     text = Text()
     if run is None:
-        text.append(IDLE_HINT, style="dim")
+        text.append(IDLE_HINT_TEMPLATE.format(**keys), style="dim")
         return text
     if run.phase == "failed" and run.stderr_tail:
         text.append("last output of the caption command:\n", style="bold")
@@ -92,7 +99,7 @@ def results_text(run: CaptionRun | None, root: Path | None) -> Text:
         where = shlex.quote(str(root)) if root is not None else ""
         if run.resumable:
             text.append("resume: ctrl+p, 'caption: resume' (skips what the run wrote, same mode)\n", style="dim")
-        text.append(f"undo: 1 (Dataset) then ctrl+z, or in a shell: loratui tags undo {where}\n", style="dim")
+        text.append(f"undo: {keys['undo_in_app']}, or in a shell: loratui tags undo {where}\n", style="dim")
     text.append("the same from a shell: " + run.command_line, style="dim")
     return text
 
@@ -113,6 +120,7 @@ class CaptionRunPanel(Vertical):
     def __init__(self, root: Path | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.root = root
+        self.keys: dict[str, str] = dict(DEFAULT_KEYS)  # the screen sets those of the user's keymap
 
     def compose(self) -> ComposeResult:
         yield Static("no caption run yet", id="run-status", markup=False)
@@ -120,7 +128,7 @@ class CaptionRunPanel(Vertical):
         yield Static("", id="run-rate", markup=False)
         yield Static("", id="run-warning", markup=False)
         with VerticalScroll(id="run-results"):
-            yield Static(results_text(None, self.root), id="run-list", markup=False)
+            yield Static(results_text(None, self.root, self.keys), id="run-list", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#run-warning").display = False
@@ -145,4 +153,4 @@ class CaptionRunPanel(Vertical):
             cpu = run.general_warning
             warning.update(f"! {cpu}" if cpu else "")
             warning.display = bool(cpu)
-        self.query_one("#run-list", Static).update(results_text(run, self.root))
+        self.query_one("#run-list", Static).update(results_text(run, self.root, self.keys))

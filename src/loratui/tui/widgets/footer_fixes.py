@@ -25,7 +25,12 @@ typing "/" or "+" there types it. Textual hides such keys itself (1234 Screens g
 ``key_to_character`` does not know the names "slash", "plus", "minus", ..., so "/ Filter",
 "+ Add", "- Remove" stayed in the footer of the tag editor's add box.
 
-``install()`` applies all four, once per process (the app calls it).
+5. A group whose key keymap.toml moved ("app.dataset" = "f7") is drawn in one piece: Textual groups only
+neighbouring keys and the keymap's key comes last, so the footer read "234 Screens  ? Help  f7 Dataset"
+(or "234f7 Screens"). Its keys are gathered where the group starts, and spaced when one of them is longer
+than a character: "2 3 4 f7 Screens".
+
+``install()`` applies all five, once per process (the app calls it).
 """
 
 from __future__ import annotations
@@ -117,6 +122,62 @@ def without_typed(widgets: list, typed: frozenset[str]) -> list:
     return kept
 
 
+def gathered_groups(widgets: list, active_bindings) -> list:
+    """The keys of a binding group put back in one piece, where the group first shows, when another key
+    stands between them (see the module doc); ``widgets`` as they are when nothing is split."""
+    from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
+
+    def group_of(key) -> object | None:
+        item = active_bindings.get(key.key)
+        return item.binding.group if item is not None else None
+
+    units = _units(widgets)
+    unit_groups = []  # per unit: (the group it shows, its keys) or None
+    for unit in units:
+        keys = list(getattr(unit[0], "_pending_children", ())) if isinstance(unit[0], KeyGroup) else             [unit[0]] if isinstance(unit[0], FooterKey) and not unit[0].has_class("-command-palette") else []
+        group = group_of(keys[0]) if keys else None
+        unit_groups.append((group, keys) if group is not None else None)
+    groups = [entry[0] for entry in unit_groups if entry is not None]
+    split = {group for group in groups if groups.count(group) > 1}
+    if not split:
+        return widgets
+    from textual.widgets import Footer
+
+    gathered: list = []
+    done: set = set()
+    for unit, entry in zip(units, unit_groups, strict=True):
+        if entry is None or entry[0] not in split:
+            gathered.extend(unit)
+            continue
+        group = entry[0]
+        if group in done:
+            continue
+        done.add(group)
+        keys = [key for other in unit_groups if other is not None and other[0] is group for key in other[1]]
+        fresh = [FooterKey(key.key, key.key_display, "", key.action, disabled=key.has_class("-disabled"),
+                           tooltip=str(key.tooltip or active_bindings[key.key].binding.description),
+                           classes="-grouped").data_bind(compact=Footer.compact) for key in keys]
+        gathered += [KeyGroup(*fresh, classes="-compact" if group.compact else ""), FooterLabel(group.description)]
+    return gathered
+
+
+def spaced_groups(widgets: list) -> list:
+    """The compact groups among ``widgets`` with a key of more than one cell (keymap.toml's "f7" among
+    1-4) get a space before each key but the first: "2 3 4 f7", not "234f7"."""
+    from rich.cells import cell_len
+    from textual.widgets._footer import KeyGroup
+
+    for widget in widgets:
+        if not isinstance(widget, KeyGroup) or not widget.has_class("-compact"):
+            continue
+        keys = list(getattr(widget, "_pending_children", ()))
+        if any(cell_len(key.key_display) > 1 for key in keys):
+            for key in keys[1:]:
+                if not key.key_display.startswith(" "):
+                    key.key_display = " " + key.key_display
+    return widgets
+
+
 def _cells(widgets: list, compact: bool = False) -> int:
     """How many columns the footer's widgets take, their margins included, as Footer's CSS lays
     them out (FooterKey " key desc "; a group's keys side by side, then its label; the palette key
@@ -191,6 +252,8 @@ def install() -> None:
         width = self.size.width or self.app.size.width
         self.__dict__[_WIDTH] = width
         widgets = without_typed(build(self, original(self)), typed_keys(self.screen))
+        if widgets and getattr(self.app, "_keymap", None):  # only a keymap splits a group or lengthens a key
+            widgets = spaced_groups(gathered_groups(widgets, self.screen.active_bindings))
         return fit_width(widgets, width, self.compact)
 
     async def recompose_if_changed(self: Footer) -> None:

@@ -15,6 +15,8 @@ length, so a redraw costs the same at 100,000 steps as at 5,000. ``draw_chart`` 
 (rows of (text, role) segments: testable without an app); the widget turns roles into styles and
 redraws at most every ``MIN_INTERVAL`` seconds, however often ``set_series`` is called.
 Faint and bold are text attributes, not colours, and the legend names them: no colour-only signal.
+The mouse wheel over the chart zooms as + and - do: it runs the screen's ``zoom`` action (the Train
+screen's: up shows fewer recent steps, down more).
 """
 
 from __future__ import annotations
@@ -351,6 +353,7 @@ class LossChart(Widget):
     }
     """
     MIN_INTERVAL = 0.5  # seconds between two redraws: at most 2 Hz
+    WHEEL_GAP_S = 0.2  # one zoom step per wheel turn: a notch (or a trackpad) sends several events at once
     log_scale: reactive[bool] = reactive(False)
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
@@ -365,9 +368,13 @@ class LossChart(Widget):
         self._last_draw = 0.0
         self._timer: Timer | None = None
         self.ascii = ascii_only()  # the Linux console, a non-UTF-8 locale: no braille
+        self._last_wheel = 0.0
+        self._wheel_stuck = 0  # the wheel direction that last changed nothing (the closest view, the whole run)
 
     def set_series(self, view: dict[str, list[float]], epochs: list[tuple[int, int]], *, scope: str = "") -> None:
         """New data; drawn now, or when ``MIN_INTERVAL`` has passed since the last draw."""
+        if scope != self.scope:
+            self._wheel_stuck = 0  # another view (or more steps): the wheel may zoom that way again
         self.view, self.epochs, self.scope = view, epochs, scope
         if self._timer is not None:
             return
@@ -376,6 +383,28 @@ class LossChart(Widget):
             self.redraw()
         else:
             self._timer = self.set_timer(wait, self.redraw)
+
+    async def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()  # the chart's wheel zooms; nothing around it scrolls
+        event.prevent_default()
+        await self._wheel_zoom(1)
+
+    async def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        event.prevent_default()
+        await self._wheel_zoom(-1)
+
+    async def _wheel_zoom(self, direction: int) -> None:
+        """Zoom as + (1) or - (-1) does. A turn that changed nothing (its warning said why) is not repeated
+        until the view changes: a trackpad's stream of events makes one toast, not twenty."""
+        now = time.monotonic()
+        if direction == self._wheel_stuck or now - self._last_wheel < self.WHEEL_GAP_S:
+            return
+        self._last_wheel = now
+        before = self.scope
+        await self.run_action(f"screen.zoom({direction})")
+        if self.scope == before:
+            self._wheel_stuck = direction
 
     def watch_log_scale(self) -> None:
         self.redraw()
