@@ -14,7 +14,8 @@ from loratui.commands.help_text import exit_codes, shell_arg
 @exit_codes((0, "finished or stopped"), (1, "training error: NaN loss, out of memory, a full disk; with --processes N: a "
                                         "process failed (one line names it and its log)"),
             (2, "bad input"), (130, "interrupted before anything was saved; with --processes N: stopped by "
-                                    "Ctrl-C, saved or not (by SIGTERM: 143, as a shell reports a signal)"))
+                                    "Ctrl-C, saved or not (by SIGTERM: 143, by SIGHUP: 129, as a shell reports "
+                                    "a signal)"))
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--resume", "resume", metavar="STATE_DIR", type=click.Path(),  # a file: our own one-line error
               help="Continue from a saved training state (OUTPUT_DIR/NAME-state).")
@@ -22,7 +23,8 @@ from loratui.commands.help_text import exit_codes, shell_arg
                                                  "(as saving.save_state = true in the config).")
 @click.option("--events", "events", metavar="PATH", help="Write the event stream here instead of OUTPUT_DIR/NAME.events.jsonl (which becomes a link to it, so "
                    "`loratui attach` and the app still find the run).")
-@click.option("--json", "echo_json", is_flag=True, help="Print every event as a JSON line on stdout (no progress bar).")
+@click.option("--json", "echo_json", is_flag=True, help="Print every event as a JSON line on stdout (no progress bar); "
+                                                       "stdout then holds nothing else.")
 @click.option("--max-steps", type=int, metavar="N",
               help="Stop after N steps in all (overrides max_train_epochs/max_train_steps; for a quick try). "
                    "With --resume too N is the run's total, counted from its first step, not steps more.")
@@ -39,14 +41,18 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
 
     Writes OUTPUT_DIR/NAME.safetensors (kohya format with ss_* metadata), intermediate saves
     (NAME-000004.safetensors, NAME-step00000500.safetensors), samples in OUTPUT_DIR/sample/ and one
-    JSON event per line in OUTPUT_DIR/NAME.events.jsonl. Ctrl-C (or SIGTERM) finishes the current
-    step, saves the LoRA and the state (OUTPUT_DIR/NAME-state) and exits 0; `--resume` continues.
+    JSON event per line in OUTPUT_DIR/NAME.events.jsonl. Ctrl-C (or SIGTERM, or SIGHUP: the terminal,
+    SSH link or tmux pane closed) finishes the current step, saves the LoRA and the state
+    (OUTPUT_DIR/NAME-state) and exits 0; `--resume` continues. Messages and progress go to stderr;
+    without --json, stdout gets one line at the end, the path of the LoRA written (the final one, or
+    a stop's save), so `lora=$(loratui train CONFIG)` works. The last step gets no step save of its
+    own: NAME.safetensors stands in for NAME-stepNNNNNNNN (sd-scripts writes both).
     With --processes N (or under `torchrun --nproc_per_node N` / `accelerate launch --num_processes
     N`) every process trains its share of each epoch (steps = ceil(batches / N / accumulation), as
     sd-scripts counts them) and only the first writes the events, the lines and the LoRA; the other
     processes' output goes to a log under ~/.cache/loratui/, named when one of them fails (exit 1).
-    Ctrl-C (or SIGTERM) reaches every process: they stop after the next step, save, and the launch
-    exits 130 (143); twice stops them at once, unsaved. A resume needs as many processes as the run
+    Ctrl-C (or SIGTERM, SIGHUP) reaches every process: they stop after the next step, save, and the
+    launch exits 130 (143, 129); twice stops them at once, unsaved (a SIGHUP never counts twice). A resume needs as many processes as the run
     it continues. Under a bare torchrun, Ctrl-C makes torchrun itself exit 1 with its own traceback:
     a stop request (the app's x, or `echo '{"request": "stop"}' >> OUTPUT_DIR/NAME.control.jsonl`)
     lets it exit 0. `--resume STATE --extend-epochs N` continues a finished

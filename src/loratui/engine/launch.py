@@ -6,10 +6,11 @@ launch needed), each rank being ``python -m loratui train CONFIG ...`` with the 
 given. The ranks do what they do under torchrun (engine/run.py): each trains its share, rank 0
 writes the events, the log lines and the LoRA. What the launcher adds over a bare torchrun:
 
-* Ctrl-C / SIGTERM reach every rank once (torchrun starts each in a session of its own, and its
+* Ctrl-C / SIGTERM / SIGHUP (the terminal closed) reach every rank once (torchrun starts each in a session of its own, and its
   agent answers a signal by killing them, unsaved): the ranks agree on a stop after their next
   step and save the LoRA and the state (engine/run_controls.py); again: they stop at once, without
-  saving; a third time: they are killed. The launcher then says one line and exits 130 / 143.
+  saving; a third time: they are killed (a SIGHUP never counts again: the kernel and the shell may each
+  send one). The launcher then says one line and exits 130 / 143 / 129.
 * Ranks other than 0 write their output to a log file of the launch (``CRASH_DIR/train-launch-*/``,
   CRASH_DIR: core/crashlog.py), kept only when the launch fails; a rank that fails ends the launch
   with one line naming the rank, why (its exit code or signal, or rank 0's error event) and that log,
@@ -24,7 +25,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import threading
 import time
 import uuid
@@ -32,8 +32,9 @@ from pathlib import Path
 
 from loratui.engine.run_peers import LAUNCHED_RANKS_ENV, signal_name
 
-# the agent's own SIGINT/SIGTERM handling (kill the ranks unsaved) is replaced by the launcher's; the rest stays
-AGENT_SIGNALS = "SIGHUP,SIGQUIT"
+# the agent's own SIGINT/SIGTERM/SIGHUP handling (kill the ranks unsaved) is replaced by the launcher's
+AGENT_SIGNALS = "SIGQUIT"
+RELAYED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 FORWARD_EVERY_S = 0.1  # how often the relay carries the signals received to the ranks (those started since too)
 
 
@@ -80,7 +81,7 @@ def rank_log(log_dir: Path, rank: int) -> Path | None:
 
 
 class SignalRelay:
-    """SIGINT / SIGTERM to the launcher, carried to every rank by a thread that looks every FORWARD_EVERY_S
+    """SIGINT / SIGTERM / SIGHUP to the launcher, carried to every rank by a thread that looks every FORWARD_EVERY_S
     (see the module docstring); a rank that starts after the signal gets it too."""
 
     def __init__(self):
@@ -91,7 +92,7 @@ class SignalRelay:
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> SignalRelay:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in RELAYED_SIGNALS:
             self._previous[sig] = signal.getsignal(sig)
             signal.signal(sig, self._on_signal)
         threading.Thread(target=self._keep_forwarding, name="loratui-signal-relay", daemon=True).start()
@@ -103,6 +104,8 @@ class SignalRelay:
             signal.signal(sig, handler)
 
     def _on_signal(self, signum, frame) -> None:
+        if signum == signal.SIGHUP and self.received:
+            return  # the hangup's second copy (kernel and shell), or one after a stop: no stop without saving
         self.received.append(signum)  # the thread carries it (a handler taking the lock could meet itself)
 
     def forward(self) -> None:
@@ -203,7 +206,7 @@ def last_event(events_file: Path, kind: str, since: float) -> dict | None:
 
 
 def stopped_line(received: list[int], processes: int, finished: dict | None) -> str:
-    """The one line a launch stopped by SIGINT / SIGTERM ends with (what rank 0 saved, from its finished event)."""
+    """The one line a launch stopped by SIGINT / SIGTERM / SIGHUP ends with (what rank 0 saved, from its finished event)."""
     output = (finished or {}).get("output")
     saved = f"the LoRA saved at step {finished.get('step')}: {output}" if output else "nothing saved"
     how = "at once" if len(received) > 1 else "after their step"
@@ -212,31 +215,30 @@ def stopped_line(received: list[int], processes: int, finished: dict | None) -> 
 
 def launch(processes: int, train_args: list[str], *, events_file: Path) -> int:
     """Run ``loratui train TRAIN_ARGS`` as ``processes`` ranks; returns the exit code (0: every rank ended
-    well; 1: a rank failed, said in one line on stderr; 130 / 143: stopped by SIGINT / SIGTERM)."""
+    well; 1: a rank failed, said in one line on stderr; 130 / 143 / 129: stopped by SIGINT / SIGTERM / SIGHUP)."""
     from torch.distributed.elastic.multiprocessing.api import SignalException
 
     from loratui.core.crashlog import crash_log_dir
+    from loratui.engine.run_events import tell
 
     started = time.time()
     log_dir = crash_log_dir() / f"train-launch-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     try:
         received, failures = _run_agent(processes, train_args, log_dir)
-    except SignalException as exc:  # SIGHUP / SIGQUIT: the agent stopped the ranks itself, unsaved
+    except SignalException as exc:  # SIGQUIT: the agent stopped the ranks itself, unsaved
         signum = int(exc.sigval)
-        print(f"stopped by {signal_name(signum)}: all {processes} processes were stopped, without saving",
-              file=sys.stderr, flush=True)
+        tell(f"stopped by {signal_name(signum)}: all {processes} processes were stopped, without saving")
         return 128 + signum
     except BaseException:
         shutil.rmtree(log_dir, ignore_errors=True)  # the agent itself failed (said by the CLI): no rank logged
         raise
     if received:
-        print(stopped_line(received, processes, last_event(events_file, "finished", started)), file=sys.stderr,
-              flush=True)
+        tell(stopped_line(received, processes, last_event(events_file, "finished", started)))  # terminal may be gone
         _remove_logs(log_dir, failures)
         return 128 + received[0]
     if failures:
         line = failure_line(failures, processes, log_dir, last_event(events_file, "error", started))
-        print(f"error: {line}", file=sys.stderr, flush=True)
+        tell(f"error: {line}")
         return 1
     _remove_logs(log_dir, failures)
     return 0

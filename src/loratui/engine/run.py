@@ -32,12 +32,13 @@ from loratui.core.run_control import ControlReader
 from loratui.engine.run_checks import (check_config, config_digest, cpu_slow_settings, crash_line, nan_hint,
                                       oom_hint)
 from loratui.engine.run_controls import RunControls
-from loratui.engine.run_events import CacheProgress, Reporter, RunEvents
+from loratui.engine.run_events import CacheProgress, Reporter, RunEvents, tell
 from loratui.engine.run_folder import RunFolder, reopen_deleted_log
 from loratui.engine.run_peers import (is_collective_failure, leave_note, on_launcher_close, report_peer_failure,
                                      under_launcher)
+from loratui.engine.run_precision import grad_scaler, run_dtypes
 from loratui.engine.run_resume import RunResume
-from loratui.engine.run_saves import RunSaves, sd_scripts_bucket_info
+from loratui.engine.run_saves import RunSaves, disk_full_hint, sd_scripts_bucket_info
 from loratui.engine.schedule_line import schedule_line
 
 # where they were before run.py was split: other modules and tests import (and patch) them from here
@@ -104,6 +105,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         self.controls: ControlReader | None = None  # the first process reads NAME.control.jsonl
         self.waiting: dict[str, list[dict]] = {}  # requests read, answered once done
         self.last_save: tuple[int, Path] | None = None  # (step, LoRA) of the latest save
+        self.saved_lora: Path | None = None  # the run's last LoRA (final, or the stop's), once written
         self.started_event: dict | None = None  # run_started as written: a remade events file starts with it
         self._output_checked = 0.0
         self._remaking = False
@@ -145,14 +147,18 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             self.resume_changes, self.state_run_epochs = checked["changes"], checked["run_epochs"]
             self.state_saved_at = state_saved_at(self.resume, self.resume_info)
         schedule = compute_schedule(self.cfg, scan, self.world)
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        # SIGHUP (the terminal, SSH link or tmux pane closed) stops as SIGTERM does; it never counts as the
+        # second signal that stops unsaved: the kernel and the shell may each send one
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         started = time.perf_counter()
         # the events of the end (error, finished) go through emit_last: the events file itself may be
         # what failed (a full disk), and that must not hide the error or keep the lock
         try:
             for sig in previous:
                 launch_close = sig == signal.SIGTERM and self.world > 1 and under_launcher()
-                signal.signal(sig, (lambda s, f: on_launcher_close(self, s, f)) if launch_close else self._on_signal)
+                signal.signal(sig, (lambda s, f: on_launcher_close(self, s, f)) if launch_close else
+                              (lambda s, f: self.signals_seen or self._on_signal(s, f)) if sig == signal.SIGHUP
+                              else self._on_signal)
             # several processes meet first: a process that never comes (refused, killed) leaves the first
             # one waiting here, holding no lock and having written no events file for torchrun to strand
             self.device = self._setup_distributed()
@@ -179,7 +185,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             self.emit_last("finished", reason="error", step=step, epoch=self._epoch_now(),
                            output=None, elapsed_s=round(time.perf_counter() - started, 1))
             if self.is_main:
-                print(f"error: {message}\nhint: {hint}", file=sys.stderr, flush=True)
+                tell(f"error: {message}\nhint: {hint}")
             return 1
         except Exception as exc:
             if is_collective_failure(exc, self.world):  # another process failed: name it, not a bug here
@@ -188,11 +194,12 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             full = self._disk_full_line(exc)
             if full:
                 step, epoch = (self.trainer.step, self._epoch_now()) if self.trainer else (0, 0)
-                self.emit_last("error", message=full, kind="disk_full", hint="free some space or use another output_dir")
-                self.emit_last("finished", reason="error", step=step, epoch=epoch, output=None,
+                self.emit_last("error", message=full, kind="disk_full", hint=disk_full_hint(exc, full))
+                self.emit_last("finished", reason="error", step=step, epoch=epoch, output=self._saved_output(),
                                elapsed_s=round(time.perf_counter() - started, 1))
                 if self.is_main:
-                    print(f"error: {full}", file=sys.stderr, flush=True)
+                    saved = f"\nthe LoRA was saved before that: {self.saved_lora}" if self.saved_lora else ""
+                    tell(f"error: {full}{saved}")
                 return 1
             if isinstance(exc, LoratuiError):
                 self.emit_last("error", message=str(exc), hint="fix the config and start again", kind="config")
@@ -208,7 +215,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
                 self.emit_last("error", message=f"{exc.filename}: {describe_os_error(exc)}", kind="file",
                                hint="check that file's permissions (or the path) and start again")
                 self.emit_last("finished", reason="error", step=self.trainer.step if self.trainer else 0,
-                               epoch=self._epoch_now(), output=None,
+                               epoch=self._epoch_now(), output=self._saved_output(),
                                elapsed_s=round(time.perf_counter() - started, 1))
                 raise
             # a bug: the traceback to a crash log (engine/run_checks.py), one line on stderr naming it, as
@@ -222,9 +229,9 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             self.emit_last("error", message=f"{type(exc).__name__}: {exc}", kind="crash",
                            hint=f"this is a bug in loratui or a broken input file; {where}")
             self.emit_last("finished", reason="error", step=self.trainer.step if self.trainer else 0,
-                           epoch=self._epoch_now(), output=None,
+                           epoch=self._epoch_now(), output=self._saved_output(),
                            elapsed_s=round(time.perf_counter() - started, 1))
-            print(line, file=sys.stderr, flush=True)
+            tell(line)
             return 1
         finally:
             for sig, handler in previous.items():
@@ -269,7 +276,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         device = self.device  # execute: the processes have met
         loaded = self.stop_if_asked_while_loading  # a stop asked while loading ends the run at these points
         loaded()
-        weight_dtype, autocast_dtype, lora_dtype = _dtypes(cfg, device)
+        weight_dtype, autocast_dtype, lora_dtype = run_dtypes(cfg, device)
         slow = cpu_slow_settings(cfg) if device.type == "cpu" else []
         if slow:
             self.warn(f"training on the CPU with {' and '.join(slow)}, which run about 10x slower there than "
@@ -336,7 +343,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         optimizer = build_optimizer(cfg, groups, fused=speed.fused_optimizer)
         base_lrs = [group["lr"] for group in optimizer.param_groups]  # this config's, before a resume restores
         scheduler = build_lr_scheduler(cfg, optimizer, data.total_steps)
-        scaler = _grad_scaler(device, full_fp16=cfg.training.full_fp16) if autocast_dtype == torch.float16 else None
+        scaler = grad_scaler(device, full_fp16=cfg.training.full_fp16) if autocast_dtype == torch.float16 else None
         generator = torch.Generator(device=device).manual_seed(cfg.training.seed + 1000 * self.rank)
         tr = Trainer(cfg, base, network, data, optimizer, scheduler, device, autocast_dtype, scaler, generator,
                      world_size=self.world, speed=speed)
@@ -397,18 +404,20 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
                               started)
         self._check_processes_agree(network)
         if reason == "completed":
-            output = self.save_lora(tr, "final")
+            output = self.saved_lora = self.save_lora(tr, "final")
             # a run cut short by --max-steps, or one continued from a state, keeps its state current, so
             # it can be continued again from where it stopped
             if cfg.saving.save_state_on_train_end or self.save_state_flag or self.resume or self.max_steps_override:
                 self.save_state(tr, self.output_dir / f"{self.name}-state")
         else:
-            output = self.save_lora(tr, "step")
+            output = self.saved_lora = self.save_lora(tr, "step")
             self.save_state(tr, self.output_dir / f"{self.name}-state")
         self.emit("finished", reason=reason, step=tr.step, epoch=min(tr.epoch, data.epochs),
                   output=str(output) if output else None, elapsed_s=round(time.perf_counter() - started, 1))
         left_out = f"; {self.skipped_images} image(s) left out (see the warnings)" if self.skipped_images else ""
         self.say(f"{reason}: {tr.step} step(s); LoRA: {output}{left_out}")
+        if output and self.is_main and not self.echo_json:  # `lora=$(loratui train c.toml)`: stdout is only this
+            tell(str(output), stream=sys.stdout)
         if self.world > 1:
             # leave together, once the first process has written everything: a process that exits
             # while a peer still talks to it aborts inside gloo/NCCL ("terminate called ...")
@@ -444,6 +453,11 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             self.warn(f"the {self.world} processes ended with different LoRA weights "
                       f"(checksums {low.item():.6g} .. {high.item():.6g}): please report this")
 
+    def _saved_output(self) -> str | None:
+        """The finished event's output for a run that ended in an error after its last LoRA was written
+        (the state save after it failed): that LoRA is there, and the record says so."""
+        return str(self.saved_lora) if self.saved_lora and self.is_main else None
+
     def _epoch_now(self) -> int:
         """The trainer's epoch for an event, at most the planned ones (after the last epoch the
         trainer counts the next: a final save that failed said epoch 3 of a 2-epoch run)."""
@@ -458,7 +472,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
         self.emit_last("finished", reason="error", step=tr.step, epoch=self._epoch_now(), output=None,
                        elapsed_s=round(time.perf_counter() - started, 1))
         if self.is_main:
-            print(f"error: {message}\nhint: {hint}", file=sys.stderr, flush=True)
+            tell(f"error: {message}\nhint: {hint}")
         return 1
 
 
@@ -471,24 +485,6 @@ def _crash_log_words(line: str | None) -> str:
             if at >= 0:
                 return line[at + 1:-1]
     return "rerun with LORATUI_DEBUG=1 to see the details"
-
-
-def _dtypes(cfg, device: torch.device):
-    mp = cfg.training.mixed_precision
-    weight = {"no": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[mp]
-    autocast = None if mp == "no" else weight
-    lora = torch.bfloat16 if cfg.training.full_bf16 else torch.float16 if cfg.training.full_fp16 else torch.float32
-    return weight, autocast, lora
-
-
-def _grad_scaler(device: torch.device, *, full_fp16: bool):
-    """fp16 loss scaling; with full_fp16 the LoRA's own gradients are fp16, which torch refuses to unscale
-    unless told (sd-scripts patches accelerate for the same reason)."""
-    scaler = torch.amp.GradScaler(device.type)
-    if full_fp16:
-        unscale = scaler._unscale_grads_
-        scaler._unscale_grads_ = lambda opt, inv, found, allow_fp16: unscale(opt, inv, found, True)
-    return scaler
 
 
 def run_training(config_path: str, **options) -> int:

@@ -13,6 +13,18 @@ if TYPE_CHECKING:
     from loratui.engine.run import Run
 
 
+def tell(text: str, *, end: str = "\n", stream=None) -> None:
+    """A line on stderr (or ``stream``). The terminal gone (a closed SSH link or tmux pane: EIO after the
+    hangup; a closed pipe: EPIPE) must not end the run mid-save: the stream then goes to the null device."""
+    from loratui.core.termline import silence_stream
+
+    stream = stream or sys.stderr
+    try:
+        print(text, end=end, file=stream, flush=True)
+    except (OSError, ValueError):
+        silence_stream(stream)
+
+
 class RunEvents:
     """Run's events and console lines. Uses the Run's writer, is_main, echo_json, show_progress, bar_open
     and last_line; ``emit`` first looks at the output folder (``check_output``, engine/run_folder.py)."""
@@ -40,9 +52,9 @@ class RunEvents:
     def say(self, text: str) -> None:
         if self.is_main and not self.echo_json:
             if self.bar_open:  # end the progress bar's line first
-                print(file=sys.stderr)
+                tell("")
                 self.bar_open = False
-            print(text.lstrip("\n"), file=sys.stderr, flush=True)
+            tell(text.lstrip("\n"))
 
     def warn(self, message: str) -> None:
         self.emit("warning", message=message)
@@ -66,10 +78,10 @@ class RunEvents:
         line = (f"[{'#' * filled}{'.' * (width - filled)}] step {tr.step}/{total} epoch {tr.epoch}/{tr.data.epochs} "
                 f"ETA {eta} loss {avg_loss:.4f} {images_per_s:.2f} img/s")
         if self.show_progress:
-            print("\r" + fit(line), end="\n" if tr.step == total else "", file=sys.stderr, flush=True)
+            tell("\r" + fit(line), end="\n" if tr.step == total else "")
             self.bar_open = tr.step != total
         else:
-            print(line, file=sys.stderr, flush=True)
+            tell(line)
 
 
 class Reporter:
@@ -158,8 +170,8 @@ class CacheProgress:
         filled = int(20 * done / max(total, 1))
         line = f"[{'#' * filled}{'.' * (20 - filled)}] {what} {done}/{total} ETA {eta_text}"
         if run.show_progress:
-            print("\r" + fit(line), end="\n" if last else "", file=sys.stderr, flush=True)
+            tell("\r" + fit(line), end="\n" if last else "")
             run.bar_open = not last
         elif last or now - self.last_line >= self.LINE_EVERY or done == 1:
             self.last_line = now
-            print(line, file=sys.stderr, flush=True)
+            tell(line)

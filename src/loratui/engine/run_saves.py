@@ -116,12 +116,15 @@ class RunSaves:
             return
         self.check_output()
         self.writing = (folder, lambda: self._state_bytes(tr), "the training state")  # named if the disk is full
-        save_state(folder, network=self.network, optimizer=tr.optimizer, scheduler=tr.scheduler, scaler=tr.scaler,
-                   generator=tr.generator, step=tr.step, epoch=tr.epoch, batches_done=tr.batches_done,
-                   losses=tr.losses, config_digest=config_digest(self.cfg),
-                   data_state=tr.data.state_dict() if hasattr(tr.data, "state_dict") else None, rank_rngs=rank_rngs,
-                   config=config_to_dict(self.cfg),
-                   extra=self._state_extra(tr))
+        try:
+            save_state(folder, network=self.network, optimizer=tr.optimizer, scheduler=tr.scheduler,
+                       scaler=tr.scaler, generator=tr.generator, step=tr.step, epoch=tr.epoch,
+                       batches_done=tr.batches_done, losses=tr.losses, config_digest=config_digest(self.cfg),
+                       data_state=tr.data.state_dict() if hasattr(tr.data, "state_dict") else None,
+                       rank_rngs=rank_rngs, config=config_to_dict(self.cfg), extra=self._state_extra(tr))
+        except BaseException:
+            remove_partial_state(folder)
+            raise
         self.writing = None
         self.emit("checkpoint_saved", path=str(folder), kind="state", step=tr.step, epoch=min(tr.epoch, tr.data.epochs))
         self.say(f"saved training state {folder} (resume with --resume {folder})")
@@ -248,6 +251,29 @@ class RunSaves:
 
         optimizer = [v for s in tr.optimizer.state.values() for v in s.values() if isinstance(v, torch.Tensor)]
         return tensors_bytes(self.network.parameters(), itemsize=4) + tensors_bytes(optimizer)
+
+
+def remove_partial_state(folder: Path) -> None:
+    """A state save that failed (a full disk) leaves its NAME-state.tmp/ half-written, taking the room the
+    user frees next: removed, unless the old state was moved aside already (NAME-state.old/, no
+    NAME-state/): the .tmp is complete then, and a resume finds it (engine/state.py find_resume_state)."""
+    import shutil
+
+    tmp, old = folder.with_name(folder.name + ".tmp"), folder.with_name(folder.name + ".old")
+    if tmp.exists() and not (old.exists() and not folder.exists()):
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def disk_full_hint(exc: BaseException, line: str) -> str:
+    """The error event's hint for ``_disk_full``'s ``line``: a file-size limit (EFBIG, `ulimit -f`) is raised,
+    a file system's largest file is left for another disk, a full disk is freed."""
+    from loratui.core.diskspace import file_size_limit, is_file_too_large
+
+    if is_file_too_large(exc) or line.startswith("the file size limit") or "larger than its file system" in line:
+        if file_size_limit() is not None:
+            return "raise the file size limit (ulimit -f) and start again"
+        return "choose an output_dir on another disk (FAT32 holds at most 4 GB a file)"
+    return "free some space or use another output_dir"
 
 
 def saved_epoch(tr, kind: str) -> int:

@@ -30,6 +30,8 @@ _APP_WORDS = [
      "; a folder with model.onnx is a WD14 tagger: ctrl+b switches to WD14"),
     # an image's failure (core.captions.check_rewritable): the form's switch, not the flag
     ("or pass --force to rewrite it anyway", "or turn on Rewrite read-only (Writing) to rewrite it anyway"),
+    # a run stopped part-way (commands/caption_cmd.py): the Caption screen offers its own resume
+    (" (with --resume, to caption only the rest)", ""),
 ]
 _DOWNLOAD_FLAG = re.compile(r"(^|: )--download (\S+):")
 _TRUE = {"1", "ON", "YES", "TRUE"}  # huggingface_hub's spelling of a true environment variable
