@@ -345,6 +345,10 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
                 self.refilter()  # the cursor left the edited image that no longer matches: it goes now
             self.show_current()
 
+    def on_image_table_row_opened(self, event: ImageTable.RowOpened) -> None:
+        if event.table.id == "images" and event.row is self.table.cursor_row:
+            self.action_edit()  # a double-click edits the row, as the edit key does
+
     def show_current(self, force: bool = False) -> None:
         row = self.table.cursor_row
         if row is self.current and not force:
@@ -370,8 +374,8 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
         if not row.caption.exists:
             state = state or "no caption file yet"
         tags = self.waiting_tags(row)  # a save waiting for a bulk write: what the user typed
-        if tags is not None:
-            state = "saved when the write ends…"
+        if tags is not None:  # no write runs: it met a held lock or a full disk and is tried again
+            state = "saved when the write ends…" if self.writing else "not saved yet: still waiting, tried again…"
         editor.load(list(row.caption.tags) if tags is None else tags, title=title, free_text=row.caption.is_free_text,
                     saved_state=state)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from textual.binding import Binding
 
+from loratui.core.diskspace import is_disk_full
 from loratui.core.errors import ConflictError, LoratuiError, PartialWriteError
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.bulk_preview import BulkPreview
@@ -89,8 +90,13 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
             self.app.notify(f"{row.name}: its caption changed on disk: {self.conflict_keys(', ')}", severity="warning")
             return True
         except (LoratuiError, OSError) as exc:
-            if waited:  # kept in memory and in the draft, tried again (a caption run's batch holds the lock)
-                self.wait_on(row, based_on, tags, action, exc)
+            # kept in memory and in the draft, tried again: a caption run's batch holds the lock, or the disk
+            # is full (h1: a failed inline edit was gone once the cursor moved; it lands once space is freed)
+            if waited or is_disk_full(exc):
+                basis = based_on if waited or based_on is not None else row.caption  # what the user edited
+                self.wait_on(row, basis, tags, action, exc)
+                if not waited:
+                    self.keep_waiting_saves()  # save_waiting does it for a waited one
                 return True
             row.state = f"error: {exc}"
             self.table.refresh_rows()

@@ -197,4 +197,5 @@ class DatasetRecipes:
         if not self.wrote_reg(written):  # journaled in the reg folder: a recipe saved later leaves it out
             self._remember_ops(ops, where, label, entry)
         self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
-        self.app.notify(f"wrote {len(written):,} caption(s): ctrl+z undoes the whole recipe")
+        undoes = self.key_does("dataset.undo", "undoes the whole recipe")  # keymap.toml may move it
+        self.app.notify(f"wrote {len(written):,} caption(s): {undoes}")

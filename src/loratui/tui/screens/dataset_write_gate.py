@@ -139,14 +139,18 @@ class WriteGate:
     def wait_on(self, row, basis, tags: list[str], action: str, exc: BaseException) -> None:
         """A waiting save could not be written (``write_tags``): it stays waiting and is tried again."""
         from loratui.core.captions import JournalBusyError
+        from loratui.core.diskspace import is_disk_full
         from loratui.tui.widgets.tag_editor import TagEditor
 
         self._waiting_busy = isinstance(exc, JournalBusyError)
-        self._waiting_saves[row.caption_str] = (row, basis, list(tags), action)
+        self.__dict__.setdefault("_waiting_saves", {})[row.caption_str] = (row, basis, list(tags), action)
         told = self.__dict__.setdefault("_waiting_told", set())
         if row.caption_str not in told:  # once per save, not at every try
             told.add(row.caption_str)
-            self.app.notify(f"{row.name}: not saved yet ({self.in_app(exc)}); kept, tried again every "
+            why = self.in_app(exc)
+            if is_disk_full(exc) and "free" not in why:  # core's journal line names the file, not the fix
+                why += ": free some space on its disk"
+            self.app.notify(f"{row.name}: not saved yet ({why}); kept, tried again every "
                             f"{RETRY_WAITING_S:g} s", severity="warning", timeout=8)
         if row is self.current:
             self.query_one(TagEditor).set_state(f"not saved yet: still waiting, tried every {RETRY_WAITING_S:g} s…")

@@ -110,5 +110,6 @@ class WriteProgress:
         """The write that ctrl+q waited for failed or stopped part-way: the app stays, its message shown."""
         if self.quit_when_written is not None:
             self.quit_when_written = None
-            self.app.notify("not quitting: the write did not finish (its message says why); ctrl+q quits",
+            quits = self.app.key_does(self.app, "app.quit", "quits", "app: quit")  # keymap.toml may move it
+            self.app.notify(f"not quitting: the write did not finish (its message says why); {quits}",
                             severity="warning", timeout=10)

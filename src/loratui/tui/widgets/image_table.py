@@ -89,6 +89,16 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
             super().__init__(table)
             self.row = row
 
+    class RowOpened(_TableMessage):
+        """A row was double-clicked: open it (the Dataset screen edits its tags, as its key does)."""
+
+        def __init__(self, table: ImageTable, row: Any) -> None:
+            super().__init__(table)
+            self.row = row
+
+        def can_replace(self, message: Message) -> bool:  # each double-click counts
+            return False
+
     class SelectionChanged(_TableMessage):
         """The set of selected rows changed; `count` is its new size."""
 
@@ -314,8 +324,25 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
                 x += width + 1
             return
         index = int(self.scroll_offset.y) + offset.y - 1
-        if 0 <= index < len(self._rows):
+        if not 0 <= index < len(self._rows):
+            return
+        # as in taggui and file managers: shift+click extends as shift+arrows do, ctrl+click toggles as space
+        # does, a double-click opens the row (the Dataset screen's tag editor)
+        if event.shift:
+            self._extend_to(index)
+        elif event.ctrl:
             self.move_cursor(index)
+            self.action_toggle_select()
+        else:
+            self.move_cursor(index)
+            if event.chain == 2:
+                self.post_message(self.RowOpened(self, self.cursor_row))
+
+    def _extend_to(self, index: int) -> None:
+        """Select from the anchor (where the range started: the cursor, else) to row ``index``."""
+        if self._anchor is None:
+            self._anchor, self._anchor_base = self._cursor, frozenset(self._selected)
+        self.action_extend(index - self._cursor)
 
     # ---- rendering --------------------------------------------------------------------------
 
