@@ -196,9 +196,9 @@ def test_reattach_to_a_run_started_from_the_shell(tiny_model, tmp_path):
             shell.wait()
 
 
-def test_two_processes_under_torchrun_agree_on_save_now_and_stop(tiny_model, tmp_path):
-    """torchrun launch: the first process reads the requests, both act at the same step (the state
-    save gathers every process's random streams: a disagreement would hang here)."""
+def test_two_processes_launched_agree_on_save_now_and_stop(tiny_model, tmp_path):
+    """`loratui train --processes 2` (engine/launch.py): the first process reads the requests, both act at the
+    same step (the state save gathers every process's random streams: a disagreement would hang here)."""
     config = _project(tmp_path, tiny_model)
     app = Host()
     seen = {}
@@ -206,8 +206,8 @@ def test_two_processes_under_torchrun_agree_on_save_now_and_stop(tiny_model, tmp
     async def scenario():
         async with app.run_test() as pilot:
             command = app.service.command(config, processes=2, save_state=True)
-            assert command.display == (f"torchrun --standalone --nproc_per_node 2 -m loratui train {config.resolve()} "
-                                       "--save-state")
+            assert command.display == f"loratui train {config.resolve()} --save-state --processes 2"
+            assert command.argv[:3] == (sys.executable, "-m", "loratui")  # the app's own python
             run = app.service.start(command)
             seen["process"] = run.process
             await until(pilot, lambda: (s := _latest(app, run)) and s.step >= 1, "a step")

@@ -95,10 +95,10 @@ def test_r_resumes_a_crashed_two_process_run_from_its_newest_state_with_two_proc
         await pick(pilot, app, "tiny")
         await until(pilot, lambda: screen.snapshot and screen.snapshot.status == "crashed", "crashed")
         await pilot.press("r")
-        await said(pilot, app, lambda n: n.startswith("resuming from tiny-step00000010-state.tmp (step 10): torchrun "),
+        await said(pilot, app, lambda n: n.startswith("resuming from tiny-step00000010-state.tmp (step 10): loratui train "),
                    "the state named")
         command = started[0]
-        assert command.processes == 2 and "--nproc_per_node" in command.argv
+        assert command.processes == 2 and command.argv[command.argv.index("--processes") + 1] == "2"
         assert command.argv[command.argv.index("--resume") + 1] == str(out / "tiny-step00000010-state")
 
     run_app(make_app(tmp_path, config), scenario)
@@ -125,7 +125,7 @@ def test_a_process_that_ended_without_an_event_since_its_launch_is_refused_or_cr
     run.exit_code = 1
     assert RunService._status(run, None) == "crashed"  # no error line in the log
     log_path(tmp_path, "tiny").write_text("--- now loratui train c.toml --resume s\nerror: --resume s: no\n")
-    assert RunService._status(run, None) == "refused"  # torchrun exits 1 when its workers refuse
+    assert RunService._status(run, None) == "refused"  # a launch exits 1 when its processes refuse
     run.record.feed({"event": "warning", "time": 2001.0, "message": "the new session wrote"})
     assert RunService._status(run, None) == "finished"
 

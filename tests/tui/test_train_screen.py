@@ -311,7 +311,7 @@ def test_no_runs_yet_says_how_to_start_and_shows_the_command(tmp_path):
         await pilot.press("enter")
         assert screen.app.screen is dialog and not out_has_files(tmp_path)
         dialog.query_one("#ask-input").value = "2"
-        await until(pilot, lambda: "$ torchrun --standalone --nproc_per_node 2 -m loratui train" in message(), "torchrun")
+        await until(pilot, lambda: f"$ loratui train {config.resolve()} --processes 2" in message(), "--processes 2")
         dialog.query_one("#ask-input").value = "0"
         await until(pilot, lambda: "error: processes must be" in message(), "checked")
         await pilot.press("escape")

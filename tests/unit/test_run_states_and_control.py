@@ -103,8 +103,8 @@ def test_a_state_of_two_processes_resumed_on_one_says_only_the_process_count_and
     assert problem.startswith("--resume out/x-state: it was saved by a run on 2 process(es) and this run has 1; "
                               "an epoch has the same 24 batch(es), but each process's share of them differs, so ")
     assert "batch(es) here and had" not in problem  # "24 here and had 24 then" said nothing
-    assert ("resume it on 2 process(es): `torchrun --standalone --nproc_per_node 2 -m loratui train CONFIG --resume "
-            "out/x-state` (r on the Train screen does that)") in problem
+    assert ("resume it on 2 process(es): `loratui train CONFIG --resume out/x-state --processes 2` (the Train "
+            "screen's Resume does that)") in problem
     one = _problem(world=2, saved_world=1, saved_batches=24, batches_here=24)
     assert "resume it on 1 process(es): `loratui train CONFIG --resume out/x-state`" in one
 
@@ -116,9 +116,9 @@ def test_other_batches_and_processes_are_compared_per_process():
         in problem
     problem = _problem(world=1, saved_world=2, saved_batches=30, batches_here=12)
     assert "so a process's epoch has 12 batch(es) here and had 15 then" in problem
-    assert "--nproc_per_node 2" in problem
+    assert "--processes 2`" in problem
     same_world = _problem(world=2, saved_world=2, saved_batches=23, batches_here=24)  # 12 a process both times
-    assert "so an epoch has 24 batch(es) here and had 23 then" in same_world and "torchrun" not in same_world
+    assert "so an epoch has 24 batch(es) here and had 23 then" in same_world and "--processes" not in same_world
     assert _problem(world=2, saved_world=2, saved_batches=24, batches_here=24) is None
 
 

@@ -110,8 +110,11 @@ def _left_out_lines(left_out: list[str]) -> list[str]:
                 "folder left out and its reason)"))
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the breakdown.")
-@click.option("--num-processes", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
-              help="Number of training processes (GPUs); each steps on its share of the batches.")
+# --processes as `loratui train --processes N` spells it; --num-processes (accelerate's word) still works
+@click.option("--processes", "--num-processes", "num_processes", type=click.IntRange(min=1), default=1,
+              show_default=True, metavar="N",
+              help="Number of training processes (GPUs), as `loratui train --processes N`; each steps on its "
+                   "share of the batches.")
 @click.option("--target-steps", type=click.IntRange(min=1), default=None, metavar="N",
               help="Find the epoch count whose exact step total comes closest to N; the breakdown (and "
                    "--json) then shows that many epochs, the answer is under \"target\".")

@@ -11,11 +11,11 @@ from loratui.commands.help_text import exit_codes, shell_arg
 
 
 @click.command()
-@exit_codes((0, "finished or stopped"), (1, "training error: NaN loss, out of memory, a full disk; with --processes N: a "
-                                        "process failed (one line names it and its log)"),
-            (2, "bad input"), (130, "interrupted before anything was saved; with --processes N: stopped by "
-                                    "Ctrl-C, saved or not (by SIGTERM: 143, by SIGHUP: 129, as a shell reports "
-                                    "a signal)"))
+@exit_codes((0, "finished, or stopped with its LoRA saved (with --processes N too)"),
+            (1, "training error: NaN loss, out of memory, a full disk; with --processes N: a "
+                "process failed (one line names it and its log)"),
+            (2, "bad input"), (130, "interrupted before anything was saved; with --processes N: by Ctrl-C "
+                                    "(by SIGTERM: 143, by SIGHUP: 129, as a shell reports a signal)"))
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--resume", "resume", metavar="STATE_DIR", type=click.Path(),  # a file: our own one-line error
               help="Continue from a saved training state (OUTPUT_DIR/NAME-state).")
@@ -35,7 +35,7 @@ from loratui.commands.help_text import exit_codes, shell_arg
 @click.option("--processes", type=int, default=1, show_default=True, metavar="N",
               help="Train with N processes on this machine (one per GPU; on a CPU-only machine over gloo), "
                    "started through torch.distributed.run, as `accelerate launch --num_processes N` does for "
-                   "sd-scripts: each takes its share of every epoch (`loratui steps CONFIG --num-processes N`).")
+                   "sd-scripts: each takes its share of every epoch (`loratui steps CONFIG --processes N`).")
 def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, extend_epochs, processes):
     """Train the LoRA that CONFIG describes.
 
@@ -52,8 +52,9 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
     sd-scripts counts them) and only the first writes the events, the lines and the LoRA; the other
     processes' output goes to a log under ~/.cache/loratui/, named when one of them fails (exit 1).
     Ctrl-C (or SIGTERM, SIGHUP) reaches every process: they stop after the next step, save, and the
-    launch exits 130 (143, 129); twice stops them at once, unsaved (a SIGHUP never counts twice). A resume needs as many processes as the run
-    it continues. Under a bare torchrun, Ctrl-C makes torchrun itself exit 1 with its own traceback:
+    launch exits 0 as one process does; twice stops them at once, unsaved, and the launch exits 130
+    (143 for SIGTERM, 129 for SIGHUP; a SIGHUP never counts twice). A resume needs as many processes
+    as the run it continues. Under a bare torchrun, Ctrl-C makes torchrun itself exit 1 with its own traceback:
     a stop request (the app's x, or `echo '{"request": "stop"}' >> OUTPUT_DIR/NAME.control.jsonl`)
     lets it exit 0. `--resume STATE --extend-epochs N` continues a finished
     (or stopped) run for N more epochs than that run planned. A resume that will write

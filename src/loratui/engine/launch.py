@@ -10,7 +10,8 @@ writes the events, the log lines and the LoRA. What the launcher adds over a bar
   agent answers a signal by killing them, unsaved): the ranks agree on a stop after their next
   step and save the LoRA and the state (engine/run_controls.py); again: they stop at once, without
   saving; a third time: they are killed (a SIGHUP never counts again: the kernel and the shell may each
-  send one). The launcher then says one line and exits 130 / 143 / 129.
+  send one). The launcher then says one line and exits as one process would (README's exit codes): 0
+  when rank 0 saved the LoRA (its finished event names it), 130 / 143 / 129 when nothing was saved.
 * Ranks other than 0 write their output to a log file of the launch (``CRASH_DIR/train-launch-*/``,
   CRASH_DIR: core/crashlog.py), kept only when the launch fails; a rank that fails ends the launch
   with one line naming the rank, why (its exit code or signal, or rank 0's error event) and that log,
@@ -213,9 +214,19 @@ def stopped_line(received: list[int], processes: int, finished: dict | None) -> 
     return f"interrupted ({signal_name(received[0])}): all {processes} processes stopped {how}; {saved}"
 
 
+def stopped_code(received: list[int], finished: dict | None) -> int:
+    """The exit code of a launch stopped by ``received`` signals: 0 when rank 0's ``finished`` event names
+    the LoRA the stop saved (as `loratui train` alone exits: `train && upload` goes on with it), else
+    128 + the first signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP: nothing saved)."""
+    finished = finished or {}
+    saved = finished.get("output") and finished.get("reason") in ("stopped", "completed")
+    return 0 if saved else 128 + received[0]
+
+
 def launch(processes: int, train_args: list[str], *, events_file: Path) -> int:
     """Run ``loratui train TRAIN_ARGS`` as ``processes`` ranks; returns the exit code (0: every rank ended
-    well; 1: a rank failed, said in one line on stderr; 130 / 143 / 129: stopped by SIGINT / SIGTERM / SIGHUP)."""
+    well, or a stop saved the LoRA; 1: a rank failed, said in one line on stderr; 130 / 143 / 129: stopped
+    by SIGINT / SIGTERM / SIGHUP before anything was saved)."""
     from torch.distributed.elastic.multiprocessing.api import SignalException
 
     from loratui.core.crashlog import crash_log_dir
@@ -232,10 +243,12 @@ def launch(processes: int, train_args: list[str], *, events_file: Path) -> int:
     except BaseException:
         shutil.rmtree(log_dir, ignore_errors=True)  # the agent itself failed (said by the CLI): no rank logged
         raise
-    if received:
-        tell(stopped_line(received, processes, last_event(events_file, "finished", started)))  # terminal may be gone
+    finished = last_event(events_file, "finished", started) if received else None
+    # a stop whose save failed (a full disk) ends as that failure does, exit 1, as one process's does
+    if received and not (failures and (finished or {}).get("reason") == "error"):
+        tell(stopped_line(received, processes, finished))  # the terminal may be gone (SIGHUP): tell never raises
         _remove_logs(log_dir, failures)
-        return 128 + received[0]
+        return stopped_code(received, finished)
     if failures:
         line = failure_line(failures, processes, log_dir, last_event(events_file, "error", started))
         tell(f"error: {line}")

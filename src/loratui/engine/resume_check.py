@@ -368,9 +368,9 @@ def _batch_problem(cfg, scan, world: int, schedule, info: dict, state: str, lora
         return None
     place = f"the state's place (epoch {info.get('epoch')}, batch {info.get('batches_done')} of its process's share)"
     fresh = f"start a new run without --resume (network_weights = \"{lora}\" starts it from the trained LoRA)"
-    command = (f"torchrun --standalone --nproc_per_node {old_world} -m loratui train CONFIG --resume {state}"
-               if old_world > 1 else f"loratui train CONFIG --resume {state}")
-    launch = f"on {old_world} process(es): `{command}` (r on the Train screen does that)"
+    command = f"loratui train CONFIG --resume {state}" + (f" --processes {old_world}" if old_world > 1 else "")
+    # the Train screen's Resume, not its key: keymap.toml may move it, and the engine has no keymap
+    launch = f"on {old_world} process(es): `{command}` (the Train screen's Resume does that)"
     if old_batches == schedule.batches_per_epoch:  # the same batches, shared out over another number of processes
         return (f"--resume {state}: it was saved by a run on {old_world} process(es) and this run has {world}; an "
                 f"epoch has the same {old_batches} batch(es), but each process's share of them differs, so {place} "

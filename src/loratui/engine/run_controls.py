@@ -1,5 +1,6 @@
 """Requests to a live run: save now, sample now and stop from NAME.control.jsonl (core/run_control.py), each
-answered with a control event; SIGINT / SIGTERM stop after the current step (twice: at once); while
+answered with a control event; SIGINT / SIGTERM / SIGHUP stop after the current step (twice: at once; a
+second SIGHUP is ignored, and the line says so); while
 the run still loads, at the end of the loading stage under way, before anything is saved. A stop read
 after step N: one process stops there (train_loop looks again after the step's hooks); several agree on
 it at step N + 1 (the flag travels with that step's gradients) and stop after it."""
@@ -7,6 +8,14 @@ it at step N + 1 (the flag travels with that step's gradients) and stop after it
 from __future__ import annotations
 
 import signal
+
+
+def again_words(signum: int) -> str:
+    """What stops the run at once after ``signum`` stopped it gracefully: the same signal again, except
+    SIGHUP (a second one is ignored, engine/run.py: the kernel and the shell may each send one)."""
+    if signum == signal.SIGHUP:
+        return "a second SIGHUP is ignored; Ctrl-C or SIGTERM to stop at once"
+    return "again to stop at once"
 
 
 class RunControls:
@@ -53,12 +62,13 @@ class RunControls:
         if getattr(self, "peer_failed", False):
             return  # torchrun's SIGTERM after a process failed (said by execute): nothing can be saved
         name = signal.Signals(signum).name
+        again = again_words(signum)
         if getattr(self, "world", 1) > 1 and self.training_began and not self.signals_seen:
             # a stop needs every process at the same step: each gets the signal and stops after the next one
             self.signals_seen = 1
             self.trainer.stop_requested = True
             self.say(f"\n{name}: stopping after the next step, once all {self.world} processes reach it; the LoRA "
-                     "and the state are saved then (again to stop at once, without saving)")
+                     f"and the state are saved then ({again}, without saving)")
             return
         self.signals_seen += 1
         if self.signals_seen > 1:
@@ -68,12 +78,11 @@ class RunControls:
             # numpy) and leave a module half-imported; the run stops at its next loading stage instead
             # (stop_if_asked_while_loading), with nothing trained and nothing saved
             self.stop_asked_while_loading = name
-            self.say(f"\n{name}: stopping once the current loading stage is done; nothing is saved (again to "
-                     f"stop at once)")
+            self.say(f"\n{name}: stopping once the current loading stage is done; nothing is saved ({again})")
             return
         self.trainer.stop_requested = True
         self.say(f"\n{name}: finishing the current step, then saving the LoRA and the "
-                 f"state (again to stop at once, without saving)")
+                 f"state ({again}, without saving)")
 
     def stop_if_asked_while_loading(self) -> None:
         """Called between loading stages and before the first step: a SIGINT / SIGTERM received while

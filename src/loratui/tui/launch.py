@@ -44,7 +44,8 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
             train = (path.parent / Path(os.path.expanduser(train_dir))).resolve()
             if notes is not None:
                 more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
-                notes.append(f"{exc.problems[0] if exc.problems else exc}{more}; Settings (3) says how to fix it")
+                notes.append(f"{exc.problems[0] if exc.problems else exc}{more}; Settings "
+                             f"({bound_key_words('app.settings')}) says how to fix it")
         if not train_dir:
             raise LoratuiError(f"{path}: dataset.train_data_dir is not set: set it to the folder with the N_concept folders")
         if not train.is_dir():
@@ -67,7 +68,7 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
             shown = ", ".join(p.name for p in tomls[:4]) + (" ..." if len(tomls) > 4 else "")
             notes.append(f"{len(tomls)} .toml files in {base} ({shown}): "
                          + (f"opened {named.name}; " if config else "no config opened; ")
-                         + "`loratui NAME.toml` opens another (Settings: ctrl+o)")
+                         + f"`loratui NAME.toml` opens another (Settings: {bound_key_words('settings.open')})")
         if not tomls and notes is not None:
             kohya = next((json_path for json_path in sorted(base.glob("*.json"))[:_JSON_LOOKS]
                           if is_kohya_gui_json(json_path)), None)
@@ -78,6 +79,25 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
             elif refused:  # only sd-scripts' own files: say what the first is and how it comes in
                 notes.append(f"no config opened: {refused[0]}")
     return location, config
+
+
+def bound_key_words(binding_id: str) -> str:
+    """The key keymap.toml binds to ``binding_id`` (else its default), said in a note written before the app
+    exists (resolve_target): the user's keymap file read with services/keymap.py; an action the keymap left
+    without a key is named by its palette command. Only called for a note: no textual import otherwise."""
+    from loratui.tui.services.keymap import class_bindings, key_in, load_keymap
+
+    keymap, _problems = load_keymap()  # the app names the keymap's problems itself as it opens
+    if binding_id.startswith("app."):
+        from loratui.tui.app import LoratuiApp, screen_command_title
+
+        node, title = LoratuiApp, screen_command_title(binding_id.removeprefix("app."))
+    else:
+        from loratui.tui.screens.settings import SettingsScreen
+        from loratui.tui.screens.settings_texts import PALETTE
+
+        node, title = SettingsScreen, next((t for t, bid, *_ in PALETTE if bid == binding_id), binding_id)
+    return key_in(class_bindings(node), keymap, binding_id) or f"'{title}' (ctrl+p)"
 
 
 _JSON_LOOKS = 20  # .json files read when looking for a kohya_ss config beside the dataset

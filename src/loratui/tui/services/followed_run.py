@@ -25,6 +25,7 @@ from loratui.tui.services.run_endings import ended_words
 # (services/run_log_errors.py) are re-exported here, where the service, the screens and the tests import them
 from loratui.tui.services.run_log_errors import LOG_ERROR_LINES, log_error, refusal_line  # noqa: F401
 from loratui.tui.services.run_snapshot import RunCommand, RunNotice, RunSnapshot, RunUpdated  # noqa: F401
+from loratui.tui.services.train_keys import TrainKeys
 
 
 class FollowedRun:
@@ -54,6 +55,7 @@ class FollowedRun:
         self.missing_since: float | None = None  # monotonic time the events file was first seen missing
         self.launched_at: float | None = None  # when this app launched ``process`` (Unix seconds)
         self.launch_log = LaunchLog(self.log_file)
+        self.keys = TrainKeys()  # the keys its lines name: the service gives the app's (keymap.toml)
 
     def reset(self, skip: tuple | None = None) -> None:
         """Forget what was read: a new run (its events file rotated) starts from nothing. ``skip``:
@@ -213,8 +215,8 @@ class FollowedRun:
                 notes = (*notes, self.gone)
             elif self.status == "refused" and refused is not None:  # not the earlier session's error
                 error = {"kind": "refused", "message": refused,
-                         "hint": "loratui train refused to start (nothing ran): fix what it names, then press r or s "
-                                 "again"}
+                         "hint": "loratui train refused to start (nothing ran): fix what it names, then press "
+                                 f"{self.keys.key('train.resume')} or {self.keys.key('train.start')} again"}
             elif self.remade is not None and error is None:  # what went with the folder stays said
                 error = {"kind": "deleted", "message": self.remade,
                          "hint": "the run made it again and goes on; the saves and samples it held are gone"}
@@ -225,7 +227,8 @@ class FollowedRun:
             # those of the last run; one stat each marks the ones deleted by hand "gone" (about 1 ms for 400)
             checkpoints = [] if fresh_unsaved else r.listed() if self.earlier else checkpoints_on_disk(r.listed())
             if fresh_unsaved:
-                notes = (f"stopped before anything was saved (exit code {self.exit_code}): s starts a new run",)
+                notes = (f"stopped before anything was saved (exit code {self.exit_code}): "
+                         f"{self.keys.does('train.start', 'starts a new run')}",)
             processes = (self.command.processes if self.command is not None
                          else (started.get("schedule") or {}).get("processes"))
             if self.earlier:  # its files may have moved into NAME-kept-<time>/ or been written over since

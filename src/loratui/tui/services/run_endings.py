@@ -32,8 +32,9 @@ def ended_words(exit_code: int | None, pid: int | None = None) -> str:
             "says) or crashed")
 
 
-def resume_words(state_step: int | None) -> str:
-    """What goes on from here: r from the newest state's step, else s anew."""
+def resume_words(state_step: int | None, keys) -> str:
+    """What goes on from here: Resume from the newest state's step, else Start anew, each named by the key
+    ``keys`` (services/train_keys.py: keymap.toml's) says: "r resumes from step 7"."""
     if state_step is not None:
-        return f"r resumes from step {state_step:,}"
-    return "no state was saved to resume from: s starts it again"
+        return keys.does("train.resume", f"resumes from step {state_step:,}")
+    return f"no state was saved to resume from: {keys.does('train.start', 'starts it again')}"

@@ -148,7 +148,7 @@ class RunFollowing:
         else:
             more = ""
         state = newest_state(run.output_dir, run.name) if not run.earlier else None
-        return f"{run.name}: gone without finishing: {how}; {resume_words(state[2] if state else None)}{more}"
+        return f"{run.name}: gone without finishing: {how}; {resume_words(state[2] if state else None, run.keys)}{more}"
 
     @staticmethod
     def _refused_by_the_lock(run: FollowedRun) -> bool:

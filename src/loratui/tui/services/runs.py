@@ -1,14 +1,14 @@
 """The App's run service: training runs are processes of their own, the app only follows them.
 
-``start`` launches ``loratui train CONFIG`` (or ``torchrun --nproc_per_node N -m loratui train ...``)
+``start`` launches ``loratui train CONFIG`` (``... --processes N`` for several: engine/launch.py)
 in a session of its own, stdin from /dev/null and stdout/stderr into ``OUTPUT_DIR/NAME.log``, so
 closing the app, Ctrl-C in it or losing the SSH link does not stop it. Every followed run (started
 here, or by `loratui train` in a shell, or by another window) is read from its events file by one
 thread worker of the App (``EventFollower``, 4 MiB at a time), which keeps its ``RunRecord`` and
 ``LossSeries`` (core/runs.py) and posts ``RunUpdated`` snapshots at most every half second, plus a
 ``RunNotice`` per notable event once it has caught up with the file. Controls: stop (SIGINT to the
-process group leader: the engine finishes the step and saves; a torchrun launch gets a "stop"
-request through the control file instead, which every process agrees on), save now and sample
+process group leader: the engine finishes the step and saves; a launch of several processes gets a
+"stop" request through the control file instead, which every process agrees on), save now and sample
 now (control file, answered by ``control`` events; the launch time the app passes, LORATUI_LAUNCHED_AT,
 makes requests made while the run starts count), resume from the newest state (NAME-state or a later
 epoch / step save's, ``newest_state``) with the process count the run had, extend by N epochs. A launch
@@ -25,7 +25,8 @@ again (engine/run.py), and its new events file is read from its start, the delet
 Messages go to the App and to every subscribed node (``subscribe``). An earlier run of NAME (its
 events file rotated to NAME.events.N.jsonl by a later run) is followed read-only: never live, no
 state or log of its own (both are the latest run's), its checkpoints where they are now
-(core.runs.earlier_checkpoints), and its file read once. Nothing here imports torch.
+(core.runs.earlier_checkpoints), and its file read once. Nothing here imports torch. The keys its
+lines name are the ones keymap.toml binds (services/train_keys.py).
 
 ``FollowedRun`` is in services/followed_run.py, its ``RunSnapshot`` and the two messages in run_snapshot.py (re-exported
 here); the follow loop each run's worker runs is in services/run_following.py.
@@ -50,6 +51,7 @@ from loratui.core.runs import AlreadyPromoted, Checkpoint, list_runs, promote_ch
 # the run lives in followed_run.py, its data and messages in run_snapshot.py; imported from here by the screens and tests
 from loratui.tui.services.followed_run import (FollowedRun, RunCommand, RunNotice, RunSnapshot, RunUpdated,
                                                caching_text, log_header, refusal_line)
+from loratui.tui.services.train_keys import TrainKeys
 from loratui.tui.services.run_following import CHUNK_BYTES, RunFollowing  # CHUNK_BYTES: re-exported (bench)
 
 __all__ = ["CHUNK_BYTES", "FollowedRun", "RunCommand", "RunNotice", "RunService", "RunSnapshot", "RunUpdated",
@@ -111,6 +113,7 @@ class RunService(RunFollowing):
         self._subscribers: weakref.WeakSet = weakref.WeakSet()
         self._subscribers_lock = threading.Lock()  # changed on the UI thread, read by the followers
         self._output_seen: tuple | None = None  # ((config, mtime, size), its (output folder, NAME) or None)
+        self.keys = TrainKeys(app)  # the Train screen's keys, as the app's keymap binds them
 
     # ---- listing and following --------------------------------------------------------------------
 
@@ -183,6 +186,7 @@ class RunService(RunFollowing):
             run.reset(skip=fresh)
         if known is not None:
             return known
+        run.keys = self.keys
         self.followed[run.key] = run
         run.worker = self.app.run_worker(lambda: self._follow_safely(run), name=f"follow run {name}",
                                          group="runs", thread=True, exit_on_error=False)
@@ -243,12 +247,9 @@ class RunService(RunFollowing):
             args.append("--save-state")
         if processes < 1:
             raise LoratuiError(f"processes must be at least 1, not {processes}")
-        if processes > 1:
-            launcher = ["--standalone", "--nproc_per_node", str(processes), "-m", "loratui"]
-            argv = [self.python, "-m", "torch.distributed.run", *launcher, *args]
-            display = shlex.join(["torchrun", *launcher, *args])
-        else:
-            argv, display = [self.python, "-m", "loratui", *args], shlex.join(["loratui", *args])
+        if processes > 1:  # loratui's own launcher (engine/launch.py): a stop that saved exits 0, as with one
+            args += ["--processes", str(processes)]
+        argv, display = [self.python, "-m", "loratui", *args], shlex.join(["loratui", *args])
         return RunCommand(tuple(argv), display, processes, output_dir, cfg.saving.output_name, config.parent,
                           config)
 
@@ -292,25 +293,25 @@ class RunService(RunFollowing):
         earlier run: its state, if it kept one, is the latest run's to continue)."""
         if getattr(snapshot, "earlier", 0):
             raise LoratuiError(f"{snapshot.title} is shown read-only (its events were moved aside when a later "
-                               f"run of {snapshot.name} started): follow the latest {snapshot.name} (a) to resume "
-                               "or extend it")
+                               f"run of {snapshot.name} started): follow the latest {snapshot.name} "
+                               f"({self.keys.does('train.pick_run', 'lists the runs')}) to resume or extend it")
         known = self.followed.get(snapshot.key)
         if (known.alive() if known is not None else run_is_alive(snapshot.output_dir, snapshot.name)) is not None:
             raise LoratuiError(f"{snapshot.name} is still running")
         if snapshot.state is None and stopped_before_saving(snapshot):
             raise LoratuiError(f"{snapshot.name} was stopped before it saved anything (no LoRA, no state), so there "
-                               f"is nothing to resume: s starts a new run")
+                               f"is nothing to resume: {self.keys.does('train.start', 'starts a new run')}")
         if snapshot.state is None and getattr(snapshot, "status", None) == "crashed":
             raise LoratuiError(f"{snapshot.name} has no complete saved state ({snapshot.name}-state, or one "
                                f"saved with an epoch or step save) to continue from: it ended before saving one "
                                f"(a run saves its state when stopped, and with every save when saving.save_state "
-                               f"= true): start it again (s)")
+                               f"= true): {self.keys.does('train.start', 'starts it again')}")
         if snapshot.state is None:
             raise LoratuiError(f"{snapshot.name} has no saved state ({snapshot.name}-state) to continue from: "
                                f"stopped runs save one; {FINISHED_RUN_STATE}")
         if snapshot.config is None:
             raise LoratuiError(f"{snapshot.name}: its events name no config to continue with (no run_started read): "
-                               f"s starts a new run from the config")
+                               f"{self.keys.does('train.start', 'starts a new run from the config')}")
         if not snapshot.config.is_file():
             raise LoratuiError(f"{snapshot.name}: its config ({snapshot.config}) is not there any more")
         return True
@@ -343,7 +344,7 @@ class RunService(RunFollowing):
         pid = run.alive()
         if pid is None:
             raise LoratuiError(f"{run.name} is not running")
-        if self.processes_of(run) > 1:  # SIGINT to torchrun would reach the workers twice: stop at once, unsaved
+        if self.processes_of(run) > 1:  # one request all processes read and agree on (a torchrun launch too)
             request_control(run.output_dir, run.name, "stop")
             return f"{run.name}: stop requested: the run stops {self.stop_when(run)} and saves"
         try:

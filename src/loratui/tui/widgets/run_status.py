@@ -46,8 +46,12 @@ def _number(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
-def status_lines(snapshot) -> list[tuple[str, str | None]]:
-    """(text, style class) parts of the three lines; "\\n" parts end a line."""
+def status_lines(snapshot, keys=None) -> list[tuple[str, str | None]]:
+    """(text, style class) parts of the three lines; "\\n" parts end a line. ``keys``: the Train screen's
+    keys the lines name (services/train_keys.py; the app's gives keymap.toml's), else its default ones."""
+    from loratui.tui.services.train_keys import TrainKeys
+
+    keys = keys or TrainKeys()
     mark, word, style = STATE_WORDS.get(state_of(snapshot), ("?", state_of(snapshot).upper(), None))
     total = f"/{snapshot.total_steps:,}" if snapshot.total_steps else ""
     percent = f" {100 * snapshot.step // snapshot.total_steps}%" if snapshot.total_steps else ""
@@ -87,15 +91,16 @@ def status_lines(snapshot) -> list[tuple[str, str | None]]:
         parts.append((f"{' · ' if device_shown else ''}pid {snapshot.pid}", "run-status--muted"))
     if snapshot.status == "crashed" and getattr(snapshot, "ended_by", None):  # a signal: the log has no line on it
         at = getattr(snapshot, "state_step", None)
-        parts.append((f" · {snapshot.ended_by}" + (f": r resumes from step {at:,}" if at is not None else ""),
-                      "run-status--bad"))
+        resumes = f": {keys.does('train.resume', f'resumes from step {at:,}')}" if at is not None else ""
+        parts.append((f" · {snapshot.ended_by}{resumes}", "run-status--bad"))
     elif snapshot.status == "crashed":
         # the box below shows the run's log, or (started in a shell: no log of its own) its events
         below = "see the log below" if getattr(snapshot, "log_tail", None) else "no log; its events are below"
         parts.append((f" · gone without finishing: {below}", "run-status--bad"))
     elif snapshot.status == "stopped" or (state_of(snapshot) == "stopped" and not snapshot.checkpoints):
-        said = "stopped while starting: nothing new saved (r resumes)" if getattr(snapshot, "state", None) else \
-            "stopped before anything was saved (s starts a new run)"
+        said = f"stopped while starting: nothing new saved ({keys.does('train.resume', 'resumes')})" \
+            if getattr(snapshot, "state", None) else \
+            f"stopped before anything was saved ({keys.does('train.start', 'starts a new run')})"
         parts.append(((" · " if parts[-1][0] != "\n" else "") + said, "run-status--muted"))
     elif snapshot.status == "refused":
         # why is the error line under this one (a setting it names: o opens it); the launch's log is below
@@ -143,11 +148,17 @@ class RunStatus(Static):
             self.update(Text(empty))
             return
         text = Text()
-        for part, component in status_lines(snapshot):
+        for part, component in status_lines(snapshot, self.keys()):
             style = self.get_component_rich_style(component) if component and self.is_mounted else ""
             text.append(part, style)
         self.update(text)
 
     @property
     def plain(self) -> str:
-        return "" if self.snapshot is None else "".join(p for p, _ in status_lines(self.snapshot))
+        return "" if self.snapshot is None else "".join(p for p, _ in status_lines(self.snapshot, self.keys()))
+
+    def keys(self):
+        """The app's keys (keymap.toml) once mounted; the default ones before."""
+        from loratui.tui.services.train_keys import TrainKeys
+
+        return TrainKeys(self.app if self.is_mounted else None)
