@@ -47,7 +47,7 @@ def folders(root: Path) -> list[str]:
 
 # ---- 1. dataset balance: no rename stays that its --undo could not rename back ----------------------
 
-def test_a_balance_whose_record_cannot_be_written_is_renamed_back(tmp_path, monkeypatch, capsys):
+def test_a_balance_whose_record_cannot_be_written_renames_nothing(tmp_path, monkeypatch, capsys):
     root = concepts(tmp_path / "img")
     before = folders(root)
     real_text = fsutil.atomic_write_text
@@ -64,7 +64,8 @@ def test_a_balance_whose_record_cannot_be_written_is_renamed_back(tmp_path, monk
     assert code == 2, err
     line, record = err.strip(), root / ".loratui" / "balance.json"
     assert "\n" not in line and line.startswith(f"error: {record}: cannot record the balance (the disk is full)")
-    assert "folder(s) were renamed back, nothing changed: free some space on the disk mounted at" in line
+    assert "so nothing was renamed (its undo could not be kept): free some space on the disk mounted at" in line
+    assert "(0 bytes free)" in line
     assert "renamed 1 folder(s):" not in out  # no promise of an --undo that would refuse
     assert folders(root) == before and not (root / ".loratui" / "balance.json").exists()
     monkeypatch.undo()

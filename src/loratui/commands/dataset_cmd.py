@@ -272,8 +272,7 @@ def init(
 @dataset.command("balance")
 @exit_codes((0, "done: renamed (or renamed back), a dry run, already balanced, or not confirmed"),
             (2, "nothing renamed: bad input (no concept folder with images, a new name already taken, a folder "
-                "not writable, no balance to undo), a full disk (the undo record cannot be written: the folders "
-                "are renamed back), or not a terminal without --yes or --dry-run"),
+                "not writable, no balance to undo), a full disk (the undo record cannot be written), or not a terminal without --yes or --dry-run"),
             (130, "interrupted"))
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--target", type=int, default=None, metavar="N",
@@ -294,7 +293,7 @@ def balance(directory: Path, target: int | None, caption_extension: str | None, 
     reg images to the train samples' count: the total names that fill), and DIR may not be one.
     --undo renames the last balance's folders back, from a shell or after the app closed.
     """
-    from loratui.core.dataset import apply_renames, balance_plan, balance_target, nothing_to_balance_line
+    from loratui.core.dataset import balance_plan, balance_target, nothing_to_balance_line
     from loratui.core.dataset import plan_conflicts, reg_balance_refusal, samples_change_line, scan_dataset
     from loratui.core.errors import LoratuiError
 
@@ -341,57 +340,29 @@ def balance(directory: Path, target: int | None, caption_extension: str | None, 
         raise LoratuiError(conflicts[0])
     if not _confirmed(f"Rename {len(plan)} folder(s)?", dry_run, yes):
         return
-    apply_renames(plan)
-    _recorded_or_renamed_back(train_dir, plan)  # before the journals follow: a roll-back leaves them as they are
+    _record_then_rename(train_dir, plan)
     _follow_renames(plan, f"renamed {len(plan)} folder(s)")  # undo still finds the captions
     click.echo(f"renamed {len(plan)} folder(s): `loratui dataset balance {shell_arg(directory)} --undo` (or ctrl+z "
                "on the app's Dataset screen, while no caption change comes after) renames them back")
 
 
-def _recorded_or_renamed_back(train_dir: Path, plan) -> None:
-    """Record the balance just applied, so that `--undo` (and the app's ctrl+z) can rename the folders
-    back; when the record cannot be written (a full disk) the folders are renamed back at once and one
-    line says so: a balance nobody can undo must not stay. The record holds each renamed folder's inode,
-    read after the renames, so it is written after them (core.dataset.record_balance)."""
-    from loratui.core.dataset import record_balance, undo_balance
+def _record_then_rename(train_dir: Path, plan) -> None:
+    """Record the balance, then rename: `--undo` (and the app's ctrl+z) can always rename the folders
+    back, and a record that cannot be written (a full disk) refuses the balance before any folder moves,
+    in one line naming the file and the free space (core.dataset.record_balance). Renames that fail
+    (all or nothing) drop the record again."""
+    from loratui.core.dataset import apply_renames, forget_balance, record_balance
     from loratui.core.errors import LoratuiError
 
-    if record_balance(train_dir, plan, _newest_journal_entry(train_dir)):
-        return
-    record = train_dir / BALANCE_RECORD
-    why, fix = _record_problem(train_dir)
     try:
-        undo_balance(plan)  # renames only: no space needed
-    except (LoratuiError, OSError) as exc:
-        by_hand = ", ".join(f"{r.dest.name} -> {r.source.name}" for r in plan)
-        raise LoratuiError(f"{record}: cannot record the balance ({why}) and the folders could not be renamed "
-                           f"back ({exc}): rename them back by hand in {train_dir}: {by_hand}") from None
-    raise LoratuiError(f"{record}: cannot record the balance ({why}), so it could not be undone: the {len(plan)} "
-                       f"folder(s) were renamed back, nothing changed: {fix}")
-
-
-RECORD_ROOM = 1 << 20  # free bytes under which a record (a few KB) that failed to write is put down to a full disk
-BALANCE_RECORD = Path(".loratui") / "balance.json"  # core.dataset's record (its LAST_BALANCE), named in the error
-
-
-def _record_problem(train_dir: Path) -> tuple[str, str]:
-    """(why the balance record could not be written, what to do): record_balance says only that it
-    failed, so the disk is looked at: almost no space left is a full disk; else a folder not writable."""
-    import shutil
-
-    from loratui.core.diskspace import no_space_advice
-
+        record_balance(train_dir, plan, _newest_journal_entry(train_dir), before_renames=True)
+    except OSError as exc:
+        raise LoratuiError(exc.strerror or str(exc)) from None
     try:
-        free = shutil.disk_usage(train_dir).free
-    except OSError:
-        free = None
-    if free is not None and free < RECORD_ROOM:
-        return "the disk is full", no_space_advice(train_dir)
-    folder = train_dir / BALANCE_RECORD.parent
-    holder = folder if folder.is_dir() else train_dir
-    if not os.access(holder, os.W_OK):
-        return f"{holder} is not writable", f"make it writable (chmod u+w {shell_arg(holder)}) and run it again"
-    return "it could not be written", f"check {folder} and run it again"
+        apply_renames(plan)
+    except BaseException:
+        forget_balance(train_dir, renames_failed=True)
+        raise
 
 
 def _confirmed(question: str, dry_run: bool, yes: bool) -> bool:

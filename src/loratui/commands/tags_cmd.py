@@ -22,8 +22,9 @@ from loratui.commands.tags_run import PLAN_LINES, _context, _locate, _rel, _run_
 from loratui.core.errors import LoratuiError
 
 WHERE_HELP = ('Only captions matching EXPR: tag:X, -tag:X, folder:X, file:X (the image\'s or the caption\'s name), '
-              'text:X, tags>N, tags<N, tags=N, empty, missing, multiline, joined by and/or/not (e.g. "tag:solo and '
-              'not folder:*reg*"). Quote a value holding \' with " (tag:"jack-o\'-lantern"); a tag with * or ? '
+              'text:X, tags>N, tags<N, tags=N, empty, missing, multiline, reg (a regularisation image: DIR is a '
+              'reg folder, e.g. a project\'s reg/), joined by and/or/not (e.g. "tag:solo and not tag:1girl", '
+              '"reg and missing"). Quote a value holding \' with " (tag:"jack-o\'-lantern"); a tag with * or ? '
               'exactly: tag:/\\?/.')
 TAGS_CSV = "A WD14 selected_tags.csv (the tagger's tag list, with each tag's category)"
 UNUSED_TAGS_CSV = "Not used by {name}, which needs no tag categories (every tags command takes this option)."

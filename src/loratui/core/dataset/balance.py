@@ -304,26 +304,79 @@ def _roll_back(moved: list[tuple[Path, Path]]) -> None:
 LAST_BALANCE = Path(".loratui") / "balance.json"
 
 
-def record_balance(train_dir: str | os.PathLike, plan: list[Rename], after_entry: str | None) -> bool:
-    """Remember a balance just applied (``after_entry``: the newest caption-journal entry then), so
-    the app's ctrl+z can rename the folders back after a restart, and after `loratui dataset balance`.
-    Each folder's inode is kept too: a swap (``2_a <-> 4_a``) swapped back by hand has the same names,
-    but not the same folders under them. Best effort: a file that cannot be written leaves the folders
-    renamed, as they are (False)."""
+def record_balance(train_dir: str | os.PathLike, plan: list[Rename], after_entry: str | None, *,
+                   before_renames: bool = False) -> bool:
+    """Remember a balance (``after_entry``: the newest caption-journal entry then), so the app's ctrl+z
+    can rename the folders back after a restart, and after `loratui dataset balance`. Each folder's inode
+    is kept too: a swap (``2_a <-> 4_a``) swapped back by hand has the same names, but not the same folders.
+
+    ``before_renames=True`` (what the CLI and the app do): written before ``apply_renames``, the inodes
+    read from the sources (a rename keeps a folder's inode; after a chain or swap a source name holds
+    another folder); a record that cannot be written raises OSError whose text names the file, why (a
+    full disk with its free space, a folder not writable) and the fix, so nothing is renamed that could
+    not be undone. The record it replaces is kept inside it, for ``forget_balance(renames_failed=True)``
+    to put back when the renames then fail. The default, post-rename form reads the inodes from the
+    destinations and is best effort: False when the file cannot be written."""
     import json
 
     from loratui.core.fsutil import atomic_write_text
 
     root = Path(train_dir)
-    data = {"after_entry": after_entry,
-            "renames": [[r.source.name, r.dest.name, r.old_repeats, r.new_repeats, r.images, _inode(r.dest)]
-                        for r in plan]}
+    record = root / LAST_BALANCE
+    data: dict = {"after_entry": after_entry,
+                  "renames": [[r.source.name, r.dest.name, r.old_repeats, r.new_repeats, r.images,
+                               _inode(r.source if before_renames else r.dest)] for r in plan]}
+    if before_renames:
+        replaced = _raw_record(record)
+        if replaced is not None:  # with its time: ctrl+z weighs it against reg caption changes
+            data["replaces"] = {**replaced, "recorded_at": balance_recorded_at(root)}
     try:
-        (root / LAST_BALANCE).parent.mkdir(exist_ok=True)
-        atomic_write_text(root / LAST_BALANCE, json.dumps(data))
-    except OSError:
-        return False
+        record.parent.mkdir(exist_ok=True)
+        atomic_write_text(record, json.dumps(data))
+    except OSError as exc:
+        if not before_renames:
+            return False
+        why, fix = _record_problem(root, exc)
+        raise OSError(exc.errno, f"{record}: cannot record the balance ({why}), so nothing was renamed "
+                                 f"(its undo could not be kept): {fix}") from exc
     return True
+
+
+RECORD_ROOM = 1 << 20  # free bytes under which a record (a few KB) that failed to write is put down to a full disk
+
+
+def _record_problem(root: Path, exc: OSError) -> tuple[str, str]:
+    """(why the balance record could not be written, what to do): a full disk (or almost no space left:
+    a write refused for room may say EIO on some file systems), a folder not writable, or the error."""
+    import shutil
+
+    from loratui.core.diskspace import is_disk_full, no_space_advice
+
+    try:
+        free = shutil.disk_usage(root).free
+    except OSError:
+        free = None
+    if is_disk_full(exc) or (free is not None and free < RECORD_ROOM):
+        return "the disk is full", no_space_advice(root, again="balance again")
+    folder = root / LAST_BALANCE.parent
+    holder = folder if folder.is_dir() else root
+    if not os.access(holder, os.W_OK):
+        return f"{holder} is not writable", f"make it writable (chmod u+w {shell_arg(holder)}) and balance again"
+    return exc.strerror or type(exc).__name__, f"check {folder} and balance again"
+
+
+def _raw_record(record: Path, *, replaced: bool = False) -> dict | None:
+    """The record on disk as a dict without the one it replaced (one level is kept), or (``replaced``)
+    that one; None when there is none."""
+    import json
+
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    kept = data.pop("replaces", None) if isinstance(data, dict) else None
+    data = kept if replaced else data
+    return data if isinstance(data, dict) else None
 
 
 def _inode(path: Path) -> list[int] | None:
@@ -417,8 +470,30 @@ def undo_balance(plan: list[Rename]) -> list[Rename]:
     return back
 
 
-def forget_balance(train_dir: str | os.PathLike) -> None:
+def forget_balance(train_dir: str | os.PathLike, *, renames_failed: bool = False) -> None:
+    """Drop the balance record (it was undone). ``renames_failed``: the balance just recorded
+    (``before_renames=True``) renamed nothing, so the record it replaced, if any, is put back: that
+    earlier balance is still applied and ctrl+z may still rename it back."""
+    import json
+
+    from loratui.core.fsutil import atomic_write_text
+
+    record = Path(train_dir) / LAST_BALANCE
+    if renames_failed:
+        data = _raw_record(record, replaced=True)
+        if data is not None:
+            recorded_at = data.pop("recorded_at", None)
+            try:
+                atomic_write_text(record, json.dumps(data))
+                if isinstance(recorded_at, (int, float)):
+                    os.utime(record, (recorded_at, recorded_at))
+                return
+            except OSError:
+                pass  # no room to put it back: no record at all beats one of a balance never made
     try:
-        (Path(train_dir) / LAST_BALANCE).unlink(missing_ok=True)
+        record.unlink(missing_ok=True)
+        if renames_failed:
+            record.parent.rmdir()  # made for the record alone: a balance that renamed nothing leaves nothing
     except OSError:
-        pass
+        pass  # not empty (undo journals live there too), or gone already
+

@@ -3,8 +3,10 @@
 The plan comes from core (`balance_plan`, `plan_conflicts`) and is shown before anything moves: each
 folder rename (`10_alice -> 4_alice`) with its samples before and after, the total (and the reg samples
 sd-scripts adds to match it, when there are reg images), and any conflict.
-Typing another target re-plans at once. Enter renames the folders with core's `apply_renames` (all
-or nothing) and lets the undo journals follow (`follow_folder_renames`), then dismisses with True;
+Typing another target re-plans at once. Enter records the balance (`record_balance`, so ctrl+z can
+rename the folders back; a full disk refuses here, before anything moves), renames the folders with
+core's `apply_renames` (all or nothing) and lets the undo journals follow (`follow_folder_renames`),
+then dismisses with True;
 Escape dismisses with False. Errors stay in the dialog as one line.
 
 The renames run on the UI thread: a handful of `os.rename` calls in one folder.
@@ -21,10 +23,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from loratui.core.captions import follow_folder_renames
+from loratui.core.captions import follow_folder_renames, journal_dir
 from loratui.core.dataset import (
-    DatasetScan, Rename, apply_renames, balance_plan, balance_target, nothing_to_balance_line, plan_conflicts,
-    reg_balance_refusal, samples_change_line,
+    DatasetScan, Rename, apply_renames, balance_plan, balance_target, forget_balance, nothing_to_balance_line,
+    plan_conflicts, record_balance, reg_balance_refusal, samples_change_line,
 )
 from loratui.core.errors import LoratuiError
 from loratui.tui.widgets.dataset_summary import default_marks
@@ -38,6 +40,14 @@ def one_line(error: BaseException) -> str:
     else:
         text = str(error) or type(error).__name__
     return " ".join(text.split())
+
+
+def newest_journal_entry(train_dir) -> str | None:
+    """The newest caption-journal entry's name, from the folder listing alone: the balance record keeps
+    it, and ctrl+z renames the folders back only while no caption change came after it."""
+    folder = journal_dir(train_dir)
+    names = sorted(p.name for p in folder.glob("*.json") if p.stem.isdigit()) if folder.is_dir() else []
+    return names[-1] if names else None
 
 
 class BalanceDialog(ModalScreen[bool]):
@@ -136,12 +146,22 @@ class BalanceDialog(ModalScreen[bool]):
             self._show_error(f"nothing renamed: {count} conflict{'s' if count > 1 else ''} above; "
                              "pick another target or fix the folders")
             return
+        train = self.scan.train_data_dir
+        try:  # first: a balance ctrl+z could not rename back (a full disk) is refused before any folder moves
+            record_balance(train, plan, newest_journal_entry(train), before_renames=True)
+        except OSError as exc:
+            self._show_error(one_line(exc))  # names the record, the free space and the fix
+            return
         try:
             apply_renames(plan)  # all or nothing: raises before touching anything on a conflict
         except (LoratuiError, OSError) as exc:
+            forget_balance(train, renames_failed=True)
             text = one_line(exc)  # core's line for a folder not writable already says "nothing was renamed"
             self._show_error(text if "nothing was renamed" in text else f"nothing renamed: {text}")
             return
+        except BaseException:
+            forget_balance(train, renames_failed=True)
+            raise
         self._done = True
         try:
             follow_folder_renames((rename.source, rename.dest) for rename in plan)
@@ -205,15 +225,30 @@ class BalanceDialog(ModalScreen[bool]):
         self.query_one("#balance-total", Static).update(total)
         self._show_conflicts()
         self._show_error(self._problem)
+        # Enter is the target box's own (it submits); the cancel and undo keys are keymap.toml's
+        cancel_key = self._key("balance.cancel")
+        cancel = f"{cancel_key} cancel" if cancel_key else ""
         if self.conflicts:
-            keys = "Esc cancel (fix the conflicts or pick another target)"
+            keys = f"{cancel} (fix the conflicts or pick another target)".strip()
         elif self.plan:
             count = len(self.plan)
-            keys = (f"Enter rename {count} folder{'s' if count > 1 else ''} · Esc cancel\n"
-                    "(ctrl+z on the Dataset screen renames them back)")
+            keys = " · ".join(filter(None, [f"Enter rename {count} folder{'s' if count > 1 else ''}", cancel]))
+            keys += f"\n({self._undo_key()} on the Dataset screen renames them back)"
         else:
-            keys = "Esc cancel" if self._problem else "Enter close · Esc cancel"
+            keys = cancel if self._problem else " · ".join(filter(None, ["Enter close", cancel]))
         self.query_one("#balance-keys", Static).update(keys)
+
+    def _key(self, binding_id: str) -> str:
+        """The key keymap.toml binds to ``binding_id`` here, as the hints spell it ("Esc"); "" for none."""
+        from loratui.tui.services.keymap import bound_key
+
+        key = bound_key(self, binding_id)
+        return {"escape": "Esc", "esc": "Esc"}.get(key, key)
+
+    def _undo_key(self) -> str:
+        """The Dataset screen's undo key ("ctrl+z"), or its palette command where the keymap left none."""
+        undo_key = getattr(self.app, "dataset_undo_key", None)  # the app's (LoratuiApp); a bare App: the default
+        return undo_key() if undo_key is not None else "ctrl+z"
 
     def _show_conflicts(self) -> None:
         mark = self._marks["error"]

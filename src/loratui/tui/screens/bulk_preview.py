@@ -154,6 +154,19 @@ class BulkPreview:
                         f"checking the {len(plan.edits):,} caption file(s) it would rewrite…")
         run_in_thread(self, work, done=done, failed=failed, what=title)
 
+    def _reg_not_utf8(self, rows) -> str:
+        """"; 2 reg caption(s) too: filter with `reg` to save them" when the scope leaves out reg captions
+        that need it (the default scope is the train images); "" otherwise."""
+        from loratui.core.captions import recode_plan
+
+        if any(row.reg for row in rows) or not self.store.reg_rows:
+            return ""
+        count = len(recode_plan([row.caption for row in self.store.reg_rows if row.caption is not None], []))
+        if not count:
+            return ""
+        opens = self.key_for("dataset.filter") or "the filter box"
+        return f"; {count:,} reg caption(s) too: filter with `reg` ({opens}) to save them"
+
     def _form_of(self, plan) -> tuple[str, str] | None:
         """(kind, scope label) of the bulk form that built ``plan`` (its one op), or None."""
         from loratui.tui.screens.bulk_op import form_that_built
@@ -164,37 +177,45 @@ class BulkPreview:
 
     def action_to_utf8(self) -> None:
         """Re-save the captions that are not plain UTF-8 (what `loratui tags to-utf8` does), after a
-        question that lists them; one undo."""
+        question that lists them; one undo. The scope of the other bulk changes: the selection, else the
+        filter, else the train images; reg captions when the filter (`reg`) or selection shows them,
+        journaled in the reg folder (screens.dataset_reg_scope)."""
         from loratui.core.captions import recode_captions, recode_plan
         from loratui.tui.screens.config_dialogs import ChoiceDialog
         from loratui.tui.services.work import run_in_thread
 
         if self.refuse_while_writing():
             return
-        rows = self.store.rows
+        rows, label = self.scope_rows()
+        if self.refuse_mixed_scope(rows, label):
+            return
         if any(row.caption is None for row in rows) and not self.store.captions_loaded:
             self.app.notify("captions are still loading: try again in a moment", severity="warning")
             return
         skipped: list[str] = []
         items = recode_plan([row.caption for row in rows if row.caption is not None], skipped)
+        reg_left = self._reg_not_utf8(rows)
         if not items:
             if skipped:
                 self.app.notify(f"{len(skipped):,} caption(s) cannot be saved as UTF-8 here: {skipped[0]}",
                                 severity="warning", timeout=12)
             else:
-                self.app.notify("every caption is plain UTF-8 already (no Windows-1252, UTF-16 or byte-order mark)")
+                self.app.notify(f"every caption ({label}) is plain UTF-8 already (no Windows-1252, UTF-16 or "
+                                f"byte-order mark){reg_left}")
             return
-        shown = [f"{os.path.relpath(item.path, self.store.root)}: {item.was}" for item in items[:8]]
+        journal = self.store.journal_root([item.path for item in items])  # reg captions: the reg folder's
+        base = self.store.reg_root if journal != self.store.root and self.store.reg_root else self.store.root
+        shown = [f"{os.path.relpath(item.path, base)}: {item.was}" for item in items[:8]]
         if len(items) > 8:
             shown.append(f"… and {len(items) - 8:,} more")
         if skipped:  # named, not silently dropped: the user fixes those by hand
             shown.append(f"left as they are ({len(skipped):,}): {skipped[0]}")
-        body = (f"{len(items):,} caption(s) are not plain UTF-8: sd-scripts stops on Windows-1252 and UTF-16 and "
-                "keeps a byte-order mark in the first tag. Save them as UTF-8, text and line endings kept? "
-                f"{self.key_does('dataset.undo', 'puts them back')}.\n\n" + "\n".join(shown))
+        body = (f"{len(items):,} caption(s) are not plain UTF-8 ({label}): sd-scripts stops on Windows-1252 and "
+                "UTF-16 and keeps a byte-order mark in the first tag. Save them as UTF-8, text and line endings "
+                f"kept? {self.key_does('dataset.undo', 'puts them back')}{reg_left}.\n\n" + "\n".join(shown))
 
         def work():
-            written, problems = recode_captions(items, self.store.root)
+            written, problems = recode_captions(items, journal)
             return written, problems, self.store.reread(written), self.store.check_captions(written)
 
         def done(out) -> None:

@@ -44,7 +44,10 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
     BINDINGS = [
         # priority: the box has the focus when the App reads "/", so the letters after it go into it even
         # while the screen is busy (they were routed to the table, and "t", "a", "p"... are keys here)
-        Binding("slash", "focus_filter", "Filter", id="dataset.filter", priority=True),
+        Binding("slash", "focus_filter", "Filter", id="dataset.filter", priority=True,
+                tooltip="The filter box: tag:X, folder:X, file:X, text:X, tags>N, empty, missing, multiline, "
+                        "reg (the reg images; not reg: the train images), joined by and / or / not; "
+                        "other words match names and captions"),
         Binding("e", "edit", "Edit", id="dataset.edit", tooltip="Edit the current image's tags"),
         Binding("a", "add_tag", "Add a tag", id="dataset.add_tag", show=False,
                 tooltip="Type a tag to add to the current image (the editor's add box, with completions)"),
@@ -441,10 +444,14 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
             PaletteCommand("dataset: show tag list", key("dataset.tags_pane"), lambda: self.action_pane("tags-pane")),
             PaletteCommand("dataset: show summary", key("dataset.summary_pane"),
                            lambda: self.action_pane("summary-pane")),
-            PaletteCommand("dataset: select all shown", "ctrl+a", self.table.action_select_all),
-            PaletteCommand("dataset: deselect all", "ctrl+d", self.table.action_clear_selection),
-            PaletteCommand("dataset: sort by the next column", "s", self.table.action_cycle_sort),
-            PaletteCommand("dataset: reverse the sort", "S", self.table.action_reverse_sort),
+            PaletteCommand("dataset: select all shown", key("table.select_all", self.table),
+                           self.table.action_select_all),
+            PaletteCommand("dataset: deselect all", key("table.clear_selection", self.table),
+                           self.table.action_clear_selection),
+            PaletteCommand("dataset: sort by the next column", key("table.sort_next", self.table),
+                           self.table.action_cycle_sort),
+            PaletteCommand("dataset: reverse the sort", key("table.sort_reverse", self.table),
+                           self.table.action_reverse_sort),
             PaletteCommand(BALANCE_COMMAND, self.query_one("#summary-pane").balance_key_hint(),
                            lambda: self.on_dataset_summary_balance_requested(None)),
             PaletteCommand("tags: edit the current image", key("dataset.edit"), self.action_edit),

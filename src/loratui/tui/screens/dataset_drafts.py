@@ -409,8 +409,11 @@ class CaptionDrafts:
             more = len(self.caption_offer or [])
             # the others are not offered now: moving to their image would drop what was just put back
             later = f"; {more} more typed for other images: the palette's 'tags: unsaved caption draft'" if more else ""
+            # ctrl+u is Textual's Input key (no binding id: keymap.toml cannot move it); esc may be moved
+            leave = self.key_for("tags.leave", editor)
+            on_rename = f" ({leave} on a rename)" if leave else ""
             self.notify(f"restored what was typed for {self._draft_name(group[0])}: Enter enters it, "
-                        f"ctrl+u (esc on a rename) drops it{later}", timeout=10)
+                        f"ctrl+u{on_rename} drops it{later}", timeout=10)
         self._draft_settled(offer_next=False)
 
     def _restore_save(self, row, entry: TypedCaption) -> str | None:

@@ -351,7 +351,8 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
                                             ("dataset.take_theirs", self.action_take_theirs))]
         cmds += [
             PaletteCommand("captions: save non-UTF-8 captions as UTF-8",
-                           "Windows-1252, UTF-16 or a byte-order mark: what sd-scripts cannot read; one undo",
+                           "selected / filtered / all: Windows-1252, UTF-16 or a byte-order mark, what sd-scripts "
+                           "cannot read; one undo",
                            self.action_to_utf8),
             PaletteCommand("recipes: save the operations applied so far",
                            "those not undone, each with its scope, as TOML for `loratui tags apply`",

@@ -6,7 +6,7 @@ when the user's selection or filter shows reg rows: "every image" (no selection,
 train images. A scope of train and reg images together is refused with one line that says how to pick
 one kind (`reg`, `not reg`): the two are journaled in their own folders, and one change must stay one
 ctrl+z. The preview's title says how many reg captions the change touches. A mixin of DatasetScreen
-through DatasetEdits (needs ``store``, ``app``).
+through DatasetEdits (needs ``store``, ``app``, ``table``, ``key_for``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ class DatasetRegScope:
             return False
         selected = label.startswith("selected")
         where = "are selected" if selected else "match the filter"
-        select = ", or select one kind only (ctrl+d deselects all)" if selected else ""
+        deselect = self.key_for("table.clear_selection", self.table)  # the user's keymap applied
+        select = (f", or select one kind only ({deselect} deselects all)" if deselect else
+                  ", or select one kind only") if selected else ""
         self.app.notify(MIXED_SCOPE.format(train=len(rows) - reg, reg=reg, where=where, select=select),
                         severity="warning", timeout=10)
         return True

@@ -86,31 +86,22 @@ class DatasetUndo:
     # ---- balance repeats: folder renames, undone by renaming back ---------------------------------
 
     def newest_journal_entry(self) -> str | None:
-        from loratui.core.captions import journal_dir
+        from loratui.tui.screens.balance_dialog import newest_journal_entry
 
-        folder = journal_dir(self.store.root)
-        names = sorted(p.name for p in folder.glob("*.json") if p.stem.isdigit()) if folder.is_dir() else []
-        return names[-1] if names else None
+        return newest_journal_entry(self.store.root)
 
     def balanced(self, plan) -> None:
-        """Folders were renamed: ctrl+z renames them back while no caption change came after."""
-        from loratui.core.dataset import record_balance
-
-        done = (list(plan), self.newest_journal_entry())
-        # on disk, so ctrl+z still renames them back after a restart; kept here only when that failed
-        self._unrecorded_balance = None if record_balance(self.store.root, *done) else done
+        """Folders were renamed (the dialog recorded the balance first, so it is on disk): ctrl+z renames
+        them back while no caption change came after, after a restart too."""
         names = ", ".join(f"{r.source.name} -> {r.dest.name}" for r in plan)
         self.app.notify(f"renamed {names}: {self.key_does('dataset.undo', 'renames them back')}", timeout=10)
 
     def _last_balance(self):
         """The balance ctrl+z would rename back, read now: the record on disk is this app's, one from
         before a restart, or one `loratui dataset balance` wrote in another shell while the app ran."""
-        from loratui.core.dataset import balance_still_applied, last_balance
+        from loratui.core.dataset import last_balance
 
         found = last_balance(self.store.root)
-        if found is None:
-            kept = getattr(self, "_unrecorded_balance", None)
-            found = kept if kept is not None and balance_still_applied(kept[0]) else None
         if found is None or self.newest_journal_entry() != found[1]:
             return None  # a caption change came after it: ctrl+z undoes that first
         return found
@@ -124,7 +115,6 @@ class DatasetUndo:
         except (LoratuiError, OSError) as exc:
             self.app.notify(f"balance not undone: {exc}", severity="error", timeout=10)
             return
-        self._unrecorded_balance = None
         forget_balance(self.store.root)
         try:
             follow_folder_renames((r.source, r.dest) for r in back)

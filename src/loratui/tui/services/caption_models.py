@@ -15,6 +15,32 @@ from pathlib import Path
 from loratui.core.errors import LoratuiError
 
 # CLI words -> the Caption screen's fields, in order (the longer phrases first)
+SWITCH = "{switch}"  # "ctrl+b switches": the key keymap.toml binds, filled in on the UI thread (switch_words)
+SWITCH_TITLE = "caption: switch WD14 / BLIP"  # the palette command that does it where the keymap left no key
+
+
+def switch_words() -> str:
+    """"ctrl+b switches" with the key keymap.toml gives caption.switch_captioner (the palette command where
+    it has none), read from the running app: on the UI thread only (a worker thread has no active app and
+    gets the default key; errors raised there fill it in when the UI thread shows them: KeyWordedError)."""
+    try:
+        from textual._context import active_app
+
+        app = active_app.get()
+        from loratui.tui.screens.caption import CaptionScreen
+
+        return app.key_does(CaptionScreen, "caption.switch_captioner", "switches", SWITCH_TITLE)
+    except (LookupError, AttributeError, ImportError):
+        return "ctrl+b switches"
+
+
+class KeyWordedError(LoratuiError):
+    """A LoratuiError whose text names a key (SWITCH) that the UI thread fills in when it shows it."""
+
+    def __str__(self) -> str:
+        return super().__str__().replace(SWITCH, switch_words())
+
+
 _APP_WORDS = [
     ("pass --model FOLDER (with model.onnx + selected_tags.csv) or --download REPO_ID",
      "type a folder with model.onnx + selected_tags.csv in the Model folder field, or a repo id in Download"),
@@ -27,7 +53,7 @@ _APP_WORDS = [
     ("(pass a local Hugging Face folder or a hub id such as ",
      "(type a local Hugging Face folder, or a hub id such as "),
     ("; a folder with model.onnx is a WD14 tagger: use `loratui caption wd14`",
-     "; a folder with model.onnx is a WD14 tagger: ctrl+b switches to WD14"),
+     "; a folder with model.onnx is a WD14 tagger: " + SWITCH + " to WD14"),
     # an image's failure (core.captions.check_rewritable): the form's switch, not the flag
     ("or pass --force to rewrite it anyway", "or turn on Rewrite read-only (Writing) to rewrite it anyway"),
     # a run stopped part-way (commands/caption_cmd.py): the Caption screen offers its own resume
@@ -37,11 +63,13 @@ _DOWNLOAD_FLAG = re.compile(r"(^|: )--download (\S+):")
 _TRUE = {"1", "ON", "YES", "TRUE"}  # huggingface_hub's spelling of a true environment variable
 
 
-def app_wording(message: str) -> str:
-    """A captioner's error, CLI-worded, with the Caption screen's field names instead of the flags."""
+def app_wording(message: str, *, keys_later: bool = False) -> str:
+    """A captioner's error, CLI-worded, with the Caption screen's field names instead of the flags and the
+    keys keymap.toml binds (``keys_later``: left as SWITCH, for a KeyWordedError raised in a worker)."""
     for cli, app in _APP_WORDS:
         message = message.replace(cli, app)
-    return _DOWNLOAD_FLAG.sub(lambda m: f"{m.group(1)}Download {m.group(2)}:", message)
+    message = _DOWNLOAD_FLAG.sub(lambda m: f"{m.group(1)}Download {m.group(2)}:", message)
+    return message if keys_later or SWITCH not in message else message.replace(SWITCH, switch_words())
 
 
 def hub_offline() -> str | None:
@@ -111,13 +139,13 @@ def check_model_for_app(captioner: str, folder: str, download: str = "") -> str:
         path = Path(folder).expanduser()
         if captioner == "blip" and path.is_dir() and not (path / "config.json").is_file() \
                 and (path / "model.onnx").is_file():
-            raise LoratuiError("this is a WD14 tagger, not a BLIP / BLIP-2 / GIT model: ctrl+b switches to WD14")
+            raise KeyWordedError(f"this is a WD14 tagger, not a BLIP / BLIP-2 / GIT model: {SWITCH} to WD14")
         if captioner == "wd14" and path.is_dir() and blip_kind(path) is not None and wd14_problem(path):
-            raise LoratuiError("this is a BLIP / BLIP-2 / GIT model, not a WD14 tagger: ctrl+b switches to BLIP")
+            raise KeyWordedError(f"this is a BLIP / BLIP-2 / GIT model, not a WD14 tagger: {SWITCH} to BLIP")
     try:
         line = check_model(captioner, folder, download)
     except LoratuiError as exc:
-        raise LoratuiError(app_wording(str(exc))) from None
+        raise KeyWordedError(app_wording(str(exc), keys_later=True)) from None
     if download:
         copy = downloaded_copy(captioner, download)
         if copy is not None:

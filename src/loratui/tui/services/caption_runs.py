@@ -173,11 +173,19 @@ class CaptionRunner:
     def busy(self) -> bool:
         return self.run is not None and self.run.active
 
+    def _cancel_key(self) -> str:
+        """The key keymap.toml gives caption.cancel ("ctrl+g"), or its palette command where it has none."""
+        from loratui.tui.screens.caption import CaptionScreen
+
+        key_for = getattr(self.app, "key_for", None)
+        key = key_for("caption.cancel", CaptionScreen) if key_for is not None else "ctrl+g"
+        return key or "'caption: cancel' (ctrl+p)"
+
     def start(self, captioner: str, dataset_dir: Path, args: list[str], *, dry_run: bool = False,
               sample: int = 0, requested_at: float | None = None) -> CaptionRun:
         """Launch ``loratui caption CAPTIONER DATASET_DIR ARGS --json-events`` (LoratuiError when one runs)."""
         if self.busy:
-            raise LoratuiError("a caption run is already running: cancel it first (ctrl+g)")
+            raise LoratuiError(f"a caption run is already running: cancel it first ({self._cancel_key()})")
         command = [sys.executable, "-m", "loratui", "caption", captioner, str(dataset_dir), *args]
         if dry_run:
             command.append("--dry-run")
