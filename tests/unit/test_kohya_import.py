@@ -70,7 +70,7 @@ def test_sd15_standard_values():
     assert report.prompts_text.startswith("mychar, 1girl, smile --w 512")
     ignored = dict(report.ignored)
     assert ignored["conv_dim"] == "LoRA_type 'Standard' does not train conv layers in kohya_ss"
-    assert "torchrun --nproc_per_node N -m loratui train CONFIG" in ignored["num_processes"]
+    assert "`loratui train CONFIG --processes N`" in ignored["num_processes"]
     assert "events file" in ignored["wandb_api_key"]
     assert ignored["stop_text_encoder_training"] == "the kohya_ss GUI itself ignores it"
     assert "0 (off)" in ignored["sample_every_n_steps"]
@@ -441,13 +441,14 @@ def test_launcher_keys_point_to_multi_gpu_training():
     _, report = import_kohya(_std(num_processes=1))
     ignored = dict(report.ignored)
     for key in ("multi_gpu", "num_processes", "num_machines"):
-        assert "torchrun --nproc_per_node N -m loratui train CONFIG" in ignored[key], key
+        assert "`loratui train CONFIG --processes N`" in ignored[key], key
+        assert "torchrun" not in ignored[key], key
     assert "CUDA_VISIBLE_DEVICES" in ignored["gpu_ids"]
     assert "one process on one GPU" not in "\n".join(report.lines())
     _, report = import_kohya(_std(num_processes="2", multi_gpu=True))
     ignored = dict(report.ignored)
-    assert ignored["num_processes"].startswith("2 processes in kohya_ss: train with `torchrun --nproc_per_node 2 -m "
-                                               "loratui train CONFIG`")
+    assert ignored["num_processes"].startswith("2 processes in kohya_ss: train with `loratui train CONFIG "
+                                               "--processes 2`")
     _lines_are_single(report)
 
 

@@ -147,9 +147,9 @@ def test_lycoris_integer_args_are_written_as_integers():
     assert "conv_dim 8.5 is not a whole number: 8 used (its whole part)" in report.warnings
 
 
-def test_a_decimal_process_count_still_gets_the_torchrun_hint():
+def test_a_decimal_process_count_still_gets_the_processes_hint():
     _, report = import_kohya(_std(num_processes=2.0))
-    assert "torchrun --nproc_per_node 2 " in dict(report.ignored)["num_processes"]
+    assert "`loratui train CONFIG --processes 2`" in dict(report.ignored)["num_processes"]
 
 
 def test_the_dataset_config_reads_decimal_counts_too(tmp_path):

@@ -95,7 +95,7 @@ def test_the_stop_line_after_sighup_does_not_offer_a_second_one(world):
 
     hup = stop_line(signal.SIGHUP)
     assert "again to stop" not in hup
-    assert "a second SIGHUP is ignored; Ctrl-C or SIGTERM to stop at once, without saving" in hup
+    assert "a second SIGHUP or a SIGTERM is ignored; Ctrl-C to stop at once, without saving" in hup
     for signum in (signal.SIGINT, signal.SIGTERM):
         assert "(again to stop at once, without saving)" in stop_line(signum)
 
@@ -108,4 +108,4 @@ def test_the_loading_stop_line_after_sighup_too():
                           say=said.append, stop_asked_while_loading=None)
     RunControls._on_signal(run, signal.SIGHUP, None)
     assert run.stop_asked_while_loading == "SIGHUP"
-    assert said[-1].endswith("nothing is saved (a second SIGHUP is ignored; Ctrl-C or SIGTERM to stop at once)")
+    assert said[-1].endswith("nothing is saved (a second SIGHUP or a SIGTERM is ignored; Ctrl-C to stop at once)")

@@ -76,7 +76,8 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
         raise click.UsageError("give one of --max-steps, --max-train-epochs and --extend-epochs")
     if extend_epochs is not None and not resume:
         raise click.UsageError("--extend-epochs needs --resume STATE_DIR (the state of the run to continue)")
-    if processes > 1 and int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+    world = world_size()  # a bad WORLD_SIZE is named here, before the run parses it
+    if processes > 1 and world > 1:
         raise click.BadParameter(f"this process is already one of {os.environ['WORLD_SIZE']} (started by torchrun or "
                                  "accelerate launch): leave --processes out, or run `loratui train` alone with it",
                                  param_hint="--processes")
@@ -127,11 +128,15 @@ def _launch(config: str, cfg, processes: int, *, resume, save_state, events, ech
 
     from loratui.core.config import resolve_path
     from loratui.core.events import events_path
-    from loratui.engine.launch import cuda_gpu_count, launch, processes_problem
+    from loratui.engine.launch import cpu_processes_warning, cuda_gpu_count, launch, processes_problem
 
-    problem = processes_problem(processes, cuda_gpus=cuda_gpu_count())
+    cuda_gpus = cuda_gpu_count()
+    problem = processes_problem(processes, cuda_gpus=cuda_gpus)
     if problem:
         raise click.BadParameter(problem.removeprefix("--processes "), param_hint="--processes")
+    warning = cpu_processes_warning(processes, cuda_gpus=cuda_gpus, cpus=os.cpu_count())
+    if warning:
+        click.echo(warning, err=True)
     args = [config]
     for flag, value in (("--resume", resume), ("--events", events), ("--max-steps", max_steps),
                         ("--max-train-epochs", max_epochs), ("--extend-epochs", extend_epochs)):
@@ -141,6 +146,18 @@ def _launch(config: str, cfg, processes: int, *, resume, save_state, events, ech
     events_file = Path(events) if events else events_path(resolve_path(cfg, cfg.saving.output_dir),
                                                           cfg.saving.output_name)
     return launch(processes, args, events_file=events_file)
+
+
+def world_size() -> int:
+    """WORLD_SIZE (set by torchrun / accelerate launch for each of their processes; 1 when unset or empty)."""
+    from loratui.core.errors import LoratuiError
+
+    value = os.environ.get("WORLD_SIZE", "").strip()
+    try:
+        return int(value) if value else 1
+    except ValueError:
+        raise LoratuiError(f"WORLD_SIZE={value!r} in the environment is not a whole number: unset it "
+                           "(`unset WORLD_SIZE`), or start through torchrun / accelerate launch") from None
 
 
 def _resume_preflight(cfg, resume: str, *, max_steps, max_epochs, extend_epochs, world: int | None = None) -> None:
@@ -154,7 +171,7 @@ def _resume_preflight(cfg, resume: str, *, max_steps, max_epochs, extend_epochs,
         cfg.training.max_train_steps, cfg.training.max_train_epochs = max_steps, None
     if max_epochs is not None:
         cfg.training.max_train_epochs, cfg.training.max_train_steps = max_epochs, None
-    world = world or int(os.environ.get("WORLD_SIZE", "1"))
+    world = world or world_size()
     check_resume(cfg, scan_for_config(cfg), resume, world=world,
                  extend_epochs=extend_epochs, max_steps=max_steps, max_epochs=max_epochs)
 

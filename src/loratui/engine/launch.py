@@ -9,8 +9,8 @@ writes the events, the log lines and the LoRA. What the launcher adds over a bar
 * Ctrl-C / SIGTERM / SIGHUP (the terminal closed) reach every rank once (torchrun starts each in a session of its own, and its
   agent answers a signal by killing them, unsaved): the ranks agree on a stop after their next
   step and save the LoRA and the state (engine/run_controls.py); again: they stop at once, without
-  saving; a third time: they are killed (a SIGHUP never counts again: the kernel and the shell may each
-  send one). The launcher then says one line and exits as one process would (README's exit codes): 0
+  saving (a save under way ends first); a third time: they are killed (a SIGHUP never counts again: the
+  kernel and the shell may each send one; nor does a SIGTERM after a SIGHUP: logout sends both). The launcher then says one line and exits as one process would (README's exit codes): 0
   when rank 0 saved the LoRA (its finished event names it), 130 / 143 / 129 when nothing was saved.
 * Ranks other than 0 write their output to a log file of the launch (``CRASH_DIR/train-launch-*/``,
   CRASH_DIR: core/crashlog.py), kept only when the launch fails; a rank that fails ends the launch
@@ -68,11 +68,35 @@ def cuda_gpu_count() -> int | None:
 
 
 def torchrun_args(processes: int, log_dir: Path, train_args: list[str]) -> list[str]:
-    """torchrun's command line for the launch: standalone (one machine, a free port), ranks 1.. with
-    their stdout and stderr in ``log_dir`` (rank 0 keeps the terminal: its progress bar, its lines)."""
-    quiet = ",".join(f"{rank}:3" for rank in range(1, processes))
-    return ["--standalone", "--nproc_per_node", str(processes), "--redirects", quiet, "--log-dir", str(log_dir),
+    """torchrun's command line for the launch: standalone (one machine, a free port), each rank's logs under
+    ``log_dir``. Which ranks log there is set in launch_config, not by ``--redirects``: torch's parser of
+    that option takes one-digit ranks only (``1:3,...,10:3`` is refused)."""
+    return ["--standalone", "--nproc_per_node", str(processes), "--log-dir", str(log_dir),
             "--signals-to-handle", AGENT_SIGNALS, "-m", "loratui", "train", *train_args]
+
+
+def launch_config(processes: int, log_dir: Path, train_args: list[str]):
+    """torchrun's (LaunchConfig, entrypoint, args) for the launch: what torchrun's run() does for
+    --standalone (a rendezvous on this machine, on a port the OS picks), and ranks 1.. with their stdout
+    and stderr in ``log_dir`` (rank 0 keeps the terminal: its progress bar, its lines), for any N."""
+    from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs, Std
+    from torch.distributed.run import config_from_args, parse_args
+
+    options = parse_args(torchrun_args(processes, log_dir, train_args))
+    options.rdzv_backend, options.rdzv_endpoint, options.rdzv_id = "c10d", "localhost:0", str(uuid.uuid4())
+    config, entrypoint, args = config_from_args(options)
+    quiet = {rank: Std.ALL for rank in range(1, processes)}
+    config.logs_specs = DefaultLogsSpecs(log_dir=str(log_dir), redirects=quiet)
+    return config, entrypoint, args
+
+
+def cpu_processes_warning(processes: int, *, cuda_gpus: int | None, cpus: int | None) -> str | None:
+    """A CPU launch of more processes than the machine has cores runs (gloo takes any number), slowly: said
+    once, not refused."""
+    if cuda_gpus is not None or not cpus or processes <= cpus:
+        return None
+    return (f"warning: --processes {processes} on a CPU with {cpus} core(s): each process trains slower than "
+            f"one would alone; give at most --processes {cpus}")
 
 
 def rank_log(log_dir: Path, rank: int) -> Path | None:
@@ -107,6 +131,8 @@ class SignalRelay:
     def _on_signal(self, signum, frame) -> None:
         if signum == signal.SIGHUP and self.received:
             return  # the hangup's second copy (kernel and shell), or one after a stop: no stop without saving
+        if signum == signal.SIGTERM and self.received[:1] == [signal.SIGHUP]:
+            return  # logout's SIGTERM after the hangup (logind, a supervisor): the same stop, not a second one
         self.received.append(signum)  # the thread carries it (a handler taking the lock could meet itself)
 
     def forward(self) -> None:
@@ -262,16 +288,12 @@ def _run_agent(processes: int, train_args: list[str], log_dir: Path) -> tuple[li
     ranks' ProcessFailure by rank)."""
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import elastic_launch
-    from torch.distributed.run import config_from_args, parse_args
 
     env = {"TORCHELASTIC_SIGNALS_TO_HANDLE": AGENT_SIGNALS, LAUNCHED_RANKS_ENV: "1"}
     if "OMP_NUM_THREADS" not in os.environ:  # torchrun would set 1 (and say so); a CPU run wants its share
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // processes))
     with _environ(env), _agent_quiet():
-        options = parse_args(torchrun_args(processes, log_dir, train_args))
-        # what torchrun's run() does for --standalone: a rendezvous on this machine, on a port the OS picks
-        options.rdzv_backend, options.rdzv_endpoint, options.rdzv_id = "c10d", "localhost:0", str(uuid.uuid4())
-        config, entrypoint, args = config_from_args(options)
+        config, entrypoint, args = launch_config(processes, log_dir, train_args)
         with SignalRelay() as relay:
             try:
                 elastic_launch(config, entrypoint)(*args)

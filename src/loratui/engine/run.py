@@ -31,7 +31,7 @@ from loratui.core.events import EventWriter, RunLock, events_path, lock_path
 from loratui.core.run_control import ControlReader
 from loratui.engine.run_checks import (check_config, config_digest, cpu_slow_settings, crash_line, nan_hint,
                                       oom_hint)
-from loratui.engine.run_controls import RunControls
+from loratui.engine.run_controls import RunControls, SavesFinishFirst
 from loratui.engine.run_events import CacheProgress, Reporter, RunEvents, tell
 from loratui.engine.run_folder import RunFolder, reopen_deleted_log
 from loratui.engine.run_peers import (is_collective_failure, leave_note, on_launcher_close, report_peer_failure,
@@ -46,7 +46,7 @@ __all__ = ["CacheProgress", "Reporter", "Run", "check_config", "config_digest", 
            "reopen_deleted_log", "run_training", "sd_scripts_bucket_info"]
 
 
-class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
+class Run(RunEvents, RunFolder, SavesFinishFirst, RunSaves, RunResume, RunControls):
     """One training run (see the module docstring): the checks, the output folder opened, the model, LoRA
     and data built, train_loop, the last saves. What it writes and tells is in the mixins:
     run_events.py (events, console), run_folder.py (the output folder), run_saves.py (LoRAs, states,
@@ -148,7 +148,7 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             self.state_saved_at = state_saved_at(self.resume, self.resume_info)
         schedule = compute_schedule(self.cfg, scan, self.world)
         # SIGHUP (the terminal, SSH link or tmux pane closed) stops as SIGTERM does; it never counts as the
-        # second signal that stops unsaved: the kernel and the shell may each send one
+        # second signal that stops unsaved: the kernel and the shell may each send one (nor does a SIGTERM after it)
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         started = time.perf_counter()
         # the events of the end (error, finished) go through emit_last: the events file itself may be
@@ -169,12 +169,15 @@ class Run(RunEvents, RunFolder, RunSaves, RunResume, RunControls):
             if self.peer_closed:  # `train --processes N` closed this rank while loading: another one ended
                 self.peer_failed = True
                 return report_peer_failure(self, None, started)
-            # a signal while loading (nothing trained yet), or a second Ctrl-C: stop without saving
-            tr = self.trainer
+            # a signal while loading (nothing trained yet), or a second Ctrl-C: stop without saving more; a
+            # LoRA a save finished first (SavesFinishFirst) is named, and the run exits 0 as a stop that saved
+            tr, output = self.trainer, self._saved_output()
             self.emit_last("finished", reason="stopped", step=tr.step if tr else 0, epoch=self._epoch_now(),
-                           output=None, elapsed_s=round(time.perf_counter() - started, 1))
-            self.say("stopped (nothing saved)")
-            return 130  # interrupted: `train && upload` must not go on
+                           output=output, elapsed_s=round(time.perf_counter() - started, 1))
+            self.say(f"stopped; the LoRA saved at step {tr.step}: {output}" if output else "stopped (nothing saved)")
+            if output and not self.echo_json:
+                tell(output, stream=sys.stdout)
+            return 0 if output else 130  # interrupted unsaved: `train && upload` must not go on
         except torch.cuda.OutOfMemoryError:
             step = self.trainer.step if self.trainer else 0
             message = f"out of GPU memory {'while loading / caching' if not self.trainer else f'at step {step + 1}'}"

@@ -1,21 +1,54 @@
 """Requests to a live run: save now, sample now and stop from NAME.control.jsonl (core/run_control.py), each
 answered with a control event; SIGINT / SIGTERM / SIGHUP stop after the current step (twice: at once; a
-second SIGHUP is ignored, and the line says so); while
+second SIGHUP is ignored, and so is a SIGTERM after a SIGHUP, and the line says so; a second signal during
+a save waits for that save to end, SavesFinishFirst); while
 the run still loads, at the end of the loading stage under way, before anything is saved. A stop read
 after step N: one process stops there (train_loop looks again after the step's hooks); several agree on
 it at step N + 1 (the flag travels with that step's gradients) and stop after it."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 
 
 def again_words(signum: int) -> str:
     """What stops the run at once after ``signum`` stopped it gracefully: the same signal again, except
-    SIGHUP (a second one is ignored, engine/run.py: the kernel and the shell may each send one)."""
+    SIGHUP (a second one is ignored, engine/run.py: the kernel and the shell may each send one; so is the
+    SIGTERM logout sends after it: logind's KillUserProcesses, a supervisor)."""
     if signum == signal.SIGHUP:
-        return "a second SIGHUP is ignored; Ctrl-C or SIGTERM to stop at once"
+        return "a second SIGHUP or a SIGTERM is ignored; Ctrl-C to stop at once"
     return "again to stop at once"
+
+
+class SavesFinishFirst:
+    """Placed before RunSaves in Run's bases: a LoRA or state save (and the state a LoRA save writes with
+    it) runs to its end even when a second stop signal comes meanwhile (_on_signal defers it); the run
+    then stops at once, as that signal asked, keeping what the save wrote. Every process counts the same
+    saves (they call them at the same points), so none leaves the others inside a save's collective."""
+
+    saves_under_way = 0
+    stop_after_save: str | None = None  # the signal's name, received during a save
+
+    def save_lora(self, tr, kind: str):
+        with self._save_finishes_first(tr):
+            return super().save_lora(tr, kind)
+
+    def save_state(self, tr, folder):
+        with self._save_finishes_first(tr):
+            return super().save_state(tr, folder)
+
+    @contextlib.contextmanager
+    def _save_finishes_first(self, tr):
+        self.saves_under_way += 1
+        try:
+            yield
+        finally:
+            self.saves_under_way -= 1
+        if not self.saves_under_way and self.stop_after_save:  # the save ended well: now the deferred stop
+            if self.is_main and self.last_save and self.last_save[0] == tr.step:
+                self.saved_lora = self.last_save[1]  # this step's LoRA is complete: execute names it
+            raise KeyboardInterrupt(self.stop_after_save)
 
 
 class RunControls:
@@ -62,6 +95,11 @@ class RunControls:
         if getattr(self, "peer_failed", False):
             return  # torchrun's SIGTERM after a process failed (said by execute): nothing can be saved
         name = signal.Signals(signum).name
+        first = getattr(self, "first_stop", None)
+        if signum == signal.SIGTERM and first == "SIGHUP":
+            return  # logout's SIGTERM after the hangup: the stop under way, not a second one
+        if not self.signals_seen:
+            self.first_stop = name
         again = again_words(signum)
         if getattr(self, "world", 1) > 1 and self.training_began and not self.signals_seen:
             # a stop needs every process at the same step: each gets the signal and stops after the next one
@@ -72,6 +110,11 @@ class RunControls:
             return
         self.signals_seen += 1
         if self.signals_seen > 1:
+            if getattr(self, "saves_under_way", 0):  # a half-written save is worth nothing: it ends first
+                if not getattr(self, "stop_after_save", None):
+                    self.stop_after_save = name
+                    self.say(f"\n{name}: the save under way ends first, then the run stops, saving nothing more")
+                return
             raise KeyboardInterrupt  # asked twice: stop now, without saving
         if not self.training_began:
             # still loading: a KeyboardInterrupt raised here could land inside a lazy import (diffusers,

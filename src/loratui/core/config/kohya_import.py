@@ -388,8 +388,8 @@ class _Importer(NetworkKeys, TrainingKeys):
         processes = _whole_number(self.get("num_processes", 1))[0]
         machines = _whole_number(self.get("num_machines", 1))[0]
         if _positive_count(processes) and processes > 1:
-            self.ignore("num_processes", f"{processes} processes in kohya_ss: train with `torchrun --nproc_per_node "
-                                         f"{processes} -m loratui train CONFIG` (or processes {processes} on the Train "
+            self.ignore("num_processes", f"{processes} processes in kohya_ss: train with `loratui train CONFIG "
+                                         f"--processes {processes}` (or processes {processes} on the Train "
                                          "screen); `loratui train` alone uses one GPU")
         if _positive_count(machines) and machines > 1:
             self.ignore("num_machines", f"{machines} machines in kohya_ss: loratui trains on the GPUs of one machine "

@@ -28,7 +28,7 @@ ZERO_IS_UNSET = {"sample_every_n_epochs", "sample_every_n_steps", "save_every_n_
 _LAUNCH = "accelerate launcher setting: not used (loratui starts its own processes)"
 # several GPUs: README "On a GPU box over SSH, in tmux, on several GPUs"; num_processes > 1 gets the command with
 # its own count (kohya_import._launcher)
-MULTI_GPU_HOW = "`torchrun --nproc_per_node N -m loratui train CONFIG`, or processes > 1 on the Train screen"
+MULTI_GPU_HOW = "`loratui train CONFIG --processes N`, or processes > 1 on the Train screen"
 _GPUS = f"launcher setting: `loratui train` uses one GPU; for several: {MULTI_GPU_HOW}"
 _LOG = "loratui logs to its own events file in output_dir (no tensorboard/wandb)"
 # the LyCORIS options kohya_ss passes (lora_gui.py) for its LyCORIS types, which the import puts in network_args

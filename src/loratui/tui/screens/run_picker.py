@@ -8,7 +8,7 @@ the last lines of its log, newest last, each cut to the width (at 80x24 the last
 The earlier runs of a NAME (their events moved aside to NAME.events.N.jsonl by a later run) follow
 it, newest first, as "NAME (earlier run N)": enter shows one read-only.
 ``list_for_picker`` gathers them (in a thread); ``run_service(app)`` is the App's RunService.
-``StartDialog`` shows the command a start runs (``loratui train ...``, or ``torchrun ...`` for
+``StartDialog`` shows the command a start runs (``loratui train ...``, with ``--processes N`` for
 several processes), rebuilt by its caller's ``build(processes)`` as the number changes; it
 dismisses with the RunCommand or None; ``start_warnings`` are the lines it shows above the command
 (the last run's files a new one overwrites or moves aside, Settings changes it ignores).
@@ -390,7 +390,7 @@ class StartDialog(_AskDialog):
 
     def __init__(self, title: str, build: Callable[[int], object], processes: int = 1,
                  warnings: Sequence[str] = (), problems: Callable[[], list[str]] | None = None) -> None:
-        super().__init__(title, "Processes (GPUs; more than 1 launches torchrun). The run goes on in its own "
+        super().__init__(title, "Processes (GPUs; more than 1 adds --processes N). The run goes on in its own "
                                 "session when the app closes or SSH drops; its output goes to OUTPUT_DIR/NAME.log.",
                          str(processes))
         self.build = build

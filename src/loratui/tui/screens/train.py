@@ -33,7 +33,7 @@ from loratui.core.events import events_path
 from loratui.core.runs import earlier_title
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.run_picker import RunPicker, error_setting, list_for_picker, run_service
-from loratui.tui.screens.train_checkpoints import PALETTE, CheckpointActions, TrainKeys
+from loratui.tui.screens.train_checkpoints import PALETTE, PALETTE_TITLES, CheckpointActions, TrainKeys
 from loratui.tui.screens.train_controls import RunControls
 from loratui.tui.screens.train_footer import FollowedFooter
 from loratui.tui.services.runs import FollowedRun, RunNotice, RunService, RunSnapshot, RunUpdated
@@ -288,7 +288,9 @@ class TrainScreen(RunControls, CheckpointActions, TrainKeys, FollowedFooter, Scr
         self.error_setting = error_setting(snapshot.error) if snapshot.error else None
         error.display = snapshot.error is not None
         if snapshot.error is not None:
-            error.update(run_error_line(snapshot.error, self.error_setting))
+            # the keymap's key for "open the setting" (its palette command where the keymap left none)
+            key = self.key_for("train.open_setting") or f"'{PALETTE_TITLES['train.open_setting']}' (ctrl+p)"
+            error.update(run_error_line(snapshot.error, self.error_setting, key))
         self.checkpoints.set_checkpoints(snapshot.checkpoints)
         if not snapshot.checkpoints:  # no highlight to change: the lines of the last run's checkpoint go
             self.show_checkpoint()
