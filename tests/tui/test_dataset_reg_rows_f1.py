@@ -224,3 +224,21 @@ def test_a_reg_folder_without_images_is_still_scanned(tmp_path):
     assert store.reg_rows == [] and store.reg_root == project / "reg"
     scan = store.read_scan()
     assert scan.reg_data_dir == project / "reg"  # its problems (an empty concept folder) are still named
+
+
+def test_a_config_with_no_reg_data_dir_lists_no_reg_rows_beside_a_reg_folder(tmp_path):
+    # r1 item 2: reg_data_dir = "" is "none" (what trains); the project's reg/ is only a guess without a config
+    project = make_dataset(tmp_path / "proj")
+    add_reg(project)
+    config = project / "config.toml"
+    config.write_text('[dataset]\ntrain_data_dir = "img"\nreg_data_dir = ""\n')
+    store = DatasetStore(locate_dataset(project))
+    store.config_path = config
+    store.adopt_rows(store.list_rows())
+    assert store.reg_rows == [] and store.reg_root is None and len(store.all_rows) == 6
+    config.write_text('[dataset]\ntrain_data_dir = "img"\nreg_data_dir = "reg"\n')
+    store.adopt_rows(store.list_rows())
+    assert [row.name for row in store.reg_rows] == ["p1.png", "p2.png"]
+    store.config_path = None  # a folder opened on its own: the project's reg/ as before
+    store.adopt_rows(store.list_rows())
+    assert store.reg_root == project / "reg" and len(store.reg_rows) == 2

@@ -314,9 +314,11 @@ def _apply_locked(plan: EditPlan, dataset, description: str, skip_conflicts: boo
         return result
 
     def record(items) -> dict:
+        now = time.time()
         return {
             "version": VERSION,
-            "created": time.time(),
+            "created": now,
+            "moved": now,  # set again by each undo and redo (journal_moves): "created" stays the change's
             "description": description or plan.describe(),
             "ops": [op.to_dict() for op in plan.ops],
             "files": [file_record(dataset, edit.path, edit.caption.raw, new_bytes) for edit, new_bytes in items],

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,7 +241,7 @@ def _write_inverse(dataset, target: Path, plan: UndoPlan, todo: list[tuple[Path,
         target.unlink(missing_ok=True)
         return
     record = {key: value for key, value in plan.record.items() if key != "files"}
-    record.update(version=VERSION, files=files)
+    record.update(version=VERSION, moved=time.time(), files=files)  # "created" kept: when the change was made
     text = json.dumps(record)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

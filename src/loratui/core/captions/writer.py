@@ -131,7 +131,8 @@ class ChangeWriter:
                 atomic_write_text(open_marker(self.entry), str(os.getpid()))
             except OSError:
                 pass  # only a full journal's pruning could then take the entry (the next batch says so)
-            header = {"version": VERSION, "created": time.time(), "description": self.description, "ops": []}
+            now = time.time()
+            header = {"version": VERSION, "created": now, "moved": now, "description": self.description, "ops": []}
             lines.insert(0, json.dumps(header))
         try:
             fd = os.open(self.entry, os.O_WRONLY | os.O_APPEND)

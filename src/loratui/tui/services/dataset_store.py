@@ -27,8 +27,8 @@ from loratui.core.dataset import (
     DatasetLocation, DatasetScan, Problem, caption_problems, captions_of_unreadable_images, config_reg_dir,
     missing_caption_problem, parse_subset_name, scan_dataset,
 )
-from loratui.core.errors import LoratuiError
-from loratui.tui.services.dataset_journals import journal_root, redo_root, undo_root
+from loratui.core.errors import LoratuiError, PartialWriteError
+from loratui.tui.services.dataset_journals import drop_stale_redo, journal_root, redo_root, undo_root
 from loratui.tui.services.dataset_rows import (  # noqa: F401 - ImageRow, PREVIEW_CHARS: this module's names too
     PREVIEW_CHARS, ImageRow, RowListing, captions_of_rows, list_image_rows, list_with_reg, unreadable_folders_line,
 )
@@ -186,12 +186,15 @@ class DatasetStore:
         return list_with_reg(self.root, self.reg_to_list(), self.caption_extension)
 
     def reg_to_list(self) -> Path | None:
-        """The reg folder whose images the table lists beside the train images: the open config's
-        dataset.reg_data_dir (what trains), else the project's reg/ (core's locate_dataset). None when the
-        folder opened is itself a reg folder: its images are all the rows already."""
+        """The reg folder whose images the table lists beside the train images: with a config open, its
+        dataset.reg_data_dir only (what trains; "" is none, so no reg rows, even beside a reg/ folder);
+        without one, the project's reg/ (core's locate_dataset). None when the folder opened is itself a
+        reg folder: its images are all the rows already."""
         if self.location.is_reg:
             return None
-        return config_reg_dir(self.config_path) or self.location.reg_dir
+        if self.config_path is not None:
+            return config_reg_dir(self.config_path)
+        return self.location.reg_dir
 
     @property
     def reg_rows(self) -> list[ImageRow]:
@@ -473,5 +476,11 @@ class DatasetStore:
         if not plan.edits:
             return [], None, 0
         root = self.journal_root([edit.path for edit in plan.edits])
-        result = apply_plan(plan, root, description=description, progress=self.write_progress)
+        try:
+            result = apply_plan(plan, root, description=description, progress=self.write_progress)
+        except PartialWriteError:
+            drop_stale_redo(self)  # some captions were written: a change, as below
+            raise
+        if result.journal is not None:  # a change: what the other journal (train or reg) undid is not redone
+            drop_stale_redo(self)
         return list(result.written), result.journal, result.dropped
