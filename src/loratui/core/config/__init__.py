@@ -46,8 +46,12 @@ from loratui.core.config.presets import (
     normalize_family, preset_changes, user_presets_dir,
 )
 from loratui.core.config.network_args import (
-    ARGS as LYCORIS_ARGS, LYCORIS, NETWORK_MODULES, algo_of, explain_arg, network_kind, network_problems,
+    LYCORIS, NETWORK_MODULES, algo_of, explain_arg, network_kind, network_problems,
     network_identity, sdscripts_network_kwargs, split_network_args,
+)
+from loratui.core.config.network_args_edit import (  # LYCORIS_ARGS: network_args.ARGS with the edit methods
+    EDIT_ARGS as LYCORIS_ARGS, arg_position as network_arg_position, arg_value as network_arg_value,
+    shown_value as network_arg_shown, with_arg as with_network_arg,
 )
 from loratui.core.config.render import dumps_config
 from loratui.core.config.schema import (
@@ -91,5 +95,6 @@ __all__ = [
     "write_config",
     "LYCORIS", "LYCORIS_ARGS", "NETWORK_MODULES", "algo_of", "explain_arg", "network_kind", "network_problems",
     "network_identity", "sdscripts_network_kwargs", "split_network_args",
+    "network_arg_position", "network_arg_shown", "network_arg_value", "with_network_arg",
     "LoraFileInfo", "describe_lora", "layer_kinds", "read_lora_info",
 ]

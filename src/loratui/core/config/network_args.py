@@ -41,38 +41,19 @@ class LycorisArg:
     min: float | None = None
     max: float | None = None
 
-    # One argument read from and written into a network_args list, for a form field of its own
-    # (network_args_edit.py; methods here because the config package's face exports ARGS).
+    # Plain data: reading and writing one argument in a network_args list (a Settings field of its own) is
+    # network_args_edit.py's, whose EDIT_ARGS (core.config's LYCORIS_ARGS) adds those methods to these.
     @property
     def choices(self) -> tuple[str, ...] | None:
         """The values of a choice (algo, preset); None for the others."""
-        from loratui.core.config.network_args_edit import choices_of
-        return choices_of(self.name)
+        return ALGOS if self.kind == "algo" else PRESETS if self.kind == "preset" else None
 
     def used_by(self, algo: str) -> bool:
         return algo in self.algos
 
     def problem(self, raw: str) -> str | None:
         """Why ``raw`` is not a value of this argument, one line naming it ("conv_dim=x must be ..."), or None."""
-        from loratui.core.config.network_args_edit import value_problem
-        return value_problem(self.name, raw)
-
-    def shown_in(self, items: list[str] | None) -> str | None:
-        """The value a form field shows for this list (a choice or true/false: its default when absent)."""
-        from loratui.core.config.network_args_edit import shown_value
-        return shown_value(items, self.name)
-
-    def written_into(self, items: list[str], value: str | None, file_items: list[str] | None = None,
-                     at: int | None = None) -> list[str]:
-        """``items`` with this argument set to ``value`` (None: removed), other items kept in place (a new
-        key at index ``at``, else last); the file's own item (and list) back when the value is the file's."""
-        from loratui.core.config.network_args_edit import with_arg
-        return with_arg(items, self.name, value, file_items, at)
-
-    def position_in(self, items: list[str] | None) -> int | None:
-        """Where this argument's (first) item is in the list; None when absent."""
-        from loratui.core.config.network_args_edit import arg_position
-        return arg_position(items, self.name)
+        return _value_problem(self, raw)
 
 
 _RANK_ALGOS = ("locon", "loha", "lokr")

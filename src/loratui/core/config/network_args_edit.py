@@ -6,14 +6,16 @@ what the file's list (``file_items``) already says for that key gives back the f
 that then means exactly what the file's does is the file's list itself, so a field changed and changed
 back leaves the TOML byte-for-byte as it was.
 
-Pure Python; reached through ``LYCORIS_ARGS[name]``'s methods (network_args.LycorisArg).
+Pure Python. Reached through ``EDIT_ARGS[name]``'s methods (core.config's ``LYCORIS_ARGS``): network_args'
+ARGS with these functions added, so network_args.LycorisArg stays plain data and this module only imports
+network_args, never the other way round (no import cycle).
 """
 
 from __future__ import annotations
 
-from loratui.core.config.network_args import (
-    ALGO_ALIASES, ALGOS, ALIASES, ARGS, PRESETS, _normal_value, _value_problem, unquoted,
-)
+from dataclasses import asdict, dataclass
+
+from loratui.core.config.network_args import ALGO_ALIASES, ALIASES, ARGS, LycorisArg, _normal_value, unquoted
 
 # what an absent key means, for the arguments a choice or a true/false field shows (LyCORIS's defaults)
 SHOWN_DEFAULTS = {"algo": "locon", "preset": "full", "wd_on_output": "true"}
@@ -116,9 +118,30 @@ def with_arg(items: list[str], name: str, value: str | None, file_items: list[st
 
 def value_problem(name: str, raw: str) -> str | None:
     """Why ``raw`` is not a value of ``name`` (one line naming it), or None."""
-    return _value_problem(ARGS[name], raw)
+    return ARGS[name].problem(raw)
 
 
 def choices_of(name: str) -> tuple[str, ...] | None:
-    kind = ARGS[name].kind
-    return ALGOS if kind == "algo" else PRESETS if kind == "preset" else None
+    return ARGS[name].choices
+
+
+@dataclass(frozen=True)
+class EditableArg(LycorisArg):
+    """A LycorisArg with the list-editing functions above as methods, for the Settings form's fields."""
+
+    def shown_in(self, items: list[str] | None) -> str | None:
+        """The value a form field shows for this list (a choice or true/false: its default when absent)."""
+        return shown_value(items, self.name)
+
+    def written_into(self, items: list[str], value: str | None, file_items: list[str] | None = None,
+                     at: int | None = None) -> list[str]:
+        """``items`` with this argument set to ``value`` (None: removed), other items kept in place (a new
+        key at index ``at``, else last); the file's own item (and list) back when the value is the file's."""
+        return with_arg(items, self.name, value, file_items, at)
+
+    def position_in(self, items: list[str] | None) -> int | None:
+        """Where this argument's (first) item is in the list; None when absent."""
+        return arg_position(items, self.name)
+
+
+EDIT_ARGS: dict[str, EditableArg] = {name: EditableArg(**asdict(arg)) for name, arg in ARGS.items()}
