@@ -1,12 +1,13 @@
 """The loratui app: four screens (Textual modes), the command palette, help, themes and keymaps.
 
 Thin on purpose: the dataset lives in services.dataset_store (over core), each screen in its own
-module, slow work in thread workers (services.work). Nothing here imports torch or an ML library.
+module, slow work in thread workers (services.work); mixed in: the keys texts name and the palette's app
+commands (app_keys), ctrl+q's question (app_quit), themes (app_themes). Nothing here imports torch or an
+ML library.
 """
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
@@ -14,8 +15,10 @@ from textual.app import App
 from textual.binding import Binding
 
 from loratui.core.dataset import DatasetLocation
+from loratui.tui.app_keys import SCREEN_TITLES, AppKeys, screen_command_title  # noqa: F401 - named here too
+from loratui.tui.app_quit import AppQuitGuard
 from loratui.tui.app_themes import AppThemes
-from loratui.tui.palette import LoratuiCommands, LoratuiPalette, PaletteCommand
+from loratui.tui.palette import LoratuiCommands, LoratuiPalette
 from loratui.tui.services.dataset_store import DatasetStore, config_caption_extension
 from loratui.tui.services.drafts import DraftKeeper
 from loratui.tui.services.themes import THEMED_WIDGETS_CSS
@@ -26,17 +29,6 @@ keys_in_order.install()  # a backspace typed fast stays where it was typed (Text
 footer_fixes.install()  # the Footer forgets removed keys, and is rebuilt only when what it shows changes
 
 SCREENS = Binding.Group("Screens", compact=True)
-SCREEN_TITLES = {"dataset": "Dataset", "caption": "Caption", "settings": "Settings", "train": "Train"}
-
-
-def screen_command_title(mode: str) -> str:
-    """The palette command that shows screen ``mode`` (named where the keymap left it no key)."""
-    return f"app: show {SCREEN_TITLES[mode]} screen"
-
-
-def _box_text(box) -> str:
-    """An Input's value or a TextArea's text."""
-    return box.value if hasattr(box, "value") else box.text
 
 
 def _dataset_screen():
@@ -63,7 +55,7 @@ def _train_screen():
     return TrainScreen()
 
 
-class LoratuiApp(AppThemes, App):
+class LoratuiApp(AppKeys, AppQuitGuard, AppThemes, App):
     """`loratui [PATH]`: clean captions, caption, configure and train, from the keyboard."""
 
     CSS_PATH = "app.tcss"
@@ -187,10 +179,6 @@ class LoratuiApp(AppThemes, App):
         if isinstance(screen, ModalScreen):  # what its boxes hold on opening is not "typed" (a remembered form)
             self.call_after_refresh(self._note_dialog_text, screen)
 
-    def _note_dialog_text(self, screen) -> None:
-        for box in screen.query("Input, TextArea"):
-            self._dialog_text_at_open.setdefault(box, _box_text(box))
-
     def _tell_settings_draft(self) -> None:
         """Unsaved Settings changes kept from a session that ended without saving (a dropped SSH link):
         said at once, as a run started now would train on the file without them."""
@@ -243,8 +231,9 @@ class LoratuiApp(AppThemes, App):
             except RuntimeError:
                 pass
 
+        # the reg folder too: its images are rows (store.reg_root, known once the rows are listed)
         run_in_thread(self, watch_captions, self.store.root, lambda: self.store.caption_extension, self._watch_stop,
-                      deliver, what="watching the dataset for changes", group="watch")
+                      deliver, lambda: self.store.reg_root, what="watching the dataset for changes", group="watch")
 
     def _captions_changed(self, paths: list[Path]) -> None:
         try:
@@ -308,163 +297,6 @@ class LoratuiApp(AppThemes, App):
         form = getattr(screen, "form", None) if screen is not None else None
         return form.unsaved_edits() if form is not None else 0
 
-    def typed_caption_edit(self) -> str | None:
-        """What the Dataset screen's tag editor holds typed but not entered (None: nothing)."""
-        try:
-            stack = self.get_screen_stack("dataset")
-        except (KeyError, LookupError):
-            return None
-        from loratui.tui.widgets.tag_editor import TagEditor
-
-        for screen in stack:
-            for editor in screen.query(TagEditor):
-                pending = editor.typed_not_entered()
-                if pending:
-                    return pending
-        return None
-
-    def typed_in_dialog(self) -> str | None:
-        """Text typed into an open dialog and not applied (a bulk form's tags), in words; None: nothing.
-        Text a box held when the dialog opened (a remembered form) does not count."""
-        from textual.command import CommandPalette
-        from textual.screen import ModalScreen
-
-        for screen in reversed(self.screen_stack):
-            if not isinstance(screen, ModalScreen) or isinstance(screen, CommandPalette):
-                continue
-            for box in screen.query("Input, TextArea"):
-                text = _box_text(box)
-                if text.strip() and text != self._dialog_text_at_open.get(box, ""):
-                    titled = next((str(node.border_title) for node in screen.query("*") if node.border_title), "")
-                    shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:39] + "…"
-                    return f"'{shown}' typed in the {titled or 'open'} dialog, not applied"
-        return None
-
-    def live_caption_run(self) -> str | None:
-        """A caption run still going, in words with how to undo what it wrote (None: none is)."""
-        runner = getattr(self, "_caption_runner", None)
-        run = runner.run if runner is not None and runner.busy else None
-        if run is None:
-            return None
-        if run.phase == "starting":
-            return "A caption run is starting (loading the model): quitting stops it."
-        if run.dry_run:
-            return f"A caption dry run (it writes nothing) is at {run.done}/{run.to_caption}: quitting stops it."
-        folder = shlex.quote(run.command[5]) if len(run.command) > 5 else ""
-        return (f"A caption run is at {run.done}/{run.to_caption}: quitting stops it after the caption being "
-                f"written; what it wrote stays (undo with {self.dataset_undo()} / loratui tags undo {folder}).")
-
-    # ---- keys named in texts: the user's keymap applied (keymap.toml may move any of them) -------------
-
-    def key_for(self, binding_id: str, node=None) -> str:
-        """The key that runs ``binding_id`` among ``node``'s bindings (the app's own by default; a screen or
-        widget class for one not built yet); "" when the keymap left it none. Hints and messages name keys
-        through this, so a moved key is the one named."""
-        return next(iter(self.keys_for(binding_id, node)), "")
-
-    def keys_for(self, binding_id: str, node=None) -> list[str]:
-        """Every key that runs ``binding_id`` (as ``key_for``): ["?", "f1"] for the help."""
-        from loratui.tui.services.keymap import class_bindings, keys_in
-
-        node = self if node is None else node
-        bindings = class_bindings(node) if isinstance(node, type) else node._bindings
-        return keys_in(bindings, getattr(self, "_keymap", None), binding_id)
-
-    def keys_words(self, binding_id: str, node=None) -> str:
-        """"? or f1": every key of ``binding_id`` in words; "" without one."""
-        from loratui.tui.services.keymap import or_words
-
-        return or_words(self.keys_for(binding_id, node))
-
-    def key_does(self, node, binding_id: str, does: str, title: str) -> str:
-        """"ctrl+s saves" with the bound key; without one, the palette command ``title`` that does it."""
-        key = self.key_for(binding_id, node)
-        return f"{key} {does}" if key else f"'{title}' (ctrl+p) {does}"
-
-    def dataset_undo(self) -> str:
-        """How to undo the last caption change from another screen, with the keymap's keys: "1 (Dataset)
-        then ctrl+z"; a palette command stands for a key the keymap left none."""
-        dataset = self.key_for("app.dataset") or f"'{screen_command_title('dataset')}' (ctrl+p)"
-        return f"{dataset} (Dataset) then {self.dataset_undo_key()}"
-
-    def dataset_undo_key(self) -> str:
-        """The Dataset screen's undo key ("ctrl+z"), or its palette command where the keymap left none."""
-        from loratui.tui.screens.dataset import DatasetScreen
-
-        return self.key_for("dataset.undo", DatasetScreen) or "'tags: undo the last change' (ctrl+p)"
-
-    def screen_key_does(self, mode: str, does: str) -> str:
-        """"3 opens Settings" with the key that shows screen ``mode``; else its palette command."""
-        return self.key_does(self, f"app.{mode}", does, screen_command_title(mode))
-
-    def keys_named(self, node, pairs) -> str:
-        """"v the VRAM panel, p VRAM presets" from (binding id, what it does), for the actions with a key."""
-        return ", ".join(f"{key} {what}" for key, what in ((self.key_for(b, node), what) for b, what in pairs)
-                         if key)
-
-    def screen_keys(self) -> str:
-        """"1-4" as the keys that show the four screens (the user's keymap may move them)."""
-        keys = [self.key_for(f"app.{mode}") for mode in SCREEN_TITLES]
-        return "1-4" if keys == ["1", "2", "3", "4"] else "/".join(key or "-" for key in keys)
-
-    def action_quit(self) -> None:  # type: ignore[override]
-        """ctrl+q: quit, after a question when something would be lost or stopped: Settings changes never
-        saved, a tag typed and not entered, text typed in an open dialog, a caption run going on, a tag
-        write (or undo) going on: that one is waited for, its progress on the Dataset status line."""
-        from loratui.tui.screens.config_dialogs import ChoiceDialog
-
-        if isinstance(self.screen, ChoiceDialog) and self.screen.dialog_title == "quit":
-            return  # asked already
-        runs = getattr(self, "run_service", None)  # named in the shell once the app is gone (launch.run_app)
-        self.runs_at_quit = [(run.output_dir, run.name) for run in runs.followed.values() if not run.earlier] \
-            if runs is not None else []
-        try:  # a tag write, undo or redo running in the Dataset screen's worker (screens.dataset_write_progress)
-            writer = next((s for s in self.get_screen_stack("dataset") if getattr(s, "writing", None)), None)
-        except (KeyError, LookupError):
-            writer = None
-        if writer is not None and writer.quit_when_written is not None:
-            self.notify("quitting once the write has finished (the status line says how far it is)", timeout=4)
-            return
-
-        def quit_app() -> None:  # a write running is never cut off: the app closes when it has ended
-            if writer is None or not writer.writing:
-                self.exit()
-                return
-            if self.current_mode != "dataset":
-                self.switch_mode("dataset")  # its status line says how far the write is until then
-            writer.quit_after_write(self.exit)
-
-        count = self.unsaved_settings()
-        typed = self.typed_caption_edit()
-        also = [line for line in (
-            f"The tag editor holds {typed}, not entered: quitting drops it (esc, then Enter in the editor, "
-            "keeps it)." if typed else None,
-            self.typed_in_dialog(), self.live_caption_run(), writer.running_write() if writer else None) if line]
-        if not count and not also:
-            self.exit()
-            return
-        also = [line if line.endswith(".") else line + ": quitting drops it." for line in also]
-        if not count:
-            label = "quit anyway" if len(also) > 1 else "stop it and quit" if also[0].startswith("A caption") else \
-                "quit when it has finished" if writer is not None else "drop it and quit"
-            self.push_screen(ChoiceDialog("quit", " ".join([*also, "Training runs go on either way."]),
-                                          [("q", label)]),
-                             lambda choice: quit_app() if choice == "q" else None)
-            return
-
-        def answered(choice: str | None) -> None:
-            if choice == "d":
-                self.settings_screen().forget_form_draft()  # discarded on purpose: no draft offered next time
-                quit_app()
-            elif choice == "s":  # on Settings: a field that cannot be saved shows its problem there
-                if self.current_mode != "settings":
-                    self.switch_mode("settings")
-                self.settings_screen().action_save(quit_app)
-
-        self.push_screen(ChoiceDialog("quit", " ".join([f"Settings holds {count} unsaved change(s); quitting now "
-                                                        "discards them.", *also, "Training runs go on either way."]),
-                                      [("s", "save Settings, then quit"), ("d", "discard and quit")]), answered)
-
     def action_help(self) -> None:
         from loratui.tui.screens.help import show_help
 
@@ -484,23 +316,6 @@ class LoratuiApp(AppThemes, App):
             if hook:
                 hook(mode)
         self.notify(f"image preview: {mode}")
-
-    def palette_commands(self) -> list[PaletteCommand]:
-        """The app's commands, each with the key keymap.toml gives it (or "no key")."""
-        def key_note(binding_id: str, prefix: str = "") -> str:
-            keys = self.keys_words(binding_id)
-            return f"{prefix}{keys}" if keys else "no key (keymap.toml)"
-
-        cmds = [PaletteCommand(screen_command_title(mode), key_note(f"app.{mode}", "key "),
-                               lambda m=mode: self.action_show_screen(m)) for mode in SCREEN_TITLES]
-        cmds += [
-            PaletteCommand("app: help (keys of this screen)", key_note("app.help"), self.action_help),
-            PaletteCommand("app: quit", key_note("app.quit"), self.action_quit),
-        ]
-        cmds += [PaletteCommand(f"preview: {mode}", "image preview mode, remembered",
-                                lambda m=mode: self.set_preview_mode(m))
-                 for mode in ("auto", "kitty", "sixel", "halfblock", "off")]
-        return cmds + self._theme_commands()
 
     # ---- terminal size ----------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 Runs as a thread worker owned by the App (it outlives screens). The UI decides what a change means:
 reload the caption, or show a conflict when an edit is pending there. A change to the folders or
 images themselves (a concept folder renamed, images added or removed) is delivered as ``root``
-itself: the list of images must be read again.
+itself: the list of images must be read again. The reg folder the table lists too is watched the
+same way.
 """
 
 from __future__ import annotations
@@ -15,25 +16,86 @@ from pathlib import Path
 
 
 def watch_captions(root: Path, extension: str | Callable[[], str], stop: threading.Event,
-                   deliver: Callable[[list[Path]], None]) -> None:
+                   deliver: Callable[[list[Path]], None],
+                   reg_folder: Callable[[], Path | None] | None = None) -> None:
     """Block until ``stop`` is set, calling ``deliver(paths)`` for each batch of changed captions.
     ``extension``: the caption extension, or a function giving the current one (Settings may change
-    the config's caption_extension while the app runs).
+    the config's caption_extension while the app runs). ``reg_folder``: a function giving the reg
+    folder whose images the table lists too (None: none); its captions are delivered like the train
+    folder's, and a change to its images or class folders as ``root`` (list the images again). The
+    watch starts over on the new folder when that changes (a rescan after Settings named another) or
+    when the reg folder is made or removed (delivered as ``root`` too).
 
-    The paths are spelled from ``root`` as given (watchfiles reports absolute, resolved ones: the
-    store of `loratui .` holds "img/x.txt" under ".", and an absolute path never matched it)."""
+    The paths are spelled from ``root`` (or the reg folder) as given (watchfiles reports absolute,
+    resolved ones: the store of `loratui .` holds "img/x.txt" under ".", and an absolute path never
+    matched it)."""
+    before = None
+    while not stop.is_set():
+        reg = reg_folder() if reg_folder is not None else None
+        present = reg is not None and _is_dir(reg)
+        if before is not None and before == (reg, not present):
+            deliver([root])  # the reg folder was made or removed: its images come or go from the list
+        before = (reg, present)
+
+        def changed(reg=reg, present=present) -> bool:  # asked every step: no realpath here
+            now = reg_folder() if reg_folder is not None else None
+            return now != reg or (now is not None and _is_dir(now) != present)
+
+        try:  # ends when the app stops, or to start over on another reg folder
+            _watch(root, _watched_reg(root, reg), extension, _StopOrChange(stop, changed), deliver)
+        except FileNotFoundError:
+            if not present or _is_dir(reg):
+                raise  # the train folder itself is gone: as before, the worker ends with the error
+            continue  # the reg folder went between the look and the watch: watch again without it
+        if not changed():
+            return  # watchfiles ended on its own (as before: no watch again)
+
+
+def _watched_reg(root: Path, reg: Path | None) -> Path | None:
+    """The reg folder to watch beside ``root``: none when it is missing (watchfiles cannot watch it)
+    or is the train folder itself (listed once, as train: list_with_reg)."""
+    if reg is None or not _is_dir(reg) or os.path.realpath(reg) == os.path.realpath(root):
+        return None
+    return Path(reg)
+
+
+class _StopOrChange:
+    """watchfiles' stop event (it asks ``is_set`` every step): the app's ``stop``, or ``changed()``."""
+
+    def __init__(self, stop: threading.Event, changed: Callable[[], bool]) -> None:
+        self._stop, self._changed = stop, changed
+
+    def is_set(self) -> bool:
+        return self._stop.is_set() or self._changed()
+
+
+def _watch(root: Path, reg: Path | None, extension: str | Callable[[], str], stop: _StopOrChange,
+           deliver: Callable[[list[Path]], None]) -> None:
     from watchfiles import watch
 
-    folders = folders_in(root)  # kept current from the changes: a folder gone can no longer be asked
-    for changes in watch(root, stop_event=stop, recursive=True, debounce=200, step=50,
+    # the folder names right in each watched folder, kept current from the changes: a folder gone can
+    # no longer be asked
+    folders = {root: folders_in(root), **({reg: folders_in(reg)} if reg is not None else {})}
+    for changes in watch(*folders, stop_event=stop, recursive=True, debounce=200, step=50,
                          raise_interrupt=False, ignore_permission_denied=True):
         ext = extension() if callable(extension) else extension
-        paths = sorted({as_under(root, p) for _, p in changes if p.endswith(ext) and "/.loratui/" not in p})
-        # every change is looked at (no any(): each one keeps the folder names current)
-        if [p for _, p in changes if _lists_images(root, p, folders)]:
-            paths.append(root)
+        paths, relist = set(), False
+        for _, reported in changes:
+            base = reg if reg is not None and _is_under(reg, reported) else root
+            if reported.endswith(ext) and "/.loratui/" not in reported:
+                paths.add(as_under(base, reported))
+            # every change is looked at (no any(): each one keeps the folder names current)
+            relist |= _lists_images(base, reported, folders[base])
+        if relist:  # the train folder stands for "list the images again", reg ones too
+            paths.add(root)
         if paths:
-            deliver(paths)
+            deliver(sorted(paths))
+
+
+def _is_under(base: Path, reported: str) -> bool:
+    """``reported`` (absolute, as watchfiles gives it) is ``base`` or in it."""
+    path = Path(reported)
+    return any(path == b or b in path.parents for b in (base.absolute(), base.resolve()))
 
 
 def folders_in(root: Path) -> set[str]:
