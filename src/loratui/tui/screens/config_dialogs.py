@@ -14,17 +14,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.events import Key
+from textual.events import Click, Key
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from loratui.core.config import FIELDS
+from loratui.tui.services.keymap import bound_key, class_bound_key
 from loratui.tui.widgets.textual_compat import DropsTypeAhead
 
 
@@ -43,6 +45,30 @@ def dialog_css(cls: str) -> str:
     """
 
 
+ANSWER = "dialog_answer"  # the style meta of a clickable answer in a dialog's key line: the key it stands for
+CANCEL = "\x1b"           # ... the answer of its cancel part (no choice key is an escape character)
+
+
+def answer_part(text: str, answer: str) -> Text:
+    """``text`` drawn as it was, answering ``answer`` when clicked (its meta, read back by ``clicked_answer``)."""
+    return Text(text, style=Style(meta={ANSWER: answer}))
+
+
+def clicked_answer(event: Click) -> str | None:
+    """The answer a click on a key line picked, None for a click anywhere else."""
+    return event.style.meta.get(ANSWER) if event.style else None
+
+
+def key_line(choices: Sequence[tuple[str, str]], cancel: str) -> Text:
+    """"s  save   d  discard   esc  cancel" in bold, each part clickable; ``cancel``: the dialog's cancel
+    key ("" when the keymap left it none: the part still reads and clicks as "cancel")."""
+    line = Text(style="bold")
+    for key, label in choices:
+        line.append_text(answer_part(f"{key}  {label}", key))
+        line.append("   ")
+    return line.append_text(answer_part(f"{cancel}  cancel" if cancel else "cancel", CANCEL))
+
+
 def expand_path(text: str, base: Path) -> Path:
     """A typed path: ~ expanded, relative to ``base``, not resolved (symlinks kept)."""
     path = Path(os.path.expanduser(text.strip()))
@@ -50,7 +76,8 @@ def expand_path(text: str, base: Path) -> Path:
 
 
 class ChoiceDialog(ModalScreen[str | None]):
-    """A question answered by one key: ``choices`` is [(key, what it does)]; escape answers None."""
+    """A question answered by one key: ``choices`` is [(key, what it does)]; escape answers None. A click
+    on a choice in the key line answers as its key does (they look like buttons: the h5 hunt clicked them)."""
 
     DEFAULT_CSS = dialog_css("ChoiceDialog") + """
     ChoiceDialog .choice-body { height: auto; max-height: 12; margin-bottom: 1; }
@@ -70,9 +97,15 @@ class ChoiceDialog(ModalScreen[str | None]):
         with Vertical() as box:
             box.border_title = self.dialog_title
             yield VerticalScroll(Static(Text(self.body)), classes="choice-body", can_focus=False)
-            keys = "   ".join(f"{key}  {label}" for key, label in self.choices) + "   esc  cancel"
-            yield Static(Text(keys, style="bold"), classes="choice-keys")
+            yield Static(self.keys_text(), classes="choice-keys")
         yield Footer()
+
+    def keys_text(self) -> Text:
+        return key_line(self.choices, self.cancel_key())
+
+    def cancel_key(self) -> str:
+        """"esc", or the key keymap.toml gives settings.dialog_cancel."""
+        return bound_key(self, "settings.dialog_cancel")
 
     def on_key(self, event: Key) -> None:
         for key, _ in self.choices:
@@ -80,6 +113,19 @@ class ChoiceDialog(ModalScreen[str | None]):
                 event.stop()
                 self.dismiss(key)
                 return
+
+    def on_click(self, event: Click) -> None:
+        answer = clicked_answer(event)
+        if answer is not None:
+            event.stop()
+            self.answer_click(answer)
+
+    def answer_click(self, answer: str) -> None:
+        """A click on a part of the key line: what its key does."""
+        if answer == CANCEL:
+            self.action_cancel()
+        else:
+            self.dismiss(answer)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -124,14 +170,32 @@ class OfferDialog(DropsTypeAhead, ChoiceDialog):
                 return
         # anything else: ChoiceDialog.on_key answers (Textual calls each class's handler, base last)
 
-    def _show_keys(self) -> None:
+    def answer_click(self, answer: str) -> None:
+        """A click answers as its key does: a confirm key asks y first, then "yes" answers and "back" goes back."""
         if self.asking is not None:
-            text = f"y  yes, {self.confirm[self.asking]} (cannot be undone)   any other key  back"
+            key, self.asking = self.asking, None
+            if answer == "y":
+                self.dismiss(key)
+            else:
+                self._show_keys()
+        elif answer in self.confirm:
+            self.asking = answer
+            self._show_keys()
         else:
-            text = "   ".join(f"{key}  {label}" for key, label in self.choices) + "   esc  cancel"
-            if self.dropped:
-                text += f"\n({self.dropped} key(s) typed before this appeared were ignored)"
-        self.query_one(".choice-keys", Static).update(Text(text, style="bold"))
+            super().answer_click(answer)
+
+    def keys_text(self) -> Text:
+        if self.asking is not None:
+            text = Text(style="bold")
+            text.append_text(answer_part(f"y  yes, {self.confirm[self.asking]} (cannot be undone)", "y"))
+            return text.append("   ").append_text(answer_part("any other key  back", CANCEL))
+        text = super().keys_text()
+        if self.dropped:
+            text.append(f"\n({self.dropped} key(s) typed before this appeared were ignored)")
+        return text
+
+    def _show_keys(self) -> None:
+        self.query_one(".choice-keys", Static).update(self.keys_text())
 
 
 class PathDialog(ModalScreen[Path | None]):
@@ -192,7 +256,8 @@ class PathDialog(ModalScreen[Path | None]):
         if self.problem:
             message.update(Text(f"error: {self.problem}"))
         else:
-            message.update(Text(f"-> {self.path}   (enter: ok, esc: cancel)"))
+            cancel = bound_key(self, "settings.dialog_cancel")
+            message.update(Text(f"-> {self.path}   (enter: ok" + (f", {cancel}: cancel)" if cancel else ")")))
         message.set_class(bool(self.problem), "-error")
 
     @on(Input.Changed)
@@ -236,8 +301,28 @@ class ImportReportDialog(ModalScreen[bool]):
             box.border_title = f"Import {self.source.name}"
             yield Static(Text(self.summary, style="bold"), id="import-summary")
             yield VerticalScroll(Static(Text("\n".join(self.lines)), id="import-report"), id="import-lines")
-            yield Static(Text("enter  apply to the form (then ctrl+s saves)   esc  cancel"), classes="dialog-muted")
+            yield Static(self.keys_text(), id="import-keys", classes="dialog-muted")
         yield Footer()
+
+    def keys_text(self) -> Text:
+        """"enter  apply to the form (then ctrl+s saves)   esc  cancel" with the keymap's keys, each part clickable."""
+        from loratui.tui.screens.settings import SettingsScreen
+
+        apply = bound_key(self, "settings.import_apply").replace("⏎", "enter")  # as the line always read
+        save = class_bound_key(self.app, SettingsScreen, "settings.save") or "'config: save' (ctrl+p)"
+        cancel = bound_key(self, "settings.dialog_cancel")
+        line = answer_part(f"{apply}  apply to the form (then {save} saves)" if apply else
+                           f"apply to the form (then {save} saves)", "apply")
+        return line.append("   ").append_text(answer_part(f"{cancel}  cancel" if cancel else "cancel", CANCEL))
+
+    def on_click(self, event: Click) -> None:
+        answer = clicked_answer(event)
+        if answer is not None:
+            event.stop()
+            if answer == "apply":
+                self.action_apply()
+            else:
+                self.action_cancel()
 
     def on_mount(self) -> None:
         self.query_one("#import-lines").focus()

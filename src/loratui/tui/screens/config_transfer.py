@@ -120,7 +120,8 @@ class ConfigImportExport:
             problems = self.form.set_values(values)
             self.config_edited()
             self.notify(f"imported {source.name} into the form: {len(self.form.changed_fields())} field(s) differ "
-                        "from the file; ctrl+s saves" + waiting + (f"; not set: {problems[0]}" if problems else ""),
+                        f"from the file; {self.key_does('settings.save', 'saves')}" + waiting
+                        + (f"; not set: {problems[0]}" if problems else ""),
                         timeout=10)
 
         self.app.push_screen(ImportReportDialog(source, lines, summary), answer)
@@ -203,7 +204,7 @@ class ConfigImportExport:
         if not count:
             return ""
         name = self.path.name if self.path else "the config (not saved yet)"
-        return f"includes {count} unsaved change(s), not in {name} yet: ctrl+s saves them"
+        return f"includes {count} unsaved change(s), not in {name} yet: {self.key_does('settings.save', 'saves them')}"
 
     def export_to(self, cfg: TrainingConfig, out: Path, unsaved: str = "") -> None:
         def done(result) -> None:

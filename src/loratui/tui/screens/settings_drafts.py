@@ -74,7 +74,12 @@ class SettingsDrafts:
 
     def start_drafts(self) -> None:
         self.app.drafts.register(SOURCE, path=lambda: draft_path(self.draft_target()), snapshot=self.draft_text,
-                                 safe="ctrl+s saves the config (f2 elsewhere)")
+                                 safe=self.draft_safe_words())
+
+    def draft_safe_words(self) -> str:
+        """How to keep the form's text when no draft can be kept: "ctrl+s saves the config (f2 elsewhere)"."""
+        save_as = self.key_for("settings.save_as")
+        return self.key_does("settings.save", "saves the config") + (f" ({save_as} elsewhere)" if save_as else "")
 
     def draft_text(self, *, offer_only: bool = False) -> str | None:
         """The draft of the form now (None: nothing unsaved). A draft put off is kept inside it;
@@ -202,8 +207,11 @@ class SettingsDrafts:
             choices = ([("r", f"restore the {safe} the file did not change (drop the rest)")] if safe else []) + \
                 [("a", "restore all, over the file's values"), ("d", "delete the draft")]
         else:
-            choices = [("r", "restore them (ctrl+s saves)"), ("d", "delete the draft")]
-        lines.append("Esc decides later (f6 asks again; the draft is kept meanwhile).")
+            choices = [("r", f"restore them ({self.key_does('settings.save', 'saves')})"), ("d", "delete the draft")]
+        cancel = self.app.key_for("settings.dialog_cancel", OfferDialog)
+        later = "Esc" if cancel == "esc" else cancel or "A click on cancel"
+        lines.append(f"{later} decides later ({self.key_does('settings.draft', 'asks again')}; "
+                     "the draft is kept meanwhile).")
         self.app.clear_notifications()  # the start-up toast naming this draft would cover the dialog at 80x24
         # opened unasked at start: keys typed ahead for Settings (`3 ctrl+g dim`) are dropped, and a d typed
         # just after it opened (blind, still typing for Settings) asks y before the draft goes
@@ -248,7 +256,8 @@ class SettingsDrafts:
             self.app.drafts.write_now(SOURCE)  # the draft now holds what the form does (our file) ...
             self._remove_offer_files(keep=self.app.drafts.written_path(SOURCE))  # ... the gathered ones go
             self.draft_offer_files = []
-            note = f"restored {len(texts) - len(unknown)} field(s) from the draft: ctrl+s saves them"
+            note = (f"restored {len(texts) - len(unknown)} field(s) from the draft: "
+                    f"{self.key_does('settings.save', 'saves them')}")
             if kept_back:
                 note += f"; left out (changed in the file): {', '.join(kept_back)} (the draft no longer holds them)"
             if unknown:
@@ -263,7 +272,7 @@ class SettingsDrafts:
             self.notify(f"deleted the draft of {target.name}")
         else:
             where = self.draft_offer_files[0] if len(self.draft_offer_files) == 1 else target.parent
-            self.notify(f"the draft stays in {where}: f6 offers it again", timeout=8)
+            self.notify(f"the draft stays in {where}: {self.key_does('settings.draft', 'offers it again')}", timeout=8)
         self.show_status()
         self.offer_leftovers()
 
@@ -278,7 +287,8 @@ class SettingsDrafts:
 
     def draft_status(self) -> str:
         """The status line's word about a draft put off ("" when none)."""
-        words = ["unsaved draft: f6"] if self.draft_offer is not None else []
+        again = self.key_for("settings.draft") or "ctrl+p 'config: unsaved draft'"
+        words = [f"unsaved draft: {again}"] if self.draft_offer is not None else []
         if self.draft_live_note and self.draft_checked_for == self.draft_target():
             words.append(self.draft_live_note)
         return "; ".join(words)
@@ -294,7 +304,8 @@ class SettingsDrafts:
         if state is None:
             return False
         if not state:
-            self.outside_note = f"{self.path.name} is gone from disk: ctrl+s writes it again"
+            self.outside_note = (f"{self.path.name} is gone from disk: "
+                                 f"{self.key_does('settings.save', 'writes it again')}")
         elif self.broken or not self.form.unsaved_edits():
             self.load_file(self.path, note=f"{self.path.name} changed on disk: reloaded", outside=True)
             return True
@@ -329,10 +340,11 @@ class SettingsDrafts:
             for line in self.broken_lines:
                 text.append("  " + (line[len(prefix):] if line.startswith(prefix) else line) + "\n")
             if getattr(self, "broken_foreign", None):  # an sd-scripts file: editing it into a loratui one breaks it
-                text.append("\nctrl+o opens a loratui config.")
+                text.append(f"\n{self.key_does('settings.open', 'opens a loratui config')}.")
             else:
-                text.append(f"\nFix it in an editor ({self.path}) and save it: Settings reloads it then (f5 at once). "
-                            "ctrl+o opens another config.")
+                text.append(f"\nFix it in an editor ({self.path}) and save it: Settings reloads it then "
+                            f"({self.key_does('settings.reload', 'at once')}). "
+                            f"{self.key_does('settings.open', 'opens another config')}.")
             box.update(text)
             if self.focused is not None and self.focused is not box:
                 self.set_focus(None)

@@ -8,6 +8,7 @@ expects ``self.form``, ``self.path``, ``self.broken``/``broken_lines``/``broken_
 from __future__ import annotations
 
 from rich.text import Text
+from textual.events import Click
 from textual.widgets import Static
 
 from loratui.core.config import SECTIONS
@@ -55,13 +56,30 @@ class SettingsTexts:
     # ---- sections, help, status -----------------------------------------------------------------
 
     def show_sections(self, current: str) -> None:
+        """The section line; a click on a name shows that section, as ctrl+down steps to it (on_click)."""
         text = Text()
+        self.section_spans = []  # (first column, end column, section): what a click on the line picks
         for section in SECTIONS:
             title = SECTION_TITLES.get(section, section)
+            start = len(text)
             text.append(f"[{title}]" if section == current else f" {title} ",
                         style="bold reverse" if section == current else "")
+            self.section_spans.append((start, len(text), section))
             text.append(" ")
         self.query_one("#settings-sections", Static).update(text)
+
+    def on_click(self, event: Click) -> None:
+        line = self.query_one("#settings-sections", Static)
+        area = line.content_region  # the click reaches the screen's handler: where it is on the line, by screen cells
+        if event.screen_offset not in area or event.screen_y != area.y:
+            return
+        x = event.screen_x - area.x
+        section = next((s for start, end, s in self.section_spans if start <= x < end), None)
+        if section is None:
+            return
+        event.stop()
+        if not self.refuse_while_broken("show a section"):
+            self.form.show_section(section)
 
     def show_help(self, field: ConfigField | None) -> None:
         text = Text()

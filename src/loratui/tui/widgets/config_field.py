@@ -350,8 +350,16 @@ class ConfigField(Widget, can_focus=True):
         self.cursor = at + len(piece)
         self.user_types(self.text[:at] + piece + self.text[at:])
 
-    def on_click(self) -> None:
+    def on_click(self, event: events.Click) -> None:
+        """Focus; one click on a true/false value also flips it, as space does (as Caption's switches flip);
+        a click on the label only focuses."""
         self.focus()
+        offset, width = event.get_content_offset(self), max(self.size.width, 20)  # width: as _build draws it
+        start = self.label_width(width)
+        if self.spec.kind == "bool" and offset is not None and offset.y == 0 \
+                and start <= offset.x < start + len(self._value_text(width - start).plain):
+            event.stop()
+            self.action_activate()
 
     # ---- changes --------------------------------------------------------------------------------
 

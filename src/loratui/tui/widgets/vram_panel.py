@@ -322,6 +322,15 @@ class VramPanel(Widget, can_focus=True):
         width = self.size.width - 4 if self.size.width else 40
         bar.update(Content(vram_bar(self.estimate.total_gib, card, width)))
 
+    def _fix_keys_line(self) -> str:
+        """"f applies fix 1 - p picks a preset for the card" with the keys keymap.toml gives them."""
+        from loratui.tui.services.keymap import bound_key
+
+        parts = [f"{key} {does}" for key, does in ((bound_key(self, "vram.fix"), "applies fix 1"),
+                                                   (bound_key(self, "vram.presets"), "picks a preset for the card"))
+                 if key]
+        return " - ".join(parts) or "'vram: apply cheapest fix' (ctrl+p) applies fix 1"
+
     def _show_warning(self, card: float | None) -> None:
         warning = self.query_one("#vram-warning", Static)
         if card is None or self.estimate is None or self.estimate.fits(card):
@@ -336,7 +345,7 @@ class VramPanel(Widget, can_focus=True):
             lines.append(Content(f"{number}. {fix.describe()} -> {fix.estimate_gib:.2f} GiB, {verdict}"))
             lines.append(Content.styled(f"   {fix.fields_text()}", "$text-muted"))
         if any(f.fits for f in self.fixes):
-            lines.append(Content.styled("f applies fix 1 - p picks a preset for the card", "$text-muted"))
+            lines.append(Content.styled(self._fix_keys_line(), "$text-muted"))
         else:
             lines.append(Content.styled("even all of these together do not fit: choose a bigger card or a preset",
                                         "$text-muted"))
