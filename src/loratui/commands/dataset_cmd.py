@@ -37,9 +37,46 @@ def _locate(directory: Path, caption_extension: str | None = None):
     if directory.suffix.lower() == ".toml" and directory.is_file():
         location, from_config = locate_config(directory)
     else:
-        location = locate_dataset(directory)
+        location, from_config = _with_config_beside(directory, locate_dataset(directory))
     return location, caption_extension_option(caption_extension if caption_extension is not None else
                                               from_config or ".txt")
+
+
+def _with_config_beside(directory: Path, location):
+    """(location, caption_extension or None) as the config the app opens on DIR says (tui.launch's pick:
+    config.toml, or the one loratui config in the project or train folder): its reg_data_dir is the reg
+    folder ("" = none, even beside a reg/ folder), as `train`, `steps` and the app's table read it, so all
+    of them count the same images; its caption_extension is the default. No config: as core found it
+    (a project's reg/). A reg_data_dir that names no folder leaves reg out, said on stderr."""
+    import tomllib
+    from dataclasses import replace
+
+    from loratui.core.dataset import config_reg_dir
+    from loratui.tui.launch import resolve_target  # core only until the app itself starts
+
+    if location.is_reg:
+        return location, None
+    config = resolve_target(directory)[1]
+    if config is None:
+        return location, None
+    try:
+        section = tomllib.loads(Path(config).read_text(encoding="utf-8-sig")).get("dataset")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        section = None  # Settings and `config check` name a broken config; its reg folder is unknown
+    section = section if isinstance(section, dict) else {}
+    written = section.get("reg_data_dir")
+    written = written.strip() if isinstance(written, str) else ""
+    reg = config_reg_dir(config)
+    if written and reg is None:
+        click.echo(f"note: {config}: dataset.reg_data_dir = {written!r} is not a folder: no reg images scanned; "
+                   "set it to the folder with the N_concept folders (\"\" for none)", err=True)
+    elif not written and location.reg_dir is not None:
+        click.echo(f"note: {config}: dataset.reg_data_dir is empty, so {location.reg_dir} is not trained and not "
+                   f"scanned: set reg_data_dir = \"{os.path.relpath(location.reg_dir, Path(config).parent)}\" to train "
+                   "with it", err=True)
+    extension = section.get("caption_extension")
+    return replace(location, reg_dir=reg), extension if isinstance(extension, str) and extension else None
+
 
 
 def _only_concept(result, concept_dir: Path):
@@ -95,8 +132,9 @@ def dataset() -> None:
 
     A train folder holds concept folders named `N_tokens`: N is how many times each image is
     repeated per epoch, the rest are the class tokens used when an image has no caption.
-    DIR may also be a project folder made by `loratui dataset init` (its img/ and reg/ are used)
-    or one concept folder (scan shows that concept; balance works on its train folder), as for
+    DIR may also be a project folder made by `loratui dataset init` (its img/, and the reg folder
+    its config's reg_data_dir names, as training reads it; without a config, its reg/) or one
+    concept folder (scan shows that concept; balance works on its train folder), as for
     every command that takes a dataset, or a loratui config .toml (its train_data_dir and
     reg_data_dir; its caption_extension unless --caption-extension is given).
     """

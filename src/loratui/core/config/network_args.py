@@ -217,7 +217,7 @@ def network_problems(network) -> list[str]:
                             "after the model loads: \"bypass mode is not supported in Full algo\"): remove it")
         elif algo in ALGOS and algo not in arg.algos and not harmless:
             problems.append(f"network_args: {key} does nothing with algo={algo} (it is read by "
-                            f"{', '.join(arg.algos)})")
+                            f"{', '.join(arg.algos)}): remove it from network_args")
         elif name in ("dropout", "rank_dropout") and algo in ALGOS and not harmless:
             problems += _mode_dropout_problems(name, algo, args, f"network_args: {key}")
     preset = args.get("preset") or "full"
@@ -234,7 +234,8 @@ def network_problems(network) -> list[str]:
                         "forward skips the weight decomposition: every dora_scale stays the base weight's norm); "
                         "remove bypass_mode=true to train DoRA, or dora_wd=true to train in bypass mode")
     if "wd_on_output" in args and not _is_true(args.get("dora_wd", "false")):
-        problems.append("network_args: wd_on_output only matters with dora_wd=true")
+        problems.append("network_args: wd_on_output only matters with dora_wd=true: remove it from network_args, "
+                        "or add \"dora_wd=true\" to train DoRA")
     return problems
 
 
@@ -307,8 +308,10 @@ def _unknown_lycoris_arg(key: str, raw: str) -> str:
         return (f"network_args: {key} is read by lycoris.kohya but not supported by loratui "
                 f"({_LYCORIS_UNSUPPORTED[key]}); remove it")
     close = difflib.get_close_matches(key, list(ARGS) + list(ALIASES), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else " (`loratui config explain network_args`)"
-    return f"network_args: unknown LyCORIS argument {key!r}{hint}"
+    if close:
+        return f"network_args: unknown LyCORIS argument {key!r} (did you mean {close[0]!r}?): fix its name or remove it"
+    return (f"network_args: unknown LyCORIS argument {key!r}: remove it (`loratui config explain network_args` "
+            "lists the arguments)")
 
 
 def lokr_full_matrix_hint(network_dim) -> str | None:

@@ -247,6 +247,7 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
         self.shown = rows
         self.table.set_rows(rows)
         self.update_status()
+        self.tag_scope_followed()  # `reg` in the filter: the tag list counts the reg captions
 
     def reread(self, paths, mark=None, fresh=None, checks=None) -> None:
         """Captions changed (an edit, undo, a bulk write, a change on disk): refiltered, so what is shown (and

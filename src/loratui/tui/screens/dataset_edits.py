@@ -222,7 +222,7 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
 
         if self.refuse_while_writing():
             return
-        rows, label = self.everywhere_scope() if everywhere else self.scope_rows()
+        rows, label = self.tag_scope()[:2] if everywhere else self.scope_rows()  # everywhere: the tag list's
         if not rows:
             self.app.notify("no images to change", severity="warning")
             return

@@ -97,7 +97,16 @@ class DatasetPanes:
 
         self.query_one(TagEditor).vocab = self.tag_vocab()
         if self.query_one("#side", ContentSwitcher).current == "tags-pane":
-            self.query_one(TagFrequencyPane).set_frequencies(self.store.frequency, self.store.categories)
+            kind = self.tag_scope()[2]  # the reg captions' tags when the filter shows reg rows
+            self.shown_tag_kind = kind
+            self.query_one(TagFrequencyPane).set_frequencies(self.store.frequency_of(kind), self.store.categories,
+                                                             scope=self.tag_scope_word(kind))
+
+    def tag_scope_followed(self) -> None:
+        """The filter changed: the tag list and the summary follow when their scope (train or reg) did."""
+        if self.tag_scope()[2] != getattr(self, "shown_tag_kind", "train"):
+            self.frequencies_changed()
+            self.summary_changed()
 
     def summary_changed(self) -> None:
         """The summary, when it shows: the scan's folders and problems (kept current by the checks
@@ -108,15 +117,15 @@ class DatasetPanes:
         scan = self.store.scan
         if scan is None or self.query_one("#side", ContentSwitcher).current != "summary-pane":
             return
-        rows = self.store.rows  # the tag counts are the train images' (store.frequency)
-        stats = CaptionStats.from_frequency(self.store.frequency, (r.caption for r in rows if r.caption is not None))
+        rows, _label, kind = self.tag_scope()  # the tag list's: the reg images' when the filter shows reg rows only
+        self.shown_tag_kind = kind
+        captions = (r.caption for r in rows if r.caption is not None)
+        stats = CaptionStats.from_frequency(self.store.frequency_of(kind), captions, scope=self.tag_scope_word(kind))
         self.query_one(DatasetSummary).set_scan(scan, stats, caption_counts(scan, captions_now(self.store.all_rows)))
 
     def on_tag_frequency_pane_tag_chosen(self, event) -> None:
-        from loratui.core.captions import tag_term
-
         box = self.query_one("#filter", Input)
-        query = tag_term(event.tag)
+        query = self.tag_filter([event.tag])
         if box.value == query:  # the same text posts no Input.Changed: the rows may have changed since
             self.refilter()
         else:
@@ -126,8 +135,8 @@ class DatasetPanes:
     def on_tag_frequency_pane_remove_requested(self, event) -> None:
         from loratui.core.captions import RemoveTags
 
-        self.run_bulk_op(RemoveTags([event.tag], mode="exact"), f"remove {event.tag!r} everywhere",
-                         self.everywhere_scope())
+        rows, label, _kind = self.tag_scope()  # the reg captions when the filter shows reg rows only
+        self.run_bulk_op(RemoveTags([event.tag], mode="exact"), f"remove {event.tag!r} everywhere", (rows, label))
 
     def on_tag_frequency_pane_rename_requested(self, event) -> None:
         self.action_bulk("replace", initial=event.tag, everywhere=True)

@@ -55,7 +55,7 @@ class DatasetRecipes:
             terms.append(f"folder:{value(row.folder)} and {term}" if row.folder else term)
         where = " or ".join(terms)
         try:
-            matches = parse_where(where)
+            matches = parse_where(where, is_reg=self.store.reg_caption_test())
         except LoratuiError:
             return None
         # written down, it must pick exactly these images again (a loose image's file name may sit in a
@@ -170,7 +170,7 @@ class DatasetRecipes:
             if self.refuse_mixed_scope(rows, label):
                 return
             captions = [r.caption for r in rows if r.caption is not None]
-            where = parse_where(recipe.where)
+            where = parse_where(recipe.where, is_reg=self.store.reg_caption_test())  # `reg`: the rows listed as reg
             ctx = EditContext(frequency=self.store.frequency, categories=self.store.categories)
 
             def planned(left_out: set[Path] = frozenset()):  # left_out: new captions of unreadable images

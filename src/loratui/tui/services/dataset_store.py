@@ -426,7 +426,7 @@ class DatasetStore:
         predicate = None
         if where_text:
             try:
-                predicate = parse_where(where_text, is_reg=self._reg_caption_test())
+                predicate = parse_where(where_text, is_reg=self.reg_caption_test())
             except LoratuiError as exc:
                 error = str(exc)
         rows = self.all_rows
@@ -444,8 +444,23 @@ class DatasetStore:
             error = quote_hint(text)
         return FilterResult(rows, error, " ".join(words))
 
-    def _reg_caption_test(self):
-        """The filter's `reg`: the caption is a reg row's (the rows know, a config's reg folder elsewhere too)."""
+    def frequency_of(self, kind: str) -> Counter:
+        """The tag counts of the tag list's scope (screens.dataset_reg_scope ``tag_scope``): "train" is kept
+        current by every caption adopted; "reg" and "train and reg" are counted here, kept until a caption
+        changes (``frequency`` is then a new Counter) or the rows are listed again."""
+        if kind == "train":
+            return self.frequency
+        kept = getattr(self, "_scope_frequency", None)
+        if kept is not None and kept[0] == kind and kept[1] is self.frequency and kept[2] is self.all_rows:
+            return kept[3]
+        rows = self.reg_rows if kind == "reg" else self.all_rows
+        counts = tag_frequency(row.caption for row in rows if row.caption is not None)
+        self._scope_frequency = (kind, self.frequency, self.all_rows, counts)
+        return counts
+
+    def reg_caption_test(self):
+        """The filter's `reg`: the caption is a reg row's (the rows know, a config's reg folder elsewhere too).
+        A recipe's where is compiled with it too, so `reg` picks the same images in both."""
         reg = {row.caption_str for row in self.reg_rows}
         return lambda caption: os.fspath(caption.path) in reg
 

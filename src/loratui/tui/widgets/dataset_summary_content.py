@@ -45,6 +45,7 @@ class CaptionStats:
     distinct_tags: int = 0
     tag_uses: int = 0        # sum over tags of the captions holding them
     free_text: int = 0       # sentence (BLIP-style) captions
+    scope: str = ""          # which images the tags are of ("train", "reg"), said beside "Tags"; "": one kind only
 
     @classmethod
     def from_captions(cls, captions: Iterable[Caption]) -> CaptionStats:
@@ -54,12 +55,12 @@ class CaptionStats:
                    sum(1 for caption in existing if caption.is_free_text))
 
     @classmethod
-    def from_frequency(cls, frequency: Mapping[str, int], captions: Iterable[Caption]) -> CaptionStats:
+    def from_frequency(cls, frequency: Mapping[str, int], captions: Iterable[Caption], scope: str = "") -> CaptionStats:
         """As ``from_captions``, with the tag counts of those captions already made (the app keeps
         them current): counting the tags of 20,000 captions again took most of a write's redraw."""
         existing = [caption for caption in captions if caption.exists]
         used = [count for count in frequency.values() if count > 0]
-        return cls(len(existing), len(used), sum(used), sum(1 for caption in existing if caption.is_free_text))
+        return cls(len(existing), len(used), sum(used), sum(1 for caption in existing if caption.is_free_text), scope)
 
 
 # ---- rendering (pure: scan in, Content out) ---------------------------------------------------
@@ -256,7 +257,8 @@ def summary_content(scan: DatasetScan | None, stats: CaptionStats | None = None,
         if scan.reg_subsets:  # the table lists them after the train images (reg/1_person), counted apart here
             lines.extend(_reg_only_lines(scan, counts, width))
     if stats is not None:
-        lines.extend(_fill([("Tags:", ""), (f"{stats.distinct_tags:,} distinct,", ""),
+        tags = f"Tags ({stats.scope}):" if stats.scope else "Tags:"  # the tag list's images: train, or reg
+        lines.extend(_fill([(tags, ""), (f"{stats.distinct_tags:,} distinct,", ""),
                             (f"{stats.tag_uses:,} uses", "")], width))
         if stats.free_text:
             lines.append(Content(f" {plural(stats.free_text, 'sentence caption')}"))

@@ -190,6 +190,7 @@ class TagFrequencyPane(Vertical):
         self._all_rows: list[TagRow] = []
         self._filter = ""
         self._uses = 0
+        self._scope = ""  # what the counts are of, said in the summary ("train", "reg"); "" says nothing
         # Built here, not in compose, so set_frequencies works before the pane is mounted.
         self._summary = Static(self._summary_text(None), id="freq-summary")
         self._input = Input(placeholder="/ filter tags", id="freq-filter", compact=True)
@@ -229,8 +230,10 @@ class TagFrequencyPane(Vertical):
         """The tags shown (after the filter), in display order."""
         return [row.tag for row in self.table.rows]
 
-    def set_frequencies(self, counter: Mapping[str, int], categories: Mapping[str, int] | None = None) -> None:
-        """Show `counter` (tag -> captions holding it); `categories` maps tags to tagger categories.
+    def set_frequencies(self, counter: Mapping[str, int], categories: Mapping[str, int] | None = None,
+                        scope: str = "") -> None:
+        """Show `counter` (tag -> captions holding it); `categories` maps tags to tagger categories; `scope`:
+        which images they are of, said in the summary ("train", "reg"; "" when there is one kind only).
 
         The cursor stays on the same tag while it is still shown; the sort and the filter are kept.
         """
@@ -245,6 +248,7 @@ class TagFrequencyPane(Vertical):
             rows.append(TagRow(tag, count, category, label, folded, order))
         self._all_rows = rows
         self._uses = sum(row.count for row in rows)
+        self._scope = scope
         self._fit_columns()
         self._show()
 
@@ -343,7 +347,8 @@ class TagFrequencyPane(Vertical):
             return False
         rows = list(owner.store.rows)  # the train images: reg captions change only when the filter shows them
         named = ", ".join(repr(tag) for tag in tags[:3]) + (f" and {len(tags) - 3} more" if len(tags) > 3 else "")
-        scope = owner.everywhere_scope() if hasattr(owner, "everywhere_scope") else (rows, f"all {len(rows):,} images")
+        # the counts' images: the reg captions when the filter shows reg rows only (a mixed scope is refused there)
+        scope = owner.tag_scope()[:2] if hasattr(owner, "tag_scope") else (rows, f"all {len(rows):,} images")
         owner.run_bulk_op(RemoveTags(list(tags), mode="exact"), f"remove {named} everywhere", scope)
         return True
 
@@ -355,7 +360,8 @@ class TagFrequencyPane(Vertical):
         box = next(iter(boxes), None)
         if box is None:
             return False
-        box.value = any_tag_term(tags)  # its Input.Changed refilters
+        # its Input.Changed refilters; the owner keeps it to the reg images when the counts are theirs
+        box.value = owner.tag_filter(tags) if hasattr(owner, "tag_filter") else any_tag_term(tags)
         for images in owner.query("#images"):  # back to the images, as for one tag
             images.focus()
         return True
@@ -386,6 +392,8 @@ class TagFrequencyPane(Vertical):
 
     def _summary_text(self, shown: int | None) -> str:
         text = f"{len(self._all_rows):,} tags, {self._uses:,} uses"
+        if getattr(self, "_scope", ""):
+            text += f" ({self._scope} images)"
         if shown is not None:
             text += f" ({shown:,} shown)"
         selected = self._table.selected_count if hasattr(self, "_table") else 0

@@ -1,0 +1,174 @@
+"""The tag list (t) and the summary's tag count follow the reg scope of the bulk ops (Pilot, h6 item 4):
+with the filter showing reg rows only they count the reg captions' tags and remove / rename changes
+the reg captions; a filter naming `reg` that shows both kinds is refused; without `reg` in the filter
+they stay on the train images and say so. A recipe replayed compiles `reg` from the rows listed as reg
+(r1 item 6). pytest-asyncio is not installed: each test runs its session in asyncio.run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fixtures.pilot_wait import until
+from fixtures.tui_dataset import make_dataset, run_dataset_app
+from PIL import Image
+
+
+def add_reg(root: Path, folder: str = "reg") -> Path:
+    concept = root / folder / "1_person"
+    concept.mkdir(parents=True)
+    for name in ("p1", "p2"):
+        Image.new("RGB", (32, 32), (10, 20, 30)).save(concept / f"{name}.png")
+    (concept / "p1.txt").write_text("person, solo, standing\n", encoding="utf-8")
+    (concept / "p2.txt").write_text("person, plain\n", encoding="utf-8")
+    return concept
+
+
+def screen(app):
+    from loratui.tui.screens.dataset import DatasetScreen
+
+    return next(s for s in app.screen_stack if isinstance(s, DatasetScreen))
+
+
+def tag_pane(app):
+    from loratui.tui.widgets.tag_frequency import TagFrequencyPane
+
+    return screen(app).query_one(TagFrequencyPane)
+
+
+def texts(folder: Path) -> dict[Path, str]:
+    return {p: p.read_text() for p in sorted(folder.rglob("*.txt"))}
+
+
+async def filter_to(pilot, text: str) -> None:
+    await pilot.press("slash", "ctrl+u", *text, "enter")
+    await pilot.pause()
+
+
+async def open_tag_list(app, pilot) -> None:
+    """t opens the tag list (its table takes the keys); t again would close it: a filter typed since
+    leaves it open, so its table is given the keys back."""
+    if screen(app).query_one("#side").current != "tags-pane":
+        await pilot.press("t")
+    else:
+        screen(app).query_one("#freq-table").focus()
+    await pilot.pause()
+
+
+def summary_text(app) -> str:
+    return " ".join(str(screen(app).query_one("#summary-body").render()).split())
+
+
+def test_the_tag_list_counts_and_changes_reg_captions_when_the_filter_shows_reg(tmp_path):
+    project = make_dataset(tmp_path / "proj")
+    reg = add_reg(project)
+    train_before = texts(project / "img")
+
+    async def scenario(app, pilot):
+        await pilot.press("t")
+        await pilot.pause()
+        pane = tag_pane(app)
+        assert "person" not in pane.shown_tags and "alice" in pane.shown_tags
+        assert "(train images)" in str(pane.query_one("#freq-summary").render())
+
+        await pilot.press("escape")
+        await filter_to(pilot, "reg")
+        await open_tag_list(app, pilot)
+        assert sorted(pane.shown_tags) == ["person", "plain", "solo", "standing"]
+        said = str(pane.query_one("#freq-summary").render())
+        assert "4 tags, 5 uses (reg images)" in said
+        assert pane.cursor_tag == "person"  # the most used first
+        await pilot.press("d")
+        await until(pilot, lambda: type(app.screen).__name__ == "PlanPreviewScreen", "the preview")
+        title = app.screen.plan_title
+        assert "all 2 reg images" in title and "2 reg caption(s) touched" in title
+        await pilot.press("enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen", "back to the table")
+        await until(pilot, lambda: not screen(app).writing, "the write's end")
+        assert texts(reg) == {reg / "p1.txt": "solo, standing\n", reg / "p2.txt": "plain\n"}
+        assert texts(project / "img") == train_before
+        await until(pilot, lambda: "person" not in pane.shown_tags, "the reg counts again")
+
+        await pilot.press("i")
+        await pilot.pause()
+        assert "Tags (reg): 3 distinct, 3 uses" in summary_text(app)
+
+    run_dataset_app(tmp_path, project, scenario)
+
+
+def test_without_reg_in_the_filter_the_tag_list_stays_on_train_and_a_mixed_scope_is_refused(tmp_path):
+    project = make_dataset(tmp_path / "proj")
+    reg = add_reg(project)
+    reg_before, train_before = texts(reg), texts(project / "img")
+
+    async def scenario(app, pilot):
+        await pilot.press("i")
+        await pilot.pause()
+        assert "Tags (train):" in summary_text(app)
+
+        await filter_to(pilot, "tag:solo")  # train and reg rows, no `reg` term: the train images' counts
+        await open_tag_list(app, pilot)
+        pane = tag_pane(app)
+        assert "person" not in pane.shown_tags and "(train images)" in str(pane.query_one("#freq-summary").render())
+
+        await pilot.press("escape")
+        await filter_to(pilot, "reg or tag:alice")  # names reg, shows both: counted both, changes refused
+        await open_tag_list(app, pilot)
+        assert "person" in pane.shown_tags and "alice" in pane.shown_tags
+        assert "(train and reg images)" in str(pane.query_one("#freq-summary").render())
+        await pilot.press("d")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DatasetScreen"
+        said = [n.message for n in app._notifications][-1]
+        assert "reg image(s) match the filter" in said and "`not reg`" in said
+        assert texts(reg) == reg_before and texts(project / "img") == train_before
+
+    run_dataset_app(tmp_path, project, scenario)
+
+
+def test_a_dataset_without_reg_images_keeps_the_plain_tag_count(tmp_path):
+    project = make_dataset(tmp_path / "proj")
+
+    async def scenario(app, pilot):
+        await pilot.press("i")
+        await pilot.pause()
+        assert "Tags: " in summary_text(app) and "Tags (" not in summary_text(app)
+        await pilot.press("t")
+        await pilot.pause()
+        assert "images)" not in str(tag_pane(app).query_one("#freq-summary").render())
+
+    run_dataset_app(tmp_path, project, scenario)
+
+
+def test_a_recipe_replayed_reads_reg_as_the_rows_listed_as_reg(tmp_path):
+    """The config's reg_data_dir is a folder that core's folder test cannot tell is reg (not named reg/,
+    no config beside it names it): `reg` in the recipe's where still picks its images, as the filter does."""
+    from loratui.core.dataset import locate_dataset
+    from loratui.tui.app import LoratuiApp
+
+    import asyncio
+
+    project = make_dataset(tmp_path / "proj")
+    other = add_reg(tmp_path, "elsewhere").parent
+    (project / "cfgs").mkdir()
+    config = project / "cfgs" / "config.toml"
+    config.write_text('[dataset]\ntrain_data_dir = "../img"\nreg_data_dir = "../../elsewhere"\n')
+    recipe = project / "cleanup.toml"
+    recipe.write_text('where = "reg"\n\n[[op]]\nop = "remove"\npatterns = ["plain"]\nmode = "exact"\n')
+    app = LoratuiApp(locate_dataset(project), config_path=config, settings_file=tmp_path / "cfg" / "tui.toml",
+                     keymap_file=tmp_path / "cfg" / "keymap.toml", themes_dir=tmp_path / "themes", watch=False)
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.store.captions_loaded and app.store.scan is not None, "captions and scan")
+            await pilot.pause()
+            assert len(app.store.reg_rows) == 2
+            await filter_to(pilot, "reg")
+            screen(app)._replay(recipe)
+            await until(pilot, lambda: type(app.screen).__name__ == "PlanPreviewScreen", "the preview")
+            assert "1 reg caption(s) touched" in app.screen.plan_title
+            await pilot.press("enter")
+            await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen", "back to the table")
+            await until(pilot, lambda: not screen(app).writing, "the write's end")
+            assert (other / "1_person" / "p2.txt").read_text() == "person\n"
+
+    asyncio.run(main())
