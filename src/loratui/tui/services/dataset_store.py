@@ -15,74 +15,30 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import compress
-from operator import attrgetter
 from pathlib import Path
 
 from loratui.core.captions import (
-    DEFAULT_SEPARATOR, Caption, EditPlan, TagInfo, apply_plan, load_captions, load_selected_tags, parse_where,
-    plan_set_tags, quote_hint, read_caption, tag_categories, tag_frequency,
+    DEFAULT_SEPARATOR, Caption, EditPlan, TagInfo, apply_plan, load_captions, load_selected_tags, plan_set_tags,
+    read_caption, tag_categories, tag_frequency,
 )
 from loratui.core.dataset import (
     DatasetLocation, DatasetScan, Problem, caption_problems, captions_of_unreadable_images, config_reg_dir,
     missing_caption_problem, parse_subset_name, scan_dataset,
 )
 from loratui.core.errors import LoratuiError, PartialWriteError
+from loratui.tui.services.dataset_filter import (  # noqa: F401 - the filter's names are this module's too
+    WHERE_FLAGS, WHERE_WORDS, FilterResult, RowFilter, split_filter,
+)
 from loratui.tui.services.dataset_journals import drop_stale_redo, journal_root, redo_root, undo_root
 from loratui.tui.services.dataset_rows import (  # noqa: F401 - ImageRow, PREVIEW_CHARS: this module's names too
     PREVIEW_CHARS, ImageRow, RowListing, captions_of_rows, list_image_rows, list_with_reg, unreadable_folders_line,
 )
-
-_CAPTION_OF = attrgetter("caption")
-
-
-@dataclass
-class FilterResult:
-    rows: list[ImageRow]
-    error: str | None = None     # the --where problem, shown under the filter box
-    free_text: str = ""          # the words matched as plain text
-
 
 @dataclass
 class CaptionLoad:
     captions: dict[Path, Caption] = field(default_factory=dict)
     error: str | None = None     # one line for the notification: what could not be read, and what to do
     unreadable: dict[str, str] = field(default_factory=dict)  # caption file -> why it cannot be read
-
-
-WHERE_WORDS = ("and", "or", "not")
-WHERE_FLAGS = ("empty", "missing", "multiline", "reg")
-
-
-def _is_where_token(token: str) -> bool:
-    low = token.lower().lstrip("-")
-    return (":" in low or low in WHERE_WORDS or low in WHERE_FLAGS
-            or (low.startswith("tags") and len(low) >= 5 and low[4] in "<>="))  # `tags<` gets core's error
-
-
-def split_filter(text: str) -> tuple[str, list[str]]:
-    """The filter box's text as (a --where expression, free-text words). Quoted values stay whole."""
-    tokens: list[str] = []
-    buf, quote = "", ""
-    for ch in text:
-        if quote:
-            buf += ch
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            buf += ch
-            quote = ch
-        elif ch.isspace():
-            if buf:
-                tokens.append(buf)
-            buf = ""
-        else:
-            buf += ch
-    if buf:
-        tokens.append(buf)
-    where = [t for t in tokens if _is_where_token(t)]
-    words = [t.strip("\"'").lower() for t in tokens if not _is_where_token(t)]
-    return " ".join(where), words
 
 
 class PathIndex(dict):
@@ -138,8 +94,9 @@ def config_max_token_length(config_path: Path | None) -> int | None:
     return value if type(value) is int and value in MAX_TOKEN_LENGTHS else None
 
 
-class DatasetStore:
-    """The open dataset. Row objects are stable: filtering and sorting reorder references."""
+class DatasetStore(RowFilter):
+    """The open dataset. Row objects are stable: filtering and sorting reorder references (the filter box:
+    RowFilter, services.dataset_filter)."""
 
     def __init__(self, location: DatasetLocation, caption_extension: str = ".txt",
                  separator: str = DEFAULT_SEPARATOR):
@@ -408,42 +365,6 @@ class DatasetStore:
         still loading. The editor shows it in place of "loading…"."""
         return self.unreadable.get(row.caption_str) if row.caption is None else None
 
-    def _search_texts(self, rows: list[ImageRow]) -> list[str]:
-        """Each row's ``search_text``, in order, kept while the rows and their captions stay the same
-        objects (checked on every call: a caption may be swapped on a row from anywhere). Runs on the UI
-        thread or in a filter worker: the cache is one tuple, swapped whole."""
-        captions = list(map(_CAPTION_OF, rows))
-        kept = self._search_cache
-        if kept is None or kept[0] is not rows or kept[1] != captions:
-            kept = (rows, captions, [row.search_text() for row in rows])
-            self._search_cache = kept
-        return kept[2]
-
-    def filter(self, text: str, concept: str | None = None) -> FilterResult:
-        """Rows matching the filter box: --where terms (core's language) and free-text words."""
-        where_text, words = split_filter(text)
-        error = None
-        predicate = None
-        if where_text:
-            try:
-                predicate = parse_where(where_text, is_reg=self.reg_caption_test())
-            except LoratuiError as exc:
-                error = str(exc)
-        rows = self.all_rows
-        if words:  # first: the cheapest test, and it narrows what the --where terms are tried on
-            hays = self._search_texts(rows)
-            hit = [words[0] in hay for hay in hays]  # one pass per word, no call or new object per row
-            for word in words[1:]:
-                hit = [was and word in hay for was, hay in zip(hit, hays)]
-            rows = list(compress(rows, hit))
-        if concept:
-            rows = [r for r in rows if r.folder == concept]
-        if predicate is not None:
-            rows = [r for r in rows if r.caption is not None and predicate(r.caption)]
-        if not rows and error is None:  # `tag:long hair` read as the tag "long" and the word "hair"
-            error = quote_hint(text)
-        return FilterResult(rows, error, " ".join(words))
-
     def frequency_of(self, kind: str) -> Counter:
         """The tag counts of the tag list's scope (screens.dataset_reg_scope ``tag_scope``): "train" is kept
         current by every caption adopted; "reg" and "train and reg" are counted here, kept until a caption
@@ -457,12 +378,6 @@ class DatasetStore:
         counts = tag_frequency(row.caption for row in rows if row.caption is not None)
         self._scope_frequency = (kind, self.frequency, self.all_rows, counts)
         return counts
-
-    def reg_caption_test(self):
-        """The filter's `reg`: the caption is a reg row's (the rows know, a config's reg folder elsewhere too).
-        A recipe's where is compiled with it too, so `reg` picks the same images in both."""
-        reg = {row.caption_str for row in self.reg_rows}
-        return lambda caption: os.fspath(caption.path) in reg
 
     # ---- writes -------------------------------------------------------------------------------
 
