@@ -106,6 +106,9 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
                 tooltip="For a path field: choose a file or folder", priority=True),  # as ctrl+g: "ctrl+f img"
         Binding("ctrl+r", "revert_field", "Revert field", id="settings.revert_field", show=False,
                 tooltip="Put back the file's value of the focused field"),
+        Binding("ctrl+x", "drop_unread_args", "Drop unread args", id="settings.drop_unread_args", show=False,
+                tooltip="Remove from network_args the LyCORIS keys the chosen algo does not read (ctrl+r on "
+                        "network_args puts them back)"),
         Binding("f2", "save_as", "Save as", id="settings.save_as", show=False),
         Binding("f3", "import_kohya", "Import kohya_ss", id="settings.import_kohya", show=False),
         Binding("f4", "export", "Export sd-scripts", id="settings.export", show=False),
@@ -186,6 +189,7 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#settings-panels").display = bool(self.panels)
+        self.form.lycoris.drop_words = lambda: self.key_does("settings.drop_unread_args", "drops them")
         self.show_sections(SECTIONS[0])
         self.show_help(None)
         self.config_edited()
@@ -242,6 +246,28 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
 
     def on_config_field_edited(self, event: ConfigField.Edited) -> None:
         self.config_edited()
+        if event.field is self.form.lycoris.fields["algo"]:
+            self.offer_drop_unread_args()
+
+    def offer_drop_unread_args(self) -> None:
+        """After an algo change: name the hidden network_args keys that now block training, and the key that
+        drops them (nothing is dropped unasked; the heading over the fields keeps saying it)."""
+        blocking = self.form.lycoris.blocking_args()
+        if blocking:
+            algo = self.form.lycoris.fields["algo"].value
+            self.notify(f"algo={algo} does not read {', '.join(self.form.lycoris.unread_args())} (hidden, still in "
+                        f"network_args): training refuses {', '.join(blocking)}; "
+                        f"{self.key_does('settings.drop_unread_args', 'drops them')}", severity="warning", timeout=10)
+
+    def action_drop_unread_args(self) -> None:
+        if self.refuse_while_broken("drop network_args keys"):
+            return
+        dropped = self.form.lycoris.drop_unread()
+        if dropped:
+            self.notify(f"network_args: removed {', '.join(dropped)}; "
+                        f"{self.key_does('settings.revert_field', 'on network_args puts them back')}")
+        else:
+            self.notify("network_args holds no LyCORIS key the chosen algo does not read: nothing removed")
 
     def config_edited(self) -> TrainingConfig | None:
         """Check the fields together, hand a valid config to the panels, redraw the status line."""

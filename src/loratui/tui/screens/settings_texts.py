@@ -43,6 +43,8 @@ PALETTE = (  # (title, binding id, what its help says after the key, action): ev
     ("config: previous section", "settings.previous_section", "", "previous_section"),
     ("config: pick a file for this field", "settings.pick_file", "", "pick_file"),
     ("config: revert this field to the file", "settings.revert_field", "", "revert_field"),
+    ("config: drop network_args keys the algo does not read", "settings.drop_unread_args",
+     ": hidden LyCORIS keys that block training", "drop_unread_args"),
     ("config: leave the field (keys {screens} switch screens)", "settings.leave_field", "", "leave_field"),
     ("vram: go to the panel", "settings.vram", " with no field focused", "vram_panel"),
     ("steps: target steps", "settings.target_steps", " with no field focused: type a step count, enter sets the "

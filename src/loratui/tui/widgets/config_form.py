@@ -67,7 +67,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
     ConfigForm { height: 1fr; scrollbar-size-vertical: 1; }
     ConfigForm > .config-section { height: 1; margin-top: 1; text-style: bold; color: $accent; }
     ConfigForm > .config-section.-first { margin-top: 0; }
-    ConfigForm > .lycoris-heading { height: 1; padding-left: 2; color: $text-muted; text-style: italic; }
+    ConfigForm > .lycoris-heading { height: auto; padding-left: 2; color: $text-muted; text-style: italic; }
     """
 
     def __init__(self, base: TrainingConfig, *, has_file: bool, id: str | None = None) -> None:
@@ -225,6 +225,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
                 by_arg.setdefault(name, []).append(problem)
         for name, field in self.lycoris.fields.items():
             field.set_cross(by_arg.get(name, []))
+        self.lycoris.show()  # its heading says which hidden keys these problems block training with
 
     # ---- set from code ---------------------------------------------------------------------------
 

@@ -99,6 +99,8 @@ class LycorisFields:
         self.form = form
         self.fields: dict[str, LycorisField] = {}
         self.heading = Static("", id="lycoris-heading", classes="lycoris-heading", markup=False)
+        # the end of the heading's line about hidden keys set in the list (the screen names its key)
+        self.drop_words = lambda: "remove them from network_args"
 
     def compose(self, items: list[str], file_items: Any):
         yield self.heading
@@ -172,7 +174,41 @@ class LycorisFields:
             own = self.form.fields[key]
             own.display = not active or own.value != own.spec.default or own is focused or bool(own.cross)
         self.heading.display = active or any(f.display for f in self.fields.values())
-        self.heading.update(f"LyCORIS args, algo={algo}" + (f": {hidden} hidden" if hidden else ""))
+        line = f"LyCORIS args, algo={algo}" + (f": {hidden} hidden" if hidden else "")
+        unread = self.unread_args()
+        if unread:  # hidden, yet in the list: say which, and that training refuses them (kohya_ss drops them)
+            blocking = self.blocking_args()
+            said = ("they block training" if blocking == unread else
+                    f"{', '.join(blocking)} block training" if blocking else "training ignores them")
+            line += f"\nhidden but set in network_args: {', '.join(unread)}; {said}: {self.drop_words()}"
+        self.heading.update(line)
+
+    # ---- keys the chosen algo does not read ----------------------------------------------------------
+
+    def unread_args(self) -> list[str]:
+        """The LyCORIS arguments set in network_args that the chosen algo does not read (their fields hidden)."""
+        args, algo = self.form.fields[ARGS_KEY], self.fields["algo"]
+        if self.form.fields[MODULE_KEY].value != LYCORIS or args.value is INVALID or algo.value not in algo.arg.choices:
+            return []
+        return [name for name, f in self.fields.items() if f.arg.kind not in ("algo", "preset")
+                and not f.arg.used_by(algo.value) and f.value is not INVALID and f.arg.position_in(args.value) is not None]
+
+    def blocking_args(self) -> list[str]:
+        """Of ``unread_args``, those core's check refuses ("conv_dim does nothing with algo=full ...")."""
+        named = {named_arg(problem) for problem in self.form.problems}
+        return [name for name in self.unread_args() if name in named]
+
+    def drop_unread(self) -> list[str]:
+        """Remove ``unread_args`` from network_args, as an edit of the list (ctrl+r on it puts them back,
+        as kohya_ss sends only the chosen algo's arguments); returns the names removed."""
+        names = self.unread_args()
+        if names:
+            args = self.form.fields[ARGS_KEY]
+            items = list(args.value)
+            for name in names:
+                items = self.fields[name].arg.written_into(items, None, self.file_items())
+            args.user_sets(items)  # posts Edited: the fields follow, the screen checks the config
+        return names
 
     # ---- what the form counts and keeps --------------------------------------------------------------
 
