@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from loratui.commands.config_beside import with_config_beside as _with_config_beside
 from loratui.commands.dataset_init_notes import name_left_behind, source_subfolders
 from loratui.commands.help_text import exit_codes, shell_arg
 
@@ -40,43 +41,6 @@ def _locate(directory: Path, caption_extension: str | None = None):
         location, from_config = _with_config_beside(directory, locate_dataset(directory))
     return location, caption_extension_option(caption_extension if caption_extension is not None else
                                               from_config or ".txt")
-
-
-def _with_config_beside(directory: Path, location):
-    """(location, caption_extension or None) as the config the app opens on DIR says (tui.launch's pick:
-    config.toml, or the one loratui config in the project or train folder): its reg_data_dir is the reg
-    folder ("" = none, even beside a reg/ folder), as `train`, `steps` and the app's table read it, so all
-    of them count the same images; its caption_extension is the default. No config: as core found it
-    (a project's reg/). A reg_data_dir that names no folder leaves reg out, said on stderr."""
-    import tomllib
-    from dataclasses import replace
-
-    from loratui.core.dataset import config_reg_dir
-    from loratui.tui.launch import resolve_target  # core only until the app itself starts
-
-    if location.is_reg:
-        return location, None
-    config = resolve_target(directory)[1]
-    if config is None:
-        return location, None
-    try:
-        section = tomllib.loads(Path(config).read_text(encoding="utf-8-sig")).get("dataset")
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-        section = None  # Settings and `config check` name a broken config; its reg folder is unknown
-    section = section if isinstance(section, dict) else {}
-    written = section.get("reg_data_dir")
-    written = written.strip() if isinstance(written, str) else ""
-    reg = config_reg_dir(config)
-    if written and reg is None:
-        click.echo(f"note: {config}: dataset.reg_data_dir = {written!r} is not a folder: no reg images scanned; "
-                   "set it to the folder with the N_concept folders (\"\" for none)", err=True)
-    elif not written and location.reg_dir is not None:
-        click.echo(f"note: {config}: dataset.reg_data_dir is empty, so {location.reg_dir} is not trained and not "
-                   f"scanned: set reg_data_dir = \"{os.path.relpath(location.reg_dir, Path(config).parent)}\" to train "
-                   "with it", err=True)
-    extension = section.get("caption_extension")
-    return replace(location, reg_dir=reg), extension if isinstance(extension, str) and extension else None
-
 
 
 def _only_concept(result, concept_dir: Path):

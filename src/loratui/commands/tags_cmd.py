@@ -18,7 +18,7 @@ from loratui.commands.help_text import exit_codes
 from loratui.commands.options import (DEFAULT_SEPARATOR, SEPARATOR_HELP, json_line, separator_value,
                                       stdio_is_terminal)
 # the shared plan/confirm/write steps; tags_undo_cmd and tags_recode_cmd reach these through this module
-from loratui.commands.tags_run import PLAN_LINES, _context, _locate, _rel, _run_plan, reg_note
+from loratui.commands.tags_run import PLAN_LINES, _context, _locate, _rel, _run_plan, reg_note, where_of
 from loratui.core.errors import LoratuiError
 
 WHERE_HELP = ('Only captions matching EXPR: tag:X, -tag:X, folder:X, file:X (the image\'s or the caption\'s name), '
@@ -145,12 +145,11 @@ def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursiv
     """Tag frequency table over DIR (or the captions --where selects): captions using each tag."""
     from click.core import ParameterSource
 
-    from loratui.core.captions import parse_where
     from loratui.core.captions import tag_frequency
     from loratui.core.captions import CATEGORY_LABELS
 
     location = _locate(directory)
-    predicate = parse_where(where)
+    predicate = where_of(where, directory, location)
     unreadable: list[str] = []  # a table can go without a caption it cannot read: it names it instead
     captions, edit_ctx = _read_for_table(location.images_dir, caption_extension, separator, tags_csv, recursive,
                                          unreadable)

@@ -88,14 +88,29 @@ def progress_line(verb: str, as_json: bool, stream=None) -> Iterator[ProgressLin
 def _locate(directory: Path):
     """The dataset DIR names (core.dataset.locate_dataset, as every command reads it): a project
     folder's img/, a train or flat folder, or one concept folder of a train folder. Its
-    ``train_dir`` holds the undo journal; its ``images_dir`` is where the captions are read."""
+    ``train_dir`` holds the undo journal; its ``images_dir`` is where the captions are read; its
+    ``reg_dir`` is the config's reg_data_dir when a config is beside DIR (commands.config_beside)."""
+    from loratui.commands.config_beside import with_config_beside
     from loratui.core.dataset import locate_dataset
 
-    return locate_dataset(directory)
+    location = locate_dataset(directory)
+    return with_config_beside(directory, location, say=False)[0]
+
+
+def where_of(where: str | None, directory: Path, location):
+    """The --where predicate on DIR's captions; its `reg` is a caption in the config's reg_data_dir when a
+    config is beside DIR (as the app marks reg rows), else told from the folders (core's reg_folders)."""
+    from loratui.commands.config_beside import reg_test
+    from loratui.core.captions import parse_where
+
+    if where is None or not where.strip():
+        return None
+    return parse_where(where, is_reg=reg_test(directory, location))
 
 
 def reg_note(location, directory: Path) -> list[str]:
-    """A project's reg/ is a dataset of its own (its own undo journal): say it was not included."""
+    """A project's reg folder (its config's reg_data_dir, else its reg/) is a dataset of its own (its own
+    undo journal): say it was not included."""
     if location.kind != "project" or location.reg_dir is None:
         return []
     return [f"{shell_arg(location.reg_dir)} (regularisation images) is not included: it is a dataset of its own "
@@ -199,7 +214,7 @@ def _print_plan(plan, root: Path, show_all: bool) -> None:
 def _read_and_plan(directory: Path, ops, where, caption_extension, separator, tags_csv, recursive, description):
     """The captions of DIR read and the operations planned on them: (location, the train folder that keeps
     the journal, the --where predicate, the captions, the plan, notes to print after it)."""
-    from loratui.core.captions import check_written_tags, parse_where, plan_edits
+    from loratui.core.captions import check_written_tags, plan_edits
 
     notes = _need_tags_csv(ops, tags_csv)
     location = _locate(directory)
@@ -212,7 +227,7 @@ def _read_and_plan(directory: Path, ops, where, caption_extension, separator, ta
                          "repeats prefix), left out as sd-scripts leaves them; --recursive includes them")
     notes += reg_note(location, directory)
     root = location.train_dir
-    predicate = parse_where(where)
+    predicate = where_of(where, directory, location)
     captions, ctx = _context(location.images_dir, caption_extension, separator, tags_csv, recursive)
     plan = plan_edits(captions, ops, where=predicate, ctx=ctx, description=description)
     new_files = {edit.path for edit in plan.edits if edit.new_file}
