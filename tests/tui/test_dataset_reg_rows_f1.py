@@ -10,27 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fixtures.pilot_wait import until
+from fixtures.reg_rows import add_reg
+from fixtures.reg_rows import dataset_screen as screen
 from fixtures.tui_dataset import make_dataset, run_dataset_app
-from PIL import Image
 
 from loratui.core.dataset import DatasetLocation, locate_dataset
 from loratui.tui.services.dataset_store import DatasetStore
 
 
-def add_reg(project: Path, folder: str = "reg") -> Path:
-    """reg/1_person with p1 (captioned) and p2 (no caption: sd-scripts trains it with "person")."""
-    concept = project / folder / "1_person"
-    concept.mkdir(parents=True)
-    for name in ("p1", "p2"):
-        Image.new("RGB", (32, 32), (10, 20, 30)).save(concept / f"{name}.png")
-    (concept / "p1.txt").write_text("person, solo, standing\n", encoding="utf-8")
-    return concept
-
-
-def screen(app):
-    from loratui.tui.screens.dataset import DatasetScreen
-
-    return next(s for s in app.screen_stack if isinstance(s, DatasetScreen))
 
 
 def table_text(app) -> str:

@@ -5,40 +5,20 @@ project's reg/ (what trains, r1 item 2), and a change of a train caption ends re
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from fixtures.pilot_wait import until
+from fixtures.reg_rows import add_reg, app_with_config, dataset_screen
 from fixtures.tui_dataset import make_dataset, run_dataset_app
-from PIL import Image
 
 from loratui.core.captions import redo_dir
 
 
-def add_reg(project: Path) -> Path:
-    concept = project / "reg" / "1_person"
-    concept.mkdir(parents=True)
-    for name in ("p1", "p2"):
-        Image.new("RGB", (32, 32), (10, 20, 30)).save(concept / f"{name}.png")
-    (concept / "p1.txt").write_text("person, solo, standing\n", encoding="utf-8")
-    return concept
-
-
-def dataset_screen(app):
-    from loratui.tui.screens.dataset import DatasetScreen
-
-    return next(s for s in app.screen_stack if isinstance(s, DatasetScreen))
-
-
 def test_a_config_with_reg_data_dir_empty_shows_no_reg_rows(tmp_path):
-    from loratui.core.dataset import locate_dataset
-    from loratui.tui.app import LoratuiApp
-
     project = make_dataset(tmp_path / "proj")
     add_reg(project)
     config = project / "config.toml"
     config.write_text('[dataset]\ntrain_data_dir = "img"\nreg_data_dir = ""\n')
-    app = LoratuiApp(locate_dataset(project), config_path=config, settings_file=tmp_path / "cfg" / "tui.toml",
-                     keymap_file=tmp_path / "cfg" / "keymap.toml", themes_dir=tmp_path / "themes", watch=False)
+    app = app_with_config(project, config, tmp_path)
 
     async def main():
         async with app.run_test(size=(80, 24)) as pilot:

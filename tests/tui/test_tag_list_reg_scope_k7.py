@@ -9,24 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from fixtures.pilot_wait import until
+from fixtures.reg_rows import add_reg as add_person_reg
+from fixtures.reg_rows import app_with_config
+from fixtures.reg_rows import dataset_screen as screen
 from fixtures.tui_dataset import make_dataset, run_dataset_app
-from PIL import Image
 
 
 def add_reg(root: Path, folder: str = "reg") -> Path:
-    concept = root / folder / "1_person"
-    concept.mkdir(parents=True)
-    for name in ("p1", "p2"):
-        Image.new("RGB", (32, 32), (10, 20, 30)).save(concept / f"{name}.png")
-    (concept / "p1.txt").write_text("person, solo, standing\n", encoding="utf-8")
-    (concept / "p2.txt").write_text("person, plain\n", encoding="utf-8")
-    return concept
-
-
-def screen(app):
-    from loratui.tui.screens.dataset import DatasetScreen
-
-    return next(s for s in app.screen_stack if isinstance(s, DatasetScreen))
+    """reg/1_person with both images captioned (p2: "person, plain")."""
+    return add_person_reg(root, folder, p2_caption="person, plain\n")
 
 
 def tag_pane(app):
@@ -142,8 +133,6 @@ def test_a_dataset_without_reg_images_keeps_the_plain_tag_count(tmp_path):
 def test_a_recipe_replayed_reads_reg_as_the_rows_listed_as_reg(tmp_path):
     """The config's reg_data_dir is a folder that core's folder test cannot tell is reg (not named reg/,
     no config beside it names it): `reg` in the recipe's where still picks its images, as the filter does."""
-    from loratui.core.dataset import locate_dataset
-    from loratui.tui.app import LoratuiApp
 
     import asyncio
 
@@ -154,8 +143,7 @@ def test_a_recipe_replayed_reads_reg_as_the_rows_listed_as_reg(tmp_path):
     config.write_text('[dataset]\ntrain_data_dir = "../img"\nreg_data_dir = "../../elsewhere"\n')
     recipe = project / "cleanup.toml"
     recipe.write_text('where = "reg"\n\n[[op]]\nop = "remove"\npatterns = ["plain"]\nmode = "exact"\n')
-    app = LoratuiApp(locate_dataset(project), config_path=config, settings_file=tmp_path / "cfg" / "tui.toml",
-                     keymap_file=tmp_path / "cfg" / "keymap.toml", themes_dir=tmp_path / "themes", watch=False)
+    app = app_with_config(project, config, tmp_path)
 
     async def main():
         async with app.run_test(size=(80, 24)) as pilot:

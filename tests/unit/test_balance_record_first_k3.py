@@ -7,15 +7,13 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
-from collections import namedtuple
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-import loratui.core.fsutil as fsutil
 from fixtures.cli_run import run_main
+from fixtures.small_disk import full_disk_for_the_balance_record as full_disk_for_the_record
 from loratui.core.dataset import (
     apply_renames, balance_plan, forget_balance, last_balance, record_balance, scan_dataset, undo_balance,
 )
@@ -34,26 +32,6 @@ def concept(root: Path, name: str, count: int) -> Path:
 
 def layout(root: Path) -> dict[str, list[str]]:
     return {p.name: sorted(f.name for f in p.iterdir()) for p in sorted(root.iterdir()) if not p.name.startswith(".")}
-
-
-def full_disk_for_the_record(monkeypatch) -> list[str]:
-    """balance.json cannot be written (ENOSPC) and the disk shows 0 bytes free; returns the renames made."""
-    real_text, real_rename, renames = fsutil.atomic_write_text, os.rename, []
-
-    def write(path, text, *args, **kwargs):
-        if Path(path).name == "balance.json":
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_text(path, text, *args, **kwargs)
-
-    def rename(src, dst):
-        renames.append(os.path.basename(dst))
-        return real_rename(src, dst)
-
-    usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(fsutil, "atomic_write_text", write)
-    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1 << 20, 1 << 20, 0))
-    monkeypatch.setattr(os, "rename", rename)
-    return renames
 
 
 # ---- core ---------------------------------------------------------------------------------------------

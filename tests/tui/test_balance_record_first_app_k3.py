@@ -5,16 +5,13 @@ moves and the dialog stays open; a balance that goes through is on disk at once.
 from __future__ import annotations
 
 import errno
-import os
-import shutil
-from collections import namedtuple
 from pathlib import Path
 
 from fixtures.pilot_wait import until
+from fixtures.small_disk import full_disk_for_the_balance_record
 from fixtures.tui_dataset import make_dataset, run_dataset_app
 from textual.widgets import Static
 
-import loratui.core.fsutil as fsutil
 from loratui.tui.screens.balance_dialog import BalanceDialog
 
 CAPTIONS = {"1_b/b0.png": "bee", **{f"2_a/a{i}.png": f"ay{i}" for i in range(4)}}  # balance: 1_b -> 8_b
@@ -27,26 +24,11 @@ def folders(img: Path) -> list[str]:
 def test_a_full_disk_refuses_the_balance_in_one_line_and_renames_nothing(tmp_path, monkeypatch):
     root = make_dataset(tmp_path / "proj", CAPTIONS)
     img = root / "img"
-    real_text, real_rename, renames = fsutil.atomic_write_text, os.rename, []
-
-    def write(path, text, *args, **kwargs):
-        if Path(path).name == "balance.json":
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_text(path, text, *args, **kwargs)
-
-    def rename(src, dst):
-        if Path(src).parent == img:
-            renames.append(Path(dst).name)
-        return real_rename(src, dst)
-
     async def scenario(app, pilot):
         await pilot.press("i", "b")
         await until(pilot, lambda: isinstance(app.screen, BalanceDialog), "the balance dialog")
         dialog = app.screen
-        usage = namedtuple("usage", "total used free")
-        monkeypatch.setattr(fsutil, "atomic_write_text", write)
-        monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1 << 20, 1 << 20, 0))
-        monkeypatch.setattr(os, "rename", rename)
+        renames = full_disk_for_the_balance_record(monkeypatch, renamed_in=img)
         await pilot.press("enter")
         await pilot.pause()
         error = dialog.query_one("#balance-error", Static).render().plain
