@@ -73,8 +73,9 @@ def test_the_startup_toast_names_the_bound_help_key(tmp_path):
     app = make_app(tmp_path, KEYMAP + '"dataset.bogus" = "x"\n')
 
     async def scenario(pilot):
-        toast = await until(pilot, lambda: next((m for m in toasts(app) if "shows it again" in m), None), "the toast")
-        assert toast.endswith("(f12 shows it again)") and "? or F1" not in toast
+        # KEYMAP's ctrl+x for app.quit also clashes with Settings' ctrl+x: one or more problems, f12 named
+        toast = await until(pilot, lambda: next((m for m in toasts(app) if "f12" in m), None), "the toast")
+        assert ("(f12 shows it again)" in toast or "f12 lists them" in toast) and "? or F1" not in toast
 
     run(app, scenario)
 

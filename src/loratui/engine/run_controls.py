@@ -27,6 +27,7 @@ class SavesFinishFirst:
     then stops at once, as that signal asked, keeping what the save wrote. Every process counts the same
     saves (they call them at the same points), so none leaves the others inside a save's collective."""
 
+    WRAPS = ("save_lora", "save_state")  # RunSaves' own, each called through super(): on purpose
     saves_under_way = 0
     stop_after_save: str | None = None  # the signal's name, received during a save
 
