@@ -38,17 +38,6 @@ _pread = getattr(os, "pread", _pread_fallback)  # os.pread is POSIX-only
 _CHUNK = 4096
 
 
-def probe_image(path: str | os.PathLike) -> tuple[int, int, bool]:
-    """(width, height, tail_ok) with one open: the size from the header, and whether a PNG ends with
-    IEND / a JPEG with EOI (False hints at a file cut short; other formats always report True).
-
-    Raises ImageSizeError with a one-line reason. Uses raw file descriptors: for thousands of small
-    reads this is several times cheaper than Python file objects.
-    """
-    width, height, tail_ok, _animated = probe_image_info(path)
-    return width, height, tail_ok
-
-
 @dataclass(frozen=True)
 class ImageHeader:
     """What an image's header says, read without decoding its pixels."""
@@ -62,16 +51,13 @@ class ImageHeader:
     high_bit_grey: bool = False  # a 16-bit grey PNG (Pillow mode I;16)
 
 
-def probe_image_info(path: str | os.PathLike) -> tuple[int, int, bool, bool]:
-    """probe_image's (width, height, tail_ok) and whether the image is animated (APNG, animated
-    WebP or GIF: the trainer sees only its first frame), from the same header bytes."""
-    header = probe_image_header(path)
-    return header.width, header.height, header.tail_ok, header.animated
-
-
 def probe_image_header(path: str | os.PathLike) -> ImageHeader:
     """The ImageHeader of ``path`` from one open and a few reads (PNG chunks before the image data,
-    JPEG segments before the frame, WebP chunk headers); other formats from Pillow's lazy open."""
+    JPEG segments before the frame, WebP chunk headers); other formats from Pillow's lazy open.
+
+    Raises ImageSizeError with a one-line reason. Uses raw file descriptors: for thousands of small
+    reads this is several times cheaper than Python file objects.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except OSError as exc:
@@ -105,8 +91,8 @@ def probe_image_header(path: str | os.PathLike) -> ImageHeader:
 
 def read_image_size(path: str | os.PathLike) -> tuple[int, int]:
     """(width, height) as stored in the file; raises ImageSizeError with a one-line reason."""
-    width, height, _tail_ok = probe_image(path)
-    return width, height
+    header = probe_image_header(path)
+    return header.width, header.height
 
 
 def looks_truncated(path: str | os.PathLike) -> bool:
@@ -116,7 +102,7 @@ def looks_truncated(path: str | os.PathLike) -> bool:
     Unreadable files return False (read_image_size reports those).
     """
     try:
-        return not probe_image(path)[2]
+        return not probe_image_header(path).tail_ok
     except ImageSizeError:
         return False
 

@@ -97,9 +97,6 @@ class RowListing(list):
             return self
         return RowListing(self[:self.train_count], self.unreadable_folders)
 
-    def reg_part(self) -> list[ImageRow]:
-        return self[self.train_count:]
-
 
 def list_with_reg(root: Path, reg_root: Path | None, caption_extension: str) -> RowListing:
     """The train folder's rows, then the reg folder's (marked reg): one listing. A reg folder that cannot
