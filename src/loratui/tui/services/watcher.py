@@ -76,12 +76,14 @@ def _watch(root: Path, reg: Path | None, extension: str | Callable[[], str], sto
     # the folder names right in each watched folder, kept current from the changes: a folder gone can
     # no longer be asked
     folders = {root: folders_in(root), **({reg: folders_in(reg)} if reg is not None else {})}
+    # the reg folder's spellings, worked out once: a caption run reports thousands of changes
+    reg_prefixes = _spellings(reg) if reg is not None else ()
     for changes in watch(*folders, stop_event=stop, recursive=True, debounce=200, step=50,
                          raise_interrupt=False, ignore_permission_denied=True):
         ext = extension() if callable(extension) else extension
         paths, relist = set(), False
         for _, reported in changes:
-            base = reg if reg is not None and _is_under(reg, reported) else root
+            base = reg if _is_under(reg_prefixes, reported) else root
             if reported.endswith(ext) and "/.loratui/" not in reported:
                 paths.add(as_under(base, reported))
             # every change is looked at (no any(): each one keeps the folder names current)
@@ -92,10 +94,14 @@ def _watch(root: Path, reg: Path | None, extension: str | Callable[[], str], sto
             deliver(sorted(paths))
 
 
-def _is_under(base: Path, reported: str) -> bool:
-    """``reported`` (absolute, as watchfiles gives it) is ``base`` or in it."""
-    path = Path(reported)
-    return any(path == b or b in path.parents for b in (base.absolute(), base.resolve()))
+def _spellings(base: Path) -> set[str]:
+    """``base`` as given (made absolute) and resolved: watchfiles may report either."""
+    return {str(base.absolute()), os.path.realpath(base)}
+
+
+def _is_under(prefixes: set[str] | tuple[()], reported: str) -> bool:
+    """``reported`` (absolute, as watchfiles gives it) is one of ``prefixes`` or in it."""
+    return any(reported == p or reported.startswith(p.rstrip(os.sep) + os.sep) for p in prefixes)
 
 
 def folders_in(root: Path) -> set[str]:
