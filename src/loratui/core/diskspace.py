@@ -68,14 +68,25 @@ def file_size_limit() -> int | None:
     return None if soft == resource.RLIM_INFINITY else soft
 
 
+def file_size_advice(again: str = "run it again", stops: str = "it", *, detailed: bool = False) -> str | None:
+    """The EFBIG advice when this process has a file-size limit: ``the file size limit (ulimit -f N) stops
+    STOPS: raise it (`ulimit -f unlimited`) and AGAIN``; ``detailed`` adds the limit in bytes and where to
+    raise it. None without a limit: the file system's largest file stopped it, and each caller says so."""
+    limit = file_size_limit()
+    if limit is None:
+        return None
+    size = f"{limit // 1024}: {_gb(limit)}" if detailed else f"{limit // 1024}"
+    shell = " in the shell that starts loratui" if detailed else ""
+    return f"the file size limit (ulimit -f {size}) stops {stops}: raise it (`ulimit -f unlimited`{shell}) and {again}"
+
+
 def file_too_large_message(path: str | os.PathLike | None) -> str:
     """One line for EFBIG: ``the file size limit (ulimit -f N) stops writing FILE``, with the fix; without
     a limit on this process, the file system's largest file (FAT32: 4 GB) is what stopped it."""
     where = str(path) if path is not None else "a file (the file being written is not known)"
-    limit = file_size_limit()
-    if limit is not None:
-        return (f"the file size limit (ulimit -f {limit // 1024}: {_gb(limit)}) stops writing {where}: raise it "
-                "(`ulimit -f unlimited` in the shell that starts loratui) and run it again")
+    advice = file_size_advice(stops=f"writing {where}", detailed=True)
+    if advice is not None:
+        return advice
     device, mount = mount_of(path if path is not None else os.getcwd())
     return (f"{where} is larger than its file system ({device}, mounted at {mount}) allows: choose a folder on "
             "another disk (FAT32 holds at most 4 GB a file) and run it again")
@@ -97,11 +108,8 @@ def out_of_room_advice(exc: BaseException, path: str | os.PathLike, needed_bytes
     if not is_disk_full(exc):
         return None
     if is_file_too_large(exc):
-        limit = file_size_limit()
-        if limit is not None:
-            return (f"the file size limit (ulimit -f {limit // 1024}) stops it: raise it (`ulimit -f unlimited`) "
-                    f"and {again}")
-        return f"the file is larger than its file system allows: choose a folder on another disk and {again}"
+        return (file_size_advice(again)
+                or f"the file is larger than its file system allows: choose a folder on another disk and {again}")
     return no_space_advice(path, needed_bytes, what, again)
 
 

@@ -319,12 +319,10 @@ def describe_os_error(exc: OSError) -> str:
     if exc.errno == errno.EDQUOT:
         return "disk quota exceeded: free some space and run it again"
     if exc.errno == errno.EFBIG:  # not a bug: the shell's ulimit -f (or the file system's largest file)
-        from loratui.core.diskspace import file_size_limit
+        from loratui.core.diskspace import file_size_advice
 
-        limit = file_size_limit()
-        return (f"the file size limit (ulimit -f {limit // 1024}) stops writing it: raise it (`ulimit -f unlimited`) "
-                "and run it again" if limit is not None else
-                "larger than its file system allows: choose a folder on another disk and run it again")
+        return (file_size_advice(stops="writing it")
+                or "larger than its file system allows: choose a folder on another disk and run it again")
     if exc.errno == errno.ELOOP:
         return "a symbolic link that leads back to itself (a link loop): remove the link or point it at a real file"
     return exc.strerror or str(exc)
