@@ -300,14 +300,14 @@ def test_balance_dialog_already_balanced(tmp_path: Path) -> None:
 
 
 def test_balance_dialog_rename_error_is_one_line(tmp_path: Path, monkeypatch) -> None:
-    import loratui.tui.screens.balance_dialog as dialog_module
+    import loratui.core.dataset.balance_record as record_module  # the dialog renames through record_and_rename
 
     scan = scan_of(tmp_path)
 
     def refuse(plan) -> None:
         raise PermissionError(13, "Permission denied", str(plan[0].source))
 
-    monkeypatch.setattr(dialog_module, "apply_renames", refuse)
+    monkeypatch.setattr(record_module, "apply_renames", refuse)
 
     async def check(app, pilot, dialog: BalanceDialog) -> None:
         await pilot.press("enter")

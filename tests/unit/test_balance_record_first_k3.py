@@ -1,4 +1,4 @@
-"""K3: a balance is recorded before any folder is renamed (record_balance(before_renames=True)), so a
+"""K3: a balance is recorded before any folder is renamed (record_balance; record_and_rename), so a
 full disk refuses it with one line (the record, the free space, the fix) and nothing moves, in a shell
 and in the app; renames that fail after the record drop it again and put back the one it replaced."""
 
@@ -15,7 +15,8 @@ from PIL import Image
 from fixtures.cli_run import run_main
 from fixtures.small_disk import full_disk_for_the_balance_record as full_disk_for_the_record
 from loratui.core.dataset import (
-    apply_renames, balance_plan, forget_balance, last_balance, record_balance, scan_dataset, undo_balance,
+    BalanceNotRecordedError, apply_renames, balance_plan, forget_balance, last_balance, record_and_rename,
+    record_balance, scan_dataset, undo_balance,
 )
 from loratui.core.errors import LoratuiError
 
@@ -46,7 +47,7 @@ def test_a_chain_or_swap_recorded_before_the_renames_is_renamed_back(tmp_path, t
     before = layout(tmp_path)
     plan = balance_plan(scan_dataset(tmp_path), target=target)
     assert sorted(str(r) for r in plan) == expected
-    assert record_balance(tmp_path, plan, "000001.json", before_renames=True)
+    record_balance(tmp_path, plan, "000001.json")
     assert last_balance(tmp_path) is None  # nothing renamed yet: not a balance to undo
     apply_renames(plan)
     loaded, after = last_balance(tmp_path)
@@ -61,31 +62,31 @@ def test_a_record_that_cannot_be_written_raises_naming_the_file_and_the_free_spa
     plan = balance_plan(scan_dataset(tmp_path))
     renames = full_disk_for_the_record(monkeypatch)
     with pytest.raises(OSError) as caught:
-        record_balance(tmp_path, plan, None, before_renames=True)
+        record_balance(tmp_path, plan, None)
     line = caught.value.strerror
     assert caught.value.errno == errno.ENOSPC and "\n" not in line
     assert line.startswith(f"{tmp_path / RECORD}: cannot record the balance (the disk is full), so nothing was renamed")
     assert "free some space on the disk mounted at" in line and "(0 bytes free)" in line
     assert renames == [] and not (tmp_path / RECORD).exists()
-    assert record_balance(tmp_path, plan, None) is False  # the post-rename form stays best effort
+    with pytest.raises(BalanceNotRecordedError) as refused:  # a LoratuiError: the CLI's one line, exit 2
+        record_and_rename(tmp_path, plan, None)
+    assert str(refused.value) == line and isinstance(refused.value, LoratuiError)
+    assert renames == [] and not (tmp_path / RECORD).exists()
 
 
 def test_renames_that_fail_after_the_record_put_the_earlier_record_back(tmp_path):
     concept(tmp_path, "10_a", 2)
     concept(tmp_path, "5_b", 2)
     first = balance_plan(scan_dataset(tmp_path), target=10)  # 10_a -> 5_a
-    apply_renames(first)
-    record_balance(tmp_path, first, None)
+    record_and_rename(tmp_path, first, None)
     recorded_at = (tmp_path / RECORD).stat().st_mtime - 100
     os.utime(tmp_path / RECORD, (recorded_at, recorded_at))
     earlier = last_balance(tmp_path)
     assert earlier is not None
     second = balance_plan(scan_dataset(tmp_path), target=20)
-    record_balance(tmp_path, second, None, before_renames=True)
-    (tmp_path / "10_b").mkdir()  # taken a moment later (5_b -> 10_b): the renames refuse, nothing moves
+    (tmp_path / "10_b").mkdir()  # taken (5_b -> 10_b): recorded, then the renames refuse, nothing moves
     with pytest.raises(LoratuiError):
-        apply_renames(second)
-    forget_balance(tmp_path, renames_failed=True)
+        record_and_rename(tmp_path, second, None)  # drops its record: the one it replaced is put back
     assert last_balance(tmp_path) == earlier  # ctrl+z still renames the first balance back
     assert (tmp_path / RECORD).stat().st_mtime == pytest.approx(recorded_at)  # weighed against reg changes
     assert "replaces" not in json.loads((tmp_path / RECORD).read_text())

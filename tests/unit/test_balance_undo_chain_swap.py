@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 from loratui.core.dataset import (
-    apply_renames, balance_plan, balance_still_applied, forget_balance, last_balance, record_balance, scan_dataset,
+    apply_renames, balance_plan, balance_still_applied, forget_balance, last_balance, record_and_rename, scan_dataset,
     undo_balance,
 )
 
@@ -47,8 +47,7 @@ def test_a_chain_is_recorded_and_renamed_back(tmp_path, monkeypatch):
     before = layout(tmp_path)
     plan = balance_plan(scan_dataset(tmp_path), target=16)
     assert sorted(str(r) for r in plan) == ["2_a -> 4_a", "4_a -> 8_a"]
-    apply_renames(plan)
-    assert record_balance(tmp_path, plan, None)
+    record_and_rename(tmp_path, plan, None)  # recorded, then renamed (what the CLI and the app do)
     loaded, _ = last_balance(tmp_path)  # was None: 4_a (a source) exists again, as the chain's middle
     names = recording_renames(monkeypatch)
     back = undo_balance(loaded)
@@ -63,9 +62,8 @@ def test_a_swap_is_recorded_and_renamed_back_parking_one_folder(tmp_path, monkey
     before = layout(tmp_path)
     plan = balance_plan(scan_dataset(tmp_path), target=8)
     assert sorted(str(r) for r in plan) == ["2_a -> 4_a", "4_a -> 2_a"]
-    apply_renames(plan)
+    record_and_rename(tmp_path, plan, "000002.json")
     assert layout(tmp_path) != before
-    record_balance(tmp_path, plan, "000002.json")
     loaded, after = last_balance(tmp_path)
     assert after == "000002.json" and len(loaded) == 2
     names = recording_renames(monkeypatch)
@@ -81,8 +79,7 @@ def test_a_swap_swapped_back_by_hand_is_no_longer_the_record(tmp_path):
     concept(tmp_path, "2_a", 2)
     concept(tmp_path, "4_a", 4)
     plan = balance_plan(scan_dataset(tmp_path), target=8)
-    apply_renames(plan)
-    record_balance(tmp_path, plan, None)
+    record_and_rename(tmp_path, plan, None)
     assert last_balance(tmp_path) is not None
     (tmp_path / "2_a").rename(tmp_path / "x")
     (tmp_path / "4_a").rename(tmp_path / "2_a")
@@ -111,8 +108,7 @@ def test_a_chain_renamed_back_by_hand_is_no_longer_the_record(tmp_path):
     concept(tmp_path, "2_a", 4)
     concept(tmp_path, "4_a", 2)
     plan = balance_plan(scan_dataset(tmp_path), target=16)
-    apply_renames(plan)
-    record_balance(tmp_path, plan, None)
+    record_and_rename(tmp_path, plan, None)
     (tmp_path / "4_a").rename(tmp_path / "2_a")
     (tmp_path / "8_a").rename(tmp_path / "4_a")
     assert last_balance(tmp_path) is None

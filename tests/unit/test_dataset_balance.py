@@ -266,13 +266,12 @@ def test_the_scan_names_a_folder_a_killed_balance_left_with_the_command_that_fin
 
 
 def test_the_last_balance_is_kept_only_while_its_folders_hold_the_new_names(tmp_path):
-    from loratui.core.dataset import forget_balance, last_balance, record_balance
+    from loratui.core.dataset import forget_balance, last_balance, record_and_rename
 
     concept(tmp_path, "10_a", 4)
     concept(tmp_path, "5_b", 2)
     plan = balance_plan(scan_dataset(tmp_path))
-    apply_renames(plan)
-    record_balance(tmp_path, plan, "000003.json")
+    record_and_rename(tmp_path, plan, "000003.json")
     loaded, after = last_balance(tmp_path)
     assert [str(r) for r in loaded] == [str(r) for r in plan] and after == "000003.json"
     (tmp_path / plan[0].dest).rename(tmp_path / plan[0].source)  # renamed back by hand

@@ -38,7 +38,7 @@ def _locate(directory: Path, caption_extension: str | None = None):
     if directory.suffix.lower() == ".toml" and directory.is_file():
         location, from_config = locate_config(directory)
     else:
-        location, from_config = _with_config_beside(directory, locate_dataset(directory))
+        location, from_config = _with_config_beside(directory, locate_dataset(directory))[:2]
     return location, caption_extension_option(caption_extension if caption_extension is not None else
                                               from_config or ".txt")
 
@@ -295,7 +295,8 @@ def balance(directory: Path, target: int | None, caption_extension: str | None, 
     reg images to the train samples' count: the total names that fill), and DIR may not be one.
     --undo renames the last balance's folders back, from a shell or after the app closed.
     """
-    from loratui.core.dataset import balance_plan, balance_target, nothing_to_balance_line
+    from loratui.core.captions import newest_entry_name
+    from loratui.core.dataset import balance_plan, balance_target, nothing_to_balance_line, record_and_rename
     from loratui.core.dataset import plan_conflicts, reg_balance_refusal, samples_change_line, scan_dataset
     from loratui.core.errors import LoratuiError
 
@@ -342,29 +343,12 @@ def balance(directory: Path, target: int | None, caption_extension: str | None, 
         raise LoratuiError(conflicts[0])
     if not _confirmed(f"Rename {len(plan)} folder(s)?", dry_run, yes):
         return
-    _record_then_rename(train_dir, plan)
+    # recorded first, so `--undo` and the app's ctrl+z can always rename them back: a record that cannot be
+    # written (a full disk) refuses in one line naming the file and the free space, before any folder moves
+    record_and_rename(train_dir, plan, newest_entry_name(train_dir))  # renames all or nothing
     _follow_renames(plan, f"renamed {len(plan)} folder(s)")  # undo still finds the captions
     click.echo(f"renamed {len(plan)} folder(s): `loratui dataset balance {shell_arg(directory)} --undo` (or ctrl+z "
                "on the app's Dataset screen, while no caption change comes after) renames them back")
-
-
-def _record_then_rename(train_dir: Path, plan) -> None:
-    """Record the balance, then rename: `--undo` (and the app's ctrl+z) can always rename the folders
-    back, and a record that cannot be written (a full disk) refuses the balance before any folder moves,
-    in one line naming the file and the free space (core.dataset.record_balance). Renames that fail
-    (all or nothing) drop the record again."""
-    from loratui.core.dataset import apply_renames, forget_balance, record_balance
-    from loratui.core.errors import LoratuiError
-
-    try:
-        record_balance(train_dir, plan, _newest_journal_entry(train_dir), before_renames=True)
-    except OSError as exc:
-        raise LoratuiError(exc.strerror or str(exc)) from None
-    try:
-        apply_renames(plan)
-    except BaseException:
-        forget_balance(train_dir, renames_failed=True)
-        raise
 
 
 def _confirmed(question: str, dry_run: bool, yes: bool) -> bool:
@@ -380,17 +364,6 @@ def _confirmed(question: str, dry_run: bool, yes: bool) -> bool:
         click.echo("nothing renamed")
         return False
     return True
-
-
-def _newest_journal_entry(train_dir: Path) -> str | None:
-    """The name of the newest entry of the caption undo journal, from the folder listing alone (no entry
-    is read: the journal keeps up to 2,000). The app's ctrl+z compares the same name
-    (screens.dataset_undo.newest_journal_entry): a balance is undone only while no caption change came after it."""
-    from loratui.core.captions import journal_dir
-
-    folder = journal_dir(train_dir)
-    names = sorted(p.name for p in folder.glob("*.json") if p.stem.isdigit()) if folder.is_dir() else []
-    return names[-1] if names else None
 
 
 def _follow_renames(renames, done: str) -> None:
@@ -410,6 +383,7 @@ def _undo_balance(train_dir: Path, dry_run: bool, yes: bool) -> None:
     """`balance --undo`: the recorded balance renamed back (all or nothing), while its folders still hold
     the names it gave them and no caption change came after it (the app's ctrl+z undoes that change first:
     so does this, by refusing until `loratui tags undo` has); one line saying why not otherwise."""
+    from loratui.core.captions import newest_entry_name
     from loratui.core.dataset import forget_balance, last_balance, no_balance_undo_line, undo_balance
     from loratui.core.errors import LoratuiError
 
@@ -417,7 +391,7 @@ def _undo_balance(train_dir: Path, dry_run: bool, yes: bool) -> None:
     if found is None:
         raise LoratuiError(no_balance_undo_line(train_dir))
     plan, after_entry = found
-    newest = _newest_journal_entry(train_dir)
+    newest = newest_entry_name(train_dir)
     if newest != after_entry:
         raise LoratuiError(f"{train_dir}: captions were changed after the last balance (undo journal entry {newest}); "
                            f"nothing was renamed: undo those changes first (`loratui tags undo {shell_arg(train_dir)}`, "

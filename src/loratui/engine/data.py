@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from loratui.core.config import latents_cached
+from loratui.core.dataset import shown_name
 from loratui.core.errors import LoratuiError
 from loratui.core.image_modes import high_bit_to_8bit, quiet_decompression_bomb_warnings
 from loratui.core.image_resize import area_resize
@@ -66,12 +67,9 @@ def check_data_config(cfg) -> None:
 def left_out_line(problem) -> str:
     """``/full/path/a.png: empty file (0 bytes); it is left out of training`` for a scan problem. A name
     with a line break in it is quoted (repr), as the scan quotes it, so one problem stays one line."""
-    def shown(text: str) -> str:
-        return text if text.isprintable() else repr(text)
-
-    rel = f"{shown(problem.path.parent.name)}/{shown(problem.path.name)}"
+    rel = f"{shown_name(problem.path.parent.name)}/{shown_name(problem.path.name)}"
     message = problem.message
-    path = shown(str(problem.path))
+    path = shown_name(str(problem.path))
     return path + message[len(rel):] if message.startswith(rel) else f"{path}: {message}"
 
 

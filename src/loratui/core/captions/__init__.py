@@ -3,7 +3,8 @@
 Here live reading and writing caption files byte-exactly and atomically (files.py), tag patterns
 (patterns.py), the `--where` filter language (filter.py), tag operations (ops.py; tagfn.py: what they
 compile to), edit plans, the diff that is shown before anything is written (plan.py), applying plans with the undo journal
-(journal.py; when its entries moved, to walk two journals as one: journal_moves.py), writing captions a batch
+(journal.py; when its entries moved, to walk two journals as one: journal_moves.py; the newest entry's
+name a balance keeps: journal_newest.py), writing captions a batch
 at a time as one undoable change (writer.py: caption runs),
 walking that journal back and forth (undo.py: undo, redo), TOML recipes of operations (recipes.py)
 and the tag vocabulary that completes tags (tagvocab.py). It may use core.dataset (which folders and files are images); it knows nothing of
@@ -18,11 +19,13 @@ from loratui.core.captions.files import (
     read_caption, read_only, split_tags, write_caption,
 )
 from loratui.core.captions.filter import SYNTAX_HELP, any_tag_term, combine_where, parse_where, quote_hint, tag_term
+from loratui.core.captions.filter import FLAGS as WHERE_FLAGS
 from loratui.core.captions.journal import (
     ApplyResult, JournalBusyError, apply_plan, entry_item, find_conflicts, journal_dir,
     journal_lock, landed, load_entry, read_header, redo_dir,
 )
 from loratui.core.captions.journal_moves import clear_redo_before, entry_moved_at, last_moved_at, newest_change_at
+from loratui.core.captions.journal_newest import newest_entry_name
 from loratui.core.captions.journal_renames import follow_folder_renames, remap_folders
 from loratui.core.captions.ops import (
     CATEGORY_NAMES, CATEGORY_ORDER, RATING_TAGS, SORT_KEYS, AddTags, Dedupe, EditContext, MoveToFront, Op,
@@ -48,13 +51,13 @@ from loratui.core.captions.writer import OVERWRITE, ChangeWriter, write_checked
 
 __all__ = [
     "CATEGORY_LABELS", "CATEGORY_NAMES", "CATEGORY_ORDER", "DEFAULT_SEPARATOR", "MATCH_MODES", "OPS",
-    "OVERWRITE", "RATING_TAGS", "SORT_KEYS", "SYNTAX_HELP",
+    "OVERWRITE", "RATING_TAGS", "SORT_KEYS", "SYNTAX_HELP", "WHERE_FLAGS",
     "AddTags", "ApplyResult", "Caption", "ChangeWriter", "Completion", "Dedupe", "EditContext", "EditPlan",
     "FileEdit", "Fingerprint", "JournalBusyError", "MoveToFront", "Op", "Recipe", "RemoveCategory", "RemoveTags", "ReplaceTag",
     "Recode", "SortTags", "StripUnderscores", "TagInfo", "TagVocab", "UndoPlan", "UndoResult",
     "append_to_recipe", "apply_plan", "check_recipe_target", "can_redo", "can_undo", "caption_path", "check_ops",
     "check_rewritable", "check_separator", "check_written_tags", "clear_redo_before", "combine_where",
-    "entry_moved_at", "last_moved_at", "newest_change_at",
+    "entry_moved_at", "last_moved_at", "newest_change_at", "newest_entry_name",
     "dropped_changes", "dropped_note", "dumps_recipe", "entry_item", "find_caption_images", "non_concept_folders",
     "find_conflicts", "follow_folder_renames", "history", "is_free_text", "join_tags", "journal_dir", "journal_lock",
     "landed", "load_captions", "load_entry", "load_recipe", "load_selected_tags", "multiline_captions", "op_from_dict", "parse_caption",

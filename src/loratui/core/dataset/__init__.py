@@ -3,18 +3,20 @@
 Here live the `N_concept` folder scan with its problems (scan.py, types.py), the concept folders sd-scripts
 trains (concepts.py: the list the scan, `steps` and the sd-scripts export share), header-only image sizes
 (imagesize.py), image file recognition (images.py), which dataset a path names (locate.py), the project layout of `loratui dataset init`
-(project.py) and repeats balancing by safe folder renames (balance.py). This package is the bottom of
-core: it knows nothing of captions' tag operations, configs or training plans, and imports no other
-core subpackage. Import from here, not from the modules.
+(project.py) and repeats balancing by safe folder renames (balance.py; the record its undo reads:
+balance_record.py). This package is the bottom of core: it knows nothing of captions' tag operations,
+configs or training plans, and imports no other core subpackage. Import from here, not from the modules.
 """
 
 from __future__ import annotations
 
 from loratui.core.dataset.balance import (
-    Rename, apply_renames, balance_plan, balance_recorded_at, balance_still_applied, balance_target, forget_balance,
-    last_balance,
-    no_balance_undo_line, nothing_to_balance_line, plan_conflicts, record_balance, reg_balance_refusal, reg_fills,
-    samples_change_line, undo_balance,
+    Rename, apply_renames, balance_plan, balance_target, nothing_to_balance_line, plan_conflicts, reg_balance_refusal,
+    reg_fills, samples_change_line,
+)
+from loratui.core.dataset.balance_record import (
+    BalanceNotRecordedError, balance_recorded_at, balance_still_applied, forget_balance, last_balance,
+    no_balance_undo_line, record_and_rename, record_balance, undo_balance,
 )
 from loratui.core.dataset.concepts import (
     MAX_TRAINABLE_REPEATS, ConceptFolder, concept_folders, repeats_problem,
@@ -25,7 +27,7 @@ from loratui.core.dataset.images import (
 from loratui.core.dataset.locate import (
     DatasetLocation, config_reg_dir, locate_config, locate_dataset, reg_dir_hint, regularised_train_dir, train_dir_hint,
 )
-from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size
+from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size, shown_name
 from loratui.core.dataset.project import PROJECT_FOLDERS, InitResult, concept_folder_name, init_project
 from loratui.core.dataset.scan import (
     APPLE_DOUBLE_PREFIX, JPEG_ALIAS_EXTENSIONS, MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, parse_subset_name, scan_dataset,
@@ -56,10 +58,12 @@ __all__ = [
     "InitResult",
     "PROJECT_FOLDERS",
     "Problem",
+    "BalanceNotRecordedError",
     "Rename",
     "Severity",
     "Subset",
-    "apply_renames", "balance_still_applied", "forget_balance", "last_balance", "record_balance", "undo_balance",
+    "apply_renames", "balance_still_applied", "forget_balance", "last_balance", "record_and_rename", "record_balance",
+    "undo_balance",
     "no_balance_undo_line", "nothing_to_balance_line",
     "balance_plan", "balance_recorded_at", "config_reg_dir",
     "reg_balance_refusal", "reg_fills", "samples_change_line", "regularised_train_dir",
@@ -90,5 +94,6 @@ __all__ = [
     "plan_conflicts",
     "read_image_size",
     "scan_dataset",
+    "shown_name",
     "unreadable_reason",
 ]

@@ -3,9 +3,9 @@
 The plan comes from core (`balance_plan`, `plan_conflicts`) and is shown before anything moves: each
 folder rename (`10_alice -> 4_alice`) with its samples before and after, the total (and the reg samples
 sd-scripts adds to match it, when there are reg images), and any conflict.
-Typing another target re-plans at once. Enter records the balance (`record_balance`, so ctrl+z can
-rename the folders back; a full disk refuses here, before anything moves), renames the folders with
-core's `apply_renames` (all or nothing) and lets the undo journals follow (`follow_folder_renames`),
+Typing another target re-plans at once. Enter records the balance, so ctrl+z can rename the folders
+back (a full disk refuses here, before anything moves), then renames the folders all or nothing (core's
+`record_and_rename`, as the CLI does) and lets the undo journals follow (`follow_folder_renames`),
 then dismisses with True;
 Escape dismisses with False. Errors stay in the dialog as one line.
 
@@ -23,10 +23,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from loratui.core.captions import follow_folder_renames, journal_dir
+from loratui.core.captions import follow_folder_renames, newest_entry_name
 from loratui.core.dataset import (
-    DatasetScan, Rename, apply_renames, balance_plan, balance_target, forget_balance, nothing_to_balance_line,
-    plan_conflicts, record_balance, reg_balance_refusal, samples_change_line,
+    BalanceNotRecordedError, DatasetScan, Rename, balance_plan, balance_target, nothing_to_balance_line,
+    plan_conflicts, record_and_rename, reg_balance_refusal, samples_change_line,
 )
 from loratui.core.errors import LoratuiError
 from loratui.tui.widgets.dataset_summary import default_marks
@@ -40,14 +40,6 @@ def one_line(error: BaseException) -> str:
     else:
         text = str(error) or type(error).__name__
     return " ".join(text.split())
-
-
-def newest_journal_entry(train_dir) -> str | None:
-    """The newest caption-journal entry's name, from the folder listing alone: the balance record keeps
-    it, and ctrl+z renames the folders back only while no caption change came after it."""
-    folder = journal_dir(train_dir)
-    names = sorted(p.name for p in folder.glob("*.json") if p.stem.isdigit()) if folder.is_dir() else []
-    return names[-1] if names else None
 
 
 class BalanceDialog(ModalScreen[bool]):
@@ -147,21 +139,15 @@ class BalanceDialog(ModalScreen[bool]):
                              "pick another target or fix the folders")
             return
         train = self.scan.train_data_dir
-        try:  # first: a balance ctrl+z could not rename back (a full disk) is refused before any folder moves
-            record_balance(train, plan, newest_journal_entry(train), before_renames=True)
-        except OSError as exc:
+        try:  # recorded first: a balance ctrl+z could not undo (a full disk) is refused before any folder moves
+            record_and_rename(train, plan, newest_entry_name(train))  # renames all or nothing
+        except BalanceNotRecordedError as exc:
             self._show_error(one_line(exc))  # names the record, the free space and the fix
             return
-        try:
-            apply_renames(plan)  # all or nothing: raises before touching anything on a conflict
-        except (LoratuiError, OSError) as exc:
-            forget_balance(train, renames_failed=True)
+        except (LoratuiError, OSError) as exc:  # the renames failed: the record was dropped again
             text = one_line(exc)  # core's line for a folder not writable already says "nothing was renamed"
             self._show_error(text if "nothing was renamed" in text else f"nothing renamed: {text}")
             return
-        except BaseException:
-            forget_balance(train, renames_failed=True)
-            raise
         self._done = True
         try:
             follow_folder_renames((rename.source, rename.dest) for rename in plan)

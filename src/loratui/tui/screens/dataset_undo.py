@@ -86,9 +86,9 @@ class DatasetUndo:
     # ---- balance repeats: folder renames, undone by renaming back ---------------------------------
 
     def newest_journal_entry(self) -> str | None:
-        from loratui.tui.screens.balance_dialog import newest_journal_entry
+        from loratui.core.captions import newest_entry_name
 
-        return newest_journal_entry(self.store.root)
+        return newest_entry_name(self.store.root)
 
     def balanced(self, plan) -> None:
         """Folders were renamed (the dialog recorded the balance first, so it is on disk): ctrl+z renames

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from itertools import compress
 from operator import attrgetter
 
-from loratui.core.captions import parse_where, quote_hint
+from loratui.core.captions import WHERE_FLAGS, parse_where, quote_hint  # the flags: core's own
 from loratui.core.errors import LoratuiError
 from loratui.tui.services.dataset_rows import ImageRow
 
@@ -26,7 +26,6 @@ class FilterResult:
 
 
 WHERE_WORDS = ("and", "or", "not")
-WHERE_FLAGS = ("empty", "missing", "multiline", "reg")
 
 
 def _is_where_token(token: str) -> bool:
