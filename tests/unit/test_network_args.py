@@ -99,3 +99,19 @@ def test_config_check_and_explain(tmp_path):
     assert result.output.count('[network] network_args "') >= 15
     result = CliRunner().invoke(main, ["config", "explain", "conv_dim"])
     assert "[network] conv_dim" in result.output and '"conv_dim=..."' in result.output
+
+
+def test_one_item_split_and_one_set_of_defaults():
+    """r2 item 5: network_args_edit split items and kept the LyCORIS defaults a second way."""
+    from loratui.core.config import network_args, network_args_edit
+    from loratui.core.config.network_args import LYCORIS_DEFAULTS, split_item, split_network_args
+
+    assert split_item(' "algo" = "loha" ') == ("algo", "loha")
+    assert split_item("dora_wd=a=b") == ("dora_wd", "a=b")  # the first '=', as sd-scripts splits
+    assert split_item("noequals") is None and split_item("=x") == ("", "x")
+    assert split_network_args(["conv_dim=4", "bad"])[0] == {"conv_dim": "4"}
+    assert network_args_edit.arg_value(["use_cp='true'", "algo=lora"], "use_tucker") == "true"  # alias resolved
+    assert not hasattr(network_args_edit, "SHOWN_DEFAULTS") and not hasattr(network_args, "_DEFAULTS")
+    for name in ("algo", "preset", "wd_on_output"):
+        assert network_args_edit.shown_default(name) == LYCORIS_DEFAULTS[name]
+    assert network_args_edit.shown_default("use_tucker") == "false"

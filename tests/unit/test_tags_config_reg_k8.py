@@ -32,20 +32,26 @@ def project(tmp_path: Path, reg_data_dir: str | None) -> Path:
     return root
 
 
+def found(root: Path):
+    """(location, config): what reg_test takes, as _locate found them."""
+    beside = _locate(root)
+    return beside.location, beside.config
+
+
 def test_reg_note_names_the_configs_reg_folder(tmp_path, capsys):
     root = project(tmp_path, "../otherreg")
     other = concept(tmp_path / "otherreg", "2_person", 2).parent
-    notes = reg_note(_locate(root), root)
+    notes = reg_note(_locate(root).location, root)
     assert len(notes) == 1 and "otherreg" in notes[0] and "/reg " not in notes[0]
     code, out, err = run_main(["tags", "add", str(root), "x", "--dry-run"], capsys)
     assert code == 0, err
     assert "otherreg" in out and f"{root / 'reg'} " not in out
-    assert Path(_locate(root).reg_dir).resolve() == other.resolve()
+    assert Path(_locate(root).location.reg_dir).resolve() == other.resolve()
 
 
 def test_no_reg_note_when_the_config_has_no_reg_folder(tmp_path, capsys):
     root = project(tmp_path, "")
-    assert reg_note(_locate(root), root) == []
+    assert reg_note(_locate(root).location, root) == []
     code, out, err = run_main(["tags", "add", str(root), "x", "--dry-run"], capsys)
     assert code == 0, err
     assert "regularisation" not in out
@@ -53,17 +59,38 @@ def test_no_reg_note_when_the_config_has_no_reg_folder(tmp_path, capsys):
 
 def test_without_a_config_the_projects_reg_is_named_as_before(tmp_path):
     root = project(tmp_path, None)
-    notes = reg_note(_locate(root), root)
+    notes = reg_note(_locate(root).location, root)
     assert len(notes) == 1 and "reg" in notes[0]
-    assert reg_test(root, _locate(root)) is None  # core's reg_folders: told from the layout
+    assert reg_test(*found(root)) is None  # core's reg_folders: told from the layout
 
 
 def test_where_reg_is_a_caption_in_the_configs_reg_folder(tmp_path):
     root = project(tmp_path, "../otherreg")
     other = concept(tmp_path / "otherreg", "2_person", 2).parent
-    is_reg = reg_test(root, _locate(root))
+    is_reg = reg_test(*found(root))
     assert all(is_reg(c) for c in load_captions(other, ".txt"))
     assert not any(is_reg(c) for c in load_captions(root / "reg", ".txt"))  # reg/ is not what trains
     assert not any(is_reg(c) for c in load_captions(root / "img", ".txt"))
     empty = project(tmp_path / "b", "")
-    assert not any(reg_test(empty, _locate(empty))(c) for c in load_captions(empty / "reg", ".txt"))
+    assert not any(reg_test(*found(empty))(c) for c in load_captions(empty / "reg", ".txt"))
+
+
+def test_tags_finds_and_reads_the_config_beside_once(tmp_path, capsys, monkeypatch):
+    """r2 item 3: `tags` looked for the config twice (_locate, then reg_test) and parsed it twice."""
+    import tomllib
+
+    import loratui.tui.launch as launch
+
+    root = project(tmp_path, "../otherreg")
+    concept(tmp_path / "otherreg", "2_person", 2)
+    looks, parses = [], []
+    real_resolve, real_loads = launch.resolve_target, tomllib.loads
+    monkeypatch.setattr(launch, "resolve_target", lambda *a, **k: looks.append(a) or real_resolve(*a, **k))
+    code, out, err = run_main(["tags", "add", str(root), "x", "--where", "reg", "--dry-run"], capsys)
+    assert code == 0, err
+    assert len(looks) == 1  # _locate's: where_of uses the config it found
+    beside = _locate(root)
+    monkeypatch.setattr(launch, "resolve_target", lambda *a, **k: (beside.location, beside.config))
+    monkeypatch.setattr(tomllib, "loads", lambda text: parses.append(text) or real_loads(text))
+    assert _locate(root).location.reg_dir == beside.location.reg_dir
+    assert len(parses) == 1  # the [dataset] table read once gives the reg folder too (config_reg_dir's dataset=)

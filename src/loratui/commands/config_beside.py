@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import click
 
@@ -21,11 +22,21 @@ def config_beside(directory: Path, location) -> Path | None:
     return resolve_target(directory)[1]
 
 
-def with_config_beside(directory: Path, location, *, say: bool = True):
-    """(location, caption_extension or None) as the config the app opens on DIR says: its reg_data_dir is the
-    reg folder ("" = none, even beside a reg/ folder), so every command counts the same images; its
-    caption_extension is the default. No config: as core found it. ``say``: a reg_data_dir that names no
-    folder, or an empty one beside a reg/ folder, is said on stderr (what `dataset scan` leaves out)."""
+class ConfigBeside(NamedTuple):
+    """What ``with_config_beside`` found: the dataset as the config beside DIR says (its reg folder), that
+    config's caption_extension (None: unset or no config) and the config itself (None: there is none)."""
+
+    location: object  # core.dataset.DatasetLocation
+    caption_extension: str | None
+    config: Path | None
+
+
+def with_config_beside(directory: Path, location, *, say: bool = True) -> ConfigBeside:
+    """The dataset as the config the app opens on DIR says: its reg_data_dir is the reg folder ("" = none,
+    even beside a reg/ folder), so every command counts the same images; its caption_extension is the
+    default. No config: as core found it. ``say``: a reg_data_dir that names no folder, or an empty one
+    beside a reg/ folder, is said on stderr (what `dataset scan` leaves out). The config is found and
+    read once here: pass the result's ``config`` on (``reg_test``) rather than looking again."""
     import tomllib
     from dataclasses import replace
 
@@ -33,7 +44,7 @@ def with_config_beside(directory: Path, location, *, say: bool = True):
 
     config = config_beside(directory, location)
     if config is None:
-        return location, None
+        return ConfigBeside(location, None, None)
     try:
         section = tomllib.loads(Path(config).read_text(encoding="utf-8-sig")).get("dataset")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
@@ -41,7 +52,7 @@ def with_config_beside(directory: Path, location, *, say: bool = True):
     section = section if isinstance(section, dict) else {}
     written = section.get("reg_data_dir")
     written = written.strip() if isinstance(written, str) else ""
-    reg = config_reg_dir(config)
+    reg = config_reg_dir(config, section)  # the table read above: the file is not parsed twice
     if say and written and reg is None:
         click.echo(f"note: {config}: dataset.reg_data_dir = {written!r} is not a folder: no reg images scanned; "
                    "set it to the folder with the N_concept folders (\"\" for none)", err=True)
@@ -50,13 +61,15 @@ def with_config_beside(directory: Path, location, *, say: bool = True):
                    f"scanned: set reg_data_dir = \"{os.path.relpath(location.reg_dir, Path(config).parent)}\" to train "
                    "with it", err=True)
     extension = section.get("caption_extension")
-    return replace(location, reg_dir=reg), extension if isinstance(extension, str) and extension else None
+    return ConfigBeside(replace(location, reg_dir=reg), extension if isinstance(extension, str) and extension else None,
+                        Path(config))
 
 
-def reg_test(directory: Path, location):
-    """The `reg` of a --where on DIR: with a config beside it, a caption in its reg_data_dir (none when it
-    is ""), as the app's table marks reg rows; None otherwise (core's default: told from the folders)."""
-    if config_beside(directory, location) is None:
+def reg_test(location, config: Path | None):
+    """The `reg` of a --where on a dataset: with a config beside it (``with_config_beside``'s ``config``), a
+    caption in its reg_data_dir (``location.reg_dir``, as that read it; none when it is ""), as the app's
+    table marks reg rows; None without a config (core's default: told from the folders)."""
+    if config is None:
         return None
     reg = os.path.realpath(location.reg_dir) if location.reg_dir is not None else None
     if reg is None:

@@ -23,9 +23,10 @@ from loratui.core.errors import LoratuiError
 
 WHERE_HELP = ('Only captions matching EXPR: tag:X, -tag:X, folder:X, file:X (the image\'s or the caption\'s name), '
               'text:X, tags>N, tags<N, tags=N, empty, missing, multiline, reg (a regularisation image: DIR is a '
-              'reg folder, e.g. a project\'s reg/), joined by and/or/not (e.g. "tag:solo and not tag:1girl", '
-              '"reg and missing"). Quote a value holding \' with " (tag:"jack-o\'-lantern"); a tag with * or ? '
-              'exactly: tag:/\\?/.')
+              'reg folder, e.g. a project\'s reg/; on a project, an EXPR naming reg also reads its reg folder, the '
+              'config\'s reg_data_dir, and a change goes to train or reg captions, one kind at a time), joined by '
+              'and/or/not (e.g. "tag:solo and not tag:1girl", "reg and missing"). Quote a value holding \' with " '
+              '(tag:"jack-o\'-lantern"); a tag with * or ? exactly: tag:/\\?/.')
 TAGS_CSV = "A WD14 selected_tags.csv (the tagger's tag list, with each tag's category)"
 UNUSED_TAGS_CSV = "Not used by {name}, which needs no tag categories (every tags command takes this option)."
 WRITE_EXIT_CODES = (
@@ -148,11 +149,19 @@ def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursiv
     from loratui.core.captions import tag_frequency
     from loratui.core.captions import CATEGORY_LABELS
 
-    location = _locate(directory)
-    predicate = where_of(where, directory, location)
+    from loratui.commands.tags_scope import reg_read
+    from loratui.core.captions import load_captions
+    from loratui.core.dataset import caption_extension_option
+
+    beside = _locate(directory)
+    predicate = where_of(where, beside)
     unreadable: list[str] = []  # a table can go without a caption it cannot read: it names it instead
-    captions, edit_ctx = _read_for_table(location.images_dir, caption_extension, separator, tags_csv, recursive,
-                                         unreadable)
+    captions, edit_ctx = _read_for_table(beside.location.images_dir, caption_extension, separator, tags_csv,
+                                         recursive, unreadable)
+    reg = reg_read(where, beside.location)
+    if reg is not None:  # --where names `reg`: the reg folder's captions are counted too, as the app's tag list
+        captions += load_captions(reg, caption_extension_option(caption_extension), separator, recursive=recursive,
+                                  unreadable=unreadable)
     selected = [c for c in captions if predicate is None or predicate(c)]
     counts = tag_frequency(selected)
     if as_json and ctx.get_parameter_source("top") is ParameterSource.DEFAULT:
@@ -415,7 +424,7 @@ def check(directory, caption_extension, recursive, as_json, show_all, max_token_
     from loratui.core.dataset import parse_subset_name
 
     max_tokens = token_limit(max_token_length, config_path)
-    location = _locate(directory)
+    location = _locate(directory).location
     root = location.train_dir
     ext = caption_extension_option(caption_extension)
     seen: set[Path] = set()
@@ -445,7 +454,7 @@ def check(directory, caption_extension, recursive, as_json, show_all, max_token_
     else:
         click.echo(f"{len(seen)} caption(s) checked in {location.images_dir}")
         print_problems(problems, show_all)
-        for note in reg_note(location, directory):
+        for note in reg_note(location, directory, filters=False):  # check takes no --where
             click.echo(f"Note: {note}", err=True)
     if errors:
         sys.exit(1)

@@ -34,33 +34,39 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
     The text, line endings and every line stay as they are; `loratui tags undo DIR` gives the old
     bytes back."""
     from loratui.commands.options import can_ask, json_line
-    from loratui.commands.tags_cmd import _interactive, _locate, _rel, reg_note
-    from loratui.core.captions import load_captions, parse_where, recode_captions, recode_plan
+    from loratui.commands.tags_cmd import _interactive, _locate, _rel, reg_note, where_of
+    from loratui.commands.tags_scope import reg_scope_note, write_scope
+    from loratui.core.captions import load_captions, recode_captions, recode_plan
     from loratui.core.dataset import caption_extension_option
 
     from loratui.commands.tags_run import interrupted_reading
 
-    location = _locate(directory)
-    root = location.train_dir
-    predicate = parse_where(where)
+    beside = _locate(directory)
+    location = beside.location
+    predicate = where_of(where, beside)  # `reg` as the other tags commands read it (the config's reg_data_dir)
+    ext = caption_extension_option(caption_extension)
     with interrupted_reading():
-        captions = load_captions(location.images_dir, caption_extension_option(caption_extension),
-                                 recursive=recursive)
+        captions = load_captions(location.images_dir, ext, recursive=recursive)
         if not captions:
             raise LoratuiError(f"{directory}: no images found (looked for .png .jpg .jpeg .webp .bmp in it and in "
                                "its N_concept folders; --recursive looks in every subfolder)")
+        scope = write_scope(where, predicate, location, captions,
+                            lambda folder: load_captions(folder, ext, recursive=recursive))
+        captions, root = scope.captions, scope.root
         skipped: list[str] = []  # read wrongly (NUL/control characters): converting would make that permanent
         items = recode_plan([c for c in captions if predicate is None or predicate(c)], skipped)
     data = {"files": [{"path": _rel(i.path, root), "was": i.was} for i in items], "written": 0}
     if skipped:
         data["skipped"] = skipped
+    if scope.reg:  # the files' paths are the reg folder's
+        data["reg_folder"] = str(root)
     if not as_json:
         click.echo(f"{len(items)} of {len(captions)} caption(s) are not plain UTF-8.")
         for item in items:
             click.echo(f"  {_rel(item.path, root)}: {item.was} -> utf-8")
         for line in skipped:
             click.echo(f"left out: {line}", err=True)
-        for note in reg_note(location, directory):
+        for note in [reg_scope_note(root)] if scope.reg else reg_note(location, directory, where):
             click.echo(f"Note: {note}")
     if dry_run or not items:
         if as_json:

@@ -86,35 +86,40 @@ def progress_line(verb: str, as_json: bool, stream=None) -> Iterator[ProgressLin
 
 
 def _locate(directory: Path):
-    """The dataset DIR names (core.dataset.locate_dataset, as every command reads it): a project
-    folder's img/, a train or flat folder, or one concept folder of a train folder. Its
-    ``train_dir`` holds the undo journal; its ``images_dir`` is where the captions are read; its
-    ``reg_dir`` is the config's reg_data_dir when a config is beside DIR (commands.config_beside)."""
+    """The dataset DIR names (core.dataset.locate_dataset, as every command reads it) with the config beside
+    it (commands.config_beside.ConfigBeside: location, caption_extension, config): a project folder's img/,
+    a train or flat folder, or one concept folder of a train folder. The location's ``train_dir`` holds the
+    undo journal; its ``images_dir`` is where the captions are read; its ``reg_dir`` is the config's
+    reg_data_dir when a config is beside DIR. Found and read once: pass it on (``where_of``)."""
     from loratui.commands.config_beside import with_config_beside
     from loratui.core.dataset import locate_dataset
 
-    location = locate_dataset(directory)
-    return with_config_beside(directory, location, say=False)[0]
+    return with_config_beside(directory, locate_dataset(directory), say=False)
 
 
-def where_of(where: str | None, directory: Path, location):
-    """The --where predicate on DIR's captions; its `reg` is a caption in the config's reg_data_dir when a
-    config is beside DIR (as the app marks reg rows), else told from the folders (core's reg_folders)."""
+def where_of(where: str | None, beside):
+    """The --where predicate on the captions of ``beside`` (``_locate``'s): its `reg` is a caption in the
+    config's reg_data_dir when a config is beside DIR (as the app marks reg rows), else told from the folders
+    (core's reg_folders)."""
     from loratui.commands.config_beside import reg_test
     from loratui.core.captions import parse_where
 
     if where is None or not where.strip():
         return None
-    return parse_where(where, is_reg=reg_test(directory, location))
+    return parse_where(where, is_reg=reg_test(beside.location, beside.config))
 
 
-def reg_note(location, directory: Path) -> list[str]:
-    """A project's reg folder (its config's reg_data_dir, else its reg/) is a dataset of its own (its own
-    undo journal): say it was not included."""
-    if location.kind != "project" or location.reg_dir is None:
+def reg_note(location, directory: Path, where: str | None = None, *, filters: bool = True) -> list[str]:
+    """A project's reg folder (its config's reg_data_dir, else its reg/) is read only when --where names
+    `reg` (commands.tags_scope): say it was not included otherwise. ``filters``: the command takes --where
+    (`tags check` does not: run it on the reg folder)."""
+    from loratui.commands.tags_scope import names_reg
+
+    if location.kind != "project" or location.reg_dir is None or names_reg(where):
         return []
-    return [f"{shell_arg(location.reg_dir)} (regularisation images) is not included: it is a dataset of its own "
-            f"(run the command on it)"]
+    how = "add `reg` to --where to work on its captions (or run the command on it)" if filters else \
+        "it is a dataset of its own (run the command on it)"
+    return [f"{shell_arg(location.reg_dir)} (regularisation images) is not included: {how}"]
 
 
 def _context(directory: Path, caption_extension: str, separator: str, tags_csv: Path | None, recursive: bool):
@@ -212,27 +217,34 @@ def _print_plan(plan, root: Path, show_all: bool) -> None:
 
 
 def _read_and_plan(directory: Path, ops, where, caption_extension, separator, tags_csv, recursive, description):
-    """The captions of DIR read and the operations planned on them: (location, the train folder that keeps
-    the journal, the --where predicate, the captions, the plan, notes to print after it)."""
-    from loratui.core.captions import check_written_tags, plan_edits
+    """The captions of DIR read and the operations planned on them: (location, the folder that keeps the
+    journal: the train folder's, or the reg folder's for a change --where keeps to reg captions
+    (commands.tags_scope), the --where predicate, the captions, the plan, notes to print after it)."""
+    from loratui.commands.tags_scope import reg_scope_note, write_scope
+    from loratui.core.captions import EditContext, check_written_tags, load_captions, non_concept_folders
+    from loratui.core.captions import plan_edits, tag_frequency
+    from loratui.core.dataset import caption_extension_option
 
     notes = _need_tags_csv(ops, tags_csv)
-    location = _locate(directory)
+    beside = _locate(directory)
+    location = beside.location
+    predicate = where_of(where, beside)
+    captions, ctx = _context(location.images_dir, caption_extension, separator, tags_csv, recursive)
+    scope = write_scope(where, predicate, location, captions, lambda folder: load_captions(
+        folder, caption_extension_option(caption_extension), separator, recursive=recursive))
+    if scope.reg:  # the reg captions' own tag counts (sort by frequency), as the app's tag list counts them
+        captions, ctx = scope.captions, EditContext(tag_frequency(scope.captions), ctx.categories)
     if not recursive:
-        from loratui.core.captions import non_concept_folders
-
-        skipped = non_concept_folders(location.images_dir)
+        skipped = non_concept_folders(scope.images_dir)
         if skipped:
             notes.append(f"{', '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}: not concept folders (no N_ "
                          "repeats prefix), left out as sd-scripts leaves them; --recursive includes them")
-    notes += reg_note(location, directory)
-    root = location.train_dir
-    predicate = where_of(where, directory, location)
-    captions, ctx = _context(location.images_dir, caption_extension, separator, tags_csv, recursive)
+    notes += [reg_scope_note(scope.images_dir)] if scope.reg else reg_note(location, directory, where)
+    root = scope.root
     plan = plan_edits(captions, ops, where=predicate, ctx=ctx, description=description)
     new_files = {edit.path for edit in plan.edits if edit.new_file}
     if new_files:  # planned again without the images sd-scripts cannot load, if there are any
-        left_out, unreadable = _unreadable_images(new_files, location.images_dir, caption_extension, recursive)
+        left_out, unreadable = _unreadable_images(new_files, scope.images_dir, caption_extension, recursive)
         if left_out:
             notes.append(unreadable)
             captions = [c for c in captions if c.path not in left_out]
@@ -262,6 +274,8 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
                            f"(replay with `loratui tags apply DIR {shell_arg(save_recipe)}`)")
 
     data = plan.to_dict(root) if as_json else None
+    if as_json and root != location.train_dir:  # the files' paths are the reg folder's (commands.tags_scope)
+        data["reg_folder"] = str(root)
     if as_json and notes:
         data["notes"] = notes
     if not as_json:

@@ -67,27 +67,37 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
         can_redo, can_undo, dropped_note, history, plan_redo, plan_undo, redo_history, redo_last, undo_last,
     )
 
+    from loratui.commands.tags_scope import journal_walked, reg_folder, walk_history
+
     undoing = verb == "undo"
-    root = tags_cmd._locate(directory).train_dir  # where every command keeps the journal
+    location = tags_cmd._locate(directory).location
+    train_root = location.train_dir  # where every command keeps the journal of the train captions
+    reg = reg_folder(location)
+    # a change --where kept to the reg captions is journaled in the reg folder: walked when it is the newer
+    root = journal_walked(train_root, reg, undoing)
     available = can_undo if undoing else can_redo
-    if root != directory and not available(root) and available(directory):
+    if root == train_root != directory and not available(root) and available(directory):
         root = directory  # a journal an older version kept in a project or concept folder itself
+    in_reg = "" if root in (train_root, directory) else f" (reg folder {shell_arg(root)})"
+    # the journal walked after this one: its changes count among those left
+    other = None if reg is None or root == directory != train_root else reg if root == train_root else train_root
     if list_only:
-        rows = history(root) if undoing else redo_history(root)
+        rows = walk_history([root] + ([other] if other is not None else []), undoing)
         if as_json:
-            click.echo(json_line([{"description": d, "files": n, "journal": str(p)} for p, d, n in rows]))
+            click.echo(json_line([{"description": d, "files": n, "journal": str(p)} for _, p, d, n in rows]))
             return
         if not rows:
             click.echo("No undo history." if undoing else "Nothing to redo.")
-        for index, (_, description, files) in enumerate(rows, 1):
-            click.echo(f"{index:>3}. {description} ({files} file(s))")
+        for index, (folder, _, description, files) in enumerate(rows, 1):
+            kind = f" [reg folder {shell_arg(reg)}]" if folder == reg else ""
+            click.echo(f"{index:>3}. {description} ({files} file(s)){kind}")
         if undoing and dropped_note(root):  # older entries the caps dropped: not silently missing
             click.echo(dropped_note(root))
         return
     with interrupted_reading(f"nothing was {verb}ne"):
         preview = plan_undo(root) if undoing else plan_redo(root)
     if not as_json:
-        what = "Last change" if undoing else "Last undone change"
+        what = ("Last change" if undoing else "Last undone change") + in_reg
         click.echo(f"{what}: {preview.description} ({len(preview.restore) + len(preview.conflicts)} file(s) "
                    f"to {'restore' if undoing else 'rewrite'})")
         for conflict in preview.conflicts[:tags_cmd.PLAN_LINES]:
@@ -106,11 +116,15 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
             return
     with progress_line("undoing" if undoing else "redoing", as_json) as progress:
         result = (undo_last if undoing else redo_last)(root, force=force, skip_changed=skip_changed, progress=progress)
+    if other is not None:  # `tags undo DIR` walks on into the other journal (the train or the reg folder's)
+        result.remaining += len(history(other) if undoing else redo_history(other))
     if as_json:
-        click.echo(json_line({"description": result.description,
-                              "restored" if undoing else "redone": [tags_cmd._rel(p, root) for p in result.restored],
-                              "conflicts": result.conflicts, "remaining": result.remaining,
-                              "can_redo": can_redo(root)}))
+        data = {"description": result.description,
+                "restored" if undoing else "redone": [tags_cmd._rel(p, root) for p in result.restored],
+                "conflicts": result.conflicts, "remaining": result.remaining, "can_redo": can_redo(root)}
+        if in_reg:  # the paths are the reg folder's
+            data["reg_folder"] = str(root)
+        click.echo(json_line(data))
     elif undoing:
         click.echo(f"Restored {len(result.restored)} caption file(s); {result.remaining} older change(s) can still "
                    f"be undone (`loratui tags redo {shell_arg(directory)}` re-applies this one).")

@@ -132,16 +132,25 @@ def split_network_args(items: list[str]) -> tuple[dict[str, str], list[str]]:
     out: dict[str, str] = {}
     problems = []
     for item in items or []:
-        text = str(item).strip()
-        if "=" not in text:
-            problems.append(f"network_args: {text!r} must be key=value, e.g. \"algo=loha\"")
+        pair = split_item(item)
+        if pair is None:
+            problems.append(f"network_args: {str(item).strip()!r} must be key=value, e.g. \"algo=loha\"")
             continue
-        key, value = text.split("=", 1)
-        key, value = unquoted(key.strip()), unquoted(value.strip())
+        key, value = pair
         if key in out and out[key] != value:
             problems.append(f"network_args: {key} is given twice ({out[key]!r} and {value!r}); keep one")
         out[key] = value
     return out, problems
+
+
+def split_item(item) -> tuple[str, str] | None:
+    """One ``key=value`` item as sd-scripts splits it (the first '='; spaces and one pair of quotes around
+    each side dropped): (key as written, no alias resolved; value), or None when it holds no '='."""
+    text = str(item).strip()
+    if "=" not in text:
+        return None
+    key, value = text.split("=", 1)
+    return unquoted(key.strip()), unquoted(value.strip())
 
 
 def unquoted(text: str) -> str:
@@ -355,7 +364,9 @@ def _normal_value(name: str, value: str) -> str:
     return value
 
 
-_DEFAULTS = {"algo": "locon", "preset": "full", "wd_on_output": "true", "factor": "-1"}
+# what an absent key means to LyCORIS (a bool's default is false): network_identity leaves these out, and the
+# Settings form shows them for an absent choice or true/false field (network_args_edit.shown_default)
+LYCORIS_DEFAULTS = {"algo": "locon", "preset": "full", "wd_on_output": "true", "factor": "-1"}
 
 
 def network_identity(items: list[str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -370,7 +381,7 @@ def network_identity(items: list[str]) -> tuple[dict[str, str], dict[str, str]]:
         value = _normal_value(name, value)
         if name in DROPOUT_ARGS:
             dropouts[name] = value
-        elif _DEFAULTS.get(name, "false" if ARGS.get(name) and ARGS[name].kind == "bool" else None) != value:
+        elif LYCORIS_DEFAULTS.get(name, "false" if ARGS.get(name) and ARGS[name].kind == "bool" else None) != value:
             shape[name] = value
     return dict(sorted(shape.items())), dict(sorted(dropouts.items()))
 

@@ -15,23 +15,20 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from loratui.core.config.network_args import ALGO_ALIASES, ALIASES, ARGS, LycorisArg, _normal_value, unquoted
-
-# what an absent key means, for the arguments a choice or a true/false field shows (LyCORIS's defaults)
-SHOWN_DEFAULTS = {"algo": "locon", "preset": "full", "wd_on_output": "true"}
+from loratui.core.config.network_args import (
+    ALGO_ALIASES, ALIASES, ARGS, LYCORIS_DEFAULTS, LycorisArg, _normal_value, split_item,
+)
 
 
 def _key_of(item: str) -> str | None:
     """The argument an item sets (aliases resolved), or None for an item that is not key=value."""
-    text = str(item).strip()
-    if "=" not in text:
-        return None
-    key = unquoted(text.split("=", 1)[0].strip())
-    return ALIASES.get(key, key)
+    pair = split_item(item)
+    return None if pair is None else ALIASES.get(pair[0], pair[0])
 
 
 def _raw_of(item: str) -> str:
-    return unquoted(str(item).strip().split("=", 1)[1].strip())
+    """The value of a key=value item (``_key_of`` said it is one)."""
+    return split_item(item)[1]
 
 
 def arg_value(items: list[str] | None, name: str) -> str | None:
@@ -46,7 +43,7 @@ def arg_value(items: list[str] | None, name: str) -> str | None:
 def shown_default(name: str) -> str:
     """What a choice or true/false field shows while its key is absent."""
     arg = ARGS[name]
-    return SHOWN_DEFAULTS.get(name, "false" if arg.kind == "bool" else "")
+    return LYCORIS_DEFAULTS.get(name, "false" if arg.kind == "bool" else "")  # asked of choices and bools only
 
 
 def shown_value(items: list[str] | None, name: str) -> str | None:
@@ -103,7 +100,7 @@ def with_arg(items: list[str], name: str, value: str | None, file_items: list[st
             new_item = next(item for item in reversed(file_items) if _key_of(item) == name)
         else:
             current = next((item for item in items if _key_of(item) == name), None)
-            spelling = unquoted(current.strip().split("=", 1)[0].strip()) if current is not None else name
+            spelling = split_item(current)[0] if current is not None else name  # the key as the user spelt it
             new_item = f"{spelling}={value.strip()}"
     for item in items:
         if _key_of(item) != name:

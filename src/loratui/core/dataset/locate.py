@@ -132,21 +132,22 @@ def locate_config(config: str | os.PathLike) -> tuple[DatasetLocation, str | Non
     return location, extension if isinstance(extension, str) and extension else None
 
 
-def config_reg_dir(config: str | os.PathLike | None) -> Path | None:
+def config_reg_dir(config: str | os.PathLike | None, dataset: dict | None = None) -> Path | None:
     """The folder a loratui config's [dataset] reg_data_dir names (relative to the config's folder, as
     ``train CONFIG`` resolves it), or None: no config, unset, not a folder, or a file that cannot be
-    read (Settings names those). Read as plain TOML, so a config with a problem elsewhere still counts."""
+    read (Settings names those). Read as plain TOML, so a config with a problem elsewhere still counts.
+    ``dataset``: the config's [dataset] table when the caller parsed it already (the file is not read again)."""
     import tomllib
 
     if config is None:
         return None
     config = Path(config)
-    try:
-        data = tomllib.loads(config.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-        return None
-    section = data.get("dataset")
-    reg = section.get("reg_data_dir") if isinstance(section, dict) else None
+    if dataset is None:
+        try:
+            dataset = tomllib.loads(config.read_text(encoding="utf-8-sig")).get("dataset")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+            return None
+    reg = dataset.get("reg_data_dir") if isinstance(dataset, dict) else None
     if not (isinstance(reg, str) and reg.strip()):
         return None
     try:
