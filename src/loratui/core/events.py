@@ -52,6 +52,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -106,6 +107,19 @@ def make_event(kind: str, /, **fields: Any) -> dict:
     return {"event": kind, "time": round(time.time(), 3), **fields}
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def event_line(event: dict) -> str:
+    """One event as its JSON line. A file name in another encoding than UTF-8 (``3_bad\\xff``) reaches Python
+    as lone surrogates, which UTF-8 cannot encode: each is written as JSON's ``\\udcff`` escape (valid JSON that
+    json.loads reads back as the same str, the same path to os.fsencode) instead of failing the run."""
+    line = json.dumps(event, ensure_ascii=False, default=str)
+    if line.isascii() or not _LONE_SURROGATE.search(line):
+        return line
+    return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", line)
+
+
 class EventWriter:
     """Appends events to the run's file (and optionally echoes them to a stream as JSON lines).
 
@@ -130,7 +144,7 @@ class EventWriter:
 
     def emit(self, kind: str, /, **fields: Any) -> dict:
         event = make_event(kind, **fields)
-        line = json.dumps(event, ensure_ascii=False, default=str)
+        line = event_line(event)
         if self._fd is not None:
             self._append((line + "\n").encode("utf-8"))
         if self.echo is not None:

@@ -38,19 +38,70 @@ def config_relative_path(config_dir: str | os.PathLike, value: str) -> Path:
     return joined
 
 
+NAME_MAX = 255  # bytes a file name may hold where the folder does not say (ext4, XFS, btrfs, APFS, NTFS)
+_RANDOM = 8  # the characters mkstemp / mkdtemp add
+_SHORT_MARK = r"~[0-9a-f]{16}"  # a long name's temp: its head, ~, 16 hex of its hash, its extension
+
+
+def name_max(folder: str | os.PathLike) -> int:
+    """The most bytes a name in ``folder`` may hold (its file system's NAME_MAX; 255 when it cannot be asked)."""
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return NAME_MAX
+    return limit if isinstance(limit, int) and limit > 0 else NAME_MAX
+
+
+def _short_name(name: str, room: int) -> str:
+    """A stand-in for ``name`` of at most ``room`` bytes: its head (whole characters), ``~``, 16 hex of a hash of
+    the whole name, and its extension, so the user still sees whose temp file it is and what kind."""
+    raw = os.fsencode(name)
+    ext = os.path.splitext(name)[1]
+    if len(os.fsencode(ext)) > 32:
+        ext = ""
+    mark = "~" + hashlib.sha256(raw).hexdigest()[:16]
+    budget = room - len(mark) - len(os.fsencode(ext))
+    head, used = [], 0
+    for char in name[:len(name) - len(ext)]:
+        size = len(os.fsencode(char))
+        if used + size > budget:
+            break
+        head.append(char)
+        used += size
+    return "".join(head) + mark + ext
+
+
+def temp_prefix(path: str | os.PathLike, tail: str) -> str:
+    """The prefix of the temp names made beside ``path`` (``.NAME.``, then mkstemp's 8 random characters,
+    then ``tail``): the whole name when that fits the file system's name limit, else a short stand-in
+    (``.HEAD~HASH.EXT.``), so a name of 242-255 bytes can still be written atomically."""
+    path = Path(path)
+    limit = name_max(path.parent)
+    overhead = 2 + _RANDOM + len(os.fsencode(tail))
+    if len(os.fsencode(path.name)) + overhead <= limit:
+        return f".{path.name}."
+    return f".{_short_name(path.name, limit - overhead)}."
+
+
 def atomic_temp_pattern(target: str) -> re.Pattern:
     """The names of the temp files ``atomic_write_bytes`` makes for targets whose names match the
-    regex ``target`` (``.NAME.XXXXXXXX.tmp``), to find the ones a killed process left behind."""
-    return re.compile(rf"^\.(?:{target})\.[A-Za-z0-9_]+\.tmp$")
+    regex ``target`` (``.NAME.XXXXXXXX.tmp``), to find the ones a killed process left behind; with
+    the short stand-in a name too long for that gets (``.HEAD~HASH.EXT.XXXXXXXX.tmp``: any of that
+    extension, when ``target`` ends in one, as a caption's ``.+\\.txt`` and a LoRA's ``\\.safetensors`` do)."""
+    ending = re.search(r"\\\.[A-Za-z0-9_]+$", target)
+    ext = ending.group(0) if ending else r"(?:\.[^.]*)?"
+    return re.compile(rf"^\.(?:(?:{target})|[^/]*{_SHORT_MARK}{ext})\.[A-Za-z0-9_]+\.tmp$")
 
 
 def leftover_temp_files(target: str | os.PathLike, *, min_age_s: float = 0.0) -> list[Path]:
     """The temp files ``atomic_write_bytes`` left beside ``target`` when a write of it was killed
-    (``.NAME.XXXXXXXX.tmp``), oldest first; younger than ``min_age_s``: maybe a write going on now."""
+    (``.NAME.XXXXXXXX.tmp``, or the stand-in of a long name), oldest first; younger than ``min_age_s``:
+    maybe a write going on now."""
     import time
 
     target = Path(target)
-    pattern = atomic_temp_pattern(re.escape(target.name))
+    prefixes = {f".{target.name}.", temp_prefix(target, ".tmp")}
+    pattern = re.compile("^(?:" + "|".join(map(re.escape, prefixes)) + r")[A-Za-z0-9_]+\.tmp$")
     found = []
     try:
         entries = list(os.scandir(target.parent))
@@ -74,7 +125,7 @@ def _temp_copy(path: Path, data: bytes, named: Path) -> str:
     asked for, not the temporary one: a link into a missing folder; a write that filled the disk, whose
     own error names no file, so a full-disk line would name another disk); a failed write leaves no temp file."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path, ".tmp"), suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(named)) from None
     try:
@@ -296,18 +347,21 @@ def write_new_file(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> N
 
 def staging_folder(target: str | os.PathLike) -> Path:
     """A new hidden folder beside ``target`` (same file system, so a rename moves it into place),
-    named ``.NAME.XXXX.loratui-tmp``; stale ones a killed run left for the same target are removed."""
+    named ``.NAME.XXXX.loratui-tmp`` (a long NAME's stand-in: ``temp_prefix``); stale ones a killed run left
+    for the same target are removed."""
     target = Path(target)
     remove_stale_staging(target)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=STAGING_SUFFIX, dir=target.parent))
+    return Path(tempfile.mkdtemp(prefix=temp_prefix(target, STAGING_SUFFIX), suffix=STAGING_SUFFIX, dir=target.parent))
 
 
 def remove_stale_staging(target: str | os.PathLike) -> None:
     target = Path(target)
-    try:
-        stale = list(target.parent.glob(f".{glob.escape(target.name)}.*{STAGING_SUFFIX}"))
-    except OSError:
-        return
+    stale = set()
+    for prefix in {f".{target.name}.", temp_prefix(target, STAGING_SUFFIX)}:
+        try:
+            stale.update(target.parent.glob(f"{glob.escape(prefix)}*{STAGING_SUFFIX}"))
+        except OSError:
+            return
     for folder in stale:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -3,6 +3,7 @@ images, the pruning of older saves, and one line naming the file being written w
 
 from __future__ import annotations
 
+import shlex
 import time
 from pathlib import Path
 
@@ -127,7 +128,8 @@ class RunSaves:
             raise
         self.writing = None
         self.emit("checkpoint_saved", path=str(folder), kind="state", step=tr.step, epoch=min(tr.epoch, tr.data.epochs))
-        self.say(f"saved training state {folder} (resume with --resume {folder})")
+        # quoted: a folder with spaces, quotes or a leading ~ pastes into a shell as one word
+        self.say(f"saved training state {folder} (resume with --resume {shlex.quote(str(folder))})")
 
     def _state_extra(self, tr) -> dict:
         """state.json's keys for a resume's checks before anything loads (engine/resume_check.py): when

@@ -3,7 +3,8 @@
 ``check_paths`` (load.py) ends with ``file_problems``, so `loratui config check`, the settings
 screen and the preflight of `loratui train` (engine/run.py ``check_config``) all ask the same
 questions: is the base model a base model of the stated family (model_check.py), can output_dir
-be written, do the concept folders open and have sensible repeats, does the sample prompt file
+be written, do the names made from output_name fit its file system (output_names.py), do the concept
+folders open, have UTF-8 names and sensible repeats, does the sample prompt file
 parse, is a state to resume complete. Everything here reads headers or lists folders: no torch,
 no weights, no image decoding, so a config is checked in well under a second.
 """
@@ -72,6 +73,11 @@ def dataset_folder_problems(cfg) -> list[str]:
             parsed = parse_subset_name(entry.name)
             if parsed is None or parsed[0] < 1:
                 continue
+            if not _utf8(entry.name):  # the run's events and the LoRA's ss_dataset_dirs are UTF-8: it fails there
+                problems.append(f"{key}: {_shown(entry.path)}: this folder's name is not valid UTF-8 (it was made on a "
+                                "system with another encoding) and the run's events and the LoRA's metadata hold "
+                                "UTF-8 text: rename it")
+                continue
             if parsed[0] > MAX_REPEATS:
                 problems.append(f"{key}: {entry.path}: {parsed[0]} repeats is far too many (at most {MAX_REPEATS:,}): "
                                 "rename the folder with its real repeat count, e.g. 10_" + parsed[1])
@@ -87,6 +93,19 @@ def dataset_folder_problems(cfg) -> list[str]:
             problems.append(f"train_data_dir: no training images under {root}: it needs `N_name` folders (e.g. "
                             f"10_alice) holding the images{train_dir_hint(root)}")
     return problems
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")  # a name in another encoding reaches Python as lone surrogates
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(path: str) -> str:
+    """``path`` printable: its bytes that are not UTF-8 as \\xff (as export-sdscripts names them)."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _is_dir(entry) -> bool:
@@ -167,11 +186,14 @@ def file_problems(cfg) -> list[str]:
     """Every problem of this module for ``cfg`` (paths resolved against its folder)."""
     from loratui.core.config.load import resolve_path
     from loratui.core.config.model_check import base_model_problems
+    from loratui.core.config.output_names import output_name_length_problem
     from loratui.core.config.prompts import parse_prompts
 
     problems = base_model_problems(cfg)
     if cfg.saving.output_dir:
-        problem = output_dir_problem(resolve_path(cfg, cfg.saving.output_dir))
+        output_dir = resolve_path(cfg, cfg.saving.output_dir)
+        problem = output_dir_problem(output_dir) or output_name_length_problem(
+            cfg.saving.output_name, output_dir, sampling=bool(cfg.sampling.sample_prompts))
         if problem:
             problems.append(problem)
     problems += dataset_folder_problems(cfg)
