@@ -11,21 +11,9 @@ import click
 from loratui.commands.config_beside import with_config_beside as _with_config_beside
 from loratui.commands.dataset_init_notes import name_left_behind, source_subfolders
 from loratui.commands.help_text import exit_codes, shell_arg
+from loratui.commands.term_text import cells, pad  # noqa: F401  (steps_cmd imports them from here)
 
 SHOWN_PER_KIND = 5
-
-
-def cells(text: str) -> int:
-    """Terminal columns ``text`` takes: a CJK folder name is two a character, so len() misaligns tables."""
-    from rich.cells import cell_len
-
-    return cell_len(text)
-
-
-def pad(text: str, width: int, right: bool = False) -> str:
-    """``text`` padded with spaces to ``width`` terminal columns (on the left when ``right``)."""
-    room = " " * max(0, width - cells(text))
-    return room + text if right else text + room
 
 
 def _locate(directory: Path, caption_extension: str | None = None):

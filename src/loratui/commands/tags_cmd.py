@@ -19,6 +19,7 @@ from loratui.commands.options import (DEFAULT_SEPARATOR, SEPARATOR_HELP, json_li
                                       stdio_is_terminal)
 # the shared plan/confirm/write steps; tags_undo_cmd and tags_recode_cmd reach these through this module
 from loratui.commands.tags_run import PLAN_LINES, _context, _locate, _rel, _run_plan, reg_note, where_of
+from loratui.commands.term_text import cells, pad, relative_name, shown_name
 from loratui.core.errors import LoratuiError
 
 WHERE_HELP = ('Only captions matching EXPR: tag:X, -tag:X, folder:X, file:X (the image\'s or the caption\'s name), '
@@ -179,11 +180,12 @@ def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursiv
     empty = sum(1 for c in selected if not c.tags)
     click.echo(f"{len(selected)} caption(s), {len(counts)} distinct tag(s)"
                + (f", {empty} without tags" if empty else ""))
-    width = max((len(t) for t, _ in rows), default=3)
+    shown = {tag: shown_name(tag) for tag, _ in rows}
+    width = max((cells(t) for t in shown.values()), default=3)  # screen columns: a CJK tag takes two a character
     for tag, count in rows:
         share = 100.0 * count / max(len(selected), 1)
         category = f"  {CATEGORY_LABELS.get(edit_ctx.category(tag), '?')}" if tags_csv else ""
-        click.echo(f"  {tag:<{width}}  {count:>6}  {share:5.1f}%{category}")
+        click.echo(f"  {pad(shown[tag], width)}  {count:>6}  {share:5.1f}%{category}")
     if top and len(counts) > top:
         click.echo(f"  ... {len(counts) - top} more (--top 0 shows all)")
     for line in unreadable:
@@ -446,7 +448,7 @@ def check(directory, caption_extension, recursive, as_json, show_all, max_token_
     if as_json:
         issues: dict[str, list[str]] = {}
         for problem in problems:
-            issues.setdefault(_rel(problem.path, root), []).append(problem.message)
+            issues.setdefault(relative_name(problem.path, root), []).append(problem.message)
         click.echo(json_line({"captions": len(seen), "issues": issues, "problems": [p.to_dict() for p in problems],
                               "errors": errors,
                               "warnings": sum(1 for p in problems if p.severity == "warning"),

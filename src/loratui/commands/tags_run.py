@@ -17,6 +17,7 @@ import click
 
 from loratui.commands.help_text import shell_arg
 from loratui.commands.options import can_ask, json_line
+from loratui.commands.term_text import shown_name, shown_path
 from loratui.core.errors import LoratuiError
 
 PLAN_LINES = 20  # changed files a plan lists (--all lists every one)
@@ -185,12 +186,9 @@ def _need_tags_csv(ops, tags_csv: Path | None) -> list[str]:
 
 
 def _rel(path: Path, root: Path) -> str:
-    """``path`` under ``root``, on one line: a newline or tab in a file name shows escaped."""
-    try:
-        text = str(path.relative_to(root))
-    except ValueError:
-        text = str(path)
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+    """``path`` under ``root``, on one line (commands.term_text.shown_path: a newline, a tab or an undecodable
+    byte escaped, every other character as it is). JSON takes ``relative_name``: the exact name."""
+    return shown_path(path, root)
 
 
 def _print_plan(plan, root: Path, show_all: bool) -> None:
@@ -203,7 +201,7 @@ def _print_plan(plan, root: Path, show_all: bool) -> None:
         if edit.reordered_only:
             parts = ["(order) " + ", ".join(edit.new[:6]) + (" ..." if len(edit.new) > 6 else "")]
         new_file = " (new file)" if edit.new_file else ""
-        click.echo(f"  {_rel(edit.path, root)}{new_file}: {'  '.join(parts)}")
+        click.echo(f"  {_rel(edit.path, root)}{new_file}: {shown_name('  '.join(parts))}")  # a tab in a tag too
     if len(plan.edits) > len(shown):
         click.echo(f"  ... and {len(plan.edits) - len(shown)} more (--all lists them)")
     added, removed = plan.tag_changes()
@@ -322,6 +320,6 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
         if result.dropped:  # said when it happens, not only when an undo runs out
             click.echo(f"Note: {dropped_note(root)}")
         for conflict in result.conflicts:
-            click.echo(f"skipped: {conflict}", err=True)
+            click.echo(f"skipped: {shown_name(conflict)}", err=True)
     if result.conflicts:
         sys.exit(1)

@@ -9,6 +9,7 @@ import click
 from loratui.commands.help_text import exit_codes_block, shell_arg
 from loratui.commands.options import can_ask, json_line
 from loratui.commands.tags_run import interrupted_reading, progress_line
+from loratui.commands.term_text import relative_name, shown_name, shown_path
 from loratui.core.errors import LoratuiError
 
 
@@ -98,17 +99,19 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
         preview = plan_undo(root) if undoing else plan_redo(root)
     if not as_json:
         what = ("Last change" if undoing else "Last undone change") + in_reg
+        gone = f"; {len(preview.image_gone)} left out: image gone" if preview.image_gone else ""
         click.echo(f"{what}: {preview.description} ({len(preview.restore) + len(preview.conflicts)} file(s) "
-                   f"to {'restore' if undoing else 'rewrite'})")
+                   f"to {'restore' if undoing else 'rewrite'}{gone})")
         for conflict in preview.conflicts[:tags_cmd.PLAN_LINES]:
-            click.echo(f"  {conflict}")
+            click.echo(f"  {shown_name(conflict)}")
     if not yes:
         if not can_ask(as_json, tags_cmd._interactive):  # never with --json: the answer would land in the JSON
             if as_json:  # the script still gets what would be done, then the error (exit 2)
                 click.echo(json_line({"description": preview.description,
                                       "would_" + ("restore" if undoing else "redo"):
-                                          [tags_cmd._rel(p, root) for p, _ in preview.restore],
-                                      "conflicts": preview.conflicts, "done": False}))
+                                          [relative_name(p, root) for p, _ in preview.restore],
+                                      "conflicts": preview.conflicts, "done": False,
+                                      "image_gone": [relative_name(p, root) for p in preview.image_gone]}))
             why = "--json never asks" if as_json else "not a terminal"
             raise LoratuiError(f"{why}, so nothing was {verb}ne: pass --yes")
         if not click.confirm(f"{verb.capitalize()} it?", default=False):
@@ -120,8 +123,9 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
         result.remaining += len(history(other) if undoing else redo_history(other))
     if as_json:
         data = {"description": result.description,
-                "restored" if undoing else "redone": [tags_cmd._rel(p, root) for p in result.restored],
-                "conflicts": result.conflicts, "remaining": result.remaining, "can_redo": can_redo(root)}
+                "restored" if undoing else "redone": [relative_name(p, root) for p in result.restored],
+                "conflicts": result.conflicts, "remaining": result.remaining, "can_redo": can_redo(root),
+                "image_gone": [relative_name(p, root) for p in result.image_gone]}
         if in_reg:  # the paths are the reg folder's
             data["reg_folder"] = str(root)
         click.echo(json_line(data))
@@ -132,5 +136,19 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
         click.echo(f"Re-applied {len(result.restored)} caption file(s); {result.remaining} more undone change(s) can "
                    f"be redone (`loratui tags undo {shell_arg(directory)}` takes this one back).")
     if not as_json:
+        if result.image_gone:
+            click.echo(image_gone_line(result.image_gone, root, verb))
         for conflict in result.conflicts:  # only with --skip-changed: left alone as asked, so still exit 0
-            click.echo(f"skipped: {conflict}", err=True)
+            click.echo(f"skipped: {shown_name(conflict)}", err=True)
+
+
+SHOWN_IMAGE_GONE = 5
+
+
+def image_gone_line(paths: list[Path], root: Path, verb: str) -> str:
+    """The captions a walk left out because their image is gone, counted and the first few named: writing
+    them back would only make captions without an image (core.captions.undo says why)."""
+    names = ", ".join(shown_path(p, root) for p in paths[:SHOWN_IMAGE_GONE])
+    more = f" and {len(paths) - SHOWN_IMAGE_GONE} more" if len(paths) > SHOWN_IMAGE_GONE else ""
+    return (f"Left out {len(paths)} caption file(s) whose image is gone (deleted since), not {verb}ne: {names}{more} "
+            "(a caption is never written back without its image)")

@@ -12,6 +12,10 @@ interrupted walk wrote (merged by path).
 
 Neither direction overwrites a caption edited since: by default nothing is written and
 ConflictError says which file; ``skip_changed`` writes the others, ``force`` writes them all.
+Neither ever makes a caption file again whose image is gone too (deleted after the change, or its
+folder): sd-scripts would never read it, and a scan would call it a stray caption. Such a file is no
+conflict (nothing the user wrote is overwritten: it stays deleted, as they left it): it is left out,
+under any flag, and listed (``UndoPlan.image_gone``, ``UndoResult.image_gone``).
 A read-only caption file stops the walk before anything is written, unless ``force``.
 
 A walk holds the journal lock (``journal.journal_lock``) from its plan to its last write: an entry
@@ -33,6 +37,7 @@ from loratui.core.captions.journal import (
     VERSION, JournalBusyError, Progress, counter, entries, entry_item, file_record, is_open, journal_dir, journal_lock,
     landed, load_entry, read_dropped_count, redo_dir, sha1, writing_marker,
 )
+from loratui.core.dataset import IMAGE_EXTENSIONS, OTHER_IMAGE_EXTENSIONS
 from loratui.core.errors import ConflictError, Hint, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
 
@@ -51,6 +56,8 @@ class UndoPlan:
     conflict_restore: list[tuple[Path, bytes | None]] = field(default_factory=list)
     current: dict[Path, bytes | None] = field(default_factory=dict)  # what each file to write holds now
     record: dict = field(default_factory=dict, repr=False)
+    # absent captions the walk would make again, but whose image is gone: never written, under any flag
+    image_gone: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -61,15 +68,37 @@ class UndoResult:
     remaining: int = 0  # entries left to undo (or to redo, for a redo)
     already: list[Path] = field(default_factory=list)
     entry: Path | None = None  # the journal entry walked (its name stays the same on the other stack)
+    image_gone: list[Path] = field(default_factory=list)  # left out: their image is gone (UndoPlan.image_gone)
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+_IMAGE_SUFFIXES = IMAGE_EXTENSIONS | OTHER_IMAGE_EXTENSIONS
+
+
+def _image_gone(caption: Path, folders: dict[Path, set[str] | None]) -> bool:
+    """True when no image file beside ``caption`` has its stem (any image extension, any case), or its
+    folder is gone. ``folders`` caches each folder's names (lower-cased; None: the folder is gone). Asked
+    only about absent captions, so a walk of 20,000 present ones lists nothing."""
+    folder = caption.parent
+    if folder not in folders:
+        try:
+            folders[folder] = {name.lower() for name in os.listdir(folder)}
+        except (FileNotFoundError, NotADirectoryError):
+            folders[folder] = None
+        except OSError:  # unreadable, not gone: the write is tried and names the problem
+            return False
+    names = folders[folder]
+    stem = caption.stem.lower()
+    return names is None or not any(stem + ext in names for ext in _IMAGE_SUFFIXES)
+
+
 def _plan(dataset, entry: Path, since: str, verb: str) -> UndoPlan:
     record = load_entry(entry)
     plan = UndoPlan(entry, str(record.get("description", "")), record.get("created", 0.0), record=record)
+    folders: dict[Path, set[str] | None] = {}
     for number, item in enumerate(record["files"], 1):
         path, old, expected = entry_item(entry, number, item, Path(dataset))
         try:
@@ -82,7 +111,9 @@ def _plan(dataset, entry: Path, since: str, verb: str) -> UndoPlan:
             plan.already.append(path)  # never written (a kill before it) or put back by hand
             continue
         plan.current[path] = current
-        if (current is None and expected is None) or (current is not None and sha1(current) == expected):
+        if current is None and old is not None and _image_gone(path, folders):
+            plan.image_gone.append(path)  # not a conflict: left deleted, as the user left it
+        elif (current is None and expected is None) or (current is not None and sha1(current) == expected):
             plan.restore.append((path, old))
         else:
             what = "deleted" if current is None else "edited"
@@ -187,6 +218,7 @@ def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bo
                         remaining=len(entries(plan.entry.parent)) - 1, entry=plan.entry)
     if not force:
         result.conflicts = [f"{c}, left as it is" for c in plan.conflicts]
+    result.image_gone = list(plan.image_gone)
     try:
         _write_inverse(dataset, inverse_folder / plan.entry.name, plan, todo, verb)  # before any caption changes
     except KeyboardInterrupt:  # its merge with an interrupted walk's inverse is written atomically, or not

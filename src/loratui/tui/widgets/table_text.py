@@ -8,6 +8,7 @@ cell width. Pure data and text, no widget: used by widgets.image_table.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -62,13 +63,55 @@ ASCII_GLYPHS = Glyphs(cursor=">", selected="*", ascending="^", descending="v", e
                       problem="x", done="", note="-")
 
 
+# U+202A-U+202E and U+2066-U+2069 turn the text after them around (the next cells too).
+_BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+
+
+def _is_control(ch: str) -> bool:
+    """A character a cell cannot show as itself: a control character (newline, tab, escape), a line or
+    paragraph separator, a bidi override, or a lone surrogate (an undecodable byte of a file name). Other
+    characters ``isprintable`` refuses stay: a zero-width joiner holds an emoji sequence (👩‍👩‍👧) together,
+    and cell_len measures the sequence as the terminal draws it. (The CLI escapes the same set:
+    commands.term_text.)"""
+    return ch in _BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")
+
+
+ZWJ = "\u200d"
+_EMOJI_MODIFIERS = "\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff"  # VS16 and the skin tones
+
+
+def _pictographic(ch: str) -> bool:
+    """Roughly Unicode's Extended_Pictographic (what a joiner ties into one emoji): the supplementary
+    symbol planes and the BMP's symbol blocks (arrows to miscellaneous symbols)."""
+    code = ord(ch)
+    return code >= 0x1F000 or 0x2190 <= code <= 0x2BFF or code in (0xA9, 0xAE, 0x203C, 0x2049, 0x3030, 0x303D)
+
+
+def _loose_joiners_dropped(text: str) -> str:
+    """``text`` without the zero-width joiners that join no emoji (``zw<ZWJ>join``): a terminal draws
+    both letters around one, but Rich's cell_len counts the pair as one cell, which would shift the next
+    column. Invisible either way, so nothing shows differently. A joiner between two emoji (a skin tone
+    or variation selector may come between) stays: 👩‍👩‍👧 is one glyph."""
+    kept = []
+    for index, ch in enumerate(text):
+        if ch == ZWJ:
+            before = text[:index].rstrip(_EMOJI_MODIFIERS)
+            after = text[index + 1:index + 2]
+            if not (before and after and _pictographic(before[-1]) and _pictographic(after)):
+                continue
+        kept.append(ch)
+    return "".join(kept)
+
+
 def fit_text(text: str, width: int, align: str = "left", ellipsis: str = "…", cut: str = "end") -> str:
     """`text` padded or cut to exactly `width` cells; a cut ends with the ellipsis, or with
     ``cut="name"`` keeps a file extension and cuts the middle of the stem (see Column.cut)."""
     if width <= 0:
         return ""
     if not text.isprintable():  # a newline or tab in a file name would break the line
-        text = "".join(ch if ch.isprintable() else "?" for ch in text)
+        text = "".join("?" if _is_control(ch) else ch for ch in text)
+        if ZWJ in text:
+            text = _loose_joiners_dropped(text)
     length = cell_len(text)
     if length > width and cut == "name":
         return _cut_name(text, width, ellipsis)
@@ -91,10 +134,7 @@ def _cut_name(name: str, width: int, ellipsis: str) -> str:
         return _cut_middle(name, width, ellipsis)
     head = max(1, (room - 1) // 3)
     tail = room - 1 - head
-    end = stem[-tail:]
-    while cell_len(end) > tail:  # wide characters: fewer of them fill the tail
-        end = end[1:]
-    return set_cell_size(stem, head) + ellipsis + set_cell_size(end, tail) + dot + extension
+    return set_cell_size(stem, head) + ellipsis + set_cell_size(_tail(stem, tail), tail) + dot + extension
 
 
 def _cut_middle(name: str, width: int, ellipsis: str) -> str:
@@ -102,7 +142,16 @@ def _cut_middle(name: str, width: int, ellipsis: str) -> str:
         return set_cell_size(name, width - 1) + ellipsis
     tail = (width - 1) // 2
     head = width - 1 - tail
-    end = name[-tail:]
-    while cell_len(end) > tail:  # wide characters: fewer of them fill the tail
+    return set_cell_size(name, head) + ellipsis + set_cell_size(_tail(name, tail), tail)
+
+
+def _tail(text: str, width: int) -> str:
+    """The end of ``text`` that fits in ``width`` cells, starting on a whole character: not on a mark
+    or a joiner, nor on an emoji a joiner ties to the one before it (cut off, it would show alone)."""
+    start = len(text)
+    while start > 0 and cell_len(text[start - 1:]) <= width:  # a joined emoji is many code points, two cells
+        start -= 1
+    end = text[start:]
+    while end and (cell_len(end) > width or cell_len(end[0]) == 0 or text[-len(end) - 1:-len(end)] == ZWJ):
         end = end[1:]
-    return set_cell_size(name, head) + ellipsis + set_cell_size(end, tail)
+    return end
