@@ -1,8 +1,9 @@
 """The Settings screen: the whole training config as a form, with room for the calculator and VRAM panels.
 
-Layout (fits 80x24): a line naming the sections (the focused field's one bracketed), the form
-(widgets.config_form) beside the ``#settings-panels`` column, the focused field's help (the text of
-`loratui config explain KEY`), a status line (file, changed fields, problems, model family).
+Layout (fits 80x24): a line naming the sections (the focused field's one bracketed; widgets.section_line), the
+form (widgets.config_form) beside the ``#settings-panels`` column, the focused field's help (the text of
+`loratui config explain KEY`; past 6 lines it scrolls: shift+down/up), a status line (file, changed fields,
+problems, model family).
 
 The screen shows ``app.config_path``; with none it shows the config `loratui config new` would
 write for the open dataset, and ctrl+s creates it. Every edit that leaves all fields valid hands the
@@ -14,7 +15,8 @@ is posted and every panel's ``update_config(cfg, scan)`` is called. Panels talk 
 or a VRAM fix), whose values go through core's checks into the fields. File actions (save, import,
 export, train) are in config_actions; the draft of unsaved edits (kept on disk, offered back on
 opening; f6) and the temp files a killed save left are in settings_drafts; the section line, help,
-status line, palette and the keys they name are in settings_texts.
+status line, palette and the keys they name are in settings_texts; ctrl+g (go to a field) and ctrl+f (pick a
+file) in settings_picks.
 
 With network_module = lycoris.kohya the form shows network_args' LyCORIS arguments as fields of their own
 (widgets.lycoris_fields); ctrl+g finds them by key name ("network_args.NAME"), and names one the network
@@ -43,18 +45,20 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
 
-from loratui.core.config import LYCORIS, PATH_KEYS, SECTIONS, ConfigError, TrainingConfig, load_config
+from loratui.core.config import PATH_KEYS, SECTIONS, ConfigError, TrainingConfig, load_config
 from loratui.tui.screens.config_actions import (
     ConfigFileActions, family_line, file_state, read_config_text, starter_config, suggested_path,
 )
 from loratui.tui.screens.settings_drafts import SettingsDrafts
-from loratui.tui.screens.settings_texts import (  # PALETTE and PATH_PICKS stay importable from here
+from loratui.tui.screens.settings_picks import SettingsPicks
+from loratui.tui.screens.settings_texts import (  # MODEL_KEYS, PALETTE, PATH_PICKS stay importable from here
     MODEL_KEYS, PALETTE, PATH_PICKS, SettingsTexts,
 )
 from loratui.tui.services.config_watch import POLL_SECONDS, ConfigWatch
 from loratui.tui.widgets.config_field import ConfigField
-from loratui.tui.widgets.config_form import ConfigForm, config_values
+from loratui.tui.widgets.config_form import SECTION_TITLES, ConfigForm, config_values
 from loratui.tui.widgets.keys_in_order import key_kept_below
+from loratui.tui.widgets.section_line import SectionLine
 
 PANELS = (("loratui.tui.widgets.step_calculator", "StepCalculator"), ("loratui.tui.widgets.vram_panel", "VramPanel"))
 # the values core's check_paths and missing_packages read: a change re-checks the files
@@ -76,7 +80,7 @@ def load_panels() -> list[Widget]:
     return panels
 
 
-class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
+class SettingsScreen(SettingsTexts, SettingsPicks, SettingsDrafts, ConfigFileActions, Screen):
     """Edit the training config with help and checks on every field; save, import, export, train."""
 
     AUTO_FOCUS = ""  # arrive with no field focused (None would mean the app's "*"): 1-4 switch screens until tab
@@ -106,9 +110,15 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
                 tooltip="For a path field: choose a file or folder", priority=True),  # as ctrl+g: "ctrl+f img"
         Binding("ctrl+r", "revert_field", "Revert field", id="settings.revert_field", show=False,
                 tooltip="Put back the file's value of the focused field"),
+        # priority: in a text box (the calculator's) Input's ctrl+x (cut) ran instead; check_action hands it
+        # back there when nothing is to drop or text is selected (then it cuts)
         Binding("ctrl+x", "drop_unread_args", "Drop unread args", id="settings.drop_unread_args", show=False,
                 tooltip="Remove from network_args the LyCORIS keys the chosen algo does not read (ctrl+r on "
-                        "network_args puts them back)"),
+                        "network_args puts them back)", priority=True),
+        Binding("shift+down", "help_down", "More help", id="settings.help_down", show=False,
+                tooltip="Scroll the help under the form to its next lines (from its end: back to its top)"),
+        Binding("shift+up", "help_up", "Help back", id="settings.help_up", show=False,
+                tooltip="Scroll the help under the form back to its previous lines"),
         Binding("f2", "save_as", "Save as", id="settings.save_as", show=False),
         Binding("f3", "import_kohya", "Import kohya_ss", id="settings.import_kohya", show=False),
         Binding("f4", "export", "Export sd-scripts", id="settings.export", show=False),
@@ -174,7 +184,7 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
         base, has_file = self._initial_config()
         self.panels = load_panels()
         yield Header()
-        yield Static("", id="settings-sections")
+        yield SectionLine([(s, SECTION_TITLES.get(s, s)) for s in SECTIONS], id="settings-sections")
         with Horizontal(id="settings-body"):
             yield Static("", id="settings-broken")
             self.form = ConfigForm(base, has_file=has_file, id="settings-form")
@@ -182,7 +192,9 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
             with VerticalScroll(id="settings-panels", can_focus=False):
                 yield Static("", id="settings-panels-stale")
                 yield from self.panels
-        yield Static("", id="settings-help")
+        # the focused field's help, scrolled (wheel, shift+down/up) when longer than the box (settings_texts)
+        with VerticalScroll(id="settings-help-box", can_focus=False):
+            yield Static("", id="settings-help")
         yield Static("", id="settings-status")
         yield Footer()
         self.compose_ms = (time.perf_counter() - started) * 1000
@@ -219,11 +231,16 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
             return self.focused is not None
         if action in ("goto", "pick_file"):  # priority keys: a box's own letter stays with it
             return not key_kept_below(self, action)
+        if action == "drop_unread_args":  # a text box's ctrl+x cuts a selection, or when there is nothing to drop
+            form = getattr(self, "form", None)
+            if getattr(self.focused, "selected_text", "") or form is None or not form.lycoris.unread_args():
+                return not key_kept_below(self, action)
         return True
 
     def on_resize(self, event) -> None:
         self.set_class(event.size.width >= 110, "wide")
         self.set_class(event.size.width >= 160, "wider")  # the calculator and its advice get the room
+        self.call_after_refresh(lambda: self.show_help(self.focused_field()))  # "N more lines" for this width
 
     def on_screen_resume(self) -> None:
         """Back on this screen: follow a config the app switched to, or a change made on disk."""
@@ -408,90 +425,8 @@ class SettingsScreen(SettingsTexts, SettingsDrafts, ConfigFileActions, Screen):
     def action_previous_section(self) -> None:
         self.action_next_section(-1)
 
-    def action_goto(self) -> None:
-        from loratui.tui.screens.config_dialogs import goto_field_dialog
-
-        if self.refuse_while_broken("go to a field"):
-            return
-        lycoris = self.form.fields[("network", "network_module")].value == LYCORIS
-        self.app.push_screen(goto_field_dialog(lycoris_first=lycoris), self.go_to_field)
-
-    def go_to_field(self, key: str | None) -> None:
-        """Focus the field ctrl+g picked; one hidden (a LyCORIS argument the network doesn't read, [network]
-        conv_dim under lycoris.kohya) is named, and the field that shows it gets the focus instead."""
-        if not key:
-            return
-        field = self.form.field(key)
-        if field.display:
-            field.focus_editor()
-            return
-        name = field.spec.name
-        if key.startswith("network_args."):
-            module = self.form.fields[("network", "network_module")]
-            shows = module if module.value != LYCORIS else self.form.field("network_args.algo")
-            why = (f"network_args {name} is shown with network_module = \"{LYCORIS}\"" if shows is module else
-                   f"network_args {name} is not read by algo={shows.value} (it is by "
-                   f"{', '.join(field.arg.algos)})")
-        else:
-            shows = self.form.field(f"network_args.{name}")
-            why = (f"[network] {name} is read by networks.lora only; with network_module = \"{LYCORIS}\" "
-                   f"{name} is this network_args field")
-            if shows.display:
-                shows.focus_editor()
-                self.notify(why, timeout=6)
-                return
-            shows = self.form.field("network_args.algo")
-        shows.focus_editor()
-        self.notify(f"{why}: {shows.spec.name} has the focus", timeout=6)
-
     def action_revert_field(self) -> None:
         field = self.focused_field()
         if field is not None and field.revertable:  # text core refuses differs from the file too
             self.form.revert(field)
             self.config_edited()
-
-    def empty_path_start(self, cfg: TrainingConfig, key: str) -> Path:
-        """Where ctrl+f opens for an empty path field: a VAE beside the base model (that folder), else the
-        project's model/ for a model or LoRA, else the config's folder (or the cwd). An empty vae opened in
-        model/, which `loratui demo` and many projects make the output folder: no VAE there."""
-        from loratui.core.config import resolve_path
-
-        project = self.folder if self.folder.is_dir() else Path.cwd()
-        base = cfg.model.pretrained_model_name_or_path
-        if key == "vae":
-            where = Path(resolve_path(cfg, base, key="pretrained_model_name_or_path")) if base else None
-            return where.parent if where is not None and where.parent.is_dir() else project
-        if key in MODEL_KEYS and (project / "model").is_dir():
-            return project / "model"
-        return project
-
-    def action_pick_file(self) -> None:
-        from loratui.core.config import resolve_path
-        from loratui.tui.screens.config_picker import FilePicker
-
-        field = self.focused_field()
-        if field is None or field.spec.name not in PATH_PICKS:
-            self.notify(f"{self.key_does('settings.pick_file', 'picks')} a file for a path field (model, folders, "
-                        "prompts): focus one first",
-                        severity="warning")
-            return
-        want, suffixes, title = PATH_PICKS[field.spec.name]
-        cfg = self.form.current_config() or self.form.base
-        current = Path(resolve_path(cfg, field.text.strip(), key=field.spec.name)) if field.text.strip() else None
-        start = current if current is not None and current.is_dir() and want == "folder" else \
-            current.parent if current is not None and current.parent.is_dir() else None
-        if start is None:
-            start = self.empty_path_start(cfg, field.spec.name)
-
-        def chosen(path: Path | None) -> None:
-            if path is None:
-                return
-            folder = (cfg.config_dir or self.folder).resolve()
-            try:
-                text = path.resolve().relative_to(folder).as_posix()
-            except ValueError:
-                text = str(path)
-            self.apply_changes({field.key: text}, field.spec.name, quiet=True)
-            field.focus_editor()
-
-        self.app.push_screen(FilePicker(start, want=want, suffixes=suffixes, title=title), chosen)

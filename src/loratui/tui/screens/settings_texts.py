@@ -8,13 +8,13 @@ expects ``self.form``, ``self.path``, ``self.broken``/``broken_lines``/``broken_
 from __future__ import annotations
 
 from rich.text import Text
-from textual.events import Click
 from textual.widgets import Static
 
 from loratui.core.config import SECTIONS
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.widgets.config_field import ConfigField
 from loratui.tui.widgets.config_form import SECTION_TITLES
+from loratui.tui.widgets.section_line import SectionLine
 
 PATH_PICKS = {  # key -> (what may be picked, file suffixes, picker title)
     "pretrained_model_name_or_path": ("any", (".safetensors", ".ckpt"), "Base model (a file or diffusers folder)"),
@@ -28,6 +28,7 @@ PATH_PICKS = {  # key -> (what may be picked, file suffixes, picker title)
     "sample_prompts": ("file", (".txt", ".toml", ".json"), "Sample prompts file (.txt, .toml or .json)"),
 }
 MODEL_KEYS = {"pretrained_model_name_or_path", "vae", "network_weights"}
+HELP_ROWS = 6  # the help box's height at most (settings.tcss max-height), for a box without one
 PALETTE = (  # (title, binding id, what its help says after the key, action): every key of the screen
     ("config: save", "settings.save", ": in place, keeping comments and order", "save"),
     ("config: save as a new file", "settings.save_as", "", "save_as"),
@@ -45,6 +46,9 @@ PALETTE = (  # (title, binding id, what its help says after the key, action): ev
     ("config: revert this field to the file", "settings.revert_field", "", "revert_field"),
     ("config: drop network_args keys the algo does not read", "settings.drop_unread_args",
      ": hidden LyCORIS keys that block training", "drop_unread_args"),
+    ("config: scroll the field's help (more lines)", "settings.help_down", ": a help longer than its box",
+     "help_down"),
+    ("config: scroll the field's help back", "settings.help_up", "", "help_up"),
     ("config: leave the field (keys {screens} switch screens)", "settings.leave_field", "", "leave_field"),
     ("vram: go to the panel", "settings.vram", " with no field focused", "vram_panel"),
     ("steps: target steps", "settings.target_steps", " with no field focused: type a step count, enter sets the "
@@ -58,30 +62,14 @@ class SettingsTexts:
     # ---- sections, help, status -----------------------------------------------------------------
 
     def show_sections(self, current: str) -> None:
-        """The section line; a click on a name shows that section, as ctrl+down steps to it (on_click)."""
-        text = Text()
-        self.section_spans = []  # (first column, end column, section): what a click on the line picks
-        for section in SECTIONS:
-            title = SECTION_TITLES.get(section, section)
-            start = len(text)
-            text.append(f"[{title}]" if section == current else f" {title} ",
-                        style="bold reverse" if section == current else "")
-            self.section_spans.append((start, len(text), section))
-            text.append(" ")
-        self.query_one("#settings-sections", Static).update(text)
+        """The section line (widgets.section_line); a click on a name shows that section, as ctrl+down steps
+        to it (on_section_line_picked)."""
+        self.query_one("#settings-sections", SectionLine).show(current)
 
-    def on_click(self, event: Click) -> None:
-        line = self.query_one("#settings-sections", Static)
-        area = line.content_region  # the click reaches the screen's handler: where it is on the line, by screen cells
-        if event.screen_offset not in area or event.screen_y != area.y:
-            return
-        x = event.screen_x - area.x
-        section = next((s for start, end, s in self.section_spans if start <= x < end), None)
-        if section is None:
-            return
+    def on_section_line_picked(self, event: SectionLine.Picked) -> None:
         event.stop()
         if not self.refuse_while_broken("show a section"):
-            self.form.show_section(section)
+            self.form.show_section(event.section)
 
     def show_help(self, field: ConfigField | None) -> None:
         text = Text()
@@ -107,7 +95,43 @@ class SettingsTexts:
             text.append(body)
             if field.spec.name in PATH_PICKS:
                 text.append(f"  ({self.key_does('settings.pick_file', 'picks')})", style="italic")
+        self.show_help_text(text)
+
+    def show_help_text(self, text: Text) -> None:
+        """``text`` in the help box, from its top; when it has more lines than the box shows (a LyCORIS
+        argument's help at 80x24), its first line says how many more and the key that scrolls to them."""
+        box = self.query_one("#settings-help-box")
+        rows = int(box.styles.max_height.value) if box.styles.max_height is not None else HELP_ROWS
+        width = box.content_region.width - 2  # the Static's padding
+        if width > 0 and len(text.wrap(self.app.console, width)) > rows:
+            head = len(text.plain.partition("\n")[0])  # the hint goes after it: seen before anything scrolls
+
+            def with_hint(more: int) -> Text:
+                hint = Text(f"  ({more} more line{'s' if more > 1 else ''}: "
+                            f"{self.key_does('settings.help_down', 'scrolls')})", style="italic")
+                return text[:head] + hint + text[head:]
+
+            # counted with the hint in (it may take a row) and the scrollbar's column; as many digits: same rows
+            text = with_hint(max(1, len(with_hint(9).wrap(self.app.console, width - 1)) - rows))
         self.query_one("#settings-help", Static).update(text)
+        box.scroll_home(animate=False, immediate=True)
+
+    def action_help_down(self) -> None:
+        self.scroll_help(1)
+
+    def action_help_up(self) -> None:
+        self.scroll_help(-1)
+
+    def scroll_help(self, step: int) -> None:
+        """Page the help box (shift+down / shift+up): the next lines, back to its top after its end."""
+        box = self.query_one("#settings-help-box")
+        if not box.max_scroll_y:
+            return
+        page = max(1, box.scrollable_content_region.height - 1)  # one line kept: the reader's place
+        if step > 0 and box.scroll_y >= box.max_scroll_y:
+            box.scroll_home(animate=False, immediate=True)
+        else:
+            box.scroll_to(y=box.scroll_y + step * page, animate=False, immediate=True)
 
     def show_status(self) -> None:
         parts = []

@@ -1,8 +1,8 @@
 """One field of the settings form: its value, editing by keys, its mark when it differs from the file, its messages.
 
 Everything a field knows comes from core's field table (``loratui.core.config.FIELDS``): the kind
-decides how it is edited (bool: space flips ``[x] true``; choices: left/right step through them,
-enter lists them, a letter jumps; anything else is typed), the text typed is checked by core's
+decides how it is edited (bool: space or a click on the value flips ``[x] true``; choices: left/right
+step through them, enter or a click on the value lists them, a letter jumps; anything else is typed), the text typed is checked by core's
 ``coerce_value`` and its message is shown under the field as core words it
 (``network_dim: must be an integer from 1 to 1024, got 'sixteen'``). A field whose value differs
 from the file shows ``*`` before its name and ``changed: the file has ...`` under it (a word, not
@@ -17,7 +17,6 @@ code (``show_value``) post nothing, so a load or a preset is one update, not eig
 from __future__ import annotations
 
 import time
-import tomllib
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -26,55 +25,15 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
 
-from loratui.core.config import PATH_KEYS, FieldSpec, coerce_value
+from loratui.core.config import PATH_KEYS, FieldSpec
+from loratui.tui.widgets.config_field_text import (  # re-exported: importers name them from here
+    INVALID, NO_FILE, check_text, parse_text, value_text,
+)
 from loratui.tui.widgets.keys_in_order import run_own_binding
 
-INVALID = object()   # the value of a field whose text core refuses
-NO_FILE = object()   # the file value of a field when there is no file (nothing to differ from)
 TYPE_AHEAD_S = 1.0   # letters typed on a choice field within this of each other spell one prefix
 # the kinds whose value is a number or a size: the first key typed after entering one replaces its value
 NUMERIC = ("int", "float", "warmup", "resolution")
-
-def value_text(spec: FieldSpec, value: Any) -> str:
-    """How a value is typed in the field (and shown in the "changed" note): core's text, which core's
-    coerce_value reads back to the same value (a list element holding a space is shown in quotes), so an
-    untouched field is never "changed" and an edit keeps the other elements whole."""
-    return spec.typed_text(value)
-
-
-def parse_text(spec: FieldSpec, text: str) -> Any:
-    """What was typed, as the raw value core's coerce_value checks (None: an optional field unset)."""
-    stripped = text.strip()
-    if spec.optional and not stripped:
-        return None
-    if spec.kind in ("int", "float", "warmup"):
-        for number in (int, float):
-            try:
-                return number(stripped)
-            except ValueError:
-                pass
-        return stripped  # core says what it must be: "must be an integer ..., got 'sixteen'"
-    if spec.kind == "str_list" and stripped.startswith("[") and stripped.endswith("]"):
-        try:  # a TOML list typed (or pasted) as the help shows it: ["weight_decay=0.01", "betas=0.9,0.99"]
-            listed = tomllib.loads(f"v = {stripped}")["v"]
-        except tomllib.TOMLDecodeError:
-            listed = None  # core names the bracket left in an element
-        if isinstance(listed, list):
-            return listed
-    if spec.kind in ("resolution", "str_list"):
-        return stripped
-    return text
-
-
-def check_text(spec: FieldSpec, text: str) -> tuple[Any, str | None]:
-    """(value, None) or (INVALID, "key: core's problem") for text typed in a field."""
-    raw = parse_text(spec, text)
-    if raw is None:
-        return None, None
-    try:
-        return coerce_value(spec, raw), None
-    except ValueError as exc:
-        return INVALID, f"{spec.name}: {exc}"
 
 
 class ConfigField(Widget, can_focus=True):
@@ -351,12 +310,12 @@ class ConfigField(Widget, can_focus=True):
         self.user_types(self.text[:at] + piece + self.text[at:])
 
     def on_click(self, event: events.Click) -> None:
-        """Focus; one click on a true/false value also flips it, as space does (as Caption's switches flip);
-        a click on the label only focuses."""
+        """Focus; one click on a true/false value also flips it, as space does (as Caption's switches flip),
+        and one on a choice field's value lists its choices, as enter does; a click on the label only focuses."""
         self.focus()
         offset, width = event.get_content_offset(self), max(self.size.width, 20)  # width: as _build draws it
         start = self.label_width(width)
-        if self.spec.kind == "bool" and offset is not None and offset.y == 0 \
+        if not self.typed and offset is not None and offset.y == 0 \
                 and start <= offset.x < start + len(self._value_text(width - start).plain):
             event.stop()
             self.action_activate()
