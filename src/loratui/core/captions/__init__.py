@@ -7,7 +7,8 @@ compile to), edit plans, the diff that is shown before anything is written (plan
 name a balance keeps: journal_newest.py), writing captions a batch
 at a time as one undoable change (writer.py: caption runs),
 walking that journal back and forth (undo.py: undo, redo), TOML recipes of operations (recipes.py)
-and the tag vocabulary that completes tags (tagvocab.py). It may use core.dataset (which folders and files are images); it knows nothing of
+and the tag vocabulary that completes tags (tagvocab.py); when two spellings are one tag (tagkey.py:
+NFC, case, ``_``). It may use core.dataset (which folders and files are images); it knows nothing of
 training configs, step plans or models. Import from here, not from the modules.
 """
 
@@ -40,6 +41,7 @@ from loratui.core.captions.recipes import (
     Recipe, append_to_recipe, check_recipe_target, dumps_recipe, load_recipe, recipe_from_dict, recipe_to_dict, save_recipe,
 )
 from loratui.core.captions.recode import Recode, describe_encoding, recode_captions, recode_plan
+from loratui.core.captions.tagkey import nfc, tag_key
 from loratui.core.captions.tagvocab import (
     CATEGORY_LABELS, Completion, TagInfo, TagVocab, load_selected_tags, tag_categories,
 )
@@ -63,6 +65,6 @@ __all__ = [
     "landed", "load_captions", "load_entry", "load_recipe", "load_selected_tags", "multiline_captions", "op_from_dict", "parse_caption",
     "parse_where", "pattern_kind", "tag_term", "any_tag_term", "quote_hint", "plan_edits", "plan_redo", "plan_set_tags", "plan_undo", "read_caption",
     "read_header", "read_only", "recipe_from_dict", "recode_captions", "recode_plan", "describe_encoding", "recipe_to_dict", "redo_dir", "redo_history", "redo_last", "remap_folders",
-    "run_ops", "save_recipe", "split_tags", "tag_categories", "tag_frequency", "tag_matcher", "undo_last",
+    "nfc", "run_ops", "save_recipe", "split_tags", "tag_categories", "tag_frequency", "tag_key", "tag_matcher", "undo_last",
     "unwritable_tag", "write_caption", "write_checked",
 ]

@@ -10,7 +10,8 @@ a regex can still ask for case with `tag:/(?-i:SOLO)/`); `folder:`, `file:` and 
 case-sensitive (file names are, on Linux), and `text:` looks at the whole first line.
 
     tag:VALUE      the caption has a tag matching VALUE (exact, glob with * ?, or /regex/; any case;
-                   a tag with * or ? in it, exactly: a regex with them escaped, tag:/\\?/)
+                   a tag with * or ? in it, exactly: a regex with them escaped, tag:/\\?/; Unicode
+                   compares composed, NFC, here and below: a decomposed `café` copied from macOS is `café`)
     folder:VALUE   the caption's folder name matches VALUE (glob, e.g. folder:10_alice, folder:*alice*)
     file:VALUE     the image's name or the caption file's name matches VALUE (glob, e.g. file:*.jpg,
                    file:img_00*.txt)
@@ -36,6 +37,7 @@ from collections.abc import Callable, Sequence
 
 from loratui.core.captions.files import Caption
 from loratui.core.captions.patterns import pattern_kind, tag_matcher
+from loratui.core.captions.tagkey import nfc
 from loratui.core.dataset import IMAGE_EXTENSIONS
 from loratui.core.errors import LoratuiError
 
@@ -124,13 +126,15 @@ def _term(token: str, image_names: ImageNames, is_reg: IsReg) -> Predicate:
     if key == "tag":
         match = tag_matcher([value], ignore_case=True)
         return lambda c: any(map(match, c.tags))
+    # names and text compare composed (NFC), as tags do: macOS writes names (and copied captions) NFD
+    value = nfc(value)
     if key == "folder":
-        return lambda c: fnmatch.fnmatchcase(c.path.parent.name, value)
+        return lambda c: fnmatch.fnmatchcase(nfc(c.path.parent.name), value)
     if key == "file":
         # the File column shows the image's name (file:*.jpg); the caption's (file:*.txt) matches too
-        return lambda c: (fnmatch.fnmatchcase(c.path.name, value)
-                          or any(fnmatch.fnmatchcase(name, value) for name in image_names(c)))
-    return lambda c: value in c.first_line
+        return lambda c: (fnmatch.fnmatchcase(nfc(c.path.name), value)
+                          or any(fnmatch.fnmatchcase(nfc(name), value) for name in image_names(c)))
+    return lambda c: value in nfc(c.first_line)
 
 
 def _tokens(expression: str) -> list[str]:

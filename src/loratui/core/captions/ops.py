@@ -18,10 +18,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
 
-from loratui.core.dataset import tag_variant_key
 from loratui.core.errors import LoratuiError
 from loratui.core.captions.files import DEFAULT_SEPARATOR, split_tags
 from loratui.core.captions.patterns import tag_matcher
+from loratui.core.captions.tagkey import nfc, tag_key
 
 from loratui.core.captions.tagfn import (  # noqa: F401 (RATING_TAGS: importable here)
     CATEGORY_NAMES, CATEGORY_ORDER, RATING_TAGS, EditContext, PerTag, TagFn, dropper, renamer, split_renamer,
@@ -91,12 +91,12 @@ class AddTags(Op):
     """Add tags at a position: 0 = front, -1 = end, N = before the Nth tag (-2 = before the last).
 
     A tag the caption already has is not added twice, under any spelling the caption check calls a
-    repeat (``tag_variant_key``: ``Solo`` is ``solo``, ``long_hair`` is ``long hair``, ``miku \\(x\\)`` is
-    ``miku (x)``), so an add never makes the repeats the app then warns about; the plan's notes count
-    the captions that had it under another spelling. With ``move_existing`` it is moved to the
-    position (a trigger word must come first, since keep_tokens counts from the front), keeping the
-    caption's spelling, and the other copies of it go; the notes then count only the captions where it
-    stays among the ``keep`` tags (not moved).
+    repeat (``tag_key``: ``Solo`` is ``solo``, ``long_hair`` is ``long hair``, ``miku \\(x\\)`` is
+    ``miku (x)``, a decomposed ``café`` is ``café``), so an add never makes the repeats the app then
+    warns about; the plan's notes count the captions that had it under another spelling. With
+    ``move_existing`` it is moved to the position (a trigger word must come first, since keep_tokens
+    counts from the front), keeping the caption's spelling, and the other copies of it go; the notes
+    then count only the captions where it stays among the ``keep`` tags (not moved).
     ``keep``: the first N tags stay where they are and nothing lands before them (the trigger
     word and keep_tokens); a tag among them is left there, not moved.
     """
@@ -112,34 +112,34 @@ class AddTags(Op):
         wanted: dict[str, str] = {}
         for tag in (t.strip() for t in self.tags):
             if tag:
-                wanted.setdefault(tag_variant_key(tag), tag)
+                wanted.setdefault(tag_key(tag), tag)
         position, move, keep = self.position, self.move_existing, max(0, self.keep)
         other_spelling: dict[str, Counter] = {tag: Counter() for tag in wanted.values()}  # for the plan's note
 
         def count_spellings(tags):
             for t in tags:
-                given = wanted.get(tag_variant_key(t))
+                given = wanted.get(tag_key(t))
                 if given is not None and t != given:
                     other_spelling[given][t] += 1
 
         def run(tags):
             head = tags[:keep]
             if move:
-                held = {tag_variant_key(t) for t in head}
+                held = {tag_key(t) for t in head}
                 spelled: dict[str, str] = {}  # the caption's own spelling of a wanted tag behind the kept ones
                 base = list(head)
                 for t in tags[keep:]:
-                    key = tag_variant_key(t)
+                    key = tag_key(t)
                     if key in wanted:
                         spelled.setdefault(key, t)
                     else:
                         base.append(t)
                 # a tag behind the kept ones is moved (in the caption's spelling), not "not added": only
                 # one left among the kept tags goes to the note
-                count_spellings([t for t in head if tag_variant_key(t) in wanted])
+                count_spellings([t for t in head if tag_key(t) in wanted])
                 new = [spelled.get(key, tag) for key, tag in wanted.items() if key not in held]
             else:
-                keys = [tag_variant_key(t) for t in tags]
+                keys = [tag_key(t) for t in tags]
                 held = set(keys)
                 count_spellings([t for t, key in zip(tags, keys) if key in wanted])
                 base = tags
@@ -169,12 +169,21 @@ class AddTags(Op):
                 + _kept(self.keep))
 
 
+def _spelling(spelling: str, given: str) -> str:
+    """``'café'``, or ``'café' in decomposed Unicode, NFD`` when it differs from ``given`` only in its
+    Unicode form: the two look the same, so the note says what differs."""
+    if nfc(spelling) != nfc(given):
+        return repr(spelling)
+    return f"{spelling!r} in {'composed Unicode, NFC' if nfc(spelling) == spelling else 'decomposed Unicode, NFD'}"
+
+
 def _spelling_notes(other_spelling: dict[str, Counter]) -> list[str]:
     """``'long hair': not added to 3 caption(s) that have it as 'long_hair'``: one line per tag given."""
     notes = []
     for tag, spellings in other_spelling.items():
         if spellings:
-            shown = " or ".join(repr(s) for s, _ in spellings.most_common(2)) + (" ..." if len(spellings) > 2 else "")
+            shown = " or ".join(_spelling(s, tag) for s, _ in spellings.most_common(2)) + (
+                " ..." if len(spellings) > 2 else "")
             notes.append(f"{tag!r}: not added to {sum(spellings.values()):,} caption(s) that have it already "
                          f"as {shown} (the same tag)")
     return notes
@@ -220,7 +229,7 @@ class ReplaceTag(Op):
         new = self.new.strip()
         if self.mode == "regex":
             try:
-                pattern = re.compile(self.old, re.IGNORECASE if self.ignore_case else 0)
+                pattern = re.compile(nfc(self.old), re.IGNORECASE if self.ignore_case else 0)
             except re.error as exc:
                 raise LoratuiError(f"bad regular expression {self.old!r}: {exc}") from None
             try:
@@ -233,7 +242,9 @@ class ReplaceTag(Op):
             separator = getattr(ctx, "separator", None) or DEFAULT_SEPARATOR
 
             def renamed(tag: str) -> list[str] | None:
-                found = pattern.fullmatch(tag)  # the whole tag, once (sub would also hit an empty tail)
+                # the whole tag, once (sub would also hit an empty tail); composed (NFC), as tag_matcher
+                # matches: a decomposed "café" is found by "caf(.)", and renamed from its NFC text
+                found = pattern.fullmatch(nfc(tag))
                 return split_tags(found.expand(template), separator) if found else None
 
             return split_renamer(renamed)
@@ -255,10 +266,12 @@ class Dedupe(Op):
     """Remove repeated tags; the first occurrence (and its spelling) stays where it is.
 
     With ``ignore_case`` (the default) every spelling the caption check reports as a repeat goes
-    (``tag_variant_key``): ``LONG HAIR`` or ``long_hair`` after ``long hair``, ``miku \\(x\\)`` after
-    ``miku (x)``. CLIP lowercases captions, and the other two are one tag written two ways (a tagger's
-    ``_``, A1111's escaped brackets), so the app's "repeats tags" hint names this fix.
-    ``ignore_case = false`` (recipes) removes exact repeats only.
+    (``tag_key``): ``LONG HAIR`` or ``long_hair`` after ``long hair``, ``miku \\(x\\)`` after
+    ``miku (x)``, a decomposed (NFD, macOS) ``café`` after ``café``. CLIP lowercases and NFC-normalises
+    captions, and the others are one tag written two ways (a tagger's ``_``, A1111's escaped brackets),
+    so the app's "repeats tags" hint names this fix.
+    ``ignore_case = false`` (recipes) removes exact repeats only (the same text: NFC and NFD twins too,
+    which look the same).
     """
 
     ignore_case: bool = True
@@ -268,6 +281,11 @@ class Dedupe(Op):
         if not self.ignore_case:
             def run(tags):
                 out = list(dict.fromkeys(tags))
+                if not all(map(str.isascii, out)):  # NFC and NFD spellings: one text, the first kept
+                    firsts: dict[str, str] = {}
+                    for t in out:
+                        firsts.setdefault(nfc(t), t)
+                    out = list(firsts.values())
                 return tags if len(out) == len(tags) else out
 
             return run
@@ -276,7 +294,7 @@ class Dedupe(Op):
             seen: set[str] = set()
             out = []
             for tag in tags:
-                key = tag_variant_key(tag)
+                key = tag_key(tag)
                 if key not in seen:
                     seen.add(key)
                     out.append(tag)
@@ -305,10 +323,11 @@ class SortTags(Op):
         keep = max(0, self.keep)
         if self.by in ("alpha", "frequency"):
             freq = ctx.frequency
+            # NFC: a decomposed "café" sorts (and counts: tag_frequency's rows are NFC) as "café" does
             if self.by == "alpha":
-                slow = lambda t: (t.casefold(), t)  # noqa: E731  (a total order: same result either way)
+                slow = lambda t: (nfc(t).casefold(), t)  # noqa: E731  (a total order: same result either way)
             else:
-                slow = lambda t: (-freq.get(t, 0), t.casefold(), t)  # noqa: E731
+                slow = lambda t: (-freq.get(nfc(t), 0), nfc(t).casefold(), t)  # noqa: E731
             # Rank every dataset tag once; sorting by an int is several times faster than by a tuple.
             rank = {t: i for i, t in enumerate(sorted(freq, key=slow))}
 
@@ -393,8 +412,8 @@ class StripUnderscores(Op):
     op = "strip_underscores"
 
     def compile(self, ctx):
-        kept = set(self.keep_tags)
-        return renamer(lambda t: t.replace("_", " ") if len(t) > 3 and "_" in t and t not in kept else None)
+        kept = {nfc(t) for t in self.keep_tags}
+        return renamer(lambda t: t.replace("_", " ") if len(t) > 3 and "_" in t and nfc(t) not in kept else None)
 
     def describe(self):
         return "strip underscores" + (f" (keeping {', '.join(self.keep_tags)})" if self.keep_tags else "")

@@ -28,6 +28,8 @@ from pathlib import Path
 from loratui.core.captions.files import Caption, is_free_text
 from loratui.core.captions.filter import parse_where
 from loratui.core.captions.ops import EditContext, Op, unwritable_tag
+from loratui.core.captions.tagkey import count_tags, nfc
+from loratui.core.captions.tagkey import counted_once as _once
 
 Where = Callable[[Caption], bool]
 
@@ -94,6 +96,12 @@ class FileEdit:
                 "removed": self.removed, "new_file": self.new_file}
 
 
+def _kept_keys(edit: FileEdit) -> set[str]:
+    """The NFC forms of the tags a file keeps (had and still has): a removed tag whose form is among
+    them was an extra copy (dedupe merging ``café`` and its decomposed twin), not a lost tag."""
+    return set(map(nfc, set(edit.old) & set(edit.new)))
+
+
 @dataclass
 class EditPlan:
     """What applying ``ops`` would change: only the files that change are listed."""
@@ -125,15 +133,17 @@ class EditPlan:
     def tag_changes(self) -> tuple[Counter, Counter]:
         """(tag -> files gaining it, tag -> files losing it): a file gains a tag it did not have and
         loses one it no longer has. A removed extra copy (dedupe, a rename merging into a tag the
-        caption already has) loses nothing: ``duplicate_changes`` counts those."""
+        caption already has) loses nothing: ``duplicate_changes`` counts those. Counted under the NFC
+        spelling (as ``tag_frequency``): a decomposed and a composed ``café`` removed are one entry, not
+        two that look the same; a file rewritten from one to the other gains and loses ``café``."""
         added, removed = Counter(), Counter()
         for edit in self.edits:
             if edit.added:
                 old = set(edit.old)
-                added.update(dict.fromkeys((t for t in edit.added if t not in old), 1))  # dict: stable ties
+                added.update(_once([t for t in edit.added if t not in old]))  # dict: stable ties
             if edit.removed:
-                new = set(edit.new)
-                removed.update(dict.fromkeys((t for t in edit.removed if t not in new), 1))
+                kept = _kept_keys(edit)
+                removed.update(_once([t for t in edit.removed if nfc(t) not in kept]))
         return added, removed
 
     def duplicate_changes(self) -> Counter:
@@ -141,8 +151,8 @@ class EditPlan:
         copies: Counter = Counter()
         for edit in self.edits:
             if edit.removed:
-                new = set(edit.new)
-                copies.update(t for t in edit.removed if t in new)
+                kept = _kept_keys(edit)
+                copies.update(nfc(t) for t in edit.removed if nfc(t) in kept)
         return copies
 
     def get(self, path: Path) -> FileEdit | None:
@@ -176,12 +186,10 @@ class EditPlan:
 
 
 def tag_frequency(captions: Iterable[Caption], where: Where | None = None) -> Counter:
-    """tag -> number of captions containing it (a tag twice in one caption counts once)."""
-    counts: Counter = Counter()
-    for caption in captions:
-        if where is None or where(caption):
-            counts.update(dict.fromkeys(caption.tags, 1))  # once per caption, in a stable order (ties)
-    return counts
+    """tag -> number of captions containing it (a tag twice in one caption counts once). Tags are
+    counted in composed Unicode (NFC): NFC and NFD spellings of one tag are one row, under the NFC one
+    (the tag tools match either from it)."""
+    return count_tags(caption.tags for caption in captions if where is None or where(caption))
 
 
 def run_ops(tags: list[str], ops: list[Op], ctx: EditContext | None = None) -> list[str]:
@@ -206,8 +214,8 @@ def _frequency_now(base: Counter, captions: list[Caption], current: list[list[st
     counts = Counter(base)
     for caption, tags in zip(captions, current):
         if tags is not caption.tags:
-            counts.subtract(dict.fromkeys(caption.tags, 1))
-            counts.update(dict.fromkeys(tags, 1))
+            counts.subtract(_once(caption.tags))
+            counts.update(_once(tags))
     return +counts  # drop the tags no caption has any more
 
 

@@ -9,6 +9,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from loratui.core.captions.tagkey import nfc
+
 # WD14's rating tags (category 9 in selected_tags.csv): known even without a tagger CSV.
 RATING_TAGS = frozenset({"general", "sensitive", "questionable", "explicit"})
 CATEGORY_NAMES = {"general": 0, "artist": 1, "copyright": 3, "character": 4, "meta": 5, "rating": 9}
@@ -30,8 +32,12 @@ class EditContext:
     def category(self, tag: str) -> int | None:
         """The tagger category of ``tag``; ``long hair`` finds the CSV's ``long_hair``, and any case
         finds it too (``LONG HAIR``, ``GENERAL``): selected_tags.csv and WD14 ratings are lowercase,
-        so a hand-typed or merged upper-case tag is the same tag to a category lookup."""
+        so a hand-typed or merged upper-case tag is the same tag to a category lookup; a decomposed
+        (NFD) ``café`` finds ``café``."""
         found = self.categories.get(tag)
+        if found is None and not tag.isascii():
+            tag = nfc(tag)
+            found = self.categories.get(tag)
         if found is None:
             found = self.categories.get(tag.replace(" ", "_"))
         if found is None and not tag.islower():

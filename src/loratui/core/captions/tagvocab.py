@@ -3,7 +3,7 @@
 A WD14 ``selected_tags.csv`` (``tag_id,name,category,count``; category 9 rating, 0 general,
 4 character) adds every tag the tagger knows, with its category and Danbooru count, so the editor
 can complete tags the dataset does not use yet. Matching ignores case, treats ``_`` as a space (not in
-``^_^``) and ``\\(`` as ``(``, as the caption check does (``TagVocab.key``);
+``^_^``) and ``\\(`` as ``(``, as the caption check does, and compares Unicode composed (NFC; ``TagVocab.key``);
 a tagger tag is offered in the dataset's own spelling style (``long hair`` or ``long_hair``,
 whichever its captions use more; tags of 3 characters or fewer such as ``^_^`` are never changed).
 
@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from loratui.core.dataset import tag_variant_key
+from loratui.core.captions.tagkey import count_tags, nfc, tag_key
 from loratui.core.errors import LoratuiError
 
 CATEGORY_LABELS = {0: "general", 1: "artist", 3: "copyright", 4: "character", 5: "meta", 9: "rating"}
@@ -70,9 +70,10 @@ _AFTER_EVERYTHING = "\U0010ffff"  # sorts after any character a key can hold (pr
 
 
 def _key(tag: str) -> str:
-    """The one comparison of tags (``TagVocab.key``): the caption check's ``tag_variant_key``, so the
-    index, ``in``, ``lookup`` and ``complete(exclude=...)`` agree with bulk add, dedupe and the check."""
-    return tag_variant_key(tag.strip())
+    """The one comparison of tags (``TagVocab.key``): ``tag_key`` (the caption check's ``tag_variant_key``
+    of the composed, NFC, text), so the index, ``in``, ``lookup`` and ``complete(exclude=...)`` agree with
+    bulk add, dedupe and the check, and a decomposed ``café`` from macOS is ``café``."""
+    return tag_key(tag.strip())
 
 
 def _word_start(key: str, text: str) -> bool:
@@ -110,9 +111,7 @@ class TagVocab:
 
     @classmethod
     def from_captions(cls, captions, tags_csv: str | os.PathLike | None = None) -> TagVocab:
-        counts: Counter = Counter()
-        for caption in captions:
-            counts.update(dict.fromkeys(caption.tags, 1))  # once per caption, in a stable order (ties)
+        counts = count_tags(caption.tags for caption in captions)  # as tag_frequency counts: once per caption, NFC
         return cls(counts, load_selected_tags(tags_csv) if tags_csv else None)
 
     def _underscores(self) -> bool:
@@ -129,7 +128,8 @@ class TagVocab:
             known = entries.get(key)
             if known is not None and known.in_dataset >= used:
                 continue  # "long_hair" and "long hair" both used: offer the commoner spelling
-            entries[key] = Completion(tag, used, info.category if info else None, info.count if info else 0)
+            # offered composed (NFC): a completion writes the spelling CLIP reads, whatever macOS copied
+            entries[key] = Completion(nfc(tag), used, info.category if info else None, info.count if info else 0)
         underscores = self._underscores()
         for key, info in self._tagger.items():
             if key not in entries:
@@ -150,7 +150,7 @@ class TagVocab:
     @staticmethod
     def key(tag: str) -> str:
         """The form tags are compared in: ``Long_Hair`` and ``long hair`` are one tag, and so are
-        ``miku \\(x\\)`` and ``miku (x)``: the caption check's ``tag_variant_key``, which bulk add and
+        ``miku \\(x\\)`` and ``miku (x)``, and NFC and NFD ``café``: ``tag_key``, which bulk add and
         dedupe use too, so the editor, the forms and the check agree on what is a repeat."""
         return _key(tag)
 

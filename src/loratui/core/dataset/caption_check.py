@@ -24,11 +24,18 @@ reads it):
   max_token_length (the app's config, `dataset scan` / `tags check --config` or --max-token-length)
   gives the real one, and the message names it.
 - ``duplicate_tags`` (info): a tag listed twice, also as a case variant (CLIP lowercases captions,
-  so ``LONG HAIR`` is ``long hair``) or an underscore variant (``long_hair``). Exact and case
-  repeats go with ``loratui tags dedupe``; underscore ones with ``tags strip-underscores``.
+  so ``LONG HAIR`` is ``long hair``), an underscore variant (``long_hair``) or another Unicode form
+  (CLIP NFC-normalises: a decomposed ``café`` is ``café``). Exact, case and Unicode-form repeats go
+  with ``loratui tags dedupe``; underscore ones with ``tags strip-underscores``.
+- ``decomposed_tags`` (info): a tag not in composed Unicode (NFD, as macOS writes text copied with
+  files): it trains as its NFC spelling and the tag tools count and match the two as one, but its bytes
+  differ; the message names the replace that writes it composed.
 - ``comma_in_tag`` (info): a tag with a comma inside brackets or escaped (``(a, b:1.2)``, ``a\\, b``). The tag
   tools keep it as one tag, but training splits at every comma (a plain split, as sd-scripts), so
   shuffle_caption, keep_tokens and tag dropout see its parts apart.
+- ``wide_comma_in_tag`` (info): a fullwidth ``，`` or ideographic ``、`` comma inside a tag
+  (``赤い髪，青い目``): sd-scripts splits only at ``,``, so it is one tag to training; if meant as
+  separators, replace each with ``, ``.
 - ``weighted_tags`` (info): ``(tag:1.2)``. loratui reads no prompt weights in captions (sd-scripts'
   weighted_captions has no loratui setting): the brackets and the number train as plain text. The
   message names the `tags replace --regex` that drops them from whole tags (``STRIP_WEIGHTS``).
@@ -38,6 +45,8 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import unicodedata
 from pathlib import Path
 
 from loratui.core.dataset.types import Problem, Severity
@@ -52,6 +61,12 @@ _SHOWN = 3  # examples named in one message
 _SEPARATORS_ONLY = re.compile(r"[\s,]+")  # a first line of these has no tag (", ,, ,")
 # `loratui tags replace DIR --regex OLD NEW` arguments that turn "(tag:1.2)" / "[tag:0.8]" into "tag"
 STRIP_WEIGHTS = r"""--regex '[(\[](.+):-?[0-9.]+[)\]]' '\1'"""
+# ... and that rewrite every decomposed (NFD) tag composed: the tag tools match in NFC, so each tag is
+# renamed to its own NFC text (an NFC tag comes out the same and is left as it is)
+COMPOSE_TAGS = r"""--regex '(.+)' '\1'"""
+# commas sd-scripts does not split at (fullwidth, ideographic, their half-width and small forms)
+_WIDE_COMMAS = {"，": "fullwidth", "、": "ideographic", "､": "half-width ideographic", "﹐": "small",
+                "﹑": "small ideographic"}
 
 
 def rel(path: Path) -> str:
@@ -178,8 +193,17 @@ def tag_variant_key(tag: str) -> str:
     """What two spellings of one tag share: case, underscores for spaces (not in ``^_^``) and A1111's
     escaped brackets (``miku \\(vocaloid\\)``, as taggui writes them); the captioners' merge uses it
     too, so an appended tag is never a repeat this check flags."""
+    tag = _nfc(tag)  # CLIP NFC-normalises: a decomposed "café" (macOS) is "café"
     key = tag.casefold().replace("\\(", "(").replace("\\)", ")")
     return key.replace("_", " ") if len(tag) > 3 else key
+
+
+def _nfc(text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def _is_decomposed(tag: str) -> bool:
+    return not tag.isascii() and not unicodedata.is_normalized("NFC", tag)
 
 
 def _duplicates(tags: list[str]) -> list[str]:
@@ -195,7 +219,8 @@ def _duplicates(tags: list[str]) -> list[str]:
         if len(distinct) == 1:
             found.append(f"'{distinct[0]}' x{len(spellings)}")
         else:
-            found.append(" = ".join(f"'{s}'" for s in distinct))
+            # an NFD spelling looks like its NFC twin: said, so "'café' = 'café'" is not a riddle
+            found.append(" = ".join(f"'{s}'" + (" (NFD)" if _is_decomposed(s) else "") for s in distinct))
     return found
 
 
@@ -231,6 +256,7 @@ def tag_problems(path: Path, line: str, max_tokens: int | None = None) -> list[P
             f"{rel(path)} has a tag with a comma inside it ('{joined[0]}'{more}): loratui's tag tools keep it as "
             "one tag, but training (as sd-scripts) splits tags at every comma, so shuffle_caption, keep_tokens and "
             "tag dropout see its parts apart; if not meant, edit it without the comma", "info"))
+    problems += _unicode_problems(path, tags)
     weighted = [m.group(0) for m in _WEIGHT.finditer(line)]
     if weighted:
         more = f" and {len(weighted) - 1} more" if len(weighted) > 1 else ""
@@ -239,6 +265,33 @@ def tag_problems(path: Path, line: str, max_tokens: int | None = None) -> list[P
             f"{rel(path)} has prompt weights like '{weighted[0]}'{more}: they train as plain text (loratui reads "
             "no prompt weights; sd-scripts' weighted_captions has no loratui setting); if not meant, "
             f"`loratui tags replace DIR {STRIP_WEIGHTS}` drops them", "info"))
+    return problems
+
+
+def _unicode_problems(path: Path, tags: list[str]) -> list[Problem]:
+    """``decomposed_tags`` and ``wide_comma_in_tag`` of one caption's tags (see the module docstring)."""
+    if all(map(str.isascii, tags)):  # most captions: nothing to look at
+        return []
+    problems = []
+    decomposed = list(dict.fromkeys(t for t in tags if _is_decomposed(t)))
+    if decomposed:
+        more = f" and {len(decomposed) - 1} more" if len(decomposed) > 1 else ""
+        problems.append(Problem(
+            "decomposed_tags", path,
+            f"{rel(path)} has a tag in decomposed Unicode (NFD, as macOS writes it): '{decomposed[0]}'{more}; CLIP "
+            "reads it as the composed (NFC) spelling and the tag tools count and match the two as one tag. To write "
+            f"it composed: `loratui tags replace DIR {shlex.quote(_nfc(decomposed[0]))} "
+            f"{shlex.quote(_nfc(decomposed[0]))}`, or every such tag: `loratui tags replace DIR {COMPOSE_TAGS}`; "
+            "`loratui tags dedupe` drops it where the composed one is also in the caption", "info"))
+    wide = [t for t in tags if any(ch in _WIDE_COMMAS for ch in t)]
+    if wide:
+        kinds = dict.fromkeys(f"'{ch}' ({_WIDE_COMMAS[ch]})" for t in wide for ch in t if ch in _WIDE_COMMAS)
+        more = f" and {len(wide) - 1} more" if len(wide) > 1 else ""
+        problems.append(Problem(
+            "wide_comma_in_tag", path,
+            f"{rel(path)} has a tag with a {' and '.join(kinds)} comma in it ('{wide[0]}'{more}): sd-scripts splits "
+            "tags only at ',', so it trains as one tag (shuffle_caption, keep_tokens and tag dropout keep it "
+            "whole); if they are meant as separators, replace each with ', '", "info"))
     return problems
 
 

@@ -27,7 +27,7 @@ PROBLEM_WORDS = {
     "caption_bom": "BOM", "caption_control_chars": "NUL/ctrl",
     "duplicate_stem": "same name", "extension_case": "EXT case",
     "long_caption": "too long", "duplicate_tags": "dup tags", "weighted_tags": "weights",
-    "comma_in_tag": "comma tag",
+    "comma_in_tag": "comma tag", "decomposed_tags": "NFD tag", "wide_comma_in_tag": "CJK comma",
     # image notes (core.dataset.imagesize): at most 8 letters, so "! word" fits the 10 cells of 80x24
     "large_image": "huge img", "extreme_aspect": "aspect", "transparent_pixels": "alpha",
     "transparency_unchecked": "alpha ?", "exif_orientation": "rotated", "high_bit_image": "16-bit",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from itertools import compress
 from operator import attrgetter
 
-from loratui.core.captions import WHERE_FLAGS, parse_where, quote_hint  # the flags: core's own
+from loratui.core.captions import WHERE_FLAGS, nfc, parse_where, quote_hint  # the flags: core's own
 from loratui.core.errors import LoratuiError
 from loratui.tui.services.dataset_rows import ImageRow
 
@@ -55,7 +55,7 @@ def split_filter(text: str) -> tuple[str, list[str]]:
     if buf:
         tokens.append(buf)
     where = [t for t in tokens if _is_where_token(t)]
-    words = [t.strip("\"'").lower() for t in tokens if not _is_where_token(t)]
+    words = [nfc(t.strip("\"'")).lower() for t in tokens if not _is_where_token(t)]  # as rows' search_text
     return " ".join(where), words
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from loratui.core.captions import Caption, read_caption
+from loratui.core.captions import Caption, nfc, read_caption
 from loratui.core.dataset import IMAGE_EXTENSIONS, entry_is_dir, entry_is_file, list_folder, parse_subset_name
 from loratui.core.errors import LoratuiError
 
@@ -52,14 +52,15 @@ class ImageRow:
         return os.path.basename(self.image_str)
 
     def search_text(self) -> str:
-        """"folder/name first-line-of-the-caption", lowercased: what the filter's words look in. Kept until
+        """"folder/name first-line-of-the-caption", in NFC and lowercased (a macOS copy's decomposed `café`
+        matches a typed one): what the filter's words look in. Kept until
         the caption changes: building it for every row on every key was most of a filter's time at 20,000."""
         caption = self.caption
         kept = self.__dict__.get("_search")
         if kept is not None and kept[0] is caption:
             return kept[1]
         folder = ("reg/" + self.folder) if self.reg else self.folder  # as the Concept column shows it
-        text = (folder + "/" + self.name + " " + (caption.first_line if caption is not None else "")).lower()
+        text = nfc(folder + "/" + self.name + " " + (caption.first_line if caption is not None else "")).lower()
         self._search = (caption, text)  # one tuple swapped: a filter worker and the UI thread may both build it
         return text
 
