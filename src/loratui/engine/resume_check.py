@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shlex
 from pathlib import Path
 
 from loratui.core.errors import LoratuiError
@@ -368,7 +369,8 @@ def _batch_problem(cfg, scan, world: int, schedule, info: dict, state: str, lora
         return None
     place = f"the state's place (epoch {info.get('epoch')}, batch {info.get('batches_done')} of its process's share)"
     fresh = f"start a new run without --resume (network_weights = \"{lora}\" starts it from the trained LoRA)"
-    command = f"loratui train CONFIG --resume {state}" + (f" --processes {old_world}" if old_world > 1 else "")
+    command = (f"loratui train CONFIG --resume {shlex.quote(str(state))}"
+               + (f" --processes {old_world}" if old_world > 1 else ""))
     # the Train screen's Resume, not its key: keymap.toml may move it, and the engine has no keymap
     launch = f"on {old_world} process(es): `{command}` (the Train screen's Resume does that)"
     if old_batches == schedule.batches_per_epoch:  # the same batches, shared out over another number of processes
