@@ -215,8 +215,12 @@ class LoratuiApp(AppKeys, AppQuitGuard, AppThemes, App):
                         f"{self.screen_key_does('train', 'follows it')}", timeout=10)
 
     def start_watching(self) -> None:
-        """Follow outside changes to caption files (once per app; the worker outlives screens)."""
-        if getattr(self, "_watch_stop", None) is not None:
+        """Follow outside changes to caption files (one watch per app; the worker outlives screens).
+        Called at every listing of the images: a watch that ended with an error (named in its toast)
+        starts again then, F5 included; one that runs is left alone (it follows a train folder
+        removed and made again by itself: services.watcher)."""
+        worker = getattr(self, "_watch_worker", None)
+        if worker is not None and not worker.is_finished:
             return
         import threading
 
@@ -231,9 +235,16 @@ class LoratuiApp(AppKeys, AppQuitGuard, AppThemes, App):
             except RuntimeError:
                 pass
 
+        def tell(line: str) -> None:  # a name watchfiles cannot decode: looked at every few seconds instead
+            try:
+                self.call_from_thread(self.notify, line, severity="warning", timeout=10)
+            except RuntimeError:
+                pass
+
         # the reg folder too: its images are rows (store.reg_root, known once the rows are listed)
-        run_in_thread(self, watch_captions, self.store.root, lambda: self.store.caption_extension, self._watch_stop,
-                      deliver, lambda: self.store.reg_root, what="watching the dataset for changes", group="watch")
+        self._watch_worker = run_in_thread(
+            self, watch_captions, self.store.root, lambda: self.store.caption_extension, self._watch_stop, deliver,
+            lambda: self.store.reg_root, tell, what="watching the dataset for changes", group="watch")
 
     def _captions_changed(self, paths: list[Path]) -> None:
         try:

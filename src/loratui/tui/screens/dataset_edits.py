@@ -132,6 +132,9 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
         the app's words, with the app's undo and redo keys for `tags undo` / `tags redo`."""
         undo = self.key_for("dataset.undo") or f"'{PALETTE_TITLES['dataset.undo']}'"
         redo = self.key_for("dataset.redo") or f"'{PALETTE_TITLES['dataset.redo']}'"
+        if isinstance(exc, IsADirectoryError):  # a folder made under the caption's name (h3: a raw "[Errno 21]")
+            return (f"{exc.filename or 'the caption file'}: is a folder, not a caption file: remove or rename "
+                    "the folder, then save again")
         message = exc.worded(undo=undo, redo=redo) if isinstance(exc, LoratuiError) else str(exc)
         # core.captions.check_rewritable says it in one string still: no --force here, make the file writable
         return message.replace(" or pass --force to rewrite it anyway", ", then try again")

@@ -171,13 +171,28 @@ class DatasetPanes:
         image = renamed_path(row.image, renames) if row is not None else None
 
         def listed(rows) -> None:
+            self.listing_failed = None
             self._rows_listed(rows)
             found = next((r for r in self.store.all_rows if r.image == image), None) if image is not None else None
             if found is not None:  # at once, before the table's cursor message shows the row number's image
                 self.table.move_cursor_to_key(id(found))
 
         self.set_status("rescanning…")
-        run_in_thread(self, self.store.list_rows, done=listed, what="listing images")
+        run_in_thread(self, self.store.list_rows, done=listed, what="listing images", failed=self.listing_failed_line)
+
+    listing_failed: str | None = None  # the last listing's failure, said once (the watcher may ask again and again)
+
+    def listing_failed_line(self, exc: BaseException) -> None:
+        """A listing that failed (the train folder removed): its one line replaces "rescanning…" (h3: it
+        stayed there for good), and is a toast the first time; the rows shown stay as they were. The
+        watch lists again by itself once the folder is back (services.watcher)."""
+        from loratui.tui.services.work import failure_line
+
+        line, internal = failure_line("listing images", exc)
+        if line != self.listing_failed:
+            self.app.notify(line, severity="error", timeout=10 if internal else 6)
+        self.listing_failed = line
+        self.set_status(line)
 
     def open_path(self, path: Path) -> None:
         for row in self.store.all_rows:

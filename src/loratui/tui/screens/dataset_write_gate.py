@@ -82,6 +82,18 @@ def keep_mine_onto(basis: list[str] | None, mine: list[str], theirs: list[str]) 
     return result, []
 
 
+def unreadable_line(path) -> str:
+    """Why the caption file at ``path`` cannot be read, in one line with what to do (core's words)."""
+    from loratui.core.captions import read_caption
+    from loratui.core.errors import LoratuiError
+
+    try:
+        read_caption(path)
+    except LoratuiError as exc:
+        return str(exc)
+    return f"{path}: cannot read caption: try again"  # readable again already: the next change says so
+
+
 class WriteGate:
     """Mixin: the caption write running now, saves waiting for it, changes on disk, conflicts."""
 
@@ -233,7 +245,8 @@ class WriteGate:
 
     def _read_outside(self, paths: list) -> None:
         """Compare these caption files with what the table holds, in a worker; re-read and check only
-        those that differ (a write of ours coming back is the same bytes: nothing to do)."""
+        those that differ (a write of ours coming back is the same bytes: nothing to do). One that can
+        no longer be read (a folder made under its name) is checked too: its row is marked, as at start."""
         basis = {}
         for path in paths:
             row = self.store.by_caption.get(path)
@@ -241,24 +254,26 @@ class WriteGate:
                 basis[path] = row.caption
 
         def work():
-            fresh = {}
+            fresh, broken = {}, {}
             for path, caption in basis.items():
                 try:
                     data = Path(path).read_bytes()
                 except FileNotFoundError:
                     data = None
                 except OSError:
+                    broken[path] = unreadable_line(path)
                     continue
                 if caption is not None and data == caption.raw:
                     continue  # what the table shows already
                 fresh.update(self.store.reread([Path(path)]))
-            return fresh, self.store.check_captions(list(fresh))
+            return fresh, self.store.check_captions([*fresh, *broken]), broken
 
         run_in_thread(self, work, done=lambda out: self._outside_read(basis, *out), what="reading changed captions")
 
-    def _outside_read(self, basis: dict, fresh: dict, checks: dict) -> None:
+    def _outside_read(self, basis: dict, fresh: dict, checks: dict, broken: dict | None = None) -> None:
+        broken = broken or {}
         ours, again, marked = [], [], False
-        for path in fresh:
+        for path in [*fresh, *broken]:
             row = self.store.by_caption.get(path)
             if row is None:
                 continue
@@ -272,9 +287,16 @@ class WriteGate:
                 marked = True
             else:
                 ours.append(path)
+        for path in ours:
+            row = self.store.by_caption.get(path)
+            if path in broken:  # shown as a caption that could not be read at start: no tags, the reason
+                row.caption = None
+                self.store.unreadable[row.caption_str] = broken[path]
+            else:
+                self.store.unreadable.pop(row.caption_str, None)
         if ours:  # read once in the worker: reread takes those captions as they are
             keys = {os.fspath(p) for p in ours}
-            self.reread(ours, mark="", fresh={p: fresh[p] for p in ours},
+            self.reread(ours, mark="", fresh={p: fresh[p] for p in ours if p in fresh},
                         checks={k: v for k, v in checks.items() if os.fspath(k) in keys})
         elif marked:
             self.table.refresh_rows()

@@ -5,6 +5,11 @@ reload the caption, or show a conflict when an edit is pending there. A change t
 images themselves (a concept folder renamed, images added or removed) is delivered as ``root``
 itself: the list of images must be read again. The reg folder the table lists too is watched the
 same way.
+
+The watch lasts as long as the app: a train folder removed (or moved away) is waited for and watched
+again when it is back (h3: `rm -rf img; cp -a bak img` left the app on a dead watch until a restart);
+a name watchfiles cannot decode (not UTF-8) makes the folders looked at every few seconds instead
+(services.watch_poll), until it is renamed.
 """
 
 from __future__ import annotations
@@ -14,41 +19,113 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from loratui.tui.services.watch_poll import first_undecodable, poll_changes, shown_name
+
+GONE_POLL_S = 0.5  # how often a train folder that is gone is looked for
+
 
 def watch_captions(root: Path, extension: str | Callable[[], str], stop: threading.Event,
                    deliver: Callable[[list[Path]], None],
-                   reg_folder: Callable[[], Path | None] | None = None) -> None:
+                   reg_folder: Callable[[], Path | None] | None = None,
+                   tell: Callable[[str], None] | None = None) -> None:
     """Block until ``stop`` is set, calling ``deliver(paths)`` for each batch of changed captions.
     ``extension``: the caption extension, or a function giving the current one (Settings may change
     the config's caption_extension while the app runs). ``reg_folder``: a function giving the reg
     folder whose images the table lists too (None: none); its captions are delivered like the train
     folder's, and a change to its images or class folders as ``root`` (list the images again). The
-    watch starts over on the new folder when that changes (a rescan after Settings named another) or
-    when the reg folder is made or removed (delivered as ``root`` too).
+    watch starts over on the new folder when that changes (a rescan after Settings named another),
+    when the reg folder is made or removed (delivered as ``root`` too), and when the train or reg
+    folder is replaced by another of its name (removed and made again: watchfiles stays on the old
+    one, which no longer gets any change). A train folder that is gone is waited for; when it is back,
+    ``root`` is delivered. ``tell(line)``: said once, when a name watchfiles cannot decode makes the
+    folders looked at every few seconds instead.
 
     The paths are spelled from ``root`` (or the reg folder) as given (watchfiles reports absolute,
     resolved ones: the store of `loratui .` holds "img/x.txt" under ".", and an absolute path never
     matched it)."""
     before = None
+    told = False
+    first: list[Path] = []  # delivered once the next watch is looking (so no change in between is lost)
+    forced_poll = False  # watchfiles failed on a name the look for odd names did not find: look from then on
+    known: dict[str, tuple[int, int] | None] = {}  # each watched folder's identity when last watched
     while not stop.is_set():
+        if not _is_dir(root):
+            if known:  # it was watched: the table says it is gone (its listing fails, named)
+                deliver([root])
+                known = {}
+            if not _wait_for_folder(root, stop):
+                return
+            first[:] = [root]  # back (made again, or moved back): its images are listed again
         reg = reg_folder() if reg_folder is not None else None
         present = reg is not None and _is_dir(reg)
         if before is not None and before == (reg, not present):
             deliver([root])  # the reg folder was made or removed: its images come or go from the list
         before = (reg, present)
+        watched = [root, *filter(None, [_watched_reg(root, reg)])]
+        identities = [_identity(folder) for folder in watched]
+        if any(known.get(os.fspath(f), i) != i for f, i in zip(watched, identities)):
+            first[:] = [root]  # made again since the last watch: what it holds now is listed again
+        known = {os.fspath(f): i for f, i in zip(watched, identities)}
 
-        def changed(reg=reg, present=present) -> bool:  # asked every step: no realpath here
+        def changed(reg=reg, present=present, watched=watched, identities=identities) -> bool:
+            # asked every step: no realpath here; a stat of each watched folder tells one made again
             now = reg_folder() if reg_folder is not None else None
-            return now != reg or (now is not None and _is_dir(now) != present)
+            return (now != reg or (now is not None and _is_dir(now) != present)
+                    or [_identity(folder) for folder in watched] != identities)
 
-        try:  # ends when the app stops, or to start over on another reg folder
-            _watch(root, _watched_reg(root, reg), extension, _StopOrChange(stop, changed), deliver)
-        except FileNotFoundError:
-            if not present or _is_dir(reg):
-                raise  # the train folder itself is gone: as before, the worker ends with the error
-            continue  # the reg folder went between the look and the watch: watch again without it
-        if not changed():
-            return  # watchfiles ended on its own (as before: no watch again)
+        odd = first_undecodable(watched)
+        if odd is not None and not told and tell is not None:
+            told = True
+            tell(_poll_line(root, odd))
+        try:  # ends when the app stops, or to start over (another reg folder, a folder made again)
+            if _watch(root, watched[1] if len(watched) > 1 else None, extension, _StopOrChange(stop, changed),
+                      deliver, first, poll=forced_poll or odd is not None, until_decodable=not forced_poll):
+                first[:] = [root]  # a watched folder itself removed or moved: listed again once watched again
+                continue
+        except FileNotFoundError:  # a folder went between the look and the watch: looked at again
+            stop.wait(0.1)
+            continue
+        except RuntimeError as exc:  # WatchfilesRustInternalError: a name not UTF-8 made since the look
+            if "decode path" not in str(exc):
+                raise
+            forced_poll = first_undecodable(watched) is None  # not found by the look: it would fail again
+            if not told and tell is not None:
+                told = True
+                tell(_poll_line(root, _path_in(str(exc)) or first_undecodable(watched) or str(exc)))
+            first[:] = [root]  # the changes of the batch it dropped: the images and captions are read again
+            continue
+        if not changed() and not stop.is_set():
+            stop.wait(0.5)  # it ended on its own (the odd names renamed, when looking): watch again
+
+
+def _poll_line(root: Path, odd: str) -> str:
+    """The one line said when the folders are looked at instead of watched."""
+    where = shown_name(as_under(root, odd)) if os.path.isabs(odd) else odd
+    return (f"{where}: the name is not valid UTF-8, so changes on disk are looked for every few seconds "
+            "instead of seen at once; rename it to a UTF-8 name")
+
+
+def _path_in(message: str) -> str | None:
+    """The path quoted in watchfiles' 'Unable to decode path "…" to string' (already written with \\xFF)."""
+    start, end = message.find('"'), message.rfind('"')
+    return message[start + 1:end] if 0 <= start < end else None
+
+
+def _wait_for_folder(folder: Path, stop: threading.Event) -> bool:
+    """Wait until ``folder`` is a folder again (True) or the app stops (False)."""
+    while not _is_dir(folder):
+        if stop.wait(GONE_POLL_S):
+            return False
+    return True
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """Which folder ``folder`` names now (device, inode; None: none): another one once it was made again."""
+    try:
+        stat = os.stat(folder)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _watched_reg(root: Path, reg: Path | None) -> Path | None:
@@ -70,18 +147,33 @@ class _StopOrChange:
 
 
 def _watch(root: Path, reg: Path | None, extension: str | Callable[[], str], stop: _StopOrChange,
-           deliver: Callable[[list[Path]], None]) -> None:
-    from watchfiles import watch
-
+           deliver: Callable[[list[Path]], None], first: list[Path] | None = None, poll: bool = False,
+           until_decodable: bool = True) -> bool:
+    """Deliver the changes under ``root`` (and ``reg``) until ``stop``; ``first`` once the watch is
+    looking. ``poll``: looked at every few seconds (services.watch_poll), not watched; then
+    ``until_decodable``: it ends once no name watchfiles cannot decode is left. True when it ended as
+    ``root`` or ``reg`` itself was reported (removed or moved: the watch would stay on the old folder;
+    a folder made again under the old name may even get the old inode number, so a stat cannot tell)."""
     # the folder names right in each watched folder, kept current from the changes: a folder gone can
     # no longer be asked
     folders = {root: folders_in(root), **({reg: folders_in(reg)} if reg is not None else {})}
     # the reg folder's spellings, worked out once: a caption run reports thousands of changes
     reg_prefixes = _spellings(reg) if reg is not None else ()
-    for changes in watch(*folders, stop_event=stop, recursive=True, debounce=200, step=50,
-                         raise_interrupt=False, ignore_permission_denied=True):
+    themselves = _spellings(root) | (_spellings(reg) if reg is not None else set())
+    first = [] if first is None else first
+    if poll:
+        source = poll_changes(list(folders), stop, until_decodable=until_decodable)
+    else:
+        from watchfiles import watch
+
+        # with ``first``: an empty batch soon after it is looking (rust_timeout), to deliver it then
+        soon = {"yield_on_timeout": True, "rust_timeout": 300} if first else {}
+        source = watch(*folders, stop_event=stop, recursive=True, debounce=200, step=50, raise_interrupt=False,
+                       ignore_permission_denied=True, **soon)
+    for changes in source:
         ext = extension() if callable(extension) else extension
-        paths, relist = set(), False
+        paths, relist = set(first), False
+        first.clear()  # delivered below (the caller's list: kept for the next watch when this one ends first)
         for _, reported in changes:
             base = reg if _is_under(reg_prefixes, reported) else root
             if reported.endswith(ext) and "/.loratui/" not in reported:
@@ -92,6 +184,9 @@ def _watch(root: Path, reg: Path | None, extension: str | Callable[[], str], sto
             paths.add(root)
         if paths:
             deliver(sorted(paths))
+        if any(reported in themselves for _, reported in changes):
+            return True
+    return False
 
 
 def _spellings(base: Path) -> set[str]:
