@@ -5,8 +5,11 @@ from `presets apply` or the settings form must not turn that into our generated 
 existing file is edited in place with tomlkit, which keeps every untouched byte:
 
 - a changed value is replaced on its own line (its trailing comment stays; a 'literal' string stays
-  literal when the new text allows it); a multi-line array stays multi-line, each element that is
-  still there keeping its comments (found by its text, else by its key in "key=value");
+  literal when the new text allows it); in a list (network_args, optimizer_args, ...) only the items
+  that changed are rewritten, every other item keeping its exact text: quotes, spacing, commas,
+  comments and line layout (toml_array_edit.py). A list that cannot be edited so (kept items
+  reordered, a nested array) is written afresh: one line stays one line, a multi-line array stays
+  multi-line, each element still there keeping its comments (found by its text, else by its key);
 - a key the file lacks is added after the last key of its section with the schema's help above it,
   or right below a commented-out placeholder (``# key = ...``) written by `loratui config new`;
 - a key is removed only when the caller unsets it: an optional field set to None, or a key named in
@@ -33,6 +36,7 @@ from loratui.core.config.fields import FIELDS, ConfigError
 from loratui.core.config.load import config_to_dict, loads_config
 from loratui.core.config.render import dumps_config, help_comment, toml_value
 from loratui.core.config.snapshot import FileSnapshot, loaded_snapshot, remember_snapshot
+from loratui.core.config.toml_array_edit import array_key, edit_array_text
 from loratui.core.errors import ConflictError
 from loratui.core.fsutil import atomic_create_bytes, atomic_write_bytes
 
@@ -69,8 +73,15 @@ def _new_item(old_item: Any, value: Any):
     if (isinstance(value, str) and isinstance(old_item, String) and old_item.type == StringType.SLL
             and "'" not in value and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)):
         return tomlkit.value(f"'{value}'")  # keep the user's literal-string style
-    if isinstance(value, list) and isinstance(old_item, Array) and "\n" in old_item.as_string():
-        return tomlkit.value(_multiline_array_text(old_item, value))
+    if isinstance(value, list) and isinstance(old_item, Array):
+        old_text = old_item.as_string()
+        edited = edit_array_text(old_text, value)  # only the changed items' text changes
+        if edited is not None:
+            item = tomlkit.value(edited)
+            if item.as_string() == edited:
+                return item
+        if "\n" in old_text:  # reordered, or not plain: laid out afresh, comments kept
+            return tomlkit.value(_multiline_array_text(old_item, value))
     return tomlkit.value(toml_value(value))
 
 
@@ -83,11 +94,6 @@ class _ArrayEntry:
     raw: str
     above: list[str]
     after: str
-
-
-def _array_key(value: Any) -> str | None:
-    """The key of a "key=value" element: a changed value keeps the comment of its key's line."""
-    return value.split("=", 1)[0].strip() if isinstance(value, str) and "=" in value else None
 
 
 def _multiline_array_text(old: Any, values: list) -> str:
@@ -124,7 +130,7 @@ def _multiline_array_text(old: Any, values: list) -> str:
 
     # elements kept as they were first, then changed ones by their key (an unchanged one keeps its own)
     same = [claim(lambda e: e.value == v and type(e.value) is type(v)) for v in values]
-    keyed = [None if s is not None or _array_key(v) is None else claim(lambda e: _array_key(e.value) == _array_key(v))
+    keyed = [None if s is not None or array_key(v) is None else claim(lambda e: array_key(e.value) == array_key(v))
              for v, s in zip(values, same)]
     lines = ["[" + opening]
     for number, value in enumerate(values):
