@@ -1,7 +1,8 @@
 """The model store: where ``--download REPO_ID`` puts tagger files (XDG cache dir).
 
 Layout: ``$XDG_CACHE_HOME/loratui/models/wd14/<owner>__<name>/{model.onnx,selected_tags.csv}``
-(``~/.cache`` when XDG_CACHE_HOME is unset; LORATUI_MODEL_STORE overrides the whole root).
+(``~/.cache`` when XDG_CACHE_HOME is unset or empty: core/userdirs.py; LORATUI_MODEL_STORE overrides the
+whole root).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 from pathlib import Path
 
 from loratui.core.errors import LoratuiError
+from loratui.core.userdirs import user_cache_dir
 
 WD14_FILES = ("model.onnx", "selected_tags.csv")
 
@@ -18,8 +20,7 @@ def store_root() -> Path:
     override = os.environ.get("LORATUI_MODEL_STORE")
     if override:
         return Path(override).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "loratui" / "models"
+    return user_cache_dir() / "models"
 
 
 def store_path(repo_id: str, kind: str = "wd14") -> Path:

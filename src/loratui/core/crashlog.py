@@ -10,11 +10,12 @@ import time
 import traceback
 from pathlib import Path
 
+from loratui.core.userdirs import user_cache_dir
+
 
 def crash_log_dir() -> Path:
-    """``$XDG_CACHE_HOME/loratui`` or ``~/.cache/loratui``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "loratui"
+    """``$XDG_CACHE_HOME/loratui`` or ``~/.cache/loratui`` (core/userdirs.py)."""
+    return user_cache_dir()
 
 
 def write_crash_log(exc: BaseException, kind: str = "crash", argv: list[str] | None = None) -> Path | None:

@@ -13,9 +13,10 @@ writes the events, the log lines and the LoRA. What the launcher adds over a bar
   kernel and the shell may each send one; nor does a SIGTERM after a SIGHUP: logout sends both). The launcher then says one line and exits as one process would (README's exit codes): 0
   when rank 0 saved the LoRA (its finished event names it), 130 / 143 / 129 when nothing was saved.
 * Ranks other than 0 write their output to a log file of the launch (``CRASH_DIR/train-launch-*/``,
-  CRASH_DIR: core/crashlog.py), kept only when the launch fails; a rank that fails ends the launch
-  with one line naming the rank, why (its exit code or signal, or rank 0's error event) and that log,
-  instead of torchrun's traceback and summary.
+  CRASH_DIR: core/crashlog.py; a folder of the temp dir when that cannot be written: launch_log_dir),
+  kept only when the launch fails; a rank that fails ends the launch with one line naming the rank, why
+  (its exit code or signal, or rank 0's error event) and that log, instead of torchrun's traceback and
+  summary.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import os
 import re
 import shutil
 import signal
+import tempfile
 import threading
 import time
 import uuid
@@ -255,11 +257,10 @@ def launch(processes: int, train_args: list[str], *, events_file: Path) -> int:
     by SIGINT / SIGTERM / SIGHUP before anything was saved)."""
     from torch.distributed.elastic.multiprocessing.api import SignalException
 
-    from loratui.core.crashlog import crash_log_dir
     from loratui.engine.run_events import tell
 
     started = time.time()
-    log_dir = crash_log_dir() / f"train-launch-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    log_dir = launch_log_dir(f"train-launch-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
     try:
         received, failures = _run_agent(processes, train_args, log_dir)
     except SignalException as exc:  # SIGQUIT: the agent stopped the ranks itself, unsaved
@@ -281,6 +282,26 @@ def launch(processes: int, train_args: list[str], *, events_file: Path) -> int:
         return 1
     _remove_logs(log_dir, failures)
     return 0
+
+
+def launch_log_dir(name: str) -> Path:
+    """A new folder for the ranks' logs of this launch: CRASH_DIR/NAME, else (a cache folder that cannot be
+    written: a read-only home) a new folder of the temp dir; the logs are kept only when the launch fails
+    (its line names them), so any writable place does. Neither: a LoratuiError naming the folder."""
+    from loratui.core.crashlog import crash_log_dir
+    from loratui.core.errors import LoratuiError
+
+    wanted = crash_log_dir() / name
+    try:
+        wanted.mkdir(parents=True)
+        return wanted
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+    try:
+        return Path(tempfile.mkdtemp(prefix=f"loratui-{name}-"))
+    except OSError:
+        raise LoratuiError(f"cannot make the processes' log folder {wanted} ({why}), nor one in "
+                           f"{tempfile.gettempdir()}: set XDG_CACHE_HOME to a writable folder") from None
 
 
 def _run_agent(processes: int, train_args: list[str], log_dir: Path) -> tuple[list[int], dict]:

@@ -128,8 +128,9 @@ def _is_character(name: str) -> bool:
 
 
 def keymap_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "loratui" / KEYMAP_FILE_NAME
+    from loratui.core.userdirs import user_config_dir
+
+    return user_config_dir() / KEYMAP_FILE_NAME
 
 
 def load_keymap(path: str | os.PathLike | None = None) -> tuple[dict[str, str], list[str]]:

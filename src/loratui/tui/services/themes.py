@@ -95,8 +95,9 @@ class ThemeCatalog:
 
 
 def user_themes_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "loratui" / "themes"
+    from loratui.core.userdirs import user_config_dir
+
+    return user_config_dir() / "themes"
 
 
 def shipped_themes_dir() -> Path:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loratui.core import userdirs
+
 SETTINGS_FILE_NAME = "tui.toml"
 
 IMAGE_PREVIEW_CHOICES = ("auto", "kitty", "sixel", "halfblock", "off")
@@ -61,9 +63,8 @@ class UserSettings:
 
 
 def user_config_dir() -> Path:
-    """``$XDG_CONFIG_HOME/loratui`` (``~/.config/loratui`` when the variable is unset)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "loratui"
+    """``$XDG_CONFIG_HOME/loratui`` (``~/.config/loratui`` when the variable is unset or empty)."""
+    return userdirs.user_config_dir()
 
 
 def settings_path() -> Path:
@@ -71,18 +72,21 @@ def settings_path() -> Path:
 
 
 def load_settings(path: str | os.PathLike | None = None) -> tuple[UserSettings, list[str]]:
-    """Read the settings file; returns (settings, problems) and never raises for a bad file."""
+    """Read the settings file; returns (settings, problems) and never raises for a bad file. The default
+    file's problems start with the no-home note (core/userdirs.py) when its folder is a stand-in."""
+    no_home = userdirs.no_home_note() if path is None else None
+    note = [no_home] if no_home else []
     path = Path(path) if path is not None else settings_path()
     data, why = _read_raw(path)
     if data is None:
         fix = "check its permissions; using the default settings" if why.startswith("cannot") else \
             "fix it, or delete it to use the default settings"
-        return UserSettings(), [f"{path}: {why}: {fix}"]
+        return UserSettings(), [*note, f"{path}: {why}: {fix}"]
     values, issues = _check_values(data)
     settings = dataclasses.replace(UserSettings(), **values)
     if issues:
-        return settings, [f"{path}: " + "; ".join(issues)]
-    return settings, []
+        return settings, [*note, f"{path}: " + "; ".join(issues)]
+    return settings, note
 
 
 def _read_raw(path: Path) -> tuple[dict[str, Any] | None, str]:
