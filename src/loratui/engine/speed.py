@@ -72,8 +72,9 @@ def compile_cache_dir() -> Path:
     """Where inductor keeps compiled kernels between runs (TORCHINDUCTOR_CACHE_DIR wins)."""
     if os.environ.get("TORCHINDUCTOR_CACHE_DIR"):
         return Path(os.environ["TORCHINDUCTOR_CACHE_DIR"])
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "loratui" / "torch-compile"
+    from loratui.core.userdirs import user_cache_dir
+
+    return user_cache_dir() / "torch-compile"
 
 
 def apply_speed(plan: SpeedPlan, base, network) -> None:

@@ -91,8 +91,9 @@ def normalize_family(family: str) -> str:
 
 
 def user_presets_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "loratui" / "presets"
+    from loratui.core.userdirs import user_config_dir  # one rule for every user folder (an empty HOME too)
+
+    return user_config_dir() / "presets"
 
 
 def shipped_presets_dir() -> Path:

@@ -42,8 +42,9 @@ def cache_root() -> Path:
     env = os.environ.get("LORATUI_CACHE_DIR")
     if env:
         return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "loratui"
+    from loratui.core.userdirs import user_cache_dir
+
+    return user_cache_dir()
 
 
 def config_folder(variant: str) -> Path:

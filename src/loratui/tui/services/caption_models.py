@@ -99,7 +99,7 @@ def store_hint(kind: str) -> str:
 
     if os.environ.get("LORATUI_MODEL_STORE"):
         return f"$LORATUI_MODEL_STORE/{kind}/NAME/"
-    if os.environ.get("XDG_CACHE_HOME"):
+    if os.environ.get("XDG_CACHE_HOME", "").strip():  # a blank one counts as unset (core.userdirs)
         return f"$XDG_CACHE_HOME/loratui/models/{kind}/NAME/"
     return f"{short_path(store_root() / kind)}/NAME/"
 
