@@ -11,7 +11,7 @@ import click
 from loratui.commands.config_beside import with_config_beside as _with_config_beside
 from loratui.commands.dataset_init_notes import name_left_behind, source_subfolders
 from loratui.commands.help_text import exit_codes, shell_arg
-from loratui.commands.term_text import cells, pad  # noqa: F401  (steps_cmd imports them from here)
+from loratui.commands.term_text import cells, pad
 
 SHOWN_PER_KIND = 5
 

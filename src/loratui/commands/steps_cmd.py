@@ -40,12 +40,13 @@ def _network(cfg) -> dict:
 def _human(schedule, config: str, target=None, network=None) -> list[str]:
     s = schedule
     lines = [f"Steps for {config}:", "", "Folders (repeats x images = samples per epoch):"]
-    from loratui.commands.dataset_cmd import cells, pad
+    from loratui.commands.term_text import cells, pad, shown_name
 
-    width = max((cells(f.name) for f in s.folders), default=4)
+    names = {id(f): shown_name(f.name) for f in s.folders}  # a newline in a folder name stays on its line
+    width = max((cells(name) for name in names.values()), default=4)
     for f in s.folders:
         kind = "reg" if f.is_reg else "train"
-        line = f"  {kind:<5} {pad(f.name, width)}  {f.repeats:>4} x {f.images:>5} = {f.samples:>7}"
+        line = f"  {kind:<5} {pad(names[id(f)], width)}  {f.repeats:>4} x {f.images:>5} = {f.samples:>7}"
         if f.is_reg and (f.used_images != f.images or f.used_samples != f.samples):
             line += f"   used: {f.used_images} image(s), {f.used_samples} sample(s)"
         lines.append(line)

@@ -36,6 +36,7 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
     from loratui.commands.options import can_ask, json_line
     from loratui.commands.tags_cmd import _interactive, _locate, _rel, reg_note, where_of
     from loratui.commands.tags_scope import reg_scope_note, write_scope
+    from loratui.commands.term_text import relative_name, shown_name
     from loratui.core.captions import load_captions, recode_captions, recode_plan
     from loratui.core.dataset import caption_extension_option
 
@@ -55,7 +56,8 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
         captions, root = scope.captions, scope.root
         skipped: list[str] = []  # read wrongly (NUL/control characters): converting would make that permanent
         items = recode_plan([c for c in captions if predicate is None or predicate(c)], skipped)
-    data = {"files": [{"path": _rel(i.path, root), "was": i.was} for i in items], "written": 0}
+    # JSON gets the exact name (a script opens the file by it); the lines below show it escaped
+    data = {"files": [{"path": relative_name(i.path, root), "was": i.was} for i in items], "written": 0}
     if skipped:
         data["skipped"] = skipped
     if scope.reg:  # the files' paths are the reg folder's
@@ -65,7 +67,7 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
         for item in items:
             click.echo(f"  {_rel(item.path, root)}: {item.was} -> utf-8")
         for line in skipped:
-            click.echo(f"left out: {line}", err=True)
+            click.echo(f"left out: {shown_name(line)}", err=True)
         for note in [reg_scope_note(root)] if scope.reg else reg_note(location, directory, where):
             click.echo(f"Note: {note}")
     if dry_run or not items:
@@ -94,6 +96,6 @@ def to_utf8(directory, where, caption_extension, recursive, yes, dry_run, force,
     else:
         click.echo(f"Saved {len(written)} caption file(s) as UTF-8. Undo with: loratui tags undo {shell_arg(directory)}")
         for problem in problems:
-            click.echo(f"skipped: {problem}", err=True)
+            click.echo(f"skipped: {shown_name(problem)}", err=True)
     if problems or skipped:
         sys.exit(1)

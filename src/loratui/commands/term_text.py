@@ -2,44 +2,23 @@
 columns padded by screen width (``cells``, ``pad``). Shared by every command's plain (non-JSON) output.
 
 A file name is printed as it is, CJK, emoji and zero-width-joiner sequences included; only what would
-break the line or mislead the eye is escaped, character by character: control characters (``\\n``,
-``\\t``, ``\\x1b``), line and paragraph separators, the bidi overrides and isolates (they reorder the
-rest of the line), and the lone surrogates an undecodable byte is read as (``\\xff``).
+break the line or mislead the eye is escaped, character by character (control characters, line and
+paragraph separators, bidi overrides, undecodable bytes): core.termline.needs_escape is the one rule,
+which the app's table cells follow too.
 """
 
 from __future__ import annotations
 
 import os
-import unicodedata
 from pathlib import Path
 
-_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-# U+202A-U+202E (embeddings, overrides) and U+2066-U+2069 (isolates): printed raw they turn the
-# text after them around, so `rtl\u202etxt.exe` would read as another name.
-_BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
-_ESCAPED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
-
-
-def needs_escape(ch: str) -> bool:
-    """True for a character a terminal line cannot show as itself (see the module's docstring)."""
-    return ch in _BIDI_CONTROLS or unicodedata.category(ch) in _ESCAPED_CATEGORIES
-
-
-def _escaped(ch: str) -> str:
-    code = ord(ch)
-    if ch in _NAMED:
-        return _NAMED[ch]
-    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for the byte it could not decode
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+from loratui.core.termline import escape_controls
 
 
 def shown_name(text: str) -> str:
     """``text`` for one terminal line: printable characters as they are, the rest escaped one by one
     (``10_キャラ/new\\nline.txt``, ``bad\\xff.txt``)."""
-    if text.isprintable():  # the common case, and a fast one
-        return text
-    return "".join(_escaped(ch) if needs_escape(ch) else ch for ch in text)
+    return escape_controls(text)
 
 
 def relative_name(path: str | os.PathLike, root: str | os.PathLike) -> str:

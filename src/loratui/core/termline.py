@@ -1,11 +1,54 @@
 """One-line progress bars that redraw in place (``\\r``) must never wrap: a wrapped line leaves a
 copy behind on every redraw. ``fit`` cuts a line to the terminal's width. ``silence_stream`` quiets a
-stream whose reader left (`| head`). ``shell_arg`` / ``shell_path`` write a word or path the user can paste."""
+stream whose reader left (`| head`). ``shell_arg`` / ``shell_path`` write a word or path the user can paste.
+``needs_escape`` / ``escape_controls``: the one rule for which characters of a name cannot be shown as they
+are, used by the CLI (commands.term_text), the app's cells (tui.widgets.table_text) and the scan's lines."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import unicodedata
+
+# U+202A-U+202E (embeddings, overrides) and U+2066-U+2069 (isolates): printed raw they turn the text
+# after them around, so `rtl\u202etxt.exe` would read as another name.
+_BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+# control characters (\n, \t, \x1b, C1), lone surrogates (an undecodable byte of a file name, as
+# os.fsdecode reads it), line and paragraph separators
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def needs_escape(ch: str) -> bool:
+    """True for a character a terminal line or a table cell cannot show as itself: a control character,
+    a line or paragraph separator, a bidi override or isolate, a lone surrogate. Everything else stays,
+    though ``str.isprintable`` refuses some of it: a zero-width joiner holds an emoji sequence together
+    (👩\u200d👩\u200d👧), an ideographic space is a space, CJK and combining marks are text."""
+    return ch in _BIDI_CONTROLS or unicodedata.category(ch) in _ESCAPED_CATEGORIES
+
+
+def escape_char(ch: str) -> str:
+    """``ch`` written out: ``\\n``, ``\\x1b``, ``\\u202e``; a lone surrogate as the byte it stands
+    for (``\\xff``)."""
+    code = ord(ch)
+    if ch in _NAMED:
+        return _NAMED[ch]
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for the byte it could not decode
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` for one line: every character ``needs_escape`` names escaped (``escape_char``), the rest as
+    it is (``10_キャラ/new\\nline.txt``, ``bad\\xff.txt``)."""
+    if text.isprintable():  # the common case, and a fast one
+        return text
+    return "".join(escape_char(ch) if needs_escape(ch) else ch for ch in text)
+
+
+def has_controls(text: str) -> bool:
+    """True when ``text`` holds a character ``needs_escape`` names."""
+    return not text.isprintable() and any(needs_escape(ch) for ch in text)
 
 
 def fit(line: str) -> str:

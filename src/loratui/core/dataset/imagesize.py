@@ -18,6 +18,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from loratui.core.termline import escape_controls, has_controls
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) do not.
 _JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
@@ -394,21 +396,27 @@ EXTREME_ASPECT = 8  # longer side over shorter: beyond any bucket (1:4 by defaul
 
 
 def shown_name(name: str) -> str:
-    """A file or folder name as a problem line shows it: quoted (repr) when it holds a line break or
-    another control character, so one problem stays one line."""
-    return name if name.isprintable() else repr(name)
+    """A file or folder name as a problem line shows it: as it is, CJK, emoji and joined emoji included;
+    quoted as repr quotes, with only the characters core.termline.needs_escape names escaped (a line
+    break, a control character, a bidi override; an undecodable byte as ``\\xff``) when it holds any, so
+    one problem stays one line and the quotes show where the odd name starts and ends."""
+    if not has_controls(name):
+        return name
+    quote = '"' if "'" in name and '"' not in name else "'"
+    return quote + escape_controls(name) + quote
 
 
 def one_line(problem):
-    """``problem`` with the non-printable names of its path quoted in its message (and any control
-    character left escaped): a name with a newline split `dataset scan --all` lines in two."""
+    """``problem`` with the names of its path that hold a control character quoted in its message (and
+    any such character left escaped, core.termline's rule: a joiner or CJK stays as it is): a name with a
+    newline split `dataset scan --all` lines in two."""
     message = problem.message
-    if message.isprintable():
+    if not has_controls(message):
         return problem
     for name in {problem.path.name, problem.path.parent.name}:
-        if not name.isprintable():
+        if has_controls(name):
             message = message.replace(name, shown_name(name))
-    message = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
+    message = escape_controls(message)
     return type(problem)(problem.kind, problem.path, message, problem.severity)
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from loratui.core.dataset import other_caption_file
+from loratui.core.termline import escape_controls
 
 SHOWN_UNREADABLE = 5  # images named in the note (then "and N more")
 
@@ -82,8 +83,10 @@ def read_only_note(plan, root: Path) -> str:
 
 
 def _shown(path: Path, root: Path) -> str:
+    """``path`` under ``root`` on one line of a note: a newline, a tab or an undecodable byte escaped
+    (core.termline's rule, as the CLI prints it), CJK, emoji and joined emoji as they are."""
     text = os.path.relpath(path, root) if Path(root) in Path(path).parents else str(path)
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+    return escape_controls(text)
 
 
 class BulkPreview:

@@ -11,9 +11,33 @@ from __future__ import annotations
 from pathlib import Path
 
 from loratui.core.errors import ConflictError, LoratuiError
+from loratui.core.termline import escape_controls
 from loratui.tui.services.work import run_in_thread
 
 BALANCE_COMMAND = "dataset: balance repeats per concept (plan first)"  # its palette title (screens.dataset)
+SHOWN_IMAGE_GONE = 5  # captions named in the image-gone note (then "and N more"), as `tags undo` names them
+
+
+def image_gone_note(paths: list[Path], root: Path, verb: str, reg: bool = False) -> str:
+    """One sentence naming the captions an undo or redo left out because their image is gone (deleted
+    since: core.captions.undo never writes a caption back without its image), counted and the first few
+    named as `tags undo` names them; "" when there are none. Names are escaped by core.termline's rule
+    (a newline as ``\\n``, CJK and emoji as they are); ``reg``: they are the reg folder's."""
+    if not paths:
+        return ""
+
+    def shown(path: Path) -> str:
+        try:
+            text = path.relative_to(root).as_posix()
+        except ValueError:
+            return escape_controls(str(path))
+        return escape_controls(f"reg/{text}" if reg else text)
+
+    names = ", ".join(shown(Path(p)) for p in paths[:SHOWN_IMAGE_GONE])
+    more = f" and {len(paths) - SHOWN_IMAGE_GONE:,} more" if len(paths) > SHOWN_IMAGE_GONE else ""
+    done = verb.replace("id", "one")  # undid -> undone, redid -> redone
+    return (f"Left out {len(paths):,} caption(s) whose image is gone (deleted since), not {done}: "
+            f"{names}{more}")
 
 
 class DatasetUndo:
@@ -73,7 +97,7 @@ class DatasetUndo:
 
         def done(out) -> None:
             try:
-                self._undone(*out, verb, train)
+                self._undone(*out, verb, train, root=root)
             finally:
                 self.end_write()
 
@@ -154,7 +178,8 @@ class DatasetUndo:
         self.update_status()
         report_failure(self.app, what, LoratuiError(self.in_app(exc)) if isinstance(exc, LoratuiError) else exc)
 
-    def _undone(self, result, restored: list[Path], fresh: dict, checks: dict, verb: str, train: bool = True) -> None:
+    def _undone(self, result, restored: list[Path], fresh: dict, checks: dict, verb: str, train: bool = True,
+                root: Path | None = None) -> None:
         entry = getattr(result, "entry", None)
         if entry is not None and train:  # what recipes: save leaves out (undone) or keeps (redone); reg: none
             undone = getattr(self, "undone_entries", set())
@@ -163,6 +188,10 @@ class DatasetUndo:
             self.update_status()
             self.app.notify(f"nothing to {'undo' if verb == 'undid' else 'redo'}")
             return
+        gone = image_gone_note(list(getattr(result, "image_gone", [])), root or self.store.root, verb, reg=not train)
+        # file names are no markup (a `[1]` in one would vanish); a caption left out is worth a warning
+        how = {"severity": "warning", "timeout": 12} if gone else {"timeout": 8}
+        gone = f". {gone}" if gone else ""
         self.reread(restored, mark="", fresh=fresh, checks=checks)
         what = getattr(result, "description", "") or "the last change"
         again = self.key_does("dataset.redo", "redoes it") if verb == "undid" else \
@@ -172,9 +201,9 @@ class DatasetUndo:
             # one image (an inline edit): name it and show it, it may be far from the one on screen
             row = rows[0]
             where = f"{row.folder}/{row.name}" if row.folder else row.name
-            where = f"reg/{where}" if row.reg else where
+            where = escape_controls(f"reg/{where}" if row.reg else where)  # a newline in a name: one line
             if row is not self.current and not self.table.move_cursor_to_key(id(row)):
                 where += " (hidden by the filter)"
-            self.app.notify(f"{verb} '{what}' on {where}: {again}", timeout=8)
+            self.app.notify(f"{verb} '{what}' on {where}: {again}{gone}", markup=False, **how)
         else:
-            self.app.notify(f"{verb} '{what}': {len(restored):,} caption(s); {again}", timeout=8)
+            self.app.notify(f"{verb} '{what}': {len(restored):,} caption(s); {again}{gone}", markup=False, **how)

@@ -20,13 +20,16 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from loratui.core.captions import FileEdit
+from loratui.tui.widgets.table_text import cell_text
 
 TOP_TAGS = 200            # gained / lost tags listed (most files first)
 ORDER_PREVIEW = 8         # tags shown for a reorder-only file
 
 
 def _printable(text: str) -> str:
-    return text if text.isprintable() else "".join(ch if ch.isprintable() else "?" for ch in text)
+    """``text`` for a line of a pane: control characters, bidi overrides and undecodable bytes as ``?`` (the
+    table's rule, widgets.table_text.cell_text); CJK, emoji and joined emoji (👩\u200d👩\u200d👧) as they are."""
+    return cell_text(text)
 
 
 def _fit(text: str, width: int) -> str:

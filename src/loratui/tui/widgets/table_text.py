@@ -8,12 +8,13 @@ cell width. Pure data and text, no widget: used by widgets.image_table.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from rich.cells import cell_len, set_cell_size
+
+from loratui.core.termline import needs_escape
 
 
 @dataclass(frozen=True)
@@ -63,19 +64,6 @@ ASCII_GLYPHS = Glyphs(cursor=">", selected="*", ascending="^", descending="v", e
                       problem="x", done="", note="-")
 
 
-# U+202A-U+202E and U+2066-U+2069 turn the text after them around (the next cells too).
-_BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
-
-
-def _is_control(ch: str) -> bool:
-    """A character a cell cannot show as itself: a control character (newline, tab, escape), a line or
-    paragraph separator, a bidi override, or a lone surrogate (an undecodable byte of a file name). Other
-    characters ``isprintable`` refuses stay: a zero-width joiner holds an emoji sequence (👩‍👩‍👧) together,
-    and cell_len measures the sequence as the terminal draws it. (The CLI escapes the same set:
-    commands.term_text.)"""
-    return ch in _BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")
-
-
 ZWJ = "\u200d"
 _EMOJI_MODIFIERS = "\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff"  # VS16 and the skin tones
 
@@ -103,15 +91,22 @@ def _loose_joiners_dropped(text: str) -> str:
     return "".join(kept)
 
 
+def cell_text(text: str) -> str:
+    """``text`` as a cell shows it: each character core.termline.needs_escape names (a newline, a tab, an
+    escape, a bidi override, an undecodable byte) as ``?``, so the line stays one line of the right width;
+    a joiner that joins no emoji dropped (``_loose_joiners_dropped``). CJK, emoji and joined emoji stay."""
+    if text.isprintable():  # the common case, and a fast one
+        return text
+    text = "".join("?" if needs_escape(ch) else ch for ch in text)
+    return _loose_joiners_dropped(text) if ZWJ in text else text
+
+
 def fit_text(text: str, width: int, align: str = "left", ellipsis: str = "…", cut: str = "end") -> str:
     """`text` padded or cut to exactly `width` cells; a cut ends with the ellipsis, or with
     ``cut="name"`` keeps a file extension and cuts the middle of the stem (see Column.cut)."""
     if width <= 0:
         return ""
-    if not text.isprintable():  # a newline or tab in a file name would break the line
-        text = "".join("?" if _is_control(ch) else ch for ch in text)
-        if ZWJ in text:
-            text = _loose_joiners_dropped(text)
+    text = cell_text(text)  # a newline or tab in a file name would break the line
     length = cell_len(text)
     if length > width and cut == "name":
         return _cut_name(text, width, ellipsis)
