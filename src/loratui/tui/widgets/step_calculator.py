@@ -9,14 +9,16 @@ processes and accumulation, total steps and epochs, the formula spelled out as `
 does, rules-of-thumb advice (core.plan.plan_advice: never blocking), and the estimated duration
 when a past run on this GPU with close settings measured a speed (services.run_speed).
 
-With ``scan=None`` the dataset is scanned in a thread worker and cached by the folders' mtimes
-(``SCAN_CACHE``, services/scan_cache.py), so a config change over a cached scan is computed on the
-UI thread at once; ``last_update_ms`` is the time from ``update_config`` to the refresh that shows
-it. Every two seconds the folders' mtimes are checked again (in a thread) so images or repeats
-changed on disk show up. A target step count typed in the box gives epochs and the nearest exact
-step count; Enter posts ``EpochsChosen``. The Processes box (``set_processes``) counts for N processes
-(torchrun: each sees ceil(batches / N) of an epoch, `loratui steps --num-processes N`), target and
-duration included.
+The numbers are of the config's folders as they are on disk now, as `loratui steps` scans them
+(widgets.followed_scan): a scan the host hands over (Settings: the app store's) shows at once, the
+scan of the disk follows from a thread worker, cached by the folders' mtimes (``SCAN_CACHE``,
+services/scan_cache.py), so a config change over a cached scan is computed on the UI thread at once;
+``last_update_ms`` is the time from ``update_config`` to the refresh that shows it. Every two seconds
+(while the screen is shown) the folders' mtimes are checked again, in a thread, so images or repeats
+changed on disk show up within about two seconds, whether the host gave a scan or not. A target
+step count typed in the box gives epochs and the nearest exact step count; Enter posts ``EpochsChosen``.
+The Processes box (``set_processes``) counts for N processes (torchrun: each sees ceil(batches / N)
+of an epoch, `loratui steps --num-processes N`), target and duration included.
 """
 
 from __future__ import annotations
@@ -41,11 +43,11 @@ from loratui.core.plan import (
 from loratui.tui.palette import PaletteCommand
 from loratui.tui.services.gpu import GPU_STATE
 from loratui.tui.services.run_speed import DurationEstimate, estimate_duration, speed_key
-from loratui.tui.services.scan_cache import SCAN_CACHE, folder_key, scan_is_of, scan_or_error
-from loratui.tui.services.work import failure_line, run_in_thread
+from loratui.tui.services.scan_cache import SCAN_CACHE, folder_key  # noqa: F401 - tests import them from here
+from loratui.tui.services.work import run_in_thread
+from loratui.tui.widgets.followed_scan import POLL_SECONDS, FollowedScan
 
 MAX_BUCKET_ROWS = 8
-POLL_SECONDS = 2.0
 
 
 # ---- the numbers, as `loratui steps --json` prints them -------------------------------------------
@@ -157,8 +159,8 @@ class StepCalculator(Widget):
         self.duration: DurationEstimate | None = None
         self._cfg: TrainingConfig | None = None
         self._scan: DatasetScan | None = None
-        self._own_scan = False          # scanned here (watched on disk) rather than given by the host
-        self._key: tuple | None = None  # folder key of the config being shown or scanned
+        # the scan of the config's folders as they are on disk (the host's at first)
+        self._disk = FollowedScan(self, self._scan_came, group="calc", failed=self._show_error)
         self._schedule: Schedule | None = None
         self._numbers: dict = {}
         self._target: int | None = None
@@ -185,7 +187,7 @@ class StepCalculator(Widget):
         yield Static(id="calc-advice")
 
     def on_mount(self) -> None:
-        self.set_interval(POLL_SECONDS, self._poll_disk)
+        self._disk.start_polling(POLL_SECONDS)
         self._ready = True
         if self._pending is not None:  # update_config came before the widget was mounted
             self.update_config(*self._pending)
@@ -193,27 +195,18 @@ class StepCalculator(Widget):
     # ---- the contract -------------------------------------------------------------------------
 
     def update_config(self, cfg: TrainingConfig, scan: DatasetScan | None = None) -> None:
-        """Recompute for ``cfg`` with ``scan``; with ``scan=None`` (or the scan of other folders than
-        the config's) scan its folders in a worker, cached by their mtimes."""
+        """Recompute for ``cfg``: from the cached scan of its folders as they are now, else from ``scan``
+        (when it is of the config's folders) while they are scanned in a worker, cached by their mtimes."""
         if not self._ready:
             self._pending = (copy.deepcopy(cfg), scan)
             return
         self._started, self._pending = time.perf_counter(), None
         self._cfg = copy.deepcopy(cfg)  # the host keeps editing its own
-        if scan is not None and scan_is_of(scan, self._cfg):
-            self._own_scan, self._key = False, None
-            self._show_scan(scan)
+        now = self._disk.follow(self._cfg, scan)
+        if now is None:
+            self._set_status("scanning the dataset ...")
             return
-        self._own_scan = True
-        self._key = folder_key(self._cfg)
-        cached = SCAN_CACHE.get(self._key)
-        if cached is not None:
-            self._show_scan(cached)
-            return
-        self._set_status("scanning the dataset ...")
-        key, snapshot = self._key, self._cfg
-        run_in_thread(self, scan_or_error, snapshot, done=lambda result: self._scanned(key, result),
-                      failed=self._failed, what="dataset scan", group="calc-scan", exclusive=True)
+        self._show_scan(now)
 
     def numbers(self) -> dict:
         """The dict `loratui steps CONFIG --json` prints, less "config" and "network" ({} while there is none)."""
@@ -240,13 +233,11 @@ class StepCalculator(Widget):
 
     # ---- computing ------------------------------------------------------------------------------
 
-    def _scanned(self, key: tuple, result: DatasetScan | LoratuiError) -> None:
-        SCAN_CACHE.put(key, result)
-        if key == self._key and self._own_scan:
+    def _scan_came(self, result: DatasetScan | LoratuiError) -> None:
+        """The scan of the disk now (after a change there, or for a config whose scan was not cached)."""
+        if self._cfg is not None:
+            self._started = time.perf_counter()
             self._show_scan(result)
-
-    def _failed(self, exc: BaseException) -> None:
-        self._show_error(failure_line("", exc)[0])
 
     def _show_scan(self, scan: DatasetScan | LoratuiError) -> None:
         if isinstance(scan, LoratuiError):
@@ -286,18 +277,6 @@ class StepCalculator(Widget):
         status.update(Content(text))
         status.set_class(error, "-error")
         status.display = bool(text)
-
-    def _poll_disk(self) -> None:
-        if not self._own_scan or self._cfg is None:
-            return
-        cfg, key = self._cfg, self._key
-
-        def changed(new_key: tuple) -> None:
-            if new_key != key and self._cfg is cfg:
-                self.update_config(cfg)
-
-        run_in_thread(self, folder_key, cfg, done=changed, failed=lambda exc: None, what="dataset check",
-                      group="calc-poll", exclusive=True)
 
     # ---- target steps ---------------------------------------------------------------------------
 

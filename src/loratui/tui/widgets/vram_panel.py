@@ -1,10 +1,11 @@
 """VramPanel: the peak-VRAM estimate of a config as a bar against the card, with fixes and presets.
 
-The host form calls ``update_config(cfg, scan)`` on every change (the estimate depends on the config
-only, so ``scan`` is accepted for symmetry with StepCalculator and not used). The estimate is
-``core.plan.estimate_vram`` - the number `loratui vram CONFIG` prints - drawn as a text bar with its
-numbers and a word for fits / does not fit (never colour alone) against the detected GPU's memory
-(services.gpu, `nvidia-smi` in a thread worker) or, with no GPU found, a card size chosen from a
+The host form calls ``update_config(cfg, scan)`` on every change. The estimate is
+``core.plan.estimate_vram`` - the number `loratui vram CONFIG` prints, with the scan of the config's folders
+as they are on disk now (no batch is larger than the largest bucket; widgets.followed_scan: the host's
+scan at first, then the disk's, checked again every two seconds as the step calculator does) - drawn as
+a text bar with its numbers and a word for fits / does not fit (never colour alone) against the detected
+GPU's memory (services.gpu, `nvidia-smi` in a thread worker) or, with no GPU found, a card size chosen from a
 short list (remembered while the app runs). With model_family = "auto" the family is the one read from the
 model's weights (core.config.config_model_family, cached per change of the file, so a keystroke does not
 read a 6 GB checkpoint's header again); the summary says when the weights could not be read and it is
@@ -43,6 +44,7 @@ from loratui.tui.palette import PaletteCommand
 from loratui.tui.services.gpu import CARD_CHOICES_GB, GPU_STATE
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.services.terminal_graphics import ascii_only
+from loratui.tui.widgets.followed_scan import FollowedScan
 
 BAR_MIN, BAR_MAX = 10, 60
 
@@ -140,6 +142,9 @@ class VramPanel(Widget, can_focus=True):
         self.error: str | None = None
         self.show_breakdown = False
         self._cfg: TrainingConfig | None = None
+        self._scan: DatasetScan | None = None  # the dataset's scan the estimate, fixes and presets size batches by
+        self._host_scan: DatasetScan | None = None  # the host's, until mounted (then followed on disk)
+        self._disk = FollowedScan(self, self._scan_came, group="vram")
         self._ready = False  # mounted: the parts exist
 
     def compose(self) -> ComposeResult:
@@ -153,6 +158,9 @@ class VramPanel(Widget, can_focus=True):
 
     def on_mount(self) -> None:
         self._ready = True
+        self._disk.start_polling()
+        if self._cfg is not None:  # update_config came before the widget was mounted
+            self.update_config(self._cfg, self._host_scan)
         self.query_one("#vram-card-size", Select).display = False
         if GPU_STATE.detected:
             self._refresh_all()
@@ -166,9 +174,20 @@ class VramPanel(Widget, can_focus=True):
     # ---- the contract -------------------------------------------------------------------------
 
     def update_config(self, cfg: TrainingConfig, scan: DatasetScan | None = None) -> None:
-        """Estimate ``cfg``; with the dataset's ``scan``, no batch is larger than its largest bucket."""
-        self._cfg = copy.deepcopy(cfg)
-        self._scan = scan  # the fixes and the preset picker size batches the same way
+        """Estimate ``cfg``; with the dataset's scan (``scan`` when it is of the config's folders, until
+        they are scanned as they are now), no batch is larger than its largest bucket."""
+        self._cfg, self._host_scan = copy.deepcopy(cfg), scan
+        self._estimate_with(self._disk.follow(self._cfg, scan) if self._ready else scan)
+
+    def _scan_came(self, result: DatasetScan | LoratuiError) -> None:
+        """The scan of the disk now (after a change there, or for a config whose scan was not cached)."""
+        if self._cfg is not None:
+            self._estimate_with(result)
+
+    def _estimate_with(self, scan: DatasetScan | LoratuiError | None) -> None:
+        # a folder that cannot be scanned: the estimate stands without it, as `loratui vram` does
+        self._scan = scan if isinstance(scan, DatasetScan) else None  # the fixes and presets size batches so too
+        scan = self._scan
         try:
             self.estimate, self.error = estimate_vram(self._cfg, scan=scan), None
         except LoratuiError as exc:
