@@ -128,25 +128,9 @@ def _check_output(source: Path, output: Path, force: bool) -> None:
         raise LoratuiError(f"{parent}: cannot write in this folder; choose another output")
 
 
-def _copy_unchanged(source: Path, output: Path) -> None:
-    """OUTPUT as a byte copy of SOURCE, published atomically and only where OUTPUT is still free."""
-    from loratui.core.fsutil import atomic_create_bytes, describe_os_error
-
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise LoratuiError(f"{source}: cannot read it ({describe_os_error(exc)}); nothing was written") from None
-    try:
-        atomic_create_bytes(output, data)
-    except FileExistsError:
-        raise LoratuiError(f"{output} appeared meanwhile (another program wrote it): it was kept and nothing was "
-                           "written; give another name") from None
-    except OSError as exc:
-        raise LoratuiError(f"{output}: cannot write it ({describe_os_error(exc)}); nothing was written") from None
-
-
 @lora.command()
-@exit_codes((0, "done (SOURCE already loads in diffusers: OUTPUT is a copy of it, unchanged)"),
+@exit_codes((0, "done (layers above --tolerance as stored are named in a warning: line; a SOURCE that already "
+                "loads in diffusers is copied to OUTPUT unchanged, or cast to --precision)"),
             (2, "bad input: not a LoRA, a damaged file (a lora_down without its lora_up, factors of two ranks, "
                 "NaN/inf weights), not the model it was trained on, ... (nothing is written)"),
             (130, "interrupted (nothing is written)"))
@@ -159,10 +143,12 @@ def _copy_unchanged(source: Path, output: Path) -> None:
               help="Most rank any layer keeps (default: no cap, --tolerance alone decides). Smaller files, "
                    "more error: the report says how much.")
 @click.option("--tolerance", type=click.FloatRange(min=0, max=1, max_open=True), default=0.001, show_default=True,
-              help="Largest relative error of a layer's update (|ΔW - up·down| / |ΔW|) for picking its rank.")
+              help="Largest relative error of a layer's update (|ΔW - up·down| / |ΔW|) as stored in OUTPUT's "
+                   "precision, for picking its rank: ranks leave room for the rounding; where the rounding "
+                   "alone exceeds it (bf16: about 0.002), a warning: line names the layers.")
 @click.option("--precision", type=click.Choice(["fp16", "bf16", "float"]), default=None,
               help="Tensor type of OUTPUT (default: the type SOURCE is stored in; fp16 for an fp8 SOURCE, which "
-                   "holds its values exactly).")
+                   "holds its values exactly). A plain LoRA that needs no conversion is cast to it.")
 @click.option("--drop-unsupported", is_flag=True,
               help="Convert without the bias / norm updates a LoRA cannot carry (algo=full, train_norm); "
                    "refused without it.")
@@ -179,7 +165,8 @@ def convert(source: str, output: str, model: str, rank: int | None, tolerance: f
     at the smallest rank within --tolerance: a LoHa of rank r converts without loss at rank r² at most.
     DoRA and full updates are full-rank: cap them with --rank and read the reported error. The ss_*
     metadata is kept; loratui_converted_from records what was done. A plain LoRA that diffusers already
-    loads is left alone (one line, nothing written) unless --rank resizes it or --force is given.
+    loads is not converted: OUTPUT is a copy of it (one line says so), or with another --precision, the
+    same file with its tensors cast to it and its metadata kept; --rank resizes it, --force converts it.
     A layer without an alpha tensor is read as alpha = rank, as every loader reads it; a damaged file
     is refused, and so are OFT, BOFT, GLoRA and IA3 files (loratui does not rebuild
     their updates), before the base model loads. A1111's bundled embeddings (bundle_emb.*) are left out
@@ -208,24 +195,23 @@ def _convert(source: str, output: str, model: str, rank: int | None, tolerance: 
     from loratui.engine.quiet import quiet_libraries
 
     quiet_libraries()
-    check_convertible(src, read_lora(src)[0], drop_unsupported)  # before the base model loads: NaN/inf refused
+    source_tensors = read_lora(src)[0]
+    check_convertible(src, source_tensors, drop_unsupported)  # before the base model loads: NaN/inf refused
+    dtypes = {"fp16": torch.float16, "bf16": torch.bfloat16, "float": torch.float32}
+    stored = details.dtypes.most_common(1)[0][0]
+    dtype = dtypes[output_precision(precision, stored)]
     # a clean file diffusers reads as it is: re-factoring it would only add rounding (a layer without alpha is
     # converted instead, so that the file says what every loader assumes)
     if details.diffusers_ready and not details.no_alpha and rank is None and not force:
-        _copy_unchanged(src, out)  # OUT exists afterwards, as a script doing `convert a b && use b` expects
-        line = (f"{src}: already loads in diffusers: copied unchanged to {out} (--rank N resizes it, --force "
-                "converts it anyway)")
-        click.echo(json.dumps({"output": str(out), "converted": False, "copied": True, "reason": line}) if as_json
-                   else line)
+        from loratui.commands.lora_copy import copy_or_cast
+
+        copy_or_cast(src, out, source_tensors, details.metadata, dtype if precision else None, as_json)
         return
     section = _model_section(model)
     if not as_json:
         click.echo(f"converting {src.name}: {len(details.layers)} layers "
                    f"({', '.join(f'{n} {k}' for k, n in details.kinds.most_common())})", err=True)
 
-    dtypes = {"fp16": torch.float16, "bf16": torch.bfloat16, "float": torch.float32}
-    stored = details.dtypes.most_common(1)[0][0]
-    dtype = dtypes[output_precision(precision, stored)]
     device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         base = load_base_model(section)
@@ -270,17 +256,19 @@ class Progress:
 
 def _print_report(out: Path, report, rank: int | None, tolerance: float, dtype, as_json: bool) -> None:
     from loratui.core.config import read_lora_info
+    from loratui.engine.lora_convert_fit import stored_over
 
     written = read_lora_info(out)
     ranks = report.ranks
-    over = [layer for layer in report.layers if layer.error > tolerance]
+    capped, rounded = stored_over(report.layers, tolerance, rank)
     worst = max(report.layers, key=lambda layer: layer.stored_error)
     data = {"output": str(out), "layers": len(report.layers), "parts": written.parts(),
             "source_types": report.source_kind, "ranks": {"min": min(ranks), "max": max(ranks),
                                                           "mean": round(sum(ranks) / len(ranks), 2)},
             "max_relative_error": report.max_stored_error, "max_truncation_error": report.max_error,
             "worst_layer": worst.name,
-            "layers_over_tolerance": len(over), "tolerance": tolerance, "rank_cap": rank,
+            "layers_over_tolerance": len(capped) + len(rounded), "over_tolerance_at_rank_cap": len(capped),
+            "over_tolerance_from_rounding": len(rounded), "tolerance": tolerance, "rank_cap": rank,
             "zero_layers_skipped": report.skipped_zero, "alpha_missing": report.no_alpha, "dropped": report.dropped,
             "embeddings_left_out": report.embeddings_left_out,
             "bytes": out.stat().st_size, "dtype": str(dtype).removeprefix("torch."),
@@ -293,8 +281,10 @@ def _print_report(out: Path, report, rank: int | None, tolerance: float, dtype, 
                f"(mean {sum(ranks) / len(ranks):.1f}), alpha 1, {data['dtype']}, {data['bytes'] / 1e6:.1f} MB")
     click.echo(f"largest relative error of a layer: {report.max_stored_error:.2e} as stored in {data['dtype']} "
                f"({worst.name}); {report.max_error:.2e} from the rank cut, tolerance {tolerance:g}")
-    if over:
-        click.echo(f"{len(over)} layers are above the tolerance at --rank {rank}: raise --rank for a closer copy")
+    if capped:
+        click.echo(f"{len(capped)} layers are above the tolerance at --rank {rank}: raise --rank for a closer copy")
+    if rounded:
+        click.echo(_rounding_warning(rounded, tolerance, data["dtype"]))
     if report.no_alpha:
         click.echo(f"{report.no_alpha} layers have no alpha: read as alpha = rank, as the loaders do")
     if report.skipped_zero:
@@ -306,3 +296,17 @@ def _print_report(out: Path, report, rank: int | None, tolerance: float, dtype, 
         click.echo(f"left out {len(report.embeddings_left_out)} bundled embedding(s) ({names}): diffusers refuses a "
                    "file that has them; for A1111 keep using the source file, which has them")
     click.echo(f"loads in: {written.loads_in}")
+
+
+def _rounding_warning(layers, tolerance: float, dtype: str) -> str:
+    """One line for the layers that the output type's rounding keeps above --tolerance at any rank: the
+    file is written (it is as close as that type stores), and the line says what gets within it."""
+    worst = max(layers, key=lambda layer: layer.stored_error)
+    # a tolerance the rounding leaves room under, one significant digit: convert picks ranks within it
+    wanted = 1.3 * worst.stored_error
+    unit = 10.0 ** math.floor(math.log10(wanted))
+    suggest = float(f"{math.ceil(wanted / unit) * unit:.1g}")
+    closer = ("--precision float stores them within it, or " if dtype != "float32" else "")
+    return (f"warning: {len(layers)} layers are above the tolerance {tolerance:g} as stored in {dtype} (up to "
+            f"{worst.stored_error:.2e}, {worst.name}): {dtype}'s rounding alone exceeds it at any rank; {closer}"
+            f"--tolerance {suggest:g} accepts it")

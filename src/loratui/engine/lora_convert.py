@@ -9,7 +9,8 @@ truncated SVD into ``lora_down`` / ``lora_up``, every layer with alpha 1. A LoKr
 use_tucker (``lokr_t2``), which lycoris-lora 4.1.3's loader cannot read, is rebuilt here with the same maths.
 
 The rank of each layer is the smallest that keeps the layer's relative error
-``|ΔW - up·down|_F / |ΔW|_F`` under ``tolerance``, capped by ``rank``. A LoHa of rank r has an update
+``|ΔW - up·down|_F / |ΔW|_F`` under ``tolerance`` as stored in the output dtype (room is left for its
+rounding: engine/lora_convert_fit.py), capped by ``rank``. A LoHa of rank r has an update
 of rank at most r², a LoKr one of rank(w1)·rank(w2): both convert without loss at a modest rank. A DoRA
 update rescales the base weight's rows, so it is full rank: a cap trades file size for error, and the
 report says how much. A LoRA file cannot carry bias or norm updates (algo=full's ``diff_b``,
@@ -18,7 +19,7 @@ train_norm's ``w_norm``/``b_norm``): they are refused unless the caller drops th
 A damaged file (a lora_down without its lora_up, factors of two ranks, NaN/inf weights) is refused,
 never converted into a clean-looking one. A layer without an alpha tensor is read as alpha = rank
 (scale 1), as sd-scripts, ComfyUI, A1111 and lycoris-lora's own modules read it. Reading and checking the
-file is engine/lora_source.py; the SVD, engine/lora_factor.py.
+file is engine/lora_source.py; the SVD, engine/lora_factor.py; the rank as stored, engine/lora_convert_fit.py.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from torch import nn
 from loratui.core.errors import LoratuiError
 # the SVD factoring (engine/lora_factor.py) and the source file's reading and checks (engine/lora_source.py)
 # are re-exported here, where `lora convert` and the tests import them
+from loratui.engine.lora_convert_fit import ALPHA, Fit, fit_layer
 from loratui.engine.lora_factor import _factor, _gram_svd, _svd, rank_bound  # noqa: F401
 from loratui.engine.lora_source import (  # noqa: F401
     _all_finite, _blocked_message, check_convertible, check_whole, fill_missing_alphas, kind_of, read_lora,
@@ -41,7 +43,6 @@ from loratui.engine.lora_source import (  # noqa: F401
 from loratui.engine.lycoris_unreadable import (_pop_input_axis_scales, _restore_input_axis_scales,
                                                 _tucker_lokr_update)
 
-ALPHA = 1.0  # the alpha of every converted layer
 
 
 @dataclass
@@ -217,9 +218,9 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
             if not bool(delta.abs().max() > 0):
                 report.skipped_zero += 1
                 continue
-            up, down, keep, error = _factor(delta.float(), rank, tolerance, bound)
-            conv_ranks.append(keep)
-            _write_layer(out, report, name, delta, up, down, keep, error, dtype)
+            fit = fit_layer(delta, rank, tolerance, bound, dtype)
+            conv_ranks.append(fit.rank)
+            _write_layer(out, report, name, delta, fit, dtype)
             continue
         if type(module).__name__ == "NormModule":
             blocked.append(f"{name} (a norm-layer update: train_norm)")
@@ -232,10 +233,10 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
         if not bool(delta.abs().max() > 0):
             report.skipped_zero += 1
             continue
-        up, down, keep, error = _factor(delta.float(), rank, tolerance, rank_bound(module))
+        fit = fit_layer(delta, rank, tolerance, rank_bound(module), dtype)
         if delta.dim() == 4 and delta.shape[2:] != (1, 1):
-            conv_ranks.append(keep)
-        _write_layer(out, report, name, delta, up, down, keep, error, dtype)
+            conv_ranks.append(fit.rank)
+        _write_layer(out, report, name, delta, fit, dtype)
     if blocked and not drop_unsupported:
         raise LoratuiError(_blocked_message(source, blocked))
     report.dropped = blocked
@@ -249,20 +250,13 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [""])[0][:160]
 
 
-def _write_layer(out: dict, report: ConvertReport, name: str, delta: torch.Tensor, up: torch.Tensor,
-                 down: torch.Tensor, keep: int, error: float, dtype: torch.dtype) -> None:
+def _write_layer(out: dict, report: ConvertReport, name: str, delta: torch.Tensor, fit: Fit,
+                 dtype: torch.dtype) -> None:
     """One layer's kohya factors into ``out`` and its line into the report."""
-    # one alpha for every layer (its alpha/rank scale folded into the factors): diffusers 0.42 reads
-    # per-layer alphas through an alpha_pattern that misses some UNet layers (their scale came out
-    # 16/32 instead of 1), while one shared alpha needs no pattern in any loader
-    gain = math.sqrt(keep / ALPHA)
-    down_out = (down * gain).to("cpu", dtype).contiguous()
-    up_out = (up * gain).to("cpu", dtype).contiguous()
-    rebuilt = (up_out.double().flatten(1) @ down_out.double().flatten(1)) * (ALPHA / keep)
-    stored = float((delta.cpu().reshape(delta.shape[0], -1) - rebuilt).norm() / delta.norm().cpu())
-    report.layers.append(LayerResult(name, keep, min(delta.shape[0], delta[0].numel()), error, stored))
-    out[f"{name}.lora_down.weight"] = down_out
-    out[f"{name}.lora_up.weight"] = up_out
+    report.layers.append(LayerResult(name, fit.rank, min(delta.shape[0], delta[0].numel()), fit.error,
+                                     fit.stored_error))
+    out[f"{name}.lora_down.weight"] = fit.down
+    out[f"{name}.lora_up.weight"] = fit.up
     out[f"{name}.alpha"] = torch.tensor(ALPHA, dtype=dtype)
 
 
