@@ -15,7 +15,9 @@ caption was written (nothing changed), 130 when interrupted.
                  batch_size, workers, mode, dry_run, sample_of (with --sample: how many images there
                  were to caption before the first N were taken; else null), resume_of (with --resume:
                  the journal entry of the run continued; else null), resumed_skips (of skipped: the
-                 images that run wrote), resumed_run (with --resume: one line naming the run continued)
+                 images that run wrote), resumed_run (with --resume: one line naming the run continued),
+                 reg_left_out (the reg images of a project or train folder, which the run leaves out:
+                 {reg_dir, images, without_caption}; else null. Without --json-events: a note on stderr)
 - ``warning``:   message, image (optional; e.g. an animated image captioned from its first frame,
                  or a GPU present while inference runs on the CPU)
 - ``skipped``:   image, caption_file, reason (mode "skip": a caption already exists; --resume: the
@@ -33,21 +35,19 @@ caption was written (nothing changed), 130 when interrupted.
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
-from typing import Any
 
 import click
 
+from loratui.commands.caption_output import CaptionOutput as _Output  # the CLI's output (tests use it as _Output)
+from loratui.commands.caption_reg import reg_left_out, reg_note
 from loratui.commands.help_text import exit_codes, shell_arg
-from loratui.commands.options import DEFAULT_SEPARATOR, SEPARATOR_HELP, json_line, separator_value
+from loratui.commands.options import DEFAULT_SEPARATOR, SEPARATOR_HELP, separator_value
 from loratui.core.captions import check_separator
 from loratui.core.errors import Hint, LoratuiError, PartialWriteError
-from loratui.core.termline import fit
 
 CAPTION_EXIT_CODES = (
     (0, "every image captioned (or skipped; a dry run)"),
@@ -149,7 +149,7 @@ def wd14(dataset_dir, mode, resume, caption_extension, separator, force, recursi
         provider_list = [p.strip() for p in providers.split(",")] if providers else None
         captioner = WD14Captioner(model, options, providers=provider_list, batch_size=batch_size, warn=out.warning)
         _run(out, captioner, str(captioner.model_dir), jobs, skipped, mode, separator, dry_run, workers,
-             dataset_dir, force, sample, resumed, attempt)
+             dataset_dir, force, sample, resumed, attempt, reg=reg_left_out(dataset_dir, recursive, caption_extension))
 
 
 @caption.command()
@@ -198,7 +198,7 @@ def blip(dataset_dir, mode, resume, caption_extension, separator, force, recursi
                                         repetition_penalty=repetition_penalty, prefix=prefix, postfix=postfix,
                                         warn=out.warning)
         _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force, sample,
-             resumed, attempt)
+             resumed, attempt, reg=reg_left_out(dataset_dir, recursive, caption_extension))
 
 
 def _check_sample(sample: int | None, dry_run: bool) -> None:
@@ -310,7 +310,8 @@ def _journal_root(dataset_dir: str) -> Path:
 
 
 def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force,
-         sample=None, resumed=None, attempt=None) -> None:
+         sample=None, resumed=None, attempt=None, reg=None) -> None:
+    """``reg``: the reg images the run leaves out (commands/caption_reg.py), said once after the plan line."""
     from loratui.captioners.runner import default_workers, run_captioning, summary_event
 
     if resumed is not None and captioner.name != resumed.captioner:
@@ -327,7 +328,10 @@ def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers
               "workers": workers, "mode": mode, "dry_run": dry_run, "sample_of": sample_of,
               "resume_of": None if resumed is None else resumed.entry.path.name,
               "resumed_skips": sum(1 for job in skipped if job.resumed),
-              "resumed_run": None if resumed is None else resumed.line()})
+              "resumed_run": None if resumed is None else resumed.line(),
+              "reg_left_out": None if reg is None else reg.as_event()})
+    if reg is not None:  # on stderr: stdout stays the plan, the captions and the summary
+        out.note(f"note: {reg_note('wd14' if captioner.name == 'wd14' else 'blip', reg.as_event())}")
     for job in skipped:
         out.emit({"event": "skipped", "image": str(job.image), "caption_file": str(job.caption),
                   "reason": job.note or ("written by the interrupted run" if job.resumed else "caption exists")})
@@ -395,102 +399,3 @@ def failure_hint(failed: list[tuple[str, str]], wrote: bool, read_only_images=fr
 
 
 EXIT_SOME_FAILED = 3  # the run completed, some images failed (README: exit codes)
-
-
-class _Output:
-    """Turns runner events into JSON lines, a TTY progress bar, or plain lines."""
-
-    @contextlib.contextmanager
-    def reporting_errors(self):
-        """A one-line LoratuiError also goes out as an ``error`` event (then exits 2 as usual; 1 for a
-        PartialWriteError: some captions were written)."""
-        try:
-            yield
-        except LoratuiError as exc:
-            if self.json:
-                self.emit({"event": "error", "message": str(exc), "exit_code": getattr(exc, "exit_code", 2)})
-            raise
-
-    def __init__(self, json_events: bool):
-        self.json = json_events
-        self.tty = sys.stderr.isatty()
-        self.last_plain = 0.0
-        self.last_done = -1  # plain mode: the same count is not printed twice
-        self.dry_run = False
-        self.bar_open = False
-
-    def warning(self, message: str) -> None:
-        self.emit({"event": "warning", "message": message})
-
-    def note(self, line: str) -> None:
-        """A line for the reader of a terminal (a --json-events follower reads it from ``started``)."""
-        if not self.json:
-            click.echo(line, err=True)
-
-    def emit(self, event: dict[str, Any]) -> None:
-        if self.json:
-            click.echo(json_line(event))
-            return
-        kind = event["event"]
-        if kind == "progress":
-            self._progress(event)
-            return
-        if kind in ("skipped", "captioned") and not event.get("dry_run"):
-            return  # nothing printed: the bar stays on its line
-        self._end_bar()
-        if kind == "started":
-            self.dry_run = bool(event.get("dry_run"))
-            sample = f" (a sample of {event['sample_of']})" if event.get("sample_of") is not None else ""
-            resumed = (f" ({event['resumed_skips']} captioned by the run being resumed, {event['resume_of']})"
-                       if event.get("resume_of") else "")
-            click.echo(f"{event['captioner']}: {event['model']} on {event['provider']} (batch {event['batch_size']}, "
-                       f"{event['workers']} decode workers); {event['mode']}: {event['to_caption']} image(s) to caption"
-                       f"{sample}, {event['skipped']} skipped{resumed}{' (dry run)' if event['dry_run'] else ''}")
-        elif kind == "warning":
-            where = f"{event['image']}: " if event.get("image") else ""
-            click.echo(f"warning: {where}{event['message']}", err=True)
-        elif kind == "image_failed":
-            click.echo(f"failed: {event['image']}: {event['reason']}", err=True)
-        elif kind == "captioned" and event["dry_run"]:
-            click.echo(f"would write {event['caption_file']}: {event['caption']}")
-        elif kind == "finished":
-            self._summary(event)
-
-    def _progress(self, e: dict[str, Any]) -> None:
-        done, total = e["done"], e["total"]
-        eta = "--" if e["eta_s"] is None else _duration(e["eta_s"])
-        text = f"{done}/{total} images  {e['images_per_s']:.1f} img/s  ETA {eta}"
-        if self.tty:
-            width = 30
-            filled = int(width * done / total) if total else width
-            click.echo("\r" + fit(f"[{'#' * filled}{'.' * (width - filled)}] {text}  "), nl=False, err=True)
-            self.bar_open = True
-        elif (time.monotonic() - self.last_plain >= 5 or done == total) and done != self.last_done:
-            self.last_plain, self.last_done = time.monotonic(), done
-            click.echo(f"progress: {text}", err=True)
-
-    def _end_bar(self) -> None:
-        if self.bar_open:
-            click.echo("", err=True)
-            self.bar_open = False
-
-    def _summary(self, e: dict[str, Any]) -> None:
-        state = "interrupted" if e["interrupted"] else "done"
-        verb = "would be captioned (dry run, nothing written)" if self.dry_run else "captioned"
-        click.echo(f"{state}: {e['captioned']} {verb}, {e['skipped']} skipped, {len(e['failed'])} failed "
-                   f"in {_duration(e['elapsed_s'])} ({e['images_per_s']:.1f} img/s)")
-        for item in e["failed"]:
-            click.echo(f"  failed {item['image']}: {item['reason']}")
-        if e["top_tags"]:
-            click.echo("top tags: " + ", ".join(f"{t} ({n})" for t, n in e["top_tags"]))
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    m, s = divmod(seconds, 60)
-    if m < 60:
-        return f"{m}m{s:02d}s"
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m"

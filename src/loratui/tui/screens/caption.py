@@ -380,13 +380,25 @@ class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, CaptionResume, Scree
             # a resume: the interrupted run's mode, which its journal names (the CLI refuses another)
             args += (["--mode", mode] if mode else []) + (["--resume"] if resume else [])
         try:
-            self.runner.start(self.captioner, self.app.store.root, args, dry_run=dry_run, sample=sample,
-                              requested_at=requested_at)
+            run = self.runner.start(self.captioner, self.app.store.root, args, dry_run=dry_run, sample=sample,
+                                    requested_at=requested_at)
         except LoratuiError as exc:
             self.app.notify(str(exc), severity="error", timeout=8)
             return
+        self._note_reg_left_out(run, args)
         # off the text field (where ctrl+o leaves it): digits switch screens again, not type into a path
         self.query_one("#run-results").focus()
+
+    def _note_reg_left_out(self, run: CaptionRun, args: list[str]) -> None:
+        """The reg rows the run leaves out (the CLI runs on the train folder, which has none to name), said
+        at its end: the summary counts them, the notification gives the command that captions them."""
+        from loratui.commands.caption_reg import reg_note
+        from loratui.tui.screens.caption_overwrite import reg_of_store
+
+        extension = args[args.index("--caption-extension") + 1] if "--caption-extension" in args[:-1] else ".txt"
+        left_out = reg_of_store(self.app.store, "--recursive" in args, extension)
+        if left_out is not None:
+            run.reg_note, run.reg_images = reg_note(self.captioner, left_out, relative=False), left_out["images"]
 
     def action_cancel(self) -> None:
         if self.runner.cancel():

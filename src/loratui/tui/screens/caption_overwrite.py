@@ -8,6 +8,9 @@ rows are counted, at once; otherwise the disk is, in a thread (captioners.existi
 rule; 20,000 images take ~0.9 s), with the run panel's status line saying so, and a second ctrl+r meanwhile
 waits for that count rather than restarting it.
 
+The question also names the reg images the run leaves out (the app's reg rows, ``reg_of_store``: a run
+captions the train folder only) and the command that captions them; the run's end says it again.
+
 A resume of an overwrite run asks the same (never skipped: the run resumed may not be the one the
 user has in mind), counting only the captions that run did not write; overwrite continues it, append
 and skip start a new run in that mode.
@@ -29,13 +32,15 @@ RESUME_CHOICES = [("o", "overwrite (resume)"), ("a", "append (a new run)"), ("s"
 MODE_OF_CHOICE = {"o": "overwrite", "a": "append", "s": "skip"}
 
 
-def overwrite_question(existing, recursive: bool, undo: str = "ctrl+z") -> str:
+def overwrite_question(existing, recursive: bool, undo: str = "ctrl+z", reg_line: str | None = None) -> str:
     """The dialog's text for ``existing`` (an ExistingCaptions count) and the run's All subfolders; ``undo``:
-    the Dataset screen's undo key as the keymap binds it (app.dataset_undo_key)."""
+    the Dataset screen's undo key as the keymap binds it (app.dataset_undo_key); ``reg_line``: the reg images
+    the run leaves out (``reg_line_of_store``), said after the rest."""
     where = ", all subfolders" if recursive else ""
+    reg = f" {reg_line[0].upper()}{reg_line[1:]}." if reg_line else ""
     return (f"{existing.with_caption:,} of {existing.images:,} images have a caption already "
             f"({existing.extension} files{where}). Overwrite replaces them ({undo} on the Dataset screen puts the "
-            "whole run back); append merges the new tags in; skip captions only the others.")
+            f"whole run back); append merges the new tags in; skip captions only the others.{reg}")
 
 
 def resume_question(existing, run_line: str, undo: str = "ctrl+z") -> str:
@@ -69,6 +74,39 @@ def count_in_store(store, recursive: bool, extension: str):
         return None
     with_caption = sum(1 for row in rows if row.caption.raw)
     return ExistingCaptions(with_caption, sum(1 + len(row.twins or ()) for row in rows), extension)
+
+
+def reg_of_store(store, recursive: bool, extension: str) -> dict | None:
+    """The reg images a run of the open dataset leaves out, from the app's reg rows (no disk), in the form of
+    the CLI's ``reg_left_out`` (commands/caption_reg.py): the app runs the CLI on the train folder, which has
+    no reg folder of its own to name. None with no reg rows, or when All subfolders takes the reg folder in
+    (inside the train folder). ``without_caption`` is None when the rows hold another extension's captions,
+    or are still loading."""
+    import os
+
+    from loratui.core.dataset import caption_extension_option
+    from loratui.core.errors import LoratuiError
+
+    reg_root, rows = getattr(store, "reg_root", None), store.reg_rows
+    if reg_root is None or not rows:
+        return None
+    if recursive and (os.path.realpath(reg_root) + os.sep).startswith(os.path.realpath(store.root) + os.sep):
+        return None
+    try:
+        extension = caption_extension_option(extension, add_dot=False)
+    except LoratuiError:
+        extension = None  # the run itself names the problem
+    bare = None
+    if store.captions_loaded and extension == store.caption_extension and all(row.caption is not None for row in rows):
+        bare = sum(1 + len(row.twins or ()) for row in rows if not row.caption.raw)
+    return {"reg_dir": str(reg_root), "images": sum(1 + len(row.twins or ()) for row in rows), "without_caption": bare}
+
+
+def reg_line_of_store(store, captioner: str, recursive: bool, extension: str) -> str | None:
+    """``reg_of_store`` as the line the CLI says (``reg_note``), the folder absolute; None: nothing left out."""
+    from loratui.commands.caption_reg import reg_note
+
+    return reg_note(captioner, reg_of_store(store, recursive, extension), relative=False)
 
 
 class CaptionOverwriteQuestion:
@@ -127,9 +165,10 @@ class CaptionOverwriteQuestion:
     def _ask_overwrite(self, existing, recursive: bool) -> None:
         from loratui.tui.screens.config_dialogs import ChoiceDialog
 
+        reg = reg_line_of_store(self.app.store, self.captioner, recursive, existing.extension)
         self.app.push_screen(
             ChoiceDialog("images with captions",
-                         overwrite_question(existing, recursive, self.app.dataset_undo_key()), OVERWRITE_CHOICES),
+                         overwrite_question(existing, recursive, self.app.dataset_undo_key(), reg), OVERWRITE_CHOICES),
             lambda key: key and self._start(dry_run=False, mode=MODE_OF_CHOICE[key]))
 
     def _ask_before_resuming(self, target, args: list[str], launch: Callable[[], None]) -> None:

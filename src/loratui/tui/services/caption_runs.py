@@ -35,6 +35,7 @@ from pathlib import Path
 
 from textual.app import App
 
+from loratui.commands.caption_reg import reg_note
 from loratui.core.errors import LoratuiError
 from loratui.tui.services.caption_models import app_wording
 
@@ -69,6 +70,8 @@ class CaptionRun:
     to_caption: int = 0
     skipped: int = 0
     resume_of: str | None = None      # --resume: the journal entry of the run it continues
+    reg_images: int = 0               # the reg images it leaves out (the app's reg rows, or started's
+    reg_note: str | None = None       # reg_left_out) and the line saying so, with the command captioning them
     done: int = 0
     captioned: int = 0
     failed_count: int = 0
@@ -125,19 +128,20 @@ class CaptionRun:
         failed = f", {self.failed_count} failed" if self.failed_count else ""
         had = "captioned before" if self.resume_of else "had a caption"
         skipped = f", {self.skipped} skipped ({had})" if self.skipped else ""
+        reg = f"; {self.reg_images} reg image(s) left out" if self.reg_images else ""  # reg_note says more
         if self.dry_run and self.phase in ("done", "cancelled"):
             shown = len(self.samples)
             of = self.sample_of if self.sample_of is not None else self.to_caption
             return (f"dry run: {shown} sample caption(s) of {of} image(s) to caption{skipped}{failed}; "
-                    "nothing was written")
+                    f"nothing was written{reg}")
         if self.phase == "cancelled" and self.finished is None:
             return "cancelled before captioning started; nothing was written"
         if self.phase == "cancelled":
             resume = ("'caption: resume' (ctrl+p) continues this run" if self.resumable
                       else "nothing was written")
-            return f"cancelled: {self.captioned} of {self.to_caption} captioned{failed}{skipped}; {resume}"
+            return f"cancelled: {self.captioned} of {self.to_caption} captioned{failed}{skipped}; {resume}{reg}"
         if self.phase == "done":
-            return f"done: {self.captioned} captioned{failed}{skipped} in {self.elapsed_s:.1f}s"
+            return f"done: {self.captioned} captioned{failed}{skipped} in {self.elapsed_s:.1f}s{reg}"
         if self.phase == "starting":
             return "starting the caption command (loading the model)…"
         stopping = "; stopping after the caption being written" if self.cancel_requested else ""
@@ -297,6 +301,9 @@ class CaptionRunner:
             run.total, run.to_caption = int(event.get("total", 0)), int(event.get("to_caption", 0))
             run.skipped = int(event.get("skipped", 0))
             run.resume_of = event.get("resume_of") or None
+            said = reg_note(run.captioner, event.get("reg_left_out"), relative=False)  # the app's own, when None
+            if said:
+                run.reg_note, run.reg_images = said, int(event["reg_left_out"]["images"])
             sample_of = event.get("sample_of")
             run.sample_of = int(sample_of) if sample_of is not None else None
         elif kind == "warning":
@@ -358,7 +365,8 @@ class CaptionRunner:
         if not run.dry_run and run.journal is not None and len(run.command) > 6:
             self.options_by_entry[Path(run.journal).name] = run_options(run)
         severity = "error" if run.phase == "failed" else "warning" if run.phase == "cancelled" else "information"
-        self.app.notify(run.summary(), severity=severity, timeout=8)
+        reg = f"\n{run.reg_note}" if run.reg_note and run.phase != "failed" else ""
+        self.app.notify(run.summary() + reg, severity=severity, timeout=8)
         if not run.dry_run and (run.finished is not None or run.found_journal is not None):
             self._refresh_dataset()
 

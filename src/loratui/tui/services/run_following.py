@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from loratui.core.events import EventFollower
+from loratui.core.events import EventFollower, pid_alive
 from loratui.core.run_states import newest_state
 from loratui.core.runs import describe_event, log_pointer
 from loratui.tui.services.followed_run import FollowedRun, RunNotice, RunUpdated, refusal_line
@@ -31,6 +31,44 @@ def session_stepped(record, pid: int | None) -> bool:
     if not isinstance(step_time, (int, float)) or not isinstance(began, (int, float)):
         return record.last_step is not None and not isinstance(began, (int, float))  # an events file without times
     return step_time >= began
+
+
+def launch_rank0(run, pid: int | None) -> int | None:
+    """Rank 0's pid when ``pid`` is the launcher of this app's `train --processes N` (torchrun's agent, which
+    outlives its ranks by seconds while it ends the others) and that rank 0 wrote the record's run_started:
+    the process the record tells of is rank 0 (it holds the lock and writes the events), not ``pid``. None
+    otherwise: one process, a run launched elsewhere (the lock's owner is rank 0 already), or a launch
+    whose rank 0 has not written its run_started yet (the record is the session before it)."""
+    process = run.process
+    if pid is None or process is None or pid != process.pid or run.launched_at is None:
+        return None
+    started = run.record.started or {}
+    rank0, launched = started.get("pid"), started.get("launched_at")
+    if not isinstance(rank0, int) or rank0 == pid or not isinstance(launched, (int, float)):
+        return None
+    # rank 0 says the app's launch time (LORATUI_LAUNCHED_AT, to the ms); an older session's is earlier
+    return rank0 if abs(launched - run.launched_at) < 0.5 else None
+
+
+def process_running(pid: int) -> bool:
+    """``pid`` runs and is not a zombie (an ended rank stays one until torchrun's agent reaps it)."""
+    if not pid_alive(pid):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True  # no /proc to tell: pid_alive's answer
+
+
+def session_pid(run, pid: int | None) -> int | None:
+    """The pid whose session the record shows: rank 0 of this app's `--processes N` launch while it runs
+    (its lock gone with a deleted folder leaves ``alive()`` the launcher's pid), else ``pid``. Once rank 0
+    wrote `finished` or ended, the launcher's: ``_status`` tells it "ending"."""
+    rank0 = launch_rank0(run, pid)
+    if rank0 is not None and run.record.finished is None and process_running(rank0):
+        return rank0
+    return pid
 
 
 class RunFollowing:
@@ -97,8 +135,10 @@ class RunFollowing:
                     self._notices(run, events)
             if follower.at_end and not run.caught_up:
                 run.caught_up, dirty = True, True
+            # the record's own process: rank 0 of a `--processes N` launch, not its launcher (session_pid)
+            shown_pid = session_pid(run, pid)
             # a dead run's status waits for the whole file (its `finished` may be further on)
-            status = self._status(run, pid) if run.caught_up or pid is not None else run.status
+            status = self._status(run, shown_pid) if run.caught_up or pid is not None else run.status
             changed = status != run.status
             if changed:
                 run.status, dirty = status, True
@@ -113,7 +153,7 @@ class RunFollowing:
                                                  "error", None))
             # a live run is shown once a second even with no new event: its elapsed time and log go on
             stale = status in ("starting", "live") and now - last_post >= self.LIVE_REFRESH
-            if pid != posted_pid:  # a process that ended (or began) is shown so, even with no new event
+            if shown_pid != posted_pid:  # a process that ended (or began) is shown so, even with no new event
                 dirty, changed = True, True
             if (not run.earlier and run.caught_up and status not in ("starting", "live")
                     and now - last_disk >= self.EARLIER_REFRESH):  # a live run's snapshots stat them each second
@@ -121,9 +161,9 @@ class RunFollowing:
                 if gone != shown_gone:  # a save deleted by hand: shown "gone" (posted once per change)
                     shown_gone, dirty = gone, True
             if dirty and (changed or now - last_post >= self.POST_INTERVAL) or stale:
-                snapshot = run.snapshot(pid)
+                snapshot = run.snapshot(shown_pid)
                 self._post(lambda: RunUpdated(snapshot))
-                dirty, last_post, posted_pid = False, now, pid
+                dirty, last_post, posted_pid = False, now, shown_pid
             if run.earlier and run.caught_up and not dirty:
                 # an earlier run's file does not grow (read on, it would become the next one rotated in);
                 # only where its saves are now can change
@@ -199,6 +239,10 @@ class RunFollowing:
     def _status(run: FollowedRun, pid: int | None) -> str:
         record = run.record
         if pid is not None:
+            if launch_rank0(run, pid) is not None:
+                # this app's `--processes N` launcher outlives its rank 0, which wrote the record and let go of
+                # the lock (it wrote `finished`, or died): the launch ends its other ranks, then exits
+                return "ending"
             if record.finished is not None and pid == (record.started or {}).get("pid"):
                 return "ending"  # it wrote `finished` and exits (not a resume that has not started yet)
             if record.started is None or record.finished is not None or not session_stepped(record, pid):
