@@ -260,7 +260,9 @@ class TrainScreen(RunControls, CheckpointActions, TrainKeys, FollowedFooter, Scr
         self.checkpoints.set_checkpoints([])
         self.chart.set_series({}, [], scope="")
         if run.caught_up:  # followed already: its next update may be a while away
-            self.show_snapshot(run.snapshot(run.alive()))
+            from loratui.tui.services.run_following import session_pid  # rank 0 of a --processes launch
+
+            self.show_snapshot(run.snapshot(session_pid(run, run.alive())))
         else:
             self.show_empty(f"reading {earlier_title(run.name, run.earlier)} ({run.key.name})…")
         self.follow_footer()
