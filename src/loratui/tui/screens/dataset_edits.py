@@ -338,8 +338,7 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
 
     def _bulk_done(self, op, where: str | None, label: str, written: list[Path], fresh: dict, checks: dict,
                    entry: Path | None) -> None:
-        if not self.wrote_reg(written):  # a recipe replays on the train folder: reg changes are not in one
-            self._remember_ops([op], where, label, entry)
+        self._remember_ops([op], where, label, entry, written)  # reg captions too, kept to `reg` in a recipe
         self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
         self.app.notify(f"wrote {len(written):,} caption(s): {self.key_does('dataset.undo', 'undoes it')}")
 

@@ -82,6 +82,6 @@ class DatasetRegScope:
         return f" · {touched:,} reg caption(s) touched" if touched else " · no reg caption touched"
 
     def wrote_reg(self, written) -> bool:
-        """Whether a write went to reg captions (journaled in the reg folder: no recipe records it)."""
+        """Whether a write went to reg captions (journaled in the reg folder; a recipe keeps it to `reg`)."""
         by_caption = self.store.by_caption
         return any((row := by_caption.get(path)) is not None and row.reg for path in written)
