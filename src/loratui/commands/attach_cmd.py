@@ -42,7 +42,8 @@ def attach(output_dir: Path, name: str | None, earlier: int | None, list_only: b
 
     A run is live while the process holding OUTPUT_DIR/NAME.lock runs (started by the app or by
     `loratui train` in a shell), finished once its events end with `finished`, and crashed when
-    its process is gone without one; crashed runs show the last lines of their log. An events file
+    its process is gone without one; crashed runs, and runs that ended in an error, show the last lines of
+    their log. An events file
     that is empty, holds no readable event, or is a link to a file gone since is said so instead
     (a damaged line is skipped; a folder named NAME.events.jsonl is no run). The app follows
     the chosen run from its start; the run itself is never touched by following it.
@@ -72,7 +73,9 @@ def attach(output_dir: Path, name: str | None, earlier: int | None, list_only: b
         return
     for index, summary in enumerate(runs, 1):
         click.echo(_row(index, summary))
-        if summary.status == "crashed":
+        # an error's end is told as a crash's is: its last lines hold the error (a full disk's names the state
+        # to resume from) and the last save
+        if summary.status == "crashed" or (summary.status == "finished" and summary.reason == "error"):
             for line in last_log_lines(output_dir, summary.name, 3, summary.earlier):
                 click.echo(f"       | {line}")
     if list_only:

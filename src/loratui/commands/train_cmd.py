@@ -100,7 +100,7 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
         if not resume.strip():
             raise LoratuiError("--resume: an empty path: give a state folder (OUTPUT_DIR/NAME-state)")
         # no state folder at all (., a file, a missing one) says what one is and lists them
-        problem = resume_path_problem(resume, cfg)
+        problem = resume_path_problem(resume, cfg, config)  # config: the resume command it may name
         if os.path.basename(os.path.normpath(resume)) in ("", "."):  # `--resume .` inside a state folder
             resume = os.path.abspath(resume)
         problem = problem or resume_state_problem(resume)  # a truncated optimizer.pt: now, not after loading

@@ -113,3 +113,22 @@ def newest_state(output_dir: str | os.PathLike, name: str) -> tuple[Path, Path, 
     candidates = owned or unrecorded
     best = max(candidates, key=lambda c: c[0], default=None)
     return best[1:] if best else None
+
+
+def resume_command(state: str | os.PathLike, config: str | os.PathLike | None = None) -> str:
+    """``loratui train CONFIG --resume STATE`` as the user pastes it into a shell here: each path relative
+    to the current folder when below it, quoted where a shell needs it (``CONFIG`` when not known)."""
+    from loratui.core.termline import shell_path
+
+    shown = shell_path(config) if config else "CONFIG"
+    return f"loratui train {shown} --resume {shell_path(state)}"
+
+
+def resume_hint(output_dir: str | os.PathLike, name: str, config: str | os.PathLike | None = None) -> str | None:
+    """"resume from the newest complete state (step N): `loratui train CONFIG --resume STATE`" for the run
+    NAME's newest complete state in ``output_dir`` (``newest_state``), or None when it has none."""
+    found = newest_state(output_dir, name)
+    if found is None:
+        return None
+    folder, _, step = found
+    return f"resume from the newest complete state (step {step:,}): `{resume_command(folder, config)}`"

@@ -249,10 +249,11 @@ class Run(RunEvents, RunFolder, SavesFinishFirst, RunSaves, RunResume, RunContro
         """A full disk as one line: the save under way (run_saves.py), or else the file the failed write
         named (the events file), rather than the output folder."""
         from loratui.core.diskspace import disk_full_message
+        from loratui.engine.run_saves import with_resume_hint
 
         filename = getattr(exc, "filename", None)
-        if self.writing is None and filename:
-            return disk_full_message(exc, filename)
+        if self.writing is None and filename:  # a sample image, the events file: the newest state named too
+            return with_resume_hint(disk_full_message(exc, filename), self.output_dir, self.name, self.config_path)
         return self._disk_full(exc)
 
     def _setup_distributed(self) -> torch.device:

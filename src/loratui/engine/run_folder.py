@@ -159,13 +159,14 @@ class RunFolder:
 
     def _remove_leftovers(self) -> None:
         """Temp files of our own naming that killed saves left (the run lock is held: none is live)."""
-        from loratui.engine.state import leftovers, remove_leftovers
+        from loratui.engine.state import leftovers, remove_leftovers, removed_leftovers_line
 
         d = self.cfg.dataset
         folders = [Path(p) for p in (d.train_data_dir, d.reg_data_dir) if p]
-        count, size = remove_leftovers(leftovers(self.output_dir, self.name, folders, d.caption_extension))
-        if count:
-            self.say(f"removed {count} leftover temp file(s) of interrupted saves ({size / 2**20:.1f} MiB)")
+        found = leftovers(self.output_dir, self.name, folders, d.caption_extension)
+        count, size = remove_leftovers(found)
+        if count:  # named: a killed sample write's sample/.NAME_..png.XXXXXXXX.tmp among them
+            self.say(removed_leftovers_line(found, self.output_dir, count, size))
 
     def _begun_after_the_state(self, events_file: Path) -> bool:
         from loratui.engine.outputs import begun_after_state

@@ -57,6 +57,7 @@ class RunResume:
         from loratui.core.runs import SAMPLE_FOLDER, sample_epoch, sample_step, samples_past
         from loratui.engine.outputs import keep_newer_outputs
         from loratui.engine.run_folder import move_samples_aside
+        from loratui.engine.sampling import moved_samples_words
 
         kept = keep_newer_outputs(self.output_dir, self.name, resumed=Path(self.resume), step=step,
                                   saved_at=self.state_saved_at)
@@ -87,10 +88,8 @@ class RunResume:
                       + (" (another run's final LoRA: not one of this run's checkpoints)" if foreign else ""))
         saves = [k for k in kept if k.kind != "final" and k.source.name != f"{self.name}-state"]
         moved = [f"{k.source.name} -> {k.kept.name}" for k in saves]
-        if samples:
-            more = f" and {len(samples) - 1} more" if len(samples) > 1 else ""
-            moved.append(f"{len(samples)} sample image(s) ({SAMPLE_FOLDER}/{samples[0].name}{more}) -> "
-                         f"{folder.name}/{SAMPLE_FOLDER}/")
+        if samples:  # a 0-byte / cut-short PNG an older loratui's killed write left: named as damaged, not a sample
+            moved.append(moved_samples_words(samples, folder, SAMPLE_FOLDER))
         if moved:
             why = (f"past this state's step {step:,}" if all("past this state's step" in k.why for k in saves) else
                    f"past this state's step {step:,}, or of a run started after this state was saved")

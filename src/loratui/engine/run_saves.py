@@ -235,7 +235,8 @@ class RunSaves:
             needed = size() if size is not None and is_disk_full(exc) else None  # only once it failed
         except Exception:  # the error handler's helper: no figure rather than another error
             needed = None
-        return disk_full_message(exc, path, needed, what)
+        line = disk_full_message(exc, path, needed, what)
+        return with_resume_hint(line, self.output_dir, self.name, getattr(self, "config_path", None))
 
     def _lora_bytes(self, meta: dict) -> int:
         """The LoRA file's size as save_lora writes it (less its two hashes): serialised again in memory,
@@ -264,6 +265,25 @@ def remove_partial_state(folder: Path) -> None:
     tmp, old = folder.with_name(folder.name + ".tmp"), folder.with_name(folder.name + ".old")
     if tmp.exists() and not (old.exists() and not folder.exists()):
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+AGAIN = " and run it again"  # how core.diskspace's full-disk line ends
+
+
+def with_resume_hint(line: str | None, output_dir: Path, name: str, config: str | None) -> str | None:
+    """A full disk's ``line`` ending with the command that resumes the run's newest complete state, when it
+    has one: "run it again" would start a long run over from step 0 (the h4 hunt). As it was otherwise."""
+    from loratui.core.run_states import resume_hint
+
+    if not line:
+        return line
+    try:
+        hint = resume_hint(output_dir, name, config)
+    except OSError:  # the error handler's helper: the line as it was rather than another error
+        hint = None
+    if hint is None:
+        return line
+    return f"{line.removesuffix(AGAIN)}, then {hint}" if line.endswith(AGAIN) else f"{line}; {hint}"
 
 
 def disk_full_hint(exc: BaseException, line: str) -> str:

@@ -14,6 +14,8 @@ get_my_scheduler builds it (``_scheduler``).
 
 from __future__ import annotations
 
+import io
+import os
 import time
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from loratui.core.config import (  # noqa: F401  (the prompt file is read in cor
     SCHEDULER_CLASSES, SamplePrompt, parse_prompt_line, parse_prompts,
 )
 from loratui.core.errors import LoratuiError
+from loratui.core.fsutil import atomic_write_bytes
 from loratui.engine.text import encode_sample_prompt
 
 
@@ -104,6 +107,62 @@ def sample_path(out: Path, output_name: str, number: str, index: int, prompt: Sa
         now += 1
 
 
+def write_png(path: Path, image) -> None:
+    """The image as a PNG at ``path``, atomically (a temp file beside it, fsynced, renamed: core.fsutil), as
+    LoRAs are written: a kill mid-write leaves a hidden ``.NAME.XXXXXXXX.tmp`` that the next start removes
+    (engine/state.py ``leftovers``), never a 0-byte image under a sample's name (the h4 hunt)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the IEND chunk (empty, its CRC) that ends every PNG
+
+
+PNG_TAIL = 4096  # where the IEND chunk is looked for: the file's end (bytes a tool appended after it are allowed)
+
+
+def damaged_png(path: str | Path) -> str | None:
+    """Why a sample image is damaged, cheaply (its first bytes and its last 4 KiB): "0 bytes" or "cut short"
+    (no IEND chunk at its end: a write killed part-way, by a loratui before samples were written atomically);
+    None for a whole PNG, or a file that cannot be read (left to what reads it)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(PNG_SIGNATURE))
+            if not head:
+                return "0 bytes"
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - PNG_TAIL))
+            tail = handle.read()
+    except OSError:
+        return None
+    return None if head == PNG_SIGNATURE and PNG_END in tail else "cut short"
+
+
+def moved_samples_words(samples: list[Path], folder: Path, sample_folder: str = "sample") -> str:
+    """What the resume's "moved aside" line says of the sample images it moved into ``folder`` (as
+    engine/run_folder.py ``move_samples_aside`` moves them: FOLDER/sample/X): "N sample image(s) (sample/X
+    and N more) -> FOLDER/sample/", the damaged ones (``damaged_png``) named apart, as damaged images rather
+    than samples: kept (a user's file is never deleted unasked), and said."""
+    where = f"{folder.name}/{sample_folder}/"
+    whole, damaged = [], []
+    for path in samples:
+        moved = folder / sample_folder / path.name
+        why = damaged_png(moved if moved.exists() else path)
+        (damaged if why else whole).append((path, why))
+    parts = []
+    if whole:
+        more = f" and {len(whole) - 1} more" if len(whole) > 1 else ""
+        parts.append(f"{len(whole)} sample image(s) ({sample_folder}/{whole[0][0].name}{more}) -> {where}")
+    if damaged:
+        shown = ", ".join(f"{sample_folder}/{path.name}: {why}" for path, why in damaged[:3])
+        more = f" and {len(damaged) - 3} more" if len(damaged) > 3 else ""
+        parts.append(f"{len(damaged)} damaged image(s), not samples: a sample write killed part-way by an "
+                     f"older loratui left them ({shown}{more}; delete them) -> {where}")
+    return ", ".join(parts)
+
+
 # what a prompt that cannot render raises: its sampler's package missing, a sampler diffusers refuses
 RENDER_ERRORS = (LoratuiError, ImportError, ValueError)
 
@@ -149,7 +208,7 @@ def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, 
                 image = pipe(**texts, width=p.width, height=p.height, num_inference_steps=p.steps,
                              guidance_scale=p.scale, generator=generator).images[0]
             path = sample_path(out, output_name, number, index, p, time.time())
-            image.save(path)
+            write_png(path, image)
             paths.append(path)
     finally:
         for module, mode in modes:

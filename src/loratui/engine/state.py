@@ -122,9 +122,10 @@ def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
 def leftovers(output_dir: str | Path, name: str, dataset_dirs: list[Path] = (), caption_extension: str = ".txt",
               *, min_age_s: float = 60.0) -> list[Path]:
     """Files of our own naming that a killed process left behind: temp files of LoRA saves of run
-    NAME, temp and swap folders of its state saves (only where the state itself is complete: else
-    they hold the only copy, see ``find_resume_state``), and caption temp files in the dataset's
-    concept folders (at least ``min_age_s`` old: a caption being written right now is younger)."""
+    NAME and of its sample images (OUTPUT_DIR/sample/: ``sample_temps``), temp and swap folders of its
+    state saves (only where the state itself is complete: else they hold the only copy, see
+    ``find_resume_state``), and caption temp files in the dataset's concept folders (at least
+    ``min_age_s`` old: a caption being written right now is younger)."""
     import re
     import time
 
@@ -141,6 +142,7 @@ def leftovers(output_dir: str | Path, name: str, dataset_dirs: list[Path] = (), 
         elif entry.is_dir() and (match := state_swap.match(entry.name)):
             if complete_state(out / match.group(1)) or not complete_state(entry):
                 found.append(entry)
+    found.extend(sample_temps(out, name))
     caption_temp = atomic_temp_pattern(rf".+{re.escape(caption_extension)}")
     now = time.time()
     for root in dataset_dirs:
@@ -155,11 +157,50 @@ def leftovers(output_dir: str | Path, name: str, dataset_dirs: list[Path] = (), 
     return found
 
 
+def sample_temps(output_dir: str | Path, name: str) -> list[Path]:
+    """The temp files a killed sample write of run NAME left in OUTPUT_DIR/sample/ (engine/sampling.py
+    ``write_png``: ``.NAME_000012_00_<time>.png.XXXXXXXX.tmp``, or core.fsutil's stand-in for a name too long
+    for that, ``.NAME_0000~<hash>.png.XXXXXXXX.tmp``: its head names the run). Another run's are not among
+    them: it may be sampling right now into the same folder (its lock is not this run's)."""
+    import re
+
+    from loratui.core.fsutil import atomic_temp_pattern
+    from loratui.core.runs import SAMPLE_FOLDER
+
+    pattern = atomic_temp_pattern(rf"{re.escape(name)}_e?\d{{6,}}_\d{{2,}}_\d{{14}}(?:_-?\d+)?\.png")
+    short = re.compile(r"^\.(.*)~[0-9a-f]{16}\.png\.[A-Za-z0-9_]+\.tmp$")
+
+    def ours(file_name: str) -> bool:
+        if not pattern.match(file_name):
+            return False
+        head = short.match(file_name)  # a stand-in: its head is the sample name's, cut (NAME cut too when long)
+        return head is None or head.group(1).startswith(f"{name}_") or (
+            len(head.group(1)) >= 32 and name.startswith(head.group(1)))
+
+    return sorted(entry for entry in _listdir(Path(output_dir) / SAMPLE_FOLDER)
+                  if ours(entry.name) and entry.is_file())
+
+
 def _listdir(folder: Path) -> list[Path]:
     try:
         return list(folder.iterdir())
     except OSError:
         return []
+
+
+def removed_leftovers_line(paths: list[Path], output_dir: str | Path, count: int, size: int) -> str:
+    """One line naming what ``remove_leftovers`` removed of ``paths`` (the first three, from the output folder:
+    ``sample/.NAME_000005_00_<time>.png.XXXXXXXX.tmp`` is a killed sample write's), and their size."""
+    gone = [p for p in paths if not os.path.lexists(p)]
+    names = []
+    for path in gone[:3]:
+        try:
+            names.append(str(path.relative_to(output_dir)))
+        except ValueError:  # a caption's temp, in the dataset
+            names.append(str(path))
+    more = f" and {len(gone) - 3} more" if len(gone) > 3 else ""
+    return (f"removed {count} leftover temp file(s) of interrupted saves ({', '.join(names)}{more}; "
+            f"{size / 2**20:.1f} MiB)")
 
 
 def remove_leftovers(paths: list[Path]) -> tuple[int, int]:
