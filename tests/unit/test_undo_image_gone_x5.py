@@ -90,7 +90,7 @@ def test_redo_does_not_recreate_a_caption_whose_image_went_after_the_undo(tmp_pa
     (root / "5_cat" / "new.png").unlink()
     out = run("tags", "redo", root, "--yes").output
     assert not (root / "5_cat" / "new.txt").exists()
-    assert "Left out 1 caption file(s) whose image is gone (deleted since), not redone: 5_cat/new.txt" in out, out
+    assert "Left out 1 caption(s) whose image is gone (deleted since), not redone: 5_cat/new.txt" in out, out
 
 
 def test_cli_names_what_it_left_out(tmp_path):
@@ -101,7 +101,7 @@ def test_cli_names_what_it_left_out(tmp_path):
     assert result.exit_code == 0, result.output
     assert "(9 file(s) to restore; 7 left out: image gone)" in result.output
     assert "Restored 9 caption file(s)" in result.output
-    assert ("Left out 7 caption file(s) whose image is gone (deleted since), not undone: 5_cat/img0000.txt, "
+    assert ("Left out 7 caption(s) whose image is gone (deleted since), not undone: 5_cat/img0000.txt, "
             "5_cat/img0001.txt, 5_cat/img0002.txt, 5_cat/img0003.txt, 5_cat/img0004.txt and 2 more") in result.output
     assert not (root / "5_cat" / "img0000.txt").exists()
 

@@ -9,7 +9,7 @@ import click
 from loratui.commands.help_text import exit_codes_block, shell_arg
 from loratui.commands.options import can_ask, json_line
 from loratui.commands.tags_run import interrupted_reading, progress_line
-from loratui.commands.term_text import relative_name, shown_name, shown_path
+from loratui.commands.term_text import relative_name, shown_name
 from loratui.core.errors import LoratuiError
 
 
@@ -65,7 +65,8 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
           as_json: bool) -> None:
     from loratui.commands import tags_cmd
     from loratui.core.captions import (
-        can_redo, can_undo, dropped_note, history, plan_redo, plan_undo, redo_history, redo_last, undo_last,
+        can_redo, can_undo, dropped_note, history, image_gone_line, plan_redo, plan_undo, redo_history, redo_last,
+        undo_last,
     )
 
     from loratui.commands.tags_scope import journal_walked, reg_folder, walk_history
@@ -129,26 +130,19 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
         if in_reg:  # the paths are the reg folder's
             data["reg_folder"] = str(root)
         click.echo(json_line(data))
-    elif undoing:
-        click.echo(f"Restored {len(result.restored)} caption file(s); {result.remaining} older change(s) can still "
-                   f"be undone (`loratui tags redo {shell_arg(directory)}` re-applies this one).")
     else:
-        click.echo(f"Re-applied {len(result.restored)} caption file(s); {result.remaining} more undone change(s) can "
-                   f"be redone (`loratui tags undo {shell_arg(directory)}` takes this one back).")
-    if not as_json:
+        undo_it, redo_it = (f"`loratui tags {step} {shell_arg(directory)}`" for step in ("undo", "redo"))
+        if undoing:  # a way back only where the walk wrote something to walk back
+            back = f" ({redo_it} re-applies this one)" if result.walk_back_files else ""
+            click.echo(f"Restored {len(result.restored)} caption file(s); {result.remaining} older change(s) can "
+                       f"still be undone{back}.")
+        else:
+            back = f" ({undo_it} takes this one back)" if result.walk_back_files else ""
+            click.echo(f"Re-applied {len(result.restored)} caption file(s); {result.remaining} more undone change(s) "
+                       f"can be redone{back}.")
         if result.image_gone:
-            click.echo(image_gone_line(result.image_gone, root, verb))
+            click.echo(image_gone_line(result.image_gone, root, verb, undo=undo_it, redo=redo_it))
+    if not as_json:
         for conflict in result.conflicts:  # only with --skip-changed: left alone as asked, so still exit 0
             click.echo(f"skipped: {shown_name(conflict)}", err=True)
 
-
-SHOWN_IMAGE_GONE = 5
-
-
-def image_gone_line(paths: list[Path], root: Path, verb: str) -> str:
-    """The captions a walk left out because their image is gone, counted and the first few named: writing
-    them back would only make captions without an image (core.captions.undo says why)."""
-    names = ", ".join(shown_path(p, root) for p in paths[:SHOWN_IMAGE_GONE])
-    more = f" and {len(paths) - SHOWN_IMAGE_GONE} more" if len(paths) > SHOWN_IMAGE_GONE else ""
-    return (f"Left out {len(paths)} caption file(s) whose image is gone (deleted since), not {verb}ne: {names}{more} "
-            "(a caption is never written back without its image)")

@@ -6,7 +6,8 @@ compile to), edit plans, the diff that is shown before anything is written (plan
 (journal.py; when its entries moved, to walk two journals as one: journal_moves.py; the newest entry's
 name a balance keeps: journal_newest.py), writing captions a batch
 at a time as one undoable change (writer.py: caption runs),
-walking that journal back and forth (undo.py: undo, redo), TOML recipes of operations (recipes.py)
+walking that journal back and forth (undo.py: undo, redo; image_gone.py: the captions a walk leaves out
+because their image is gone, and the sentence naming them), TOML recipes of operations (recipes.py)
 and the tag vocabulary that completes tags (tagvocab.py); when two spellings are one tag (tagkey.py:
 NFC, case, ``_``). It may use core.dataset (which folders and files are images); it knows nothing of
 training configs, step plans or models. Import from here, not from the modules.
@@ -25,6 +26,7 @@ from loratui.core.captions.journal import (
     ApplyResult, JournalBusyError, apply_plan, entry_item, find_conflicts, journal_dir,
     journal_lock, landed, load_entry, read_header, redo_dir,
 )
+from loratui.core.captions.image_gone import SHOWN_IMAGE_GONE, caption_bases, image_gone_line
 from loratui.core.captions.journal_moves import clear_redo_before, entry_moved_at, last_moved_at, newest_change_at
 from loratui.core.captions.journal_newest import newest_entry_name
 from loratui.core.captions.journal_renames import follow_folder_renames, remap_folders
@@ -53,11 +55,11 @@ from loratui.core.captions.writer import OVERWRITE, ChangeWriter, write_checked
 
 __all__ = [
     "CATEGORY_LABELS", "CATEGORY_NAMES", "CATEGORY_ORDER", "DEFAULT_SEPARATOR", "MATCH_MODES", "OPS",
-    "OVERWRITE", "RATING_TAGS", "SORT_KEYS", "SYNTAX_HELP", "WHERE_FLAGS",
+    "OVERWRITE", "RATING_TAGS", "SHOWN_IMAGE_GONE", "SORT_KEYS", "SYNTAX_HELP", "WHERE_FLAGS",
     "AddTags", "ApplyResult", "Caption", "ChangeWriter", "Completion", "Dedupe", "EditContext", "EditPlan",
     "FileEdit", "Fingerprint", "JournalBusyError", "MoveToFront", "Op", "Recipe", "RemoveCategory", "RemoveTags", "ReplaceTag",
     "Recode", "SortTags", "StripUnderscores", "TagInfo", "TagVocab", "UndoPlan", "UndoResult",
-    "append_to_recipe", "apply_plan", "check_recipe_target", "can_redo", "can_undo", "caption_path", "check_ops",
+    "append_to_recipe", "apply_plan", "caption_bases", "image_gone_line", "check_recipe_target", "can_redo", "can_undo", "caption_path", "check_ops",
     "check_rewritable", "check_separator", "check_written_tags", "clear_redo_before", "combine_where",
     "entry_moved_at", "last_moved_at", "newest_change_at", "newest_entry_name",
     "dropped_changes", "dropped_note", "dumps_recipe", "entry_item", "find_caption_images", "non_concept_folders",

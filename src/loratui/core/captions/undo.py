@@ -13,9 +13,13 @@ interrupted walk wrote (merged by path).
 Neither direction overwrites a caption edited since: by default nothing is written and
 ConflictError says which file; ``skip_changed`` writes the others, ``force`` writes them all.
 Neither ever makes a caption file again whose image is gone too (deleted after the change, or its
-folder): sd-scripts would never read it, and a scan would call it a stray caption. Such a file is no
-conflict (nothing the user wrote is overwritten: it stays deleted, as they left it): it is left out,
-under any flag, and listed (``UndoPlan.image_gone``, ``UndoResult.image_gone``).
+folder; the scan's caption <-> image pairing, core.captions.image_gone): sd-scripts would never read it,
+and a scan would call it a stray caption. Such a file is no conflict (nothing the user wrote is
+overwritten: it stays deleted, as they left it): it is left out, under any flag, and listed
+(``UndoPlan.image_gone``, ``UndoResult.image_gone``, ``image_gone_line`` words it). Its text is never
+dropped: the inverse entry keeps its record, marked ``"left_out": true`` (not walked by that entry's
+walk: it is the other direction's), and walking that entry hands it back unmarked to the entry it
+writes in turn. So once the image is back, a redo and an undo (or an undo and a redo) write it.
 A read-only caption file stops the walk before anything is written, unless ``force``.
 
 A walk holds the journal lock (``journal.journal_lock``) from its plan to its last write: an entry
@@ -32,12 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable, read_only
+from loratui.core.captions.image_gone import image_gone
 from loratui.core.captions import journal as journal_caps  # its caps read when used (tests change them)
 from loratui.core.captions.journal import (
     VERSION, JournalBusyError, Progress, counter, entries, entry_item, file_record, is_open, journal_dir, journal_lock,
     landed, load_entry, read_dropped_count, redo_dir, sha1, writing_marker,
 )
-from loratui.core.dataset import IMAGE_EXTENSIONS, OTHER_IMAGE_EXTENSIONS
 from loratui.core.errors import ConflictError, Hint, LoratuiError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, write_many
 
@@ -56,8 +60,12 @@ class UndoPlan:
     conflict_restore: list[tuple[Path, bytes | None]] = field(default_factory=list)
     current: dict[Path, bytes | None] = field(default_factory=dict)  # what each file to write holds now
     record: dict = field(default_factory=dict, repr=False)
-    # absent captions the walk would make again, but whose image is gone: never written, under any flag
+    # absent captions the walk would make again, but whose image is gone: never written, under any flag;
+    # the bytes it would write (kept in the inverse entry, never dropped)
     image_gone: list[Path] = field(default_factory=list)
+    gone_bytes: dict[Path, bytes] = field(default_factory=dict, repr=False)
+    # records an earlier walk left out (marked "left_out"): not walked here, handed on to the inverse
+    carried: list[dict] = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -69,38 +77,30 @@ class UndoResult:
     already: list[Path] = field(default_factory=list)
     entry: Path | None = None  # the journal entry walked (its name stays the same on the other stack)
     image_gone: list[Path] = field(default_factory=list)  # left out: their image is gone (UndoPlan.image_gone)
+    # files the inverse entry (on the other list) walks back: 0 when a redo (an undo) would re-apply nothing
+    walk_back_files: int = 0
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-_IMAGE_SUFFIXES = IMAGE_EXTENSIONS | OTHER_IMAGE_EXTENSIONS
+LEFT_OUT = "left_out"  # a file record's mark: kept for the other direction, not walked by its entry's walk
 
 
-def _image_gone(caption: Path, folders: dict[Path, set[str] | None]) -> bool:
-    """True when no image file beside ``caption`` has its stem (any image extension, any case), or its
-    folder is gone. ``folders`` caches each folder's names (lower-cased; None: the folder is gone). Asked
-    only about absent captions, so a walk of 20,000 present ones lists nothing."""
-    folder = caption.parent
-    if folder not in folders:
-        try:
-            folders[folder] = {name.lower() for name in os.listdir(folder)}
-        except (FileNotFoundError, NotADirectoryError):
-            folders[folder] = None
-        except OSError:  # unreadable, not gone: the write is tried and names the problem
-            return False
-    names = folders[folder]
-    stem = caption.stem.lower()
-    return names is None or not any(stem + ext in names for ext in _IMAGE_SUFFIXES)
+def _left_out(item) -> bool:
+    return isinstance(item, dict) and item.get(LEFT_OUT) is True
 
 
 def _plan(dataset, entry: Path, since: str, verb: str) -> UndoPlan:
     record = load_entry(entry)
     plan = UndoPlan(entry, str(record.get("description", "")), record.get("created", 0.0), record=record)
-    folders: dict[Path, set[str] | None] = {}
+    folders: dict = {}
     for number, item in enumerate(record["files"], 1):
-        path, old, expected = entry_item(entry, number, item, Path(dataset))
+        path, old, expected = entry_item(entry, number, item, Path(dataset))  # a damaged record: refused
+        if _left_out(item):
+            plan.carried.append(item)
+            continue
         try:
             current = path.read_bytes()
         except FileNotFoundError:
@@ -111,8 +111,9 @@ def _plan(dataset, entry: Path, since: str, verb: str) -> UndoPlan:
             plan.already.append(path)  # never written (a kill before it) or put back by hand
             continue
         plan.current[path] = current
-        if current is None and old is not None and _image_gone(path, folders):
+        if current is None and old is not None and image_gone(path, folders):
             plan.image_gone.append(path)  # not a conflict: left deleted, as the user left it
+            plan.gone_bytes[path] = old
         elif (current is None and expected is None) or (current is not None and sha1(current) == expected):
             plan.restore.append((path, old))
         else:
@@ -219,8 +220,8 @@ def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bo
     if not force:
         result.conflicts = [f"{c}, left as it is" for c in plan.conflicts]
     result.image_gone = list(plan.image_gone)
-    try:
-        _write_inverse(dataset, inverse_folder / plan.entry.name, plan, todo, verb)  # before any caption changes
+    try:  # before any caption changes
+        result.walk_back_files = _write_inverse(dataset, inverse_folder / plan.entry.name, plan, todo, verb)
     except KeyboardInterrupt:  # its merge with an interrupted walk's inverse is written atomically, or not
         raise KeyboardInterrupt(f"interrupted before any caption was {verb}ne: nothing was {verb}ne") from None
     count = counter(len(todo), progress)
@@ -258,20 +259,30 @@ def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bo
 
 
 def _write_inverse(dataset, target: Path, plan: UndoPlan, todo: list[tuple[Path, bytes | None]],
-                   verb: str = "undo") -> None:
+                   verb: str = "undo") -> int:
     """The entry that walks back what this walk writes: each file's present bytes, to be put back
     where it holds what we write. Records an earlier, interrupted walk left there are kept for the
-    files this walk does not write (it already wrote them)."""
-    files = [file_record(dataset, path, plan.current[path], new) for path, new in todo]
-    ours = {item["path"] for item in files}
+    files this walk does not write (it already wrote them). The captions left out (image gone) go in
+    marked ``left_out``: what this walk would have written, where the file is absent (as it is now);
+    the marked records this entry carried go in unmarked: walked by the inverse's walk. Returns the
+    files the inverse walks (its unmarked records)."""
+    by_path: dict[str, dict] = {}
+    for item in ([file_record(dataset, path, plan.current[path], new) for path, new in todo]
+                 + [{**file_record(dataset, path, plan.gone_bytes[path], None), LEFT_OUT: True}
+                    for path in plan.image_gone]
+                 + [{key: value for key, value in item.items() if key != LEFT_OUT} for item in plan.carried]):
+        by_path.setdefault(item["path"], item)  # one record a file: this walk's first
     try:
         earlier = load_entry(target)["files"] if target.exists() else []
     except LoratuiError:
         earlier = []
-    files += [item for item in earlier if isinstance(item, dict) and item.get("path") not in ours]
+    for item in earlier:
+        if isinstance(item, dict) and isinstance(item.get("path"), str):
+            by_path.setdefault(item["path"], item)
+    files = list(by_path.values())
     if not files:
         target.unlink(missing_ok=True)
-        return
+        return 0
     record = {key: value for key, value in plan.record.items() if key != "files"}
     record.update(version=VERSION, moved=time.time(), files=files)  # "created" kept: when the change was made
     text = json.dumps(record)
@@ -285,6 +296,7 @@ def _write_inverse(dataset, target: Path, plan: UndoPlan, todo: list[tuple[Path,
         fix = out_of_room_advice(exc, target, len(text.encode("utf-8")), f"the {verb}", f"{verb} again")
         raise LoratuiError(f"{target}: cannot write the journal ({exc.strerror or exc}); nothing changed: "
                            f"{fix or 'make the folder writable'}") from None
+    return sum(not _left_out(item) for item in files)
 
 
 def _landed(dataset, entry: Path, record: dict) -> int:
@@ -292,8 +304,9 @@ def _landed(dataset, entry: Path, record: dict) -> int:
     (what an undo would restore; the others it skips as never written)."""
     count = 0
     for number, item in enumerate(record["files"], 1):
-        path, old, _expected = entry_item(entry, number, item, Path(dataset))
-        count += landed(path, old)
+        if not _left_out(item):  # kept for the other direction: never written by this entry's walk
+            path, old, _expected = entry_item(entry, number, item, Path(dataset))
+            count += landed(path, old)
     return count
 
 
@@ -311,7 +324,8 @@ def _rows(dataset, found: list[Path]) -> list[tuple[Path, str, int]]:
     for entry in found:
         try:
             record = load_entry(entry)
-            description, files = record.get("description", ""), len(record.get("files", []))
+            description = record.get("description", "")
+            files = sum(not _left_out(item) for item in record.get("files", []))  # those its walk writes
             if writing_marker(entry).exists():  # its apply was killed (or still runs): some files are not written
                 written = _landed(dataset, entry, record)
                 if written != files:

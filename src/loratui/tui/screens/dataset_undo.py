@@ -15,29 +15,16 @@ from loratui.core.termline import escape_controls
 from loratui.tui.services.work import run_in_thread
 
 BALANCE_COMMAND = "dataset: balance repeats per concept (plan first)"  # its palette title (screens.dataset)
-SHOWN_IMAGE_GONE = 5  # captions named in the image-gone note (then "and N more"), as `tags undo` names them
 
 
-def image_gone_note(paths: list[Path], root: Path, verb: str, reg: bool = False) -> str:
-    """One sentence naming the captions an undo or redo left out because their image is gone (deleted
-    since: core.captions.undo never writes a caption back without its image), counted and the first few
-    named as `tags undo` names them; "" when there are none. Names are escaped by core.termline's rule
-    (a newline as ``\\n``, CJK and emoji as they are); ``reg``: they are the reg folder's."""
-    if not paths:
-        return ""
+def image_gone_note(paths: list[Path], root: Path, verb: str, reg: bool = False, undo: str = "",
+                    redo: str = "") -> str:
+    """core.captions.image_gone_line for an undo (``verb`` "undid") or redo ("redid") here: the reg
+    folder's names as ``reg/...``; ``undo`` / ``redo``: the app's keys, for how to get the text back."""
+    from loratui.core.captions import image_gone_line
 
-    def shown(path: Path) -> str:
-        try:
-            text = path.relative_to(root).as_posix()
-        except ValueError:
-            return escape_controls(str(path))
-        return escape_controls(f"reg/{text}" if reg else text)
-
-    names = ", ".join(shown(Path(p)) for p in paths[:SHOWN_IMAGE_GONE])
-    more = f" and {len(paths) - SHOWN_IMAGE_GONE:,} more" if len(paths) > SHOWN_IMAGE_GONE else ""
-    done = verb.replace("id", "one")  # undid -> undone, redid -> redone
-    return (f"Left out {len(paths):,} caption(s) whose image is gone (deleted since), not {done}: "
-            f"{names}{more}")
+    return image_gone_line([Path(p) for p in paths], root, "undo" if verb == "undid" else "redo",
+                           prefix="reg/" if reg else "", undo=undo, redo=redo)
 
 
 class DatasetUndo:
@@ -188,7 +175,12 @@ class DatasetUndo:
             self.update_status()
             self.app.notify(f"nothing to {'undo' if verb == 'undid' else 'redo'}")
             return
-        gone = image_gone_note(list(getattr(result, "image_gone", [])), root or self.store.root, verb, reg=not train)
+        from loratui.tui.screens.dataset_edits import PALETTE_TITLES  # that module holds this mixin: read here
+
+        undo_key, redo_key = (self.key_for(binding) or f"'{PALETTE_TITLES[binding]}'"
+                              for binding in ("dataset.undo", "dataset.redo"))
+        gone = image_gone_note(list(getattr(result, "image_gone", [])), root or self.store.root, verb, reg=not train,
+                               undo=undo_key, redo=redo_key)
         # file names are no markup (a `[1]` in one would vanish); a caption left out is worth a warning
         how = {"severity": "warning", "timeout": 12} if gone else {"timeout": 8}
         gone = f". {gone}" if gone else ""
@@ -196,6 +188,8 @@ class DatasetUndo:
         what = getattr(result, "description", "") or "the last change"
         again = self.key_does("dataset.redo", "redoes it") if verb == "undid" else \
             self.key_does("dataset.undo", "undoes it again")
+        if not getattr(result, "walk_back_files", 1):  # the walk wrote nothing to walk back: no such promise
+            again = "nothing in it to redo" if verb == "undid" else "nothing in it to undo"
         rows = [row for row in (self.store.by_caption.get(path) for path in restored) if row is not None]
         if len(rows) == 1:
             # one image (an inline edit): name it and show it, it may be far from the one on screen
