@@ -14,13 +14,13 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from loratui.core.termline import escape_controls
 from loratui.tui.services.watch_poll import (
     ADDED,
     DELETED,
     MODIFIED,
     differences,
     first_undecodable,
-    shown_name,
     snapshot,
 )
 from loratui.tui.services.watcher import watch_captions
@@ -165,5 +165,5 @@ def test_undecodable_names_are_found_and_shown_as_ls_does(tmp_path):
     (img / "4_dog" / BAD).write_text("odd\n")
     found = first_undecodable([img])
     assert found == str(img / "4_dog" / BAD)
-    assert shown_name(found).endswith("4_dog/bad\\xff.txt")
+    assert escape_controls(found).endswith("4_dog/bad\\xff.txt")  # core.termline's one rule, as `ls -b`
     assert snapshot([img])[1]

@@ -34,12 +34,6 @@ def is_undecodable(name: str) -> bool:
     return False
 
 
-def shown_name(path: str | os.PathLike) -> str:
-    """A path with undecodable bytes written as \\xff, as `ls -b` shows them (a lone surrogate cannot
-    be printed)."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
 def first_undecodable(folders: list[Path]) -> str | None:
     """The first path under ``folders`` whose name watchfiles cannot decode, or None. Names only (the
     folder entries say which are folders): as cheap as listing the images."""

@@ -19,7 +19,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from loratui.tui.services.watch_poll import first_undecodable, poll_changes, shown_name
+from loratui.core.termline import escape_controls
+from loratui.tui.services.watch_poll import first_undecodable, poll_changes
 
 GONE_POLL_S = 0.5  # how often a train folder that is gone is looked for
 
@@ -37,8 +38,9 @@ def watch_captions(root: Path, extension: str | Callable[[], str], stop: threadi
     when the reg folder is made or removed (delivered as ``root`` too), and when the train or reg
     folder is replaced by another of its name (removed and made again: watchfiles stays on the old
     one, which no longer gets any change). A train folder that is gone is waited for; when it is back,
-    ``root`` is delivered. ``tell(line)``: said once, when a name watchfiles cannot decode makes the
-    folders looked at every few seconds instead.
+    ``root`` is delivered. ``tell(line)``: said when a name watchfiles cannot decode makes the folders
+    looked at every few seconds instead; once until they are watched by watchfiles again (a name made
+    after the first one was renamed is told too).
 
     The paths are spelled from ``root`` (or the reg folder) as given (watchfiles reports absolute,
     resolved ones: the store of `loratui .` holds "img/x.txt" under ".", and an absolute path never
@@ -74,12 +76,15 @@ def watch_captions(root: Path, extension: str | Callable[[], str], stop: threadi
                     or [_identity(folder) for folder in watched] != identities)
 
         odd = first_undecodable(watched)
-        if odd is not None and not told and tell is not None:
+        poll = forced_poll or odd is not None
+        if not poll:
+            told = False  # watched by watchfiles again: the next name it cannot decode is told too
+        elif odd is not None and not told and tell is not None:
             told = True
             tell(_poll_line(root, odd))
         try:  # ends when the app stops, or to start over (another reg folder, a folder made again)
             if _watch(root, watched[1] if len(watched) > 1 else None, extension, _StopOrChange(stop, changed),
-                      deliver, first, poll=forced_poll or odd is not None, until_decodable=not forced_poll):
+                      deliver, first, poll=poll, until_decodable=not forced_poll):
                 first[:] = [root]  # a watched folder itself removed or moved: listed again once watched again
                 continue
         except FileNotFoundError:  # a folder went between the look and the watch: looked at again
@@ -88,10 +93,11 @@ def watch_captions(root: Path, extension: str | Callable[[], str], stop: threadi
         except RuntimeError as exc:  # WatchfilesRustInternalError: a name not UTF-8 made since the look
             if "decode path" not in str(exc):
                 raise
-            forced_poll = first_undecodable(watched) is None  # not found by the look: it would fail again
+            odd = first_undecodable(watched)
+            forced_poll = odd is None  # not found by the look: it would fail again
             if not told and tell is not None:
-                told = True
-                tell(_poll_line(root, _path_in(str(exc)) or first_undecodable(watched) or str(exc)))
+                told = True  # the name as found (one escape rule), else as watchfiles wrote it (\xFF)
+                tell(_poll_line(root, odd or _path_in(str(exc)) or str(exc)))
             first[:] = [root]  # the changes of the batch it dropped: the images and captions are read again
             continue
         if not changed() and not stop.is_set():
@@ -99,8 +105,9 @@ def watch_captions(root: Path, extension: str | Callable[[], str], stop: threadi
 
 
 def _poll_line(root: Path, odd: str) -> str:
-    """The one line said when the folders are looked at instead of watched."""
-    where = shown_name(as_under(root, odd)) if os.path.isabs(odd) else odd
+    """The one line said when the folders are looked at instead of watched. The name is written by
+    core.termline's one rule (an undecodable byte as \\xff, a newline as \\n: the line stays one line)."""
+    where = escape_controls(os.fspath(as_under(root, odd)) if os.path.isabs(odd) else odd)
     return (f"{where}: the name is not valid UTF-8, so changes on disk are looked for every few seconds "
             "instead of seen at once; rename it to a UTF-8 name")
 
@@ -141,9 +148,22 @@ class _StopOrChange:
 
     def __init__(self, stop: threading.Event, changed: Callable[[], bool]) -> None:
         self._stop, self._changed = stop, changed
+        self._looking: Callable[[], None] | None = None
+
+    def when_looking(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once, at the first ask that does not stop the watch. watchfiles asks only
+        from its wait loop, in this thread, after its watch was set up (RustNotify made): from then on
+        no change is missed. No timeout is needed for that (rust_timeout with yield_on_timeout gave an
+        empty batch every 300 ms for the rest of the watch, not once)."""
+        self._looking = callback
 
     def is_set(self) -> bool:
-        return self._stop.is_set() or self._changed()
+        if self._stop.is_set() or self._changed():
+            return True  # ``first`` is kept for the next watch
+        if self._looking is not None:
+            looking, self._looking = self._looking, None
+            looking()
+        return False
 
 
 def _watch(root: Path, reg: Path | None, extension: str | Callable[[], str], stop: _StopOrChange,
@@ -166,10 +186,10 @@ def _watch(root: Path, reg: Path | None, extension: str | Callable[[], str], sto
     else:
         from watchfiles import watch
 
-        # with ``first``: an empty batch soon after it is looking (rust_timeout), to deliver it then
-        soon = {"yield_on_timeout": True, "rust_timeout": 300} if first else {}
+        if first:  # delivered once it is looking (the poll's first batch, empty, does the same)
+            stop.when_looking(lambda: _deliver_first(first, deliver))
         source = watch(*folders, stop_event=stop, recursive=True, debounce=200, step=50, raise_interrupt=False,
-                       ignore_permission_denied=True, **soon)
+                       ignore_permission_denied=True)
     for changes in source:
         ext = extension() if callable(extension) else extension
         paths, relist = set(first), False
@@ -187,6 +207,14 @@ def _watch(root: Path, reg: Path | None, extension: str | Callable[[], str], sto
         if any(reported in themselves for _, reported in changes):
             return True
     return False
+
+
+def _deliver_first(first: list[Path], deliver: Callable[[list[Path]], None]) -> None:
+    """Deliver ``first`` (the caller's list, emptied: a later watch has nothing left to deliver)."""
+    paths = sorted(set(first))
+    first.clear()
+    if paths:
+        deliver(paths)
 
 
 def _spellings(base: Path) -> set[str]:
