@@ -107,11 +107,6 @@ class CaptionOutput:
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    m, s = divmod(seconds, 60)
-    if m < 60:
-        return f"{m}m{s:02d}s"
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m"
+    from loratui.core.termline import short_duration  # the app's caption panel prints the same
+
+    return short_duration(seconds)

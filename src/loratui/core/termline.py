@@ -100,3 +100,15 @@ def silence_stream(stream, note: str = "") -> None:
             print(note, file=sys.stderr, flush=True)
         except (OSError, ValueError):
             pass
+
+
+def short_duration(seconds: float) -> str:
+    """``42s``, ``3m07s``, ``2h05m``: a caption run's ETA and time taken, as the CLI and the app print them."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"

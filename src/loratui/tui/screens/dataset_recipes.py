@@ -128,14 +128,7 @@ class DatasetRecipes:
             return None
         # written down, it must pick exactly these images again (a loose image's file name may sit in a
         # concept folder too; a name the language cannot spell must not widen or empty the step)
-        chosen = {id(row) for row in rows}
-        for row in self.store.rows:
-            if row.caption is None:
-                if id(row) in chosen:
-                    return None
-            elif bool(matches(row.caption)) != (id(row) in chosen):
-                return None
-        return where
+        return where if _picks_only(matches, self.store.rows, rows) else None
 
     def _picks_exactly(self, where: str, rows: list[ImageRow]) -> str | None:
         """``where`` when, compiled as a recipe's operation compiles it (core's `reg`: told from the folders),
@@ -146,14 +139,7 @@ class DatasetRecipes:
             matches = parse_where(where)
         except LoratuiError:
             return None
-        chosen = {id(row) for row in rows}
-        for row in self.store.all_rows:
-            if row.caption is None:
-                if id(row) in chosen:
-                    return None
-            elif bool(matches(row.caption)) != (id(row) in chosen):
-                return None
-        return where
+        return where if _picks_only(matches, self.store.all_rows, rows) else None
 
     def undone_since(self) -> set[tuple[Path, str]]:
         """(journal folder, entry) of this session's operations that were undone: by this session's ctrl+z,
@@ -328,3 +314,16 @@ def other_kind_note(recipe, rows: list[ImageRow]) -> str:
         return ""
     how = "clear the filter, then replay" if reg else "filter `reg`, then replay"
     return f"{skipped} {other} operation(s) skipped: they run on the {other} images ({how})"
+
+
+def _picks_only(matches, pool: list[ImageRow], rows: list[ImageRow]) -> bool:
+    """``matches`` (a compiled where) picks exactly ``rows`` out of ``pool``: a row whose caption is not read
+    yet cannot be told, so it may only be one that is not chosen."""
+    chosen = {id(row) for row in rows}
+    for row in pool:
+        if row.caption is None:
+            if id(row) in chosen:
+                return False
+        elif bool(matches(row.caption)) != (id(row) in chosen):
+            return False
+    return True

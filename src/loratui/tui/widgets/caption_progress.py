@@ -25,16 +25,9 @@ IDLE_HINT = IDLE_HINT_TEMPLATE.format(**DEFAULT_KEYS)
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "--"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    from loratui.core.termline import short_duration  # as `loratui caption` prints it
+
+    return "--" if seconds is None else short_duration(seconds)
 
 
 def _relative(path: str, root: Path | None) -> str:
