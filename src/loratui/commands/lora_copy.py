@@ -31,9 +31,12 @@ def copy_or_cast(source: Path, output: Path, tensors: dict, metadata: dict[str, 
     from loratui.engine.lora_convert_cast import cast_lora
 
     cast, report = cast_lora(source, tensors, dtype)
+    before = sorted({str(t.dtype).removeprefix("torch.") for t in tensors.values() if t.is_floating_point()})
+    # what was done, as a conversion records it (`lora info` shows it): a cast is not the file trained
+    metadata = {**metadata, "loratui_converted_from": json.dumps({
+        "cast_from": before, "cast_to": _type_name(dtype), "max_relative_error": float(f"{report.max_error:.3g}")})}
     save_converted(output, cast, metadata)  # create-only: a file that appeared meanwhile is kept
     written = read_lora_info(output)
-    before = sorted({str(t.dtype).removeprefix("torch.") for t in tensors.values() if t.is_floating_point()})
     data = {"output": str(output), "converted": False, "copied": False, "cast": True,
             "source_dtypes": before, "dtype": _type_name(dtype), "stored_as": STORED_NAME[dtype],
             "layers": report.layers, "max_relative_error": report.max_error, "worst_layer": report.worst_layer,

@@ -78,7 +78,10 @@ def shell_path(path: str | os.PathLike, *, folder: bool = False) -> str:
         return shell_arg(absolute)
     if relative == Path("."):
         return "./" if folder else "."
-    return shell_arg(relative) + ("/" if folder else "")
+    shown = str(relative)
+    if shown.startswith("-"):  # `-c.toml` would be read as an option
+        shown = "./" + shown
+    return shell_arg(shown) + ("/" if folder else "")
 
 
 def silence_stream(stream, note: str = "") -> None:

@@ -38,7 +38,9 @@ def cast_lora(source, tensors: dict[str, torch.Tensor], dtype: torch.dtype) -> t
             cast[key] = tensor
             continue
         new = tensor.to(dtype).contiguous()
-        if bool((torch.isinf(new) & torch.isfinite(tensor)).any()):
+        # torch.isfinite has no fp8 kernels (an fp8-stored LoRA): a 1-byte tensor is looked at as float32
+        finite = torch.isfinite(tensor.float() if tensor.element_size() == 1 else tensor)
+        if bool((torch.isinf(new) & finite).any()):
             largest = float(tensor.float().abs().max())
             raise LoratuiError(f"{source}: {key} holds values up to {largest:.3g}, beyond "
                                f"{str(dtype).removeprefix('torch.')}'s range (±{torch.finfo(dtype).max:.5g}): "
