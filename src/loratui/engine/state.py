@@ -119,66 +119,75 @@ def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
+# a long run name's LoRA temp keeps only its first ~212 bytes: a run whose name starts alike may be writing it
+# now (one write() of a multi-GB file to a slow disk, then its fsync, takes minutes after the mtime is set)
+SHARED_HEAD_AGE_S = 600.0
+
+
 def leftovers(output_dir: str | Path, name: str, dataset_dirs: list[Path] = (), caption_extension: str = ".txt",
               *, min_age_s: float = 60.0) -> list[Path]:
     """Files of our own naming that a killed process left behind: temp files of LoRA saves of run
-    NAME and of its sample images (OUTPUT_DIR/sample/: ``sample_temps``), temp and swap folders of its
-    state saves (only where the state itself is complete: else they hold the only copy, see
-    ``find_resume_state``), and caption temp files in the dataset's concept folders (at least
-    ``min_age_s`` old: a caption being written right now is younger)."""
+    NAME (a long NAME's stand-in temp only at least SHARED_HEAD_AGE_S old) and of its sample images
+    (OUTPUT_DIR/sample/: ``sample_temps``), temp and swap folders of its state saves (only where the state
+    itself is complete: else they hold the only copy, see ``find_resume_state``), and caption temp files in
+    the dataset's concept folders (at least ``min_age_s`` old: a caption being written right now is younger)."""
     import re
     import time
 
-    from loratui.core.fsutil import atomic_temp_pattern
+    from loratui.core.fsutil import atomic_temp_pattern, names_for_ext
 
     out = Path(output_dir)
     stem = rf"{re.escape(name)}(?:-\d{{6}}|-step\d{{8}})?"
-    lora_temp = atomic_temp_pattern(rf"{stem}\.safetensors")
+    # another run's save in this folder is not covered by this run's lock: a stand-in counts only when its
+    # head is NAME's (or it is exactly the final save's), and only once no live write can own it
+    lora_temp = atomic_temp_pattern(rf"{stem}\.safetensors", owner=f"{name}-",
+                                    targets=lambda: [out / f"{name}.safetensors"])
     state_swap = re.compile(rf"^({stem}-state)\.(?:tmp|old)$")
     found: list[Path] = []
+    now = time.time()
     for entry in _listdir(out):
-        if entry.is_file() and lora_temp.match(entry.name):
-            found.append(entry)
+        if entry.is_file() and (whose := lora_temp.whose(entry.name)):
+            if whose == "name" or _age(entry, now) >= max(min_age_s, SHARED_HEAD_AGE_S):
+                found.append(entry)
         elif entry.is_dir() and (match := state_swap.match(entry.name)):
             if complete_state(out / match.group(1)) or not complete_state(entry):
                 found.append(entry)
     found.extend(sample_temps(out, name))
-    caption_temp = atomic_temp_pattern(rf".+{re.escape(caption_extension)}")
-    now = time.time()
     for root in dataset_dirs:
         for folder in [Path(root), *(p for p in _listdir(Path(root)) if p.is_dir() and not p.name.startswith("."))]:
+            # a long caption name's stand-in only when it is exactly the temp of a caption (or an image's) here
+            caption_temp = atomic_temp_pattern(rf".+{re.escape(caption_extension)}",
+                                               targets=lambda folder=folder: names_for_ext(folder, caption_extension))
             for entry in _listdir(folder):
-                try:
-                    old_enough = now - entry.stat().st_mtime >= min_age_s
-                except OSError:
-                    continue
-                if old_enough and entry.is_file() and caption_temp.match(entry.name):
+                if (entry.name.startswith(".") and _age(entry, now) >= min_age_s and entry.is_file()
+                        and caption_temp.match(entry.name)):
                     found.append(entry)
     return found
+
+
+def _age(path: Path, now: float) -> float:
+    """Seconds since ``path`` was last written (-1 when it cannot be asked: never old enough)."""
+    try:
+        return now - path.lstat().st_mtime
+    except OSError:
+        return -1.0
 
 
 def sample_temps(output_dir: str | Path, name: str) -> list[Path]:
     """The temp files a killed sample write of run NAME left in OUTPUT_DIR/sample/ (engine/sampling.py
     ``write_png``: ``.NAME_000012_00_<time>.png.XXXXXXXX.tmp``, or core.fsutil's stand-in for a name too long
-    for that, ``.NAME_0000~<hash>.png.XXXXXXXX.tmp``: its head names the run). Another run's are not among
+    for that, ``.NAME_0000~<hash>.png.xxxxxxxx.tmp``: its head names the run). Another run's are not among
     them: it may be sampling right now into the same folder (its lock is not this run's)."""
     import re
 
     from loratui.core.fsutil import atomic_temp_pattern
     from loratui.core.runs import SAMPLE_FOLDER
 
-    pattern = atomic_temp_pattern(rf"{re.escape(name)}_e?\d{{6,}}_\d{{2,}}_\d{{14}}(?:_-?\d+)?\.png")
-    short = re.compile(r"^\.(.*)~[0-9a-f]{16}\.png\.[A-Za-z0-9_]+\.tmp$")
-
-    def ours(file_name: str) -> bool:
-        if not pattern.match(file_name):
-            return False
-        head = short.match(file_name)  # a stand-in: its head is the sample name's, cut (NAME cut too when long)
-        return head is None or head.group(1).startswith(f"{name}_") or (
-            len(head.group(1)) >= 32 and name.startswith(head.group(1)))
-
+    # a stand-in's head is the sample name's, cut (NAME cut too when long)
+    pattern = atomic_temp_pattern(rf"{re.escape(name)}_e?\d{{6,}}_\d{{2,}}_\d{{14}}(?:_-?\d+)?\.png",
+                                  owner=f"{name}_")
     return sorted(entry for entry in _listdir(Path(output_dir) / SAMPLE_FOLDER)
-                  if ours(entry.name) and entry.is_file())
+                  if pattern.match(entry.name) and entry.is_file())
 
 
 def _listdir(folder: Path) -> list[Path]:

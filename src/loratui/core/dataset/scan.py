@@ -207,7 +207,7 @@ def _list_folder(
     caption_names: set[str] = set()
     other_images: dict[str, str] = {}
     cap_lower = caption_ext.lower()
-    leftover = _leftover_pattern(caption_ext)
+    leftover = _leftover_pattern(caption_ext, path)
     hidden: list[str] = []
     apple_double: list[str] = []  # ._a.png: macOS keeps a file's metadata there when it copies to a foreign disk
     for entry in _listdir(path):
@@ -291,11 +291,12 @@ def apple_double_problem(folder: Path, names: list[str]) -> Problem:
 LEFTOVER_AGE_S = 60.0  # a temporary file younger than this may be a write going on right now
 
 
-def _leftover_pattern(caption_ext: str):
-    """``.NAME.txt.XXXXXXXX.tmp``: what core.fsutil's atomic write of a caption names its temp file."""
-    from loratui.core.fsutil import atomic_temp_pattern
+def _leftover_pattern(caption_ext: str, folder: Path):
+    """``.NAME.txt.XXXXXXXX.tmp``: what core.fsutil's atomic write of a caption names its temp file (a long
+    name's stand-in only when it is exactly the temp of a caption, or an image's caption, in ``folder``)."""
+    from loratui.core.fsutil import atomic_temp_pattern, names_for_ext
 
-    return atomic_temp_pattern(rf".+{re.escape(caption_ext)}")
+    return atomic_temp_pattern(rf".+{re.escape(caption_ext)}", targets=lambda: names_for_ext(folder, caption_ext))
 
 
 def _older_than(entry: os.DirEntry, seconds: float) -> bool:
