@@ -21,7 +21,7 @@ from loratui.core.captions import (
 )
 from loratui.core.captions.image_gone import image_gone
 from loratui.core.captions.journal import redo_dir
-from loratui.core.dataset.scan import _caption_candidates
+from loratui.core.dataset import caption_candidates
 
 
 def png() -> bytes:
@@ -40,7 +40,7 @@ def run(*args):
                                   "x_y_z_w_v_u.jpg", "_1_2_3_4.webp", "noext", ".hidden.png", "k_1_2_3_4.wd14.png"])
 def test_caption_bases_are_the_scans_candidates(name):
     # the scan's rule with an empty extension is the bases: the two never drift apart
-    assert caption_bases(name) == list(_caption_candidates(Path(name), ""))
+    assert caption_bases(name) == list(caption_candidates(Path(name), ""))
 
 
 def test_an_image_is_there_by_the_scans_pairing(tmp_path):

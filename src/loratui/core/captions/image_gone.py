@@ -1,8 +1,8 @@
 """Captions an undo or redo leaves out because their image is gone: which those are, and the one
 sentence that names them (``tags undo`` and the app's ctrl+z / ctrl+y both print it).
 
-"Its image is there" follows the scan's caption <-> image pairing (core.dataset.scan
-``_caption_candidates``): the caption of ``b.png`` is ``b`` + the caption extension, and of a face-crop
+"Its image is there" follows the scan's caption <-> image pairing (core.dataset
+``caption_candidates``): the caption of ``b.png`` is ``b`` + the caption extension, and of a face-crop
 ``c_1_2_3_4.png`` also ``c`` + it. A journal entry does not record the extension it was made with, and
 it may hold dots (``.wd14.txt``), so a caption counts as paired when its name is such a base followed by
 any ``.``-extension. Wrongly judging an image there only writes a stray caption back (what every undo
@@ -15,24 +15,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from loratui.core.dataset import IMAGE_EXTENSIONS, OTHER_IMAGE_EXTENSIONS
+from loratui.core.dataset import IMAGE_EXTENSIONS, OTHER_IMAGE_EXTENSIONS, caption_candidates
 from loratui.core.termline import escape_controls
 
 SHOWN_IMAGE_GONE = 5  # captions the sentence names; then "and N more"
 _IMAGE_SUFFIXES = IMAGE_EXTENSIONS | OTHER_IMAGE_EXTENSIONS
-FACE_CROP_NUMBERS = 4  # <stem>_<x>_<y>_<w>_<h>.png shares the caption of <stem> (sd-scripts' face crops)
 
 
 def caption_bases(image_name: str) -> list[str]:
     """The names (without the caption extension) a caption of the image ``image_name`` may have, in
-    the order sd-scripts tries them: its stem, then for a face crop the stem less its last 4 pieces.
-    The same rule as core.dataset.scan ``_caption_candidates`` (tests/unit/test_undo_image_pairing_w2.py
-    keeps them equal)."""
-    stem = os.path.splitext(image_name)[0]
-    pieces = stem.split("_")
-    if len(pieces) >= FACE_CROP_NUMBERS + 1:
-        return [stem, "_".join(pieces[:-FACE_CROP_NUMBERS])]
-    return [stem]
+    the order sd-scripts tries them: the scan's own rule (core.dataset.caption_candidates) with no
+    extension."""
+    return list(caption_candidates(Path(image_name), ""))
 
 
 FolderBases = dict[Path, "set[str] | None"]

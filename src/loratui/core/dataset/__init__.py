@@ -30,8 +30,8 @@ from loratui.core.dataset.locate import (
 from loratui.core.dataset.imagesize import ImageSizeError, decode_error, looks_truncated, read_image_size, shown_name
 from loratui.core.dataset.project import PROJECT_FOLDERS, InitResult, concept_folder_name, init_project
 from loratui.core.dataset.scan import (
-    APPLE_DOUBLE_PREFIX, JPEG_ALIAS_EXTENSIONS, MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, parse_subset_name, scan_dataset,
-    unreadable_reason,
+    APPLE_DOUBLE_PREFIX, JPEG_ALIAS_EXTENSIONS, MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, caption_candidates, parse_subset_name,
+    scan_dataset, unreadable_reason,
 )
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset, count_line, group_by_level
 from loratui.core.dataset.caption_check import (
@@ -68,6 +68,7 @@ __all__ = [
     "balance_plan", "balance_recorded_at", "config_reg_dir",
     "reg_balance_refusal", "reg_fills", "samples_change_line", "regularised_train_dir",
     "balance_target",
+    "caption_candidates",
     "caption_extension_option",
     "caption_extension_problem",
     "caption_problems",

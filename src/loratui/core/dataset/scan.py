@@ -398,7 +398,11 @@ def _read_sizes(paths: list[Path], workers: int | None) -> list[_Checked | str]:
         return list(pool.map(_size_or_error, paths, chunksize=64))
 
 
-def _caption_candidates(image: Path, caption_ext: str) -> Iterable[str]:
+def caption_candidates(image: Path, caption_ext: str) -> Iterable[str]:
+    """The caption names sd-scripts tries for ``image``, in order: its stem + ``caption_ext``, then for a
+    face crop (``<stem>_<4 numbers>``) the stem less those + ``caption_ext``. With ``caption_ext`` ""
+    these are the bases a caption name starts with (core.captions.image_gone: which image an undo
+    judges gone)."""
     stem = os.path.splitext(image.name)[0]
     yield stem + caption_ext
     pieces = stem.split("_")
@@ -422,7 +426,7 @@ def _build_subset(
                 Problem("unreadable_image", image, f"{_rel(image)}: {size}; it is left out of training", "error")
             )
             # its caption has an image, an unreadable one: not an orphan (the problem above names it)
-            unreadable_captions.update(_caption_candidates(image, caption_ext))
+            unreadable_captions.update(caption_candidates(image, caption_ext))
             continue
         header = size.header
         if header.animated:
@@ -435,7 +439,7 @@ def _build_subset(
                                     "warning"))
         checked.append((image, header, size.transparent))
         caption_path = None
-        for candidate in _caption_candidates(image, caption_ext):
+        for candidate in caption_candidates(image, caption_ext):
             if candidate in folder.caption_names:
                 caption_path = used_captions.get(candidate)
                 if caption_path is None:
