@@ -119,9 +119,11 @@ def test_leftovers_of_our_own_naming_only(tmp_path):
 
     out = tmp_path / "out"
     out.mkdir()
-    ours = [".tiny.safetensors.a1b2c3d4.tmp", ".tiny-000002.safetensors.x_y.tmp",
-            ".tiny-step00000500.safetensors.q.tmp"]
-    theirs = [".tinyother.safetensors.a1.tmp", ".other.safetensors.a1.tmp", "tiny.safetensors", "notes.tmp"]
+    # mkstemp's shape: 8 random characters of [a-z0-9_]
+    ours = [".tiny.safetensors.a1b2c3d4.tmp", ".tiny-000002.safetensors.x_y9k2m4.tmp",
+            ".tiny-step00000500.safetensors.q0w9e8r_.tmp"]
+    theirs = [".tinyother.safetensors.a1b2c3d4.tmp", ".other.safetensors.a1b2c3d4.tmp", "tiny.safetensors",
+              "notes.tmp", ".tiny.safetensors.bak.tmp", ".tiny-000002.safetensors.A1B2C3D4.tmp"]
     for name in ours + theirs:
         (out / name).write_bytes(b"x" * 10)
     for name, complete in (("tiny-state", True), ("tiny-000002-state", False)):
@@ -139,15 +141,17 @@ def test_leftovers_of_our_own_naming_only(tmp_path):
     (keep / "state.json").write_text('{"format": 1}')
     concept = tmp_path / "img" / "2_x"
     concept.mkdir(parents=True)
-    stale_caption = concept / ".a.txt.k2j3l4.tmp"
-    fresh_caption = concept / ".b.txt.zzzz.tmp"
-    for path in (stale_caption, fresh_caption, concept / ".c.png.k2.tmp"):
+    stale_caption = concept / ".a.txt.k2j3l4m5.tmp"
+    fresh_caption = concept / ".b.txt.zzzz9999.tmp"
+    users = concept / ".notes.txt.bak.tmp"  # a user's backup: not mkstemp's shape, never removed
+    for path in (stale_caption, fresh_caption, concept / ".c.png.k2k2k2k2.tmp", users):
         path.write_text("x")
     past = time.time() - 3600
-    os.utime(stale_caption, (past, past))
-    os.utime(concept / ".c.png.k2.tmp", (past, past))
+    # a killed run's: old (NAME-000002's temps wait min_age_s: a run named tiny-000002 writes the same names)
+    for path in (stale_caption, concept / ".c.png.k2k2k2k2.tmp", users, *out.iterdir()):
+        os.utime(path, (past, past))
     found = {p.name for p in leftovers(out, "tiny", [tmp_path / "img"], ".txt")}
-    assert found == {*ours, "tiny-state.old", "tiny-000002-state.tmp", ".a.txt.k2j3l4.tmp"}
+    assert found == {*ours, "tiny-state.old", "tiny-000002-state.tmp", ".a.txt.k2j3l4m5.tmp"}
 
 
 def test_a_run_removes_leftover_temp_files_at_start(tiny_sd1_dir, tmp_path, monkeypatch, capsys):

@@ -230,10 +230,21 @@ class LastRunAside:
 def copy_whole(source: Path, target: Path) -> Path:
     """A copy of ``source`` at ``target``, written whole or not at all: a temp file in the same folder,
     fsync, rename; the temp file is removed when the copy fails. The copy keeps the source's file time:
-    core/run_files.py tells whose run a file is by it (a copy made later is still the earlier run's)."""
-    tmp = target.with_name(f".{target.name}.tmp")
+    core/run_files.py tells whose run a file is by it (a copy made later is still the earlier run's). The temp
+    is named as core.fsutil's atomic writes name theirs (mkstemp: never a user's file taken over; a long name's
+    stand-in), so a killed copy under a save's name leaves a temp the next start knows (engine/state.py
+    ``leftovers``)."""
+    import tempfile
+
+    from loratui.core.fsutil import temp_prefix
+
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(target, ".tmp"), suffix=".tmp", dir=target.parent)
+    tmp = Path(name)
     try:
-        with open(source, "rb") as src, open(tmp, "wb") as dst:
+        with open(fd, "wb") as dst, open(source, "rb") as src:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(dst.fileno(), 0o666 & ~umask)  # mkstemp's 0600 is not what the copy should have
             shutil.copyfileobj(src, dst, 1 << 20)
             dst.flush()
             os.fsync(dst.fileno())

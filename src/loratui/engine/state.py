@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -122,37 +123,46 @@ def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
 # a long run name's LoRA temp keeps only its first ~212 bytes: a run whose name starts alike may be writing it
 # now (one write() of a multi-GB file to a slow disk, then its fsync, takes minutes after the mtime is set)
 SHARED_HEAD_AGE_S = 600.0
+_LORA_TAIL = r"\d{0,6}|s|st|ste|step\d{0,8}"  # what may follow "NAME-" in a save's name, cut anywhere
 
 
 def leftovers(output_dir: str | Path, name: str, dataset_dirs: list[Path] = (), caption_extension: str = ".txt",
               *, min_age_s: float = 60.0) -> list[Path]:
     """Files of our own naming that a killed process left behind: temp files of LoRA saves of run
-    NAME (a long NAME's stand-in temp only at least SHARED_HEAD_AGE_S old) and of its sample images
-    (OUTPUT_DIR/sample/: ``sample_temps``), temp and swap folders of its state saves (only where the state
-    itself is complete: else they hold the only copy, see ``find_resume_state``), and caption temp files in
-    the dataset's concept folders (at least ``min_age_s`` old: a caption being written right now is younger)."""
-    import re
+    NAME and of its sample images (OUTPUT_DIR/sample/: ``sample_temps``), temp and swap folders of its
+    state saves (only where the state itself is complete: else they hold the only copy, see
+    ``find_resume_state``), and caption temp files in the dataset's concept folders (at least
+    ``min_age_s`` old: a caption being written right now is younger).
+
+    This run's lock covers NAME only: a save's name NAME-000001 / NAME-step00000500 is also the final's of a
+    run named so. Such a temp (or NAME-000001-state.tmp) is left alone while that run's lock is live, and
+    otherwise taken only at ``min_age_s`` old; a long NAME's stand-in temp, which its head alone ties to NAME,
+    only at SHARED_HEAD_AGE_S old and while no live run's name shares that head."""
     import time
 
     from loratui.core.fsutil import atomic_temp_pattern, names_for_ext
 
     out = Path(output_dir)
     stem = rf"{re.escape(name)}(?:-\d{{6}}|-step\d{{8}})?"
-    # another run's save in this folder is not covered by this run's lock: a stand-in counts only when its
-    # head is NAME's (or it is exactly the final save's), and only once no live write can own it
-    lora_temp = atomic_temp_pattern(rf"{stem}\.safetensors", owner=f"{name}-",
+    lora_temp = atomic_temp_pattern(rf"({stem})\.safetensors", owner=f"{name}-", tail=_LORA_TAIL,
                                     targets=lambda: [out / f"{name}.safetensors"])
-    state_swap = re.compile(rf"^({stem}-state)\.(?:tmp|old)$")
+    state_swap = re.compile(rf"^(({stem})-state)\.(?:tmp|old)$")
+    others = _ClaimedBy(out, name, min_age_s)
     found: list[Path] = []
     now = time.time()
     for entry in _listdir(out):
         if entry.is_file() and (whose := lora_temp.whose(entry.name)):
-            if whose == "name" or _age(entry, now) >= max(min_age_s, SHARED_HEAD_AGE_S):
+            whole = lora_temp.whole.match(entry.name)
+            if others.may_take(entry, now, run=whole.group(1) if whole else None, head=whose == "head"):
                 found.append(entry)
         elif entry.is_dir() and (match := state_swap.match(entry.name)):
+            if not others.may_take(entry, now, run=match.group(2)):
+                continue
             if complete_state(out / match.group(1)) or not complete_state(entry):
                 found.append(entry)
-    found.extend(sample_temps(out, name))
+    samples = _sample_temp_names(name)
+    found.extend(path for path in sample_temps(out, name)
+                 if others.may_take(path, now, head=samples.whose(path.name) == "head"))
     for root in dataset_dirs:
         for folder in [Path(root), *(p for p in _listdir(Path(root)) if p.is_dir() and not p.name.startswith("."))]:
             # a long caption name's stand-in only when it is exactly the temp of a caption (or an image's) here
@@ -165,6 +175,39 @@ def leftovers(output_dir: str | Path, name: str, dataset_dirs: list[Path] = (), 
     return found
 
 
+class _ClaimedBy:
+    """Whether a temp that may be another run's is this run's to remove (``leftovers``): the other runs are
+    the live locks (OUTPUT_DIR/X.lock; a dead pid's lock is stale) of names other than NAME."""
+
+    def __init__(self, out: Path, name: str, min_age_s: float):
+        self.out, self.name, self.min_age_s, self._live = out, name, min_age_s, None
+
+    def live(self) -> list[str]:
+        if self._live is None:
+            from loratui.core.run_lock import run_is_alive
+
+            self._live = [p.name[:-len(".lock")] for p in _listdir(self.out)
+                          if p.name.endswith(".lock") and p.name != f"{self.name}.lock"
+                          and run_is_alive(self.out, p.name[:-len(".lock")]) is not None]
+        return self._live
+
+    def may_take(self, path: Path, now: float, *, run: str | None = None, head: bool = False) -> bool:
+        """``run``: the name of the target's run when it is not NAME (NAME-000001: maybe a run so named);
+        ``head``: a stand-in whose head alone ties it to NAME (any live run whose name shares the head)."""
+        if head:
+            cut = _STAND_IN_HEAD.match(path.name)
+            start = cut.group(1) if cut else ""
+            if any(other.startswith(start) or start.startswith(other) for other in self.live()):
+                return False
+            return _age(path, now) >= max(self.min_age_s, SHARED_HEAD_AGE_S)
+        if run is None or run == self.name:
+            return True
+        return run not in self.live() and _age(path, now) >= self.min_age_s
+
+
+_STAND_IN_HEAD = re.compile(r"^\.(.+)~[0-9a-f]{16}")
+
+
 def _age(path: Path, now: float) -> float:
     """Seconds since ``path`` was last written (-1 when it cannot be asked: never old enough)."""
     try:
@@ -175,19 +218,23 @@ def _age(path: Path, now: float) -> float:
 
 def sample_temps(output_dir: str | Path, name: str) -> list[Path]:
     """The temp files a killed sample write of run NAME left in OUTPUT_DIR/sample/ (engine/sampling.py
-    ``write_png``: ``.NAME_000012_00_<time>.png.XXXXXXXX.tmp``, or core.fsutil's stand-in for a name too long
+    ``write_png``: ``.NAME_000012_00_<time>.png.xxxxxxxx.tmp``, or core.fsutil's stand-in for a name too long
     for that, ``.NAME_0000~<hash>.png.xxxxxxxx.tmp``: its head names the run). Another run's are not among
-    them: it may be sampling right now into the same folder (its lock is not this run's)."""
-    import re
-
-    from loratui.core.fsutil import atomic_temp_pattern
+    them: it may be sampling right now into the same folder (its lock is not this run's). ``leftovers`` takes
+    a stand-in only at SHARED_HEAD_AGE_S old, as a LoRA's: two runs whose long names share the head write alike."""
     from loratui.core.runs import SAMPLE_FOLDER
 
-    # a stand-in's head is the sample name's, cut (NAME cut too when long)
-    pattern = atomic_temp_pattern(rf"{re.escape(name)}_e?\d{{6,}}_\d{{2,}}_\d{{14}}(?:_-?\d+)?\.png",
-                                  owner=f"{name}_")
+    pattern = _sample_temp_names(name)
     return sorted(entry for entry in _listdir(Path(output_dir) / SAMPLE_FOLDER)
                   if pattern.match(entry.name) and entry.is_file())
+
+
+def _sample_temp_names(name: str):
+    from loratui.core.fsutil import atomic_temp_pattern
+
+    # a stand-in's head is the sample name's, cut (NAME cut too when long); what may follow "NAME_" in it
+    return atomic_temp_pattern(rf"{re.escape(name)}_e?\d{{6,}}_\d{{2,}}_\d{{14}}(?:_-?\d+)?\.png",
+                               owner=f"{name}_", tail=r"e?[0-9_-]{0,60}")
 
 
 def _listdir(folder: Path) -> list[Path]:
