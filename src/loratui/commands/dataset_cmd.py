@@ -295,7 +295,7 @@ def balance(directory: Path, target: int | None, caption_extension: str | None, 
     if undo:
         if target is not None:
             raise LoratuiError("--undo renames the last balance back: it takes no --target")
-        _undo_balance(train_dir, dry_run, yes)
+        _undo_balance(train_dir, dry_run, yes, lambda: _live_run_warning(directory, location))
         return
     # the reg folder too: its images double every epoch's samples, which the total line says; a concept
     # folder that cannot be read stops it (its repeats and images are unknown): its one line, exit 2
@@ -329,7 +329,8 @@ def balance(directory: Path, target: int | None, caption_extension: str | None, 
     conflicts = plan_conflicts(plan)
     if conflicts:
         raise LoratuiError(conflicts[0])
-    if not _confirmed(f"Rename {len(plan)} folder(s)?", dry_run, yes):
+    live = _live_run_warning(directory, location)
+    if not _confirmed(f"Rename {len(plan)} folder(s){_while_live(live)}?", dry_run, yes):
         return
     # recorded first, so `--undo` and the app's ctrl+z can always rename them back: a record that cannot be
     # written (a full disk) refuses in one line naming the file and the free space, before any folder moves
@@ -337,6 +338,32 @@ def balance(directory: Path, target: int | None, caption_extension: str | None, 
     _follow_renames(plan, f"renamed {len(plan)} folder(s)")  # undo still finds the captions
     click.echo(f"renamed {len(plan)} folder(s): `loratui dataset balance {shell_arg(directory)} --undo` (or ctrl+z "
                "on the app's Dataset screen, while no caption change comes after) renames them back")
+
+
+def _live_run_warning(directory: Path, location):
+    """The training run live on the config beside DIR (DIR itself, a .toml; the project's, for its img/) that
+    trains from its train folder: said on stderr before anything is renamed (h14: a balance during a run
+    stopped an uncached run without a word), and returned for the question; None when there is none. Never
+    stops the balance."""
+    from loratui.commands.config_beside import config_beside
+    from loratui.tui.services.live_run import live_run_on, project_config  # core only: no textual
+
+    try:
+        if directory.suffix.lower() == ".toml" and directory.is_file():
+            config = directory
+        else:
+            config = config_beside(directory, location) or project_config(location.train_dir)
+        run = live_run_on(config, location.train_dir)
+    except Exception:  # noqa: BLE001 - only a warning: the balance itself does not depend on it
+        return None
+    if run is not None:
+        click.echo(f"warning: {run.balance_warning()}", err=True)
+    return run
+
+
+def _while_live(run) -> str:
+    """" while training run NAME (pid N) trains from them" for the question, "" without a live run."""
+    return f" while training run {run.name} (pid {run.pid}) trains from them" if run is not None else ""
 
 
 def _confirmed(question: str, dry_run: bool, yes: bool) -> bool:
@@ -367,7 +394,7 @@ def _follow_renames(renames, done: str) -> None:
                    "the captions of those folders)", err=True)
 
 
-def _undo_balance(train_dir: Path, dry_run: bool, yes: bool) -> None:
+def _undo_balance(train_dir: Path, dry_run: bool, yes: bool, live_run_warning=lambda: None) -> None:
     """`balance --undo`: the recorded balance renamed back (all or nothing), while its folders still hold
     the names it gave them and no caption change came after it (the app's ctrl+z undoes that change first:
     so does this, by refusing until `loratui tags undo` has); one line saying why not otherwise."""
@@ -387,7 +414,8 @@ def _undo_balance(train_dir: Path, dry_run: bool, yes: bool) -> None:
     click.echo(f"undo the last balance of {train_dir}:")
     for rename in plan:
         click.echo(f"  {rename.dest.name} -> {rename.source.name}")
-    if not _confirmed(f"Rename {len(plan)} folder(s) back?", dry_run, yes):
+    live = live_run_warning()  # a run training from these folders: said, and named in the question
+    if not _confirmed(f"Rename {len(plan)} folder(s) back{_while_live(live)}?", dry_run, yes):
         return
     back = undo_balance(plan)  # all or nothing, under the train folder's write lock
     forget_balance(train_dir)

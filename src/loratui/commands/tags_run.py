@@ -114,8 +114,11 @@ def reg_note(location, directory: Path, where: str | None = None, *, filters: bo
     """A project's reg folder (its config's reg_data_dir, else its reg/) is read only when --where names
     `reg` (commands.tags_scope): say it was not included otherwise. ``filters``: the command takes --where
     (`tags check` does not: run it on the reg folder)."""
-    from loratui.commands.tags_scope import names_reg
+    from loratui.commands.tags_scope import names_reg, no_reg_folder_note
 
+    missing = no_reg_folder_note(where, location)
+    if missing is not None:
+        return [missing.removeprefix("note: ")]
     if location.kind != "project" or location.reg_dir is None or names_reg(where):
         return []
     how = "add `reg` to --where to work on its captions (or run the command on it)" if filters else \
@@ -248,7 +251,22 @@ def _read_and_plan(directory: Path, ops, where, caption_extension, separator, ta
             captions = [c for c in captions if c.path not in left_out]
             plan = plan_edits(captions, ops, where=predicate, ctx=ctx, description=description)
     check_written_tags(plan, separator)
-    return location, root, predicate, captions, plan, notes
+    return location, root, predicate, captions, plan, notes, beside.config
+
+
+def live_run_note(config: Path | None, location, folder: Path) -> None:
+    """One stderr line when a training run from the config beside DIR (else the project's, for its img/:
+    services.live_run.project_config) is live and trains from ``folder``:
+    it read its captions at start (as sd-scripts does), so this write applies from its next run or a resume
+    (h14: the write was said as done, with no word that the live run ignores it). Only a note: never fails."""
+    from loratui.tui.services.live_run import live_run_on, project_config  # core only: no textual
+
+    try:
+        run = live_run_on(config or project_config(location.train_dir), folder)
+    except Exception:  # noqa: BLE001 - a note: the captions are written either way
+        return
+    if run is not None:
+        click.echo(f"note: {run.edit_note()}", err=True)
 
 
 def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags_csv, recursive, yes, dry_run,
@@ -260,7 +278,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
     if save_recipe:
         check_recipe_target(save_recipe)  # exit 2 means nothing was written: a bad recipe file is refused first
     with interrupted_reading():
-        location, root, predicate, captions, plan, notes = _read_and_plan(
+        location, root, predicate, captions, plan, notes, config = _read_and_plan(
             directory, ops, where, caption_extension, separator, tags_csv, recursive, description)
 
     def record_recipe() -> None:  # only once the user went ahead (or asked for a dry run)
@@ -309,6 +327,8 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
     with progress_line("writing", as_json) as progress:
         result = apply_plan(plan, root, force=force, progress=progress)
     record_recipe()  # after the write: a refused apply records nothing
+    if result.written:
+        live_run_note(config, location, root)
     if as_json:
         data["written"] = len(result.written)
         data["conflicts"] = result.conflicts

@@ -48,6 +48,17 @@ def reg_read(where: str | None, location) -> Path | None:
     return reg_folder(location) if names_reg(where) else None
 
 
+def no_reg_folder_note(where: str | None, location) -> str | None:
+    """A --where that names `reg` on a project or train folder that trains no reg folder (its config's
+    reg_data_dir is "", or there is no reg/): `reg` then matches nothing, and the user is told why."""
+    if not names_reg(where) or location.is_reg or location.concept is not None or location.reg_dir is not None:
+        return None
+    if location.kind not in ("project", "dataset"):
+        return None
+    return (f"note: {location.images_dir} trains no reg folder (its config's reg_data_dir is empty, or there is no "
+            "reg/), so `reg` in --where matches nothing: set reg_data_dir, or run the command on the reg folder")
+
+
 @dataclass
 class WriteScope:
     """The captions one change goes to: ``images_dir``'s, journaled in ``root``; ``reg``: the reg folder's."""

@@ -8,6 +8,9 @@ back (a full disk refuses here, before anything moves), then renames the folders
 `record_and_rename`, as the CLI does) and lets the undo journals follow (`follow_folder_renames`),
 then dismisses with True;
 Escape dismisses with False. Errors stay in the dialog as one line.
+A training run live on the app's config that trains from these folders is named in a warning line
+(services.live_run): the new repeats apply from its next run, and a run without cached latents stops at
+the first image of a renamed folder. Enter still renames: the user decides.
 
 The renames run on the UI thread: a handful of `os.rename` calls in one folder.
 """
@@ -67,6 +70,7 @@ class BalanceDialog(ModalScreen[bool]):
         #balance-plan { height: auto; max-height: 10; }
         #balance-total { margin-top: 1; }
         #balance-conflicts, #balance-error { color: $text-error; height: auto; }
+        #balance-live { color: $text-warning; height: auto; margin-top: 1; }
         #balance-keys { color: $text-muted; margin-top: 1; }
     }
     """
@@ -82,6 +86,7 @@ class BalanceDialog(ModalScreen[bool]):
         self._problem = ""  # why Enter cannot apply (bad target), shown as one line
         self._done = False
         self._marks = default_marks()
+        self.live_run = None  # services.live_run.LiveRun: a run training from these folders (on_mount)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="balance-box") as box:
@@ -97,11 +102,26 @@ class BalanceDialog(ModalScreen[bool]):
             yield Static(id="balance-total")
             yield Static(id="balance-conflicts")
             yield Static(id="balance-error")
+            yield Static(id="balance-live")
             yield Static(id="balance-keys")
 
     def on_mount(self) -> None:
         self.query_one("#balance-target", Input).focus()
+        # looked up before the first frame (a config read and a lock): Enter never comes before the warning
+        self.live_run = self._find_live_run()
+        live = self.query_one("#balance-live", Static)
+        live.update(Content(f"{self._marks['warning']} {self.live_run.balance_warning()}" if self.live_run else ""))
+        live.display = self.live_run is not None
         self._replan()
+
+    def _find_live_run(self):
+        """The run live on the app's config that trains from this train folder, or None."""
+        from loratui.tui.services.live_run import live_run_on
+
+        try:
+            return live_run_on(getattr(self.app, "config_path", None), self.scan.train_data_dir)
+        except Exception:  # noqa: BLE001 - only a warning: the balance itself does not depend on it
+            return None
 
     # ---- events and actions -----------------------------------------------------------------
 
@@ -218,7 +238,8 @@ class BalanceDialog(ModalScreen[bool]):
             keys = f"{cancel} (fix the conflicts or pick another target)".strip()
         elif self.plan:
             count = len(self.plan)
-            keys = " · ".join(filter(None, [f"Enter rename {count} folder{'s' if count > 1 else ''}", cancel]))
+            anyway = " anyway" if self.live_run is not None else ""
+            keys = " · ".join(filter(None, [f"Enter rename {count} folder{'s' if count > 1 else ''}{anyway}", cancel]))
             keys += f"\n({self._undo_key()} on the Dataset screen renames them back)"
         else:
             keys = cancel if self._problem else " · ".join(filter(None, ["Enter close", cancel]))

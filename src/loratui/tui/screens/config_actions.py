@@ -236,6 +236,10 @@ class ConfigFileActions(ConfigImportExport):
                 what = f"{path.name} already holds these settings: nothing written{note}"
             self.notify(what + problems_note(problems), severity="warning" if problems else "information",
                         timeout=12 if problems else 5)
+            if wrote:  # a live run read its config at start: said once per run (services.live_run)
+                from loratui.tui.services.live_run import tell_once
+
+                tell_once(self)
             if then is not None:
                 then()
 

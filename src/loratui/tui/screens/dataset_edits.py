@@ -108,7 +108,16 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
         self.reread([row.caption_file], mark="saved")
         if row is self.current:
             editor.set_state(f"saved {default_glyphs().done}".rstrip())
+        self.note_live_run([row.caption_file])
         return True
+
+    def note_live_run(self, written: list[Path]) -> None:
+        """A run training from these captions read them at start: say once per live run that a change
+        applies from its next run (services.live_run; h14: saved with no word that the run ignores it)."""
+        if written:
+            from loratui.tui.services.live_run import tell_once
+
+            tell_once(self, Path(written[0]).parent)
 
     def conflict_keys(self, joint: str) -> str:
         return joint.join((self.key_does("dataset.keep_mine", "keep mine"),
@@ -318,6 +327,7 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
                     done(*results)
                     if dropped:  # this write pushed the oldest changes out of undo: said now, not when ctrl+z runs out
                         self.app.notify(dropped, severity="warning", timeout=10)
+                self.note_live_run(out[1] if isinstance(out[0], PartialWriteError) else out[0])
             finally:
                 self.end_write()  # after the results are adopted: saves that waited see them
 
