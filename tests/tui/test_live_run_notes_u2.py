@@ -10,44 +10,16 @@ import asyncio
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from click.testing import CliRunner
+from fixtures.live_run_project import NOTE, folders, notes, project
 from fixtures.pilot_wait import until
-from fixtures.tui_dataset import make_dataset, run_dataset_app
+from fixtures.tui_dataset import run_dataset_app
 from textual.widgets import Static
 
 from loratui.cli import cli
-from loratui.core.config import TrainingConfig, save_config
-from loratui.core.events import _process_start, lock_path
 from loratui.tui.screens.balance_dialog import BalanceDialog
 from loratui.tui.services.live_run import live_run, live_run_on
-
-CAPTIONS = {"1_b/b0.png": "bee", **{f"2_a/a{i}.png": f"ay{i}" for i in range(4)}}  # balance: 1_b -> 8_b
-NOTE = "read its captions and config at start: this change applies from the next run (or a resume)"
-
-
-def project(root: Path, *, live: bool = True, cached: bool = False, pid: int | None = None) -> Path:
-    """root/img (1_b, 2_a), root/config.toml training img into model/ as mochi; its run live when the
-    lock names this test's process (``pid``: another one's, dead or alive)."""
-    make_dataset(root, CAPTIONS)
-    cfg = TrainingConfig()
-    cfg.dataset.train_data_dir = "img"
-    cfg.dataset.cache_latents = cached
-    cfg.saving.output_dir, cfg.saving.output_name = "model", "mochi"
-    save_config(cfg, root / "config.toml")
-    if live:
-        pid = os.getpid() if pid is None else pid
-        lock_path(root / "model", "mochi").write_text(f"{pid} {_process_start(pid) or '-'}\n")
-    return root / "config.toml"
-
-
-def folders(img: Path) -> list[str]:
-    return sorted(p.name for p in img.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def notes(app) -> list[str]:
-    return [str(n.message) for n in app._notifications]
 
 
 # ---- which run is live ----------------------------------------------------------------------------

@@ -135,7 +135,21 @@ class DatasetUndo:
         names = ", ".join(f"{r.source.name} -> {r.dest.name}" for r in back)
         again = self.query_one("#summary-pane").balance_key_hint() or f"'{BALANCE_COMMAND}' (ctrl+p)"
         self.app.notify(f"undid balance repeats: {names} ({again} balances again)", timeout=10)
+        self._warn_live_run()
         self.rescan(keep=True, renames=back)  # the cursor stays on its image, under the folder's old name
+
+    def _warn_live_run(self) -> None:
+        """A run training from these folders keeps the repeats it started with (or, without cached latents,
+        stops at a renamed folder's image): said after ctrl+z renamed them back, as the balance dialog says
+        before a balance."""
+        from loratui.tui.services.live_run import live_run_on
+
+        try:
+            run = live_run_on(getattr(self.app, "config_path", None), self.store.root)
+        except Exception:  # noqa: BLE001 - a warning only: the folders are renamed back either way
+            return
+        if run is not None:
+            self.app.notify(run.balance_warning(), title="training goes on", severity="warning", timeout=15)
 
     def _ask_past_conflict(self, step, verb: str, busy: str, message: str) -> None:
         """Captions edited since the change: nothing was written; the user picks what to do here (the
