@@ -181,6 +181,10 @@ def load_image_for_bucket(path: str, assignment, *, random_crop: bool, rng: rand
         raise LoratuiError(f"{path}: over Pillow's decompression-bomb limit of {2 * Image.MAX_IMAGE_PIXELS:,} "
                            "pixels, which neither loratui nor sd-scripts opens: downscale it (see `loratui "
                            "dataset scan`)") from None
+    except FileNotFoundError:
+        # the scan listed it at the start: moved, renamed (a balance) or deleted since (run_error_ends.py)
+        raise LoratuiError(f"{path}: the image is gone: it was moved, renamed or deleted after the run started "
+                           "(a run reads its image list once, at its start, as sd-scripts does)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise LoratuiError(f"{path}: cannot read the image ({exc}); fix or remove it (see `loratui dataset scan`)") \
             from None

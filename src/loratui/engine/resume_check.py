@@ -260,10 +260,15 @@ def _batch_problem(cfg, scan, world: int, schedule, info: dict, state: str, lora
     reasons = [f"{k} was {_shown(a)} and is {_shown(b)} now" for k, a, b in changed]
     if old_world != world:
         reasons.append(f"it was saved by {old_world} process(es) and this run has {world}")
+    folders = folder_changes(data.get("folders"), getattr(schedule, "folders", ()))
+    if folders:
+        reasons.append(f"the folders changed since the save ({folders})")
     if not reasons:
         reasons.append("the images or the folders' repeat counts changed")
     back = ", ".join(f"{k} = {_shown(a)}" for k, a, _ in changed)
     fix = f"set {back} again" if back else "resume with the same images"
+    if folders:
+        fix = (f"set {back} again and " if back else "") + "put the folders back as they were at the save"
     if old_world != world:
         fix += f", {launch}"
     old_share = -(-old_batches // old_world)  # a process's share: ceil, as accelerate shards (core/plan)
@@ -272,6 +277,38 @@ def _batch_problem(cfg, scan, world: int, schedule, info: dict, state: str, lora
               f"an epoch has {schedule.batches_per_epoch} batch(es) here and had {old_batches} then")
     return (f"--resume {state}: {'; '.join(reasons)}, so {counts}: {place} would point at other images: {fix}, "
             f"or {fresh}")
+
+
+def folder_changes(saved, folders, *, most: int = 6) -> str | None:
+    """The concept folders changed between state.json's "data" "folders" (run_saves.py state_folders) and
+    this run's (core/plan FolderLine), as "2_extra -> 12_extra, 3_x: 10 -> 9 images, 1_new added, 5_old
+    gone" (reg ones marked "reg"); a folder is the same one when the name after its repeat count is. None
+    for a state that kept no folders (older ones) or when none changed."""
+    if not isinstance(saved, list):
+        return None
+    old = {}
+    for entry in saved:
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            old[(bool(entry.get("reg")), entry["name"].partition("_")[2] or entry["name"])] = entry
+    changes = []
+    for f in folders:
+        key = (bool(f.is_reg), f.name.partition("_")[2] or f.name)
+        was = old.pop(key, None)
+        shown = f"reg {f.name}" if f.is_reg else f.name
+        if was is None:
+            changes.append(f"{shown} added")
+            continue
+        images = was.get("images")
+        counted = f"{images} -> {f.images} images" if isinstance(images, int) and images != f.images else ""
+        if was["name"] != f.name:
+            renamed = f"{'reg ' if f.is_reg else ''}{was['name']} -> {f.name}"
+            changes.append(f"{renamed} ({counted})" if counted else renamed)
+        elif counted:
+            changes.append(f"{shown}: {counted}")
+    changes += [f"{'reg ' if reg else ''}{entry['name']} gone" for (reg, _), entry in old.items()]
+    if len(changes) > most:
+        changes = changes[:most] + [f"{len(changes) - most} more"]
+    return ", ".join(changes) or None
 
 
 def position_problem(cfg, scan, world: int, schedule, info: dict, *, state: str, max_steps: int | None = None,

@@ -32,6 +32,7 @@ from loratui.core.run_control import ControlReader
 from loratui.engine.run_checks import (check_config, config_digest, cpu_slow_settings, crash_line, nan_hint,
                                       oom_hint)
 from loratui.engine.run_controls import RunControls, SavesFinishFirst
+from loratui.engine.run_error_ends import crash_log_words, end_on_bad_file
 from loratui.engine.run_events import CacheProgress, Reporter, RunEvents, tell
 from loratui.engine.run_folder import RunFolder, reopen_deleted_log
 from loratui.engine.run_peers import (is_collective_failure, leave_note, on_launcher_close, report_peer_failure,
@@ -120,7 +121,8 @@ class Run(RunEvents, RunFolder, SavesFinishFirst, RunSaves, RunResume, RunContro
     def execute(self) -> int:
         """Run to the end; returns the process exit code (0 finished or stopped, 1 training error).
 
-        Bad input raises LoratuiError before anything is written (the CLI exits 2); an OSError naming a
+        Bad input raises LoratuiError before anything is written (the CLI exits 2); one once training
+        began (an image deleted mid-run) saves and exits 1 (run_error_ends.py); an OSError naming a
         file (other than a full disk) is raised too, after the events of the end, with the lock released.
         """
         from loratui.core.plan import compute_schedule, scan_for_config
@@ -204,6 +206,8 @@ class Run(RunEvents, RunFolder, SavesFinishFirst, RunSaves, RunResume, RunContro
                     saved = f"\nthe LoRA was saved before that: {self.saved_lora}" if self.saved_lora else ""
                     tell(f"error: {full}{saved}")
                 return 1
+            if isinstance(exc, LoratuiError) and self.training_began and self.trainer is not None:
+                return end_on_bad_file(self, exc, started)  # an image gone mid-run: save, exit 1
             if isinstance(exc, LoratuiError):
                 self.emit_last("error", message=str(exc), hint="fix the config and start again", kind="config")
                 self.emit_last("finished", reason="error", step=0, epoch=0, output=None,
@@ -225,7 +229,7 @@ class Run(RunEvents, RunFolder, SavesFinishFirst, RunSaves, RunResume, RunContro
             # the CLI's main says any other bug; the error event's hint names the log too. Every process
             # says its own (a bug on one of several is that one's alone)
             line = crash_line(exc)
-            where = _crash_log_words(line)
+            where = crash_log_words(line)
             if not self.is_main:
                 line = f"process {self.rank}: {line}"
                 leave_note(self.rank, line)  # the first process names it (run_peers.py)
@@ -478,17 +482,6 @@ class Run(RunEvents, RunFolder, SavesFinishFirst, RunSaves, RunResume, RunContro
         if self.is_main:
             tell(f"error: {message}\nhint: {hint}")
         return 1
-
-
-def _crash_log_words(line: str | None) -> str:
-    """What ``crash_line``'s "internal error: ... (details in LOG)" says of the traceback, for the error
-    event's hint: "details in LOG", or how to see them when no log could be written."""
-    if line and line.endswith(")"):
-        for words in ("(details in ", "(rerun with LORATUI_DEBUG=1"):
-            at = line.rfind(words)
-            if at >= 0:
-                return line[at + 1:-1]
-    return "rerun with LORATUI_DEBUG=1 to see the details"
 
 
 def run_training(config_path: str, **options) -> int:

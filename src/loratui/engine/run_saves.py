@@ -141,6 +141,9 @@ class RunSaves:
         batches = getattr(tr.data, "batches_per_epoch", None)
         if isinstance(batches, int):
             extra["data"] = {"batches_per_epoch": batches, "num_processes": self.world}
+            folders = getattr(getattr(tr.data, "schedule", None), "folders", None)
+            if folders is not None:  # a resume refused for a batch count that changed names the folders that did
+                extra["data"]["folders"] = state_folders(folders)
         return extra
 
     def current_prompts(self, tr) -> list | None:
@@ -254,6 +257,12 @@ class RunSaves:
 
         optimizer = [v for s in tr.optimizer.state.values() for v in s.values() if isinstance(v, torch.Tensor)]
         return tensors_bytes(self.network.parameters(), itemsize=4) + tensors_bytes(optimizer)
+
+
+def state_folders(folders) -> list[dict]:
+    """The run's concept folders as state.json keeps them (core/plan FolderLine: name, reg, repeats, images):
+    engine/resume_check.py names the ones renamed, added, gone or with other image counts since."""
+    return [{"name": f.name, "reg": bool(f.is_reg), "repeats": f.repeats, "images": f.images} for f in folders]
 
 
 def remove_partial_state(folder: Path) -> None:
