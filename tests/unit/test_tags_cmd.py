@@ -112,7 +112,8 @@ def test_recipe_save_and_apply(tmp_path):
     (["tags", "freq", "{tmp}/empty"], "no images found"),
     (["tags", "remove-category", "{root}", "character", "--yes"], "need --tags-csv"),
 ])
-def test_errors_are_one_line(tmp_path, capsys, args, message):
+def test_errors_are_one_line(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.setenv("LORATUI_MODEL_STORE", str(tmp_path / "no-store"))  # a tagger csv found there would be used
     root = dataset(tmp_path)
     (tmp_path / "empty").mkdir()
     code, out = run_main([a.format(root=root, tmp=tmp_path) for a in args], capsys)

@@ -10,6 +10,7 @@ import json
 import click
 
 from loratui.commands.help_text import exit_codes
+from loratui.commands.vram_cmd import STAND_IN_NOTE, family_shown
 
 
 def _network_line(n: dict) -> str:
@@ -17,9 +18,13 @@ def _network_line(n: dict) -> str:
         return f"Network: {n['error']}"
     where = f"UNet {n['unet_params'] / 1e6:.2f}M + text encoder {n['text_encoder_params'] / 1e6:.2f}M"
     preset = f", preset {n['preset']}, {n['modules']} modules" if n["preset"] else ""
-    label = {"sd1": "SD 1.5", "sdxl": "SDXL"}.get(n["family"], n["family"])
+    label = {"sd1": "SD 1.5", "sd2": "SD 2.x", "sdxl": "SDXL"}.get(n["family"], n["family"])
+    if n.get("counted_as"):  # sd2: SD 1.5's shapes stand in (the numbers are theirs)
+        label += f" model ({STAND_IN_NOTE}),"
+    else:
+        label += " model,"
     return (f"Network: {n['kind']}{preset}: {n['params'] / 1e6:.2f}M trainable parameters ({where}) on the "
-            f"{label} model, a file of about {n['file_mb']:g} MB")
+            f"{label} a file of about {n['file_mb']:g} MB")
 
 
 def _network(cfg) -> dict:
@@ -32,9 +37,13 @@ def _network(cfg) -> dict:
     except LoratuiError:
         family = None  # the name guess, said in the assumptions
     try:
-        return network_size(cfg, family=family)
+        size = network_size(cfg, family=family)
     except LoratuiError as exc:
         return {"error": str(exc)}
+    shown = family_shown(cfg, family, size["family"])
+    if shown != size["family"]:  # the family the user set, and which one's shapes were counted
+        size["counted_as"], size["family"] = size["family"], shown
+    return size
 
 
 def _human(schedule, config: str, target=None, network=None) -> list[str]:

@@ -150,7 +150,7 @@ def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursiv
     from loratui.core.captions import tag_frequency
     from loratui.core.captions import CATEGORY_LABELS
 
-    from loratui.commands.tags_scope import reg_read
+    from loratui.commands.tags_scope import no_reg_folder_note, reg_read
     from loratui.core.captions import load_captions
     from loratui.core.dataset import caption_extension_option
 
@@ -160,6 +160,9 @@ def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursiv
     captions, edit_ctx = _read_for_table(beside.location.images_dir, caption_extension, separator, tags_csv,
                                          recursive, unreadable)
     reg = reg_read(where, beside.location)
+    missing = no_reg_folder_note(where, beside.location)
+    if missing is not None:
+        click.echo(missing, err=True)
     if reg is not None:  # --where names `reg`: the reg folder's captions are counted too, as the app's tag list
         captions += load_captions(reg, caption_extension_option(caption_extension), separator, recursive=recursive,
                                   unreadable=unreadable)
@@ -349,11 +352,31 @@ def remove_category(directory, categories, **kw):
     """Remove every tag of a tagger category: rating, general, character, copyright, artist, meta.
 
     Rating tags (general, sensitive, questionable, explicit) are known without --tags-csv; the other
-    categories need the tagger's selected_tags.csv.
+    categories need the tagger's selected_tags.csv: without --tags-csv, the one the app uses (the
+    project's, else the newest in its wd14_tagger_model/ or models/, else the model store's), named on
+    stderr.
     """
     from loratui.core.captions import RemoveCategory
 
-    _run_plan(directory, [RemoveCategory(list(categories))], **kw)
+    op = RemoveCategory(list(categories))
+    if not kw.get("tags_csv") and op.numbers() - {9}:  # 9: rating, known without the csv
+        kw["tags_csv"] = _found_tagger_csv(directory, op)
+    _run_plan(directory, [op], **kw)
+
+
+def _found_tagger_csv(directory: Path, op) -> Path:
+    """The selected_tags.csv the app would use for DIR (commands.tagger_csv), said on stderr; none: the
+    error names where it looked."""
+    from loratui.commands.tagger_csv import find_tagger_csv, tagger_csv_places
+
+    location = _locate(directory).location
+    found = find_tagger_csv(location.project_dir, location.train_dir)
+    if found is None:
+        raise LoratuiError(f"{op.describe()}: categories other than rating need --tags-csv PATH (the tagger's "
+                           f"selected_tags.csv): none found in "
+                           f"{tagger_csv_places(location.project_dir, location.train_dir)}")
+    click.echo(f"note: tag categories from {found} (--tags-csv PATH to use another)", err=True)
+    return found
 
 
 @tags.command("apply")

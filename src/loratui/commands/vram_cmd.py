@@ -9,6 +9,29 @@ from loratui.commands.options import FamilyType, json_line
 from loratui.core.errors import LoratuiError
 
 
+# SD 2.x has no shape table of its own: the estimate and the parameter counts use SD 1.5's (numbers
+# unchanged), but the family shown is the one the user set, with this phrase saying so
+STAND_IN_FAMILIES = {"sd2": "sd1"}
+STAND_IN_NOTE = "counted with SD 1.5's shapes"
+
+
+def family_shown(cfg, family: str | None, modelled: str) -> str:
+    """The family to print for ``cfg``: the one given (--family) or set in the config, or read from its
+    weights, when the estimator modelled it as a stand-in (``modelled``: sd2 -> sd1); else ``modelled``."""
+    from loratui.core.config import config_model_family
+
+    try:
+        told = config_model_family(cfg, family).family
+    except LoratuiError:
+        return modelled
+    return told if STAND_IN_FAMILIES.get(told) == modelled else modelled
+
+
+def family_label(family: str, modelled: str) -> str:
+    """``family`` for a human line: "sd2: counted with SD 1.5's shapes" when it is a stand-in."""
+    return f"{family}: {STAND_IN_NOTE}" if family != modelled else family
+
+
 def _fitting_presets(estimate) -> list:
     from loratui.core.config import load_presets
 
@@ -43,7 +66,8 @@ def _print_calibration(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True,
               help="Machine-readable output: {family, family_guessed, total_bytes, total_gib, parts, assumptions, "
                    "fits_tiers_gb, config, fits_presets, warnings}; \"family\" is spelled as the config's "
-                   "model.model_family (sd1, sd2, sdxl), as in `presets list --json`'s \"model_family\".")
+                   "model.model_family (sd1, sd2, sdxl), as in `presets list --json`'s \"model_family\"; "
+                   "for sd2, \"counted_as\": \"sd1\" says SD 1.5's shapes were counted.")
 @click.option("--calibration", is_flag=True, help="Show how the estimator matches its calibration figures.")
 def vram(config: str | None, family: str | None, as_json: bool, calibration: bool) -> None:
     """Estimate the peak training VRAM of CONFIG, with a breakdown by part."""
@@ -66,8 +90,11 @@ def vram(config: str | None, family: str | None, as_json: bool, calibration: boo
             click.echo(f"warning: {missing}", err=True)
     estimate = estimate_vram(cfg, family=fam, scan=dataset_scan(cfg))
     fitting = _fitting_presets(estimate)
+    shown = family_shown(cfg, fam, estimate.family)
     if as_json:
         data = estimate.to_dict()
+        if shown != estimate.family:  # as the config spells it (sd2), and whose shapes were counted (sd1)
+            data["family"], data["counted_as"] = shown, estimate.family
         data["config"] = config
         data["fits_presets"] = [p.id for p in fitting]
         data["warnings"] = warnings
@@ -75,7 +102,7 @@ def vram(config: str | None, family: str | None, as_json: bool, calibration: boo
         return
 
     width = max(len(p.name) for p in estimate.parts)
-    click.echo(f"Estimated peak VRAM for {config} ({estimate.family}):")
+    click.echo(f"Estimated peak VRAM for {config} ({family_label(shown, estimate.family)}):")
     for part in estimate.parts:
         click.echo(f"  {part.name:<{width}}  {part.bytes / GIB:7.2f} GiB  {part.note}")
     click.echo(f"  {'total':<{width}}  {estimate.total_gib:7.2f} GiB")

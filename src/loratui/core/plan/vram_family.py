@@ -63,7 +63,8 @@ FAMILY_GUESS_NOTE = "model family guessed from the model name"
 
 
 def resolve_family(cfg: TrainingConfig, family: str | None, assumptions: list[str]) -> str:
-    """The family the estimator models for ``cfg`` (sd1 or sdxl; SD 2.x is modelled as sd1): ``family``
+    """The family whose shapes the estimator counts for ``cfg`` (sd1 or sdxl; SD 2.x is counted with
+    sd1's, said in ``assumptions``; `loratui vram`/`steps` still print sd2, the family set): ``family``
     when given, else model.model_family, else read from the model's weights (config_model_family,
     cached); a guess from the model's name only when the weights cannot be read, said in
     ``assumptions``."""

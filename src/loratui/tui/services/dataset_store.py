@@ -215,22 +215,12 @@ class DatasetStore(RowFilter):
         return config_max_token_length(self.config_path)
 
     def find_tagger_csv(self) -> Path | None:
-        """The tagger vocabulary in use: a ``selected_tags.csv`` in the project or train folder, else the
-        newest in the project's tagger folders (kohya's ``wd14_tagger_model/<repo>/`` and ``models/``,
-        where the Caption screen finds taggers too; the demo's toy tagger is there), else the most
-        recently used WD14 model of loratui's model store (``caption wd14 --download``)."""
-        from loratui.captioners.store import store_root  # stdlib only: no ML import
+        """The tagger vocabulary in use (commands.tagger_csv, shared with `loratui tags remove-category`):
+        the project's or train folder's selected_tags.csv, else the newest in its wd14_tagger_model/ or
+        models/, else the model store's most recently used."""
+        from loratui.commands.tagger_csv import find_tagger_csv  # stdlib only: no ML import
 
-        for folder in (self.location.project_dir, self.root):
-            if folder is not None and (folder / "selected_tags.csv").is_file():
-                return folder / "selected_tags.csv"
-        project = self.location.project_dir
-        found = [p for top in ("wd14_tagger_model", "models") if project is not None
-                 for pattern in ("selected_tags.csv", "*/selected_tags.csv", "*/*/selected_tags.csv")
-                 for p in (project / top).glob(pattern) if p.is_file()]
-        if not found:
-            found = [p for p in (store_root() / "wd14").glob("*/selected_tags.csv") if p.is_file()]
-        return max(found, key=lambda p: p.stat().st_mtime) if found else None
+        return find_tagger_csv(self.location.project_dir, self.root)
 
     def read_tagger(self) -> tuple[Path | None, list[TagInfo]]:
         path = self.find_tagger_csv()

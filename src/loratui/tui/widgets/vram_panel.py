@@ -318,6 +318,8 @@ class VramPanel(Widget, can_focus=True):
         est = self.estimate
         named = bool(self._cfg and self._cfg.model.pretrained_model_name_or_path)  # no model: nothing to guess from
         family = f"{est.family}, guessed from the name" if est.family_guessed and named else est.family
+        if est.family == "sd1" and self._cfg is not None and self._cfg.model.model_family == "sd2":
+            family = "sd2: counted with SD 1.5's shapes"  # as `loratui vram` says it: the estimator has no SD2 table
         if card is None:
             tiers = est.fitting_tiers()
             fits = f"fits {', '.join(f'{gb} GB' for gb in tiers)} cards" if tiers else "fits none of 6-48 GB"
