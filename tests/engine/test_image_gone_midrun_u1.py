@@ -102,3 +102,22 @@ def test_an_image_gone_before_training_is_still_the_configs(tiny_sd1_dir, tmp_pa
     monkeypatch.setattr(data_module.TrainingData, "prepare", delete_first)
     with pytest.raises(LoratuiError, match="the image is gone"):
         run(config)
+
+
+def test_only_a_data_file_error_is_handled_as_a_file_problem():
+    """r3 #1: another run taking the folder back mid-run ("another run is writing to ...") is a LoratuiError
+    too, and must not be answered with a save into that run's folder: only DataFileError is a file's."""
+    from loratui.core.errors import LoratuiError
+    from loratui.engine.data import DataFileError
+
+    assert issubclass(DataFileError, LoratuiError)
+    assert not isinstance(LoratuiError("another run (pid 1) is writing to model"), DataFileError)
+
+
+def test_no_save_when_the_lock_is_no_longer_held():
+    from types import SimpleNamespace
+
+    from loratui.engine.run_error_ends import _save_before_ending
+
+    run = SimpleNamespace(world=1, is_main=True, lock=SimpleNamespace(held=False), resume=None, resume_info=None)
+    assert _save_before_ending(run, SimpleNamespace(step=5)) == (None, None)

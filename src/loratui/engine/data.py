@@ -31,6 +31,11 @@ import torch
 from loratui.core.config import latents_cached
 from loratui.core.dataset import shown_name
 from loratui.core.errors import LoratuiError
+
+
+class DataFileError(LoratuiError):
+    """An image or caption the run cannot read once it is under way (moved, deleted, unreadable): the run
+    saves and names the file (engine.run_error_ends); any other LoratuiError is not a file's to fix."""
 from loratui.core.image_modes import high_bit_to_8bit, quiet_decompression_bomb_warnings
 from loratui.core.image_resize import area_resize
 from loratui.core.plan import compute_schedule, epoch_batches, epoch_samples, scan_for_config, shard_batches
@@ -112,7 +117,7 @@ def read_caption_text(image, subset, caption_extension: str, notes: list[str] | 
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, TypeError):
         return subset.class_tokens
     except OSError as exc:
-        raise LoratuiError(f"{path}: cannot read the caption ({exc.strerror or exc}): fix its permissions or "
+        raise DataFileError(f"{path}: cannot read the caption ({exc.strerror or exc}): fix its permissions or "
                            "remove it") from None
     caption = parse_caption(data, path)  # first_line ends at the first line break of any kind, as readlines()
     line = caption.first_line.strip()
@@ -178,15 +183,15 @@ def load_image_for_bucket(path: str, assignment, *, random_crop: bool, rng: rand
             else:
                 array = np.asarray(img.resize((w, h), Image.Resampling.LANCZOS), dtype=np.uint8)
     except Image.DecompressionBombError:
-        raise LoratuiError(f"{path}: over Pillow's decompression-bomb limit of {2 * Image.MAX_IMAGE_PIXELS:,} "
+        raise DataFileError(f"{path}: over Pillow's decompression-bomb limit of {2 * Image.MAX_IMAGE_PIXELS:,} "
                            "pixels, which neither loratui nor sd-scripts opens: downscale it (see `loratui "
                            "dataset scan`)") from None
     except FileNotFoundError:
         # the scan listed it at the start: moved, renamed (a balance) or deleted since (run_error_ends.py)
-        raise LoratuiError(f"{path}: the image is gone: it was moved, renamed or deleted after the run started "
+        raise DataFileError(f"{path}: the image is gone: it was moved, renamed or deleted after the run started "
                            "(a run reads its image list once, at its start, as sd-scripts does)") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise LoratuiError(f"{path}: cannot read the image ({exc}); fix or remove it (see `loratui dataset scan`)") \
+        raise DataFileError(f"{path}: cannot read the image ({exc}); fix or remove it (see `loratui dataset scan`)") \
             from None
     return _trim_to_bucket(array, assignment.bucket, random_crop=random_crop, rng=rng, flip=flip)
 

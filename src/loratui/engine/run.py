@@ -206,7 +206,9 @@ class Run(RunEvents, RunFolder, SavesFinishFirst, RunSaves, RunResume, RunContro
                     saved = f"\nthe LoRA was saved before that: {self.saved_lora}" if self.saved_lora else ""
                     tell(f"error: {full}{saved}")
                 return 1
-            if isinstance(exc, LoratuiError) and self.training_began and self.trainer is not None:
+            from loratui.engine.data import DataFileError  # a file the run reads, not the config or the folder
+
+            if isinstance(exc, DataFileError) and self.training_began and self.trainer is not None:
                 return end_on_bad_file(self, exc, started)  # an image gone mid-run: save, exit 1
             if isinstance(exc, LoratuiError):
                 self.emit_last("error", message=str(exc), hint="fix the config and start again", kind="config")

@@ -57,6 +57,9 @@ def _save_before_ending(run, tr):
     the resumed state) or several processes train (they cannot all reach the save)."""
     if run.world > 1 or not run.is_main:
         return None, None
+    lock = getattr(run, "lock", None)
+    if lock is not None and not getattr(lock, "held", True):  # the folder is another run's now: write nothing
+        return None, None
     begun = (run.resume_info or {}).get("step", 0) if run.resume else 0
     if tr.step <= (begun if isinstance(begun, int) else 0):
         return None, None
