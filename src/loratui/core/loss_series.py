@@ -29,11 +29,13 @@ class LossSeries:
         self._ema, self._ema_weight = 0.0, 0.0
         self.last_step = 0
         self.first_step: int | None = None  # the first bin's first step (a bin after it starts after the last)
+        self.version = 0  # bumped by every change: a chart whose view is of this version need not copy it again
 
     def __len__(self) -> int:
         return len(self.counts) + (1 if self._acc else 0)
 
     def add(self, step: int, loss: float, lr: float | None = None) -> None:
+        self.version += 1
         if step <= self.last_step:
             self.rewind(step)
         if not isinstance(loss, (int, float)) or not math.isfinite(loss):
@@ -64,6 +66,7 @@ class LossSeries:
         n = len(steps)
         if not n:
             return
+        self.version += 1
         if steps[-1] - steps[0] != n - 1 or steps[0] <= self.last_step or not math.isfinite(sum(losses)):
             for step, loss, lr in zip(steps, losses, lrs):  # restarts or odd values inside: the careful way
                 self.add(step, loss, lr)
@@ -103,6 +106,7 @@ class LossSeries:
         if kind == "step":
             self.add(int(event["step"]), event.get("loss"), event.get("lr"))
         elif kind == "epoch_end":
+            self.version += 1
             self.epochs.append((int(event["step"]), int(event["epoch"])))
 
     def _close_bin(self) -> None:
@@ -136,6 +140,7 @@ class LossSeries:
 
     def rewind(self, step: int) -> None:
         """Forget the points from ``step`` on (a run resumed from an earlier state, or restarted)."""
+        self.version += 1
         keep = sum(1 for s in self.bins["step"] if s < step)
         for name in self.FIELDS:
             del self.bins[name][keep:]

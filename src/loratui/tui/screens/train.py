@@ -91,6 +91,9 @@ class TrainScreen(RunControls, CheckpointActions, TrainKeys, FollowedFooter, Scr
         self.live_shown: list[tuple[Path, str, int]] = []  # the live runs the status line names (none followed)
         self.declined: set[int] = set()  # pids of live runs passed over (esc on the runs): never followed unasked
         self.covered = False             # a dialog was over the screen (not left with 1-4)
+        self.unshown = False             # ``snapshot`` came while another screen (1-3) was shown: drawn on return
+        self.chart_drawn: tuple | None = None  # (run, its series version, zoom, scope) the chart was given
+        self.log_shown = ""              # the log pane's text
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
@@ -154,6 +157,8 @@ class TrainScreen(RunControls, CheckpointActions, TrainKeys, FollowedFooter, Scr
 
     def on_screen_resume(self) -> None:
         covered, self.covered = self.covered, False
+        if self.unshown and self.snapshot is not None:  # what the run said while another screen was shown
+            self.show_snapshot(self.snapshot)
         held, self.held_notices = self.held_notices, []
         for message in held:  # a dialog closed: what the run said meanwhile
             self.on_run_notice(message)
@@ -210,6 +215,7 @@ class TrainScreen(RunControls, CheckpointActions, TrainKeys, FollowedFooter, Scr
         self.query_one(RunStatus).show(None, empty=text or self.hints("no run followed", ("train.pick_run", "the runs"),
                                                                       start))
         self.query_one("#run-log", Static).update("")
+        self.log_shown = ""
 
     # ---- choosing a run ----------------------------------------------------------------------------
 
@@ -257,6 +263,7 @@ class TrainScreen(RunControls, CheckpointActions, TrainKeys, FollowedFooter, Scr
         if previous is not None and previous is not run and previous.process is None:
             self.service.unfollow(previous)  # the run goes on; only this app stops reading it
         self.run, self.snapshot, self.zoom, self.live_shown = run, None, None, []
+        self.unshown, self.chart_drawn = False, None
         self.checkpoints.set_checkpoints([])
         self.chart.set_series({}, [], scope="")
         if run.caught_up:  # followed already: its next update may be a while away
@@ -273,7 +280,17 @@ class TrainScreen(RunControls, CheckpointActions, TrainKeys, FollowedFooter, Scr
     def on_run_updated(self, message: RunUpdated) -> None:
         message.stop()
         if self.run is not None and message.snapshot.key == self.run.key:
-            self.show_snapshot(message.snapshot)
+            if self.shown():
+                self.show_snapshot(message.snapshot)
+            else:  # another screen (1-3) is shown: redrawing this one twice a second for nobody churned memory
+                self.snapshot, self.unshown = message.snapshot, True
+
+    def shown(self) -> bool:
+        """This screen is on show: the current one, or under a dialog (not left for another with 1-3)."""
+        try:
+            return self in self.app.screen_stack
+        except ScreenStackError:  # the app is closing
+            return False
 
     def on_run_notice(self, message: RunNotice) -> None:
         message.stop()
@@ -284,7 +301,7 @@ class TrainScreen(RunControls, CheckpointActions, TrainKeys, FollowedFooter, Scr
         self.notify(message.line, severity=message.severity, timeout=8 if message.severity == "error" else 4)
 
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
-        self.snapshot = snapshot
+        self.snapshot, self.unshown = snapshot, False
         self.query_one(RunStatus).show(snapshot)
         error = self.query_one("#run-error", Static)
         self.error_setting = error_setting(snapshot.error) if snapshot.error else None
@@ -303,7 +320,10 @@ class TrainScreen(RunControls, CheckpointActions, TrainKeys, FollowedFooter, Scr
         else:  # no log of its own (started in a shell): where its output went, then its story from the events
             note = [snapshot.log_note] if snapshot.log_note else []
             lines = (note + list(snapshot.notes)[-max(1, height - len(note)):])[:height]
-        log.update(Text("\n".join(lines)))
+        text = "\n".join(lines)
+        if text != self.log_shown:  # a live run's snapshot each second often brings no new line
+            self.log_shown = text
+            log.update(Text(text))
         self.redraw_chart()
         self.follow_footer()
 
@@ -313,6 +333,10 @@ class TrainScreen(RunControls, CheckpointActions, TrainKeys, FollowedFooter, Scr
         last = self.zoom
         step = self.snapshot.step if self.snapshot else 0
         scope = f"last {last:,} steps" if last else f"{step:,} steps"
+        drawn = (self.run, self.run.series_version(), last, scope)
+        if drawn == self.chart_drawn:  # nothing new to draw: no copy of the whole series
+            return
+        self.chart_drawn = drawn
         self.chart.set_series(self.run.view(last), self.run.epoch_marks(), scope=scope)
 
     def preview_mode_changed(self, mode: str) -> None:

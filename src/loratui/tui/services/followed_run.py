@@ -14,6 +14,8 @@ import re
 import subprocess
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from loratui.core.events import log_path, pid_alive, run_is_alive
@@ -56,6 +58,9 @@ class FollowedRun:
         self.launched_at: float | None = None  # when this app launched ``process`` (Unix seconds)
         self.launch_log = LaunchLog(self.log_file)
         self.keys = TrainKeys()  # the keys its lines name: the service gives the app's (keymap.toml)
+        # (record, its event count, its listed checkpoints, its sample prompts) as last built: a live run's
+        # snapshot each second with no new event reuses them instead of building them again
+        self._derived: tuple | None = None
 
     def reset(self, skip: tuple | None = None) -> None:
         """Forget what was read: a new run (its events file rotated) starts from nothing. ``skip``:
@@ -117,6 +122,11 @@ class FollowedRun:
     def view(self, last_steps: int | None = None) -> dict[str, list[float]]:
         with self.lock:
             return self.series.view(last_steps)
+
+    def series_version(self) -> tuple[int, int]:
+        """Changes whenever ``view()`` would: a chart drawn from this version need not copy the series again."""
+        with self.lock:
+            return self.generation, self.series.version
 
     def epoch_marks(self) -> list[tuple[int, int]]:
         with self.lock:
@@ -225,7 +235,11 @@ class FollowedRun:
                 # took the longer error event where `finished` fit): what its log says, when this session's
                 error = log_error(log_lines, self.log_file, since=started.get("time") or self.launched_at)
             # those of the last run; one stat each marks the ones deleted by hand "gone" (about 1 ms for 400)
-            checkpoints = [] if fresh_unsaved else r.listed() if self.earlier else checkpoints_on_disk(r.listed())
+            derived = self._derived
+            if derived is None or derived[0] is not r or derived[1] != r.events:
+                derived = self._derived = (r, r.events, r.listed(), dict(r.sample_prompts))  # a copy: r changes
+            listed, prompts = derived[2], derived[3]                                       # in the follower thread
+            checkpoints = [] if fresh_unsaved else list(listed) if self.earlier else checkpoints_on_disk(listed)
             if fresh_unsaved:
                 notes = (f"stopped before anything was saved (exit code {self.exit_code}): "
                          f"{self.keys.does('train.start', 'starts a new run')}",)
@@ -255,7 +269,7 @@ class FollowedRun:
                 device=started.get("device"), earlier=self.earlier, state_read=state[1] if state else None,
                 state_step=state[2] if state else None,
                 processes=processes if isinstance(processes, int) and processes >= 1 else 1, log_note=log_note,
-                sample_prompts=dict(r.sample_prompts),  # a copy: the record changes in the follower thread
+                sample_prompts=prompts,
                 ended_by=ended_words(self.exit_code) if self.status == "crashed" and (self.exit_code or 0) < 0 else None)
 
 
@@ -288,6 +302,22 @@ def _header_time(text: bytes | None) -> float | None:
         return None
 
 
+def _shown_line(data: bytes) -> str:
+    """A log line as shown: its last redraw (progress bars rewrite it after a \\r), trailing blanks gone."""
+    return data.decode("utf-8", "replace").rstrip("\r").rsplit("\r", 1)[-1].rstrip()
+
+
+@dataclass
+class _Tail:
+    """The end of one section of NAME.log as last read (``LaunchLog._lines``)."""
+
+    key: tuple                 # (the file's identity, the section's start)
+    read_to: int               # the offset read up to
+    lines: deque               # its last complete lines, as shown
+    partial: bytes             # after the last newline: a line still being written
+    cut: bool                  # ``partial`` began before what was read: not a whole line
+
+
 class LaunchLog:
     """NAME.log as the app writes it: one section per launch (``log_header``, then the run's output).
     Where each section begins is kept as the file grows: a long log is read once, then only what is
@@ -300,11 +330,19 @@ class LaunchLog:
         self.scanned = 0          # the offset read up to (a line start unless ``line_start`` is False)
         self.line_start = True
         self.headers: list[tuple[int, float | None]] = []  # (offset of a "--- " line, its time if it says one)
+        self.tails: dict[int, _Tail] = {}  # by line count: a section's end as read so far
+        self.mark = b""           # the last bytes before ``scanned``: the same again unless the file was rewritten
 
     def _scan(self, handle) -> int:
         info = os.fstat(handle.fileno())
-        if (info.st_dev, info.st_ino) != self.identity or info.st_size < self.scanned:  # replaced or cut: anew
+        if self.scanned and info.st_size >= self.scanned:  # deleted and written again on the same inode?
+            handle.seek(self.scanned - len(self.mark))
+            rewritten = handle.read(len(self.mark)) != self.mark
+        else:
+            rewritten = False
+        if (info.st_dev, info.st_ino) != self.identity or info.st_size < self.scanned or rewritten:  # anew
             self.identity, self.scanned, self.line_start, self.headers = (info.st_dev, info.st_ino), 0, True, []
+            self.tails = {}
         handle.seek(self.scanned)
         while self.scanned < info.st_size:
             chunk = handle.read(min(LOG_SCAN_CHUNK, info.st_size - self.scanned))
@@ -312,6 +350,7 @@ class LaunchLog:
             if not chunk or not cut and len(chunk) < LOG_SCAN_CHUNK:
                 break  # a line still being written: read once it ends
             cut = cut or len(chunk)  # one line longer than a chunk (progress redrawn with \r): no header in it
+            self.mark = chunk[max(0, cut - 32):cut]
             for match in LOG_HEADER.finditer(chunk, 0, cut):
                 if match.start() or self.line_start:
                     self.headers.append((self.scanned + match.start(), _header_time(match.group(1))))
@@ -320,14 +359,26 @@ class LaunchLog:
         return info.st_size
 
     def _lines(self, handle, start: int, end: int, count: int) -> list[str]:
-        begin = max(start, end - LOG_TAIL_BYTES)
-        handle.seek(begin)
-        lines = handle.read(end - begin).decode("utf-8", "replace").split("\n")
-        if lines and not lines[-1]:
-            lines.pop()
-        if begin > start:
-            lines = lines[1:]  # cut inside a line
-        return [line.rstrip("\r").rsplit("\r", 1)[-1].rstrip() for line in lines[-count:]]
+        """The last ``count`` lines of [start, end) (at most its last LOG_TAIL_BYTES). Kept between calls:
+        a followed log is read only where it grew (re-reading 64 KB twice a second churned the heap)."""
+        key = (self.identity, start)
+        tail = self.tails.get(count)
+        if tail is None or tail.key != key or end < tail.read_to or end - tail.read_to > LOG_TAIL_BYTES:
+            begin = max(start, end - LOG_TAIL_BYTES)
+            tail = self.tails[count] = _Tail(key, begin, deque(maxlen=count), b"", begin > start)
+        if end > tail.read_to:
+            handle.seek(tail.read_to)
+            pieces = (tail.partial + handle.read(end - tail.read_to)).split(b"\n")
+            tail.partial, tail.read_to = pieces.pop(), end  # the line still being written
+            if tail.cut and pieces:  # the first line began before what was read
+                pieces, tail.cut = pieces[1:], False
+            tail.lines.extend(_shown_line(piece) for piece in pieces[-count:])
+            if len(tail.partial) > LOG_TAIL_BYTES:  # one endless line (progress redrawn with \r): keep its end
+                tail.partial, tail.cut = tail.partial[-LOG_TAIL_BYTES:], True
+        lines = list(tail.lines)
+        if tail.partial and not tail.cut:
+            lines.append(_shown_line(tail.partial))
+        return lines[-count:]
 
     def section_of(self, launched_at: float, count: int) -> list[str] | None:
         """The last ``count`` lines of the section of the launch made at ``launched_at`` (from its header),
