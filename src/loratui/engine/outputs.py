@@ -232,8 +232,8 @@ def copy_whole(source: Path, target: Path) -> Path:
     fsync, rename; the temp file is removed when the copy fails. The copy keeps the source's file time:
     core/run_files.py tells whose run a file is by it (a copy made later is still the earlier run's). The temp
     is named as core.fsutil's atomic writes name theirs (mkstemp: never a user's file taken over; a long name's
-    stand-in), so a killed copy under a save's name leaves a temp the next start knows (engine/state.py
-    ``leftovers``)."""
+    stand-in), so a killed copy leaves a temp the next start of run NAME knows (engine/state.py ``leftovers``):
+    under a save's name, NAME-kept-stepN[-k].safetensors, or NAME.safetensors in a NAME-kept-<time>/ folder."""
     import tempfile
 
     from loratui.core.fsutil import temp_prefix

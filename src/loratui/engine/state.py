@@ -123,19 +123,23 @@ def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
 # a long run name's LoRA temp keeps only its first ~212 bytes: a run whose name starts alike may be writing it
 # now (one write() of a multi-GB file to a slow disk, then its fsync, takes minutes after the mtime is set)
 SHARED_HEAD_AGE_S = 600.0
-_LORA_TAIL = r"\d{0,6}|s|st|ste|step\d{0,8}"  # what may follow "NAME-" in a save's name, cut anywhere
+# what may follow "NAME-" in a save's name or a kept copy's (NAME-kept-stepN[-k]: engine/outputs.py), cut anywhere
+_LORA_TAIL = (r"\d{0,6}|s|st|ste|step\d{0,8}"
+              r"|k|ke|kep|kept|kept-|kept-s|kept-st|kept-ste|kept-step\d{0,8}|kept-step\d{8}-\d*")
 
 
 def leftovers(output_dir: str | Path, name: str, dataset_dirs: list[Path] = (), caption_extension: str = ".txt",
               *, min_age_s: float = 60.0) -> list[Path]:
     """Files of our own naming that a killed process left behind: temp files of LoRA saves of run
-    NAME and of its sample images (OUTPUT_DIR/sample/: ``sample_temps``), temp and swap folders of its
-    state saves (only where the state itself is complete: else they hold the only copy, see
-    ``find_resume_state``), and caption temp files in the dataset's concept folders (at least
-    ``min_age_s`` old: a caption being written right now is younger).
+    NAME, of the copies of its final it keeps (NAME-kept-stepN[-k].safetensors, and NAME.safetensors in its
+    NAME-kept-<time>/ folders: ``kept_folder_temps``) and of its sample images (OUTPUT_DIR/sample/:
+    ``sample_temps``), temp and swap folders of its state saves (only where the state itself is complete: else
+    they hold the only copy, see ``find_resume_state``), and caption temp files in the dataset's concept
+    folders (at least ``min_age_s`` old: a caption being written right now is younger).
 
-    This run's lock covers NAME only: a save's name NAME-000001 / NAME-step00000500 is also the final's of a
-    run named so. Such a temp (or NAME-000001-state.tmp) is left alone while that run's lock is live, and
+    This run's lock covers NAME only: a save's name NAME-000001 / NAME-step00000500 / NAME-kept-step00000500 is
+    also the final's of a run named so (and the last a save of a run named NAME-kept). Such a temp (or
+    NAME-000001-state.tmp) is left alone while a run whose name it is, or starts with (L-...), is live, and
     otherwise taken only at ``min_age_s`` old; a long NAME's stand-in temp, which its head alone ties to NAME,
     only at SHARED_HEAD_AGE_S old and while no live run's name shares that head."""
     import time
@@ -144,7 +148,9 @@ def leftovers(output_dir: str | Path, name: str, dataset_dirs: list[Path] = (), 
 
     out = Path(output_dir)
     stem = rf"{re.escape(name)}(?:-\d{{6}}|-step\d{{8}})?"
-    lora_temp = atomic_temp_pattern(rf"({stem})\.safetensors", owner=f"{name}-", tail=_LORA_TAIL,
+    # and the copies of a final a resume keeps (copy_whole: NAME-kept-stepN[-k].safetensors); no state is so named
+    lora_stem = rf"{re.escape(name)}(?:-\d{{6}}|-step\d{{8}}|-kept-step\d{{8}}(?:-\d+)?)?"
+    lora_temp = atomic_temp_pattern(rf"({lora_stem})\.safetensors", owner=f"{name}-", tail=_LORA_TAIL,
                                     targets=lambda: [out / f"{name}.safetensors"])
     state_swap = re.compile(rf"^(({stem})-state)\.(?:tmp|old)$")
     others = _ClaimedBy(out, name, min_age_s)
@@ -160,6 +166,7 @@ def leftovers(output_dir: str | Path, name: str, dataset_dirs: list[Path] = (), 
                 continue
             if complete_state(out / match.group(1)) or not complete_state(entry):
                 found.append(entry)
+    found.extend(kept_folder_temps(out, name))  # only this run writes there, and its lock is held
     samples = _sample_temp_names(name)
     found.extend(path for path in sample_temps(out, name)
                  if others.may_take(path, now, head=samples.whose(path.name) == "head"))
@@ -202,10 +209,32 @@ class _ClaimedBy:
             return _age(path, now) >= max(self.min_age_s, SHARED_HEAD_AGE_S)
         if run is None or run == self.name:
             return True
-        return run not in self.live() and _age(path, now) >= self.min_age_s
+        # run L writes L-000001, L-stepN and L-kept-stepN: a live L may own any "L-..." name (a run named
+        # NAME-kept matches NAME-kept-step00000500, the copy run NAME is making)
+        if any(run == other or run.startswith(other + "-") for other in self.live()):
+            return False
+        return _age(path, now) >= self.min_age_s
 
 
 _STAND_IN_HEAD = re.compile(r"^\.(.+)~[0-9a-f]{16}")
+
+
+def kept_folder_temps(output_dir: str | Path, name: str) -> list[Path]:
+    """The temps a killed copy of the final into a fresh run's NAME-kept-<time>[-k]/ left there (engine/outputs.py
+    ``move_last_run_aside``: ``.NAME.safetensors.xxxxxxxx.tmp``, or that target's exact stand-in). Only run NAME
+    makes or writes such a folder (a run named NAME-kept-<time> keeps its own in NAME-kept-<time>-kept-*/)."""
+    from loratui.core.fsutil import atomic_temp_pattern
+
+    folder_name = re.compile(rf"{re.escape(name)}-kept-\d{{8}}-\d{{6}}(?:-\d+)?")
+    found = []
+    for folder in _listdir(Path(output_dir)):
+        if not folder_name.fullmatch(folder.name) or folder.is_symlink() or not folder.is_dir():
+            continue
+        copy = atomic_temp_pattern(rf"{re.escape(name)}\.safetensors",
+                                   targets=lambda folder=folder: [folder / f"{name}.safetensors"])
+        found.extend(entry for entry in _listdir(folder) if entry.is_file() and not entry.is_symlink()
+                     and copy.match(entry.name))
+    return sorted(found)
 
 
 def _age(path: Path, now: float) -> float:
