@@ -161,6 +161,7 @@ class SettingsScreen(SettingsTexts, SettingsPicks, SettingsDrafts, ConfigFileAct
         self.broken_lines: list[str] = []       # every problem of a file that cannot be read
         self.outside_note = ""                  # an outside change not loaded (the form holds edits)
         self.watch = ConfigWatch()
+        self.resumes = 0                        # screen resumes so far: a later one supersedes a pending one
 
     # ---- layout ---------------------------------------------------------------------------------
 
@@ -243,15 +244,24 @@ class SettingsScreen(SettingsTexts, SettingsPicks, SettingsDrafts, ConfigFileAct
         self.call_after_refresh(lambda: self.show_help(self.focused_field()))  # "N more lines" for this width
 
     def on_screen_resume(self) -> None:
-        """Back on this screen: follow a config the app switched to, or a change made on disk."""
-        if self.file_work_running():
-            return  # our own save or load is landing: its result updates the form
+        """Back on this screen: it is drawn first as it was left (the problem lines of the last check stay
+        until the new check's land), then ``resumed`` catches up with the disk (h9: Settings was the
+        slowest screen to show)."""
+        self.resumes += 1
+        self.call_after_refresh(self.resumed, self.resumes)
+
+    def resumed(self, resume: int) -> None:
+        """After the first frame: follow a config the app switched to, or a change made on disk; the panels
+        recompute and the files are checked again in a thread (a folder or model may have come or gone)."""
+        if resume != self.resumes or not self.is_current or self.file_work_running():
+            return  # left (or back again) meanwhile: the next resume does it; or our own save or load is
+            # landing: its result updates the form
         wanted = Path(self.app.config_path).absolute() if self.app.config_path else None
         if wanted is not None and wanted != self.path:
             self.unless_unsaved(f"opening {wanted.name}", lambda: self.load_file(wanted))
         elif not self.poll_config_file():
             self.update_panels(self.form.current_config())
-            self.check_files(force=True)  # a folder or model may have appeared or gone meanwhile
+            self.check_files(force=True)  # in a thread: its problem lines land when found
 
     def file_work_running(self) -> bool:
         from textual.worker import WorkerState

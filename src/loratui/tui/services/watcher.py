@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from loratui.core.termline import escape_controls
 from loratui.tui.services.watch_poll import first_undecodable, poll_changes
 
 GONE_POLL_S = 0.5  # how often a train folder that is gone is looked for
+# how often the stop check (asked by watchfiles every 50 ms step) looks at the watched folders: the
+# stats 20 times a second kept an idle app's watcher busy (h9); the stop event is still asked every step
+CHANGE_LOOK_S = 0.5
 
 
 def watch_captions(root: Path, extension: str | Callable[[], str], stop: threading.Event,
@@ -70,7 +74,8 @@ def watch_captions(root: Path, extension: str | Callable[[], str], stop: threadi
         known = {os.fspath(f): i for f, i in zip(watched, identities)}
 
         def changed(reg=reg, present=present, watched=watched, identities=identities) -> bool:
-            # asked every step: no realpath here; a stat of each watched folder tells one made again
+            # asked every CHANGE_LOOK_S (_StopOrChange): no realpath here; a stat of each watched folder
+            # tells one made again
             now = reg_folder() if reg_folder is not None else None
             return (now != reg or (now is not None and _is_dir(now) != present)
                     or [_identity(folder) for folder in watched] != identities)
@@ -146,9 +151,10 @@ def _watched_reg(root: Path, reg: Path | None) -> Path | None:
 class _StopOrChange:
     """watchfiles' stop event (it asks ``is_set`` every step): the app's ``stop``, or ``changed()``."""
 
-    def __init__(self, stop: threading.Event, changed: Callable[[], bool]) -> None:
-        self._stop, self._changed = stop, changed
+    def __init__(self, stop: threading.Event, changed: Callable[[], bool], every: float = CHANGE_LOOK_S) -> None:
+        self._stop, self._changed, self._every = stop, changed, every
         self._looking: Callable[[], None] | None = None
+        self._quiet_until = 0.0  # monotonic time until which the last "not changed" stands (0: ask now)
 
     def when_looking(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once, at the first ask that does not stop the watch. watchfiles asks only
@@ -158,11 +164,22 @@ class _StopOrChange:
         self._looking = callback
 
     def is_set(self) -> bool:
-        if self._stop.is_set() or self._changed():
+        if self._stop.is_set() or self._changed_now():
             return True  # ``first`` is kept for the next watch
         if self._looking is not None:
             looking, self._looking = self._looking, None
             looking()
+        return False
+
+    def _changed_now(self) -> bool:
+        """``changed()``, asked at most every ``every`` seconds while it says no (a yes ends the watch:
+        asked again at once)."""
+        now = time.monotonic()
+        if now < self._quiet_until:
+            return False
+        if self._changed():
+            return True
+        self._quiet_until = now + self._every
         return False
 
 

@@ -97,6 +97,17 @@ def results_text(run: CaptionRun | None, root: Path | None, keys: dict[str, str]
     return text
 
 
+def bar_state(run: CaptionRun) -> dict[str, float | None]:
+    """The bar's ``total`` and ``progress`` for ``run``: indeterminate (total None, animated 15 times a
+    second) only while the run is on and its image count is not known yet; a run that ended shows a
+    still bar (a failed start 0%)."""
+    if run.active and (run.phase == "starting" or not run.to_caption):
+        return {"total": None, "progress": 0}
+    if run.to_caption:
+        return {"total": max(run.to_caption, 1), "progress": run.done}
+    return {"total": 1, "progress": 1 if run.phase != "failed" else 0}
+
+
 class CaptionRunPanel(Vertical):
     """Draws the state of the current (or last) caption run."""
 
@@ -117,7 +128,9 @@ class CaptionRunPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("no caption run yet", id="run-status", markup=False)
-        yield ProgressBar(total=None, show_eta=False, id="run-bar")
+        # determinate until a run starts: an indeterminate bar redraws 15 times a second (its auto_refresh),
+        # hidden or not, so an app that once showed this screen woke every 66 ms for good (h9)
+        yield ProgressBar(total=1, show_eta=False, id="run-bar")
         yield Static("", id="run-rate", markup=False)
         yield Static("", id="run-warning", markup=False)
         with VerticalScroll(id="run-results"):
@@ -132,16 +145,12 @@ class CaptionRunPanel(Vertical):
         warning = self.query_one("#run-warning", Static)
         bar.display = run is not None
         if run is None:
+            bar.update(total=1, progress=0)  # no run: no animation (see compose)
             status.update("no caption run yet")
         else:
             status.update(run.summary())
             status.set_class(run.phase == "failed", "failed")
-            if run.phase == "starting":
-                bar.update(total=None, progress=0)
-            else:
-                bar.update(total=max(run.to_caption, 1) if run.to_caption or not run.active else None,
-                           progress=run.done if run.to_caption else (1 if not run.active and run.phase != "failed"
-                                                                      else 0))  # a failed start shows 0%
+            bar.update(**bar_state(run))
             self.query_one("#run-rate", Static).update(rate_line(run))
             cpu = run.general_warning
             warning.update(f"! {cpu}" if cpu else "")
