@@ -239,7 +239,10 @@ class RunSaves:
         except Exception:  # the error handler's helper: no figure rather than another error
             needed = None
         line = disk_full_message(exc, path, needed, what)
-        return with_resume_hint(line, self.output_dir, self.name, getattr(self, "config_path", None))
+        name = getattr(self, "name", None)  # the run's; a host without one (a test's) gets no resume hint
+        if name is None:
+            return line
+        return with_resume_hint(line, self.output_dir, name, getattr(self, "config_path", None))
 
     def _lora_bytes(self, meta: dict) -> int:
         """The LoRA file's size as save_lora writes it (less its two hashes): serialised again in memory,
