@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from test_undo_image_gone_x5 import png, run  # one 8x8 PNG and CLI runner for both undo test files
 
-from loratui.cli import cli
 from loratui.core.captions import (
     AddTags, apply_plan, caption_bases, history, image_gone_line, load_captions, plan_edits, plan_undo,
     read_caption, redo_history, redo_last, remap_folders, undo_last,
@@ -22,18 +19,6 @@ from loratui.core.captions import (
 from loratui.core.captions.image_gone import image_gone
 from loratui.core.captions.journal import redo_dir
 from loratui.core.dataset import caption_candidates
-
-
-def png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    header = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 25 * 8))
-            + chunk(b"IEND", b""))
-
-
-def run(*args):
-    return CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
 
 
 @pytest.mark.parametrize("name", ["a.png", "a.b.png", "c_1_2_3_4.png", "c_d_1_2_3_4.PNG", "c_1_2_3.png",
