@@ -29,6 +29,8 @@ WHERE_HELP = ('Only captions matching EXPR: tag:X, -tag:X, folder:X, file:X (the
               'and/or/not (e.g. "tag:solo and not tag:1girl", "reg and missing"). Quote a value holding \' with " '
               '(tag:"jack-o\'-lantern"); a tag with * or ? exactly: tag:/\\?/.')
 TAGS_CSV = "A WD14 selected_tags.csv (the tagger's tag list, with each tag's category)"
+FOUND_CSV = (" Without it, the one the app uses (the project's, else the newest in its wd14_tagger_model/ or models/, "
+             "else the model store's), named on stderr.")
 UNUSED_TAGS_CSV = "Not used by {name}, which needs no tag categories (every tags command takes this option)."
 WRITE_EXIT_CODES = (
     (0, "written, a dry run, nothing to change, or not confirmed"),
@@ -133,9 +135,13 @@ def _match_options(default: str):
 # ---- commands ---------------------------------------------------------------------------------
 
 @tags.command("freq")
-@exit_codes((0, "done"), (2, "bad input: no images, a bad --where, a --tags-csv that cannot be read"),
-            (130, "interrupted"))
+@exit_codes((0, "done"), (2, "bad input: no images, a bad --where, a --tags-csv that cannot be read, "
+                               "--categories with no tagger selected_tags.csv found"), (130, "interrupted"))
 @_common(TAGS_CSV + ": adds each tag's category (general, character, ...) to the table and to --json.")
+@click.option("--categories", "with_categories", is_flag=True,
+              help="Add each tag's category as --tags-csv does, from the tagger's selected_tags.csv the app uses "
+                   "(the project's, else the newest in its wd14_tagger_model/ or models/, else the model store's), "
+                   "named on stderr; --tags-csv PATH picks another.")
 @click.option("--top", type=click.IntRange(min=0), default=50, show_default=True, metavar="N",
               help="Show the N most used tags (0 = all). With --json every tag unless --top is given.")
 @click.option("--json", "as_json", is_flag=True,
@@ -143,7 +149,7 @@ def _match_options(default: str):
                    "(--top N: the first N, \"truncated\": true when there were more); \"distinct\" counts them "
                    "all; \"unreadable\": the captions left out because they cannot be read, when there are any.")
 @click.pass_context
-def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursive, top, as_json):
+def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursive, with_categories, top, as_json):
     """Tag frequency table over DIR (or the captions --where selects): captions using each tag."""
     from click.core import ParameterSource
 
@@ -156,6 +162,10 @@ def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursiv
 
     beside = _locate(directory)
     predicate = where_of(where, beside)
+    if with_categories and not tags_csv:  # only when asked: the table a script reads stays as it was
+        from loratui.commands.tagger_csv import csv_for_dataset
+
+        tags_csv = csv_for_dataset(beside.location, "--categories: tag categories")
     unreadable: list[str] = []  # a table can go without a caption it cannot read: it names it instead
     captions, edit_ctx = _read_for_table(beside.location.images_dir, caption_extension, separator, tags_csv,
                                          recursive, unreadable)
@@ -297,12 +307,12 @@ def dedupe(directory, case_sensitive, **kw):
 
 @tags.command("sort")
 @exit_codes(*WRITE_EXIT_CODES)
-@_common(TAGS_CSV + " for --by category: without it only the rating tags have a known category (they go "
-         "first, the others keep their order). Not used by --by alpha or frequency.")
+@_common(TAGS_CSV + " for --by category." + FOUND_CSV + " None found: only the rating tags have a known "
+         "category (they go first, the others keep their order). Not used by --by alpha or frequency.")
 @_writing
 @click.option("--by", type=click.Choice(["alpha", "frequency", "category"]), default="alpha", show_default=True,
               help="alpha; frequency: most used in the dataset first; category: rating, character, copyright, "
-                   "artist, general, meta (needs --tags-csv beyond rating tags).")
+                   "artist, general, meta (the tagger's selected_tags.csv beyond rating tags: see --tags-csv).")
 @click.option("--keep", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
               help="Leave the first N tags in place (the trigger word, keep_tokens).")
 def sort(directory, by, keep, **kw):
@@ -345,7 +355,7 @@ def strip_underscores(directory, keep, **kw):
 
 @tags.command("remove-category")
 @exit_codes(*WRITE_EXIT_CODES)
-@_common(TAGS_CSV + ": needed for every CATEGORY but rating (whose tags are known without it).")
+@_common(TAGS_CSV + ": needed for every CATEGORY but rating (whose tags are known without it)." + FOUND_CSV)
 @_writing
 @click.argument("categories", metavar="CATEGORY...", nargs=-1, required=True)
 def remove_category(directory, categories, **kw):
@@ -358,31 +368,13 @@ def remove_category(directory, categories, **kw):
     """
     from loratui.core.captions import RemoveCategory
 
-    op = RemoveCategory(list(categories))
-    if not kw.get("tags_csv") and op.numbers() - {9}:  # 9: rating, known without the csv
-        kw["tags_csv"] = _found_tagger_csv(directory, op)
-    _run_plan(directory, [op], **kw)
-
-
-def _found_tagger_csv(directory: Path, op) -> Path:
-    """The selected_tags.csv the app would use for DIR (commands.tagger_csv), said on stderr; none: the
-    error names where it looked."""
-    from loratui.commands.tagger_csv import find_tagger_csv, tagger_csv_places
-
-    location = _locate(directory).location
-    found = find_tagger_csv(location.project_dir, location.train_dir)
-    if found is None:
-        raise LoratuiError(f"{op.describe()}: categories other than rating need --tags-csv PATH (the tagger's "
-                           f"selected_tags.csv): none found in "
-                           f"{tagger_csv_places(location.project_dir, location.train_dir)}")
-    click.echo(f"note: tag categories from {found} (--tags-csv PATH to use another)", err=True)
-    return found
+    _run_plan(directory, [RemoveCategory(list(categories))], **kw)  # tags_run finds the csv when it is needed
 
 
 @tags.command("apply")
 @exit_codes(*WRITE_EXIT_CODES)
 @_common(TAGS_CSV + " for the recipe's remove_category ops (needed for every category but rating) and sort "
-         "ops with by = \"category\"; the other ops do not use it.")
+         "ops with by = \"category\"; the other ops do not use it." + FOUND_CSV)
 @_writing
 @click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
 def apply(directory, recipe, where, **kw):

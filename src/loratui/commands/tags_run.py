@@ -169,23 +169,26 @@ def _unreadable_images(new_files: set[Path], images_dir: Path, caption_extension
                       "remove them)")
 
 
-def _need_tags_csv(ops, tags_csv: Path | None) -> list[str]:
-    """Categories other than rating come from the tagger's CSV: without it removing one would do
-    nothing (refused). Sorting by category works on the rating tags alone (they are known without
-    it): returned as a note to print."""
+def _need_tags_csv(ops, tags_csv: Path | None, location) -> tuple[Path | None, list[str]]:
+    """The tag list ``ops`` use and notes to print: --tags-csv when given; else, when an op uses
+    categories, the tagger's selected_tags.csv the app uses for the dataset (commands.tagger_csv, named
+    on stderr once). None found: removing a category other than rating would do nothing (refused, the
+    error says where it looked); sorting by category works on the rating tags alone (known without it):
+    a note to print."""
+    from loratui.commands.tagger_csv import csv_for_dataset, none_found
     from loratui.core.captions import RemoveCategory, SortTags
 
-    if tags_csv:
-        return []
-    notes = []
-    for op in ops:
-        if isinstance(op, RemoveCategory) and op.numbers() - {9}:
-            raise LoratuiError(f"{op.describe()}: categories other than rating need --tags-csv PATH "
-                               "(the tagger's selected_tags.csv)")
-        if isinstance(op, SortTags) and op.by == "category":
-            notes.append("without --tags-csv only the rating tags have a known category: they go first, the other "
-                         "tags keep their order (pass the tagger's selected_tags.csv to sort them all)")
-    return notes
+    removing = [op for op in ops if isinstance(op, RemoveCategory) and op.numbers() - {9}]  # 9: rating
+    sorting = any(isinstance(op, SortTags) and op.by == "category" for op in ops)
+    if tags_csv or not (removing or sorting):
+        return tags_csv, []
+    needed_for = f"{removing[0].describe()}: categories other than rating" if removing else None
+    found = csv_for_dataset(location, needed_for)
+    if found is not None:
+        return found, []
+    return None, ["without --tags-csv only the rating tags have a known category: they go first, the other "
+                  f"tags keep their order (no tagger selected_tags.csv: {none_found(location)}; pass one with "
+                  "--tags-csv to sort them all)"]
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -226,9 +229,9 @@ def _read_and_plan(directory: Path, ops, where, caption_extension, separator, ta
     from loratui.core.captions import plan_edits, tag_frequency
     from loratui.core.dataset import caption_extension_option
 
-    notes = _need_tags_csv(ops, tags_csv)
     beside = _locate(directory)
     location = beside.location
+    tags_csv, notes = _need_tags_csv(ops, tags_csv, location)
     predicate = where_of(where, beside)
     captions, ctx = _context(location.images_dir, caption_extension, separator, tags_csv, recursive)
     scope = write_scope(where, predicate, location, captions, lambda folder: load_captions(
