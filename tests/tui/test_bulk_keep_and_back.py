@@ -2,7 +2,7 @@
 `+` front keeps a trigger word that is already first where it is (as `tags add --front --keep 1`),
 `F` does too, dedupe's preview says repeats were removed (not "only the order changes"), a regex
 replace that yields the separator makes several tags, and escape in the preview goes back to the
-form as typed (each form remembers its fields for the session; ctrl+r clears them)."""
+form as typed (each form remembers its fields for the session; ctrl+l clears them)."""
 
 from __future__ import annotations
 
@@ -209,7 +209,7 @@ def test_escape_in_the_preview_goes_back_to_the_form_as_typed(tmp_path):
         await shown(pilot, app, "BulkOpScreen")
         assert app.screen.query_one("#bulk-old", Input).value == WEIGHTS
         assert "Clear" in screen_text(app)
-        await pilot.press("ctrl+r")  # clear: the defaults again, and forgotten
+        await pilot.press("ctrl+l")  # clear: the defaults again, and forgotten
         await pilot.pause()
         form = app.screen
         assert form.query_one("#bulk-old", Input).value == "" and form.query_one("#bulk-mode").value == "exact"

@@ -1,5 +1,5 @@
 """Hints and messages name the keys keymap.toml gives (s12 navigation user-test: with settings.vram_presets =
-"P", settings.save = "ctrl+w" and train.promote = "P" they still said p and ctrl+s); ctrl+r puts the file's
+"P", settings.save = "ctrl+w" and train.promote = "P" they still said p and ctrl+s); ctrl+z puts the file's
 value back over text core refuses; the presets dialog keeps its key line at 60x20."""
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ KEYMAP = '[keys]\n"settings.vram_presets" = "P"\n"settings.save" = "ctrl+w"\n"tr
          '"train.pick_run" = "A"\n'
 
 
-def test_ctrl_r_puts_the_files_value_back_over_an_invalid_value(tmp_path):
+def test_ctrl_z_puts_the_files_value_back_over_an_invalid_value(tmp_path):
     async def scenario(app, pilot, root):
         await type_into(pilot, "network_dim", "abc")
         assert field(app, "network_dim").value is INVALID and "1 invalid" in status(app)
-        await pilot.press("ctrl+r")
+        await pilot.press("ctrl+z")  # settings.revert_field
         await pilot.pause()
         dim = field(app, "network_dim")
         assert (dim.value, dim.text, dim.problem) == (16, "16", None)

@@ -20,8 +20,9 @@ from test_keys_follow_keymap_h5 import make_app, run
 from test_train_refused_and_newest_state import write_state
 from test_train_stopped_early import stand_in_launch
 
-# train.stop takes s from train.start: Start is then left without a key (Textual drops the default owner's)
-KEYMAP = '[keys]\n"train.resume" = "f5"\n"train.pick_run" = "f7"\n"train.stop" = "s"\n'
+# train.stop takes s and ctrl+r from train.start: Start is then left without a key (Textual drops the default
+# owner's)
+KEYMAP = '[keys]\n"train.resume" = "f5"\n"train.pick_run" = "f7"\n"train.stop" = "s,ctrl+r"\n'
 START_PALETTE = "'train: start a new run from the config' (ctrl+p)"
 
 

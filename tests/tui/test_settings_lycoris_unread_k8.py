@@ -1,5 +1,5 @@
 """Switching network_args' algo leaves keys the new algo does not read hidden in the list; Settings names them
-(the heading and a notification with the key that drops them), drops them only on that key, and ctrl+r on
+(the heading and a notification with the key that drops them), drops them only on that key, and ctrl+z on
 network_args puts them back (Pilot, 80x24; k8 item 2)."""
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ def test_hidden_keys_are_named_and_dropped_only_on_the_key(tmp_path):
         assert args(app) == ["algo=full", "preset=full"]
         assert not any("does nothing" in p for p in form(app).problems)
         assert "hidden but set" not in form(app).lycoris.heading.render().plain
-        assert field(app, "network_args").changed  # an edit like any other: saved with ctrl+s, reverted with ctrl+r
+        assert field(app, "network_args").changed  # an edit like any other: saved with ctrl+s, reverted with ctrl+z
         await goto(pilot, "network_args")
-        await pilot.press("ctrl+r")
+        await pilot.press("ctrl+z")  # settings.revert_field
         await pilot.pause()
         assert args(app) == ["algo=lokr", "factor=4", "conv_dim=8", "preset=full"]
         assert field(app, "network_args.algo").value == "lokr" and not form(app).problems

@@ -1,5 +1,5 @@
 """Settings with a config edited by hand: a file that cannot be read shows why (not the defaults), an
-outside change is noticed while the screen is shown, ctrl+t starts a run, and the footer while typing."""
+outside change is noticed while the screen is shown, ctrl+r starts a run, and the footer while typing."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_a_file_that_cannot_be_read_shows_why_and_reloads_once_fixed_by_hand(tmp
         await pilot.press("ctrl+s")  # no save-as over the defaults, whatever folder it would start in
         await pilot.pause()
         assert app.screen is screen
-        await pilot.press("ctrl+t")
+        await pilot.press("ctrl+r")  # settings.train
         await pilot.pause()
         assert app.screen is screen and app.current_mode == "settings"
         path.write_text(GOOD, encoding="utf-8")  # fixed by hand: reloaded without a question
@@ -151,7 +151,7 @@ def test_ctrl_t_save_and_start_opens_the_train_screens_start_dialog(tmp_path, mo
         model.write_bytes(struct.pack("<Q", len(header)) + header + b"\0\0")
         screen.form.field("pretrained_model_name_or_path").user_types("model/base.safetensors")
         await pilot.pause()
-        await pilot.press("ctrl+t")
+        await pilot.press("ctrl+r")  # settings.train
         await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
         assert "save and start" in "\n".join("".join(seg.text for seg in strip)
                                               for strip in app.screen._compositor.render_strips())

@@ -13,8 +13,9 @@ and ``BulkToggle`` leave Enter alone (it applies the form) and mark their state 
 not only colour.
 
 Each form remembers what it held when it closed, for the app's session (``FormMemory``: a regex is not
-typed twice), and opens with it; ctrl+r clears the form back to its defaults. ``form_that_built``
-tells the plan preview that a plan came from a form, so its escape goes back to that form.
+typed twice), and opens with it; ctrl+l clears the form back to its defaults (ctrl+r is the app's "run
+this screen's job" key elsewhere). ``form_that_built`` tells the plan preview that a plan came from a
+form, so its escape goes back to that form.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ class BulkOpScreen(ModalScreen[Op | None]):
                 tooltip="Build the operation and preview what it changes"),
         Binding("escape", "cancel", "Cancel", id="bulk.cancel",
                 tooltip="Close the form; nothing changes (what you typed is there next time)"),
-        Binding("ctrl+r", "clear", "Clear", id="bulk.clear",
+        Binding("ctrl+l", "clear", "Clear", id="bulk.clear",  # ctrl+l: a terminal's "clear screen"
                 tooltip="Clear the form back to its defaults (it opens with what it last held)"),
     ]
 

@@ -63,10 +63,12 @@ class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, CaptionResume, Scree
 
     CSS_PATH = "caption.tcss"
     BINDINGS = [
+        # ctrl+r runs the screen's job here, on Settings (train) and on Train; ctrl+t is this dry run only
         Binding("ctrl+r", "start", "Run", id="caption.start",
                 tooltip="Caption the dataset with these settings (a child process of the CLI)"),
         Binding("ctrl+t", "dry_run", "Dry run", id="caption.dry_run",
                 tooltip="Caption a sample of images and show them next to the current captions; writes nothing"),
+        # ctrl+g: cancel, as emacs' keyboard-quit; Settings keeps it for "go to a field" (its comment says why)
         Binding("ctrl+g", "cancel", "Cancel", id="caption.cancel",
                 tooltip="Stop after the caption being written; 'caption: resume' (ctrl+p) continues the run"),
         Binding("ctrl+b", "switch_captioner", "WD14/BLIP", id="caption.switch_captioner"),

@@ -97,10 +97,13 @@ class SettingsScreen(SettingsTexts, SettingsPicks, SettingsDrafts, ConfigFileAct
     """
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="settings.save", tooltip="Save in place (comments and order kept)"),
-        Binding("ctrl+t", "train", "Train", id="settings.train",
+        # ctrl+r runs this screen's job, as on Caption (caption.start); ids stay, keymap.toml files name them
+        Binding("ctrl+r", "train", "Train", id="settings.train",
                 tooltip="Save (asks first), then start a run on the Train screen (its command shown first)"),
         # priority: run when the App reads the key, so the picker is open before the keys typed after it are
-        # routed (a busy screen otherwise let them go to the focused field: "ctrl+g batch" typed into seed)
+        # routed (a busy screen otherwise let them go to the focused field: "ctrl+g batch" typed into seed).
+        # ctrl+g means "cancel" on Caption (emacs' keyboard-quit) and "go to" here (editors' go-to-line): both
+        # are what users of those tools expect, and neither screen has the other action, so it stays on both
         Binding("ctrl+g", "goto", "Field", id="settings.goto", tooltip="Go to a field: type part of its key name",
                 priority=True),
         Binding("ctrl+down,ctrl+n", "next_section", "Section", id="settings.next_section",
@@ -108,13 +111,14 @@ class SettingsScreen(SettingsTexts, SettingsPicks, SettingsDrafts, ConfigFileAct
         Binding("ctrl+up", "previous_section", "Previous section", id="settings.previous_section", show=False),
         Binding("ctrl+f", "pick_file", "Pick file", id="settings.pick_file", show=False,
                 tooltip="For a path field: choose a file or folder", priority=True),  # as ctrl+g: "ctrl+f img"
-        Binding("ctrl+r", "revert_field", "Revert field", id="settings.revert_field", show=False,
+        # ctrl+z: the app's undo key (Dataset); no field here (Input) has a ctrl+z of its own
+        Binding("ctrl+z", "revert_field", "Revert field", id="settings.revert_field", show=False,
                 tooltip="Put back the file's value of the focused field"),
         # priority: in a text box (the calculator's) Input's ctrl+x (cut) ran instead; check_action hands it
         # back there when nothing is to drop or text is selected (then it cuts)
         Binding("ctrl+x", "drop_unread_args", "Drop unread args", id="settings.drop_unread_args", show=False,
-                tooltip="Remove from network_args the LyCORIS keys the chosen algo does not read (ctrl+r on "
-                        "network_args puts them back)", priority=True),
+                tooltip="Remove from network_args the LyCORIS keys the chosen algo does not read (Revert field "
+                        "on network_args puts them back)", priority=True),
         Binding("shift+down", "help_down", "More help", id="settings.help_down", show=False,
                 tooltip="Scroll the help under the form to its next lines (from its end: back to its top)"),
         Binding("shift+up", "help_up", "Help back", id="settings.help_up", show=False,

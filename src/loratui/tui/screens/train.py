@@ -51,7 +51,9 @@ class TrainScreen(RunControls, CheckpointActions, TrainKeys, FollowedFooter, Scr
     CSS_PATH = "train.tcss"
     BINDINGS = [  # the footer shows those that apply to the shown run (train_footer.FOOTER_KEYS), in this order
         Binding("a", "pick_run", "Runs", id="train.pick_run", tooltip="Live and past runs; follow one"),
-        Binding("s", "start", "Start", id="train.start", tooltip="A new run from the config (command shown first)"),
+        # ctrl+r too: the key that runs a screen's job on Caption and Settings (messages name s, the first)
+        Binding("s,ctrl+r", "start", "Start", id="train.start",
+                tooltip="A new run from the config (command shown first)"),
         Binding("f", "follow_live", "Follow live", id="train.follow_live", show=False,
                 tooltip="Follow the run live now in the config's output folder (the status line names it)"),
         Binding("x", "stop", "Stop", id="train.stop", show=False,

@@ -12,6 +12,10 @@ Every Binding in the TUI carries an ``id`` (``Binding(..., id="tags.add")``); Te
 declared. Ids cannot be checked at load time (screens are not imported yet); ``unknown_binding_ids``
 does it once the app knows its widget classes, and ``keymap_clash_lines`` names a key the keymap gives
 to an action while another one of the same widget had it (Textual drops the other without a word).
+
+Ids are the stable part: a default key may move (s17: ctrl+r became "run this screen's job" everywhere,
+so settings.train moved from ctrl+t to ctrl+r, settings.revert_field from ctrl+r to ctrl+z and bulk.clear
+from ctrl+r to ctrl+l), but an id is never renamed, since users' keymap.toml files name them.
 """
 
 from __future__ import annotations

@@ -199,7 +199,7 @@ class LycorisFields:
         return [name for name in self.unread_args() if name in named]
 
     def drop_unread(self) -> list[str]:
-        """Remove ``unread_args`` from network_args, as an edit of the list (ctrl+r on it puts them back,
+        """Remove ``unread_args`` from network_args, as an edit of the list (Revert field on it puts them back,
         as kohya_ss sends only the chosen algo's arguments); returns the names removed."""
         names = self.unread_args()
         if names:
