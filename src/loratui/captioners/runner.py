@@ -24,7 +24,7 @@ from loratui.captioners.base import Captioner
 from loratui.captioners.images import BadImage, load_image
 from loratui.captioners.output import Job, render_result
 from loratui.captioners.resume import run_description
-from loratui.core.captions import ChangeWriter, check_separator, write_checked
+from loratui.core.captions import CAPTION_RUN, ChangeWriter, check_separator, write_checked
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import atomic_write_bytes
 
@@ -111,7 +111,8 @@ def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwr
                    emit: Emit | None = None, progress_every_s: float = 0.5, keep_captions: bool = False,
                    stop: threading.Event | None = None, journal_root: str | os.PathLike | None = None,
                    force: bool = False, resumed: bool = False,
-                   journal_started: Callable[[Path], None] | None = None) -> RunResult:
+                   journal_started: Callable[[Path], None] | None = None,
+                   journal_locked: bool = False) -> RunResult:
     """Caption ``jobs``; ``stop`` (set by a signal handler) ends the run after the current write.
 
     With ``journal_root`` (the dataset folder) every caption replaced is journalled there as one
@@ -119,12 +120,15 @@ def run_captioning(captioner: Captioner, jobs: list[Job], *, mode: str = "overwr
     is a failed image unless ``force``. ``resumed``: the run continues an interrupted one (its
     journal entry says so, and a resume of it skips what both wrote: captioners.resume).
     ``journal_started(entry)``: called once the run's journal entry exists (its first write), so that
-    the run's record names it (captioners.resume.RunAttempt).
+    the run's record names it (captioners.resume.RunAttempt). The run holds the journal's lock from its
+    first write to its end (core.captions.ChangeWriter); ``journal_locked``: the caller took it already
+    (before the model loaded: core.captions.hold_for_run).
     """
     check_separator(separator)
     emit = emit or (lambda event: None)
     writer = None if dry_run or journal_root is None else ChangeWriter(
-        journal_root, run_description(captioner.name, mode, resumed), force=force)
+        journal_root, run_description(captioner.name, mode, resumed), force=force, note=CAPTION_RUN,
+        locked=journal_locked)
     workers = workers or default_workers()
     batch_size = max(1, int(captioner.batch_size))
     max_inflight = max_inflight or (2 * batch_size + 2 * workers)

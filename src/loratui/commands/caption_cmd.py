@@ -38,6 +38,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -124,7 +125,7 @@ def wd14(dataset_dir, mode, resume, caption_extension, separator, force, recursi
     from loratui.captioners.wd14 import TagOptions, WD14Captioner
 
     out = _Output(json_events)
-    with out.reporting_errors():  # --json-events: a bad option or model is an `error` event too
+    with out.reporting_errors(), ExitStack() as held:  # --json-events: a bad option or model is an `error` event too
         check_separator(separator)
         _check_sample(sample, dry_run)
         if model and repo_id:  # which one would win is a guess: ask for one
@@ -136,6 +137,7 @@ def wd14(dataset_dir, mode, resume, caption_extension, separator, force, recursi
                              character_tags_first=character_tags_first, always_first_tags=csv_tags(always_first_tags),
                              rating=rating, tag_replacement=parse_replacements(tag_replacement),
                              character_tag_expand=character_tag_expand)
+        locked = _hold_journal(held, dataset_dir, dry_run)
         resumed = _interrupted_run(dataset_dir, mode, ("wd14",), out) if resume else None
         mode = resumed.mode if resumed else mode
         jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode, resumed)
@@ -149,7 +151,8 @@ def wd14(dataset_dir, mode, resume, caption_extension, separator, force, recursi
         provider_list = [p.strip() for p in providers.split(",")] if providers else None
         captioner = WD14Captioner(model, options, providers=provider_list, batch_size=batch_size, warn=out.warning)
         _run(out, captioner, str(captioner.model_dir), jobs, skipped, mode, separator, dry_run, workers,
-             dataset_dir, force, sample, resumed, attempt, reg=reg_left_out(dataset_dir, recursive, caption_extension))
+             dataset_dir, force, sample, resumed, attempt, reg=reg_left_out(dataset_dir, recursive, caption_extension),
+             locked=locked)
 
 
 @caption.command()
@@ -178,13 +181,14 @@ def blip(dataset_dir, mode, resume, caption_extension, separator, force, recursi
     from loratui.captioners.option_rules import lengths_problem
 
     out = _Output(json_events)
-    with out.reporting_errors():  # --json-events: a bad option or model is an `error` event too
+    with out.reporting_errors(), ExitStack() as held:  # --json-events: a bad option or model is an `error` event too
         check_separator(separator)
         _check_sample(sample, dry_run)
         _one_line(prefix=prefix, postfix=postfix)
         lengths = lengths_problem(min_length, max_length)
         if lengths:
             raise LoratuiError(lengths)
+        locked = _hold_journal(held, dataset_dir, dry_run)
         resumed = _interrupted_run(dataset_dir, mode, ("blip", "blip2", "git"), out) if resume else None
         mode = resumed.mode if resumed else mode
         jobs, skipped = _plan(dataset_dir, recursive, caption_extension, mode, resumed)
@@ -198,7 +202,22 @@ def blip(dataset_dir, mode, resume, caption_extension, separator, force, recursi
                                         repetition_penalty=repetition_penalty, prefix=prefix, postfix=postfix,
                                         warn=out.warning)
         _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force, sample,
-             resumed, attempt, reg=reg_left_out(dataset_dir, recursive, caption_extension))
+             resumed, attempt, reg=reg_left_out(dataset_dir, recursive, caption_extension), locked=locked)
+
+
+def _hold_journal(held: ExitStack, dataset_dir, dry_run: bool) -> bool:
+    """Hold the undo journal of the run's train folder for the whole run, from before --resume reads
+    the run record and the model loads: a second caption run, a `tags` edit, undo or a balance meanwhile
+    is refused in one line naming this run (core.captions.hold_for_run), and no other change lands
+    between its batches. True when held. A dry run writes nothing; a folder without ``.loratui`` yet
+    gets the lock at its first caption written instead (a run that writes nothing leaves none there)."""
+    from loratui.core.captions import hold_for_run, journal_dir
+
+    root = _journal_root(dataset_dir)
+    if dry_run or not journal_dir(root).parent.is_dir():
+        return False
+    hold_for_run(held, root)
+    return True
 
 
 def _check_sample(sample: int | None, dry_run: bool) -> None:
@@ -310,8 +329,9 @@ def _journal_root(dataset_dir: str) -> Path:
 
 
 def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force,
-         sample=None, resumed=None, attempt=None, reg=None) -> None:
-    """``reg``: the reg images the run leaves out (commands/caption_reg.py), said once after the plan line."""
+         sample=None, resumed=None, attempt=None, reg=None, locked=False) -> None:
+    """``reg``: the reg images the run leaves out (commands/caption_reg.py), said once after the plan line.
+    ``locked``: the journal is held already (``_hold_journal``)."""
     from loratui.captioners.runner import default_workers, run_captioning, summary_event
 
     if resumed is not None and captioner.name != resumed.captioner:
@@ -356,7 +376,8 @@ def _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers
         result = run_captioning(captioner, jobs, mode=mode, separator=separator, dry_run=dry_run,
                                 workers=workers, emit=out.emit, stop=stop, force=force, resumed=resumed is not None,
                                 journal_root=None if dry_run else _journal_root(dataset_dir),
-                                journal_started=None if attempt is None else attempt.journal_started)
+                                journal_started=None if attempt is None else attempt.journal_started,
+                                journal_locked=locked)
     except PartialWriteError as exc:  # the journal stopped the run after some captions: the rest is a resume away
         raise PartialWriteError(*exc.parts, Hint(" (with --resume, to caption only the rest)", "")) from None
     finally:

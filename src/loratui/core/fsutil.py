@@ -314,12 +314,13 @@ except ImportError:  # not POSIX: no lock (each writer still checks every file i
 
 @contextmanager
 def folder_lock(folder: str | os.PathLike, busy, *, wait: float, name: str = "write.lock",
-                create: bool = True) -> Iterator[None]:
+                create: bool = True, note: str = "") -> Iterator[None]:
     """Hold ``folder/name`` (an exclusive flock) for one write; waits up to ``wait`` seconds for
     another holder, then raises ``busy(pid)`` (pid: the holder's, written in the file, or None).
     ``create``: make the folder when missing. Where no lock can be taken (no flock, a read-only or
     lock-less file system) the write goes on unlocked: its own errors say what is wrong. Two opens
-    of the file exclude each other even within one process (flock locks the open, not the process)."""
+    of the file exclude each other even within one process (flock locks the open, not the process).
+    ``note``: one line written after the pid (what holds it: "caption run"), for a refused writer to name."""
     fd = _open_lock(Path(folder), name, create)
     if fd is None:
         yield
@@ -327,7 +328,7 @@ def folder_lock(folder: str | os.PathLike, busy, *, wait: float, name: str = "wr
     try:
         locked = _acquire(fd, busy, wait)
         if locked:
-            _note_holder(fd)
+            _note_holder(fd, note)
         try:
             yield
         finally:
@@ -363,20 +364,32 @@ def _acquire(fd: int, busy, wait: float) -> bool:
             return False
 
 
-def _note_holder(fd: int) -> None:
-    """Our pid in the lock file: what a refused writer names (only read while the lock is held)."""
+def _note_holder(fd: int, note: str = "") -> None:
+    """Our pid in the lock file (and ``note`` on the next line): what a refused writer names (only
+    read while the lock is held)."""
     try:
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        text = f"{os.getpid()}\n" + (f"{note}\n" if note else "")
+        os.pwrite(fd, text.encode("utf-8"), 0)
     except OSError:
         pass
 
 
 def _holder(fd: int) -> int | None:
     try:
-        return int(os.pread(fd, 32, 0).decode("ascii").strip() or 0) or None
+        return int(os.pread(fd, 32, 0).decode("ascii", "replace").split("\n", 1)[0].strip() or 0) or None
     except (OSError, ValueError):
         return None
+
+
+def lock_note(folder: str | os.PathLike, name: str = "write.lock") -> str:
+    """The ``note`` the holder of ``folder/name`` wrote after its pid ("" when none: a plain write)."""
+    try:
+        with open(Path(folder) / name, "rb") as fh:
+            lines = fh.read(4096).decode("utf-8", "replace").split("\n")
+    except OSError:
+        return ""
+    return lines[1].strip() if len(lines) > 1 else ""
 
 
 def dollar_hint(written: str | None) -> str:

@@ -23,7 +23,7 @@ from loratui.core.captions.files import (
 from loratui.core.captions.filter import SYNTAX_HELP, any_tag_term, combine_where, parse_where, quote_hint, tag_term
 from loratui.core.captions.filter import FLAGS as WHERE_FLAGS
 from loratui.core.captions.journal import (
-    ApplyResult, JournalBusyError, apply_plan, entry_item, find_conflicts, journal_dir,
+    CAPTION_RUN, ApplyResult, JournalBusyError, apply_plan, entry_item, find_conflicts, journal_dir,
     journal_lock, landed, load_entry, read_header, redo_dir,
 )
 from loratui.core.captions.image_gone import SHOWN_IMAGE_GONE, caption_bases, image_gone_line
@@ -51,10 +51,10 @@ from loratui.core.captions.undo import (
     UndoPlan, UndoResult, can_redo, can_undo, dropped_changes, dropped_note, history, plan_redo, plan_undo, redo_history,
     redo_last, undo_last,
 )
-from loratui.core.captions.writer import OVERWRITE, ChangeWriter, write_checked
+from loratui.core.captions.writer import OVERWRITE, ChangeWriter, hold_for_run, write_checked
 
 __all__ = [
-    "CATEGORY_LABELS", "CATEGORY_NAMES", "CATEGORY_ORDER", "DEFAULT_SEPARATOR", "MATCH_MODES", "OPS",
+    "CAPTION_RUN", "CATEGORY_LABELS", "CATEGORY_NAMES", "CATEGORY_ORDER", "DEFAULT_SEPARATOR", "MATCH_MODES", "OPS",
     "OVERWRITE", "RATING_TAGS", "SHOWN_IMAGE_GONE", "SORT_KEYS", "SYNTAX_HELP", "WHERE_FLAGS",
     "AddTags", "ApplyResult", "Caption", "ChangeWriter", "Completion", "Dedupe", "EditContext", "EditPlan",
     "FileEdit", "Fingerprint", "JournalBusyError", "MoveToFront", "Op", "Recipe", "RemoveCategory", "RemoveTags", "ReplaceTag",
@@ -63,7 +63,7 @@ __all__ = [
     "check_rewritable", "check_separator", "check_written_tags", "clear_redo_before", "combine_where",
     "entry_moved_at", "last_moved_at", "newest_change_at", "newest_entry_name",
     "dropped_changes", "dropped_note", "dumps_recipe", "entry_item", "find_caption_images", "non_concept_folders",
-    "find_conflicts", "follow_folder_renames", "history", "is_free_text", "join_tags", "journal_dir", "journal_lock",
+    "find_conflicts", "follow_folder_renames", "history", "hold_for_run", "is_free_text", "join_tags", "journal_dir", "journal_lock",
     "landed", "load_captions", "load_entry", "load_recipe", "load_selected_tags", "multiline_captions", "op_from_dict", "parse_caption",
     "parse_where", "pattern_kind", "tag_term", "any_tag_term", "quote_hint", "plan_edits", "plan_redo", "plan_set_tags", "plan_undo", "read_caption",
     "read_header", "read_only", "recipe_from_dict", "recode_captions", "recode_plan", "describe_encoding", "recipe_to_dict", "redo_dir", "redo_history", "redo_last", "remap_folders",

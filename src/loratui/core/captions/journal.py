@@ -17,26 +17,31 @@ before writing any (ConflictError, nothing written, unless ``skip_conflicts``).
 One write at a time per journal: an apply, an undo or a redo holds ``journal_lock`` (an flock on
 ``.loratui/undo/write.lock``) from its first check to its last write, so a second loratui (the app
 and a shell, two shells) is refused with one line instead of walking an entry whose captions are
-still being written (the undo would count them as never written and drop the entry).
+still being written (the undo would count them as never written and drop the entry). A caption run
+holds it from before its model loads to its last caption (writer.py): a change made between its batches
+would be numbered after the run's entry but land under captions the run writes later, so undo (which
+walks entries by number) could no longer restore either exactly (hunt h1 F1). The record format is
+journal_records.py.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import itertools
 import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable, read_only
+from loratui.core.captions.journal_records import (  # noqa: F401 - the record format, re-exported here
+    entry_item, file_record, landed, load_entry, parse_entry, read_header, sha1,
+)
 from loratui.core.captions.plan import EditPlan, FileEdit
 from loratui.core.errors import ConflictError, Hint, LoratuiError, PartialWriteError
-from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, folder_lock, write_many
+from loratui.core.fsutil import atomic_write_bytes, atomic_write_text, folder_lock, lock_note, write_many
 from loratui.core.fsutil import fcntl  # None where there is no flock (a test turns the lock off here)
 from loratui.core.termline import shell_arg
 
@@ -58,10 +63,6 @@ VERSION = 2
 LOCK_NAME = "write.lock"
 BEFORE_WRITING = "interrupted before any caption was written: nothing was written"  # Ctrl-C's message then
 LOCK_WAIT = 1.0  # seconds a write waits for another to end before refusing: a caption run's batch, one save
-
-
-def sha1(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()
 
 
 def journal_dir(dataset: str | os.PathLike) -> Path:
@@ -124,26 +125,49 @@ class JournalBusyError(LoratuiError):
     """Another loratui is writing these captions (an apply, undo or redo holds the journal lock)."""
 
 
+CAPTION_RUN = "caption run"  # the lock file's note while a caption run holds the journal (writer.ChangeWriter)
+
+
 @contextmanager
 def journal_lock(dataset, nothing: str = "nothing was written", *, create: bool = True,
-                 wait: float | None = None) -> Iterator[None]:
-    """Hold the journal of ``dataset`` for one write (apply, undo, redo); JournalBusyError when another
-    holds it for longer than ``wait`` seconds. ``create``: make the journal folder when missing
-    (an undo with no journal has nothing to lock). Where no lock can be taken (no flock, a read-only
-    or lock-less file system) the write goes on unlocked: its own errors say what is wrong. The lock
-    is core.fsutil's ``folder_lock``: `dataset balance` takes the same file, so they exclude each other."""
+                 wait: float | None = None, note: str = "") -> Iterator[None]:
+    """Hold the journal of ``dataset`` for one write (apply, undo, redo) or, with ``note`` CAPTION_RUN,
+    for a whole caption run; JournalBusyError when another holds it for longer than ``wait`` seconds,
+    or at once when a caption run holds it (``busy_line`` names the run, and what to do). ``create``: make the journal folder
+    when missing (an undo with no journal has nothing to lock). Where no lock can be taken (no flock, a
+    read-only or lock-less file system) the write goes on unlocked: its own errors say what is wrong. The
+    lock is core.fsutil's ``folder_lock``: `dataset balance` takes the same file, so they exclude each other."""
     if fcntl is None:
         yield
         return
 
     def busy(holder: int | None) -> JournalBusyError:
-        pid = f" (pid {holder})" if holder else ""
-        return JournalBusyError(f"{dataset}: another loratui write to these captions is running{pid}; "
-                                f"{nothing}: try again when it has finished")
+        return JournalBusyError(busy_line(dataset, holder, nothing))
 
-    with folder_lock(journal_dir(dataset), busy, wait=LOCK_WAIT if wait is None else wait, name=LOCK_NAME,
-                     create=create):
+    wait = LOCK_WAIT if wait is None else wait
+    with ExitStack() as held:
+        try:  # a caption run holds it for minutes or hours: refused at once, not after ``wait`` (a UI's save)
+            held.enter_context(folder_lock(journal_dir(dataset), busy, wait=0, name=LOCK_NAME, create=create,
+                                           note=note))
+        except JournalBusyError:
+            if wait <= 0 or lock_note(journal_dir(dataset), LOCK_NAME) == CAPTION_RUN:
+                raise
+            held.enter_context(folder_lock(journal_dir(dataset), busy, wait=wait, name=LOCK_NAME, create=create,
+                                           note=note))
         yield
+
+
+def busy_line(dataset, holder: int | None, nothing: str) -> str:
+    """Why a write to the captions of ``dataset`` is refused while ``holder`` (a pid, or None) holds the
+    journal: a caption run holds it from before its model loads to its last caption (so no other change
+    lands between its batches, and undo walks the changes in the order they were written)."""
+    pid = f" (pid {holder})" if holder else ""
+    if lock_note(journal_dir(dataset), LOCK_NAME) == CAPTION_RUN:
+        stop = f"`kill -INT {holder}`" if holder else "Ctrl-C where it runs"
+        return (f"{dataset}: a caption run{pid} is writing these captions; {nothing}: wait for it to finish, "
+                f"or cancel it ({stop}, or the Caption screen's cancel key in the app that started it), then "
+                "try again")
+    return f"{dataset}: another loratui write to these captions is running{pid}; {nothing}: try again when it has finished"
 
 
 def clear_redo(dataset) -> None:
@@ -153,112 +177,6 @@ def clear_redo(dataset) -> None:
             entry.unlink()
         except OSError:  # a stale redo entry is harmless: redo checks every file before writing it
             pass
-
-
-def parse_entry(text: str) -> dict:
-    """An entry's record: one JSON object, or (written by a ChangeWriter) a JSON header line followed
-    by one file record per line. A torn last line is a record whose caption was never written."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        if not exc.msg.startswith("Extra data"):
-            raise
-    lines = [line for line in text.split("\n") if line.strip()]
-    record = json.loads(lines[0])
-    files = record.setdefault("files", [])
-    for number, line in enumerate(lines[1:], 2):
-        try:
-            files.append(json.loads(line))
-        except ValueError:
-            if number != len(lines) or text.endswith("\n"):
-                raise
-    return record
-
-
-def read_header(entry: Path) -> tuple[dict, int] | None:
-    """(the entry's record without its files, how many file records it holds) without decoding the
-    records (they hold whole captions in base64), for either layout: one JSON document (``apply_plan``,
-    and any entry an undo and redo walked) or a ChangeWriter's header line and one record per line (a
-    torn last record is not counted: its caption was never written). None for an unreadable entry."""
-    try:
-        with open(entry, "rb") as fh:
-            first = fh.readline()
-            records, last = 0, b"\n"
-            for line in fh:
-                if line.strip():
-                    records, last = records + 1, line
-    except OSError:
-        return None
-    if not last.endswith(b"\n"):
-        records -= 1
-    try:
-        header = json.loads(first)
-    except ValueError:
-        return None
-    if not isinstance(header, dict):
-        return None
-    files = header.pop("files", None)
-    if isinstance(files, list):  # one document: its files are inside it
-        records = len(files)
-    return header, max(0, records)
-
-
-def landed(path: Path, old: bytes | None) -> bool:
-    """Whether a journalled write of ``path`` happened: the file no longer holds its ``old`` bytes (None:
-    there was no file). A kill between journalling and writing leaves records of files never written; undo
-    skips them, and a caption edited since still counts as written. Unreadable now: not known to be as
-    it was, so written."""
-    try:
-        return path.read_bytes() != old
-    except FileNotFoundError:
-        return old is not None
-    except OSError:
-        return True
-
-
-def load_entry(entry: Path) -> dict:
-    try:
-        record = parse_entry(entry.read_text(encoding="utf-8"))
-        if not isinstance(record.get("files"), list):
-            raise ValueError("no file list")
-        return record
-    except FileNotFoundError:  # another loratui (or `tags undo`) walked it a moment ago
-        raise LoratuiError(f"{entry.name}: that change was just undone or redone by another loratui",
-                           Hint(" (or `loratui tags undo`)", ""), "; nothing done here: press it again for the next "
-                           "one") from None
-    except (OSError, ValueError, AttributeError) as exc:
-        raise LoratuiError(f"{entry}: unreadable undo journal ({exc}): delete it to undo older edits") from None
-
-
-def entry_item(entry: Path, number: int, item, dataset: Path) -> tuple[Path, bytes | None, str | None]:
-    """(caption path, bytes to put back or None: delete, sha1 of what the file should hold now or
-    None: absent) of one file record of a journal entry, checked."""
-    bad = f"{entry}: unreadable undo journal (file record {number} is damaged): delete it to undo older edits"
-    if not isinstance(item, dict) or not isinstance(item.get("path"), str) or "new_sha1" not in item:
-        raise LoratuiError(bad)
-    expected = item["new_sha1"]
-    if expected is not None and not isinstance(expected, str):
-        raise LoratuiError(bad)
-    raw = item.get("old")
-    try:
-        old = None if raw is None else base64.b64decode(raw, validate=True)
-    except (ValueError, TypeError):
-        raise LoratuiError(bad) from None
-    if old is not None and isinstance(item.get("old_sha1"), str) and sha1(old) != item["old_sha1"]:
-        raise LoratuiError(bad)
-    if ".." in Path(item["path"]).parts or Path(item["path"]).is_absolute():
-        raise LoratuiError(f"{entry}: file record {number} points outside the dataset ({item['path']}); "
-                           "delete the entry to undo older edits")
-    return dataset / item["path"], old, expected
-
-
-def file_record(dataset, path: Path, old: bytes | None, new: bytes | None) -> dict:
-    """One file of a journal entry: walking the entry puts ``old`` back (None: deletes the file)
-    where the file holds ``new`` (None: where it is absent)."""
-    return {"path": os.path.relpath(path, dataset),
-            "old": None if old is None else base64.b64encode(old).decode("ascii"),
-            "old_sha1": None if old is None else sha1(old),
-            "new_sha1": None if new is None else sha1(new)}
 
 
 @dataclass

@@ -207,10 +207,11 @@ def _walk(dataset, plan: UndoPlan, inverse_folder: Path, verb: str, *, force: bo
     if plan.conflicts and not (force or skip_changed):
         more = f" (and {len(plan.conflicts) - 1} more)" if len(plan.conflicts) > 1 else ""
         does = "restores" if verb == "undo" else "re-applies"
+        # --skip-changed with no other file to walk would do nothing (hunt h1: "restores the other 0 files")
+        skip = f"--skip-changed {does} the other {_plural(len(plan.restore), 'file')}, " if plan.restore else ""
         # the app asks which instead (screens.dataset_edits): no flags there
         raise ConflictError(f"{plan.conflicts[0]}{more}: nothing {verb}ne", Hint(
-            f"; --skip-changed {does} the other {_plural(len(plan.restore), 'file')}, --force overwrites the edited "
-            "ones too", ""))
+            f"; {skip}--force overwrites the edited ones{' too' if skip else ''}", ""))
     todo = plan.restore + (plan.conflict_restore if force else [])
     locked = [] if force else [path for path, _ in todo if read_only(path)]
     if locked:

@@ -11,8 +11,14 @@ Every file is checked as `tags` checks it: a caption that changed since the call
 (``expected``) is a ConflictError for that file, a read-only one a LoratuiError (unless ``force``),
 an unchanged one is not rewritten. Errors are per file: the caller reports that image and goes on.
 
-Each batch holds the journal lock (``journal.journal_lock``) while it journals and writes, waiting for
-a `tags` edit, undo or redo running meanwhile to end: the run pauses rather than fails for it.
+The writer holds the journal lock (``journal.journal_lock``) from its first write to ``close``, not
+batch by batch: undo walks the entries by number, so a `tags` edit that landed between two batches
+(entry N+1, while the run's entry N still grows) on captions the run wrote later could be undone
+neither first nor second without overwriting the other's text (hunt h1 F1). Meanwhile a `tags` edit,
+undo, redo, balance or a second caption run is refused in one line naming the run (``journal.busy_line``:
+its pid, wait or cancel it). A caption run takes the lock before its model loads (``hold_for_run``,
+commands/caption_cmd.py) and hands the writer ``locked=True``; the first write of one that did not waits
+for another write running (a `tags` edit of 100,000 files) up to BATCH_WAIT, but not for a caption run.
 """
 
 from __future__ import annotations
@@ -20,18 +26,27 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from loratui.core.captions.files import check_rewritable
 from loratui.core.captions.journal import (
-    VERSION, JournalBusyError, _entries, _reserve_entry, _size, clear_redo, file_record, journal_lock, open_marker,
+    CAPTION_RUN, VERSION, _entries, _reserve_entry, _size, clear_redo, file_record, journal_lock, open_marker,
     prune_entries,
 )
 from loratui.core.errors import ConflictError, Hint, LoratuiError, PartialWriteError
 from loratui.core.fsutil import atomic_write_bytes, atomic_write_text
 
 OVERWRITE = object()  # ``expected`` for an overwrite: whatever the file holds is replaced (and journalled)
-BATCH_WAIT = 120.0  # seconds a batch waits for another write to these captions (a bulk edit of 100,000 files)
+BATCH_WAIT = 120.0  # seconds a first write waits for another write to these captions (a bulk edit of 100,000 files)
+
+
+def hold_for_run(stack: ExitStack, dataset, nothing: str = "nothing was written", *, note: str = CAPTION_RUN,
+                 wait: float | None = None) -> None:
+    """Take the journal lock of ``dataset`` into ``stack`` for a whole run (released when the stack
+    closes). Another write running is waited for up to ``wait`` (BATCH_WAIT) seconds; a caption run
+    holding it (it may run for hours) is JournalBusyError at once, naming it (``journal.journal_lock``)."""
+    stack.enter_context(journal_lock(dataset, nothing, wait=BATCH_WAIT if wait is None else wait, note=note))
 
 
 def _current(path: Path) -> bytes | None:
@@ -62,15 +77,21 @@ def write_checked(path: Path, data: bytes, expected=OVERWRITE, *, force: bool = 
 
 
 class ChangeWriter:
-    """Write caption files into ``dataset`` as one journal entry (created at the first write)."""
+    """Write caption files into ``dataset`` as one journal entry (created at the first write), holding
+    the journal lock from the first write to ``close``. ``locked``: the caller holds it for the writer's
+    whole life (``hold_for_run``). ``note``: what the lock file names while it holds it (CAPTION_RUN)."""
 
-    def __init__(self, dataset: str | os.PathLike, description: str, *, force: bool = False):
+    def __init__(self, dataset: str | os.PathLike, description: str, *, force: bool = False, note: str = "",
+                 locked: bool = False):
         self.dataset = Path(dataset)
         self.description = description
         self.force = force
+        self.note = note
+        self.locked = locked
         self.entry: Path | None = None
         self.written = 0
         self._existing: list[Path] = []
+        self._hold: ExitStack | None = None  # the lock this writer took (None: not yet, or the caller's)
 
     def write(self, path: Path, data: bytes, expected=OVERWRITE) -> bool:
         """One file; True when written, False when unchanged. Raises for this file's problem."""
@@ -84,13 +105,16 @@ class ChangeWriter:
         item: True written, False unchanged, or the LoratuiError (ConflictError) that kept it.
         JournalBusyError (nothing written) when another write holds the journal past BATCH_WAIT.
         A batch with nothing to write (every caption unchanged, or refused) takes no lock: a folder
-        with no journal gets no ``.loratui`` for it."""
+        with no journal gets no ``.loratui`` for it. The first that writes takes it, until ``close``."""
         outcomes, todo = self._check(items)
         if not todo:
             return outcomes
-        with journal_lock(self.dataset, f"stopped before writing more captions ({self.written} written)",
-                          wait=BATCH_WAIT):
-            return self._write_many_locked(items)
+        if not self.locked and self._hold is None:
+            hold = ExitStack()
+            hold_for_run(hold, self.dataset, f"stopped before writing more captions ({self.written} written)",
+                         note=self.note, wait=BATCH_WAIT)
+            self._hold = hold
+        return self._write_many_locked(items)
 
     def _check(self, items: list[tuple[Path, bytes, object]]) -> tuple[list[bool | LoratuiError], list]:
         """Each item's outcome if nothing is written, and those to write: (index, path, data, current)."""
@@ -163,22 +187,24 @@ class ChangeWriter:
                                  Hint("`loratui tags undo`", "{undo}"), f" puts them back){fix}")
 
     def close(self) -> Path | None:
-        """Finish the entry: drop it when nothing was written, prune old entries. Returns it, or None
-        when nothing was written or the entry is gone (undone meanwhile by another loratui)."""
-        if self.entry is None:
-            return None
-        open_marker(self.entry).unlink(missing_ok=True)  # closed: pruning may take it from now on
-        if self.written == 0 or not self.entry.exists():
-            if self.written == 0:
-                self.entry.unlink(missing_ok=True)
-            self.entry = None
-            return None
+        """Finish the entry: drop it when nothing was written, prune old entries, let the journal lock
+        go. Returns it, or None when nothing was written or the entry is gone (another loratui on a file
+        system without locks)."""
         try:
-            with journal_lock(self.dataset, "", wait=5.0):
-                prune_entries(self._existing, 1, added_bytes=_size(self.entry))
-        except JournalBusyError:  # old entries are pruned by the next change instead
-            pass
-        return self.entry
+            if self.entry is None:
+                return None
+            open_marker(self.entry).unlink(missing_ok=True)  # closed: pruning may take it from now on
+            if self.written == 0 or not self.entry.exists():
+                if self.written == 0:
+                    self.entry.unlink(missing_ok=True)
+                self.entry = None
+                return None
+            prune_entries(self._existing, 1, added_bytes=_size(self.entry))  # still under the lock
+            return self.entry
+        finally:
+            hold, self._hold = self._hold, None
+            if hold is not None:
+                hold.close()
 
     def __enter__(self) -> ChangeWriter:
         return self
@@ -187,4 +213,4 @@ class ChangeWriter:
         self.close()
 
 
-__all__ = ["OVERWRITE", "ChangeWriter", "write_checked"]
+__all__ = ["OVERWRITE", "ChangeWriter", "hold_for_run", "write_checked"]
