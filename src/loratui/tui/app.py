@@ -274,6 +274,7 @@ class LoratuiApp(AppKeys, AppQuitGuard, AppThemes, App):
                markup: bool = True) -> None:
         """Notifications carry paths, tags, tool and engine output: never read as markup, so an
         "[ONNXRuntimeError]" or a folder named "[wip]" shows as written (screens pass markup=True)."""
+        self.echo_after_signal(message, severity)  # on stderr too once a signal gave the terminal back (app_quit)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def action_help_quit(self) -> None:

@@ -18,9 +18,11 @@ project never write or delete each other's drafts.
 ``install_signal_handlers`` (called by the app when it runs for real, not under tests) makes SIGHUP
 and SIGTERM write every source's draft at once, synchronously, then leave the app cleanly; after
 SIGHUP the terminal is gone, so its file descriptors are pointed at /dev/null first (nothing is
-drawn on it, and a write to the hung-up terminal cannot fail or block). A watchdog ends the process
-if the clean exit stalls. Training runs are their own sessions (services.runs): they never get
-these signals from here and go on.
+drawn on it, and a write to the hung-up terminal cannot fail or block). A tag write running in the
+Dataset screen is finished first, the terminal given back meanwhile (tui.app_quit ``exit_for_signal``).
+A watchdog ends the process if the clean exit stalls: EXIT_GRACE_S after the signal, or after that
+write has ended (never part-way through it while the app's loop answers). Training runs are their own
+sessions (services.runs): they never get these signals from here and go on.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 DEBOUNCE_S = 2.0     # a draft is written at most this often while the user types
-EXIT_GRACE_S = 5.0   # after SIGHUP/SIGTERM and the drafts, the clean exit gets this long, then os._exit
+EXIT_GRACE_S = 5.0   # after SIGHUP/SIGTERM and the drafts (or a tag write), the clean exit gets this long
 
 
 @dataclass
@@ -238,22 +240,41 @@ def install_signal_handlers(app) -> Callable[[], None]:
 
 def end_app(app, signum: int, loop=None) -> None:
     """End the app as ``signum`` asks: every draft written first, the terminal let go after a hang-up
-    (SIGHUP: nothing may be drawn on it), then a clean exit with 128 + signum, or os._exit after
-    EXIT_GRACE_S if that stalls. From a signal handler, or from the loop (``loop`` None) when the
-    terminal is found gone without a SIGHUP (services.terminal_watch)."""
+    (SIGHUP: nothing may be drawn on it), then a clean exit with 128 + signum (once a tag write running
+    has ended: the app's ``exit_for_signal``), or os._exit after EXIT_GRACE_S if that stalls. From a
+    signal handler, or from the loop (``loop`` None) when the terminal is found gone without a SIGHUP
+    (services.terminal_watch)."""
     import asyncio
 
     loop = loop or asyncio.get_running_loop()
     app.exit_signal = signum
-    watchdog = threading.Timer(EXIT_GRACE_S, os._exit, args=(128 + signum,))  # first: nothing below may hang it
-    watchdog.daemon = True
-    watchdog.start()
+    watchdog = threading.Thread(target=_watchdog, args=(app, 128 + signum), daemon=True,
+                                name="loratui exit watchdog")
+    watchdog.start()  # first: nothing below may hang it
     problems = app.drafts.write_now()
     if problems:
         _log_problems(problems)
     if signum == getattr(signal, "SIGHUP", None):
         _detach_terminal()
-    loop.call_soon_threadsafe(app.exit, None, 128 + signum)
+    exit_for_signal = getattr(app, "exit_for_signal", None)
+    if exit_for_signal is not None:
+        loop.call_soon_threadsafe(exit_for_signal, 128 + signum)
+    else:
+        loop.call_soon_threadsafe(app.exit, None, 128 + signum)
+
+
+def _watchdog(app, code: int) -> None:
+    """os._exit(code) once the clean exit has had EXIT_GRACE_S: from the signal, or from the end of the tag
+    write the app finishes first (``signal_exit_held``: never while it runs and the app's loop answers)."""
+    import time
+
+    time.sleep(EXIT_GRACE_S)
+    held = getattr(app, "signal_exit_held", None)
+    if held is not None and held():
+        while held():
+            time.sleep(0.1)
+        time.sleep(EXIT_GRACE_S)
+    os._exit(code)
 
 
 def _detach_terminal() -> None:
