@@ -152,7 +152,7 @@ def test_corrupt_weights_and_config(models, tmp_path):
     (folder / "model.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(LoratuiError) as exc:
         load_blip_captioner(folder)
-    assert "cannot load the git weights" in _one_line(exc)
+    assert "model.safetensors: not a safetensors file" in _one_line(exc)  # found before loading (weight_check)
     (folder / "config.json").write_text("{not json")
     with pytest.raises(LoratuiError) as exc:
         load_blip_captioner(folder)

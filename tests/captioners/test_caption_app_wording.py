@@ -96,7 +96,7 @@ def test_the_app_check_of_a_download_offline_and_cached(places, monkeypatch):
     snapshot = repo / "snapshots" / "r1"
     snapshot.mkdir(parents=True)
     (snapshot / "config.json").write_text(json.dumps({"model_type": "blip"}))
-    (snapshot / "model.safetensors").write_bytes(b"x")
+    (snapshot / "model.safetensors").write_bytes((2).to_bytes(8, "little") + b"{}")  # whole (weight_check)
     (snapshot / "vocab.txt").write_text("a\n")
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("r1")

@@ -362,7 +362,7 @@ def test_find_models_in_store_project_and_hub_cache(tmp_path, monkeypatch):
     blip = tmp_path / "hf" / "models--Salesforce--blip-tiny" / "snapshots" / "r1"
     blip.mkdir(parents=True)
     (blip / "config.json").write_text(json.dumps({"model_type": "blip"}))
-    (blip / "model.safetensors").write_bytes(b"x")
+    (blip / "model.safetensors").write_bytes((2).to_bytes(8, "little") + b"{}")  # whole (weight_check)
     (blip / "vocab.txt").write_text("a\n")
 
     wd14 = find_models("wd14", tmp_path / "proj")

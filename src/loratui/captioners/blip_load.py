@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from loratui.captioners.weight_check import WEIGHT_FILES, weights_problem
 from loratui.core.errors import LoratuiError
 
 # kind -> (config.json model_type values, the transformers class that captions)
@@ -24,9 +25,10 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 _KIND_ALIASES = {"blip-2": "blip2", "blip_2": "blip2"}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "tokenizer.model")
 _DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model"]
+# safetensors' and torch's words for a damaged or cut-short weight file
+_DAMAGED_MARKERS = ("deserializing header", "incomplete metadata", "central directory", "PytorchStreamReader")
 
 
 def _first_line(exc: BaseException, limit: int = 160) -> str:
@@ -126,22 +128,11 @@ def detect_kind(folder: Path, kind: str = "auto") -> str:
 
 
 def check_folder(folder: Path, kind: str) -> None:
-    """Weights, image-processor settings and tokenizer files are there (names the first missing piece)."""
-    if not _has_weights(folder):
-        raise LoratuiError(f"model folder {folder}: no weights ({' or '.join(WEIGHT_FILES[::2])}); "
-                           f"the download is incomplete")
-    for index_name in WEIGHT_FILES[1::2]:
-        index = folder / index_name
-        if index.is_file():
-            try:
-                shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
-            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise LoratuiError(f"{index}: unreadable weight index ({_first_line(exc)}); download it again") from None
-            absent = [s for s in shards if not (folder / s).is_file()]
-            if absent:
-                raise LoratuiError(f"model folder {folder}: weight shard {absent[0]} is missing "
-                                   f"({len(absent)} of {len(shards)} shards); the download is incomplete")
-            break
+    """Weights (each file whole: weight_check), image-processor settings and tokenizer files are there
+    (names the first missing or damaged piece)."""
+    problem = weights_problem(folder)
+    if problem is not None:
+        raise LoratuiError(problem[0])
     if not (folder / "preprocessor_config.json").is_file() and not _processor_has_images(folder):
         raise LoratuiError(f"model folder {folder}: no preprocessor_config.json (the image processor settings); "
                            f"copy it from the model's hub repo")
@@ -185,7 +176,10 @@ def load_parts(folder: Path, kind: str, dtype_name: str, warn=None) -> tuple[Any
         model, info = cls.from_pretrained(folder, dtype=getattr(torch, dtype_name), local_files_only=True,
                                           output_loading_info=True)
     except Exception as exc:  # noqa: BLE001 - corrupt or mismatched weights: one line, not a traceback
-        raise LoratuiError(f"model folder {folder}: cannot load the {kind} weights ({_first_line(exc)})") from None
+        damaged = any(marker in str(exc) for marker in _DAMAGED_MARKERS)  # what check_folder could not see
+        advice = "; a weight file is damaged or cut short: copy or download the weights again" if damaged else ""
+        raise LoratuiError(f"model folder {folder}: cannot load the {kind} weights ({_first_line(exc)}){advice}") \
+            from None
     finally:
         hf_logging.set_verbosity(verbosity)
         if bars:

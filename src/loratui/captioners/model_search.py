@@ -11,8 +11,8 @@ Where it looks, in this order:
 
 A WD14 tagger is a folder with ``model.onnx`` (which must look like ONNX: onnx_check) +
 ``selected_tags.csv``; a BLIP / BLIP-2 / GIT model a folder whose ``config.json`` says ``model_type``
-blip, blip-2 or git. Half-complete and broken folders are listed too, with the line that says what is
-missing or wrong and what to do.
+blip, blip-2 or git, whose weight files must look whole (weight_check). Half-complete and broken
+folders are listed too, with the line that says what is missing or wrong and what to do.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 from loratui.captioners.blip_load import KINDS, TOKENIZER_FILES, WEIGHT_FILES
 from loratui.captioners.onnx_check import onnx_problem
 from loratui.captioners.store import WD14_FILES, store_root
+from loratui.captioners.weight_check import weights_problem
 
 MODEL_FILE, TAGS_FILE = WD14_FILES
 _MAX_DEPTH = 4
@@ -102,11 +103,21 @@ def blip_kind(folder: Path) -> str | None:
 
 
 def blip_problem(folder: Path) -> str | None:
-    """A quick completeness check (the full one, shards included, runs when the model loads)."""
+    """A quick completeness check: the weights (shards there, each file whole by its header: a few
+    bytes read) and a tokenizer (the full check runs when the model loads)."""
+    state = _blip_state(folder)
+    return None if state is None else state[0]
+
+
+def _blip_state(folder: Path) -> tuple[str, bool] | None:
+    """(blip_problem's line, whether a file is there but damaged), or None when complete."""
     if not any((folder / name).is_file() for name in WEIGHT_FILES):
-        return f"{folder}: no weights ({' or '.join(WEIGHT_FILES[::2])}); the download is incomplete"
+        return f"{folder}: no weights ({' or '.join(WEIGHT_FILES[::2])}); the download is incomplete", False
+    damaged = weights_problem(folder)
+    if damaged is not None:
+        return damaged
     if not any((folder / name).is_file() for name in TOKENIZER_FILES):
-        return f"{folder}: no tokenizer files; copy them from the model's hub repo"
+        return f"{folder}: no tokenizer files; copy them from the model's hub repo", False
     return None
 
 
@@ -150,7 +161,8 @@ def _classify(folder: Path, captioner: str, name: str, source: str) -> FoundMode
     kind = blip_kind(folder)
     if kind is None:
         return None
-    return FoundModel("blip", name, folder, source, _KIND_LABELS[kind], blip_problem(folder))
+    problem, broken = _blip_state(folder) or (None, False)
+    return FoundModel("blip", name, folder, source, _KIND_LABELS[kind], problem, broken)
 
 
 def _store_name(folder: Path, root: Path) -> str:
