@@ -24,11 +24,10 @@ from loratui.core.termline import escape_controls
 from loratui.tui.services.watch_poll import first_undecodable, poll_changes
 
 GONE_POLL_S = 0.5  # how often a train folder that is gone is looked for
-# how often the stop check (asked by watchfiles every 50 ms step) looks at the watched folders. 0: every
-# step. At 0.5 s (h9: the stats cost ~0.1 % of a core) a train folder removed and made again was missed in
-# about 1 run in 5 of test_dataset_watch_app_x1, so the folders are looked at every step until that race
-# is understood; the stop event is asked every step either way
-CHANGE_LOOK_S = 0.0
+# how often the stop check (asked by watchfiles every 50 ms step) looks at the watched folders (h9: every
+# step kept an idle app's watcher busy); the stop event is asked every step. A folder removed and made
+# again within one such wait is still seen at the next look: the watched folders are held open (_Pinned)
+CHANGE_LOOK_S = 0.5
 
 
 def watch_captions(root: Path, extension: str | Callable[[], str], stop: threading.Event,
@@ -51,6 +50,18 @@ def watch_captions(root: Path, extension: str | Callable[[], str], stop: threadi
     The paths are spelled from ``root`` (or the reg folder) as given (watchfiles reports absolute,
     resolved ones: the store of `loratui .` holds "img/x.txt" under ".", and an absolute path never
     matched it)."""
+    pins = _Pinned()
+    try:
+        _watch_until_stopped(root, extension, stop, deliver, reg_folder, tell, pins)
+    finally:
+        pins.close()
+
+
+def _watch_until_stopped(root: Path, extension: str | Callable[[], str], stop: threading.Event,
+                         deliver: Callable[[list[Path]], None], reg_folder: Callable[[], Path | None] | None,
+                         tell: Callable[[str], None] | None, pins: _Pinned) -> None:
+    """watch_captions' loop: each turn watches the folders as they are then, until one of them is another
+    (or the reg folder changed) or the app stops. ``pins`` holds the watched folders open."""
     before = None
     told = False
     first: list[Path] = []  # delivered once the next watch is looking (so no change in between is lost)
@@ -61,6 +72,7 @@ def watch_captions(root: Path, extension: str | Callable[[], str], stop: threadi
             if known:  # it was watched: the table says it is gone (its listing fails, named)
                 deliver([root])
                 known = {}
+            pins.close()  # nothing to tell a folder made again from: it is listed again whatever it is
             if not _wait_for_folder(root, stop):
                 return
             first[:] = [root]  # back (made again, or moved back): its images are listed again
@@ -70,17 +82,19 @@ def watch_captions(root: Path, extension: str | Callable[[], str], stop: threadi
             deliver([root])  # the reg folder was made or removed: its images come or go from the list
         before = (reg, present)
         watched = [root, *filter(None, [_watched_reg(root, reg)])]
-        identities = [_identity(folder) for folder in watched]
-        if any(known.get(os.fspath(f), i) != i for f, i in zip(watched, identities)):
+        removed = pins.removed()  # a folder held by the last watch was removed (the numbers may not tell)
+        identities = pins.take(watched)  # held open: a folder made again later cannot get the same inode
+        if removed or any(known.get(os.fspath(f), i) != i for f, i in zip(watched, identities)):
             first[:] = [root]  # made again since the last watch: what it holds now is listed again
         known = {os.fspath(f): i for f, i in zip(watched, identities)}
 
         def changed(reg=reg, present=present, watched=watched, identities=identities) -> bool:
             # asked every CHANGE_LOOK_S (_StopOrChange): no realpath here; a stat of each watched folder
-            # tells one made again
+            # tells one made again (never with the inode of the one held open), the held one's link count
+            # one removed
             now = reg_folder() if reg_folder is not None else None
             return (now != reg or (now is not None and _is_dir(now) != present)
-                    or [_identity(folder) for folder in watched] != identities)
+                    or [_identity(folder) for folder in watched] != identities or pins.removed())
 
         odd = first_undecodable(watched)
         poll = forced_poll or odd is not None
@@ -133,6 +147,63 @@ def _wait_for_folder(folder: Path, stop: threading.Event) -> bool:
     return True
 
 
+class _Pinned:
+    """The watched folders, held open (a file descriptor each) while they are watched.
+
+    The kernel does not give the inode number of a folder still open to a new one: a folder removed and
+    made again (``rm -rf img; cp -a bak img``) then always has another (device, inode), however short the
+    gap and however seldom it is looked at (CHANGE_LOOK_S). Not held, ext4 often gives the new folder the
+    old number, and only a look that fell inside the gap, or watchfiles reporting the folder itself (lost
+    when the watch stops first), told the two apart. The one held also tells by its link count (0) that it
+    was removed, where inode numbers are made up (some FUSE file systems)."""
+
+    def __init__(self) -> None:
+        self._fds: list[int | None] = []
+
+    def take(self, folders: list[Path]) -> list[tuple[int, int] | None]:
+        """Hold ``folders`` open (those held before are let go only then) and give their identities."""
+        fds = [_open_folder(folder) for folder in folders]
+        self.close()
+        self._fds = fds
+        return [_fd_identity(fd) if fd is not None else _identity(folder) for fd, folder in zip(fds, folders)]
+
+    def removed(self) -> bool:
+        """A folder held was removed (it may have been made again under its name since)."""
+        for fd in self._fds:
+            try:
+                if fd is not None and os.fstat(fd).st_nlink == 0:
+                    return True
+            except OSError:
+                return True
+        return False
+
+    def close(self) -> None:
+        fds, self._fds = self._fds, []
+        for fd in fds:
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+
+def _open_folder(folder: Path) -> int | None:
+    """``folder`` opened to be held (not inherited by child processes); None where it cannot be (gone, no
+    permission, a platform that does not open folders): its stat stands for it then."""
+    try:
+        return os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+
+
+def _fd_identity(fd: int) -> tuple[int, int] | None:
+    try:
+        stat = os.fstat(fd)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
 def _identity(folder: Path) -> tuple[int, int] | None:
     """Which folder ``folder`` names now (device, inode; None: none): another one once it was made again."""
     try:
@@ -153,8 +224,10 @@ def _watched_reg(root: Path, reg: Path | None) -> Path | None:
 class _StopOrChange:
     """watchfiles' stop event (it asks ``is_set`` every step): the app's ``stop``, or ``changed()``."""
 
-    def __init__(self, stop: threading.Event, changed: Callable[[], bool], every: float = CHANGE_LOOK_S) -> None:
-        self._stop, self._changed, self._every = stop, changed, every
+    def __init__(self, stop: threading.Event, changed: Callable[[], bool], every: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._stop, self._changed, self._clock = stop, changed, clock
+        self._every = CHANGE_LOOK_S if every is None else every  # read at each watch: tests may set it
         self._looking: Callable[[], None] | None = None
         self._quiet_until = 0.0  # monotonic time until which the last "not changed" stands (0: ask now)
 
@@ -176,7 +249,7 @@ class _StopOrChange:
     def _changed_now(self) -> bool:
         """``changed()``, asked at most every ``every`` seconds while it says no (a yes ends the watch:
         asked again at once)."""
-        now = time.monotonic()
+        now = self._clock()
         if now < self._quiet_until:
             return False
         if self._changed():
@@ -191,8 +264,7 @@ def _watch(root: Path, reg: Path | None, extension: str | Callable[[], str], sto
     """Deliver the changes under ``root`` (and ``reg``) until ``stop``; ``first`` once the watch is
     looking. ``poll``: looked at every few seconds (services.watch_poll), not watched; then
     ``until_decodable``: it ends once no name watchfiles cannot decode is left. True when it ended as
-    ``root`` or ``reg`` itself was reported (removed or moved: the watch would stay on the old folder;
-    a folder made again under the old name may even get the old inode number, so a stat cannot tell)."""
+    ``root`` or ``reg`` itself was reported (moved, or removed: the watch would stay on the old folder)."""
     # the folder names right in each watched folder, kept current from the changes: a folder gone can
     # no longer be asked
     folders = {root: folders_in(root), **({reg: folders_in(reg)} if reg is not None else {})}
