@@ -8,7 +8,8 @@ preflight imports it before the ML stack, and the run checks it all again.
   project is the same project): the ones the state cannot follow refuse (a learning rate to or from 0
   too: it changes which parts train), the others are named;
 - the state's place against this run's schedule: a batch count that changed (train_batch_size, the
-  images) or the processes sharing them out, a place no run reaches (batches_done past the epoch, a
+  images) or the processes sharing them out (but a state at an epoch's end goes on at the next epoch
+  with the new steps per epoch: engine/resume_refit.py), a place no run reaches (batches_done past the epoch, a
   step that does not fit its epoch), a step past the plan and a state with nothing left to train all
   refuse, before anything is written;
 - `--extend-epochs N`: N epochs more than the state's own run planned (the state keeps its config);
@@ -27,6 +28,7 @@ from loratui.core.errors import LoratuiError
 from loratui.core.run_states import FORMAT, complete_state, find_resume_state  # noqa: F401 - the app's rule too
 from loratui.engine.resume_plan import continue_state_plan, finished_plan_problem, state_run_epochs  # noqa: F401
 from loratui.engine.resume_plan import with_training as _with_training
+from loratui.engine.resume_refit import recorded_origin
 from loratui.engine.resume_paths import (  # noqa: F401 - split out; these names stay importable from here
     half_written_message, missing_state_message, read_state_info, resume_path_problem, state_saved_at, states_listed,
 )
@@ -362,6 +364,7 @@ def check_resume(cfg, scan, folder: str | os.PathLike, *, world: int = 1, extend
     or None, "saved_base": str or None, "run_epochs": the epochs the state's run planned (extending)}."""
     from loratui.core.config import config_to_dict
     from loratui.core.plan import compute_schedule
+    from loratui.engine.resume_origin import origin_plan, refit_at_epoch_end
 
     problem = resume_path_problem(folder, cfg)
     if problem:
@@ -369,7 +372,10 @@ def check_resume(cfg, scan, folder: str | os.PathLike, *, world: int = 1, extend
     state, note = find_resume_state(folder if Path(folder).name else os.path.abspath(folder))  # `.`
     info = read_state_info(state)
     plain = extend_epochs is None and max_steps is None and max_epochs is None
-    planned = continue_state_plan(cfg, scan, world, info) if plain else None  # before the fields are compared
+    # an epoch-end state of a dataset changed since goes on at the next epoch (engine/resume_refit.py)
+    refit = refit_at_epoch_end(cfg, scan, world, info)
+    origin = refit or recorded_origin(info)
+    planned = continue_state_plan(cfg, scan, world, info) if plain and origin is None else None  # before the compare
     current = config_to_dict(cfg)
     current_base = str(Path(cfg.config_dir or Path.cwd()).absolute())
     saved = info.get("config") if isinstance(info.get("config"), dict) else None
@@ -389,9 +395,14 @@ def check_resume(cfg, scan, folder: str | os.PathLike, *, world: int = 1, extend
         cfg.training.max_train_steps = None
         current = config_to_dict(cfg)
     schedule = compute_schedule(cfg, scan, world)
-    problem = (finished_plan_problem(cfg, scan, world, info, str(state)) if plain else None) or position_problem(
-        cfg, scan, world, schedule, info, state=str(state), max_steps=max_steps, saved_base=saved_base,
-        current_base=current_base)
+    if origin is not None:
+        problem, planned = origin_plan(cfg, schedule, info, origin, refit, state=str(state), plain=plain,
+                                        saved=saved, current=current, saved_base=saved_base,
+                                        current_base=current_base)
+    else:
+        problem = (finished_plan_problem(cfg, scan, world, info, str(state)) if plain else None) or position_problem(
+            cfg, scan, world, schedule, info, state=str(state), max_steps=max_steps, saved_base=saved_base,
+            current_base=current_base)
     if problem:
         raise LoratuiError(problem)
     if planned:

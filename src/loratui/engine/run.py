@@ -342,6 +342,7 @@ class Run(RunEvents, RunFolder, SavesFinishFirst, RunSaves, RunResume, RunContro
         data = TrainingData(cfg, base, device=device, weight_dtype=weight_dtype, process_index=self.rank,
                             num_processes=self.world)
         data.pinned = speed.pinned_transfers
+        self.fit_schedule_to_state(data)  # a resumed plan from an origin (engine/run_resume.py)
         loaded()
         self.skipped_images = len(data.skipped)
         for line in data.skipped + data.caption_notes:  # a warning event and a line naming the file and why
@@ -389,8 +390,9 @@ class Run(RunEvents, RunFolder, SavesFinishFirst, RunSaves, RunResume, RunContro
         else:
             self._last_run_aside_before_writing()
         self.trainer = tr
-        self.say(schedule_line(data.total_steps, data.epochs, data.steps_per_epoch, device,
-                               limit="--max-steps" if self.max_steps_override is not None else "max_train_steps"))
+        self.say(self.resumed_schedule_line(data, device) or schedule_line(
+            data.total_steps, data.epochs, data.steps_per_epoch, device,
+            limit="--max-steps" if self.max_steps_override is not None else "max_train_steps"))
         if self.world > 1:
             from loratui.engine.launch import processes_line
 

@@ -1,5 +1,7 @@
 """What a resume does once the model, the LoRA and the optimizer are built: the state loaded, this config's
-learning rates set, what changed said, and the files the resumed run writes anew kept aside first.
+learning rates set, what changed said (the config, and the captions and images: engine/resume_dataset.py),
+a state at an epoch's end of a dataset changed since taken on at the next epoch (engine/resume_refit.py), and
+the files the resumed run writes anew kept aside first.
 (engine/resume_check.py refuses a state that cannot go on, before anything loads.)"""
 
 from __future__ import annotations
@@ -24,8 +26,19 @@ class RunResume:
                                                          info["losses"])
         accumulation = self.cfg.training.gradient_accumulation_steps
         tr.epoch_loss_sum, tr.epoch_loss_steps = epoch_losses_so_far(info, accumulation)
-        if info.get("data_state") is not None and hasattr(data, "load_state_dict"):
-            data.load_state_dict(info["data_state"])
+        # an epoch-end state of a dataset changed since (engine/resume_refit.py): the next epoch, from its start
+        refit = (self.resume_info or {}).get("refit")
+        data_state = info.get("data_state")
+        if refit:
+            tr.epoch, tr.batches_done = refit["epochs_done"] + 1, 0
+            tr.epoch_loss_sum, tr.epoch_loss_steps = 0.0, 0
+            if isinstance(data_state, dict):  # its old batch count is the change the check allowed
+                data_state = {**data_state, "batches_per_epoch": getattr(data, "batches_per_epoch", None)}
+            self.warn(refit["line"])
+        if data_state is not None and hasattr(data, "load_state_dict"):
+            data.load_state_dict(data_state)
+        if self.is_main:
+            self._say_dataset_changes(data)
         if not info.get("rng_restored", True):
             self.warn("this state was saved by another number of processes: training continues from it, "
                       "but not bit-identically to an uninterrupted run")
@@ -41,12 +54,52 @@ class RunResume:
         self.say(f"resumed from {self.resume} at step {tr.step}, epoch {tr.epoch}")
         if self.is_main:
             self._keep_promoted_final()  # first: the checks below read NAME.safetensors as a final LoRA
-            if not self._keep_newer_outputs(int(info["step"]), max(1, data.steps_per_epoch)):
+            # the saves past the state are its run's: their epochs count in that run's steps an epoch
+            before = (refit or {}).get("steps_per_epoch_before") or data.steps_per_epoch
+            if not self._keep_newer_outputs(int(info["step"]), max(1, before)):
                 self._keep_previous_final(info)
         if self.extend_epochs is not None and self.is_main:
             planned = self.state_run_epochs
             self.say(f"extending by {self.extend_epochs} epoch(s) past the {planned} epoch(s) the state's run "
                      f"planned: {data.epochs} epochs, {data.total_steps} steps in all")
+
+    def fit_schedule_to_state(self, data) -> None:
+        """A state whose plan has an origin (engine/resume_refit.py: resumed at an epoch's end after the
+        batches of an epoch changed, or a later state of such a run): the data's total steps and epochs
+        from it, before the LR schedule is built on them and run_started names them."""
+        from loratui.engine.resume_refit import shifted_plan
+
+        origin = self.resumed_origin()
+        if origin is not None:
+            data.total_steps, data.epochs = shifted_plan(self.cfg.training, data.steps_per_epoch, origin)
+
+    def resumed_origin(self) -> tuple[int, int] | None:
+        """(E0, S0) of the resumed state's plan (resume_check.py put it in resume_info), or None."""
+        if not getattr(self, "resume", None):
+            return None
+        plan = (getattr(self, "resume_info", None) or {}).get("resumed_origin")
+        return (int(plan["epoch"]), int(plan["step"])) if plan else None
+
+    def resumed_schedule_line(self, data, device) -> str | None:
+        """The schedule line of a run whose plan has an origin (its total is no whole count of epochs)."""
+        from loratui.engine.resume_refit import shifted_schedule_line
+
+        origin = self.resumed_origin()
+        return (shifted_schedule_line(data.total_steps, data.epochs, data.steps_per_epoch, origin, device)
+                if origin is not None else None)
+
+    def _say_dataset_changes(self, data) -> None:
+        """One line when captions or images changed since the state was saved (engine/resume_dataset.py):
+        the state's records against the dataset as this run read it. A state that kept none: nothing."""
+        from loratui.engine.resume_dataset import changes_line, read_records, records_for, training_images
+
+        kept = ((getattr(self, "resume_info", None) or {}).get("data") or {}).get("dataset")
+        if not isinstance(kept, dict) or not hasattr(data, "groups"):
+            return
+        self.dataset_records = records_for(training_images(data))  # this run's: its state saves keep them
+        line = changes_line(read_records(self.resume), self.dataset_records, kept=True)
+        if line:
+            self.warn(line)
 
     def _keep_newer_outputs(self, step: int, steps_per_epoch: int) -> bool:
         """Resuming writes NAME.safetensors, NAME-state, the saves and the sample images past the state's

@@ -16,6 +16,7 @@ class RunSaves:
     """Run's saves. Every process calls save_lora and save_state at the same points; the first writes."""
 
     sampling_problem: str | None = None  # what kept prompts from rendering at the last sampling, once said
+    dataset_records: dict | None = None  # the dataset as this run read it (engine/resume_dataset.py), once made
 
     def metadata(self, tr, *, final: bool, kind: str | None = None) -> dict:
         """The save's metadata; ``kind`` is save_lora's ("final", "epoch", "step"; from ``final`` when None)."""
@@ -127,6 +128,7 @@ class RunSaves:
             remove_partial_state(folder)
             raise
         self.writing = None
+        self._write_dataset_records(folder)
         self.emit("checkpoint_saved", path=str(folder), kind="state", step=tr.step, epoch=min(tr.epoch, tr.data.epochs))
         # quoted: a folder with spaces, quotes or a leading ~ pastes into a shell as one word
         self.say(f"saved training state {folder} (resume with --resume {shlex.quote(str(folder))})")
@@ -144,7 +146,37 @@ class RunSaves:
             folders = getattr(getattr(tr.data, "schedule", None), "folders", None)
             if folders is not None:  # a resume refused for a batch count that changed names the folders that did
                 extra["data"]["folders"] = state_folders(folders)
+            origin = self.resumed_origin() if hasattr(self, "resumed_origin") else None
+            if origin is not None:  # this run's plan counts from there (engine/resume_refit.py)
+                extra["data"]["origin"] = {"epoch": origin[0], "step": origin[1]}
+            records = self._dataset_records(tr)
+            if records is not None:  # written beside state.json (_write_dataset_records); said here how many
+                from loratui.engine.resume_dataset import summary
+
+                extra["data"]["dataset"] = summary(records)
         return extra
+
+    def _dataset_records(self, tr) -> dict | None:
+        """The dataset's records (engine/resume_dataset.py) as this run read it: made at the first state
+        save (a stat an image, its caption from memory) and kept for the later ones."""
+        if self.dataset_records is None and hasattr(tr.data, "groups") and hasattr(tr.data, "captions"):
+            from loratui.engine.resume_dataset import records_for, training_images
+
+            self.dataset_records = records_for(training_images(tr.data))
+        return self.dataset_records
+
+    def _write_dataset_records(self, folder: Path) -> None:
+        """dataset.json into the state folder just saved. A failed write leaves a state a resume still
+        takes (it says it cannot tell what changed), so it never ends the run."""
+        if self.dataset_records is None:
+            return
+        from loratui.core.fsutil import atomic_write_bytes
+        from loratui.engine.resume_dataset import FILE, encode
+
+        try:
+            atomic_write_bytes(folder / FILE, encode(self.dataset_records))
+        except OSError:
+            pass
 
     def current_prompts(self, tr) -> list | None:
         """sampling.sample_prompts read again now, as sd-scripts reads it at every sampling: prompts edited
