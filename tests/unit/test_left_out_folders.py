@@ -107,7 +107,8 @@ def test_steps_counts_huge_repeats_as_sd_scripts_does(tmp_path):
     # sd-scripts: 100000 x 3 + 2 x 2 samples, one bucket, batch 2 -> ceil(300004 / 2) steps
     assert data["samples_per_epoch"] == 300004 and data["total_steps"] == 150002
     assert data["left_out_folders"] == []
-    assert any("'100000_x' asks for 100000 repeats" in n and "counted" in n for n in data["notes"])
+    assert any("'100000_x' has 100,000 repeats" in n and "the run is 150,002 steps" in n and "counted" in n
+               for n in data["notes"])
 
 
 def test_steps_names_each_folder_it_leaves_out(tmp_path):

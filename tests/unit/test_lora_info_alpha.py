@@ -112,7 +112,7 @@ def test_mixed_missing_zero_and_unreadable_alphas(tmp_path):
     assert info.alpha is None
     assert sorted(info.alpha_summary().split(", ")) == ["0 (1 layer)", "4 (1 layer)", "8 (1 layer)"]
     warnings = "\n".join(info.warnings())
-    assert "1 layer(s) have alpha 0 (e.g. lora_te_b)" in warnings
+    assert "1 of 4 layers has alpha 0 (e.g. lora_te_b), which loaders read two ways" in warnings
     assert "not one number" in warnings and "lora_te_c" in warnings
     assert "ss_network_alpha is 4 but the alpha tensors of 1 of its 2 linear layers hold 0" in warnings
 

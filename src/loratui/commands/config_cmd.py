@@ -189,9 +189,9 @@ def check_config(path: str) -> None:
 
     cfg, problems = config_file_problems(path)
     _leftover_notes(Path(path))
-    scan = None
+    scan = schedule = None
     if cfg is not None and not problems:
-        problems, scan = _dataset_problems(cfg)
+        problems, scan, schedule = _dataset_problems(cfg)
         problems = [f"{path}: {p}" for p in problems]
     if problems:
         for problem in problems:
@@ -203,7 +203,7 @@ def check_config(path: str) -> None:
     if cfg.training.max_train_epochs is None and cfg.training.max_train_steps is None:
         click.echo("note: neither max_train_epochs nor max_train_steps is set "
                    "(`loratui steps` shows what that means)", err=True)
-    _dataset_notes(scan)
+    _dataset_notes(scan, schedule)
 
 
 def _leftover_notes(path: Path) -> None:
@@ -230,18 +230,22 @@ def _dataset_problems(cfg):
 
     try:
         scan = scan_for_config(cfg)
-        compute_schedule(cfg, scan)
+        schedule = compute_schedule(cfg, scan)
     except LoratuiError as exc:
-        return [str(exc)], None
-    return [], scan
+        return [str(exc)], None, None
+    return [], scan, schedule
 
 
-def _dataset_notes(scan, shown: int = 5) -> None:
+def _dataset_notes(scan, schedule=None, shown: int = 5) -> None:
     """After "ok": the dataset's errors and warnings, which training warns about without stopping
     (left-out images, unreadable or empty captions), on stderr, so a script reading "ok" is not disturbed."""
     from loratui.core.dataset import count_line
+    from loratui.core.plan import many_repeats_lines
 
-    found = [p for p in (scan.problems if scan else []) if p.severity in ("error", "warning")]
+    for line in many_repeats_lines(schedule) if schedule else []:  # with the run's total steps, as train warns
+        click.echo(f"warning: {line}", err=True)
+    found = [p for p in (scan.problems if scan else []) if p.severity in ("error", "warning")
+             and not (schedule and p.kind == "many_repeats")]
     if not found:
         return
     where = shell_arg(scan.train_data_dir) + (f" --reg {shell_arg(scan.reg_data_dir)}" if scan.reg_data_dir else "")

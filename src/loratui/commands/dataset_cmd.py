@@ -123,22 +123,29 @@ def scan(directory: Path, reg: Path | None, caption_extension: str | None, as_js
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        _print_summary(result, show_all, f"concept: {location.concept} only" if location.concept else "")
+        from loratui.core.dataset import shown_name
+
+        _print_summary(result, show_all, f"concept: {shown_name(location.concept)} only" if location.concept else "")
     if result.has_errors:
         raise SystemExit(1)
 
 
 def _print_summary(result, show_all: bool, note: str = "") -> None:
+    # names as the problem lines show them (core.dataset.shown_name): a plain one as it is, one with a control
+    # character or a byte that is not UTF-8 quoted and escaped, so a table row stays one row
+    from loratui.core.dataset import shown_name
+
     if result.reg_only:  # a reg folder on its own: nothing here trains by itself
-        click.echo(f"reg:   {result.reg_data_dir} (regularisation images, scanned on their own)")
+        click.echo(f"reg:   {shown_name(str(result.reg_data_dir))} (regularisation images, scanned on their own)")
     else:
-        click.echo(f"train: {result.train_data_dir}")
+        click.echo(f"train: {shown_name(str(result.train_data_dir))}")
     if note:
         click.echo(note)
     if result.reg_data_dir and not result.reg_only:
-        click.echo(f"reg:   {result.reg_data_dir}")
+        click.echo(f"reg:   {shown_name(str(result.reg_data_dir))}")
     rows = [
-        ("reg" if s.is_reg else "train", s.name, str(s.repeats), str(s.num_images), str(s.num_captioned), str(s.samples))
+        ("reg" if s.is_reg else "train", shown_name(s.name), str(s.repeats), str(s.num_images), str(s.num_captioned),
+         str(s.samples))
         for s in result.subsets
     ]
     header = ("KIND", "FOLDER", "REPEATS", "IMAGES", "CAPTIONED", "SAMPLES")
@@ -308,7 +315,9 @@ def balance(directory: Path, target: int | None, caption_extension: str | None, 
     changes = {r.source: r for r in plan}
 
     click.echo(f"target: about {goal} samples per epoch per concept")
-    labels = {s.path: (str(changes[s.path]) if s.path in changes else s.name) for s in concepts}
+    from loratui.commands.term_text import shown_name  # a control character in a folder name: escaped
+
+    labels = {s.path: shown_name(str(changes[s.path]) if s.path in changes else s.name) for s in concepts}
     width = max(cells(label) for label in labels.values())
     for subset in concepts:
         rename = changes.get(subset.path)
@@ -335,7 +344,12 @@ def balance(directory: Path, target: int | None, caption_extension: str | None, 
     # recorded first, so `--undo` and the app's ctrl+z can always rename them back: a record that cannot be
     # written (a full disk) refuses in one line naming the file and the free space, before any folder moves
     record_and_rename(train_dir, plan, newest_entry_name(train_dir))  # renames all or nothing
-    _follow_renames(plan, f"renamed {len(plan)} folder(s)")  # undo still finds the captions
+    try:
+        _follow_renames(plan, f"renamed {len(plan)} folder(s)")  # undo still finds the captions
+    except KeyboardInterrupt as exc:  # held until the journal followed (journal_renames): the folders stay renamed
+        said = str(exc) if exc.args else "interrupted"
+        raise KeyboardInterrupt(f"{said}; `loratui dataset balance {shell_arg(directory)} --undo` renames them "
+                                "back") from None
     click.echo(f"renamed {len(plan)} folder(s): `loratui dataset balance {shell_arg(directory)} --undo` (or ctrl+z "
                "on the app's Dataset screen, while no caption change comes after) renames them back")
 
@@ -390,14 +404,15 @@ def _follow_renames(renames, done: str) -> None:
     try:
         follow_folder_renames((rename.source, rename.dest) for rename in renames)
     except (LoratuiError, OSError) as exc:
-        click.echo(f"{done}, but the undo journal could not follow: {exc} (`loratui tags undo` may not find "
-                   "the captions of those folders)", err=True)
+        click.echo(f"{done}, but the undo journal could not follow: {exc} (the next `loratui tags` command or "
+                   "undo there brings the journal up to date)", err=True)
 
 
 def _undo_balance(train_dir: Path, dry_run: bool, yes: bool, live_run_warning=lambda: None) -> None:
     """`balance --undo`: the recorded balance renamed back (all or nothing), while its folders still hold
     the names it gave them and no caption change came after it (the app's ctrl+z undoes that change first:
     so does this, by refusing until `loratui tags undo` has); one line saying why not otherwise."""
+    from loratui.commands.term_text import shown_name
     from loratui.core.captions import newest_entry_name
     from loratui.core.dataset import forget_balance, last_balance, no_balance_undo_line, undo_balance
     from loratui.core.errors import LoratuiError
@@ -413,7 +428,7 @@ def _undo_balance(train_dir: Path, dry_run: bool, yes: bool, live_run_warning=la
                            "or ctrl+z in the app), then run this again")
     click.echo(f"undo the last balance of {train_dir}:")
     for rename in plan:
-        click.echo(f"  {rename.dest.name} -> {rename.source.name}")
+        click.echo(f"  {shown_name(f'{rename.dest.name} -> {rename.source.name}')}")
     live = live_run_warning()  # a run training from these folders: said, and named in the question
     if not _confirmed(f"Rename {len(plan)} folder(s) back{_while_live(live)}?", dry_run, yes):
         return

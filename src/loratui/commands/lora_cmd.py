@@ -155,9 +155,14 @@ def _check_output(source: Path, output: Path, force: bool) -> None:
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists (without it, a file that appears there "
                                             "while converting is kept too: exit 2); also convert a plain LoRA that "
                                             "needs no conversion.")
+@click.option("--alpha-zero", type=click.Choice(["keep", "dim"]), default="keep", show_default=True,
+              help="Layers with alpha 0, which loaders read two ways (sd-scripts and LyCORIS: alpha = rank, scale 1; "
+                   "ComfyUI, A1111/Forge and diffusers: scale 0): dim writes alpha = rank there, scale 1 in every "
+                   "loader (recorded in loratui_converted_from); keep leaves a copied file's alpha 0 as it is (a "
+                   "conversion, which writes alpha 1, then refuses: it cannot keep both readings).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def convert(source: str, output: str, model: str, rank: int | None, tolerance: float, precision: str | None,
-            drop_unsupported: bool, force: bool, as_json: bool) -> None:
+            drop_unsupported: bool, force: bool, alpha_zero: str, as_json: bool) -> None:
     """Rewrite the LyCORIS file SOURCE (LoHa, LoKr, DoRA, full, LoCon) as a plain kohya LoRA OUTPUT.
 
     For diffusers, whose load_lora_weights reads lora_down / lora_up keys only (ComfyUI and A1111/Forge
@@ -167,18 +172,19 @@ def convert(source: str, output: str, model: str, rank: int | None, tolerance: f
     metadata is kept; loratui_converted_from records what was done. A plain LoRA that diffusers already
     loads is not converted: OUTPUT is a copy of it (one line says so), or with another --precision, the
     same file with its tensors cast to it and its metadata kept; --rank resizes it, --force converts it.
-    A layer without an alpha tensor is read as alpha = rank, as every loader reads it; a damaged file
+    A layer without an alpha tensor is read as alpha = rank, as every loader reads it; one with alpha 0 is
+    read two ways (--alpha-zero says which the output keeps); a damaged file
     is refused, and so are OFT, BOFT, GLoRA and IA3 files (loratui does not rebuild
     their updates), before the base model loads. A1111's bundled embeddings (bundle_emb.*) are left out
     (diffusers refuses a file that
     has them), and the report names them.
     """
     with _json_error(as_json):
-        _convert(source, output, model, rank, tolerance, precision, drop_unsupported, force, as_json)
+        _convert(source, output, model, rank, tolerance, precision, drop_unsupported, force, as_json, alpha_zero)
 
 
 def _convert(source: str, output: str, model: str, rank: int | None, tolerance: float, precision: str | None,
-             drop_unsupported: bool, force: bool, as_json: bool) -> None:
+             drop_unsupported: bool, force: bool, as_json: bool, alpha_zero: str = "keep") -> None:
     from loratui.core.config import read_lora_info
 
     src, out = Path(source).expanduser(), Path(output).expanduser()
@@ -186,6 +192,17 @@ def _convert(source: str, output: str, model: str, rank: int | None, tolerance: 
     refusal = details.damage_message() or details.unconverted_message()  # OFT, BOFT, GLoRA, IA3: before torch loads
     if refusal:
         raise LoratuiError(refusal)
+    # a clean file diffusers reads as it is: re-factoring it would only add rounding (a layer without alpha is
+    # converted instead, so that the file says what every loader assumes)
+    copy = details.diffusers_ready and not details.no_alpha and rank is None and not force
+    zero = {name: details.ranks[name] for name in details.zero_alpha}
+    if zero and not copy and alpha_zero == "keep":  # a rebuilt layer is written at alpha 1: 0's meaning is gone
+        from loratui.core.config import ZERO_APPLIED, ZERO_READ_AS_RANK
+
+        raise LoratuiError(f"{src}: {len(zero)} layer(s) have alpha 0 (e.g. {next(iter(zero))}), which loaders read "
+                           f"two ways ({ZERO_READ_AS_RANK}; {ZERO_APPLIED}), and a converted layer is written at "
+                           "alpha 1, which cannot keep both: pass --alpha-zero dim to convert them at alpha = rank, "
+                           "scale 1 in every loader; nothing was written")
     _check_output(src, out, force)
 
     import torch
@@ -200,12 +217,11 @@ def _convert(source: str, output: str, model: str, rank: int | None, tolerance: 
     dtypes = {"fp16": torch.float16, "bf16": torch.bfloat16, "float": torch.float32}
     stored = details.dtypes.most_common(1)[0][0]
     dtype = dtypes[output_precision(precision, stored)]
-    # a clean file diffusers reads as it is: re-factoring it would only add rounding (a layer without alpha is
-    # converted instead, so that the file says what every loader assumes)
-    if details.diffusers_ready and not details.no_alpha and rank is None and not force:
+    if copy:
         from loratui.commands.lora_copy import copy_or_cast
 
-        copy_or_cast(src, out, source_tensors, details.metadata, dtype if precision else None, as_json)
+        copy_or_cast(src, out, source_tensors, details.metadata, dtype if precision else None, as_json, zero,
+                     alpha_zero)
         return
     section = _model_section(model)
     if not as_json:
@@ -269,7 +285,9 @@ def _print_report(out: Path, report, rank: int | None, tolerance: float, dtype, 
             "worst_layer": worst.name,
             "layers_over_tolerance": len(capped) + len(rounded), "over_tolerance_at_rank_cap": len(capped),
             "over_tolerance_from_rounding": len(rounded), "tolerance": tolerance, "rank_cap": rank,
-            "zero_layers_skipped": report.skipped_zero, "alpha_missing": report.no_alpha, "dropped": report.dropped,
+            "zero_layers_skipped": report.skipped_zero, "alpha_missing": report.no_alpha,
+            **({"alpha_zero": "dim", "alpha_zero_layers": report.alpha_zero} if report.alpha_zero else {}),
+            "dropped": report.dropped,
             "embeddings_left_out": report.embeddings_left_out,
             "bytes": out.stat().st_size, "dtype": str(dtype).removeprefix("torch."),
             "loads_in": written.loads_in}
@@ -287,6 +305,9 @@ def _print_report(out: Path, report, rank: int | None, tolerance: float, dtype, 
         click.echo(_rounding_warning(rounded, tolerance, data["dtype"]))
     if report.no_alpha:
         click.echo(f"{report.no_alpha} layers have no alpha: read as alpha = rank, as the loaders do")
+    if report.alpha_zero:
+        click.echo(f"{report.alpha_zero} layers had alpha 0: converted at alpha = rank (scale 1, as sd-scripts and "
+                   "LyCORIS read it; ComfyUI, A1111/Forge and diffusers applied 0 there), now alike in every loader")
     if report.skipped_zero:
         click.echo(f"{report.skipped_zero} layers have no update (all zero) and were left out")
     if report.dropped:

@@ -82,6 +82,9 @@ def train(config, resume, save_state, events, echo_json, max_steps, max_epochs, 
                                  "accelerate launch): leave --processes out, or run `loratui train` alone with it",
                                  param_hint="--processes")
     cfg = _preflight(config)
+    if resume is None:  # a resume's schedule is checked by _resume_preflight
+        _schedule_preflight(config, cfg, world=processes if processes > 1 else world, max_steps=max_steps,
+                            max_epochs=max_epochs)
     if events:
         from loratui.core.config import resolve_path
         from loratui.core.errors import LoratuiError
@@ -174,6 +177,28 @@ def _resume_preflight(cfg, resume: str, *, max_steps, max_epochs, extend_epochs,
     world = world or world_size()
     check_resume(cfg, scan_for_config(cfg), resume, world=world,
                  extend_epochs=extend_epochs, max_steps=max_steps, max_epochs=max_epochs)
+
+
+def _schedule_preflight(config: str, cfg, *, world: int, max_steps, max_epochs) -> None:
+    """The schedule the run computes first (a run of over 10 million steps is refused: core/plan/repeats.py),
+    here before the ML stack loads, with --max-steps / --max-train-epochs as the run applies them."""
+    import copy
+
+    from loratui.core.errors import LoratuiError
+    from loratui.core.plan import compute_schedule, scan_for_config
+
+    cfg = copy.deepcopy(cfg)
+    if max_steps is not None:
+        cfg.training.max_train_steps, cfg.training.max_train_epochs = max_steps, None
+    if max_epochs is not None:
+        cfg.training.max_train_epochs, cfg.training.max_train_steps = max_epochs, None
+    try:
+        compute_schedule(cfg, scan_for_config(cfg), world)
+    except LoratuiError as exc:  # name the config, as `steps` does, unless a path is named first
+        head = str(exc).split(":", 1)[0]
+        if "/" in head or head.startswith(str(config)):
+            raise
+        raise LoratuiError(f"{config}: {exc}") from None
 
 
 def _preflight(config: str):

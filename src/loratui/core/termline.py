@@ -2,7 +2,8 @@
 copy behind on every redraw. ``fit`` cuts a line to the terminal's width. ``silence_stream`` quiets a
 stream whose reader left (`| head`). ``shell_arg`` / ``shell_path`` write a word or path the user can paste.
 ``needs_escape`` / ``escape_controls``: the one rule for which characters of a name cannot be shown as they
-are, used by the CLI (commands.term_text), the app's cells (tui.widgets.table_text) and the scan's lines."""
+are, used by the CLI (commands.term_text), the app's cells (tui.widgets.table_text) and the scan's lines (a
+backslash is doubled only in a text that needs escaping: plain names print byte for byte)."""
 
 from __future__ import annotations
 
@@ -40,10 +41,16 @@ def escape_char(ch: str) -> str:
 
 def escape_controls(text: str) -> str:
     """``text`` for one line: every character ``needs_escape`` names escaped (``escape_char``), the rest as
-    it is (``10_キャラ/new\\nline.txt``, ``bad\\xff.txt``)."""
-    if text.isprintable():  # the common case, and a fast one
+    it is (``10_キャラ/new\\nline.txt``, ``bad\\xff.txt``).
+
+    A text with nothing to escape comes back byte for byte, backslashes included (scripts parse plain
+    names; a tag such as ``miku \\(cosplay\\)`` is plain). Once a text needs escaping, its own backslashes
+    are doubled too, so every ``\\`` in the result starts an escape: a name holding the four characters
+    ``\\x07`` and a real bell reads ``a\\\\x07\\x07``, never two bells. The result is printable, so escaping
+    it again changes nothing (a line may be escaped whole after its names were)."""
+    if text.isprintable() or not has_controls(text):  # the common case, and a fast one
         return text
-    return "".join(escape_char(ch) if needs_escape(ch) else ch for ch in text)
+    return "".join(escape_char(ch) if needs_escape(ch) else "\\\\" if ch == "\\" else ch for ch in text)
 
 
 def has_controls(text: str) -> bool:

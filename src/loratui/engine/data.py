@@ -38,7 +38,9 @@ class DataFileError(LoratuiError):
     saves and names the file (engine.run_error_ends); any other LoratuiError is not a file's to fix."""
 from loratui.core.image_modes import high_bit_to_8bit, quiet_decompression_bomb_warnings
 from loratui.core.image_resize import area_resize
-from loratui.core.plan import compute_schedule, epoch_batches, epoch_samples, scan_for_config, shard_batches
+from loratui.core.plan import (
+    compute_schedule, epoch_batches, epoch_samples, many_repeats_lines, scan_for_config, shard_batches,
+)
 from loratui.engine import data_cache
 from loratui.engine.data_cache import CACHE_SUFFIX  # noqa: F401  (re-exported)
 from loratui.engine.speed import to_device
@@ -295,7 +297,9 @@ class TrainingData:
         self.epochs = self.schedule.epochs
         d = cfg.dataset
         self.captions: dict[str, str] = {}
-        self.caption_notes: list[str] = []  # captions read with a caveat, one line each: the run warns
+        # lines the run warns with (run.py): first each folder with very many repeats (named with the run's
+        # total steps, as `loratui steps` notes it), then each caption read with a caveat
+        self.caption_notes: list[str] = many_repeats_lines(self.schedule)
         self._tag_frequency: dict | None = None  # ss_tag_frequency, counted at the first save
         for sample in self._unique_images():
             self.captions[str(sample.image.path)] = read_caption_text(sample.image, sample.subset, d.caption_extension,

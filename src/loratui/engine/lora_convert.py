@@ -61,6 +61,7 @@ class ConvertReport:
     dropped: list[str] = field(default_factory=list)  # "NAME (why)"
     skipped_zero: int = 0  # layers whose update is exactly zero (not written)
     no_alpha: int = 0  # layers without an alpha tensor, read as alpha = rank
+    alpha_zero: int = 0  # layers with alpha 0, read as alpha = rank (lycoris-lora's and sd-scripts' reading)
     embeddings_left_out: list[str] = field(default_factory=list)  # bundle_emb NAMEs not carried over
 
     @property
@@ -183,8 +184,12 @@ def convert_to_lora(source: Path, base, *, rank: int | None = None, tolerance: f
     tensors, metadata = read_lora(source)
     check_whole(source, tensors)
     report = ConvertReport(source_kind=kind_of(tensors))
-    report.embeddings_left_out = sorted(read_lora_info(source).embeddings)
+    details = read_lora_info(source)
+    report.embeddings_left_out = sorted(details.embeddings)
     report.no_alpha = len(fill_missing_alphas(tensors))
+    # lycoris-lora's modules read alpha 0 as alpha = rank (scale 1); ComfyUI, A1111 and diffusers apply 0 there:
+    # `lora convert` asks for --alpha-zero dim first, and the metadata records it
+    report.alpha_zero = len(details.zero_alpha)
     names_in_file = {k.split(".", 1)[0] for k in tensors}
     holder = _holder(base, names_in_file, source)
     tucker = {k.split(".", 1)[0] for k in tensors if k.endswith(".lokr_t2")}  # see _tucker_lokr_update
@@ -279,6 +284,7 @@ def _metadata(source_meta: dict[str, str], report: ConvertReport, conv_ranks: li
         "network_args": json.loads(source_meta["ss_network_args"]) if _is_json(source_meta.get("ss_network_args")) else None,
         "kind": report.source_kind, "tolerance": tolerance, "rank_cap": rank,
         "max_relative_error": float(f"{report.max_stored_error:.3g}"), "dropped_layers": len(report.dropped),
+        **({"alpha_zero": "dim", "alpha_zero_layers": report.alpha_zero} if report.alpha_zero else {}),
         **({"embeddings_left_out": report.embeddings_left_out} if report.embeddings_left_out else {})})
     for key in ("sshs_model_hash", "sshs_legacy_hash"):
         meta.pop(key, None)  # recomputed over the new tensors when saved

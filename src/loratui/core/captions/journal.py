@@ -138,6 +138,7 @@ def journal_lock(dataset, nothing: str = "nothing was written", *, create: bool 
     read-only or lock-less file system) the write goes on unlocked: its own errors say what is wrong. The
     lock is core.fsutil's ``folder_lock``: `dataset balance` takes the same file, so they exclude each other."""
     if fcntl is None:
+        _follow_renames(dataset)
         yield
         return
 
@@ -154,7 +155,16 @@ def journal_lock(dataset, nothing: str = "nothing was written", *, create: bool 
                 raise
             held.enter_context(folder_lock(journal_dir(dataset), busy, wait=wait, name=LOCK_NAME, create=create,
                                            note=note))
+        _follow_renames(dataset)
         yield
+
+
+def _follow_renames(dataset) -> None:
+    """Before anything else under the lock: follow folder renames a balance stopped part-way left written
+    down (journal_renames.py; one stat when there are none)."""
+    from loratui.core.captions.journal_renames import finish_pending
+
+    finish_pending(dataset)
 
 
 def busy_line(dataset, holder: int | None, nothing: str) -> str:

@@ -30,6 +30,7 @@ from loratui.core.config.kohya_import import ImportReport, import_kohya, import_
 from loratui.core.config.kohya_explain import explain_gui_key
 from loratui.core.config.packages import missing_packages
 from loratui.core.config.lora_file import LoraFileInfo, describe_lora, layer_kinds, read_lora_info
+from loratui.core.config.lora_alpha import ZERO_APPLIED, ZERO_READ_AS_RANK
 from loratui.core.config.lora_layers import base_kind
 from loratui.core.config.output_folder import output_dir_of
 from loratui.core.config.vae_check import VAE_KEY_PREFIXES
@@ -96,5 +97,5 @@ __all__ = [
     "LYCORIS", "LYCORIS_ARGS", "NETWORK_MODULES", "algo_of", "explain_arg", "network_kind", "network_problems",
     "network_identity", "sdscripts_network_kwargs", "split_network_args",
     "network_arg_position", "network_arg_shown", "network_arg_value", "with_network_arg",
-    "LoraFileInfo", "describe_lora", "layer_kinds", "read_lora_info",
+    "LoraFileInfo", "describe_lora", "layer_kinds", "read_lora_info", "ZERO_APPLIED", "ZERO_READ_AS_RANK",
 ]

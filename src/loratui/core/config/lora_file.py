@@ -13,13 +13,15 @@ type, rank and damage come from its shapes in lora_layers.py.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loratui.core.config.lora_alpha import (  # noqa: F401 - DAMAGED_ALPHA: re-exported (weights_check.py)
+    DAMAGED_ALPHA, _finite, _layers, _number, _shown, alpha_tensor_warnings, missing_alpha_warning, zero_alpha_layers,
+)
 from loratui.core.config.lora_layers import (  # layer_kinds and layer_problems: re-exported
     UNCONVERTED_KINDS, base_kind, guess_family, is_conv_layer, layer_kinds, layer_problems, shapes_by_layer,
 )
@@ -50,7 +52,6 @@ UNCONVERTED_LOADERS = {"OFT": "ComfyUI, A1111/Forge, sd-scripts (lycoris.kohya),
                        "GLoRA": "ComfyUI, A1111/Forge, sd-scripts (lycoris.kohya), LyCORIS",
                        "IA3": "A1111/Forge, sd-scripts (lycoris.kohya), LyCORIS"}
 CONVERTED_TYPES = "LoCon/LoHa/LoKr/DoRA/full"
-DAMAGED_ALPHA = "alpha is NaN/inf: the file is damaged"
 TUCKER_LOKR = ("ComfyUI, A1111/Forge; sd-scripts (lycoris.kohya) and loratui only as network_weights with "
                "use_tucker=true in network_args (lycoris-lora 4.1's file loader cannot read its lokr_t2)")
 
@@ -171,6 +172,12 @@ class LoraFileInfo:
         return out
 
     @property
+    def zero_alpha(self) -> list[str]:
+        """Ranked layers whose alpha tensor is 0: sd-scripts and LyCORIS read it as alpha = rank, ComfyUI,
+        A1111/Forge and diffusers apply 0 (lora_alpha.py); applied_alphas gives them 0."""
+        return zero_alpha_layers(self)
+
+    @property
     def alpha(self) -> float | None:
         """The alpha loaders apply when every layer has the same one (from the alpha tensors, alpha = rank
         where a layer has none), whatever ss_network_alpha says; None when they differ (alpha_summary)."""
@@ -221,7 +228,7 @@ class LoraFileInfo:
         if self.damaged:
             out.append(f"the file is damaged or incomplete, {self.damage_summary()}")
         if self.no_alpha:
-            out.append(_alpha_warning(self))
+            out.append(missing_alpha_warning(self))
         out += alpha_tensor_warnings(self)
         return out
 
@@ -239,95 +246,13 @@ class LoraFileInfo:
                 "alpha_linear": by_type.get("linear"), "alpha_conv": by_type.get("conv"),
                 "alpha_values": dict(Counter(_shown(v) for v in self.applied_alphas().values()).most_common()),
                 "alpha_metadata": _number(self.metadata.get("ss_network_alpha")),
-                "alpha_missing": len(self.no_alpha), "whole_factor_count": len(self.whole_lokr),
+                "alpha_missing": len(self.no_alpha), "alpha_zero": len(self.zero_alpha),
+                "whole_factor_count": len(self.whole_lokr),
                 "whole_factor_layers": self.whole_lokr,
                 "damaged": dict(sorted(self.damaged.items())),
                 "embeddings": [embedding_dict(name, parts) for name, parts in sorted(self.embeddings.items())],
                 "diffusers_ready": self.diffusers_ready, "loads_in": self.loads_in, "warnings": self.warnings(),
                 "metadata": self.metadata}
-
-
-def _layers(n: int, kind: str = "") -> str:
-    return f"{n} {kind + ' ' if kind else ''}layer{'' if n == 1 else 's'}"
-
-
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
-
-
-def _shown(value: float) -> str:
-    """An alpha as shown and compared: 4 significant digits (an fp16/bf16 alpha of 0.1 is 0.0999..)."""
-    return f"{value:.4g}"
-
-
-def _number(text: str | None) -> float | None:
-    try:
-        value = float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return value if value == value and abs(value) != float("inf") else None
-
-
-def _alpha_warning(info: LoraFileInfo) -> str:
-    missing = info.no_alpha
-    which = ("no layer has an alpha tensor" if len(missing) == len(info.ranks)
-             else f"{len(missing)} of {len(info.ranks)} layers have no alpha tensor (e.g. {missing[0]})")
-    ranks = sorted({info.ranks[name] for name in missing})
-    rank = f"rank ({ranks[0]})" if len(ranks) == 1 else "rank"
-    line = f"{which}: ComfyUI, A1111/Forge, sd-scripts and diffusers then use alpha = {rank}, scale 1"
-    trained = _number(info.metadata.get("ss_network_alpha"))
-    if trained and len(ranks) == 1 and trained != ranks[0]:
-        strength = ranks[0] / trained
-        line += (f", while it was trained with alpha {trained:g} (ss_network_alpha): it applies at {strength:g}x "
-                 f"the trained strength (use weight {1 / strength:.3g} for the trained effect)")
-    elif trained is None or len(ranks) != 1:
-        line += ", which may not be the strength it was trained at"
-    return line
-
-
-def _network_args(metadata: dict[str, str]) -> dict:
-    try:
-        args = json.loads(metadata.get("ss_network_args") or "{}")
-    except ValueError:
-        return {}
-    return args if isinstance(args, dict) else {}
-
-
-def alpha_tensor_warnings(info: LoraFileInfo) -> list[str]:
-    """What the alpha tensors say that the metadata or the loaders do not: an ss_network_alpha (or
-    conv_alpha) other than the tensors' (loaders read only the tensors), alpha 0, NaN, not one number."""
-    out = []
-    held = {name: value for name, value in info.alpha_tensors.items()
-            if value is not None and name in info.ranks and name not in info.damaged}
-    finite = {name: value for name, value in held.items() if math.isfinite(value)}  # NaN/inf: said once, below
-    said_conv = _number(str(_network_args(info.metadata).get("conv_alpha")))
-    for kind, key, said in (("linear", "ss_network_alpha", _number(info.metadata.get("ss_network_alpha"))),
-                            ("conv", "conv_alpha (ss_network_args)", said_conv)):
-        own = [value for name, value in finite.items() if (name in info.conv_layers) == (kind == "conv")]
-        off = Counter(_shown(v) for v in own if said is not None and not math.isclose(v, said, rel_tol=5e-3))
-        if not off:
-            continue
-        which = (f"its {_layers(len(own), kind)}" if sum(off.values()) == len(own)
-                 else f"{sum(off.values())} of its {_layers(len(own), kind)}")
-        line = (f"the metadata's {key} is {said:g} but the alpha tensors of {which} hold "
-                f"{', '.join(off)}: loaders apply the tensors' alpha, not the metadata's")
-        if len(off) == 1 and said:
-            line += f" ({float(next(iter(off))) / said:.3g}x the strength the metadata suggests)"
-        out.append(line)
-    zero = sorted(name for name, value in held.items() if value == 0)
-    if zero:  # networks/lora.py and lycoris-lora: "if alpha == 0 or None, alpha is rank"
-        out.append(f"{len(zero)} layer(s) have alpha 0 (e.g. {zero[0]}): A1111/Forge and ComfyUI apply alpha/rank = 0 "
-                   "(the layer does nothing), sd-scripts and LyCORIS read 0 as alpha = rank")
-    bad = sorted(name for name, value in held.items() if not math.isfinite(value))
-    if bad:
-        out.append(f"{DAMAGED_ALPHA} ({len(bad)} layer(s), e.g. {bad[0]}): every loader's output turns NaN; get a "
-                   "good copy")
-    odd = sorted(name for name, value in info.alpha_tensors.items() if value is None)
-    if odd:
-        out.append(f"{len(odd)} layer(s) have an alpha tensor that is not one number loratui reads (several values, "
-                   f"or an F8_E8M0 / sub-byte type; e.g. {odd[0]}): loaders read one number there; its scale is not "
-                   "shown")
-    return out
 
 
 # A1111 / Forge's bundled textual-inversion embeddings: bundle_emb.NAME.string_to_param.* (SD 1.x/2.x, the
@@ -427,7 +352,9 @@ def describe_lora(info: LoraFileInfo) -> list[str]:
                      "NaN)")
     elif alpha is not None:
         which = f" to the {_layers(len(info.applied_alphas()), 'ranked')}" if whole else ""
-        lines.append(f"  {'alpha':<{LABEL}} {alpha} (what loaders apply{which}; each layer's scale is alpha / rank)")
+        what = ("what ComfyUI, A1111/Forge and diffusers apply; sd-scripts reads alpha 0 as rank: see the warning"
+                if info.zero_alpha else "what loaders apply")
+        lines.append(f"  {'alpha':<{LABEL}} {alpha} ({what}{which}; each layer's scale is alpha / rank)")
     if whole:  # lycoris-lora sets alpha = dim where both Kronecker factors are whole: scale 1
         lines.append(f"  {'whole factors':<{LABEL}} {_layers(len(whole), 'LoKr')} (e.g. {whole[0]}) have whole "
                      "lokr_w1 and lokr_w2, no rank: loaders apply them at scale 1, whatever their alpha")

@@ -52,7 +52,8 @@ def dataset_folder_problems(cfg) -> list[str]:
     """The train/reg folders and their `N_name` folders open, and their repeats make sense."""
     from loratui.core.config.load import resolve_path
     from loratui.core.dataset import (
-        IMAGE_EXTENSIONS, MAX_REPEATS, OTHER_IMAGE_EXTENSIONS, list_folder, parse_subset_name, train_dir_hint,
+        IMAGE_EXTENSIONS, MAX_TRAINABLE_REPEATS, NOT_UTF8_FOLDER, OTHER_IMAGE_EXTENSIONS, is_utf8_name, list_folder,
+        parse_subset_name, train_dir_hint,
     )
 
     problems = []
@@ -73,14 +74,15 @@ def dataset_folder_problems(cfg) -> list[str]:
             parsed = parse_subset_name(entry.name)
             if parsed is None or parsed[0] < 1:
                 continue
-            if not _utf8(entry.name):  # the run's events and the LoRA's ss_dataset_dirs are UTF-8: it fails there
-                problems.append(f"{key}: {_shown(entry.path)}: this folder's name is not valid UTF-8 (it was made on a "
-                                "system with another encoding) and the run's events and the LoRA's metadata hold "
-                                "UTF-8 text: rename it")
+            if not is_utf8_name(entry.name):  # the run's events and the LoRA's ss_dataset_dirs are UTF-8: it fails there
+                problems.append(f"{key}: {_shown(entry.path)}: {NOT_UTF8_FOLDER}")  # `dataset scan` says it too
                 continue
-            if parsed[0] > MAX_REPEATS:
-                problems.append(f"{key}: {entry.path}: {parsed[0]} repeats is far too many (at most {MAX_REPEATS:,}): "
-                                "rename the folder with its real repeat count, e.g. 10_" + parsed[1])
+            if parsed[0] > MAX_TRAINABLE_REPEATS:  # left out by the scan (nothing can build it): said here as
+                # the error it is; fewer repeats, however many, train as sd-scripts trains them, and the
+                # schedule (core/plan/repeats.py) names the folder with the run's total, refusing only an absurd one
+                problems.append(f"{key}: {entry.path}: {parsed[0]} repeats is far too many (at most "
+                                f"{MAX_TRAINABLE_REPEATS:,}, and far fewer make sense): rename the folder with its "
+                                "real repeat count, e.g. 10_" + parsed[1])
                 continue
             try:
                 # left-out kinds (GIF, TIFF...) count too: the scan's own message names them better
@@ -93,14 +95,6 @@ def dataset_folder_problems(cfg) -> list[str]:
             problems.append(f"train_data_dir: no training images under {root}: it needs `N_name` folders (e.g. "
                             f"10_alice) holding the images{train_dir_hint(root)}")
     return problems
-
-
-def _utf8(name: str) -> bool:
-    try:
-        name.encode("utf-8")  # a name in another encoding reaches Python as lone surrogates
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _shown(path: str) -> str:

@@ -14,6 +14,10 @@ from loratui.core.dataset.balance import (
     Rename, apply_renames, balance_plan, balance_target, nothing_to_balance_line, plan_conflicts, reg_balance_refusal,
     reg_fills, samples_change_line,
 )
+from loratui.core.dataset.balance_pending import (
+    RENAMED as RENAMED_STATE, claim_written, discard_pending, has_pending, pending_records, settle_pending, write_pending,
+    write_pending_rows,
+)
 from loratui.core.dataset.balance_record import (
     BalanceNotRecordedError, balance_recorded_at, balance_still_applied, forget_balance, last_balance,
     no_balance_undo_line, record_and_rename, record_balance, undo_balance,
@@ -38,6 +42,7 @@ from loratui.core.dataset.caption_check import (
     OTHER_CAPTION_EXTENSIONS, caption_problems, missing_caption_problem, other_caption_file, tag_variant_key,
 )
 from loratui.core.dataset.caption_ext import caption_extension_option, caption_extension_problem
+from loratui.core.dataset.name_utf8 import NOT_UTF8_FOLDER, is_utf8_name
 from loratui.core.dataset.unreadable import captions_of_unreadable_images
 
 __all__ = [
@@ -46,6 +51,7 @@ __all__ = [
     "JPEG_ALIAS_EXTENSIONS",
     "MAX_REPEATS",
     "MAX_TRAINABLE_REPEATS",
+    "NOT_UTF8_FOLDER", "is_utf8_name",
     "ConceptFolder",
     "concept_folders",
     "repeats_problem",
@@ -64,6 +70,8 @@ __all__ = [
     "Subset",
     "apply_renames", "balance_still_applied", "forget_balance", "last_balance", "record_and_rename", "record_balance",
     "undo_balance",
+    "RENAMED_STATE", "claim_written", "discard_pending", "has_pending", "pending_records", "settle_pending",
+    "write_pending", "write_pending_rows",
     "no_balance_undo_line", "nothing_to_balance_line",
     "balance_plan", "balance_recorded_at", "config_reg_dir",
     "reg_balance_refusal", "reg_fills", "samples_change_line", "regularised_train_dir",

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from loratui.core.dataset.balance_pending import mark_renamed, settle_records, write_pending
 from loratui.core.dataset.scan import MAX_REPEATS, DatasetScan, Subset
 from loratui.core.dataset.parking import temp_name
 from loratui.core.errors import LoratuiError
@@ -148,9 +149,12 @@ def plan_conflicts(plan: list[Rename]) -> list[str]:
     return problems
 
 
-def apply_renames(plan: list[Rename]) -> None:
+def apply_renames(plan: list[Rename], *, journal_follows: bool = True) -> None:
     """Rename folders; all or nothing. Raises LoratuiError before touching anything if it would clobber,
     or (BalanceBusyError) while another loratui writes captions in the train folder (``train_write_lock``).
+    ``journal_follows``: first, under the lock, write down for the undo journals what is about to move
+    (balance_pending.py), so they follow it even after a kill at any moment (``follow_folder_renames`` in
+    core.captions, or else the next use of each journal, rewrites their paths).
 
     Each folder goes straight to its new name when the order allows (a chain ``2_a -> 4_a -> 8_a``
     moves ``4_a`` first), so a kill between two renames leaves every concept visible and trained.
@@ -167,17 +171,32 @@ def apply_renames(plan: list[Rename]) -> None:
             raise LoratuiError(conflicts[0])
         # Each entry records where a folder sits now, so a failure can move it back to its source.
         moved: list[tuple[Path, Path]] = []  # (source, current location)
+        pending = _journal_pending(plan) if journal_follows else []
         with _deadly_signals_held():
             try:
-                _rename_in_order(plan, moved)
+                with _ctrl_c_between_renames() as check:
+                    _rename_in_order(plan, moved, check)
+                    mark_renamed(pending)  # in here: a Ctrl-C while it is written rolls the renames back too
             except OSError as exc:
                 _roll_back(moved)
+                settle_records(pending)
                 if exc.errno not in _NOT_WRITABLE:
                     raise
                 raise LoratuiError(_not_writable_line(exc, plan, moved)) from None
             except BaseException:
                 _roll_back(moved)
+                settle_records(pending)
                 raise
+
+
+def _journal_pending(plan: list[Rename]) -> list[Path]:
+    """``write_pending`` for the plan, or one line (nothing renamed) when its record cannot be written."""
+    try:
+        return write_pending((r.source, r.dest) for r in plan)
+    except OSError as exc:
+        raise LoratuiError(f"{exc.filename or plan[0].source.parent}: cannot note the renames for the undo journal "
+                           f"({exc.strerror or exc}), so nothing was renamed: free some space or make the folder "
+                           "writable, then try again") from None
 
 
 _NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
@@ -225,7 +244,7 @@ def train_write_lock(train_dir: str | os.PathLike):
                        create=False)
 
 
-def _rename_in_order(plan: list[Rename], moved: list[tuple[Path, Path]]) -> None:
+def _rename_in_order(plan: list[Rename], moved: list[tuple[Path, Path]], check=lambda: None) -> None:
     at = {i: rename.source for i, rename in enumerate(plan)}  # where each folder is now
     slot: dict[int, int] = {}  # its entry in ``moved``
     pending = list(at)
@@ -237,12 +256,14 @@ def _rename_in_order(plan: list[Rename], moved: list[tuple[Path, Path]]) -> None
             temp = at[i].with_name(temp_name(os.getpid(), i, plan[i].dest.name))
             if os.path.lexists(temp):
                 raise LoratuiError(f"temporary name {temp} is in use; remove it and retry")
+            check()
             _move(plan[i].source, at[i], temp, moved, slot, i)
             at[i] = temp
             continue
         for i in ready:
             if os.path.lexists(plan[i].dest):
                 raise LoratuiError(f"{plan[i].dest} appeared while renaming; nothing was overwritten")
+            check()
             _move(plan[i].source, at[i], plan[i].dest, moved, slot, i)
             at[i] = plan[i].dest
         pending = [i for i in pending if i not in ready]
@@ -280,6 +301,35 @@ def _deadly_signals_held():
             signal.signal(sig, handler)
         if caught:
             signal.raise_signal(caught[0])
+
+
+@contextmanager
+def _ctrl_c_between_renames():
+    """A Ctrl-C lands between two renames, never between a rename and its note in ``moved`` (the roll-back
+    would miss that folder, leaving it renamed with no record: hunt h2 F1): yields the check run before
+    each rename, which acts on one caught since; one caught after the last rename acts on leaving (inside
+    the caller's roll-back). Only on the main thread, over a handler Python set (KeyboardInterrupt's, a
+    command's); the app's Ctrl-C is a key, not a signal."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not callable(signal.getsignal(signal.SIGINT)):
+        yield lambda: None
+        return
+    caught: list[int] = []
+    handler = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+
+    def check() -> None:
+        if caught:
+            caught.clear()
+            handler(signal.SIGINT, None)  # raises KeyboardInterrupt (the roll-back follows), or was handled
+
+    try:
+        yield check
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    if caught:
+        handler(signal.SIGINT, None)
 
 
 def _roll_back(moved: list[tuple[Path, Path]]) -> None:

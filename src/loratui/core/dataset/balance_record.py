@@ -64,9 +64,10 @@ def record_and_rename(train_dir: str | os.PathLike, plan: list[Rename], after_en
     except OSError as exc:
         raise BalanceNotRecordedError(exc.strerror or str(exc)) from exc
     try:
-        apply_renames(plan)
+        apply_renames(plan)  # the undo journals follow, even after a kill mid-way
     except BaseException:
-        forget_balance(train_dir, renames_failed=True)
+        if not balance_still_applied(plan):  # a Ctrl-C that came just after the last rename keeps the record
+            forget_balance(train_dir, renames_failed=True)
         raise
 
 

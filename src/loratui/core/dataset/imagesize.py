@@ -413,10 +413,13 @@ def one_line(problem):
     message = problem.message
     if not has_controls(message):
         return problem
-    for name in {problem.path.name, problem.path.parent.name}:
-        if has_controls(name):
-            message = message.replace(name, shown_name(name))
-    message = escape_controls(message)
+    import re
+
+    names = sorted({n for n in (problem.path.name, problem.path.parent.name) if n}, key=len, reverse=True)
+    # each piece escaped once: a name by shown_name (a plain one byte for byte, backslashes too), the text
+    # between the names on its own (escaping the whole line would double the backslashes of their escapes)
+    pieces = re.split(f"({'|'.join(map(re.escape, names))})", message) if names else [message]
+    message = "".join(shown_name(piece) if i % 2 else escape_controls(piece) for i, piece in enumerate(pieces))
     return type(problem)(problem.kind, problem.path, message, problem.severity)
 
 

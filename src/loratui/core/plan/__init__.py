@@ -37,6 +37,7 @@ from loratui.core.plan.left_out import (
     SHOWN_FOLDERS, left_out_folders, no_reg_note, no_training_images_reason, scan_notes,
 )
 from loratui.core.plan.network_params import LycorisOptions, NetworkCount, count_lycoris
+from loratui.core.plan.repeats import MAX_TOTAL_STEPS, many_repeats_lines, too_long_problem
 
 __all__ = [
     "RULE_SOURCES", "Advice", "VramFix", "plan_advice", "vram_fixes",
@@ -51,7 +52,7 @@ __all__ = [
     "all_left_out", "family_from_weights", "make_buckets", "plan_epoch", "register_images", "reso_steps_notes", "resolve_family", "scan_error_note", "scan_for_config",
     "shard_batches", "text_encoder_lora_params", "unet_layout", "unet_lora_params",
     "missing_model_warning", "SHOWN_FOLDERS", "left_out_folders", "no_reg_note", "no_training_images_reason",
-    "scan_notes",
+    "scan_notes", "MAX_TOTAL_STEPS", "many_repeats_lines", "too_long_problem",
     "LycorisOptions", "NetworkCount", "TextEncoderArch", "UNetArch", "count_lycoris", "text_encoder_arch_from_config",
     "unet_arch_from_config",
 ]

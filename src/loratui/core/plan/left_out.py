@@ -17,11 +17,6 @@ def left_out_folders(scan) -> list[str]:
     return [p.message for p in getattr(scan, "skipped_folders", [])]
 
 
-def many_repeats_notes(scan) -> list[str]:
-    """Folders with far more repeats than make sense: counted (sd-scripts trains them), and said."""
-    return [p.message for p in getattr(scan, "problems", []) if p.kind == "many_repeats"]
-
-
 def no_training_images_reason(scan) -> str | None:
     """Why no training image is left when train folders were left out: the first one's reason, how
     many more, and the command that lists them (None when no train folder was left out)."""

@@ -11,7 +11,8 @@ Rules mirrored:
 * Samples (DreamBoothDataset): each `N_name` folder contributes N x (its images) samples per epoch.
   Folders with N < 1 or no images are skipped (the dataset scan already leaves them out or empty, and
   names each: :attr:`Schedule.left_out_folders`). There is no upper limit: `100000_x` counts, as
-  sd-scripts trains it (a warning note says so).
+  sd-scripts trains it (a note names it with the run's total); only a run over 10 million steps (or
+  with that many in one epoch) is refused as a typo (repeats.py).
 * Regularisation padding (DreamBoothDataset's reg loop): let T = train samples. A first pass walks the
   reg images in order and registers each with its folder's repeats until the running count reaches
   T (so with more reg samples than T the remaining reg images are never used, and the last one
@@ -60,7 +61,7 @@ from loratui.core.plan.buckets import (
 from loratui.core.errors import LoratuiError
 from loratui.core.fsutil import dollar_hint
 from loratui.core.plan.left_out import (  # noqa: F401 - scan_error_note, scan_command: re-exported
-    all_left_out, left_out_folders, many_repeats_notes, no_training_images_reason, scan_command, scan_error_note,
+    all_left_out, left_out_folders, no_training_images_reason, scan_command, scan_error_note,
 )
 from loratui.core.plan.samples import (  # noqa: F401 - Sample, _pad_reg, epoch_*, shard_batches: re-exported
     Registered, Sample, _pad_reg, assign_all, ceil_div, epoch_batches, epoch_samples, register_images, shard_batches,
@@ -128,12 +129,17 @@ class Schedule:
     def total_samples_per_epoch(self) -> int:
         return self.samples_per_epoch + self.reg_samples_per_epoch
 
-    def with_epochs(self, epochs: int) -> Schedule:
-        """This schedule trained for `epochs` epochs (max_train_epochs semantics)."""
-        return dataclasses.replace(self, notes=list(self.notes), left_out_folders=list(self.left_out_folders),
-                                   epochs=epochs, mode="epochs",
-                                   total_steps=epochs * self.steps_per_epoch,
-                                   last_epoch_steps=self.steps_per_epoch)
+    def with_epochs(self, epochs: int, total_steps: int | None = None) -> Schedule:
+        """This schedule trained for `epochs` epochs (max_train_epochs semantics), or stopped at
+        ``total_steps`` inside them; a folder with very many repeats gets a note with that total."""
+        from loratui.core.plan.repeats import many_repeats_lines
+
+        out = dataclasses.replace(self, notes=list(self.notes), left_out_folders=list(self.left_out_folders),
+                                  epochs=epochs, mode="epochs",
+                                  total_steps=epochs * self.steps_per_epoch if total_steps is None else total_steps,
+                                  last_epoch_steps=self.steps_per_epoch)
+        out.notes.extend(many_repeats_lines(out))
+        return out
 
     def to_dict(self) -> dict:
         return {
@@ -234,7 +240,6 @@ def plan_epoch(cfg, scan, num_processes: int = 1) -> Schedule:
         elif reg.extra_repeats:
             notes.append(f"reg images are repeated {reg.extra_repeats} extra time(s) to match the "
                          f"{train_samples} train samples (sd-scripts' rule)")
-    notes.extend(many_repeats_notes(scan))
     odd_case = [p for p in getattr(scan, "problems", []) if p.kind == "extension_case"]
     if odd_case:
         notes.append(f"{len(odd_case)} image(s) have a mixed-case extension (e.g. {odd_case[0].path.name}): counted "
@@ -316,13 +321,18 @@ def compute_schedule(cfg, scan, num_processes: int = 1) -> Schedule:
     else:
         if t.max_train_steps < 1:
             raise LoratuiError(f"max_train_steps must be at least 1, not {t.max_train_steps}")
-        out = plan.with_epochs(ceil_div(t.max_train_steps, plan.steps_per_epoch))
+        out = plan.with_epochs(ceil_div(t.max_train_steps, plan.steps_per_epoch), t.max_train_steps)
         out.mode = "steps"
         out.total_steps = t.max_train_steps
         out.last_epoch_steps = t.max_train_steps - (out.epochs - 1) * plan.steps_per_epoch
         if out.last_epoch_steps != plan.steps_per_epoch:
             out.notes.append(f"max_train_steps {t.max_train_steps} ends inside epoch {out.epochs} "
                              f"(after {out.last_epoch_steps} of its {plan.steps_per_epoch} steps)")
+    from loratui.core.plan.repeats import too_long_problem
+
+    too_long = too_long_problem(out)  # `steps`, `config check` and `train` refuse it alike
+    if too_long:
+        raise LoratuiError(too_long)
     from loratui.core.plan.advice import sampling_note, warmup_note  # here: advice builds on this module
 
     out.notes.extend(note for note in (warmup_note(cfg, out.total_steps), sampling_note(cfg)) if note)
