@@ -17,12 +17,27 @@ import threading
 import time
 from typing import NoReturn
 
-import click
 
-from loratui import __version__
-from loratui.commands.help_text import exit_codes
-from loratui.commands.options import json_line
-from loratui.core.errors import LoratuiError
+def _quiet_interrupt(signum, frame) -> None:
+    """A Ctrl-C while this module's imports run (up to a second on a loaded machine): "interrupted", exit 130,
+    never a KeyboardInterrupt traceback from deep inside an import. Nothing is written yet to flush."""
+    try:
+        os.write(2, b"interrupted\n")
+    finally:
+        os._exit(130)
+
+
+# held from here to the end of this module (main() then installs the command's own handling)
+_held_sigint = signal.signal(signal.SIGINT, _quiet_interrupt) \
+    if threading.current_thread() is threading.main_thread() \
+    and signal.getsignal(signal.SIGINT) is signal.default_int_handler else None
+
+import click  # noqa: E402 - after the quiet handler: the imports below take most of the start-up time
+
+from loratui import __version__  # noqa: E402
+from loratui.commands.help_text import exit_codes  # noqa: E402
+from loratui.commands.options import json_line  # noqa: E402
+from loratui.core.errors import LoratuiError  # noqa: E402
 
 # name -> (module, attribute, one-line help shown in `loratui --help` without importing it)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -98,6 +113,7 @@ def _app_target(args: list[str]) -> str | None:
     return None
 
 
+TOP_HELP = ("--help", "-h", "--version")  # `loratui --help | head -1`: a closed pipe is said as a command's (141)
 EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader closed the pipe
 
 
@@ -111,12 +127,14 @@ class StdoutWatch:
         self.wrote = False
         self.error_event = False
         self.broken = False
+        self.failed: OSError | None = None  # the last error writing stdout (ENOSPC: its disk is full)
 
     def write(self, data):
         try:
             written = self.stream.write(data)
         except OSError as exc:
             self.broken = self.broken or exc.errno == errno.EPIPE
+            self.failed = exc
             raise
         if data:
             self.wrote = True
@@ -132,6 +150,7 @@ class StdoutWatch:
             self.stream.flush()
         except OSError as exc:
             self.broken = self.broken or exc.errno == errno.EPIPE
+            self.failed = exc
             raise
 
     def __getattr__(self, name):
@@ -193,7 +212,8 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = sys.argv[1:] if argv is None else list(argv)
     stdout, stderr = sys.stdout, sys.stderr
-    watch = StdoutWatch(stdout) if args[:1] and args[0] in COMMANDS and stdout is not None else None
+    watch = StdoutWatch(stdout) if args[:1] and (args[0] in COMMANDS or args[0] in TOP_HELP) and stdout is not None \
+        else None
     if watch is not None:
         sys.stdout = watch
     try:
@@ -201,13 +221,24 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if watch is not None:  # click swaps both for wrappers on a broken pipe; an in-process caller gets its own back
             sys.stdout, sys.stderr = stdout, stderr
+        if argv is None:
+            _done_ignores_sigint()
+
+
+def _done_ignores_sigint() -> None:
+    """The command is over (its output printed, its exit code decided): a Ctrl-C while Python shuts down
+    (seconds, tearing down torch's modules after `lora convert`) no longer turns a finished job into a
+    silent exit 130. Only for the process's own entry point, on the main thread."""
+    if threading.current_thread() is threading.main_thread():
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _main(args: list[str], watch: StdoutWatch | None) -> None:
     from loratui.core.crashlog import debug_enabled, one_line
 
-    global _sigint_seen
-    _sigint_seen = False  # an in-process caller's earlier Ctrl-C does not make this command's failure exit 130
+    global _sigint_seen, _stop_signal
+    _sigint_seen, _stop_signal = False, 0  # an in-process caller's earlier Ctrl-C does not make this one exit 130
     outcome = _Outcome(args, watch)
     try:
         target = _app_target(args)
@@ -237,7 +268,7 @@ def _main(args: list[str], watch: StdoutWatch | None) -> None:
         cause = exc.__cause__ or exc.__context__  # click turns Ctrl-C into Abort: keep what the work said
         said = str(cause) if isinstance(cause, KeyboardInterrupt) and cause.args else \
             "interrupted" if _sigint_seen else "aborted"
-        outcome.fail(said, 130)
+        outcome.fail(said, _interrupt_code())
     except click.exceptions.NoArgsIsHelpError as exc:
         # `loratui lora` with no subcommand: click raises this UsageError with the whole help as its
         # message; it is a request for the help, shown as --help shows it (stdout, exit 0)
@@ -251,14 +282,14 @@ def _main(args: list[str], watch: StdoutWatch | None) -> None:
         outcome.json_error(exc.format_message(), exc.exit_code)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt as exc:
-        outcome.fail(str(exc) if exc.args else "interrupted", 130)
+        outcome.fail(str(exc) if exc.args else "interrupted", _interrupt_code())
     except BrokenPipeError:
         _stdout_closed(watch)
     except OSError as exc:
         _interrupted_if_sigint(outcome)
         if debug_enabled():
             raise
-        _disk_full(exc, args, outcome)
+        _disk_full(exc, args, outcome, watch)
         if not exc.filename:
             _internal(exc, args, outcome)
         from loratui.core.fsutil import describe_os_error
@@ -268,19 +299,25 @@ def _main(args: list[str], watch: StdoutWatch | None) -> None:
         _interrupted_if_sigint(outcome)
         if debug_enabled():
             raise
-        _disk_full(exc, args, outcome)
+        _disk_full(exc, args, outcome, watch)
         _internal(exc, args, outcome)
 
 
 _sigint_seen = False  # set by _note_sigint: a Ctrl-C arrived during this command
 
 
+_stop_signal = 0  # the SIGTERM / SIGHUP (_stops_taken) that stopped this command; 0: none or Ctrl-C
+
+
 def _note_sigint(signum, frame) -> None:
     """Python's default SIGINT handling (KeyboardInterrupt), noted first: a Ctrl-C that lands inside an import
     (numpy, diffusers) can come out of it as another exception (RecursionError, diffusers' "Failed to import
-    ..."), which is then the user's interrupt (exit 130), not a bug with a crash log."""
-    global _sigint_seen
+    ..."), which is then the user's interrupt (exit 130), not a bug with a crash log. A SIGTERM or SIGHUP
+    taken by _stops_taken stops the same way (its exit code: _interrupt_code)."""
+    global _sigint_seen, _stop_signal
     _sigint_seen = True
+    if signum != signal.SIGINT and not _stop_signal:
+        _stop_signal = signum
     raise KeyboardInterrupt
 
 
@@ -306,18 +343,46 @@ def _sigint_noted(args: list[str]):
         yield
         return
     signal.signal(signal.SIGINT, _note_sigint)
+    stops = _stops_taken(args)
     try:
         yield
     finally:
         if signal.getsignal(signal.SIGINT) is _note_sigint:
             signal.signal(signal.SIGINT, signal.default_int_handler)
+        for sig in stops:
+            if signal.getsignal(sig) is _note_sigint:
+                signal.signal(sig, signal.SIG_DFL)
+
+
+# the commands whose SIGTERM / SIGHUP stop as Ctrl-C does (a line, their temp files removed, exit 128 + the
+# signal) instead of killing the process part-way: `tags` writes thousands of captions through writer threads
+STOPPED_LIKE_SIGINT = ("tags",)
+
+
+def _stops_taken(args: list[str]) -> list[int]:
+    """SIGTERM and SIGHUP, where nothing handles them yet, noted as _note_sigint notes a Ctrl-C, for the
+    commands in STOPPED_LIKE_SIGINT; the signals so taken."""
+    taken = []
+    if args[:1] and args[0] in STOPPED_LIKE_SIGINT:
+        for name in ("SIGTERM", "SIGHUP"):
+            sig = getattr(signal, name, None)
+            if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
+                signal.signal(sig, _note_sigint)
+                taken.append(sig)
+    return taken
+
+
+def _interrupt_code() -> int:
+    """The exit code of an interrupted command: 130 for Ctrl-C, 128 + the signal for a SIGTERM (143) or
+    SIGHUP (129) that _stops_taken turned into the same stop."""
+    return 128 + _stop_signal if _stop_signal else 130
 
 
 def _interrupted_if_sigint(outcome: _Outcome, error: LoratuiError | None = None) -> None:
     """Any failure after a Ctrl-C is the interrupt: the usual line and exit 130, no crash log. loratui's own
     error keeps its text (it names the file or field): "interrupted: MESSAGE"."""
     if _sigint_seen:
-        outcome.fail(f"interrupted: {error}" if error is not None else "interrupted", 130)
+        outcome.fail(f"interrupted: {error}" if error is not None else "interrupted", _interrupt_code())
 
 
 def _flush_or_closed(watch: StdoutWatch | None) -> None:
@@ -361,10 +426,16 @@ def _launch_time_set(args: list[str]):
         os.environ.pop(LAUNCHED_AT_ENV, None)
 
 
-def _disk_full(exc: BaseException, args: list[str], outcome: _Outcome) -> None:
-    """A full disk (ENOSPC, torch.save's 'unexpected pos', ...) is the user's problem: one line, exit 2."""
+def _disk_full(exc: BaseException, args: list[str], outcome: _Outcome, watch: StdoutWatch | None = None) -> None:
+    """A full disk (ENOSPC, torch.save's 'unexpected pos', ...) is the user's problem: one line, exit 2.
+    Where the write that failed was stdout's (`> /dev/full`, a file on a full disk), the line says so."""
     from loratui.core.diskspace import disk_full_message
 
+    if _stdout_full(exc, watch):
+        where = _stdout_target()
+        _silence_stdout(watch)
+        outcome.fail(f"error: standard output could not be written (disk full{': ' + where if where else ''}): "
+                     "free some space or send the output elsewhere, and run it again", 2, kind="disk_full")
     try:
         message = disk_full_message(exc, None)
     except Exception:  # noqa: BLE001 - never let the explanation hide the error
@@ -385,3 +456,34 @@ def _internal(exc: BaseException, args: list[str], outcome: _Outcome) -> None:
     except Exception:  # noqa: BLE001 - stderr itself is gone
         pass
     sys.exit(1)
+
+
+def _stdout_full(exc: BaseException, watch: StdoutWatch | None) -> bool:
+    """Whether ``exc`` is stdout's own write failing for a full disk (ENOSPC on a write of no named file)."""
+    failed = watch.failed if watch is not None else None
+    return (failed is not None and failed.errno == errno.ENOSPC and isinstance(exc, OSError)
+            and exc.errno == errno.ENOSPC and not exc.filename)
+
+
+def _stdout_target() -> str:
+    """Where stdout goes (a file's path, /dev/full), as /proc tells; "" where it cannot."""
+    try:
+        target = os.readlink("/proc/self/fd/1")
+    except OSError:
+        return ""
+    return target if target.startswith("/") else ""
+
+
+def _silence_stdout(watch: StdoutWatch | None) -> None:
+    """stdout to the null device, so that what its buffer still holds is not flushed at exit onto the full disk
+    again (an "Exception ignored" traceback and exit 120 instead of the one line)."""
+    from loratui.core.termline import silence_stream
+
+    try:
+        silence_stream(watch.stream if watch is not None else sys.__stdout__, "")
+    except Exception:  # noqa: BLE001 - the error line matters more
+        pass
+
+
+if _held_sigint is not None and signal.getsignal(signal.SIGINT) is _quiet_interrupt:
+    signal.signal(signal.SIGINT, _held_sigint)  # an importer (a test, the app) keeps Python's own Ctrl-C

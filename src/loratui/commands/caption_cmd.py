@@ -137,6 +137,7 @@ def wd14(dataset_dir, mode, resume, caption_extension, separator, force, recursi
                              character_tags_first=character_tags_first, always_first_tags=csv_tags(always_first_tags),
                              rating=rating, tag_replacement=parse_replacements(tag_replacement),
                              character_tag_expand=character_tag_expand)
+        _refuse_read_only_fs(dataset_dir, dry_run)
         locked = _hold_journal(held, dataset_dir, dry_run)
         resumed = _interrupted_run(dataset_dir, mode, ("wd14",), out) if resume else None
         mode = resumed.mode if resumed else mode
@@ -188,6 +189,7 @@ def blip(dataset_dir, mode, resume, caption_extension, separator, force, recursi
         lengths = lengths_problem(min_length, max_length)
         if lengths:
             raise LoratuiError(lengths)
+        _refuse_read_only_fs(dataset_dir, dry_run)
         locked = _hold_journal(held, dataset_dir, dry_run)
         resumed = _interrupted_run(dataset_dir, mode, ("blip", "blip2", "git"), out) if resume else None
         mode = resumed.mode if resumed else mode
@@ -203,6 +205,16 @@ def blip(dataset_dir, mode, resume, caption_extension, separator, force, recursi
                                         warn=out.warning)
         _run(out, captioner, model, jobs, skipped, mode, separator, dry_run, workers, dataset_dir, force, sample,
              resumed, attempt, reg=reg_left_out(dataset_dir, recursive, caption_extension), locked=locked)
+
+
+def _refuse_read_only_fs(dataset_dir, dry_run: bool) -> None:
+    """A dataset on a file system mounted read-only: one line (exit 2) before the model loads, not every
+    image "failed" with advice (chmod, --force) that cannot help. A dry run writes nothing: it goes on."""
+    from loratui.core.errors import read_only_fs_error
+
+    error = None if dry_run else read_only_fs_error(dataset_dir)
+    if error is not None:
+        raise error
 
 
 def _hold_journal(held: ExitStack, dataset_dir, dry_run: bool) -> bool:

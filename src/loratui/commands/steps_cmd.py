@@ -117,7 +117,8 @@ def _left_out_lines(left_out: list[str]) -> list[str]:
 @click.command()
 @exit_codes((0, "done (folders left out of the count are named under the folders, with why)"),
             (2, "bad input: the config, or a dataset with no training images (the error says why: the first "
-                "folder left out and its reason)"))
+                "folder left out and its reason)"),
+            (130, "interrupted"))
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the breakdown.")
 # --processes as `loratui train --processes N` spells it; --num-processes (accelerate's word) still works

@@ -257,6 +257,20 @@ def _read_and_plan(directory: Path, ops, where, caption_extension, separator, ta
     return location, root, predicate, captions, plan, notes, beside.config
 
 
+def sweep_leftover_temps(root: Path, exts) -> None:
+    """Before a write: remove the hidden temp files a killed earlier write left beside the captions
+    (``.NAME.txt.xxxxxxxx.tmp``, core.temp_names: that shape only), saying how many on stderr."""
+    from loratui.core.temp_names import remove_leftover_temps
+
+    try:
+        removed = remove_leftover_temps(root, [ext if ext.startswith(".") else "." + ext for ext in exts])
+    except (OSError, ValueError):
+        return
+    if removed:
+        click.echo(f"note: removed {len(removed)} temp file(s) an interrupted write left (e.g. "
+                   f"{shown_name(str(removed[0]))})", err=True)
+
+
 def live_run_note(config: Path | None, location, folder: Path) -> None:
     """One stderr line when a training run from the config beside DIR (else the project's, for its img/:
     services.live_run.project_config) is live and trains from ``folder``:
@@ -327,6 +341,7 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
         if not click.confirm(f"Write {plan.changed} caption file(s)?", default=False):
             click.echo("Nothing written.")
             return
+    sweep_leftover_temps(root, {caption_extension})
     with progress_line("writing", as_json) as progress:
         result = apply_plan(plan, root, force=force, progress=progress)
     record_recipe()  # after the write: a refused apply records nothing

@@ -8,7 +8,7 @@ import click
 
 from loratui.commands.help_text import exit_codes_block, shell_arg
 from loratui.commands.options import can_ask, json_line
-from loratui.commands.tags_run import interrupted_reading, progress_line
+from loratui.commands.tags_run import interrupted_reading, progress_line, sweep_leftover_temps
 from loratui.commands.term_text import relative_name, shown_name
 from loratui.core.errors import LoratuiError
 
@@ -118,6 +118,7 @@ def _walk(directory: Path, verb: str, yes: bool, force: bool, skip_changed: bool
         if not click.confirm(f"{verb.capitalize()} it?", default=False):
             click.echo(f"Nothing {verb}ne.")
             return
+    sweep_leftover_temps(root, {".txt"} | {path.suffix for path, _ in preview.restore if path.suffix})
     with progress_line("undoing" if undoing else "redoing", as_json) as progress:
         result = (undo_last if undoing else redo_last)(root, force=force, skip_changed=skip_changed, progress=progress)
     if other is not None:  # `tags undo DIR` walks on into the other journal (the train or the reg folder's)

@@ -59,7 +59,8 @@ def _print_calibration(as_json: bool) -> None:
 @click.command()
 @exit_codes((0, "done; with model_family = \"auto\" and a model path that does not exist (yet), the family is "
                 "guessed from its name and a warning line on stderr names the path"),
-            (2, "bad input: the config, or a model that is there but whose family cannot be read from it"))
+            (2, "bad input: the config, or a model that is there but whose family cannot be read from it"),
+            (130, "interrupted"))
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @click.option("--family", type=FamilyType(auto=True),
               help="Override the config's model family: sd1 (also spelled sd15), sd2, sdxl or auto.")

@@ -47,3 +47,30 @@ class PartialWriteError(LoratuiError):
     how many were written. Exit 1, "written, except ...", not 2 (which promises nothing changed)."""
 
     exit_code = 1
+
+
+def on_read_only_fs(path) -> bool:
+    """Whether the file system holding ``path`` (or its nearest existing folder) is mounted read-only
+    (statvfs ST_RDONLY): no chmod and no --force can make a file there writable."""
+    import os
+
+    probe = os.path.abspath(os.fspath(path))
+    while True:
+        try:
+            return bool(os.statvfs(probe).f_flag & getattr(os, "ST_RDONLY", 1))
+        except FileNotFoundError:
+            parent = os.path.dirname(probe)
+            if parent == probe:
+                return False
+            probe = parent
+        except (OSError, AttributeError, ValueError):  # no statvfs (Windows) or it cannot be asked
+            return False
+
+
+def read_only_fs_error(path) -> LoratuiError | None:
+    """The one-line error for a write refused because the file system holding ``path`` is read-only
+    (mounted ro), or None where it is not."""
+    if not on_read_only_fs(path):
+        return None
+    return LoratuiError(f"the file system holding {path} is read-only (mounted ro): nothing was written; "
+                        "remount it rw or copy the project elsewhere")

@@ -152,3 +152,36 @@ def leftover_temp_files(target: str | os.PathLike, *, min_age_s: float = 0.0) ->
         if now - stat.st_mtime >= min_age_s:
             found.append((stat.st_mtime, Path(entry.path)))
     return [path for _, path in sorted(found)]
+
+
+def remove_leftover_temps(root: str | os.PathLike, exts, *, min_age_s: float = 5.0) -> list[Path]:
+    """Remove the temp files that killed atomic writes of files ending in one of ``exts`` (a caption
+    extension) left in ``root`` and its folders (hidden ones skipped): only mkstemp's exact shape,
+    ``.NAME.xxxxxxxx.tmp`` where NAME ends in the extension (or a listed target's long-name stand-in),
+    and only those at least ``min_age_s`` old (a younger one may be a write going on now). A temp that
+    cannot be removed is left. The removed ones are returned."""
+    import time
+
+    removed: list[Path] = []
+    now = time.time()
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
+        temps = [name for name in names if name.startswith(".") and name.endswith(".tmp")]
+        if not temps:
+            continue
+        for ext in exts:
+            pattern = AtomicTempNames(rf".+{re.escape(ext)}",
+                                      targets=lambda folder=folder, ext=ext: names_for_ext(folder, ext))
+            for name in temps:
+                path = Path(folder, name)
+                if path in removed or not pattern.match(name):
+                    continue
+                try:
+                    info = path.lstat()
+                    if not (info.st_mode & 0o170000 == 0o100000 and now - info.st_mtime >= min_age_s):
+                        continue
+                    path.unlink()
+                except OSError:
+                    continue
+                removed.append(path)
+    return removed

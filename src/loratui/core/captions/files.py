@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loratui.core.dataset import entry_is_dir, iter_images, list_folder, parse_subset_name
-from loratui.core.errors import ConflictError, LoratuiError
+from loratui.core.errors import ConflictError, LoratuiError, read_only_fs_error
 from loratui.core.fsutil import atomic_write_bytes, describe_os_error
 from loratui.core.textcodec import decode_caption_bytes
 
@@ -330,8 +330,12 @@ def read_only(path: str | os.PathLike) -> bool:
 
 
 def check_rewritable(path: str | os.PathLike, more: int = 0) -> None:
-    """LoratuiError naming a read-only caption file (and how many more there are) and what to do."""
+    """LoratuiError naming a read-only caption file (and how many more there are) and what to do; on a
+    file system mounted read-only (os.access fails with EROFS for a 0644 file) that is what it names."""
     if read_only(path):
+        read_only_fs = read_only_fs_error(Path(path).parent)
+        if read_only_fs is not None:  # no chmod and no --force can help there
+            raise read_only_fs
         others = f" (and {more} more)" if more else ""
         raise LoratuiError(f"{path}{others}: read-only caption file, not rewritten: make it writable "
                            f"(chmod u+w '{path}') or pass --force to rewrite it anyway")
