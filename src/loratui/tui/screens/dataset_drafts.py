@@ -283,7 +283,10 @@ class CaptionDrafts:
     # ---- offering ---------------------------------------------------------------------------------
 
     def offer_caption_draft(self, force: bool = False) -> None:
-        """Once the captions are read (first time, or from the palette): offer the first image's draft."""
+        """Once the captions are read (first time, or from the palette): offer the first image's draft.
+        Typing carried over a listing (F5) is put back first (screens.dataset_moved)."""
+        if self.store.captions_loaded and self.put_back_carried():
+            return
         if self._caption_offered and not force:
             return
         if not self.is_current or not self.store.captions_loaded:
@@ -299,14 +302,27 @@ class CaptionDrafts:
         group = [e for e in self.caption_offer if e.caption == first]
         row = self.store.by_caption.get(first)
         name = self._draft_name(group[0])
+        moved = self.moved_row(group[0]) if row is None else None
+        if moved is not None:  # its folder was renamed: offered for the image there, the caption as typed on
+            group, row = self._follow_group(group, moved), moved
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(group[0].written)) if group[0].written else "earlier"
-        lines = [f"Typed in the tag editor for {name} and never entered, kept {when} (the app ended without "
-                 "saving: a dropped connection or a kill):"]
-        lines += [f"   {entry.describe()}" for entry in group]
+        if group[0].caption in self._kept_gone:  # this session's edit of an image gone (screens.dataset_moved)
+            lines = [f"Entered in the tag editor for {name} at {when[-5:]}, not saved: its image was gone:"]
+            for entry in group:
+                text = ", ".join(saved_tags(entry) or [entry.typed])
+                lines.append(f"   '{text}'" if len(text) <= 300 else f"   '{text[:299]}…' ({len(text)} chars)")
+        else:
+            lines = [f"Typed in the tag editor for {name} and never entered, kept {when} (the app ended without "
+                     "saving: a dropped connection or a kill):"]
+            lines += [f"   {entry.describe()}" for entry in group]
         saves = any(entry.what == "save" for entry in group)
+        if moved is not None:
+            lines.append(f"{name} is no longer there: {self._draft_name(group[0])} is, with the caption this "
+                         "was typed on (its folder was renamed).")
         if row is None:
-            lines.append(f"{name} is no longer in the dataset (or its caption file is named otherwise now).")
-            choices = [("d", "delete the draft")]
+            lines.append(f"{name} is no longer in the dataset (or its caption file is named otherwise now): c "
+                         "copies what it holds, to paste onto an image.")
+            choices = [("c", "copy its tags"), ("d", "delete the draft")]
         elif group[0].changed_on_disk():
             lines.append(f"! {Path(first).name} changed on disk after this was typed: check the caption before "
                          "entering it (restoring writes nothing).")
@@ -335,6 +351,9 @@ class CaptionDrafts:
         if choice is None:
             self.notify(f"the draft stays in {caption_draft_base(self.store.root).parent}: the palette's "
                         "'tags: unsaved caption draft' offers it again", timeout=8)
+            return
+        if choice == "c":  # the image is gone: its tags to paste elsewhere; the draft stays until d
+            self.copy_draft_tags(group)
             return
         # a save leaves the offer (and the draft) only once written (_restore_group): it may fail
         keep = [e for e in group if e.what == "save"] if choice == "s" else []

@@ -19,6 +19,7 @@ from loratui.tui.palette import PaletteCommand
 from loratui.tui.screens.bulk_preview import BulkPreview
 from loratui.tui.screens.dataset_recipes import DatasetRecipes
 from loratui.tui.screens.dataset_reg_scope import DatasetRegScope
+from loratui.tui.screens.dataset_moved import FollowMoved, image_gone
 from loratui.tui.screens.dataset_undo import DatasetUndo
 from loratui.tui.screens.dataset_write_progress import WriteProgress
 from loratui.tui.screens.dataset_write_gate import WriteGate
@@ -40,7 +41,7 @@ FIX_KEYS = [("`loratui tags dedupe`", "tags.bulk_dedupe", "dedupe"),
             ("`tags strip-underscores`", "tags.bulk_strip", "strip underscores")]
 
 
-class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRecipes, DatasetRegScope):
+class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, FollowMoved, BulkPreview, DatasetRecipes, DatasetRegScope):
     """Mixin: needs ``store``, ``table``, ``shown``, ``current``, ``show_current`` from the screen."""
 
     EDIT_BINDINGS = [
@@ -72,6 +73,7 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
         for a bulk write), else the row's. ``waited``: a save that waited for a write: when it cannot be
         written now it waits on (screens.dataset_write_gate). False when it was not saved and nothing
         keeps it (the user was told); True when saved, waiting, or a conflict (keep mine / take theirs)."""
+        from loratui.core.captions import JournalBusyError
         from loratui.tui.widgets.tag_editor import TagEditor
 
         if self.writing:  # a bulk write, undo or redo runs: this save waits for it (screens.dataset_write_gate)
@@ -82,6 +84,8 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
             self.wait_for_write(row, tags, action)
             self.save_waiting()
             return True
+        if image_gone(row):  # its folder renamed under the app, or it was deleted: followed, or kept (h1 F2)
+            return self.save_moved(row, tags, action, based_on or row.caption)
         editor = self.query_one(TagEditor)
         try:
             self.store.set_tags(row, tags, action, based_on=based_on)
@@ -90,9 +94,10 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, BulkPreview, DatasetRe
             self.app.notify(f"{row.name}: its caption changed on disk: {self.conflict_keys(', ')}", severity="warning")
             return True
         except (LoratuiError, OSError) as exc:
-            # kept in memory and in the draft, tried again: a caption run's batch holds the lock, or the disk
-            # is full (h1: a failed inline edit was gone once the cursor moved; it lands once space is freed)
-            if waited or is_disk_full(exc):
+            # kept in memory and in the draft, tried again: a caption run holds the lock (for its whole run:
+            # it lands when the run ends), or the disk is full (h1: a failed inline edit was gone once the
+            # cursor moved; it lands once space is freed)
+            if waited or is_disk_full(exc) or isinstance(exc, JournalBusyError):
                 basis = based_on if waited or based_on is not None else row.caption  # what the user edited
                 self.wait_on(row, basis, tags, action, exc)
                 if not waited:

@@ -161,24 +161,33 @@ class DatasetPanes:
 
         self.app.push_screen(dialog, closed)
 
-    def rescan(self, keep: bool = False, renames=()) -> None:
+    def rescan(self, keep: bool = False, renames=(), carry: bool = True) -> None:
         """List the images again (F5), in a worker. ``keep``: the cursor stays on its image, under its
         folder's new name when ``renames`` (a balance's) moved it: the listing makes new row objects, so
-        the table alone keeps only the row number, and a tag typed for one image would go to another."""
+        the table alone keeps only the row number, and a tag typed for one image would go to another.
+        Typing not entered is carried over it (``carry``; False: it was just saved) and conflicts held
+        stay marked (screens.dataset_moved): a listing never drops an edit (h1 F2)."""
         from loratui.tui.services.work import run_in_thread
 
         row = self.table.cursor_row if keep else None
         image = renamed_path(row.image, renames) if row is not None else None
+        if carry:
+            self.carry_typing()
 
         def listed(rows) -> None:
             self.listing_failed = None
             self._rows_listed(rows)
+            self.listed_again()
             found = next((r for r in self.store.all_rows if r.image == image), None) if image is not None else None
             if found is not None:  # at once, before the table's cursor message shows the row number's image
                 self.table.move_cursor_to_key(id(found))
 
+        def failed(exc) -> None:
+            self.uncarry()
+            self.listing_failed_line(exc)
+
         self.set_status("rescanning…")
-        run_in_thread(self, self.store.list_rows, done=listed, what="listing images", failed=self.listing_failed_line)
+        run_in_thread(self, self.store.list_rows, done=listed, what="listing images", failed=failed)
 
     listing_failed: str | None = None  # the last listing's failure, said once (the watcher may ask again and again)
 

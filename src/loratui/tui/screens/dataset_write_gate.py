@@ -231,6 +231,19 @@ class WriteGate:
         if marked:
             self.table.refresh_rows()
 
+    def _image_went(self, row) -> None:
+        """``row``'s image and caption went from its folder (a folder renamed, a delete): no conflict; an
+        edit typed there is followed or kept when entered (screens.dataset_moved), the editor says so."""
+        from loratui.tui.widgets.tag_editor import TagEditor
+
+        if row is None or row is not self.current:
+            return
+        self.pending_edits().pop(row.caption_file, None)
+        editor = self.query_one(TagEditor)
+        if editor.has_pending_edit() or self.waiting_tags(row) is not None:
+            editor.set_state(f"{default_glyphs().problem} image moved or deleted: Enter saves where it went, "
+                             "else keeps your edit")
+
     def _keep_typing(self, row, path) -> bool:
         """The current image's caption changed on disk while something typed there is not entered yet:
         a conflict (the typing is the user's change: k applies it onto the file), never a reload over
@@ -247,18 +260,21 @@ class WriteGate:
         """Compare these caption files with what the table holds, in a worker; re-read and check only
         those that differ (a write of ours coming back is the same bytes: nothing to do). One that can
         no longer be read (a folder made under its name) is checked too: its row is marked, as at start."""
-        basis = {}
+        basis, images = {}, {}
         for path in paths:
             row = self.store.by_caption.get(path)
             if row is not None:
-                basis[path] = row.caption
+                basis[path], images[path] = row.caption, row.image_str
 
         def work():
-            fresh, broken = {}, {}
+            fresh, broken, gone = {}, {}, set()
             for path, caption in basis.items():
                 try:
                     data = Path(path).read_bytes()
                 except FileNotFoundError:
+                    if not os.path.lexists(images[path]):  # the image too: moved (a folder renamed) or deleted
+                        gone.add(path)
+                        continue
                     data = None
                 except OSError:
                     broken[path] = unreadable_line(path)
@@ -266,13 +282,16 @@ class WriteGate:
                 if caption is not None and data == caption.raw:
                     continue  # what the table shows already
                 fresh.update(self.store.reread([Path(path)]))
-            return fresh, self.store.check_captions([*fresh, *broken]), broken
+            return fresh, self.store.check_captions([*fresh, *broken]), broken, gone
 
         run_in_thread(self, work, done=lambda out: self._outside_read(basis, *out), what="reading changed captions")
 
-    def _outside_read(self, basis: dict, fresh: dict, checks: dict, broken: dict | None = None) -> None:
+    def _outside_read(self, basis: dict, fresh: dict, checks: dict, broken: dict | None = None,
+                      gone: set | None = None) -> None:
         broken = broken or {}
         ours, again, marked = [], [], False
+        for path in gone or ():  # not a change of its caption: the listing drops the row, an edit follows it
+            self._image_went(self.store.by_caption.get(path))
         for path in [*fresh, *broken]:
             row = self.store.by_caption.get(path)
             if row is None:
@@ -358,6 +377,12 @@ class WriteGate:
                 self.typing_settled()
                 return
             mine = editor.tags_with_typing()
+        from loratui.tui.screens.dataset_moved import image_gone
+
+        if image_gone(row):  # its folder renamed (or it was deleted): no version on disk there to keep it over
+            self.pending_edits().pop(row.caption_file, None)
+            self.save_moved(row, mine, "keep my edit over the change on disk", row.caption, True, held.basis)
+            return
         fresh = self.store.reread([row.caption_file])
         if row.caption_file in fresh:
             row.caption = fresh[row.caption_file]

@@ -389,13 +389,15 @@ class DatasetStore(RowFilter):
         """Apply a plan (journal first, atomic writes); returns the caption files written."""
         return self.apply_entry(plan, description)[0]
 
-    def apply_entry(self, plan: EditPlan, description: str = "") -> tuple[list[Path], Path | None, int]:
+    def apply_entry(self, plan: EditPlan, description: str = "",
+                    root: Path | None = None) -> tuple[list[Path], Path | None, int]:
         """``apply``, with the undo journal entry it made (None: nothing written) and how many of the oldest
         changes it pushed out of the undo history (ApplyResult.dropped). ``write_progress`` is told each
-        caption written (core.captions.apply_plan's ``progress``)."""
+        caption written (core.captions.apply_plan's ``progress``). ``root``: the journal's folder, for a
+        caption no row lists yet (an image followed into a renamed folder: screens.dataset_moved)."""
         if not plan.edits:
             return [], None, 0
-        root = self.journal_root([edit.path for edit in plan.edits])
+        root = root or self.journal_root([edit.path for edit in plan.edits])
         try:
             result = apply_plan(plan, root, description=description, progress=self.write_progress)
         except PartialWriteError:
