@@ -9,6 +9,8 @@ BulkOpScreen > #bulk-dialog {
     max-width: 76;
     height: auto;
     max-height: 100%;
+    overflow-y: auto;  /* at 40x15 the form's last rows scroll instead of being cut; the keys are the footer's */
+    scrollbar-size-vertical: 1;
     border: round $primary;
     border-title-style: bold;
     background: $surface;
@@ -19,7 +21,7 @@ BulkOpScreen #bulk-scope {
     margin-bottom: 1;
 }
 BulkOpScreen .bulk-row {
-    height: 1;
+    height: auto;  /* a choice's options wrap where the dialog is narrow (widgets.form_controls.BulkChoice) */
     margin-bottom: 1;
 }
 BulkOpScreen .bulk-row > .bulk-label {

@@ -8,7 +8,8 @@ here knows how an operation works: building, checking and describing it is core'
 takes a tag suggestion shown, and in Replace goes from Old to New; New left empty removes Old only when
 its toggle is ticked (screens.bulk_form_keys: a user-tester lost a tag to an Enter in Old).
 
-The form controls (widgets.form_controls) are one line high so every form fits 80x24; ``BulkChoice``
+The form controls (widgets.form_controls) are one line high at 80x24 (a choice's options wrap where the
+dialog is narrower) so every form fits 80x24; ``BulkChoice``
 and ``BulkToggle`` leave Enter alone (it applies the form) and mark their state with ``(x)`` / ``[x]``,
 not only colour.
 

@@ -20,13 +20,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Select, Static
 
 from loratui.tui.palette import PaletteCommand
-from loratui.tui.screens.caption_hints import ESC_NOTE, MODEL_HELP, CaptionHints  # noqa: F401 (importable here)
+from loratui.tui.screens.caption_hints import (  # noqa: F401 (ESC_NOTE, MODEL_HELP importable here)
+    ESC_NOTE, MODEL_HELP, CaptionHints, problem_first,
+)
 from loratui.tui.screens.caption_overwrite import CaptionOverwriteQuestion
 from loratui.tui.screens.caption_resume import CaptionResume
+from loratui.tui.screens.focus_in_view import FocusInView
 from loratui.tui.services.caption_runs import CaptionRun, CaptionRunner, caption_runner
 from loratui.tui.services.terminal_graphics import ascii_only
 from loratui.tui.services.work import run_in_thread
@@ -56,7 +58,7 @@ class FormScroll(VerticalScroll):
     ]
 
 
-class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, CaptionResume, Screen):
+class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, CaptionResume, FocusInView):
     """Caption the dataset with a WD14 tagger or a BLIP-family model."""
 
     AUTO_FOCUS = "#captioner"  # the first field, not the form around it (Textual's "*" raced on_mount's focus)
@@ -313,7 +315,7 @@ class CaptionScreen(CaptionHints, CaptionOverwriteQuestion, CaptionResume, Scree
         check = self.query_one("#model-check", Static)
         glyphs = self.glyphs
         check.update(glyphs.marked(glyphs.done, self.model_ok) if self.model_ok else
-                     glyphs.marked(glyphs.problem, self.model_problem) if self.model_problem else "")
+                     glyphs.marked(glyphs.problem, problem_first(self.model_problem)) if self.model_problem else "")
         check.set_class(self.model_problem is not None, "bad")
 
     # ---- actions --------------------------------------------------------------------------------

@@ -7,6 +7,9 @@ Keys are named as keymap.toml binds them (``hint_keys``), in the hints and in th
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from textual.widgets import Input, Static
 
 from loratui.tui.widgets.caption_form import OptionsForm
@@ -31,6 +34,22 @@ ESC_NOTE_TEMPLATE = "{leave} leaves the field, so that {screens} switch screens.
 DEFAULT_HINT_KEYS = {"screens": "1-4", "help": "?", "switch": "ctrl+b switches", "find": "ctrl+l looks again",
                      "model": "ctrl+o comes here", "dry_run": "ctrl+t", "leave": "Esc"}
 ESC_NOTE = ESC_NOTE_TEMPLATE.format(**DEFAULT_HINT_KEYS)
+
+
+# "/path/to/model.onnx: what is wrong: what to do": a path (absolute, ~, ./, or a drive) before the first ": "
+_LEADING_PATH = re.compile(r"(?P<path>(?:~|/|\.{1,2}/|[A-Za-z]:[\\/])[^\n]*?): (?=\S)")
+
+
+def problem_first(line: str) -> str:
+    """A model check problem with the path it starts with moved to a line of its own at the end: at 80x24
+    the check line has ~57 columns, and a long model path first left no room for what is wrong and what
+    to do (hunt h4). Lines that do not start with a path are kept as they are."""
+    from loratui.tui.services.caption_models import short_path
+
+    match = _LEADING_PATH.match(line)
+    if match is None or not line[match.end():].strip():
+        return line
+    return f"{line[match.end():]}\n{short_path(Path(match.group('path')))}"
 
 
 class CaptionHints:

@@ -14,7 +14,6 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, Input, Static
 
 from loratui.tui.palette import PaletteCommand
@@ -24,6 +23,7 @@ from loratui.tui.screens.dataset_drafts import CaptionDrafts
 from loratui.tui.screens.dataset_edits import DatasetEdits
 from loratui.tui.screens.dataset_undo import BALANCE_COMMAND
 from loratui.tui.screens.dataset_panes import DatasetPanes
+from loratui.tui.screens.focus_in_view import FocusInView
 from loratui.tui.services.dataset_store import DatasetStore, ImageRow
 from loratui.tui.services.work import run_in_thread
 from loratui.tui.widgets.image_table import ImageTable, default_glyphs
@@ -37,8 +37,12 @@ SYNC_FILTER_ROWS = 5_000
 FILTER_PAUSE_S = 0.1
 
 
-class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, Screen):
+class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, FocusInView):
     """Browse images, filter, select, and edit captions inline."""
+
+    # below the table's min-width + the side column's width, e, a, t and i show the side column they
+    # focus at the whole width (screens.focus_in_view); the table comes back with the focus
+    FOCUS_COLUMNS = ("#table-side", "#side-column")
 
     CSS_PATH = "dataset.tcss"
     BINDINGS = [

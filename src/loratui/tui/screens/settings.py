@@ -41,7 +41,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
 
@@ -49,6 +48,7 @@ from loratui.core.config import PATH_KEYS, SECTIONS, ConfigError, TrainingConfig
 from loratui.tui.screens.config_actions import (
     ConfigFileActions, family_line, file_state, read_config_text, starter_config, suggested_path,
 )
+from loratui.tui.screens.focus_in_view import FocusInView
 from loratui.tui.screens.settings_drafts import SettingsDrafts
 from loratui.tui.screens.settings_picks import SettingsPicks
 from loratui.tui.screens.settings_texts import (  # MODEL_KEYS, PALETTE, PATH_PICKS stay importable from here
@@ -80,9 +80,12 @@ def load_panels() -> list[Widget]:
     return panels
 
 
-class SettingsScreen(SettingsTexts, SettingsPicks, SettingsDrafts, ConfigFileActions, Screen):
+class SettingsScreen(SettingsTexts, SettingsPicks, SettingsDrafts, ConfigFileActions, FocusInView):
     """Edit the training config with help and checks on every field; save, import, export, train."""
 
+    # below 74 columns (the form's min-width and the panels' width) the column with the focus takes the
+    # screen: v and s show the panel they focus (screens.focus_in_view)
+    FOCUS_COLUMNS = ("#settings-form", "#settings-panels")
     AUTO_FOCUS = ""  # arrive with no field focused (None would mean the app's "*"): 1-4 switch screens until tab
 
     CSS_PATH = "settings.tcss"
@@ -205,7 +208,8 @@ class SettingsScreen(SettingsTexts, SettingsPicks, SettingsDrafts, ConfigFileAct
         self.compose_ms = (time.perf_counter() - started) * 1000
 
     def on_mount(self) -> None:
-        self.query_one("#settings-panels").display = bool(self.panels)
+        if not self.panels:  # set only to hide: a narrow terminal hides the column too (focus_in_view)
+            self.query_one("#settings-panels").display = False
         self.form.lycoris.drop_words = lambda: self.key_does("settings.drop_unread_args", "drops them")
         self.show_sections(SECTIONS[0])
         self.show_help(None)

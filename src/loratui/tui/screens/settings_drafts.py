@@ -329,8 +329,10 @@ class SettingsDrafts:
     def show_broken(self) -> None:
         """A file that cannot be read: its problems in place of the form (whose defaults are not its values)."""
         broken = bool(self.broken)
-        self.form.display = not broken
-        self.query_one("#settings-panels").display = bool(self.panels) and not broken
+        # inline "none" or no inline rule (not "block"): the stylesheet's narrow-terminal rule still hides
+        # the column the focus is not in (screens.focus_in_view)
+        self.form.styles.display = None if not broken else "none"
+        self.query_one("#settings-panels").styles.display = None if self.panels and not broken else "none"
         box = self.query_one("#settings-broken", Static)
         box.display = broken
         if broken:

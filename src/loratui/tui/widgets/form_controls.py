@@ -84,8 +84,25 @@ class LastItemSuggester(Suggester):
         return None
 
 
+def option_lines(items: Sequence[str], width: int, gap: int = 2) -> list[list[int]]:
+    """The items' indexes, packed into lines of at most ``width`` columns (``gap`` between two on a line);
+    an item wider than a line has one of its own."""
+    lines: list[list[int]] = [[]]
+    used = 0
+    for index, item in enumerate(items):
+        size = len(item)
+        if lines[-1] and used + gap + size > width:
+            lines.append([])
+            used = 0
+        used += (gap if lines[-1] else 0) + size
+        lines[-1].append(index)
+    return lines
+
+
 class BulkChoice(Widget, can_focus=True):
-    """One line of options, ``(x) one  ( ) two``: left/right (or space) change it; Enter is left alone."""
+    """A line of options, ``(x) one  ( ) two``: left/right (or space) change it; Enter is left alone.
+    Where the line is narrower than the options (a 60-column terminal) they go on as many lines as they
+    need, each whole: the last ones' labels were cut off, leaving a blank ``( )`` (hunt h4)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "step(-1)", "Previous option", show=False, id="bulk.choice_previous"),
@@ -93,7 +110,7 @@ class BulkChoice(Widget, can_focus=True):
     ]
     DEFAULT_CSS = """
     BulkChoice {
-        height: 1;
+        height: auto;
         width: 1fr;
         padding: 0 1;
         background: $boost;
@@ -121,14 +138,24 @@ class BulkChoice(Widget, can_focus=True):
         self.options = list(options)
         self.set_reactive(BulkChoice.value, value if value is not None else self.options[0][0])
 
+    def _items(self) -> list[str]:
+        return [f"({'x' if value == self.value else ' '}) {label}" for value, label in self.options]
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return len(option_lines(self._items(), width))
+
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
-        for index, (value, label) in enumerate(self.options):
-            if index:
-                text.append("  ")
-            chosen = value == self.value
-            style = ("bold reverse" if self.has_focus else "bold") if chosen else ""
-            text.append(f"({'x' if chosen else ' '}) {label}", style=style)
+        items = self._items()
+        for number, line in enumerate(option_lines(items, self.content_size.width or sum(map(len, items)))):
+            if number:
+                text.append("\n")
+            for index in line:
+                if index != line[0]:
+                    text.append("  ")
+                chosen = self.options[index][0] == self.value
+                style = ("bold reverse" if self.has_focus else "bold") if chosen else ""
+                text.append(items[index], style=style)
         return text
 
     def action_step(self, delta: int) -> None:
