@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from loratui.core.dataset import is_utf8_name
+
 ADDED, MODIFIED, DELETED = 1, 2, 3  # watchfiles.Change's values
 MIN_POLL_S = 1.0   # the shortest wait between two looks
 POLL_COST = 40     # the wait is at least this many times one look's cost: a big dataset costs ~2.5 % of a core
@@ -27,11 +29,7 @@ Entry = tuple[bool, int, int, int]  # (is a folder, mtime_ns, size, inode)
 
 def is_undecodable(name: str) -> bool:
     """A name that is not valid UTF-8 on disk (Python keeps its bytes as lone surrogates)."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+    return not is_utf8_name(name)
 
 
 def first_undecodable(folders: list[Path]) -> str | None:
