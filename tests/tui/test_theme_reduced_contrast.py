@@ -277,3 +277,146 @@ def test_the_loss_chart_stays_legible_reduced(tmp_path, theme):
 
     run_dataset_app(tmp_path, tmp_path / "img", scenario)
     assert not failures, failures
+
+
+# ---- the image table's cursor and selected rows (the h4 hunt: bright white on light grey in 16 colours,
+# 1.9:1 in 256, the dim columns invisible; `$secondary 30%` drawn at full strength in truecolor) ----------
+
+TEXT_MINIMUM = 4.5
+ALL_THEMES = THEMES + tuple(name for name, theme in __import__("textual.theme", fromlist=["BUILTIN_THEMES"])
+                            .BUILTIN_THEMES.items() if not theme.ansi)
+
+
+def _theme_variables(name: str) -> dict[str, str]:
+    from textual.theme import BUILTIN_THEMES
+
+    theme = load_themes(user_dir=None).get(name) or BUILTIN_THEMES[name]
+    return {**loratui_variable_defaults(theme), **theme.to_color_system().generate(), **theme.variables}
+
+
+def _worst(text: Color, back: Color, style: str = "") -> tuple[float, str]:
+    bold, reverse = "bold" in style.split(), "reverse" in style.split()
+    worst = (99.0, "")
+    for terminal in SYSTEMS:
+        fore, ground = rgb(text.rich_color, terminal, (170, 170, 170), bold=bold), rgb(back.rich_color, terminal, (0, 0, 0))
+        if reverse:
+            fore, ground = ground, fore
+        worst = min(worst, (contrast(fore, ground), terminal.name))
+    return worst
+
+
+@pytest.mark.parametrize("theme", ALL_THEMES)
+def test_table_cursor_and_selected_rows_read_well_in_every_theme(theme):
+    """Text on the cursor rows (with and without focus) and on a selected row 4.5:1 or more, the selected
+    row's dim and problem cells 3:1, in truecolor, 256 and 16 colours (both palettes, bold bright); a
+    selected row looks unlike an unselected one there too."""
+    variables = _theme_variables(theme)
+    background = Color.parse(variables["background"])
+    surface = _resolve(variables, "surface", background)
+    failures = []
+    for prefix in ("table-cursor", "table-cursor-blurred", "table-selected"):
+        back = _resolve(variables, f"{prefix}-background", surface)
+        text = _resolve(variables, f"{prefix}-foreground", back)
+        style = variables[f"{prefix}-text-style"]
+        ratio, where = _worst(text, back, style)
+        if ratio < TEXT_MINIMUM:
+            failures.append(f"{prefix}: {text.hex} on {back.hex} ({style}), {where}: {ratio:.2f}")
+    selected = _resolve(variables, "table-selected-background", surface)
+    selected_text = _resolve(variables, "table-selected-foreground", selected)
+    for name, style in (("table-selected-muted", ""), ("table-selected-problem", variables["table-selected-text-style"])):
+        ratio, where = _worst(_resolve(variables, name, selected), selected, style)
+        if ratio < MINIMUM:
+            failures.append(f"{name} on {selected.hex}, {where}: {ratio:.2f}")
+    plain = _resolve(variables, "foreground", surface)
+    for terminal in SYSTEMS:
+        look = lambda fore, back: (rgb(fore.rich_color, terminal, (170, 170, 170)), rgb(back.rich_color, terminal, (0, 0, 0)))  # noqa: E731
+        if look(selected_text, selected) == look(plain, surface):
+            failures.append(f"a selected row looks like any other in {terminal.name}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_the_drawn_selected_and_cursor_rows_stay_legible(tmp_path, theme):
+    """The Dataset table as drawn: a selected row (space, then down) and the cursor row, with and without
+    focus. Every cell of text on them 3:1 or more, the row's own text (its colour) 4.5:1."""
+    make_dataset(tmp_path)
+    failures = {}
+
+    def rows_cells(app):
+        table = app.screen.table
+        region = table.content_region
+        strips = app.screen._compositor.render_strips()
+        found = []
+        for y in range(region.y + 1, region.y + region.height):
+            x, line = 0, []
+            for segment in strips[y]:
+                if region.x <= x < region.right and segment.style is not None:
+                    line.append(segment)
+                x += len(segment.text)
+            gutter = "".join(s.text for s in line)[:3]
+            if "▶" in gutter or "●" in gutter:
+                found.append((gutter, line))
+        return found
+
+    async def scenario(app, pilot):
+        app.theme = theme
+        await pilot.pause()
+        await pilot.press("space", "down")
+        await pilot.pause(0.2)
+        for label, keys in (("focused", ()), ("blurred", ("e",))):
+            for key in keys:
+                await pilot.press(key)
+                await pilot.pause(0.2)
+            rows = rows_cells(app)
+            assert {"▶" in g for g, _ in rows} == {True, False}, rows  # the cursor row and the selected row
+            for terminal in SYSTEMS:
+                for gutter, line in rows:
+                    row_colour = line[0].style.color  # the gutter's: the row's own text colour
+                    for segment in line:
+                        text = segment.text.strip(" ▏▎▍▌▐")
+                        if not text:
+                            continue
+                        style = segment.style
+                        fore = rgb(style.color, terminal, (170, 170, 170), bold=bool(style.bold))
+                        back = rgb(style.bgcolor, terminal, (0, 0, 0))
+                        if style.reverse:
+                            fore, back = back, fore
+                        need = TEXT_MINIMUM if style.color == row_colour else MINIMUM
+                        ratio = contrast(fore, back)
+                        if ratio < need:
+                            failures.setdefault(f"{label} {terminal.name}", []).append(
+                                f"{gutter!r} {text[:20]!r}: {ratio:.2f} < {need}")
+
+    run_dataset_app(tmp_path, tmp_path / "img", scenario)
+    assert not failures, failures
+
+
+def test_a_selected_rows_translucent_background_is_blended_not_drawn_solid():
+    """ImageTable's own CSS asks for `$secondary 30%` (in an app without loratui's variables): Textual's
+    partial component style dropped the 30%, so the row was the full secondary colour."""
+    import asyncio
+
+    from textual.app import App
+
+    from loratui.tui.widgets.image_table import ImageTable
+    from loratui.tui.widgets.table_text import Column
+
+    class Bare(App):
+        def compose(self):
+            yield ImageTable([Column("name", "Name", None, str)], row_key=str, rows=["a", "b", "c"])
+
+    app = Bare()
+
+    async def main():
+        async with app.run_test(size=(40, 8)) as pilot:
+            table = app.query_one(ImageTable)
+            table.select_keys(["b"])
+            await pilot.pause()
+            style = table._part_style("image-table--selected")
+            variables = app.theme_variables
+            surface = Color.parse(variables["background"]) + Color.parse(variables["surface"])
+            expected = surface + Color.parse(variables["secondary"]).with_alpha(0.3)
+            assert Color.from_rich_color(style.bgcolor).hex == expected.hex
+            assert Color.from_rich_color(style.bgcolor).hex != Color.parse(variables["secondary"]).hex
+
+    asyncio.run(main())

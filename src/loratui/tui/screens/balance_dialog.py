@@ -8,6 +8,9 @@ back (a full disk refuses here, before anything moves), then renames the folders
 `record_and_rename`, as the CLI does) and lets the undo journals follow (`follow_folder_renames`),
 then dismisses with True;
 Escape dismisses with False. Errors stay in the dialog as one line.
+The key line is docked at the box's bottom and the rest scrolls (Up/Down, PageUp/PageDown): with many
+concept folders and a live-run warning at 80x24, or at 60x20, the Enter/Esc line was cut off, and the
+dialog has its own footer (the Dataset screen's "⏎ Next problem" showed behind it).
 A training run live on the app's config that trains from these folders is named in a warning line
 (services.live_run): the new repeats apply from its next run, and a run without cached latents stops at
 the first image of a renamed folder. Enter still renames: the user decides.
@@ -24,7 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Footer, Input, Label, Static
 
 from loratui.core.captions import follow_folder_renames, newest_entry_name
 from loratui.core.dataset import (
@@ -32,6 +35,7 @@ from loratui.core.dataset import (
     plan_conflicts, record_and_rename, reg_balance_refusal, samples_change_line,
 )
 from loratui.core.errors import LoratuiError
+from loratui.tui.screens.choice_dialogs import fit_scroll_body
 from loratui.tui.widgets.dataset_summary import default_marks
 
 
@@ -54,6 +58,10 @@ class BalanceDialog(ModalScreen[bool]):
         Binding("enter", "apply", "Rename folders", id="balance.apply",
                 tooltip="Rename the concept folders as planned (nothing is overwritten)"),
         Binding("escape", "cancel", "Cancel", id="balance.cancel", tooltip="Close without renaming anything"),
+        Binding("down", "scroll_body(1)", "Scroll down", show=False, id="balance.scroll_down"),
+        Binding("up", "scroll_body(-1)", "Scroll up", show=False, id="balance.scroll_up"),
+        Binding("pagedown", "scroll_body(0, 1)", "Page down", show=False, id="balance.page_down"),
+        Binding("pageup", "scroll_body(0, -1)", "Page up", show=False, id="balance.page_up"),
     ]
 
     DEFAULT_CSS = """
@@ -63,15 +71,17 @@ class BalanceDialog(ModalScreen[bool]):
             width: 76; max-width: 100%; height: auto; max-height: 100%;
             border: round $accent; border-title-style: bold; padding: 0 1; background: $surface;
         }
+        /* the keys stay at the bottom; the body above them scrolls (its max-height: fit_body) */
+        #balance-body { height: auto; scrollbar-size-vertical: 1; }
         #balance-help { color: $text-muted; }
         #balance-target-row { height: 3; }
         #balance-target-row > Label { padding: 1 1 0 0; }
         #balance-target { width: 14; }
-        #balance-plan { height: auto; max-height: 10; }
+        #balance-plan { height: auto; }
         #balance-total { margin-top: 1; }
         #balance-conflicts, #balance-error { color: $text-error; height: auto; }
         #balance-live { color: $text-warning; height: auto; margin-top: 1; }
-        #balance-keys { color: $text-muted; margin-top: 1; }
+        #balance-keys { dock: bottom; height: auto; color: $text-muted; border-top: hkey $panel-lighten-2; }
     }
     """
 
@@ -91,19 +101,21 @@ class BalanceDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="balance-box") as box:
             box.border_title = "Balance repeats"
-            yield Static("Each concept gets about the same samples per epoch (repeats × images). "
-                         "Reg folders are left alone.", id="balance-help")
-            with Horizontal(id="balance-target-row"):
-                yield Label("Target samples per concept:")
-                yield Input(str(self.target) if self.target else "", placeholder=str(self.default_target),
-                            type="integer", id="balance-target", select_on_focus=False)
-            with VerticalScroll(id="balance-plan"):
-                yield Static(id="balance-rows")
-            yield Static(id="balance-total")
-            yield Static(id="balance-conflicts")
-            yield Static(id="balance-error")
-            yield Static(id="balance-live")
-            yield Static(id="balance-keys")
+            yield Static(id="balance-keys")  # docked at the bottom: never cut off
+            with VerticalScroll(id="balance-body", can_focus=False):
+                yield Static("Each concept gets about the same samples per epoch (repeats × images). "
+                             "Reg folders are left alone.", id="balance-help")
+                with Horizontal(id="balance-target-row"):
+                    yield Label("Target samples per concept:")
+                    yield Input(str(self.target) if self.target else "", placeholder=str(self.default_target),
+                                type="integer", id="balance-target", select_on_focus=False)
+                with Vertical(id="balance-plan"):
+                    yield Static(id="balance-rows")
+                yield Static(id="balance-total")
+                yield Static(id="balance-conflicts")
+                yield Static(id="balance-error")
+                yield Static(id="balance-live")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#balance-target", Input).focus()
@@ -176,6 +188,19 @@ class BalanceDialog(ModalScreen[bool]):
                             severity="warning", timeout=10)
         self.dismiss(True)
 
+    def action_scroll_body(self, lines: int, pages: int = 0) -> None:
+        body = self.query_one("#balance-body", VerticalScroll)
+        step = lines or pages * max(body.scrollable_content_region.height - 1, 1)
+        body.scroll_to(y=body.scroll_y + step, animate=False)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_body)
+
+    def _fit_body(self) -> None:
+        """The body gets what the screen leaves the box's border, the keys and the footer."""
+        box = self.query_one("#balance-box")
+        fit_scroll_body(self, box, box.query_one("#balance-body"))
+
     def action_cancel(self) -> None:
         if not self._done:
             self._done = True
@@ -244,6 +269,7 @@ class BalanceDialog(ModalScreen[bool]):
         else:
             keys = cancel if self._problem else " · ".join(filter(None, ["Enter close", cancel]))
         self.query_one("#balance-keys", Static).update(keys)
+        self.call_after_refresh(self._fit_body)  # the key line may take more or fewer rows now
 
     def _key(self, binding_id: str) -> str:
         """The key keymap.toml binds to ``binding_id`` here, as the hints spell it ("Esc"); "" for none."""

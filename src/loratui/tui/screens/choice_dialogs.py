@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.events import Click, Key
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from loratui.tui.services.keymap import bound_key
@@ -34,6 +35,26 @@ def dialog_css(cls: str) -> str:
     {cls} .dialog-message.-error {{ color: $text-error; text-style: bold; }}
     {cls} .dialog-warning {{ height: auto; margin-top: 1; color: $text-warning; }}
     """
+
+
+def fit_scroll_body(screen: ModalScreen, box: Widget, body: Widget, most: int | None = None) -> None:
+    """Give ``body`` (the part of a dialog's ``box`` that scrolls) the rows the terminal leaves once the
+    box's border, its other parts (the key line) and the screen's footer are drawn, at most ``most``.
+
+    A box of ``height: auto; max-height: 100%`` is cut at the screen's edge, but a child of its own
+    height is not shrunk: the key line under it was cut off at 60x20, and the end of the body could not
+    be scrolled to. Call it on a resize and when the parts change (it sets the body's max-height)."""
+    if not screen.is_attached:
+        return
+    footer = sum(child.outer_size.height for child in screen.query_children(Footer) if child.display)
+    others = sum(child.outer_size.height + child.styles.margin.top + child.styles.margin.bottom
+                 for child in box.children if child is not body and child.display)
+    room = (screen.size.height - footer - box.styles.gutter.height - others
+            - body.styles.margin.top - body.styles.margin.bottom)
+    room = max(min(room, most) if most is not None else room, 2)
+    current = body.styles.max_height
+    if current is None or current.value != room:
+        body.styles.max_height = room
 
 
 ANSWER = "dialog_answer"  # the style meta of a clickable answer in a dialog's key line: the key it stands for
@@ -66,8 +87,9 @@ class ChoiceDialog(ModalScreen[str | None]):
 
     DEFAULT_CSS = dialog_css("ChoiceDialog") + """
     ChoiceDialog .choice-body { height: auto; max-height: 12; margin-bottom: 1; }
-    ChoiceDialog .choice-keys { height: auto; }
+    ChoiceDialog .choice-keys { height: auto; dock: bottom; }  /* the keys stay; the body scrolls (fit_body) */
     """
+    BODY_ROWS = 12  # the body's height at most; less where the terminal is short
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="settings.dialog_cancel", tooltip="Close; nothing is done"),
     ]
@@ -87,6 +109,16 @@ class ChoiceDialog(ModalScreen[str | None]):
 
     def keys_text(self) -> Text:
         return key_line(self.choices, self.cancel_key())
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.fit_body)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit_body)
+
+    def fit_body(self) -> None:
+        box = self.query_one(Vertical)
+        fit_scroll_body(self, box, box.query_one(".choice-body"), self.BODY_ROWS)
 
     def cancel_key(self) -> str:
         """"esc", or the key keymap.toml gives settings.dialog_cancel."""

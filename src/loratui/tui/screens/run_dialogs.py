@@ -12,16 +12,18 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from loratui.core.errors import LoratuiError
+from loratui.tui.screens.choice_dialogs import fit_scroll_body
 from loratui.tui.screens.config_dialogs import dialog_css
 
 
 class _AskDialog(ModalScreen):
-    """A prompt, an input and a line under it that says what enter will do (or what is wrong)."""
+    """A prompt, an input and a line under it that says what enter will do (or what is wrong). That line
+    is docked at the box's bottom and the rest scrolls: at 40x15 the command and its keys were cut off."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="train.dialog_cancel", tooltip="Close; nothing starts"),
@@ -33,19 +35,29 @@ class _AskDialog(ModalScreen):
         self.problem: str | None = None
 
     def compose(self) -> ComposeResult:
+        warnings = list(getattr(self, "warnings", ()))
         with Vertical() as box:
             box.border_title = self.dialog_title
-            yield Static(Text(self.prompt), classes="dialog-muted")
-            yield Input(self.initial, type="integer", id="ask-input", compact=True)
-            warnings = list(getattr(self, "warnings", ()))
-            for line in warnings:  # above the command and its key line, where enter is read
-                yield Static(Text(f"! {line}"), classes="dialog-warning")
             yield Static("", id="ask-message", classes="dialog-message" + (" -after-warnings" if warnings else ""))
+            with VerticalScroll(id="ask-body", can_focus=False):
+                yield Static(Text(self.prompt), classes="dialog-muted")
+                yield Input(self.initial, type="integer", id="ask-input", compact=True)
+                for line in warnings:  # above the command and its key line, where enter is read
+                    yield Static(Text(f"! {line}"), classes="dialog-warning")
         yield Footer()
 
     def on_mount(self) -> None:
         self.check()
         self.query_one(Input).focus()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit_body)
+
+    def fit_body(self) -> None:
+        """The prompt scrolls in what the command and its key line (docked at the bottom) leave."""
+        if self.is_attached:
+            box = self.query_one(Vertical)
+            fit_scroll_body(self, box, box.query_one("#ask-body"))
 
     def number(self) -> int | None:
         try:
@@ -62,6 +74,7 @@ class _AskDialog(ModalScreen):
         message = self.query_one("#ask-message", Static)
         message.update(Text(f"error: {problem}" if problem else text))
         message.set_class(bool(problem), "-error")
+        self.call_after_refresh(self.fit_body)
 
     @on(Input.Changed)
     def _changed(self) -> None:
@@ -100,7 +113,8 @@ class StartDialog(_AskDialog):
     """Shows the exact command; the number of processes (GPUs) rebuilds it; enter starts."""
 
     DEFAULT_CSS = dialog_css("StartDialog") + """
-    StartDialog #ask-message { text-style: bold; }
+    StartDialog #ask-message { text-style: bold; dock: bottom; }
+    StartDialog #ask-body { height: auto; }
     StartDialog #ask-message.-after-warnings { margin-top: 1; }
     StartDialog #start-plan { height: auto; }
     """
@@ -118,8 +132,7 @@ class StartDialog(_AskDialog):
         self.plans: dict[int, list[str]] = {}  # processes -> the plan's lines (start_plan.py), read in a thread
 
     def on_mount(self) -> None:
-        self.query_one("#ask-message").parent.mount(Static("", id="start-plan", classes="dialog-muted"),
-                                                    before="#ask-message")
+        self.query_one("#ask-body").mount(Static("", id="start-plan", classes="dialog-muted"))
         super().on_mount()
 
     def check(self) -> None:
@@ -191,7 +204,10 @@ class StartDialog(_AskDialog):
 class NumberDialog(_AskDialog):
     """A whole number of at least 1 (``what`` says what it is for)."""
 
-    DEFAULT_CSS = dialog_css("NumberDialog")
+    DEFAULT_CSS = dialog_css("NumberDialog") + """
+    NumberDialog #ask-message { dock: bottom; }
+    NumberDialog #ask-body { height: auto; }
+    """
 
     def __init__(self, title: str, prompt: str, what: Callable[[int], str], initial: int = 1) -> None:
         super().__init__(title, prompt, str(initial))

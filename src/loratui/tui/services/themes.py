@@ -37,6 +37,7 @@ from textual.css.parse import parse_declarations
 from textual.theme import Theme
 
 from loratui.core.resources import data_dir
+from loratui.tui.services.table_colours import table_colour_defaults
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -359,14 +360,28 @@ EditorTagList > .option-list--option-highlighted { background: $tag-chip; }
 EditorTagList:focus > .option-list--option-highlighted { background: $tag-chip-selected; }
 LossChart > .loss-chart--raw { color: $loss-line; }
 LossChart > .loss-chart--ema { color: $loss-smoothed; }
+ImageTable > .image-table--cursor {
+    background: $table-cursor-blurred-background; color: $table-cursor-blurred-foreground;
+    text-style: $table-cursor-blurred-text-style;
+}
+ImageTable:focus > .image-table--cursor {
+    background: $table-cursor-background; color: $table-cursor-foreground; text-style: $table-cursor-text-style;
+}
+ImageTable > .image-table--selected {
+    background: $table-selected-background; color: $table-selected-foreground; text-style: $table-selected-text-style;
+}
+ImageTable > .image-table--selected-muted { color: $table-selected-muted; }
+ImageTable > .image-table--selected-problem { color: $table-selected-problem; text-style: $table-selected-text-style; }
 """
 
 
 def loratui_variable_defaults(theme: Theme) -> dict[str, str]:
     """loratui's variables for ``theme`` when it does not set them: the colours the widgets have
-    without them (a Textual built-in theme, an older user theme)."""
+    without them (a Textual built-in theme, an older user theme); the image table's cursor and
+    selected rows: colours chosen to read well reduced to 256 or 16 colours (services.table_colours)."""
     variables = {**theme.to_color_system().generate(), **theme.variables}
-    return {name: variables[source] for name, source in LORATUI_VARIABLES.items() if source in variables}
+    defaults = {name: variables[source] for name, source in LORATUI_VARIABLES.items() if source in variables}
+    return {**defaults, **table_colour_defaults(variables, theme.variables, ansi=theme.ansi)}
 
 
 def remember_theme_changes(app: App, settings_file: str | os.PathLike | None = None) -> None:

@@ -66,6 +66,8 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
         "image-table--selected",
         "image-table--problem",
         "image-table--muted",
+        "image-table--selected-problem",  # the problem and dim cells of a selected row
+        "image-table--selected-muted",
     }
 
     DEFAULT_CSS = (Path(__file__).parent / "image_table.tcss").read_text(encoding="utf-8")
@@ -136,6 +138,7 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
         self._sort_reverse = False
         self._columns_layout: tuple[int, list[tuple[Column, int]]] | None = None
         self._last_cursor_row: Any | None = None
+        self._part_styles: dict[str, Style] = {}
         if rows:
             self.set_rows(rows)
 
@@ -371,8 +374,8 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
         row, glyphs = self._rows[index], self.glyphs
         is_cursor = index == self._cursor
         is_selected = bool(self._selected) and self.row_key(row) in self._selected
-        row_style = base + self.get_component_rich_style("image-table--selected", partial=True) if is_selected else base
-        cursor_style = self.get_component_rich_style("image-table--cursor", partial=True) if is_cursor else None
+        row_style = base + self._part_style("image-table--selected") if is_selected else base
+        cursor_style = self._part_style("image-table--cursor") if is_cursor else None
         line_style = row_style + cursor_style if cursor_style else row_style
         cells = []
         for column, col_width in self._layout():
@@ -383,11 +386,40 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
             cell_style = line_style
             component = column.style_getter(row) if column.style_getter is not None else None
             if component:  # e.g. the problem column; on the cursor row the cursor's colours win
-                cell_style = row_style + self.get_component_rich_style(component, partial=True)
+                if is_selected and f"image-table--selected-{component.removeprefix('image-table--')}" \
+                        in self.COMPONENT_CLASSES:  # its own colour on the selected row's background
+                    component = f"image-table--selected-{component.removeprefix('image-table--')}"
+                cell_style = row_style + self._part_style(component)
                 cell_style = cell_style + cursor_style if cursor_style else cell_style
             cells.append(Segment(fit_text(text, col_width, column.align, glyphs.ellipsis, column.cut), cell_style))
         gutter = (glyphs.cursor if is_cursor else " ") + (glyphs.selected if is_selected else " ") + " "
         return self._join(gutter, cells, line_style, width)
+
+    def _part_style(self, component: str) -> Style:
+        """A component's own style, its colours made opaque over the table's background.
+
+        Textual's ``get_component_rich_style(partial=True)`` drops a colour's alpha: `$secondary 30%`
+        was drawn as the full secondary colour (white on lilac). Cached until the styles change."""
+        style = self._part_styles.get(component)
+        if style is None:
+            styles = self.get_component_styles(component)
+            _, table_back = self.background_colors
+            back = table_back + styles.background if styles.has_rule("background") else None
+            fore = None
+            if styles.has_rule("color"):
+                under = back or table_back
+                fore = (under + under.get_contrast_text(styles.color.a)) if styles.auto_color \
+                    else under + styles.color
+            style = Style(color=fore.rich_color if fore is not None and fore.a > 0 else None,
+                          bgcolor=back.rich_color if back is not None and back.a > 0 else None) + styles.text_style
+            if component == "image-table--cursor":  # a cursor without bold is not bold on a selected row either
+                style += Style(bold=bool(style.bold))
+            self._part_styles[component] = style
+        return style
+
+    def notify_style_update(self) -> None:
+        self._part_styles.clear()
+        super().notify_style_update()
 
     @staticmethod
     def _join(gutter: str, cells: list[Segment], style: Style, width: int) -> Strip:

@@ -71,10 +71,16 @@ class SizeNotice(Widget):
 def show_size_notice(screen: Screen, size: Size) -> None:
     """Show, update or hide the notice on ``screen`` for a terminal of ``size``.
 
-    Modal screens are left alone: the screen below keeps its own notice, and a dialog's layout is not
-    touched.
+    A modal screen gets none (its layout is not touched): the notice is the one on the screen under it,
+    which shows through, so that one is updated (it stayed "! terminal 60x20" after the terminal grew
+    while help was open).
     """
-    if isinstance(screen, ModalScreen) or not screen.is_mounted:
+    if isinstance(screen, ModalScreen):
+        below = [s for s in screen.app.screen_stack if not isinstance(s, ModalScreen)]
+        if not below:
+            return
+        screen = below[-1]
+    if not screen.is_mounted:
         return
     message = too_small_message(size.width, size.height)
     notices = screen.query_children(SizeNotice)
