@@ -304,7 +304,7 @@ def test_balance_dialog_rename_error_is_one_line(tmp_path: Path, monkeypatch) ->
 
     scan = scan_of(tmp_path)
 
-    def refuse(plan) -> None:
+    def refuse(plan, **_kw) -> None:
         raise PermissionError(13, "Permission denied", str(plan[0].source))
 
     monkeypatch.setattr(record_module, "apply_renames", refuse)

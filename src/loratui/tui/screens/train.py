@@ -174,12 +174,21 @@ class TrainScreen(RunControls, CheckpointActions, TrainKeys, FollowedFooter, Scr
         elif self.run is None:  # 4 again (not a dialog closing): the one live run is followed at once
             self.watch_live(arrived=not covered)
 
+    def _on_top(self) -> bool:
+        """This screen is the one shown; False once the app's screens are gone (a tick at exit)."""
+        from textual.app import ScreenStackError
+
+        try:
+            return self.app.screen is self
+        except ScreenStackError:
+            return False
+
     def watch_live(self, arrived: bool = False) -> None:
         """While no run is followed: the live runs of the config's output folder, from their lock files
         (cheap: once a second), so one started by another app or a shell is seen. On arrival the one live
         run is followed at once, unless it was passed over (esc on the runs); one that appears while the
         screen is shown is named on the status line, and f follows it."""
-        if self.run is not None or not self.offered or self.app.screen is not self:
+        if self.run is not None or not self.offered or not self._on_top():
             return
         live = self.service.live_runs(self.app.config_path, getattr(self.app, "attach_dir", None))
         if arrived and len(live) == 1 and live[0][2] not in self.declined:
