@@ -41,7 +41,6 @@ WRITE_EXIT_CODES = (
         "terminal (stdin and stdout) or --json, without --yes or --dry-run (--json still prints the plan, with "
         "\"written\": 0), or the first caption cannot be written: nothing written"),
     (130, "interrupted: the error says how many captions were written (`loratui tags undo DIR` puts them back)"),
-    (143, "stopped by SIGTERM (129: by SIGHUP): as 130, with the same line"),
 )
 
 
@@ -61,7 +60,6 @@ def _interactive() -> bool:
         "terminal (stdin and stdout) or --json, without --yes or --dry-run, or the first caption cannot be "
         "written (nothing written in each case); `tags undo`/`redo`: nothing done"),
     (130, "interrupted: the error says how many captions were written (`tags undo` puts them back)"),
-    (143, "stopped by SIGTERM (129: by SIGHUP): as 130, with the same line"),
 )
 def tags() -> None:
     """Bulk caption-tag operations: freq, add, remove, replace, dedupe, sort, apply, undo, redo, ...
