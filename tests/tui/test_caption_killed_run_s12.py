@@ -94,6 +94,8 @@ def test_kill_9_of_the_child_in_the_app_then_resume(tmp_path, monkeypatch):
             runner = caption_runner(app)
             await until(pilot, lambda: runner.run is not None and runner.run.captioned >= 2, "two captions", 30)
             run = runner.run
+            if runner._proc is None:  # a busy machine: the run ended (and its child was reaped) before the kill
+                pytest.skip("the caption run ended before it could be killed")
             try:
                 os.kill(runner._proc.pid, signal.SIGKILL)
             except ProcessLookupError:  # a busy machine: the child captioned every image before the kill
