@@ -23,33 +23,11 @@ from rich.style import Style
 from textual.color import Color
 
 from fixtures.tui_dataset import make_dataset, run_dataset_app
+from loratui.tui.services.table_colours import TERMINALS, VGA, XTERM, Terminal  # noqa: F401
 from loratui.tui.services.themes import load_themes, loratui_variable_defaults
 
 THEMES = ("loratui-dark", "loratui-light", "loratui-high-contrast")
-VGA = tuple(tuple(STANDARD_PALETTE[n]) for n in range(16))
-XTERM = ((0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205),
-         (229, 229, 229), (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255),
-         (255, 0, 255), (0, 255, 255), (255, 255, 255))
-
-
-class Terminal(NamedTuple):
-    """How a terminal shows a colour: its colour system, its first 16 colours, and whether bold text in
-    one of the first 8 shows in the bright one (xterm's default boldColors, the Linux console)."""
-
-    name: str
-    system: ColorSystem
-    palette: tuple = VGA
-    bold_is_bright: bool = False
-
-
-SYSTEMS = (
-    Terminal("truecolor", ColorSystem.TRUECOLOR),
-    Terminal("256 colours", ColorSystem.EIGHT_BIT),
-    Terminal("256 colours, xterm", ColorSystem.EIGHT_BIT, XTERM),
-    Terminal("16 colours, VGA", ColorSystem.STANDARD),
-    Terminal("16 colours, xterm", ColorSystem.STANDARD, XTERM),
-    Terminal("16 colours, xterm, bold bright", ColorSystem.STANDARD, XTERM, True),
-)
+SYSTEMS = TERMINALS  # the terminals the table colours are chosen for (tui.services.table_colours)
 MINIMUM = 3.0
 # (text, background, what): the variables resolved as Textual resolves them for the widgets named
 PAIRS = [
