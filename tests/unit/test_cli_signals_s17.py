@@ -137,6 +137,7 @@ def test_tags_undo_removes_what_a_killed_write_left(tmp_path, capsys):
 _KILLED_WRITE = textwrap.dedent("""
     import os, signal, sys, time
     import loratui.core.captions.journal as journal
+    signal.signal(getattr(signal, sys.argv[1]), signal.SIG_DFL)  # under nohup SIGHUP comes in ignored, kept so
     real, calls = journal.atomic_write_bytes, []
     def slow(path, data, **kw):
         calls.append(path)
