@@ -14,6 +14,13 @@ from loratui.core.captions import load_captions
 from tests.unit.test_tags_cmd import dataset, run, run_main, text
 
 
+@pytest.fixture(autouse=True)
+def _own_model_store(tmp_path, monkeypatch):
+    """The category lookups search the model store for a tagger's selected_tags.csv: a developer's own store
+    (with a downloaded tagger) must not change what these tests see."""
+    monkeypatch.setenv("LORATUI_MODEL_STORE", str(tmp_path / "model-store"))
+
+
 # ---- matching and renaming --------------------------------------------------------------------
 
 def test_each_regex_keeps_its_own_flags_groups_and_backreferences():

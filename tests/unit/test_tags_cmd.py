@@ -14,6 +14,13 @@ from click.testing import CliRunner
 from loratui.cli import cli, main
 
 
+@pytest.fixture(autouse=True)
+def _own_model_store(tmp_path, monkeypatch):
+    """The category lookups search the model store for a tagger's selected_tags.csv: a developer's own store
+    (with a downloaded tagger) must not change what these tests see."""
+    monkeypatch.setenv("LORATUI_MODEL_STORE", str(tmp_path / "model-store"))
+
+
 def dataset(tmp_path: Path) -> Path:
     folder = tmp_path / "img" / "10_alice"
     folder.mkdir(parents=True)
