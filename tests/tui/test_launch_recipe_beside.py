@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from loratui.core.errors import LoratuiError
-from loratui.tui.launch import is_tag_recipe, resolve_target
+from loratui.core.project import is_tag_recipe
+from loratui.tui.launch import resolve_target
 
 RECIPE = 'description = "tidy"\nwhere = "tag:solo"\n[[op]]\nop = "dedupe"\n'
 

@@ -19,7 +19,7 @@ from textual.widgets import Static
 
 from loratui.cli import cli
 from loratui.tui.screens.balance_dialog import BalanceDialog
-from loratui.tui.services.live_run import live_run, live_run_on
+from loratui.core.project import live_run, live_run_on
 
 
 # ---- which run is live ----------------------------------------------------------------------------

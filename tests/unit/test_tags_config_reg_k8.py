@@ -79,18 +79,18 @@ def test_tags_finds_and_reads_the_config_beside_once(tmp_path, capsys, monkeypat
     """r2 item 3: `tags` looked for the config twice (_locate, then reg_test) and parsed it twice."""
     import tomllib
 
-    import loratui.tui.launch as launch
+    import loratui.core.project as project_pkg
 
     root = project(tmp_path, "../otherreg")
     concept(tmp_path / "otherreg", "2_person", 2)
     looks, parses = [], []
-    real_resolve, real_loads = launch.resolve_target, tomllib.loads
-    monkeypatch.setattr(launch, "resolve_target", lambda *a, **k: looks.append(a) or real_resolve(*a, **k))
+    real_look, real_loads = project_pkg.config_in_folder, tomllib.loads
+    monkeypatch.setattr(project_pkg, "config_in_folder", lambda *a, **k: looks.append(a) or real_look(*a, **k))
     code, out, err = run_main(["tags", "add", str(root), "x", "--where", "reg", "--dry-run"], capsys)
     assert code == 0, err
     assert len(looks) == 1  # _locate's: where_of uses the config it found
     beside = _locate(root)
-    monkeypatch.setattr(launch, "resolve_target", lambda *a, **k: (beside.location, beside.config))
+    monkeypatch.setattr(project_pkg, "config_in_folder", lambda *a, **k: beside.config)
     monkeypatch.setattr(tomllib, "loads", lambda text: parses.append(text) or real_loads(text))
     assert _locate(root).location.reg_dir == beside.location.reg_dir
     assert len(parses) == 1  # the [dataset] table read once gives the reg folder too (config_reg_dir's dataset=)

@@ -13,13 +13,13 @@ import click
 
 
 def config_beside(directory: Path, location) -> Path | None:
-    """The loratui config the app opens on DIR (tui.launch's pick: config.toml, or the one loratui config in
-    the project or train folder); None for a reg folder (its own dataset) or when there is none."""
-    from loratui.tui.launch import resolve_target  # core only until the app itself starts
+    """The loratui config the app opens on DIR (core.project's config_in_folder: the one loratui config in the
+    project or train folder, else config.toml); None for a reg folder (its own dataset) or when there is none."""
+    from loratui.core.project import config_in_folder
 
     if location.is_reg:
         return None
-    return resolve_target(directory)[1]
+    return config_in_folder(directory)
 
 
 class ConfigBeside(NamedTuple):

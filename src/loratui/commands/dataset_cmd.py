@@ -360,7 +360,7 @@ def _live_run_warning(directory: Path, location):
     stopped an uncached run without a word), and returned for the question; None when there is none. Never
     stops the balance."""
     from loratui.commands.config_beside import config_beside
-    from loratui.tui.services.live_run import live_run_on, project_config  # core only: no textual
+    from loratui.core.project import live_run_on, project_config
 
     try:
         if directory.suffix.lower() == ".toml" and directory.is_file():

@@ -273,10 +273,10 @@ def sweep_leftover_temps(root: Path, exts) -> None:
 
 def live_run_note(config: Path | None, location, folder: Path) -> None:
     """One stderr line when a training run from the config beside DIR (else the project's, for its img/:
-    services.live_run.project_config) is live and trains from ``folder``:
+    core.project.project_config) is live and trains from ``folder``:
     it read its captions at start (as sd-scripts does), so this write applies from its next run or a resume
     (h14: the write was said as done, with no word that the live run ignores it). Only a note: never fails."""
-    from loratui.tui.services.live_run import live_run_on, project_config  # core only: no textual
+    from loratui.core.project import live_run_on, project_config
 
     try:
         run = live_run_on(config or project_config(location.train_dir), folder)

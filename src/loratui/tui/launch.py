@@ -24,6 +24,7 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
         if path.suffix.lower() != ".toml":
             raise LoratuiError(f"{path}: not a folder or a config .toml: open a project, dataset or concept folder")
         from loratui.core.config import ConfigError, load_config, resolve_path
+        from loratui.core.project import is_tag_recipe
 
         if is_tag_recipe(path):
             raise LoratuiError(f"{path}: a tag recipe ([[op]] tables), not a config: open the project folder "
@@ -53,26 +54,22 @@ def resolve_target(target: str | os.PathLike, notes: list[str] | None = None) ->
                                "folder; set it to the folder with the N_concept folders")
         location = locate_dataset(train)
         return location, path
+    from loratui.core.project import folder_configs
+
     location = locate_dataset(path)
-    config = None
-    base = location.project_dir or (location.train_dir if location.kind != "concept" else None)
+    # the pick is core's (sd-scripts' files and tag recipes are no loratui config); what to say of it, here
+    found = folder_configs(location)
+    base, tomls, config = found.base, found.configs, found.config
     if base is not None:
-        found = sorted(base.glob("*.toml"))
-        foreign = {path: _sdscripts_file(path) for path in found[:_TOML_LOOKS]}
-        recipes = {path for path in found[:_TOML_LOOKS] if foreign[path] is None and is_tag_recipe(path)}
-        # sd-scripts' files (a --config_file, a --dataset_config) and tag recipes are no loratui config
-        tomls = [path for path in found if foreign.get(path) is None and path not in recipes]
-        named = base / "config.toml"
-        config = tomls[0] if len(tomls) == 1 else named if named in tomls else None
         if len(tomls) > 1 and notes is not None:
             shown = ", ".join(p.name for p in tomls[:4]) + (" ..." if len(tomls) > 4 else "")
             notes.append(f"{len(tomls)} .toml files in {base} ({shown}): "
-                         + (f"opened {named.name}; " if config else "no config opened; ")
+                         + (f"opened {config.name}; " if config else "no config opened; ")
                          + f"`loratui NAME.toml` opens another (Settings: {bound_key_words('settings.open')})")
         if not tomls and notes is not None:
             kohya = next((json_path for json_path in sorted(base.glob("*.json"))[:_JSON_LOOKS]
                           if is_kohya_gui_json(json_path)), None)
-            refused = [line for line in foreign.values() if line is not None]
+            refused = found.refused
             if kohya is not None:
                 notes.append(f"no loratui config here, but {kohya.name} is a kohya_ss GUI config: "
                              f"`{_import_command(kohya)}` imports it, then `loratui {shell_arg(_free_toml(kohya))}`")
@@ -101,44 +98,7 @@ def bound_key_words(binding_id: str) -> str:
 
 
 _JSON_LOOKS = 20  # .json files read when looking for a kohya_ss config beside the dataset
-_TOML_LOOKS = 20  # .toml files read to tell sd-scripts' own files apart (more: taken as configs, unread)
-
-
-def _sdscripts_file(path: Path) -> str | None:
-    """The line that refuses ``path`` when it is one of sd-scripts' own TOML files (a --config_file or
-    --dataset_config, e.g. what `config export-sdscripts` wrote beside the config), else None: core's
-    loader tells them apart (core.config foreign.py). A loratui config with problems is still one."""
-    from loratui.core.config import ConfigError, load_config
-
-    try:
-        if path.stat().st_size > _JSON_MAX_BYTES:
-            return None  # a config is ~10 KB: a big file is read when opened, not while looking around
-        load_config(path)
-    except ConfigError as exc:
-        return str(exc) if getattr(exc, "foreign", None) else None
-    except OSError:
-        return None
-    return None
-
-
 _JSON_MAX_BYTES = 4 << 20  # a GUI config is a few KB; a large .json is something else (no reading it)
-_RECIPE_KEYS = frozenset({"op", "where", "description"})  # a recipe's top level (core.captions recipe_from_dict)
-
-
-def is_tag_recipe(path: Path) -> bool:
-    """A tag cleanup recipe (`tags ... --save-recipe`): a top level of [[op]] tables and maybe where and
-    description, and nothing else. A cheap key check, as is_kohya_gui_json: any problem reads as 'no'."""
-    import tomllib
-
-    try:
-        if path.stat().st_size > _JSON_MAX_BYTES:
-            return False
-        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
-    return isinstance(data.get("op"), list) and set(data) <= _RECIPE_KEYS
-
-
 _KOHYA_KEYS = frozenset({"pretrained_model_name_or_path", "train_data_dir", "LoRA_type", "output_name"})
 
 

@@ -12,7 +12,7 @@ The key line is docked at the box's bottom and the rest scrolls (Up/Down, PageUp
 concept folders and a live-run warning at 80x24, or at 60x20, the Enter/Esc line was cut off, and the
 dialog has its own footer (the Dataset screen's "⏎ Next problem" showed behind it).
 A training run live on the app's config that trains from these folders is named in a warning line
-(services.live_run): the new repeats apply from its next run, and a run without cached latents stops at
+(core.project): the new repeats apply from its next run, and a run without cached latents stops at
 the first image of a renamed folder. Enter still renames: the user decides.
 
 The renames run on the UI thread: a handful of `os.rename` calls in one folder.
@@ -96,7 +96,7 @@ class BalanceDialog(ModalScreen[bool]):
         self._problem = ""  # why Enter cannot apply (bad target), shown as one line
         self._done = False
         self._marks = default_marks()
-        self.live_run = None  # services.live_run.LiveRun: a run training from these folders (on_mount)
+        self.live_run = None  # core.project.LiveRun: a run training from these folders (on_mount)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="balance-box") as box:
@@ -128,7 +128,7 @@ class BalanceDialog(ModalScreen[bool]):
 
     def _find_live_run(self):
         """The run live on the app's config that trains from this train folder, or None."""
-        from loratui.tui.services.live_run import live_run_on
+        from loratui.core.project import live_run_on
 
         try:
             return live_run_on(getattr(self.app, "config_path", None), self.scan.train_data_dir)

@@ -142,7 +142,7 @@ class DatasetUndo:
         """A run training from these folders keeps the repeats it started with (or, without cached latents,
         stops at a renamed folder's image): said after ctrl+z renamed them back, as the balance dialog says
         before a balance."""
-        from loratui.tui.services.live_run import live_run_on
+        from loratui.core.project import live_run_on
 
         try:
             run = live_run_on(getattr(self.app, "config_path", None), self.store.root)
