@@ -38,6 +38,7 @@ from loratui import __version__  # noqa: E402
 from loratui.commands.help_text import exit_codes  # noqa: E402
 from loratui.commands.options import json_line  # noqa: E402
 from loratui.core.errors import LoratuiError  # noqa: E402
+from loratui.core.process_exit import exit_without_teardown  # noqa: E402
 
 # name -> (module, attribute, one-line help shown in `loratui --help` without importing it)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -208,7 +209,8 @@ def main(argv: list[str] | None = None) -> None:
     the traceback in the user cache folder (core/crashlog.py). ``LORATUI_DEBUG=1`` shows it instead.
     With --json a failure also ends stdout with one JSON line (``_Outcome``). A reader that closes
     stdout (`| head`) stops the command: one line on stderr, exit 141; `train` goes on instead
-    (core/events.py EventWriter stops echoing and keeps the events file).
+    (core/events.py EventWriter stops echoing and keeps the events file). A command that imported torch
+    then ends without Python's seconds of teardown (core/process_exit.py).
     """
     args = sys.argv[1:] if argv is None else list(argv)
     stdout, stderr = sys.stdout, sys.stderr
@@ -216,13 +218,20 @@ def main(argv: list[str] | None = None) -> None:
         else None
     if watch is not None:
         sys.stdout = watch
+    done, code = False, None
     try:
         _main(args, watch)
+        done = True
+    except SystemExit as exc:
+        done, code = True, exc.code
+        raise
     finally:
         if watch is not None:  # click swaps both for wrappers on a broken pipe; an in-process caller gets its own back
             sys.stdout, sys.stderr = stdout, stderr
         if argv is None:
             _done_ignores_sigint()
+            if done:  # finished (the app's screen given back too), not a traceback to show: no torch teardown
+                exit_without_teardown(code)
 
 
 def _done_ignores_sigint() -> None:
