@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import random
-import time
 from pathlib import Path
 
 import pytest
+from fixtures.big_plan import big_plan
 from textual.app import App
 from textual.widgets import Static
 
 from loratui.core.captions import (
     AddTags, Dedupe, EditContext, MoveToFront, RemoveCategory, RemoveTags, ReplaceTag, SortTags, StripUnderscores,
-    load_captions, load_recipe, parse_caption, plan_edits, save_recipe, Recipe,
+    load_captions, load_recipe, plan_edits, save_recipe, Recipe,
 )
 from loratui.core.errors import LoratuiError
 from loratui.tui.screens.bulk_op import BulkOpScreen, split_items
@@ -331,28 +330,16 @@ def test_empty_plan_only_offers_close(tmp_path):
     run(lambda: PlanPreviewScreen(plan, root, "Preview"), scenario)
 
 
-def _big_plan(files: int = 10_000):
-    rng = random.Random(7)
-    vocab = [f"tag_{i}_x" for i in range(3_000)]
-    captions = [parse_caption((", ".join(rng.sample(vocab, 30)) + "\n").encode(), Path(f"/d/1_c/{i:05d}.txt"))
-                for i in range(files)]
-    return plan_edits(captions, [StripUnderscores()])
-
-
-def test_a_10000_file_plan_opens_fast():
-    plan = _big_plan()
+def test_a_10000_file_plan_opens_and_scrolls_to_its_end():
+    """The first frame's time is bench/tui_latency.py's (target 1 s)."""
+    plan = big_plan()
     assert len(plan.edits) == 10_000
 
     async def scenario(app, pilot):
-        started = time.perf_counter()
         screen = PlanPreviewScreen(plan, Path("/d"), "Preview")
         app.push_screen(screen, app._done)
         while screen.first_frame_s is None:
             await asyncio.sleep(0.002)
-        opened = time.perf_counter() - started
-        print(f"\n10,000-file plan: first frame {screen.first_frame_s * 1000:.0f} ms after construction "
-              f"({opened * 1000:.0f} ms after push_screen)")
-        assert screen.first_frame_s < 1.0  # ~0.15 s measured; generous for a loaded CI box
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert screen.counts_ready

