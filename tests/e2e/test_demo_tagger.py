@@ -5,7 +5,6 @@ already there (the Dataset screen flagged `'white background' = 'white_backgroun
 from __future__ import annotations
 
 import shutil
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -56,7 +55,5 @@ def test_an_older_demo_project_gets_the_tagger_when_reused(demo_project, tmp_pat
     project = tmp_path / "old"
     shutil.copytree(demo_project, project)
     shutil.rmtree(project / DEMO_TAGGER_DIR.parts[0])
-    started = time.perf_counter()
     root, built = prepare_project(project)
     assert not built and is_demo_tagger(root / DEMO_TAGGER_DIR)
-    assert time.perf_counter() - started < 5  # a few small files: the demo stays quick to open

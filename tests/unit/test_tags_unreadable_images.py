@@ -5,7 +5,6 @@ only the images that would get a new caption are probed, by their headers."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -93,7 +92,5 @@ def test_probing_thousands_of_new_captions_reads_headers_only(tmp_path, monkeypa
         raise AssertionError("an image was opened with Pillow")
 
     monkeypatch.setattr(PIL.Image, "open", no_decode)
-    started = time.perf_counter()
     result = tags("add", str(tmp_path), "trig", "--dry-run")
     assert result.exit_code == 0 and "6000 of 6000 caption(s) change (6000 new caption file(s))" in result.output
-    assert time.perf_counter() - started < 20  # generous on a shared box: about 1 s here
