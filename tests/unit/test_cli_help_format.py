@@ -80,7 +80,8 @@ TAGS_CSV_SAYS = {
     "sort": "for --by category",
     "remove-category": "needed for every CATEGORY but rating",
     "apply": "remove_category ops",
-    **{op: f"Not used by {op}" for op in ("add", "remove", "replace", "dedupe", "move-front", "strip-underscores")},
+    **{op: f"Not used by {op}" for op in ("add", "remove", "replace", "dedupe", "move-front", "strip-underscores",
+                                          "find")},
 }
 
 

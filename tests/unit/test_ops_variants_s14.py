@@ -39,7 +39,7 @@ def test_add_skips_a_tag_held_under_another_spelling_and_says_how_many(tmp_path)
                        "i3.txt": ["mikuchan", "solo", "long hair", ESCAPED]}
     assert plan.notes == [
         "'long hair': not added to 2 caption(s) that have it already as 'long_hair' or 'Long Hair' (the same tag)",
-        f"{ESCAPED!r}: not added to 1 caption(s) that have it already as {PLAIN!r} (the same tag)",
+        f"'{ESCAPED}': not added to 1 caption(s) that have it already as '{PLAIN}' (the same tag)",  # as typed (s18)
     ]
     assert plan.summary()["notes"] == plan.notes
     # moving an existing tag to the front keeps the caption's spelling, in any of them

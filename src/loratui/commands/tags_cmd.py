@@ -15,23 +15,15 @@ from pathlib import Path
 import click
 
 from loratui.commands.help_text import exit_codes
-from loratui.commands.options import (DEFAULT_SEPARATOR, SEPARATOR_HELP, json_line, separator_value,
-                                      stdio_is_terminal)
+from loratui.commands.options import json_line, stdio_is_terminal
+# the options every tags command takes (and their help), shared with the commands in tags_*_cmd.py
+from loratui.commands.tags_options import (FOUND_CSV, TAGS_CSV, UNUSED_TAGS_CSV, WHERE_HELP,  # noqa: F401
+                                           _common, read_for_table as _read_for_table)
 # the shared plan/confirm/write steps; tags_undo_cmd and tags_recode_cmd reach these through this module
 from loratui.commands.tags_run import PLAN_LINES, _context, _locate, _rel, _run_plan, reg_note, where_of
 from loratui.commands.term_text import cells, pad, relative_name, shown_name
 from loratui.core.errors import LoratuiError
 
-WHERE_HELP = ('Only captions matching EXPR: tag:X, -tag:X, folder:X, file:X (the image\'s or the caption\'s name), '
-              'text:X, tags>N, tags<N, tags=N, empty, missing, multiline, reg (a regularisation image: DIR is a '
-              'reg folder, e.g. a project\'s reg/; on a project, an EXPR naming reg also reads its reg folder, the '
-              'config\'s reg_data_dir, and a change goes to train or reg captions, one kind at a time), joined by '
-              'and/or/not (e.g. "tag:solo and not tag:1girl", "reg and missing"). Quote a value holding \' with " '
-              '(tag:"jack-o\'-lantern"); a tag with * or ? exactly: tag:/\\?/.')
-TAGS_CSV = "A WD14 selected_tags.csv (the tagger's tag list, with each tag's category)"
-FOUND_CSV = (" Without it, the one the app uses (the project's, else the newest in its wd14_tagger_model/ or models/, "
-             "else the model store's), named on stderr.")
-UNUSED_TAGS_CSV = "Not used by {name}, which needs no tag categories (every tags command takes this option)."
 WRITE_EXIT_CODES = (
     (0, "written, a dry run, nothing to change, or not confirmed"),
     (1, "written, except a caption that changed on disk during the write (left as it is and named), or "
@@ -62,7 +54,7 @@ def _interactive() -> bool:
     (130, "interrupted: the error says how many captions were written (`tags undo` puts them back)"),
 )
 def tags() -> None:
-    """Bulk caption-tag operations: freq, add, remove, replace, dedupe, sort, apply, undo, redo, ...
+    """Bulk caption-tag operations: freq, find, add, remove, replace, dedupe, sort, apply, undo, redo, ...
 
     Every operation acts on the caption of each image in DIR (a kohya train folder with
     N_concept subfolders, a flat folder of images, a project folder with img/, or one concept
@@ -73,25 +65,6 @@ def tags() -> None:
     `loratui tags undo DIR` finds it, and `loratui tags redo DIR` re-applies what an undo took back).
     Each command's --help lists its own exit codes.
     """
-
-
-def _common(tags_csv_help: str):
-    """The options every tags operation takes; ``tags_csv_help`` says what --tags-csv does for this one."""
-    def decorate(func):
-        @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
-        @click.option("--where", "where", metavar="EXPR", help=WHERE_HELP)
-        @click.option("--caption-extension", default=".txt", show_default=True, help="Caption file extension.")
-        @click.option("--separator", default=DEFAULT_SEPARATOR, show_default=True, callback=separator_value,
-                      help=SEPARATOR_HELP)
-        @click.option("--tags-csv", type=click.Path(dir_okay=False, path_type=Path),
-                      help=tags_csv_help)
-        @click.option("--recursive", is_flag=True,
-                      help="Every image under DIR, not only DIR and its N_concept folders.")
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            return func(*args, **kwargs)
-        return wrapper
-    return decorate
 
 
 def _writing(func):
@@ -156,6 +129,7 @@ def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursiv
     from loratui.core.captions import tag_frequency
     from loratui.core.captions import CATEGORY_LABELS
 
+    from loratui.commands.tags_run import spelling_notes
     from loratui.commands.tags_scope import no_reg_folder_note, reg_read
     from loratui.core.captions import load_captions
     from loratui.core.dataset import caption_extension_option
@@ -177,6 +151,8 @@ def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursiv
         captions += load_captions(reg, caption_extension_option(caption_extension), separator, recursive=recursive,
                                   unreadable=unreadable)
     selected = [c for c in captions if predicate is None or predicate(c)]
+    for note in spelling_notes(where, captions):  # a tag: typed one way, in the captions another
+        click.echo(f"note: {note}", err=True)
     counts = tag_frequency(selected)
     if as_json and ctx.get_parameter_source("top") is ParameterSource.DEFAULT:
         top = 0  # a script gets every tag unless it asked for fewer: 50 was the table's default
@@ -203,27 +179,6 @@ def freq(ctx, directory, where, caption_extension, separator, tags_csv, recursiv
         click.echo(f"  ... {len(counts) - top} more (--top 0 shows all)")
     for line in unreadable:
         click.echo(f"left out: {line}", err=True)
-
-
-def _read_for_table(images_dir: Path, caption_extension: str, separator: str, tags_csv: Path | None,
-                    recursive: bool, unreadable: list[str]):
-    """tags_run._context for a command that only reads: a caption that cannot be read (a folder named
-    a.txt, no permission) goes to ``unreadable`` as one line and the rest load. A writing command
-    refuses instead (``_context``): it would edit every caption but that one, silently uneven."""
-    from loratui.core.captions import EditContext, check_separator, load_captions, load_selected_tags
-    from loratui.core.captions import tag_categories, tag_frequency
-    from loratui.core.dataset import caption_extension_option
-
-    check_separator(separator)
-    ext = caption_extension_option(caption_extension)
-    categories = tag_categories(load_selected_tags(tags_csv)) if tags_csv else {}
-    captions = load_captions(images_dir, ext, separator, recursive=recursive, unreadable=unreadable)
-    if not captions:
-        if unreadable:
-            raise LoratuiError(unreadable[0])
-        raise LoratuiError(f"{images_dir}: no images found (looked for .png .jpg .jpeg .webp .bmp in it and in its "
-                           "N_concept folders; --recursive looks in every subfolder)")
-    return captions, EditContext(tag_frequency(captions), categories)
 
 
 @tags.command("add")
@@ -261,12 +216,13 @@ def add(directory, new_tags, front, position, move_existing, keep, **kw):
 @click.option("--ignore-case", is_flag=True, help="Match in any case ('*background' also removes 'WHITE BACKGROUND').")
 def remove(directory, patterns, mode, exact, glob, regex, ignore_case, **kw):
     """Remove tags matching PATTERN(s): exact, a glob like '*background', or /regex/ (case as written,
-    unless --ignore-case)."""
+    unless --ignore-case). An exact tag that no caption has, while another spelling of it is there
+    (long_hair for long hair, miku (cosplay) for miku \\(cosplay\\)), is named on stderr."""
     from loratui.core.captions import RemoveTags
 
     op = RemoveTags(list(patterns), _mode(mode, exact, glob, regex), ignore_case)
     op.compile(None)  # a bad regex fails before the dataset is read
-    _run_plan(directory, [op], **kw)
+    _run_plan(directory, [op], spelling_hints=True, **kw)
 
 
 @tags.command("replace")
@@ -278,16 +234,25 @@ def remove(directory, patterns, mode, exact, glob, regex, ignore_case, **kw):
 @_match_options("exact")
 @click.option("--ignore-case", is_flag=True, help="OLD matches in any case ('long hair' also renames 'Long Hair').")
 def replace(directory, old, new, mode, exact, glob, regex, ignore_case, **kw):
-    """Rename tag OLD to NEW everywhere (duplicates this creates are merged; NEW '' removes)."""
-    from loratui.core.captions import ReplaceTag
+    """Rename tag OLD to NEW everywhere (duplicates this creates are merged; NEW '' removes).
+
+    OLD may name several tags, separated by the separator ('girl, female, 1girls'): each becomes NEW,
+    in one change (one plan, one undo); a regex OLD is one pattern. An exact OLD that no caption has,
+    while another spelling of it is there (long_hair for long hair), is named on stderr."""
+    from loratui.core.captions import describe_replace, parse_old_tags, replace_ops
 
     chosen = _mode(mode, exact, glob, regex)
-    op = ReplaceTag(old, new, chosen, ignore_case)
-    op.compile(None)
-    looks_like_pattern = any(c in old for c in "*?") or (len(old) > 2 and old.startswith("/") and old.endswith("/"))
-    hint = (f"replace matches OLD exactly by default: --mode auto (or --glob / --regex) reads {old!r} as a pattern"
-            if chosen == "exact" and looks_like_pattern else None)
-    _run_plan(directory, [op], nothing_hint=hint, **kw)
+    olds = parse_old_tags(old, kw["separator"], chosen)
+    if not olds:  # blank, or separators only (' , ')
+        raise LoratuiError("replace: the tag to replace is blank: give the tag (or pattern) to rename")
+    ops = replace_ops(olds, new, chosen, ignore_case)
+    for op in ops:
+        op.compile(None)
+    patterned = [o for o in olds if any(c in o for c in "*?") or (len(o) > 2 and o.startswith("/") and o.endswith("/"))]
+    hint = (f"replace matches OLD exactly by default: --mode auto (or --glob / --regex) reads {patterned[0]!r} as a "
+            "pattern" if chosen == "exact" and patterned else None)
+    _run_plan(directory, ops, nothing_hint=hint, spelling_hints=True,
+              description=describe_replace(olds, new, ignore_case) if len(olds) > 1 else "", **kw)
 
 
 @tags.command("dedupe")
@@ -477,9 +442,11 @@ def check(directory, caption_extension, recursive, as_json, show_all, max_token_
         sys.exit(1)
 
 
+from loratui.commands.tags_find_cmd import find  # noqa: E402
 from loratui.commands.tags_recode_cmd import to_utf8  # noqa: E402  (they use the helpers above)
 from loratui.commands.tags_undo_cmd import redo, undo  # noqa: E402
 
 tags.add_command(undo)
 tags.add_command(redo)
 tags.add_command(to_utf8)
+tags.add_command(find)

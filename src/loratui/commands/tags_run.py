@@ -286,8 +286,24 @@ def live_run_note(config: Path | None, location, folder: Path) -> None:
         click.echo(f"note: {run.edit_note()}", err=True)
 
 
+def spelling_notes(where: str | None, captions: list, predicate=None, ops=()) -> list[str]:
+    """The notes for a typed tag that matches nothing while another spelling of it is in the captions
+    (core's spellings.py): each `tag:` of --where, over every caption read, and, for remove/replace (``ops``),
+    each exact tag they match, over the captions --where selects. Matching stays exact: only said."""
+    from loratui.core.captions import op_spelling_notes, where_spelling_notes
+
+    notes = where_spelling_notes(where, captions)
+    if ops:
+        chosen = captions if predicate is None else [c for c in captions if predicate(c)]
+        notes += op_spelling_notes(ops, chosen, filtered=predicate is not None)
+    return notes
+
+
 def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags_csv, recursive, yes, dry_run,
-              as_json, show_all, force=False, save_recipe=None, description="", nothing_hint=None) -> None:
+              as_json, show_all, force=False, save_recipe=None, description="", nothing_hint=None,
+              spelling_hints=False) -> None:
+    """Plan ``ops``, print the plan, ask, write. ``spelling_hints``: the ops match exact tags the user typed
+    (remove, replace): name another spelling of one that matches nothing (stderr, and the JSON's notes)."""
     from loratui.core.captions import apply_plan, check_ops, dropped_note
     from loratui.core.captions import append_to_recipe, check_recipe_target, load_recipe
 
@@ -306,11 +322,14 @@ def _run_plan(directory: Path, ops, *, where, caption_extension, separator, tags
                 click.echo(f"Recipe {save_recipe}: {len(recipe.ops)} operation(s){'; ' + moved if moved else ''} "
                            f"(replay with `loratui tags apply DIR {shell_arg(save_recipe)}`)")
 
+    hints = spelling_notes(where, captions, predicate, ops if spelling_hints else ())
     data = plan.to_dict(root) if as_json else None
     if as_json and root != location.train_dir:  # the files' paths are the reg folder's (commands.tags_scope)
         data["reg_folder"] = str(root)
-    if as_json and notes:
-        data["notes"] = notes
+    if as_json and (notes or hints):  # after the plan's own (an add's other spellings)
+        data["notes"] = [*data.get("notes", []), *notes, *hints]
+    for hint in hints:  # on stderr, JSON or not: stdout's plan (or JSON) stays what scripts read
+        click.echo(f"note: {hint}", err=True)
     if not as_json:
         _print_plan(plan, root, show_all)
         for note in notes:  # after the plan they explain (the "Plan:" line comes first)

@@ -9,7 +9,8 @@ at a time as one undoable change (writer.py: caption runs),
 walking that journal back and forth (undo.py: undo, redo; image_gone.py: the captions a walk leaves out
 because their image is gone, and the sentence naming them), TOML recipes of operations (recipes.py)
 and the tag vocabulary that completes tags (tagvocab.py); when two spellings are one tag (tagkey.py:
-NFC, case, ``_``). It may use core.dataset (which folders and files are images); it knows nothing of
+NFC, case, ``_``), and the notes naming the spelling a typed tag has in the captions (spellings.py); one
+Replace of several old tags (replace_many.py). It may use core.dataset (which folders and files are images); it knows nothing of
 training configs, step plans or models. Import from here, not from the modules.
 """
 
@@ -42,6 +43,8 @@ from loratui.core.captions.plan import (
 from loratui.core.captions.recipes import (
     Recipe, append_to_recipe, check_recipe_target, dumps_recipe, load_recipe, recipe_from_dict, recipe_to_dict, save_recipe,
 )
+from loratui.core.captions.replace_many import describe_replace, parse_old_tags, replace_ops
+from loratui.core.captions.spellings import op_spelling_notes, typed as typed_tag, where_spelling_notes
 from loratui.core.captions.recode import Recode, describe_encoding, recode_captions, recode_plan
 from loratui.core.captions.tagkey import nfc, tag_key
 from loratui.core.captions.tagvocab import (
@@ -69,4 +72,5 @@ __all__ = [
     "read_header", "read_only", "recipe_from_dict", "recode_captions", "recode_plan", "describe_encoding", "recipe_to_dict", "redo_dir", "redo_history", "redo_last", "remap_folders",
     "nfc", "run_ops", "save_recipe", "split_tags", "tag_categories", "tag_frequency", "tag_key", "tag_matcher", "undo_last",
     "unwritable_tag", "write_caption", "write_checked",
+    "describe_replace", "parse_old_tags", "replace_ops", "op_spelling_notes", "typed_tag", "where_spelling_notes",
 ]

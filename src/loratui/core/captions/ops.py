@@ -21,6 +21,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from loratui.core.errors import LoratuiError
 from loratui.core.captions.files import DEFAULT_SEPARATOR, split_tags
 from loratui.core.captions.patterns import tag_matcher
+from loratui.core.captions.spellings import add_spelling_notes as _spelling_notes
 from loratui.core.captions.tagkey import nfc, tag_key
 
 from loratui.core.captions.tagfn import (  # noqa: F401 (RATING_TAGS: importable here)
@@ -167,26 +168,6 @@ class AddTags(Op):
         where = {0: "at the front", -1: "at the end"}.get(self.position, f"at position {self.position}")
         return (f"add {', '.join(self.tags)} {where}" + (" (moving existing ones)" if self.move_existing else "")
                 + _kept(self.keep))
-
-
-def _spelling(spelling: str, given: str) -> str:
-    """``'café'``, or ``'café' in decomposed Unicode, NFD`` when it differs from ``given`` only in its
-    Unicode form: the two look the same, so the note says what differs."""
-    if nfc(spelling) != nfc(given):
-        return repr(spelling)
-    return f"{spelling!r} in {'composed Unicode, NFC' if nfc(spelling) == spelling else 'decomposed Unicode, NFD'}"
-
-
-def _spelling_notes(other_spelling: dict[str, Counter]) -> list[str]:
-    """``'long hair': not added to 3 caption(s) that have it as 'long_hair'``: one line per tag given."""
-    notes = []
-    for tag, spellings in other_spelling.items():
-        if spellings:
-            shown = " or ".join(_spelling(s, tag) for s, _ in spellings.most_common(2)) + (
-                " ..." if len(spellings) > 2 else "")
-            notes.append(f"{tag!r}: not added to {sum(spellings.values()):,} caption(s) that have it already "
-                         f"as {shown} (the same tag)")
-    return notes
 
 
 @dataclass
