@@ -1,6 +1,7 @@
 """The Dataset screen checks long captions against the open config's max_token_length (it used the
 225 of sd-scripts' longest setting whatever the config said), in the scan and after a write; the
-message names the limit. Without a config, 225."""
+message names the limit. Without a config, 75: what sd-scripts reads when max_token_length is unset (it
+was 225, sd-scripts' most, so a 76-225 token caption that training cuts at 75 went unwarned)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fixtures.tui_dataset import CAPTIONS, make_dataset
 
 from loratui.core.dataset import locate_dataset
 from loratui.tui.app import LoratuiApp
-from loratui.tui.services.dataset_store import config_max_token_length
+from loratui.core.dataset import config_token_limit as config_max_token_length
 from tests.tui.test_dataset_screen import _loaded, until
 
 NINETY_TOKENS = ", ".join(f"blue sky {i}" for i in range(30))  # over 75 CLIP tokens, under 150
@@ -73,11 +74,16 @@ def test_a_config_with_a_longer_limit_flags_nothing(tmp_path):
     run_on(tmp_path, root, config, scenario)
 
 
-def test_without_a_config_the_limit_is_the_most_sd_scripts_reads(tmp_path):
+def test_without_a_config_the_limit_is_sd_scripts_default_75(tmp_path):
     root, _ = project(tmp_path, None)
 
     async def scenario(app, pilot):
-        assert row(app, "a01.png").problem_kind != "long_caption"
+        first = row(app, "a01.png")
+        assert app.store.token_limit() is None  # no config: core's default
+        assert first.problem_kind == "long_caption"
+        assert "over the 75 tokens sd-scripts reads by default (max_token_length unset)" in first.problem
+        assert "set max_token_length = 150 or 225 in the config to keep more" in first.problem
+        assert row(app, "a02.png").problem_kind != "long_caption"  # a short caption: no warning
 
     run_on(tmp_path, root, None, scenario)
 

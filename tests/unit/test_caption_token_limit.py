@@ -1,6 +1,7 @@
 """The long-caption check uses the training's max_token_length (75, 150 or 225) when it is known:
 `dataset scan` and `tags check` take --max-token-length or --config, and the message names the limit.
-Without either, 225: the most sd-scripts reads."""
+Without either, the config beside DIR's (the app's), else 75: what sd-scripts reads when max_token_length
+is unset."""
 
 from __future__ import annotations
 
@@ -47,11 +48,13 @@ def long_captions(*args: str) -> list[str]:
 @pytest.mark.parametrize("command", [["dataset", "scan"], ["tags", "check"]])
 def test_the_option_sets_the_limit_and_the_message_names_it(tmp_path, command):
     img = dataset(tmp_path)
-    assert long_captions(*command, str(img)) == []  # 225 by default
+    [default] = long_captions(*command, str(img))  # 75 by default, as sd-scripts
+    assert "over the 75 tokens sd-scripts reads by default (max_token_length unset)" in default
     assert long_captions(*command, str(img), "--max-token-length", "225") == []
     assert long_captions(*command, str(img), "--max-token-length", "150") == []
     [message] = long_captions(*command, str(img), "--max-token-length", "75")
     assert "over the 75 sd-scripts reads with max_token_length 75" in message
+    assert "set max_token_length = 150 or 225 in the config to keep more" in message
 
 
 @pytest.mark.parametrize("command", [["dataset", "scan"], ["tags", "check"]])
@@ -79,8 +82,11 @@ def test_a_bad_option_value_is_refused(tmp_path):
     assert result.exit_code == 2 and "100" in result.output
 
 
-def test_without_a_config_the_message_says_it_is_the_most_sd_scripts_reads(tmp_path):
+def test_without_a_config_the_message_says_it_is_sd_scripts_default(tmp_path):
     img = dataset(tmp_path)
     (img / "10_alice" / "a.txt").write_text(", ".join(f"blue sky {i}" for i in range(90)) + "\n")
     [message] = long_captions("dataset", "scan", str(img))
-    assert "over the 225 sd-scripts reads at most (max_token_length 225)" in message
+    assert "CLIP tokens (90 tags), over the 75 tokens sd-scripts reads by default (max_token_length unset)" \
+        in message
+    assert message.endswith("remove tags, or set max_token_length = 150 or 225 in the config to keep more")
+    assert "\n" not in message

@@ -44,22 +44,46 @@ def _only_concept(result, concept_dir: Path):
 
 def token_limit_options(func):
     """--max-token-length and --config: the caption token limit the long-caption check uses
-    (`dataset scan` and `tags check` alike). Without either, 225: the most sd-scripts reads."""
+    (`dataset scan` and `tags check` alike). Without either, the max_token_length of the config the app
+    opens on DIR (a config DIR: its own), else 75: what sd-scripts reads when max_token_length is unset."""
     import functools
 
     @click.option("--max-token-length", "max_token_length", type=click.Choice(["75", "150", "225"]), default=None,
                   help="The training's max_token_length: captions over it are named as cut off (default: "
-                       "--config's, else 225, the most sd-scripts reads).")
+                       "--config's, else the config beside DIR's, else 75, what sd-scripts reads when "
+                       "max_token_length is unset).")
     @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), metavar="CONFIG",
                   help="A loratui config: its training.max_token_length is the caption token limit.")
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        if kwargs.get("max_token_length") is None and kwargs.get("config_path") is None:
+            beside = _token_limit_beside(kwargs.get("directory"))
+            if beside is not None:  # the limit the app checks this dataset against: the two agree
+                kwargs["max_token_length"] = str(beside)
         return func(*args, **kwargs)
     return wrapper
 
 
+def _token_limit_beside(directory: Path | None) -> int | None:
+    """The max_token_length of the config the app opens on DIR (DIR itself when it is a config .toml); None
+    without one, or when it cannot be read (the check's default then; the command names a bad DIR)."""
+    from loratui.core.dataset import config_token_limit, locate_dataset
+    from loratui.core.errors import LoratuiError
+
+    if directory is None:
+        return None
+    if directory.suffix.lower() == ".toml" and directory.is_file():
+        return config_token_limit(directory)
+    from loratui.commands.config_beside import config_beside
+
+    try:
+        return config_token_limit(config_beside(directory, locate_dataset(directory)))
+    except (LoratuiError, OSError):
+        return None
+
+
 def token_limit(max_token_length: str | None, config_path: Path | None) -> int | None:
-    """The caption token limit the options ask for (None: no config known, the check's default)."""
+    """The caption token limit the options ask for (None: no config known, the check's default: 75)."""
     if max_token_length is not None:
         return int(max_token_length)
     if config_path is None:

@@ -15,7 +15,7 @@ from loratui.commands.options import DEFAULT_SEPARATOR, SEPARATOR_HELP, separato
 from loratui.core.errors import LoratuiError
 
 WHERE_HELP = ('Only captions matching EXPR: tag:X, -tag:X, folder:X, file:X (the image\'s or the caption\'s name), '
-              'text:X, tags>N, tags<N, tags=N, empty, missing, multiline, reg (a regularisation image: DIR is a '
+              'text:X, tags>N, tags<N, tags=N, tokens>N, tokens<N, tokens=N (about N CLIP tokens), empty, missing, multiline, reg (a regularisation image: DIR is a '
               'reg folder, e.g. a project\'s reg/; on a project, an EXPR naming reg also reads its reg folder, the '
               'config\'s reg_data_dir, and a change goes to train or reg captions, one kind at a time), joined by '
               'and/or/not (e.g. "tag:solo and not tag:1girl", "reg and missing"). Quote a value holding \' with " '

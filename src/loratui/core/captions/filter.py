@@ -17,6 +17,9 @@ case-sensitive (file names are, on Linux), and `text:` looks at the whole first 
                    file:img_00*.txt)
     text:VALUE     the first line contains VALUE (plain substring)
     tags<N tags>N tags=N   the caption has fewer/more/exactly N tags
+    tokens<N tokens>N tokens=N   the first line has fewer/more/exactly about N CLIP tokens (core.dataset's
+                   estimate_clip_tokens: the count of the long-caption warning, which errs low; tokens>75
+                   finds the captions sd-scripts cuts with max_token_length unset)
     empty          the caption has no tags (or no caption file)
     missing        there is no caption file yet
     multiline      the file has text after its first line (sd-scripts reads only the first)
@@ -24,7 +27,7 @@ case-sensitive (file names are, on Linux), and `text:` looks at the whole first 
                    beside `img/`, or a config's reg_data_dir); `not reg`: the training images
 
 Examples: `tag:solo and not tag:1girl`, `folder:*alice* or tag:"alice (character)"`, `-tag:rating*`,
-`tags>40`, `missing or empty`, `reg and missing`.
+`tags>40`, `tokens>75`, `missing or empty`, `reg and missing`.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from collections.abc import Callable, Sequence
 from loratui.core.captions.files import Caption
 from loratui.core.captions.patterns import pattern_kind, tag_matcher
 from loratui.core.captions.tagkey import nfc
-from loratui.core.dataset import IMAGE_EXTENSIONS
+from loratui.core.dataset import IMAGE_EXTENSIONS, estimate_clip_tokens
 from loratui.core.errors import LoratuiError
 
 Predicate = Callable[[Caption], bool]
@@ -46,9 +49,10 @@ ImageNames = Callable[[Caption], Sequence[str]]  # the names of the images a cap
 IsReg = Callable[[Caption], bool]  # whether a caption is a regularisation image's
 KEYS = ("tag", "folder", "file", "text")
 FLAGS = ("empty", "missing", "multiline", "reg")
-_COUNT = re.compile(r"tags([<>=])(\d+)$")
-SYNTAX_HELP = ("tag:X, -tag:X, folder:X, file:X, text:X, tags>N, tags<N, tags=N, empty, missing, multiline, "
-               "reg, joined by and / or / not")
+_COUNT = re.compile(r"(tags|tokens)([<>=])(\d+)$")
+COUNTS = ("tags", "tokens")  # the count terms: tags<N..., tokens<N...
+SYNTAX_HELP = ("tag:X, -tag:X, folder:X, file:X, text:X, tags>N, tags<N, tags=N, tokens>N (about N CLIP tokens), "
+               "tokens<N, tokens=N, empty, missing, multiline, reg, joined by and / or / not")
 
 
 def images_beside() -> ImageNames:
@@ -109,16 +113,16 @@ def _term(token: str, image_names: ImageNames, is_reg: IsReg) -> Predicate:
             return is_reg
         return lambda c: c.multiline
     count = _COUNT.match(low)
-    if not count and low.startswith("tags") and low[4:5] in ("<", ">", "="):
-        raise LoratuiError(f"--where: cannot read {token!r}: a tag count is tags<N, tags>N or tags=N with a "
-                           "whole number N (e.g. tags>40)")
-    if count:
-        op, n = count.group(1), int(count.group(2))
+    if not count:
+        _refuse_bad_count(token)
+    else:
+        what, op, n = count.group(1), count.group(2), int(count.group(3))
+        size: Callable[[Caption], int] = _token_count if what == "tokens" else _tag_count
         if op == "<":
-            return lambda c: len(c.tags) < n
+            return lambda c: size(c) < n
         if op == ">":
-            return lambda c: len(c.tags) > n
-        return lambda c: len(c.tags) == n
+            return lambda c: size(c) > n
+        return lambda c: size(c) == n
     key, sep, value = token.partition(":")
     key = key.lower()
     if not sep or key not in KEYS or not value:
@@ -135,6 +139,34 @@ def _term(token: str, image_names: ImageNames, is_reg: IsReg) -> Predicate:
         return lambda c: (fnmatch.fnmatchcase(nfc(c.path.name), value)
                           or any(fnmatch.fnmatchcase(nfc(name), value) for name in image_names(c)))
     return lambda c: value in nfc(c.first_line)
+
+
+def _count_term(low: str) -> str | None:
+    """``tags`` or ``tokens`` when ``low`` starts like a count term (`tags>`, `tokens=x`), else None."""
+    for what in COUNTS:
+        if low.startswith(what) and low[len(what):len(what) + 1] in ("<", ">", "="):
+            return what
+    return None
+
+
+def _refuse_bad_count(token: str) -> None:
+    """A count term with no whole number after its sign (`tokens>x`, `tags>`): one line naming it."""
+    what = _count_term(token.lower())
+    if what == "tags":
+        raise LoratuiError(f"--where: cannot read {token!r}: a tag count is tags<N, tags>N or tags=N with a "
+                           "whole number N (e.g. tags>40)")
+    if what == "tokens":
+        raise LoratuiError(f"--where: cannot read {token!r}: a CLIP token count is tokens<N, tokens>N or tokens=N "
+                           "with a whole number N (e.g. tokens>75)")
+
+
+def _tag_count(caption: Caption) -> int:
+    return len(caption.tags)
+
+
+def _token_count(caption: Caption) -> int:
+    """About how many CLIP tokens the caption's first line is: the long-caption warning's count."""
+    return estimate_clip_tokens(caption.first_line.strip()) if caption.exists else 0
 
 
 def _tokens(expression: str) -> list[str]:
@@ -158,7 +190,7 @@ def _key_value(token: str) -> tuple[str, str, str] | None:
 def _is_bare(token: str) -> bool:
     """A plain word: no keyword, flag, tag count or `key:value` (the --where language has no such term)."""
     low = token.lower().lstrip("-")
-    return (low not in ("and", "or", "not") and low not in FLAGS and not low.startswith("tags")
+    return (low not in ("and", "or", "not") and low not in FLAGS and not low.startswith(COUNTS)
             and ":" not in low)
 
 

@@ -39,7 +39,8 @@ from loratui.core.dataset.scan import (
 )
 from loratui.core.dataset.types import DatasetScan, ImageEntry, Problem, Severity, Subset, count_line, group_by_level
 from loratui.core.dataset.caption_check import (
-    OTHER_CAPTION_EXTENSIONS, caption_problems, missing_caption_problem, other_caption_file, tag_variant_key,
+    MAX_CLIP_TOKENS, OTHER_CAPTION_EXTENSIONS, caption_problems, config_token_limit, estimate_clip_tokens,
+    missing_caption_problem, other_caption_file, tag_variant_key,
 )
 from loratui.core.dataset.caption_ext import caption_extension_option, caption_extension_problem
 from loratui.core.dataset.name_utf8 import NOT_UTF8_FOLDER, is_utf8_name
@@ -80,6 +81,7 @@ __all__ = [
     "caption_extension_option",
     "caption_extension_problem",
     "caption_problems",
+    "MAX_CLIP_TOKENS", "estimate_clip_tokens", "config_token_limit",
     "captions_of_unreadable_images",
     "count_line",
     "group_by_level",

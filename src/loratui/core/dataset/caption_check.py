@@ -20,9 +20,10 @@ reads it):
 - ``long_caption`` (warning): more CLIP tokens than sd-scripts reads. The text encoder sees 75
   tokens, or 150/225 with max_token_length; the rest is cut off silently. The count is an estimate
   without the tokenizer (words, digits and punctuation runs: CLIP's pre-split, which BPE only splits
-  further), so it errs low. The default limit is 225, the most sd-scripts can read; the config's
-  max_token_length (the app's config, `dataset scan` / `tags check --config` or --max-token-length)
-  gives the real one, and the message names it.
+  further), so it errs low. The default limit is 75, what sd-scripts reads when max_token_length is
+  unset (its default, and loratui's config's); the config's max_token_length (the app's config, the
+  config beside DIR for `dataset scan` / `tags check`, their --config or --max-token-length) gives the
+  real one, and the message names it.
 - ``duplicate_tags`` (info): a tag listed twice, also as a case variant (CLIP lowercases captions,
   so ``LONG HAIR`` is ``long hair``), an underscore variant (``long_hair``) or another Unicode form
   (CLIP NFC-normalises: a decomposed ``café`` is ``café``). Exact, case and Unicode-form repeats go
@@ -53,7 +54,9 @@ from loratui.core.dataset.types import Problem, Severity
 from loratui.core.fsutil import describe_os_error
 from loratui.core.textcodec import control_summary, decode_caption_bytes, utf16_without_bom
 
-MAX_CLIP_TOKENS = 225  # the longest caption sd-scripts reads (max_token_length 225: three 75-token chunks)
+# the caption token limit without a config: sd-scripts reads 75 tokens when max_token_length is unset (its
+# default, and the config schema's); 150 and 225 (two or three 75-token chunks) only when a config asks
+MAX_CLIP_TOKENS = 75
 # CLIP's pre-tokenizer: contractions, letter runs, single digits, runs of other symbols (BPE splits further)
 _CLIP_PIECES = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|[^\s\w]+|_+", re.IGNORECASE)
 _WEIGHT = re.compile(r"[(\[]\s*[^()\[\]]*?:\s*-?\d+(?:\.\d+)?\s*[)\]]")
@@ -67,6 +70,24 @@ COMPOSE_TAGS = r"""--regex '(.+)' '\1'"""
 # commas sd-scripts does not split at (fullwidth, ideographic, their half-width and small forms)
 _WIDE_COMMAS = {"，": "fullwidth", "、": "ideographic", "､": "half-width ideographic", "﹐": "small",
                 "﹑": "small ideographic"}
+
+
+def config_token_limit(config_path: str | os.PathLike | None) -> int | None:
+    """The caption token limit a loratui config asks for: its training.max_token_length (75 when unset,
+    the schema's and sd-scripts' default); None without a config, or when it cannot be read or the value
+    is not 75, 150 or 225 (loading the config names that): the check then uses ``MAX_CLIP_TOKENS``.
+    Read without loading the config, so that a config with problems elsewhere still gives its limit."""
+    import tomllib
+
+    if config_path is None:
+        return None
+    try:
+        data = tomllib.loads(Path(config_path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return None
+    training = data.get("training")
+    value = training.get("max_token_length", 75) if isinstance(training, dict) else 75
+    return value if type(value) is int and value in (75, 150, 225) else None
 
 
 def rel(path: Path) -> str:
@@ -88,7 +109,7 @@ def read_small_file(path: Path) -> bytes:
 
 def caption_problems(path: Path, data: bytes | None = None, max_tokens: int | None = None) -> list[Problem]:
     """The problems of the caption file at ``path`` (its bytes read unless ``data`` is given).
-    ``max_tokens``: the caption token limit to check against (default 225, sd-scripts' most)."""
+    ``max_tokens``: the caption token limit to check against (default 75, sd-scripts' default)."""
     if data is None:
         try:
             data = read_small_file(path)
@@ -232,13 +253,10 @@ def tag_problems(path: Path, line: str, max_tokens: int | None = None) -> list[P
     if len(line) > limit:  # a piece has at least one character: a shorter line cannot be over
         tokens = estimate_clip_tokens(line)
         if tokens > limit:
-            # the limit is named with where it comes from: the config's max_token_length, or the most
-            # sd-scripts ever reads when no config is known
-            which = f"with max_token_length {limit}" if max_tokens else f"at most (max_token_length {limit})"
             problems.append(Problem(
                 "long_caption", path,
-                f"{rel(path)} is about {tokens} CLIP tokens ({len(tags)} tags), over the {limit} sd-scripts reads "
-                f"{which}: the rest is cut off silently; remove tags", "warning"))
+                f"{rel(path)} is about {tokens} CLIP tokens ({len(tags)} tags), {_over_limit(max_tokens)}",
+                "warning"))
     if len(tags) > 1:
         repeats = _duplicates(tags)
         if repeats:
@@ -266,6 +284,18 @@ def tag_problems(path: Path, line: str, max_tokens: int | None = None) -> list[P
             "no prompt weights; sd-scripts' weighted_captions has no loratui setting); if not meant, "
             f"`loratui tags replace DIR {STRIP_WEIGHTS}` drops them", "info"))
     return problems
+
+
+def _over_limit(max_tokens: int | None) -> str:
+    """The long-caption message's tail: the limit, where it comes from (the config's max_token_length, or
+    sd-scripts' default when no config is known) and how to keep more."""
+    if not max_tokens:
+        return (f"over the {MAX_CLIP_TOKENS} tokens sd-scripts reads by default (max_token_length unset): the rest "
+                "is cut off silently; remove tags, or set max_token_length = 150 or 225 in the config to keep more")
+    more = {75: "150 or 225", 150: "225"}.get(max_tokens)
+    keep = f", or set max_token_length = {more} in the config to keep more" if more else ""
+    return (f"over the {max_tokens} sd-scripts reads with max_token_length {max_tokens}: the rest is cut off "
+            f"silently; remove tags{keep}")
 
 
 def _unicode_problems(path: Path, tags: list[str]) -> list[Problem]:

@@ -58,7 +58,7 @@ def scan_dataset(
     """Scan the train (and reg) folders; dataset problems are collected, never raised.
 
     ``max_tokens``: the caption token limit the long-caption check uses (the config's
-    max_token_length; default 225, the most sd-scripts reads).
+    max_token_length; default 75, what sd-scripts reads when max_token_length is unset).
 
     A reg folder given as both train and reg is scanned on its own, as reg (what locate_dataset gives
     for one: `loratui reg`, `dataset scan reg`): its concept folders are reg subsets, and no training

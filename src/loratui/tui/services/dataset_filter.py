@@ -26,12 +26,13 @@ class FilterResult:
 
 
 WHERE_WORDS = ("and", "or", "not")
+_COUNTS = ("tags", "tokens")  # core's count terms: tags>N, tokens>N (about N CLIP tokens)
 
 
 def _is_where_token(token: str) -> bool:
     low = token.lower().lstrip("-")
-    return (":" in low or low in WHERE_WORDS or low in WHERE_FLAGS
-            or (low.startswith("tags") and len(low) >= 5 and low[4] in "<>="))  # `tags<` gets core's error
+    return (":" in low or low in WHERE_WORDS or low in WHERE_FLAGS  # `tags<`, `tokens>x`: core's error
+            or any(low.startswith(what) and low[len(what):len(what) + 1] in ("<", ">", "=") for what in _COUNTS))
 
 
 def split_filter(text: str) -> tuple[str, list[str]]:

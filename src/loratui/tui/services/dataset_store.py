@@ -23,7 +23,7 @@ from loratui.core.captions import (
 )
 from loratui.core.dataset import (
     DatasetLocation, DatasetScan, Problem, caption_problems, captions_of_unreadable_images, config_reg_dir,
-    missing_caption_problem, parse_subset_name, scan_dataset,
+    config_token_limit, missing_caption_problem, parse_subset_name, scan_dataset,
 )
 from loratui.core.errors import LoratuiError, PartialWriteError
 from loratui.tui.services.dataset_filter import (  # noqa: F401 - the filter's names are this module's too
@@ -71,27 +71,6 @@ def config_caption_extension(config_path: Path | None) -> str:
     if isinstance(value, str) and value.startswith(".") and len(value) > 1 and "/" not in value:
         return value
     return ".txt"
-
-
-MAX_TOKEN_LENGTHS = (75, 150, 225)
-
-
-def config_max_token_length(config_path: Path | None) -> int | None:
-    """The config's training.max_token_length, the caption token limit sd-scripts trains with (75
-    when the config leaves it unset, the schema's and sd-scripts' default); None without a config, or
-    when it cannot be read or the value is not 75, 150 or 225 (Settings names it): the check then
-    uses the most sd-scripts reads. Read without loading the config, like the caption extension."""
-    import tomllib
-
-    if config_path is None:
-        return None
-    try:
-        data = tomllib.loads(Path(config_path).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    training = data.get("training")
-    value = training.get("max_token_length", 75) if isinstance(training, dict) else 75
-    return value if type(value) is int and value in MAX_TOKEN_LENGTHS else None
 
 
 class DatasetStore(RowFilter):
@@ -211,8 +190,9 @@ class DatasetStore(RowFilter):
 
     def token_limit(self) -> int | None:
         """The long-caption check's limit: the config's max_token_length, read now (Settings may have
-        changed it); None without a config (the most sd-scripts reads)."""
-        return config_max_token_length(self.config_path)
+        changed it); None without a config (core's default, MAX_CLIP_TOKENS: the 75 sd-scripts reads
+        when max_token_length is unset)."""
+        return config_token_limit(self.config_path)
 
     def find_tagger_csv(self) -> Path | None:
         """The tagger vocabulary in use (commands.tagger_csv, shared with `loratui tags remove-category`):
