@@ -166,6 +166,9 @@ class LoratuiApp(AppKeys, AppQuitGuard, AppThemes, App):
         self.screen_change_signal.subscribe(self, self._screen_changed)
         # `loratui attach DIR` opens on its run; otherwise the dataset, with a word about a live run
         self.switch_mode("train" if self.attach_dir is not None else "dataset")
+        from loratui.tui.screens.settings_preload import preload_settings_later
+
+        preload_settings_later(self)  # Settings' imports and CSS, once the first screen is up (its first visit was slow)
         if self.attach_dir is None and self.config_path is not None:
             from loratui.tui.services.work import run_in_thread
 

@@ -66,9 +66,9 @@ FILE_CHECK_KEYS = [*sorted(PATH_KEYS), ("model", "model_family"), ("dataset", "r
                    ("optimizer", "optimizer_type"), ("training", "xformers")]
 
 
-def load_panels() -> list[Widget]:
-    """The calculator and VRAM panels, for those of their modules that exist yet."""
-    panels = []
+def panel_classes() -> list[type[Widget]]:
+    """The calculator and VRAM panel classes, for those of their modules that exist yet."""
+    classes = []
     for module_name, class_name in PANELS:
         try:
             module = importlib.import_module(module_name)
@@ -76,8 +76,13 @@ def load_panels() -> list[Widget]:
             if exc.name == module_name:
                 continue
             raise
-        panels.append(getattr(module, class_name)())
-    return panels
+        classes.append(getattr(module, class_name))
+    return classes
+
+
+def load_panels() -> list[Widget]:
+    """The calculator and VRAM panels, for those of their modules that exist yet."""
+    return [panel() for panel in panel_classes()]
 
 
 class SettingsScreen(SettingsTexts, SettingsPicks, SettingsDrafts, ConfigFileActions, FocusInView):
@@ -169,6 +174,10 @@ class SettingsScreen(SettingsTexts, SettingsPicks, SettingsDrafts, ConfigFileAct
         self.outside_note = ""                  # an outside change not loaded (the form holds edits)
         self.watch = ConfigWatch()
         self.resumes = 0                        # screen resumes so far: a later one supersedes a pending one
+        # styled fresh as it mounts, with the CSS as it is now: Textual's -1 ("never styled") had the app
+        # re-parse its CSS and restyle every screen twice on the first visit and once on the second
+        # (~0.1-0.3 s each); a theme changed while Settings is not shown still restyles it on the next visit
+        self._css_update_count = getattr(self.app, "_css_update_count", -1)
 
     # ---- layout ---------------------------------------------------------------------------------
 
@@ -196,8 +205,11 @@ class SettingsScreen(SettingsTexts, SettingsPicks, SettingsDrafts, ConfigFileAct
         with Horizontal(id="settings-body"):
             yield Static("", id="settings-broken")
             self.form = ConfigForm(base, has_file=has_file, id="settings-form")
+            # FocusInView's column classes (what its on_mount adds) given here: a class added on mount restyled
+            # the whole form again (~160 widgets, 70-140 ms of the first visit); given now, its add is a no-op
+            self.form.add_class("-focus-column-main", update=False)
             yield self.form
-            with VerticalScroll(id="settings-panels", can_focus=False):
+            with VerticalScroll(id="settings-panels", can_focus=False, classes="-focus-column-side"):
                 yield Static("", id="settings-panels-stale")
                 yield from self.panels
         # the focused field's help, scrolled (wheel, shift+down/up) when longer than the box (settings_texts)

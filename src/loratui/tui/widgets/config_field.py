@@ -35,6 +35,24 @@ TYPE_AHEAD_S = 1.0   # letters typed on a choice field within this of each other
 # the kinds whose value is a number or a size: the first key typed after entering one replaces its value
 NUMERIC = ("int", "float", "warmup", "resolution")
 
+# The parts of a field's line are styled by component classes of its parent (the form), not of each field:
+# Textual works a widget's component styles out again at every restyle of it (one node per class), three per
+# field made ~300 for the form, a third of the work of Settings' first visit; the form's are four. What the
+# field's own style gave them is in theirs: the focused field's value box (ConfigField:focus) is
+# ``--value-focus``, and the cursor, drawn in the focused field only, is bold as that field's text is.
+PART_CLASSES = frozenset({"config-field--value", "config-field--value-focus", "config-field--cursor",
+                          "config-field--note"})
+
+
+def parts_css(owner: str) -> str:
+    """The DEFAULT_CSS of PART_CLASSES for ``owner``, the widget type the fields are children of."""
+    return f"""
+    {owner} > .config-field--value {{ background: $boost; color: $text; text-style: not bold; }}
+    {owner} > .config-field--value-focus {{ background: $primary 30%; color: $text; text-style: not bold; }}
+    {owner} > .config-field--cursor {{ background: $foreground; color: $background; text-style: bold; }}
+    {owner} > .config-field--note {{ color: $text-muted; text-style: not bold; }}
+    """
+
 
 class ConfigField(Widget, can_focus=True):
     """A form row ``* key   value`` and, below it, its problems and whether it differs from the file."""
@@ -44,13 +62,7 @@ class ConfigField(Widget, can_focus=True):
     ConfigField.-invalid, ConfigField.-crossed { color: $text-error; }
     ConfigField:focus { text-style: bold; }
     """
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"config-field--value", "config-field--cursor", "config-field--note"}
-    DEFAULT_CSS += """
-    ConfigField > .config-field--value { background: $boost; color: $text; text-style: not bold; }
-    ConfigField:focus > .config-field--value { background: $primary 30%; }
-    ConfigField > .config-field--cursor { background: $foreground; color: $background; }
-    ConfigField > .config-field--note { color: $text-muted; text-style: not bold; }
-    """
+    # the styles of the parts of the line (value box, cursor, note) are the form's (PART_CLASSES), not the field's
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "activate", "Flip / list", show=False, id="settings.field_activate",
                 tooltip="true/false fields flip; fields with choices list them"),
@@ -83,7 +95,6 @@ class ConfigField(Widget, can_focus=True):
         self.problem: str | None = None
         self.cross: list[str] = []
         self.info = ""
-        self._styles: dict[str, Any] = {}
         self.replace_next = False  # a number field just entered: the first character typed replaces it
         self._typed_prefix, self._typed_at = "", 0.0  # a choice field's type-ahead
         self._note_count = 0
@@ -113,15 +124,11 @@ class ConfigField(Widget, can_focus=True):
         return describe_field(self.spec)
 
     def style_of(self, component: str):
-        """A component class's Rich style, looked up once per style change (lookups walk the DOM)."""
-        style = self._styles.get(component)
-        if style is None:
-            style = self._styles[component] = self.get_component_rich_style(component)
-        return style
-
-    def notify_style_update(self) -> None:
-        self._styles.clear()
-        super().notify_style_update()
+        """A part's Rich style (PART_CLASSES: the parent's component classes, which Textual caches per style
+        change); the value box's is ``--value-focus`` while this field has the focus."""
+        if component == "config-field--value" and self.has_focus:
+            component = "config-field--value-focus"
+        return self.parent.get_component_rich_style(component)
 
     @property
     def key(self) -> tuple[str, str]:

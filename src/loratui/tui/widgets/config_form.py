@@ -29,7 +29,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from loratui.core.config import FIELDS, SECTIONS, TrainingConfig, validate
-from loratui.tui.widgets.config_field import INVALID, NO_FILE, ConfigField
+from loratui.tui.widgets.config_field import INVALID, NO_FILE, PART_CLASSES, ConfigField, parts_css
 from loratui.tui.widgets.lycoris_fields import ARGS_KEY, LORA_ONLY_KEYS, MODULE_KEY, LycorisField, LycorisFields, named_arg
 
 SECTION_TITLES = {"model": "Model", "dataset": "Dataset", "network": "Network", "optimizer": "Optimizer",
@@ -68,7 +68,8 @@ class ConfigForm(VerticalScroll, can_focus=False):
     ConfigForm > .config-section { height: 1; margin-top: 1; text-style: bold; color: $accent; }
     ConfigForm > .config-section.-first { margin-top: 0; }
     ConfigForm > .lycoris-heading { height: auto; padding-left: 2; color: $text-muted; text-style: italic; }
-    """
+    """ + parts_css("ConfigForm")
+    COMPONENT_CLASSES = PART_CLASSES  # the fields' parts (config_field.PART_CLASSES: why the form's)
 
     def __init__(self, base: TrainingConfig, *, has_file: bool, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -78,6 +79,7 @@ class ConfigForm(VerticalScroll, can_focus=False):
         self.problems: list[str] = []    # cross-field problems of the current config (core's validate)
         self.file_problems: list[str] = []  # what training refuses about the files named (check_paths)
         self._keeping = False  # a scroll to the focused field is scheduled
+        self._parts_drawn: tuple | None = None  # the fields' part styles they were drawn with
         self.lycoris = LycorisFields(self)  # network_args' LyCORIS arguments as fields (lycoris_fields.py)
 
     def compose(self) -> ComposeResult:
@@ -96,6 +98,27 @@ class ConfigForm(VerticalScroll, can_focus=False):
 
     def on_mount(self) -> None:
         self.lycoris.show()
+        self._parts_drawn = self._part_styles()
+
+    # ---- the fields' part styles (config_field.PART_CLASSES) ----------------------------------------
+
+    def _part_styles(self) -> tuple:
+        return tuple(self.get_component_rich_style(name) for name in sorted(PART_CLASSES))
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if getattr(self, "_parts_drawn", None) is not None:  # Textual works the parts out just after this
+            self.call_next(self._redraw_if_parts_changed)
+
+    def _redraw_if_parts_changed(self) -> None:
+        """A theme change: the fields draw again with the new part styles (a field's own restyle did
+        this when the parts were its own; now nothing of the field's changes)."""
+        parts = self._part_styles()
+        if parts != self._parts_drawn:
+            self._parts_drawn = parts
+            for child in self.children:
+                if isinstance(child, ConfigField):
+                    child.refresh()
 
     def on_config_field_edited(self, event: ConfigField.Edited) -> None:
         """Keep the LyCORIS fields and the network_args list in step (before the screen checks the config)."""
