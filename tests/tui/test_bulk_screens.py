@@ -246,7 +246,8 @@ def test_bindings_have_ids_and_descriptions():
     for cls in (BulkOpScreen, PlanPreviewScreen, SaveRecipeScreen, PickRecipeScreen):
         for binding in cls.BINDINGS:
             assert binding.id and binding.description, (cls.__name__, binding)
-    assert {b.id for b in BulkOpScreen.BINDINGS} == {"bulk.apply", "bulk.cancel", "bulk.clear"}
+    assert {b.id for b in BulkOpScreen.BINDINGS} == {"bulk.apply", "bulk.cancel", "bulk.clear", "bulk.next_field",
+                                                     "bulk.previous_field"}
 
 
 def test_split_items_keeps_regexes_and_brackets():

@@ -171,14 +171,15 @@ def test_status_keeps_the_counts_beside_the_current_images_problem(tmp_path):
 
 
 def test_the_highlighted_tag_stays_in_sight_when_saved_takes_a_line(tmp_path):
-    tags = ", ".join(f"tag{i:02d}" for i in range(24))
-    root = make_dataset(tmp_path / "proj", {"10_alice/img_00011.png": tags, "10_alice/a.png": "x"})
+    # a short name and one-token tags: the title and the token count share one line, "saved ✓" then takes a second
+    tags = ", ".join(f"tag{chr(97 + i)}" for i in range(24))
+    root = make_dataset(tmp_path / "proj", {"10_alice/b.png": tags, "10_alice/a.png": "x"})
 
     async def scenario(app, pilot):
         from loratui.tui.widgets.tag_list import TagList
 
         scr = app.screen
-        await _filter(pilot, "file:img_00011.txt")
+        await _filter(pilot, "file:b.txt")
         tag_list = scr.query_one(TagList)
         await pilot.press("e")
         height = tag_list.scrollable_content_region.height

@@ -1,7 +1,7 @@
 """The tag list (t) and the summary's tag count follow the reg scope of the bulk ops (Pilot, h6 item 4):
 with the filter showing reg rows only they count the reg captions' tags and remove / rename changes
-the reg captions; a filter naming `reg` that shows both kinds is refused; without `reg` in the filter
-they stay on the train images and say so. A recipe replayed compiles `reg` from the rows listed as reg
+the reg captions; a filter that shows both kinds is counted whole and a change refused (s18: the tag list
+counts the scope of every bulk key, the selection, else the filter, else the train images). A recipe replayed compiles `reg` from the rows listed as reg
 (r1 item 6). pytest-asyncio is not installed: each test runs its session in asyncio.run."""
 
 from __future__ import annotations
@@ -59,19 +59,21 @@ def test_the_tag_list_counts_and_changes_reg_captions_when_the_filter_shows_reg(
         await pilot.pause()
         pane = tag_pane(app)
         assert "person" not in pane.shown_tags and "alice" in pane.shown_tags
-        assert "(train images)" in str(pane.query_one("#freq-summary").render())
+        assert "of all 6 train images" in str(pane.query_one("#freq-summary").render())
 
         await pilot.press("escape")
         await filter_to(pilot, "reg")
         await open_tag_list(app, pilot)
         assert sorted(pane.shown_tags) == ["person", "plain", "solo", "standing"]
         said = str(pane.query_one("#freq-summary").render())
-        assert "4 tags, 5 uses (reg images)" in said
-        assert pane.cursor_tag == "person"  # the most used first
+        assert "4 tags of 2 filtered reg images, 5 uses" in said
+        assert pane.shown_tags[0] == "person"  # the most used first
+        pane.table.move_cursor_to_key("person")  # the filter typed a key at a time moved it (a count each key)
+        await pilot.pause()
         await pilot.press("d")
         await until(pilot, lambda: type(app.screen).__name__ == "PlanPreviewScreen", "the preview")
         title = app.screen.plan_title
-        assert "all 2 reg images" in title and "2 reg caption(s) touched" in title
+        assert "filtered: 2 of 8" in title and "2 reg caption(s) touched" in title
         await pilot.press("enter")
         await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen", "back to the table")
         await until(pilot, lambda: not screen(app).writing, "the write's end")
@@ -86,7 +88,7 @@ def test_the_tag_list_counts_and_changes_reg_captions_when_the_filter_shows_reg(
     run_dataset_app(tmp_path, project, scenario)
 
 
-def test_without_reg_in_the_filter_the_tag_list_stays_on_train_and_a_mixed_scope_is_refused(tmp_path):
+def test_a_filter_of_both_kinds_is_counted_whole_and_a_change_refused(tmp_path):
     project = make_dataset(tmp_path / "proj")
     reg = add_reg(project)
     reg_before, train_before = texts(reg), texts(project / "img")
@@ -96,16 +98,23 @@ def test_without_reg_in_the_filter_the_tag_list_stays_on_train_and_a_mixed_scope
         await pilot.pause()
         assert "Tags (train):" in summary_text(app)
 
-        await filter_to(pilot, "tag:solo")  # train and reg rows, no `reg` term: the train images' counts
+        await filter_to(pilot, "tag:solo")  # train and reg rows: the counts are of both
         await open_tag_list(app, pilot)
         pane = tag_pane(app)
-        assert "person" not in pane.shown_tags and "(train images)" in str(pane.query_one("#freq-summary").render())
+        assert "person" in pane.shown_tags and "bob" in pane.shown_tags and "short hair" in pane.shown_tags
+        assert "(train and reg)" in str(pane.query_one("#freq-summary").render())
+
+        await pilot.press("escape")
+        await filter_to(pilot, "not reg and tag:solo")  # the train images the filter shows
+        await open_tag_list(app, pilot)
+        assert "person" not in pane.shown_tags and "glasses" in pane.shown_tags and "smile" in pane.shown_tags
+        assert "of 3 filtered train images" in str(pane.query_one("#freq-summary").render())
 
         await pilot.press("escape")
         await filter_to(pilot, "reg or tag:alice")  # names reg, shows both: counted both, changes refused
         await open_tag_list(app, pilot)
         assert "person" in pane.shown_tags and "alice" in pane.shown_tags
-        assert "(train and reg images)" in str(pane.query_one("#freq-summary").render())
+        assert "images (train and reg)" in str(pane.query_one("#freq-summary").render())
         await pilot.press("d")
         await pilot.pause()
         assert type(app.screen).__name__ == "DatasetScreen"

@@ -38,7 +38,7 @@ from textual.widgets import Footer, Input, Label, Static
 
 from loratui.core.captions import (
     CATEGORY_NAMES, CATEGORY_ORDER, DEFAULT_SEPARATOR, AddTags, Dedupe, MoveToFront, Op, RemoveCategory,
-    RemoveTags, ReplaceTag, SortTags, StripUnderscores, check_ops,
+    RemoveTags, ReplaceTag, SortTags, StripUnderscores, check_ops, describe_replace, parse_old_tags, replace_ops,
 )
 from loratui.core.errors import LoratuiError
 from loratui.tui.screens.bulk_form_css import BULK_FORM_CSS
@@ -49,7 +49,7 @@ KINDS = ("add", "remove", "replace", "dedupe", "sort", "move_front", "strip_unde
 TITLES = {
     "add": "Add tags",
     "remove": "Remove tags",
-    "replace": "Replace a tag",
+    "replace": "Replace tags",
     "dedupe": "Remove duplicate tags",
     "sort": "Sort tags",
     "move_front": "Move tags to the front",
@@ -62,6 +62,7 @@ SORT_CHOICES = (("alpha", "alpha"), ("frequency", "frequency"), ("category", "ca
 POSITION_CHOICES = (("front", "front"), ("end", "end"), ("index", "at index"))
 NEEDS_CSV = "needs the tagger's selected_tags.csv (tag categories); none is loaded for this dataset"
 PATTERN_HELP = "Comma list: exact tag, glob *bg*, or /regex/ (whole tag)."
+SAME_AS_OLD = "Type the new tag: New is still the same as Old ({new})."
 
 
 class Incomplete(LoratuiError):
@@ -76,7 +77,7 @@ class FormMemory:
 
     values: dict[str, dict[str, str | bool]] = field(default_factory=dict)
     touched: dict[str, set[str]] = field(default_factory=dict)
-    built: tuple[Op, str, str] | None = None
+    built: tuple[Op | list[Op], str, str] | None = None
 
 
 _MEMORY: WeakKeyDictionary[App, FormMemory] = WeakKeyDictionary()  # weak: a closed app's memory goes with it
@@ -89,10 +90,24 @@ def form_memory(app: App) -> FormMemory:
     return memory
 
 
-def form_that_built(app: App, op: Op) -> tuple[str, str] | None:
-    """(kind, scope label) of the form that just applied this very ``op``, or None (a paste, a recipe)."""
+def form_that_built(app: App, ops: list[Op]) -> tuple[str, str] | None:
+    """(kind, scope label) of the form that just applied these very ``ops`` (a plan's), or None (a paste, a
+    recipe)."""
     built = form_memory(app).built
-    return (built[1], built[2]) if built is not None and built[0] is op else None
+    if built is None:
+        return None
+    made = built[0] if isinstance(built[0], list) else [built[0]]
+    same = len(made) == len(ops) and all(a is b for a, b in zip(made, ops))
+    return (built[1], built[2]) if same else None
+
+
+def describe_op(op: Op | list[Op]) -> str:
+    """The form's "ready:" line: an op's own words; a Replace of several old tags in one line."""
+    if not isinstance(op, list):
+        return op.describe()
+    if all(isinstance(item, ReplaceTag) for item in op) and len({(i.new, i.ignore_case) for i in op}) == 1:
+        return describe_replace([item.old for item in op], op[0].new, op[0].ignore_case) + " (one undo)"
+    return "; ".join(item.describe() for item in op)
 
 
 def _whole_number(text: str, what: str, *, minimum: int | None = 0) -> int:
@@ -106,8 +121,9 @@ def _whole_number(text: str, what: str, *, minimum: int | None = 0) -> int:
     return value
 
 
-class BulkOpScreen(ModalScreen[Op | None]):
-    """A form for one tag operation; dismisses with the core Op (Enter) or None (escape)."""
+class BulkOpScreen(ModalScreen[Op | list[Op] | None]):
+    """A form for one tag operation; dismisses with the core Op (Enter) or None (escape). Replace with several
+    old tags dismisses with its list of ReplaceTag ops (core's ``replace_ops``): one plan, one undo."""
 
     DEFAULT_CSS = BULK_FORM_CSS
 
@@ -119,6 +135,12 @@ class BulkOpScreen(ModalScreen[Op | None]):
                 tooltip="Close the form; nothing changes (what you typed is there next time)"),
         Binding("ctrl+l", "clear", "Clear", id="bulk.clear",  # ctrl+l: a terminal's "clear screen"
                 tooltip="Clear the form back to its defaults (it opens with what it last held)"),
+        # a one-line box has no use for them (h5: Down "did nothing" and the letters after it went on into
+        # the box); a control with its own up / down (a completion list) takes them first
+        Binding("down", "app.focus_next", "Next field", id="bulk.next_field", show=False,
+                tooltip="The next field, as tab"),
+        Binding("up", "app.focus_previous", "Previous field", id="bulk.previous_field", show=False,
+                tooltip="The previous field, as shift+tab"),
     ]
 
     def __init__(self, kind: str, scope_label: str, *, known_tags: Callable[[str], list[str]] | None = None,
@@ -136,7 +158,7 @@ class BulkOpScreen(ModalScreen[Op | None]):
         self.categories_available = categories_available
         self.separator = separator
         self.problem: str | None = None  # the current message (None: the op is ready)
-        self._op: Op | None = None
+        self._op: Op | list[Op] | None = None
         self.rename = rename if kind == "replace" else None
         self.keep_tokens = max(0, int(keep_tokens or 0))
         self._prefill: dict[str, str | bool] = {}  # what this form held when it last closed (compose uses it)
@@ -200,11 +222,12 @@ class BulkOpScreen(ModalScreen[Op | None]):
         yield Static(PATTERN_HELP + " auto: * ? make a glob, /.../ a regex.", classes="bulk-help")
 
     def _compose_replace(self) -> ComposeResult:
-        yield self._row("Old", self._input("bulk-old", "tag (or pattern) to rename", self.rename or ""))
+        yield self._row("Old", self._input("bulk-old", "tag(s) to rename: girl, female", self.rename or ""))
         yield self._row("New", self._input("bulk-new", "new name", self.rename or ""))
         yield self._match_row("exact")
         yield self._row("", self._toggle("remove Old instead (New left empty)", REMOVE_TOGGLE_ID))
-        yield Static("Duplicates this creates are merged. In regex mode New may use \\1.", classes="bulk-help")
+        yield Static("Old: one tag or several (girl, female -> 1girl: one undo). Duplicates this creates are "
+                     "merged. In regex mode New may use \\1.", classes="bulk-help")
 
     def _compose_dedupe(self) -> ComposeResult:
         yield self._row("", self._toggle("exact repeats only (long_hair, LONG HAIR stay)", "bulk-case-sensitive"))
@@ -283,11 +306,13 @@ class BulkOpScreen(ModalScreen[Op | None]):
     def _choice(self, id: str) -> str:
         return self.query_one(f"#{id}", BulkChoice).value
 
-    def build_op(self) -> Op:
-        """The Op the form describes, checked by core; raises LoratuiError (Incomplete: not filled in)."""
+    def build_op(self) -> Op | list[Op]:
+        """The Op the form describes (Replace of several old tags: their ops), checked by core; raises
+        LoratuiError (Incomplete: not filled in)."""
         op = getattr(self, f"_build_{self.kind}")()
-        check_ops([op], self.separator)
-        self._check_categories(op)
+        check_ops(op if isinstance(op, list) else [op], self.separator)
+        if not isinstance(op, list):
+            self._check_categories(op)
         return op
 
     def _check_categories(self, op: Op) -> None:
@@ -328,15 +353,23 @@ class BulkOpScreen(ModalScreen[Op | None]):
     def _build_remove(self) -> RemoveTags:
         return RemoveTags(self._patterns(), self._choice("bulk-mode"), self._toggled("bulk-any-case"))
 
-    def _build_replace(self) -> ReplaceTag:
-        old = self._value("bulk-old").strip()
-        if not old:
-            raise Incomplete("Type the tag to rename, Enter, then its new name.")
+    def _build_replace(self) -> ReplaceTag | list[ReplaceTag]:
+        mode = self._choice("bulk-mode")
+        # girl, female, 1girls: one each (a regex stays whole: its commas are its own)
+        olds = [item.strip() for item in parse_old_tags(self._value("bulk-old"), self.separator, mode)]
+        if not olds:
+            raise Incomplete("Type the tag(s) to rename, Enter, then the new name.")
+        old = ", ".join(olds)
         removing = self._toggled(REMOVE_TOGGLE_ID)  # an empty New removes: only when asked for (hunt s14)
         new = "" if removing else self._value("bulk-new").strip()
         if not new and not removing:
             raise Incomplete(f"Type the new name for {old} (to remove it, tick 'remove Old instead').")
-        return ReplaceTag(old, new, self._choice("bulk-mode"), self._toggled("bulk-any-case"))
+        if new:
+            if all(item == new for item in olds):  # h5 A5: a rename from the tag list opens this way
+                raise Incomplete(SAME_AS_OLD.format(new=new))
+            olds = [item for item in olds if item != new]  # girl, 1girl -> 1girl: 1girl stays as it is
+        ops = replace_ops(olds, new, mode, self._toggled("bulk-any-case"))
+        return ops[0] if len(ops) == 1 else ops
 
     def _build_dedupe(self) -> Dedupe:
         return Dedupe(ignore_case=not self._toggled("bulk-case-sensitive"))
@@ -375,7 +408,7 @@ class BulkOpScreen(ModalScreen[Op | None]):
             message.add_class("-error")
             return
         self.problem = None
-        message.update(Text(f"ready: {self._op.describe()}"))
+        message.update(Text(f"ready: {describe_op(self._op)}"))
         message.remove_class("-error")
 
     def _sync_add_fields(self) -> None:
@@ -412,6 +445,9 @@ class BulkOpScreen(ModalScreen[Op | None]):
         self._validate()
         if self._op is None:
             self.app.bell()
+            if self.kind == "replace" and self.problem == SAME_AS_OLD.format(new=self._value("bulk-new").strip()):
+                self.notify(f"nothing to rename: New is the same as Old ({self._value('bulk-new').strip()}): type "
+                            "the new tag", severity="warning")  # a line that says why Enter did nothing
             return
         self._remember()
         form_memory(self.app).built = (self._op, self.kind, self.scope_label)

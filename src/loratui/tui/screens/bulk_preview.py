@@ -171,12 +171,10 @@ class BulkPreview:
         return f"; {count:,} reg caption(s) too: filter with `reg` ({opens}) to save them"
 
     def _form_of(self, plan) -> tuple[str, str] | None:
-        """(kind, scope label) of the bulk form that built ``plan`` (its one op), or None."""
+        """(kind, scope label) of the bulk form that built ``plan`` (its op, or a Replace's ops), or None."""
         from loratui.tui.screens.bulk_op import form_that_built
 
-        if len(plan.ops) != 1:  # a recipe
-            return None
-        return form_that_built(self.app, plan.ops[0])
+        return form_that_built(self.app, list(plan.ops))  # a recipe's ops are not the form's: None
 
     def action_to_utf8(self) -> None:
         """Re-save the captions that are not plain UTF-8 (what `loratui tags to-utf8` does), after a

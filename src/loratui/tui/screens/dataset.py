@@ -21,6 +21,7 @@ from loratui.tui.screens.dataset_columns import (COLUMNS, columns_for, fit_lines
                                                  problem_line)
 from loratui.tui.screens.dataset_drafts import CaptionDrafts
 from loratui.tui.screens.dataset_edits import DatasetEdits
+from loratui.tui.screens.dataset_jump import DatasetJump, JumpBar
 from loratui.tui.screens.dataset_undo import BALANCE_COMMAND
 from loratui.tui.screens.dataset_panes import DatasetPanes
 from loratui.tui.screens.focus_in_view import FocusInView
@@ -37,7 +38,7 @@ SYNC_FILTER_ROWS = 5_000
 FILTER_PAUSE_S = 0.1
 
 
-class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, FocusInView):
+class DatasetScreen(DatasetJump, DatasetPanes, DatasetEdits, CaptionDrafts, FocusInView):
     """Browse images, filter, select, and edit captions inline."""
 
     # below the table's min-width + the side column's width, e, a, t and i show the side column they
@@ -49,7 +50,8 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, FocusInView):
         # priority: the box has the focus when the App reads "/", so the letters after it go into it even
         # while the screen is busy (they were routed to the table, and "t", "a", "p"... are keys here)
         Binding("slash", "focus_filter", "Filter", id="dataset.filter", priority=True,
-                tooltip="The filter box: tag:X, folder:X, file:X, text:X, tags>N, empty, missing, multiline, "
+                tooltip="The filter box: tag:X, folder:X, file:X, text:X, tags>N, tokens>N (about N CLIP tokens), "
+                        "empty, missing, multiline, "
                         "reg (the reg images; not reg: the train images), joined by and / or / not; "
                         "other words match names and captions"),
         Binding("e", "edit", "Edit", id="dataset.edit", tooltip="Edit the current image's tags"),
@@ -69,6 +71,7 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, FocusInView):
         Binding("up", "previous_filter", "Previous filter", id="dataset.previous_filter", show=False,
                 tooltip="In the empty filter box: the filter esc cleared"),
         *DatasetEdits.EDIT_BINDINGS,
+        *DatasetJump.JUMP_BINDINGS,
     ]
 
     def __init__(self) -> None:
@@ -102,6 +105,7 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, FocusInView):
             with Vertical(id="table-side"):
                 yield Input(placeholder="/ filter: tag:solo and not reg, or words", id="filter")
                 yield Static("", id="filter-error", markup=False)
+                yield JumpBar(id="jump-bar")  # g: go to an image by name (screens.dataset_jump), hidden until then
                 yield ImageTable(COLUMNS, row_key=id, id="images")
                 yield Static("listing images…", id="status", markup=False)
             with Vertical(id="side-column"):
@@ -249,7 +253,10 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, FocusInView):
             rows = [row for row in everything if id(row) in ids]  # in the listing's order, as filtered
         mark_unmatched(self.kept_row)
         self.shown = rows
-        self.table.set_rows(rows)
+        # the selection is the user's: rows the filter hides stay selected (said in the status line); what acts
+        # on the selection acts on the ones shown (scope_rows). Keys of rows gone (a rescan) are dropped.
+        known = {id(row) for row in everything} if self.table.selected_count else None
+        self.table.set_rows(rows, known=known)
         self.update_status()
         self.tag_scope_followed()  # `reg` in the filter: the tag list counts the reg captions
 
@@ -311,10 +318,9 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, FocusInView):
     def update_status(self) -> None:
         total = len(self.store.all_rows)
         shown = self.matched
-        selected = self.table.selected_count
         reg = len(self.store.reg_rows)
         everything = f"{total:,} images" + (f" ({reg:,} reg)" if reg else "")  # reg images: rows marked reg/
-        parts = [f"{selected:,} selected", f"{shown:,}/{total:,} shown" if shown != total else everything]
+        parts = [self.selection_words(), f"{shown:,}/{total:,} shown" if shown != total else everything]
         if self.kept_row is not None:
             parts[-1] += " +1 edited, no match"
         if not self.store.captions_loaded and self.store.rows:
@@ -344,6 +350,8 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, FocusInView):
 
     def on_image_table_selection_changed(self, event: ImageTable.SelectionChanged) -> None:
         self.update_status()
+        if event.table.id == "images":  # the tag list counts the selected images (screens.dataset_panes)
+            self.tag_scope_followed()
 
     # ---- the current image ----------------------------------------------------------------------
 
@@ -367,10 +375,13 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, FocusInView):
         from loratui.tui.widgets.tag_editor import TagEditor
 
         self.query_one(ImagePreview).show(row.image if row else None)
+        from loratui.tui.screens.dataset_caption_limits import caption_limits, no_image_line
+
         editor = self.query_one(TagEditor)
-        if row is None:
-            editor.load([], title="no image", free_text=False, saved_state="")
+        if row is None:  # nothing to edit: an edit key says why (a tag "added" here went nowhere)
+            editor.load([], title="no image", free_text=False, saved_state="", refuse_edits=no_image_line(self))
             return
+        editor.limits = caption_limits(self)  # its token count and keep_tokens line
         title = f"{row.folder}/{row.name}" if row.folder else row.name
         title = f"reg/{title}" if row.reg else title
         if row.caption is None:
@@ -402,8 +413,10 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, FocusInView):
         """a on the table (what the editor's add box says): the editor, typing a tag to add."""
         from loratui.tui.widgets.tag_editor import TagEditor
 
-        self.action_edit()
         editor = self.query_one(TagEditor)
+        if editor.refuse_edit():  # no image shown: said why, and the focus stays where it was
+            return
+        self.action_edit()
         if not editor.free_text:  # a sentence caption: the text box takes the typing instead
             editor.action_add()
 
@@ -449,6 +462,7 @@ class DatasetScreen(DatasetPanes, DatasetEdits, CaptionDrafts, FocusInView):
             PaletteCommand("dataset: show tag list", key("dataset.tags_pane"), lambda: self.action_pane("tags-pane")),
             PaletteCommand("dataset: show summary", key("dataset.summary_pane"),
                            lambda: self.action_pane("summary-pane")),
+            PaletteCommand("dataset: go to an image by name (no filter)", key("dataset.jump"), self.action_jump),
             PaletteCommand("dataset: select all shown", key("table.select_all", self.table),
                            self.table.action_select_all),
             PaletteCommand("dataset: deselect all", key("table.clear_selection", self.table),

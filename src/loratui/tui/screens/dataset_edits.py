@@ -224,12 +224,19 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, FollowMoved, BulkPrevi
 
     def scope_rows(self, prefer_selection: bool = True) -> tuple[list[ImageRow], str]:
         """The images a bulk operation applies to: the selection, else the filtered rows, else all the train
-        images (reg images only when selected or filtered: screens.dataset_reg_scope)."""
+        images (reg images only when selected or filtered: screens.dataset_reg_scope).
+
+        Selected rows the filter hides stay selected, but nothing acts on them: the selection means the
+        selected rows shown, and with none of them shown, the filtered rows. The label says which were left."""
         selected = self.table.selected_rows if prefer_selection else []
+        hidden = self.table.hidden_selected_count
         if selected:
-            return list(selected), f"selected: {len(selected):,} image(s)"
+            note = f" (not the {hidden:,} the filter hides)" if hidden else ""
+            return list(selected), f"selected: {len(selected):,} image(s){note}"
         if len(self.shown) != len(self.store.all_rows):
-            return list(self.shown), f"filtered: {len(self.shown):,} of {len(self.store.all_rows):,}"
+            note = f" (the filter hides the {hidden:,} selected)" if hidden and hidden == self.table.selected_count \
+                else ""
+            return list(self.shown), f"filtered: {len(self.shown):,} of {len(self.store.all_rows):,}{note}"
         if self.current is not None and not self.store.all_rows:
             return [self.current], "the current image"
         return self.everywhere_scope()
@@ -292,13 +299,14 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, FollowMoved, BulkPrevi
             return
         where = self.scope_where(rows, label)  # for a recipe saved later: the scope it was applied to
         ctx = EditContext(frequency=self.store.frequency, categories=self.store.categories)
+        ops = list(op) if isinstance(op, list) else [op]  # a Replace of several old tags: its ops, one plan
 
         def planned(left_out: set[Path] = frozenset()):  # left_out: new captions of unreadable images
-            return plan_edits([c for c in captions if c.path not in left_out], [op], ctx=ctx,
+            return plan_edits([c for c in captions if c.path not in left_out], ops, ctx=ctx,
                               description=f"{title} ({label})")
 
         try:
-            check_ops([op])
+            check_ops(ops)
             plan = planned()
         except LoratuiError as exc:
             self.app.notify(str(exc), severity="error")
@@ -353,7 +361,7 @@ class DatasetEdits(WriteProgress, DatasetUndo, WriteGate, FollowMoved, BulkPrevi
 
     def _bulk_done(self, op, where: str | None, label: str, written: list[Path], fresh: dict, checks: dict,
                    entry: Path | None) -> None:
-        self._remember_ops([op], where, label, entry, written)  # reg captions too, kept to `reg` in a recipe
+        self._remember_ops(op if isinstance(op, list) else [op], where, label, entry, written)  # reg too: `reg`
         self.reread(list(written), mark="saved", fresh=fresh, checks=checks)
         self.app.notify(f"wrote {len(written):,} caption(s): {self.key_does('dataset.undo', 'undoes it')}")
 

@@ -1,5 +1,5 @@
 """The Dataset screen's side panes and moves: the tag list (its current tag in full, a tag chosen filters,
-remove and rename everywhere), the summary (jump to a problem, balance the repeats), switching panes,
+remove, rename and add on the images it counts, add to the current image), the summary (jump to a problem, balance the repeats), switching panes,
 and moving the cursor to the next problem or uncaptioned image. A mixin of DatasetScreen
 (screens/dataset.py), which owns the table, the filter and the store; it expects ``self.store``,
 ``self.table``, ``refilter()``, ``run_bulk_op()``, ``action_bulk()``, ``tag_vocab()``,
@@ -91,21 +91,22 @@ class DatasetPanes:
     # ---- what the panes show and ask for ---------------------------------------------------------
 
     def frequencies_changed(self) -> None:
-        """New tag counts: the editor's completions always, the tag list when it shows."""
+        """New tag counts: the editor's completions always, the tag list when it shows (the counts of its
+        scope: the selection, else the filter, else every train image; its title says which)."""
         from loratui.tui.widgets.tag_editor import TagEditor
         from loratui.tui.widgets.tag_frequency import TagFrequencyPane
 
         self.query_one(TagEditor).vocab = self.tag_vocab()
         if self.query_one("#side", ContentSwitcher).current == "tags-pane":
-            kind = self.tag_scope()[2]  # the reg captions' tags when the filter shows reg rows
-            self.shown_tag_kind = kind
-            self.query_one(TagFrequencyPane).set_frequencies(self.store.frequency_of(kind), self.store.categories,
-                                                             scope=self.tag_scope_word(kind))
+            rows, label, kind = self.tag_scope()
+            self.query_one(TagFrequencyPane).set_frequencies(self.tag_counts(rows), self.store.categories,
+                                                             scope=self.tag_scope_words(rows, label, kind))
 
     def tag_scope_followed(self) -> None:
-        """The filter changed: the tag list and the summary follow when their scope (train or reg) did."""
+        """The filter or the selection changed: the tag list counts its new scope; the summary follows when the
+        kind of images in view (train or reg) did."""
+        self.frequencies_changed()
         if self.tag_scope()[2] != getattr(self, "shown_tag_kind", "train"):
-            self.frequencies_changed()
             self.summary_changed()
 
     def summary_changed(self) -> None:
@@ -117,8 +118,9 @@ class DatasetPanes:
         scan = self.store.scan
         if scan is None or self.query_one("#side", ContentSwitcher).current != "summary-pane":
             return
-        rows, _label, kind = self.tag_scope()  # the tag list's: the reg images' when the filter shows reg rows only
+        kind = self.tag_scope()[2]  # the whole dataset of the kind in view: the reg images' when the scope is reg
         self.shown_tag_kind = kind
+        rows = {"train": self.store.rows, "reg": self.store.reg_rows}.get(kind, self.store.all_rows)
         captions = (r.caption for r in rows if r.caption is not None)
         stats = CaptionStats.from_frequency(self.store.frequency_of(kind), captions, scope=self.tag_scope_word(kind))
         self.query_one(DatasetSummary).set_scan(scan, stats, caption_counts(scan, captions_now(self.store.all_rows)))
@@ -135,11 +137,54 @@ class DatasetPanes:
     def on_tag_frequency_pane_remove_requested(self, event) -> None:
         from loratui.core.captions import RemoveTags
 
-        rows, label, _kind = self.tag_scope()  # the reg captions when the filter shows reg rows only
-        self.run_bulk_op(RemoveTags([event.tag], mode="exact"), f"remove {event.tag!r} everywhere", (rows, label))
+        rows, label, _kind = self.tag_scope()  # the images the list counts: selected, else filtered, else all
+        self.run_bulk_op(RemoveTags([event.tag], mode="exact"), f"remove {event.tag!r}{everywhere(label)}",
+                         (rows, label))
 
     def on_tag_frequency_pane_rename_requested(self, event) -> None:
-        self.action_bulk("replace", initial=event.tag, everywhere=True)
+        self.action_bulk("replace", initial=event.tag, everywhere=True)  # the form says the scope
+
+    def on_tag_frequency_pane_add_requested(self, event) -> None:
+        """a: the tags onto the image under the table's cursor, written as the editor writes (one caption, one
+        undo, no preview); A: onto the images the list counts, as the add form does (a preview, one undo)."""
+        from loratui.core.captions import AddTags
+
+        tags = list(event.tags)
+        named = ", ".join(repr(tag) for tag in tags[:3]) + (f" and {len(tags) - 3} more" if len(tags) > 3 else "")
+        if event.to_scope:
+            rows, label, _kind = self.tag_scope()
+            self.run_bulk_op(AddTags(tags, -1), f"add {named}{everywhere(label)}", (rows, label))
+            return
+        self.add_to_current(tags)
+
+    def add_to_current(self, tags: list[str]) -> None:
+        """``tags`` at the end of the current image's caption (those it has already, in any spelling, skipped)."""
+        from loratui.core.captions import TagVocab
+
+        row = self.current
+        why = None
+        if row is None:
+            why = "no image under the table's cursor: clear the filter (esc on the table) or pick an image"
+        elif row.caption is None:
+            why = self.store.unreadable_reason(row) or f"{row.name}: its caption is still loading; try again"
+        elif row.caption.is_free_text:
+            edit = self.key_for("dataset.edit")
+            why = f"{row.name}: its caption is a sentence, not tags: {edit + ' edits it' if edit else 'edit it'}"
+        if why is not None:
+            self.app.notify(why, severity="warning")
+            return
+        waiting = self.waiting_tags(row)  # a save of this image waiting for a write: what the user typed
+        now = list(row.caption.tags) if waiting is None else list(waiting)
+        have = {TagVocab.key(tag) for tag in now}
+        new = [tag for tag in dict.fromkeys(tags) if TagVocab.key(tag) not in have]
+        if not new:
+            self.app.notify(f"{row.name} has {'it' if len(tags) == 1 else 'them'} already: "
+                            f"{', '.join(tags[:3])}{' …' if len(tags) > 3 else ''}", severity="warning")
+            return
+        if self.write_tags(row, now + new, f"add {', '.join(new)}"):
+            skipped = len(tags) - len(new)
+            note = f" ({skipped:,} it had already)" if skipped else ""
+            self.app.notify(f"added {', '.join(new)} to {row.name}{note}: {self.key_does('dataset.undo', 'undoes it')}")
 
     def on_dataset_summary_jump_to_problem(self, event) -> None:
         self.open_path(event.path)
@@ -216,3 +261,8 @@ def renamed_path(image: Path, renames) -> Path:
         if image.parent == rename.source:
             return rename.dest / image.name
     return image
+
+
+def everywhere(label: str) -> str:
+    """" everywhere" for a change to every train image (a scope label "all …"), else "" (the label says it)."""
+    return " everywhere" if label.startswith("all ") else ""

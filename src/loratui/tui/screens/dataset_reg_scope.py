@@ -3,14 +3,16 @@
 The table lists the reg folder's images after the train images (marked reg/). A bulk change (the bulk
 forms, paste, the tag list's remove / rename everywhere, a recipe replayed) changes a reg caption only
 when the user's selection or filter shows reg rows: "every image" (no selection, no filter) means the
-train images. The tag list counts (and changes) the reg captions when the filter shows reg rows only
-(``tag_scope``), the train captions otherwise. A scope of train and reg images together is refused
+train images. The tag list counts (and changes) the images of that same scope (``tag_scope``): the reg
+captions when the rows selected or filtered are reg rows only. A scope of train and reg images together is refused
 with one line that says how to pick one kind (`reg`, `not reg`): the two are journaled in their own
 folders, and one change must stay one ctrl+z. The preview's title says how many reg captions the change touches. A mixin of DatasetScreen
 through DatasetEdits (needs ``store``, ``app``, ``table``, ``key_for``).
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 from loratui.tui.services.dataset_store import ImageRow
 
@@ -29,21 +31,48 @@ class DatasetRegScope:
         return rows, f"all {len(rows):,}{kind} images"
 
     def tag_scope(self) -> tuple[list[ImageRow], str, str]:
-        """(rows, label, kind): the images the tag list counts and its remove / rename change. kind "reg" (every
-        reg image) when the filter shows reg rows only; "train and reg" when a filter naming `reg` shows both (the
-        counts are of both; a change is refused, as for the bulk ops); else "train" (everywhere_scope): a filter
-        that does not name `reg` (`solo`, `not reg`) keeps the tag list on the train images."""
-        from loratui.tui.services.dataset_store import split_filter
+        """(rows, label, kind): the images the tag list counts and its remove / rename / add change: the scope
+        of every bulk key (``scope_rows``: the selected rows shown, else the filtered rows, else every train
+        image; h5: the list counted the whole dataset under a filter). kind: "reg" when they are all reg
+        images, "train and reg" when both (counted; a change is refused, as for the bulk ops), else "train"."""
+        from loratui.tui.screens.dataset_edits import DatasetEdits
 
-        reg_rows = self.store.reg_rows
-        shown = self.shown if self.filter_text.strip() else []
-        reg_shown = sum(1 for row in shown if row.reg) if reg_rows else 0
-        if reg_shown and reg_shown == len(shown):
-            return list(reg_rows), f"all {len(reg_rows):,} reg images", "reg"
-        names_reg = any(term.lower().lstrip("-") == "reg" for term in split_filter(self.filter_text)[0].split())
-        if reg_shown and names_reg:
-            return list(shown), f"filtered: {len(shown):,} of {len(self.store.all_rows):,}", "train and reg"
-        return (*self.everywhere_scope(), "train")
+        # DatasetEdits': the screen's own refilters first, and a refilter asks for the tag list's counts again
+        rows, label = DatasetEdits.scope_rows(self)
+        reg = sum(1 for row in rows if row.reg) if self.store.reg_rows else 0
+        return rows, label, "reg" if reg and reg == len(rows) else "train and reg" if reg else "train"
+
+    def tag_scope_words(self, rows: list[ImageRow], label: str, kind: str) -> str:
+        """The tag list's scope as its title says it: "36 filtered images", "3 selected images", "all 300
+        images" ("train" / "reg" named when the dataset has reg images)."""
+        count = len(rows)
+        noun = "image" if count == 1 else "images"
+        if self.store.reg_rows:
+            noun = f"{kind} {noun}" if kind != "train and reg" else f"{noun} (train and reg)"
+        if label.startswith("selected"):
+            return f"{count:,} selected {noun}"
+        if label.startswith("filtered"):
+            return f"{count:,} filtered {noun}"
+        if label.startswith("all"):
+            return f"all {count:,} {noun}"
+        return label  # "the current image"
+
+    def tag_counts(self, rows: list[ImageRow]) -> Counter:
+        """tag -> captions of ``rows`` holding it; the store's own counts when ``rows`` are every train image. Kept
+        until a caption changes (the store's ``frequency`` is then a new Counter) or the rows do: typing the
+        filter asks again at each key."""
+        store = self.store
+        if len(rows) == len(store.rows) and all(a is b for a, b in zip(rows, store.rows)):
+            return store.frequency
+        key = (store.frequency, tuple(id(row) for row in rows))
+        kept = getattr(self, "_tag_counts_kept", None)
+        if kept is not None and kept[0][0] is key[0] and kept[0][1] == key[1]:
+            return kept[1]
+        from loratui.core.captions import tag_frequency
+
+        counts = tag_frequency(row.caption for row in rows if row.caption is not None)
+        self._tag_counts_kept = (key, counts)
+        return counts
 
     def tag_filter(self, tags: list[str]) -> str:
         """The filter that shows the images holding any of ``tags`` (the tag list's Enter), kept to the reg

@@ -14,7 +14,7 @@ sort bookkeeping in widgets.table_cursor.
 from __future__ import annotations
 
 from pathlib import Path
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from typing import Any, ClassVar
 
 from rich.segment import Segment
@@ -132,6 +132,7 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
         self._rows: list[Any] = []
         self._cursor = 0
         self._selected: set[Hashable] = set()
+        self._hidden_selected: int | None = None  # hidden_selected_count, until the rows or the selection change
         self._anchor: int | None = None  # range selection: where shift+arrows started
         self._anchor_base: frozenset[Hashable] = frozenset()  # the selection before that range
         self._sort_column: str | None = None
@@ -163,30 +164,43 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
 
     @property
     def selected_count(self) -> int:
+        """Every selected row, those a filter hides included (``set_rows(..., known=)``)."""
         return len(self._selected)
 
     @property
     def selected_rows(self) -> list[Any]:
-        """Selected rows in display order (only rows shown can be selected)."""
+        """The selected rows that are shown, in display order: what an action on the selection acts on."""
         if not self._selected:
             return []
         key, selected = self.row_key, self._selected
         return [row for row in self._rows if key(row) in selected]
 
     @property
+    def hidden_selected_count(self) -> int:
+        """Selected rows that are not shown (a filter hides them; they are selected again when shown)."""
+        if not self._selected:
+            return 0
+        if self._hidden_selected is None:  # the status line asks at each cursor move: counted once per change
+            key, selected = self.row_key, self._selected
+            self._hidden_selected = len(selected) - sum(1 for row in self._rows if key(row) in selected)
+        return self._hidden_selected
+
+    @property
     def sort(self) -> tuple[str | None, bool]:
         """(sort column key or None, reversed)."""
         return self._sort_column, self._sort_reverse
 
-    def set_rows(self, rows: Sequence[Any]) -> None:
+    def set_rows(self, rows: Sequence[Any], *, known: Collection[Hashable] | None = None) -> None:
         """Show `rows` (e.g. after filtering), sorted by the current sort column.
 
         The cursor stays on the same row (by `row_key`) when that row is still shown, otherwise it is
-        clamped. Selected rows that are no longer shown are deselected, so an action on the
-        selection never touches rows the user cannot see.
+        clamped. Selected rows that are no longer shown are deselected; with `known` (the keys of every
+        row there is, shown or not: the Dataset screen's images), those still known stay selected while a
+        filter hides them (`selected_rows` gives the ones shown, `hidden_selected_count` the others).
         """
         old_key = self.row_key(self._rows[self._cursor]) if self._rows else None
         self._rows = list(rows)
+        self._hidden_selected = None
         if self._sort_column is not None:
             self._sort_in_place()
         self._anchor = None
@@ -194,7 +208,8 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
         if self._selected:
             key = self.row_key
             shown = {key(row) for row in self._rows}
-            kept = self._selected & shown
+            kept = self._selected & shown if known is None else \
+                {k for k in self._selected if k in shown or k in known}
             if len(kept) != len(self._selected):
                 self._selected = kept
                 self.post_message(self.SelectionChanged(self, len(self._selected)))
@@ -300,8 +315,9 @@ class ImageTable(TableCursor, ScrollView, can_focus=True, inherit_bindings=False
         self._set_selection(new)
 
     def action_select_all(self) -> None:
+        """Every row shown joins the selection (rows a filter hides stay selected, see set_rows)."""
         self._anchor = None
-        self._set_selection({self.row_key(row) for row in self._rows})
+        self._set_selection(self._selected | {self.row_key(row) for row in self._rows})
 
     def action_cycle_sort(self) -> None:
         keys = [c.key for c in self.columns]

@@ -3,9 +3,9 @@
 ``TableCursor`` is a mixin of ImageTable, kept apart so each file stays readable: moving the cursor
 (and posting CursorMoved), changing the selection (and posting SelectionChanged), shift+arrow range
 selection from an anchor, sorting the rows in place, and redrawing or scrolling only what is needed.
-It needs from ImageTable: ``_rows``, ``_cursor``, ``_selected``, ``_anchor``, ``_anchor_base``,
-``_sort_column``, ``_sort_reverse``, ``_last_cursor_row``, ``columns``, ``row_key`` and the
-message classes.
+It needs from ImageTable: ``_rows``, ``_cursor``, ``_selected`` (and ``_hidden_selected``, a count it
+caches), ``_anchor``, ``_anchor_base``, ``_sort_column``, ``_sort_reverse``, ``_last_cursor_row``,
+``columns``, ``row_key`` and the message classes.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ class TableCursor:
         if new == self._selected:
             return
         self._selected = new
+        self._hidden_selected = None
         self.refresh()
         self.post_message(self.SelectionChanged(self, len(self._selected)))
 

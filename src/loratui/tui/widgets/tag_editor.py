@@ -14,7 +14,8 @@ Tags are compared the way core compares them (``TagVocab.key``: case folded, ``_
 (the earlier position stays, as core's replace does). A tag that core could not write as one tag
 (a line break, the caption's separator) is refused with the reason core gives.
 
-The tag list widget is widgets.tag_list; the edits and what each key does, widgets.tag_editor_actions.
+The tag list widget is widgets.tag_list; the edits and what each key does, widgets.tag_editor_actions;
+what is typed and not entered (drafts, the free-text commit), widgets.tag_editor_typing.
 """
 
 from __future__ import annotations
@@ -31,19 +32,23 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.strip import Strip
-from textual.widgets import OptionList, Static, TextArea
+from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from loratui.core.captions import DEFAULT_SEPARATOR, TagVocab
 from loratui.tui.services.keymap import bound_key
 from loratui.tui.widgets.tag_editor_actions import TagEditorActions
+from loratui.tui.widgets.tag_editor_limits import CaptionLimits, kept_count, token_text
+from loratui.tui.widgets.tag_editor_typing import TagEditorTyping
 from loratui.tui.widgets.tag_input import TagInput
 from loratui.tui.widgets.tag_list import TagList
 
 NavigateTarget = int | Literal["uncaptioned"]
 _NOT_DIM = Style(dim=False)
+_RULE = Style(underline=True)
 
 
 @dataclass
@@ -60,7 +65,12 @@ class EditorMessage(Message):
 class EditorTagList(TagList):
     """The editor's TagList: when it gets shorter (the status line above took a second line for
     "saved ✓", a resize), the highlighted tag is scrolled back into sight: d or r must never act on a tag
-    the user cannot see. (The rename box places itself: TagEditorActions._place_rename_box.)"""
+    the user cannot see. (The rename box places itself: TagEditorActions._place_rename_box.)
+
+    ``kept``: how many of the first tags keep_tokens keeps in place; the last of them is underlined
+    across the list's width, a thin rule where shuffling starts (its row also says "┘ keep_tokens N")."""
+
+    kept = 0
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.scroll_to_highlight)
@@ -69,13 +79,17 @@ class EditorTagList(TagList):
         """The current tag's row at full strength: its faint number (and category), dimmed toward the
         cursor's colour, faded into it (high contrast: olive on yellow; yellow on yellow in 16 colours)."""
         line = super().render_line(y)
-        if int(self.scroll_offset.y) + y != self.highlighted:
+        index = int(self.scroll_offset.y) + y
+        if self.kept and index == self.kept - 1:
+            line = Strip([Segment(text, (style or Style()) + _RULE, control) for text, style, control in line],
+                         line.cell_length)
+        if index != self.highlighted:
             return line
         return Strip([Segment(text, style + _NOT_DIM, control) if style is not None and style.dim
                       else Segment(text, style, control) for text, style, control in line], line.cell_length)
 
 
-class TagEditor(TagEditorActions, Vertical):
+class TagEditor(TagEditorActions, TagEditorTyping, Vertical):
     """Edit one caption: a tag list (add, delete, rename, move, re-insert) or a free-text box."""
 
     BINDING_GROUP_TITLE = "Tag editor"
@@ -92,20 +106,23 @@ class TagEditor(TagEditorActions, Vertical):
                 tooltip="Move the highlighted tag one place up"),
         Binding("ctrl+down,J", "move(1)", "Move down", show=False, id="tags.move_down",
                 tooltip="Move the highlighted tag one place down"),
+        Binding("ctrl+home,shift+home", "front", "Move to front", show=False, id="tags.move_front",
+                tooltip="Move the highlighted tag to the front of this caption (one write, one undo)"),
         Binding("u", "reinsert", "Re-insert", id="tags.reinsert",
                 tooltip="Put the last removed tag back where it was"),
         Binding("c", "copy", "Copy", id="tags.copy", tooltip="Copy this image's tags"),
         Binding("v", "paste", "Paste", id="tags.paste", tooltip="Paste the copied tags onto the selection"),
         Binding("pageup", "navigate(-1)", "Previous image", show=False, id="tags.previous_image",
-                tooltip="Edit the previous image's caption"),
+                tooltip="Edit the previous image's caption (typing in the add box: its tag goes in first)"),
         Binding("pagedown", "navigate(1)", "Next image", show=False, id="tags.next_image",
-                tooltip="Edit the next image's caption"),
+                tooltip="Edit the next image's caption (typing in the add box: its tag goes in first)"),
         Binding("n", "next_uncaptioned", "Next uncaptioned", show=False, id="tags.next_uncaptioned",
                 tooltip="Edit the next image that has no caption"),
         Binding("ctrl+s", "save_text", "Save caption", id="tags.save_text",
                 tooltip="Commit the edited free-text caption"),
         Binding("escape", "leave", "Back", id="tags.leave",
-                tooltip="Cancel a rename; leave the add box (its text is kept); else back to the image table"),
+                tooltip="Cancel a rename; leave the add box (its text is kept, entered only by the add key "
+                        "then Enter); else back to the image table"),
     ]
 
     DEFAULT_CSS = """
@@ -187,6 +204,11 @@ class TagEditor(TagEditorActions, Vertical):
         self._removed: list[tuple[int, str]] = []  # (position, tag), newest last: what u puts back
         self._renaming: int | None = None
         self._rename_input: TagInput | None = None
+        self._limits = CaptionLimits()
+        self._kept = 0  # how many of the first tags keep_tokens keeps in place (as drawn)
+        self._refuse_edits: str | None = None  # why nothing can be edited (no image shown), else None
+        self._typing_notice: tuple[str, str] | None = None  # (toast, the text it is about): text left in the add box
+        self._drawn: list[str] = []  # the tags as the list shows them
 
     def compose(self) -> ComposeResult:
         yield Static(id="tag-editor-status", markup=False)
@@ -263,14 +285,16 @@ class TagEditor(TagEditorActions, Vertical):
         return self._renaming is not None
 
     def load(self, tags: Sequence[str], *, title: str, free_text: bool = False, saved_state: str = "",
-             separator: str = DEFAULT_SEPARATOR) -> None:
+             separator: str = DEFAULT_SEPARATOR, refuse_edits: str | None = None) -> None:
         """Show one image's caption. Loading is not an edit: nothing is posted.
 
         The same ``title`` again (the owner reloading after a save) keeps the cursor and what ``u``
         can put back; another title starts fresh. ``separator``: the caption's, to refuse tags
-        that would read back as several, and to show a free-text caption whole.
+        that would read back as several, and to show a free-text caption whole. ``refuse_edits``:
+        there is nothing to edit (no image shown), in one line: every edit key says it instead.
         """
         same_image = title == self._title
+        self._refuse_edits = refuse_edits
         self._cancel_rename()
         self._tags = list(tags)
         self._title = title
@@ -289,10 +313,12 @@ class TagEditor(TagEditorActions, Vertical):
         self._show_status()
         if not same_image:
             typed = self._add_input.value.strip()
-            if typed:  # kept, never thrown away: what was typed stays in the box (and in the draft)
+            if typed and self._refuse_edits is None:  # kept, never thrown away: it stays in the box (and the draft)
                 add = bound_key(self, "tags.add") or "the add box"
-                self.notify(f"'{typed}' is still in the add box: {add} then Enter adds it to this image, ctrl+u "
-                            "clears it", severity="warning", timeout=6)
+                self._notify_typing(f"'{typed}' is still in the add box: {add} then Enter adds it to this image, "
+                                    "ctrl+u clears it", typed, severity="warning", timeout=6)
+            elif typed:  # no image to add it to: a toast saying "Enter adds it" would not be true now
+                self._withdraw_typing_notice()
             else:
                 self._add_input.clear_typing_history()
         if self._free_text:
@@ -300,6 +326,7 @@ class TagEditor(TagEditorActions, Vertical):
             text_area = self._text
             with text_area.prevent(TextArea.Changed):  # load_text posts Changed: not an edit
                 text_area.load_text(self._loaded_text)
+            self._show_status()  # its token count, of the text now in the box
             if self._focus_within() and not text_area.has_focus:
                 text_area.focus()
         else:
@@ -308,6 +335,22 @@ class TagEditor(TagEditorActions, Vertical):
             if self._focus_within() and self._text.has_focus:
                 self._list.focus()
         self.refresh_bindings()
+
+    @property
+    def limits(self) -> CaptionLimits:
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: CaptionLimits) -> None:
+        """The config's keep_tokens and max_token_length (the owner sets them; the editor reads no file):
+        the status line's "31/75 tokens" and the keep_tokens line under the last kept tag."""
+        if limits == self._limits:
+            return
+        self._limits = limits
+        if self.is_mounted:
+            self._show_status()
+            if not self._free_text:
+                self._refresh_list()
 
     def set_state(self, state: str) -> None:
         """The save state in words: "saved ✓", "saving…", "conflict ✗: k keep mine / t take theirs"."""
@@ -326,19 +369,35 @@ class TagEditor(TagEditorActions, Vertical):
     # ---- drawing -------------------------------------------------------------------------------
 
     def _show_status(self) -> None:
-        line = Text(self._title or "no image", style="bold", no_wrap=False)
+        """The title, then the token count and the save state, each in one piece: on the title's line
+        when it fits, else on the next (joined by " · ")."""
+        title = self._title or "no image"
+        parts: list[tuple[str, str]] = [(title, "bold")]
+        pieces: list[tuple[str, str]] = []
+        if self._refuse_edits is None:
+            tokens, over = token_text(self.current_tags() if self.is_mounted else self._tags, self._separator,
+                                      self._limits)
+            pieces.append((tokens, "$text-warning bold" if over else "$text-muted"))
         if self._state:
-            # the state stays in one piece: on the title's line when it fits, else on the next
-            room = self.size.width - 2  # the status line's padding
-            fits = room <= 0 or cell_len(line.plain) % room + 2 + cell_len(self._state) <= room
-            line.append(("  " if fits else "\n") + self._state)
-        self.query_one("#tag-editor-status", Static).update(line)
+            pieces.append((self._state, ""))
+        room = self.size.width - 2  # the status line's padding
+        used, new_line = cell_len(title), False
+        for text, style in pieces:
+            gap = " · " if new_line else "  "
+            if not new_line and room > 0 and used % room + cell_len(gap) + cell_len(text) > room:
+                parts.append(("\n", ""))
+                used, new_line, gap = 0, True, ""
+            parts += [(gap, ""), (text, style)]
+            used += cell_len(gap) + cell_len(text)
+        self.query_one("#tag-editor-status", Static).update(Content.assemble(*parts))
         self._list_moved()  # one line more or less above the list moves its rows under the rename box
 
     def _row(self, number: int, tag: str, width: int) -> Text:
         row = Text(no_wrap=True, overflow="ellipsis")  # no base style: "dim" there dimmed the tag too
         row.append(f"{number:>{width}}. ", style="dim")
         row.append(tag)
+        if number == self._kept:  # the last tag keep_tokens keeps in place: the list underlines this row too
+            row.append(f"  ┘ keep_tokens {self._limits.keep_tokens}", style="dim")
         known = self._vocab.lookup(tag) if self._vocab is not None else None
         if known is not None and known.category_name:
             row.append(f"  {known.category_name}", style="dim italic")
@@ -349,10 +408,14 @@ class TagEditor(TagEditorActions, Vertical):
         if highlight is None:
             highlight = tag_list.highlighted
         width = len(str(len(self._tags)))
+        self._drawn = list(self._tags)
+        self._kept = kept_count(self._tags, self._limits.keep_tokens) if not self._free_text else 0
+        tag_list.kept = self._kept
         tag_list.set_options(Option(self._row(n, tag, width)) for n, tag in enumerate(self._tags, 1))
         if self._tags:
             tag_list.highlighted = max(0, min(highlight or 0, len(self._tags) - 1))
         self._add_input.exclude = list(self._tags)
+        self._show_status()  # the token count
         self._list_moved()  # a wider number column (10 tags and more) moves the box's text
         if self._add_input.has_focus:
             self._add_input.placeholder = self.typing_placeholder()
@@ -413,77 +476,17 @@ class TagEditor(TagEditorActions, Vertical):
         elif self._free_text and widget.id == "tag-editor-text":
             self._commit_text()  # leaving the text box commits it
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Not stopped: the owner keeps drafts from it. The add box's text changed (entered, cleared,
+        typed on): a toast about the text left there is no longer true."""
+        if event.input is self._add_input and self._typing_notice is not None \
+                and event.value.strip() != self._typing_notice[1]:
+            self._withdraw_typing_notice()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if event.text_area is self._text:
+            self._show_status()  # the token count of the text as typed
+
     def on_option_list_option_selected(self, message: OptionList.OptionSelected) -> None:
         if message.option_list is self._list:
             message.stop()  # Enter / a click on a tag only highlights it
-
-    # ---- free text -------------------------------------------------------------------------------
-
-    def typed_not_entered(self) -> str | None:
-        """What quitting now would drop, in words (None: nothing): a rename, a tag in the add box,
-        changed free text."""
-        if not self.is_mounted:
-            return None
-        if self._renaming is not None and self._rename_input is not None:
-            return f"the rename of '{self._tags[self._renaming]}' to '{self._rename_input.value.strip()}'"
-        typed = self._add_input.value.strip()
-        if typed and not self._free_text:
-            return f"'{typed}' typed in the add box"
-        if self.has_pending_edit():
-            return "changes to the caption text"
-        return None
-
-    def unsaved_typing(self) -> list[tuple[str, str, str | None, str | None]]:
-        """What is typed and not entered, to keep as a draft: ("rename", new name, the tag renamed, None),
-        ("add", the add box's text, *add_place()), ("text", the changed free text, None, None)."""
-        if not self.is_mounted:
-            return []
-        found: list[tuple[str, str, str | None, str | None]] = []
-        if self._renaming is not None and self._rename_input is not None and self._renaming < len(self._tags):
-            found.append(("rename", self._rename_input.value, self._tags[self._renaming], None))
-        typed = self._add_input.value
-        if typed.strip() and not self._free_text:
-            found.append(("add", typed, *self.add_place()))
-        if self._free_text and self._text.text.strip() != self._loaded_text.strip():
-            found.append(("text", self._text.text, None, None))
-        return found
-
-    def add_place(self) -> tuple[str | None, str | None]:
-        """Where Enter in the add box puts the tag, as (tag, at) for a draft: (None, "end") at the end
-        (the box says "adds at the end"), (the highlighted tag, "after") after it, (None, None) in an
-        empty list. ``restore_typing`` puts the highlight back from it."""
-        cursor = self._list.highlighted if self.is_mounted else None
-        if not self._tags or cursor is None:
-            return None, None
-        if cursor >= len(self._tags) - 1:
-            return None, "end"
-        return self._tags[cursor], "after"
-
-    def has_pending_edit(self) -> bool:
-        """True while something typed is not committed yet (a rename box, changed free text)."""
-        if self.renaming:
-            return True
-        return self._free_text and self.is_mounted and self._text.text.strip() != self._loaded_text.strip()
-
-    def current_tags(self) -> list[str]:
-        """What the editor holds now, uncommitted free text included."""
-        if self._free_text and self.is_mounted:
-            text = self._text.text.strip()
-            return [text] if text else []
-        return list(self._tags)
-
-    def tags_with_typing(self) -> list[str]:
-        """The tags as they would be with what is typed and not entered applied: the rename in its box
-        (merged as Enter would), the changed free text; the add box is not an edit until Enter."""
-        if self._renaming is not None and self._rename_input is not None:
-            renamed = self._renamed(self._renaming, self._rename_input.value.strip())
-            return renamed[0] if renamed is not None else list(self._tags)
-        return self.current_tags()
-
-    def _commit_text(self) -> None:
-        text = self._text.text.strip()
-        if text == self._loaded_text.strip():
-            return
-        self._loaded_text = text
-        self._tags = [text] if text else []
-        self.post_message(self.TagsChanged(list(self._tags), "edit caption", editor=self))

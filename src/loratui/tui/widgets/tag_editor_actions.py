@@ -5,14 +5,18 @@ edits of the tag list (add, delete, rename with merge, move, re-insert; tags com
 compares them and refused when core could not write them), ``check_action`` (keys typed into a box
 are text, not commands) and the actions that are requests to the owner (copy, paste, navigate,
 leave). It needs from TagEditor: ``_tags``, ``_list``, ``_add_input``, ``_vocab``, ``_separator``,
-``_removed``, ``_renaming``, ``_rename_input``, ``_free_text``, ``_refresh_list``, ``_commit_text``
-and the message classes.
+``_removed``, ``_renaming``, ``_rename_input``, ``_free_text``, ``_limits``, ``_drawn``, ``_refuse_edits``,
+``_typing_notice``, ``_refresh_list``, ``_commit_text`` and the message classes.
+
+Text left in the add box (Esc, or another image loaded) is entered only by the add key then Enter, as
+its toast says; PgUp/PgDn enter it first only while the box has the focus (the keys' tooltips say so).
 """
 
 from __future__ import annotations
 
 from loratui.core.captions import TagVocab, split_tags, unwritable_tag
 from loratui.tui.services.keymap import bound_key
+from loratui.tui.widgets.tag_editor_limits import kept_change_line
 from loratui.tui.widgets.tag_input import TagInput
 from loratui.tui.widgets.tag_list import TagList
 
@@ -23,8 +27,12 @@ class TagEditorActions:
     # ---- changes -------------------------------------------------------------------------------
 
     def _changed(self, action: str, highlight: int | None = None) -> None:
+        before = self._drawn  # the tags as the list showed them before this edit
         self._refresh_list(highlight)
         self.post_message(self.TagsChanged(list(self._tags), action, editor=self))
+        crossed = kept_change_line(before, self._tags, self._limits.keep_tokens)
+        if crossed:  # shuffling keeps other tags in place now: never silently
+            self.notify(crossed, timeout=6)
 
     def _index_of(self, tag: str, skip: int | None = None) -> int | None:
         """Where a tag that core counts as the same as ``tag`` is, or None."""
@@ -37,6 +45,33 @@ class TagEditorActions:
     def _refuse(self, message: str) -> None:
         self.app.bell()
         self.notify(message, severity="warning", timeout=4)
+
+    def refuse_edit(self) -> bool:
+        """True when there is nothing to edit (no image shown), after saying why in one line."""
+        if self._refuse_edits is None:
+            return False
+        self._refuse(self._refuse_edits)
+        return True
+
+    def _notify_typing(self, message: str, typed: str, **kwargs) -> None:
+        """A toast about ``typed``, the text left in the add box; it goes when that text does (entered,
+        cleared, changed) or another such toast replaces it: none stays saying something no longer true."""
+        self._withdraw_typing_notice()
+        self._typing_notice = (message, typed)
+        self.notify(message, **kwargs)
+
+    def _withdraw_typing_notice(self) -> None:
+        notice, self._typing_notice = self._typing_notice, None
+        if notice is None or not self.is_mounted:
+            return
+        message = notice[0]
+        app = self.app
+        try:  # Textual keeps no handle to a toast: found by its text (private, so guarded)
+            for notification in list(app._notifications):
+                if notification.message == message:
+                    app._unnotify(notification)
+        except (AttributeError, KeyError, TypeError):
+            pass
 
     def _writable(self, tag: str) -> bool:
         problem = unwritable_tag(tag, self._separator)
@@ -53,6 +88,8 @@ class TagEditorActions:
         add_input = self._add_input
         if not tag:
             self._list.focus()  # Enter on an empty box: done adding
+            return
+        if self.refuse_edit():  # the text stays in the box
             return
         if "\n" in tag or "\r" in tag:
             self._writable(tag)  # refused with the reason
@@ -155,7 +192,7 @@ class TagEditorActions:
 
     # ---- keys --------------------------------------------------------------------------------------
 
-    _LIST_ACTIONS = frozenset({"add", "delete", "rename", "move", "reinsert", "copy", "paste",
+    _LIST_ACTIONS = frozenset({"add", "delete", "rename", "move", "front", "reinsert", "copy", "paste",
                                "next_uncaptioned"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -172,11 +209,15 @@ class TagEditorActions:
             if action == "move":
                 step = int(parameters[0]) if parameters else 0
                 return True if cursor is not None and 0 <= cursor + step < len(self._tags) else None
+            if action == "front":
+                return True if cursor is not None and 0 < cursor < len(self._tags) else None
             if action == "reinsert":
                 return True if self._removed else None
         return True
 
     def action_add(self) -> None:
+        if self.refuse_edit():
+            return
         self.screen.set_focus(self._add_input)  # at once: the tag typed next must land in the box
 
     def action_delete(self) -> None:
@@ -248,6 +289,15 @@ class TagEditorActions:
         tags[index], tags[target] = tags[target], tags[index]
         self._changed(f"move {tags[target]} {'up' if step < 0 else 'down'}", highlight=target)
 
+    def action_front(self) -> None:
+        """The highlighted tag to the front: one edit (one write, one undo entry), however far it goes."""
+        index = self._list.highlighted
+        if index is None or not 0 < index < len(self._tags):
+            return
+        tag = self._tags.pop(index)
+        self._tags.insert(0, tag)
+        self._changed(f"move {tag} to the front", highlight=0)
+
     def action_reinsert(self) -> None:
         if not self._removed:
             return
@@ -267,13 +317,15 @@ class TagEditorActions:
         self.post_message(self.PasteRequested(editor=self))
 
     def action_navigate(self, step: int) -> None:
-        """PgUp/PgDn: what was typed and not entered goes in first, as Enter would (a rename, a tag
-        in the add box, the free text); a tag refused (already there, a separator in it) keeps the
-        box and the image, with the reason shown."""
+        """PgUp/PgDn: what is being typed goes in first, as Enter would (a rename, a tag in the add
+        box while it has the focus, the free text); a tag refused (already there, a separator in it)
+        keeps the box and the image, with the reason shown. Text left in the add box by Esc is not
+        entered: its toast said the add key then Enter does that (the next image's toast says it is
+        still there)."""
         if self._renaming is not None and self._rename_input is not None:
             self._finish_rename(self._rename_input.value.strip())
         typed = self._add_input.value.strip()
-        if typed and not self._free_text:
+        if typed and not self._free_text and self._add_input.has_focus:
             self._add(typed)
             if self._add_input.value.strip():
                 return  # refused: the text stays where it was typed
@@ -299,8 +351,8 @@ class TagEditorActions:
             self._list.focus()
             if typed:
                 add = bound_key(self, "tags.add") or "the add box"  # the user's keymap may have moved it
-                self.notify(f"'{typed}' kept in the add box: {add} then Enter adds it, ctrl+u in the box clears it",
-                            timeout=4)
+                self._notify_typing(f"'{typed}' kept in the add box: {add} then Enter adds it, ctrl+u in the box "
+                                    "clears it", typed, timeout=4)
             return
         if self._free_text:
             self._commit_text()

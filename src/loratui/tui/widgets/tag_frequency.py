@@ -1,13 +1,15 @@
-"""TagFrequencyPane: every tag of the dataset with its count and category, sortable and filterable.
+"""TagFrequencyPane: every tag of some images with its count and category, sortable and filterable.
 
-The counts come from core (`loratui.core.captions.tag_frequency`); this pane only shows them and
-turns keys into requests. Rename and remove are not done here: the owner builds the core operation,
-shows its preview and applies it, so the pane posts `RenameRequested` / `RemoveRequested` and
-`TagChosen` (Enter: the owner filters its images by that tag).
+The counts come from core (`loratui.core.captions.tag_frequency`) for the images the owner names (the
+Dataset screen: the selected images, else the filtered, else all; the summary line says which); this
+pane only shows them and turns keys into requests. Rename, remove and add are not done here: the owner
+builds the core operation, shows its preview and applies it, so the pane posts `RenameRequested` /
+`RemoveRequested`, `AddRequested` (a: onto the image under the owner's cursor, A: onto the images counted)
+and `TagChosen` (Enter: the owner filters its images by that tag).
 
 Tags selected in the table (space, shift+arrows, ctrl+a or `*`) are what d and Enter act on, also
 those the Find box hides now (select, find another, select it: both stay; the summary counts the hidden
-ones, and ctrl+d clears them all). d removes
+ones, and ctrl+d clears them all). a / A add them all, d removes
 them all in one bulk operation (one preview, one undo: the owner's ``run_bulk_op``), Enter shows the
 images holding any of them (the owner's filter box). r renames one tag at a time, as taggui does (a
 rename onto a tag that exists merges the two): with several selected it says so and does nothing.
@@ -132,13 +134,21 @@ class TagFrequencyPane(Vertical):
                 tooltip="Show only the images whose caption holds the tag under the cursor (tags selected: any "
                         "of them)"),
         Binding("r", "rename", "Rename", id="freq.rename",
-                tooltip="Rename the tag under the cursor in every caption (preview first); one tag at a time, as "
-                        "in taggui: renaming onto a tag that exists merges them"),
+                tooltip="Rename the tag under the cursor in the images the list counts (the selected, else the "
+                        "filtered, else all; preview first); one tag at a time, as in taggui: renaming onto a tag "
+                        "that exists merges them"),
         Binding("d,delete", "remove", "Remove", id="freq.remove",
-                tooltip="Remove the selected tags (none selected: the one under the cursor) from every caption: "
-                        "one preview, one undo"),
+                tooltip="Remove the selected tags (none selected: the one under the cursor) from the images the "
+                        "list counts (the selected, else the filtered, else all): one preview, one undo"),
         Binding("slash", "focus_filter", "Find tag", id="freq.filter",
                 tooltip="Type part of a tag to show only matching tags (_ matches a space)"),
+        Binding("a", "add(False)", "Add to image", id="freq.add_to_image",
+                tooltip="Add the selected tags (none selected: the one under the cursor) at the end of the caption "
+                        "of the image under the table's cursor: saved at once, one undo"),
+        Binding("A", "add(True)", "Add to all", id="freq.add_to_scope",
+                tooltip="Add the selected tags (none selected: the one under the cursor) to all the images the "
+                        "list counts (the selected images, else the filtered, else all; its first line says "
+                        "which): one preview, one undo"),
     ]
 
     DEFAULT_CSS = """
@@ -169,6 +179,20 @@ class TagFrequencyPane(Vertical):
     class RemoveRequested(_PaneMessage):
         """`d`/Delete on a tag: the owner previews and applies removing `tag` everywhere."""
 
+    class AddRequested(Message):
+        """`a` / `A` on tags: the owner adds ``tags`` to the image under its table's cursor (``to_scope`` False)
+        or to the images the counts are of (True)."""
+
+        def __init__(self, pane: TagFrequencyPane, tags: list[str], to_scope: bool) -> None:
+            super().__init__()
+            self.pane = pane
+            self.tags = tags
+            self.to_scope = to_scope
+
+        @property
+        def control(self) -> TagFrequencyPane:
+            return self.pane
+
     class Highlighted(Message):
         """The cursor is on another tag, or the same tag with a new count (`row` None: no tag shown):
         the owner names the tag r and d act on. The pane re-posts its table's CursorMoved because
@@ -190,7 +214,7 @@ class TagFrequencyPane(Vertical):
         self._all_rows: list[TagRow] = []
         self._filter = ""
         self._uses = 0
-        self._scope = ""  # what the counts are of, said in the summary ("train", "reg"); "" says nothing
+        self._scope = ""  # what the counts are of, said in the summary ("36 filtered images"); "" says nothing
         # Built here, not in compose, so set_frequencies works before the pane is mounted.
         self._summary = Static(self._summary_text(None), id="freq-summary")
         self._input = Input(placeholder="/ filter tags", id="freq-filter", compact=True)
@@ -233,7 +257,7 @@ class TagFrequencyPane(Vertical):
     def set_frequencies(self, counter: Mapping[str, int], categories: Mapping[str, int] | None = None,
                         scope: str = "") -> None:
         """Show `counter` (tag -> captions holding it); `categories` maps tags to tagger categories; `scope`:
-        which images they are of, said in the summary ("train", "reg"; "" when there is one kind only).
+        which images they are of, said in the summary ("36 filtered images", "3 selected images"; "": unsaid).
 
         The cursor stays on the same tag while it is still shown; the sort and the filter are kept.
         """
@@ -290,6 +314,11 @@ class TagFrequencyPane(Vertical):
             return
         self._post(self.RemoveRequested, tags[0] if tags else None)
 
+    def action_add(self, to_scope: bool) -> None:
+        tags = self.selected_tags or ([self.cursor_tag] if self.cursor_tag is not None else [])
+        if tags:
+            self._deliver(self.AddRequested(self, tags, to_scope))
+
     def action_focus_filter(self) -> None:
         self._input.focus()
 
@@ -326,7 +355,9 @@ class TagFrequencyPane(Vertical):
         tag = tag or self.cursor_tag
         if tag is None:
             return
-        message = message_type(self, tag)
+        self._deliver(message_type(self, tag))
+
+    def _deliver(self, message: Message) -> None:
         for node in self.ancestors:
             handler = getattr(node, message.handler_name, None)
             if callable(handler):
@@ -347,9 +378,10 @@ class TagFrequencyPane(Vertical):
             return False
         rows = list(owner.store.rows)  # the train images: reg captions change only when the filter shows them
         named = ", ".join(repr(tag) for tag in tags[:3]) + (f" and {len(tags) - 3} more" if len(tags) > 3 else "")
-        # the counts' images: the reg captions when the filter shows reg rows only (a mixed scope is refused there)
+        # the counts' images: the selected, else the filtered, else all (a mixed train and reg scope is refused there)
         scope = owner.tag_scope()[:2] if hasattr(owner, "tag_scope") else (rows, f"all {len(rows):,} images")
-        owner.run_bulk_op(RemoveTags(list(tags), mode="exact"), f"remove {named} everywhere", scope)
+        everywhere = " everywhere" if scope[1].startswith("all ") else ""  # else the preview's title names the scope
+        owner.run_bulk_op(RemoveTags(list(tags), mode="exact"), f"remove {named}{everywhere}", scope)
         return True
 
     def _filter_owner_images(self, tags: list[str]) -> bool:
@@ -391,9 +423,8 @@ class TagFrequencyPane(Vertical):
         self._summary.update(self._summary_text(len(rows) if needle else None))
 
     def _summary_text(self, shown: int | None) -> str:
-        text = f"{len(self._all_rows):,} tags, {self._uses:,} uses"
-        if getattr(self, "_scope", ""):
-            text += f" ({self._scope} images)"
+        scope = getattr(self, "_scope", "")
+        text = f"{len(self._all_rows):,} tags" + (f" of {scope}" if scope else "") + f", {self._uses:,} uses"
         if shown is not None:
             text += f" ({shown:,} shown)"
         selected = self._table.selected_count if hasattr(self, "_table") else 0
