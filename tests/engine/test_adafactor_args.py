@@ -63,7 +63,8 @@ def test_other_optimizers_get_no_added_args():
     (["relative_step=True"], "optimizer.optimizer_args relative_step=True (Adafactor's own learning-rate schedule"),
     (["warmup_init=True"], "optimizer.optimizer_args warmup_init=True needs relative_step=True"),
     (["warmup_init=True", "relative_step=False"], "warmup_init=True needs relative_step=True"),
-    (["relative_step=true"], "relative_step=true: Adafactor's relative_step is Python's True or False"),
+    (["relative_step=true"], "relative_step=true: write relative_step=True (values are Python literals"),  # core's rule
+    (["relative_step=on"], "relative_step=on: Adafactor's relative_step is Python's True or False"),
 ])
 def test_relative_step_and_warmup_init_are_refused_in_one_line(args, words):
     for call in (lambda: check_optimizer(_cfg(args)), lambda: build_optimizer(_cfg(args), _params())):

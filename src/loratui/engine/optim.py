@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import inspect
 import math
 
 import torch
@@ -36,8 +37,33 @@ def parse_optimizer_args(args: list[str] | None) -> dict:
         try:
             result[key.strip()] = ast.literal_eval(value.strip())
         except (ValueError, SyntaxError):
+            # a bare word stays text; core's check (coerce_value above) has refused true/false/none/null words,
+            # which would reach the optimizer as a non-empty string that counts as on. bool_word_misfit refuses
+            # any other word given to an argument the optimizer takes as a bool
             result[key.strip()] = value.strip()
     return result
+
+
+def bool_word_misfit(name: str, cls, kwargs: dict) -> str | None:
+    """The one line for a text value given to an argument ``cls`` takes as a bool (its default is True or
+    False, or its annotation says bool), e.g. ``amsgrad=off``: the optimizer would read the non-empty text
+    as on. None when there is none. Read from the class signature: no optimizer is built."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return None
+    for key, value in kwargs.items():
+        param = params.get(key)
+        if param is None or not isinstance(value, str):
+            continue
+        annotation = param.annotation
+        takes_bool = isinstance(param.default, bool) or (
+            annotation is not inspect.Parameter.empty and "bool" in str(annotation) and "str" not in str(annotation))
+        if takes_bool:
+            return (f"optimizer.optimizer_args: {key}={value}: {name}'s {key} is True or False: write {key}=True "
+                    f"or {key}=False (values are Python literals, as sd-scripts reads them; {value!r} would be "
+                    "the text, which counts as on)")
+    return None
 
 
 def args_misfit(name: str, kwargs: dict, exc: Exception) -> str:
@@ -135,22 +161,22 @@ def build_optimizer(cfg, param_groups: list[dict], *, fused: bool = False) -> to
             if (fused and params and "fused" not in kwargs and "foreach" not in kwargs
                     and all(p.is_cuda and p.is_floating_point() for p in params)):
                 kwargs["fused"] = True
-            return torch.optim.AdamW(param_groups, lr=lr, **kwargs)
+            return _build(name, torch.optim.AdamW, param_groups, lr, kwargs)
         if name == "SGD":
-            return torch.optim.SGD(param_groups, lr=lr, **kwargs)
+            return _build(name, torch.optim.SGD, param_groups, lr, kwargs)
         if name == "Lion":
-            return Lion(param_groups, lr=lr, **kwargs)
+            return _build(name, Lion, param_groups, lr, kwargs)
         if name in ("AdamW8bit", "Lion8bit"):
             import bitsandbytes as bnb
 
             # bitsandbytes keeps 32-bit state for tensors under min_8bit_size (4096) elements, as in
             # sd-scripts; optimizer_args can lower it
             cls = bnb.optim.AdamW8bit if name == "AdamW8bit" else bnb.optim.Lion8bit
-            return cls(param_groups, lr=lr, **kwargs)
+            return _build(name, cls, param_groups, lr, kwargs)
         if name == "Prodigy":
             from prodigyopt import Prodigy
 
-            return Prodigy(param_groups, lr=lr, **kwargs)
+            return _build(name, Prodigy, param_groups, lr, kwargs)
         if name == "Adafactor":
             from transformers.optimization import Adafactor
 
@@ -158,10 +184,17 @@ def build_optimizer(cfg, param_groups: list[dict], *, fused: bool = False) -> to
             # the given args plus loratui's defaults (scale_parameter, relative_step, warmup_init False), not
             # transformers' / sd-scripts' (relative_step=True): what the export writes and ss_optimizer shows
             kwargs = parse_optimizer_args(cfg.optimizer.effective_optimizer_args())
-            return Adafactor(param_groups, lr=lr, **kwargs)
+            return _build(name, Adafactor, param_groups, lr, kwargs)
     except (TypeError, ValueError) as exc:
         raise LoratuiError(args_misfit(name, kwargs, exc)) from None
     raise LoratuiError(f"optimizer.optimizer_type {name!r} is unknown: use one of {', '.join(OPTIMIZERS)}")
+
+
+def _build(name: str, cls, param_groups: list[dict], lr: float, kwargs: dict) -> torch.optim.Optimizer:
+    problem = bool_word_misfit(name, cls, kwargs)
+    if problem:
+        raise LoratuiError(problem)
+    return cls(param_groups, lr=lr, **kwargs)
 
 
 def warmup_steps(cfg, total_steps: int) -> int:

@@ -161,6 +161,7 @@ class Run(RunEvents, RunFolder, SavesFinishFirst, RunSaves, RunResume, RunContro
                 signal.signal(sig, (lambda s, f: on_launcher_close(self, s, f)) if launch_close else
                               (lambda s, f: self.signals_seen or self._on_signal(s, f)) if sig == signal.SIGHUP
                               else self._on_signal)
+            self.count_signals()  # two signals during one long torch call are two (run_controls.SignalCount)
             # several processes meet first: a process that never comes (refused, killed) leaves the first
             # one waiting here, holding no lock and having written no events file for torchrun to strand
             self.device = self._setup_distributed()
@@ -243,6 +244,7 @@ class Run(RunEvents, RunFolder, SavesFinishFirst, RunSaves, RunResume, RunContro
             tell(line)
             return 1
         finally:
+            self.stop_counting_signals()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             try:

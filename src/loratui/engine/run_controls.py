@@ -9,6 +9,7 @@ it at step N + 1 (the flag travels with that step's gradients) and stop after it
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 
 
@@ -19,6 +20,61 @@ def again_words(signum: int) -> str:
     if signum == signal.SIGHUP:
         return "a second SIGHUP or a SIGTERM is ignored; Ctrl-C to stop at once"
     return "again to stop at once"
+
+
+class SignalCount:
+    """How many times each signal was delivered since its handler last ran. Python runs a handler between two
+    bytecodes of the main thread, once however many times the signal came meanwhile: a sample's denoising on a
+    CPU spends a long time inside one torch call, and a second SIGTERM sent then was never seen as the second
+    (the h6 hunt: a run went on rendering 17 min after "again to stop at once"). The C-level handler writes one
+    byte per delivery to the wakeup fd (signal.set_wakeup_fd), which _on_signal reads back."""
+
+    def __init__(self) -> None:
+        self.read_fd: int | None = None
+        self.write_fd: int | None = None
+        self.previous = -1
+        self.pending: dict[int, int] = {}
+
+    def start(self) -> None:
+        """From the main thread, once the run's handlers are set; elsewhere (a thread) it counts nothing."""
+        read_fd, write_fd = os.pipe()
+        try:
+            for fd in (read_fd, write_fd):
+                os.set_blocking(fd, False)
+            self.previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        except (ValueError, OSError):
+            os.close(read_fd)
+            os.close(write_fd)
+            return
+        self.read_fd, self.write_fd = read_fd, write_fd
+
+    def stop(self) -> None:
+        if self.read_fd is None:
+            return
+        with contextlib.suppress(ValueError, OSError):
+            signal.set_wakeup_fd(self.previous)
+        for fd in (self.read_fd, self.write_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.read_fd = self.write_fd = None
+
+    def take(self, signum: int) -> int | None:
+        """The deliveries of ``signum`` not yet handled (0: an earlier call of its handler counted this one);
+        None when not counting."""
+        if self.read_fd is None:
+            return None
+        while True:
+            try:
+                data = os.read(self.read_fd, 4096)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                return None
+            if not data:
+                break
+            for number in data:
+                self.pending[number] = self.pending.get(number, 0) + 1
+        return self.pending.pop(signum, 0)
 
 
 class SavesFinishFirst:
@@ -92,44 +148,66 @@ class RunControls:
                 for request in waiting:
                     self.answer(request, "done", f"sampled at step {tr.step}")
 
+    signal_count: SignalCount | None = None  # run.py starts one with its handlers
+
+    def count_signals(self) -> None:
+        self.signal_count = SignalCount()
+        self.signal_count.start()
+
+    def stop_counting_signals(self) -> None:
+        if self.signal_count is not None:
+            self.signal_count.stop()
+
     def _on_signal(self, signum, frame) -> None:
-        if getattr(self, "peer_failed", False):
-            return  # torchrun's SIGTERM after a process failed (said by execute): nothing can be saved
-        name = signal.Signals(signum).name
-        first = getattr(self, "first_stop", None)
-        if signum == signal.SIGTERM and first == "SIGHUP":
-            return  # logout's SIGTERM after the hangup: the stop under way, not a second one
-        if not self.signals_seen:
-            self.first_stop = name
-        again = again_words(signum)
-        if getattr(self, "world", 1) > 1 and self.training_began and not self.signals_seen:
-            # a stop needs every process at the same step: each gets the signal and stops after the next one
-            self.signals_seen = 1
-            self.trainer.stop_requested = True
-            self.say(f"\n{name}: stopping after the next step, once all {self.world} processes reach it; the LoRA "
-                     f"and the state are saved then ({again}, without saving)")
-            return
-        self.signals_seen += 1
-        if self.signals_seen > 1:
-            if getattr(self, "saves_under_way", 0):  # a half-written save is worth nothing: it ends first
-                if not getattr(self, "stop_after_save", None):
-                    self.stop_after_save = name
-                    self.say(f"\n{name}: the save under way ends first, then the run stops, saving nothing more")
-                return
-            raise KeyboardInterrupt  # asked twice: stop now, without saving
-        if not self.training_began:
-            # still loading: a KeyboardInterrupt raised here could land inside a lazy import (diffusers,
-            # numpy) and leave a module half-imported; the run stops at its next loading stage instead
-            # (stop_if_asked_while_loading), with nothing trained and nothing saved
-            self.stop_asked_while_loading = name
-            self.say(f"\n{name}: stopping once the current loading stage is done; nothing is saved ({again})")
-            return
-        self.trainer.stop_requested = True
-        self.say(f"\n{name}: finishing the current step, then saving the LoRA and the "
-                 f"state ({again}, without saving)")
+        """Each delivery of ``signum`` since the handler last ran counts (SignalCount): two SIGTERMs sent
+        while the main thread was inside one long torch call are a first and a second."""
+        count = getattr(self, "signal_count", None)
+        counted = count.take(signum) if count is not None else None
+        for index in range(1 if counted is None else counted):
+            if index and signum == signal.SIGHUP and self.signals_seen:
+                break  # a second SIGHUP is ignored (run.py's handler), delivered together or not
+            one_signal(self, signum)
 
     def stop_if_asked_while_loading(self) -> None:
         """Called between loading stages and before the first step: a SIGINT / SIGTERM received while
         loading ends the run here, as a stop before anything was saved (execute: exit 130)."""
         if self.stop_asked_while_loading:
             raise KeyboardInterrupt(self.stop_asked_while_loading)
+
+
+def one_signal(run, signum) -> None:
+    """One delivery of a stop signal to ``run`` (RunControls._on_signal calls it for each)."""
+    if getattr(run, "peer_failed", False):
+        return  # torchrun's SIGTERM after a process failed (said by execute): nothing can be saved
+    name = signal.Signals(signum).name
+    first = getattr(run, "first_stop", None)
+    if signum == signal.SIGTERM and first == "SIGHUP":
+        return  # logout's SIGTERM after the hangup: the stop under way, not a second one
+    if not run.signals_seen:
+        run.first_stop = name
+    again = again_words(signum)
+    if getattr(run, "world", 1) > 1 and run.training_began and not run.signals_seen:
+        # a stop needs every process at the same step: each gets the signal and stops after the next one
+        run.signals_seen = 1
+        run.trainer.stop_requested = True
+        run.say(f"\n{name}: stopping after the next step, once all {run.world} processes reach it; the LoRA "
+                f"and the state are saved then ({again}, without saving)")
+        return
+    run.signals_seen += 1
+    if run.signals_seen > 1:
+        if getattr(run, "saves_under_way", 0):  # a half-written save is worth nothing: it ends first
+            if not getattr(run, "stop_after_save", None):
+                run.stop_after_save = name
+                run.say(f"\n{name}: the save under way ends first, then the run stops, saving nothing more")
+            return
+        raise KeyboardInterrupt  # asked twice: stop now, without saving
+    if not run.training_began:
+        # still loading: a KeyboardInterrupt raised here could land inside a lazy import (diffusers,
+        # numpy) and leave a module half-imported; the run stops at its next loading stage instead
+        # (stop_if_asked_while_loading), with nothing trained and nothing saved
+        run.stop_asked_while_loading = name
+        run.say(f"\n{name}: stopping once the current loading stage is done; nothing is saved ({again})")
+        return
+    run.trainer.stop_requested = True
+    run.say(f"\n{name}: finishing the current step, then saving the LoRA and the "
+            f"state ({again}, without saving)")

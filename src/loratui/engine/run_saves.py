@@ -204,6 +204,11 @@ class RunSaves:
         self.prompts, self.prompts_problem = prompts, None
         return prompts
 
+    def sampling_stop_asked(self, tr) -> bool:
+        """A stop asked (a signal: run_controls.py, a stop request): sampling ends at its next denoising step."""
+        return bool(getattr(tr, "stop_requested", False) or getattr(self, "stop_asked_while_loading", None)
+                    or getattr(self, "signals_seen", 0))
+
     def sample(self, tr, epoch_end: bool = False) -> None:
         """Render the prompts now, named as sd-scripts names them: by epoch at an epoch's end
         (``epoch_end``) and at sample_at_first (epoch 0), else by step. A prompt that cannot render (its
@@ -230,7 +235,7 @@ class RunSaves:
                                      sampler=self.cfg.sampling.sample_sampler, network=self.network,
                                      clip_skip=self.cfg.training.clip_skip,
                                      max_token_length=self.cfg.training.max_token_length, by_epoch=by_epoch,
-                                     problems=problems)
+                                     problems=problems, stop=lambda: self.sampling_stop_asked(tr))
         except RENDER_ERRORS as exc:  # the pipeline itself failed: no prompt rendered
             problems = {index: str(exc) for index in range(len(prompts))}
         finally:
@@ -238,6 +243,9 @@ class RunSaves:
                 self.base.vae.to(vae_device)
                 if tr.device.type == "cuda":
                     torch.cuda.empty_cache()
+        if self.sampling_stop_asked(tr) and len(paths) + len(problems) < len(prompts):
+            # a stop during sampling: the rest is left, and the stop goes on as between two steps
+            self.say(f"sampling stopped for the stop: {len(paths)} of {len(prompts)} sample image(s) rendered")
         self._say_sampling_problems(tr, prompts, problems)
         rendered = [index for index in range(len(prompts)) if index not in problems][:len(paths)]
         if paths:

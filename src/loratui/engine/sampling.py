@@ -167,18 +167,35 @@ def moved_samples_words(samples: list[Path], folder: Path, sample_folder: str = 
 RENDER_ERRORS = (LoratuiError, ImportError, ValueError)
 
 
+class _SamplingStopped(Exception):
+    """Raised from the pipeline's step callback when a stop was asked: the prompt is left unrendered."""
+
+
+def _stop_at_step(stop):
+    """The pipeline's callback_on_step_end: after each denoising step, a stop asked ends the prompt (no VAE
+    decode, no image). Python runs a signal's handler only between torch calls, so this is where a stop is seen."""
+    def callback(pipe, step, timestep, callback_kwargs):
+        if stop():
+            raise _SamplingStopped
+        return callback_kwargs
+    return callback
+
+
 @torch.no_grad()
 def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, output_name: str, step: int,
                      epoch: int, device, dtype, seed: int, sampler: str = "euler_a", network=None,
                      clip_skip: int | None = None, max_token_length: int = 75, by_epoch: bool = False,
-                     problems: dict[int, str] | None = None) -> list[Path]:
+                     problems: dict[int, str] | None = None, stop=None) -> list[Path]:
     """Render every prompt with the LoRA as currently trained; RNG states are left untouched.
     ``max_token_length`` (training's) is SDXL's prompt limit, as in sd-scripts; SD1/SD2 take 225 tokens.
     ``by_epoch``: named by ``epoch`` (an epoch's samples), else by ``step``. ``problems``: a prompt that
     cannot render (RENDER_ERRORS) is said there (its index: why) and the others still render (else it raises).
 
     ``network`` (the LoRA, hooked into the models but not their submodule) is put in eval mode
-    too, so its dropout is off while sampling."""
+    too, so its dropout is off while sampling.
+
+    ``stop``: called before each prompt and after each denoising step; once it is true the sampling ends there
+    (the prompt under way left unrendered, no later one begun) and the images rendered so far are returned."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     number = f"e{epoch:06d}" if by_epoch else f"{step:06d}"
@@ -190,6 +207,8 @@ def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, 
     paths = []
     try:
         for index, p in enumerate(prompts):
+            if stop is not None and stop():
+                break
             try:
                 pipe = make_pipeline(base, p.sampler or sampler)
             except RENDER_ERRORS as exc:
@@ -205,8 +224,12 @@ def generate_samples(base, prompts: list[SamplePrompt], out_dir: str | Path, *, 
                 texts = {"prompt_embeds": cond.hidden_states, "negative_prompt_embeds": uncond.hidden_states}
                 if base.family == "sdxl":
                     texts.update(pooled_prompt_embeds=cond.pooled, negative_pooled_prompt_embeds=uncond.pooled)
-                image = pipe(**texts, width=p.width, height=p.height, num_inference_steps=p.steps,
-                             guidance_scale=p.scale, generator=generator).images[0]
+                steps = {} if stop is None else {"callback_on_step_end": _stop_at_step(stop)}
+                try:
+                    image = pipe(**texts, width=p.width, height=p.height, num_inference_steps=p.steps,
+                                 guidance_scale=p.scale, generator=generator, **steps).images[0]
+                except _SamplingStopped:
+                    break
             path = sample_path(out, output_name, number, index, p, time.time())
             write_png(path, image)
             paths.append(path)

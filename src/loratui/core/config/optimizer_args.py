@@ -10,6 +10,11 @@ sd-scripts reads each element as ``key, value = arg.split("=")`` then ``ast.lite
 element (``weight_decay=0.01,`` from typing ``weight_decay=0.01, betas=0.9,0.99``, the field's elements
 being separated by spaces) makes the 1-tuple (0.01,), which the optimizer then fails on with a bare
 TypeError. Such elements are refused here, with the way to write them.
+
+A case-variant of true/false/none/null (``amsgrad=false``) is refused too: sd-scripts' literal_eval stops on
+it, and read as text it would reach the optimizer as the string "false", which counts as on (the opposite
+of what was written). literal_word says what to write instead (the kohya_ss import writes it so, with a
+warning); engine/optim.py also refuses any other word given to an argument the optimizer takes as a bool.
 """
 
 from __future__ import annotations
@@ -18,6 +23,30 @@ import ast
 
 EXAMPLE = '"weight_decay=0.01"'
 SPACED = "weight_decay=0.01 betas=0.9,0.99"  # the same two elements as the Settings field takes them
+
+
+# the words a hand-written or GUI-written config means as Python's True / False / None
+LITERAL_WORDS = {"true": "True", "false": "False", "none": "None", "null": "None"}
+
+
+def literal_word(value: str) -> str | None:
+    """The Python literal a case-variant of true/false/none/null stands for ("False" for "false", "None" for
+    "null"), or None when ``value`` is no such word or is that literal already."""
+    word = str(value).strip()
+    literal = LITERAL_WORDS.get(word.lower())
+    return literal if literal is not None and word != literal else None
+
+
+def literal_word_problem(key: str, value: str) -> str | None:
+    """The one line for ``key=value`` whose value is a true/false/none/null word not written as Python's
+    literal, or None."""
+    literal = literal_word(value)
+    if literal is None:
+        return None
+    word = str(value).strip()
+    meaning = {"False": ", which counts as on", "None": ", not None"}.get(literal, "")
+    return (f"{key}={word}: write {key}={literal} (values are Python literals, as sd-scripts reads them; "
+            f"{word!r} would be the text {word!r}{meaning})")
 
 
 def optimizer_arg_problem(item: str) -> str | None:
@@ -35,6 +64,9 @@ def optimizer_arg_problem(item: str) -> str | None:
     if "=" in value:
         return (f"{text!r} holds two '=' (sd-scripts splits an element at each one): one key=value per element, "
                 f"elements separated by spaces in the Settings field ({SPACED})")
+    word = literal_word_problem(key.strip(), value)
+    if word:
+        return word
     try:
         parsed = ast.literal_eval(value.strip())
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
