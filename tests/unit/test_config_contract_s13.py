@@ -19,7 +19,7 @@ def _problems(text: str) -> list[str]:
 
 @pytest.mark.parametrize("section, line, expected", [
     ("optimizer", "lr_warmup = 10", "a kohya_ss name (a percent of the steps): use lr_warmup_steps = 0.1"),
-    ("dataset", "caption_prefix = 'x'", "loratui has no such setting"),
+    ("dataset", "enable_wildcard = true", "loratui has no such setting"),
     ("dataset", "persistent_data_loader_workers = true", "loratui manages data-loader worker lifetime"),
     ("model", "v2 = true", "here it is model_family in [model]"),
     ("training", "epoch = 3", "here it is max_train_epochs in [training]"),

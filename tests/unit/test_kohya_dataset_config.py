@@ -161,12 +161,12 @@ def test_missing_or_unreadable_dataset_config_is_one_line_naming_the_file(tmp_pa
 
 def test_unsupported_dataset_options_are_warnings(tmp_path):
     _images(tmp_path / "img" / "5_a")
-    path = _write(tmp_path, f'[general]\ncolor_aug = true\ncaption_prefix = "masterpiece"\nflip_aug = false\n'
+    path = _write(tmp_path, f'[general]\ncolor_aug = true\nenable_wildcard = true\nflip_aug = false\n'
                             f'[[datasets]]\n[[datasets.subsets]]\nimage_dir = "{tmp_path}/img/5_a"\n'
                             'num_repeats = 5\nclass_tokens = "a"\nbogus = 1\n')
     cfg, report = import_kohya_file(path)
     warnings = "\n".join(report.warnings)
-    assert "color_aug" in warnings and "caption_prefix" in warnings and "bogus" in warnings
+    assert "color_aug" in warnings and "enable_wildcard" in warnings and "bogus" in warnings
     assert "flip_aug" not in warnings and cfg.dataset.flip_aug is False
 
 

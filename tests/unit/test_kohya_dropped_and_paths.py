@@ -26,10 +26,10 @@ def _std(**over):
     return data
 
 
-SET = {"loraplus_lr_ratio": 16, "loss_type": "huber", "debiased_estimation_loss": True, "scale_weight_norms": 1.0,
-       "max_timestep": 700, "v_pred_like_loss": 0.5, "weighted_captions": True, "color_aug": "True", "fp8_base": True}
-OFF = {"loraplus_lr_ratio": 0, "loss_type": "l2", "debiased_estimation_loss": False, "scale_weight_norms": "0",
-       "max_timestep": 1000, "v_pred_like_loss": 0, "weighted_captions": False, "color_aug": "false", "fp8_base": False}
+SET = {"loraplus_lr_ratio": 16, "loss_type": "huber", "scale_weight_norms": 1.0,
+       "max_timestep": 700, "weighted_captions": True, "color_aug": "True", "fp8_base": True}
+OFF = {"loraplus_lr_ratio": 0, "loss_type": "l2", "scale_weight_norms": "0",
+       "max_timestep": 1000, "weighted_captions": False, "color_aug": "false", "fp8_base": False}
 
 
 def test_each_dropped_setting_that_is_on_gets_one_warning_naming_its_value():
@@ -52,16 +52,19 @@ def test_dropped_settings_at_their_off_value_stay_quiet():
     assert all(ignored[key] == "off in the file (loratui has no such setting)" for key in OFF)
 
 
-def test_multires_noise_is_one_warning_only_when_kohya_ss_would_pass_it():
-    _, report = import_kohya(_std(noise_offset_type="Multires", multires_noise_iterations=6,
-                                  multires_noise_discount=0.3, noise_offset=0.05, adaptive_noise_scale=0.01))
-    [warning] = [w for w in report.warnings if "noise" in w]
-    assert warning.startswith("noise_offset_type Multires (6 iterations, discount 0.3) not applied")
+def test_multires_noise_is_imported_only_when_kohya_ss_would_pass_it():
+    cfg, report = import_kohya(_std(noise_offset_type="Multires", multires_noise_iterations=6,
+                                    multires_noise_discount=0.3, noise_offset=0.05, adaptive_noise_scale=0.01))
+    assert not [w for w in report.warnings if "noise" in w]
+    t = cfg.training
+    assert (t.multires_noise_iterations, t.multires_noise_discount, t.noise_offset, t.adaptive_noise_scale) == \
+        (6, 0.3, 0.0, None)
     ignored = dict(report.ignored)
     assert "Original" in ignored["adaptive_noise_scale"]  # kohya_ss does not pass it with Multires
-    _, report = import_kohya(_std(noise_offset_type="Original", multires_noise_iterations=6, noise_offset=0.05))
-    assert not [w for w in report.warnings if "noise" in w]
-    assert dict(report.ignored)["multires_noise_iterations"] == "used only with noise_offset_type Multires"
+    cfg, report = import_kohya(_std(noise_offset_type="Original", multires_noise_iterations=6, noise_offset=0.05))
+    assert not [w for w in report.warnings if "noise" in w] and cfg.training.multires_noise_iterations == 0
+    assert dict(report.ignored)["multires_noise_iterations"] == ("kohya_ss uses it only with noise_offset_type "
+                                                                 "Multires (this file: Original)")
 
 
 def test_cli_exit_code_stays_0_with_dropped_settings(tmp_path, monkeypatch):

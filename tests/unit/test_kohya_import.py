@@ -115,12 +115,13 @@ def test_unsupported_type_refused_and_lycoris_as_lora_is_plain():
     assert cfg.optimizer.text_encoder_lr == 0.5 and cfg.optimizer.unet_lr == 1.0
     assert (cfg.training.xformers, cfg.training.sdpa) == (False, True)  # old boolean xformers, not installed
     assert cfg.training.noise_offset == 0.0  # Multires type: noise_offset not applied
+    assert cfg.training.multires_noise_iterations == 8  # ... its multires noise is
     assert cfg.dataset.caption_extension == ".caption" and cfg.dataset.resolution == (768, 768)
     assert cfg.training.seed == 42 and cfg.optimizer.lr_warmup_steps == 0.05
     ignored = dict(report.ignored)
     assert cfg.sampling.sample_sampler == "dpmsingle"  # an sd-scripts sampler (schema.SAMPLERS): kept
     assert ignored["bucket_reso_steps_typo_key"] == "not used by loratui"
-    assert "multires" in ignored["noise_offset"]
+    assert "Original" in ignored["noise_offset"]  # kohya_ss passes it with noise_offset_type Original only
     notes = {k: n for k, _, n in report.mapped}
     assert "Prodigy" in notes["optimizer"] and "plain LoRA" in notes["LoRA_type"]
 

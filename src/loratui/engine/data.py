@@ -12,9 +12,10 @@ SDXL's size conditioning follows sd-scripts too: original size (h, w), crop top-
 Latents are cached (``cache_latents``, or ``cache_latents_to_disk``, which turns it on as in
 sd-scripts) in memory, and with ``cache_latents_to_disk`` beside each image (see data_cache; under
 DDP only process 0 writes there). With ``flip_aug`` both the image and its mirror are cached, as
-sd-scripts does; ``random_crop`` cannot be cached (sd-scripts refuses it too). Captions are augmented per use
-(caption dropout, shuffle after keep_tokens, tag dropout) from an RNG seeded with (seed, epoch), so
-an epoch is the same every time it is replayed, e.g. after a resume with ``skip_batches``.
+sd-scripts does; ``random_crop`` cannot be cached (sd-scripts refuses it too). Captions are read once and augmented per use
+(data_captions.py: prefix/suffix, caption dropout, shuffle after keep_tokens or keep_tokens_separator, tag
+dropout, secondary_separator) from an RNG seeded with (seed, epoch), so an epoch is the same every time it
+is replayed, e.g. after a resume with ``skip_batches``.
 """
 
 from __future__ import annotations
@@ -31,11 +32,6 @@ import torch
 from loratui.core.config import latents_cached
 from loratui.core.dataset import shown_name
 from loratui.core.errors import LoratuiError
-
-
-class DataFileError(LoratuiError):
-    """An image or caption the run cannot read once it is under way (moved, deleted, unreadable): the run
-    saves and names the file (engine.run_error_ends); any other LoratuiError is not a file's to fix."""
 from loratui.core.image_modes import high_bit_to_8bit, quiet_decompression_bomb_warnings
 from loratui.core.image_resize import area_resize
 from loratui.core.plan import (
@@ -43,6 +39,9 @@ from loratui.core.plan import (
 )
 from loratui.engine import data_cache
 from loratui.engine.data_cache import CACHE_SUFFIX  # noqa: F401  (re-exported)
+from loratui.engine.data_captions import (  # noqa: F401  (augment_caption, read_caption_text: re-exported)
+    DataFileError, augment_caption, fixed_caption, read_caption_text, text_cache_usable,
+)
 from loratui.engine.speed import to_device
 
 Progress = Callable[[int, int, str], None]
@@ -78,79 +77,6 @@ def left_out_line(problem) -> str:
     message = problem.message
     path = shown_name(str(problem.path))
     return path + message[len(rel):] if message.startswith(rel) else f"{path}: {message}"
-
-
-def text_cache_usable(cfg) -> bool:
-    """The text-encoder outputs can be cached: the text encoders are frozen and captions never change."""
-    d = cfg.dataset
-    return bool(cfg.training.cache_text_encoder_outputs and cfg.network.network_train_unet_only
-                and not (d.shuffle_caption or d.caption_dropout_rate or d.caption_tag_dropout_rate
-                         or d.caption_dropout_every_n_epochs))
-
-
-def read_caption_text(image, subset, caption_extension: str, notes: list[str] | None = None) -> str:
-    """The first line of the image's caption file, stripped, as sd-scripts' read_caption takes it; the
-    folder's class tokens when there is none (a folder of that name, or a caption that vanished since
-    the scan, counts as none: the scan names it).
-
-    What sd-scripts does (train_util.py, DreamBoothDataset.read_caption): ``open(path, "rt",
-    encoding="utf-8").readlines()`` (universal newlines: ``\\r\\n``, ``\\n`` and a lone ``\\r`` each end a
-    line), ``assert len(lines) > 0`` (a 0-byte file stops training), then ``lines[0].strip()`` is the
-    caption. A blank first line is the caption "" (an empty prompt, not the class tokens, which only a
-    missing file gets), and a first line of separators only (", ,,") trains as that text.
-
-    Here a caption is decoded as the tag tools read it (UTF-8, UTF-16 with or without its BOM, else
-    Windows-1252): a UTF-16 file read as bytes trained as "ÿþa\\x00l\\x00..." before. A
-    caption that sd-scripts would stop at (not UTF-8, 0 bytes) or that trains on no tag gets a line in
-    ``notes`` (the run warns); a 0-byte one trains with the class tokens instead of stopping."""
-    from loratui.core.captions import parse_caption
-    from loratui.core.textcodec import control_summary
-
-    def _valid_utf8(data: bytes) -> bool:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        return True
-
-    path = image.caption_path or Path(image.path).with_suffix(caption_extension)
-    try:
-        data = Path(path).read_bytes()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, TypeError):
-        return subset.class_tokens
-    except OSError as exc:
-        raise DataFileError(f"{path}: cannot read the caption ({exc.strerror or exc}): fix its permissions or "
-                           "remove it") from None
-    caption = parse_caption(data, path)  # first_line ends at the first line break of any kind, as readlines()
-    line = caption.first_line.strip()
-    if not data:  # sd-scripts' assert: no line at all
-        if notes is not None:
-            notes.append(f"{path}: the caption is empty: this image trains with its folder's class tokens "
-                         f"{subset.class_tokens!r} (0 bytes: sd-scripts stops at a file with no line); write a "
-                         "caption or delete the file")
-        return subset.class_tokens
-    if notes is not None:
-        if caption.encoding != "utf-8":
-            how = " without a byte-order mark" if caption.encoding.startswith("utf-16") and not caption.bom else ""
-            # BOM-less UTF-16 of ASCII text is valid UTF-8, NULs and all; with CJK in it, it is not
-            outcome = "trains on its NUL bytes" if how and _valid_utf8(data) else "stops at it"
-            fix = ("open it in a text editor and save it as UTF-8 text (`tags to-utf8` leaves text with control "
-                   "characters alone)" if control_summary(caption.first_line + caption.rest)
-                   else "save it as UTF-8 (`loratui tags to-utf8 DIR`)")
-            notes.append(f"{path}: the caption is not UTF-8 (read as {caption.encoding}{how}); sd-scripts "
-                         f"{outcome}: {fix}")
-        controls = control_summary(line)
-        if controls:
-            # bytes no decoding rule recognised (UTF-16 gone wrong, a binary file): they would train silently
-            notes.append(f"{path}: the caption's first line holds {controls}, which train as part of the prompt; "
-                         "open it in a text editor and save it as UTF-8 text, or write the caption again")
-        if not line:
-            notes.append(f"{path}: the caption's first line is blank: this image trains with an empty prompt, as in "
-                         "sd-scripts; write the caption on the first line")
-        elif not caption.tags:
-            notes.append(f"{path}: the caption's first line holds only separators ({line!r}): this image trains with "
-                         "that text as its prompt, as in sd-scripts; write the tags on the first line")
-    return line
 
 
 def crop_top_left(assignment, flip: bool) -> tuple[int, int]:
@@ -242,27 +168,6 @@ def encode_pixels(base, pixels: torch.Tensor) -> torch.Tensor:
     vae = base.vae
     dist = vae.encode(pixels.to(vae.device, vae.dtype)).latent_dist
     return (dist.sample() * vae.config.scaling_factor).float()
-
-
-def augment_caption(caption: str, d, epoch: int, rng: random.Random) -> str:
-    """sd-scripts' process_caption: dropout (rate, or every n-th epoch, epochs counted from 1) empties
-    the caption; otherwise the tags after keep_tokens are shuffled, then each is dropped with
-    caption_tag_dropout_rate, and the tags are joined with ", "."""
-    dropped = bool(d.caption_dropout_rate) and rng.random() < d.caption_dropout_rate
-    if d.caption_dropout_every_n_epochs and epoch % d.caption_dropout_every_n_epochs == 0:
-        dropped = True
-    if dropped:
-        return ""
-    if not (d.shuffle_caption or d.caption_tag_dropout_rate):
-        return caption
-    tokens = [t.strip() for t in caption.strip().split(d.caption_separator or ",")]
-    keep = max(0, d.keep_tokens)
-    fixed, flex = tokens[:keep], tokens[keep:]
-    if d.shuffle_caption:
-        rng.shuffle(flex)
-    if d.caption_tag_dropout_rate:
-        flex = [t for t in flex if rng.random() >= d.caption_tag_dropout_rate]
-    return ", ".join(fixed + flex)
 
 
 @dataclass
@@ -362,7 +267,8 @@ class TrainingData:
     def _cache_text(self, progress: Progress | None) -> None:
         from loratui.engine.text import encode_text, tokenize
 
-        texts = sorted(set(self.captions.values()) - set(self.text_cache))
+        d = self.cfg.dataset  # keyed by the text trained on: prefix, suffix and separators applied
+        texts = sorted({fixed_caption(c, d) for c in self.captions.values()} - set(self.text_cache))
         for start in range(0, len(texts), 16):
             chunk = texts[start:start + 16]
             with torch.no_grad():

@@ -33,15 +33,7 @@ IMPL_STABILITY_AI = "https://github.com/Stability-AI/generative-models"
 # when they are off. No validation set: 0 validation images.
 SD_SCRIPTS_FIXED = {
     "ss_num_validation_images": 0,
-    "ss_multires_noise_iterations": None,
-    "ss_multires_noise_discount": 0.3,
-    "ss_adaptive_noise_scale": None,
-    "ss_zero_terminal_snr": False,
     "ss_scale_weight_norms": None,
-    "ss_ip_noise_gamma": None,
-    "ss_debiased_estimation": False,
-    "ss_noise_offset_random_strength": False,
-    "ss_ip_noise_gamma_random_strength": False,
     "ss_loss_type": "l2",
     "ss_huber_schedule": "snr",
     "ss_huber_scale": 1.0,
@@ -189,6 +181,7 @@ def build_metadata(cfg, family: str, *, session_id: int, training_started_at: fl
         "ss_face_crop_aug_range": None,
         "ss_prior_loss_weight": d.prior_loss_weight,
         "ss_min_snr_gamma": t.min_snr_gamma,
+        **noise_metadata(t),
         "ss_batch_size_per_device": batch,
         "ss_total_batch_size": total_batch_size if total_batch_size is not None
         else batch * t.gradient_accumulation_steps,
@@ -227,6 +220,24 @@ def build_metadata(cfg, family: str, *, session_id: int, training_started_at: fl
     out = {k: str(v) for k, v in meta.items()}
     out.update(modelspec(cfg, family, v_pred, saved_at, resolution))
     return out
+
+
+def noise_metadata(t) -> dict[str, object]:
+    """The noise options' ss_* keys as sd-scripts writes them from what the export gives it (sdscripts_export
+    noise_loss_args): an option left out is its argparse default (None, False, discount 0.3)."""
+    from loratui.core.config import noise_loss_args
+
+    a = noise_loss_args(t)
+    return {
+        "ss_multires_noise_iterations": a.get("multires_noise_iterations"),
+        "ss_multires_noise_discount": a.get("multires_noise_discount", 0.3),
+        "ss_adaptive_noise_scale": a.get("adaptive_noise_scale"),
+        "ss_zero_terminal_snr": bool(a.get("zero_terminal_snr")),
+        "ss_ip_noise_gamma": a.get("ip_noise_gamma"),
+        "ss_debiased_estimation": bool(a.get("debiased_estimation_loss")),
+        "ss_noise_offset_random_strength": bool(a.get("noise_offset_random_strength")),
+        "ss_ip_noise_gamma_random_strength": bool(a.get("ip_noise_gamma_random_strength")),
+    }
 
 
 def exported_clip_skip(training, family: str) -> int | None:

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from loratui.engine.data import encode_pixels
+from loratui.engine.noise import NoisePlan, min_snr_weights  # noqa: F401 - min_snr_weights: its old home
 from loratui.engine.speed import LossReading, SpeedPlan, unet_input
 from loratui.engine.text import encode_text, tokenize
 
@@ -57,14 +58,6 @@ class Trainer:
     @property
     def params(self) -> list[torch.Tensor]:
         return [p for g in self.optimizer.param_groups for p in g["params"]]
-
-
-def min_snr_weights(noise_scheduler, timesteps: torch.Tensor, gamma: float, v_prediction: bool) -> torch.Tensor:
-    """Min-SNR-gamma loss weights (Hang et al. 2023) as sd-scripts applies them."""
-    alphas = noise_scheduler.alphas_cumprod.to(timesteps.device)[timesteps]
-    snr = alphas / (1.0 - alphas)
-    clipped = torch.clamp(snr, max=gamma)
-    return (clipped / (snr + 1.0) if v_prediction else clipped / snr).float()
 
 
 def _with_last(iterator):
@@ -113,8 +106,13 @@ def _sync_processes(tr: Trainer, loss: torch.Tensor) -> tuple[float, bool]:
 def train_loop(tr: Trainer, hooks) -> str:
     """Train until the planned step count, or a stop request. Returns "completed" or "stopped"."""
     cfg, base, data, t = tr.cfg, tr.base, tr.data, tr.cfg.training
-    noise_scheduler = base.noise_scheduler
-    num_timesteps = noise_scheduler.config.num_train_timesteps
+    # the noise options (noise offset, multires, input perturbation, zero terminal SNR) and the loss weights
+    noise_plan = NoisePlan(t, base.noise_scheduler, base.v_prediction,
+                           seed_key=f"{t.seed}:{tr.generator.initial_seed()}")
+    noise_scheduler = noise_plan.scheduler
+    if t.zero_terminal_snr and not base.v_prediction and hasattr(getattr(hooks, "run", None), "warn"):
+        hooks.run.warn("zero_terminal_snr without v-prediction: the last timestep is pure noise, which a "
+                       "noise-predicting model cannot learn from (sd-scripts warns too: training will be unexpected)")
     unet_dtype = next(base.unet.parameters()).dtype
     train_te = bool(getattr(tr.network, "train_te", False))
     accumulation = t.gradient_accumulation_steps
@@ -139,14 +137,9 @@ def train_loop(tr: Trainer, hooks) -> str:
             latents = batch.latents if batch.latents is not None else encode_pixels(base, batch.pixels)
             bsz = latents.shape[0]
 
-            # 2. Noise (+ noise offset) and a random timestep per image; forward diffusion.
-            noise = torch.randn(latents.shape, generator=gen, device=gen.device).to(latents.device)
-            if t.noise_offset:
-                offset = torch.randn((bsz, latents.shape[1], 1, 1), generator=gen, device=gen.device)
-                noise = noise + t.noise_offset * offset.to(latents.device)
-            timesteps = torch.randint(0, num_timesteps, (bsz,), generator=gen, device=gen.device)
-            timesteps = timesteps.to(latents.device)
-            noisy_latents = noise_scheduler.add_noise(latents, noise, timesteps)
+            # 2. Noise (+ noise offset, multires noise) and a random timestep per image; forward diffusion
+            #    (+ input-perturbation noise). engine/noise.py, in sd-scripts' order of random draws.
+            noise, noisy_latents, timesteps = noise_plan.noisy(latents, gen, where=f"{tr.epoch}:{tr.batches_done}")
 
             # 3. Predict the noise (or v) from the noisy latents and the caption, in mixed precision
             #    (the UNet runs without autocast in its own dtype when the speed plan says so).
@@ -165,13 +158,12 @@ def train_loop(tr: Trainer, hooks) -> str:
                     pred = base.unet(unet_input(noisy_latents, tr.speed, unet_dtype), timesteps,
                                      cond.hidden_states.to(unet_dtype), **added).sample
 
-            # 4. Loss: MSE to the target, per image; reg images weighted; optional min-SNR weighting.
+            # 4. Loss: MSE to the target, per image; reg images weighted; optional timestep weights (min-SNR,
+            #    v-prediction scales, debiased estimation: engine/noise.py).
             target = noise_scheduler.get_velocity(latents, noise, timesteps) if base.v_prediction else noise
             loss = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
             loss = loss * batch.loss_weights
-            if t.min_snr_gamma:
-                loss = loss * min_snr_weights(noise_scheduler, timesteps, t.min_snr_gamma, base.v_prediction)
-            loss = loss.mean()
+            loss = noise_plan.weight_loss(loss, timesteps).mean()
 
             # 5. Backward; gradients accumulate over `accumulation` batches (fewer at an epoch's end).
             window += 1

@@ -62,8 +62,9 @@ from loratui.core.config.schema import (
 )
 from loratui.core.config.sdscripts_export import (
     SdScriptsExport, build_sdscripts, earlier_export, export_sdscripts, find_subsets, guess_model_family,
-    refuse_foreign_export_files,
+    noise_loss_args, refuse_foreign_export_files,
 )
+from loratui.core.config.noise_options import noise_problems, v_prediction_problems
 from loratui.core.config.write import publish_config_bytes, save_config, update_config_text, write_config
 from loratui.core.config.preset_validity import (
     PresetCheck, cpu_slow_line, fixes_text, gpu_only_settings, preset_check, preset_problem_line,
@@ -75,7 +76,7 @@ __all__ = [
     "rank_refusal",
     "PresetCheck", "cpu_slow_line", "fixes_text", "gpu_only_settings", "preset_check", "preset_problem_line",
     "config_file_problems", "config_notes", "export_problems", "explain_gui_key", "sampling_intervals_note",
-    "v_prediction_note",
+    "v_prediction_note", "noise_loss_args", "noise_problems", "v_prediction_problems",
     "CANONICAL_FAMILIES", "FAMILY_SPELLINGS", "canonical_family",
     "ModelFamily", "config_model_family", "family_from_name", "read_model_family",
     "SCHEDULER_CLASSES", "SamplePrompt", "detect_model_family", "family_from_keys", "output_dir_problem",

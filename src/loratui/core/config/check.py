@@ -18,6 +18,7 @@ import os
 import re
 
 from loratui.core.config.base_model import v_prediction_note
+from loratui.core.config.caption_options import caption_option_notes
 from loratui.core.config.fields import ConfigError
 from loratui.core.config.load import (
     cache_latents_note, check_paths, latents_cached, load_config, resolve_path, validate, with_resolved_paths,
@@ -168,6 +169,7 @@ def config_notes(cfg: TrainingConfig) -> list[str]:
     if cache:
         notes.append(cache)
     notes += [note for note in (sampling_intervals_note(cfg), no_prompts_note(cfg)) if note]
+    notes += caption_option_notes(cfg.dataset)
     clip_skip = cfg.training.clip_skip
     if clip_skip and clip_skip > 1 and _family_or_none(cfg) == "sdxl":  # the run start warns with the same words
         notes.append(f"training.clip_skip = {clip_skip} is ignored for SDXL (sd-scripts ignores it too; the "

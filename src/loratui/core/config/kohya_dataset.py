@@ -10,14 +10,14 @@ one train_data_dir (and one reg_data_dir), so a TOML carries over only when:
 - every option has one value across all subsets (subset options) and all datasets (dataset options), except
   that a reg subset whose images have no caption file (its caption is its class tokens, one tag) may differ in
   the options that change nothing there (caption_extension; shuffle_caption and caption_separator; keep_tokens
-  and caption_tag_dropout_rate while the chance of dropping that tag is the same);
+  and caption_tag_dropout_rate while the chance of dropping that tag is the same; the two separators it lacks);
 - several [[datasets]] merge into one only when that provably trains the same: no reg subsets (sd-scripts pads
   and batches reg images per dataset) and the same batches per epoch (batch_size 1; one bucket, counted both
   ways; or whole batches per image size in all datasets but one), with a note saying so.
 Anything else is refused in one line naming the file, the subset or key, and what to change.
 sd-scripts uses reg subsets in the TOML's order, loratui its reg folders in name order: when that changes which
 reg images are used (or padded), a warning names both.
-Options loratui has no field for (color_aug, caption_prefix, ...) are listed as warnings.
+Options loratui has no field for (color_aug, enable_wildcard, ...) are listed as warnings.
 """
 
 from __future__ import annotations
@@ -39,15 +39,15 @@ from loratui.core.termline import shell_arg
 
 # options that live on subsets (and may be given on [[datasets]] and [general] as defaults)
 SUBSET_KEYS = ("shuffle_caption", "keep_tokens", "caption_extension", "caption_separator", "flip_aug",
-               "random_crop", "caption_dropout_rate", "caption_dropout_every_n_epochs", "caption_tag_dropout_rate")
+               "random_crop", "caption_dropout_rate", "caption_dropout_every_n_epochs", "caption_tag_dropout_rate",
+               "keep_tokens_separator", "secondary_separator", "caption_prefix", "caption_suffix")
 # options that live on datasets (and [general])
 DATASET_KEYS = ("resolution", "batch_size", "enable_bucket", "min_bucket_reso", "max_bucket_reso",
                 "bucket_reso_steps", "bucket_no_upscale")
 LORATUI_KEY = {"batch_size": "train_batch_size"}
 JSON_KEY = {"batch_size": "train_batch_size", "resolution": "max_resolution"}  # the GUI JSON's name of an option
 TOML_LEVELS = {"subset", "[[datasets]]", "[general]"}  # where a TOML value was set (else: the JSON, or a default)
-UNSUPPORTED = {"color_aug", "face_crop_aug_range", "keep_tokens_separator", "secondary_separator",
-               "enable_wildcard", "caption_prefix", "caption_suffix", "token_warmup_min", "token_warmup_step",
+UNSUPPORTED = {"color_aug", "face_crop_aug_range", "enable_wildcard", "token_warmup_min", "token_warmup_step",
                "cache_info", "network_multiplier", "alpha_mask", "custom_attributes", "resize_interpolation",
                "validation_seed", "validation_split"}
 STRUCTURE = {"image_dir", "num_repeats", "class_tokens", "is_reg"}
@@ -339,10 +339,12 @@ def _changes_nothing(key: str, subset: _Subset, own: dict[str, Any], ours: dict[
     flip and crop change it as for any image."""
     if key == "caption_extension":
         return True  # no caption file under any of the extensions in play
+    texts = {subset.class_tokens or "", subset.folder_tokens}  # sd-scripts' caption, loratui's
+    if key in ("keep_tokens_separator", "secondary_separator"):  # a mark the caption lacks does nothing
+        return not any(mark and mark in t for mark in (own[key], ours[key]) for t in texts)
     if key not in ("shuffle_caption", "caption_separator", "keep_tokens", "caption_tag_dropout_rate"):
         return False
     separators = {s for s in (own["caption_separator"], ours["caption_separator"]) if isinstance(s, str) and s}
-    texts = {subset.class_tokens or "", subset.folder_tokens}  # sd-scripts' caption, loratui's
     if not separators or any(t != t.strip() or any(s in t for s in separators) for t in texts):
         return False
     if key in ("shuffle_caption", "caption_separator"):

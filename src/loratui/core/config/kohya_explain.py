@@ -45,8 +45,9 @@ GUI_KEYS: dict[str, tuple[str, str]] = {
                        "preset=... for the LyCORIS LoRA_types (LoCon, LyCORIS/LoCon, LoHa, LoKr, Native Fine-Tuning), "
                        "which import as network_module = \"lycoris.kohya\" as kohya_ss passes it; not used by the "
                        "other types (`loratui config explain preset` lists the presets)"),
-    "noise_offset_type": ("training.noise_offset", "Original: noise_offset is used; Multires is not supported "
-                                                   "(a warning on import when its iterations are above 0)"),
+    "noise_offset_type": ("training.noise_offset or training.multires_noise_iterations",
+                          "Original: noise_offset, noise_offset_random_strength and adaptive_noise_scale are imported; "
+                          "Multires: multires_noise_iterations and multires_noise_discount (as kohya_ss passes them)"),
 }
 
 
@@ -92,15 +93,11 @@ _MODELSPEC = ("the LoRA's metadata has no modelspec.{}; metadata_title, _author,
               "written")
 _HUBER = "the loss is plain MSE (l2): there is no Huber loss to shape"
 _STATES = "saved states are kept as long as the LoRA saves they belong to, by save_last_n_steps / save_last_n_epochs"
-_MULTIRES = "no multires noise is added; plain noise_offset is supported"
 _LOG = "the run logs to the terminal and to its events file in output_dir"
 # sd-scripts training and dataset options (train_network.py / sdxl_train_network.py argparse, config_util's dataset
 # schema) that loratui has no setting for and that EFFECTS does not list: what training does without each. A test
 # checks every option of sd-scripts' parser is a loratui key or explained here.
 SDSCRIPTS_UNSUPPORTED: dict[str, str] = {
-    "keep_tokens_separator": "keep_tokens alone fixes the leading tags, and the separator stays in the caption as text",
-    "secondary_separator": "the tags it joins still shuffle and drop as one, but it stays in the caption as written, "
-                           "not replaced by caption_separator",
     "enable_wildcard": "{a|b} stays in the caption as written, with no random choice, and only a caption file's "
                        "first line is used",
     "token_warmup_min": _NO_WARMUP, "token_warmup_step": _NO_WARMUP,
@@ -113,7 +110,6 @@ SDSCRIPTS_UNSUPPORTED: dict[str, str] = {
     "custom_attributes": "training is the same: train_network.py reads none of them",
     **dict.fromkeys(["validation_seed", "validation_split", "validate_every_n_steps", "validate_every_n_epochs",
                      "max_validation_steps"], _NO_VALIDATION),
-    "zero_terminal_snr": "the noise schedule's betas are used as they are, not rescaled to zero terminal SNR",
     "fp8_base_unet": "the UNet is held in the mixed precision, not fp8, which takes more VRAM",
     **dict.fromkeys(["base_weights", "base_weights_multiplier"],
                     "no LoRA is merged into the base model before training; network_weights continues a LoRA"),
@@ -141,7 +137,6 @@ SDSCRIPTS_UNSUPPORTED: dict[str, str] = {
     # also kohya_ss GUI keys (kohya_keys.REASONS says why the import drops them); here what training does without them
     **dict.fromkeys(["huber_c", "huber_schedule", "huber_scale"], _HUBER),
     **dict.fromkeys(["save_last_n_steps_state", "save_last_n_epochs_state"], _STATES),
-    **dict.fromkeys(["multires_noise_iterations", "multires_noise_discount"], _MULTIRES),
     "vae_batch_size": "latents are encoded in loratui's own batches, to the same latents",
     "fused_backward_pass": "the optimizer steps after the whole backward pass: more VRAM, the same training",
     "cpu_offload_checkpointing": "gradient checkpoints stay on the GPU, which takes more VRAM",

@@ -340,14 +340,7 @@ class _Importer(NetworkKeys, TrainingKeys):
                          "empty means sd-scripts' default .caption")
             else:
                 self.set("caption_extension", "caption_extension", ext if ext.startswith(".") else "." + ext)
-        if str(d.get("noise_offset_type", "Original")) == "Original":
-            off = _number(self.get("noise_offset", 0))
-            if off:
-                self.set("noise_offset", "noise_offset", off)
-            self.ignore("noise_offset", "0: off")
-            self.ignore("noise_offset_type", "Original: plain noise offset")
-        else:
-            self.ignore("noise_offset", "noise_offset_type is not Original: multires noise is not supported")
+        self._noise()  # kohya_training.py
         prompts = self.get("sample_prompts")
         if prompts:
             self.report.prompts_text = str(prompts).strip() + "\n"

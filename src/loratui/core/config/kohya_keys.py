@@ -19,6 +19,7 @@ DIRECT = [
     "metadata_author", "metadata_description", "metadata_license", "metadata_tags",
     "sample_every_n_epochs", "sample_every_n_steps", "save_every_n_epochs", "save_every_n_steps",
     "save_last_n_epochs", "save_last_n_steps", "max_train_steps", "network_weights",
+    "keep_tokens_separator", "secondary_separator", "caption_prefix", "caption_suffix",
 ]
 # counters where kohya writes 0 for "off" and loratui uses unset
 ZERO_IS_UNSET = {"sample_every_n_epochs", "sample_every_n_steps", "save_every_n_epochs",
@@ -55,16 +56,12 @@ REASONS: dict[str, str] = {
                      "resume_from_huggingface", "async_upload"], "uploading to Hugging Face is not supported"),
     **dict.fromkeys(["rank_dropout", "module_dropout"], "with LoRA_type Standard or Kohya LoCon: not supported "
                     "(network_dropout is); the LyCORIS types import it into network.network_args"),
-    **dict.fromkeys(["multires_noise_iterations", "multires_noise_discount", "adaptive_noise_scale",
-                     "noise_offset_random_strength", "ip_noise_gamma", "ip_noise_gamma_random_strength"],
-                    "only plain noise_offset is supported"),
-    **dict.fromkeys(["min_timestep", "max_timestep", "v_pred_like_loss", "scale_v_pred_loss_like_noise_pred",
-                     "debiased_estimation_loss", "loss_type", "huber_c", "huber_schedule", "huber_scale",
+    **dict.fromkeys(["min_timestep", "max_timestep", "loss_type", "huber_c", "huber_schedule", "huber_scale",
                      "masked_loss", "weighted_captions", "fp8_base", "scale_weight_norms", "dim_from_weights",
                      "vae_batch_size", "color_aug", "no_token_padding", "lr_scheduler_args",
                      "lr_scheduler_type", "save_last_n_steps_state", "save_last_n_epochs_state",
                      "mem_eff_save", "fused_backward_pass", "fused_optimizer_groups", "skip_cache_check",
-                     "disable_mmap_load_safetensors", "save_as_bool", "caption_prefix", "caption_suffix",
+                     "disable_mmap_load_safetensors", "save_as_bool",
                      "blocks_to_swap", "cpu_offload_checkpointing", "blockwise_fused_optimizers"], _NOT),
     "model_list": "GUI model dropdown only (pretrained_model_name_or_path is used)",
     "persistent_data_loader_workers": "loratui manages data-loader worker lifetime itself",
@@ -75,7 +72,6 @@ REASONS: dict[str, str] = {
                         "writes no_half_vae = true whenever mixed_precision is fp16 or bf16",
     "dataset_config": "empty: the N_concept folders of train_data_dir are used",
     "additional_parameters": "extra sd-scripts arguments are not applied: set their loratui keys by hand",
-    "noise_offset_type": "only the Original noise offset is supported",
     "learning_rate_te": _NOT, "learning_rate_te1": _NOT, "learning_rate_te2": _NOT,
     "mem_eff_attn": "loratui uses sdpa or xformers attention",
 }
@@ -94,7 +90,8 @@ SD_SCRIPTS_DATASET_DEFAULTS = {
     "shuffle_caption": False, "keep_tokens": 0, "caption_extension": ".caption", "caption_separator": ",",
     "flip_aug": False, "random_crop": False, "caption_dropout_rate": 0.0, "caption_dropout_every_n_epochs": 0,
     "caption_tag_dropout_rate": 0.0, "resolution": None, "batch_size": 1, "enable_bucket": False,
-    "min_bucket_reso": 256, "max_bucket_reso": 1024, "bucket_reso_steps": 64, "bucket_no_upscale": False}
+    "min_bucket_reso": 256, "max_bucket_reso": 1024, "bucket_reso_steps": 64, "bucket_no_upscale": False,
+    "keep_tokens_separator": "", "secondary_separator": "", "caption_prefix": "", "caption_suffix": ""}
 for _prefix in ("flux1_", "sd3_", "t5xxl", "clip_l", "clip_g", "ae", "guidance_scale", "discrete_flow_shift",
                 "timestep_sampling", "model_prediction_type", "apply_t5_attn_mask", "split_mode", "train_blocks",
                 "double_blocks_to_swap", "single_blocks_to_swap", "weighting_scheme", "logit_", "mode_scale",

@@ -10,6 +10,7 @@ import shlex
 from loratui.core.config import packages
 from loratui.core.config.fields import FIELDS, optimizer_name
 from loratui.core.config.kohya_keys import SD_SCRIPTS_DEFAULT_STEPS
+from loratui.core.config.optimizer_args import literal_word
 from loratui.core.config.kohya_values import (
     bool_word as _bool_word, empty as _empty, is_number as _is_number, number as _number,
     positive_count as _positive_count, shown as _shown, whole_number as _whole_number,
@@ -28,6 +29,7 @@ class TrainingKeys(ImporterPart):
             arg_list = shlex.split(str(args)) if args else []
         except ValueError:
             arg_list = str(args).split()
+        arg_list = self._literal_args(arg_list)
         low = name.lower()
         canonical, note = optimizer_name(name), ""
         if canonical is None:
@@ -54,6 +56,22 @@ class TrainingKeys(ImporterPart):
         if args or canonical == "SGD":
             self.set("optimizer_args", "optimizer_args", arg_list)
         self.ignore("optimizer_args", "empty")
+
+    def _literal_args(self, arg_list: list[str]) -> list[str]:
+        """``amsgrad=false`` (the GUI passes the text on; sd-scripts' literal_eval stops on it, loratui refuses it) is
+        written as ``amsgrad=False``, what it means, with one warning naming each element changed."""
+        written, changed = [], []
+        for arg in arg_list:
+            key, sep, value = arg.partition("=")
+            literal = literal_word(value) if sep else None
+            written.append(f"{key}={literal}" if literal else arg)
+            if literal:
+                changed.append(f"{arg.strip()} as {key.strip()}={literal}")
+        if changed:
+            self.report.warnings.append(f"optimizer_args: written {', '.join(changed)} (values are Python literals, as "
+                                        "sd-scripts reads them: it stops on these words, and read as text a 'false' "
+                                        "would count as on)")
+        return written
 
     def _prodigy_args(self, name: str, arg_list: list[str]) -> list[str]:
         """A D-Adaptation optimizer trains as Prodigy: a warning says so (the run is not the one kohya_ss made), and
@@ -224,3 +242,79 @@ class TrainingKeys(ImporterPart):
         self.report.mapped.append(("xformers", "training.xformers" if mode == "xformers" else "training.sdpa",
                                    note if mode != "none" else f"{note}: neither sdpa nor xformers"))
         self.done.add("xformers")
+
+    def _noise(self) -> None:
+        """The noise and loss-weight options as kohya_ss' lora_gui.py passes them to sd-scripts: noise_offset,
+        noise_offset_random_strength and adaptive_noise_scale with noise_offset_type Original only, the multires
+        pair with Multires only, the rest always; a value at its off setting is passed as "not given"."""
+        kind = str(self.get("noise_offset_type", "Original")).strip()
+        original, multires = kind == "Original", kind == "Multires"
+        self.ignore("noise_offset_type", f"{kind}: " + ("plain noise offset" if original else "multires noise" if
+                                                         multires else "kohya_ss passes no noise option for it"))
+        for key, used in (("noise_offset", original), ("noise_offset_random_strength", original),
+                          ("adaptive_noise_scale", original), ("multires_noise_iterations", multires),
+                          ("multires_noise_discount", multires)):
+            if not used:
+                self.ignore(key, f"kohya_ss uses it only with noise_offset_type "
+                                 f"{'Original' if key.startswith(('noise', 'adaptive')) else 'Multires'} "
+                                 f"(this file: {kind})")
+        offset = _number(self.get("noise_offset", 0)) if original else 0
+        if offset:
+            self.set("noise_offset", "noise_offset", offset)
+        self.ignore("noise_offset", "0: off")
+        if self._flag("noise_offset_random_strength") and offset:
+            self.set("noise_offset_random_strength", "noise_offset_random_strength", True)
+        self.ignore("noise_offset_random_strength", "off, or noise_offset is 0 (nothing to draw a strength for)")
+        adaptive = _number(self.get("adaptive_noise_scale", 0)) if original else 0
+        if adaptive and _is_number(adaptive) and not offset:
+            self.ignore("adaptive_noise_scale", "set, without noise_offset (see the warning)")
+            self.report.warnings.append(f"adaptive_noise_scale {adaptive:g} not imported: kohya_ss passes it without "
+                                        "noise_offset (0), which sd-scripts refuses; set [training] noise_offset and "
+                                        "adaptive_noise_scale in the imported config to use it")
+        elif adaptive:
+            self.set("adaptive_noise_scale", "adaptive_noise_scale", adaptive)
+        self.ignore("adaptive_noise_scale", "0: off")
+        iterations = _number(self.get("multires_noise_iterations", 0)) if multires else 0
+        if iterations:
+            self.set("multires_noise_iterations", "multires_noise_iterations", iterations)
+            if self.get("multires_noise_discount") is not None:
+                self.set("multires_noise_discount", "multires_noise_discount", self.get("multires_noise_discount"))
+        self.ignore("multires_noise_iterations", "0: no multires noise")
+        self.ignore("multires_noise_discount", "used only with multires_noise_iterations above 0")
+        gamma = _number(self.get("ip_noise_gamma", 0))
+        if gamma:
+            self.set("ip_noise_gamma", "ip_noise_gamma", gamma)
+            if self._flag("ip_noise_gamma_random_strength"):
+                self.set("ip_noise_gamma_random_strength", "ip_noise_gamma_random_strength", True)
+        self.ignore("ip_noise_gamma", "0: no input-perturbation noise")
+        self.ignore("ip_noise_gamma_random_strength", "off, or ip_noise_gamma is 0 (nothing to draw a strength for)")
+        self._loss_weights()
+
+    def _loss_weights(self) -> None:
+        """debiased_estimation_loss, and the two v-prediction options sd-scripts accepts only with (or without)
+        v_parameterization: a file that sets one the other way is one sd-scripts refuses, so it is not imported."""
+        v_pred = self._flag("v_parameterization")
+        if self._flag("debiased_estimation_loss"):
+            self.set("debiased_estimation_loss", "debiased_estimation_loss", True)
+        self.ignore("debiased_estimation_loss", "off")
+        if self._flag("scale_v_pred_loss_like_noise_pred"):
+            if v_pred:
+                self.set("scale_v_pred_loss_like_noise_pred", "scale_v_pred_loss_like_noise_pred", True)
+            else:
+                self.ignore("scale_v_pred_loss_like_noise_pred", "set, without v_parameterization (see the warning)")
+                self.report.warnings.append("scale_v_pred_loss_like_noise_pred not imported: sd-scripts refuses it "
+                                            "without v_parameterization, which this file does not set")
+        self.ignore("scale_v_pred_loss_like_noise_pred", "off")
+        like = _number(self.get("v_pred_like_loss", 0))
+        if like and _is_number(like) and v_pred:
+            self.ignore("v_pred_like_loss", "set, with v_parameterization (see the warning)")
+            self.report.warnings.append(f"v_pred_like_loss {like:g} not imported: sd-scripts refuses it with "
+                                        "v_parameterization, which this file sets")
+        elif like:
+            self.set("v_pred_like_loss", "v_pred_like_loss", like)
+        self.ignore("v_pred_like_loss", "0: off")
+
+    def _flag(self, key: str) -> bool:
+        """A kohya boolean ("True", 1, true...); anything unreadable counts as off, as kohya_ss' checkbox."""
+        value = self.data.get(key, False)
+        return value if isinstance(value, bool) else bool(_bool_word(value))

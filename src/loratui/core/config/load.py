@@ -26,8 +26,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from loratui.core.config.caption_options import caption_option_problems
 from loratui.core.dataset import caption_extension_problem
 from loratui.core.config.network_args import network_problems
+from loratui.core.config.noise_options import noise_problems
 from loratui.core.config.schema import SECTIONS, TrainingConfig, section_fields
 from loratui.core.config.fields import (
     FIELDS, KEY_SECTIONS, PATH_KEYS, ConfigError, coerce_value, file_name_problem, show_value,
@@ -351,6 +353,7 @@ def validate(cfg: TrainingConfig) -> list[str]:
     extension_problem = caption_extension_problem(d.caption_extension)
     if extension_problem:
         problems.append(f"caption_extension {d.caption_extension!r}: {extension_problem}")
+    problems += caption_option_problems(d)
     if d.enable_bucket:
         problems += _bucket_bounds_problems(d)
     elif d.min_bucket_reso > d.max_bucket_reso:
@@ -385,6 +388,7 @@ def validate(cfg: TrainingConfig) -> list[str]:
         problems.append(f"Prodigy expects learning_rate around 1 (it finds its own step size), "
                         f"got {o.learning_rate}")
     problems += prodigy_problems(cfg)
+    problems += noise_problems(cfg)
     return problems
 
 

@@ -69,7 +69,7 @@ _EXAMPLES = {
     "unet_lr": "0.0001", "text_encoder_lr": "5e-05", "max_train_epochs": "10", "max_train_steps": "1600",
     "min_snr_gamma": "5.0", "save_every_n_epochs": "1", "save_every_n_steps": "500",
     "save_last_n_epochs": "3", "save_last_n_steps": "1000", "sample_every_n_epochs": "1",
-    "sample_every_n_steps": "200",
+    "sample_every_n_steps": "200", "adaptive_noise_scale": "0.05",
 }
 
 

@@ -88,6 +88,22 @@ class DatasetSection:
     shuffle_caption: bool = opt(False, "Shuffle the tags of each caption every time it is used.")
     keep_tokens: int = opt(0, "Number of leading tags kept in place when shuffling (e.g. 1 for a "
                               "trigger word).", min=0, max=255)
+    keep_tokens_separator: str = opt(
+        "", "A mark in captions that ends the fixed tags, e.g. \"|||\" in \"mychar, 1girl ||| smile, outdoors\": "
+        "with shuffle_caption or caption_tag_dropout_rate on, the tags before it stay in front and are never "
+        "dropped (in place of keep_tokens, for each caption that holds it), the tags after a second one stay at "
+        "the end, and the marks are removed. With both off the caption is used as written, the mark in it as "
+        "text (as in sd-scripts). Empty = off.")
+    secondary_separator: str = opt(
+        "", "A second tag separator, e.g. \";;;\" in \"red hair;;;blue eyes, smile\": the tags it joins shuffle and "
+        "drop as one tag, and it is then replaced by caption_separator (\"red hair,blue eyes\"). Empty = off.")
+    caption_prefix: str = opt(
+        "", "Text put before every caption, training and reg images alike, e.g. \"masterpiece, best quality,\": "
+        "joined with one space (end it with the separator to keep it a tag of its own); it counts for "
+        "keep_tokens and is dropped with the caption by caption dropout. Empty = none.")
+    caption_suffix: str = opt(
+        "", "Text put after every caption, joined with one space (start it with the separator, e.g. \", "
+        "high quality\", to keep it a tag of its own); it shuffles with the other tags. Empty = none.")
     caption_dropout_rate: float = opt(0.0, "Probability of training an image with an empty caption.",
                                       min=0.0, max=1.0)
     caption_dropout_every_n_epochs: int = opt(0, "Drop all captions every N epochs (0 = never).", min=0)
@@ -244,8 +260,36 @@ class TrainingSection:
                                      "one-off compile of a minute or more, cached for later runs.")
     noise_offset: float = opt(0.0, "Noise offset (0.05-0.1 helps very dark/bright images). 0 = off.",
                               min=0.0, max=1.0)
+    noise_offset_random_strength: bool = opt(
+        False, "Draw each step's noise offset strength at random between 0 and noise_offset (needs noise_offset).")
+    adaptive_noise_scale: float | None = opt(
+        None, "Add this times each image's absolute latent mean (per channel) to noise_offset (0.01-0.1 is usual; "
+        "negative lowers it, never below 0). Needs noise_offset. Off when unset.", min=-1.0, max=1.0)
+    multires_noise_iterations: int = opt(
+        0, "Multires (pyramid) noise: add noise at this many shrinking scales (6-10 is usual). 0 = off.",
+        min=0, max=64)
+    multires_noise_discount: float = opt(
+        0.3, "Weight of each coarser multires noise scale (the n-th gets discount^n; 0.1-0.3 is usual). Used "
+        "only with multires_noise_iterations.", min=0.0, max=1.0)
+    ip_noise_gamma: float = opt(
+        0.0, "Input-perturbation noise: the UNet sees this much extra noise (the target does not; 0.1 is usual). "
+        "0 = off.", min=0.0, max=1.0)
+    ip_noise_gamma_random_strength: bool = opt(
+        False, "Draw each step's ip_noise_gamma at random between 0 and ip_noise_gamma (needs ip_noise_gamma).")
+    zero_terminal_snr: bool = opt(
+        False, "Rescale the noise schedule so its last timestep is pure noise (zero terminal SNR); meant for "
+        "v-prediction models (v_parameterization).")
     min_snr_gamma: float | None = opt(None, "Min-SNR loss weighting gamma (5 is common). Off when unset.",
                                       min=0.0, max=100.0)
+    scale_v_pred_loss_like_noise_pred: bool = opt(
+        False, "Scale the v-prediction loss by SNR/(SNR+1), like a noise-prediction loss. V-prediction models "
+        "only.")
+    v_pred_like_loss: float = opt(
+        0.0, "Add a v-prediction-like loss, this many times the loss / (SNR/(SNR+1)). Noise-prediction models "
+        "only. 0 = off.", min=0.0, max=10.0)
+    debiased_estimation_loss: bool = opt(
+        False, "Weight the loss by 1/sqrt(SNR) (1/(SNR+1) for v-prediction): debiased estimation, which "
+        "favours the noisier timesteps.")
     clip_skip: int = opt(1, "Use the output of the n-th last text-encoder layer. SD1/SD2 only (SDXL "
                             "ignores it); 2 for most SD1 anime models.", min=1, max=12)
     max_token_length: int = opt(75, "Caption token limit: 75, 150 or 225 (longer captions are "

@@ -135,6 +135,37 @@ def sdscripts_refusals(cfg: TrainingConfig, family: str | None = None) -> list[s
     return []
 
 
+def noise_loss_args(t) -> dict[str, Any]:
+    """The noise and loss-weight arguments, in sd-scripts' names; an option that is off is left out (sd-scripts'
+    "not given"), and multires_noise_discount goes with multires_noise_iterations (engine/metadata.py reads the
+    same)."""
+    a: dict[str, Any] = {}
+    if t.noise_offset:
+        a["noise_offset"] = t.noise_offset
+        if t.noise_offset_random_strength:
+            a["noise_offset_random_strength"] = True
+        if t.adaptive_noise_scale is not None:
+            a["adaptive_noise_scale"] = t.adaptive_noise_scale
+    if t.multires_noise_iterations:
+        a["multires_noise_iterations"] = t.multires_noise_iterations
+        a["multires_noise_discount"] = t.multires_noise_discount
+    if t.ip_noise_gamma:
+        a["ip_noise_gamma"] = t.ip_noise_gamma
+        if t.ip_noise_gamma_random_strength:
+            a["ip_noise_gamma_random_strength"] = True
+    if t.zero_terminal_snr:
+        a["zero_terminal_snr"] = True
+    if t.min_snr_gamma is not None:
+        a["min_snr_gamma"] = t.min_snr_gamma
+    if t.scale_v_pred_loss_like_noise_pred:
+        a["scale_v_pred_loss_like_noise_pred"] = True
+    if t.v_pred_like_loss:
+        a["v_pred_like_loss"] = t.v_pred_like_loss
+    if t.debiased_estimation_loss:
+        a["debiased_estimation_loss"] = True
+    return a
+
+
 def build_sdscripts(cfg: TrainingConfig, family: str | None = None, num_processes: int | None = None
                     ) -> SdScriptsExport:
     """The two TOML documents as dicts (nothing written). ``family`` overrides model_family; ``num_processes``
@@ -221,6 +252,14 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None, num_processe
                  "cache_text_encoder_outputs", "torch_compile"):
         if getattr(t, flag):
             a[flag] = True
+    changed = [k for k in ("caption_prefix", "caption_suffix", "secondary_separator") if getattr(d, k)]
+    if a.get("cache_text_encoder_outputs") and family == "sdxl" and changed:
+        # sdxl_train_network.py caches the caption files' text as written (strategy_sdxl: info.caption)
+        del a["cache_text_encoder_outputs"]
+        line = (f"cache_text_encoder_outputs left out: sd-scripts' SDXL cache encodes the caption files as written, "
+                f"without {', '.join(changed)}, which `loratui train` applies; uncached it applies them too (slower)")
+        notes.append(line)
+        comments.append(line)
     if a.get("cache_text_encoder_outputs") and family != "sdxl":
         # only sdxl_train_network.py has the argument; train_network.py would pass the key through unread
         del a["cache_text_encoder_outputs"]
@@ -228,10 +267,7 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None, num_processe
                 "argument, so the text encoder runs each step there (same result, slower; `loratui train` caches)")
         notes.append(line)
         comments.append(line)
-    if t.noise_offset:
-        a["noise_offset"] = t.noise_offset
-    if t.min_snr_gamma is not None:
-        a["min_snr_gamma"] = t.min_snr_gamma
+    a.update(noise_loss_args(t))
     if family != "sdxl":  # 1 too, as kohya_ss passes it: sd-scripts then writes ss_clip_skip and encoder_layer
         a["clip_skip"] = t.clip_skip
     elif t.clip_skip != 1:
@@ -281,8 +317,9 @@ def build_sdscripts(cfg: TrainingConfig, family: str | None = None, num_processe
     for key in ("flip_aug", "random_crop"):
         if getattr(d, key):
             general[key] = True
-    for key in ("caption_dropout_rate", "caption_dropout_every_n_epochs", "caption_tag_dropout_rate"):
-        if getattr(d, key):
+    for key in ("caption_dropout_rate", "caption_dropout_every_n_epochs", "caption_tag_dropout_rate",
+                "keep_tokens_separator", "secondary_separator", "caption_prefix", "caption_suffix"):
+        if getattr(d, key):  # [general]: sd-scripts applies them to every subset, reg ones too, as loratui does
             general[key] = getattr(d, key)
     w, h = d.resolution
     dataset: dict[str, Any] = {
