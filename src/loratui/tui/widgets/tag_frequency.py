@@ -145,7 +145,7 @@ class TagFrequencyPane(Vertical):
         Binding("a", "add(False)", "Add to image", id="freq.add_to_image",
                 tooltip="Add the selected tags (none selected: the one under the cursor) at the end of the caption "
                         "of the image under the table's cursor: saved at once, one undo"),
-        Binding("A", "add(True)", "Add to all", id="freq.add_to_scope",
+        Binding("A", "add(True)", "Add to scope", id="freq.add_to_scope",
                 tooltip="Add the selected tags (none selected: the one under the cursor) to all the images the "
                         "list counts (the selected images, else the filtered, else all; its first line says "
                         "which): one preview, one undo"),
