@@ -19,6 +19,7 @@ from loratui.cli import cli
 from loratui.core.captions import SYNTAX_HELP, load_captions, parse_where
 from loratui.core.dataset import MAX_CLIP_TOKENS, caption_problems, config_token_limit, estimate_clip_tokens
 from loratui.core.errors import LoratuiError
+from tests.unit.test_caption_token_limit import long_captions
 
 HUNDRED = ", ".join(f"blue sky {i}" for i in range(22))  # about 100 CLIP tokens: over 75, under 150
 SHORT = "alice, 1girl, solo"
@@ -49,12 +50,6 @@ def config_beside(project: Path, max_token_length: int | None) -> Path:
     path = project / "config.toml"
     save_config(cfg, path)
     return path
-
-
-def long_captions(*args: str) -> list[str]:
-    result = CliRunner().invoke(cli, [*args, "--json"], catch_exceptions=False)
-    assert result.exit_code in (0, 1), result.output
-    return [p["message"] for p in json.loads(result.output)["problems"] if p["kind"] == "long_caption"]
 
 
 # ---- the limit --------------------------------------------------------------------------------------------
