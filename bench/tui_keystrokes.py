@@ -61,7 +61,11 @@ async def measure(root: Path, tmp: Path) -> None:
         print(f"vocabulary: {len(vocab):,} tags")
         from loratui.tui.widgets.tag_input import TagInput
 
+        screen.filter_text = ""  # the last filter may show no image, and the editor refuses edits then
+        screen.refilter()
+        await pilot.pause()
         await pilot.press("e", "a")
+        await pilot.pause()
         box = app.focused
         assert isinstance(box, TagInput), box
         box.vocab = vocab
