@@ -34,7 +34,7 @@ def import_settings_modules() -> None:
 
 def settings_node_classes() -> list[type]:
     """The classes whose DEFAULT_CSS Settings' widgets bring, in the order its compose mounts them. For the
-    widgets that compose parts of their own (loratui's, and Textual's Header, Select and Footer), every DOMNode
+    widgets that compose parts of their own (loratui's, and Textual's Select and Footer), every DOMNode
     class their module defines comes too, after them: Select's SelectCurrent and SelectOverlay, a panel's
     inner widgets."""
     from textual.containers import Horizontal, VerticalScroll
@@ -47,7 +47,9 @@ def settings_node_classes() -> list[type]:
     from loratui.tui.widgets.lycoris_fields import LycorisField
     from loratui.tui.widgets.section_line import SectionLine
 
-    composites = [Header, SectionLine, ConfigForm, ConfigField, LycorisField, *panel_classes(), Select, Footer]
+    # Header's parts are left out: every screen has a Header, so the first screen brought what it mounts, and
+    # its HeaderClock (no clock shown) is never mounted: a head start adding it would add what no visit does
+    composites = [SectionLine, ConfigForm, ConfigField, LycorisField, *panel_classes(), Select, Footer]
     classes: list[type] = []
     for cls in [Header, SectionLine, Horizontal, Static, ConfigForm, ConfigField, LycorisField, VerticalScroll,
                 *panel_classes(), Input, Label, Select, Footer]:
